@@ -1,0 +1,2 @@
+build/release/lib/err.o: src/lib/err.c src/lib/err.h
+src/lib/err.h:

@@ -1,0 +1,72 @@
+/* The built-in embedder: signed feature hashing ("the hashing trick").
+ *
+ * Features of a text, each hashed (XXH3-64, a fixed seed per feature kind)
+ * to one of dim buckets with a sign taken from the hash's top bit:
+ *   - each word (runs of ASCII letters/digits or non-ASCII bytes, ASCII
+ *     lowercased), weight 1.0;
+ *   - each pair of adjacent words, weight 0.7, so phrases outrank the same
+ *     words scattered;
+ *   - each character trigram of "<word>", weight 0.25, so inflections and
+ *     typos still land near each other.
+ * The sum is L2-normalized, so cosine similarity is a dot product.  No
+ * model, no network, deterministic across machines. */
+#include <stdint.h>
+#include <string.h>
+
+#include <xxhash.h>
+
+#include "embedder.h"
+#include "vec.h"
+
+#define WORD_MAX 64 /* longer runs are cut: they are rarely words */
+
+enum { SEED_WORD = 0x77, SEED_PAIR = 0x70, SEED_TRIGRAM = 0x73 };
+
+static void add(float *out, size_t dim, uint64_t h, float w)
+{
+	out[h % dim] += (h >> 63) ? -w : w;
+}
+
+static int is_word_byte(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c >= 0x80;
+}
+
+void dp_embed_local(const char *text, size_t len, float *out, size_t dim)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	char prev[WORD_MAX + 1], cur[WORD_MAX + 2 + 1];
+	size_t prevlen = 0;
+
+	memset(out, 0, dim * sizeof *out);
+	for (size_t i = 0; i < len;) {
+		if (!is_word_byte(s[i])) {
+			i++;
+			continue;
+		}
+		/* cur holds "<word>" so trigrams see word boundaries. */
+		size_t n = 0;
+		cur[n++] = '<';
+		for (; i < len && is_word_byte(s[i]); i++)
+			if (n < WORD_MAX + 1)
+				cur[n++] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] + 32 : s[i]);
+		cur[n++] = '>';
+		const char *word = cur + 1;
+		size_t wlen = n - 2;
+
+		add(out, dim, XXH3_64bits_withSeed(word, wlen, SEED_WORD), 1.0f);
+		if (prevlen > 0) {
+			char pair[2 * WORD_MAX + 1];
+			memcpy(pair, prev, prevlen);
+			pair[prevlen] = ' ';
+			memcpy(pair + prevlen + 1, word, wlen);
+			add(out, dim, XXH3_64bits_withSeed(pair, prevlen + 1 + wlen, SEED_PAIR), 0.7f);
+		}
+		for (size_t t = 0; t + 3 <= n; t++)
+			add(out, dim, XXH3_64bits_withSeed(cur + t, 3, SEED_TRIGRAM), 0.25f);
+		memcpy(prev, word, wlen);
+		prevlen = wlen;
+	}
+	dp_vec_normalize(out, dim);
+}

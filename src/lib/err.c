@@ -1,0 +1,41 @@
+#include "err.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+const char dp_exit_codes_help[] =
+	"Exit status:\n"
+	"  0  every record was processed\n"
+	"  1  the run finished, but at least one record failed (see its error record)\n"
+	"  2  usage or configuration error; nothing was done\n"
+	"  3  system error (I/O, database, socket, memory); stopped early\n"
+	"  4  the model API refused the run (quota exhausted, bad credentials)\n";
+
+static const char *stage_name = "?";
+
+void dp_set_stage(const char *stage) { stage_name = stage; }
+
+const char *dp_stage(void) { return stage_name; }
+
+void dp_err_set(dp_err *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+	va_end(ap);
+}
+
+void dp_diag(const char *fmt, ...)
+{
+	char line[2 * DP_ERR_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	/* One call per line so lines of concurrent threads do not interleave. */
+	fprintf(stderr, "docpipe-%s: %s\n", stage_name, line);
+}

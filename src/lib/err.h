@@ -1,0 +1,45 @@
+/* Errors, diagnostics and the one table of exit codes shared by every
+ * docpipe executable.
+ *
+ * Library code never prints and never exits: it fills a dp_err and returns
+ * a failure value.  Only a stage's main() turns that into a diagnostic
+ * (dp_diag) and an exit code. */
+#ifndef DP_ERR_H
+#define DP_ERR_H
+
+#include <stddef.h>
+
+/* Exit codes.  Documented in every --help (dp_exit_codes_help) and man page. */
+enum dp_exit {
+	DP_EXIT_OK = 0,      /* every record processed */
+	DP_EXIT_FAILED = 1,  /* ran to the end, but at least one record failed */
+	DP_EXIT_USAGE = 2,   /* bad arguments or configuration: nothing was done */
+	DP_EXIT_SYSTEM = 3,  /* I/O, database, socket or memory error: stopped early */
+	DP_EXIT_REFUSED = 4, /* the model API refused us for good (quota, auth) */
+};
+
+/* The exit-code table as --help prints it. */
+extern const char dp_exit_codes_help[];
+
+#define DP_ERR_MAX 512
+
+/* An error message buffer.  Functions that can fail take a dp_err * and, on
+ * failure, leave a one-line human-readable reason in msg (no trailing
+ * newline, no stage prefix). */
+typedef struct dp_err {
+	char msg[DP_ERR_MAX];
+} dp_err;
+
+void dp_err_set(dp_err *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Sets the stage name used as the "docpipe-<stage>: " prefix of
+ * diagnostics.  Call once at the start of main. */
+void dp_set_stage(const char *stage);
+const char *dp_stage(void);
+
+/* Prints "docpipe-<stage>: <message>\n" to stderr. Thread-safe (one
+ * fprintf per line). */
+void dp_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

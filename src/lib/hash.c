@@ -1,0 +1,93 @@
+#include "hash.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <xxhash.h>
+
+struct dp_hasher {
+	XXH3_state_t *state;
+};
+
+static void to_hex(XXH128_hash_t h, char out[DP_HASH_HEX])
+{
+	snprintf(out, DP_HASH_HEX, "%016llx%016llx",
+		 (unsigned long long)h.high64, (unsigned long long)h.low64);
+}
+
+void dp_hash_hex(const void *data, size_t len, char out[DP_HASH_HEX])
+{
+	to_hex(XXH3_128bits(data, len), out);
+}
+
+int dp_hash_fd(int fd, char out[DP_HASH_HEX], unsigned long long *size, dp_err *err)
+{
+	char buf[1 << 16];
+	XXH3_state_t *st = XXH3_createState();
+	unsigned long long total = 0;
+
+	if (st == NULL) {
+		dp_err_set(err, "out of memory");
+		return -1;
+	}
+	XXH3_128bits_reset(st);
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			dp_err_set(err, "read: %s", strerror(errno));
+			XXH3_freeState(st);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		XXH3_128bits_update(st, buf, (size_t)n);
+		total += (unsigned long long)n;
+	}
+	to_hex(XXH3_128bits_digest(st), out);
+	XXH3_freeState(st);
+	*size = total;
+	return 0;
+}
+
+dp_hasher *dp_hasher_new(void)
+{
+	dp_hasher *h = calloc(1, sizeof *h);
+
+	if (h == NULL)
+		return NULL;
+	h->state = XXH3_createState();
+	if (h->state == NULL) {
+		free(h);
+		return NULL;
+	}
+	XXH3_128bits_reset(h->state);
+	return h;
+}
+
+void dp_hasher_add(dp_hasher *h, const void *data, size_t len)
+{
+	uint64_t n = len;
+
+	XXH3_128bits_update(h->state, &n, sizeof n);
+	XXH3_128bits_update(h->state, data, len);
+}
+
+void dp_hasher_hex(dp_hasher *h, char out[DP_HASH_HEX])
+{
+	to_hex(XXH3_128bits_digest(h->state), out);
+}
+
+void dp_hasher_free(dp_hasher **h)
+{
+	if (*h == NULL)
+		return;
+	XXH3_freeState((*h)->state);
+	free(*h);
+	*h = NULL;
+}

@@ -1,0 +1,30 @@
+/* Content hashes: XXH3-128, printed as 32 lowercase hex digits.
+ *
+ * Used to notice changed files and as the key of reused results.  XXH3 is
+ * not cryptographic; it is ~30x faster than SHA-256 here and a collision
+ * needs a deliberately crafted input, which docs/reuse.md discusses. */
+#ifndef DP_HASH_H
+#define DP_HASH_H
+
+#include <stddef.h>
+
+#include "err.h"
+
+#define DP_HASH_HEX 33 /* 32 digits and a NUL */
+
+void dp_hash_hex(const void *data, size_t len, char out[DP_HASH_HEX]);
+
+/* Hashes a whole file by descriptor from its current offset, reading in
+ * fixed blocks.  *size gets the bytes read.  Returns 0, or -1 with err. */
+int dp_hash_fd(int fd, char out[DP_HASH_HEX], unsigned long long *size, dp_err *err);
+
+/* Incremental hashing over several parts, for keys made of several fields
+ * (a text plus the model and parameters that produced its result). */
+typedef struct dp_hasher dp_hasher;
+dp_hasher *dp_hasher_new(void);
+/* Adds a part; parts are length-prefixed so ("ab","c") != ("a","bc"). */
+void dp_hasher_add(dp_hasher *h, const void *data, size_t len);
+void dp_hasher_hex(dp_hasher *h, char out[DP_HASH_HEX]);
+void dp_hasher_free(dp_hasher **h);
+
+#endif

@@ -1,0 +1,147 @@
+#include "lines.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define READ_CHUNK 65536
+
+struct dp_lines {
+	int fd;
+	size_t max_line;
+	char *buf;
+	size_t cap;    /* allocated bytes */
+	size_t start;  /* first unconsumed byte */
+	size_t end;    /* one past the last byte read */
+	unsigned long lineno;
+	int eof;
+};
+
+dp_lines *dp_lines_new(int fd, size_t max_line)
+{
+	dp_lines *l = calloc(1, sizeof *l);
+
+	if (l == NULL)
+		return NULL;
+	l->fd = fd;
+	l->max_line = max_line;
+	l->cap = READ_CHUNK;
+	l->buf = malloc(l->cap);
+	if (l->buf == NULL) {
+		free(l);
+		return NULL;
+	}
+	return l;
+}
+
+void dp_lines_free(dp_lines **lines)
+{
+	if (*lines == NULL)
+		return;
+	free((*lines)->buf);
+	free(*lines);
+	*lines = NULL;
+}
+
+/* Makes room for at least READ_CHUNK more bytes, first by moving unconsumed
+ * bytes to the front, then by growing up to max_line + READ_CHUNK + 1. */
+static int make_room(dp_lines *l)
+{
+	if (l->start > 0) {
+		memmove(l->buf, l->buf + l->start, l->end - l->start);
+		l->end -= l->start;
+		l->start = 0;
+	}
+	if (l->cap - l->end >= READ_CHUNK)
+		return 0;
+	size_t limit = l->max_line + READ_CHUNK + 1;
+	size_t ncap = l->cap * 2 < limit ? l->cap * 2 : limit;
+	if (ncap <= l->cap)
+		return 0; /* at the limit: the caller skips the line */
+	char *nbuf = realloc(l->buf, ncap);
+	if (nbuf == NULL)
+		return -1;
+	l->buf = nbuf;
+	l->cap = ncap;
+	return 0;
+}
+
+/* Reads more input; returns bytes read, 0 at EOF, -1 on error. */
+static ssize_t fill(dp_lines *l, dp_err *err)
+{
+	if (make_room(l) < 0) {
+		dp_err_set(err, "out of memory reading input");
+		return -1;
+	}
+	for (;;) {
+		ssize_t n = read(l->fd, l->buf + l->end, l->cap - l->end - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			dp_err_set(err, "read: %s", strerror(errno));
+			return -1;
+		}
+		l->end += (size_t)n;
+		return n;
+	}
+}
+
+int dp_lines_next(dp_lines *l, const char **line, size_t *len,
+		  unsigned long *lineno, dp_err *err)
+{
+	size_t scanned = 0; /* bytes from start already known to hold no '\n' */
+	int skipping = 0;
+
+	for (;;) {
+		char *base = l->buf + l->start;
+		size_t avail = l->end - l->start;
+		char *nl = memchr(base + scanned, '\n', avail - scanned);
+
+		if (nl != NULL) {
+			size_t n = (size_t)(nl - base);
+			l->start += n + 1;
+			*lineno = ++l->lineno;
+			if (skipping || n > l->max_line) {
+				dp_err_set(err, "line %lu is longer than the maximum of %zu bytes; skipped",
+					   l->lineno, l->max_line);
+				return DP_LINES_TOO_LONG;
+			}
+			*nl = '\0';
+			*line = base;
+			*len = n;
+			return DP_LINES_OK;
+		}
+		scanned = avail;
+		if (avail > l->max_line) {
+			/* Drop what we hold of the over-long line and keep scanning
+			 * for its end, so memory stays bounded. */
+			skipping = 1;
+			l->start = l->end;
+			scanned = 0;
+		}
+		if (l->eof) {
+			if (avail == 0 || skipping) {
+				if (!skipping)
+					return DP_LINES_EOF;
+				*lineno = ++l->lineno;
+				l->start = l->end;
+				dp_err_set(err, "line %lu is longer than the maximum of %zu bytes; skipped",
+					   l->lineno, l->max_line);
+				return DP_LINES_TOO_LONG;
+			}
+			/* Final line without a newline. */
+			l->buf[l->end] = '\0';
+			*line = base;
+			*len = avail;
+			l->start = l->end;
+			*lineno = ++l->lineno;
+			return DP_LINES_OK;
+		}
+		ssize_t n = fill(l, err);
+		if (n < 0)
+			return DP_LINES_ERROR;
+		if (n == 0)
+			l->eof = 1;
+	}
+}

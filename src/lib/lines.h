@@ -1,0 +1,33 @@
+/* A bounded line reader for NDJSON input.
+ *
+ * Reads from a file descriptor with one buffer that grows up to a maximum
+ * line length and never beyond: an over-long line is reported and skipped,
+ * so one bad record cannot exhaust memory or stop the stream. */
+#ifndef DP_LINES_H
+#define DP_LINES_H
+
+#include <stddef.h>
+
+#include "err.h"
+
+typedef struct dp_lines dp_lines;
+
+enum dp_lines_status {
+	DP_LINES_ERROR = -1, /* read error; err says why */
+	DP_LINES_EOF = 0,
+	DP_LINES_OK = 1,      /* *line holds one line */
+	DP_LINES_TOO_LONG = 2 /* a line over the maximum was skipped; err says so */
+};
+
+/* Returns NULL on allocation failure. max_line counts bytes without '\n'. */
+dp_lines *dp_lines_new(int fd, size_t max_line);
+void dp_lines_free(dp_lines **lines);
+
+/* Next line, without its '\n', NUL-terminated.  *line stays valid until the
+ * next call.  A final line without '\n' is returned as a line.  Blank lines
+ * are returned too (the caller decides).  *lineno is the 1-based number of
+ * the line returned or skipped. */
+int dp_lines_next(dp_lines *lines, const char **line, size_t *len,
+		  unsigned long *lineno, dp_err *err);
+
+#endif

@@ -1,0 +1,47 @@
+/* The docpipe message protocol (docs/protocol.md): one JSON object per
+ * record, built and read through libjq's jv API.
+ *
+ * Ownership follows jq: functions consume their jv arguments and return
+ * owned values, except where a parameter is marked "borrowed". */
+#ifndef DP_RECORD_H
+#define DP_RECORD_H
+
+#include <stddef.h>
+
+#include <jv.h>
+
+#include "err.h"
+
+#define DP_PROTOCOL_VERSION 1
+
+/* Default and hard limits on one serialized record (one line or frame). */
+#define DP_RECORD_MAX_DEFAULT (64u << 20)
+
+/* Parses one serialized record.  Returns the object, or an invalid jv with
+ * err set when the text is not a JSON object of a version we read. */
+jv dp_record_parse(const char *text, size_t len, dp_err *err);
+
+/* Builds an error record for a record a stage could not process.  `from`
+ * (consumed; may be jv_null()) is the record that failed: its path, root,
+ * hash and meta fields travel on so the store can name the document.  An
+ * error record is passed on unchanged by every later stage. */
+jv dp_record_error(jv from, const char *stage, const char *reason);
+
+/* Serializes rec (consumed) to a compact JSON string with no newline.
+ * Returns an owned jv string. */
+jv dp_record_dump(jv rec);
+
+/* Borrowed accessors: rec is not consumed.  Strings returned point into
+ * rec and stay valid while rec is alive and unmodified. */
+const char *dp_record_kind(jv rec);
+const char *dp_record_str(jv rec, const char *key);      /* NULL if absent or not a string */
+int dp_record_num(jv rec, const char *key, double *out);  /* 0 if a number, -1 otherwise */
+
+/* The record kinds. */
+#define DP_KIND_FILE "file"
+#define DP_KIND_DOCUMENT "document"
+#define DP_KIND_ERROR "error"
+#define DP_KIND_RECEIPT "receipt"
+#define DP_KIND_DELETE "delete"
+
+#endif

@@ -1,0 +1,79 @@
+#include "text.h"
+
+size_t dp_utf8_seq_len(const unsigned char *s, size_t avail)
+{
+	unsigned char c = s[0];
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF)
+		return avail >= 2 && (s[1] & 0xC0) == 0x80 ? 2 : 0;
+	if (c >= 0xE0 && c <= 0xEF) {
+		if (avail < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
+			return 0;
+		if (c == 0xE0 && s[1] < 0xA0)
+			return 0; /* overlong */
+		if (c == 0xED && s[1] >= 0xA0)
+			return 0; /* surrogate */
+		return 3;
+	}
+	if (c >= 0xF0 && c <= 0xF4) {
+		if (avail < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 ||
+		    (s[3] & 0xC0) != 0x80)
+			return 0;
+		if (c == 0xF0 && s[1] < 0x90)
+			return 0; /* overlong */
+		if (c == 0xF4 && s[1] >= 0x90)
+			return 0; /* above U+10FFFF */
+		return 4;
+	}
+	return 0;
+}
+
+size_t dp_utf8_invalid_at(const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0;
+
+	while (i < len) {
+		if (u[i] < 0x80) {
+			i++;
+			continue;
+		}
+		size_t n = dp_utf8_seq_len(u + i, len - i);
+		if (n == 0)
+			return i;
+		i += n;
+	}
+	return len;
+}
+
+size_t dp_utf8_floor(const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n = len;
+
+	/* Step back over continuation bytes to the lead byte of the last
+	 * sequence; keep it only if it is complete. */
+	while (n > 0 && len - n < 4 && (u[n - 1] & 0xC0) == 0x80)
+		n--;
+	if (n == 0)
+		return 0;
+	size_t lead = n - 1;
+	size_t want = u[lead] < 0x80 ? 1 : u[lead] >= 0xF0 ? 4 : u[lead] >= 0xE0 ? 3 : 2;
+	return lead + want <= len ? lead + want : lead;
+}
+
+size_t dp_tokens_estimate(const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t ascii = 0, other = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (u[i] < 0x80)
+			ascii++;
+		else if ((u[i] & 0xC0) != 0x80)
+			other++; /* count each non-ASCII code point once, at its lead byte */
+	}
+	return (ascii + 3) / 4 + other;
+}

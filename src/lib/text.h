@@ -1,0 +1,27 @@
+/* Text facts every stage agrees on: UTF-8 validity and the token estimate.
+ *
+ * The token estimator is deliberately simple, fast and conservative (it
+ * over- rather than under-counts, since APIs reject inputs over a limit):
+ *   tokens = ceil(ASCII bytes / 4) + (non-ASCII code points)
+ * English prose runs ~4 characters per token in OpenAI's tokenizers; CJK
+ * runs about one token per character. */
+#ifndef DP_TEXT_H
+#define DP_TEXT_H
+
+#include <stddef.h>
+
+/* Returns the offset of the first byte that does not start a valid UTF-8
+ * sequence (overlongs, surrogates and > U+10FFFF are invalid), or len if
+ * all of s is valid. */
+size_t dp_utf8_invalid_at(const char *s, size_t len);
+
+/* Length of the valid UTF-8 sequence starting at s[0] (1..4), or 0. */
+size_t dp_utf8_seq_len(const unsigned char *s, size_t avail);
+
+/* Largest n <= len such that s[0..n) ends on a code point boundary of
+ * valid UTF-8 s: never splits a sequence. */
+size_t dp_utf8_floor(const char *s, size_t len);
+
+size_t dp_tokens_estimate(const char *s, size_t len);
+
+#endif

@@ -1,0 +1,58 @@
+/* Where a stage's records come from and go to.
+ *
+ * A source yields parsed records; a sink takes records and writes them.
+ * Without an endpoint they are stdin and stdout, one JSON object per line;
+ * with one they are ZeroMQ sockets carrying the same JSON, one record per
+ * message (docs/protocol.md).  Stages only see jv records, so the transport
+ * changes nothing in their logic. */
+#ifndef DP_TRANSPORT_H
+#define DP_TRANSPORT_H
+
+#include <stddef.h>
+
+#include <jv.h>
+
+#include "err.h"
+
+typedef struct dp_io_opts {
+	size_t max_record; /* bytes; 0 means DP_RECORD_MAX_DEFAULT */
+} dp_io_opts;
+
+typedef struct dp_source dp_source;
+typedef struct dp_sink dp_sink;
+
+/* endpoint NULL or "-" means stdin.  Returns NULL with err set on failure. */
+dp_source *dp_source_open(const char *endpoint, const dp_io_opts *opts, dp_err *err);
+void dp_source_free(dp_source **src);
+
+enum dp_source_status {
+	DP_SOURCE_ERROR = -1, /* the source itself failed (err set); stop */
+	DP_SOURCE_END = 0,    /* no more input */
+	DP_SOURCE_RECORD = 1  /* *rec holds an owned record */
+};
+
+/* Next record.  Input that is not a valid record (malformed JSON, an
+ * over-long line, an unknown protocol version) does not stop the stream: it
+ * comes back as an error record naming the line, so it reaches the store's
+ * report like any other failure.  Not thread-safe: one reader at a time. */
+int dp_source_next(dp_source *src, jv *rec, dp_err *err);
+
+/* Flushes `sink` whenever the source is about to wait for input, so that
+ * records do not sit in an output buffer while the pipeline is idle. */
+void dp_source_flush_on_idle(dp_source *src, dp_sink *sink);
+
+/* endpoint NULL or "-" means stdout. */
+dp_sink *dp_sink_open(const char *endpoint, const dp_io_opts *opts, dp_err *err);
+
+/* Writes rec (consumed).  Thread-safe.  Returns 0, or -1 with err set when
+ * the output is gone (EPIPE, closed socket): the stage should stop. */
+int dp_sink_put(dp_sink *sink, jv rec, dp_err *err);
+
+/* Flushes buffered output.  Thread-safe. Returns 0 or -1 with err set. */
+int dp_sink_flush(dp_sink *sink, dp_err *err);
+
+/* Flushes and closes.  Returns 0 or -1 with err set (the last writes may
+ * have failed). Always frees. */
+int dp_sink_close(dp_sink **sink, dp_err *err);
+
+#endif

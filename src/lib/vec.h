@@ -1,0 +1,24 @@
+/* Embedding vectors on the wire: float32 little-endian, base64 encoded.
+ *
+ * Exact (a float32 survives the round trip bit for bit), ~2.3x smaller than
+ * JSON numbers at %.9g, and far cheaper to parse than 384 jq doubles. */
+#ifndef DP_VEC_H
+#define DP_VEC_H
+
+#include <stddef.h>
+
+#include <jv.h>
+
+#include "err.h"
+
+/* Returns an owned jv string holding the base64 of v[0..dim). */
+jv dp_vec_encode(const float *v, size_t dim);
+
+/* Decodes s (borrowed) into out[0..dim).  Returns 0, or -1 with err when s
+ * is not valid base64 of exactly dim float32 values. */
+int dp_vec_decode(jv s, float *out, size_t dim, dp_err *err);
+
+/* Scales v to unit length (leaves a zero vector alone). */
+void dp_vec_normalize(float *v, size_t dim);
+
+#endif

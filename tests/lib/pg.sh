@@ -1,0 +1,29 @@
+#!/bin/bash
+# Starts or stops a throwaway PostgreSQL cluster for tests and the demo.
+#   pg.sh start DIR   -> prints "export PGHOST=... PGPORT=... PGUSER=postgres"
+#   pg.sh stop DIR
+# initdb refuses to run as root, so as root the cluster belongs to the
+# postgres user (created by Debian's package).
+set -eu
+cmd=$1 dir=$2
+bindir=$(pg_config --bindir)
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+case $cmd in
+start)
+	mkdir -p "$dir"
+	[ "$(id -u)" = 0 ] && chown postgres: "$dir"
+	if [ ! -f "$dir/data/PG_VERSION" ]; then
+		as_pg "$bindir/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 \
+			--locale=C.UTF-8 --no-sync >"$dir/initdb.log" 2>&1 ||
+			{ cat "$dir/initdb.log" >&2; exit 1; }
+	fi
+	port=${PGPORT_WANTED:-$((20000 + RANDOM % 20000))}
+	as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 30 \
+		-o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" \
+		start >/dev/null || { cat "$dir/log" >&2; exit 1; }
+	echo "export PGHOST=$dir PGPORT=$port PGUSER=postgres"
+	;;
+stop)
+	as_pg "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
+	;;
+esac

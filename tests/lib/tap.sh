@@ -1,0 +1,45 @@
+# TAP helpers for integration tests (sourced).  Each check prints one TAP
+# line; `done_testing` prints the plan and sets the exit status.
+#
+# Environment set by tests/run: DOCPIPE_BIN (binaries of the variant under
+# test), PGHOST/PGPORT/PGUSER of the throwaway server, TEST_TMP (scratch).
+set -u
+T_N=0
+T_FAILED=0
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+: "${DOCPIPE_BIN:=$TOP/bin}"
+PATH="$DOCPIPE_BIN:$TOP/bin:$PATH"
+export PATH
+
+ok() { # ok CONDITION-EXIT-STATUS NAME
+	T_N=$((T_N + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $T_N - $2"
+	else
+		echo "not ok $T_N - $2"
+		T_FAILED=$((T_FAILED + 1))
+	fi
+}
+is() { # is GOT WANT NAME
+	if [ "$1" = "$2" ]; then ok 0 "$3"; else ok 1 "$3"; printf '#   got: %s\n#  want: %s\n' "$1" "$2"; fi
+}
+like() { # like GOT REGEX NAME
+	if printf '%s' "$1" | grep -Eq -- "$2"; then ok 0 "$3"; else ok 1 "$3"; printf '#   got: %s\n# wanted match: %s\n' "$1" "$2"; fi
+}
+skip() { T_N=$((T_N + 1)); echo "ok $T_N # SKIP $1"; }
+diag() { printf '# %s\n' "$*"; }
+done_testing() { echo "1..$T_N"; [ "$T_FAILED" -eq 0 ]; exit $?; }
+
+# A scratch directory removed at exit.
+T_DIR=$(mktemp -d "${TEST_TMP:-/tmp}/dpt.XXXXXX")
+trap 'rm -rf "$T_DIR"' EXIT
+
+# newdb: creates an empty database for this test and exports DATABASE_URL.
+newdb() {
+	local name="t_$(basename "$0" .sh | tr -c 'a-z0-9\n' '_')_$$_$RANDOM"
+	createdb "$name" || return 1
+	export PGDATABASE="$name"
+	export DATABASE_URL="postgresql:///$name?host=$PGHOST&port=$PGPORT&user=$PGUSER"
+}
+# sql QUERY: runs a query in the test database, unaligned, tuples only.
+sql() { psql -X -q -A -t -v ON_ERROR_STOP=1 -c "$1"; }

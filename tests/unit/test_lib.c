@@ -1,0 +1,192 @@
+/* Unit tests for the internal library: lines, records, hashes, vectors,
+ * UTF-8 and token estimates, the local embedder. */
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "embedder.h"
+#include "hash.h"
+#include "lines.h"
+#include "record.h"
+#include "t.h"
+#include "text.h"
+#include "vec.h"
+
+static int pipe_with(const char *data, size_t len)
+{
+	int fds[2];
+
+	if (pipe(fds) != 0)
+		abort();
+	if (write(fds[1], data, len) != (ssize_t)len)
+		abort();
+	close(fds[1]);
+	return fds[0];
+}
+
+static void test_lines(void)
+{
+	const char data[] = "one\n\nthree-is-too-long\nfour";
+	int fd = pipe_with(data, sizeof data - 1);
+	dp_lines *l = dp_lines_new(fd, 8);
+	const char *line;
+	size_t len;
+	unsigned long n;
+	dp_err err;
+
+	T_EQ_INT(dp_lines_next(l, &line, &len, &n, &err), DP_LINES_OK, "first line");
+	T_EQ_STR(line, "one", "first line text");
+	T_EQ_INT(dp_lines_next(l, &line, &len, &n, &err), DP_LINES_OK, "blank line");
+	T_EQ_INT(len, 0, "blank line is empty");
+	T_EQ_INT(dp_lines_next(l, &line, &len, &n, &err), DP_LINES_TOO_LONG, "over-long line reported");
+	T_EQ_INT(n, 3, "over-long line numbered");
+	T_EQ_INT(dp_lines_next(l, &line, &len, &n, &err), DP_LINES_OK, "line after the long one");
+	T_EQ_STR(line, "four", "final line without newline");
+	T_EQ_INT(dp_lines_next(l, &line, &len, &n, &err), DP_LINES_EOF, "end");
+	dp_lines_free(&l);
+	close(fd);
+
+	/* A long line far beyond the buffer must be skipped in bounded memory. */
+	size_t big = 1 << 20;
+	char *buf = malloc(big + 8);
+	memset(buf, 'x', big);
+	memcpy(buf + big, "\nok\n", 4);
+	int fds[2];
+	if (pipe(fds) != 0)
+		abort();
+	if (fork() == 0) {
+		close(fds[0]);
+		if (write(fds[1], buf, big + 4) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	close(fds[1]);
+	l = dp_lines_new(fds[0], 1000);
+	T_EQ_INT(dp_lines_next(l, &line, &len, &n, &err), DP_LINES_TOO_LONG, "1 MiB line skipped");
+	T_EQ_INT(dp_lines_next(l, &line, &len, &n, &err), DP_LINES_OK, "next line read");
+	T_EQ_STR(line, "ok", "next line intact");
+	dp_lines_free(&l);
+	close(fds[0]);
+	free(buf);
+}
+
+static void test_records(void)
+{
+	dp_err err;
+	jv r = dp_record_parse("{\"v\":1,\"kind\":\"file\",\"path\":\"/a\\\"b\"}", 36, &err);
+
+	T_OK(jv_is_valid(r), "parse record");
+	T_EQ_STR(dp_record_kind(r), "file", "kind");
+	T_EQ_STR(dp_record_str(r, "path"), "/a\"b", "path with quote");
+	jv e = dp_record_error(r, "chunk", "boom");
+	T_EQ_STR(dp_record_kind(e), "error", "error kind");
+	T_EQ_STR(dp_record_str(e, "path"), "/a\"b", "error carries path");
+	T_EQ_STR(dp_record_str(e, "error"), "boom", "error reason");
+	jv_free(e);
+
+	r = dp_record_parse("[1]", 3, &err);
+	T_OK(!jv_is_valid(r), "array rejected");
+	jv_free(r);
+	r = dp_record_parse("{\"kind\":\"file\"", 14, &err);
+	T_OK(!jv_is_valid(r), "truncated JSON rejected");
+	jv_free(r);
+	r = dp_record_parse("{\"v\":2,\"kind\":\"file\"}", 21, &err);
+	T_OK(!jv_is_valid(r), "future version rejected");
+	jv_free(r);
+	r = dp_record_parse("{\"v\":1}", 7, &err);
+	T_OK(!jv_is_valid(r), "record without kind rejected");
+	jv_free(r);
+}
+
+static void test_hash(void)
+{
+	char a[DP_HASH_HEX], b[DP_HASH_HEX];
+
+	dp_hash_hex("hello", 5, a);
+	dp_hash_hex("hello", 5, b);
+	T_EQ_INT(strlen(a), 32, "hash is 32 hex digits");
+	T_EQ_STR(a, b, "hash is deterministic");
+	dp_hash_hex("hellp", 5, b);
+	T_OK(strcmp(a, b) != 0, "hash differs for different input");
+
+	dp_hasher *h1 = dp_hasher_new(), *h2 = dp_hasher_new();
+	dp_hasher_add(h1, "ab", 2);
+	dp_hasher_add(h1, "c", 1);
+	dp_hasher_add(h2, "a", 1);
+	dp_hasher_add(h2, "bc", 2);
+	dp_hasher_hex(h1, a);
+	dp_hasher_hex(h2, b);
+	T_OK(strcmp(a, b) != 0, "hasher parts are length-prefixed");
+	dp_hasher_free(&h1);
+	dp_hasher_free(&h2);
+}
+
+static void test_vec(void)
+{
+	float v[5] = {1.5f, -2.25f, 3.0e-7f, 0.0f, 1e30f}, w[5];
+	dp_err err;
+
+	for (size_t dim = 1; dim <= 5; dim++) {
+		jv s = dp_vec_encode(v, dim);
+		memset(w, 0, sizeof w);
+		T_EQ_INT(dp_vec_decode(s, w, dim, &err), 0, "decode");
+		T_OK(memcmp(v, w, dim * sizeof *v) == 0, "vector round-trips exactly");
+		T_OK(dp_vec_decode(s, w, dim + 1, &err) < 0, "wrong dimension rejected");
+		jv_free(s);
+	}
+	jv bad = jv_string("AAA*AAAA");
+	T_OK(dp_vec_decode(bad, w, 2, &err) < 0, "bad base64 rejected");
+	jv_free(bad);
+}
+
+static void test_text(void)
+{
+	T_EQ_INT(dp_utf8_invalid_at("h\xc3\xa9llo", 6), 6, "valid UTF-8");
+	T_EQ_INT(dp_utf8_invalid_at("ab\xc3", 3), 2, "truncated sequence");
+	T_EQ_INT(dp_utf8_invalid_at("a\xc0\xaf", 3), 1, "overlong");
+	T_EQ_INT(dp_utf8_invalid_at("\xed\xa0\x80", 3), 0, "surrogate");
+	T_EQ_INT(dp_utf8_invalid_at("\xf4\x90\x80\x80", 4), 0, "above U+10FFFF");
+	T_EQ_INT(dp_utf8_floor("a\xe2\x82\xac", 3), 1, "floor drops a partial sequence");
+	T_EQ_INT(dp_utf8_floor("a\xe2\x82\xac", 4), 4, "floor keeps a whole sequence");
+	T_EQ_INT(dp_tokens_estimate("abcdefgh", 8), 2, "ASCII: 4 bytes a token");
+	T_EQ_INT(dp_tokens_estimate("\xe6\x97\xa5\xe6\x9c\xac", 6), 2, "CJK: a token a character");
+}
+
+static float dot(const float *a, const float *b, size_t n)
+{
+	float s = 0;
+	for (size_t i = 0; i < n; i++)
+		s += a[i] * b[i];
+	return s;
+}
+
+static void test_embed_local(void)
+{
+	enum { D = 384 };
+	static float q[D], a[D], b[D], c[D];
+	const char *qa = "how do I rotate the keys";
+	const char *ta = "To rotate the signing keys, run keyctl rotate and restart.";
+	const char *tb = "The garden needs watering twice a week in summer.";
+
+	dp_embed_local(qa, strlen(qa), q, D);
+	dp_embed_local(ta, strlen(ta), a, D);
+	dp_embed_local(tb, strlen(tb), b, D);
+	dp_embed_local(ta, strlen(ta), c, D);
+	T_OK(fabsf(dot(a, a, D) - 1.0f) < 1e-5f, "unit length");
+	T_OK(memcmp(a, c, sizeof a) == 0, "deterministic");
+	T_OK(dot(q, a, D) > dot(q, b, D) + 0.1f, "related text scores higher");
+	dp_embed_local("", 0, c, D);
+	T_OK(dot(c, c, D) == 0.0f, "empty text is the zero vector");
+}
+
+int main(void)
+{
+	test_lines();
+	test_records();
+	test_hash();
+	test_vec();
+	test_text();
+	test_embed_local();
+	return t_done();
+}
