@@ -1,0 +1,62 @@
+/* Command-line options every stage shares, and opening its input and
+ * output from them.
+ *
+ * A stage's main() puts DP_CLI_LONGOPTS into its getopt_long table, hands
+ * every option it does not know to dp_cli_option(), prints dp_cli_help in
+ * its --help, and opens its source and sink with dp_cli_open(). */
+#ifndef DP_CLI_H
+#define DP_CLI_H
+
+#include <getopt.h>
+
+#include "err.h"
+#include "transport.h"
+
+/* Option codes of the shared options (outside the range of short options). */
+enum {
+	DP_OPT_IN = 0x1000,
+	DP_OPT_OUT,
+	DP_OPT_MAX_RECORD,
+	DP_OPT_VERSION,
+};
+
+#define DP_CLI_LONGOPTS                                                        \
+	{"in", required_argument, NULL, DP_OPT_IN},                            \
+	{"out", required_argument, NULL, DP_OPT_OUT},                          \
+	{"max-record", required_argument, NULL, DP_OPT_MAX_RECORD},            \
+	{"version", no_argument, NULL, DP_OPT_VERSION}
+
+typedef struct dp_cli {
+	const char *in;  /* NULL: stdin */
+	const char *out; /* NULL: stdout */
+	dp_io_opts io;
+} dp_cli;
+
+/* The shared options as --help prints them. */
+extern const char dp_cli_help[];
+
+enum dp_cli_result {
+	DP_CLI_UNKNOWN = 0, /* not a shared option: the stage's own or a usage error */
+	DP_CLI_TAKEN = 1,   /* handled */
+	DP_CLI_EXIT = 2,    /* handled and printed (--version): exit 0 */
+	DP_CLI_BAD = -1     /* bad value: err says why; exit DP_EXIT_USAGE */
+};
+
+/* Handles one option returned by getopt_long. */
+int dp_cli_option(dp_cli *cli, int opt, const char *arg, dp_err *err);
+
+/* Opens the stage's source (if want_source) and sink. Returns 0, or -1
+ * with err set (nothing left open). */
+int dp_cli_open(const dp_cli *cli, int want_source, dp_source **src, dp_sink **sink,
+		dp_err *err);
+
+/* Parses a whole number in [min, max]; returns 0 or -1 with err naming
+ * the option. */
+int dp_cli_parse_long(const char *opt_name, const char *arg, long min, long max,
+		      long *out, dp_err *err);
+
+/* Common start of every main: names the stage for diagnostics and ignores
+ * SIGPIPE so a closed output is an error we report, not a silent death. */
+void dp_cli_init(const char *stage);
+
+#endif
