@@ -18,12 +18,26 @@ start)
 			{ cat "$dir/initdb.log" >&2; exit 1; }
 	fi
 	port=${PGPORT_WANTED:-$((20000 + RANDOM % 20000))}
-	as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 30 \
-		-o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" \
-		start >/dev/null || { cat "$dir/log" >&2; exit 1; }
-	echo "export PGHOST=$dir PGPORT=$port PGUSER=postgres"
+	# Unix socket paths are limited to ~107 bytes: keep long ones in /tmp.
+	sock=$dir
+	if [ ${#dir} -gt 60 ]; then
+		sock=$(mktemp -d /tmp/docpipe-pg.XXXXXX)
+		[ "$(id -u)" = 0 ] && chown postgres: "$sock"
+	fi
+	echo "$sock" >"$dir/socket-dir"
+	# A random port may be taken: try a few.
+	for attempt in 1 2 3 4 5; do
+		as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 30 \
+			-o "-p $port -k $sock -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" \
+			start >/dev/null && break
+		[ $attempt = 5 ] && { cat "$dir/log" >&2; exit 1; }
+		port=$((20000 + RANDOM % 20000))
+	done
+	echo "export PGHOST=$sock PGPORT=$port PGUSER=postgres"
 	;;
 stop)
 	as_pg "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
+	sock=$(cat "$dir/socket-dir" 2>/dev/null || true)
+	case $sock in /tmp/docpipe-pg.*) rm -rf "$sock" ;; esac
 	;;
 esac

@@ -1,0 +1,94 @@
+/* Splitting one document's text into chunks that follow its sections.
+ *
+ * The chunker works on byte ranges of the caller's buffer and never copies
+ * text: a chunk is a contiguous range of the original source (Markdown is
+ * not rendered), so its text is exactly what the author wrote.  Building
+ * records from the result is the caller's business (chunk_record.c).
+ *
+ * Rules (docs: man/docpipe-chunk.1):
+ *  - A Markdown document is parsed with md4c; every top-level heading starts
+ *    a section and sets the heading path (outermost first; a heading of
+ *    level k replaces level k and forgets every deeper level).  Plain text
+ *    is one section without headings whose blocks are paragraphs (runs of
+ *    non-blank lines).
+ *  - A chunk never spans two sections.  Consecutive blocks of a section
+ *    are packed into one chunk up to max_tokens (dp_tokens_estimate).
+ *  - A block larger than max_tokens (a long paragraph, fenced code, a
+ *    table) is split at line boundaries, else at a space, else at a code
+ *    point boundary.  Smaller blocks stay whole.
+ *  - When a section needs several chunks, each chunk after its first
+ *    starts with about `overlap` tokens from the end of the previous one,
+ *    cut at a word boundary (dropped when it would push a whole block over
+ *    the cap).
+ *  - Chunk boundaries never split a UTF-8 sequence; chunks have trailing
+ *    white space and leading blank lines trimmed; empty chunks are dropped. */
+#ifndef DP_CHUNK_CHUNKER_H
+#define DP_CHUNK_CHUNKER_H
+
+#include <stddef.h>
+
+#include "err.h"
+
+enum chunk_format { CHUNK_TEXT = 0, CHUNK_MARKDOWN = 1 };
+
+/* Heading levels of Markdown: 1..6. */
+#define CHUNK_MAX_DEPTH 6
+/* A heading's text is cut (at a code point boundary) beyond this size. */
+#define CHUNK_HEADING_MAX 512
+/* Smallest allowed cap: small enough for tests, large enough that a split
+ * always makes progress after the overlap (see chunk_opts_check). */
+#define CHUNK_MIN_TOKENS 8
+
+typedef struct chunk_opts {
+	size_t max_tokens; /* >= CHUNK_MIN_TOKENS */
+	size_t overlap;    /* <= max_tokens / 2 */
+} chunk_opts;
+
+/* Returns 0, or -1 with err saying which setting is out of range. */
+int chunk_opts_check(const chunk_opts *opts, dp_err *err);
+
+/* A heading text: bytes [off, off+len) of chunk_doc.names. */
+typedef struct chunk_name {
+	size_t off, len;
+} chunk_name;
+
+typedef struct chunk_section {
+	int depth;                        /* entries used in path */
+	chunk_name path[CHUNK_MAX_DEPTH]; /* outermost first */
+} chunk_section;
+
+/* One chunk: bytes [off, off+len) of the source text. */
+typedef struct chunk_span {
+	size_t off, len;
+	size_t tokens;  /* dp_tokens_estimate of exactly that text */
+	size_t section; /* index into chunk_doc.sections */
+} chunk_span;
+
+/* A top-level block of the source (internal to the chunker, kept here so
+ * its buffers are reused across calls). */
+typedef struct chunk_block chunk_block;
+
+typedef struct chunk_doc {
+	chunk_span *chunks;
+	size_t n_chunks, cap_chunks;
+	chunk_section *sections;
+	size_t n_sections, cap_sections;
+	char *names; /* heading texts, not NUL-terminated */
+	size_t n_names, cap_names;
+	chunk_block *blocks;
+	size_t n_blocks, cap_blocks;
+} chunk_doc;
+
+/* An empty result; chunk_doc_free releases it.  A doc may be reused for
+ * several chunk_split calls (its buffers are kept). */
+void chunk_doc_init(chunk_doc *doc);
+void chunk_doc_free(chunk_doc *doc);
+
+/* Splits text[0..len) (valid UTF-8 without NUL bytes: the caller checks;
+ * other input does not crash but may give odd chunks).  The result replaces
+ * doc's previous content and points into text, which must outlive it.
+ * Returns 0, or -1 with err set (out of memory, too many blocks). */
+int chunk_split(chunk_doc *doc, const char *text, size_t len, enum chunk_format format,
+		const chunk_opts *opts, dp_err *err);
+
+#endif
