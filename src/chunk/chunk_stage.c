@@ -1,0 +1,227 @@
+#include "chunk_stage.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hash.h"
+#include "record.h"
+#include "text.h"
+
+int chunk_stage_init(chunk_stage *cs, const chunk_opts *opts, unsigned long long max_size,
+		     enum chunk_format_choice format, dp_err *err)
+{
+	if (chunk_opts_check(opts, err) < 0)
+		return -1;
+	cs->opts = *opts;
+	cs->max_size = max_size;
+	cs->format = format;
+	/* The version part changes whenever the same input would give other
+	 * chunks: the store re-chunks documents made by another identity. */
+	snprintf(cs->chunker_markdown, sizeof cs->chunker_markdown, "md4c-v1 max=%zu overlap=%zu",
+		 opts->max_tokens, opts->overlap);
+	snprintf(cs->chunker_text, sizeof cs->chunker_text, "text-v1 max=%zu overlap=%zu",
+		 opts->max_tokens, opts->overlap);
+	return 0;
+}
+
+enum chunk_format chunk_format_of(const char *path, enum chunk_format_choice choice)
+{
+	if (choice != CHUNK_FORMAT_AUTO)
+		return choice == CHUNK_FORMAT_MARKDOWN ? CHUNK_MARKDOWN : CHUNK_TEXT;
+	const char *base = strrchr(path, '/');
+	const char *dot = strrchr(base != NULL ? base : path, '.');
+	if (dot != NULL && (strcasecmp(dot, ".md") == 0 || strcasecmp(dot, ".markdown") == 0))
+		return CHUNK_MARKDOWN;
+	return CHUNK_TEXT;
+}
+
+static ssize_t read_full(int fd, char *buf, size_t want)
+{
+	size_t got = 0;
+
+	while (got < want) {
+		ssize_t n = read(fd, buf + got, want - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+char *chunk_read_file(const char *path, unsigned long long max_size, size_t *len, dp_err *err)
+{
+	/* O_NONBLOCK: a FIFO put in the file's place must not hang us. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+	struct stat st;
+	char *buf = NULL;
+
+	if (fd < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			dp_err_set(err, "file vanished since discovery");
+		else if (errno == ELOOP)
+			dp_err_set(err, "file is now a symbolic link; not followed");
+		else
+			dp_err_set(err, "cannot open: %s", strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) != 0) {
+		dp_err_set(err, "cannot stat: %s", strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		dp_err_set(err, "not a regular file any more");
+		goto fail;
+	}
+	if ((unsigned long long)st.st_size > max_size) {
+		dp_err_set(err, "file is %lld bytes, over --max-size %llu", (long long)st.st_size,
+			   max_size);
+		goto fail;
+	}
+	size_t size = (size_t)st.st_size;
+	buf = malloc(size + 1);
+	if (buf == NULL) {
+		dp_err_set(err, "out of memory reading %zu bytes", size);
+		goto fail;
+	}
+	/* One read of the size fstat gave, plus one byte to notice growth. */
+	ssize_t got = read_full(fd, buf, size + 1);
+	if (got < 0) {
+		dp_err_set(err, "read: %s", strerror(errno));
+		goto fail;
+	}
+	if ((size_t)got != size) {
+		dp_err_set(err, "file changed while being read (%zd bytes, expected %zu)", got, size);
+		goto fail;
+	}
+	buf[size] = '\0';
+	close(fd);
+	*len = size;
+	return buf;
+fail:
+	free(buf);
+	close(fd);
+	return NULL;
+}
+
+int chunk_check_text(jv file_rec, const char *text, size_t len, dp_err *err)
+{
+	double size;
+	const char *want = dp_record_str(file_rec, "hash");
+
+	if (dp_record_num(file_rec, "size", &size) == 0 && size != (double)len) {
+		dp_err_set(err, "file changed since discovery: %zu bytes now, %.0f then", len, size);
+		return -1;
+	}
+	if (want != NULL) {
+		char got[DP_HASH_HEX];
+		dp_hash_hex(text, len, got);
+		if (strcmp(got, want) != 0) {
+			dp_err_set(err, "file changed since discovery: its hash differs");
+			return -1;
+		}
+	}
+	const char *nul = memchr(text, '\0', len);
+	if (nul != NULL) {
+		dp_err_set(err, "binary file: NUL byte at byte %zu", (size_t)(nul - text));
+		return -1;
+	}
+	size_t bad = dp_utf8_invalid_at(text, len);
+	if (bad < len) {
+		dp_err_set(err, "invalid UTF-8 at byte %zu", bad);
+		return -1;
+	}
+	return 0;
+}
+
+jv chunk_document(jv file_rec, const chunk_doc *doc, const char *text, const char *format,
+		  const char *chunker)
+{
+	/* Keys made once per document: jv reference counts are not atomic, so
+	 * they cannot be shared between the worker threads. */
+	jv k_seq = jv_string("seq"), k_text = jv_string("text");
+	jv k_heading = jv_string("heading"), k_tokens = jv_string("tokens");
+	jv section_heading = jv_invalid();
+	size_t section = SIZE_MAX;
+	jv chunks = jv_array_sized(doc->n_chunks > 0 ? (int)doc->n_chunks : 1);
+
+	for (size_t i = 0; i < doc->n_chunks; i++) {
+		const chunk_span *c = &doc->chunks[i];
+		if (c->section != section) {
+			const chunk_section *s = &doc->sections[c->section];
+			jv_free(section_heading);
+			section_heading = jv_array_sized(s->depth > 0 ? s->depth : 1);
+			for (int d = 0; d < s->depth; d++)
+				section_heading = jv_array_append(
+					section_heading,
+					jv_string_sized(s->path[d].len > 0 ? doc->names + s->path[d].off : "",
+							(int)s->path[d].len));
+			section = c->section;
+		}
+		jv o = jv_object();
+		o = jv_object_set(o, jv_copy(k_seq), jv_number((double)i));
+		o = jv_object_set(o, jv_copy(k_text), jv_string_sized(text + c->off, (int)c->len));
+		o = jv_object_set(o, jv_copy(k_heading), jv_copy(section_heading));
+		o = jv_object_set(o, jv_copy(k_tokens), jv_number((double)c->tokens));
+		chunks = jv_array_append(chunks, o);
+	}
+	jv_free(section_heading);
+	jv_free(k_seq);
+	jv_free(k_text);
+	jv_free(k_heading);
+	jv_free(k_tokens);
+
+	jv rec = jv_object_set(file_rec, jv_string("kind"), jv_string(DP_KIND_DOCUMENT));
+	rec = jv_object_set(rec, jv_string("format"), jv_string(format));
+	rec = jv_object_set(rec, jv_string("chunker"), jv_string(chunker));
+	return jv_object_set(rec, jv_string("chunks"), chunks);
+}
+
+jv chunk_stage_process(void *ctx, jv rec)
+{
+	const chunk_stage *cs = ctx;
+	const char *path = dp_record_str(rec, "path");
+	dp_err err;
+	size_t len;
+	char *buf;
+
+	if (path == NULL || path[0] != '/')
+		return dp_record_error(rec, "chunk", "file record without an absolute \"path\"");
+	buf = chunk_read_file(path, cs->max_size, &len, &err);
+	if (buf == NULL)
+		return dp_record_error(rec, "chunk", err.msg);
+	if (chunk_check_text(rec, buf, len, &err) < 0) {
+		free(buf);
+		return dp_record_error(rec, "chunk", err.msg);
+	}
+
+	/* A byte order mark is not text. */
+	const char *text = buf;
+	if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
+		text += 3;
+		len -= 3;
+	}
+	enum chunk_format format = chunk_format_of(path, cs->format);
+	chunk_doc doc;
+	chunk_doc_init(&doc);
+	if (chunk_split(&doc, text, len, format, &cs->opts, &err) < 0) {
+		chunk_doc_free(&doc);
+		free(buf);
+		return dp_record_error(rec, "chunk", err.msg);
+	}
+	int markdown = format == CHUNK_MARKDOWN;
+	rec = chunk_document(rec, &doc, text, markdown ? "markdown" : "text",
+			     markdown ? cs->chunker_markdown : cs->chunker_text);
+	chunk_doc_free(&doc);
+	free(buf);
+	return rec;
+}

@@ -1,0 +1,54 @@
+/* docpipe-chunk's record work: read the file a `file` record names, check
+ * it is still what discover saw, split it (chunker.h) and build the
+ * `document` record (docs/protocol.md). */
+#ifndef DP_CHUNK_STAGE_H
+#define DP_CHUNK_STAGE_H
+
+#include <stddef.h>
+
+#include <jv.h>
+
+#include "chunker.h"
+#include "err.h"
+
+#define CHUNK_MAX_SIZE_DEFAULT (16ull << 20)
+
+enum chunk_format_choice { CHUNK_FORMAT_AUTO = 0, CHUNK_FORMAT_MARKDOWN, CHUNK_FORMAT_TEXT };
+
+typedef struct chunk_stage {
+	chunk_opts opts;
+	unsigned long long max_size;     /* bytes; larger files are refused */
+	enum chunk_format_choice format; /* AUTO: by file name extension */
+	char chunker_markdown[64];       /* identity strings, see chunk_stage_init */
+	char chunker_text[64];
+} chunk_stage;
+
+/* Fills the identity strings from the options.  Returns 0, or -1 with err
+ * set when the options are out of range. */
+int chunk_stage_init(chunk_stage *cs, const chunk_opts *opts, unsigned long long max_size,
+		     enum chunk_format_choice format, dp_err *err);
+
+/* The format for a path: .md and .markdown (any case) are Markdown unless
+ * the choice forces one. */
+enum chunk_format chunk_format_of(const char *path, enum chunk_format_choice choice);
+
+/* Reads a whole regular file with one bounded read.  Returns a malloc'ed
+ * buffer (NUL-terminated, *len bytes before the NUL), or NULL with err
+ * holding the reason as it goes into an error record. */
+char *chunk_read_file(const char *path, unsigned long long max_size, size_t *len, dp_err *err);
+
+/* Checks text read from a file against the file record (borrowed) that
+ * named it: same size and hash, no NUL bytes, valid UTF-8.  Returns 0, or
+ * -1 with the reason in err. */
+int chunk_check_text(jv file_rec, const char *text, size_t len, dp_err *err);
+
+/* Builds the document record from the file record (consumed; every field
+ * is kept) and the split of text.  Returns the record. */
+jv chunk_document(jv file_rec, const chunk_doc *doc, const char *text, const char *format,
+		  const char *chunker);
+
+/* dp_stage_ops.process: ctx is a chunk_stage.  Consumes rec, returns the
+ * document record or an error record (stage "chunk"). Thread-safe. */
+jv chunk_stage_process(void *ctx, jv rec);
+
+#endif

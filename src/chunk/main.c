@@ -1,0 +1,130 @@
+/* docpipe-chunk: file records in, document records (with their chunks) out. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "chunk_stage.h"
+#include "cli.h"
+#include "record.h"
+#include "stage.h"
+
+enum { OPT_MAX_TOKENS = 0x2000, OPT_OVERLAP, OPT_MAX_SIZE, OPT_FORMAT, OPT_THREADS };
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: docpipe-chunk [OPTION]...\n"
+		"Reads file records (docpipe-discover), splits each file into chunks that\n"
+		"follow its sections and writes one document record per file.\n"
+		"\n"
+		"Options:\n"
+		"  --max-tokens N    at most N estimated tokens per chunk (default 512, min %d)\n"
+		"  --overlap N       a split section's next chunk repeats ~N tokens (default 64,\n"
+		"                    at most half of --max-tokens)\n"
+		"  --max-size BYTES  refuse larger files (default 16 MiB)\n"
+		"  --format F        auto (by extension: .md, .markdown), markdown or text\n"
+		"  --threads N       worker threads (default 1)\n"
+		"\n%s\n%s",
+		CHUNK_MIN_TOKENS, dp_cli_help, dp_exit_codes_help);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"max-tokens", required_argument, NULL, OPT_MAX_TOKENS},
+		{"overlap", required_argument, NULL, OPT_OVERLAP},
+		{"max-size", required_argument, NULL, OPT_MAX_SIZE},
+		{"format", required_argument, NULL, OPT_FORMAT},
+		{"threads", required_argument, NULL, OPT_THREADS},
+		{"help", no_argument, NULL, 'h'},
+		DP_CLI_LONGOPTS,
+		{NULL, 0, NULL, 0},
+	};
+	dp_cli cli = {0};
+	chunk_opts opts = {.max_tokens = 512, .overlap = 64};
+	long max_size = (long)CHUNK_MAX_SIZE_DEFAULT, threads = 1, n;
+	enum chunk_format_choice format = CHUNK_FORMAT_AUTO;
+	dp_err err;
+	int opt;
+
+	dp_cli_init("chunk");
+	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'h':
+			usage(stdout);
+			return DP_EXIT_OK;
+		case OPT_MAX_TOKENS:
+			if (dp_cli_parse_long("max-tokens", optarg, CHUNK_MIN_TOKENS, 1L << 20, &n, &err) < 0)
+				goto bad;
+			opts.max_tokens = (size_t)n;
+			break;
+		case OPT_OVERLAP:
+			if (dp_cli_parse_long("overlap", optarg, 0, 1L << 19, &n, &err) < 0)
+				goto bad;
+			opts.overlap = (size_t)n;
+			break;
+		case OPT_MAX_SIZE:
+			if (dp_cli_parse_long("max-size", optarg, 0, 1L << 30, &max_size, &err) < 0)
+				goto bad;
+			break;
+		case OPT_FORMAT:
+			if (strcmp(optarg, "auto") == 0)
+				format = CHUNK_FORMAT_AUTO;
+			else if (strcmp(optarg, "markdown") == 0)
+				format = CHUNK_FORMAT_MARKDOWN;
+			else if (strcmp(optarg, "text") == 0)
+				format = CHUNK_FORMAT_TEXT;
+			else {
+				dp_err_set(&err, "--format: '%s' is not auto, markdown or text", optarg);
+				goto bad;
+			}
+			break;
+		case OPT_THREADS:
+			if (dp_cli_parse_long("threads", optarg, 1, 256, &threads, &err) < 0)
+				goto bad;
+			break;
+		default:
+			switch (dp_cli_option(&cli, opt, optarg, &err)) {
+			case DP_CLI_TAKEN:
+				break;
+			case DP_CLI_EXIT:
+				return DP_EXIT_OK;
+			case DP_CLI_BAD:
+				goto bad;
+			default:
+				usage(stderr);
+				return DP_EXIT_USAGE;
+			}
+		}
+	}
+	if (optind < argc) {
+		dp_err_set(&err, "unexpected argument '%s' (input comes from --in or stdin)",
+			   argv[optind]);
+		goto bad;
+	}
+
+	chunk_stage cs;
+	if (chunk_stage_init(&cs, &opts, (unsigned long long)max_size, format, &err) < 0)
+		goto bad;
+
+	dp_source *src;
+	dp_sink *sink;
+	if (dp_cli_open(&cli, 1, &src, &sink, &err) < 0) {
+		dp_diag("%s", err.msg);
+		return DP_EXIT_SYSTEM;
+	}
+	dp_stage_ops ops = {.accepts = DP_KIND_FILE, .process = chunk_stage_process, .ctx = &cs};
+	dp_stage_counts counts = {0};
+	int rc = dp_stage_run(src, sink, &ops, (int)threads, &counts, &err);
+	if (rc == DP_EXIT_SYSTEM)
+		dp_diag("%s", err.msg);
+	dp_source_free(&src);
+	if (dp_sink_close(&sink, &err) < 0 && rc != DP_EXIT_SYSTEM) {
+		dp_diag("%s", err.msg);
+		rc = DP_EXIT_SYSTEM;
+	}
+	return rc;
+bad:
+	dp_diag("%s", err.msg);
+	return DP_EXIT_USAGE;
+}

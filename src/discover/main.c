@@ -1,0 +1,163 @@
+/* docpipe-discover: walks directory trees and writes one file record per
+ * document found, as it finds them. */
+#include <getopt.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "cli.h"
+#include "walk.h"
+
+enum { OPT_GLOB = 0x2000, OPT_EXCLUDE, OPT_HIDDEN, OPT_MAX_SIZE };
+
+/* Records are flushed at least this often while the walk goes on, so the
+ * next stage starts work before the walk ends. */
+#define FLUSH_EVERY_NS 100000000L
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: docpipe-discover [OPTION]... ROOT...\n"
+		"Walks each ROOT and writes a file record for every matching file.\n"
+		"Symbolic links are never followed; FIFOs, sockets and devices are skipped.\n"
+		"\n"
+		"Options:\n"
+		"  --glob PATTERN     take files matching PATTERN (repeatable; default *.md,\n"
+		"                     *.markdown, *.txt). Without '/', PATTERN matches the\n"
+		"                     base name; with '/', the path relative to the root\n"
+		"  --exclude PATTERN  skip files and directories matching PATTERN (repeatable)\n"
+		"  --hidden           also visit names starting with '.'\n"
+		"  --max-size BYTES   files larger than BYTES become error records\n"
+		"                     (default 16 MiB)\n"
+		"\n%s\n%s",
+		dp_cli_help, dp_exit_codes_help);
+}
+
+struct output {
+	dp_sink *sink;
+	struct timespec last_flush;
+	dp_err err;
+	int failed;
+};
+
+static int put(void *ctx, jv rec)
+{
+	struct output *o = ctx;
+	struct timespec now;
+
+	if (dp_sink_put(o->sink, rec, &o->err) < 0) {
+		o->failed = 1;
+		return -1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	long elapsed = (now.tv_sec - o->last_flush.tv_sec) * 1000000000L +
+		       (now.tv_nsec - o->last_flush.tv_nsec);
+	if (elapsed >= FLUSH_EVERY_NS) {
+		o->last_flush = now;
+		if (dp_sink_flush(o->sink, &o->err) < 0) {
+			o->failed = 1;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"glob", required_argument, NULL, OPT_GLOB},
+		{"exclude", required_argument, NULL, OPT_EXCLUDE},
+		{"hidden", no_argument, NULL, OPT_HIDDEN},
+		{"max-size", required_argument, NULL, OPT_MAX_SIZE},
+		{"help", no_argument, NULL, 'h'},
+		DP_CLI_LONGOPTS,
+		{NULL, 0, NULL, 0},
+	};
+	static discover_opts opts = {.max_size = DISCOVER_MAX_SIZE_DEFAULT};
+	dp_cli cli = {0};
+	dp_err err;
+	long n;
+	int opt;
+
+	dp_cli_init("discover");
+	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'h':
+			usage(stdout);
+			return DP_EXIT_OK;
+		case OPT_GLOB:
+		case OPT_EXCLUDE:
+			if ((opt == OPT_GLOB ? opts.n_globs : opts.n_excludes) == DISCOVER_MAX_PATTERNS) {
+				dp_err_set(&err, "at most %d --glob and %d --exclude patterns",
+					   DISCOVER_MAX_PATTERNS, DISCOVER_MAX_PATTERNS);
+				goto bad;
+			}
+			if (opt == OPT_GLOB)
+				opts.globs[opts.n_globs++] = optarg;
+			else
+				opts.excludes[opts.n_excludes++] = optarg;
+			break;
+		case OPT_HIDDEN:
+			opts.hidden = 1;
+			break;
+		case OPT_MAX_SIZE:
+			if (dp_cli_parse_long("max-size", optarg, 0, 1L << 40, &n, &err) < 0)
+				goto bad;
+			opts.max_size = (unsigned long long)n;
+			break;
+		default:
+			switch (dp_cli_option(&cli, opt, optarg, &err)) {
+			case DP_CLI_TAKEN:
+				break;
+			case DP_CLI_EXIT:
+				return DP_EXIT_OK;
+			case DP_CLI_BAD:
+				goto bad;
+			default:
+				usage(stderr);
+				return DP_EXIT_USAGE;
+			}
+		}
+	}
+	if (optind == argc) {
+		dp_err_set(&err, "no ROOT to walk (see --help)");
+		goto bad;
+	}
+	if (cli.in != NULL) {
+		dp_err_set(&err, "--in: discover reads no records");
+		goto bad;
+	}
+
+	struct output out = {0};
+	dp_source *none;
+	if (dp_cli_open(&cli, 0, &none, &out.sink, &err) < 0) {
+		dp_diag("%s", err.msg);
+		return DP_EXIT_SYSTEM;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &out.last_flush);
+	discover_stats stats = {0};
+	int rc = DP_EXIT_OK;
+	for (int i = optind; i < argc && !out.failed; i++) {
+		int walked = discover_walk(argv[i], &opts, put, &out, &stats, &err);
+		if (walked == 1) {
+			dp_diag("%s", err.msg);
+			rc = DP_EXIT_FAILED;
+		} else if (walked < 0 && !out.failed) { /* out of memory */
+			out.failed = 1;
+			out.err = err;
+		}
+	}
+	if (out.failed) {
+		dp_diag("%s", out.err.msg);
+		rc = DP_EXIT_SYSTEM;
+	} else if (stats.errors > 0) {
+		rc = DP_EXIT_FAILED;
+	}
+	if (dp_sink_close(&out.sink, &err) < 0 && rc != DP_EXIT_SYSTEM) {
+		dp_diag("%s", err.msg);
+		rc = DP_EXIT_SYSTEM;
+	}
+	return rc;
+bad:
+	dp_diag("%s", err.msg);
+	return DP_EXIT_USAGE;
+}

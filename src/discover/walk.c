@@ -1,0 +1,426 @@
+#include "walk.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hash.h"
+#include "record.h"
+#include "text.h"
+
+/* Longest path we build (openat needs no PATH_MAX, but a bound is due). */
+#define DISCOVER_MAX_PATH 16384
+/* Most entries read from one directory; the rest are reported, not read. */
+#define DISCOVER_MAX_ENTRIES ((size_t)1 << 22)
+
+static const char *const default_globs[] = {"*.md", "*.markdown", "*.txt"};
+
+int discover_match(const char *pattern, const char *relpath)
+{
+	if (strchr(pattern, '/') != NULL)
+		return fnmatch(pattern, relpath, FNM_PATHNAME) == 0;
+	const char *base = strrchr(relpath, '/');
+	return fnmatch(pattern, base != NULL ? base + 1 : relpath, 0) == 0;
+}
+
+static int excluded(const discover_opts *opts, const char *relpath)
+{
+	for (size_t i = 0; i < opts->n_excludes; i++)
+		if (discover_match(opts->excludes[i], relpath))
+			return 1;
+	return 0;
+}
+
+int discover_wanted(const discover_opts *opts, const char *relpath)
+{
+	int hit = 0;
+
+	if (opts->n_globs == 0) {
+		for (size_t i = 0; i < sizeof default_globs / sizeof default_globs[0]; i++)
+			hit |= discover_match(default_globs[i], relpath);
+	} else {
+		for (size_t i = 0; i < opts->n_globs && !hit; i++)
+			hit = discover_match(opts->globs[i], relpath);
+	}
+	return hit && !excluded(opts, relpath);
+}
+
+char *discover_abspath(const char *path, dp_err *err)
+{
+	char *cwd = NULL;
+	size_t cap;
+	char *out;
+
+	if (path[0] != '/') {
+		cwd = getcwd(NULL, 0);
+		if (cwd == NULL) {
+			dp_err_set(err, "cannot get the working directory: %s", strerror(errno));
+			return NULL;
+		}
+	}
+	cap = (cwd != NULL ? strlen(cwd) : 0) + strlen(path) + 3;
+	out = malloc(cap);
+	if (out == NULL) {
+		free(cwd);
+		dp_err_set(err, "out of memory");
+		return NULL;
+	}
+	/* Join, then copy component by component dropping "", "." */
+	char *joined = malloc(cap);
+	if (joined == NULL) {
+		free(cwd);
+		free(out);
+		dp_err_set(err, "out of memory");
+		return NULL;
+	}
+	snprintf(joined, cap, "%s/%s", cwd != NULL ? cwd : "", path);
+	free(cwd);
+	size_t n = 0;
+	for (char *c = joined; *c != '\0';) {
+		while (*c == '/')
+			c++;
+		size_t clen = strcspn(c, "/");
+		if (clen > 0 && !(clen == 1 && c[0] == '.')) {
+			out[n++] = '/';
+			memcpy(out + n, c, clen);
+			n += clen;
+		}
+		c += clen;
+	}
+	if (n == 0)
+		out[n++] = '/';
+	out[n] = '\0';
+	free(joined);
+	return out;
+}
+
+void discover_printable(const char *s, char *out, size_t outsz)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n = 0, len = strlen(s);
+
+	if (outsz == 0)
+		return;
+	for (size_t i = 0; i < len;) {
+		size_t k = u[i] >= 0x20 && u[i] != 0x7f ? dp_utf8_seq_len(u + i, len - i) : 0;
+		if (k > 0) {
+			if (n + k >= outsz)
+				break;
+			memcpy(out + n, s + i, k);
+			n += k;
+			i += k;
+		} else {
+			if (n + 4 >= outsz)
+				break;
+			snprintf(out + n, outsz - n, "\\x%02x", u[i]);
+			n += 4;
+			i++;
+		}
+	}
+	out[n] = '\0';
+}
+
+struct walker {
+	const discover_opts *opts;
+	discover_emit_fn emit;
+	void *ctx;
+	discover_stats *stats;
+	const char *root;            /* absolute root, as records carry it */
+	char path[DISCOVER_MAX_PATH]; /* absolute path of the entry at hand */
+	size_t root_len;             /* the relative path starts at path + root_len + 1 */
+	int stopped;
+};
+
+static void skip_diag(struct walker *w, const char *why)
+{
+	char shown[DISCOVER_MAX_PATH];
+
+	discover_printable(w->path, shown, sizeof shown);
+	dp_diag("%s: %s", shown, why);
+	w->stats->skipped++;
+}
+
+static void emit(struct walker *w, jv rec, int is_error)
+{
+	if (w->stopped) {
+		jv_free(rec);
+		return;
+	}
+	if (is_error)
+		w->stats->errors++;
+	else
+		w->stats->files++;
+	if (w->emit(w->ctx, rec) < 0)
+		w->stopped = 1;
+}
+
+/* An error record for the entry at w->path. */
+static void emit_error(struct walker *w, const char *reason)
+{
+	char shown[DISCOVER_MAX_PATH];
+	jv from = jv_object();
+
+	discover_printable(w->path, shown, sizeof shown);
+	from = jv_object_set(from, jv_string("path"), jv_string(shown));
+	from = jv_object_set(from, jv_string("root"), jv_string(w->root));
+	emit(w, dp_record_error(from, "discover", reason), 1);
+}
+
+/* The file record for w->path, opened as `name` relative to dfd. */
+static void emit_file(struct walker *w, int dfd, const char *name, int nofollow)
+{
+	int fd = openat(dfd, name,
+			O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | (nofollow ? O_NOFOLLOW : 0));
+	char reason[DP_ERR_MAX + 64];
+	char hex[DP_HASH_HEX];
+	unsigned long long size;
+	struct stat st;
+	dp_err err;
+
+	if (fd < 0) {
+		snprintf(reason, sizeof reason, "cannot open: %s", strerror(errno));
+		emit_error(w, reason);
+		return;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		emit_error(w, "not a regular file any more");
+		return;
+	}
+	if ((unsigned long long)st.st_size > w->opts->max_size) {
+		close(fd);
+		snprintf(reason, sizeof reason, "file is %lld bytes, over --max-size %llu",
+			 (long long)st.st_size, w->opts->max_size);
+		emit_error(w, reason);
+		return;
+	}
+	int rc = dp_hash_fd(fd, hex, &size, &err);
+	close(fd);
+	if (rc < 0) {
+		emit_error(w, err.msg);
+		return;
+	}
+	jv rec = jv_object();
+	rec = jv_object_set(rec, jv_string("v"), jv_number(DP_PROTOCOL_VERSION));
+	rec = jv_object_set(rec, jv_string("kind"), jv_string(DP_KIND_FILE));
+	rec = jv_object_set(rec, jv_string("path"), jv_string(w->path));
+	rec = jv_object_set(rec, jv_string("root"), jv_string(w->root));
+	rec = jv_object_set(rec, jv_string("size"), jv_number((double)size));
+	rec = jv_object_set(rec, jv_string("mtime"),
+			    jv_number((double)st.st_mtim.tv_sec + st.st_mtim.tv_nsec / 1e9));
+	rec = jv_object_set(rec, jv_string("hash"), jv_string(hex));
+	emit(w, rec, 0);
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Reads the names of directory d, sorted.  Returns the count (the array in
+ * *names, each malloc'ed), or -1 on allocation failure. */
+static long read_names(struct walker *w, DIR *d, char ***names)
+{
+	size_t n = 0, cap = 0;
+	char **v = NULL;
+	struct dirent *e;
+
+	for (errno = 0; (e = readdir(d)) != NULL; errno = 0) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (e->d_name[0] == '.' && !w->opts->hidden)
+			continue;
+		if (n == DISCOVER_MAX_ENTRIES) {
+			skip_diag(w, "directory has too many entries; the rest are skipped");
+			break;
+		}
+		if (n == cap) {
+			size_t ncap = cap == 0 ? 64 : cap * 2;
+			char **nv = realloc(v, ncap * sizeof *nv);
+			if (nv == NULL)
+				goto oom;
+			v = nv;
+			cap = ncap;
+		}
+		if ((v[n] = strdup(e->d_name)) == NULL)
+			goto oom;
+		n++;
+	}
+	if (errno != 0) {
+		char why[DP_ERR_MAX];
+		snprintf(why, sizeof why, "reading the directory: %s", strerror(errno));
+		skip_diag(w, why);
+	}
+	if (n > 0)
+		qsort(v, n, sizeof *v, by_name);
+	*names = v;
+	return (long)n;
+oom:
+	while (n > 0)
+		free(v[--n]);
+	free(v);
+	return -1;
+}
+
+static int walk_dir(struct walker *w, int dfd, size_t len, int depth, dp_err *err);
+
+/* Handles entry `name` of the directory dfd; w->path holds its path. */
+static int visit(struct walker *w, int dfd, const char *name, size_t len, int depth, dp_err *err)
+{
+	const char *rel = w->path + w->root_len + 1;
+	struct stat st;
+	char why[DP_ERR_MAX];
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+		snprintf(why, sizeof why, "cannot stat: %s", strerror(errno));
+		skip_diag(w, why);
+		return 0;
+	}
+	if (S_ISLNK(st.st_mode)) {
+		if (!excluded(w->opts, rel))
+			skip_diag(w, "symbolic link, not followed");
+		return 0;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		if (excluded(w->opts, rel))
+			return 0;
+		if (dp_utf8_invalid_at(name, strlen(name)) < strlen(name)) {
+			emit_error(w, "directory name is not valid UTF-8; not walked");
+			return 0;
+		}
+		if (depth >= DISCOVER_MAX_DEPTH) {
+			skip_diag(w, "directories nested too deep; not walked");
+			return 0;
+		}
+		int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0) {
+			snprintf(why, sizeof why, "cannot open directory: %s", strerror(errno));
+			skip_diag(w, why);
+			return 0;
+		}
+		return walk_dir(w, fd, len, depth + 1, err);
+	}
+	if (!discover_wanted(w->opts, rel))
+		return 0;
+	if (!S_ISREG(st.st_mode)) {
+		skip_diag(w, S_ISFIFO(st.st_mode)   ? "FIFO skipped, not a regular file"
+			     : S_ISSOCK(st.st_mode) ? "socket skipped, not a regular file"
+						    : "device skipped, not a regular file");
+		return 0;
+	}
+	if (dp_utf8_invalid_at(name, strlen(name)) < strlen(name)) {
+		emit_error(w, "file name is not valid UTF-8");
+		return 0;
+	}
+	emit_file(w, dfd, name, 1);
+	return 0;
+}
+
+/* Walks the directory open as dfd (consumed), whose path is w->path[0..len). */
+static int walk_dir(struct walker *w, int dfd, size_t len, int depth, dp_err *err)
+{
+	DIR *d = fdopendir(dfd);
+	char **names;
+	long n;
+
+	if (d == NULL) {
+		close(dfd);
+		w->path[len] = '\0';
+		skip_diag(w, "cannot read directory");
+		return 0;
+	}
+	w->path[len] = '\0';
+	n = read_names(w, d, &names);
+	if (n < 0) {
+		closedir(d);
+		dp_err_set(err, "out of memory");
+		w->stopped = 1;
+		return -1;
+	}
+	for (long i = 0; i < n; i++) {
+		size_t nlen = strlen(names[i]);
+		if (w->stopped)
+			break;
+		if (len + 1 + nlen >= sizeof w->path) {
+			w->path[len] = '\0';
+			skip_diag(w, "path too long; an entry is skipped");
+			continue;
+		}
+		w->path[len] = '/';
+		memcpy(w->path + len + 1, names[i], nlen + 1);
+		if (visit(w, dirfd(d), names[i], len + 1 + nlen, depth, err) < 0)
+			break;
+	}
+	w->path[len] = '\0';
+	for (long i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	closedir(d);
+	return w->stopped ? -1 : 0;
+}
+
+int discover_walk(const char *root, const discover_opts *opts, discover_emit_fn emit_fn,
+		  void *ctx, discover_stats *stats, dp_err *err)
+{
+	struct walker *w;
+	struct stat st;
+	char *abs;
+	int rc = 0;
+
+	if (stat(root, &st) != 0) {
+		dp_err_set(err, "%s: %s", root, strerror(errno));
+		return 1;
+	}
+	abs = discover_abspath(root, err);
+	if (abs == NULL)
+		return 1;
+	if (dp_utf8_invalid_at(abs, strlen(abs)) < strlen(abs)) {
+		dp_err_set(err, "%s: path is not valid UTF-8", root);
+		free(abs);
+		return 1;
+	}
+	if (strlen(abs) >= DISCOVER_MAX_PATH) {
+		dp_err_set(err, "%s: path too long", root);
+		free(abs);
+		return 1;
+	}
+	w = calloc(1, sizeof *w);
+	if (w == NULL) {
+		dp_err_set(err, "out of memory");
+		free(abs);
+		return 1;
+	}
+	*w = (struct walker){.opts = opts, .emit = emit_fn, .ctx = ctx, .stats = stats};
+	strcpy(w->path, abs);
+	if (S_ISDIR(st.st_mode)) {
+		int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		w->root = abs;
+		w->root_len = strcmp(abs, "/") == 0 ? 0 : strlen(abs);
+		if (fd < 0) {
+			dp_err_set(err, "%s: %s", root, strerror(errno));
+			rc = 1;
+		} else {
+			rc = walk_dir(w, fd, w->root_len, 0, err);
+		}
+	} else if (S_ISREG(st.st_mode)) {
+		/* A file named on the command line is taken whatever its name; its
+		 * directory is its root. */
+		char *slash = strrchr(abs, '/');
+		*slash = '\0';
+		w->root = slash == abs ? "/" : abs;
+		emit_file(w, AT_FDCWD, root, 0);
+		rc = w->stopped ? -1 : 0;
+	} else {
+		dp_err_set(err, "%s: not a directory or regular file", root);
+		rc = 1;
+	}
+	free(w);
+	free(abs);
+	return rc;
+}

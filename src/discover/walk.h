@@ -1,0 +1,76 @@
+/* docpipe-discover's tree walk: finds the files to ingest under a root and
+ * hands one record per file (or per file it cannot take) to a callback, as
+ * it goes.
+ *
+ * Safety rules, whatever the tree holds:
+ *  - symbolic links are never followed (below the root argument itself):
+ *    every entry is examined with fstatat(AT_SYMLINK_NOFOLLOW) and opened
+ *    relative to its directory's descriptor with O_NOFOLLOW, so the walk
+ *    cannot leave the root or loop;
+ *  - FIFOs, sockets and devices are skipped (opening a FIFO could block);
+ *  - an unreadable directory is reported and skipped; an unreadable
+ *    matching file becomes an error record so the store reports it;
+ *  - entries are visited in strcmp order of their names, so the output is
+ *    the same on every run over the same tree. */
+#ifndef DP_DISCOVER_WALK_H
+#define DP_DISCOVER_WALK_H
+
+#include <stddef.h>
+
+#include <jv.h>
+
+#include "err.h"
+
+#define DISCOVER_MAX_SIZE_DEFAULT (16ull << 20)
+/* Directories nested deeper are reported and skipped: each level holds one
+ * descriptor open. */
+#define DISCOVER_MAX_DEPTH 128
+#define DISCOVER_MAX_PATTERNS 256
+
+typedef struct discover_opts {
+	const char *globs[DISCOVER_MAX_PATTERNS]; /* none: the default globs */
+	size_t n_globs;
+	const char *excludes[DISCOVER_MAX_PATTERNS];
+	size_t n_excludes;
+	int hidden;                   /* visit names starting with '.' */
+	unsigned long long max_size;  /* larger files become error records */
+} discover_opts;
+
+/* Receives each record (consumed).  Returns 0 to go on, -1 to stop the
+ * walk (the output is gone). */
+typedef int (*discover_emit_fn)(void *ctx, jv rec);
+
+/* Glob matching as --glob and --exclude use it: a pattern without '/'
+ * matches the base name, one with '/' the path relative to the root
+ * (fnmatch with FNM_PATHNAME, so '*' stays within one directory). */
+int discover_match(const char *pattern, const char *relpath);
+
+/* Whether relpath (relative to the root) is a file to ingest: it matches
+ * a glob (the defaults *.md, *.markdown, *.txt when none were given) and
+ * no exclude pattern. */
+int discover_wanted(const discover_opts *opts, const char *relpath);
+
+/* Makes `path` absolute against the working directory without resolving
+ * symbolic links, removing "." components, repeated and trailing slashes
+ * (".." stays: removing it lexically could change the meaning).  Returns a
+ * malloc'ed string, or NULL with err set. */
+char *discover_abspath(const char *path, dp_err *err);
+
+/* Copies s into out (size outsz) with bytes that are not printable UTF-8
+ * written as \xNN, for error records about undecodable names. */
+void discover_printable(const char *s, char *out, size_t outsz);
+
+typedef struct discover_stats {
+	unsigned long files;  /* file records emitted */
+	unsigned long errors; /* error records emitted */
+	unsigned long skipped;/* entries skipped with a diagnostic */
+} discover_stats;
+
+/* Walks `root` (as given on the command line), emitting records through
+ * emit.  Diagnostics for skipped entries go to stderr (dp_diag).  Returns
+ * 0 when the walk finished, 1 when the root itself could not be walked
+ * (err says why; nothing emitted), -1 when emit asked to stop. */
+int discover_walk(const char *root, const discover_opts *opts, discover_emit_fn emit, void *ctx,
+		  discover_stats *stats, dp_err *err);
+
+#endif

@@ -1,0 +1,63 @@
+#!/bin/bash
+# docpipe-chunk end to end: document records from discover's file records,
+# unknown fields carried through, and one error record for every file it
+# cannot take (vanished, changed, binary, invalid UTF-8) or input line it
+# cannot read, the run going on after each.
+. "$(dirname "$0")/../lib/tap.sh"
+
+D=$T_DIR/docs
+mkdir -p "$D"
+printf '# Guide\n\nIntro.\n\n## Keys\n\nText é 日本.\n\n```sh\necho hi\n```\n' >"$D/a.md"
+printf 'para one\n\npara two\n' >"$D/b.txt"
+printf 'gone\n' >"$D/c-vanish.md"
+printf 'before\n' >"$D/d-change.md"
+printf 'bin\0ary\n' >"$D/e-nul.txt"
+printf 'ok \xc3\xa9 bad \xff here\n' >"$D/f-utf8.md"
+: >"$D/g-empty.md"
+
+docpipe-discover "$D" >"$T_DIR/files" 2>/dev/null
+is "$(wc -l <"$T_DIR/files")" 7 "discover found the files"
+rm "$D/c-vanish.md"
+printf 'after!\n' >"$D/d-change.md"
+
+# Unknown fields must survive; a malformed line in the middle must not stop the run.
+jq -c '. + {run: "r1", seq: (input_line_number), meta: {tag: "x"}}' "$T_DIR/files" >"$T_DIR/in"
+{ head -n 3 "$T_DIR/in"; echo '{"v":1,"kind":"file",'; echo 'not json'; tail -n +4 "$T_DIR/in"; echo '{"v":1,"kind":"error","path":"/z","stage":"discover","error":"earlier"}'; } >"$T_DIR/in2"
+
+docpipe-chunk <"$T_DIR/in2" >"$T_DIR/out" 2>"$T_DIR/err"
+is "$?" 1 "exit status 1: some records failed"
+is "$(wc -l <"$T_DIR/out")" 10 "one output record per input line"
+doc() { jq -c --arg p "$D/$1" "select(.path == \$p) | $2" "$T_DIR/out"; }
+is "$(doc a.md '[.kind, .format, .chunker, (.chunks | length)]')" '["document","markdown","md4c-v1 max=512 overlap=64",2]' "markdown document record"
+is "$(doc a.md '[.chunks[] | .heading]')" '[["Guide"],["Guide","Keys"]]' "heading paths"
+is "$(doc a.md '.chunks[1].text')" '"## Keys\n\nText é 日本.\n\n```sh\necho hi\n```"' "chunk text is the Markdown source"
+is "$(doc a.md '[.chunks[] | .seq, .tokens]')" '[0,4,1,12]' "seq and tokens"
+is "$(doc a.md '[.run, .meta.tag, .hash == null, .size]')" '["r1","x",false,61]' "unknown fields carried through"
+is "$(doc b.txt '[.format, .chunker, .chunks[0].text, .chunks[0].heading]')" '["text","text-v1 max=512 overlap=64","para one\n\npara two",[]]' "plain text document"
+is "$(doc g-empty.md '[.kind, .chunks]')" '["document",[]]' "empty file: document without chunks"
+is "$(doc c-vanish.md '[.kind, .stage, .error, .run, .meta.tag]')" '["error","chunk","file vanished since discovery","r1","x"]' "vanished file"
+like "$(doc d-change.md '.error')" "file changed since discovery" "changed file"
+is "$(doc e-nul.txt '.error')" '"binary file: NUL byte at byte 3"' "NUL bytes"
+is "$(doc f-utf8.md '.error')" '"invalid UTF-8 at byte 10"' "invalid UTF-8 with its offset"
+is "$(jq -r 'select(.path == null) | .error' "$T_DIR/out" | cut -c1-14 | tr '\n' ',')" "input line 4: ,input line 5: ," "malformed lines become error records"
+is "$(jq -r 'select(.path == "/z") | [.stage, .error] | @tsv' "$T_DIR/out")" "$(printf 'discover\tearlier')" "earlier error records pass through"
+is "$(jq -r '.kind' "$T_DIR/out" | sort | uniq -c | tr -s ' ' | tr '\n' ',')" " 3 document, 7 error," "3 documents, 7 errors"
+
+# Options.
+docpipe-discover "$D/a.md" 2>/dev/null | docpipe-chunk --max-tokens 8 --overlap 2 >"$T_DIR/small"
+is "$(jq -r '.chunker' "$T_DIR/small")" "md4c-v1 max=8 overlap=2" "chunker identity follows the options"
+is "$(jq '[.chunks[].tokens | select(. > 8)] | length' "$T_DIR/small")" 0 "--max-tokens caps every chunk"
+docpipe-discover "$D/a.md" 2>/dev/null | docpipe-chunk --format text | jq -r .format >"$T_DIR/fmt"
+is "$(cat "$T_DIR/fmt")" text "--format text"
+docpipe-chunk --max-tokens 100 --overlap 51 </dev/null 2>/dev/null
+is "$?" 2 "overlap over half the cap is a usage error"
+docpipe-chunk --help | grep -q -- '--max-tokens N'
+is "$?" 0 "--help lists the options"
+
+# Threads give the same documents.
+docpipe-chunk --threads 2 <"$T_DIR/in2" 2>/dev/null | jq -c . | sort >"$T_DIR/t2"
+jq -c . "$T_DIR/out" | sort >"$T_DIR/t1"
+cmp -s "$T_DIR/t1" "$T_DIR/t2"
+is "$?" 0 "--threads 2 gives the same records"
+
+done_testing

@@ -1,0 +1,103 @@
+#!/bin/bash
+# docpipe-discover on a hostile tree: symlink loops, symlinks out of the
+# root, a FIFO, hidden entries, odd names, globs and excludes, an
+# unreadable file, a name that is not UTF-8, a missing root.
+. "$(dirname "$0")/../lib/tap.sh"
+
+D=$T_DIR/docs
+O=$T_DIR/outside
+mkdir -p "$D/sub/deep" "$D/.git" "$D/old" "$O"
+echo "# A" >"$D/a.md"
+echo "b text" >"$D/sub/b.txt"
+echo "# deep" >"$D/sub/deep/c.markdown"
+echo "int x;" >"$D/code.c"
+echo "hidden" >"$D/.hidden.md"
+echo "git" >"$D/.git/x.md"
+echo "old" >"$D/old/o.md"
+echo "secret" >"$O/secret.md"
+ln -s .. "$D/sub/loop"
+ln -s "$O" "$D/sub/out"
+ln -s "$O/secret.md" "$D/link.md"
+mkfifo "$D/pipe.md"
+weird='q"uote\back sl p é日本.md'
+echo "weird" >"$D/$weird"
+
+timeout 20 docpipe-discover "$D" >"$T_DIR/out" 2>"$T_DIR/err"
+is "$?" 0 "walk succeeds (and ends: no loop, no FIFO hang)"
+paths=$(jq -r '.path' "$T_DIR/out" | sed "s|^$D/||" | tr '\n' ',')
+# strcmp order: "a.md" < "old" < "q\"..." < "sub"
+is "$paths" "a.md,old/o.md,$weird,sub/b.txt,sub/deep/c.markdown," "default globs, sorted per directory"
+is "$(jq -r 'select(.path | contains("outside") or contains("secret")) | .path' "$T_DIR/out")" "" "nothing from outside the root"
+is "$(jq -r '.root' "$T_DIR/out" | sort -u)" "$D" "root is the absolute root"
+is "$(jq -r 'select(.path | endswith("a.md")) | [.kind, .v, .size, (.hash | length), (.mtime > 0)] | @csv' "$T_DIR/out")" \
+	'"file",1,4,32,true' "file record fields"
+is "$(jq -r 'select(.path | endswith("a.md")) | .hash' "$T_DIR/out")" \
+	"$(docpipe-discover "$D/a.md" | jq -r .hash)" "a file root gives the same hash"
+like "$(cat "$T_DIR/err")" "sub/loop: symbolic link, not followed" "symlink loop reported"
+like "$(cat "$T_DIR/err")" "sub/out: symbolic link, not followed" "symlink out of the root reported"
+like "$(cat "$T_DIR/err")" "link.md: symbolic link, not followed" "file symlink reported"
+like "$(cat "$T_DIR/err")" "pipe.md: FIFO skipped" "FIFO reported"
+is "$(jq -r --arg w "$D/$weird" 'select(.path == $w) | .size' "$T_DIR/out")" 6 "quotes, backslash, spaces, é and 日本 kept in the path"
+
+# Relative root, with "./" and a trailing slash.
+(cd "$T_DIR" && docpipe-discover ./docs/ 2>/dev/null) >"$T_DIR/rel"
+is "$(jq -r .root "$T_DIR/rel" | sort -u)" "$D" "relative root made absolute"
+
+docpipe-discover --hidden "$D" 2>/dev/null >"$T_DIR/hid"
+is "$(jq -r '.path' "$T_DIR/hid" | sed "s|^$D/||" | grep '^\.' | tr '\n' ',')" ".git/x.md,.hidden.md," "--hidden visits dot entries"
+
+docpipe-discover --glob '*.txt' --glob 'sub/deep/*' "$D" 2>/dev/null >"$T_DIR/g"
+is "$(jq -r '.path' "$T_DIR/g" | sed "s|^$D/||" | tr '\n' ',')" "sub/b.txt,sub/deep/c.markdown," "--glob by base name and by relative path"
+docpipe-discover --exclude deep --exclude 'old/*' --exclude 'q*' "$D" 2>/dev/null >"$T_DIR/x"
+is "$(jq -r '.path' "$T_DIR/x" | sed "s|^$D/||" | tr '\n' ',')" "a.md,sub/b.txt," "--exclude prunes directories and files"
+
+# --max-size: a larger file becomes an error record, exit 1.
+docpipe-discover --max-size 6 "$D" >"$T_DIR/m" 2>/dev/null
+is "$?" 1 "an oversized file makes exit status 1"
+is "$(jq -r 'select(.kind == "error") | .error' "$T_DIR/m" | sort | uniq -c | tr -s ' ')" " 2 file is 7 bytes, over --max-size 6" "oversized files are error records"
+is "$(jq -r 'select(.kind == "file") | .path' "$T_DIR/m" | wc -l)" 3 "the others are file records"
+
+# A name that is not valid UTF-8.
+bad=$(printf 'bad\377.md')
+echo x >"$D/sub/$bad"
+docpipe-discover "$D/sub" >"$T_DIR/u" 2>/dev/null
+is "$?" 1 "an undecodable name makes exit status 1"
+is "$(jq -r 'select(.kind == "error") | [.stage, .path, .error] | @tsv' "$T_DIR/u")" \
+	"$(printf 'discover\t%s\tfile name is not valid UTF-8' "$D/sub/bad\\\\xff.md")" "error record with a printable path"
+is "$(jq -r 'select(.kind == "file") | .path' "$T_DIR/u" | wc -l)" 2 "walk goes on after it"
+rm -f "$D/sub/$bad"
+
+# Missing root: a message, exit 1, the other roots walked.
+docpipe-discover "$T_DIR/nope" "$D/sub" >"$T_DIR/miss" 2>"$T_DIR/misserr"
+is "$?" 1 "a missing root makes exit status 1"
+like "$(cat "$T_DIR/misserr")" "nope: No such file or directory" "missing root named"
+is "$(jq -r .path "$T_DIR/miss" | wc -l)" 2 "other roots still walked"
+
+docpipe-discover >/dev/null 2>&1
+is "$?" 2 "no root is a usage error"
+docpipe-discover --help | grep -q -- '--exclude PATTERN'
+is "$?" 0 "--help lists the options"
+
+# Unreadable file and directory: root reads everything, so run as nobody
+# over a world-readable copy.
+if id nobody >/dev/null 2>&1 && command -v runuser >/dev/null; then
+	U=$T_DIR/u-tree
+	mkdir -p "$U/closed" "$U/open"
+	echo "# ok" >"$U/open/ok.md"
+	echo "# no" >"$U/secret.md"
+	echo "# hid" >"$U/closed/x.md"
+	chmod 755 "$T_DIR" "$U" "$U/open"
+	chmod 644 "$U/open/ok.md"
+	chmod 000 "$U/secret.md" "$U/closed"
+	runuser -u nobody -- "$DOCPIPE_BIN/docpipe-discover" "$U" >"$T_DIR/nb" 2>"$T_DIR/nberr"
+	is "$?" 1 "unreadable file: exit status 1"
+	is "$(jq -r 'select(.kind == "error") | [.stage, .path, .error] | @tsv' "$T_DIR/nb")" \
+		"$(printf 'discover\t%s\tcannot open: Permission denied' "$U/secret.md")" "unreadable file is an error record"
+	is "$(jq -r 'select(.kind == "file") | .path' "$T_DIR/nb")" "$U/open/ok.md" "walk goes on past it"
+	like "$(cat "$T_DIR/nberr")" "closed: cannot open directory: Permission denied" "unreadable directory reported"
+	chmod 755 "$U/closed"
+else
+	skip "no user nobody or no runuser: cannot make a file unreadable for root"
+fi
+
+done_testing

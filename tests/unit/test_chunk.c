@@ -1,0 +1,316 @@
+/* Unit tests for docpipe-chunk: sections and heading paths, the token cap
+ * and overlap, blocks kept whole or split at lines, UTF-8 boundaries,
+ * plain text, the file checks and the document record. */
+#include <stdlib.h>
+
+#include "../../src/chunk/chunk_stage.h"
+#include "../../src/chunk/chunker.h"
+#include "hash.h"
+#include "json.h"
+#include "record.h"
+#include "t.h"
+#include "text.h"
+
+static chunk_doc doc;
+
+static int split(const char *text, enum chunk_format f, size_t max, size_t overlap)
+{
+	chunk_opts o = {.max_tokens = max, .overlap = overlap};
+	dp_err err;
+	int rc = chunk_split(&doc, text, strlen(text), f, &o, &err);
+
+	if (rc < 0)
+		printf("# chunk_split: %s\n", err.msg);
+	return rc;
+}
+
+/* The heading path of chunk i joined with '/', in a static buffer. */
+static const char *path_of(size_t i)
+{
+	static char buf[256];
+	const chunk_section *s = &doc.sections[doc.chunks[i].section];
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (int d = 0; d < s->depth; d++)
+		n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%.*s", d ? "/" : "",
+				      (int)s->path[d].len, s->path[d].len ? doc.names + s->path[d].off : "");
+	return buf;
+}
+
+static char *text_of(const char *src, size_t i)
+{
+	static char buf[1 << 16];
+
+	snprintf(buf, sizeof buf, "%.*s", (int)doc.chunks[i].len, src + doc.chunks[i].off);
+	return buf;
+}
+
+static int all_within_cap(const char *src, size_t max)
+{
+	for (size_t i = 0; i < doc.n_chunks; i++) {
+		const chunk_span *c = &doc.chunks[i];
+		if (c->tokens > max || c->tokens != dp_tokens_estimate(src + c->off, c->len))
+			return 0;
+	}
+	return 1;
+}
+
+static void test_heading_paths(void)
+{
+	const char *md = "Lead text.\n\n# A\n\ntext a\n\n## B `x` *y*\n\ntext b\n\n### C\n\ntext c\n\n"
+			 "## D\n\ntext d\n\n# E\n\ntext e\n\n#### F\n\ntext f\n\nSetext\n======\n\nlast\n";
+
+	T_EQ_INT(split(md, CHUNK_MARKDOWN, 512, 64), 0, "markdown split");
+	T_EQ_INT(doc.n_chunks, 8, "one chunk per section");
+	T_EQ_STR(path_of(0), "", "text before the first heading has an empty path");
+	T_EQ_STR(text_of(md, 0), "Lead text.", "lead chunk text");
+	T_EQ_STR(path_of(1), "A", "level 1");
+	T_EQ_STR(text_of(md, 1), "# A\n\ntext a", "heading line starts its section's chunk");
+	T_EQ_STR(path_of(2), "A/B x y", "level 2 with inline markup as plain text");
+	T_EQ_STR(path_of(3), "A/B x y/C", "level 3");
+	T_EQ_STR(path_of(4), "A/D", "same level replaces and forgets deeper levels");
+	T_EQ_STR(path_of(5), "E", "higher level resets the path");
+	T_EQ_STR(path_of(6), "E/F", "skipped levels are left out");
+	T_EQ_STR(path_of(7), "Setext", "setext heading");
+	T_EQ_STR(text_of(md, 7), "Setext\n======\n\nlast", "setext underline kept in the text");
+}
+
+static void test_cap_and_overlap(void)
+{
+	char md[8192];
+	size_t n = (size_t)snprintf(md, sizeof md, "# Long\n\n");
+
+	for (int i = 0; i < 300; i++)
+		n += (size_t)snprintf(md + n, sizeof md - n, "w%03d ", i);
+	T_EQ_INT(split(md, CHUNK_MARKDOWN, 64, 16), 0, "long paragraph split");
+	T_OK(doc.n_chunks > 3, "several chunks");
+	T_OK(all_within_cap(md, 64), "every chunk within the cap, tokens exact");
+	int overlaps = 1, covered = 1;
+	for (size_t i = 1; i < doc.n_chunks; i++) {
+		const chunk_span *prev = &doc.chunks[i - 1], *c = &doc.chunks[i];
+		size_t prev_end = prev->off + prev->len;
+		/* The next chunk starts inside the previous one, at a word. */
+		if (!(c->off > prev->off && c->off < prev_end && md[c->off - 1] == ' '))
+			overlaps = 0;
+		size_t ov = dp_tokens_estimate(md + c->off, prev_end - c->off);
+		if (ov > 16 || ov < 8)
+			overlaps = 0;
+		if (c->off > prev_end)
+			covered = 0;
+	}
+	T_OK(overlaps, "each next chunk repeats ~16 tokens of the previous, from a word start");
+	T_OK(covered, "no text lost between chunks");
+	T_EQ_STR(path_of(doc.n_chunks - 1), "Long", "every piece keeps the heading path");
+
+	T_EQ_INT(split(md, CHUNK_MARKDOWN, 64, 0), 0, "split without overlap");
+	int adjacent = 1;
+	for (size_t i = 1; i < doc.n_chunks; i++)
+		if (doc.chunks[i].off < doc.chunks[i - 1].off + doc.chunks[i - 1].len)
+			adjacent = 0;
+	T_OK(adjacent, "overlap 0: chunks do not overlap");
+}
+
+static void test_blocks_whole(void)
+{
+	char md[8192];
+	char fence[2048];
+	char table[2048];
+	size_t n = 0;
+
+	n = (size_t)snprintf(fence, sizeof fence, "```c\n");
+	for (int i = 0; i < 8; i++)
+		n += (size_t)snprintf(fence + n, sizeof fence - n, "int x%d = %d;\n", i, i);
+	snprintf(fence + n, sizeof fence - n, "```");
+	n = (size_t)snprintf(table, sizeof table, "| a | b |\n|---|---|\n");
+	for (int i = 0; i < 8; i++)
+		n += (size_t)snprintf(table + n, sizeof table - n, "| %d | v%d |\n", i, i);
+	table[n - 1] = '\0';
+	snprintf(md, sizeof md,
+		 "# S\n\nA paragraph of some words here.\n\n%s\n\nAnother paragraph.\n\n%s\n\nEnd.\n",
+		 fence, table);
+
+	T_EQ_INT(split(md, CHUNK_MARKDOWN, 48, 8), 0, "split code and table");
+	int fence_whole = 0, table_whole = 0;
+	for (size_t i = 0; i < doc.n_chunks; i++) {
+		if (strstr(text_of(md, i), fence) != NULL)
+			fence_whole = 1;
+		if (strstr(text_of(md, i), table) != NULL)
+			table_whole = 1;
+	}
+	T_OK(fence_whole, "fenced code block kept whole in one chunk (with its fences)");
+	T_OK(table_whole, "table kept whole in one chunk");
+	T_OK(all_within_cap(md, 48), "within the cap");
+
+	/* An empty-info fence after blank code lines still starts at the fence. */
+	const char *blank = "# S\n\n```\n\n\ncode\n```\n";
+	T_EQ_INT(split(blank, CHUNK_MARKDOWN, 512, 0), 0, "fence with blank first lines");
+	T_EQ_STR(text_of(blank, 0), "# S\n\n```\n\n\ncode\n```", "fence lines included");
+}
+
+static void test_oversized_fence(void)
+{
+	char md[16384];
+	size_t n = (size_t)snprintf(md, sizeof md, "## Code\n\n```python\n");
+
+	for (int i = 0; i < 120; i++)
+		n += (size_t)snprintf(md + n, sizeof md - n, "value_%03d = compute(%d)\n", i, i);
+	snprintf(md + n, sizeof md - n, "```\n");
+	T_EQ_INT(split(md, CHUNK_MARKDOWN, 64, 8), 0, "oversized fence split");
+	T_OK(doc.n_chunks > 5, "into several chunks");
+	T_OK(all_within_cap(md, 64), "each within the cap");
+	int at_lines = 1;
+	for (size_t i = 0; i + 1 < doc.n_chunks; i++) {
+		size_t end = doc.chunks[i].off + doc.chunks[i].len;
+		if (md[end] != '\n')
+			at_lines = 0;
+	}
+	T_OK(at_lines, "pieces end at line ends");
+}
+
+static void test_utf8_boundaries(void)
+{
+	char s[4096];
+	size_t n = 0;
+
+	/* No spaces or newlines: the cut falls between code points. 'a' costs
+	 * 1/4 token, so the cap is reached at every possible byte phase. */
+	for (int i = 0; i < 200; i++)
+		n += (size_t)snprintf(s + n, sizeof s - n, "%s", i % 3 == 0 ? "a" : i % 3 == 1 ? "日本" : "é");
+	for (size_t max = 8; max <= 12; max++) {
+		for (size_t ov = 0; ov <= 4; ov += 4) {
+			T_EQ_INT(split(s, CHUNK_TEXT, max, ov), 0, "split text without spaces");
+			int valid = 1;
+			for (size_t i = 0; i < doc.n_chunks; i++) {
+				const chunk_span *c = &doc.chunks[i];
+				if (dp_utf8_invalid_at(s + c->off, c->len) != c->len || c->tokens > max)
+					valid = 0;
+			}
+			T_OK(valid, "no chunk splits a UTF-8 sequence or exceeds the cap");
+		}
+	}
+}
+
+static void test_plain_text(void)
+{
+	const char *t = "first para\nline two\n\n \t\nsecond para\n\n\n\nthird\n";
+
+	T_EQ_INT(split(t, CHUNK_TEXT, 512, 64), 0, "text split");
+	T_EQ_INT(doc.n_chunks, 1, "small paragraphs packed together");
+	T_EQ_STR(text_of(t, 0), "first para\nline two\n\n \t\nsecond para\n\n\n\nthird", "whole text");
+	T_EQ_STR(path_of(0), "", "no heading");
+	T_EQ_INT(split(t, CHUNK_TEXT, 8, 0), 0, "text split small");
+	T_EQ_INT(doc.n_chunks, 2, "split between paragraphs");
+	T_EQ_STR(text_of(t, 0), "first para\nline two", "first paragraph");
+	T_EQ_STR(text_of(t, 1), "second para\n\n\n\nthird", "then the others");
+	T_EQ_INT(split("# not a heading\n", CHUNK_TEXT, 512, 0), 0, "text with '#'");
+	T_EQ_STR(path_of(0), "", "plain text has no headings");
+	T_EQ_INT(split("", CHUNK_MARKDOWN, 512, 64), 0, "empty markdown");
+	T_EQ_INT(doc.n_chunks, 0, "no chunks");
+	T_EQ_INT(split(" \n\n\t\n", CHUNK_TEXT, 512, 64), 0, "blank text");
+	T_EQ_INT(doc.n_chunks, 0, "no chunks");
+	chunk_opts bad = {.max_tokens = 100, .overlap = 60};
+	dp_err err;
+	T_EQ_INT(chunk_opts_check(&bad, &err), -1, "overlap over half the cap refused");
+}
+
+static void test_checks_and_record(void)
+{
+	dp_err err;
+	char hex[DP_HASH_HEX];
+	jv rec = jv_object();
+
+	dp_hash_hex("ab\0c", 4, hex);
+	rec = jv_object_set(rec, jv_string("size"), jv_number(4));
+	rec = jv_object_set(rec, jv_string("hash"), jv_string(hex));
+	T_EQ_INT(chunk_check_text(rec, "ab\0c", 4, &err), -1, "NUL byte refused");
+	T_EQ_STR(err.msg, "binary file: NUL byte at byte 2", "NUL reason");
+	T_EQ_INT(chunk_check_text(rec, "abcd", 4, &err), -1, "other hash refused");
+	T_OK(strstr(err.msg, "changed since discovery") != NULL, "hash reason");
+	T_EQ_INT(chunk_check_text(rec, "abcde", 5, &err), -1, "other size refused");
+	jv_free(rec);
+	rec = jv_object();
+	T_EQ_INT(chunk_check_text(rec, "ok \xC3\xA9 \xE6\x97", 8, &err), -1, "invalid UTF-8 refused");
+	T_EQ_STR(err.msg, "invalid UTF-8 at byte 6", "invalid UTF-8 offset");
+
+	T_EQ_INT(chunk_format_of("/a/b.MD", CHUNK_FORMAT_AUTO), CHUNK_MARKDOWN, ".MD is markdown");
+	T_EQ_INT(chunk_format_of("/a.md/b.txt", CHUNK_FORMAT_AUTO), CHUNK_TEXT, ".txt is text");
+	T_EQ_INT(chunk_format_of("/a/b.txt", CHUNK_FORMAT_MARKDOWN), CHUNK_MARKDOWN, "forced format");
+
+	const char *md = "# T\n\nbody\n";
+	T_EQ_INT(split(md, CHUNK_MARKDOWN, 512, 64), 0, "split for record");
+	rec = jv_object_set(rec, jv_string("kind"), jv_string("file"));
+	rec = jv_object_set(rec, jv_string("meta"), jv_string("kept"));
+	rec = chunk_document(rec, &doc, md, "markdown", "md4c-v1 max=512 overlap=64");
+	jv text = dp_record_dump(rec);
+	T_EQ_STR(jv_string_value(text),
+		 "{\"kind\":\"document\",\"meta\":\"kept\",\"format\":\"markdown\","
+		 "\"chunker\":\"md4c-v1 max=512 overlap=64\",\"chunks\":[{\"seq\":0,"
+		 "\"text\":\"# T\\n\\nbody\",\"heading\":[\"T\"],\"tokens\":3}]}",
+		 "document record keeps unknown fields");
+	jv_free(text);
+}
+
+/* dp_json_append must write exactly what jq's jv_dump_string writes. */
+static int same_as_jq(jv v)
+{
+	dp_json_buf b = {0};
+	dp_err err;
+	jv want = jv_dump_string(jv_copy(v), 0);
+	int ok = dp_json_append(&b, v, &err) == 0 &&
+		 b.len == (size_t)jv_string_length_bytes(jv_copy(want)) &&
+		 memcmp(b.data, jv_string_value(want), b.len) == 0;
+
+	if (!ok)
+		printf("# got  %.*s\n# want %s\n", (int)b.len, b.data, jv_string_value(want));
+	jv_free(want);
+	jv_free(v);
+	dp_json_buf_free(&b);
+	return ok;
+}
+
+static void test_json(void)
+{
+	static const double nums[] = {0, -0.0, 1, -1, 512, 1e6, 123456789012345.0, 999999999999999.0,
+				      1e15, 1e16, 1e17, 123456789012345678.0, 0.5, -2.25,
+				      1795784930.9943068, 1e-7, 1e300, 3.0e-300};
+	int ok = 1;
+
+	for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++)
+		ok &= same_as_jq(jv_number(nums[i]));
+	srand(7);
+	for (int i = 0; i < 2000; i++)
+		ok &= same_as_jq(jv_number((double)(rand() % 2000001 - 1000000) *
+					   (i % 3 == 0 ? 1 : i % 3 == 1 ? 1e8 : 0.001)));
+	T_OK(ok, "numbers as jq prints them");
+	char all[160];
+	for (int i = 0; i < 128; i++)
+		all[i] = (char)(i + 1 < 128 ? i + 1 : 0x7f);
+	memcpy(all + 127, "é日本🙂\"\\/", 16);
+	T_OK(same_as_jq(jv_string_sized(all, 143)), "every ASCII character, quotes, backslash, UTF-8");
+	T_OK(same_as_jq(jv_string_sized("a\0b", 3)), "NUL in a string");
+	jv rec = jv_parse("{\"v\":1,\"k\":[true,false,null,[],{},\"x\"],\"m\":{\"a b\":{\"c\":[1.5]}}}");
+	rec = jv_object_set(rec, jv_string("v"), jv_number(2));
+	T_OK(same_as_jq(rec), "nested objects and arrays, key order after a replace");
+	dp_json_buf small = {.max = 8};
+	dp_err err;
+	jv big = jv_string("0123456789");
+	T_EQ_INT(dp_json_append(&small, big, &err), -1, "maximum size enforced");
+	jv_free(big);
+	dp_json_buf_free(&small);
+}
+
+int main(void)
+{
+	chunk_doc_init(&doc);
+	test_heading_paths();
+	test_cap_and_overlap();
+	test_blocks_whole();
+	test_oversized_fence();
+	test_utf8_boundaries();
+	test_plain_text();
+	test_checks_and_record();
+	test_json();
+	chunk_doc_free(&doc);
+	return t_done();
+}

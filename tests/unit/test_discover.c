@@ -1,0 +1,84 @@
+/* Unit tests for docpipe-discover: glob and exclude matching, absolute
+ * roots without symlink resolution, printable names. */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "../../src/discover/walk.h"
+#include "t.h"
+
+static void test_match(void)
+{
+	T_OK(discover_match("*.md", "a.md"), "base name at the top");
+	T_OK(discover_match("*.md", "x/y/a.md"), "pattern without '/' matches the base name");
+	T_OK(!discover_match("*.md", "a.md.bak"), "whole name must match");
+	T_OK(discover_match("docs/*.md", "docs/a.md"), "pattern with '/' matches the relative path");
+	T_OK(!discover_match("docs/*.md", "docs/sub/a.md"), "'*' does not cross '/'");
+	T_OK(!discover_match("docs/*.md", "x/docs/a.md"), "path patterns are anchored at the root");
+	T_OK(discover_match("*/*/a.md", "x/y/a.md"), "several levels");
+	T_OK(discover_match("draft-?.txt", "p/draft-1.txt"), "'?'");
+	T_OK(discover_match("[ab].md", "b.md"), "bracket");
+	T_OK(discover_match("build", "src/build"), "directory base name");
+}
+
+static void test_wanted(void)
+{
+	discover_opts o = {.max_size = 1};
+
+	T_OK(discover_wanted(&o, "a.md"), "default glob *.md");
+	T_OK(discover_wanted(&o, "d/a.markdown"), "default glob *.markdown");
+	T_OK(discover_wanted(&o, "d/a.txt"), "default glob *.txt");
+	T_OK(!discover_wanted(&o, "d/a.c"), "other files are not taken");
+	o.globs[o.n_globs++] = "*.rst";
+	T_OK(discover_wanted(&o, "a.rst"), "--glob replaces the defaults");
+	T_OK(!discover_wanted(&o, "a.md"), "defaults gone");
+	o.n_globs = 0;
+	o.excludes[o.n_excludes++] = "*-draft.md";
+	o.excludes[o.n_excludes++] = "old/*";
+	T_OK(!discover_wanted(&o, "x/a-draft.md"), "--exclude by base name");
+	T_OK(!discover_wanted(&o, "old/a.md"), "--exclude by relative path");
+	T_OK(discover_wanted(&o, "x/old/a.md"), "relative path patterns are anchored");
+}
+
+static void test_abspath(void)
+{
+	dp_err err;
+	char *cwd = getcwd(NULL, 0);
+	char want[4096];
+	char *p;
+
+	p = discover_abspath("/a//b/./c/", &err);
+	T_EQ_STR(p, "/a/b/c", "repeated slashes, '.' and trailing '/' removed");
+	free(p);
+	p = discover_abspath("/x/../y", &err);
+	T_EQ_STR(p, "/x/../y", "'..' kept: a symlink could make it mean another place");
+	free(p);
+	p = discover_abspath("/", &err);
+	T_EQ_STR(p, "/", "the root directory");
+	free(p);
+	p = discover_abspath("./docs/", &err);
+	snprintf(want, sizeof want, "%s/docs", strcmp(cwd, "/") == 0 ? "" : cwd);
+	T_EQ_STR(p, want, "relative to the working directory");
+	free(p);
+	free(cwd);
+}
+
+static void test_printable(void)
+{
+	char out[64];
+
+	discover_printable("ok é 日本", out, sizeof out);
+	T_EQ_STR(out, "ok é 日本", "valid UTF-8 unchanged");
+	discover_printable("bad\xff\x01name", out, sizeof out);
+	T_EQ_STR(out, "bad\\xff\\x01name", "invalid bytes and controls escaped");
+	discover_printable("abcdefgh", out, 5);
+	T_EQ_STR(out, "abcd", "bounded by the output size");
+}
+
+int main(void)
+{
+	test_match();
+	test_wanted();
+	test_abspath();
+	test_printable();
+	return t_done();
+}
