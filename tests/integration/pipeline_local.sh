@@ -44,10 +44,11 @@ out=$(docpipe-query -k 1 --json "zebra crossing protocol")
 like "$(jq -r .path <<<"$out")" 'café 日本.md$' "query finds the chunk of the weird path"
 
 # Idempotent re-run.
-before=$(sql 'SELECT md5(string_agg(id || updated_at::text, ",")) FROM docpipe.documents')
+before=$(sql "SELECT md5(string_agg(id || updated_at::text, ',' ORDER BY id)) FROM docpipe.documents")
+like "$before" '^[0-9a-f]{32}$' "state fingerprint taken"
 ingest >"$T_DIR/r2" 2>/dev/null
 is "$(jq -r 'select(.status=="unchanged")' "$T_DIR/r2" | jq -s length)" $((total - 2)) "re-run: all good files unchanged"
-is "$(sql 'SELECT md5(string_agg(id || updated_at::text, ",")) FROM docpipe.documents')" "$before" "re-run wrote nothing"
+is "$(sql "SELECT md5(string_agg(id || updated_at::text, ',' ORDER BY id)) FROM docpipe.documents")" "$before" "re-run wrote nothing"
 is "$(sql 'SELECT count(*) FROM docpipe.chunks')" "$(sql 'SELECT sum(chunk_count) FROM docpipe.documents')" "no duplicate chunks"
 
 # A changed file replaces its chunks.
