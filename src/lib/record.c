@@ -1,9 +1,29 @@
 #include "record.h"
 
+#include "text.h"
+
+#include <limits.h>
 #include <string.h>
 
 jv dp_record_parse(const char *text, size_t len, dp_err *err)
 {
+	/* A raw NUL is never valid JSON, and jq 1.6 leaks memory on its error
+	 * path for such input (found by tests/fuzz/fuzz_record.c). */
+	if (memchr(text, '\0', len) != NULL) {
+		dp_err_set(err, "malformed JSON: a raw NUL byte");
+		return jv_invalid();
+	}
+	/* jq would silently replace invalid UTF-8 with U+FFFD, turning a path
+	 * into another path; refuse the record instead. */
+	size_t bad = dp_utf8_invalid_at(text, len);
+	if (bad < len) {
+		dp_err_set(err, "record is not valid UTF-8 (byte %zu)", bad);
+		return jv_invalid();
+	}
+	if (len > INT_MAX) {
+		dp_err_set(err, "record of %zu bytes is too large", len);
+		return jv_invalid();
+	}
 	jv rec = jv_parse_sized(text, (int)len);
 
 	if (!jv_is_valid(rec)) {

@@ -1,5 +1,8 @@
 #include "text.h"
 
+#include <stdint.h>
+#include <string.h>
+
 size_t dp_utf8_seq_len(const unsigned char *s, size_t avail)
 {
 	unsigned char c = s[0];
@@ -36,6 +39,16 @@ size_t dp_utf8_invalid_at(const char *s, size_t len)
 	size_t i = 0;
 
 	while (i < len) {
+		/* ASCII fast path: eight bytes at a time while no high bit is set. */
+		while (i + 8 <= len) {
+			uint64_t w;
+			memcpy(&w, u + i, 8);
+			if (w & 0x8080808080808080ull)
+				break;
+			i += 8;
+		}
+		if (i >= len)
+			break;
 		if (u[i] < 0x80) {
 			i++;
 			continue;
