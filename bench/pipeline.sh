@@ -18,6 +18,7 @@ bytes=$(du -sb "$out/corpus" | cut -f1)
 eval "$(tests/lib/pg.sh start "$out/pg")"
 export PGHOST PGPORT PGUSER
 createdb bench
+export PGDATABASE=bench
 export DATABASE_URL="postgresql:///bench?host=$PGHOST&port=$PGPORT&user=$PGUSER"
 
 t() { /usr/bin/time -f "%M" -o "$out/rss.$1" "$TOP/bin/docpipe-$1" "${@:2}"; }

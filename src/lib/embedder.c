@@ -4,36 +4,97 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text.h"
+
+enum backend { LOCAL, OPENAI, OLLAMA };
+
 struct dp_embedder {
+	enum backend backend;
 	int dim;
-	char id[128];
+	int batch_inputs;
+	char id[256];
+	char model[200];
+	dp_http *http;
 };
+
+static const char *env_or(const char *value, const char *env)
+{
+	const char *v = value != NULL ? value : getenv(env);
+	return v != NULL && v[0] != '\0' ? v : NULL;
+}
 
 dp_embedder *dp_embedder_new(const dp_embedder_opts *opts, dp_err *err)
 {
 	const char *backend = opts->backend != NULL ? opts->backend : "local";
 	int dim = opts->dim > 0 ? opts->dim : DP_EMBED_DIM_DEFAULT;
+	enum backend b;
+	const char *model;
 
-	if (strcmp(backend, "local") != 0) {
-		dp_err_set(err, "unknown embedding backend '%s' (known: local)", backend);
+	if (strcmp(backend, "local") == 0) {
+		b = LOCAL;
+		model = "fh-v1";
+	} else if (strcmp(backend, "openai") == 0) {
+		b = OPENAI;
+		model = DP_OPENAI_EMBED_MODEL_DEFAULT;
+	} else if (strcmp(backend, "ollama") == 0) {
+		b = OLLAMA;
+		model = DP_OLLAMA_EMBED_MODEL_DEFAULT;
+	} else {
+		dp_err_set(err, "unknown embedding backend '%s' (known: local, openai, ollama)",
+			   backend);
 		return NULL;
 	}
 	if (opts->dim < 0 || dim > DP_EMBED_DIM_MAX) {
 		dp_err_set(err, "--dim must be between 1 and %d", DP_EMBED_DIM_MAX);
 		return NULL;
 	}
+	if (opts->batch_inputs < 0 || opts->batch_inputs > DP_EMBED_BATCH_MAX) {
+		dp_err_set(err, "--batch-inputs must be between 1 and %d", DP_EMBED_BATCH_MAX);
+		return NULL;
+	}
+	if (opts->model != NULL) {
+		if (b == LOCAL && strcmp(opts->model, model) != 0) {
+			dp_err_set(err, "the local backend has one model, %s", model);
+			return NULL;
+		}
+		if (opts->model[0] == '\0' || strlen(opts->model) >= sizeof ((dp_embedder *)0)->model) {
+			dp_err_set(err, "--model must be 1 to 199 bytes");
+			return NULL;
+		}
+		model = opts->model;
+	}
 	dp_embedder *e = calloc(1, sizeof *e);
 	if (e == NULL) {
 		dp_err_set(err, "out of memory");
 		return NULL;
 	}
+	e->backend = b;
 	e->dim = dim;
-	snprintf(e->id, sizeof e->id, "local/fh-v1");
+	e->batch_inputs = opts->batch_inputs > 0 ? opts->batch_inputs : DP_EMBED_BATCH_DEFAULT;
+	snprintf(e->model, sizeof e->model, "%s", model);
+	snprintf(e->id, sizeof e->id, "%s/%s", backend, model);
+	if (b != LOCAL) {
+		dp_http_opts ho = {0};
+		if (opts->http != NULL)
+			ho = *opts->http;
+		ho.base_url = env_or(opts->base_url, "OPENAI_BASE_URL");
+		if (ho.base_url == NULL)
+			ho.base_url = b == OPENAI ? DP_OPENAI_BASE_DEFAULT : DP_OLLAMA_BASE_DEFAULT;
+		ho.api_key = env_or(opts->api_key, "OPENAI_API_KEY");
+		e->http = dp_http_new(&ho, err);
+		if (e->http == NULL) {
+			free(e);
+			return NULL;
+		}
+	}
 	return e;
 }
 
 void dp_embedder_free(dp_embedder **e)
 {
+	if (*e == NULL)
+		return;
+	dp_http_free(&(*e)->http);
 	free(*e);
 	*e = NULL;
 }
@@ -42,11 +103,153 @@ const char *dp_embedder_id(const dp_embedder *e) { return e->id; }
 
 int dp_embedder_dim(const dp_embedder *e) { return e->dim; }
 
+int dp_embedder_is_local(const dp_embedder *e) { return e->backend == LOCAL; }
+
+dp_http *dp_embedder_http(dp_embedder *e) { return e->http; }
+
+/* Copies one JSON vector into out[0..dim); -1 with err unless it is an
+ * array of dim numbers. */
+static int take_vector(jv v, float *out, int dim, size_t which, dp_err *err)
+{
+	int ok = jv_get_kind(v) == JV_KIND_ARRAY;
+	int n = ok ? jv_array_length(jv_copy(v)) : 0;
+
+	if (!ok || n != dim) {
+		if (ok)
+			dp_err_set(err, "the server returned a vector of %d values for input %zu; "
+					"expected %d (see --dim)", n, which, dim);
+		else
+			dp_err_set(err, "the server returned no vector array for input %zu", which);
+		jv_free(v);
+		return -1;
+	}
+	for (int k = 0; k < dim; k++) {
+		jv x = jv_array_get(jv_copy(v), k);
+		if (jv_get_kind(x) != JV_KIND_NUMBER) {
+			jv_free(x);
+			jv_free(v);
+			dp_err_set(err, "the server's vector for input %zu holds a non-number", which);
+			return -1;
+		}
+		out[k] = (float)jv_number_value(x);
+		jv_free(x);
+	}
+	jv_free(v);
+	return 0;
+}
+
+/* Reads the vectors of a response (consumed) for n inputs into out. */
+static int take_response(const dp_embedder *e, jv resp, size_t n, float *out, dp_err *err)
+{
+	const char *field = e->backend == OPENAI ? "data" : "embeddings";
+	jv list = jv_get_kind(resp) == JV_KIND_OBJECT ? jv_object_get(resp, jv_string(field))
+						      : (jv_free(resp), jv_invalid());
+	int rc = -1;
+
+	if (jv_get_kind(list) != JV_KIND_ARRAY) {
+		dp_err_set(err, "malformed response: no \"%s\" array", field);
+		goto done;
+	}
+	size_t got = (size_t)jv_array_length(jv_copy(list));
+	if (got != n) {
+		dp_err_set(err, "the server returned %zu vectors for %zu inputs", got, n);
+		goto done;
+	}
+	unsigned char *seen = calloc(n, 1);
+	if (seen == NULL) {
+		dp_err_set(err, "out of memory");
+		goto done;
+	}
+	for (size_t i = 0; i < n; i++) {
+		jv item = jv_array_get(jv_copy(list), (int)i);
+		size_t at = i;
+		if (e->backend == OPENAI) {
+			/* Responses may come in any order: "index" says whose it is. */
+			jv idx = jv_get_kind(item) == JV_KIND_OBJECT
+					 ? jv_object_get(jv_copy(item), jv_string("index"))
+					 : jv_invalid();
+			double d = jv_get_kind(idx) == JV_KIND_NUMBER ? jv_number_value(idx) : -1;
+			jv_free(idx);
+			if (d < 0 || d >= (double)n || d != (double)(size_t)d || seen[(size_t)d]) {
+				dp_err_set(err, "malformed response: data[%zu] has a missing, "
+						"repeated or out-of-range index", i);
+				jv_free(item);
+				free(seen);
+				goto done;
+			}
+			at = (size_t)d;
+			item = jv_get_kind(item) == JV_KIND_OBJECT
+				       ? jv_object_get(item, jv_string("embedding"))
+				       : (jv_free(item), jv_invalid());
+		}
+		seen[at] = 1;
+		if (take_vector(item, out + at * (size_t)e->dim, e->dim, at, err) < 0) {
+			free(seen);
+			goto done;
+		}
+	}
+	free(seen);
+	rc = 0;
+done:
+	jv_free(list);
+	return rc;
+}
+
+/* One request for texts[0..n). */
+static int embed_request(dp_embedder *e, const char *const *texts, const size_t *lens,
+			 size_t n, size_t tokens, float *out, dp_err *err)
+{
+	jv input = jv_array();
+	jv body = jv_object();
+	jv resp;
+	int rc;
+
+	for (size_t i = 0; i < n; i++)
+		input = jv_array_append(input, jv_string_sized(texts[i], (int)lens[i]));
+	body = jv_object_set(body, jv_string("model"), jv_string(e->model));
+	body = jv_object_set(body, jv_string("input"), input);
+	body = jv_object_set(body, jv_string("dimensions"), jv_number(e->dim));
+	if (e->backend == OPENAI)
+		body = jv_object_set(body, jv_string("encoding_format"), jv_string("float"));
+	else
+		body = jv_object_set(body, jv_string("truncate"), jv_false());
+	rc = dp_http_post_json(e->http, e->backend == OPENAI ? "/embeddings" : "/api/embed", body,
+			       tokens, &resp, err);
+	if (rc != DP_HTTP_OK)
+		return rc;
+	return take_response(e, resp, n, out, err) < 0 ? DP_HTTP_FAILED : 0;
+}
+
 int dp_embedder_embed(dp_embedder *e, const char *const *texts, const size_t *lens,
 		      size_t n, float *out, dp_err *err)
 {
-	(void)err;
-	for (size_t i = 0; i < n; i++)
-		dp_embed_local(texts[i], lens[i], out + i * (size_t)e->dim, (size_t)e->dim);
+	size_t start = 0, tokens = 0;
+
+	if (e->backend == LOCAL) {
+		for (size_t i = 0; i < n; i++)
+			dp_embed_local(texts[i], lens[i], out + i * (size_t)e->dim, (size_t)e->dim);
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t t = dp_tokens_estimate(texts[i], lens[i]);
+		if (t > DP_EMBED_INPUT_TOKENS_MAX) {
+			dp_err_set(err, "input %zu has ~%zu tokens, over the limit of %d", i, t,
+				   DP_EMBED_INPUT_TOKENS_MAX);
+			return DP_HTTP_REJECTED;
+		}
+		if (i > start && (i - start >= (size_t)e->batch_inputs ||
+				  tokens + t > DP_EMBED_REQUEST_TOKENS_MAX)) {
+			int rc = embed_request(e, texts + start, lens + start, i - start, tokens,
+					       out + start * (size_t)e->dim, err);
+			if (rc != 0)
+				return rc;
+			start = i;
+			tokens = 0;
+		}
+		tokens += t;
+	}
+	if (n > start)
+		return embed_request(e, texts + start, lens + start, n - start, tokens,
+				     out + start * (size_t)e->dim, err);
 	return 0;
 }

@@ -3,21 +3,42 @@
  * embedded exactly as the corpus was.
  *
  * Backends: "local" (built in, offline, deterministic: signed feature
- * hashing of words, word pairs and character trigrams, L2-normalized). */
+ * hashing of words, word pairs and character trigrams, L2-normalized);
+ * "openai" (any OpenAI-compatible server: POST {base}/embeddings) and
+ * "ollama" (Ollama's native POST {base}/api/embed), through dp_http with
+ * its retries and budgets.  API vectors are kept exactly as the server sent
+ * them (converted to float32). */
 #ifndef DP_EMBEDDER_H
 #define DP_EMBEDDER_H
 
 #include <stddef.h>
 
 #include "err.h"
+#include "http.h"
 
 #define DP_EMBED_DIM_DEFAULT 384
 #define DP_EMBED_DIM_MAX 16384
+#define DP_EMBED_BATCH_DEFAULT 64
+#define DP_EMBED_BATCH_MAX 2048              /* inputs per request (OpenAI's limit) */
+#define DP_EMBED_REQUEST_TOKENS_MAX 300000   /* per request (OpenAI's limit) */
+#define DP_EMBED_INPUT_TOKENS_MAX 8192       /* per input (OpenAI's limit) */
+
+/* Defaults of the API backends. */
+#define DP_OPENAI_BASE_DEFAULT "https://api.openai.com/v1"
+#define DP_OLLAMA_BASE_DEFAULT "http://127.0.0.1:11434"
+#define DP_OPENAI_EMBED_MODEL_DEFAULT "text-embedding-3-small"
+#define DP_OLLAMA_EMBED_MODEL_DEFAULT "nomic-embed-text"
 
 typedef struct dp_embedder_opts {
-	const char *backend; /* NULL or "local" */
+	const char *backend; /* NULL or "local", "openai", "ollama" */
 	const char *model;   /* backend's model; NULL for its default */
-	int dim;             /* 0 for the backend's default */
+	int dim;             /* 0 for the default (384); sent as "dimensions" */
+	/* API backends only (the local backend ignores them): */
+	const char *base_url;     /* NULL: $OPENAI_BASE_URL, else the backend's default */
+	const char *api_key;      /* NULL: $OPENAI_API_KEY (may be unset) */
+	const dp_http_opts *http; /* NULL: dp_http's defaults; base_url and
+				   * api_key in it are ignored */
+	int batch_inputs;         /* inputs per request; 0: 64 */
 } dp_embedder_opts;
 
 typedef struct dp_embedder dp_embedder;
@@ -31,8 +52,21 @@ void dp_embedder_free(dp_embedder **e);
 const char *dp_embedder_id(const dp_embedder *e);
 int dp_embedder_dim(const dp_embedder *e);
 
+/* 1 for the built-in backend (no requests, nothing worth caching). */
+int dp_embedder_is_local(const dp_embedder *e);
+
+/* The API client of an API backend (for its counters), NULL for local. */
+dp_http *dp_embedder_http(dp_embedder *e);
+
 /* Embeds texts[i] (lens[i] bytes, valid UTF-8) into out[i*dim ..
- * (i+1)*dim).  Returns 0, or -1 with err set. Thread-safe. */
+ * (i+1)*dim), in as few requests as the batch limits allow.  Returns 0,
+ * or a dp_http_status with err set: DP_HTTP_REJECTED when the server
+ * rejected the input (e.g. too long), DP_HTTP_REFUSED when the stage must
+ * stop (quota, credentials), DP_HTTP_FAILED otherwise (including a
+ * response with the wrong number of vectors, bad indexes or another
+ * dimension).  An input over DP_EMBED_INPUT_TOKENS_MAX (estimated) is
+ * rejected without a request: callers cut it first, and say so.
+ * Thread-safe. */
 int dp_embedder_embed(dp_embedder *e, const char *const *texts, const size_t *lens,
 		      size_t n, float *out, dp_err *err);
 

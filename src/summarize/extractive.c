@@ -416,8 +416,10 @@ void extractive_chunk_summary(extractive *x, int chunk, const char *const *headi
 			memcpy(buf + o, " > ", 3);
 			o += 3;
 		}
+		if (o >= EXTRACTIVE_CHUNK_MAX)
+			break;
 		if (hl > EXTRACTIVE_CHUNK_MAX - o)
-			hl = EXTRACTIVE_CHUNK_MAX - o;
+			hl = dp_utf8_floor(heading[h], EXTRACTIVE_CHUNK_MAX - o);
 		memcpy(buf + o, heading[h], hl);
 		o += hl;
 	}

@@ -1,0 +1,151 @@
+/* docpipe-embed: adds an embedding vector to every chunk of every document
+ * record. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apicli.h"
+#include "cli.h"
+#include "embed.h"
+#include "stage.h"
+
+enum { OPT_THREADS = 'j', OPT_DIM = 0x2000, OPT_BATCH_INPUTS, OPT_HELP };
+
+static const char usage[] =
+	"Usage: docpipe-embed [OPTIONS] < documents > documents\n"
+	"Sets chunks[].vec, \"embedder\" and \"dim\" on every document record.\n"
+	"The local backend (default) is feature hashing: offline, deterministic.\n"
+	"\n"
+	"Options:\n"
+	"  -j, --threads N       documents (so requests) in flight (default 1, max 256)\n"
+	"  --dim N               vector size (default 384; sent as \"dimensions\")\n"
+	"  --batch-inputs N      chunks per API request (default 64, max 2048)\n";
+
+static void report(embed_ctx *ctx)
+{
+	dp_http *h = dp_embedder_http(ctx->embedder);
+	dp_http_stats st;
+
+	if (h == NULL)
+		return;
+	dp_http_get_stats(h, &st);
+	dp_diag("%lu vectors reused, %lu requested in %lu requests (%lu retries, %lu throttled)",
+		atomic_load(&ctx->reused), atomic_load(&ctx->computed), st.requests, st.retries,
+		st.throttled);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"threads", required_argument, NULL, OPT_THREADS},
+		{"dim", required_argument, NULL, OPT_DIM},
+		{"batch-inputs", required_argument, NULL, OPT_BATCH_INPUTS},
+		{"help", no_argument, NULL, OPT_HELP},
+		DP_API_LONGOPTS,
+		DP_CLI_LONGOPTS,
+		{NULL, 0, NULL, 0},
+	};
+	dp_embedder_opts eopts = {0};
+	dp_api_cli api = {0};
+	embed_ctx ctx = {0};
+	dp_cli cli = {0};
+	dp_source *src;
+	dp_sink *sink;
+	dp_stage_counts counts = {0};
+	dp_err err;
+	long threads = 1, n;
+	int opt, rc;
+
+	dp_cli_init("embed");
+	while ((opt = getopt_long(argc, argv, "j:", longopts, NULL)) != -1) {
+		switch (opt) {
+		case OPT_THREADS:
+			if (dp_cli_parse_long("threads", optarg, 1, 256, &threads, &err) < 0)
+				goto usage_error;
+			break;
+		case OPT_DIM:
+			if (dp_cli_parse_long("dim", optarg, 1, DP_EMBED_DIM_MAX, &n, &err) < 0)
+				goto usage_error;
+			eopts.dim = (int)n;
+			break;
+		case OPT_BATCH_INPUTS:
+			if (dp_cli_parse_long("batch-inputs", optarg, 1, DP_EMBED_BATCH_MAX, &n, &err) < 0)
+				goto usage_error;
+			eopts.batch_inputs = (int)n;
+			break;
+		case OPT_HELP:
+			printf("%s\n%s\n%s\n%s", usage, dp_api_help, dp_cli_help, dp_exit_codes_help);
+			dp_api_cli_free(&api);
+			return DP_EXIT_OK;
+		default:
+			if ((rc = dp_api_option(&api, opt, optarg, &err)) == DP_CLI_TAKEN)
+				break;
+			if (rc == DP_CLI_BAD)
+				goto usage_error;
+			switch (dp_cli_option(&cli, opt, optarg, &err)) {
+			case DP_CLI_TAKEN:
+				break;
+			case DP_CLI_EXIT:
+				dp_api_cli_free(&api);
+				return DP_EXIT_OK;
+			case DP_CLI_BAD:
+				goto usage_error;
+			default:
+				fprintf(stderr, "%s", usage);
+				dp_api_cli_free(&api);
+				return DP_EXIT_USAGE;
+			}
+		}
+	}
+	if (optind < argc) {
+		dp_err_set(&err, "unexpected argument '%s'", argv[optind]);
+		goto usage_error;
+	}
+	eopts.backend = api.backend;
+	eopts.model = api.model;
+	eopts.base_url = api.base_url;
+	eopts.api_key = api.api_key;
+	api.http.max_in_flight = (int)threads;
+	eopts.http = &api.http;
+	ctx.embedder = dp_embedder_new(&eopts, &err);
+	dp_api_cli_free(&api);
+	if (ctx.embedder == NULL)
+		goto usage_error;
+	ctx.refresh = api.refresh;
+	if (dp_api_is_remote(&api) && !api.no_reuse) {
+		if (!dp_reuse_configured()) {
+			dp_diag("no database configured (DATABASE_URL or PG*): results are not reused");
+		} else if ((ctx.reuse = dp_reuse_open("docpipe-embed", &err)) == NULL) {
+			dp_diag("%s", err.msg);
+			dp_embedder_free(&ctx.embedder);
+			return DP_EXIT_SYSTEM;
+		}
+	}
+	if (dp_cli_open(&cli, 1, &src, &sink, &err) < 0) {
+		dp_diag("%s", err.msg);
+		dp_reuse_close(&ctx.reuse);
+		dp_embedder_free(&ctx.embedder);
+		return DP_EXIT_SYSTEM;
+	}
+	dp_stage_ops ops = {.accepts = "document", .process = embed_process, .ctx = &ctx};
+	rc = dp_stage_run(src, sink, &ops, (int)threads, &counts, &err);
+	if (rc == DP_EXIT_SYSTEM)
+		dp_diag("%s", err.msg);
+	dp_source_free(&src);
+	if (dp_sink_close(&sink, &err) < 0 && rc != DP_EXIT_SYSTEM) {
+		dp_diag("%s", err.msg);
+		rc = DP_EXIT_SYSTEM;
+	}
+	report(&ctx);
+	if (atomic_load(&ctx.refused) && rc != DP_EXIT_SYSTEM) {
+		dp_diag("stopped: the API refused the run (quota or credentials); see the error records");
+		rc = DP_EXIT_REFUSED;
+	}
+	dp_reuse_close(&ctx.reuse);
+	dp_embedder_free(&ctx.embedder);
+	return rc;
+usage_error:
+	dp_diag("%s", err.msg);
+	dp_api_cli_free(&api);
+	return DP_EXIT_USAGE;
+}

@@ -1,0 +1,149 @@
+#include "apicli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+const char dp_api_help[] =
+	"Model API:\n"
+	"  --backend NAME      local (default, offline), openai (any OpenAI-compatible\n"
+	"                      server: {base}/chat/completions, {base}/embeddings) or\n"
+	"                      ollama ({base}/api/chat, {base}/api/embed)\n"
+	"  --model NAME        the model (default: the backend's)\n"
+	"  --base-url URL      the server (default $OPENAI_BASE_URL, else the backend's)\n"
+	"  --api-key-file FILE read the key from FILE (mode 0600); default $OPENAI_API_KEY\n"
+	"  --rpm N, --tpm N    client-side budget: requests / tokens per minute\n"
+	"  --timeout SECONDS   per request (default 60)\n"
+	"  --retries N         attempts per request (default 6)\n"
+	"  --refresh           make new requests even for known texts (and store them)\n"
+	"  --no-reuse          do not use the result cache in the database\n";
+
+static int read_key(const char *path, char **out, dp_err *err)
+{
+	struct stat st;
+	char buf[DP_API_KEY_MAX + 2];
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0) {
+		dp_err_set(err, "--api-key-file: %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 077) != 0) {
+		dp_err_set(err, "--api-key-file: %s must be a regular file readable by its owner "
+				"only (chmod 600)", path);
+		close(fd);
+		return -1;
+	}
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n < 0 || n > DP_API_KEY_MAX) {
+		dp_err_set(err, "--api-key-file: %s: %s", path, n < 0 ? strerror(errno) : "too long");
+		memset(buf, 0, sizeof buf);
+		return -1;
+	}
+	buf[n] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	if (buf[0] == '\0') {
+		dp_err_set(err, "--api-key-file: %s holds no key", path);
+		return -1;
+	}
+	free(*out);
+	*out = strdup(buf);
+	memset(buf, 0, sizeof buf);
+	if (*out == NULL) {
+		dp_err_set(err, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_positive(const char *name, const char *arg, double max, double *out,
+			  dp_err *err)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (errno != 0 || end == arg || *end != '\0' || !(v > 0) || v > max) {
+		dp_err_set(err, "--%s: '%s' is not a number above 0 and at most %g", name, arg, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int dp_api_option(dp_api_cli *api, int opt, const char *arg, dp_err *err)
+{
+	double v;
+	long n;
+
+	switch (opt) {
+	case DP_OPT_BACKEND:
+		if (strcmp(arg, "local") != 0 && strcmp(arg, "openai") != 0 &&
+		    strcmp(arg, "ollama") != 0) {
+			dp_err_set(err, "--backend: unknown backend '%s' (known: local, openai, ollama)",
+				   arg);
+			return DP_CLI_BAD;
+		}
+		api->backend = arg;
+		return DP_CLI_TAKEN;
+	case DP_OPT_MODEL:
+		api->model = arg;
+		return DP_CLI_TAKEN;
+	case DP_OPT_BASE_URL:
+		api->base_url = arg;
+		return DP_CLI_TAKEN;
+	case DP_OPT_API_KEY_FILE:
+		return read_key(arg, &api->api_key, err) < 0 ? DP_CLI_BAD : DP_CLI_TAKEN;
+	case DP_OPT_RPM:
+		if (parse_positive("rpm", arg, 1e9, &v, err) < 0)
+			return DP_CLI_BAD;
+		api->http.rpm = v;
+		return DP_CLI_TAKEN;
+	case DP_OPT_TPM:
+		if (parse_positive("tpm", arg, 1e12, &v, err) < 0)
+			return DP_CLI_BAD;
+		api->http.tpm = v;
+		return DP_CLI_TAKEN;
+	case DP_OPT_TIMEOUT:
+		if (parse_positive("timeout", arg, 86400, &v, err) < 0)
+			return DP_CLI_BAD;
+		api->http.timeout_ms = (long)(v * 1000 + 0.5);
+		return DP_CLI_TAKEN;
+	case DP_OPT_RETRIES:
+		if (dp_cli_parse_long("retries", arg, 1, 100, &n, err) < 0)
+			return DP_CLI_BAD;
+		api->http.max_attempts = (int)n;
+		return DP_CLI_TAKEN;
+	case DP_OPT_REFRESH:
+		api->refresh = 1;
+		return DP_CLI_TAKEN;
+	case DP_OPT_NO_REUSE:
+		api->no_reuse = 1;
+		return DP_CLI_TAKEN;
+	default:
+		return DP_CLI_UNKNOWN;
+	}
+}
+
+int dp_api_is_remote(const dp_api_cli *api)
+{
+	return api->backend != NULL && strcmp(api->backend, "local") != 0;
+}
+
+void dp_api_cli_free(dp_api_cli *api)
+{
+	if (api->api_key != NULL) {
+		memset(api->api_key, 0, strlen(api->api_key));
+		free(api->api_key);
+		api->api_key = NULL;
+	}
+}

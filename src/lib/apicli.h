@@ -1,0 +1,65 @@
+/* Command-line options shared by the stages that call model APIs
+ * (summarize, embed): backend, model, server, key, budgets, reuse.
+ *
+ * Used like cli.h: DP_API_LONGOPTS in the getopt_long table, dp_api_option()
+ * for every option, dp_api_help in --help. */
+#ifndef DP_APICLI_H
+#define DP_APICLI_H
+
+#include <getopt.h>
+
+#include "err.h"
+#include "http.h"
+
+enum {
+	DP_OPT_BACKEND = 0x1100,
+	DP_OPT_MODEL,
+	DP_OPT_BASE_URL,
+	DP_OPT_API_KEY_FILE,
+	DP_OPT_RPM,
+	DP_OPT_TPM,
+	DP_OPT_TIMEOUT,
+	DP_OPT_RETRIES,
+	DP_OPT_REFRESH,
+	DP_OPT_NO_REUSE,
+};
+
+#define DP_API_LONGOPTS                                                        \
+	{"backend", required_argument, NULL, DP_OPT_BACKEND},                  \
+	{"model", required_argument, NULL, DP_OPT_MODEL},                      \
+	{"base-url", required_argument, NULL, DP_OPT_BASE_URL},                \
+	{"api-key-file", required_argument, NULL, DP_OPT_API_KEY_FILE},        \
+	{"rpm", required_argument, NULL, DP_OPT_RPM},                          \
+	{"tpm", required_argument, NULL, DP_OPT_TPM},                          \
+	{"timeout", required_argument, NULL, DP_OPT_TIMEOUT},                  \
+	{"retries", required_argument, NULL, DP_OPT_RETRIES},                  \
+	{"refresh", no_argument, NULL, DP_OPT_REFRESH},                        \
+	{"no-reuse", no_argument, NULL, DP_OPT_NO_REUSE}
+
+#define DP_API_KEY_MAX 4096
+
+typedef struct dp_api_cli {
+	const char *backend;   /* NULL: local */
+	const char *model;     /* NULL: the backend's default */
+	const char *base_url;  /* NULL: $OPENAI_BASE_URL, else the backend's default */
+	char *api_key;         /* from --api-key-file (owned), else NULL: $OPENAI_API_KEY */
+	dp_http_opts http;     /* budgets and timeouts (base_url, api_key unused) */
+	int refresh;           /* ignore reusable results, overwrite them */
+	int no_reuse;          /* neither read nor write reusable results */
+} dp_api_cli;
+
+/* The options as --help prints them. */
+extern const char dp_api_help[];
+
+/* Handles one option: DP_CLI_TAKEN, DP_CLI_UNKNOWN or DP_CLI_BAD (err set)
+ * as in cli.h.  --api-key-file is refused unless the file is a regular
+ * file of mode 0600 or stricter; the key never appears in err. */
+int dp_api_option(dp_api_cli *api, int opt, const char *arg, dp_err *err);
+
+/* 1 unless the backend is local. */
+int dp_api_is_remote(const dp_api_cli *api);
+
+/* Wipes and frees the key. */
+void dp_api_cli_free(dp_api_cli *api);
+
+#endif

@@ -1,0 +1,528 @@
+#include "http.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define RESPONSE_MAX (256u << 20) /* bytes of one response body */
+#define REASON_MAX 300            /* bytes of a server's error message we quote */
+#define BACKOFF_CAP_MS 8000
+#define UNLIMITED_IN_FLIGHT 4096
+
+struct dp_http {
+	char *base;
+	char *key; /* for scrubbing messages; NULL without a key */
+	struct curl_slist *headers;
+	dp_http_opts o;
+	pthread_key_t handle_key;
+
+	pthread_mutex_t lock;
+	pthread_cond_t slot_free;
+	int in_flight;
+	int limit;          /* requests allowed in flight now */
+	double next_req_ms; /* pacing of --rpm */
+	double next_tok_ms; /* pacing of --tpm */
+	double pause_until_ms;
+	int refused;
+	char refused_msg[DP_ERR_MAX];
+	uint64_t rng;
+	dp_http_stats stats;
+};
+
+struct response {
+	char *body;
+	size_t len, cap;
+	int too_big;
+	long retry_after_ms;
+};
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static CURLcode global_rc;
+
+static void global_init(void) { global_rc = curl_global_init(CURL_GLOBAL_DEFAULT); }
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void sleep_ms(double ms)
+{
+	struct timespec ts;
+
+	if (ms <= 0)
+		return;
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (long)((ms - ts.tv_sec * 1000.0) * 1e6);
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+static void free_handle(void *p) { curl_easy_cleanup(p); }
+
+dp_http *dp_http_new(const dp_http_opts *opts, dp_err *err)
+{
+	const char *base = opts->base_url;
+	dp_http *h;
+
+	pthread_once(&global_once, global_init);
+	if (global_rc != CURLE_OK) {
+		dp_err_set(err, "cannot initialize libcurl: %s", curl_easy_strerror(global_rc));
+		return NULL;
+	}
+	if (base == NULL || (strncasecmp(base, "http://", 7) != 0 &&
+			     strncasecmp(base, "https://", 8) != 0)) {
+		dp_err_set(err, "the API base URL must start with http:// or https://");
+		return NULL;
+	}
+	h = calloc(1, sizeof *h);
+	if (h == NULL)
+		goto oom;
+	h->o = *opts;
+	if (h->o.timeout_ms <= 0)
+		h->o.timeout_ms = 60000;
+	if (h->o.max_attempts <= 0)
+		h->o.max_attempts = 6;
+	if (h->o.max_retry_ms <= 0)
+		h->o.max_retry_ms = 300000;
+	if (h->o.backoff_base_ms <= 0)
+		h->o.backoff_base_ms = 500;
+	h->limit = h->o.max_in_flight > 0 ? h->o.max_in_flight : UNLIMITED_IN_FLIGHT;
+	h->rng = (uint64_t)now_ms() * 2654435761u + 1;
+	h->base = strdup(base);
+	if (h->base == NULL)
+		goto oom;
+	/* No trailing slash: paths start with one. */
+	for (size_t n = strlen(h->base); n > 0 && h->base[n - 1] == '/'; n--)
+		h->base[n - 1] = '\0';
+	h->o.base_url = NULL;
+	h->o.api_key = NULL;
+	struct curl_slist *l = curl_slist_append(NULL, "Content-Type: application/json");
+	if (l == NULL)
+		goto oom;
+	h->headers = l;
+	if (opts->api_key != NULL && opts->api_key[0] != '\0') {
+		size_t n = strlen(opts->api_key) + sizeof "Authorization: Bearer ";
+		char *line = malloc(n);
+		h->key = strdup(opts->api_key);
+		if (line == NULL || h->key == NULL) {
+			free(line);
+			goto oom;
+		}
+		snprintf(line, n, "Authorization: Bearer %s", opts->api_key);
+		l = curl_slist_append(h->headers, line);
+		/* curl copied it: wipe ours. */
+		memset(line, 0, n);
+		free(line);
+		if (l == NULL)
+			goto oom;
+		h->headers = l;
+	}
+	if (pthread_key_create(&h->handle_key, free_handle) != 0) {
+		curl_slist_free_all(h->headers);
+		free(h->key);
+		free(h->base);
+		free(h);
+		dp_err_set(err, "cannot create a thread key");
+		return NULL;
+	}
+	pthread_mutex_init(&h->lock, NULL);
+	pthread_cond_init(&h->slot_free, NULL);
+	return h;
+oom:
+	if (h != NULL) {
+		curl_slist_free_all(h->headers);
+		free(h->key);
+		free(h->base);
+		free(h);
+	}
+	dp_err_set(err, "out of memory");
+	return NULL;
+}
+
+void dp_http_free(dp_http **hp)
+{
+	dp_http *h = *hp;
+
+	if (h == NULL)
+		return;
+	/* Handles of threads that ended were freed by the key's destructor;
+	 * the calling thread's is freed here. */
+	CURL *c = pthread_getspecific(h->handle_key);
+	if (c != NULL) {
+		pthread_setspecific(h->handle_key, NULL);
+		curl_easy_cleanup(c);
+	}
+	pthread_key_delete(h->handle_key);
+	pthread_mutex_destroy(&h->lock);
+	pthread_cond_destroy(&h->slot_free);
+	curl_slist_free_all(h->headers);
+	if (h->key != NULL)
+		memset(h->key, 0, strlen(h->key));
+	free(h->key);
+	free(h->base);
+	free(h);
+	*hp = NULL;
+}
+
+void dp_http_get_stats(dp_http *h, dp_http_stats *out)
+{
+	pthread_mutex_lock(&h->lock);
+	*out = h->stats;
+	pthread_mutex_unlock(&h->lock);
+}
+
+long dp_http_parse_retry_after(const char *value, int is_ms)
+{
+	char *end;
+	double v;
+
+	while (*value == ' ')
+		value++;
+	errno = 0;
+	v = strtod(value, &end);
+	if (end == value || errno != 0 || v < 0 || !isfinite(v))
+		return -1;
+	while (*end == ' ' || *end == '\r' || *end == '\n')
+		end++;
+	if (*end != '\0')
+		return -1;
+	v = is_ms ? v : v * 1000;
+	return v > 86400e3 ? 86400000L : (long)ceil(v);
+}
+
+long dp_http_backoff_ms(int attempt, long base_ms, long retry_after_ms, double jitter01)
+{
+	double d = base_ms * pow(2, attempt - 1);
+
+	if (d > BACKOFF_CAP_MS)
+		d = BACKOFF_CAP_MS;
+	d *= 0.5 + 0.5 * jitter01;
+	if (d < retry_after_ms)
+		d = (double)retry_after_ms;
+	return (long)d;
+}
+
+static size_t on_body(char *data, size_t size, size_t n, void *arg)
+{
+	struct response *r = arg;
+	size_t len = size * n;
+
+	if (r->len + len > RESPONSE_MAX) {
+		r->too_big = 1;
+		return 0;
+	}
+	if (r->len + len + 1 > r->cap) {
+		size_t cap = r->cap ? r->cap : 16384;
+		while (cap < r->len + len + 1)
+			cap *= 2;
+		char *b = realloc(r->body, cap);
+		if (b == NULL)
+			return 0;
+		r->body = b;
+		r->cap = cap;
+	}
+	memcpy(r->body + r->len, data, len);
+	r->len += len;
+	r->body[r->len] = '\0';
+	return len;
+}
+
+static size_t on_header(char *data, size_t size, size_t n, void *arg)
+{
+	struct response *r = arg;
+	size_t len = size * n;
+	char line[128];
+
+	if (len >= sizeof line)
+		return len;
+	memcpy(line, data, len);
+	line[len] = '\0';
+	if (strncasecmp(line, "retry-after-ms:", 15) == 0) {
+		long ms = dp_http_parse_retry_after(line + 15, 1);
+		if (ms >= 0)
+			r->retry_after_ms = ms; /* the precise one wins */
+	} else if (strncasecmp(line, "retry-after:", 12) == 0 && r->retry_after_ms < 0) {
+		r->retry_after_ms = dp_http_parse_retry_after(line + 12, 0);
+	}
+	return len;
+}
+
+static CURL *thread_handle(dp_http *h)
+{
+	CURL *c = pthread_getspecific(h->handle_key);
+
+	if (c == NULL) {
+		c = curl_easy_init();
+		if (c != NULL && pthread_setspecific(h->handle_key, c) != 0) {
+			curl_easy_cleanup(c);
+			c = NULL;
+		}
+	}
+	return c;
+}
+
+/* Waits for a slot in flight, the end of a stage-wide pause and the rate
+ * budget, then takes the slot. */
+static void acquire(dp_http *h, size_t tokens)
+{
+	double wait_until;
+
+	pthread_mutex_lock(&h->lock);
+	while (h->in_flight >= h->limit)
+		pthread_cond_wait(&h->slot_free, &h->lock);
+	h->in_flight++;
+	double now = now_ms();
+	wait_until = h->pause_until_ms;
+	if (h->o.rpm > 0) {
+		double slot = h->next_req_ms > now ? h->next_req_ms : now;
+		h->next_req_ms = slot + 60000.0 / h->o.rpm;
+		if (slot > wait_until)
+			wait_until = slot;
+	}
+	if (h->o.tpm > 0) {
+		double slot = h->next_tok_ms > now ? h->next_tok_ms : now;
+		h->next_tok_ms = slot + 60000.0 * (double)tokens / h->o.tpm;
+		if (slot > wait_until)
+			wait_until = slot;
+	}
+	pthread_mutex_unlock(&h->lock);
+	for (;;) {
+		double d = wait_until - now_ms();
+		if (d <= 0)
+			break;
+		sleep_ms(d);
+		/* A 429 elsewhere may have extended the pause meanwhile. */
+		pthread_mutex_lock(&h->lock);
+		if (h->pause_until_ms > wait_until)
+			wait_until = h->pause_until_ms;
+		pthread_mutex_unlock(&h->lock);
+	}
+}
+
+/* Gives the slot back.  throttled_ms >= 0: the server said 429, so the
+ * whole stage pauses that long and halves what it keeps in flight. */
+static void release(dp_http *h, int ok, long throttled_ms)
+{
+	int max = h->o.max_in_flight > 0 ? h->o.max_in_flight : UNLIMITED_IN_FLIGHT;
+
+	pthread_mutex_lock(&h->lock);
+	int was = h->in_flight--;
+	if (throttled_ms >= 0) {
+		int cap = was < h->limit ? was : h->limit;
+		h->limit = cap / 2 > 1 ? cap / 2 : 1;
+		double until = now_ms() + (double)throttled_ms;
+		if (until > h->pause_until_ms)
+			h->pause_until_ms = until;
+		h->stats.throttled++;
+	} else if (ok && h->limit < max) {
+		h->limit++;
+	}
+	pthread_cond_broadcast(&h->slot_free);
+	pthread_mutex_unlock(&h->lock);
+}
+
+static double jitter(dp_http *h)
+{
+	pthread_mutex_lock(&h->lock);
+	h->rng ^= h->rng << 13;
+	h->rng ^= h->rng >> 7;
+	h->rng ^= h->rng << 17;
+	double j = (double)(h->rng >> 11) / 9007199254740992.0;
+	pthread_mutex_unlock(&h->lock);
+	return j;
+}
+
+/* Copies the server's error message (error.message, or error as a string)
+ * into out, cut and with the key scrubbed. */
+static void server_reason(const dp_http *h, const struct response *r, char *out, size_t outlen)
+{
+	jv body = r->len > 0 ? jv_parse_sized(r->body, (int)r->len) : jv_invalid();
+	jv e = jv_get_kind(body) == JV_KIND_OBJECT ? jv_object_get(body, jv_string("error"))
+						     : (jv_free(body), jv_invalid());
+
+	if (jv_get_kind(e) == JV_KIND_OBJECT)
+		e = jv_object_get(e, jv_string("message"));
+	if (jv_get_kind(e) == JV_KIND_STRING)
+		snprintf(out, outlen, "%.*s", REASON_MAX, jv_string_value(e));
+	else
+		snprintf(out, outlen, "(no message)");
+	jv_free(e);
+	if (h->key != NULL && h->key[0] != '\0') {
+		char *p;
+		size_t kl = strlen(h->key);
+		while ((p = strstr(out, h->key)) != NULL)
+			memset(p, '*', kl);
+	}
+}
+
+static int is_quota_error(const struct response *r)
+{
+	return r->len > 0 && r->body != NULL && strstr(r->body, "insufficient_quota") != NULL;
+}
+
+static int retryable_curl(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_URL_MALFORMAT:
+	case CURLE_TOO_MANY_REDIRECTS:
+	case CURLE_WRITE_ERROR:
+	case CURLE_OUT_OF_MEMORY:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+static CURLcode setup(dp_http *h, CURL *c, const char *url, jv body, struct response *r)
+{
+	CURLcode rc = CURLE_OK;
+
+#define SET(opt, val)                                                                \
+	do {                                                                         \
+		if (rc == CURLE_OK)                                                  \
+			rc = curl_easy_setopt(c, opt, val);                          \
+	} while (0)
+	curl_easy_reset(c);
+	SET(CURLOPT_URL, url);
+	SET(CURLOPT_POSTFIELDS, jv_string_value(body));
+	SET(CURLOPT_POSTFIELDSIZE, (long)jv_string_length_bytes(jv_copy(body)));
+	SET(CURLOPT_HTTPHEADER, h->headers);
+	SET(CURLOPT_WRITEFUNCTION, on_body);
+	SET(CURLOPT_WRITEDATA, r);
+	SET(CURLOPT_HEADERFUNCTION, on_header);
+	SET(CURLOPT_HEADERDATA, r);
+	SET(CURLOPT_TIMEOUT_MS, h->o.timeout_ms);
+	SET(CURLOPT_CONNECTTIMEOUT_MS, h->o.timeout_ms < 10000 ? h->o.timeout_ms : 10000L);
+	SET(CURLOPT_NOSIGNAL, 1L);
+	SET(CURLOPT_PROTOCOLS_STR, "http,https");
+	SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	SET(CURLOPT_FOLLOWLOCATION, 1L);
+	SET(CURLOPT_MAXREDIRS, 3L);
+	SET(CURLOPT_POSTREDIR, (long)CURL_REDIR_POST_ALL);
+	SET(CURLOPT_TCP_KEEPALIVE, 1L);
+	SET(CURLOPT_ACCEPT_ENCODING, "");
+	SET(CURLOPT_SSL_VERIFYPEER, 1L);
+	SET(CURLOPT_SSL_VERIFYHOST, 2L);
+#undef SET
+	return rc;
+}
+
+int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, jv *resp,
+		      dp_err *err)
+{
+	jv text = jv_dump_string(body, 0);
+	size_t urllen = strlen(h->base) + strlen(path) + 1;
+	char *url = malloc(urllen);
+	double start = now_ms();
+	char last[DP_ERR_MAX] = "no attempt";
+	int status = DP_HTTP_FAILED;
+	CURL *c = thread_handle(h);
+
+	*resp = jv_invalid();
+	if (url == NULL || c == NULL) {
+		free(url);
+		jv_free(text);
+		dp_err_set(err, "out of memory");
+		return DP_HTTP_FAILED;
+	}
+	snprintf(url, urllen, "%s%s", h->base, path);
+	for (int attempt = 1;; attempt++) {
+		struct response r = {.retry_after_ms = -1};
+		long code = 0, throttle = -1;
+		int retry = 0;
+		CURLcode rc;
+
+		pthread_mutex_lock(&h->lock);
+		if (h->refused) {
+			dp_err_set(err, "%s", h->refused_msg);
+			pthread_mutex_unlock(&h->lock);
+			status = DP_HTTP_REFUSED;
+			break;
+		}
+		h->stats.requests++;
+		if (attempt > 1)
+			h->stats.retries++;
+		pthread_mutex_unlock(&h->lock);
+
+		acquire(h, tokens);
+		rc = setup(h, c, url, text, &r);
+		if (rc == CURLE_OK)
+			rc = curl_easy_perform(c);
+		if (rc == CURLE_OK)
+			rc = curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+		if (rc == CURLE_OK && code == 429 && !is_quota_error(&r))
+			throttle = dp_http_backoff_ms(attempt, h->o.backoff_base_ms, r.retry_after_ms,
+						      jitter(h));
+		release(h, rc == CURLE_OK && code >= 200 && code < 300, throttle);
+
+		if (rc != CURLE_OK) {
+			snprintf(last, sizeof last, "%s%s", curl_easy_strerror(rc),
+				 r.too_big ? " (response too large)" : "");
+			retry = retryable_curl(rc) && !r.too_big;
+		} else if (code >= 200 && code < 300) {
+			jv v = jv_parse_sized(r.body != NULL ? r.body : "", (int)r.len);
+			if (jv_is_valid(v)) {
+				*resp = v;
+				status = DP_HTTP_OK;
+			} else {
+				jv msg = jv_invalid_get_msg(v);
+				dp_err_set(err, "%s: malformed response body (HTTP %ld, %zu bytes): %s",
+					   path, code, r.len,
+					   jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg)
+									       : "not JSON");
+				jv_free(msg);
+			}
+			free(r.body);
+			break;
+		} else {
+			char reason[REASON_MAX + 32];
+			server_reason(h, &r, reason, sizeof reason);
+			snprintf(last, sizeof last, "HTTP %ld: %s", code, reason);
+			if (code == 401 || code == 403 || (code == 429 && is_quota_error(&r))) {
+				pthread_mutex_lock(&h->lock);
+				h->refused = 1;
+				snprintf(h->refused_msg, sizeof h->refused_msg, "the API refused the run (%s%.400s)",
+					 code == 429 ? "quota exhausted, " : "credentials, ", last);
+				dp_err_set(err, "%s", h->refused_msg);
+				pthread_mutex_unlock(&h->lock);
+				status = DP_HTTP_REFUSED;
+				free(r.body);
+				break;
+			}
+			retry = code == 408 || code == 409 || code == 429 || code >= 500;
+			if (!retry) {
+				dp_err_set(err, "%s: %s", path, last);
+				status = DP_HTTP_REJECTED;
+				free(r.body);
+				break;
+			}
+		}
+		free(r.body);
+		long delay = throttle >= 0 ? throttle
+					   : dp_http_backoff_ms(attempt, h->o.backoff_base_ms,
+								r.retry_after_ms, jitter(h));
+		if (!retry || attempt >= h->o.max_attempts ||
+		    now_ms() + (double)delay - start > (double)h->o.max_retry_ms) {
+			dp_err_set(err, "%s: gave up after %d attempt%s in %.1f s: %s", path, attempt,
+				   attempt == 1 ? "" : "s", (now_ms() - start) / 1000, last);
+			break;
+		}
+		sleep_ms((double)delay);
+	}
+	free(url);
+	jv_free(text);
+	return status;
+}

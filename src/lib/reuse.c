@@ -1,0 +1,233 @@
+#include "reuse.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+
+struct dp_reuse {
+	PGconn *db;
+	pthread_mutex_t lock;
+};
+
+
+static const char schema[] =
+	"CREATE SCHEMA IF NOT EXISTS docpipe;"
+	"CREATE TABLE IF NOT EXISTS docpipe.embedding_cache ("
+	" key text PRIMARY KEY, identity text NOT NULL, value text NOT NULL,"
+	" created_at timestamptz NOT NULL DEFAULT now());"
+	"CREATE TABLE IF NOT EXISTS docpipe.summary_cache ("
+	" key text PRIMARY KEY, identity text NOT NULL, value text NOT NULL,"
+	" created_at timestamptz NOT NULL DEFAULT now());";
+
+/* The statements, per table; table names are constants, never input. */
+static const char *const select_sql[] = {
+	"SELECT key, value FROM docpipe.embedding_cache WHERE key = ANY($1::text[])",
+	"SELECT key, value FROM docpipe.summary_cache WHERE key = ANY($1::text[])",
+};
+static const char *const insert_sql[2][2] = {
+	{"INSERT INTO docpipe.embedding_cache (key, identity, value)"
+	 " SELECT k, $3, v FROM unnest($1::text[], $2::text[]) AS u(k, v)"
+	 " ON CONFLICT (key) DO NOTHING",
+	 "INSERT INTO docpipe.embedding_cache (key, identity, value)"
+	 " SELECT k, $3, v FROM unnest($1::text[], $2::text[]) AS u(k, v)"
+	 " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, identity = EXCLUDED.identity,"
+	 " created_at = now()"},
+	{"INSERT INTO docpipe.summary_cache (key, identity, value)"
+	 " SELECT k, $3, v FROM unnest($1::text[], $2::text[]) AS u(k, v)"
+	 " ON CONFLICT (key) DO NOTHING",
+	 "INSERT INTO docpipe.summary_cache (key, identity, value)"
+	 " SELECT k, $3, v FROM unnest($1::text[], $2::text[]) AS u(k, v)"
+	 " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, identity = EXCLUDED.identity,"
+	 " created_at = now()"},
+};
+
+int dp_reuse_configured(void)
+{
+	static const char *const vars[] = {"DATABASE_URL", "PGDATABASE", "PGHOST", "PGSERVICE"};
+
+	for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+		const char *v = getenv(vars[i]);
+		if (v != NULL && v[0] != '\0')
+			return 1;
+	}
+	return 0;
+}
+
+dp_reuse *dp_reuse_open(const char *app, dp_err *err)
+{
+	dp_reuse *r = calloc(1, sizeof *r);
+
+	if (r == NULL) {
+		dp_err_set(err, "out of memory");
+		return NULL;
+	}
+	r->db = dp_db_connect(NULL, app, err);
+	if (r->db == NULL) {
+		free(r);
+		return NULL;
+	}
+	if (dp_db_begin_locked(r->db, DP_REUSE_SCHEMA_LOCK, err) < 0 ||
+	    dp_db_exec(r->db, schema, err) < 0 || dp_db_exec(r->db, "COMMIT", err) < 0) {
+		dp_db_rollback(r->db);
+		PQfinish(r->db);
+		free(r);
+		return NULL;
+	}
+	pthread_mutex_init(&r->lock, NULL);
+	return r;
+}
+
+void dp_reuse_close(dp_reuse **r)
+{
+	if (*r == NULL)
+		return;
+	PQfinish((*r)->db);
+	pthread_mutex_destroy(&(*r)->lock);
+	free(*r);
+	*r = NULL;
+}
+
+void dp_reuse_key(const char *kind, const char *identity, const char *params,
+		  const char *text, size_t len, char out[DP_HASH_HEX])
+{
+	dp_hasher *h = dp_hasher_new();
+
+	dp_hasher_add(h, kind, strlen(kind));
+	dp_hasher_add(h, identity, strlen(identity));
+	dp_hasher_add(h, params, strlen(params));
+	dp_hasher_add(h, text, len);
+	dp_hasher_hex(h, out);
+	dp_hasher_free(&h);
+}
+
+/* A PostgreSQL array literal of strings, each quoted with " and \
+ * escaped.  Sent as a parameter, never spliced into SQL.  Returns a
+ * malloc'd string or NULL. */
+static char *array_literal(const char *const *items, const size_t *lens, size_t n)
+{
+	size_t cap = 3;
+	for (size_t i = 0; i < n; i++)
+		cap += 2 * lens[i] + 3;
+	char *s = malloc(cap), *o = s;
+	if (s == NULL)
+		return NULL;
+	*o++ = '{';
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			*o++ = ',';
+		*o++ = '"';
+		for (size_t k = 0; k < lens[i]; k++) {
+			if (items[i][k] == '"' || items[i][k] == '\\')
+				*o++ = '\\';
+			*o++ = items[i][k];
+		}
+		*o++ = '"';
+	}
+	*o++ = '}';
+	*o = '\0';
+	return s;
+}
+
+int dp_reuse_get(dp_reuse *r, enum dp_reuse_table t, const char (*keys)[DP_HASH_HEX],
+		 size_t n, jv *values, dp_err *err)
+{
+	const char **items = malloc((n + 1) * sizeof *items);
+	size_t *lens = malloc((n + 1) * sizeof *lens);
+	char *arr = NULL;
+	int found = -1;
+
+	for (size_t i = 0; i < n; i++)
+		values[i] = jv_null();
+	if (n == 0) {
+		free(items);
+		free(lens);
+		return 0;
+	}
+	if (items == NULL || lens == NULL)
+		goto oom;
+	for (size_t i = 0; i < n; i++) {
+		items[i] = keys[i];
+		lens[i] = DP_HASH_HEX - 1;
+	}
+	arr = array_literal(items, lens, n);
+	if (arr == NULL)
+		goto oom;
+	const char *params[] = {arr};
+	pthread_mutex_lock(&r->lock);
+	PGresult *res = dp_db_query(r->db, select_sql[t], 1, params, err);
+	pthread_mutex_unlock(&r->lock);
+	if (res != NULL) {
+		found = 0;
+		for (int row = 0; row < PQntuples(res); row++) {
+			const char *k = PQgetvalue(res, row, 0);
+			/* n is one document's chunks: a linear match is cheap. */
+			for (size_t i = 0; i < n; i++)
+				if (jv_get_kind(values[i]) == JV_KIND_NULL && strcmp(keys[i], k) == 0) {
+					values[i] = jv_string_sized(PQgetvalue(res, row, 1),
+								    PQgetlength(res, row, 1));
+					found++;
+				}
+		}
+		PQclear(res);
+	}
+	free(arr);
+	free(items);
+	free(lens);
+	return found;
+oom:
+	free(items);
+	free(lens);
+	dp_err_set(err, "out of memory");
+	return -1;
+}
+
+int dp_reuse_put(dp_reuse *r, enum dp_reuse_table t, const char *identity,
+		 const char (*keys)[DP_HASH_HEX], const jv *values, size_t n, int overwrite,
+		 dp_err *err)
+{
+	const char **k = malloc((n + 1) * sizeof *k), **v = malloc((n + 1) * sizeof *v);
+	size_t *kl = malloc((n + 1) * sizeof *kl), *vl = malloc((n + 1) * sizeof *vl);
+	size_t m = 0;
+	int rc = -1;
+
+	if (k == NULL || v == NULL || kl == NULL || vl == NULL) {
+		dp_err_set(err, "out of memory");
+		goto done;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (jv_get_kind(values[i]) != JV_KIND_STRING)
+			continue;
+		k[m] = keys[i];
+		kl[m] = DP_HASH_HEX - 1;
+		v[m] = jv_string_value(values[i]);
+		vl[m] = (size_t)jv_string_length_bytes(jv_copy(values[i]));
+		m++;
+	}
+	if (m == 0) {
+		rc = 0;
+		goto done;
+	}
+	char *ka = array_literal(k, kl, m), *va = array_literal(v, vl, m);
+	if (ka == NULL || va == NULL) {
+		dp_err_set(err, "out of memory");
+	} else {
+		const char *params[] = {ka, va, identity};
+		pthread_mutex_lock(&r->lock);
+		PGresult *res = dp_db_query(r->db, insert_sql[t][overwrite != 0], 3, params, err);
+		pthread_mutex_unlock(&r->lock);
+		if (res != NULL) {
+			PQclear(res);
+			rc = 0;
+		}
+	}
+	free(ka);
+	free(va);
+done:
+	free(k);
+	free(v);
+	free(kl);
+	free(vl);
+	return rc;
+}

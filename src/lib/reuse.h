@@ -1,0 +1,60 @@
+/* Reuse of model results across runs and replicas (docs/reuse.md): a
+ * content-keyed cache in PostgreSQL, so that an unchanged text never costs
+ * a second API request.
+ *
+ * A key is XXH3-128 over (kind, identity, parameters, text): the same text
+ * sent to the same model with the same parameters (dimension, prompt) has
+ * the same key, whoever computed it.  Values are text: a vector as its
+ * protocol base64, a summary as itself.  Tables docpipe.embedding_cache and
+ * docpipe.summary_cache are created on first use.
+ *
+ * One connection per dp_reuse, used under a lock: lookups and stores are
+ * one round trip per batch, never one per text. */
+#ifndef DP_REUSE_H
+#define DP_REUSE_H
+
+#include <stddef.h>
+
+#include <jv.h>
+
+#include "err.h"
+#include "hash.h"
+
+/* Same key as the store's schema lock ("docpipe1"): every change to the
+ * docpipe schema takes turns with every other. */
+#define DP_REUSE_SCHEMA_LOCK 0x646f637069706531LL
+
+enum dp_reuse_table { DP_REUSE_EMBEDDING = 0, DP_REUSE_SUMMARY = 1 };
+
+typedef struct dp_reuse dp_reuse;
+
+/* 1 when the environment names a database (DATABASE_URL, PGDATABASE,
+ * PGHOST or PGSERVICE set and not empty). */
+int dp_reuse_configured(void);
+
+/* Connects (dp_db_connect: DATABASE_URL, else PG*) and creates the tables
+ * if needed.  Returns NULL with err set on failure. */
+dp_reuse *dp_reuse_open(const char *app, dp_err *err);
+void dp_reuse_close(dp_reuse **r);
+
+/* The key of a result: kind (e.g. "embedding"), identity (e.g.
+ * "openai/text-embedding-3-small"), params (e.g. "dim=256" or the prompt's
+ * hash) and the text. */
+void dp_reuse_key(const char *kind, const char *identity, const char *params,
+		  const char *text, size_t len, char out[DP_HASH_HEX]);
+
+/* Looks up keys[0..n): values[i] (owned) becomes the stored string or
+ * jv_null().  Returns the number found, or -1 with err set (values all
+ * null).  Thread-safe. */
+int dp_reuse_get(dp_reuse *r, enum dp_reuse_table t, const char (*keys)[DP_HASH_HEX],
+		 size_t n, jv *values, dp_err *err);
+
+/* Stores the string values[i] (borrowed; entries that are not strings are
+ * skipped) under keys[i], with identity for inspection.  overwrite
+ * replaces existing rows (--refresh); otherwise the first writer wins.
+ * Returns 0, or -1 with err set.  Thread-safe. */
+int dp_reuse_put(dp_reuse *r, enum dp_reuse_table t, const char *identity,
+		 const char (*keys)[DP_HASH_HEX], const jv *values, size_t n, int overwrite,
+		 dp_err *err);
+
+#endif

@@ -1,0 +1,62 @@
+/* docpipe-summarize's work on one document record. */
+#ifndef SUMMARIZE_SUMMARIZE_H
+#define SUMMARIZE_SUMMARIZE_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+
+#include <jv.h>
+
+#include "err.h"
+#include "http.h"
+#include "reuse.h"
+
+#define SUMMARIZE_CONTEXT_DEFAULT 6000 /* tokens of document text per request */
+#define SUMMARIZE_PROMPT_MAX (64 << 10)
+
+/* The default prompt templates.  Placeholders: {text} (the document or
+ * section text), {path}; in the chunk template also {summary} (the
+ * document's summary), {heading} (the chunk's heading path) and {chunk}. */
+extern const char summarize_doc_prompt[];
+extern const char summarize_chunk_prompt[];
+
+typedef struct summarize_ctx {
+	int chunk_summaries;   /* also set chunks[].summary */
+	/* API backends only (http NULL: local). */
+	dp_http *http;
+	int ollama;            /* native Ollama /api/chat, else OpenAI /chat/completions */
+	const char *model;
+	const char *doc_prompt;   /* templates (borrowed) */
+	const char *chunk_prompt;
+	size_t context_tokens; /* longer documents are summarized by section */
+	char identity[300];    /* backend/model/p-<prompt hash>: the "summarizer" */
+	dp_reuse *reuse;       /* NULL: no reuse */
+	int refresh;
+	atomic_int refused;
+	atomic_ulong reused, requested;
+} summarize_ctx;
+
+/* dp_stage_ops.process: rec (consumed) is a document record; returns it
+ * with summary and summarizer set (and chunks[].summary with
+ * chunk_summaries), or an error record naming the bad field or the API's
+ * reason. */
+jv summarize_process(void *ctx, jv rec);
+
+/* The local backend on a record that passed dp_doc_check_chunks (n
+ * chunks).  Returns the record (consumed) with the summaries set, or an
+ * error record (out of memory). */
+jv summarize_local(jv rec, int n, int chunk_summaries);
+
+/* The API backends, same contract. */
+jv summarize_api(summarize_ctx *ctx, jv rec, int n);
+
+/* Sets ctx->identity from backend, model and the two templates. */
+void summarize_set_identity(summarize_ctx *ctx, const char *backend);
+
+/* Expands {name} placeholders of tmpl with values[i] for names[i]
+ * (unknown placeholders stay as they are).  Returns a malloc'd string, or
+ * NULL when out of memory or longer than max bytes. */
+char *summarize_fill(const char *tmpl, const char *const *names, const char *const *values,
+		     size_t n, size_t max);
+
+#endif

@@ -1,0 +1,258 @@
+#!/usr/bin/python3
+"""A local OpenAI- and Ollama-compatible model server for docpipe's tests
+and benchmark.  Python standard library only; listens on loopback only.
+
+Endpoints (OpenAI style under /v1, Ollama's native under /api):
+  POST /v1/embeddings        {"model", "input": str|[str], "dimensions"}
+  POST /v1/chat/completions  {"model", "messages": [...]}
+  POST /api/embed            {"model", "input": str|[str], "dimensions"}
+  POST /api/chat             {"model", "messages": [...], "stream": false}
+Responses are deterministic, so tests can recompute them:
+  embedding(text, dim): see vector() below (values k/32768, exact in float32)
+  chat: "SUMMARY-" + the first 16 hex digits of sha256 of the last message.
+Control (JSON):
+  POST /_control  {"faults": [FAULT...], "latency": {...}, "bad_input": "S"}
+                  appends faults (each used once, by the next matching
+                  request) and sets the rest.
+     FAULT: {"endpoint": "embed"|"chat"|"*", "status": 429, "retry_after": 1,
+             "retry_after_ms": 300, "code": "insufficient_quota",
+             "kind": "status"|"hang"|"malformed"|"truncated"|"wrong_count"|
+                     "bad_index"}
+  GET  /_stats    {"requests": {"embed": n, "chat": n}, "inputs": {...},
+                   "log": [{"endpoint", "inputs": [...], "outputs": [...]}],
+                   "max_in_flight": {...}, "busy_s": {...}, "auth_seen": [...]}
+  POST /_reset    clears counters, log and faults
+Options: --port 0 prints "PORT <n>" on stdout once listening.
+  --slots N: requests served at once per endpoint kind (others wait).
+  --latency embed=BASE_MS+PER_INPUT_MS,chat=BASE_MS+PER_TOKEN_MS
+  --require-key KEY: 401 unless "Authorization: Bearer KEY".
+  --no-log: keep no request log (benchmarks).
+"""
+import argparse
+import hashlib
+import json
+import struct
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+def vector(text, dim):
+    """The embedding of text: dim values in [-1, 1), multiples of 2^-15."""
+    out = []
+    block = 0
+    while len(out) < dim:
+        h = hashlib.sha256(("%d:" % block).encode() + text.encode()).digest()
+        for k in range(0, 32, 2):
+            if len(out) < dim:
+                (u,) = struct.unpack("<H", h[k:k + 2])
+                out.append((u - 32768) / 32768.0)
+        block += 1
+    return out
+
+
+def summary(prompt):
+    return "SUMMARY-" + hashlib.sha256(prompt.encode()).hexdigest()[:16]
+
+
+class State:
+    def __init__(self, args):
+        self.lock = threading.Lock()
+        self.args = args
+        self.slots = {k: threading.Semaphore(args.slots) for k in ("embed", "chat")}
+        self.latency = parse_latency(args.latency)
+        self.reset()
+
+    def reset(self):
+        self.faults = []
+        self.bad_input = None
+        self.requests = {"embed": 0, "chat": 0}
+        self.inputs = {"embed": 0, "chat": 0}
+        self.in_flight = {"embed": 0, "chat": 0}
+        self.max_in_flight = {"embed": 0, "chat": 0}
+        self.busy = {"embed": 0.0, "chat": 0.0}
+        self.log = []
+        self.auth_seen = set()
+
+    def take_fault(self, kind):
+        with self.lock:
+            for i, f in enumerate(self.faults):
+                if f.get("endpoint", "*") in (kind, "*"):
+                    return self.faults.pop(i)
+        return None
+
+
+def parse_latency(spec):
+    lat = {"embed": (0.0, 0.0), "chat": (0.0, 0.0)}
+    for part in filter(None, (spec or "").split(",")):
+        kind, value = part.split("=")
+        base, _, per = value.partition("+")
+        lat[kind] = (float(base) / 1000, float(per or 0) / 1000)
+    return lat
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *a):
+        pass
+
+    def send_json(self, status, obj, headers=None, raw=None):
+        body = raw if raw is not None else json.dumps(obj).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        truncated = raw is not None and raw.endswith(b"!")
+        # A truncated body announces more than it sends, then the
+        # connection closes.
+        self.send_header("Content-Length", str(len(body) + (1000 if truncated else 0)))
+        if truncated:
+            self.close_connection = True
+        for k, v in (headers or {}).items():
+            self.send_header(k, str(v))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        st = self.server.state
+        if self.path == "/_stats":
+            with st.lock:
+                self.send_json(200, {"requests": st.requests, "inputs": st.inputs, "log": st.log,
+                                     "max_in_flight": st.max_in_flight, "busy_s": st.busy,
+                                     "auth_seen": sorted(st.auth_seen)})
+        else:
+            self.send_json(404, {"error": {"message": "not found"}})
+
+    def do_POST(self):
+        st = self.server.state
+        n = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(n)
+        try:
+            req = json.loads(raw or b"{}")
+        except ValueError:
+            return self.send_json(400, {"error": {"message": "body is not JSON", "type": "invalid_request_error"}})
+        if self.path == "/_control":
+            with st.lock:
+                st.faults.extend(req.get("faults", []))
+                if "bad_input" in req:
+                    st.bad_input = req["bad_input"]
+                if "latency" in req:
+                    st.latency = parse_latency(req["latency"])
+            return self.send_json(200, {"ok": True})
+        if self.path == "/_reset":
+            with st.lock:
+                st.reset()
+            return self.send_json(200, {"ok": True})
+        routes = {"/v1/embeddings": ("embed", "openai"), "/embeddings": ("embed", "openai"),
+                  "/v1/chat/completions": ("chat", "openai"), "/chat/completions": ("chat", "openai"),
+                  "/api/embed": ("embed", "ollama"), "/api/chat": ("chat", "ollama")}
+        if self.path not in routes:
+            return self.send_json(404, {"error": {"message": "no route " + self.path}})
+        kind, flavour = routes[self.path]
+        auth = self.headers.get("Authorization")
+        with st.lock:
+            if auth:
+                st.auth_seen.add(auth)
+        if st.args.require_key and auth != "Bearer " + st.args.require_key:
+            return self.send_json(401, {"error": {"message": "Incorrect API key provided",
+                                                  "type": "invalid_request_error", "code": "invalid_api_key"}})
+        with st.slots[kind]:
+            with st.lock:
+                st.requests[kind] += 1
+                st.in_flight[kind] += 1
+                st.max_in_flight[kind] = max(st.max_in_flight[kind], st.in_flight[kind])
+            start = time.monotonic()
+            try:
+                self.serve(st, kind, flavour, req)
+            finally:
+                with st.lock:
+                    st.in_flight[kind] -= 1
+                    st.busy[kind] += time.monotonic() - start
+
+    def serve(self, st, kind, flavour, req):
+        fault = st.take_fault(kind)
+        if kind == "embed":
+            inp = req.get("input")
+            texts = [inp] if isinstance(inp, str) else list(inp or [])
+            units = len(texts)
+        else:
+            texts = [m.get("content", "") for m in req.get("messages", [])]
+            units = sum(len(t) for t in texts) / 4
+        base, per = st.latency[kind]
+        if base or per:
+            time.sleep(base + per * units)
+        if fault:
+            fk = fault.get("kind", "status")
+            if fk == "hang":
+                time.sleep(fault.get("seconds", 30))
+                return
+            if fk == "status":
+                headers = {}
+                if "retry_after" in fault:
+                    headers["Retry-After"] = fault["retry_after"]
+                if "retry_after_ms" in fault:
+                    headers["retry-after-ms"] = fault["retry_after_ms"]
+                err = {"message": fault.get("message", "injected fault %d" % fault["status"]),
+                       "type": fault.get("code", "server_error"), "code": fault.get("code")}
+                return self.send_json(fault["status"], {"error": err}, headers)
+            if fk == "malformed":
+                return self.send_json(200, None, raw=b'{"data": [ this is not json')
+            if fk == "truncated":
+                return self.send_json(200, None, raw=b'{"data": [{"embedding": [0.1,!')
+        with st.lock:
+            st.inputs[kind] += len(texts) if kind == "embed" else 1
+        if kind == "embed":
+            if st.bad_input is not None and any(st.bad_input in t for t in texts):
+                return self.send_json(400, {"error": {
+                    "message": "This model's maximum context length is 8192 tokens (injected)",
+                    "type": "invalid_request_error"}})
+            dim = int(req.get("dimensions") or 8)
+            vecs = [vector(t, dim) for t in texts]
+            if fault and fault.get("kind") == "wrong_count":
+                vecs = vecs[:-1] if len(vecs) > 1 else vecs + vecs
+            self.record(st, kind, texts, vecs)
+            if flavour == "ollama":
+                return self.send_json(200, {"model": req.get("model"), "embeddings": vecs})
+            data = [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(vecs)]
+            if fault and fault.get("kind") == "bad_index" and len(data) > 1:
+                data[0]["index"] = data[1]["index"]
+            data.reverse()  # clients must use "index", not the order
+            return self.send_json(200, {"object": "list", "data": data, "model": req.get("model"),
+                                        "usage": {"prompt_tokens": 0, "total_tokens": 0}})
+        out = summary(texts[-1] if texts else "")
+        self.record(st, kind, texts[-1:], [out])
+        if flavour == "ollama":
+            return self.send_json(200, {"model": req.get("model"), "done": True,
+                                        "message": {"role": "assistant", "content": out}})
+        return self.send_json(200, {"id": "x", "object": "chat.completion", "model": req.get("model"),
+                                    "choices": [{"index": 0, "finish_reason": "stop",
+                                                 "message": {"role": "assistant", "content": out}}]})
+
+    def record(self, st, kind, inputs, outputs):
+        if st.args.no_log:
+            return
+        with st.lock:
+            st.log.append({"endpoint": kind, "inputs": inputs, "outputs": outputs})
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--slots", type=int, default=64)
+    ap.add_argument("--latency", default="")
+    ap.add_argument("--require-key", default=None)
+    ap.add_argument("--no-log", action="store_true")
+    args = ap.parse_args()
+    ThreadingHTTPServer.daemon_threads = True
+    ThreadingHTTPServer.request_queue_size = 256
+    srv = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    srv.state = State(args)
+    print("PORT %d" % srv.server_address[1], flush=True)
+    try:
+        srv.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,142 @@
+#!/bin/bash
+# docpipe-embed against the local OpenAI/Ollama-compatible test server:
+# exact vectors, order, retries, faults, quota refusal, reuse, the key.
+. "$(dirname "$0")/../lib/tap.sh"
+newdb || exit 1
+
+PY=/usr/bin/python3
+KEY="sk-test-$RANDOM$RANDOM-secret"
+"$PY" "$TOP/tests/fakeapi.py" --port 0 --require-key "$KEY" >"$T_DIR/port" 2>"$T_DIR/server.err" &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null; rm -rf "$T_DIR"' EXIT
+for _ in $(seq 50); do [ -s "$T_DIR/port" ] && break; sleep 0.1; done
+PORT=$(awk '{print $2}' "$T_DIR/port")
+BASE=http://127.0.0.1:$PORT
+export OPENAI_BASE_URL=$BASE/v1 OPENAI_API_KEY=$KEY
+control() { curl -sf -X POST -d "$1" "$BASE/_control" >/dev/null; }
+reset() { curl -sf -X POST -d '{}' "$BASE/_reset" >/dev/null; }
+requests() { curl -sf "$BASE/_stats" | jq -r '.requests.embed'; }
+
+# Three documents, 5 chunks in all; b has a text the server can be told to reject.
+cat >"$T_DIR/docs.ndjson" <<'JSON'
+{"v":1,"kind":"document","path":"/d/a.md","chunks":[{"seq":0,"text":"alpha one"},{"seq":1,"text":"alpha two"}]}
+{"v":1,"kind":"document","path":"/d/b.md","chunks":[{"seq":0,"text":"bravo BADTEXT"},{"seq":1,"text":"bravo two"}]}
+{"v":1,"kind":"document","path":"/d/c.md","chunks":[{"seq":0,"text":"charlie one"}]}
+JSON
+# check_vectors FILE: every chunk's vector is exactly the server's vector of its text.
+check_vectors() {
+	"$PY" - "$1" <<'PY'
+import base64, json, struct, sys
+sys.path.insert(0, __import__("os").environ["TOP"] + "/tests")
+from fakeapi import vector
+bad = 0
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r["kind"] != "document":
+        continue
+    for c in r["chunks"]:
+        got = list(struct.unpack("<%df" % r["dim"], base64.b64decode(c["vec"])))
+        want = [struct.unpack("<f", struct.pack("<f", x))[0] for x in vector(c["text"], r["dim"])]
+        bad += got != want
+print(bad)
+PY
+}
+export TOP
+
+docpipe-embed --backend openai --dim 16 -j 3 --batch-inputs 1 <"$T_DIR/docs.ndjson" >"$T_DIR/o1" 2>"$T_DIR/e1"
+is "$?" 0 "openai backend: exit 0"
+is "$(jq -r 'select(.kind=="document") | .embedder' "$T_DIR/o1" | sort -u)" "openai/text-embedding-3-small" "embedder identity backend/model"
+is "$(check_vectors "$T_DIR/o1")" 0 "every vector is exactly what the server returned for its text"
+is "$(requests)" 5 "--batch-inputs 1: one request per chunk"
+is "$(sql 'SELECT count(*) FROM docpipe.embedding_cache')" 5 "results kept in docpipe.embedding_cache"
+
+reset
+docpipe-embed --backend openai --dim 16 -j 2 <"$T_DIR/docs.ndjson" >"$T_DIR/o2" 2>"$T_DIR/e2"
+is "$(requests)" 0 "unchanged re-run: zero requests"
+is "$(check_vectors "$T_DIR/o2")" 0 "reused vectors are the same"
+like "$(cat "$T_DIR/e2")" "5 vectors reused, 0 requested" "reuse reported"
+
+reset
+sed 's/alpha two/alpha two, edited/' "$T_DIR/docs.ndjson" >"$T_DIR/edited.ndjson"
+docpipe-embed --backend openai --dim 16 <"$T_DIR/edited.ndjson" >"$T_DIR/o3" 2>"$T_DIR/e3"
+is "$(curl -sf "$BASE/_stats" | jq -c '[.requests.embed, .inputs.embed, .log[0].inputs]')" '[1,1,["alpha two, edited"]]' \
+	"one edited chunk: one request with only that text"
+is "$(check_vectors "$T_DIR/o3")" 0 "edited document's vectors are right"
+
+reset
+docpipe-embed --backend openai --dim 16 --refresh <"$T_DIR/docs.ndjson" >/dev/null 2>&1
+is "$(requests)" 3 "--refresh makes new requests (one per document)"
+
+reset
+docpipe-embed --backend ollama --base-url "$BASE" --dim 8 --no-reuse <"$T_DIR/docs.ndjson" >"$T_DIR/o4" 2>"$T_DIR/e4"
+is "$?" 0 "ollama backend: exit 0"
+is "$(check_vectors "$T_DIR/o4")" 0 "ollama vectors exact"
+is "$(jq -r 'select(.path=="/d/a.md") | .embedder' "$T_DIR/o4")" "ollama/nomic-embed-text" "ollama identity"
+
+# Faults.  --no-reuse so each run asks the server.
+reset
+control '{"faults":[{"endpoint":"embed","status":429,"retry_after":1},{"endpoint":"embed","status":503}]}'
+start=$(date +%s%N)
+docpipe-embed --backend openai --dim 16 --no-reuse <"$T_DIR/docs.ndjson" >"$T_DIR/o5" 2>"$T_DIR/e5"
+rc=$?
+ms=$((($(date +%s%N) - start) / 1000000))
+is "$rc" 0 "429 and 503 are retried"
+is "$(check_vectors "$T_DIR/o5")" 0 "vectors right after retries"
+ok "$([ "$ms" -ge 1000 ] && echo 0 || echo 1)" "Retry-After: 1 honoured (${ms} ms)"
+like "$(cat "$T_DIR/e5")" "2 retries, 1 throttled" "retries counted"
+
+reset
+control '{"bad_input":"BADTEXT"}'
+docpipe-embed --backend openai --dim 16 --no-reuse -j 2 <"$T_DIR/docs.ndjson" >"$T_DIR/o6" 2>"$T_DIR/e6"
+is "$?" 1 "a rejected input: exit 1"
+is "$(jq -r 'select(.kind=="error") | .path' "$T_DIR/o6")" "/d/b.md" "only its document fails"
+like "$(jq -r 'select(.kind=="error") | .error' "$T_DIR/o6")" "HTTP 400: This model's maximum context length" "with the server's reason"
+is "$(jq -r 'select(.kind=="document") | .path' "$T_DIR/o6" | sort | tr '\n' ' ')" "/d/a.md /d/c.md " "the other documents go on"
+control '{"bad_input":null}'
+
+for fault in malformed truncated wrong_count bad_index; do
+	reset
+	control "{\"faults\":[{\"endpoint\":\"embed\",\"kind\":\"$fault\"}]}"
+	docpipe-embed --backend openai --dim 16 --no-reuse --retries 1 <"$T_DIR/docs.ndjson" >"$T_DIR/o7" 2>"$T_DIR/e7"
+	rc=$?
+	is "$rc:$(jq -r 'select(.kind=="error") | .path' "$T_DIR/o7" | wc -l | tr -d ' ')" "1:1" "$fault response: one document fails, no crash"
+	diag "$(jq -r 'select(.kind=="error") | .error' "$T_DIR/o7")"
+done
+
+reset
+control '{"faults":[{"endpoint":"embed","kind":"hang","seconds":5}]}'
+start=$(date +%s%N)
+docpipe-embed --backend openai --dim 16 --no-reuse --timeout 0.5 <"$T_DIR/docs.ndjson" >"$T_DIR/o8" 2>"$T_DIR/e8"
+rc=$?
+ms=$((($(date +%s%N) - start) / 1000000))
+is "$rc" 0 "a hung request times out and is retried"
+ok "$([ "$ms" -lt 4000 ] && echo 0 || echo 1)" "without waiting for the hang (${ms} ms)"
+
+reset
+control '{"faults":[{"endpoint":"embed","status":429,"code":"insufficient_quota","message":"You exceeded your current quota"}]}'
+start=$(date +%s%N)
+docpipe-embed --backend openai --dim 16 --no-reuse <"$T_DIR/docs.ndjson" >"$T_DIR/o9" 2>"$T_DIR/e9"
+rc=$?
+ms=$((($(date +%s%N) - start) / 1000000))
+is "$rc" 4 "insufficient_quota: exit 4 (refused)"
+is "$(requests)" 1 "no retry storm: one request in all"
+ok "$([ "$ms" -lt 2000 ] && echo 0 || echo 1)" "stops fast (${ms} ms)"
+like "$(cat "$T_DIR/e9")" "refused the run" "clear message"
+is "$(jq -r 'select(.kind=="error")' "$T_DIR/o9" | jq -s length)" 3 "every document is accounted for as an error record"
+
+reset
+OPENAI_API_KEY=wrong-key docpipe-embed --backend openai --dim 16 --no-reuse <"$T_DIR/docs.ndjson" >"$T_DIR/o10" 2>"$T_DIR/e10"
+is "$?" 4 "bad credentials: exit 4"
+is "$(requests)" 0 "401 is not retried (rejected before counting)"
+
+# The key never shows.
+printf '%s\n' "$KEY" >"$T_DIR/key"
+chmod 644 "$T_DIR/key"
+env -u OPENAI_API_KEY docpipe-embed --backend openai --api-key-file "$T_DIR/key" </dev/null >/dev/null 2>"$T_DIR/e11"
+is "$?" 2 "--api-key-file refused unless mode 0600"
+chmod 600 "$T_DIR/key"
+env -u OPENAI_API_KEY docpipe-embed --backend openai --dim 16 --no-reuse --api-key-file "$T_DIR/key" <"$T_DIR/docs.ndjson" >"$T_DIR/o12" 2>"$T_DIR/e12"
+is "$?" 0 "key from a 0600 file works"
+docpipe-embed --backend openai --help >"$T_DIR/o13" 2>&1
+if grep -qF -- "$KEY" "$T_DIR"/o* "$T_DIR"/e*; then ok 1 "the key never shows in any output"; else ok 0 "the key never shows in any output"; fi
+done_testing

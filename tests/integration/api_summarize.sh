@@ -1,0 +1,89 @@
+#!/bin/bash
+# docpipe-summarize against the local test server: exact summaries, chunk
+# summaries, sections of long documents, reuse, refusal.
+. "$(dirname "$0")/../lib/tap.sh"
+newdb || exit 1
+
+PY=/usr/bin/python3
+"$PY" "$TOP/tests/fakeapi.py" --port 0 >"$T_DIR/port" 2>"$T_DIR/server.err" &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null; rm -rf "$T_DIR"' EXIT
+for _ in $(seq 50); do [ -s "$T_DIR/port" ] && break; sleep 0.1; done
+BASE=http://127.0.0.1:$(awk '{print $2}' "$T_DIR/port")
+export OPENAI_BASE_URL=$BASE/v1
+unset OPENAI_API_KEY
+control() { curl -sf -X POST -d "$1" "$BASE/_control" >/dev/null; }
+reset() { curl -sf -X POST -d '{}' "$BASE/_reset" >/dev/null; }
+requests() { curl -sf "$BASE/_stats" | jq -r '.requests.chat'; }
+
+cat >"$T_DIR/docs.ndjson" <<'JSON'
+{"v":1,"kind":"document","path":"/d/a.md","chunks":[{"seq":0,"text":"Alpha is first.","heading":["A"]},{"seq":1,"text":"Alpha goes on.","heading":["A","More"]}]}
+{"v":1,"kind":"document","path":"/d/b.md","chunks":[{"seq":0,"text":"Bravo is second.","heading":[]}]}
+JSON
+
+docpipe-summarize --backend openai --chunk-summaries -j 2 <"$T_DIR/docs.ndjson" >"$T_DIR/o1" 2>"$T_DIR/e1"
+is "$?" 0 "openai chat backend: exit 0"
+is "$(requests)" 5 "one request per document and per chunk"
+# Every summary in the output is one the server returned, for the right prompt.
+curl -sf "$BASE/_stats" >"$T_DIR/stats"
+check=$("$PY" - "$T_DIR/o1" "$T_DIR/stats" <<'PY'
+import json, sys
+stats = json.load(open(sys.argv[2]))
+returned = {e["inputs"][0]: e["outputs"][0] for e in stats["log"]}
+bad = 0
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    prompts = {o: p for p, o in returned.items()}
+    doc_prompt = prompts.get(r["summary"], "")
+    bad += "".join(c["text"] for c in r["chunks"])[:5] not in doc_prompt
+    for c in r["chunks"]:
+        p = prompts.get(c["summary"], "")
+        bad += c["text"] not in p or r["summary"] not in p
+print(bad)
+PY
+)
+is "$check" 0 "summaries are exactly what the server returned for their prompts"
+like "$(jq -r .summarizer "$T_DIR/o1" | sort -u)" "^openai/gpt-4o-mini/p-[0-9a-f]{8}$" "summarizer names backend, model and prompt"
+is "$(sql 'SELECT count(*) FROM docpipe.summary_cache')" 5 "results kept in docpipe.summary_cache"
+
+reset
+docpipe-summarize --backend openai --chunk-summaries <"$T_DIR/docs.ndjson" >"$T_DIR/o2" 2>"$T_DIR/e2"
+is "$(requests)" 0 "unchanged re-run: zero requests"
+is "$(jq -c '[.summary, [.chunks[].summary]]' "$T_DIR/o2" | sort)" "$(jq -c '[.summary, [.chunks[].summary]]' "$T_DIR/o1" | sort)" "reused summaries are the same"
+
+reset
+sed 's/Bravo is second./Bravo is second, edited./' "$T_DIR/docs.ndjson" >"$T_DIR/edited"
+docpipe-summarize --backend openai --chunk-summaries <"$T_DIR/edited" >/dev/null 2>&1
+is "$(requests)" 2 "one edited document: only its summary and its chunk's"
+
+reset
+echo 'Say it short: {text}' >"$T_DIR/prompt"
+docpipe-summarize --backend openai --prompt-file "$T_DIR/prompt" <"$T_DIR/docs.ndjson" >"$T_DIR/o3" 2>/dev/null
+is "$(requests)" 2 "another prompt: new requests"
+like "$(curl -sf "$BASE/_stats" | jq -r '.log[0].inputs[0]')" "^Say it short: " "the prompt template is used"
+ok "$([ "$(jq -r .summarizer "$T_DIR/o3" | sort -u)" != "$(jq -r .summarizer "$T_DIR/o1" | sort -u)" ] && echo 0 || echo 1)" "and recorded in the identity"
+
+# A long document is summarized by section, then combined.
+reset
+"$PY" -c '
+import json
+chunks = [{"seq": i, "text": ("word%d " % i) * 400, "heading": []} for i in range(6)]
+print(json.dumps({"v": 1, "kind": "document", "path": "/d/long.md", "chunks": chunks}))' >"$T_DIR/long"
+docpipe-summarize --backend ollama --base-url "$BASE" --context-tokens 1300 --no-reuse <"$T_DIR/long" >"$T_DIR/o4" 2>/dev/null
+is "$?" 0 "ollama backend: long document"
+is "$(requests)" 4 "3 sections (2 chunks of ~600 tokens each) and 1 combining request"
+like "$(jq -r .summary "$T_DIR/o4")" "^SUMMARY-" "summary from the combining request"
+
+reset
+control '{"faults":[{"endpoint":"chat","status":500},{"endpoint":"chat","status":429,"retry_after_ms":200}]}'
+docpipe-summarize --backend openai --no-reuse <"$T_DIR/docs.ndjson" >"$T_DIR/o5" 2>"$T_DIR/e5"
+is "$?" 0 "500 and 429 retried"
+like "$(cat "$T_DIR/e5")" "2 retries, 1 throttled" "retries counted"
+
+reset
+control '{"faults":[{"endpoint":"chat","status":429,"code":"insufficient_quota"}]}'
+docpipe-summarize --backend openai --no-reuse --chunk-summaries <"$T_DIR/docs.ndjson" >"$T_DIR/o6" 2>"$T_DIR/e6"
+is "$?" 4 "quota exhausted: exit 4"
+is "$(requests)" 1 "no retry storm"
+is "$(jq -r .kind "$T_DIR/o6" | sort | uniq -c | tr -s ' ')" " 2 error" "both documents reported as errors"
+done_testing
