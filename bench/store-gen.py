@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""Writes docpipe `document` records (NDJSON) with random vectors, for the
+store's tests and benchmark.  Deterministic for a given --seed.
+
+  store-gen.py --docs N --chunks K --dim D [--root R] [--run RUN]
+               [--version V] [--embedder E] [--start I]
+
+Document i is ROOT/doc<i>.md; --version changes its text and hash."""
+import argparse
+import base64
+import hashlib
+import json
+import random
+import struct
+import sys
+
+
+def vec(rng, dim):
+    v = [rng.uniform(-1, 1) for _ in range(dim)]
+    return base64.b64encode(struct.pack("<%df" % dim, *v)).decode()
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--docs", type=int, default=10)
+    p.add_argument("--chunks", type=int, default=3)
+    p.add_argument("--dim", type=int, default=8)
+    p.add_argument("--root", default="/corpus")
+    p.add_argument("--run")
+    p.add_argument("--version", type=int, default=1)
+    p.add_argument("--embedder", default="local/fh-v1")
+    p.add_argument("--start", type=int, default=0)
+    p.add_argument("--seed", type=int, default=1)
+    a = p.parse_args()
+    rng = random.Random(a.seed)
+    out = sys.stdout
+    for i in range(a.start, a.start + a.docs):
+        path = "%s/doc%d.md" % (a.root, i)
+        chunks = []
+        for k in range(a.chunks):
+            chunks.append({"seq": k, "text": "Document %d, chunk %d, version %d." % (i, k, a.version),
+                           "heading": ["Doc %d" % i, "Part %d" % k], "tokens": 8,
+                           "vec": vec(rng, a.dim)})
+        rec = {"v": 1, "kind": "document", "path": path, "root": a.root, "size": 100 + i,
+               "mtime": 1700000000.25, "hash": hashlib.md5(("%s %d" % (path, a.version)).encode()).hexdigest(),
+               "format": "markdown", "chunker": "md4c-v1 max=512 overlap=64", "chunks": chunks,
+               "summary": "Summary of document %d." % i, "summarizer": "local/extractive-v1",
+               "embedder": a.embedder, "dim": a.dim, "meta": {"n": i}, "seq": i}
+        if a.run:
+            rec["run"] = a.run
+        out.write(json.dumps(rec, separators=(",", ":")) + "\n")
+
+
+main()

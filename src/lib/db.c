@@ -1,0 +1,157 @@
+#include "db.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Copies msg into out on one line: libpq messages span several lines
+ * ("connection to server ... failed: ...\n\tIs the server running...?"). */
+static void one_line(char *out, size_t size, const char *msg)
+{
+	size_t o = 0;
+	int space = 0;
+
+	for (const char *p = msg; *p != '\0' && o + 1 < size; p++) {
+		if (*p == '\n' || *p == '\t' || *p == '\r' || *p == ' ') {
+			space = o > 0;
+			continue;
+		}
+		if (space && o + 2 < size)
+			out[o++] = ' ';
+		space = 0;
+		out[o++] = *p;
+	}
+	out[o] = '\0';
+}
+
+/* Server notices: NOTICEs ("relation already exists, skipping") are noise
+ * for a pipeline; warnings are worth a diagnostic line. */
+static void on_notice(void *arg, const PGresult *res)
+{
+	const char *severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+
+	(void)arg;
+	if (severity != NULL && msg != NULL && strcmp(severity, "WARNING") == 0)
+		dp_diag("database warning: %s", msg);
+}
+
+PGconn *dp_db_connect(const char *env_name, const char *app, dp_err *err)
+{
+	const char *var = env_name != NULL ? env_name : DP_DB_ENV_DEFAULT;
+	const char *url = getenv(var);
+	const char *keys[] = {"dbname", "fallback_application_name", NULL};
+	const char *values[] = {url != NULL && *url != '\0' ? url : NULL, app, NULL};
+	char line[DP_ERR_MAX];
+
+	/* expand_dbname = 1: dbname may be a whole URL or key=value string;
+	 * a NULL dbname leaves every setting to the PG* variables. */
+	PGconn *db = PQconnectdbParams(keys, values, 1);
+	if (db == NULL) {
+		dp_err_set(err, "cannot connect to the database: out of memory");
+		return NULL;
+	}
+	if (PQstatus(db) != CONNECTION_OK) {
+		one_line(line, sizeof line, PQerrorMessage(db));
+		dp_err_set(err, "cannot connect to the database (%s%s): %s",
+			   values[0] != NULL ? "$" : "PG* variables",
+			   values[0] != NULL ? var : "", line);
+		PQfinish(db);
+		return NULL;
+	}
+	PQsetNoticeReceiver(db, on_notice, NULL);
+	return db;
+}
+
+void dp_db_err(dp_err *err, PGconn *db, const PGresult *res, const char *what)
+{
+	const char *msg = res != NULL ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	char line[DP_ERR_MAX];
+
+	if (msg == NULL)
+		msg = res != NULL && *PQresultErrorMessage(res) != '\0' ? PQresultErrorMessage(res)
+									: PQerrorMessage(db);
+	one_line(line, sizeof line, msg);
+	dp_err_set(err, "%s: %s", what, line[0] != '\0' ? line : "unknown database error");
+}
+
+static int is_success(const PGresult *res)
+{
+	ExecStatusType st = PQresultStatus(res);
+
+	return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+}
+
+int dp_db_exec(PGconn *db, const char *sql, dp_err *err)
+{
+	PGresult *res = PQexec(db, sql);
+	int rc = 0;
+
+	if (res == NULL || !is_success(res)) {
+		dp_db_err(err, db, res, sql);
+		rc = -1;
+	}
+	PQclear(res);
+	return rc;
+}
+
+PGresult *dp_db_query(PGconn *db, const char *sql, int nparams, const char *const *params,
+		      dp_err *err)
+{
+	PGresult *res = PQexecParams(db, sql, nparams, NULL, params, NULL, NULL, 0);
+
+	if (res == NULL || !is_success(res)) {
+		dp_db_err(err, db, res, "query failed");
+		PQclear(res);
+		return NULL;
+	}
+	return res;
+}
+
+int dp_db_begin_locked(PGconn *db, long long lock_key, dp_err *err)
+{
+	char key[32];
+	const char *params[] = {key};
+
+	if (dp_db_exec(db, "BEGIN", err) < 0)
+		return -1;
+	snprintf(key, sizeof key, "%lld", lock_key);
+	PGresult *res = dp_db_query(db, "SELECT pg_advisory_xact_lock($1::bigint)", 1, params, err);
+	if (res == NULL) {
+		dp_db_rollback(db);
+		return -1;
+	}
+	PQclear(res);
+	return 0;
+}
+
+int dp_db_try(PGconn *db, const char *sql, dp_err *err)
+{
+	if (dp_db_exec(db, "SAVEPOINT dp_try", err) < 0)
+		return -1;
+	if (dp_db_exec(db, sql, err) == 0)
+		return dp_db_exec(db, "RELEASE SAVEPOINT dp_try", err) < 0 ? -1 : 1;
+	dp_err undo;
+	if (dp_db_exec(db, "ROLLBACK TO SAVEPOINT dp_try", &undo) < 0) {
+		*err = undo;
+		return -1;
+	}
+	return 0;
+}
+
+void dp_db_rollback(PGconn *db)
+{
+	PQclear(PQexec(db, "ROLLBACK"));
+}
+
+int dp_db_lost(PGconn *db)
+{
+	return PQstatus(db) != CONNECTION_OK;
+}
+
+const char *dp_db_sqlstate(const PGresult *res)
+{
+	const char *s = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+	return s != NULL ? s : "";
+}

@@ -1,0 +1,66 @@
+/* PostgreSQL connections and helpers shared by the stages that use the
+ * database (store, query, and any stage that keeps state there).
+ *
+ * Connection settings come from the environment only, never from argv
+ * (a URL may hold a password and argv is visible to every user). */
+#ifndef DP_DB_H
+#define DP_DB_H
+
+#include <libpq-fe.h>
+
+#include "err.h"
+
+#define DP_DB_ENV_DEFAULT "DATABASE_URL"
+
+/* Type oids of the built-in types we send and receive in binary. */
+#define DP_OID_INT4 23
+#define DP_OID_INT8 20
+#define DP_OID_TEXT 25
+#define DP_OID_FLOAT4 700
+#define DP_OID_INT8_ARRAY 1016
+#define DP_OID_TEXT_ARRAY 1009
+
+/* Connects with the connection string or URL held by environment variable
+ * env_name (NULL: DATABASE_URL); when that variable is unset or empty,
+ * libpq's own PG* variables decide.  app names the connection in
+ * pg_stat_activity.  Returns the connection, or NULL with err set to libpq's
+ * reason on one line. */
+PGconn *dp_db_connect(const char *env_name, const char *app, dp_err *err);
+
+/* Sets err to "what: <server or libpq message on one line>" for a failed
+ * result (res may be NULL: the connection's message is used). */
+void dp_db_err(dp_err *err, PGconn *db, const PGresult *res, const char *what);
+
+/* Runs sql (no parameters) and expects a command or rows.  Returns 0, or
+ * -1 with err set. */
+int dp_db_exec(PGconn *db, const char *sql, dp_err *err);
+
+/* Runs sql with text parameters (NULL entries are SQL NULL).  Returns the
+ * result when it is a command or rows (the caller PQclear()s it), or NULL
+ * with err set. */
+PGresult *dp_db_query(PGconn *db, const char *sql, int nparams, const char *const *params,
+		      dp_err *err);
+
+/* Starts a transaction that holds pg_advisory_xact_lock(lock_key) until it
+ * ends, so processes that create or change the schema at the same moment
+ * take turns.  Returns 0, or -1 with err set (the transaction rolled back). */
+int dp_db_begin_locked(PGconn *db, long long lock_key, dp_err *err);
+
+/* Runs sql inside the current transaction under a savepoint: a failure is
+ * rolled back to the savepoint and the transaction goes on.  Returns 1 when
+ * sql succeeded, 0 when it failed and was undone (err says why), -1 when
+ * the transaction itself is lost (err set). */
+int dp_db_try(PGconn *db, const char *sql, dp_err *err);
+
+/* Rolls back the current transaction, ignoring errors (used on failure
+ * paths, where the first error is the one worth reporting). */
+void dp_db_rollback(PGconn *db);
+
+/* 1 when the connection is gone (the server died or the network broke):
+ * retrying on it is pointless. */
+int dp_db_lost(PGconn *db);
+
+/* The SQLSTATE of a failed result, or "" when there is none. */
+const char *dp_db_sqlstate(const PGresult *res);
+
+#endif

@@ -1,0 +1,83 @@
+/* A record as the store sees it: a document to write (validated, vectors
+ * decoded), a delete, or an error to report, and the receipt it earns.
+ * No database here, so all of it is unit-testable. */
+#ifndef STORE_DOC_H
+#define STORE_DOC_H
+
+#include <stddef.h>
+
+#include <jv.h>
+
+#include "err.h"
+#include "hash.h"
+
+/* Bounds on one document (a record is already bounded by --max-record;
+ * these keep the numbers we send in range of int4 columns). */
+#define STORE_MAX_CHUNKS 1000000
+
+typedef struct store_chunk {
+	int seq;
+	const char *text; /* borrowed from the record */
+	size_t text_len;
+	jv heading;       /* borrowed: an array of strings (maybe empty) */
+	int tokens;       /* -1: not given */
+	const char *summary; /* borrowed, NULL when absent */
+	size_t summary_len;
+	const float *vec; /* into store_doc.vecs, NULL when the document has no vectors */
+} store_chunk;
+
+typedef struct store_doc {
+	/* Borrowed from the item's record (NULL when absent). */
+	const char *path, *root, *hash, *summary, *summarizer, *chunker, *embedder;
+	int dim;          /* 0: no vectors */
+	int has_size, has_mtime;
+	double size, mtime;
+	jv meta;          /* owned: the meta object, or jv_null() */
+	/* Identity of everything that made the stored rows besides the file's
+	 * bytes (chunker, summarizer, embedder, dim): equal hash and
+	 * fingerprint mean an unchanged document. */
+	char fingerprint[DP_HASH_HEX];
+	size_t nchunks;
+	store_chunk *chunks;
+	float *vecs;      /* nchunks * dim */
+} store_doc;
+
+enum store_item_kind {
+	STORE_ITEM_DOCUMENT, /* doc is valid */
+	STORE_ITEM_DELETE,
+	STORE_ITEM_FAILED,   /* an error record or an invalid document: reported as failed */
+	STORE_ITEM_PASS,     /* a kind the store does not process: passed on untouched */
+};
+
+typedef struct store_item {
+	jv rec;                   /* owned: the input record */
+	enum store_item_kind kind;
+	store_doc doc;
+	/* The outcome, filled by the writer. */
+	const char *status;       /* "stored", "unchanged", "deleted", "failed"; NULL: none yet */
+	long long id;             /* 0: unknown */
+	long long chunks;         /* -1: not reported */
+	const char *fail_stage;   /* for "failed": the stage that failed */
+	char reason[DP_ERR_MAX];  /* for "failed" */
+} store_item;
+
+/* Classifies and validates rec (consumed) into item.  Never fails: a
+ * document that cannot be stored becomes a STORE_ITEM_FAILED item with
+ * the reason already set. */
+void store_item_init(store_item *item, jv rec);
+void store_item_clear(store_item *item);
+
+/* Marks item failed by this stage with reason. */
+void store_item_fail(store_item *item, const char *reason);
+/* Forgets any outcome (before a retry). */
+void store_item_reset(store_item *item);
+
+/* The receipt answering item (run and seq copied from its record), or
+ * for STORE_ITEM_PASS the record itself. */
+jv store_item_receipt(const store_item *item);
+
+/* Fingerprint of the four identities (NULL: absent) and dim. */
+void store_fingerprint(const char *chunker, const char *summarizer, const char *embedder,
+		       int dim, char out[DP_HASH_HEX]);
+
+#endif

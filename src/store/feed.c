@@ -1,0 +1,145 @@
+#include "feed.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "doc.h"
+
+struct store_feed {
+	dp_source *src;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t changed;
+	store_item *queue; /* ring of cap items */
+	size_t cap, head, count;
+	int ended, failed, stopping;
+	dp_err err;
+};
+
+static void *reader(void *arg)
+{
+	store_feed *f = arg;
+	int old;
+
+	/* Cancellable only while reading input (see store_feed_stop), never
+	 * while holding the lock or a record. */
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+	for (;;) {
+		jv rec;
+		dp_err e;
+
+		pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, &old);
+		int rc = dp_source_next(f->src, &rec, &e);
+		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+		/* Validating and decoding vectors here, off the writer's thread,
+		 * overlaps it with the database's work. */
+		store_item item;
+		if (rc == DP_SOURCE_RECORD)
+			store_item_init(&item, rec);
+
+		pthread_mutex_lock(&f->lock);
+		while (rc == DP_SOURCE_RECORD && f->count == f->cap && !f->stopping)
+			pthread_cond_wait(&f->changed, &f->lock);
+		if (rc == DP_SOURCE_RECORD && !f->stopping) {
+			f->queue[(f->head + f->count) % f->cap] = item;
+			f->count++;
+		} else if (rc == DP_SOURCE_RECORD) {
+			store_item_clear(&item);
+		} else {
+			f->ended = 1;
+			if (rc == DP_SOURCE_ERROR) {
+				f->failed = 1;
+				f->err = e;
+			}
+		}
+		int done = f->ended || f->stopping;
+		pthread_cond_broadcast(&f->changed);
+		pthread_mutex_unlock(&f->lock);
+		if (done)
+			return NULL;
+	}
+}
+
+store_feed *store_feed_start(dp_source *src, size_t capacity, dp_err *err)
+{
+	store_feed *f = calloc(1, sizeof *f);
+
+	if (f == NULL || (f->queue = calloc(capacity, sizeof *f->queue)) == NULL) {
+		free(f);
+		dp_err_set(err, "out of memory");
+		return NULL;
+	}
+	f->src = src;
+	f->cap = capacity;
+	pthread_mutex_init(&f->lock, NULL);
+	pthread_cond_init(&f->changed, NULL);
+	if (pthread_create(&f->thread, NULL, reader, f) != 0) {
+		pthread_mutex_destroy(&f->lock);
+		pthread_cond_destroy(&f->changed);
+		free(f->queue);
+		free(f);
+		dp_err_set(err, "cannot start the input thread");
+		return NULL;
+	}
+	return f;
+}
+
+long store_feed_take(store_feed *f, store_item *out, size_t max_records, size_t max_chunks, dp_err *err)
+{
+	size_t n = 0, chunks = 0;
+
+	pthread_mutex_lock(&f->lock);
+	while (f->count == 0 && !f->ended)
+		pthread_cond_wait(&f->changed, &f->lock);
+	while (f->count > 0 && n < max_records && (n == 0 || chunks < max_chunks)) {
+		store_item *item = &f->queue[f->head];
+		size_t c = item->kind == STORE_ITEM_DOCUMENT ? item->doc.nchunks : 0;
+		if (n > 0 && chunks + c > max_chunks)
+			break;
+		out[n++] = *item;
+		chunks += c;
+		f->head = (f->head + 1) % f->cap;
+		f->count--;
+	}
+	long rc = (long)n;
+	if (n == 0 && f->failed) {
+		*err = f->err;
+		rc = -1;
+	}
+	pthread_cond_broadcast(&f->changed);
+	pthread_mutex_unlock(&f->lock);
+	return rc;
+}
+
+int store_feed_idle(store_feed *f)
+{
+	pthread_mutex_lock(&f->lock);
+	int idle = f->count == 0;
+	pthread_mutex_unlock(&f->lock);
+	return idle;
+}
+
+void store_feed_stop(store_feed **fp)
+{
+	store_feed *f = *fp;
+
+	if (f == NULL)
+		return;
+	pthread_mutex_lock(&f->lock);
+	f->stopping = 1;
+	int ended = f->ended;
+	pthread_cond_broadcast(&f->changed);
+	pthread_mutex_unlock(&f->lock);
+	/* Stopping early (the database failed): the reader may sit in read()
+	 * on an idle input, a cancellation point. */
+	if (!ended)
+		pthread_cancel(f->thread);
+	pthread_join(f->thread, NULL);
+	for (; f->count > 0; f->count--, f->head = (f->head + 1) % f->cap)
+		store_item_clear(&f->queue[f->head]);
+	pthread_mutex_destroy(&f->lock);
+	pthread_cond_destroy(&f->changed);
+	free(f->queue);
+	free(f);
+	*fp = NULL;
+}

@@ -1,0 +1,35 @@
+/* Reads records on a thread of its own into a bounded queue, so the writer
+ * can take "everything that has arrived" as one batch without ever waiting
+ * for more input: under load batches grow (fast), when the input is idle
+ * each record is written at once (prompt receipts). */
+#ifndef STORE_FEED_H
+#define STORE_FEED_H
+
+#include <stddef.h>
+
+#include <jv.h>
+
+#include "doc.h"
+#include "err.h"
+#include "transport.h"
+
+typedef struct store_feed store_feed;
+
+/* Starts reading src (borrowed; it must outlive the feed) with at most
+ * capacity records queued.  Returns NULL with err set. */
+store_feed *store_feed_start(dp_source *src, size_t capacity, dp_err *err);
+
+/* Waits until at least one record is queued, then takes queued records,
+ * already made into items (store_item_init), into out[] (the caller
+ * clears them) without waiting for more: at most max_records, and no more
+ * once their chunks would pass max_chunks.  Returns
+ * the count, 0 when the input has ended, -1 with err when reading failed. */
+long store_feed_take(store_feed *f, store_item *out, size_t max_records, size_t max_chunks, dp_err *err);
+
+/* 1 when no record is waiting now. */
+int store_feed_idle(store_feed *f);
+
+/* Stops the reader (even one blocked in read), frees queued records. */
+void store_feed_stop(store_feed **f);
+
+#endif

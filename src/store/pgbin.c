@@ -1,0 +1,209 @@
+#include "pgbin.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+
+void store_buf_init(store_buf *b, size_t max)
+{
+	memset(b, 0, sizeof *b);
+	b->max = max;
+}
+
+void store_buf_free(store_buf *b)
+{
+	free(b->data);
+	memset(b, 0, sizeof *b);
+}
+
+void store_buf_reset(store_buf *b)
+{
+	b->len = 0;
+	b->overflow = 0;
+}
+
+static int reserve(store_buf *b, size_t n)
+{
+	if (b->overflow)
+		return -1;
+	if (n > b->max - b->len) {
+		b->overflow = 1;
+		return -1;
+	}
+	if (b->len + n <= b->cap)
+		return 0;
+	size_t cap = b->cap > 0 ? b->cap : 4096;
+	while (cap < b->len + n)
+		cap = cap > b->max / 2 ? b->max : cap * 2;
+	unsigned char *p = realloc(b->data, cap);
+	if (p == NULL) {
+		b->overflow = 1;
+		return -1;
+	}
+	b->data = p;
+	b->cap = cap;
+	return 0;
+}
+
+void store_put_bytes(store_buf *b, const void *p, size_t n)
+{
+	if (n == 0 || reserve(b, n) < 0)
+		return;
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+}
+
+void store_put_i16(store_buf *b, int16_t v)
+{
+	uint16_t u = (uint16_t)v;
+	unsigned char be[2] = {(unsigned char)(u >> 8), (unsigned char)u};
+
+	store_put_bytes(b, be, 2);
+}
+
+void store_put_i32(store_buf *b, int32_t v)
+{
+	uint32_t u = (uint32_t)v;
+	unsigned char be[4] = {(unsigned char)(u >> 24), (unsigned char)(u >> 16),
+			       (unsigned char)(u >> 8), (unsigned char)u};
+
+	store_put_bytes(b, be, 4);
+}
+
+void store_put_i64(store_buf *b, int64_t v)
+{
+	store_put_i32(b, (int32_t)((uint64_t)v >> 32));
+	store_put_i32(b, (int32_t)(uint32_t)v);
+}
+
+static void put_f32(store_buf *b, float f)
+{
+	uint32_t u;
+
+	memcpy(&u, &f, 4);
+	store_put_i32(b, (int32_t)u);
+}
+
+void store_copy_header(store_buf *b)
+{
+	static const unsigned char sig[11] = "PGCOPY\n\377\r\n";
+
+	store_put_bytes(b, sig, sizeof sig);
+	store_put_i32(b, 0); /* flags: no oids */
+	store_put_i32(b, 0); /* header extension length */
+}
+
+void store_copy_trailer(store_buf *b) { store_put_i16(b, -1); }
+
+void store_copy_row(store_buf *b, int nfields) { store_put_i16(b, (int16_t)nfields); }
+
+void store_field_null(store_buf *b) { store_put_i32(b, -1); }
+
+void store_field_i32(store_buf *b, int32_t v)
+{
+	store_put_i32(b, 4);
+	store_put_i32(b, v);
+}
+
+void store_field_i64(store_buf *b, int64_t v)
+{
+	store_put_i32(b, 8);
+	store_put_i64(b, v);
+}
+
+void store_field_text(store_buf *b, const char *s, size_t len)
+{
+	if (len > INT32_MAX) {
+		b->overflow = 1;
+		return;
+	}
+	store_put_i32(b, (int32_t)len);
+	store_put_bytes(b, s, len);
+}
+
+/* Array header: ndim (0 for an empty array), no-nulls flag, element type,
+ * then size and lower bound 1 of the one dimension. */
+static void array_header(store_buf *b, size_t n, int32_t elem_oid)
+{
+	store_put_i32(b, n > 0 ? 1 : 0);
+	store_put_i32(b, 0);
+	store_put_i32(b, elem_oid);
+	if (n > 0) {
+		store_put_i32(b, (int32_t)n);
+		store_put_i32(b, 1);
+	}
+}
+
+/* Writes a field's length once its value is in place: the length prefix is
+ * reserved first and patched, which avoids computing sizes twice. */
+static size_t begin_field(store_buf *b)
+{
+	size_t at = b->len;
+
+	store_put_i32(b, 0);
+	return at;
+}
+
+static void end_field(store_buf *b, size_t at)
+{
+	if (b->overflow)
+		return;
+	size_t n = b->len - at - 4;
+	if (n > INT32_MAX) {
+		b->overflow = 1;
+		return;
+	}
+	uint32_t u = (uint32_t)n;
+	b->data[at] = (unsigned char)(u >> 24);
+	b->data[at + 1] = (unsigned char)(u >> 16);
+	b->data[at + 2] = (unsigned char)(u >> 8);
+	b->data[at + 3] = (unsigned char)u;
+}
+
+void store_field_text_array(store_buf *b, jv strings)
+{
+	size_t at = begin_field(b);
+	int n = jv_get_kind(strings) == JV_KIND_ARRAY ? jv_array_length(jv_copy(strings)) : 0;
+
+	array_header(b, (size_t)n, DP_OID_TEXT);
+	for (int i = 0; i < n; i++) {
+		jv s = jv_array_get(jv_copy(strings), i);
+		store_field_text(b, jv_string_value(s), (size_t)jv_string_length_bytes(jv_copy(s)));
+		jv_free(s);
+	}
+	end_field(b, at);
+}
+
+void store_field_float4_array(store_buf *b, const float *v, size_t n)
+{
+	store_put_i32(b, (int32_t)(20 + 8 * n - (n == 0 ? 8 : 0)));
+	array_header(b, n, DP_OID_FLOAT4);
+	for (size_t i = 0; i < n; i++) {
+		store_put_i32(b, 4);
+		put_f32(b, v[i]);
+	}
+}
+
+void store_field_vector(store_buf *b, const float *v, size_t n)
+{
+	store_put_i32(b, (int32_t)(4 + 4 * n));
+	store_put_i16(b, (int16_t)n);
+	store_put_i16(b, 0);
+	for (size_t i = 0; i < n; i++)
+		put_f32(b, v[i]);
+}
+
+void store_value_i64_array(store_buf *b, const int64_t *v, size_t n)
+{
+	array_header(b, n, DP_OID_INT8);
+	for (size_t i = 0; i < n; i++)
+		store_field_i64(b, v[i]);
+}
+
+void store_value_text_array(store_buf *b, const char *const *s, size_t n)
+{
+	array_header(b, n, DP_OID_TEXT);
+	for (size_t i = 0; i < n; i++)
+		store_field_text(b, s[i], strlen(s[i]));
+}

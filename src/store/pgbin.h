@@ -1,0 +1,53 @@
+/* PostgreSQL's binary wire formats, written into a bounded buffer: the
+ * binary COPY stream (header, rows, trailer) and the binary form of the
+ * values we send (int4, int8, text, text[], float4[], pgvector's vector).
+ * Everything is big-endian, as the server expects. */
+#ifndef STORE_PGBIN_H
+#define STORE_PGBIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jv.h>
+
+/* Grows up to max bytes and never beyond: a put that would exceed it sets
+ * `overflow` and writes nothing more, so callers check once at the end. */
+typedef struct store_buf {
+	unsigned char *data;
+	size_t len, cap, max;
+	int overflow; /* a put did not fit under max (or malloc failed) */
+} store_buf;
+
+void store_buf_init(store_buf *b, size_t max);
+void store_buf_free(store_buf *b);
+void store_buf_reset(store_buf *b); /* empties, keeps the memory */
+
+void store_put_i16(store_buf *b, int16_t v);
+void store_put_i32(store_buf *b, int32_t v);
+void store_put_i64(store_buf *b, int64_t v);
+void store_put_bytes(store_buf *b, const void *p, size_t n);
+
+/* The 19-byte binary COPY header and the int16 -1 trailer. */
+void store_copy_header(store_buf *b);
+void store_copy_trailer(store_buf *b);
+/* Starts a row of nfields fields. */
+void store_copy_row(store_buf *b, int nfields);
+
+/* One field each: int32 length (-1 for NULL), then the value. */
+void store_field_null(store_buf *b);
+void store_field_i32(store_buf *b, int32_t v);
+void store_field_i64(store_buf *b, int64_t v);
+void store_field_text(store_buf *b, const char *s, size_t len);
+/* heading: a jv array of strings (borrowed); non-strings are refused by the
+ * caller beforehand. */
+void store_field_text_array(store_buf *b, jv strings);
+void store_field_float4_array(store_buf *b, const float *v, size_t n);
+/* pgvector's binary form: int16 dim, int16 unused (0), float4 values. */
+void store_field_vector(store_buf *b, const float *v, size_t n);
+
+/* The binary value alone (no length prefix), for binary parameters of
+ * PQexecParams: an int8[] or text[] of n elements. */
+void store_value_i64_array(store_buf *b, const int64_t *v, size_t n);
+void store_value_text_array(store_buf *b, const char *const *s, size_t n);
+
+#endif

@@ -1,0 +1,23 @@
+/* The store's record loop: batches from the feed, one write per batch,
+ * one receipt per record. */
+#ifndef STORE_RUN_H
+#define STORE_RUN_H
+
+#include "store.h"
+#include "transport.h"
+
+/* Limits of one batch (one transaction). */
+#define STORE_BATCH_DOCS 256
+#define STORE_BATCH_CHUNKS 20000
+#define STORE_QUEUE_RECORDS 512
+
+typedef struct store_counts {
+	unsigned long stored, unchanged, deleted, failed, passed;
+} store_counts;
+
+/* Runs until the input ends.  Returns DP_EXIT_OK, DP_EXIT_FAILED when a
+ * receipt says failed, or DP_EXIT_SYSTEM with err set when the database,
+ * the input or the output failed. */
+int store_run(store *s, dp_source *src, dp_sink *sink, store_counts *counts, dp_err *err);
+
+#endif

@@ -1,0 +1,55 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "record.h"
+#include "store.h"
+
+static jv deleted_receipt(const char *path, long long id, const char *run)
+{
+	jv r = jv_object();
+
+	r = jv_object_set(r, jv_string("v"), jv_number(DP_PROTOCOL_VERSION));
+	r = jv_object_set(r, jv_string("kind"), jv_string(DP_KIND_RECEIPT));
+	r = jv_object_set(r, jv_string("path"), jv_string(path));
+	r = jv_object_set(r, jv_string("status"), jv_string("deleted"));
+	r = jv_object_set(r, jv_string("id"), jv_number((double)id));
+	r = jv_object_set(r, jv_string("run"), jv_string(run));
+	return r;
+}
+
+int store_sweep(store *s, const char *run, char *const *roots, size_t nroots, dp_sink *sink,
+		size_t *deleted, dp_err *err)
+{
+	*deleted = 0;
+	store_buf_reset(&s->buf);
+	store_value_text_array(&s->buf, (const char *const *)roots, nroots);
+	if (s->buf.overflow) {
+		dp_err_set(err, "out of memory");
+		return -1;
+	}
+	const char *values[] = {run, (const char *)s->buf.data};
+	int lengths[] = {0, (int)s->buf.len}, formats[] = {0, 1};
+	Oid types[] = {DP_OID_TEXT, DP_OID_TEXT_ARRAY};
+	/* Root match is exact, or a path prefix ending at a '/' boundary
+	 * (starts_with, not LIKE: a root may hold '%' or '_').  One statement,
+	 * so the sweep is one transaction. */
+	PGresult *res = PQexecParams(s->db,
+		"DELETE FROM docpipe.documents d WHERE d.last_run IS DISTINCT FROM $1"
+		" AND EXISTS (SELECT 1 FROM unnest($2::text[]) AS r(root)"
+		"  WHERE d.root = r.root OR starts_with(d.path, rtrim(r.root, '/') || '/'))"
+		" RETURNING d.path, d.id", 2, types, values, lengths, formats, 0);
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+		dp_db_err(err, s->db, res, "sweep");
+		PQclear(res);
+		return -1;
+	}
+	int rc = 0;
+	for (int i = 0; i < PQntuples(res) && rc == 0; i++) {
+		rc = dp_sink_put(sink, deleted_receipt(PQgetvalue(res, i, 0),
+						       atoll(PQgetvalue(res, i, 1)), run), err);
+		*deleted += rc == 0;
+	}
+	PQclear(res);
+	return rc;
+}

@@ -1,0 +1,581 @@
+/* Batched, transactional writes of documents, deletes and run marks. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "record.h"
+#include "store.h"
+
+/* The COPY stream is sent whenever this much is buffered. */
+#define COPY_FLUSH_BYTES (1u << 20)
+/* Pipelined INSERTs between two syncs: bounded so that neither side's
+ * socket buffer fills while the other waits. */
+#define INSERT_PIPELINE_DEPTH 256
+
+enum tx_result { TX_OK = 0, TX_FAILED = 1, TX_LOST = -1 };
+
+static int by_path(const void *a, const void *b)
+{
+	const store_item *x = *(store_item *const *)a, *y = *(store_item *const *)b;
+	int c = strcmp(dp_record_str(x->rec, "path"), dp_record_str(y->rec, "path"));
+
+	/* Stable for equal paths: the later record is written last and wins. */
+	return c != 0 ? c : (x < y ? -1 : x > y);
+}
+
+/* Runs sql with binary array parameters held in s->buf (and s->buf2). */
+static PGresult *exec_arrays(store *s, const char *sql, int nparams, const Oid *types,
+			     dp_err *err)
+{
+	store_buf *bufs[] = {&s->buf, &s->buf2};
+	const char *values[2];
+	int lengths[2], formats[2] = {1, 1};
+
+	for (int i = 0; i < nparams; i++) {
+		if (bufs[i]->overflow || bufs[i]->len > INT32_MAX) {
+			dp_err_set(err, "parameter too large or out of memory");
+			return NULL;
+		}
+		values[i] = (const char *)bufs[i]->data;
+		lengths[i] = (int)bufs[i]->len;
+	}
+	PGresult *res = PQexecParams(s->db, sql, nparams, types, values, lengths, formats, 0);
+	if (res == NULL || (PQresultStatus(res) != PGRES_TUPLES_OK &&
+			    PQresultStatus(res) != PGRES_COMMAND_OK)) {
+		dp_db_err(err, s->db, res, "query failed");
+		PQclear(res);
+		return NULL;
+	}
+	return res;
+}
+
+/* Marks documents whose stored hash and fingerprint equal theirs as
+ * unchanged.  Returns 0 or -1 with err. */
+static int find_unchanged(store *s, store_item **items, size_t n, dp_err *err)
+{
+	const char **paths = malloc((n > 0 ? n : 1) * sizeof *paths);
+	size_t np = 0;
+
+	if (paths == NULL) {
+		dp_err_set(err, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (items[i]->kind == STORE_ITEM_DOCUMENT && items[i]->doc.hash != NULL)
+			paths[np++] = items[i]->doc.path;
+	if (np == 0) {
+		free(paths);
+		return 0;
+	}
+	store_buf_reset(&s->buf);
+	store_value_text_array(&s->buf, paths, np);
+	free(paths);
+	Oid types[] = {DP_OID_TEXT_ARRAY};
+	PGresult *res = exec_arrays(s,
+		"SELECT path, id, content_hash, fingerprint, chunk_count FROM docpipe.documents"
+		" WHERE path = ANY($1)", 1, types, err);
+	if (res == NULL)
+		return -1;
+	for (int r = 0; r < PQntuples(res); r++) {
+		const char *path = PQgetvalue(res, r, 0);
+		for (size_t i = 0; i < n; i++) {
+			store_doc *d = &items[i]->doc;
+			if (items[i]->kind != STORE_ITEM_DOCUMENT || d->hash == NULL ||
+			    strcmp(d->path, path) != 0 || PQgetisnull(res, r, 2) || PQgetisnull(res, r, 3) ||
+			    strcmp(d->hash, PQgetvalue(res, r, 2)) != 0 ||
+			    strcmp(d->fingerprint, PQgetvalue(res, r, 3)) != 0)
+				continue;
+			items[i]->status = "unchanged";
+			items[i]->id = atoll(PQgetvalue(res, r, 1));
+			items[i]->chunks = PQgetisnull(res, r, 4) ? 0 : atoll(PQgetvalue(res, r, 4));
+		}
+	}
+	PQclear(res);
+	return 0;
+}
+
+/* Fails documents embedded differently from the corpus (claiming the
+ * corpus identity first if it has none).  Returns 0 or -1 with err. */
+static int check_embedders(store *s, store_item **items, size_t n, dp_err *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		store_doc *d = &items[i]->doc;
+		if (items[i]->kind != STORE_ITEM_DOCUMENT || items[i]->status != NULL || d->dim == 0)
+			continue;
+		if (s->embedder[0] == '\0' && store_claim_settings(s, d->embedder, d->dim, err) < 0)
+			return -1;
+		if (strcmp(d->embedder, s->embedder) != 0 || d->dim != s->dim) {
+			char why[DP_ERR_MAX];
+			snprintf(why, sizeof why,
+				 "embedded with %s (dim %d) but the corpus uses %s (dim %d); "
+				 "re-embed the whole corpus (see docpipe-store(1))",
+				 d->embedder, d->dim, s->embedder, s->dim);
+			store_item_fail(items[i], why);
+		}
+	}
+	return 0;
+}
+
+static const char upsert_sql[] =
+	"INSERT INTO docpipe.documents AS d (path, root, content_hash, fingerprint, summary,"
+	" summarizer, chunker, embedder, dim, chunk_count, size, mtime, metadata, last_run)"
+	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::int, $10::int, $11::bigint,"
+	" to_timestamp($12::float8), $13::jsonb, $14)"
+	" ON CONFLICT (path) DO UPDATE SET root = EXCLUDED.root,"
+	" content_hash = EXCLUDED.content_hash, fingerprint = EXCLUDED.fingerprint,"
+	" summary = EXCLUDED.summary, summarizer = EXCLUDED.summarizer,"
+	" chunker = EXCLUDED.chunker, embedder = EXCLUDED.embedder, dim = EXCLUDED.dim,"
+	" chunk_count = EXCLUDED.chunk_count, size = EXCLUDED.size, mtime = EXCLUDED.mtime,"
+	" metadata = EXCLUDED.metadata, last_run = COALESCE(EXCLUDED.last_run, d.last_run),"
+	" updated_at = now()"
+	" RETURNING id";
+
+/* Sends (in pipeline mode) the upsert of a document's row or the delete
+ * of a path.  The upsert also locks the row, so two stores writing one
+ * path take turns.  Returns 0 or -1 with err. */
+static int send_row_change(store *s, const store_item *item, dp_err *err)
+{
+	const store_doc *d = &item->doc;
+	int sent;
+
+	if (item->kind == STORE_ITEM_DELETE) {
+		const char *params[] = {dp_record_str(item->rec, "path")};
+		sent = PQsendQueryParams(s->db, "DELETE FROM docpipe.documents WHERE path = $1 RETURNING id",
+					 1, NULL, params, NULL, NULL, 0);
+	} else {
+		char dim[16], count[24], size[32], mtime[48];
+		jv meta = jv_get_kind(d->meta) == JV_KIND_OBJECT ? dp_record_dump(jv_copy(d->meta)) : jv_null();
+		const char *params[] = {
+			d->path, d->root, d->hash, d->fingerprint, d->summary, d->summarizer, d->chunker,
+			d->embedder, d->dim > 0 ? dim : NULL, count, d->has_size ? size : NULL,
+			d->has_mtime ? mtime : NULL,
+			jv_get_kind(meta) == JV_KIND_STRING ? jv_string_value(meta) : NULL,
+			dp_record_str(item->rec, "run"),
+		};
+		snprintf(dim, sizeof dim, "%d", d->dim);
+		snprintf(count, sizeof count, "%zu", d->nchunks);
+		snprintf(size, sizeof size, "%.0f", d->size);
+		snprintf(mtime, sizeof mtime, "%.6f", d->mtime);
+		sent = PQsendQueryParams(s->db, upsert_sql, 14, NULL, params, NULL, NULL, 0);
+		jv_free(meta);
+	}
+	if (!sent)
+		dp_db_err(err, s->db, NULL, "sending a document");
+	return sent ? 0 : -1;
+}
+
+/* Takes the result of send_row_change. */
+static void took_row_change(store_item *item, const PGresult *res)
+{
+	item->id = PQntuples(res) > 0 ? atoll(PQgetvalue(res, 0, 0)) : 0;
+	if (item->kind == STORE_ITEM_DELETE)
+		item->status = "deleted";
+}
+
+static int delete_old_chunks(store *s, const int64_t *ids, size_t n, dp_err *err)
+{
+	if (n == 0)
+		return 0;
+	store_buf_reset(&s->buf);
+	store_value_i64_array(&s->buf, ids, n);
+	Oid types[] = {DP_OID_INT8_ARRAY};
+	PGresult *res = exec_arrays(s, "DELETE FROM docpipe.chunks WHERE document_id = ANY($1)", 1,
+				    types, err);
+	PQclear(res);
+	return res == NULL ? -1 : 0;
+}
+
+static int copy_send(store *s, dp_err *err)
+{
+	if (s->buf.len == 0)
+		return 0;
+	if (PQputCopyData(s->db, (const char *)s->buf.data, (int)s->buf.len) != 1) {
+		dp_db_err(err, s->db, NULL, "COPY");
+		return -1;
+	}
+	store_buf_reset(&s->buf);
+	return 0;
+}
+
+/* Ends the COPY (abort_reason non-NULL: cancels it) and reads its result. */
+static int copy_finish(store *s, const char *abort_reason, dp_err *err)
+{
+	int rc = 0;
+
+	if (PQputCopyEnd(s->db, abort_reason) != 1) {
+		dp_db_err(err, s->db, NULL, "COPY");
+		rc = -1;
+	}
+	PGresult *res;
+	while ((res = PQgetResult(s->db)) != NULL) {
+		if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == 0) {
+			dp_db_err(err, s->db, res, "COPY");
+			rc = -1;
+		}
+		PQclear(res);
+	}
+	if (abort_reason != NULL && rc == 0) {
+		dp_err_set(err, "%s", abort_reason);
+		rc = -1;
+	}
+	return rc;
+}
+
+static void copy_chunk_row(store *s, int64_t id, const store_doc *d, const store_chunk *c)
+{
+	store_copy_row(&s->buf, 7);
+	store_field_i64(&s->buf, id);
+	store_field_i32(&s->buf, c->seq);
+	store_field_text(&s->buf, c->text, c->text_len);
+	store_field_text_array(&s->buf, c->heading);
+	if (c->tokens >= 0)
+		store_field_i32(&s->buf, c->tokens);
+	else
+		store_field_null(&s->buf);
+	if (c->summary != NULL)
+		store_field_text(&s->buf, c->summary, c->summary_len);
+	else
+		store_field_null(&s->buf);
+	if (c->vec == NULL)
+		store_field_null(&s->buf);
+	else if (s->pgvector)
+		store_field_vector(&s->buf, c->vec, (size_t)d->dim);
+	else
+		store_field_float4_array(&s->buf, c->vec, (size_t)d->dim);
+}
+
+static int copy_chunks(store *s, store_item **written, size_t n, dp_err *err)
+{
+	PGresult *res = PQexec(s->db, "COPY docpipe.chunks (document_id, seq, content, heading,"
+				      " tokens, summary, embedding) FROM STDIN (FORMAT binary)");
+
+	if (res == NULL || PQresultStatus(res) != PGRES_COPY_IN) {
+		dp_db_err(err, s->db, res, "COPY");
+		PQclear(res);
+		return -1;
+	}
+	PQclear(res);
+	store_buf_reset(&s->buf);
+	store_copy_header(&s->buf);
+	for (size_t i = 0; i < n; i++) {
+		const store_doc *d = &written[i]->doc;
+		for (size_t k = 0; k < d->nchunks; k++) {
+			copy_chunk_row(s, written[i]->id, d, &d->chunks[k]);
+			if (s->buf.overflow)
+				return copy_finish(s, "a chunk does not fit in the COPY buffer", err);
+			if (s->buf.len >= COPY_FLUSH_BYTES && copy_send(s, err) < 0)
+				return copy_finish(s, err->msg, err);
+		}
+	}
+	store_copy_trailer(&s->buf);
+	if (copy_send(s, err) < 0)
+		return copy_finish(s, err->msg, err);
+	return copy_finish(s, NULL, err);
+}
+
+/* Text form of a vector for the INSERT path: "[a,b]" for pgvector, "{a,b}"
+ * for real[].  %.9g keeps every float32 exact. */
+static char *vector_text(const float *v, int dim, int pgvector)
+{
+	size_t cap = (size_t)dim * 17 + 3, o = 0;
+	char *t = malloc(cap);
+
+	if (t == NULL)
+		return NULL;
+	t[o++] = pgvector ? '[' : '{';
+	for (int i = 0; i < dim; i++)
+		o += (size_t)snprintf(t + o, cap - o, "%s%.9g", i > 0 ? "," : "", (double)v[i]);
+	t[o++] = pgvector ? ']' : '}';
+	t[o] = '\0';
+	return t;
+}
+
+/* Reads results up to the pipeline's sync; keeps the first error.  Each
+ * successful result of query i (counted from *next) goes to took(items[i]). */
+static int pipeline_drain(store *s, int *failed, store_item **items, size_t *next,
+			  void (*took)(store_item *, const PGresult *), dp_err *err)
+{
+	for (;;) {
+		PGresult *res = PQgetResult(s->db);
+		if (res == NULL) {
+			if (dp_db_lost(s->db)) {
+				dp_db_err(err, s->db, NULL, "INSERT");
+				return -1;
+			}
+			continue; /* end of one query's results */
+		}
+		ExecStatusType st = PQresultStatus(res);
+		if (st == PGRES_PIPELINE_SYNC) {
+			PQclear(res);
+			return 0;
+		}
+		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && !*failed) {
+			dp_db_err(err, s->db, res, took != NULL ? "document" : "INSERT");
+			*failed = 1;
+		}
+		if (took != NULL && !*failed)
+			took(items[*next], res);
+		if (next != NULL)
+			++*next;
+		PQclear(res);
+		if (st == PGRES_FATAL_ERROR && dp_db_lost(s->db))
+			return -1;
+	}
+}
+
+static int insert_chunk(store *s, int64_t id, const store_doc *d, const store_chunk *c, dp_err *err)
+{
+	char ids[24], seq[16], tokens[16];
+	jv heading = jv_get_kind(c->heading) == JV_KIND_ARRAY ? dp_record_dump(jv_copy(c->heading)) : jv_null();
+	char *text = c->text_len > 0 ? strndup(c->text, c->text_len) : strdup("");
+	char *summary = c->summary != NULL ? strndup(c->summary, c->summary_len) : NULL;
+	char *vec = c->vec != NULL ? vector_text(c->vec, d->dim, s->pgvector) : NULL;
+	const char *params[] = {ids, seq, text, jv_get_kind(heading) == JV_KIND_STRING ? jv_string_value(heading) : NULL,
+				c->tokens >= 0 ? tokens : NULL, summary, vec};
+	int rc = 0;
+
+	snprintf(ids, sizeof ids, "%lld", (long long)id);
+	snprintf(seq, sizeof seq, "%d", c->seq);
+	snprintf(tokens, sizeof tokens, "%d", c->tokens);
+	if (text == NULL || (c->summary != NULL && summary == NULL) || (c->vec != NULL && vec == NULL)) {
+		dp_err_set(err, "out of memory");
+		rc = -1;
+	} else if (!PQsendQueryParams(s->db, s->pgvector
+		? "INSERT INTO docpipe.chunks (document_id, seq, content, heading, tokens, summary, embedding)"
+		  " VALUES ($1::bigint, $2::int, $3, ARRAY(SELECT jsonb_array_elements_text($4::jsonb)),"
+		  " $5::int, $6, $7::vector)"
+		: "INSERT INTO docpipe.chunks (document_id, seq, content, heading, tokens, summary, embedding)"
+		  " VALUES ($1::bigint, $2::int, $3, ARRAY(SELECT jsonb_array_elements_text($4::jsonb)),"
+		  " $5::int, $6, $7::real[])",
+		7, NULL, params, NULL, NULL, 0)) {
+		dp_db_err(err, s->db, NULL, "INSERT");
+		rc = -1;
+	}
+	jv_free(heading);
+	free(text);
+	free(summary);
+	free(vec);
+	return rc;
+}
+
+static int insert_chunks(store *s, store_item **written, size_t n, dp_err *err)
+{
+	int failed = 0, rc = 0, pending = 0;
+
+	if (!PQenterPipelineMode(s->db)) {
+		dp_db_err(err, s->db, NULL, "pipeline mode");
+		return -1;
+	}
+	for (size_t i = 0; i < n && rc == 0 && !failed; i++) {
+		const store_doc *d = &written[i]->doc;
+		for (size_t k = 0; k < d->nchunks && rc == 0 && !failed; k++) {
+			if (insert_chunk(s, written[i]->id, d, &d->chunks[k], err) < 0) {
+				failed = 1;
+				break;
+			}
+			if (++pending == INSERT_PIPELINE_DEPTH) {
+				pending = 0;
+				if (!PQpipelineSync(s->db) || pipeline_drain(s, &failed, NULL, NULL, NULL, err) < 0)
+					rc = -1;
+			}
+		}
+	}
+	if (rc == 0 && (!PQpipelineSync(s->db) || pipeline_drain(s, &failed, NULL, NULL, NULL, err) < 0))
+		rc = -1;
+	if (rc == 0 && !PQexitPipelineMode(s->db)) {
+		dp_db_err(err, s->db, NULL, "pipeline mode");
+		rc = -1;
+	}
+	return rc < 0 || failed ? -1 : 0;
+}
+
+/* Sets last_run on the documents of unchanged and error items, so a sweep
+ * keeps files that still exist. */
+static int mark_run(store *s, store_item **items, size_t n, dp_err *err)
+{
+	const char **paths = malloc((n > 0 ? n : 1) * sizeof *paths);
+	const char **runs = malloc((n > 0 ? n : 1) * sizeof *runs);
+	size_t m = 0;
+
+	if (paths == NULL || runs == NULL) {
+		free(paths);
+		free(runs);
+		dp_err_set(err, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const store_item *it = items[i];
+		int is_unchanged = it->status != NULL && strcmp(it->status, "unchanged") == 0;
+		int is_error = it->kind == STORE_ITEM_FAILED;
+		const char *path = dp_record_str(it->rec, "path");
+		const char *run = dp_record_str(it->rec, "run");
+		if ((is_unchanged || is_error) && path != NULL && run != NULL) {
+			paths[m] = path;
+			runs[m++] = run;
+		}
+	}
+	int rc = 0;
+	if (m > 0) {
+		store_buf_reset(&s->buf);
+		store_buf_reset(&s->buf2);
+		store_value_text_array(&s->buf, paths, m);
+		store_value_text_array(&s->buf2, runs, m);
+		Oid types[] = {DP_OID_TEXT_ARRAY, DP_OID_TEXT_ARRAY};
+		PGresult *res = exec_arrays(s,
+			"UPDATE docpipe.documents d SET last_run = u.run"
+			" FROM unnest($1::text[], $2::text[]) AS u(path, run)"
+			" WHERE d.path = u.path AND d.last_run IS DISTINCT FROM u.run", 2, types, err);
+		rc = res == NULL ? -1 : 0;
+		PQclear(res);
+	}
+	free(paths);
+	free(runs);
+	return rc;
+}
+
+/* Sends every row change of the batch in one pipeline (one round trip,
+ * not one per document) and takes their results. */
+static int write_row_changes(store *s, store_item **order, size_t n, dp_err *err)
+{
+	int failed = 0, rc = 0;
+	size_t next = 0;
+
+	if (!PQenterPipelineMode(s->db)) {
+		dp_db_err(err, s->db, NULL, "pipeline mode");
+		return -1;
+	}
+	for (size_t i = 0; i < n && !failed; i++) {
+		if (send_row_change(s, order[i], err) < 0)
+			failed = 1;
+		/* Bounded depth, so neither side's socket buffer fills up. */
+		if ((i + 1) % INSERT_PIPELINE_DEPTH == 0 && !failed &&
+		    (!PQpipelineSync(s->db) || pipeline_drain(s, &failed, order, &next, took_row_change, err) < 0))
+			return -1;
+	}
+	if (!PQpipelineSync(s->db) || pipeline_drain(s, &failed, order, &next, took_row_change, err) < 0)
+		return -1;
+	if (!PQexitPipelineMode(s->db)) {
+		dp_db_err(err, s->db, NULL, "pipeline mode");
+		rc = -1;
+	}
+	return rc < 0 || failed ? -1 : 0;
+}
+
+/* The body of one transaction; the caller begins and ends it. */
+static int write_body(store *s, store_item **items, size_t n, store_item **order, int64_t *ids,
+		      dp_err *err)
+{
+	size_t nw = 0, nd = 0;
+
+	if (find_unchanged(s, items, n, err) < 0 || check_embedders(s, items, n, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if ((items[i]->kind == STORE_ITEM_DOCUMENT && items[i]->status == NULL) ||
+		    items[i]->kind == STORE_ITEM_DELETE)
+			order[nw++] = items[i];
+	/* One lock order for every store: two stores writing the same paths
+	 * wait for each other instead of deadlocking. */
+	qsort(order, nw, sizeof *order, by_path);
+	if (nw > 0 && write_row_changes(s, order, nw, err) < 0)
+		return -1;
+	for (size_t i = 0; i < nw; i++) {
+		if (order[i]->kind != STORE_ITEM_DOCUMENT)
+			continue;
+		ids[nd] = order[i]->id;
+		order[nd++] = order[i];
+	}
+	if (delete_old_chunks(s, ids, nd, err) < 0)
+		return -1;
+	size_t nchunks = 0;
+	for (size_t i = 0; i < nd; i++)
+		nchunks += order[i]->doc.nchunks;
+	if (nchunks > 0 && (s->method == STORE_WRITE_COPY ? copy_chunks(s, order, nd, err)
+							  : insert_chunks(s, order, nd, err)) < 0)
+		return -1;
+	if (mark_run(s, items, n, err) < 0)
+		return -1;
+	for (size_t i = 0; i < nd; i++) {
+		order[i]->status = "stored";
+		order[i]->chunks = (long long)order[i]->doc.nchunks;
+	}
+	return 0;
+}
+
+static enum tx_result write_tx(store *s, store_item **items, size_t n, dp_err *err)
+{
+	store_item **order = malloc(n * sizeof *order);
+	int64_t *ids = malloc(n * sizeof *ids);
+	int rc = -1;
+
+	for (size_t i = 0; i < n; i++)
+		store_item_reset(items[i]);
+	s->claimed = 0;
+	if (order == NULL || ids == NULL)
+		dp_err_set(err, "out of memory");
+	else if (dp_db_exec(s->db, "BEGIN", err) == 0) {
+		rc = write_body(s, items, n, order, ids, err);
+		if (rc == 0)
+			rc = dp_db_exec(s->db, "COMMIT", err);
+		else
+			dp_db_rollback(s->db);
+	}
+	free(order);
+	free(ids);
+	if (rc == 0)
+		return TX_OK;
+	if (s->claimed) { /* the identity we claimed was rolled back */
+		s->embedder[0] = '\0';
+		s->dim = 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		store_item_reset(items[i]);
+	return dp_db_lost(s->db) ? TX_LOST : TX_FAILED;
+}
+
+/* One transaction, with one reconnection if the connection was lost. */
+static enum tx_result write_retrying(store *s, store_item **items, size_t n, dp_err *err)
+{
+	enum tx_result r = write_tx(s, items, n, err);
+
+	if (r != TX_LOST)
+		return r;
+	PQreset(s->db);
+	if (dp_db_lost(s->db)) {
+		dp_err_set(err, "lost the database connection and could not reconnect");
+		return TX_LOST;
+	}
+	return write_tx(s, items, n, err);
+}
+
+int store_write(store *s, store_item *items, size_t n, dp_err *err)
+{
+	store_item **all = malloc((n > 0 ? n : 1) * sizeof *all);
+	dp_err why;
+
+	if (all == NULL) {
+		dp_err_set(err, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		all[i] = &items[i];
+	enum tx_result r = write_retrying(s, all, n, &why);
+	for (size_t i = 0; r == TX_FAILED && n > 1 && i < n; i++) {
+		enum tx_result one = write_retrying(s, &all[i], 1, &why);
+		if (one == TX_LOST) {
+			r = TX_LOST;
+			break;
+		}
+		if (one == TX_FAILED)
+			store_item_fail(&items[i], why.msg);
+	}
+	if (r == TX_FAILED && n == 1)
+		store_item_fail(&items[0], why.msg);
+	free(all);
+	if (r == TX_LOST) {
+		*err = why;
+		return -1;
+	}
+	return 0;
+}
