@@ -5,7 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "jqfilter.h"
 #include "record.h"
+#include "stats.h"
+#include "zmqsock.h"
 
 #ifndef DOCPIPE_VERSION
 #define DOCPIPE_VERSION "0.1.0"
@@ -16,6 +19,14 @@ const char dp_cli_help[] =
 	"  --in ENDPOINT       read records from ENDPOINT instead of stdin\n"
 	"  --out ENDPOINT      write records to ENDPOINT instead of stdout\n"
 	"  --max-record BYTES  refuse records larger than BYTES (default 64 MiB)\n"
+	"  --jq PROGRAM        run the jq PROGRAM on every record written: its outputs\n"
+	"                      are written instead (none drops the record)\n"
+	"ZeroMQ (ENDPOINT is tcp://HOST:PORT, ipc://PATH; a leading @ binds):\n"
+	"  --stats ENDPOINT    send counters there every 500 ms (the hub's stats edge)\n"
+	"  --hwm N             high-water mark of the sockets (default 16 records)\n"
+	"  --curve-server FILE encrypt with CurveZMQ: the server's public key file\n"
+	"  --curve-key FILE    this side's key pair file (docpipe keygen)\n"
+	"  --insecure          allow plaintext to endpoints off loopback\n"
 	"  --version           print the version and exit\n"
 	"  --help              print this help and exit\n";
 
@@ -58,6 +69,32 @@ int dp_cli_option(dp_cli *cli, int opt, const char *arg, dp_err *err)
 			return DP_CLI_BAD;
 		cli->io.max_record = (size_t)n;
 		return DP_CLI_TAKEN;
+	case DP_OPT_JQ: {
+		/* Compiled now so that a broken program is a usage error at start. */
+		dp_jq *jq = dp_jq_new(arg, err);
+		if (jq == NULL)
+			return DP_CLI_BAD;
+		dp_jq_free(&jq);
+		cli->io.jq = arg;
+		return DP_CLI_TAKEN;
+	}
+	case DP_OPT_STATS:
+		cli->stats = arg;
+		return DP_CLI_TAKEN;
+	case DP_OPT_HWM:
+		if (dp_cli_parse_long("hwm", arg, 1, 100000, &n, err) < 0)
+			return DP_CLI_BAD;
+		cli->io.hwm = (int)n;
+		return DP_CLI_TAKEN;
+	case DP_OPT_CURVE_SERVER:
+		cli->io.curve_server = arg;
+		return DP_CLI_TAKEN;
+	case DP_OPT_CURVE_KEY:
+		cli->io.curve_key = arg;
+		return DP_CLI_TAKEN;
+	case DP_OPT_INSECURE:
+		cli->io.insecure = 1;
+		return DP_CLI_TAKEN;
 	case DP_OPT_VERSION:
 		printf("docpipe-%s %s (protocol %d)\n", dp_stage(), DOCPIPE_VERSION,
 		       DP_PROTOCOL_VERSION);
@@ -71,6 +108,13 @@ int dp_cli_open(const dp_cli *cli, int want_source, dp_source **src, dp_sink **s
 		dp_err *err)
 {
 	*src = NULL;
+	*sink = NULL;
+	if (cli->io.curve_key != NULL && cli->io.curve_server == NULL) {
+		dp_err_set(err, "--curve-key needs --curve-server (the server's public key)");
+		return -1;
+	}
+	if (want_source && dp_zmq_is_endpoint(cli->in))
+		dp_cli_handle_signals();
 	if (want_source) {
 		*src = dp_source_open(cli->in, &cli->io, err);
 		if (*src == NULL)
@@ -81,5 +125,29 @@ int dp_cli_open(const dp_cli *cli, int want_source, dp_source **src, dp_sink **s
 		dp_source_free(src);
 		return -1;
 	}
+	if (cli->stats != NULL) {
+		dp_zmq_opts z = {.hwm = cli->io.hwm, .curve_server = cli->io.curve_server,
+				 .curve_key = cli->io.curve_key, .insecure = cli->io.insecure};
+		if (dp_stats_start(cli->stats, &z, err) < 0) {
+			dp_sink_close(sink, NULL);
+			dp_source_free(src);
+			return -1;
+		}
+	}
 	return 0;
+}
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	dp_request_stop();
+}
+
+void dp_cli_handle_signals(void)
+{
+	struct sigaction sa = {.sa_handler = on_stop_signal, .sa_flags = SA_RESETHAND};
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
 }

@@ -18,17 +18,30 @@ enum {
 	DP_OPT_OUT,
 	DP_OPT_MAX_RECORD,
 	DP_OPT_VERSION,
+	DP_OPT_JQ,
+	DP_OPT_STATS,
+	DP_OPT_HWM,
+	DP_OPT_CURVE_SERVER,
+	DP_OPT_CURVE_KEY,
+	DP_OPT_INSECURE,
 };
 
 #define DP_CLI_LONGOPTS                                                        \
 	{"in", required_argument, NULL, DP_OPT_IN},                            \
 	{"out", required_argument, NULL, DP_OPT_OUT},                          \
 	{"max-record", required_argument, NULL, DP_OPT_MAX_RECORD},            \
-	{"version", no_argument, NULL, DP_OPT_VERSION}
+	{"version", no_argument, NULL, DP_OPT_VERSION},                        \
+	{"jq", required_argument, NULL, DP_OPT_JQ},                            \
+	{"stats", required_argument, NULL, DP_OPT_STATS},                      \
+	{"hwm", required_argument, NULL, DP_OPT_HWM},                          \
+	{"curve-server", required_argument, NULL, DP_OPT_CURVE_SERVER},        \
+	{"curve-key", required_argument, NULL, DP_OPT_CURVE_KEY},              \
+	{"insecure", no_argument, NULL, DP_OPT_INSECURE}
 
 typedef struct dp_cli {
 	const char *in;  /* NULL: stdin */
 	const char *out; /* NULL: stdout */
+	const char *stats; /* --stats: where counters go (stats.h); NULL: nowhere */
 	dp_io_opts io;
 } dp_cli;
 
@@ -46,7 +59,10 @@ enum dp_cli_result {
 int dp_cli_option(dp_cli *cli, int opt, const char *arg, dp_err *err);
 
 /* Opens the stage's source (if want_source) and sink. Returns 0, or -1
- * with err set (nothing left open). */
+ * with err set (nothing left open).  With a ZeroMQ source it also installs
+ * the SIGTERM/SIGINT handler (dp_cli_handle_signals: the source then ends
+ * and the stage finishes what it holds); with --stats it starts reporting
+ * counters, until dp_sink_close. */
 int dp_cli_open(const dp_cli *cli, int want_source, dp_source **src, dp_sink **sink,
 		dp_err *err);
 
@@ -58,5 +74,9 @@ int dp_cli_parse_long(const char *opt_name, const char *arg, long min, long max,
 /* Common start of every main: names the stage for diagnostics and ignores
  * SIGPIPE so a closed output is an error we report, not a silent death. */
 void dp_cli_init(const char *stage);
+
+/* SIGTERM and SIGINT call dp_request_stop (transport.h) instead of
+ * killing the process; a second signal kills it as usual. */
+void dp_cli_handle_signals(void);
 
 #endif

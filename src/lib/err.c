@@ -9,7 +9,8 @@ const char dp_exit_codes_help[] =
 	"  1  the run finished, but at least one record failed (see its error record)\n"
 	"  2  usage or configuration error; nothing was done\n"
 	"  3  system error (I/O, database, socket, memory); stopped early\n"
-	"  4  the model API refused the run (quota exhausted, bad credentials)\n";
+	"  4  the model API refused the run (quota exhausted, bad credentials)\n"
+	"  5  interrupted (SIGTERM/SIGINT) before the end; a later run resumes\n";
 
 static const char *stage_name = "?";
 

@@ -16,6 +16,7 @@ enum dp_exit {
 	DP_EXIT_USAGE = 2,   /* bad arguments or configuration: nothing was done */
 	DP_EXIT_SYSTEM = 3,  /* I/O, database, socket or memory error: stopped early */
 	DP_EXIT_REFUSED = 4, /* the model API refused us for good (quota, auth) */
+	DP_EXIT_INTERRUPTED = 5, /* stopped by SIGTERM/SIGINT before the end */
 };
 
 /* The exit-code table as --help prints it. */

@@ -3,8 +3,10 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "record.h"
+#include "stats.h"
 
 struct run {
 	dp_source *src;
@@ -35,6 +37,14 @@ static int is_own_error(jv rec)
 	return stage != NULL && strcmp(stage, dp_stage()) == 0;
 }
 
+static long now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000L + ts.tv_nsec / 1000;
+}
+
 static void *worker(void *arg)
 {
 	struct run *r = arg;
@@ -57,9 +67,14 @@ static void *worker(void *arg)
 		atomic_fetch_add(&r->counts->in, 1);
 		const char *kind = dp_record_kind(rec);
 		if (kind != NULL && strcmp(kind, r->ops->accepts) == 0) {
+			long start = now_us();
 			atomic_fetch_add(&r->counts->in_flight, 1);
+			dp_stats_add(DP_STAT_IN_FLIGHT, 1);
 			rec = r->ops->process(r->ops->ctx, rec);
+			dp_stats_add(DP_STAT_IN_FLIGHT, -1);
 			atomic_fetch_sub(&r->counts->in_flight, 1);
+			dp_stats_add(DP_STAT_LATENCY_US, now_us() - start);
+			dp_stats_add(DP_STAT_LATENCY_N, 1);
 			kind = dp_record_kind(rec);
 			if (kind != NULL && strcmp(kind, DP_KIND_ERROR) == 0)
 				atomic_fetch_add(&r->counts->failed, 1);

@@ -28,7 +28,10 @@ typedef struct dp_stage_counts {
 	atomic_int in_flight;  /* records being processed now */
 } dp_stage_counts;
 
-/* Runs until the source ends, with `threads` workers (>= 1).  Returns
+/* Runs until the source ends (for a ZeroMQ source: until a stop request,
+ * see dp_stop_requested), with `threads` workers (>= 1); records already
+ * read are finished and written before it returns.  Feeds the process
+ * counters of stats.h (in flight, latency).  Returns
  * DP_EXIT_OK, DP_EXIT_FAILED when a record failed here, or DP_EXIT_SYSTEM
  * with err set when input or output failed. */
 int dp_stage_run(dp_source *src, dp_sink *sink, const dp_stage_ops *ops,

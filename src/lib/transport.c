@@ -3,49 +3,96 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <zmq.h>
+
+#include "jqfilter.h"
 #include "lines.h"
 #include "record.h"
+#include "stats.h"
+#include "zmqsock.h"
+
+/* How often a blocked ZeroMQ receive or send looks at the stop flag. */
+#define DP_POLL_MS 250
 
 struct dp_source {
-	dp_lines *lines;
+	dp_lines *lines; /* stdin, or NULL */
 	int fd;
+	void *zsock;     /* ZeroMQ, or NULL */
+	unsigned long msgno;
 	dp_sink *flush_sink;
 };
 
 struct dp_sink {
-	FILE *out;
+	FILE *out;   /* stdout, or NULL */
+	void *zsock; /* ZeroMQ, or NULL */
+	dp_jq *jq;
+	size_t max_record;
 	pthread_mutex_t lock;
 	/* Set while the source waits for input: output is then flushed as it is
 	 * written, so results of slow work are not held back. */
 	atomic_int source_idle;
 };
 
-static int is_stdio(const char *endpoint)
-{
-	return endpoint == NULL || strcmp(endpoint, "-") == 0;
-}
+static volatile sig_atomic_t stop_flag;
+
+void dp_request_stop(void) { stop_flag = 1; }
+
+int dp_stop_requested(void) { return stop_flag != 0; }
 
 static size_t max_record(const dp_io_opts *opts)
 {
 	return opts != NULL && opts->max_record > 0 ? opts->max_record : DP_RECORD_MAX_DEFAULT;
 }
 
+static dp_zmq_opts zmq_opts(const dp_io_opts *opts)
+{
+	dp_zmq_opts z = {.max_record = max_record(opts)};
+
+	if (opts != NULL) {
+		z.hwm = opts->hwm;
+		z.curve_server = opts->curve_server;
+		z.curve_key = opts->curve_key;
+		z.insecure = opts->insecure;
+	}
+	return z;
+}
+
+static int set_timeout(void *sock, int option, dp_err *err)
+{
+	int ms = DP_POLL_MS;
+
+	if (zmq_setsockopt(sock, option, &ms, sizeof ms) == 0)
+		return 0;
+	dp_err_set(err, "zmq_setsockopt timeout: %s", zmq_strerror(zmq_errno()));
+	return -1;
+}
+
 dp_source *dp_source_open(const char *endpoint, const dp_io_opts *opts, dp_err *err)
 {
-	if (!is_stdio(endpoint)) {
-		dp_err_set(err, "%s: ZeroMQ endpoints are not supported by this build", endpoint);
-		return NULL;
-	}
 	dp_source *src = calloc(1, sizeof *src);
+
 	if (src == NULL) {
 		dp_err_set(err, "out of memory");
 		return NULL;
+	}
+	if (dp_zmq_is_endpoint(endpoint)) {
+		dp_zmq_opts z = zmq_opts(opts);
+		src->fd = -1;
+		src->zsock = dp_zmq_open(ZMQ_PULL, endpoint, &z, err);
+		if (src->zsock == NULL || set_timeout(src->zsock, ZMQ_RCVTIMEO, err) < 0) {
+			dp_zmq_close(&src->zsock);
+			free(src);
+			return NULL;
+		}
+		return src;
 	}
 	src->fd = STDIN_FILENO;
 	src->lines = dp_lines_new(src->fd, max_record(opts));
@@ -62,6 +109,7 @@ void dp_source_free(dp_source **src)
 	if (*src == NULL)
 		return;
 	dp_lines_free(&(*src)->lines);
+	dp_zmq_close(&(*src)->zsock);
 	free(*src);
 	*src = NULL;
 }
@@ -84,16 +132,49 @@ static void about_to_wait(dp_source *src)
 	dp_sink_flush(src->flush_sink, NULL);
 }
 
-static jv bad_line(unsigned long lineno, const char *why)
+static jv bad_input(const char *unit, unsigned long n, const char *why)
 {
 	char reason[DP_ERR_MAX + 64];
 
-	snprintf(reason, sizeof reason, "input line %lu: %s", lineno, why);
+	snprintf(reason, sizeof reason, "input %s %lu: %s", unit, n, why);
 	return dp_record_error(jv_null(), dp_stage(), reason);
+}
+
+static int zmq_next(dp_source *src, jv *rec, dp_err *err)
+{
+	zmq_msg_t msg;
+	dp_err why;
+
+	for (;;) {
+		if (dp_stop_requested())
+			return DP_SOURCE_END;
+		zmq_msg_init(&msg);
+		if (zmq_msg_recv(&msg, src->zsock, 0) >= 0)
+			break;
+		zmq_msg_close(&msg);
+		if (zmq_errno() != EAGAIN && zmq_errno() != EINTR) {
+			dp_err_set(err, "receive: %s", zmq_strerror(zmq_errno()));
+			return DP_SOURCE_ERROR;
+		}
+		/* Idle: what a stdout sink buffered goes out now. */
+		if (src->flush_sink != NULL)
+			dp_sink_flush(src->flush_sink, NULL);
+	}
+	src->msgno++;
+	*rec = dp_record_parse(zmq_msg_data(&msg), zmq_msg_size(&msg), &why);
+	zmq_msg_close(&msg);
+	if (!jv_is_valid(*rec)) {
+		jv_free(*rec);
+		*rec = bad_input("message", src->msgno, why.msg);
+	}
+	dp_stats_add(DP_STAT_IN, 1);
+	return DP_SOURCE_RECORD;
 }
 
 int dp_source_next(dp_source *src, jv *rec, dp_err *err)
 {
+	if (src->zsock != NULL)
+		return zmq_next(src, rec, err);
 	for (;;) {
 		const char *line;
 		size_t len;
@@ -109,16 +190,19 @@ int dp_source_next(dp_source *src, jv *rec, dp_err *err)
 			return DP_SOURCE_ERROR;
 		if (rc == DP_LINES_EOF)
 			return DP_SOURCE_END;
+		dp_stats_add(DP_STAT_IN, 1);
 		if (rc == DP_LINES_TOO_LONG) {
-			*rec = bad_line(lineno, err->msg);
+			*rec = bad_input("line", lineno, err->msg);
 			return DP_SOURCE_RECORD;
 		}
-		if (strspn(line, " \t\r") == len)
+		if (strspn(line, " \t\r") == len) {
+			dp_stats_add(DP_STAT_IN, -1);
 			continue; /* blank lines carry nothing */
+		}
 		*rec = dp_record_parse(line, len, &why);
 		if (!jv_is_valid(*rec)) {
 			jv_free(*rec);
-			*rec = bad_line(lineno, why.msg);
+			*rec = bad_input("line", lineno, why.msg);
 		}
 		return DP_SOURCE_RECORD;
 	}
@@ -126,19 +210,30 @@ int dp_source_next(dp_source *src, jv *rec, dp_err *err)
 
 dp_sink *dp_sink_open(const char *endpoint, const dp_io_opts *opts, dp_err *err)
 {
-	(void)opts;
-	if (!is_stdio(endpoint)) {
-		dp_err_set(err, "%s: ZeroMQ endpoints are not supported by this build", endpoint);
-		return NULL;
-	}
 	dp_sink *sink = calloc(1, sizeof *sink);
+
 	if (sink == NULL) {
 		dp_err_set(err, "out of memory");
 		return NULL;
 	}
-	sink->out = stdout;
+	sink->max_record = max_record(opts);
+	if (opts != NULL && opts->jq != NULL && (sink->jq = dp_jq_new(opts->jq, err)) == NULL)
+		goto fail;
+	if (dp_zmq_is_endpoint(endpoint)) {
+		dp_zmq_opts z = zmq_opts(opts);
+		sink->zsock = dp_zmq_open(ZMQ_PUSH, endpoint, &z, err);
+		if (sink->zsock == NULL || set_timeout(sink->zsock, ZMQ_SNDTIMEO, err) < 0)
+			goto fail;
+	} else {
+		sink->out = stdout;
+	}
 	pthread_mutex_init(&sink->lock, NULL);
 	return sink;
+fail:
+	dp_zmq_close(&sink->zsock);
+	dp_jq_free(&sink->jq);
+	free(sink);
+	return NULL;
 }
 
 static int write_failed(dp_err *err)
@@ -147,19 +242,99 @@ static int write_failed(dp_err *err)
 	return -1;
 }
 
-int dp_sink_put(dp_sink *sink, jv rec, dp_err *err)
+static double now_seconds(void)
 {
-	jv text = dp_record_dump(rec);
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Sends one message, waiting while the receivers are full.  Called with
+ * sink->lock held. */
+static int zmq_write(dp_sink *sink, const char *data, size_t len, dp_err *err)
+{
+	double stop_seen = 0;
+
+	while (zmq_send(sink->zsock, data, len, 0) < 0) {
+		if (zmq_errno() != EAGAIN && zmq_errno() != EINTR) {
+			dp_err_set(err, "send: %s", zmq_strerror(zmq_errno()));
+			return -1;
+		}
+		if (!dp_stop_requested())
+			continue;
+		/* Stopping: the receivers get the LINGER time to take it. */
+		if (stop_seen == 0)
+			stop_seen = now_seconds();
+		else if (now_seconds() - stop_seen > DP_ZMQ_LINGER_MS / 1000.0) {
+			dp_err_set(err, "send: no receiver took the record within %d ms of the stop",
+				   DP_ZMQ_LINGER_MS);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int is_own_error(jv rec)
+{
+	const char *kind = dp_record_kind(rec), *stage = dp_record_str(rec, "stage");
+
+	return kind != NULL && strcmp(kind, DP_KIND_ERROR) == 0 && stage != NULL &&
+	       strcmp(stage, dp_stage()) == 0;
+}
+
+/* Writes one record (consumed).  Called with sink->lock held. */
+static int write_one(dp_sink *sink, jv rec, dp_err *err)
+{
+	jv text;
+	size_t len;
 	int rc = 0;
 
-	pthread_mutex_lock(&sink->lock);
-	if (fwrite(jv_string_value(text), 1, (size_t)jv_string_length_bytes(jv_copy(text)), sink->out) == 0 ||
-	    putc('\n', sink->out) == EOF)
+	if (is_own_error(rec))
+		dp_stats_add(DP_STAT_FAILED, 1);
+	text = dp_record_dump(jv_copy(rec));
+	len = (size_t)jv_string_length_bytes(jv_copy(text));
+	if (len > sink->max_record) {
+		char why[128];
+		snprintf(why, sizeof why, "record of %zu bytes exceeds the maximum of %zu", len,
+			 sink->max_record);
+		jv_free(text);
+		dp_stats_add(DP_STAT_FAILED, 1);
+		text = dp_record_dump(dp_record_error(jv_copy(rec), dp_stage(), why));
+		len = (size_t)jv_string_length_bytes(jv_copy(text));
+	}
+	jv_free(rec);
+	if (sink->zsock != NULL) {
+		rc = zmq_write(sink, jv_string_value(text), len, err);
+	} else if (fwrite(jv_string_value(text), 1, len, sink->out) != len ||
+		   putc('\n', sink->out) == EOF) {
 		rc = write_failed(err);
-	else if (atomic_load(&sink->source_idle) && fflush(sink->out) == EOF)
+	} else if (atomic_load(&sink->source_idle) && fflush(sink->out) == EOF) {
 		rc = write_failed(err);
-	pthread_mutex_unlock(&sink->lock);
+	}
 	jv_free(text);
+	if (rc == 0)
+		dp_stats_add(DP_STAT_OUT, 1);
+	return rc;
+}
+
+int dp_sink_put(dp_sink *sink, jv rec, dp_err *err)
+{
+	jv outs;
+	int rc = 0;
+
+	if (sink->jq == NULL) {
+		pthread_mutex_lock(&sink->lock);
+		rc = write_one(sink, rec, err);
+		pthread_mutex_unlock(&sink->lock);
+		return rc;
+	}
+	outs = dp_jq_apply(sink->jq, rec);
+	pthread_mutex_lock(&sink->lock);
+	for (int i = 0, n = jv_array_length(jv_copy(outs)); i < n && rc == 0; i++)
+		rc = write_one(sink, jv_array_get(jv_copy(outs), i), err);
+	pthread_mutex_unlock(&sink->lock);
+	jv_free(outs);
 	return rc;
 }
 
@@ -167,6 +342,8 @@ int dp_sink_flush(dp_sink *sink, dp_err *err)
 {
 	int rc = 0;
 
+	if (sink->out == NULL)
+		return 0; /* ZeroMQ sends each message as it is written */
 	pthread_mutex_lock(&sink->lock);
 	if (fflush(sink->out) == EOF)
 		rc = write_failed(err);
@@ -181,6 +358,10 @@ int dp_sink_close(dp_sink **sink, dp_err *err)
 	if (*sink == NULL)
 		return 0;
 	rc = dp_sink_flush(*sink, err);
+	/* The last counters go out before the sockets close. */
+	dp_stats_stop();
+	dp_zmq_close(&(*sink)->zsock);
+	dp_jq_free(&(*sink)->jq);
 	pthread_mutex_destroy(&(*sink)->lock);
 	free(*sink);
 	*sink = NULL;

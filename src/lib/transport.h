@@ -16,12 +16,23 @@
 
 typedef struct dp_io_opts {
 	size_t max_record; /* bytes; 0 means DP_RECORD_MAX_DEFAULT */
+	/* A jq program (--jq) the sink runs on every record written: its
+	 * outputs are written instead (see jqfilter.h).  NULL: none. */
+	const char *jq;
+	/* ZeroMQ endpoints only (zmqsock.h): high-water mark (0: default),
+	 * CurveZMQ client keys, and plaintext off loopback. */
+	int hwm;
+	const char *curve_server; /* file with the server's public key */
+	const char *curve_key;    /* file with this side's key pair */
+	int insecure;
 } dp_io_opts;
 
 typedef struct dp_source dp_source;
 typedef struct dp_sink dp_sink;
 
-/* endpoint NULL or "-" means stdin.  Returns NULL with err set on failure. */
+/* endpoint NULL or "-" means stdin; otherwise a ZeroMQ endpoint (PULL
+ * socket; zmqsock.h gives the syntax: connect, or bind with a leading '@').
+ * Returns NULL with err set on failure. */
 dp_source *dp_source_open(const char *endpoint, const dp_io_opts *opts, dp_err *err);
 void dp_source_free(dp_source **src);
 
@@ -31,7 +42,8 @@ enum dp_source_status {
 	DP_SOURCE_RECORD = 1  /* *rec holds an owned record */
 };
 
-/* Next record.  Input that is not a valid record (malformed JSON, an
+/* Next record.  A ZeroMQ source has no end of its own: it ends (END) once
+ * dp_stop_requested(), within ~250 ms.  Input that is not a valid record (malformed JSON, an
  * over-long line, an unknown protocol version) does not stop the stream: it
  * comes back as an error record naming the line, so it reaches the store's
  * report like any other failure.  Not thread-safe: one reader at a time. */
@@ -41,7 +53,10 @@ int dp_source_next(dp_source *src, jv *rec, dp_err *err);
  * records do not sit in an output buffer while the pipeline is idle. */
 void dp_source_flush_on_idle(dp_source *src, dp_sink *sink);
 
-/* endpoint NULL or "-" means stdout. */
+/* endpoint NULL or "-" means stdout; otherwise a ZeroMQ PUSH socket.  A
+ * send blocks while the receivers' queues are full (back-pressure: nothing
+ * is dropped), except after a stop request, when it gives up after the
+ * LINGER time.  With opts->jq, NULL and err set when it does not compile. */
 dp_sink *dp_sink_open(const char *endpoint, const dp_io_opts *opts, dp_err *err);
 
 /* Writes rec (consumed).  Thread-safe.  Returns 0, or -1 with err set when
@@ -54,5 +69,11 @@ int dp_sink_flush(dp_sink *sink, dp_err *err);
 /* Flushes and closes.  Returns 0 or -1 with err set (the last writes may
  * have failed). Always frees. */
 int dp_sink_close(dp_sink **sink, dp_err *err);
+
+/* Shutdown on request.  dp_request_stop() is async-signal-safe: the
+ * SIGTERM/SIGINT handler of dp_cli_handle_signals calls it.  After it,
+ * ZeroMQ sources end, so a stage finishes what it holds and exits. */
+void dp_request_stop(void);
+int dp_stop_requested(void);
 
 #endif

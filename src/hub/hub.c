@@ -1,0 +1,224 @@
+#include "hub.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "record.h"
+
+const char *const hub_stage_names[HUB_STAGES] = {"chunk", "summarize", "embed", "store"};
+
+int hub_bind_endpoint(const char *listen, int ep, char *buf, size_t size, dp_err *err)
+{
+	if (strncmp(listen, "ipc://", 6) == 0) {
+		char var[32];
+		hub_endpoint_var(ep, var, sizeof var);
+		snprintf(buf, size, "@%s/%s", listen, var + 3);
+		return 0;
+	}
+	const char *colon = strrchr(listen, ':');
+	char *end;
+	long port;
+
+	if (strncmp(listen, "tcp://", 6) != 0 || colon == NULL || colon < listen + 6 ||
+	    (port = strtol(colon + 1, &end, 10), *end != '\0') || port < 0 ||
+	    port + HUB_EP_COUNT > 65536) {
+		dp_err_set(err, "--listen %s: expected tcp://HOST:PORT or ipc://DIR", listen);
+		return -1;
+	}
+	if (port == 0)
+		snprintf(buf, size, "@%.*s:*", (int)(colon - listen), listen);
+	else
+		snprintf(buf, size, "@%.*s:%ld", (int)(colon - listen), listen, port + ep);
+	return 0;
+}
+
+void hub_endpoint_var(int ep, char *buf, size_t size)
+{
+	if (ep == HUB_EP_STATS) {
+		snprintf(buf, size, "DP_STATS");
+		return;
+	}
+	snprintf(buf, size, "DP_%s_%s", hub_stage_names[ep / 2], ep % 2 ? "OUT" : "IN");
+	for (char *p = buf; *p; p++)
+		if (*p >= 'a' && *p <= 'z')
+			*p = (char)(*p - 'a' + 'A');
+}
+
+int hub_window_init(hub_window *w, size_t size)
+{
+	w->slots = calloc(size, sizeof *w->slots);
+	w->size = size;
+	w->used = 0;
+	return w->slots == NULL ? -1 : 0;
+}
+
+void hub_window_free(hub_window *w)
+{
+	for (size_t i = 0; w->slots != NULL && i < w->size; i++)
+		if (w->slots[i].used)
+			jv_free(w->slots[i].rec);
+	free(w->slots);
+	w->slots = NULL;
+}
+
+/* seq picks its slot: an old document still outstanding holds back only
+ * the seqs that map onto its slot, while the rest of the window moves on. */
+int hub_window_has_room(const hub_window *w, long seq)
+{
+	return !w->slots[(size_t)seq % w->size].used;
+}
+
+void hub_window_add(hub_window *w, long seq, jv rec)
+{
+	hub_slot *s = &w->slots[(size_t)seq % w->size];
+
+	*s = (hub_slot){.used = 1, .seq = seq, .rec = rec};
+	w->used++;
+}
+
+hub_slot *hub_window_find(hub_window *w, long seq)
+{
+	hub_slot *s;
+
+	if (seq < 0)
+		return NULL;
+	s = &w->slots[(size_t)seq % w->size];
+	return s->used && s->seq == seq ? s : NULL;
+}
+
+void hub_window_release(hub_window *w, hub_slot *slot)
+{
+	jv_free(slot->rec);
+	*slot = (hub_slot){0};
+	w->used--;
+}
+
+static void add_failure(hub_tally *t, const char *path, const char *stage, const char *error)
+{
+	t->failed++;
+	if (jv_array_length(jv_copy(t->failures)) >= HUB_MAX_FAILURES)
+		return;
+	jv f = jv_object();
+	f = jv_object_set(f, jv_string("path"), path ? jv_string(path) : jv_null());
+	f = jv_object_set(f, jv_string("stage"), jv_string(stage ? stage : "?"));
+	f = jv_object_set(f, jv_string("error"), jv_string(error ? error : "unknown"));
+	t->failures = jv_array_append(t->failures, f);
+}
+
+void hub_tally_receipt(hub_tally *t, jv receipt)
+{
+	const char *status = dp_record_str(receipt, "status");
+
+	if (status == NULL || strcmp(status, "failed") == 0) {
+		add_failure(t, dp_record_str(receipt, "path"), dp_record_str(receipt, "stage"),
+			    dp_record_str(receipt, "error"));
+	} else if (strcmp(status, "stored") == 0) {
+		/* The store says "created": false when it replaced an older
+		 * version; without the field a stored document counts as added. */
+		jv created = jv_object_get(jv_copy(receipt), jv_string("created"));
+		if (jv_get_kind(created) == JV_KIND_FALSE)
+			t->updated++;
+		else
+			t->added++;
+		jv_free(created);
+	} else if (strcmp(status, "unchanged") == 0) {
+		t->unchanged++;
+	} else if (strcmp(status, "deleted") == 0) {
+		t->deleted++;
+	} else {
+		add_failure(t, dp_record_str(receipt, "path"), "hub", "receipt with an unknown status");
+	}
+}
+
+void hub_tally_lost(hub_tally *t, jv rec, int attempts)
+{
+	char why[96];
+
+	snprintf(why, sizeof why, "no receipt after %d attempts", attempts);
+	add_failure(t, dp_record_str(rec, "path"), "hub", why);
+}
+
+static double num_field(jv msg, const char *key)
+{
+	double v;
+
+	return dp_record_num(msg, key, &v) == 0 ? v : 0;
+}
+
+void hub_stats_update(hub_stats *s, jv msg)
+{
+	const char *stage = dp_record_str(msg, "stage"), *host = dp_record_str(msg, "host");
+	double pid = num_field(msg, "pid");
+	char key[300];
+	hub_proc *p = NULL;
+
+	snprintf(key, sizeof key, "%s/%.0f", host ? host : "?", pid);
+	for (size_t i = 0; i < s->nprocs && p == NULL; i++)
+		if (strcmp(s->procs[i].key, key) == 0)
+			p = &s->procs[i];
+	if (p == NULL) {
+		if (s->nprocs == HUB_MAX_PROCS)
+			return; /* bounded: later processes go uncounted */
+		p = &s->procs[s->nprocs++];
+		snprintf(p->key, sizeof p->key, "%s", key);
+		p->stage = -1;
+		for (int i = 0; stage != NULL && i < HUB_STAGES; i++)
+			if (strcmp(stage, hub_stage_names[i]) == 0)
+				p->stage = i;
+	}
+	p->in = num_field(msg, "in");
+	p->out = num_field(msg, "out");
+	p->failed = num_field(msg, "failed");
+	p->in_flight = num_field(msg, "in_flight");
+	p->retries = num_field(msg, "retries");
+	p->requests = num_field(msg, "requests");
+	p->tokens = num_field(msg, "tokens");
+	p->latency_ms = num_field(msg, "latency_ms");
+}
+
+double hub_stats_sum(const hub_stats *s, int stage, size_t field)
+{
+	double sum = 0;
+
+	for (size_t i = 0; i < s->nprocs; i++)
+		if (stage < 0 || s->procs[i].stage == stage)
+			sum += *(const double *)((const char *)&s->procs[i] + field);
+	return sum;
+}
+
+int hub_stats_procs(const hub_stats *s, int stage)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < s->nprocs; i++)
+		n += s->procs[i].stage == stage;
+	return n;
+}
+
+jv hub_report(const hub_tally *t, const hub_stats *s, const char *run, double seconds,
+	      int complete)
+{
+	jv r = jv_object();
+
+	r = jv_object_set(r, jv_string("v"), jv_number(DP_PROTOCOL_VERSION));
+	r = jv_object_set(r, jv_string("kind"), jv_string("report"));
+	r = jv_object_set(r, jv_string("run"), jv_string(run));
+	r = jv_object_set(r, jv_string("complete"), jv_bool(complete));
+	r = jv_object_set(r, jv_string("documents"), jv_number((double)t->documents));
+	r = jv_object_set(r, jv_string("added"), jv_number((double)t->added));
+	r = jv_object_set(r, jv_string("updated"), jv_number((double)t->updated));
+	r = jv_object_set(r, jv_string("unchanged"), jv_number((double)t->unchanged));
+	r = jv_object_set(r, jv_string("deleted"), jv_number((double)t->deleted));
+	r = jv_object_set(r, jv_string("failed"), jv_number((double)t->failed));
+	r = jv_object_set(r, jv_string("failures"), jv_copy(t->failures));
+	r = jv_object_set(r, jv_string("resent"), jv_number((double)t->resent));
+	r = jv_object_set(r, jv_string("requests"),
+			  jv_number(hub_stats_sum(s, -1, offsetof(hub_proc, requests))));
+	r = jv_object_set(r, jv_string("tokens"),
+			  jv_number(hub_stats_sum(s, -1, offsetof(hub_proc, tokens))));
+	r = jv_object_set(r, jv_string("retries"),
+			  jv_number(hub_stats_sum(s, -1, offsetof(hub_proc, retries))));
+	return jv_object_set(r, jv_string("seconds"), jv_number(seconds));
+}

@@ -1,0 +1,129 @@
+/* The hub: the stable part of a docpipe graph.
+ *
+ * It binds every edge of the graph (stage replicas anywhere connect to it),
+ * forwards records between stages with back-pressure, and tracks every
+ * document of the run until the store's receipt for it arrives, re-sending
+ * those whose receipt does not come in time.  See docs/graph.md. */
+#ifndef DP_HUB_H
+#define DP_HUB_H
+
+#include <stddef.h>
+
+#include <jv.h>
+
+#include "err.h"
+#include "zmqsock.h"
+
+/* The stages of the graph, in order.  Edge endpoints are numbered:
+ * 2*i = stage i's input (hub PUSH), 2*i + 1 = its output (hub PULL), and
+ * HUB_EP_STATS the counters of every stage. */
+#define HUB_STAGES 4
+#define HUB_EP_STATS (2 * HUB_STAGES)
+#define HUB_EP_COUNT (HUB_EP_STATS + 1)
+
+extern const char *const hub_stage_names[HUB_STAGES];
+
+/* The endpoint to bind for number `ep` given --listen (tcp://HOST:PORT
+ * with PORT the first of HUB_EP_COUNT consecutive ports, or PORT 0 for
+ * ports the system picks; or ipc://DIR).  Writes "@..." into buf. */
+int hub_bind_endpoint(const char *listen, int ep, char *buf, size_t size, dp_err *err);
+
+/* The variable name of endpoint `ep` in the --endpoints file
+ * (DP_CHUNK_IN, DP_CHUNK_OUT, ..., DP_STATS). */
+void hub_endpoint_var(int ep, char *buf, size_t size);
+
+/* Documents in flight: at most `size` at once, found by seq. */
+typedef struct hub_slot {
+	int used;
+	int sent;        /* 0: (re)send it when the first edge takes it */
+	long seq;
+	int attempts;    /* sends so far */
+	double sent_at;  /* monotonic seconds of the last send */
+	jv rec;          /* the stamped record, as sent */
+} hub_slot;
+
+typedef struct hub_window {
+	hub_slot *slots;
+	size_t size;
+	size_t used;
+} hub_window;
+
+int hub_window_init(hub_window *w, size_t size);
+void hub_window_free(hub_window *w);
+/* 1 when a record with this seq can enter now. */
+int hub_window_has_room(const hub_window *w, long seq);
+/* Adds rec (consumed) under seq; the caller checked has_room. */
+void hub_window_add(hub_window *w, long seq, jv rec);
+/* The slot of seq when it is still outstanding, or NULL (a duplicate or
+ * stale receipt). */
+hub_slot *hub_window_find(hub_window *w, long seq);
+void hub_window_release(hub_window *w, hub_slot *slot);
+
+/* The outcome tally of a run, and the report built from it. */
+#define HUB_MAX_FAILURES 100
+
+typedef struct hub_tally {
+	long documents;  /* records that entered the window */
+	long added, updated, unchanged, deleted, failed;
+	long resent, stale_receipts;
+	jv failures;     /* array of {path, stage, error}, at most HUB_MAX_FAILURES */
+} hub_tally;
+
+/* Counts a receipt (borrowed) as a final outcome. */
+void hub_tally_receipt(hub_tally *t, jv receipt);
+/* Counts a document that got no receipt after its last attempt. */
+void hub_tally_lost(hub_tally *t, jv rec, int attempts);
+
+/* Per-process counters from `stats` messages, summed per stage. */
+#define HUB_MAX_PROCS 512
+
+typedef struct hub_proc {
+	char key[300]; /* host/pid */
+	int stage;     /* index into hub_stage_names, or -1 */
+	double in, out, failed, in_flight, retries, requests, tokens, latency_ms;
+} hub_proc;
+
+typedef struct hub_stats {
+	hub_proc procs[HUB_MAX_PROCS];
+	size_t nprocs;
+} hub_stats;
+
+/* Takes a stats message (borrowed). */
+void hub_stats_update(hub_stats *s, jv msg);
+/* Sum of field `offsetof(hub_proc, field)` over the processes of stage
+ * (-1: all stages). */
+double hub_stats_sum(const hub_stats *s, int stage, size_t field);
+int hub_stats_procs(const hub_stats *s, int stage);
+
+/* The report (owned): {"v":1,"kind":"report","run",...} */
+jv hub_report(const hub_tally *t, const hub_stats *s, const char *run, double seconds,
+	      int complete);
+
+#endif
+
+/* How the hub runs (main.c fills it from the command line). */
+enum hub_progress { HUB_PROGRESS_NONE, HUB_PROGRESS_PLAIN, HUB_PROGRESS_TTY };
+
+typedef struct hub_config {
+	const char *listen;         /* see hub_bind_endpoint */
+	const char *endpoints_file; /* where to write the bound endpoints, or NULL */
+	const char *run;            /* the run id stamped on every record */
+	size_t window;              /* documents in flight at most */
+	double timeout;             /* seconds before a document is re-sent */
+	int attempts;               /* sends before a document counts as failed */
+	dp_zmq_opts zmq;            /* curve_secret, insecure, hwm, max_record */
+	const char *allow;          /* allow-list of client keys (with curve_secret) */
+	const char *sweep_store;    /* docpipe-store to run --sweep with, or NULL */
+	char **sweep_args;          /* extra arguments for it */
+	size_t nsweep_args;
+	char **roots;               /* the roots of the run, for the sweep */
+	size_t nroots;
+	enum hub_progress progress;
+	double progress_every;      /* seconds between plain progress lines */
+} hub_config;
+
+/* Runs the graph's hub: reads file records from stdin until it ends and
+ * every one has its outcome, or until a stop request.  Prints the report
+ * (JSON) on stdout and a summary on stderr (unless progress is NONE).
+ * Returns an exit code of err.h. */
+int hub_run(const hub_config *cfg, dp_err *err);

@@ -1,0 +1,510 @@
+/* The hub's event loop: one thread polls every socket, so the window, the
+ * tally and the counters need no locks.  A second thread only reads stdin
+ * (discover's output) and hands records over an inproc socket, because
+ * stdin cannot be polled together with buffered line reading. */
+#include "hub.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <zmq.h>
+
+#include "curve.h"
+#include "lines.h"
+#include "record.h"
+#include "transport.h"
+
+extern char **environ;
+
+#define HUB_INPUT "inproc://hub-input"
+#define HUB_TICK_MS 200
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The stdin reader thread: forwards each record, then an empty message as
+ * the end.  Blocking sends: the window's back-pressure reaches discover. */
+static void *read_input(void *arg)
+{
+	const dp_zmq_opts *zo = arg;
+	dp_err err;
+	void *pair = dp_zmq_open(ZMQ_PAIR, HUB_INPUT, zo, &err);
+	dp_source *src = pair ? dp_source_open(NULL, &(dp_io_opts){.max_record = zo->max_record},
+					       &err)
+			      : NULL;
+	jv rec;
+	int rc = DP_SOURCE_END;
+
+	if (src == NULL)
+		dp_diag("input: %s", err.msg);
+	while (src != NULL && (rc = dp_source_next(src, &rec, &err)) == DP_SOURCE_RECORD) {
+		jv text = dp_record_dump(rec);
+		int sent = zmq_send(pair, jv_string_value(text),
+				    (size_t)jv_string_length_bytes(jv_copy(text)), 0);
+		jv_free(text);
+		if (sent < 0)
+			break;
+	}
+	if (rc == DP_SOURCE_ERROR)
+		dp_diag("input: %s", err.msg);
+	if (pair != NULL)
+		zmq_send(pair, "", 0, 0);
+	dp_source_free(&src);
+	dp_zmq_close(&pair);
+	return NULL;
+}
+
+struct hub {
+	const hub_config *cfg;
+	void *ep[HUB_EP_COUNT];
+	void *input;
+	hub_window win;
+	hub_tally tally;
+	hub_stats stats;
+	long next_seq;
+	size_t unsent;
+	int input_done;
+	zmq_msg_t held[HUB_STAGES - 1]; /* a record read but not yet forwarded */
+	int holding[HUB_STAGES - 1];
+	double started, last_progress, last_rate_at;
+	double last_out[HUB_STAGES], rate[HUB_STAGES];
+	int tty_lines;
+};
+
+static int open_endpoints(struct hub *h, dp_err *err)
+{
+	FILE *f = NULL;
+	char tmp[4096];
+
+	if (h->cfg->endpoints_file != NULL) {
+		snprintf(tmp, sizeof tmp, "%s.tmp", h->cfg->endpoints_file);
+		if ((f = fopen(tmp, "w")) == NULL) {
+			dp_err_set(err, "%s: %s", tmp, strerror(errno));
+			return -1;
+		}
+	}
+	for (int i = 0; i < HUB_EP_COUNT; i++) {
+		char bind[512], last[512], var[32];
+		size_t len = sizeof last;
+		int type = i % 2 == 1 || i == HUB_EP_STATS ? ZMQ_PULL : ZMQ_PUSH;
+
+		if (hub_bind_endpoint(h->cfg->listen, i, bind, sizeof bind, err) < 0 ||
+		    (h->ep[i] = dp_zmq_open(type, bind, &h->cfg->zmq, err)) == NULL ||
+		    zmq_getsockopt(h->ep[i], ZMQ_LAST_ENDPOINT, last, &len) != 0) {
+			if (f != NULL)
+				fclose(f);
+			return -1;
+		}
+		/* Local replicas reach a wildcard bind through loopback. */
+		char *any = strstr(last, "://0.0.0.0:");
+		if (any != NULL)
+			memmove(any + 3 + 9, any + 3 + 7, strlen(any + 3 + 7) + 1),
+				memcpy(any + 3, "127.0.0.1", 9);
+		hub_endpoint_var(i, var, sizeof var);
+		if (f != NULL)
+			fprintf(f, "%s=%s\n", var, last);
+	}
+	if (f != NULL && (fclose(f) != 0 || rename(tmp, h->cfg->endpoints_file) != 0)) {
+		dp_err_set(err, "%s: %s", h->cfg->endpoints_file, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Sends what waits in the window while the chunk edge takes it. */
+static void send_unsent(struct hub *h)
+{
+	for (size_t i = 0; i < h->win.size && h->unsent > 0; i++) {
+		hub_slot *s = &h->win.slots[i];
+		if (!s->used || s->sent)
+			continue;
+		jv text = dp_record_dump(jv_copy(s->rec));
+		int rc = zmq_send(h->ep[0], jv_string_value(text),
+				  (size_t)jv_string_length_bytes(jv_copy(text)), ZMQ_DONTWAIT);
+		jv_free(text);
+		if (rc < 0)
+			return; /* no chunk replica can take more now */
+		s->sent = 1;
+		s->sent_at = now();
+		if (s->attempts++ > 0)
+			h->tally.resent++;
+		h->unsent--;
+	}
+}
+
+static void take_input(struct hub *h)
+{
+	zmq_msg_t msg;
+	dp_err why;
+	jv rec;
+
+	zmq_msg_init(&msg);
+	if (zmq_msg_recv(&msg, h->input, ZMQ_DONTWAIT) < 0) {
+		zmq_msg_close(&msg);
+		return;
+	}
+	if (zmq_msg_size(&msg) == 0) {
+		h->input_done = 1;
+		zmq_msg_close(&msg);
+		return;
+	}
+	rec = dp_record_parse(zmq_msg_data(&msg), zmq_msg_size(&msg), &why);
+	zmq_msg_close(&msg);
+	if (!jv_is_valid(rec)) { /* the reader parsed it already: cannot happen */
+		jv_free(rec);
+		return;
+	}
+	rec = jv_object_set(rec, jv_string("run"), jv_string(h->cfg->run));
+	rec = jv_object_set(rec, jv_string("seq"), jv_number((double)h->next_seq));
+	hub_window_add(&h->win, h->next_seq++, rec);
+	h->tally.documents++;
+	h->unsent++;
+}
+
+static void take_receipt(struct hub *h)
+{
+	zmq_msg_t msg;
+	dp_err why;
+	jv rec;
+	double seq;
+	const char *run;
+
+	zmq_msg_init(&msg);
+	if (zmq_msg_recv(&msg, h->ep[2 * HUB_STAGES - 1], ZMQ_DONTWAIT) < 0) {
+		zmq_msg_close(&msg);
+		return;
+	}
+	rec = dp_record_parse(zmq_msg_data(&msg), zmq_msg_size(&msg), &why);
+	zmq_msg_close(&msg);
+	if (!jv_is_valid(rec)) {
+		jv_free(rec);
+		return;
+	}
+	run = dp_record_str(rec, "run");
+	hub_slot *slot = run != NULL && strcmp(run, h->cfg->run) == 0 &&
+					 dp_record_num(rec, "seq", &seq) == 0
+				 ? hub_window_find(&h->win, (long)seq)
+				 : NULL;
+	if (slot == NULL) {
+		h->tally.stale_receipts++; /* a duplicate, or from another run */
+	} else {
+		/* The first final outcome wins; a later copy finds no slot. */
+		hub_tally_receipt(&h->tally, rec);
+		if (!slot->sent)
+			h->unsent--;
+		hub_window_release(&h->win, slot);
+	}
+	jv_free(rec);
+}
+
+static void take_stats(struct hub *h)
+{
+	char buf[4096];
+	dp_err why;
+	int n = zmq_recv(h->ep[HUB_EP_STATS], buf, sizeof buf, ZMQ_DONTWAIT);
+
+	if (n <= 0 || n > (int)sizeof buf)
+		return;
+	jv msg = dp_record_parse(buf, (size_t)n, &why);
+	if (jv_is_valid(msg))
+		hub_stats_update(&h->stats, msg);
+	jv_free(msg);
+}
+
+/* Moves one record along edge e (stage e's output to stage e+1's input). */
+static void forward(struct hub *h, int e, int readable)
+{
+	if (!h->holding[e] && readable) {
+		zmq_msg_init(&h->held[e]);
+		if (zmq_msg_recv(&h->held[e], h->ep[2 * e + 1], ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&h->held[e]);
+			return;
+		}
+		h->holding[e] = 1;
+	}
+	if (h->holding[e] && zmq_msg_send(&h->held[e], h->ep[2 * e + 2], ZMQ_DONTWAIT) >= 0)
+		h->holding[e] = 0; /* zmq_msg_send took the message */
+}
+
+static void check_timeouts(struct hub *h)
+{
+	double t = now();
+
+	for (size_t i = 0; i < h->win.size; i++) {
+		hub_slot *s = &h->win.slots[i];
+		if (!s->used || !s->sent || t - s->sent_at < h->cfg->timeout)
+			continue;
+		if (s->attempts >= h->cfg->attempts) {
+			hub_tally_lost(&h->tally, s->rec, s->attempts);
+			hub_window_release(&h->win, s);
+		} else {
+			s->sent = 0;
+			h->unsent++;
+		}
+	}
+}
+
+#define SUM(h, stage, field) hub_stats_sum(&(h)->stats, stage, offsetof(hub_proc, field))
+
+static void show_progress(struct hub *h, int final)
+{
+	double t = now(), dt = t - h->last_rate_at;
+	long done = h->tally.added + h->tally.updated + h->tally.unchanged + h->tally.failed;
+	char eta[64] = "ETA: when discover is done";
+	int tty = h->cfg->progress == HUB_PROGRESS_TTY;
+
+	if (h->cfg->progress == HUB_PROGRESS_NONE)
+		return;
+	if (!final && t - h->last_progress < (tty ? 0.5 : h->cfg->progress_every))
+		return;
+	h->last_progress = t;
+	if (dt >= 1) {
+		for (int i = 0; i < HUB_STAGES; i++) {
+			double out = SUM(h, i, out);
+			h->rate[i] = (out - h->last_out[i]) / dt;
+			h->last_out[i] = out;
+		}
+		h->last_rate_at = t;
+	}
+	double overall = done / (t - h->started > 0 ? t - h->started : 1);
+	if (h->input_done && overall > 0)
+		snprintf(eta, sizeof eta, "ETA %.0f s", (h->tally.documents - done) / overall);
+	if (tty && h->tty_lines > 0)
+		fprintf(stderr, "\033[%dA", h->tty_lines);
+	for (int i = 0; i < HUB_STAGES; i++)
+		fprintf(stderr, "%s%-10s %2d procs  done %6.0f  in flight %4.0f  %7.1f/s  retries %3.0f  failed %3.0f%s",
+			tty ? "\r\033[K" : "docpipe-hub: ", hub_stage_names[i],
+			hub_stats_procs(&h->stats, i), SUM(h, i, out),
+			SUM(h, i, in) - SUM(h, i, out) > 0 ? SUM(h, i, in) - SUM(h, i, out) : 0,
+			h->rate[i], SUM(h, i, retries), SUM(h, i, failed), tty ? "\n" : "\n");
+	fprintf(stderr, "%sdocuments %ld/%ld%s done, %zu in flight, %ld re-sent, %.0f s, %s\n",
+		tty ? "\r\033[K" : "docpipe-hub: ", done, h->tally.documents,
+		h->input_done ? "" : "+", h->win.used, h->tally.resent, t - h->started, eta);
+	h->tty_lines = HUB_STAGES + 1;
+}
+
+/* Runs docpipe-store --sweep RUN ROOT... and counts its receipts. */
+static int sweep(struct hub *h, dp_err *err)
+{
+	const hub_config *c = h->cfg;
+	size_t n = 0, max = c->nsweep_args + c->nroots + 4;
+	char **argv = calloc(max, sizeof *argv);
+	int fds[2];
+	pid_t pid;
+	posix_spawn_file_actions_t fa;
+
+	if (argv == NULL || pipe(fds) != 0) {
+		free(argv);
+		dp_err_set(err, "sweep: %s", strerror(errno));
+		return -1;
+	}
+	argv[n++] = (char *)c->sweep_store;
+	for (size_t i = 0; i < c->nsweep_args; i++)
+		argv[n++] = c->sweep_args[i];
+	argv[n++] = "--sweep";
+	argv[n++] = (char *)c->run;
+	for (size_t i = 0; i < c->nroots; i++)
+		argv[n++] = c->roots[i];
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
+	posix_spawn_file_actions_addclose(&fa, fds[0]);
+	int rc = posix_spawn(&pid, c->sweep_store, &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	free(argv);
+	close(fds[1]);
+	if (rc != 0) {
+		close(fds[0]);
+		dp_err_set(err, "sweep: %s: %s", c->sweep_store, strerror(rc));
+		return -1;
+	}
+	dp_lines *lines = dp_lines_new(fds[0], DP_RECORD_MAX_DEFAULT);
+	const char *line;
+	size_t len;
+	unsigned long lineno;
+	dp_err why;
+	while (lines != NULL && dp_lines_next(lines, &line, &len, &lineno, &why) == DP_LINES_OK) {
+		jv rec = dp_record_parse(line, len, &why);
+		const char *kind = jv_is_valid(rec) ? dp_record_kind(rec) : NULL;
+		if (kind != NULL && strcmp(kind, DP_KIND_RECEIPT) == 0)
+			hub_tally_receipt(&h->tally, rec);
+		jv_free(rec);
+	}
+	dp_lines_free(&lines);
+	close(fds[0]);
+	int status;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		dp_err_set(err, "sweep: %s exited with status %d", c->sweep_store,
+			   WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+		return -1;
+	}
+	return 0;
+}
+
+static void loop(struct hub *h)
+{
+	while (!dp_stop_requested()) {
+		zmq_pollitem_t items[HUB_EP_COUNT + 2];
+		int n = 0, fwd_at[HUB_STAGES - 1], input_at = -1;
+
+		if (h->input_done && h->win.used == 0)
+			return;
+		send_unsent(h);
+		items[n++] = (zmq_pollitem_t){.socket = h->ep[2 * HUB_STAGES - 1], .events = ZMQ_POLLIN};
+		items[n++] = (zmq_pollitem_t){.socket = h->ep[HUB_EP_STATS], .events = ZMQ_POLLIN};
+		if (h->unsent > 0)
+			items[n++] = (zmq_pollitem_t){.socket = h->ep[0], .events = ZMQ_POLLOUT};
+		else if (!h->input_done && hub_window_has_room(&h->win, h->next_seq)) {
+			input_at = n;
+			items[n++] = (zmq_pollitem_t){.socket = h->input, .events = ZMQ_POLLIN};
+		}
+		for (int e = 0; e < HUB_STAGES - 1; e++) {
+			fwd_at[e] = n;
+			items[n++] = h->holding[e]
+					     ? (zmq_pollitem_t){.socket = h->ep[2 * e + 2], .events = ZMQ_POLLOUT}
+					     : (zmq_pollitem_t){.socket = h->ep[2 * e + 1], .events = ZMQ_POLLIN};
+		}
+		if (zmq_poll(items, n, HUB_TICK_MS) < 0 && zmq_errno() != EINTR) {
+			dp_diag("poll: %s", zmq_strerror(zmq_errno()));
+			return;
+		}
+		for (int k = 0; k < 64 && (items[0].revents & ZMQ_POLLIN); k++)
+			take_receipt(h), items[0].revents = 0,
+			zmq_poll(items, 1, 0);
+		for (int k = 0; k < 64 && (items[1].revents & ZMQ_POLLIN); k++)
+			take_stats(h), items[1].revents = 0, zmq_poll(items + 1, 1, 0);
+		if (input_at >= 0 && (items[input_at].revents & ZMQ_POLLIN))
+			take_input(h);
+		for (int e = 0; e < HUB_STAGES - 1; e++)
+			for (int k = 0; k < 64; k++) {
+				int was = h->holding[e];
+				if (!(items[fwd_at[e]].revents & (ZMQ_POLLIN | ZMQ_POLLOUT)))
+					break;
+				forward(h, e, 1);
+				if (h->holding[e] && was)
+					break; /* the next stage is full */
+				items[fwd_at[e]].revents = 0;
+				zmq_pollitem_t more = {.socket = h->ep[2 * e + 1], .events = ZMQ_POLLIN};
+				if (h->holding[e] || zmq_poll(&more, 1, 0) <= 0)
+					break;
+				items[fwd_at[e]].revents = ZMQ_POLLIN;
+			}
+		check_timeouts(h);
+		show_progress(h, 0);
+	}
+}
+
+/* Replicas report every 500 ms: waiting a little longer gives the report
+ * their counters (requests, tokens) up to the last document. */
+static void drain_stats(struct hub *h)
+{
+	double until = now() + 0.6;
+
+	while (!dp_stop_requested() && now() < until) {
+		zmq_pollitem_t item = {.socket = h->ep[HUB_EP_STATS], .events = ZMQ_POLLIN};
+		if (zmq_poll(&item, 1, 100) > 0)
+			take_stats(h);
+	}
+}
+
+static void summary(const struct hub *h, jv report)
+{
+	dp_diag("run %s %s: %ld documents: %ld added, %ld updated, %ld unchanged, %ld deleted, "
+		"%ld failed; %ld re-sent; %.0f requests, %.0f tokens; %.1f s",
+		h->cfg->run, h->input_done && h->win.used == 0 ? "complete" : "INTERRUPTED",
+		h->tally.documents, h->tally.added, h->tally.updated, h->tally.unchanged,
+		h->tally.deleted, h->tally.failed, h->tally.resent,
+		hub_stats_sum(&h->stats, -1, offsetof(hub_proc, requests)),
+		hub_stats_sum(&h->stats, -1, offsetof(hub_proc, tokens)), now() - h->started);
+	jv failures = jv_object_get(jv_copy(report), jv_string("failures"));
+	for (int i = 0, n = jv_array_length(jv_copy(failures)); i < n; i++) {
+		jv f = jv_array_get(jv_copy(failures), i);
+		const char *path = dp_record_str(f, "path");
+		dp_diag("failed: %s: %s: %s", path ? path : "(no path)", dp_record_str(f, "stage"),
+			dp_record_str(f, "error"));
+		jv_free(f);
+	}
+	jv_free(failures);
+}
+
+int hub_run(const hub_config *cfg, dp_err *err)
+{
+	struct hub *h = calloc(1, sizeof *h);
+	dp_zap *zap = NULL;
+	pthread_t reader;
+	int rc = DP_EXIT_SYSTEM, reader_started = 0;
+
+	if (h == NULL || hub_window_init(&h->win, cfg->window) < 0) {
+		free(h);
+		dp_err_set(err, "out of memory");
+		return DP_EXIT_SYSTEM;
+	}
+	h->cfg = cfg;
+	h->tally.failures = jv_array();
+	h->started = h->last_rate_at = h->last_progress = now();
+	if (cfg->zmq.curve_secret != NULL && (zap = dp_zap_start(cfg->allow, err)) == NULL)
+		goto out;
+	if (open_endpoints(h, err) < 0)
+		goto out;
+	if ((h->input = dp_zmq_open(ZMQ_PAIR, "@" HUB_INPUT, &(dp_zmq_opts){.hwm = 4}, err)) == NULL)
+		goto out;
+	if (pthread_create(&reader, NULL, read_input, (void *)&cfg->zmq) != 0) {
+		dp_err_set(err, "cannot start the input thread");
+		goto out;
+	}
+	reader_started = 1;
+	loop(h);
+	drain_stats(h);
+	int complete = h->input_done && h->win.used == 0;
+	if (complete && cfg->sweep_store != NULL && cfg->nroots > 0 && sweep(h, err) < 0)
+		dp_diag("%s", err->msg), h->tally.failed++;
+	show_progress(h, 1);
+	jv report = hub_report(&h->tally, &h->stats, cfg->run, now() - h->started, complete);
+	if (cfg->progress != HUB_PROGRESS_NONE)
+		summary(h, jv_copy(report));
+	jv text = dp_record_dump(report);
+	printf("%s\n", jv_string_value(text));
+	fflush(stdout);
+	jv_free(text);
+	rc = !complete ? DP_EXIT_INTERRUPTED : h->tally.failed > 0 ? DP_EXIT_FAILED : DP_EXIT_OK;
+	if (complete) {
+		pthread_join(reader, NULL);
+		reader_started = 0;
+	}
+out:
+	for (int e = 0; e < HUB_STAGES - 1; e++)
+		if (h->holding[e])
+			zmq_msg_close(&h->held[e]);
+	/* What still waits for a consumer is re-sent by the next run: no LINGER. */
+	int zero = 0;
+	for (int i = 0; i < HUB_EP_COUNT; i++) {
+		if (h->ep[i] != NULL)
+			zmq_setsockopt(h->ep[i], ZMQ_LINGER, &zero, sizeof zero);
+		dp_zmq_close(&h->ep[i]);
+	}
+	if (h->input != NULL)
+		zmq_setsockopt(h->input, ZMQ_LINGER, &zero, sizeof zero);
+	dp_zmq_close(&h->input);
+	if (!reader_started)
+		dp_zap_stop(&zap);
+	/* An interrupted run leaves the reader blocked on stdin and the ZAP
+	 * thread running: the process exits without waiting for them. */
+	hub_window_free(&h->win);
+	jv_free(h->tally.failures);
+	free(h);
+	return rc;
+}

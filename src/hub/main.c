@@ -1,0 +1,205 @@
+/* docpipe-hub: binds the edges of a docpipe graph, feeds it the file
+ * records read on stdin and tracks each document to its receipt. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "curve.h"
+#include "err.h"
+#include "hub.h"
+
+enum {
+	OPT_LISTEN = 0x100,
+	OPT_ENDPOINTS,
+	OPT_RUN,
+	OPT_WINDOW,
+	OPT_TIMEOUT,
+	OPT_ATTEMPTS,
+	OPT_CURVE_SECRET,
+	OPT_ALLOW,
+	OPT_SWEEP_STORE,
+	OPT_SWEEP_ARG,
+	OPT_ROOT,
+	OPT_PROGRESS,
+	OPT_PROGRESS_EVERY,
+	OPT_KEYGEN,
+	OPT_HELP,
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: docpipe-hub --run ID [OPTIONS] < file-records\n"
+		"       docpipe-hub --keygen BASE\n"
+		"Binds every edge of a docpipe graph; stage replicas connect to it. Reads\n"
+		"file records (docpipe-discover) on stdin, stamps each with the run ID and a\n"
+		"sequence number, feeds them to the chunk stage with at most --window in\n"
+		"flight, re-sends those whose store receipt does not come within --timeout,\n"
+		"and prints a JSON report on stdout when every document has its outcome.\n"
+		"Options:\n"
+		"  --run ID             the run id stamped on every record (required)\n"
+		"  --listen ENDPOINT    tcp://HOST:PORT binds ports PORT..PORT+8 (PORT 0: any\n"
+		"                       free ports), ipc://DIR binds sockets in DIR\n"
+		"                       (default tcp://127.0.0.1:0)\n"
+		"  --endpoints FILE     write the bound endpoints as VAR=ENDPOINT lines\n"
+		"  --window N           documents in flight at most (default 64)\n"
+		"  --timeout SECONDS    re-send a document without receipt after this (default 300)\n"
+		"  --attempts N         sends before a document counts as failed (default 4)\n"
+		"  --curve-secret FILE  encrypt every edge with CurveZMQ, this key pair\n"
+		"  --allow FILE         public keys of the clients allowed (with --curve-secret)\n"
+		"  --insecure           allow plaintext on an address off loopback\n"
+		"  --hwm N              high-water mark of every edge (default 16)\n"
+		"  --max-record BYTES   largest record accepted (default 64 MiB)\n"
+		"  --sweep-store PATH   when complete, run PATH --sweep RUN ROOT... and count\n"
+		"                       its deleted receipts\n"
+		"  --sweep-arg ARG      an argument for that command (repeatable)\n"
+		"  --root ROOT          a root of the run, for the sweep (repeatable)\n"
+		"  --progress MODE      tty, plain or none (default: tty if stderr is one)\n"
+		"  --progress-every S   seconds between plain progress lines (default 10)\n"
+		"  --keygen BASE        write a CurveZMQ key pair to BASE.key and BASE.pub\n"
+		"  --help               print this help and exit\n"
+		"%s",
+		dp_exit_codes_help);
+}
+
+/* Appends arg to a list that grows by one per option given: bounded by
+ * the command line. */
+static int push_arg(char ***list, size_t *n, char *arg, dp_err *err)
+{
+	char **grown = realloc(*list, (*n + 1) * sizeof **list);
+
+	if (grown == NULL) {
+		dp_err_set(err, "out of memory");
+		return -1;
+	}
+	*list = grown;
+	(*list)[(*n)++] = arg;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"listen", required_argument, NULL, OPT_LISTEN},
+		{"endpoints", required_argument, NULL, OPT_ENDPOINTS},
+		{"run", required_argument, NULL, OPT_RUN},
+		{"window", required_argument, NULL, OPT_WINDOW},
+		{"timeout", required_argument, NULL, OPT_TIMEOUT},
+		{"attempts", required_argument, NULL, OPT_ATTEMPTS},
+		{"curve-secret", required_argument, NULL, OPT_CURVE_SECRET},
+		{"allow", required_argument, NULL, OPT_ALLOW},
+		{"sweep-store", required_argument, NULL, OPT_SWEEP_STORE},
+		{"sweep-arg", required_argument, NULL, OPT_SWEEP_ARG},
+		{"root", required_argument, NULL, OPT_ROOT},
+		{"progress", required_argument, NULL, OPT_PROGRESS},
+		{"progress-every", required_argument, NULL, OPT_PROGRESS_EVERY},
+		{"keygen", required_argument, NULL, OPT_KEYGEN},
+		{"help", no_argument, NULL, OPT_HELP},
+		DP_CLI_LONGOPTS,
+		{NULL, 0, NULL, 0},
+	};
+	hub_config cfg = {.listen = "tcp://127.0.0.1:0", .window = 64, .timeout = 300,
+			  .attempts = 4, .progress_every = 10};
+	dp_cli cli = {0};
+	const char *keygen = NULL;
+	dp_err err;
+	long n;
+	int opt, rc;
+
+	dp_cli_init("hub");
+	cfg.progress = isatty(STDERR_FILENO) ? HUB_PROGRESS_TTY : HUB_PROGRESS_PLAIN;
+	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		rc = 0;
+		switch (opt) {
+		case OPT_LISTEN: cfg.listen = optarg; break;
+		case OPT_ENDPOINTS: cfg.endpoints_file = optarg; break;
+		case OPT_RUN: cfg.run = optarg; break;
+		case OPT_WINDOW:
+			rc = dp_cli_parse_long("window", optarg, 1, 1 << 20, &n, &err);
+			cfg.window = (size_t)n;
+			break;
+		case OPT_TIMEOUT:
+			rc = dp_cli_parse_long("timeout", optarg, 1, 86400, &n, &err);
+			cfg.timeout = (double)n;
+			break;
+		case OPT_ATTEMPTS:
+			rc = dp_cli_parse_long("attempts", optarg, 1, 100, &n, &err);
+			cfg.attempts = (int)n;
+			break;
+		case OPT_PROGRESS_EVERY:
+			rc = dp_cli_parse_long("progress-every", optarg, 1, 3600, &n, &err);
+			cfg.progress_every = (double)n;
+			break;
+		case OPT_CURVE_SECRET: cfg.zmq.curve_secret = optarg; break;
+		case OPT_ALLOW: cfg.allow = optarg; break;
+		case OPT_SWEEP_STORE: cfg.sweep_store = optarg; break;
+		case OPT_SWEEP_ARG:
+			rc = push_arg(&cfg.sweep_args, &cfg.nsweep_args, optarg, &err);
+			break;
+		case OPT_ROOT:
+			rc = push_arg(&cfg.roots, &cfg.nroots, optarg, &err);
+			break;
+		case OPT_PROGRESS:
+			if (strcmp(optarg, "tty") == 0)
+				cfg.progress = HUB_PROGRESS_TTY;
+			else if (strcmp(optarg, "plain") == 0)
+				cfg.progress = HUB_PROGRESS_PLAIN;
+			else if (strcmp(optarg, "none") == 0)
+				cfg.progress = HUB_PROGRESS_NONE;
+			else
+				rc = -1, dp_err_set(&err, "--progress: tty, plain or none");
+			break;
+		case OPT_KEYGEN: keygen = optarg; break;
+		case OPT_HELP:
+			usage(stdout);
+			return DP_EXIT_OK;
+		default:
+			switch (dp_cli_option(&cli, opt, optarg, &err)) {
+			case DP_CLI_TAKEN: break;
+			case DP_CLI_EXIT: return DP_EXIT_OK;
+			case DP_CLI_BAD: rc = -1; break;
+			default:
+				usage(stderr);
+				return DP_EXIT_USAGE;
+			}
+		}
+		if (rc < 0) {
+			dp_diag("%s", err.msg);
+			free(cfg.sweep_args);
+			free(cfg.roots);
+			return DP_EXIT_USAGE;
+		}
+	}
+	if (keygen != NULL) {
+		rc = dp_curve_keygen(keygen, &err) < 0 ? DP_EXIT_SYSTEM : DP_EXIT_OK;
+		if (rc != DP_EXIT_OK)
+			dp_diag("%s", err.msg);
+		return rc;
+	}
+	rc = DP_EXIT_USAGE;
+	if (optind < argc)
+		dp_diag("unexpected argument '%s'", argv[optind]);
+	else if (cfg.run == NULL)
+		dp_diag("--run ID is required");
+	else if (cli.in != NULL || cli.out != NULL || cli.stats != NULL || cli.io.jq != NULL)
+		dp_diag("--in, --out, --stats and --jq are stage options, not the hub's");
+	else if (cfg.zmq.curve_secret != NULL && cfg.allow == NULL)
+		dp_diag("--curve-secret needs --allow FILE (the clients' public keys)");
+	else
+		rc = DP_EXIT_OK;
+	if (rc == DP_EXIT_OK) {
+		cfg.zmq.hwm = cli.io.hwm;
+		cfg.zmq.insecure = cli.io.insecure;
+		cfg.zmq.max_record = cli.io.max_record;
+		dp_cli_handle_signals();
+		rc = hub_run(&cfg, &err);
+		if (rc == DP_EXIT_SYSTEM)
+			dp_diag("%s", err.msg);
+	}
+	free(cfg.sweep_args);
+	free(cfg.roots);
+	return rc;
+}

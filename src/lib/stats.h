@@ -1,0 +1,46 @@
+/* Counters every stage process reports to the hub (--stats ENDPOINT), so
+ * the supervisor can show progress and total up the run.
+ *
+ * The counters are process-wide and lock-free.  The transport counts
+ * records in and out (and this stage's own error records); dp_stage_run
+ * adds in-flight and latency; a stage with its own loop or an API backend
+ * adds retries, requests and tokens with dp_stats_add. */
+#ifndef DP_STATS_H
+#define DP_STATS_H
+
+#include <jv.h>
+
+#include "err.h"
+#include "zmqsock.h"
+
+enum dp_stat {
+	DP_STAT_IN,         /* records read */
+	DP_STAT_OUT,        /* records written */
+	DP_STAT_FAILED,     /* error records this stage made */
+	DP_STAT_IN_FLIGHT,  /* records being processed now (add 1, then -1) */
+	DP_STAT_RETRIES,    /* retried requests or records */
+	DP_STAT_REQUESTS,   /* model API requests */
+	DP_STAT_TOKENS,     /* model API tokens */
+	DP_STAT_LATENCY_US, /* summed processing time of records ... */
+	DP_STAT_LATENCY_N,  /* ... and how many were timed */
+	DP_STAT_COUNT
+};
+
+void dp_stats_add(enum dp_stat stat, long n);
+long dp_stats_get(enum dp_stat stat);
+
+/* The current counters as a `stats` message (owned): {"v":1,"kind":"stats",
+ * "stage","host","pid","in","out","failed","in_flight","retries",
+ * "requests","tokens","latency_ms","final"}. */
+jv dp_stats_message(int final);
+
+/* Starts a thread sending dp_stats_message to endpoint every 500 ms
+ * (never blocking the stage: a message the hub cannot take is dropped;
+ * the next one carries the totals anyway).  Returns 0 or -1 with err set. */
+int dp_stats_start(const char *endpoint, const dp_zmq_opts *opts, dp_err *err);
+
+/* Sends a final message and stops the thread.  Does nothing when none
+ * runs. */
+void dp_stats_stop(void);
+
+#endif

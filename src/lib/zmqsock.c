@@ -1,0 +1,182 @@
+#include "zmqsock.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+
+#include <zmq.h>
+
+#include "curve.h"
+
+/* A draft option in libzmq 4.3 headers, honoured by the library: a CURVE
+ * server then refuses every client when no ZAP handler answers. */
+#ifndef ZMQ_ZAP_ENFORCE_DOMAIN
+#define ZMQ_ZAP_ENFORCE_DOMAIN 93
+#endif
+
+static pthread_mutex_t ctx_lock = PTHREAD_MUTEX_INITIALIZER;
+static void *ctx;
+static int ctx_refs;
+
+void *dp_zmq_context(dp_err *err)
+{
+	void *c;
+
+	pthread_mutex_lock(&ctx_lock);
+	if (ctx == NULL && (ctx = zmq_ctx_new()) == NULL)
+		dp_err_set(err, "zmq_ctx_new: %s", zmq_strerror(zmq_errno()));
+	if (ctx != NULL)
+		ctx_refs++;
+	c = ctx;
+	pthread_mutex_unlock(&ctx_lock);
+	return c;
+}
+
+void dp_zmq_context_release(void)
+{
+	void *last = NULL;
+
+	pthread_mutex_lock(&ctx_lock);
+	if (ctx_refs > 0 && --ctx_refs == 0) {
+		last = ctx;
+		ctx = NULL;
+	}
+	pthread_mutex_unlock(&ctx_lock);
+	/* Waits up to each socket's LINGER for queued messages to leave. */
+	if (last != NULL)
+		while (zmq_ctx_term(last) != 0 && zmq_errno() == EINTR)
+			;
+}
+
+int dp_zmq_is_endpoint(const char *endpoint)
+{
+	return endpoint != NULL && strcmp(endpoint, "-") != 0;
+}
+
+int dp_zmq_is_local(const char *endpoint)
+{
+	static const char *const loopback[] = {"127.", "localhost:", "[::1]:", "[::1]", "lo:"};
+
+	if (endpoint[0] == '@')
+		endpoint++;
+	if (strncmp(endpoint, "ipc://", 6) == 0 || strncmp(endpoint, "inproc://", 9) == 0)
+		return 1;
+	if (strncmp(endpoint, "tcp://", 6) != 0)
+		return 0;
+	endpoint += 6;
+	for (size_t i = 0; i < sizeof loopback / sizeof loopback[0]; i++)
+		if (strncmp(endpoint, loopback[i], strlen(loopback[i])) == 0)
+			return 1;
+	return 0;
+}
+
+static int set_int(void *s, int option, int value, const char *name, dp_err *err)
+{
+	if (zmq_setsockopt(s, option, &value, sizeof value) == 0)
+		return 0;
+	dp_err_set(err, "zmq_setsockopt %s: %s", name, zmq_strerror(zmq_errno()));
+	return -1;
+}
+
+static int set_str(void *s, int option, const char *value, const char *name, dp_err *err)
+{
+	if (zmq_setsockopt(s, option, value, strlen(value)) == 0)
+		return 0;
+	dp_err_set(err, "zmq_setsockopt %s: %s", name, zmq_strerror(zmq_errno()));
+	return -1;
+}
+
+static int set_common(void *s, int type, const dp_zmq_opts *opts, dp_err *err)
+{
+	int hwm = opts->hwm > 0 ? opts->hwm : DP_ZMQ_HWM_DEFAULT;
+
+	if (set_int(s, ZMQ_LINGER, DP_ZMQ_LINGER_MS, "LINGER", err) < 0 ||
+	    set_int(s, ZMQ_SNDHWM, hwm, "SNDHWM", err) < 0 ||
+	    set_int(s, ZMQ_RCVHWM, hwm, "RCVHWM", err) < 0 ||
+	    set_int(s, ZMQ_HEARTBEAT_IVL, 2000, "HEARTBEAT_IVL", err) < 0 ||
+	    set_int(s, ZMQ_HEARTBEAT_TIMEOUT, 10000, "HEARTBEAT_TIMEOUT", err) < 0 ||
+	    set_int(s, ZMQ_RECONNECT_IVL_MAX, 2000, "RECONNECT_IVL_MAX", err) < 0)
+		return -1;
+	if (type == ZMQ_PUSH && set_int(s, ZMQ_IMMEDIATE, 1, "IMMEDIATE", err) < 0)
+		return -1;
+	if (type == ZMQ_PULL && opts->max_record > 0) {
+		int64_t max = (int64_t)opts->max_record;
+		if (zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &max, sizeof max) != 0) {
+			dp_err_set(err, "zmq_setsockopt MAXMSGSIZE: %s", zmq_strerror(zmq_errno()));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int set_curve(void *s, const dp_zmq_opts *opts, dp_err *err)
+{
+	char pub[DP_CURVE_KEY_LEN + 1], sec[DP_CURVE_KEY_LEN + 1], server[DP_CURVE_KEY_LEN + 1];
+	int rc = -1;
+
+	if (opts->curve_secret != NULL) {
+		if (dp_curve_load(opts->curve_secret, pub, sec, err) < 0)
+			return -1;
+		rc = set_int(s, ZMQ_CURVE_SERVER, 1, "CURVE_SERVER", err) < 0 ||
+		     set_str(s, ZMQ_CURVE_SECRETKEY, sec, "CURVE_SECRETKEY", err) < 0 ||
+		     set_str(s, ZMQ_ZAP_DOMAIN, "docpipe", "ZAP_DOMAIN", err) < 0 ||
+		     set_int(s, ZMQ_ZAP_ENFORCE_DOMAIN, 1, "ZAP_ENFORCE_DOMAIN", err) < 0 ? -1 : 0;
+	} else {
+		if (opts->curve_key == NULL) {
+			dp_err_set(err, "--curve-server needs --curve-key (this side's key pair)");
+			return -1;
+		}
+		if (dp_curve_load(opts->curve_server, server, NULL, err) < 0 ||
+		    dp_curve_load(opts->curve_key, pub, sec, err) < 0)
+			return -1;
+		rc = set_str(s, ZMQ_CURVE_SERVERKEY, server, "CURVE_SERVERKEY", err) < 0 ||
+		     set_str(s, ZMQ_CURVE_PUBLICKEY, pub, "CURVE_PUBLICKEY", err) < 0 ||
+		     set_str(s, ZMQ_CURVE_SECRETKEY, sec, "CURVE_SECRETKEY", err) < 0 ? -1 : 0;
+	}
+	explicit_bzero(sec, sizeof sec);
+	return rc;
+}
+
+void *dp_zmq_open(int type, const char *endpoint, const dp_zmq_opts *opts, dp_err *err)
+{
+	static const dp_zmq_opts defaults = {0};
+	int bind = endpoint[0] == '@';
+	int curve;
+	void *c, *s;
+
+	if (opts == NULL)
+		opts = &defaults;
+	curve = opts->curve_secret != NULL || opts->curve_server != NULL;
+	if (!curve && !opts->insecure && !dp_zmq_is_local(endpoint)) {
+		dp_err_set(err, "%s: plaintext is allowed only on loopback and ipc; use CurveZMQ "
+				"keys or --insecure", endpoint);
+		return NULL;
+	}
+	if ((c = dp_zmq_context(err)) == NULL)
+		return NULL;
+	if ((s = zmq_socket(c, type)) == NULL) {
+		dp_err_set(err, "zmq_socket: %s", zmq_strerror(zmq_errno()));
+		dp_zmq_context_release();
+		return NULL;
+	}
+	if (set_common(s, type, opts, err) < 0 || (curve && set_curve(s, opts, err) < 0))
+		goto fail;
+	if ((bind ? zmq_bind(s, endpoint + 1) : zmq_connect(s, endpoint)) != 0) {
+		dp_err_set(err, "%s %s: %s", bind ? "bind" : "connect", endpoint + bind,
+			   zmq_strerror(zmq_errno()));
+		goto fail;
+	}
+	return s;
+fail:
+	dp_zmq_close(&s);
+	return NULL;
+}
+
+void dp_zmq_close(void **sock)
+{
+	if (*sock == NULL)
+		return;
+	zmq_close(*sock);
+	*sock = NULL;
+	dp_zmq_context_release();
+}

@@ -1,0 +1,57 @@
+/* ZeroMQ sockets as docpipe uses them: one process-wide context, the same
+ * safe options on every socket, and the endpoint syntax of --in/--out.
+ *
+ * Endpoint syntax: "tcp://host:port", "ipc:///path" or "inproc://name"
+ * connect (the dynamic side: stage replicas); a leading '@' binds instead
+ * ("@tcp://0.0.0.0:7870", the stable side: the hub, or the downstream end of a
+ * hand-made two-process pipeline).
+ *
+ * Every socket gets: LINGER bounded (close never hangs, and what is queued
+ * gets that long to leave), small high-water marks (back-pressure instead
+ * of unbounded queues), IMMEDIATE (nothing queued on half-made
+ * connections), heartbeats (a dead peer is noticed), and MAXMSGSIZE on
+ * receivers (a peer cannot make us allocate more than the record limit). */
+#ifndef DP_ZMQSOCK_H
+#define DP_ZMQSOCK_H
+
+#include <stddef.h>
+
+#include "err.h"
+
+#define DP_ZMQ_HWM_DEFAULT 16
+#define DP_ZMQ_LINGER_MS 5000
+
+typedef struct dp_zmq_opts {
+	size_t max_record;        /* bytes, for MAXMSGSIZE; 0: no limit */
+	int hwm;                  /* send and receive high-water mark; 0: default */
+	const char *curve_server; /* CURVE client: file holding the server's public key */
+	const char *curve_key;    /* CURVE client: file holding our key pair */
+	const char *curve_secret; /* CURVE server: file holding the server's key pair */
+	int insecure;             /* allow plaintext off loopback */
+} dp_zmq_opts;
+
+/* Opens a socket of `type` (ZMQ_PUSH, ZMQ_PULL ...) on `endpoint`, binding
+ * when it starts with '@' and connecting otherwise.  A CURVE server socket
+ * (curve_secret set) authenticates clients through the ZAP handler
+ * (curve.h), failing closed when none runs.  Plaintext to an endpoint that
+ * is not loopback or ipc is refused unless opts->insecure.  Returns the
+ * socket, or NULL with err set. */
+void *dp_zmq_open(int type, const char *endpoint, const dp_zmq_opts *opts, dp_err *err);
+
+/* Closes a socket from dp_zmq_open (NULL is fine).  The last close ends
+ * the context, which waits up to LINGER for queued messages to leave. */
+void dp_zmq_close(void **sock);
+
+/* The shared context, for sockets opened by hand (the ZAP handler).  Each
+ * call takes a reference that dp_zmq_context_release gives back. */
+void *dp_zmq_context(dp_err *err);
+void dp_zmq_context_release(void);
+
+/* 1 when endpoint (with or without '@') stays on this machine: ipc,
+ * inproc, or tcp to a loopback address. */
+int dp_zmq_is_local(const char *endpoint);
+
+/* 1 when endpoint names a ZeroMQ socket rather than stdio (NULL or "-"). */
+int dp_zmq_is_endpoint(const char *endpoint);
+
+#endif

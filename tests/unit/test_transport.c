@@ -1,0 +1,184 @@
+/* ZeroMQ sources and sinks, --jq, stop requests and CurveZMQ, in one
+ * process over ipc sockets. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <zmq.h>
+
+#include "curve.h"
+#include "jqfilter.h"
+#include "record.h"
+#include "stats.h"
+#include "t.h"
+#include "transport.h"
+#include "zmqsock.h"
+
+static char dir[] = "/tmp/dp-transport.XXXXXX";
+
+__attribute__((format(printf, 1, 0))) static const char *path_in_dir(const char *fmt,
+									 const char *name)
+{
+	static char buf[8][256];
+	static int next;
+	char *b = buf[next++ % 8];
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+	snprintf(b, 256, fmt, dir, name);
+#pragma GCC diagnostic pop
+	return b;
+}
+
+static jv rec_of(const char *json)
+{
+	dp_err err;
+	return dp_record_parse(json, strlen(json), &err);
+}
+
+static void test_jq(void)
+{
+	dp_err err = {{0}};
+	dp_jq *jq = dp_jq_new(".meta.x = 1 | select(.path != \"/drop\")", &err);
+	jv out;
+
+	T_OK(jq != NULL, "jq program compiles");
+	out = dp_jq_apply(jq, rec_of("{\"kind\":\"file\",\"path\":\"/a\"}"));
+	T_EQ_INT(jv_array_length(jv_copy(out)), 1, "one output");
+	T_EQ_INT(jv_number_value(jv_getpath(jv_copy(out), JV_ARRAY(jv_number(0), jv_string("meta"),
+								  jv_string("x")))),
+		 1, "field added");
+	jv_free(out);
+	out = dp_jq_apply(jq, rec_of("{\"kind\":\"file\",\"path\":\"/drop\"}"));
+	T_EQ_INT(jv_array_length(out), 0, "select drops a record");
+	dp_jq_free(&jq);
+
+	jq = dp_jq_new("error(\"boom\")", &err);
+	out = dp_jq_apply(jq, rec_of("{\"kind\":\"file\",\"path\":\"/a\",\"seq\":3}"));
+	jv e = jv_array_get(out, 0);
+	T_EQ_STR(dp_record_kind(e), "error", "runtime error becomes an error record");
+	T_OK(strstr(dp_record_str(e, "error"), "boom") != NULL, "error names the jq message");
+	T_EQ_STR(dp_record_str(e, "path"), "/a", "error record keeps the path");
+	jv_free(e);
+	dp_jq_free(&jq);
+
+	jq = dp_jq_new(".path", &err);
+	out = dp_jq_apply(jq, rec_of("{\"kind\":\"file\",\"path\":\"/a\"}"));
+	e = jv_array_get(out, 0);
+	T_EQ_STR(dp_record_kind(e), "error", "non-object output becomes an error record");
+	jv_free(e);
+	dp_jq_free(&jq);
+
+	err.msg[0] = '\0';
+	jq = dp_jq_new(".a |||| b", &err);
+	T_OK(jq == NULL, "compile error refused");
+	T_OK(strstr(err.msg, "--jq") != NULL, "compile error explained");
+}
+
+static void test_zmq_roundtrip(void)
+{
+	dp_err err = {{0}};
+	dp_io_opts opts = {.jq = ".meta.via = \"zmq\""};
+	const char *bind = path_in_dir("@ipc://%s/%s", "edge");
+	const char *conn = path_in_dir("ipc://%s/%s", "edge");
+	dp_source *src = dp_source_open(bind, &opts, &err);
+	dp_sink *sink = dp_sink_open(conn, &opts, &err);
+	jv rec;
+
+	T_OK(src != NULL && sink != NULL, "ipc source binds, sink connects");
+	if (src == NULL || sink == NULL)
+		return;
+	T_EQ_INT(dp_sink_put(sink, rec_of("{\"v\":1,\"kind\":\"file\",\"path\":\"/x\"}"), &err), 0,
+		 "put");
+	T_EQ_INT(dp_source_next(src, &rec, &err), DP_SOURCE_RECORD, "record arrives");
+	T_EQ_STR(dp_record_str(rec, "path"), "/x", "same record");
+	jv meta = jv_object_get(rec, jv_string("meta"));
+	T_EQ_STR(dp_record_str(meta, "via"), "zmq", "--jq ran in the sink");
+	jv_free(meta);
+	T_OK(dp_stats_get(DP_STAT_IN) >= 1 && dp_stats_get(DP_STAT_OUT) >= 1, "counted");
+	dp_request_stop();
+	T_EQ_INT(dp_source_next(src, &rec, &err), DP_SOURCE_END, "stop request ends the source");
+	T_EQ_INT(dp_sink_close(&sink, &err), 0, "sink closes");
+	dp_source_free(&src);
+}
+
+static void test_plaintext_refused(void)
+{
+	dp_err err = {{0}};
+	void *s = dp_zmq_open(ZMQ_PULL, "tcp://192.0.2.1:5555", NULL, &err);
+
+	T_OK(s == NULL && strstr(err.msg, "plaintext") != NULL, "plaintext off loopback refused");
+	T_OK(dp_zmq_is_local("@tcp://127.0.0.1:1") && dp_zmq_is_local("ipc:///x") &&
+		     !dp_zmq_is_local("tcp://10.0.0.1:1"),
+	     "loopback detection");
+}
+
+/* A CURVE server PULL and a client PUSH with the given key pair (NULL:
+ * plaintext): 1 when a message got through within a second. */
+static int curve_delivers(const char *server_key, const char *client_key, const char *name)
+{
+	dp_err err = {{0}};
+	dp_zmq_opts server = {.curve_secret = server_key};
+	dp_zmq_opts client = {.curve_server = path_in_dir("%s/%s.pub", "server"),
+			      .curve_key = client_key};
+	void *pull = dp_zmq_open(ZMQ_PULL, path_in_dir("@ipc://%s/%s", name), &server, &err);
+	void *push = dp_zmq_open(ZMQ_PUSH, path_in_dir("ipc://%s/%s", name),
+				 client_key ? &client : NULL, &err);
+	char buf[256];
+	int got = -1;
+
+	if (pull == NULL || push == NULL) {
+		printf("# %s\n", err.msg);
+		dp_zmq_close(&pull);
+		dp_zmq_close(&push);
+		return -1;
+	}
+	/* IMMEDIATE: a send only succeeds once the handshake (and ZAP) passed. */
+	for (int i = 0; i < 10 && got < 0; i++) {
+		zmq_send(push, "x", 1, ZMQ_DONTWAIT);
+		got = zmq_recv(pull, buf, sizeof buf, ZMQ_DONTWAIT);
+		if (got < 0)
+			usleep(100000);
+	}
+	dp_zmq_close(&push);
+	dp_zmq_close(&pull);
+	return got > 0;
+}
+
+static void test_curve(void)
+{
+	dp_err err = {{0}};
+	dp_zap *zap;
+
+	T_EQ_INT(dp_curve_keygen(path_in_dir("%s/%s", "server"), &err), 0, "server keygen");
+	T_EQ_INT(dp_curve_keygen(path_in_dir("%s/%s", "good"), &err), 0, "client keygen");
+	T_EQ_INT(dp_curve_keygen(path_in_dir("%s/%s", "bad"), &err), 0, "other keygen");
+	T_OK(dp_curve_keygen(path_in_dir("%s/%s", "good"), &err) < 0, "keygen never overwrites");
+	zap = dp_zap_start(path_in_dir("%s/%s.pub", "good"), &err);
+	T_OK(zap != NULL, "ZAP handler starts");
+	T_EQ_INT(curve_delivers(path_in_dir("%s/%s.key", "server"), path_in_dir("%s/%s.key", "good"),
+				"c1"),
+		 1, "allowed key delivers");
+	T_EQ_INT(curve_delivers(path_in_dir("%s/%s.key", "server"), path_in_dir("%s/%s.key", "bad"),
+				"c2"),
+		 0, "unknown key gets nothing through");
+	T_EQ_INT(curve_delivers(path_in_dir("%s/%s.key", "server"), NULL, "c3"), 0,
+		 "plaintext peer gets nothing through");
+	dp_zap_stop(&zap);
+}
+
+int main(void)
+{
+	if (mkdtemp(dir) == NULL)
+		return 1;
+	dp_set_stage("test");
+	test_jq();
+	test_plaintext_refused();
+	test_curve();
+	test_zmq_roundtrip();
+	char cmd[300];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		T_OK(0, "cleanup");
+	return t_done();
+}

@@ -1,0 +1,95 @@
+/* The hub's bookkeeping (src/hub/hub.c): endpoint layout, the window of
+ * documents in flight, the outcome tally and the stage counters. */
+#include <stddef.h>
+#include <string.h>
+
+#include "../../src/hub/hub.h"
+#include "record.h"
+#include "t.h"
+
+static jv rec_of(const char *json)
+{
+	dp_err err;
+	return dp_record_parse(json, strlen(json), &err);
+}
+
+static void test_endpoints(void)
+{
+	char buf[256], var[32];
+	dp_err err;
+
+	T_EQ_INT(hub_bind_endpoint("tcp://0.0.0.0:7870", 4, buf, sizeof buf, &err), 0, "tcp base");
+	T_EQ_STR(buf, "@tcp://0.0.0.0:7874", "embed input is base + 4");
+	hub_bind_endpoint("tcp://127.0.0.1:0", HUB_EP_STATS, buf, sizeof buf, &err);
+	T_EQ_STR(buf, "@tcp://127.0.0.1:*", "port 0: any free port");
+	hub_bind_endpoint("ipc:///run/dp", 3, buf, sizeof buf, &err);
+	T_EQ_STR(buf, "@ipc:///run/dp/SUMMARIZE_OUT", "ipc: one socket file per edge");
+	T_OK(hub_bind_endpoint("tcp://host", 0, buf, sizeof buf, &err) < 0, "no port refused");
+	T_OK(hub_bind_endpoint("tcp://h:65530", 0, buf, sizeof buf, &err) < 0, "ports past 65535 refused");
+	hub_endpoint_var(6, var, sizeof var);
+	T_EQ_STR(var, "DP_STORE_IN", "variable names");
+}
+
+static void test_window(void)
+{
+	hub_window w;
+
+	T_EQ_INT(hub_window_init(&w, 4), 0, "window");
+	for (long seq = 0; seq < 4; seq++)
+		hub_window_add(&w, seq, rec_of("{\"kind\":\"file\"}"));
+	T_OK(!hub_window_has_room(&w, 4), "full window takes nothing");
+	hub_slot *s = hub_window_find(&w, 1);
+	T_OK(s != NULL && s->seq == 1, "find by seq");
+	hub_window_release(&w, s);
+	T_OK(hub_window_find(&w, 1) == NULL, "a released seq is gone (duplicate receipts ignored)");
+	T_OK(hub_window_has_room(&w, 5), "seq 5 takes the freed slot");
+	T_OK(!hub_window_has_room(&w, 4), "seq 4 still waits for seq 0");
+	hub_window_add(&w, 5, rec_of("{\"kind\":\"file\"}"));
+	T_OK(hub_window_find(&w, 1) == NULL, "an old seq does not match a reused slot");
+	T_EQ_INT(w.used, 4, "four in flight");
+	hub_window_free(&w);
+}
+
+static void test_tally(void)
+{
+	hub_tally t = {.failures = jv_array()};
+	hub_stats s = {0};
+	jv r;
+
+	hub_tally_receipt(&t, r = rec_of("{\"kind\":\"receipt\",\"status\":\"stored\"}")), jv_free(r);
+	hub_tally_receipt(&t, r = rec_of("{\"kind\":\"receipt\",\"status\":\"stored\",\"created\":false}")), jv_free(r);
+	hub_tally_receipt(&t, r = rec_of("{\"kind\":\"receipt\",\"status\":\"unchanged\"}")), jv_free(r);
+	hub_tally_receipt(&t, r = rec_of("{\"kind\":\"receipt\",\"status\":\"deleted\"}")), jv_free(r);
+	hub_tally_receipt(&t, r = rec_of("{\"kind\":\"receipt\",\"status\":\"failed\",\"path\":\"/x\","
+					 "\"stage\":\"chunk\",\"error\":\"bad\"}")), jv_free(r);
+	hub_tally_lost(&t, r = rec_of("{\"kind\":\"file\",\"path\":\"/y\"}"), 4), jv_free(r);
+	T_EQ_INT(t.added, 1, "added");
+	T_EQ_INT(t.updated, 1, "updated");
+	T_EQ_INT(t.unchanged, 1, "unchanged");
+	T_EQ_INT(t.deleted, 1, "deleted");
+	T_EQ_INT(t.failed, 2, "failed");
+
+	hub_stats_update(&s, r = rec_of("{\"kind\":\"stats\",\"stage\":\"embed\",\"host\":\"a\",\"pid\":1,"
+					"\"out\":5,\"requests\":2,\"tokens\":100}")), jv_free(r);
+	hub_stats_update(&s, r = rec_of("{\"kind\":\"stats\",\"stage\":\"embed\",\"host\":\"a\",\"pid\":1,"
+					"\"out\":7,\"requests\":3,\"tokens\":150}")), jv_free(r);
+	hub_stats_update(&s, r = rec_of("{\"kind\":\"stats\",\"stage\":\"embed\",\"host\":\"b\",\"pid\":1,"
+					"\"out\":1,\"requests\":1,\"tokens\":10}")), jv_free(r);
+	T_EQ_INT(hub_stats_procs(&s, 2), 2, "two embed processes");
+	T_EQ_INT(hub_stats_sum(&s, 2, offsetof(hub_proc, out)), 8, "latest counters summed");
+
+	jv rep = hub_report(&t, &s, "R", 1.5, 1);
+	T_EQ_INT(jv_number_value(jv_object_get(jv_copy(rep), jv_string("tokens"))), 160, "report tokens");
+	jv f = jv_object_get(jv_copy(rep), jv_string("failures"));
+	T_EQ_INT(jv_array_length(f), 2, "report lists failures");
+	jv_free(rep);
+	jv_free(t.failures);
+}
+
+int main(void)
+{
+	test_endpoints();
+	test_window();
+	test_tally();
+	return t_done();
+}
