@@ -14,6 +14,7 @@
 #include <zmq.h>
 
 #include "jqfilter.h"
+#include "json.h"
 #include "lines.h"
 #include "record.h"
 #include "stats.h"
@@ -283,58 +284,76 @@ static int is_own_error(jv rec)
 	       strcmp(stage, dp_stage()) == 0;
 }
 
-/* Writes one record (consumed).  Called with sink->lock held. */
-static int write_one(dp_sink *sink, jv rec, dp_err *err)
+/* Serializes rec (consumed) into b, replacing b's contents.  A record that
+ * cannot be serialized within the maximum becomes an error record naming
+ * why, so it still reaches the store's report.  Runs outside the sink's
+ * lock: serializing is most of a fast stage's work, and threads do it in
+ * parallel. */
+static int serialize(dp_sink *sink, jv rec, dp_json_buf *b, dp_err *err)
 {
-	jv text;
-	size_t len;
-	int rc = 0;
+	dp_err why;
 
+	b->len = 0;
+	b->max = sink->max_record;
 	if (is_own_error(rec))
 		dp_stats_add(DP_STAT_FAILED, 1);
-	text = dp_record_dump(jv_copy(rec));
-	len = (size_t)jv_string_length_bytes(jv_copy(text));
-	if (len > sink->max_record) {
-		char why[128];
-		snprintf(why, sizeof why, "record of %zu bytes exceeds the maximum of %zu", len,
-			 sink->max_record);
-		jv_free(text);
+	if (dp_json_append(b, rec, &why) < 0) {
 		dp_stats_add(DP_STAT_FAILED, 1);
-		text = dp_record_dump(dp_record_error(jv_copy(rec), dp_stage(), why));
-		len = (size_t)jv_string_length_bytes(jv_copy(text));
+		rec = dp_record_error(rec, dp_stage(), why.msg);
+		b->len = 0;
+		if (dp_json_append(b, rec, err) < 0) {
+			jv_free(rec);
+			return -1;
+		}
 	}
 	jv_free(rec);
+	return 0;
+}
+
+/* Writes one serialized record.  Called with sink->lock held. */
+static int write_one(dp_sink *sink, const dp_json_buf *b, dp_err *err)
+{
+	int rc = 0;
+
 	if (sink->zsock != NULL) {
-		rc = zmq_write(sink, jv_string_value(text), len, err);
-	} else if (fwrite(jv_string_value(text), 1, len, sink->out) != len ||
+		rc = zmq_write(sink, b->data, b->len, err);
+	} else if (fwrite(b->data, 1, b->len, sink->out) != b->len ||
 		   putc('\n', sink->out) == EOF) {
 		rc = write_failed(err);
 	} else if (atomic_load(&sink->source_idle) && fflush(sink->out) == EOF) {
 		rc = write_failed(err);
 	}
-	jv_free(text);
 	if (rc == 0)
 		dp_stats_add(DP_STAT_OUT, 1);
 	return rc;
 }
 
+static int serialize_and_write(dp_sink *sink, jv rec, dp_json_buf *b, dp_err *err)
+{
+	int rc;
+
+	if (serialize(sink, rec, b, err) < 0)
+		return -1;
+	pthread_mutex_lock(&sink->lock);
+	rc = write_one(sink, b, err);
+	pthread_mutex_unlock(&sink->lock);
+	return rc;
+}
+
 int dp_sink_put(dp_sink *sink, jv rec, dp_err *err)
 {
-	jv outs;
+	dp_json_buf b = {0};
 	int rc = 0;
 
 	if (sink->jq == NULL) {
-		pthread_mutex_lock(&sink->lock);
-		rc = write_one(sink, rec, err);
-		pthread_mutex_unlock(&sink->lock);
-		return rc;
+		rc = serialize_and_write(sink, rec, &b, err);
+	} else {
+		jv outs = dp_jq_apply(sink->jq, rec);
+		for (int i = 0, n = jv_array_length(jv_copy(outs)); i < n && rc == 0; i++)
+			rc = serialize_and_write(sink, jv_array_get(jv_copy(outs), i), &b, err);
+		jv_free(outs);
 	}
-	outs = dp_jq_apply(sink->jq, rec);
-	pthread_mutex_lock(&sink->lock);
-	for (int i = 0, n = jv_array_length(jv_copy(outs)); i < n && rc == 0; i++)
-		rc = write_one(sink, jv_array_get(jv_copy(outs), i), err);
-	pthread_mutex_unlock(&sink->lock);
-	jv_free(outs);
+	dp_json_buf_free(&b);
 	return rc;
 }
 
