@@ -11,9 +11,12 @@ Responses are deterministic, so tests can recompute them:
   embedding(text, dim): see vector() below (values k/32768, exact in float32)
   chat: "SUMMARY-" + the first 16 hex digits of sha256 of the last message.
 Control (JSON):
-  POST /_control  {"faults": [FAULT...], "latency": {...}, "bad_input": "S"}
+  POST /_control  {"faults": [FAULT...], "latency": {...}, "bad_input": "S",
+                   "order": "reverse"|"shuffle"}
                   appends faults (each used once, by the next matching
-                  request) and sets the rest.
+                  request) and sets the rest.  "order": how OpenAI-style
+                  embedding data is listed (default reverse; clients must
+                  use "index" either way).
      FAULT: {"endpoint": "embed"|"chat"|"*", "status": 429, "retry_after": 1,
              "retry_after_ms": 300, "code": "insufficient_quota",
              "kind": "status"|"hang"|"malformed"|"truncated"|"wrong_count"|
@@ -30,6 +33,8 @@ Options: --port 0 prints "PORT <n>" on stdout once listening.
 """
 import argparse
 import hashlib
+import random
+import socket
 import json
 import struct
 import sys
@@ -67,6 +72,7 @@ class State:
     def reset(self):
         self.faults = []
         self.bad_input = None
+        self.order = "reverse"
         self.requests = {"embed": 0, "chat": 0}
         self.inputs = {"embed": 0, "chat": 0}
         self.in_flight = {"embed": 0, "chat": 0}
@@ -94,6 +100,12 @@ def parse_latency(spec):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+
+    def setup(self):
+        super().setup()
+        # Headers and body go out in two writes: without this, Nagle's
+        # algorithm and the client's delayed ACK add ~40 ms to every answer.
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, fmt, *a):
         pass
@@ -134,6 +146,8 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/_control":
             with st.lock:
                 st.faults.extend(req.get("faults", []))
+                if "order" in req:
+                    st.order = req["order"]
                 if "bad_input" in req:
                     st.bad_input = req["bad_input"]
                 if "latency" in req:
@@ -216,7 +230,10 @@ class Handler(BaseHTTPRequestHandler):
             data = [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(vecs)]
             if fault and fault.get("kind") == "bad_index" and len(data) > 1:
                 data[0]["index"] = data[1]["index"]
-            data.reverse()  # clients must use "index", not the order
+            if st.order == "shuffle":
+                random.shuffle(data)
+            else:
+                data.reverse()  # clients must use "index", not the order
             return self.send_json(200, {"object": "list", "data": data, "model": req.get("model"),
                                         "usage": {"prompt_tokens": 0, "total_tokens": 0}})
         out = summary(texts[-1] if texts else "")

@@ -121,18 +121,25 @@ static size_t tokens(const struct packer *p, size_t from, size_t to)
 	return dp_tokens_estimate(p->text + from, to - from);
 }
 
+/* Narrows [*start, *end) to leave out trailing white space and leading
+ * blank lines. */
+static void trim(const struct packer *p, size_t *start, size_t *end)
+{
+	while (*end > *start && is_space(p->u[*end - 1]))
+		--*end;
+	while (*start < *end) {
+		size_t eol = line_end(p->text, *end, *start);
+		if (eol >= *end || !is_blank_line(p->text, *start, eol))
+			break;
+		*start = eol + 1;
+	}
+}
+
 static int emit(struct packer *p, size_t start, size_t end)
 {
 	chunk_doc *doc = p->doc;
 
-	while (end > start && is_space(p->u[end - 1]))
-		end--;
-	while (start < end) {
-		size_t eol = line_end(p->text, end, start);
-		if (eol >= end || !is_blank_line(p->text, start, eol))
-			break;
-		start = eol + 1;
-	}
+	trim(p, &start, &end);
 	if (start >= end)
 		return 0;
 	if (grow((void **)&doc->chunks, &doc->cap_chunks, doc->n_chunks + 1, sizeof *doc->chunks,
@@ -319,14 +326,7 @@ static int new_section(struct packer *p, const chunk_name *path, const int *pres
  * and leading blank lines do not belong to it. */
 static int add_range(struct packer *p, size_t start, size_t end)
 {
-	while (end > start && is_space(p->u[end - 1]))
-		end--;
-	while (start < end) {
-		size_t eol = line_end(p->text, end, start);
-		if (eol >= end || !is_blank_line(p->text, start, eol))
-			break;
-		start = eol + 1;
-	}
+	trim(p, &start, &end);
 	return start < end ? add_block(p, start, end) : 0;
 }
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "hash.h"
+#include "path.h"
 #include "record.h"
 #include "text.h"
 
@@ -49,55 +50,6 @@ int discover_wanted(const discover_opts *opts, const char *relpath)
 			hit = discover_match(opts->globs[i], relpath);
 	}
 	return hit && !excluded(opts, relpath);
-}
-
-char *discover_abspath(const char *path, dp_err *err)
-{
-	char *cwd = NULL;
-	size_t cap;
-	char *out;
-
-	if (path[0] != '/') {
-		cwd = getcwd(NULL, 0);
-		if (cwd == NULL) {
-			dp_err_set(err, "cannot get the working directory: %s", strerror(errno));
-			return NULL;
-		}
-	}
-	cap = (cwd != NULL ? strlen(cwd) : 0) + strlen(path) + 3;
-	out = malloc(cap);
-	if (out == NULL) {
-		free(cwd);
-		dp_err_set(err, "out of memory");
-		return NULL;
-	}
-	/* Join, then copy component by component dropping "", "." */
-	char *joined = malloc(cap);
-	if (joined == NULL) {
-		free(cwd);
-		free(out);
-		dp_err_set(err, "out of memory");
-		return NULL;
-	}
-	snprintf(joined, cap, "%s/%s", cwd != NULL ? cwd : "", path);
-	free(cwd);
-	size_t n = 0;
-	for (char *c = joined; *c != '\0';) {
-		while (*c == '/')
-			c++;
-		size_t clen = strcspn(c, "/");
-		if (clen > 0 && !(clen == 1 && c[0] == '.')) {
-			out[n++] = '/';
-			memcpy(out + n, c, clen);
-			n += clen;
-		}
-		c += clen;
-	}
-	if (n == 0)
-		out[n++] = '/';
-	out[n] = '\0';
-	free(joined);
-	return out;
 }
 
 void discover_printable(const char *s, char *out, size_t outsz)
@@ -377,7 +329,7 @@ int discover_walk(const char *root, const discover_opts *opts, discover_emit_fn 
 		dp_err_set(err, "%s: %s", root, strerror(errno));
 		return 1;
 	}
-	abs = discover_abspath(root, err);
+	abs = dp_path_absolute(root, err);
 	if (abs == NULL)
 		return 1;
 	if (dp_utf8_invalid_at(abs, strlen(abs)) < strlen(abs)) {

@@ -50,12 +50,6 @@ int discover_match(const char *pattern, const char *relpath);
  * no exclude pattern. */
 int discover_wanted(const discover_opts *opts, const char *relpath);
 
-/* Makes `path` absolute against the working directory without resolving
- * symbolic links, removing "." components, repeated and trailing slashes
- * (".." stays: removing it lexically could change the meaning).  Returns a
- * malloc'ed string, or NULL with err set. */
-char *discover_abspath(const char *path, dp_err *err);
-
 /* Copies s into out (size outsz) with bytes that are not printable UTF-8
  * written as \xNN, for error records about undecodable names. */
 void discover_printable(const char *s, char *out, size_t outsz);

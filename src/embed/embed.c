@@ -1,5 +1,6 @@
 #include "embed.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,8 +8,6 @@
 #include "record.h"
 #include "text.h"
 #include "vec.h"
-
-#include <stdio.h>
 
 size_t embed_cut(const char *text, size_t len, size_t max_tokens)
 {
@@ -29,164 +28,222 @@ size_t embed_cut(const char *text, size_t len, size_t max_tokens)
 	return dp_utf8_floor(text, lo);
 }
 
-struct work {
-	int n;
-	size_t dim;
-	const char **texts;
-	size_t *lens;
-	jv *vecs;            /* base64 per chunk, or null while missing */
-	char (*keys)[DP_HASH_HEX];
-	const char **todo_texts; /* the chunks that need a request */
-	size_t *todo_lens;
-	int *todo_at;
-	float *out;
-};
-
-static void work_free(struct work *w)
+void embed_doc_free(embed_doc *d)
 {
-	if (w->vecs != NULL)
-		for (int i = 0; i < w->n; i++)
-			jv_free(w->vecs[i]);
-	free(w->texts);
-	free(w->lens);
-	free(w->vecs);
-	free(w->keys);
-	free(w->todo_texts);
-	free(w->todo_lens);
-	free(w->todo_at);
-	free(w->out);
+	if (d->vecs != NULL)
+		for (int i = 0; i < d->n; i++)
+			jv_free(d->vecs[i]);
+	free(d->texts);
+	free(d->lens);
+	free(d->tokens);
+	free(d->keys);
+	free(d->vecs);
+	free(d->todo);
+	jv_free(d->rec);
+	memset(d, 0, sizeof *d);
+	d->rec = jv_null();
 }
 
-static int work_alloc(struct work *w, int n, size_t dim)
+int embed_doc_prepare(embed_ctx *c, jv rec, embed_doc *d, dp_err *err)
 {
-	size_t m = (size_t)n + 1;
+	int api = !dp_embedder_is_local(c->embedder);
+	int n = dp_doc_check_chunks(rec, err);
+	size_t m;
 
-	w->n = n;
-	w->dim = dim;
-	w->texts = malloc(m * sizeof *w->texts);
-	w->lens = malloc(m * sizeof *w->lens);
-	w->vecs = malloc(m * sizeof *w->vecs);
-	w->keys = malloc(m * sizeof *w->keys);
-	w->todo_texts = malloc(m * sizeof *w->todo_texts);
-	w->todo_lens = malloc(m * sizeof *w->todo_lens);
-	w->todo_at = malloc(m * sizeof *w->todo_at);
-	w->out = malloc(m * dim * sizeof *w->out);
-	if (w->vecs != NULL)
+	memset(d, 0, sizeof *d);
+	d->rec = rec;
+	if (n < 0)
+		return -1;
+	m = (size_t)n + 1;
+	d->texts = malloc(m * sizeof *d->texts);
+	d->lens = malloc(m * sizeof *d->lens);
+	d->tokens = malloc(m * sizeof *d->tokens);
+	d->keys = malloc(m * sizeof *d->keys);
+	d->vecs = malloc(m * sizeof *d->vecs);
+	d->todo = malloc(m * sizeof *d->todo);
+	if (!d->texts || !d->lens || !d->tokens || !d->keys || !d->vecs || !d->todo) {
+		free(d->vecs);
+		d->vecs = NULL;
+		dp_err_set(err, "out of memory");
+		return -1;
+	}
+	d->n = n;
+	for (int i = 0; i < n; i++) {
+		int len;
+		d->vecs[i] = jv_null();
+		d->texts[i] = dp_doc_chunk_text(rec, i, &len);
+		d->lens[i] = api ? embed_cut(d->texts[i], (size_t)len, DP_EMBED_INPUT_TOKENS_MAX)
+				 : (size_t)len;
+		d->tokens[i] = dp_tokens_estimate(d->texts[i], d->lens[i]);
+		if (d->lens[i] < (size_t)len) {
+			const char *path = dp_record_str(rec, "path");
+			dp_diag("%s: chunk %d: ~%zu tokens, cut to %d for embedding (%zu of %d bytes)",
+				path != NULL ? path : "?", i,
+				dp_tokens_estimate(d->texts[i], (size_t)len),
+				DP_EMBED_INPUT_TOKENS_MAX, d->lens[i], len);
+		}
+	}
+	if (c->reuse != NULL) {
+		char params[32];
+		snprintf(params, sizeof params, "dim=%d", dp_embedder_dim(c->embedder));
 		for (int i = 0; i < n; i++)
-			w->vecs[i] = jv_null();
-	return w->texts && w->lens && w->vecs && w->keys && w->todo_texts && w->todo_lens &&
-			       w->todo_at && w->out
-		       ? 0
-		       : -1;
+			dp_reuse_key("embedding", dp_embedder_id(c->embedder), params, d->texts[i],
+				     d->lens[i], d->keys[i]);
+	}
+	return 0;
+}
+
+void embed_docs_lookup(embed_ctx *c, embed_doc *const *docs, size_t n)
+{
+	size_t total = 0, at = 0;
+
+	for (size_t k = 0; k < n; k++)
+		total += (size_t)docs[k]->n;
+	if (c->reuse != NULL && !c->refresh && total > 0) {
+		char(*keys)[DP_HASH_HEX] = malloc(total * sizeof *keys);
+		jv *vals = malloc(total * sizeof *vals);
+		dp_err err;
+		int found = -1;
+
+		if (keys == NULL || vals == NULL) {
+			dp_diag("result cache lookup skipped: out of memory");
+		} else {
+			for (size_t k = 0; k < n; k++)
+				for (int i = 0; i < docs[k]->n; i++)
+					memcpy(keys[at++], docs[k]->keys[i], DP_HASH_HEX);
+			found = dp_reuse_get(c->reuse, DP_REUSE_EMBEDDING,
+					     (const char(*)[DP_HASH_HEX])keys, total, vals, &err);
+			if (found < 0) {
+				dp_diag("result cache lookup failed, embedding anew: %s", err.msg);
+				for (size_t j = 0; j < total; j++)
+					jv_free(vals[j]);
+			} else {
+				atomic_fetch_add(&c->reused, (unsigned long)found);
+				at = 0;
+				for (size_t k = 0; k < n; k++)
+					for (int i = 0; i < docs[k]->n; i++) {
+						jv_free(docs[k]->vecs[i]);
+						docs[k]->vecs[i] = vals[at++];
+					}
+			}
+		}
+		free(keys);
+		free(vals);
+	}
+	for (size_t k = 0; k < n; k++) {
+		embed_doc *d = docs[k];
+		d->ntodo = 0;
+		for (int i = 0; i < d->n; i++)
+			if (jv_get_kind(d->vecs[i]) != JV_KIND_STRING)
+				d->todo[d->ntodo++] = i;
+	}
+}
+
+void embed_encode_and_keep(embed_ctx *c, const float *out, size_t n,
+			   const char *const *keys, jv *vecs)
+{
+	size_t dim = (size_t)dp_embedder_dim(c->embedder);
+
+	for (size_t k = 0; k < n; k++) {
+		vecs[k] = dp_vec_encode(out + k * dim, dim);
+		if (!jv_is_valid(vecs[k])) {
+			jv_free(vecs[k]);
+			vecs[k] = jv_null();
+		}
+	}
+	atomic_fetch_add(&c->computed, n);
+	if (c->reuse == NULL || n == 0)
+		return;
+	char(*kk)[DP_HASH_HEX] = malloc(n * sizeof *kk);
+	dp_err err;
+	if (kk == NULL) {
+		dp_diag("could not keep results for reuse: out of memory");
+		return;
+	}
+	for (size_t k = 0; k < n; k++)
+		memcpy(kk[k], keys[k], DP_HASH_HEX);
+	if (dp_reuse_put(c->reuse, DP_REUSE_EMBEDDING, dp_embedder_id(c->embedder),
+			 (const char(*)[DP_HASH_HEX])kk, vecs, n, c->refresh, &err) < 0)
+		dp_diag("could not keep results for reuse: %s", err.msg);
+	free(kk);
+}
+
+jv embed_doc_finish(embed_ctx *c, embed_doc *d, const char *reason)
+{
+	jv rec = d->rec;
+
+	d->rec = jv_null();
+	for (int i = 0; reason == NULL && i < d->n; i++)
+		if (jv_get_kind(d->vecs[i]) != JV_KIND_STRING)
+			reason = "out of memory";
+	if (reason != NULL) {
+		rec = dp_record_error(rec, "embed", reason);
+		embed_doc_free(d);
+		return rec;
+	}
+	/* The texts point into rec: change rec only now. */
+	for (int i = 0; i < d->n; i++) {
+		int len;
+		dp_doc_chunk_text(rec, i, &len);
+		if (d->lens[i] < (size_t)len)
+			rec = dp_doc_chunk_set(rec, i, "vec_truncated", jv_number((double)d->lens[i]));
+		rec = dp_doc_chunk_set(rec, i, "vec", d->vecs[i]);
+		d->vecs[i] = jv_null();
+	}
+	rec = jv_object_set(rec, jv_string("embedder"), jv_string(dp_embedder_id(c->embedder)));
+	rec = jv_object_set(rec, jv_string("dim"), jv_number(dp_embedder_dim(c->embedder)));
+	embed_doc_free(d);
+	return rec;
 }
 
 jv embed_process(void *ctx, jv rec)
 {
 	embed_ctx *c = ctx;
-	int api = !dp_embedder_is_local(c->embedder);
-	struct work w = {0};
+	size_t dim = (size_t)dp_embedder_dim(c->embedder);
+	embed_doc d, *dp = &d;
 	dp_err err;
-	int n = dp_doc_check_chunks(rec, &err);
-	size_t ntodo = 0;
 
-	if (n < 0)
-		return dp_record_error(rec, "embed", err.msg);
-	if (work_alloc(&w, n, (size_t)dp_embedder_dim(c->embedder)) < 0) {
-		dp_err_set(&err, "out of memory");
-		goto fail;
+	if (embed_doc_prepare(c, rec, &d, &err) < 0) {
+		rec = dp_record_error(jv_copy(d.rec), "embed", err.msg);
+		embed_doc_free(&d);
+		return rec;
 	}
-	for (int i = 0; i < n; i++) {
-		int len;
-		w.texts[i] = dp_doc_chunk_text(rec, i, &len);
-		w.lens[i] = api ? embed_cut(w.texts[i], (size_t)len, DP_EMBED_INPUT_TOKENS_MAX)
-				: (size_t)len;
-		if (w.lens[i] < (size_t)len) {
-			const char *path = dp_record_str(rec, "path");
-			dp_diag("%s: chunk %d: ~%zu tokens, cut to %d for embedding (%zu of %d bytes)",
-				path != NULL ? path : "?", i, dp_tokens_estimate(w.texts[i], (size_t)len),
-				DP_EMBED_INPUT_TOKENS_MAX, w.lens[i], len);
+	embed_docs_lookup(c, &dp, 1);
+	if (d.ntodo == 0)
+		return embed_doc_finish(c, &d, NULL);
+	if (!dp_embedder_is_local(c->embedder) && atomic_load(&c->refused))
+		return embed_doc_finish(c, &d, "not embedded: the API refused the run");
+
+	const char **texts = malloc((size_t)d.ntodo * sizeof *texts);
+	const char **keys = malloc((size_t)d.ntodo * sizeof *keys);
+	size_t *lens = malloc((size_t)d.ntodo * sizeof *lens);
+	float *out = malloc((size_t)d.ntodo * dim * sizeof *out);
+	jv *fresh = malloc((size_t)d.ntodo * sizeof *fresh);
+	int rc = -1;
+
+	if (texts != NULL && keys != NULL && lens != NULL && out != NULL && fresh != NULL) {
+		for (int k = 0; k < d.ntodo; k++) {
+			texts[k] = d.texts[d.todo[k]];
+			lens[k] = d.lens[d.todo[k]];
+			keys[k] = d.keys[d.todo[k]];
 		}
-	}
-	if (c->reuse != NULL) {
-		char params[32];
-		snprintf(params, sizeof params, "dim=%zu", w.dim);
-		for (int i = 0; i < n; i++)
-			dp_reuse_key("embedding", dp_embedder_id(c->embedder), params, w.texts[i],
-				     w.lens[i], w.keys[i]);
-		if (!c->refresh) {
-			int found = dp_reuse_get(c->reuse, DP_REUSE_EMBEDDING,
-						 (const char(*)[DP_HASH_HEX])w.keys, (size_t)n, w.vecs, &err);
-			if (found < 0)
-				dp_diag("result cache lookup failed, embedding anew: %s", err.msg);
-			else
-				atomic_fetch_add(&c->reused, (unsigned long)found);
-		}
-	}
-	for (int i = 0; i < n; i++)
-		if (jv_get_kind(w.vecs[i]) != JV_KIND_STRING) {
-			w.todo_texts[ntodo] = w.texts[i];
-			w.todo_lens[ntodo] = w.lens[i];
-			w.todo_at[ntodo++] = i;
-		}
-	if (ntodo > 0) {
-		if (api && atomic_load(&c->refused)) {
-			dp_err_set(&err, "not embedded: the API refused the run");
-			goto fail;
-		}
-		int rc = dp_embedder_embed(c->embedder, w.todo_texts, w.todo_lens, ntodo, w.out, &err);
+		rc = dp_embedder_embed(c->embedder, texts, lens, (size_t)d.ntodo, out, &err);
 		if (rc == DP_HTTP_REFUSED)
 			atomic_store(&c->refused, 1);
-		if (rc != 0)
-			goto fail;
-		atomic_fetch_add(&c->computed, ntodo);
-		jv *fresh = calloc(ntodo, sizeof *fresh);
-		char (*fresh_keys)[DP_HASH_HEX] = malloc(ntodo * sizeof *fresh_keys);
-		if (fresh == NULL || fresh_keys == NULL) {
-			free(fresh);
-			free(fresh_keys);
-			dp_err_set(&err, "out of memory");
-			goto fail;
-		}
-		for (size_t k = 0; k < ntodo; k++) {
-			int i = w.todo_at[k];
-			jv v = dp_vec_encode(w.out + k * w.dim, w.dim);
-			if (!jv_is_valid(v)) {
-				jv_free(v);
-				v = jv_null();
+		if (rc == 0) {
+			embed_encode_and_keep(c, out, (size_t)d.ntodo, keys, fresh);
+			for (int k = 0; k < d.ntodo; k++) {
+				jv_free(d.vecs[d.todo[k]]);
+				d.vecs[d.todo[k]] = fresh[k];
 			}
-			jv_free(w.vecs[i]);
-			w.vecs[i] = v;
-			fresh[k] = jv_copy(v);
-			memcpy(fresh_keys[k], w.keys[i], DP_HASH_HEX);
 		}
-		if (c->reuse != NULL &&
-		    dp_reuse_put(c->reuse, DP_REUSE_EMBEDDING, dp_embedder_id(c->embedder),
-				 (const char(*)[DP_HASH_HEX])fresh_keys, fresh, ntodo, c->refresh, &err) < 0)
-			dp_diag("could not keep results for reuse: %s", err.msg);
-		for (size_t k = 0; k < ntodo; k++)
-			jv_free(fresh[k]);
-		free(fresh);
-		free(fresh_keys);
+	} else {
+		dp_err_set(&err, "out of memory");
 	}
-	/* The texts point into rec: change rec only now. */
-	for (int i = 0; i < n; i++) {
-		if (jv_get_kind(w.vecs[i]) != JV_KIND_STRING) {
-			dp_err_set(&err, "out of memory");
-			goto fail;
-		}
-		int len;
-		size_t full;
-		dp_doc_chunk_text(rec, i, &len);
-		full = (size_t)len;
-		if (w.lens[i] < full)
-			rec = dp_doc_chunk_set(rec, i, "vec_truncated", jv_number((double)w.lens[i]));
-		rec = dp_doc_chunk_set(rec, i, "vec", jv_copy(w.vecs[i]));
-	}
-	rec = jv_object_set(rec, jv_string("embedder"), jv_string(dp_embedder_id(c->embedder)));
-	rec = jv_object_set(rec, jv_string("dim"), jv_number((double)w.dim));
-	work_free(&w);
-	return rec;
-fail:
-	work_free(&w);
-	return dp_record_error(rec, "embed", err.msg);
+	free(texts);
+	free(keys);
+	free(lens);
+	free(out);
+	free(fresh);
+	return embed_doc_finish(c, &d, rc == 0 ? NULL : err.msg);
 }

@@ -1,8 +1,10 @@
-/* docpipe-embed's work on one document record. */
+/* docpipe-embed's work on document records: one at a time (embed_process,
+ * the local backend) or batched across documents (batch.h, API backends). */
 #ifndef EMBED_EMBED_H
 #define EMBED_EMBED_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 
 #include <jv.h>
 
@@ -17,6 +19,44 @@ typedef struct embed_ctx {
 	atomic_ulong reused; /* vectors taken from the cache */
 	atomic_ulong computed; /* vectors computed or requested */
 } embed_ctx;
+
+/* One document on its way: its chunk texts (pointing into rec, which is
+ * left unchanged until embed_doc_finish), what is sent for each (cut to
+ * the per-input limit), cache keys, and the vectors found so far. */
+typedef struct embed_doc {
+	jv rec;
+	int n;                   /* chunks */
+	const char **texts;      /* borrowed from rec */
+	size_t *lens;            /* bytes sent (<= the chunk's length) */
+	size_t *tokens;          /* estimate of what is sent */
+	char (*keys)[DP_HASH_HEX]; /* with reuse only */
+	jv *vecs;                /* base64 per chunk, or null while missing */
+	int *todo;               /* chunks still to request, in order */
+	int ntodo;
+} embed_doc;
+
+/* Fills d from rec (consumed into d->rec): checks the chunks, cuts texts
+ * over DP_EMBED_INPUT_TOKENS_MAX for API backends (reported on stderr),
+ * computes cache keys when c->reuse.  Returns 0, or -1 with err set (d is
+ * then still to be freed; d->rec holds the record). */
+int embed_doc_prepare(embed_ctx *c, jv rec, embed_doc *d, dp_err *err);
+
+/* Looks up the cached vectors of docs[0..n) in one round trip (unless
+ * there is no cache or --refresh), then lists in each doc's todo the
+ * chunks still missing. */
+void embed_docs_lookup(embed_ctx *c, embed_doc *const *docs, size_t n);
+
+/* Encodes the n vectors out[k*dim ..] into vecs[k] (owned by the caller;
+ * jv_null() if encoding failed) and, with a cache, stores them under
+ * keys[k] (each DP_HASH_HEX bytes) in one round trip. */
+void embed_encode_and_keep(embed_ctx *c, const float *out, size_t n,
+			   const char *const *keys, jv *vecs);
+
+/* The record to emit (d->rec consumed): with every vector set, chunks[].vec,
+ * vec_truncated where a text was cut, "embedder" and "dim"; with reason
+ * non-NULL, an error record with it. */
+jv embed_doc_finish(embed_ctx *c, embed_doc *d, const char *reason);
+void embed_doc_free(embed_doc *d);
 
 /* dp_stage_ops.process: rec (consumed) is a document record; returns it
  * with chunks[].vec, embedder and dim set, or an error record naming the

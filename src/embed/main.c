@@ -6,6 +6,7 @@
 
 #include "apicli.h"
 #include "cli.h"
+#include "batch.h"
 #include "embed.h"
 #include "stage.h"
 
@@ -17,9 +18,12 @@ static const char usage[] =
 	"The local backend (default) is feature hashing: offline, deterministic.\n"
 	"\n"
 	"Options:\n"
-	"  -j, --threads N       documents (so requests) in flight (default 1, max 256)\n"
+	"  -j, --threads N       requests in flight (API backends; chunks of several\n"
+	"                        documents share a request), or documents at once\n"
+	"                        (local backend) (default 1, max 256)\n"
 	"  --dim N               vector size (default 384; sent as \"dimensions\")\n"
-	"  --batch-inputs N      chunks per API request (default 64, max 2048)\n";
+	"  --batch-inputs N      chunks per API request, from one or several documents\n"
+	"                        (default 64, max 2048)\n";
 
 static void report(embed_ctx *ctx)
 {
@@ -127,8 +131,12 @@ int main(int argc, char **argv)
 		dp_embedder_free(&ctx.embedder);
 		return DP_EXIT_SYSTEM;
 	}
-	dp_stage_ops ops = {.accepts = "document", .process = embed_process, .ctx = &ctx};
-	rc = dp_stage_run(src, sink, &ops, (int)threads, &counts, &err);
+	if (dp_embedder_is_local(ctx.embedder)) {
+		dp_stage_ops ops = {.accepts = "document", .process = embed_process, .ctx = &ctx};
+		rc = dp_stage_run(src, sink, &ops, (int)threads, &counts, &err);
+	} else {
+		rc = embed_run_batched(&ctx, src, sink, (int)threads, &counts, &err);
+	}
 	if (rc == DP_EXIT_SYSTEM)
 		dp_diag("%s", err.msg);
 	dp_source_free(&src);

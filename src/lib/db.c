@@ -155,3 +155,17 @@ const char *dp_db_sqlstate(const PGresult *res)
 
 	return s != NULL ? s : "";
 }
+
+void dp_db_settings_read(const PGresult *res, dp_db_settings *out)
+{
+	memset(out, 0, sizeof *out);
+	for (int i = 0; i < PQntuples(res); i++) {
+		const char *key = PQgetvalue(res, i, 0), *value = PQgetvalue(res, i, 1);
+		if (strcmp(key, "embedder") == 0)
+			snprintf(out->embedder, sizeof out->embedder, "%s", value);
+		else if (strcmp(key, "dim") == 0)
+			out->dim = atoi(value);
+		else if (strcmp(key, "vector_type") == 0)
+			snprintf(out->vector_type, sizeof out->vector_type, "%s", value);
+	}
+}

@@ -60,6 +60,17 @@ void dp_db_rollback(PGconn *db);
  * retrying on it is pointless. */
 int dp_db_lost(PGconn *db);
 
+/* The corpus identity held in docpipe.settings (written by docpipe-store). */
+typedef struct dp_db_settings {
+	char embedder[256]; /* "" until the first embedded document is stored */
+	int dim;            /* 0 likewise */
+	char vector_type[32]; /* "vector" (pgvector) or "real[]"; "" before the schema exists */
+} dp_db_settings;
+
+/* Fills out from res (borrowed): the rows of
+ * SELECT key, value FROM docpipe.settings.  Unknown keys are ignored. */
+void dp_db_settings_read(const PGresult *res, dp_db_settings *out);
+
 /* The SQLSTATE of a failed result, or "" when there is none. */
 const char *dp_db_sqlstate(const PGresult *res);
 

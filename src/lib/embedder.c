@@ -103,6 +103,8 @@ const char *dp_embedder_id(const dp_embedder *e) { return e->id; }
 
 int dp_embedder_dim(const dp_embedder *e) { return e->dim; }
 
+int dp_embedder_batch_inputs(const dp_embedder *e) { return e->batch_inputs; }
+
 int dp_embedder_is_local(const dp_embedder *e) { return e->backend == LOCAL; }
 
 dp_http *dp_embedder_http(dp_embedder *e) { return e->http; }

@@ -52,6 +52,9 @@ void dp_embedder_free(dp_embedder **e);
 const char *dp_embedder_id(const dp_embedder *e);
 int dp_embedder_dim(const dp_embedder *e);
 
+/* Inputs per request (--batch-inputs). */
+int dp_embedder_batch_inputs(const dp_embedder *e);
+
 /* 1 for the built-in backend (no requests, nothing worth caching). */
 int dp_embedder_is_local(const dp_embedder *e);
 

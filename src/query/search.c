@@ -136,16 +136,12 @@ int query_corpus_load(PGconn *db, query_corpus *c, dp_err *err)
 		PQclear(res);
 		return missing ? 1 : -1;
 	}
-	for (int i = 0; i < PQntuples(res); i++) {
-		const char *key = PQgetvalue(res, i, 0), *value = PQgetvalue(res, i, 1);
-		if (strcmp(key, "embedder") == 0)
-			snprintf(c->embedder, sizeof c->embedder, "%s", value);
-		else if (strcmp(key, "dim") == 0)
-			c->dim = atoi(value);
-		else if (strcmp(key, "vector_type") == 0)
-			c->pgvector = strcmp(value, "vector") == 0;
-	}
+	dp_db_settings set;
+	dp_db_settings_read(res, &set);
 	PQclear(res);
+	snprintf(c->embedder, sizeof c->embedder, "%s", set.embedder);
+	c->dim = set.dim;
+	c->pgvector = strcmp(set.vector_type, "vector") == 0;
 	if (c->embedder[0] == '\0' || c->dim <= 0) {
 		dp_err_set(err, "the corpus has no embedded documents yet");
 		return 1;

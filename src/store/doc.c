@@ -344,10 +344,10 @@ void store_item_reset(store_item *item)
 jv store_item_receipt(const store_item *item)
 {
 	static const char *const carried[] = {"run", "seq"};
-	jv r = jv_object();
 
 	if (item->kind == STORE_ITEM_PASS)
 		return jv_copy(item->rec);
+	jv r = jv_object();
 	r = jv_object_set(r, jv_string("v"), jv_number(DP_PROTOCOL_VERSION));
 	r = jv_object_set(r, jv_string("kind"), jv_string(DP_KIND_RECEIPT));
 	jv path = jv_object_get(jv_copy(item->rec), jv_string("path"));

@@ -50,20 +50,13 @@ static int load_settings(store *s, char *vector_type, size_t vt_size, dp_err *er
 
 	if (res == NULL)
 		return -1;
-	s->embedder[0] = '\0';
-	s->dim = 0;
-	if (vector_type != NULL)
-		vector_type[0] = '\0';
-	for (int i = 0; i < PQntuples(res); i++) {
-		const char *key = PQgetvalue(res, i, 0), *value = PQgetvalue(res, i, 1);
-		if (strcmp(key, "embedder") == 0)
-			snprintf(s->embedder, sizeof s->embedder, "%s", value);
-		else if (strcmp(key, "dim") == 0)
-			s->dim = atoi(value);
-		else if (strcmp(key, "vector_type") == 0 && vector_type != NULL)
-			snprintf(vector_type, vt_size, "%s", value);
-	}
+	dp_db_settings set;
+	dp_db_settings_read(res, &set);
 	PQclear(res);
+	snprintf(s->embedder, sizeof s->embedder, "%s", set.embedder);
+	s->dim = set.dim;
+	if (vector_type != NULL)
+		snprintf(vector_type, vt_size, "%s", set.vector_type);
 	return 0;
 }
 

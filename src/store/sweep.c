@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "path.h"
 #include "record.h"
 #include "store.h"
 
@@ -22,8 +23,25 @@ int store_sweep(store *s, const char *run, char *const *roots, size_t nroots, dp
 		size_t *deleted, dp_err *err)
 {
 	*deleted = 0;
-	store_buf_reset(&s->buf);
-	store_value_text_array(&s->buf, (const char *const *)roots, nroots);
+	/* Roots in the form records carry them (absolute, no "." nor repeated
+	 * slashes), so "docs" or "./docs/" sweeps what discover found there. */
+	char **abs = calloc(nroots > 0 ? nroots : 1, sizeof *abs);
+	if (abs == NULL) {
+		dp_err_set(err, "out of memory");
+		return -1;
+	}
+	int bad = 0;
+	for (size_t i = 0; i < nroots && !bad; i++)
+		bad = (abs[i] = dp_path_absolute(roots[i], err)) == NULL;
+	if (!bad) {
+		store_buf_reset(&s->buf);
+		store_value_text_array(&s->buf, (const char *const *)abs, nroots);
+	}
+	for (size_t i = 0; i < nroots; i++)
+		free(abs[i]);
+	free(abs);
+	if (bad)
+		return -1;
 	if (s->buf.overflow) {
 		dp_err_set(err, "out of memory");
 		return -1;

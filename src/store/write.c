@@ -391,7 +391,7 @@ static int insert_chunks(store *s, store_item **written, size_t n, dp_err *err)
 	return rc < 0 || failed ? -1 : 0;
 }
 
-/* Sets last_run on the documents of unchanged and error items, so a sweep
+/* Sets last_run on the documents of unchanged and failed items, so a sweep
  * keeps files that still exist. */
 static int mark_run(store *s, store_item **items, size_t n, dp_err *err)
 {
@@ -407,11 +407,13 @@ static int mark_run(store *s, store_item **items, size_t n, dp_err *err)
 	}
 	for (size_t i = 0; i < n; i++) {
 		const store_item *it = items[i];
+		/* Failed covers error records and documents refused here: the
+		 * file exists, it only failed this time. */
 		int is_unchanged = it->status != NULL && strcmp(it->status, "unchanged") == 0;
-		int is_error = it->kind == STORE_ITEM_FAILED;
+		int is_failed = it->status != NULL && strcmp(it->status, "failed") == 0;
 		const char *path = dp_record_str(it->rec, "path");
 		const char *run = dp_record_str(it->rec, "run");
-		if ((is_unchanged || is_error) && path != NULL && run != NULL) {
+		if ((is_unchanged || is_failed) && path != NULL && run != NULL) {
 			paths[m] = path;
 			runs[m++] = run;
 		}
@@ -469,15 +471,28 @@ static int write_body(store *s, store_item **items, size_t n, store_item **order
 {
 	size_t nw = 0, nd = 0;
 
-	if (find_unchanged(s, items, n, err) < 0 || check_embedders(s, items, n, err) < 0)
-		return -1;
 	for (size_t i = 0; i < n; i++)
-		if ((items[i]->kind == STORE_ITEM_DOCUMENT && items[i]->status == NULL) ||
-		    items[i]->kind == STORE_ITEM_DELETE)
+		if (items[i]->kind == STORE_ITEM_DOCUMENT || items[i]->kind == STORE_ITEM_DELETE)
 			order[nw++] = items[i];
 	/* One lock order for every store: two stores writing the same paths
 	 * wait for each other instead of deadlocking. */
 	qsort(order, nw, sizeof *order, by_path);
+	/* Two records of one path cannot share a transaction: the later one
+	 * would be compared with the row as it was before the earlier one,
+	 * and their chunks would mix.  Failing here makes store_write redo
+	 * the batch one record per transaction, in input order. */
+	for (size_t i = 1; i < nw; i++)
+		if (strcmp(dp_record_str(order[i - 1]->rec, "path"), dp_record_str(order[i]->rec, "path")) == 0) {
+			dp_err_set(err, "two records for one path in a batch");
+			return -1;
+		}
+	if (find_unchanged(s, items, n, err) < 0 || check_embedders(s, items, n, err) < 0)
+		return -1;
+	size_t keep = 0;
+	for (size_t i = 0; i < nw; i++)
+		if (order[i]->status == NULL)
+			order[keep++] = order[i];
+	nw = keep;
 	if (nw > 0 && write_row_changes(s, order, nw, err) < 0)
 		return -1;
 	for (size_t i = 0; i < nw; i++) {
@@ -549,6 +564,18 @@ static enum tx_result write_retrying(store *s, store_item **items, size_t n, dp_
 	return write_tx(s, items, n, err);
 }
 
+/* Fails an item whose own transaction failed.  Its stored version (if
+ * any) still gets the run mark, outside that transaction, so a sweep keeps
+ * it; when even that fails the receipt still tells the failure, and the
+ * worst outcome is that a sweep removes the old version. */
+static void fail_alone(store *s, store_item *item, const char *why)
+{
+	dp_err ignored;
+
+	store_item_fail(item, why);
+	mark_run(s, &item, 1, &ignored);
+}
+
 int store_write(store *s, store_item *items, size_t n, dp_err *err)
 {
 	store_item **all = malloc((n > 0 ? n : 1) * sizeof *all);
@@ -568,10 +595,10 @@ int store_write(store *s, store_item *items, size_t n, dp_err *err)
 			break;
 		}
 		if (one == TX_FAILED)
-			store_item_fail(&items[i], why.msg);
+			fail_alone(s, all[i], why.msg);
 	}
 	if (r == TX_FAILED && n == 1)
-		store_item_fail(&items[0], why.msg);
+		fail_alone(s, all[0], why.msg);
 	free(all);
 	if (r == TX_LOST) {
 		*err = why;

@@ -65,7 +65,7 @@ is "$(check_vectors "$T_DIR/o3")" 0 "edited document's vectors are right"
 
 reset
 docpipe-embed --backend openai --dim 16 --refresh <"$T_DIR/docs.ndjson" >/dev/null 2>&1
-is "$(requests)" 3 "--refresh makes new requests (one per document)"
+is "$(requests)" 1 "--refresh makes new requests (one for all three documents)"
 
 reset
 docpipe-embed --backend ollama --base-url "$BASE" --dim 8 --no-reuse <"$T_DIR/docs.ndjson" >"$T_DIR/o4" 2>"$T_DIR/e4"
@@ -92,6 +92,9 @@ is "$?" 1 "a rejected input: exit 1"
 is "$(jq -r 'select(.kind=="error") | .path' "$T_DIR/o6")" "/d/b.md" "only its document fails"
 like "$(jq -r 'select(.kind=="error") | .error' "$T_DIR/o6")" "HTTP 400: This model's maximum context length" "with the server's reason"
 is "$(jq -r 'select(.kind=="document") | .path' "$T_DIR/o6" | sort | tr '\n' ' ')" "/d/a.md /d/c.md " "the other documents go on"
+is "$(check_vectors "$T_DIR/o6")" 0 "the other documents of the rejected batch have exactly the server's vectors"
+is "$(curl -sf "$BASE/_stats" | jq -c '[.requests.embed, .inputs.embed]')" '[5,13]' \
+	"the rejected batch is halved until the bad input is alone (5 requests, 13 inputs)"
 control '{"bad_input":null}'
 
 for fault in malformed truncated wrong_count bad_index; do
@@ -99,7 +102,7 @@ for fault in malformed truncated wrong_count bad_index; do
 	control "{\"faults\":[{\"endpoint\":\"embed\",\"kind\":\"$fault\"}]}"
 	docpipe-embed --backend openai --dim 16 --no-reuse --retries 1 <"$T_DIR/docs.ndjson" >"$T_DIR/o7" 2>"$T_DIR/e7"
 	rc=$?
-	is "$rc:$(jq -r 'select(.kind=="error") | .path' "$T_DIR/o7" | wc -l | tr -d ' ')" "1:1" "$fault response: one document fails, no crash"
+	is "$rc:$(jq -r 'select(.kind=="error") | .path' "$T_DIR/o7" | wc -l | tr -d ' ')" "1:3" "$fault response: the documents of that request fail, no crash"
 	diag "$(jq -r 'select(.kind=="error") | .error' "$T_DIR/o7")"
 done
 
@@ -128,6 +131,38 @@ reset
 OPENAI_API_KEY=wrong-key docpipe-embed --backend openai --dim 16 --no-reuse <"$T_DIR/docs.ndjson" >"$T_DIR/o10" 2>"$T_DIR/e10"
 is "$?" 4 "bad credentials: exit 4"
 is "$(requests)" 0 "401 is not retried (rejected before counting)"
+
+# Chunks of many documents share requests; results stay in order whatever
+# order the server lists them in.
+"$PY" - >"$T_DIR/many.ndjson" <<'PY'
+import json
+for d in range(40):
+    print(json.dumps({"v": 1, "kind": "document", "path": "/m/%02d.md" % d,
+                      "chunks": [{"seq": s, "text": "doc %d chunk %d" % (d, s)} for s in range(d % 3 + 1)]}))
+PY
+reset
+control '{"order":"shuffle"}'
+docpipe-embed --backend openai --dim 16 --no-reuse -j 2 --batch-inputs 16 <"$T_DIR/many.ndjson" >"$T_DIR/o14" 2>"$T_DIR/e14"
+is "$?" 0 "40 documents, 79 chunks: exit 0"
+is "$(jq -r 'select(.kind=="document") | .path' "$T_DIR/o14" | wc -l | tr -d ' ')" 40 "every document written"
+is "$(check_vectors "$T_DIR/o14")" 0 "shuffled responses: every chunk has its own vector"
+is "$(curl -sf "$BASE/_stats" | jq -c '[.requests.embed, .inputs.embed]')" '[5,79]' \
+	"79 chunks of 40 documents in 5 requests of at most 16"
+reset
+control '{"order":"shuffle","bad_input":"doc 7 chunk 1"}'
+docpipe-embed --backend openai --dim 16 --no-reuse -j 2 --batch-inputs 16 <"$T_DIR/many.ndjson" >"$T_DIR/o15" 2>"$T_DIR/e15"
+is "$?" 1 "one bad input among 40 documents: exit 1"
+is "$(jq -r 'select(.kind=="error") | .path' "$T_DIR/o15")" "/m/07.md" "only its document fails"
+is "$(jq -r 'select(.kind=="document") | .path' "$T_DIR/o15" | wc -l | tr -d ' ')" 39 "the 39 others are written"
+is "$(check_vectors "$T_DIR/o15")" 0 "with exactly the server's vectors"
+control '{"order":"reverse","bad_input":null}'
+# A partial batch does not wait for more input: one document, input left open.
+reset
+( cat "$T_DIR/docs.ndjson"; sleep 2 ) | docpipe-embed --backend openai --dim 16 --no-reuse >"$T_DIR/o16" 2>/dev/null &
+EMBED=$!
+sleep 1
+is "$(jq -r 'select(.kind=="document") | .path' "$T_DIR/o16" 2>/dev/null | wc -l | tr -d ' ')" 3 "idle input: the partial batch is sent and written at once"
+wait "$EMBED"
 
 # The key never shows.
 printf '%s\n' "$KEY" >"$T_DIR/key"

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "../../src/discover/walk.h"
+#include "path.h"
 #include "t.h"
 
 static void test_match(void)
@@ -46,16 +47,16 @@ static void test_abspath(void)
 	char want[4096];
 	char *p;
 
-	p = discover_abspath("/a//b/./c/", &err);
+	p = dp_path_absolute("/a//b/./c/", &err);
 	T_EQ_STR(p, "/a/b/c", "repeated slashes, '.' and trailing '/' removed");
 	free(p);
-	p = discover_abspath("/x/../y", &err);
+	p = dp_path_absolute("/x/../y", &err);
 	T_EQ_STR(p, "/x/../y", "'..' kept: a symlink could make it mean another place");
 	free(p);
-	p = discover_abspath("/", &err);
+	p = dp_path_absolute("/", &err);
 	T_EQ_STR(p, "/", "the root directory");
 	free(p);
-	p = discover_abspath("./docs/", &err);
+	p = dp_path_absolute("./docs/", &err);
 	snprintf(want, sizeof want, "%s/docs", strcmp(cwd, "/") == 0 ? "" : cwd);
 	T_EQ_STR(p, want, "relative to the working directory");
 	free(p);

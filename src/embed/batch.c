@@ -1,0 +1,505 @@
+#include "batch.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "record.h"
+#include "stats.h"
+
+/* Documents looked up in one cache round trip at most. */
+#define LOOKUP_DOCS_MAX 256
+
+struct bdoc {
+	embed_doc d;
+	size_t bytes;     /* chunk text held, for the hold's limit */
+	int unresolved;   /* chunks of d.todo with neither a vector nor a failure yet */
+	int nsent;        /* d.todo[0..nsent) are taken into requests */
+	char *error;      /* the first failure (owned), or NULL */
+	long queued_us;   /* when it joined the pending queue */
+	struct bdoc *next;
+};
+
+struct item {
+	struct bdoc *doc;
+	int chunk;
+};
+
+struct list {
+	struct bdoc *head, *tail;
+};
+
+struct run {
+	embed_ctx *c;
+	dp_sink *sink;
+	dp_stage_counts *counts;
+	size_t batch_inputs;
+	size_t dim;
+	pthread_mutex_t mu;
+	pthread_cond_t work; /* workers: something to look up or send, or the end */
+	pthread_cond_t room; /* the reader: the hold has room again */
+	/* Under mu: */
+	struct list lookup;  /* read, not looked up yet */
+	size_t nlookup;
+	struct list pending; /* with chunks not yet taken into a request */
+	size_t pending_chunks, pending_tokens;
+	size_t held_docs, held_bytes;
+	int input_ended;
+	int stop;            /* I/O failed: give up */
+	int reader_waiting;  /* the reader is in dp_source_next ... */
+	long reader_wait_since; /* ... since then */
+	int system_error;
+	dp_err err;
+};
+
+/* Per-worker buffers for one request of at most batch_inputs chunks. */
+struct scratch {
+	struct item *items;
+	struct bdoc **done;
+	const char **texts;
+	const char **keys;
+	size_t *lens;
+	jv *vecs;
+	float *out;
+};
+
+static long now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000L + ts.tv_nsec / 1000;
+}
+
+static void list_push(struct list *l, struct bdoc *d)
+{
+	d->next = NULL;
+	if (l->tail != NULL)
+		l->tail->next = d;
+	else
+		l->head = d;
+	l->tail = d;
+}
+
+static struct bdoc *list_pop(struct list *l)
+{
+	struct bdoc *d = l->head;
+
+	if (d != NULL) {
+		l->head = d->next;
+		if (l->head == NULL)
+			l->tail = NULL;
+		d->next = NULL;
+	}
+	return d;
+}
+
+static void bdoc_free(struct bdoc *d)
+{
+	embed_doc_free(&d->d);
+	free(d->error);
+	free(d);
+}
+
+/* Records the first I/O failure and stops everything.  Called without mu. */
+static void fail(struct run *r, const dp_err *e)
+{
+	pthread_mutex_lock(&r->mu);
+	if (!r->system_error) {
+		r->system_error = 1;
+		r->err = *e;
+	}
+	r->stop = 1;
+	pthread_cond_broadcast(&r->work);
+	pthread_cond_broadcast(&r->room);
+	pthread_mutex_unlock(&r->mu);
+}
+
+/* Writes rec (consumed) and counts it; own_failure: an error record made
+ * here. */
+static void put(struct run *r, jv rec, int own_failure)
+{
+	dp_err e;
+
+	if (own_failure)
+		atomic_fetch_add(&r->counts->failed, 1);
+	if (dp_sink_put(r->sink, rec, &e) < 0) {
+		fail(r, &e);
+		return;
+	}
+	atomic_fetch_add(&r->counts->out, 1);
+}
+
+/* Writes a document whose chunks are all resolved, and frees its room in
+ * the hold.  Called without mu. */
+static void emit(struct run *r, struct bdoc *d)
+{
+	int failed = d->error != NULL;
+	jv rec = embed_doc_finish(r->c, &d->d, d->error);
+	const char *kind = dp_record_kind(rec);
+
+	failed = failed || (kind != NULL && strcmp(kind, DP_KIND_ERROR) == 0);
+	put(r, rec, failed);
+	dp_stats_add(DP_STAT_IN_FLIGHT, -1);
+	pthread_mutex_lock(&r->mu);
+	r->held_docs--;
+	r->held_bytes -= d->bytes;
+	pthread_cond_signal(&r->room);
+	pthread_mutex_unlock(&r->mu);
+	bdoc_free(d);
+}
+
+/* Queues the chunks of d (looked up) for requests, or writes it when none
+ * is missing.  Called without mu. */
+static void enqueue(struct run *r, struct bdoc *d)
+{
+	d->unresolved = d->d.ntodo;
+	if (d->unresolved == 0) {
+		emit(r, d);
+		return;
+	}
+	pthread_mutex_lock(&r->mu);
+	d->queued_us = now_us();
+	list_push(&r->pending, d);
+	r->pending_chunks += (size_t)d->d.ntodo;
+	for (int k = 0; k < d->d.ntodo; k++)
+		r->pending_tokens += d->d.tokens[d->d.todo[k]];
+	pthread_cond_broadcast(&r->work);
+	pthread_mutex_unlock(&r->mu);
+}
+
+/* Gives items[0..n) their vectors (vecs non-NULL, consumed) or the failure
+ * reason, and writes the documents this completes.  Called without mu. */
+static void resolve(struct run *r, struct scratch *s, size_t n, jv *vecs, const char *reason)
+{
+	size_t ndone = 0;
+
+	pthread_mutex_lock(&r->mu);
+	for (size_t k = 0; k < n; k++) {
+		struct bdoc *d = s->items[k].doc;
+		if (vecs != NULL) {
+			jv_free(d->d.vecs[s->items[k].chunk]);
+			d->d.vecs[s->items[k].chunk] = vecs[k];
+		} else if (d->error == NULL) {
+			d->error = strdup(reason);
+			if (d->error == NULL)
+				d->error = strdup("out of memory");
+		}
+		if (--d->unresolved == 0)
+			s->done[ndone++] = d;
+	}
+	pthread_mutex_unlock(&r->mu);
+	for (size_t k = 0; k < ndone; k++)
+		emit(r, s->done[k]);
+}
+
+static int one_document(const struct item *items, size_t n)
+{
+	for (size_t k = 1; k < n; k++)
+		if (items[k].doc != items[0].doc)
+			return 0;
+	return 1;
+}
+
+/* Sends items[0..n) (s->items is the whole request) in one request; when
+ * the server rejects its content and it holds chunks of several documents,
+ * halves it until the rejected input is alone, so only its document
+ * fails. */
+static void send_items(struct run *r, struct scratch *s, struct item *items, size_t n)
+{
+	embed_ctx *c = r->c;
+	struct scratch sub = *s;
+	dp_err err;
+	int rc;
+
+	sub.items = items;
+	if (atomic_load(&c->refused)) {
+		resolve(r, &sub, n, NULL, "not embedded: the API refused the run");
+		return;
+	}
+	for (size_t k = 0; k < n; k++) {
+		const embed_doc *d = &items[k].doc->d;
+		s->texts[k] = d->texts[items[k].chunk];
+		s->lens[k] = d->lens[items[k].chunk];
+		s->keys[k] = d->keys[items[k].chunk];
+	}
+	rc = dp_embedder_embed(c->embedder, s->texts, s->lens, n, s->out, &err);
+	if (rc == 0) {
+		embed_encode_and_keep(c, s->out, n, s->keys, s->vecs);
+		resolve(r, &sub, n, s->vecs, NULL);
+		return;
+	}
+	if (rc == DP_HTTP_REJECTED && n > 1 && !one_document(items, n)) {
+		send_items(r, s, items, n / 2);
+		send_items(r, s, items + n / 2, n - n / 2);
+		return;
+	}
+	if (rc == DP_HTTP_REFUSED)
+		atomic_store(&c->refused, 1);
+	resolve(r, &sub, n, NULL, err.msg);
+}
+
+/* Under mu: 1 when a request should go now. */
+static int ready_to_send(struct run *r, long now)
+{
+	if (r->pending_chunks == 0)
+		return 0;
+	return r->pending_chunks >= r->batch_inputs ||
+	       r->pending_tokens >= DP_EMBED_REQUEST_TOKENS_MAX || r->input_ended ||
+	       r->held_docs >= EMBED_HELD_DOCS_MAX || r->held_bytes >= EMBED_HELD_BYTES_MAX ||
+	       now - r->pending.head->queued_us >= EMBED_LINGER_MS * 1000L ||
+	       (r->reader_waiting && now - r->reader_wait_since >= EMBED_IDLE_MS * 1000L);
+}
+
+/* Under mu: takes the next request's chunks, oldest first. */
+static size_t take_batch(struct run *r, struct item *items)
+{
+	size_t n = 0, tokens = 0;
+
+	while (r->pending.head != NULL && n < r->batch_inputs) {
+		struct bdoc *d = r->pending.head;
+		int i = d->d.todo[d->nsent];
+		size_t t = d->d.tokens[i];
+		if (n > 0 && tokens + t > DP_EMBED_REQUEST_TOKENS_MAX)
+			break;
+		items[n].doc = d;
+		items[n++].chunk = i;
+		tokens += t;
+		r->pending_chunks--;
+		r->pending_tokens -= t;
+		if (++d->nsent == d->d.ntodo)
+			list_pop(&r->pending);
+	}
+	return n;
+}
+
+/* Under mu: waits for work, at most until a partial request is due. */
+static void wait_for_work(struct run *r)
+{
+	long deadline = -1;
+	struct timespec ts;
+
+	if (r->pending.head != NULL) {
+		deadline = r->pending.head->queued_us + EMBED_LINGER_MS * 1000L;
+		if (r->reader_waiting && r->reader_wait_since + EMBED_IDLE_MS * 1000L < deadline)
+			deadline = r->reader_wait_since + EMBED_IDLE_MS * 1000L;
+	}
+	if (deadline < 0) {
+		pthread_cond_wait(&r->work, &r->mu);
+		return;
+	}
+	ts.tv_sec = deadline / 1000000L;
+	ts.tv_nsec = (deadline % 1000000L) * 1000L;
+	pthread_cond_timedwait(&r->work, &r->mu, &ts);
+}
+
+static void lookup_some(struct run *r, struct bdoc **docs)
+{
+	size_t n = 0;
+
+	while (n < LOOKUP_DOCS_MAX && r->lookup.head != NULL) {
+		docs[n++] = list_pop(&r->lookup);
+		r->nlookup--;
+	}
+	pthread_mutex_unlock(&r->mu);
+	embed_doc *ed[LOOKUP_DOCS_MAX];
+	for (size_t k = 0; k < n; k++)
+		ed[k] = &docs[k]->d;
+	embed_docs_lookup(r->c, ed, n);
+	for (size_t k = 0; k < n; k++)
+		enqueue(r, docs[k]);
+	pthread_mutex_lock(&r->mu);
+}
+
+static void *worker(void *arg)
+{
+	struct run *r = arg;
+	size_t m = r->batch_inputs;
+	struct scratch s = {
+		.items = malloc(m * sizeof *s.items),
+		.done = malloc(m * sizeof *s.done),
+		.texts = malloc(m * sizeof *s.texts),
+		.keys = malloc(m * sizeof *s.keys),
+		.lens = malloc(m * sizeof *s.lens),
+		.vecs = malloc(m * sizeof *s.vecs),
+		.out = malloc(m * r->dim * sizeof *s.out),
+	};
+	struct bdoc **docs = malloc(LOOKUP_DOCS_MAX * sizeof *docs);
+
+	if (!s.items || !s.done || !s.texts || !s.keys || !s.lens || !s.vecs || !s.out || !docs) {
+		dp_err e;
+		dp_err_set(&e, "out of memory");
+		fail(r, &e);
+	}
+	pthread_mutex_lock(&r->mu);
+	while (!r->stop) {
+		if (r->lookup.head != NULL) {
+			lookup_some(r, docs);
+		} else if (ready_to_send(r, now_us())) {
+			size_t n = take_batch(r, s.items);
+			pthread_mutex_unlock(&r->mu);
+			send_items(r, &s, s.items, n);
+			pthread_mutex_lock(&r->mu);
+		} else if (r->input_ended && r->pending.head == NULL) {
+			break;
+		} else {
+			wait_for_work(r);
+		}
+	}
+	pthread_mutex_unlock(&r->mu);
+	free(s.items);
+	free(s.done);
+	free(s.texts);
+	free(s.keys);
+	free(s.lens);
+	free(s.vecs);
+	free(s.out);
+	free(docs);
+	return NULL;
+}
+
+static int is_own_error(jv rec)
+{
+	const char *stage = dp_record_str(rec, "stage");
+
+	return stage != NULL && strcmp(stage, dp_stage()) == 0;
+}
+
+/* Takes one record from the input into the hold (or straight out). */
+static void take(struct run *r, jv rec)
+{
+	const char *kind = dp_record_kind(rec);
+	struct bdoc *d;
+	dp_err e;
+
+	atomic_fetch_add(&r->counts->in, 1);
+	if (kind == NULL || strcmp(kind, DP_KIND_DOCUMENT) != 0) {
+		int own = kind != NULL && strcmp(kind, DP_KIND_ERROR) == 0 && is_own_error(rec);
+		if (!own)
+			atomic_fetch_add(&r->counts->passed, 1);
+		put(r, rec, own);
+		return;
+	}
+	if ((d = calloc(1, sizeof *d)) == NULL) {
+		put(r, dp_record_error(rec, "embed", "out of memory"), 1);
+		return;
+	}
+	if (embed_doc_prepare(r->c, rec, &d->d, &e) < 0) {
+		put(r, dp_record_error(jv_copy(d->d.rec), "embed", e.msg), 1);
+		bdoc_free(d);
+		return;
+	}
+	for (int i = 0; i < d->d.n; i++)
+		d->bytes += d->d.lens[i];
+	dp_stats_add(DP_STAT_IN_FLIGHT, 1);
+	pthread_mutex_lock(&r->mu);
+	r->held_docs++;
+	r->held_bytes += d->bytes;
+	if (r->c->reuse != NULL && !r->c->refresh) {
+		list_push(&r->lookup, d);
+		r->nlookup++;
+		pthread_cond_signal(&r->work);
+		d = NULL;
+	}
+	pthread_mutex_unlock(&r->mu);
+	if (d != NULL) {
+		embed_doc *ed = &d->d;
+		embed_docs_lookup(r->c, &ed, 1); /* no cache to ask: lists the todo */
+		enqueue(r, d);
+	}
+}
+
+static void free_list(struct list *l)
+{
+	struct bdoc *d;
+
+	while ((d = list_pop(l)) != NULL) {
+		dp_stats_add(DP_STAT_IN_FLIGHT, -1);
+		bdoc_free(d);
+	}
+}
+
+int embed_run_batched(embed_ctx *c, dp_source *src, dp_sink *sink, int threads,
+		      dp_stage_counts *counts, dp_err *err)
+{
+	struct run r = {
+		.c = c,
+		.sink = sink,
+		.counts = counts,
+		.batch_inputs = (size_t)dp_embedder_batch_inputs(c->embedder),
+		.dim = (size_t)dp_embedder_dim(c->embedder),
+	};
+	pthread_condattr_t ca;
+	pthread_t *tids;
+	int started = 0;
+
+	if (threads < 1)
+		threads = 1;
+	if ((tids = calloc((size_t)threads, sizeof *tids)) == NULL) {
+		dp_err_set(err, "out of memory");
+		return DP_EXIT_SYSTEM;
+	}
+	pthread_mutex_init(&r.mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&r.work, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_cond_init(&r.room, NULL);
+	dp_source_flush_on_idle(src, sink);
+	for (; started < threads; started++)
+		if (pthread_create(&tids[started], NULL, worker, &r) != 0)
+			break;
+	if (started == 0) {
+		dp_err_set(&r.err, "cannot start a thread");
+		r.system_error = 1;
+	}
+	while (started > 0) {
+		jv rec;
+		dp_err e;
+		int rc;
+
+		pthread_mutex_lock(&r.mu);
+		while (!r.stop && (r.held_docs >= EMBED_HELD_DOCS_MAX ||
+				   r.held_bytes >= EMBED_HELD_BYTES_MAX))
+			pthread_cond_wait(&r.room, &r.mu);
+		if (r.stop) {
+			pthread_mutex_unlock(&r.mu);
+			break;
+		}
+		r.reader_waiting = 1;
+		r.reader_wait_since = now_us();
+		if (r.pending_chunks > 0)
+			pthread_cond_broadcast(&r.work);
+		pthread_mutex_unlock(&r.mu);
+		rc = dp_source_next(src, &rec, &e);
+		pthread_mutex_lock(&r.mu);
+		r.reader_waiting = 0;
+		pthread_mutex_unlock(&r.mu);
+		if (rc == DP_SOURCE_ERROR)
+			fail(&r, &e);
+		if (rc != DP_SOURCE_RECORD)
+			break;
+		take(&r, rec);
+	}
+	pthread_mutex_lock(&r.mu);
+	r.input_ended = 1;
+	pthread_cond_broadcast(&r.work);
+	pthread_mutex_unlock(&r.mu);
+	for (int i = 0; i < started; i++)
+		pthread_join(tids[i], NULL);
+	free(tids);
+	/* Left only after an I/O failure stopped the workers. */
+	free_list(&r.lookup);
+	free_list(&r.pending);
+	pthread_cond_destroy(&r.work);
+	pthread_cond_destroy(&r.room);
+	pthread_mutex_destroy(&r.mu);
+	if (r.system_error) {
+		*err = r.err;
+		return DP_EXIT_SYSTEM;
+	}
+	if (dp_sink_flush(sink, err) < 0)
+		return DP_EXIT_SYSTEM;
+	return atomic_load(&counts->failed) > 0 ? DP_EXIT_FAILED : DP_EXIT_OK;
+}

@@ -1,0 +1,56 @@
+#include "path.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+char *dp_path_absolute(const char *path, dp_err *err)
+{
+	char *cwd = NULL;
+	size_t cap;
+	char *out;
+
+	if (path[0] != '/') {
+		cwd = getcwd(NULL, 0);
+		if (cwd == NULL) {
+			dp_err_set(err, "cannot get the working directory: %s", strerror(errno));
+			return NULL;
+		}
+	}
+	cap = (cwd != NULL ? strlen(cwd) : 0) + strlen(path) + 3;
+	out = malloc(cap);
+	if (out == NULL) {
+		free(cwd);
+		dp_err_set(err, "out of memory");
+		return NULL;
+	}
+	/* Join, then copy component by component dropping "", "." */
+	char *joined = malloc(cap);
+	if (joined == NULL) {
+		free(cwd);
+		free(out);
+		dp_err_set(err, "out of memory");
+		return NULL;
+	}
+	snprintf(joined, cap, "%s/%s", cwd != NULL ? cwd : "", path);
+	free(cwd);
+	size_t n = 0;
+	for (char *c = joined; *c != '\0';) {
+		while (*c == '/')
+			c++;
+		size_t clen = strcspn(c, "/");
+		if (clen > 0 && !(clen == 1 && c[0] == '.')) {
+			out[n++] = '/';
+			memcpy(out + n, c, clen);
+			n += clen;
+		}
+		c += clen;
+	}
+	if (n == 0)
+		out[n++] = '/';
+	out[n] = '\0';
+	free(joined);
+	return out;
+}

@@ -1,0 +1,15 @@
+/* File paths as records carry them. */
+#ifndef DP_PATH_H
+#define DP_PATH_H
+
+#include "err.h"
+
+/* Makes `path` absolute against the working directory without resolving
+ * symbolic links, removing "." components, repeated and trailing slashes
+ * (".." stays: removing it lexically could change the meaning).  This is
+ * the form of a record's "root": discover makes roots so, and the store's
+ * sweep compares its ROOT arguments in the same form.  Returns a malloc'ed
+ * string, or NULL with err set. */
+char *dp_path_absolute(const char *path, dp_err *err);
+
+#endif
