@@ -327,6 +327,7 @@ void store_item_fail(store_item *item, const char *reason)
 	item->status = "failed";
 	item->fail_stage = dp_stage();
 	item->id = 0;
+	item->created = 0;
 	item->chunks = -1;
 	snprintf(item->reason, sizeof item->reason, "%s", reason);
 }
@@ -337,6 +338,7 @@ void store_item_reset(store_item *item)
 		return; /* failed items keep their reason: it came with the record */
 	item->status = NULL;
 	item->id = 0;
+	item->created = 0;
 	item->chunks = -1;
 	item->reason[0] = '\0';
 }
@@ -358,6 +360,8 @@ jv store_item_receipt(const store_item *item)
 		r = jv_object_set(r, jv_string("chunks"), jv_number((double)item->chunks));
 	if (item->id > 0)
 		r = jv_object_set(r, jv_string("id"), jv_number((double)item->id));
+	if (item->status != NULL && strcmp(item->status, "stored") == 0)
+		r = jv_object_set(r, jv_string("created"), jv_bool(item->created));
 	if (item->status == NULL || strcmp(item->status, "failed") == 0) {
 		r = jv_object_set(r, jv_string("stage"), jv_string(item->fail_stage != NULL ? item->fail_stage : dp_stage()));
 		r = jv_object_set(r, jv_string("error"), jv_string(item->reason[0] != '\0' ? item->reason : "not written"));

@@ -56,6 +56,7 @@ typedef struct store_item {
 	/* The outcome, filled by the writer. */
 	const char *status;       /* "stored", "unchanged", "deleted", "failed"; NULL: none yet */
 	long long id;             /* 0: unknown */
+	int created;              /* for "stored": the path was new to the store */
 	long long chunks;         /* -1: not reported */
 	const char *fail_stage;   /* for "failed": the stage that failed */
 	char reason[DP_ERR_MAX];  /* for "failed" */

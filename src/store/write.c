@@ -130,7 +130,8 @@ static const char upsert_sql[] =
 	" chunk_count = EXCLUDED.chunk_count, size = EXCLUDED.size, mtime = EXCLUDED.mtime,"
 	" metadata = EXCLUDED.metadata, last_run = COALESCE(EXCLUDED.last_run, d.last_run),"
 	" updated_at = now()"
-	" RETURNING id";
+	/* xmax is 0 on a row this statement inserted, set on one it updated. */
+	" RETURNING id, xmax = 0";
 
 /* Sends (in pipeline mode) the upsert of a document's row or the delete
  * of a path.  The upsert also locks the row, so two stores writing one
@@ -170,6 +171,7 @@ static int send_row_change(store *s, const store_item *item, dp_err *err)
 static void took_row_change(store_item *item, const PGresult *res)
 {
 	item->id = PQntuples(res) > 0 ? atoll(PQgetvalue(res, 0, 0)) : 0;
+	item->created = PQntuples(res) > 0 && PQnfields(res) > 1 && PQgetvalue(res, 0, 1)[0] == 't';
 	if (item->kind == STORE_ITEM_DELETE)
 		item->status = "deleted";
 }

@@ -57,6 +57,8 @@ printf '# Key rotation\n\nRotation is now automatic; nothing to do.\n' >"$C/ops/
 ingest >"$T_DIR/r3" 2>/dev/null
 is "$(jq -r 'select(.path | endswith("key-rotation.md")) | .status' "$T_DIR/r3")" stored "changed file stored again"
 is "$(jq -r 'select(.status=="stored")' "$T_DIR/r3" | jq -s length)" 1 "only the changed file is stored"
+is "$(jq -r 'select(.status=="stored") | .created' "$T_DIR/r3")" false "its receipt says it replaced a stored version"
+is "$(jq -r 'select(.status=="stored") | .created' "$T_DIR/r1" | sort -u)" true "first-run receipts say created"
 is "$(sql "SELECT count(*) FROM docpipe.chunks WHERE document_id = $id")" \
 	"$(sql "SELECT chunk_count FROM docpipe.documents WHERE id = $id")" "old chunks replaced, none left over"
 is "$(sql "SELECT count(*) FROM docpipe.chunks WHERE document_id = $id AND content LIKE '%keyctl%'")" 0 "old text gone"

@@ -69,10 +69,11 @@ static void test_items(void)
 	T_OK(it.doc.chunks[0].vec != NULL && it.doc.chunks[0].vec[1] == 0.25f, "vector decoded");
 	it.status = "stored";
 	it.id = 7;
+	it.created = 1;
 	it.chunks = 1;
 	jv r = dp_record_dump(store_item_receipt(&it));
 	T_EQ_STR(jv_string_value(r),
-		 "{\"v\":1,\"kind\":\"receipt\",\"path\":\"/a\",\"status\":\"stored\",\"chunks\":1,\"id\":7,\"run\":\"r\",\"seq\":3}",
+		 "{\"v\":1,\"kind\":\"receipt\",\"path\":\"/a\",\"status\":\"stored\",\"chunks\":1,\"id\":7,\"created\":true,\"run\":\"r\",\"seq\":3}",
 		 "stored receipt");
 	jv_free(r);
 	store_item_clear(&it);
