@@ -123,7 +123,7 @@ int main(int argc, char **argv)
 		dp_diag("%s", err.msg);
 		rc = DP_EXIT_SYSTEM;
 	}
-	return rc;
+	return dp_cli_exit_status(rc);
 bad:
 	dp_diag("%s", err.msg);
 	return DP_EXIT_USAGE;

@@ -151,7 +151,7 @@ int main(int argc, char **argv)
 	}
 	dp_reuse_close(&ctx.reuse);
 	dp_embedder_free(&ctx.embedder);
-	return rc;
+	return dp_cli_exit_status(rc);
 usage_error:
 	dp_diag("%s", err.msg);
 	dp_api_cli_free(&api);

@@ -151,3 +151,8 @@ void dp_cli_handle_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 }
+
+int dp_cli_exit_status(int rc)
+{
+	return rc == DP_EXIT_OK && dp_stop_requested() ? DP_EXIT_INTERRUPTED : rc;
+}

@@ -79,4 +79,8 @@ void dp_cli_init(const char *stage);
  * killing the process; a second signal kills it as usual. */
 void dp_cli_handle_signals(void);
 
+/* The exit status of a stage whose run ended with rc: DP_EXIT_INTERRUPTED
+ * when a stop signal ended its input early and nothing worse happened. */
+int dp_cli_exit_status(int rc);
+
 #endif

@@ -137,5 +137,5 @@ int main(int argc, char **argv)
 	}
 	store_close(&s);
 	dp_source_free(&src);
-	return rc;
+	return dp_cli_exit_status(rc);
 }

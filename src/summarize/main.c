@@ -210,5 +210,5 @@ done:
 	dp_api_cli_free(&api);
 	free(doc_tmpl);
 	free(chunk_tmpl);
-	return rc;
+	return dp_cli_exit_status(rc);
 }

@@ -14,7 +14,7 @@ mkdir -p "$K"
 for name in hub worker stranger; do docpipe keygen "$K/$name" 2>/dev/null; done
 is "$(stat -c %a "$K/hub.key")" 600 "keygen: secret key file is private"
 like "$(cat "$K/worker.pub")" "^# docpipe CurveZMQ public key" "keygen: public key file"
-PORT=$((20000 + RANDOM % 30000))
+PORT=$(free_ports 9) || exit 1
 
 docpipe run "$T_DIR/docs" --listen "127.0.0.1:$PORT" --curve-secret "$K/hub.key" \
 	--allow "$K/worker.pub" --replicas chunk=0 --progress none >"$T_DIR/report" 2>"$T_DIR/err" &

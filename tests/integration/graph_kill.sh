@@ -13,7 +13,7 @@ for i in $(seq 1 $N); do
 	printf '# Note %d\n\n%s\n' "$i" "$(seq -s ' ' "$i" $((i + 300)))" >"$T_DIR/docs/n$i.md"
 done
 newdb || exit 1
-PORT=$((20000 + RANDOM % 30000))
+PORT=$(free_ports 9) || exit 1
 BURN='--jq=(reduce range(60000) as $i (0; . + 1)) as $burn | .'
 
 docpipe run "$T_DIR/docs" --listen "127.0.0.1:$PORT" --replicas chunk=2 --replicas summarize=2 \

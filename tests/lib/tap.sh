@@ -43,3 +43,16 @@ newdb() {
 }
 # sql QUERY: runs a query in the test database, unaligned, tuples only.
 sql() { psql -X -q -A -t -v ON_ERROR_STOP=1 -c "$1"; }
+# free_ports N: prints a base port B such that B..B+N-1 are not listening
+# on this machine (the graph's --listen takes nine consecutive ports).
+free_ports() {
+	local n=$1 base p busy
+	for _ in $(seq 50); do
+		base=$((20000 + RANDOM % 30000)) busy=0
+		for p in $(seq "$base" $((base + n - 1))); do
+			ss -Htln "sport = :$p" | grep -q . && { busy=1; break; }
+		done
+		[ $busy = 0 ] && { echo "$base"; return 0; }
+	done
+	return 1
+}
