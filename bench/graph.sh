@@ -51,6 +51,7 @@ done
 
 # Peak RSS (VmHWM) of every process of a local-backend graph run.
 sample_rss() { # sample_rss LOG: until killed, keeps the peak per program
+	set +e # a process that ends between pgrep and /proc is not an error
 	declare -A peak=()
 	trap 'for k in "${!peak[@]}"; do echo "$k ${peak[$k]}"; done >"$1"; exit 0' TERM
 	while :; do
@@ -70,7 +71,7 @@ for size in 1000 "$big"; do
 	t0=$(now)
 	bin/docpipe run "$out/c$size" --replicas embed=2 --quiet >/dev/null
 	t1=$(now)
-	kill -TERM $S
+	kill -TERM $S 2>/dev/null || true
 	wait $S || true
 	echo "local graph, $size files: $(rate "$size" "$t0" "$t1") docs/s; peak RSS (MB):" \
 		"$(sort "$out/rss$size" | awk '{printf "%s %.1f  ", $1, $2 / 1024}')"

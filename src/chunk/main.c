@@ -45,7 +45,7 @@ int main(int argc, char **argv)
 	long max_size = (long)CHUNK_MAX_SIZE_DEFAULT, threads = 1, n;
 	enum chunk_format_choice format = CHUNK_FORMAT_AUTO;
 	dp_err err;
-	int opt;
+	int opt, rc;
 
 	dp_cli_init("chunk");
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -84,17 +84,8 @@ int main(int argc, char **argv)
 				goto bad;
 			break;
 		default:
-			switch (dp_cli_option(&cli, opt, optarg, &err)) {
-			case DP_CLI_TAKEN:
-				break;
-			case DP_CLI_EXIT:
-				return DP_EXIT_OK;
-			case DP_CLI_BAD:
-				goto bad;
-			default:
-				usage(stderr);
-				return DP_EXIT_USAGE;
-			}
+			if ((rc = dp_cli_other_option(&cli, opt, optarg)) >= 0)
+				return rc;
 		}
 	}
 	if (optind < argc) {
@@ -115,7 +106,7 @@ int main(int argc, char **argv)
 	}
 	dp_stage_ops ops = {.accepts = DP_KIND_FILE, .process = chunk_stage_process, .ctx = &cs};
 	dp_stage_counts counts = {0};
-	int rc = dp_stage_run(src, sink, &ops, (int)threads, &counts, &err);
+	rc = dp_stage_run(src, sink, &ops, (int)threads, &counts, &err);
 	if (rc == DP_EXIT_SYSTEM)
 		dp_diag("%s", err.msg);
 	dp_source_free(&src);

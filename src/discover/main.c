@@ -76,7 +76,7 @@ int main(int argc, char **argv)
 	dp_cli cli = {0};
 	dp_err err;
 	long n;
-	int opt;
+	int opt, rc;
 
 	dp_cli_init("discover");
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -105,17 +105,8 @@ int main(int argc, char **argv)
 			opts.max_size = (unsigned long long)n;
 			break;
 		default:
-			switch (dp_cli_option(&cli, opt, optarg, &err)) {
-			case DP_CLI_TAKEN:
-				break;
-			case DP_CLI_EXIT:
-				return DP_EXIT_OK;
-			case DP_CLI_BAD:
-				goto bad;
-			default:
-				usage(stderr);
-				return DP_EXIT_USAGE;
-			}
+			if ((rc = dp_cli_other_option(&cli, opt, optarg)) >= 0)
+				return rc;
 		}
 	}
 	if (optind == argc) {
@@ -135,7 +126,7 @@ int main(int argc, char **argv)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &out.last_flush);
 	discover_stats stats = {0};
-	int rc = DP_EXIT_OK;
+	rc = DP_EXIT_OK;
 	for (int i = optind; i < argc && !out.failed; i++) {
 		int walked = discover_walk(argv[i], &opts, put, &out, &stats, &err);
 		if (walked == 1) {

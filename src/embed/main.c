@@ -86,18 +86,9 @@ int main(int argc, char **argv)
 				break;
 			if (rc == DP_CLI_BAD)
 				goto usage_error;
-			switch (dp_cli_option(&cli, opt, optarg, &err)) {
-			case DP_CLI_TAKEN:
-				break;
-			case DP_CLI_EXIT:
+			if ((rc = dp_cli_other_option(&cli, opt, optarg)) >= 0) {
 				dp_api_cli_free(&api);
-				return DP_EXIT_OK;
-			case DP_CLI_BAD:
-				goto usage_error;
-			default:
-				fprintf(stderr, "%s", usage);
-				dp_api_cli_free(&api);
-				return DP_EXIT_USAGE;
+				return rc;
 			}
 		}
 	}

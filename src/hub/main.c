@@ -107,7 +107,7 @@ int main(int argc, char **argv)
 	const char *keygen = NULL;
 	dp_err err;
 	long n;
-	int opt, rc;
+	int opt, rc, other;
 
 	dp_cli_init("hub");
 	cfg.progress = isatty(STDERR_FILENO) ? HUB_PROGRESS_TTY : HUB_PROGRESS_PLAIN;
@@ -157,13 +157,10 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return DP_EXIT_OK;
 		default:
-			switch (dp_cli_option(&cli, opt, optarg, &err)) {
-			case DP_CLI_TAKEN: break;
-			case DP_CLI_EXIT: return DP_EXIT_OK;
-			case DP_CLI_BAD: rc = -1; break;
-			default:
-				usage(stderr);
-				return DP_EXIT_USAGE;
+			if ((other = dp_cli_other_option(&cli, opt, optarg)) >= 0) {
+				free(cfg.sweep_args);
+				free(cfg.roots);
+				return other;
 			}
 		}
 		if (rc < 0) {

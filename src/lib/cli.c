@@ -104,6 +104,25 @@ int dp_cli_option(dp_cli *cli, int opt, const char *arg, dp_err *err)
 	}
 }
 
+int dp_cli_other_option(dp_cli *cli, int opt, const char *arg)
+{
+	dp_err err;
+
+	switch (dp_cli_option(cli, opt, arg, &err)) {
+	case DP_CLI_TAKEN:
+		return -1;
+	case DP_CLI_EXIT:
+		return DP_EXIT_OK;
+	case DP_CLI_BAD:
+		dp_diag("%s", err.msg);
+		return DP_EXIT_USAGE;
+	default:
+		/* getopt_long has named the option already. */
+		dp_diag("try --help");
+		return DP_EXIT_USAGE;
+	}
+}
+
 int dp_cli_open(const dp_cli *cli, int want_source, dp_source **src, dp_sink **sink,
 		dp_err *err)
 {

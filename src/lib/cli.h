@@ -58,6 +58,13 @@ enum dp_cli_result {
 /* Handles one option returned by getopt_long. */
 int dp_cli_option(dp_cli *cli, int opt, const char *arg, dp_err *err);
 
+/* For the `default:` case of a main's getopt_long loop: handles an option
+ * the stage itself does not know.  Returns -1 when the option was taken
+ * and parsing goes on; otherwise the exit status main returns (after its
+ * own cleanup): DP_EXIT_OK after --version, DP_EXIT_USAGE after saying
+ * why on stderr. */
+int dp_cli_other_option(dp_cli *cli, int opt, const char *arg);
+
 /* Opens the stage's source (if want_source) and sink. Returns 0, or -1
  * with err set (nothing left open).  With a ZeroMQ source it also installs
  * the SIGTERM/SIGINT handler (dp_cli_handle_signals: the source then ends

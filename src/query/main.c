@@ -81,7 +81,7 @@ int main(int argc, char **argv)
 	dp_cli cli = {0};
 	const char *db_env = NULL, *vector = NULL;
 	long k = 5;
-	int json = 0, opt;
+	int json = 0, opt, rc;
 	dp_err err;
 
 	dp_cli_init("query");
@@ -106,18 +106,8 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return DP_EXIT_OK;
 		default:
-			switch (dp_cli_option(&cli, opt, optarg, &err)) {
-			case DP_CLI_TAKEN:
-				continue;
-			case DP_CLI_EXIT:
-				return DP_EXIT_OK;
-			case DP_CLI_BAD:
-				dp_diag("%s", err.msg);
-				return DP_EXIT_USAGE;
-			default:
-				usage(stderr);
-				return DP_EXIT_USAGE;
-			}
+			if ((rc = dp_cli_other_option(&cli, opt, optarg)) >= 0)
+				return rc;
 		}
 	}
 	if (cli.in != NULL) {
@@ -136,7 +126,7 @@ int main(int argc, char **argv)
 		return DP_EXIT_SYSTEM;
 	}
 	query_corpus corpus;
-	int rc = query_corpus_load(db, &corpus, &err);
+	rc = query_corpus_load(db, &corpus, &err);
 	if (rc != 0) {
 		dp_diag("%s", err.msg);
 		PQfinish(db);

@@ -46,7 +46,7 @@ int main(int argc, char **argv)
 	dp_cli cli = {0};
 	const char *db_env = NULL, *sweep_run = NULL;
 	enum store_write_method method = STORE_WRITE_COPY;
-	int quiet = 0, opt;
+	int quiet = 0, opt, rc;
 	dp_err err;
 
 	dp_cli_init("store");
@@ -75,18 +75,8 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return DP_EXIT_OK;
 		default:
-			switch (dp_cli_option(&cli, opt, optarg, &err)) {
-			case DP_CLI_TAKEN:
-				continue;
-			case DP_CLI_EXIT:
-				return DP_EXIT_OK;
-			case DP_CLI_BAD:
-				dp_diag("%s", err.msg);
-				return DP_EXIT_USAGE;
-			default:
-				usage(stderr);
-				return DP_EXIT_USAGE;
-			}
+			if ((rc = dp_cli_other_option(&cli, opt, optarg)) >= 0)
+				return rc;
 		}
 	}
 	char **roots = argv + optind;
@@ -112,7 +102,6 @@ int main(int argc, char **argv)
 		return DP_EXIT_SYSTEM;
 	}
 	store *s = store_open(db_env, method, &err);
-	int rc;
 	if (s == NULL) {
 		rc = DP_EXIT_SYSTEM;
 	} else if (sweep_run != NULL) {

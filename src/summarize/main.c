@@ -136,19 +136,8 @@ int main(int argc, char **argv)
 				break;
 			if (rc == DP_CLI_BAD)
 				goto usage_error;
-			switch (dp_cli_option(&cli, opt, optarg, &err)) {
-			case DP_CLI_TAKEN:
-				break;
-			case DP_CLI_EXIT:
-				rc = DP_EXIT_OK;
+			if ((rc = dp_cli_other_option(&cli, opt, optarg)) >= 0)
 				goto done;
-			case DP_CLI_BAD:
-				goto usage_error;
-			default:
-				fprintf(stderr, "%s", usage);
-				rc = DP_EXIT_USAGE;
-				goto done;
-			}
 		}
 	}
 	if (optind < argc) {
