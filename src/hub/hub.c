@@ -136,6 +136,7 @@ void hub_tally_lost(hub_tally *t, jv rec, int attempts)
 {
 	char why[96];
 
+	t->lost++;
 	snprintf(why, sizeof why, "no receipt after %d attempts", attempts);
 	add_failure(t, dp_record_str(rec, "path"), "hub", why);
 }

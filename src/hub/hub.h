@@ -66,6 +66,9 @@ typedef struct hub_tally {
 	long documents;  /* records that entered the window */
 	long added, updated, unchanged, deleted, failed;
 	long resent, stale_receipts;
+	/* Failed without any receipt: the store never saw them, so their
+	 * stored versions do not carry this run (see the sweep in loop.c). */
+	long lost;
 	jv failures;     /* array of {path, stage, error}, at most HUB_MAX_FAILURES */
 } hub_tally;
 

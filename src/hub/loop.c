@@ -470,7 +470,12 @@ int hub_run(const hub_config *cfg, dp_err *err)
 	loop(h);
 	drain_stats(h);
 	int complete = h->input_done && h->win.used == 0;
-	if (complete && cfg->sweep_store != NULL && cfg->nroots > 0 && sweep(h, err) < 0)
+	/* A document that never reached the store may still be stored from an
+	 * earlier run, without this run's mark: the sweep would delete it
+	 * although its file exists.  The next complete run sweeps. */
+	if (complete && cfg->sweep_store != NULL && cfg->nroots > 0 && h->tally.lost > 0)
+		dp_diag("sweep skipped: %ld document(s) got no receipt", h->tally.lost);
+	else if (complete && cfg->sweep_store != NULL && cfg->nroots > 0 && sweep(h, err) < 0)
 		dp_diag("%s", err->msg), h->tally.failed++;
 	show_progress(h, 1);
 	jv report = hub_report(&h->tally, &h->stats, cfg->run, now() - h->started, complete);

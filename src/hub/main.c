@@ -39,6 +39,7 @@ static void usage(FILE *f)
 		"sequence number, feeds them to the chunk stage with at most --window in\n"
 		"flight, re-sends those whose store receipt does not come within --timeout,\n"
 		"and prints a JSON report on stdout when every document has its outcome.\n"
+		"\n"
 		"Options:\n"
 		"  --run ID             the run id stamped on every record (required)\n"
 		"  --listen ENDPOINT    tcp://HOST:PORT binds ports PORT..PORT+8 (PORT 0: any\n"
@@ -60,8 +61,11 @@ static void usage(FILE *f)
 		"  --progress MODE      tty, plain or none (default: tty if stderr is one)\n"
 		"  --progress-every S   seconds between plain progress lines (default 10)\n"
 		"  --keygen BASE        write a CurveZMQ key pair to BASE.key and BASE.pub\n"
+		"  --version            print the version and exit\n"
 		"  --help               print this help and exit\n"
-		"%s",
+		"The stage options (--in, --out, --stats, --jq, --curve-server, --curve-key)\n"
+		"are refused: the hub binds every edge, and the stages connect to it.\n"
+		"\n%s",
 		dp_exit_codes_help);
 }
 
@@ -181,8 +185,10 @@ int main(int argc, char **argv)
 		dp_diag("unexpected argument '%s'", argv[optind]);
 	else if (cfg.run == NULL)
 		dp_diag("--run ID is required");
-	else if (cli.in != NULL || cli.out != NULL || cli.stats != NULL || cli.io.jq != NULL)
-		dp_diag("--in, --out, --stats and --jq are stage options, not the hub's");
+	else if (cli.in != NULL || cli.out != NULL || cli.stats != NULL || cli.io.jq != NULL ||
+		 cli.io.curve_server != NULL || cli.io.curve_key != NULL)
+		dp_diag("--in, --out, --stats, --jq, --curve-server and --curve-key are stage"
+			" options, not the hub's (its own CurveZMQ key pair: --curve-secret)");
 	else if (cfg.zmq.curve_secret != NULL && cfg.allow == NULL)
 		dp_diag("--curve-secret needs --allow FILE (the clients' public keys)");
 	else

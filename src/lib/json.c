@@ -1,23 +1,24 @@
 #include "json.h"
 
 #include <math.h>
-#include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define DP_JSON_MAX_DEFAULT ((size_t)64 << 20)
 
-static int reserve(dp_json_buf *b, size_t more, dp_err *err)
+/* The first allocation: most records fit, so they need no realloc. */
+#define DP_JSON_FIRST_CAP ((size_t)16 << 10)
+
+static int grow(dp_json_buf *b, size_t more, dp_err *err)
 {
 	size_t max = b->max > 0 ? b->max : DP_JSON_MAX_DEFAULT;
 
-	if (more <= b->cap - b->len)
-		return 0;
 	if (more > max - b->len) {
 		dp_err_set(err, "JSON text over %zu bytes", max);
 		return -1;
 	}
-	size_t cap = b->cap < 4096 ? 4096 : b->cap;
+	size_t cap = b->cap < DP_JSON_FIRST_CAP ? DP_JSON_FIRST_CAP : b->cap;
 	while (cap - b->len < more)
 		cap = cap > max / 2 ? max : cap * 2;
 	char *p = realloc(b->data, cap);
@@ -28,6 +29,12 @@ static int reserve(dp_json_buf *b, size_t more, dp_err *err)
 	b->data = p;
 	b->cap = cap;
 	return 0;
+}
+
+/* Makes room for `more` bytes after b->len.  Returns 0, or -1 with err set. */
+static inline int reserve(dp_json_buf *b, size_t more, dp_err *err)
+{
+	return more <= b->cap - b->len ? 0 : grow(b, more, err);
 }
 
 static int put(dp_json_buf *b, const char *s, size_t n, dp_err *err)
@@ -41,53 +48,103 @@ static int put(dp_json_buf *b, const char *s, size_t n, dp_err *err)
 
 /* jq's escapes: '"' and '\\' backslashed; \b \t \n \f \r by name; other
  * controls and DEL as \u00XX; everything else (valid UTF-8, since jv
- * strings always are) as is. */
+ * strings always are) as is.  0 marks a byte written as is, 'u' the
+ * \u00XX form, anything else the letter after the backslash. */
+static const char escape_of[256] = {
+	['\0'] = 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u',
+	['\b'] = 'b', ['\t'] = 't', ['\n'] = 'n', ['\v'] = 'u', ['\f'] = 'f', ['\r'] = 'r',
+	[0x0e] = 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u',
+	 'u', 'u',
+	['"'] = '"', ['\\'] = '\\', [0x7f] = 'u',
+};
+
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "next_escape assumes a little-endian machine"
+#endif
+
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+/* The 0x80 bit of each byte of w equal to b.  Only the lowest one is sure
+ * (a borrow can mark the byte above a match), which is all we use. */
+static uint64_t bytes_equal(uint64_t w, unsigned char b)
+{
+	uint64_t x = w ^ (ONES * b);
+
+	return (x - ONES) & ~x & HIGHS;
+}
+
+/* Offset of the first byte in u[i..n) that escape_of marks, or n.  Eight
+ * bytes at a time (little-endian: the lowest marked bit is the first
+ * byte): text is mostly long runs that need no escape. */
+static size_t next_escape(const unsigned char *u, size_t i, size_t n)
+{
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, u + i, 8);
+		/* Bytes below 0x20 (~w keeps bytes with the top bit set out),
+		 * '"', '\\', DEL. */
+		uint64_t marks = ((w - ONES * 0x20) & ~w & HIGHS) | bytes_equal(w, '"') |
+				 bytes_equal(w, '\\') | bytes_equal(w, 0x7f);
+		if (marks != 0)
+			return i + (size_t)__builtin_ctzll(marks) / 8;
+	}
+	for (; i < n; i++)
+		if (escape_of[u[i]])
+			return i;
+	return n;
+}
+
 static int put_string(dp_json_buf *b, const char *s, size_t n, dp_err *err)
 {
+	static const char hex[] = "0123456789abcdef";
 	const unsigned char *u = (const unsigned char *)s;
-	size_t run = 0;
+	size_t run = 0, i;
 
-	/* Worst case every byte becomes \u00XX: reserve once. */
-	if (n > ((size_t)-1 - 2) / 6 || reserve(b, 6 * n + 2, err) < 0)
+	/* Invariant: the buffer has room for the rest of the string from `run`
+	 * and the closing quote; an escape reserves the up to 5 bytes it adds. */
+	if (n > ((size_t)-1 - 8) / 2 || reserve(b, n + 2, err) < 0)
 		return -1;
-	char *o = b->data + b->len;
-	*o++ = '"';
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = u[i];
-		if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f)
-			continue;
+	b->data[b->len++] = '"';
+	while ((i = next_escape(u, run, n)) < n) {
+		char e = escape_of[u[i]];
+		if (reserve(b, n - run + 6, err) < 0)
+			return -1;
+		char *o = b->data + b->len;
 		memcpy(o, s + run, i - run);
 		o += i - run;
-		run = i + 1;
 		*o++ = '\\';
-		switch (c) {
-		case '"': *o++ = '"'; break;
-		case '\\': *o++ = '\\'; break;
-		case '\b': *o++ = 'b'; break;
-		case '\t': *o++ = 't'; break;
-		case '\n': *o++ = 'n'; break;
-		case '\f': *o++ = 'f'; break;
-		case '\r': *o++ = 'r'; break;
-		default:
-			o += sprintf(o, "u%04x", c);
+		if (e == 'u') {
+			memcpy(o, "u00", 3);
+			o[3] = hex[u[i] >> 4];
+			o[4] = hex[u[i] & 0xf];
+			o += 5;
+		} else {
+			*o++ = e;
 		}
+		b->len = (size_t)(o - b->data);
+		run = i + 1;
 	}
-	memcpy(o, s + run, n - run);
-	o += n - run;
-	*o++ = '"';
-	b->len = (size_t)(o - b->data);
+	memcpy(b->data + b->len, s + run, n - run);
+	b->len += n - run;
+	b->data[b->len++] = '"';
 	return 0;
 }
 
 static int put_number(dp_json_buf *b, double d, dp_err *err)
 {
-	char tmp[32];
-
 	/* Whole numbers below 1e15 print as plain integers in jq; anything
 	 * else takes jq's own formatting (rare in records: mtime). */
 	if (d == floor(d) && fabs(d) < 1e15 && !(d == 0 && signbit(d))) {
-		int n = snprintf(tmp, sizeof tmp, "%lld", (long long)d);
-		return put(b, tmp, (size_t)n, err);
+		char tmp[24], *p = tmp + sizeof tmp;
+		long long v = (long long)d;
+		unsigned long long m = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+		do
+			*--p = (char)('0' + m % 10);
+		while ((m /= 10) > 0);
+		if (v < 0)
+			*--p = '-';
+		return put(b, p, (size_t)(tmp + sizeof tmp - p), err);
 	}
 	jv text = jv_dump_string(jv_number(d), 0);
 	int rc = put(b, jv_string_value(text), (size_t)jv_string_length_bytes(jv_copy(text)), err);

@@ -77,27 +77,33 @@ size_t dp_utf8_floor(const char *s, size_t len)
 	return lead + want <= len ? lead + want : lead;
 }
 
-/* The number of bytes of w (a mask of 0x80 bits) that are set; a multiply
- * rather than popcount, which x86-64's baseline ISA lacks. */
-static size_t count_high_bits(uint64_t w)
+/* The sum of the eight byte lanes of w. */
+static size_t lane_sum(uint64_t w)
 {
-	return (size_t)(((w >> 7) * 0x0101010101010101ull) >> 56);
+	w = (w & 0x00FF00FF00FF00FFull) + ((w >> 8) & 0x00FF00FF00FF00FFull);
+	return (size_t)((w * 0x0001000100010001ull) >> 48);
 }
 
 size_t dp_tokens_estimate(const char *s, size_t len)
 {
 	const unsigned char *u = (const unsigned char *)s;
-	size_t ascii = 0, other = 0, i = 0;
+	size_t high = 0, lead = 0, i = 0;
 
 	/* Eight bytes at a time: a byte is ASCII when its top bit is clear, and
-	 * starts a non-ASCII code point when its top two bits are set. */
-	for (; i + 8 <= len; i += 8) {
-		uint64_t w;
-		memcpy(&w, u + i, 8);
-		uint64_t high = w & 0x8080808080808080ull;
-		ascii += 8 - count_high_bits(high);
-		other += count_high_bits(high & (w << 1));
+	 * starts a non-ASCII code point when its top two bits are set.  Counts
+	 * add up in byte lanes (at most 255 words before they are summed). */
+	while (i + 8 <= len) {
+		uint64_t high_lanes = 0, lead_lanes = 0;
+		for (int k = 0; k < 255 && i + 8 <= len; k++, i += 8) {
+			uint64_t w;
+			memcpy(&w, u + i, 8);
+			high_lanes += (w >> 7) & 0x0101010101010101ull;
+			lead_lanes += ((w & (w << 1)) >> 7) & 0x0101010101010101ull;
+		}
+		high += lane_sum(high_lanes);
+		lead += lane_sum(lead_lanes);
 	}
+	size_t ascii = i - high, other = lead;
 	for (; i < len; i++) {
 		if (u[i] < 0x80)
 			ascii++;

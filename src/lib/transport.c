@@ -1,6 +1,7 @@
 #include "transport.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -29,6 +30,12 @@ struct dp_source {
 	void *zsock;     /* ZeroMQ, or NULL */
 	unsigned long msgno;
 	dp_sink *flush_sink;
+	/* dp_source_interrupt: the flag, and for stdin the thread waiting in
+	 * read() (valid while reading), both under interrupt_lock. */
+	atomic_int interrupted;
+	pthread_mutex_t interrupt_lock;
+	int reading;
+	pthread_t reader;
 };
 
 struct dp_sink {
@@ -84,25 +91,27 @@ dp_source *dp_source_open(const char *endpoint, const dp_io_opts *opts, dp_err *
 		dp_err_set(err, "out of memory");
 		return NULL;
 	}
+	pthread_mutex_init(&src->interrupt_lock, NULL);
 	if (dp_zmq_is_endpoint(endpoint)) {
 		dp_zmq_opts z = zmq_opts(opts);
 		src->fd = -1;
 		src->zsock = dp_zmq_open(ZMQ_PULL, endpoint, &z, err);
-		if (src->zsock == NULL || set_timeout(src->zsock, ZMQ_RCVTIMEO, err) < 0) {
-			dp_zmq_close(&src->zsock);
-			free(src);
-			return NULL;
-		}
+		if (src->zsock == NULL || set_timeout(src->zsock, ZMQ_RCVTIMEO, err) < 0)
+			goto fail;
 		return src;
 	}
 	src->fd = STDIN_FILENO;
 	src->lines = dp_lines_new(src->fd, max_record(opts));
 	if (src->lines == NULL) {
-		free(src);
 		dp_err_set(err, "out of memory");
-		return NULL;
+		goto fail;
 	}
 	return src;
+fail:
+	dp_zmq_close(&src->zsock);
+	pthread_mutex_destroy(&src->interrupt_lock);
+	free(src);
+	return NULL;
 }
 
 void dp_source_free(dp_source **src)
@@ -111,8 +120,63 @@ void dp_source_free(dp_source **src)
 		return;
 	dp_lines_free(&(*src)->lines);
 	dp_zmq_close(&(*src)->zsock);
+	pthread_mutex_destroy(&(*src)->interrupt_lock);
 	free(*src);
 	*src = NULL;
+}
+
+/* The signal that wakes a reader blocked in read() on stdin.  Its default
+ * action is to ignore it, so a stray one harms nobody. */
+#define DP_WAKE_SIGNAL SIGURG
+
+static void on_wake_signal(int sig) { (void)sig; }
+
+void dp_source_interrupt(dp_source *src)
+{
+	pthread_mutex_lock(&src->interrupt_lock);
+	if (!atomic_exchange(&src->interrupted, 1) && src->lines != NULL) {
+		/* Every read() from now on sees end of input; a read already
+		 * blocked is restarted by the signal (SA_RESTART) and reads the
+		 * same descriptor number again, now /dev/null.  Replacing the
+		 * descriptor first makes this race-free: a signal that comes
+		 * before the read starts is harmless.  (Out of descriptors for
+		 * /dev/null, a blocked read waits for its input's end.) */
+		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (null >= 0) {
+			dup2(null, src->fd);
+			close(null);
+		}
+		struct sigaction sa = {.sa_handler = on_wake_signal, .sa_flags = SA_RESTART};
+		sigemptyset(&sa.sa_mask);
+		sigaction(DP_WAKE_SIGNAL, &sa, NULL);
+		if (src->reading)
+			pthread_kill(src->reader, DP_WAKE_SIGNAL);
+	}
+	pthread_mutex_unlock(&src->interrupt_lock);
+}
+
+/* dp_lines_next, interruptible: see dp_source_interrupt.  The reader is
+ * registered under the lock the interrupter takes, so the signal only
+ * ever goes to a thread inside this window. */
+static int lines_next(dp_source *src, const char **line, size_t *len, unsigned long *lineno,
+		      dp_err *err)
+{
+	int rc = DP_LINES_EOF;
+
+	pthread_mutex_lock(&src->interrupt_lock);
+	src->reading = !atomic_load(&src->interrupted);
+	src->reader = pthread_self();
+	pthread_mutex_unlock(&src->interrupt_lock);
+	if (src->reading)
+		rc = dp_lines_next(src->lines, line, len, lineno, err);
+	pthread_mutex_lock(&src->interrupt_lock);
+	src->reading = 0;
+	/* What an interrupted read returned (a line cut short by the early
+	 * end) is not input. */
+	if (atomic_load(&src->interrupted))
+		rc = DP_LINES_EOF;
+	pthread_mutex_unlock(&src->interrupt_lock);
+	return rc;
 }
 
 void dp_source_flush_on_idle(dp_source *src, dp_sink *sink)
@@ -147,7 +211,7 @@ static int zmq_next(dp_source *src, jv *rec, dp_err *err)
 	dp_err why;
 
 	for (;;) {
-		if (dp_stop_requested())
+		if (dp_stop_requested() || atomic_load(&src->interrupted))
 			return DP_SOURCE_END;
 		zmq_msg_init(&msg);
 		if (zmq_msg_recv(&msg, src->zsock, 0) >= 0)
@@ -184,7 +248,7 @@ int dp_source_next(dp_source *src, jv *rec, dp_err *err)
 		int rc;
 
 		about_to_wait(src);
-		rc = dp_lines_next(src->lines, &line, &len, &lineno, err);
+		rc = lines_next(src, &line, &len, &lineno, err);
 		if (src->flush_sink != NULL)
 			atomic_store(&src->flush_sink->source_idle, 0);
 		if (rc == DP_LINES_ERROR)

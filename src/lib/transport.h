@@ -43,11 +43,21 @@ enum dp_source_status {
 };
 
 /* Next record.  A ZeroMQ source has no end of its own: it ends (END) once
- * dp_stop_requested(), within ~250 ms.  Input that is not a valid record (malformed JSON, an
- * over-long line, an unknown protocol version) does not stop the stream: it
+ * dp_stop_requested() or dp_source_interrupt(), within ~250 ms.  Input
+ * that is not a valid record (malformed JSON, an over-long line, an
+ * unknown protocol version) does not stop the stream: it
  * comes back as an error record naming the line, so it reaches the store's
  * report like any other failure.  Not thread-safe: one reader at a time. */
 int dp_source_next(dp_source *src, jv *rec, dp_err *err);
+
+/* Makes dp_source_next, blocked in another thread or called later, return
+ * DP_SOURCE_END: for a reader that must stop before its input ends (the
+ * store after a fatal database error).  Thread-safe; idempotent; no thread
+ * is cancelled.  A ZeroMQ source notices within ~250 ms, its socket
+ * intact.  On stdin, standard input is replaced by /dev/null (the process
+ * reads no more of it) and a read() already blocked is woken with SIGURG,
+ * for which a no-op handler is installed (SA_RESTART). */
+void dp_source_interrupt(dp_source *src);
 
 /* Flushes `sink` whenever the source is about to wait for input, so that
  * records do not sit in an output buffer while the pipeline is idle. */

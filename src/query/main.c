@@ -32,8 +32,21 @@ static void usage(FILE *out)
 
 enum { OPT_JSON = 0x2000, OPT_VECTOR, OPT_DB_ENV, OPT_HELP };
 
+/* The exit status for a failed dp_embedder_embed (a dp_http_status). */
+static int embed_exit_status(int rc)
+{
+	switch (rc) {
+	case DP_HTTP_REFUSED:
+		return DP_EXIT_REFUSED; /* quota or credentials */
+	case DP_HTTP_REJECTED:
+		return DP_EXIT_USAGE;   /* the question (or the model name) */
+	default:
+		return DP_EXIT_SYSTEM;  /* retries exhausted, a malformed answer */
+	}
+}
+
 /* Embeds the question with the embedder named by the corpus ("backend/model").
- * Returns 0 or -1 with err. */
+ * Returns DP_EXIT_OK, or the exit status with err set. */
 static int embed_question(const query_corpus *c, const char *question, float *q, dp_err *err)
 {
 	char backend[sizeof c->embedder];
@@ -46,13 +59,15 @@ static int embed_question(const query_corpus *c, const char *question, float *q,
 				 .dim = c->dim};
 	dp_embedder *e = dp_embedder_new(&opts, err);
 	if (e == NULL)
-		return -1;
+		return DP_EXIT_USAGE;
 	size_t len = strlen(question);
 	int rc = dp_embedder_embed(e, &question, &len, 1, q, err);
-	if (rc == 0 && strcmp(dp_embedder_id(e), c->embedder) != 0) {
+	if (rc != 0) {
+		rc = embed_exit_status(rc);
+	} else if (strcmp(dp_embedder_id(e), c->embedder) != 0) {
 		dp_err_set(err, "the corpus was embedded with %s, but this build makes %s",
 			   c->embedder, dp_embedder_id(e));
-		rc = -1;
+		rc = DP_EXIT_USAGE;
 	}
 	dp_embedder_free(&e);
 	return rc;
@@ -137,12 +152,14 @@ int main(int argc, char **argv)
 	rc = DP_EXIT_SYSTEM;
 	if (q == NULL) {
 		dp_err_set(&err, "out of memory");
-	} else if (vector != NULL ? decode_vector(vector, q, (size_t)corpus.dim, &err)
-				  : embed_question(&corpus, question, q, &err)) {
+	} else if (vector != NULL && decode_vector(vector, q, (size_t)corpus.dim, &err) < 0) {
 		rc = DP_EXIT_USAGE;
+	} else if (vector == NULL && (rc = embed_question(&corpus, question, q, &err)) != DP_EXIT_OK) {
+		/* rc says why */
 	} else {
 		dp_vec_normalize(q, (size_t)corpus.dim);
 		results = query_search(db, &corpus, q, (size_t)k, &err);
+		rc = DP_EXIT_SYSTEM; /* unless the search gave results */
 	}
 	if (jv_is_valid(results)) {
 		rc = DP_EXIT_OK;

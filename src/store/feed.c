@@ -19,18 +19,12 @@ struct store_feed {
 static void *reader(void *arg)
 {
 	store_feed *f = arg;
-	int old;
 
-	/* Cancellable only while reading input (see store_feed_stop), never
-	 * while holding the lock or a record. */
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
 	for (;;) {
 		jv rec;
 		dp_err e;
 
-		pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, &old);
 		int rc = dp_source_next(f->src, &rec, &e);
-		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
 		/* Validating and decoding vectors here, off the writer's thread,
 		 * overlaps it with the database's work. */
 		store_item item;
@@ -130,10 +124,11 @@ void store_feed_stop(store_feed **fp)
 	int ended = f->ended;
 	pthread_cond_broadcast(&f->changed);
 	pthread_mutex_unlock(&f->lock);
-	/* Stopping early (the database failed): the reader may sit in read()
-	 * on an idle input, a cancellation point. */
+	/* Stopping early (the database failed): the reader may be waiting for
+	 * input that is not coming.  The interrupt wakes it; no cancellation,
+	 * so a ZeroMQ socket is never left inside libzmq half-used. */
 	if (!ended)
-		pthread_cancel(f->thread);
+		dp_source_interrupt(f->src);
 	pthread_join(f->thread, NULL);
 	for (; f->count > 0; f->count--, f->head = (f->head + 1) % f->cap)
 		store_item_clear(&f->queue[f->head]);

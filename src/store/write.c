@@ -201,11 +201,17 @@ static int copy_send(store *s, dp_err *err)
 	return 0;
 }
 
-/* Ends the COPY (abort_reason non-NULL: cancels it) and reads its result. */
+/* Ends the COPY (abort_reason non-NULL: cancels it) and reads its result.
+ * abort_reason may be err->msg: it is copied before err is written. */
 static int copy_finish(store *s, const char *abort_reason, dp_err *err)
 {
+	char reason[DP_ERR_MAX];
 	int rc = 0;
 
+	if (abort_reason != NULL) {
+		snprintf(reason, sizeof reason, "%s", abort_reason);
+		abort_reason = reason;
+	}
 	if (PQputCopyEnd(s->db, abort_reason) != 1) {
 		dp_db_err(err, s->db, NULL, "COPY");
 		rc = -1;

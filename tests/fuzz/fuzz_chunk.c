@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "../../src/chunk/chunk_stage.h"
+#include "json.h"
 #include "record.h"
 #include "text.h"
 
@@ -57,7 +58,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				CHECK(n->len == 0 || dp_utf8_invalid_at(doc.names + n->off, n->len) == n->len);
 			}
 		jv rec = chunk_document(jv_object(), &doc, text, "markdown", "fuzz");
-		jv_free(dp_record_dump(rec));
+		/* The sink's writer must give jq's bytes. */
+		jv want = dp_record_dump(jv_copy(rec));
+		dp_json_buf b = {0};
+		CHECK(dp_json_append(&b, rec, &err) == 0);
+		CHECK(b.len == (size_t)jv_string_length_bytes(jv_copy(want)) &&
+		      memcmp(b.data, jv_string_value(want), b.len) == 0);
+		dp_json_buf_free(&b);
+		jv_free(want);
+		jv_free(rec);
 	}
 	chunk_doc_free(&doc);
 	free(text);

@@ -20,7 +20,7 @@ case $target in
 chunk)
 	cc_fuzz -o "$out/fuzz_chunk" tests/fuzz/fuzz_chunk.c \
 		src/chunk/chunker.c src/chunk/chunk_stage.c \
-		src/lib/text.c src/lib/hash.c src/lib/record.c src/lib/err.c -lmd4c
+		src/lib/text.c src/lib/hash.c src/lib/record.c src/lib/json.c src/lib/err.c -lmd4c
 	if [ -z "$(ls -A "$corpus")" ]; then
 		bench/gen-corpus --seed 7 --files 40 --size 1500 --out "$out/seed" 2>/dev/null
 		i=0

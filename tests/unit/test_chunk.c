@@ -289,6 +289,21 @@ static void test_json(void)
 	memcpy(all + 127, "é日本🙂\"\\/", 16);
 	T_OK(same_as_jq(jv_string_sized(all, 143)), "every ASCII character, quotes, backslash, UTF-8");
 	T_OK(same_as_jq(jv_string_sized("a\0b", 3)), "NUL in a string");
+	/* The escape scan reads eight bytes at a time: put characters that
+	 * need escapes (and bytes near them in value) at every offset of a
+	 * word, between runs of every length. */
+	static const char near[] = {'\n', '"', '\\', 0x7f, 0x1f, ' ', '!', '#', '[', ']', '~', 'a'};
+	char mix[64];
+	ok = 1;
+	for (int i = 0; i < 3000; i++) {
+		size_t n = (size_t)(rand() % (int)sizeof mix);
+		for (size_t k = 0; k < n; k++)
+			mix[k] = rand() % 4 == 0 ? near[rand() % (int)sizeof near] : (char)('a' + k % 26);
+		if (n >= 4 && rand() % 2 == 0)
+			memcpy(mix + rand() % (int)(n - 3), "\xe2\x82\xac", 3);
+		ok &= same_as_jq(jv_string_sized(mix, (int)n));
+	}
+	T_OK(ok, "random strings with escapes at every offset");
 	jv rec = jv_parse("{\"v\":1,\"k\":[true,false,null,[],{},\"x\"],\"m\":{\"a b\":{\"c\":[1.5]}}}");
 	rec = jv_object_set(rec, jv_string("v"), jv_number(2));
 	T_OK(same_as_jq(rec), "nested objects and arrays, key order after a replace");

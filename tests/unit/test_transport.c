@@ -1,8 +1,10 @@
 /* ZeroMQ sources and sinks, --jq, stop requests and CurveZMQ, in one
  * process over ipc sockets. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <zmq.h>
@@ -167,6 +169,85 @@ static void test_curve(void)
 	dp_zap_stop(&zap);
 }
 
+/* A reader thread as the store runs one, blocked in dp_source_next on an
+ * input where nothing comes. */
+struct blocked_reader {
+	dp_source *src;
+	int rc; /* what dp_source_next returned; -2 while it has not */
+};
+
+static void *read_blocked(void *arg)
+{
+	struct blocked_reader *r = arg;
+	dp_err err;
+	jv rec;
+
+	r->rc = dp_source_next(r->src, &rec, &err);
+	if (r->rc == DP_SOURCE_RECORD)
+		jv_free(rec);
+	return NULL;
+}
+
+static double seconds_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Starts a reader on src, interrupts it after 100 ms, and returns how long
+ * the join took; *result is the reader's status, -3 if it was cancelled. */
+static double interrupt_blocked(dp_source *src, int *result)
+{
+	struct blocked_reader r = {.src = src, .rc = -2};
+	pthread_t t;
+	void *ret;
+
+	if (pthread_create(&t, NULL, read_blocked, &r) != 0)
+		return -1;
+	usleep(100 * 1000);
+	double start = seconds_now();
+	dp_source_interrupt(src);
+	pthread_join(t, &ret);
+	*result = ret == PTHREAD_CANCELED ? -3 : r.rc;
+	return seconds_now() - start;
+}
+
+static void test_interrupt(void)
+{
+	dp_err err = {{0}};
+	jv rec;
+	int result;
+
+	dp_source *src = dp_source_open(path_in_dir("@ipc://%s/%s", "idle"), NULL, &err);
+	T_OK(src != NULL, "idle ipc source binds");
+	if (src == NULL)
+		return;
+	double took = interrupt_blocked(src, &result);
+	T_EQ_INT(result, DP_SOURCE_END, "interrupt: a blocked ZeroMQ read returns END (not cancelled)");
+	T_OK(took >= 0 && took < 1.0, "interrupt: within a poll interval");
+	T_EQ_INT(dp_source_next(src, &rec, &err), DP_SOURCE_END, "interrupted ZeroMQ source stays ended");
+	dp_source_free(&src);
+
+	/* stdin: a pipe whose writer stays open, so read() blocks. */
+	int fds[2], saved = dup(STDIN_FILENO);
+	if (pipe(fds) < 0 || saved < 0 || dup2(fds[0], STDIN_FILENO) < 0) {
+		T_OK(0, "stdin pipe");
+		return;
+	}
+	close(fds[0]);
+	src = dp_source_open(NULL, NULL, &err);
+	took = interrupt_blocked(src, &result);
+	T_EQ_INT(result, DP_SOURCE_END, "interrupt: a blocked stdin read returns END (not cancelled)");
+	T_OK(took >= 0 && took < 1.0, "interrupt: stdin reader ends at once");
+	T_EQ_INT(dp_source_next(src, &rec, &err), DP_SOURCE_END, "interrupted stdin source stays ended");
+	dp_source_free(&src);
+	close(fds[1]);
+	dup2(saved, STDIN_FILENO);
+	close(saved);
+}
+
 int main(void)
 {
 	if (mkdtemp(dir) == NULL)
@@ -175,6 +256,7 @@ int main(void)
 	test_jq();
 	test_plaintext_refused();
 	test_curve();
+	test_interrupt();
 	test_zmq_roundtrip();
 	char cmd[300];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

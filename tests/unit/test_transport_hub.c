@@ -68,6 +68,7 @@ static void test_tally(void)
 	T_EQ_INT(t.unchanged, 1, "unchanged");
 	T_EQ_INT(t.deleted, 1, "deleted");
 	T_EQ_INT(t.failed, 2, "failed");
+	T_EQ_INT(t.lost, 1, "lost: the document that got no receipt");
 
 	hub_stats_update(&s, r = rec_of("{\"kind\":\"stats\",\"stage\":\"embed\",\"host\":\"a\",\"pid\":1,"
 					"\"out\":5,\"requests\":2,\"tokens\":100}")), jv_free(r);

@@ -1,0 +1,41 @@
+#!/bin/bash
+# docpipe run when the model API refuses the run (insufficient_quota): the
+# summarize replica exits 4, the supervisor does not restart it (that would
+# be a retry storm against a paid API) and the run stops with status 4.
+# A replica that keeps crashing is restarted with a growing delay, then the
+# run stops (status 3) instead of looping.
+source "$(dirname "$0")/../lib/tap.sh"
+newdb || exit 1
+PY=/usr/bin/python3
+"$PY" "$TOP/tests/fakeapi.py" --port 0 >"$T_DIR/port" 2>"$T_DIR/server.err" &
+for _ in $(seq 50); do [ -s "$T_DIR/port" ] && break; sleep 0.1; done
+BASE=http://127.0.0.1:$(awk '{print $2}' "$T_DIR/port")
+export OPENAI_BASE_URL=$BASE/v1 OPENAI_API_KEY=sk-test-refused
+fault='{"endpoint":"chat","status":429,"code":"insufficient_quota","message":"You exceeded your current quota"}'
+curl -sf -X POST -d "{\"faults\":[$(printf "$fault,%.0s" $(seq 49))$fault]}" "$BASE/_control" >/dev/null
+
+mkdir -p "$T_DIR/docs"
+for i in $(seq 1 20); do printf '# Doc %d\n\nText number %d.\n' "$i" "$i" >"$T_DIR/docs/d$i.md"; done
+
+start=$SECONDS
+timeout 60 docpipe run "$T_DIR/docs" --progress none --opt summarize=--backend=openai \
+	>"$T_DIR/report" 2>"$T_DIR/err"
+rc=$?
+is "$rc" 4 "the run stops with status 4 (refused)"
+ok $([ $((SECONDS - start)) -lt 30 ] && echo 0 || echo 1) "and stops fast ($((SECONDS - start)) s)"
+like "$(cat "$T_DIR/err")" "exited with status 4 \(the model API refused the run\)" "the supervisor names the refusal"
+like "$(cat "$T_DIR/err")" "refused the run" "the stage says why"
+n=$(curl -sf "$BASE/_stats" | jq -r '.requests.chat')
+ok $([ "$n" -le 2 ] && echo 0 || echo 1) "no retry storm: $n chat request(s) in all"
+is "$(pgrep -f "docpipe-(hub|chunk|summarize|embed|store) .*$T_DIR" | wc -l)" 0 "no process left behind"
+
+# A stage that keeps dying (here: its database is unreachable) is restarted
+# a few times with a growing delay, then the run stops.
+start=$SECONDS
+DATABASE_URL="postgresql:///nonexistent_db_for_docpipe?host=$PGHOST&port=$PGPORT&user=$PGUSER" \
+	timeout 120 docpipe run "$T_DIR/docs" --progress none >"$T_DIR/report2" 2>"$T_DIR/err2"
+rc=$?
+is "$rc" 3 "a crash loop stops the run with status 3"
+like "$(cat "$T_DIR/err2")" "exited 5 times within 60s" "and says so"
+ok $([ $((SECONDS - start)) -lt 60 ] && echo 0 || echo 1) "within a bounded time ($((SECONDS - start)) s)"
+done_testing

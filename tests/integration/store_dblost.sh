@@ -1,0 +1,63 @@
+#!/bin/bash
+# The store loses its database for good while its ZeroMQ input is idle:
+# it exits 3 at once, its reader thread woken (dp_source_interrupt), not
+# cancelled inside libzmq.  Also with stdin input.
+. "$(dirname "$0")/../lib/tap.sh"
+newdb || exit 1
+cd "$T_DIR"
+
+# A role of its own, so that it can be refused new connections (NOLOGIN)
+# while its sessions are terminated: the store's one reconnection fails.
+ROLE="t_dblost_$$_$RANDOM"
+sql "CREATE ROLE $ROLE LOGIN; ALTER DATABASE $PGDATABASE OWNER TO $ROLE" >/dev/null
+trap 'psql -X -q -c "DROP DATABASE IF EXISTS $PGDATABASE" -d postgres >/dev/null 2>&1;
+      psql -X -q -c "DROP ROLE IF EXISTS $ROLE" -d postgres >/dev/null 2>&1; rm -rf "$T_DIR"' EXIT
+export DATABASE_URL="postgresql:///$PGDATABASE?host=$PGHOST&port=$PGPORT&user=$ROLE"
+lose_database() {
+	sql "ALTER ROLE $ROLE NOLOGIN; SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = '$ROLE'" >/dev/null
+}
+doc() { printf '{"v":1,"kind":"document","path":"/d/%s.md","root":"/d","hash":"%s","chunker":"t","chunks":[{"seq":0,"text":"x"}]}' "$1" "$1"; }
+
+# PUSH records from a script; the store binds its PULL socket.
+cat >push.py <<'PY'
+import sys, time, zmq
+s = zmq.Context().socket(zmq.PUSH)
+s.connect(sys.argv[1])
+for line in sys.stdin:
+    s.send(line.rstrip("\n").encode())
+    time.sleep(float(sys.argv[2]))
+s.close(linger=20000)
+PY
+docpipe-store --in "@ipc://$T_DIR/in" >receipts.ndjson 2>err &
+STORE=$!
+for _ in $(seq 200); do [ -S "$T_DIR/in" ] && break; sleep 0.05; done
+doc a | /usr/bin/python3 push.py "ipc://$T_DIR/in" 0
+for _ in $(seq 400); do [ -s receipts.ndjson ] && break; sleep 0.05; done
+is "$(jq -r .status receipts.ndjson)" stored "first document stored over ZeroMQ"
+lose_database
+doc b | /usr/bin/python3 push.py "ipc://$T_DIR/in" 0
+start=$(date +%s%N)
+for _ in $(seq 200); do kill -0 $STORE 2>/dev/null || break; sleep 0.05; done
+wait $STORE; rc=$?
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+is "$rc" 3 "database gone for good: exit 3"
+ok $(( ms < 4000 ? 0 : 1 )) "exits promptly with an idle ZeroMQ input (${ms} ms)"
+like "$(cat err)" "could not reconnect" "says why"
+is "$(wc -l <receipts.ndjson)" 1 "no receipt for the unwritten document"
+
+# stdin that stays open: the reader is blocked in read().
+sql "ALTER ROLE $ROLE LOGIN" >/dev/null
+mkfifo fifo
+docpipe-store <fifo >receipts2.ndjson 2>err2 &
+STORE=$!
+exec 3>fifo
+doc c >&3; echo >&3
+for _ in $(seq 400); do [ -s receipts2.ndjson ] && break; sleep 0.05; done
+is "$(jq -r .status receipts2.ndjson)" stored "stdin: first document stored"
+lose_database
+doc d >&3; echo >&3
+for _ in $(seq 100); do kill -0 $STORE 2>/dev/null || break; sleep 0.05; done
+kill -0 $STORE 2>/dev/null; ok $(( $? == 0 ? 1 : 0 )) "stdin still open: the store exits anyway"
+wait $STORE; is "$?" 3 "stdin: exit 3"
+exec 3>&-
+done_testing
