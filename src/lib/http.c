@@ -1,5 +1,7 @@
 #include "http.h"
 
+#include "stats.h"
+
 #include <curl/curl.h>
 #include <errno.h>
 #include <math.h>
@@ -331,6 +333,29 @@ static void release(dp_http *h, int ok, long throttled_ms)
 	pthread_mutex_unlock(&h->lock);
 }
 
+/* Tokens a successful response cost, for the run's report: what the server
+ * says (OpenAI's usage.total_tokens, Ollama's prompt_eval_count +
+ * eval_count), else our estimate of the request.  resp is borrowed. */
+static size_t tokens_spent(jv resp, size_t estimate)
+{
+	jv total = jv_getpath(jv_copy(resp), JV_ARRAY(jv_string("usage"), jv_string("total_tokens")));
+	double n = -1;
+
+	if (jv_get_kind(total) == JV_KIND_NUMBER) {
+		n = jv_number_value(total);
+	} else if (jv_get_kind(resp) == JV_KIND_OBJECT) {
+		jv prompt = jv_object_get(jv_copy(resp), jv_string("prompt_eval_count"));
+		jv eval = jv_object_get(jv_copy(resp), jv_string("eval_count"));
+		if (jv_get_kind(prompt) == JV_KIND_NUMBER)
+			n = jv_number_value(prompt) +
+			    (jv_get_kind(eval) == JV_KIND_NUMBER ? jv_number_value(eval) : 0);
+		jv_free(prompt);
+		jv_free(eval);
+	}
+	jv_free(total);
+	return n >= 0 && n < 1e15 ? (size_t)n : estimate;
+}
+
 static double jitter(dp_http *h)
 {
 	pthread_mutex_lock(&h->lock);
@@ -456,6 +481,9 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, jv *
 		if (attempt > 1)
 			h->stats.retries++;
 		pthread_mutex_unlock(&h->lock);
+		dp_stats_add(DP_STAT_REQUESTS, 1);
+		if (attempt > 1)
+			dp_stats_add(DP_STAT_RETRIES, 1);
 
 		acquire(h, tokens);
 		rc = setup(h, c, url, text, &r);
@@ -475,6 +503,7 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, jv *
 		} else if (code >= 200 && code < 300) {
 			jv v = jv_parse_sized(r.body != NULL ? r.body : "", (int)r.len);
 			if (jv_is_valid(v)) {
+				dp_stats_add(DP_STAT_TOKENS, (long)tokens_spent(v, tokens));
 				*resp = v;
 				status = DP_HTTP_OK;
 			} else {

@@ -11,12 +11,23 @@ PY=/usr/bin/python3
 for _ in $(seq 50); do [ -s "$T_DIR/port" ] && break; sleep 0.1; done
 BASE=http://127.0.0.1:$(awk '{print $2}' "$T_DIR/port")
 export OPENAI_BASE_URL=$BASE/v1 OPENAI_API_KEY=sk-test-refused
-fault='{"endpoint":"chat","status":429,"code":"insufficient_quota","message":"You exceeded your current quota"}'
-curl -sf -X POST -d "{\"faults\":[$(printf "$fault,%.0s" $(seq 49))$fault]}" "$BASE/_control" >/dev/null
-
 mkdir -p "$T_DIR/docs"
 for i in $(seq 1 20); do printf '# Doc %d\n\nText number %d.\n' "$i" "$i" >"$T_DIR/docs/d$i.md"; done
 
+# First a run that works: the report counts the requests and tokens spent.
+timeout 60 docpipe run "$T_DIR/docs" --progress none --opt summarize=--backend=openai \
+	--opt embed=--backend=openai --opt embed=--dim=8 >"$T_DIR/report0" 2>"$T_DIR/err0"
+is "$?" 0 "an API run through the graph works"
+served=$(curl -sf "$BASE/_stats" | jq -r '.requests.chat + .requests.embed')
+is "$(jq -r .requests "$T_DIR/report0")" "$served" "the report counts every request the server saw ($served)"
+ok $([ "$(jq -r .tokens "$T_DIR/report0")" -gt 0 ] && echo 0 || echo 1) "and the tokens spent ($(jq -r .tokens "$T_DIR/report0"))"
+rm -f "$T_DIR"/docs/*
+for i in $(seq 1 20); do printf '# Other %d\n\nOther text %d.\n' "$i" "$i" >"$T_DIR/docs/o$i.md"; done
+
+fault='{"endpoint":"chat","status":429,"code":"insufficient_quota","message":"You exceeded your current quota"}'
+curl -sf -X POST -d "{\"faults\":[$(printf "$fault,%.0s" $(seq 49))$fault]}" "$BASE/_control" >/dev/null
+
+chat_before=$(curl -sf "$BASE/_stats" | jq -r '.requests.chat')
 start=$SECONDS
 timeout 60 docpipe run "$T_DIR/docs" --progress none --opt summarize=--backend=openai \
 	>"$T_DIR/report" 2>"$T_DIR/err"
@@ -25,7 +36,7 @@ is "$rc" 4 "the run stops with status 4 (refused)"
 ok $([ $((SECONDS - start)) -lt 30 ] && echo 0 || echo 1) "and stops fast ($((SECONDS - start)) s)"
 like "$(cat "$T_DIR/err")" "exited with status 4 \(the model API refused the run\)" "the supervisor names the refusal"
 like "$(cat "$T_DIR/err")" "refused the run" "the stage says why"
-n=$(curl -sf "$BASE/_stats" | jq -r '.requests.chat')
+n=$(($(curl -sf "$BASE/_stats" | jq -r '.requests.chat') - chat_before))
 ok $([ "$n" -le 2 ] && echo 0 || echo 1) "no retry storm: $n chat request(s) in all"
 is "$(pgrep -f "docpipe-(hub|chunk|summarize|embed|store) .*$T_DIR" | wc -l)" 0 "no process left behind"
 
