@@ -273,15 +273,32 @@ static CURL *thread_handle(dp_http *h)
 	return c;
 }
 
+/* Under lock: 1 when the stage-wide pause a 429 asked for ends after
+ * deadline (the end of the calling request's retry budget); why says so. */
+static int paused_beyond(dp_http *h, double deadline, char *why, size_t whylen)
+{
+	if (h->pause_until_ms <= deadline)
+		return 0;
+	snprintf(why, whylen, "HTTP 429: the server asked to pause requests for %.0f s more, "
+		 "beyond the retry budget", (h->pause_until_ms - now_ms()) / 1000);
+	return 1;
+}
+
 /* Waits for a slot in flight, the end of a stage-wide pause and the rate
- * budget, then takes the slot. */
-static void acquire(dp_http *h, size_t tokens)
+ * budget, then takes the slot.  Returns -1 without a slot (why set) when
+ * the pause lasts beyond deadline: a Retry-After of hours must fail the
+ * calls, not stall the stage for hours. */
+static int acquire(dp_http *h, size_t tokens, double deadline, char *why, size_t whylen)
 {
 	double wait_until;
 
 	pthread_mutex_lock(&h->lock);
 	while (h->in_flight >= h->limit)
 		pthread_cond_wait(&h->slot_free, &h->lock);
+	if (paused_beyond(h, deadline, why, whylen)) {
+		pthread_mutex_unlock(&h->lock);
+		return -1;
+	}
 	h->in_flight++;
 	double now = now_ms();
 	wait_until = h->pause_until_ms;
@@ -305,10 +322,17 @@ static void acquire(dp_http *h, size_t tokens)
 		sleep_ms(d);
 		/* A 429 elsewhere may have extended the pause meanwhile. */
 		pthread_mutex_lock(&h->lock);
+		if (paused_beyond(h, deadline, why, whylen)) {
+			h->in_flight--;
+			pthread_cond_broadcast(&h->slot_free);
+			pthread_mutex_unlock(&h->lock);
+			return -1;
+		}
 		if (h->pause_until_ms > wait_until)
 			wait_until = h->pause_until_ms;
 		pthread_mutex_unlock(&h->lock);
 	}
+	return 0;
 }
 
 /* Gives the slot back.  throttled_ms >= 0: the server said 429, so the
@@ -470,10 +494,18 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, jv *
 		int retry = 0;
 		CURLcode rc;
 
+		if (acquire(h, tokens, start + (double)h->o.max_retry_ms, last, sizeof last) < 0) {
+			dp_err_set(err, "%s: gave up after %d attempt%s in %.1f s: %s", path,
+				   attempt - 1, attempt == 2 ? "" : "s", (now_ms() - start) / 1000,
+				   last);
+			break;
+		}
+		/* Checked after the wait: a refusal meanwhile costs no request. */
 		pthread_mutex_lock(&h->lock);
 		if (h->refused) {
 			dp_err_set(err, "%s", h->refused_msg);
 			pthread_mutex_unlock(&h->lock);
+			release(h, 0, -1);
 			status = DP_HTTP_REFUSED;
 			break;
 		}
@@ -485,7 +517,6 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, jv *
 		if (attempt > 1)
 			dp_stats_add(DP_STAT_RETRIES, 1);
 
-		acquire(h, tokens);
 		rc = setup(h, c, url, text, &r);
 		if (rc == CURLE_OK)
 			rc = curl_easy_perform(c);

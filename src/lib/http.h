@@ -7,7 +7,8 @@
  *   - retries of connection errors, timeouts, 408, 409, 429 and 5xx with
  *     exponential backoff and jitter, never sooner than the server's
  *     Retry-After / retry-after-ms, within a bounded number of attempts
- *     and a bounded total time;
+ *     and a bounded total time (a call that a stage-wide 429 pause would
+ *     hold beyond that time fails at once, without a request);
  *   - a client-side budget shared by every thread: requests and tokens
  *     per minute, and a limit on requests in flight that halves on a 429
  *     (the whole stage backs off) and grows back by one per success;

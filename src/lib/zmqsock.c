@@ -55,7 +55,7 @@ int dp_zmq_is_endpoint(const char *endpoint)
 
 int dp_zmq_is_local(const char *endpoint)
 {
-	static const char *const loopback[] = {"127.", "localhost:", "[::1]:", "[::1]", "lo:"};
+	static const char *const loopback[] = {"localhost:", "[::1]:", "[::1]", "lo:"};
 
 	if (endpoint[0] == '@')
 		endpoint++;
@@ -64,6 +64,10 @@ int dp_zmq_is_local(const char *endpoint)
 	if (strncmp(endpoint, "tcp://", 6) != 0)
 		return 0;
 	endpoint += 6;
+	/* 127.0.0.0/8 only as a numeric address: "127.example.com" is a
+	 * host name like any other. */
+	if (strncmp(endpoint, "127.", 4) == 0)
+		return endpoint[strspn(endpoint, "0123456789.")] == ':';
 	for (size_t i = 0; i < sizeof loopback / sizeof loopback[0]; i++)
 		if (strncmp(endpoint, loopback[i], strlen(loopback[i])) == 0)
 			return 1;

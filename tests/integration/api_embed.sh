@@ -132,6 +132,22 @@ OPENAI_API_KEY=wrong-key docpipe-embed --backend openai --dim 16 --no-reuse <"$T
 is "$?" 4 "bad credentials: exit 4"
 is "$(requests)" 0 "401 is not retried (rejected before counting)"
 
+# A server asking to wait longer than a call may take (Retry-After: 1 hour
+# > the 300 s retry budget): the stage must not stall for that hour, nor
+# hold up every later request; the documents fail at once with a reason.
+reset
+control '{"faults":[{"endpoint":"embed","status":429,"retry_after":3600}]}'
+start=$(date +%s%N)
+timeout 30 docpipe-embed --backend openai --dim 16 --no-reuse --batch-inputs 1 <"$T_DIR/docs.ndjson" >"$T_DIR/o17" 2>"$T_DIR/e17"
+rc=$?
+ms=$((($(date +%s%N) - start) / 1000000))
+is "$rc" 1 "Retry-After beyond the retry budget: exit 1, no stall"
+ok "$([ "$ms" -lt 10000 ] && echo 0 || echo 1)" "bounded time (${ms} ms)"
+is "$(jq -r 'select(.kind=="error") | .path' "$T_DIR/o17" | wc -l | tr -d ' ')" 3 \
+	"every document is an error record"
+like "$(jq -r 'select(.kind=="error") | .error' "$T_DIR/o17" | sort -u)" "HTTP 429" "with the reason"
+is "$(requests)" 1 "no request is made during the pause the server asked for"
+
 # Chunks of many documents share requests; results stay in order whatever
 # order the server lists them in.
 "$PY" - >"$T_DIR/many.ndjson" <<'PY'

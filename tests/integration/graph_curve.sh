@@ -45,5 +45,12 @@ is "$(sql 'SELECT count(*) FROM docpipe.documents')" $N "$N rows"
 docpipe-chunk --in tcp://192.0.2.1:7870 </dev/null >/dev/null 2>"$T_DIR/refused"
 is "$?" 3 "plaintext to a non-loopback address refused"
 like "$(cat "$T_DIR/refused")" "plaintext is allowed only on loopback" "and says why"
+# A run refused before it starts leaves no temporary directory behind.
+mkdir -p "$T_DIR/tmp"
+printf '# no key here\n' >"$T_DIR/nokey"
+TMPDIR="$T_DIR/tmp" docpipe run "$T_DIR/docs" --curve-secret "$T_DIR/nokey" --allow "$T_DIR/nokey" \
+	>/dev/null 2>"$T_DIR/nokey.err"
+is "$?" 2 "a key file without a public key: usage error"
+is "$(ls "$T_DIR/tmp" | wc -l | tr -d ' ')" 0 "no temporary directory left behind"
 [ "$T_FAILED" = 0 ] || sed 's/^/# /' "$T_DIR/err"
 done_testing

@@ -85,6 +85,14 @@ static void test_misc(void)
 	T_OK(strcmp(a, b) != 0, "reuse key depends on parameters");
 	dp_reuse_key("embedding", "openai/m", "dim=8", "text", 4, b);
 	T_EQ_STR(a, b, "and is stable");
+	/* The parts are length-prefixed: moving bytes from one part into the
+	 * next (dim=8 + "0 x" vs dim=80 + " x") must change the key. */
+	dp_reuse_key("embedding", "openai/m", "dim=8", "0 x", 3, a);
+	dp_reuse_key("embedding", "openai/m", "dim=80", " x", 2, b);
+	T_OK(strcmp(a, b) != 0, "reuse key: part boundaries count");
+	dp_reuse_key("summary", "openai/m/p-1", "", "2 text", 6, a);
+	dp_reuse_key("summary", "openai/m/p-12", "", " text", 5, b);
+	T_OK(strcmp(a, b) != 0, "reuse key: identity and text do not run together");
 
 	const char *names[] = {"text", "path"}, *values[] = {"T", "/p"};
 	char *s = summarize_fill("{path}: {text} {other}", names, values, 2, 100);

@@ -113,6 +113,13 @@ static void test_plaintext_refused(void)
 	T_OK(dp_zmq_is_local("@tcp://127.0.0.1:1") && dp_zmq_is_local("ipc:///x") &&
 		     !dp_zmq_is_local("tcp://10.0.0.1:1"),
 	     "loopback detection");
+	/* A host name that only starts like a loopback address is not one. */
+	T_OK(!dp_zmq_is_local("tcp://127.example.com:5555") &&
+		     !dp_zmq_is_local("tcp://127.0.0.1.evil.example:5555") &&
+		     !dp_zmq_is_local("tcp://localhost.evil.example:5555") &&
+		     dp_zmq_is_local("tcp://127.0.0.2:5555") && dp_zmq_is_local("tcp://localhost:1") &&
+		     dp_zmq_is_local("tcp://[::1]:1"),
+	     "loopback detection: names that merely start with 127. are not local");
 }
 
 /* A CURVE server PULL and a client PUSH with the given key pair (NULL:
