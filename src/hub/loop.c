@@ -194,8 +194,11 @@ static void take_receipt(struct hub *h)
 		return;
 	}
 	run = dp_record_str(rec, "run");
+	/* seq comes from a peer: only a whole number the hub could have sent
+	 * is looked up (a cast of anything else is undefined). */
 	hub_slot *slot = run != NULL && strcmp(run, h->cfg->run) == 0 &&
-					 dp_record_num(rec, "seq", &seq) == 0
+					 dp_record_num(rec, "seq", &seq) == 0 && seq >= 0 &&
+					 seq < 9007199254740992.0 && seq == (double)(long)seq
 				 ? hub_window_find(&h->win, (long)seq)
 				 : NULL;
 	if (slot == NULL) {
@@ -344,9 +347,13 @@ static int sweep(struct hub *h, dp_err *err)
 	}
 	dp_lines_free(&lines);
 	close(fds[0]);
-	int status;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+	int status = 0, waited;
+	while ((waited = (int)waitpid(pid, &status, 0)) < 0 && errno == EINTR)
 		;
+	if (waited < 0) {
+		dp_err_set(err, "sweep: waiting for %s: %s", c->sweep_store, strerror(errno));
+		return -1;
+	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		dp_err_set(err, "sweep: %s exited with status %d", c->sweep_store,
 			   WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));

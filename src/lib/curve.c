@@ -178,15 +178,20 @@ static void *zap_loop(void *arg)
 			 allowed(zap, zmq_msg_data(&part[6]), zmq_msg_size(&part[6]));
 		const char *reply[6] = {"1.0", "", ok ? "200" : "400", ok ? "OK" : "key not allowed",
 					"", ""};
+		int sent = 0;
 		for (int i = 0; i < 6; i++) {
 			int flags = i < 5 ? ZMQ_SNDMORE : 0;
 			if (i == 1 && n >= 2)
-				zmq_send(zap->rep, zmq_msg_data(&part[1]), zmq_msg_size(&part[1]), flags);
+				sent = zmq_send(zap->rep, zmq_msg_data(&part[1]), zmq_msg_size(&part[1]), flags);
 			else
-				zmq_send(zap->rep, reply[i], strlen(reply[i]), flags);
+				sent = zmq_send(zap->rep, reply[i], strlen(reply[i]), flags);
+			if (sent < 0)
+				break; /* no answer: the client is refused (fail closed) */
 		}
 		for (int i = 0; i < n; i++)
 			zmq_msg_close(&part[i]);
+		if (sent < 0 && zmq_errno() == ETERM)
+			return NULL; /* the context is ending */
 	}
 	return NULL;
 }

@@ -7,11 +7,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <xxhash.h>
-
-struct dp_hasher {
-	XXH3_state_t *state;
-};
 
 static void to_hex(XXH128_hash_t h, char out[DP_HASH_HEX])
 {
@@ -27,13 +22,9 @@ void dp_hash_hex(const void *data, size_t len, char out[DP_HASH_HEX])
 int dp_hash_fd(int fd, char out[DP_HASH_HEX], unsigned long long *size, dp_err *err)
 {
 	char buf[1 << 16];
-	XXH3_state_t *st = XXH3_createState();
+	XXH3_state_t state, *st = &state;
 	unsigned long long total = 0;
 
-	if (st == NULL) {
-		dp_err_set(err, "out of memory");
-		return -1;
-	}
 	XXH3_128bits_reset(st);
 	for (;;) {
 		ssize_t n = read(fd, buf, sizeof buf);
@@ -41,7 +32,6 @@ int dp_hash_fd(int fd, char out[DP_HASH_HEX], unsigned long long *size, dp_err *
 			continue;
 		if (n < 0) {
 			dp_err_set(err, "read: %s", strerror(errno));
-			XXH3_freeState(st);
 			return -1;
 		}
 		if (n == 0)
@@ -50,44 +40,24 @@ int dp_hash_fd(int fd, char out[DP_HASH_HEX], unsigned long long *size, dp_err *
 		total += (unsigned long long)n;
 	}
 	to_hex(XXH3_128bits_digest(st), out);
-	XXH3_freeState(st);
 	*size = total;
 	return 0;
 }
 
-dp_hasher *dp_hasher_new(void)
+void dp_hasher_init(dp_hasher *h)
 {
-	dp_hasher *h = calloc(1, sizeof *h);
-
-	if (h == NULL)
-		return NULL;
-	h->state = XXH3_createState();
-	if (h->state == NULL) {
-		free(h);
-		return NULL;
-	}
-	XXH3_128bits_reset(h->state);
-	return h;
+	XXH3_128bits_reset(&h->state);
 }
 
 void dp_hasher_add(dp_hasher *h, const void *data, size_t len)
 {
 	uint64_t n = len;
 
-	XXH3_128bits_update(h->state, &n, sizeof n);
-	XXH3_128bits_update(h->state, data, len);
+	XXH3_128bits_update(&h->state, &n, sizeof n);
+	XXH3_128bits_update(&h->state, data, len);
 }
 
 void dp_hasher_hex(dp_hasher *h, char out[DP_HASH_HEX])
 {
-	to_hex(XXH3_128bits_digest(h->state), out);
-}
-
-void dp_hasher_free(dp_hasher **h)
-{
-	if (*h == NULL)
-		return;
-	XXH3_freeState((*h)->state);
-	free(*h);
-	*h = NULL;
+	to_hex(XXH3_128bits_digest(&h->state), out);
 }

@@ -10,6 +10,10 @@
 
 #include "err.h"
 
+/* XXH3_state_t is a plain struct only with static linking declarations. */
+#define XXH_STATIC_LINKING_ONLY
+#include <xxhash.h>
+
 #define DP_HASH_HEX 33 /* 32 digits and a NUL */
 
 void dp_hash_hex(const void *data, size_t len, char out[DP_HASH_HEX]);
@@ -19,12 +23,15 @@ void dp_hash_hex(const void *data, size_t len, char out[DP_HASH_HEX]);
 int dp_hash_fd(int fd, char out[DP_HASH_HEX], unsigned long long *size, dp_err *err);
 
 /* Incremental hashing over several parts, for keys made of several fields
- * (a text plus the model and parameters that produced its result). */
-typedef struct dp_hasher dp_hasher;
-dp_hasher *dp_hasher_new(void);
+ * (a text plus the model and parameters that produced its result).  A
+ * plain value (no allocation, nothing can fail): declare one, init it. */
+typedef struct dp_hasher {
+	XXH3_state_t state;
+} dp_hasher;
+
+void dp_hasher_init(dp_hasher *h);
 /* Adds a part; parts are length-prefixed so ("ab","c") != ("a","bc"). */
 void dp_hasher_add(dp_hasher *h, const void *data, size_t len);
 void dp_hasher_hex(dp_hasher *h, char out[DP_HASH_HEX]);
-void dp_hasher_free(dp_hasher **h);
 
 #endif

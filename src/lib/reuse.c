@@ -92,14 +92,14 @@ void dp_reuse_close(dp_reuse **r)
 void dp_reuse_key(const char *kind, const char *identity, const char *params,
 		  const char *text, size_t len, char out[DP_HASH_HEX])
 {
-	dp_hasher *h = dp_hasher_new();
+	dp_hasher h;
 
-	dp_hasher_add(h, kind, strlen(kind));
-	dp_hasher_add(h, identity, strlen(identity));
-	dp_hasher_add(h, params, strlen(params));
-	dp_hasher_add(h, text, len);
-	dp_hasher_hex(h, out);
-	dp_hasher_free(&h);
+	dp_hasher_init(&h);
+	dp_hasher_add(&h, kind, strlen(kind));
+	dp_hasher_add(&h, identity, strlen(identity));
+	dp_hasher_add(&h, params, strlen(params));
+	dp_hasher_add(&h, text, len);
+	dp_hasher_hex(&h, out);
 }
 
 /* A PostgreSQL array literal of strings, each quoted with " and \

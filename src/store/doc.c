@@ -50,32 +50,19 @@ void store_fingerprint(const char *chunker, const char *summarizer, const char *
 {
 	const char *parts[] = {chunker, summarizer, embedder};
 	char dims[16];
-	dp_hasher *h = dp_hasher_new();
+	dp_hasher h;
 
-	if (h == NULL) { /* out of memory: a fingerprint that matches nothing */
-		snprintf(out, DP_HASH_HEX, "%s", "-");
-		return;
-	}
-	/* Absent and empty differ: absent parts are hashed as a lone 0 byte,
-	 * present ones with a leading 1. */
+	dp_hasher_init(&h);
+	/* Absent and empty differ: each part is a presence byte, then the
+	 * text when present. */
 	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
-		size_t len = parts[i] != NULL ? strlen(parts[i]) : 0;
-		char *part = malloc(len + 1);
-		if (part == NULL) {
-			dp_hasher_free(&h);
-			snprintf(out, DP_HASH_HEX, "%s", "-");
-			return;
-		}
-		part[0] = parts[i] != NULL ? 1 : 0;
-		if (len > 0)
-			memcpy(part + 1, parts[i], len);
-		dp_hasher_add(h, part, parts[i] != NULL ? len + 1 : 1);
-		free(part);
+		dp_hasher_add(&h, parts[i] != NULL ? "\1" : "\0", 1);
+		if (parts[i] != NULL)
+			dp_hasher_add(&h, parts[i], strlen(parts[i]));
 	}
 	snprintf(dims, sizeof dims, "%d", dim);
-	dp_hasher_add(h, dims, strlen(dims));
-	dp_hasher_hex(h, out);
-	dp_hasher_free(&h);
+	dp_hasher_add(&h, dims, strlen(dims));
+	dp_hasher_hex(&h, out);
 }
 
 static int heading_ok(jv heading)

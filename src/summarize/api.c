@@ -22,13 +22,13 @@ const char summarize_chunk_prompt[] =
 
 void summarize_set_identity(summarize_ctx *ctx, const char *backend)
 {
-	dp_hasher *h = dp_hasher_new();
+	dp_hasher h;
 	char hex[DP_HASH_HEX];
 
-	dp_hasher_add(h, ctx->doc_prompt, strlen(ctx->doc_prompt));
-	dp_hasher_add(h, ctx->chunk_prompt, strlen(ctx->chunk_prompt));
-	dp_hasher_hex(h, hex);
-	dp_hasher_free(&h);
+	dp_hasher_init(&h);
+	dp_hasher_add(&h, ctx->doc_prompt, strlen(ctx->doc_prompt));
+	dp_hasher_add(&h, ctx->chunk_prompt, strlen(ctx->chunk_prompt));
+	dp_hasher_hex(&h, hex);
 	snprintf(ctx->identity, sizeof ctx->identity, "%s/%s/p-%.8s", backend, ctx->model, hex);
 }
 

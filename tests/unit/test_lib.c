@@ -111,16 +111,16 @@ static void test_hash(void)
 	dp_hash_hex("hellp", 5, b);
 	T_OK(strcmp(a, b) != 0, "hash differs for different input");
 
-	dp_hasher *h1 = dp_hasher_new(), *h2 = dp_hasher_new();
-	dp_hasher_add(h1, "ab", 2);
-	dp_hasher_add(h1, "c", 1);
-	dp_hasher_add(h2, "a", 1);
-	dp_hasher_add(h2, "bc", 2);
-	dp_hasher_hex(h1, a);
-	dp_hasher_hex(h2, b);
+	dp_hasher h1, h2;
+	dp_hasher_init(&h1);
+	dp_hasher_init(&h2);
+	dp_hasher_add(&h1, "ab", 2);
+	dp_hasher_add(&h1, "c", 1);
+	dp_hasher_add(&h2, "a", 1);
+	dp_hasher_add(&h2, "bc", 2);
+	dp_hasher_hex(&h1, a);
+	dp_hasher_hex(&h2, b);
 	T_OK(strcmp(a, b) != 0, "hasher parts are length-prefixed");
-	dp_hasher_free(&h1);
-	dp_hasher_free(&h2);
 }
 
 static void test_vec(void)
