@@ -130,6 +130,13 @@ static char *array_literal(const char *const *items, const size_t *lens, size_t 
 	return s;
 }
 
+static int compare_keys(const void *a, const void *b, void *keys)
+{
+	const char (*k)[DP_HASH_HEX] = keys;
+
+	return strcmp(k[*(const size_t *)a], k[*(const size_t *)b]);
+}
+
 int dp_reuse_get(dp_reuse *r, enum dp_reuse_table t, const char (*keys)[DP_HASH_HEX],
 		 size_t n, jv *values, dp_err *err)
 {
@@ -160,15 +167,30 @@ int dp_reuse_get(dp_reuse *r, enum dp_reuse_table t, const char (*keys)[DP_HASH_
 	pthread_mutex_unlock(&r->lock);
 	if (res != NULL) {
 		found = 0;
+		/* A batch holds the chunks of many documents: sort the request
+		 * positions by key once, then find each row's by binary search
+		 * (a key may stand at several positions: the same text twice). */
+		size_t *order = lens; /* reused: lens is no longer needed */
+		for (size_t i = 0; i < n; i++)
+			order[i] = i;
+		qsort_r(order, n, sizeof *order, compare_keys, (void *)keys);
 		for (int row = 0; row < PQntuples(res); row++) {
 			const char *k = PQgetvalue(res, row, 0);
-			/* n is one document's chunks: a linear match is cheap. */
-			for (size_t i = 0; i < n; i++)
-				if (jv_get_kind(values[i]) == JV_KIND_NULL && strcmp(keys[i], k) == 0) {
-					values[i] = jv_string_sized(PQgetvalue(res, row, 1),
+			size_t lo = 0, hi = n;
+			while (lo < hi) {
+				size_t mid = lo + (hi - lo) / 2;
+				if (strcmp(keys[order[mid]], k) < 0)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			for (; lo < n && strcmp(keys[order[lo]], k) == 0; lo++) {
+				if (jv_get_kind(values[order[lo]]) != JV_KIND_NULL)
+					continue;
+				values[order[lo]] = jv_string_sized(PQgetvalue(res, row, 1),
 								    PQgetlength(res, row, 1));
-					found++;
-				}
+				found++;
+			}
 		}
 		PQclear(res);
 	}
