@@ -1,0 +1,22 @@
+#!/bin/bash
+# A short libFuzzer run of each parser target (the chunker; the record
+# reader every stage runs on its input), so `make check` fuzzes the parsers
+# on every change.  Longer runs: tests/fuzz/run-fuzz.sh TARGET SECONDS.
+# The targets carry their own ASan+UBSan, so this runs in the release pass.
+source "$(dirname "$0")/../lib/tap.sh"
+if [ "${DOCPIPE_VARIANT:-release}" != release ]; then
+	skip "fuzz targets are sanitized builds of their own; run once, in the release pass"
+	done_testing
+fi
+if ! command -v clang >/dev/null; then
+	skip "clang is not installed"
+	done_testing
+fi
+for target in chunk record; do
+	rm -f "$TOP"/build/fuzz/crash-* "$TOP"/build/fuzz/leak-* "$TOP"/build/fuzz/timeout-*
+	"$TOP/tests/fuzz/run-fuzz.sh" "$target" "${FUZZ_SECONDS:-8}" >"$T_DIR/$target.log" 2>&1
+	rc=$?
+	ok $rc "fuzz $target: no crash or undefined behaviour in ${FUZZ_SECONDS:-8} s ($(grep -oE 'Done [0-9]+ runs' "$T_DIR/$target.log"))"
+	[ $rc -eq 0 ] || tail -30 "$T_DIR/$target.log" | sed 's/^/# /'
+done
+done_testing
