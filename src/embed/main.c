@@ -25,19 +25,6 @@ static const char usage[] =
 	"  --batch-inputs N      chunks per API request, from one or several documents\n"
 	"                        (default 64, max 2048)\n";
 
-static void report(embed_ctx *ctx)
-{
-	dp_http *h = dp_embedder_http(ctx->embedder);
-	dp_http_stats st;
-
-	if (h == NULL)
-		return;
-	dp_http_get_stats(h, &st);
-	dp_diag("%lu vectors reused, %lu requested in %lu requests (%lu retries, %lu throttled)",
-		atomic_load(&ctx->reused), atomic_load(&ctx->computed), st.requests, st.retries,
-		st.throttled);
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -107,14 +94,10 @@ int main(int argc, char **argv)
 	if (ctx.embedder == NULL)
 		goto usage_error;
 	ctx.refresh = api.refresh;
-	if (dp_api_is_remote(&api) && !api.no_reuse) {
-		if (!dp_reuse_configured()) {
-			dp_diag("no database configured (DATABASE_URL or PG*): results are not reused");
-		} else if ((ctx.reuse = dp_reuse_open("docpipe-embed", &err)) == NULL) {
-			dp_diag("%s", err.msg);
-			dp_embedder_free(&ctx.embedder);
-			return DP_EXIT_SYSTEM;
-		}
+	if (dp_api_open_reuse(&api, "docpipe-embed", &ctx.reuse, &err) < 0) {
+		dp_diag("%s", err.msg);
+		dp_embedder_free(&ctx.embedder);
+		return DP_EXIT_SYSTEM;
 	}
 	if (dp_cli_open(&cli, 1, &src, &sink, &err) < 0) {
 		dp_diag("%s", err.msg);
@@ -135,11 +118,8 @@ int main(int argc, char **argv)
 		dp_diag("%s", err.msg);
 		rc = DP_EXIT_SYSTEM;
 	}
-	report(&ctx);
-	if (atomic_load(&ctx.refused) && rc != DP_EXIT_SYSTEM) {
-		dp_diag("stopped: the API refused the run (quota or credentials); see the error records");
-		rc = DP_EXIT_REFUSED;
-	}
+	rc = dp_api_finish(dp_embedder_http(ctx.embedder), "vectors", atomic_load(&ctx.reused),
+			   atomic_load(&ctx.computed), atomic_load(&ctx.refused), rc);
 	dp_reuse_close(&ctx.reuse);
 	dp_embedder_free(&ctx.embedder);
 	return dp_cli_exit_status(rc);

@@ -147,3 +147,33 @@ void dp_api_cli_free(dp_api_cli *api)
 		api->api_key = NULL;
 	}
 }
+
+int dp_api_open_reuse(const dp_api_cli *api, const char *app, dp_reuse **reuse,
+		      dp_err *err)
+{
+	*reuse = NULL;
+	if (!dp_api_is_remote(api) || api->no_reuse)
+		return 0;
+	if (!dp_reuse_configured()) {
+		dp_diag("no database configured (DATABASE_URL or PG*): results are not reused");
+		return 0;
+	}
+	*reuse = dp_reuse_open(app, err);
+	return *reuse != NULL ? 0 : -1;
+}
+
+int dp_api_finish(dp_http *http, const char *what, unsigned long reused,
+		  unsigned long requested, int refused, int rc)
+{
+	if (http != NULL) {
+		dp_http_stats st;
+		dp_http_get_stats(http, &st);
+		dp_diag("%lu %s reused, %lu requested in %lu requests (%lu retries, %lu throttled)",
+			reused, what, requested, st.requests, st.retries, st.throttled);
+	}
+	if (refused && rc != DP_EXIT_SYSTEM) {
+		dp_diag("stopped: the API refused the run (quota or credentials); see the error records");
+		return DP_EXIT_REFUSED;
+	}
+	return rc;
+}

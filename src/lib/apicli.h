@@ -10,6 +10,7 @@
 
 #include "err.h"
 #include "http.h"
+#include "reuse.h"
 
 enum {
 	DP_OPT_BACKEND = 0x1100,
@@ -58,6 +59,20 @@ int dp_api_option(dp_api_cli *api, int opt, const char *arg, dp_err *err);
 
 /* 1 unless the backend is local. */
 int dp_api_is_remote(const dp_api_cli *api);
+
+/* Opens the result cache for a remote backend unless --no-reuse: *reuse is
+ * then the cache, or NULL when no database is configured (said once on
+ * stderr: results are not reused).  Returns 0, or -1 with err set when a
+ * configured database cannot be used. */
+int dp_api_open_reuse(const dp_api_cli *api, const char *app, dp_reuse **reuse,
+		      dp_err *err);
+
+/* The end of an API stage's run: says on stderr what was reused and
+ * requested (nothing for a local backend: http NULL) and returns the exit
+ * status, DP_EXIT_REFUSED when the API refused the run and nothing worse
+ * happened. */
+int dp_api_finish(dp_http *http, const char *what, unsigned long reused,
+		  unsigned long requested, int refused, int rc);
 
 /* Wipes and frees the key. */
 void dp_api_cli_free(dp_api_cli *api);

@@ -17,12 +17,6 @@ struct dp_embedder {
 	dp_http *http;
 };
 
-static const char *env_or(const char *value, const char *env)
-{
-	const char *v = value != NULL ? value : getenv(env);
-	return v != NULL && v[0] != '\0' ? v : NULL;
-}
-
 dp_embedder *dp_embedder_new(const dp_embedder_opts *opts, dp_err *err)
 {
 	const char *backend = opts->backend != NULL ? opts->backend : "local";
@@ -77,10 +71,7 @@ dp_embedder *dp_embedder_new(const dp_embedder_opts *opts, dp_err *err)
 		dp_http_opts ho = {0};
 		if (opts->http != NULL)
 			ho = *opts->http;
-		ho.base_url = env_or(opts->base_url, "OPENAI_BASE_URL");
-		if (ho.base_url == NULL)
-			ho.base_url = b == OPENAI ? DP_OPENAI_BASE_DEFAULT : DP_OLLAMA_BASE_DEFAULT;
-		ho.api_key = env_or(opts->api_key, "OPENAI_API_KEY");
+		dp_http_resolve_server(&ho, opts->base_url, opts->api_key, b == OLLAMA);
 		e->http = dp_http_new(&ho, err);
 		if (e->http == NULL) {
 			free(e);

@@ -24,8 +24,6 @@
 #define DP_EMBED_INPUT_TOKENS_MAX 8192       /* per input (OpenAI's limit) */
 
 /* Defaults of the API backends. */
-#define DP_OPENAI_BASE_DEFAULT "https://api.openai.com/v1"
-#define DP_OLLAMA_BASE_DEFAULT "http://127.0.0.1:11434"
 #define DP_OPENAI_EMBED_MODEL_DEFAULT "text-embedding-3-small"
 #define DP_OLLAMA_EMBED_MODEL_DEFAULT "nomic-embed-text"
 

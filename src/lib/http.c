@@ -357,6 +357,22 @@ static void release(dp_http *h, int ok, long throttled_ms)
 	pthread_mutex_unlock(&h->lock);
 }
 
+static const char *given_or_env(const char *given, const char *env)
+{
+	const char *v = given != NULL ? given : getenv(env);
+
+	return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
+void dp_http_resolve_server(dp_http_opts *o, const char *base_url, const char *api_key,
+			    int ollama)
+{
+	o->base_url = given_or_env(base_url, "OPENAI_BASE_URL");
+	if (o->base_url == NULL)
+		o->base_url = ollama ? DP_OLLAMA_BASE_DEFAULT : DP_OPENAI_BASE_DEFAULT;
+	o->api_key = given_or_env(api_key, "OPENAI_API_KEY");
+}
+
 /* Tokens a successful response cost, for the run's report: what the server
  * says (OpenAI's usage.total_tokens, Ollama's prompt_eval_count +
  * eval_count), else our estimate of the request.  resp is borrowed. */

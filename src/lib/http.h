@@ -38,6 +38,16 @@ typedef struct dp_http_opts {
 	long backoff_base_ms;    /* first backoff; 0: 500 (tests make it short) */
 } dp_http_opts;
 
+#define DP_OPENAI_BASE_DEFAULT "https://api.openai.com/v1"
+#define DP_OLLAMA_BASE_DEFAULT "http://127.0.0.1:11434"
+
+/* Sets o->base_url and o->api_key: the given values (a --base-url, a key
+ * from --api-key-file), else $OPENAI_BASE_URL and $OPENAI_API_KEY (empty
+ * counts as unset), else the backend's default server (ollama: a local
+ * Ollama; otherwise OpenAI) and no key.  The strings are borrowed. */
+void dp_http_resolve_server(dp_http_opts *o, const char *base_url, const char *api_key,
+			    int ollama);
+
 typedef struct dp_http dp_http;
 
 enum dp_http_status {

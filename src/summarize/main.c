@@ -62,18 +62,6 @@ static char *read_template(const char *path, dp_err *err)
 	return buf;
 }
 
-static void report(summarize_ctx *ctx)
-{
-	dp_http_stats st;
-
-	if (ctx->http == NULL)
-		return;
-	dp_http_get_stats(ctx->http, &st);
-	dp_diag("%lu summaries reused, %lu requested in %lu requests (%lu retries, %lu throttled)",
-		atomic_load(&ctx->reused), atomic_load(&ctx->requested), st.requests, st.retries,
-		st.throttled);
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -145,25 +133,16 @@ int main(int argc, char **argv)
 		goto usage_error;
 	}
 	if (dp_api_is_remote(&api)) {
-		const char *base = api.base_url != NULL ? api.base_url : getenv("OPENAI_BASE_URL");
-		const char *key = api.api_key != NULL ? api.api_key : getenv("OPENAI_API_KEY");
 		ctx.ollama = strcmp(api.backend, "ollama") == 0;
 		ctx.model = api.model != NULL ? api.model : ctx.ollama ? "llama3.2" : "gpt-4o-mini";
-		if (base == NULL || base[0] == '\0')
-			base = ctx.ollama ? "http://127.0.0.1:11434" : "https://api.openai.com/v1";
-		api.http.base_url = base;
-		api.http.api_key = key;
+		dp_http_resolve_server(&api.http, api.base_url, api.api_key, ctx.ollama);
 		api.http.max_in_flight = (int)threads;
 		ctx.http = dp_http_new(&api.http, &err);
 		if (ctx.http == NULL)
 			goto usage_error;
 		summarize_set_identity(&ctx, api.backend);
 		ctx.refresh = api.refresh;
-		if (api.no_reuse) {
-			/* asked for */
-		} else if (!dp_reuse_configured()) {
-			dp_diag("no database configured (DATABASE_URL or PG*): results are not reused");
-		} else if ((ctx.reuse = dp_reuse_open("docpipe-summarize", &err)) == NULL) {
+		if (dp_api_open_reuse(&api, "docpipe-summarize", &ctx.reuse, &err) < 0) {
 			dp_diag("%s", err.msg);
 			rc = DP_EXIT_SYSTEM;
 			goto done;
@@ -183,11 +162,8 @@ int main(int argc, char **argv)
 		dp_diag("%s", err.msg);
 		rc = DP_EXIT_SYSTEM;
 	}
-	report(&ctx);
-	if (atomic_load(&ctx.refused) && rc != DP_EXIT_SYSTEM) {
-		dp_diag("stopped: the API refused the run (quota or credentials); see the error records");
-		rc = DP_EXIT_REFUSED;
-	}
+	rc = dp_api_finish(ctx.http, "summaries", atomic_load(&ctx.reused),
+			   atomic_load(&ctx.requested), atomic_load(&ctx.refused), rc);
 	goto done;
 usage_error:
 	dp_diag("%s", err.msg);
