@@ -8,10 +8,7 @@
 . "$(dirname "$0")/../lib/tap.sh"
 
 N=120
-mkdir -p "$T_DIR/docs"
-for i in $(seq 1 $N); do
-	printf '# Note %d\n\n%s\n' "$i" "$(seq -s ' ' "$i" $((i + 300)))" >"$T_DIR/docs/n$i.md"
-done
+numbered_docs "$T_DIR/docs" $N 300 note
 newdb || exit 1
 PORT=$(free_ports 9) || exit 1
 BURN='--jq=(reduce range(60000) as $i (0; . + 1)) as $burn | .'

@@ -5,10 +5,7 @@
 . "$(dirname "$0")/../lib/tap.sh"
 
 N=150
-mkdir -p "$T_DIR/docs"
-for i in $(seq 1 $N); do
-	printf '# Page %d\n\n%s\n' "$i" "$(seq -s ' ' "$i" $((i + 200)))" >"$T_DIR/docs/p$i.md"
-done
+numbered_docs "$T_DIR/docs" $N 200 page
 newdb || exit 1
 BURN='--jq=(reduce range(150000) as $i (0; . + 1)) as $burn | .'
 

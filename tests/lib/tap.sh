@@ -56,3 +56,12 @@ free_ports() {
 	done
 	return 1
 }
+# numbered_docs DIR N WORDS NAME: writes N Markdown files DIR/NAME<i>.md,
+# each a heading and a line of WORDS numbers (distinct texts, same shape).
+numbered_docs() {
+	local i
+	mkdir -p "$1"
+	for i in $(seq 1 "$2"); do
+		printf '# %s %d\n\n%s\n' "$4" "$i" "$(seq -s ' ' "$i" $((i + $3)))" >"$1/$4$i.md"
+	done
+}
