@@ -1,6 +1,7 @@
 #include "lines.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 
 struct dp_lines {
 	int fd;
+	int wake_fd; /* -1: none */
 	size_t max_line;
 	char *buf;
 	size_t cap;    /* allocated bytes */
@@ -25,6 +27,7 @@ dp_lines *dp_lines_new(int fd, size_t max_line)
 	if (l == NULL)
 		return NULL;
 	l->fd = fd;
+	l->wake_fd = -1;
 	l->max_line = max_line;
 	l->cap = READ_CHUNK;
 	l->buf = malloc(l->cap);
@@ -42,6 +45,27 @@ void dp_lines_free(dp_lines **lines)
 	free((*lines)->buf);
 	free(*lines);
 	*lines = NULL;
+}
+
+void dp_lines_set_wake_fd(dp_lines *lines, int wake_fd)
+{
+	lines->wake_fd = wake_fd;
+}
+
+/* Waits until the input is readable or the wake descriptor is; returns 1
+ * when woken, 0 when the input can be read, -1 on error. */
+static int wait_input(dp_lines *l, dp_err *err)
+{
+	struct pollfd p[2] = {{.fd = l->fd, .events = POLLIN}, {.fd = l->wake_fd, .events = POLLIN}};
+
+	for (;;) {
+		if (poll(p, 2, -1) >= 0)
+			return p[1].revents != 0 ? 1 : 0;
+		if (errno != EINTR) {
+			dp_err_set(err, "poll: %s", strerror(errno));
+			return -1;
+		}
+	}
 }
 
 /* Makes room for at least READ_CHUNK more bytes, first by moving unconsumed
@@ -73,6 +97,11 @@ static ssize_t fill(dp_lines *l, dp_err *err)
 	if (make_room(l) < 0) {
 		dp_err_set(err, "out of memory reading input");
 		return -1;
+	}
+	if (l->wake_fd >= 0) {
+		int woken = wait_input(l, err);
+		if (woken != 0)
+			return woken > 0 ? 0 : -1;
 	}
 	for (;;) {
 		ssize_t n = read(l->fd, l->buf + l->end, l->cap - l->end - 1);

@@ -23,6 +23,11 @@ enum dp_lines_status {
 dp_lines *dp_lines_new(int fd, size_t max_line);
 void dp_lines_free(dp_lines **lines);
 
+/* Also watches wake_fd (-1: none): once it is readable, the reader stops
+ * as at the end of input, even while it waits for input.  Another thread
+ * writes a byte to wake a blocked reader. */
+void dp_lines_set_wake_fd(dp_lines *lines, int wake_fd);
+
 /* Next line, without its '\n', NUL-terminated.  *line stays valid until the
  * next call.  A final line without '\n' is returned as a line.  Blank lines
  * are returned too (the caller decides).  *lineno is the 1-based number of

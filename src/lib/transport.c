@@ -30,12 +30,10 @@ struct dp_source {
 	void *zsock;     /* ZeroMQ, or NULL */
 	unsigned long msgno;
 	dp_sink *flush_sink;
-	/* dp_source_interrupt: the flag, and for stdin the thread waiting in
-	 * read() (valid while reading), both under interrupt_lock. */
+	/* dp_source_interrupt: the flag, and for stdin a pipe whose read end
+	 * the line reader watches beside its input. */
 	atomic_int interrupted;
-	pthread_mutex_t interrupt_lock;
-	int reading;
-	pthread_t reader;
+	int wake[2];
 };
 
 struct dp_sink {
@@ -83,6 +81,13 @@ static int set_timeout(void *sock, int option, dp_err *err)
 	return -1;
 }
 
+static void close_wake(dp_source *src)
+{
+	for (int i = 0; i < 2; i++)
+		if (src->wake[i] >= 0)
+			close(src->wake[i]);
+}
+
 dp_source *dp_source_open(const char *endpoint, const dp_io_opts *opts, dp_err *err)
 {
 	dp_source *src = calloc(1, sizeof *src);
@@ -91,7 +96,7 @@ dp_source *dp_source_open(const char *endpoint, const dp_io_opts *opts, dp_err *
 		dp_err_set(err, "out of memory");
 		return NULL;
 	}
-	pthread_mutex_init(&src->interrupt_lock, NULL);
+	src->wake[0] = src->wake[1] = -1;
 	if (dp_zmq_is_endpoint(endpoint)) {
 		dp_zmq_opts z = zmq_opts(opts);
 		src->fd = -1;
@@ -101,15 +106,20 @@ dp_source *dp_source_open(const char *endpoint, const dp_io_opts *opts, dp_err *
 		return src;
 	}
 	src->fd = STDIN_FILENO;
+	if (pipe2(src->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
+		dp_err_set(err, "pipe: %s", strerror(errno));
+		goto fail;
+	}
 	src->lines = dp_lines_new(src->fd, max_record(opts));
 	if (src->lines == NULL) {
 		dp_err_set(err, "out of memory");
 		goto fail;
 	}
+	dp_lines_set_wake_fd(src->lines, src->wake[0]);
 	return src;
 fail:
 	dp_zmq_close(&src->zsock);
-	pthread_mutex_destroy(&src->interrupt_lock);
+	close_wake(src);
 	free(src);
 	return NULL;
 }
@@ -120,63 +130,33 @@ void dp_source_free(dp_source **src)
 		return;
 	dp_lines_free(&(*src)->lines);
 	dp_zmq_close(&(*src)->zsock);
-	pthread_mutex_destroy(&(*src)->interrupt_lock);
+	close_wake(*src);
 	free(*src);
 	*src = NULL;
 }
 
-/* The signal that wakes a reader blocked in read() on stdin.  Its default
- * action is to ignore it, so a stray one harms nobody. */
-#define DP_WAKE_SIGNAL SIGURG
-
-static void on_wake_signal(int sig) { (void)sig; }
-
 void dp_source_interrupt(dp_source *src)
 {
-	pthread_mutex_lock(&src->interrupt_lock);
-	if (!atomic_exchange(&src->interrupted, 1) && src->lines != NULL) {
-		/* Every read() from now on sees end of input; a read already
-		 * blocked is restarted by the signal (SA_RESTART) and reads the
-		 * same descriptor number again, now /dev/null.  Replacing the
-		 * descriptor first makes this race-free: a signal that comes
-		 * before the read starts is harmless.  (Out of descriptors for
-		 * /dev/null, a blocked read waits for its input's end.) */
-		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		if (null >= 0) {
-			dup2(null, src->fd);
-			close(null);
-		}
-		struct sigaction sa = {.sa_handler = on_wake_signal, .sa_flags = SA_RESTART};
-		sigemptyset(&sa.sa_mask);
-		sigaction(DP_WAKE_SIGNAL, &sa, NULL);
-		if (src->reading)
-			pthread_kill(src->reader, DP_WAKE_SIGNAL);
+	/* The ZeroMQ receive loop looks at the flag every DP_POLL_MS; a
+	 * stdin reader is woken by the byte on its wake pipe. */
+	if (!atomic_exchange(&src->interrupted, 1) && src->wake[1] >= 0) {
+		ssize_t w;
+		do
+			w = write(src->wake[1], "", 1);
+		while (w < 0 && errno == EINTR);
 	}
-	pthread_mutex_unlock(&src->interrupt_lock);
 }
 
-/* dp_lines_next, interruptible: see dp_source_interrupt.  The reader is
- * registered under the lock the interrupter takes, so the signal only
- * ever goes to a thread inside this window. */
+/* dp_lines_next, interruptible: see dp_source_interrupt. */
 static int lines_next(dp_source *src, const char **line, size_t *len, unsigned long *lineno,
 		      dp_err *err)
 {
-	int rc = DP_LINES_EOF;
+	int rc = atomic_load(&src->interrupted) ? DP_LINES_EOF
+						: dp_lines_next(src->lines, line, len, lineno, err);
 
-	pthread_mutex_lock(&src->interrupt_lock);
-	src->reading = !atomic_load(&src->interrupted);
-	src->reader = pthread_self();
-	pthread_mutex_unlock(&src->interrupt_lock);
-	if (src->reading)
-		rc = dp_lines_next(src->lines, line, len, lineno, err);
-	pthread_mutex_lock(&src->interrupt_lock);
-	src->reading = 0;
 	/* What an interrupted read returned (a line cut short by the early
 	 * end) is not input. */
-	if (atomic_load(&src->interrupted))
-		rc = DP_LINES_EOF;
-	pthread_mutex_unlock(&src->interrupt_lock);
-	return rc;
+	return atomic_load(&src->interrupted) ? DP_LINES_EOF : rc;
 }
 
 void dp_source_flush_on_idle(dp_source *src, dp_sink *sink)

@@ -54,9 +54,8 @@ int dp_source_next(dp_source *src, jv *rec, dp_err *err);
  * DP_SOURCE_END: for a reader that must stop before its input ends (the
  * store after a fatal database error).  Thread-safe; idempotent; no thread
  * is cancelled.  A ZeroMQ source notices within ~250 ms, its socket
- * intact.  On stdin, standard input is replaced by /dev/null (the process
- * reads no more of it) and a read() already blocked is woken with SIGURG,
- * for which a no-op handler is installed (SA_RESTART). */
+ * intact.  On stdin, a byte on the source's wake pipe, which the line
+ * reader polls beside its input, ends a wait at once. */
 void dp_source_interrupt(dp_source *src);
 
 /* Flushes `sink` whenever the source is about to wait for input, so that
