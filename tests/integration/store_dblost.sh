@@ -21,12 +21,14 @@ doc() { printf '{"v":1,"kind":"document","path":"/d/%s.md","root":"/d","hash":"%
 # PUSH records from a script; the store binds its PULL socket.
 cat >push.py <<'PY'
 import sys, time, zmq
-s = zmq.Context().socket(zmq.PUSH)
+ctx = zmq.Context()
+s = ctx.socket(zmq.PUSH)
 s.connect(sys.argv[1])
 for line in sys.stdin:
     s.send(line.rstrip("\n").encode())
     time.sleep(float(sys.argv[2]))
 s.close(linger=20000)
+ctx.term()  # waits (up to the linger) until the messages are delivered
 PY
 docpipe-store --in "@ipc://$T_DIR/in" >receipts.ndjson 2>err &
 STORE=$!
