@@ -29,6 +29,18 @@ static const char *const tables[] = {
 	"CREATE INDEX IF NOT EXISTS documents_root ON docpipe.documents (root)",
 };
 
+/* Columns added after a database may already have been created: each is
+ * added in place (ADD COLUMN IF NOT EXISTS is cheap: no table rewrite for
+ * a nullable column without a default).  Chunk provenance: the chunk's
+ * byte range [byte_start, byte_end) and first/last line in the source
+ * file, first/last page for paged formats (docs/protocol.md). */
+static const char *const migrations[] = {
+	"ALTER TABLE docpipe.chunks ADD COLUMN IF NOT EXISTS byte_start bigint,"
+	" ADD COLUMN IF NOT EXISTS byte_end bigint,"
+	" ADD COLUMN IF NOT EXISTS line_start int, ADD COLUMN IF NOT EXISTS line_end int,"
+	" ADD COLUMN IF NOT EXISTS page_start int, ADD COLUMN IF NOT EXISTS page_end int",
+};
+
 /* The embedding column is created without a dimension: the corpus's
  * dimension is known only when its first embedded document arrives
  * (store_claim_settings then fixes it and builds the HNSW index). */
@@ -91,6 +103,9 @@ int store_schema_ensure(store *s, dp_err *err)
 			goto fail;
 		PQclear(res);
 	}
+	for (size_t i = 0; i < sizeof migrations / sizeof migrations[0]; i++)
+		if (dp_db_exec(s->db, migrations[i], err) < 0)
+			goto fail;
 	if (dp_db_exec(s->db, "COMMIT", err) < 0)
 		goto fail;
 	s->pgvector = strcmp(vector_type, "vector") == 0;
