@@ -21,6 +21,19 @@ CFLAGS    := -std=c11 -pthread $(WARN) $(CFLAGS_$(V))
 LDLIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ljq -lpthread -lm
 LDFLAGS   := -pthread $(LDFLAGS_$(V))
 
+# A newcomer's plain `make` on a machine without the dev packages should say
+# what is missing and how to get it, not fail deep inside a compile.  Goals
+# that install or only clean skip the check (check/demo/bench run deps first,
+# then build in a sub-make, which checks).
+NO_BUILD_GOALS := deps check demo bench clean faults eval
+ifneq ($(filter-out $(NO_BUILD_GOALS),$(or $(MAKECMDGOALS),all)),)
+MISSING_DEPS := $(shell for p in $(PKGS); do pkg-config --exists $$p 2>/dev/null || echo $$p; done; \
+	echo '\#include <jv.h>' | $(CC) -E -x c - >/dev/null 2>&1 || echo jq)
+ifneq ($(strip $(MISSING_DEPS)),)
+$(error missing build dependencies ($(strip $(MISSING_DEPS))): run 'make deps' as root, which installs the Debian packages (scripts/install-deps), or the README's first commands)
+endif
+endif
+
 LIB_SRC   := $(wildcard src/lib/*.c)
 LIB_OBJ   := $(LIB_SRC:src/%.c=$(B)/%.o)
 LIB_A     := $(B)/libdocpipe.a
