@@ -54,6 +54,7 @@ void chunk_doc_free(chunk_doc *doc)
 	free(doc->names);
 	free(doc->blocks);
 	free(doc->verbatim);
+	free(doc->starts);
 	free(doc->scratch);
 	chunk_doc_init(doc);
 }
@@ -353,6 +354,20 @@ static size_t overlap_start(const struct packer *p)
 			i++;
 	while (i < p->prev_end && is_space(u[i]))
 		i++;
+	/* Whole blocks: from the first block start at or after i; none if that
+	 * is not in the previous chunk, unless i is in the block being split
+	 * (the last one packed: a piece of a long block overlaps from a word). */
+	const chunk_doc *doc = p->doc;
+	size_t lo = 0, hi = doc->n_starts;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (doc->starts[mid] < i)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < doc->n_starts)
+		i = doc->starts[lo] < p->prev_end ? doc->starts[lo] : p->prev_end;
 	const chunk_vrange *r = inside_verbatim(p->doc, i);
 	if (r != NULL)
 		for (i = r->end; i < p->prev_end && is_space(u[i]);)
@@ -459,6 +474,12 @@ static int add_block(struct packer *p, const struct block_in *b)
 	size_t max = p->opts->max_tokens;
 	size_t t = tokens(p, b->start, b->end);
 	size_t piece = NO_START, piece_section = p->section;
+	chunk_doc *doc = p->doc;
+
+	if (grow((void **)&doc->starts, &doc->cap_starts, doc->n_starts + 1, sizeof *doc->starts,
+		 CHUNK_MAX_ITEMS, p->err) < 0)
+		return -1;
+	doc->starts[doc->n_starts++] = b->start;
 
 	if (p->open) {
 		size_t gap = (b->start - p->cur_end + 3) / 4; /* white space between blocks */
@@ -954,6 +975,7 @@ int chunk_split(chunk_doc *doc, const char *text, size_t len, enum chunk_format 
 	int rc;
 
 	doc->n_chunks = doc->n_sections = doc->n_names = doc->n_blocks = doc->n_verbatim = 0;
+	doc->n_starts = 0;
 	if (chunk_opts_check(opts, err) < 0)
 		return -1;
 	rc = format == CHUNK_MARKDOWN ? split_markdown(&p, text, len, title, title_len, err)

@@ -27,10 +27,13 @@
  *    (prefix) and closing fence (suffix), those of a table its header row
  *    and delimiter row (prefix).  Smaller blocks stay whole.
  *  - When a section needs several chunks, each chunk after its first
- *    starts with about `overlap` tokens from the end of the previous one,
- *    from a word start; a start inside a code block, table or HTML block
- *    moves to the end of that block (no overlap if nothing is left).  The
- *    overlap is dropped when it would push a whole block over the cap.
+ *    starts with the whole blocks (paragraphs, lists, ...) that end the
+ *    previous one and fit in about `overlap` tokens; none when its last
+ *    block alone is larger.  Only a chunk that is a piece of a block larger
+ *    than the cap gives an overlap from a word start inside that block; a
+ *    start inside a code block, table or HTML block moves to the end of
+ *    that block (no overlap if nothing is left).  The overlap is dropped
+ *    when it would push a whole block over the cap.
  *  - Chunk boundaries never split a UTF-8 sequence; chunk bodies have
  *    trailing white space and leading blank lines trimmed; empty chunks are
  *    dropped. */
@@ -105,6 +108,8 @@ typedef struct chunk_doc {
 	size_t n_names, cap_names;
 	chunk_block *blocks;
 	size_t n_blocks, cap_blocks;
+	size_t *starts; /* start of every block packed so far, ascending */
+	size_t n_starts, cap_starts;
 	chunk_vrange *verbatim; /* sorted, disjoint */
 	size_t n_verbatim, cap_verbatim;
 	char *scratch; /* assembled text of a chunk with a prefix or suffix */
