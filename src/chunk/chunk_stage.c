@@ -195,7 +195,7 @@ jv chunk_document(jv file_rec, chunk_doc *doc, const char *file, size_t file_len
 	jv section_heading = jv_invalid();
 	size_t section = SIZE_MAX;
 	jv chunks = jv_array_sized(doc->n_chunks > 0 ? (int)doc->n_chunks : 1);
-	struct line_cursor lc = {.file = file, .at = 0, .line = 1};
+	struct line_cursor lc = {.file = file, .at = 0, .line = 1}, lc_end = lc;
 	const char *text = file + body;
 
 	(void)file_len;
@@ -215,7 +215,8 @@ jv chunk_document(jv file_rec, chunk_doc *doc, const char *file, size_t file_len
 		size_t n, start = body + c->off, end = start + c->len;
 		const char *t = chunk_text(doc, c, text, &n);
 		size_t first = line_at(&lc, start);
-		struct line_cursor last = lc;
+		if (lc_end.at > end - 1 || lc_end.at < start)
+			lc_end = lc; /* ends mostly grow: counted once, else from the start */
 		jv o = jv_object();
 		o = jv_object_set(o, jv_copy(k_seq), jv_number((double)i));
 		o = jv_object_set(o, jv_copy(k_text), t != NULL ? jv_string_sized(t, (int)n) : jv_string(""));
@@ -224,7 +225,7 @@ jv chunk_document(jv file_rec, chunk_doc *doc, const char *file, size_t file_len
 		o = jv_object_set(o, jv_copy(k_start), jv_number((double)start));
 		o = jv_object_set(o, jv_copy(k_end), jv_number((double)end));
 		o = jv_object_set(o, jv_copy(k_lstart), jv_number((double)first));
-		o = jv_object_set(o, jv_copy(k_lend), jv_number((double)line_at(&last, end - 1)));
+		o = jv_object_set(o, jv_copy(k_lend), jv_number((double)line_at(&lc_end, end - 1)));
 		chunks = jv_array_append(chunks, o);
 	}
 	jv_free(section_heading);

@@ -143,14 +143,21 @@ static size_t drop_between(char *s, size_t n, const char *open, const char *clos
 	size_t ol = strlen(open), cl = strlen(close), o = 0, i = 0;
 
 	while (i < n) {
-		char *e = NULL;
-		if (n - i >= ol && memcmp(s + i, open, ol) == 0)
-			e = memmem(s + i + ol, n - i - ol, close, cl);
+		const char *brace = memchr(s + i, open[0], n - i);
+		size_t at = brace != NULL ? (size_t)(brace - s) : n;
+		memmove(s + o, s + i, at - i);
+		o += at - i;
+		i = at;
+		if (i >= n)
+			break;
+		char *e = n - i >= ol && memcmp(s + i, open, ol) == 0
+				  ? memmem(s + i + ol, n - i - ol, close, cl)
+				  : NULL;
 		if (e != NULL) {
 			i = (size_t)(e - s) + cl;
-			continue;
+		} else {
+			s[o++] = s[i++];
 		}
-		s[o++] = s[i++];
 	}
 	return o;
 }
@@ -746,7 +753,7 @@ static int md_leave(MD_BLOCKTYPE type, void *detail, void *ud)
 		if (w->last_start != NO_START && start <= w->last_start)
 			start = NO_START;
 	}
-	if (w->level > 0)
+	if (w->level > 0 && w->name.len > 0)
 		w->doc->n_names = w->name.off + clean_heading(w->doc->names + w->name.off, w->name.len);
 	w->name.len = w->doc->n_names - w->name.off;
 	/* A block without source text (a rule, an empty heading) belongs to
@@ -879,7 +886,8 @@ static int split_markdown(struct packer *p, const char *text, size_t len, const 
 				return -1;
 		}
 	}
-	qsort(doc->verbatim, doc->n_verbatim, sizeof *doc->verbatim, cmp_vrange);
+	if (doc->n_verbatim > 1)
+		qsort(doc->verbatim, doc->n_verbatim, sizeof *doc->verbatim, cmp_vrange);
 
 	chunk_name path[CHUNK_MAX_DEPTH] = {{0, 0}};
 	int present[CHUNK_MAX_DEPTH] = {0};
@@ -887,6 +895,7 @@ static int split_markdown(struct packer *p, const char *text, size_t len, const 
 	p->present = present;
 	int level = 0;
 	if (title != NULL && title_len > 0 && !h1) {
+		path[0].off = doc->n_names;
 		if (append_name(doc, &path[0], title, title_len, err) < 0)
 			return -1;
 		present[0] = 1;

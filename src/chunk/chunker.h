@@ -55,7 +55,7 @@ enum chunk_format { CHUNK_TEXT = 0, CHUNK_MARKDOWN = 1 };
 #define CHUNK_MIN_TOKENS 8
 /* Defaults of docpipe-chunk, chosen with bench/chunk-quality (docs/PERFORMANCE.md). */
 #define CHUNK_DEFAULT_MAX 512
-#define CHUNK_DEFAULT_OVERLAP 64
+#define CHUNK_DEFAULT_OVERLAP 0
 #define CHUNK_DEFAULT_MIN 64
 
 typedef struct chunk_opts {

@@ -405,7 +405,7 @@ static void skip_blanks(struct cursor *c, int newlines)
 {
 	while (c->i < c->n) {
 		char ch = c->t[c->i];
-		if (is_blank(ch) || (newlines && ch == '\n'))
+		if (ch == ' ' || ch == '\t' || ch == '\r' || (newlines && ch == '\n'))
 			c->i++;
 		else if (newlines && ch == '#')
 			c->i = eol(c->t, c->n, c->i);
