@@ -24,6 +24,14 @@ for c in rust-book hugo-docs; do
 	head -5 "$T_DIR/$c.check" | grep -v '^docs ' | sed 's/^/# /'
 	is "$(jq -s 'map(select(.kind != "document")) | length' "$T_DIR/$c.json")" 0 "$c: no error records"
 done
+# With overlap and a small cap (many split sections, split code blocks).
+for c in rust-book hugo-docs; do
+	docpipe-discover "$shared/corpora/$c" 2>/dev/null |
+		docpipe-chunk --threads 2 --max-tokens 128 --overlap 32 --min-tokens 32 >"$T_DIR/$c.small.json"
+	python3 "$TOP/tests/integration/chunk_check.py" <"$T_DIR/$c.small.json" >"$T_DIR/$c.small.check"
+	ok $? "$c, 128/32/32: $(tail -1 "$T_DIR/$c.small.check")"
+	head -5 "$T_DIR/$c.small.check" | grep -v '^docs ' | sed 's/^/# /'
+done
 # Files whose front matter block has a title line, counted with awk.
 titled=$(find "$shared/corpora/hugo-docs" -name '*.md' -exec awk '
 	FNR == 1 { d = ($0 == "---" || $0 == "+++") ? $0 : ""; if (d == "") nextfile; next }
