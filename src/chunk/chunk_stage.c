@@ -183,8 +183,8 @@ static jv merge_meta(jv rec, jv meta)
 	return jv_object_set(rec, jv_string("meta"), meta);
 }
 
-jv chunk_document(jv file_rec, chunk_doc *doc, const char *file, size_t file_len, size_t body,
-		  jv meta, const char *format, const char *chunker)
+jv chunk_document(jv file_rec, chunk_doc *doc, const char *file, size_t body, jv meta,
+		  const char *format, const char *chunker)
 {
 	/* Keys made once per document: jv reference counts are not atomic, so
 	 * they cannot be shared between the worker threads. */
@@ -198,7 +198,6 @@ jv chunk_document(jv file_rec, chunk_doc *doc, const char *file, size_t file_len
 	struct line_cursor lc = {.file = file, .at = 0, .line = 1}, lc_end = lc;
 	const char *text = file + body;
 
-	(void)file_len;
 	for (size_t i = 0; i < doc->n_chunks; i++) {
 		const chunk_span *c = &doc->chunks[i];
 		if (c->section != section) {
@@ -288,7 +287,7 @@ jv chunk_stage_process(void *ctx, jv rec)
 		return dp_record_error(rec, "chunk", err.msg);
 	}
 	int markdown = format == CHUNK_MARKDOWN;
-	rec = chunk_document(rec, &doc, buf, len, body, meta, markdown ? "markdown" : "text",
+	rec = chunk_document(rec, &doc, buf, body, meta, markdown ? "markdown" : "text",
 			     markdown ? cs->chunker_markdown : cs->chunker_text);
 	chunk_doc_free(&doc);
 	free(buf);

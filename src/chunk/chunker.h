@@ -112,7 +112,8 @@ typedef struct chunk_doc {
 	size_t n_starts, cap_starts;
 	chunk_vrange *verbatim; /* sorted, disjoint */
 	size_t n_verbatim, cap_verbatim;
-	char *scratch; /* assembled text of a chunk with a prefix or suffix */
+	char *scratch; /* assembled text of a chunk with a prefix or suffix: at
+			* most one chunk's text, so bounded by the input */
 	size_t cap_scratch;
 } chunk_doc;
 

@@ -108,7 +108,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				CHECK(n->off + n->len <= doc.n_names && n->len <= CHUNK_HEADING_MAX);
 				CHECK(n->len == 0 || dp_utf8_invalid_at(doc.names + n->off, n->len) == n->len);
 			}
-		jv rec = chunk_document(jv_object(), &doc, file, len, body, jv_copy(meta), "markdown", "fuzz");
+		jv rec = chunk_document(jv_object(), &doc, file, body, jv_copy(meta), "markdown", "fuzz");
 		/* Every chunk's [start, end) is its body in the file. */
 		jv chunks = jv_object_get(jv_copy(rec), jv_string("chunks"));
 		for (int i = 0; i < jv_array_length(jv_copy(chunks)); i++) {

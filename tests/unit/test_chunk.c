@@ -246,7 +246,7 @@ static void test_checks_and_record(void)
 	T_EQ_INT(split(md, CHUNK_MARKDOWN, 512, 64), 0, "split for record");
 	rec = jv_object_set(rec, jv_string("kind"), jv_string("file"));
 	rec = jv_object_set(rec, jv_string("meta"), jv_string("kept"));
-	rec = chunk_document(rec, &doc, md, strlen(md), 0, jv_invalid(), "markdown",
+	rec = chunk_document(rec, &doc, md, 0, jv_invalid(), "markdown",
 			     "md4c-v1 max=512 overlap=64");
 	jv text = dp_record_dump(rec);
 	T_EQ_STR(jv_string_value(text),
