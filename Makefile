@@ -47,7 +47,7 @@ TEST_SRC  := $(wildcard tests/unit/test_*.c)
 TESTS     := $(TEST_SRC:tests/unit/%.c=$(B)/tests/%)
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all deps check demo clean unit-tests bench fuzz
+.PHONY: all deps check demo clean unit-tests bench eval fuzz
 all: $(BINS) $(TESTS)
 
 deps:
@@ -90,6 +90,11 @@ demo: deps
 bench: deps
 	$(MAKE) V=release all
 	bench/run
+
+# Chunk quality against LangChain's splitters (bench/chunk-quality/README.md).
+eval: deps
+	$(MAKE) V=release all
+	bench/chunk-quality/run
 
 clean:
 	rm -rf build $(BINS)

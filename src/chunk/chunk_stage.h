@@ -43,9 +43,13 @@ char *chunk_read_file(const char *path, unsigned long long max_size, size_t *len
 int chunk_check_text(jv file_rec, const char *text, size_t len, dp_err *err);
 
 /* Builds the document record from the file record (consumed; every field
- * is kept) and the split of text.  Returns the record. */
-jv chunk_document(jv file_rec, const chunk_doc *doc, const char *text, const char *format,
-		  const char *chunker);
+ * is kept) and doc, the split of the file's text from file + body on (body:
+ * the byte order mark and front matter): chunk offsets are relative to
+ * file + body, the record's start/end/line_start/line_end to file.  meta (consumed: the front matter's fields, an object, or invalid)
+ * goes into "meta"; the keys of an upstream "meta" object win.  Returns the
+ * record. */
+jv chunk_document(jv file_rec, chunk_doc *doc, const char *file, size_t body, jv meta,
+		  const char *format, const char *chunker);
 
 /* dp_stage_ops.process: ctx is a chunk_stage.  Consumes rec, returns the
  * document record or an error record (stage "chunk"). Thread-safe. */
