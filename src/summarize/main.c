@@ -105,7 +105,7 @@ int main(int argc, char **argv)
 	}
 	if (dp_api_is_remote(&api)) {
 		ctx.ollama = strcmp(api.backend, "ollama") == 0;
-		ctx.model = api.model != NULL ? api.model : ctx.ollama ? "llama3.2" : "gpt-4o-mini";
+		ctx.model = api.model != NULL ? api.model : summarize_default_model(ctx.ollama);
 		dp_http_resolve_server(&api.http, api.base_url, api.api_key, ctx.ollama);
 		api.http.max_in_flight = (int)threads;
 		ctx.http = dp_http_new(&api.http, &err);

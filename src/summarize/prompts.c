@@ -155,3 +155,8 @@ char *summarize_read_template(const char *path, dp_err *err)
 	buf[n] = '\0';
 	return buf;
 }
+
+const char *summarize_default_model(int ollama)
+{
+	return ollama ? "llama3.2" : "gpt-4o-mini";
+}

@@ -11,6 +11,10 @@
 #include "err.h"
 #include "summarize.h"
 
+/* Tokens budgeted per chat request for the answer (counted as spent when
+ * the server reports no usage). */
+#define SUMMARIZE_ANSWER_TOKENS 256
+
 /* The prompts of one round of document summaries: the parts (consumed: an
  * array of strings, the chunk texts or the previous round's summaries)
  * packed in order into texts of at most c->context_tokens (a part bigger
@@ -25,6 +29,9 @@ void summarize_prompts_free(char **prompts, size_t n);
  * document's summary.  rec (borrowed) passed dp_doc_check_chunks.
  * Returns a malloc'd string or NULL (out of memory, too long). */
 char *summarize_make_chunk_prompt(const summarize_ctx *c, jv rec, int i, const char *summary);
+
+/* The chat model used when --model is not given. */
+const char *summarize_default_model(int ollama);
 
 /* Reads a whole prompt template file (at most SUMMARIZE_PROMPT_MAX
  * bytes).  Returns a malloc'd string or NULL with err. */
