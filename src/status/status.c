@@ -199,6 +199,7 @@ static void print_roots(FILE *out, jv roots)
 		jv_free(r);
 		(void)i;
 	}
+	jv_free(roots);
 	fprintf(out, "  %-50s %8.0f documents %10.0f chunks\n", "total", docs, chunks);
 }
 
