@@ -120,9 +120,20 @@ int store_outcome_sweep(PGconn *db, const char *run, const store_buf *roots, dp_
 	return 0;
 }
 
-/* Figures are JSON numbers (doubles); bigint columns take them rounded. */
+/* Figures are JSON numbers (doubles); bigint columns take them rounded.
+ * The report's failures of stage "hub" (documents that never got a
+ * receipt, so the store never saw their outcome) become outcomes too. */
 static const char report_sql[] =
-	"INSERT INTO docpipe.runs AS r (id, started_at, ended_at, complete, documents, added,"
+	"WITH hub_failures AS (INSERT INTO docpipe.outcomes AS o"
+	"  (path, run, status, stage, error, failed_since)"
+	"  SELECT DISTINCT ON (f.path) f.path, $1::jsonb->>'run', 'failed', f.stage, f.error, now()"
+	"  FROM jsonb_to_recordset(COALESCE($1::jsonb->'failures', '[]'))"
+	"   AS f(path text, stage text, error text)"
+	"  WHERE f.stage = 'hub' AND f.path IS NOT NULL"
+	"  ON CONFLICT (path) DO UPDATE SET run = EXCLUDED.run, status = 'failed',"
+	"   stage = EXCLUDED.stage, error = EXCLUDED.error, updated_at = now(),"
+	"   failed_since = COALESCE(CASE WHEN o.status = 'failed' THEN o.failed_since END, now()))"
+	" INSERT INTO docpipe.runs AS r (id, started_at, ended_at, complete, documents, added,"
 	" updated, unchanged, deleted, failed, resent, requests, tokens, retries, seconds)"
 	" SELECT x.run, now() - make_interval(secs => COALESCE(x.seconds, 0)), now(), x.complete,"
 	"  round(x.documents), round(x.added), round(x.updated), round(x.unchanged),"

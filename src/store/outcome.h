@@ -9,7 +9,8 @@
  *  - the supervisor hands the run's report to `docpipe-status --record-run
  *    FILE`, which fills the run's figures (added ... failed, requests,
  *    tokens, seconds) and ended_at: requests and tokens are known only to
- *    the hub, which totals the stages' counters;
+ *    the hub, which totals the stages' counters; and the failures only the
+ *    hub knows (documents without a receipt);
  *  - a sweep deletes the outcomes of paths under its roots that its run did
  *    not see (the file is gone: its failure is no longer news).
  * A document's failure stays until a later outcome for its path replaces
@@ -41,7 +42,8 @@ int store_outcome_record(PGconn *db, const store_item *items, size_t n, dp_err *
 int store_outcome_sweep(PGconn *db, const char *run, const store_buf *roots, dp_err *err);
 
 /* Records a run's report (borrowed: the supervisor's JSON report, see
- * docs/graph.md) into docpipe.runs.  Returns 0 or -1 with err (a report
+ * docs/graph.md) into docpipe.runs, and its failures of stage "hub" (no
+ * receipt: the store never saw them) into docpipe.outcomes.  Returns 0 or -1 with err (a report
  * without a run id is refused). */
 int store_outcome_run_report(PGconn *db, jv report, dp_err *err);
 

@@ -55,6 +55,16 @@ is "$(jq -r '.runs | length' "$T_DIR/s2")" 2 "two runs listed"
 is "$(jq -r '.runs[0] | [.added, .unchanged, .failed] | @tsv' "$T_DIR/s2")" "$(printf '1\t3\t0')" \
 	"the newest run first, with its figures"
 
+# A document without a receipt fails at the hub: the report's failure
+# becomes its outcome.
+docpipe run "$D" --opt 'chunk=--jq=select(.path | endswith("/good1.md") | not)' \
+	--opt hub=--timeout=1 --opt hub=--attempts=1 --progress none >"$T_DIR/r3" 2>"$T_DIR/e3"
+is "$?" 1 "a run with a document dropped: exit 1"
+is "$(docpipe status --json | jq -r '.failures[] | select(.path | endswith("good1.md")) | [.stage, .run] | @tsv')" \
+	"$(printf 'hub\t%s' "$(jq -r .run "$T_DIR/r3")")" "the hub's failure (no receipt) is listed with its run"
+docpipe run "$D" --progress none >/dev/null 2>&1
+is "$(docpipe status --json | jq -r '.failures_total')" 0 "and cleared by the next run"
+
 # Failing twice keeps the first failure's time; a plain pipeline records
 # outcomes too (no run).
 printf 'x\xff\n' >"$D/bad.md"
