@@ -33,6 +33,8 @@ static void usage(FILE *out)
 		"  --summary-tokens N   length assumed for a summary not made yet, which\n"
 		"                       later prompts hold (default %d)\n"
 		"  --json               one JSON object instead of text\n"
+		"  --run ID             record the prediction for run ID (docpipe run --run ID):\n"
+		"                       docpipe status then shows planned beside spent\n"
 		"  --version            print the version and exit\n"
 		"\n%s",
 		PLAN_SUMMARY_TOKENS_DEFAULT, dp_exit_codes_help);
@@ -61,7 +63,11 @@ int main(int argc, char **argv)
 		rc = DP_EXIT_SYSTEM;
 	if (rc == 0) {
 		jv rep = plan_report(&p, &o);
-		if (o.json) {
+		if (o.run != NULL && plan_record(&p, &o, rep, &err) < 0)
+			rc = DP_EXIT_SYSTEM;
+		if (rc != 0) {
+			jv_free(rep);
+		} else if (o.json) {
 			jv text = dp_record_dump(rep);
 			printf("%s\n", jv_string_value(text));
 			jv_free(text);

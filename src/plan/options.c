@@ -39,6 +39,7 @@ void plan_opts_free(plan_opts *o)
 	free_vec(o->sum_argv, o->nsum);
 	free_vec(o->emb_argv, o->nemb);
 	free_vec(o->roots, o->nroots);
+	free(o->run);
 	memset(o, 0, sizeof *o);
 }
 
@@ -120,7 +121,7 @@ static int parse_price(plan_opts *o, const char *arg, dp_err *err)
 
 enum {
 	OPT_GLOB = 0x3000, OPT_EXCLUDE, OPT_OPT, OPT_CONFIG, OPT_PRICE, OPT_SUMMARY_TOKENS,
-	OPT_JSON, OPT_HELP, OPT_IGNORED_ARG, OPT_IGNORED_FLAG,
+	OPT_JSON, OPT_HELP, OPT_RUN, OPT_IGNORED_ARG, OPT_IGNORED_FLAG,
 };
 
 static const struct option longopts[] = {
@@ -136,7 +137,7 @@ static const struct option longopts[] = {
 	/* docpipe run's options that change nothing a plan predicts. */
 	{"replicas", required_argument, NULL, OPT_IGNORED_ARG},
 	{"threads", required_argument, NULL, OPT_IGNORED_ARG},
-	{"run", required_argument, NULL, OPT_IGNORED_ARG},
+	{"run", required_argument, NULL, OPT_RUN},
 	{"listen", required_argument, NULL, OPT_IGNORED_ARG},
 	{"curve-secret", required_argument, NULL, OPT_IGNORED_ARG},
 	{"allow", required_argument, NULL, OPT_IGNORED_ARG},
@@ -185,6 +186,13 @@ static int one_option(plan_opts *o, int opt, const char *arg, dp_err *err)
 		return 0;
 	case OPT_JSON:
 		o->json = 1;
+		return 0;
+	case OPT_RUN:
+		free(o->run);
+		if ((o->run = strdup(arg)) == NULL) {
+			dp_err_set(err, "out of memory");
+			return -1;
+		}
 		return 0;
 	case OPT_IGNORED_ARG:
 	case OPT_IGNORED_FLAG:

@@ -53,6 +53,7 @@ typedef struct plan_opts {
 	plan_price prices[PLAN_PRICES_MAX];
 	size_t nprices;
 	size_t summary_tokens;              /* assumed length of a summary not made yet */
+	char *run;                          /* --run: record the plan for this run id (owned) */
 	int json;
 } plan_opts;
 
@@ -116,5 +117,10 @@ int plan_cache_lookup(PGconn *db, int summaries, const char (*keys)[DP_HASH_HEX]
 /* report.c: the prediction as an object (owned) and printed for people. */
 jv plan_report(const plan *p, const plan_opts *o);
 void plan_print(FILE *out, jv report);
+
+/* Records the report (borrowed) as the prediction of run o->run, so that
+ * docpipe status shows it beside what the run spent.  Returns 0 or -1 with
+ * err (also when no database is configured). */
+int plan_record(const plan *p, const plan_opts *o, jv report, dp_err *err);
 
 #endif

@@ -1,6 +1,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../store/outcome.h"
 #include "plan.h"
 #include "record.h"
 
@@ -177,4 +178,15 @@ void plan_print(FILE *out, jv rep)
 	jv_free(w);
 	jv_free(docs);
 	jv_free(stages);
+}
+
+int plan_record(const plan *p, const plan_opts *o, jv report, dp_err *err)
+{
+	if (p->db == NULL) {
+		dp_err_set(err, "--run: no database configured, the plan is not recorded");
+		return -1;
+	}
+	if (store_outcome_ensure(p->db, err) < 0)
+		return -1;
+	return store_outcome_plan(p->db, o->run, report, err);
 }

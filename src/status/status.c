@@ -10,7 +10,6 @@
 #include "lines.h"
 #include "../store/outcome.h"
 #include "record.h"
-#include "../store/store.h"
 
 /* A report is one line; its failures list is bounded by the hub. */
 #define REPORT_MAX (64u << 20)
@@ -69,7 +68,10 @@ static const char failures_total_sql[] =
 static const char runs_sql[] =
 	"SELECT id, " UTC("started_at") " AS started_at, " UTC("ended_at") " AS ended_at,"
 	" complete, added, updated, unchanged, deleted, failed, resent, requests, tokens,"
-	" seconds FROM docpipe.runs ORDER BY started_at DESC, id DESC LIMIT $1::int";
+	" seconds, (planned->>'requests')::float8 AS planned_requests,"
+	" (planned->>'requests_max')::float8 AS planned_requests_max,"
+	" (planned->>'tokens')::float8 AS planned_tokens, (planned->>'usd')::float8 AS planned_usd"
+	" FROM docpipe.runs ORDER BY started_at DESC NULLS FIRST, id DESC LIMIT $1::int";
 static const char settings_sql[] = "SELECT key, value FROM docpipe.settings ORDER BY key";
 /* Every index of the schema, with a build in progress when there is one
  * (CREATE INDEX reports its phase and progress). */
@@ -228,15 +230,30 @@ static jv_kind kind_of(jv obj, const char *key)
 	return k;
 }
 
+/* "planned: N requests, T tokens, $X" of a run planned with docpipe plan
+ * --run, or nothing. */
+static void print_planned(FILE *out, jv r)
+{
+	if (kind_of(r, "planned_requests") == JV_KIND_NULL)
+		return;
+	fprintf(out, "    planned: %.0f", num(r, "planned_requests"));
+	if (num(r, "planned_requests_max") > num(r, "planned_requests"))
+		fprintf(out, "-%.0f", num(r, "planned_requests_max"));
+	fprintf(out, " requests, %.0f tokens", num(r, "planned_tokens"));
+	if (kind_of(r, "planned_usd") == JV_KIND_NUMBER)
+		fprintf(out, ", $%.4f", num(r, "planned_usd"));
+	fprintf(out, "\n");
+}
+
 static void print_runs(FILE *out, jv runs)
 {
 	fprintf(out, "\nLast runs:\n");
 	if (jv_array_length(jv_copy(runs)) == 0)
 		fprintf(out, "  none recorded\n");
 	jv_array_foreach(runs, i, r) {
-		fprintf(out, "  %s  %s", str(r, "id", "?"), str(r, "started_at", "?"));
+		fprintf(out, "  %s  %s", str(r, "id", "?"), str(r, "started_at", "not started"));
 		if (kind_of(r, "ended_at") == JV_KIND_NULL)
-			fprintf(out, "  (no report: running, or stopped without one)\n");
+			fprintf(out, "  (no report: planned, running, or stopped without one)\n");
 		else
 			fprintf(out, "  %.1f s%s\n    added %.0f, updated %.0f, unchanged %.0f, "
 				"deleted %.0f, failed %.0f; %.0f requests, %.0f tokens\n",
@@ -244,6 +261,7 @@ static void print_runs(FILE *out, jv runs)
 				kind_of(r, "complete") == JV_KIND_FALSE ? " (incomplete)" : "",
 				num(r, "added"), num(r, "updated"), num(r, "unchanged"),
 				num(r, "deleted"), num(r, "failed"), num(r, "requests"), num(r, "tokens"));
+		print_planned(out, r);
 		jv_free(r);
 		(void)i;
 	}
@@ -322,14 +340,7 @@ int status_record_run(PGconn *db, const char *path, dp_err *err)
 
 	if (!jv_is_valid(rep))
 		return -1;
-	int rc = -1;
-	if (dp_db_begin_locked(db, STORE_LOCK_KEY, err) == 0) {
-		if (dp_db_exec(db, "CREATE SCHEMA IF NOT EXISTS docpipe", err) == 0 &&
-		    store_outcome_schema(db, err) == 0 && dp_db_exec(db, "COMMIT", err) == 0)
-			rc = store_outcome_run_report(db, rep, err);
-		else
-			dp_db_rollback(db);
-	}
+	int rc = store_outcome_ensure(db, err) < 0 ? -1 : store_outcome_run_report(db, rep, err);
 	jv_free(rep);
 	return rc;
 }

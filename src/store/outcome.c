@@ -4,6 +4,7 @@
 
 #include "db.h"
 #include "record.h"
+#include "store.h"
 
 static const char *const ddl[] = {
 	"CREATE TABLE IF NOT EXISTS docpipe.outcomes ("
@@ -19,13 +20,14 @@ static const char *const ddl[] = {
 	" WHERE status = 'failed'",
 	"CREATE TABLE IF NOT EXISTS docpipe.runs ("
 	" id text PRIMARY KEY,"
-	" started_at timestamptz NOT NULL DEFAULT now(),"
+	" started_at timestamptz,"  /* NULL: planned (docpipe plan --run), not started */
 	" ended_at timestamptz,"
 	" complete boolean,"
 	" documents bigint, added bigint, updated bigint, unchanged bigint,"
 	" deleted bigint, failed bigint, resent bigint,"
 	" requests bigint, tokens bigint, retries bigint,"
-	" seconds float8)",
+	" seconds float8,"
+	" planned jsonb)", /* docpipe plan --run ID: its prediction (JSON report) */
 	"CREATE INDEX IF NOT EXISTS runs_started ON docpipe.runs (started_at)",
 };
 
@@ -37,6 +39,18 @@ int store_outcome_schema(PGconn *db, dp_err *err)
 	return 0;
 }
 
+int store_outcome_ensure(PGconn *db, dp_err *err)
+{
+	if (dp_db_begin_locked(db, STORE_LOCK_KEY, err) < 0)
+		return -1;
+	if (dp_db_exec(db, "CREATE SCHEMA IF NOT EXISTS docpipe", err) < 0 ||
+	    store_outcome_schema(db, err) < 0 || dp_db_exec(db, "COMMIT", err) < 0) {
+		dp_db_rollback(db);
+		return -1;
+	}
+	return 0;
+}
+
 /* One statement: the last outcome per path wins (DISTINCT ON over the
  * input position); a deleted document loses its outcome row; a success
  * clears a failure; a run id seen for the first time gets its row. */
@@ -44,8 +58,9 @@ static const char record_sql[] =
 	"WITH u AS (SELECT DISTINCT ON (path) * FROM jsonb_to_recordset($1::jsonb)"
 	"  AS x(i int, path text, root text, run text, status text, stage text, error text)"
 	"  ORDER BY path, i DESC),"
-	" new_runs AS (INSERT INTO docpipe.runs (id) SELECT DISTINCT run FROM u"
-	"  WHERE run IS NOT NULL ON CONFLICT (id) DO NOTHING),"
+	" new_runs AS (INSERT INTO docpipe.runs AS r (id, started_at) SELECT DISTINCT run, now()"
+	"  FROM u WHERE run IS NOT NULL ON CONFLICT (id) DO UPDATE SET started_at = now()"
+	"  WHERE r.started_at IS NULL),"
 	" gone AS (DELETE FROM docpipe.outcomes o USING u"
 	"  WHERE o.path = u.path AND u.status = 'deleted')"
 	" INSERT INTO docpipe.outcomes AS o (path, root, run, status, stage, error, failed_since)"
@@ -158,6 +173,21 @@ int store_outcome_run_report(PGconn *db, jv report, dp_err *err)
 	jv text = dp_record_dump(jv_copy(report));
 	const char *params[] = {jv_string_value(text)};
 	PGresult *res = dp_db_query(db, report_sql, 1, params, err);
+	jv_free(text);
+	if (res == NULL)
+		return -1;
+	PQclear(res);
+	return 0;
+}
+
+int store_outcome_plan(PGconn *db, const char *run, jv plan, dp_err *err)
+{
+	jv text = dp_record_dump(jv_copy(plan));
+	const char *params[] = {run, jv_string_value(text)};
+	PGresult *res = dp_db_query(db,
+		"INSERT INTO docpipe.runs (id, planned) VALUES ($1, $2::jsonb)"
+		" ON CONFLICT (id) DO UPDATE SET planned = EXCLUDED.planned", 2, params, err);
+
 	jv_free(text);
 	if (res == NULL)
 		return -1;

@@ -11,6 +11,7 @@
  *    tokens, seconds) and ended_at: requests and tokens are known only to
  *    the hub, which totals the stages' counters; and the failures only the
  *    hub knows (documents without a receipt);
+ *  - `docpipe plan --run ID` records its prediction in the run's row;
  *  - a sweep deletes the outcomes of paths under its roots that its run did
  *    not see (the file is gone: its failure is no longer news).
  * A document's failure stays until a later outcome for its path replaces
@@ -32,6 +33,11 @@
  * Returns 0 or -1 with err. */
 int store_outcome_schema(PGconn *db, dp_err *err);
 
+/* The same in a transaction of its own, under the schema lock, creating
+ * schema docpipe if needed: for tools other than the store.  Returns 0 or
+ * -1 with err. */
+int store_outcome_ensure(PGconn *db, dp_err *err);
+
 /* Records the outcomes of items[0..n) (those with a path and a status),
  * the last one winning for a path given twice, in one statement.  Returns
  * 0 or -1 with err. */
@@ -46,5 +52,11 @@ int store_outcome_sweep(PGconn *db, const char *run, const store_buf *roots, dp_
  * receipt: the store never saw them) into docpipe.outcomes.  Returns 0 or -1 with err (a report
  * without a run id is refused). */
 int store_outcome_run_report(PGconn *db, jv report, dp_err *err);
+
+/* Records the prediction of `docpipe plan --run ID` (plan borrowed: its
+ * JSON report) in run's row, so status shows planned and spent side by
+ * side once the run has run.  The caller ensured the tables
+ * (store_outcome_schema).  Returns 0 or -1 with err. */
+int store_outcome_plan(PGconn *db, const char *run, jv plan, dp_err *err);
 
 #endif

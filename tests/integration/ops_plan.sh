@@ -106,4 +106,15 @@ is "$?" 0 "docpipe run accepts a config with plan lines"
 is "$(served .requests.chat)" "$(jq -r .stages.summarize.requests "$T_DIR/priced")" \
 	"and spends the summarize requests planned (embedding requests batch by timing)"
 
+# Planned beside spent: plan --run ID records the prediction, docpipe run
+# --run ID the figures; docpipe status shows both.
+printf '\nA fourth edit.\n' >>"$D/ch01-00-getting-started.md"
+docpipe plan "$D" "${API[@]}" "${ONE[@]}" --summary-tokens 6 --run planned-1 >/dev/null
+is "$?" 0 "plan --run exits 0"
+docpipe run "$D" "${API[@]}" "${ONE[@]}" --run planned-1 --progress none >"$T_DIR/report" 2>"$T_DIR/err"
+docpipe status --json | jq -c '.runs[] | select(.id == "planned-1")' >"$T_DIR/st"
+is "$(jq -r '"\(.planned_requests) \(.planned_tokens)"' "$T_DIR/st")" "$(jq -r '"\(.requests) \(.tokens)"' "$T_DIR/st")" \
+	"status: planned requests and tokens = spent ($(jq -r .requests "$T_DIR/st") requests)"
+like "$(docpipe status | grep -A2 '^  planned-1')" "planned: [0-9]+ requests, [0-9]+ tokens" "status text: the planned line"
+
 done_testing
