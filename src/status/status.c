@@ -61,10 +61,8 @@ static const char roots_sql[] =
 	" FROM docpipe.documents GROUP BY root ORDER BY root";
 static const char failures_sql[] =
 	"SELECT path, root, stage, error, " UTC("failed_since") " AS since, run"
-	" FROM docpipe.outcomes WHERE status = 'failed'"
-	" ORDER BY failed_since, path LIMIT $1::int";
-static const char failures_total_sql[] =
-	"SELECT count(*) AS total FROM docpipe.outcomes WHERE status = 'failed'";
+	" FROM docpipe.failures ORDER BY failed_since, path LIMIT $1::int";
+static const char failures_total_sql[] = "SELECT count(*) AS total FROM docpipe.failures";
 static const char runs_sql[] =
 	"SELECT id, " UTC("started_at") " AS started_at, " UTC("ended_at") " AS ended_at,"
 	" complete, added, updated, unchanged, deleted, failed, resent, requests, tokens,"
@@ -101,11 +99,11 @@ static jv rows_of(PGconn *db, const char *sql, int limit, dp_err *err)
 	return rows;
 }
 
-/* Which tables exist: bit 0 documents, 1 outcomes, 2 runs, 3 settings. */
+/* Which tables exist: bit 0 documents, 1 failures, 2 runs, 3 settings. */
 static int tables_present(PGconn *db, dp_err *err)
 {
 	PGresult *res = dp_db_query(db,
-		"SELECT to_regclass('docpipe.documents') IS NOT NULL, to_regclass('docpipe.outcomes')"
+		"SELECT to_regclass('docpipe.documents') IS NOT NULL, to_regclass('docpipe.failures')"
 		" IS NOT NULL, to_regclass('docpipe.runs') IS NOT NULL,"
 		" to_regclass('docpipe.settings') IS NOT NULL", 0, NULL, err);
 	int bits = 0;

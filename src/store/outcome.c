@@ -7,17 +7,16 @@
 #include "store.h"
 
 static const char *const ddl[] = {
-	"CREATE TABLE IF NOT EXISTS docpipe.outcomes ("
+	/* The documents whose last outcome is a failure; a success removes the
+	 * row (a stored document's last run and time are in documents). */
+	"CREATE TABLE IF NOT EXISTS docpipe.failures ("
 	" path text PRIMARY KEY,"
 	" root text,"
 	" run text,"
-	" status text NOT NULL," /* stored, unchanged, failed */
-	" stage text,"           /* failed: the stage that failed */
-	" error text,"           /* failed: its reason */
-	" failed_since timestamptz," /* failed: first failure in a row */
+	" stage text NOT NULL,"   /* the stage that failed */
+	" error text NOT NULL,"   /* its reason */
+	" failed_since timestamptz NOT NULL DEFAULT now()," /* first failure in a row */
 	" updated_at timestamptz NOT NULL DEFAULT now())",
-	"CREATE INDEX IF NOT EXISTS outcomes_failed ON docpipe.outcomes (failed_since)"
-	" WHERE status = 'failed'",
 	"CREATE TABLE IF NOT EXISTS docpipe.runs ("
 	" id text PRIMARY KEY,"
 	" started_at timestamptz,"  /* NULL: planned (docpipe plan --run), not started */
@@ -52,8 +51,10 @@ int store_outcome_ensure(PGconn *db, dp_err *err)
 }
 
 /* One statement: the last outcome per path wins (DISTINCT ON over the
- * input position); a deleted document loses its outcome row; a success
- * clears a failure; a run id seen for the first time gets its row. */
+ * input position); any other outcome than a failure removes the path's
+ * failure (an index probe when there is none: successes cost no write); a
+ * repeated failure keeps its first time; a run id seen for the first time
+ * gets its row. */
 static const char record_sql[] =
 	"WITH u AS (SELECT DISTINCT ON (path) * FROM jsonb_to_recordset($1::jsonb)"
 	"  AS x(i int, path text, root text, run text, status text, stage text, error text)"
@@ -61,16 +62,12 @@ static const char record_sql[] =
 	" new_runs AS (INSERT INTO docpipe.runs AS r (id, started_at) SELECT DISTINCT run, now()"
 	"  FROM u WHERE run IS NOT NULL ON CONFLICT (id) DO UPDATE SET started_at = now()"
 	"  WHERE r.started_at IS NULL),"
-	" gone AS (DELETE FROM docpipe.outcomes o USING u"
-	"  WHERE o.path = u.path AND u.status = 'deleted')"
-	" INSERT INTO docpipe.outcomes AS o (path, root, run, status, stage, error, failed_since)"
-	" SELECT path, root, run, status, stage, error,"
-	"  CASE WHEN status = 'failed' THEN now() END FROM u WHERE status <> 'deleted'"
-	" ON CONFLICT (path) DO UPDATE SET root = COALESCE(EXCLUDED.root, o.root),"
-	"  run = EXCLUDED.run, status = EXCLUDED.status, stage = EXCLUDED.stage,"
-	"  error = EXCLUDED.error, updated_at = now(),"
-	"  failed_since = CASE WHEN EXCLUDED.status = 'failed'"
-	"   THEN COALESCE(o.failed_since, now()) END";
+	" cleared AS (DELETE FROM docpipe.failures f USING u"
+	"  WHERE f.path = u.path AND u.status <> 'failed')"
+	" INSERT INTO docpipe.failures AS f (path, root, run, stage, error)"
+	" SELECT path, root, run, stage, error FROM u WHERE status = 'failed'"
+	" ON CONFLICT (path) DO UPDATE SET root = COALESCE(EXCLUDED.root, f.root),"
+	"  run = EXCLUDED.run, stage = EXCLUDED.stage, error = EXCLUDED.error, updated_at = now()";
 
 static jv outcome_row(const store_item *it, size_t i)
 {
@@ -121,13 +118,13 @@ int store_outcome_sweep(PGconn *db, const char *run, const store_buf *roots, dp_
 	Oid types[] = {DP_OID_TEXT, DP_OID_TEXT_ARRAY};
 	/* The same root rule as the documents' sweep (sweep.c). */
 	PGresult *res = PQexecParams(db,
-		"DELETE FROM docpipe.outcomes o WHERE o.run IS DISTINCT FROM $1"
+		"DELETE FROM docpipe.failures f WHERE f.run IS DISTINCT FROM $1"
 		" AND EXISTS (SELECT 1 FROM unnest($2::text[]) AS r(root)"
-		"  WHERE o.root = r.root OR starts_with(o.path, rtrim(r.root, '/') || '/'))",
+		"  WHERE f.root = r.root OR starts_with(f.path, rtrim(r.root, '/') || '/'))",
 		2, types, values, lengths, formats, 0);
 
 	if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
-		dp_db_err(err, db, res, "sweeping outcomes");
+		dp_db_err(err, db, res, "sweeping failures");
 		PQclear(res);
 		return -1;
 	}
@@ -137,17 +134,15 @@ int store_outcome_sweep(PGconn *db, const char *run, const store_buf *roots, dp_
 
 /* Figures are JSON numbers (doubles); bigint columns take them rounded.
  * The report's failures of stage "hub" (documents that never got a
- * receipt, so the store never saw their outcome) become outcomes too. */
+ * receipt, so the store never saw their outcome) become failures too. */
 static const char report_sql[] =
-	"WITH hub_failures AS (INSERT INTO docpipe.outcomes AS o"
-	"  (path, run, status, stage, error, failed_since)"
-	"  SELECT DISTINCT ON (f.path) f.path, $1::jsonb->>'run', 'failed', f.stage, f.error, now()"
+	"WITH hub_failures AS (INSERT INTO docpipe.failures AS o (path, run, stage, error)"
+	"  SELECT DISTINCT ON (f.path) f.path, $1::jsonb->>'run', f.stage, f.error"
 	"  FROM jsonb_to_recordset(COALESCE($1::jsonb->'failures', '[]'))"
 	"   AS f(path text, stage text, error text)"
-	"  WHERE f.stage = 'hub' AND f.path IS NOT NULL"
-	"  ON CONFLICT (path) DO UPDATE SET run = EXCLUDED.run, status = 'failed',"
-	"   stage = EXCLUDED.stage, error = EXCLUDED.error, updated_at = now(),"
-	"   failed_since = COALESCE(CASE WHEN o.status = 'failed' THEN o.failed_since END, now()))"
+	"  WHERE f.stage = 'hub' AND f.path IS NOT NULL AND f.error IS NOT NULL"
+	"  ON CONFLICT (path) DO UPDATE SET run = EXCLUDED.run, stage = EXCLUDED.stage,"
+	"   error = EXCLUDED.error, updated_at = now())"
 	" INSERT INTO docpipe.runs AS r (id, started_at, ended_at, complete, documents, added,"
 	" updated, unchanged, deleted, failed, resent, requests, tokens, retries, seconds)"
 	" SELECT x.run, now() - make_interval(secs => COALESCE(x.seconds, 0)), now(), x.complete,"

@@ -1,10 +1,13 @@
-/* Outcomes in the database (issue 13): the last outcome of every document
- * (docpipe.outcomes) and one row per run (docpipe.runs), so that what a run
- * did outlives its terminal.
+/* Outcomes in the database (issue 13): the documents whose last outcome is
+ * a failure (docpipe.failures: stage, reason, since when, run) and one row
+ * per run (docpipe.runs), so that what a run did outlives its terminal.
+ * A stored or unchanged document's last run and time are its documents
+ * row's last_run and updated_at.
  *
  * Who writes what:
  *  - docpipe-store records the outcome of every receipt it prints (after
- *    the batch's transaction committed) and creates the run's row the
+ *    the batch's transaction committed): a failure is kept, any other
+ *    outcome removes the path's failure; it creates the run's row the
  *    first time it sees the run id (started_at);
  *  - the supervisor hands the run's report to `docpipe-status --record-run
  *    FILE`, which fills the run's figures (added ... failed, requests,
@@ -12,7 +15,7 @@
  *    the hub, which totals the stages' counters; and the failures only the
  *    hub knows (documents without a receipt);
  *  - `docpipe plan --run ID` records its prediction in the run's row;
- *  - a sweep deletes the outcomes of paths under its roots that its run did
+ *  - a sweep deletes the failures of paths under its roots that its run did
  *    not see (the file is gone: its failure is no longer news).
  * A document's failure stays until a later outcome for its path replaces
  * it; failed_since keeps the time of the first failure in a row. */
@@ -28,7 +31,7 @@
 #include "err.h"
 #include "pgbin.h"
 
-/* Creates docpipe.outcomes and docpipe.runs if missing.  Runs in the
+/* Creates docpipe.failures and docpipe.runs if missing.  Runs in the
  * caller's transaction (store_schema_ensure holds the schema lock).
  * Returns 0 or -1 with err. */
 int store_outcome_schema(PGconn *db, dp_err *err);
@@ -43,13 +46,13 @@ int store_outcome_ensure(PGconn *db, dp_err *err);
  * 0 or -1 with err. */
 int store_outcome_record(PGconn *db, const store_item *items, size_t n, dp_err *err);
 
-/* Deletes the outcomes under roots (a binary text[] value, as store_sweep
+/* Deletes the failures under roots (a binary text[] value, as store_sweep
  * builds it) whose run is not run.  Returns 0 or -1 with err. */
 int store_outcome_sweep(PGconn *db, const char *run, const store_buf *roots, dp_err *err);
 
 /* Records a run's report (borrowed: the supervisor's JSON report, see
  * docs/graph.md) into docpipe.runs, and its failures of stage "hub" (no
- * receipt: the store never saw them) into docpipe.outcomes.  Returns 0 or -1 with err (a report
+ * receipt: the store never saw them) into docpipe.failures.  Returns 0 or -1 with err (a report
  * without a run id is refused). */
 int store_outcome_run_report(PGconn *db, jv report, dp_err *err);
 

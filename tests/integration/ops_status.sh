@@ -49,8 +49,8 @@ docpipe run "$D" --progress none >"$T_DIR/r2" 2>"$T_DIR/e2"
 is "$?" 0 "after the fix the run exits 0"
 docpipe status --json >"$T_DIR/s2"
 is "$(jq -r '.failures_total' "$T_DIR/s2")" 0 "no failures left (fixed one succeeded, removed one swept)"
-is "$(sql "SELECT status FROM docpipe.outcomes WHERE path = '$D/bad.md'")" stored \
-	"the fixed document's outcome is stored"
+is "$(sql "SELECT count(*) FROM docpipe.failures WHERE path = '$D/bad.md'")/$(sql "SELECT count(*) FROM docpipe.documents WHERE path = '$D/bad.md'")" "0/1" \
+	"the fixed document: stored, its failure gone"
 is "$(jq -r '.runs | length' "$T_DIR/s2")" 2 "two runs listed"
 is "$(jq -r '.runs[0] | [.added, .unchanged, .failed] | @tsv' "$T_DIR/s2")" "$(printf '1\t3\t0')" \
 	"the newest run first, with its figures"
@@ -71,7 +71,7 @@ printf 'x\xff\n' >"$D/bad.md"
 docpipe-discover "$D" | docpipe-chunk 2>/dev/null | docpipe-store -q >/dev/null
 sleep 0.01
 docpipe-discover "$D" | docpipe-chunk 2>/dev/null | docpipe-store -q >/dev/null
-is "$(sql "SELECT (failed_since < updated_at)::text || ' ' || coalesce(run, 'none') FROM docpipe.outcomes WHERE path = '$D/bad.md'")" \
+is "$(sql "SELECT (failed_since < updated_at)::text || ' ' || coalesce(run, 'none') FROM docpipe.failures WHERE path = '$D/bad.md'")" \
 	"true none" "a repeated failure keeps its first time; no run id: run is null"
 like "$(docpipe status --failures 0)" "Failures: 1 \(oldest shown\)" "--failures 0: the total, none listed"
 [ "$SINCE" != "" ]; ok $? "since was read"
