@@ -123,7 +123,7 @@ static const char *dollars(jv obj, char *buf, size_t size)
 
 	if (dp_record_num(obj, "usd", &v) < 0)
 		return "?";
-	snprintf(buf, size, "$%.4f", v);
+	snprintf(buf, size, v >= 0.01 || v == 0 ? "$%.4f" : "$%.6f", v);
 	return buf;
 }
 
