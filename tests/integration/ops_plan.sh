@@ -75,6 +75,14 @@ is "$(jq -r '[.added, .updated, .unchanged, .deleted] | @tsv' "$T_DIR/report")" 
 is "$(jq -r '"\(.requests) \(.tokens)"' "$T_DIR/plan")" "$(jq -r '"\(.requests) \(.tokens)"' "$T_DIR/report")" \
 	"edited corpus: requests and tokens spent = planned ($(jq -r .requests "$T_DIR/report") requests)"
 
+# Long documents summarized in rounds (sections, then their summaries):
+# the later rounds' prompts hold summaries not made yet.
+plan_then_run "rounds" "${ONE[@]}" --opt summarize=--context-tokens=256
+is "$RUN_RC" 0 "rounds: exit 0"
+[ "$(jq -r .stages.summarize.guessed "$T_DIR/plan")" -gt 0 ]; ok $? "rounds: some prompts hold summaries not made yet"
+is "$(jq -r '"\(.requests) \(.tokens)"' "$T_DIR/plan")" "$(jq -r '"\(.requests) \(.tokens)"' "$T_DIR/report")" \
+	"rounds: requests and tokens spent = planned ($(jq -r .requests "$T_DIR/report") requests)"
+
 # Default batching: the embedding requests depend on timing; the plan gives
 # the range and the inputs exactly.
 printf '\nAnother edit.\n' >>"$D/ch06-00-enums.md"

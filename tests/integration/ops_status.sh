@@ -7,6 +7,13 @@
 newdb || exit 1
 set -o pipefail
 
+is "$(docpipe status --json | jq -c '[.schema, .failures_total, (.runs | length)]')" '[false,0,0]' \
+	"a database with nothing stored: schema false, no failures, no runs"
+like "$(docpipe status)" "nothing stored yet" "text says so"
+echo '{"v":1,"kind":"report"}' >"$T_DIR/norun"
+docpipe-status --record-run "$T_DIR/norun" 2>/dev/null
+is "$?" 3 "--record-run: a report without a run id is refused"
+
 D=$T_DIR/docs
 numbered_docs "$D" 3 5 good
 printf '# Bad\n\nbroken \xff\xfe here\n' >"$D/bad.md"
