@@ -134,6 +134,28 @@ static void mark_under(watch *w, const char *dir)
 	}
 }
 
+/* Stops watching dir and the directories below it (gone, or moved: a
+ * directory moved within the roots is watched again under its new name). */
+static void forget_dirs(watch *w, const char *dir)
+{
+	size_t n = strlen(dir);
+	int len = jv_array_length(jv_copy(w->dirs));
+
+	for (int wd = 0; wd < len; wd++) {
+		jv d = jv_array_get(jv_copy(w->dirs), wd);
+		if (jv_get_kind(d) == JV_KIND_ARRAY) {
+			jv pv = jv_array_get(jv_copy(d), 0);
+			const char *p = jv_string_value(pv);
+			if (strncmp(p, dir, n) == 0 && (p[n] == '/' || p[n] == '\0')) {
+				inotify_rm_watch(w->fd, wd);
+				w->dirs = jv_array_set(w->dirs, wd, jv_null());
+			}
+			jv_free(pv);
+		}
+		jv_free(d);
+	}
+}
+
 static void rescan(watch *w, const char *why)
 {
 	dp_diag("%s: rescanning every root", why);
@@ -176,8 +198,10 @@ static void handle_event(watch *w, const struct inotify_event *ev)
 	} else if (path != NULL && (ev->mask & IN_ISDIR)) {
 		if ((ev->mask & (IN_CREATE | IN_MOVED_TO)) && visible(w, r, path, 1))
 			add_tree(w, path, r, w->settle_ms, 0);
-		else if (ev->mask & (IN_DELETE | IN_MOVED_FROM))
+		else if (ev->mask & (IN_DELETE | IN_MOVED_FROM)) {
+			forget_dirs(w, path);
 			mark_under(w, path);
+		}
 	} else if (path != NULL && visible(w, r, path, 0)) {
 		mark(w, path, r, w->settle_ms);
 	}

@@ -54,6 +54,13 @@ printf '# Deep2\n\nafter the watch\n' >"$D/sub/deeper/deep2.md"
 is "$(wait_for "SELECT count(*) FROM docpipe.documents WHERE path = '$D/sub/deeper/deep2.md'" 1)" 1 \
 	"the new subdirectory is watched"
 
+# A directory renamed: its files move, and it is watched under its new name.
+mv "$D/sub" "$D/moved"
+is "$(wait_for "SELECT string_agg(regexp_replace(path, '^$D/', ''), ' ' ORDER BY path) FROM docpipe.documents WHERE path LIKE '%/deep%'" \
+	"moved/deeper/deep.md moved/deeper/deep2.md")" "moved/deeper/deep.md moved/deeper/deep2.md" "a renamed directory: its files move"
+printf '# Deep\n\nedited after the move\n' >"$D/moved/deeper/deep.md"
+like "$(wait_for "$(content_like moved/deeper/deep.md '%after the move%')" t)" t "and it is watched under its new name"
+
 # A file written in parts, 40 ms apart (under --settle 100): taken once.
 ( for i in 1 2 3 4; do printf 'part %d\n\n' "$i"; sleep 0.04; done ) >"$D/slow.md"
 is "$(wait_for "$(content_like slow.md '%part 4%')" t)" t "a file written in parts is stored whole"
