@@ -55,7 +55,10 @@ static int signals(void)
 	return signalfd(-1, &set, SFD_CLOEXEC);
 }
 
-int main(int argc, char **argv)
+/* Parses the options.  Returns -1 to go on, else the exit status (after
+ * --help, --version or a usage error, said on stderr). */
+static int parse(int argc, char **argv, discover_opts *opts, long *settle, long *poll_s,
+		 dp_cli *cli)
 {
 	static const struct option longopts[] = {
 		{"glob", required_argument, NULL, OPT_GLOB},
@@ -68,13 +71,10 @@ int main(int argc, char **argv)
 		DP_CLI_LONGOPTS,
 		{NULL, 0, NULL, 0},
 	};
-	static discover_opts opts = {.max_size = DISCOVER_MAX_SIZE_DEFAULT};
-	long settle = WATCH_SETTLE_MS_DEFAULT, poll_s = WATCH_POLL_S_DEFAULT, n;
-	dp_cli cli = {0};
 	dp_err err;
+	long n;
 	int opt, rc;
 
-	dp_cli_init("watch");
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'h':
@@ -82,38 +82,53 @@ int main(int argc, char **argv)
 			return DP_EXIT_OK;
 		case OPT_GLOB:
 		case OPT_EXCLUDE:
-			if ((opt == OPT_GLOB ? opts.n_globs : opts.n_excludes) == DISCOVER_MAX_PATTERNS) {
+			if ((opt == OPT_GLOB ? opts->n_globs : opts->n_excludes) == DISCOVER_MAX_PATTERNS) {
 				dp_err_set(&err, "at most %d --glob and --exclude patterns", DISCOVER_MAX_PATTERNS);
 				goto bad;
 			}
 			if (opt == OPT_GLOB)
-				opts.globs[opts.n_globs++] = optarg;
+				opts->globs[opts->n_globs++] = optarg;
 			else
-				opts.excludes[opts.n_excludes++] = optarg;
+				opts->excludes[opts->n_excludes++] = optarg;
 			break;
 		case OPT_HIDDEN:
-			opts.hidden = 1;
+			opts->hidden = 1;
 			break;
 		case OPT_MAX_SIZE:
 			if (dp_cli_parse_long("max-size", optarg, 0, 1L << 40, &n, &err) < 0)
 				goto bad;
-			opts.max_size = (unsigned long long)n;
+			opts->max_size = (unsigned long long)n;
 			break;
 		case OPT_SETTLE:
 		case OPT_POLL:
 			if (dp_cli_parse_long(opt == OPT_SETTLE ? "settle" : "poll", optarg, opt == OPT_SETTLE ? 0 : 1,
-					      3600000, opt == OPT_SETTLE ? &settle : &poll_s, &err) < 0)
+					      3600000, opt == OPT_SETTLE ? settle : poll_s, &err) < 0)
 				goto bad;
 			break;
 		default:
-			if ((rc = dp_cli_other_option(&cli, opt, optarg)) >= 0)
+			if ((rc = dp_cli_other_option(cli, opt, optarg)) >= 0)
 				return rc;
 		}
 	}
-	if (optind == argc || cli.in != NULL) {
-		dp_err_set(&err, optind == argc ? "no ROOT to watch (see --help)" : "--in: watch reads no records");
-		goto bad;
-	}
+	if (optind < argc && cli->in == NULL)
+		return -1;
+	dp_err_set(&err, optind == argc ? "no ROOT to watch (see --help)" : "--in: watch reads no records");
+bad:
+	dp_diag("%s", err.msg);
+	return DP_EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+	static discover_opts opts = {.max_size = DISCOVER_MAX_SIZE_DEFAULT};
+	long settle = WATCH_SETTLE_MS_DEFAULT, poll_s = WATCH_POLL_S_DEFAULT;
+	dp_cli cli = {0};
+	dp_err err;
+	int rc;
+
+	dp_cli_init("watch");
+	if ((rc = parse(argc, argv, &opts, &settle, &poll_s, &cli)) >= 0)
+		return rc;
 	size_t nroots = (size_t)(argc - optind);
 	char **roots = calloc(nroots, sizeof *roots);
 	int bad_root = 0;
@@ -155,7 +170,4 @@ int main(int argc, char **argv)
 	if (sfd >= 0)
 		close(sfd);
 	return rc;
-bad:
-	dp_diag("%s", err.msg);
-	return DP_EXIT_USAGE;
 }
