@@ -61,12 +61,16 @@ $(LIB_A): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+# A tool that reuses other stages' logic names them in src/<tool>/uses.mk,
+# e.g. "USES_plan := summarize embed store": their archives are linked in.
+include $(wildcard src/*/uses.mk)
+
 define stage_rules
 $(call STAGE_A,$(1)): $(patsubst src/%.c,$(B)/%.o,$(filter-out src/$(1)/main.c,$(wildcard src/$(1)/*.c)))
 	@mkdir -p $$(@D)
 	@rm -f $$@
 	ar rcs $$@ $$^
-$(BINDIR)/docpipe-$(1): $(B)/$(1)/main.o $(call STAGE_A,$(1)) $(LIB_A)
+$(BINDIR)/docpipe-$(1): $(B)/$(1)/main.o $(call STAGE_A,$(1)) $(foreach u,$(USES_$(1)),$(call STAGE_A,$(u))) $(LIB_A)
 	@mkdir -p $$(@D)
 	$(CC) $(LDFLAGS) -o $$@ $$^ $(LDLIBS)
 endef
