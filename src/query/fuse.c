@@ -24,7 +24,7 @@ static int fused_order(const void *a, const void *b)
 }
 
 size_t query_fuse(const query_hit *v, size_t nv, const query_hit *t, size_t nt, double rrf_k,
-		  query_fused *out)
+		  double text_weight, query_fused *out)
 {
 	size_t n = 0;
 
@@ -40,7 +40,7 @@ size_t query_fuse(const query_hit *v, size_t nv, const query_hit *t, size_t nt, 
 		if (j == nv)
 			out[j = n++] = (query_fused){.doc_id = t[i].doc_id, .seq = t[i].seq,
 						     .vscore = NAN};
-		out[j].score += 1.0 / (rrf_k + (double)(i + 1));
+		out[j].score += text_weight / (rrf_k + (double)(i + 1));
 		out[j].tscore = t[i].score;
 		out[j].trank = (int)i + 1;
 	}

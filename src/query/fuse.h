@@ -1,6 +1,9 @@
-/* Reciprocal rank fusion of the vector and text rankings (Cormack et al.,
- * SIGIR 2009): a chunk's fused score is the sum over the rankings that hold
- * it of 1 / (rrf_k + rank), rank counted from 1. */
+/* Weighted reciprocal rank fusion of the vector and text rankings (Cormack
+ * et al., SIGIR 2009): a chunk's fused score is the sum over the rankings
+ * that hold it of weight / (rrf_k + rank), rank counted from 1, weight 1
+ * for the vector ranking and text_weight for the text ranking.  The
+ * defaults were measured (docs/PERFORMANCE.md, bench/search): with the
+ * local embedder plain RRF (k 60, equal weights) lost to text alone. */
 #ifndef QUERY_FUSE_H
 #define QUERY_FUSE_H
 
@@ -9,7 +12,8 @@
 
 #include "search.h"
 
-#define QUERY_RRF_K_DEFAULT 60
+#define QUERY_RRF_K_DEFAULT 20
+#define QUERY_TEXT_WEIGHT_DEFAULT 2.0
 
 typedef struct query_fused {
 	int64_t doc_id;
@@ -25,6 +29,6 @@ typedef struct query_fused {
  * and seq, so the order is reproducible).  With one list empty the order
  * is that of the other. */
 size_t query_fuse(const query_hit *v, size_t nv, const query_hit *t, size_t nt, double rrf_k,
-		  query_fused *out);
+		  double text_weight, query_fused *out);
 
 #endif

@@ -36,18 +36,20 @@ static void usage(FILE *out)
 		"  --ef-search N       pgvector HNSW candidate list (default %d; raised to the\n"
 		"                      rows asked for): higher is better recall, slower\n"
 		"  --rrf-k N           reciprocal rank fusion constant (default %d)\n"
+		"  --text-weight W     weight of the text ranking in the fusion, the vector\n"
+		"                      ranking's being 1 (default %g)\n"
 		"  --text-rank R       bm25 (default) or cd (PostgreSQL's ts_rank_cd)\n"
 		"  --vector BASE64     search with this vector (float32 LE, base64) instead\n"
 		"                      of embedding QUESTION\n"
 		"  --db-env NAME       read the connection URL from $NAME\n"
 		"\n%s\n%s",
-		QUERY_K_MAX, QUERY_EF_SEARCH_DEFAULT, QUERY_RRF_K_DEFAULT, dp_cli_help,
+		QUERY_K_MAX, QUERY_EF_SEARCH_DEFAULT, QUERY_RRF_K_DEFAULT, QUERY_TEXT_WEIGHT_DEFAULT, dp_cli_help,
 		dp_exit_codes_help);
 }
 
 enum {
 	OPT_JSON = 0x2000, OPT_VECTOR, OPT_DB_ENV, OPT_MODE, OPT_PATH, OPT_WHERE, OPT_SINCE,
-	OPT_EF_SEARCH, OPT_RRF_K, OPT_TEXT_RANK, OPT_HELP
+	OPT_EF_SEARCH, OPT_RRF_K, OPT_TEXT_WEIGHT, OPT_TEXT_RANK, OPT_HELP
 };
 
 /* The exit status for a failed dp_embedder_embed (a dp_http_status). */
@@ -136,6 +138,14 @@ static int query_option(int opt, const char *arg, query_opts *o, dp_err *err)
 			return -1;
 		o->rrf_k = (double)n;
 		return 0;
+	case OPT_TEXT_WEIGHT: {
+		char *end;
+		o->text_weight = strtod(arg, &end);
+		if (end != arg && *end == '\0' && o->text_weight >= 0 && o->text_weight <= 1000)
+			return 0;
+		dp_err_set(err, "--text-weight: '%s' is not a number from 0 to 1000", arg);
+		return -1;
+	}
 	case OPT_PATH:
 		return query_filter_add_path(&o->filter, arg, err);
 	case OPT_WHERE:
@@ -211,6 +221,7 @@ int main(int argc, char **argv)
 		{"since", required_argument, NULL, OPT_SINCE},
 		{"ef-search", required_argument, NULL, OPT_EF_SEARCH},
 		{"rrf-k", required_argument, NULL, OPT_RRF_K},
+		{"text-weight", required_argument, NULL, OPT_TEXT_WEIGHT},
 		{"text-rank", required_argument, NULL, OPT_TEXT_RANK},
 		{"help", no_argument, NULL, OPT_HELP},
 		DP_CLI_LONGOPTS,
@@ -219,7 +230,8 @@ int main(int argc, char **argv)
 	dp_cli cli = {0};
 	const char *db_env = NULL, *vector = NULL;
 	query_opts o = {.mode = QUERY_HYBRID, .k = 5, .ef_search = QUERY_EF_SEARCH_DEFAULT,
-			.rrf_k = QUERY_RRF_K_DEFAULT, .text_rank = QUERY_RANK_BM25};
+			.rrf_k = QUERY_RRF_K_DEFAULT,
+			.text_weight = QUERY_TEXT_WEIGHT_DEFAULT, .text_rank = QUERY_RANK_BM25};
 	int json = 0, opt, rc = -1; /* -1: parsing goes on */
 	dp_err err;
 

@@ -73,7 +73,7 @@ jv query_run(PGconn *db, const query_corpus *c, const query_opts *o, dp_err *err
 		dp_err_set(err, "out of memory");
 		goto done;
 	}
-	size_t n = query_fuse(v, nv, t, nt, o->rrf_k, fused);
+	size_t n = query_fuse(v, nv, t, nt, o->rrf_k, o->text_weight, fused);
 	out = query_results(db, fused, n < o->k ? n : o->k, o->mode, c->text_config, o->question, err);
 done:
 	free(v);

@@ -23,6 +23,7 @@ typedef struct query_opts {
 	size_t k;
 	int ef_search;
 	double rrf_k;
+	double text_weight;
 	enum query_text_rank text_rank;
 	query_filter filter;
 	const char *question;
