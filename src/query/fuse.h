@@ -12,7 +12,7 @@
 
 #include "search.h"
 
-#define QUERY_RRF_K_DEFAULT 20
+#define QUERY_RRF_K_DEFAULT 10
 #define QUERY_TEXT_WEIGHT_DEFAULT 2.0
 
 typedef struct query_fused {

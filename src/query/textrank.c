@@ -5,31 +5,59 @@
 
 #include "db.h"
 
-/* BM25 with idf = ln(1 + (N - df + 0.5) / (df + 0.5)) over all chunks and
- * a term frequency that counts a heading occurrence (weight A) 3 times and
- * a summary occurrence (B) twice, a cheap BM25F.  Document length: the
- * chunk's distinct lexemes (length(tsv)), against their corpus mean.
+/* BM25 (k1 1.2, b 0.75) with idf = ln(1 + (N - df + 0.5) / (df + 0.5)).
+ * - tf: PostgreSQL's ts_rank of the chunk for that one term, scaled so one
+ *   occurrence in the text counts 1, in the summary (weight B) 2, in the
+ *   heading path (A) 3; ts_rank already saturates with repetition (1, 1.25,
+ *   ... at most 1.64 occurrences' worth).  It reads the tsvector in C with
+ *   a binary search: 15-25 times cheaper than unnest(tsv) per candidate,
+ *   and as good on the benchmark (docs/PERFORMANCE.md).
+ * - df: from the column's statistics (pg_stats.most_common_elems, kept by
+ *   ANALYZE) for common terms, else counted through the GIN index (a rare
+ *   term has few postings); N: the planner's row estimate (an exact count
+ *   before the first ANALYZE).
+ * - length: the chunk's text bytes (octet_length reads a TOASTed value's
+ *   size without fetching it) against their mean over a sample of about
+ *   5,000 chunks.
+ * - candidates: the chunks holding the question's rarest terms, taken in
+ *   increasing df while their postings add up to under CAND_POSTINGS (at
+ *   least the rarest term), at most CAND_MAX chunks, so a question's common
+ *   words ("use", "how") do not make every chunk one.  The other terms
+ *   still add to the candidates' scores.
  * $1 config, $2 question, $3 document ids or NULL, $4 limit. */
+#define CAND_POSTINGS "5000"
+#define CAND_MAX "10000"
 static const char bm25_sql[] =
 	"WITH q AS (SELECT u.lexeme, plainto_tsquery('simple', u.lexeme) AS tq"
 	"  FROM unnest(to_tsvector($1::regconfig, $2)) u"
 	"  WHERE numnode(plainto_tsquery('simple', u.lexeme)) > 0),"
-	" corpus AS (SELECT count(*)::float8 AS n, greatest(avg(length(c.tsv)), 1)::float8 AS avgdl"
-	"  FROM docpipe.chunks c),"
-	" terms AS (SELECT q.lexeme, ln(1 + (corpus.n - df.df + 0.5) / (df.df + 0.5)) AS idf"
-	"  FROM q CROSS JOIN corpus CROSS JOIN LATERAL"
-	"  (SELECT count(*)::float8 AS df FROM docpipe.chunks c WHERE c.tsv @@ q.tq) df),"
-	" cand AS MATERIALIZED (SELECT c.document_id, c.seq, c.tsv FROM docpipe.chunks c"
-	"  WHERE c.tsv @@ (SELECT string_agg(q.tq::text, ' | ')::tsquery FROM q)"
-	"  AND ($3::bigint[] IS NULL OR c.document_id = ANY($3::bigint[])))"
-	" SELECT cand.document_id, cand.seq,"
-	"  sum(t.idf * tf.f * 2.2 / (tf.f + 1.2 * (0.25 + 0.75 * length(cand.tsv) / corpus.avgdl))) AS s"
-	" FROM cand CROSS JOIN corpus CROSS JOIN LATERAL unnest(cand.tsv) u"
-	" JOIN terms t ON t.lexeme = u.lexeme CROSS JOIN LATERAL"
-	"  (SELECT sum(CASE w WHEN 'A' THEN 3.0 WHEN 'B' THEN 2.0 ELSE 1.0 END)::float8 AS f"
-	"   FROM unnest(u.weights) w) tf"
-	" GROUP BY cand.document_id, cand.seq"
-	" ORDER BY s DESC, cand.document_id, cand.seq LIMIT $4::int";
+	" rel AS (SELECT greatest(reltuples, 0) AS est FROM pg_class"
+	"  WHERE oid = 'docpipe.chunks'::regclass),"
+	" corpus AS MATERIALIZED (SELECT"
+	"  coalesce(nullif((SELECT est FROM rel), 0), (SELECT count(*) FROM docpipe.chunks))::float8 AS n,"
+	"  (SELECT greatest(avg(octet_length(c.content)), 1) FROM docpipe.chunks c TABLESAMPLE SYSTEM"
+	"   ((SELECT least(100, 100 * 5000 / greatest(est, 1))::float4 FROM rel)) REPEATABLE (1))::float8"
+	"  AS avgdl),"
+	" mce AS MATERIALIZED (SELECT e.lexeme, e.freq FROM pg_stats s, unnest(s.most_common_elems::text::text[],"
+	"  s.most_common_elem_freqs) e(lexeme, freq)"
+	"  WHERE s.schemaname = 'docpipe' AND s.tablename = 'chunks' AND s.attname = 'tsv'),"
+	" terms AS MATERIALIZED (SELECT q.lexeme, q.tq, d.df,"
+	"  ln(1 + (greatest(corpus.n, d.df) - d.df + 0.5) / (d.df + 0.5)) AS idf"
+	"  FROM q CROSS JOIN corpus CROSS JOIN LATERAL (SELECT coalesce("
+	"   (SELECT mce.freq * corpus.n FROM mce WHERE mce.lexeme = q.lexeme),"
+	"   (SELECT count(*) FROM docpipe.chunks c WHERE c.tsv @@ q.tq))::float8 AS df) d),"
+	" pick AS (SELECT tq FROM (SELECT tq, df, sum(df) OVER (ORDER BY df, lexeme) AS cum FROM terms) x"
+	"  WHERE cum - df < " CAND_POSTINGS "),"
+	" cand AS MATERIALIZED (SELECT c.document_id, c.seq, c.tsv, octet_length(c.content) AS dl"
+	"  FROM docpipe.chunks c"
+	"  WHERE c.tsv @@ (SELECT string_agg(pick.tq::text, ' | ')::tsquery FROM pick)"
+	"  AND ($3::bigint[] IS NULL OR c.document_id = ANY($3::bigint[])) LIMIT " CAND_MAX ")"
+	" SELECT cand.document_id, cand.seq, s.s FROM cand CROSS JOIN corpus CROSS JOIN LATERAL"
+	" (SELECT sum(t.idf * tf.f * 2.2 / (tf.f + 1.2 * (0.25 + 0.75 * cand.dl / corpus.avgdl))) AS s"
+	"  FROM terms t CROSS JOIN LATERAL (SELECT 4.93480220055 *"
+	"   ts_rank('{0.333333333,0.333333333,0.666666667,1}', cand.tsv, t.tq, 0)::float8 AS f) tf"
+	"  WHERE tf.f > 0) s"
+	" ORDER BY s.s DESC, cand.document_id, cand.seq LIMIT $4::int";
 
 /* ts_rank_cd (cover density; default weights A 1, B 0.4, D 0.1), divided
  * by 1 + log(length) (normalization 1). */
