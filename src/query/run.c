@@ -51,6 +51,16 @@ int query_sides(PGconn *db, const query_corpus *c, query_opts *o, dp_err *err)
 	return DP_EXIT_OK;
 }
 
+/* The vector side: all vectors, or (rerank) only the text candidates t. */
+static int vector_side(PGconn *db, const query_corpus *c, const query_opts *o, size_t pool,
+		       const query_ids *ids, const query_hit *t, size_t nt, int rerank,
+		       query_hit **v, size_t *nv, dp_err *err)
+{
+	if (rerank && nt > 0)
+		return query_vector_rerank(db, c, o->q, t, nt, pool, v, nv, err);
+	return query_vector_search(db, c, o->q, pool, o->ef_search, ids, v, nv, err);
+}
+
 jv query_run(PGconn *db, const query_corpus *c, const query_opts *o, dp_err *err)
 {
 	size_t pool = o->mode == QUERY_HYBRID && o->k < QUERY_POOL_MIN ? QUERY_POOL_MIN : o->k;
@@ -60,15 +70,20 @@ jv query_run(PGconn *db, const query_corpus *c, const query_opts *o, dp_err *err
 	query_fused *fused = NULL;
 	jv out = jv_invalid();
 	int filtered = query_filter_active(&o->filter);
+	int rerank = o->q != NULL && o->use_text && o->mode == QUERY_HYBRID &&
+		     !query_is_pgvector(c) && query_chunk_estimate(db) > QUERY_SCAN_MAX;
 
 	if (filtered && query_filter_ids(db, &o->filter, &ids, err) < 0)
 		goto done;
-	if (o->q != NULL && query_vector_search(db, c, o->q, pool, o->ef_search,
-						filtered ? &ids : NULL, &v, &nv, err) < 0)
-		goto done;
-	if (o->use_text && query_text_search(db, c->text_config, o->question, o->text_rank, pool,
+	if (o->use_text && query_text_search(db, c->text_config, o->question, o->text_rank,
+					     rerank && pool < QUERY_RERANK_POOL ? QUERY_RERANK_POOL : pool,
 					     filtered ? &ids : NULL, &t, &nt, err) < 0)
 		goto done;
+	if (o->q != NULL && vector_side(db, c, o, pool, filtered ? &ids : NULL, t, nt, rerank,
+					&v, &nv, err) < 0)
+		goto done;
+	if (nt > pool)
+		nt = pool;
 	if ((fused = malloc((nv + nt > 0 ? nv + nt : 1) * sizeof *fused)) == NULL) {
 		dp_err_set(err, "out of memory");
 		goto done;

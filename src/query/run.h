@@ -18,6 +18,15 @@
  * ranked well by one side and fairly by the other can still win. */
 #define QUERY_POOL_MIN 50
 
+/* Above this many chunks (the planner's estimate), hybrid search over
+ * real[] vectors does not stream them all (about 2 s per 100k chunks, the
+ * server's array output dominating) but ranks the QUERY_RERANK_POOL best
+ * text candidates exactly by vector: a chunk that only the vector side
+ * would find is then missed.  pgvector, --mode vector and questions
+ * without text matches scan as before. */
+#define QUERY_SCAN_MAX 20000
+#define QUERY_RERANK_POOL 1000
+
 typedef struct query_opts {
 	enum query_mode mode;
 	size_t k;

@@ -278,12 +278,15 @@ static int copy_end(PGconn *db, int len, int rc, dp_err *err)
 	return rc;
 }
 
-/* Streams every stored vector once; keeps the best in t. */
-static int scan(PGconn *db, const float *q, size_t dim, const query_ids *ids, query_topk *t,
-		dp_err *err)
+static const char scan_all_sql[] = "COPY (SELECT document_id, seq, embedding FROM docpipe.chunks"
+				    " WHERE embedding IS NOT NULL) TO STDOUT (FORMAT binary)";
+
+/* Streams the vectors that copy_sql (a COPY of document_id, seq,
+ * embedding in binary) sends once; keeps the best in t. */
+static int scan(PGconn *db, const char *copy_sql, const float *q, size_t dim, const query_ids *ids,
+		query_topk *t, dp_err *err)
 {
-	PGresult *res = PQexec(db, "COPY (SELECT document_id, seq, embedding FROM docpipe.chunks"
-				   " WHERE embedding IS NOT NULL) TO STDOUT (FORMAT binary)");
+	PGresult *res = PQexec(db, copy_sql);
 	float *vec = malloc(dim * sizeof *vec);
 	int rc = 0, first = 1;
 	char *buf;
@@ -321,19 +324,24 @@ static int scan(PGconn *db, const float *q, size_t dim, const query_ids *ids, qu
 	return copy_end(db, len, rc, err);
 }
 
+int query_is_pgvector(const query_corpus *c)
+{
+	return strcmp(c->vector_type, "vector") == 0 || strcmp(c->vector_type, "halfvec") == 0;
+}
+
 int query_vector_search(PGconn *db, const query_corpus *c, const float *q, size_t n,
 			int ef_search, const query_ids *ids, query_hit **out, size_t *nout,
 			dp_err *err)
 {
 	query_topk t;
-	int pgvector = strcmp(c->vector_type, "vector") == 0 || strcmp(c->vector_type, "halfvec") == 0;
+	int pgvector = query_is_pgvector(c);
 
 	if (query_topk_init(&t, n) < 0) {
 		dp_err_set(err, "out of memory");
 		return -1;
 	}
 	if ((pgvector ? search_pgvector(db, c, q, n, ef_search, ids, &t, err)
-		      : scan(db, q, (size_t)c->dim, ids, &t, err)) < 0) {
+		      : scan(db, scan_all_sql, q, (size_t)c->dim, ids, &t, err)) < 0) {
 		query_topk_free(&t);
 		return -1;
 	}
@@ -341,4 +349,57 @@ int query_vector_search(PGconn *db, const query_corpus *c, const float *q, size_
 	*out = t.hits;
 	*nout = t.n;
 	return 0;
+}
+
+int query_vector_rerank(PGconn *db, const query_corpus *c, const float *q, const query_hit *cands,
+			size_t ncands, size_t n, query_hit **out, size_t *nout, dp_err *err)
+{
+	int64_t *ids = malloc((ncands + 1) * sizeof *ids), *seqs = malloc((ncands + 1) * sizeof *seqs);
+	char *idl = NULL, *seql = NULL, *sql = NULL;
+	query_topk t = {0};
+	int rc = -1;
+
+	if (ids != NULL && seqs != NULL) {
+		for (size_t i = 0; i < ncands; i++) {
+			ids[i] = cands[i].doc_id;
+			seqs[i] = cands[i].seq;
+		}
+		idl = query_int_array(ids, ncands);
+		seql = query_int_array(seqs, ncands);
+	}
+	/* COPY takes no parameters: the arrays are numbers we print. */
+	size_t cap = (idl != NULL ? strlen(idl) : 0) + (seql != NULL ? strlen(seql) : 0) + 256;
+	if (idl == NULL || seql == NULL || (sql = malloc(cap)) == NULL || query_topk_init(&t, n) < 0) {
+		dp_err_set(err, "out of memory");
+		goto done;
+	}
+	snprintf(sql, cap, "COPY (SELECT c.document_id, c.seq, c.embedding FROM unnest('%s'::bigint[],"
+		 " '%s'::int[]) AS h(id, seq) JOIN docpipe.chunks c ON c.document_id = h.id AND c.seq = h.seq"
+		 " WHERE c.embedding IS NOT NULL) TO STDOUT (FORMAT binary)", idl, seql);
+	if (scan(db, sql, q, (size_t)c->dim, NULL, &t, err) < 0)
+		goto done;
+	query_topk_sort(&t);
+	*out = t.hits;
+	*nout = t.n;
+	t.hits = NULL;
+	rc = 0;
+done:
+	query_topk_free(&t);
+	free(ids);
+	free(seqs);
+	free(idl);
+	free(seql);
+	free(sql);
+	return rc;
+}
+
+double query_chunk_estimate(PGconn *db)
+{
+	PGresult *res = PQexec(db, "SELECT reltuples FROM pg_class WHERE oid = 'docpipe.chunks'::regclass");
+	double n = -1;
+
+	if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+		n = strtod(PQgetvalue(res, 0, 0), NULL);
+	PQclear(res);
+	return n;
 }

@@ -70,4 +70,18 @@ int query_vector_search(PGconn *db, const query_corpus *c, const float *q, size_
 			int ef_search, const query_ids *ids, query_hit **out, size_t *nout,
 			dp_err *err);
 
+/* 1 when the corpus's vectors are pgvector's (vector or halfvec). */
+int query_is_pgvector(const query_corpus *c);
+
+/* Exact cosine ranking of the ncands chunks cands (any order; their
+ * scores are ignored) against unit vector q: the n best into *out
+ * (malloc'd, best first) and *nout.  Reads only those chunks' vectors.
+ * 0, or -1 with err. */
+int query_vector_rerank(PGconn *db, const query_corpus *c, const float *q, const query_hit *cands,
+			size_t ncands, size_t n, query_hit **out, size_t *nout, dp_err *err);
+
+/* The planner's estimate of the number of chunks (-1 unknown: never
+ * analyzed, or an error; the caller then assumes a small corpus). */
+double query_chunk_estimate(PGconn *db);
+
 #endif
