@@ -20,8 +20,8 @@
  *   size without fetching it) against their mean over a sample of about
  *   5,000 chunks.
  * - candidates: the chunks holding the question's rarest terms, taken in
- *   increasing df while their postings add up to under CAND_POSTINGS (at
- *   least the rarest term), at most CAND_MAX chunks, so a question's common
+ *   increasing df while their postings add up to at most CAND_POSTINGS
+ *   (at least the rarest term), at most CAND_MAX chunks, so a question's common
  *   words ("use", "how") do not make every chunk one.  The other terms
  *   still add to the candidates' scores.
  * $1 config, $2 question, $3 document ids or NULL, $4 limit. */
@@ -46,8 +46,9 @@ static const char bm25_sql[] =
 	"  FROM q CROSS JOIN corpus CROSS JOIN LATERAL (SELECT coalesce("
 	"   (SELECT mce.freq * corpus.n FROM mce WHERE mce.lexeme = q.lexeme),"
 	"   (SELECT count(*) FROM docpipe.chunks c WHERE c.tsv @@ q.tq))::float8 AS df) d),"
-	" pick AS (SELECT tq FROM (SELECT tq, df, sum(df) OVER (ORDER BY df, lexeme) AS cum FROM terms) x"
-	"  WHERE cum - df < " CAND_POSTINGS "),"
+	" pick AS (SELECT tq FROM (SELECT tq, sum(df) OVER (ORDER BY df, lexeme) AS cum,"
+	"  row_number() OVER (ORDER BY df, lexeme) AS r FROM terms) x"
+	"  WHERE r = 1 OR cum <= " CAND_POSTINGS "),"
 	" cand AS MATERIALIZED (SELECT c.document_id, c.seq, c.tsv, octet_length(c.content) AS dl"
 	"  FROM docpipe.chunks c"
 	"  WHERE c.tsv @@ (SELECT string_agg(pick.tq::text, ' | ')::tsquery FROM pick)"
