@@ -72,6 +72,7 @@ suite "real[]"
 is "$(sql "SELECT value FROM docpipe.settings WHERE key = 'vector_type'")" "real[]" "real[]: the corpus uses real[]"
 if type newdb_pgvector >/dev/null 2>&1 && newdb_pgvector; then
 	suite vector
+	is "$(sql "SELECT value FROM docpipe.settings WHERE key = 'vector_type'")" vector "vector: the corpus uses pgvector"
 else
 	skip "pgvector: no test helper (newdb_pgvector) or no extension"
 fi
