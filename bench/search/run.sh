@@ -24,8 +24,7 @@ load() { # load DB DIR...: discover, chunk, embed (local), store
 		 "$0"/docpipe-embed | "$0"/docpipe-store -q >/dev/null' "$B" "$@"
 }
 variants=("vector:--mode vector" "text:--mode text" "hybrid:--mode hybrid"
-	"text-cd:--mode text --text-rank cd" "hybrid-cd:--mode hybrid --text-rank cd"
-	"hybrid-rrf60-w1:--mode hybrid --rrf-k 60 --text-weight 1" "hybrid-rrf20:--mode hybrid --rrf-k 20")
+	"text-cd:--mode text --text-rank cd" "hybrid-rrf60-w1:--mode hybrid --rrf-k 60 --text-weight 1")
 echo "# $(date -u +%FT%TZ) nproc $(nproc) load $(cut -d' ' -f1-3 /proc/loadavg)"
 TMPCHUNKS=$tmp/eval-chunks.ndjson load eval "$shared/eval/chunking/corpora"
 echo "## (a) chunking eval (docpipe-chunk defaults, local embedder)"
