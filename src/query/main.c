@@ -208,6 +208,36 @@ static int search(PGconn *db, const query_corpus *corpus, query_opts *o, const c
 	return jv_is_valid(*results) ? DP_EXIT_OK : DP_EXIT_SYSTEM;
 }
 
+/* Connects, reads the corpus, searches and prints.  Returns the exit
+ * status (diagnostics printed). */
+static int connect_and_search(dp_cli *cli, const char *db_env, query_opts *o, const char *vector,
+			      int json)
+{
+	dp_err err;
+	PGconn *db = dp_db_connect(db_env, "docpipe-query", &err);
+
+	if (db == NULL) {
+		dp_diag("%s", err.msg);
+		return DP_EXIT_SYSTEM;
+	}
+	query_corpus corpus;
+	float *q = NULL;
+	jv results = jv_invalid();
+	int rc = query_corpus_load(db, &corpus, &err);
+	if (rc != 0)
+		rc = rc > 0 ? DP_EXIT_FAILED : DP_EXIT_SYSTEM;
+	else if ((q = malloc((size_t)corpus.dim * sizeof *q)) == NULL)
+		dp_err_set(&err, "out of memory"), rc = DP_EXIT_SYSTEM;
+	else if ((rc = search(db, &corpus, o, vector, q, &results, &err)) == DP_EXIT_OK)
+		rc = print_results(cli, json, jv_copy(results), &err);
+	if (rc != DP_EXIT_OK)
+		dp_diag("%s", err.msg);
+	jv_free(results);
+	free(q);
+	PQfinish(db);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -269,28 +299,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	o.question = optind < argc ? argv[optind] : "";
-
-	PGconn *db = dp_db_connect(db_env, "docpipe-query", &err);
-	if (db == NULL) {
-		dp_diag("%s", err.msg);
-		rc = DP_EXIT_SYSTEM;
-		goto out;
-	}
-	query_corpus corpus;
-	float *q = NULL;
-	jv results = jv_invalid();
-	rc = query_corpus_load(db, &corpus, &err);
-	if (rc != 0)
-		rc = rc > 0 ? DP_EXIT_FAILED : DP_EXIT_SYSTEM;
-	else if ((q = malloc((size_t)corpus.dim * sizeof *q)) == NULL)
-		dp_err_set(&err, "out of memory"), rc = DP_EXIT_SYSTEM;
-	else if ((rc = search(db, &corpus, &o, vector, q, &results, &err)) == DP_EXIT_OK)
-		rc = print_results(&cli, json, jv_copy(results), &err);
-	if (rc != DP_EXIT_OK)
-		dp_diag("%s", err.msg);
-	jv_free(results);
-	free(q);
-	PQfinish(db);
+	rc = connect_and_search(&cli, db_env, &o, vector, json);
 out:
 	query_filter_free(&o.filter);
 	return rc;
