@@ -202,7 +202,10 @@ static int search(PGconn *db, const query_corpus *corpus, query_opts *o, const c
 		dp_vec_normalize(q, (size_t)corpus->dim);
 		o->q = q;
 	}
-	if ((rc = query_sides(db, corpus, o, err)) != DP_EXIT_OK)
+	rc = query_sides(db, corpus, o, err);
+	if (o->notice != NULL)
+		dp_diag("notice: %s", o->notice);
+	if (rc != DP_EXIT_OK)
 		return rc;
 	*results = query_run(db, corpus, o, err);
 	return jv_is_valid(*results) ? DP_EXIT_OK : DP_EXIT_SYSTEM;

@@ -16,6 +16,7 @@ int query_sides(PGconn *db, const query_corpus *c, query_opts *o, dp_err *err)
 {
 	int terms = 0;
 
+	o->notice = NULL;
 	if (o->q != NULL && zero_vector(o->q, (size_t)c->dim)) {
 		o->q = NULL;
 		if (o->mode == QUERY_VECTOR) {
@@ -23,7 +24,7 @@ int query_sides(PGconn *db, const query_corpus *c, query_opts *o, dp_err *err)
 				   " knows): nothing to compare; try --mode text");
 			return DP_EXIT_USAGE;
 		}
-		dp_diag("notice: the question embeds to a zero vector; text ranking only");
+		o->notice = "the question embeds to a zero vector; text ranking only";
 	}
 	o->use_text = 0;
 	if (o->mode != QUERY_VECTOR && c->text_config[0] == '\0') {
@@ -32,8 +33,8 @@ int query_sides(PGconn *db, const query_corpus *c, query_opts *o, dp_err *err)
 				   " once to add it)");
 			return DP_EXIT_FAILED;
 		}
-		dp_diag("notice: no full-text index yet (run docpipe-store once to add it);"
-			" vector ranking only");
+		o->notice = "no full-text index yet (run docpipe-store once to add it);"
+			    " vector ranking only";
 	} else if (o->mode != QUERY_VECTOR) {
 		if ((terms = query_text_terms(db, c->text_config, o->question, err)) < 0)
 			return DP_EXIT_SYSTEM;

@@ -38,12 +38,13 @@ typedef struct query_opts {
 	const char *question;
 	const float *q;      /* the unit question vector; NULL: no vector side */
 	int use_text;        /* set by query_sides */
+	const char *notice;  /* set by query_sides: a static string for stderr, or NULL */
 } query_opts;
 
 /* Decides the sides to run from the mode, the corpus and the question:
  * vector when o->q is set and not zero, text when the corpus has a
  * full-text index and the question has terms.  In hybrid mode a missing
- * side is a notice on stderr (the other one answers alone); in vector or
+ * side sets o->notice (the other one answers alone); in vector or
  * text mode, and when neither side can run, it is an error.  Clears o->q
  * when the vector side does not run.  Returns DP_EXIT_OK, or an exit code
  * with err. */
