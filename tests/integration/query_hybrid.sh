@@ -64,7 +64,9 @@ suite() { # suite LABEL: every check against the database of $DATABASE_URL
 	docpipe-query --mode text '?' >/dev/null 2>&1; is "$?" 2 "$L: text mode, a question without terms: exit 2"
 	out=$(docpipe-query -k 1 --vector "$E0" '?' 2>/dev/null); is "$?/$(grep -c cafe.md <<<"$out")" "0/1" "$L: hybrid, no terms: the vector side answers"
 	# -k N returns N rows whenever N exist, whatever the HNSW search list.
-	python3 "$TOP/bench/store-gen.py" --docs 50 --chunks 3 --dim 4 --root /gen | docpipe-store -q >/dev/null
+	# (3,000 chunks: enough for the planner to use an HNSW index.)
+	python3 "$TOP/bench/store-gen.py" --docs 1000 --chunks 3 --dim 4 --root /gen | docpipe-store -q >/dev/null
+	sql "ANALYZE docpipe.chunks"
 	is "$(docpipe-query --mode vector --json -k 100 --ef-search 10 --vector "$E0" x | jq -s length)" 100 "$L: -k 100 with --ef-search 10: 100 rows"
 	text=$(docpipe-query -k 1 --vector "$E0" zyxqvortex)
 	like "$text" '^1\. [0-9.]+  /c/guide/rotate\.md  \(Keys > Rotation\)' "$L: text output"
