@@ -15,7 +15,7 @@
 #include "filter.h"
 
 #define QUERY_K_MAX 1000
-#define QUERY_EF_SEARCH_DEFAULT 200 /* hnsw.ef_search; pgvector's maximum is 1000 */
+#define QUERY_EF_SEARCH_DEFAULT 1000 /* hnsw.ef_search (pgvector's maximum): docs/PERFORMANCE.md */
 
 typedef struct query_hit {
 	double score;
