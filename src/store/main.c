@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "err.h"
+#include "fulltext.h"
 #include "run.h"
 #include "store.h"
 
@@ -25,12 +26,15 @@ static void usage(FILE *out)
 		"                          INSERTs, for servers without COPY FROM STDIN)\n"
 		"  --sweep RUN ROOT...     delete the documents under the ROOTs whose last run\n"
 		"                          is not RUN; print a deleted receipt for each\n"
+		"  --text-config NAME      text search configuration of the full-text index\n"
+		"                          (default: the corpus's, english for a new one;\n"
+		"                          simple for mixed languages); a change re-indexes\n"
 		"  -q, --quiet             no summary line on stderr\n"
 		"\n%s\n%s",
 		dp_cli_help, dp_exit_codes_help);
 }
 
-enum { OPT_DB_ENV = 0x2000, OPT_WRITE_METHOD, OPT_SWEEP, OPT_HELP };
+enum { OPT_DB_ENV = 0x2000, OPT_WRITE_METHOD, OPT_SWEEP, OPT_TEXT_CONFIG, OPT_HELP };
 
 int main(int argc, char **argv)
 {
@@ -38,6 +42,7 @@ int main(int argc, char **argv)
 		{"db-env", required_argument, NULL, OPT_DB_ENV},
 		{"write-method", required_argument, NULL, OPT_WRITE_METHOD},
 		{"sweep", required_argument, NULL, OPT_SWEEP},
+		{"text-config", required_argument, NULL, OPT_TEXT_CONFIG},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, OPT_HELP},
 		DP_CLI_LONGOPTS,
@@ -67,6 +72,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_SWEEP:
 			sweep_run = optarg;
+			break;
+		case OPT_TEXT_CONFIG:
+			store_fulltext_request(optarg);
 			break;
 		case 'q':
 			quiet = 1;

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "fulltext.h"
 #include "outcome.h"
 #include "store.h"
 
@@ -109,6 +110,8 @@ int store_schema_ensure(store *s, dp_err *err)
 	for (size_t i = 0; i < sizeof migrations / sizeof migrations[0]; i++)
 		if (dp_db_exec(s->db, migrations[i], err) < 0)
 			goto fail;
+	if (store_fulltext_ensure(s->db, err) < 0)
+		goto fail;
 	if (dp_db_exec(s->db, "COMMIT", err) < 0)
 		goto fail;
 	s->pgvector = strcmp(vector_type, "vector") == 0;

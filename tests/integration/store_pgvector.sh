@@ -49,7 +49,7 @@ is "$(psqlv "SELECT array_to_string(heading, '>') FROM docpipe.chunks WHERE seq 
 docpipe-store -q --write-method insert <docs.ndjson | jq -r .status | xargs >r2
 is "$(cat r2)" "unchanged unchanged" "re-run unchanged"
 E0=$(python3 -c 'import base64,struct; print(base64.b64encode(struct.pack("<4f",1,0,0,0)).decode())')
-out=$(docpipe-query --json -k 2 --vector "$E0" x); rc=$?
+out=$(docpipe-query --mode vector --json -k 2 --vector "$E0" x); rc=$?
 is "$rc" 0 "query exits 0"
 is "$(jq -r .content <<<"$out" | paste -sd '|')" "alpha exact|alpha near" "query via <=>: nearest first"
 is "$(jq -r '.score * 1000 | round' <<<"$out" | head -1)" 1000 "score is 1 - cosine distance"
