@@ -6,6 +6,7 @@
 
 #include "err.h"
 #include "feed.h"
+#include "transport.h"
 
 static void count(store_counts *c, const store_item *item)
 {
@@ -26,14 +27,15 @@ static void count(store_counts *c, const store_item *item)
 /* How long the input of a bulk load may pause before the index is built. */
 #define BULK_IDLE_MS 2000
 
-/* 1 when no record arrived for ms milliseconds, 0 as soon as one is queued. */
+/* 1 when no record arrived for ms milliseconds, 0 as soon as one is
+ * queued or the input ends. */
 static int idle_for(store_feed *feed, int ms)
 {
 	const struct timespec tick = {0, 20 * 1000000L};
 
 	for (int waited = 0; waited < ms; waited += 20) {
-		if (!store_feed_idle(feed))
-			return 0;
+		if (!store_feed_idle(feed) || store_feed_ended(feed) || dp_stop_requested())
+			return 0; /* more to write, or the end: built there */
 		nanosleep(&tick, NULL);
 	}
 	return store_feed_idle(feed);
