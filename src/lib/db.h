@@ -72,6 +72,7 @@ typedef struct dp_db_settings {
 	/* "building" while a bulk load has the index dropped (search exactly);
 	 * "ready" or "" otherwise. */
 	char index_state[16];
+	int hnsw_ef_construction; /* of the store's index builds; 0: not set (64) */
 } dp_db_settings;
 
 /* Fills out from res (borrowed): the rows of

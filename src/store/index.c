@@ -36,7 +36,7 @@ static const char *index_kind(const store *s)
 	return s->vtype == STORE_VT_VECTOR && s->dim > HNSW_MAX_VECTOR ? "hnsw-halfvec" : "hnsw";
 }
 
-static int set_key(store *s, const char *key, const char *value, dp_err *err)
+int store_settings_set(store *s, const char *key, const char *value, dp_err *err)
 {
 	const char *params[] = {key, value};
 	PGresult *res = dp_db_query(s->db,
@@ -98,14 +98,16 @@ int store_index_create(store *s, long long rows, dp_err *err)
 		/* dim is an int we checked, the rest our own text: no input. */
 		if (strcmp(kind, "hnsw-halfvec") == 0)
 			snprintf(sql, sizeof sql, "CREATE INDEX IF NOT EXISTS chunks_embedding_hnsw ON docpipe.chunks"
-				 " USING hnsw ((embedding::halfvec(%d)) halfvec_cosine_ops)", s->dim);
+				 " USING hnsw ((embedding::halfvec(%d)) halfvec_cosine_ops)"
+				 " WITH (ef_construction = %d)", s->dim, s->ef_construction);
 		else
 			snprintf(sql, sizeof sql, "CREATE INDEX IF NOT EXISTS chunks_embedding_hnsw ON docpipe.chunks"
-				 " USING hnsw (embedding %s_cosine_ops)", store_vector_type_name(s->vtype));
+				 " USING hnsw (embedding %s_cosine_ops) WITH (ef_construction = %d)",
+				 store_vector_type_name(s->vtype), s->ef_construction);
 		if ((rows > 0 && size_build(s, rows, err) < 0) || dp_db_exec(s->db, sql, err) < 0)
 			return -1;
 	}
-	if (set_key(s, "vector_index", kind, err) < 0)
+	if (store_settings_set(s, "vector_index", kind, err) < 0)
 		return -1;
 	if (strcmp(s->vector_index, kind) != 0) {
 		if (strcmp(kind, "hnsw-halfvec") == 0)
@@ -169,7 +171,7 @@ static int begin_bulk(store *s, long long chunks, dp_err *err)
 		return got < 0 && dp_db_lost(s->db) ? -1 : 0;
 	if (dp_db_exec(s->db, "BEGIN", err) < 0 ||
 	    dp_db_exec(s->db, "DROP INDEX IF EXISTS docpipe.chunks_embedding_hnsw", err) < 0 ||
-	    set_key(s, "index_state", "building", err) < 0 || dp_db_exec(s->db, "COMMIT", err) < 0) {
+	    store_settings_set(s, "index_state", "building", err) < 0 || dp_db_exec(s->db, "COMMIT", err) < 0) {
 		dp_db_rollback(s->db);
 		if (dp_db_lost(s->db))
 			return -1;
@@ -229,7 +231,7 @@ static int build(store *s, dp_err *err)
 	if (rows < 0 || dp_db_exec(s->db, "BEGIN", err) < 0)
 		return -1;
 	if ((s->dim > 0 && store_index_create(s, rows, err) < 0) ||
-	    set_key(s, "index_state", "ready", err) < 0 || dp_db_exec(s->db, "COMMIT", err) < 0) {
+	    store_settings_set(s, "index_state", "ready", err) < 0 || dp_db_exec(s->db, "COMMIT", err) < 0) {
 		dp_db_rollback(s->db);
 		return -1;
 	}

@@ -29,14 +29,17 @@ static void usage(FILE *out)
 		"  --bulk-load WHEN        auto (default: drop the HNSW index while a run adds\n"
 		"                          many chunks relative to the table, build it at the\n"
 		"                          end), always, or never\n"
+		"  --hnsw-ef-construction N  HNSW build quality, %d-%d (default 64; lower:\n"
+		"                          faster builds, lower recall); kept for later builds\n"
 		"  --sweep RUN ROOT...     delete the documents under the ROOTs whose last run\n"
 		"                          is not RUN; print a deleted receipt for each\n"
 		"  -q, --quiet             no summary line on stderr\n"
 		"\n%s\n%s",
-		dp_cli_help, dp_exit_codes_help);
+		STORE_EF_CONSTRUCTION_MIN, STORE_EF_CONSTRUCTION_MAX, dp_cli_help, dp_exit_codes_help);
 }
 
-enum { OPT_DB_ENV = 0x2000, OPT_WRITE_METHOD, OPT_SWEEP, OPT_HELP, OPT_VECTOR_TYPE, OPT_BULK };
+enum { OPT_DB_ENV = 0x2000, OPT_WRITE_METHOD, OPT_SWEEP, OPT_HELP, OPT_VECTOR_TYPE, OPT_BULK,
+       OPT_EF_CONSTRUCTION };
 
 /* Index of arg in names (NULL-terminated), or -1 after a diagnostic. */
 static int pick(const char *opt, const char *arg, const char *const *names)
@@ -56,6 +59,7 @@ int main(int argc, char **argv)
 		{"sweep", required_argument, NULL, OPT_SWEEP},
 		{"vector-type", required_argument, NULL, OPT_VECTOR_TYPE},
 		{"bulk-load", required_argument, NULL, OPT_BULK},
+		{"hnsw-ef-construction", required_argument, NULL, OPT_EF_CONSTRUCTION},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, OPT_HELP},
 		DP_CLI_LONGOPTS,
@@ -95,6 +99,16 @@ int main(int argc, char **argv)
 				return DP_EXIT_USAGE;
 			so.bulk = (enum store_bulk_mode)rc;
 			break;
+		case OPT_EF_CONSTRUCTION: {
+			long ef;
+			if (dp_cli_parse_long("hnsw-ef-construction", optarg, STORE_EF_CONSTRUCTION_MIN,
+					      STORE_EF_CONSTRUCTION_MAX, &ef, &err) < 0) {
+				dp_diag("%s", err.msg);
+				return DP_EXIT_USAGE;
+			}
+			so.ef_construction = (int)ef;
+			break;
+		}
 		case OPT_SWEEP:
 			sweep_run = optarg;
 			break;

@@ -76,6 +76,8 @@ int store_settings_load(store *s, dp_db_settings *set, dp_err *err)
 	snprintf(s->embedder, sizeof s->embedder, "%s", set->embedder);
 	s->dim = set->dim;
 	snprintf(s->vector_index, sizeof s->vector_index, "%s", set->vector_index);
+	s->ef_construction = s->opt.ef_construction > 0 ? s->opt.ef_construction
+			     : set->hnsw_ef_construction > 0 ? set->hnsw_ef_construction : 64;
 	return 0;
 }
 
@@ -139,8 +141,10 @@ static int create_chunks(store *s, char *why, size_t why_size, int *usage, dp_er
 static int schema_ensure(store *s, int *usage, dp_err *err)
 {
 	dp_db_settings set;
-	char why[DP_ERR_MAX];
+	char why[DP_ERR_MAX], ef[16];
 	int created = 0;
+
+	snprintf(ef, sizeof ef, "%d", s->opt.ef_construction);
 
 	if (dp_db_begin_locked(s->db, STORE_LOCK_KEY, err) < 0)
 		return -1;
@@ -167,6 +171,8 @@ static int schema_ensure(store *s, int *usage, dp_err *err)
 	for (size_t i = 0; i < sizeof migrations / sizeof migrations[0]; i++)
 		if (dp_db_exec(s->db, migrations[i], err) < 0)
 			goto fail;
+	if (s->opt.ef_construction > 0 && store_settings_set(s, "hnsw_ef_construction", ef, err) < 0)
+		goto fail;
 	if (dp_db_exec(s->db, "COMMIT", err) < 0)
 		goto fail;
 	if (created || !s->opt.quiet)

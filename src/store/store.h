@@ -41,8 +41,15 @@ typedef struct store_options {
 	enum store_write_method method;
 	enum store_vector_type vector_type;
 	enum store_bulk_mode bulk;
+	/* HNSW ef_construction for index builds from now on (recorded in
+	 * settings key hnsw_ef_construction); 0: the corpus's, else 64. */
+	int ef_construction;
 	int quiet;              /* only notices about new choices */
 } store_options;
+
+/* pgvector's HNSW: m is 16; ef_construction must be at least 2 m. */
+#define STORE_EF_CONSTRUCTION_MIN 32
+#define STORE_EF_CONSTRUCTION_MAX 1000
 
 /* Key of the advisory lock every schema or settings change holds. */
 #define STORE_LOCK_KEY 0x646f637069706531LL /* "docpipe1" */
@@ -58,6 +65,7 @@ typedef struct store {
 	/* settings vector_index: "hnsw", "hnsw-halfvec", "none"; "" until the
 	 * dimension is known. */
 	char vector_index[16];
+	int ef_construction;    /* of the next index build */
 	/* The corpus identity from docpipe.settings: "" / 0 until the first
 	 * embedded document is stored.  claimed: set by the open transaction,
 	 * forgotten if it rolls back. */
@@ -85,6 +93,10 @@ const char *store_vector_type_name(enum store_vector_type t);
 /* Reads docpipe.settings into set (may be NULL) and the corpus identity
  * and vector_index into s.  Returns 0 or -1 with err. */
 int store_settings_load(store *s, dp_db_settings *set, dp_err *err);
+
+/* Sets a docpipe.settings key (inserted or replaced).  Returns 0 or -1
+ * with err. */
+int store_settings_set(store *s, const char *key, const char *value, dp_err *err);
 
 /* Makes (embedder, dim) the corpus identity if it has none yet.  Runs in
  * the caller's transaction and takes the advisory lock, so two stores
