@@ -47,7 +47,12 @@ is "$(grep -c 'bulk load' err)/$(has_index)" "0/1" "a small run keeps the index 
 gen --docs 1 --chunks 10 --dim 8 --version 3 --seed 3 >one.ndjson
 docpipe-store --bulk-load always <one.ndjson >/dev/null 2>err
 is "$(grep -c 'bulk load' err)/$(has_index)/$(state index_state)" "1/1/ready" "--bulk-load always: dropped and rebuilt"
-docpipe-store --bulk-load never <bulk.ndjson >/dev/null 2>&1
+docpipe-store --bulk-load always --hnsw-ef-construction 40 <inc.ndjson >/dev/null 2>&1
+gen --docs 1 --chunks 10 --dim 8 --version 4 --seed 4 >one.ndjson
+docpipe-store --bulk-load always <one.ndjson >/dev/null 2>&1
+like "$(sql "SELECT indexdef FROM pg_indexes WHERE indexname = 'chunks_embedding_hnsw'")" "WITH \(ef_construction='40'\)" "--hnsw-ef-construction kept for later builds"
+docpipe-store --hnsw-ef-construction 31 </dev/null 2>/dev/null
+is "$?" 2 "ef_construction below 2 m: exit 2"
 docpipe-store --bulk-load sometimes </dev/null 2>/dev/null
 is "$?" 2 "bad --bulk-load: exit 2"
 
@@ -141,7 +146,7 @@ for m in copy insert; do
 	newdb_pgvector
 	docpipe-store --vector-type halfvec --write-method $m <small.ndjson >/dev/null 2>err; rc=$?
 	is "$rc/$(state vector_type)" "0/halfvec" "--vector-type halfvec ($m)"
-	like "$(sql "SELECT indexdef FROM pg_indexes WHERE indexname = 'chunks_embedding_hnsw'")" "embedding halfvec_cosine_ops" "halfvec index ($m)"
+	like "$(sql "SELECT indexdef FROM pg_indexes WHERE indexname = 'chunks_embedding_hnsw'")" "embedding halfvec_cosine_ops\) WITH \(ef_construction='64'\)" "halfvec index ($m)"
 	sql "SELECT embedding::vector::real[] FROM docpipe.chunks ORDER BY document_id, seq" | tr -d '{}' >got.$m
 done
 python3 - small.ndjson got.copy got.insert <<'PY' >cmp
