@@ -48,7 +48,7 @@ store() {
 	c0=$(server_cpu)
 	start=$(date +%s.%N)
 	DATABASE_URL="postgresql:///$db?host=$PGHOST&port=$PGPORT&user=$PGUSER" \
-		/usr/bin/time -f "%U %S" -o "$tmp/time" "$tmp/docpipe-store" -q "$@" <"$input" >"$tmp/receipts" 2>"$tmp/err"
+		/usr/bin/time -f "%U %S" -o "$tmp/time" "$tmp/docpipe-store" "$@" <"$input" >"$tmp/receipts" 2>"$out/$db.err"
 	end=$(date +%s.%N)
 	sleep 0.5 # the backend's exit reaches the postmaster
 	c1=$(server_cpu)

@@ -22,11 +22,11 @@
 
 /* The bulk rule: a run drops the index once the chunks it writes reach
  * BULK_RATIO_PCT % of the table's size at the start, and at least
- * BULK_MIN_CHUNKS.  Inserting into HNSW costs ~3 ms a row here, building
- * it ~0.2-0.4 ms a row of the whole table, so dropping pays from ~10% on
- * (docs/PERFORMANCE.md, "pgvector (issue 10)"); below BULK_MIN_CHUNKS
- * either way takes a few seconds at most. */
-#define BULK_RATIO_PCT 10
+ * BULK_MIN_CHUNKS.  Inserting 1,000 chunks into an indexed table of 100k
+ * took 19-21 s here (8.8 CPU-s), rebuilding it 101-127 s (45 CPU-s): the
+ * crossover is at 5-6.5% (docs/PERFORMANCE.md, "pgvector (issue 10)");
+ * below BULK_MIN_CHUNKS either way takes seconds at most. */
+#define BULK_RATIO_PCT 5
 #define BULK_MIN_CHUNKS 1000
 
 static const char *index_kind(const store *s)
@@ -66,13 +66,15 @@ static int try_bulk_lock(store *s, dp_err *err)
 
 /* SET LOCAL for a build over rows rows: maintenance_work_mem large enough
  * for the whole graph (pgvector builds several times faster when it fits;
- * ~vector + 1 KB of neighbour lists a row, plus a quarter), at most a
+ * a row takes its value and ~1 KB of neighbour lists, each rounded up to a
+ * power of two by the allocator: counted as twice the value plus 2 KB,
+ * plus a quarter; memory is only taken as the graph grows), at most a
  * quarter of this machine's memory (the store usually runs next to its
  * server), and one parallel worker per core besides the leader. */
 static int size_build(store *s, long long rows, dp_err *err)
 {
 	long long elem = strcmp(index_kind(s), "hnsw") == 0 && s->vtype == STORE_VT_VECTOR ? 4 : 2;
-	long long mb = rows * ((long long)s->dim * elem + 1024) * 5 / 4 / (1 << 20) + 1;
+	long long mb = rows * (2 * (long long)s->dim * elem + 2048) * 5 / 4 / (1 << 20) + 1;
 	long long cap = (long long)sysconf(_SC_PHYS_PAGES) / 4 * sysconf(_SC_PAGESIZE) / (1 << 20);
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	char sql[160];
