@@ -145,15 +145,14 @@ int main(int argc, char **argv)
 		dp_diag("%s", err.msg);
 		return DP_EXIT_SYSTEM;
 	}
-	store *s = store_open(&so, &rc, &err);
-	if (s == NULL) {
-	} else if (sweep_run != NULL) {
+	store *s = store_open(&so, &rc, &err); /* NULL: rc says why */
+	if (s != NULL && sweep_run != NULL) {
 		size_t deleted;
 		rc = store_sweep(s, sweep_run, roots, nroots, sink, &deleted, &err) < 0
 			? DP_EXIT_SYSTEM : DP_EXIT_OK;
 		if (rc == DP_EXIT_OK && !so.quiet)
 			dp_diag("swept %zu document(s)", deleted);
-	} else {
+	} else if (s != NULL) {
 		store_counts c;
 		rc = store_run(s, src, sink, &c, &err);
 		if (!so.quiet)
