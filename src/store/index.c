@@ -185,8 +185,8 @@ static int begin_bulk(store *s, long long chunks, dp_err *err)
 	}
 	s->bulk = 1;
 	if (!s->opt.quiet)
-		dp_diag("bulk load (%lld or more chunks into %lld): the vector index is built once at the end",
-			chunks, s->rows0);
+		dp_diag("bulk load: %lld changed chunks so far into a table of %lld; the vector index"
+			" is dropped and built once at the end", chunks, s->rows0);
 	return 0;
 }
 
