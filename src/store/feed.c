@@ -113,6 +113,14 @@ int store_feed_idle(store_feed *f)
 	return idle;
 }
 
+int store_feed_ended(store_feed *f)
+{
+	pthread_mutex_lock(&f->lock);
+	int ended = f->ended;
+	pthread_mutex_unlock(&f->lock);
+	return ended;
+}
+
 void store_feed_stop(store_feed **fp)
 {
 	store_feed *f = *fp;

@@ -29,6 +29,9 @@ long store_feed_take(store_feed *f, store_item *out, size_t max_records, size_t 
 /* 1 when no record is waiting now. */
 int store_feed_idle(store_feed *f);
 
+/* 1 once the input has ended (records may still be queued). */
+int store_feed_ended(store_feed *f);
+
 /* Stops the reader (even one blocked in read), frees queued records. */
 void store_feed_stop(store_feed **f);
 

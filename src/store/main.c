@@ -24,6 +24,14 @@ static void usage(FILE *out)
 		"                          $DATABASE_URL\n"
 		"  --write-method METHOD   copy (binary COPY, default) or insert (pipelined\n"
 		"                          INSERTs, for servers without COPY FROM STDIN)\n"
+		"  --vector-type TYPE      auto (default: pgvector's vector when CREATE\n"
+		"                          EXTENSION vector works, else real[]), vector,\n"
+		"                          halfvec or real; fixed when the corpus is created\n"
+		"  --bulk-load WHEN        auto (default: drop the HNSW index while a run adds\n"
+		"                          many chunks relative to the table, build it at the\n"
+		"                          end), always, or never\n"
+		"  --hnsw-ef-construction N  HNSW build quality, %d-%d (default 64; lower:\n"
+		"                          faster builds, lower recall); kept for later builds\n"
 		"  --sweep RUN ROOT...     delete the documents under the ROOTs whose last run\n"
 		"                          is not RUN; print a deleted receipt for each\n"
 		"  --text-config NAME      text search configuration of the full-text index\n"
@@ -31,10 +39,21 @@ static void usage(FILE *out)
 		"                          simple for mixed languages); a change re-indexes\n"
 		"  -q, --quiet             no summary line on stderr\n"
 		"\n%s\n%s",
-		dp_cli_help, dp_exit_codes_help);
+		STORE_EF_CONSTRUCTION_MIN, STORE_EF_CONSTRUCTION_MAX, dp_cli_help, dp_exit_codes_help);
 }
 
-enum { OPT_DB_ENV = 0x2000, OPT_WRITE_METHOD, OPT_SWEEP, OPT_TEXT_CONFIG, OPT_HELP };
+enum { OPT_DB_ENV = 0x2000, OPT_WRITE_METHOD, OPT_SWEEP, OPT_TEXT_CONFIG, OPT_HELP, OPT_VECTOR_TYPE, OPT_BULK,
+       OPT_EF_CONSTRUCTION };
+
+/* Index of arg in names (NULL-terminated), or -1 after a diagnostic. */
+static int pick(const char *opt, const char *arg, const char *const *names)
+{
+	for (int i = 0; names[i] != NULL; i++)
+		if (strcmp(arg, names[i]) == 0)
+			return i;
+	dp_diag("%s: '%s' is not one of the accepted values (see --help)", opt, arg);
+	return -1;
+}
 
 int main(int argc, char **argv)
 {
@@ -43,33 +62,58 @@ int main(int argc, char **argv)
 		{"write-method", required_argument, NULL, OPT_WRITE_METHOD},
 		{"sweep", required_argument, NULL, OPT_SWEEP},
 		{"text-config", required_argument, NULL, OPT_TEXT_CONFIG},
+		{"vector-type", required_argument, NULL, OPT_VECTOR_TYPE},
+		{"bulk-load", required_argument, NULL, OPT_BULK},
+		{"hnsw-ef-construction", required_argument, NULL, OPT_EF_CONSTRUCTION},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, OPT_HELP},
 		DP_CLI_LONGOPTS,
 		{NULL, 0, NULL, 0},
 	};
 	dp_cli cli = {0};
-	const char *db_env = NULL, *sweep_run = NULL;
-	enum store_write_method method = STORE_WRITE_COPY;
-	int quiet = 0, opt, rc;
+	static const char *const vector_types[] = {"auto", "vector", "halfvec", "real", NULL};
+	static const char *const bulk_modes[] = {"auto", "always", "never", NULL};
+	store_options so = {.method = STORE_WRITE_COPY};
+	const char *sweep_run = NULL;
+	int opt, rc;
 	dp_err err;
 
 	dp_cli_init("store");
 	while ((opt = getopt_long(argc, argv, "q", longopts, NULL)) != -1) {
 		switch (opt) {
 		case OPT_DB_ENV:
-			db_env = optarg;
+			so.db_env = optarg;
 			break;
 		case OPT_WRITE_METHOD:
 			if (strcmp(optarg, "copy") == 0)
-				method = STORE_WRITE_COPY;
+				so.method = STORE_WRITE_COPY;
 			else if (strcmp(optarg, "insert") == 0)
-				method = STORE_WRITE_INSERT;
+				so.method = STORE_WRITE_INSERT;
 			else {
 				dp_diag("--write-method: '%s' is not copy or insert", optarg);
 				return DP_EXIT_USAGE;
 			}
 			break;
+		case OPT_VECTOR_TYPE: /* in the order of enum store_vector_type */
+			if ((rc = pick("--vector-type", optarg, vector_types)) < 0)
+				return DP_EXIT_USAGE;
+			so.vector_type = (enum store_vector_type)rc;
+			break;
+		case OPT_BULK: /* in the order of enum store_bulk_mode */
+			if ((rc = pick("--bulk-load", optarg, bulk_modes)) < 0)
+				return DP_EXIT_USAGE;
+			so.bulk = (enum store_bulk_mode)rc;
+			break;
+		case OPT_EF_CONSTRUCTION: {
+			long ef;
+			if (dp_cli_parse_long("hnsw-ef-construction", optarg, STORE_EF_CONSTRUCTION_MIN,
+					      STORE_EF_CONSTRUCTION_MAX, &ef, &err) < 0) {
+				dp_diag("%s", err.msg);
+				return DP_EXIT_USAGE;
+			}
+			so.ef_construction = (int)ef;
+			break;
+		}
 		case OPT_SWEEP:
 			sweep_run = optarg;
 			break;
@@ -77,7 +121,7 @@ int main(int argc, char **argv)
 			store_fulltext_request(optarg);
 			break;
 		case 'q':
-			quiet = 1;
+			so.quiet = 1;
 			break;
 		case OPT_HELP:
 			usage(stdout);
@@ -109,23 +153,21 @@ int main(int argc, char **argv)
 		dp_diag("%s", err.msg);
 		return DP_EXIT_SYSTEM;
 	}
-	store *s = store_open(db_env, method, &err);
-	if (s == NULL) {
-		rc = DP_EXIT_SYSTEM;
-	} else if (sweep_run != NULL) {
+	store *s = store_open(&so, &rc, &err); /* NULL: rc says why */
+	if (s != NULL && sweep_run != NULL) {
 		size_t deleted;
 		rc = store_sweep(s, sweep_run, roots, nroots, sink, &deleted, &err) < 0
 			? DP_EXIT_SYSTEM : DP_EXIT_OK;
-		if (rc == DP_EXIT_OK && !quiet)
+		if (rc == DP_EXIT_OK && !so.quiet)
 			dp_diag("swept %zu document(s)", deleted);
-	} else {
+	} else if (s != NULL) {
 		store_counts c;
 		rc = store_run(s, src, sink, &c, &err);
-		if (!quiet)
+		if (!so.quiet)
 			dp_diag("%lu stored, %lu unchanged, %lu deleted, %lu failed", c.stored,
 				c.unchanged, c.deleted, c.failed);
 	}
-	if (rc == DP_EXIT_SYSTEM)
+	if (rc == DP_EXIT_SYSTEM || s == NULL)
 		dp_diag("%s", err.msg);
 	dp_err close_err;
 	if (dp_sink_close(&sink, &close_err) < 0 && rc != DP_EXIT_SYSTEM) {

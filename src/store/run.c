@@ -2,10 +2,12 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "err.h"
 #include "feed.h"
 #include "outcome.h"
+#include "transport.h"
 
 static void count(store_counts *c, const store_item *item)
 {
@@ -23,6 +25,23 @@ static void count(store_counts *c, const store_item *item)
 		c->failed++;
 }
 
+/* How long the input of a bulk load may pause before the index is built. */
+#define BULK_IDLE_MS 2000
+
+/* 1 when no record arrived for ms milliseconds, 0 as soon as one is
+ * queued or the input ends. */
+static int idle_for(store_feed *feed, int ms)
+{
+	const struct timespec tick = {0, 20 * 1000000L};
+
+	for (int waited = 0; waited < ms; waited += 20) {
+		if (!store_feed_idle(feed) || store_feed_ended(feed) || dp_stop_requested())
+			return 0; /* more to write, or the end: built there */
+		nanosleep(&tick, NULL);
+	}
+	return store_feed_idle(feed);
+}
+
 int store_run(store *s, dp_source *src, dp_sink *sink, store_counts *counts, dp_err *err)
 {
 	store_item *items = malloc(STORE_BATCH_DOCS * sizeof *items);
@@ -38,8 +57,11 @@ int store_run(store *s, dp_source *src, dp_sink *sink, store_counts *counts, dp_
 	}
 	memset(counts, 0, sizeof *counts);
 	while ((n = store_feed_take(feed, items, STORE_BATCH_DOCS, STORE_BATCH_CHUNKS, err)) > 0) {
-		int failed = store_write(s, items, (size_t)n, err) < 0 ||
+		int failed = store_index_plan(s, items, (size_t)n, err) < 0 ||
+			     store_write(s, items, (size_t)n, err) < 0 ||
 			     store_outcome_record(s->db, items, (size_t)n, err) < 0;
+		if (!failed)
+			store_index_count(s, items, (size_t)n);
 		for (long i = 0; i < n; i++) {
 			if (!failed && rc != DP_EXIT_SYSTEM) {
 				count(counts, &items[i]);
@@ -57,11 +79,24 @@ int store_run(store *s, dp_source *src, dp_sink *sink, store_counts *counts, dp_
 			rc = DP_EXIT_SYSTEM;
 			break;
 		}
+		/* A bulk load whose input pauses (a long-running store) builds
+		 * its index instead of leaving it dropped. */
+		if (s->bulk && idle_for(feed, BULK_IDLE_MS) && store_index_settle(s, err) < 0) {
+			rc = DP_EXIT_SYSTEM;
+			break;
+		}
 	}
 	if (n < 0)
 		rc = DP_EXIT_SYSTEM;
 	store_feed_stop(&feed);
 	free(items);
+	/* Whatever ended the run (even SIGTERM), the index is built before the
+	 * store exits; the first error is the one reported. */
+	dp_err why;
+	if (store_index_settle(s, &why) < 0 && rc != DP_EXIT_SYSTEM) {
+		*err = why;
+		rc = DP_EXIT_SYSTEM;
+	}
 	if (rc == DP_EXIT_OK && counts->failed > 0)
 		rc = DP_EXIT_FAILED;
 	return rc;

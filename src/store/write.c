@@ -51,9 +51,7 @@ static PGresult *exec_arrays(store *s, const char *sql, int nparams, const Oid *
 	return res;
 }
 
-/* Marks documents whose stored hash and fingerprint equal theirs as
- * unchanged.  Returns 0 or -1 with err. */
-static int find_unchanged(store *s, store_item **items, size_t n, dp_err *err)
+int store_find_unchanged(store *s, store_item **items, size_t n, dp_err *err)
 {
 	const char **paths = malloc((n > 0 ? n : 1) * sizeof *paths);
 	size_t np = 0;
@@ -231,9 +229,14 @@ static int copy_finish(store *s, const char *abort_reason, dp_err *err)
 	return rc;
 }
 
+/* A chunk's columns after embedding, in the order of chunk_columns. */
+#define PROVENANCE_COLUMNS 6
+
 static void copy_chunk_row(store *s, int64_t id, const store_doc *d, const store_chunk *c)
 {
-	store_copy_row(&s->buf, 7);
+	const int lines[] = {c->line_start, c->line_end, c->page_start, c->page_end};
+
+	store_copy_row(&s->buf, 7 + PROVENANCE_COLUMNS);
 	store_field_i64(&s->buf, id);
 	store_field_i32(&s->buf, c->seq);
 	store_field_text(&s->buf, c->text, c->text_len);
@@ -248,16 +251,33 @@ static void copy_chunk_row(store *s, int64_t id, const store_doc *d, const store
 		store_field_null(&s->buf);
 	if (c->vec == NULL)
 		store_field_null(&s->buf);
-	else if (s->pgvector)
+	else if (s->vtype == STORE_VT_VECTOR)
 		store_field_vector(&s->buf, c->vec, (size_t)d->dim);
+	else if (s->vtype == STORE_VT_HALFVEC)
+		store_field_halfvec(&s->buf, c->vec, (size_t)d->dim);
 	else
 		store_field_float4_array(&s->buf, c->vec, (size_t)d->dim);
+	if (c->byte_start >= 0)
+		store_field_i64(&s->buf, c->byte_start);
+	else
+		store_field_null(&s->buf);
+	if (c->byte_end >= 0)
+		store_field_i64(&s->buf, c->byte_end);
+	else
+		store_field_null(&s->buf);
+	for (size_t k = 0; k < sizeof lines / sizeof lines[0]; k++) {
+		if (lines[k] >= 0)
+			store_field_i32(&s->buf, lines[k]);
+		else
+			store_field_null(&s->buf);
+	}
 }
 
 static int copy_chunks(store *s, store_item **written, size_t n, dp_err *err)
 {
 	PGresult *res = PQexec(s->db, "COPY docpipe.chunks (document_id, seq, content, heading,"
-				      " tokens, summary, embedding) FROM STDIN (FORMAT binary)");
+				      " tokens, summary, embedding, byte_start, byte_end, line_start,"
+				      " line_end, page_start, page_end) FROM STDIN (FORMAT binary)");
 
 	if (res == NULL || PQresultStatus(res) != PGRES_COPY_IN) {
 		dp_db_err(err, s->db, res, "COPY");
@@ -285,19 +305,19 @@ static int copy_chunks(store *s, store_item **written, size_t n, dp_err *err)
 
 /* Text form of a vector for the INSERT path: "[a,b]" for pgvector, "{a,b}"
  * for real[].  %.9g keeps every float32 exact. */
-static char *vector_text(const float *v, int dim, int pgvector)
+static char *vector_text(const float *v, int dim, enum store_vector_type t)
 {
 	size_t cap = (size_t)dim * 17 + 3, o = 0;
-	char *t = malloc(cap);
+	char *text = malloc(cap);
 
-	if (t == NULL)
+	if (text == NULL)
 		return NULL;
-	t[o++] = pgvector ? '[' : '{';
+	text[o++] = t == STORE_VT_REAL ? '{' : '[';
 	for (int i = 0; i < dim; i++)
-		o += (size_t)snprintf(t + o, cap - o, "%s%.9g", i > 0 ? "," : "", (double)v[i]);
-	t[o++] = pgvector ? ']' : '}';
-	t[o] = '\0';
-	return t;
+		o += (size_t)snprintf(text + o, cap - o, "%s%.9g", i > 0 ? "," : "", (double)v[i]);
+	text[o++] = t == STORE_VT_REAL ? '}' : ']';
+	text[o] = '\0';
+	return text;
 }
 
 /* Reads results up to the pipeline's sync; keeps the first error.  Each
@@ -333,15 +353,39 @@ static int pipeline_drain(store *s, int *failed, store_item **items, size_t *nex
 	}
 }
 
+/* The INSERT of one chunk, by vector type (the cast of $7 differs). */
+#define INSERT_CHUNK(type) \
+	"INSERT INTO docpipe.chunks (document_id, seq, content, heading, tokens, summary, embedding," \
+	" byte_start, byte_end, line_start, line_end, page_start, page_end)" \
+	" VALUES ($1::bigint, $2::int, $3, ARRAY(SELECT jsonb_array_elements_text($4::jsonb))," \
+	" $5::int, $6, $7::" type ", $8::bigint, $9::bigint, $10::int, $11::int, $12::int, $13::int)"
+
+/* Text of an optional integer (NULL when negative: absent) in buf. */
+static const char *opt_int(char *buf, size_t size, long long v)
+{
+	if (v < 0)
+		return NULL;
+	snprintf(buf, size, "%lld", v);
+	return buf;
+}
+
 static int insert_chunk(store *s, int64_t id, const store_doc *d, const store_chunk *c, dp_err *err)
 {
-	char ids[24], seq[16], tokens[16];
+	char ids[24], seq[16], tokens[16], prov[PROVENANCE_COLUMNS][24];
 	jv heading = jv_get_kind(c->heading) == JV_KIND_ARRAY ? dp_record_dump(jv_copy(c->heading)) : jv_null();
 	char *text = c->text_len > 0 ? strndup(c->text, c->text_len) : strdup("");
 	char *summary = c->summary != NULL ? strndup(c->summary, c->summary_len) : NULL;
-	char *vec = c->vec != NULL ? vector_text(c->vec, d->dim, s->pgvector) : NULL;
+	char *vec = c->vec != NULL ? vector_text(c->vec, d->dim, s->vtype) : NULL;
 	const char *params[] = {ids, seq, text, jv_get_kind(heading) == JV_KIND_STRING ? jv_string_value(heading) : NULL,
-				c->tokens >= 0 ? tokens : NULL, summary, vec};
+				c->tokens >= 0 ? tokens : NULL, summary, vec,
+				opt_int(prov[0], sizeof prov[0], c->byte_start),
+				opt_int(prov[1], sizeof prov[1], c->byte_end),
+				opt_int(prov[2], sizeof prov[2], c->line_start),
+				opt_int(prov[3], sizeof prov[3], c->line_end),
+				opt_int(prov[4], sizeof prov[4], c->page_start),
+				opt_int(prov[5], sizeof prov[5], c->page_end)};
+	const char *sql = s->vtype == STORE_VT_VECTOR ? INSERT_CHUNK("vector")
+			  : s->vtype == STORE_VT_HALFVEC ? INSERT_CHUNK("halfvec") : INSERT_CHUNK("real[]");
 	int rc = 0;
 
 	snprintf(ids, sizeof ids, "%lld", (long long)id);
@@ -350,14 +394,7 @@ static int insert_chunk(store *s, int64_t id, const store_doc *d, const store_ch
 	if (text == NULL || (c->summary != NULL && summary == NULL) || (c->vec != NULL && vec == NULL)) {
 		dp_err_set(err, "out of memory");
 		rc = -1;
-	} else if (!PQsendQueryParams(s->db, s->pgvector
-		? "INSERT INTO docpipe.chunks (document_id, seq, content, heading, tokens, summary, embedding)"
-		  " VALUES ($1::bigint, $2::int, $3, ARRAY(SELECT jsonb_array_elements_text($4::jsonb)),"
-		  " $5::int, $6, $7::vector)"
-		: "INSERT INTO docpipe.chunks (document_id, seq, content, heading, tokens, summary, embedding)"
-		  " VALUES ($1::bigint, $2::int, $3, ARRAY(SELECT jsonb_array_elements_text($4::jsonb)),"
-		  " $5::int, $6, $7::real[])",
-		7, NULL, params, NULL, NULL, 0)) {
+	} else if (!PQsendQueryParams(s->db, sql, 13, NULL, params, NULL, NULL, 0)) {
 		dp_db_err(err, s->db, NULL, "INSERT");
 		rc = -1;
 	}
@@ -494,7 +531,7 @@ static int write_body(store *s, store_item **items, size_t n, store_item **order
 			dp_err_set(err, "two records for one path in a batch");
 			return -1;
 		}
-	if (find_unchanged(s, items, n, err) < 0 || check_embedders(s, items, n, err) < 0)
+	if (store_find_unchanged(s, items, n, err) < 0 || check_embedders(s, items, n, err) < 0)
 		return -1;
 	size_t keep = 0;
 	for (size_t i = 0; i < nw; i++)
@@ -514,7 +551,7 @@ static int write_body(store *s, store_item **items, size_t n, store_item **order
 	size_t nchunks = 0;
 	for (size_t i = 0; i < nd; i++)
 		nchunks += order[i]->doc.nchunks;
-	if (nchunks > 0 && (s->method == STORE_WRITE_COPY ? copy_chunks(s, order, nd, err)
+	if (nchunks > 0 && (s->opt.method == STORE_WRITE_COPY ? copy_chunks(s, order, nd, err)
 							  : insert_chunks(s, order, nd, err)) < 0)
 		return -1;
 	if (mark_run(s, items, n, err) < 0)
