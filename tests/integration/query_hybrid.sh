@@ -3,6 +3,7 @@
 # text finds rare terms and exact phrases the vectors miss, vectors find a
 # paraphrase text misses, filters, zero vectors, the JSON citation fields.
 # Runs with real[] and, where the pgvector test helper exists, with vector.
+# vector-rerun: no (it runs real[] and vector itself)
 . "$(dirname "$0")/../lib/tap.sh"
 cd "$T_DIR"
 set -o pipefail

@@ -3,6 +3,7 @@
 # (20,000): the vector side ranks the best text candidates exactly instead
 # of streaming every vector, so a chunk only the vectors would find is left
 # to --mode vector.
+# vector-rerun: no (it tests the real[] path)
 . "$(dirname "$0")/../lib/tap.sh"
 cd "$T_DIR"
 set -o pipefail
