@@ -43,5 +43,7 @@ int dp_record_num(jv rec, const char *key, double *out);  /* 0 if a number, -1 o
 #define DP_KIND_ERROR "error"
 #define DP_KIND_RECEIPT "receipt"
 #define DP_KIND_DELETE "delete"
+#define DP_KIND_SKIP "skip" /* a name discover does not take: receipt "skipped" */
+#define DP_KIND_END "end"   /* discover's last record (docs/protocol.md) */
 
 #endif

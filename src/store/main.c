@@ -23,14 +23,53 @@ static void usage(FILE *out)
 		"                          $DATABASE_URL\n"
 		"  --write-method METHOD   copy (binary COPY, default) or insert (pipelined\n"
 		"                          INSERTs, for servers without COPY FROM STDIN)\n"
+		"  --db-retry SECONDS      wait this long for a database that went away\n"
+		"                          (restart, outage), holding the batch, before\n"
+		"                          giving up with status 3 (default 300; 0: no wait)\n"
 		"  --sweep RUN ROOT...     delete the documents under the ROOTs whose last run\n"
 		"                          is not RUN; print a deleted receipt for each\n"
+		"  --require-end RECEIPTS  with --sweep: sweep only if RECEIPTS (this run's\n"
+		"                          store output) ends with discover's end record\n"
+		"                          (--end-record) proving the walk finished and every\n"
+		"                          record arrived; else exit 5, nothing deleted\n"
 		"  -q, --quiet             no summary line on stderr\n"
 		"\n%s\n%s",
 		dp_cli_help, dp_exit_codes_help);
 }
 
-enum { OPT_DB_ENV = 0x2000, OPT_WRITE_METHOD, OPT_SWEEP, OPT_HELP };
+enum { OPT_DB_ENV = 0x2000, OPT_WRITE_METHOD, OPT_SWEEP, OPT_DB_RETRY, OPT_REQUIRE_END, OPT_HELP };
+
+struct opening {
+	const char *db_env;
+	enum store_write_method method;
+	store *s;
+};
+
+static int try_open(void *ctx, dp_err *err)
+{
+	struct opening *o = ctx;
+
+	o->s = store_open(o->db_env, o->method, err);
+	return o->s == NULL ? -1 : 0;
+}
+
+/* Sweeps, after --require-end's proof when given.  Returns an exit code. */
+static int sweep(store *s, const char *run, char **roots, size_t nroots, const char *require_end,
+		 dp_sink *sink, int quiet, dp_err *err)
+{
+	size_t deleted;
+	char why[DP_ERR_MAX];
+
+	if (require_end != NULL && store_sweep_proven(require_end, why, sizeof why) == 0) {
+		dp_diag("sweep refused: %s (%s); nothing deleted", why, require_end);
+		return DP_EXIT_INTERRUPTED;
+	}
+	if (store_sweep(s, run, roots, nroots, sink, &deleted, err) < 0)
+		return DP_EXIT_SYSTEM;
+	if (!quiet)
+		dp_diag("swept %zu document(s)", deleted);
+	return DP_EXIT_OK;
+}
 
 int main(int argc, char **argv)
 {
@@ -38,15 +77,18 @@ int main(int argc, char **argv)
 		{"db-env", required_argument, NULL, OPT_DB_ENV},
 		{"write-method", required_argument, NULL, OPT_WRITE_METHOD},
 		{"sweep", required_argument, NULL, OPT_SWEEP},
+		{"db-retry", required_argument, NULL, OPT_DB_RETRY},
+		{"require-end", required_argument, NULL, OPT_REQUIRE_END},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, OPT_HELP},
 		DP_CLI_LONGOPTS,
 		{NULL, 0, NULL, 0},
 	};
 	dp_cli cli = {0};
-	const char *db_env = NULL, *sweep_run = NULL;
+	const char *db_env = NULL, *sweep_run = NULL, *require_end = NULL;
 	enum store_write_method method = STORE_WRITE_COPY;
 	int quiet = 0, opt, rc;
+	long db_retry = STORE_DB_RETRY_DEFAULT;
 	dp_err err;
 
 	dp_cli_init("store");
@@ -68,6 +110,15 @@ int main(int argc, char **argv)
 		case OPT_SWEEP:
 			sweep_run = optarg;
 			break;
+		case OPT_DB_RETRY:
+			if (dp_cli_parse_long("db-retry", optarg, 0, 86400, &db_retry, &err) < 0) {
+				dp_diag("%s", err.msg);
+				return DP_EXIT_USAGE;
+			}
+			break;
+		case OPT_REQUIRE_END:
+			require_end = optarg;
+			break;
 		case 'q':
 			quiet = 1;
 			break;
@@ -83,6 +134,10 @@ int main(int argc, char **argv)
 	size_t nroots = (size_t)(argc - optind);
 	if (sweep_run != NULL && nroots == 0) {
 		dp_diag("--sweep needs at least one ROOT");
+		return DP_EXIT_USAGE;
+	}
+	if (require_end != NULL && sweep_run == NULL) {
+		dp_diag("--require-end goes with --sweep");
 		return DP_EXIT_USAGE;
 	}
 	if (sweep_run == NULL && nroots > 0) {
@@ -101,23 +156,23 @@ int main(int argc, char **argv)
 		dp_diag("%s", err.msg);
 		return DP_EXIT_SYSTEM;
 	}
-	store *s = store_open(db_env, method, &err);
-	if (s == NULL) {
+	/* A database that is down at start is waited for like one lost later:
+	 * a restarted replica waits instead of failing (and counting as a
+	 * crash) again. */
+	struct opening o = {.db_env = db_env, .method = method};
+	store *s = NULL;
+	if (store_patiently(try_open, &o, (double)db_retry, &err) < 0) {
 		rc = DP_EXIT_SYSTEM;
-	} else if (sweep_run != NULL) {
-		size_t deleted;
-		rc = store_sweep(s, sweep_run, roots, nroots, sink, &deleted, &err) < 0
-			? DP_EXIT_SYSTEM : DP_EXIT_OK;
-		if (rc == DP_EXIT_OK && !quiet)
-			dp_diag("swept %zu document(s)", deleted);
+	} else if ((s = o.s, s->db_retry = (double)db_retry), sweep_run != NULL) {
+		rc = sweep(s, sweep_run, roots, nroots, require_end, sink, quiet, &err);
 	} else {
 		store_counts c;
 		rc = store_run(s, src, sink, &c, &err);
 		if (!quiet)
-			dp_diag("%lu stored, %lu unchanged, %lu deleted, %lu failed", c.stored,
-				c.unchanged, c.deleted, c.failed);
+			dp_diag("%lu stored, %lu unchanged, %lu deleted, %lu skipped, %lu failed",
+				c.stored, c.unchanged, c.deleted, c.skipped, c.failed);
 	}
-	if (rc == DP_EXIT_SYSTEM)
+	if (rc == DP_EXIT_SYSTEM || rc == DP_EXIT_REFUSED)
 		dp_diag("%s", err.msg);
 	dp_err close_err;
 	if (dp_sink_close(&sink, &close_err) < 0 && rc != DP_EXIT_SYSTEM) {
