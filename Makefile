@@ -34,7 +34,7 @@ TEST_SRC  := $(wildcard tests/unit/test_*.c)
 TESTS     := $(TEST_SRC:tests/unit/%.c=$(B)/tests/%)
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all deps check demo clean unit-tests bench fuzz
+.PHONY: all deps check demo clean unit-tests bench fuzz faults
 all: $(BINS) $(TESTS)
 
 deps:
@@ -77,6 +77,12 @@ demo: deps
 bench: deps
 	$(MAKE) V=release all
 	bench/run
+
+# make faults: the fault suite (docs/RELIABILITY.md), minutes long, as root;
+# its fastest cases also run in make check (tests/integration/fault_*.sh).
+faults: deps
+	$(MAKE) V=release all
+	tests/faults/run
 
 clean:
 	rm -rf build $(BINS)

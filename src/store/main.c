@@ -8,6 +8,7 @@
 #include "err.h"
 #include "run.h"
 #include "store.h"
+#include "zmqsock.h"
 
 static void usage(FILE *out)
 {
@@ -25,7 +26,8 @@ static void usage(FILE *out)
 		"                          INSERTs, for servers without COPY FROM STDIN)\n"
 		"  --db-retry SECONDS      wait this long for a database that went away\n"
 		"                          (restart, outage), holding the batch, before\n"
-		"                          giving up with status 3 (default 300; 0: no wait)\n"
+		"                          giving up with status 3 (default 300; 0: no wait);\n"
+		"                          at start only with --in ENDPOINT or when given\n"
 		"  --sweep RUN ROOT...     delete the documents under the ROOTs whose last run\n"
 		"                          is not RUN; print a deleted receipt for each\n"
 		"  --require-end RECEIPTS  with --sweep: sweep only if RECEIPTS (this run's\n"
@@ -89,6 +91,7 @@ int main(int argc, char **argv)
 	enum store_write_method method = STORE_WRITE_COPY;
 	int quiet = 0, opt, rc;
 	long db_retry = STORE_DB_RETRY_DEFAULT;
+	int db_retry_given = 0;
 	dp_err err;
 
 	dp_cli_init("store");
@@ -115,6 +118,7 @@ int main(int argc, char **argv)
 				dp_diag("%s", err.msg);
 				return DP_EXIT_USAGE;
 			}
+			db_retry_given = 1;
 			break;
 		case OPT_REQUIRE_END:
 			require_end = optarg;
@@ -161,7 +165,10 @@ int main(int argc, char **argv)
 	 * crash) again. */
 	struct opening o = {.db_env = db_env, .method = method};
 	store *s = NULL;
-	if (store_patiently(try_open, &o, (double)db_retry, &err) < 0) {
+	/* In a shell pipeline (stdin, no --db-retry given) a database down at
+	 * start is an error at once: nothing was read yet, nothing is lost. */
+	double patience = dp_zmq_is_endpoint(cli.in) || db_retry_given ? (double)db_retry : 0;
+	if (store_patiently(try_open, &o, patience, &err) < 0) {
 		rc = DP_EXIT_SYSTEM;
 	} else if ((s = o.s, s->db_retry = (double)db_retry), sweep_run != NULL) {
 		rc = sweep(s, sweep_run, roots, nroots, require_end, sink, quiet, &err);

@@ -583,6 +583,8 @@ int store_patiently(int (*attempt)(void *ctx, dp_err *err), void *ctx, double pa
 		double waited = mono_seconds() - start;
 		if (!dp_db_unreachable(err->msg))
 			return -1; /* refused for good: waiting would not help */
+		if (patience <= 0)
+			return -1;
 		if (waited >= patience || dp_stop_requested()) {
 			char why[DP_ERR_MAX];
 			snprintf(why, sizeof why, "%s", err->msg);
