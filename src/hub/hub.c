@@ -181,7 +181,9 @@ void hub_stats_update(hub_stats *s, jv msg)
 				p->stage = i;
 	}
 	jv final = jv_object_get(jv_copy(msg), jv_string("final"));
-	p->gone = jv_get_kind(final) == JV_KIND_TRUE;
+	p->ended = jv_get_kind(final) == JV_KIND_TRUE;
+	if (!p->ended)
+		p->gone = 0;
 	jv_free(final);
 	p->seen = hub_now();
 	p->in = num_field(msg, "in");
@@ -199,7 +201,7 @@ int hub_stats_silent(hub_stats *s, double t)
 	int died = 0;
 
 	for (size_t i = 0; i < s->nprocs; i++)
-		if (!s->procs[i].gone && t - s->procs[i].seen > HUB_SILENT_S) {
+		if (!s->procs[i].gone && (s->procs[i].ended || t - s->procs[i].seen > HUB_SILENT_S)) {
 			s->procs[i].gone = 1;
 			died++;
 		}

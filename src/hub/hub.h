@@ -91,7 +91,8 @@ typedef struct hub_proc {
 	char key[300]; /* host/pid */
 	int stage;     /* index into hub_stage_names, or -1 */
 	double seen;   /* monotonic seconds of its last message */
-	int gone;      /* it said goodbye ("final"), or fell silent: see hub_stats_silent */
+	int ended;     /* its last message said goodbye ("final"): it exited */
+	int gone;      /* counted as ended or dead by hub_stats_silent */
 	double in, out, failed, in_flight, retries, requests, tokens, latency_ms;
 } hub_proc;
 
@@ -105,9 +106,11 @@ void hub_stats_update(hub_stats *s, jv msg);
 /* Monotonic seconds: the clock of hub_stats_update and hub_stats_silent. */
 double hub_now(void);
 /* A replica reports every 500 ms from a thread of its own: one silent for
- * HUB_SILENT_S has died (kill -9, a crash, a lost machine) or is stopped.
- * Marks such processes gone and returns how many newly are; a process
- * heard from again comes back. */
+ * HUB_SILENT_S has died (kill -9, a crash, a lost machine) or is stopped;
+ * one that said goodbye has exited, maybe on an error (a store that gave
+ * up on its database) without finishing what it held.  Marks such
+ * processes gone and returns how many newly are; a process heard from
+ * again comes back. */
 #define HUB_SILENT_S 3.0
 int hub_stats_silent(hub_stats *s, double t);
 /* Sum of field `offsetof(hub_proc, field)` over the processes of stage

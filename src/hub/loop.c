@@ -248,8 +248,8 @@ static void forward(struct hub *h, int e, int readable)
 		h->holding[e] = 0; /* zmq_msg_send took the message */
 }
 
-/* A replica fell silent (killed, crashed, machine lost): what it held
- * will never come back, and PUSH/PULL cannot say which documents those
+/* A replica exited or fell silent (killed, crashed, machine lost): what it
+ * held may never come back, and PUSH/PULL cannot say which documents those
  * were, so every document in flight is sent again now rather than after
  * --timeout.  A copy still held by a live replica makes a duplicate the
  * store answers "unchanged" and the hub ignores (first outcome wins). */
@@ -267,8 +267,8 @@ static void resend_after_death(struct hub *h, int died)
 		n++;
 	}
 	if (n > 0)
-		dp_diag("%d replica(s) fell silent for %.0f s: re-sending the %ld document(s) in flight",
-			died, HUB_SILENT_S, n);
+		dp_diag("%d replica(s) exited or fell silent for %.0f s: re-sending the %ld "
+			"document(s) in flight", died, HUB_SILENT_S, n);
 }
 
 static void check_timeouts(struct hub *h)

@@ -35,6 +35,7 @@ ok $(( killed >= 1 ? 0 : 1 )) "database closed and the store's connection cut ($
 sleep 12
 block true
 for _ in $(seq 600); do kill -0 $SUP 2>/dev/null || break; sleep 0.1; done
+kill -0 $SUP 2>/dev/null && { diag "the run is still going after 60 s: stopping it"; kill -TERM $SUP; }
 wait $SUP
 rc=$?
 wall=$(echo "$(date +%s.%N) - $start" | bc)

@@ -27,6 +27,7 @@ for _ in $(seq 200); do
 done
 curl -s -X POST "http://127.0.0.1:$PORT/_control" -d '{"latency":"chat=0+0"}' >/dev/null
 for _ in $(seq 600); do kill -0 $SUP 2>/dev/null || break; sleep 0.1; done
+kill -0 $SUP 2>/dev/null && { diag "the run is still going after 60 s: stopping it"; kill -TERM $SUP; }
 wait $SUP
 rc=$?
 is "$rc" 0 "the run completes"
