@@ -15,7 +15,9 @@ trap 'kill $API_PID 2>/dev/null; rm -rf "$T_DIR"' EXIT
 for _ in $(seq 100); do PORT=$(awk '/PORT/ {print $2}' "$T_DIR/port"); [ -n "$PORT" ] && break; sleep 0.05; done
 export OPENAI_BASE_URL="http://127.0.0.1:$PORT/v1" OPENAI_API_KEY=test-key
 
-docpipe run "$T_DIR/docs" --progress none --threads summarize=1 --opt summarize=--backend=openai \
+# Plain progress every 5 s: a failure shows where the documents were.
+docpipe run "$T_DIR/docs" --progress plain --opt hub=--progress-every=5 --threads summarize=1 \
+	--opt summarize=--backend=openai \
 	>"$T_DIR/report" 2>"$T_DIR/err" &
 SUP=$!
 # The first request takes 12 s; the others none.
@@ -31,9 +33,10 @@ kill -0 $SUP 2>/dev/null && { diag "the run is still going after 60 s: stopping 
 wait $SUP
 rc=$?
 is "$rc" 0 "the run completes"
-[ "$rc" = 0 ] || sed 's/^/# /' "$T_DIR/err"
+[ "$rc" = 0 ] || { sed 's/^/# /' "$T_DIR/err"; curl -s "http://127.0.0.1:$PORT/_stats" | jq -c . | sed 's/^/# /'; }
 is "$(jq -r '[.added, .failed] | @tsv' "$T_DIR/report")" "$(printf '60\t0')" "60 stored, 0 failed"
 is "$(grep -c 'Assertion' "$T_DIR/err")" 0 "no libzmq assertion"
 is "$(grep -c 'restarting it' "$T_DIR/err")" 0 "no replica died"
+is "$(grep -c 'unknown' "$T_DIR/err")" 0 "no unknown failure"
 like "$(jq -r .seconds "$T_DIR/report")" "^1[2-9]|^[2-5][0-9]" "the pause lasted over 12 s"
 done_testing
