@@ -298,7 +298,8 @@ static void check_timeouts(struct hub *h)
 static void show_progress(struct hub *h, int final)
 {
 	double t = now(), dt = t - h->last_rate_at;
-	long done = h->tally.added + h->tally.updated + h->tally.unchanged + h->tally.failed;
+	long done = h->tally.added + h->tally.updated + h->tally.unchanged + h->tally.skipped +
+		    h->tally.failed;
 	char eta[64] = "ETA: when discover is done";
 	int tty = h->cfg->progress == HUB_PROGRESS_TTY;
 
@@ -461,6 +462,7 @@ static void drain_stats(struct hub *h)
 	}
 }
 
+/* Prints the summary and the failures of report (consumed) on stderr. */
 static void summary(const struct hub *h, jv report, int complete)
 {
 	dp_diag("run %s %s: %ld documents: %ld added, %ld updated, %ld unchanged, %ld deleted, "
@@ -479,6 +481,7 @@ static void summary(const struct hub *h, jv report, int complete)
 		jv_free(f);
 	}
 	jv_free(failures);
+	jv_free(report);
 }
 
 /* Whether the input proves the walk finished (discover's end record, see
