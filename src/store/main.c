@@ -44,15 +44,18 @@ enum { OPT_DB_ENV = 0x2000, OPT_WRITE_METHOD, OPT_SWEEP, OPT_DB_RETRY, OPT_REQUI
 struct opening {
 	const char *db_env;
 	enum store_write_method method;
-	store *s;
+	double db_retry;
+	store *s; /* the store, once open */
 };
 
 static int try_open(void *ctx, dp_err *err)
 {
 	struct opening *o = ctx;
 
-	o->s = store_open(o->db_env, o->method, err);
-	return o->s == NULL ? -1 : 0;
+	if ((o->s = store_open(o->db_env, o->method, err)) == NULL)
+		return -1;
+	o->s->db_retry = o->db_retry;
+	return 0;
 }
 
 /* Sweeps, after --require-end's proof when given.  Returns an exit code. */
@@ -162,19 +165,17 @@ int main(int argc, char **argv)
 	}
 	/* A database that is down at start is waited for like one lost later:
 	 * a restarted replica waits instead of failing (and counting as a
-	 * crash) again. */
-	struct opening o = {.db_env = db_env, .method = method};
-	store *s = NULL;
-	/* In a shell pipeline (stdin, no --db-retry given) a database down at
-	 * start is an error at once: nothing was read yet, nothing is lost. */
+	 * crash) again.  In a shell pipeline (stdin, no --db-retry given) it is
+	 * an error at once: nothing was read yet, nothing is lost. */
+	struct opening o = {.db_env = db_env, .method = method, .db_retry = (double)db_retry};
 	double patience = dp_zmq_is_endpoint(cli.in) || db_retry_given ? (double)db_retry : 0;
 	if (store_patiently(try_open, &o, patience, &err) < 0) {
 		rc = DP_EXIT_SYSTEM;
-	} else if ((s = o.s, s->db_retry = (double)db_retry), sweep_run != NULL) {
-		rc = sweep(s, sweep_run, roots, nroots, require_end, sink, quiet, &err);
+	} else if (sweep_run != NULL) {
+		rc = sweep(o.s, sweep_run, roots, nroots, require_end, sink, quiet, &err);
 	} else {
 		store_counts c;
-		rc = store_run(s, src, sink, &c, &err);
+		rc = store_run(o.s, src, sink, &c, &err);
 		if (!quiet)
 			dp_diag("%lu stored, %lu unchanged, %lu deleted, %lu skipped, %lu failed",
 				c.stored, c.unchanged, c.deleted, c.skipped, c.failed);
@@ -186,7 +187,7 @@ int main(int argc, char **argv)
 		dp_diag("%s", close_err.msg);
 		rc = DP_EXIT_SYSTEM;
 	}
-	store_close(&s);
+	store_close(&o.s);
 	dp_source_free(&src);
 	return dp_cli_exit_status(rc);
 }
