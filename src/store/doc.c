@@ -295,8 +295,25 @@ void store_item_init(store_item *item, jv rec)
 		 * so every discovered file appears in the receipts. */
 		item->kind = STORE_ITEM_FAILED;
 		store_item_fail(item, "a file record reached the store without being chunked");
-	} else {
+	} else if (strcmp(kind, DP_KIND_SKIP) == 0) {
+		/* A name discover did not take: its receipt says so, with why. */
+		const char *stage = dp_record_str(rec, "stage");
+		const char *why = dp_record_str(rec, "reason");
+		item->kind = STORE_ITEM_FAILED;
+		item->status = "skipped";
+		item->fail_stage = stage != NULL ? stage : "unknown";
+		snprintf(item->reason, sizeof item->reason, "%s", why != NULL ? why : "skipped");
+	} else if (strcmp(kind, DP_KIND_END) == 0 || strcmp(kind, DP_KIND_RECEIPT) == 0 ||
+		   strcmp(kind, "stats") == 0) {
+		/* Known kinds that are no document: passed on as they came. */
 		item->kind = STORE_ITEM_PASS;
+	} else {
+		/* Every record gets an outcome: one of a kind nobody knows would
+		 * otherwise vanish from the run's counts. */
+		char why[DP_ERR_MAX];
+		snprintf(why, sizeof why, "unknown record kind \"%.64s\"", kind);
+		item->kind = STORE_ITEM_FAILED;
+		store_item_fail(item, why);
 	}
 }
 
@@ -351,6 +368,10 @@ jv store_item_receipt(const store_item *item)
 	if (item->status == NULL || strcmp(item->status, "failed") == 0) {
 		r = jv_object_set(r, jv_string("stage"), jv_string(item->fail_stage != NULL ? item->fail_stage : dp_stage()));
 		r = jv_object_set(r, jv_string("error"), jv_string(item->reason[0] != '\0' ? item->reason : "not written"));
+	}
+	if (item->status != NULL && strcmp(item->status, "skipped") == 0) {
+		r = jv_object_set(r, jv_string("stage"), jv_string(item->fail_stage));
+		r = jv_object_set(r, jv_string("reason"), jv_string(item->reason));
 	}
 	for (size_t i = 0; i < sizeof carried / sizeof carried[0]; i++) {
 		jv val = jv_object_get(jv_copy(item->rec), jv_string(carried[i]));

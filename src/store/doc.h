@@ -65,7 +65,7 @@ typedef struct store_item {
 	enum store_item_kind kind;
 	store_doc doc;
 	/* The outcome, filled by the writer. */
-	const char *status;       /* "stored", "unchanged", "deleted", "failed"; NULL: none yet */
+	const char *status;       /* "stored", "unchanged", "deleted", "failed", "skipped"; NULL: none yet */
 	long long id;             /* 0: unknown */
 	int created;              /* for "stored": the path was new to the store */
 	long long chunks;         /* -1: not reported */

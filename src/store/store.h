@@ -79,7 +79,30 @@ typedef struct store {
 	long long rows0, written;
 	store_buf buf;          /* COPY stream and binary parameters */
 	store_buf buf2;         /* a second binary parameter */
+	/* The write ladder (write.c): how long to wait for a lost database
+	 * (--db-retry, seconds), and the run of documents failing alone with
+	 * the same environmental SQLSTATE (read-only, disk full, privilege). */
+	double db_retry;
+	char same_state[6];
+	int same_count;
 } store;
+
+/* --db-retry default: seconds the store waits for a database that went
+ * away (restart, failover, outage) before it gives up. */
+#define STORE_DB_RETRY_DEFAULT 300
+/* Documents failing alone in a row with one environmental SQLSTATE before
+ * the store stops (store_write returns STORE_WRITE_REFUSED). */
+#define STORE_SAME_FAILURES 3
+
+/* Tries attempt(ctx, err) until it returns 0 (-1: failed, maybe for a
+ * while; -2: failed for good, e.g. a usage error: no retry), waiting 0.25 s, 0.5 s ...
+ * (at most 5 s) between tries, for up to `patience` seconds, while the
+ * failure says the database is unreachable (dp_db_unreachable) and no stop
+ * was requested.  Says once on stderr that it waits, and when the database
+ * is back.  Returns 0, or -1 with err set (the last failure, and why it
+ * stopped trying). */
+int store_patiently(int (*attempt)(void *ctx, dp_err *err), void *ctx, double patience,
+		    dp_err *err);
 
 /* Connects and creates the schema if needed, choosing and announcing the
  * vector type (stderr, once).  Returns NULL with err set and *exit_code
@@ -130,8 +153,14 @@ int store_index_settle(store *s, dp_err *err);
 /* Writes items (document, delete, error and pass items), several per
  * transaction; sets each item's outcome.  A batch that fails is redone one
  * item per transaction, so a bad document fails alone with its own reason.
- * Returns 0, or -1 with err set when the database is gone (after one
- * reconnection attempt): nothing of the failed transaction was written. */
+ * A lost connection is re-made (store_patiently, s->db_retry) and the
+ * transaction redone.  Returns 0; STORE_WRITE_LOST with err set when the
+ * database stayed away (nothing of the failed transaction was written);
+ * STORE_WRITE_REFUSED with err set when STORE_SAME_FAILURES documents in a
+ * row failed alone with one environmental SQLSTATE: the database refuses
+ * every write, and failing the rest one by one would only hide that. */
+#define STORE_WRITE_LOST (-1)
+#define STORE_WRITE_REFUSED (-2)
 int store_write(store *s, store_item *items, size_t n, dp_err *err);
 
 /* Deletes, in one transaction, the documents under one of roots (root
@@ -140,5 +169,10 @@ int store_write(store *s, store_item *items, size_t n, dp_err *err);
  * with err (nothing deleted). */
 int store_sweep(store *s, const char *run, char *const *roots, size_t nroots, dp_sink *sink,
 		size_t *deleted, dp_err *err);
+
+/* Whether the store output in file `receipts` proves a sweep safe: it holds
+ * discover's end record (as the store puts it out last, with "received")
+ * and dp_end_proves accepts it.  Returns 1, or 0 with the reason in why. */
+int store_sweep_proven(const char *receipts, char *why, size_t size);
 
 #endif

@@ -3,9 +3,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "db.h"
 #include "record.h"
+#include "transport.h"
 #include "store.h"
 
 /* The COPY stream is sent whenever this much is buffered. */
@@ -572,6 +574,7 @@ static enum tx_result write_tx(store *s, store_item **items, size_t n, dp_err *e
 	for (size_t i = 0; i < n; i++)
 		store_item_reset(items[i]);
 	s->claimed = 0;
+	dp_db_forget_sqlstate();
 	if (order == NULL || ids == NULL)
 		dp_err_set(err, "out of memory");
 	else if (dp_db_exec(s->db, "BEGIN", err) == 0) {
@@ -594,60 +597,131 @@ static enum tx_result write_tx(store *s, store_item **items, size_t n, dp_err *e
 	return dp_db_lost(s->db) ? TX_LOST : TX_FAILED;
 }
 
-/* One transaction, with one reconnection if the connection was lost. */
+static double mono_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int store_patiently(int (*attempt)(void *ctx, dp_err *err), void *ctx, double patience,
+		    dp_err *err)
+{
+	double start = mono_seconds(), delay = 0.25;
+	int said = 0;
+
+	for (;;) {
+		int tried = attempt(ctx, err);
+		if (tried == 0) {
+			if (said)
+				dp_diag("the database is back after %.1f s", mono_seconds() - start);
+			return 0;
+		}
+		double waited = mono_seconds() - start;
+		if (tried < -1 || !dp_db_unreachable(err->msg))
+			return -1; /* refused for good: waiting would not help */
+		if (patience <= 0)
+			return -1;
+		if (waited >= patience || dp_stop_requested()) {
+			char why[DP_ERR_MAX];
+			snprintf(why, sizeof why, "%s", err->msg);
+			dp_err_set(err, "%s (gave up after %.0f s; --db-retry %.0f)", why, waited,
+				   patience);
+			return -1;
+		}
+		if (!said)
+			dp_diag("%s; waiting up to %.0f s for the database (--db-retry)", err->msg,
+				patience);
+		said = 1;
+		double nap = delay < patience - waited ? delay : patience - waited;
+		struct timespec ts = {(time_t)nap, (long)((nap - (time_t)nap) * 1e9)};
+		nanosleep(&ts, NULL); /* a stop signal cuts it short */
+		delay = delay * 2 < 5 ? delay * 2 : 5;
+	}
+}
+
+static int reset_connection(void *ctx, dp_err *err)
+{
+	store *s = ctx;
+
+	PQreset(s->db);
+	if (!dp_db_lost(s->db))
+		return 0;
+	dp_db_err(err, s->db, NULL, "lost the database connection and could not reconnect");
+	return -1;
+}
+
+/* One transaction; when the connection is lost, it is re-made (waiting
+ * up to --db-retry) and the transaction redone, the items held meanwhile. */
 static enum tx_result write_retrying(store *s, store_item **items, size_t n, dp_err *err)
 {
-	enum tx_result r = write_tx(s, items, n, err);
+	enum tx_result r;
 
-	if (r != TX_LOST)
-		return r;
-	PQreset(s->db);
-	if (dp_db_lost(s->db)) {
-		dp_err_set(err, "lost the database connection and could not reconnect");
-		return TX_LOST;
-	}
-	return write_tx(s, items, n, err);
+	while ((r = write_tx(s, items, n, err)) == TX_LOST)
+		if (store_patiently(reset_connection, s, s->db_retry, err) < 0)
+			return TX_LOST;
+	return r;
 }
 
 /* Fails an item whose own transaction failed.  Its stored version (if
  * any) still gets the run mark, outside that transaction, so a sweep keeps
  * it; when even that fails the receipt still tells the failure, and the
- * worst outcome is that a sweep removes the old version. */
-static void fail_alone(store *s, store_item *item, const char *why)
+ * worst outcome is that a sweep removes the old version.  Returns 1 when
+ * this failure makes STORE_SAME_FAILURES in a row with one environmental
+ * SQLSTATE (see store_write). */
+static int fail_alone(store *s, store_item *item, const char *why)
 {
+	const char *state = dp_db_last_sqlstate();
 	dp_err ignored;
 
+	if (!dp_db_environmental(state) || strcmp(state, s->same_state) != 0)
+		s->same_count = 0;
+	snprintf(s->same_state, sizeof s->same_state, "%s", state);
+	s->same_count += dp_db_environmental(state);
 	store_item_fail(item, why);
 	mark_run(s, &item, 1, &ignored);
+	return s->same_count >= STORE_SAME_FAILURES;
 }
 
 int store_write(store *s, store_item *items, size_t n, dp_err *err)
 {
 	store_item **all = malloc((n > 0 ? n : 1) * sizeof *all);
+	int refused = 0;
 	dp_err why;
 
 	if (all == NULL) {
 		dp_err_set(err, "out of memory");
-		return -1;
+		return STORE_WRITE_LOST;
 	}
 	for (size_t i = 0; i < n; i++)
 		all[i] = &items[i];
 	enum tx_result r = write_retrying(s, all, n, &why);
-	for (size_t i = 0; r == TX_FAILED && n > 1 && i < n; i++) {
+	for (size_t i = 0; r == TX_FAILED && n > 1 && i < n && !refused; i++) {
 		enum tx_result one = write_retrying(s, &all[i], 1, &why);
 		if (one == TX_LOST) {
 			r = TX_LOST;
 			break;
 		}
 		if (one == TX_FAILED)
-			fail_alone(s, all[i], why.msg);
+			refused = fail_alone(s, all[i], why.msg);
+		else
+			s->same_count = 0;
 	}
 	if (r == TX_FAILED && n == 1)
-		fail_alone(s, all[0], why.msg);
+		refused = fail_alone(s, all[0], why.msg);
+	else if (r == TX_OK)
+		s->same_count = 0;
 	free(all);
+	if (refused) {
+		dp_err_set(err, "%d documents in a row failed the same way (SQLSTATE %s): %s; "
+				"the database refuses every write, stopping",
+			   s->same_count, s->same_state, why.msg);
+		return STORE_WRITE_REFUSED;
+	}
 	if (r == TX_LOST) {
 		*err = why;
-		return -1;
+		return STORE_WRITE_LOST;
 	}
 	return 0;
 }
