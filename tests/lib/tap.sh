@@ -55,13 +55,15 @@ exited() { ! kill -0 "$1" 2>/dev/null; }
 # summarizer, chunker, embedder, dim, chunk count, size, metadata; each
 # chunk's seq, text, heading, tokens, summary and vector).  Compare a
 # database with one filled by a plain pipeline run: duplicates, lost or
-# extra chunks and changed content all change it.
+# extra chunks and changed content all change it.  An optional SQL
+# condition on d (the documents row) fingerprints only those documents.
 fingerprint() {
 	sql "SELECT md5(coalesce(string_agg(concat_ws('/', d.path, d.root, d.content_hash, d.summary,
 	       d.summarizer, d.chunker, d.embedder, d.dim, d.chunk_count, d.size, d.metadata::text,
 	       c.seq, c.content, array_to_string(c.heading, '>'), c.tokens, c.summary, c.embedding::text),
 	       '|' ORDER BY d.path, c.seq), ''))
-	     FROM docpipe.documents d LEFT JOIN docpipe.chunks c ON c.document_id = d.id"
+	     FROM docpipe.documents d LEFT JOIN docpipe.chunks c ON c.document_id = d.id
+	     WHERE ${1:-true}"
 }
 
 # Processes of one run: start it with `tag_env NAME` in its environment and
