@@ -446,6 +446,7 @@ static void summary(const struct hub *h, jv report)
 		jv_free(f);
 	}
 	jv_free(failures);
+	jv_free(report);
 }
 
 int hub_run(const hub_config *cfg, dp_err *err)
