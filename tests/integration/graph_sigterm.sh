@@ -15,7 +15,7 @@ want=$(fingerprint)
 
 newdb || exit 1
 BURN='--jq=(reduce range(150000) as $i (0; . + 1)) as $burn | .'
-env "$(tag_env first)" docpipe run "$T_DIR/docs" --opt "embed=$BURN" --window 16 --progress plain \
+env "$(tag_env first)" docpipe run "$T_DIR/docs" --opt "embed=$BURN" --window 8 --progress plain \
 	>"$T_DIR/report1" 2>"$T_DIR/err1" &
 SUP=$!
 # Interrupt once part of the corpus is stored.
