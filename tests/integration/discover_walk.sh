@@ -75,8 +75,7 @@ is "$(jq -r .path "$T_DIR/miss" | wc -l)" 2 "other roots still walked"
 
 docpipe-discover >/dev/null 2>&1
 is "$?" 2 "no root is a usage error"
-docpipe-discover --help | grep -q -- '--exclude PATTERN'
-is "$?" 0 "--help lists the options"
+like "$(docpipe-discover --help)" "--exclude PATTERN" "--help lists the options"
 
 # Unreadable file and directory: root reads everything, so run as nobody
 # over a world-readable copy.

@@ -11,18 +11,13 @@ corpus() { # corpus DIR N
 			"$i" "$i" "$(seq -s ' ' "$i" $((i + 40)))" >"$1/doc$i.md"
 	done
 }
-fingerprint() {
-	sql "SELECT md5(string_agg(d.path || d.content_hash || coalesce(d.summary,'') || d.chunk_count
-	       || coalesce(d.metadata::text,'') || c.seq || c.content || coalesce(c.embedding::text,''),
-	       '|' ORDER BY d.path, c.seq))
-	     FROM docpipe.documents d JOIN docpipe.chunks c ON c.document_id = d.id"
-}
 
 corpus "$T_DIR/docs" 40
 corpus "$T_DIR/other" 3
 
 newdb || exit 1
 docpipe-discover "$T_DIR/docs" | docpipe-chunk | docpipe-summarize | docpipe-embed | docpipe-store -q >/dev/null
+ok $? "plain pipeline: every stage exits 0"
 want=$(fingerprint)
 is "$(sql 'SELECT count(*) FROM docpipe.documents')" 40 "pipeline stores 40 documents"
 

@@ -19,7 +19,10 @@ PORT=$(free_ports 9) || exit 1
 docpipe run "$T_DIR/docs" --listen "127.0.0.1:$PORT" --curve-secret "$K/hub.key" \
 	--allow "$K/worker.pub" --replicas chunk=0 --progress none >"$T_DIR/report" 2>"$T_DIR/err" &
 SUP=$!
-sleep 1
+# The hub listens on PORT..PORT+8 once its endpoints are bound.
+listening() { ss -Htln "sport = :$PORT" | grep -q .; }
+wait_for 30 listening
+ok $? "the hub listens on $PORT"
 
 # Peers that must get nothing: their output would be on stdout.
 timeout -s TERM 3 docpipe-chunk --in "tcp://127.0.0.1:$PORT" >"$T_DIR/plain.out" 2>/dev/null
@@ -32,7 +35,7 @@ ok $(kill -0 $SUP 2>/dev/null; echo $?) "the run waits for a chunk replica"
 docpipe worker chunk --connect "127.0.0.1:$PORT" --curve-server "$K/hub.pub" \
 	--curve-key "$K/worker.key" 2>"$T_DIR/worker.err" &
 WORKER=$!
-for _ in $(seq 1 300); do kill -0 $SUP 2>/dev/null || break; sleep 0.1; done
+wait_for 60 exited $SUP || kill -TERM $SUP
 wait $SUP
 is "$?" 0 "run with a hand-started, allowed chunk worker exits 0"
 kill -TERM $WORKER

@@ -2,13 +2,16 @@
 # docpipe run when the model API refuses the run (insufficient_quota): the
 # summarize replica exits 4, the supervisor does not restart it (that would
 # be a retry storm against a paid API) and the run stops with status 4.
-# A replica that keeps crashing is restarted with a growing delay, then the
-# run stops (status 3) instead of looping.
+# No process of the run is left behind.  A replica that keeps crashing is
+# restarted with a growing delay, then the run stops (status 3) instead of
+# looping.
 source "$(dirname "$0")/../lib/tap.sh"
 newdb || exit 1
 PY=/usr/bin/python3
 "$PY" "$TOP/tests/fakeapi.py" --port 0 >"$T_DIR/port" 2>"$T_DIR/server.err" &
-for _ in $(seq 50); do [ -s "$T_DIR/port" ] && break; sleep 0.1; done
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null; rm -rf "$T_DIR"' EXIT
+wait_for 10 test -s "$T_DIR/port" || { ok 1 "the test API server starts"; done_testing; }
 BASE=http://127.0.0.1:$(awk '{print $2}' "$T_DIR/port")
 export OPENAI_BASE_URL=$BASE/v1 OPENAI_API_KEY=sk-test-refused
 mkdir -p "$T_DIR/docs"
@@ -29,7 +32,8 @@ curl -sf -X POST -d "{\"faults\":[$(printf "$fault,%.0s" $(seq 49))$fault]}" "$B
 
 chat_before=$(curl -sf "$BASE/_stats" | jq -r '.requests.chat')
 start=$SECONDS
-timeout 60 docpipe run "$T_DIR/docs" --progress none --opt summarize=--backend=openai \
+# Every process the run starts inherits the tag, whatever its command line.
+env "$(tag_env refused)" timeout 60 docpipe run "$T_DIR/docs" --progress none --opt summarize=--backend=openai \
 	>"$T_DIR/report" 2>"$T_DIR/err"
 rc=$?
 is "$rc" 4 "the run stops with status 4 (refused)"
@@ -38,15 +42,28 @@ like "$(cat "$T_DIR/err")" "exited with status 4 \(the model API refused the run
 like "$(cat "$T_DIR/err")" "refused the run" "the stage says why"
 n=$(($(curl -sf "$BASE/_stats" | jq -r '.requests.chat') - chat_before))
 ok $([ "$n" -le 2 ] && echo 0 || echo 1) "no retry storm: $n chat request(s) in all"
-is "$(pgrep -f "docpipe-(hub|chunk|summarize|embed|store) .*$T_DIR" | wc -l)" 0 "no process left behind"
+left=$(tagged refused)
+is "$(echo $left)" "" "no process of the run left behind"
+[ -z "$left" ] || { ps -o pid,args -p "$(echo $left | tr ' ' ,)" | sed 's/^/# /'; kill $left 2>/dev/null; }
 
 # A stage that keeps dying (here: its database is unreachable) is restarted
 # a few times with a growing delay, then the run stops.
+# Each line of the supervisor's stderr is stamped with the time it came.
 start=$SECONDS
 DATABASE_URL="postgresql:///nonexistent_db_for_docpipe?host=$PGHOST&port=$PGPORT&user=$PGUSER" \
-	timeout 120 docpipe run "$T_DIR/docs" --progress none >"$T_DIR/report2" 2>"$T_DIR/err2"
-rc=$?
+	timeout 120 docpipe run "$T_DIR/docs" --progress none 2>&1 >"$T_DIR/report2" |
+	while IFS= read -r l; do printf '%s %s\n' "$EPOCHREALTIME" "$l"; done >"$T_DIR/err2"
+rc=${PIPESTATUS[0]}
 is "$rc" 3 "a crash loop stops the run with status 3"
 like "$(cat "$T_DIR/err2")" "exited 5 times within 60s" "and says so"
 ok $([ $((SECONDS - start)) -lt 60 ] && echo 0 || echo 1) "within a bounded time ($((SECONDS - start)) s)"
+# The delays between a store replica's deaths and restarts grow: its
+# "restarting" lines are 1, 2, 4, 8 s apart (less the supervisor's 1 s
+# clock granularity and its 0.2 s poll).
+gaps=$(grep 'store-1 (pid [0-9]*) exited with status [0-9]*; restarting' "$T_DIR/err2" |
+	awk 'NR > 1 { printf "%.1f ", $1 - prev } { prev = $1 }')
+diag "gaps between store-1 restarts: $gaps s"
+is "$(awk '{ print NF }' <<<"$gaps")" 4 "five restarts of the crashing replica, four gaps"
+ok $(awk '{ exit !($3 >= 1.9 && $4 >= 5.5 && $4 >= $3 + 3) }' <<<"$gaps"; echo $?) \
+	"the restart delay grows (the third and fourth gaps about 2-3 and 6-7 s)"
 done_testing

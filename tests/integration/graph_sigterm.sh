@@ -1,31 +1,40 @@
 #!/bin/bash
-# SIGTERM to the supervisor mid-run: every process exits within the bound
-# (exit 5, interrupted); a second run completes the corpus without redoing
-# the documents the first one stored.
+# SIGTERM to the supervisor mid-run: every process stops by itself within a
+# bound below the supervisor's 15 s SIGKILL (so a stage that ignores SIGTERM
+# fails this test) and the run exits 5; a second run completes the corpus
+# without redoing the documents the first one stored, and the database is
+# then the same as after a plain pipeline run.
 . "$(dirname "$0")/../lib/tap.sh"
 
 N=150
 numbered_docs "$T_DIR/docs" $N 200 page
 newdb || exit 1
-BURN='--jq=(reduce range(150000) as $i (0; . + 1)) as $burn | .'
+docpipe-discover "$T_DIR/docs" | docpipe-chunk | docpipe-summarize | docpipe-embed | docpipe-store -q >/dev/null
+ok $? "plain pipeline over the corpus"
+want=$(fingerprint)
 
-docpipe run "$T_DIR/docs" --opt "embed=$BURN" --window 16 --progress plain \
+newdb || exit 1
+BURN='--jq=(reduce range(150000) as $i (0; . + 1)) as $burn | .'
+env "$(tag_env first)" docpipe run "$T_DIR/docs" --opt "embed=$BURN" --window 8 --progress plain \
 	>"$T_DIR/report1" 2>"$T_DIR/err1" &
 SUP=$!
 # Interrupt once part of the corpus is stored.
-for _ in $(seq 1 200); do
-	[ "$(sql 'SELECT count(*) FROM docpipe.documents' 2>/dev/null || echo 0)" -ge 10 ] && break
-	sleep 0.1
-done
-kids=$(pgrep -P $SUP | tr '\n' ' ')
-start=$SECONDS
+wait_for 60 sql_ge 'SELECT count(*) FROM docpipe.documents' 10
+ok $? "the first run stores documents"
+start=${EPOCHREALTIME/./}
 kill -TERM $SUP
 wait $SUP
 is "$?" 5 "interrupted run exits 5"
-ok $(( SECONDS - start <= 20 ? 0 : 1 )) "supervisor exits within the bound ($((SECONDS - start)) s)"
-left=0
-for p in $kids; do kill -0 "$p" 2>/dev/null && left=$((left + 1)); done
-is "$left" 0 "no process of the graph is left"
+ms=$(( (${EPOCHREALTIME/./} - start) / 1000 ))
+ok $(( ms < 12000 ? 0 : 1 )) "supervisor exits within 12 s, before its 15 s SIGKILL ($ms ms)"
+# The supervisor says "did not stop within 15s; killing it" for a process
+# that ignored SIGTERM.
+is "$(grep -c 'did not stop within' "$T_DIR/err1")" 0 "every process stopped by itself (none killed)"
+# Known (issue 15 report): the embed replica, blocked sending to the hub
+# that already exited while its input is held back, can die in libzmq 4.3.4
+# ("Assertion failed: !_io_error (src/stream_engine_base.cpp:331)").
+grep -E 'Assertion|Aborted' "$T_DIR/err1" | sed 's/^/# KNOWN BUG: /' 
+is "$(echo $(tagged first))" "" "no process of the graph is left"
 stored=$(sql 'SELECT count(*) FROM docpipe.documents')
 diag "first run stored $stored of $N"
 ok $(( stored > 0 && stored < N ? 0 : 1 )) "first run stored part of the corpus"
@@ -35,7 +44,7 @@ docpipe run "$T_DIR/docs" --progress none >"$T_DIR/report2" 2>"$T_DIR/err2"
 is "$?" 0 "second run exits 0"
 is "$(jq -r '[.unchanged, .added] | @tsv' "$T_DIR/report2")" "$(printf '%d\t%d' "$stored" $((N - stored)))" \
 	"second run: what was stored is unchanged, the rest added"
-is "$(sql 'SELECT count(*), count(DISTINCT path) FROM docpipe.documents' | tr '|' ' ')" "$N $N" \
-	"$N rows, no duplicates"
-[ "$T_FAILED" = 0 ] && exit_ok=1 || { sed 's/^/# /' "$T_DIR/err1" "$T_DIR/err2"; }
+is "$(fingerprint)" "$want" "the database is the plain pipeline's: every document once, whole, same content"
+[ "$T_FAILED" = 0 ] || sed 's/^/# /' "$T_DIR/err1" "$T_DIR/err2" | grep -v 'in flight\|procs'
+
 done_testing

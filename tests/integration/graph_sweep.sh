@@ -12,6 +12,7 @@ for d in docs other; do
 done
 for d in docs other; do
 	docpipe-discover "$T_DIR/$d" | docpipe-chunk | docpipe-summarize | docpipe-embed | docpipe-store -q >/dev/null
+	ok $? "plain pipeline over $d: every stage exits 0"
 done
 is "$(sql 'SELECT count(*) FROM docpipe.documents WHERE last_run IS NULL')" 6 \
 	"plain pipeline: 6 documents stored without a run"

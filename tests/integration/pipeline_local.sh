@@ -47,6 +47,7 @@ like "$(jq -r .path <<<"$out")" 'café 日本.md$' "query finds the chunk of the
 before=$(sql "SELECT md5(string_agg(id || updated_at::text, ',' ORDER BY id)) FROM docpipe.documents")
 like "$before" '^[0-9a-f]{32}$' "state fingerprint taken"
 ingest >"$T_DIR/r2" 2>/dev/null
+is "$?" 1 "re-run exits 1 (the two bad files fail again)"
 is "$(jq -r 'select(.status=="unchanged")' "$T_DIR/r2" | jq -s length)" $((total - 2)) "re-run: all good files unchanged"
 is "$(sql "SELECT md5(string_agg(id || updated_at::text, ',' ORDER BY id)) FROM docpipe.documents")" "$before" "re-run wrote nothing"
 is "$(sql 'SELECT count(*) FROM docpipe.chunks')" "$(sql 'SELECT sum(chunk_count) FROM docpipe.documents')" "no duplicate chunks"
@@ -55,6 +56,7 @@ is "$(sql 'SELECT count(*) FROM docpipe.chunks')" "$(sql 'SELECT sum(chunk_count
 id=$(sql "SELECT id FROM docpipe.documents WHERE path LIKE '%key-rotation.md'")
 printf '# Key rotation\n\nRotation is now automatic; nothing to do.\n' >"$C/ops/key-rotation.md"
 ingest >"$T_DIR/r3" 2>/dev/null
+is "$?" 1 "third run exits 1 (the two bad files fail again)"
 is "$(jq -r 'select(.path | endswith("key-rotation.md")) | .status' "$T_DIR/r3")" stored "changed file stored again"
 is "$(jq -r 'select(.status=="stored")' "$T_DIR/r3" | jq -s length)" 1 "only the changed file is stored"
 is "$(jq -r 'select(.status=="stored") | .created' "$T_DIR/r3")" false "its receipt says it replaced a stored version"

@@ -1,6 +1,8 @@
 #!/bin/bash
-# docpipe-query over a corpus embedded by an API backend: the question goes
-# to the same API; a refusal (quota, credentials) is exit 4.
+# docpipe-query over a corpus embedded by an API backend with a model and a
+# dimension that are not the defaults: the question goes to the same API
+# with the corpus's model and dimension; a refusal (quota, credentials) is
+# exit 4.
 . "$(dirname "$0")/../lib/tap.sh"
 newdb || exit 1
 cd "$T_DIR"
@@ -10,19 +12,52 @@ KEY="sk-test-$RANDOM$RANDOM-secret"
 "$PY" "$TOP/tests/fakeapi.py" --port 0 --require-key "$KEY" >port 2>server.err &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; rm -rf "$T_DIR"' EXIT
-for _ in $(seq 50); do [ -s port ] && break; sleep 0.1; done
+wait_for 10 test -s port || { ok 1 "the test API server starts"; done_testing; }
 BASE=http://127.0.0.1:$(awk '{print $2}' port)
 export OPENAI_BASE_URL=$BASE/v1 OPENAI_API_KEY=$KEY
 control() { curl -sf -X POST -d "$1" "$BASE/_control" >/dev/null; }
 
+MODEL=text-embedding-3-large DIM=12
 printf '%s\n' '{"v":1,"kind":"document","path":"/q/a.md","root":"/q","hash":"a","chunker":"t","chunks":[{"seq":0,"text":"alpha one"},{"seq":1,"text":"bravo two"}]}' |
-	docpipe-embed --backend openai --dim 8 --no-reuse 2>/dev/null | docpipe-store -q >/dev/null
-is "$(sql 'SELECT value FROM docpipe.settings WHERE key = $$embedder$$')" "openai/text-embedding-3-small" \
-	"corpus embedded by the API backend"
+	docpipe-embed --backend openai --model $MODEL --dim $DIM --no-reuse | docpipe-store -q >/dev/null
+ok $? "embed | store exit 0"
+is "$(sql 'SELECT value FROM docpipe.settings WHERE key = $$embedder$$')/$(sql 'SELECT value FROM docpipe.settings WHERE key = $$dim$$')" \
+	"openai/$MODEL/$DIM" "corpus embedded by the API backend, model $MODEL, dimension $DIM"
 
 out=$(docpipe-query --json -k 1 "alpha one" 2>err); rc=$?
 is "$rc" 0 "question embedded by the same API: exit 0"
 is "$(jq -r .content <<<"$out")" "alpha one" "the same text is the nearest chunk"
+
+# The request itself, seen by a server that records it (the test server
+# answers any model, and dimension 8 when none is asked for).
+cat >recorder.py <<'PY'
+import json, sys, http.server
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        req = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        with open(sys.argv[1], "a") as f:
+            f.write(json.dumps({"path": self.path, "model": req.get("model"),
+                                "dimensions": req.get("dimensions")}) + "\n")
+        dim = int(req.get("dimensions") or 8)
+        inputs = req["input"] if isinstance(req["input"], list) else [req["input"]]
+        body = json.dumps({"object": "list", "model": req.get("model"), "usage": {"prompt_tokens": 1, "total_tokens": 1},
+                           "data": [{"object": "embedding", "index": i, "embedding": [1.0] + [0.0] * (dim - 1)}
+                                    for i in range(len(inputs))]}).encode()
+        self.send_response(200); self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
+    def log_message(self, *a): pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+print("PORT", s.server_address[1], flush=True)
+s.serve_forever()
+PY
+"$PY" recorder.py requests.ndjson >rport 2>recorder.err &
+RECORDER=$!
+trap 'kill $SERVER $RECORDER 2>/dev/null; rm -rf "$T_DIR"' EXIT
+wait_for 10 test -s rport
+OPENAI_BASE_URL=http://127.0.0.1:$(awk '{print $2}' rport)/v1 docpipe-query --json -k 1 "alpha one" >/dev/null 2>err
+is "$?" 0 "query against the recording server: exit 0"
+is "$(jq -c '[.path, .model, .dimensions]' requests.ndjson)" "[\"/v1/embeddings\",\"$MODEL\",$DIM]" \
+	"the question was embedded with the corpus's model and dimension"
 
 control '{"faults":[{"endpoint":"embed","status":429,"code":"insufficient_quota"}]}'
 out=$(docpipe-query -k 1 "alpha" 2>&1); rc=$?

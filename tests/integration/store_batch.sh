@@ -1,6 +1,7 @@
 #!/bin/bash
 # docpipe-store: several records for one path in one batch (the later one
-# wins, receipts tell the truth), documents that fail keep their stored
+# wins, receipts tell the truth; the batch is made with a table lock, not
+# timing), documents that fail keep their stored
 # version through a sweep, sweep roots given relative.
 . "$(dirname "$0")/../lib/tap.sh"
 newdb || exit 1
@@ -9,17 +10,44 @@ cd "$T_DIR"
 
 content() { sql "SELECT string_agg(content, '|' ORDER BY seq) FROM docpipe.chunks c JOIN docpipe.documents d ON d.id = c.document_id WHERE d.path = '$1'"; }
 
-# The filler documents come first so that the records after them arrive
-# while the first batch is being written, and are taken as one batch.
-filler() { $GEN --docs 5 --chunks 1 --start 100 --version "$1" --run "$2"; }
+# one_batch FILE RECEIPTS: feeds the records of FILE to a store so that
+# they are written as one batch, whatever the timing: the store writes a
+# filler document first and blocks on a table lock held here; FILE's
+# records are then queued (its input thread has read to the end and
+# exited) before the lock is released.
+fewer_threads() { [ "$(ls /proc/$1/task 2>/dev/null | wc -l)" -lt "$2" ]; }
+one_batch() {
+	local fifo=$T_DIR/fifo lockin=$T_DIR/lock pid threads
+	rm -f "$fifo" "$lockin"; mkfifo "$fifo" "$lockin"
+	docpipe-store -q <"$fifo" >"$2" &
+	pid=$!
+	exec 3>"$fifo"
+	$GEN --docs 1 --chunks 1 --start 200 --run warm >&3
+	wait_for 30 sql_ge "SELECT count(*) FROM docpipe.documents WHERE path = '/corpus/doc200.md' AND last_run = 'warm'" 1 ||
+		diag "the store did not take its first record"
+	threads=$(ls /proc/$pid/task | wc -l)
+	psql -X -q <"$lockin" >/dev/null 3>&- &
+	exec 4>"$lockin"
+	echo "BEGIN; LOCK TABLE docpipe.documents IN EXCLUSIVE MODE; SELECT 1;" >&4
+	wait_for 30 sql_ge "SELECT count(*) FROM pg_locks WHERE relation = 'docpipe.documents'::regclass AND mode = 'ExclusiveLock' AND granted" 1
+	$GEN --docs 1 --chunks 1 --start 201 --run warm >&3
+	wait_for 30 sql_ge "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()" 1
+	ok $? "the store's writer waits on the lock with a filler document"
+	cat "$1" >&3
+	exec 3>&-
+	wait_for 30 fewer_threads $pid "$threads"
+	ok $? "the store's input thread has queued every record and ended"
+	echo "COMMIT;" >&4
+	exec 4>&-
+	wait $pid
+}
 
 $GEN --docs 1 --chunks 1 --version 1 --run r1 | docpipe-store -q >/dev/null
 {
-	filler 1 r2
 	$GEN --docs 1 --chunks 1 --version 2 --run r2
 	$GEN --docs 1 --chunks 1 --version 1 --run r2
 } >twice.ndjson
-docpipe-store -q <twice.ndjson >twice-r.ndjson; rc=$?
+one_batch twice.ndjson twice-r.ndjson; rc=$?
 is "$rc" 0 "same path twice in a batch: exit 0"
 is "$(content /corpus/doc0.md)" "Document 0, chunk 0, version 1." "the later record of a path wins"
 is "$(jq -r 'select(.path == "/corpus/doc0.md") | .status' twice-r.ndjson | xargs)" "stored stored" \
@@ -29,10 +57,10 @@ is "$(sql "SELECT content_hash FROM docpipe.documents WHERE path = '/corpus/doc0
 
 # A delete then the same document, unchanged against the database.
 {
-	filler 2 r3
 	echo '{"v":1,"kind":"delete","path":"/corpus/doc0.md"}'
 	$GEN --docs 1 --chunks 1 --version 1 --run r3
-} | docpipe-store -q >del-r.ndjson
+} >del.ndjson
+one_batch del.ndjson del-r.ndjson
 is "$(jq -r 'select(.path == "/corpus/doc0.md") | .status' del-r.ndjson | xargs)" "deleted stored" \
 	"delete then document: deleted, stored"
 is "$(content /corpus/doc0.md)" "Document 0, chunk 0, version 1." "document present after delete + store"

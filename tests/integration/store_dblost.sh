@@ -32,14 +32,14 @@ ctx.term()  # waits (up to the linger) until the messages are delivered
 PY
 docpipe-store --in "@ipc://$T_DIR/in" >receipts.ndjson 2>err &
 STORE=$!
-for _ in $(seq 200); do [ -S "$T_DIR/in" ] && break; sleep 0.05; done
+wait_for 10 test -S "$T_DIR/in"
 doc a | /usr/bin/python3 push.py "ipc://$T_DIR/in" 0
-for _ in $(seq 400); do [ -s receipts.ndjson ] && break; sleep 0.05; done
+wait_for 20 test -s receipts.ndjson
 is "$(jq -r .status receipts.ndjson)" stored "first document stored over ZeroMQ"
 lose_database
 doc b | /usr/bin/python3 push.py "ipc://$T_DIR/in" 0
 start=$(date +%s%N)
-for _ in $(seq 200); do kill -0 $STORE 2>/dev/null || break; sleep 0.05; done
+wait_for 10 exited $STORE
 wait $STORE; rc=$?
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 is "$rc" 3 "database gone for good: exit 3"
@@ -54,11 +54,11 @@ docpipe-store <fifo >receipts2.ndjson 2>err2 &
 STORE=$!
 exec 3>fifo
 doc c >&3; echo >&3
-for _ in $(seq 400); do [ -s receipts2.ndjson ] && break; sleep 0.05; done
+wait_for 20 test -s receipts2.ndjson
 is "$(jq -r .status receipts2.ndjson)" stored "stdin: first document stored"
 lose_database
 doc d >&3; echo >&3
-for _ in $(seq 100); do kill -0 $STORE 2>/dev/null || break; sleep 0.05; done
+wait_for 5 exited $STORE
 kill -0 $STORE 2>/dev/null; ok $(( $? == 0 ? 1 : 0 )) "stdin still open: the store exits anyway"
 wait $STORE; is "$?" 3 "stdin: exit 3"
 exec 3>&-

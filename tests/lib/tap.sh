@@ -2,8 +2,12 @@
 # line; `done_testing` prints the plan and sets the exit status.
 #
 # Environment set by tests/run: DOCPIPE_BIN (binaries of the variant under
-# test), PGHOST/PGPORT/PGUSER of the throwaway server, TEST_TMP (scratch).
-set -u
+# test), PGHOST/PGPORT/PGUSER of the throwaway server, TEST_TMP (this
+# test's own directory), ASAN_OPTIONS/UBSAN_OPTIONS whose log_path is in it
+# (tests/run fails the test if any process leaves a report there).
+#
+# pipefail: a pipeline fails when any stage does, not only the last one.
+set -u -o pipefail
 T_N=0
 T_FAILED=0
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -24,11 +28,58 @@ is() { # is GOT WANT NAME
 	if [ "$1" = "$2" ]; then ok 0 "$3"; else ok 1 "$3"; printf '#   got: %s\n#  want: %s\n' "$1" "$2"; fi
 }
 like() { # like GOT REGEX NAME
-	if printf '%s' "$1" | grep -Eq -- "$2"; then ok 0 "$3"; else ok 1 "$3"; printf '#   got: %s\n# wanted match: %s\n' "$1" "$2"; fi
+	if grep -Eq -- "$2" <<<"$1"; then ok 0 "$3"; else ok 1 "$3"; printf '#   got: %s\n# wanted match: %s\n' "$1" "$2"; fi
 }
 skip() { T_N=$((T_N + 1)); echo "ok $T_N # SKIP $1"; }
 diag() { printf '# %s\n' "$*"; }
 done_testing() { echo "1..$T_N"; [ "$T_FAILED" -eq 0 ]; exit $?; }
+
+# wait_for SECONDS COMMAND...: runs COMMAND every 0.05 s until it succeeds
+# (status 0) or SECONDS have passed (status 1).  The way to wait for a
+# state -- a file, a socket, a database count, a log line -- never a bare
+# sleep.
+wait_for() {
+	local limit=$1 start=${EPOCHREALTIME/./}; shift
+	until "$@"; do
+		[ $(( ${EPOCHREALTIME/./} - start )) -ge $(( ${limit%.*} * 1000000 )) ] && return 1
+		sleep 0.05
+	done
+}
+# sql_ge QUERY N: true when the (numeric) answer of QUERY is at least N.
+sql_ge() { local n; n=$(sql "$1" 2>/dev/null) && [ -n "$n" ] && [ "$n" -ge "$2" ]; }
+# exited PID: true when process PID is gone (for wait_for).
+exited() { ! kill -0 "$1" 2>/dev/null; }
+
+# fingerprint: an md5 of everything stored about every document and its
+# chunks except ids, run ids and times (path, root, hash, summary,
+# summarizer, chunker, embedder, dim, chunk count, size, metadata; each
+# chunk's seq, text, heading, tokens, summary and vector).  Compare a
+# database with one filled by a plain pipeline run: duplicates, lost or
+# extra chunks and changed content all change it.  An optional SQL
+# condition on d (the documents row) fingerprints only those documents.
+fingerprint() {
+	sql "SELECT md5(coalesce(string_agg(concat_ws('/', d.path, d.root, d.content_hash, d.summary,
+	       d.summarizer, d.chunker, d.embedder, d.dim, d.chunk_count, d.size, d.metadata::text,
+	       c.seq, c.content, array_to_string(c.heading, '>'), c.tokens, c.summary, c.embedding::text),
+	       '|' ORDER BY d.path, c.seq), ''))
+	     FROM docpipe.documents d LEFT JOIN docpipe.chunks c ON c.document_id = d.id
+	     WHERE ${1:-true}"
+}
+
+# Processes of one run: start it with `tag_env NAME` in its environment and
+# every process it starts inherits the tag, whatever its command line.
+# tagged NAME prints the pids of the processes that still carry it.
+tag_env() { printf 'DOCPIPE_TEST_TAG=%s-%s' "$$" "$1"; }
+tagged() {
+	local e want p
+	want=$(tag_env "$1")
+	for e in /proc/[0-9]*/environ; do
+		p=${e#/proc/}; p=${p%/environ}
+		[ "$p" = $$ ] || [ "$p" = "$BASHPID" ] && continue
+		grep -qzxF -- "$want" "$e" 2>/dev/null && echo "$p"
+	done
+	return 0
+}
 
 # A scratch directory removed at exit.
 T_DIR=$(mktemp -d "${TEST_TMP:-/tmp}/dpt.XXXXXX")
@@ -41,7 +92,8 @@ newdb() {
 	if [ "${DOCPIPE_TEST_PGVECTOR:-}" = 1 ]; then
 		export PGHOST=$PGVECTOR_PGHOST PGPORT=$PGVECTOR_PGPORT
 	fi
-	local name="t_$(basename "$0" .sh | tr -c 'a-z0-9\n' '_')_$$_$RANDOM"
+	local name
+	name="t_$(basename "$0" .sh | tr -c 'a-z0-9\n' '_')_$$_$RANDOM"
 	createdb "$name" || return 1
 	export PGDATABASE="$name"
 	export DATABASE_URL="postgresql:///$name?host=$PGHOST&port=$PGPORT&user=$PGUSER"

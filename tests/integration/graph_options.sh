@@ -1,0 +1,55 @@
+#!/bin/bash
+# docpipe run options: --window caps the documents in flight and holds
+# discover back (back-pressure: the hub takes a file only when a document
+# is done); --config FILE passes "STAGE ARG" lines to the stages, the
+# command line after it; --quiet prints no progress and no summary.
+. "$(dirname "$0")/../lib/tap.sh"
+N=30
+numbered_docs "$T_DIR/docs" $N 20 page
+newdb || exit 1
+
+# --window 4 with a slow embed: the hub's plain progress, every second.
+BURN='--jq=(reduce range(600000) as $i (0; . + 1)) as $burn | .'
+docpipe run "$T_DIR/docs" --window 4 --opt "embed=$BURN" --progress plain --opt hub=--progress-every=1 \
+	>"$T_DIR/report" 2>"$T_DIR/err"
+is "$?" 0 "run with --window 4 exits 0"
+grep -E '^docpipe-hub: documents [0-9]+/[0-9]+\+? done, [0-9]+ in flight' "$T_DIR/err" |
+	sed -E 's/^docpipe-hub: documents ([0-9]+)\/([0-9]+)(\+?) done, ([0-9]+) in flight.*/\1 \2 \3 \4/' >"$T_DIR/progress"
+diag "progress (done seen more? in-flight): $(tr '\n' ',' <"$T_DIR/progress")"
+ok $([ "$(wc -l <"$T_DIR/progress")" -ge 2 ]; echo $?) "several progress lines"
+is "$(awk '$4 > 4 || $2 - $1 > 4' "$T_DIR/progress" | wc -l)" 0 \
+	"never more than 4 documents in flight, nor taken from discover beyond the window"
+ok $(awk '$3 == "+" && $4 == 4 && $2 < '$N' { f = 1 } END { exit !f }' "$T_DIR/progress"; echo $?) \
+	"the window fills while discover is held back (fewer than $N documents taken, more to come)"
+is "$(jq -r '[.complete, .added] | @tsv' "$T_DIR/report")" "$(printf 'true\t%d' $N)" "all $N documents added"
+
+# --config: stage arguments from a file, '#' comments; the command line
+# comes after the file, so it wins.
+newdb || exit 1
+cat >"$T_DIR/pipeline.conf" <<'CONF'
+# chunking for this corpus
+chunk --max-tokens=200 --overlap=10   # two arguments on one line
+chunk --format=text
+CONF
+docpipe run "$T_DIR/docs" --config "$T_DIR/pipeline.conf" --opt chunk=--max-tokens=300 --progress none \
+	>"$T_DIR/report" 2>"$T_DIR/err"
+is "$?" 0 "run with --config exits 0"
+is "$(sql 'SELECT DISTINCT chunker FROM docpipe.documents')" "text-v1 max=300 overlap=10" \
+	"the file's arguments reach the stage, the command line's --opt after them"
+docpipe run "$T_DIR/docs" --config "$T_DIR/nope.conf" >/dev/null 2>"$T_DIR/err"
+is "$?" 2 "a missing config file: usage error"
+printf 'nostage --x\n' >"$T_DIR/bad.conf"
+docpipe run "$T_DIR/docs" --config "$T_DIR/bad.conf" >/dev/null 2>"$T_DIR/err"
+is "$?" 2 "an unknown stage in the config file: usage error"
+
+# --quiet: nothing on stderr, the report still on stdout.
+newdb || exit 1
+docpipe run "$T_DIR/docs" --progress plain --quiet >"$T_DIR/report" 2>"$T_DIR/err"
+is "$?" 0 "run with --quiet exits 0"
+is "$(wc -c <"$T_DIR/err" | tr -d ' ')" 0 "--quiet: no progress, no summary on stderr"
+[ -s "$T_DIR/err" ] && sed 's/^/# /' "$T_DIR/err"
+is "$(jq -r .added "$T_DIR/report")" $N "--quiet: the report is still printed"
+newdb || exit 1
+docpipe run "$T_DIR/docs" --progress plain >"$T_DIR/report" 2>"$T_DIR/err"
+ok $([ -s "$T_DIR/err" ]; echo $?) "without --quiet the same run prints a summary"
+done_testing

@@ -1,0 +1,81 @@
+#!/bin/bash
+# One stage on ZeroMQ, on its own: --max-record keeps an oversized record
+# out (on stdin it becomes an error record naming the limit; on a socket
+# the message is refused and the stage goes on with the next sender), and
+# SIGTERM makes the stage finish the record it holds, write it, and exit 5
+# (interrupted) without taking more work.
+. "$(dirname "$0")/../lib/tap.sh"
+cd "$T_DIR"
+PY=/usr/bin/python3
+mkdir -p docs
+for i in 1 2 3; do printf '# Doc %d\n\nText %d.\n' "$i" "$i" >"docs/d$i.md"; done
+docpipe-discover docs >files.ndjson
+ok $? "discover the three files"
+# A file record padded past 2 KiB (the pad field is carried through).
+head -1 files.ndjson | jq -c '.pad = ("x" * 3000)' >big.ndjson
+
+cat >push.py <<'PY'
+import sys, zmq
+ctx = zmq.Context(); s = ctx.socket(zmq.PUSH); s.connect(sys.argv[1])
+for line in sys.stdin:
+    s.send(line.rstrip("\n").encode())
+s.close(linger=20000); ctx.term()
+PY
+cat >pull.py <<'PY'
+import sys, zmq
+ctx = zmq.Context(); s = ctx.socket(zmq.PULL); s.bind(sys.argv[1])
+with open(sys.argv[2], "a") as f:
+    while True:
+        f.write(s.recv().decode() + "\n"); f.flush()
+PY
+
+# --max-record on stdin: an error record naming the limit, the run goes on.
+cat big.ndjson files.ndjson | docpipe-chunk --max-record 2048 >out1.ndjson 2>err1
+is "$?" 1 "stdin: exit 1 (one record failed)"
+like "$(jq -r 'select(.kind == "error") | .error' out1.ndjson)" "longer than the maximum of 2048 bytes" \
+	"stdin: the oversized line is an error record naming the limit"
+is "$(jq -r 'select(.kind == "document") | .path' out1.ndjson | wc -l)" 3 "stdin: the three records after it are chunked"
+cat big.ndjson | docpipe-chunk --max-record 8192 | jq -r .kind >out1b
+is "$(cat out1b)" document "stdin: under a larger --max-record the same record goes through"
+
+# --max-record on a socket: the message never reaches the output; the stage
+# lives on and takes the next sender's records.
+"$PY" pull.py "ipc://$T_DIR/out" out2.ndjson 2>pull.err &
+PULL=$!
+docpipe-chunk --max-record 2048 --in "@ipc://$T_DIR/in" --out "ipc://$T_DIR/out" 2>err2 &
+STAGE=$!
+trap 'kill $PULL $STAGE 2>/dev/null; rm -rf "$T_DIR"' EXIT
+wait_for 10 test -S "$T_DIR/in"
+timeout 20 "$PY" push.py "ipc://$T_DIR/in" <big.ndjson
+timeout 20 "$PY" push.py "ipc://$T_DIR/in" <files.ndjson
+three() { [ "$(wc -l <out2.ndjson)" -ge 3 ]; }
+wait_for 20 three
+ok $? "socket: the next sender's three records come out"
+is "$(grep -c '"pad"' out2.ndjson)" 0 "socket: the oversized record does not"
+kill -TERM $STAGE; wait $STAGE
+ok $(( $? == 5 || $? == 0 ? 0 : 1 )) "socket: the stage ends on SIGTERM"
+
+# SIGTERM while holding a record: each record burns ~1 s in --jq, so when
+# the first is out the second is being worked on and the third waits.
+: >out3.ndjson
+BURN='(reduce range(3000000) as $i (0; . + 1)) as $burn | .'
+docpipe-chunk --jq "$BURN" --in "@ipc://$T_DIR/in3" --out "ipc://$T_DIR/out" 2>err3 &
+STAGE=$!
+kill $PULL; wait $PULL 2>/dev/null
+"$PY" pull.py "ipc://$T_DIR/out" out3.ndjson 2>pull.err &
+PULL=$!
+wait_for 10 test -S "$T_DIR/in3"
+timeout 20 "$PY" push.py "ipc://$T_DIR/in3" <files.ndjson
+wait_for 30 test -s out3.ndjson
+ok $? "the first record comes out"
+start=${EPOCHREALTIME/./}
+kill -TERM $STAGE
+wait $STAGE
+is "$?" 5 "SIGTERM: exit 5 (interrupted)"
+ms=$(( (${EPOCHREALTIME/./} - start) / 1000 ))
+ok $(( ms < 10000 ? 0 : 1 )) "it stops within 10 s ($ms ms)"
+two() { [ "$(wc -l <out3.ndjson)" -ge 2 ]; }
+wait_for 5 two
+is "$(jq -r .path out3.ndjson | sed 's|.*/||' | xargs)" "d1.md d2.md" \
+	"the record it held when signalled is finished and written, the waiting one is not taken"
+done_testing
