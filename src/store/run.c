@@ -1,9 +1,11 @@
 #include "run.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "db.h"
 #include "err.h"
 #include "feed.h"
 #include "outcome.h"
@@ -63,8 +65,20 @@ int store_run(store *s, dp_source *src, dp_sink *sink, store_counts *counts, dp_
 		 * batch too: their failure fails it like a failed write. */
 		int wrote = store_index_plan(s, items, (size_t)n, err) < 0 ? -1
 			    : store_write(s, items, (size_t)n, err);
-		if (wrote >= 0 && store_outcome_record(s->db, items, (size_t)n, err) < 0)
+		if (wrote >= 0 && store_outcome_record(s->db, items, (size_t)n, err) < 0) {
+			/* A database that refuses the outcome rows (read-only, disk
+			 * full, privilege) refuses every write: stop as the write
+			 * ladder does, not as for a lost connection. */
+			const char *state = dp_db_last_sqlstate();
 			wrote = -1;
+			if (dp_db_environmental(state)) {
+				char why[DP_ERR_MAX];
+				snprintf(why, sizeof why, "%s", err->msg);
+				dp_err_set(err, "recording the outcomes failed (SQLSTATE %s): %s; the database"
+						" refuses every write, stopping", state, why);
+				wrote = STORE_WRITE_REFUSED;
+			}
+		}
 		int failed = wrote < 0;
 		if (!failed)
 			store_index_count(s, items, (size_t)n);

@@ -86,7 +86,7 @@ int store_settings_load(store *s, dp_db_settings *set, dp_err *err)
 /* Picks the vector type of a new corpus (in the schema transaction) and
  * says why in why.  Returns the type, or -1 with err and *usage set when
  * the type asked for cannot be had. */
-static int choose_type(store *s, char *why, size_t why_size, int *usage, dp_err *err)
+static int choose_type(store *s, char *why, size_t why_size, int *usage, int *loud, dp_err *err)
 {
 	enum store_vector_type want = s->opt.vector_type;
 	dp_err no;
@@ -112,16 +112,23 @@ static int choose_type(store *s, char *why, size_t why_size, int *usage, dp_err 
 		*usage = 1;
 		return -1;
 	}
+	/* pgvector on the server but not for us (no right to create it): a
+	 * downgrade the user must hear of even with --quiet.  Not installed at
+	 * all (0A000 "not available"; 58P01 before PostgreSQL 15) is the plain
+	 * real[] case. */
+	const char *state = dp_db_last_sqlstate();
+	*loud = strcmp(state, "0A000") != 0 && strcmp(state, "58P01") != 0;
 	snprintf(why, why_size, "pgvector cannot be used here (%.300s); for pgvector a superuser runs"
 		 " CREATE EXTENSION vector in this database before the first store", no.msg);
 	return STORE_VT_REAL;
 }
 
-/* Creates the chunks table and records the vector type of a new corpus. */
-static int create_chunks(store *s, char *why, size_t why_size, int *usage, dp_err *err)
+/* Creates the chunks table and records the vector type of a new corpus.
+ * *loud: the choice must be announced even with --quiet. */
+static int create_chunks(store *s, char *why, size_t why_size, int *usage, int *loud, dp_err *err)
 {
 	char sql[sizeof chunks_table + 16];
-	int t = choose_type(s, why, why_size, usage, err);
+	int t = choose_type(s, why, why_size, usage, loud, err);
 
 	if (t < 0)
 		return -1;
@@ -137,14 +144,14 @@ static int create_chunks(store *s, char *why, size_t why_size, int *usage, dp_er
 }
 
 /* Creates schema docpipe and its tables if missing, under the advisory
- * lock, and reads the corpus settings.  Announces the vector type (always
- * when it is chosen now, else unless quiet).  Returns 0, or -1 with err
+ * lock, and reads the corpus settings.  Announces the vector type unless
+ * quiet, and always when pgvector is on the server but cannot be used.  Returns 0, or -1 with err
  * (*usage set when the options ask for what cannot be). */
 static int schema_ensure(store *s, int *usage, dp_err *err)
 {
 	dp_db_settings set;
 	char why[DP_ERR_MAX], ef[16];
-	int created = 0;
+	int loud = 0;
 
 	snprintf(ef, sizeof ef, "%d", s->opt.ef_construction);
 
@@ -158,9 +165,8 @@ static int schema_ensure(store *s, int *usage, dp_err *err)
 	if (store_settings_load(s, &set, err) < 0)
 		goto fail;
 	if (set.vector_type[0] == '\0') {
-		if (create_chunks(s, why, sizeof why, usage, err) < 0)
+		if (create_chunks(s, why, sizeof why, usage, &loud, err) < 0)
 			goto fail;
-		created = 1;
 	} else {
 		s->vtype = vector_type_of(set.vector_type);
 		if (s->opt.vector_type != STORE_VT_AUTO && s->opt.vector_type != s->vtype) {
@@ -181,7 +187,7 @@ static int schema_ensure(store *s, int *usage, dp_err *err)
 		goto fail;
 	if (dp_db_exec(s->db, "COMMIT", err) < 0)
 		goto fail;
-	if (created || !s->opt.quiet)
+	if (loud || !s->opt.quiet)
 		dp_diag("vectors stored as %s (%s)%s%s", store_vector_type_name(s->vtype), why,
 			s->vector_index[0] != '\0' ? "; index: " : "", s->vector_index);
 	return 0;
