@@ -1,7 +1,7 @@
 #!/bin/bash
 # One stage on ZeroMQ, on its own: --max-record keeps an oversized record
-# out (on stdin it becomes an error record naming the limit; on a socket
-# the message is refused and the stage goes on with the next sender), and
+# out (on stdin and on a socket alike it becomes an error record naming the
+# limit, and the stage goes on with the next records), and
 # SIGTERM makes the stage finish the record it holds, write it, and exit 5
 # (interrupted) without taking more work.
 . "$(dirname "$0")/../lib/tap.sh"
@@ -38,8 +38,9 @@ is "$(jq -r 'select(.kind == "document") | .path' out1.ndjson | wc -l)" 3 "stdin
 cat big.ndjson | docpipe-chunk --max-record 8192 | jq -r .kind >out1b
 is "$(cat out1b)" document "stdin: under a larger --max-record the same record goes through"
 
-# --max-record on a socket: the message never reaches the output; the stage
-# lives on and takes the next sender's records.
+# --max-record on a socket: the oversized message becomes its document's
+# error record (never a deaf stage: issue 7); the stage lives on and takes
+# the next sender's records.
 "$PY" pull.py "ipc://$T_DIR/out" out2.ndjson 2>pull.err &
 PULL=$!
 docpipe-chunk --max-record 2048 --in "@ipc://$T_DIR/in" --out "ipc://$T_DIR/out" 2>err2 &
@@ -52,8 +53,11 @@ three() { [ "$(wc -l <out2.ndjson)" -ge 3 ]; }
 wait_for 20 three
 ok $? "socket: the next sender's three records come out"
 is "$(grep -c '"pad"' out2.ndjson)" 0 "socket: the oversized record does not"
+like "$(jq -r 'select(.kind == "error") | .error' out2.ndjson)" "2048" \
+	"socket: the oversized record is an error record naming the limit"
 kill -TERM $STAGE; wait $STAGE
-ok $(( $? == 5 || $? == 0 ? 0 : 1 )) "socket: the stage ends on SIGTERM"
+rc=$?
+ok $(( rc == 5 || rc == 1 ? 0 : 1 )) "socket: the stage ends on SIGTERM (5, or 1 as a record failed; got $rc)"
 
 # SIGTERM while holding a record: each record burns ~1 s in --jq, so when
 # the first is out the second is being worked on and the third waits.
