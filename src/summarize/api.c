@@ -65,9 +65,7 @@ char *summarize_fill(const char *tmpl, const char *const *names, const char *con
 	return out;
 }
 
-/* One chat request.  Returns 0 with *answer (owned string), or a
- * dp_http_status with err set. */
-static int chat(summarize_ctx *c, const char *prompt, jv *answer, dp_err *err)
+int summarize_chat(summarize_ctx *c, const char *prompt, jv *answer, dp_err *err)
 {
 	jv msg = jv_object_set(jv_object(), jv_string("role"), jv_string("user"));
 	jv body = jv_object_set(jv_object(), jv_string("model"), jv_string(c->model));
@@ -110,68 +108,34 @@ static int chat(summarize_ctx *c, const char *prompt, jv *answer, dp_err *err)
 	return 0;
 }
 
-/* Answers prompts[0..n), taking known answers from the cache (one lookup)
- * and storing new ones (one insert).  answers[i] become owned strings.
- * Returns 0 or a dp_http_status with err set (answers all null). */
-static int answer_all(summarize_ctx *c, char **prompts, size_t n, jv *answers, dp_err *err)
+void summarize_lookup(summarize_ctx *c, char *const *prompts, size_t n,
+		      char (*keys)[DP_HASH_HEX], jv *answers)
 {
-	char (*keys)[DP_HASH_HEX] = malloc((n + 1) * sizeof *keys);
-	int rc = 0;
-
 	for (size_t i = 0; i < n; i++)
 		answers[i] = jv_null();
-	if (keys == NULL) {
-		dp_err_set(err, "out of memory");
-		return DP_HTTP_FAILED;
-	}
-	if (c->reuse != NULL) {
-		for (size_t i = 0; i < n; i++)
-			dp_reuse_key("summary", c->identity, "", prompts[i], strlen(prompts[i]), keys[i]);
-		if (!c->refresh) {
-			dp_err why;
-			int found = dp_reuse_get(c->reuse, DP_REUSE_SUMMARY,
-						 (const char(*)[DP_HASH_HEX])keys, n, answers, &why);
-			if (found < 0)
-				dp_diag("result cache lookup failed, asking anew: %s", why.msg);
-			else
-				atomic_fetch_add(&c->reused, (unsigned long)found);
-		}
-	}
-	jv *fresh = calloc(n + 1, sizeof *fresh);
-	if (fresh == NULL) {
-		free(keys);
-		dp_err_set(err, "out of memory");
-		return DP_HTTP_FAILED;
-	}
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		fresh[i] = jv_null();
-		if (jv_get_kind(answers[i]) == JV_KIND_STRING)
-			continue;
-		if (atomic_load(&c->refused)) {
-			dp_err_set(err, "not summarized: the API refused the run");
-			rc = DP_HTTP_REFUSED;
-			break;
-		}
-		rc = chat(c, prompts[i], &answers[i], err);
-		if (rc == 0)
-			fresh[i] = jv_copy(answers[i]);
-	}
-	if (rc == 0 && c->reuse != NULL) {
-		dp_err why;
-		if (dp_reuse_put(c->reuse, DP_REUSE_SUMMARY, c->identity,
-				 (const char(*)[DP_HASH_HEX])keys, fresh, n, c->refresh, &why) < 0)
-			dp_diag("could not keep results for reuse: %s", why.msg);
-	}
-	for (size_t i = 0; i < n; i++) {
-		jv_free(fresh[i]);
-		if (rc != 0) {
-			jv_free(answers[i]);
-			answers[i] = jv_null();
-		}
-	}
-	free(fresh);
-	free(keys);
-	return rc;
+	if (c->reuse == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		dp_reuse_key("summary", c->identity, "", prompts[i], strlen(prompts[i]), keys[i]);
+	if (c->refresh)
+		return;
+	dp_err why;
+	int found = dp_reuse_get(c->reuse, DP_REUSE_SUMMARY, (const char(*)[DP_HASH_HEX])keys, n,
+				 answers, &why);
+	if (found < 0)
+		dp_diag("result cache lookup failed, asking anew: %s", why.msg);
+	else
+		atomic_fetch_add(&c->reused, (unsigned long)found);
+}
+
+void summarize_keep(summarize_ctx *c, const char (*keys)[DP_HASH_HEX], jv *fresh, size_t n)
+{
+	dp_err why;
+
+	if (c->reuse != NULL &&
+	    dp_reuse_put(c->reuse, DP_REUSE_SUMMARY, c->identity, keys, fresh, n, c->refresh,
+			 &why) < 0)
+		dp_diag("could not keep results for reuse: %s", why.msg);
 }
 
 static char *doc_prompt(summarize_ctx *c, const char *path, const char *text)
@@ -200,86 +164,55 @@ static int append(char **buf, size_t *len, const char *s, size_t sl)
 	return 0;
 }
 
-/* Summarizes the parts (texts, consumed array of strings) of a document:
- * in one request when they fit the context, else section by section and
- * then the section summaries, as many rounds as it takes. */
-static int summarize_parts(summarize_ctx *c, const char *path, jv parts, jv *summary, dp_err *err)
+void summarize_free_prompts(char **prompts, size_t n)
 {
-	for (;;) {
-		int n = jv_array_length(jv_copy(parts));
-		char **prompts = calloc((size_t)n + 1, sizeof *prompts);
-		size_t np = 0, tokens = 0, len = 0;
-		char *cur = NULL;
-		int rc = 0;
+	for (size_t i = 0; prompts != NULL && i < n; i++)
+		free(prompts[i]);
+	free(prompts);
+}
 
-		if (prompts == NULL)
-			goto oom;
-		for (int i = 0; i <= n && rc == 0; i++) {
-			jv p = i < n ? jv_array_get(jv_copy(parts), i) : jv_null();
-			const char *s = i < n ? jv_string_value(p) : "";
-			size_t sl = strlen(s), t = dp_tokens_estimate(s, sl);
-			if (cur != NULL && (i == n || tokens + t > c->context_tokens)) {
-				if (np >= SECTIONS_MAX || (prompts[np] = doc_prompt(c, path, cur)) == NULL)
-					rc = -1;
-				else
-					np++;
-				free(cur);
-				cur = NULL;
-				len = tokens = 0;
-			}
-			if (i < n && rc == 0) {
-				/* A part bigger than the context is cut: say so in the text. */
-				size_t keep = sl;
-				while (dp_tokens_estimate(s, keep) > c->context_tokens)
-					keep = dp_utf8_floor(s, keep * 3 / 4);
-				if (append(&cur, &len, s, keep) < 0)
-					rc = -1;
-				tokens += dp_tokens_estimate(s, keep);
-			}
-			jv_free(p);
+int summarize_section_prompts(summarize_ctx *c, const char *path, jv parts, char ***out,
+			      size_t *np_out)
+{
+	int n = jv_array_length(jv_copy(parts));
+	char **prompts = calloc((size_t)n + 1, sizeof *prompts);
+	size_t np = 0, tokens = 0, len = 0;
+	char *cur = NULL;
+	int rc = prompts == NULL ? -1 : 0;
+
+	for (int i = 0; i <= n && rc == 0; i++) {
+		jv p = i < n ? jv_array_get(jv_copy(parts), i) : jv_null();
+		const char *s = i < n ? jv_string_value(p) : "";
+		size_t sl = strlen(s), t = dp_tokens_estimate(s, sl);
+		if (cur != NULL && (i == n || tokens + t > c->context_tokens)) {
+			if (np >= SECTIONS_MAX || (prompts[np] = doc_prompt(c, path, cur)) == NULL)
+				rc = -1;
+			else
+				np++;
+			free(cur);
+			cur = NULL;
+			len = tokens = 0;
 		}
-		free(cur);
-		jv_free(parts);
-		if (rc < 0) {
-			for (size_t i = 0; i < np; i++)
-				free(prompts[i]);
-			free(prompts);
-			goto oom_parts_freed;
+		if (i < n && rc == 0) {
+			/* A part bigger than the context is cut: say so in the text. */
+			size_t keep = sl;
+			while (dp_tokens_estimate(s, keep) > c->context_tokens)
+				keep = dp_utf8_floor(s, keep * 3 / 4);
+			if (append(&cur, &len, s, keep) < 0)
+				rc = -1;
+			tokens += dp_tokens_estimate(s, keep);
 		}
-		jv *answers = calloc(np + 1, sizeof *answers);
-		if (answers == NULL) {
-			for (size_t i = 0; i < np; i++)
-				free(prompts[i]);
-			free(prompts);
-			goto oom_parts_freed;
-		}
-		rc = answer_all(c, prompts, np, answers, err);
-		for (size_t i = 0; i < np; i++)
-			free(prompts[i]);
-		free(prompts);
-		if (rc != 0 || np == 1) {
-			*summary = rc == 0 ? answers[0] : jv_invalid();
-			if (rc != 0)
-				for (size_t i = 0; i < np; i++)
-					jv_free(answers[i]);
-			free(answers);
-			return rc;
-		}
-		if (np == 0) {
-			free(answers);
-			*summary = jv_string("");
-			return 0;
-		}
-		parts = jv_array();
-		for (size_t i = 0; i < np; i++)
-			parts = jv_array_append(parts, answers[i]);
-		free(answers);
+		jv_free(p);
 	}
-oom:
+	free(cur);
 	jv_free(parts);
-oom_parts_freed:
-	dp_err_set(err, "out of memory");
-	return DP_HTTP_FAILED;
+	if (rc < 0) {
+		summarize_free_prompts(prompts, np);
+		return -1;
+	}
+	*out = prompts;
+	*np_out = np;
+	return 0;
 }
 
 static char *heading_path(jv rec, int i)
@@ -307,55 +240,29 @@ static char *heading_path(jv rec, int i)
 	return out != NULL ? out : strdup("");
 }
 
-jv summarize_api(summarize_ctx *c, jv rec, int n)
+int summarize_chunk_prompts(summarize_ctx *c, jv rec, int n, const char *summary,
+			    char ***out)
 {
 	const char *path = dp_record_str(rec, "path");
-	jv parts = jv_array(), summary;
-	dp_err err;
-	int rc;
+	char **prompts = calloc((size_t)n + 1, sizeof *prompts);
 
+	if (prompts == NULL)
+		return -1;
 	for (int i = 0; i < n; i++) {
 		int len;
-		const char *t = dp_doc_chunk_text(rec, i, &len);
-		parts = jv_array_append(parts, jv_string_sized(t, len));
-	}
-	rc = summarize_parts(c, path != NULL ? path : "", parts, &summary, &err);
-	if (rc != 0)
-		return dp_record_error(rec, "summarize", err.msg);
-	if (c->chunk_summaries && n > 0) {
-		char **prompts = calloc((size_t)n, sizeof *prompts);
-		jv *answers = calloc((size_t)n, sizeof *answers);
-		rc = prompts == NULL || answers == NULL ? -1 : 0;
-		for (int i = 0; i < n && rc == 0; i++) {
-			int len;
-			char *heading = heading_path(rec, i);
-			const char *names[] = {"summary", "heading", "chunk", "path", "text"};
-			const char *values[] = {jv_string_value(summary), heading != NULL ? heading : "",
-						dp_doc_chunk_text(rec, i, &len), path != NULL ? path : "",
-						jv_string_value(summary)};
-			prompts[i] = summarize_fill(c->chunk_prompt, names, values, 5,
-						    SUMMARIZE_PROMPT_MAX + (size_t)len +
-							    strlen(values[0]));
-			free(heading);
-			if (prompts[i] == NULL)
-				rc = -1;
+		char *heading = heading_path(rec, i);
+		const char *names[] = {"summary", "heading", "chunk", "path", "text"};
+		const char *values[] = {summary, heading != NULL ? heading : "",
+					dp_doc_chunk_text(rec, i, &len), path != NULL ? path : "",
+					summary};
+		prompts[i] = summarize_fill(c->chunk_prompt, names, values, 5,
+					    SUMMARIZE_PROMPT_MAX + (size_t)len + strlen(summary));
+		free(heading);
+		if (prompts[i] == NULL) {
+			summarize_free_prompts(prompts, (size_t)i);
+			return -1;
 		}
-		if (rc < 0)
-			dp_err_set(&err, "out of memory");
-		else
-			rc = answer_all(c, prompts, (size_t)n, answers, &err);
-		for (int i = 0; i < n && prompts != NULL; i++)
-			free(prompts[i]);
-		free(prompts);
-		if (rc != 0) {
-			free(answers);
-			jv_free(summary);
-			return dp_record_error(rec, "summarize", err.msg);
-		}
-		for (int i = 0; i < n; i++)
-			rec = dp_doc_chunk_set(rec, i, "summary", answers[i]);
-		free(answers);
 	}
-	rec = jv_object_set(rec, jv_string("summary"), summary);
-	return jv_object_set(rec, jv_string("summarizer"), jv_string(c->identity));
+	*out = prompts;
+	return 0;
 }
