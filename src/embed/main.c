@@ -88,7 +88,7 @@ int main(int argc, char **argv)
 	eopts.model = api.model;
 	eopts.base_url = api.base_url;
 	eopts.api_key = api.api_key;
-	workers = dp_api_workers(&api);
+	workers = dp_api_workers(&api, 2);
 	eopts.http = &api.http;
 	ctx.embedder = dp_embedder_new(&eopts, &err);
 	dp_api_cli_free(&api);

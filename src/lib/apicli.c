@@ -155,22 +155,19 @@ int dp_api_parse_threads(dp_api_cli *api, const char *arg, dp_err *err)
 	return DP_CLI_TAKEN;
 }
 
-int dp_api_workers(dp_api_cli *api)
+int dp_api_workers(dp_api_cli *api, int per_level)
 {
 	long max = api->max_threads > 0 ? api->max_threads : DP_MAX_THREADS_DEFAULT;
 
-	if (api->threads > 0) {
-		api->http.autotune = 0;
-		api->http.max_in_flight = (int)api->threads;
-		return (int)api->threads;
-	}
 	if (!dp_api_is_remote(api)) {
 		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		if (api->threads > 0)
+			return (int)api->threads;
 		return cpus < 1 ? 1 : cpus > max ? (int)max : (int)cpus;
 	}
-	api->http.autotune = 1;
-	api->http.max_in_flight = (int)max;
-	return (int)max;
+	api->http.autotune = api->threads == 0;
+	api->http.max_in_flight = (int)(api->threads > 0 ? api->threads : max);
+	return api->http.max_in_flight * (per_level > 1 ? per_level : 1);
 }
 
 int dp_api_is_remote(const dp_api_cli *api)

@@ -70,9 +70,12 @@ int dp_api_parse_threads(dp_api_cli *api, const char *arg, dp_err *err);
 
 /* After the options: sets api->http's level (fixed --threads N, or auto up
  * to --max-threads) and returns the number of worker threads the stage
- * runs (each makes one request at a time): N, or --max-threads for auto.
- * A local backend with auto gets one thread per online CPU. */
-int dp_api_workers(dp_api_cli *api);
+ * runs: per_level x that level (at most DP_THREADS_MAX x per_level).  A
+ * worker makes one request at a time and sleeps through its retry waits
+ * (a 429's Retry-After) outside the level, so a stage that keeps the level
+ * busy through 429 weather needs more workers than the level.  A local
+ * backend with auto gets one thread per online CPU. */
+int dp_api_workers(dp_api_cli *api, int per_level);
 
 /* 1 unless the backend is local. */
 int dp_api_is_remote(const dp_api_cli *api);

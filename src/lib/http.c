@@ -168,6 +168,14 @@ void dp_http_get_stats(dp_http *h, dp_http_stats *out)
 	pthread_mutex_unlock(&h->lock);
 }
 
+int dp_http_level(dp_http *h)
+{
+	pthread_mutex_lock(&h->lock);
+	int level = dp_limiter_level(&h->limiter);
+	pthread_mutex_unlock(&h->lock);
+	return level;
+}
+
 long dp_http_parse_retry_after(const char *value, int is_ms)
 {
 	char *end;
@@ -658,9 +666,12 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, jv *
 			break;
 		}
 		perform(h, c, url, text, &r, &o);
-		release(h, &sl, &o, tokens);
 		dp_http_verdict v = dp_http_decide(&policy, &o, counted, throttles,
 						   (long)(dp_clock_ms() - start), jitter(h));
+		/* Paused before the place is given back: no request may slip in. */
+		if (v.pause_stage)
+			pause_stage(h, o.retry_after_ms);
+		release(h, &sl, &o, tokens);
 		counted += v.counts;
 		throttles += o.transport == 0 && o.status == 429;
 		if (v.action != DP_HTTP_DO_OK)
@@ -674,8 +685,6 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, jv *
 			dp_err_set(err, "%s: %s", path, last);
 			status = DP_HTTP_REJECTED;
 		} else if (v.action == DP_HTTP_DO_GIVE_UP) {
-			if (v.pause_stage)
-				pause_stage(h, o.retry_after_ms);
 			gave_up(path, counted + throttles, start, last, err);
 		}
 		free(r.body);

@@ -78,6 +78,9 @@ typedef struct dp_http_stats {
 } dp_http_stats;
 void dp_http_get_stats(dp_http *h, dp_http_stats *out);
 
+/* Requests allowed in flight now (the limiter's level). */
+int dp_http_level(dp_http *h);
+
 /* Parses a Retry-After value (seconds, possibly fractional) or, with
  * is_ms, a retry-after-ms value.  Returns milliseconds, or -1 when the
  * value is not a number (HTTP dates are not honoured: -1). */

@@ -136,7 +136,7 @@ int main(int argc, char **argv)
 		dp_err_set(&err, "unexpected argument '%s'", argv[optind]);
 		goto usage_error;
 	}
-	workers = dp_api_workers(&api);
+	workers = dp_api_workers(&api, 4);
 	if (dp_api_is_remote(&api)) {
 		ctx.ollama = strcmp(api.backend, "ollama") == 0;
 		ctx.model = api.model != NULL ? api.model : ctx.ollama ? "llama3.2" : "gpt-4o-mini";

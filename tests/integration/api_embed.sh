@@ -102,8 +102,10 @@ for fault in malformed truncated wrong_count bad_index; do
 	control "{\"faults\":[{\"endpoint\":\"embed\",\"kind\":\"$fault\"}]}"
 	docpipe-embed --backend openai --dim 16 --no-reuse --retries 1 <"$T_DIR/docs.ndjson" >"$T_DIR/o7" 2>"$T_DIR/e7"
 	rc=$?
-	is "$rc:$(jq -r 'select(.kind=="error") | .path' "$T_DIR/o7" | wc -l | tr -d ' ')" "1:3" "$fault response: the documents of that request fail, no crash"
-	diag "$(jq -r 'select(.kind=="error") | .error' "$T_DIR/o7")"
+	# The one request gives up (--retries 1); it is split in halves, which
+	# the server answers well: no document fails, every vector is right.
+	is "$rc:$(jq -r 'select(.kind=="error") | .path' "$T_DIR/o7" | wc -l | tr -d ' ')" "0:0" "$fault response: the request is split and retried, no document fails"
+	is "$(check_vectors "$T_DIR/o7")" 0 "$fault response: vectors exact after the split"
 done
 
 reset
@@ -130,7 +132,8 @@ is "$(jq -r 'select(.kind=="error")' "$T_DIR/o9" | jq -s length)" 3 "every docum
 reset
 OPENAI_API_KEY=wrong-key docpipe-embed --backend openai --dim 16 --no-reuse <"$T_DIR/docs.ndjson" >"$T_DIR/o10" 2>"$T_DIR/e10"
 is "$?" 4 "bad credentials: exit 4"
-is "$(requests)" 0 "401 is not retried (rejected before counting)"
+# The server counts every request on arrival, before its key check.
+is "$(requests)" 1 "401 is not retried: one request in all"
 
 # A server asking to wait longer than a call may take (Retry-After: 1 hour
 # > the 300 s retry budget): the stage must not stall for that hour, nor
@@ -162,8 +165,8 @@ docpipe-embed --backend openai --dim 16 --no-reuse -j 2 --batch-inputs 16 <"$T_D
 is "$?" 0 "40 documents, 79 chunks: exit 0"
 is "$(jq -r 'select(.kind=="document") | .path' "$T_DIR/o14" | wc -l | tr -d ' ')" 40 "every document written"
 is "$(check_vectors "$T_DIR/o14")" 0 "shuffled responses: every chunk has its own vector"
-is "$(curl -sf "$BASE/_stats" | jq -c '[.requests.embed, .inputs.embed]')" '[5,79]' \
-	"79 chunks of 40 documents in 5 requests of at most 16"
+is "$(curl -sf "$BASE/_stats" | jq -c '[.inputs.embed, ([.log[].inputs | length] | max), .requests.embed <= 10]')" '[79,16,true]' \
+	"79 chunks of 40 documents in a few requests of at most 16"
 reset
 control '{"order":"shuffle","bad_input":"doc 7 chunk 1"}'
 docpipe-embed --backend openai --dim 16 --no-reuse -j 2 --batch-inputs 16 <"$T_DIR/many.ndjson" >"$T_DIR/o15" 2>"$T_DIR/e15"
