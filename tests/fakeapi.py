@@ -35,6 +35,7 @@ Control (JSON):
                   (not with --no-log) each request's arrival and answer, in
                   seconds since the server started.
   POST /_reset    clears counters, log and faults
+  POST /loop/...  answers 307 to itself, forever (counted in "redirects")
 Options: --port 0 prints "PORT <n>" on stdout once listening.
   --slots N: requests served at once per endpoint kind (others wait).
   --latency embed=BASE_MS+PER_INPUT_MS,chat=BASE_MS+PER_TOKEN_MS
@@ -45,6 +46,8 @@ Options: --port 0 prints "PORT <n>" on stdout once listening.
   --rate-429 P, --rate-5xx P: answer that fraction of requests (at random,
       at once) 429 with Retry-After --retry-after S (default 0.2), or 503.
   --no-log: keep no request log (benchmarks).
+  --tls CERT,KEY: serve HTTPS with that certificate.
+"bad_input": a request (embed or chat) with that text in an input gets 400.
 """
 import argparse
 import hashlib
@@ -105,6 +108,7 @@ class State:
         self.status = {"embed": {}, "chat": {}}
         self.times = []
         self.bucket = {}  # kind -> (tokens, when)
+        self.redirects = 0
 
     def take_token(self, kind):
         """Under lock: 0 when the rate limit lets a request of kind through,
@@ -168,18 +172,20 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         st = self.server.state
+        self.kind = None
         if self.path == "/_stats":
             with st.lock:
                 self.send_json(200, {"requests": st.requests, "inputs": st.inputs, "log": st.log,
                                      "max_in_flight": st.max_in_flight, "busy_s": st.busy,
                                      "auth_seen": sorted(st.auth_seen),
                                      "max_concurrent": st.max_concurrent, "status": st.status,
-                                     "times": st.times})
+                                     "times": st.times, "redirects": st.redirects})
         else:
             self.send_json(404, {"error": {"message": "not found"}})
 
     def do_POST(self):
         st = self.server.state
+        self.kind = None
         n = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(n)
         try:
@@ -203,6 +209,10 @@ class Handler(BaseHTTPRequestHandler):
             with st.lock:
                 st.reset()
             return self.send_json(200, {"ok": True})
+        if self.path.startswith("/loop/"):
+            with st.lock:
+                st.redirects += 1
+            return self.send_json(307, {}, {"Location": self.path})
         routes = {"/v1/embeddings": ("embed", "openai"), "/embeddings": ("embed", "openai"),
                   "/v1/chat/completions": ("chat", "openai"), "/chat/completions": ("chat", "openai"),
                   "/api/embed": ("embed", "ollama"), "/api/chat": ("chat", "ollama")}
@@ -215,19 +225,29 @@ class Handler(BaseHTTPRequestHandler):
             st.open[kind] += 1
             st.max_concurrent[kind] = max(st.max_concurrent[kind], st.open[kind])
         self.status_sent = 0
+        self.kind, self.start = kind, start
         try:
             self.admit(st, kind, flavour, req)
         finally:
-            with st.lock:
-                st.open[kind] -= 1
-                code = str(self.status_sent)
-                st.status[kind][code] = st.status[kind].get(code, 0) + 1
-                if not st.args.no_log:
-                    st.times.append([kind, round(start - st.t0, 6),
-                                     round(time.monotonic() - st.t0, 6), self.status_sent])
+            if not self.status_sent:  # a hang: closed without an answer
+                self.close_request(st, 0)
+            self.kind = None
+
+    def close_request(self, st, code):
+        """Counts the request as answered: called as the answer starts, so
+        that the client cannot have its next request open before this one
+        is closed (max_concurrent is exact)."""
+        with st.lock:
+            st.open[self.kind] -= 1
+            st.status[self.kind][str(code)] = st.status[self.kind].get(str(code), 0) + 1
+            if not st.args.no_log:
+                st.times.append([self.kind, round(self.start - st.t0, 6),
+                                 round(time.monotonic() - st.t0, 6), code])
 
     def send_response(self, code, message=None):
-        self.status_sent = code
+        if getattr(self, "kind", None) and not self.status_sent:
+            self.status_sent = code
+            self.close_request(self.server.state, code)
         super().send_response(code, message)
 
     def admit(self, st, kind, flavour, req):
@@ -295,6 +315,9 @@ class Handler(BaseHTTPRequestHandler):
                 return self.send_json(200, None, raw=b'{"data": [{"embedding": [0.1,!')
         with st.lock:
             st.inputs[kind] += len(texts) if kind == "embed" else 1
+        if kind == "chat" and st.bad_input is not None and any(st.bad_input in t for t in texts):
+            return self.send_json(400, {"error": {"message": "content rejected (injected)",
+                                                  "type": "invalid_request_error"}})
         if kind == "embed":
             if st.bad_input is not None and any(st.bad_input in t for t in texts):
                 return self.send_json(400, {"error": {
@@ -343,10 +366,17 @@ def main():
     ap.add_argument("--rate-429", type=float, default=None)
     ap.add_argument("--rate-5xx", type=float, default=None)
     ap.add_argument("--retry-after", type=float, default=0.2)
+    ap.add_argument("--tls", default=None)
     args = ap.parse_args()
     ThreadingHTTPServer.daemon_threads = True
     ThreadingHTTPServer.request_queue_size = 256
     srv = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    if args.tls:
+        import ssl
+        cert, key = args.tls.split(",")
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     srv.state = State(args)
     print("PORT %d" % srv.server_address[1], flush=True)
     try:

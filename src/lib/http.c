@@ -29,7 +29,7 @@ struct dp_http {
 	pthread_cond_t slot_free;
 	int in_flight;
 	dp_limiter limiter;
-	double next_req_ms; /* pacing of --rpm */
+	double next_req_ms; /* pacing of --rpm and of the limiter's pace */
 	double next_tok_ms; /* pacing of --tpm */
 	double pause_until_ms;
 	int refused;
@@ -304,9 +304,12 @@ static int acquire(dp_http *h, size_t tokens, double deadline, struct slot *sl, 
 	sl->seq = dp_limiter_sent(&h->limiter, h->in_flight);
 	double now = dp_clock_ms();
 	wait_until = h->pause_until_ms;
-	if (h->o.rpm > 0) {
+	double interval = dp_limiter_interval_ms(&h->limiter);
+	if (h->o.rpm > 0 && 60000.0 / h->o.rpm > interval)
+		interval = 60000.0 / h->o.rpm;
+	if (interval > 0) {
 		double at = h->next_req_ms > now ? h->next_req_ms : now;
-		h->next_req_ms = at + 60000.0 / h->o.rpm;
+		h->next_req_ms = at + interval;
 		if (at > wait_until)
 			wait_until = at;
 	}
@@ -340,7 +343,9 @@ static int acquire(dp_http *h, size_t tokens, double deadline, struct slot *sl, 
 
 static enum dp_limiter_outcome limiter_outcome(const dp_http_outcome *o)
 {
-	if (o->transport != 0 || o->status == 408 || o->status == 409 || o->status >= 500)
+	/* A refusal is no success: a fixed level must not open on it. */
+	if (o->transport != 0 || o->status == 408 || o->status == 409 || o->status >= 500 ||
+	    o->status == 401 || o->status == 403 || o->quota)
 		return DP_LIMITER_ERROR;
 	return o->status == 429 && !o->quota ? DP_LIMITER_THROTTLED : DP_LIMITER_OK;
 }
@@ -354,7 +359,8 @@ static void release(dp_http *h, const struct slot *sl, const dp_http_outcome *o,
 	h->in_flight--;
 	if (o != NULL) {
 		enum dp_limiter_outcome lo = limiter_outcome(o);
-		dp_limiter_done(&h->limiter, sl->seq, lo, dp_clock_ms() - sl->sent_ms, (double)tokens);
+		double now = dp_clock_ms();
+		dp_limiter_done(&h->limiter, sl->seq, lo, now - sl->sent_ms, (double)tokens, now);
 		if (lo == DP_LIMITER_THROTTLED)
 			h->stats.throttled++;
 	}
@@ -668,18 +674,20 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, jv *
 		perform(h, c, url, text, &r, &o);
 		dp_http_verdict v = dp_http_decide(&policy, &o, counted, throttles,
 						   (long)(dp_clock_ms() - start), jitter(h));
-		/* Paused before the place is given back: no request may slip in. */
+		if (v.action != DP_HTTP_DO_OK)
+			describe(h, &o, &r, last, sizeof last);
+		/* Stage-wide effects before the place is given back: no request
+		 * may slip in. */
 		if (v.pause_stage)
 			pause_stage(h, o.retry_after_ms);
+		if (v.action == DP_HTTP_DO_REFUSE)
+			set_refused(h, o.status, last, err);
 		release(h, &sl, &o, tokens);
 		counted += v.counts;
 		throttles += o.transport == 0 && o.status == 429;
-		if (v.action != DP_HTTP_DO_OK)
-			describe(h, &o, &r, last, sizeof last);
 		if (v.action == DP_HTTP_DO_OK) {
 			status = take_body(path, &r, o.status, tokens, resp, err);
 		} else if (v.action == DP_HTTP_DO_REFUSE) {
-			set_refused(h, o.status, last, err);
 			status = DP_HTTP_REFUSED;
 		} else if (v.action == DP_HTTP_DO_REJECT) {
 			dp_err_set(err, "%s: %s", path, last);

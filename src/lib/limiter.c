@@ -64,11 +64,33 @@ static void set_level(dp_limiter *l, double v)
 		l->highest = dp_limiter_level(l);
 }
 
-static void end_round(dp_limiter *l)
+double dp_limiter_interval_ms(const dp_limiter *l)
+{
+	return l->pace_rps > 0 ? 1000.0 / l->pace_rps : 0;
+}
+
+/* Auto: the pace after a round of elapsed ms. */
+static void pace(dp_limiter *l, double elapsed_ms)
+{
+	double rate = elapsed_ms > 0 ? l->ok * 1000.0 / elapsed_ms : 0;
+
+	if (l->throttled > 0) {
+		if (rate > 0 && (l->pace_rps <= 0 || rate < l->pace_rps))
+			l->pace_rps = rate;
+		if (l->pace_rps > 0)
+			l->pace_rps = l->pace_rps * 0.9 > 0.1 ? l->pace_rps * 0.9 : 0.1;
+	} else if (l->pace_rps > 0) {
+		l->pace_rps *= 1 + 0.05 * elapsed_ms / 1000;
+	}
+}
+
+static void end_round(dp_limiter *l, double now_ms)
 {
 	int level = dp_limiter_level(l);
 	int congested;
 
+	if (l->autotune)
+		pace(l, now_ms - l->round_start_ms);
 	if (l->autotune)
 		congested = l->throttled > 0 || l->errors > 0 ||
 			    (l->ok_timed > 0 && l->ratio_sum / l->ok_timed > DP_LIMITER_TOLERANCE);
@@ -82,13 +104,14 @@ static void end_round(dp_limiter *l)
 	} else if (l->peak >= level) {
 		set_level(l, l->slow_start ? l->level * 2 : l->level + 1);
 	}
-	l->n = l->throttled = l->errors = l->ok_timed = 0;
+	l->n = l->throttled = l->errors = l->ok_timed = l->ok = 0;
 	l->ratio_sum = 0;
 	l->peak = 0;
+	l->round_start_ms = now_ms;
 }
 
 void dp_limiter_done(dp_limiter *l, unsigned long seq, enum dp_limiter_outcome o, double ms,
-		     double tokens)
+		     double tokens, double now_ms)
 {
 	if (!l->opened && o == DP_LIMITER_OK) {
 		/* The key works: a fixed level opens at once. */
@@ -109,7 +132,8 @@ void dp_limiter_done(dp_limiter *l, unsigned long seq, enum dp_limiter_outcome o
 	} else {
 		l->ratio_sum += delay_ratio(l, ms, tokens);
 		l->ok_timed++;
+		l->ok++;
 	}
 	if (l->n >= dp_limiter_level(l))
-		end_round(l);
+		end_round(l, now_ms);
 }

@@ -22,6 +22,11 @@
  *
  * Auto: starts at 1 in flight (a refused key costs one request), grows up
  * to max; congestion is any 429 or 5xx in a round, or the delay gradient.
+ * A limit on in-flight requests does not bound their rate when 429s come
+ * back at once, so a round with 429s also sets a pace: the rate of the
+ * round's successes (what the server let through) x0.9, raised 5% per
+ * second without 429s (the same AIMD, on the rate, as in BBR's pacing to
+ * the delivery rate it measured).
  * Fixed: the level is `max` after the first success (the first request goes
  * alone, for the same reason), and only a round in which over half the
  * requests were answered 429 lowers it (a rate wall, not weather); it grows
@@ -52,6 +57,9 @@ typedef struct dp_limiter {
 	int n, throttled, errors, ok_timed;
 	double ratio_sum;
 	int peak;         /* most in flight at any send this round */
+	int ok;           /* successes this round */
+	double round_start_ms;
+	double pace_rps;  /* auto, after 429s: requests per second at most (0: none) */
 	unsigned long sent;    /* requests sent so far (their sequence numbers) */
 	unsigned long recover; /* answers to requests sent up to here belong to
 				* the window before the last decrease: ignored */
@@ -72,9 +80,12 @@ int dp_limiter_level(const dp_limiter *l);
  * Returns its sequence number, for dp_limiter_done. */
 unsigned long dp_limiter_sent(dp_limiter *l, int in_flight);
 
-/* Request seq finished: its outcome, its time in ms (from sending to the
- * answer) and its token estimate (for its size class). */
+/* Request seq finished at now_ms: its outcome, its time in ms (from
+ * sending to the answer) and its token estimate (for its size class). */
 void dp_limiter_done(dp_limiter *l, unsigned long seq, enum dp_limiter_outcome o, double ms,
-		     double tokens);
+		     double tokens, double now_ms);
+
+/* The least time between two sends, in ms (0: no pace). */
+double dp_limiter_interval_ms(const dp_limiter *l);
 
 #endif

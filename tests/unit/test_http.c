@@ -1,4 +1,5 @@
 /* Unit tests for the API client's pure parts and the API CLI options. */
+#include <math.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -195,7 +196,7 @@ static void round_of(dp_limiter *l, int n, enum dp_limiter_outcome o, double ms,
 	for (int i = 0; i < n && i < 512; i++)
 		seq[i] = dp_limiter_sent(l, i + 1);
 	for (int i = 0; i < n && i < 512; i++)
-		dp_limiter_done(l, seq[i], o, ms, tokens);
+		dp_limiter_done(l, seq[i], o, ms, tokens, 0);
 }
 
 static void test_limiter(void)
@@ -222,7 +223,7 @@ static void test_limiter(void)
 	for (int i = 0; i < 46; i++)
 		seq[i] = dp_limiter_sent(&l, i + 1);
 	for (int i = 0; i < 46; i++)
-		dp_limiter_done(&l, seq[i], DP_LIMITER_THROTTLED, 1, 100);
+		dp_limiter_done(&l, seq[i], DP_LIMITER_THROTTLED, 1, 100, 0);
 	T_EQ_INT(dp_limiter_level(&l), 32, "a round of 429s: one decrease, not one per 429");
 
 	/* The level is only raised when it was used. */
@@ -230,7 +231,7 @@ static void test_limiter(void)
 	for (int i = 0; i < 5; i++) {
 		unsigned long s1 = dp_limiter_sent(&l, 1);
 		for (int k = 0; k < before; k++)
-			dp_limiter_done(&l, k == 0 ? s1 : dp_limiter_sent(&l, 1), DP_LIMITER_OK, 20, 100);
+			dp_limiter_done(&l, k == 0 ? s1 : dp_limiter_sent(&l, 1), DP_LIMITER_OK, 20, 100, 0);
 	}
 	T_EQ_INT(dp_limiter_level(&l), before, "an idle stage does not inflate its level");
 
@@ -245,7 +246,7 @@ static void test_limiter(void)
 		for (int k = 0; k < 16; k++)
 			s2[k] = dp_limiter_sent(&l, k + 1);
 		for (int k = 0; k < 16; k++)
-			dp_limiter_done(&l, s2[k], k % 3 == 0 ? DP_LIMITER_THROTTLED : DP_LIMITER_OK, 20, 100);
+			dp_limiter_done(&l, s2[k], k % 3 == 0 ? DP_LIMITER_THROTTLED : DP_LIMITER_OK, 20, 100, 0);
 	}
 	T_EQ_INT(dp_limiter_level(&l), 16, "fixed: a third of 429s is weather, not a wall");
 	round_of(&l, 16, DP_LIMITER_THROTTLED, 1, 100);
@@ -255,6 +256,21 @@ static void test_limiter(void)
 	dp_limiter_init(&l, 1, 8);
 	round_of(&l, 1, DP_LIMITER_ERROR, 20, 100);
 	T_EQ_INT(dp_limiter_level(&l), 1, "auto: never below one");
+
+	/* The pace: 429s come back at once, so only a rate bounds them. */
+	dp_limiter_init(&l, 1, 8);
+	unsigned long a = dp_limiter_sent(&l, 1), b;
+	dp_limiter_done(&l, a, DP_LIMITER_OK, 20, 100, 1000);
+	T_OK(dp_limiter_interval_ms(&l) == 0, "no pace before a 429");
+	a = dp_limiter_sent(&l, 1);
+	b = dp_limiter_sent(&l, 2);
+	dp_limiter_done(&l, a, DP_LIMITER_OK, 20, 100, 1100);
+	dp_limiter_done(&l, b, DP_LIMITER_THROTTLED, 1, 100, 1100);
+	T_OK(fabs(dp_limiter_interval_ms(&l) - 1000 / 9.0) < 0.01,
+	     "a round with 429s: paced at 0.9 x its successes per second (1 in 100 ms)");
+	a = dp_limiter_sent(&l, 1);
+	dp_limiter_done(&l, a, DP_LIMITER_OK, 20, 100, 2100);
+	T_OK(fabs(dp_limiter_interval_ms(&l) - 1000 / 9.45) < 0.01, "then 5% faster per second without 429s");
 }
 
 int main(void)
