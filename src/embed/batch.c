@@ -209,9 +209,11 @@ static void send_items(struct run *r, struct scratch *s, struct item *items, siz
 		resolve(r, &sub, n, s->vecs, NULL);
 		return;
 	}
-	/* Rejected, or given up on (a malformed answer, retries spent): halves
-	 * until the culprit is alone, so only its document fails. */
-	if (rc != DP_HTTP_REFUSED && n > 1 && !one_document(items, n)) {
+	/* Rejected, or given up on with answers from the server (malformed,
+	 * 5xx until the retries were spent): halves until the culprit is
+	 * alone, so only its document fails.  Without an answer (connection,
+	 * TLS, redirects) other content would fare no better. */
+	if ((rc == DP_HTTP_REJECTED || rc == DP_HTTP_FAILED) && n > 1 && !one_document(items, n)) {
 		send_items(r, s, items, n / 2);
 		send_items(r, s, items + n / 2, n - n / 2);
 		return;

@@ -663,6 +663,7 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, jv *
 
 		if (acquire(h, tokens, start + (double)h->o.max_retry_ms, &sl, last, sizeof last) < 0) {
 			gave_up(path, counted + throttles, start, last, err);
+			status = DP_HTTP_UNREACHABLE;
 			break;
 		}
 		/* Checked after the wait: a refusal meanwhile costs no request. */
@@ -694,6 +695,8 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, jv *
 			status = DP_HTTP_REJECTED;
 		} else if (v.action == DP_HTTP_DO_GIVE_UP) {
 			gave_up(path, counted + throttles, start, last, err);
+			if (o.transport != 0)
+				status = DP_HTTP_UNREACHABLE;
 		}
 		free(r.body);
 		if (v.action != DP_HTTP_DO_RETRY)

@@ -54,6 +54,10 @@ enum dp_http_status {
 	DP_HTTP_REJECTED = -2,  /* the server rejected this request's content
 				 * (400, 404, 413, 422): err has its reason */
 	DP_HTTP_REFUSED = -3,   /* quota or credentials: stop the stage */
+	DP_HTTP_UNREACHABLE = -4, /* no usable answer came (connection, TLS,
+				   * redirects, timeouts, a pause beyond the
+				   * budget): err says why; other content
+				   * would fare no better */
 };
 
 /* Returns NULL with err set (bad URL scheme, out of memory).  Copies what
@@ -109,7 +113,8 @@ typedef struct dp_http_policy {
 enum dp_http_action {
 	DP_HTTP_DO_OK,      /* 2xx: take the answer */
 	DP_HTTP_DO_RETRY,   /* after delay_ms */
-	DP_HTTP_DO_GIVE_UP, /* this call fails (DP_HTTP_FAILED) */
+	DP_HTTP_DO_GIVE_UP, /* this call fails (DP_HTTP_FAILED, or
+			     * DP_HTTP_UNREACHABLE after a transport error) */
 	DP_HTTP_DO_REJECT,  /* the server rejected this request (DP_HTTP_REJECTED) */
 	DP_HTTP_DO_REFUSE,  /* quota or credentials: stop the stage (DP_HTTP_REFUSED) */
 };
