@@ -28,6 +28,7 @@ struct dp_http {
 	pthread_mutex_t lock;
 	pthread_cond_t slot_free;
 	int in_flight;
+	unsigned long next_ticket, now_serving; /* the queue for places */
 	dp_limiter limiter;
 	double next_req_ms; /* pacing of --rpm and of the limiter's pace */
 	double next_tok_ms; /* pacing of --tpm */
@@ -294,8 +295,13 @@ static int acquire(dp_http *h, size_t tokens, double deadline, struct slot *sl, 
 	double wait_until;
 
 	pthread_mutex_lock(&h->lock);
-	while (h->in_flight >= dp_limiter_level(&h->limiter))
+	/* First come, first served: a caller waiting for a place is not
+	 * overtaken (the scheduler's round-robin order holds). */
+	unsigned long ticket = h->next_ticket++;
+	while (ticket != h->now_serving || h->in_flight >= dp_limiter_level(&h->limiter))
 		pthread_cond_wait(&h->slot_free, &h->lock);
+	h->now_serving++;
+	pthread_cond_broadcast(&h->slot_free);
 	if (paused_beyond(h, deadline, why, whylen)) {
 		pthread_mutex_unlock(&h->lock);
 		return -1;
