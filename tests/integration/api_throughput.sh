@@ -71,11 +71,19 @@ PY
 )
 is "$check" 0 "every summary is the server's answer to its own prompt"
 
-# Fairness: the big document comes first; round-robin between documents
-# lets the 20 small ones through while its chunks are being summarized
-# (first-come-first-served would write the big one first).
+# Fairness: the big document comes first, the 20 small ones once its
+# chunk summaries are under way; round-robin between documents lets them
+# through (first-come-first-served would hold them until the big one's
+# requests are all sent).
 reset
-summarize --chunk-summaries --threads 4 <"$T_DIR/mix.ndjson" >"$T_DIR/o2" 2>"$T_DIR/e2"
+{
+	head -n 1 "$T_DIR/mix.ndjson"
+	for _ in $(seq 200); do
+		[ "$(stats | jq '[.log[].inputs[0] | select(test("^Here is a summary"))] | length')" -ge 20 ] && break
+		sleep 0.05
+	done
+	tail -n +2 "$T_DIR/mix.ndjson"
+} | summarize --chunk-summaries --threads 4 >"$T_DIR/o2" 2>"$T_DIR/e2"
 is "$?" 0 "one big and 20 small documents: exit 0"
 is "$(jq -r .path "$T_DIR/o2" | tail -n 1)" "/big.md" "the small documents are written before the big one"
 # In the order the server answered: every small document's request came
