@@ -7,6 +7,7 @@
  * became slower for good is accepted after ~100 requests, a queue is
  * caught within a round. */
 #define BASE_DRIFT 0.01
+#define PACE_GROWTH 0.1 /* per second without 429s */
 
 void dp_limiter_init(dp_limiter *l, int autotune, int max)
 {
@@ -75,12 +76,16 @@ static void pace(dp_limiter *l, double elapsed_ms)
 	double rate = elapsed_ms > 0 ? l->ok * 1000.0 / elapsed_ms : 0;
 
 	if (l->throttled > 0) {
-		if (rate > 0 && (l->pace_rps <= 0 || rate < l->pace_rps))
+		/* A round is short and its rate noisy: one round lowers the pace
+		 * to 0.7x at most. */
+		if (l->pace_rps <= 0)
 			l->pace_rps = rate;
+		else if (rate < l->pace_rps)
+			l->pace_rps = rate > l->pace_rps * 0.7 ? rate : l->pace_rps * 0.7;
 		if (l->pace_rps > 0)
 			l->pace_rps = l->pace_rps * 0.9 > 0.1 ? l->pace_rps * 0.9 : 0.1;
 	} else if (l->pace_rps > 0) {
-		l->pace_rps *= 1 + 0.05 * elapsed_ms / 1000;
+		l->pace_rps *= 1 + PACE_GROWTH * elapsed_ms / 1000;
 	}
 }
 

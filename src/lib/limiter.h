@@ -24,8 +24,8 @@
  * to max; congestion is any 429 or 5xx in a round, or the delay gradient.
  * A limit on in-flight requests does not bound their rate when 429s come
  * back at once, so a round with 429s also sets a pace: the rate of the
- * round's successes (what the server let through) x0.9, raised 5% per
- * second without 429s (the same AIMD, on the rate, as in BBR's pacing to
+ * round's successes (what the server let through) x0.9 (but at most
+ * 0.7x lower per round), raised 10% per second without 429s (the same AIMD, on the rate, as in BBR's pacing to
  * the delivery rate it measured).
  * Fixed: the level is `max` after the first success (the first request goes
  * alone, for the same reason), and only a round in which over half the
