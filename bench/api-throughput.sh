@@ -13,6 +13,7 @@
 #            --threads 4/16/64) and against 64 slots limited to --rpm
 #     e      the seed design (bench/api-baseline.py) on b, 4 and 16 workers
 #     storm  a with 30% of requests answered 429 (Retry-After 0.2 s) and 5% 503
+#     drpm   only d's rate-limited server
 # Output: one line per run.  Needs no database (--no-reuse).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -81,7 +82,7 @@ run() {
 	failed=$(jq -r 'select(.kind=="error") | .path' "$out/res.ndjson" | wc -l)
 	docs_n=$(jq -r 'select(.kind=="document") | .path' "$out/res.ndjson" | wc -l)
 	level=$(grep -o 'in flight: [0-9]* at the end, [0-9]* at most' "$out/sum.err" |
-		awk '{print $3 "/" $7}' | tr '\n' ' ')
+		awk '{print $3 "/" $7}' | tr '\n' ' ' || true)
 	r429=$(jq -r '[.status[]["429"] // 0] | add' "$out/stats")
 	printf '%-34s wall %6.2f s  bound %5.2f s  ratio %5s  chat %5s emb %4s  429 %4s  docs %3s failed %s  level(end/max) %-7s rss %s/%s MB\n' \
 		"$label" "$wall" "$bound" "$(calc "$wall / $bound")" "$(jq -r .requests.chat "$out/stats")" \
@@ -135,6 +136,12 @@ for c in "${cases[@]}"; do
 		for t in 4 16; do
 			run "(d) 64 slots, 3000 rpm, -j$t" a 64 "$t" summarize-only
 		done
+		run "(d) 64 slots, 3000 rpm, auto" a 64 auto summarize-only
+		;;
+	drpm)
+		[ -s "$out/a.ndjson" ] || corpus a 1 200 6000
+		serve 64 --rpm 3000
+		run "(d) 64 slots, 3000 rpm, -j16" a 64 16 summarize-only
 		run "(d) 64 slots, 3000 rpm, auto" a 64 auto summarize-only
 		;;
 	e)
