@@ -122,6 +122,7 @@ for c in "${cases[@]}"; do
 		corpus c 4 1 5000000
 		serve 16
 		run "(c) one 5 MB document, -j16" c 16 16
+		run "(c) summarize only" c 16 16 summarize-only
 		;;
 	d)
 		[ -s "$out/a.ndjson" ] || corpus a 1 200 6000

@@ -139,6 +139,8 @@ void dp_limiter_done(dp_limiter *l, unsigned long seq, enum dp_limiter_outcome o
 		l->ok_timed++;
 		l->ok++;
 	}
-	if (l->n >= dp_limiter_level(l))
+	/* Auto ends the round at its first 429: waiting for a full round of
+	 * them would let a whole window of requests hit the wall again. */
+	if (l->n >= dp_limiter_level(l) || (l->autotune && o == DP_LIMITER_THROTTLED))
 		end_round(l, now_ms);
 }

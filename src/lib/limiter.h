@@ -16,7 +16,8 @@
  *     differ (a combine prompt is 100x a chunk prompt), so the no-load time
  *     is kept per size class (powers of two of the token estimate) and a
  *     round's delay is the mean of each request's ratio to its class.
- * A round is `level` finished requests: about one round trip of them.
+ * A round is `level` finished requests: about one round trip of them (in
+ * auto, a 429 ends it at once).
  * Growth happens only in rounds that used the level (an idle stage does not
  * inflate it).
  *
