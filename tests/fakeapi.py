@@ -21,15 +21,33 @@ Control (JSON):
              "retry_after_ms": 300, "code": "insufficient_quota",
              "kind": "status"|"hang"|"malformed"|"truncated"|"wrong_count"|
                      "bad_index"}
+                  Also "rpm", "rate_429", "rate_5xx", "retry_after" as the
+                  options below (null: off).
   GET  /_stats    {"requests": {"embed": n, "chat": n}, "inputs": {...},
                    "log": [{"endpoint", "inputs": [...], "outputs": [...]}],
-                   "max_in_flight": {...}, "busy_s": {...}, "auth_seen": [...]}
+                   "max_in_flight": {...}, "busy_s": {...}, "auth_seen": [...],
+                   "max_concurrent": {...}, "status": {"chat": {"200": n, ...}},
+                   "times": [[endpoint, start_s, end_s, status], ...]}
+                  requests counts every request on arrival, before any check
+                  (a 401 is counted); max_concurrent is the most requests of a
+                  kind open at once (the client's in-flight level, slots or
+                  not); max_in_flight the most being served in slots; times
+                  (not with --no-log) each request's arrival and answer, in
+                  seconds since the server started.
   POST /_reset    clears counters, log and faults
+  POST /loop/...  answers 307 to itself, forever (counted in "redirects")
 Options: --port 0 prints "PORT <n>" on stdout once listening.
   --slots N: requests served at once per endpoint kind (others wait).
   --latency embed=BASE_MS+PER_INPUT_MS,chat=BASE_MS+PER_TOKEN_MS
   --require-key KEY: 401 unless "Authorization: Bearer KEY".
+  --rpm N: a rate limit per endpoint kind (a token bucket refilled at N per
+      minute holding at most one second of it): a request above it gets 429
+      at once with Retry-After (and retry-after-ms) until the next token.
+  --rate-429 P, --rate-5xx P: answer that fraction of requests (at random,
+      at once) 429 with Retry-After --retry-after S (default 0.2), or 503.
   --no-log: keep no request log (benchmarks).
+  --tls CERT,KEY: serve HTTPS with that certificate.
+"bad_input": a request (embed or chat) with that text in an input gets 400.
 """
 import argparse
 import hashlib
@@ -67,6 +85,11 @@ class State:
         self.args = args
         self.slots = {k: threading.Semaphore(args.slots) for k in ("embed", "chat")}
         self.latency = parse_latency(args.latency)
+        self.t0 = time.monotonic()
+        self.rpm = args.rpm
+        self.rate_429 = args.rate_429
+        self.rate_5xx = args.rate_5xx
+        self.retry_after = args.retry_after
         self.reset()
 
     def reset(self):
@@ -80,6 +103,28 @@ class State:
         self.busy = {"embed": 0.0, "chat": 0.0}
         self.log = []
         self.auth_seen = set()
+        self.open = {"embed": 0, "chat": 0}
+        self.max_concurrent = {"embed": 0, "chat": 0}
+        self.status = {"embed": {}, "chat": {}}
+        self.times = []
+        self.bucket = {}  # kind -> (tokens, when)
+        self.redirects = 0
+
+    def take_token(self, kind):
+        """Under lock: 0 when the rate limit lets a request of kind through,
+        else the seconds until it would."""
+        if not self.rpm:
+            return 0
+        rate = self.rpm / 60.0
+        cap = max(1.0, rate)
+        now = time.monotonic()
+        tokens, when = self.bucket.get(kind, (cap, now))
+        tokens = min(cap, tokens + (now - when) * rate)
+        if tokens >= 1:
+            self.bucket[kind] = (tokens - 1, now)
+            return 0
+        self.bucket[kind] = (tokens, now)
+        return (1 - tokens) / rate
 
     def take_fault(self, kind):
         with self.lock:
@@ -127,16 +172,20 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         st = self.server.state
+        self.kind = None
         if self.path == "/_stats":
             with st.lock:
                 self.send_json(200, {"requests": st.requests, "inputs": st.inputs, "log": st.log,
                                      "max_in_flight": st.max_in_flight, "busy_s": st.busy,
-                                     "auth_seen": sorted(st.auth_seen)})
+                                     "auth_seen": sorted(st.auth_seen),
+                                     "max_concurrent": st.max_concurrent, "status": st.status,
+                                     "times": st.times, "redirects": st.redirects})
         else:
             self.send_json(404, {"error": {"message": "not found"}})
 
     def do_POST(self):
         st = self.server.state
+        self.kind = None
         n = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(n)
         try:
@@ -152,27 +201,78 @@ class Handler(BaseHTTPRequestHandler):
                     st.bad_input = req["bad_input"]
                 if "latency" in req:
                     st.latency = parse_latency(req["latency"])
+                for k in ("rpm", "rate_429", "rate_5xx", "retry_after"):
+                    if k in req:
+                        setattr(st, k, req[k])
             return self.send_json(200, {"ok": True})
         if self.path == "/_reset":
             with st.lock:
                 st.reset()
             return self.send_json(200, {"ok": True})
+        if self.path.startswith("/loop/"):
+            with st.lock:
+                st.redirects += 1
+            return self.send_json(307, {}, {"Location": self.path})
         routes = {"/v1/embeddings": ("embed", "openai"), "/embeddings": ("embed", "openai"),
                   "/v1/chat/completions": ("chat", "openai"), "/chat/completions": ("chat", "openai"),
                   "/api/embed": ("embed", "ollama"), "/api/chat": ("chat", "ollama")}
         if self.path not in routes:
             return self.send_json(404, {"error": {"message": "no route " + self.path}})
         kind, flavour = routes[self.path]
+        start = time.monotonic()
+        with st.lock:
+            st.requests[kind] += 1
+            st.open[kind] += 1
+            st.max_concurrent[kind] = max(st.max_concurrent[kind], st.open[kind])
+        self.status_sent = 0
+        self.kind, self.start = kind, start
+        try:
+            self.admit(st, kind, flavour, req)
+        finally:
+            if not self.status_sent:  # a hang: closed without an answer
+                self.close_request(st, 0)
+            self.kind = None
+
+    def close_request(self, st, code):
+        """Counts the request as answered: called as the answer starts, so
+        that the client cannot have its next request open before this one
+        is closed (max_concurrent is exact)."""
+        with st.lock:
+            st.open[self.kind] -= 1
+            st.status[self.kind][str(code)] = st.status[self.kind].get(str(code), 0) + 1
+            if not st.args.no_log:
+                st.times.append([self.kind, round(self.start - st.t0, 6),
+                                 round(time.monotonic() - st.t0, 6), code])
+
+    def send_response(self, code, message=None):
+        if getattr(self, "kind", None) and not self.status_sent:
+            self.status_sent = code
+            self.close_request(self.server.state, code)
+        super().send_response(code, message)
+
+    def admit(self, st, kind, flavour, req):
+        """Checks a request (key, rate limit, injected rates), then serves it
+        in a slot."""
         auth = self.headers.get("Authorization")
         with st.lock:
             if auth:
                 st.auth_seen.add(auth)
+            wait = st.take_token(kind)
+            weather = random.random()
         if st.args.require_key and auth != "Bearer " + st.args.require_key:
             return self.send_json(401, {"error": {"message": "Incorrect API key provided",
                                                   "type": "invalid_request_error", "code": "invalid_api_key"}})
+        if wait > 0 or (st.rate_429 and weather < st.rate_429):
+            after = wait if wait > 0 else st.retry_after
+            return self.send_json(429, {"error": {"message": "Rate limit reached (injected)",
+                                                  "type": "requests", "code": "rate_limit_exceeded"}},
+                                  {"Retry-After": "%.3f" % after,
+                                   "retry-after-ms": "%d" % max(1, round(after * 1000))})
+        if st.rate_5xx and random.random() < st.rate_5xx:
+            return self.send_json(503, {"error": {"message": "overloaded (injected)",
+                                                  "type": "server_error"}})
         with st.slots[kind]:
             with st.lock:
-                st.requests[kind] += 1
                 st.in_flight[kind] += 1
                 st.max_in_flight[kind] = max(st.max_in_flight[kind], st.in_flight[kind])
             start = time.monotonic()
@@ -215,6 +315,9 @@ class Handler(BaseHTTPRequestHandler):
                 return self.send_json(200, None, raw=b'{"data": [{"embedding": [0.1,!')
         with st.lock:
             st.inputs[kind] += len(texts) if kind == "embed" else 1
+        if kind == "chat" and st.bad_input is not None and any(st.bad_input in t for t in texts):
+            return self.send_json(400, {"error": {"message": "content rejected (injected)",
+                                                  "type": "invalid_request_error"}})
         if kind == "embed":
             if st.bad_input is not None and any(st.bad_input in t for t in texts):
                 return self.send_json(400, {"error": {
@@ -259,10 +362,21 @@ def main():
     ap.add_argument("--latency", default="")
     ap.add_argument("--require-key", default=None)
     ap.add_argument("--no-log", action="store_true")
+    ap.add_argument("--rpm", type=float, default=None)
+    ap.add_argument("--rate-429", type=float, default=None)
+    ap.add_argument("--rate-5xx", type=float, default=None)
+    ap.add_argument("--retry-after", type=float, default=0.2)
+    ap.add_argument("--tls", default=None)
     args = ap.parse_args()
     ThreadingHTTPServer.daemon_threads = True
     ThreadingHTTPServer.request_queue_size = 256
     srv = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    if args.tls:
+        import ssl
+        cert, key = args.tls.split(",")
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     srv.state = State(args)
     print("PORT %d" % srv.server_address[1], flush=True)
     try:

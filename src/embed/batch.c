@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "record.h"
 #include "stats.h"
 
@@ -32,8 +33,7 @@ struct list {
 
 struct run {
 	embed_ctx *c;
-	dp_sink *sink;
-	dp_stage_counts *counts;
+	dp_stage_io io;
 	size_t batch_inputs;
 	size_t dim;
 	pthread_mutex_t mu;
@@ -49,8 +49,6 @@ struct run {
 	int stop;            /* I/O failed: give up */
 	int reader_waiting;  /* the reader is in dp_source_next ... */
 	long reader_wait_since; /* ... since then */
-	int system_error;
-	dp_err err;
 };
 
 /* Per-worker buffers for one request of at most batch_inputs chunks. */
@@ -63,14 +61,6 @@ struct scratch {
 	jv *vecs;
 	float *out;
 };
-
-static long now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000L + ts.tv_nsec / 1000;
-}
 
 static void list_push(struct list *l, struct bdoc *d)
 {
@@ -105,42 +95,31 @@ static void bdoc_free(struct bdoc *d)
 /* Records the first I/O failure and stops everything.  Called without mu. */
 static void fail(struct run *r, const dp_err *e)
 {
+	dp_stage_io_fail(&r->io, e);
 	pthread_mutex_lock(&r->mu);
-	if (!r->system_error) {
-		r->system_error = 1;
-		r->err = *e;
-	}
 	r->stop = 1;
 	pthread_cond_broadcast(&r->work);
 	pthread_cond_broadcast(&r->room);
 	pthread_mutex_unlock(&r->mu);
 }
 
-/* Writes rec (consumed) and counts it; own_failure: an error record made
- * here. */
-static void put(struct run *r, jv rec, int own_failure)
+/* Writes rec (consumed); stops everything when the output failed. */
+static void put(struct run *r, jv rec)
 {
-	dp_err e;
-
-	if (own_failure)
-		atomic_fetch_add(&r->counts->failed, 1);
-	if (dp_sink_put(r->sink, rec, &e) < 0) {
-		fail(r, &e);
-		return;
+	if (dp_stage_io_put(&r->io, rec) < 0) {
+		pthread_mutex_lock(&r->mu);
+		r->stop = 1;
+		pthread_cond_broadcast(&r->work);
+		pthread_cond_broadcast(&r->room);
+		pthread_mutex_unlock(&r->mu);
 	}
-	atomic_fetch_add(&r->counts->out, 1);
 }
 
 /* Writes a document whose chunks are all resolved, and frees its room in
  * the hold.  Called without mu. */
 static void emit(struct run *r, struct bdoc *d)
 {
-	int failed = d->error != NULL;
-	jv rec = embed_doc_finish(r->c, &d->d, d->error);
-	const char *kind = dp_record_kind(rec);
-
-	failed = failed || (kind != NULL && strcmp(kind, DP_KIND_ERROR) == 0);
-	put(r, rec, failed);
+	put(r, embed_doc_finish(r->c, &d->d, d->error));
 	dp_stats_add(DP_STAT_IN_FLIGHT, -1);
 	pthread_mutex_lock(&r->mu);
 	r->held_docs--;
@@ -160,7 +139,7 @@ static void enqueue(struct run *r, struct bdoc *d)
 		return;
 	}
 	pthread_mutex_lock(&r->mu);
-	d->queued_us = now_us();
+	d->queued_us = dp_clock_us();
 	list_push(&r->pending, d);
 	r->pending_chunks += (size_t)d->d.ntodo;
 	for (int k = 0; k < d->d.ntodo; k++)
@@ -203,9 +182,9 @@ static int one_document(const struct item *items, size_t n)
 }
 
 /* Sends items[0..n) (s->items is the whole request) in one request; when
- * the server rejects its content and it holds chunks of several documents,
- * halves it until the rejected input is alone, so only its document
- * fails. */
+ * it fails (other than a refusal) and it holds chunks of several
+ * documents, halves it until the failing input is alone, so only its
+ * document fails. */
 static void send_items(struct run *r, struct scratch *s, struct item *items, size_t n)
 {
 	embed_ctx *c = r->c;
@@ -230,7 +209,11 @@ static void send_items(struct run *r, struct scratch *s, struct item *items, siz
 		resolve(r, &sub, n, s->vecs, NULL);
 		return;
 	}
-	if (rc == DP_HTTP_REJECTED && n > 1 && !one_document(items, n)) {
+	/* Rejected, or given up on with answers from the server (malformed,
+	 * 5xx until the retries were spent): halves until the culprit is
+	 * alone, so only its document fails.  Without an answer (connection,
+	 * TLS, redirects) other content would fare no better. */
+	if ((rc == DP_HTTP_REJECTED || rc == DP_HTTP_FAILED) && n > 1 && !one_document(items, n)) {
 		send_items(r, s, items, n / 2);
 		send_items(r, s, items + n / 2, n - n / 2);
 		return;
@@ -240,24 +223,45 @@ static void send_items(struct run *r, struct scratch *s, struct item *items, siz
 	resolve(r, &sub, n, NULL, err.msg);
 }
 
+/* Under mu: 1 when the reader has waited for input idle_ms (or it ended). */
+static int idle_for(struct run *r, long now, long idle_ms)
+{
+	return r->input_ended || (r->reader_waiting && now - r->reader_wait_since >= idle_ms * 1000L);
+}
+
 /* Under mu: 1 when a request should go now. */
 static int ready_to_send(struct run *r, long now)
 {
 	if (r->pending_chunks == 0)
 		return 0;
 	return r->pending_chunks >= r->batch_inputs ||
-	       r->pending_tokens >= DP_EMBED_REQUEST_TOKENS_MAX || r->input_ended ||
+	       r->pending_tokens >= DP_EMBED_REQUEST_TOKENS_MAX || idle_for(r, now, EMBED_IDLE_MS) ||
 	       r->held_docs >= EMBED_HELD_DOCS_MAX || r->held_bytes >= EMBED_HELD_BYTES_MAX ||
-	       now - r->pending.head->queued_us >= EMBED_LINGER_MS * 1000L ||
-	       (r->reader_waiting && now - r->reader_wait_since >= EMBED_IDLE_MS * 1000L);
+	       now - r->pending.head->queued_us >= EMBED_LINGER_MS * 1000L;
 }
 
-/* Under mu: takes the next request's chunks, oldest first. */
-static size_t take_batch(struct run *r, struct item *items)
+/* Under mu: the most chunks the next request takes.  Full batches while
+ * input flows; when it ended or has paused for EMBED_LINGER_MS, what is
+ * pending is shared out among the requests allowed in flight (level), so
+ * that one huge document's chunks go out in many parallel requests rather
+ * than a few long ones. */
+static size_t batch_size(struct run *r, long now)
+{
+	size_t level = (size_t)dp_http_level(dp_embedder_http(r->c->embedder));
+	size_t share;
+
+	if (!idle_for(r, now, EMBED_LINGER_MS) || level <= 1)
+		return r->batch_inputs;
+	share = (r->pending_chunks + level - 1) / level;
+	return share < 1 ? 1 : share < r->batch_inputs ? share : r->batch_inputs;
+}
+
+/* Under mu: takes the next request's chunks (at most max), oldest first. */
+static size_t take_batch(struct run *r, struct item *items, size_t max)
 {
 	size_t n = 0, tokens = 0;
 
-	while (r->pending.head != NULL && n < r->batch_inputs) {
+	while (r->pending.head != NULL && n < max) {
 		struct bdoc *d = r->pending.head;
 		int i = d->d.todo[d->nsent];
 		size_t t = d->d.tokens[i];
@@ -336,8 +340,8 @@ static void *worker(void *arg)
 	while (!r->stop) {
 		if (r->lookup.head != NULL) {
 			lookup_some(r, docs);
-		} else if (ready_to_send(r, now_us())) {
-			size_t n = take_batch(r, s.items);
+		} else if (ready_to_send(r, dp_clock_us())) {
+			size_t n = take_batch(r, s.items, batch_size(r, dp_clock_us()));
 			pthread_mutex_unlock(&r->mu);
 			send_items(r, &s, s.items, n);
 			pthread_mutex_lock(&r->mu);
@@ -359,34 +363,18 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-static int is_own_error(jv rec)
-{
-	const char *stage = dp_record_str(rec, "stage");
-
-	return stage != NULL && strcmp(stage, dp_stage()) == 0;
-}
-
-/* Takes one record from the input into the hold (or straight out). */
+/* Takes a document record (consumed) into the hold. */
 static void take(struct run *r, jv rec)
 {
-	const char *kind = dp_record_kind(rec);
 	struct bdoc *d;
 	dp_err e;
 
-	atomic_fetch_add(&r->counts->in, 1);
-	if (kind == NULL || strcmp(kind, DP_KIND_DOCUMENT) != 0) {
-		int own = kind != NULL && strcmp(kind, DP_KIND_ERROR) == 0 && is_own_error(rec);
-		if (!own)
-			atomic_fetch_add(&r->counts->passed, 1);
-		put(r, rec, own);
-		return;
-	}
 	if ((d = calloc(1, sizeof *d)) == NULL) {
-		put(r, dp_record_error(rec, "embed", "out of memory"), 1);
+		put(r, dp_record_error(rec, "embed", "out of memory"));
 		return;
 	}
 	if (embed_doc_prepare(r->c, rec, &d->d, &e) < 0) {
-		put(r, dp_record_error(jv_copy(d->d.rec), "embed", e.msg), 1);
+		put(r, dp_record_error(jv_copy(d->d.rec), "embed", e.msg));
 		bdoc_free(d);
 		return;
 	}
@@ -420,26 +408,54 @@ static void free_list(struct list *l)
 	}
 }
 
+/* Reads records into the hold while there is room (back-pressure), until
+ * the input ends or the stage stops. */
+static void read_input(struct run *r, dp_source *src)
+{
+	for (;;) {
+		jv rec;
+		dp_err e;
+		int rc;
+
+		pthread_mutex_lock(&r->mu);
+		while (!r->stop && (r->held_docs >= EMBED_HELD_DOCS_MAX ||
+				    r->held_bytes >= EMBED_HELD_BYTES_MAX))
+			pthread_cond_wait(&r->room, &r->mu);
+		if (r->stop) {
+			pthread_mutex_unlock(&r->mu);
+			return;
+		}
+		r->reader_waiting = 1;
+		r->reader_wait_since = dp_clock_us();
+		if (r->pending_chunks > 0)
+			pthread_cond_broadcast(&r->work);
+		pthread_mutex_unlock(&r->mu);
+		rc = dp_source_next(src, &rec, &e);
+		pthread_mutex_lock(&r->mu);
+		r->reader_waiting = 0;
+		pthread_mutex_unlock(&r->mu);
+		if (rc == DP_SOURCE_ERROR)
+			fail(r, &e);
+		if (rc != DP_SOURCE_RECORD)
+			return;
+		if (dp_stage_io_take(&r->io, &rec))
+			take(r, rec);
+	}
+}
+
 int embed_run_batched(embed_ctx *c, dp_source *src, dp_sink *sink, int threads,
 		      dp_stage_counts *counts, dp_err *err)
 {
 	struct run r = {
 		.c = c,
-		.sink = sink,
-		.counts = counts,
 		.batch_inputs = (size_t)dp_embedder_batch_inputs(c->embedder),
 		.dim = (size_t)dp_embedder_dim(c->embedder),
 	};
 	pthread_condattr_t ca;
-	pthread_t *tids;
-	int started = 0;
+	dp_stage_pool pool;
+	int rc;
 
-	if (threads < 1)
-		threads = 1;
-	if ((tids = calloc((size_t)threads, sizeof *tids)) == NULL) {
-		dp_err_set(err, "out of memory");
-		return DP_EXIT_SYSTEM;
-	}
+	dp_stage_io_init(&r.io, sink, counts, DP_KIND_DOCUMENT);
 	pthread_mutex_init(&r.mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -447,59 +463,24 @@ int embed_run_batched(embed_ctx *c, dp_source *src, dp_sink *sink, int threads,
 	pthread_condattr_destroy(&ca);
 	pthread_cond_init(&r.room, NULL);
 	dp_source_flush_on_idle(src, sink);
-	for (; started < threads; started++)
-		if (pthread_create(&tids[started], NULL, worker, &r) != 0)
-			break;
-	if (started == 0) {
-		dp_err_set(&r.err, "cannot start a thread");
-		r.system_error = 1;
-	}
-	while (started > 0) {
-		jv rec;
+	if (dp_stage_pool_start(&pool, threads, worker, &r) == 0) {
 		dp_err e;
-		int rc;
-
-		pthread_mutex_lock(&r.mu);
-		while (!r.stop && (r.held_docs >= EMBED_HELD_DOCS_MAX ||
-				   r.held_bytes >= EMBED_HELD_BYTES_MAX))
-			pthread_cond_wait(&r.room, &r.mu);
-		if (r.stop) {
-			pthread_mutex_unlock(&r.mu);
-			break;
-		}
-		r.reader_waiting = 1;
-		r.reader_wait_since = now_us();
-		if (r.pending_chunks > 0)
-			pthread_cond_broadcast(&r.work);
-		pthread_mutex_unlock(&r.mu);
-		rc = dp_source_next(src, &rec, &e);
-		pthread_mutex_lock(&r.mu);
-		r.reader_waiting = 0;
-		pthread_mutex_unlock(&r.mu);
-		if (rc == DP_SOURCE_ERROR)
-			fail(&r, &e);
-		if (rc != DP_SOURCE_RECORD)
-			break;
-		take(&r, rec);
+		dp_err_set(&e, "cannot start a thread");
+		fail(&r, &e);
 	}
+	read_input(&r, src);
 	pthread_mutex_lock(&r.mu);
 	r.input_ended = 1;
 	pthread_cond_broadcast(&r.work);
 	pthread_mutex_unlock(&r.mu);
-	for (int i = 0; i < started; i++)
-		pthread_join(tids[i], NULL);
-	free(tids);
+	dp_stage_pool_join(&pool);
 	/* Left only after an I/O failure stopped the workers. */
 	free_list(&r.lookup);
 	free_list(&r.pending);
 	pthread_cond_destroy(&r.work);
 	pthread_cond_destroy(&r.room);
 	pthread_mutex_destroy(&r.mu);
-	if (r.system_error) {
-		*err = r.err;
-		return DP_EXIT_SYSTEM;
-	}
-	if (dp_sink_flush(sink, err) < 0)
-		return DP_EXIT_SYSTEM;
-	return atomic_load(&counts->failed) > 0 ? DP_EXIT_FAILED : DP_EXIT_OK;
+	rc = dp_stage_io_finish(&r.io, err);
+	dp_stage_io_destroy(&r.io);
+	return rc;
 }

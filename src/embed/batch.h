@@ -13,11 +13,13 @@
  *
  * A document is written as soon as all its chunks have vectors (so output
  * order may differ from input order, as with dp_stage_run's threads).  A
- * request the server rejects for its content (DP_HTTP_REJECTED) is split
- * in halves until the culprit is alone: only its document becomes an
- * error record, with the server's reason.  Any other failure of a request
- * fails the documents of its chunks.  Records of other kinds pass through
- * at once. */
+ * request that fails (rejected for its content, or given up on after its
+ * retries) is split in halves until the culprit is alone: only its
+ * document becomes an error record, with the reason.  After a refusal
+ * every document fails without a request.  When the input stops (it
+ * ended, or idles), the pending chunks are shared out among the requests
+ * allowed in flight, so a single huge document fills parallel requests.
+ * Records of other kinds pass through at once. */
 #ifndef EMBED_BATCH_H
 #define EMBED_BATCH_H
 

@@ -18,9 +18,10 @@ static const char usage[] =
 	"The local backend (default) is feature hashing: offline, deterministic.\n"
 	"\n"
 	"Options:\n"
-	"  -j, --threads N       requests in flight (API backends; chunks of several\n"
-	"                        documents share a request), or documents at once\n"
-	"                        (local backend) (default 1, max 256)\n"
+	"  -j, --threads N|auto  requests in flight (API backends; chunks of one or\n"
+	"                        several documents share a request; auto finds the\n"
+	"                        level the server sustains, up to --max-threads), or\n"
+	"                        documents at once (local backend) (default 1, max 256)\n"
 	"  --dim N               vector size (default 384; sent as \"dimensions\")\n"
 	"  --batch-inputs N      chunks per API request, from one or several documents\n"
 	"                        (default 64, max 2048)\n";
@@ -37,21 +38,21 @@ int main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	dp_embedder_opts eopts = {0};
-	dp_api_cli api = {0};
+	dp_api_cli api = {.threads = DP_THREADS_DEFAULT};
 	embed_ctx ctx = {0};
 	dp_cli cli = {0};
 	dp_source *src;
 	dp_sink *sink;
 	dp_stage_counts counts = {0};
 	dp_err err;
-	long threads = 1, n;
-	int opt, rc;
+	long n;
+	int opt, rc, workers;
 
 	dp_cli_init("embed");
 	while ((opt = getopt_long(argc, argv, "j:", longopts, NULL)) != -1) {
 		switch (opt) {
 		case OPT_THREADS:
-			if (dp_cli_parse_long("threads", optarg, 1, 256, &threads, &err) < 0)
+			if (dp_api_parse_threads(&api, optarg, &err) != DP_CLI_TAKEN)
 				goto usage_error;
 			break;
 		case OPT_DIM:
@@ -87,7 +88,7 @@ int main(int argc, char **argv)
 	eopts.model = api.model;
 	eopts.base_url = api.base_url;
 	eopts.api_key = api.api_key;
-	api.http.max_in_flight = (int)threads;
+	workers = dp_api_workers(&api, 2);
 	eopts.http = &api.http;
 	ctx.embedder = dp_embedder_new(&eopts, &err);
 	dp_api_cli_free(&api);
@@ -107,9 +108,9 @@ int main(int argc, char **argv)
 	}
 	if (dp_embedder_is_local(ctx.embedder)) {
 		dp_stage_ops ops = {.accepts = "document", .process = embed_process, .ctx = &ctx};
-		rc = dp_stage_run(src, sink, &ops, (int)threads, &counts, &err);
+		rc = dp_stage_run(src, sink, &ops, workers, &counts, &err);
 	} else {
-		rc = embed_run_batched(&ctx, src, sink, (int)threads, &counts, &err);
+		rc = embed_run_batched(&ctx, src, sink, workers, &counts, &err);
 	}
 	if (rc == DP_EXIT_SYSTEM)
 		dp_diag("%s", err.msg);

@@ -19,6 +19,8 @@ const char dp_api_help[] =
 	"  --base-url URL      the server (default $OPENAI_BASE_URL, else the backend's)\n"
 	"  --api-key-file FILE read the key from FILE (mode 0600); default $OPENAI_API_KEY\n"
 	"  --rpm N, --tpm N    client-side budget: requests / tokens per minute\n"
+	"  --max-threads N     the most requests --threads auto keeps in flight\n"
+	"                      (default 64, max 256)\n"
 	"  --timeout SECONDS   per request (default 60)\n"
 	"  --retries N         attempts per request (default 6)\n"
 	"  --refresh           make new requests even for known texts (and store them)\n"
@@ -129,9 +131,43 @@ int dp_api_option(dp_api_cli *api, int opt, const char *arg, dp_err *err)
 	case DP_OPT_NO_REUSE:
 		api->no_reuse = 1;
 		return DP_CLI_TAKEN;
+	case DP_OPT_MAX_THREADS:
+		if (dp_cli_parse_long("max-threads", arg, 1, DP_THREADS_MAX, &n, err) < 0)
+			return DP_CLI_BAD;
+		api->max_threads = n;
+		return DP_CLI_TAKEN;
 	default:
 		return DP_CLI_UNKNOWN;
 	}
+}
+
+int dp_api_parse_threads(dp_api_cli *api, const char *arg, dp_err *err)
+{
+	if (strcmp(arg, "auto") == 0) {
+		api->threads = 0;
+		return DP_CLI_TAKEN;
+	}
+	if (dp_cli_parse_long("threads", arg, 1, DP_THREADS_MAX, &api->threads, err) < 0) {
+		dp_err_set(err, "--threads: '%s' is not auto or a whole number from 1 to %d", arg,
+			   DP_THREADS_MAX);
+		return DP_CLI_BAD;
+	}
+	return DP_CLI_TAKEN;
+}
+
+int dp_api_workers(dp_api_cli *api, int per_level)
+{
+	long max = api->max_threads > 0 ? api->max_threads : DP_MAX_THREADS_DEFAULT;
+
+	if (!dp_api_is_remote(api)) {
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		if (api->threads > 0)
+			return (int)api->threads;
+		return cpus < 1 ? 1 : cpus > max ? (int)max : (int)cpus;
+	}
+	api->http.autotune = api->threads == 0;
+	api->http.max_in_flight = (int)(api->threads > 0 ? api->threads : max);
+	return api->http.max_in_flight * (per_level > 1 ? per_level : 1);
 }
 
 int dp_api_is_remote(const dp_api_cli *api)
@@ -168,8 +204,10 @@ int dp_api_finish(dp_http *http, const char *what, unsigned long reused,
 	if (http != NULL) {
 		dp_http_stats st;
 		dp_http_get_stats(http, &st);
-		dp_diag("%lu %s reused, %lu requested in %lu requests (%lu retries, %lu throttled)",
-			reused, what, requested, st.requests, st.retries, st.throttled);
+		dp_diag("%lu %s reused, %lu requested in %lu requests (%lu retries, %lu throttled); "
+			"in flight: %d at the end, %d at most, lowered %lu times",
+			reused, what, requested, st.requests, st.retries, st.throttled, st.level,
+			st.highest, st.decreases);
 	}
 	if (refused && rc != DP_EXIT_SYSTEM) {
 		dp_diag("stopped: the API refused the run (quota or credentials); see the error records");

@@ -23,6 +23,7 @@ enum {
 	DP_OPT_RETRIES,
 	DP_OPT_REFRESH,
 	DP_OPT_NO_REUSE,
+	DP_OPT_MAX_THREADS,
 };
 
 #define DP_API_LONGOPTS                                                        \
@@ -35,9 +36,13 @@ enum {
 	{"timeout", required_argument, NULL, DP_OPT_TIMEOUT},                  \
 	{"retries", required_argument, NULL, DP_OPT_RETRIES},                  \
 	{"refresh", no_argument, NULL, DP_OPT_REFRESH},                        \
-	{"no-reuse", no_argument, NULL, DP_OPT_NO_REUSE}
+	{"no-reuse", no_argument, NULL, DP_OPT_NO_REUSE},                      \
+	{"max-threads", required_argument, NULL, DP_OPT_MAX_THREADS}
 
 #define DP_API_KEY_MAX 4096
+#define DP_THREADS_MAX 256
+#define DP_MAX_THREADS_DEFAULT 64
+#define DP_THREADS_DEFAULT 1 /* --threads when not given (0: auto) */
 
 typedef struct dp_api_cli {
 	const char *backend;   /* NULL: local */
@@ -47,6 +52,8 @@ typedef struct dp_api_cli {
 	dp_http_opts http;     /* budgets and timeouts (base_url, api_key unused) */
 	int refresh;           /* ignore reusable results, overwrite them */
 	int no_reuse;          /* neither read nor write reusable results */
+	long threads;          /* --threads N; 0: auto */
+	long max_threads;      /* --max-threads (0: DP_MAX_THREADS_DEFAULT) */
 } dp_api_cli;
 
 /* The options as --help prints them. */
@@ -56,6 +63,19 @@ extern const char dp_api_help[];
  * as in cli.h.  --api-key-file is refused unless the file is a regular
  * file of mode 0600 or stricter; the key never appears in err. */
 int dp_api_option(dp_api_cli *api, int opt, const char *arg, dp_err *err);
+
+/* Parses --threads: N (1..DP_THREADS_MAX) or "auto" (api->threads 0).
+ * Returns DP_CLI_TAKEN or DP_CLI_BAD with err set. */
+int dp_api_parse_threads(dp_api_cli *api, const char *arg, dp_err *err);
+
+/* After the options: sets api->http's level (fixed --threads N, or auto up
+ * to --max-threads) and returns the number of worker threads the stage
+ * runs: per_level x that level (at most DP_THREADS_MAX x per_level).  A
+ * worker makes one request at a time and sleeps through its retry waits
+ * (a 429's Retry-After) outside the level, so a stage that keeps the level
+ * busy through 429 weather needs more workers than the level.  A local
+ * backend with auto gets one thread per online CPU. */
+int dp_api_workers(dp_api_cli *api, int per_level);
 
 /* 1 unless the backend is local. */
 int dp_api_is_remote(const dp_api_cli *api);

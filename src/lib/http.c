@@ -1,5 +1,7 @@
 #include "http.h"
 
+#include "clock.h"
+#include "limiter.h"
 #include "stats.h"
 
 #include <curl/curl.h>
@@ -15,7 +17,6 @@
 #define RESPONSE_MAX (256u << 20) /* bytes of one response body */
 #define REASON_MAX 300            /* bytes of a server's error message we quote */
 #define BACKOFF_CAP_MS 8000
-#define UNLIMITED_IN_FLIGHT 4096
 
 struct dp_http {
 	char *base;
@@ -27,8 +28,9 @@ struct dp_http {
 	pthread_mutex_t lock;
 	pthread_cond_t slot_free;
 	int in_flight;
-	int limit;          /* requests allowed in flight now */
-	double next_req_ms; /* pacing of --rpm */
+	unsigned long next_ticket, now_serving; /* the queue for places */
+	dp_limiter limiter;
+	double next_req_ms; /* pacing of --rpm and of the limiter's pace */
 	double next_tok_ms; /* pacing of --tpm */
 	double pause_until_ms;
 	int refused;
@@ -48,26 +50,6 @@ static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static CURLcode global_rc;
 
 static void global_init(void) { global_rc = curl_global_init(CURL_GLOBAL_DEFAULT); }
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static void sleep_ms(double ms)
-{
-	struct timespec ts;
-
-	if (ms <= 0)
-		return;
-	ts.tv_sec = (time_t)(ms / 1000);
-	ts.tv_nsec = (long)((ms - ts.tv_sec * 1000.0) * 1e6);
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
 
 static void free_handle(void *p) { curl_easy_cleanup(p); }
 
@@ -98,8 +80,8 @@ dp_http *dp_http_new(const dp_http_opts *opts, dp_err *err)
 		h->o.max_retry_ms = 300000;
 	if (h->o.backoff_base_ms <= 0)
 		h->o.backoff_base_ms = 500;
-	h->limit = h->o.max_in_flight > 0 ? h->o.max_in_flight : UNLIMITED_IN_FLIGHT;
-	h->rng = (uint64_t)now_ms() * 2654435761u + 1;
+	dp_limiter_init(&h->limiter, h->o.autotune, h->o.max_in_flight > 0 ? h->o.max_in_flight : 1);
+	h->rng = (uint64_t)dp_clock_ms() * 2654435761u + 1;
 	h->base = strdup(base);
 	if (h->base == NULL)
 		goto oom;
@@ -139,6 +121,7 @@ dp_http *dp_http_new(const dp_http_opts *opts, dp_err *err)
 	}
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_cond_init(&h->slot_free, NULL);
+	dp_stats_add(DP_STAT_CONCURRENCY, dp_limiter_level(&h->limiter));
 	return h;
 oom:
 	if (h != NULL) {
@@ -180,7 +163,18 @@ void dp_http_get_stats(dp_http *h, dp_http_stats *out)
 {
 	pthread_mutex_lock(&h->lock);
 	*out = h->stats;
+	out->level = dp_limiter_level(&h->limiter);
+	out->highest = h->limiter.highest;
+	out->decreases = h->limiter.decreases;
 	pthread_mutex_unlock(&h->lock);
+}
+
+int dp_http_level(dp_http *h)
+{
+	pthread_mutex_lock(&h->lock);
+	int level = dp_limiter_level(&h->limiter);
+	pthread_mutex_unlock(&h->lock);
+	return level;
 }
 
 long dp_http_parse_retry_after(const char *value, int is_ms)
@@ -280,47 +274,64 @@ static int paused_beyond(dp_http *h, double deadline, char *why, size_t whylen)
 	if (h->pause_until_ms <= deadline)
 		return 0;
 	snprintf(why, whylen, "HTTP 429: the server asked to pause requests for %.0f s more, "
-		 "beyond the retry budget", (h->pause_until_ms - now_ms()) / 1000);
+		 "beyond the retry budget", (h->pause_until_ms - dp_clock_ms()) / 1000);
 	return 1;
 }
 
-/* Waits for a slot in flight, the end of a stage-wide pause and the rate
- * budget, then takes the slot.  Returns -1 without a slot (why set) when
- * the pause lasts beyond deadline: a Retry-After of hours must fail the
- * calls, not stall the stage for hours. */
-static int acquire(dp_http *h, size_t tokens, double deadline, char *why, size_t whylen)
+/* A request's place in flight. */
+struct slot {
+	unsigned long seq; /* the limiter's sequence number */
+	double sent_ms;
+};
+
+/* Waits for a place in flight (the limiter's level), the end of a
+ * stage-wide pause and the rate budget, then takes the place.  Returns -1
+ * without a place (why set) when the pause lasts beyond deadline: a
+ * Retry-After of hours must fail the calls, not stall the stage for
+ * hours. */
+static int acquire(dp_http *h, size_t tokens, double deadline, struct slot *sl, char *why,
+		   size_t whylen)
 {
 	double wait_until;
 
 	pthread_mutex_lock(&h->lock);
-	while (h->in_flight >= h->limit)
+	/* First come, first served: a caller waiting for a place is not
+	 * overtaken (the scheduler's round-robin order holds). */
+	unsigned long ticket = h->next_ticket++;
+	while (ticket != h->now_serving || h->in_flight >= dp_limiter_level(&h->limiter))
 		pthread_cond_wait(&h->slot_free, &h->lock);
+	h->now_serving++;
+	pthread_cond_broadcast(&h->slot_free);
 	if (paused_beyond(h, deadline, why, whylen)) {
 		pthread_mutex_unlock(&h->lock);
 		return -1;
 	}
 	h->in_flight++;
-	double now = now_ms();
+	sl->seq = dp_limiter_sent(&h->limiter, h->in_flight);
+	double now = dp_clock_ms();
 	wait_until = h->pause_until_ms;
-	if (h->o.rpm > 0) {
-		double slot = h->next_req_ms > now ? h->next_req_ms : now;
-		h->next_req_ms = slot + 60000.0 / h->o.rpm;
-		if (slot > wait_until)
-			wait_until = slot;
+	double interval = dp_limiter_interval_ms(&h->limiter);
+	if (h->o.rpm > 0 && 60000.0 / h->o.rpm > interval)
+		interval = 60000.0 / h->o.rpm;
+	if (interval > 0) {
+		double at = h->next_req_ms > now ? h->next_req_ms : now;
+		h->next_req_ms = at + interval;
+		if (at > wait_until)
+			wait_until = at;
 	}
 	if (h->o.tpm > 0) {
-		double slot = h->next_tok_ms > now ? h->next_tok_ms : now;
-		h->next_tok_ms = slot + 60000.0 * (double)tokens / h->o.tpm;
-		if (slot > wait_until)
-			wait_until = slot;
+		double at = h->next_tok_ms > now ? h->next_tok_ms : now;
+		h->next_tok_ms = at + 60000.0 * (double)tokens / h->o.tpm;
+		if (at > wait_until)
+			wait_until = at;
 	}
 	pthread_mutex_unlock(&h->lock);
 	for (;;) {
-		double d = wait_until - now_ms();
+		double d = wait_until - dp_clock_ms();
 		if (d <= 0)
 			break;
-		sleep_ms(d);
-		/* A 429 elsewhere may have extended the pause meanwhile. */
+		dp_sleep_ms(d);
+		/* A 429 elsewhere may have paused the stage meanwhile. */
 		pthread_mutex_lock(&h->lock);
 		if (paused_beyond(h, deadline, why, whylen)) {
 			h->in_flight--;
@@ -332,28 +343,48 @@ static int acquire(dp_http *h, size_t tokens, double deadline, char *why, size_t
 			wait_until = h->pause_until_ms;
 		pthread_mutex_unlock(&h->lock);
 	}
+	sl->sent_ms = dp_clock_ms();
 	return 0;
 }
 
-/* Gives the slot back.  throttled_ms >= 0: the server said 429, so the
- * whole stage pauses that long and halves what it keeps in flight. */
-static void release(dp_http *h, int ok, long throttled_ms)
+static enum dp_limiter_outcome limiter_outcome(const dp_http_outcome *o)
 {
-	int max = h->o.max_in_flight > 0 ? h->o.max_in_flight : UNLIMITED_IN_FLIGHT;
+	/* A refusal is no success: a fixed level must not open on it. */
+	if (o->transport != 0 || o->status == 408 || o->status == 409 || o->status >= 500 ||
+	    o->status == 401 || o->status == 403 || o->quota)
+		return DP_LIMITER_ERROR;
+	return o->status == 429 && !o->quota ? DP_LIMITER_THROTTLED : DP_LIMITER_OK;
+}
 
+/* Gives the place back and tells the limiter how the request went (o NULL:
+ * no request was made). */
+static void release(dp_http *h, const struct slot *sl, const dp_http_outcome *o, size_t tokens)
+{
 	pthread_mutex_lock(&h->lock);
-	int was = h->in_flight--;
-	if (throttled_ms >= 0) {
-		int cap = was < h->limit ? was : h->limit;
-		h->limit = cap / 2 > 1 ? cap / 2 : 1;
-		double until = now_ms() + (double)throttled_ms;
-		if (until > h->pause_until_ms)
-			h->pause_until_ms = until;
-		h->stats.throttled++;
-	} else if (ok && h->limit < max) {
-		h->limit++;
+	int before = dp_limiter_level(&h->limiter);
+	h->in_flight--;
+	if (o != NULL) {
+		enum dp_limiter_outcome lo = limiter_outcome(o);
+		double now = dp_clock_ms();
+		dp_limiter_done(&h->limiter, sl->seq, lo, now - sl->sent_ms, (double)tokens, now);
+		if (lo == DP_LIMITER_THROTTLED)
+			h->stats.throttled++;
 	}
+	int after = dp_limiter_level(&h->limiter);
+	if (after != before)
+		dp_stats_add(DP_STAT_CONCURRENCY, after - before);
 	pthread_cond_broadcast(&h->slot_free);
+	pthread_mutex_unlock(&h->lock);
+}
+
+/* Every call stops asking until ms from now (a 429's Retry-After beyond
+ * the retry budget). */
+static void pause_stage(dp_http *h, long ms)
+{
+	pthread_mutex_lock(&h->lock);
+	double until = dp_clock_ms() + (double)ms;
+	if (until > h->pause_until_ms)
+		h->pause_until_ms = until;
 	pthread_mutex_unlock(&h->lock);
 }
 
@@ -485,15 +516,142 @@ static CURLcode setup(dp_http *h, CURL *c, const char *url, jv body, struct resp
 	return rc;
 }
 
+dp_http_verdict dp_http_decide(const dp_http_policy *p, const dp_http_outcome *o, int attempts,
+			       int throttles, long elapsed_ms, double jitter01)
+{
+	dp_http_verdict v = {.action = DP_HTTP_DO_GIVE_UP, .counts = 1};
+	int retry;
+
+	if (o->transport != 0) {
+		retry = retryable_curl((CURLcode)o->transport) && !o->too_big;
+	} else if (o->status >= 200 && o->status < 300) {
+		v.action = DP_HTTP_DO_OK;
+		return v;
+	} else if (o->status == 401 || o->status == 403 || (o->status == 429 && o->quota)) {
+		v.action = DP_HTTP_DO_REFUSE;
+		return v;
+	} else if (o->status == 429) {
+		/* Weather, not failure: waits exactly as long as asked, and only the
+		 * retry time budget bounds how often. */
+		v.counts = 0;
+		v.delay_ms = o->retry_after_ms >= 0
+				     ? o->retry_after_ms
+				     : dp_http_backoff_ms(throttles + 1, p->backoff_base_ms, -1, jitter01);
+		if (elapsed_ms + v.delay_ms <= p->max_retry_ms)
+			v.action = DP_HTTP_DO_RETRY;
+		v.pause_stage = o->retry_after_ms > p->max_retry_ms;
+		return v;
+	} else {
+		retry = o->status == 408 || o->status == 409 || o->status >= 500;
+		if (!retry) {
+			v.action = DP_HTTP_DO_REJECT;
+			return v;
+		}
+	}
+	if (!retry || attempts + 1 >= p->max_attempts)
+		return v;
+	v.delay_ms = dp_http_backoff_ms(attempts + 1, p->backoff_base_ms, o->retry_after_ms, jitter01);
+	if (elapsed_ms + v.delay_ms <= p->max_retry_ms)
+		v.action = DP_HTTP_DO_RETRY;
+	return v;
+}
+
+/* One attempt: sends text to url on the calling thread's handle and
+ * describes what came back in *o (r holds the body). */
+static void perform(dp_http *h, CURL *c, const char *url, jv text, struct response *r,
+		    dp_http_outcome *o)
+{
+	CURLcode rc = setup(h, c, url, text, r);
+
+	if (rc == CURLE_OK)
+		rc = curl_easy_perform(c);
+	if (rc == CURLE_OK)
+		rc = curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &o->status);
+	o->transport = (int)rc;
+	o->too_big = r->too_big;
+	o->retry_after_ms = r->retry_after_ms;
+	o->quota = rc == CURLE_OK && o->status == 429 && is_quota_error(r);
+}
+
+/* Says in last why an attempt that did not succeed failed. */
+static void describe(const dp_http *h, const dp_http_outcome *o, const struct response *r,
+		     char *last, size_t lastlen)
+{
+	if (o->transport != 0) {
+		snprintf(last, lastlen, "%s%s", curl_easy_strerror((CURLcode)o->transport),
+			 r->too_big ? " (response too large)" : "");
+	} else {
+		char reason[REASON_MAX + 32];
+		server_reason(h, r, reason, sizeof reason);
+		snprintf(last, lastlen, "HTTP %ld: %s", o->status, reason);
+	}
+}
+
+/* The parsed body of a 2xx answer into *resp; DP_HTTP_OK or DP_HTTP_FAILED
+ * (err set) when it is not JSON. */
+static int take_body(const char *path, const struct response *r, long status, size_t tokens,
+		     jv *resp, dp_err *err)
+{
+	jv v = jv_parse_sized(r->body != NULL ? r->body : "", (int)r->len);
+
+	if (jv_is_valid(v)) {
+		dp_stats_add(DP_STAT_TOKENS, (long)tokens_spent(v, tokens));
+		*resp = v;
+		return DP_HTTP_OK;
+	}
+	jv msg = jv_invalid_get_msg(v);
+	dp_err_set(err, "%s: malformed response body (HTTP %ld, %zu bytes): %s", path, status,
+		   r->len, jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "not JSON");
+	jv_free(msg);
+	return DP_HTTP_FAILED;
+}
+
+/* Under no lock: 1 (err set) when the run was refused; else counts the
+ * request about to be sent. */
+static int refused_or_count(dp_http *h, int retry, dp_err *err)
+{
+	pthread_mutex_lock(&h->lock);
+	if (h->refused) {
+		dp_err_set(err, "%s", h->refused_msg);
+		pthread_mutex_unlock(&h->lock);
+		return 1;
+	}
+	h->stats.requests++;
+	if (retry)
+		h->stats.retries++;
+	pthread_mutex_unlock(&h->lock);
+	dp_stats_add(DP_STAT_REQUESTS, 1);
+	if (retry)
+		dp_stats_add(DP_STAT_RETRIES, 1);
+	return 0;
+}
+
+static void set_refused(dp_http *h, long status, const char *last, dp_err *err)
+{
+	pthread_mutex_lock(&h->lock);
+	h->refused = 1;
+	snprintf(h->refused_msg, sizeof h->refused_msg, "the API refused the run (%s%.400s)",
+		 status == 429 ? "quota exhausted, " : "credentials, ", last);
+	dp_err_set(err, "%s", h->refused_msg);
+	pthread_mutex_unlock(&h->lock);
+}
+
+/* The call's closing message when it gives up after attempts attempts. */
+static void gave_up(const char *path, int attempts, double start, const char *last, dp_err *err)
+{
+	dp_err_set(err, "%s: gave up after %d attempt%s in %.1f s: %s", path, attempts,
+		   attempts == 1 ? "" : "s", (dp_clock_ms() - start) / 1000, last);
+}
+
 int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, jv *resp,
 		      dp_err *err)
 {
+	const dp_http_policy policy = {h->o.max_attempts, h->o.max_retry_ms, h->o.backoff_base_ms};
 	jv text = jv_dump_string(body, 0);
 	size_t urllen = strlen(h->base) + strlen(path) + 1;
-	char *url = malloc(urllen);
-	double start = now_ms();
-	char last[DP_ERR_MAX] = "no attempt";
-	int status = DP_HTTP_FAILED;
+	char *url = malloc(urllen), last[DP_ERR_MAX] = "no attempt";
+	double start = dp_clock_ms();
+	int status = DP_HTTP_FAILED, counted = 0, throttles = 0;
 	CURL *c = thread_handle(h);
 
 	*resp = jv_invalid();
@@ -504,99 +662,52 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, jv *
 		return DP_HTTP_FAILED;
 	}
 	snprintf(url, urllen, "%s%s", h->base, path);
-	for (int attempt = 1;; attempt++) {
+	for (;;) {
 		struct response r = {.retry_after_ms = -1};
-		long code = 0, throttle = -1;
-		int retry = 0;
-		CURLcode rc;
+		dp_http_outcome o = {0};
+		struct slot sl;
 
-		if (acquire(h, tokens, start + (double)h->o.max_retry_ms, last, sizeof last) < 0) {
-			dp_err_set(err, "%s: gave up after %d attempt%s in %.1f s: %s", path,
-				   attempt - 1, attempt == 2 ? "" : "s", (now_ms() - start) / 1000,
-				   last);
+		if (acquire(h, tokens, start + (double)h->o.max_retry_ms, &sl, last, sizeof last) < 0) {
+			gave_up(path, counted + throttles, start, last, err);
+			status = DP_HTTP_UNREACHABLE;
 			break;
 		}
 		/* Checked after the wait: a refusal meanwhile costs no request. */
-		pthread_mutex_lock(&h->lock);
-		if (h->refused) {
-			dp_err_set(err, "%s", h->refused_msg);
-			pthread_mutex_unlock(&h->lock);
-			release(h, 0, -1);
+		if (refused_or_count(h, counted + throttles > 0, err)) {
+			release(h, &sl, NULL, tokens);
 			status = DP_HTTP_REFUSED;
 			break;
 		}
-		h->stats.requests++;
-		if (attempt > 1)
-			h->stats.retries++;
-		pthread_mutex_unlock(&h->lock);
-		dp_stats_add(DP_STAT_REQUESTS, 1);
-		if (attempt > 1)
-			dp_stats_add(DP_STAT_RETRIES, 1);
-
-		rc = setup(h, c, url, text, &r);
-		if (rc == CURLE_OK)
-			rc = curl_easy_perform(c);
-		if (rc == CURLE_OK)
-			rc = curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-		if (rc == CURLE_OK && code == 429 && !is_quota_error(&r))
-			throttle = dp_http_backoff_ms(attempt, h->o.backoff_base_ms, r.retry_after_ms,
-						      jitter(h));
-		release(h, rc == CURLE_OK && code >= 200 && code < 300, throttle);
-
-		if (rc != CURLE_OK) {
-			snprintf(last, sizeof last, "%s%s", curl_easy_strerror(rc),
-				 r.too_big ? " (response too large)" : "");
-			retry = retryable_curl(rc) && !r.too_big;
-		} else if (code >= 200 && code < 300) {
-			jv v = jv_parse_sized(r.body != NULL ? r.body : "", (int)r.len);
-			if (jv_is_valid(v)) {
-				dp_stats_add(DP_STAT_TOKENS, (long)tokens_spent(v, tokens));
-				*resp = v;
-				status = DP_HTTP_OK;
-			} else {
-				jv msg = jv_invalid_get_msg(v);
-				dp_err_set(err, "%s: malformed response body (HTTP %ld, %zu bytes): %s",
-					   path, code, r.len,
-					   jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg)
-									       : "not JSON");
-				jv_free(msg);
-			}
-			free(r.body);
-			break;
-		} else {
-			char reason[REASON_MAX + 32];
-			server_reason(h, &r, reason, sizeof reason);
-			snprintf(last, sizeof last, "HTTP %ld: %s", code, reason);
-			if (code == 401 || code == 403 || (code == 429 && is_quota_error(&r))) {
-				pthread_mutex_lock(&h->lock);
-				h->refused = 1;
-				snprintf(h->refused_msg, sizeof h->refused_msg, "the API refused the run (%s%.400s)",
-					 code == 429 ? "quota exhausted, " : "credentials, ", last);
-				dp_err_set(err, "%s", h->refused_msg);
-				pthread_mutex_unlock(&h->lock);
-				status = DP_HTTP_REFUSED;
-				free(r.body);
-				break;
-			}
-			retry = code == 408 || code == 409 || code == 429 || code >= 500;
-			if (!retry) {
-				dp_err_set(err, "%s: %s", path, last);
-				status = DP_HTTP_REJECTED;
-				free(r.body);
-				break;
-			}
+		perform(h, c, url, text, &r, &o);
+		dp_http_verdict v = dp_http_decide(&policy, &o, counted, throttles,
+						   (long)(dp_clock_ms() - start), jitter(h));
+		if (v.action != DP_HTTP_DO_OK)
+			describe(h, &o, &r, last, sizeof last);
+		/* Stage-wide effects before the place is given back: no request
+		 * may slip in. */
+		if (v.pause_stage)
+			pause_stage(h, o.retry_after_ms);
+		if (v.action == DP_HTTP_DO_REFUSE)
+			set_refused(h, o.status, last, err);
+		release(h, &sl, &o, tokens);
+		counted += v.counts;
+		throttles += o.transport == 0 && o.status == 429;
+		if (v.action == DP_HTTP_DO_OK) {
+			status = take_body(path, &r, o.status, tokens, resp, err);
+		} else if (v.action == DP_HTTP_DO_REFUSE) {
+			status = DP_HTTP_REFUSED;
+		} else if (v.action == DP_HTTP_DO_REJECT) {
+			dp_err_set(err, "%s: %s", path, last);
+			status = DP_HTTP_REJECTED;
+		} else if (v.action == DP_HTTP_DO_GIVE_UP) {
+			gave_up(path, counted + throttles, start, last, err);
+			if (o.transport != 0)
+				status = DP_HTTP_UNREACHABLE;
 		}
 		free(r.body);
-		long delay = throttle >= 0 ? throttle
-					   : dp_http_backoff_ms(attempt, h->o.backoff_base_ms,
-								r.retry_after_ms, jitter(h));
-		if (!retry || attempt >= h->o.max_attempts ||
-		    now_ms() + (double)delay - start > (double)h->o.max_retry_ms) {
-			dp_err_set(err, "%s: gave up after %d attempt%s in %.1f s: %s", path, attempt,
-				   attempt == 1 ? "" : "s", (now_ms() - start) / 1000, last);
+		if (v.action != DP_HTTP_DO_RETRY)
 			break;
-		}
-		sleep_ms((double)delay);
+		dp_sleep_ms((double)v.delay_ms);
 	}
 	free(url);
 	jv_free(text);

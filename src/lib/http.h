@@ -4,14 +4,10 @@
  * What it owns, so that callers only see "result" or "why not":
  *   - one curl easy handle per calling thread, kept between requests
  *     (keep-alive);
- *   - retries of connection errors, timeouts, 408, 409, 429 and 5xx with
- *     exponential backoff and jitter, never sooner than the server's
- *     Retry-After / retry-after-ms, within a bounded number of attempts
- *     and a bounded total time (a call that a stage-wide 429 pause would
- *     hold beyond that time fails at once, without a request);
- *   - a client-side budget shared by every thread: requests and tokens
- *     per minute, and a limit on requests in flight that halves on a 429
- *     (the whole stage backs off) and grows back by one per success;
+ *   - the retry policy (dp_http_decide, a pure function: the table in
+ *     README.md "Model APIs" and its unit tests);
+ *   - the requests in flight: a fixed level or one found at run time
+ *     (limiter.h), shared by every thread, within --rpm / --tpm;
  *   - refusals for good (401, 403, a 429 whose error is
  *     insufficient_quota): reported as DP_HTTP_REFUSED, and every later
  *     call returns the same at once, without a request.
@@ -34,7 +30,8 @@ typedef struct dp_http_opts {
 	long max_retry_ms;       /* total time one call may spend; 0: 300000 */
 	double rpm;              /* requests per minute; 0: unlimited */
 	double tpm;              /* tokens per minute; 0: unlimited */
-	int max_in_flight;       /* 0: unlimited (the callers' threads decide) */
+	int max_in_flight;       /* the level (fixed), or its cap (autotune); 0: 1 */
+	int autotune;            /* --threads auto: find the level (limiter.h) */
 	long backoff_base_ms;    /* first backoff; 0: 500 (tests make it short) */
 } dp_http_opts;
 
@@ -57,6 +54,10 @@ enum dp_http_status {
 	DP_HTTP_REJECTED = -2,  /* the server rejected this request's content
 				 * (400, 404, 413, 422): err has its reason */
 	DP_HTTP_REFUSED = -3,   /* quota or credentials: stop the stage */
+	DP_HTTP_UNREACHABLE = -4, /* no usable answer came (connection, TLS,
+				   * redirects, timeouts, a pause beyond the
+				   * budget): err says why; other content
+				   * would fare no better */
 };
 
 /* Returns NULL with err set (bad URL scheme, out of memory).  Copies what
@@ -75,8 +76,14 @@ typedef struct dp_http_stats {
 	unsigned long requests; /* attempts sent */
 	unsigned long retries;
 	unsigned long throttled; /* 429 answers */
+	int level;               /* requests allowed in flight now */
+	int highest;             /* the highest level reached */
+	unsigned long decreases; /* times the level was lowered */
 } dp_http_stats;
 void dp_http_get_stats(dp_http *h, dp_http_stats *out);
+
+/* Requests allowed in flight now (the limiter's level). */
+int dp_http_level(dp_http *h);
 
 /* Parses a Retry-After value (seconds, possibly fractional) or, with
  * is_ms, a retry-after-ms value.  Returns milliseconds, or -1 when the
@@ -87,5 +94,56 @@ long dp_http_parse_retry_after(const char *value, int is_ms);
  * 2^(attempt-1), 8 s), times a jitter factor in [0.5, 1), raised to at
  * least retry_after_ms.  jitter01 is a number in [0, 1). */
 long dp_http_backoff_ms(int attempt, long base_ms, long retry_after_ms, double jitter01);
+
+/* The retry policy, a pure function of what one attempt got. */
+typedef struct dp_http_outcome {
+	int transport;        /* the CURLcode of the transfer: 0 when an answer came */
+	int too_big;          /* the answer was over the size limit */
+	long status;          /* its HTTP status (transport == 0) */
+	long retry_after_ms;  /* Retry-After / retry-after-ms, -1 when absent */
+	int quota;            /* its body names insufficient_quota */
+} dp_http_outcome;
+
+typedef struct dp_http_policy {
+	int max_attempts;     /* attempts that are not 429s */
+	long max_retry_ms;    /* total time one call may spend */
+	long backoff_base_ms;
+} dp_http_policy;
+
+enum dp_http_action {
+	DP_HTTP_DO_OK,      /* 2xx: take the answer */
+	DP_HTTP_DO_RETRY,   /* after delay_ms */
+	DP_HTTP_DO_GIVE_UP, /* this call fails (DP_HTTP_FAILED, or
+			     * DP_HTTP_UNREACHABLE after a transport error) */
+	DP_HTTP_DO_REJECT,  /* the server rejected this request (DP_HTTP_REJECTED) */
+	DP_HTTP_DO_REFUSE,  /* quota or credentials: stop the stage (DP_HTTP_REFUSED) */
+};
+
+typedef struct dp_http_verdict {
+	enum dp_http_action action;
+	long delay_ms;       /* DP_HTTP_DO_RETRY: wait this long */
+	int counts;          /* 1 when this attempt used one of max_attempts */
+	int pause_stage;     /* a 429 asked for a wait beyond the retry budget:
+			      * every call should stop asking for that long */
+} dp_http_verdict;
+
+/* What to do after an attempt.  attempts: earlier attempts of the call
+ * that counted; throttles: its earlier 429s; elapsed_ms: time since the
+ * call began; jitter01 in [0, 1).  The rows (README.md "Model APIs"):
+ *   2xx                                  ok
+ *   401, 403; 429 insufficient_quota     refuse
+ *   429 with Retry-After                 retry after exactly that wait; the
+ *                                        attempt does not count
+ *   429 without                          retry after backoff(throttles); does
+ *                                        not count
+ *   408, 409, 5xx, transport errors      retry after backoff(attempts), not
+ *   (connect, timeout, reset...)         sooner than Retry-After; counts
+ *   other 4xx/3xx                        reject
+ *   bad URL/protocol, too many redirects,
+ *   TLS verification, answer too big     give up
+ *   any retry that would end past the    give up (a 429 asking for more than
+ *   budget, or attempts exhausted        the whole budget: pause_stage too) */
+dp_http_verdict dp_http_decide(const dp_http_policy *p, const dp_http_outcome *o, int attempts,
+			       int throttles, long elapsed_ms, double jitter01);
 
 #endif

@@ -1,49 +1,137 @@
 #include "stage.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "record.h"
 #include "stats.h"
 
+void dp_stage_io_init(dp_stage_io *io, dp_sink *sink, dp_stage_counts *counts,
+		      const char *accepts)
+{
+	memset(io, 0, sizeof *io);
+	io->sink = sink;
+	io->counts = counts;
+	io->accepts = accepts;
+	pthread_mutex_init(&io->lock, NULL);
+}
+
+void dp_stage_io_destroy(dp_stage_io *io) { pthread_mutex_destroy(&io->lock); }
+
+void dp_stage_io_fail(dp_stage_io *io, const dp_err *e)
+{
+	pthread_mutex_lock(&io->lock);
+	if (!io->system_error) {
+		io->system_error = 1;
+		io->err = *e;
+	}
+	pthread_mutex_unlock(&io->lock);
+}
+
+int dp_stage_io_failed(dp_stage_io *io)
+{
+	pthread_mutex_lock(&io->lock);
+	int f = io->system_error;
+	pthread_mutex_unlock(&io->lock);
+	return f;
+}
+
+static int is_error(jv rec)
+{
+	const char *kind = dp_record_kind(rec);
+
+	return kind != NULL && strcmp(kind, DP_KIND_ERROR) == 0;
+}
+
+/* Writes rec (consumed); failure: count it as this stage's failure. */
+static int put(dp_stage_io *io, jv rec, int failure)
+{
+	dp_err e;
+
+	if (failure)
+		atomic_fetch_add(&io->counts->failed, 1);
+	if (dp_sink_put(io->sink, rec, &e) < 0) {
+		dp_stage_io_fail(io, &e);
+		return -1;
+	}
+	atomic_fetch_add(&io->counts->out, 1);
+	return 0;
+}
+
+int dp_stage_io_take(dp_stage_io *io, jv *rec)
+{
+	const char *kind = dp_record_kind(*rec);
+
+	atomic_fetch_add(&io->counts->in, 1);
+	if (kind != NULL && strcmp(kind, io->accepts) == 0)
+		return 1;
+	const char *stage = dp_record_str(*rec, "stage");
+	/* An error record from our own source reports malformed input. */
+	int own = is_error(*rec) && stage != NULL && strcmp(stage, dp_stage()) == 0;
+	if (!own)
+		atomic_fetch_add(&io->counts->passed, 1);
+	put(io, *rec, own);
+	*rec = jv_invalid();
+	return 0;
+}
+
+int dp_stage_io_put(dp_stage_io *io, jv rec)
+{
+	int failure = is_error(rec);
+
+	return put(io, rec, failure);
+}
+
+int dp_stage_io_finish(dp_stage_io *io, dp_err *err)
+{
+	if (dp_stage_io_failed(io)) {
+		pthread_mutex_lock(&io->lock);
+		*err = io->err;
+		pthread_mutex_unlock(&io->lock);
+		return DP_EXIT_SYSTEM;
+	}
+	if (dp_sink_flush(io->sink, err) < 0)
+		return DP_EXIT_SYSTEM;
+	return atomic_load(&io->counts->failed) > 0 ? DP_EXIT_FAILED : DP_EXIT_OK;
+}
+
+int dp_stage_pool_start(dp_stage_pool *p, int n, void *(*fn)(void *), void *arg)
+{
+	p->started = 0;
+	p->tids = calloc((size_t)(n > 0 ? n : 1), sizeof *p->tids);
+	if (p->tids != NULL)
+		for (; p->started < n; p->started++)
+			if (pthread_create(&p->tids[p->started], NULL, fn, arg) != 0)
+				break;
+	return p->started;
+}
+
+void dp_stage_pool_join(dp_stage_pool *p)
+{
+	for (int i = 0; i < p->started; i++)
+		pthread_join(p->tids[i], NULL);
+	free(p->tids);
+	p->tids = NULL;
+	p->started = 0;
+}
+
+void dp_stage_threads(int n, void *(*fn)(void *), void *arg)
+{
+	dp_stage_pool p = {0};
+
+	if (n <= 1 || dp_stage_pool_start(&p, n, fn, arg) == 0)
+		fn(arg);
+	dp_stage_pool_join(&p);
+}
+
 struct run {
 	dp_source *src;
-	dp_sink *sink;
+	dp_stage_io io;
 	const dp_stage_ops *ops;
-	dp_stage_counts *counts;
 	pthread_mutex_t read_lock;
-	int stop;          /* under read_lock: input ended or I/O failed */
-	int system_error;  /* under read_lock */
-	dp_err err;        /* the first I/O error */
+	int stop; /* under read_lock: input ended or I/O failed */
 };
-
-static void fail(struct run *r, const dp_err *e)
-{
-	pthread_mutex_lock(&r->read_lock);
-	if (!r->system_error) {
-		r->system_error = 1;
-		r->err = *e;
-	}
-	r->stop = 1;
-	pthread_mutex_unlock(&r->read_lock);
-}
-
-static int is_own_error(jv rec)
-{
-	const char *stage = dp_record_str(rec, "stage");
-
-	return stage != NULL && strcmp(stage, dp_stage()) == 0;
-}
-
-static long now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000L + ts.tv_nsec / 1000;
-}
 
 static void *worker(void *arg)
 {
@@ -56,77 +144,44 @@ static void *worker(void *arg)
 
 		pthread_mutex_lock(&r->read_lock);
 		rc = r->stop ? DP_SOURCE_END : dp_source_next(r->src, &rec, &e);
-		if (rc == DP_SOURCE_END)
+		if (rc != DP_SOURCE_RECORD)
 			r->stop = 1;
 		pthread_mutex_unlock(&r->read_lock);
 		if (rc == DP_SOURCE_ERROR)
-			fail(r, &e);
+			dp_stage_io_fail(&r->io, &e);
 		if (rc != DP_SOURCE_RECORD)
 			return NULL;
-
-		atomic_fetch_add(&r->counts->in, 1);
-		const char *kind = dp_record_kind(rec);
-		if (kind != NULL && strcmp(kind, r->ops->accepts) == 0) {
-			long start = now_us();
-			atomic_fetch_add(&r->counts->in_flight, 1);
-			dp_stats_add(DP_STAT_IN_FLIGHT, 1);
-			rec = r->ops->process(r->ops->ctx, rec);
-			dp_stats_add(DP_STAT_IN_FLIGHT, -1);
-			atomic_fetch_sub(&r->counts->in_flight, 1);
-			dp_stats_add(DP_STAT_LATENCY_US, now_us() - start);
-			dp_stats_add(DP_STAT_LATENCY_N, 1);
-			kind = dp_record_kind(rec);
-			if (kind != NULL && strcmp(kind, DP_KIND_ERROR) == 0)
-				atomic_fetch_add(&r->counts->failed, 1);
-		} else if (kind != NULL && strcmp(kind, DP_KIND_ERROR) == 0 &&
-			   is_own_error(rec)) {
-			/* Our own source's report of malformed input. */
-			atomic_fetch_add(&r->counts->failed, 1);
-		} else {
-			atomic_fetch_add(&r->counts->passed, 1);
-		}
-		if (dp_sink_put(r->sink, rec, &e) < 0) {
-			fail(r, &e);
+		if (!dp_stage_io_take(&r->io, &rec))
+			continue;
+		long start = dp_clock_us();
+		atomic_fetch_add(&r->io.counts->in_flight, 1);
+		dp_stats_add(DP_STAT_IN_FLIGHT, 1);
+		rec = r->ops->process(r->ops->ctx, rec);
+		dp_stats_add(DP_STAT_IN_FLIGHT, -1);
+		atomic_fetch_sub(&r->io.counts->in_flight, 1);
+		dp_stats_add(DP_STAT_LATENCY_US, dp_clock_us() - start);
+		dp_stats_add(DP_STAT_LATENCY_N, 1);
+		if (dp_stage_io_put(&r->io, rec) < 0) {
+			pthread_mutex_lock(&r->read_lock);
+			r->stop = 1;
+			pthread_mutex_unlock(&r->read_lock);
 			return NULL;
 		}
-		atomic_fetch_add(&r->counts->out, 1);
 	}
 }
 
 int dp_stage_run(dp_source *src, dp_sink *sink, const dp_stage_ops *ops,
 		 int threads, dp_stage_counts *counts, dp_err *err)
 {
-	struct run r = {.src = src, .sink = sink, .ops = ops, .counts = counts};
-	pthread_t *tids;
-	int started = 0;
+	struct run r = {.src = src, .ops = ops};
+	int rc;
 
-	if (threads < 1)
-		threads = 1;
-	tids = calloc((size_t)threads, sizeof *tids);
-	if (tids == NULL) {
-		dp_err_set(err, "out of memory");
-		return DP_EXIT_SYSTEM;
-	}
+	dp_stage_io_init(&r.io, sink, counts, ops->accepts);
 	pthread_mutex_init(&r.read_lock, NULL);
 	dp_source_flush_on_idle(src, sink);
-	if (threads == 1) {
-		worker(&r);
-	} else {
-		for (; started < threads; started++)
-			if (pthread_create(&tids[started], NULL, worker, &r) != 0)
-				break;
-		if (started == 0)
-			worker(&r);
-		for (int i = 0; i < started; i++)
-			pthread_join(tids[i], NULL);
-	}
-	free(tids);
+	dp_stage_threads(threads, worker, &r);
 	pthread_mutex_destroy(&r.read_lock);
-	if (r.system_error) {
-		*err = r.err;
-		return DP_EXIT_SYSTEM;
-	}
-	if (dp_sink_flush(sink, err) < 0)
-		return DP_EXIT_SYSTEM;
-	return atomic_load(&counts->failed) > 0 ? DP_EXIT_FAILED : DP_EXIT_OK;
+	rc = dp_stage_io_finish(&r.io, err);
+	dp_stage_io_destroy(&r.io);
+	return rc;
 }

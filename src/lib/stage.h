@@ -4,6 +4,7 @@
 #ifndef DP_STAGE_H
 #define DP_STAGE_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 
 #include <jv.h>
@@ -36,5 +37,55 @@ typedef struct dp_stage_counts {
  * with err set when input or output failed. */
 int dp_stage_run(dp_source *src, dp_sink *sink, const dp_stage_ops *ops,
 		 int threads, dp_stage_counts *counts, dp_err *err);
+
+/* The output side of the loop, for stages that hold records across
+ * requests in a loop of their own (summarize's request scheduler, embed's
+ * batches): counting, passing other kinds through, and the first I/O
+ * error.  Functions are thread-safe. */
+typedef struct dp_stage_io {
+	dp_sink *sink;
+	dp_stage_counts *counts;
+	const char *accepts;
+	pthread_mutex_t lock;
+	int system_error; /* under lock */
+	dp_err err;       /* under lock: the first I/O error */
+} dp_stage_io;
+
+void dp_stage_io_init(dp_stage_io *io, dp_sink *sink, dp_stage_counts *counts,
+		      const char *accepts);
+void dp_stage_io_destroy(dp_stage_io *io);
+
+/* Counts a record read.  Returns 1 when it is of the accepted kind (the
+ * caller keeps *rec to process); else writes it through (consumed) and
+ * returns 0. */
+int dp_stage_io_take(dp_stage_io *io, jv *rec);
+
+/* Writes a processed record (consumed), counting an error record as this
+ * stage's failure.  Returns 0, or -1 after an output error (latched). */
+int dp_stage_io_put(dp_stage_io *io, jv rec);
+
+/* Latches an I/O error (the first one is kept); 1 once one was latched. */
+void dp_stage_io_fail(dp_stage_io *io, const dp_err *e);
+int dp_stage_io_failed(dp_stage_io *io);
+
+/* The loop's exit status once done: DP_EXIT_SYSTEM with err set after an
+ * I/O error (latched, or flushing now), DP_EXIT_FAILED when a record failed
+ * here, else DP_EXIT_OK. */
+int dp_stage_io_finish(dp_stage_io *io, dp_err *err);
+
+/* Worker threads running beside the caller's (which reads the input). */
+typedef struct dp_stage_pool {
+	pthread_t *tids;
+	int started;
+} dp_stage_pool;
+
+/* Starts fn(arg) on up to n threads.  Returns how many started (0: none,
+ * out of memory or threads). */
+int dp_stage_pool_start(dp_stage_pool *p, int n, void *(*fn)(void *), void *arg);
+void dp_stage_pool_join(dp_stage_pool *p);
+
+/* Runs fn(arg) on n threads (>= 1; on the caller's when none can start)
+ * and joins them. */
+void dp_stage_threads(int n, void *(*fn)(void *), void *arg);
 
 #endif

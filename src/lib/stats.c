@@ -50,6 +50,8 @@ jv dp_stats_message(int final)
 		m = jv_object_set(m, jv_string(names[i]), jv_number((double)dp_stats_get(i)));
 	m = jv_object_set(m, jv_string("latency_ms"),
 			  jv_number(n > 0 ? dp_stats_get(DP_STAT_LATENCY_US) / 1000.0 / n : 0));
+	m = jv_object_set(m, jv_string("concurrency"),
+			  jv_number((double)dp_stats_get(DP_STAT_CONCURRENCY)));
 	return jv_object_set(m, jv_string("final"), jv_bool(final));
 }
 

@@ -23,6 +23,8 @@ enum dp_stat {
 	DP_STAT_TOKENS,     /* model API tokens */
 	DP_STAT_LATENCY_US, /* summed processing time of records ... */
 	DP_STAT_LATENCY_N,  /* ... and how many were timed */
+	DP_STAT_CONCURRENCY, /* model API requests allowed in flight now (the
+			      * limiter's level; 0 without an API backend) */
 	DP_STAT_COUNT
 };
 
@@ -31,7 +33,7 @@ long dp_stats_get(enum dp_stat stat);
 
 /* The current counters as a `stats` message (owned): {"v":1,"kind":"stats",
  * "stage","host","pid","in","out","failed","in_flight","retries",
- * "requests","tokens","latency_ms","final"}. */
+ * "requests","tokens","latency_ms","concurrency","final"}. */
 jv dp_stats_message(int final);
 
 /* Starts a thread sending dp_stats_message to endpoint every 500 ms

@@ -458,10 +458,14 @@ int plan_finish(plan *p, const plan_opts *o, dp_err *err)
 	p->pack_n = p->pack_tokens = 0;
 	/* At most: every request full (--batch-inputs) but one partial request
 	 * per document with inputs to send (the stage sends what it holds when
-	 * input pauses), and never more than one per input. */
+	 * input pauses), and never more than one per input.  With more than one
+	 * request in flight (--threads N > 1 or auto), what it holds when input
+	 * pauses is shared out among them (batch.h): only the last bound holds. */
 	if (e->remote) {
 		unsigned long long batch = (unsigned long long)dp_embedder_batch_inputs(p->emb.embedder);
 		unsigned long long most = e->inputs / batch + p->emb_docs_missing;
+		if (p->emb_api.threads != 1)
+			most = e->inputs;
 		e->requests_max = most < e->inputs ? most : e->inputs;
 		if (e->requests_max < e->requests)
 			e->requests_max = e->requests;

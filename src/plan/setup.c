@@ -9,8 +9,10 @@
 #include "plan.h"
 
 /* The options of docpipe-summarize and docpipe-embed (their --help).
- * Those that change what is sent are read; the others (threads, budgets,
- * timeouts, --jq, endpoints) are accepted and change nothing here. */
+ * Those that change what is sent are read (embed's --threads too: with
+ * more than one request in flight it shares out what it holds when input
+ * pauses); the others (budgets, timeouts, --jq, endpoints) are accepted
+ * and change nothing here. */
 enum {
 	OPT_THREADS = 'j', OPT_CHUNK_SUMMARIES = 0x3100, OPT_PROMPT_FILE, OPT_CHUNK_PROMPT_FILE,
 	OPT_CONTEXT_TOKENS, OPT_DIM, OPT_BATCH_INPUTS,
@@ -85,7 +87,7 @@ static int sum_one(plan *p, int opt, const char *arg, dp_err *err)
 
 	switch (opt) {
 	case OPT_THREADS:
-		return 0;
+		return dp_api_parse_threads(&p->sum_api, arg, err) == DP_CLI_TAKEN ? 0 : -1;
 	case OPT_CHUNK_SUMMARIES:
 		p->sum.chunk_summaries = 1;
 		return 0;
@@ -114,7 +116,7 @@ static int emb_one(plan *p, int opt, const char *arg, dp_err *err)
 
 	switch (opt) {
 	case OPT_THREADS:
-		return 0;
+		return dp_api_parse_threads(&p->emb_api, arg, err) == DP_CLI_TAKEN ? 0 : -1;
 	case OPT_DIM:
 		if (dp_cli_parse_long("dim", arg, 1, DP_EMBED_DIM_MAX, &n, err) < 0)
 			return -1;
@@ -139,6 +141,7 @@ static int setup_summarize(plan *p, const plan_opts *o, dp_err *err)
 	p->sum.doc_prompt = summarize_doc_prompt;
 	p->sum.chunk_prompt = summarize_chunk_prompt;
 	p->sum.context_tokens = SUMMARIZE_CONTEXT_DEFAULT;
+	p->sum_api.threads = DP_THREADS_DEFAULT;
 	if (parse_stage("summarize", o->sum_argv, o->nsum, sum_opts, sum_one, p, err) < 0)
 		return -1;
 	st->remote = dp_api_is_remote(&p->sum_api);
@@ -162,6 +165,7 @@ static int setup_embed(plan *p, const plan_opts *o, dp_err *err)
 {
 	plan_stage *st = &p->stage[PLAN_EMBED];
 
+	p->emb_api.threads = DP_THREADS_DEFAULT;
 	if (parse_stage("embed", o->emb_argv, o->nemb, emb_opts, emb_one, p, err) < 0)
 		return -1;
 	dp_embedder_opts eopts = {.backend = p->emb_api.backend, .model = p->emb_api.model,

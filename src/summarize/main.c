@@ -5,6 +5,7 @@
 
 #include "apicli.h"
 #include "cli.h"
+#include "sched.h"
 #include "stage.h"
 #include "prompts.h"
 #include "summarize.h"
@@ -24,7 +25,10 @@ static const char usage[] =
 	"backend (default) is extractive: offline and deterministic.\n"
 	"\n"
 	"Options:\n"
-	"  -j, --threads N         documents (so requests) in flight (default 1, max 256)\n"
+	"  -j, --threads N|auto    API backends: requests in flight, from all the\n"
+	"                          documents held; auto finds the level the server\n"
+	"                          sustains (up to --max-threads); local backend:\n"
+	"                          documents at once (default 1, max 256)\n"
 	"  --chunk-summaries       also give each chunk a \"summary\" situating it in\n"
 	"                          its document\n"
 	"  --prompt-file FILE      document prompt template ({text}, {path})\n"
@@ -50,20 +54,20 @@ int main(int argc, char **argv)
 			     .chunk_prompt = summarize_chunk_prompt,
 			     .context_tokens = SUMMARIZE_CONTEXT_DEFAULT};
 	char *doc_tmpl = NULL, *chunk_tmpl = NULL;
-	dp_api_cli api = {0};
+	dp_api_cli api = {.threads = DP_THREADS_DEFAULT};
 	dp_cli cli = {0};
 	dp_source *src = NULL;
 	dp_sink *sink = NULL;
 	dp_stage_counts counts = {0};
 	dp_err err;
-	long threads = 1, n;
-	int opt, rc = DP_EXIT_USAGE;
+	long n;
+	int opt, rc = DP_EXIT_USAGE, workers;
 
 	dp_cli_init("summarize");
 	while ((opt = getopt_long(argc, argv, "j:", longopts, NULL)) != -1) {
 		switch (opt) {
 		case OPT_THREADS:
-			if (dp_cli_parse_long("threads", optarg, 1, 256, &threads, &err) < 0)
+			if (dp_api_parse_threads(&api, optarg, &err) != DP_CLI_TAKEN)
 				goto usage_error;
 			break;
 		case OPT_CHUNK_SUMMARIES:
@@ -103,11 +107,11 @@ int main(int argc, char **argv)
 		dp_err_set(&err, "unexpected argument '%s'", argv[optind]);
 		goto usage_error;
 	}
+	workers = dp_api_workers(&api, 4);
 	if (dp_api_is_remote(&api)) {
 		ctx.ollama = strcmp(api.backend, "ollama") == 0;
 		ctx.model = api.model != NULL ? api.model : summarize_default_model(ctx.ollama);
 		dp_http_resolve_server(&api.http, api.base_url, api.api_key, ctx.ollama);
-		api.http.max_in_flight = (int)threads;
 		ctx.http = dp_http_new(&api.http, &err);
 		if (ctx.http == NULL)
 			goto usage_error;
@@ -125,8 +129,12 @@ int main(int argc, char **argv)
 		rc = DP_EXIT_SYSTEM;
 		goto done;
 	}
-	dp_stage_ops ops = {.accepts = "document", .process = summarize_process, .ctx = &ctx};
-	rc = dp_stage_run(src, sink, &ops, (int)threads, &counts, &err);
+	if (ctx.http != NULL) {
+		rc = summarize_run_scheduled(&ctx, src, sink, workers, &counts, &err);
+	} else {
+		dp_stage_ops ops = {.accepts = "document", .process = summarize_process, .ctx = &ctx};
+		rc = dp_stage_run(src, sink, &ops, workers, &counts, &err);
+	}
 	if (rc == DP_EXIT_SYSTEM)
 		dp_diag("%s", err.msg);
 	if (dp_sink_close(&sink, &err) < 0 && rc != DP_EXIT_SYSTEM) {

@@ -72,7 +72,5 @@ jv summarize_process(void *ctx, jv rec)
 
 	if (n < 0)
 		return dp_record_error(rec, "summarize", err.msg);
-	if (c->http != NULL)
-		return summarize_api(ctx, rec, n);
 	return summarize_local(rec, n, c->chunk_summaries);
 }

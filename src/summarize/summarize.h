@@ -36,10 +36,10 @@ typedef struct summarize_ctx {
 	atomic_ulong reused, requested;
 } summarize_ctx;
 
-/* dp_stage_ops.process: rec (consumed) is a document record; returns it
- * with summary and summarizer set (and chunks[].summary with
- * chunk_summaries), or an error record naming the bad field or the API's
- * reason. */
+/* dp_stage_ops.process for the local backend: rec (consumed) is a
+ * document record; returns it with summary and summarizer set (and
+ * chunks[].summary with chunk_summaries), or an error record naming the
+ * bad field.  (API backends run sched.h's scheduler instead.) */
 jv summarize_process(void *ctx, jv rec);
 
 /* The local backend on a record that passed dp_doc_check_chunks (n
@@ -47,8 +47,21 @@ jv summarize_process(void *ctx, jv rec);
  * error record (out of memory). */
 jv summarize_local(jv rec, int n, int chunk_summaries);
 
-/* The API backends, same contract. */
-jv summarize_api(summarize_ctx *ctx, jv rec, int n);
+/* The API backends' parts, used by sched.h (the prompts they send are
+ * built by prompts.h, shared with docpipe-plan). */
+
+/* One chat request.  Returns 0 with *answer (owned string), or a
+ * dp_http_status with err set (DP_HTTP_REFUSED also sets ctx->refused). */
+int summarize_chat(summarize_ctx *ctx, const char *prompt, jv *answer, dp_err *err);
+
+/* The cache: sets answers[i] (owned) to a known answer to prompts[i] or
+ * null, filling keys[i] (with a cache only).  A failed lookup is said on
+ * stderr and finds nothing. */
+void summarize_lookup(summarize_ctx *ctx, char *const *prompts, size_t n,
+		      char (*keys)[DP_HASH_HEX], jv *answers);
+/* Stores the string answers among fresh[0..n) (borrowed; nulls skipped)
+ * under keys in one round trip (with a cache only). */
+void summarize_keep(summarize_ctx *ctx, const char (*keys)[DP_HASH_HEX], jv *fresh, size_t n);
 
 /* Sets ctx->identity from backend, model and the two templates. */
 void summarize_set_identity(summarize_ctx *ctx, const char *backend);

@@ -72,7 +72,17 @@ print(json.dumps({"v": 1, "kind": "document", "path": "/d/long.md", "chunks": ch
 docpipe-summarize --backend ollama --base-url "$BASE" --context-tokens 1300 --no-reuse <"$T_DIR/long" >"$T_DIR/o4" 2>/dev/null
 is "$?" 0 "ollama backend: long document"
 is "$(requests)" 4 "3 sections (2 chunks of ~600 tokens each) and 1 combining request"
-like "$(jq -r .summary "$T_DIR/o4")" "^SUMMARY-" "summary from the combining request"
+curl -sf "$BASE/_stats" >"$T_DIR/stats4"
+check=$("$PY" - "$T_DIR/o4" "$T_DIR/stats4" <<'PY'
+import json, sys
+summary = json.loads(open(sys.argv[1]).read())["summary"]
+answer = {e["inputs"][0]: e["outputs"][0] for e in json.load(open(sys.argv[2]))["log"]}
+sections = [o for p, o in answer.items() if "word" in p]  # prompts with chunk text
+combine = [p for p, o in answer.items() if o == summary]
+print(len(sections) == 3 and len(combine) == 1 and all(s in combine[0] for s in sections))
+PY
+)
+is "$check" True "the summary is the server's answer to the combining request of the 3 section summaries"
 
 reset
 control '{"faults":[{"endpoint":"chat","status":500},{"endpoint":"chat","status":429,"retry_after_ms":200}]}'

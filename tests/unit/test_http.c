@@ -1,13 +1,17 @@
 /* Unit tests for the API client's pure parts and the API CLI options. */
+#include <math.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <curl/curl.h>
 
 #include "../../src/embed/embed.h"
 #include "../../src/summarize/summarize.h"
 #include "apicli.h"
 #include "cli.h"
 #include "http.h"
+#include "limiter.h"
 #include "reuse.h"
 #include "t.h"
 
@@ -44,7 +48,7 @@ static void test_new(void)
 	T_OK(h != NULL, "http:// accepted");
 	jv resp;
 	int rc = dp_http_post_json(h, "/embeddings", jv_object(), 1, &resp, &err);
-	T_EQ_INT(rc, DP_HTTP_FAILED, "connection refused fails after retries");
+	T_EQ_INT(rc, DP_HTTP_UNREACHABLE, "connection refused: unreachable after retries");
 	T_OK(strstr(err.msg, "gave up after 2 attempts") != NULL, "attempts bounded and said");
 	T_OK(strstr(err.msg, "sk-very-secret") == NULL && strstr(err.msg, "127.0.0.1") == NULL,
 	     "neither key nor URL in the message");
@@ -105,8 +109,174 @@ static void test_misc(void)
 	T_EQ_INT(embed_cut("\xc3\xa9\xc3\xa9\xc3\xa9", 6, 2), 4, "cut on a UTF-8 boundary");
 }
 
+/* Every row of the retry policy (README.md "Model APIs"), with 6 attempts,
+ * a 300 s budget and a 500 ms base backoff; jitter 0 (the lowest). */
+static void test_policy(void)
+{
+	static const struct row {
+		const char *name;
+		dp_http_outcome o;
+		int attempts, throttles;
+		long elapsed_ms;
+		enum dp_http_action action;
+		long delay_ms;
+		int counts, pause;
+	} rows[] = {
+		{"200 ok", {.status = 200, .retry_after_ms = -1}, 0, 0, 0, DP_HTTP_DO_OK, 0, 1, 0},
+		{"204 ok", {.status = 204, .retry_after_ms = -1}, 3, 2, 9000, DP_HTTP_DO_OK, 0, 1, 0},
+		{"401 refuses", {.status = 401, .retry_after_ms = -1}, 0, 0, 0, DP_HTTP_DO_REFUSE, 0, 1, 0},
+		{"403 refuses", {.status = 403, .retry_after_ms = -1}, 0, 0, 0, DP_HTTP_DO_REFUSE, 0, 1, 0},
+		{"429 insufficient_quota refuses", {.status = 429, .retry_after_ms = 1000, .quota = 1}, 0, 0, 0,
+		 DP_HTTP_DO_REFUSE, 0, 1, 0},
+		{"429 Retry-After: exactly that wait, attempt not counted",
+		 {.status = 429, .retry_after_ms = 200}, 0, 0, 0, DP_HTTP_DO_RETRY, 200, 0, 0},
+		{"429 Retry-After after 5 counted attempts and 40 throttles: still retried",
+		 {.status = 429, .retry_after_ms = 200}, 5, 40, 10000, DP_HTTP_DO_RETRY, 200, 0, 0},
+		{"429 Retry-After shorter than the backoff: not raised to it",
+		 {.status = 429, .retry_after_ms = 1}, 3, 3, 0, DP_HTTP_DO_RETRY, 1, 0, 0},
+		{"429 without Retry-After: backoff by throttles",
+		 {.status = 429, .retry_after_ms = -1}, 0, 2, 0, DP_HTTP_DO_RETRY, 1000, 0, 0},
+		{"429 past the budget gives up", {.status = 429, .retry_after_ms = 2000}, 0, 9, 299000,
+		 DP_HTTP_DO_GIVE_UP, 2000, 0, 0},
+		{"429 asking beyond the whole budget: give up, pause the stage",
+		 {.status = 429, .retry_after_ms = 3600000}, 0, 0, 0, DP_HTTP_DO_GIVE_UP, 3600000, 0, 1},
+		{"500 retried with backoff", {.status = 500, .retry_after_ms = -1}, 0, 0, 0,
+		 DP_HTTP_DO_RETRY, 250, 1, 0},
+		{"503 third attempt: backoff doubles twice", {.status = 503, .retry_after_ms = -1}, 2, 0, 0,
+		 DP_HTTP_DO_RETRY, 1000, 1, 0},
+		{"503 never sooner than Retry-After", {.status = 503, .retry_after_ms = 3000}, 0, 0, 0,
+		 DP_HTTP_DO_RETRY, 3000, 1, 0},
+		{"408 retried", {.status = 408, .retry_after_ms = -1}, 0, 0, 0, DP_HTTP_DO_RETRY, 250, 1, 0},
+		{"409 retried", {.status = 409, .retry_after_ms = -1}, 0, 0, 0, DP_HTTP_DO_RETRY, 250, 1, 0},
+		{"500 on the last attempt gives up", {.status = 500, .retry_after_ms = -1}, 5, 0, 0,
+		 DP_HTTP_DO_GIVE_UP, 0, 1, 0},
+		{"500 past the budget gives up", {.status = 500, .retry_after_ms = -1}, 1, 0, 299900,
+		 DP_HTTP_DO_GIVE_UP, 500, 1, 0},
+		{"400 rejects", {.status = 400, .retry_after_ms = -1}, 0, 0, 0, DP_HTTP_DO_REJECT, 0, 1, 0},
+		{"404 rejects", {.status = 404, .retry_after_ms = -1}, 0, 0, 0, DP_HTTP_DO_REJECT, 0, 1, 0},
+		{"413 rejects", {.status = 413, .retry_after_ms = -1}, 0, 0, 0, DP_HTTP_DO_REJECT, 0, 1, 0},
+		{"422 rejects", {.status = 422, .retry_after_ms = -1}, 0, 0, 0, DP_HTTP_DO_REJECT, 0, 1, 0},
+		{"connection refused retried", {.transport = CURLE_COULDNT_CONNECT, .retry_after_ms = -1}, 0,
+		 0, 0, DP_HTTP_DO_RETRY, 250, 1, 0},
+		{"timeout retried", {.transport = CURLE_OPERATION_TIMEDOUT, .retry_after_ms = -1}, 1, 0, 0,
+		 DP_HTTP_DO_RETRY, 500, 1, 0},
+		{"timeout on the last attempt gives up",
+		 {.transport = CURLE_OPERATION_TIMEDOUT, .retry_after_ms = -1}, 5, 0, 0, DP_HTTP_DO_GIVE_UP,
+		 0, 1, 0},
+		{"TLS verification failure: no retry",
+		 {.transport = CURLE_PEER_FAILED_VERIFICATION, .retry_after_ms = -1}, 0, 0, 0,
+		 DP_HTTP_DO_GIVE_UP, 0, 1, 0},
+		{"too many redirects: no retry", {.transport = CURLE_TOO_MANY_REDIRECTS, .retry_after_ms = -1},
+		 0, 0, 0, DP_HTTP_DO_GIVE_UP, 0, 1, 0},
+		{"unsupported protocol: no retry",
+		 {.transport = CURLE_UNSUPPORTED_PROTOCOL, .retry_after_ms = -1}, 0, 0, 0,
+		 DP_HTTP_DO_GIVE_UP, 0, 1, 0},
+		{"answer too big: no retry", {.transport = CURLE_WRITE_ERROR, .too_big = 1, .retry_after_ms = -1},
+		 0, 0, 0, DP_HTTP_DO_GIVE_UP, 0, 1, 0},
+	};
+	const dp_http_policy p = {.max_attempts = 6, .max_retry_ms = 300000, .backoff_base_ms = 500};
+
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		const struct row *r = &rows[i];
+		dp_http_verdict v = dp_http_decide(&p, &r->o, r->attempts, r->throttles, r->elapsed_ms, 0.0);
+		int ok = v.action == r->action && v.counts == r->counts && v.pause_stage == r->pause &&
+			 (r->action != DP_HTTP_DO_RETRY || v.delay_ms == r->delay_ms);
+		T_OK(ok, r->name);
+		if (!ok)
+			printf("#   got action %d delay %ld counts %d pause %d\n", v.action, v.delay_ms,
+			       v.counts, v.pause_stage);
+	}
+}
+
+/* Finishes n requests, all sent at once at the current level. */
+static void round_of(dp_limiter *l, int n, enum dp_limiter_outcome o, double ms, double tokens)
+{
+	unsigned long seq[512];
+
+	for (int i = 0; i < n && i < 512; i++)
+		seq[i] = dp_limiter_sent(l, i + 1);
+	for (int i = 0; i < n && i < 512; i++)
+		dp_limiter_done(l, seq[i], o, ms, tokens, 0);
+}
+
+static void test_limiter(void)
+{
+	dp_limiter l;
+
+	dp_limiter_init(&l, 1, 64);
+	T_EQ_INT(dp_limiter_level(&l), 1, "auto starts at one in flight");
+	round_of(&l, 1, DP_LIMITER_OK, 20, 100);
+	T_EQ_INT(dp_limiter_level(&l), 2, "slow start doubles per round");
+	for (int i = 0; i < 10; i++)
+		round_of(&l, dp_limiter_level(&l), DP_LIMITER_OK, 20, 100);
+	T_EQ_INT(dp_limiter_level(&l), 64, "never above --max-threads");
+	round_of(&l, 64, DP_LIMITER_OK, 60, 100);
+	T_EQ_INT(dp_limiter_level(&l), 44, "latency x3 over the no-load time: x0.7");
+	round_of(&l, 44, DP_LIMITER_OK, 20, 100);
+	T_EQ_INT(dp_limiter_level(&l), 45, "after congestion: additive increase");
+	round_of(&l, 45, DP_LIMITER_OK, 20, 6000);
+	T_EQ_INT(dp_limiter_level(&l), 46, "a bigger request's time is judged in its own size class");
+
+	/* One decrease per window: the answers to requests sent before it are
+	 * not counted again. */
+	unsigned long seq[46];
+	for (int i = 0; i < 46; i++)
+		seq[i] = dp_limiter_sent(&l, i + 1);
+	for (int i = 0; i < 46; i++)
+		dp_limiter_done(&l, seq[i], DP_LIMITER_THROTTLED, 1, 100, 0);
+	T_EQ_INT(dp_limiter_level(&l), 32, "a round of 429s: one decrease, not one per 429");
+
+	/* The level is only raised when it was used. */
+	int before = dp_limiter_level(&l);
+	for (int i = 0; i < 5; i++) {
+		unsigned long s1 = dp_limiter_sent(&l, 1);
+		for (int k = 0; k < before; k++)
+			dp_limiter_done(&l, k == 0 ? s1 : dp_limiter_sent(&l, 1), DP_LIMITER_OK, 20, 100, 0);
+	}
+	T_EQ_INT(dp_limiter_level(&l), before, "an idle stage does not inflate its level");
+
+	dp_limiter_init(&l, 0, 16);
+	T_EQ_INT(dp_limiter_level(&l), 1, "fixed: the first request goes alone");
+	round_of(&l, 1, DP_LIMITER_OK, 20, 100);
+	T_EQ_INT(dp_limiter_level(&l), 16, "fixed: --threads after the first success");
+	round_of(&l, 16, DP_LIMITER_OK, 200, 100);
+	T_EQ_INT(dp_limiter_level(&l), 16, "fixed: latency does not lower it");
+	for (int i = 0; i < 10; i++) {
+		unsigned long s2[16];
+		for (int k = 0; k < 16; k++)
+			s2[k] = dp_limiter_sent(&l, k + 1);
+		for (int k = 0; k < 16; k++)
+			dp_limiter_done(&l, s2[k], k % 3 == 0 ? DP_LIMITER_THROTTLED : DP_LIMITER_OK, 20, 100, 0);
+	}
+	T_EQ_INT(dp_limiter_level(&l), 16, "fixed: a third of 429s is weather, not a wall");
+	round_of(&l, 16, DP_LIMITER_THROTTLED, 1, 100);
+	T_EQ_INT(dp_limiter_level(&l), 11, "fixed: a round of mostly 429s lowers it");
+	round_of(&l, 11, DP_LIMITER_OK, 20, 100);
+	T_EQ_INT(dp_limiter_level(&l), 12, "and it grows back by one per round");
+	dp_limiter_init(&l, 1, 8);
+	round_of(&l, 1, DP_LIMITER_ERROR, 20, 100);
+	T_EQ_INT(dp_limiter_level(&l), 1, "auto: never below one");
+
+	/* The pace: 429s come back at once, so only a rate bounds them. */
+	dp_limiter_init(&l, 1, 8);
+	unsigned long a = dp_limiter_sent(&l, 1), b;
+	dp_limiter_done(&l, a, DP_LIMITER_OK, 20, 100, 1000);
+	T_OK(dp_limiter_interval_ms(&l) == 0, "no pace before a 429");
+	a = dp_limiter_sent(&l, 1);
+	b = dp_limiter_sent(&l, 2);
+	dp_limiter_done(&l, a, DP_LIMITER_OK, 20, 100, 1100);
+	dp_limiter_done(&l, b, DP_LIMITER_THROTTLED, 1, 100, 1100);
+	T_OK(fabs(dp_limiter_interval_ms(&l) - 1000 / 9.0) < 0.01,
+	     "a round with 429s: paced at 0.9 x its successes per second (1 in 100 ms)");
+	a = dp_limiter_sent(&l, 1);
+	dp_limiter_done(&l, a, DP_LIMITER_OK, 20, 100, 2100);
+	T_OK(fabs(dp_limiter_interval_ms(&l) - 1000 / 9.9) < 0.01, "then 10% faster per second without 429s");
+}
+
 int main(void)
 {
+	test_policy();
+	test_limiter();
 	test_retry_after();
 	test_backoff();
 	test_new();

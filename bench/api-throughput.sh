@@ -1,0 +1,165 @@
+#!/bin/bash
+# Issue 8's benchmarks: summarize --chunk-summaries | embed against the
+# local test server (tests/fakeapi.py, bench/api.sh's latency profile:
+# chat 20 ms + 0.015 ms per prompt token, embeddings 20 ms + 4 ms per
+# input), reported as the ratio of the wall time to the service-time bound
+# max(busy seconds of an endpoint) / slots.
+#
+#   bench/api-throughput.sh [CASE...]     (default: a b c d e storm)
+#     a      200 generated files (bench/api.sh's corpus), --threads 16, 16 slots
+#     b      40 files, one of them ~300 KB
+#     c      one ~5 MB document (also peak RSS of summarize and embed)
+#     d      --threads auto against 4, 16, 64 slots (against the best of
+#            --threads 4/16/64) and against 64 slots limited to --rpm
+#     e      the seed design (bench/api-baseline.py) on b, 4 and 16 workers
+#     storm  a with 30% of requests answered 429 (Retry-After 0.2 s) and 5% 503
+#     drpm   only d's rate-limited server
+# Output: one line per run.  Needs no database (--no-reuse).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${DOCPIPE_BIN:-bin}
+cases=("$@")
+[ ${#cases[@]} -gt 0 ] || cases=(a b c d e storm)
+latency=embed=20+4,chat=20+0.015
+out=$(mktemp -d /tmp/docpipe-api-tp.XXXXXX)
+server=
+cleanup() {
+	[ -n "$server" ] && kill "$server" 2>/dev/null
+	rm -rf "$out"
+}
+trap cleanup EXIT
+unset OPENAI_API_KEY DATABASE_URL PGHOST PGDATABASE
+
+calc() { awk "BEGIN { printf \"%.2f\", $1 }"; }
+
+# serve SLOTS [fakeapi options...]: (re)starts the test server.
+serve() {
+	[ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null || true
+	: >"$out/port"
+	/usr/bin/python3 tests/fakeapi.py --port 0 --slots "$@" --latency "$latency" --no-log \
+		>"$out/port" 2>"$out/server.err" &
+	server=$!
+	for _ in $(seq 100); do [ -s "$out/port" ] && break; sleep 0.05; done
+	base=http://127.0.0.1:$(awk '{print $2}' "$out/port")
+	export OPENAI_BASE_URL=$base/v1
+}
+reset() { curl -sf -X POST -d '{}' "$base/_reset" >/dev/null; }
+
+# corpus NAME SEED FILES SIZE [FILES2 SIZE2]: chunked documents in $out/NAME.ndjson
+# (seeds picked for sizes near the ones asked: gen-corpus varies them).
+corpus() {
+	local name=$1
+	shift
+	mkdir -p "$out/$name"
+	bench/gen-corpus --seed "$1" --files "$2" --size "$3" --out "$out/$name/a" >/dev/null
+	shift
+	[ $# -gt 2 ] && bench/gen-corpus --seed 4 --files "$3" --size "$4" --out "$out/$name/b" >/dev/null
+	"$BIN/docpipe-discover" "$out/$name" | "$BIN/docpipe-chunk" >"$out/$name.ndjson"
+}
+
+# run LABEL CORPUS SLOTS THREADS [summarize-only]: one timed run; prints its line.
+run() {
+	local label=$1 docs=$out/$2.ndjson slots=$3 t=$4 only=${5:-} start end wall
+	reset
+	start=$(date +%s.%N)
+	if [ -n "$only" ]; then
+		/usr/bin/time -f %M -o "$out/rss.sum" "$BIN/docpipe-summarize" --backend openai \
+			--chunk-summaries --no-reuse --threads "$t" <"$docs" \
+			>"$out/res.ndjson" 2>"$out/sum.err"
+		: >"$out/emb.err"; echo 0 >"$out/rss.emb"
+	else
+		/usr/bin/time -f %M -o "$out/rss.sum" "$BIN/docpipe-summarize" --backend openai \
+			--chunk-summaries --no-reuse --threads "$t" <"$docs" 2>"$out/sum.err" |
+			/usr/bin/time -f %M -o "$out/rss.emb" "$BIN/docpipe-embed" --backend openai \
+				--no-reuse --threads "$t" >"$out/res.ndjson" 2>"$out/emb.err"
+	fi
+	end=$(date +%s.%N)
+	curl -sf "$base/_stats" >"$out/stats"
+	wall=$(calc "$end - $start")
+	local chat emb bound failed docs_n level r429
+	chat=$(jq -r .busy_s.chat "$out/stats") emb=$(jq -r .busy_s.embed "$out/stats")
+	bound=$(calc "($chat > $emb ? $chat : $emb) / $slots")
+	failed=$(jq -r 'select(.kind=="error") | .path' "$out/res.ndjson" | wc -l)
+	docs_n=$(jq -r 'select(.kind=="document") | .path' "$out/res.ndjson" | wc -l)
+	level=$(grep -o 'in flight: [0-9]* at the end, [0-9]* at most' "$out/sum.err" |
+		awk '{print $3 "/" $7}' | tr '\n' ' ' || true)
+	r429=$(jq -r '[.status[]["429"] // 0] | add' "$out/stats")
+	printf '%-34s wall %6.2f s  bound %5.2f s  ratio %5s  chat %5s emb %4s  429 %4s  docs %3s failed %s  level(end/max) %-7s rss %s/%s MB\n' \
+		"$label" "$wall" "$bound" "$(calc "$wall / $bound")" "$(jq -r .requests.chat "$out/stats")" \
+		"$(jq -r .requests.embed "$out/stats")" "$r429" "$docs_n" "$failed" "${level:-?}" \
+		"$(($(cat "$out/rss.sum") / 1024))" "$(($(cat "$out/rss.emb") / 1024))"
+	LAST_WALL=$wall
+}
+
+# baseline LABEL CORPUS WORKERS: the seed design; prints wall and per chunk.
+baseline() {
+	local chunks wall
+	reset
+	chunks=$(jq -s '[.[] | select(.kind=="document") | .chunks | length] | add' "$out/$2.ndjson")
+	wall=$(/usr/bin/python3 bench/api-baseline.py "$base" "$3" <"$out/$2.ndjson")
+	printf '%-34s wall %6.2f s  chunks %s  ms/chunk %s\n' "$1" "$wall" "$chunks" "$(calc "$wall * 1000 / $chunks")"
+	LAST_WALL=$wall
+}
+
+echo "nproc $(nproc); load $(cut -d' ' -f1-3 /proc/loadavg); latency $latency"
+for c in "${cases[@]}"; do
+	case $c in
+	a)
+		corpus a 1 200 6000
+		serve 16
+		run "(a) 200 files, -j16, 16 slots" a 16 16
+		;;
+	b)
+		corpus b 1 39 6000 1 300000
+		serve 16
+		run "(b) 40 files + 300 KB, -j16" b 16 16
+		run "(b) summarize only" b 16 16 summarize-only
+		b_wall=$LAST_WALL
+		b_chunks=$(jq -s '[.[] | select(.kind=="document") | .chunks | length] | add' "$out/b.ndjson")
+		echo "    ms/chunk $(calc "$b_wall * 1000 / $b_chunks") ($b_chunks chunks)"
+		;;
+	c)
+		corpus c 4 1 5000000
+		serve 16
+		run "(c) one 5 MB document, -j16" c 16 16
+		run "(c) summarize only" c 16 16 summarize-only
+		;;
+	d)
+		[ -s "$out/a.ndjson" ] || corpus a 1 200 6000
+		for slots in 4 16 64; do
+			serve "$slots"
+			for t in 4 16 64; do
+				run "(d) $slots slots, -j$t" a "$slots" "$t" summarize-only
+			done
+			run "(d) $slots slots, auto" a "$slots" auto summarize-only
+		done
+		serve 64 --rpm 3000
+		for t in 4 16; do
+			run "(d) 64 slots, 3000 rpm, -j$t" a 64 "$t" summarize-only
+		done
+		run "(d) 64 slots, 3000 rpm, auto" a 64 auto summarize-only
+		;;
+	drpm)
+		[ -s "$out/a.ndjson" ] || corpus a 1 200 6000
+		serve 64 --rpm 3000
+		run "(d) 64 slots, 3000 rpm, -j16" a 64 16 summarize-only
+		run "(d) 64 slots, 3000 rpm, auto" a 64 auto summarize-only
+		;;
+	e)
+		[ -s "$out/b.ndjson" ] || corpus b 1 39 6000 1 300000
+		serve 16
+		baseline "(e) seed design on b, 4 workers" b 4
+		baseline "(e) seed design on b, 16 workers" b 16
+		;;
+	storm)
+		[ -s "$out/a.ndjson" ] || corpus a 1 200 6000
+		serve 16
+		run "(storm) clean, -j16" a 16 16
+		clean=$LAST_WALL
+		serve 16 --rate-429 0.3 --rate-5xx 0.05 --retry-after 0.2
+		run "(storm) 30% 429 + 5% 503, -j16" a 16 16
+		echo "    storm / clean: $(calc "$LAST_WALL / $clean")"
+		;;
+	*) echo "unknown case $c" >&2; exit 2 ;;
+	esac
+done

@@ -1,0 +1,13 @@
+/* The one monotonic clock and sleep every stage and library file uses
+ * (CLOCK_MONOTONIC: immune to wall-clock changes). */
+#ifndef DP_CLOCK_H
+#define DP_CLOCK_H
+
+/* Microseconds / milliseconds since an arbitrary fixed point. */
+long dp_clock_us(void);
+double dp_clock_ms(void);
+
+/* Sleeps ms milliseconds (nothing when ms <= 0), resuming after signals. */
+void dp_sleep_ms(double ms);
+
+#endif

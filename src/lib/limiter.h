@@ -1,0 +1,92 @@
+/* How many model API requests a stage keeps in flight: a fixed level
+ * (--threads N) or one found at run time (--threads auto), the way TCP
+ * finds its window.
+ *
+ * What it follows:
+ *   - AIMD (Chiu & Jain 1989; TCP Reno's congestion avoidance, RFC 5681):
+ *     additive increase by one per round without congestion, multiplicative
+ *     decrease (x0.7, CUBIC's beta, RFC 8312) on congestion, at most once per
+ *     round ("one reduction per window"), so it reacts to the rate of 429s,
+ *     not to each one; slow start (doubling per round) until the first
+ *     congestion;
+ *   - a delay gradient as in TCP Vegas and Netflix's concurrency-limits
+ *     (GradientLimit: current RTT against the no-load RTT, with a tolerance):
+ *     a round whose requests took over DP_LIMITER_TOLERANCE x their no-load
+ *     time counts as congestion (the server is queueing).  Request sizes
+ *     differ (a combine prompt is 100x a chunk prompt), so the no-load time
+ *     is kept per size class (powers of two of the token estimate) and a
+ *     round's delay is the mean of each request's ratio to its class.
+ * A round is `level` finished requests: about one round trip of them (in
+ * auto, a 429 ends it at once).
+ * Growth happens only in rounds that used the level (an idle stage does not
+ * inflate it).
+ *
+ * Auto: starts at 1 in flight (a refused key costs one request), grows up
+ * to max; congestion is any 429 or 5xx in a round, or the delay gradient.
+ * A limit on in-flight requests does not bound their rate when 429s come
+ * back at once, so a round with 429s also sets a pace: the rate of the
+ * round's successes (what the server let through) x0.9 (but at most
+ * 0.7x lower per round), raised 10% per second without 429s (the same AIMD, on the rate, as in BBR's pacing to
+ * the delivery rate it measured).
+ * Fixed: the level is `max` after the first success (the first request goes
+ * alone, for the same reason), and only a round in which over half the
+ * requests were answered 429 lowers it (a rate wall, not weather); it grows
+ * back by one per round.
+ *
+ * Not thread-safe: dp_http calls it under its lock.  No clock inside: the
+ * caller passes times, so the unit tests replay any history. */
+#ifndef DP_LIMITER_H
+#define DP_LIMITER_H
+
+#define DP_LIMITER_TOLERANCE 2.0
+#define DP_LIMITER_BETA 0.7
+#define DP_LIMITER_CLASSES 24
+
+enum dp_limiter_outcome {
+	DP_LIMITER_OK,        /* an answer (2xx, or a 4xx about this request) */
+	DP_LIMITER_THROTTLED, /* 429 */
+	DP_LIMITER_ERROR,     /* 5xx, 408, 409, timeout, connection failure */
+};
+
+typedef struct dp_limiter {
+	int autotune;
+	int max;
+	double level;
+	int slow_start;   /* no congestion seen yet */
+	int opened;       /* a first success was seen */
+	/* The round in progress. */
+	int n, throttled, errors, ok_timed;
+	double ratio_sum;
+	int peak;         /* most in flight at any send this round */
+	int ok;           /* successes this round */
+	double round_start_ms;
+	double pace_rps;  /* auto, after 429s: requests per second at most (0: none) */
+	unsigned long sent;    /* requests sent so far (their sequence numbers) */
+	unsigned long recover; /* answers to requests sent up to here belong to
+				* the window before the last decrease: ignored */
+	/* No-load time per size class, ms (0: none yet). */
+	double base_ms[DP_LIMITER_CLASSES];
+	/* Totals for the report. */
+	int highest;
+	unsigned long decreases;
+} dp_limiter;
+
+/* autotune: --threads auto (max: --max-threads); else a fixed level max. */
+void dp_limiter_init(dp_limiter *l, int autotune, int max);
+
+/* Requests allowed in flight now (>= 1). */
+int dp_limiter_level(const dp_limiter *l);
+
+/* A request is sent with in_flight requests in flight (itself included).
+ * Returns its sequence number, for dp_limiter_done. */
+unsigned long dp_limiter_sent(dp_limiter *l, int in_flight);
+
+/* Request seq finished at now_ms: its outcome, its time in ms (from
+ * sending to the answer) and its token estimate (for its size class). */
+void dp_limiter_done(dp_limiter *l, unsigned long seq, enum dp_limiter_outcome o, double ms,
+		     double tokens, double now_ms);
+
+/* The least time between two sends, in ms (0: no pace). */
+double dp_limiter_interval_ms(const dp_limiter *l);
+
+#endif

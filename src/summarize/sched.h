@@ -1,0 +1,39 @@
+/* docpipe-summarize's loop for API backends: one request scheduler for
+ * every document held.
+ *
+ * The request is the unit of concurrency.  The caller's thread reads
+ * records and holds at most SUMMARIZE_HELD_DOCS_MAX documents and
+ * SUMMARIZE_HELD_BYTES_MAX bytes of chunk text (a single bigger document is
+ * held alone); while full it stops reading (back-pressure on the input).
+ * Each held document is a small state machine of rounds:
+ *   - its summary: the sections of its text (one request when it fits
+ *     --context-tokens), then the summaries of those sections, and so on
+ *     until one request gives the summary (map in parallel, reduce when
+ *     the inputs are ready);
+ *   - with --chunk-summaries, one request per chunk, all at once.
+ * A round's prompts are looked up in the result cache first (one round
+ * trip); the rest become requests.  `workers` threads take requests
+ * round-robin between the documents that have some waiting (so a document
+ * of 2,000 chunks gets its share, not the whole stage: the others are not
+ * starved), and dp_http keeps the limiter's level of them in flight
+ * (--threads N, or auto).  A document is written when its last round is
+ * done (output order may differ from input order); a failed request fails
+ * its document alone (its other requests are dropped), and after a refusal
+ * every document fails without a request.  Records of other kinds pass
+ * through at once. */
+#ifndef SUMMARIZE_SCHED_H
+#define SUMMARIZE_SCHED_H
+
+#include "stage.h"
+#include "summarize.h"
+#include "transport.h"
+
+#define SUMMARIZE_HELD_DOCS_MAX 256
+#define SUMMARIZE_HELD_BYTES_MAX (16u << 20)
+
+/* Returns DP_EXIT_OK, DP_EXIT_FAILED when a record failed here, or
+ * DP_EXIT_SYSTEM with err set when input or output failed. */
+int summarize_run_scheduled(summarize_ctx *c, dp_source *src, dp_sink *sink, int workers,
+			    dp_stage_counts *counts, dp_err *err);
+
+#endif

@@ -1,0 +1,108 @@
+#!/bin/bash
+# README "Model APIs" promises not covered elsewhere: the key never in
+# argv, TLS verification stays on, redirects are capped, the result cache
+# is shared by replicas running at once.
+. "$(dirname "$0")/../lib/tap.sh"
+set -o pipefail
+newdb || exit 1
+PY=/usr/bin/python3
+SERVERS=()
+trap 'kill "${SERVERS[@]}" 2>/dev/null; rm -rf "$T_DIR"' EXIT
+
+serve() { # serve NAME [fakeapi options]: sets BASE (http) and PORT
+	local name=$1
+	shift
+	"$PY" "$TOP/tests/fakeapi.py" --port 0 "$@" >"$T_DIR/$name.port" 2>"$T_DIR/$name.err" &
+	SERVERS+=($!)
+	for _ in $(seq 100); do [ -s "$T_DIR/$name.port" ] && break; sleep 0.05; done
+	PORT=$(awk '{print $2}' "$T_DIR/$name.port")
+	BASE=http://127.0.0.1:$PORT
+}
+# wait_for COMMAND...: until it succeeds, at most 10 s.
+wait_for() {
+	for _ in $(seq 200); do "$@" && return 0; sleep 0.05; done
+	return 1
+}
+numbered_docs "$T_DIR/md" 30 12 doc
+docpipe-discover "$T_DIR/md" | docpipe-chunk >"$T_DIR/docs.ndjson"
+is "$?" 0 "30 documents chunked"
+
+# The key is in the environment (or a 0600 file), never on a command line:
+# look at the running stage (held by a hanging request) and its children.
+KEY="sk-argv-test-$RANDOM$RANDOM"
+serve keyed --require-key "$KEY"
+curl -sf -X POST -d '{"faults":[{"endpoint":"embed","kind":"hang","seconds":3}]}' "$BASE/_control" >/dev/null
+OPENAI_API_KEY=$KEY docpipe-embed --backend openai --base-url "$BASE/v1" --dim 8 --no-reuse --timeout 2 \
+	<"$T_DIR/docs.ndjson" >"$T_DIR/o1" 2>"$T_DIR/e1" &
+EMBED=$!
+wait_for sh -c "[ \"\$(curl -sf $BASE/_stats | jq .requests.embed)\" -ge 1 ]"
+argv_has_key() { # pid: 0 when the process or a descendant has the key in argv
+	local p
+	for p in $1 $(pgrep -P "$1"); do
+		tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF -- "$KEY" && return 0
+	done
+	return 1
+}
+if argv_has_key "$EMBED"; then ok 1 "the key is not in the stage's argv"; else ok 0 "the key is not in the stage's argv"; fi
+# (The test server has it in its argv: it is the one to compare with.)
+ps -eo pid=,args= >"$T_DIR/ps"
+is "$(grep -F -- "$KEY" "$T_DIR/ps" | awk '{print $1}')" "${SERVERS[0]}" \
+	"no process but the test server has it in its argv"
+wait "$EMBED"
+is "$?" 0 "the run finishes with the key from the environment"
+is "$(curl -sf "$BASE/_stats" | jq -r '.auth_seen | join(",")')" "Bearer $KEY" "the key went in the header"
+
+# TLS verification stays on: a self-signed server is refused before any
+# request reaches it (the server itself works: curl trusting its
+# certificate gets an answer).
+openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+	-days 1 -keyout "$T_DIR/tls.key" -out "$T_DIR/tls.crt" >/dev/null 2>&1
+serve tls --tls "$T_DIR/tls.crt,$T_DIR/tls.key"
+is "$(curl -sf --cacert "$T_DIR/tls.crt" "https://127.0.0.1:$PORT/_stats" | jq -r .requests.embed)" 0 \
+	"the TLS test server answers a client that trusts it"
+docpipe-embed --backend openai --base-url "https://127.0.0.1:$PORT/v1" --dim 8 --no-reuse \
+	<"$T_DIR/docs.ndjson" >"$T_DIR/o2" 2>"$T_DIR/e2"
+is "$?" 1 "self-signed certificate: exit 1"
+like "$(jq -r 'select(.kind=="error") | .error' "$T_DIR/o2" | sort -u)" "gave up after 1 attempt.*(certificate|SSL)" \
+	"refused for its certificate, not retried"
+is "$(curl -sf --cacert "$T_DIR/tls.crt" "https://127.0.0.1:$PORT/_stats" | jq -r .requests.embed)" 0 \
+	"no request reached the server"
+
+# Redirects are followed at most 3 times (and a redirect loop is not
+# retried).
+serve plain
+docpipe-embed --backend openai --base-url "$BASE/loop/v1" --dim 8 --no-reuse \
+	<"$T_DIR/docs.ndjson" >"$T_DIR/o3" 2>"$T_DIR/e3"
+is "$?" 1 "a redirect loop: exit 1"
+is "$(curl -sf "$BASE/_stats" | jq -r .redirects)" 4 "one request and 3 redirects followed, no more"
+like "$(jq -r 'select(.kind=="error") | .error' "$T_DIR/o3" | sort -u)" "redirect" "the reason says so"
+
+# The result cache is shared by replicas running at once: two replicas of
+# each stage over the same documents write the same keys concurrently
+# without an error, and a third run then makes no request.
+export OPENAI_BASE_URL=$BASE/v1
+unset OPENAI_API_KEY
+curl -sf -X POST -d '{}' "$BASE/_reset" >/dev/null
+for stage in summarize embed; do
+	docpipe-$stage --backend openai --threads 4 <"$T_DIR/docs.ndjson" >"$T_DIR/$stage.a" 2>"$T_DIR/$stage.ea" &
+	A=$!
+	docpipe-$stage --backend openai --threads 4 <"$T_DIR/docs.ndjson" >"$T_DIR/$stage.b" 2>"$T_DIR/$stage.eb" &
+	B=$!
+	wait "$A"; ra=$?
+	wait "$B"; rb=$?
+	is "$ra:$rb" "0:0" "two $stage replicas at once: both exit 0"
+	if grep -q "could not keep\|lookup failed" "$T_DIR/$stage.ea" "$T_DIR/$stage.eb"; then
+		ok 1 "$stage: no cache error while both write the same keys"
+	else
+		ok 0 "$stage: no cache error while both write the same keys"
+	fi
+done
+is "$(sql 'SELECT count(*) FROM docpipe.embedding_cache')" 30 "one cached vector per distinct chunk"
+is "$(sql 'SELECT count(*) FROM docpipe.summary_cache')" 30 "one cached summary per distinct document"
+curl -sf -X POST -d '{}' "$BASE/_reset" >/dev/null
+docpipe-summarize --backend openai --threads 4 <"$T_DIR/docs.ndjson" 2>"$T_DIR/e4s" |
+	docpipe-embed --backend openai --threads 4 >"$T_DIR/o4" 2>"$T_DIR/e4"
+is "$?" 0 "a third run: exit 0"
+is "$(curl -sf "$BASE/_stats" | jq -c '[.requests.chat, .requests.embed]')" "[0,0]" \
+	"and no request: every result came from the replicas' shared cache"
+done_testing

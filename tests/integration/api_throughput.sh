@@ -1,0 +1,201 @@
+#!/bin/bash
+# docpipe-summarize's request scheduler and the HTTP limiter against the
+# local test server: requests of one document overlap, --threads caps them,
+# a big document does not hold small ones back, --threads auto finds its
+# level, --rpm / --tpm pace, 429s wait exactly their Retry-After and do not
+# use up attempts, refusals cost one request, failures stay in their
+# document.
+. "$(dirname "$0")/../lib/tap.sh"
+set -o pipefail
+unset DATABASE_URL OPENAI_API_KEY PGDATABASE
+PY=/usr/bin/python3
+SERVERS=()
+trap 'kill "${SERVERS[@]}" 2>/dev/null; rm -rf "$T_DIR"' EXIT
+
+# serve NAME [fakeapi options]: starts a test server; sets BASE.
+serve() {
+	local name=$1
+	shift
+	"$PY" "$TOP/tests/fakeapi.py" --port 0 "$@" >"$T_DIR/$name.port" 2>"$T_DIR/$name.err" &
+	SERVERS+=($!)
+	for _ in $(seq 100); do [ -s "$T_DIR/$name.port" ] && break; sleep 0.05; done
+	BASE=http://127.0.0.1:$(awk '{print $2}' "$T_DIR/$name.port")
+	export OPENAI_BASE_URL=$BASE/v1
+}
+stats() { curl -sf "$BASE/_stats"; }
+control() { curl -sf -X POST -d "$1" "$BASE/_control" >/dev/null; }
+reset() { curl -sf -X POST -d '{}' "$BASE/_reset" >/dev/null; }
+summarize() { docpipe-summarize --backend openai --no-reuse "$@"; }
+
+# One document of 240 chunks, and 20 small documents of 2 chunks.
+"$PY" - "$T_DIR" <<'PY'
+import json, sys
+d = sys.argv[1]
+def doc(path, n, word):
+    return json.dumps({"v": 1, "kind": "document", "path": path, "chunks": [
+        {"seq": i, "text": "%s chunk %d: %s" % (word, i, " ".join([word] * 30)), "heading": ["H"]}
+        for i in range(n)]})
+big = doc("/big.md", 240, "big")
+small = [doc("/small%02d.md" % k, 2, "small%d" % k) for k in range(20)]
+open(d + "/big.ndjson", "w").write(big + "\n")
+open(d + "/mix.ndjson", "w").write("\n".join([big] + small) + "\n")
+open(d + "/small.ndjson", "w").write("\n".join(small) + "\n")
+PY
+
+serve s64 --slots 64 --latency chat=30
+summarize --chunk-summaries --threads 8 <"$T_DIR/big.ndjson" >"$T_DIR/o1" 2>"$T_DIR/e1"
+is "$?" 0 "a document of 240 chunks: exit 0"
+stats >"$T_DIR/s1"
+# 240 chunk summaries, and its summary: 2 sections (~9,000 tokens) and
+# the combining request.
+is "$(jq -c '[.requests.chat, .max_concurrent.chat]' "$T_DIR/s1")" "[243,8]" \
+	"its 243 requests overlap, 8 in flight at most (--threads 8)"
+check=$("$PY" - "$T_DIR/o1" "$T_DIR/s1" <<'PY'
+import json, sys
+log = json.load(open(sys.argv[2]))["log"]
+answer = {e["inputs"][0]: e["outputs"][0] for e in log}
+prompt_of = {o: p for p, o in answer.items()}
+bad = 0
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    # The summary answers the combining prompt, made of the sections' answers.
+    combine = prompt_of.get(r["summary"], "")
+    sections = [o for p, o in answer.items() if p.startswith("Summarize the following")
+                and ("big chunk 0:" in p or "big chunk 239:" in p)]
+    bad += len(sections) != 2 or not all(o in combine for o in sections)
+    for c in r["chunks"]:
+        p = prompt_of.get(c.get("summary"), "")
+        bad += c["text"] not in p or r["summary"] not in p
+print(bad)
+PY
+)
+is "$check" 0 "every summary is the server's answer to its own prompt"
+
+# Fairness: the big document comes first, the 20 small ones once its
+# chunk summaries are under way; round-robin between documents lets them
+# through (first-come-first-served would hold them until the big one's
+# requests are all sent).
+reset
+{
+	head -n 1 "$T_DIR/mix.ndjson"
+	for _ in $(seq 200); do
+		[ "$(stats | jq '[.log[].inputs[0] | select(test("^Here is a summary"))] | length')" -ge 20 ] && break
+		sleep 0.05
+	done
+	tail -n +2 "$T_DIR/mix.ndjson"
+} | summarize --chunk-summaries --threads 4 >"$T_DIR/o2" 2>"$T_DIR/e2"
+is "$?" 0 "one big and 20 small documents: exit 0"
+is "$(jq -r .path "$T_DIR/o2" | tail -n 1)" "/big.md" "the small documents are written before the big one"
+# In the order the server answered: every small document's request came
+# while at least 100 of the big one's were still to come.
+is "$(stats | jq '.log | map(.inputs[0] | test("small[0-9]")) as $s
+	| ([range(length) | select($s[.])] | max) < ([range(length) | select($s[.] | not)] | .[-100])')" true \
+	"the small documents are not held back by the big one"
+is "$(jq -r 'select(.kind=="document") | .path' "$T_DIR/o2" | wc -l | tr -d ' ')" 21 "all written"
+
+# --threads auto: from one request in flight up to --max-threads against a
+# server with room.
+reset
+summarize --chunk-summaries --threads auto --max-threads 12 <"$T_DIR/big.ndjson" >/dev/null 2>"$T_DIR/e3"
+is "$?" 0 "--threads auto: exit 0"
+stats >"$T_DIR/s3"
+like "$(cat "$T_DIR/e3")" "in flight: [0-9]+ at the end, 12 at most" "auto climbs to --max-threads (12)"
+is "$(jq -r '.max_concurrent.chat <= 12' "$T_DIR/s3")" true "and never above it"
+is "$(jq -r '.times | sort_by(.[1]) | .[0][2] <= .[1][1]' "$T_DIR/s3")" true \
+	"the first request goes alone (a refusal would cost one request)"
+
+# ... and down against a server that answers 429 above 3000 requests/min.
+serve rpm --slots 64 --latency chat=20 --rpm 3000
+summarize --chunk-summaries --threads auto --max-threads 32 <"$T_DIR/big.ndjson" >"$T_DIR/o4" 2>"$T_DIR/e4"
+is "$?" 0 "auto against a rate limit: exit 0, nothing failed"
+stats >"$T_DIR/s4"
+like "$(cat "$T_DIR/e4")" "lowered [1-9][0-9]* times" "auto lowers its level on 429s"
+diag "$(grep -o 'requests (.*' "$T_DIR/e4"); 429s: $(jq -r '.status.chat["429"] // 0' "$T_DIR/s4")"
+
+# A fixed level is lowered by a rate wall (most of a round answered 429),
+# then grows back.
+reset
+summarize --chunk-summaries --threads 16 <"$T_DIR/big.ndjson" >/dev/null 2>"$T_DIR/e5"
+is "$?" 0 "--threads 16 against the rate limit: exit 0"
+like "$(cat "$T_DIR/e5")" "lowered [1-9][0-9]* times" "the whole stage backs off from a rate wall"
+stats >"$T_DIR/s5"
+frac() { jq -r '(.status.chat["429"] // 0) / .requests.chat * 1000 | floor' "$1"; }
+diag "429s per 1000 requests: auto $(frac "$T_DIR/s4"), --threads 16 $(frac "$T_DIR/s5")"
+ok "$([ $(($(frac "$T_DIR/s4") * 2)) -lt "$(frac "$T_DIR/s5")" ] && echo 0 || echo 1)" \
+	"auto, paced to what the server lets through, gets under half the 429s of a fixed level"
+
+# Client-side budgets: --rpm and --tpm pace the requests.
+serve fast --slots 64
+summarize --threads 8 --rpm 1200 <"$T_DIR/small.ndjson" >/dev/null 2>"$T_DIR/e6"
+is "$?" 0 "--rpm 1200: exit 0"
+stats >"$T_DIR/s6"
+is "$("$PY" - "$T_DIR/s6" <<'PY'
+import json, sys
+t = sorted(x[1] for x in json.load(open(sys.argv[1]))["times"])
+# 20 requests a second: any 1 s holds at most 21 starts, and the 20 take >= 0.9 s.
+most = max(sum(1 for y in t if x <= y < x + 1) for x in t)
+print(most <= 21 and t[-1] - t[0] >= 0.9)
+PY
+)" True "--rpm 1200: at most 20 requests a second"
+reset
+summarize --threads 8 --tpm 150000 <"$T_DIR/small.ndjson" >/dev/null 2>"$T_DIR/e7"
+is "$?" 0 "--tpm: exit 0"
+stats >"$T_DIR/s7"
+# Each request is estimated at ~(prompt bytes / 4 + 256) ~ 350 tokens:
+# 2,500 tokens a second is ~7 requests a second, so 20 take > 2 s.
+is "$(jq -r '[.times[][1]] | (max - min) > 2' "$T_DIR/s7")" true "--tpm 150000: requests paced by tokens"
+
+# 429 waits: exactly Retry-After, however short or long (the normal backoff
+# would wait 250-500 ms), and 429s do not use up --retries.
+# One small document, one prompt: the second request is the retry.
+head -n 1 "$T_DIR/small.ndjson" >"$T_DIR/one.ndjson"
+gap() { # the ms between the answer to the first request and the second request
+	stats | jq -r '.times | sort_by(.[1]) | (.[1][1] - .[0][2]) * 1000 | floor'
+}
+reset
+control '{"faults":[{"endpoint":"chat","status":429,"retry_after_ms":700}]}'
+summarize --threads 1 <"$T_DIR/one.ndjson" >/dev/null 2>&1
+g=$(gap)
+ok "$([ "$g" -ge 690 ] && [ "$g" -lt 950 ] && echo 0 || echo 1)" "retry-after-ms 700 honoured (${g} ms)"
+reset
+control '{"faults":[{"endpoint":"chat","status":429,"retry_after":0.08}]}'
+summarize --threads 1 <"$T_DIR/one.ndjson" >/dev/null 2>&1
+g=$(gap)
+ok "$([ "$g" -ge 75 ] && [ "$g" -lt 240 ] && echo 0 || echo 1)" "Retry-After 0.08 s: retried after that, not the longer backoff (${g} ms)"
+reset
+control '{"faults":[{"endpoint":"chat","status":429,"retry_after_ms":10},{"endpoint":"chat","status":429,"retry_after_ms":10},{"endpoint":"chat","status":429,"retry_after_ms":10},{"endpoint":"chat","status":429,"retry_after_ms":10},{"endpoint":"chat","status":429,"retry_after_ms":10}]}'
+summarize --threads 1 --retries 2 <"$T_DIR/one.ndjson" >"$T_DIR/o8" 2>"$T_DIR/e8"
+is "$?:$(jq -r .kind "$T_DIR/o8")" "0:document" "five 429s in a row with --retries 2: still summarized"
+reset
+control '{"faults":[{"endpoint":"chat","status":500},{"endpoint":"chat","status":500}]}'
+summarize --threads 1 --retries 2 <"$T_DIR/one.ndjson" >"$T_DIR/o9" 2>"$T_DIR/e9"
+is "$?:$(jq -r .kind "$T_DIR/o9")" "1:error" "while two 500s use up --retries 2"
+
+# Refusals cost one request whatever --threads says.
+for t in 16 auto; do
+	reset
+	control '{"faults":[{"endpoint":"chat","status":429,"code":"insufficient_quota"}]}'
+	summarize --chunk-summaries --threads "$t" <"$T_DIR/mix.ndjson" >"$T_DIR/o10" 2>"$T_DIR/e10"
+	is "$?:$(stats | jq -r .requests.chat)" "4:1" "--threads $t: quota refused: exit 4 after one request"
+	is "$(jq -r .kind "$T_DIR/o10" | sort | uniq -c | tr -s ' ')" " 21 error" "--threads $t: every document reported as an error"
+done
+
+# docpipe-embed: one document of 240 chunks fills parallel requests, at
+# most --threads of them.
+serve emb --slots 64 --latency embed=40+1
+docpipe-embed --backend openai --no-reuse --dim 8 --batch-inputs 16 --threads 4 \
+	<"$T_DIR/big.ndjson" >"$T_DIR/o12" 2>"$T_DIR/e12"
+is "$?" 0 "embed, one document of 240 chunks: exit 0"
+is "$(stats | jq -c '[.inputs.embed, .max_concurrent.embed, ([.log[].inputs | length] | max) <= 16]')" \
+	"[240,4,true]" "its chunks go out in parallel requests of at most 16, 4 in flight (--threads 4)"
+serve s64b --slots 64 --latency chat=30
+
+# A failing request fails only its document.
+reset
+control '{"bad_input":"small7 chunk 1"}'
+summarize --chunk-summaries --threads 8 <"$T_DIR/mix.ndjson" >"$T_DIR/o11" 2>"$T_DIR/e11"
+is "$?" 1 "one rejected request: exit 1"
+is "$(jq -r 'select(.kind=="error") | .path' "$T_DIR/o11")" "/small07.md" "only its document fails"
+like "$(jq -r 'select(.kind=="error") | .error' "$T_DIR/o11")" "HTTP 400" "with the server's reason"
+is "$(jq -r 'select(.kind=="document") | .path' "$T_DIR/o11" | wc -l | tr -d ' ')" 20 "the others are written"
+done_testing
