@@ -21,6 +21,8 @@ int chunk_stage_init(chunk_stage *cs, const chunk_opts *opts, unsigned long long
 	cs->opts = *opts;
 	cs->max_size = max_size;
 	cs->format = format;
+	conv_opts_default(&cs->conv, (size_t)max_size * 4);
+	conv_global_init();
 	/* The version part changes whenever the same input would give other
 	 * chunks: the store re-chunks documents made by another identity. */
 	snprintf(cs->chunker_markdown, sizeof cs->chunker_markdown, "md4c-v1 max=%zu overlap=%zu",
@@ -113,7 +115,7 @@ fail:
 	return NULL;
 }
 
-int chunk_check_text(jv file_rec, const char *text, size_t len, dp_err *err)
+int chunk_check_file(jv file_rec, const char *buf, size_t len, dp_err *err)
 {
 	double size;
 	const char *want = dp_record_str(file_rec, "hash");
@@ -124,12 +126,19 @@ int chunk_check_text(jv file_rec, const char *text, size_t len, dp_err *err)
 	}
 	if (want != NULL) {
 		char got[DP_HASH_HEX];
-		dp_hash_hex(text, len, got);
+		dp_hash_hex(buf, len, got);
 		if (strcmp(got, want) != 0) {
 			dp_err_set(err, "file changed since discovery: its hash differs");
 			return -1;
 		}
 	}
+	return 0;
+}
+
+int chunk_check_text(jv file_rec, const char *text, size_t len, dp_err *err)
+{
+	if (chunk_check_file(file_rec, text, len, err) < 0)
+		return -1;
 	const char *nul = memchr(text, '\0', len);
 	if (nul != NULL) {
 		dp_err_set(err, "binary file: NUL byte at byte %zu", (size_t)(nul - text));
@@ -199,6 +208,14 @@ jv chunk_stage_process(void *ctx, jv rec)
 	buf = chunk_read_file(path, cs->max_size, &len, &err);
 	if (buf == NULL)
 		return dp_record_error(rec, "chunk", err.msg);
+	const conv_command *cmd = NULL;
+	enum conv_kind kind = cs->format == CHUNK_FORMAT_AUTO ? conv_kind_of(&cs->conv, path, &cmd)
+							       : CONV_NONE;
+	if (kind != CONV_NONE) {
+		rec = chunk_converted(cs, rec, kind, cmd, path, buf, len);
+		free(buf);
+		return rec;
+	}
 	if (chunk_check_text(rec, buf, len, &err) < 0) {
 		free(buf);
 		return dp_record_error(rec, "chunk", err.msg);

@@ -9,6 +9,7 @@
 #include <jv.h>
 
 #include "chunker.h"
+#include "convert.h"
 #include "err.h"
 
 #define CHUNK_MAX_SIZE_DEFAULT (16ull << 20)
@@ -21,6 +22,7 @@ typedef struct chunk_stage {
 	enum chunk_format_choice format; /* AUTO: by file name extension */
 	char chunker_markdown[64];       /* identity strings, see chunk_stage_init */
 	char chunker_text[64];
+	conv_opts conv;                  /* other formats (convert.h); set after init */
 } chunk_stage;
 
 /* Fills the identity strings from the options.  Returns 0, or -1 with err
@@ -37,10 +39,18 @@ enum chunk_format chunk_format_of(const char *path, enum chunk_format_choice cho
  * holding the reason as it goes into an error record. */
 char *chunk_read_file(const char *path, unsigned long long max_size, size_t *len, dp_err *err);
 
-/* Checks text read from a file against the file record (borrowed) that
- * named it: same size and hash, no NUL bytes, valid UTF-8.  Returns 0, or
- * -1 with the reason in err. */
+/* Checks bytes read from a file against the file record (borrowed) that
+ * named it: same size and hash.  Returns 0, or -1 with the reason in err. */
+int chunk_check_file(jv file_rec, const char *buf, size_t len, dp_err *err);
+
+/* chunk_check_file, and the text has no NUL bytes and is valid UTF-8. */
 int chunk_check_text(jv file_rec, const char *text, size_t len, dp_err *err);
+
+/* The document record of a file another format converts to Markdown
+ * (convert.h): checks buf like chunk_check_file, converts, splits.  Consumes
+ * rec; returns the document or an error record. */
+jv chunk_converted(const chunk_stage *cs, jv rec, enum conv_kind kind, const conv_command *cmd,
+		   const char *path, const char *buf, size_t len);
 
 /* Builds the document record from the file record (consumed; every field
  * is kept) and the split of text.  Returns the record. */
