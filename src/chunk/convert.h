@@ -166,6 +166,27 @@ int conv_ipynb(conv_out *o, const char *buf, size_t len, const conv_opts *opts, 
 int conv_command_run(conv_out *o, const conv_command *cmd, const char *path,
 		     const conv_opts *opts, dp_err *err);
 
+/* ---- shared by the ZIP-based converters (convert_zip.c) ---- */
+
+typedef struct conv_zip {
+	struct zip *za;
+	size_t budget; /* uncompressed bytes still allowed (CONV_ZIP_MAX_BYTES) */
+} conv_zip;
+
+/* Opens the ZIP archive buf[0..len) (borrowed; must outlive z).  Refuses
+ * (-1, err) a damaged archive, more than CONV_ZIP_MAX_ENTRIES entries,
+ * entries declaring more than CONV_ZIP_MAX_BYTES in total, and entry names
+ * that are absolute or hold a ".." component or a backslash. */
+int conv_zip_open(conv_zip *z, const char *buf, size_t len, dp_err *err);
+void conv_zip_close(conv_zip *z);
+/* Reads entry name into a malloc'ed NUL-terminated *out.  Returns 1, 0 when
+ * there is no such entry, -1 with err set (damaged, over the budget). */
+int conv_zip_read(conv_zip *z, const char *name, char **out, size_t *len, dp_err *err);
+/* Reads and parses an XML entry (no network, no external entities).
+ * Returns the document (xmlFreeDoc it), or NULL: absent (err untouched,
+ * *rc 0) or unreadable (*rc -1, err set). */
+struct _xmlDoc *conv_zip_xml(conv_zip *z, const char *name, int *rc, dp_err *err);
+
 /* Converts one file of the given kind into o (the dispatcher). */
 int conv_file(conv_out *o, enum conv_kind kind, const conv_command *cmd, const char *path,
 	      const char *buf, size_t len, const conv_opts *opts, dp_err *err);
