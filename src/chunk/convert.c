@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include <libxml/parser.h>
+#include <magic.h>
 
 #include "chunk_stage.h"
 #include "record.h"
@@ -358,10 +359,35 @@ void conv_meta(conv_out *o, const char *key, const char *value)
 
 /* ---- dispatch and provenance ---- */
 
+/* Binary formats must start like one: a PDF header in the first KiB (as
+ * readers allow), a ZIP local header.  On a mismatch libmagic says what
+ * the file is instead (only then: loading its database costs ~ms). */
+static int check_content(enum conv_kind kind, const char *buf, size_t len, dp_err *err)
+{
+	const char *want;
+	if (kind == CONV_PDF)
+		want = memmem(buf, len < 1024 ? len : 1024, "%PDF-", 5) != NULL ? NULL : "PDF";
+	else if (kind == CONV_DOCX || kind == CONV_ODT || kind == CONV_EPUB)
+		want = len >= 4 && memcmp(buf, "PK\3\4", 4) == 0 ? NULL : "ZIP container";
+	else
+		return 0;
+	if (want == NULL)
+		return 0;
+	magic_t m = magic_open(MAGIC_NONE);
+	const char *what = m != NULL && magic_load(m, NULL) == 0 ? magic_buffer(m, buf, len) : NULL;
+	dp_err_set(err, "not a %s by its content (libmagic: %s)", want,
+		   what != NULL ? what : "unknown");
+	if (m != NULL)
+		magic_close(m);
+	return -1;
+}
+
 int conv_file(conv_out *o, enum conv_kind kind, const conv_command *cmd, const char *path,
 	      const char *buf, size_t len, const conv_opts *opts, dp_err *err)
 {
 	int rc;
+	if (check_content(kind, buf, len, err) < 0)
+		return -1;
 	switch (kind) {
 	case CONV_HTML:
 		rc = conv_html(o, buf, len, opts, err);

@@ -115,6 +115,7 @@ static int is_block(const xmlNode *n)
 		"fieldset", "details", "summary", "center",  "body",     "html",   "hr",
 		"li",      "caption", "tr",      "td",      "th",       "thead",  "tbody",
 		"tfoot",   "legend",  "menu",    "dir",     "listing",  "xmp",    "noframes",
+		"header",  "footer",  "nav",     "hgroup",  "search",
 	};
 	if (n->type != XML_ELEMENT_NODE)
 		return 0;
