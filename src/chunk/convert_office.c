@@ -160,8 +160,7 @@ static void runs(struct office *w, xmlNode *n, int raw)
 			if (jv_get_kind(text) == JV_KIND_STRING)
 				w->pending = jv_array_append(w->pending,
 							     jv_string_fmt("%s: %s", cite, jv_string_value(text)));
-			else
-				jv_free(text);
+			jv_free(text);
 			xmlFree(id);
 		} else if (local_is(c, "note")) { /* ODT */
 			xmlNode *cit = child(c, "note-citation"), *body = child(c, "note-body");
