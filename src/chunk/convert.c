@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include <libxml/parser.h>
+#include <libxml/tree.h>
 #include <magic.h>
 
 #include "chunk_stage.h"
@@ -109,6 +110,9 @@ void conv_out_init(conv_out *o)
 
 void conv_out_free(conv_out *o)
 {
+	for (size_t i = 0; i < o->n_docs; i++)
+		xmlFreeDoc(o->docs[i]);
+	free(o->docs);
 	free(o->text);
 	free(o->marks);
 	free(o->locs);
@@ -164,8 +168,11 @@ static void add_mark(conv_out *o, const char *loc)
 	int n = snprintf(full, sizeof full, "%s%s", o->prefix, loc != NULL ? loc : "");
 	size_t flen = n < 0 ? 0 : (size_t)n >= sizeof full ? sizeof full - 1 : (size_t)n;
 	conv_mark *last = o->n_marks > 0 ? &o->marks[o->n_marks - 1] : NULL;
+	const void *node = o->node;
 
-	if (last != NULL && last->page == o->page && strcmp(o->locs + last->loc, full) == 0)
+	o->node = NULL;
+	if (last != NULL && last->page == o->page && last->node == node &&
+	    strcmp(o->locs + last->loc, full) == 0)
 		return;
 	size_t at;
 	if (last != NULL && strcmp(o->locs + last->loc, full) == 0) {
@@ -183,13 +190,31 @@ static void add_mark(conv_out *o, const char *loc)
 	 * that turned out empty). */
 	if (last != NULL && last->off == o->len) {
 		last->loc = at;
+		last->node = node;
 		last->page = o->page;
 		return;
 	}
 	if (reserve(o, (void **)&o->marks, &o->cap_marks, o->n_marks + 1, sizeof *o->marks,
 		    CONV_MARKS_MAX) < 0)
 		return;
-	o->marks[o->n_marks++] = (conv_mark){.off = o->len, .loc = at, .page = o->page};
+	o->marks[o->n_marks++] = (conv_mark){.off = o->len, .loc = at, .node = node,
+					     .page = o->page};
+}
+
+const char *conv_at(conv_out *o, const void *node)
+{
+	o->node = node;
+	return NULL;
+}
+
+int conv_keep_xml(conv_out *o, xmlDocPtr doc)
+{
+	if (reserve(o, (void **)&o->docs, &o->cap_docs, o->n_docs + 1, sizeof *o->docs, 1u << 16) < 0) {
+		xmlFreeDoc(doc);
+		return -1;
+	}
+	o->docs[o->n_docs++] = doc;
+	return 0;
 }
 
 void conv_mark_here(conv_out *o, const char *loc)
@@ -325,8 +350,10 @@ void conv_code(conv_out *o, const char *lang, const char *code, size_t n, const 
 		code++, n--;
 	while (n > 0 && is_ws((unsigned char)code[n - 1]))
 		n--;
-	if (n == 0)
+	if (n == 0) {
+		o->node = NULL;
 		return;
+	}
 	conv_block(o, loc);
 	conv_puts(o, fence);
 	if (lang != NULL && lang[0] != '\0' && strpbrk(lang, "` \n") == NULL)
@@ -448,8 +475,13 @@ jv conv_provenance(jv rec, const chunk_doc *doc, const conv_out *o)
 			ch = jv_object_delete(ch, jv_string(derived[k]));
 		const conv_mark *first = mark_at(o, c->off);
 		const conv_mark *last = mark_at(o, c->off + (c->len > 0 ? c->len - 1 : 0));
-		if (first != NULL && o->locs[first->loc] != '\0')
-			ch = jv_object_set(ch, jv_copy(k_loc), jv_string(o->locs + first->loc));
+		if (first != NULL && (o->locs[first->loc] != '\0' || first->node != NULL)) {
+			xmlChar *path = first->node != NULL ? xmlGetNodePath(first->node) : NULL;
+			ch = jv_object_set(ch, jv_copy(k_loc),
+					   jv_string_fmt("%s%s", o->locs + first->loc,
+							 path != NULL ? (const char *)path : ""));
+			xmlFree(path);
+		}
 		if (first != NULL && first->page > 0) {
 			ch = jv_object_set(ch, jv_copy(k_ps), jv_number(first->page));
 			ch = jv_object_set(ch, jv_copy(k_pe), jv_number(last->page));

@@ -90,9 +90,11 @@ void conv_global_init(void);
 
 /* Where a part of the derived text came from. */
 typedef struct conv_mark {
-	size_t off;     /* first derived byte this mark covers */
-	size_t loc;     /* offset of its NUL-terminated locator in conv_out.locs */
-	int page;       /* 1-based PDF page, 0 when not paged */
+	size_t off;       /* first derived byte this mark covers */
+	size_t loc;       /* offset of its NUL-terminated locator in conv_out.locs */
+	const void *node; /* an xmlNode of a kept document whose XPath ends the
+			   * locator, or NULL (see conv_at) */
+	int page;         /* 1-based PDF page, 0 when not paged */
 } conv_mark;
 
 /* A converter's result.  Buffers are bounded (CONV_TEXT_MAX,
@@ -104,6 +106,9 @@ typedef struct conv_out {
 	size_t n_marks, cap_marks;
 	char *locs;
 	size_t n_locs, cap_locs;
+	struct _xmlDoc **docs; /* parsed documents the marks point into */
+	size_t n_docs, cap_docs;
+	const void *node;    /* for the next mark (conv_at) */
 	jv meta;
 	const char *format;  /* "html", "pdf", ...: static or from conv_command */
 	char converter[96];  /* library or command and its version */
@@ -128,6 +133,14 @@ size_t conv_block(conv_out *o, const char *loc);
 /* Starts a line of the current block (a list item, a table row) with a
  * mark; returns its offset. */
 size_t conv_line(conv_out *o, const char *loc);
+/* Makes the next mark's locator end with the XPath of node (an xmlNode of
+ * a document given to conv_keep_xml).  The path is computed only for the
+ * marks chunks start at (libxml2's xmlGetNodePath costs as much as
+ * parsing when done for every block).  Returns NULL, to be passed as loc. */
+const char *conv_at(conv_out *o, const void *node);
+/* Keeps doc (an xmlDocPtr) alive until conv_out_free.  Returns 0, or -1
+ * (out of memory: doc is freed, o->failed set). */
+int conv_keep_xml(conv_out *o, struct _xmlDoc *doc);
 /* Adds a mark at the end of the text without starting a line. */
 void conv_mark_here(conv_out *o, const char *loc);
 /* Starts an inline run at the end of the text. */

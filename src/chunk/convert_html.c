@@ -31,71 +31,72 @@ struct walk {
 	size_t para_start;
 };
 
+/* libxml2's HTML parser gives element names in lowercase. */
 static int is_named(const xmlNode *n, const char *name)
 {
-	return n->type == XML_ELEMENT_NODE && strcasecmp((const char *)n->name, name) == 0;
+	return n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0;
 }
 
-/* Whether the class attribute of n holds the token cls. */
-static int has_class(xmlNode *n, const char *cls)
+/* The value of attribute name of n, borrowed (no copy: this runs for every
+ * element), or NULL. */
+static const char *attr(const xmlNode *n, const char *name)
 {
-	xmlChar *v = xmlGetProp(n, (const xmlChar *)"class");
-	int hit = 0;
-	size_t len = strlen(cls);
-	for (const char *p = (const char *)v; p != NULL && *p != '\0' && !hit;) {
-		while (*p == ' ' || *p == '\t' || *p == '\n')
-			p++;
-		size_t t = strcspn(p, " \t\n");
-		hit = t == len && strncmp(p, cls, len) == 0;
-		p += t;
-	}
-	xmlFree(v);
-	return hit;
+	for (const xmlAttr *a = n->properties; a != NULL; a = a->next)
+		if (strcmp((const char *)a->name, name) == 0)
+			return a->children != NULL && a->children->content != NULL
+				       ? (const char *)a->children->content
+				       : "";
+	return NULL;
 }
 
-static int is_hidden(xmlNode *n)
+/* Whether the white-space separated list v holds the token tok. */
+static int has_token(const char *v, const char *tok)
 {
-	if (xmlHasProp(n, (const xmlChar *)"hidden") != NULL)
-		return 1;
-	xmlChar *aria = xmlGetProp(n, (const xmlChar *)"aria-hidden");
-	int hidden = aria != NULL && strcasecmp((const char *)aria, "true") == 0;
-	xmlFree(aria);
-	xmlChar *style = xmlGetProp(n, (const xmlChar *)"style");
-	if (!hidden && style != NULL) {
-		/* Compare without white space and case: "display: None". */
-		char flat[256];
-		size_t k = 0;
-		for (const xmlChar *p = style; *p != '\0' && k + 1 < sizeof flat; p++)
-			if (*p != ' ' && *p != '\t' && *p != '\n')
-				flat[k++] = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
-		flat[k] = '\0';
-		hidden = strstr(flat, "display:none") != NULL ||
-			 strstr(flat, "visibility:hidden") != NULL;
-	}
-	xmlFree(style);
-	return hidden;
-}
-
-static int dropped(xmlNode *n, const conv_opts *opts)
-{
-	if (is_named(n, "head"))
-		return 1;
-	for (size_t i = 0; i < opts->n_drop; i++) {
-		const char *d = opts->drop[i];
-		if (d[0] == '.' ? has_class(n, d + 1)
-				: strcmp(d, "hidden") == 0 ? is_hidden(n) : is_named(n, d))
+	size_t len = strlen(tok);
+	for (const char *p = v; p != NULL && *p != '\0';) {
+		p += strspn(p, " \t\n\r\f");
+		size_t t = strcspn(p, " \t\n\r\f");
+		if (t == len && strncmp(p, tok, len) == 0)
 			return 1;
+		p += t;
 	}
 	return 0;
 }
 
-/* The block's locator, an XPath from libxml2, into buf. */
-static const char *locator(xmlNode *n, char *buf, size_t size)
+static int is_hidden(const xmlNode *n)
 {
-	xmlChar *p = xmlGetNodePath(n);
-	snprintf(buf, size, "%s", p != NULL ? (const char *)p : "");
-	xmlFree(p);
-	return buf;
+	if (n->properties == NULL)
+		return 0;
+	if (attr(n, "hidden") != NULL)
+		return 1;
+	const char *aria = attr(n, "aria-hidden");
+	if (aria != NULL && strcasecmp(aria, "true") == 0)
+		return 1;
+	const char *style = attr(n, "style");
+	if (style == NULL)
+		return 0;
+	/* Compare without white space and case: "display: None". */
+	char flat[256];
+	size_t k = 0;
+	for (const char *p = style; *p != '\0' && k + 1 < sizeof flat; p++)
+		if (*p != ' ' && *p != '\t' && *p != '\n')
+			flat[k++] = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+	flat[k] = '\0';
+	return strstr(flat, "display:none") != NULL || strstr(flat, "visibility:hidden") != NULL;
+}
+
+static int dropped(const xmlNode *n, const conv_opts *opts)
+{
+	if (is_named(n, "head"))
+		return 1;
+	const char *cls = attr(n, "class");
+	for (size_t i = 0; i < opts->n_drop; i++) {
+		const char *d = opts->drop[i];
+		if (d[0] == '.' ? cls != NULL && has_token(cls, d + 1)
+				: strcmp(d, "hidden") == 0 ? is_hidden(n) : is_named(n, d))
+			return 1;
+	}
+	return 0;
 }
 
 static int heading_level(const xmlNode *n)
@@ -120,7 +121,7 @@ static int is_block(const xmlNode *n)
 	if (n->type != XML_ELEMENT_NODE)
 		return 0;
 	for (size_t i = 0; i < sizeof blocks / sizeof blocks[0]; i++)
-		if (strcasecmp((const char *)n->name, blocks[i]) == 0)
+		if (strcmp((const char *)n->name, blocks[i]) == 0)
 			return 1;
 	return 0;
 }
@@ -157,8 +158,7 @@ static void walk_children(struct walk *w, xmlNode *n);
 
 static void do_heading(struct walk *w, xmlNode *n, int level)
 {
-	char loc[CONV_LOCATOR_MAX];
-	size_t start = conv_heading(w->o, level, locator(n, loc, sizeof loc));
+	size_t start = conv_heading(w->o, level, conv_at(w->o, n));
 	inline_text(w, n, 0);
 	conv_end_run(w->o, start, 0);
 }
@@ -189,12 +189,12 @@ static void code_lang(xmlNode *n, char *lang, size_t size)
 
 static void do_pre(struct walk *w, xmlNode *n)
 {
-	char loc[CONV_LOCATOR_MAX], lang[32];
+	char lang[32];
 	xmlChar *text = xmlNodeGetContent(n);
 	code_lang(n, lang, sizeof lang);
 	if (text != NULL)
 		conv_code(w->o, lang, (const char *)text, strlen((const char *)text),
-			  locator(n, loc, sizeof loc));
+			  conv_at(w->o, n));
 	xmlFree(text);
 }
 
@@ -244,7 +244,6 @@ static void cell_text(struct walk *w, xmlNode *cell)
 static void do_table(struct walk *w, xmlNode *t)
 {
 	xmlNode *rows_static[64], **rows = rows_static;
-	char loc[CONV_LOCATOR_MAX];
 	size_t n = table_rows(t, rows, 64), cols = 0;
 
 	if (n == 64) { /* a big table: count again into a bigger array */
@@ -259,13 +258,13 @@ static void do_table(struct walk *w, xmlNode *t)
 	}
 	for (xmlNode *c = t->children; c != NULL; c = c->next)
 		if (is_named(c, "caption")) {
-			size_t start = conv_block(w->o, locator(c, loc, sizeof loc));
+			size_t start = conv_block(w->o, conv_at(w->o, c));
 			inline_text(w, c, 0);
 			conv_end_run(w->o, start, 1);
 		}
-	conv_block(w->o, locator(t, loc, sizeof loc));
+	conv_block(w->o, conv_at(w->o, t));
 	for (size_t r = 0; r < n; r++) {
-		conv_line(w->o, locator(rows[r], loc, sizeof loc));
+		conv_line(w->o, conv_at(w->o, rows[r]));
 		conv_put(w->o, "|", 1);
 		size_t k = 0;
 		for (xmlNode *c = rows[r]->children; c != NULL; c = c->next)
@@ -288,13 +287,13 @@ out:
 
 static void do_list(struct walk *w, xmlNode *list, int indent, int first_block)
 {
-	char loc[CONV_LOCATOR_MAX], marker[16];
+	char marker[16];
 	int ordered = is_named(list, "ol"), num = 1;
 
 	for (xmlNode *li = list->children; li != NULL; li = li->next) {
 		if (!is_named(li, "li") || dropped(li, w->opts))
 			continue;
-		locator(li, loc, sizeof loc);
+		const char *loc = conv_at(w->o, li);
 		size_t start = first_block ? conv_block(w->o, loc) : conv_line(w->o, loc);
 		int width = ordered ? snprintf(marker, sizeof marker, "%d. ", num++)
 				    : snprintf(marker, sizeof marker, "- ");
@@ -324,8 +323,7 @@ static void walk_node(struct walk *w, xmlNode *n)
 		if (!w->in_para) {
 			if (strspn(s, " \t\r\n\f") == len)
 				return;
-			char loc[CONV_LOCATOR_MAX];
-			w->para_start = conv_block(w->o, locator(n->parent, loc, sizeof loc));
+			w->para_start = conv_block(w->o, conv_at(w->o, n->parent));
 			w->in_para = 1;
 		}
 		conv_inline(w->o, s, len);
@@ -415,8 +413,7 @@ int conv_html_part(conv_out *o, const char *buf, size_t len, const conv_opts *op
 	struct walk w = {.o = o, .opts = opts};
 	walk_node(&w, root);
 	end_para(&w);
-	xmlFreeDoc(doc);
-	return 0;
+	return conv_keep_xml(o, doc) < 0 ? (*err = o->err, -1) : 0;
 }
 
 int conv_html(conv_out *o, const char *buf, size_t len, const conv_opts *opts, dp_err *err)

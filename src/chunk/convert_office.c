@@ -69,14 +69,6 @@ static int attr_int(xmlNode *n, const char *name, int dflt)
 	return r;
 }
 
-static const char *locator(xmlNode *n, char *buf, size_t size)
-{
-	xmlChar *p = xmlGetNodePath(n);
-	snprintf(buf, size, "%s", p != NULL ? (const char *)p : "");
-	xmlFree(p);
-	return buf;
-}
-
 static int name_is_code(const char *name)
 {
 	return name != NULL && (strstr(name, "Code") != NULL || strstr(name, "Preformatted") != NULL ||
@@ -187,8 +179,7 @@ static void runs(struct office *w, xmlNode *n, int raw)
 static void flush_code(struct office *w)
 {
 	if (w->code.len > 0) {
-		char loc[CONV_LOCATOR_MAX];
-		conv_code(w->o, NULL, w->code.text, w->code.len, locator(w->code_at, loc, sizeof loc));
+		conv_code(w->o, NULL, w->code.text, w->code.len, conv_at(w->o, w->code_at));
 		w->in_list = 0;
 	}
 	w->code.len = 0;
@@ -213,8 +204,6 @@ static void flush_notes(struct office *w)
 /* One paragraph: heading level (0: none), list level (-1: none), code. */
 static void paragraph(struct office *w, xmlNode *p, int level, int list, int code)
 {
-	char loc[CONV_LOCATOR_MAX];
-	locator(p, loc, sizeof loc);
 	if (code) {
 		if (w->code.len == 0)
 			w->code_at = p;
@@ -224,6 +213,7 @@ static void paragraph(struct office *w, xmlNode *p, int level, int list, int cod
 	}
 	flush_code(w);
 	size_t start;
+	const char *loc = conv_at(w->o, p);
 	if (level > 0) {
 		start = conv_heading(w->o, level, loc);
 	} else if (list >= 0) {
@@ -257,8 +247,7 @@ static size_t rows_of(xmlNode *t, const char *row_name, xmlNode **rows, size_t m
 
 static void table_row(struct office *w, xmlNode *row, const char *cell_name, size_t *cols)
 {
-	char loc[CONV_LOCATOR_MAX];
-	conv_line(w->o, locator(row, loc, sizeof loc));
+	conv_line(w->o, conv_at(w->o, row));
 	conv_put(w->o, "|", 1);
 	size_t k = 0;
 	for (xmlNode *c = row->children; c != NULL; c = c->next)
@@ -285,11 +274,10 @@ static void table_row(struct office *w, xmlNode *row, const char *cell_name, siz
  * first row followed by the separator. */
 static void table(struct office *w, xmlNode *t, const char *row_name, const char *cell_name)
 {
-	char loc[CONV_LOCATOR_MAX];
 	xmlNode **rows = malloc(TABLE_MAX_ROWS * sizeof *rows);
 	size_t n = rows != NULL ? rows_of(t, row_name, rows, TABLE_MAX_ROWS) : 0, cols = 0;
 	flush_code(w);
-	conv_block(w->o, locator(t, loc, sizeof loc));
+	conv_block(w->o, conv_at(w->o, t));
 	for (size_t r = 0; r < n; r++)
 		table_row(w, rows[r], cell_name, &cols);
 	free(rows);
@@ -444,8 +432,8 @@ int conv_docx(conv_out *o, const char *buf, size_t len, dp_err *err)
 	snprintf(o->prefix, sizeof o->prefix, "word/document.xml#");
 	if (body != NULL)
 		docx_body(&w, body);
-	xmlFreeDoc(d);
-	rc = 0;
+	flush_code(&w); /* before the document the code block points into goes */
+	rc = conv_keep_xml(o, d);
 out:
 	office_free(&w);
 	o->prefix[0] = '\0';
@@ -527,8 +515,8 @@ int conv_odt(conv_out *o, const char *buf, size_t len, dp_err *err)
 	snprintf(o->prefix, sizeof o->prefix, "content.xml#");
 	if (text != NULL)
 		odt_blocks(&w, text, -1);
-	xmlFreeDoc(d);
-	rc = 0;
+	flush_code(&w);
+	rc = conv_keep_xml(o, d);
 out:
 	office_free(&w);
 	o->prefix[0] = '\0';
