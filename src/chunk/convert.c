@@ -311,6 +311,9 @@ int conv_end_run(conv_out *o, size_t drop_from, int escape)
 		o->len = drop_from < o->len ? drop_from : o->len;
 		if (o->text != NULL)
 			o->text[o->len] = '\0';
+		/* Marks of the removed block go with it: marks stay in order. */
+		while (o->n_marks > 0 && o->marks[o->n_marks - 1].off > o->len)
+			o->n_marks--;
 		return 0;
 	}
 	if (escape)

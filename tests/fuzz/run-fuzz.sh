@@ -2,14 +2,16 @@
 # Builds a libFuzzer target with clang (ASan+UBSan) and runs it.
 #
 # Usage: tests/fuzz/run-fuzz.sh [TARGET] [SECONDS]
-#   TARGET: chunk (the Markdown/text chunker, default) or record (the line
-#   reader, record parser and vector decoder every stage runs on its input).
+#   TARGET: chunk (the Markdown/text chunker, default), record (the line
+#   reader, record parser and vector decoder every stage runs on its input),
+#   html (the HTML converter with chunking and provenance) or zip (the ZIP
+#   reader with DOCX, ODT and EPUB).
 # The corpus is kept in build/fuzz/corpus-TARGET; crashes are written to
 # build/fuzz/ as crash-*.
 set -eu
 cd "$(dirname "$0")/../.."
 target=chunk
-case ${1:-} in chunk | record) target=$1; shift ;; esac
+case ${1:-} in chunk | record | html | zip) target=$1; shift ;; esac
 secs=${1:-60}
 out=build/fuzz
 corpus=$out/corpus-$target
@@ -32,6 +34,24 @@ chunk)
 		rm -rf "$out/seed"
 	fi
 	;;
+html | zip)
+	# The converters with everything they link (src/chunk minus main.c).
+	pkgs="libxml-2.0 poppler-glib libzip libmagic md4c"
+	# shellcheck disable=SC2046
+	cc_fuzz $(pkg-config --cflags $pkgs) -o "$out/fuzz_$target" "tests/fuzz/fuzz_$target.c" \
+		$(ls src/chunk/*.c | grep -v main.c) src/lib/text.c src/lib/hash.c src/lib/record.c \
+		src/lib/json.c src/lib/err.c $(pkg-config --libs $pkgs)
+	if [ -z "$(ls -A "$corpus")" ]; then
+		i=0
+		for f in tests/data/formats/*.html tests/data/formats/*.docx tests/data/formats/*.odt \
+			tests/data/formats/*.epub; do
+			case $target:$f in html:*.html) ;; zip:*.docx) k=0 ;; zip:*.odt) k=1 ;; zip:*.epub) k=2 ;; *) continue ;; esac
+			# First byte: the options or the format (see fuzz_$target.c).
+			{ printf "\\$(printf '%03o' "${k:-$((i * 37 % 256))}")"; cat "$f"; } >"$corpus/seed$i"
+			i=$((i + 1))
+		done
+	fi
+	;;
 record)
 	cc_fuzz -o "$out/fuzz_record" tests/fuzz/fuzz_record.c \
 		src/lib/lines.c src/lib/record.c src/lib/vec.c src/lib/text.c src/lib/err.c
@@ -48,5 +68,7 @@ esac
 # checks our own leaks.
 leaks=1
 [ "$target" = record ] && leaks=0 && export ASAN_OPTIONS=detect_leaks=0
-exec "$out/fuzz_$target" -detect_leaks=$leaks -max_total_time="$secs" -max_len=16384 -timeout=10 \
+maxlen=16384
+[ "$target" = zip ] && maxlen=65536 # the seed containers are 10-13 KB
+exec "$out/fuzz_$target" -detect_leaks=$leaks -max_total_time="$secs" -max_len=$maxlen -timeout=10 \
 	-artifact_prefix="$out/" "$corpus"
