@@ -60,12 +60,10 @@ static ssize_t read_full(int fd, char *buf, size_t want)
 	return (ssize_t)got;
 }
 
-char *chunk_read_file(const char *path, unsigned long long max_size, size_t *len, dp_err *err)
+int chunk_open_file(const char *path, unsigned long long max_size, struct stat *st, dp_err *err)
 {
 	/* O_NONBLOCK: a FIFO put in the file's place must not hang us. */
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
-	struct stat st;
-	char *buf = NULL;
 
 	if (fd < 0) {
 		if (errno == ENOENT || errno == ENOTDIR)
@@ -74,23 +72,35 @@ char *chunk_read_file(const char *path, unsigned long long max_size, size_t *len
 			dp_err_set(err, "file is now a symbolic link; not followed");
 		else
 			dp_err_set(err, "cannot open: %s", strerror(errno));
-		return NULL;
+		return -1;
 	}
-	if (fstat(fd, &st) != 0) {
+	if (fstat(fd, st) != 0) {
 		dp_err_set(err, "cannot stat: %s", strerror(errno));
 		goto fail;
 	}
-	if (!S_ISREG(st.st_mode)) {
+	if (!S_ISREG(st->st_mode)) {
 		dp_err_set(err, "not a regular file any more");
 		goto fail;
 	}
-	if ((unsigned long long)st.st_size > max_size) {
-		dp_err_set(err, "file is %lld bytes, over --max-size %llu", (long long)st.st_size,
+	if ((unsigned long long)st->st_size > max_size) {
+		dp_err_set(err, "file is %lld bytes, over --max-size %llu", (long long)st->st_size,
 			   max_size);
 		goto fail;
 	}
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
+char *chunk_read_file(const char *path, unsigned long long max_size, size_t *len, dp_err *err)
+{
+	struct stat st;
+	int fd = chunk_open_file(path, max_size, &st, err);
+	if (fd < 0)
+		return NULL;
 	size_t size = (size_t)st.st_size;
-	buf = malloc(size + 1);
+	char *buf = malloc(size + 1);
 	if (buf == NULL) {
 		dp_err_set(err, "out of memory reading %zu bytes", size);
 		goto fail;
@@ -117,6 +127,13 @@ fail:
 
 int chunk_check_file(jv file_rec, const char *buf, size_t len, dp_err *err)
 {
+	char got[DP_HASH_HEX];
+	dp_hash_hex(buf, len, got);
+	return chunk_check_sum(file_rec, got, len, err);
+}
+
+int chunk_check_sum(jv file_rec, const char *got, size_t len, dp_err *err)
+{
 	double size;
 	const char *want = dp_record_str(file_rec, "hash");
 
@@ -125,8 +142,6 @@ int chunk_check_file(jv file_rec, const char *buf, size_t len, dp_err *err)
 		return -1;
 	}
 	if (want != NULL) {
-		char got[DP_HASH_HEX];
-		dp_hash_hex(buf, len, got);
 		if (strcmp(got, want) != 0) {
 			dp_err_set(err, "file changed since discovery: its hash differs");
 			return -1;
@@ -205,17 +220,16 @@ jv chunk_stage_process(void *ctx, jv rec)
 
 	if (path == NULL || path[0] != '/')
 		return dp_record_error(rec, "chunk", "file record without an absolute \"path\"");
-	buf = chunk_read_file(path, cs->max_size, &len, &err);
-	if (buf == NULL)
-		return dp_record_error(rec, "chunk", err.msg);
 	const conv_command *cmd = NULL;
 	enum conv_kind kind = cs->format == CHUNK_FORMAT_AUTO ? conv_kind_of(&cs->conv, path, &cmd)
 							       : CONV_NONE;
-	if (kind != CONV_NONE) {
-		rec = chunk_converted(cs, rec, kind, cmd, path, buf, len);
-		free(buf);
-		return rec;
-	}
+	if (kind == CONV_PDF)
+		return chunk_converted_pdf(cs, rec, path);
+	buf = chunk_read_file(path, cs->max_size, &len, &err);
+	if (buf == NULL)
+		return dp_record_error(rec, "chunk", err.msg);
+	if (kind != CONV_NONE)
+		return chunk_converted(cs, rec, kind, cmd, path, buf, len);
 	if (chunk_check_text(rec, buf, len, &err) < 0) {
 		free(buf);
 		return dp_record_error(rec, "chunk", err.msg);

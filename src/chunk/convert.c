@@ -6,12 +6,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <errno.h>
+#include <unistd.h>
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <magic.h>
 
 #include "chunk_stage.h"
+#include "hash.h"
 #include "record.h"
 
 void conv_opts_default(conv_opts *o, size_t max_output)
@@ -423,7 +426,7 @@ int conv_file(conv_out *o, enum conv_kind kind, const conv_command *cmd, const c
 		rc = conv_html(o, buf, len, opts, err);
 		break;
 	case CONV_PDF:
-		rc = conv_pdf(o, buf, len, err);
+		rc = conv_pdf(o, buf, len, -1, err);
 		break;
 	case CONV_DOCX:
 		rc = conv_docx(o, buf, len, err);
@@ -505,32 +508,87 @@ jv conv_provenance(jv rec, const chunk_doc *doc, const conv_out *o)
 	return jv_object_set(rec, jv_string("meta"), meta);
 }
 
+/* Splits o's text and builds the document record (rec consumed). */
+static jv finish(const chunk_stage *cs, jv rec, conv_out *o)
+{
+	chunk_doc doc;
+	dp_err err;
+	chunk_doc_init(&doc);
+	if (chunk_split(&doc, o->text != NULL ? o->text : "", o->len, CHUNK_MARKDOWN, &cs->opts,
+			&err) < 0) {
+		rec = dp_record_error(rec, "chunk", err.msg);
+	} else {
+		/* The identity names the converter too: another version of it
+		 * may give other text, so the store must re-chunk. */
+		char chunker[sizeof o->converter + 96];
+		snprintf(chunker, sizeof chunker, "%s-v1 (%s) %s", o->format, o->converter,
+			 cs->chunker_markdown);
+		rec = chunk_document(rec, &doc, o->text != NULL ? o->text : "", o->format, chunker);
+		rec = conv_provenance(rec, &doc, o);
+	}
+	chunk_doc_free(&doc);
+	return rec;
+}
+
 jv chunk_converted(const chunk_stage *cs, jv rec, enum conv_kind kind, const conv_command *cmd,
-		   const char *path, const char *buf, size_t len)
+		   const char *path, char *buf, size_t len)
 {
 	dp_err err;
 	conv_out o;
-	chunk_doc doc;
 
-	if (chunk_check_file(rec, buf, len, &err) < 0)
+	if (chunk_check_file(rec, buf, len, &err) < 0) {
+		free(buf);
+		return dp_record_error(rec, "chunk", err.msg);
+	}
+	conv_out_init(&o);
+	int rc = conv_file(&o, kind, cmd, path, buf, len, &cs->conv, &err);
+	free(buf);
+	rec = rc < 0 ? dp_record_error(rec, "chunk", err.msg) : finish(cs, rec, &o);
+	conv_out_free(&o);
+	return rec;
+}
+
+/* Hashes the open file and checks it against rec, then checks its first
+ * KiB looks like a PDF.  Leaves the offset at 0.  Returns 0 or -1. */
+static int check_pdf_fd(jv rec, int fd, dp_err *err)
+{
+	char got[DP_HASH_HEX], head[1024];
+	unsigned long long size;
+	if (dp_hash_fd(fd, got, &size, err) < 0 || chunk_check_sum(rec, got, (size_t)size, err) < 0)
+		return -1;
+	ssize_t n = pread(fd, head, sizeof head, 0);
+	if (n < 0 || lseek(fd, 0, SEEK_SET) != 0) {
+		dp_err_set(err, "read: %s", strerror(errno));
+		return -1;
+	}
+	return check_content(CONV_PDF, head, (size_t)n, err);
+}
+
+jv chunk_converted_pdf(const chunk_stage *cs, jv rec, const char *path)
+{
+	dp_err err;
+	conv_out o;
+	struct stat before, after;
+	int fd = chunk_open_file(path, cs->max_size, &before, &err);
+
+	if (fd < 0)
 		return dp_record_error(rec, "chunk", err.msg);
 	conv_out_init(&o);
-	chunk_doc_init(&doc);
-	if (conv_file(&o, kind, cmd, path, buf, len, &cs->conv, &err) < 0 ||
-	    chunk_split(&doc, o.text != NULL ? o.text : "", o.len, CHUNK_MARKDOWN, &cs->opts,
-			&err) < 0) {
-		rec = dp_record_error(rec, "chunk", err.msg);
-		goto out;
+	int rc = check_pdf_fd(rec, fd, &err);
+	if (rc == 0)
+		rc = conv_pdf(&o, NULL, 0, fd, &err);
+	if (rc == 0 && (fstat(fd, &after) != 0 || after.st_size != before.st_size ||
+			after.st_mtim.tv_sec != before.st_mtim.tv_sec ||
+			after.st_mtim.tv_nsec != before.st_mtim.tv_nsec)) {
+		dp_err_set(&err, "file changed while being read");
+		rc = -1;
 	}
-	/* The identity names the converter too: another version of it may
-	 * give other text, so the store must re-chunk. */
-	char chunker[sizeof o.converter + 96];
-	snprintf(chunker, sizeof chunker, "%s-v1 (%s) %s", o.format, o.converter,
-		 cs->chunker_markdown);
-	rec = chunk_document(rec, &doc, o.text != NULL ? o.text : "", o.format, chunker);
-	rec = conv_provenance(rec, &doc, &o);
-out:
-	chunk_doc_free(&doc);
+	close(fd);
+	if (rc == 0 && o.failed) {
+		err = o.err;
+		rc = -1;
+	}
+	rec = rc < 0 ? dp_record_error(rec, "chunk", err.msg) : finish(cs, rec, &o);
 	conv_out_free(&o);
 	return rec;
 }

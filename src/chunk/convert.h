@@ -169,7 +169,9 @@ int conv_html(conv_out *o, const char *buf, size_t len, const conv_opts *opts, d
 /* conv_html without setting format and converter: one part of a document
  * (an EPUB chapter, a --convert command's output). */
 int conv_html_part(conv_out *o, const char *buf, size_t len, const conv_opts *opts, dp_err *err);
-int conv_pdf(conv_out *o, const char *buf, size_t len, dp_err *err);
+/* conv_pdf reads buf[0..len), or when buf is NULL the file open on fd
+ * (borrowed; poppler reads what it needs as it goes). */
+int conv_pdf(conv_out *o, const char *buf, size_t len, int fd, dp_err *err);
 int conv_docx(conv_out *o, const char *buf, size_t len, dp_err *err);
 int conv_odt(conv_out *o, const char *buf, size_t len, dp_err *err);
 int conv_epub(conv_out *o, const char *buf, size_t len, const conv_opts *opts, dp_err *err);

@@ -25,6 +25,8 @@
 #include "convert.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -411,12 +413,24 @@ static void doc_meta(struct pdf *w)
 	w->o->meta = jv_object_set(w->o->meta, jv_string("pages"), jv_number(w->n_pages));
 }
 
-static PopplerDocument *open_pdf(const char *buf, size_t len, dp_err *err)
+static PopplerDocument *open_pdf(const char *buf, size_t len, int fd, dp_err *err)
 {
 	GError *gerr = NULL;
-	GBytes *bytes = g_bytes_new_static(buf, len);
-	PopplerDocument *doc = poppler_document_new_from_bytes(bytes, NULL, &gerr);
-	g_bytes_unref(bytes);
+	PopplerDocument *doc;
+	if (buf == NULL) {
+		/* poppler owns (and closes, even on failure) the descriptor it
+		 * is given: give it a copy. */
+		int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		if (copy < 0) {
+			dp_err_set(err, "dup: %s", strerror(errno));
+			return NULL;
+		}
+		doc = poppler_document_new_from_fd(copy, NULL, &gerr);
+	} else {
+		GBytes *bytes = g_bytes_new_static(buf, len);
+		doc = poppler_document_new_from_bytes(bytes, NULL, &gerr);
+		g_bytes_unref(bytes);
+	}
 	if (doc == NULL) {
 		if (gerr != NULL && gerr->domain == POPPLER_ERROR && gerr->code == POPPLER_ERROR_ENCRYPTED)
 			dp_err_set(err, "encrypted PDF (password protected): not read");
@@ -441,14 +455,14 @@ static void pdf_free(struct pdf *w)
 		g_object_unref(w->doc);
 }
 
-int conv_pdf(conv_out *o, const char *buf, size_t len, dp_err *err)
+int conv_pdf(conv_out *o, const char *buf, size_t len, int fd, dp_err *err)
 {
 	struct pdf w = {.o = o};
 	int rc = -1;
 
 	o->format = "pdf";
 	snprintf(o->converter, sizeof o->converter, "poppler-glib %s", poppler_get_version());
-	if ((w.doc = open_pdf(buf, len, err)) == NULL)
+	if ((w.doc = open_pdf(buf, len, fd, err)) == NULL)
 		return -1;
 	w.n_pages = poppler_document_get_n_pages(w.doc);
 	if (w.n_pages <= 0) {
