@@ -22,6 +22,9 @@
 #include "chunker.h"
 #include "err.h"
 
+struct _xmlDoc;
+struct _xmlNode;
+
 /* Limits of the derived text and its marks: converters stop with an error
  * beyond them (a derived text is at most a few times its source). */
 #define CONV_TEXT_MAX (256u << 20)
@@ -201,6 +204,11 @@ int conv_zip_read(conv_zip *z, const char *name, char **out, size_t *len, dp_err
  * Returns the document (xmlFreeDoc it), or NULL: absent (err untouched,
  * *rc 0) or unreadable (*rc -1, err set). */
 struct _xmlDoc *conv_zip_xml(conv_zip *z, const char *name, int *rc, dp_err *err);
+
+/* Whether n is an element with local name `name` (any namespace). */
+int conv_xml_is(const struct _xmlNode *n, const char *name);
+/* n's first child element with local name `name`, or NULL (n may be NULL). */
+struct _xmlNode *conv_xml_child(struct _xmlNode *n, const char *name);
 
 /* Converts one file of the given kind into o (the dispatcher). */
 int conv_file(conv_out *o, enum conv_kind kind, const conv_command *cmd, const char *path,

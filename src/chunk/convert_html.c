@@ -168,9 +168,9 @@ static void code_lang(xmlNode *n, char *lang, size_t size)
 {
 	lang[0] = '\0';
 	for (int round = 0; round < 2 && n != NULL && lang[0] == '\0'; round++) {
-		xmlChar *v = xmlGetProp(n, (const xmlChar *)"class");
-		int source_code = v != NULL && strstr((const char *)v, "sourceCode") != NULL;
-		for (const char *p = (const char *)v; p != NULL && *p != '\0';) {
+		const char *v = attr(n, "class");
+		int source_code = v != NULL && strstr(v, "sourceCode") != NULL;
+		for (const char *p = v; p != NULL && *p != '\0';) {
 			p += strspn(p, " \t\n");
 			size_t t = strcspn(p, " \t\n");
 			if (t > 9 && strncmp(p, "language-", 9) == 0)
@@ -181,7 +181,6 @@ static void code_lang(xmlNode *n, char *lang, size_t size)
 				snprintf(lang, size, "%.*s", (int)t, p);
 			p += t;
 		}
-		xmlFree(v);
 		for (n = n->children; n != NULL && n->type != XML_ELEMENT_NODE; n = n->next)
 			;
 	}

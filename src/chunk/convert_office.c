@@ -47,19 +47,6 @@ struct office {
 	int docx;       /* text lives in w:t only (other text nodes are layout) */
 };
 
-static int local_is(const xmlNode *n, const char *name)
-{
-	return n != NULL && n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0;
-}
-
-static xmlNode *child(xmlNode *n, const char *name)
-{
-	for (xmlNode *c = n != NULL ? n->children : NULL; c != NULL; c = c->next)
-		if (local_is(c, name))
-			return c;
-	return NULL;
-}
-
 /* The attribute (any namespace) as an int, or dflt. */
 static int attr_int(xmlNode *n, const char *name, int dflt)
 {
@@ -127,21 +114,21 @@ static void runs(struct office *w, xmlNode *n, int raw)
 {
 	conv_out *o = raw ? &w->code : w->o;
 	for (xmlNode *c = n->children; c != NULL; c = c->next) {
-		if (c->type == XML_TEXT_NODE && (!w->docx || local_is(n, "t"))) {
+		if (c->type == XML_TEXT_NODE && (!w->docx || conv_xml_is(n, "t"))) {
 			const char *s = (const char *)c->content;
 			if (raw)
 				conv_puts(o, s);
 			else
 				conv_inline(o, s, strlen(s));
-		} else if (local_is(c, "tab")) {
+		} else if (conv_xml_is(c, "tab")) {
 			conv_put(o, raw ? "\t" : " ", 1);
-		} else if (local_is(c, "br") || local_is(c, "cr") || local_is(c, "line-break")) {
+		} else if (conv_xml_is(c, "br") || conv_xml_is(c, "cr") || conv_xml_is(c, "line-break")) {
 			conv_put(o, raw ? "\n" : " ", 1);
-		} else if (local_is(c, "s")) { /* ODT: text:c spaces */
+		} else if (conv_xml_is(c, "s")) { /* ODT: text:c spaces */
 			int k = attr_int(c, "c", 1);
 			for (int i = 0; i < k && i < 1000; i++)
 				conv_put(o, " ", 1);
-		} else if (local_is(c, "footnoteReference") || local_is(c, "endnoteReference")) {
+		} else if (conv_xml_is(c, "footnoteReference") || conv_xml_is(c, "endnoteReference")) {
 			xmlChar *id = xmlGetProp(c, (const xmlChar *)"id");
 			jv text = id != NULL ? jv_object_get(jv_copy(w->notes), jv_string((const char *)id))
 					     : jv_invalid();
@@ -154,8 +141,8 @@ static void runs(struct office *w, xmlNode *n, int raw)
 							     jv_string_fmt("%s: %s", cite, jv_string_value(text)));
 			jv_free(text);
 			xmlFree(id);
-		} else if (local_is(c, "note")) { /* ODT */
-			xmlNode *cit = child(c, "note-citation"), *body = child(c, "note-body");
+		} else if (conv_xml_is(c, "note")) { /* ODT */
+			xmlNode *cit = conv_xml_child(c, "note-citation"), *body = conv_xml_child(c, "note-body");
 			xmlChar *num = cit != NULL ? xmlNodeGetContent(cit) : NULL;
 			char cite[32];
 			snprintf(cite, sizeof cite, "[^%s]", num != NULL ? (const char *)num : "");
@@ -166,11 +153,11 @@ static void runs(struct office *w, xmlNode *n, int raw)
 							     jv_string_fmt("%s: %s", cite, (const char *)t));
 			xmlFree(num);
 			xmlFree(t);
-		} else if (c->type == XML_ELEMENT_NODE && !local_is(c, "delText") &&
-			   !local_is(c, "instrText") && !local_is(c, "pPr") && !local_is(c, "rPr") &&
-			   !local_is(c, "note-citation")) {
+		} else if (c->type == XML_ELEMENT_NODE && !conv_xml_is(c, "delText") &&
+			   !conv_xml_is(c, "instrText") && !conv_xml_is(c, "pPr") && !conv_xml_is(c, "rPr") &&
+			   !conv_xml_is(c, "note-citation")) {
 			runs(w, c, raw);
-			if (local_is(c, "p") || local_is(c, "h")) /* paragraphs of a cell */
+			if (conv_xml_is(c, "p") || conv_xml_is(c, "h")) /* paragraphs of a cell */
 				conv_put(o, raw ? "\n" : " ", 1);
 		}
 	}
@@ -238,9 +225,9 @@ static size_t rows_of(xmlNode *t, const char *row_name, xmlNode **rows, size_t m
 {
 	size_t n = 0;
 	for (xmlNode *r = t->children; r != NULL && n < max; r = r->next)
-		if (local_is(r, row_name))
+		if (conv_xml_is(r, row_name))
 			rows[n++] = r;
-		else if (local_is(r, "table-header-rows") || local_is(r, "table-rows"))
+		else if (conv_xml_is(r, "table-header-rows") || conv_xml_is(r, "table-rows"))
 			n += rows_of(r, row_name, rows + n, max - n);
 	return n;
 }
@@ -251,7 +238,7 @@ static void table_row(struct office *w, xmlNode *row, const char *cell_name, siz
 	conv_put(w->o, "|", 1);
 	size_t k = 0;
 	for (xmlNode *c = row->children; c != NULL; c = c->next)
-		if (local_is(c, cell_name)) {
+		if (conv_xml_is(c, cell_name)) {
 			conv_put(w->o, " ", 1);
 			conv_run(w->o);
 			runs(w, c, 0);
@@ -290,12 +277,12 @@ static void table(struct office *w, xmlNode *t, const char *row_name, const char
 static void docx_styles(struct office *w, xmlNode *root)
 {
 	for (xmlNode *s = root->children; s != NULL; s = s->next) {
-		if (!local_is(s, "style"))
+		if (!conv_xml_is(s, "style"))
 			continue;
-		xmlNode *name = child(s, "name");
+		xmlNode *name = conv_xml_child(s, "name");
 		xmlChar *nm = name != NULL ? xmlGetProp(name, (const xmlChar *)"val") : NULL;
 		int level = name_level((const char *)nm);
-		int outline = attr_int(child(child(s, "pPr"), "outlineLvl"), "val", -1);
+		int outline = attr_int(conv_xml_child(conv_xml_child(s, "pPr"), "outlineLvl"), "val", -1);
 		if (level == 0 && outline >= 0 && outline < 9)
 			level = outline + 1;
 		add_style(w, xmlGetProp(s, (const xmlChar *)"styleId"), level,
@@ -307,7 +294,7 @@ static void docx_styles(struct office *w, xmlNode *root)
 static void docx_notes(struct office *w, xmlNode *root)
 {
 	for (xmlNode *f = root->children; f != NULL; f = f->next) {
-		if (!local_is(f, "footnote") && !local_is(f, "endnote"))
+		if (!conv_xml_is(f, "footnote") && !conv_xml_is(f, "endnote"))
 			continue;
 		xmlChar *id = xmlGetProp(f, (const xmlChar *)"id");
 		conv_out t;
@@ -330,22 +317,22 @@ static void docx_notes(struct office *w, xmlNode *root)
 static void docx_body(struct office *w, xmlNode *body)
 {
 	for (xmlNode *b = body->children; b != NULL; b = b->next) {
-		if (local_is(b, "p")) {
-			xmlNode *ppr = child(b, "pPr");
-			xmlChar *sid = xmlGetProp(child(ppr, "pStyle"), (const xmlChar *)"val");
+		if (conv_xml_is(b, "p")) {
+			xmlNode *ppr = conv_xml_child(b, "pPr");
+			xmlChar *sid = xmlGetProp(conv_xml_child(ppr, "pStyle"), (const xmlChar *)"val");
 			const struct style *st = find_style(w, sid);
 			xmlFree(sid);
 			int level = st != NULL ? st->level : 0;
-			int outline = attr_int(child(ppr, "outlineLvl"), "val", -1);
+			int outline = attr_int(conv_xml_child(ppr, "outlineLvl"), "val", -1);
 			if (outline >= 0 && outline < 9)
 				level = outline + 1;
-			xmlNode *num = child(ppr, "numPr");
-			int list = num != NULL ? attr_int(child(num, "ilvl"), "val", 0) : -1;
+			xmlNode *num = conv_xml_child(ppr, "numPr");
+			int list = num != NULL ? attr_int(conv_xml_child(num, "ilvl"), "val", 0) : -1;
 			paragraph(w, b, level, level > 0 ? -1 : list, st != NULL && st->code);
-		} else if (local_is(b, "tbl")) {
+		} else if (conv_xml_is(b, "tbl")) {
 			table(w, b, "tr", "tc");
-		} else if (local_is(b, "sdt")) {
-			xmlNode *content = child(b, "sdtContent");
+		} else if (conv_xml_is(b, "sdt")) {
+			xmlNode *content = conv_xml_child(b, "sdtContent");
 			if (content != NULL)
 				docx_body(w, content);
 		}
@@ -361,7 +348,7 @@ static void core_meta(conv_out *o, xmlNode *root)
 	};
 	for (xmlNode *m = root != NULL ? root->children : NULL; m != NULL; m = m->next)
 		for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
-			if (local_is(m, keys[k][0])) {
+			if (conv_xml_is(m, keys[k][0])) {
 				xmlChar *v = xmlNodeGetContent(m);
 				conv_meta(o, keys[k][1], (const char *)v);
 				xmlFree(v);
@@ -428,7 +415,7 @@ int conv_docx(conv_out *o, const char *buf, size_t len, dp_err *err)
 		rc = -1;
 		goto out;
 	}
-	xmlNode *body = child(xmlDocGetRootElement(d), "body");
+	xmlNode *body = conv_xml_child(xmlDocGetRootElement(d), "body");
 	snprintf(o->prefix, sizeof o->prefix, "word/document.xml#");
 	if (body != NULL)
 		docx_body(&w, body);
@@ -445,9 +432,9 @@ out:
 
 static void odt_styles(struct office *w, xmlNode *root)
 {
-	xmlNode *auto_styles = child(root, "automatic-styles");
+	xmlNode *auto_styles = conv_xml_child(root, "automatic-styles");
 	for (xmlNode *s = auto_styles != NULL ? auto_styles->children : NULL; s != NULL; s = s->next) {
-		if (!local_is(s, "style"))
+		if (!conv_xml_is(s, "style"))
 			continue;
 		xmlChar *parent = xmlGetProp(s, (const xmlChar *)"parent-style-name");
 		add_style(w, xmlGetProp(s, (const xmlChar *)"name"), 0,
@@ -468,17 +455,17 @@ static int odt_is_code(const struct office *w, xmlNode *p)
 static void odt_blocks(struct office *w, xmlNode *parent, int list)
 {
 	for (xmlNode *b = parent->children; b != NULL; b = b->next) {
-		if (local_is(b, "h")) {
+		if (conv_xml_is(b, "h")) {
 			int lv = attr_int(b, "outline-level", 1);
 			paragraph(w, b, lv < 1 ? 1 : lv, -1, 0);
-		} else if (local_is(b, "p")) {
+		} else if (conv_xml_is(b, "p")) {
 			paragraph(w, b, 0, list, list < 0 && odt_is_code(w, b));
-		} else if (local_is(b, "list")) {
+		} else if (conv_xml_is(b, "list")) {
 			odt_blocks(w, b, list + 1);
-		} else if (local_is(b, "list-item") || local_is(b, "list-header") ||
-			   local_is(b, "section") || local_is(b, "index-body")) {
+		} else if (conv_xml_is(b, "list-item") || conv_xml_is(b, "list-header") ||
+			   conv_xml_is(b, "section") || conv_xml_is(b, "index-body")) {
 			odt_blocks(w, b, list);
-		} else if (local_is(b, "table")) {
+		} else if (conv_xml_is(b, "table")) {
 			table(w, b, "table-row", "table-cell");
 		}
 	}
@@ -500,7 +487,7 @@ int conv_odt(conv_out *o, const char *buf, size_t len, dp_err *err)
 	if (rc < 0)
 		goto out;
 	if (meta != NULL) {
-		core_meta(o, child(xmlDocGetRootElement(meta), "meta"));
+		core_meta(o, conv_xml_child(xmlDocGetRootElement(meta), "meta"));
 		xmlFreeDoc(meta);
 	}
 	xmlDocPtr d = conv_zip_xml(&z, "content.xml", &rc, err);
@@ -511,7 +498,7 @@ int conv_odt(conv_out *o, const char *buf, size_t len, dp_err *err)
 		goto out;
 	}
 	odt_styles(&w, xmlDocGetRootElement(d));
-	xmlNode *text = child(child(xmlDocGetRootElement(d), "body"), "text");
+	xmlNode *text = conv_xml_child(conv_xml_child(xmlDocGetRootElement(d), "body"), "text");
 	snprintf(o->prefix, sizeof o->prefix, "content.xml#");
 	if (text != NULL)
 		odt_blocks(&w, text, -1);

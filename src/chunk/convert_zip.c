@@ -164,15 +164,15 @@ xmlDocPtr conv_zip_xml(conv_zip *z, const char *name, int *rc, dp_err *err)
 
 /* ---- EPUB ---- */
 
-static int local_is(const xmlNode *n, const char *name)
+int conv_xml_is(const xmlNode *n, const char *name)
 {
-	return n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0;
+	return n != NULL && n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0;
 }
 
-static xmlNode *child(xmlNode *n, const char *name)
+xmlNode *conv_xml_child(xmlNode *n, const char *name)
 {
 	for (xmlNode *c = n != NULL ? n->children : NULL; c != NULL; c = c->next)
-		if (local_is(c, name))
+		if (conv_xml_is(c, name))
 			return c;
 	return NULL;
 }
@@ -187,7 +187,7 @@ static int opf_path(conv_zip *z, char *path, size_t size, dp_err *err)
 			dp_err_set(err, "damaged EPUB: no META-INF/container.xml");
 		return -1;
 	}
-	xmlNode *rf = child(child(xmlDocGetRootElement(doc), "rootfiles"), "rootfile");
+	xmlNode *rf = conv_xml_child(conv_xml_child(xmlDocGetRootElement(doc), "rootfiles"), "rootfile");
 	xmlChar *p = rf != NULL ? xmlGetProp(rf, (const xmlChar *)"full-path") : NULL;
 	rc = p != NULL && strlen((const char *)p) < size ? 0 : -1;
 	if (rc == 0)
@@ -207,7 +207,7 @@ static void opf_meta(conv_out *o, xmlNode *metadata)
 	};
 	for (xmlNode *m = metadata != NULL ? metadata->children : NULL; m != NULL; m = m->next)
 		for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
-			if (local_is(m, keys[k][0])) {
+			if (conv_xml_is(m, keys[k][0])) {
 				xmlChar *v = xmlNodeGetContent(m);
 				conv_meta(o, keys[k][1], (const char *)v);
 				xmlFree(v);
@@ -250,19 +250,19 @@ static int chapter(conv_out *o, conv_zip *z, const char *name, const conv_opts *
 static int spine(conv_out *o, conv_zip *z, xmlNode *pkg, const char *dir, const conv_opts *opts,
 		 dp_err *err)
 {
-	xmlNode *manifest = child(pkg, "manifest");
-	xmlNode *sp = child(pkg, "spine");
+	xmlNode *manifest = conv_xml_child(pkg, "manifest");
+	xmlNode *sp = conv_xml_child(pkg, "spine");
 	if (manifest == NULL || sp == NULL) {
 		dp_err_set(err, "damaged EPUB: package without manifest or spine");
 		return -1;
 	}
 	for (xmlNode *ref = sp->children; ref != NULL; ref = ref->next) {
-		if (!local_is(ref, "itemref"))
+		if (!conv_xml_is(ref, "itemref"))
 			continue;
 		xmlChar *idref = xmlGetProp(ref, (const xmlChar *)"idref");
 		xmlChar *href = NULL, *type = NULL;
 		for (xmlNode *it = manifest->children; idref != NULL && it != NULL; it = it->next) {
-			xmlChar *id = local_is(it, "item") ? xmlGetProp(it, (const xmlChar *)"id") : NULL;
+			xmlChar *id = conv_xml_is(it, "item") ? xmlGetProp(it, (const xmlChar *)"id") : NULL;
 			if (id != NULL && xmlStrEqual(id, idref)) {
 				href = xmlGetProp(it, (const xmlChar *)"href");
 				type = xmlGetProp(it, (const xmlChar *)"media-type");
@@ -316,7 +316,7 @@ int conv_epub(conv_out *o, const char *buf, size_t len, const conv_opts *opts, d
 	const char *slash = strrchr(path, '/');
 	snprintf(dir, sizeof dir, "%.*s", slash != NULL ? (int)(slash - path + 1) : 0, path);
 	xmlNode *pkg = xmlDocGetRootElement(opf);
-	opf_meta(o, child(pkg, "metadata"));
+	opf_meta(o, conv_xml_child(pkg, "metadata"));
 	rc = spine(o, &z, pkg, dir, opts, err);
 	o->prefix[0] = '\0';
 	xmlFreeDoc(opf);

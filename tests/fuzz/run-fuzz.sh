@@ -18,11 +18,18 @@ corpus=$out/corpus-$target
 mkdir -p "$corpus"
 cc_fuzz() { clang -g -O1 -std=c11 -D_GNU_SOURCE -Isrc/lib \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all "$@" -lxxhash -ljq -lm; }
+# The chunk stage's logic with everything it links (src/chunk minus main.c:
+# the stage reaches the converters).
+cc_chunk() {
+	local pkgs="libxml-2.0 poppler-glib libzip libmagic md4c"
+	# shellcheck disable=SC2046
+	cc_fuzz $(pkg-config --cflags $pkgs) -o "$out/fuzz_$target" "tests/fuzz/fuzz_$target.c" \
+		$(ls src/chunk/*.c | grep -v main.c) src/lib/text.c src/lib/hash.c src/lib/record.c \
+		src/lib/json.c src/lib/err.c $(pkg-config --libs $pkgs)
+}
 case $target in
 chunk)
-	cc_fuzz -o "$out/fuzz_chunk" tests/fuzz/fuzz_chunk.c \
-		src/chunk/chunker.c src/chunk/chunk_stage.c \
-		src/lib/text.c src/lib/hash.c src/lib/record.c src/lib/json.c src/lib/err.c -lmd4c
+	cc_chunk
 	if [ -z "$(ls -A "$corpus")" ]; then
 		bench/gen-corpus --seed 7 --files 40 --size 1500 --out "$out/seed" 2>/dev/null
 		i=0
@@ -35,12 +42,7 @@ chunk)
 	fi
 	;;
 html | zip)
-	# The converters with everything they link (src/chunk minus main.c).
-	pkgs="libxml-2.0 poppler-glib libzip libmagic md4c"
-	# shellcheck disable=SC2046
-	cc_fuzz $(pkg-config --cflags $pkgs) -o "$out/fuzz_$target" "tests/fuzz/fuzz_$target.c" \
-		$(ls src/chunk/*.c | grep -v main.c) src/lib/text.c src/lib/hash.c src/lib/record.c \
-		src/lib/json.c src/lib/err.c $(pkg-config --libs $pkgs)
+	cc_chunk
 	if [ -z "$(ls -A "$corpus")" ]; then
 		i=0
 		for f in tests/data/formats/*.html tests/data/formats/*.docx tests/data/formats/*.odt \
