@@ -19,13 +19,25 @@ mkdir -p "$corpus"
 cc_fuzz() { clang -g -O1 -std=c11 -D_GNU_SOURCE -Isrc/lib \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all "$@" -lxxhash -ljq -lm; }
 # The chunk stage's logic with everything it links (src/chunk minus main.c:
-# the stage reaches the converters).
+# the stage reaches the converters), compiled once into an archive that the
+# chunk, html and zip targets share; rebuilt when a source is newer.
 cc_chunk() {
-	local pkgs="libxml-2.0 poppler-glib libzip libmagic md4c"
+	local pkgs="libxml-2.0 poppler-glib libzip libmagic md4c" lib=$out/libchunk-fuzz.a
+	local srcs="$(ls src/chunk/*.c | grep -v main.c) src/lib/text.c src/lib/hash.c src/lib/record.c src/lib/json.c src/lib/err.c"
+	# shellcheck disable=SC2086
+	if [ ! -f "$lib" ] || [ -n "$(find src/chunk src/lib tests/fuzz/run-fuzz.sh -newer "$lib" -name '*.[ch]' -o -newer "$lib" -name run-fuzz.sh)" ]; then
+		rm -rf "$out/obj" && mkdir -p "$out/obj"
+		for f in $srcs; do
+			o=$out/obj/$(basename "$f" .c).o
+			# shellcheck disable=SC2046
+			clang -c -g -O1 -std=c11 -D_GNU_SOURCE -Isrc/lib $(pkg-config --cflags $pkgs) \
+				-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -o "$o" "$f"
+		done
+		rm -f "$lib" && ar rcs "$lib" "$out"/obj/*.o
+	fi
 	# shellcheck disable=SC2046
 	cc_fuzz $(pkg-config --cflags $pkgs) -o "$out/fuzz_$target" "tests/fuzz/fuzz_$target.c" \
-		$(ls src/chunk/*.c | grep -v main.c) src/lib/text.c src/lib/hash.c src/lib/record.c \
-		src/lib/json.c src/lib/err.c $(pkg-config --libs $pkgs)
+		"$lib" $(pkg-config --libs $pkgs)
 }
 case $target in
 chunk)
