@@ -150,6 +150,15 @@ is "$?" 1 "the timed-out converter's process group is gone"
 docpipe-chunk --convert 'nocommand' </dev/null 2>/dev/null
 is "$?" 2 "--convert without '=' is a usage error"
 
+# Stored: meta becomes the document's metadata, the chunker names the converter.
+newdb || exit 1
+docpipe-discover "$D/latin1.html" "$D/mime-spec-p1-3.pdf" | docpipe-chunk | docpipe-embed | docpipe-store >"$T_DIR/receipts" 2>/dev/null
+is "$(jq -r .status "$T_DIR/receipts" | sort | tr '\n' ' ')" "stored stored " "converted documents stored"
+is "$(sql "SELECT metadata->>'title', chunker LIKE 'html-v1 (libxml2 %' FROM docpipe.documents WHERE path LIKE '%latin1.html'")" \
+	"Café crème|t" "store: metadata from <title>, chunker names libxml2 and its version"
+is "$(sql "SELECT (metadata->>'pages')::int, chunker LIKE 'pdf-v1 (poppler-glib %' FROM docpipe.documents WHERE path LIKE '%.pdf'")" \
+	"3|t" "store: PDF page count in metadata, chunker names poppler"
+
 # The same documents with two threads.
 docpipe-chunk --max-tokens 200 --threads 2 <"$T_DIR/files" 2>/dev/null | jq -c . | sort >"$T_DIR/t2"
 jq -c . "$T_DIR/out" | sort | cmp -s - "$T_DIR/t2"
