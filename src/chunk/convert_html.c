@@ -99,31 +99,41 @@ static int dropped(const xmlNode *n, const conv_opts *opts)
 	return 0;
 }
 
-static int heading_level(const xmlNode *n)
+/* What an element is to the walk.  Headings are H1 + level - 1. */
+enum tag { T_INLINE = 0, T_BLOCK, T_PRE, T_TABLE, T_LIST, T_BR, T_H1 };
+
+static int tag_cmp(const void *key, const void *entry)
 {
-	const char *s = (const char *)n->name;
-	if (n->type == XML_ELEMENT_NODE && (s[0] == 'h' || s[0] == 'H') && s[1] >= '1' &&
-	    s[1] <= '6' && s[2] == '\0')
-		return s[1] - '0';
-	return 0;
+	return strcmp(key, *(const char *const *)entry);
 }
 
-static int is_block(const xmlNode *n)
+/* One lookup per element (a binary search: this runs for every node). */
+static enum tag tag_of(const xmlNode *n)
 {
-	static const char *const blocks[] = {
-		"p",       "div",     "section", "article", "main",     "aside",  "blockquote",
-		"figure",  "figcaption", "dl",   "dt",      "dd",       "address", "form",
-		"fieldset", "details", "summary", "center",  "body",     "html",   "hr",
-		"li",      "caption", "tr",      "td",      "th",       "thead",  "tbody",
-		"tfoot",   "legend",  "menu",    "dir",     "listing",  "xmp",    "noframes",
-		"header",  "footer",  "nav",     "hgroup",  "search",
+	static const char *const blocks[] = { /* sorted */
+		"address", "article", "aside",   "blockquote", "body",   "caption",  "center",
+		"dd",      "details", "dir",     "div",        "dl",     "dt",       "fieldset",
+		"figcaption", "figure", "footer", "form",      "header", "hgroup",   "hr",
+		"html",    "legend",  "li",      "listing",    "main",   "menu",     "nav",
+		"noframes", "p",      "search",  "section",    "summary", "tbody",   "td",
+		"tfoot",   "th",      "thead",   "tr",         "xmp",
 	};
+	const char *s = (const char *)n->name;
 	if (n->type != XML_ELEMENT_NODE)
-		return 0;
-	for (size_t i = 0; i < sizeof blocks / sizeof blocks[0]; i++)
-		if (strcmp((const char *)n->name, blocks[i]) == 0)
-			return 1;
-	return 0;
+		return T_INLINE;
+	if (s[0] == 'h' && s[1] >= '1' && s[1] <= '6' && s[2] == '\0')
+		return (enum tag)(T_H1 + s[1] - '1');
+	if (strcmp(s, "pre") == 0)
+		return T_PRE;
+	if (strcmp(s, "table") == 0)
+		return T_TABLE;
+	if (strcmp(s, "ul") == 0 || strcmp(s, "ol") == 0)
+		return T_LIST;
+	if (strcmp(s, "br") == 0)
+		return T_BR;
+	return bsearch(s, blocks, sizeof blocks / sizeof blocks[0], sizeof blocks[0], tag_cmp) != NULL
+		       ? T_BLOCK
+		       : T_INLINE;
 }
 
 /* Appends the text under n (dropped elements skipped; nested lists too when
@@ -136,12 +146,13 @@ static void inline_text(struct walk *w, xmlNode *n, int skip_lists)
 				conv_inline(w->o, (const char *)c->content,
 					    strlen((const char *)c->content));
 		} else if (c->type == XML_ELEMENT_NODE && !dropped(c, w->opts)) {
-			if (skip_lists && (is_named(c, "ul") || is_named(c, "ol")))
+			enum tag t = tag_of(c);
+			if (skip_lists && t == T_LIST)
 				continue;
-			if (is_named(c, "br") || is_block(c))
+			if (t != T_INLINE) /* words of two blocks or around <br> stay apart */
 				conv_inline(w->o, " ", 1);
 			inline_text(w, c, skip_lists);
-			if (is_block(c))
+			if (t != T_INLINE)
 				conv_inline(w->o, " ", 1);
 		}
 	}
@@ -305,7 +316,7 @@ static void do_list(struct walk *w, xmlNode *list, int indent, int first_block)
 		if (kept)
 			first_block = 0;
 		for (xmlNode *c = li->children; c != NULL; c = c->next)
-			if ((is_named(c, "ul") || is_named(c, "ol")) && !dropped(c, w->opts)) {
+			if (tag_of(c) == T_LIST && !dropped(c, w->opts)) {
 				do_list(w, c, kept ? indent + width : indent, first_block);
 				first_block = 0;
 			}
@@ -330,24 +341,23 @@ static void walk_node(struct walk *w, xmlNode *n)
 	}
 	if (n->type != XML_ELEMENT_NODE || dropped(n, w->opts))
 		return;
-	int level = heading_level(n);
-	if (level > 0 || is_named(n, "pre") || is_named(n, "table") || is_named(n, "ul") ||
-	    is_named(n, "ol") || is_block(n))
+	enum tag t = tag_of(n);
+	if (t != T_INLINE && t != T_BR)
 		end_para(w);
-	if (level > 0)
-		do_heading(w, n, level);
-	else if (is_named(n, "pre"))
+	if (t >= T_H1)
+		do_heading(w, n, t - T_H1 + 1);
+	else if (t == T_PRE)
 		do_pre(w, n);
-	else if (is_named(n, "table"))
+	else if (t == T_TABLE)
 		do_table(w, n);
-	else if (is_named(n, "ul") || is_named(n, "ol"))
+	else if (t == T_LIST)
 		do_list(w, n, 0, 1);
-	else if (is_named(n, "br")) {
+	else if (t == T_BR) {
 		if (w->in_para)
 			conv_inline(w->o, " ", 1);
 	} else {
 		walk_children(w, n);
-		if (is_block(n))
+		if (t == T_BLOCK)
 			end_para(w);
 	}
 }
