@@ -32,8 +32,8 @@ struct _xmlNode;
 #define CONV_LOCATOR_MAX 240
 
 /* ZIP containers (DOCX, ODT, EPUB): documents with more entries, or whose
- * entries would inflate to more bytes in total, are refused before (and
- * while) inflating: zip bombs.  Entries named with "..", a leading '/' or
+ * entries declare more bytes in total, are refused before inflating, and an
+ * entry inflating to more than it declares when it does: zip bombs.  Entries named with "..", a leading '/' or
  * a backslash are refused wherever a document refers to them. */
 #define CONV_ZIP_MAX_ENTRIES 10000
 #define CONV_ZIP_MAX_BYTES (256ull << 20)

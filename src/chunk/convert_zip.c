@@ -2,11 +2,12 @@
  *
  * Zip bombs: an archive is refused when it has more than
  * CONV_ZIP_MAX_ENTRIES entries or its entries declare more than
- * CONV_ZIP_MAX_BYTES uncompressed in total; the bytes actually inflated are
- * counted against the same budget, so an entry lying about its size is cut
- * off at the budget too.  Path tricks: entry names that are absolute, hold a
- * ".." component or a backslash refuse the archive; EPUB references are
- * resolved against the package document's folder and must stay inside.
+ * CONV_ZIP_MAX_BYTES uncompressed in total, before anything is inflated;
+ * an entry that inflates to more than its declared size is refused at the
+ * first byte over it (a lying header).  Path tricks: entry names that are
+ * absolute, hold a ".." component or a backslash refuse the archive; EPUB
+ * references are resolved against the package document's folder and must
+ * stay inside.
  *
  * EPUB: META-INF/container.xml names the package document (OPF); its
  * metadata (dc:title, dc:creator, dc:language, dc:subject, dc:description,
@@ -95,25 +96,25 @@ int conv_zip_read(conv_zip *z, const char *name, char **out, size_t *len, dp_err
 	zip_int64_t i = bad_name(name) ? -1 : zip_name_locate(z->za, name, ZIP_FL_ENC_RAW);
 	if (i < 0)
 		return 0;
-	zip_file_t *f = zip_fopen_index(z->za, (zip_uint64_t)i, 0);
-	if (f == NULL) {
-		dp_err_set(err, "damaged ZIP entry %.100s: %s", name, zip_strerror(z->za));
+	zip_stat_t st;
+	if (zip_stat_index(z->za, (zip_uint64_t)i, 0, &st) != 0 || !(st.valid & ZIP_STAT_SIZE)) {
+		dp_err_set(err, "damaged ZIP entry %.100s: no size", name);
 		return -1;
 	}
-	size_t cap = 0, n = 0;
-	char *buf = NULL;
+	/* conv_zip_open checked the declared sizes against the budget; an
+	 * entry that inflates to more than it declares is lying. */
+	size_t declared = (size_t)st.size, n = 0;
+	char *buf = malloc(declared + 1);
+	zip_file_t *f = buf != NULL ? zip_fopen_index(z->za, (zip_uint64_t)i, 0) : NULL;
+	if (f == NULL) {
+		dp_err_set(err, "damaged ZIP entry %.100s: %s", name,
+			   buf == NULL ? "out of memory" : zip_strerror(z->za));
+		free(buf);
+		return -1;
+	}
 	for (;;) {
-		if (n + 65536 + 1 > cap) {
-			size_t want = cap == 0 ? 65536 + 1 : cap * 2;
-			char *p = realloc(buf, want);
-			if (p == NULL) {
-				dp_err_set(err, "out of memory reading %.100s", name);
-				goto fail;
-			}
-			buf = p;
-			cap = want;
-		}
-		zip_int64_t got = zip_fread(f, buf + n, 65536);
+		/* One byte more than declared, to notice a lie. */
+		zip_int64_t got = zip_fread(f, buf + n, declared + 1 - n);
 		if (got < 0) {
 			dp_err_set(err, "damaged ZIP entry %.100s: %s", name,
 				   zip_error_strerror(zip_file_get_error(f)));
@@ -121,14 +122,19 @@ int conv_zip_read(conv_zip *z, const char *name, char **out, size_t *len, dp_err
 		}
 		if (got == 0)
 			break;
-		if ((size_t)got > z->budget) {
-			dp_err_set(err, "ZIP container refused (zip bomb?): more than %llu bytes "
-					"inflated", (unsigned long long)CONV_ZIP_MAX_BYTES);
+		n += (size_t)got;
+		if (n > declared) {
+			dp_err_set(err, "ZIP container refused (zip bomb?): entry %.100s inflates "
+					"beyond its declared %zu bytes", name, declared);
 			goto fail;
 		}
-		z->budget -= (size_t)got;
-		n += (size_t)got;
 	}
+	if (n > z->budget) { /* declared sizes were summed when opened: defensive */
+		dp_err_set(err, "ZIP container refused (zip bomb?): more than %llu bytes inflated",
+			   (unsigned long long)CONV_ZIP_MAX_BYTES);
+		goto fail;
+	}
+	z->budget -= n;
 	zip_fclose(f);
 	buf[n] = '\0';
 	*out = buf;

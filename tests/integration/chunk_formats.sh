@@ -98,12 +98,22 @@ echo 'plain text' >"$B/text.odt"
 python3 - "$B" <<'EOF'
 import sys, zipfile
 d = sys.argv[1]
-# Zip bombs: 300 MB of zeros in one entry; 10001 entries; a lying name.
+# Zip bombs: 300 MB of zeros in one entry; a lying size; 10001 entries; a lying name.
 with zipfile.ZipFile(d + "/bomb.docx", "w", zipfile.ZIP_DEFLATED) as z:
     with z.open("word/document.xml", "w", force_zip64=True) as f:
         block = b"\0" * (1 << 20)
         for _ in range(300):
             f.write(block)
+# A header that lies: 1000 bytes declared, 300 MB inside.
+import struct
+with zipfile.ZipFile(d + "/liar.docx", "w", zipfile.ZIP_DEFLATED) as z:
+    with z.open("word/document.xml", "w") as f:
+        for _ in range(300):
+            f.write(block)
+b = bytearray(open(d + "/liar.docx", "rb").read())
+struct.pack_into("<I", b, 22, 1000)
+struct.pack_into("<I", b, b.find(b"PK\x01\x02") + 24, 1000)
+open(d + "/liar.docx", "wb").write(bytes(b))
 with zipfile.ZipFile(d + "/many.odt", "w") as z:
     for i in range(10001):
         z.writestr("e%d" % i, "")
@@ -118,6 +128,8 @@ like "$(bad cut.docx)" '^error: damaged ZIP' "truncated DOCX: damaged"
 like "$(bad cut.ipynb)" '^error: damaged notebook' "truncated notebook: damaged"
 like "$(bad text.odt)" '^error: not a ZIP container by its content \(libmagic: ASCII text\)' "content checked: not a ZIP"
 like "$(bad bomb.docx)" '^error: ZIP container refused \(zip bomb\?\)' "zip bomb refused"
+like "$(bad liar.docx)" '^error: ZIP container refused \(zip bomb\?\): entry word/document.xml inflates beyond its declared 1000 bytes' \
+	"zip bomb with a lying size refused"
 like "$(bad many.odt)" '^error: ZIP container refused: 10001 entries' "too many entries refused"
 like "$(bad trick.epub)" "^error: ZIP container refused: entry name '../../etc/evil.xhtml'" "path trick refused"
 
