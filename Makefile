@@ -22,6 +22,19 @@ LDLIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ljq -lpthread -lm
 # --as-needed: only docpipe-chunk links the document format libraries.
 LDFLAGS   := -pthread -Wl,--as-needed $(LDFLAGS_$(V))
 
+# A newcomer's plain `make` on a machine without the dev packages should say
+# what is missing and how to get it, not fail deep inside a compile.  Goals
+# that install or only clean skip the check (check/demo/bench run deps first,
+# then build in a sub-make, which checks).
+NO_BUILD_GOALS := deps check demo bench clean faults eval
+ifneq ($(filter-out $(NO_BUILD_GOALS),$(or $(MAKECMDGOALS),all)),)
+MISSING_DEPS := $(shell for p in $(PKGS); do pkg-config --exists $$p 2>/dev/null || echo $$p; done; \
+	echo '\#include <jv.h>' | $(CC) -E -x c - >/dev/null 2>&1 || echo jq)
+ifneq ($(strip $(MISSING_DEPS)),)
+$(error missing build dependencies ($(strip $(MISSING_DEPS))): run 'make deps' as root, which installs the Debian packages (scripts/install-deps), or the README's first commands)
+endif
+endif
+
 LIB_SRC   := $(wildcard src/lib/*.c)
 LIB_OBJ   := $(LIB_SRC:src/%.c=$(B)/%.o)
 LIB_A     := $(B)/libdocpipe.a
@@ -35,7 +48,7 @@ TEST_SRC  := $(wildcard tests/unit/test_*.c)
 TESTS     := $(TEST_SRC:tests/unit/%.c=$(B)/tests/%)
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all deps check demo clean unit-tests bench fuzz
+.PHONY: all deps check demo clean unit-tests bench eval fuzz
 all: $(BINS) $(TESTS)
 
 deps:
@@ -49,12 +62,16 @@ $(LIB_A): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+# A tool that reuses other stages' logic names them in src/<tool>/uses.mk,
+# e.g. "USES_plan := summarize embed store": their archives are linked in.
+include $(wildcard src/*/uses.mk)
+
 define stage_rules
 $(call STAGE_A,$(1)): $(patsubst src/%.c,$(B)/%.o,$(filter-out src/$(1)/main.c,$(wildcard src/$(1)/*.c)))
 	@mkdir -p $$(@D)
 	@rm -f $$@
 	ar rcs $$@ $$^
-$(BINDIR)/docpipe-$(1): $(B)/$(1)/main.o $(call STAGE_A,$(1)) $(LIB_A)
+$(BINDIR)/docpipe-$(1): $(B)/$(1)/main.o $(call STAGE_A,$(1)) $(foreach u,$(USES_$(1)),$(call STAGE_A,$(u))) $(LIB_A)
 	@mkdir -p $$(@D)
 	$(CC) $(LDFLAGS) -o $$@ $$^ $(LDLIBS)
 endef
@@ -78,6 +95,11 @@ demo: deps
 bench: deps
 	$(MAKE) V=release all
 	bench/run
+
+# Chunk quality against LangChain's splitters (bench/chunk-quality/README.md).
+eval: deps
+	$(MAKE) V=release all
+	bench/chunk-quality/run
 
 clean:
 	rm -rf build $(BINS)

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "frontmatter.h"
 #include "hash.h"
 #include "record.h"
 #include "text.h"
@@ -25,10 +26,11 @@ int chunk_stage_init(chunk_stage *cs, const chunk_opts *opts, unsigned long long
 	conv_global_init();
 	/* The version part changes whenever the same input would give other
 	 * chunks: the store re-chunks documents made by another identity. */
-	snprintf(cs->chunker_markdown, sizeof cs->chunker_markdown, "md4c-v1 max=%zu overlap=%zu",
-		 opts->max_tokens, opts->overlap);
-	snprintf(cs->chunker_text, sizeof cs->chunker_text, "text-v1 max=%zu overlap=%zu",
-		 opts->max_tokens, opts->overlap);
+	snprintf(cs->chunker_markdown, sizeof cs->chunker_markdown,
+		 "md4c-v2 max=%zu overlap=%zu min=%zu", opts->max_tokens, opts->overlap,
+		 opts->min_tokens);
+	snprintf(cs->chunker_text, sizeof cs->chunker_text, "text-v2 max=%zu overlap=%zu min=%zu",
+		 opts->max_tokens, opts->overlap, opts->min_tokens);
 	return 0;
 }
 
@@ -167,16 +169,61 @@ int chunk_check_text(jv file_rec, const char *text, size_t len, dp_err *err)
 	return 0;
 }
 
-jv chunk_document(jv file_rec, const chunk_doc *doc, const char *text, const char *format,
-		  const char *chunker)
+/* 1-based line numbers of offsets visited in increasing order. */
+struct line_cursor {
+	const char *file;
+	size_t at, line;
+};
+
+static size_t line_at(struct line_cursor *lc, size_t off)
+{
+	const char *p = lc->file + lc->at, *end = lc->file + off;
+
+	while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		lc->line++;
+		p++;
+	}
+	lc->at = off;
+	return lc->line;
+}
+
+/* The record's "meta": the front matter's fields under the upstream ones. */
+static jv merge_meta(jv rec, jv meta)
+{
+	jv up = jv_object_get(jv_copy(rec), jv_string("meta"));
+
+	if (jv_get_kind(meta) != JV_KIND_OBJECT || jv_object_length(jv_copy(meta)) == 0) {
+		jv_free(meta);
+		jv_free(up);
+		return rec;
+	}
+	if (jv_get_kind(up) == JV_KIND_OBJECT)
+		meta = jv_object_merge(meta, up);
+	else if (jv_is_valid(up) && jv_get_kind(up) != JV_KIND_NULL) {
+		jv_free(meta); /* an upstream value that is not an object is kept as it is */
+		meta = up;
+	} else
+		jv_free(up);
+	return jv_object_set(rec, jv_string("meta"), meta);
+}
+
+/* chunk_document and chunk_document_derived: slices says whether chunk
+ * texts are slices of file (then each chunk gets its byte and line range)
+ * or of a text derived from it (a converter's Markdown: no ranges). */
+static jv document(jv file_rec, chunk_doc *doc, const char *file, size_t body, int slices,
+		   jv meta, const char *format, const char *chunker)
 {
 	/* Keys made once per document: jv reference counts are not atomic, so
 	 * they cannot be shared between the worker threads. */
 	jv k_seq = jv_string("seq"), k_text = jv_string("text");
 	jv k_heading = jv_string("heading"), k_tokens = jv_string("tokens");
+	jv k_start = jv_string("start"), k_end = jv_string("end");
+	jv k_lstart = jv_string("line_start"), k_lend = jv_string("line_end");
 	jv section_heading = jv_invalid();
 	size_t section = SIZE_MAX;
 	jv chunks = jv_array_sized(doc->n_chunks > 0 ? (int)doc->n_chunks : 1);
+	struct line_cursor lc = {.file = file, .at = 0, .line = 1}, lc_end = lc;
+	const char *text = file + body;
 
 	for (size_t i = 0; i < doc->n_chunks; i++) {
 		const chunk_span *c = &doc->chunks[i];
@@ -191,11 +238,24 @@ jv chunk_document(jv file_rec, const chunk_doc *doc, const char *text, const cha
 							(int)s->path[d].len));
 			section = c->section;
 		}
+		size_t n;
+		const char *t = chunk_text(doc, c, text, &n);
 		jv o = jv_object();
 		o = jv_object_set(o, jv_copy(k_seq), jv_number((double)i));
-		o = jv_object_set(o, jv_copy(k_text), jv_string_sized(text + c->off, (int)c->len));
+		o = jv_object_set(o, jv_copy(k_text), t != NULL ? jv_string_sized(t, (int)n) : jv_string(""));
 		o = jv_object_set(o, jv_copy(k_heading), jv_copy(section_heading));
 		o = jv_object_set(o, jv_copy(k_tokens), jv_number((double)c->tokens));
+		if (slices) {
+			size_t start = body + c->off, end = start + c->len;
+			size_t first = line_at(&lc, start);
+			if (lc_end.at > end - 1 || lc_end.at < start)
+				lc_end = lc; /* ends mostly grow: counted once, else from the start */
+			o = jv_object_set(o, jv_copy(k_start), jv_number((double)start));
+			o = jv_object_set(o, jv_copy(k_end), jv_number((double)end));
+			o = jv_object_set(o, jv_copy(k_lstart), jv_number((double)first));
+			o = jv_object_set(o, jv_copy(k_lend),
+					  jv_number((double)line_at(&lc_end, end - 1)));
+		}
 		chunks = jv_array_append(chunks, o);
 	}
 	jv_free(section_heading);
@@ -203,11 +263,28 @@ jv chunk_document(jv file_rec, const chunk_doc *doc, const char *text, const cha
 	jv_free(k_text);
 	jv_free(k_heading);
 	jv_free(k_tokens);
+	jv_free(k_start);
+	jv_free(k_end);
+	jv_free(k_lstart);
+	jv_free(k_lend);
 
 	jv rec = jv_object_set(file_rec, jv_string("kind"), jv_string(DP_KIND_DOCUMENT));
+	rec = merge_meta(rec, meta);
 	rec = jv_object_set(rec, jv_string("format"), jv_string(format));
 	rec = jv_object_set(rec, jv_string("chunker"), jv_string(chunker));
 	return jv_object_set(rec, jv_string("chunks"), chunks);
+}
+
+jv chunk_document(jv file_rec, chunk_doc *doc, const char *file, size_t body, jv meta,
+		  const char *format, const char *chunker)
+{
+	return document(file_rec, doc, file, body, 1, meta, format, chunker);
+}
+
+jv chunk_document_derived(jv file_rec, chunk_doc *doc, const char *text, jv meta,
+			  const char *format, const char *chunker)
+{
+	return document(file_rec, doc, text, 0, 0, meta, format, chunker);
 }
 
 jv chunk_stage_process(void *ctx, jv rec)
@@ -235,22 +312,32 @@ jv chunk_stage_process(void *ctx, jv rec)
 		return dp_record_error(rec, "chunk", err.msg);
 	}
 
-	/* A byte order mark is not text. */
-	const char *text = buf;
-	if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
-		text += 3;
-		len -= 3;
-	}
+	/* A byte order mark is not text; front matter is metadata. */
+	size_t body = len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
 	enum chunk_format format = chunk_format_of(path, cs->format);
+	jv meta = jv_invalid();
+	const char *title = NULL;
+	if (format == CHUNK_MARKDOWN) {
+		const char *problem;
+		body += fm_parse(buf + body, len - body, &meta, &problem);
+		if (problem != NULL)
+			dp_diag("%s: %s; kept as text", path, problem);
+		jv t = jv_object_get(jv_copy(meta), jv_string("title"));
+		if (jv_get_kind(t) == JV_KIND_STRING)
+			title = jv_string_value(t); /* meta keeps it alive */
+		jv_free(t);
+	}
 	chunk_doc doc;
 	chunk_doc_init(&doc);
-	if (chunk_split(&doc, text, len, format, &cs->opts, &err) < 0) {
+	if (chunk_split(&doc, buf + body, len - body, format, &cs->opts, title,
+			title != NULL ? strlen(title) : 0, &err) < 0) {
+		jv_free(meta);
 		chunk_doc_free(&doc);
 		free(buf);
 		return dp_record_error(rec, "chunk", err.msg);
 	}
 	int markdown = format == CHUNK_MARKDOWN;
-	rec = chunk_document(rec, &doc, text, markdown ? "markdown" : "text",
+	rec = chunk_document(rec, &doc, buf, body, meta, markdown ? "markdown" : "text",
 			     markdown ? cs->chunker_markdown : cs->chunker_text);
 	chunk_doc_free(&doc);
 	free(buf);

@@ -69,9 +69,19 @@ jv chunk_converted(const chunk_stage *cs, jv rec, enum conv_kind kind, const con
 jv chunk_converted_pdf(const chunk_stage *cs, jv rec, const char *path);
 
 /* Builds the document record from the file record (consumed; every field
- * is kept) and the split of text.  Returns the record. */
-jv chunk_document(jv file_rec, const chunk_doc *doc, const char *text, const char *format,
-		  const char *chunker);
+ * is kept) and doc, the split of the file's text from file + body on (body:
+ * the byte order mark and front matter): chunk offsets are relative to
+ * file + body, the record's start/end/line_start/line_end to file.  meta
+ * (consumed: the front matter's fields, an object, or invalid) goes into
+ * "meta"; the keys of an upstream "meta" object win.  Returns the record. */
+jv chunk_document(jv file_rec, chunk_doc *doc, const char *file, size_t body, jv meta,
+		  const char *format, const char *chunker);
+
+/* chunk_document for a document whose text[0..) is not the file's bytes
+ * but derived from them (a converter's Markdown, convert.h): the chunks get
+ * no start/end/line_start/line_end, which would be offsets into text. */
+jv chunk_document_derived(jv file_rec, chunk_doc *doc, const char *text, jv meta,
+			  const char *format, const char *chunker);
 
 /* dp_stage_ops.process: ctx is a chunk_stage.  Consumes rec, returns the
  * document record or an error record (stage "chunk"). Thread-safe. */

@@ -14,9 +14,13 @@
 #define CHUNK_MAX_NAMES ((size_t)64 << 20)
 #define NO_START SIZE_MAX
 
+/* What a top-level block is, for overlap and for splitting it. */
+enum block_kind { BLOCK_PROSE = 0, BLOCK_FENCED, BLOCK_VERBATIM, BLOCK_TABLE };
+
 struct chunk_block {
 	size_t start;    /* offset of the block's first line; NO_START if md4c gave no text */
 	int level;       /* heading level 1..6, or 0 */
+	enum block_kind kind;
 	chunk_name name; /* heading text */
 };
 
@@ -29,6 +33,10 @@ int chunk_opts_check(const chunk_opts *opts, dp_err *err)
 	if (opts->overlap > opts->max_tokens / 2) {
 		dp_err_set(err, "--overlap must be at most half of --max-tokens (%zu)",
 			   opts->max_tokens / 2);
+		return -1;
+	}
+	if (opts->min_tokens > opts->max_tokens) {
+		dp_err_set(err, "--min-tokens must be at most --max-tokens (%zu)", opts->max_tokens);
 		return -1;
 	}
 	return 0;
@@ -45,6 +53,9 @@ void chunk_doc_free(chunk_doc *doc)
 	free(doc->sections);
 	free(doc->names);
 	free(doc->blocks);
+	free(doc->verbatim);
+	free(doc->starts);
+	free(doc->scratch);
 	chunk_doc_init(doc);
 }
 
@@ -101,7 +112,104 @@ static int is_blank_line(const char *text, size_t from, size_t to)
 	return 1;
 }
 
+/* Whether the line at `at` opens or closes a fence of character fc: up to
+ * three spaces (any spaces, tabs and '>' when lenient: inside lists and
+ * quotes), then at least three fc. */
+static int is_fence_at(const char *text, size_t len, size_t at, char fc, int lenient)
+{
+	size_t i = at, n = 0;
+
+	if (fc != '`' && fc != '~')
+		return 0;
+	while (i < len && (lenient ? text[i] == ' ' || text[i] == '\t' || text[i] == '>'
+				   : i - at < 3 && text[i] == ' '))
+		i++;
+	while (i < len && text[i] == fc)
+		i++, n++;
+	return n >= 3;
+}
+
+static size_t first_nonspace(const char *text, size_t len, size_t at)
+{
+	while (at < len && text[at] == ' ')
+		at++;
+	return at;
+}
+
+/* Removes every open...close (both included) from s[0..n); an unclosed
+ * open is kept.  Returns the new length. */
+static size_t drop_between(char *s, size_t n, const char *open, const char *close)
+{
+	size_t ol = strlen(open), cl = strlen(close), o = 0, i = 0;
+
+	while (i < n) {
+		const char *brace = memchr(s + i, open[0], n - i);
+		size_t at = brace != NULL ? (size_t)(brace - s) : n;
+		memmove(s + o, s + i, at - i);
+		o += at - i;
+		i = at;
+		if (i >= n)
+			break;
+		char *e = n - i >= ol && memcmp(s + i, open, ol) == 0
+				  ? memmem(s + i + ol, n - i - ol, close, cl)
+				  : NULL;
+		if (e != NULL) {
+			i = (size_t)(e - s) + cl;
+		} else {
+			s[o++] = s[i++];
+		}
+	}
+	return o;
+}
+
+/* Cleans a heading's text (as md4c gave it: inline markup and raw HTML such
+ * as <!-- comments --> already left out) in place and returns its new
+ * length: MDX comments {/ * ... * /} (md4c reads their stars as emphasis,
+ * so "{/...\/}" is what is left), Hugo shortcodes {{< ... >}} and
+ * {{% ... %}}, a trailing attribute block {#id ...} or {.class ...} and
+ * trailing '#'s are dropped; white space runs become one space, trimmed. */
+static size_t clean_heading(char *s, size_t n)
+{
+	n = drop_between(s, n, "{/", "/}");
+	n = drop_between(s, n, "{{<", ">}}");
+	n = drop_between(s, n, "{{%", "%}}");
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		int sp = is_space((unsigned char)s[i]);
+		if (sp && (o == 0 || s[o - 1] == ' '))
+			continue;
+		s[o++] = sp ? ' ' : s[i];
+	}
+	for (;;) {
+		while (o > 0 && s[o - 1] == ' ')
+			o--;
+		char *brace = o > 0 && s[o - 1] == '}' ? memrchr(s, '{', o) : NULL;
+		if (brace != NULL && brace + 1 < s + o && (brace[1] == '#' || brace[1] == '.')) {
+			o = (size_t)(brace - s);
+			continue;
+		}
+		size_t k = o;
+		while (k > 0 && s[k - 1] == '#')
+			k--;
+		if (k < o && (k == 0 || s[k - 1] == ' ')) {
+			o = k;
+			continue;
+		}
+		return o;
+	}
+}
+
 /* ---- packing blocks of one section into chunks ---- */
+
+/* A block being added: [start, end) trimmed, what it is and, for a block
+ * that may be split with repeated lines, those lines. */
+struct block_in {
+	size_t start, end;
+	int heading;
+	enum block_kind kind;
+	size_t head_end;              /* prefix [start, head_end): fence line, table header */
+	size_t close_start, close_end; /* suffix: the closing fence line, or empty */
+};
 
 struct packer {
 	chunk_doc *doc;
@@ -109,11 +217,18 @@ struct packer {
 	const char *text;
 	const chunk_opts *opts;
 	dp_err *err;
-	size_t section;
-	int open; /* a chunk [cur_start, cur_end) is being filled */
-	size_t cur_start, cur_end, cur_tokens;
-	int have_prev; /* the section already has a chunk [prev_start, prev_end) */
+	size_t section; /* section of the text added from now on */
+	int level;      /* its heading level (0: none) */
+	int open;       /* a chunk [cur_start, cur_end) is being filled */
+	size_t cur_start, cur_end, cur_tokens, cur_section;
+	int cur_content; /* it holds more than heading lines */
+	int cur_level;   /* smallest heading level in it (its first section's level) */
+	int cur_keep;    /* its path is the running path's levels 1..cur_keep */
+	int last_level;  /* cur_level of the last chunk when flush_open made it, else -1 */
+	int have_prev;   /* the section already has a chunk [prev_start, prev_end) */
 	size_t prev_start, prev_end;
+	const chunk_name *path; /* the running heading path, by level */
+	const int *present;
 };
 
 static size_t tokens(const struct packer *p, size_t from, size_t to)
@@ -135,7 +250,28 @@ static void trim(const struct packer *p, size_t *start, size_t *end)
 	}
 }
 
-static int emit(struct packer *p, size_t start, size_t end)
+/* The verbatim range with r.start < at < r.end, or NULL. */
+static const chunk_vrange *inside_verbatim(const chunk_doc *doc, size_t at)
+{
+	size_t lo = 0, hi = doc->n_verbatim;
+
+	while (lo < hi) { /* first range starting at or after `at` */
+		size_t mid = lo + (hi - lo) / 2;
+		if (doc->verbatim[mid].start < at)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0 || doc->verbatim[lo - 1].end <= at)
+		return NULL;
+	return &doc->verbatim[lo - 1];
+}
+
+/* Emits [start, end) (trimmed; dropped when empty) as a chunk of section
+ * `section`, with the prefix [pre, pre_end) and suffix [suf, suf_end) when
+ * those are not empty. */
+static int emit(struct packer *p, size_t start, size_t end, size_t section, size_t pre,
+		size_t pre_end, size_t suf, size_t suf_end)
 {
 	chunk_doc *doc = p->doc;
 
@@ -145,9 +281,23 @@ static int emit(struct packer *p, size_t start, size_t end)
 	if (grow((void **)&doc->chunks, &doc->cap_chunks, doc->n_chunks + 1, sizeof *doc->chunks,
 		 CHUNK_MAX_ITEMS, p->err) < 0)
 		return -1;
-	doc->chunks[doc->n_chunks++] = (chunk_span){
-		.off = start, .len = end - start,
-		.tokens = tokens(p, start, end), .section = p->section};
+	chunk_span *c = &doc->chunks[doc->n_chunks];
+	*c = (chunk_span){.off = start, .len = end - start, .pre_off = pre,
+			  .pre_len = pre_end - pre, .suf_off = suf, .suf_len = suf_end - suf,
+			  .section = section};
+	if (c->pre_len == 0 && c->suf_len == 0) {
+		c->tokens = tokens(p, start, end);
+	} else {
+		size_t n;
+		const char *t = chunk_text(doc, c, p->text, &n);
+		if (t == NULL) {
+			dp_err_set(p->err, "out of memory");
+			return -1;
+		}
+		c->tokens = dp_tokens_estimate(t, n);
+	}
+	doc->n_chunks++;
+	p->last_level = -1; /* flush_open sets it for a chunk that may take in the next */
 	p->have_prev = 1;
 	p->prev_start = start;
 	p->prev_end = end;
@@ -159,13 +309,29 @@ static int flush_open(struct packer *p)
 	if (!p->open)
 		return 0;
 	p->open = 0;
-	return emit(p, p->cur_start, p->cur_end);
+	if (emit(p, p->cur_start, p->cur_end, p->cur_section, 0, 0, 0, 0) < 0)
+		return -1;
+	p->last_level = p->cur_level;
+	return 0;
+}
+
+static void open_chunk(struct packer *p, size_t start, size_t end, size_t t, int content)
+{
+	p->open = 1;
+	p->cur_start = start;
+	p->cur_end = end;
+	p->cur_tokens = t;
+	p->cur_section = p->section;
+	p->cur_content = content;
+	p->cur_level = p->level;
+	p->cur_keep = p->level;
 }
 
 /* Start of the overlap carried from the previous chunk: about opts->overlap
- * tokens before its end, moved forward to the next word start.  Returns
- * prev_end when there is nothing to carry, or when the whole previous chunk
- * would be repeated. */
+ * tokens before its end, moved forward to the next word start, and out of
+ * any code block, table or HTML block it falls in.  Returns prev_end when
+ * there is nothing to carry, or when the whole previous chunk would be
+ * repeated. */
 static size_t overlap_start(const struct packer *p)
 {
 	size_t ascii = 0, other = 0, i = p->prev_end;
@@ -195,7 +361,25 @@ static size_t overlap_start(const struct packer *p)
 			i++;
 	while (i < p->prev_end && is_space(u[i]))
 		i++;
-	return i;
+	/* Whole blocks: from the first block start at or after i; none if that
+	 * is not in the previous chunk, unless i is in the block being split
+	 * (the last one packed: a piece of a long block overlaps from a word). */
+	const chunk_doc *doc = p->doc;
+	size_t lo = 0, hi = doc->n_starts;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (doc->starts[mid] < i)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < doc->n_starts)
+		i = doc->starts[lo] < p->prev_end ? doc->starts[lo] : p->prev_end;
+	const chunk_vrange *r = inside_verbatim(p->doc, i);
+	if (r != NULL)
+		for (i = r->end; i < p->prev_end && is_space(u[i]);)
+			i++;
+	return i < p->prev_end ? i : p->prev_end;
 }
 
 /* Last position k in (lo, hi] with u[k-1] == a or u[k-1] == b, or 0. */
@@ -209,15 +393,17 @@ static size_t last_after(const unsigned char *u, size_t lo, size_t hi, unsigned 
 }
 
 /* Where to end a piece that starts at `piece` and must hold new text from
- * `fresh` on (piece <= fresh < end, and tokens(piece..fresh) is at most
- * half the cap): the end of the block if it fits, else the best boundary
- * after `fresh` keeping the piece within the cap, preferring a line end,
- * then a space, in the second half of the new text; a code point boundary
- * if neither exists.  Always > fresh. */
-static size_t cut(const struct packer *p, size_t piece, size_t fresh, size_t end)
+ * `fresh` on (piece <= fresh < end, and tokens(piece..fresh) is below
+ * `max`): the end of the block if it fits, else the best boundary after
+ * `fresh` keeping the piece within `max` tokens: a line end (any line end
+ * when `lines`, else in the second half of the new text), then a space; a
+ * code point boundary if neither exists.  A cut inside a nested code block
+ * moves back to its start when that keeps some new text.  Always > fresh. */
+static size_t cut(const struct packer *p, size_t piece, size_t fresh, size_t end, size_t max,
+		  int lines)
 {
 	const unsigned char *u = p->u;
-	size_t max = p->opts->max_tokens, ascii = 0, other = 0, i = piece;
+	size_t ascii = 0, other = 0, i = piece;
 
 	while (i < end) {
 		if (u[i] < 0x80) {
@@ -236,98 +422,210 @@ static size_t cut(const struct packer *p, size_t piece, size_t fresh, size_t end
 	}
 	if (i >= end)
 		return end;
-	size_t half = fresh + (i - fresh) / 2;
+	size_t half = fresh + (i - fresh) / 2, c = i;
 	size_t nl = last_after(u, fresh, i, '\n', '\n');
 	size_t sp = last_after(u, fresh, i, ' ', '\t');
-	if (nl > half)
-		return nl;
-	if (sp > half)
-		return sp;
-	if (nl)
-		return nl;
-	if (sp)
-		return sp;
-	return i;
+	if (nl > half || (nl && lines))
+		c = nl;
+	else if (sp > half)
+		c = sp;
+	else if (nl)
+		c = nl;
+	else if (sp)
+		c = sp;
+	const chunk_vrange *r = inside_verbatim(p->doc, c);
+	if (r != NULL && r->start > fresh && !is_blank_line(p->text, fresh, r->start))
+		c = r->start;
+	return c;
 }
 
-/* Adds the block [start, end) (trimmed, non-empty) to the section's chunks. */
-static int add_block(struct packer *p, size_t start, size_t end)
+/* Splits the block b, larger than the room left, into pieces; the first
+ * starts at `piece` (the open chunk's start, or an overlap, or b->start).
+ * Pieces of a fenced block or table repeat its lines (struct block_in)
+ * when those are small. */
+static int split_block(struct packer *p, const struct block_in *b, size_t piece,
+		       size_t piece_section)
 {
-	size_t max = p->opts->max_tokens;
-	size_t t = tokens(p, start, end);
+	size_t max = p->opts->max_tokens, fresh = b->start;
+	size_t pre_t = b->head_end > b->start ? tokens(p, b->start, b->head_end) : 0;
+	size_t suf_t = b->close_end > b->close_start ? tokens(p, b->close_start, b->close_end) : 0;
+	int repeat = b->kind == BLOCK_FENCED || b->kind == BLOCK_TABLE;
 
-	size_t fresh = start, piece = NO_START;
-	if (p->open) {
-		size_t gap = (start - p->cur_end + 3) / 4; /* white space between blocks */
-		if (p->cur_tokens + gap + t <= max) {
-			p->cur_end = end;
-			p->cur_tokens += gap + t;
+	if (pre_t + suf_t + 1 > max / 4)
+		repeat = 0;
+	for (;;) {
+		int pre = repeat && piece >= b->head_end;
+		size_t room = repeat ? max - pre_t - suf_t - 1 : max;
+		size_t c = cut(p, piece, fresh, b->end, room, b->kind != BLOCK_PROSE);
+		if (c >= b->end && !pre) {
+			open_chunk(p, piece, b->end, tokens(p, piece, b->end), 1);
+			p->cur_section = piece_section;
 			return 0;
 		}
-		/* A block too large for any chunk fills up a small open one (a
-		 * heading line above a long paragraph stays with its start). */
-		if (t > max && tokens(p, p->cur_start, start) <= max / 2) {
+		int suf = repeat && c < b->end;
+		if (emit(p, piece, c, piece_section, pre ? b->start : 0, pre ? b->head_end : 0,
+			 suf ? b->close_start : 0, suf ? b->close_end : 0) < 0)
+			return -1;
+		if (c >= b->end)
+			return 0;
+		fresh = c;
+		piece_section = p->section;
+		size_t ov = overlap_start(p);
+		piece = p->have_prev && ov <= fresh && tokens(p, ov, fresh) <= max / 2 ? ov : fresh;
+	}
+}
+
+/* Adds the block b (trimmed, non-empty) to the section's chunks. */
+static int add_block(struct packer *p, const struct block_in *b)
+{
+	size_t max = p->opts->max_tokens;
+	size_t t = tokens(p, b->start, b->end);
+	size_t piece = NO_START, piece_section = p->section;
+	chunk_doc *doc = p->doc;
+
+	if (grow((void **)&doc->starts, &doc->cap_starts, doc->n_starts + 1, sizeof *doc->starts,
+		 CHUNK_MAX_ITEMS, p->err) < 0)
+		return -1;
+	doc->starts[doc->n_starts++] = b->start;
+
+	if (p->open) {
+		size_t gap = (b->start - p->cur_end + 3) / 4; /* white space between blocks */
+		if (p->cur_tokens + gap + t <= max) {
+			p->cur_end = b->end;
+			p->cur_tokens += gap + t;
+			p->cur_content |= !b->heading;
+			return 0;
+		}
+		/* A heading alone, or a small chunk before a block too large for
+		 * any chunk, is filled up with the block's first piece. */
+		if (tokens(p, p->cur_start, b->start) <= max / 2 && (!p->cur_content || t > max)) {
 			piece = p->cur_start;
+			piece_section = p->cur_section;
 			p->open = 0;
 		} else if (flush_open(p) < 0) {
 			return -1;
 		}
 	}
 	size_t ov = overlap_start(p);
-	if (t <= max) {
-		size_t ot = p->have_prev && ov < p->prev_end ? tokens(p, ov, start) : 0;
+	if (piece == NO_START && t <= max) {
+		size_t ot = p->have_prev && ov < p->prev_end ? tokens(p, ov, b->start) : 0;
 		int carry = ot > 0 && ot + t <= max;
-		p->open = 1;
-		p->cur_start = carry ? ov : start;
-		p->cur_end = end;
-		p->cur_tokens = carry ? ot + t : t;
+		open_chunk(p, carry ? ov : b->start, b->end, carry ? ot + t : t, !b->heading);
 		return 0;
 	}
-	/* Larger than the cap: pieces at line (or word) boundaries. */
 	if (piece == NO_START)
-		piece = p->have_prev && tokens(p, ov, fresh) <= max / 2 ? ov : fresh;
-	for (;;) {
-		size_t c = cut(p, piece, fresh, end);
-		if (c >= end) {
-			p->open = 1;
-			p->cur_start = piece;
-			p->cur_end = end;
-			p->cur_tokens = tokens(p, piece, end);
-			return 0;
-		}
-		if (emit(p, piece, c) < 0)
-			return -1;
-		fresh = c;
-		ov = overlap_start(p);
-		piece = p->have_prev && ov <= fresh && tokens(p, ov, fresh) <= max / 2 ? ov : fresh;
-	}
+		piece = p->have_prev && tokens(p, ov, b->start) <= max / 2 ? ov : b->start;
+	return split_block(p, b, piece, piece_section);
 }
 
-static int new_section(struct packer *p, const chunk_name *path, const int *present)
+static int same_name(const chunk_doc *doc, const chunk_name *a, const chunk_name *b)
+{
+	return a->len == b->len && memcmp(doc->names + a->off, doc->names + b->off, a->len) == 0;
+}
+
+static int push_section(struct packer *p, int keep)
 {
 	chunk_doc *doc = p->doc;
 
-	if (flush_open(p) < 0)
-		return -1;
 	if (grow((void **)&doc->sections, &doc->cap_sections, doc->n_sections + 1,
 		 sizeof *doc->sections, CHUNK_MAX_ITEMS, p->err) < 0)
 		return -1;
 	chunk_section *s = &doc->sections[doc->n_sections];
 	s->depth = 0;
-	for (int i = 0; i < CHUNK_MAX_DEPTH; i++)
-		if (present[i])
-			s->path[s->depth++] = path[i];
+	for (int i = 0; i < keep && i < CHUNK_MAX_DEPTH; i++)
+		if (p->present[i] && !(s->depth > 0 && same_name(doc, &s->path[s->depth - 1], &p->path[i])))
+			s->path[s->depth++] = p->path[i];
+	return 0;
+}
+
+/* The open chunk, a whole section under min_tokens, joins the chunk just
+ * before it when that came from the same parent (its sibling or parent)
+ * and there is room; the path is what both share.  Returns 1 when done. */
+static int merge_back(struct packer *p)
+{
+	chunk_doc *doc = p->doc;
+
+	if (!p->open || p->have_prev || !p->cur_content || p->cur_tokens >= p->opts->min_tokens ||
+	    p->last_level < 0 || p->cur_level < p->last_level || doc->n_chunks == 0)
+		return 0;
+	chunk_span *c = &doc->chunks[doc->n_chunks - 1];
+	size_t t = tokens(p, c->off, p->cur_end);
+	if (t > p->opts->max_tokens || c->off + c->len > p->cur_start)
+		return 0;
+	if (grow((void **)&doc->sections, &doc->cap_sections, doc->n_sections + 1,
+		 sizeof *doc->sections, CHUNK_MAX_ITEMS, p->err) < 0)
+		return -1;
+	const chunk_section *a = &doc->sections[c->section], *b = &doc->sections[p->cur_section];
+	chunk_section *m = &doc->sections[doc->n_sections];
+	m->depth = 0;
+	while (m->depth < a->depth && m->depth < b->depth &&
+	       same_name(doc, &a->path[m->depth], &b->path[m->depth])) {
+		m->path[m->depth] = a->path[m->depth];
+		m->depth++;
+	}
+	c->section = doc->n_sections++;
+	c->len = p->cur_end - c->off;
+	c->tokens = t;
+	p->open = 0;
+	return 1;
+}
+
+/* A heading of `level` (0: the document's start) begins a section; the
+ * running path already holds it.  The open chunk takes it in when it is a
+ * heading alone, or a whole section under min_tokens and the new heading
+ * is its sibling or child (see chunker.h). */
+static int new_section(struct packer *p, int level)
+{
+	chunk_doc *doc = p->doc;
+	int merge = p->open && !p->have_prev &&
+		    (!p->cur_content ||
+		     (p->cur_tokens < p->opts->min_tokens && level >= p->cur_level));
+
+	if (merge) {
+		int keep = level > p->cur_level ? p->cur_level : (level < p->cur_level ? level : p->cur_level) - 1;
+		if (keep > p->cur_keep)
+			keep = p->cur_keep;
+		if (push_section(p, keep) < 0)
+			return -1;
+		p->cur_section = doc->n_sections++;
+		p->cur_keep = keep;
+		if (level < p->cur_level)
+			p->cur_level = level;
+	} else if (merge_back(p) < 0 || flush_open(p) < 0) {
+		return -1;
+	}
+	if (push_section(p, CHUNK_MAX_DEPTH) < 0)
+		return -1;
 	p->section = doc->n_sections++;
+	p->level = level;
 	p->have_prev = 0;
 	return 0;
 }
 
-/* Adds the source range [start, end) as one block: trailing white space
- * and leading blank lines do not belong to it. */
-static int add_range(struct packer *p, size_t start, size_t end)
+/* Adds the source range [start, end) as one block of kind `kind`: trailing
+ * white space and leading blank lines do not belong to it. */
+static int add_range(struct packer *p, size_t start, size_t end, int heading, enum block_kind kind)
 {
 	trim(p, &start, &end);
-	return start < end ? add_block(p, start, end) : 0;
+	if (start >= end)
+		return 0;
+	struct block_in b = {.start = start, .end = end, .heading = heading, .kind = kind};
+	char fence = p->text[first_nonspace(p->text, end, start)];
+	if (kind == BLOCK_FENCED && !is_fence_at(p->text, end, start, fence, 0))
+		b.kind = kind = BLOCK_VERBATIM; /* text before the first block came first */
+	if (kind == BLOCK_FENCED || kind == BLOCK_TABLE) {
+		b.head_end = line_end(p->text, end, start);
+		if (kind == BLOCK_TABLE && b.head_end < end)
+			b.head_end = line_end(p->text, end, b.head_end + 1);
+		if (kind == BLOCK_FENCED && b.head_end < end) {
+			size_t ls = line_start(p->text, end);
+			if (ls > b.head_end && is_fence_at(p->text, end, ls, fence, 0)) {
+				b.close_start = ls;
+				b.close_end = end;
+			}
+		}
+	}
+	return add_block(p, &b);
 }
 
 /* ---- Markdown: top-level blocks from md4c ---- */
@@ -341,49 +639,97 @@ struct md_walk {
 	unsigned depth;   /* 1 inside MD_BLOCK_DOC, 2 inside a top-level block */
 	size_t first;     /* smallest source offset seen in the current top-level block */
 	int level;        /* heading level of the current top-level block, or 0 */
+	enum block_kind kind;
 	char fence;       /* fence character of a top-level fenced code block, or 0 */
 	size_t last_start;
 	chunk_name name;
+	char nested_fence; /* a fenced code block inside a top-level block ... */
+	size_t nested_first, nested_last; /* ... and its source text seen so far */
 };
 
-static void note_ptr(struct md_walk *w, const MD_CHAR *s)
+static void note_ptr(struct md_walk *w, const MD_CHAR *s, MD_SIZE size)
 {
 	uintptr_t a = (uintptr_t)s, b = (uintptr_t)w->text;
 
 	/* md4c hands out pointers into our buffer for source text and to its
 	 * own constants for synthesized text ("\n", U+FFFD): keep the former. */
-	if (a >= b && a < b + w->len && a - b < w->first)
+	if (a < b || a >= b + w->len)
+		return;
+	if (a - b < w->first)
 		w->first = a - b;
+	if (w->nested_fence) {
+		if (a - b < w->nested_first)
+			w->nested_first = a - b;
+		if (a - b + size > w->nested_last)
+			w->nested_last = a - b + size;
+	}
 }
 
 static int md_enter(MD_BLOCKTYPE type, void *detail, void *ud)
 {
 	struct md_walk *w = ud;
 
-	if (++w->depth != 2)
+	if (++w->depth > 2 && type == MD_BLOCK_CODE && ((MD_BLOCK_CODE_DETAIL *)detail)->fence_char) {
+		w->nested_fence = ((MD_BLOCK_CODE_DETAIL *)detail)->fence_char;
+		w->nested_first = NO_START;
+		w->nested_last = 0;
+	}
+	if (w->depth != 2)
 		return 0;
 	w->first = NO_START;
 	w->level = type == MD_BLOCK_H ? (int)((MD_BLOCK_H_DETAIL *)detail)->level : 0;
+	w->kind = type == MD_BLOCK_TABLE ? BLOCK_TABLE
+		  : type == MD_BLOCK_HTML || type == MD_BLOCK_CODE ? BLOCK_VERBATIM : BLOCK_PROSE;
 	w->fence = 0;
 	w->name = (chunk_name){.off = w->doc->n_names, .len = 0};
 	if (type == MD_BLOCK_CODE) {
 		MD_BLOCK_CODE_DETAIL *code = detail;
 		w->fence = code->fence_char;
+		if (w->fence)
+			w->kind = BLOCK_FENCED;
 		if (code->info.size > 0)
-			note_ptr(w, code->info.text);
+			note_ptr(w, code->info.text, code->info.size);
 	}
 	return 0;
 }
 
-static int is_fence_line(const struct md_walk *w, size_t at)
+/* Start of the fence line above the code text starting at `start` (across
+ * blank lines), or start when there is none. */
+static size_t fence_above(const struct md_walk *w, size_t start, char fence, int nested)
 {
-	size_t i = at, n = 0;
+	for (size_t s = start; !is_fence_at(w->text, w->len, s, fence, nested) && s > 0;) {
+		s = line_start(w->text, s - 1);
+		if (is_fence_at(w->text, w->len, s, fence, nested))
+			return s;
+		if (!is_blank_line(w->text, s, line_end(w->text, w->len, s)))
+			break;
+	}
+	return start;
+}
 
-	while (i < w->len && i - at < 3 && w->text[i] == ' ')
-		i++;
-	while (i < w->len && w->text[i] == w->fence)
-		i++, n++;
-	return n >= 3;
+static int add_verbatim(chunk_doc *doc, size_t start, size_t end, dp_err *err)
+{
+	if (grow((void **)&doc->verbatim, &doc->cap_verbatim, doc->n_verbatim + 1,
+		 sizeof *doc->verbatim, CHUNK_MAX_ITEMS, err) < 0)
+		return -1;
+	doc->verbatim[doc->n_verbatim++] = (chunk_vrange){start, end};
+	return 0;
+}
+
+/* A fenced code block inside a list or quote ends: its range, fences
+ * included, becomes a verbatim range (overlaps and cuts avoid it). */
+static int nested_fence_done(struct md_walk *w)
+{
+	char fence = w->nested_fence;
+
+	w->nested_fence = 0;
+	if (w->nested_first == NO_START)
+		return 0;
+	size_t start = fence_above(w, line_start(w->text, w->nested_first), fence, 1);
+	size_t end = line_end(w->text, w->len, w->nested_last > 0 ? w->nested_last - 1 : 0);
+	if (end < w->len && is_fence_at(w->text, w->len, end + 1, fence, 1))
+		end = line_end(w->text, w->len, end + 1);
+	return add_verbatim(w->doc, start, end, w->err);
 }
 
 static int md_leave(MD_BLOCKTYPE type, void *detail, void *ud)
@@ -391,25 +737,25 @@ static int md_leave(MD_BLOCKTYPE type, void *detail, void *ud)
 	struct md_walk *w = ud;
 	size_t start = NO_START;
 
-	(void)type;
 	(void)detail;
+	if (w->depth > 2 && type == MD_BLOCK_CODE && w->nested_fence && nested_fence_done(w) < 0) {
+		w->failed = 1;
+		return -1;
+	}
 	if (w->depth-- != 2)
 		return 0;
 	if (w->first != NO_START) {
 		start = line_start(w->text, w->first);
 		/* Code text starts below the opening fence (and any blank lines). */
 		if (w->fence)
-			for (size_t s = start; !is_fence_line(w, s) && s > 0;) {
-				s = line_start(w->text, s - 1);
-				if (is_fence_line(w, s))
-					start = s;
-				else if (!is_blank_line(w->text, s, line_end(w->text, w->len, s)))
-					break;
-			}
+			start = fence_above(w, start, w->fence, 0);
 		/* Blocks come in source order; anything else is not trusted. */
 		if (w->last_start != NO_START && start <= w->last_start)
 			start = NO_START;
 	}
+	if (w->level > 0 && w->name.len > 0)
+		w->doc->n_names = w->name.off + clean_heading(w->doc->names + w->name.off, w->name.len);
+	w->name.len = w->doc->n_names - w->name.off;
 	/* A block without source text (a rule, an empty heading) belongs to
 	 * the block before it; only a heading still matters for the path. */
 	if (start == NO_START && w->level == 0)
@@ -423,7 +769,7 @@ static int md_leave(MD_BLOCKTYPE type, void *detail, void *ud)
 		return -1;
 	}
 	doc->blocks[doc->n_blocks++] = (chunk_block){
-		.start = start, .level = w->level, .name = w->name};
+		.start = start, .level = w->level, .kind = w->kind, .name = w->name};
 	return 0;
 }
 
@@ -435,20 +781,18 @@ static int md_span(MD_SPANTYPE type, void *detail, void *ud)
 	return 0;
 }
 
-static int append_name(struct md_walk *w, const char *s, size_t n)
+static int append_name(chunk_doc *doc, chunk_name *name, const char *s, size_t n, dp_err *err)
 {
-	chunk_doc *doc = w->doc;
-
-	if (w->name.len + n > CHUNK_HEADING_MAX)
-		n = dp_utf8_floor(s, CHUNK_HEADING_MAX - w->name.len);
+	if (name->len + n > CHUNK_HEADING_MAX)
+		n = dp_utf8_floor(s, CHUNK_HEADING_MAX - name->len);
 	if (n == 0)
 		return 0;
 	if (grow((void **)&doc->names, &doc->cap_names, doc->n_names + n, 1, CHUNK_MAX_NAMES,
-		 w->err) < 0)
+		 err) < 0)
 		return -1;
 	memcpy(doc->names + doc->n_names, s, n);
 	doc->n_names += n;
-	w->name.len += n;
+	name->len += n;
 	return 0;
 }
 
@@ -456,7 +800,7 @@ static int md_text(MD_TEXTTYPE type, const MD_CHAR *s, MD_SIZE size, void *ud)
 {
 	struct md_walk *w = ud;
 
-	note_ptr(w, s);
+	note_ptr(w, s, size);
 	if (w->depth < 2 || w->level == 0)
 		return 0;
 	switch (type) {
@@ -471,20 +815,17 @@ static int md_text(MD_TEXTTYPE type, const MD_CHAR *s, MD_SIZE size, void *ud)
 		size = 1;
 		break;
 	default:
-		return 0; /* raw HTML and NUL replacements are not heading text */
+		return 0; /* raw HTML (comments, tags) and NUL replacements are not heading text */
 	}
-	if (append_name(w, s, size) < 0) {
+	if (append_name(w->doc, &w->name, s, size, w->err) < 0) {
 		w->failed = 1;
 		return -1;
 	}
 	return 0;
 }
 
-static int split_markdown(struct packer *p, const char *text, size_t len, dp_err *err)
+static int parse_markdown(struct md_walk *w, const char *text, size_t len, dp_err *err)
 {
-	chunk_doc *doc = p->doc;
-	struct md_walk w = {.doc = doc, .text = text, .len = len, .err = err,
-			    .last_start = NO_START};
 	MD_PARSER parser = {
 		.abi_version = 0,
 		.flags = MD_DIALECT_GITHUB,
@@ -499,14 +840,67 @@ static int split_markdown(struct packer *p, const char *text, size_t len, dp_err
 		dp_err_set(err, "document too large for the Markdown parser");
 		return -1;
 	}
-	if (md_parse(text, (MD_SIZE)len, &parser, &w) != 0) {
-		if (!w.failed)
+	if (md_parse(text, (MD_SIZE)len, &parser, w) != 0) {
+		if (!w->failed)
 			dp_err_set(err, "the Markdown parser failed");
 		return -1;
 	}
+	return 0;
+}
+
+static int cmp_vrange(const void *a, const void *b)
+{
+	const chunk_vrange *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Sets blocks[i].end... : the end of block i is the start of the next block
+ * with text; the code blocks, tables and HTML blocks among them join the
+ * nested fenced blocks as verbatim ranges, sorted. */
+static size_t block_end(const chunk_doc *doc, size_t i, size_t len)
+{
+	for (size_t j = i + 1; j < doc->n_blocks; j++)
+		if (doc->blocks[j].start != NO_START)
+			return doc->blocks[j].start;
+	return len;
+}
+
+static int split_markdown(struct packer *p, const char *text, size_t len, const char *title,
+			  size_t title_len, dp_err *err)
+{
+	chunk_doc *doc = p->doc;
+	struct md_walk w = {.doc = doc, .text = text, .len = len, .err = err,
+			    .last_start = NO_START};
+
+	if (parse_markdown(&w, text, len, err) < 0)
+		return -1;
+	int h1 = 0;
+	for (size_t i = 0; i < doc->n_blocks; i++) {
+		chunk_block *b = &doc->blocks[i];
+		h1 |= b->level == 1;
+		if (b->start != NO_START && b->kind != BLOCK_PROSE) {
+			size_t s = b->start, e = block_end(doc, i, len);
+			trim(p, &s, &e);
+			if (s < e && add_verbatim(doc, s, e, err) < 0)
+				return -1;
+		}
+	}
+	if (doc->n_verbatim > 1)
+		qsort(doc->verbatim, doc->n_verbatim, sizeof *doc->verbatim, cmp_vrange);
 
 	chunk_name path[CHUNK_MAX_DEPTH] = {{0, 0}};
 	int present[CHUNK_MAX_DEPTH] = {0};
+	p->path = path;
+	p->present = present;
+	int level = 0;
+	if (title != NULL && title_len > 0 && !h1) {
+		path[0].off = doc->n_names;
+		if (append_name(doc, &path[0], title, title_len, err) < 0)
+			return -1;
+		present[0] = 1;
+		level = 1;
+	}
 	int pending = 1; /* the next block starts a section */
 	int first = 1;
 	for (size_t i = 0; i < doc->n_blocks; i++) {
@@ -516,21 +910,17 @@ static int split_markdown(struct packer *p, const char *text, size_t len, dp_err
 			present[b->level - 1] = 1;
 			for (int d = b->level; d < CHUNK_MAX_DEPTH; d++)
 				present[d] = 0;
+			level = b->level;
 			pending = 1;
 		}
 		if (b->start == NO_START)
 			continue;
-		size_t end = len;
-		for (size_t j = i + 1; j < doc->n_blocks; j++)
-			if (doc->blocks[j].start != NO_START) {
-				end = doc->blocks[j].start;
-				break;
-			}
-		if (pending && new_section(p, path, present) < 0)
+		if (pending && new_section(p, level) < 0)
 			return -1;
 		pending = 0;
 		/* Text before the first block (link definitions, rules) joins it. */
-		if (add_range(p, first ? 0 : b->start, end) < 0)
+		if (add_range(p, first ? 0 : b->start, block_end(doc, i, len), b->level > 0,
+			      first && b->start > 0 ? BLOCK_PROSE : b->kind) < 0)
 			return -1;
 		first = 0;
 	}
@@ -545,12 +935,14 @@ static int split_text(struct packer *p, const char *text, size_t len)
 	static const chunk_name path[CHUNK_MAX_DEPTH];
 	size_t para = NO_START, at = 0;
 
-	if (new_section(p, path, none) < 0)
+	p->path = path;
+	p->present = none;
+	if (new_section(p, 0) < 0)
 		return -1;
 	while (at < len) {
 		size_t eol = line_end(text, len, at);
 		if (is_blank_line(text, at, eol)) {
-			if (para != NO_START && add_range(p, para, at) < 0)
+			if (para != NO_START && add_range(p, para, at, 0, BLOCK_PROSE) < 0)
 				return -1;
 			para = NO_START;
 		} else if (para == NO_START) {
@@ -558,25 +950,78 @@ static int split_text(struct packer *p, const char *text, size_t len)
 		}
 		at = eol + 1;
 	}
-	if (para != NO_START && add_range(p, para, len) < 0)
+	if (para != NO_START && add_range(p, para, len, 0, BLOCK_PROSE) < 0)
 		return -1;
 	return 0;
 }
 
+/* A document ending with a heading alone: it joins the chunk before it
+ * when that is adjacent and has room. */
+static int finish(struct packer *p)
+{
+	chunk_doc *doc = p->doc;
+
+	if (p->open && !p->cur_content && doc->n_chunks > 0) {
+		chunk_span *c = &doc->chunks[doc->n_chunks - 1];
+		size_t t = tokens(p, c->off, p->cur_end);
+		if (c->suf_len == 0 && c->pre_len == 0 && c->off + c->len <= p->cur_start &&
+		    t <= p->opts->max_tokens) {
+			c->len = p->cur_end - c->off;
+			c->tokens = t;
+			p->open = 0;
+		}
+	}
+	if (merge_back(p) < 0)
+		return -1;
+	return flush_open(p);
+}
+
 int chunk_split(chunk_doc *doc, const char *text, size_t len, enum chunk_format format,
-		const chunk_opts *opts, dp_err *err)
+		const chunk_opts *opts, const char *title, size_t title_len, dp_err *err)
 {
 	struct packer p = {.doc = doc, .u = (const unsigned char *)text, .text = text,
-			   .opts = opts, .err = err};
+			   .opts = opts, .err = err, .last_level = -1};
 	int rc;
 
-	doc->n_chunks = doc->n_sections = doc->n_names = doc->n_blocks = 0;
+	doc->n_chunks = doc->n_sections = doc->n_names = doc->n_blocks = doc->n_verbatim = 0;
+	doc->n_starts = 0;
 	if (chunk_opts_check(opts, err) < 0)
 		return -1;
-	rc = format == CHUNK_MARKDOWN ? split_markdown(&p, text, len, err) : split_text(&p, text, len);
+	rc = format == CHUNK_MARKDOWN ? split_markdown(&p, text, len, title, title_len, err)
+				      : split_text(&p, text, len);
 	if (rc == 0)
-		rc = flush_open(&p);
+		rc = finish(&p);
 	if (rc < 0)
 		doc->n_chunks = doc->n_sections = 0;
 	return rc;
+}
+
+const char *chunk_text(chunk_doc *doc, const chunk_span *c, const char *text, size_t *len)
+{
+	if (c->pre_len == 0 && c->suf_len == 0) {
+		*len = c->len;
+		return text + c->off;
+	}
+	size_t n = c->len + (c->pre_len ? c->pre_len + 1 : 0) + (c->suf_len ? c->suf_len + 1 : 0);
+	if (n > doc->cap_scratch) {
+		char *s = realloc(doc->scratch, n);
+		if (s == NULL)
+			return NULL;
+		doc->scratch = s;
+		doc->cap_scratch = n;
+	}
+	char *o = doc->scratch;
+	if (c->pre_len) {
+		memcpy(o, text + c->pre_off, c->pre_len);
+		o += c->pre_len;
+		*o++ = '\n';
+	}
+	memcpy(o, text + c->off, c->len);
+	o += c->len;
+	if (c->suf_len) {
+		*o++ = '\n';
+		memcpy(o, text + c->suf_off, c->suf_len);
+	}
+	*len = n;
+	return doc->scratch;
 }

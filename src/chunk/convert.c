@@ -14,8 +14,10 @@
 #include <magic.h>
 
 #include "chunk_stage.h"
+#include "frontmatter.h"
 #include "hash.h"
 #include "record.h"
+#include "text.h"
 
 void conv_opts_default(conv_opts *o, size_t max_output)
 {
@@ -150,7 +152,7 @@ static int reserve(conv_out *o, void **buf, size_t *cap, size_t need, size_t siz
 	return 0;
 }
 
-void conv_put(conv_out *o, const char *s, size_t n)
+static void put_bytes(conv_out *o, const char *s, size_t n)
 {
 	/* +1: the text stays NUL-terminated. */
 	if (reserve(o, (void **)&o->text, &o->cap, o->len + n + 1, 1, CONV_TEXT_MAX) < 0)
@@ -158,6 +160,21 @@ void conv_put(conv_out *o, const char *s, size_t n)
 	memcpy(o->text + o->len, s, n);
 	o->len += n;
 	o->text[o->len] = '\0';
+}
+
+void conv_put(conv_out *o, const char *s, size_t n)
+{
+	/* The chunker needs valid UTF-8, and libxml2 can hand over invalid
+	 * bytes (a charset it cannot name, an entity cut by a bad byte: found
+	 * by fuzz_html): each byte that starts no valid sequence becomes U+FFFD. */
+	size_t ok;
+	while ((ok = dp_utf8_invalid_at(s, n)) < n) {
+		put_bytes(o, s, ok);
+		put_bytes(o, "\xEF\xBF\xBD", 3);
+		s += ok + 1;
+		n -= ok + 1;
+	}
+	put_bytes(o, s, n);
 }
 
 void conv_puts(conv_out *o, const char *s)
@@ -390,6 +407,20 @@ void conv_meta(conv_out *o, const char *key, const char *value)
 	free(t.text);
 }
 
+size_t conv_front_matter(conv_out *o, const char *s, size_t n, const char **problem)
+{
+	size_t body = n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+	jv fm;
+	size_t fm_len = fm_parse(s + body, n - body, &fm, problem);
+	if (fm_len == 0) {
+		jv_free(fm);
+		return body;
+	}
+	o->meta = jv_object_merge(o->meta, fm);
+	o->title_heads = 1;
+	return body + fm_len;
+}
+
 /* ---- dispatch and provenance ---- */
 
 /* Binary formats must start like one: a PDF header in the first KiB (as
@@ -470,15 +501,12 @@ static const conv_mark *mark_at(const conv_out *o, size_t off)
 
 jv conv_provenance(jv rec, const chunk_doc *doc, const conv_out *o)
 {
-	static const char *const derived[] = {"start", "end", "line_start", "line_end"};
 	jv chunks = jv_object_get(jv_copy(rec), jv_string("chunks"));
 	jv k_loc = jv_string("locator"), k_ps = jv_string("page_start"), k_pe = jv_string("page_end");
 
 	for (size_t i = 0; i < doc->n_chunks && jv_get_kind(chunks) == JV_KIND_ARRAY; i++) {
 		const chunk_span *c = &doc->chunks[i];
 		jv ch = jv_array_get(jv_copy(chunks), (int)i);
-		for (size_t k = 0; k < sizeof derived / sizeof derived[0]; k++)
-			ch = jv_object_delete(ch, jv_string(derived[k]));
 		const conv_mark *first = mark_at(o, c->off);
 		const conv_mark *last = mark_at(o, c->off + (c->len > 0 ? c->len - 1 : 0));
 		if (first != NULL && (o->locs[first->loc] != '\0' || first->node != NULL)) {
@@ -498,34 +526,36 @@ jv conv_provenance(jv rec, const chunk_doc *doc, const conv_out *o)
 	jv_free(k_ps);
 	jv_free(k_pe);
 	rec = jv_object_set(rec, jv_string("chunks"), chunks);
-	rec = jv_object_set(rec, jv_string("converter"), jv_string(o->converter));
-	jv upstream = jv_object_get(jv_copy(rec), jv_string("meta"));
-	jv meta = jv_copy(o->meta);
-	if (jv_get_kind(upstream) == JV_KIND_OBJECT)
-		meta = jv_object_merge(meta, upstream);
-	else
-		jv_free(upstream);
-	return jv_object_set(rec, jv_string("meta"), meta);
+	return jv_object_set(rec, jv_string("converter"), jv_string(o->converter));
 }
 
-/* Splits o's text and builds the document record (rec consumed). */
+/* Splits o's text with the Markdown chunker (the same packing, merging,
+ * overlap and heading rules as a Markdown file) and builds the document
+ * record (rec consumed). */
 static jv finish(const chunk_stage *cs, jv rec, conv_out *o)
 {
 	chunk_doc doc;
 	dp_err err;
+	const char *text = o->text != NULL ? o->text : "";
+	jv title = o->title_heads ? jv_object_get(jv_copy(o->meta), jv_string("title")) : jv_invalid();
+	int has_title = jv_get_kind(title) == JV_KIND_STRING;
+
 	chunk_doc_init(&doc);
-	if (chunk_split(&doc, o->text != NULL ? o->text : "", o->len, CHUNK_MARKDOWN, &cs->opts,
-			&err) < 0) {
+	if (chunk_split(&doc, text, o->len, CHUNK_MARKDOWN, &cs->opts,
+			has_title ? jv_string_value(title) : NULL,
+			has_title ? (size_t)jv_string_length_bytes(jv_copy(title)) : 0, &err) < 0) {
 		rec = dp_record_error(rec, "chunk", err.msg);
 	} else {
-		/* The identity names the converter too: another version of it
-		 * may give other text, so the store must re-chunk. */
-		char chunker[sizeof o->converter + 96];
+		/* The identity names the converter and the chunker's settings:
+		 * another version of either may give other chunks, so the store
+		 * must re-chunk. */
+		char chunker[sizeof o->converter + sizeof cs->chunker_markdown + 32];
 		snprintf(chunker, sizeof chunker, "%s-v1 (%s) %s", o->format, o->converter,
 			 cs->chunker_markdown);
-		rec = chunk_document(rec, &doc, o->text != NULL ? o->text : "", o->format, chunker);
+		rec = chunk_document_derived(rec, &doc, text, jv_copy(o->meta), o->format, chunker);
 		rec = conv_provenance(rec, &doc, o);
 	}
+	jv_free(title);
 	chunk_doc_free(&doc);
 	return rec;
 }

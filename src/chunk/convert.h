@@ -11,7 +11,10 @@
  * applies unchanged, and each chunk's offset finds its mark.  Chunks of
  * converted documents carry `locator` (and `page_start`/`page_end` for PDF)
  * instead of `start`/`end`, which would be offsets into the derived text,
- * not into the file. */
+ * not into the file.  Front matter is parsed where the format's own tools
+ * look for it: at the start of a --convert command's Markdown output
+ * (pandoc -s writes one) and of a notebook's first cell, Markdown or raw
+ * (Quarto, MyST, Jekyll); nowhere else in a derived text. */
 #ifndef DP_CHUNK_CONVERT_H
 #define DP_CHUNK_CONVERT_H
 
@@ -118,6 +121,9 @@ typedef struct conv_out {
 	char prefix[CONV_LOCATOR_MAX]; /* prepended to locators (EPUB: the entry) */
 	size_t run;          /* where the current inline run began */
 	int page;            /* current page for new marks */
+	int title_heads;     /* 1: meta's title heads the heading paths of a
+			      * text without H1, as a Markdown file's front
+			      * matter title does (--convert Markdown output) */
 	int failed;          /* sticky: a limit was hit, error in err */
 	dp_err err;
 } conv_out;
@@ -126,7 +132,8 @@ void conv_out_init(conv_out *o);
 void conv_out_free(conv_out *o);
 
 /* Appending to the derived text.  These never fail; past a limit they set
- * o->failed and drop the text (the converter checks o->failed at the end). */
+ * o->failed and drop the text (the converter checks o->failed at the end).
+ * Bytes that are not valid UTF-8 are written as U+FFFD. */
 void conv_put(conv_out *o, const char *s, size_t n);
 void conv_puts(conv_out *o, const char *s);
 /* Starts a block: a blank line after the previous one, and a mark with the
@@ -164,6 +171,13 @@ size_t conv_heading(conv_out *o, int level, const char *loc);
 void conv_code(conv_out *o, const char *lang, const char *code, size_t n, const char *loc);
 /* Sets meta[key] = value (whitespace collapsed) unless empty or already set. */
 void conv_meta(conv_out *o, const char *key, const char *value);
+
+/* Front matter (frontmatter.h) at the start of s[0..n) (valid UTF-8), after
+ * a byte order mark: its fields go into o->meta (over keys already there)
+ * and its title heads the heading paths (o->title_heads).  Returns the
+ * bytes to skip (mark and block), 0 without front matter; *problem as
+ * fm_parse gives it (malformed: the block stays text). */
+size_t conv_front_matter(conv_out *o, const char *s, size_t n, const char **problem);
 
 /* Converters.  Each reads buf[0..len) (the file's bytes, NUL-terminated at
  * len) and fills o.  Return 0, or -1 with err saying why the document
@@ -215,10 +229,9 @@ int conv_file(conv_out *o, enum conv_kind kind, const conv_command *cmd, const c
 	      const char *buf, size_t len, const conv_opts *opts, dp_err *err);
 
 /* Adds provenance to the chunks of rec (a document record made by
- * chunk_document from doc over o->text; consumed, returned): `locator` and,
- * for paged documents, `page_start`/`page_end`; drops byte and line ranges,
- * which would point into the derived text.  Adds `format` and `converter`
- * and merges o->meta under rec's `meta` (keys already there win). */
+ * chunk_document_derived from doc over o->text, so without byte and line
+ * ranges; consumed, returned): `locator` and, for paged documents,
+ * `page_start`/`page_end`.  Adds `converter`. */
 jv conv_provenance(jv rec, const chunk_doc *doc, const conv_out *o);
 
 #endif

@@ -5,7 +5,8 @@
  * process group with default signal handling.  Whatever it prints on
  * stdout (at most conv_opts.max_output bytes) is the document: HTML when it
  * starts with '<' after white space (read by the HTML converter), else
- * Markdown (valid UTF-8 required).  A command that exits non-zero, is
+ * Markdown (valid UTF-8 required; front matter at its start is taken as
+ * metadata, as in a Markdown file).  A command that exits non-zero, is
  * killed, prints too much or outlives conv_opts.timeout_s (then its whole
  * process group is killed) fails the document; the error names the exit
  * status and holds the start of its stderr. */
@@ -23,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "err.h"
 #include "text.h"
 
 #define STDERR_KEEP 300
@@ -183,8 +185,9 @@ kill:
 	return -1;
 }
 
-/* Puts the child's output, Markdown or HTML, into o. */
-static int take_output(conv_out *o, struct child *c, const conv_opts *opts, dp_err *err)
+/* Puts the output of the child run on path, Markdown or HTML, into o. */
+static int take_output(conv_out *o, struct child *c, const char *path, const conv_opts *opts,
+		       dp_err *err)
 {
 	size_t ws = 0;
 	while (ws < c->len && strchr(" \t\r\n", c->data[ws]) != NULL)
@@ -196,8 +199,14 @@ static int take_output(conv_out *o, struct child *c, const conv_opts *opts, dp_e
 		dp_err_set(err, "converter output is not valid UTF-8 text (byte %zu)", bad);
 		return -1;
 	}
+	/* Markdown printed by a converter (pandoc -s, a site's exporter) may
+	 * open with front matter: metadata, as in a Markdown file. */
+	const char *problem;
+	size_t body = conv_front_matter(o, c->data, c->len, &problem);
+	if (problem != NULL)
+		dp_diag("%s: converter output: %s; kept as text", path, problem);
 	conv_block(o, NULL);
-	conv_put(o, c->data, c->len);
+	conv_put(o, c->data + body, c->len - body);
 	return 0;
 }
 
@@ -228,7 +237,7 @@ int conv_command_run(conv_out *o, const conv_command *cmd, const char *path,
 			   c.stderr_text);
 		goto out;
 	}
-	rc = take_output(o, &c, opts, err);
+	rc = take_output(o, &c, path, opts, err);
 out:
 	if (c.out >= 0)
 		close(c.out);

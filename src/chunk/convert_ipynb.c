@@ -5,7 +5,11 @@
  * (metadata.kernelspec.language, else metadata.language_info.name); raw
  * cells are dropped, and so are outputs unless conv_opts.notebook_outputs
  * (then stream text, text/plain results and errors follow their cell as
- * fenced "output" blocks).  Locators: "cells[N]" (0-based). */
+ * fenced "output" blocks).  Front matter opening the first cell, Markdown
+ * or raw (where Quarto, MyST and Jekyll put a notebook's page metadata),
+ * is metadata as in a Markdown file; a malformed block stays text (no
+ * warning: only Markdown files and --convert output name a path).
+ * Locators: "cells[N]" (0-based). */
 #include "convert.h"
 
 #include <stdio.h>
@@ -97,9 +101,15 @@ static int cell(conv_out *o, jv c, int i, const char *lang, const conv_opts *opt
 	if (jv_get_kind(type) != JV_KIND_STRING || !jv_is_valid(src)) {
 		dp_err_set(err, "damaged notebook: cell %d has no cell_type or source", i);
 		rc = -1;
-	} else if (strcmp(jv_string_value(type), "markdown") == 0) {
-		conv_block(o, loc);
-		conv_put(o, jv_string_value(src), (size_t)jv_string_length_bytes(jv_copy(src)));
+	} else if (strcmp(jv_string_value(type), "markdown") == 0 ||
+		   strcmp(jv_string_value(type), "raw") == 0) {
+		const char *text = jv_string_value(src), *problem;
+		size_t n = (size_t)jv_string_length_bytes(jv_copy(src));
+		size_t skip = i == 0 ? conv_front_matter(o, text, n, &problem) : 0;
+		if (strcmp(jv_string_value(type), "markdown") == 0) {
+			conv_block(o, loc);
+			conv_put(o, text + skip, n - skip);
+		}
 	} else if (strcmp(jv_string_value(type), "code") == 0) {
 		conv_code(o, lang, jv_string_value(src),
 			  (size_t)jv_string_length_bytes(jv_copy(src)), loc);

@@ -8,7 +8,7 @@
 #include "record.h"
 #include "stage.h"
 
-enum { OPT_MAX_TOKENS = 0x2000, OPT_OVERLAP, OPT_MAX_SIZE, OPT_FORMAT, OPT_THREADS,
+enum { OPT_MAX_TOKENS = 0x2000, OPT_OVERLAP, OPT_MIN_TOKENS, OPT_MAX_SIZE, OPT_FORMAT, OPT_THREADS,
        OPT_HTML_DROP, OPT_CONVERT, OPT_CONVERT_TIMEOUT, OPT_NOTEBOOK_OUTPUTS };
 
 static void usage(FILE *f)
@@ -19,9 +19,11 @@ static void usage(FILE *f)
 		"follow its sections and writes one document record per file.\n"
 		"\n"
 		"Options:\n"
-		"  --max-tokens N    at most N estimated tokens per chunk (default 512, min %d)\n"
-		"  --overlap N       a split section's next chunk repeats ~N tokens (default 64,\n"
-		"                    at most half of --max-tokens)\n"
+		"  --max-tokens N    at most N estimated tokens per chunk (default %d, min %d)\n"
+		"  --overlap N       a split section's next chunk repeats whole blocks of up to\n"
+		"                    ~N tokens (default %d, at most half of --max-tokens)\n"
+		"  --min-tokens N    a section under N tokens merges with the next one under\n"
+		"                    the same parent (default %d, at most --max-tokens)\n"
 		"  --max-size BYTES  refuse larger files (default 16 MiB)\n"
 		"  --format F        auto (by extension: .md, .markdown; .html, .htm, .xhtml,\n"
 		"                    .pdf, .docx, .odt, .epub, .ipynb are converted), markdown\n"
@@ -35,7 +37,7 @@ static void usage(FILE *f)
 		"  --convert-timeout S  kill a --convert command after S seconds (default 60)\n"
 		"  --notebook-outputs  keep the text outputs of notebook code cells\n"
 		"\n%s\n%s",
-		CHUNK_MIN_TOKENS, dp_cli_help, dp_exit_codes_help);
+		CHUNK_DEFAULT_MAX, CHUNK_MIN_TOKENS, CHUNK_DEFAULT_OVERLAP, CHUNK_DEFAULT_MIN, dp_cli_help, dp_exit_codes_help);
 }
 
 int main(int argc, char **argv)
@@ -43,6 +45,7 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{"max-tokens", required_argument, NULL, OPT_MAX_TOKENS},
 		{"overlap", required_argument, NULL, OPT_OVERLAP},
+		{"min-tokens", required_argument, NULL, OPT_MIN_TOKENS},
 		{"max-size", required_argument, NULL, OPT_MAX_SIZE},
 		{"format", required_argument, NULL, OPT_FORMAT},
 		{"threads", required_argument, NULL, OPT_THREADS},
@@ -55,11 +58,12 @@ int main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	dp_cli cli = {0};
-	chunk_opts opts = {.max_tokens = 512, .overlap = 64};
+	chunk_opts opts = {.max_tokens = CHUNK_DEFAULT_MAX, .overlap = CHUNK_DEFAULT_OVERLAP,
+			   .min_tokens = CHUNK_DEFAULT_MIN};
 	long max_size = (long)CHUNK_MAX_SIZE_DEFAULT, threads = 1, n;
 	enum chunk_format_choice format = CHUNK_FORMAT_AUTO;
 	dp_err err;
-	int opt, rc;
+	int opt, rc, min_set = 0;
 	conv_opts conv;
 
 	conv_opts_default(&conv, 0);
@@ -78,6 +82,12 @@ int main(int argc, char **argv)
 			if (dp_cli_parse_long("overlap", optarg, 0, 1L << 19, &n, &err) < 0)
 				goto bad;
 			opts.overlap = (size_t)n;
+			break;
+		case OPT_MIN_TOKENS:
+			if (dp_cli_parse_long("min-tokens", optarg, 0, 1L << 20, &n, &err) < 0)
+				goto bad;
+			opts.min_tokens = (size_t)n;
+			min_set = 1;
 			break;
 		case OPT_MAX_SIZE:
 			if (dp_cli_parse_long("max-size", optarg, 0, 1L << 30, &max_size, &err) < 0)
@@ -126,6 +136,8 @@ int main(int argc, char **argv)
 		goto bad;
 	}
 
+	if (!min_set && opts.min_tokens > opts.max_tokens)
+		opts.min_tokens = opts.max_tokens; /* the default follows a small cap */
 	chunk_stage cs;
 	if (chunk_stage_init(&cs, &opts, (unsigned long long)max_size, format, &err) < 0)
 		goto bad;

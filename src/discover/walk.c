@@ -34,7 +34,7 @@ int discover_match(const char *pattern, const char *relpath)
 	return fnmatch(pattern, base != NULL ? base + 1 : relpath, 0) == 0;
 }
 
-static int excluded(const discover_opts *opts, const char *relpath)
+int discover_excluded(const discover_opts *opts, const char *relpath)
 {
 	for (size_t i = 0; i < opts->n_excludes; i++)
 		if (discover_match(opts->excludes[i], relpath))
@@ -53,7 +53,7 @@ int discover_wanted(const discover_opts *opts, const char *relpath)
 		for (size_t i = 0; i < opts->n_globs && !hit; i++)
 			hit = discover_match(opts->globs[i], relpath);
 	}
-	return hit && !excluded(opts, relpath);
+	return hit && !discover_excluded(opts, relpath);
 }
 
 void discover_printable(const char *s, char *out, size_t outsz)
@@ -239,12 +239,12 @@ static int visit(struct walker *w, int dfd, const char *name, size_t len, int de
 		return 0;
 	}
 	if (S_ISLNK(st.st_mode)) {
-		if (!excluded(w->opts, rel))
+		if (!discover_excluded(w->opts, rel))
 			skip_diag(w, "symbolic link, not followed");
 		return 0;
 	}
 	if (S_ISDIR(st.st_mode)) {
-		if (excluded(w->opts, rel))
+		if (discover_excluded(w->opts, rel))
 			return 0;
 		if (dp_utf8_invalid_at(name, strlen(name)) < strlen(name)) {
 			emit_error(w, "directory name is not valid UTF-8; not walked");
@@ -378,5 +378,23 @@ int discover_walk(const char *root, const discover_opts *opts, discover_emit_fn 
 	}
 	free(w);
 	free(abs);
+	return rc;
+}
+
+int discover_file(const char *root, const char *path, const discover_opts *opts,
+		  discover_emit_fn emit_fn, void *ctx, discover_stats *stats)
+{
+	struct walker *w = calloc(1, sizeof *w);
+
+	if (w == NULL || strlen(path) >= DISCOVER_MAX_PATH) {
+		free(w);
+		return -2;
+	}
+	*w = (struct walker){.opts = opts, .emit = emit_fn, .ctx = ctx, .stats = stats,
+			     .root = root};
+	strcpy(w->path, path);
+	emit_file(w, AT_FDCWD, path, 1);
+	int rc = w->stopped ? -1 : 0;
+	free(w);
 	return rc;
 }

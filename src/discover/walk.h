@@ -50,6 +50,10 @@ int discover_match(const char *pattern, const char *relpath);
  * no exclude pattern. */
 int discover_wanted(const discover_opts *opts, const char *relpath);
 
+/* Whether relpath (relative to the root; a file or a directory) matches an
+ * --exclude pattern. */
+int discover_excluded(const discover_opts *opts, const char *relpath);
+
 /* Copies s into out (size outsz) with bytes that are not printable UTF-8
  * written as \xNN, for error records about undecodable names. */
 void discover_printable(const char *s, char *out, size_t outsz);
@@ -66,5 +70,14 @@ typedef struct discover_stats {
  * (err says why; nothing emitted), -1 when emit asked to stop. */
 int discover_walk(const char *root, const discover_opts *opts, discover_emit_fn emit, void *ctx,
 		  discover_stats *stats, dp_err *err);
+
+/* Emits the record of one file: path (absolute, without symbolic links
+ * below root) under root (absolute, as records carry it): its file record,
+ * or an error record when it cannot be read as one (a symbolic link as the
+ * last component is not followed).  For a watcher that learns of files one
+ * by one.  Returns 0, -1 when emit asked to stop, -2 when path is too long
+ * or memory ran out (nothing emitted). */
+int discover_file(const char *root, const char *path, const discover_opts *opts,
+		  discover_emit_fn emit, void *ctx, discover_stats *stats);
 
 #endif

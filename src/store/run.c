@@ -5,6 +5,7 @@
 
 #include "err.h"
 #include "feed.h"
+#include "outcome.h"
 
 static void count(store_counts *c, const store_item *item)
 {
@@ -37,7 +38,8 @@ int store_run(store *s, dp_source *src, dp_sink *sink, store_counts *counts, dp_
 	}
 	memset(counts, 0, sizeof *counts);
 	while ((n = store_feed_take(feed, items, STORE_BATCH_DOCS, STORE_BATCH_CHUNKS, err)) > 0) {
-		int failed = store_write(s, items, (size_t)n, err) < 0;
+		int failed = store_write(s, items, (size_t)n, err) < 0 ||
+			     store_outcome_record(s->db, items, (size_t)n, err) < 0;
 		for (long i = 0; i < n; i++) {
 			if (!failed && rc != DP_EXIT_SYSTEM) {
 				count(counts, &items[i]);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "outcome.h"
 #include "store.h"
 
 static const char *const tables[] = {
@@ -81,6 +82,8 @@ int store_schema_ensure(store *s, dp_err *err)
 	for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++)
 		if (dp_db_exec(s->db, tables[i], err) < 0)
 			goto fail;
+	if (store_outcome_schema(s->db, err) < 0)
+		goto fail;
 	if (load_settings(s, vector_type, sizeof vector_type, err) < 0)
 		goto fail;
 	if (vector_type[0] == '\0') {

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "outcome.h"
 #include "path.h"
 #include "record.h"
 #include "store.h"
@@ -46,6 +47,8 @@ int store_sweep(store *s, const char *run, char *const *roots, size_t nroots, dp
 		dp_err_set(err, "out of memory");
 		return -1;
 	}
+	if (store_outcome_sweep(s->db, run, &s->buf, err) < 0)
+		return -1;
 	const char *values[] = {run, (const char *)s->buf.data};
 	int lengths[] = {0, (int)s->buf.len}, formats[] = {0, 1};
 	Oid types[] = {DP_OID_TEXT, DP_OID_TEXT_ARRAY};

@@ -6,10 +6,9 @@
 #include "docrec.h"
 #include "hash.h"
 #include "record.h"
+#include "prompts.h"
 #include "summarize.h"
 #include "text.h"
-
-#define SECTIONS_MAX 4096 /* per round of section summaries */
 
 const char summarize_doc_prompt[] =
 	"Summarize the following document in at most three sentences. "
@@ -85,7 +84,7 @@ static int chat(summarize_ctx *c, const char *prompt, jv *answer, dp_err *err)
 	}
 	atomic_fetch_add(&c->requested, 1);
 	rc = dp_http_post_json(c->http, c->ollama ? "/api/chat" : "/chat/completions", body,
-			       dp_tokens_estimate(prompt, strlen(prompt)) + 256, &resp, err);
+			       dp_tokens_estimate(prompt, strlen(prompt)) + SUMMARIZE_ANSWER_TOKENS, &resp, err);
 	if (rc == DP_HTTP_REFUSED)
 		atomic_store(&c->refused, 1);
 	if (rc != DP_HTTP_OK)
@@ -174,89 +173,24 @@ static int answer_all(summarize_ctx *c, char **prompts, size_t n, jv *answers, d
 	return rc;
 }
 
-static char *doc_prompt(summarize_ctx *c, const char *path, const char *text)
-{
-	const char *names[] = {"text", "path"};
-	const char *values[] = {text, path};
-
-	return summarize_fill(c->doc_prompt, names, values, 2, SUMMARIZE_PROMPT_MAX + strlen(text));
-}
-
-/* Appends s to a growing text (parts separated by a blank line). */
-static int append(char **buf, size_t *len, const char *s, size_t sl)
-{
-	char *b = realloc(*buf, *len + sl + 3);
-
-	if (b == NULL)
-		return -1;
-	if (*len > 0) {
-		memcpy(b + *len, "\n\n", 2);
-		*len += 2;
-	}
-	memcpy(b + *len, s, sl);
-	*len += sl;
-	b[*len] = '\0';
-	*buf = b;
-	return 0;
-}
-
 /* Summarizes the parts (texts, consumed array of strings) of a document:
  * in one request when they fit the context, else section by section and
  * then the section summaries, as many rounds as it takes. */
 static int summarize_parts(summarize_ctx *c, const char *path, jv parts, jv *summary, dp_err *err)
 {
 	for (;;) {
-		int n = jv_array_length(jv_copy(parts));
-		char **prompts = calloc((size_t)n + 1, sizeof *prompts);
-		size_t np = 0, tokens = 0, len = 0;
-		char *cur = NULL;
-		int rc = 0;
-
+		size_t np;
+		char **prompts = summarize_round_prompts(c, path, parts, &np, err);
 		if (prompts == NULL)
-			goto oom;
-		for (int i = 0; i <= n && rc == 0; i++) {
-			jv p = i < n ? jv_array_get(jv_copy(parts), i) : jv_null();
-			const char *s = i < n ? jv_string_value(p) : "";
-			size_t sl = strlen(s), t = dp_tokens_estimate(s, sl);
-			if (cur != NULL && (i == n || tokens + t > c->context_tokens)) {
-				if (np >= SECTIONS_MAX || (prompts[np] = doc_prompt(c, path, cur)) == NULL)
-					rc = -1;
-				else
-					np++;
-				free(cur);
-				cur = NULL;
-				len = tokens = 0;
-			}
-			if (i < n && rc == 0) {
-				/* A part bigger than the context is cut: say so in the text. */
-				size_t keep = sl;
-				while (dp_tokens_estimate(s, keep) > c->context_tokens)
-					keep = dp_utf8_floor(s, keep * 3 / 4);
-				if (append(&cur, &len, s, keep) < 0)
-					rc = -1;
-				tokens += dp_tokens_estimate(s, keep);
-			}
-			jv_free(p);
-		}
-		free(cur);
-		jv_free(parts);
-		if (rc < 0) {
-			for (size_t i = 0; i < np; i++)
-				free(prompts[i]);
-			free(prompts);
-			goto oom_parts_freed;
-		}
+			return DP_HTTP_FAILED;
 		jv *answers = calloc(np + 1, sizeof *answers);
 		if (answers == NULL) {
-			for (size_t i = 0; i < np; i++)
-				free(prompts[i]);
-			free(prompts);
-			goto oom_parts_freed;
+			summarize_prompts_free(prompts, np);
+			dp_err_set(err, "out of memory");
+			return DP_HTTP_FAILED;
 		}
-		rc = answer_all(c, prompts, np, answers, err);
-		for (size_t i = 0; i < np; i++)
-			free(prompts[i]);
-		free(prompts);
+		int rc = answer_all(c, prompts, np, answers, err);
+		summarize_prompts_free(prompts, np);
 		if (rc != 0 || np == 1) {
 			*summary = rc == 0 ? answers[0] : jv_invalid();
 			if (rc != 0)
@@ -275,36 +209,6 @@ static int summarize_parts(summarize_ctx *c, const char *path, jv parts, jv *sum
 			parts = jv_array_append(parts, answers[i]);
 		free(answers);
 	}
-oom:
-	jv_free(parts);
-oom_parts_freed:
-	dp_err_set(err, "out of memory");
-	return DP_HTTP_FAILED;
-}
-
-static char *heading_path(jv rec, int i)
-{
-	jv h = jv_object_get(jv_array_get(jv_object_get(jv_copy(rec), jv_string("chunks")), i),
-			     jv_string("heading"));
-	char *out = NULL;
-	size_t len = 0;
-
-	if (jv_get_kind(h) == JV_KIND_ARRAY) {
-		jv_array_foreach(h, k, name) {
-			if (jv_get_kind(name) == JV_KIND_STRING) {
-				const char *s = jv_string_value(name);
-				char *o = realloc(out, len + strlen(s) + 4);
-				if (o != NULL) {
-					out = o;
-					len += (size_t)sprintf(out + len, "%s%s", len > 0 ? " > " : "", s);
-				}
-			}
-			jv_free(name);
-			(void)k;
-		}
-	}
-	jv_free(h);
-	return out != NULL ? out : strdup("");
 }
 
 jv summarize_api(summarize_ctx *c, jv rec, int n)
@@ -326,20 +230,9 @@ jv summarize_api(summarize_ctx *c, jv rec, int n)
 		char **prompts = calloc((size_t)n, sizeof *prompts);
 		jv *answers = calloc((size_t)n, sizeof *answers);
 		rc = prompts == NULL || answers == NULL ? -1 : 0;
-		for (int i = 0; i < n && rc == 0; i++) {
-			int len;
-			char *heading = heading_path(rec, i);
-			const char *names[] = {"summary", "heading", "chunk", "path", "text"};
-			const char *values[] = {jv_string_value(summary), heading != NULL ? heading : "",
-						dp_doc_chunk_text(rec, i, &len), path != NULL ? path : "",
-						jv_string_value(summary)};
-			prompts[i] = summarize_fill(c->chunk_prompt, names, values, 5,
-						    SUMMARIZE_PROMPT_MAX + (size_t)len +
-							    strlen(values[0]));
-			free(heading);
-			if (prompts[i] == NULL)
+		for (int i = 0; i < n && rc == 0; i++)
+			if ((prompts[i] = summarize_make_chunk_prompt(c, rec, i, jv_string_value(summary))) == NULL)
 				rc = -1;
-		}
 		if (rc < 0)
 			dp_err_set(&err, "out of memory");
 		else

@@ -1,5 +1,4 @@
 /* docpipe-summarize: adds a summary to every document record. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +6,7 @@
 #include "apicli.h"
 #include "cli.h"
 #include "stage.h"
+#include "prompts.h"
 #include "summarize.h"
 
 enum {
@@ -32,35 +32,6 @@ static const char usage[] =
 	"                          {chunk}, {path})\n"
 	"  --context-tokens N      document text per request; longer documents are\n"
 	"                          summarized by section, then combined (default 6000)\n";
-
-/* Reads a whole prompt template file (at most SUMMARIZE_PROMPT_MAX bytes). */
-static char *read_template(const char *path, dp_err *err)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	size_t n;
-
-	if (f == NULL) {
-		dp_err_set(err, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	buf = malloc(SUMMARIZE_PROMPT_MAX + 1);
-	if (buf == NULL) {
-		fclose(f);
-		dp_err_set(err, "out of memory");
-		return NULL;
-	}
-	n = fread(buf, 1, SUMMARIZE_PROMPT_MAX + 1, f);
-	if (ferror(f) || n > SUMMARIZE_PROMPT_MAX) {
-		dp_err_set(err, "%s: %s", path, ferror(f) ? strerror(errno) : "over 64 KiB");
-		fclose(f);
-		free(buf);
-		return NULL;
-	}
-	fclose(f);
-	buf[n] = '\0';
-	return buf;
-}
 
 int main(int argc, char **argv)
 {
@@ -100,13 +71,13 @@ int main(int argc, char **argv)
 			break;
 		case OPT_PROMPT_FILE:
 			free(doc_tmpl);
-			if ((doc_tmpl = read_template(optarg, &err)) == NULL)
+			if ((doc_tmpl = summarize_read_template(optarg, &err)) == NULL)
 				goto usage_error;
 			ctx.doc_prompt = doc_tmpl;
 			break;
 		case OPT_CHUNK_PROMPT_FILE:
 			free(chunk_tmpl);
-			if ((chunk_tmpl = read_template(optarg, &err)) == NULL)
+			if ((chunk_tmpl = summarize_read_template(optarg, &err)) == NULL)
 				goto usage_error;
 			ctx.chunk_prompt = chunk_tmpl;
 			break;
@@ -134,7 +105,7 @@ int main(int argc, char **argv)
 	}
 	if (dp_api_is_remote(&api)) {
 		ctx.ollama = strcmp(api.backend, "ollama") == 0;
-		ctx.model = api.model != NULL ? api.model : ctx.ollama ? "llama3.2" : "gpt-4o-mini";
+		ctx.model = api.model != NULL ? api.model : summarize_default_model(ctx.ollama);
 		dp_http_resolve_server(&api.http, api.base_url, api.api_key, ctx.ollama);
 		api.http.max_in_flight = (int)threads;
 		ctx.http = dp_http_new(&api.http, &err);

@@ -34,6 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	chunk_opts opts = {.max_tokens = CHUNK_MIN_TOKENS + (data[0] & 0x3f)};
 	opts.overlap = (data[0] >> 6) * opts.max_tokens / 6;
+	opts.min_tokens = size % (opts.max_tokens + 1); /* merging of small sections too */
 	conv_opts copts;
 	conv_opts_default(&copts, 1 << 20);
 	if (data[0] & 0x80)
@@ -56,13 +57,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			CHECK(o.marks[i].off <= o.len && o.marks[i].loc < o.n_locs);
 			CHECK(i == 0 || o.marks[i].off > o.marks[i - 1].off);
 		}
-		if (chunk_split(&doc, text, o.len, CHUNK_MARKDOWN, &opts, &err) == 0) {
+		if (chunk_split(&doc, text, o.len, CHUNK_MARKDOWN, &opts, NULL, 0, &err) == 0) {
 			for (size_t i = 0; i < doc.n_chunks; i++)
 				CHECK(doc.chunks[i].tokens <= opts.max_tokens &&
 				      doc.chunks[i].off + doc.chunks[i].len <= o.len);
-			jv rec = chunk_document(jv_object(), &doc, text, "html", "fuzz");
+			jv rec = chunk_document_derived(jv_object(), &doc, text, jv_copy(o.meta),
+							"html", "fuzz");
 			rec = conv_provenance(rec, &doc, &o);
 			CHECK(jv_get_kind(rec) == JV_KIND_OBJECT);
+			/* Derived text: no byte ranges into the file. */
+			jv c0 = jv_array_get(jv_object_get(jv_copy(rec), jv_string("chunks")), 0);
+			CHECK(!jv_is_valid(c0) || !jv_object_has(c0, jv_string("start")));
 			jv_free(rec);
 		}
 	}

@@ -46,11 +46,18 @@ chunk)
 		bench/gen-corpus --seed 7 --files 40 --size 1500 --out "$out/seed" 2>/dev/null
 		i=0
 		for f in "$out"/seed/*/*.md; do
-			# First byte: the options (see fuzz_chunk.c).
-			{ printf "\\$(printf '%03o' $((i * 37 % 256)))"; cat "$f"; } >"$corpus/seed$i"
+			# First two bytes: the options (see fuzz_chunk.c).
+			{ printf "\\$(printf '%03o' $((i * 37 % 256)))\\$(printf '%03o' $((i * 11 % 256)))"; cat "$f"; } >"$corpus/seed$i"
 			i=$((i + 1))
 		done
 		rm -rf "$out/seed"
+		# Markdown from the wild (front matter, MDX, shortcodes) when the
+		# shared corpora are next to the repository.
+		i=0
+		for f in $(find ../shared/corpora ../../shared/corpora -name '*.md' -size -12k 2>/dev/null | sort | awk 'NR % 40 == 1'); do
+			{ printf "\\$(printf '%03o' $((i * 53 % 128)))\\$(printf '%03o' $((i * 7 % 256)))"; cat "$f"; } >"$corpus/wild$i"
+			i=$((i + 1))
+		done
 	fi
 	;;
 html | zip)

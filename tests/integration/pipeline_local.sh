@@ -36,7 +36,7 @@ is "$(sql "SELECT count(*) FROM docpipe.documents WHERE path = '$(printf '%s' "$
 	"weird path stored byte for byte"
 is "$(sql "SELECT chunk_count FROM docpipe.documents WHERE path LIKE '%empty.md'")" 0 "empty file stored with no chunks"
 like "$(sql "SELECT array_to_string(heading, ' > ') FROM docpipe.chunks c JOIN docpipe.documents d ON d.id = c.document_id WHERE d.path LIKE '%key-rotation.md' ORDER BY seq")" \
-	'Key rotation > Rotating the signing keys' "heading paths stored"
+	'Key rotation > Emergency rotation' "heading paths stored"
 
 out=$(docpipe-query -k 1 --json "how do I rotate the signing keys")
 like "$(jq -r .path <<<"$out")" 'key-rotation.md$' "query finds the key rotation chunk"

@@ -17,7 +17,7 @@ static int split(const char *text, enum chunk_format f, size_t max, size_t overl
 {
 	chunk_opts o = {.max_tokens = max, .overlap = overlap};
 	dp_err err;
-	int rc = chunk_split(&doc, text, strlen(text), f, &o, &err);
+	int rc = chunk_split(&doc, text, strlen(text), f, &o, NULL, 0, &err);
 
 	if (rc < 0)
 		printf("# chunk_split: %s\n", err.msg);
@@ -42,7 +42,10 @@ static char *text_of(const char *src, size_t i)
 {
 	static char buf[1 << 16];
 
-	snprintf(buf, sizeof buf, "%.*s", (int)doc.chunks[i].len, src + doc.chunks[i].off);
+	size_t n;
+	const char *t = chunk_text(&doc, &doc.chunks[i], src, &n);
+
+	snprintf(buf, sizeof buf, "%.*s", (int)n, t);
 	return buf;
 }
 
@@ -50,7 +53,9 @@ static int all_within_cap(const char *src, size_t max)
 {
 	for (size_t i = 0; i < doc.n_chunks; i++) {
 		const chunk_span *c = &doc.chunks[i];
-		if (c->tokens > max || c->tokens != dp_tokens_estimate(src + c->off, c->len))
+		size_t n;
+		const char *t = chunk_text(&doc, c, src, &n);
+		if (c->tokens > max || c->tokens != dp_tokens_estimate(t, n))
 			return 0;
 	}
 	return 1;
@@ -241,12 +246,14 @@ static void test_checks_and_record(void)
 	T_EQ_INT(split(md, CHUNK_MARKDOWN, 512, 64), 0, "split for record");
 	rec = jv_object_set(rec, jv_string("kind"), jv_string("file"));
 	rec = jv_object_set(rec, jv_string("meta"), jv_string("kept"));
-	rec = chunk_document(rec, &doc, md, "markdown", "md4c-v1 max=512 overlap=64");
+	rec = chunk_document(rec, &doc, md, 0, jv_invalid(), "markdown",
+			     "md4c-v1 max=512 overlap=64");
 	jv text = dp_record_dump(rec);
 	T_EQ_STR(jv_string_value(text),
 		 "{\"kind\":\"document\",\"meta\":\"kept\",\"format\":\"markdown\","
 		 "\"chunker\":\"md4c-v1 max=512 overlap=64\",\"chunks\":[{\"seq\":0,"
-		 "\"text\":\"# T\\n\\nbody\",\"heading\":[\"T\"],\"tokens\":3}]}",
+		 "\"text\":\"# T\\n\\nbody\",\"heading\":[\"T\"],\"tokens\":3,\"start\":0,"
+		 "\"end\":9,\"line_start\":1,\"line_end\":3}]}",
 		 "document record keeps unknown fields");
 	jv_free(text);
 }

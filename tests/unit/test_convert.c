@@ -46,21 +46,35 @@ static void test_marks(void)
 	T_EQ_STR(o.locs + o.marks[1].loc, "c", "the next block's mark replaces it");
 	T_EQ_INT(o.marks[1].off, 5, "at the block's offset");
 
+	/* Sections with text: a heading alone would merge with the next
+	 * (chunker.h), leaving one chunk. */
+	conv_out_free(&o);
+	conv_out_init(&o);
+	const char *const names[] = {"a", "A", "a2", "Alpha text here.", "c", "C", "c2", "Gamma text here."};
+	for (int i = 0; i < 8; i += 4) {
+		conv_heading(&o, 1, names[i]);
+		conv_puts(&o, names[i + 1]);
+		start = conv_block(&o, names[i + 2]);
+		conv_run(&o);
+		conv_inline(&o, names[i + 3], strlen(names[i + 3]));
+		conv_end_run(&o, start, 1);
+	}
 	chunk_opts opts = {.max_tokens = 8, .overlap = 0};
 	chunk_doc doc;
 	dp_err err;
 	chunk_doc_init(&doc);
-	T_OK(chunk_split(&doc, o.text, o.len, CHUNK_MARKDOWN, &opts, &err) == 0, "split");
-	jv rec = chunk_document(jv_object_set(jv_object(), jv_string("meta"),
-					      jv_object_set(jv_object(), jv_string("title"), jv_string("up"))),
-				&doc, o.text, "x", "x");
+	T_OK(chunk_split(&doc, o.text, o.len, CHUNK_MARKDOWN, &opts, NULL, 0, &err) == 0, "split");
 	o.meta = jv_object_set(o.meta, jv_string("title"), jv_string("mine"));
 	o.meta = jv_object_set(o.meta, jv_string("lang"), jv_string("en"));
+	jv rec = chunk_document_derived(
+		jv_object_set(jv_object(), jv_string("meta"),
+			      jv_object_set(jv_object(), jv_string("title"), jv_string("up"))),
+		&doc, o.text, jv_copy(o.meta), "x", "x");
 	rec = conv_provenance(rec, &doc, &o);
 	jv got = jv_dump_string(jv_copy(rec), JV_PRINT_SORTED);
 	T_EQ_STR(jv_string_value(got),
-		 "{\"chunker\":\"x\",\"chunks\":[{\"heading\":[\"A\"],\"locator\":\"a\",\"seq\":0,\"text\":\"# A\",\"tokens\":1},"
-		 "{\"heading\":[\"C\"],\"locator\":\"c\",\"seq\":1,\"text\":\"# C\",\"tokens\":1}],"
+		 "{\"chunker\":\"x\",\"chunks\":[{\"heading\":[\"A\"],\"locator\":\"a\",\"seq\":0,\"text\":\"# A\\n\\nAlpha text here.\",\"tokens\":6},"
+		 "{\"heading\":[\"C\"],\"locator\":\"c\",\"seq\":1,\"text\":\"# C\\n\\nGamma text here.\",\"tokens\":6}],"
 		 "\"converter\":\"\",\"format\":\"x\",\"kind\":\"document\",\"meta\":{\"lang\":\"en\",\"title\":\"up\"}}",
 		 "locators per chunk; upstream meta keys win");
 	jv_free(got);

@@ -1,0 +1,1 @@
+USES_plan := summarize embed store

@@ -1,0 +1,118 @@
+/* docpipe-status: the corpus, its failures and its last runs, from the
+ * database; or, with --record-run, records a run's report there. */
+#include <getopt.h>
+#include <stdio.h>
+
+#include "cli.h"
+#include "db.h"
+#include "err.h"
+#include "record.h"
+#include "status.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: docpipe-status [OPTIONS]\n"
+		"       docpipe-status --record-run REPORT\n"
+		"Prints what the database holds: documents and chunks by root, the\n"
+		"documents whose last outcome is a failure (stage, reason, since when),\n"
+		"the last runs, the corpus settings (embedder, dimension, ...) and the\n"
+		"state of the indexes.  The database comes from $DATABASE_URL, or\n"
+		"libpq's PG* variables when it is unset.\n"
+		"\n"
+		"Options:\n"
+		"  --json               one JSON object instead of text\n"
+		"  --runs N             last runs shown (default 5)\n"
+		"  --failures N         failures shown, oldest first (default 50; the\n"
+		"                       total is always given)\n"
+		"  --record-run REPORT  record a run report (docpipe run's JSON report)\n"
+		"                       in docpipe.runs and exit\n"
+		"  --db-env NAME        read the connection URL from $NAME\n"
+		"  --version            print the version and exit\n"
+		"\n%s",
+		dp_exit_codes_help);
+}
+
+enum { OPT_JSON = 0x2000, OPT_RUNS, OPT_FAILURES, OPT_RECORD_RUN, OPT_DB_ENV, OPT_HELP };
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"json", no_argument, NULL, OPT_JSON},
+		{"runs", required_argument, NULL, OPT_RUNS},
+		{"failures", required_argument, NULL, OPT_FAILURES},
+		{"record-run", required_argument, NULL, OPT_RECORD_RUN},
+		{"db-env", required_argument, NULL, OPT_DB_ENV},
+		{"help", no_argument, NULL, OPT_HELP},
+		{"version", no_argument, NULL, DP_OPT_VERSION},
+		{NULL, 0, NULL, 0},
+	};
+	const char *db_env = NULL, *report = NULL;
+	long runs = 5, failures = 50;
+	int json = 0, opt, rc;
+	dp_cli cli = {0};
+	dp_err err;
+
+	dp_cli_init("status");
+	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (opt) {
+		case OPT_JSON:
+			json = 1;
+			break;
+		case OPT_RUNS:
+		case OPT_FAILURES:
+			if (dp_cli_parse_long(opt == OPT_RUNS ? "runs" : "failures", optarg, 0, 100000,
+					      opt == OPT_RUNS ? &runs : &failures, &err) < 0) {
+				dp_diag("%s", err.msg);
+				return DP_EXIT_USAGE;
+			}
+			break;
+		case OPT_RECORD_RUN:
+			report = optarg;
+			break;
+		case OPT_DB_ENV:
+			db_env = optarg;
+			break;
+		case OPT_HELP:
+			usage(stdout);
+			return DP_EXIT_OK;
+		default:
+			if ((rc = dp_cli_other_option(&cli, opt, optarg)) >= 0)
+				return rc;
+		}
+	}
+	if (optind < argc) {
+		dp_diag("unexpected argument '%s'", argv[optind]);
+		return DP_EXIT_USAGE;
+	}
+	PGconn *db = dp_db_connect(db_env, "docpipe-status", &err);
+	if (db == NULL) {
+		dp_diag("%s", err.msg);
+		return DP_EXIT_SYSTEM;
+	}
+	rc = DP_EXIT_OK;
+	if (report != NULL) {
+		if (status_record_run(db, report, &err) < 0)
+			rc = DP_EXIT_SYSTEM;
+	} else {
+		jv st = status_collect(db, (int)runs, (int)failures, &err);
+		if (!jv_is_valid(st)) {
+			rc = DP_EXIT_SYSTEM;
+		} else if (json) {
+			jv text = dp_record_dump(st);
+			printf("%s\n", jv_string_value(text));
+			jv_free(text);
+		} else {
+			status_print(stdout, st);
+			jv_free(st);
+		}
+		if (fflush(stdout) != 0) {
+			dp_err_set(&err, "writing the output failed");
+			rc = DP_EXIT_SYSTEM;
+		}
+	}
+	if (rc != DP_EXIT_OK)
+		dp_diag("%s", err.msg);
+	PQfinish(db);
+	return rc;
+}

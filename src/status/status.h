@@ -1,0 +1,37 @@
+/* docpipe-status: what the database says about the corpus and its runs
+ * (issue 13).  Read-only, except status_record_run. */
+#ifndef STATUS_STATUS_H
+#define STATUS_STATUS_H
+
+#include <stdio.h>
+
+#include <jv.h>
+#include <libpq-fe.h>
+
+#include "err.h"
+
+/* Rows of a result as an array of objects (owned), one key per column:
+ * numbers for integer and float columns, booleans, strings, null. */
+jv status_rows(const PGresult *res);
+
+/* Everything status prints, as one object (owned):
+ * {"schema": bool, "roots": [{root, documents, chunks, last_update}],
+ *  "failures": [{path, root, stage, error, since, run}], "failures_total",
+ *  "runs": [{id, started_at, ended_at, complete, added, updated, unchanged,
+ *            deleted, failed, resent, requests, tokens, seconds}],
+ *  "settings": {key: value}, "indexes": [{name, method, valid, bytes,
+ *  building}]}.
+ * At most max_runs runs (newest first) and max_failures failures (oldest
+ * first).  A database without the docpipe schema gives "schema": false
+ * and empty lists.  Returns an invalid jv with err on a database error. */
+jv status_collect(PGconn *db, int max_runs, int max_failures, dp_err *err);
+
+/* Prints the object of status_collect (borrowed) for people. */
+void status_print(FILE *out, jv st);
+
+/* Reads the supervisor's JSON report from path and records it in
+ * docpipe.runs (creating the tables if needed).  Returns 0 or -1 with
+ * err. */
+int status_record_run(PGconn *db, const char *path, dp_err *err);
+
+#endif

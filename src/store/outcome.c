@@ -1,0 +1,191 @@
+#include "outcome.h"
+
+#include <string.h>
+
+#include "db.h"
+#include "record.h"
+#include "store.h"
+
+static const char *const ddl[] = {
+	/* The documents whose last outcome is a failure; a success removes the
+	 * row (a stored document's last run and time are in documents). */
+	"CREATE TABLE IF NOT EXISTS docpipe.failures ("
+	" path text PRIMARY KEY,"
+	" root text,"
+	" run text,"
+	" stage text NOT NULL,"   /* the stage that failed */
+	" error text NOT NULL,"   /* its reason */
+	" failed_since timestamptz NOT NULL DEFAULT now()," /* first failure in a row */
+	" updated_at timestamptz NOT NULL DEFAULT now())",
+	"CREATE TABLE IF NOT EXISTS docpipe.runs ("
+	" id text PRIMARY KEY,"
+	" started_at timestamptz,"  /* NULL: planned (docpipe plan --run), not started */
+	" ended_at timestamptz,"
+	" complete boolean,"
+	" documents bigint, added bigint, updated bigint, unchanged bigint,"
+	" deleted bigint, failed bigint, resent bigint,"
+	" requests bigint, tokens bigint, retries bigint,"
+	" seconds float8,"
+	" planned jsonb)", /* docpipe plan --run ID: its prediction (JSON report) */
+	"CREATE INDEX IF NOT EXISTS runs_started ON docpipe.runs (started_at)",
+};
+
+int store_outcome_schema(PGconn *db, dp_err *err)
+{
+	for (size_t i = 0; i < sizeof ddl / sizeof ddl[0]; i++)
+		if (dp_db_exec(db, ddl[i], err) < 0)
+			return -1;
+	return 0;
+}
+
+int store_outcome_ensure(PGconn *db, dp_err *err)
+{
+	if (dp_db_begin_locked(db, STORE_LOCK_KEY, err) < 0)
+		return -1;
+	if (dp_db_exec(db, "CREATE SCHEMA IF NOT EXISTS docpipe", err) < 0 ||
+	    store_outcome_schema(db, err) < 0 || dp_db_exec(db, "COMMIT", err) < 0) {
+		dp_db_rollback(db);
+		return -1;
+	}
+	return 0;
+}
+
+/* One statement: the last outcome per path wins (DISTINCT ON over the
+ * input position); any other outcome than a failure removes the path's
+ * failure (an index probe when there is none: successes cost no write); a
+ * repeated failure keeps its first time; a run id seen for the first time
+ * gets its row. */
+static const char record_sql[] =
+	"WITH u AS (SELECT DISTINCT ON (path) * FROM jsonb_to_recordset($1::jsonb)"
+	"  AS x(i int, path text, root text, run text, status text, stage text, error text)"
+	"  ORDER BY path, i DESC),"
+	" new_runs AS (INSERT INTO docpipe.runs AS r (id, started_at) SELECT DISTINCT run, now()"
+	"  FROM u WHERE run IS NOT NULL ON CONFLICT (id) DO UPDATE SET started_at = now()"
+	"  WHERE r.started_at IS NULL),"
+	" cleared AS (DELETE FROM docpipe.failures f USING u"
+	"  WHERE f.path = u.path AND u.status <> 'failed')"
+	" INSERT INTO docpipe.failures AS f (path, root, run, stage, error)"
+	" SELECT path, root, run, stage, error FROM u WHERE status = 'failed'"
+	" ON CONFLICT (path) DO UPDATE SET root = COALESCE(EXCLUDED.root, f.root),"
+	"  run = EXCLUDED.run, stage = EXCLUDED.stage, error = EXCLUDED.error, updated_at = now()";
+
+static jv outcome_row(const store_item *it, size_t i)
+{
+	jv row = jv_object();
+	const char *keys[] = {"path", "root", "run"};
+
+	row = jv_object_set(row, jv_string("i"), jv_number((double)i));
+	for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+		const char *v = dp_record_str(it->rec, keys[k]);
+		if (v != NULL)
+			row = jv_object_set(row, jv_string(keys[k]), jv_string(v));
+	}
+	row = jv_object_set(row, jv_string("status"), jv_string(it->status));
+	if (strcmp(it->status, "failed") == 0) {
+		row = jv_object_set(row, jv_string("stage"),
+				    jv_string(it->fail_stage != NULL ? it->fail_stage : "store"));
+		row = jv_object_set(row, jv_string("error"), jv_string(it->reason));
+	}
+	return row;
+}
+
+int store_outcome_record(PGconn *db, const store_item *items, size_t n, dp_err *err)
+{
+	jv rows = jv_array();
+
+	for (size_t i = 0; i < n; i++)
+		if (items[i].kind != STORE_ITEM_PASS && items[i].status != NULL &&
+		    dp_record_str(items[i].rec, "path") != NULL)
+			rows = jv_array_append(rows, outcome_row(&items[i], i));
+	if (jv_array_length(jv_copy(rows)) == 0) {
+		jv_free(rows);
+		return 0;
+	}
+	jv text = dp_record_dump(rows);
+	const char *params[] = {jv_string_value(text)};
+	PGresult *res = dp_db_query(db, record_sql, 1, params, err);
+	jv_free(text);
+	if (res == NULL)
+		return -1;
+	PQclear(res);
+	return 0;
+}
+
+int store_outcome_sweep(PGconn *db, const char *run, const store_buf *roots, dp_err *err)
+{
+	const char *values[] = {run, (const char *)roots->data};
+	int lengths[] = {0, (int)roots->len}, formats[] = {0, 1};
+	Oid types[] = {DP_OID_TEXT, DP_OID_TEXT_ARRAY};
+	/* The same root rule as the documents' sweep (sweep.c). */
+	PGresult *res = PQexecParams(db,
+		"DELETE FROM docpipe.failures f WHERE f.run IS DISTINCT FROM $1"
+		" AND EXISTS (SELECT 1 FROM unnest($2::text[]) AS r(root)"
+		"  WHERE f.root = r.root OR starts_with(f.path, rtrim(r.root, '/') || '/'))",
+		2, types, values, lengths, formats, 0);
+
+	if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
+		dp_db_err(err, db, res, "sweeping failures");
+		PQclear(res);
+		return -1;
+	}
+	PQclear(res);
+	return 0;
+}
+
+/* Figures are JSON numbers (doubles); bigint columns take them rounded.
+ * The report's failures of stage "hub" (documents that never got a
+ * receipt, so the store never saw their outcome) become failures too. */
+static const char report_sql[] =
+	"WITH hub_failures AS (INSERT INTO docpipe.failures AS o (path, run, stage, error)"
+	"  SELECT DISTINCT ON (f.path) f.path, $1::jsonb->>'run', f.stage, f.error"
+	"  FROM jsonb_to_recordset(COALESCE($1::jsonb->'failures', '[]'))"
+	"   AS f(path text, stage text, error text)"
+	"  WHERE f.stage = 'hub' AND f.path IS NOT NULL AND f.error IS NOT NULL"
+	"  ON CONFLICT (path) DO UPDATE SET run = EXCLUDED.run, stage = EXCLUDED.stage,"
+	"   error = EXCLUDED.error, updated_at = now())"
+	" INSERT INTO docpipe.runs AS r (id, started_at, ended_at, complete, documents, added,"
+	" updated, unchanged, deleted, failed, resent, requests, tokens, retries, seconds)"
+	" SELECT x.run, now() - make_interval(secs => COALESCE(x.seconds, 0)), now(), x.complete,"
+	"  round(x.documents), round(x.added), round(x.updated), round(x.unchanged),"
+	"  round(x.deleted), round(x.failed), round(x.resent), round(x.requests),"
+	"  round(x.tokens), round(x.retries), x.seconds"
+	" FROM jsonb_to_record($1::jsonb) AS x(run text, complete boolean, documents float8,"
+	"  added float8, updated float8, unchanged float8, deleted float8, failed float8,"
+	"  resent float8, requests float8, tokens float8, retries float8, seconds float8)"
+	" ON CONFLICT (id) DO UPDATE SET started_at = LEAST(r.started_at, EXCLUDED.started_at),"
+	"  ended_at = EXCLUDED.ended_at, complete = EXCLUDED.complete,"
+	"  documents = EXCLUDED.documents, added = EXCLUDED.added, updated = EXCLUDED.updated,"
+	"  unchanged = EXCLUDED.unchanged, deleted = EXCLUDED.deleted, failed = EXCLUDED.failed,"
+	"  resent = EXCLUDED.resent, requests = EXCLUDED.requests, tokens = EXCLUDED.tokens,"
+	"  retries = EXCLUDED.retries, seconds = EXCLUDED.seconds";
+
+int store_outcome_run_report(PGconn *db, jv report, dp_err *err)
+{
+	if (jv_get_kind(report) != JV_KIND_OBJECT || dp_record_str(report, "run") == NULL) {
+		dp_err_set(err, "the report has no run id");
+		return -1;
+	}
+	jv text = dp_record_dump(jv_copy(report));
+	const char *params[] = {jv_string_value(text)};
+	PGresult *res = dp_db_query(db, report_sql, 1, params, err);
+	jv_free(text);
+	if (res == NULL)
+		return -1;
+	PQclear(res);
+	return 0;
+}
+
+int store_outcome_plan(PGconn *db, const char *run, jv plan, dp_err *err)
+{
+	jv text = dp_record_dump(jv_copy(plan));
+	const char *params[] = {run, jv_string_value(text)};
+	PGresult *res = dp_db_query(db,
+		"INSERT INTO docpipe.runs (id, planned) VALUES ($1, $2::jsonb)"
+		" ON CONFLICT (id) DO UPDATE SET planned = EXCLUDED.planned", 2, params, err);
+
+	jv_free(text);
+	if (res == NULL)
+		return -1;
+	PQclear(res);
+	return 0;
+}

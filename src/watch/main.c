@@ -1,0 +1,174 @@
+/* docpipe-watch: file and delete records for what changes under the roots,
+ * for as long as it runs (watch.h). */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "path.h"
+#include "watch.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: docpipe-watch [OPTION]... ROOT...\n"
+		"Writes a file record for every file under the ROOTs (directories), then,\n"
+		"for as long as it runs, one for every file created, written or moved in,\n"
+		"and a delete record for every file deleted or moved out, once the file\n"
+		"has settled.  Feed it to a pipeline that ends in docpipe-store:\n"
+		"  docpipe-watch ~/notes | docpipe-chunk | docpipe-summarize | docpipe-embed \\\\\n"
+		"    | docpipe-store\n"
+		"An inotify queue overflow, the inotify watch limit or SIGUSR1 make it\n"
+		"rescan every root (said on stderr).  SIGTERM or SIGINT stop it (status 0).\n"
+		"\n"
+		"Options:\n"
+		"  --glob PATTERN     take files matching PATTERN (repeatable; default: Markdown,\n"
+		"                     text and the formats docpipe-chunk converts, as\n"
+		"                     docpipe-discover)\n"
+		"  --exclude PATTERN  skip files and directories matching PATTERN (repeatable)\n"
+		"  --hidden           also watch names starting with '.'\n"
+		"  --max-size BYTES   larger files become error records (default 16 MiB)\n"
+		"  --settle MS        a path is looked at once MS ms passed without an event\n"
+		"                     on it (default %d)\n"
+		"  --poll SECONDS     after a watch-limit error, rescan this often (default %d)\n"
+		"\n%s\n%s",
+		WATCH_SETTLE_MS_DEFAULT, WATCH_POLL_S_DEFAULT, dp_cli_help, dp_exit_codes_help);
+}
+
+enum { OPT_GLOB = 0x2000, OPT_EXCLUDE, OPT_HIDDEN, OPT_MAX_SIZE, OPT_SETTLE, OPT_POLL };
+
+/* SIGTERM, SIGINT and SIGUSR1 arrive through a signalfd.  Returns it or
+ * -1. */
+static int signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGUSR1);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
+		return -1;
+	return signalfd(-1, &set, SFD_CLOEXEC);
+}
+
+/* Parses the options.  Returns -1 to go on, else the exit status (after
+ * --help, --version or a usage error, said on stderr). */
+static int parse(int argc, char **argv, discover_opts *opts, long *settle, long *poll_s,
+		 dp_cli *cli)
+{
+	static const struct option longopts[] = {
+		{"glob", required_argument, NULL, OPT_GLOB},
+		{"exclude", required_argument, NULL, OPT_EXCLUDE},
+		{"hidden", no_argument, NULL, OPT_HIDDEN},
+		{"max-size", required_argument, NULL, OPT_MAX_SIZE},
+		{"settle", required_argument, NULL, OPT_SETTLE},
+		{"poll", required_argument, NULL, OPT_POLL},
+		{"help", no_argument, NULL, 'h'},
+		DP_CLI_LONGOPTS,
+		{NULL, 0, NULL, 0},
+	};
+	dp_err err;
+	long n;
+	int opt, rc;
+
+	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'h':
+			usage(stdout);
+			return DP_EXIT_OK;
+		case OPT_GLOB:
+		case OPT_EXCLUDE:
+			if ((opt == OPT_GLOB ? opts->n_globs : opts->n_excludes) == DISCOVER_MAX_PATTERNS) {
+				dp_err_set(&err, "at most %d --glob and --exclude patterns", DISCOVER_MAX_PATTERNS);
+				goto bad;
+			}
+			if (opt == OPT_GLOB)
+				opts->globs[opts->n_globs++] = optarg;
+			else
+				opts->excludes[opts->n_excludes++] = optarg;
+			break;
+		case OPT_HIDDEN:
+			opts->hidden = 1;
+			break;
+		case OPT_MAX_SIZE:
+			if (dp_cli_parse_long("max-size", optarg, 0, 1L << 40, &n, &err) < 0)
+				goto bad;
+			opts->max_size = (unsigned long long)n;
+			break;
+		case OPT_SETTLE:
+		case OPT_POLL:
+			if (dp_cli_parse_long(opt == OPT_SETTLE ? "settle" : "poll", optarg, opt == OPT_SETTLE ? 0 : 1,
+					      3600000, opt == OPT_SETTLE ? settle : poll_s, &err) < 0)
+				goto bad;
+			break;
+		default:
+			if ((rc = dp_cli_other_option(cli, opt, optarg)) >= 0)
+				return rc;
+		}
+	}
+	if (optind < argc && cli->in == NULL)
+		return -1;
+	dp_err_set(&err, optind == argc ? "no ROOT to watch (see --help)" : "--in: watch reads no records");
+bad:
+	dp_diag("%s", err.msg);
+	return DP_EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+	static discover_opts opts = {.max_size = DISCOVER_MAX_SIZE_DEFAULT};
+	long settle = WATCH_SETTLE_MS_DEFAULT, poll_s = WATCH_POLL_S_DEFAULT;
+	dp_cli cli = {0};
+	dp_err err;
+	int rc;
+
+	dp_cli_init("watch");
+	if ((rc = parse(argc, argv, &opts, &settle, &poll_s, &cli)) >= 0)
+		return rc;
+	size_t nroots = (size_t)(argc - optind);
+	char **roots = calloc(nroots, sizeof *roots);
+	int bad_root = 0;
+	for (size_t i = 0; roots != NULL && i < nroots && !bad_root; i++) {
+		struct stat st;
+		if (stat(argv[optind + i], &st) != 0 || !S_ISDIR(st.st_mode)) {
+			dp_err_set(&err, "%s: not a directory", argv[optind + i]);
+			bad_root = 1;
+		} else if ((roots[i] = dp_path_absolute(argv[optind + i], &err)) == NULL) {
+			bad_root = 1;
+		}
+	}
+	int sfd = roots != NULL && !bad_root ? signals() : -1;
+	dp_source *none;
+	dp_sink *sink = NULL;
+	watch *w = NULL;
+	if (bad_root) {
+		rc = DP_EXIT_USAGE;
+	} else if (sfd < 0) {
+		dp_err_set(&err, "out of memory or signals unavailable");
+		rc = DP_EXIT_SYSTEM;
+	} else if (dp_cli_open(&cli, 0, &none, &sink, &err) < 0 ||
+		   (w = watch_new(roots, nroots, &opts, (int)settle, (int)poll_s, &err)) == NULL) {
+		rc = DP_EXIT_SYSTEM;
+	} else {
+		rc = watch_run(w, sfd, sink, &err) < 0 ? DP_EXIT_SYSTEM : DP_EXIT_OK;
+	}
+	if (rc != DP_EXIT_OK)
+		dp_diag("%s", err.msg);
+	dp_err close_err;
+	if (sink != NULL && dp_sink_close(&sink, &close_err) < 0 && rc == DP_EXIT_OK) {
+		dp_diag("%s", close_err.msg);
+		rc = DP_EXIT_SYSTEM;
+	}
+	watch_free(&w);
+	for (size_t i = 0; roots != NULL && i < nroots; i++)
+		free(roots[i]);
+	free(roots);
+	if (sfd >= 0)
+		close(sfd);
+	return rc;
+}

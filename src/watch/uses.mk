@@ -1,0 +1,1 @@
+USES_watch := discover

@@ -1,0 +1,389 @@
+#include "watch.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "record.h"
+
+#define DIR_MASK (IN_CLOSE_WRITE | IN_MODIFY | IN_CREATE | IN_DELETE | IN_MOVED_FROM | \
+		  IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW | \
+		  IN_EXCL_UNLINK)
+#define DEPTH_MAX 128
+#define COALESCE_MS 10 /* paths due this soon are taken with the ones due now */
+
+struct watch {
+	int fd; /* inotify */
+	char *const *roots;
+	size_t nroots;
+	const discover_opts *opts;
+	int settle_ms, poll_s;
+	jv dirs;    /* array by watch descriptor: [path, root index] or null */
+	jv known;   /* object: path of a file record written -> root index */
+	jv pending; /* object: path -> [deadline ms, root index] */
+	int limited;          /* a watch could not be added */
+	long next_poll_ms;    /* when limited: the next periodic rescan */
+	dp_sink *sink;
+	dp_err *err;
+	int failed;           /* the output failed */
+	discover_stats stats;
+};
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* Whether path (under root r) is one to watch: not hidden (unless
+ * --hidden), a directory not excluded, a file discover would take. */
+static int visible(const watch *w, size_t r, const char *path, int is_dir)
+{
+	size_t rl = strcmp(w->roots[r], "/") == 0 ? 0 : strlen(w->roots[r]);
+	const char *rel = path + rl + (path[rl] == '/'), *base = strrchr(path, '/');
+
+	if (base != NULL && base[1] == '.' && !w->opts->hidden)
+		return 0;
+	return is_dir ? !discover_excluded(w->opts, rel) : discover_wanted(w->opts, rel);
+}
+
+/* Looks at path (under root r) once nothing happened to it for delay_ms. */
+static void mark(watch *w, const char *path, size_t r, long delay_ms)
+{
+	jv v = JV_ARRAY(jv_number((double)(now_ms() + delay_ms)), jv_number((double)r));
+
+	w->pending = jv_object_set(w->pending, jv_string(path), v);
+}
+
+static char *join(const char *dir, const char *name)
+{
+	size_t n = strlen(dir) + strlen(name) + 2;
+	char *p = malloc(n);
+
+	if (p != NULL)
+		snprintf(p, n, "%s%s%s", dir, strcmp(dir, "/") == 0 ? "" : "/", name);
+	return p;
+}
+
+/* Watches dir and the directories below it (root r); marks the files
+ * found there (so none created before its watch existed is missed). */
+static void add_tree(watch *w, const char *dir, size_t r, long delay_ms, int depth)
+{
+	if (depth > DEPTH_MAX)
+		return;
+	int wd = inotify_add_watch(w->fd, dir, DIR_MASK);
+	if (wd < 0) {
+		if (errno == ENOSPC && !w->limited) {
+			dp_diag("%s: cannot watch: the inotify watch limit is reached "
+				"(fs.inotify.max_user_watches): rescanning every %d s instead",
+				dir, w->poll_s);
+			w->limited = 1;
+			w->next_poll_ms = now_ms() + w->poll_s * 1000L;
+		} else if (errno != ENOSPC && errno != ENOENT && errno != ENOTDIR) {
+			dp_diag("%s: cannot watch: %s", dir, strerror(errno));
+		}
+		if (errno != ENOSPC)
+			return;
+	} else if (wd < WATCH_MAX_DIRS) {
+		w->dirs = jv_array_set(w->dirs, wd, JV_ARRAY(jv_string(dir), jv_number((double)r)));
+	}
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		char *path = join(dir, e->d_name);
+		struct stat st;
+		if (path != NULL && fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			if (S_ISDIR(st.st_mode) && visible(w, r, path, 1))
+				add_tree(w, path, r, delay_ms, depth + 1);
+			else if (S_ISREG(st.st_mode) && visible(w, r, path, 0))
+				mark(w, path, r, delay_ms);
+		}
+		free(path);
+	}
+	closedir(d);
+}
+
+/* Marks every known file under dir (dir itself is gone or moved). */
+static void mark_under(watch *w, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	jv_object_foreach(w->known, k, v) {
+		const char *p = jv_string_value(k);
+		if (strncmp(p, dir, n) == 0 && p[n] == '/')
+			mark(w, p, (size_t)jv_number_value(v), w->settle_ms);
+		jv_free(k);
+		jv_free(v);
+	}
+}
+
+/* Stops watching dir and the directories below it (gone, or moved: a
+ * directory moved within the roots is watched again under its new name). */
+static void forget_dirs(watch *w, const char *dir)
+{
+	size_t n = strlen(dir);
+	int len = jv_array_length(jv_copy(w->dirs));
+
+	for (int wd = 0; wd < len; wd++) {
+		jv d = jv_array_get(jv_copy(w->dirs), wd);
+		if (jv_get_kind(d) == JV_KIND_ARRAY) {
+			jv pv = jv_array_get(jv_copy(d), 0);
+			const char *p = jv_string_value(pv);
+			if (strncmp(p, dir, n) == 0 && (p[n] == '/' || p[n] == '\0')) {
+				inotify_rm_watch(w->fd, wd);
+				w->dirs = jv_array_set(w->dirs, wd, jv_null());
+			}
+			jv_free(pv);
+		}
+		jv_free(d);
+	}
+}
+
+static void rescan(watch *w, const char *why)
+{
+	dp_diag("%s: rescanning every root", why);
+	jv_object_foreach(w->known, k, v) {
+		mark(w, jv_string_value(k), (size_t)jv_number_value(v), 0);
+		jv_free(k);
+		jv_free(v);
+	}
+	for (size_t r = 0; r < w->nroots; r++)
+		add_tree(w, w->roots[r], r, 0, 0);
+	if (w->limited)
+		w->next_poll_ms = now_ms() + w->poll_s * 1000L;
+}
+
+static void handle_event(watch *w, const struct inotify_event *ev)
+{
+	if (ev->mask & IN_Q_OVERFLOW) {
+		rescan(w, "the inotify queue overflowed (events were lost)");
+		return;
+	}
+	jv d = ev->wd >= 0 && ev->wd < jv_array_length(jv_copy(w->dirs))
+		? jv_array_get(jv_copy(w->dirs), ev->wd) : jv_null();
+	if (jv_get_kind(d) != JV_KIND_ARRAY) {
+		jv_free(d);
+		return;
+	}
+	if (ev->mask & IN_IGNORED) {
+		w->dirs = jv_array_set(w->dirs, ev->wd, jv_null());
+		jv_free(d);
+		return;
+	}
+	jv dirv = jv_array_get(jv_copy(d), 0);
+	size_t r = (size_t)jv_number_value(jv_array_get(jv_copy(d), 1));
+	const char *dir = jv_string_value(dirv);
+	char *path = ev->len > 0 ? join(dir, ev->name) : NULL;
+
+	if (ev->len == 0) {
+		if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF))
+			mark_under(w, dir);
+	} else if (path != NULL && (ev->mask & IN_ISDIR)) {
+		if ((ev->mask & (IN_CREATE | IN_MOVED_TO)) && visible(w, r, path, 1))
+			add_tree(w, path, r, w->settle_ms, 0);
+		else if (ev->mask & (IN_DELETE | IN_MOVED_FROM)) {
+			forget_dirs(w, path);
+			mark_under(w, path);
+		}
+	} else if (path != NULL && visible(w, r, path, 0)) {
+		mark(w, path, r, w->settle_ms);
+	}
+	free(path);
+	jv_free(dirv);
+	jv_free(d);
+}
+
+static int emit(void *ctx, jv rec)
+{
+	watch *w = ctx;
+
+	if (w->failed) {
+		jv_free(rec);
+		return -1;
+	}
+	if (dp_sink_put(w->sink, rec, w->err) < 0) {
+		w->failed = 1;
+		return -1;
+	}
+	return 0;
+}
+
+static jv delete_record(const char *path, const char *root)
+{
+	jv r = jv_object();
+
+	r = jv_object_set(r, jv_string("v"), jv_number(DP_PROTOCOL_VERSION));
+	r = jv_object_set(r, jv_string("kind"), jv_string(DP_KIND_DELETE));
+	r = jv_object_set(r, jv_string("path"), jv_string(path));
+	return jv_object_set(r, jv_string("root"), jv_string(root));
+}
+
+/* A settled path: a file record when it is a file to take, a delete
+ * record when it was one and is no more. */
+static void resolve(watch *w, const char *path, size_t r)
+{
+	struct stat st;
+	int is_file = lstat(path, &st) == 0 && S_ISREG(st.st_mode) && visible(w, r, path, 0);
+	jv was = jv_object_get(jv_copy(w->known), jv_string(path));
+	int known = jv_is_valid(was);
+
+	jv_free(was);
+	if (is_file) {
+		int rc = discover_file(w->roots[r], path, w->opts, emit, w, &w->stats);
+		if (rc == -2)
+			dp_diag("%s: path too long or out of memory: skipped", path);
+		else if (!known && jv_object_length(jv_copy(w->known)) < WATCH_MAX_PATHS)
+			w->known = jv_object_set(w->known, jv_string(path), jv_number((double)r));
+	} else if (known) {
+		emit(w, delete_record(path, w->roots[r]));
+		w->known = jv_object_delete(w->known, jv_string(path));
+	}
+}
+
+/* Resolves the paths due by now; returns ms until the next one is due
+ * (-1: none pending). */
+static long settle(watch *w)
+{
+	long now = now_ms(), next = -1;
+	jv due = jv_array();
+
+	jv_object_foreach(w->pending, k, v) {
+		long at = (long)jv_number_value(jv_array_get(jv_copy(v), 0));
+		if (at <= now + COALESCE_MS)
+			due = jv_array_append(due, JV_ARRAY(jv_copy(k), jv_array_get(jv_copy(v), 1)));
+		else if (next < 0 || at - now < next)
+			next = at - now;
+		jv_free(k);
+		jv_free(v);
+	}
+	jv_array_foreach(due, i, item) {
+		jv k = jv_array_get(jv_copy(item), 0);
+		w->pending = jv_object_delete(w->pending, jv_copy(k));
+		if (!w->failed)
+			resolve(w, jv_string_value(k), (size_t)jv_number_value(jv_array_get(jv_copy(item), 1)));
+		jv_free(k);
+		jv_free(item);
+		(void)i;
+	}
+	jv_free(due);
+	return next;
+}
+
+watch *watch_new(char *const *roots, size_t nroots, const discover_opts *opts, int settle_ms,
+		 int poll_s, dp_err *err)
+{
+	watch *w = calloc(1, sizeof *w);
+
+	if (w == NULL) {
+		dp_err_set(err, "out of memory");
+		return NULL;
+	}
+	*w = (watch){.roots = roots, .nroots = nroots, .opts = opts, .settle_ms = settle_ms,
+		     .poll_s = poll_s, .dirs = jv_array(), .known = jv_object(),
+		     .pending = jv_object()};
+	w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (w->fd < 0) {
+		dp_err_set(err, "inotify: %s", strerror(errno));
+		watch_free(&w);
+		return NULL;
+	}
+	/* The first pass: every file now, every directory watched first. */
+	for (size_t r = 0; r < nroots; r++)
+		add_tree(w, roots[r], r, 0, 0);
+	return w;
+}
+
+void watch_free(watch **w)
+{
+	if (*w == NULL)
+		return;
+	if ((*w)->fd >= 0)
+		close((*w)->fd);
+	jv_free((*w)->dirs);
+	jv_free((*w)->known);
+	jv_free((*w)->pending);
+	free(*w);
+	*w = NULL;
+}
+
+/* Reads every queued inotify event.  Returns 0 or -1 with err. */
+static int read_events(watch *w, dp_err *err)
+{
+	char buf[64 * 1024] __attribute__((aligned(__alignof__(struct inotify_event))));
+
+	for (;;) {
+		ssize_t n = read(w->fd, buf, sizeof buf);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return 0;
+		if (n <= 0) {
+			dp_err_set(err, "reading inotify events: %s", n < 0 ? strerror(errno) : "end");
+			return -1;
+		}
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *ev = (const struct inotify_event *)p;
+			handle_event(w, ev);
+			p += sizeof *ev + ev->len;
+		}
+	}
+}
+
+/* Takes one signal from the signalfd: 1 to stop, 0 otherwise. */
+static int take_signal(watch *w, int signal_fd)
+{
+	struct signalfd_siginfo si;
+
+	if (read(signal_fd, &si, sizeof si) != (ssize_t)sizeof si)
+		return 0;
+	if (si.ssi_signo == SIGUSR1) {
+		rescan(w, "SIGUSR1");
+		return 0;
+	}
+	return 1;
+}
+
+int watch_run(watch *w, int signal_fd, dp_sink *sink, dp_err *err)
+{
+	w->sink = sink;
+	w->err = err;
+	for (;;) {
+		long next = settle(w);
+		if (w->failed || dp_sink_flush(sink, err) < 0)
+			return -1;
+		if (w->limited) {
+			long until = w->next_poll_ms - now_ms();
+			if (until <= 0) {
+				rescan(w, "watch limit reached: periodic rescan");
+				continue;
+			}
+			next = next < 0 || until < next ? until : next;
+		}
+		struct pollfd fds[2] = {{.fd = w->fd, .events = POLLIN},
+					{.fd = signal_fd, .events = POLLIN}};
+		int timeout = next < 0 ? -1 : next > INT_MAX ? INT_MAX : (int)next;
+		if (poll(fds, 2, timeout) < 0 && errno != EINTR) {
+			dp_err_set(err, "poll: %s", strerror(errno));
+			return -1;
+		}
+		if ((fds[1].revents & POLLIN) && take_signal(w, signal_fd))
+			return 0;
+		if ((fds[0].revents & POLLIN) && read_events(w, err) < 0)
+			return -1;
+	}
+}

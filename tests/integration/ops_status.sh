@@ -1,0 +1,86 @@
+#!/bin/bash
+# docpipe status: outcomes live in the database.  A run with failures, then
+# the fix: the failure is listed (path, stage, reason, since), the run is
+# listed with its figures, and the next run's success clears the failure.
+# A failing file that is removed loses its failure at the sweep.
+. "$(dirname "$0")/../lib/tap.sh"
+newdb || exit 1
+set -o pipefail
+
+is "$(docpipe status --json | jq -c '[.schema, .failures_total, (.runs | length)]')" '[false,0,0]' \
+	"a database with nothing stored: schema false, no failures, no runs"
+like "$(docpipe status)" "nothing stored yet" "text says so"
+echo '{"v":1,"kind":"report"}' >"$T_DIR/norun"
+docpipe-status --record-run "$T_DIR/norun" 2>/dev/null
+is "$?" 3 "--record-run: a report without a run id is refused"
+
+D=$T_DIR/docs
+numbered_docs "$D" 3 5 good
+printf '# Bad\n\nbroken \xff\xfe here\n' >"$D/bad.md"
+printf '# Gone\n\nbroken \xff too\n' >"$D/gone.md"
+
+docpipe run "$D" --progress none >"$T_DIR/r1" 2>"$T_DIR/e1"
+is "$?" 1 "a run with failures exits 1"
+RUN1=$(jq -r .run "$T_DIR/r1")
+docpipe status --json >"$T_DIR/s1"
+is "$?" 0 "status --json exits 0"
+is "$(jq -r '.roots | map("\(.root)=\(.documents)") | join(" ")' "$T_DIR/s1")" "$D=3" \
+	"documents by root: 3 stored"
+is "$(jq -r '.roots[0].chunks' "$T_DIR/s1")" "$(sql 'SELECT count(*) FROM docpipe.chunks')" \
+	"chunks by root equal the chunks stored"
+is "$(jq -r '.failures_total' "$T_DIR/s1")" 2 "two failures"
+is "$(jq -r '.failures | map(.path | sub(".*/"; "")) | sort | join(" ")' "$T_DIR/s1")" "bad.md gone.md" \
+	"failures name the paths"
+is "$(jq -r '.failures[] | select(.path | endswith("bad.md")) | [.stage, .run] | @tsv' "$T_DIR/s1")" \
+	"$(printf 'chunk\t%s' "$RUN1")" "a failure names its stage and run"
+like "$(jq -r '.failures[0].error' "$T_DIR/s1")" "UTF-8" "a failure gives the reason"
+like "$(jq -r '.failures[0].since' "$T_DIR/s1")" '^20[0-9-]+T[0-9:]+Z$' "a failure says since when"
+is "$(jq -r '.runs[0] | [.id, .added, .updated, .unchanged, .deleted, .failed, .complete] | @tsv' "$T_DIR/s1")" \
+	"$(printf '%s\t3\t0\t0\t0\t2\ttrue' "$RUN1")" "the run is recorded with its figures"
+is "$(jq -r '.runs[0] | (.requests != null and .tokens != null and .ended_at != null)' "$T_DIR/s1")" true \
+	"the run has requests, tokens and its end"
+is "$(jq -r '.settings.embedder' "$T_DIR/s1")" "local/fh-v1" "settings: the embedder"
+like "$(jq -r '.indexes | map(.name) | join(" ")' "$T_DIR/s1")" "documents_pkey" "indexes listed"
+
+docpipe status >"$T_DIR/t1"
+is "$?" 0 "status (text) exits 0"
+like "$(cat "$T_DIR/t1")" "Failures: 2" "text: the failure count"
+like "$(grep -A1 'bad.md' "$T_DIR/t1" | tail -1)" "chunk: .*UTF-8.*since 20" "text: stage, reason, since"
+like "$(cat "$T_DIR/t1")" "added 3, updated 0, unchanged 0, deleted 0, failed 2" "text: the run's figures"
+
+# The fix: bad.md repaired, gone.md removed.
+SINCE=$(jq -r '.failures[] | select(.path | endswith("bad.md")) | .since' "$T_DIR/s1")
+printf '# Bad\n\nnow fine\n' >"$D/bad.md"
+rm "$D/gone.md"
+docpipe run "$D" --progress none >"$T_DIR/r2" 2>"$T_DIR/e2"
+is "$?" 0 "after the fix the run exits 0"
+docpipe status --json >"$T_DIR/s2"
+is "$(jq -r '.failures_total' "$T_DIR/s2")" 0 "no failures left (fixed one succeeded, removed one swept)"
+is "$(sql "SELECT count(*) FROM docpipe.failures WHERE path = '$D/bad.md'")/$(sql "SELECT count(*) FROM docpipe.documents WHERE path = '$D/bad.md'")" "0/1" \
+	"the fixed document: stored, its failure gone"
+is "$(jq -r '.runs | length' "$T_DIR/s2")" 2 "two runs listed"
+is "$(jq -r '.runs[0] | [.added, .unchanged, .failed] | @tsv' "$T_DIR/s2")" "$(printf '1\t3\t0')" \
+	"the newest run first, with its figures"
+
+# A document without a receipt fails at the hub: the report's failure
+# becomes its outcome.
+docpipe run "$D" --opt 'chunk=--jq=select(.path | endswith("/good1.md") | not)' \
+	--opt hub=--timeout=1 --opt hub=--attempts=1 --progress none >"$T_DIR/r3" 2>"$T_DIR/e3"
+is "$?" 1 "a run with a document dropped: exit 1"
+is "$(docpipe status --json | jq -r '.failures[] | select(.path | endswith("good1.md")) | [.stage, .run] | @tsv')" \
+	"$(printf 'hub\t%s' "$(jq -r .run "$T_DIR/r3")")" "the hub's failure (no receipt) is listed with its run"
+docpipe run "$D" --progress none >/dev/null 2>&1
+is "$(docpipe status --json | jq -r '.failures_total')" 0 "and cleared by the next run"
+
+# Failing twice keeps the first failure's time; a plain pipeline records
+# outcomes too (no run).
+printf 'x\xff\n' >"$D/bad.md"
+docpipe-discover "$D" | docpipe-chunk 2>/dev/null | docpipe-store -q >/dev/null
+sleep 0.01
+docpipe-discover "$D" | docpipe-chunk 2>/dev/null | docpipe-store -q >/dev/null
+is "$(sql "SELECT (failed_since < updated_at)::text || ' ' || coalesce(run, 'none') FROM docpipe.failures WHERE path = '$D/bad.md'")" \
+	"true none" "a repeated failure keeps its first time; no run id: run is null"
+like "$(docpipe status --failures 0)" "Failures: 1 \(oldest shown\)" "--failures 0: the total, none listed"
+[ "$SINCE" != "" ]; ok $? "since was read"
+
+done_testing

@@ -1,0 +1,124 @@
+#!/bin/bash
+# docpipe-watch feeding a pipeline: the first pass, then create, edit,
+# rename, delete, a new subdirectory, a burst (each file exactly once), a
+# file written in parts (once), a real inotify queue overflow (rescan),
+# SIGUSR1, and SIGTERM.
+. "$(dirname "$0")/../lib/tap.sh"
+newdb || exit 1
+set -o pipefail
+
+D=$T_DIR/docs
+numbered_docs "$D" 3 5 doc
+mkfifo "$T_DIR/records"
+docpipe-watch --settle 100 "$D" >"$T_DIR/records" 2>"$T_DIR/watch.err" &
+WATCH=$!
+docpipe-chunk <"$T_DIR/records" | docpipe-summarize | docpipe-embed | docpipe-store >"$T_DIR/receipts" 2>"$T_DIR/store.err" &
+PIPE=$!
+trap 'kill $WATCH 2>/dev/null; rm -rf "$T_DIR"' EXIT
+
+# wait_for SQL WANT: polls the database until SQL gives WANT (10 s at most).
+wait_for() {
+	local got
+	for _ in $(seq 200); do
+		got=$(sql "$1" 2>/dev/null)
+		[ "$got" = "$2" ] && { echo "$got"; return 0; }
+		sleep 0.05
+	done
+	echo "$got"
+}
+docs() { sql "SELECT string_agg(regexp_replace(path, '^$D/', ''), ' ' ORDER BY path) FROM docpipe.documents"; }
+# content_like FILE PATTERN: SQL saying whether FILE's stored text matches.
+content_like() { echo "SELECT (SELECT string_agg(content, ' ' ORDER BY seq) FROM docpipe.chunks c JOIN docpipe.documents d ON d.id = c.document_id WHERE d.path = '$D/$1') LIKE '$2'"; }
+
+is "$(wait_for 'SELECT count(*) FROM docpipe.documents' 3)" 3 "first pass: the 3 files stored"
+
+printf '# New\n\nfresh words here\n' >"$D/new.md"
+is "$(wait_for "SELECT count(*) FROM docpipe.documents WHERE path = '$D/new.md'" 1)" 1 "a created file is stored"
+
+printf '# New\n\nedited words now\n' >"$D/new.md"
+like "$(wait_for "$(content_like new.md '%edited%')" t)" t "an edited file is stored again with its new text"
+
+mv "$D/new.md" "$D/renamed.md"
+# Waits for the new name: the old one alone would satisfy a count of both.
+wait_for "SELECT count(*) FROM docpipe.documents WHERE path = '$D/renamed.md'" 1 >/dev/null
+is "$(wait_for "SELECT count(*) FROM docpipe.documents WHERE path IN ('$D/new.md', '$D/renamed.md')" 1)" 1 \
+	"a rename: one document..."
+is "$(sql "SELECT count(*) FROM docpipe.documents WHERE path = '$D/renamed.md'")" 1 "... under its new name"
+
+rm "$D/doc2.md"
+is "$(wait_for "SELECT count(*) FROM docpipe.documents WHERE path = '$D/doc2.md'" 0)" 0 "a deleted file is deleted"
+
+mkdir -p "$D/sub/deeper"
+printf '# Deep\n\nin a new directory\n' >"$D/sub/deeper/deep.md"
+is "$(wait_for "SELECT count(*) FROM docpipe.documents WHERE path = '$D/sub/deeper/deep.md'" 1)" 1 \
+	"a file in a new subdirectory is stored"
+printf '# Deep2\n\nafter the watch\n' >"$D/sub/deeper/deep2.md"
+is "$(wait_for "SELECT count(*) FROM docpipe.documents WHERE path = '$D/sub/deeper/deep2.md'" 1)" 1 \
+	"the new subdirectory is watched"
+
+# A directory renamed: its files move, and it is watched under its new name.
+mv "$D/sub" "$D/moved"
+is "$(wait_for "SELECT string_agg(regexp_replace(path, '^$D/', ''), ' ' ORDER BY path) FROM docpipe.documents WHERE path LIKE '%/deep%'" \
+	"moved/deeper/deep.md moved/deeper/deep2.md")" "moved/deeper/deep.md moved/deeper/deep2.md" "a renamed directory: its files move"
+printf '# Deep\n\nedited after the move\n' >"$D/moved/deeper/deep.md"
+like "$(wait_for "$(content_like moved/deeper/deep.md '%after the move%')" t)" t "and it is watched under its new name"
+
+# A file written in parts, 40 ms apart (under --settle 100): taken once.
+( for i in 1 2 3 4; do printf 'part %d\n\n' "$i"; sleep 0.04; done ) >"$D/slow.md"
+is "$(wait_for "$(content_like slow.md '%part 4%')" t)" t "a file written in parts is stored whole"
+is "$(grep -c "\"path\":\"$D/slow.md\"" "$T_DIR/receipts")" 1 "... once"
+
+# A burst: 300 files at once, each stored exactly once.
+mkdir "$D/burst"
+/usr/bin/python3 -c "
+import sys
+for i in range(300):
+    open('%s/burst/b%03d.md' % (sys.argv[1], i), 'w').write('# B %d\n\nburst text %d\n' % (i, i))
+" "$D"
+is "$(wait_for "SELECT count(*) FROM docpipe.documents WHERE path LIKE '$D/burst/%'" 300)" 300 "a burst of 300 files: all stored"
+is "$(jq -r 'select(.path | test("/burst/")) | .path' "$T_DIR/receipts" | sort | uniq -d | wc -l)" 0 \
+	"each exactly once"
+
+# A real overflow: the watcher stopped while more events queue than the
+# kernel keeps; what happens after the flood is lost from the queue, and
+# the rescan finds it.
+MAXQ=$(cat /proc/sys/fs/inotify/max_queued_events)
+if [ "$MAXQ" -le 100000 ]; then
+	kill -STOP $WATCH
+	/usr/bin/python3 -c "
+import sys
+for i in range(int(sys.argv[2]) // 2 + 100):
+    with open(sys.argv[1], 'a') as f: f.write('x')
+" "$D/flood.txt" "$MAXQ"
+	rm "$D/doc3.md"
+	printf '# Late\n\nafter the flood\n' >"$D/late.md"
+	kill -CONT $WATCH
+	is "$(wait_for "SELECT count(*) FROM docpipe.documents WHERE path IN ('$D/late.md', '$D/doc3.md', '$D/flood.txt')" 2)" 2 \
+		"after an overflow: the file created after the flood is stored, the deleted one deleted"
+	is "$(sql "SELECT count(*) FROM docpipe.documents WHERE path = '$D/doc3.md'")" 0 "... (the deleted one)"
+	like "$(cat "$T_DIR/watch.err")" "queue overflowed .*rescanning" "the overflow is said on stderr"
+else
+	skip "max_queued_events is $MAXQ: too many events to overflow it here"
+	skip "overflow"
+	skip "overflow"
+fi
+
+N=$(grep -c '"unchanged"' "$T_DIR/receipts")
+kill -USR1 $WATCH
+is "$(wait_for "SELECT count(*) > 0 FROM docpipe.documents" t)" t "database still there"
+for _ in $(seq 100); do [ "$(grep -c '"unchanged"' "$T_DIR/receipts")" -gt "$N" ] && break; sleep 0.05; done
+[ "$(grep -c '"unchanged"' "$T_DIR/receipts")" -gt "$N" ]; ok $? "SIGUSR1: a rescan sends every file again (unchanged)"
+like "$(cat "$T_DIR/watch.err")" "SIGUSR1: rescanning" "and says so"
+
+kill -TERM $WATCH
+for _ in $(seq 100); do kill -0 $WATCH 2>/dev/null || break; sleep 0.05; done
+! kill -0 $WATCH 2>/dev/null; ok $? "SIGTERM stops the watcher within 5 s"
+wait $WATCH
+is "$?" 0 "with status 0"
+wait $PIPE
+is "$?" 0 "the pipeline then ends cleanly"
+
+docpipe-watch "$D/renamed.md" 2>/dev/null
+is "$?" 2 "a ROOT that is not a directory is a usage error"
+
+done_testing
