@@ -48,7 +48,7 @@ TEST_SRC  := $(wildcard tests/unit/test_*.c)
 TESTS     := $(TEST_SRC:tests/unit/%.c=$(B)/tests/%)
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all deps check demo clean unit-tests bench eval fuzz
+.PHONY: all deps check demo clean unit-tests bench eval fuzz faults
 all: $(BINS) $(TESTS)
 
 deps:
@@ -100,6 +100,12 @@ bench: deps
 eval: deps
 	$(MAKE) V=release all
 	bench/chunk-quality/run
+
+# make faults: the fault suite (docs/RELIABILITY.md), minutes long, as root;
+# its fastest cases also run in make check (tests/integration/fault_*.sh).
+faults: deps
+	$(MAKE) V=release all
+	tests/faults/run
 
 clean:
 	rm -rf build $(BINS)

@@ -3,7 +3,12 @@
 store's tests and benchmark.  Deterministic for a given --seed.
 
   store-gen.py --docs N --chunks K --dim D [--root R] [--run RUN]
-               [--version V] [--embedder E] [--start I]
+               [--version V] [--embedder E] [--start I] [--clusters C]
+
+--clusters C draws each vector near one of C fixed centres (Gaussian
+noise), like real embeddings, instead of uniformly (the worst case for
+HNSW recall); --queries N writes N such vectors as "[a,b,...]" lines
+instead of documents (query vectors for recall measurements).
 
 Document i is ROOT/doc<i>.md; --version changes its text and hash."""
 import argparse
@@ -15,9 +20,15 @@ import struct
 import sys
 
 
-def vec(rng, dim):
-    v = [rng.uniform(-1, 1) for _ in range(dim)]
-    return base64.b64encode(struct.pack("<%df" % dim, *v)).decode()
+def values(rng, dim, centres):
+    if not centres:
+        return [rng.uniform(-1, 1) for _ in range(dim)]
+    c = centres[rng.randrange(len(centres))]
+    return [x + rng.gauss(0, 0.35) for x in c]
+
+
+def vec(rng, dim, centres):
+    return base64.b64encode(struct.pack("<%df" % dim, *values(rng, dim, centres))).decode()
 
 
 def main():
@@ -31,16 +42,24 @@ def main():
     p.add_argument("--embedder", default="local/fh-v1")
     p.add_argument("--start", type=int, default=0)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--clusters", type=int, default=0)
+    p.add_argument("--queries", type=int, default=0)
     a = p.parse_args()
+    crng = random.Random(12345)
+    centres = [[crng.uniform(-1, 1) for _ in range(a.dim)] for _ in range(a.clusters)]
     rng = random.Random(a.seed)
     out = sys.stdout
+    if a.queries:
+        for _ in range(a.queries):
+            out.write("[%s]\n" % ",".join("%.6g" % x for x in values(rng, a.dim, centres)))
+        return
     for i in range(a.start, a.start + a.docs):
         path = "%s/doc%d.md" % (a.root, i)
         chunks = []
         for k in range(a.chunks):
             chunks.append({"seq": k, "text": "Document %d, chunk %d, version %d." % (i, k, a.version),
                            "heading": ["Doc %d" % i, "Part %d" % k], "tokens": 8,
-                           "vec": vec(rng, a.dim)})
+                           "vec": vec(rng, a.dim, centres)})
         rec = {"v": 1, "kind": "document", "path": path, "root": a.root, "size": 100 + i,
                "mtime": 1700000000.25, "hash": hashlib.md5(("%s %d" % (path, a.version)).encode()).hexdigest(),
                "format": "markdown", "chunker": "md4c-v1 max=512 overlap=64", "chunks": chunks,

@@ -520,7 +520,10 @@ static int add_block(struct packer *p, const struct block_in *b)
 
 static int same_name(const chunk_doc *doc, const chunk_name *a, const chunk_name *b)
 {
-	return a->len == b->len && memcmp(doc->names + a->off, doc->names + b->off, a->len) == 0;
+	/* names is NULL while no heading has text: empty names are equal
+	 * without touching it (NULL + 0 is undefined behaviour). */
+	return a->len == b->len &&
+	       (a->len == 0 || memcmp(doc->names + a->off, doc->names + b->off, a->len) == 0);
 }
 
 static int push_section(struct packer *p, int keep)

@@ -5,9 +5,10 @@
 #include <time.h>
 
 #include "cli.h"
+#include "record.h"
 #include "walk.h"
 
-enum { OPT_GLOB = 0x2000, OPT_EXCLUDE, OPT_HIDDEN, OPT_MAX_SIZE };
+enum { OPT_GLOB = 0x2000, OPT_EXCLUDE, OPT_HIDDEN, OPT_MAX_SIZE, OPT_END_RECORD, OPT_SKIP_RECORDS };
 
 /* Records are flushed at least this often while the walk goes on, so the
  * next stage starts work before the walk ends. */
@@ -29,6 +30,12 @@ static void usage(FILE *f)
 		"  --hidden           also visit names starting with '.'\n"
 		"  --max-size BYTES   files larger than BYTES become error records\n"
 		"                     (default 16 MiB)\n"
+		"  --end-record       end the output with an end record (count, roots,\n"
+		"                     status, complete): the proof a sweep needs that the\n"
+		"                     walk finished (docs/protocol.md; docpipe run uses it)\n"
+		"  --skip-records     a wanted name that is no regular file (FIFO, socket,\n"
+		"                     device, symlink) becomes a skip record, which the\n"
+		"                     store answers with a \"skipped\" receipt\n"
 		"\n%s\n%s",
 		dp_cli_help, dp_exit_codes_help);
 }
@@ -62,6 +69,29 @@ static int put(void *ctx, jv rec)
 	return 0;
 }
 
+/* The end record: written last, after every other record, so that its
+ * arrival proves the reader saw the whole walk.  status is the exit status
+ * discover is about to return; complete says every directory was read. */
+static jv end_record(const discover_stats *st, char **roots, int nroots, int status)
+{
+	jv r = jv_object(), list = jv_array();
+
+	for (int i = 0; i < nroots; i++)
+		list = jv_array_append(list, jv_string(roots[i]));
+	r = jv_object_set(r, jv_string("v"), jv_number(DP_PROTOCOL_VERSION));
+	r = jv_object_set(r, jv_string("kind"), jv_string(DP_KIND_END));
+	r = jv_object_set(r, jv_string("stage"), jv_string("discover"));
+	r = jv_object_set(r, jv_string("records"),
+			  jv_number((double)(st->files + st->errors + st->skips)));
+	r = jv_object_set(r, jv_string("files"), jv_number((double)st->files));
+	r = jv_object_set(r, jv_string("errors"), jv_number((double)st->errors));
+	r = jv_object_set(r, jv_string("skips"), jv_number((double)st->skips));
+	r = jv_object_set(r, jv_string("roots"), list);
+	r = jv_object_set(r, jv_string("status"), jv_number(status));
+	return jv_object_set(r, jv_string("complete"), jv_bool(status != DP_EXIT_SYSTEM &&
+								   st->unwalked == 0));
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -69,6 +99,8 @@ int main(int argc, char **argv)
 		{"exclude", required_argument, NULL, OPT_EXCLUDE},
 		{"hidden", no_argument, NULL, OPT_HIDDEN},
 		{"max-size", required_argument, NULL, OPT_MAX_SIZE},
+		{"end-record", no_argument, NULL, OPT_END_RECORD},
+		{"skip-records", no_argument, NULL, OPT_SKIP_RECORDS},
 		{"help", no_argument, NULL, 'h'},
 		DP_CLI_LONGOPTS,
 		{NULL, 0, NULL, 0},
@@ -77,7 +109,7 @@ int main(int argc, char **argv)
 	dp_cli cli = {0};
 	dp_err err;
 	long n;
-	int opt, rc;
+	int opt, rc, want_end = 0, unwalkable = 0;
 
 	dp_cli_init("discover");
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -99,6 +131,12 @@ int main(int argc, char **argv)
 			break;
 		case OPT_HIDDEN:
 			opts.hidden = 1;
+			break;
+		case OPT_END_RECORD:
+			want_end = 1;
+			break;
+		case OPT_SKIP_RECORDS:
+			opts.skip_records = 1;
 			break;
 		case OPT_MAX_SIZE:
 			if (dp_cli_parse_long("max-size", optarg, 0, 1L << 40, &n, &err) < 0)
@@ -133,6 +171,7 @@ int main(int argc, char **argv)
 		if (walked == 1) {
 			dp_diag("%s", err.msg);
 			rc = DP_EXIT_FAILED;
+			unwalkable = 1;
 		} else if (walked < 0 && !out.failed) { /* out of memory */
 			out.failed = 1;
 			out.err = err;
@@ -143,6 +182,13 @@ int main(int argc, char **argv)
 		rc = DP_EXIT_SYSTEM;
 	} else if (stats.errors > 0) {
 		rc = DP_EXIT_FAILED;
+	}
+	/* A root not walked at all leaves its whole tree unseen. */
+	stats.unwalked += (unsigned long)unwalkable;
+	if (want_end && !out.failed &&
+	    dp_sink_put(out.sink, end_record(&stats, argv + optind, argc - optind, rc), &err) < 0) {
+		dp_diag("%s", err.msg);
+		rc = DP_EXIT_SYSTEM;
 	}
 	if (dp_sink_close(&out.sink, &err) < 0 && rc != DP_EXIT_SYSTEM) {
 		dp_diag("%s", err.msg);

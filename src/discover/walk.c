@@ -102,14 +102,26 @@ static void skip_diag(struct walker *w, const char *why)
 	w->stats->skipped++;
 }
 
-static void emit(struct walker *w, jv rec, int is_error)
+/* Like skip_diag, for a directory (or part of one) not read: files there
+ * went unseen, so the walk is not complete (no sweep may follow it). */
+static void unwalked_diag(struct walker *w, const char *why)
+{
+	skip_diag(w, why);
+	w->stats->unwalked++;
+}
+
+enum emitted { EMIT_FILE, EMIT_ERROR, EMIT_SKIP };
+
+static void emit(struct walker *w, jv rec, enum emitted what)
 {
 	if (w->stopped) {
 		jv_free(rec);
 		return;
 	}
-	if (is_error)
+	if (what == EMIT_ERROR)
 		w->stats->errors++;
+	else if (what == EMIT_SKIP)
+		w->stats->skips++;
 	else
 		w->stats->files++;
 	if (w->emit(w->ctx, rec) < 0)
@@ -125,7 +137,30 @@ static void emit_error(struct walker *w, const char *reason)
 	discover_printable(w->path, shown, sizeof shown);
 	from = jv_object_set(from, jv_string("path"), jv_string(shown));
 	from = jv_object_set(from, jv_string("root"), jv_string(w->root));
-	emit(w, dp_record_error(from, "discover", reason), 1);
+	emit(w, dp_record_error(from, "discover", reason), EMIT_ERROR);
+}
+
+/* A wanted name at w->path that is no regular file: a diagnostic, and
+ * with skip_records a skip record, whose receipt says "skipped" so that
+ * the run's counts add up. */
+static void emit_skip(struct walker *w, const char *reason)
+{
+	char shown[DISCOVER_MAX_PATH];
+	jv rec = jv_object();
+
+	skip_diag(w, reason);
+	if (!w->opts->skip_records) {
+		jv_free(rec);
+		return;
+	}
+	discover_printable(w->path, shown, sizeof shown);
+	rec = jv_object_set(rec, jv_string("v"), jv_number(DP_PROTOCOL_VERSION));
+	rec = jv_object_set(rec, jv_string("kind"), jv_string(DP_KIND_SKIP));
+	rec = jv_object_set(rec, jv_string("path"), jv_string(shown));
+	rec = jv_object_set(rec, jv_string("root"), jv_string(w->root));
+	rec = jv_object_set(rec, jv_string("stage"), jv_string("discover"));
+	rec = jv_object_set(rec, jv_string("reason"), jv_string(reason));
+	emit(w, rec, EMIT_SKIP);
 }
 
 /* The file record for w->path, opened as `name` relative to dfd. */
@@ -171,7 +206,7 @@ static void emit_file(struct walker *w, int dfd, const char *name, int nofollow)
 	rec = jv_object_set(rec, jv_string("mtime"),
 			    jv_number((double)st.st_mtim.tv_sec + st.st_mtim.tv_nsec / 1e9));
 	rec = jv_object_set(rec, jv_string("hash"), jv_string(hex));
-	emit(w, rec, 0);
+	emit(w, rec, EMIT_FILE);
 }
 
 static int by_name(const void *a, const void *b)
@@ -193,7 +228,7 @@ static long read_names(struct walker *w, DIR *d, char ***names)
 		if (e->d_name[0] == '.' && !w->opts->hidden)
 			continue;
 		if (n == DISCOVER_MAX_ENTRIES) {
-			skip_diag(w, "directory has too many entries; the rest are skipped");
+			unwalked_diag(w, "directory has too many entries; the rest are skipped");
 			break;
 		}
 		if (n == cap) {
@@ -211,7 +246,7 @@ static long read_names(struct walker *w, DIR *d, char ***names)
 	if (errno != 0) {
 		char why[DP_ERR_MAX];
 		snprintf(why, sizeof why, "reading the directory: %s", strerror(errno));
-		skip_diag(w, why);
+		unwalked_diag(w, why);
 	}
 	if (n > 0)
 		qsort(v, n, sizeof *v, by_name);
@@ -235,11 +270,13 @@ static int visit(struct walker *w, int dfd, const char *name, size_t len, int de
 
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
 		snprintf(why, sizeof why, "cannot stat: %s", strerror(errno));
-		skip_diag(w, why);
+		unwalked_diag(w, why);
 		return 0;
 	}
 	if (S_ISLNK(st.st_mode)) {
-		if (!discover_excluded(w->opts, rel))
+		if (discover_wanted(w->opts, rel))
+			emit_skip(w, "symbolic link, not followed");
+		else if (!discover_excluded(w->opts, rel))
 			skip_diag(w, "symbolic link, not followed");
 		return 0;
 	}
@@ -248,16 +285,17 @@ static int visit(struct walker *w, int dfd, const char *name, size_t len, int de
 			return 0;
 		if (dp_utf8_invalid_at(name, strlen(name)) < strlen(name)) {
 			emit_error(w, "directory name is not valid UTF-8; not walked");
+			w->stats->unwalked++;
 			return 0;
 		}
 		if (depth >= DISCOVER_MAX_DEPTH) {
-			skip_diag(w, "directories nested too deep; not walked");
+			unwalked_diag(w, "directories nested too deep; not walked");
 			return 0;
 		}
 		int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0) {
 			snprintf(why, sizeof why, "cannot open directory: %s", strerror(errno));
-			skip_diag(w, why);
+			unwalked_diag(w, why);
 			return 0;
 		}
 		return walk_dir(w, fd, len, depth + 1, err);
@@ -265,7 +303,7 @@ static int visit(struct walker *w, int dfd, const char *name, size_t len, int de
 	if (!discover_wanted(w->opts, rel))
 		return 0;
 	if (!S_ISREG(st.st_mode)) {
-		skip_diag(w, S_ISFIFO(st.st_mode)   ? "FIFO skipped, not a regular file"
+		emit_skip(w, S_ISFIFO(st.st_mode)   ? "FIFO skipped, not a regular file"
 			     : S_ISSOCK(st.st_mode) ? "socket skipped, not a regular file"
 						    : "device skipped, not a regular file");
 		return 0;
@@ -288,7 +326,7 @@ static int walk_dir(struct walker *w, int dfd, size_t len, int depth, dp_err *er
 	if (d == NULL) {
 		close(dfd);
 		w->path[len] = '\0';
-		skip_diag(w, "cannot read directory");
+		unwalked_diag(w, "cannot read directory");
 		return 0;
 	}
 	w->path[len] = '\0';
@@ -305,7 +343,7 @@ static int walk_dir(struct walker *w, int dfd, size_t len, int depth, dp_err *er
 			break;
 		if (len + 1 + nlen >= sizeof w->path) {
 			w->path[len] = '\0';
-			skip_diag(w, "path too long; an entry is skipped");
+			unwalked_diag(w, "path too long; an entry is skipped");
 			continue;
 		}
 		w->path[len] = '/';

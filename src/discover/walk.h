@@ -8,6 +8,9 @@
  *    relative to its directory's descriptor with O_NOFOLLOW, so the walk
  *    cannot leave the root or loop;
  *  - FIFOs, sockets and devices are skipped (opening a FIFO could block);
+ *    with skip_records, one whose name is wanted (and a wanted symlink)
+ *    becomes a skip record, so it gets a receipt ("skipped") like every
+ *    other name;
  *  - an unreadable directory is reported and skipped; an unreadable
  *    matching file becomes an error record so the store reports it;
  *  - entries are visited in strcmp order of their names, so the output is
@@ -33,6 +36,8 @@ typedef struct discover_opts {
 	const char *excludes[DISCOVER_MAX_PATTERNS];
 	size_t n_excludes;
 	int hidden;                   /* visit names starting with '.' */
+	int skip_records;             /* wanted names that are no regular file
+	                               * become skip records (else a diagnostic) */
 	unsigned long long max_size;  /* larger files become error records */
 } discover_opts;
 
@@ -61,7 +66,11 @@ void discover_printable(const char *s, char *out, size_t outsz);
 typedef struct discover_stats {
 	unsigned long files;  /* file records emitted */
 	unsigned long errors; /* error records emitted */
-	unsigned long skipped;/* entries skipped with a diagnostic */
+	unsigned long skips;  /* skip records emitted (wanted names that are no
+	                       * regular file: FIFO, socket, device, symlink) */
+	unsigned long skipped;/* entries skipped (with a diagnostic or a skip record) */
+	unsigned long unwalked;/* directories (or parts) not read: the walk is
+	                        * not complete, files there went unseen */
 } discover_stats;
 
 /* Walks `root` (as given on the command line), emitting records through

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "record.h"
 
@@ -127,6 +128,8 @@ void hub_tally_receipt(hub_tally *t, jv receipt)
 		t->unchanged++;
 	} else if (strcmp(status, "deleted") == 0) {
 		t->deleted++;
+	} else if (strcmp(status, "skipped") == 0) {
+		t->skipped++;
 	} else {
 		add_failure(t, dp_record_str(receipt, "path"), "hub", "receipt with an unknown status");
 	}
@@ -146,6 +149,14 @@ static double num_field(jv msg, const char *key)
 	double v;
 
 	return dp_record_num(msg, key, &v) == 0 ? v : 0;
+}
+
+double hub_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 void hub_stats_update(hub_stats *s, jv msg)
@@ -169,6 +180,12 @@ void hub_stats_update(hub_stats *s, jv msg)
 			if (strcmp(stage, hub_stage_names[i]) == 0)
 				p->stage = i;
 	}
+	jv final = jv_object_get(jv_copy(msg), jv_string("final"));
+	p->ended = jv_get_kind(final) == JV_KIND_TRUE;
+	if (!p->ended)
+		p->gone = 0;
+	jv_free(final);
+	p->seen = hub_now();
 	p->in = num_field(msg, "in");
 	p->out = num_field(msg, "out");
 	p->failed = num_field(msg, "failed");
@@ -177,6 +194,18 @@ void hub_stats_update(hub_stats *s, jv msg)
 	p->requests = num_field(msg, "requests");
 	p->tokens = num_field(msg, "tokens");
 	p->latency_ms = num_field(msg, "latency_ms");
+}
+
+int hub_stats_silent(hub_stats *s, double t)
+{
+	int died = 0;
+
+	for (size_t i = 0; i < s->nprocs; i++)
+		if (!s->procs[i].gone && (s->procs[i].ended || t - s->procs[i].seen > HUB_SILENT_S)) {
+			s->procs[i].gone = 1;
+			died++;
+		}
+	return died;
 }
 
 double hub_stats_sum(const hub_stats *s, int stage, size_t field)
@@ -212,6 +241,7 @@ jv hub_report(const hub_tally *t, const hub_stats *s, const char *run, double se
 	r = jv_object_set(r, jv_string("updated"), jv_number((double)t->updated));
 	r = jv_object_set(r, jv_string("unchanged"), jv_number((double)t->unchanged));
 	r = jv_object_set(r, jv_string("deleted"), jv_number((double)t->deleted));
+	r = jv_object_set(r, jv_string("skipped"), jv_number((double)t->skipped));
 	r = jv_object_set(r, jv_string("failed"), jv_number((double)t->failed));
 	r = jv_object_set(r, jv_string("failures"), jv_copy(t->failures));
 	r = jv_object_set(r, jv_string("resent"), jv_number((double)t->resent));
@@ -221,5 +251,27 @@ jv hub_report(const hub_tally *t, const hub_stats *s, const char *run, double se
 			  jv_number(hub_stats_sum(s, -1, offsetof(hub_proc, tokens))));
 	r = jv_object_set(r, jv_string("retries"),
 			  jv_number(hub_stats_sum(s, -1, offsetof(hub_proc, retries))));
+	r = jv_object_set(r, jv_string("sweep"), jv_string(t->sweep != NULL ? t->sweep : "skipped"));
+	if (t->sweep_why[0] != '\0')
+		r = jv_object_set(r, jv_string("sweep_reason"), jv_string(t->sweep_why));
 	return jv_object_set(r, jv_string("seconds"), jv_number(seconds));
+}
+
+int hub_print_layout(const char *listen, FILE *out, dp_err *err)
+{
+	char ep[HUB_EP_COUNT][512];
+
+	for (int i = 0; i < HUB_EP_COUNT; i++) {
+		if (hub_bind_endpoint(listen, i, ep[i], sizeof ep[i], err) < 0)
+			return -1;
+		if (strchr(ep[i], '*') != NULL) {
+			dp_err_set(err, "--listen %s: a worker needs a fixed port, not 0", listen);
+			return -1;
+		}
+	}
+	/* Bind endpoints start with '@'; replicas connect to the same address. */
+	for (int i = 0; i < HUB_STAGES; i++)
+		fprintf(out, "%s %s %s\n", hub_stage_names[i], ep[2 * i] + 1, ep[2 * i + 1] + 1);
+	fprintf(out, "stats %s\n", ep[HUB_EP_STATS] + 1);
+	return 0;
 }

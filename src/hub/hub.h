@@ -8,6 +8,7 @@
 #define DP_HUB_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include <jv.h>
 
@@ -38,6 +39,8 @@ typedef struct hub_slot {
 	int sent;        /* 0: (re)send it when the first edge takes it */
 	long seq;
 	int attempts;    /* sends so far */
+	int free_send;   /* the next send re-sends what a dead replica held:
+	                  * it does not count as an attempt */
 	double sent_at;  /* monotonic seconds of the last send */
 	jv rec;          /* the stamped record, as sent */
 } hub_slot;
@@ -64,12 +67,16 @@ void hub_window_release(hub_window *w, hub_slot *slot);
 
 typedef struct hub_tally {
 	long documents;  /* records that entered the window */
-	long added, updated, unchanged, deleted, failed;
+	long added, updated, unchanged, deleted, failed, skipped;
 	long resent, stale_receipts;
 	/* Failed without any receipt: the store never saw them, so their
 	 * stored versions do not carry this run (see the sweep in loop.c). */
 	long lost;
 	jv failures;     /* array of {path, stage, error}, at most HUB_MAX_FAILURES */
+	/* The sweep: "done", "skipped" or "failed" (a failed sweep is no failed
+	 * document), and why not done. */
+	const char *sweep;
+	char sweep_why[512];
 } hub_tally;
 
 /* Counts a receipt (borrowed) as a final outcome. */
@@ -83,6 +90,9 @@ void hub_tally_lost(hub_tally *t, jv rec, int attempts);
 typedef struct hub_proc {
 	char key[300]; /* host/pid */
 	int stage;     /* index into hub_stage_names, or -1 */
+	double seen;   /* monotonic seconds of its last message */
+	int ended;     /* its last message said goodbye ("final"): it exited */
+	int gone;      /* counted as ended or dead by hub_stats_silent */
 	double in, out, failed, in_flight, retries, requests, tokens, latency_ms;
 } hub_proc;
 
@@ -91,16 +101,32 @@ typedef struct hub_stats {
 	size_t nprocs;
 } hub_stats;
 
-/* Takes a stats message (borrowed). */
+/* Takes a stats message (borrowed), arrived now. */
 void hub_stats_update(hub_stats *s, jv msg);
+/* Monotonic seconds: the clock of hub_stats_update and hub_stats_silent. */
+double hub_now(void);
+/* A replica reports every 500 ms from a thread of its own: one silent for
+ * HUB_SILENT_S has died (kill -9, a crash, a lost machine) or is stopped;
+ * one that said goodbye has exited, maybe on an error (a store that gave
+ * up on its database) without finishing what it held.  Marks such
+ * processes gone and returns how many newly are; a process heard from
+ * again comes back. */
+#define HUB_SILENT_S 3.0
+int hub_stats_silent(hub_stats *s, double t);
 /* Sum of field `offsetof(hub_proc, field)` over the processes of stage
  * (-1: all stages). */
 double hub_stats_sum(const hub_stats *s, int stage, size_t field);
 int hub_stats_procs(const hub_stats *s, int stage);
 
-/* The report (owned): {"v":1,"kind":"report","run",...} */
+/* The report (owned): {"v":1,"kind":"report","run",...}. */
 jv hub_report(const hub_tally *t, const hub_stats *s, const char *run, double seconds,
 	      int complete);
+
+/* Prints the endpoints replicas connect to for --listen (tcp://HOST:PORT,
+ * PORT not 0, or ipc://DIR) as "STAGE IN OUT" lines and "stats ENDPOINT":
+ * what `docpipe worker` reads instead of recomputing the layout.  Returns
+ * 0 or -1 with err. */
+int hub_print_layout(const char *listen, FILE *out, dp_err *err);
 
 #endif
 

@@ -18,6 +18,7 @@
 #include <zmq.h>
 
 #include "curve.h"
+#include "endrec.h"
 #include "lines.h"
 #include "record.h"
 #include "transport.h"
@@ -27,13 +28,7 @@ extern char **environ;
 #define HUB_INPUT "inproc://hub-input"
 #define HUB_TICK_MS 200
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
+#define now hub_now
 
 /* The stdin reader thread: forwards each record, then an empty message as
  * the end.  Blocking sends: the window's back-pressure reaches discover. */
@@ -77,6 +72,8 @@ struct hub {
 	long next_seq;
 	size_t unsent;
 	int input_done;
+	jv end;        /* discover's end record, or invalid until it comes */
+	int after_end; /* records came after it: the input is not what it proves */
 	zmq_msg_t held[HUB_STAGES - 1]; /* a record read but not yet forwarded */
 	int holding[HUB_STAGES - 1];
 	double started, last_progress, last_rate_at;
@@ -139,7 +136,9 @@ static void send_unsent(struct hub *h)
 			return; /* no chunk replica can take more now */
 		s->sent = 1;
 		s->sent_at = now();
-		if (s->attempts++ > 0)
+		if (s->free_send)
+			s->free_send = 0, h->tally.resent++;
+		else if (s->attempts++ > 0)
 			h->tally.resent++;
 		h->unsent--;
 	}
@@ -167,6 +166,13 @@ static void take_input(struct hub *h)
 		jv_free(rec);
 		return;
 	}
+	const char *kind = dp_record_kind(rec);
+	if (kind != NULL && strcmp(kind, DP_KIND_END) == 0) {
+		jv_free(h->end);
+		h->end = rec; /* the proof of a finished walk: not a document */
+		return;
+	}
+	h->after_end |= jv_is_valid(h->end);
 	rec = jv_object_set(rec, jv_string("run"), jv_string(h->cfg->run));
 	rec = jv_object_set(rec, jv_string("seq"), jv_number((double)h->next_seq));
 	hub_window_add(&h->win, h->next_seq++, rec);
@@ -242,8 +248,35 @@ static void forward(struct hub *h, int e, int readable)
 		h->holding[e] = 0; /* zmq_msg_send took the message */
 }
 
+/* A replica exited or fell silent (killed, crashed, machine lost): what it
+ * held may never come back, and PUSH/PULL cannot say which documents those
+ * were, so every document in flight is sent again now rather than after
+ * --timeout.  A copy still held by a live replica makes a duplicate the
+ * store answers "unchanged" and the hub ignores (first outcome wins). */
+static void resend_after_death(struct hub *h, int died)
+{
+	long n = 0;
+
+	for (size_t i = 0; i < h->win.size; i++) {
+		hub_slot *s = &h->win.slots[i];
+		if (!s->used || !s->sent)
+			continue;
+		s->sent = 0;
+		s->free_send = 1;
+		h->unsent++;
+		n++;
+	}
+	if (n > 0)
+		dp_diag("%d replica(s) exited or fell silent for %.0f s: re-sending the %ld "
+			"document(s) in flight", died, HUB_SILENT_S, n);
+}
+
 static void check_timeouts(struct hub *h)
 {
+	int died = hub_stats_silent(&h->stats, now());
+
+	if (died > 0)
+		resend_after_death(h, died);
 	double t = now();
 
 	for (size_t i = 0; i < h->win.size; i++) {
@@ -265,7 +298,8 @@ static void check_timeouts(struct hub *h)
 static void show_progress(struct hub *h, int final)
 {
 	double t = now(), dt = t - h->last_rate_at;
-	long done = h->tally.added + h->tally.updated + h->tally.unchanged + h->tally.failed;
+	long done = h->tally.added + h->tally.updated + h->tally.unchanged + h->tally.skipped +
+		    h->tally.failed;
 	char eta[64] = "ETA: when discover is done";
 	int tty = h->cfg->progress == HUB_PROGRESS_TTY;
 
@@ -428,13 +462,14 @@ static void drain_stats(struct hub *h)
 	}
 }
 
-static void summary(const struct hub *h, jv report)
+/* Prints the summary and the failures of report (consumed) on stderr. */
+static void summary(const struct hub *h, jv report, int complete)
 {
 	dp_diag("run %s %s: %ld documents: %ld added, %ld updated, %ld unchanged, %ld deleted, "
-		"%ld failed; %ld re-sent; %.0f requests, %.0f tokens; %.1f s",
-		h->cfg->run, h->input_done && h->win.used == 0 ? "complete" : "INTERRUPTED",
+		"%ld skipped, %ld failed; %ld re-sent; %.0f requests, %.0f tokens; %.1f s",
+		h->cfg->run, complete ? "complete" : "INTERRUPTED",
 		h->tally.documents, h->tally.added, h->tally.updated, h->tally.unchanged,
-		h->tally.deleted, h->tally.failed, h->tally.resent,
+		h->tally.deleted, h->tally.skipped, h->tally.failed, h->tally.resent,
 		hub_stats_sum(&h->stats, -1, offsetof(hub_proc, requests)),
 		hub_stats_sum(&h->stats, -1, offsetof(hub_proc, tokens)), now() - h->started);
 	jv failures = jv_object_get(jv_copy(report), jv_string("failures"));
@@ -446,6 +481,66 @@ static void summary(const struct hub *h, jv report)
 		jv_free(f);
 	}
 	jv_free(failures);
+	jv_free(report);
+}
+
+/* Whether the input proves the walk finished (discover's end record, see
+ * endrec.h).  Without a sweep and without any end record, the end of stdin
+ * is the end, as for a hand-made producer. */
+static int input_proven(struct hub *h, char *why, size_t size)
+{
+	int sweeps = h->cfg->sweep_store != NULL && h->cfg->nroots > 0;
+
+	if (!sweeps && !jv_is_valid(h->end))
+		return 1;
+	if (h->after_end) {
+		snprintf(why, size, "records came after discover's end record");
+		return 0;
+	}
+	return dp_end_proves(h->end, (double)h->tally.documents, why, size);
+}
+
+/* Decides the run's outcome once the loop ended, sweeps when that is
+ * safe, and prints the report.  *complete: every document has its
+ * outcome; cleared when the input does not prove the walk finished (then
+ * the run counts as interrupted).  Returns the exit code. */
+static int finish(struct hub *h, int *complete, dp_err *err)
+{
+	const hub_config *cfg = h->cfg;
+	hub_tally *t = &h->tally;
+	int sweeps = cfg->sweep_store != NULL && cfg->nroots > 0;
+
+	t->sweep = "skipped";
+	if (!*complete)
+		snprintf(t->sweep_why, sizeof t->sweep_why, "the run was interrupted");
+	else if (!input_proven(h, t->sweep_why, sizeof t->sweep_why))
+		*complete = 0;
+	/* A document that never reached the store may still be stored from an
+	 * earlier run, without this run's mark: the sweep would delete it
+	 * although its file exists.  The next complete run sweeps. */
+	else if (sweeps && t->lost > 0)
+		snprintf(t->sweep_why, sizeof t->sweep_why, "%ld document(s) got no receipt", t->lost);
+	else if (!sweeps)
+		snprintf(t->sweep_why, sizeof t->sweep_why, "no sweep asked for");
+	else if (sweep(h, err) < 0)
+		t->sweep = "failed", snprintf(t->sweep_why, sizeof t->sweep_why, "%s", err->msg);
+	else
+		t->sweep = "done";
+	if (sweeps && strcmp(t->sweep, "done") != 0)
+		dp_diag("sweep %s: %s", t->sweep, t->sweep_why);
+	show_progress(h, 1);
+	jv report = hub_report(t, &h->stats, cfg->run, now() - h->started, *complete);
+	if (cfg->progress != HUB_PROGRESS_NONE)
+		summary(h, jv_copy(report), *complete);
+	jv text = dp_record_dump(report);
+	printf("%s\n", jv_string_value(text));
+	fflush(stdout);
+	jv_free(text);
+	if (!*complete)
+		return DP_EXIT_INTERRUPTED;
+	if (strcmp(t->sweep, "failed") == 0)
+		return DP_EXIT_SYSTEM;
+	return t->failed > 0 ? DP_EXIT_FAILED : DP_EXIT_OK;
 }
 
 int hub_run(const hub_config *cfg, dp_err *err)
@@ -461,6 +556,7 @@ int hub_run(const hub_config *cfg, dp_err *err)
 		return DP_EXIT_SYSTEM;
 	}
 	h->cfg = cfg;
+	h->end = jv_invalid();
 	h->tally.failures = jv_array();
 	h->started = h->last_rate_at = h->last_progress = now();
 	if (cfg->zmq.curve_secret != NULL && (zap = dp_zap_start(cfg->allow, err)) == NULL)
@@ -477,23 +573,8 @@ int hub_run(const hub_config *cfg, dp_err *err)
 	loop(h);
 	drain_stats(h);
 	int complete = h->input_done && h->win.used == 0;
-	/* A document that never reached the store may still be stored from an
-	 * earlier run, without this run's mark: the sweep would delete it
-	 * although its file exists.  The next complete run sweeps. */
-	if (complete && cfg->sweep_store != NULL && cfg->nroots > 0 && h->tally.lost > 0)
-		dp_diag("sweep skipped: %ld document(s) got no receipt", h->tally.lost);
-	else if (complete && cfg->sweep_store != NULL && cfg->nroots > 0 && sweep(h, err) < 0)
-		dp_diag("%s", err->msg), h->tally.failed++;
-	show_progress(h, 1);
-	jv report = hub_report(&h->tally, &h->stats, cfg->run, now() - h->started, complete);
-	if (cfg->progress != HUB_PROGRESS_NONE)
-		summary(h, jv_copy(report));
-	jv text = dp_record_dump(report);
-	printf("%s\n", jv_string_value(text));
-	fflush(stdout);
-	jv_free(text);
-	rc = !complete ? DP_EXIT_INTERRUPTED : h->tally.failed > 0 ? DP_EXIT_FAILED : DP_EXIT_OK;
-	if (complete) {
+	rc = finish(h, &complete, err);
+	if (h->input_done) { /* the reader has sent its last message */
 		pthread_join(reader, NULL);
 		reader_started = 0;
 	}
@@ -516,6 +597,7 @@ out:
 	/* An interrupted run leaves the reader blocked on stdin and the ZAP
 	 * thread running: the process exits without waiting for them. */
 	hub_window_free(&h->win);
+	jv_free(h->end);
 	jv_free(h->tally.failures);
 	free(h);
 	return rc;

@@ -26,6 +26,7 @@ enum {
 	OPT_PROGRESS,
 	OPT_PROGRESS_EVERY,
 	OPT_KEYGEN,
+	OPT_LAYOUT,
 	OPT_HELP,
 };
 
@@ -34,6 +35,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: docpipe-hub --run ID [OPTIONS] < file-records\n"
 		"       docpipe-hub --keygen BASE\n"
+		"       docpipe-hub --layout --listen tcp://HOST:PORT\n"
 		"Binds every edge of a docpipe graph; stage replicas connect to it. Reads\n"
 		"file records (docpipe-discover) on stdin, stamps each with the run ID and a\n"
 		"sequence number, feeds them to the chunk stage with at most --window in\n"
@@ -61,6 +63,9 @@ static void usage(FILE *f)
 		"  --progress MODE      tty, plain or none (default: tty if stderr is one)\n"
 		"  --progress-every S   seconds between plain progress lines (default 10)\n"
 		"  --keygen BASE        write a CurveZMQ key pair to BASE.key and BASE.pub\n"
+		"  --layout             print the endpoints replicas connect to for --listen,\n"
+		"                       \"STAGE IN OUT\" lines and \"stats ENDPOINT\", and exit\n"
+		"                       (what docpipe worker uses)\n"
 		"  --version            print the version and exit\n"
 		"  --help               print this help and exit\n"
 		"The stage options (--in, --out, --stats, --jq, --curve-server, --curve-key)\n"
@@ -101,6 +106,7 @@ int main(int argc, char **argv)
 		{"progress", required_argument, NULL, OPT_PROGRESS},
 		{"progress-every", required_argument, NULL, OPT_PROGRESS_EVERY},
 		{"keygen", required_argument, NULL, OPT_KEYGEN},
+		{"layout", no_argument, NULL, OPT_LAYOUT},
 		{"help", no_argument, NULL, OPT_HELP},
 		DP_CLI_LONGOPTS,
 		{NULL, 0, NULL, 0},
@@ -109,6 +115,7 @@ int main(int argc, char **argv)
 			  .attempts = 4, .progress_every = 10};
 	dp_cli cli = {0};
 	const char *keygen = NULL;
+	int layout = 0;
 	dp_err err;
 	long n;
 	int opt, rc, other;
@@ -157,6 +164,7 @@ int main(int argc, char **argv)
 				rc = -1, dp_err_set(&err, "--progress: tty, plain or none");
 			break;
 		case OPT_KEYGEN: keygen = optarg; break;
+		case OPT_LAYOUT: layout = 1; break;
 		case OPT_HELP:
 			usage(stdout);
 			return DP_EXIT_OK;
@@ -179,6 +187,15 @@ int main(int argc, char **argv)
 		if (rc != DP_EXIT_OK)
 			dp_diag("%s", err.msg);
 		return rc;
+	}
+	if (layout) {
+		free(cfg.sweep_args);
+		free(cfg.roots);
+		if (hub_print_layout(cfg.listen, stdout, &err) < 0) {
+			dp_diag("%s", err.msg);
+			return DP_EXIT_USAGE;
+		}
+		return fflush(stdout) == 0 ? DP_EXIT_OK : DP_EXIT_SYSTEM;
 	}
 	rc = DP_EXIT_USAGE;
 	if (optind < argc)

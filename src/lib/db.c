@@ -63,11 +63,45 @@ PGconn *dp_db_connect(const char *env_name, const char *app, dp_err *err)
 	return db;
 }
 
+static _Thread_local char last_sqlstate[6];
+
+const char *dp_db_last_sqlstate(void)
+{
+	return last_sqlstate;
+}
+
+void dp_db_forget_sqlstate(void)
+{
+	last_sqlstate[0] = '\0';
+}
+
+int dp_db_environmental(const char *st)
+{
+	return strcmp(st, "25006") == 0 || strcmp(st, "42501") == 0 || strncmp(st, "53", 2) == 0 ||
+	       strncmp(st, "58", 2) == 0;
+}
+
+int dp_db_unreachable(const char *msg)
+{
+	/* Server refusals that a later attempt would meet again. */
+	static const char *const permanent[] = {
+		"authentication failed", "not permitted to log in", "does not exist",
+		"no pg_hba.conf entry", "permission denied", "password", "certificate",
+		"invalid connection option", "invalid URI", "missing \"=\"",
+	};
+
+	for (size_t i = 0; i < sizeof permanent / sizeof permanent[0]; i++)
+		if (strstr(msg, permanent[i]) != NULL)
+			return 0;
+	return 1;
+}
+
 void dp_db_err(dp_err *err, PGconn *db, const PGresult *res, const char *what)
 {
 	const char *msg = res != NULL ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
 	char line[DP_ERR_MAX];
 
+	snprintf(last_sqlstate, sizeof last_sqlstate, "%s", dp_db_sqlstate(res));
 	if (msg == NULL)
 		msg = res != NULL && *PQresultErrorMessage(res) != '\0' ? PQresultErrorMessage(res)
 									: PQerrorMessage(db);
@@ -167,5 +201,11 @@ void dp_db_settings_read(const PGresult *res, dp_db_settings *out)
 			out->dim = atoi(value);
 		else if (strcmp(key, "vector_type") == 0)
 			snprintf(out->vector_type, sizeof out->vector_type, "%s", value);
+		else if (strcmp(key, "vector_index") == 0)
+			snprintf(out->vector_index, sizeof out->vector_index, "%s", value);
+		else if (strcmp(key, "index_state") == 0)
+			snprintf(out->index_state, sizeof out->index_state, "%s", value);
+		else if (strcmp(key, "hnsw_ef_construction") == 0)
+			out->hnsw_ef_construction = atoi(value);
 	}
 }

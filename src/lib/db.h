@@ -64,7 +64,15 @@ int dp_db_lost(PGconn *db);
 typedef struct dp_db_settings {
 	char embedder[256]; /* "" until the first embedded document is stored */
 	int dim;            /* 0 likewise */
-	char vector_type[32]; /* "vector" (pgvector) or "real[]"; "" before the schema exists */
+	char vector_type[32]; /* "vector", "halfvec" (pgvector) or "real[]"; "" before the schema exists */
+	/* "hnsw": HNSW on embedding (its type's cosine opclass); "hnsw-halfvec":
+	 * HNSW on embedding::halfvec(dim); "none": exact scan; "" before the
+	 * dimension is known (docpipe-store(1)). */
+	char vector_index[16];
+	/* "building" while a bulk load has the index dropped (search exactly);
+	 * "ready" or "" otherwise. */
+	char index_state[16];
+	int hnsw_ef_construction; /* of the store's index builds; 0: not set (64) */
 } dp_db_settings;
 
 /* Fills out from res (borrowed): the rows of
@@ -73,5 +81,27 @@ void dp_db_settings_read(const PGresult *res, dp_db_settings *out);
 
 /* The SQLSTATE of a failed result, or "" when there is none. */
 const char *dp_db_sqlstate(const PGresult *res);
+
+/* The SQLSTATE of the last failure dp_db_err reported on this thread ("" when
+ * it had none: a lost connection, a client-side failure).  Lets a caller
+ * tell a database that refuses every write (read-only, disk full, no
+ * privilege) from one document that fails. */
+const char *dp_db_last_sqlstate(void);
+/* Forgets it: call before an attempt whose failure may not come from
+ * dp_db_err. */
+void dp_db_forget_sqlstate(void);
+
+/* 1 when sqlstate is a failure of the database itself, which every write
+ * meets alike: read-only (25006), insufficient resources such as a full
+ * disk (class 53), no privilege (42501), system or I/O errors (class 58). */
+int dp_db_environmental(const char *sqlstate);
+
+/* 1 when a connection failure's message (dp_db_connect's error, or the
+ * connection's PQerrorMessage) says the server is unreachable or not ready
+ * now — refused, reset, timed out, starting up, shutting down, in
+ * recovery, too many clients: worth waiting for.  0 when the server
+ * refused us for good (authentication, a missing role or database,
+ * NOLOGIN, pg_hba.conf): waiting would not help. */
+int dp_db_unreachable(const char *msg);
 
 #endif

@@ -3,6 +3,8 @@
 #include "text.h"
 
 #include <limits.h>
+#include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 jv dp_record_parse(const char *text, size_t len, dp_err *err)
@@ -116,4 +118,60 @@ int dp_record_num(jv rec, const char *key, double *out)
 const char *dp_record_kind(jv rec)
 {
 	return dp_record_str(rec, "kind");
+}
+
+/* The field's value (owned), or jv_null() when absent. */
+static jv field(jv obj, const char *key)
+{
+	if (jv_get_kind(obj) != JV_KIND_OBJECT)
+		return jv_null();
+	jv val = jv_object_get(jv_copy(obj), jv_string(key));
+	return jv_is_valid(val) ? val : (jv_free(val), jv_null());
+}
+
+int dp_record_get_str(jv obj, const char *key, size_t max_len, const char **out, size_t *len,
+		      dp_err *err)
+{
+	jv val = field(obj, key);
+
+	if (jv_get_kind(val) == JV_KIND_NULL) {
+		jv_free(val);
+		return 0;
+	}
+	int ok = jv_get_kind(val) == JV_KIND_STRING;
+	size_t n = ok ? (size_t)jv_string_length_bytes(jv_copy(val)) : 0;
+	/* The string's storage is shared with obj, which keeps it alive. */
+	const char *s = ok ? jv_string_value(val) : NULL;
+	jv_free(val);
+	if (!ok || n > max_len || memchr(s, 0, n) != NULL) {
+		if (max_len == SIZE_MAX)
+			dp_err_set(err, "\"%s\" must be a string without NUL characters", key);
+		else
+			dp_err_set(err, "\"%s\" must be a string of at most %zu bytes without NUL characters",
+				   key, max_len);
+		return -1;
+	}
+	*out = s;
+	if (len != NULL)
+		*len = n;
+	return 1;
+}
+
+int dp_record_get_int(jv obj, const char *key, long long min, long long max, long long *out,
+		      dp_err *err)
+{
+	jv val = field(obj, key);
+
+	if (jv_get_kind(val) == JV_KIND_NULL) {
+		jv_free(val);
+		return 0;
+	}
+	double d = jv_get_kind(val) == JV_KIND_NUMBER ? jv_number_value(val) : NAN;
+	jv_free(val);
+	if (!(d == floor(d) && d >= (double)min && d <= (double)max)) {
+		dp_err_set(err, "\"%s\" must be a whole number from %lld to %lld", key, min, max);
+		return -1;
+	}
+	*out = (long long)d;
+	return 1;
 }

@@ -37,11 +37,27 @@ const char *dp_record_kind(jv rec);
 const char *dp_record_str(jv rec, const char *key);      /* NULL if absent or not a string */
 int dp_record_num(jv rec, const char *key, double *out);  /* 0 if a number, -1 otherwise */
 
+/* Typed field access, for validating records.  obj is borrowed; each
+ * returns 1 when the field is there and valid (outputs set), 0 when it is
+ * absent or null (outputs untouched), -1 with err ("\"key\" must be ...")
+ * when it has the wrong type or is out of range. */
+
+/* A string of at most max_len bytes without NUL characters (NUL cannot
+ * travel in C strings or PostgreSQL text).  *out is borrowed from obj;
+ * len may be NULL. */
+int dp_record_get_str(jv obj, const char *key, size_t max_len, const char **out, size_t *len,
+		      dp_err *err);
+/* A whole number in [min, max] (JSON numbers are doubles: exact up to 2^53). */
+int dp_record_get_int(jv obj, const char *key, long long min, long long max, long long *out,
+		      dp_err *err);
+
 /* The record kinds. */
 #define DP_KIND_FILE "file"
 #define DP_KIND_DOCUMENT "document"
 #define DP_KIND_ERROR "error"
 #define DP_KIND_RECEIPT "receipt"
 #define DP_KIND_DELETE "delete"
+#define DP_KIND_SKIP "skip" /* a name discover does not take: receipt "skipped" */
+#define DP_KIND_END "end"   /* discover's last record (docs/protocol.md) */
 
 #endif

@@ -28,6 +28,7 @@ struct dp_source {
 	dp_lines *lines; /* stdin, or NULL */
 	int fd;
 	void *zsock;     /* ZeroMQ, or NULL */
+	size_t max_record;
 	unsigned long msgno;
 	dp_sink *flush_sink;
 	/* dp_source_interrupt: the flag, and for stdin a pipe whose read end
@@ -100,6 +101,7 @@ dp_source *dp_source_open(const char *endpoint, const dp_io_opts *opts, dp_err *
 	if (dp_zmq_is_endpoint(endpoint)) {
 		dp_zmq_opts z = zmq_opts(opts);
 		src->fd = -1;
+		src->max_record = z.max_record;
 		src->zsock = dp_zmq_open(ZMQ_PULL, endpoint, &z, err);
 		if (src->zsock == NULL || set_timeout(src->zsock, ZMQ_RCVTIMEO, err) < 0)
 			goto fail;
@@ -206,11 +208,20 @@ static int zmq_next(dp_source *src, jv *rec, dp_err *err)
 			dp_sink_flush(src->flush_sink, NULL);
 	}
 	src->msgno++;
-	*rec = dp_record_parse(zmq_msg_data(&msg), zmq_msg_size(&msg), &why);
+	size_t size = zmq_msg_size(&msg);
+	*rec = dp_record_parse(zmq_msg_data(&msg), size, &why);
 	zmq_msg_close(&msg);
 	if (!jv_is_valid(*rec)) {
 		jv_free(*rec);
 		*rec = bad_input("message", src->msgno, why.msg);
+	} else if (size > src->max_record) {
+		/* A peer with a larger --max-record (zmqsock.h): refused as a
+		 * record, with its run and seq, so the hub gets its outcome,
+		 * and the connection stays up. */
+		char reason[160];
+		snprintf(reason, sizeof reason, "record of %zu bytes is over --max-record %zu",
+			 size, src->max_record);
+		*rec = dp_record_error(*rec, dp_stage(), reason);
 	}
 	dp_stats_add(DP_STAT_IN, 1);
 	return DP_SOURCE_RECORD;

@@ -94,17 +94,20 @@ static int set_common(void *s, int type, const dp_zmq_opts *opts, dp_err *err)
 {
 	int hwm = opts->hwm > 0 ? opts->hwm : DP_ZMQ_HWM_DEFAULT;
 
+	/* No ZMQ_HEARTBEAT_*: see the header (libzmq 4.3.4's assertion). */
 	if (set_int(s, ZMQ_LINGER, DP_ZMQ_LINGER_MS, "LINGER", err) < 0 ||
 	    set_int(s, ZMQ_SNDHWM, hwm, "SNDHWM", err) < 0 ||
 	    set_int(s, ZMQ_RCVHWM, hwm, "RCVHWM", err) < 0 ||
-	    set_int(s, ZMQ_HEARTBEAT_IVL, 2000, "HEARTBEAT_IVL", err) < 0 ||
-	    set_int(s, ZMQ_HEARTBEAT_TIMEOUT, 10000, "HEARTBEAT_TIMEOUT", err) < 0 ||
+	    set_int(s, ZMQ_TCP_KEEPALIVE, 1, "TCP_KEEPALIVE", err) < 0 ||
+	    set_int(s, ZMQ_TCP_KEEPALIVE_IDLE, 30, "TCP_KEEPALIVE_IDLE", err) < 0 ||
+	    set_int(s, ZMQ_TCP_KEEPALIVE_INTVL, 10, "TCP_KEEPALIVE_INTVL", err) < 0 ||
+	    set_int(s, ZMQ_TCP_KEEPALIVE_CNT, 3, "TCP_KEEPALIVE_CNT", err) < 0 ||
 	    set_int(s, ZMQ_RECONNECT_IVL_MAX, 2000, "RECONNECT_IVL_MAX", err) < 0)
 		return -1;
 	if (type == ZMQ_PUSH && set_int(s, ZMQ_IMMEDIATE, 1, "IMMEDIATE", err) < 0)
 		return -1;
-	if (type == ZMQ_PULL && opts->max_record > 0) {
-		int64_t max = (int64_t)opts->max_record;
+	if (type == ZMQ_PULL) {
+		int64_t max = DP_ZMQ_FRAME_MAX;
 		if (zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &max, sizeof max) != 0) {
 			dp_err_set(err, "zmq_setsockopt MAXMSGSIZE: %s", zmq_strerror(zmq_errno()));
 			return -1;

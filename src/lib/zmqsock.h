@@ -9,20 +9,38 @@
  * Every socket gets: LINGER bounded (close never hangs, and what is queued
  * gets that long to leave), small high-water marks (back-pressure instead
  * of unbounded queues), IMMEDIATE (nothing queued on half-made
- * connections), heartbeats (a dead peer is noticed), and MAXMSGSIZE on
- * receivers (a peer cannot make us allocate more than the record limit). */
+ * connections), TCP keepalive (a dead peer's connection is noticed), and
+ * MAXMSGSIZE DP_ZMQ_FRAME_MAX on receivers.
+ *
+ * No ZeroMQ heartbeats: libzmq 4.3.4 aborts (assertion `_input_stopped`,
+ * stream_engine_base.cpp:417; upstream issues 3937/4767) when a heartbeat
+ * times out while the reader is paused by its high-water mark, which is
+ * what a stage backing off a 429 does.  Liveness comes from the stats
+ * channel instead (the hub notices a replica falling silent, hub.h) and
+ * from TCP keepalive.
+ *
+ * MAXMSGSIZE is one ceiling for every peer, not the receiver's own
+ * --max-record: a message over MAXMSGSIZE is a protocol error after which
+ * libzmq drops the connection and never reconnects (the stage would stay
+ * alive but deaf).  No docpipe sender exceeds the ceiling (--max-record is
+ * at most 1 GiB), and a receiver turns a message over its own --max-record
+ * into an error record (transport.c), so peers configured differently
+ * still agree. */
 #ifndef DP_ZMQSOCK_H
 #define DP_ZMQSOCK_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "err.h"
 
 #define DP_ZMQ_HWM_DEFAULT 16
 #define DP_ZMQ_LINGER_MS 5000
+/* The largest message any docpipe peer sends: the maximum of --max-record. */
+#define DP_ZMQ_FRAME_MAX ((int64_t)1 << 30)
 
 typedef struct dp_zmq_opts {
-	size_t max_record;        /* bytes, for MAXMSGSIZE; 0: no limit */
+	size_t max_record;        /* bytes: the reader's own record limit (not MAXMSGSIZE) */
 	int hwm;                  /* send and receive high-water mark; 0: default */
 	const char *curve_server; /* CURVE client: file holding the server's public key */
 	const char *curve_key;    /* CURVE client: file holding our key pair */

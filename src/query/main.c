@@ -8,29 +8,49 @@
 #include "db.h"
 #include "embedder.h"
 #include "err.h"
-#include "search.h"
+#include "run.h"
 #include "vec.h"
 
 static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: docpipe-query [OPTIONS] QUESTION\n"
-		"Prints the stored chunks nearest to QUESTION, embedded with the corpus's\n"
-		"own embedder.  The database comes from $DATABASE_URL, or libpq's PG*\n"
+		"Prints the stored chunks that best answer QUESTION: full-text ranking (BM25\n"
+		"over the chunk's heading path, summary and text) fused with vector\n"
+		"similarity (QUESTION embedded with the corpus's own embedder) by reciprocal\n"
+		"rank fusion.  The database comes from $DATABASE_URL, or libpq's PG*\n"
 		"variables when it is unset.\n"
 		"\n"
 		"Options:\n"
 		"  -k, --top N         number of results (default 5, at most %d)\n"
+		"  --mode MODE         hybrid (default), vector or text\n"
+		"  --path GLOB         only documents whose path matches GLOB ('*' crosses '/');\n"
+		"                      repeatable: any may match\n"
+		"  --where KEY=VALUE   only documents whose metadata KEY is VALUE; repeatable:\n"
+		"                      all must hold\n"
+		"  --since DATE        only documents modified at or after DATE (2024-05-01,\n"
+		"                      or any date/time PostgreSQL reads)\n"
 		"  --json              one JSON object per result (rank, score, path, seq,\n"
-		"                      heading, content, summary)\n"
+		"                      heading, byte/line/page range, vector_rank/score,\n"
+		"                      text_rank/score, snippet, content, summary)\n"
+		"  --ef-search N       pgvector HNSW candidate list (default %d, the most; raised\n"
+		"                      to the rows asked for): lower is faster, worse recall\n"
+		"  --rrf-k N           reciprocal rank fusion constant (default %d)\n"
+		"  --text-weight W     weight of the text ranking in the fusion, the vector\n"
+		"                      ranking's being 1 (default %g)\n"
+		"  --text-rank R       bm25 (default) or cd (PostgreSQL's ts_rank_cd)\n"
 		"  --vector BASE64     search with this vector (float32 LE, base64) instead\n"
 		"                      of embedding QUESTION\n"
 		"  --db-env NAME       read the connection URL from $NAME\n"
 		"\n%s\n%s",
-		QUERY_K_MAX, dp_cli_help, dp_exit_codes_help);
+		QUERY_K_MAX, QUERY_EF_SEARCH_DEFAULT, QUERY_RRF_K_DEFAULT, QUERY_TEXT_WEIGHT_DEFAULT, dp_cli_help,
+		dp_exit_codes_help);
 }
 
-enum { OPT_JSON = 0x2000, OPT_VECTOR, OPT_DB_ENV, OPT_HELP };
+enum {
+	OPT_JSON = 0x2000, OPT_VECTOR, OPT_DB_ENV, OPT_MODE, OPT_PATH, OPT_WHERE, OPT_SINCE,
+	OPT_EF_SEARCH, OPT_RRF_K, OPT_TEXT_WEIGHT, OPT_TEXT_RANK, OPT_HELP
+};
 
 /* The exit status for a failed dp_embedder_embed (a dp_http_status). */
 static int embed_exit_status(int rc)
@@ -82,6 +102,145 @@ static int decode_vector(const char *base64, float *q, size_t dim, dp_err *err)
 	return rc;
 }
 
+/* Parses one option of query's own (not the shared ones) into o.
+ * Returns 0, or -1 with err. */
+static int query_option(int opt, const char *arg, query_opts *o, dp_err *err)
+{
+	long n;
+
+	switch (opt) {
+	case 'k':
+		if (dp_cli_parse_long("top", arg, 1, QUERY_K_MAX, &n, err) < 0)
+			return -1;
+		o->k = (size_t)n;
+		return 0;
+	case OPT_MODE:
+		if (strcmp(arg, "hybrid") == 0 || strcmp(arg, "vector") == 0 || strcmp(arg, "text") == 0) {
+			o->mode = arg[0] == 'h' ? QUERY_HYBRID : arg[0] == 'v' ? QUERY_VECTOR : QUERY_TEXT;
+			return 0;
+		}
+		dp_err_set(err, "--mode: '%s' is not hybrid, vector or text", arg);
+		return -1;
+	case OPT_TEXT_RANK:
+		if (strcmp(arg, "bm25") == 0 || strcmp(arg, "cd") == 0) {
+			o->text_rank = arg[0] == 'b' ? QUERY_RANK_BM25 : QUERY_RANK_CD;
+			return 0;
+		}
+		dp_err_set(err, "--text-rank: '%s' is not bm25 or cd", arg);
+		return -1;
+	case OPT_EF_SEARCH:
+		if (dp_cli_parse_long("ef-search", arg, 1, 1000, &n, err) < 0)
+			return -1;
+		o->ef_search = (int)n;
+		return 0;
+	case OPT_RRF_K:
+		if (dp_cli_parse_long("rrf-k", arg, 0, 100000, &n, err) < 0)
+			return -1;
+		o->rrf_k = (double)n;
+		return 0;
+	case OPT_TEXT_WEIGHT: {
+		char *end;
+		o->text_weight = strtod(arg, &end);
+		if (end != arg && *end == '\0' && o->text_weight >= 0 && o->text_weight <= 1000)
+			return 0;
+		dp_err_set(err, "--text-weight: '%s' is not a number from 0 to 1000", arg);
+		return -1;
+	}
+	case OPT_PATH:
+		return query_filter_add_path(&o->filter, arg, err);
+	case OPT_WHERE:
+		return query_filter_add_where(&o->filter, arg, err);
+	default: /* OPT_SINCE */
+		o->filter.since = arg;
+		return 0;
+	}
+}
+
+/* Writes results (consumed) as JSON records or text.  Returns DP_EXIT_OK
+ * or DP_EXIT_SYSTEM with err. */
+static int print_results(dp_cli *cli, int json, jv results, dp_err *err)
+{
+	int rc = DP_EXIT_OK;
+
+	if (!json) {
+		query_print_text(stdout, results);
+		if (fflush(stdout) != 0) {
+			dp_err_set(err, "write to standard output failed");
+			rc = DP_EXIT_SYSTEM;
+		}
+		return rc;
+	}
+	dp_source *none;
+	dp_sink *sink;
+	if (dp_cli_open(cli, 0, &none, &sink, err) < 0) {
+		jv_free(results);
+		return DP_EXIT_SYSTEM;
+	}
+	int n = jv_array_length(jv_copy(results));
+	for (int i = 0; i < n && rc == DP_EXIT_OK; i++)
+		if (dp_sink_put(sink, jv_array_get(jv_copy(results), i), err) < 0)
+			rc = DP_EXIT_SYSTEM;
+	if (dp_sink_close(&sink, rc == DP_EXIT_OK ? err : NULL) < 0)
+		rc = DP_EXIT_SYSTEM;
+	jv_free(results);
+	return rc;
+}
+
+/* Embeds (or decodes) the question vector into q when the mode wants one,
+ * decides the sides and searches.  Returns the exit status, with err
+ * unless DP_EXIT_OK; *results gets the results on success. */
+static int search(PGconn *db, const query_corpus *corpus, query_opts *o, const char *vector,
+		  float *q, jv *results, dp_err *err)
+{
+	int rc;
+
+	if (o->mode != QUERY_TEXT) {
+		if (vector != NULL && decode_vector(vector, q, (size_t)corpus->dim, err) < 0)
+			return DP_EXIT_USAGE;
+		if (vector == NULL && (rc = embed_question(corpus, o->question, q, err)) != DP_EXIT_OK)
+			return rc;
+		dp_vec_normalize(q, (size_t)corpus->dim);
+		o->q = q;
+	}
+	rc = query_sides(db, corpus, o, err);
+	if (o->notice != NULL)
+		dp_diag("notice: %s", o->notice);
+	if (rc != DP_EXIT_OK)
+		return rc;
+	*results = query_run(db, corpus, o, err);
+	return jv_is_valid(*results) ? DP_EXIT_OK : DP_EXIT_SYSTEM;
+}
+
+/* Connects, reads the corpus, searches and prints.  Returns the exit
+ * status (diagnostics printed). */
+static int connect_and_search(dp_cli *cli, const char *db_env, query_opts *o, const char *vector,
+			      int json)
+{
+	dp_err err;
+	PGconn *db = dp_db_connect(db_env, "docpipe-query", &err);
+
+	if (db == NULL) {
+		dp_diag("%s", err.msg);
+		return DP_EXIT_SYSTEM;
+	}
+	query_corpus corpus;
+	float *q = NULL;
+	jv results = jv_invalid();
+	int rc = query_corpus_load(db, &corpus, &err);
+	if (rc != 0)
+		rc = rc > 0 ? DP_EXIT_FAILED : DP_EXIT_SYSTEM;
+	else if ((q = malloc((size_t)corpus.dim * sizeof *q)) == NULL)
+		dp_err_set(&err, "out of memory"), rc = DP_EXIT_SYSTEM;
+	else if ((rc = search(db, &corpus, o, vector, q, &results, &err)) == DP_EXIT_OK)
+		rc = print_results(cli, json, jv_copy(results), &err);
+	if (rc != DP_EXIT_OK)
+		dp_diag("%s", err.msg);
+	jv_free(results);
+	free(q);
+	PQfinish(db);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -89,105 +248,62 @@ int main(int argc, char **argv)
 		{"json", no_argument, NULL, OPT_JSON},
 		{"vector", required_argument, NULL, OPT_VECTOR},
 		{"db-env", required_argument, NULL, OPT_DB_ENV},
+		{"mode", required_argument, NULL, OPT_MODE},
+		{"path", required_argument, NULL, OPT_PATH},
+		{"where", required_argument, NULL, OPT_WHERE},
+		{"since", required_argument, NULL, OPT_SINCE},
+		{"ef-search", required_argument, NULL, OPT_EF_SEARCH},
+		{"rrf-k", required_argument, NULL, OPT_RRF_K},
+		{"text-weight", required_argument, NULL, OPT_TEXT_WEIGHT},
+		{"text-rank", required_argument, NULL, OPT_TEXT_RANK},
 		{"help", no_argument, NULL, OPT_HELP},
 		DP_CLI_LONGOPTS,
 		{NULL, 0, NULL, 0},
 	};
 	dp_cli cli = {0};
 	const char *db_env = NULL, *vector = NULL;
-	long k = 5;
-	int json = 0, opt, rc;
+	query_opts o = {.mode = QUERY_HYBRID, .k = 5, .ef_search = QUERY_EF_SEARCH_DEFAULT,
+			.rrf_k = QUERY_RRF_K_DEFAULT,
+			.text_weight = QUERY_TEXT_WEIGHT_DEFAULT, .text_rank = QUERY_RANK_BM25};
+	int json = 0, opt, rc = -1; /* -1: parsing goes on */
 	dp_err err;
 
 	dp_cli_init("query");
-	while ((opt = getopt_long(argc, argv, "k:", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'k':
-			if (dp_cli_parse_long("top", optarg, 1, QUERY_K_MAX, &k, &err) < 0) {
-				dp_diag("%s", err.msg);
-				return DP_EXIT_USAGE;
-			}
-			break;
-		case OPT_JSON:
+	query_filter_init(&o.filter);
+	while (rc < 0 && (opt = getopt_long(argc, argv, "k:", longopts, NULL)) != -1) {
+		if (opt == OPT_JSON) {
 			json = 1;
-			break;
-		case OPT_VECTOR:
+		} else if (opt == OPT_VECTOR) {
 			vector = optarg;
-			break;
-		case OPT_DB_ENV:
+		} else if (opt == OPT_DB_ENV) {
 			db_env = optarg;
-			break;
-		case OPT_HELP:
+		} else if (opt == OPT_HELP) {
 			usage(stdout);
-			return DP_EXIT_OK;
-		default:
-			if ((rc = dp_cli_other_option(&cli, opt, optarg)) >= 0)
-				return rc;
+			rc = DP_EXIT_OK;
+		} else if (opt == 'k' || (opt >= OPT_MODE && opt < OPT_HELP)) {
+			if (query_option(opt, optarg, &o, &err) < 0) {
+				dp_diag("%s", err.msg);
+				rc = DP_EXIT_USAGE;
+			}
+		} else {
+			rc = dp_cli_other_option(&cli, opt, optarg);
 		}
 	}
+	if (rc >= 0)
+		goto out;
 	if (cli.in != NULL) {
 		dp_diag("--in: docpipe-query reads no records; the question is its argument");
-		return DP_EXIT_USAGE;
+		rc = DP_EXIT_USAGE;
+		goto out;
 	}
 	if (optind + 1 != argc && !(vector != NULL && optind == argc)) {
 		usage(stderr);
-		return DP_EXIT_USAGE;
-	}
-	const char *question = optind < argc ? argv[optind] : "";
-
-	PGconn *db = dp_db_connect(db_env, "docpipe-query", &err);
-	if (db == NULL) {
-		dp_diag("%s", err.msg);
-		return DP_EXIT_SYSTEM;
-	}
-	query_corpus corpus;
-	rc = query_corpus_load(db, &corpus, &err);
-	if (rc != 0) {
-		dp_diag("%s", err.msg);
-		PQfinish(db);
-		return rc > 0 ? DP_EXIT_FAILED : DP_EXIT_SYSTEM;
-	}
-	float *q = malloc((size_t)corpus.dim * sizeof *q);
-	jv results = jv_invalid();
-	rc = DP_EXIT_SYSTEM;
-	if (q == NULL) {
-		dp_err_set(&err, "out of memory");
-	} else if (vector != NULL && decode_vector(vector, q, (size_t)corpus.dim, &err) < 0) {
 		rc = DP_EXIT_USAGE;
-	} else if (vector == NULL && (rc = embed_question(&corpus, question, q, &err)) != DP_EXIT_OK) {
-		/* rc says why */
-	} else {
-		dp_vec_normalize(q, (size_t)corpus.dim);
-		results = query_search(db, &corpus, q, (size_t)k, &err);
-		rc = DP_EXIT_SYSTEM; /* unless the search gave results */
+		goto out;
 	}
-	if (jv_is_valid(results)) {
-		rc = DP_EXIT_OK;
-		if (json) {
-			dp_source *none;
-			dp_sink *sink;
-			if (dp_cli_open(&cli, 0, &none, &sink, &err) < 0) {
-				rc = DP_EXIT_SYSTEM;
-			} else {
-				int n = jv_array_length(jv_copy(results));
-				for (int i = 0; i < n && rc == DP_EXIT_OK; i++)
-					if (dp_sink_put(sink, jv_array_get(jv_copy(results), i), &err) < 0)
-						rc = DP_EXIT_SYSTEM;
-				if (dp_sink_close(&sink, rc == DP_EXIT_OK ? &err : NULL) < 0)
-					rc = DP_EXIT_SYSTEM;
-			}
-		} else {
-			query_print_text(stdout, jv_copy(results));
-			if (fflush(stdout) != 0) {
-				dp_err_set(&err, "write to standard output failed");
-				rc = DP_EXIT_SYSTEM;
-			}
-		}
-	}
-	if (rc != DP_EXIT_OK)
-		dp_diag("%s", err.msg);
-	jv_free(results);
-	free(q);
-	PQfinish(db);
+	o.question = optind < argc ? argv[optind] : "";
+	rc = connect_and_search(&cli, db_env, &o, vector, json);
+out:
+	query_filter_free(&o.filter);
 	return rc;
 }

@@ -86,7 +86,7 @@ double query_cosine(const float *q, const float *v, size_t dim)
 		dot += (double)q[i] * v[i];
 		norm += (double)v[i] * v[i];
 	}
-	return norm > 0 ? dot / sqrt(norm) : 0;
+	return norm > 0 ? dot / sqrt(norm) : NAN;
 }
 
 static uint32_t be32(const unsigned char *p)
@@ -121,6 +121,20 @@ int query_copy_row(const unsigned char *p, size_t len, query_hit *hit, float *ve
 	return 1;
 }
 
+/* The settings query_corpus keeps beyond dp_db_settings. */
+static void read_search_settings(const PGresult *res, query_corpus *c)
+{
+	for (int i = 0; i < PQntuples(res); i++) {
+		const char *key = PQgetvalue(res, i, 0), *value = PQgetvalue(res, i, 1);
+		if (strcmp(key, "vector_index") == 0)
+			snprintf(c->vector_index, sizeof c->vector_index, "%s", value);
+		else if (strcmp(key, "index_state") == 0)
+			snprintf(c->index_state, sizeof c->index_state, "%s", value);
+		else if (strcmp(key, "text_config") == 0)
+			snprintf(c->text_config, sizeof c->text_config, "%s", value);
+	}
+}
+
 int query_corpus_load(PGconn *db, query_corpus *c, dp_err *err)
 {
 	PGresult *res = PQexec(db, "SELECT key, value FROM docpipe.settings");
@@ -138,10 +152,11 @@ int query_corpus_load(PGconn *db, query_corpus *c, dp_err *err)
 	}
 	dp_db_settings set;
 	dp_db_settings_read(res, &set);
+	read_search_settings(res, c);
 	PQclear(res);
 	snprintf(c->embedder, sizeof c->embedder, "%s", set.embedder);
+	snprintf(c->vector_type, sizeof c->vector_type, "%s", set.vector_type);
 	c->dim = set.dim;
-	c->pgvector = strcmp(set.vector_type, "vector") == 0;
 	if (c->embedder[0] == '\0' || c->dim <= 0) {
 		dp_err_set(err, "the corpus has no embedded documents yet");
 		return 1;
@@ -165,58 +180,113 @@ static char *vector_text(const float *v, size_t dim)
 	return t;
 }
 
-static jv result_object(const PGresult *res, int row, double score)
+/* The distance expression that the corpus's index serves ($1: the
+ * question in pgvector's text form).  dim is the corpus's checked int. */
+static void distance_sql(const query_corpus *c, char *out, size_t size)
 {
-	jv heading = jv_parse(PQgetvalue(res, row, 3));
-	jv r = jv_object();
-
-	if (jv_get_kind(heading) != JV_KIND_ARRAY) {
-		jv_free(heading);
-		heading = jv_array();
-	}
-	r = jv_object_set(r, jv_string("score"), jv_number(score));
-	r = jv_object_set(r, jv_string("path"), jv_string(PQgetvalue(res, row, 2)));
-	r = jv_object_set(r, jv_string("seq"), jv_number(atoi(PQgetvalue(res, row, 1))));
-	r = jv_object_set(r, jv_string("heading"), heading);
-	r = jv_object_set(r, jv_string("content"), jv_string(PQgetvalue(res, row, 4)));
-	r = jv_object_set(r, jv_string("summary"), PQgetisnull(res, row, 5)
-			  ? jv_null() : jv_string(PQgetvalue(res, row, 5)));
-	return r;
+	if (strcmp(c->vector_index, "hnsw-halfvec") == 0)
+		snprintf(out, size, "c.embedding::halfvec(%d) <=> $1::halfvec(%d)", c->dim, c->dim);
+	else if (strcmp(c->vector_type, "halfvec") == 0)
+		snprintf(out, size, "c.embedding <=> $1::halfvec");
+	else
+		snprintf(out, size, "c.embedding <=> $1::vector");
 }
 
-#define DETAIL_COLUMNS \
-	"c.document_id, c.seq, d.path, coalesce(array_to_json(c.heading)::text, '[]'), c.content, d.summary"
-
-static jv search_pgvector(PGconn *db, const float *q, size_t dim, size_t k, dp_err *err)
+/* Sets HNSW's search list to at least n rows so LIMIT n is not silently
+ * capped (ef_search), and, on pgvector >= 0.8, lets the index scan go on
+ * until n rows pass the filters (iterative_scan; older versions refuse the
+ * setting, which only costs that guarantee).  In the open transaction. */
+static int hnsw_settings(PGconn *db, size_t n, int ef_search, dp_err *err)
 {
-	char *vec = vector_text(q, dim), limit[24];
-	const char *params[] = {vec, limit};
+	char sql[64];
+	dp_err ignored;
+	long ef = (long)n > ef_search ? (long)n : ef_search;
 
-	if (vec == NULL) {
+	snprintf(sql, sizeof sql, "SET LOCAL hnsw.ef_search = %ld", ef > 1000 ? 1000 : ef);
+	if (dp_db_exec(db, sql, err) < 0)
+		return -1;
+	return dp_db_try(db, "SET LOCAL hnsw.iterative_scan = strict_order", &ignored) < 0 ? -1 : 0;
+}
+
+static PGresult *pgvector_rows(PGconn *db, const query_corpus *c, const float *q, size_t n,
+			       int ef_search, const query_ids *ids, dp_err *err)
+{
+	char *vec = vector_text(q, (size_t)c->dim), *idl = NULL, limit[24], dist[96], sql[640];
+	PGresult *res = NULL;
+
+	if (vec == NULL || (ids != NULL && (idl = query_int_array(ids->ids, ids->n)) == NULL)) {
 		dp_err_set(err, "out of memory");
-		return jv_invalid();
+		goto out;
 	}
-	snprintf(limit, sizeof limit, "%zu", k);
-	PGresult *res = dp_db_query(db,
-		"SELECT " DETAIL_COLUMNS ", 1 - (c.embedding <=> $1::vector)"
-		" FROM docpipe.chunks c JOIN docpipe.documents d ON d.id = c.document_id"
-		" WHERE c.embedding IS NOT NULL ORDER BY c.embedding <=> $1::vector LIMIT $2::int",
-		2, params, err);
+	snprintf(limit, sizeof limit, "%zu", n);
+	distance_sql(c, dist, sizeof dist);
+	snprintf(sql, sizeof sql,
+		 "SELECT c.document_id, c.seq, 1 - (%s) FROM docpipe.chunks c"
+		 " WHERE c.embedding IS NOT NULL"
+		 " AND ($2::bigint[] IS NULL OR c.document_id = ANY($2::bigint[]))"
+		 " ORDER BY %s LIMIT $3::int", dist, dist);
+	const char *params[] = {vec, idl, limit};
+	if (dp_db_exec(db, "BEGIN", err) < 0)
+		goto out;
+	if (hnsw_settings(db, n, ef_search, err) == 0)
+		res = dp_db_query(db, sql, 3, params, err);
+	if (res == NULL || dp_db_exec(db, "COMMIT", err) < 0) {
+		dp_db_rollback(db);
+		PQclear(res);
+		res = NULL;
+	}
+out:
 	free(vec);
-	if (res == NULL)
-		return jv_invalid();
-	jv out = jv_array();
-	for (int i = 0; i < PQntuples(res); i++)
-		out = jv_array_append(out, result_object(res, i, atof(PQgetvalue(res, i, 6))));
-	PQclear(res);
-	return out;
+	free(idl);
+	return res;
 }
 
-/* Streams every stored vector once; keeps the k best in t. */
-static int scan(PGconn *db, const float *q, size_t dim, query_topk *t, dp_err *err)
+static int search_pgvector(PGconn *db, const query_corpus *c, const float *q, size_t n,
+			   int ef_search, const query_ids *ids, query_topk *t, dp_err *err)
 {
-	PGresult *res = PQexec(db, "COPY (SELECT document_id, seq, embedding FROM docpipe.chunks"
-				   " WHERE embedding IS NOT NULL) TO STDOUT (FORMAT binary)");
+	PGresult *res = pgvector_rows(db, c, q, n, ef_search, ids, err);
+
+	if (res == NULL)
+		return -1;
+	for (int i = 0; i < PQntuples(res); i++) {
+		query_hit hit = {.doc_id = strtoll(PQgetvalue(res, i, 0), NULL, 10),
+				 .seq = atoi(PQgetvalue(res, i, 1)),
+				 .score = strtod(PQgetvalue(res, i, 2), NULL)};
+		if (!isnan(hit.score)) /* a zero vector: no direction to compare */
+			query_topk_push(t, hit);
+	}
+	PQclear(res);
+	return 0;
+}
+
+/* Reads the rest of a COPY OUT stream's results.  rc: the status so far. */
+static int copy_end(PGconn *db, int len, int rc, dp_err *err)
+{
+	PGresult *res;
+
+	if (len == -2 && rc == 0) {
+		dp_db_err(err, db, NULL, "vector scan");
+		rc = -1;
+	}
+	while ((res = PQgetResult(db)) != NULL) {
+		if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == 0) {
+			dp_db_err(err, db, res, "vector scan");
+			rc = -1;
+		}
+		PQclear(res);
+	}
+	return rc;
+}
+
+static const char scan_all_sql[] = "COPY (SELECT document_id, seq, embedding FROM docpipe.chunks"
+				    " WHERE embedding IS NOT NULL) TO STDOUT (FORMAT binary)";
+
+/* Streams the vectors that copy_sql (a COPY of document_id, seq,
+ * embedding in binary) sends once; keeps the best in t. */
+static int scan(PGconn *db, const char *copy_sql, const float *q, size_t dim, const query_ids *ids,
+		query_topk *t, dp_err *err)
+{
+	PGresult *res = PQexec(db, copy_sql);
 	float *vec = malloc(dim * sizeof *vec);
 	int rc = 0, first = 1;
 	char *buf;
@@ -242,161 +312,94 @@ static int scan(PGconn *db, const float *q, size_t dim, query_topk *t, dp_err *e
 			n -= 19;
 		}
 		query_hit hit;
-		if (rc == 0 && n > 0 && query_copy_row(p, n, &hit, vec, dim, err) == 1) {
-			hit.score = query_cosine(q, vec, dim);
-			query_topk_push(t, hit);
-		} else if (rc == 0 && n > 0 && !(n == 2 && p[0] == 0xff && p[1] == 0xff)) {
+		int row = rc == 0 && n > 0 ? query_copy_row(p, n, &hit, vec, dim, err) : 0;
+		if (row < 0)
 			rc = -1;
-		}
+		else if (row == 1 && (ids == NULL || query_ids_has(ids, hit.doc_id)) &&
+			 !isnan(hit.score = query_cosine(q, vec, dim)))
+			query_topk_push(t, hit);
 		PQfreemem(buf);
 	}
-	if (len == -2 && rc == 0) {
-		dp_db_err(err, db, NULL, "vector scan");
-		rc = -1;
-	}
-	while ((res = PQgetResult(db)) != NULL) {
-		if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == 0) {
-			dp_db_err(err, db, res, "vector scan");
-			rc = -1;
-		}
-		PQclear(res);
-	}
 	free(vec);
+	return copy_end(db, len, rc, err);
+}
+
+int query_is_pgvector(const query_corpus *c)
+{
+	return strcmp(c->vector_type, "vector") == 0 || strcmp(c->vector_type, "halfvec") == 0;
+}
+
+int query_vector_search(PGconn *db, const query_corpus *c, const float *q, size_t n,
+			int ef_search, const query_ids *ids, query_hit **out, size_t *nout,
+			dp_err *err)
+{
+	query_topk t;
+	int pgvector = query_is_pgvector(c);
+
+	if (query_topk_init(&t, n) < 0) {
+		dp_err_set(err, "out of memory");
+		return -1;
+	}
+	if ((pgvector ? search_pgvector(db, c, q, n, ef_search, ids, &t, err)
+		      : scan(db, scan_all_sql, q, (size_t)c->dim, ids, &t, err)) < 0) {
+		query_topk_free(&t);
+		return -1;
+	}
+	query_topk_sort(&t);
+	*out = t.hits;
+	*nout = t.n;
+	return 0;
+}
+
+int query_vector_rerank(PGconn *db, const query_corpus *c, const float *q, const query_hit *cands,
+			size_t ncands, size_t n, query_hit **out, size_t *nout, dp_err *err)
+{
+	int64_t *ids = malloc((ncands + 1) * sizeof *ids), *seqs = malloc((ncands + 1) * sizeof *seqs);
+	char *idl = NULL, *seql = NULL, *sql = NULL;
+	query_topk t = {0};
+	int rc = -1;
+
+	if (ids != NULL && seqs != NULL) {
+		for (size_t i = 0; i < ncands; i++) {
+			ids[i] = cands[i].doc_id;
+			seqs[i] = cands[i].seq;
+		}
+		idl = query_int_array(ids, ncands);
+		seql = query_int_array(seqs, ncands);
+	}
+	/* COPY takes no parameters: the arrays are numbers we print. */
+	size_t cap = (idl != NULL ? strlen(idl) : 0) + (seql != NULL ? strlen(seql) : 0) + 256;
+	if (idl == NULL || seql == NULL || (sql = malloc(cap)) == NULL || query_topk_init(&t, n) < 0) {
+		dp_err_set(err, "out of memory");
+		goto done;
+	}
+	snprintf(sql, cap, "COPY (SELECT c.document_id, c.seq, c.embedding FROM unnest('%s'::bigint[],"
+		 " '%s'::int[]) AS h(id, seq) JOIN docpipe.chunks c ON c.document_id = h.id AND c.seq = h.seq"
+		 " WHERE c.embedding IS NOT NULL) TO STDOUT (FORMAT binary)", idl, seql);
+	if (scan(db, sql, q, (size_t)c->dim, NULL, &t, err) < 0)
+		goto done;
+	query_topk_sort(&t);
+	*out = t.hits;
+	*nout = t.n;
+	t.hits = NULL;
+	rc = 0;
+done:
+	query_topk_free(&t);
+	free(ids);
+	free(seqs);
+	free(idl);
+	free(seql);
+	free(sql);
 	return rc;
 }
 
-static jv search_scan(PGconn *db, const float *q, size_t dim, size_t k, dp_err *err)
+double query_chunk_estimate(PGconn *db)
 {
-	query_topk t;
+	PGresult *res = PQexec(db, "SELECT reltuples FROM pg_class WHERE oid = 'docpipe.chunks'::regclass");
+	double n = -1;
 
-	if (query_topk_init(&t, k) < 0) {
-		dp_err_set(err, "out of memory");
-		return jv_invalid();
-	}
-	if (scan(db, q, dim, &t, err) < 0) {
-		query_topk_free(&t);
-		return jv_invalid();
-	}
-	query_topk_sort(&t);
-	/* Integer array literals made from numbers we parsed, not from text. */
-	size_t cap = t.n * 24 + 3;
-	char *ids = malloc(cap), *seqs = malloc(cap);
-	size_t oi = 0, os = 0;
-	if (ids == NULL || seqs == NULL) {
-		free(ids);
-		free(seqs);
-		query_topk_free(&t);
-		dp_err_set(err, "out of memory");
-		return jv_invalid();
-	}
-	ids[oi++] = '{';
-	seqs[os++] = '{';
-	for (size_t i = 0; i < t.n; i++) {
-		oi += (size_t)snprintf(ids + oi, cap - oi, "%s%lld", i ? "," : "", (long long)t.hits[i].doc_id);
-		os += (size_t)snprintf(seqs + os, cap - os, "%s%d", i ? "," : "", t.hits[i].seq);
-	}
-	snprintf(ids + oi, cap - oi, "}");
-	snprintf(seqs + os, cap - os, "}");
-	const char *params[] = {ids, seqs};
-	PGresult *res = dp_db_query(db,
-		"SELECT " DETAIL_COLUMNS
-		" FROM unnest($1::bigint[], $2::int[]) AS h(id, seq)"
-		" JOIN docpipe.chunks c ON c.document_id = h.id AND c.seq = h.seq"
-		" JOIN docpipe.documents d ON d.id = c.document_id", 2, params, err);
-	free(ids);
-	free(seqs);
-	if (res == NULL) {
-		query_topk_free(&t);
-		return jv_invalid();
-	}
-	/* In score order; a chunk replaced since the scan is left out. */
-	jv out = jv_array();
-	for (size_t i = 0; i < t.n; i++)
-		for (int r = 0; r < PQntuples(res); r++)
-			if (atoll(PQgetvalue(res, r, 0)) == t.hits[i].doc_id &&
-			    atoi(PQgetvalue(res, r, 1)) == t.hits[i].seq) {
-				out = jv_array_append(out, result_object(res, r, t.hits[i].score));
-				break;
-			}
+	if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+		n = strtod(PQgetvalue(res, 0, 0), NULL);
 	PQclear(res);
-	query_topk_free(&t);
-	return out;
-}
-
-jv query_search(PGconn *db, const query_corpus *c, const float *q, size_t k, dp_err *err)
-{
-	jv out = c->pgvector ? search_pgvector(db, q, (size_t)c->dim, k, err)
-			     : search_scan(db, q, (size_t)c->dim, k, err);
-
-	if (!jv_is_valid(out))
-		return out;
-	jv ranked = jv_array();
-	int n = jv_array_length(jv_copy(out));
-	for (int i = 0; i < n; i++) {
-		jv r = jv_array_get(jv_copy(out), i);
-		jv first = jv_object_set(jv_object(), jv_string("rank"), jv_number(i + 1));
-		ranked = jv_array_append(ranked, jv_object_merge(first, r));
-	}
-	jv_free(out);
-	return ranked;
-}
-
-jv query_snippet(const char *s, size_t max)
-{
-	size_t len = strlen(s), o = 0;
-	char *out = malloc(max + 4);
-	int space = 0;
-
-	if (out == NULL)
-		return jv_string("");
-	for (size_t i = 0; i < len && o < max; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		if (ch == ' ' || ch == '\n' || ch == '\t' || ch == '\r') {
-			space = o > 0;
-			continue;
-		}
-		if (space)
-			out[o++] = ' ';
-		space = 0;
-		if (o < max)
-			out[o++] = (char)ch;
-	}
-	int cut = o >= max;
-	o = dp_utf8_floor(out, o);
-	if (cut) {
-		memcpy(out + o, "...", 3);
-		o += 3;
-	}
-	jv r = jv_string_sized(out, (int)o);
-	free(out);
-	return r;
-}
-
-void query_print_text(FILE *out, jv results)
-{
-	int n = jv_array_length(jv_copy(results));
-
-	for (int i = 0; i < n; i++) {
-		jv r = jv_array_get(jv_copy(results), i);
-		jv path = jv_object_get(jv_copy(r), jv_string("path"));
-		jv heading = jv_object_get(jv_copy(r), jv_string("heading"));
-		jv content = jv_object_get(jv_copy(r), jv_string("content"));
-		jv score = jv_object_get(jv_copy(r), jv_string("score"));
-		fprintf(out, "%d. %.4f  %s", i + 1, jv_number_value(score), jv_string_value(path));
-		jv_free(score);
-		int nh = jv_array_length(jv_copy(heading));
-		for (int h = 0; h < nh; h++) {
-			jv part = jv_array_get(jv_copy(heading), h);
-			fprintf(out, "%s%s", h == 0 ? "  (" : " > ", jv_string_value(part));
-			jv_free(part);
-		}
-		jv snip = query_snippet(jv_string_value(content), 200);
-		fprintf(out, "%s\n   %s\n", nh > 0 ? ")" : "", jv_string_value(snip));
-		jv_free(snip);
-		jv_free(path);
-		jv_free(heading);
-		jv_free(content);
-		jv_free(r);
-	}
-	jv_free(results);
+	return n;
 }

@@ -1,19 +1,21 @@
-/* Nearest-chunk search over the stored corpus: pgvector's <=> when the
- * corpus uses it, else an exact cosine scan in C over a binary COPY
- * stream with a bounded top-k heap. */
+/* The vector side of docpipe-query: pgvector's <=> (through its HNSW index
+ * when there is one) when the corpus uses pgvector, else an exact cosine
+ * scan in C over a binary COPY stream with a bounded top-k heap.  Both
+ * return ranked hits (document id, seq, score); result.h turns hits into
+ * output. */
 #ifndef QUERY_SEARCH_H
 #define QUERY_SEARCH_H
 
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
-#include <jv.h>
 #include <libpq-fe.h>
 
 #include "err.h"
+#include "filter.h"
 
 #define QUERY_K_MAX 1000
+#define QUERY_EF_SEARCH_DEFAULT 1000 /* hnsw.ef_search (pgvector's maximum): docs/PERFORMANCE.md */
 
 typedef struct query_hit {
 	double score;
@@ -34,7 +36,8 @@ void query_topk_push(query_topk *t, query_hit hit);
 void query_topk_sort(query_topk *t);
 void query_topk_free(query_topk *t);
 
-/* Cosine similarity of unit vector q and v (any length; 0 for a zero v). */
+/* Cosine similarity of unit vector q and v (any length); NaN for a zero v,
+ * which callers leave unranked. */
 double query_cosine(const float *q, const float *v, size_t dim);
 
 /* Parses one binary COPY row (document_id int8, seq int4, embedding
@@ -43,28 +46,42 @@ double query_cosine(const float *q, const float *v, size_t dim);
 int query_copy_row(const unsigned char *p, size_t len, query_hit *hit, float *vec, size_t dim,
 		   dp_err *err);
 
-/* The corpus identity from docpipe.settings. */
+/* The corpus identity and search settings from docpipe.settings.  Keys
+ * absent from older databases leave "" (today's behaviour: real[] scan,
+ * or pgvector's plain HNSW index on the vector column). */
 typedef struct query_corpus {
 	char embedder[256];
 	int dim;
-	int pgvector;
+	char vector_type[32];  /* vector | halfvec | real[] */
+	char vector_index[32]; /* hnsw | hnsw-halfvec | none | "" */
+	char index_state[32];  /* "building" while a bulk load has dropped the index */
+	char text_config[64];  /* "" when the database has no full-text index yet */
 } query_corpus;
 
 /* Returns 0, 1 when there is no corpus to search (err says why), -1 with
  * err on a database error. */
 int query_corpus_load(PGconn *db, query_corpus *c, dp_err *err);
 
-/* Searches with unit vector q; returns a jv array of result objects
- * {rank, score, path, seq, heading, content, summary}, best first, or an
- * invalid jv with err set. */
-jv query_search(PGconn *db, const query_corpus *c, const float *q, size_t k, dp_err *err);
+/* The n best chunks by cosine similarity to unit vector q, restricted to
+ * the documents of ids (NULL: all); chunks with zero vectors are never
+ * ranked.  ef_search: pgvector's candidate list (raised to n).  On success
+ * *out (malloc'd, best first, caller frees) and *nout; -1 with err. */
+int query_vector_search(PGconn *db, const query_corpus *c, const float *q, size_t n,
+			int ef_search, const query_ids *ids, query_hit **out, size_t *nout,
+			dp_err *err);
 
-/* Prints results (consumed) as text: rank, score, path, heading path,
- * snippet. */
-void query_print_text(FILE *out, jv results);
+/* 1 when the corpus's vectors are pgvector's (vector or halfvec). */
+int query_is_pgvector(const query_corpus *c);
 
-/* At most max bytes of s on one line (whitespace runs become one space),
- * cut on a UTF-8 boundary, "..." appended when cut.  Owned jv string. */
-jv query_snippet(const char *s, size_t max);
+/* Exact cosine ranking of the ncands chunks cands (any order; their
+ * scores are ignored) against unit vector q: the n best into *out
+ * (malloc'd, best first) and *nout.  Reads only those chunks' vectors.
+ * 0, or -1 with err. */
+int query_vector_rerank(PGconn *db, const query_corpus *c, const float *q, const query_hit *cands,
+			size_t ncands, size_t n, query_hit **out, size_t *nout, dp_err *err);
+
+/* The planner's estimate of the number of chunks (-1 unknown: never
+ * analyzed, or an error; the caller then assumes a small corpus). */
+double query_chunk_estimate(PGconn *db);
 
 #endif

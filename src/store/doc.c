@@ -9,40 +9,12 @@
 #include "record.h"
 #include "vec.h"
 
-/* Borrowed string field of obj (see dp_record_str: the storage is shared
- * with obj, which keeps it alive). */
-static const char *str_field(jv obj, const char *key, size_t *len)
+/* A field that must be present: dp_record_get_* returned got (0: absent). */
+static int required(int got, const char *what, dp_err *err)
 {
-	jv val = jv_object_get(jv_copy(obj), jv_string(key));
-	const char *s = NULL;
-
-	if (jv_get_kind(val) == JV_KIND_STRING) {
-		s = jv_string_value(val);
-		if (len != NULL)
-			*len = (size_t)jv_string_length_bytes(jv_copy(val));
-	}
-	jv_free(val);
-	return s;
-}
-
-static int has_field(jv obj, const char *key)
-{
-	jv val = jv_object_get(jv_copy(obj), jv_string(key));
-	int has = jv_is_valid(val) && jv_get_kind(val) != JV_KIND_NULL;
-
-	jv_free(val);
-	return has;
-}
-
-static int int_value(jv v, long min, long max, long *out)
-{
-	if (jv_get_kind(v) != JV_KIND_NUMBER)
-		return -1;
-	double d = jv_number_value(v);
-	if (d != floor(d) || d < (double)min || d > (double)max)
-		return -1;
-	*out = (long)d;
-	return 0;
+	if (got == 0)
+		dp_err_set(err, "%s is missing", what);
+	return got == 1 ? 0 : -1;
 }
 
 void store_fingerprint(const char *chunker, const char *summarizer, const char *embedder,
@@ -81,47 +53,52 @@ static int heading_ok(jv heading)
 	return 1;
 }
 
-/* Validates chunk i of the document and fills c.  Returns 0, or -1 with
- * err naming the chunk. */
-static int parse_chunk(store_doc *doc, jv chunk, size_t i, int prev_seq, store_chunk *c,
-		       dp_err *err)
+/* Reads the optional integer fields of a chunk into c; -1 where absent. */
+static int parse_provenance(jv chunk, store_chunk *c, dp_err *err)
 {
-	long n;
+	static const char *const names[] = {"line_start", "line_end", "page_start", "page_end"};
+	int *lines[] = {&c->line_start, &c->line_end, &c->page_start, &c->page_end};
+	long long n;
 
-	if (jv_get_kind(chunk) != JV_KIND_OBJECT) {
-		dp_err_set(err, "chunk %zu is not an object", i);
+	c->byte_start = c->byte_end = -1;
+	if (dp_record_get_int(chunk, "start", 0, 1LL << 53, &c->byte_start, err) < 0 ||
+	    dp_record_get_int(chunk, "end", 0, 1LL << 53, &c->byte_end, err) < 0)
+		return -1;
+	if (c->byte_start >= 0 && c->byte_end >= 0 && c->byte_end < c->byte_start) {
+		dp_err_set(err, "\"end\" is before \"start\"");
 		return -1;
 	}
-	jv seq = jv_object_get(jv_copy(chunk), jv_string("seq"));
-	int bad_seq = int_value(seq, 0, STORE_MAX_CHUNKS * 16L, &n) < 0 || n <= prev_seq;
-	jv_free(seq);
-	if (bad_seq) {
-		dp_err_set(err, "chunk %zu: \"seq\" must be a whole number greater than the previous chunk's", i);
+	for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+		int got = dp_record_get_int(chunk, names[k], 1, INT32_MAX, &n, err);
+		if (got < 0)
+			return -1;
+		*lines[k] = got == 1 ? (int)n : -1;
+	}
+	return 0;
+}
+
+/* Reads the fields of a chunk other than its vector.  Returns 0, or -1
+ * with err (without the chunk's name). */
+static int parse_chunk_fields(jv chunk, int prev_seq, store_chunk *c, dp_err *err)
+{
+	long long n;
+
+	if (required(dp_record_get_int(chunk, "seq", prev_seq + 1LL, STORE_MAX_CHUNKS * 16LL, &n, err),
+		     "\"seq\"", err) < 0) {
+		dp_err_set(err, "\"seq\" must be a whole number greater than the previous chunk's");
 		return -1;
 	}
 	c->seq = (int)n;
-	c->text = str_field(chunk, "text", &c->text_len);
-	if (c->text == NULL) {
-		dp_err_set(err, "chunk %d: \"text\" is missing or not a string", c->seq);
+	if (required(dp_record_get_str(chunk, "text", SIZE_MAX, &c->text, &c->text_len, err), "\"text\"", err) < 0 ||
+	    dp_record_get_str(chunk, "summary", SIZE_MAX, &c->summary, &c->summary_len, err) < 0)
 		return -1;
-	}
-	/* PostgreSQL text cannot hold NUL; say so here rather than fail the batch. */
-	if (memchr(c->text, 0, c->text_len) != NULL) {
-		dp_err_set(err, "chunk %d: text contains a NUL character, which PostgreSQL text cannot store", c->seq);
-		return -1;
-	}
-	c->summary = str_field(chunk, "summary", &c->summary_len);
-	if (c->summary != NULL && memchr(c->summary, 0, c->summary_len) != NULL) {
-		dp_err_set(err, "chunk %d: summary contains a NUL character", c->seq);
-		return -1;
-	}
 	jv heading = jv_object_get(jv_copy(chunk), jv_string("heading"));
 	if (!jv_is_valid(heading) || jv_get_kind(heading) == JV_KIND_NULL) {
 		jv_free(heading);
 		c->heading = jv_null();
 	} else if (!heading_ok(heading)) {
 		jv_free(heading);
-		dp_err_set(err, "chunk %d: \"heading\" must be an array of strings", c->seq);
+		dp_err_set(err, "\"heading\" must be an array of strings");
 		return -1;
 	} else {
 		/* Borrowed like the strings: the record still holds the array. */
@@ -129,78 +106,92 @@ static int parse_chunk(store_doc *doc, jv chunk, size_t i, int prev_seq, store_c
 		jv_free(heading);
 	}
 	c->tokens = -1;
-	if (has_field(chunk, "tokens")) {
-		jv t = jv_object_get(jv_copy(chunk), jv_string("tokens"));
-		int bad = int_value(t, 0, INT32_MAX, &n) < 0;
-		jv_free(t);
-		if (bad) {
-			dp_err_set(err, "chunk %d: \"tokens\" must be a whole number", c->seq);
-			return -1;
-		}
+	int got = dp_record_get_int(chunk, "tokens", 0, INT32_MAX, &n, err);
+	if (got < 0)
+		return -1;
+	if (got == 1)
 		c->tokens = (int)n;
-	}
-	int has_vec = has_field(chunk, "vec");
-	if (doc->dim == 0) {
-		if (has_vec) {
-			dp_err_set(err, "chunk %d has a vector but the document names no \"embedder\" and \"dim\"", c->seq);
-			return -1;
-		}
-		c->vec = NULL;
-		return 0;
-	}
-	if (!has_vec) {
-		dp_err_set(err, "chunk %d has no vector although the document was embedded (%s)", c->seq,
-			   doc->embedder);
-		return -1;
-	}
-	float *v = doc->vecs + i * (size_t)doc->dim;
+	return parse_provenance(chunk, c, err);
+}
+
+/* Decodes the chunk's vector into v (dim floats).  c->vec is v, or NULL
+ * for an all-zero vector.  Returns 0 or -1 with err. */
+static int parse_chunk_vec(const store_doc *doc, jv chunk, float *v, store_chunk *c, dp_err *err)
+{
 	jv vec = jv_object_get(jv_copy(chunk), jv_string("vec"));
-	dp_err why;
-	int rc = dp_vec_decode(vec, v, (size_t)doc->dim, &why);
-	jv_free(vec);
-	if (rc < 0) {
-		dp_err_set(err, "chunk %d: %s", c->seq, why.msg);
-		return -1;
+	int has_vec = jv_is_valid(vec) && jv_get_kind(vec) != JV_KIND_NULL;
+	int rc = 0;
+
+	c->vec = NULL;
+	if (doc->dim == 0 || !has_vec) {
+		jv_free(vec);
+		if (doc->dim == 0 && has_vec)
+			dp_err_set(err, "has a vector but the document names no \"embedder\" and \"dim\"");
+		else if (doc->dim > 0)
+			dp_err_set(err, "has no vector although the document was embedded (%s)", doc->embedder);
+		return doc->dim == 0 && !has_vec ? 0 : -1;
 	}
+	rc = dp_vec_decode(vec, v, (size_t)doc->dim, err);
+	jv_free(vec);
+	if (rc < 0)
+		return -1;
+	int zero = 1;
 	for (int k = 0; k < doc->dim; k++) {
 		if (!isfinite(v[k])) {
-			dp_err_set(err, "chunk %d: vector value %d is not a finite number", c->seq, k);
+			dp_err_set(err, "vector value %d is not a finite number", k);
 			return -1;
 		}
+		zero = zero && v[k] == 0.0f;
 	}
-	c->vec = v;
+	c->vec = zero ? NULL : v;
 	return 0;
 }
 
-static int parse_document(store_item *item, dp_err *err)
+/* Validates chunk i of the document and fills c.  Returns 0, or -1 with
+ * err naming the chunk. */
+static int parse_chunk(store_doc *doc, jv chunk, size_t i, int prev_seq, store_chunk *c,
+		       dp_err *err)
 {
-	store_doc *doc = &item->doc;
-	jv rec = item->rec;
-	long n;
+	dp_err why;
 
-	doc->path = str_field(rec, "path", NULL);
-	if (doc->path == NULL || doc->path[0] == '\0') {
-		dp_err_set(err, "document has no \"path\" string");
+	if (jv_get_kind(chunk) != JV_KIND_OBJECT) {
+		dp_err_set(err, "chunk %zu is not an object", i);
 		return -1;
 	}
-	doc->root = str_field(rec, "root", NULL);
-	doc->hash = str_field(rec, "hash", NULL);
-	doc->summary = str_field(rec, "summary", NULL);
-	doc->summarizer = str_field(rec, "summarizer", NULL);
-	doc->chunker = str_field(rec, "chunker", NULL);
-	doc->embedder = str_field(rec, "embedder", NULL);
+	if (parse_chunk_fields(chunk, prev_seq, c, &why) < 0 ||
+	    parse_chunk_vec(doc, chunk, doc->vecs + i * (size_t)doc->dim, c, &why) < 0) {
+		if (c->seq > prev_seq)
+			dp_err_set(err, "chunk %d: %s", c->seq, why.msg);
+		else
+			dp_err_set(err, "chunk %zu: %s", i, why.msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* Reads the document's own fields (all but its chunks). */
+static int parse_doc_fields(store_doc *doc, jv rec, dp_err *err)
+{
+	long long n;
+
+	if (required(dp_record_get_str(rec, "path", STORE_MAX_PATH, &doc->path, NULL, err),
+		     "\"path\"", err) < 0 || doc->path[0] == '\0') {
+		dp_err_set(err, "document has no \"path\" string (of 1 to %d bytes)", STORE_MAX_PATH);
+		return -1;
+	}
+	if (dp_record_get_str(rec, "root", STORE_MAX_PATH, &doc->root, NULL, err) < 0 ||
+	    dp_record_get_str(rec, "hash", STORE_MAX_IDENTITY, &doc->hash, NULL, err) < 0 ||
+	    dp_record_get_str(rec, "summary", SIZE_MAX, &doc->summary, NULL, err) < 0 ||
+	    dp_record_get_str(rec, "summarizer", STORE_MAX_IDENTITY, &doc->summarizer, NULL, err) < 0 ||
+	    dp_record_get_str(rec, "chunker", STORE_MAX_IDENTITY, &doc->chunker, NULL, err) < 0 ||
+	    dp_record_get_str(rec, "embedder", STORE_MAX_IDENTITY, &doc->embedder, NULL, err) < 0)
+		return -1;
 	doc->has_size = dp_record_num(rec, "size", &doc->size) == 0;
 	doc->has_mtime = dp_record_num(rec, "mtime", &doc->mtime) == 0;
-	if (has_field(rec, "dim")) {
-		jv d = jv_object_get(jv_copy(rec), jv_string("dim"));
-		int bad = int_value(d, 1, DP_EMBED_DIM_MAX, &n) < 0;
-		jv_free(d);
-		if (bad) {
-			dp_err_set(err, "\"dim\" must be a whole number from 1 to %d", DP_EMBED_DIM_MAX);
-			return -1;
-		}
-		doc->dim = (int)n;
-	}
+	int got = dp_record_get_int(rec, "dim", 1, DP_EMBED_DIM_MAX, &n, err);
+	if (got < 0)
+		return -1;
+	doc->dim = got == 1 ? (int)n : 0;
 	if ((doc->dim > 0) != (doc->embedder != NULL)) {
 		dp_err_set(err, "\"embedder\" and \"dim\" must be given together");
 		return -1;
@@ -213,8 +204,16 @@ static int parse_document(store_item *item, dp_err *err)
 	}
 	doc->meta = jv_is_valid(meta) ? meta : (jv_free(meta), jv_null());
 	store_fingerprint(doc->chunker, doc->summarizer, doc->embedder, doc->dim, doc->fingerprint);
+	return 0;
+}
 
-	jv chunks = jv_object_get(jv_copy(rec), jv_string("chunks"));
+static int parse_document(store_item *item, dp_err *err)
+{
+	store_doc *doc = &item->doc;
+
+	if (parse_doc_fields(doc, item->rec, err) < 0)
+		return -1;
+	jv chunks = jv_object_get(jv_copy(item->rec), jv_string("chunks"));
 	if (jv_get_kind(chunks) != JV_KIND_ARRAY) {
 		jv_free(chunks);
 		dp_err_set(err, "document has no \"chunks\" array");
@@ -296,8 +295,25 @@ void store_item_init(store_item *item, jv rec)
 		 * so every discovered file appears in the receipts. */
 		item->kind = STORE_ITEM_FAILED;
 		store_item_fail(item, "a file record reached the store without being chunked");
-	} else {
+	} else if (strcmp(kind, DP_KIND_SKIP) == 0) {
+		/* A name discover did not take: its receipt says so, with why. */
+		const char *stage = dp_record_str(rec, "stage");
+		const char *why = dp_record_str(rec, "reason");
+		item->kind = STORE_ITEM_FAILED;
+		item->status = "skipped";
+		item->fail_stage = stage != NULL ? stage : "unknown";
+		snprintf(item->reason, sizeof item->reason, "%s", why != NULL ? why : "skipped");
+	} else if (strcmp(kind, DP_KIND_END) == 0 || strcmp(kind, DP_KIND_RECEIPT) == 0 ||
+		   strcmp(kind, "stats") == 0) {
+		/* Known kinds that are no document: passed on as they came. */
 		item->kind = STORE_ITEM_PASS;
+	} else {
+		/* Every record gets an outcome: one of a kind nobody knows would
+		 * otherwise vanish from the run's counts. */
+		char why[DP_ERR_MAX];
+		snprintf(why, sizeof why, "unknown record kind \"%.64s\"", kind);
+		item->kind = STORE_ITEM_FAILED;
+		store_item_fail(item, why);
 	}
 }
 
@@ -352,6 +368,10 @@ jv store_item_receipt(const store_item *item)
 	if (item->status == NULL || strcmp(item->status, "failed") == 0) {
 		r = jv_object_set(r, jv_string("stage"), jv_string(item->fail_stage != NULL ? item->fail_stage : dp_stage()));
 		r = jv_object_set(r, jv_string("error"), jv_string(item->reason[0] != '\0' ? item->reason : "not written"));
+	}
+	if (item->status != NULL && strcmp(item->status, "skipped") == 0) {
+		r = jv_object_set(r, jv_string("stage"), jv_string(item->fail_stage));
+		r = jv_object_set(r, jv_string("reason"), jv_string(item->reason));
 	}
 	for (size_t i = 0; i < sizeof carried / sizeof carried[0]; i++) {
 		jv val = jv_object_get(jv_copy(item->rec), jv_string(carried[i]));

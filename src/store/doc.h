@@ -14,6 +14,10 @@
 /* Bounds on one document (a record is already bounded by --max-record;
  * these keep the numbers we send in range of int4 columns). */
 #define STORE_MAX_CHUNKS 1000000
+/* Longest path/root, and longest identity (the store keeps the corpus's
+ * embedder in a 256-byte buffer). */
+#define STORE_MAX_PATH 4096
+#define STORE_MAX_IDENTITY 255
 
 typedef struct store_chunk {
 	int seq;
@@ -23,7 +27,14 @@ typedef struct store_chunk {
 	int tokens;       /* -1: not given */
 	const char *summary; /* borrowed, NULL when absent */
 	size_t summary_len;
-	const float *vec; /* into store_doc.vecs, NULL when the document has no vectors */
+	/* Into store_doc.vecs; NULL when the document has no vectors, or when
+	 * this chunk's vector is all zeros (stored as a NULL embedding: its
+	 * cosine distance to anything is NaN, so it must never be ranked). */
+	const float *vec;
+	/* Provenance (docs/protocol.md), -1 when absent: byte range
+	 * [byte_start, byte_end), first/last line, first/last page. */
+	long long byte_start, byte_end;
+	int line_start, line_end, page_start, page_end;
 } store_chunk;
 
 typedef struct store_doc {
@@ -54,7 +65,7 @@ typedef struct store_item {
 	enum store_item_kind kind;
 	store_doc doc;
 	/* The outcome, filled by the writer. */
-	const char *status;       /* "stored", "unchanged", "deleted", "failed"; NULL: none yet */
+	const char *status;       /* "stored", "unchanged", "deleted", "failed", "skipped"; NULL: none yet */
 	long long id;             /* 0: unknown */
 	int created;              /* for "stored": the path was new to the store */
 	long long chunks;         /* -1: not reported */

@@ -2,8 +2,10 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "doc.h"
+#include "record.h"
 
 struct store_feed {
 	dp_source *src;
@@ -14,6 +16,11 @@ struct store_feed {
 	size_t cap, head, count;
 	int ended, failed, stopping;
 	dp_err err;
+	/* Discover's end record, held back until the input ends (it may
+	 * overtake documents in a threaded stage), and the records read
+	 * besides it. */
+	jv end;
+	unsigned long received;
 };
 
 static void *reader(void *arg)
@@ -28,6 +35,14 @@ static void *reader(void *arg)
 		/* Validating and decoding vectors here, off the writer's thread,
 		 * overlaps it with the database's work. */
 		store_item item;
+		const char *kind = rc == DP_SOURCE_RECORD ? dp_record_kind(rec) : NULL;
+		if (kind != NULL && strcmp(kind, DP_KIND_END) == 0) {
+			pthread_mutex_lock(&f->lock);
+			jv_free(f->end);
+			f->end = rec;
+			pthread_mutex_unlock(&f->lock);
+			continue;
+		}
 		if (rc == DP_SOURCE_RECORD)
 			store_item_init(&item, rec);
 
@@ -37,6 +52,7 @@ static void *reader(void *arg)
 		if (rc == DP_SOURCE_RECORD && !f->stopping) {
 			f->queue[(f->head + f->count) % f->cap] = item;
 			f->count++;
+			f->received++;
 		} else if (rc == DP_SOURCE_RECORD) {
 			store_item_clear(&item);
 		} else {
@@ -65,6 +81,7 @@ store_feed *store_feed_start(dp_source *src, size_t capacity, dp_err *err)
 	}
 	f->src = src;
 	f->cap = capacity;
+	f->end = jv_invalid();
 	pthread_mutex_init(&f->lock, NULL);
 	pthread_cond_init(&f->changed, NULL);
 	if (pthread_create(&f->thread, NULL, reader, f) != 0) {
@@ -105,12 +122,31 @@ long store_feed_take(store_feed *f, store_item *out, size_t max_records, size_t 
 	return rc;
 }
 
+jv store_feed_end(store_feed *f)
+{
+	pthread_mutex_lock(&f->lock);
+	jv end = jv_copy(f->end);
+	unsigned long received = f->received;
+	pthread_mutex_unlock(&f->lock);
+	if (!jv_is_valid(end))
+		return end;
+	return jv_object_set(end, jv_string("received"), jv_number((double)received));
+}
+
 int store_feed_idle(store_feed *f)
 {
 	pthread_mutex_lock(&f->lock);
 	int idle = f->count == 0;
 	pthread_mutex_unlock(&f->lock);
 	return idle;
+}
+
+int store_feed_ended(store_feed *f)
+{
+	pthread_mutex_lock(&f->lock);
+	int ended = f->ended;
+	pthread_mutex_unlock(&f->lock);
+	return ended;
 }
 
 void store_feed_stop(store_feed **fp)
@@ -134,6 +170,7 @@ void store_feed_stop(store_feed **fp)
 		store_item_clear(&f->queue[f->head]);
 	pthread_mutex_destroy(&f->lock);
 	pthread_cond_destroy(&f->changed);
+	jv_free(f->end);
 	free(f->queue);
 	free(f);
 	*fp = NULL;

@@ -26,8 +26,15 @@ store_feed *store_feed_start(dp_source *src, size_t capacity, dp_err *err);
  * the count, 0 when the input has ended, -1 with err when reading failed. */
 long store_feed_take(store_feed *f, store_item *out, size_t max_records, size_t max_chunks, dp_err *err);
 
+/* After the input ended: discover's end record (owned) with "received",
+ * the count of other records read, added; jv_invalid() when none came. */
+jv store_feed_end(store_feed *f);
+
 /* 1 when no record is waiting now. */
 int store_feed_idle(store_feed *f);
+
+/* 1 once the input has ended (records may still be queued). */
+int store_feed_ended(store_feed *f);
 
 /* Stops the reader (even one blocked in read), frees queued records. */
 void store_feed_stop(store_feed **f);

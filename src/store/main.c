@@ -6,8 +6,10 @@
 
 #include "cli.h"
 #include "err.h"
+#include "fulltext.h"
 #include "run.h"
 #include "store.h"
+#include "zmqsock.h"
 
 static void usage(FILE *out)
 {
@@ -23,14 +25,79 @@ static void usage(FILE *out)
 		"                          $DATABASE_URL\n"
 		"  --write-method METHOD   copy (binary COPY, default) or insert (pipelined\n"
 		"                          INSERTs, for servers without COPY FROM STDIN)\n"
+		"  --vector-type TYPE      auto (default: pgvector's vector when CREATE\n"
+		"                          EXTENSION vector works, else real[]), vector,\n"
+		"                          halfvec or real; fixed when the corpus is created\n"
+		"  --bulk-load WHEN        auto (default: drop the HNSW index while a run adds\n"
+		"                          many chunks relative to the table, build it at the\n"
+		"                          end), always, or never\n"
+		"  --hnsw-ef-construction N  HNSW build quality, %d-%d (default 64; lower:\n"
+		"                          faster builds, lower recall); kept for later builds\n"
+		"  --db-retry SECONDS      wait this long for a database that went away\n"
+		"                          (restart, outage), holding the batch, before\n"
+		"                          giving up with status 3 (default 300; 0: no wait);\n"
+		"                          at start only with --in ENDPOINT or when given\n"
 		"  --sweep RUN ROOT...     delete the documents under the ROOTs whose last run\n"
 		"                          is not RUN; print a deleted receipt for each\n"
+		"  --require-end RECEIPTS  with --sweep: sweep only if RECEIPTS (this run's\n"
+		"                          store output) ends with discover's end record\n"
+		"                          (--end-record) proving the walk finished and every\n"
+		"                          record arrived; else exit 5, nothing deleted\n"
+		"  --text-config NAME      text search configuration of the full-text index\n"
+		"                          (default: the corpus's, english for a new one;\n"
+		"                          simple for mixed languages); a change re-indexes\n"
 		"  -q, --quiet             no summary line on stderr\n"
 		"\n%s\n%s",
-		dp_cli_help, dp_exit_codes_help);
+		STORE_EF_CONSTRUCTION_MIN, STORE_EF_CONSTRUCTION_MAX, dp_cli_help, dp_exit_codes_help);
 }
 
-enum { OPT_DB_ENV = 0x2000, OPT_WRITE_METHOD, OPT_SWEEP, OPT_HELP };
+enum { OPT_DB_ENV = 0x2000, OPT_WRITE_METHOD, OPT_SWEEP, OPT_TEXT_CONFIG, OPT_HELP, OPT_VECTOR_TYPE, OPT_BULK,
+       OPT_EF_CONSTRUCTION, OPT_DB_RETRY, OPT_REQUIRE_END };
+
+/* Index of arg in names (NULL-terminated), or -1 after a diagnostic. */
+static int pick(const char *opt, const char *arg, const char *const *names)
+{
+	for (int i = 0; names[i] != NULL; i++)
+		if (strcmp(arg, names[i]) == 0)
+			return i;
+	dp_diag("%s: '%s' is not one of the accepted values (see --help)", opt, arg);
+	return -1;
+}
+
+struct opening {
+	const store_options *so;
+	double db_retry;
+	store *s;      /* the store, once open */
+	int exit_code; /* why the last store_open failed */
+};
+
+static int try_open(void *ctx, dp_err *err)
+{
+	struct opening *o = ctx;
+
+	if ((o->s = store_open(o->so, &o->exit_code, err)) == NULL)
+		return o->exit_code == DP_EXIT_USAGE ? -2 : -1;
+	o->s->db_retry = o->db_retry;
+	return 0;
+}
+
+/* Sweeps, after --require-end's proof when given.  Returns an exit code. */
+static int sweep(store *s, const char *run, char **roots, size_t nroots, const char *require_end,
+		 dp_sink *sink, int quiet, dp_err *err)
+{
+	size_t deleted;
+	char why[DP_ERR_MAX];
+
+	if (require_end != NULL && store_sweep_proven(require_end, why, sizeof why) == 0) {
+		dp_diag("sweep refused: %s (%s); nothing deleted", why, require_end);
+		return DP_EXIT_INTERRUPTED;
+	}
+	if (store_sweep(s, run, roots, nroots, sink, &deleted, err) < 0)
+		return DP_EXIT_SYSTEM;
+	if (!quiet)
+		dp_diag("swept %zu document(s)", deleted);
+	return DP_EXIT_OK;
+}
 
 int main(int argc, char **argv)
 {
@@ -38,38 +105,80 @@ int main(int argc, char **argv)
 		{"db-env", required_argument, NULL, OPT_DB_ENV},
 		{"write-method", required_argument, NULL, OPT_WRITE_METHOD},
 		{"sweep", required_argument, NULL, OPT_SWEEP},
+		{"text-config", required_argument, NULL, OPT_TEXT_CONFIG},
+		{"vector-type", required_argument, NULL, OPT_VECTOR_TYPE},
+		{"bulk-load", required_argument, NULL, OPT_BULK},
+		{"hnsw-ef-construction", required_argument, NULL, OPT_EF_CONSTRUCTION},
+		{"db-retry", required_argument, NULL, OPT_DB_RETRY},
+		{"require-end", required_argument, NULL, OPT_REQUIRE_END},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, OPT_HELP},
 		DP_CLI_LONGOPTS,
 		{NULL, 0, NULL, 0},
 	};
 	dp_cli cli = {0};
-	const char *db_env = NULL, *sweep_run = NULL;
-	enum store_write_method method = STORE_WRITE_COPY;
-	int quiet = 0, opt, rc;
+	static const char *const vector_types[] = {"auto", "vector", "halfvec", "real", NULL};
+	static const char *const bulk_modes[] = {"auto", "always", "never", NULL};
+	store_options so = {.method = STORE_WRITE_COPY};
+	const char *sweep_run = NULL, *require_end = NULL;
+	int opt, rc, db_retry_given = 0;
+	long db_retry = STORE_DB_RETRY_DEFAULT;
 	dp_err err;
 
 	dp_cli_init("store");
 	while ((opt = getopt_long(argc, argv, "q", longopts, NULL)) != -1) {
 		switch (opt) {
 		case OPT_DB_ENV:
-			db_env = optarg;
+			so.db_env = optarg;
 			break;
 		case OPT_WRITE_METHOD:
 			if (strcmp(optarg, "copy") == 0)
-				method = STORE_WRITE_COPY;
+				so.method = STORE_WRITE_COPY;
 			else if (strcmp(optarg, "insert") == 0)
-				method = STORE_WRITE_INSERT;
+				so.method = STORE_WRITE_INSERT;
 			else {
 				dp_diag("--write-method: '%s' is not copy or insert", optarg);
 				return DP_EXIT_USAGE;
 			}
 			break;
+		case OPT_VECTOR_TYPE: /* in the order of enum store_vector_type */
+			if ((rc = pick("--vector-type", optarg, vector_types)) < 0)
+				return DP_EXIT_USAGE;
+			so.vector_type = (enum store_vector_type)rc;
+			break;
+		case OPT_BULK: /* in the order of enum store_bulk_mode */
+			if ((rc = pick("--bulk-load", optarg, bulk_modes)) < 0)
+				return DP_EXIT_USAGE;
+			so.bulk = (enum store_bulk_mode)rc;
+			break;
+		case OPT_EF_CONSTRUCTION: {
+			long ef;
+			if (dp_cli_parse_long("hnsw-ef-construction", optarg, STORE_EF_CONSTRUCTION_MIN,
+					      STORE_EF_CONSTRUCTION_MAX, &ef, &err) < 0) {
+				dp_diag("%s", err.msg);
+				return DP_EXIT_USAGE;
+			}
+			so.ef_construction = (int)ef;
+			break;
+		}
 		case OPT_SWEEP:
 			sweep_run = optarg;
 			break;
+		case OPT_TEXT_CONFIG:
+			store_fulltext_request(optarg);
+			break;
+		case OPT_DB_RETRY:
+			if (dp_cli_parse_long("db-retry", optarg, 0, 86400, &db_retry, &err) < 0) {
+				dp_diag("%s", err.msg);
+				return DP_EXIT_USAGE;
+			}
+			db_retry_given = 1;
+			break;
+		case OPT_REQUIRE_END:
+			require_end = optarg;
+			break;
 		case 'q':
-			quiet = 1;
+			so.quiet = 1;
 			break;
 		case OPT_HELP:
 			usage(stdout);
@@ -101,23 +210,25 @@ int main(int argc, char **argv)
 		dp_diag("%s", err.msg);
 		return DP_EXIT_SYSTEM;
 	}
-	store *s = store_open(db_env, method, &err);
-	if (s == NULL) {
-		rc = DP_EXIT_SYSTEM;
-	} else if (sweep_run != NULL) {
-		size_t deleted;
-		rc = store_sweep(s, sweep_run, roots, nroots, sink, &deleted, &err) < 0
-			? DP_EXIT_SYSTEM : DP_EXIT_OK;
-		if (rc == DP_EXIT_OK && !quiet)
-			dp_diag("swept %zu document(s)", deleted);
+	/* A database that is down at start is waited for like one lost later:
+	 * a restarted replica waits instead of failing (and counting as a
+	 * crash) again.  In a shell pipeline (stdin, no --db-retry given) it is
+	 * an error at once: nothing was read yet, nothing is lost. */
+	struct opening o = {.so = &so, .db_retry = (double)db_retry, .exit_code = DP_EXIT_SYSTEM};
+	double patience = dp_zmq_is_endpoint(cli.in) || db_retry_given ? (double)db_retry : 0;
+	store *s = NULL;
+	if (store_patiently(try_open, &o, patience, &err) < 0) {
+		rc = o.exit_code; /* a usage error (vector type) or a system one */
+	} else if (s = o.s, sweep_run != NULL) {
+		rc = sweep(s, sweep_run, roots, nroots, require_end, sink, so.quiet, &err);
 	} else {
 		store_counts c;
 		rc = store_run(s, src, sink, &c, &err);
-		if (!quiet)
-			dp_diag("%lu stored, %lu unchanged, %lu deleted, %lu failed", c.stored,
-				c.unchanged, c.deleted, c.failed);
+		if (!so.quiet)
+			dp_diag("%lu stored, %lu unchanged, %lu deleted, %lu skipped, %lu failed",
+				c.stored, c.unchanged, c.deleted, c.skipped, c.failed);
 	}
-	if (rc == DP_EXIT_SYSTEM)
+	if (rc == DP_EXIT_SYSTEM || rc == DP_EXIT_REFUSED || s == NULL)
 		dp_diag("%s", err.msg);
 	dp_err close_err;
 	if (dp_sink_close(&sink, &close_err) < 0 && rc != DP_EXIT_SYSTEM) {

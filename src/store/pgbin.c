@@ -194,6 +194,44 @@ void store_field_vector(store_buf *b, const float *v, size_t n)
 		put_f32(b, v[i]);
 }
 
+uint16_t store_half(float f)
+{
+	uint32_t x;
+
+	memcpy(&x, &f, 4);
+	uint16_t sign = (uint16_t)((x >> 16) & 0x8000);
+	uint32_t a = x & 0x7fffffff, r, rem, halfway;
+	if (a >= 0x7f800000) /* infinity, NaN */
+		return (uint16_t)(sign | 0x7c00 | (a > 0x7f800000 ? 0x200 : 0));
+	if (a >= 0x477ff000) /* rounds beyond 65504 */
+		return (uint16_t)(sign | 0x7c00);
+	if (a >= 0x38800000) { /* normal: rebias the exponent, drop 13 bits */
+		r = (a - 0x38000000) >> 13;
+		rem = a & 0x1fff;
+		halfway = 0x1000;
+	} else if (a > 0x33000000) { /* subnormal: units of 2^-24 */
+		int shift = 126 - (int)(a >> 23);
+		uint32_t m = (a & 0x7fffff) | 0x800000;
+		r = m >> shift;
+		rem = m & ((1u << shift) - 1);
+		halfway = 1u << (shift - 1);
+	} else { /* at most 2^-25: rounds to zero */
+		return sign;
+	}
+	if (rem > halfway || (rem == halfway && (r & 1)))
+		r++;
+	return (uint16_t)(sign | r);
+}
+
+void store_field_halfvec(store_buf *b, const float *v, size_t n)
+{
+	store_put_i32(b, (int32_t)(4 + 2 * n));
+	store_put_i16(b, (int16_t)n);
+	store_put_i16(b, 0);
+	for (size_t i = 0; i < n; i++)
+		store_put_i16(b, (int16_t)store_half(v[i]));
+}
+
 void store_value_i64_array(store_buf *b, const int64_t *v, size_t n)
 {
 	array_header(b, n, DP_OID_INT8);

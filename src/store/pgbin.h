@@ -44,6 +44,12 @@ void store_field_text_array(store_buf *b, jv strings);
 void store_field_float4_array(store_buf *b, const float *v, size_t n);
 /* pgvector's binary form: int16 dim, int16 unused (0), float4 values. */
 void store_field_vector(store_buf *b, const float *v, size_t n);
+/* pgvector's halfvec: the same with IEEE binary16 values (rounded to
+ * nearest even; beyond 65504 they become infinite, which the server
+ * refuses). */
+void store_field_halfvec(store_buf *b, const float *v, size_t n);
+/* float32 -> binary16 bits, round to nearest even. */
+uint16_t store_half(float f);
 
 /* The binary value alone (no length prefix), for binary parameters of
  * PQexecParams: an int8[] or text[] of n elements. */

@@ -2,10 +2,12 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "err.h"
 #include "feed.h"
 #include "outcome.h"
+#include "transport.h"
 
 static void count(store_counts *c, const store_item *item)
 {
@@ -19,8 +21,27 @@ static void count(store_counts *c, const store_item *item)
 		c->unchanged++;
 	else if (st != NULL && strcmp(st, "deleted") == 0)
 		c->deleted++;
+	else if (st != NULL && strcmp(st, "skipped") == 0)
+		c->skipped++;
 	else
 		c->failed++;
+}
+
+/* How long the input of a bulk load may pause before the index is built. */
+#define BULK_IDLE_MS 2000
+
+/* 1 when no record arrived for ms milliseconds, 0 as soon as one is
+ * queued or the input ends. */
+static int idle_for(store_feed *feed, int ms)
+{
+	const struct timespec tick = {0, 20 * 1000000L};
+
+	for (int waited = 0; waited < ms; waited += 20) {
+		if (!store_feed_idle(feed) || store_feed_ended(feed) || dp_stop_requested())
+			return 0; /* more to write, or the end: built there */
+		nanosleep(&tick, NULL);
+	}
+	return store_feed_idle(feed);
 }
 
 int store_run(store *s, dp_source *src, dp_sink *sink, store_counts *counts, dp_err *err)
@@ -38,8 +59,15 @@ int store_run(store *s, dp_source *src, dp_sink *sink, store_counts *counts, dp_
 	}
 	memset(counts, 0, sizeof *counts);
 	while ((n = store_feed_take(feed, items, STORE_BATCH_DOCS, STORE_BATCH_CHUNKS, err)) > 0) {
-		int failed = store_write(s, items, (size_t)n, err) < 0 ||
-			     store_outcome_record(s->db, items, (size_t)n, err) < 0;
+		/* The index plan and the outcome record are database work of the
+		 * batch too: their failure fails it like a failed write. */
+		int wrote = store_index_plan(s, items, (size_t)n, err) < 0 ? -1
+			    : store_write(s, items, (size_t)n, err);
+		if (wrote >= 0 && store_outcome_record(s->db, items, (size_t)n, err) < 0)
+			wrote = -1;
+		int failed = wrote < 0;
+		if (!failed)
+			store_index_count(s, items, (size_t)n);
 		for (long i = 0; i < n; i++) {
 			if (!failed && rc != DP_EXIT_SYSTEM) {
 				count(counts, &items[i]);
@@ -49,19 +77,39 @@ int store_run(store *s, dp_source *src, dp_sink *sink, store_counts *counts, dp_
 			store_item_clear(&items[i]);
 		}
 		if (failed)
-			rc = DP_EXIT_SYSTEM;
-		if (rc == DP_EXIT_SYSTEM)
+			rc = wrote == STORE_WRITE_REFUSED ? DP_EXIT_REFUSED : DP_EXIT_SYSTEM;
+		if (rc == DP_EXIT_SYSTEM || rc == DP_EXIT_REFUSED)
 			break;
 		/* Nothing more is waiting: hand the receipts on now. */
 		if (store_feed_idle(feed) && dp_sink_flush(sink, err) < 0) {
 			rc = DP_EXIT_SYSTEM;
 			break;
 		}
+		/* A bulk load whose input pauses (a long-running store) builds
+		 * its index instead of leaving it dropped. */
+		if (s->bulk && idle_for(feed, BULK_IDLE_MS) && store_index_settle(s, err) < 0) {
+			rc = DP_EXIT_SYSTEM;
+			break;
+		}
 	}
 	if (n < 0)
 		rc = DP_EXIT_SYSTEM;
+	/* Discover's end record goes out last, with what arrived: the proof a
+	 * later --sweep --require-end asks for. */
+	jv end = n == 0 && rc == DP_EXIT_OK ? store_feed_end(feed) : jv_invalid();
+	if (jv_is_valid(end) && dp_sink_put(sink, end, err) < 0)
+		rc = DP_EXIT_SYSTEM;
+	else if (!jv_is_valid(end))
+		jv_free(end);
 	store_feed_stop(&feed);
 	free(items);
+	/* Whatever ended the run (even SIGTERM), the index is built before the
+	 * store exits; the first error is the one reported. */
+	dp_err why;
+	if (store_index_settle(s, &why) < 0 && rc != DP_EXIT_SYSTEM) {
+		*err = why;
+		rc = DP_EXIT_SYSTEM;
+	}
 	if (rc == DP_EXIT_OK && counts->failed > 0)
 		rc = DP_EXIT_FAILED;
 	return rc;

@@ -12,7 +12,7 @@
 #define STORE_QUEUE_RECORDS 512
 
 typedef struct store_counts {
-	unsigned long stored, unchanged, deleted, failed, passed;
+	unsigned long stored, unchanged, deleted, failed, skipped, passed;
 } store_counts;
 
 /* Runs until the input ends.  Returns DP_EXIT_OK, DP_EXIT_FAILED when a

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "fulltext.h"
 #include "outcome.h"
 #include "store.h"
 
@@ -44,38 +45,108 @@ static const char *const migrations[] = {
 
 /* The embedding column is created without a dimension: the corpus's
  * dimension is known only when its first embedded document arrives
- * (store_claim_settings then fixes it and builds the HNSW index). */
-static const char chunks_vector[] =
+ * (store_claim_settings then fixes it and builds the HNSW index).  %s is
+ * one of our type names, never input. */
+static const char chunks_table[] =
 	"CREATE TABLE IF NOT EXISTS docpipe.chunks ("
 	" document_id bigint NOT NULL REFERENCES docpipe.documents(id) ON DELETE CASCADE,"
 	" seq int NOT NULL, content text NOT NULL, heading text[], tokens int, summary text,"
-	" embedding vector, PRIMARY KEY (document_id, seq))";
-static const char chunks_real[] =
-	"CREATE TABLE IF NOT EXISTS docpipe.chunks ("
-	" document_id bigint NOT NULL REFERENCES docpipe.documents(id) ON DELETE CASCADE,"
-	" seq int NOT NULL, content text NOT NULL, heading text[], tokens int, summary text,"
-	" embedding real[], PRIMARY KEY (document_id, seq))";
+	" embedding %s, PRIMARY KEY (document_id, seq))";
 
-/* Reads the settings rows into s.  Returns 0 or -1 with err. */
-static int load_settings(store *s, char *vector_type, size_t vt_size, dp_err *err)
+const char *store_vector_type_name(enum store_vector_type t)
+{
+	return t == STORE_VT_VECTOR ? "vector" : t == STORE_VT_HALFVEC ? "halfvec" : "real[]";
+}
+
+static enum store_vector_type vector_type_of(const char *name)
+{
+	return strcmp(name, "vector") == 0 ? STORE_VT_VECTOR
+	       : strcmp(name, "halfvec") == 0 ? STORE_VT_HALFVEC : STORE_VT_REAL;
+}
+
+int store_settings_load(store *s, dp_db_settings *set, dp_err *err)
 {
 	PGresult *res = dp_db_query(s->db, "SELECT key, value FROM docpipe.settings", 0, NULL, err);
+	dp_db_settings mine;
 
 	if (res == NULL)
 		return -1;
-	dp_db_settings set;
-	dp_db_settings_read(res, &set);
+	if (set == NULL)
+		set = &mine;
+	dp_db_settings_read(res, set);
 	PQclear(res);
-	snprintf(s->embedder, sizeof s->embedder, "%s", set.embedder);
-	s->dim = set.dim;
-	if (vector_type != NULL)
-		snprintf(vector_type, vt_size, "%s", set.vector_type);
+	snprintf(s->embedder, sizeof s->embedder, "%s", set->embedder);
+	s->dim = set->dim;
+	snprintf(s->vector_index, sizeof s->vector_index, "%s", set->vector_index);
+	s->ef_construction = s->opt.ef_construction > 0 ? s->opt.ef_construction
+			     : set->hnsw_ef_construction > 0 ? set->hnsw_ef_construction : 64;
 	return 0;
 }
 
-int store_schema_ensure(store *s, dp_err *err)
+/* Picks the vector type of a new corpus (in the schema transaction) and
+ * says why in why.  Returns the type, or -1 with err and *usage set when
+ * the type asked for cannot be had. */
+static int choose_type(store *s, char *why, size_t why_size, int *usage, dp_err *err)
 {
-	char vector_type[32];
+	enum store_vector_type want = s->opt.vector_type;
+	dp_err no;
+
+	if (want == STORE_VT_REAL) {
+		snprintf(why, why_size, "--vector-type real");
+		return STORE_VT_REAL;
+	}
+	int rc = dp_db_try(s->db, "CREATE EXTENSION IF NOT EXISTS vector", &no);
+	if (rc < 0) {
+		*err = no;
+		return -1;
+	}
+	if (rc == 1) {
+		snprintf(why, why_size, want == STORE_VT_AUTO ? "pgvector is available" : "--vector-type %s",
+			 store_vector_type_name(want));
+		return want == STORE_VT_AUTO ? STORE_VT_VECTOR : (int)want;
+	}
+	if (want != STORE_VT_AUTO) {
+		dp_err_set(err, "--vector-type %s: cannot use pgvector (%s); a superuser must run"
+			   " CREATE EXTENSION vector in this database (pgvector installed on the server),"
+			   " or use --vector-type real", store_vector_type_name(want), no.msg);
+		*usage = 1;
+		return -1;
+	}
+	snprintf(why, why_size, "pgvector cannot be used here (%.300s); for pgvector a superuser runs"
+		 " CREATE EXTENSION vector in this database before the first store", no.msg);
+	return STORE_VT_REAL;
+}
+
+/* Creates the chunks table and records the vector type of a new corpus. */
+static int create_chunks(store *s, char *why, size_t why_size, int *usage, dp_err *err)
+{
+	char sql[sizeof chunks_table + 16];
+	int t = choose_type(s, why, why_size, usage, err);
+
+	if (t < 0)
+		return -1;
+	s->vtype = (enum store_vector_type)t;
+	snprintf(sql, sizeof sql, chunks_table, store_vector_type_name(s->vtype));
+	if (dp_db_exec(s->db, sql, err) < 0)
+		return -1;
+	const char *params[] = {store_vector_type_name(s->vtype)};
+	PGresult *res = dp_db_query(s->db,
+		"INSERT INTO docpipe.settings (key, value) VALUES ('vector_type', $1)", 1, params, err);
+	PQclear(res);
+	return res == NULL ? -1 : 0;
+}
+
+/* Creates schema docpipe and its tables if missing, under the advisory
+ * lock, and reads the corpus settings.  Announces the vector type (always
+ * when it is chosen now, else unless quiet).  Returns 0, or -1 with err
+ * (*usage set when the options ask for what cannot be). */
+static int schema_ensure(store *s, int *usage, dp_err *err)
+{
+	dp_db_settings set;
+	char why[DP_ERR_MAX], ef[16];
+	int created = 0;
+
+	snprintf(ef, sizeof ef, "%d", s->opt.ef_construction);
 
 	if (dp_db_begin_locked(s->db, STORE_LOCK_KEY, err) < 0)
 		return -1;
@@ -84,34 +155,35 @@ int store_schema_ensure(store *s, dp_err *err)
 			goto fail;
 	if (store_outcome_schema(s->db, err) < 0)
 		goto fail;
-	if (load_settings(s, vector_type, sizeof vector_type, err) < 0)
+	if (store_settings_load(s, &set, err) < 0)
 		goto fail;
-	if (vector_type[0] == '\0') {
-		/* pgvector when the server has it (and lets us create it); real[]
-		 * otherwise.  The choice is recorded: it is the corpus's for good. */
-		dp_err why;
-		int rc = dp_db_try(s->db, "CREATE EXTENSION IF NOT EXISTS vector", &why);
-		if (rc < 0) {
-			*err = why;
+	if (set.vector_type[0] == '\0') {
+		if (create_chunks(s, why, sizeof why, usage, err) < 0)
+			goto fail;
+		created = 1;
+	} else {
+		s->vtype = vector_type_of(set.vector_type);
+		if (s->opt.vector_type != STORE_VT_AUTO && s->opt.vector_type != s->vtype) {
+			dp_err_set(err, "--vector-type %s: the corpus stores its vectors as %s (chosen when"
+				   " it was created); store into a new database to change it",
+				   store_vector_type_name(s->opt.vector_type), set.vector_type);
+			*usage = 1;
 			goto fail;
 		}
-		snprintf(vector_type, sizeof vector_type, "%s", rc == 1 ? "vector" : "real[]");
-		if (dp_db_exec(s->db, rc == 1 ? chunks_vector : chunks_real, err) < 0)
-			goto fail;
-		const char *params[] = {vector_type};
-		PGresult *res = dp_db_query(s->db,
-			"INSERT INTO docpipe.settings (key, value) VALUES ('vector_type', $1)",
-			1, params, err);
-		if (res == NULL)
-			goto fail;
-		PQclear(res);
+		snprintf(why, sizeof why, "the corpus's type since it was created");
 	}
 	for (size_t i = 0; i < sizeof migrations / sizeof migrations[0]; i++)
 		if (dp_db_exec(s->db, migrations[i], err) < 0)
 			goto fail;
+	if (store_fulltext_ensure(s->db, err) < 0)
+		goto fail;
+	if (s->opt.ef_construction > 0 && store_settings_set(s, "hnsw_ef_construction", ef, err) < 0)
+		goto fail;
 	if (dp_db_exec(s->db, "COMMIT", err) < 0)
 		goto fail;
-	s->pgvector = strcmp(vector_type, "vector") == 0;
+	if (created || !s->opt.quiet)
+		dp_diag("vectors stored as %s (%s)%s%s", store_vector_type_name(s->vtype), why,
+			s->vector_index[0] != '\0' ? "; index: " : "", s->vector_index);
 	return 0;
 fail:
 	dp_db_rollback(s->db);
@@ -122,6 +194,7 @@ int store_claim_settings(store *s, const char *embedder, int dim, dp_err *err)
 {
 	char key[32], dims[16], sql[256];
 	const char *lock_params[] = {key};
+	dp_db_settings set;
 	PGresult *res;
 
 	snprintf(key, sizeof key, "%lld", STORE_LOCK_KEY);
@@ -129,7 +202,7 @@ int store_claim_settings(store *s, const char *embedder, int dim, dp_err *err)
 	if (res == NULL)
 		return -1;
 	PQclear(res);
-	if (load_settings(s, NULL, 0, err) < 0)
+	if (store_settings_load(s, &set, err) < 0)
 		return -1;
 	if (s->embedder[0] != '\0')
 		return 0;
@@ -141,42 +214,46 @@ int store_claim_settings(store *s, const char *embedder, int dim, dp_err *err)
 	if (res == NULL)
 		return -1;
 	PQclear(res);
-	if (s->pgvector) {
+	if (s->vtype != STORE_VT_REAL) {
 		/* A type modifier cannot be a parameter; dim is an int we checked
 		 * (1..DP_EMBED_DIM_MAX), not text from the input. */
-		snprintf(sql, sizeof sql,
-			 "ALTER TABLE docpipe.chunks ALTER COLUMN embedding TYPE vector(%d)", dim);
+		snprintf(sql, sizeof sql, "ALTER TABLE docpipe.chunks ALTER COLUMN embedding TYPE %s(%d)",
+			 store_vector_type_name(s->vtype), dim);
 		if (dp_db_exec(s->db, sql, err) < 0)
-			return -1;
-		if (dp_db_exec(s->db, "CREATE INDEX IF NOT EXISTS chunks_embedding_hnsw ON docpipe.chunks"
-				      " USING hnsw (embedding vector_cosine_ops)", err) < 0)
 			return -1;
 	}
 	snprintf(s->embedder, sizeof s->embedder, "%s", embedder);
 	s->dim = dim;
 	s->claimed = 1;
+	/* During a bulk load the index is built when the load ends. */
+	if (strcmp(set.index_state, "building") != 0 && store_index_create(s, 0, err) < 0)
+		return -1;
 	return 0;
 }
 
-store *store_open(const char *env_name, enum store_write_method method, dp_err *err)
+store *store_open(const store_options *opt, int *exit_code, dp_err *err)
 {
 	store *s = calloc(1, sizeof *s);
+	int usage = 0;
 
+	*exit_code = DP_EXIT_SYSTEM;
 	if (s == NULL) {
 		dp_err_set(err, "out of memory");
 		return NULL;
 	}
-	s->method = method;
+	s->opt = *opt;
+	s->rows0 = -1;
 	store_buf_init(&s->buf, (size_t)256 << 20);
 	store_buf_init(&s->buf2, (size_t)256 << 20);
-	s->db = dp_db_connect(env_name, "docpipe-store", err);
-	if (s->db == NULL || store_schema_ensure(s, err) < 0) {
+	s->db = dp_db_connect(opt->db_env, "docpipe-store", err);
+	if (s->db == NULL || schema_ensure(s, &usage, err) < 0 || store_index_settle(s, err) < 0) {
+		if (usage)
+			*exit_code = DP_EXIT_USAGE;
 		store_close(&s);
 		return NULL;
 	}
 	return s;
 }
-
 void store_close(store **s)
 {
 	if (*s == NULL)

@@ -10,6 +10,7 @@
 
 #include <libpq-fe.h>
 
+#include "db.h"
 #include "doc.h"
 #include "err.h"
 #include "pgbin.h"
@@ -20,31 +21,105 @@ enum store_write_method {
 	STORE_WRITE_INSERT, /* pipelined INSERTs: for servers without COPY FROM STDIN */
 };
 
+/* How chunks.embedding stores vectors (settings key vector_type). */
+enum store_vector_type {
+	STORE_VT_AUTO,    /* option only: vector when CREATE EXTENSION works, else real[] */
+	STORE_VT_VECTOR,  /* pgvector's vector(dim): "vector" */
+	STORE_VT_HALFVEC, /* pgvector's halfvec(dim), half precision: "halfvec" */
+	STORE_VT_REAL,    /* real[] (exact scan only): "real[]" */
+};
+
+/* Whether a run may drop the HNSW index and build it once at the end. */
+enum store_bulk_mode {
+	STORE_BULK_AUTO,   /* when the run writes many chunks relative to the table */
+	STORE_BULK_ALWAYS, /* whenever the run writes any chunk */
+	STORE_BULK_NEVER,  /* always insert into the index */
+};
+
+typedef struct store_options {
+	const char *db_env;     /* see dp_db_connect; NULL: DATABASE_URL */
+	enum store_write_method method;
+	enum store_vector_type vector_type;
+	enum store_bulk_mode bulk;
+	/* HNSW ef_construction for index builds from now on (recorded in
+	 * settings key hnsw_ef_construction); 0: the corpus's, else 64. */
+	int ef_construction;
+	int quiet;              /* only notices about new choices */
+} store_options;
+
+/* pgvector's HNSW: m is 16; ef_construction must be at least 2 m. */
+#define STORE_EF_CONSTRUCTION_MIN 32
+#define STORE_EF_CONSTRUCTION_MAX 1000
+
 /* Key of the advisory lock every schema or settings change holds. */
 #define STORE_LOCK_KEY 0x646f637069706531LL /* "docpipe1" */
+/* Session advisory lock held by the store that dropped the index for a
+ * bulk load: when that store dies, the lock goes and the next store knows
+ * the index needs repair (index.c). */
+#define STORE_BULK_KEY 0x646f637069706532LL /* "docpipe2" */
 
 typedef struct store {
 	PGconn *db;
-	enum store_write_method method;
-	int pgvector;           /* chunks.embedding is pgvector's vector, else real[] */
+	store_options opt;
+	enum store_vector_type vtype; /* the corpus's (never AUTO) */
+	/* settings vector_index: "hnsw", "hnsw-halfvec", "none"; "" until the
+	 * dimension is known. */
+	char vector_index[16];
+	int ef_construction;    /* of the next index build */
 	/* The corpus identity from docpipe.settings: "" / 0 until the first
 	 * embedded document is stored.  claimed: set by the open transaction,
 	 * forgotten if it rolls back. */
 	char embedder[256];
 	int dim;
 	int claimed;
+	/* Bulk loading (index.c): bulk is set while this store has the index
+	 * dropped; rows0 is the table's size when the run began (-1: not read
+	 * yet), written the chunks this run stored since. */
+	int bulk;
+	long long rows0, written;
 	store_buf buf;          /* COPY stream and binary parameters */
 	store_buf buf2;         /* a second binary parameter */
+	/* The write ladder (write.c): how long to wait for a lost database
+	 * (--db-retry, seconds), and the run of documents failing alone with
+	 * the same environmental SQLSTATE (read-only, disk full, privilege). */
+	double db_retry;
+	char same_state[6];
+	int same_count;
 } store;
 
-/* Connects (env_name: see dp_db_connect) and creates the schema if needed.
- * Returns NULL with err set. */
-store *store_open(const char *env_name, enum store_write_method method, dp_err *err);
+/* --db-retry default: seconds the store waits for a database that went
+ * away (restart, failover, outage) before it gives up. */
+#define STORE_DB_RETRY_DEFAULT 300
+/* Documents failing alone in a row with one environmental SQLSTATE before
+ * the store stops (store_write returns STORE_WRITE_REFUSED). */
+#define STORE_SAME_FAILURES 3
+
+/* Tries attempt(ctx, err) until it returns 0 (-1: failed, maybe for a
+ * while; -2: failed for good, e.g. a usage error: no retry), waiting 0.25 s, 0.5 s ...
+ * (at most 5 s) between tries, for up to `patience` seconds, while the
+ * failure says the database is unreachable (dp_db_unreachable) and no stop
+ * was requested.  Says once on stderr that it waits, and when the database
+ * is back.  Returns 0, or -1 with err set (the last failure, and why it
+ * stopped trying). */
+int store_patiently(int (*attempt)(void *ctx, dp_err *err), void *ctx, double patience,
+		    dp_err *err);
+
+/* Connects and creates the schema if needed, choosing and announcing the
+ * vector type (stderr, once).  Returns NULL with err set and *exit_code
+ * DP_EXIT_USAGE (a vector type that cannot be had) or DP_EXIT_SYSTEM. */
+store *store_open(const store_options *opt, int *exit_code, dp_err *err);
 void store_close(store **s);
 
-/* Creates schema docpipe and its tables if missing, under the advisory
- * lock, and reads the corpus settings.  Returns 0 or -1 with err. */
-int store_schema_ensure(store *s, dp_err *err);
+/* The settings spelling of a vector type ("vector", "halfvec", "real[]"). */
+const char *store_vector_type_name(enum store_vector_type t);
+
+/* Reads docpipe.settings into set (may be NULL) and the corpus identity
+ * and vector_index into s.  Returns 0 or -1 with err. */
+int store_settings_load(store *s, dp_db_settings *set, dp_err *err);
+
+/* Sets a docpipe.settings key (inserted or replaced).  Returns 0 or -1
+ * with err. */
+int store_settings_set(store *s, const char *key, const char *value, dp_err *err);
 
 /* Makes (embedder, dim) the corpus identity if it has none yet.  Runs in
  * the caller's transaction and takes the advisory lock, so two stores
@@ -53,11 +128,39 @@ int store_schema_ensure(store *s, dp_err *err);
  * one) or -1 with err. */
 int store_claim_settings(store *s, const char *embedder, int dim, dp_err *err);
 
+/* Marks the document items whose stored hash and fingerprint equal
+ * theirs as unchanged (outside or inside a transaction).  Returns 0 or -1
+ * with err. */
+int store_find_unchanged(store *s, store_item **items, size_t n, dp_err *err);
+
+/* The HNSW index (index.c). */
+/* Creates the corpus's vector index if it has one (s->dim known), in the
+ * caller's transaction, with memory and workers sized for rows rows, and
+ * sets s->vector_index and the settings key.  Returns 0 or -1 with err. */
+int store_index_create(store *s, long long rows, dp_err *err);
+/* Before writing a batch: drops the index for a bulk load when the run
+ * writes many chunks relative to the table (see the rule in index.c).
+ * Returns 0 (bulk or not), or -1 with err when the database is gone. */
+int store_index_plan(store *s, store_item *items, size_t n, dp_err *err);
+/* After a batch: counts the chunks it stored. */
+void store_index_count(store *s, const store_item *items, size_t n);
+/* Builds the index when settings say a bulk load dropped it and no live
+ * store is loading (its lock is free): at the end of a bulk load, and at
+ * start-up to repair one that was interrupted.  Returns 0 or -1 with err
+ * (the marker stays: the next run repairs). */
+int store_index_settle(store *s, dp_err *err);
+
 /* Writes items (document, delete, error and pass items), several per
  * transaction; sets each item's outcome.  A batch that fails is redone one
  * item per transaction, so a bad document fails alone with its own reason.
- * Returns 0, or -1 with err set when the database is gone (after one
- * reconnection attempt): nothing of the failed transaction was written. */
+ * A lost connection is re-made (store_patiently, s->db_retry) and the
+ * transaction redone.  Returns 0; STORE_WRITE_LOST with err set when the
+ * database stayed away (nothing of the failed transaction was written);
+ * STORE_WRITE_REFUSED with err set when STORE_SAME_FAILURES documents in a
+ * row failed alone with one environmental SQLSTATE: the database refuses
+ * every write, and failing the rest one by one would only hide that. */
+#define STORE_WRITE_LOST (-1)
+#define STORE_WRITE_REFUSED (-2)
 int store_write(store *s, store_item *items, size_t n, dp_err *err);
 
 /* Deletes, in one transaction, the documents under one of roots (root
@@ -66,5 +169,10 @@ int store_write(store *s, store_item *items, size_t n, dp_err *err);
  * with err (nothing deleted). */
 int store_sweep(store *s, const char *run, char *const *roots, size_t nroots, dp_sink *sink,
 		size_t *deleted, dp_err *err);
+
+/* Whether the store output in file `receipts` proves a sweep safe: it holds
+ * discover's end record (as the store puts it out last, with "received")
+ * and dp_end_proves accepts it.  Returns 1, or 0 with the reason in why. */
+int store_sweep_proven(const char *receipts, char *why, size_t size);
 
 #endif

@@ -1,7 +1,13 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "db.h"
+#include "endrec.h"
+#include "lines.h"
 #include "outcome.h"
 #include "path.h"
 #include "record.h"
@@ -72,5 +78,42 @@ int store_sweep(store *s, const char *run, char *const *roots, size_t nroots, dp
 		*deleted += rc == 0;
 	}
 	PQclear(res);
+	return rc;
+}
+
+int store_sweep_proven(const char *receipts, char *why, size_t size)
+{
+	int fd = open(receipts, O_RDONLY | O_CLOEXEC);
+	jv end = jv_invalid();
+	dp_err e;
+
+	if (fd < 0) {
+		snprintf(why, size, "cannot read %s: %s", receipts, strerror(errno));
+		return 0;
+	}
+	dp_lines *lines = dp_lines_new(fd, DP_RECORD_MAX_DEFAULT);
+	const char *line;
+	size_t len;
+	unsigned long lineno;
+	int rc;
+	/* The last end record counts: the store writes it after every receipt. */
+	while (lines != NULL && (rc = dp_lines_next(lines, &line, &len, &lineno, &e)) != DP_LINES_EOF &&
+	       rc != DP_LINES_ERROR) {
+		jv rec = rc == DP_LINES_OK ? dp_record_parse(line, len, &e) : jv_invalid();
+		const char *kind = jv_is_valid(rec) ? dp_record_kind(rec) : NULL;
+		if (kind != NULL && strcmp(kind, DP_KIND_END) == 0) {
+			jv_free(end);
+			end = rec;
+		} else {
+			jv_free(rec);
+		}
+	}
+	dp_lines_free(&lines);
+	close(fd);
+	double received = -1;
+	if (jv_is_valid(end) && dp_record_num(end, "received", &received) < 0)
+		received = -1;
+	rc = dp_end_proves(end, received, why, size);
+	jv_free(end);
 	return rc;
 }

@@ -3,9 +3,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "db.h"
 #include "record.h"
+#include "transport.h"
 #include "store.h"
 
 /* The COPY stream is sent whenever this much is buffered. */
@@ -51,9 +53,7 @@ static PGresult *exec_arrays(store *s, const char *sql, int nparams, const Oid *
 	return res;
 }
 
-/* Marks documents whose stored hash and fingerprint equal theirs as
- * unchanged.  Returns 0 or -1 with err. */
-static int find_unchanged(store *s, store_item **items, size_t n, dp_err *err)
+int store_find_unchanged(store *s, store_item **items, size_t n, dp_err *err)
 {
 	const char **paths = malloc((n > 0 ? n : 1) * sizeof *paths);
 	size_t np = 0;
@@ -231,9 +231,14 @@ static int copy_finish(store *s, const char *abort_reason, dp_err *err)
 	return rc;
 }
 
+/* A chunk's columns after embedding, in the order of chunk_columns. */
+#define PROVENANCE_COLUMNS 6
+
 static void copy_chunk_row(store *s, int64_t id, const store_doc *d, const store_chunk *c)
 {
-	store_copy_row(&s->buf, 7);
+	const int lines[] = {c->line_start, c->line_end, c->page_start, c->page_end};
+
+	store_copy_row(&s->buf, 7 + PROVENANCE_COLUMNS);
 	store_field_i64(&s->buf, id);
 	store_field_i32(&s->buf, c->seq);
 	store_field_text(&s->buf, c->text, c->text_len);
@@ -248,16 +253,33 @@ static void copy_chunk_row(store *s, int64_t id, const store_doc *d, const store
 		store_field_null(&s->buf);
 	if (c->vec == NULL)
 		store_field_null(&s->buf);
-	else if (s->pgvector)
+	else if (s->vtype == STORE_VT_VECTOR)
 		store_field_vector(&s->buf, c->vec, (size_t)d->dim);
+	else if (s->vtype == STORE_VT_HALFVEC)
+		store_field_halfvec(&s->buf, c->vec, (size_t)d->dim);
 	else
 		store_field_float4_array(&s->buf, c->vec, (size_t)d->dim);
+	if (c->byte_start >= 0)
+		store_field_i64(&s->buf, c->byte_start);
+	else
+		store_field_null(&s->buf);
+	if (c->byte_end >= 0)
+		store_field_i64(&s->buf, c->byte_end);
+	else
+		store_field_null(&s->buf);
+	for (size_t k = 0; k < sizeof lines / sizeof lines[0]; k++) {
+		if (lines[k] >= 0)
+			store_field_i32(&s->buf, lines[k]);
+		else
+			store_field_null(&s->buf);
+	}
 }
 
 static int copy_chunks(store *s, store_item **written, size_t n, dp_err *err)
 {
 	PGresult *res = PQexec(s->db, "COPY docpipe.chunks (document_id, seq, content, heading,"
-				      " tokens, summary, embedding) FROM STDIN (FORMAT binary)");
+				      " tokens, summary, embedding, byte_start, byte_end, line_start,"
+				      " line_end, page_start, page_end) FROM STDIN (FORMAT binary)");
 
 	if (res == NULL || PQresultStatus(res) != PGRES_COPY_IN) {
 		dp_db_err(err, s->db, res, "COPY");
@@ -285,19 +307,19 @@ static int copy_chunks(store *s, store_item **written, size_t n, dp_err *err)
 
 /* Text form of a vector for the INSERT path: "[a,b]" for pgvector, "{a,b}"
  * for real[].  %.9g keeps every float32 exact. */
-static char *vector_text(const float *v, int dim, int pgvector)
+static char *vector_text(const float *v, int dim, enum store_vector_type t)
 {
 	size_t cap = (size_t)dim * 17 + 3, o = 0;
-	char *t = malloc(cap);
+	char *text = malloc(cap);
 
-	if (t == NULL)
+	if (text == NULL)
 		return NULL;
-	t[o++] = pgvector ? '[' : '{';
+	text[o++] = t == STORE_VT_REAL ? '{' : '[';
 	for (int i = 0; i < dim; i++)
-		o += (size_t)snprintf(t + o, cap - o, "%s%.9g", i > 0 ? "," : "", (double)v[i]);
-	t[o++] = pgvector ? ']' : '}';
-	t[o] = '\0';
-	return t;
+		o += (size_t)snprintf(text + o, cap - o, "%s%.9g", i > 0 ? "," : "", (double)v[i]);
+	text[o++] = t == STORE_VT_REAL ? '}' : ']';
+	text[o] = '\0';
+	return text;
 }
 
 /* Reads results up to the pipeline's sync; keeps the first error.  Each
@@ -333,15 +355,39 @@ static int pipeline_drain(store *s, int *failed, store_item **items, size_t *nex
 	}
 }
 
+/* The INSERT of one chunk, by vector type (the cast of $7 differs). */
+#define INSERT_CHUNK(type) \
+	"INSERT INTO docpipe.chunks (document_id, seq, content, heading, tokens, summary, embedding," \
+	" byte_start, byte_end, line_start, line_end, page_start, page_end)" \
+	" VALUES ($1::bigint, $2::int, $3, ARRAY(SELECT jsonb_array_elements_text($4::jsonb))," \
+	" $5::int, $6, $7::" type ", $8::bigint, $9::bigint, $10::int, $11::int, $12::int, $13::int)"
+
+/* Text of an optional integer (NULL when negative: absent) in buf. */
+static const char *opt_int(char *buf, size_t size, long long v)
+{
+	if (v < 0)
+		return NULL;
+	snprintf(buf, size, "%lld", v);
+	return buf;
+}
+
 static int insert_chunk(store *s, int64_t id, const store_doc *d, const store_chunk *c, dp_err *err)
 {
-	char ids[24], seq[16], tokens[16];
+	char ids[24], seq[16], tokens[16], prov[PROVENANCE_COLUMNS][24];
 	jv heading = jv_get_kind(c->heading) == JV_KIND_ARRAY ? dp_record_dump(jv_copy(c->heading)) : jv_null();
 	char *text = c->text_len > 0 ? strndup(c->text, c->text_len) : strdup("");
 	char *summary = c->summary != NULL ? strndup(c->summary, c->summary_len) : NULL;
-	char *vec = c->vec != NULL ? vector_text(c->vec, d->dim, s->pgvector) : NULL;
+	char *vec = c->vec != NULL ? vector_text(c->vec, d->dim, s->vtype) : NULL;
 	const char *params[] = {ids, seq, text, jv_get_kind(heading) == JV_KIND_STRING ? jv_string_value(heading) : NULL,
-				c->tokens >= 0 ? tokens : NULL, summary, vec};
+				c->tokens >= 0 ? tokens : NULL, summary, vec,
+				opt_int(prov[0], sizeof prov[0], c->byte_start),
+				opt_int(prov[1], sizeof prov[1], c->byte_end),
+				opt_int(prov[2], sizeof prov[2], c->line_start),
+				opt_int(prov[3], sizeof prov[3], c->line_end),
+				opt_int(prov[4], sizeof prov[4], c->page_start),
+				opt_int(prov[5], sizeof prov[5], c->page_end)};
+	const char *sql = s->vtype == STORE_VT_VECTOR ? INSERT_CHUNK("vector")
+			  : s->vtype == STORE_VT_HALFVEC ? INSERT_CHUNK("halfvec") : INSERT_CHUNK("real[]");
 	int rc = 0;
 
 	snprintf(ids, sizeof ids, "%lld", (long long)id);
@@ -350,14 +396,7 @@ static int insert_chunk(store *s, int64_t id, const store_doc *d, const store_ch
 	if (text == NULL || (c->summary != NULL && summary == NULL) || (c->vec != NULL && vec == NULL)) {
 		dp_err_set(err, "out of memory");
 		rc = -1;
-	} else if (!PQsendQueryParams(s->db, s->pgvector
-		? "INSERT INTO docpipe.chunks (document_id, seq, content, heading, tokens, summary, embedding)"
-		  " VALUES ($1::bigint, $2::int, $3, ARRAY(SELECT jsonb_array_elements_text($4::jsonb)),"
-		  " $5::int, $6, $7::vector)"
-		: "INSERT INTO docpipe.chunks (document_id, seq, content, heading, tokens, summary, embedding)"
-		  " VALUES ($1::bigint, $2::int, $3, ARRAY(SELECT jsonb_array_elements_text($4::jsonb)),"
-		  " $5::int, $6, $7::real[])",
-		7, NULL, params, NULL, NULL, 0)) {
+	} else if (!PQsendQueryParams(s->db, sql, 13, NULL, params, NULL, NULL, 0)) {
 		dp_db_err(err, s->db, NULL, "INSERT");
 		rc = -1;
 	}
@@ -494,7 +533,7 @@ static int write_body(store *s, store_item **items, size_t n, store_item **order
 			dp_err_set(err, "two records for one path in a batch");
 			return -1;
 		}
-	if (find_unchanged(s, items, n, err) < 0 || check_embedders(s, items, n, err) < 0)
+	if (store_find_unchanged(s, items, n, err) < 0 || check_embedders(s, items, n, err) < 0)
 		return -1;
 	size_t keep = 0;
 	for (size_t i = 0; i < nw; i++)
@@ -514,7 +553,7 @@ static int write_body(store *s, store_item **items, size_t n, store_item **order
 	size_t nchunks = 0;
 	for (size_t i = 0; i < nd; i++)
 		nchunks += order[i]->doc.nchunks;
-	if (nchunks > 0 && (s->method == STORE_WRITE_COPY ? copy_chunks(s, order, nd, err)
+	if (nchunks > 0 && (s->opt.method == STORE_WRITE_COPY ? copy_chunks(s, order, nd, err)
 							  : insert_chunks(s, order, nd, err)) < 0)
 		return -1;
 	if (mark_run(s, items, n, err) < 0)
@@ -535,6 +574,7 @@ static enum tx_result write_tx(store *s, store_item **items, size_t n, dp_err *e
 	for (size_t i = 0; i < n; i++)
 		store_item_reset(items[i]);
 	s->claimed = 0;
+	dp_db_forget_sqlstate();
 	if (order == NULL || ids == NULL)
 		dp_err_set(err, "out of memory");
 	else if (dp_db_exec(s->db, "BEGIN", err) == 0) {
@@ -557,60 +597,131 @@ static enum tx_result write_tx(store *s, store_item **items, size_t n, dp_err *e
 	return dp_db_lost(s->db) ? TX_LOST : TX_FAILED;
 }
 
-/* One transaction, with one reconnection if the connection was lost. */
+static double mono_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int store_patiently(int (*attempt)(void *ctx, dp_err *err), void *ctx, double patience,
+		    dp_err *err)
+{
+	double start = mono_seconds(), delay = 0.25;
+	int said = 0;
+
+	for (;;) {
+		int tried = attempt(ctx, err);
+		if (tried == 0) {
+			if (said)
+				dp_diag("the database is back after %.1f s", mono_seconds() - start);
+			return 0;
+		}
+		double waited = mono_seconds() - start;
+		if (tried < -1 || !dp_db_unreachable(err->msg))
+			return -1; /* refused for good: waiting would not help */
+		if (patience <= 0)
+			return -1;
+		if (waited >= patience || dp_stop_requested()) {
+			char why[DP_ERR_MAX];
+			snprintf(why, sizeof why, "%s", err->msg);
+			dp_err_set(err, "%s (gave up after %.0f s; --db-retry %.0f)", why, waited,
+				   patience);
+			return -1;
+		}
+		if (!said)
+			dp_diag("%s; waiting up to %.0f s for the database (--db-retry)", err->msg,
+				patience);
+		said = 1;
+		double nap = delay < patience - waited ? delay : patience - waited;
+		struct timespec ts = {(time_t)nap, (long)((nap - (time_t)nap) * 1e9)};
+		nanosleep(&ts, NULL); /* a stop signal cuts it short */
+		delay = delay * 2 < 5 ? delay * 2 : 5;
+	}
+}
+
+static int reset_connection(void *ctx, dp_err *err)
+{
+	store *s = ctx;
+
+	PQreset(s->db);
+	if (!dp_db_lost(s->db))
+		return 0;
+	dp_db_err(err, s->db, NULL, "lost the database connection and could not reconnect");
+	return -1;
+}
+
+/* One transaction; when the connection is lost, it is re-made (waiting
+ * up to --db-retry) and the transaction redone, the items held meanwhile. */
 static enum tx_result write_retrying(store *s, store_item **items, size_t n, dp_err *err)
 {
-	enum tx_result r = write_tx(s, items, n, err);
+	enum tx_result r;
 
-	if (r != TX_LOST)
-		return r;
-	PQreset(s->db);
-	if (dp_db_lost(s->db)) {
-		dp_err_set(err, "lost the database connection and could not reconnect");
-		return TX_LOST;
-	}
-	return write_tx(s, items, n, err);
+	while ((r = write_tx(s, items, n, err)) == TX_LOST)
+		if (store_patiently(reset_connection, s, s->db_retry, err) < 0)
+			return TX_LOST;
+	return r;
 }
 
 /* Fails an item whose own transaction failed.  Its stored version (if
  * any) still gets the run mark, outside that transaction, so a sweep keeps
  * it; when even that fails the receipt still tells the failure, and the
- * worst outcome is that a sweep removes the old version. */
-static void fail_alone(store *s, store_item *item, const char *why)
+ * worst outcome is that a sweep removes the old version.  Returns 1 when
+ * this failure makes STORE_SAME_FAILURES in a row with one environmental
+ * SQLSTATE (see store_write). */
+static int fail_alone(store *s, store_item *item, const char *why)
 {
+	const char *state = dp_db_last_sqlstate();
 	dp_err ignored;
 
+	if (!dp_db_environmental(state) || strcmp(state, s->same_state) != 0)
+		s->same_count = 0;
+	snprintf(s->same_state, sizeof s->same_state, "%s", state);
+	s->same_count += dp_db_environmental(state);
 	store_item_fail(item, why);
 	mark_run(s, &item, 1, &ignored);
+	return s->same_count >= STORE_SAME_FAILURES;
 }
 
 int store_write(store *s, store_item *items, size_t n, dp_err *err)
 {
 	store_item **all = malloc((n > 0 ? n : 1) * sizeof *all);
+	int refused = 0;
 	dp_err why;
 
 	if (all == NULL) {
 		dp_err_set(err, "out of memory");
-		return -1;
+		return STORE_WRITE_LOST;
 	}
 	for (size_t i = 0; i < n; i++)
 		all[i] = &items[i];
 	enum tx_result r = write_retrying(s, all, n, &why);
-	for (size_t i = 0; r == TX_FAILED && n > 1 && i < n; i++) {
+	for (size_t i = 0; r == TX_FAILED && n > 1 && i < n && !refused; i++) {
 		enum tx_result one = write_retrying(s, &all[i], 1, &why);
 		if (one == TX_LOST) {
 			r = TX_LOST;
 			break;
 		}
 		if (one == TX_FAILED)
-			fail_alone(s, all[i], why.msg);
+			refused = fail_alone(s, all[i], why.msg);
+		else
+			s->same_count = 0;
 	}
 	if (r == TX_FAILED && n == 1)
-		fail_alone(s, all[0], why.msg);
+		refused = fail_alone(s, all[0], why.msg);
+	else if (r == TX_OK)
+		s->same_count = 0;
 	free(all);
+	if (refused) {
+		dp_err_set(err, "%d documents in a row failed the same way (SQLSTATE %s): %s; "
+				"the database refuses every write, stopping",
+			   s->same_count, s->same_state, why.msg);
+		return STORE_WRITE_REFUSED;
+	}
 	if (r == TX_LOST) {
 		*err = why;
-		return -1;
+		return STORE_WRITE_LOST;
 	}
 	return 0;
 }

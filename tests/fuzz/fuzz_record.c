@@ -50,6 +50,20 @@ static void check_vectors(jv rec)
 	jv_free(chunks);
 }
 
+/* The typed accessors keep their promises on any record. */
+static void check_accessors(jv rec)
+{
+	const char *s;
+	size_t len;
+	long long n;
+	dp_err err;
+
+	if (dp_record_get_str(rec, "path", 16, &s, &len, &err) == 1)
+		CHECK(len <= 16 && memchr(s, 0, len) == NULL);
+	if (dp_record_get_int(rec, "seq", -5, 100, &n, &err) == 1)
+		CHECK(n >= -5 && n <= 100);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	int fds[2];
@@ -78,6 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (jv_is_valid(rec)) {
 			CHECK(dp_record_kind(rec) != NULL);
 			check_vectors(rec);
+			check_accessors(rec);
 			jv e = dp_record_error(jv_copy(rec), "fuzz", "reason");
 			CHECK(strcmp(dp_record_kind(e), "error") == 0);
 			jv_free(e);

@@ -96,9 +96,18 @@ is "$(jq -c '[.meta.title, .meta.author, .meta.later, .chunks[0].heading[0]]' "$
 	'["Sales notebook","Ana",null,"Sales notebook"]' "notebook: front matter of the first cell only"
 ok "$(jq -r '.chunks[].text' "$T_DIR/nb" | grep -c 'author: Ana')" "notebook: the front matter is not text"
 
+# Stored: the provenance columns of each kind of chunk.
+newdb || exit 1
+docpipe-discover "$D/plain.md" "$D/latin1.html" "$D/mime-spec-p1-3.pdf" | docpipe-chunk |
+	docpipe-embed | docpipe-store >"$T_DIR/receipts" 2>"$T_DIR/store.err"
+is "$(jq -r .status "$T_DIR/receipts" | sort | uniq -c | tr -s ' ')" " 3 stored" "stored"
+is "$(sql "SELECT regexp_replace(d.path, '.*/', ''), count(c.byte_start), count(c.line_start), count(c.page_start), count(*) > 0
+	FROM docpipe.chunks c JOIN docpipe.documents d ON d.id = c.document_id GROUP BY d.path ORDER BY 1" | tr '\n' ' ')" \
+	"latin1.html|0|0|0|t mime-spec-p1-3.pdf|0|0|$(doc mime-spec-p1-3.pdf '.chunks | length')|t plain.md|1|1|0|t " \
+	"store: byte and line ranges for Markdown only, pages for PDF"
+
 # docpipe plan runs the chunk stage itself: the chunks it counts for
 # converted documents are the chunk stage's.
-newdb || exit 1
 docpipe plan "$D" --opt chunk=--max-tokens=64 --json >"$T_DIR/plan" 2>"$T_DIR/plan.err"
 is "$?" 0 "plan exits 0"
 is "$(jq .documents.chunks "$T_DIR/plan")" \

@@ -39,11 +39,12 @@ printf '# New\n\nedited words now\n' >"$D/new.md"
 like "$(wait_for "$(content_like new.md '%edited%')" t)" t "an edited file is stored again with its new text"
 
 mv "$D/new.md" "$D/renamed.md"
-# Waits for the new name: the old one alone would satisfy a count of both.
-wait_for "SELECT count(*) FROM docpipe.documents WHERE path = '$D/renamed.md'" 1 >/dev/null
+# Wait for the new name (the old one alone also counts 1 before the rename
+# is seen), then the old name must be gone.
+is "$(wait_for "SELECT count(*) FROM docpipe.documents WHERE path = '$D/renamed.md'" 1)" 1 \
+	"a rename: the document under its new name..."
 is "$(wait_for "SELECT count(*) FROM docpipe.documents WHERE path IN ('$D/new.md', '$D/renamed.md')" 1)" 1 \
-	"a rename: one document..."
-is "$(sql "SELECT count(*) FROM docpipe.documents WHERE path = '$D/renamed.md'")" 1 "... under its new name"
+	"... and only there"
 
 rm "$D/doc2.md"
 is "$(wait_for "SELECT count(*) FROM docpipe.documents WHERE path = '$D/doc2.md'" 0)" 0 "a deleted file is deleted"

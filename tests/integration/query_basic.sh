@@ -22,12 +22,12 @@ for path, chunks in docs:
 PY
 docpipe-store -q <docs.ndjson >/dev/null
 E0=$(python3 -c 'import base64,struct; print(base64.b64encode(struct.pack("<4f",1,0,0,0)).decode())')
-out=$(docpipe-query --json -k 3 --vector "$E0" x); rc=$?
+out=$(docpipe-query --mode vector --json -k 3 --vector "$E0" x); rc=$?
 is "$rc" 0 "query exits 0"
 is "$(jq -r .content <<<"$out" | paste -sd '|')" "alpha exact|alpha near|beta orthogonal" "top-k in cosine order"
 is "$(jq -c '[.rank, .path, .seq, .heading, .summary]' <<<"$out" | head -1)" '[1,"/c/a.md",0,["H","0"],"about /c/a.md"]' "--json fields"
 is "$(jq -r '.score * 1000 | round' <<<"$out" | xargs)" "1000 994 0" "scores are cosines"
-text=$(docpipe-query -k 1 --vector "$E0" x)
+text=$(docpipe-query --mode vector -k 1 --vector "$E0" x)
 like "$text" '^1\. 1\.0000  /c/a\.md  \(H > 0\)' "text output: rank, score, path, headings"
 like "$text" 'alpha exact' "text output: snippet"
 # The question itself, embedded with the corpus's embedder.

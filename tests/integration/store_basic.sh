@@ -13,11 +13,11 @@ is "$(jq -r .status r1.ndjson | sort | uniq -c | xargs)" "5 stored" "five stored
 is "$(jq -c '[.run, .seq, .chunks]' r1.ndjson | head -1)" '["r1",0,3]' "receipt copies run and seq"
 is "$(sql 'SELECT count(*) FROM docpipe.documents')" 5 "five documents rows"
 is "$(sql 'SELECT count(*) FROM docpipe.chunks')" 15 "fifteen chunk rows"
-is "$(sql "SELECT array_to_string(heading, '|') || ' ' || tokens || ' ' || array_length(embedding, 1) FROM docpipe.chunks c JOIN docpipe.documents d ON d.id = c.document_id WHERE d.path = '/corpus/doc1.md' AND seq = 2")" "Doc 1|Part 2 8 8" "chunk heading, tokens, vector"
+is "$(sql "SELECT array_to_string(heading, '|') || ' ' || tokens || ' ' || array_length(embedding::real[], 1) FROM docpipe.chunks c JOIN docpipe.documents d ON d.id = c.document_id WHERE d.path = '/corpus/doc1.md' AND seq = 2")" "Doc 1|Part 2 8 8" "chunk heading, tokens, vector"
 is "$(sql "SELECT metadata->>'n' || ' ' || size || ' ' || extract(epoch FROM mtime)::float8 FROM docpipe.documents WHERE path = '/corpus/doc3.md'")" "3 103 1700000000.25" "document metadata, size, mtime"
 is "$(sql "SELECT value FROM docpipe.settings WHERE key = 'embedder'")/$(sql "SELECT value FROM docpipe.settings WHERE key = 'dim'")" "local/fh-v1/8" "settings record the corpus embedder"
 # Vector exact bit for bit: first value of the first chunk.
-got=$(sql "SELECT array_to_string(embedding, ',') FROM docpipe.chunks c JOIN docpipe.documents d ON d.id = c.document_id WHERE d.path = '/corpus/doc0.md' AND seq = 0")
+got=$(sql "SELECT array_to_string(embedding::real[], ',') FROM docpipe.chunks c JOIN docpipe.documents d ON d.id = c.document_id WHERE d.path = '/corpus/doc0.md' AND seq = 0")
 head -1 v1.ndjson | python3 -c 'import sys,json,base64,struct
 r = json.load(sys.stdin)
 want = base64.b64decode(r["chunks"][0]["vec"])

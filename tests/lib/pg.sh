@@ -6,7 +6,7 @@
 # postgres user (created by Debian's package).
 set -eu
 cmd=$1 dir=$2
-bindir=$(pg_config --bindir)
+bindir=${PGBINDIR:-$(pg_config --bindir)}
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 case $cmd in
 start)

@@ -36,10 +36,26 @@ trap 'rm -rf "$T_DIR"' EXIT
 
 # newdb: creates an empty database for this test and exports DATABASE_URL.
 newdb() {
+	# tests/run runs store and query tests a second time with
+	# DOCPIPE_TEST_PGVECTOR=1: their databases are then on the pgvector server.
+	if [ "${DOCPIPE_TEST_PGVECTOR:-}" = 1 ]; then
+		export PGHOST=$PGVECTOR_PGHOST PGPORT=$PGVECTOR_PGPORT
+	fi
 	local name="t_$(basename "$0" .sh | tr -c 'a-z0-9\n' '_')_$$_$RANDOM"
 	createdb "$name" || return 1
 	export PGDATABASE="$name"
 	export DATABASE_URL="postgresql:///$name?host=$PGHOST&port=$PGPORT&user=$PGUSER"
+}
+# newdb_pgvector: like newdb, on the server with pgvector (tests/run starts
+# it; PGHOST/PGPORT then point there).  Returns 1 with the reason in
+# PGVECTOR_SKIP when there is none: callers skip.
+newdb_pgvector() {
+	if [ -z "${PGVECTOR_PGHOST:-}" ]; then
+		: "${PGVECTOR_SKIP:=no pgvector server (run the test through tests/run)}"
+		return 1
+	fi
+	export PGHOST=$PGVECTOR_PGHOST PGPORT=$PGVECTOR_PGPORT
+	newdb
 }
 # sql QUERY: runs a query in the test database, unaligned, tuples only.
 sql() { psql -X -q -A -t -v ON_ERROR_STOP=1 -c "$1"; }

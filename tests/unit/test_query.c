@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "../../src/store/pgbin.h"
+#include "../../src/query/result.h"
 #include "../../src/query/search.h"
 #include "t.h"
 

@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""Latency of docpipe-query by mode (-k 10, best of 3 runs per question,
+wall time of the whole command: connect, embed, search, print) and, on a
+pgvector corpus, recall@10 of the HNSW vector side against the exact order
+for several --ef-search values.
+
+  latency.py QUESTIONS.jsonl [EF...]        (DATABASE_URL, DOCPIPE_BIN;
+                                             MODES="" skips the timings)
+Recall@10 counts a result as right when its score reaches the exact 10th
+score (corpora with copies of a chunk have ties).
+
+QUESTIONS.jsonl: objects with a "question" (the real-docs questions and the
+chunking-eval questions both work)."""
+import base64
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+BIN = os.environ.get("DOCPIPE_BIN", "bin")
+
+
+def run(args, inp=None):
+    return subprocess.run(args, input=inp, capture_output=True, text=True, check=True).stdout
+
+
+def best_time(args, n=3):
+    best = None
+    for _ in range(n):
+        t = time.perf_counter()
+        subprocess.run(args, capture_output=True, check=True)
+        t = time.perf_counter() - t
+        best = t if best is None or t < best else best
+    return best
+
+
+def vectors(questions):
+    recs = "".join(json.dumps({"v": 1, "kind": "document", "path": "/q/%d" % i,
+                               "chunks": [{"seq": 0, "text": q}]}) + "\n"
+                   for i, q in enumerate(questions))
+    out = run([os.path.join(BIN, "docpipe-embed")], recs)
+    return [json.loads(l)["chunks"][0]["vec"] for l in out.splitlines()]
+
+
+def exact_ids(vec_b64):
+    import struct
+    raw = base64.b64decode(vec_b64)
+    v = struct.unpack("<%df" % (len(raw) // 4), raw)
+    lit = "[" + ",".join("%.9g" % x for x in v) + "]"
+    sql = ("BEGIN; SET LOCAL enable_indexscan = off; SET LOCAL enable_bitmapscan = off;"
+           " SELECT 1 - (embedding <=> '%s') AS s FROM docpipe.chunks WHERE embedding IS NOT NULL"
+           " ORDER BY s DESC LIMIT 10; COMMIT;" % lit)
+    out = run(["psql", "-X", "-q", "-A", "-t", "-d", os.environ["DATABASE_URL"], "-c", sql])
+    return [float(l) for l in out.splitlines() if l.strip()]
+
+
+def main():
+    questions = [json.loads(l)["question"] for l in open(sys.argv[1])]
+    efs = [int(x) for x in sys.argv[2:]]
+    q = os.path.join(BIN, "docpipe-query")
+    modes = os.environ.get("MODES", "vector text hybrid").split()
+    if modes:
+        print("| mode | questions | median s | p90 s | max s |")
+        print("|---|---|---|---|---|")
+    for mode in modes:
+        ts = sorted(best_time([q, "--mode", mode, "-k", "10", x]) for x in questions)
+        print("| %s | %d | %.3f | %.3f | %.3f |" % (mode, len(ts), statistics.median(ts),
+                                                  ts[int(0.9 * (len(ts) - 1))], ts[-1]))
+        sys.stdout.flush()
+    if not efs:
+        return
+    vecs = vectors(questions)
+    exact = [exact_ids(v) for v in vecs]
+    print("\n| ef_search | recall@10 vs exact | median s (vector, -k 10) |")
+    print("|---|---|---|")
+    for ef in efs:
+        rec, ts = [], []
+        for v, ex in zip(vecs, exact):
+            args = [q, "--mode", "vector", "--json", "-k", "10", "--ef-search", str(ef), "--vector", v]
+            # By score, not identity: equal vectors (copies) tie, and any of
+            # them is a right answer.
+            got = [json.loads(l)["score"] for l in run(args).splitlines()]
+            rec.append(min(len(ex), sum(1 for x in got if x >= ex[-1] - 1e-6)) / max(1, len(ex)))
+            ts.append(best_time(args))
+        print("| %d | %.3f | %.3f |" % (ef, statistics.mean(rec), statistics.median(ts)))
+        sys.stdout.flush()
+
+
+main()

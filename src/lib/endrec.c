@@ -1,0 +1,37 @@
+#include "endrec.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "record.h"
+
+int dp_end_proves(jv end, double seen, char *why, size_t size)
+{
+	double records, status;
+	const char *kind = jv_get_kind(end) == JV_KIND_OBJECT ? dp_record_kind(end) : NULL;
+
+	if (kind == NULL || strcmp(kind, DP_KIND_END) != 0) {
+		snprintf(why, size, "discovery did not finish (no end record: discover was killed, "
+				    "failed, or its output was cut)");
+		return 0;
+	}
+	if (dp_record_num(end, "records", &records) < 0 || dp_record_num(end, "status", &status) < 0) {
+		snprintf(why, size, "the end record lacks \"records\" or \"status\"");
+		return 0;
+	}
+	jv complete = jv_object_get(jv_copy(end), jv_string("complete"));
+	int walked = jv_get_kind(complete) == JV_KIND_TRUE;
+	jv_free(complete);
+	/* Status 1 only says some files became error records: those carry
+	 * their paths, and the store marks them, so a sweep keeps them. */
+	if ((status != 0 && status != 1) || !walked) {
+		snprintf(why, size, "discover did not walk everything (status %.0f%s)", status,
+			 walked ? "" : ", a root or directory unread");
+		return 0;
+	}
+	if (records != seen) {
+		snprintf(why, size, "discover wrote %.0f records but %.0f arrived", records, seen);
+		return 0;
+	}
+	return 1;
+}

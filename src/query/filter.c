@@ -1,0 +1,171 @@
+#include "filter.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+
+#define QUERY_DOCS_MAX (64u << 20) /* documents a filter may select */
+
+void query_filter_init(query_filter *f)
+{
+	f->paths = jv_array();
+	f->where = jv_object();
+	f->since = NULL;
+}
+
+void query_filter_free(query_filter *f)
+{
+	jv_free(f->paths);
+	jv_free(f->where);
+	f->paths = jv_null();
+	f->where = jv_null();
+}
+
+int query_filter_active(const query_filter *f)
+{
+	return jv_array_length(jv_copy(f->paths)) > 0 || jv_object_length(jv_copy(f->where)) > 0 ||
+	       f->since != NULL;
+}
+
+jv query_glob_regex(const char *glob)
+{
+	size_t len = strlen(glob), o = 0;
+	char *re = malloc(2 * len + 16);
+	int in_class = 0;
+
+	if (re == NULL)
+		return jv_invalid_with_msg(jv_string("out of memory"));
+	re[o++] = '^';
+	for (size_t i = 0; i < len; i++) {
+		char ch = glob[i];
+		if (in_class) {
+			if (ch == ']')
+				in_class = 0;
+			else if (ch == '\\')
+				re[o++] = '\\';
+			re[o++] = ch;
+		} else if (ch == '*') {
+			re[o++] = '.';
+			re[o++] = '*';
+		} else if (ch == '?') {
+			re[o++] = '.';
+		} else if (ch == '[' && strchr(glob + i + 1, ']') != NULL) {
+			in_class = 1;
+			re[o++] = '[';
+			if (glob[i + 1] == '!') {
+				re[o++] = '^';
+				i++;
+			}
+		} else {
+			if (strchr(".^$+(){}|\\[]", ch) != NULL)
+				re[o++] = '\\';
+			re[o++] = ch;
+		}
+	}
+	re[o++] = '$';
+	jv r = jv_string_sized(re, (int)o);
+	free(re);
+	return r;
+}
+
+int query_filter_add_path(query_filter *f, const char *glob, dp_err *err)
+{
+	jv re = query_glob_regex(glob);
+
+	if (!jv_is_valid(re)) {
+		jv_free(re);
+		dp_err_set(err, "out of memory");
+		return -1;
+	}
+	f->paths = jv_array_append(f->paths, re);
+	return 0;
+}
+
+int query_filter_add_where(query_filter *f, const char *arg, dp_err *err)
+{
+	const char *eq = strchr(arg, '=');
+
+	if (eq == NULL || eq == arg) {
+		dp_err_set(err, "--where: '%s' is not KEY=VALUE", arg);
+		return -1;
+	}
+	f->where = jv_object_set(f->where, jv_string_sized(arg, (int)(eq - arg)), jv_string(eq + 1));
+	return 0;
+}
+
+/* A document passes when one path regex matches (or none is given), every
+ * metadata KEY holds VALUE as text (->> renders numbers and booleans as
+ * JSON writes them), and its file time (or, unknown, its store time) is at
+ * or after since. */
+static const char filter_sql[] =
+	"SELECT d.id FROM docpipe.documents d WHERE"
+	" (jsonb_array_length($1::jsonb) = 0 OR EXISTS (SELECT 1 FROM"
+	"   jsonb_array_elements_text($1::jsonb) g WHERE d.path ~ g))"
+	" AND NOT EXISTS (SELECT 1 FROM jsonb_each_text($2::jsonb) w"
+	"   WHERE d.metadata ->> w.key IS DISTINCT FROM w.value)"
+	" AND ($3::timestamptz IS NULL OR coalesce(d.mtime, d.updated_at) >= $3::timestamptz)"
+	" ORDER BY d.id";
+
+int query_filter_ids(PGconn *db, const query_filter *f, query_ids *ids, dp_err *err)
+{
+	jv p = jv_dump_string(jv_copy(f->paths), 0), w = jv_dump_string(jv_copy(f->where), 0);
+	const char *params[] = {jv_string_value(p), jv_string_value(w), f->since};
+	PGresult *res = dp_db_query(db, filter_sql, 3, params, err);
+
+	jv_free(p);
+	jv_free(w);
+	ids->ids = NULL;
+	ids->n = 0;
+	if (res == NULL)
+		return -1;
+	size_t n = (size_t)PQntuples(res);
+	if (n > QUERY_DOCS_MAX || (ids->ids = malloc((n > 0 ? n : 1) * sizeof *ids->ids)) == NULL) {
+		PQclear(res);
+		dp_err_set(err, "out of memory for %zu filtered documents", n);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		ids->ids[i] = strtoll(PQgetvalue(res, (int)i, 0), NULL, 10);
+	ids->n = n;
+	PQclear(res);
+	return 0;
+}
+
+void query_ids_free(query_ids *ids)
+{
+	free(ids->ids);
+	ids->ids = NULL;
+	ids->n = 0;
+}
+
+int query_ids_has(const query_ids *ids, int64_t id)
+{
+	size_t lo = 0, hi = ids->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (ids->ids[mid] == id)
+			return 1;
+		if (ids->ids[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+char *query_int_array(const int64_t *v, size_t n)
+{
+	size_t cap = n * 21 + 3, o = 0;
+	char *s = malloc(cap);
+
+	if (s == NULL)
+		return NULL;
+	s[o++] = '{';
+	for (size_t i = 0; i < n; i++)
+		o += (size_t)snprintf(s + o, cap - o, "%s%lld", i ? "," : "", (long long)v[i]);
+	snprintf(s + o, cap - o, "}");
+	return s;
+}

@@ -1,0 +1,55 @@
+/* Filters of docpipe-query: --path GLOB (repeatable, any may match),
+ * --where KEY=VALUE (repeatable, all must hold, on documents.metadata),
+ * --since DATE (file modified at or after DATE).  They select documents;
+ * both sides of the search then rank only chunks of those documents. */
+#ifndef QUERY_FILTER_H
+#define QUERY_FILTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jv.h>
+#include <libpq-fe.h>
+
+#include "err.h"
+
+typedef struct query_filter {
+	jv paths;          /* array of regular expressions made from the globs */
+	jv where;          /* object KEY -> VALUE (text) */
+	const char *since; /* NULL, or a date/time PostgreSQL parses (borrowed) */
+} query_filter;
+
+/* The selected documents: sorted ids. */
+typedef struct query_ids {
+	int64_t *ids;
+	size_t n;
+} query_ids;
+
+void query_filter_init(query_filter *f);
+void query_filter_free(query_filter *f);
+/* 1 when any filter is set. */
+int query_filter_active(const query_filter *f);
+
+/* Adds --path glob: '*' matches any run of characters ('/' included), '?'
+ * one character, [...] a class ([!...] negated); everything else matches
+ * itself.  The glob must match the whole stored path.  0, or -1 with err. */
+int query_filter_add_path(query_filter *f, const char *glob, dp_err *err);
+/* Adds --where KEY=VALUE.  0, or -1 with err (no '=' or an empty key). */
+int query_filter_add_where(query_filter *f, const char *arg, dp_err *err);
+
+/* The regular expression for glob (owned jv string), or invalid with a
+ * message.  Exposed for the unit tests. */
+jv query_glob_regex(const char *glob);
+
+/* The documents that pass f into ids.  0, or -1 with err (a bad date
+ * included). */
+int query_filter_ids(PGconn *db, const query_filter *f, query_ids *ids, dp_err *err);
+void query_ids_free(query_ids *ids);
+/* 1 when id is in ids. */
+int query_ids_has(const query_ids *ids, int64_t id);
+
+/* "{a,b,...}": an integer array literal of n values (from numbers, not
+ * text), or NULL out of memory.  Caller frees. */
+char *query_int_array(const int64_t *v, size_t n);
+
+#endif

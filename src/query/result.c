@@ -1,0 +1,179 @@
+#include "result.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "filter.h"
+#include "text.h"
+#include "textrank.h"
+
+#define SNIPPET_MAX 240
+
+/* $1 document ids, $2 seqs (ranked order), $3 config, $4 question. */
+static const char details_sql[] =
+	"SELECT h.ord, d.path, coalesce(array_to_json(c.heading)::text, '[]'), c.content,"
+	" d.summary, c.summary, c.byte_start, c.byte_end, c.line_start, c.line_end,"
+	" c.page_start, c.page_end, coalesce(ts_headline($3::regconfig, c.content, "
+	QUERY_OR_TSQUERY("$3", "$4") ", 'MaxFragments=2, MinWords=8, MaxWords=24,"
+	" StartSel=" QUERY_MARK_START ", StopSel=" QUERY_MARK_STOP ", FragmentDelimiter=\" ... \"'),"
+	" c.content)"
+	" FROM unnest($1::bigint[], $2::bigint[]) WITH ORDINALITY AS h(id, seq, ord)"
+	" JOIN docpipe.chunks c ON c.document_id = h.id AND c.seq = h.seq"
+	" JOIN docpipe.documents d ON d.id = c.document_id ORDER BY h.ord";
+
+enum { C_ORD, C_PATH, C_HEADING, C_CONTENT, C_DSUMMARY, C_CSUMMARY, C_RANGE, C_HEADLINE = 12 };
+
+static const char *const range_names[] = {"byte_start", "byte_end", "line_start", "line_end",
+					  "page_start", "page_end"};
+
+static jv text_or_null(const PGresult *res, int row, int col)
+{
+	return PQgetisnull(res, row, col) ? jv_null() : jv_string(PQgetvalue(res, row, col));
+}
+
+static jv number_or_null(double x, int known)
+{
+	return known ? jv_number(x) : jv_null();
+}
+
+static jv result_object(const PGresult *res, int row, const query_fused *h, enum query_mode mode)
+{
+	jv heading = jv_parse(PQgetvalue(res, row, C_HEADING));
+	double score = mode == QUERY_VECTOR ? h->vscore : mode == QUERY_TEXT ? h->tscore : h->score;
+	jv r = jv_object();
+
+	if (jv_get_kind(heading) != JV_KIND_ARRAY) {
+		jv_free(heading);
+		heading = jv_array();
+	}
+	r = jv_object_set(r, jv_string("score"), jv_number(score));
+	r = jv_object_set(r, jv_string("path"), jv_string(PQgetvalue(res, row, C_PATH)));
+	r = jv_object_set(r, jv_string("seq"), jv_number(h->seq));
+	r = jv_object_set(r, jv_string("heading"), heading);
+	for (int i = 0; i < 6; i++)
+		r = jv_object_set(r, jv_string(range_names[i]),
+				  PQgetisnull(res, row, C_RANGE + i) ? jv_null()
+				  : jv_number(strtod(PQgetvalue(res, row, C_RANGE + i), NULL)));
+	r = jv_object_set(r, jv_string("vector_rank"), number_or_null(h->vrank, h->vrank > 0));
+	r = jv_object_set(r, jv_string("vector_score"), number_or_null(h->vscore, h->vrank > 0));
+	r = jv_object_set(r, jv_string("text_rank"), number_or_null(h->trank, h->trank > 0));
+	r = jv_object_set(r, jv_string("text_score"), number_or_null(h->tscore, h->trank > 0));
+	r = jv_object_set(r, jv_string("snippet"), query_snippet(PQgetvalue(res, row, C_HEADLINE),
+								  SNIPPET_MAX));
+	r = jv_object_set(r, jv_string("content"), jv_string(PQgetvalue(res, row, C_CONTENT)));
+	r = jv_object_set(r, jv_string("summary"), text_or_null(res, row, C_DSUMMARY));
+	r = jv_object_set(r, jv_string("chunk_summary"), text_or_null(res, row, C_CSUMMARY));
+	return r;
+}
+
+jv query_results(PGconn *db, const query_fused *hits, size_t n, enum query_mode mode,
+		 const char *cfg, const char *question, dp_err *err)
+{
+	int64_t *ids = malloc((n > 0 ? n : 1) * sizeof *ids), *seqs = malloc((n > 0 ? n : 1) * sizeof *seqs);
+	char *idl = NULL, *seql = NULL;
+	jv out = jv_invalid();
+
+	if (ids != NULL && seqs != NULL) {
+		for (size_t i = 0; i < n; i++) {
+			ids[i] = hits[i].doc_id;
+			seqs[i] = hits[i].seq;
+		}
+		idl = query_int_array(ids, n);
+		seql = query_int_array(seqs, n);
+	}
+	if (idl == NULL || seql == NULL) {
+		dp_err_set(err, "out of memory");
+		goto done;
+	}
+	const char *params[] = {idl, seql, cfg[0] != '\0' ? cfg : "simple", question};
+	PGresult *res = dp_db_query(db, details_sql, 4, params, err);
+	if (res == NULL)
+		goto done;
+	out = jv_array();
+	for (int r = 0; r < PQntuples(res); r++) {
+		const query_fused *h = &hits[atoi(PQgetvalue(res, r, C_ORD)) - 1];
+		jv first = jv_object_set(jv_object(), jv_string("rank"),
+					 jv_number(jv_array_length(jv_copy(out)) + 1));
+		out = jv_array_append(out, jv_object_merge(first, result_object(res, r, h, mode)));
+	}
+	PQclear(res);
+done:
+	free(ids);
+	free(seqs);
+	free(idl);
+	free(seql);
+	return out;
+}
+
+jv query_snippet(const char *s, size_t max)
+{
+	size_t len = strlen(s), o = 0;
+	char *out = malloc(max + 4);
+	int space = 0;
+
+	if (out == NULL)
+		return jv_string("");
+	for (size_t i = 0; i < len && o < max; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch == ' ' || ch == '\n' || ch == '\t' || ch == '\r') {
+			space = o > 0;
+			continue;
+		}
+		if (space)
+			out[o++] = ' ';
+		space = 0;
+		if (o < max)
+			out[o++] = (char)ch;
+	}
+	int cut = o >= max;
+	o = dp_utf8_floor(out, o);
+	if (cut) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	jv r = jv_string_sized(out, (int)o);
+	free(out);
+	return r;
+}
+
+/* "path", or "path:L1-L2" when the chunk's lines are known. */
+static void print_place(FILE *out, jv r)
+{
+	jv path = jv_object_get(jv_copy(r), jv_string("path"));
+	jv l1 = jv_object_get(jv_copy(r), jv_string("line_start"));
+	jv l2 = jv_object_get(r, jv_string("line_end"));
+
+	fprintf(out, "%s", jv_string_value(path));
+	if (jv_get_kind(l1) == JV_KIND_NUMBER && jv_get_kind(l2) == JV_KIND_NUMBER)
+		fprintf(out, ":%.0f-%.0f", jv_number_value(l1), jv_number_value(l2));
+	jv_free(path);
+	jv_free(l1);
+	jv_free(l2);
+}
+
+void query_print_text(FILE *out, jv results)
+{
+	int n = jv_array_length(jv_copy(results));
+
+	for (int i = 0; i < n; i++) {
+		jv r = jv_array_get(jv_copy(results), i);
+		jv heading = jv_object_get(jv_copy(r), jv_string("heading"));
+		jv snippet = jv_object_get(jv_copy(r), jv_string("snippet"));
+		jv score = jv_object_get(jv_copy(r), jv_string("score"));
+		fprintf(out, "%d. %.4f  ", i + 1, jv_number_value(score));
+		jv_free(score);
+		print_place(out, r);
+		int nh = jv_array_length(jv_copy(heading));
+		for (int h = 0; h < nh; h++) {
+			jv part = jv_array_get(jv_copy(heading), h);
+			fprintf(out, "%s%s", h == 0 ? "  (" : " > ", jv_string_value(part));
+			jv_free(part);
+		}
+		fprintf(out, "%s\n   %s\n", nh > 0 ? ")" : "", jv_string_value(snippet));
+		jv_free(snippet);
+		jv_free(heading);
+	}
+	jv_free(results);
+}

@@ -1,0 +1,57 @@
+/* One docpipe-query search: which sides run, the filters, both rankings,
+ * their fusion, the result objects. */
+#ifndef QUERY_RUN_H
+#define QUERY_RUN_H
+
+#include <stddef.h>
+
+#include <jv.h>
+#include <libpq-fe.h>
+
+#include "err.h"
+#include "filter.h"
+#include "result.h"
+#include "search.h"
+#include "textrank.h"
+
+/* Each side ranks at least this many chunks for the fusion, so a chunk
+ * ranked well by one side and fairly by the other can still win. */
+#define QUERY_POOL_MIN 50
+
+/* Above this many chunks (the planner's estimate), hybrid search over
+ * real[] vectors does not stream them all (about 2 s per 100k chunks, the
+ * server's array output dominating) but ranks the QUERY_RERANK_POOL best
+ * text candidates exactly by vector: a chunk that only the vector side
+ * would find is then missed.  pgvector, --mode vector and questions
+ * without text matches scan as before. */
+#define QUERY_SCAN_MAX 20000
+#define QUERY_RERANK_POOL 1000
+
+typedef struct query_opts {
+	enum query_mode mode;
+	size_t k;
+	int ef_search;
+	double rrf_k;
+	double text_weight;
+	enum query_text_rank text_rank;
+	query_filter filter;
+	const char *question;
+	const float *q;      /* the unit question vector; NULL: no vector side */
+	int use_text;        /* set by query_sides */
+	const char *notice;  /* set by query_sides: a static string for stderr, or NULL */
+} query_opts;
+
+/* Decides the sides to run from the mode, the corpus and the question:
+ * vector when o->q is set and not zero, text when the corpus has a
+ * full-text index and the question has terms.  In hybrid mode a missing
+ * side sets o->notice (the other one answers alone); in vector or
+ * text mode, and when neither side can run, it is an error.  Clears o->q
+ * when the vector side does not run.  Returns DP_EXIT_OK, or an exit code
+ * with err. */
+int query_sides(PGconn *db, const query_corpus *c, query_opts *o, dp_err *err);
+
+/* Runs the search decided by query_sides.  Returns the result array (see
+ * query_results), or an invalid jv with err. */
+jv query_run(PGconn *db, const query_corpus *c, const query_opts *o, dp_err *err);
+
+#endif

@@ -1,0 +1,268 @@
+/* The corpus's vector index: which one it gets (by vector type and
+ * dimension), and bulk loads that drop it and build it once at the end.
+ *
+ * State in docpipe.settings (the contract with docpipe-query, see
+ * docpipe-store(1)): vector_index says what the index is, index_state is
+ * "building" while a bulk load has it dropped (queries then scan exactly,
+ * which they do anyway without the index).  The store that dropped it
+ * holds the session advisory lock STORE_BULK_KEY; if it dies, the lock
+ * goes with its session and the next store rebuilds the index at start. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "store.h"
+
+/* pgvector 0.8's HNSW indexes vector up to 2,000 dimensions, halfvec up
+ * to 4,000. */
+#define HNSW_MAX_VECTOR 2000
+#define HNSW_MAX_HALFVEC 4000
+
+/* The bulk rule: a run drops the index once the chunks it writes reach
+ * BULK_RATIO_PCT % of the table's size at the start, and at least
+ * BULK_MIN_CHUNKS.  Inserting 1,000 chunks into an indexed table of 100k
+ * took 8-21 s here (3.3-8.8 CPU-s), rebuilding it 77-127 s (43-45 CPU-s):
+ * the crossover measured between 5% and 13% (docs/PERFORMANCE.md,
+ * "pgvector (issue 10)"); 10% also keeps the index (queries fast) through
+ * loads that gain little by dropping it.  Below BULK_MIN_CHUNKS either way
+ * takes seconds at most. */
+#define BULK_RATIO_PCT 10
+#define BULK_MIN_CHUNKS 1000
+
+static const char *index_kind(const store *s)
+{
+	if (s->vtype == STORE_VT_REAL || s->dim > HNSW_MAX_HALFVEC)
+		return "none";
+	return s->vtype == STORE_VT_VECTOR && s->dim > HNSW_MAX_VECTOR ? "hnsw-halfvec" : "hnsw";
+}
+
+int store_settings_set(store *s, const char *key, const char *value, dp_err *err)
+{
+	const char *params[] = {key, value};
+	PGresult *res = dp_db_query(s->db,
+		"INSERT INTO docpipe.settings (key, value) VALUES ($1, $2)"
+		" ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", 2, params, err);
+
+	PQclear(res);
+	return res == NULL ? -1 : 0;
+}
+
+/* 1 when this session got the bulk lock (it may already hold it: session
+ * advisory locks nest; store_index_settle releases them all), 0 when
+ * another session holds it, -1 with err. */
+static int try_bulk_lock(store *s, dp_err *err)
+{
+	char key[32];
+	const char *params[] = {key};
+
+	snprintf(key, sizeof key, "%lld", STORE_BULK_KEY);
+	PGresult *res = dp_db_query(s->db, "SELECT pg_try_advisory_lock($1::bigint)", 1, params, err);
+	if (res == NULL)
+		return -1;
+	int got = PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	return got;
+}
+
+/* SET LOCAL for a build over rows rows: maintenance_work_mem large enough
+ * for the whole graph (pgvector builds several times faster when it fits;
+ * a row takes its value and ~1 KB of neighbour lists, each rounded up to a
+ * power of two by the allocator: counted as twice the value plus 2 KB,
+ * plus a quarter; memory is only taken as the graph grows), at most a
+ * quarter of this machine's memory (the store usually runs next to its
+ * server), and one parallel worker per core besides the leader. */
+static int size_build(store *s, long long rows, dp_err *err)
+{
+	long long elem = strcmp(index_kind(s), "hnsw") == 0 && s->vtype == STORE_VT_VECTOR ? 4 : 2;
+	long long mb = rows * (2 * (long long)s->dim * elem + 2048) * 5 / 4 / (1 << 20) + 1;
+	long long cap = (long long)sysconf(_SC_PHYS_PAGES) / 4 * sysconf(_SC_PAGESIZE) / (1 << 20);
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	char sql[160];
+
+	if (mb < 64)
+		mb = 64;
+	if (cap >= 64 && mb > cap)
+		mb = cap;
+	snprintf(sql, sizeof sql, "SET LOCAL maintenance_work_mem = '%lldMB'", mb);
+	if (dp_db_exec(s->db, sql, err) < 0)
+		return -1;
+	snprintf(sql, sizeof sql, "SET LOCAL max_parallel_maintenance_workers = %ld",
+		 cores > 1 ? (cores - 1 < 8 ? cores - 1 : 8) : 0);
+	return dp_db_exec(s->db, sql, err);
+}
+
+int store_index_create(store *s, long long rows, dp_err *err)
+{
+	const char *kind = index_kind(s);
+	char sql[256];
+
+	if (strcmp(kind, "none") != 0) {
+		/* dim is an int we checked, the rest our own text: no input. */
+		if (strcmp(kind, "hnsw-halfvec") == 0)
+			snprintf(sql, sizeof sql, "CREATE INDEX IF NOT EXISTS chunks_embedding_hnsw ON docpipe.chunks"
+				 " USING hnsw ((embedding::halfvec(%d)) halfvec_cosine_ops)"
+				 " WITH (ef_construction = %d)", s->dim, s->ef_construction);
+		else
+			snprintf(sql, sizeof sql, "CREATE INDEX IF NOT EXISTS chunks_embedding_hnsw ON docpipe.chunks"
+				 " USING hnsw (embedding %s_cosine_ops) WITH (ef_construction = %d)",
+				 store_vector_type_name(s->vtype), s->ef_construction);
+		if ((rows > 0 && size_build(s, rows, err) < 0) || dp_db_exec(s->db, sql, err) < 0)
+			return -1;
+	}
+	if (store_settings_set(s, "vector_index", kind, err) < 0)
+		return -1;
+	if (strcmp(s->vector_index, kind) != 0) {
+		if (strcmp(kind, "hnsw-halfvec") == 0)
+			dp_diag("index: HNSW on embedding::halfvec(%d) (pgvector's HNSW indexes vector up to"
+				" %d dimensions, halfvec up to %d)", s->dim, HNSW_MAX_VECTOR, HNSW_MAX_HALFVEC);
+		else if (strcmp(kind, "none") == 0 && s->vtype != STORE_VT_REAL)
+			dp_diag("notice: no vector index for %d dimensions (pgvector's HNSW indexes at most %d):"
+				" queries compare every vector exactly", s->dim, HNSW_MAX_HALFVEC);
+		else if (strcmp(kind, "hnsw") == 0)
+			dp_diag("index: HNSW on embedding (%s_cosine_ops)", store_vector_type_name(s->vtype));
+		snprintf(s->vector_index, sizeof s->vector_index, "%s", kind);
+	}
+	return 0;
+}
+
+static long long table_rows(store *s, dp_err *err)
+{
+	/* reltuples is -1 until the table was first vacuumed or indexed. */
+	PGresult *res = dp_db_query(s->db,
+		"SELECT CASE WHEN reltuples >= 0 THEN reltuples::bigint"
+		" ELSE (SELECT count(*) FROM docpipe.chunks) END"
+		" FROM pg_class WHERE oid = 'docpipe.chunks'::regclass", 0, NULL, err);
+
+	if (res == NULL)
+		return -1;
+	long long n = atoll(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return n;
+}
+
+/* Chunks of the batch's documents that are not unchanged. */
+static long long changed_chunks(store *s, store_item *items, size_t n, dp_err *err)
+{
+	store_item **all = malloc((n > 0 ? n : 1) * sizeof *all);
+	long long changed = 0;
+
+	if (all == NULL) {
+		dp_err_set(err, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		all[i] = &items[i];
+	int rc = store_find_unchanged(s, all, n, err);
+	for (size_t i = 0; i < n; i++) {
+		if (rc == 0 && items[i].kind == STORE_ITEM_DOCUMENT && items[i].status == NULL)
+			changed += (long long)items[i].doc.nchunks;
+		store_item_reset(&items[i]);
+	}
+	free(all);
+	return rc < 0 ? -1 : changed;
+}
+
+/* Drops the index and sets the marker, holding the bulk lock.  Returns 0
+ * (s->bulk tells whether it happened) or -1 with err when the database is
+ * gone. */
+static int begin_bulk(store *s, long long chunks, dp_err *err)
+{
+	int got = try_bulk_lock(s, err);
+
+	if (got <= 0) /* another store is bulk loading: the index is its to build */
+		return got < 0 && dp_db_lost(s->db) ? -1 : 0;
+	if (dp_db_exec(s->db, "BEGIN", err) < 0 ||
+	    dp_db_exec(s->db, "DROP INDEX IF EXISTS docpipe.chunks_embedding_hnsw", err) < 0 ||
+	    store_settings_set(s, "index_state", "building", err) < 0 || dp_db_exec(s->db, "COMMIT", err) < 0) {
+		dp_db_rollback(s->db);
+		if (dp_db_lost(s->db))
+			return -1;
+		dp_diag("bulk load not started, writing into the index: %s", err->msg);
+		PQclear(PQexec(s->db, "SELECT pg_advisory_unlock_all()"));
+		return 0;
+	}
+	s->bulk = 1;
+	if (!s->opt.quiet)
+		dp_diag("bulk load: %lld changed chunks so far into a table of %lld; the vector index"
+			" is dropped and built once at the end", chunks, s->rows0);
+	return 0;
+}
+
+int store_index_plan(store *s, store_item *items, size_t n, dp_err *err)
+{
+	long long pending = 0;
+
+	if (s->bulk || s->opt.bulk == STORE_BULK_NEVER || s->vtype == STORE_VT_REAL ||
+	    s->dim > HNSW_MAX_HALFVEC)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (items[i].kind == STORE_ITEM_DOCUMENT)
+			pending += (long long)items[i].doc.nchunks;
+	if (pending == 0)
+		return 0;
+	if (s->rows0 < 0 && (s->rows0 = table_rows(s, err)) < 0)
+		return dp_db_lost(s->db) ? -1 : 0;
+	long long threshold = s->rows0 * BULK_RATIO_PCT / 100;
+	if (threshold < BULK_MIN_CHUNKS)
+		threshold = BULK_MIN_CHUNKS;
+	if (s->opt.bulk == STORE_BULK_ALWAYS)
+		threshold = 1;
+	if (s->written + pending < threshold)
+		return 0;
+	long long changed = changed_chunks(s, items, n, err);
+	if (changed < 0)
+		return dp_db_lost(s->db) ? -1 : 0;
+	if (s->written + changed < threshold)
+		return 0;
+	return begin_bulk(s, s->written + changed, err);
+}
+
+void store_index_count(store *s, const store_item *items, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (items[i].status != NULL && strcmp(items[i].status, "stored") == 0 && items[i].chunks > 0)
+			s->written += items[i].chunks;
+}
+
+/* Builds the index and clears the marker in one transaction: a build cut
+ * short leaves the marker for the next run. */
+static int build(store *s, dp_err *err)
+{
+	long long rows = table_rows(s, err);
+
+	if (rows < 0 || dp_db_exec(s->db, "BEGIN", err) < 0)
+		return -1;
+	if ((s->dim > 0 && store_index_create(s, rows, err) < 0) ||
+	    store_settings_set(s, "index_state", "ready", err) < 0 || dp_db_exec(s->db, "COMMIT", err) < 0) {
+		dp_db_rollback(s->db);
+		return -1;
+	}
+	return 0;
+}
+
+int store_index_settle(store *s, dp_err *err)
+{
+	dp_db_settings set;
+
+	if (store_settings_load(s, &set, err) < 0)
+		return -1;
+	if (strcmp(set.index_state, "building") != 0) {
+		s->bulk = 0;
+		return 0;
+	}
+	int got = try_bulk_lock(s, err);
+	if (got <= 0)
+		return got;
+	if (!s->bulk)
+		dp_diag("repairing the vector index: a bulk load ended before building it");
+	int rc = build(s, err);
+	dp_err ignored;
+	PGresult *res = dp_db_query(s->db, "SELECT pg_advisory_unlock_all()", 0, NULL, &ignored);
+	PQclear(res);
+	s->bulk = 0;
+	s->rows0 = -1;
+	s->written = 0;
+	return rc;
+}

@@ -1,0 +1,80 @@
+#!/bin/bash
+# The database goes away for 12 s in the middle of a graph run: the store
+# holds its batch and waits (--db-retry) instead of exiting, so nothing is
+# restarted and no document waits for the hub's --timeout; the run ends
+# soon after the database is back.  12 s also pauses the store's reader
+# (its input queue full) longer than the ZeroMQ heartbeat timeout the
+# stages used to set (10 s), which made libzmq 4.3.4 abort.  Then a store
+# refused for good (NOLOGIN) gives up at once, and one that meets a
+# read-only database stops early with one error (exit 4) instead of failing
+# every document one by one.
+. "$(dirname "$0")/../lib/tap.sh"
+set -o pipefail
+newdb || exit 1
+DB=$PGDATABASE
+block() { psql -X -q -d postgres -c "ALTER DATABASE $DB ALLOW_CONNECTIONS $1" >/dev/null; }
+kick() { psql -X -q -A -t -d postgres -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+	WHERE datname = '$DB' AND application_name LIKE 'docpipe-store%'"; }
+trap 'block true; rm -rf "$T_DIR"' EXIT
+
+N=400
+numbered_docs "$T_DIR/docs" $N 200 doc
+# A slow embed stage keeps the run going for a few seconds.
+BURN='--jq=(reduce range(20000) as $i (0; . + 1)) as $burn | .'
+start=$(date +%s.%N)
+docpipe run "$T_DIR/docs" --progress none --timeout 120 --opt "embed=$BURN" \
+	>"$T_DIR/report" 2>"$T_DIR/err" &
+SUP=$!
+for _ in $(seq 200); do
+	[ "$(sql 'SELECT count(*) FROM docpipe.documents' 2>/dev/null || echo 0)" -gt 20 ] && break
+	sleep 0.05
+done
+block false
+killed=$(kick)
+ok $(( killed >= 1 ? 0 : 1 )) "database closed and the store's connection cut ($killed)"
+sleep 12
+block true
+for _ in $(seq 600); do kill -0 $SUP 2>/dev/null || break; sleep 0.1; done
+kill -0 $SUP 2>/dev/null && { diag "the run is still going after 60 s: stopping it"; kill -TERM $SUP; }
+wait $SUP
+rc=$?
+wall=$(echo "$(date +%s.%N) - $start" | bc)
+is "$rc" 0 "the run completes (exit 0)"
+[ "$rc" = 0 ] || sed 's/^/# /' "$T_DIR/err"
+is "$(sql 'SELECT count(*) FROM docpipe.documents')" $N "every document stored"
+is "$(sql 'SELECT count(*) FROM (SELECT document_id, seq FROM docpipe.chunks GROUP BY 1, 2 HAVING count(*) > 1) d')" 0 \
+	"no duplicate chunk rows"
+like "$(cat "$T_DIR/err")" "waiting up to 300 s for the database" "the store says it waits"
+like "$(cat "$T_DIR/err")" "the database is back after" "and when the database is back"
+is "$(grep -c 'restarting it' "$T_DIR/err")" 0 "no replica restarted (the wait is no crash)"
+is "$(grep -c 'Assertion' "$T_DIR/err")" 0 "no libzmq assertion"
+ok $(( $(echo "$wall < 12 + 30" | bc) == 1 ? 0 : 1 )) "done ${wall}s after start, not after --timeout"
+
+# Refused for good: the store gives up at once (with --db-retry 0 too).
+doc() { printf '{"v":1,"kind":"document","path":"/d/%s.md","root":"/d","hash":"%s","chunker":"t","chunks":[{"seq":0,"text":"x"}]}\n' "$1" "$1"; }
+DATABASE_URL="postgresql:///$DB?host=$PGHOST&port=$PGPORT&user=nobody_$$" \
+	timeout 20 docpipe-store < <(doc a) >/dev/null 2>"$T_DIR/e2"
+is "$?" 3 "authentication refused: exit 3 without waiting"
+is "$(grep -c 'waiting up to' "$T_DIR/e2")" 0 "no wait for a refusal"
+
+# Made read-only mid-run: after the reconnection, three documents in a row
+# fail with SQLSTATE 25006; the store stops with exit 4 and one message,
+# not one failure per document.
+mkfifo "$T_DIR/fifo"
+docpipe-store <"$T_DIR/fifo" >"$T_DIR/ro" 2>"$T_DIR/e3" &
+STORE=$!
+exec 3>"$T_DIR/fifo"
+doc ro0 >&3
+for _ in $(seq 200); do [ -s "$T_DIR/ro" ] && break; sleep 0.05; done
+is "$(jq -r .status "$T_DIR/ro")" stored "first document stored"
+psql -X -q -d postgres -c "ALTER DATABASE $DB SET default_transaction_read_only = on"
+kick >/dev/null
+for i in $(seq 1 50); do doc "ro$i"; done >&3
+exec 3>&-
+for _ in $(seq 300); do kill -0 $STORE 2>/dev/null || break; sleep 0.1; done
+wait $STORE
+is "$?" 4 "read-only database: exit 4"
+like "$(cat "$T_DIR/e3")" "failed the same way \(SQLSTATE 25006\).*refuses every write" "one clear error"
+ok $(( $(grep -c . "$T_DIR/ro") < 5 ? 0 : 1 )) "not 50 failures one by one ($(grep -c . "$T_DIR/ro") receipts)"
+psql -X -q -d postgres -c "ALTER DATABASE $DB RESET default_transaction_read_only"
+done_testing

@@ -1,0 +1,30 @@
+#!/bin/bash
+# Receipts for everything: FIFOs, sockets and symlinks with wanted names
+# end in "skipped" receipts, a record of an unknown kind in a "failed" one,
+# so the run's counts add up; a failed sweep is no failed document.
+. "$(dirname "$0")/../lib/tap.sh"
+newdb || exit 1
+
+D=$T_DIR/docs
+numbered_docs "$D" 5 3 ok
+mkfifo "$D/fifo.md"
+ln -s /etc/hostname "$D/link.md"
+/usr/bin/python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$D/sock.md"
+docpipe run "$D" --progress none >"$T_DIR/report" 2>"$T_DIR/err"
+is "$?" 0 "skipped names are no failure (exit 0)"
+is "$(jq -r '[.documents, .added, .skipped, .failed] | @tsv' "$T_DIR/report")" "$(printf '8\t5\t3\t0')" \
+	"8 names: 5 added + 3 skipped"
+is "$(jq -r '.documents - .added - .updated - .unchanged - .skipped - .failed' "$T_DIR/report")" 0 "the counts add up"
+
+# An unknown kind: the store answers with a failed receipt naming it.
+printf '{"v":1,"kind":"bogus","path":"/x"}\n{"v":1,"kind":"skip","path":"/y","stage":"discover","reason":"FIFO"}\n' |
+	docpipe-store -q >"$T_DIR/r"
+is "$(jq -r '[.status, (.error // .reason)] | @tsv' "$T_DIR/r" | tr '\n' '|')" \
+	"$(printf 'failed\tunknown record kind "bogus"|skipped\tFIFO|')" "unknown kind failed, skip skipped"
+
+# A sweep that fails is reported as such, not as a failed document.
+docpipe run "$D" --progress none --opt hub=--sweep-store=/bin/false >"$T_DIR/report" 2>"$T_DIR/err"
+is "$?" 3 "failed sweep: exit 3"
+is "$(jq -r '[.failed, .sweep] | @tsv' "$T_DIR/report")" "$(printf '0\tfailed')" "failed 0, sweep failed"
+like "$(cat "$T_DIR/err")" "sweep failed: sweep: /bin/false exited with status 1" "says so"
+done_testing
