@@ -22,6 +22,8 @@ int chunk_stage_init(chunk_stage *cs, const chunk_opts *opts, unsigned long long
 	cs->opts = *opts;
 	cs->max_size = max_size;
 	cs->format = format;
+	conv_opts_default(&cs->conv, (size_t)max_size * 4);
+	conv_global_init();
 	/* The version part changes whenever the same input would give other
 	 * chunks: the store re-chunks documents made by another identity. */
 	snprintf(cs->chunker_markdown, sizeof cs->chunker_markdown,
@@ -60,12 +62,10 @@ static ssize_t read_full(int fd, char *buf, size_t want)
 	return (ssize_t)got;
 }
 
-char *chunk_read_file(const char *path, unsigned long long max_size, size_t *len, dp_err *err)
+int chunk_open_file(const char *path, unsigned long long max_size, struct stat *st, dp_err *err)
 {
 	/* O_NONBLOCK: a FIFO put in the file's place must not hang us. */
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
-	struct stat st;
-	char *buf = NULL;
 
 	if (fd < 0) {
 		if (errno == ENOENT || errno == ENOTDIR)
@@ -74,23 +74,35 @@ char *chunk_read_file(const char *path, unsigned long long max_size, size_t *len
 			dp_err_set(err, "file is now a symbolic link; not followed");
 		else
 			dp_err_set(err, "cannot open: %s", strerror(errno));
-		return NULL;
+		return -1;
 	}
-	if (fstat(fd, &st) != 0) {
+	if (fstat(fd, st) != 0) {
 		dp_err_set(err, "cannot stat: %s", strerror(errno));
 		goto fail;
 	}
-	if (!S_ISREG(st.st_mode)) {
+	if (!S_ISREG(st->st_mode)) {
 		dp_err_set(err, "not a regular file any more");
 		goto fail;
 	}
-	if ((unsigned long long)st.st_size > max_size) {
-		dp_err_set(err, "file is %lld bytes, over --max-size %llu", (long long)st.st_size,
+	if ((unsigned long long)st->st_size > max_size) {
+		dp_err_set(err, "file is %lld bytes, over --max-size %llu", (long long)st->st_size,
 			   max_size);
 		goto fail;
 	}
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
+char *chunk_read_file(const char *path, unsigned long long max_size, size_t *len, dp_err *err)
+{
+	struct stat st;
+	int fd = chunk_open_file(path, max_size, &st, err);
+	if (fd < 0)
+		return NULL;
 	size_t size = (size_t)st.st_size;
-	buf = malloc(size + 1);
+	char *buf = malloc(size + 1);
 	if (buf == NULL) {
 		dp_err_set(err, "out of memory reading %zu bytes", size);
 		goto fail;
@@ -115,7 +127,14 @@ fail:
 	return NULL;
 }
 
-int chunk_check_text(jv file_rec, const char *text, size_t len, dp_err *err)
+int chunk_check_file(jv file_rec, const char *buf, size_t len, dp_err *err)
+{
+	char got[DP_HASH_HEX];
+	dp_hash_hex(buf, len, got);
+	return chunk_check_sum(file_rec, got, len, err);
+}
+
+int chunk_check_sum(jv file_rec, const char *got, size_t len, dp_err *err)
 {
 	double size;
 	const char *want = dp_record_str(file_rec, "hash");
@@ -125,13 +144,18 @@ int chunk_check_text(jv file_rec, const char *text, size_t len, dp_err *err)
 		return -1;
 	}
 	if (want != NULL) {
-		char got[DP_HASH_HEX];
-		dp_hash_hex(text, len, got);
 		if (strcmp(got, want) != 0) {
 			dp_err_set(err, "file changed since discovery: its hash differs");
 			return -1;
 		}
 	}
+	return 0;
+}
+
+int chunk_check_text(jv file_rec, const char *text, size_t len, dp_err *err)
+{
+	if (chunk_check_file(file_rec, text, len, err) < 0)
+		return -1;
 	const char *nul = memchr(text, '\0', len);
 	if (nul != NULL) {
 		dp_err_set(err, "binary file: NUL byte at byte %zu", (size_t)(nul - text));
@@ -183,8 +207,11 @@ static jv merge_meta(jv rec, jv meta)
 	return jv_object_set(rec, jv_string("meta"), meta);
 }
 
-jv chunk_document(jv file_rec, chunk_doc *doc, const char *file, size_t body, jv meta,
-		  const char *format, const char *chunker)
+/* chunk_document and chunk_document_derived: slices says whether chunk
+ * texts are slices of file (then each chunk gets its byte and line range)
+ * or of a text derived from it (a converter's Markdown: no ranges). */
+static jv document(jv file_rec, chunk_doc *doc, const char *file, size_t body, int slices,
+		   jv meta, const char *format, const char *chunker)
 {
 	/* Keys made once per document: jv reference counts are not atomic, so
 	 * they cannot be shared between the worker threads. */
@@ -211,20 +238,24 @@ jv chunk_document(jv file_rec, chunk_doc *doc, const char *file, size_t body, jv
 							(int)s->path[d].len));
 			section = c->section;
 		}
-		size_t n, start = body + c->off, end = start + c->len;
+		size_t n;
 		const char *t = chunk_text(doc, c, text, &n);
-		size_t first = line_at(&lc, start);
-		if (lc_end.at > end - 1 || lc_end.at < start)
-			lc_end = lc; /* ends mostly grow: counted once, else from the start */
 		jv o = jv_object();
 		o = jv_object_set(o, jv_copy(k_seq), jv_number((double)i));
 		o = jv_object_set(o, jv_copy(k_text), t != NULL ? jv_string_sized(t, (int)n) : jv_string(""));
 		o = jv_object_set(o, jv_copy(k_heading), jv_copy(section_heading));
 		o = jv_object_set(o, jv_copy(k_tokens), jv_number((double)c->tokens));
-		o = jv_object_set(o, jv_copy(k_start), jv_number((double)start));
-		o = jv_object_set(o, jv_copy(k_end), jv_number((double)end));
-		o = jv_object_set(o, jv_copy(k_lstart), jv_number((double)first));
-		o = jv_object_set(o, jv_copy(k_lend), jv_number((double)line_at(&lc_end, end - 1)));
+		if (slices) {
+			size_t start = body + c->off, end = start + c->len;
+			size_t first = line_at(&lc, start);
+			if (lc_end.at > end - 1 || lc_end.at < start)
+				lc_end = lc; /* ends mostly grow: counted once, else from the start */
+			o = jv_object_set(o, jv_copy(k_start), jv_number((double)start));
+			o = jv_object_set(o, jv_copy(k_end), jv_number((double)end));
+			o = jv_object_set(o, jv_copy(k_lstart), jv_number((double)first));
+			o = jv_object_set(o, jv_copy(k_lend),
+					  jv_number((double)line_at(&lc_end, end - 1)));
+		}
 		chunks = jv_array_append(chunks, o);
 	}
 	jv_free(section_heading);
@@ -244,6 +275,18 @@ jv chunk_document(jv file_rec, chunk_doc *doc, const char *file, size_t body, jv
 	return jv_object_set(rec, jv_string("chunks"), chunks);
 }
 
+jv chunk_document(jv file_rec, chunk_doc *doc, const char *file, size_t body, jv meta,
+		  const char *format, const char *chunker)
+{
+	return document(file_rec, doc, file, body, 1, meta, format, chunker);
+}
+
+jv chunk_document_derived(jv file_rec, chunk_doc *doc, const char *text, jv meta,
+			  const char *format, const char *chunker)
+{
+	return document(file_rec, doc, text, 0, 0, meta, format, chunker);
+}
+
 jv chunk_stage_process(void *ctx, jv rec)
 {
 	const chunk_stage *cs = ctx;
@@ -254,9 +297,16 @@ jv chunk_stage_process(void *ctx, jv rec)
 
 	if (path == NULL || path[0] != '/')
 		return dp_record_error(rec, "chunk", "file record without an absolute \"path\"");
+	const conv_command *cmd = NULL;
+	enum conv_kind kind = cs->format == CHUNK_FORMAT_AUTO ? conv_kind_of(&cs->conv, path, &cmd)
+							       : CONV_NONE;
+	if (kind == CONV_PDF)
+		return chunk_converted_pdf(cs, rec, path);
 	buf = chunk_read_file(path, cs->max_size, &len, &err);
 	if (buf == NULL)
 		return dp_record_error(rec, "chunk", err.msg);
+	if (kind != CONV_NONE)
+		return chunk_converted(cs, rec, kind, cmd, path, buf, len);
 	if (chunk_check_text(rec, buf, len, &err) < 0) {
 		free(buf);
 		return dp_record_error(rec, "chunk", err.msg);

@@ -5,10 +5,12 @@
 #define DP_CHUNK_STAGE_H
 
 #include <stddef.h>
+#include <sys/stat.h>
 
 #include <jv.h>
 
 #include "chunker.h"
+#include "convert.h"
 #include "err.h"
 
 #define CHUNK_MAX_SIZE_DEFAULT (16ull << 20)
@@ -21,6 +23,7 @@ typedef struct chunk_stage {
 	enum chunk_format_choice format; /* AUTO: by file name extension */
 	char chunker_markdown[64];       /* identity strings, see chunk_stage_init */
 	char chunker_text[64];
+	conv_opts conv;                  /* other formats (convert.h); set after init */
 } chunk_stage;
 
 /* Fills the identity strings from the options.  Returns 0, or -1 with err
@@ -32,24 +35,53 @@ int chunk_stage_init(chunk_stage *cs, const chunk_opts *opts, unsigned long long
  * the choice forces one. */
 enum chunk_format chunk_format_of(const char *path, enum chunk_format_choice choice);
 
+/* Opens a regular file of at most max_size bytes for reading (no symbolic
+ * link, no FIFO) and fstat()s it into *st.  Returns the descriptor, or -1
+ * with err holding the reason as it goes into an error record. */
+int chunk_open_file(const char *path, unsigned long long max_size, struct stat *st, dp_err *err);
+
 /* Reads a whole regular file with one bounded read.  Returns a malloc'ed
  * buffer (NUL-terminated, *len bytes before the NUL), or NULL with err
  * holding the reason as it goes into an error record. */
 char *chunk_read_file(const char *path, unsigned long long max_size, size_t *len, dp_err *err);
 
-/* Checks text read from a file against the file record (borrowed) that
- * named it: same size and hash, no NUL bytes, valid UTF-8.  Returns 0, or
- * -1 with the reason in err. */
+/* Checks bytes read from a file against the file record (borrowed) that
+ * named it: same size and hash.  Returns 0, or -1 with the reason in err. */
+int chunk_check_file(jv file_rec, const char *buf, size_t len, dp_err *err);
+
+/* chunk_check_file with the hash (DP_HASH_HEX digits) and size given. */
+int chunk_check_sum(jv file_rec, const char *hash, size_t len, dp_err *err);
+
+/* chunk_check_file, and the text has no NUL bytes and is valid UTF-8. */
 int chunk_check_text(jv file_rec, const char *text, size_t len, dp_err *err);
+
+/* The document record of a file another format converts to Markdown
+ * (convert.h): checks buf like chunk_check_file, converts, splits.  Consumes
+ * rec and buf (malloc'ed, freed as soon as it is converted: a big PDF need
+ * not be held while its record is built); returns the document or an
+ * error record. */
+jv chunk_converted(const chunk_stage *cs, jv rec, enum conv_kind kind, const conv_command *cmd,
+		   const char *path, char *buf, size_t len);
+
+/* chunk_converted for a PDF, which poppler reads from the file as it needs
+ * it, so a big PDF is never held in memory whole: the file is hashed by
+ * streaming, then converted; a change of size or mtime meanwhile fails it. */
+jv chunk_converted_pdf(const chunk_stage *cs, jv rec, const char *path);
 
 /* Builds the document record from the file record (consumed; every field
  * is kept) and doc, the split of the file's text from file + body on (body:
  * the byte order mark and front matter): chunk offsets are relative to
- * file + body, the record's start/end/line_start/line_end to file.  meta (consumed: the front matter's fields, an object, or invalid)
- * goes into "meta"; the keys of an upstream "meta" object win.  Returns the
- * record. */
+ * file + body, the record's start/end/line_start/line_end to file.  meta
+ * (consumed: the front matter's fields, an object, or invalid) goes into
+ * "meta"; the keys of an upstream "meta" object win.  Returns the record. */
 jv chunk_document(jv file_rec, chunk_doc *doc, const char *file, size_t body, jv meta,
 		  const char *format, const char *chunker);
+
+/* chunk_document for a document whose text[0..) is not the file's bytes
+ * but derived from them (a converter's Markdown, convert.h): the chunks get
+ * no start/end/line_start/line_end, which would be offsets into text. */
+jv chunk_document_derived(jv file_rec, chunk_doc *doc, const char *text, jv meta,
+			  const char *format, const char *chunker);
 
 /* dp_stage_ops.process: ctx is a chunk_stage.  Consumes rec, returns the
  * document record or an error record (stage "chunk"). Thread-safe. */

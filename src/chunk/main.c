@@ -8,7 +8,8 @@
 #include "record.h"
 #include "stage.h"
 
-enum { OPT_MAX_TOKENS = 0x2000, OPT_OVERLAP, OPT_MIN_TOKENS, OPT_MAX_SIZE, OPT_FORMAT, OPT_THREADS };
+enum { OPT_MAX_TOKENS = 0x2000, OPT_OVERLAP, OPT_MIN_TOKENS, OPT_MAX_SIZE, OPT_FORMAT, OPT_THREADS,
+       OPT_HTML_DROP, OPT_CONVERT, OPT_CONVERT_TIMEOUT, OPT_NOTEBOOK_OUTPUTS };
 
 static void usage(FILE *f)
 {
@@ -24,8 +25,17 @@ static void usage(FILE *f)
 		"  --min-tokens N    a section under N tokens merges with the next one under\n"
 		"                    the same parent (default %d, at most --max-tokens)\n"
 		"  --max-size BYTES  refuse larger files (default 16 MiB)\n"
-		"  --format F        auto (by extension: .md, .markdown), markdown or text\n"
+		"  --format F        auto (by extension: .md, .markdown; .html, .htm, .xhtml,\n"
+		"                    .pdf, .docx, .odt, .epub, .ipynb are converted), markdown\n"
+		"                    or text (no conversion)\n"
 		"  --threads N       worker threads (default 1)\n"
+		"  --html-drop LIST  HTML elements dropped: tag names, .class, hidden (default\n"
+		"                    script,style,noscript,template,nav,header,footer,hidden;\n"
+		"                    +LIST adds to it)\n"
+		"  --convert EXT=COMMAND  convert *.EXT with COMMAND (run by /bin/sh with the\n"
+		"                    file's path as last argument; prints Markdown or HTML)\n"
+		"  --convert-timeout S  kill a --convert command after S seconds (default 60)\n"
+		"  --notebook-outputs  keep the text outputs of notebook code cells\n"
 		"\n%s\n%s",
 		CHUNK_DEFAULT_MAX, CHUNK_MIN_TOKENS, CHUNK_DEFAULT_OVERLAP, CHUNK_DEFAULT_MIN, dp_cli_help, dp_exit_codes_help);
 }
@@ -39,6 +49,10 @@ int main(int argc, char **argv)
 		{"max-size", required_argument, NULL, OPT_MAX_SIZE},
 		{"format", required_argument, NULL, OPT_FORMAT},
 		{"threads", required_argument, NULL, OPT_THREADS},
+		{"html-drop", required_argument, NULL, OPT_HTML_DROP},
+		{"convert", required_argument, NULL, OPT_CONVERT},
+		{"convert-timeout", required_argument, NULL, OPT_CONVERT_TIMEOUT},
+		{"notebook-outputs", no_argument, NULL, OPT_NOTEBOOK_OUTPUTS},
 		{"help", no_argument, NULL, 'h'},
 		DP_CLI_LONGOPTS,
 		{NULL, 0, NULL, 0},
@@ -50,7 +64,9 @@ int main(int argc, char **argv)
 	enum chunk_format_choice format = CHUNK_FORMAT_AUTO;
 	dp_err err;
 	int opt, rc, min_set = 0;
+	conv_opts conv;
 
+	conv_opts_default(&conv, 0);
 	dp_cli_init("chunk");
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -93,6 +109,22 @@ int main(int argc, char **argv)
 			if (dp_cli_parse_long("threads", optarg, 1, 256, &threads, &err) < 0)
 				goto bad;
 			break;
+		case OPT_HTML_DROP:
+			if (conv_opts_drop(&conv, optarg, &err) < 0)
+				goto bad;
+			break;
+		case OPT_CONVERT:
+			if (conv_opts_command(&conv, optarg, &err) < 0)
+				goto bad;
+			break;
+		case OPT_CONVERT_TIMEOUT:
+			if (dp_cli_parse_long("convert-timeout", optarg, 1, 86400, &n, &err) < 0)
+				goto bad;
+			conv.timeout_s = (int)n;
+			break;
+		case OPT_NOTEBOOK_OUTPUTS:
+			conv.notebook_outputs = 1;
+			break;
 		default:
 			if ((rc = dp_cli_other_option(&cli, opt, optarg)) >= 0)
 				return rc;
@@ -109,6 +141,8 @@ int main(int argc, char **argv)
 	chunk_stage cs;
 	if (chunk_stage_init(&cs, &opts, (unsigned long long)max_size, format, &err) < 0)
 		goto bad;
+	conv.max_output = (size_t)max_size * 4; /* a converter's text may be bigger */
+	cs.conv = conv;
 
 	dp_source *src;
 	dp_sink *sink;

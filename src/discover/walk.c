@@ -20,7 +20,11 @@
 /* Most entries read from one directory; the rest are reported, not read. */
 #define DISCOVER_MAX_ENTRIES ((size_t)1 << 22)
 
-static const char *const default_globs[] = {"*.md", "*.markdown", "*.txt"};
+/* Markdown and text, and the formats docpipe-chunk converts (their
+ * content is checked there, where the file is read anyway). */
+static const char *const default_globs[] = {"*.md",   "*.markdown", "*.txt",  "*.html",
+					    "*.htm",  "*.xhtml",    "*.pdf",  "*.docx",
+					    "*.odt",  "*.epub",     "*.ipynb"};
 
 int discover_match(const char *pattern, const char *relpath)
 {

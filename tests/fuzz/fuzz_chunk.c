@@ -45,6 +45,14 @@ static void check_meta(jv meta)
 	jv_free(meta);
 }
 
+static int blank(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strchr(" \t\n\r\f\v", s[i]) == NULL)
+			return 0;
+	return 1;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 2)
@@ -94,12 +102,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			CHECK(c->section < doc.n_sections);
 			CHECK(i == 0 || c->off > prev_off);
 			/* A chunk starts inside a code block, table or HTML block only
-			 * as a piece of it (after the previous chunk, no overlap) or
-			 * when it repeats the block's first line(s). */
+			 * as a piece of it (after the previous chunk, no overlap), when
+			 * it repeats the block's first line(s), or when all before it
+			 * in the block is white space (a blank piece is dropped). */
 			for (size_t v = 0; v < doc.n_verbatim; v++)
 				if (doc.verbatim[v].start < c->off && c->off < doc.verbatim[v].end &&
 				    c->pre_len == 0)
-					CHECK(i > 0 && doc.chunks[i - 1].off + doc.chunks[i - 1].len <= c->off);
+					CHECK((i > 0 && doc.chunks[i - 1].off + doc.chunks[i - 1].len <= c->off) ||
+					      blank(text + doc.verbatim[v].start, c->off - doc.verbatim[v].start));
 			prev_off = c->off;
 		}
 		for (size_t s = 0; s < doc.n_sections; s++)

@@ -2,25 +2,46 @@
 # Builds a libFuzzer target with clang (ASan+UBSan) and runs it.
 #
 # Usage: tests/fuzz/run-fuzz.sh [TARGET] [SECONDS]
-#   TARGET: chunk (the Markdown/text chunker, default) or record (the line
-#   reader, record parser and vector decoder every stage runs on its input).
+#   TARGET: chunk (the Markdown/text chunker, default), record (the line
+#   reader, record parser and vector decoder every stage runs on its input),
+#   html (the HTML converter with chunking and provenance) or zip (the ZIP
+#   reader with DOCX, ODT and EPUB).
 # The corpus is kept in build/fuzz/corpus-TARGET; crashes are written to
 # build/fuzz/ as crash-*.
 set -eu
 cd "$(dirname "$0")/../.."
 target=chunk
-case ${1:-} in chunk | record) target=$1; shift ;; esac
+case ${1:-} in chunk | record | html | zip) target=$1; shift ;; esac
 secs=${1:-60}
 out=build/fuzz
 corpus=$out/corpus-$target
 mkdir -p "$corpus"
 cc_fuzz() { clang -g -O1 -std=c11 -D_GNU_SOURCE -Isrc/lib \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all "$@" -lxxhash -ljq -lm; }
+# The chunk stage's logic with everything it links (src/chunk minus main.c:
+# the stage reaches the converters), compiled once into an archive that the
+# chunk, html and zip targets share; rebuilt when a source is newer.
+cc_chunk() {
+	local pkgs="libxml-2.0 poppler-glib libzip libmagic md4c" lib=$out/libchunk-fuzz.a
+	local srcs="$(ls src/chunk/*.c | grep -v main.c) src/lib/text.c src/lib/hash.c src/lib/record.c src/lib/json.c src/lib/err.c"
+	# shellcheck disable=SC2086
+	if [ ! -f "$lib" ] || [ -n "$(find src/chunk src/lib tests/fuzz/run-fuzz.sh -newer "$lib" -name '*.[ch]' -o -newer "$lib" -name run-fuzz.sh)" ]; then
+		rm -rf "$out/obj" && mkdir -p "$out/obj"
+		for f in $srcs; do
+			o=$out/obj/$(basename "$f" .c).o
+			# shellcheck disable=SC2046
+			clang -c -g -O1 -std=c11 -D_GNU_SOURCE -Isrc/lib $(pkg-config --cflags $pkgs) \
+				-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -o "$o" "$f"
+		done
+		rm -f "$lib" && ar rcs "$lib" "$out"/obj/*.o
+	fi
+	# shellcheck disable=SC2046
+	cc_fuzz $(pkg-config --cflags $pkgs) -o "$out/fuzz_$target" "tests/fuzz/fuzz_$target.c" \
+		"$lib" $(pkg-config --libs $pkgs)
+}
 case $target in
 chunk)
-	cc_fuzz -o "$out/fuzz_chunk" tests/fuzz/fuzz_chunk.c \
-		src/chunk/chunker.c src/chunk/chunk_stage.c src/chunk/frontmatter.c \
-		src/lib/text.c src/lib/hash.c src/lib/record.c src/lib/json.c src/lib/err.c -lmd4c
+	cc_chunk
 	if [ -z "$(ls -A "$corpus")" ]; then
 		bench/gen-corpus --seed 7 --files 40 --size 1500 --out "$out/seed" 2>/dev/null
 		i=0
@@ -35,6 +56,19 @@ chunk)
 		i=0
 		for f in $(find ../shared/corpora ../../shared/corpora -name '*.md' -size -12k 2>/dev/null | sort | awk 'NR % 40 == 1'); do
 			{ printf "\\$(printf '%03o' $((i * 53 % 128)))\\$(printf '%03o' $((i * 7 % 256)))"; cat "$f"; } >"$corpus/wild$i"
+			i=$((i + 1))
+		done
+	fi
+	;;
+html | zip)
+	cc_chunk
+	if [ -z "$(ls -A "$corpus")" ]; then
+		i=0
+		for f in tests/data/formats/*.html tests/data/formats/*.docx tests/data/formats/*.odt \
+			tests/data/formats/*.epub; do
+			case $target:$f in html:*.html) ;; zip:*.docx) k=0 ;; zip:*.odt) k=1 ;; zip:*.epub) k=2 ;; *) continue ;; esac
+			# First byte: the options or the format (see fuzz_$target.c).
+			{ printf "\\$(printf '%03o' "${k:-$((i * 37 % 256))}")"; cat "$f"; } >"$corpus/seed$i"
 			i=$((i + 1))
 		done
 	fi
@@ -55,5 +89,7 @@ esac
 # checks our own leaks.
 leaks=1
 [ "$target" = record ] && leaks=0 && export ASAN_OPTIONS=detect_leaks=0
-exec "$out/fuzz_$target" -detect_leaks=$leaks -max_total_time="$secs" -max_len=16384 -timeout=10 \
+maxlen=16384
+[ "$target" = zip ] && maxlen=65536 # the seed containers are 10-13 KB
+exec "$out/fuzz_$target" -detect_leaks=$leaks -max_total_time="$secs" -max_len=$maxlen -timeout=10 \
 	-artifact_prefix="$out/" "$corpus"

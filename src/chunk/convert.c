@@ -1,0 +1,624 @@
+/* The derived Markdown text every converter writes, the options, the
+ * dispatcher and the provenance of converted chunks (convert.h). */
+#include "convert.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <errno.h>
+#include <unistd.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <magic.h>
+
+#include "chunk_stage.h"
+#include "frontmatter.h"
+#include "hash.h"
+#include "record.h"
+#include "text.h"
+
+void conv_opts_default(conv_opts *o, size_t max_output)
+{
+	static const char *const drop[] = {"script", "style",  "noscript", "template",
+					   "nav",    "header", "footer",   "hidden",
+					   ".navheader", ".navfooter"};
+	memset(o, 0, sizeof *o);
+	for (size_t i = 0; i < sizeof drop / sizeof drop[0]; i++)
+		o->drop[o->n_drop++] = drop[i];
+	o->timeout_s = 60;
+	o->max_output = max_output;
+}
+
+int conv_opts_drop(conv_opts *o, char *list, dp_err *err)
+{
+	if (list[0] == '+')
+		list++;
+	else
+		o->n_drop = 0;
+	for (char *save = NULL, *tok = strtok_r(list, ",", &save); tok != NULL;
+	     tok = strtok_r(NULL, ",", &save)) {
+		if (o->n_drop == CONV_MAX_DROP) {
+			dp_err_set(err, "--html-drop: at most %d entries", CONV_MAX_DROP);
+			return -1;
+		}
+		o->drop[o->n_drop++] = tok;
+	}
+	return 0;
+}
+
+int conv_opts_command(conv_opts *o, const char *arg, dp_err *err)
+{
+	const char *eq = strchr(arg, '=');
+	if (eq == NULL || eq == arg || eq[1] == '\0') {
+		dp_err_set(err, "--convert: '%s' is not EXT=COMMAND", arg);
+		return -1;
+	}
+	if (arg[0] == '.')
+		arg++;
+	size_t n = (size_t)(eq - arg);
+	if (n == 0 || n >= sizeof o->commands[0].ext || memchr(arg, '/', n) != NULL) {
+		dp_err_set(err, "--convert: bad extension in '%s'", arg);
+		return -1;
+	}
+	if (o->n_commands == CONV_MAX_COMMANDS) {
+		dp_err_set(err, "--convert: at most %d commands", CONV_MAX_COMMANDS);
+		return -1;
+	}
+	conv_command *c = &o->commands[o->n_commands++];
+	memcpy(c->ext, arg, n);
+	c->ext[n] = '\0';
+	c->command = eq + 1;
+	return 0;
+}
+
+enum conv_kind conv_kind_of(const conv_opts *o, const char *path, const conv_command **command)
+{
+	static const struct {
+		const char *ext;
+		enum conv_kind kind;
+	} known[] = {
+		{"html", CONV_HTML}, {"htm", CONV_HTML},   {"xhtml", CONV_HTML},
+		{"pdf", CONV_PDF},   {"docx", CONV_DOCX},  {"odt", CONV_ODT},
+		{"epub", CONV_EPUB}, {"ipynb", CONV_IPYNB},
+	};
+	const char *base = strrchr(path, '/');
+	const char *dot = strrchr(base != NULL ? base : path, '.');
+
+	*command = NULL;
+	if (dot == NULL)
+		return CONV_NONE;
+	for (size_t i = 0; i < o->n_commands; i++)
+		if (strcasecmp(dot + 1, o->commands[i].ext) == 0) {
+			*command = &o->commands[i];
+			return CONV_COMMAND;
+		}
+	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+		if (strcasecmp(dot + 1, known[i].ext) == 0)
+			return known[i].kind;
+	return CONV_NONE;
+}
+
+void conv_global_init(void)
+{
+	xmlInitParser();
+}
+
+/* ---- the derived text ---- */
+
+void conv_out_init(conv_out *o)
+{
+	memset(o, 0, sizeof *o);
+	o->meta = jv_object();
+}
+
+void conv_out_free(conv_out *o)
+{
+	for (size_t i = 0; i < o->n_docs; i++)
+		xmlFreeDoc(o->docs[i]);
+	free(o->docs);
+	free(o->text);
+	free(o->marks);
+	free(o->locs);
+	jv_free(o->meta);
+	memset(o, 0, sizeof *o);
+}
+
+/* Grows *buf to hold need elements of size, doubling, never beyond max.
+ * Returns 0, or -1 with o->failed set. */
+static int reserve(conv_out *o, void **buf, size_t *cap, size_t need, size_t size, size_t max)
+{
+	if (need <= *cap)
+		return 0;
+	if (o->failed)
+		return -1;
+	if (need > max) {
+		o->failed = 1;
+		dp_err_set(&o->err, "converted text over its limit (%zu)", max);
+		return -1;
+	}
+	size_t n = *cap < 256 ? 256 : *cap;
+	while (n < need)
+		n = n > max / 2 ? max : n * 2;
+	void *p = realloc(*buf, n * size);
+	if (p == NULL) {
+		o->failed = 1;
+		dp_err_set(&o->err, "out of memory converting the document");
+		return -1;
+	}
+	*buf = p;
+	*cap = n;
+	return 0;
+}
+
+static void put_bytes(conv_out *o, const char *s, size_t n)
+{
+	/* +1: the text stays NUL-terminated. */
+	if (reserve(o, (void **)&o->text, &o->cap, o->len + n + 1, 1, CONV_TEXT_MAX) < 0)
+		return;
+	memcpy(o->text + o->len, s, n);
+	o->len += n;
+	o->text[o->len] = '\0';
+}
+
+void conv_put(conv_out *o, const char *s, size_t n)
+{
+	/* The chunker needs valid UTF-8, and libxml2 can hand over invalid
+	 * bytes (a charset it cannot name, an entity cut by a bad byte: found
+	 * by fuzz_html): each byte that starts no valid sequence becomes U+FFFD. */
+	size_t ok;
+	while ((ok = dp_utf8_invalid_at(s, n)) < n) {
+		put_bytes(o, s, ok);
+		put_bytes(o, "\xEF\xBF\xBD", 3);
+		s += ok + 1;
+		n -= ok + 1;
+	}
+	put_bytes(o, s, n);
+}
+
+void conv_puts(conv_out *o, const char *s)
+{
+	conv_put(o, s, strlen(s));
+}
+
+static void add_mark(conv_out *o, const char *loc)
+{
+	char full[CONV_LOCATOR_MAX];
+	int n = snprintf(full, sizeof full, "%s%s", o->prefix, loc != NULL ? loc : "");
+	size_t flen = n < 0 ? 0 : (size_t)n >= sizeof full ? sizeof full - 1 : (size_t)n;
+	conv_mark *last = o->n_marks > 0 ? &o->marks[o->n_marks - 1] : NULL;
+	const void *node = o->node;
+
+	o->node = NULL;
+	if (last != NULL && last->page == o->page && last->node == node &&
+	    strcmp(o->locs + last->loc, full) == 0)
+		return;
+	size_t at;
+	if (last != NULL && strcmp(o->locs + last->loc, full) == 0) {
+		at = last->loc;
+	} else {
+		if (reserve(o, (void **)&o->locs, &o->cap_locs, o->n_locs + flen + 1, 1,
+			    (size_t)CONV_MARKS_MAX * 16) < 0)
+			return;
+		at = o->n_locs;
+		memcpy(o->locs + at, full, flen);
+		o->locs[at + flen] = '\0';
+		o->n_locs += flen + 1;
+	}
+	/* A later mark at the same offset replaces an earlier one (a block
+	 * that turned out empty). */
+	if (last != NULL && last->off == o->len) {
+		last->loc = at;
+		last->node = node;
+		last->page = o->page;
+		return;
+	}
+	if (reserve(o, (void **)&o->marks, &o->cap_marks, o->n_marks + 1, sizeof *o->marks,
+		    CONV_MARKS_MAX) < 0)
+		return;
+	o->marks[o->n_marks++] = (conv_mark){.off = o->len, .loc = at, .node = node,
+					     .page = o->page};
+}
+
+const char *conv_at(conv_out *o, const void *node)
+{
+	o->node = node;
+	return NULL;
+}
+
+int conv_keep_xml(conv_out *o, xmlDocPtr doc)
+{
+	if (reserve(o, (void **)&o->docs, &o->cap_docs, o->n_docs + 1, sizeof *o->docs, 1u << 16) < 0) {
+		xmlFreeDoc(doc);
+		return -1;
+	}
+	o->docs[o->n_docs++] = doc;
+	return 0;
+}
+
+void conv_mark_here(conv_out *o, const char *loc)
+{
+	add_mark(o, loc);
+}
+
+size_t conv_block(conv_out *o, const char *loc)
+{
+	if (o->len > 0 && o->text[o->len - 1] != '\n')
+		conv_put(o, "\n", 1);
+	if (o->len > 1 && o->text[o->len - 2] != '\n')
+		conv_put(o, "\n", 1);
+	add_mark(o, loc);
+	o->run = o->len;
+	return o->len;
+}
+
+size_t conv_line(conv_out *o, const char *loc)
+{
+	if (o->len > 0 && o->text[o->len - 1] != '\n')
+		conv_put(o, "\n", 1);
+	add_mark(o, loc);
+	o->run = o->len;
+	return o->len;
+}
+
+void conv_run(conv_out *o)
+{
+	o->run = o->len;
+}
+
+static int is_ws(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+void conv_inline(conv_out *o, const char *s, size_t n)
+{
+	size_t i = 0;
+	while (i < n) {
+		if (is_ws((unsigned char)s[i])) {
+			while (i < n && is_ws((unsigned char)s[i]))
+				i++;
+			if (o->len > o->run && o->text[o->len - 1] != ' ')
+				conv_put(o, " ", 1);
+			continue;
+		}
+		size_t j = i;
+		while (j < n && !is_ws((unsigned char)s[j]))
+			j++;
+		conv_put(o, s + i, j - i);
+		i = j;
+	}
+}
+
+/* Inserts a backslash at text offset at. */
+static void insert_backslash(conv_out *o, size_t at)
+{
+	conv_put(o, "\\", 1);
+	if (o->failed)
+		return;
+	memmove(o->text + at + 1, o->text + at, o->len - 1 - at);
+	o->text[at] = '\\';
+}
+
+/* A run at o->run that Markdown would read as a block construct (heading,
+ * quote, list, fence, HTML, table, link definition, thematic break, ordered
+ * list) gets a backslash before the character that would open it. */
+static void escape_start(conv_out *o)
+{
+	const char *t = o->text + o->run;
+	size_t n = o->len - o->run;
+	if (n == 0)
+		return;
+	if (strchr("#>-+*`~<|_=[", t[0]) != NULL) {
+		insert_backslash(o, o->run);
+		return;
+	}
+	size_t d = 0;
+	while (d < n && d < 10 && t[d] >= '0' && t[d] <= '9')
+		d++;
+	if (d > 0 && d < n && (t[d] == '.' || t[d] == ')'))
+		insert_backslash(o, o->run + d);
+}
+
+int conv_end_run(conv_out *o, size_t drop_from, int escape)
+{
+	while (o->len > o->run && o->text[o->len - 1] == ' ')
+		o->len--;
+	if (o->text != NULL)
+		o->text[o->len] = '\0';
+	if (o->len == o->run) {
+		o->len = drop_from < o->len ? drop_from : o->len;
+		if (o->text != NULL)
+			o->text[o->len] = '\0';
+		/* Marks of the removed block go with it: marks stay in order. */
+		while (o->n_marks > 0 && o->marks[o->n_marks - 1].off > o->len)
+			o->n_marks--;
+		return 0;
+	}
+	if (escape)
+		escape_start(o);
+	return 1;
+}
+
+size_t conv_heading(conv_out *o, int level, const char *loc)
+{
+	static const char hashes[] = "###### ";
+	size_t start = conv_block(o, loc);
+	if (level < 1)
+		level = 1;
+	if (level > CHUNK_MAX_DEPTH)
+		level = CHUNK_MAX_DEPTH;
+	conv_put(o, hashes + 6 - level, (size_t)level + 1);
+	conv_run(o);
+	return start;
+}
+
+void conv_code(conv_out *o, const char *lang, const char *code, size_t n, const char *loc)
+{
+	size_t run = 0, longest = 0;
+	for (size_t i = 0; i < n; i++) {
+		run = code[i] == '`' ? run + 1 : 0;
+		if (run > longest)
+			longest = run;
+	}
+	char fence[64];
+	size_t flen = longest < 3 ? 3 : longest + 1;
+	if (flen >= sizeof fence)
+		flen = sizeof fence - 1; /* a fence cannot be that long: lose it */
+	memset(fence, '`', flen);
+	fence[flen] = '\0';
+	/* Leading and trailing blank lines are not code. */
+	while (n > 0 && (code[0] == '\n' || code[0] == '\r'))
+		code++, n--;
+	while (n > 0 && is_ws((unsigned char)code[n - 1]))
+		n--;
+	if (n == 0) {
+		o->node = NULL;
+		return;
+	}
+	conv_block(o, loc);
+	conv_puts(o, fence);
+	if (lang != NULL && lang[0] != '\0' && strpbrk(lang, "` \n") == NULL)
+		conv_puts(o, lang);
+	conv_put(o, "\n", 1);
+	conv_put(o, code, n);
+	conv_put(o, "\n", 1);
+	conv_puts(o, fence);
+	conv_put(o, "\n", 1);
+}
+
+void conv_meta(conv_out *o, const char *key, const char *value)
+{
+	if (value == NULL)
+		return;
+	jv old = jv_object_get(jv_copy(o->meta), jv_string(key));
+	int have = jv_is_valid(old);
+	jv_free(old);
+	if (have)
+		return;
+	/* Collapse white space with the inline writer, on a scratch output. */
+	conv_out t;
+	memset(&t, 0, sizeof t);
+	conv_inline(&t, value, strlen(value));
+	conv_end_run(&t, 0, 0);
+	if (t.len > 0 && !t.failed)
+		o->meta = jv_object_set(o->meta, jv_string(key), jv_string_sized(t.text, (int)t.len));
+	free(t.text);
+}
+
+size_t conv_front_matter(conv_out *o, const char *s, size_t n, const char **problem)
+{
+	size_t body = n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+	jv fm;
+	size_t fm_len = fm_parse(s + body, n - body, &fm, problem);
+	if (fm_len == 0) {
+		jv_free(fm);
+		return body;
+	}
+	o->meta = jv_object_merge(o->meta, fm);
+	o->title_heads = 1;
+	return body + fm_len;
+}
+
+/* ---- dispatch and provenance ---- */
+
+/* Binary formats must start like one: a PDF header in the first KiB (as
+ * readers allow), a ZIP local header.  On a mismatch libmagic says what
+ * the file is instead (only then: loading its database costs ~ms). */
+static int check_content(enum conv_kind kind, const char *buf, size_t len, dp_err *err)
+{
+	const char *want;
+	if (kind == CONV_PDF)
+		want = memmem(buf, len < 1024 ? len : 1024, "%PDF-", 5) != NULL ? NULL : "PDF";
+	else if (kind == CONV_DOCX || kind == CONV_ODT || kind == CONV_EPUB)
+		want = len >= 4 && memcmp(buf, "PK\3\4", 4) == 0 ? NULL : "ZIP container";
+	else
+		return 0;
+	if (want == NULL)
+		return 0;
+	magic_t m = magic_open(MAGIC_NONE);
+	const char *what = m != NULL && magic_load(m, NULL) == 0 ? magic_buffer(m, buf, len) : NULL;
+	dp_err_set(err, "not a %s by its content (libmagic: %s)", want,
+		   what != NULL ? what : "unknown");
+	if (m != NULL)
+		magic_close(m);
+	return -1;
+}
+
+int conv_file(conv_out *o, enum conv_kind kind, const conv_command *cmd, const char *path,
+	      const char *buf, size_t len, const conv_opts *opts, dp_err *err)
+{
+	int rc;
+	if (check_content(kind, buf, len, err) < 0)
+		return -1;
+	switch (kind) {
+	case CONV_HTML:
+		rc = conv_html(o, buf, len, opts, err);
+		break;
+	case CONV_PDF:
+		rc = conv_pdf(o, buf, len, -1, err);
+		break;
+	case CONV_DOCX:
+		rc = conv_docx(o, buf, len, err);
+		break;
+	case CONV_ODT:
+		rc = conv_odt(o, buf, len, err);
+		break;
+	case CONV_EPUB:
+		rc = conv_epub(o, buf, len, opts, err);
+		break;
+	case CONV_IPYNB:
+		rc = conv_ipynb(o, buf, len, opts, err);
+		break;
+	case CONV_COMMAND:
+		rc = conv_command_run(o, cmd, path, opts, err);
+		break;
+	default:
+		dp_err_set(err, "no converter for this file");
+		return -1;
+	}
+	if (rc == 0 && o->failed) {
+		*err = o->err;
+		return -1;
+	}
+	return rc;
+}
+
+/* The last mark at or before derived offset off, or NULL. */
+static const conv_mark *mark_at(const conv_out *o, size_t off)
+{
+	size_t lo = 0, hi = o->n_marks;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (o->marks[mid].off <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo > 0 ? &o->marks[lo - 1] : NULL;
+}
+
+jv conv_provenance(jv rec, const chunk_doc *doc, const conv_out *o)
+{
+	jv chunks = jv_object_get(jv_copy(rec), jv_string("chunks"));
+	jv k_loc = jv_string("locator"), k_ps = jv_string("page_start"), k_pe = jv_string("page_end");
+
+	for (size_t i = 0; i < doc->n_chunks && jv_get_kind(chunks) == JV_KIND_ARRAY; i++) {
+		const chunk_span *c = &doc->chunks[i];
+		jv ch = jv_array_get(jv_copy(chunks), (int)i);
+		const conv_mark *first = mark_at(o, c->off);
+		const conv_mark *last = mark_at(o, c->off + (c->len > 0 ? c->len - 1 : 0));
+		if (first != NULL && (o->locs[first->loc] != '\0' || first->node != NULL)) {
+			xmlChar *path = first->node != NULL ? xmlGetNodePath(first->node) : NULL;
+			ch = jv_object_set(ch, jv_copy(k_loc),
+					   jv_string_fmt("%s%s", o->locs + first->loc,
+							 path != NULL ? (const char *)path : ""));
+			xmlFree(path);
+		}
+		if (first != NULL && first->page > 0) {
+			ch = jv_object_set(ch, jv_copy(k_ps), jv_number(first->page));
+			ch = jv_object_set(ch, jv_copy(k_pe), jv_number(last->page));
+		}
+		chunks = jv_array_set(chunks, (int)i, ch);
+	}
+	jv_free(k_loc);
+	jv_free(k_ps);
+	jv_free(k_pe);
+	rec = jv_object_set(rec, jv_string("chunks"), chunks);
+	return jv_object_set(rec, jv_string("converter"), jv_string(o->converter));
+}
+
+/* Splits o's text with the Markdown chunker (the same packing, merging,
+ * overlap and heading rules as a Markdown file) and builds the document
+ * record (rec consumed). */
+static jv finish(const chunk_stage *cs, jv rec, conv_out *o)
+{
+	chunk_doc doc;
+	dp_err err;
+	const char *text = o->text != NULL ? o->text : "";
+	jv title = o->title_heads ? jv_object_get(jv_copy(o->meta), jv_string("title")) : jv_invalid();
+	int has_title = jv_get_kind(title) == JV_KIND_STRING;
+
+	chunk_doc_init(&doc);
+	if (chunk_split(&doc, text, o->len, CHUNK_MARKDOWN, &cs->opts,
+			has_title ? jv_string_value(title) : NULL,
+			has_title ? (size_t)jv_string_length_bytes(jv_copy(title)) : 0, &err) < 0) {
+		rec = dp_record_error(rec, "chunk", err.msg);
+	} else {
+		/* The identity names the converter and the chunker's settings:
+		 * another version of either may give other chunks, so the store
+		 * must re-chunk. */
+		char chunker[sizeof o->converter + sizeof cs->chunker_markdown + 32];
+		snprintf(chunker, sizeof chunker, "%s-v1 (%s) %s", o->format, o->converter,
+			 cs->chunker_markdown);
+		rec = chunk_document_derived(rec, &doc, text, jv_copy(o->meta), o->format, chunker);
+		rec = conv_provenance(rec, &doc, o);
+	}
+	jv_free(title);
+	chunk_doc_free(&doc);
+	return rec;
+}
+
+jv chunk_converted(const chunk_stage *cs, jv rec, enum conv_kind kind, const conv_command *cmd,
+		   const char *path, char *buf, size_t len)
+{
+	dp_err err;
+	conv_out o;
+
+	if (chunk_check_file(rec, buf, len, &err) < 0) {
+		free(buf);
+		return dp_record_error(rec, "chunk", err.msg);
+	}
+	conv_out_init(&o);
+	int rc = conv_file(&o, kind, cmd, path, buf, len, &cs->conv, &err);
+	free(buf);
+	rec = rc < 0 ? dp_record_error(rec, "chunk", err.msg) : finish(cs, rec, &o);
+	conv_out_free(&o);
+	return rec;
+}
+
+/* Hashes the open file and checks it against rec, then checks its first
+ * KiB looks like a PDF.  Leaves the offset at 0.  Returns 0 or -1. */
+static int check_pdf_fd(jv rec, int fd, dp_err *err)
+{
+	char got[DP_HASH_HEX], head[1024];
+	unsigned long long size;
+	if (dp_hash_fd(fd, got, &size, err) < 0 || chunk_check_sum(rec, got, (size_t)size, err) < 0)
+		return -1;
+	ssize_t n = pread(fd, head, sizeof head, 0);
+	if (n < 0 || lseek(fd, 0, SEEK_SET) != 0) {
+		dp_err_set(err, "read: %s", strerror(errno));
+		return -1;
+	}
+	return check_content(CONV_PDF, head, (size_t)n, err);
+}
+
+jv chunk_converted_pdf(const chunk_stage *cs, jv rec, const char *path)
+{
+	dp_err err;
+	conv_out o;
+	struct stat before, after;
+	int fd = chunk_open_file(path, cs->max_size, &before, &err);
+
+	if (fd < 0)
+		return dp_record_error(rec, "chunk", err.msg);
+	conv_out_init(&o);
+	int rc = check_pdf_fd(rec, fd, &err);
+	if (rc == 0)
+		rc = conv_pdf(&o, NULL, 0, fd, &err);
+	if (rc == 0 && (fstat(fd, &after) != 0 || after.st_size != before.st_size ||
+			after.st_mtim.tv_sec != before.st_mtim.tv_sec ||
+			after.st_mtim.tv_nsec != before.st_mtim.tv_nsec)) {
+		dp_err_set(&err, "file changed while being read");
+		rc = -1;
+	}
+	close(fd);
+	if (rc == 0 && o.failed) {
+		err = o.err;
+		rc = -1;
+	}
+	rec = rc < 0 ? dp_record_error(rec, "chunk", err.msg) : finish(cs, rec, &o);
+	conv_out_free(&o);
+	return rec;
+}

@@ -1,0 +1,248 @@
+/* --convert EXT=COMMAND: an external converter (convert.h).
+ *
+ * The command runs as `/bin/sh -c 'COMMAND "$1"' docpipe-convert PATH`: the
+ * file's path is its last argument, stdin is /dev/null, it runs in its own
+ * process group with default signal handling.  Whatever it prints on
+ * stdout (at most conv_opts.max_output bytes) is the document: HTML when it
+ * starts with '<' after white space (read by the HTML converter), else
+ * Markdown (valid UTF-8 required; front matter at its start is taken as
+ * metadata, as in a Markdown file).  A command that exits non-zero, is
+ * killed, prints too much or outlives conv_opts.timeout_s (then its whole
+ * process group is killed) fails the document; the error names the exit
+ * status and holds the start of its stderr. */
+#include "convert.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "text.h"
+
+#define STDERR_KEEP 300
+
+extern char **environ;
+
+struct child {
+	pid_t pid;
+	int out, err;      /* read ends, -1 once at EOF */
+	char *data;        /* stdout */
+	size_t len, cap, max;
+	char stderr_text[STDERR_KEEP + 1];
+	size_t stderr_len;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int spawn(struct child *c, const conv_command *cmd, const char *path, dp_err *err)
+{
+	int out[2] = {-1, -1}, errp[2] = {-1, -1}, rc = -1;
+	size_t slen = strlen(cmd->command) + 8;
+	char *script = malloc(slen);
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none, dflt;
+
+	if (script == NULL || pipe2(out, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0) {
+		dp_err_set(err, "cannot start converter: %s", script ? strerror(errno) : "no memory");
+		goto out;
+	}
+	snprintf(script, slen, "%s \"$1\"", cmd->command);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
+	posix_spawnattr_init(&attr);
+	sigemptyset(&none);
+	sigemptyset(&dflt);
+	sigaddset(&dflt, SIGPIPE);
+	sigaddset(&dflt, SIGTERM);
+	sigaddset(&dflt, SIGINT);
+	sigaddset(&dflt, SIGHUP);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &dflt);
+	posix_spawnattr_setpgroup(&attr, 0);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+						POSIX_SPAWN_SETSIGDEF);
+	char *argv[] = {"/bin/sh", "-c", script, "docpipe-convert", (char *)path, NULL};
+	int e = posix_spawn(&c->pid, "/bin/sh", &fa, &attr, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	if (e != 0) {
+		dp_err_set(err, "cannot start converter: %s", strerror(e));
+		goto out;
+	}
+	c->out = out[0];
+	c->err = errp[0];
+	out[0] = errp[0] = -1;
+	rc = 0;
+out:
+	for (int i = 0; i < 2; i++) {
+		if (out[i] >= 0)
+			close(out[i]);
+		if (errp[i] >= 0)
+			close(errp[i]);
+	}
+	free(script);
+	return rc;
+}
+
+/* Reads what is there on fd into the child's buffers.  Returns 0, 1 at EOF,
+ * or -1 with err set (read error, output over its maximum). */
+static int drain(struct child *c, int is_err, dp_err *err)
+{
+	char tmp[65536];
+	ssize_t n = read(is_err ? c->err : c->out, tmp, sizeof tmp);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return 0;
+	if (n < 0) {
+		dp_err_set(err, "reading the converter: %s", strerror(errno));
+		return -1;
+	}
+	if (n == 0)
+		return 1;
+	if (is_err) {
+		size_t k = (size_t)n < STDERR_KEEP - c->stderr_len ? (size_t)n : STDERR_KEEP - c->stderr_len;
+		memcpy(c->stderr_text + c->stderr_len, tmp, k);
+		c->stderr_len += k;
+		return 0;
+	}
+	if (c->len + (size_t)n > c->max) {
+		dp_err_set(err, "converter printed more than %zu bytes", c->max);
+		return -1;
+	}
+	if (c->len + (size_t)n + 1 > c->cap) {
+		size_t cap = c->cap < 65536 ? 65536 : c->cap;
+		while (cap < c->len + (size_t)n + 1)
+			cap *= 2;
+		char *p = realloc(c->data, cap);
+		if (p == NULL) {
+			dp_err_set(err, "out of memory reading the converter");
+			return -1;
+		}
+		c->data = p;
+		c->cap = cap;
+	}
+	memcpy(c->data + c->len, tmp, (size_t)n);
+	c->len += (size_t)n;
+	c->data[c->len] = '\0';
+	return 0;
+}
+
+/* Collects output until both pipes close and the child exits, or the
+ * deadline.  Returns 0 with *status set, or -1 with err set (the process
+ * group is then killed and reaped). */
+static int collect(struct child *c, double deadline, int timeout_s, int *status, dp_err *err)
+{
+	while (c->out >= 0 || c->err >= 0) {
+		struct pollfd p[2] = {{.fd = c->out, .events = POLLIN}, {.fd = c->err, .events = POLLIN}};
+		double left = deadline - now_s();
+		if (left <= 0)
+			goto timeout;
+		int n = poll(p, 2, (int)(left * 1000) + 1);
+		if (n < 0 && errno != EINTR) {
+			dp_err_set(err, "poll: %s", strerror(errno));
+			goto kill;
+		}
+		for (int i = 0; i < 2 && n > 0; i++) {
+			if (p[i].fd < 0 || p[i].revents == 0)
+				continue;
+			int r = drain(c, i, err);
+			if (r < 0)
+				goto kill;
+			if (r == 1) {
+				close(p[i].fd);
+				*(i ? &c->err : &c->out) = -1;
+			}
+		}
+	}
+	/* Both pipes closed: the child exits now, or soon. */
+	while (waitpid(c->pid, status, WNOHANG) == 0) {
+		if (now_s() >= deadline)
+			goto timeout;
+		nanosleep(&(struct timespec){.tv_nsec = 2000000}, NULL);
+	}
+	return 0;
+timeout:
+	dp_err_set(err, "converter timed out after %d s (killed)", timeout_s);
+kill:
+	kill(-c->pid, SIGKILL);
+	while (waitpid(c->pid, status, 0) < 0 && errno == EINTR)
+		;
+	return -1;
+}
+
+/* Puts the output of the child run on path, Markdown or HTML, into o. */
+static int take_output(conv_out *o, struct child *c, const char *path, const conv_opts *opts,
+		       dp_err *err)
+{
+	size_t ws = 0;
+	while (ws < c->len && strchr(" \t\r\n", c->data[ws]) != NULL)
+		ws++;
+	if (ws < c->len && c->data[ws] == '<')
+		return conv_html_part(o, c->data, c->len, opts, err);
+	size_t bad = c->len == 0 ? 0 : dp_utf8_invalid_at(c->data, c->len);
+	if (c->len > 0 && (bad < c->len || memchr(c->data, '\0', c->len) != NULL)) {
+		dp_err_set(err, "converter output is not valid UTF-8 text (byte %zu)", bad);
+		return -1;
+	}
+	/* Markdown printed by a converter (pandoc -s, a site's exporter) may
+	 * open with front matter: metadata, as in a Markdown file. */
+	const char *problem;
+	size_t body = conv_front_matter(o, c->data, c->len, &problem);
+	if (problem != NULL)
+		dp_diag("%s: converter output: %s; kept as text", path, problem);
+	conv_block(o, NULL);
+	conv_put(o, c->data + body, c->len - body);
+	return 0;
+}
+
+int conv_command_run(conv_out *o, const conv_command *cmd, const char *path,
+		     const conv_opts *opts, dp_err *err)
+{
+	struct child c = {.out = -1, .err = -1,
+			  .max = opts->max_output < CONV_TEXT_MAX ? opts->max_output : CONV_TEXT_MAX};
+	int status = 0, rc = -1;
+
+	o->format = cmd->ext;
+	snprintf(o->converter, sizeof o->converter, "command: %s", cmd->command);
+	if (spawn(&c, cmd, path, err) < 0)
+		return -1;
+	if (collect(&c, now_s() + opts->timeout_s, opts->timeout_s, &status, err) < 0)
+		goto out;
+	c.stderr_text[c.stderr_len] = '\0';
+	for (char *p = c.stderr_text; *p != '\0'; p++)
+		if (*p == '\n' || *p == '\r' || *p == '\t')
+			*p = ' ';
+	if (WIFSIGNALED(status)) {
+		dp_err_set(err, "converter killed by signal %d; stderr: %s", WTERMSIG(status),
+			   c.stderr_text);
+		goto out;
+	}
+	if (WEXITSTATUS(status) != 0) {
+		dp_err_set(err, "converter exited with status %d; stderr: %s", WEXITSTATUS(status),
+			   c.stderr_text);
+		goto out;
+	}
+	rc = take_output(o, &c, path, opts, err);
+out:
+	if (c.out >= 0)
+		close(c.out);
+	if (c.err >= 0)
+		close(c.err);
+	free(c.data);
+	return rc;
+}

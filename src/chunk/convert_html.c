@@ -1,0 +1,433 @@
+/* HTML and XHTML to derived Markdown with libxml2's HTML parser
+ * (convert.h).  The parser decodes entities and converts the charset a BOM,
+ * an XML declaration or a <meta charset> names (else it reads UTF-8, falling
+ * back to ISO-8859-1 on invalid bytes) to UTF-8.
+ *
+ * Blocks: h1-h6 become headings of that level; pre becomes a fenced code
+ * block (language from a "language-X", "lang-X" or pandoc "sourceCode X"
+ * class); a table of two or more columns becomes pipe rows with a header
+ * separator after its first row (a one-column table is layout: its content
+ * is read as blocks); ul/ol become list items (nested lists indented);
+ * every other run of inline text inside a block element is a paragraph.
+ * Elements on the drop list (conv_opts.drop) are skipped with their
+ * content, as is head.  Locators are libxml2's XPath of the element that
+ * starts the block (/html/body/div[2]/p[3]). */
+#include "convert.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <libxml/HTMLparser.h>
+#include <libxml/tree.h>
+#include <libxml/xmlversion.h>
+
+struct walk {
+	conv_out *o;
+	const conv_opts *opts;
+	int in_para; /* a paragraph run is open */
+	size_t para_start;
+};
+
+/* libxml2's HTML parser gives element names in lowercase. */
+static int is_named(const xmlNode *n, const char *name)
+{
+	return n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0;
+}
+
+/* The value of attribute name of n, borrowed (no copy: this runs for every
+ * element), or NULL. */
+static const char *attr(const xmlNode *n, const char *name)
+{
+	for (const xmlAttr *a = n->properties; a != NULL; a = a->next)
+		if (strcmp((const char *)a->name, name) == 0)
+			return a->children != NULL && a->children->content != NULL
+				       ? (const char *)a->children->content
+				       : "";
+	return NULL;
+}
+
+/* Whether the white-space separated list v holds the token tok. */
+static int has_token(const char *v, const char *tok)
+{
+	size_t len = strlen(tok);
+	for (const char *p = v; p != NULL && *p != '\0';) {
+		p += strspn(p, " \t\n\r\f");
+		size_t t = strcspn(p, " \t\n\r\f");
+		if (t == len && strncmp(p, tok, len) == 0)
+			return 1;
+		p += t;
+	}
+	return 0;
+}
+
+static int is_hidden(const xmlNode *n)
+{
+	if (n->properties == NULL)
+		return 0;
+	if (attr(n, "hidden") != NULL)
+		return 1;
+	const char *aria = attr(n, "aria-hidden");
+	if (aria != NULL && strcasecmp(aria, "true") == 0)
+		return 1;
+	const char *style = attr(n, "style");
+	if (style == NULL)
+		return 0;
+	/* Compare without white space and case: "display: None". */
+	char flat[256];
+	size_t k = 0;
+	for (const char *p = style; *p != '\0' && k + 1 < sizeof flat; p++)
+		if (*p != ' ' && *p != '\t' && *p != '\n')
+			flat[k++] = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+	flat[k] = '\0';
+	return strstr(flat, "display:none") != NULL || strstr(flat, "visibility:hidden") != NULL;
+}
+
+static int dropped(const xmlNode *n, const conv_opts *opts)
+{
+	if (is_named(n, "head"))
+		return 1;
+	const char *cls = attr(n, "class");
+	for (size_t i = 0; i < opts->n_drop; i++) {
+		const char *d = opts->drop[i];
+		if (d[0] == '.' ? cls != NULL && has_token(cls, d + 1)
+				: strcmp(d, "hidden") == 0 ? is_hidden(n) : is_named(n, d))
+			return 1;
+	}
+	return 0;
+}
+
+/* What an element is to the walk.  Headings are H1 + level - 1. */
+enum tag { T_INLINE = 0, T_BLOCK, T_PRE, T_TABLE, T_LIST, T_BR, T_H1 };
+
+static int tag_cmp(const void *key, const void *entry)
+{
+	return strcmp(key, *(const char *const *)entry);
+}
+
+/* One lookup per element (a binary search: this runs for every node). */
+static enum tag tag_of(const xmlNode *n)
+{
+	static const char *const blocks[] = { /* sorted */
+		"address", "article", "aside",   "blockquote", "body",   "caption",  "center",
+		"dd",      "details", "dir",     "div",        "dl",     "dt",       "fieldset",
+		"figcaption", "figure", "footer", "form",      "header", "hgroup",   "hr",
+		"html",    "legend",  "li",      "listing",    "main",   "menu",     "nav",
+		"noframes", "p",      "search",  "section",    "summary", "tbody",   "td",
+		"tfoot",   "th",      "thead",   "tr",         "xmp",
+	};
+	const char *s = (const char *)n->name;
+	if (n->type != XML_ELEMENT_NODE)
+		return T_INLINE;
+	if (s[0] == 'h' && s[1] >= '1' && s[1] <= '6' && s[2] == '\0')
+		return (enum tag)(T_H1 + s[1] - '1');
+	if (strcmp(s, "pre") == 0)
+		return T_PRE;
+	if (strcmp(s, "table") == 0)
+		return T_TABLE;
+	if (strcmp(s, "ul") == 0 || strcmp(s, "ol") == 0)
+		return T_LIST;
+	if (strcmp(s, "br") == 0)
+		return T_BR;
+	return bsearch(s, blocks, sizeof blocks / sizeof blocks[0], sizeof blocks[0], tag_cmp) != NULL
+		       ? T_BLOCK
+		       : T_INLINE;
+}
+
+/* Appends the text under n (dropped elements skipped; nested lists too when
+ * skip_lists) as inline text. */
+static void inline_text(struct walk *w, xmlNode *n, int skip_lists)
+{
+	for (xmlNode *c = n->children; c != NULL; c = c->next) {
+		if (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) {
+			if (c->content != NULL)
+				conv_inline(w->o, (const char *)c->content,
+					    strlen((const char *)c->content));
+		} else if (c->type == XML_ELEMENT_NODE && !dropped(c, w->opts)) {
+			enum tag t = tag_of(c);
+			if (skip_lists && t == T_LIST)
+				continue;
+			if (t != T_INLINE) /* words of two blocks or around <br> stay apart */
+				conv_inline(w->o, " ", 1);
+			inline_text(w, c, skip_lists);
+			if (t != T_INLINE)
+				conv_inline(w->o, " ", 1);
+		}
+	}
+}
+
+static void end_para(struct walk *w)
+{
+	if (w->in_para)
+		conv_end_run(w->o, w->para_start, 1);
+	w->in_para = 0;
+}
+
+static void walk_children(struct walk *w, xmlNode *n);
+
+static void do_heading(struct walk *w, xmlNode *n, int level)
+{
+	size_t start = conv_heading(w->o, level, conv_at(w->o, n));
+	inline_text(w, n, 0);
+	conv_end_run(w->o, start, 0);
+}
+
+/* The language a class attribute of n or of its first element child names. */
+static void code_lang(xmlNode *n, char *lang, size_t size)
+{
+	lang[0] = '\0';
+	for (int round = 0; round < 2 && n != NULL && lang[0] == '\0'; round++) {
+		const char *v = attr(n, "class");
+		int source_code = v != NULL && strstr(v, "sourceCode") != NULL;
+		for (const char *p = v; p != NULL && *p != '\0';) {
+			p += strspn(p, " \t\n");
+			size_t t = strcspn(p, " \t\n");
+			if (t > 9 && strncmp(p, "language-", 9) == 0)
+				snprintf(lang, size, "%.*s", (int)(t - 9), p + 9);
+			else if (t > 5 && strncmp(p, "lang-", 5) == 0)
+				snprintf(lang, size, "%.*s", (int)(t - 5), p + 5);
+			else if (source_code && t > 0 && strncmp(p, "sourceCode", t) != 0)
+				snprintf(lang, size, "%.*s", (int)t, p);
+			p += t;
+		}
+		for (n = n->children; n != NULL && n->type != XML_ELEMENT_NODE; n = n->next)
+			;
+	}
+}
+
+static void do_pre(struct walk *w, xmlNode *n)
+{
+	char lang[32];
+	xmlChar *text = xmlNodeGetContent(n);
+	code_lang(n, lang, sizeof lang);
+	if (text != NULL)
+		conv_code(w->o, lang, (const char *)text, strlen((const char *)text),
+			  conv_at(w->o, n));
+	xmlFree(text);
+}
+
+/* Fills rows with the rows of table t (through thead/tbody/tfoot, not into
+ * nested tables), at most max; returns how many. */
+static size_t table_rows(xmlNode *t, xmlNode **rows, size_t max)
+{
+	size_t n = 0;
+	for (xmlNode *c = t->children; c != NULL; c = c->next) {
+		if (is_named(c, "tr") && n < max)
+			rows[n++] = c;
+		else if (is_named(c, "thead") || is_named(c, "tbody") || is_named(c, "tfoot"))
+			n += table_rows(c, rows + n, max - n);
+	}
+	return n;
+}
+
+static size_t row_cells(xmlNode *tr)
+{
+	size_t n = 0;
+	for (xmlNode *c = tr->children; c != NULL; c = c->next)
+		n += is_named(c, "td") || is_named(c, "th");
+	return n;
+}
+
+/* One cell's text, '|' escaped. */
+static void cell_text(struct walk *w, xmlNode *cell)
+{
+	conv_out *o = w->o;
+	conv_put(o, " ", 1);
+	conv_run(o);
+	inline_text(w, cell, 0);
+	conv_end_run(o, o->run, 0);
+	for (size_t i = o->run; i < o->len && !o->failed; i++)
+		if (o->text[i] == '|' && (i == o->run || o->text[i - 1] != '\\')) {
+			conv_put(o, "\\", 1);
+			if (o->failed)
+				break;
+			memmove(o->text + i + 1, o->text + i, o->len - 1 - i);
+			o->text[i++] = '\\';
+		}
+	conv_put(o, " |", 2);
+}
+
+#define TABLE_MAX_ROWS 4096
+
+static void do_table(struct walk *w, xmlNode *t)
+{
+	xmlNode *rows_static[64], **rows = rows_static;
+	size_t n = table_rows(t, rows, 64), cols = 0;
+
+	if (n == 64) { /* a big table: count again into a bigger array */
+		rows = malloc(TABLE_MAX_ROWS * sizeof *rows);
+		n = rows != NULL ? table_rows(t, rows, TABLE_MAX_ROWS) : 0;
+	}
+	for (size_t r = 0; r < n; r++)
+		cols = row_cells(rows[r]) > cols ? row_cells(rows[r]) : cols;
+	if (cols < 2) { /* layout, not data */
+		walk_children(w, t);
+		goto out;
+	}
+	for (xmlNode *c = t->children; c != NULL; c = c->next)
+		if (is_named(c, "caption")) {
+			size_t start = conv_block(w->o, conv_at(w->o, c));
+			inline_text(w, c, 0);
+			conv_end_run(w->o, start, 1);
+		}
+	conv_block(w->o, conv_at(w->o, t));
+	for (size_t r = 0; r < n; r++) {
+		conv_line(w->o, conv_at(w->o, rows[r]));
+		conv_put(w->o, "|", 1);
+		size_t k = 0;
+		for (xmlNode *c = rows[r]->children; c != NULL; c = c->next)
+			if (is_named(c, "td") || is_named(c, "th")) {
+				cell_text(w, c);
+				k++;
+			}
+		for (; k < cols; k++)
+			conv_put(w->o, "  |", 3);
+		if (r == 0) {
+			conv_put(w->o, "\n|", 2);
+			for (k = 0; k < cols; k++)
+				conv_put(w->o, "---|", 4);
+		}
+	}
+out:
+	if (rows != rows_static)
+		free(rows);
+}
+
+static void do_list(struct walk *w, xmlNode *list, int indent, int first_block)
+{
+	char marker[16];
+	int ordered = is_named(list, "ol"), num = 1;
+
+	for (xmlNode *li = list->children; li != NULL; li = li->next) {
+		if (!is_named(li, "li") || dropped(li, w->opts))
+			continue;
+		const char *loc = conv_at(w->o, li);
+		size_t start = first_block ? conv_block(w->o, loc) : conv_line(w->o, loc);
+		int width = ordered ? snprintf(marker, sizeof marker, "%d. ", num++)
+				    : snprintf(marker, sizeof marker, "- ");
+		for (int i = 0; i < indent; i++)
+			conv_put(w->o, " ", 1);
+		conv_puts(w->o, marker);
+		conv_run(w->o);
+		inline_text(w, li, 1);
+		int kept = conv_end_run(w->o, start, 1);
+		if (kept)
+			first_block = 0;
+		for (xmlNode *c = li->children; c != NULL; c = c->next)
+			if (tag_of(c) == T_LIST && !dropped(c, w->opts)) {
+				do_list(w, c, kept ? indent + width : indent, first_block);
+				first_block = 0;
+			}
+	}
+}
+
+static void walk_node(struct walk *w, xmlNode *n)
+{
+	if (n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) {
+		const char *s = (const char *)n->content;
+		if (s == NULL)
+			return;
+		size_t len = strlen(s);
+		if (!w->in_para) {
+			if (strspn(s, " \t\r\n\f") == len)
+				return;
+			w->para_start = conv_block(w->o, conv_at(w->o, n->parent));
+			w->in_para = 1;
+		}
+		conv_inline(w->o, s, len);
+		return;
+	}
+	if (n->type != XML_ELEMENT_NODE || dropped(n, w->opts))
+		return;
+	enum tag t = tag_of(n);
+	if (t != T_INLINE && t != T_BR)
+		end_para(w);
+	if (t >= T_H1)
+		do_heading(w, n, t - T_H1 + 1);
+	else if (t == T_PRE)
+		do_pre(w, n);
+	else if (t == T_TABLE)
+		do_table(w, n);
+	else if (t == T_LIST)
+		do_list(w, n, 0, 1);
+	else if (t == T_BR) {
+		if (w->in_para)
+			conv_inline(w->o, " ", 1);
+	} else {
+		walk_children(w, n);
+		if (t == T_BLOCK)
+			end_para(w);
+	}
+}
+
+static void walk_children(struct walk *w, xmlNode *n)
+{
+	for (xmlNode *c = n->children; c != NULL; c = c->next)
+		walk_node(w, c);
+}
+
+/* Metadata from head: title, meta description/keywords/author, html lang. */
+static void head_meta(conv_out *o, xmlNode *root)
+{
+	xmlChar *lang = xmlGetProp(root, (const xmlChar *)"lang");
+	conv_meta(o, "language", (const char *)lang);
+	xmlFree(lang);
+	for (xmlNode *h = root->children; h != NULL; h = h->next) {
+		if (!is_named(h, "head"))
+			continue;
+		for (xmlNode *m = h->children; m != NULL; m = m->next) {
+			if (is_named(m, "title")) {
+				xmlChar *t = xmlNodeGetContent(m);
+				conv_meta(o, "title", (const char *)t);
+				xmlFree(t);
+			} else if (is_named(m, "meta")) {
+				xmlChar *name = xmlGetProp(m, (const xmlChar *)"name");
+				xmlChar *content = xmlGetProp(m, (const xmlChar *)"content");
+				const char *nm = (const char *)name;
+				if (nm != NULL && (strcasecmp(nm, "description") == 0 ||
+						   strcasecmp(nm, "keywords") == 0 ||
+						   strcasecmp(nm, "author") == 0)) {
+					char key[16];
+					snprintf(key, sizeof key, "%s", nm);
+					for (char *k = key; *k != '\0'; k++)
+						*k = (char)(*k >= 'A' && *k <= 'Z' ? *k + 32 : *k);
+					conv_meta(o, key, (const char *)content);
+				}
+				xmlFree(name);
+				xmlFree(content);
+			}
+		}
+	}
+}
+
+int conv_html_part(conv_out *o, const char *buf, size_t len, const conv_opts *opts, dp_err *err)
+{
+	if (len > INT32_MAX) {
+		dp_err_set(err, "HTML document too large");
+		return -1;
+	}
+	htmlDocPtr doc = htmlReadMemory(buf, (int)len, NULL, NULL,
+					HTML_PARSE_RECOVER | HTML_PARSE_NOERROR |
+						HTML_PARSE_NOWARNING | HTML_PARSE_NONET |
+						HTML_PARSE_COMPACT);
+	xmlNode *root = doc != NULL ? xmlDocGetRootElement(doc) : NULL;
+	if (root == NULL) {
+		xmlFreeDoc(doc);
+		dp_err_set(err, "not an HTML document (nothing could be parsed)");
+		return -1;
+	}
+	head_meta(o, root);
+	struct walk w = {.o = o, .opts = opts};
+	walk_node(&w, root);
+	end_para(&w);
+	return conv_keep_xml(o, doc) < 0 ? (*err = o->err, -1) : 0;
+}
+
+int conv_html(conv_out *o, const char *buf, size_t len, const conv_opts *opts, dp_err *err)
+{
+	o->format = "html";
+	snprintf(o->converter, sizeof o->converter, "libxml2 %s", LIBXML_DOTTED_VERSION);
+	return conv_html_part(o, buf, len, opts, err);
+}

@@ -1,0 +1,512 @@
+/* DOCX (WordprocessingML) and ODT (OpenDocument text) to derived Markdown
+ * (convert.h), read from their ZIP container (convert_zip.c).
+ *
+ * DOCX: word/document.xml's body in order.  A paragraph is a heading when
+ * its style (word/styles.xml) is named "heading N" or has an outline level,
+ * or when the paragraph itself has one (w:outlineLvl, 0-based); a list item
+ * when it has numbering (w:numPr, indented by its level); code when its
+ * style name holds "Code" or "Preformatted" (consecutive code paragraphs
+ * make one fenced block).  Tables become pipe rows.  Footnotes
+ * (word/footnotes.xml) follow the paragraph that cites them as "[^N]: text".
+ * Metadata: docProps/core.xml (title, creator as author, subject, keywords,
+ * description, language).  Locators: "word/document.xml#" + XPath.
+ *
+ * ODT: content.xml's office:text in order: text:h (text:outline-level),
+ * text:p (code when its style or its parent style is named like
+ * "Preformatted" or "Source"), text:list (nested), table:table, notes
+ * (text:note: body after the paragraph).  Metadata: meta.xml. */
+#include "convert.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <zip.h>
+
+#define MAX_STYLES 4096
+
+/* A style that matters: a heading level or code. */
+struct style {
+	xmlChar *id;
+	int level; /* 0: not a heading */
+	int code;
+};
+
+struct office {
+	conv_out *o;
+	struct style *styles;
+	size_t n_styles;
+	jv notes;       /* note id -> text (DOCX) */
+	jv pending;     /* note texts cited by the current paragraph: array */
+	conv_out code;  /* consecutive code lines, not yet written */
+	xmlNode *code_at;
+	int in_list;    /* the last block was a list item */
+	int docx;       /* text lives in w:t only (other text nodes are layout) */
+};
+
+/* The attribute (any namespace) as an int, or dflt. */
+static int attr_int(xmlNode *n, const char *name, int dflt)
+{
+	xmlChar *v = n != NULL ? xmlGetProp(n, (const xmlChar *)name) : NULL;
+	int r = v != NULL ? atoi((const char *)v) : dflt;
+	xmlFree(v);
+	return r;
+}
+
+static int name_is_code(const char *name)
+{
+	return name != NULL && (strstr(name, "Code") != NULL || strstr(name, "Preformatted") != NULL ||
+				strstr(name, "Source") != NULL || strstr(name, "code") != NULL);
+}
+
+/* "heading 3", "Heading_20_3" -> 3; else 0. */
+static int name_level(const char *name)
+{
+	if (name == NULL || strncasecmp(name, "heading", 7) != 0)
+		return 0;
+	const char *p = name + 7;
+	while (*p == ' ' || *p == '_' || (*p >= 'a' && *p <= 'z') || (*p == '2' && p[1] == '0'))
+		p += *p == '2' ? 2 : 1;
+	int lv = atoi(p);
+	return lv >= 1 && lv <= 9 ? lv : 0;
+}
+
+static void add_style(struct office *w, xmlChar *id, int level, int code)
+{
+	if (id == NULL || (level == 0 && !code) || w->n_styles == MAX_STYLES) {
+		xmlFree(id);
+		return;
+	}
+	if (w->n_styles % 64 == 0) {
+		struct style *p = realloc(w->styles, (w->n_styles + 64) * sizeof *p);
+		if (p == NULL) {
+			xmlFree(id);
+			return;
+		}
+		w->styles = p;
+	}
+	w->styles[w->n_styles++] = (struct style){.id = id, .level = level, .code = code};
+}
+
+static const struct style *find_style(const struct office *w, const xmlChar *id)
+{
+	for (size_t i = 0; id != NULL && i < w->n_styles; i++)
+		if (xmlStrEqual(w->styles[i].id, id))
+			return &w->styles[i];
+	return NULL;
+}
+
+static void free_styles(struct office *w)
+{
+	for (size_t i = 0; i < w->n_styles; i++)
+		xmlFree(w->styles[i].id);
+	free(w->styles);
+}
+
+/* ---- text runs ---- */
+
+/* Appends the text under n: collapsed inline text into w->o, or (raw) the
+ * verbatim lines into w->code.  Notes cited are queued in w->pending. */
+static void runs(struct office *w, xmlNode *n, int raw)
+{
+	conv_out *o = raw ? &w->code : w->o;
+	for (xmlNode *c = n->children; c != NULL; c = c->next) {
+		if (c->type == XML_TEXT_NODE && (!w->docx || conv_xml_is(n, "t"))) {
+			const char *s = (const char *)c->content;
+			if (raw)
+				conv_puts(o, s);
+			else
+				conv_inline(o, s, strlen(s));
+		} else if (conv_xml_is(c, "tab")) {
+			conv_put(o, raw ? "\t" : " ", 1);
+		} else if (conv_xml_is(c, "br") || conv_xml_is(c, "cr") || conv_xml_is(c, "line-break")) {
+			conv_put(o, raw ? "\n" : " ", 1);
+		} else if (conv_xml_is(c, "s")) { /* ODT: text:c spaces */
+			int k = attr_int(c, "c", 1);
+			for (int i = 0; i < k && i < 1000; i++)
+				conv_put(o, " ", 1);
+		} else if (conv_xml_is(c, "footnoteReference") || conv_xml_is(c, "endnoteReference")) {
+			xmlChar *id = xmlGetProp(c, (const xmlChar *)"id");
+			jv text = id != NULL ? jv_object_get(jv_copy(w->notes), jv_string((const char *)id))
+					     : jv_invalid();
+			conv_out *d = w->o;
+			char cite[32];
+			snprintf(cite, sizeof cite, "[^%s]", id != NULL ? (const char *)id : "");
+			conv_inline(d, cite, strlen(cite));
+			if (jv_get_kind(text) == JV_KIND_STRING)
+				w->pending = jv_array_append(w->pending,
+							     jv_string_fmt("%s: %s", cite, jv_string_value(text)));
+			jv_free(text);
+			xmlFree(id);
+		} else if (conv_xml_is(c, "note")) { /* ODT */
+			xmlNode *cit = conv_xml_child(c, "note-citation"), *body = conv_xml_child(c, "note-body");
+			xmlChar *num = cit != NULL ? xmlNodeGetContent(cit) : NULL;
+			char cite[32];
+			snprintf(cite, sizeof cite, "[^%s]", num != NULL ? (const char *)num : "");
+			conv_inline(w->o, cite, strlen(cite));
+			xmlChar *t = body != NULL ? xmlNodeGetContent(body) : NULL;
+			if (t != NULL)
+				w->pending = jv_array_append(w->pending,
+							     jv_string_fmt("%s: %s", cite, (const char *)t));
+			xmlFree(num);
+			xmlFree(t);
+		} else if (c->type == XML_ELEMENT_NODE && !conv_xml_is(c, "delText") &&
+			   !conv_xml_is(c, "instrText") && !conv_xml_is(c, "pPr") && !conv_xml_is(c, "rPr") &&
+			   !conv_xml_is(c, "note-citation")) {
+			runs(w, c, raw);
+			if (conv_xml_is(c, "p") || conv_xml_is(c, "h")) /* paragraphs of a cell */
+				conv_put(o, raw ? "\n" : " ", 1);
+		}
+	}
+}
+
+static void flush_code(struct office *w)
+{
+	if (w->code.len > 0) {
+		conv_code(w->o, NULL, w->code.text, w->code.len, conv_at(w->o, w->code_at));
+		w->in_list = 0;
+	}
+	w->code.len = 0;
+}
+
+static void flush_notes(struct office *w)
+{
+	int n = jv_array_length(jv_copy(w->pending));
+	for (int i = 0; i < n; i++) {
+		jv t = jv_array_get(jv_copy(w->pending), i);
+		size_t start = conv_block(w->o, NULL);
+		conv_inline(w->o, jv_string_value(t), (size_t)jv_string_length_bytes(jv_copy(t)));
+		conv_end_run(w->o, start, 1);
+		jv_free(t);
+	}
+	jv_free(w->pending);
+	w->pending = jv_array();
+	if (n > 0)
+		w->in_list = 0;
+}
+
+/* One paragraph: heading level (0: none), list level (-1: none), code. */
+static void paragraph(struct office *w, xmlNode *p, int level, int list, int code)
+{
+	if (code) {
+		if (w->code.len == 0)
+			w->code_at = p;
+		runs(w, p, 1);
+		conv_put(&w->code, "\n", 1);
+		return;
+	}
+	flush_code(w);
+	size_t start;
+	const char *loc = conv_at(w->o, p);
+	if (level > 0) {
+		start = conv_heading(w->o, level, loc);
+	} else if (list >= 0) {
+		start = w->in_list ? conv_line(w->o, loc) : conv_block(w->o, loc);
+		for (int i = 0; i < list && i < 8; i++)
+			conv_puts(w->o, "  ");
+		conv_puts(w->o, "- ");
+		conv_run(w->o);
+	} else {
+		start = conv_block(w->o, loc);
+	}
+	runs(w, p, 0);
+	int kept = conv_end_run(w->o, start, level == 0);
+	w->in_list = list >= 0 && (kept || w->in_list);
+	flush_notes(w);
+}
+
+#define TABLE_MAX_ROWS 4096
+
+/* Fills rows with the rows of t (through row groups), at most max. */
+static size_t rows_of(xmlNode *t, const char *row_name, xmlNode **rows, size_t max)
+{
+	size_t n = 0;
+	for (xmlNode *r = t->children; r != NULL && n < max; r = r->next)
+		if (conv_xml_is(r, row_name))
+			rows[n++] = r;
+		else if (conv_xml_is(r, "table-header-rows") || conv_xml_is(r, "table-rows"))
+			n += rows_of(r, row_name, rows + n, max - n);
+	return n;
+}
+
+static void table_row(struct office *w, xmlNode *row, const char *cell_name, size_t *cols)
+{
+	conv_line(w->o, conv_at(w->o, row));
+	conv_put(w->o, "|", 1);
+	size_t k = 0;
+	for (xmlNode *c = row->children; c != NULL; c = c->next)
+		if (conv_xml_is(c, cell_name)) {
+			conv_put(w->o, " ", 1);
+			conv_run(w->o);
+			runs(w, c, 0);
+			conv_end_run(w->o, w->o->run, 0);
+			for (size_t i = w->o->run; i < w->o->len; i++)
+				if (w->o->text[i] == '|')
+					w->o->text[i] = '/'; /* a cell cannot hold a pipe */
+			conv_put(w->o, " |", 2);
+			k++;
+		}
+	if (*cols == 0) { /* the first row: the header */
+		*cols = k > 0 ? k : 1;
+		conv_put(w->o, "\n|", 2);
+		for (k = 0; k < *cols; k++)
+			conv_put(w->o, "---|", 4);
+	}
+}
+
+/* A table: rows of cells (DOCX w:tr/w:tc, ODT table-row/table-cell), the
+ * first row followed by the separator. */
+static void table(struct office *w, xmlNode *t, const char *row_name, const char *cell_name)
+{
+	xmlNode **rows = malloc(TABLE_MAX_ROWS * sizeof *rows);
+	size_t n = rows != NULL ? rows_of(t, row_name, rows, TABLE_MAX_ROWS) : 0, cols = 0;
+	flush_code(w);
+	conv_block(w->o, conv_at(w->o, t));
+	for (size_t r = 0; r < n; r++)
+		table_row(w, rows[r], cell_name, &cols);
+	free(rows);
+	w->in_list = 0;
+	flush_notes(w);
+}
+
+/* ---- DOCX ---- */
+
+static void docx_styles(struct office *w, xmlNode *root)
+{
+	for (xmlNode *s = root->children; s != NULL; s = s->next) {
+		if (!conv_xml_is(s, "style"))
+			continue;
+		xmlNode *name = conv_xml_child(s, "name");
+		xmlChar *nm = name != NULL ? xmlGetProp(name, (const xmlChar *)"val") : NULL;
+		int level = name_level((const char *)nm);
+		int outline = attr_int(conv_xml_child(conv_xml_child(s, "pPr"), "outlineLvl"), "val", -1);
+		if (level == 0 && outline >= 0 && outline < 9)
+			level = outline + 1;
+		add_style(w, xmlGetProp(s, (const xmlChar *)"styleId"), level,
+			  name_is_code((const char *)nm));
+		xmlFree(nm);
+	}
+}
+
+static void docx_notes(struct office *w, xmlNode *root)
+{
+	for (xmlNode *f = root->children; f != NULL; f = f->next) {
+		if (!conv_xml_is(f, "footnote") && !conv_xml_is(f, "endnote"))
+			continue;
+		xmlChar *id = xmlGetProp(f, (const xmlChar *)"id");
+		conv_out t;
+		conv_out_init(&t);
+		conv_run(&t);
+		struct office tmp = {.o = &t, .notes = jv_object(), .pending = jv_array(),
+				     .docx = 1};
+		runs(&tmp, f, 0);
+		conv_end_run(&t, 0, 0);
+		if (id != NULL && t.len > 0)
+			w->notes = jv_object_set(w->notes, jv_string((const char *)id),
+						 jv_string_sized(t.text, (int)t.len));
+		jv_free(tmp.notes);
+		jv_free(tmp.pending);
+		conv_out_free(&t);
+		xmlFree(id);
+	}
+}
+
+static void docx_body(struct office *w, xmlNode *body)
+{
+	for (xmlNode *b = body->children; b != NULL; b = b->next) {
+		if (conv_xml_is(b, "p")) {
+			xmlNode *ppr = conv_xml_child(b, "pPr");
+			xmlChar *sid = xmlGetProp(conv_xml_child(ppr, "pStyle"), (const xmlChar *)"val");
+			const struct style *st = find_style(w, sid);
+			xmlFree(sid);
+			int level = st != NULL ? st->level : 0;
+			int outline = attr_int(conv_xml_child(ppr, "outlineLvl"), "val", -1);
+			if (outline >= 0 && outline < 9)
+				level = outline + 1;
+			xmlNode *num = conv_xml_child(ppr, "numPr");
+			int list = num != NULL ? attr_int(conv_xml_child(num, "ilvl"), "val", 0) : -1;
+			paragraph(w, b, level, level > 0 ? -1 : list, st != NULL && st->code);
+		} else if (conv_xml_is(b, "tbl")) {
+			table(w, b, "tr", "tc");
+		} else if (conv_xml_is(b, "sdt")) {
+			xmlNode *content = conv_xml_child(b, "sdtContent");
+			if (content != NULL)
+				docx_body(w, content);
+		}
+	}
+}
+
+static void core_meta(conv_out *o, xmlNode *root)
+{
+	static const char *const keys[][2] = {
+		{"title", "title"},       {"creator", "author"},          {"initial-creator", "author"},
+		{"subject", "subject"},   {"keywords", "keywords"},       {"keyword", "keywords"},
+		{"description", "description"}, {"language", "language"},
+	};
+	for (xmlNode *m = root != NULL ? root->children : NULL; m != NULL; m = m->next)
+		for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
+			if (conv_xml_is(m, keys[k][0])) {
+				xmlChar *v = xmlNodeGetContent(m);
+				conv_meta(o, keys[k][1], (const char *)v);
+				xmlFree(v);
+			}
+}
+
+static void office_init(struct office *w, conv_out *o)
+{
+	memset(w, 0, sizeof *w);
+	w->o = o;
+	w->notes = jv_object();
+	w->pending = jv_array();
+	conv_out_init(&w->code);
+}
+
+static void office_free(struct office *w)
+{
+	flush_code(w);
+	free_styles(w);
+	jv_free(w->notes);
+	jv_free(w->pending);
+	conv_out_free(&w->code);
+}
+
+/* Reads an optional XML entry and hands its root to fn. */
+static int optional(conv_zip *z, const char *name, struct office *w,
+		    void (*fn)(struct office *, xmlNode *), dp_err *err)
+{
+	int rc;
+	xmlDocPtr d = conv_zip_xml(z, name, &rc, err);
+	if (d != NULL) {
+		fn(w, xmlDocGetRootElement(d));
+		xmlFreeDoc(d);
+	}
+	return rc < 0 ? -1 : 0;
+}
+
+static void docx_core(struct office *w, xmlNode *root)
+{
+	core_meta(w->o, root);
+}
+
+int conv_docx(conv_out *o, const char *buf, size_t len, dp_err *err)
+{
+	conv_zip z;
+	struct office w;
+	int rc = -1;
+
+	o->format = "docx";
+	snprintf(o->converter, sizeof o->converter, "libzip %s, libxml2 %s", zip_libzip_version(),
+		 LIBXML_DOTTED_VERSION);
+	if (conv_zip_open(&z, buf, len, err) < 0)
+		return -1;
+	office_init(&w, o);
+	w.docx = 1;
+	if (optional(&z, "word/styles.xml", &w, docx_styles, err) < 0 ||
+	    optional(&z, "word/footnotes.xml", &w, docx_notes, err) < 0 ||
+	    optional(&z, "docProps/core.xml", &w, docx_core, err) < 0)
+		goto out;
+	xmlDocPtr d = conv_zip_xml(&z, "word/document.xml", &rc, err);
+	if (d == NULL) {
+		if (rc == 0)
+			dp_err_set(err, "damaged DOCX: no word/document.xml");
+		rc = -1;
+		goto out;
+	}
+	xmlNode *body = conv_xml_child(xmlDocGetRootElement(d), "body");
+	snprintf(o->prefix, sizeof o->prefix, "word/document.xml#");
+	if (body != NULL)
+		docx_body(&w, body);
+	flush_code(&w); /* before the document the code block points into goes */
+	rc = conv_keep_xml(o, d);
+out:
+	office_free(&w);
+	o->prefix[0] = '\0';
+	conv_zip_close(&z);
+	return rc;
+}
+
+/* ---- ODT ---- */
+
+static void odt_styles(struct office *w, xmlNode *root)
+{
+	xmlNode *auto_styles = conv_xml_child(root, "automatic-styles");
+	for (xmlNode *s = auto_styles != NULL ? auto_styles->children : NULL; s != NULL; s = s->next) {
+		if (!conv_xml_is(s, "style"))
+			continue;
+		xmlChar *parent = xmlGetProp(s, (const xmlChar *)"parent-style-name");
+		add_style(w, xmlGetProp(s, (const xmlChar *)"name"), 0,
+			  name_is_code((const char *)parent));
+		xmlFree(parent);
+	}
+}
+
+static int odt_is_code(const struct office *w, xmlNode *p)
+{
+	xmlChar *sn = xmlGetProp(p, (const xmlChar *)"style-name");
+	const struct style *st = find_style(w, sn);
+	int code = st != NULL ? st->code : name_is_code((const char *)sn);
+	xmlFree(sn);
+	return code;
+}
+
+static void odt_blocks(struct office *w, xmlNode *parent, int list)
+{
+	for (xmlNode *b = parent->children; b != NULL; b = b->next) {
+		if (conv_xml_is(b, "h")) {
+			int lv = attr_int(b, "outline-level", 1);
+			paragraph(w, b, lv < 1 ? 1 : lv, -1, 0);
+		} else if (conv_xml_is(b, "p")) {
+			paragraph(w, b, 0, list, list < 0 && odt_is_code(w, b));
+		} else if (conv_xml_is(b, "list")) {
+			odt_blocks(w, b, list + 1);
+		} else if (conv_xml_is(b, "list-item") || conv_xml_is(b, "list-header") ||
+			   conv_xml_is(b, "section") || conv_xml_is(b, "index-body")) {
+			odt_blocks(w, b, list);
+		} else if (conv_xml_is(b, "table")) {
+			table(w, b, "table-row", "table-cell");
+		}
+	}
+}
+
+int conv_odt(conv_out *o, const char *buf, size_t len, dp_err *err)
+{
+	conv_zip z;
+	struct office w;
+	int rc = -1;
+
+	o->format = "odt";
+	snprintf(o->converter, sizeof o->converter, "libzip %s, libxml2 %s", zip_libzip_version(),
+		 LIBXML_DOTTED_VERSION);
+	if (conv_zip_open(&z, buf, len, err) < 0)
+		return -1;
+	office_init(&w, o);
+	xmlDocPtr meta = conv_zip_xml(&z, "meta.xml", &rc, err);
+	if (rc < 0)
+		goto out;
+	if (meta != NULL) {
+		core_meta(o, conv_xml_child(xmlDocGetRootElement(meta), "meta"));
+		xmlFreeDoc(meta);
+	}
+	xmlDocPtr d = conv_zip_xml(&z, "content.xml", &rc, err);
+	if (d == NULL) {
+		if (rc == 0)
+			dp_err_set(err, "damaged ODT: no content.xml");
+		rc = -1;
+		goto out;
+	}
+	odt_styles(&w, xmlDocGetRootElement(d));
+	xmlNode *text = conv_xml_child(conv_xml_child(xmlDocGetRootElement(d), "body"), "text");
+	snprintf(o->prefix, sizeof o->prefix, "content.xml#");
+	if (text != NULL)
+		odt_blocks(&w, text, -1);
+	flush_code(&w);
+	rc = conv_keep_xml(o, d);
+out:
+	office_free(&w);
+	o->prefix[0] = '\0';
+	conv_zip_close(&z);
+	return rc;
+}

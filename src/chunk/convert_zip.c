@@ -1,0 +1,332 @@
+/* ZIP containers read safely (libzip, from memory) and EPUB (convert.h).
+ *
+ * Zip bombs: an archive is refused when it has more than
+ * CONV_ZIP_MAX_ENTRIES entries or its entries declare more than
+ * CONV_ZIP_MAX_BYTES uncompressed in total, before anything is inflated;
+ * an entry that inflates to more than its declared size is refused at the
+ * first byte over it (a lying header).  Path tricks: entry names that are
+ * absolute, hold a ".." component or a backslash refuse the archive; EPUB
+ * references are resolved against the package document's folder and must
+ * stay inside.
+ *
+ * EPUB: META-INF/container.xml names the package document (OPF); its
+ * metadata (dc:title, dc:creator, dc:language, dc:subject, dc:description,
+ * dc:publisher) becomes the document's meta; the spine's items are read in
+ * order through the HTML converter, each locator prefixed with the entry
+ * name and '#'. */
+#include "convert.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <zip.h>
+
+static int bad_name(const char *name)
+{
+	if (name[0] == '/' || strchr(name, '\\') != NULL)
+		return 1;
+	for (const char *p = name; (p = strstr(p, "..")) != NULL; p += 2)
+		if ((p == name || p[-1] == '/') && (p[2] == '\0' || p[2] == '/'))
+			return 1;
+	return 0;
+}
+
+int conv_zip_open(conv_zip *z, const char *buf, size_t len, dp_err *err)
+{
+	zip_error_t ze;
+	zip_error_init(&ze);
+	z->za = NULL;
+	z->budget = CONV_ZIP_MAX_BYTES;
+	zip_source_t *src = zip_source_buffer_create(buf, len, 0, &ze);
+	if (src != NULL && (z->za = zip_open_from_source(src, ZIP_RDONLY, &ze)) == NULL)
+		zip_source_free(src);
+	if (z->za == NULL) {
+		dp_err_set(err, "damaged ZIP container: %s", zip_error_strerror(&ze));
+		zip_error_fini(&ze);
+		return -1;
+	}
+	zip_error_fini(&ze);
+	zip_int64_t n = zip_get_num_entries(z->za, 0);
+	if (n < 0 || n > CONV_ZIP_MAX_ENTRIES) {
+		dp_err_set(err, "ZIP container refused: %lld entries (limit %d)", (long long)n,
+			   CONV_ZIP_MAX_ENTRIES);
+		goto refuse;
+	}
+	unsigned long long total = 0;
+	for (zip_int64_t i = 0; i < n; i++) {
+		zip_stat_t st;
+		if (zip_stat_index(z->za, (zip_uint64_t)i, ZIP_FL_ENC_RAW, &st) != 0 ||
+		    !(st.valid & ZIP_STAT_NAME)) {
+			dp_err_set(err, "damaged ZIP container: entry %lld unreadable", (long long)i);
+			goto refuse;
+		}
+		if (bad_name(st.name)) {
+			dp_err_set(err, "ZIP container refused: entry name '%.100s' leaves the archive",
+				   st.name);
+			goto refuse;
+		}
+		if (st.valid & ZIP_STAT_SIZE)
+			total += st.size;
+		if (total > CONV_ZIP_MAX_BYTES) {
+			dp_err_set(err, "ZIP container refused (zip bomb?): entries inflate to more "
+					"than %llu bytes", (unsigned long long)CONV_ZIP_MAX_BYTES);
+			goto refuse;
+		}
+	}
+	return 0;
+refuse:
+	conv_zip_close(z);
+	return -1;
+}
+
+void conv_zip_close(conv_zip *z)
+{
+	if (z->za != NULL)
+		zip_discard(z->za);
+	z->za = NULL;
+}
+
+int conv_zip_read(conv_zip *z, const char *name, char **out, size_t *len, dp_err *err)
+{
+	*out = NULL;
+	*len = 0;
+	zip_int64_t i = bad_name(name) ? -1 : zip_name_locate(z->za, name, ZIP_FL_ENC_RAW);
+	if (i < 0)
+		return 0;
+	zip_stat_t st;
+	if (zip_stat_index(z->za, (zip_uint64_t)i, 0, &st) != 0 || !(st.valid & ZIP_STAT_SIZE)) {
+		dp_err_set(err, "damaged ZIP entry %.100s: no size", name);
+		return -1;
+	}
+	/* conv_zip_open checked the declared sizes against the budget; an
+	 * entry that inflates to more than it declares is lying. */
+	size_t declared = (size_t)st.size, n = 0;
+	char *buf = malloc(declared + 1);
+	zip_file_t *f = buf != NULL ? zip_fopen_index(z->za, (zip_uint64_t)i, 0) : NULL;
+	if (f == NULL) {
+		dp_err_set(err, "damaged ZIP entry %.100s: %s", name,
+			   buf == NULL ? "out of memory" : zip_strerror(z->za));
+		free(buf);
+		return -1;
+	}
+	for (;;) {
+		/* One byte more than declared, to notice a lie. */
+		zip_int64_t got = zip_fread(f, buf + n, declared + 1 - n);
+		if (got < 0) {
+			dp_err_set(err, "damaged ZIP entry %.100s: %s", name,
+				   zip_error_strerror(zip_file_get_error(f)));
+			goto fail;
+		}
+		if (got == 0)
+			break;
+		n += (size_t)got;
+		if (n > declared) {
+			dp_err_set(err, "ZIP container refused (zip bomb?): entry %.100s inflates "
+					"beyond its declared %zu bytes", name, declared);
+			goto fail;
+		}
+	}
+	if (n > z->budget) { /* declared sizes were summed when opened: defensive */
+		dp_err_set(err, "ZIP container refused (zip bomb?): more than %llu bytes inflated",
+			   (unsigned long long)CONV_ZIP_MAX_BYTES);
+		goto fail;
+	}
+	z->budget -= n;
+	zip_fclose(f);
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	return 1;
+fail:
+	zip_fclose(f);
+	free(buf);
+	return -1;
+}
+
+xmlDocPtr conv_zip_xml(conv_zip *z, const char *name, int *rc, dp_err *err)
+{
+	char *data;
+	size_t len;
+	*rc = conv_zip_read(z, name, &data, &len, err);
+	if (*rc <= 0)
+		return NULL;
+	xmlDocPtr doc = len <= INT32_MAX ? xmlReadMemory(data, (int)len, NULL, NULL,
+							 XML_PARSE_NONET | XML_PARSE_NOERROR |
+								 XML_PARSE_NOWARNING)
+					 : NULL;
+	free(data);
+	if (doc == NULL || xmlDocGetRootElement(doc) == NULL) {
+		xmlFreeDoc(doc);
+		dp_err_set(err, "damaged XML in %.100s", name);
+		*rc = -1;
+		return NULL;
+	}
+	*rc = 1;
+	return doc;
+}
+
+/* ---- EPUB ---- */
+
+int conv_xml_is(const xmlNode *n, const char *name)
+{
+	return n != NULL && n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0;
+}
+
+xmlNode *conv_xml_child(xmlNode *n, const char *name)
+{
+	for (xmlNode *c = n != NULL ? n->children : NULL; c != NULL; c = c->next)
+		if (conv_xml_is(c, name))
+			return c;
+	return NULL;
+}
+
+/* The package document's path, from META-INF/container.xml, into path. */
+static int opf_path(conv_zip *z, char *path, size_t size, dp_err *err)
+{
+	int rc;
+	xmlDocPtr doc = conv_zip_xml(z, "META-INF/container.xml", &rc, err);
+	if (doc == NULL) {
+		if (rc == 0)
+			dp_err_set(err, "damaged EPUB: no META-INF/container.xml");
+		return -1;
+	}
+	xmlNode *rf = conv_xml_child(conv_xml_child(xmlDocGetRootElement(doc), "rootfiles"), "rootfile");
+	xmlChar *p = rf != NULL ? xmlGetProp(rf, (const xmlChar *)"full-path") : NULL;
+	rc = p != NULL && strlen((const char *)p) < size ? 0 : -1;
+	if (rc == 0)
+		snprintf(path, size, "%s", (const char *)p);
+	else
+		dp_err_set(err, "damaged EPUB: container.xml names no package document");
+	xmlFree(p);
+	xmlFreeDoc(doc);
+	return rc;
+}
+
+static void opf_meta(conv_out *o, xmlNode *metadata)
+{
+	static const char *const keys[][2] = {
+		{"title", "title"},     {"creator", "author"},          {"language", "language"},
+		{"subject", "subject"}, {"description", "description"}, {"publisher", "publisher"},
+	};
+	for (xmlNode *m = metadata != NULL ? metadata->children : NULL; m != NULL; m = m->next)
+		for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
+			if (conv_xml_is(m, keys[k][0])) {
+				xmlChar *v = xmlNodeGetContent(m);
+				conv_meta(o, keys[k][1], (const char *)v);
+				xmlFree(v);
+			}
+}
+
+/* dir + href (percent escapes decoded, fragment dropped) into out. */
+static int resolve(const char *dir, const char *href, char *out, size_t size)
+{
+	size_t n = snprintf(out, size, "%s", dir);
+	for (const char *p = href; *p != '\0' && *p != '#' && n + 1 < size; p++) {
+		unsigned v;
+		if (p[0] == '%' && sscanf(p + 1, "%2x", &v) == 1 && v != 0) {
+			out[n++] = (char)v;
+			p += 2;
+		} else {
+			out[n++] = *p;
+		}
+	}
+	out[n] = '\0';
+	return n + 1 < size && !bad_name(out) ? 0 : -1;
+}
+
+static int chapter(conv_out *o, conv_zip *z, const char *name, const conv_opts *opts,
+		   dp_err *err)
+{
+	char *data;
+	size_t len;
+	int rc = conv_zip_read(z, name, &data, &len, err);
+	if (rc == 0)
+		dp_err_set(err, "damaged EPUB: spine item %.100s missing", name);
+	if (rc <= 0)
+		return -1;
+	snprintf(o->prefix, sizeof o->prefix, "%.200s#", name);
+	rc = conv_html_part(o, data, len, opts, err);
+	free(data);
+	return rc;
+}
+
+static int spine(conv_out *o, conv_zip *z, xmlNode *pkg, const char *dir, const conv_opts *opts,
+		 dp_err *err)
+{
+	xmlNode *manifest = conv_xml_child(pkg, "manifest");
+	xmlNode *sp = conv_xml_child(pkg, "spine");
+	if (manifest == NULL || sp == NULL) {
+		dp_err_set(err, "damaged EPUB: package without manifest or spine");
+		return -1;
+	}
+	for (xmlNode *ref = sp->children; ref != NULL; ref = ref->next) {
+		if (!conv_xml_is(ref, "itemref"))
+			continue;
+		xmlChar *idref = xmlGetProp(ref, (const xmlChar *)"idref");
+		xmlChar *href = NULL, *type = NULL;
+		for (xmlNode *it = manifest->children; idref != NULL && it != NULL; it = it->next) {
+			xmlChar *id = conv_xml_is(it, "item") ? xmlGetProp(it, (const xmlChar *)"id") : NULL;
+			if (id != NULL && xmlStrEqual(id, idref)) {
+				href = xmlGetProp(it, (const xmlChar *)"href");
+				type = xmlGetProp(it, (const xmlChar *)"media-type");
+			}
+			xmlFree(id);
+			if (href != NULL)
+				break;
+		}
+		char name[1024];
+		int rc = 0;
+		if (href != NULL && type != NULL &&
+		    (xmlStrEqual(type, (const xmlChar *)"application/xhtml+xml") ||
+		     xmlStrEqual(type, (const xmlChar *)"text/html"))) {
+			if (resolve(dir, (const char *)href, name, sizeof name) < 0) {
+				dp_err_set(err, "EPUB refused: spine item '%.100s' leaves the archive",
+					   (const char *)href);
+				rc = -1;
+			} else {
+				rc = chapter(o, z, name, opts, err);
+			}
+		}
+		xmlFree(idref);
+		xmlFree(href);
+		xmlFree(type);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int conv_epub(conv_out *o, const char *buf, size_t len, const conv_opts *opts, dp_err *err)
+{
+	conv_zip z;
+	char path[1024], dir[1024];
+	int rc = -1;
+
+	o->format = "epub";
+	snprintf(o->converter, sizeof o->converter, "libzip %s, libxml2 %s", zip_libzip_version(),
+		 LIBXML_DOTTED_VERSION);
+	if (conv_zip_open(&z, buf, len, err) < 0)
+		return -1;
+	if (opf_path(&z, path, sizeof path, err) < 0)
+		goto out;
+	xmlDocPtr opf = conv_zip_xml(&z, path, &rc, err);
+	if (opf == NULL) {
+		if (rc == 0)
+			dp_err_set(err, "damaged EPUB: package document %.100s missing", path);
+		rc = -1;
+		goto out;
+	}
+	const char *slash = strrchr(path, '/');
+	snprintf(dir, sizeof dir, "%.*s", slash != NULL ? (int)(slash - path + 1) : 0, path);
+	xmlNode *pkg = xmlDocGetRootElement(opf);
+	opf_meta(o, conv_xml_child(pkg, "metadata"));
+	rc = spine(o, &z, pkg, dir, opts, err);
+	o->prefix[0] = '\0';
+	xmlFreeDoc(opf);
+out:
+	conv_zip_close(&z);
+	return rc;
+}

@@ -1,0 +1,78 @@
+/* libFuzzer target for the HTML converter (src/chunk/convert_html.c) and
+ * the derived-Markdown writer it shares with every converter (convert.c),
+ * through chunking and provenance as the chunk stage runs them.  Built and
+ * run by tests/fuzz/run-fuzz.sh html.
+ *
+ * The first input byte picks the options (cap, overlap, drop list); the
+ * rest is the page.  Any input must not crash or leak; the derived text
+ * must be valid UTF-8 without NUL bytes, marks must be in order inside it,
+ * and every chunk must keep the chunker's promises. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../src/chunk/chunk_stage.h"
+#include "text.h"
+
+#define CHECK(cond)                                                                \
+	do {                                                                       \
+		if (!(cond))                                                       \
+			__builtin_trap();                                          \
+	} while (0)
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	conv_global_init();
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size == 0)
+		return 0;
+	chunk_opts opts = {.max_tokens = CHUNK_MIN_TOKENS + (data[0] & 0x3f)};
+	opts.overlap = (data[0] >> 6) * opts.max_tokens / 6;
+	opts.min_tokens = size % (opts.max_tokens + 1); /* merging of small sections too */
+	conv_opts copts;
+	conv_opts_default(&copts, 1 << 20);
+	if (data[0] & 0x80)
+		copts.n_drop = 0;
+	size_t len = size - 1;
+	char *buf = malloc(len + 1);
+	memcpy(buf, data + 1, len);
+	buf[len] = '\0';
+
+	conv_out o;
+	dp_err err;
+	chunk_doc doc;
+	conv_out_init(&o);
+	chunk_doc_init(&doc);
+	if (conv_file(&o, CONV_HTML, NULL, "/f.html", buf, len, &copts, &err) == 0) {
+		const char *text = o.text != NULL ? o.text : "";
+		CHECK(dp_utf8_invalid_at(text, o.len) == o.len);
+		CHECK(memchr(text, '\0', o.len) == NULL);
+		for (size_t i = 0; i < o.n_marks; i++) {
+			CHECK(o.marks[i].off <= o.len && o.marks[i].loc < o.n_locs);
+			CHECK(i == 0 || o.marks[i].off > o.marks[i - 1].off);
+		}
+		if (chunk_split(&doc, text, o.len, CHUNK_MARKDOWN, &opts, NULL, 0, &err) == 0) {
+			for (size_t i = 0; i < doc.n_chunks; i++)
+				CHECK(doc.chunks[i].tokens <= opts.max_tokens &&
+				      doc.chunks[i].off + doc.chunks[i].len <= o.len);
+			jv rec = chunk_document_derived(jv_object(), &doc, text, jv_copy(o.meta),
+							"html", "fuzz");
+			rec = conv_provenance(rec, &doc, &o);
+			CHECK(jv_get_kind(rec) == JV_KIND_OBJECT);
+			/* Derived text: no byte ranges into the file. */
+			jv c0 = jv_array_get(jv_object_get(jv_copy(rec), jv_string("chunks")), 0);
+			CHECK(!jv_is_valid(c0) || !jv_object_has(c0, jv_string("start")));
+			jv_free(rec);
+		}
+	}
+	chunk_doc_free(&doc);
+	conv_out_free(&o);
+	free(buf);
+	return 0;
+}

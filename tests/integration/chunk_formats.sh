@@ -1,0 +1,181 @@
+#!/bin/bash
+# docpipe-chunk on documents beyond Markdown (issue 12): HTML, PDF, DOCX,
+# ODT, EPUB, notebooks and --convert commands.  Headings, code and table
+# blocks, metadata and provenance of each; damaged, encrypted, image-only
+# files, zip bombs and path tricks fail with a reason.  The files are in
+# tests/data/formats (README there: where each comes from).
+. "$(dirname "$0")/../lib/tap.sh"
+set -o pipefail
+
+D=$T_DIR/docs
+mkdir -p "$D"
+cp "$TOP"/tests/data/formats/* "$D/"
+rm -f "$D/README"
+
+docpipe-discover "$D" >"$T_DIR/files" 2>/dev/null
+is "$(jq -r '.path | sub(".*/"; "")' "$T_DIR/files" | sort | tr '\n' ' ')" \
+	"analysis.ipynb blank.pdf encrypted.pdf latin1.html mime-spec-p1-3.pdf notes.docx notes.odt pg-sql-createindex.html rust-data-types.epub " \
+	"discover finds every format by default"
+# --min-tokens 0: one chunk per section, to see each converter's headings
+# (merging small sections is the chunker's, chunk_formats_chunker.sh).
+docpipe-chunk --max-tokens 200 --min-tokens 0 <"$T_DIR/files" >"$T_DIR/out" 2>/dev/null
+is "$?" 1 "exit 1: the encrypted and the image-only PDF fail"
+doc() { jq -c --arg p "$D/$1" "select(.path == \$p) | $2" "$T_DIR/out"; }
+text() { jq -r --arg p "$D/$1" 'select(.path == $p) | [.chunks[].text] | join("\n\n")' "$T_DIR/out"; }
+
+# HTML: a page written by hand in ISO-8859-1.
+is "$(doc latin1.html '[.format, .converter[:7], .meta]')" \
+	'["html","libxml2",{"language":"fr","title":"Café crème","description":"Un guide du café","keywords":"café, crème"}]' \
+	"HTML: charset converted, title, description, keywords, lang as meta"
+is "$(doc latin1.html '[.chunks[].heading]')" '[["Le café"],["Le café","Recette"]]' "HTML: h1/h2 heading paths"
+t=$(text latin1.html)
+like "$t" $'1\\. Moudre le café\n2\\. Chauffer le lait\n   - entier\n   - demi-écrémé' "HTML: ordered list with a nested list"
+like "$t" $'```sh\nbrew --strength=5 \\| tee cup\n```' "HTML: pre stays one fenced block with its language"
+like "$t" $'\\| Taille \\| Prix \\|\n\\|---\\|---\\|\n\\| petit \\| 2 € \\|\n\\| grand \\\\\\| double \\| 3 € \\|' "HTML: table as pipe rows, '|' escaped"
+like "$t" 'servi chaud & fort élégant' "HTML: entities decoded"
+like "$t" '\\# pas un titre' "HTML: text that would start a heading is escaped"
+ok "$(printf '%s' "$t" | grep -cE 'header text|Accueil|Pied de page|tracking|caché|color: red')" "HTML: script, style, nav, header, footer, hidden dropped"
+is "$(doc latin1.html '[.chunks[] | .locator, has("start"), has("line_start")]')" \
+	'["/html/body/h1",false,false,"/html/body/h2",false,false]' "HTML: locators, no byte ranges"
+docpipe-discover "$D/latin1.html" | docpipe-chunk --html-drop '' | jq -r '[.chunks[].text] | join(" ")' | tr '\n' ' ' >"$T_DIR/keep"
+like "$(cat "$T_DIR/keep")" 'Site header text.*Accueil.*texte caché.*Pied de page' "--html-drop '' keeps everything"
+docpipe-discover "$D/latin1.html" | docpipe-chunk --html-drop +table,ol | jq -r '[.chunks[].text] | join(" ")' >"$T_DIR/drop"
+ok "$(grep -cE 'Taille|Moudre|Site header' "$T_DIR/drop")" "--html-drop +LIST adds to the default list"
+
+# The PostgreSQL manual (Debian postgresql-doc-15).
+is "$(doc pg-sql-createindex.html '.meta.title')" '"CREATE INDEX"' "PostgreSQL page: title"
+like "$(doc pg-sql-createindex.html '[.chunks[].heading[-1]] | unique | join(",")')" \
+	'CREATE INDEX.*Description.*Examples.*Parameters.*Synopsis' "PostgreSQL page: section headings"
+like "$(text pg-sql-createindex.html)" $'```\nCREATE \\[ UNIQUE \\] INDEX' "PostgreSQL page: synopsis as a code block"
+ok "$(text pg-sql-createindex.html | grep -c 'Prev.*Up.*Next')" "PostgreSQL page: DocBook navigation dropped"
+is "$(doc pg-sql-createindex.html '[.chunks[].tokens | select(. > 200)] | length')" 0 "--max-tokens holds for converted text"
+
+# Notebook.
+is "$(doc analysis.ipynb '[.format, .meta.language, .meta.title, [.chunks[].heading[-1]], [.chunks[].locator]]')" \
+	'["ipynb","python","Quarterly sales",["Sales analysis","Totals by region"],["cells[0]","cells[2]"]]' \
+	"notebook: Markdown cells give headings, locators are cell indexes"
+t=$(text analysis.ipynb)
+like "$t" $'```python\nimport pandas as pd' "notebook: code cells fenced with the kernel language"
+ok "$(printf '%s' "$t" | grep -cE 'rows: 42|raw cell')" "notebook: outputs and raw cells dropped"
+docpipe-discover "$D/analysis.ipynb" | docpipe-chunk --notebook-outputs | jq -r '[.chunks[].text] | join(" ")' >"$T_DIR/nbo"
+like "$(cat "$T_DIR/nbo")" $'```output\nrows: 42\n```.*north    1200' "--notebook-outputs keeps text outputs"
+
+# DOCX and ODT written by pandoc.
+for f in notes.docx notes.odt; do
+	is "$(doc $f '[.meta.title, .meta.author, [.chunks[].heading[-1]]]')" \
+		'["Field Notes","Test Writer",[null,"Field Notes","Equipment","Weather"]]' "$f: core metadata, heading styles"
+	t=$(text $f)
+	like "$t" $'- compass\n- rope\n  - nylon rope\n- lamp' "$f: nested list"
+	like "$t" $'\\| Item \\| Count \\|\n\\|---\\|---\\|\n\\| tent \\| 2 \\|' "$f: table"
+	like "$t" $'```\ndef hello\\(\\):\n    return "world"\n```' "$f: code paragraphs as one fenced block"
+	like "$(printf '%s' "$t" | tr '\n' ' ')" 'survey\.\[\^[0-9]+\] +\\\[\^[0-9]+\]: Taken in the northern valley' \
+		"$f: footnote kept after its paragraph"
+done
+like "$(doc notes.docx '.chunks[1].locator')" '^"word/document.xml#/w:document/w:body/w:p\[[0-9]+\]"$' "DOCX: locator"
+
+# EPUB written by pandoc from a Rust book chapter.
+is "$(doc rust-data-types.epub '[.format, .meta.title, .meta.author, .meta.language]')" \
+	'["epub","Data Types","The Rust Project","en"]' "EPUB: OPF metadata"
+like "$(doc rust-data-types.epub '[.chunks[].heading[-1]] | unique | join(",")')" 'Compound Types.*Scalar Types' "EPUB: chapter headings"
+like "$(text rust-data-types.epub)" $'\\| Length \\| Signed \\| Unsigned \\|\n\\|---\\|---\\|---\\|' "EPUB: table"
+like "$(doc rust-data-types.epub '.chunks[-1].locator')" '^"EPUB/text/ch[0-9]+.xhtml#/html/body/' "EPUB: locator names the chapter entry"
+
+# PDF (three pages of the shared-mime-info specification, Debian).
+is "$(doc mime-spec-p1-3.pdf '[.format, .meta.pages, (.converter | startswith("poppler-glib"))]')" '["pdf",3,true]' "PDF: pages in meta, converter"
+is "$(doc mime-spec-p1-3.pdf '[.chunks[] | select(.page_start < 1 or .page_end < .page_start or .page_end > 3 or has("start"))] | length')" \
+	0 "PDF: every chunk has a page range inside the document, no byte range"
+is "$(doc mime-spec-p1-3.pdf '[.chunks[] | select(.text | contains("## 1.1. Version")) | .page_start][0]')" 1 "PDF: heading and page of a section (a heading alone merges with the next)"
+is "$(doc mime-spec-p1-3.pdf '[.chunks[] | select(.heading[-1] == "2.1. Directory layout") | .page_end] | max')" 3 "PDF: a section over two pages"
+ok "$(text mime-spec-p1-3.pdf | grep -c 'Shared MIME-info Database$')" "PDF: running header removed"
+is "$(doc encrypted.pdf '[.kind, .error]')" '["error","encrypted PDF (password protected): not read"]' "encrypted PDF refused"
+is "$(doc blank.pdf '.error')" '"image-only PDF: no text on its 1 pages (no OCR is done)"' "image-only PDF refused"
+
+# Damaged files.
+B=$T_DIR/bad
+mkdir -p "$B"
+head -c 20000 "$D/mime-spec-p1-3.pdf" >"$B/cut.pdf"
+head -c 3000 "$D/notes.docx" >"$B/cut.docx"
+printf '{"cells": [{"cell_type": "code"' >"$B/cut.ipynb"
+echo 'plain text' >"$B/text.odt"
+python3 - "$B" <<'EOF'
+import sys, zipfile
+d = sys.argv[1]
+# Zip bombs: 300 MB of zeros in one entry; a lying size; 10001 entries; a lying name.
+with zipfile.ZipFile(d + "/bomb.docx", "w", zipfile.ZIP_DEFLATED) as z:
+    with z.open("word/document.xml", "w", force_zip64=True) as f:
+        block = b"\0" * (1 << 20)
+        for _ in range(300):
+            f.write(block)
+# A header that lies: 1000 bytes declared, 300 MB inside.
+import struct
+with zipfile.ZipFile(d + "/liar.docx", "w", zipfile.ZIP_DEFLATED) as z:
+    with z.open("word/document.xml", "w") as f:
+        for _ in range(300):
+            f.write(block)
+b = bytearray(open(d + "/liar.docx", "rb").read())
+struct.pack_into("<I", b, 22, 1000)
+struct.pack_into("<I", b, b.find(b"PK\x01\x02") + 24, 1000)
+open(d + "/liar.docx", "wb").write(bytes(b))
+with zipfile.ZipFile(d + "/many.odt", "w") as z:
+    for i in range(10001):
+        z.writestr("e%d" % i, "")
+with zipfile.ZipFile(d + "/trick.epub", "w") as z:
+    z.writestr("mimetype", "application/epub+zip")
+    z.writestr("../../etc/evil.xhtml", "<p>x</p>")
+EOF
+docpipe-discover "$B" | docpipe-chunk >"$T_DIR/bad.out" 2>/dev/null
+bad() { jq -r --arg p "$B/$1" 'select(.path == $p) | .kind + ": " + .error' "$T_DIR/bad.out"; }
+like "$(bad cut.pdf)" '^error: damaged PDF' "truncated PDF: damaged"
+like "$(bad cut.docx)" '^error: damaged ZIP' "truncated DOCX: damaged"
+like "$(bad cut.ipynb)" '^error: damaged notebook' "truncated notebook: damaged"
+like "$(bad text.odt)" '^error: not a ZIP container by its content \(libmagic: ASCII text\)' "content checked: not a ZIP"
+like "$(bad bomb.docx)" '^error: ZIP container refused \(zip bomb\?\)' "zip bomb refused"
+like "$(bad liar.docx)" '^error: ZIP container refused \(zip bomb\?\): entry word/document.xml inflates beyond its declared 1000 bytes' \
+	"zip bomb with a lying size refused"
+like "$(bad many.odt)" '^error: ZIP container refused: 10001 entries' "too many entries refused"
+like "$(bad trick.epub)" "^error: ZIP container refused: entry name '../../etc/evil.xhtml'" "path trick refused"
+
+# --convert: external converters.
+C=$T_DIR/conv
+mkdir -p "$C"
+printf 'Title\n=====\n\nSome *text*.\n' >"$C/a.rst"
+printf 'x\n' >"$C/b.web"
+printf 'x\n' >"$C/c.bad"
+printf 'x\n' >"$C/d.slow"
+cat >"$T_DIR/rst2md" <<'EOF'
+#!/bin/sh
+# A stand-in converter: setext title to ATX, the rest as it is.
+sed -e '1s/^/# /' -e '2d' "$1"
+EOF
+chmod +x "$T_DIR/rst2md"
+docpipe-discover "$C" --glob '*' | docpipe-chunk --convert "rst=$T_DIR/rst2md" \
+	--convert 'web=printf "<html><head><title>W</title></head><body><h2>Web</h2><p>from %s</p></body></html>"' \
+	--convert 'bad=echo "cannot parse this" >&2; exit 3; :' \
+	--convert 'slow=sleep 29.517; :' --convert-timeout 1 >"$T_DIR/conv.out" 2>/dev/null
+conv() { jq -c --arg p "$C/$1" "select(.path == \$p) | $2" "$T_DIR/conv.out"; }
+is "$(conv a.rst '[.format, .converter, .chunks[0].heading, .chunks[0].text]')" \
+	"[\"rst\",\"command: $T_DIR/rst2md\",[\"Title\"],\"# Title\\n\\nSome *text*.\"]" "--convert: Markdown output chunked"
+is "$(conv b.web '[.meta.title, .chunks[0].heading, .chunks[0].text]')" \
+	"[\"W\",[\"Web\"],\"## Web\\n\\nfrom $C/b.web\"]" "--convert: HTML output through the HTML converter"
+is "$(conv c.bad '.error')" '"converter exited with status 3; stderr: cannot parse this "' "--convert failure: status and stderr in the error"
+is "$(conv d.slow '.error')" '"converter timed out after 1 s (killed)"' "--convert timeout"
+pgrep -f 'sleep 29.517' >/dev/null
+is "$?" 1 "the timed-out converter's process group is gone"
+docpipe-chunk --convert 'nocommand' </dev/null 2>/dev/null
+is "$?" 2 "--convert without '=' is a usage error"
+
+# Stored: meta becomes the document's metadata, the chunker names the converter.
+newdb || exit 1
+docpipe-discover "$D/latin1.html" "$D/mime-spec-p1-3.pdf" | docpipe-chunk | docpipe-embed | docpipe-store >"$T_DIR/receipts" 2>/dev/null
+is "$(jq -r .status "$T_DIR/receipts" | sort | tr '\n' ' ')" "stored stored " "converted documents stored"
+is "$(sql "SELECT metadata->>'title', chunker LIKE 'html-v1 (libxml2 %' FROM docpipe.documents WHERE path LIKE '%latin1.html'")" \
+	"Café crème|t" "store: metadata from <title>, chunker names libxml2 and its version"
+is "$(sql "SELECT (metadata->>'pages')::int, chunker LIKE 'pdf-v1 (poppler-glib %' FROM docpipe.documents WHERE path LIKE '%.pdf'")" \
+	"3|t" "store: PDF page count in metadata, chunker names poppler"
+
+# The same documents with two threads.
+docpipe-chunk --max-tokens 200 --min-tokens 0 --threads 2 <"$T_DIR/files" 2>/dev/null | jq -c . | sort >"$T_DIR/t2"
+jq -c . "$T_DIR/out" | sort | cmp -s - "$T_DIR/t2"
+is "$?" 0 "--threads 2 gives the same records"
+
+done_testing

@@ -1,0 +1,140 @@
+/* Unit tests of the converters' shared parts (src/chunk/convert.c): the
+ * derived-Markdown writer (escapes, runs, marks), options, the dispatch by
+ * extension, provenance of chunks; and small HTML and notebook inputs. */
+#include "../../src/chunk/chunk_stage.h"
+#include "t.h"
+
+/* Writes one paragraph run of s and returns the derived text. */
+static const char *para(conv_out *o, const char *s)
+{
+	o->len = 0;
+	size_t start = conv_block(o, NULL);
+	conv_inline(o, s, strlen(s));
+	conv_end_run(o, start, 1);
+	return o->text != NULL ? o->text : "";
+}
+
+static void test_writer(void)
+{
+	conv_out o;
+	conv_out_init(&o);
+	T_EQ_STR(para(&o, "  a \n\t b  "), "a b", "inline text: white space collapsed and trimmed");
+	T_EQ_STR(para(&o, "# not a heading"), "\\# not a heading", "a '#' at the start is escaped");
+	T_EQ_STR(para(&o, "12. not a list"), "12\\. not a list", "an ordered-list number is escaped");
+	T_EQ_STR(para(&o, "[x]: /not-a-definition"), "\\[x]: /not-a-definition",
+		 "a link definition is escaped");
+	T_EQ_STR(para(&o, "plain - text"), "plain - text", "other text is left alone");
+	T_EQ_STR(para(&o, " \n "), "", "an empty run leaves nothing");
+	o.len = 0;
+	conv_code(&o, "c", "\nint a = `b`;\n```x\n\n", 20, NULL);
+	T_EQ_STR(o.text, "````c\nint a = `b`;\n```x\n````\n", "code fence longer than any backtick run");
+	conv_out_free(&o);
+}
+
+static void test_marks(void)
+{
+	conv_out o;
+	conv_out_init(&o);
+	conv_heading(&o, 1, "a");
+	conv_puts(&o, "A");
+	size_t start = conv_block(&o, "b");
+	conv_run(&o);
+	conv_end_run(&o, start, 1); /* an empty block: its mark goes */
+	conv_heading(&o, 1, "c");
+	conv_puts(&o, "C");
+	T_EQ_INT(o.n_marks, 2, "the mark of an emptied block is dropped");
+	T_EQ_STR(o.locs + o.marks[1].loc, "c", "the next block's mark replaces it");
+	T_EQ_INT(o.marks[1].off, 5, "at the block's offset");
+
+	/* Sections with text: a heading alone would merge with the next
+	 * (chunker.h), leaving one chunk. */
+	conv_out_free(&o);
+	conv_out_init(&o);
+	const char *const names[] = {"a", "A", "a2", "Alpha text here.", "c", "C", "c2", "Gamma text here."};
+	for (int i = 0; i < 8; i += 4) {
+		conv_heading(&o, 1, names[i]);
+		conv_puts(&o, names[i + 1]);
+		start = conv_block(&o, names[i + 2]);
+		conv_run(&o);
+		conv_inline(&o, names[i + 3], strlen(names[i + 3]));
+		conv_end_run(&o, start, 1);
+	}
+	chunk_opts opts = {.max_tokens = 8, .overlap = 0};
+	chunk_doc doc;
+	dp_err err;
+	chunk_doc_init(&doc);
+	T_OK(chunk_split(&doc, o.text, o.len, CHUNK_MARKDOWN, &opts, NULL, 0, &err) == 0, "split");
+	o.meta = jv_object_set(o.meta, jv_string("title"), jv_string("mine"));
+	o.meta = jv_object_set(o.meta, jv_string("lang"), jv_string("en"));
+	jv rec = chunk_document_derived(
+		jv_object_set(jv_object(), jv_string("meta"),
+			      jv_object_set(jv_object(), jv_string("title"), jv_string("up"))),
+		&doc, o.text, jv_copy(o.meta), "x", "x");
+	rec = conv_provenance(rec, &doc, &o);
+	jv got = jv_dump_string(jv_copy(rec), JV_PRINT_SORTED);
+	T_EQ_STR(jv_string_value(got),
+		 "{\"chunker\":\"x\",\"chunks\":[{\"heading\":[\"A\"],\"locator\":\"a\",\"seq\":0,\"text\":\"# A\\n\\nAlpha text here.\",\"tokens\":6},"
+		 "{\"heading\":[\"C\"],\"locator\":\"c\",\"seq\":1,\"text\":\"# C\\n\\nGamma text here.\",\"tokens\":6}],"
+		 "\"converter\":\"\",\"format\":\"x\",\"kind\":\"document\",\"meta\":{\"lang\":\"en\",\"title\":\"up\"}}",
+		 "locators per chunk; upstream meta keys win");
+	jv_free(got);
+	jv_free(rec);
+	chunk_doc_free(&doc);
+	conv_out_free(&o);
+}
+
+static void test_options(void)
+{
+	conv_opts c;
+	const conv_command *cmd;
+	dp_err err;
+	conv_opts_default(&c, 100);
+	T_EQ_INT(conv_kind_of(&c, "/a/B.HTML", &cmd), CONV_HTML, "extension in any case");
+	T_EQ_INT(conv_kind_of(&c, "/a.d/x", &cmd), CONV_NONE, "a dot in a folder name is no extension");
+	T_EQ_INT(conv_kind_of(&c, "/a/x.md", &cmd), CONV_NONE, "Markdown is not converted");
+	T_OK(conv_opts_command(&c, ".html=pandoc -t gfm", &err) == 0, "--convert .EXT=COMMAND");
+	T_EQ_INT(conv_kind_of(&c, "/a/x.html", &cmd), CONV_COMMAND, "--convert wins over a built-in");
+	T_EQ_STR(cmd->command, "pandoc -t gfm", "its command");
+	T_OK(conv_opts_command(&c, "=x", &err) < 0 && conv_opts_command(&c, "rst=", &err) < 0,
+	     "--convert needs EXT and COMMAND");
+	char list[] = "+aside,.toc";
+	size_t before = c.n_drop;
+	T_OK(conv_opts_drop(&c, list, &err) == 0 && c.n_drop == before + 2, "--html-drop +LIST adds");
+	char none[] = "";
+	T_OK(conv_opts_drop(&c, none, &err) == 0 && c.n_drop == 0, "--html-drop '' drops nothing");
+}
+
+static void test_small_inputs(void)
+{
+	conv_opts c;
+	conv_out o;
+	dp_err err;
+	conv_opts_default(&c, 100);
+	static const char html[] = "<p>one<p>two<ul><li>a<li><p>b</p><ol><li>c</ol></ul>"
+				   "<table><tr><td>only</td></tr></table><h7>x</h7>";
+	conv_out_init(&o);
+	T_OK(conv_html(&o, html, sizeof html - 1, &c, &err) == 0, "HTML converts");
+	T_EQ_STR(o.text, "one\n\ntwo\n\n- a\n- b\n  1. c\n\nonly\n\nx", "implied ends, nesting, a one-column table is layout");
+	conv_out_free(&o);
+
+	static const char nb[] = "{\"nbformat\":4,\"metadata\":{},\"cells\":"
+				 "[{\"cell_type\":\"code\",\"source\":\"x = 1\"}]}";
+	conv_out_init(&o);
+	T_OK(conv_ipynb(&o, nb, sizeof nb - 1, &c, &err) == 0, "a notebook without a language");
+	T_EQ_STR(o.text, "```\nx = 1\n```\n", "code cell without a language tag");
+	conv_out_free(&o);
+	conv_out_init(&o);
+	T_OK(conv_ipynb(&o, "{\"nbformat\":3}", 14, &c, &err) < 0, "nbformat 3 refused");
+	T_EQ_STR(err.msg, "not a notebook of nbformat 4 or later (no \"cells\" array)", "with its reason");
+	conv_out_free(&o);
+}
+
+int main(void)
+{
+	conv_global_init();
+	test_writer();
+	test_marks();
+	test_options();
+	test_small_inputs();
+	return t_done();
+}
