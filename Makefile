@@ -26,7 +26,7 @@ LDFLAGS   := -pthread -Wl,--as-needed $(LDFLAGS_$(V))
 # what is missing and how to get it, not fail deep inside a compile.  Goals
 # that install or only clean skip the check (check/demo/bench run deps first,
 # then build in a sub-make, which checks).
-NO_BUILD_GOALS := deps check demo bench clean faults eval
+NO_BUILD_GOALS := deps check demo demo-stop bench clean faults eval
 ifneq ($(filter-out $(NO_BUILD_GOALS),$(or $(MAKECMDGOALS),all)),)
 MISSING_DEPS := $(shell for p in $(PKGS); do pkg-config --exists $$p 2>/dev/null || echo $$p; done; \
 	echo '\#include <jv.h>' | $(CC) -E -x c - >/dev/null 2>&1 || echo jq)
@@ -48,7 +48,7 @@ TEST_SRC  := $(wildcard tests/unit/test_*.c)
 TESTS     := $(TEST_SRC:tests/unit/%.c=$(B)/tests/%)
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all deps check demo clean unit-tests bench eval fuzz faults
+.PHONY: all deps check demo demo-stop clean unit-tests bench eval fuzz faults
 all: $(BINS) $(TESTS)
 
 deps:
@@ -91,6 +91,10 @@ check: deps
 demo: deps
 	$(MAKE) V=release all
 	scripts/demo
+
+# Stops the PostgreSQL that make demo leaves running for queries.
+demo-stop:
+	scripts/demo stop
 
 bench: deps
 	$(MAKE) V=release all

@@ -27,7 +27,8 @@ Control (JSON):
                    "log": [{"endpoint", "inputs": [...], "outputs": [...]}],
                    "max_in_flight": {...}, "busy_s": {...}, "auth_seen": [...],
                    "max_concurrent": {...}, "status": {"chat": {"200": n, ...}},
-                   "times": [[endpoint, start_s, end_s, status], ...]}
+                   "times": [[endpoint, start_s, end_s, status], ...],
+                   "rejected": [inputs of each embed request refused for bad_input]}
                   requests counts every request on arrival, before any check
                   (a 401 is counted); max_concurrent is the most requests of a
                   kind open at once (the client's in-flight level, slots or
@@ -102,6 +103,7 @@ class State:
         self.max_in_flight = {"embed": 0, "chat": 0}
         self.busy = {"embed": 0.0, "chat": 0.0}
         self.log = []
+        self.rejected = []  # input counts of embed requests refused for bad_input
         self.auth_seen = set()
         self.open = {"embed": 0, "chat": 0}
         self.max_concurrent = {"embed": 0, "chat": 0}
@@ -179,7 +181,8 @@ class Handler(BaseHTTPRequestHandler):
                                      "max_in_flight": st.max_in_flight, "busy_s": st.busy,
                                      "auth_seen": sorted(st.auth_seen),
                                      "max_concurrent": st.max_concurrent, "status": st.status,
-                                     "times": st.times, "redirects": st.redirects})
+                                     "times": st.times, "redirects": st.redirects,
+                                     "rejected": st.rejected})
         else:
             self.send_json(404, {"error": {"message": "not found"}})
 
@@ -320,6 +323,8 @@ class Handler(BaseHTTPRequestHandler):
                                                   "type": "invalid_request_error"}})
         if kind == "embed":
             if st.bad_input is not None and any(st.bad_input in t for t in texts):
+                with st.lock:
+                    st.rejected.append(len(texts))
                 return self.send_json(400, {"error": {
                     "message": "This model's maximum context length is 8192 tokens (injected)",
                     "type": "invalid_request_error"}})
