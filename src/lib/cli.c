@@ -8,6 +8,7 @@
 #include "jqfilter.h"
 #include "record.h"
 #include "stats.h"
+#include "zmqmon.h"
 #include "zmqsock.h"
 
 #ifndef DOCPIPE_VERSION
@@ -173,5 +174,11 @@ void dp_cli_handle_signals(void)
 
 int dp_cli_exit_status(int rc)
 {
+	char why[DP_ERR_MAX];
+
+	if (dp_zmq_refused(why, sizeof why)) {
+		dp_diag("%s", why);
+		return DP_EXIT_USAGE;
+	}
 	return rc == DP_EXIT_OK && dp_stop_requested() ? DP_EXIT_INTERRUPTED : rc;
 }

@@ -86,8 +86,10 @@ void dp_cli_init(const char *stage);
  * killing the process; a second signal kills it as usual. */
 void dp_cli_handle_signals(void);
 
-/* The exit status of a stage whose run ended with rc: DP_EXIT_INTERRUPTED
- * when a stop signal ended its input early and nothing worse happened. */
+/* The exit status of a stage whose run ended with rc: DP_EXIT_USAGE, after
+ * saying why on stderr, when a peer refused its handshake (zmqmon.h: the
+ * refusal is what stopped it); DP_EXIT_INTERRUPTED when a stop signal
+ * ended its input early and nothing worse happened. */
 int dp_cli_exit_status(int rc);
 
 #endif
