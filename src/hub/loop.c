@@ -20,6 +20,7 @@
 #include "curve.h"
 #include "endrec.h"
 #include "lines.h"
+#include "metrics.h"
 #include "record.h"
 #include "transport.h"
 
@@ -79,6 +80,8 @@ struct hub {
 	double started, last_progress, last_rate_at;
 	double last_out[HUB_STAGES], rate[HUB_STAGES];
 	int tty_lines;
+	hub_metrics *metrics; /* --metrics, or NULL */
+	double last_metrics;
 };
 
 static int open_endpoints(struct hub *h, dp_err *err)
@@ -293,6 +296,21 @@ static void check_timeouts(struct hub *h)
 	}
 }
 
+/* Publishes the metrics at most every HUB_METRICS_EVERY_S (always when
+ * final). */
+static void publish_metrics(struct hub *h, int final)
+{
+	double t = now();
+
+	if (h->metrics == NULL || (!final && t - h->last_metrics < HUB_METRICS_EVERY_S))
+		return;
+	h->last_metrics = t;
+	hub_metrics_publish(h->metrics, &(hub_metrics_view){.run = h->cfg->run, .stats = &h->stats,
+							    .tally = &h->tally, .window = h->win.size,
+							    .in_window = h->win.used,
+							    .unsent = h->unsent});
+}
+
 #define SUM(h, stage, field) hub_stats_sum(&(h)->stats, stage, offsetof(hub_proc, field))
 
 static void show_progress(struct hub *h, int final)
@@ -446,6 +464,7 @@ static void loop(struct hub *h)
 			}
 		check_timeouts(h);
 		show_progress(h, 0);
+		publish_metrics(h, 0);
 	}
 }
 
@@ -563,6 +582,8 @@ int hub_run(const hub_config *cfg, dp_err *err)
 		goto out;
 	if (open_endpoints(h, err) < 0)
 		goto out;
+	if (cfg->metrics != NULL && (h->metrics = hub_metrics_start(cfg->metrics, err)) == NULL)
+		goto out;
 	if ((h->input = dp_zmq_open(ZMQ_PAIR, "@" HUB_INPUT, &(dp_zmq_opts){.hwm = 4}, err)) == NULL)
 		goto out;
 	if (pthread_create(&reader, NULL, read_input, (void *)&cfg->zmq) != 0) {
@@ -574,6 +595,7 @@ int hub_run(const hub_config *cfg, dp_err *err)
 	drain_stats(h);
 	int complete = h->input_done && h->win.used == 0;
 	rc = finish(h, &complete, err);
+	publish_metrics(h, 1);
 	if (h->input_done) { /* the reader has sent its last message */
 		pthread_join(reader, NULL);
 		reader_started = 0;
@@ -596,6 +618,7 @@ out:
 		dp_zap_stop(&zap);
 	/* An interrupted run leaves the reader blocked on stdin and the ZAP
 	 * thread running: the process exits without waiting for them. */
+	hub_metrics_stop(&h->metrics);
 	hub_window_free(&h->win);
 	jv_free(h->end);
 	jv_free(h->tally.failures);

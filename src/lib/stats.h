@@ -26,12 +26,20 @@ enum dp_stat {
 	DP_STAT_COUNT
 };
 
+/* Upper bounds (ms) of the latency histogram's buckets; a last bucket
+ * holds what is above the last bound.  Every DP_STAT_LATENCY_US added is
+ * also counted in its bucket. */
+#define DP_STATS_LATENCY_BOUNDS_MS 1, 5, 10, 50, 100, 500, 1000, 5000, 10000, 60000
+#define DP_STATS_LATENCY_BUCKETS 11
+
 void dp_stats_add(enum dp_stat stat, long n);
 long dp_stats_get(enum dp_stat stat);
 
 /* The current counters as a `stats` message (owned): {"v":1,"kind":"stats",
  * "stage","host","pid","in","out","failed","in_flight","retries",
- * "requests","tokens","latency_ms","final"}. */
+ * "requests","tokens","latency_ms","latency_sum_ms","latency_buckets",
+ * "final"}: latency_ms is the mean, latency_buckets the count of records
+ * per bucket of DP_STATS_LATENCY_BOUNDS_MS (not cumulative). */
 jv dp_stats_message(int final);
 
 /* Starts a thread sending dp_stats_message to endpoint every 500 ms
