@@ -152,6 +152,10 @@ typedef struct hub_config {
 	enum hub_progress progress;
 	double progress_every;      /* seconds between plain progress lines */
 	const char *metrics;        /* HOST:PORT serving Prometheus metrics, or NULL */
+	/* Keep running after the first pass (the input up to discover's end
+	 * record), which is then swept, until a stop or the input's end: the
+	 * records after the end are changes (docpipe-watch). */
+	int watch;
 } hub_config;
 
 /* Runs the graph's hub: reads file records from stdin until it ends and
