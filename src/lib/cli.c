@@ -135,6 +135,7 @@ int dp_cli_open(const dp_cli *cli, int want_source, dp_source **src, dp_sink **s
 	}
 	if (want_source && dp_zmq_is_endpoint(cli->in))
 		dp_cli_handle_signals();
+	dp_zmq_refusal_stops(1);
 	if (want_source) {
 		*src = dp_source_open(cli->in, &cli->io, err);
 		if (*src == NULL)

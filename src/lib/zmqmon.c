@@ -32,6 +32,7 @@ static unsigned mon_serial;
 
 static pthread_mutex_t refused_lock = PTHREAD_MUTEX_INITIALIZER;
 static int refused;
+static atomic_int refusal_stops;
 static char refused_msg[DP_ERR_MAX];
 
 int dp_zmq_refused(char *msg, size_t len)
@@ -55,7 +56,13 @@ static void refuse(const monitor *m, const char *reason)
 		refused = 1;
 	}
 	pthread_mutex_unlock(&refused_lock);
-	dp_request_stop();
+	if (atomic_load(&refusal_stops))
+		dp_request_stop();
+}
+
+void dp_zmq_refusal_stops(int on)
+{
+	atomic_store(&refusal_stops, on);
 }
 
 /* The reason a connecting socket's handshake failed, as advice. */

@@ -11,8 +11,8 @@
  * the mechanism, plaintext against CURVE or the reverse), or three failed
  * handshakes in a row without one that succeeded (_NO_DETAIL: the server
  * dropped the connection, which is what a CURVE server does to a client
- * holding a wrong server key), records a one-line reason and calls
- * dp_request_stop (transport.h), so that the stage ends within seconds;
+ * holding a wrong server key), records a one-line reason and, in a stage,
+ * calls dp_request_stop (transport.h), so that the stage ends within seconds;
  * its main then reports the reason and exits DP_EXIT_USAGE
  * (dp_cli_exit_status).  One _NO_DETAIL alone is not a refusal: a server
  * that restarts mid-handshake causes it too.
@@ -40,5 +40,10 @@ void dp_zmq_monitor_stop(void *sock);
 /* 1 when a peer refused this process's handshake; the reason (without
  * stage prefix) is copied into msg (len bytes, may be 0).  Thread-safe. */
 int dp_zmq_refused(char *msg, size_t len);
+
+/* Whether a refusal also calls dp_request_stop (default 0: a program that
+ * tries peers, such as a test, only learns of it from dp_zmq_refused).  A
+ * stage turns it on (dp_cli_open): it cannot work without its peer. */
+void dp_zmq_refusal_stops(int on);
 
 #endif
