@@ -15,11 +15,14 @@ CFLAGS_release := -O2 -g -D_FORTIFY_SOURCE=2
 CFLAGS_asan    := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
                   -fno-sanitize-recover=all
 LDFLAGS_asan   := -fsanitize=address,undefined
-PKGS      := libzmq libcurl libpq md4c libxxhash libcrypto libxml-2.0 poppler-glib libzip libmagic
+PKGS      := libzmq libcurl libpq md4c libxxhash libcrypto libxml-2.0 poppler-glib libzip libmagic \
+             libmicrohttpd
 CPPFLAGS  := -D_GNU_SOURCE -Isrc/lib $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 CFLAGS    := -std=c11 -pthread $(WARN) $(CFLAGS_$(V))
 LDLIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ljq -lpthread -lm
-# --as-needed: only docpipe-chunk links the document format libraries.
+# --as-needed: every binary links every PKGS library it uses, no more (the
+# document format libraries end up in docpipe-chunk, libmicrohttpd in
+# docpipe-hub).
 LDFLAGS   := -pthread -Wl,--as-needed $(LDFLAGS_$(V))
 
 # A newcomer's plain `make` on a machine without the dev packages should say

@@ -194,6 +194,17 @@ void hub_stats_update(hub_stats *s, jv msg)
 	p->requests = num_field(msg, "requests");
 	p->tokens = num_field(msg, "tokens");
 	p->latency_ms = num_field(msg, "latency_ms");
+	p->latency_sum_ms = num_field(msg, "latency_sum_ms");
+	p->concurrency = dp_record_num(msg, "concurrency", &p->concurrency) == 0 ? p->concurrency : -1;
+	p->throttled = dp_record_num(msg, "throttled", &p->throttled) == 0 ? p->throttled : -1;
+	jv buckets = jv_object_get(jv_copy(msg), jv_string("latency_buckets"));
+	for (int b = 0; b < DP_STATS_LATENCY_BUCKETS; b++) {
+		jv n = jv_get_kind(buckets) == JV_KIND_ARRAY ? jv_array_get(jv_copy(buckets), b)
+							      : jv_invalid();
+		p->latency_buckets[b] = jv_get_kind(n) == JV_KIND_NUMBER ? jv_number_value(n) : 0;
+		jv_free(n);
+	}
+	jv_free(buckets);
 }
 
 int hub_stats_silent(hub_stats *s, double t)

@@ -13,6 +13,7 @@
 #include <jv.h>
 
 #include "err.h"
+#include "stats.h"
 #include "zmqsock.h"
 
 /* The stages of the graph, in order.  Edge endpoints are numbered:
@@ -94,6 +95,9 @@ typedef struct hub_proc {
 	int ended;     /* its last message said goodbye ("final"): it exited */
 	int gone;      /* counted as ended or dead by hub_stats_silent */
 	double in, out, failed, in_flight, retries, requests, tokens, latency_ms;
+	double latency_sum_ms, latency_buckets[DP_STATS_LATENCY_BUCKETS];
+	/* Fields not every stage's stats carry: -1 when absent. */
+	double concurrency, throttled;
 } hub_proc;
 
 typedef struct hub_stats {
@@ -128,8 +132,6 @@ jv hub_report(const hub_tally *t, const hub_stats *s, const char *run, double se
  * 0 or -1 with err. */
 int hub_print_layout(const char *listen, FILE *out, dp_err *err);
 
-#endif
-
 /* How the hub runs (main.c fills it from the command line). */
 enum hub_progress { HUB_PROGRESS_NONE, HUB_PROGRESS_PLAIN, HUB_PROGRESS_TTY };
 
@@ -149,6 +151,11 @@ typedef struct hub_config {
 	size_t nroots;
 	enum hub_progress progress;
 	double progress_every;      /* seconds between plain progress lines */
+	const char *metrics;        /* HOST:PORT serving Prometheus metrics, or NULL */
+	/* Keep running after the first pass (the input up to discover's end
+	 * record), which is then swept, until a stop or the input's end: the
+	 * records after the end are changes (docpipe-watch). */
+	int watch;
 } hub_config;
 
 /* Runs the graph's hub: reads file records from stdin until it ends and
@@ -156,3 +163,5 @@ typedef struct hub_config {
  * (JSON) on stdout and a summary on stderr (unless progress is NONE).
  * Returns an exit code of err.h. */
 int hub_run(const hub_config *cfg, dp_err *err);
+
+#endif

@@ -20,6 +20,7 @@
 #include "curve.h"
 #include "endrec.h"
 #include "lines.h"
+#include "metrics.h"
 #include "record.h"
 #include "transport.h"
 
@@ -74,11 +75,15 @@ struct hub {
 	int input_done;
 	jv end;        /* discover's end record, or invalid until it comes */
 	int after_end; /* records came after it: the input is not what it proves */
+	long end_seq;  /* --watch: the seq after the first pass's last document */
+	int first_pass;      /* --watch: 0 until decided; 1 proven (and swept), -1 not */
 	zmq_msg_t held[HUB_STAGES - 1]; /* a record read but not yet forwarded */
 	int holding[HUB_STAGES - 1];
 	double started, last_progress, last_rate_at;
 	double last_out[HUB_STAGES], rate[HUB_STAGES];
 	int tty_lines;
+	hub_metrics *metrics; /* --metrics, or NULL */
+	double last_metrics;
 };
 
 static int open_endpoints(struct hub *h, dp_err *err)
@@ -170,9 +175,11 @@ static void take_input(struct hub *h)
 	if (kind != NULL && strcmp(kind, DP_KIND_END) == 0) {
 		jv_free(h->end);
 		h->end = rec; /* the proof of a finished walk: not a document */
+		h->end_seq = h->next_seq;
 		return;
 	}
-	h->after_end |= jv_is_valid(h->end);
+	/* With --watch, records after the end are the changes that follow. */
+	h->after_end |= jv_is_valid(h->end) && !h->cfg->watch;
 	rec = jv_object_set(rec, jv_string("run"), jv_string(h->cfg->run));
 	rec = jv_object_set(rec, jv_string("seq"), jv_number((double)h->next_seq));
 	hub_window_add(&h->win, h->next_seq++, rec);
@@ -293,6 +300,21 @@ static void check_timeouts(struct hub *h)
 	}
 }
 
+/* Publishes the metrics at most every HUB_METRICS_EVERY_S (always when
+ * final). */
+static void publish_metrics(struct hub *h, int final)
+{
+	double t = now();
+
+	if (h->metrics == NULL || (!final && t - h->last_metrics < HUB_METRICS_EVERY_S))
+		return;
+	h->last_metrics = t;
+	hub_metrics_publish(h->metrics, &(hub_metrics_view){.run = h->cfg->run, .stats = &h->stats,
+							    .tally = &h->tally, .window = h->win.size,
+							    .in_window = h->win.used,
+							    .unsent = h->unsent});
+}
+
 #define SUM(h, stage, field) hub_stats_sum(&(h)->stats, stage, offsetof(hub_proc, field))
 
 static void show_progress(struct hub *h, int final)
@@ -396,6 +418,74 @@ static int sweep(struct hub *h, dp_err *err)
 	return 0;
 }
 
+/* Whether the input proves the walk finished (discover's end record, see
+ * endrec.h).  Without a sweep and without any end record, the end of stdin
+ * is the end, as for a hand-made producer. */
+static int input_proven(struct hub *h, char *why, size_t size)
+{
+	int sweeps = h->cfg->sweep_store != NULL && h->cfg->nroots > 0;
+
+	if (!sweeps && !jv_is_valid(h->end))
+		return 1;
+	if (h->after_end) {
+		snprintf(why, size, "records came after discover's end record");
+		return 0;
+	}
+	return dp_end_proves(h->end, (double)(h->cfg->watch ? h->end_seq : h->tally.documents), why,
+			     size);
+}
+
+/* Sweeps when that is safe, and says why not otherwise (t->sweep,
+ * t->sweep_why).  *complete: every document has its outcome; cleared when
+ * the input does not prove the walk finished. */
+static void decide_sweep(struct hub *h, int *complete, dp_err *err)
+{
+	const hub_config *cfg = h->cfg;
+	hub_tally *t = &h->tally;
+	int sweeps = cfg->sweep_store != NULL && cfg->nroots > 0;
+
+	t->sweep = "skipped";
+	if (!*complete)
+		snprintf(t->sweep_why, sizeof t->sweep_why, "the run was interrupted");
+	else if (!input_proven(h, t->sweep_why, sizeof t->sweep_why))
+		*complete = 0;
+	/* A document that never reached the store may still be stored from an
+	 * earlier run, without this run's mark: the sweep would delete it
+	 * although its file exists.  The next complete run sweeps. */
+	else if (sweeps && t->lost > 0)
+		snprintf(t->sweep_why, sizeof t->sweep_why, "%ld document(s) got no receipt", t->lost);
+	else if (!sweeps)
+		snprintf(t->sweep_why, sizeof t->sweep_why, "no sweep asked for");
+	else if (sweep(h, err) < 0)
+		t->sweep = "failed", snprintf(t->sweep_why, sizeof t->sweep_why, "%s", err->msg);
+	else
+		t->sweep = "done";
+	if (sweeps && strcmp(t->sweep, "done") != 0)
+		dp_diag("sweep %s: %s", t->sweep, t->sweep_why);
+}
+
+/* --watch: once every document before the end record has its outcome, the
+ * first pass is over: its sweep is decided as a run's would be (issue 7:
+ * only after a proven complete walk), then the hub goes on with the
+ * changes.  Returns at once while the first pass is not over. */
+static void check_first_pass(struct hub *h)
+{
+	int complete = 1;
+	dp_err err;
+
+	if (!h->cfg->watch || h->first_pass != 0 || !jv_is_valid(h->end))
+		return;
+	for (size_t i = 0; i < h->win.size; i++)
+		if (h->win.slots[i].used && h->win.slots[i].seq < h->end_seq)
+			return;
+	decide_sweep(h, &complete, &err);
+	h->first_pass = complete ? 1 : -1;
+	dp_diag("first pass %s: %ld documents (%ld added, %ld updated, %ld unchanged, %ld deleted, "
+		"%ld failed), sweep %s; watching for changes", complete ? "complete" : "NOT proven",
+		h->end_seq, h->tally.added, h->tally.updated, h->tally.unchanged, h->tally.deleted,
+		h->tally.failed, h->tally.sweep);
+}
+
 static void loop(struct hub *h)
 {
 	while (!dp_stop_requested()) {
@@ -445,7 +535,9 @@ static void loop(struct hub *h)
 				items[fwd_at[e]].revents = ZMQ_POLLIN;
 			}
 		check_timeouts(h);
+		check_first_pass(h);
 		show_progress(h, 0);
+		publish_metrics(h, 0);
 	}
 }
 
@@ -484,50 +576,20 @@ static void summary(const struct hub *h, jv report, int complete)
 	jv_free(report);
 }
 
-/* Whether the input proves the walk finished (discover's end record, see
- * endrec.h).  Without a sweep and without any end record, the end of stdin
- * is the end, as for a hand-made producer. */
-static int input_proven(struct hub *h, char *why, size_t size)
-{
-	int sweeps = h->cfg->sweep_store != NULL && h->cfg->nroots > 0;
-
-	if (!sweeps && !jv_is_valid(h->end))
-		return 1;
-	if (h->after_end) {
-		snprintf(why, size, "records came after discover's end record");
-		return 0;
-	}
-	return dp_end_proves(h->end, (double)h->tally.documents, why, size);
-}
-
 /* Decides the run's outcome once the loop ended, sweeps when that is
- * safe, and prints the report.  *complete: every document has its
- * outcome; cleared when the input does not prove the walk finished (then
- * the run counts as interrupted).  Returns the exit code. */
+ * safe (with --watch: the first pass did), and prints the report.
+ * *complete: every document has its outcome; cleared when the input does
+ * not prove the walk finished (then the run counts as interrupted).
+ * Returns the exit code. */
 static int finish(struct hub *h, int *complete, dp_err *err)
 {
 	const hub_config *cfg = h->cfg;
 	hub_tally *t = &h->tally;
-	int sweeps = cfg->sweep_store != NULL && cfg->nroots > 0;
 
-	t->sweep = "skipped";
-	if (!*complete)
-		snprintf(t->sweep_why, sizeof t->sweep_why, "the run was interrupted");
-	else if (!input_proven(h, t->sweep_why, sizeof t->sweep_why))
-		*complete = 0;
-	/* A document that never reached the store may still be stored from an
-	 * earlier run, without this run's mark: the sweep would delete it
-	 * although its file exists.  The next complete run sweeps. */
-	else if (sweeps && t->lost > 0)
-		snprintf(t->sweep_why, sizeof t->sweep_why, "%ld document(s) got no receipt", t->lost);
-	else if (!sweeps)
-		snprintf(t->sweep_why, sizeof t->sweep_why, "no sweep asked for");
-	else if (sweep(h, err) < 0)
-		t->sweep = "failed", snprintf(t->sweep_why, sizeof t->sweep_why, "%s", err->msg);
+	if (h->first_pass != 0) /* stopped while idle: a clean stop */
+		*complete = h->first_pass == 1 && h->win.used == 0;
 	else
-		t->sweep = "done";
-	if (sweeps && strcmp(t->sweep, "done") != 0)
-		dp_diag("sweep %s: %s", t->sweep, t->sweep_why);
+		decide_sweep(h, complete, err);
 	show_progress(h, 1);
 	jv report = hub_report(t, &h->stats, cfg->run, now() - h->started, *complete);
 	if (cfg->progress != HUB_PROGRESS_NONE)
@@ -563,6 +625,8 @@ int hub_run(const hub_config *cfg, dp_err *err)
 		goto out;
 	if (open_endpoints(h, err) < 0)
 		goto out;
+	if (cfg->metrics != NULL && (h->metrics = hub_metrics_start(cfg->metrics, err)) == NULL)
+		goto out;
 	if ((h->input = dp_zmq_open(ZMQ_PAIR, "@" HUB_INPUT, &(dp_zmq_opts){.hwm = 4}, err)) == NULL)
 		goto out;
 	if (pthread_create(&reader, NULL, read_input, (void *)&cfg->zmq) != 0) {
@@ -574,6 +638,7 @@ int hub_run(const hub_config *cfg, dp_err *err)
 	drain_stats(h);
 	int complete = h->input_done && h->win.used == 0;
 	rc = finish(h, &complete, err);
+	publish_metrics(h, 1);
 	if (h->input_done) { /* the reader has sent its last message */
 		pthread_join(reader, NULL);
 		reader_started = 0;
@@ -596,6 +661,7 @@ out:
 		dp_zap_stop(&zap);
 	/* An interrupted run leaves the reader blocked on stdin and the ZAP
 	 * thread running: the process exits without waiting for them. */
+	hub_metrics_stop(&h->metrics);
 	hub_window_free(&h->win);
 	jv_free(h->end);
 	jv_free(h->tally.failures);

@@ -25,6 +25,8 @@ enum {
 	OPT_ROOT,
 	OPT_PROGRESS,
 	OPT_PROGRESS_EVERY,
+	OPT_METRICS,
+	OPT_WATCH,
 	OPT_KEYGEN,
 	OPT_LAYOUT,
 	OPT_HELP,
@@ -62,6 +64,9 @@ static void usage(FILE *f)
 		"  --root ROOT          a root of the run, for the sweep (repeatable)\n"
 		"  --progress MODE      tty, plain or none (default: tty if stderr is one)\n"
 		"  --progress-every S   seconds between plain progress lines (default 10)\n"
+		"  --metrics HOST:PORT  serve Prometheus metrics at http://HOST:PORT/metrics\n"
+		"  --watch              after the first pass (up to discover's end record, then\n"
+		"                       swept), go on with the records that follow until SIGTERM\n"
 		"  --keygen BASE        write a CurveZMQ key pair to BASE.key and BASE.pub\n"
 		"  --layout             print the endpoints replicas connect to for --listen,\n"
 		"                       \"STAGE IN OUT\" lines and \"stats ENDPOINT\", and exit\n"
@@ -105,6 +110,8 @@ int main(int argc, char **argv)
 		{"root", required_argument, NULL, OPT_ROOT},
 		{"progress", required_argument, NULL, OPT_PROGRESS},
 		{"progress-every", required_argument, NULL, OPT_PROGRESS_EVERY},
+		{"metrics", required_argument, NULL, OPT_METRICS},
+		{"watch", no_argument, NULL, OPT_WATCH},
 		{"keygen", required_argument, NULL, OPT_KEYGEN},
 		{"layout", no_argument, NULL, OPT_LAYOUT},
 		{"help", no_argument, NULL, OPT_HELP},
@@ -128,6 +135,8 @@ int main(int argc, char **argv)
 		case OPT_LISTEN: cfg.listen = optarg; break;
 		case OPT_ENDPOINTS: cfg.endpoints_file = optarg; break;
 		case OPT_RUN: cfg.run = optarg; break;
+		case OPT_METRICS: cfg.metrics = optarg; break;
+		case OPT_WATCH: cfg.watch = 1; break;
 		case OPT_WINDOW:
 			rc = dp_cli_parse_long("window", optarg, 1, 1 << 20, &n, &err);
 			cfg.window = (size_t)n;

@@ -8,6 +8,7 @@
 #include "jqfilter.h"
 #include "record.h"
 #include "stats.h"
+#include "zmqmon.h"
 #include "zmqsock.h"
 
 #ifndef DOCPIPE_VERSION
@@ -134,6 +135,7 @@ int dp_cli_open(const dp_cli *cli, int want_source, dp_source **src, dp_sink **s
 	}
 	if (want_source && dp_zmq_is_endpoint(cli->in))
 		dp_cli_handle_signals();
+	dp_zmq_refusal_stops(1);
 	if (want_source) {
 		*src = dp_source_open(cli->in, &cli->io, err);
 		if (*src == NULL)
@@ -173,5 +175,11 @@ void dp_cli_handle_signals(void)
 
 int dp_cli_exit_status(int rc)
 {
+	char why[DP_ERR_MAX];
+
+	if (dp_zmq_refused(why, sizeof why)) {
+		dp_diag("%s", why);
+		return DP_EXIT_USAGE;
+	}
 	return rc == DP_EXIT_OK && dp_stop_requested() ? DP_EXIT_INTERRUPTED : rc;
 }

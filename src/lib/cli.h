@@ -69,7 +69,8 @@ int dp_cli_other_option(dp_cli *cli, int opt, const char *arg);
  * with err set (nothing left open).  With a ZeroMQ source it also installs
  * the SIGTERM/SIGINT handler (dp_cli_handle_signals: the source then ends
  * and the stage finishes what it holds); with --stats it starts reporting
- * counters, until dp_sink_close. */
+ * counters, until dp_sink_close.  A peer refusing the handshake stops the
+ * stage (dp_zmq_refusal_stops, zmqmon.h; dp_cli_exit_status says why). */
 int dp_cli_open(const dp_cli *cli, int want_source, dp_source **src, dp_sink **sink,
 		dp_err *err);
 
@@ -86,8 +87,10 @@ void dp_cli_init(const char *stage);
  * killing the process; a second signal kills it as usual. */
 void dp_cli_handle_signals(void);
 
-/* The exit status of a stage whose run ended with rc: DP_EXIT_INTERRUPTED
- * when a stop signal ended its input early and nothing worse happened. */
+/* The exit status of a stage whose run ended with rc: DP_EXIT_USAGE, after
+ * saying why on stderr, when a peer refused its handshake (zmqmon.h: the
+ * refusal is what stopped it); DP_EXIT_INTERRUPTED when a stop signal
+ * ended its input early and nothing worse happened. */
 int dp_cli_exit_status(int rc);
 
 #endif

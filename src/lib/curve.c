@@ -124,13 +124,40 @@ int dp_curve_keygen(const char *base, dp_err *err)
 	return rc;
 }
 
+/* Refused keys the log has named already (more are logged every time). */
+#define DP_ZAP_LOGGED_MAX 64
+
 struct dp_zap {
 	void *rep;
 	pthread_t thread;
 	uint8_t (*keys)[32];
 	size_t nkeys;
+	uint8_t logged[DP_ZAP_LOGGED_MAX][32];
+	size_t nlogged;
 	atomic_int stop;
 };
+
+/* Logs a refused peer's address and key, once per key: a refused worker
+ * reconnects every few seconds.  The handler thread has no caller to
+ * return an error to, so it is the one library thread that writes a
+ * diagnostic (the hub's stderr is where an operator looks). */
+static void log_refused(dp_zap *zap, zmq_msg_t *address, zmq_msg_t *key)
+{
+	char z85[DP_CURVE_KEY_LEN + 1] = "(none)";
+	int len = (int)zmq_msg_size(address);
+
+	if (zmq_msg_size(key) == 32) {
+		for (size_t i = 0; i < zap->nlogged; i++)
+			if (memcmp(zap->logged[i], zmq_msg_data(key), 32) == 0)
+				return;
+		if (zap->nlogged < DP_ZAP_LOGGED_MAX)
+			memcpy(zap->logged[zap->nlogged++], zmq_msg_data(key), 32);
+		zmq_z85_encode(z85, zmq_msg_data(key), 32);
+	}
+	dp_diag("refused a CurveZMQ peer at %.*s: key \"%s\" is not in the --allow list "
+		"(logged once per key)", len > 64 ? 64 : len, (const char *)zmq_msg_data(address),
+		z85);
+}
 
 static int allowed(const dp_zap *zap, const void *key, size_t len)
 {
@@ -176,6 +203,8 @@ static void *zap_loop(void *arg)
 		int ok = n >= 7 && zmq_msg_size(&part[5]) == 5 &&
 			 memcmp(zmq_msg_data(&part[5]), "CURVE", 5) == 0 &&
 			 allowed(zap, zmq_msg_data(&part[6]), zmq_msg_size(&part[6]));
+		if (n >= 7 && !ok)
+			log_refused(zap, &part[3], &part[6]);
 		const char *reply[6] = {"1.0", "", ok ? "200" : "400", ok ? "OK" : "key not allowed",
 					"", ""};
 		int sent = 0;

@@ -367,8 +367,10 @@ static void release(dp_http *h, const struct slot *sl, const dp_http_outcome *o,
 		enum dp_limiter_outcome lo = limiter_outcome(o);
 		double now = dp_clock_ms();
 		dp_limiter_done(&h->limiter, sl->seq, lo, now - sl->sent_ms, (double)tokens, now);
-		if (lo == DP_LIMITER_THROTTLED)
+		if (lo == DP_LIMITER_THROTTLED) {
 			h->stats.throttled++;
+			dp_stats_add(DP_STAT_THROTTLED, 1);
+		}
 	}
 	int after = dp_limiter_level(&h->limiter);
 	if (after != before)

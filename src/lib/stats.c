@@ -13,6 +13,8 @@
 #define DP_STATS_PERIOD_MS 500
 
 static atomic_long counters[DP_STAT_COUNT];
+static atomic_long latency_buckets[DP_STATS_LATENCY_BUCKETS];
+static const long latency_bounds_us[DP_STATS_LATENCY_BUCKETS - 1] = {DP_STATS_LATENCY_BOUNDS_MS};
 
 static struct {
 	pthread_mutex_t lock;
@@ -24,7 +26,14 @@ static struct {
 
 void dp_stats_add(enum dp_stat stat, long n)
 {
+	int b = 0;
+
 	atomic_fetch_add(&counters[stat], n);
+	if (stat != DP_STAT_LATENCY_US)
+		return;
+	while (b < DP_STATS_LATENCY_BUCKETS - 1 && n > latency_bounds_us[b] * 1000)
+		b++;
+	atomic_fetch_add(&latency_buckets[b], 1);
 }
 
 long dp_stats_get(enum dp_stat stat)
@@ -35,7 +44,7 @@ long dp_stats_get(enum dp_stat stat)
 jv dp_stats_message(int final)
 {
 	static const char *const names[] = {"in", "out", "failed", "in_flight", "retries",
-					    "requests", "tokens"};
+					    "requests", "tokens", "throttled"};
 	char host[256] = "";
 	jv m = jv_object();
 	long n = dp_stats_get(DP_STAT_LATENCY_N);
@@ -52,6 +61,12 @@ jv dp_stats_message(int final)
 			  jv_number(n > 0 ? dp_stats_get(DP_STAT_LATENCY_US) / 1000.0 / n : 0));
 	m = jv_object_set(m, jv_string("concurrency"),
 			  jv_number((double)dp_stats_get(DP_STAT_CONCURRENCY)));
+	m = jv_object_set(m, jv_string("latency_sum_ms"),
+			  jv_number(dp_stats_get(DP_STAT_LATENCY_US) / 1000.0));
+	jv buckets = jv_array();
+	for (int b = 0; b < DP_STATS_LATENCY_BUCKETS; b++)
+		buckets = jv_array_append(buckets, jv_number((double)atomic_load(&latency_buckets[b])));
+	m = jv_object_set(m, jv_string("latency_buckets"), buckets);
 	return jv_object_set(m, jv_string("final"), jv_bool(final));
 }
 

@@ -21,6 +21,7 @@ enum dp_stat {
 	DP_STAT_RETRIES,    /* retried requests or records */
 	DP_STAT_REQUESTS,   /* model API requests */
 	DP_STAT_TOKENS,     /* model API tokens */
+	DP_STAT_THROTTLED,  /* model API requests answered 429 */
 	DP_STAT_LATENCY_US, /* summed processing time of records ... */
 	DP_STAT_LATENCY_N,  /* ... and how many were timed */
 	DP_STAT_CONCURRENCY, /* model API requests allowed in flight now (the
@@ -28,12 +29,20 @@ enum dp_stat {
 	DP_STAT_COUNT
 };
 
+/* Upper bounds (ms) of the latency histogram's buckets; a last bucket
+ * holds what is above the last bound.  Every DP_STAT_LATENCY_US added is
+ * also counted in its bucket. */
+#define DP_STATS_LATENCY_BOUNDS_MS 1, 5, 10, 50, 100, 500, 1000, 5000, 10000, 60000
+#define DP_STATS_LATENCY_BUCKETS 11
+
 void dp_stats_add(enum dp_stat stat, long n);
 long dp_stats_get(enum dp_stat stat);
 
 /* The current counters as a `stats` message (owned): {"v":1,"kind":"stats",
  * "stage","host","pid","in","out","failed","in_flight","retries",
- * "requests","tokens","latency_ms","concurrency","final"}. */
+ * "requests","tokens","throttled","latency_ms","latency_sum_ms","latency_buckets",
+ * "concurrency","final"}: latency_ms is the mean, latency_buckets the count of records
+ * per bucket of DP_STATS_LATENCY_BOUNDS_MS (not cumulative). */
 jv dp_stats_message(int final);
 
 /* Starts a thread sending dp_stats_message to endpoint every 500 ms

@@ -7,6 +7,7 @@
 #include <zmq.h>
 
 #include "curve.h"
+#include "zmqmon.h"
 
 /* A draft option in libzmq 4.3 headers, honoured by the library: a CURVE
  * server then refuses every client when no ZAP handler answers. */
@@ -166,7 +167,8 @@ void *dp_zmq_open(int type, const char *endpoint, const dp_zmq_opts *opts, dp_er
 		dp_zmq_context_release();
 		return NULL;
 	}
-	if (set_common(s, type, opts, err) < 0 || (curve && set_curve(s, opts, err) < 0))
+	if (set_common(s, type, opts, err) < 0 || (curve && set_curve(s, opts, err) < 0) ||
+	    dp_zmq_monitor_start(c, s, endpoint, curve, err) < 0)
 		goto fail;
 	if ((bind ? zmq_bind(s, endpoint + 1) : zmq_connect(s, endpoint)) != 0) {
 		dp_err_set(err, "%s %s: %s", bind ? "bind" : "connect", endpoint + bind,
@@ -183,6 +185,7 @@ void dp_zmq_close(void **sock)
 {
 	if (*sock == NULL)
 		return;
+	dp_zmq_monitor_stop(*sock);
 	zmq_close(*sock);
 	*sock = NULL;
 	dp_zmq_context_release();

@@ -1,0 +1,50 @@
+#!/bin/bash
+# docpipe run --watch (issue 13 item 4): the full pass (swept, since the
+# walk is proven complete), then the graph stays up fed by docpipe-watch:
+# a created, an edited and a deleted file reach the database; SIGTERM stops
+# it cleanly (status 0, complete report, no process left).
+. "$(dirname "$0")/../lib/tap.sh"
+newdb || exit 1
+set -o pipefail
+
+D=$T_DIR/docs
+numbered_docs "$D" 4 5 doc
+docpipe run "$D" --progress none >/dev/null 2>"$T_DIR/first.err"
+is "$?" 0 "a plain run stores the 4 files"
+rm "$D/doc4.md"
+
+docpipe run "$D" --watch --progress none >"$T_DIR/report" 2>"$T_DIR/err" &
+SUP=$!
+trap 'kill $SUP 2>/dev/null; rm -rf "$T_DIR"' EXIT
+# until SQL WANT: polls the database until SQL gives WANT (20 s at most).
+sql_is() { [ "$(sql "$1" 2>/dev/null)" = "$2" ]; }
+until_sql() { wait_for 20 sql_is "$1" "$2"; }
+count() { sql 'SELECT count(*) FROM docpipe.documents'; }
+wait_for 20 grep -q "first pass complete" "$T_DIR/err"
+ok $? "the first pass completes while the graph stays up"
+like "$(grep 'first pass' "$T_DIR/err")" "sweep done" "and is swept (the walk was proven complete)"
+is "$(count)" 3 "the file deleted before the run is swept"
+ok $(kill -0 $SUP 2>/dev/null; echo $?) "the run goes on after the first pass"
+
+printf '# Fresh\n\nbrand new words\n' >"$D/new.md"
+until_sql "SELECT count(*) FROM docpipe.documents WHERE path = '$D/new.md'" 1
+ok $? "a file created while the graph runs is stored"
+printf '# Doc 1\n\nrewritten content here\n' >"$D/doc1.md"
+until_sql "SELECT count(*) FROM docpipe.chunks c JOIN docpipe.documents d ON d.id = c.document_id WHERE d.path = '$D/doc1.md' AND c.content LIKE '%rewritten%'" 1
+ok $? "an edited file is stored again with its new text"
+rm "$D/doc2.md"
+until_sql "SELECT count(*) FROM docpipe.documents WHERE path = '$D/doc2.md'" 0
+ok $? "a deleted file is deleted from the database"
+is "$(count)" 3 "3 documents now"
+
+kill -TERM $SUP
+wait_for 20 exited $SUP
+ok $? "SIGTERM stops it within the bound"
+wait $SUP
+is "$?" 0 "a watch run stopped by SIGTERM while idle exits 0"
+is "$(jq -r '[.complete, .sweep] | @tsv' "$T_DIR/report" | tail -1)" "$(printf 'true\tdone')" \
+	"its report: complete, swept"
+ok $(pgrep -f "docpipe-(watch|hub|chunk|store).*$T_DIR" >/dev/null; [ $? = 1 ] && echo 0 || echo 1) \
+	"no process of the run is left"
+[ "$T_FAILED" = 0 ] || sed 's/^/# /' "$T_DIR/err"
+done_testing
