@@ -21,9 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "err.h"
 #include "text.h"
 
@@ -39,13 +39,6 @@ struct child {
 	char stderr_text[STDERR_KEEP + 1];
 	size_t stderr_len;
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int spawn(struct child *c, const conv_command *cmd, const char *path, dp_err *err)
 {
@@ -149,7 +142,7 @@ static int collect(struct child *c, double deadline, int timeout_s, int *status,
 {
 	while (c->out >= 0 || c->err >= 0) {
 		struct pollfd p[2] = {{.fd = c->out, .events = POLLIN}, {.fd = c->err, .events = POLLIN}};
-		double left = deadline - now_s();
+		double left = deadline - dp_clock_ms() / 1e3;
 		if (left <= 0)
 			goto timeout;
 		int n = poll(p, 2, (int)(left * 1000) + 1);
@@ -171,9 +164,9 @@ static int collect(struct child *c, double deadline, int timeout_s, int *status,
 	}
 	/* Both pipes closed: the child exits now, or soon. */
 	while (waitpid(c->pid, status, WNOHANG) == 0) {
-		if (now_s() >= deadline)
+		if (dp_clock_ms() / 1e3 >= deadline)
 			goto timeout;
-		nanosleep(&(struct timespec){.tv_nsec = 2000000}, NULL);
+		dp_nap_ms(2);
 	}
 	return 0;
 timeout:
@@ -221,7 +214,7 @@ int conv_command_run(conv_out *o, const conv_command *cmd, const char *path,
 	snprintf(o->converter, sizeof o->converter, "command: %s", cmd->command);
 	if (spawn(&c, cmd, path, err) < 0)
 		return -1;
-	if (collect(&c, now_s() + opts->timeout_s, opts->timeout_s, &status, err) < 0)
+	if (collect(&c, dp_clock_ms() / 1e3 + opts->timeout_s, opts->timeout_s, &status, err) < 0)
 		goto out;
 	c.stderr_text[c.stderr_len] = '\0';
 	for (char *p = c.stderr_text; *p != '\0'; p++)
