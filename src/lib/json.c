@@ -9,7 +9,7 @@
 
 /* The slow path of reserve: a max of 0 becomes the default; a failure is
  * reported in err and the overflow flag cleared (json.h). */
-static int fail(dp_json_buf *b, size_t more, dp_err *err)
+__attribute__((cold, noinline)) static int fail(dp_json_buf *b, size_t more, dp_err *err)
 {
 	b->overflow = 0;
 	if (b->max == 0) {
@@ -31,7 +31,7 @@ static inline int reserve(dp_json_buf *b, size_t more, dp_err *err)
 	return dp_buf_reserve(b, more) == 0 ? 0 : fail(b, more, err);
 }
 
-static int put(dp_json_buf *b, const char *s, size_t n, dp_err *err)
+static inline __attribute__((always_inline)) int put(dp_json_buf *b, const char *s, size_t n, dp_err *err)
 {
 	if (reserve(b, n, err) < 0)
 		return -1;
