@@ -339,6 +339,8 @@ static size_t overlap_start(const struct packer *p)
 
 	if (!p->have_prev || p->opts->overlap == 0)
 		return p->prev_end;
+	/* dp_tokens_estimate's formula, kept incrementally (one pass instead of
+	 * one estimate per candidate start). */
 	while (i > p->prev_start) {
 		size_t j = i - 1;
 		while (j > p->prev_start && (u[j] & 0xC0) == 0x80)
@@ -405,6 +407,8 @@ static size_t cut(const struct packer *p, size_t piece, size_t fresh, size_t end
 	const unsigned char *u = p->u;
 	size_t ascii = 0, other = 0, i = piece;
 
+	/* dp_tokens_estimate's formula with one more code point, kept
+	 * incrementally (one pass instead of a search over estimates). */
 	while (i < end) {
 		if (u[i] < 0x80) {
 			if ((ascii + 4) / 4 + other > max)

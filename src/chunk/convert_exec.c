@@ -21,9 +21,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
+#include "clock.h"
 #include "err.h"
 #include "text.h"
 
@@ -34,18 +35,10 @@ extern char **environ;
 struct child {
 	pid_t pid;
 	int out, err;      /* read ends, -1 once at EOF */
-	char *data;        /* stdout */
-	size_t len, cap, max;
+	dp_buf text;       /* stdout, at most the output maximum */
 	char stderr_text[STDERR_KEEP + 1];
 	size_t stderr_len;
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int spawn(struct child *c, const conv_command *cmd, const char *path, dp_err *err)
 {
@@ -120,25 +113,13 @@ static int drain(struct child *c, int is_err, dp_err *err)
 		c->stderr_len += k;
 		return 0;
 	}
-	if (c->len + (size_t)n > c->max) {
-		dp_err_set(err, "converter printed more than %zu bytes", c->max);
+	if (dp_buf_append(&c->text, tmp, (size_t)n) < 0) {
+		if ((size_t)n > c->text.max - c->text.len)
+			dp_err_set(err, "converter printed more than %zu bytes", c->text.max);
+		else
+			dp_err_set(err, "out of memory reading the converter");
 		return -1;
 	}
-	if (c->len + (size_t)n + 1 > c->cap) {
-		size_t cap = c->cap < 65536 ? 65536 : c->cap;
-		while (cap < c->len + (size_t)n + 1)
-			cap *= 2;
-		char *p = realloc(c->data, cap);
-		if (p == NULL) {
-			dp_err_set(err, "out of memory reading the converter");
-			return -1;
-		}
-		c->data = p;
-		c->cap = cap;
-	}
-	memcpy(c->data + c->len, tmp, (size_t)n);
-	c->len += (size_t)n;
-	c->data[c->len] = '\0';
 	return 0;
 }
 
@@ -149,7 +130,7 @@ static int collect(struct child *c, double deadline, int timeout_s, int *status,
 {
 	while (c->out >= 0 || c->err >= 0) {
 		struct pollfd p[2] = {{.fd = c->out, .events = POLLIN}, {.fd = c->err, .events = POLLIN}};
-		double left = deadline - now_s();
+		double left = deadline - dp_clock_ms() / 1e3;
 		if (left <= 0)
 			goto timeout;
 		int n = poll(p, 2, (int)(left * 1000) + 1);
@@ -171,9 +152,9 @@ static int collect(struct child *c, double deadline, int timeout_s, int *status,
 	}
 	/* Both pipes closed: the child exits now, or soon. */
 	while (waitpid(c->pid, status, WNOHANG) == 0) {
-		if (now_s() >= deadline)
+		if (dp_clock_ms() / 1e3 >= deadline)
 			goto timeout;
-		nanosleep(&(struct timespec){.tv_nsec = 2000000}, NULL);
+		dp_nap_ms(2);
 	}
 	return 0;
 timeout:
@@ -189,39 +170,42 @@ kill:
 static int take_output(conv_out *o, struct child *c, const char *path, const conv_opts *opts,
 		       dp_err *err)
 {
-	size_t ws = 0;
-	while (ws < c->len && strchr(" \t\r\n", c->data[ws]) != NULL)
+	const char *data = dp_buf_cstr(&c->text);
+	size_t len = c->text.len, ws = 0;
+
+	while (ws < len && strchr(" \t\r\n", data[ws]) != NULL)
 		ws++;
-	if (ws < c->len && c->data[ws] == '<')
-		return conv_html_part(o, c->data, c->len, opts, err);
-	size_t bad = c->len == 0 ? 0 : dp_utf8_invalid_at(c->data, c->len);
-	if (c->len > 0 && (bad < c->len || memchr(c->data, '\0', c->len) != NULL)) {
+	if (ws < len && data[ws] == '<')
+		return conv_html_part(o, data, len, opts, err);
+	size_t bad = len == 0 ? 0 : dp_utf8_invalid_at(data, len);
+	if (len > 0 && (bad < len || memchr(data, '\0', len) != NULL)) {
 		dp_err_set(err, "converter output is not valid UTF-8 text (byte %zu)", bad);
 		return -1;
 	}
 	/* Markdown printed by a converter (pandoc -s, a site's exporter) may
 	 * open with front matter: metadata, as in a Markdown file. */
 	const char *problem;
-	size_t body = conv_front_matter(o, c->data, c->len, &problem);
+	size_t body = conv_front_matter(o, data, len, &problem);
 	if (problem != NULL)
 		dp_diag("%s: converter output: %s; kept as text", path, problem);
 	conv_block(o, NULL);
-	conv_put(o, c->data + body, c->len - body);
+	conv_put(o, data + body, len - body);
 	return 0;
 }
 
 int conv_command_run(conv_out *o, const conv_command *cmd, const char *path,
 		     const conv_opts *opts, dp_err *err)
 {
-	struct child c = {.out = -1, .err = -1,
-			  .max = opts->max_output < CONV_TEXT_MAX ? opts->max_output : CONV_TEXT_MAX};
+	struct child c = {.out = -1, .err = -1};
 	int status = 0, rc = -1;
+
+	dp_buf_init(&c.text, opts->max_output < CONV_TEXT_MAX ? opts->max_output : CONV_TEXT_MAX);
 
 	o->format = cmd->ext;
 	snprintf(o->converter, sizeof o->converter, "command: %s", cmd->command);
 	if (spawn(&c, cmd, path, err) < 0)
 		return -1;
-	if (collect(&c, now_s() + opts->timeout_s, opts->timeout_s, &status, err) < 0)
+	if (collect(&c, dp_clock_ms() / 1e3 + opts->timeout_s, opts->timeout_s, &status, err) < 0)
 		goto out;
 	c.stderr_text[c.stderr_len] = '\0';
 	for (char *p = c.stderr_text; *p != '\0'; p++)
@@ -243,6 +227,6 @@ out:
 		close(c.out);
 	if (c.err >= 0)
 		close(c.err);
-	free(c.data);
+	dp_buf_free(&c.text);
 	return rc;
 }

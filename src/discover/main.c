@@ -2,9 +2,9 @@
  * document found, as it finds them. */
 #include <getopt.h>
 #include <stdio.h>
-#include <time.h>
 
 #include "cli.h"
+#include "clock.h"
 #include "record.h"
 #include "walk.h"
 
@@ -12,7 +12,7 @@ enum { OPT_GLOB = 0x2000, OPT_EXCLUDE, OPT_HIDDEN, OPT_MAX_SIZE, OPT_END_RECORD,
 
 /* Records are flushed at least this often while the walk goes on, so the
  * next stage starts work before the walk ends. */
-#define FLUSH_EVERY_NS 100000000L
+#define FLUSH_EVERY_US 100000L
 
 static void usage(FILE *f)
 {
@@ -42,7 +42,7 @@ static void usage(FILE *f)
 
 struct output {
 	dp_sink *sink;
-	struct timespec last_flush;
+	long last_flush_us;
 	dp_err err;
 	int failed;
 };
@@ -50,17 +50,14 @@ struct output {
 static int put(void *ctx, jv rec)
 {
 	struct output *o = ctx;
-	struct timespec now;
 
 	if (dp_sink_put(o->sink, rec, &o->err) < 0) {
 		o->failed = 1;
 		return -1;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	long elapsed = (now.tv_sec - o->last_flush.tv_sec) * 1000000000L +
-		       (now.tv_nsec - o->last_flush.tv_nsec);
-	if (elapsed >= FLUSH_EVERY_NS) {
-		o->last_flush = now;
+	long now = dp_clock_us();
+	if (now - o->last_flush_us >= FLUSH_EVERY_US) {
+		o->last_flush_us = now;
 		if (dp_sink_flush(o->sink, &o->err) < 0) {
 			o->failed = 1;
 			return -1;
@@ -163,7 +160,7 @@ int main(int argc, char **argv)
 		dp_diag("%s", err.msg);
 		return DP_EXIT_SYSTEM;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &out.last_flush);
+	out.last_flush_us = dp_clock_us();
 	discover_stats stats = {0};
 	rc = DP_EXIT_OK;
 	for (int i = optind; i < argc && !out.failed; i++) {

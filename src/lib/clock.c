@@ -19,14 +19,29 @@ double dp_clock_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-void dp_sleep_ms(double ms)
+/* ms (> 0) as a timespec. */
+static struct timespec span(double ms)
 {
 	struct timespec ts;
 
-	if (ms <= 0)
-		return;
 	ts.tv_sec = (time_t)(ms / 1000);
 	ts.tv_nsec = (long)((ms - ts.tv_sec * 1000.0) * 1e6);
+	return ts;
+}
+
+void dp_nap_ms(double ms)
+{
+	if (ms <= 0)
+		return;
+	struct timespec ts = span(ms);
+	nanosleep(&ts, NULL);
+}
+
+void dp_sleep_ms(double ms)
+{
+	if (ms <= 0)
+		return;
+	struct timespec ts = span(ms);
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
 }

@@ -10,4 +10,8 @@ double dp_clock_ms(void);
 /* Sleeps ms milliseconds (nothing when ms <= 0), resuming after signals. */
 void dp_sleep_ms(double ms);
 
+/* Sleeps up to ms milliseconds (nothing when ms <= 0); a signal (a stop
+ * request) cuts it short, so callers re-check their condition after it. */
+void dp_nap_ms(double ms);
+
 #endif

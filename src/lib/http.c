@@ -1,5 +1,6 @@
 #include "http.h"
 
+#include "buf.h"
 #include "clock.h"
 #include "limiter.h"
 #include "stats.h"
@@ -40,8 +41,7 @@ struct dp_http {
 };
 
 struct response {
-	char *body;
-	size_t len, cap;
+	dp_buf body;     /* at most RESPONSE_MAX bytes */
 	int too_big;
 	long retry_after_ms;
 };
@@ -213,23 +213,10 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
 	struct response *r = arg;
 	size_t len = size * n;
 
-	if (r->len + len > RESPONSE_MAX) {
-		r->too_big = 1;
+	if (dp_buf_append(&r->body, data, len) < 0) {
+		r->too_big = len > r->body.max - r->body.len; /* else out of memory */
 		return 0;
 	}
-	if (r->len + len + 1 > r->cap) {
-		size_t cap = r->cap ? r->cap : 16384;
-		while (cap < r->len + len + 1)
-			cap *= 2;
-		char *b = realloc(r->body, cap);
-		if (b == NULL)
-			return 0;
-		r->body = b;
-		r->cap = cap;
-	}
-	memcpy(r->body + r->len, data, len);
-	r->len += len;
-	r->body[r->len] = '\0';
 	return len;
 }
 
@@ -444,7 +431,7 @@ static double jitter(dp_http *h)
  * into out, cut and with the key scrubbed. */
 static void server_reason(const dp_http *h, const struct response *r, char *out, size_t outlen)
 {
-	jv body = r->len > 0 ? jv_parse_sized(r->body, (int)r->len) : jv_invalid();
+	jv body = r->body.len > 0 ? jv_parse_sized(r->body.data, (int)r->body.len) : jv_invalid();
 	jv e = jv_get_kind(body) == JV_KIND_OBJECT ? jv_object_get(body, jv_string("error"))
 						     : (jv_free(body), jv_invalid());
 
@@ -465,7 +452,9 @@ static void server_reason(const dp_http *h, const struct response *r, char *out,
 
 static int is_quota_error(const struct response *r)
 {
-	return r->len > 0 && r->body != NULL && strstr(r->body, "insufficient_quota") != NULL;
+	static const char quota[] = "insufficient_quota";
+
+	return r->body.len > 0 && memmem(r->body.data, r->body.len, quota, sizeof quota - 1) != NULL;
 }
 
 static int retryable_curl(CURLcode rc)
@@ -594,7 +583,7 @@ static void describe(const dp_http *h, const dp_http_outcome *o, const struct re
 static int take_body(const char *path, const struct response *r, long status, size_t tokens,
 		     jv *resp, dp_err *err)
 {
-	jv v = jv_parse_sized(r->body != NULL ? r->body : "", (int)r->len);
+	jv v = jv_parse_sized(r->body.data != NULL ? r->body.data : "", (int)r->body.len);
 
 	if (jv_is_valid(v)) {
 		dp_stats_add(DP_STAT_TOKENS, (long)tokens_spent(v, tokens));
@@ -603,7 +592,7 @@ static int take_body(const char *path, const struct response *r, long status, si
 	}
 	jv msg = jv_invalid_get_msg(v);
 	dp_err_set(err, "%s: malformed response body (HTTP %ld, %zu bytes): %s", path, status,
-		   r->len, jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "not JSON");
+		   r->body.len, jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "not JSON");
 	jv_free(msg);
 	return DP_HTTP_FAILED;
 }
@@ -669,6 +658,7 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, jv *
 		dp_http_outcome o = {0};
 		struct slot sl;
 
+		dp_buf_init(&r.body, RESPONSE_MAX);
 		if (acquire(h, tokens, start + (double)h->o.max_retry_ms, &sl, last, sizeof last) < 0) {
 			gave_up(path, counted + throttles, start, last, err);
 			status = DP_HTTP_UNREACHABLE;
@@ -706,7 +696,7 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, jv *
 			if (o.transport != 0)
 				status = DP_HTTP_UNREACHABLE;
 		}
-		free(r.body);
+		dp_buf_free(&r.body);
 		if (v.action != DP_HTTP_DO_RETRY)
 			break;
 		dp_sleep_ms((double)v.delay_ms);

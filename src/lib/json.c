@@ -7,37 +7,31 @@
 
 #define DP_JSON_MAX_DEFAULT ((size_t)64 << 20)
 
-/* The first allocation: most records fit, so they need no realloc. */
-#define DP_JSON_FIRST_CAP ((size_t)16 << 10)
-
-static int grow(dp_json_buf *b, size_t more, dp_err *err)
+/* The slow path of reserve: a max of 0 becomes the default; a failure is
+ * reported in err and the overflow flag cleared (json.h). */
+__attribute__((cold, noinline)) static int fail(dp_json_buf *b, size_t more, dp_err *err)
 {
-	size_t max = b->max > 0 ? b->max : DP_JSON_MAX_DEFAULT;
-
-	if (more > max - b->len) {
-		dp_err_set(err, "JSON text over %zu bytes", max);
-		return -1;
+	b->overflow = 0;
+	if (b->max == 0) {
+		b->max = DP_JSON_MAX_DEFAULT;
+		if (dp_buf_grow(b, more) == 0)
+			return 0;
+		b->overflow = 0;
 	}
-	size_t cap = b->cap < DP_JSON_FIRST_CAP ? DP_JSON_FIRST_CAP : b->cap;
-	while (cap - b->len < more)
-		cap = cap > max / 2 ? max : cap * 2;
-	char *p = realloc(b->data, cap);
-	if (p == NULL) {
+	if (more > b->max - b->len)
+		dp_err_set(err, "JSON text over %zu bytes", b->max);
+	else
 		dp_err_set(err, "out of memory");
-		return -1;
-	}
-	b->data = p;
-	b->cap = cap;
-	return 0;
+	return -1;
 }
 
 /* Makes room for `more` bytes after b->len.  Returns 0, or -1 with err set. */
 static inline int reserve(dp_json_buf *b, size_t more, dp_err *err)
 {
-	return more <= b->cap - b->len ? 0 : grow(b, more, err);
+	return dp_buf_reserve(b, more) == 0 ? 0 : fail(b, more, err);
 }
 
-static int put(dp_json_buf *b, const char *s, size_t n, dp_err *err)
+static inline __attribute__((always_inline)) int put(dp_json_buf *b, const char *s, size_t n, dp_err *err)
 {
 	if (reserve(b, n, err) < 0)
 		return -1;
@@ -207,7 +201,5 @@ int dp_json_append(dp_json_buf *b, jv v, dp_err *err)
 
 void dp_json_buf_free(dp_json_buf *b)
 {
-	free(b->data);
-	b->data = NULL;
-	b->len = b->cap = 0;
+	dp_buf_free(b);
 }

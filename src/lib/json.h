@@ -14,19 +14,20 @@
 
 #include <jv.h>
 
+#include "buf.h"
 #include "err.h"
 
-typedef struct dp_json_buf {
-	char *data; /* not NUL-terminated */
-	size_t len, cap;
-	size_t max; /* the text may not grow beyond this many bytes; 0: 64 MiB */
-} dp_json_buf;
+/* The library's bounded buffer (buf.h); a max of 0 means 64 MiB.  Each
+ * failure is reported through err at once, so dp_json_append leaves the
+ * overflow flag clear: a caller reuses the buffer by setting len = 0. */
+typedef dp_buf dp_json_buf;
 
 /* Appends the text of v (borrowed) to b: byte for byte what
  * jv_dump_string(v, 0) gives.  Returns 0, or -1 with err set when the text
  * would exceed b->max or memory runs out (b->len is then unspecified). */
 int dp_json_append(dp_json_buf *b, jv v, dp_err *err);
 
+/* dp_buf_free. */
 void dp_json_buf_free(dp_json_buf *b);
 
 #endif

@@ -94,9 +94,10 @@ static uint32_t be32(const unsigned char *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-int query_copy_row(const unsigned char *p, size_t len, query_hit *hit, float *vec, size_t dim,
+int query_copy_row(const void *row, size_t len, query_hit *hit, float *vec, size_t dim,
 		   dp_err *err)
 {
+	const unsigned char *p = row;
 	/* 3 fields: int8, int4, float4[] with one dimension of dim elements. */
 	size_t want = 2 + (4 + 8) + (4 + 4) + 4 + 20 + 8 * dim;
 

@@ -43,7 +43,7 @@ double query_cosine(const float *q, const float *v, size_t dim);
 /* Parses one binary COPY row (document_id int8, seq int4, embedding
  * float4[dim]) into hit and vec.  Returns 1 for a row, 0 for the trailer,
  * -1 with err for anything else. */
-int query_copy_row(const unsigned char *p, size_t len, query_hit *hit, float *vec, size_t dim,
+int query_copy_row(const void *row, size_t len, query_hit *hit, float *vec, size_t dim,
 		   dp_err *err);
 
 /* The corpus identity and search settings from docpipe.settings.  Keys

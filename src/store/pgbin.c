@@ -5,53 +5,9 @@
 
 #include "db.h"
 
-void store_buf_init(store_buf *b, size_t max)
-{
-	memset(b, 0, sizeof *b);
-	b->max = max;
-}
-
-void store_buf_free(store_buf *b)
-{
-	free(b->data);
-	memset(b, 0, sizeof *b);
-}
-
-void store_buf_reset(store_buf *b)
-{
-	b->len = 0;
-	b->overflow = 0;
-}
-
-static int reserve(store_buf *b, size_t n)
-{
-	if (b->overflow)
-		return -1;
-	if (n > b->max - b->len) {
-		b->overflow = 1;
-		return -1;
-	}
-	if (b->len + n <= b->cap)
-		return 0;
-	size_t cap = b->cap > 0 ? b->cap : 4096;
-	while (cap < b->len + n)
-		cap = cap > b->max / 2 ? b->max : cap * 2;
-	unsigned char *p = realloc(b->data, cap);
-	if (p == NULL) {
-		b->overflow = 1;
-		return -1;
-	}
-	b->data = p;
-	b->cap = cap;
-	return 0;
-}
-
 void store_put_bytes(store_buf *b, const void *p, size_t n)
 {
-	if (n == 0 || reserve(b, n) < 0)
-		return;
-	memcpy(b->data + b->len, p, n);
-	b->len += n;
+	dp_buf_append(b, p, n);
 }
 
 void store_put_i16(store_buf *b, int16_t v)
@@ -155,10 +111,10 @@ static void end_field(store_buf *b, size_t at)
 		return;
 	}
 	uint32_t u = (uint32_t)n;
-	b->data[at] = (unsigned char)(u >> 24);
-	b->data[at + 1] = (unsigned char)(u >> 16);
-	b->data[at + 2] = (unsigned char)(u >> 8);
-	b->data[at + 3] = (unsigned char)u;
+	b->data[at] = (char)(u >> 24);
+	b->data[at + 1] = (char)(u >> 16);
+	b->data[at + 2] = (char)(u >> 8);
+	b->data[at + 3] = (char)u;
 }
 
 void store_field_text_array(store_buf *b, jv strings)

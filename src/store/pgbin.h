@@ -10,17 +10,15 @@
 
 #include <jv.h>
 
-/* Grows up to max bytes and never beyond: a put that would exceed it sets
- * `overflow` and writes nothing more, so callers check once at the end. */
-typedef struct store_buf {
-	unsigned char *data;
-	size_t len, cap, max;
-	int overflow; /* a put did not fit under max (or malloc failed) */
-} store_buf;
+#include "buf.h"
 
-void store_buf_init(store_buf *b, size_t max);
-void store_buf_free(store_buf *b);
-void store_buf_reset(store_buf *b); /* empties, keeps the memory */
+/* The store writes into the library's bounded buffer (buf.h): appends
+ * after an overflow are dropped and the caller checks `overflow` once. */
+typedef dp_buf store_buf;
+
+static inline void store_buf_init(store_buf *b, size_t max) { dp_buf_init(b, max); }
+static inline void store_buf_free(store_buf *b) { dp_buf_free(b); }
+static inline void store_buf_reset(store_buf *b) { dp_buf_reset(b); }
 
 void store_put_i16(store_buf *b, int16_t v);
 void store_put_i32(store_buf *b, int32_t v);

@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "db.h"
 #include "err.h"
 #include "feed.h"
@@ -36,12 +36,10 @@ static void count(store_counts *c, const store_item *item)
  * queued or the input ends. */
 static int idle_for(store_feed *feed, int ms)
 {
-	const struct timespec tick = {0, 20 * 1000000L};
-
 	for (int waited = 0; waited < ms; waited += 20) {
 		if (!store_feed_idle(feed) || store_feed_ended(feed) || dp_stop_requested())
 			return 0; /* more to write, or the end: built there */
-		nanosleep(&tick, NULL);
+		dp_nap_ms(20);
 	}
 	return store_feed_idle(feed);
 }

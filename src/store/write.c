@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "db.h"
 #include "record.h"
 #include "transport.h"
@@ -597,28 +597,20 @@ static enum tx_result write_tx(store *s, store_item **items, size_t n, dp_err *e
 	return dp_db_lost(s->db) ? TX_LOST : TX_FAILED;
 }
 
-static double mono_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 int store_patiently(int (*attempt)(void *ctx, dp_err *err), void *ctx, double patience,
 		    dp_err *err)
 {
-	double start = mono_seconds(), delay = 0.25;
+	double start = dp_clock_ms() / 1e3, delay = 0.25;
 	int said = 0;
 
 	for (;;) {
 		int tried = attempt(ctx, err);
 		if (tried == 0) {
 			if (said)
-				dp_diag("the database is back after %.1f s", mono_seconds() - start);
+				dp_diag("the database is back after %.1f s", dp_clock_ms() / 1e3 - start);
 			return 0;
 		}
-		double waited = mono_seconds() - start;
+		double waited = dp_clock_ms() / 1e3 - start;
 		if (tried < -1 || !dp_db_unreachable(err->msg))
 			return -1; /* refused for good: waiting would not help */
 		if (patience <= 0)
@@ -635,8 +627,7 @@ int store_patiently(int (*attempt)(void *ctx, dp_err *err), void *ctx, double pa
 				patience);
 		said = 1;
 		double nap = delay < patience - waited ? delay : patience - waited;
-		struct timespec ts = {(time_t)nap, (long)((nap - (time_t)nap) * 1e9)};
-		nanosleep(&ts, NULL); /* a stop signal cuts it short */
+		dp_nap_ms(nap * 1e3); /* a stop signal cuts it short */
 		delay = delay * 2 < 5 ? delay * 2 : 5;
 	}
 }

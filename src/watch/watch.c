@@ -12,9 +12,9 @@
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "record.h"
 
 #define DIR_MASK (IN_CLOSE_WRITE | IN_MODIFY | IN_CREATE | IN_DELETE | IN_MOVED_FROM | \
@@ -40,14 +40,6 @@ struct watch {
 	discover_stats stats;
 };
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 /* Whether path (under root r) is one to watch: not hidden (unless
  * --hidden), a directory not excluded, a file discover would take. */
 static int visible(const watch *w, size_t r, const char *path, int is_dir)
@@ -63,7 +55,7 @@ static int visible(const watch *w, size_t r, const char *path, int is_dir)
 /* Looks at path (under root r) once nothing happened to it for delay_ms. */
 static void mark(watch *w, const char *path, size_t r, long delay_ms)
 {
-	jv v = JV_ARRAY(jv_number((double)(now_ms() + delay_ms)), jv_number((double)r));
+	jv v = JV_ARRAY(jv_number((double)((dp_clock_us() / 1000) + delay_ms)), jv_number((double)r));
 
 	w->pending = jv_object_set(w->pending, jv_string(path), v);
 }
@@ -91,7 +83,7 @@ static void add_tree(watch *w, const char *dir, size_t r, long delay_ms, int dep
 				"(fs.inotify.max_user_watches): rescanning every %d s instead",
 				dir, w->poll_s);
 			w->limited = 1;
-			w->next_poll_ms = now_ms() + w->poll_s * 1000L;
+			w->next_poll_ms = (dp_clock_us() / 1000) + w->poll_s * 1000L;
 		} else if (errno != ENOSPC && errno != ENOENT && errno != ENOTDIR) {
 			dp_diag("%s: cannot watch: %s", dir, strerror(errno));
 		}
@@ -167,7 +159,7 @@ static void rescan(watch *w, const char *why)
 	for (size_t r = 0; r < w->nroots; r++)
 		add_tree(w, w->roots[r], r, 0, 0);
 	if (w->limited)
-		w->next_poll_ms = now_ms() + w->poll_s * 1000L;
+		w->next_poll_ms = (dp_clock_us() / 1000) + w->poll_s * 1000L;
 }
 
 static void handle_event(watch *w, const struct inotify_event *ev)
@@ -261,7 +253,7 @@ static void resolve(watch *w, const char *path, size_t r)
  * (-1: none pending). */
 static long settle(watch *w)
 {
-	long now = now_ms(), next = -1;
+	long now = (dp_clock_us() / 1000), next = -1;
 	jv due = jv_array();
 
 	jv_object_foreach(w->pending, k, v) {
@@ -367,7 +359,7 @@ int watch_run(watch *w, int signal_fd, dp_sink *sink, dp_err *err)
 		if (w->failed || dp_sink_flush(sink, err) < 0)
 			return -1;
 		if (w->limited) {
-			long until = w->next_poll_ms - now_ms();
+			long until = w->next_poll_ms - (dp_clock_us() / 1000);
 			if (until <= 0) {
 				rescan(w, "watch limit reached: periodic rescan");
 				continue;

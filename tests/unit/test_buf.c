@@ -1,0 +1,66 @@
+/* Unit tests for the bounded buffer (buf.h): growth up to the maximum and
+ * never beyond, the sticky overflow flag, reset, and the NUL dp_buf_cstr
+ * may always add. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "t.h"
+
+static void test_growth(void)
+{
+	dp_buf b;
+	char big[100000];
+
+	memset(big, 'x', sizeof big);
+	dp_buf_init(&b, 1 << 20);
+	T_EQ_STR(dp_buf_cstr(&b), "", "empty buffer: the empty string, nothing allocated");
+	T_OK(b.data == NULL, "init allocates nothing");
+	for (int i = 0; i < 10; i++)
+		dp_buf_append(&b, big, sizeof big);
+	T_OK(!b.overflow && b.len == 10 * sizeof big, "1 MB appended in pieces under a 1 MiB max");
+	T_OK(b.cap <= b.max + 1 && b.cap > b.len, "capacity within max + 1 and above len");
+	T_OK(memcmp(b.data + 999999, "x", 1) == 0, "contents kept across growth");
+	dp_buf_free(&b);
+	T_OK(b.data == NULL && b.len == 0 && b.max == 0, "free leaves an empty buffer");
+}
+
+static void test_overflow(void)
+{
+	dp_buf b;
+
+	dp_buf_init(&b, 8);
+	T_EQ_INT(dp_buf_append(&b, "12345678", 8), 0, "exactly max fits");
+	T_EQ_STR(dp_buf_cstr(&b), "12345678", "and still has room for the NUL");
+	T_EQ_INT(dp_buf_append(&b, "9", 1), -1, "one byte over max fails");
+	T_OK(b.overflow && b.len == 8, "overflow set, nothing appended");
+	T_EQ_INT(dp_buf_append(&b, "", 0), -1, "sticky: even an empty append reports it");
+	dp_buf_reset(&b);
+	T_OK(!b.overflow && b.len == 0, "reset clears len and overflow");
+	T_EQ_INT(dp_buf_append(&b, "ab", 2), 0, "appends again after reset");
+	T_EQ_INT(dp_buf_reserve(&b, 7), -1, "reserve past max fails");
+	T_EQ_INT(dp_buf_reserve(&b, 1), -1, "and stays failed until reset");
+	dp_buf_reset(&b);
+	T_EQ_INT(dp_buf_reserve(&b, 8), 0, "reserve up to max succeeds");
+	memcpy(b.data, "abcdefgh", 8);
+	b.len = 8;
+	T_EQ_STR(dp_buf_cstr(&b), "abcdefgh", "reserved bytes written by the caller");
+	dp_buf_free(&b);
+
+	dp_buf z = {0};
+	T_EQ_INT(dp_buf_append(&z, "a", 1), -1, "a zeroed buffer has max 0");
+	dp_buf_free(&z);
+
+	dp_buf h;
+	dp_buf_init(&h, (size_t)-1);
+	T_EQ_INT(dp_buf_append(&h, "a", 1), 0, "a max of SIZE_MAX does not wrap");
+	T_EQ_INT(dp_buf_reserve(&h, (size_t)-1), -1, "an impossible size fails cleanly");
+	dp_buf_free(&h);
+}
+
+int main(void)
+{
+	test_growth();
+	test_overflow();
+	return t_done();
+}
