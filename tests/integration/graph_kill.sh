@@ -18,10 +18,6 @@ want=$(fingerprint)
 newdb || exit 1
 PORT=$(free_ports 9) || exit 1
 BURN='--jq=(reduce range(60000) as $i (0; . + 1)) as $burn | .'
-# The stores burn four times as long: a backlog builds before them, so both
-# hold a document for most of the run (sampled once a second), not only now
-# and then.
-STORE_BURN='--jq=(reduce range(240000) as $i (0; . + 1)) as $burn | .'
 
 docpipe run "$T_DIR/docs" --listen "127.0.0.1:$PORT" --replicas chunk=2 --replicas summarize=2 \
 	--replicas embed=2 --replicas store=0 --timeout 8 --attempts 10 --progress plain \
@@ -29,7 +25,7 @@ docpipe run "$T_DIR/docs" --listen "127.0.0.1:$PORT" --replicas chunk=2 --replic
 	>"$T_DIR/report" 2>"$T_DIR/err" &
 SUP=$!
 replica() { pgrep -P "$1" -f "docpipe-$2 " | head -1; }
-docpipe worker store --connect "127.0.0.1:$PORT" --replicas 2 -- "$STORE_BURN" 2>"$T_DIR/worker.err" &
+docpipe worker store --connect "127.0.0.1:$PORT" --replicas 2 -- "$BURN" 2>"$T_DIR/worker.err" &
 WORKER=$!
 
 # The hub's latest progress line for STAGE says "in flight N": with one
