@@ -391,18 +391,28 @@ static void docx_core(struct office *w, xmlNode *root)
 	core_meta(w->o, root);
 }
 
+/* The start both ZIP office formats share: names the format and converter,
+ * opens the container and readies the walker.  Returns 0, or -1 with err. */
+static int office_open(conv_out *o, const char *format, conv_zip *z, struct office *w,
+		       const char *buf, size_t len, dp_err *err)
+{
+	o->format = format;
+	snprintf(o->converter, sizeof o->converter, "libzip %s, libxml2 %s", zip_libzip_version(),
+		 LIBXML_DOTTED_VERSION);
+	if (conv_zip_open(z, buf, len, err) < 0)
+		return -1;
+	office_init(w, o);
+	return 0;
+}
+
 int conv_docx(conv_out *o, const char *buf, size_t len, dp_err *err)
 {
 	conv_zip z;
 	struct office w;
 	int rc = -1;
 
-	o->format = "docx";
-	snprintf(o->converter, sizeof o->converter, "libzip %s, libxml2 %s", zip_libzip_version(),
-		 LIBXML_DOTTED_VERSION);
-	if (conv_zip_open(&z, buf, len, err) < 0)
+	if (office_open(o, "docx", &z, &w, buf, len, err) < 0)
 		return -1;
-	office_init(&w, o);
 	w.docx = 1;
 	if (optional(&z, "word/styles.xml", &w, docx_styles, err) < 0 ||
 	    optional(&z, "word/footnotes.xml", &w, docx_notes, err) < 0 ||
@@ -477,12 +487,8 @@ int conv_odt(conv_out *o, const char *buf, size_t len, dp_err *err)
 	struct office w;
 	int rc = -1;
 
-	o->format = "odt";
-	snprintf(o->converter, sizeof o->converter, "libzip %s, libxml2 %s", zip_libzip_version(),
-		 LIBXML_DOTTED_VERSION);
-	if (conv_zip_open(&z, buf, len, err) < 0)
+	if (office_open(o, "odt", &z, &w, buf, len, err) < 0)
 		return -1;
-	office_init(&w, o);
 	xmlDocPtr meta = conv_zip_xml(&z, "meta.xml", &rc, err);
 	if (rc < 0)
 		goto out;
