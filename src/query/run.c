@@ -14,8 +14,6 @@ static int zero_vector(const float *q, size_t dim)
 
 int query_sides(PGconn *db, const query_corpus *c, query_opts *o, dp_err *err)
 {
-	int terms = 0;
-
 	o->notice = NULL;
 	if (o->q != NULL && zero_vector(o->q, (size_t)c->dim)) {
 		o->q = NULL;
@@ -26,7 +24,7 @@ int query_sides(PGconn *db, const query_corpus *c, query_opts *o, dp_err *err)
 		}
 		o->notice = "the question embeds to a zero vector; text ranking only";
 	}
-	o->use_text = 0;
+	o->text_terms = 0;
 	if (o->mode != QUERY_VECTOR && c->text_config[0] == '\0') {
 		if (o->mode == QUERY_TEXT) {
 			dp_err_set(err, "this database has no full-text index yet (run docpipe-store"
@@ -36,16 +34,15 @@ int query_sides(PGconn *db, const query_corpus *c, query_opts *o, dp_err *err)
 		o->notice = "no full-text index yet (run docpipe-store once to add it);"
 			    " vector ranking only";
 	} else if (o->mode != QUERY_VECTOR) {
-		if ((terms = query_text_terms(db, c->text_config, o->question, err)) < 0)
+		if ((o->text_terms = query_text_terms(db, c->text_config, o->question, err)) < 0)
 			return DP_EXIT_SYSTEM;
-		o->use_text = terms > 0;
 	}
-	if (o->mode == QUERY_TEXT && !o->use_text) {
+	if (o->mode == QUERY_TEXT && o->text_terms == 0) {
 		dp_err_set(err, "the question has no search terms for text search configuration %s",
 			   c->text_config);
 		return DP_EXIT_USAGE;
 	}
-	if (o->q == NULL && !o->use_text) {
+	if (o->q == NULL && o->text_terms == 0) {
 		dp_err_set(err, "the question has neither search terms nor a vector to compare");
 		return DP_EXIT_USAGE;
 	}
@@ -71,14 +68,15 @@ jv query_run(PGconn *db, const query_corpus *c, const query_opts *o, dp_err *err
 	query_fused *fused = NULL;
 	jv out = jv_invalid();
 	int filtered = query_filter_active(&o->filter);
-	int rerank = o->q != NULL && o->use_text && o->mode == QUERY_HYBRID &&
+	int rerank = o->q != NULL && o->text_terms > 0 && o->mode == QUERY_HYBRID &&
 		     !query_is_pgvector(c) && query_chunk_estimate(db) > QUERY_SCAN_MAX;
 
 	if (filtered && query_filter_ids(db, &o->filter, &ids, err) < 0)
 		goto done;
-	if (o->use_text && query_text_search(db, c->text_config, o->question, o->text_rank,
-					     rerank && pool < QUERY_RERANK_POOL ? QUERY_RERANK_POOL : pool,
-					     filtered ? &ids : NULL, &t, &nt, err) < 0)
+	if (o->text_terms > 0 &&
+	    query_text_search(db, c->text_config, o->question, o->text_terms, o->text_rank,
+			      rerank && pool < QUERY_RERANK_POOL ? QUERY_RERANK_POOL : pool,
+			      filtered ? &ids : NULL, &t, &nt, err) < 0)
 		goto done;
 	if (o->q != NULL && vector_side(db, c, o, pool, filtered ? &ids : NULL, t, nt, rerank,
 					&v, &nv, err) < 0)

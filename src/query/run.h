@@ -37,7 +37,7 @@ typedef struct query_opts {
 	query_filter filter;
 	const char *question;
 	const float *q;      /* the unit question vector; NULL: no vector side */
-	int use_text;        /* set by query_sides */
+	int text_terms;      /* set by query_sides: the question's search terms, 0: no text side */
 	const char *notice;  /* set by query_sides: a static string for stderr, or NULL */
 } query_opts;
 

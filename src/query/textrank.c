@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "buf.h"
 #include "db.h"
 
 /* BM25 (k1 1.2, b 0.75) with idf = ln(1 + (N - df + 0.5) / (df + 0.5)).
@@ -18,16 +19,23 @@
  *   before the first ANALYZE).
  * - length: the chunk's text bytes (octet_length reads a TOASTed value's
  *   size without fetching it) against their mean over a sample of about
- *   5,000 chunks.
+ *   SAMPLE_ROWS chunks.
  * - candidates: the chunks holding the question's rarest terms, taken in
  *   increasing df while their postings add up to at most CAND_POSTINGS
  *   (at least the rarest term), at most CAND_MAX chunks, so a question's common
  *   words ("use", "how") do not make every chunk one.  The other terms
  *   still add to the candidates' scores.
+ * - scoring: one column per term (slot i: the i-th rarest, up to
+ *   QUERY_TERM_SLOTS), computed once per candidate while it is fetched and
+ *   summed in one expression: a correlated aggregate over the terms per
+ *   candidate cost about twice as much (docs/PERFORMANCE.md).
  * $1 config, $2 question, $3 document ids or NULL, $4 limit. */
 #define CAND_POSTINGS "5000"
 #define CAND_MAX "10000"
-static const char bm25_sql[] =
+#define SAMPLE_ROWS "5000"
+/* The statement with every slot: head and tail ~2.5 KB, 32 x ~190 bytes. */
+#define BM25_SQL_MAX 16384
+static const char bm25_head[] =
 	"WITH q AS (SELECT u.lexeme, plainto_tsquery('simple', u.lexeme) AS tq"
 	"  FROM unnest(to_tsvector($1::regconfig, $2)) u"
 	"  WHERE numnode(plainto_tsquery('simple', u.lexeme)) > 0),"
@@ -36,8 +44,8 @@ static const char bm25_sql[] =
 	" corpus AS MATERIALIZED (SELECT"
 	"  coalesce(nullif((SELECT est FROM rel), 0), (SELECT count(*) FROM docpipe.chunks))::float8 AS n,"
 	"  (SELECT greatest(avg(octet_length(c.content)), 1) FROM docpipe.chunks c TABLESAMPLE SYSTEM"
-	"   ((SELECT least(100, 100 * 5000 / greatest(est, 1))::float4 FROM rel)) REPEATABLE (1))::float8"
-	"  AS avgdl),"
+	"   ((SELECT least(100, 100 * " SAMPLE_ROWS " / greatest(est, 1))::float4 FROM rel))"
+	"   REPEATABLE (1))::float8 AS avgdl),"
 	" mce AS MATERIALIZED (SELECT e.lexeme, e.freq FROM pg_stats s, unnest(s.most_common_elems::text::text[],"
 	"  s.most_common_elem_freqs) e(lexeme, freq)"
 	"  WHERE s.schemaname = 'docpipe' AND s.tablename = 'chunks' AND s.attname = 'tsv'),"
@@ -46,19 +54,42 @@ static const char bm25_sql[] =
 	"  FROM q CROSS JOIN corpus CROSS JOIN LATERAL (SELECT coalesce("
 	"   (SELECT mce.freq * corpus.n FROM mce WHERE mce.lexeme = q.lexeme),"
 	"   (SELECT count(*) FROM docpipe.chunks c WHERE c.tsv @@ q.tq))::float8 AS df) d),"
+	" tv AS MATERIALIZED (SELECT array_agg(tq ORDER BY df, lexeme) AS tqs,"
+	"  array_agg(idf ORDER BY df, lexeme) AS idfs FROM terms),"
 	" pick AS (SELECT tq FROM (SELECT tq, sum(df) OVER (ORDER BY df, lexeme) AS cum,"
 	"  row_number() OVER (ORDER BY df, lexeme) AS r FROM terms) x"
 	"  WHERE r = 1 OR cum <= " CAND_POSTINGS "),"
-	" cand AS MATERIALIZED (SELECT c.document_id, c.seq, c.tsv, octet_length(c.content) AS dl"
-	"  FROM docpipe.chunks c"
+	" cand AS MATERIALIZED (SELECT c.document_id, c.seq,"
+	"  1.2 * (0.25 + 0.75 * octet_length(c.content) / corpus.avgdl) AS k";
+/* Slot %d's tf, a column of cand. */
+static const char bm25_tf[] = ", 4.93480220055 * ts_rank('{0.333333333,0.333333333,0.666666667,1}',"
+			      " c.tsv, tv.tqs[%d], 0)::float8 AS f%d";
+static const char bm25_from[] =
+	" FROM docpipe.chunks c CROSS JOIN tv CROSS JOIN corpus"
 	"  WHERE c.tsv @@ (SELECT string_agg(pick.tq::text, ' | ')::tsquery FROM pick)"
 	"  AND ($3::bigint[] IS NULL OR c.document_id = ANY($3::bigint[])) LIMIT " CAND_MAX ")"
-	" SELECT cand.document_id, cand.seq, s.s FROM cand CROSS JOIN corpus CROSS JOIN LATERAL"
-	" (SELECT sum(t.idf * tf.f * 2.2 / (tf.f + 1.2 * (0.25 + 0.75 * cand.dl / corpus.avgdl))) AS s"
-	"  FROM terms t CROSS JOIN LATERAL (SELECT 4.93480220055 *"
-	"   ts_rank('{0.333333333,0.333333333,0.666666667,1}', cand.tsv, t.tq, 0)::float8 AS f) tf"
-	"  WHERE tf.f > 0) s"
-	" ORDER BY s.s DESC, cand.document_id, cand.seq LIMIT $4::int";
+	" SELECT cand.document_id, cand.seq, 0";
+/* Slot %d's BM25 term (a zero tf adds 0). */
+static const char bm25_term[] = " + coalesce(tv.idfs[%d] * cand.f%d * 2.2 / (cand.f%d + cand.k), 0)";
+static const char bm25_tail[] = " AS s FROM cand CROSS JOIN tv"
+				" ORDER BY s DESC, cand.document_id, cand.seq LIMIT $4::int";
+
+/* The BM25 statement for a question of terms search terms (> 0) into b.
+ * Returns 0, or -1 when b overflows. */
+static int bm25_sql(dp_buf *b, int terms)
+{
+	int slots = terms < QUERY_TERM_SLOTS ? terms : QUERY_TERM_SLOTS;
+	char piece[sizeof bm25_term + 48];
+
+	dp_buf_append(b, bm25_head, sizeof bm25_head - 1);
+	for (int i = 1; i <= slots; i++)
+		dp_buf_append(b, piece, (size_t)snprintf(piece, sizeof piece, bm25_tf, i, i));
+	dp_buf_append(b, bm25_from, sizeof bm25_from - 1);
+	for (int i = 1; i <= slots; i++)
+		dp_buf_append(b, piece, (size_t)snprintf(piece, sizeof piece, bm25_term, i, i, i));
+	dp_buf_append(b, bm25_tail, sizeof bm25_tail - 1);
+	return b->overflow ? -1 : 0;
+}
 
 /* ts_rank_cd (cover density; default weights A 1, B 0.4, D 0.1), divided
  * by 1 + log(length) (normalization 1). */
@@ -82,18 +113,26 @@ int query_text_terms(PGconn *db, const char *cfg, const char *question, dp_err *
 	return n;
 }
 
-int query_text_search(PGconn *db, const char *cfg, const char *question, enum query_text_rank rank,
-		      size_t n, const query_ids *ids, query_hit **out, size_t *nout, dp_err *err)
+int query_text_search(PGconn *db, const char *cfg, const char *question, int terms,
+		      enum query_text_rank rank, size_t n, const query_ids *ids, query_hit **out,
+		      size_t *nout, dp_err *err)
 {
 	char limit[24], *idl = NULL;
+	dp_buf sql;
 
-	if (ids != NULL && (idl = query_int_array(ids->ids, ids->n)) == NULL) {
+	dp_buf_init(&sql, BM25_SQL_MAX);
+	if ((ids != NULL && (idl = query_int_array(ids->ids, ids->n)) == NULL) ||
+	    (rank == QUERY_RANK_BM25 && bm25_sql(&sql, terms) < 0)) {
+		dp_buf_free(&sql);
+		free(idl);
 		dp_err_set(err, "out of memory");
 		return -1;
 	}
 	snprintf(limit, sizeof limit, "%zu", n);
 	const char *params[] = {cfg, question, idl, limit};
-	PGresult *res = dp_db_query(db, rank == QUERY_RANK_BM25 ? bm25_sql : cd_sql, 4, params, err);
+	PGresult *res = dp_db_query(db, rank == QUERY_RANK_BM25 ? dp_buf_cstr(&sql) : cd_sql, 4,
+				    params, err);
+	dp_buf_free(&sql);
 	free(idl);
 	if (res == NULL)
 		return -1;

@@ -30,10 +30,17 @@ enum query_text_rank {
  * (0: the text side has nothing to look for), or -1 with err. */
 int query_text_terms(PGconn *db, const char *cfg, const char *question, dp_err *err);
 
+/* BM25 scores a question's QUERY_TERM_SLOTS rarest terms (the longest
+ * question of the benchmarks has 22); more common ones still select
+ * candidates but add nothing to the score. */
+#define QUERY_TERM_SLOTS 32
+
 /* The n best chunks for question under configuration cfg, restricted to
- * the documents of ids (NULL: all).  On success *out (malloc'd, best
- * first, caller frees; possibly empty) and *nout; -1 with err. */
-int query_text_search(PGconn *db, const char *cfg, const char *question, enum query_text_rank rank,
-		      size_t n, const query_ids *ids, query_hit **out, size_t *nout, dp_err *err);
+ * the documents of ids (NULL: all); terms: query_text_terms' count for
+ * them (> 0).  On success *out (malloc'd, best first, caller frees;
+ * possibly empty) and *nout; -1 with err. */
+int query_text_search(PGconn *db, const char *cfg, const char *question, int terms,
+		      enum query_text_rank rank, size_t n, const query_ids *ids, query_hit **out,
+		      size_t *nout, dp_err *err);
 
 #endif
