@@ -193,20 +193,30 @@ static void distance_sql(const query_corpus *c, char *out, size_t size)
 		snprintf(out, size, "c.embedding <=> $1::vector");
 }
 
-/* Sets HNSW's search list to at least n rows so LIMIT n is not silently
- * capped (ef_search), and, on pgvector >= 0.8, lets the index scan go on
- * until n rows pass the filters (iterative_scan; older versions refuse the
- * setting, which only costs that guarantee).  In the open transaction. */
+/* Opens a transaction with the vector index's search settings: HNSW's
+ * search list at least n rows so LIMIT n is not silently capped
+ * (ef_search), and, on pgvector >= 0.8, an index scan that goes on until n
+ * rows pass the filters (iterative_scan; older versions refuse the
+ * setting, which only costs that guarantee).  One round trip (three on a
+ * server that refuses iterative_scan): each costs a wakeup of the backend,
+ * milliseconds on a loaded machine.  Returns 0 in the open transaction,
+ * or -1 with err and none open. */
 static int hnsw_settings(PGconn *db, size_t n, int ef_search, dp_err *err)
 {
-	char sql[64];
+	char sql[160];
 	dp_err ignored;
 	long ef = (long)n > ef_search ? (long)n : ef_search;
+	int len = snprintf(sql, sizeof sql, "BEGIN; SET LOCAL hnsw.ef_search = %ld", ef > 1000 ? 1000 : ef);
 
-	snprintf(sql, sizeof sql, "SET LOCAL hnsw.ef_search = %ld", ef > 1000 ? 1000 : ef);
-	if (dp_db_exec(db, sql, err) < 0)
-		return -1;
-	return dp_db_try(db, "SET LOCAL hnsw.iterative_scan = strict_order", &ignored) < 0 ? -1 : 0;
+	snprintf(sql + len, sizeof sql - (size_t)len, "; SET LOCAL hnsw.iterative_scan = strict_order");
+	if (dp_db_exec(db, sql, &ignored) == 0)
+		return 0;
+	dp_db_rollback(db);
+	sql[len] = '\0';
+	if (dp_db_exec(db, sql, err) == 0)
+		return 0;
+	dp_db_rollback(db);
+	return -1;
 }
 
 static PGresult *pgvector_rows(PGconn *db, const query_corpus *c, const float *q, size_t n,
@@ -227,10 +237,9 @@ static PGresult *pgvector_rows(PGconn *db, const query_corpus *c, const float *q
 		 " AND ($2::bigint[] IS NULL OR c.document_id = ANY($2::bigint[]))"
 		 " ORDER BY %s LIMIT $3::int", dist, dist);
 	const char *params[] = {vec, idl, limit};
-	if (dp_db_exec(db, "BEGIN", err) < 0)
+	if (hnsw_settings(db, n, ef_search, err) < 0)
 		goto out;
-	if (hnsw_settings(db, n, ef_search, err) == 0)
-		res = dp_db_query(db, sql, 3, params, err);
+	res = dp_db_query(db, sql, 3, params, err);
 	if (res == NULL || dp_db_exec(db, "COMMIT", err) < 0) {
 		dp_db_rollback(db);
 		PQclear(res);
