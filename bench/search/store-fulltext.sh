@@ -1,0 +1,57 @@
+#!/bin/bash
+# What the full-text index costs docpipe-store, by variant, on the same
+# embedded records with real text, each load into a fresh database, variants
+# alternated, N rounds; chunks/s of wall time.
+#   bench/search/store-fulltext.sh NOINDEX_BIN BIN RECORDS.ndjson [N] [VARIANT...]
+# NOINDEX_BIN: a build whose store_fulltext_ensure returns 0 at once (the
+# store as before the index); BIN: this build.  RECORDS.ndjson: embedded
+# document records, e.g. the first 20,000 chunks of corpus100k.sh's
+# records.ndjson.  Variants (default all): none, index (as shipped), none2 and
+# index2 (two stores at once, each on half of the documents: the graph's
+# store replicas), nofastupdate (GIN fastupdate off), pending64 (GIN
+# gin_pending_list_limit 64 MB), textonly (one parse: the text, no heading
+# or summary weights; quality differs, cost only).
+set -eu
+cd "$(dirname "$0")/../.."
+old=$1 new=$2 records=$3 rounds=${4:-2}
+shift $(($# < 4 ? $# : 4))
+variants=${*:-none index none2 index2 nofastupdate pending64 textonly}
+tmp=$(mktemp -d /tmp/docpipe-bench-storeft.XXXXXX)
+chmod 755 "$tmp"
+eval "$(tests/lib/pg.sh start "$tmp/pg")"
+export PGHOST PGPORT PGUSER
+trap 'tests/lib/pg.sh stop "$tmp/pg"; rm -rf "$tmp"' EXIT
+n=$(wc -l <"$records")
+head -n $((n / 2)) "$records" >"$tmp/half1"
+tail -n +$((n / 2 + 1)) "$records" >"$tmp/half2"
+echo "# $(date -u +%FT%TZ) nproc $(nproc) load $(cut -d' ' -f1-3 /proc/loadavg)"
+for i in $(seq "$rounds"); do
+	for v in $variants; do
+		bin=$new; [ "${v#none}" != "$v" ] && bin=$old
+		db=sf_${v}_$i
+		createdb "$db"
+		export DATABASE_URL="postgresql:///$db?host=$PGHOST&port=$PGPORT&user=$PGUSER"
+		"$bin/docpipe-store" -q </dev/null
+		case $v in
+		nofastupdate) psql -X -q -d "$db" -c "ALTER INDEX docpipe.chunks_tsv SET (fastupdate = off)" ;;
+		pending64) psql -X -q -d "$db" -c "ALTER INDEX docpipe.chunks_tsv SET (gin_pending_list_limit = 65536)" ;;
+		textonly) psql -X -q -d "$db" -c "ALTER TABLE docpipe.chunks DROP COLUMN tsv;
+			ALTER TABLE docpipe.chunks ADD COLUMN tsv tsvector GENERATED ALWAYS AS (to_tsvector('english', content)) STORED;
+			CREATE INDEX chunks_tsv ON docpipe.chunks USING gin (tsv)" ;;
+		esac
+		start=$(date +%s.%N)
+		case $v in
+		*2)
+			"$bin/docpipe-store" -q <"$tmp/half1" >/dev/null &
+			"$bin/docpipe-store" -q <"$tmp/half2" >/dev/null
+			wait $! ;;
+		*) "$bin/docpipe-store" -q <"$records" >/dev/null ;;
+		esac
+		end=$(date +%s.%N)
+		c=$(psql -X -A -t -d "$db" -c "SELECT count(*) FROM docpipe.chunks")
+		python3 -c "import sys; a=sys.argv; t=float(a[2])-float(a[1]); print('%-13s round %s: %s chunks in %.2f s = %5.0f chunks/s' % (a[3], a[5], a[4], t, int(a[4])/t))" \
+			"$start" "$end" "$v" "$c" "$i"
+		dropdb "$db"
+	done
+done
+echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)"
