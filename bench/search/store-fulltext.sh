@@ -4,9 +4,13 @@
 # alternated, N rounds; chunks/s of wall time.
 #   bench/search/store-fulltext.sh NOINDEX_BIN BIN RECORDS.ndjson [N] [VARIANT...]
 # NOINDEX_BIN: a build whose store_fulltext_ensure returns 0 at once (the
-# store as before the index); BIN: this build.  RECORDS.ndjson: embedded
-# document records, e.g. the first 20,000 chunks of corpus100k.sh's
-# records.ndjson.  Variants (default all): none, index (as shipped), none2 and
+# store as before the index); "build" makes one from HEAD in the temporary
+# directory.  BIN: this build.  RECORDS.ndjson: embedded document records,
+# e.g. the first 20,000 chunks of corpus100k.sh's records.ndjson:
+#   python3 -c 'import json,sys; n=0
+#   for l in sys.stdin:
+#       n += len(json.loads(l).get("chunks", [])); print(l, end="")
+#       if n >= 20000: break' <DIR/records.ndjson >r20k.ndjson  Variants (default all): none, index (as shipped), none2 and
 # index2 (two stores at once, each on half of the documents: the graph's
 # store replicas), nofastupdate (GIN fastupdate off), pending64 (GIN
 # gin_pending_list_limit 64 MB), textonly (one parse: the text, no heading
@@ -21,6 +25,21 @@ chmod 755 "$tmp"
 eval "$(tests/lib/pg.sh start "$tmp/pg")"
 export PGHOST PGPORT PGUSER
 trap 'tests/lib/pg.sh stop "$tmp/pg"; rm -rf "$tmp"' EXIT
+if [ "$old" = build ]; then
+	mkdir "$tmp/noindex"
+	git archive HEAD | tar x -C "$tmp/noindex"
+	python3 - "$tmp/noindex/src/store/fulltext.c" <<'PY'
+import sys
+p = sys.argv[1]
+s = open(p).read()
+head = "int store_fulltext_ensure(PGconn *db, dp_err *err)\n{\n"
+assert head in s
+s = s.replace(head, head + "\tif (db != NULL || err != NULL)\n\t\treturn 0; /* bench: no full-text index */\n")
+open(p, "w").write(s)
+PY
+	make -s -C "$tmp/noindex" V=release bin/docpipe-store >/dev/null
+	old=$tmp/noindex/bin
+fi
 n=$(wc -l <"$records")
 head -n $((n / 2)) "$records" >"$tmp/half1"
 tail -n +$((n / 2 + 1)) "$records" >"$tmp/half2"
