@@ -14,7 +14,7 @@ set -eu
 cd "$(dirname "$0")/../.."
 dir=$(realpath -m "$1") shared=${2:-/work/shared} copies=${3:-31}
 B=${DOCPIPE_BIN:-$PWD/bin}
-if [ "${2:-}" = stop ]; then tests/lib/pgvector.sh stop "$dir"; exit 0; fi
+if [ "${2:-}" = stop ]; then tests/lib/pgvector.sh stop "$dir/pg"; exit 0; fi
 mkdir -p "$dir"
 chmod 755 "$dir"
 if [ -f "$dir/env" ] && (. "$dir/env"; pg_isready -q -h "$PGHOST" -p "$PGPORT"); then
