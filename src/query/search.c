@@ -133,6 +133,8 @@ static void read_search_settings(const PGresult *res, query_corpus *c)
 			snprintf(c->index_state, sizeof c->index_state, "%s", value);
 		else if (strcmp(key, "text_config") == 0)
 			snprintf(c->text_config, sizeof c->text_config, "%s", value);
+		else if (strcmp(key, "ivfflat_probes") == 0)
+			c->ivfflat_probes = atoi(value);
 	}
 }
 
@@ -185,7 +187,7 @@ static char *vector_text(const float *v, size_t dim)
  * question in pgvector's text form).  dim is the corpus's checked int. */
 static void distance_sql(const query_corpus *c, char *out, size_t size)
 {
-	if (strcmp(c->vector_index, "hnsw-halfvec") == 0)
+	if (strstr(c->vector_index, "-halfvec") != NULL)
 		snprintf(out, size, "c.embedding::halfvec(%d) <=> $1::halfvec(%d)", c->dim, c->dim);
 	else if (strcmp(c->vector_type, "halfvec") == 0)
 		snprintf(out, size, "c.embedding <=> $1::halfvec");
@@ -209,6 +211,21 @@ static int hnsw_settings(PGconn *db, size_t n, int ef_search, dp_err *err)
 	return dp_db_try(db, "SET LOCAL hnsw.iterative_scan = strict_order", &ignored) < 0 ? -1 : 0;
 }
 
+/* IVFFlat (docpipe-store --vector-index ivfflat): the probes the store
+ * chose for its lists, and, on pgvector >= 0.8, more lists probed until n
+ * rows pass the filters (IVFFlat knows only relaxed_order; the caller
+ * sorts).  In the open transaction. */
+static int ivfflat_settings(PGconn *db, int probes, dp_err *err)
+{
+	char sql[64];
+	dp_err ignored;
+
+	snprintf(sql, sizeof sql, "SET LOCAL ivfflat.probes = %d", probes > 0 ? probes : 1);
+	if (dp_db_exec(db, sql, err) < 0)
+		return -1;
+	return dp_db_try(db, "SET LOCAL ivfflat.iterative_scan = relaxed_order", &ignored) < 0 ? -1 : 0;
+}
+
 static PGresult *pgvector_rows(PGconn *db, const query_corpus *c, const float *q, size_t n,
 			       int ef_search, const query_ids *ids, dp_err *err)
 {
@@ -229,7 +246,8 @@ static PGresult *pgvector_rows(PGconn *db, const query_corpus *c, const float *q
 	const char *params[] = {vec, idl, limit};
 	if (dp_db_exec(db, "BEGIN", err) < 0)
 		goto out;
-	if (hnsw_settings(db, n, ef_search, err) == 0)
+	if ((strncmp(c->vector_index, "ivfflat", 7) == 0 ? ivfflat_settings(db, c->ivfflat_probes, err)
+							   : hnsw_settings(db, n, ef_search, err)) == 0)
 		res = dp_db_query(db, sql, 3, params, err);
 	if (res == NULL || dp_db_exec(db, "COMMIT", err) < 0) {
 		dp_db_rollback(db);
