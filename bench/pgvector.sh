@@ -19,7 +19,12 @@
 #                --bulk-load always rebuild
 #   incremental-ivfflat  the same 1,000 into the IVFFlat table
 #   recall       recall@10 + latency on the vector and ivfflat tables
-#   real-hnsw real-ivfflat real-recall  the same on ~100k chunks of real
+#                (recall-hnsw, recall-ivfflat: one of them)
+#   tsv          what the full-text column costs the load (issue 11's): its
+#                expression recomputed over the real-text table, and a GIN
+#                build over it, timed in psql
+#   real-hnsw real-ivfflat real-recall (real-recall-hnsw real-recall-ivfflat)
+#                the same on ~100k chunks of real
 #                text (35 near-copies of the two corpora in
 #                /work/shared/corpora, local embedder: made here with this
 #                worktree's bin/) and 100 embedded questions
@@ -32,9 +37,10 @@ mkdir -p "$out"
 gen() { python3 bench/store-gen.py --chunks 10 --dim 384 --clusters 100 "$@"; }
 data=$out/docs-$n.ndjson
 [ -s "$data" ] || gen --docs "$docs" >"$data"
-# 100 documents (1,000 chunks) of the corpus in a new version, twice.
+# 100 documents (1,000 chunks) of the corpus in a new version, three times.
 [ -s "$out/changed2.ndjson" ] || gen --docs 100 --version 2 --seed 2 >"$out/changed2.ndjson"
 [ -s "$out/changed3.ndjson" ] || gen --docs 100 --start 100 --version 3 --seed 3 >"$out/changed3.ndjson"
+[ -s "$out/changed4.ndjson" ] || gen --docs 100 --start 200 --version 4 --seed 5 >"$out/changed4.ndjson"
 [ -s "$out/queries.txt" ] || gen --queries 100 --seed 4 >"$out/queries.txt"
 # The real-text corpus and its questions (made once, with this worktree's bin/).
 if [ ! -s "$out/real-near.ndjson" ] && [ "${cases#*real-}" != "$cases" ]; then
@@ -88,6 +94,8 @@ store() {
 		"$start" "$end" "$chunks" "$label" "$tmp/time" "$c0" "$c1"
 }
 fresh() { createdb "$1"; }
+# setting DB KEY: a docpipe.settings value.
+setting() { psql -X -A -t -d "$1" -c "SELECT value FROM docpipe.settings WHERE key = '$2'"; }
 # has DB: whether this run loaded DB already.
 has() { [ -n "$(psql -X -A -t -d postgres -c "SELECT 1 FROM pg_database WHERE datname = '$1'")" ]; }
 
@@ -118,7 +126,7 @@ two() {
 recall() {
 	local db=$1 queries=$2 knob=$3 v
 	shift 3
-	psql -X -q -d "$db" -c "DROP TABLE IF EXISTS bq, ex" -c "CREATE TABLE bq (id serial, v vector(384))" \
+	psql -X -q -d "$db" -c "SET client_min_messages = warning" -c "DROP TABLE IF EXISTS bq, ex" -c "CREATE TABLE bq (id serial, v vector(384))" \
 		-c "\\copy bq (v) FROM '$queries'"
 	psql -X -q -A -t -d "$db" <<-SQL
 		SET max_parallel_workers_per_gather = 0;
@@ -148,7 +156,9 @@ recall() {
 real=$out/real-near.ndjson
 # chunks FILE: the chunks of the document records in FILE.
 chunks() { python3 -c 'import json, sys; print(sum(len(json.loads(l).get("chunks") or []) for l in open(sys.argv[1])))' "$1"; }
-for c in $cases; do
+run_cases() {
+local c
+for c in "$@"; do
 	case $c in
 	vector)
 		fresh bv; store bv "$data" "$n" "vector, HNSW (default, bulk)" ;;
@@ -168,27 +178,53 @@ for c in $cases; do
 		has bv || { fresh bv; store bv "$data" "$n" "vector, HNSW (default, bulk)"; }
 		store bv "$out/changed2.ndjson" 1000 "incremental: 1,000 changed into HNSW"
 		two bv "$out/changed3.ndjson" "same, 2 stores on halves at once"
-		store bv "$out/changed2.ndjson" 1000 "same, --bulk-load always (rebuild)" --bulk-load always ;;
+		store bv "$out/changed4.ndjson" 1000 "same, --bulk-load always (rebuild)" --bulk-load always ;;
 	incremental-ivfflat)
 		has bi || { fresh bi; store bi "$data" "$n" "vector, IVFFlat (bulk)" --vector-index ivfflat; }
 		store bi "$out/changed2.ndjson" 1000 "incremental: 1,000 changed into IVFFlat"
 		store bi "$out/changed3.ndjson" 1000 "same, second run" ;;
-	recall)
+	recall) run_cases recall-hnsw recall-ivfflat ;;
+	recall-hnsw)
 		has bv || { fresh bv; store bv "$data" "$n" "vector, HNSW (default, bulk)"; }
+		echo "# HNSW (default):"; recall bv "$out/queries.txt" hnsw.ef_search 40 100 200 400 1000 ;;
+	recall-ivfflat)
 		has bi || { fresh bi; store bi "$data" "$n" "vector, IVFFlat (bulk)" --vector-index ivfflat; }
-		echo "# HNSW (default):"; recall bv "$out/queries.txt" hnsw.ef_search 40 100 200 400 1000
-		echo "# IVFFlat ($(psql -X -A -t -d bi -c "SELECT value FROM docpipe.settings WHERE key = 'ivfflat_lists'") lists):"
-		recall bi "$out/queries.txt" ivfflat.probes 1 3 5 10 20 ;;
+		echo "# IVFFlat ($(setting bi ivfflat_lists) lists, the store's probes $(setting bi ivfflat_probes)):"
+		recall bi "$out/queries.txt" ivfflat.probes 1 3 5 10 "$(setting bi ivfflat_probes)" 30 ;;
 	real-hnsw)
 		fresh rh; store rh "$real" "$(chunks "$real")" "real text, HNSW (default, bulk)" ;;
 	real-ivfflat)
 		fresh ri; store ri "$real" "$(chunks "$real")" "real text, IVFFlat (bulk)" --vector-index ivfflat ;;
-	real-recall)
+	real-recall) run_cases real-recall-hnsw real-recall-ivfflat ;;
+	real-recall-hnsw)
 		has rh || { fresh rh; store rh "$real" "$(chunks "$real")" "real text, HNSW (default, bulk)"; }
+		echo "# real text, HNSW (default):"; recall rh "$out/real-queries.txt" hnsw.ef_search 40 100 200 400 1000 ;;
+	real-recall-ivfflat)
 		has ri || { fresh ri; store ri "$real" "$(chunks "$real")" "real text, IVFFlat (bulk)" --vector-index ivfflat; }
-		echo "# real text, HNSW (default):"; recall rh "$out/real-queries.txt" hnsw.ef_search 40 100 200 400 1000
-		echo "# real text, IVFFlat ($(psql -X -A -t -d ri -c "SELECT value FROM docpipe.settings WHERE key = 'ivfflat_lists'") lists):"
-		recall ri "$out/real-queries.txt" ivfflat.probes 1 3 5 10 20 40 ;;
+		echo "# real text, IVFFlat ($(setting ri ivfflat_lists) lists, the store's probes $(setting ri ivfflat_probes)):"
+		recall ri "$out/real-queries.txt" ivfflat.probes 5 10 20 "$(setting ri ivfflat_probes)" 30 40 ;;
+	tsv)
+		has ri || { fresh ri; store ri "$real" "$(chunks "$real")" "real text, IVFFlat (bulk)" --vector-index ivfflat; }
+		expr=$(psql -X -A -t -d ri -c "SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d JOIN pg_attribute a
+			ON a.attrelid = d.adrelid AND a.attnum = d.adnum WHERE d.adrelid = 'docpipe.chunks'::regclass AND a.attname = 'tsv'")
+		psql -X -q -A -t -d ri <<-SQL
+			SET max_parallel_workers_per_gather = 0;
+			SELECT clock_timestamp() AS t0 \gset
+			SELECT count(*) FROM docpipe.chunks WHERE length(content) >= 0;
+			SELECT format('reading the %s chunks: %s s', (SELECT count(*) FROM docpipe.chunks), round(extract(epoch FROM clock_timestamp() - :'t0'::timestamptz)::numeric, 2));
+			SELECT clock_timestamp() AS t0 \gset
+			SELECT count(*) FROM (SELECT $expr AS t FROM docpipe.chunks) x WHERE t IS NOT NULL \g /dev/null
+			SELECT format('tsvector expression: %s s', round(extract(epoch FROM clock_timestamp() - :'t0'::timestamptz)::numeric, 2));
+			SET maintenance_work_mem = '256MB';
+			SELECT clock_timestamp() AS t0 \gset
+			CREATE INDEX bench_gin ON docpipe.chunks USING gin (tsv);
+			SELECT format('GIN build over it: %s s', round(extract(epoch FROM clock_timestamp() - :'t0'::timestamptz)::numeric, 2));
+			DROP INDEX docpipe.bench_gin;
+		SQL
+		;;
 	*) echo "unknown case $c" >&2; exit 2 ;;
 	esac
 done
+}
+# shellcheck disable=SC2086 # a list of case names
+run_cases $cases
