@@ -52,12 +52,14 @@ static int ivfflat_probes(int lists)
 
 /* The bulk rule: a run drops the index once the chunks it writes reach
  * BULK_RATIO_PCT % of the table's size at the start, and at least
- * BULK_MIN_CHUNKS.  Inserting 1,000 chunks into an indexed table of 100k
- * took 8-21 s here (3.3-8.8 CPU-s), rebuilding it 77-127 s (43-45 CPU-s):
- * the crossover measured between 5% and 13% (docs/PERFORMANCE.md,
- * "pgvector (issue 10)"); 10% also keeps the index (queries fast) through
- * loads that gain little by dropping it.  Below BULK_MIN_CHUNKS either way
- * takes seconds at most. */
+ * BULK_MIN_CHUNKS.  HNSW: inserting 1,000 chunks into an indexed table of
+ * 100k took 2.9 CPU-s (3-3.6 s), rebuilding it ~40 CPU-s (~20 s on 2
+ * cores): the crossover lies between 6% (wall) and 14% (CPU), measured
+ * earlier at 5-13% under load (docs/PERFORMANCE.md, "pgvector (issue
+ * 10)"); 10% also keeps the index (queries fast) through loads that gain
+ * little by dropping it.  IVFFlat inserts cost ~0.1 ms a row and its
+ * build seconds: dropping it costs little and buys lists sized for the
+ * new table.  Below BULK_MIN_CHUNKS either way takes seconds at most. */
 #define BULK_RATIO_PCT 10
 #define BULK_MIN_CHUNKS 1000
 
