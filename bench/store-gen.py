@@ -10,7 +10,14 @@ noise), like real embeddings, instead of uniformly (the worst case for
 HNSW recall); --queries N writes N such vectors as "[a,b,...]" lines
 instead of documents (query vectors for recall measurements).
 
-Document i is ROOT/doc<i>.md; --version changes its text and hash."""
+Document i is ROOT/doc<i>.md; --version changes its text and hash.
+
+  store-gen.py --near-copies N < chunked.ndjson | docpipe-embed
+
+instead writes N near-copies of every chunked document record read (real
+text, for real embeddings): copy i drops every (i+2)-th word of each
+chunk's text and lives under /copy<i>; the vectors come from docpipe-embed.
+Near-duplicates everywhere: a hard case for approximate indexes."""
 import argparse
 import base64
 import hashlib
@@ -31,6 +38,21 @@ def vec(rng, dim, centres):
     return base64.b64encode(struct.pack("<%df" % dim, *values(rng, dim, centres))).decode()
 
 
+def near_copies(n):
+    docs = [json.loads(l) for l in sys.stdin]
+    docs = [d for d in docs if d.get("kind") == "document" and d.get("chunks")]
+    for i in range(n):
+        for d in docs:
+            c = dict(d, path="/copy%d%s" % (i, d["path"]), root="/copy%d" % i)
+            c["hash"] = hashlib.md5(("%s %s" % (c["path"], d.get("hash"))).encode()).hexdigest()
+            c["chunks"] = []
+            for ch in d["chunks"]:
+                words = ch["text"].split(" ")
+                kept = [w for j, w in enumerate(words) if (j + 1) % (i + 2) != 0] or words
+                c["chunks"].append(dict(ch, text=" ".join(kept)))
+            sys.stdout.write(json.dumps(c, separators=(",", ":")) + "\n")
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--docs", type=int, default=10)
@@ -44,7 +66,10 @@ def main():
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--clusters", type=int, default=0)
     p.add_argument("--queries", type=int, default=0)
+    p.add_argument("--near-copies", type=int, default=0)
     a = p.parse_args()
+    if a.near_copies:
+        return near_copies(a.near_copies)
     crng = random.Random(12345)
     centres = [[crng.uniform(-1, 1) for _ in range(a.dim)] for _ in range(a.clusters)]
     rng = random.Random(a.seed)

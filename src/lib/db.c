@@ -207,5 +207,7 @@ void dp_db_settings_read(const PGresult *res, dp_db_settings *out)
 			snprintf(out->index_state, sizeof out->index_state, "%s", value);
 		else if (strcmp(key, "hnsw_ef_construction") == 0)
 			out->hnsw_ef_construction = atoi(value);
+		else if (strcmp(key, "ivfflat_lists") == 0)
+			out->ivfflat_lists = atoi(value);
 	}
 }

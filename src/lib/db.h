@@ -66,13 +66,15 @@ typedef struct dp_db_settings {
 	int dim;            /* 0 likewise */
 	char vector_type[32]; /* "vector", "halfvec" (pgvector) or "real[]"; "" before the schema exists */
 	/* "hnsw": HNSW on embedding (its type's cosine opclass); "hnsw-halfvec":
-	 * HNSW on embedding::halfvec(dim); "none": exact scan; "" before the
-	 * dimension is known (docpipe-store(1)). */
+	 * HNSW on embedding::halfvec(dim); "ivfflat", "ivfflat-halfvec" the
+	 * same with IVFFlat; "none": exact scan; "" before the dimension is
+	 * known (docpipe-store(1)). */
 	char vector_index[16];
 	/* "building" while a bulk load has the index dropped (search exactly);
 	 * "ready" or "" otherwise. */
 	char index_state[16];
 	int hnsw_ef_construction; /* of the store's index builds; 0: not set (64) */
+	int ivfflat_lists;        /* of the IVFFlat index; 0: none */
 } dp_db_settings;
 
 /* Fills out from res (borrowed): the rows of

@@ -133,6 +133,8 @@ static void read_search_settings(const PGresult *res, query_corpus *c)
 			snprintf(c->index_state, sizeof c->index_state, "%s", value);
 		else if (strcmp(key, "text_config") == 0)
 			snprintf(c->text_config, sizeof c->text_config, "%s", value);
+		else if (strcmp(key, "ivfflat_probes") == 0)
+			c->ivfflat_probes = atoi(value);
 	}
 }
 
@@ -185,7 +187,7 @@ static char *vector_text(const float *v, size_t dim)
  * question in pgvector's text form).  dim is the corpus's checked int. */
 static void distance_sql(const query_corpus *c, char *out, size_t size)
 {
-	if (strcmp(c->vector_index, "hnsw-halfvec") == 0)
+	if (strstr(c->vector_index, "-halfvec") != NULL)
 		snprintf(out, size, "c.embedding::halfvec(%d) <=> $1::halfvec(%d)", c->dim, c->dim);
 	else if (strcmp(c->vector_type, "halfvec") == 0)
 		snprintf(out, size, "c.embedding <=> $1::halfvec");
@@ -193,30 +195,47 @@ static void distance_sql(const query_corpus *c, char *out, size_t size)
 		snprintf(out, size, "c.embedding <=> $1::vector");
 }
 
-/* Opens a transaction with the vector index's search settings: HNSW's
- * search list at least n rows so LIMIT n is not silently capped
- * (ef_search), and, on pgvector >= 0.8, an index scan that goes on until n
- * rows pass the filters (iterative_scan; older versions refuse the
- * setting, which only costs that guarantee).  One round trip (three on a
- * server that refuses iterative_scan): each costs a wakeup of the backend,
+/* Opens a transaction with SET LOCAL settings, then the optional ones
+ * (pgvector >= 0.8's iterative scans; older versions refuse them, which
+ * only costs that guarantee).  One round trip (three on a server that
+ * refuses the optional part): each costs a wakeup of the backend,
  * milliseconds on a loaded machine.  Returns 0 in the open transaction,
  * or -1 with err and none open. */
-static int hnsw_settings(PGconn *db, size_t n, int ef_search, dp_err *err)
+static int open_with_settings(PGconn *db, const char *settings, const char *optional, dp_err *err)
 {
-	char sql[160];
+	char sql[256];
 	dp_err ignored;
-	long ef = (long)n > ef_search ? (long)n : ef_search;
-	int len = snprintf(sql, sizeof sql, "BEGIN; SET LOCAL hnsw.ef_search = %ld", ef > 1000 ? 1000 : ef);
 
-	snprintf(sql + len, sizeof sql - (size_t)len, "; SET LOCAL hnsw.iterative_scan = strict_order");
+	snprintf(sql, sizeof sql, "BEGIN; %s; %s", settings, optional);
 	if (dp_db_exec(db, sql, &ignored) == 0)
 		return 0;
 	dp_db_rollback(db);
-	sql[len] = '\0';
+	snprintf(sql, sizeof sql, "BEGIN; %s", settings);
 	if (dp_db_exec(db, sql, err) == 0)
 		return 0;
 	dp_db_rollback(db);
 	return -1;
+}
+
+/* The vector index's search settings, in a new transaction (as
+ * open_with_settings).  HNSW: the search list at least n rows so LIMIT n
+ * is not silently capped (ef_search), and an index scan that goes on
+ * until n rows pass the filters.  IVFFlat (docpipe-store --vector-index
+ * ivfflat): the probes the store chose for its lists, and more lists
+ * probed until n rows pass (IVFFlat knows only relaxed_order; the caller
+ * sorts). */
+static int index_settings(PGconn *db, const query_corpus *c, size_t n, int ef_search, dp_err *err)
+{
+	char settings[96];
+
+	if (strncmp(c->vector_index, "ivfflat", 7) == 0) {
+		snprintf(settings, sizeof settings, "SET LOCAL ivfflat.probes = %d",
+			 c->ivfflat_probes > 0 ? c->ivfflat_probes : 1);
+		return open_with_settings(db, settings, "SET LOCAL ivfflat.iterative_scan = relaxed_order", err);
+	}
+	long ef = (long)n > ef_search ? (long)n : ef_search;
+	snprintf(settings, sizeof settings, "SET LOCAL hnsw.ef_search = %ld", ef > 1000 ? 1000 : ef);
+	return open_with_settings(db, settings, "SET LOCAL hnsw.iterative_scan = strict_order", err);
 }
 
 static PGresult *pgvector_rows(PGconn *db, const query_corpus *c, const float *q, size_t n,
@@ -237,7 +256,7 @@ static PGresult *pgvector_rows(PGconn *db, const query_corpus *c, const float *q
 		 " AND ($2::bigint[] IS NULL OR c.document_id = ANY($2::bigint[]))"
 		 " ORDER BY %s LIMIT $3::int", dist, dist);
 	const char *params[] = {vec, idl, limit};
-	if (hnsw_settings(db, n, ef_search, err) < 0)
+	if (index_settings(db, c, n, ef_search, err) < 0)
 		goto out;
 	res = dp_db_query(db, sql, 3, params, err);
 	if (res == NULL || dp_db_exec(db, "COMMIT", err) < 0) {

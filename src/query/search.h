@@ -53,7 +53,8 @@ typedef struct query_corpus {
 	char embedder[256];
 	int dim;
 	char vector_type[32];  /* vector | halfvec | real[] */
-	char vector_index[32]; /* hnsw | hnsw-halfvec | none | "" */
+	char vector_index[32]; /* hnsw | hnsw-halfvec | ivfflat | ivfflat-halfvec | none | "" */
+	int ivfflat_probes;    /* the store's ivfflat.probes for its lists; 0: none */
 	char index_state[32];  /* "building" while a bulk load has dropped the index */
 	char text_config[64];  /* "" when the database has no full-text index yet */
 } query_corpus;

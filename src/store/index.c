@@ -1,5 +1,5 @@
-/* The corpus's vector index: which one it gets (by vector type and
- * dimension), and bulk loads that drop it and build it once at the end.
+/* The corpus's vector index: which one it gets (by method, vector type
+ * and dimension), and bulk loads that drop it and build it once at the end.
  *
  * State in docpipe.settings (the contract with docpipe-query, see
  * docpipe-store(1)): vector_index says what the index is, index_state is
@@ -15,19 +15,51 @@
 #include "db.h"
 #include "store.h"
 
-/* pgvector 0.8's HNSW indexes vector up to 2,000 dimensions, halfvec up
- * to 4,000. */
+/* pgvector 0.8's HNSW and IVFFlat index vector up to 2,000 dimensions,
+ * halfvec up to 4,000. */
 #define HNSW_MAX_VECTOR 2000
 #define HNSW_MAX_HALFVEC 4000
 
+/* Both index names: a bulk load or a change of method drops either. */
+#define DROP_INDEXES "DROP INDEX IF EXISTS docpipe.chunks_embedding_hnsw, docpipe.chunks_embedding_ivfflat"
+
+/* IVFFlat lists for a table of rows rows: pgvector's advice, rows / 1000
+ * up to a million rows and sqrt(rows) beyond, at least 1 (one list: every
+ * query scans all rows, exactly) and at most pgvector's 32,768. */
+static int ivfflat_lists(long long rows)
+{
+	long long l = rows / 1000;
+
+	if (rows > 1000000)
+		for (l = 1000; (l + 1) * (l + 1) <= rows; l++)
+			;
+	return l < 1 ? 1 : l > 32768 ? 32768 : (int)l;
+}
+
+/* The probes docpipe-query sets for lists lists (settings ivfflat_probes):
+ * twice sqrt(lists) rounded up, at most lists.  pgvector's advice,
+ * sqrt(lists), gave 92% recall@10 on real text with near-duplicates at
+ * 100k chunks (101 lists, 11 probes), twice that 98% in ~25 ms a query
+ * (docs/PERFORMANCE.md, "pgvector (issue 10)"). */
+static int ivfflat_probes(int lists)
+{
+	int p = 1;
+
+	while (p * p < lists)
+		p++;
+	return 2 * p < lists ? 2 * p : lists;
+}
+
 /* The bulk rule: a run drops the index once the chunks it writes reach
  * BULK_RATIO_PCT % of the table's size at the start, and at least
- * BULK_MIN_CHUNKS.  Inserting 1,000 chunks into an indexed table of 100k
- * took 8-21 s here (3.3-8.8 CPU-s), rebuilding it 77-127 s (43-45 CPU-s):
- * the crossover measured between 5% and 13% (docs/PERFORMANCE.md,
- * "pgvector (issue 10)"); 10% also keeps the index (queries fast) through
- * loads that gain little by dropping it.  Below BULK_MIN_CHUNKS either way
- * takes seconds at most. */
+ * BULK_MIN_CHUNKS.  HNSW: inserting 1,000 chunks into an indexed table of
+ * 100k took 2.9 CPU-s (3-3.6 s), rebuilding it ~40 CPU-s (~20 s on 2
+ * cores): the crossover lies between 6% (wall) and 14% (CPU), measured
+ * earlier at 5-13% under load (docs/PERFORMANCE.md, "pgvector (issue
+ * 10)"); 10% also keeps the index (queries fast) through loads that gain
+ * little by dropping it.  IVFFlat inserts cost ~0.1 ms a row and its
+ * build seconds: dropping it costs little and buys lists sized for the
+ * new table.  Below BULK_MIN_CHUNKS either way takes seconds at most. */
 #define BULK_RATIO_PCT 10
 #define BULK_MIN_CHUNKS 1000
 
@@ -35,7 +67,10 @@ static const char *index_kind(const store *s)
 {
 	if (s->vtype == STORE_VT_REAL || s->dim > HNSW_MAX_HALFVEC)
 		return "none";
-	return s->vtype == STORE_VT_VECTOR && s->dim > HNSW_MAX_VECTOR ? "hnsw-halfvec" : "hnsw";
+	int half = s->vtype == STORE_VT_VECTOR && s->dim > HNSW_MAX_VECTOR;
+	if (s->imethod == STORE_IX_IVFFLAT)
+		return half ? "ivfflat-halfvec" : "ivfflat";
+	return half ? "hnsw-halfvec" : "hnsw";
 }
 
 int store_settings_set(store *s, const char *key, const char *value, dp_err *err)
@@ -67,16 +102,19 @@ static int try_bulk_lock(store *s, dp_err *err)
 }
 
 /* SET LOCAL for a build over rows rows: maintenance_work_mem large enough
- * for the whole graph (pgvector builds several times faster when it fits;
- * a row takes its value and ~1 KB of neighbour lists, each rounded up to a
- * power of two by the allocator: counted as twice the value plus 2 KB,
- * plus a quarter; memory is only taken as the graph grows), at most a
- * quarter of this machine's memory (the store usually runs next to its
- * server), and one parallel worker per core besides the leader. */
-static int size_build(store *s, long long rows, dp_err *err)
+ * for the whole build, at most a quarter of this machine's memory (the
+ * store usually runs next to its server), and one parallel worker per core
+ * besides the leader (which builds too).  HNSW builds several times faster
+ * when the graph fits: a row takes its value and ~1 KB of neighbour lists,
+ * each rounded up to a power of two by the allocator, counted as twice
+ * the value plus 2 KB, plus a quarter (memory is only taken as the graph
+ * grows).  IVFFlat's k-means holds a sample of 50 rows per list. */
+static int size_build(store *s, long long rows, int lists, dp_err *err)
 {
 	long long elem = strcmp(index_kind(s), "hnsw") == 0 && s->vtype == STORE_VT_VECTOR ? 4 : 2;
-	long long mb = rows * (2 * (long long)s->dim * elem + 2048) * 5 / 4 / (1 << 20) + 1;
+	long long mb = s->imethod == STORE_IX_IVFFLAT
+			       ? 64 + (long long)lists * 50 * (4 * (long long)s->dim + 64) * 2 / (1 << 20)
+			       : rows * (2 * (long long)s->dim * elem + 2048) * 5 / 4 / (1 << 20) + 1;
 	long long cap = (long long)sysconf(_SC_PHYS_PAGES) / 4 * sysconf(_SC_PAGESIZE) / (1 << 20);
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	char sql[160];
@@ -93,45 +131,100 @@ static int size_build(store *s, long long rows, dp_err *err)
 	return dp_db_exec(s->db, sql, err);
 }
 
+/* The CREATE INDEX of kind (not "none") into sql; lists for IVFFlat.  dim
+ * is an int we checked, the rest our own text: no input. */
+static void create_sql(const store *s, const char *kind, int lists, char *sql, size_t size)
+{
+	int ivf = strncmp(kind, "ivfflat", 7) == 0;
+	const char *method = ivf ? "ivfflat" : "hnsw";
+	char col[64], with[48];
+
+	if (strstr(kind, "-halfvec") != NULL)
+		snprintf(col, sizeof col, "(embedding::halfvec(%d)) halfvec_cosine_ops", s->dim);
+	else
+		snprintf(col, sizeof col, "embedding %s_cosine_ops", store_vector_type_name(s->vtype));
+	if (ivf)
+		snprintf(with, sizeof with, "lists = %d", lists);
+	else
+		snprintf(with, sizeof with, "ef_construction = %d", s->ef_construction);
+	snprintf(sql, size, "CREATE INDEX IF NOT EXISTS chunks_embedding_%s ON docpipe.chunks"
+		 " USING %s (%s) WITH (%s)", method, method, col, with);
+}
+
+/* Records an IVFFlat index's lists and the probes queries use. */
+static int record_lists(store *s, int lists, dp_err *err)
+{
+	char l[16], p[16];
+
+	snprintf(l, sizeof l, "%d", lists);
+	snprintf(p, sizeof p, "%d", ivfflat_probes(lists));
+	if (store_settings_set(s, "ivfflat_lists", l, err) < 0 ||
+	    store_settings_set(s, "ivfflat_probes", p, err) < 0)
+		return -1;
+	s->ivfflat_lists = lists;
+	return 0;
+}
+
+/* Says once which index the corpus has (a new choice). */
+static void announce(const store *s, const char *kind)
+{
+	const char *method = strncmp(kind, "ivfflat", 7) == 0 ? "IVFFlat" : "HNSW";
+
+	if (strcmp(kind, "none") == 0 && s->vtype != STORE_VT_REAL)
+		dp_diag("notice: no vector index for %d dimensions (pgvector indexes at most %d):"
+			" queries compare every vector exactly", s->dim, HNSW_MAX_HALFVEC);
+	else if (strstr(kind, "-halfvec") != NULL)
+		dp_diag("index: %s on embedding::halfvec(%d) (pgvector indexes vector up to"
+			" %d dimensions, halfvec up to %d)", method, s->dim, HNSW_MAX_VECTOR, HNSW_MAX_HALFVEC);
+	else if (strcmp(kind, "none") != 0)
+		dp_diag("index: %s on embedding (%s_cosine_ops)", method, store_vector_type_name(s->vtype));
+}
+
 int store_index_create(store *s, long long rows, dp_err *err)
 {
 	const char *kind = index_kind(s);
+	int lists = ivfflat_lists(rows);
 	char sql[256];
 
 	if (strcmp(kind, "none") != 0) {
-		/* dim is an int we checked, the rest our own text: no input. */
-		if (strcmp(kind, "hnsw-halfvec") == 0)
-			snprintf(sql, sizeof sql, "CREATE INDEX IF NOT EXISTS chunks_embedding_hnsw ON docpipe.chunks"
-				 " USING hnsw ((embedding::halfvec(%d)) halfvec_cosine_ops)"
-				 " WITH (ef_construction = %d)", s->dim, s->ef_construction);
-		else
-			snprintf(sql, sizeof sql, "CREATE INDEX IF NOT EXISTS chunks_embedding_hnsw ON docpipe.chunks"
-				 " USING hnsw (embedding %s_cosine_ops) WITH (ef_construction = %d)",
-				 store_vector_type_name(s->vtype), s->ef_construction);
-		if ((rows > 0 && size_build(s, rows, err) < 0) || dp_db_exec(s->db, sql, err) < 0)
+		create_sql(s, kind, lists, sql, sizeof sql);
+		if ((rows > 0 && size_build(s, rows, lists, err) < 0) || dp_db_exec(s->db, sql, err) < 0)
+			return -1;
+		if (s->imethod == STORE_IX_IVFFLAT && record_lists(s, lists, err) < 0)
 			return -1;
 	}
 	if (store_settings_set(s, "vector_index", kind, err) < 0)
 		return -1;
 	if (strcmp(s->vector_index, kind) != 0) {
-		if (strcmp(kind, "hnsw-halfvec") == 0)
-			dp_diag("index: HNSW on embedding::halfvec(%d) (pgvector's HNSW indexes vector up to"
-				" %d dimensions, halfvec up to %d)", s->dim, HNSW_MAX_VECTOR, HNSW_MAX_HALFVEC);
-		else if (strcmp(kind, "none") == 0 && s->vtype != STORE_VT_REAL)
-			dp_diag("notice: no vector index for %d dimensions (pgvector's HNSW indexes at most %d):"
-				" queries compare every vector exactly", s->dim, HNSW_MAX_HALFVEC);
-		else if (strcmp(kind, "hnsw") == 0)
-			dp_diag("index: HNSW on embedding (%s_cosine_ops)", store_vector_type_name(s->vtype));
+		announce(s, kind);
 		snprintf(s->vector_index, sizeof s->vector_index, "%s", kind);
 	}
 	return 0;
 }
 
+int store_index_switch(store *s, dp_err *err)
+{
+	const char *kind = index_kind(s);
+
+	if (s->vector_index[0] == '\0' || s->dim <= 0 || strcmp(s->vector_index, kind) == 0 ||
+	    strcmp(kind, "none") == 0)
+		return 0;
+	if (dp_db_exec(s->db, DROP_INDEXES, err) < 0 || store_settings_set(s, "index_state", "building", err) < 0)
+		return -1;
+	dp_diag("index: %s replaces %s; building it", kind, s->vector_index);
+	s->switching = 1;
+	return 0;
+}
+
+/* The table's rows, as the planner estimates them: the density of the
+ * last VACUUM, ANALYZE or CREATE INDEX times today's pages (reltuples
+ * alone lags behind runs too small to trigger autovacuum); count(*) when
+ * there was none yet. */
 static long long table_rows(store *s, dp_err *err)
 {
-	/* reltuples is -1 until the table was first vacuumed or indexed. */
 	PGresult *res = dp_db_query(s->db,
-		"SELECT CASE WHEN reltuples >= 0 THEN reltuples::bigint"
+		"SELECT CASE WHEN reltuples >= 0 AND relpages > 0 THEN (reltuples / relpages"
+		" * (pg_relation_size(oid) / current_setting('block_size')::int))::bigint"
 		" ELSE (SELECT count(*) FROM docpipe.chunks) END"
 		" FROM pg_class WHERE oid = 'docpipe.chunks'::regclass", 0, NULL, err);
 
@@ -174,7 +267,7 @@ static int begin_bulk(store *s, long long chunks, dp_err *err)
 	if (got <= 0) /* another store is bulk loading: the index is its to build */
 		return got < 0 && dp_db_lost(s->db) ? -1 : 0;
 	if (dp_db_exec(s->db, "BEGIN", err) < 0 ||
-	    dp_db_exec(s->db, "DROP INDEX IF EXISTS docpipe.chunks_embedding_hnsw", err) < 0 ||
+	    dp_db_exec(s->db, DROP_INDEXES, err) < 0 ||
 	    store_settings_set(s, "index_state", "building", err) < 0 || dp_db_exec(s->db, "COMMIT", err) < 0) {
 		dp_db_rollback(s->db);
 		if (dp_db_lost(s->db))
@@ -207,7 +300,11 @@ int store_index_plan(store *s, store_item *items, size_t n, dp_err *err)
 	long long threshold = s->rows0 * BULK_RATIO_PCT / 100;
 	if (threshold < BULK_MIN_CHUNKS)
 		threshold = BULK_MIN_CHUNKS;
-	if (s->opt.bulk == STORE_BULK_ALWAYS)
+	/* An IVFFlat index whose table doubled since its lists were chosen is
+	 * rebuilt (seconds) with lists for the new size. */
+	if (s->opt.bulk == STORE_BULK_ALWAYS ||
+	    (s->imethod == STORE_IX_IVFFLAT &&
+	     ivfflat_lists(s->rows0 + s->written + pending) >= 2 * (s->ivfflat_lists > 0 ? s->ivfflat_lists : 1)))
 		threshold = 1;
 	if (s->written + pending < threshold)
 		return 0;
@@ -255,13 +352,14 @@ int store_index_settle(store *s, dp_err *err)
 	int got = try_bulk_lock(s, err);
 	if (got <= 0)
 		return got;
-	if (!s->bulk)
+	if (!s->bulk && !s->switching)
 		dp_diag("repairing the vector index: a bulk load ended before building it");
 	int rc = build(s, err);
 	dp_err ignored;
 	PGresult *res = dp_db_query(s->db, "SELECT pg_advisory_unlock_all()", 0, NULL, &ignored);
 	PQclear(res);
 	s->bulk = 0;
+	s->switching = 0;
 	s->rows0 = -1;
 	s->written = 0;
 	return rc;

@@ -31,6 +31,9 @@ static void usage(FILE *out)
 		"  --bulk-load WHEN        auto (default: drop the HNSW index while a run adds\n"
 		"                          many chunks relative to the table, build it at the\n"
 		"                          end), always, or never\n"
+		"  --vector-index METHOD  hnsw (default for a new corpus: best recall per\n"
+		"                          query time) or ivfflat (builds in seconds, see\n"
+		"                          docpipe-store(1)); a change rebuilds the index\n"
 		"  --hnsw-ef-construction N  HNSW build quality, %d-%d (default 64; lower:\n"
 		"                          faster builds, lower recall); kept for later builds\n"
 		"  --db-retry SECONDS      wait this long for a database that went away\n"
@@ -52,7 +55,35 @@ static void usage(FILE *out)
 }
 
 enum { OPT_DB_ENV = 0x2000, OPT_WRITE_METHOD, OPT_SWEEP, OPT_TEXT_CONFIG, OPT_HELP, OPT_VECTOR_TYPE, OPT_BULK,
-       OPT_EF_CONSTRUCTION, OPT_DB_RETRY, OPT_REQUIRE_END };
+       OPT_EF_CONSTRUCTION, OPT_DB_RETRY, OPT_REQUIRE_END, OPT_VECTOR_INDEX };
+
+static const struct option longopts[] = {
+	{"db-env", required_argument, NULL, OPT_DB_ENV},
+	{"write-method", required_argument, NULL, OPT_WRITE_METHOD},
+	{"sweep", required_argument, NULL, OPT_SWEEP},
+	{"text-config", required_argument, NULL, OPT_TEXT_CONFIG},
+	{"vector-type", required_argument, NULL, OPT_VECTOR_TYPE},
+	{"vector-index", required_argument, NULL, OPT_VECTOR_INDEX},
+	{"bulk-load", required_argument, NULL, OPT_BULK},
+	{"hnsw-ef-construction", required_argument, NULL, OPT_EF_CONSTRUCTION},
+	{"db-retry", required_argument, NULL, OPT_DB_RETRY},
+	{"require-end", required_argument, NULL, OPT_REQUIRE_END},
+	{"quiet", no_argument, NULL, 'q'},
+	{"help", no_argument, NULL, OPT_HELP},
+	DP_CLI_LONGOPTS,
+	{NULL, 0, NULL, 0},
+};
+
+/* What the command line asks for. */
+struct args {
+	dp_cli cli;
+	store_options so;
+	const char *sweep_run, *require_end;
+	long db_retry;
+	int db_retry_given;
+	char **roots;
+	size_t nroots;
+};
 
 /* Index of arg in names (NULL-terminated), or -1 after a diagnostic. */
 static int pick(const char *opt, const char *arg, const char *const *names)
@@ -61,6 +92,88 @@ static int pick(const char *opt, const char *arg, const char *const *names)
 		if (strcmp(arg, names[i]) == 0)
 			return i;
 	dp_diag("%s: '%s' is not one of the accepted values (see --help)", opt, arg);
+	return -1;
+}
+
+/* A number option into *out.  Returns 0, or -1 after a diagnostic. */
+static int number(const char *name, const char *arg, long min, long max, long *out)
+{
+	dp_err err;
+
+	if (dp_cli_parse_long(name, arg, min, max, out, &err) < 0) {
+		dp_diag("%s", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* One option of the store's own into a.  Returns -1 to go on, or an exit
+ * code (a usage error, --help, or dp_cli's verdict on the others). */
+static int option(struct args *a, int opt, const char *arg)
+{
+	/* Each list in the order of its enum (store.h). */
+	static const char *const methods[] = {"copy", "insert", NULL};
+	static const char *const vector_types[] = {"auto", "vector", "halfvec", "real", NULL};
+	static const char *const bulk_modes[] = {"auto", "always", "never", NULL};
+	static const char *const index_methods[] = {"corpus", "hnsw", "ivfflat", NULL};
+	int rc = 0;
+	long n = 0;
+
+	switch (opt) {
+	case OPT_DB_ENV: a->so.db_env = arg; break;
+	case OPT_SWEEP: a->sweep_run = arg; break;
+	case OPT_REQUIRE_END: a->require_end = arg; break;
+	case OPT_TEXT_CONFIG: store_fulltext_request(arg); break;
+	case 'q': a->so.quiet = 1; break;
+	case OPT_HELP: usage(stdout); return DP_EXIT_OK;
+	case OPT_WRITE_METHOD:
+		a->so.method = (enum store_write_method)(rc = pick("--write-method", arg, methods));
+		break;
+	case OPT_VECTOR_TYPE:
+		a->so.vector_type = (enum store_vector_type)(rc = pick("--vector-type", arg, vector_types));
+		break;
+	case OPT_BULK:
+		a->so.bulk = (enum store_bulk_mode)(rc = pick("--bulk-load", arg, bulk_modes));
+		break;
+	case OPT_VECTOR_INDEX:
+		a->so.index_method = (enum store_index_method)(rc = pick("--vector-index", arg, index_methods));
+		break;
+	case OPT_EF_CONSTRUCTION:
+		rc = number("hnsw-ef-construction", arg, STORE_EF_CONSTRUCTION_MIN, STORE_EF_CONSTRUCTION_MAX, &n);
+		a->so.ef_construction = (int)n;
+		break;
+	case OPT_DB_RETRY:
+		rc = number("db-retry", arg, 0, 86400, &a->db_retry);
+		a->db_retry_given = 1;
+		break;
+	default: return dp_cli_other_option(&a->cli, opt, arg);
+	}
+	return rc < 0 ? DP_EXIT_USAGE : -1;
+}
+
+/* Parses the command line into a.  Returns -1 to go on, or an exit code. */
+static int parse(int argc, char **argv, struct args *a)
+{
+	int opt, rc;
+
+	while ((opt = getopt_long(argc, argv, "q", longopts, NULL)) != -1)
+		if ((rc = option(a, opt, optarg)) >= 0)
+			return rc;
+	a->roots = argv + optind;
+	a->nroots = (size_t)(argc - optind);
+	if (a->sweep_run != NULL && a->nroots == 0) {
+		dp_diag("--sweep needs at least one ROOT");
+		return DP_EXIT_USAGE;
+	}
+	if (a->sweep_run == NULL && a->nroots > 0) {
+		dp_diag("unexpected argument '%s' (records come from the input)", a->roots[0]);
+		return DP_EXIT_USAGE;
+	}
+	for (size_t i = 0; i < a->nroots; i++)
+		if (a->roots[i][0] == '\0') {
+			dp_diag("--sweep: a ROOT must not be empty");
+			return DP_EXIT_USAGE;
+		}
 	return -1;
 }
 
@@ -101,112 +214,16 @@ static int sweep(store *s, const char *run, char **roots, size_t nroots, const c
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"db-env", required_argument, NULL, OPT_DB_ENV},
-		{"write-method", required_argument, NULL, OPT_WRITE_METHOD},
-		{"sweep", required_argument, NULL, OPT_SWEEP},
-		{"text-config", required_argument, NULL, OPT_TEXT_CONFIG},
-		{"vector-type", required_argument, NULL, OPT_VECTOR_TYPE},
-		{"bulk-load", required_argument, NULL, OPT_BULK},
-		{"hnsw-ef-construction", required_argument, NULL, OPT_EF_CONSTRUCTION},
-		{"db-retry", required_argument, NULL, OPT_DB_RETRY},
-		{"require-end", required_argument, NULL, OPT_REQUIRE_END},
-		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, OPT_HELP},
-		DP_CLI_LONGOPTS,
-		{NULL, 0, NULL, 0},
-	};
-	dp_cli cli = {0};
-	static const char *const vector_types[] = {"auto", "vector", "halfvec", "real", NULL};
-	static const char *const bulk_modes[] = {"auto", "always", "never", NULL};
-	store_options so = {.method = STORE_WRITE_COPY};
-	const char *sweep_run = NULL, *require_end = NULL;
-	int opt, rc, db_retry_given = 0;
-	long db_retry = STORE_DB_RETRY_DEFAULT;
+	struct args a = {.so = {.method = STORE_WRITE_COPY}, .db_retry = STORE_DB_RETRY_DEFAULT};
+	int rc;
 	dp_err err;
 
 	dp_cli_init("store");
-	while ((opt = getopt_long(argc, argv, "q", longopts, NULL)) != -1) {
-		switch (opt) {
-		case OPT_DB_ENV:
-			so.db_env = optarg;
-			break;
-		case OPT_WRITE_METHOD:
-			if (strcmp(optarg, "copy") == 0)
-				so.method = STORE_WRITE_COPY;
-			else if (strcmp(optarg, "insert") == 0)
-				so.method = STORE_WRITE_INSERT;
-			else {
-				dp_diag("--write-method: '%s' is not copy or insert", optarg);
-				return DP_EXIT_USAGE;
-			}
-			break;
-		case OPT_VECTOR_TYPE: /* in the order of enum store_vector_type */
-			if ((rc = pick("--vector-type", optarg, vector_types)) < 0)
-				return DP_EXIT_USAGE;
-			so.vector_type = (enum store_vector_type)rc;
-			break;
-		case OPT_BULK: /* in the order of enum store_bulk_mode */
-			if ((rc = pick("--bulk-load", optarg, bulk_modes)) < 0)
-				return DP_EXIT_USAGE;
-			so.bulk = (enum store_bulk_mode)rc;
-			break;
-		case OPT_EF_CONSTRUCTION: {
-			long ef;
-			if (dp_cli_parse_long("hnsw-ef-construction", optarg, STORE_EF_CONSTRUCTION_MIN,
-					      STORE_EF_CONSTRUCTION_MAX, &ef, &err) < 0) {
-				dp_diag("%s", err.msg);
-				return DP_EXIT_USAGE;
-			}
-			so.ef_construction = (int)ef;
-			break;
-		}
-		case OPT_SWEEP:
-			sweep_run = optarg;
-			break;
-		case OPT_TEXT_CONFIG:
-			store_fulltext_request(optarg);
-			break;
-		case OPT_DB_RETRY:
-			if (dp_cli_parse_long("db-retry", optarg, 0, 86400, &db_retry, &err) < 0) {
-				dp_diag("%s", err.msg);
-				return DP_EXIT_USAGE;
-			}
-			db_retry_given = 1;
-			break;
-		case OPT_REQUIRE_END:
-			require_end = optarg;
-			break;
-		case 'q':
-			so.quiet = 1;
-			break;
-		case OPT_HELP:
-			usage(stdout);
-			return DP_EXIT_OK;
-		default:
-			if ((rc = dp_cli_other_option(&cli, opt, optarg)) >= 0)
-				return rc;
-		}
-	}
-	char **roots = argv + optind;
-	size_t nroots = (size_t)(argc - optind);
-	if (sweep_run != NULL && nroots == 0) {
-		dp_diag("--sweep needs at least one ROOT");
-		return DP_EXIT_USAGE;
-	}
-	if (sweep_run == NULL && nroots > 0) {
-		dp_diag("unexpected argument '%s' (records come from the input)", roots[0]);
-		return DP_EXIT_USAGE;
-	}
-	for (size_t i = 0; i < nroots; i++)
-		if (roots[i][0] == '\0') {
-			dp_diag("--sweep: a ROOT must not be empty");
-			return DP_EXIT_USAGE;
-		}
-
+	if ((rc = parse(argc, argv, &a)) >= 0)
+		return rc;
 	dp_source *src = NULL;
 	dp_sink *sink = NULL;
-	if (dp_cli_open(&cli, sweep_run == NULL, &src, &sink, &err) < 0) {
+	if (dp_cli_open(&a.cli, a.sweep_run == NULL, &src, &sink, &err) < 0) {
 		dp_diag("%s", err.msg);
 		return DP_EXIT_SYSTEM;
 	}
@@ -214,17 +231,17 @@ int main(int argc, char **argv)
 	 * a restarted replica waits instead of failing (and counting as a
 	 * crash) again.  In a shell pipeline (stdin, no --db-retry given) it is
 	 * an error at once: nothing was read yet, nothing is lost. */
-	struct opening o = {.so = &so, .db_retry = (double)db_retry, .exit_code = DP_EXIT_SYSTEM};
-	double patience = dp_zmq_is_endpoint(cli.in) || db_retry_given ? (double)db_retry : 0;
+	struct opening o = {.so = &a.so, .db_retry = (double)a.db_retry, .exit_code = DP_EXIT_SYSTEM};
+	double patience = dp_zmq_is_endpoint(a.cli.in) || a.db_retry_given ? (double)a.db_retry : 0;
 	store *s = NULL;
 	if (store_patiently(try_open, &o, patience, &err) < 0) {
 		rc = o.exit_code; /* a usage error (vector type) or a system one */
-	} else if (s = o.s, sweep_run != NULL) {
-		rc = sweep(s, sweep_run, roots, nroots, require_end, sink, so.quiet, &err);
+	} else if (s = o.s, a.sweep_run != NULL) {
+		rc = sweep(s, a.sweep_run, a.roots, a.nroots, a.require_end, sink, a.so.quiet, &err);
 	} else {
 		store_counts c;
 		rc = store_run(s, src, sink, &c, &err);
-		if (!so.quiet)
+		if (!a.so.quiet)
 			dp_diag("%lu stored, %lu unchanged, %lu deleted, %lu skipped, %lu failed",
 				c.stored, c.unchanged, c.deleted, c.skipped, c.failed);
 	}

@@ -80,6 +80,9 @@ int store_settings_load(store *s, dp_db_settings *set, dp_err *err)
 	snprintf(s->vector_index, sizeof s->vector_index, "%s", set->vector_index);
 	s->ef_construction = s->opt.ef_construction > 0 ? s->opt.ef_construction
 			     : set->hnsw_ef_construction > 0 ? set->hnsw_ef_construction : 64;
+	s->imethod = s->opt.index_method != STORE_IX_CORPUS ? s->opt.index_method
+		     : strncmp(set->vector_index, "ivfflat", 7) == 0 ? STORE_IX_IVFFLAT : STORE_IX_HNSW;
+	s->ivfflat_lists = set->ivfflat_lists;
 	return 0;
 }
 
@@ -183,7 +186,8 @@ static int schema_ensure(store *s, int *usage, dp_err *err)
 			goto fail;
 	if (store_fulltext_ensure(s->db, err) < 0)
 		goto fail;
-	if (s->opt.ef_construction > 0 && store_settings_set(s, "hnsw_ef_construction", ef, err) < 0)
+	if ((s->opt.ef_construction > 0 && store_settings_set(s, "hnsw_ef_construction", ef, err) < 0) ||
+	    store_index_switch(s, err) < 0)
 		goto fail;
 	if (dp_db_exec(s->db, "COMMIT", err) < 0)
 		goto fail;

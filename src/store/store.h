@@ -36,11 +36,19 @@ enum store_bulk_mode {
 	STORE_BULK_NEVER,  /* always insert into the index */
 };
 
+/* Which vector index the corpus gets (settings key vector_index). */
+enum store_index_method {
+	STORE_IX_CORPUS,  /* option only: the corpus's, HNSW for a new one */
+	STORE_IX_HNSW,    /* HNSW: best recall per query time, slow to build */
+	STORE_IX_IVFFLAT, /* IVFFlat: builds in seconds; lists fixed at build */
+};
+
 typedef struct store_options {
 	const char *db_env;     /* see dp_db_connect; NULL: DATABASE_URL */
 	enum store_write_method method;
 	enum store_vector_type vector_type;
 	enum store_bulk_mode bulk;
+	enum store_index_method index_method;
 	/* HNSW ef_construction for index builds from now on (recorded in
 	 * settings key hnsw_ef_construction); 0: the corpus's, else 64. */
 	int ef_construction;
@@ -62,10 +70,12 @@ typedef struct store {
 	PGconn *db;
 	store_options opt;
 	enum store_vector_type vtype; /* the corpus's (never AUTO) */
-	/* settings vector_index: "hnsw", "hnsw-halfvec", "none"; "" until the
-	 * dimension is known. */
+	/* settings vector_index: "hnsw", "hnsw-halfvec", "ivfflat",
+	 * "ivfflat-halfvec", "none"; "" until the dimension is known. */
 	char vector_index[16];
+	enum store_index_method imethod; /* of the next build (never CORPUS) */
 	int ef_construction;    /* of the next index build */
+	int ivfflat_lists;      /* of the IVFFlat index built last (settings); 0: none */
 	/* The corpus identity from docpipe.settings: "" / 0 until the first
 	 * embedded document is stored.  claimed: set by the open transaction,
 	 * forgotten if it rolls back. */
@@ -76,6 +86,7 @@ typedef struct store {
 	 * dropped; rows0 is the table's size when the run began (-1: not read
 	 * yet), written the chunks this run stored since. */
 	int bulk;
+	int switching; /* store_index_switch dropped the index: built at open */
 	long long rows0, written;
 	store_buf buf;          /* COPY stream and binary parameters */
 	store_buf buf2;         /* a second binary parameter */
@@ -133,15 +144,21 @@ int store_claim_settings(store *s, const char *embedder, int dim, dp_err *err);
  * with err. */
 int store_find_unchanged(store *s, store_item **items, size_t n, dp_err *err);
 
-/* The HNSW index (index.c). */
+/* The vector index (index.c). */
 /* Creates the corpus's vector index if it has one (s->dim known), in the
  * caller's transaction, with memory and workers sized for rows rows, and
  * sets s->vector_index and the settings key.  Returns 0 or -1 with err. */
 int store_index_create(store *s, long long rows, dp_err *err);
 /* Before writing a batch: drops the index for a bulk load when the run
- * writes many chunks relative to the table (see the rule in index.c).
+ * writes many chunks relative to the table, or an IVFFlat index's table
+ * grew to twice its lists' size (see the rules in index.c).
  * Returns 0 (bulk or not), or -1 with err when the database is gone. */
 int store_index_plan(store *s, store_item *items, size_t n, dp_err *err);
+/* At open, in the schema transaction, after the settings are loaded: when
+ * --vector-index asks for another method than the corpus's index, drops
+ * it and marks the index for building (store_index_settle builds it).
+ * Returns 0 or -1 with err. */
+int store_index_switch(store *s, dp_err *err);
 /* After a batch: counts the chunks it stored. */
 void store_index_count(store *s, const store_item *items, size_t n);
 /* Builds the index when settings say a bulk load dropped it and no live
