@@ -17,7 +17,7 @@
 
 #include <zmq.h>
 
-#include "curve.h"
+#include "zap.h"
 #include "endrec.h"
 #include "lines.h"
 #include "metrics.h"

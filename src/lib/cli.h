@@ -83,7 +83,7 @@ int dp_cli_parse_long(const char *opt_name, const char *arg, long min, long max,
  * SIGPIPE so a closed output is an error we report, not a silent death. */
 void dp_cli_init(const char *stage);
 
-/* SIGTERM and SIGINT call dp_request_stop (transport.h) instead of
+/* SIGTERM and SIGINT call dp_request_stop (stop.h) instead of
  * killing the process; a second signal kills it as usual. */
 void dp_cli_handle_signals(void);
 

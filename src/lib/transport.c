@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,12 +46,6 @@ struct dp_sink {
 	 * written, so results of slow work are not held back. */
 	atomic_int source_idle;
 };
-
-static volatile sig_atomic_t stop_flag;
-
-void dp_request_stop(void) { stop_flag = 1; }
-
-int dp_stop_requested(void) { return stop_flag != 0; }
 
 static size_t max_record(const dp_io_opts *opts)
 {

@@ -12,7 +12,7 @@
  * handshakes in a row without one that succeeded (_NO_DETAIL: the server
  * dropped the connection, which is what a CURVE server does to a client
  * holding a wrong server key), records a one-line reason and, in a stage,
- * calls dp_request_stop (transport.h), so that the stage ends within seconds;
+ * calls dp_request_stop (stop.h), so that the stage ends within seconds;
  * its main then reports the reason and exits DP_EXIT_USAGE
  * (dp_cli_exit_status).  One _NO_DETAIL alone is not a refusal: a server
  * that restarts mid-handshake causes it too.
