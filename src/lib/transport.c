@@ -8,11 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <zmq.h>
 
+#include "clock.h"
 #include "jqfilter.h"
 #include "json.h"
 #include "lines.h"
@@ -291,14 +291,6 @@ static int write_failed(dp_err *err)
 	return -1;
 }
 
-static double now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* Sends one message, waiting while the receivers are full.  Called with
  * sink->lock held. */
 static int zmq_write(dp_sink *sink, const char *data, size_t len, dp_err *err)
@@ -314,8 +306,8 @@ static int zmq_write(dp_sink *sink, const char *data, size_t len, dp_err *err)
 			continue;
 		/* Stopping: the receivers get the LINGER time to take it. */
 		if (stop_seen == 0)
-			stop_seen = now_seconds();
-		else if (now_seconds() - stop_seen > DP_ZMQ_LINGER_MS / 1000.0) {
+			stop_seen = dp_clock_s();
+		else if (dp_clock_s() - stop_seen > DP_ZMQ_LINGER_MS / 1000.0) {
 			dp_err_set(err, "send: no receiver took the record within %d ms of the stop",
 				   DP_ZMQ_LINGER_MS);
 			return -1;
