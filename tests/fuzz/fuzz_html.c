@@ -50,17 +50,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	conv_out_init(&o);
 	chunk_doc_init(&doc);
 	if (conv_file(&o, CONV_HTML, NULL, "/f.html", buf, len, &copts, &err) == 0) {
-		const char *text = o.text != NULL ? o.text : "";
-		CHECK(dp_utf8_invalid_at(text, o.len) == o.len);
-		CHECK(memchr(text, '\0', o.len) == NULL);
+		const char *text = o.text.data != NULL ? o.text.data : "";
+		CHECK(dp_utf8_invalid_at(text, o.text.len) == o.text.len);
+		CHECK(memchr(text, '\0', o.text.len) == NULL);
 		for (size_t i = 0; i < o.n_marks; i++) {
-			CHECK(o.marks[i].off <= o.len && o.marks[i].loc < o.n_locs);
+			CHECK(o.marks[i].off <= o.text.len && o.marks[i].loc < o.locs.len);
 			CHECK(i == 0 || o.marks[i].off > o.marks[i - 1].off);
 		}
-		if (chunk_split(&doc, text, o.len, CHUNK_MARKDOWN, &opts, NULL, 0, &err) == 0) {
+		if (chunk_split(&doc, text, o.text.len, CHUNK_MARKDOWN, &opts, NULL, 0, &err) == 0) {
 			for (size_t i = 0; i < doc.n_chunks; i++)
 				CHECK(doc.chunks[i].tokens <= opts.max_tokens &&
-				      doc.chunks[i].off + doc.chunks[i].len <= o.len);
+				      doc.chunks[i].off + doc.chunks[i].len <= o.text.len);
 			jv rec = chunk_document_derived(jv_object(), &doc, text, jv_copy(o.meta),
 							"html", "fuzz");
 			rec = conv_provenance(rec, &doc, &o);

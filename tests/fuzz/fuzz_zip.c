@@ -43,9 +43,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	dp_err err;
 	conv_out_init(&o);
 	if (conv_file(&o, kinds[data[0] % 3], NULL, "/f", buf, len, &copts, &err) == 0 &&
-	    o.text != NULL) {
-		CHECK(dp_utf8_invalid_at(o.text, o.len) == o.len);
-		CHECK(memchr(o.text, '\0', o.len) == NULL);
+	    o.text.data != NULL) {
+		CHECK(dp_utf8_invalid_at(o.text.data, o.text.len) == o.text.len);
+		CHECK(memchr(o.text.data, '\0', o.text.len) == NULL);
 	}
 	conv_out_free(&o);
 	free(buf);
