@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../discover/options.h"
 #include "cli.h"
 #include "path.h"
 #include "watch.h"
@@ -39,7 +40,7 @@ static void usage(FILE *out)
 		WATCH_SETTLE_MS_DEFAULT, WATCH_POLL_S_DEFAULT, dp_cli_help, dp_exit_codes_help);
 }
 
-enum { OPT_GLOB = 0x2000, OPT_EXCLUDE, OPT_HIDDEN, OPT_MAX_SIZE, OPT_SETTLE, OPT_POLL };
+enum { OPT_SETTLE = DISCOVER_OPT_NEXT, OPT_POLL };
 
 /* SIGTERM, SIGINT and SIGUSR1 arrive through a signalfd.  Returns it or
  * -1. */
@@ -62,10 +63,7 @@ static int parse(int argc, char **argv, discover_opts *opts, long *settle, long 
 		 dp_cli *cli)
 {
 	static const struct option longopts[] = {
-		{"glob", required_argument, NULL, OPT_GLOB},
-		{"exclude", required_argument, NULL, OPT_EXCLUDE},
-		{"hidden", no_argument, NULL, OPT_HIDDEN},
-		{"max-size", required_argument, NULL, OPT_MAX_SIZE},
+		DISCOVER_LONGOPTS,
 		{"settle", required_argument, NULL, OPT_SETTLE},
 		{"poll", required_argument, NULL, OPT_POLL},
 		{"help", no_argument, NULL, 'h'},
@@ -73,33 +71,17 @@ static int parse(int argc, char **argv, discover_opts *opts, long *settle, long 
 		{NULL, 0, NULL, 0},
 	};
 	dp_err err;
-	long n;
 	int opt, rc;
 
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if ((rc = discover_option(opts, opt, optarg, &err)) < 0)
+			goto bad;
+		if (rc > 0)
+			continue;
 		switch (opt) {
 		case 'h':
 			usage(stdout);
 			return DP_EXIT_OK;
-		case OPT_GLOB:
-		case OPT_EXCLUDE:
-			if ((opt == OPT_GLOB ? opts->n_globs : opts->n_excludes) == DISCOVER_MAX_PATTERNS) {
-				dp_err_set(&err, "at most %d --glob and --exclude patterns", DISCOVER_MAX_PATTERNS);
-				goto bad;
-			}
-			if (opt == OPT_GLOB)
-				opts->globs[opts->n_globs++] = optarg;
-			else
-				opts->excludes[opts->n_excludes++] = optarg;
-			break;
-		case OPT_HIDDEN:
-			opts->hidden = 1;
-			break;
-		case OPT_MAX_SIZE:
-			if (dp_cli_parse_long("max-size", optarg, 0, 1L << 40, &n, &err) < 0)
-				goto bad;
-			opts->max_size = (unsigned long long)n;
-			break;
 		case OPT_SETTLE:
 		case OPT_POLL:
 			if (dp_cli_parse_long(opt == OPT_SETTLE ? "settle" : "poll", optarg, opt == OPT_SETTLE ? 0 : 1,
