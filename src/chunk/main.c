@@ -53,8 +53,9 @@ struct args {
 /* Takes option opt into a.  Returns 1 when it is one of chunk's own, 0
  * when it is not (a stage option, or getopt's '?'), -1 with err set for a
  * bad value. */
-static int chunk_option(struct args *a, int opt, char *arg, dp_err *err)
+static int chunk_option(void *ctx, int opt, char *arg, dp_err *err)
 {
+	struct args *a = ctx;
 	long n;
 
 	switch (opt) {
@@ -126,24 +127,12 @@ static int parse(int argc, char **argv, struct args *a)
 		DP_CLI_LONGOPTS,
 		{NULL, 0, NULL, 0},
 	};
-	dp_err err;
-	int opt, rc;
+	static const dp_cli_spec spec = {"h", longopts, 'h', usage, chunk_option};
+	int rc = dp_cli_parse(&spec, argc, argv, a, &a->cli);
 
-	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if (opt == 'h') {
-			usage(stdout);
-			return DP_EXIT_OK;
-		}
-		if ((rc = chunk_option(a, opt, optarg, &err)) < 0)
-			goto bad;
-		if (rc == 0 && (rc = dp_cli_other_option(&a->cli, opt, optarg)) >= 0)
-			return rc;
-	}
-	if (optind == argc)
-		return -1;
-	dp_err_set(&err, "unexpected argument '%s' (input comes from --in or stdin)", argv[optind]);
-bad:
-	dp_diag("%s", err.msg);
+	if (rc >= 0 || optind == argc)
+		return rc;
+	dp_diag("unexpected argument '%s' (input comes from --in or stdin)", argv[optind]);
 	return DP_EXIT_USAGE;
 }
 

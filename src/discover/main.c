@@ -90,10 +90,34 @@ static jv end_record(const discover_stats *st, char **roots, int nroots, int sta
 								   st->unwalked == 0));
 }
 
-/* Parses the options into opts, *want_end and cli.  Returns -1 to go on
- * (optind is the first ROOT), else the exit status (after --help,
- * --version or a usage error, said on stderr). */
-static int parse(int argc, char **argv, discover_opts *opts, int *want_end, dp_cli *cli)
+/* What the command line sets. */
+struct args {
+	discover_opts opts;
+	int want_end; /* --end-record */
+	dp_cli cli;
+};
+
+/* Takes option opt into ctx, a struct args (dp_cli_spec.take). */
+static int discover_take(void *ctx, int opt, char *arg, dp_err *err)
+{
+	struct args *a = ctx;
+	int rc = discover_option(&a->opts, opt, arg, err);
+
+	if (rc != 0)
+		return rc;
+	if (opt == OPT_END_RECORD)
+		a->want_end = 1;
+	else if (opt == OPT_SKIP_RECORDS)
+		a->opts.skip_records = 1;
+	else
+		return 0;
+	return 1;
+}
+
+/* Parses the command line into a.  Returns -1 to go on (optind is the
+ * first ROOT), else the exit status (after --help, --version or a usage
+ * error, said on stderr). */
+static int parse(int argc, char **argv, struct args *a)
 {
 	static const struct option longopts[] = {
 		DISCOVER_LONGOPTS,
@@ -103,34 +127,12 @@ static int parse(int argc, char **argv, discover_opts *opts, int *want_end, dp_c
 		DP_CLI_LONGOPTS,
 		{NULL, 0, NULL, 0},
 	};
-	dp_err err;
-	int opt, rc;
+	static const dp_cli_spec spec = {"h", longopts, 'h', usage, discover_take};
+	int rc = dp_cli_parse(&spec, argc, argv, a, &a->cli);
 
-	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if ((rc = discover_option(opts, opt, optarg, &err)) < 0)
-			goto bad;
-		if (rc > 0)
-			continue;
-		switch (opt) {
-		case 'h':
-			usage(stdout);
-			return DP_EXIT_OK;
-		case OPT_END_RECORD:
-			*want_end = 1;
-			break;
-		case OPT_SKIP_RECORDS:
-			opts->skip_records = 1;
-			break;
-		default:
-			if ((rc = dp_cli_other_option(cli, opt, optarg)) >= 0)
-				return rc;
-		}
-	}
-	if (optind < argc && cli->in == NULL)
-		return -1;
-	dp_err_set(&err, optind == argc ? "no ROOT to walk (see --help)" : "--in: discover reads no records");
-bad:
-	dp_diag("%s", err.msg);
+	if (rc >= 0 || (optind < argc && a->cli.in == NULL))
+		return rc;
+	dp_diag("%s", optind == argc ? "no ROOT to walk (see --help)" : "--in: discover reads no records");
 	return DP_EXIT_USAGE;
 }
 
@@ -175,21 +177,20 @@ static int walk_roots(char **roots, int nroots, const discover_opts *opts, int w
 
 int main(int argc, char **argv)
 {
-	static discover_opts opts = {.max_size = DISCOVER_MAX_SIZE_DEFAULT};
+	static struct args a = {.opts = {.max_size = DISCOVER_MAX_SIZE_DEFAULT}};
 	struct output out = {0};
-	dp_cli cli = {0};
 	dp_source *none;
 	dp_err err;
-	int rc, want_end = 0;
+	int rc;
 
 	dp_cli_init("discover");
-	if ((rc = parse(argc, argv, &opts, &want_end, &cli)) >= 0)
+	if ((rc = parse(argc, argv, &a)) >= 0)
 		return rc;
-	if (dp_cli_open(&cli, 0, &none, &out.sink, &err) < 0) {
+	if (dp_cli_open(&a.cli, 0, &none, &out.sink, &err) < 0) {
 		dp_diag("%s", err.msg);
 		return DP_EXIT_SYSTEM;
 	}
-	rc = walk_roots(argv + optind, argc - optind, &opts, want_end, &out);
+	rc = walk_roots(argv + optind, argc - optind, &a.opts, a.want_end, &out);
 	if (dp_sink_close(&out.sink, &err) < 0 && rc != DP_EXIT_SYSTEM) {
 		dp_diag("%s", err.msg);
 		rc = DP_EXIT_SYSTEM;

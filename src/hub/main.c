@@ -105,8 +105,9 @@ struct args {
 /* Takes option opt into a.  Returns 1 when it is one of the hub's own, 0
  * when it is not (a stage option, or getopt's '?'), -1 with err set for a
  * bad value (a usage error). */
-static int hub_option(struct args *a, int opt, char *arg, dp_err *err)
+static int hub_option(void *ctx, int opt, char *arg, dp_err *err)
 {
+	struct args *a = ctx;
 	long n;
 	int rc = 0;
 
@@ -180,22 +181,9 @@ static int parse(int argc, char **argv, struct args *a)
 		DP_CLI_LONGOPTS,
 		{NULL, 0, NULL, 0},
 	};
-	dp_err err;
-	int opt, rc;
+	static const dp_cli_spec spec = {"", longopts, OPT_HELP, usage, hub_option};
 
-	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		if (opt == OPT_HELP) {
-			usage(stdout);
-			return DP_EXIT_OK;
-		}
-		if ((rc = hub_option(a, opt, optarg, &err)) < 0) {
-			dp_diag("%s", err.msg);
-			return DP_EXIT_USAGE;
-		}
-		if (rc == 0 && (rc = dp_cli_other_option(&a->cli, opt, optarg)) >= 0)
-			return rc;
-	}
-	return -1;
+	return dp_cli_parse(&spec, argc, argv, a, &a->cli);
 }
 
 /* The usage errors of a run's command line; 0 when there is none. */

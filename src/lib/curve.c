@@ -41,11 +41,15 @@ static int parse_line(char *line, const char **name, char **key)
 	return 1;
 }
 
-int dp_curve_load(const char *path, char *public_key, char *secret_key, dp_err *err)
+/* Calls fn(ctx, name, key) for each line of the key file at path that
+ * holds a well-formed key ("name = key", or a bare key: name "").  The
+ * line buffer is wiped after: it may have held a secret key.  Returns 0,
+ * or -1 with err set when the file cannot be read. */
+static int each_key(const char *path, void (*fn)(void *ctx, const char *name, const char *key),
+		    void *ctx, dp_err *err)
 {
 	FILE *f = fopen(path, "r");
 	char line[256];
-	int have_pub = 0, have_sec = 0;
 
 	if (f == NULL) {
 		dp_err_set(err, "%s: %s", path, strerror(errno));
@@ -54,22 +58,40 @@ int dp_curve_load(const char *path, char *public_key, char *secret_key, dp_err *
 	while (fgets(line, sizeof line, f) != NULL) {
 		const char *name;
 		char *key;
-		if (!parse_line(line, &name, &key))
-			continue;
-		if (!is_z85_key(key, strlen(key)))
-			continue;
-		if (strcmp(name, "secret") == 0 && secret_key != NULL) {
-			memcpy(secret_key, key, DP_CURVE_KEY_LEN + 1);
-			have_sec = 1;
-		} else if (strcmp(name, "public") == 0 || name[0] == '\0') {
-			memcpy(public_key, key, DP_CURVE_KEY_LEN + 1);
-			have_pub = 1;
-		}
+		if (parse_line(line, &name, &key) && is_z85_key(key, strlen(key)))
+			fn(ctx, name, key);
 	}
 	explicit_bzero(line, sizeof line);
 	fclose(f);
-	if (!have_pub || (secret_key != NULL && !have_sec)) {
-		dp_err_set(err, "%s: no %s key in this file", path, have_pub ? "secret" : "public");
+	return 0;
+}
+
+struct key_pair {
+	char *public_key, *secret_key; /* secret_key NULL: not wanted */
+	int have_pub, have_sec;
+};
+
+static void take_pair_key(void *ctx, const char *name, const char *key)
+{
+	struct key_pair *kp = ctx;
+
+	if (strcmp(name, "secret") == 0 && kp->secret_key != NULL) {
+		memcpy(kp->secret_key, key, DP_CURVE_KEY_LEN + 1);
+		kp->have_sec = 1;
+	} else if (strcmp(name, "public") == 0 || name[0] == '\0') {
+		memcpy(kp->public_key, key, DP_CURVE_KEY_LEN + 1);
+		kp->have_pub = 1;
+	}
+}
+
+int dp_curve_load(const char *path, char *public_key, char *secret_key, dp_err *err)
+{
+	struct key_pair kp = {.public_key = public_key, .secret_key = secret_key};
+
+	if (each_key(path, take_pair_key, &kp, err) < 0)
+		return -1;
+	if (!kp.have_pub || (secret_key != NULL && !kp.have_sec)) {
+		dp_err_set(err, "%s: no %s key in this file", path, kp.have_pub ? "secret" : "public");
 		return -1;
 	}
 	return 0;
@@ -117,26 +139,25 @@ int dp_curve_keygen(const char *base, dp_err *err)
 	return rc;
 }
 
+struct allow_list {
+	uint8_t (*keys)[32];
+	size_t max, n;
+};
+
+static void take_allowed_key(void *ctx, const char *name, const char *key)
+{
+	struct allow_list *al = ctx;
+
+	if (strcmp(name, "secret") != 0 && al->n < al->max)
+		zmq_z85_decode(al->keys[al->n++], key);
+}
+
 int dp_curve_load_allow(const char *path, uint8_t (*keys)[32], size_t max, size_t *nkeys,
 			dp_err *err)
 {
-	FILE *f = fopen(path, "r");
-	char line[256];
+	struct allow_list al = {.keys = keys, .max = max};
+	int rc = each_key(path, take_allowed_key, &al, err);
 
-	*nkeys = 0;
-	if (f == NULL) {
-		dp_err_set(err, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	while (fgets(line, sizeof line, f) != NULL) {
-		const char *name;
-		char *key;
-		if (!parse_line(line, &name, &key) || strcmp(name, "secret") == 0)
-			continue;
-		if (!is_z85_key(key, strlen(key)) || *nkeys == max)
-			continue;
-		zmq_z85_decode(keys[(*nkeys)++], key);
-	}
-	fclose(f);
-	return 0;
+	*nkeys = al.n;
+	return rc;
 }

@@ -42,6 +42,30 @@ struct args {
 	int json;
 };
 
+/* Takes option opt into ctx, a struct args (dp_cli_spec.take). */
+static int status_option(void *ctx, int opt, char *arg, dp_err *err)
+{
+	struct args *a = ctx;
+
+	switch (opt) {
+	case OPT_JSON:
+		a->json = 1;
+		return 1;
+	case OPT_RUNS:
+	case OPT_FAILURES:
+		return dp_cli_parse_long(opt == OPT_RUNS ? "runs" : "failures", arg, 0, 100000,
+					 opt == OPT_RUNS ? &a->runs : &a->failures, err) < 0 ? -1 : 1;
+	case OPT_RECORD_RUN:
+		a->report = arg;
+		return 1;
+	case OPT_DB_ENV:
+		a->db_env = arg;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 /* Parses the command line into a.  Returns -1 to go on, else the exit
  * status (after --help, --version or a usage error, said on stderr). */
 static int parse(int argc, char **argv, struct args *a)
@@ -56,42 +80,14 @@ static int parse(int argc, char **argv, struct args *a)
 		{"version", no_argument, NULL, DP_OPT_VERSION},
 		{NULL, 0, NULL, 0},
 	};
+	static const dp_cli_spec spec = {"", longopts, OPT_HELP, usage, status_option};
 	dp_cli cli = {0};
-	dp_err err;
-	int opt, rc;
+	int rc = dp_cli_parse(&spec, argc, argv, a, &cli);
 
-	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (opt) {
-		case OPT_JSON:
-			a->json = 1;
-			break;
-		case OPT_RUNS:
-		case OPT_FAILURES:
-			if (dp_cli_parse_long(opt == OPT_RUNS ? "runs" : "failures", optarg, 0, 100000,
-					      opt == OPT_RUNS ? &a->runs : &a->failures, &err) < 0) {
-				dp_diag("%s", err.msg);
-				return DP_EXIT_USAGE;
-			}
-			break;
-		case OPT_RECORD_RUN:
-			a->report = optarg;
-			break;
-		case OPT_DB_ENV:
-			a->db_env = optarg;
-			break;
-		case OPT_HELP:
-			usage(stdout);
-			return DP_EXIT_OK;
-		default:
-			if ((rc = dp_cli_other_option(&cli, opt, optarg)) >= 0)
-				return rc;
-		}
-	}
-	if (optind < argc) {
-		dp_diag("unexpected argument '%s'", argv[optind]);
-		return DP_EXIT_USAGE;
-	}
-	return -1;
+	if (rc >= 0 || optind == argc)
+		return rc;
+	dp_diag("unexpected argument '%s'", argv[optind]);
+	return DP_EXIT_USAGE;
 }
 
 /* Prints the status of the corpus in db (JSON or text).  Returns 0, or -1
