@@ -17,7 +17,7 @@ trap 'rm -rf "$work"' EXIT
 
 bench/gen-corpus --seed 1 --files 2000 --out "$work/gen" 2>/dev/null
 sets=("$work/gen" "$(pwd)/tests/data/formats")
-for d in "$corpora"/*/; do sets+=("${d%/}"); done
+for d in "$corpora"/*/; do [ -d "$d" ] && sets+=("${d%/}"); done
 
 status=0
 for dir in "${sets[@]}"; do
