@@ -172,8 +172,12 @@ static int append(conv_out *o, dp_buf *b, const void *s, size_t n, size_t limit)
 {
 	int over = n > b->max - b->len;
 
-	if (dp_buf_append(b, s, n) == 0) {
-		dp_buf_cstr(b);
+	/* dp_buf_reserve leaves room for the NUL too; inline, as a converter
+	 * appends a few bytes at a time. */
+	if (dp_buf_reserve(b, n) == 0) {
+		memcpy(b->data + b->len, s, n);
+		b->len += n;
+		b->data[b->len] = '\0';
 		return 0;
 	}
 	if (!o->failed) {
