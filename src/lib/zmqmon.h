@@ -20,7 +20,7 @@
  * Binding side (CURVE servers only): a peer refused for its mechanism is
  * logged once per socket (libzmq 4.3.4 does not tell the peer's address
  * there; peers refused for their key are logged by the ZAP handler,
- * curve.h, with address and key). */
+ * zap.h, with address and key). */
 #ifndef DP_ZMQMON_H
 #define DP_ZMQMON_H
 
