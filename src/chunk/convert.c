@@ -107,9 +107,22 @@ void conv_global_init(void)
 
 /* ---- the derived text ---- */
 
-void conv_out_init(conv_out *o)
+/* The byte buffers' maxima: the text keeps a NUL after its last byte
+ * within CONV_TEXT_MAX; a locator is at most CONV_LOCATOR_MAX bytes, on
+ * average 16 per mark. */
+#define TEXT_MAX (CONV_TEXT_MAX - 1)
+#define LOCS_MAX ((size_t)CONV_MARKS_MAX * 16)
+
+static void out_init(conv_out *o)
 {
 	memset(o, 0, sizeof *o);
+	dp_buf_init(&o->text, TEXT_MAX);
+	dp_buf_init(&o->locs, LOCS_MAX);
+}
+
+void conv_out_init(conv_out *o)
+{
+	out_init(o);
 	o->meta = jv_object();
 }
 
@@ -118,15 +131,15 @@ void conv_out_free(conv_out *o)
 	for (size_t i = 0; i < o->n_docs; i++)
 		xmlFreeDoc(o->docs[i]);
 	free(o->docs);
-	free(o->text);
+	dp_buf_free(&o->text);
 	free(o->marks);
-	free(o->locs);
+	dp_buf_free(&o->locs);
 	jv_free(o->meta);
 	memset(o, 0, sizeof *o);
 }
 
-/* Grows *buf to hold need elements of size, doubling, never beyond max.
- * Returns 0, or -1 with o->failed set. */
+/* Grows the array *buf to hold need elements of size, doubling, never
+ * beyond max.  Returns 0, or -1 with o->failed set. */
 static int reserve(conv_out *o, void **buf, size_t *cap, size_t need, size_t size, size_t max)
 {
 	if (need <= *cap)
@@ -152,14 +165,34 @@ static int reserve(conv_out *o, void **buf, size_t *cap, size_t need, size_t siz
 	return 0;
 }
 
+/* Appends n bytes of s to b, one of o's byte buffers, and keeps it
+ * NUL-terminated.  Returns 0, or -1 with o->failed set (limit: the
+ * maximum the message names). */
+static int append(conv_out *o, dp_buf *b, const void *s, size_t n, size_t limit)
+{
+	int over = n > b->max - b->len;
+
+	/* dp_buf_reserve leaves room for the NUL too; inline, as a converter
+	 * appends a few bytes at a time. */
+	if (dp_buf_reserve(b, n) == 0) {
+		memcpy(b->data + b->len, s, n);
+		b->len += n;
+		b->data[b->len] = '\0';
+		return 0;
+	}
+	if (!o->failed) {
+		o->failed = 1;
+		if (over)
+			dp_err_set(&o->err, "converted text over its limit (%zu)", limit);
+		else
+			dp_err_set(&o->err, "out of memory converting the document");
+	}
+	return -1;
+}
+
 static void put_bytes(conv_out *o, const char *s, size_t n)
 {
-	/* +1: the text stays NUL-terminated. */
-	if (reserve(o, (void **)&o->text, &o->cap, o->len + n + 1, 1, CONV_TEXT_MAX) < 0)
-		return;
-	memcpy(o->text + o->len, s, n);
-	o->len += n;
-	o->text[o->len] = '\0';
+	append(o, &o->text, s, n, CONV_TEXT_MAX);
 }
 
 void conv_put(conv_out *o, const char *s, size_t n)
@@ -192,23 +225,20 @@ static void add_mark(conv_out *o, const char *loc)
 
 	o->node = NULL;
 	if (last != NULL && last->page == o->page && last->node == node &&
-	    strcmp(o->locs + last->loc, full) == 0)
+	    strcmp(o->locs.data + last->loc, full) == 0)
 		return;
 	size_t at;
-	if (last != NULL && strcmp(o->locs + last->loc, full) == 0) {
+	if (last != NULL && strcmp(o->locs.data + last->loc, full) == 0) {
 		at = last->loc;
 	} else {
-		if (reserve(o, (void **)&o->locs, &o->cap_locs, o->n_locs + flen + 1, 1,
-			    (size_t)CONV_MARKS_MAX * 16) < 0)
+		at = o->locs.len;
+		/* flen + 1: full is NUL-terminated at flen. */
+		if (append(o, &o->locs, full, flen + 1, LOCS_MAX) < 0)
 			return;
-		at = o->n_locs;
-		memcpy(o->locs + at, full, flen);
-		o->locs[at + flen] = '\0';
-		o->n_locs += flen + 1;
 	}
 	/* A later mark at the same offset replaces an earlier one (a block
 	 * that turned out empty). */
-	if (last != NULL && last->off == o->len) {
+	if (last != NULL && last->off == o->text.len) {
 		last->loc = at;
 		last->node = node;
 		last->page = o->page;
@@ -217,7 +247,7 @@ static void add_mark(conv_out *o, const char *loc)
 	if (reserve(o, (void **)&o->marks, &o->cap_marks, o->n_marks + 1, sizeof *o->marks,
 		    CONV_MARKS_MAX) < 0)
 		return;
-	o->marks[o->n_marks++] = (conv_mark){.off = o->len, .loc = at, .node = node,
+	o->marks[o->n_marks++] = (conv_mark){.off = o->text.len, .loc = at, .node = node,
 					     .page = o->page};
 }
 
@@ -244,27 +274,27 @@ void conv_mark_here(conv_out *o, const char *loc)
 
 size_t conv_block(conv_out *o, const char *loc)
 {
-	if (o->len > 0 && o->text[o->len - 1] != '\n')
+	if (o->text.len > 0 && o->text.data[o->text.len - 1] != '\n')
 		conv_put(o, "\n", 1);
-	if (o->len > 1 && o->text[o->len - 2] != '\n')
+	if (o->text.len > 1 && o->text.data[o->text.len - 2] != '\n')
 		conv_put(o, "\n", 1);
 	add_mark(o, loc);
-	o->run = o->len;
-	return o->len;
+	o->run = o->text.len;
+	return o->text.len;
 }
 
 size_t conv_line(conv_out *o, const char *loc)
 {
-	if (o->len > 0 && o->text[o->len - 1] != '\n')
+	if (o->text.len > 0 && o->text.data[o->text.len - 1] != '\n')
 		conv_put(o, "\n", 1);
 	add_mark(o, loc);
-	o->run = o->len;
-	return o->len;
+	o->run = o->text.len;
+	return o->text.len;
 }
 
 void conv_run(conv_out *o)
 {
-	o->run = o->len;
+	o->run = o->text.len;
 }
 
 static int is_ws(unsigned char c)
@@ -279,7 +309,7 @@ void conv_inline(conv_out *o, const char *s, size_t n)
 		if (is_ws((unsigned char)s[i])) {
 			while (i < n && is_ws((unsigned char)s[i]))
 				i++;
-			if (o->len > o->run && o->text[o->len - 1] != ' ')
+			if (o->text.len > o->run && o->text.data[o->text.len - 1] != ' ')
 				conv_put(o, " ", 1);
 			continue;
 		}
@@ -297,8 +327,8 @@ static void insert_backslash(conv_out *o, size_t at)
 	conv_put(o, "\\", 1);
 	if (o->failed)
 		return;
-	memmove(o->text + at + 1, o->text + at, o->len - 1 - at);
-	o->text[at] = '\\';
+	memmove(o->text.data + at + 1, o->text.data + at, o->text.len - 1 - at);
+	o->text.data[at] = '\\';
 }
 
 /* A run at o->run that Markdown would read as a block construct (heading,
@@ -306,8 +336,8 @@ static void insert_backslash(conv_out *o, size_t at)
  * list) gets a backslash before the character that would open it. */
 static void escape_start(conv_out *o)
 {
-	const char *t = o->text + o->run;
-	size_t n = o->len - o->run;
+	const char *t = o->text.data + o->run;
+	size_t n = o->text.len - o->run;
 	if (n == 0)
 		return;
 	if (strchr("#>-+*`~<|_=[", t[0]) != NULL) {
@@ -323,16 +353,16 @@ static void escape_start(conv_out *o)
 
 int conv_end_run(conv_out *o, size_t drop_from, int escape)
 {
-	while (o->len > o->run && o->text[o->len - 1] == ' ')
-		o->len--;
-	if (o->text != NULL)
-		o->text[o->len] = '\0';
-	if (o->len == o->run) {
-		o->len = drop_from < o->len ? drop_from : o->len;
-		if (o->text != NULL)
-			o->text[o->len] = '\0';
+	while (o->text.len > o->run && o->text.data[o->text.len - 1] == ' ')
+		o->text.len--;
+	if (o->text.data != NULL)
+		o->text.data[o->text.len] = '\0';
+	if (o->text.len == o->run) {
+		o->text.len = drop_from < o->text.len ? drop_from : o->text.len;
+		if (o->text.data != NULL)
+			o->text.data[o->text.len] = '\0';
 		/* Marks of the removed block go with it: marks stay in order. */
-		while (o->n_marks > 0 && o->marks[o->n_marks - 1].off > o->len)
+		while (o->n_marks > 0 && o->marks[o->n_marks - 1].off > o->text.len)
 			o->n_marks--;
 		return 0;
 	}
@@ -399,12 +429,14 @@ void conv_meta(conv_out *o, const char *key, const char *value)
 		return;
 	/* Collapse white space with the inline writer, on a scratch output. */
 	conv_out t;
-	memset(&t, 0, sizeof t);
+	out_init(&t);
 	conv_inline(&t, value, strlen(value));
 	conv_end_run(&t, 0, 0);
-	if (t.len > 0 && !t.failed)
-		o->meta = jv_object_set(o->meta, jv_string(key), jv_string_sized(t.text, (int)t.len));
-	free(t.text);
+	if (t.text.len > 0 && !t.failed)
+		o->meta = jv_object_set(o->meta, jv_string(key),
+					jv_string_sized(t.text.data, (int)t.text.len));
+	dp_buf_free(&t.text);
+	dp_buf_free(&t.locs);
 }
 
 size_t conv_front_matter(conv_out *o, const char *s, size_t n, const char **problem)
@@ -509,10 +541,10 @@ jv conv_provenance(jv rec, const chunk_doc *doc, const conv_out *o)
 		jv ch = jv_array_get(jv_copy(chunks), (int)i);
 		const conv_mark *first = mark_at(o, c->off);
 		const conv_mark *last = mark_at(o, c->off + (c->len > 0 ? c->len - 1 : 0));
-		if (first != NULL && (o->locs[first->loc] != '\0' || first->node != NULL)) {
+		if (first != NULL && (o->locs.data[first->loc] != '\0' || first->node != NULL)) {
 			xmlChar *path = first->node != NULL ? xmlGetNodePath(first->node) : NULL;
 			ch = jv_object_set(ch, jv_copy(k_loc),
-					   jv_string_fmt("%s%s", o->locs + first->loc,
+					   jv_string_fmt("%s%s", o->locs.data + first->loc,
 							 path != NULL ? (const char *)path : ""));
 			xmlFree(path);
 		}
@@ -536,12 +568,12 @@ static jv finish(const chunk_stage *cs, jv rec, conv_out *o)
 {
 	chunk_doc doc;
 	dp_err err;
-	const char *text = o->text != NULL ? o->text : "";
+	const char *text = dp_buf_cstr(&o->text);
 	jv title = o->title_heads ? jv_object_get(jv_copy(o->meta), jv_string("title")) : jv_invalid();
 	int has_title = jv_get_kind(title) == JV_KIND_STRING;
 
 	chunk_doc_init(&doc);
-	if (chunk_split(&doc, text, o->len, CHUNK_MARKDOWN, &cs->opts,
+	if (chunk_split(&doc, text, o->text.len, CHUNK_MARKDOWN, &cs->opts,
 			has_title ? jv_string_value(title) : NULL,
 			has_title ? (size_t)jv_string_length_bytes(jv_copy(title)) : 0, &err) < 0) {
 		rec = dp_record_error(rec, "chunk", err.msg);

@@ -22,6 +22,7 @@
 
 #include <jv.h>
 
+#include "buf.h"
 #include "chunker.h"
 #include "err.h"
 
@@ -104,14 +105,13 @@ typedef struct conv_mark {
 } conv_mark;
 
 /* A converter's result.  Buffers are bounded (CONV_TEXT_MAX,
- * CONV_MARKS_MAX); meta is an object owned by the conv_out. */
+ * CONV_MARKS_MAX); meta is an object owned by the conv_out.  The byte
+ * buffers are dp_bufs; marks and docs are arrays of their own type. */
 typedef struct conv_out {
-	char *text; /* the derived Markdown, NUL-terminated */
-	size_t len, cap;
+	dp_buf text; /* the derived Markdown, NUL-terminated once written to */
 	conv_mark *marks;
 	size_t n_marks, cap_marks;
-	char *locs;
-	size_t n_locs, cap_locs;
+	dp_buf locs; /* the marks' NUL-terminated locators, end to end */
 	struct _xmlDoc **docs; /* parsed documents the marks point into */
 	size_t n_docs, cap_docs;
 	const void *node;    /* for the next mark (conv_at) */

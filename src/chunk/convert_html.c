@@ -238,13 +238,13 @@ static void cell_text(struct walk *w, xmlNode *cell)
 	conv_run(o);
 	inline_text(w, cell, 0);
 	conv_end_run(o, o->run, 0);
-	for (size_t i = o->run; i < o->len && !o->failed; i++)
-		if (o->text[i] == '|' && (i == o->run || o->text[i - 1] != '\\')) {
+	for (size_t i = o->run; i < o->text.len && !o->failed; i++)
+		if (o->text.data[i] == '|' && (i == o->run || o->text.data[i - 1] != '\\')) {
 			conv_put(o, "\\", 1);
 			if (o->failed)
 				break;
-			memmove(o->text + i + 1, o->text + i, o->len - 1 - i);
-			o->text[i++] = '\\';
+			memmove(o->text.data + i + 1, o->text.data + i, o->text.len - 1 - i);
+			o->text.data[i++] = '\\';
 		}
 	conv_put(o, " |", 2);
 }

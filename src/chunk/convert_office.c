@@ -165,11 +165,11 @@ static void runs(struct office *w, xmlNode *n, int raw)
 
 static void flush_code(struct office *w)
 {
-	if (w->code.len > 0) {
-		conv_code(w->o, NULL, w->code.text, w->code.len, conv_at(w->o, w->code_at));
+	if (w->code.text.len > 0) {
+		conv_code(w->o, NULL, w->code.text.data, w->code.text.len, conv_at(w->o, w->code_at));
 		w->in_list = 0;
 	}
-	w->code.len = 0;
+	w->code.text.len = 0;
 }
 
 static void flush_notes(struct office *w)
@@ -192,7 +192,7 @@ static void flush_notes(struct office *w)
 static void paragraph(struct office *w, xmlNode *p, int level, int list, int code)
 {
 	if (code) {
-		if (w->code.len == 0)
+		if (w->code.text.len == 0)
 			w->code_at = p;
 		runs(w, p, 1);
 		conv_put(&w->code, "\n", 1);
@@ -243,9 +243,9 @@ static void table_row(struct office *w, xmlNode *row, const char *cell_name, siz
 			conv_run(w->o);
 			runs(w, c, 0);
 			conv_end_run(w->o, w->o->run, 0);
-			for (size_t i = w->o->run; i < w->o->len; i++)
-				if (w->o->text[i] == '|')
-					w->o->text[i] = '/'; /* a cell cannot hold a pipe */
+			for (size_t i = w->o->run; i < w->o->text.len; i++)
+				if (w->o->text.data[i] == '|')
+					w->o->text.data[i] = '/'; /* a cell cannot hold a pipe */
 			conv_put(w->o, " |", 2);
 			k++;
 		}
@@ -304,9 +304,9 @@ static void docx_notes(struct office *w, xmlNode *root)
 				     .docx = 1};
 		runs(&tmp, f, 0);
 		conv_end_run(&t, 0, 0);
-		if (id != NULL && t.len > 0)
+		if (id != NULL && t.text.len > 0)
 			w->notes = jv_object_set(w->notes, jv_string((const char *)id),
-						 jv_string_sized(t.text, (int)t.len));
+						 jv_string_sized(t.text.data, (int)t.text.len));
 		jv_free(tmp.notes);
 		jv_free(tmp.pending);
 		conv_out_free(&t);

@@ -353,9 +353,9 @@ static void para_line(conv_out *o, int *open, const char *t, size_t n)
 	if (!*open) {
 		conv_block(o, NULL);
 		*open = 1;
-	} else if (o->len >= 2 && o->text[o->len - 1] == '-' &&
-		   isalpha((unsigned char)o->text[o->len - 2]) && n > 0 && islower((unsigned char)t[0])) {
-		o->len--; /* "exam-" + "ple" */
+	} else if (o->text.len >= 2 && o->text.data[o->text.len - 1] == '-' &&
+		   isalpha((unsigned char)o->text.data[o->text.len - 2]) && n > 0 && islower((unsigned char)t[0])) {
+		o->text.len--; /* "exam-" + "ple" */
 	} else {
 		conv_put(o, " ", 1);
 	}

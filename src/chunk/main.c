@@ -40,7 +40,77 @@ static void usage(FILE *f)
 		CHUNK_DEFAULT_MAX, CHUNK_MIN_TOKENS, CHUNK_DEFAULT_OVERLAP, CHUNK_DEFAULT_MIN, dp_cli_help, dp_exit_codes_help);
 }
 
-int main(int argc, char **argv)
+/* What the command line sets. */
+struct args {
+	chunk_opts opts;
+	conv_opts conv;
+	long max_size, threads;
+	enum chunk_format_choice format;
+	int min_set; /* --min-tokens given */
+	dp_cli cli;
+};
+
+/* Takes option opt into a.  Returns 1 when it is one of chunk's own, 0
+ * when it is not (a stage option, or getopt's '?'), -1 with err set for a
+ * bad value. */
+static int chunk_option(void *ctx, int opt, char *arg, dp_err *err)
+{
+	struct args *a = ctx;
+	long n;
+
+	switch (opt) {
+	case OPT_MAX_TOKENS:
+		if (dp_cli_parse_long("max-tokens", arg, CHUNK_MIN_TOKENS, 1L << 20, &n, err) < 0)
+			return -1;
+		a->opts.max_tokens = (size_t)n;
+		return 1;
+	case OPT_OVERLAP:
+		if (dp_cli_parse_long("overlap", arg, 0, 1L << 19, &n, err) < 0)
+			return -1;
+		a->opts.overlap = (size_t)n;
+		return 1;
+	case OPT_MIN_TOKENS:
+		if (dp_cli_parse_long("min-tokens", arg, 0, 1L << 20, &n, err) < 0)
+			return -1;
+		a->opts.min_tokens = (size_t)n;
+		a->min_set = 1;
+		return 1;
+	case OPT_MAX_SIZE:
+		return dp_cli_parse_long("max-size", arg, 0, 1L << 30, &a->max_size, err) < 0 ? -1 : 1;
+	case OPT_FORMAT:
+		if (strcmp(arg, "auto") == 0)
+			a->format = CHUNK_FORMAT_AUTO;
+		else if (strcmp(arg, "markdown") == 0)
+			a->format = CHUNK_FORMAT_MARKDOWN;
+		else if (strcmp(arg, "text") == 0)
+			a->format = CHUNK_FORMAT_TEXT;
+		else {
+			dp_err_set(err, "--format: '%s' is not auto, markdown or text", arg);
+			return -1;
+		}
+		return 1;
+	case OPT_THREADS:
+		return dp_cli_parse_long("threads", arg, 1, 256, &a->threads, err) < 0 ? -1 : 1;
+	case OPT_HTML_DROP:
+		return conv_opts_drop(&a->conv, arg, err) < 0 ? -1 : 1;
+	case OPT_CONVERT:
+		return conv_opts_command(&a->conv, arg, err) < 0 ? -1 : 1;
+	case OPT_CONVERT_TIMEOUT:
+		if (dp_cli_parse_long("convert-timeout", arg, 1, 86400, &n, err) < 0)
+			return -1;
+		a->conv.timeout_s = (int)n;
+		return 1;
+	case OPT_NOTEBOOK_OUTPUTS:
+		a->conv.notebook_outputs = 1;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Parses the command line into a.  Returns -1 to go on, else the exit
+ * status (after --help, --version or a usage error, said on stderr). */
+static int parse(int argc, char **argv, struct args *a)
 {
 	static const struct option longopts[] = {
 		{"max-tokens", required_argument, NULL, OPT_MAX_TOKENS},
@@ -57,102 +127,30 @@ int main(int argc, char **argv)
 		DP_CLI_LONGOPTS,
 		{NULL, 0, NULL, 0},
 	};
-	dp_cli cli = {0};
-	chunk_opts opts = {.max_tokens = CHUNK_DEFAULT_MAX, .overlap = CHUNK_DEFAULT_OVERLAP,
-			   .min_tokens = CHUNK_DEFAULT_MIN};
-	long max_size = (long)CHUNK_MAX_SIZE_DEFAULT, threads = 1, n;
-	enum chunk_format_choice format = CHUNK_FORMAT_AUTO;
-	dp_err err;
-	int opt, rc, min_set = 0;
-	conv_opts conv;
+	static const dp_cli_spec spec = {"h", longopts, 'h', usage, chunk_option};
+	int rc = dp_cli_parse(&spec, argc, argv, a, &a->cli);
 
-	conv_opts_default(&conv, 0);
-	dp_cli_init("chunk");
-	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'h':
-			usage(stdout);
-			return DP_EXIT_OK;
-		case OPT_MAX_TOKENS:
-			if (dp_cli_parse_long("max-tokens", optarg, CHUNK_MIN_TOKENS, 1L << 20, &n, &err) < 0)
-				goto bad;
-			opts.max_tokens = (size_t)n;
-			break;
-		case OPT_OVERLAP:
-			if (dp_cli_parse_long("overlap", optarg, 0, 1L << 19, &n, &err) < 0)
-				goto bad;
-			opts.overlap = (size_t)n;
-			break;
-		case OPT_MIN_TOKENS:
-			if (dp_cli_parse_long("min-tokens", optarg, 0, 1L << 20, &n, &err) < 0)
-				goto bad;
-			opts.min_tokens = (size_t)n;
-			min_set = 1;
-			break;
-		case OPT_MAX_SIZE:
-			if (dp_cli_parse_long("max-size", optarg, 0, 1L << 30, &max_size, &err) < 0)
-				goto bad;
-			break;
-		case OPT_FORMAT:
-			if (strcmp(optarg, "auto") == 0)
-				format = CHUNK_FORMAT_AUTO;
-			else if (strcmp(optarg, "markdown") == 0)
-				format = CHUNK_FORMAT_MARKDOWN;
-			else if (strcmp(optarg, "text") == 0)
-				format = CHUNK_FORMAT_TEXT;
-			else {
-				dp_err_set(&err, "--format: '%s' is not auto, markdown or text", optarg);
-				goto bad;
-			}
-			break;
-		case OPT_THREADS:
-			if (dp_cli_parse_long("threads", optarg, 1, 256, &threads, &err) < 0)
-				goto bad;
-			break;
-		case OPT_HTML_DROP:
-			if (conv_opts_drop(&conv, optarg, &err) < 0)
-				goto bad;
-			break;
-		case OPT_CONVERT:
-			if (conv_opts_command(&conv, optarg, &err) < 0)
-				goto bad;
-			break;
-		case OPT_CONVERT_TIMEOUT:
-			if (dp_cli_parse_long("convert-timeout", optarg, 1, 86400, &n, &err) < 0)
-				goto bad;
-			conv.timeout_s = (int)n;
-			break;
-		case OPT_NOTEBOOK_OUTPUTS:
-			conv.notebook_outputs = 1;
-			break;
-		default:
-			if ((rc = dp_cli_other_option(&cli, opt, optarg)) >= 0)
-				return rc;
-		}
-	}
-	if (optind < argc) {
-		dp_err_set(&err, "unexpected argument '%s' (input comes from --in or stdin)",
-			   argv[optind]);
-		goto bad;
-	}
+	if (rc >= 0 || optind == argc)
+		return rc;
+	dp_diag("unexpected argument '%s' (input comes from --in or stdin)", argv[optind]);
+	return DP_EXIT_USAGE;
+}
 
-	if (!min_set && opts.min_tokens > opts.max_tokens)
-		opts.min_tokens = opts.max_tokens; /* the default follows a small cap */
-	chunk_stage cs;
-	if (chunk_stage_init(&cs, &opts, (unsigned long long)max_size, format, &err) < 0)
-		goto bad;
-	conv.max_output = (size_t)max_size * 4; /* a converter's text may be bigger */
-	cs.conv = conv;
-
+/* Opens the input and output and runs the stage loop over them; returns
+ * the exit status, having said why on stderr. */
+static int run(const dp_cli *cli, chunk_stage *cs, int threads)
+{
 	dp_source *src;
 	dp_sink *sink;
-	if (dp_cli_open(&cli, 1, &src, &sink, &err) < 0) {
+	dp_err err;
+
+	if (dp_cli_open(cli, 1, &src, &sink, &err) < 0) {
 		dp_diag("%s", err.msg);
 		return DP_EXIT_SYSTEM;
 	}
-	dp_stage_ops ops = {.accepts = DP_KIND_FILE, .process = chunk_stage_process, .ctx = &cs};
+	dp_stage_ops ops = {.accepts = DP_KIND_FILE, .process = chunk_stage_process, .ctx = cs};
 	dp_stage_counts counts = {0};
-	rc = dp_stage_run(src, sink, &ops, (int)threads, &counts, &err);
+	int rc = dp_stage_run(src, sink, &ops, threads, &counts, &err);
 	if (rc == DP_EXIT_SYSTEM)
 		dp_diag("%s", err.msg);
 	dp_source_free(&src);
@@ -161,7 +159,29 @@ int main(int argc, char **argv)
 		rc = DP_EXIT_SYSTEM;
 	}
 	return dp_cli_exit_status(rc);
-bad:
-	dp_diag("%s", err.msg);
-	return DP_EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+	struct args a = {.opts = {.max_tokens = CHUNK_DEFAULT_MAX, .overlap = CHUNK_DEFAULT_OVERLAP,
+				  .min_tokens = CHUNK_DEFAULT_MIN},
+			 .max_size = (long)CHUNK_MAX_SIZE_DEFAULT, .threads = 1,
+			 .format = CHUNK_FORMAT_AUTO};
+	chunk_stage cs;
+	dp_err err;
+	int rc;
+
+	conv_opts_default(&a.conv, 0);
+	dp_cli_init("chunk");
+	if ((rc = parse(argc, argv, &a)) >= 0)
+		return rc;
+	if (!a.min_set && a.opts.min_tokens > a.opts.max_tokens)
+		a.opts.min_tokens = a.opts.max_tokens; /* the default follows a small cap */
+	if (chunk_stage_init(&cs, &a.opts, (unsigned long long)a.max_size, a.format, &err) < 0) {
+		dp_diag("%s", err.msg);
+		return DP_EXIT_USAGE;
+	}
+	a.conv.max_output = (size_t)a.max_size * 4; /* a converter's text may be bigger */
+	cs.conv = a.conv;
+	return run(&a.cli, &cs, (int)a.threads);
 }

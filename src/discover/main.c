@@ -5,10 +5,11 @@
 
 #include "cli.h"
 #include "clock.h"
+#include "options.h"
 #include "record.h"
 #include "walk.h"
 
-enum { OPT_GLOB = 0x2000, OPT_EXCLUDE, OPT_HIDDEN, OPT_MAX_SIZE, OPT_END_RECORD, OPT_SKIP_RECORDS };
+enum { OPT_END_RECORD = DISCOVER_OPT_NEXT, OPT_SKIP_RECORDS };
 
 /* Records are flushed at least this often while the walk goes on, so the
  * next stage starts work before the walk ends. */
@@ -89,110 +90,110 @@ static jv end_record(const discover_stats *st, char **roots, int nroots, int sta
 								   st->unwalked == 0));
 }
 
-int main(int argc, char **argv)
+/* What the command line sets. */
+struct args {
+	discover_opts opts;
+	int want_end; /* --end-record */
+	dp_cli cli;
+};
+
+/* Takes option opt into ctx, a struct args (dp_cli_spec.take). */
+static int discover_take(void *ctx, int opt, char *arg, dp_err *err)
+{
+	struct args *a = ctx;
+	int rc = discover_option(&a->opts, opt, arg, err);
+
+	if (rc != 0)
+		return rc;
+	if (opt == OPT_END_RECORD)
+		a->want_end = 1;
+	else if (opt == OPT_SKIP_RECORDS)
+		a->opts.skip_records = 1;
+	else
+		return 0;
+	return 1;
+}
+
+/* Parses the command line into a.  Returns -1 to go on (optind is the
+ * first ROOT), else the exit status (after --help, --version or a usage
+ * error, said on stderr). */
+static int parse(int argc, char **argv, struct args *a)
 {
 	static const struct option longopts[] = {
-		{"glob", required_argument, NULL, OPT_GLOB},
-		{"exclude", required_argument, NULL, OPT_EXCLUDE},
-		{"hidden", no_argument, NULL, OPT_HIDDEN},
-		{"max-size", required_argument, NULL, OPT_MAX_SIZE},
+		DISCOVER_LONGOPTS,
 		{"end-record", no_argument, NULL, OPT_END_RECORD},
 		{"skip-records", no_argument, NULL, OPT_SKIP_RECORDS},
 		{"help", no_argument, NULL, 'h'},
 		DP_CLI_LONGOPTS,
 		{NULL, 0, NULL, 0},
 	};
-	static discover_opts opts = {.max_size = DISCOVER_MAX_SIZE_DEFAULT};
-	dp_cli cli = {0};
-	dp_err err;
-	long n;
-	int opt, rc, want_end = 0, unwalkable = 0;
+	static const dp_cli_spec spec = {"h", longopts, 'h', usage, discover_take};
+	int rc = dp_cli_parse(&spec, argc, argv, a, &a->cli);
 
-	dp_cli_init("discover");
-	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'h':
-			usage(stdout);
-			return DP_EXIT_OK;
-		case OPT_GLOB:
-		case OPT_EXCLUDE:
-			if ((opt == OPT_GLOB ? opts.n_globs : opts.n_excludes) == DISCOVER_MAX_PATTERNS) {
-				dp_err_set(&err, "at most %d --glob and %d --exclude patterns",
-					   DISCOVER_MAX_PATTERNS, DISCOVER_MAX_PATTERNS);
-				goto bad;
-			}
-			if (opt == OPT_GLOB)
-				opts.globs[opts.n_globs++] = optarg;
-			else
-				opts.excludes[opts.n_excludes++] = optarg;
-			break;
-		case OPT_HIDDEN:
-			opts.hidden = 1;
-			break;
-		case OPT_END_RECORD:
-			want_end = 1;
-			break;
-		case OPT_SKIP_RECORDS:
-			opts.skip_records = 1;
-			break;
-		case OPT_MAX_SIZE:
-			if (dp_cli_parse_long("max-size", optarg, 0, 1L << 40, &n, &err) < 0)
-				goto bad;
-			opts.max_size = (unsigned long long)n;
-			break;
-		default:
-			if ((rc = dp_cli_other_option(&cli, opt, optarg)) >= 0)
-				return rc;
-		}
-	}
-	if (optind == argc) {
-		dp_err_set(&err, "no ROOT to walk (see --help)");
-		goto bad;
-	}
-	if (cli.in != NULL) {
-		dp_err_set(&err, "--in: discover reads no records");
-		goto bad;
-	}
+	if (rc >= 0 || (optind < argc && a->cli.in == NULL))
+		return rc;
+	dp_diag("%s", optind == argc ? "no ROOT to walk (see --help)" : "--in: discover reads no records");
+	return DP_EXIT_USAGE;
+}
 
-	struct output out = {0};
-	dp_source *none;
-	if (dp_cli_open(&cli, 0, &none, &out.sink, &err) < 0) {
-		dp_diag("%s", err.msg);
-		return DP_EXIT_SYSTEM;
-	}
-	out.last_flush_us = dp_clock_us();
+/* Walks roots[0..nroots-1] into out and, with want_end, writes the end
+ * record.  Returns the exit status (DP_EXIT_FAILED: a root could not be
+ * walked or a file became an error record; DP_EXIT_SYSTEM: the output
+ * failed), having said why on stderr. */
+static int walk_roots(char **roots, int nroots, const discover_opts *opts, int want_end,
+		      struct output *out)
+{
 	discover_stats stats = {0};
-	rc = DP_EXIT_OK;
-	for (int i = optind; i < argc && !out.failed; i++) {
-		int walked = discover_walk(argv[i], &opts, put, &out, &stats, &err);
+	int rc = DP_EXIT_OK, unwalkable = 0;
+	dp_err err;
+
+	out->last_flush_us = dp_clock_us();
+	for (int i = 0; i < nroots && !out->failed; i++) {
+		int walked = discover_walk(roots[i], opts, put, out, &stats, &err);
 		if (walked == 1) {
 			dp_diag("%s", err.msg);
 			rc = DP_EXIT_FAILED;
 			unwalkable = 1;
-		} else if (walked < 0 && !out.failed) { /* out of memory */
-			out.failed = 1;
-			out.err = err;
+		} else if (walked < 0 && !out->failed) { /* out of memory */
+			out->failed = 1;
+			out->err = err;
 		}
 	}
-	if (out.failed) {
-		dp_diag("%s", out.err.msg);
+	if (out->failed) {
+		dp_diag("%s", out->err.msg);
 		rc = DP_EXIT_SYSTEM;
 	} else if (stats.errors > 0) {
 		rc = DP_EXIT_FAILED;
 	}
 	/* A root not walked at all leaves its whole tree unseen. */
 	stats.unwalked += (unsigned long)unwalkable;
-	if (want_end && !out.failed &&
-	    dp_sink_put(out.sink, end_record(&stats, argv + optind, argc - optind, rc), &err) < 0) {
+	if (want_end && !out->failed &&
+	    dp_sink_put(out->sink, end_record(&stats, roots, nroots, rc), &err) < 0) {
 		dp_diag("%s", err.msg);
 		rc = DP_EXIT_SYSTEM;
 	}
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static struct args a = {.opts = {.max_size = DISCOVER_MAX_SIZE_DEFAULT}};
+	struct output out = {0};
+	dp_source *none;
+	dp_err err;
+	int rc;
+
+	dp_cli_init("discover");
+	if ((rc = parse(argc, argv, &a)) >= 0)
+		return rc;
+	if (dp_cli_open(&a.cli, 0, &none, &out.sink, &err) < 0) {
+		dp_diag("%s", err.msg);
+		return DP_EXIT_SYSTEM;
+	}
+	rc = walk_roots(argv + optind, argc - optind, &a.opts, a.want_end, &out);
 	if (dp_sink_close(&out.sink, &err) < 0 && rc != DP_EXIT_SYSTEM) {
 		dp_diag("%s", err.msg);
 		rc = DP_EXIT_SYSTEM;
 	}
 	return dp_cli_exit_status(rc);
-bad:
-	dp_diag("%s", err.msg);
-	return DP_EXIT_USAGE;
 }

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "record.h"
 
@@ -151,14 +150,6 @@ static double num_field(jv msg, const char *key)
 	return dp_record_num(msg, key, &v) == 0 ? v : 0;
 }
 
-double hub_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 void hub_stats_update(hub_stats *s, jv msg)
 {
 	const char *stage = dp_record_str(msg, "stage"), *host = dp_record_str(msg, "host");
@@ -185,7 +176,7 @@ void hub_stats_update(hub_stats *s, jv msg)
 	if (!p->ended)
 		p->gone = 0;
 	jv_free(final);
-	p->seen = hub_now();
+	p->seen = dp_clock_s();
 	p->in = num_field(msg, "in");
 	p->out = num_field(msg, "out");
 	p->failed = num_field(msg, "failed");

@@ -12,6 +12,7 @@
 
 #include <jv.h>
 
+#include "clock.h" /* dp_clock_s: the clock of hub_stats_update and hub_stats_silent */
 #include "err.h"
 #include "stats.h"
 #include "zmqsock.h"
@@ -107,8 +108,6 @@ typedef struct hub_stats {
 
 /* Takes a stats message (borrowed), arrived now. */
 void hub_stats_update(hub_stats *s, jv msg);
-/* Monotonic seconds: the clock of hub_stats_update and hub_stats_silent. */
-double hub_now(void);
 /* A replica reports every 500 ms from a thread of its own: one silent for
  * HUB_SILENT_S has died (kill -9, a crash, a lost machine) or is stopped;
  * one that said goodbye has exited, maybe on an error (a store that gave

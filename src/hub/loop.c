@@ -12,12 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <zmq.h>
 
-#include "curve.h"
+#include "zap.h"
 #include "endrec.h"
 #include "lines.h"
 #include "metrics.h"
@@ -28,8 +27,6 @@ extern char **environ;
 
 #define HUB_INPUT "inproc://hub-input"
 #define HUB_TICK_MS 200
-
-#define now hub_now
 
 /* The stdin reader thread: forwards each record, then an empty message as
  * the end.  Blocking sends: the window's back-pressure reaches discover. */
@@ -140,7 +137,7 @@ static void send_unsent(struct hub *h)
 		if (rc < 0)
 			return; /* no chunk replica can take more now */
 		s->sent = 1;
-		s->sent_at = now();
+		s->sent_at = dp_clock_s();
 		if (s->free_send)
 			s->free_send = 0, h->tally.resent++;
 		else if (s->attempts++ > 0)
@@ -280,11 +277,11 @@ static void resend_after_death(struct hub *h, int died)
 
 static void check_timeouts(struct hub *h)
 {
-	int died = hub_stats_silent(&h->stats, now());
+	int died = hub_stats_silent(&h->stats, dp_clock_s());
 
 	if (died > 0)
 		resend_after_death(h, died);
-	double t = now();
+	double t = dp_clock_s();
 
 	for (size_t i = 0; i < h->win.size; i++) {
 		hub_slot *s = &h->win.slots[i];
@@ -304,7 +301,7 @@ static void check_timeouts(struct hub *h)
  * final). */
 static void publish_metrics(struct hub *h, int final)
 {
-	double t = now();
+	double t = dp_clock_s();
 
 	if (h->metrics == NULL || (!final && t - h->last_metrics < HUB_METRICS_EVERY_S))
 		return;
@@ -319,7 +316,7 @@ static void publish_metrics(struct hub *h, int final)
 
 static void show_progress(struct hub *h, int final)
 {
-	double t = now(), dt = t - h->last_rate_at;
+	double t = dp_clock_s(), dt = t - h->last_rate_at;
 	long done = h->tally.added + h->tally.updated + h->tally.unchanged + h->tally.skipped +
 		    h->tally.failed;
 	char eta[64] = "ETA: when discover is done";
@@ -545,9 +542,9 @@ static void loop(struct hub *h)
  * their counters (requests, tokens) up to the last document. */
 static void drain_stats(struct hub *h)
 {
-	double until = now() + 0.6;
+	double until = dp_clock_s() + 0.6;
 
-	while (!dp_stop_requested() && now() < until) {
+	while (!dp_stop_requested() && dp_clock_s() < until) {
 		zmq_pollitem_t item = {.socket = h->ep[HUB_EP_STATS], .events = ZMQ_POLLIN};
 		if (zmq_poll(&item, 1, 100) > 0)
 			take_stats(h);
@@ -563,7 +560,7 @@ static void summary(const struct hub *h, jv report, int complete)
 		h->tally.documents, h->tally.added, h->tally.updated, h->tally.unchanged,
 		h->tally.deleted, h->tally.skipped, h->tally.failed, h->tally.resent,
 		hub_stats_sum(&h->stats, -1, offsetof(hub_proc, requests)),
-		hub_stats_sum(&h->stats, -1, offsetof(hub_proc, tokens)), now() - h->started);
+		hub_stats_sum(&h->stats, -1, offsetof(hub_proc, tokens)), dp_clock_s() - h->started);
 	jv failures = jv_object_get(jv_copy(report), jv_string("failures"));
 	for (int i = 0, n = jv_array_length(jv_copy(failures)); i < n; i++) {
 		jv f = jv_array_get(jv_copy(failures), i);
@@ -591,7 +588,7 @@ static int finish(struct hub *h, int *complete, dp_err *err)
 	else
 		decide_sweep(h, complete, err);
 	show_progress(h, 1);
-	jv report = hub_report(t, &h->stats, cfg->run, now() - h->started, *complete);
+	jv report = hub_report(t, &h->stats, cfg->run, dp_clock_s() - h->started, *complete);
 	if (cfg->progress != HUB_PROGRESS_NONE)
 		summary(h, jv_copy(report), *complete);
 	jv text = dp_record_dump(report);
@@ -620,7 +617,7 @@ int hub_run(const hub_config *cfg, dp_err *err)
 	h->cfg = cfg;
 	h->end = jv_invalid();
 	h->tally.failures = jv_array();
-	h->started = h->last_rate_at = h->last_progress = now();
+	h->started = h->last_rate_at = h->last_progress = dp_clock_s();
 	if (cfg->zmq.curve_secret != NULL && (zap = dp_zap_start(cfg->allow, err)) == NULL)
 		goto out;
 	if (open_endpoints(h, err) < 0)

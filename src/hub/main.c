@@ -94,7 +94,70 @@ static int push_arg(char ***list, size_t *n, char *arg, dp_err *err)
 	return 0;
 }
 
-int main(int argc, char **argv)
+/* What the command line asks for: a run (cfg), or --keygen or --layout. */
+struct args {
+	hub_config cfg;
+	dp_cli cli;
+	const char *keygen;
+	int layout;
+};
+
+/* Takes option opt into a.  Returns 1 when it is one of the hub's own, 0
+ * when it is not (a stage option, or getopt's '?'), -1 with err set for a
+ * bad value (a usage error). */
+static int hub_option(void *ctx, int opt, char *arg, dp_err *err)
+{
+	struct args *a = ctx;
+	long n;
+	int rc = 0;
+
+	switch (opt) {
+	case OPT_LISTEN: a->cfg.listen = arg; break;
+	case OPT_ENDPOINTS: a->cfg.endpoints_file = arg; break;
+	case OPT_RUN: a->cfg.run = arg; break;
+	case OPT_METRICS: a->cfg.metrics = arg; break;
+	case OPT_WATCH: a->cfg.watch = 1; break;
+	case OPT_WINDOW:
+		rc = dp_cli_parse_long("window", arg, 1, 1 << 20, &n, err);
+		a->cfg.window = (size_t)n;
+		break;
+	case OPT_TIMEOUT:
+		rc = dp_cli_parse_long("timeout", arg, 1, 86400, &n, err);
+		a->cfg.timeout = (double)n;
+		break;
+	case OPT_ATTEMPTS:
+		rc = dp_cli_parse_long("attempts", arg, 1, 100, &n, err);
+		a->cfg.attempts = (int)n;
+		break;
+	case OPT_PROGRESS_EVERY:
+		rc = dp_cli_parse_long("progress-every", arg, 1, 3600, &n, err);
+		a->cfg.progress_every = (double)n;
+		break;
+	case OPT_CURVE_SECRET: a->cfg.zmq.curve_secret = arg; break;
+	case OPT_ALLOW: a->cfg.allow = arg; break;
+	case OPT_SWEEP_STORE: a->cfg.sweep_store = arg; break;
+	case OPT_SWEEP_ARG: rc = push_arg(&a->cfg.sweep_args, &a->cfg.nsweep_args, arg, err); break;
+	case OPT_ROOT: rc = push_arg(&a->cfg.roots, &a->cfg.nroots, arg, err); break;
+	case OPT_PROGRESS:
+		if (strcmp(arg, "tty") == 0)
+			a->cfg.progress = HUB_PROGRESS_TTY;
+		else if (strcmp(arg, "plain") == 0)
+			a->cfg.progress = HUB_PROGRESS_PLAIN;
+		else if (strcmp(arg, "none") == 0)
+			a->cfg.progress = HUB_PROGRESS_NONE;
+		else
+			rc = -1, dp_err_set(err, "--progress: tty, plain or none");
+		break;
+	case OPT_KEYGEN: a->keygen = arg; break;
+	case OPT_LAYOUT: a->layout = 1; break;
+	default: return 0;
+	}
+	return rc < 0 ? -1 : 1;
+}
+
+/* Parses the command line into a.  Returns -1 to go on, else the exit
+ * status (after --help, --version or a usage error, said on stderr). */
+static int parse(int argc, char **argv, struct args *a)
 {
 	static const struct option longopts[] = {
 		{"listen", required_argument, NULL, OPT_LISTEN},
@@ -118,117 +181,73 @@ int main(int argc, char **argv)
 		DP_CLI_LONGOPTS,
 		{NULL, 0, NULL, 0},
 	};
-	hub_config cfg = {.listen = "tcp://127.0.0.1:0", .window = 64, .timeout = 300,
-			  .attempts = 4, .progress_every = 10};
-	dp_cli cli = {0};
-	const char *keygen = NULL;
-	int layout = 0;
-	dp_err err;
-	long n;
-	int opt, rc, other;
+	static const dp_cli_spec spec = {"", longopts, OPT_HELP, usage, hub_option};
 
-	dp_cli_init("hub");
-	cfg.progress = isatty(STDERR_FILENO) ? HUB_PROGRESS_TTY : HUB_PROGRESS_PLAIN;
-	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		rc = 0;
-		switch (opt) {
-		case OPT_LISTEN: cfg.listen = optarg; break;
-		case OPT_ENDPOINTS: cfg.endpoints_file = optarg; break;
-		case OPT_RUN: cfg.run = optarg; break;
-		case OPT_METRICS: cfg.metrics = optarg; break;
-		case OPT_WATCH: cfg.watch = 1; break;
-		case OPT_WINDOW:
-			rc = dp_cli_parse_long("window", optarg, 1, 1 << 20, &n, &err);
-			cfg.window = (size_t)n;
-			break;
-		case OPT_TIMEOUT:
-			rc = dp_cli_parse_long("timeout", optarg, 1, 86400, &n, &err);
-			cfg.timeout = (double)n;
-			break;
-		case OPT_ATTEMPTS:
-			rc = dp_cli_parse_long("attempts", optarg, 1, 100, &n, &err);
-			cfg.attempts = (int)n;
-			break;
-		case OPT_PROGRESS_EVERY:
-			rc = dp_cli_parse_long("progress-every", optarg, 1, 3600, &n, &err);
-			cfg.progress_every = (double)n;
-			break;
-		case OPT_CURVE_SECRET: cfg.zmq.curve_secret = optarg; break;
-		case OPT_ALLOW: cfg.allow = optarg; break;
-		case OPT_SWEEP_STORE: cfg.sweep_store = optarg; break;
-		case OPT_SWEEP_ARG:
-			rc = push_arg(&cfg.sweep_args, &cfg.nsweep_args, optarg, &err);
-			break;
-		case OPT_ROOT:
-			rc = push_arg(&cfg.roots, &cfg.nroots, optarg, &err);
-			break;
-		case OPT_PROGRESS:
-			if (strcmp(optarg, "tty") == 0)
-				cfg.progress = HUB_PROGRESS_TTY;
-			else if (strcmp(optarg, "plain") == 0)
-				cfg.progress = HUB_PROGRESS_PLAIN;
-			else if (strcmp(optarg, "none") == 0)
-				cfg.progress = HUB_PROGRESS_NONE;
-			else
-				rc = -1, dp_err_set(&err, "--progress: tty, plain or none");
-			break;
-		case OPT_KEYGEN: keygen = optarg; break;
-		case OPT_LAYOUT: layout = 1; break;
-		case OPT_HELP:
-			usage(stdout);
-			return DP_EXIT_OK;
-		default:
-			if ((other = dp_cli_other_option(&cli, opt, optarg)) >= 0) {
-				free(cfg.sweep_args);
-				free(cfg.roots);
-				return other;
-			}
-		}
-		if (rc < 0) {
-			dp_diag("%s", err.msg);
-			free(cfg.sweep_args);
-			free(cfg.roots);
-			return DP_EXIT_USAGE;
-		}
-	}
-	if (keygen != NULL) {
-		rc = dp_curve_keygen(keygen, &err) < 0 ? DP_EXIT_SYSTEM : DP_EXIT_OK;
+	return dp_cli_parse(&spec, argc, argv, a, &a->cli);
+}
+
+/* The usage errors of a run's command line; 0 when there is none. */
+static int check_run(int argc, char **argv, const struct args *a)
+{
+	const dp_cli *cli = &a->cli;
+
+	if (optind < argc)
+		dp_diag("unexpected argument '%s'", argv[optind]);
+	else if (a->cfg.run == NULL)
+		dp_diag("--run ID is required");
+	else if (cli->in != NULL || cli->out != NULL || cli->stats != NULL || cli->io.jq != NULL ||
+		 cli->io.curve_server != NULL || cli->io.curve_key != NULL)
+		dp_diag("--in, --out, --stats, --jq, --curve-server and --curve-key are stage"
+			" options, not the hub's (its own CurveZMQ key pair: --curve-secret)");
+	else if (a->cfg.zmq.curve_secret != NULL && a->cfg.allow == NULL)
+		dp_diag("--curve-secret needs --allow FILE (the clients' public keys)");
+	else
+		return 0;
+	return -1;
+}
+
+/* --keygen, --layout or the run; returns the exit status. */
+static int act(int argc, char **argv, struct args *a)
+{
+	dp_err err;
+	int rc;
+
+	if (a->keygen != NULL) {
+		rc = dp_curve_keygen(a->keygen, &err) < 0 ? DP_EXIT_SYSTEM : DP_EXIT_OK;
 		if (rc != DP_EXIT_OK)
 			dp_diag("%s", err.msg);
 		return rc;
 	}
-	if (layout) {
-		free(cfg.sweep_args);
-		free(cfg.roots);
-		if (hub_print_layout(cfg.listen, stdout, &err) < 0) {
+	if (a->layout) {
+		if (hub_print_layout(a->cfg.listen, stdout, &err) < 0) {
 			dp_diag("%s", err.msg);
 			return DP_EXIT_USAGE;
 		}
 		return fflush(stdout) == 0 ? DP_EXIT_OK : DP_EXIT_SYSTEM;
 	}
-	rc = DP_EXIT_USAGE;
-	if (optind < argc)
-		dp_diag("unexpected argument '%s'", argv[optind]);
-	else if (cfg.run == NULL)
-		dp_diag("--run ID is required");
-	else if (cli.in != NULL || cli.out != NULL || cli.stats != NULL || cli.io.jq != NULL ||
-		 cli.io.curve_server != NULL || cli.io.curve_key != NULL)
-		dp_diag("--in, --out, --stats, --jq, --curve-server and --curve-key are stage"
-			" options, not the hub's (its own CurveZMQ key pair: --curve-secret)");
-	else if (cfg.zmq.curve_secret != NULL && cfg.allow == NULL)
-		dp_diag("--curve-secret needs --allow FILE (the clients' public keys)");
-	else
-		rc = DP_EXIT_OK;
-	if (rc == DP_EXIT_OK) {
-		cfg.zmq.hwm = cli.io.hwm;
-		cfg.zmq.insecure = cli.io.insecure;
-		cfg.zmq.max_record = cli.io.max_record;
-		dp_cli_handle_signals();
-		rc = hub_run(&cfg, &err);
-		if (rc == DP_EXIT_SYSTEM)
-			dp_diag("%s", err.msg);
-	}
-	free(cfg.sweep_args);
-	free(cfg.roots);
+	if (check_run(argc, argv, a) < 0)
+		return DP_EXIT_USAGE;
+	a->cfg.zmq.hwm = a->cli.io.hwm;
+	a->cfg.zmq.insecure = a->cli.io.insecure;
+	a->cfg.zmq.max_record = a->cli.io.max_record;
+	dp_cli_handle_signals();
+	rc = hub_run(&a->cfg, &err);
+	if (rc == DP_EXIT_SYSTEM)
+		dp_diag("%s", err.msg);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct args a = {.cfg = {.listen = "tcp://127.0.0.1:0", .window = 64, .timeout = 300,
+				 .attempts = 4, .progress_every = 10}};
+	int rc;
+
+	dp_cli_init("hub");
+	a.cfg.progress = isatty(STDERR_FILENO) ? HUB_PROGRESS_TTY : HUB_PROGRESS_PLAIN;
+	if ((rc = parse(argc, argv, &a)) < 0)
+		rc = act(argc, argv, &a);
+	free(a.cfg.sweep_args);
+	free(a.cfg.roots);
 	return rc;
 }

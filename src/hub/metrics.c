@@ -104,27 +104,30 @@ static void latency(out *o, const hub_stats *s)
 
 #define FIELD(f) offsetof(hub_proc, f)
 
+/* The per-replica fields, in the order they are exposed. */
+static const struct {
+	const char *name, *type, *help;
+	size_t field;
+} replica_fields[] = {
+	{"docpipe_records_in_total", "counter", "Records a replica read.", FIELD(in)},
+	{"docpipe_records_out_total", "counter", "Records a replica wrote.", FIELD(out)},
+	{"docpipe_records_failed_total", "counter", "Error records a replica made.", FIELD(failed)},
+	{"docpipe_records_in_flight", "gauge", "Records a replica is working on now.",
+	 FIELD(in_flight)},
+	{"docpipe_retries_total", "counter", "Requests or records retried.", FIELD(retries)},
+	{"docpipe_requests_total", "counter", "Model API requests sent.", FIELD(requests)},
+	{"docpipe_tokens_total", "counter", "Model API tokens spent.", FIELD(tokens)},
+	{"docpipe_throttled_total", "counter", "HTTP 429 answers (replicas whose stats carry them).",
+	 FIELD(throttled)},
+	{"docpipe_concurrency", "gauge", "Concurrent requests in use (replicas whose stats carry it).",
+	 FIELD(concurrency)},
+};
+
 static void replicas(out *o, const hub_stats *s)
 {
-	per_replica(o, s, "docpipe_records_in_total", "counter", "Records a replica read.",
-		    FIELD(in));
-	per_replica(o, s, "docpipe_records_out_total", "counter", "Records a replica wrote.",
-		    FIELD(out));
-	per_replica(o, s, "docpipe_records_failed_total", "counter",
-		    "Error records a replica made.", FIELD(failed));
-	per_replica(o, s, "docpipe_records_in_flight", "gauge",
-		    "Records a replica is working on now.", FIELD(in_flight));
-	per_replica(o, s, "docpipe_retries_total", "counter", "Requests or records retried.",
-		    FIELD(retries));
-	per_replica(o, s, "docpipe_requests_total", "counter", "Model API requests sent.",
-		    FIELD(requests));
-	per_replica(o, s, "docpipe_tokens_total", "counter", "Model API tokens spent.",
-		    FIELD(tokens));
-	per_replica(o, s, "docpipe_throttled_total", "counter",
-		    "HTTP 429 answers (replicas whose stats carry them).", FIELD(throttled));
-	per_replica(o, s, "docpipe_concurrency", "gauge",
-		    "Concurrent requests in use (replicas whose stats carry it).",
-		    FIELD(concurrency));
+	for (size_t i = 0; i < sizeof replica_fields / sizeof replica_fields[0]; i++)
+		per_replica(o, s, replica_fields[i].name, replica_fields[i].type, replica_fields[i].help,
+			    replica_fields[i].field);
 	head(o, "docpipe_replica_up", "gauge",
 	     "1 while a replica reports, 0 once it exited or fell silent.");
 	for (size_t i = 0; i < s->nprocs; i++) {

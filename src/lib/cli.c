@@ -124,6 +124,26 @@ int dp_cli_other_option(dp_cli *cli, int opt, const char *arg)
 	}
 }
 
+int dp_cli_parse(const dp_cli_spec *spec, int argc, char **argv, void *ctx, dp_cli *cli)
+{
+	dp_err err;
+	int opt, rc;
+
+	while ((opt = getopt_long(argc, argv, spec->shortopts, spec->longopts, NULL)) != -1) {
+		if (opt == spec->help) {
+			spec->usage(stdout);
+			return DP_EXIT_OK;
+		}
+		if ((rc = spec->take(ctx, opt, optarg, &err)) < 0) {
+			dp_diag("%s", err.msg);
+			return DP_EXIT_USAGE;
+		}
+		if (rc == 0 && (rc = dp_cli_other_option(cli, opt, optarg)) >= 0)
+			return rc;
+	}
+	return -1;
+}
+
 int dp_cli_open(const dp_cli *cli, int want_source, dp_source **src, dp_sink **sink,
 		dp_err *err)
 {

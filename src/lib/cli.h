@@ -8,6 +8,7 @@
 #define DP_CLI_H
 
 #include <getopt.h>
+#include <stdio.h>
 
 #include "err.h"
 #include "transport.h"
@@ -65,6 +66,25 @@ int dp_cli_option(dp_cli *cli, int opt, const char *arg, dp_err *err);
  * why on stderr. */
 int dp_cli_other_option(dp_cli *cli, int opt, const char *arg);
 
+/* A main's own options, for dp_cli_parse. */
+typedef struct dp_cli_spec {
+	const char *shortopts;         /* getopt_long's ("h": -h is --help) */
+	const struct option *longopts; /* ending in the shared ones and a zero entry */
+	int help;                      /* what --help returns in getopt_long */
+	void (*usage)(FILE *f);        /* prints the --help text */
+	/* Takes option opt (its argument: arg) into ctx.  Returns 1 when it
+	 * is one of the main's own, 0 when it is not (it goes on to
+	 * dp_cli_other_option), -1 with err set for a bad value. */
+	int (*take)(void *ctx, int opt, char *arg, dp_err *err);
+} dp_cli_spec;
+
+/* The getopt_long loop of a main: --help prints spec->usage to stdout,
+ * each option goes to spec->take, then to dp_cli_other_option (into cli).
+ * Returns -1 to go on (optind is the first operand), else the exit status
+ * main returns: DP_EXIT_OK after --help or --version, DP_EXIT_USAGE after a
+ * usage error, said on stderr. */
+int dp_cli_parse(const dp_cli_spec *spec, int argc, char **argv, void *ctx, dp_cli *cli);
+
 /* Opens the stage's source (if want_source) and sink. Returns 0, or -1
  * with err set (nothing left open).  With a ZeroMQ source it also installs
  * the SIGTERM/SIGINT handler (dp_cli_handle_signals: the source then ends
@@ -83,7 +103,7 @@ int dp_cli_parse_long(const char *opt_name, const char *arg, long min, long max,
  * SIGPIPE so a closed output is an error we report, not a silent death. */
 void dp_cli_init(const char *stage);
 
-/* SIGTERM and SIGINT call dp_request_stop (transport.h) instead of
+/* SIGTERM and SIGINT call dp_request_stop (stop.h) instead of
  * killing the process; a second signal kills it as usual. */
 void dp_cli_handle_signals(void);
 

@@ -3,9 +3,10 @@
 #ifndef DP_CLOCK_H
 #define DP_CLOCK_H
 
-/* Microseconds / milliseconds since an arbitrary fixed point. */
+/* Microseconds / milliseconds / seconds since an arbitrary fixed point. */
 long dp_clock_us(void);
 double dp_clock_ms(void);
+double dp_clock_s(void);
 
 /* Sleeps ms milliseconds (nothing when ms <= 0), resuming after signals. */
 void dp_sleep_ms(double ms);

@@ -5,9 +5,12 @@
  * `NAME.key` holds both (mode 0600), `NAME.pub` only the public half: the
  * file handed to the other side.  An allow-list is a file of public keys,
  * one per line (the "public = " prefix optional), or several .pub files
- * concatenated. */
+ * concatenated.  The ZAP handler that enforces an allow-list is zap.h. */
 #ifndef DP_CURVE_H
 #define DP_CURVE_H
+
+#include <stddef.h>
+#include <stdint.h>
 
 #include "err.h"
 
@@ -21,12 +24,11 @@ int dp_curve_load(const char *path, char *public_key, char *secret_key, dp_err *
  * overwrite. */
 int dp_curve_keygen(const char *base, dp_err *err);
 
-typedef struct dp_zap dp_zap;
-
-/* Starts the ZAP handler of this process: CURVE clients whose public key
- * is in the allow-list file are accepted, everything else is refused.
- * Must run before the first CURVE server socket binds. */
-dp_zap *dp_zap_start(const char *allow_file, dp_err *err);
-void dp_zap_stop(dp_zap **zap);
+/* Reads an allow-list file (see above): the public keys, decoded, into
+ * keys[0..max-1]; *nkeys is how many.  Keys past max, secret keys and
+ * lines that hold no key are skipped.  Returns 0, or -1 with err set when
+ * the file cannot be read. */
+int dp_curve_load_allow(const char *path, uint8_t (*keys)[32], size_t max, size_t *nkeys,
+			dp_err *err);
 
 #endif

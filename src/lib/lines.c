@@ -6,16 +6,19 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "buf.h"
+
 #define READ_CHUNK 65536
 
+/* The window is a dp_buf: bytes [start, buf.len) are read and unconsumed.
+ * Its maximum, max_line + READ_CHUNK, is never reached: a line over
+ * max_line is dropped before the next read, so only malloc can fail. */
 struct dp_lines {
 	int fd;
 	int wake_fd; /* -1: none */
 	size_t max_line;
-	char *buf;
-	size_t cap;    /* allocated bytes */
+	dp_buf buf;
 	size_t start;  /* first unconsumed byte */
-	size_t end;    /* one past the last byte read */
 	unsigned long lineno;
 	int eof;
 };
@@ -29,9 +32,9 @@ dp_lines *dp_lines_new(int fd, size_t max_line)
 	l->fd = fd;
 	l->wake_fd = -1;
 	l->max_line = max_line;
-	l->cap = READ_CHUNK;
-	l->buf = malloc(l->cap);
-	if (l->buf == NULL) {
+	dp_buf_init(&l->buf, max_line + READ_CHUNK);
+	if (dp_buf_reserve(&l->buf, READ_CHUNK) < 0) {
+		dp_buf_free(&l->buf);
 		free(l);
 		return NULL;
 	}
@@ -42,7 +45,7 @@ void dp_lines_free(dp_lines **lines)
 {
 	if (*lines == NULL)
 		return;
-	free((*lines)->buf);
+	dp_buf_free(&(*lines)->buf);
 	free(*lines);
 	*lines = NULL;
 }
@@ -69,26 +72,15 @@ static int wait_input(dp_lines *l, dp_err *err)
 }
 
 /* Makes room for at least READ_CHUNK more bytes, first by moving unconsumed
- * bytes to the front, then by growing up to max_line + READ_CHUNK + 1. */
+ * bytes to the front, then by growing the buffer.  -1: out of memory. */
 static int make_room(dp_lines *l)
 {
 	if (l->start > 0) {
-		memmove(l->buf, l->buf + l->start, l->end - l->start);
-		l->end -= l->start;
+		memmove(l->buf.data, l->buf.data + l->start, l->buf.len - l->start);
+		l->buf.len -= l->start;
 		l->start = 0;
 	}
-	if (l->cap - l->end >= READ_CHUNK)
-		return 0;
-	size_t limit = l->max_line + READ_CHUNK + 1;
-	size_t ncap = l->cap * 2 < limit ? l->cap * 2 : limit;
-	if (ncap <= l->cap)
-		return 0; /* at the limit: the caller skips the line */
-	char *nbuf = realloc(l->buf, ncap);
-	if (nbuf == NULL)
-		return -1;
-	l->buf = nbuf;
-	l->cap = ncap;
-	return 0;
+	return dp_buf_reserve(&l->buf, READ_CHUNK);
 }
 
 /* Reads more input; returns bytes read, 0 at EOF, -1 on error. */
@@ -104,14 +96,15 @@ static ssize_t fill(dp_lines *l, dp_err *err)
 			return woken > 0 ? 0 : -1;
 	}
 	for (;;) {
-		ssize_t n = read(l->fd, l->buf + l->end, l->cap - l->end - 1);
+		/* All the room there is, less the byte for a final line's NUL. */
+		ssize_t n = read(l->fd, l->buf.data + l->buf.len, l->buf.cap - l->buf.len - 1);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
 			dp_err_set(err, "read: %s", strerror(errno));
 			return -1;
 		}
-		l->end += (size_t)n;
+		l->buf.len += (size_t)n;
 		return n;
 	}
 }
@@ -123,8 +116,8 @@ int dp_lines_next(dp_lines *l, const char **line, size_t *len,
 	int skipping = 0;
 
 	for (;;) {
-		char *base = l->buf + l->start;
-		size_t avail = l->end - l->start;
+		char *base = l->buf.data + l->start;
+		size_t avail = l->buf.len - l->start;
 		char *nl = memchr(base + scanned, '\n', avail - scanned);
 
 		if (nl != NULL) {
@@ -146,7 +139,7 @@ int dp_lines_next(dp_lines *l, const char **line, size_t *len,
 			/* Drop what we hold of the over-long line and keep scanning
 			 * for its end, so memory stays bounded. */
 			skipping = 1;
-			l->start = l->end;
+			l->start = l->buf.len;
 			scanned = 0;
 		}
 		if (l->eof) {
@@ -154,16 +147,16 @@ int dp_lines_next(dp_lines *l, const char **line, size_t *len,
 				if (!skipping)
 					return DP_LINES_EOF;
 				*lineno = ++l->lineno;
-				l->start = l->end;
+				l->start = l->buf.len;
 				dp_err_set(err, "line %lu is longer than the maximum of %zu bytes; skipped",
 					   l->lineno, l->max_line);
 				return DP_LINES_TOO_LONG;
 			}
 			/* Final line without a newline. */
-			l->buf[l->end] = '\0';
+			l->buf.data[l->buf.len] = '\0';
 			*line = base;
 			*len = avail;
-			l->start = l->end;
+			l->start = l->buf.len;
 			*lineno = ++l->lineno;
 			return DP_LINES_OK;
 		}

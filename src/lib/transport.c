@@ -4,16 +4,15 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <zmq.h>
 
+#include "clock.h"
 #include "jqfilter.h"
 #include "json.h"
 #include "lines.h"
@@ -47,12 +46,6 @@ struct dp_sink {
 	 * written, so results of slow work are not held back. */
 	atomic_int source_idle;
 };
-
-static volatile sig_atomic_t stop_flag;
-
-void dp_request_stop(void) { stop_flag = 1; }
-
-int dp_stop_requested(void) { return stop_flag != 0; }
 
 static size_t max_record(const dp_io_opts *opts)
 {
@@ -298,14 +291,6 @@ static int write_failed(dp_err *err)
 	return -1;
 }
 
-static double now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* Sends one message, waiting while the receivers are full.  Called with
  * sink->lock held. */
 static int zmq_write(dp_sink *sink, const char *data, size_t len, dp_err *err)
@@ -321,8 +306,8 @@ static int zmq_write(dp_sink *sink, const char *data, size_t len, dp_err *err)
 			continue;
 		/* Stopping: the receivers get the LINGER time to take it. */
 		if (stop_seen == 0)
-			stop_seen = now_seconds();
-		else if (now_seconds() - stop_seen > DP_ZMQ_LINGER_MS / 1000.0) {
+			stop_seen = dp_clock_s();
+		else if (dp_clock_s() - stop_seen > DP_ZMQ_LINGER_MS / 1000.0) {
 			dp_err_set(err, "send: no receiver took the record within %d ms of the stop",
 				   DP_ZMQ_LINGER_MS);
 			return -1;

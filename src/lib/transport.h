@@ -13,6 +13,7 @@
 #include <jv.h>
 
 #include "err.h"
+#include "stop.h" /* dp_request_stop: ZeroMQ sources end after it */
 
 typedef struct dp_io_opts {
 	size_t max_record; /* bytes; 0 means DP_RECORD_MAX_DEFAULT */
@@ -78,11 +79,5 @@ int dp_sink_flush(dp_sink *sink, dp_err *err);
 /* Flushes and closes.  Returns 0 or -1 with err set (the last writes may
  * have failed). Always frees. */
 int dp_sink_close(dp_sink **sink, dp_err *err);
-
-/* Shutdown on request.  dp_request_stop() is async-signal-safe: the
- * SIGTERM/SIGINT handler of dp_cli_handle_signals calls it.  After it,
- * ZeroMQ sources end, so a stage finishes what it holds and exits. */
-void dp_request_stop(void);
-int dp_stop_requested(void);
 
 #endif

@@ -9,7 +9,7 @@
 
 #include <zmq.h>
 
-#include "transport.h"
+#include "stop.h"
 
 /* More sockets than any docpipe process opens (the hub: 9). */
 #define MON_MAX 32

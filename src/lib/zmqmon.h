@@ -12,7 +12,7 @@
  * handshakes in a row without one that succeeded (_NO_DETAIL: the server
  * dropped the connection, which is what a CURVE server does to a client
  * holding a wrong server key), records a one-line reason and, in a stage,
- * calls dp_request_stop (transport.h), so that the stage ends within seconds;
+ * calls dp_request_stop (stop.h), so that the stage ends within seconds;
  * its main then reports the reason and exits DP_EXIT_USAGE
  * (dp_cli_exit_status).  One _NO_DETAIL alone is not a refusal: a server
  * that restarts mid-handshake causes it too.
@@ -20,7 +20,7 @@
  * Binding side (CURVE servers only): a peer refused for its mechanism is
  * logged once per socket (libzmq 4.3.4 does not tell the peer's address
  * there; peers refused for their key are logged by the ZAP handler,
- * curve.h, with address and key). */
+ * zap.h, with address and key). */
 #ifndef DP_ZMQMON_H
 #define DP_ZMQMON_H
 

@@ -51,7 +51,7 @@ typedef struct dp_zmq_opts {
 /* Opens a socket of `type` (ZMQ_PUSH, ZMQ_PULL ...) on `endpoint`, binding
  * when it starts with '@' and connecting otherwise.  A CURVE server socket
  * (curve_secret set) authenticates clients through the ZAP handler
- * (curve.h), failing closed when none runs.  Plaintext to an endpoint that
+ * (zap.h), failing closed when none runs.  Plaintext to an endpoint that
  * is not loopback or ipc is refused unless opts->insecure.  Returns the
  * socket, or NULL with err set. */
 void *dp_zmq_open(int type, const char *endpoint, const dp_zmq_opts *opts, dp_err *err);

@@ -35,7 +35,40 @@ static void usage(FILE *out)
 
 enum { OPT_JSON = 0x2000, OPT_RUNS, OPT_FAILURES, OPT_RECORD_RUN, OPT_DB_ENV, OPT_HELP };
 
-int main(int argc, char **argv)
+/* What the command line asks for. */
+struct args {
+	const char *db_env, *report;
+	long runs, failures;
+	int json;
+};
+
+/* Takes option opt into ctx, a struct args (dp_cli_spec.take). */
+static int status_option(void *ctx, int opt, char *arg, dp_err *err)
+{
+	struct args *a = ctx;
+
+	switch (opt) {
+	case OPT_JSON:
+		a->json = 1;
+		return 1;
+	case OPT_RUNS:
+	case OPT_FAILURES:
+		return dp_cli_parse_long(opt == OPT_RUNS ? "runs" : "failures", arg, 0, 100000,
+					 opt == OPT_RUNS ? &a->runs : &a->failures, err) < 0 ? -1 : 1;
+	case OPT_RECORD_RUN:
+		a->report = arg;
+		return 1;
+	case OPT_DB_ENV:
+		a->db_env = arg;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Parses the command line into a.  Returns -1 to go on, else the exit
+ * status (after --help, --version or a usage error, said on stderr). */
+static int parse(int argc, char **argv, struct args *a)
 {
 	static const struct option longopts[] = {
 		{"json", no_argument, NULL, OPT_JSON},
@@ -47,72 +80,59 @@ int main(int argc, char **argv)
 		{"version", no_argument, NULL, DP_OPT_VERSION},
 		{NULL, 0, NULL, 0},
 	};
-	const char *db_env = NULL, *report = NULL;
-	long runs = 5, failures = 50;
-	int json = 0, opt, rc;
+	static const dp_cli_spec spec = {"", longopts, OPT_HELP, usage, status_option};
 	dp_cli cli = {0};
+	int rc = dp_cli_parse(&spec, argc, argv, a, &cli);
+
+	if (rc >= 0 || optind == argc)
+		return rc;
+	dp_diag("unexpected argument '%s'", argv[optind]);
+	return DP_EXIT_USAGE;
+}
+
+/* Prints the status of the corpus in db (JSON or text).  Returns 0, or -1
+ * with err set. */
+static int show(PGconn *db, const struct args *a, dp_err *err)
+{
+	jv st = status_collect(db, (int)a->runs, (int)a->failures, err);
+
+	if (!jv_is_valid(st))
+		return -1;
+	if (a->json) {
+		jv text = dp_record_dump(st);
+		printf("%s\n", jv_string_value(text));
+		jv_free(text);
+	} else {
+		status_print(stdout, st);
+		jv_free(st);
+	}
+	if (fflush(stdout) != 0) {
+		dp_err_set(err, "writing the output failed");
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct args a = {.runs = 5, .failures = 50};
 	dp_err err;
+	int rc;
 
 	dp_cli_init("status");
-	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (opt) {
-		case OPT_JSON:
-			json = 1;
-			break;
-		case OPT_RUNS:
-		case OPT_FAILURES:
-			if (dp_cli_parse_long(opt == OPT_RUNS ? "runs" : "failures", optarg, 0, 100000,
-					      opt == OPT_RUNS ? &runs : &failures, &err) < 0) {
-				dp_diag("%s", err.msg);
-				return DP_EXIT_USAGE;
-			}
-			break;
-		case OPT_RECORD_RUN:
-			report = optarg;
-			break;
-		case OPT_DB_ENV:
-			db_env = optarg;
-			break;
-		case OPT_HELP:
-			usage(stdout);
-			return DP_EXIT_OK;
-		default:
-			if ((rc = dp_cli_other_option(&cli, opt, optarg)) >= 0)
-				return rc;
-		}
-	}
-	if (optind < argc) {
-		dp_diag("unexpected argument '%s'", argv[optind]);
-		return DP_EXIT_USAGE;
-	}
-	PGconn *db = dp_db_connect(db_env, "docpipe-status", &err);
+	if ((rc = parse(argc, argv, &a)) >= 0)
+		return rc;
+	PGconn *db = dp_db_connect(a.db_env, "docpipe-status", &err);
 	if (db == NULL) {
 		dp_diag("%s", err.msg);
 		return DP_EXIT_SYSTEM;
 	}
-	rc = DP_EXIT_OK;
-	if (report != NULL) {
-		if (status_record_run(db, report, &err) < 0)
-			rc = DP_EXIT_SYSTEM;
-	} else {
-		jv st = status_collect(db, (int)runs, (int)failures, &err);
-		if (!jv_is_valid(st)) {
-			rc = DP_EXIT_SYSTEM;
-		} else if (json) {
-			jv text = dp_record_dump(st);
-			printf("%s\n", jv_string_value(text));
-			jv_free(text);
-		} else {
-			status_print(stdout, st);
-			jv_free(st);
-		}
-		if (fflush(stdout) != 0) {
-			dp_err_set(&err, "writing the output failed");
-			rc = DP_EXIT_SYSTEM;
-		}
-	}
-	if (rc != DP_EXIT_OK)
+	if (a.report != NULL)
+		rc = status_record_run(db, a.report, &err);
+	else
+		rc = show(db, &a, &err);
+	if (rc < 0)
 		dp_diag("%s", err.msg);
 	PQfinish(db);
-	return rc;
+	return rc < 0 ? DP_EXIT_SYSTEM : DP_EXIT_OK;
 }

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../discover/options.h"
 #include "cli.h"
 #include "path.h"
 #include "watch.h"
@@ -39,7 +40,7 @@ static void usage(FILE *out)
 		WATCH_SETTLE_MS_DEFAULT, WATCH_POLL_S_DEFAULT, dp_cli_help, dp_exit_codes_help);
 }
 
-enum { OPT_GLOB = 0x2000, OPT_EXCLUDE, OPT_HIDDEN, OPT_MAX_SIZE, OPT_SETTLE, OPT_POLL };
+enum { OPT_SETTLE = DISCOVER_OPT_NEXT, OPT_POLL };
 
 /* SIGTERM, SIGINT and SIGUSR1 arrive through a signalfd.  Returns it or
  * -1. */
@@ -56,79 +57,58 @@ static int signals(void)
 	return signalfd(-1, &set, SFD_CLOEXEC);
 }
 
-/* Parses the options.  Returns -1 to go on, else the exit status (after
- * --help, --version or a usage error, said on stderr). */
-static int parse(int argc, char **argv, discover_opts *opts, long *settle, long *poll_s,
-		 dp_cli *cli)
+/* What the command line sets. */
+struct args {
+	discover_opts opts;
+	long settle, poll_s;
+	dp_cli cli;
+};
+
+/* Takes option opt into ctx, a struct args (dp_cli_spec.take). */
+static int watch_take(void *ctx, int opt, char *arg, dp_err *err)
+{
+	struct args *a = ctx;
+	int rc = discover_option(&a->opts, opt, arg, err);
+
+	if (rc != 0 || (opt != OPT_SETTLE && opt != OPT_POLL))
+		return rc;
+	if (dp_cli_parse_long(opt == OPT_SETTLE ? "settle" : "poll", arg, opt == OPT_SETTLE ? 0 : 1,
+			      3600000, opt == OPT_SETTLE ? &a->settle : &a->poll_s, err) < 0)
+		return -1;
+	return 1;
+}
+
+/* Parses the command line into a.  Returns -1 to go on (optind is the
+ * first ROOT), else the exit status (after --help, --version or a usage
+ * error, said on stderr). */
+static int parse(int argc, char **argv, struct args *a)
 {
 	static const struct option longopts[] = {
-		{"glob", required_argument, NULL, OPT_GLOB},
-		{"exclude", required_argument, NULL, OPT_EXCLUDE},
-		{"hidden", no_argument, NULL, OPT_HIDDEN},
-		{"max-size", required_argument, NULL, OPT_MAX_SIZE},
+		DISCOVER_LONGOPTS,
 		{"settle", required_argument, NULL, OPT_SETTLE},
 		{"poll", required_argument, NULL, OPT_POLL},
 		{"help", no_argument, NULL, 'h'},
 		DP_CLI_LONGOPTS,
 		{NULL, 0, NULL, 0},
 	};
-	dp_err err;
-	long n;
-	int opt, rc;
+	static const dp_cli_spec spec = {"h", longopts, 'h', usage, watch_take};
+	int rc = dp_cli_parse(&spec, argc, argv, a, &a->cli);
 
-	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'h':
-			usage(stdout);
-			return DP_EXIT_OK;
-		case OPT_GLOB:
-		case OPT_EXCLUDE:
-			if ((opt == OPT_GLOB ? opts->n_globs : opts->n_excludes) == DISCOVER_MAX_PATTERNS) {
-				dp_err_set(&err, "at most %d --glob and --exclude patterns", DISCOVER_MAX_PATTERNS);
-				goto bad;
-			}
-			if (opt == OPT_GLOB)
-				opts->globs[opts->n_globs++] = optarg;
-			else
-				opts->excludes[opts->n_excludes++] = optarg;
-			break;
-		case OPT_HIDDEN:
-			opts->hidden = 1;
-			break;
-		case OPT_MAX_SIZE:
-			if (dp_cli_parse_long("max-size", optarg, 0, 1L << 40, &n, &err) < 0)
-				goto bad;
-			opts->max_size = (unsigned long long)n;
-			break;
-		case OPT_SETTLE:
-		case OPT_POLL:
-			if (dp_cli_parse_long(opt == OPT_SETTLE ? "settle" : "poll", optarg, opt == OPT_SETTLE ? 0 : 1,
-					      3600000, opt == OPT_SETTLE ? settle : poll_s, &err) < 0)
-				goto bad;
-			break;
-		default:
-			if ((rc = dp_cli_other_option(cli, opt, optarg)) >= 0)
-				return rc;
-		}
-	}
-	if (optind < argc && cli->in == NULL)
-		return -1;
-	dp_err_set(&err, optind == argc ? "no ROOT to watch (see --help)" : "--in: watch reads no records");
-bad:
-	dp_diag("%s", err.msg);
+	if (rc >= 0 || (optind < argc && a->cli.in == NULL))
+		return rc;
+	dp_diag("%s", optind == argc ? "no ROOT to watch (see --help)" : "--in: watch reads no records");
 	return DP_EXIT_USAGE;
 }
 
 int main(int argc, char **argv)
 {
-	static discover_opts opts = {.max_size = DISCOVER_MAX_SIZE_DEFAULT};
-	long settle = WATCH_SETTLE_MS_DEFAULT, poll_s = WATCH_POLL_S_DEFAULT;
-	dp_cli cli = {0};
+	static struct args a = {.opts = {.max_size = DISCOVER_MAX_SIZE_DEFAULT},
+				.settle = WATCH_SETTLE_MS_DEFAULT, .poll_s = WATCH_POLL_S_DEFAULT};
 	dp_err err;
 	int rc;
 
 	dp_cli_init("watch");
-	if ((rc = parse(argc, argv, &opts, &settle, &poll_s, &cli)) >= 0)
+	if ((rc = parse(argc, argv, &a)) >= 0)
 		return rc;
 	size_t nroots = (size_t)(argc - optind);
 	char **roots = calloc(nroots, sizeof *roots);
@@ -151,8 +131,8 @@ int main(int argc, char **argv)
 	} else if (sfd < 0) {
 		dp_err_set(&err, "out of memory or signals unavailable");
 		rc = DP_EXIT_SYSTEM;
-	} else if (dp_cli_open(&cli, 0, &none, &sink, &err) < 0 ||
-		   (w = watch_new(roots, nroots, &opts, (int)settle, (int)poll_s, &err)) == NULL) {
+	} else if (dp_cli_open(&a.cli, 0, &none, &sink, &err) < 0 ||
+		   (w = watch_new(roots, nroots, &a.opts, (int)a.settle, (int)a.poll_s, &err)) == NULL) {
 		rc = DP_EXIT_SYSTEM;
 	} else {
 		rc = watch_run(w, sfd, sink, &err) < 0 ? DP_EXIT_SYSTEM : DP_EXIT_OK;

@@ -17,12 +17,7 @@
 #include "json.h"
 #include "record.h"
 #include "text.h"
-
-#define CHECK(cond)                                                                \
-	do {                                                                       \
-		if (!(cond))                                                       \
-			__builtin_trap();                                          \
-	} while (0)
+#include "fuzz.h"
 
 /* Front matter fields are scalars or lists of scalars. */
 static void check_meta(jv meta)
@@ -63,9 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	enum chunk_format format = data[0] & 0x80 ? CHUNK_TEXT : CHUNK_MARKDOWN;
 	/* A private copy: the chunker may read only inside the input. */
 	size_t len = size - 2;
-	char *file = malloc(len + 1);
-	memcpy(file, data + 2, len);
-	file[len] = '\0';
+	char *file = fuzz_copy(data + 2, len);
 	int acceptable = memchr(file, '\0', len) == NULL && dp_utf8_invalid_at(file, len) == len;
 
 	jv meta = jv_object();

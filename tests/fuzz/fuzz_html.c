@@ -7,26 +7,9 @@
  * rest is the page.  Any input must not crash or leak; the derived text
  * must be valid UTF-8 without NUL bytes, marks must be in order inside it,
  * and every chunk must keep the chunker's promises. */
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-
+#define DOCPIPE_FUZZ_CONVERTER
 #include "../../src/chunk/chunk_stage.h"
-#include "text.h"
-
-#define CHECK(cond)                                                                \
-	do {                                                                       \
-		if (!(cond))                                                       \
-			__builtin_trap();                                          \
-	} while (0)
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	conv_global_init();
-	return 0;
-}
+#include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -40,9 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (data[0] & 0x80)
 		copts.n_drop = 0;
 	size_t len = size - 1;
-	char *buf = malloc(len + 1);
-	memcpy(buf, data + 1, len);
-	buf[len] = '\0';
+	char *buf = fuzz_copy(data + 1, len);
 
 	conv_out o;
 	dp_err err;
@@ -50,17 +31,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	conv_out_init(&o);
 	chunk_doc_init(&doc);
 	if (conv_file(&o, CONV_HTML, NULL, "/f.html", buf, len, &copts, &err) == 0) {
-		const char *text = o.text != NULL ? o.text : "";
-		CHECK(dp_utf8_invalid_at(text, o.len) == o.len);
-		CHECK(memchr(text, '\0', o.len) == NULL);
+		const char *text = fuzz_check_text(&o);
 		for (size_t i = 0; i < o.n_marks; i++) {
-			CHECK(o.marks[i].off <= o.len && o.marks[i].loc < o.n_locs);
+			CHECK(o.marks[i].off <= o.text.len && o.marks[i].loc < o.locs.len);
 			CHECK(i == 0 || o.marks[i].off > o.marks[i - 1].off);
 		}
-		if (chunk_split(&doc, text, o.len, CHUNK_MARKDOWN, &opts, NULL, 0, &err) == 0) {
+		if (chunk_split(&doc, text, o.text.len, CHUNK_MARKDOWN, &opts, NULL, 0, &err) == 0) {
 			for (size_t i = 0; i < doc.n_chunks; i++)
 				CHECK(doc.chunks[i].tokens <= opts.max_tokens &&
-				      doc.chunks[i].off + doc.chunks[i].len <= o.len);
+				      doc.chunks[i].off + doc.chunks[i].len <= o.text.len);
 			jv rec = chunk_document_derived(jv_object(), &doc, text, jv_copy(o.meta),
 							"html", "fuzz");
 			rec = conv_provenance(rec, &doc, &o);

@@ -13,12 +13,7 @@
 #include "lines.h"
 #include "record.h"
 #include "vec.h"
-
-#define CHECK(cond)                                                                \
-	do {                                                                       \
-		if (!(cond))                                                       \
-			__builtin_trap();                                          \
-	} while (0)
+#include "fuzz.h"
 
 static void check_vectors(jv rec)
 {

@@ -75,7 +75,7 @@ html | zip)
 	;;
 record)
 	cc_fuzz -o "$out/fuzz_record" tests/fuzz/fuzz_record.c \
-		src/lib/lines.c src/lib/record.c src/lib/vec.c src/lib/text.c src/lib/err.c
+		src/lib/lines.c src/lib/buf.c src/lib/record.c src/lib/vec.c src/lib/text.c src/lib/err.c
 	if [ -z "$(ls -A "$corpus")" ]; then
 		cp docs/protocol.md "$corpus/seed-doc"
 		printf '{"v":1,"kind":"document","path":"/a","chunks":[{"seq":0,"text":"x","vec":"AACAPwAAAEA="}]}\n{"kind":"file"}\n[1]\n' >"$corpus/seed-rec"

@@ -8,12 +8,13 @@
 #include "../../src/chunk/chunk_stage.h"
 #include "../../src/chunk/chunker.h"
 #include "../../src/chunk/frontmatter.h"
+#include "chunk_t.h"
 #include "record.h"
 #include "t.h"
 #include "text.h"
 
 static chunk_doc doc;
-static const char *src;
+static const char *src; /* the text of the last split_t */
 
 static int split_t(const char *text, size_t max, size_t overlap, size_t min, const char *title)
 {
@@ -26,29 +27,6 @@ static int split_t(const char *text, size_t max, size_t overlap, size_t min, con
 	if (rc < 0)
 		printf("# chunk_split: %s\n", err.msg);
 	return rc;
-}
-
-static const char *path_of(size_t i)
-{
-	static char buf[512];
-	const chunk_section *s = &doc.sections[doc.chunks[i].section];
-	size_t n = 0;
-
-	buf[0] = '\0';
-	for (int d = 0; d < s->depth; d++)
-		n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%.*s", d ? "/" : "",
-				      (int)s->path[d].len, s->path[d].len ? doc.names + s->path[d].off : "");
-	return buf;
-}
-
-static const char *text_of(size_t i)
-{
-	static char buf[1 << 16];
-	size_t n;
-	const char *t = chunk_text(&doc, &doc.chunks[i], src, &n);
-
-	snprintf(buf, sizeof buf, "%.*s", (int)n, t);
-	return buf;
 }
 
 /* The meta object of fm_parse as compact JSON, and the body offset. */
@@ -106,8 +84,8 @@ static void test_front_matter(void)
 	/* `---` later in a file is a rule or a setext underline, not front matter. */
 	const char *rule = "# A\n\ntext\n\n---\n\nmore\n\nSetext\n---\n\nlast\n";
 	T_EQ_INT(split_t(rule, 512, 0, 0, NULL), 0, "split with rules");
-	T_EQ_STR(path_of(doc.n_chunks - 1), "A/Setext", "--- after text is a setext H2; a rule is text");
-	T_OK(strstr(text_of(0), "---\n\nmore") != NULL, "the rule stays in the text");
+	T_EQ_STR(chunk_t_path(&doc, doc.n_chunks - 1), "A/Setext", "--- after text is a setext H2; a rule is text");
+	T_OK(strstr(chunk_t_text(&doc, src, 0), "---\n\nmore") != NULL, "the rule stays in the text");
 }
 
 static void test_title_and_headings(void)
@@ -116,17 +94,17 @@ static void test_title_and_headings(void)
 			 "## Closed ##\n\nc\n\n## Note <!-- hidden --> {{< new-in 1.2 >}} {{% x %}}\n\nn\n\n"
 			 "## Keep {/* two words */} #\n\nk\n";
 	T_EQ_INT(split_t(md, 512, 0, 0, "Page Title"), 0, "split with a title");
-	T_EQ_STR(path_of(0), "Page Title", "the title heads a document without H1");
-	T_EQ_STR(path_of(1), "Page Title/Usage", "MDX comment dropped");
-	T_EQ_STR(text_of(1), "## Usage {/*usage*/}\n\nu", "kept in the chunk text");
-	T_EQ_STR(path_of(2), "Page Title/Attr", "{#id} dropped");
-	T_EQ_STR(path_of(3), "Page Title/Closed", "closing #s dropped");
-	T_EQ_STR(path_of(4), "Page Title/Note", "HTML comment and Hugo shortcodes dropped");
-	T_EQ_STR(path_of(5), "Page Title/Keep", "spaced MDX comment and a trailing # dropped");
+	T_EQ_STR(chunk_t_path(&doc, 0), "Page Title", "the title heads a document without H1");
+	T_EQ_STR(chunk_t_path(&doc, 1), "Page Title/Usage", "MDX comment dropped");
+	T_EQ_STR(chunk_t_text(&doc, src, 1), "## Usage {/*usage*/}\n\nu", "kept in the chunk text");
+	T_EQ_STR(chunk_t_path(&doc, 2), "Page Title/Attr", "{#id} dropped");
+	T_EQ_STR(chunk_t_path(&doc, 3), "Page Title/Closed", "closing #s dropped");
+	T_EQ_STR(chunk_t_path(&doc, 4), "Page Title/Note", "HTML comment and Hugo shortcodes dropped");
+	T_EQ_STR(chunk_t_path(&doc, 5), "Page Title/Keep", "spaced MDX comment and a trailing # dropped");
 	T_EQ_INT(split_t("# Real\n\ntext\n", 512, 0, 0, "Other"), 0, "split with H1 and title");
-	T_EQ_STR(path_of(0), "Real", "an H1 wins over the title");
+	T_EQ_STR(chunk_t_path(&doc, 0), "Real", "an H1 wins over the title");
 	T_EQ_INT(split_t("## Same\n\ntext\n", 512, 0, 0, "Same"), 0, "title equal to the heading");
-	T_EQ_STR(path_of(0), "Same", "not repeated in the path");
+	T_EQ_STR(chunk_t_path(&doc, 0), "Same", "not repeated in the path");
 }
 
 static void test_merging(void)
@@ -135,15 +113,15 @@ static void test_merging(void)
 			 "## Alone\n\n# Last\n\ntext of last\n";
 	T_EQ_INT(split_t(md, 512, 0, 12, NULL), 0, "split with min 12");
 	T_EQ_INT(doc.n_chunks, 2, "small sections merged under their parents");
-	T_EQ_STR(path_of(0), "Top", "merged path: what the sections share");
-	T_EQ_STR(text_of(0), "# Top\n\n## A\n\nshort a\n\n## B\n\nshort b\n\n### B1\n\nshort b1", "merged text");
-	T_EQ_STR(path_of(1), "", "a heading alone merges even into another parent");
+	T_EQ_STR(chunk_t_path(&doc, 0), "Top", "merged path: what the sections share");
+	T_EQ_STR(chunk_t_text(&doc, src, 0), "# Top\n\n## A\n\nshort a\n\n## B\n\nshort b\n\n### B1\n\nshort b1", "merged text");
+	T_EQ_STR(chunk_t_path(&doc, 1), "", "a heading alone merges even into another parent");
 	T_EQ_INT(split_t(md, 512, 0, 0, NULL), 0, "split with min 0");
 	int heading_only = 0;
 	for (size_t i = 0; i < doc.n_chunks; i++)
-		heading_only |= strchr(text_of(i), '\n') == NULL && text_of(i)[0] == '#';
+		heading_only |= strchr(chunk_t_text(&doc, src, i), '\n') == NULL && chunk_t_text(&doc, src, i)[0] == '#';
 	T_OK(!heading_only, "min 0: still no heading-only chunk");
-	T_EQ_STR(text_of(0), "# Top\n\n## A\n\nshort a", "min 0: a heading alone joins its first section");
+	T_EQ_STR(chunk_t_text(&doc, src, 0), "# Top\n\n## A\n\nshort a", "min 0: a heading alone joins its first section");
 
 	/* Across the cap: small sections merge only while the cap allows. */
 	char big[4096];
@@ -159,14 +137,14 @@ static void test_merging(void)
 	for (size_t i = 0; i < doc.n_chunks; i++)
 		within &= doc.chunks[i].tokens <= 64;
 	T_OK(within && doc.n_chunks >= 3 && doc.n_chunks < 7, "merged up to the cap, never over it");
-	T_EQ_STR(path_of(0), "P", "merged siblings share their parent");
+	T_EQ_STR(chunk_t_path(&doc, 0), "P", "merged siblings share their parent");
 
 	/* The last small section joins the chunk before it. */
 	const char *tail = "# T\n\n## Long\n\nsome words that make this section longer than the minimum "
 			   "number of tokens we set for the test here\n\n## See also\n\nlink\n";
 	T_EQ_INT(split_t(tail, 512, 0, 10, NULL), 0, "split with a small last section");
 	T_EQ_INT(doc.n_chunks, 1, "the last small section joins the one before");
-	T_EQ_STR(path_of(0), "T", "their shared path");
+	T_EQ_STR(chunk_t_path(&doc, 0), "T", "their shared path");
 }
 
 static void test_fences_and_overlap(void)
@@ -187,15 +165,15 @@ static void test_fences_and_overlap(void)
 	for (size_t i = 0; i < doc.n_chunks; i++) {
 		const char *s = md + doc.chunks[i].off;
 		if ((s > tilde && s < tilde_end) || (s > four && s < four_end))
-			inside |= strncmp(text_of(i), "~~~~", 4) != 0 && strncmp(text_of(i), "````", 4) != 0;
-		whole_tilde |= strstr(text_of(i), "~~~~sh\n```\nnot a close") != NULL &&
-			       strstr(text_of(i), "echo line 5\n~~~~") != NULL;
+			inside |= strncmp(chunk_t_text(&doc, src, i), "~~~~", 4) != 0 && strncmp(chunk_t_text(&doc, src, i), "````", 4) != 0;
+		whole_tilde |= strstr(chunk_t_text(&doc, src, i), "~~~~sh\n```\nnot a close") != NULL &&
+			       strstr(chunk_t_text(&doc, src, i), "echo line 5\n~~~~") != NULL;
 	}
 	T_OK(!inside, "no chunk starts inside a ~~~ or ```` fence");
 	T_OK(whole_tilde, "a ~~~~ fence with ``` lines inside stays whole");
 	int para_starts = 1;
 	for (size_t i = 1; i < doc.n_chunks; i++) {
-		const char *t = text_of(i);
+		const char *t = chunk_t_text(&doc, src, i);
 		para_starts &= strncmp(t, "Paragraph", 9) == 0 || strncmp(t, "~~~~", 4) == 0 ||
 			       strncmp(t, "````", 4) == 0 || strncmp(t, "After", 5) == 0;
 	}
@@ -208,7 +186,7 @@ static void test_fences_and_overlap(void)
 	T_EQ_INT(split_t(fence_end, 24, 12, 0, NULL), 0, "split after a fence");
 	int ok = 1;
 	for (size_t i = 0; i < doc.n_chunks; i++) {
-		const char *t = text_of(i);
+		const char *t = chunk_t_text(&doc, src, i);
 		ok &= strncmp(t, "x = 1", 5) != 0 && strncmp(t, "y = 2", 5) != 0 && strncmp(t, "```\n\nA", 6) != 0;
 	}
 	T_OK(ok, "overlap snaps past the fence's end");
@@ -227,7 +205,7 @@ static void test_split_blocks(void)
 	T_EQ_INT(split_t(md, 64, 8, 0, NULL), 0, "oversized code and table");
 	int code_ok = 1, table_ok = 1, verbatim = 1, lines = 1, codes = 0, tables = 0;
 	for (size_t i = 0; i < doc.n_chunks; i++) {
-		const char *t = text_of(i);
+		const char *t = chunk_t_text(&doc, src, i);
 		const chunk_span *c = &doc.chunks[i];
 		if (strstr(t, "value_") != NULL) {
 			codes++;

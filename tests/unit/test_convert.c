@@ -7,11 +7,11 @@
 /* Writes one paragraph run of s and returns the derived text. */
 static const char *para(conv_out *o, const char *s)
 {
-	o->len = 0;
+	o->text.len = 0;
 	size_t start = conv_block(o, NULL);
 	conv_inline(o, s, strlen(s));
 	conv_end_run(o, start, 1);
-	return o->text != NULL ? o->text : "";
+	return o->text.data != NULL ? o->text.data : "";
 }
 
 static void test_writer(void)
@@ -25,9 +25,9 @@ static void test_writer(void)
 		 "a link definition is escaped");
 	T_EQ_STR(para(&o, "plain - text"), "plain - text", "other text is left alone");
 	T_EQ_STR(para(&o, " \n "), "", "an empty run leaves nothing");
-	o.len = 0;
+	o.text.len = 0;
 	conv_code(&o, "c", "\nint a = `b`;\n```x\n\n", 20, NULL);
-	T_EQ_STR(o.text, "````c\nint a = `b`;\n```x\n````\n", "code fence longer than any backtick run");
+	T_EQ_STR(o.text.data, "````c\nint a = `b`;\n```x\n````\n", "code fence longer than any backtick run");
 	conv_out_free(&o);
 }
 
@@ -43,7 +43,7 @@ static void test_marks(void)
 	conv_heading(&o, 1, "c");
 	conv_puts(&o, "C");
 	T_EQ_INT(o.n_marks, 2, "the mark of an emptied block is dropped");
-	T_EQ_STR(o.locs + o.marks[1].loc, "c", "the next block's mark replaces it");
+	T_EQ_STR(o.locs.data + o.marks[1].loc, "c", "the next block's mark replaces it");
 	T_EQ_INT(o.marks[1].off, 5, "at the block's offset");
 
 	/* Sections with text: a heading alone would merge with the next
@@ -63,13 +63,13 @@ static void test_marks(void)
 	chunk_doc doc;
 	dp_err err;
 	chunk_doc_init(&doc);
-	T_OK(chunk_split(&doc, o.text, o.len, CHUNK_MARKDOWN, &opts, NULL, 0, &err) == 0, "split");
+	T_OK(chunk_split(&doc, o.text.data, o.text.len, CHUNK_MARKDOWN, &opts, NULL, 0, &err) == 0, "split");
 	o.meta = jv_object_set(o.meta, jv_string("title"), jv_string("mine"));
 	o.meta = jv_object_set(o.meta, jv_string("lang"), jv_string("en"));
 	jv rec = chunk_document_derived(
 		jv_object_set(jv_object(), jv_string("meta"),
 			      jv_object_set(jv_object(), jv_string("title"), jv_string("up"))),
-		&doc, o.text, jv_copy(o.meta), "x", "x");
+		&doc, o.text.data, jv_copy(o.meta), "x", "x");
 	rec = conv_provenance(rec, &doc, &o);
 	jv got = jv_dump_string(jv_copy(rec), JV_PRINT_SORTED);
 	T_EQ_STR(jv_string_value(got),
@@ -114,14 +114,14 @@ static void test_small_inputs(void)
 				   "<table><tr><td>only</td></tr></table><h7>x</h7>";
 	conv_out_init(&o);
 	T_OK(conv_html(&o, html, sizeof html - 1, &c, &err) == 0, "HTML converts");
-	T_EQ_STR(o.text, "one\n\ntwo\n\n- a\n- b\n  1. c\n\nonly\n\nx", "implied ends, nesting, a one-column table is layout");
+	T_EQ_STR(o.text.data, "one\n\ntwo\n\n- a\n- b\n  1. c\n\nonly\n\nx", "implied ends, nesting, a one-column table is layout");
 	conv_out_free(&o);
 
 	static const char nb[] = "{\"nbformat\":4,\"metadata\":{},\"cells\":"
 				 "[{\"cell_type\":\"code\",\"source\":\"x = 1\"}]}";
 	conv_out_init(&o);
 	T_OK(conv_ipynb(&o, nb, sizeof nb - 1, &c, &err) == 0, "a notebook without a language");
-	T_EQ_STR(o.text, "```\nx = 1\n```\n", "code cell without a language tag");
+	T_EQ_STR(o.text.data, "```\nx = 1\n```\n", "code cell without a language tag");
 	conv_out_free(&o);
 	conv_out_init(&o);
 	T_OK(conv_ipynb(&o, "{\"nbformat\":3}", 14, &c, &err) < 0, "nbformat 3 refused");

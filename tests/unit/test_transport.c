@@ -10,6 +10,7 @@
 #include <zmq.h>
 
 #include "curve.h"
+#include "zap.h"
 #include "jqfilter.h"
 #include "record.h"
 #include "stats.h"
