@@ -21,6 +21,9 @@ SUP=$!
 scrape() { curl -sf --max-time 2 "$URL" >"$T_DIR/metrics"; }
 # metric NAME_AND_LABELS: its value in the last scrape (first match).
 metric() { awk -v k="$1" 'index($0, k) == 1 { print $NF; exit }' "$T_DIR/metrics"; }
+# metric_sum NAME_AND_LABELS: the sum over every replica's line (a replica
+# may have had no record of the 32 yet: the first line alone can be 0).
+metric_sum() { awk -v k="$1" 'index($0, k) == 1 { s += $NF } END { print s + 0 }' "$T_DIR/metrics"; }
 held() { scrape && [ "$(metric 'docpipe_window_documents ')" = 32 ] &&
 	[ "$(metric 'docpipe_replica_up{stage="embed"')" = 1 ]; }
 wait_for 30 held
@@ -30,11 +33,15 @@ promtool check metrics <"$T_DIR/metrics" >"$T_DIR/promtool" 2>&1
 is "$?" 0 "promtool check metrics accepts the text"
 [ -s "$T_DIR/promtool" ] && sed 's/^/# promtool: /' "$T_DIR/promtool"
 is "$(metric 'docpipe_window_size ')" 32 "the window size (--window)"
-ok $([ "$(metric 'docpipe_records_out_total{stage="chunk"')" -gt 0 ] && echo 0 || echo 1) \
+# A replica's counters reach the hub with its next stats report (every
+# second), which may come after the window filled: scrape until it has.
+counted() { scrape && [ "$(metric_sum 'docpipe_record_duration_seconds_count{stage="chunk"')" -gt 0 ]; }
+wait_for 10 counted
+ok $([ "$(metric_sum 'docpipe_records_out_total{stage="chunk"')" -gt 0 ] && echo 0 || echo 1) \
 	"chunk's records out, per replica"
 ok $([ "$(metric 'docpipe_stage_queue{stage="store"}')" -gt 0 ] && echo 0 || echo 1) \
 	"records wait for the store ($(metric 'docpipe_stage_queue{stage="store"}'))"
-ok $([ "$(metric 'docpipe_record_duration_seconds_count{stage="chunk"')" -gt 0 ] && echo 0 || echo 1) \
+ok $([ "$(metric_sum 'docpipe_record_duration_seconds_count{stage="chunk"')" -gt 0 ] && echo 0 || echo 1) \
 	"chunk's latency histogram counts records"
 is "$(grep '^docpipe_record_duration_seconds_bucket{stage="chunk".*le="+Inf"' "$T_DIR/metrics" | awk '{print $NF}' | head -1)" \
 	"$(metric 'docpipe_record_duration_seconds_count{stage="chunk"')" "the +Inf bucket holds every record counted"
