@@ -24,10 +24,21 @@
  * Auto: starts at 1 in flight (a refused key costs one request), grows up
  * to max; congestion is any 429 or 5xx in a round, or the delay gradient.
  * A limit on in-flight requests does not bound their rate when 429s come
- * back at once, so a round with 429s also sets a pace: the rate of the
- * round's successes (what the server let through) x0.9 (but at most
- * 0.7x lower per round), raised 10% per second without 429s (the same AIMD, on the rate, as in BBR's pacing to
- * the delivery rate it measured).
+ * back at once, so the sends are also paced (dp_limiter_interval_ms):
+ *   - slow start sends at most 2x the delivery rate of its last full round
+ *     (BBR's STARTUP pacing gain, 2/ln 2 there): a burst of a doubled
+ *     window would reach a rate wall all at once and be answered 429 in
+ *     full; paced, the wall is seen after a request or two.  Slow start
+ *     ended by the delay gradient (no 429) drops the pace: the server's
+ *     slots, not a rate, are the limit;
+ *   - a round with 429s sets the pace to 0.95x the rate successes came
+ *     back at over the last second (what the server granted; one round
+ *     lowers the pace to 0.7x at most) and holds it: the pace probes upward
+ *     one step of 5% only after a quiet period without 429s, and each round
+ *     with 429s doubles that period (2 s, up to 32 s).  This is CUBIC's
+ *     plateau at the rate where loss was last seen (RFC 8312 sec. 4.2-4.4)
+ *     with BBR's ProbeBW (probe up by a gain, then hold), slowed down:
+ *     probing past a rate wall costs 429s, and a wall rarely moves.
  * Fixed: the level is `max` after the first success (the first request goes
  * alone, for the same reason), and only a round in which over half the
  * requests were answered 429 lowers it (a rate wall, not weather); it grows
@@ -41,6 +52,7 @@
 #define DP_LIMITER_TOLERANCE 2.0
 #define DP_LIMITER_BETA 0.7
 #define DP_LIMITER_CLASSES 24
+#define DP_LIMITER_BINS 10
 
 enum dp_limiter_outcome {
 	DP_LIMITER_OK,        /* an answer (2xx, or a 4xx about this request) */
@@ -60,7 +72,16 @@ typedef struct dp_limiter {
 	int peak;         /* most in flight at any send this round */
 	int ok;           /* successes this round */
 	double round_start_ms;
-	double pace_rps;  /* auto, after 429s: requests per second at most (0: none) */
+	double pace_rps;  /* auto: requests per second at most (0: none) */
+	int held;         /* the pace came from 429s (not slow start's) */
+	double w_max_rps; /* the rate the last 429s came at */
+	int probing;      /* w_max was raised since the last 429s */
+	double quiet_ms;  /* the quiet period before the next probe up */
+	double probe_at_ms; /* when the held pace may step up */
+	/* Successes per 100 ms over the last second, for the granted rate. */
+	int bins[DP_LIMITER_BINS];
+	long bin_last;
+	double first_ok_ms;
 	unsigned long sent;    /* requests sent so far (their sequence numbers) */
 	unsigned long recover; /* answers to requests sent up to here belong to
 				* the window before the last decrease: ignored */
