@@ -10,10 +10,11 @@
 #     b      40 files, one of them ~300 KB
 #     c      one ~5 MB document (also peak RSS of summarize and embed)
 #     d      --threads auto against 4, 16, 64 slots (against the best of
-#            --threads 4/16/64) and against 64 slots limited to --rpm
+#            --threads 4/16/64) and against 64 slots limited to --rpm 3000
+#            without x-ratelimit-* headers
 #     e      the seed design (bench/api-baseline.py) on b, 4 and 16 workers
 #     storm  a with 30% of requests answered 429 (Retry-After 0.2 s) and 5% 503
-#     drpm   only d's rate-limited server
+#     drpm   d's rate-limited server, with and without x-ratelimit-* headers
 # Output: one line per run.  Needs no database (--no-reuse).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -133,7 +134,7 @@ for c in "${cases[@]}"; do
 			done
 			run "(d) $slots slots, auto" a "$slots" auto summarize-only
 		done
-		serve 64 --rpm 3000
+		serve 64 --rpm 3000 --no-ratelimit-headers
 		for t in 4 16; do
 			run "(d) 64 slots, 3000 rpm, -j$t" a 64 "$t" summarize-only
 		done
@@ -141,9 +142,11 @@ for c in "${cases[@]}"; do
 		;;
 	drpm)
 		[ -s "$out/a.ndjson" ] || corpus a 1 200 6000
-		serve 64 --rpm 3000
-		run "(d) 64 slots, 3000 rpm, -j16" a 64 16 summarize-only
-		run "(d) 64 slots, 3000 rpm, auto" a 64 auto summarize-only
+		for h in "" --no-ratelimit-headers; do
+			serve 64 --rpm 3000 $h
+			run "(d) 3000 rpm ${h:-headers}, -j16" a 64 16 summarize-only
+			run "(d) 3000 rpm ${h:-headers}, auto" a 64 auto summarize-only
+		done
 		;;
 	e)
 		[ -s "$out/b.ndjson" ] || corpus b 1 39 6000 1 300000
