@@ -31,14 +31,18 @@
  *     full; paced, the wall is seen after a request or two.  Slow start
  *     ended by the delay gradient (no 429) drops the pace: the server's
  *     slots, not a rate, are the limit;
- *   - a round with 429s sets the pace to 0.95x the rate successes came
- *     back at over the last second (what the server granted; one round
- *     lowers the pace to 0.7x at most) and holds it: the pace probes upward
- *     one step of 5% only after a quiet period without 429s, and each round
- *     with 429s doubles that period (2 s, up to 32 s).  This is CUBIC's
- *     plateau at the rate where loss was last seen (RFC 8312 sec. 4.2-4.4)
- *     with BBR's ProbeBW (probe up by a gain, then hold), slowed down:
- *     probing past a rate wall costs 429s, and a wall rarely moves.
+ *   - a round with 429s sets the pace to 0.7x the rate they came at
+ *     (w_max: the pace, or what successes came back at over the last
+ *     second if less: what the server granted); without 429s the pace
+ *     comes back to 0.95x w_max within about a second and holds there;
+ *     only after a quiet period without 429s is w_max probed 5% higher,
+ *     and each 429 that follows a probe doubles the period (2 s, up to
+ *     32 s).  This is CUBIC's plateau at the rate where loss was last seen
+ *     (RFC 8312 sec. 4.2-4.4) with BBR's ProbeBW (probe up by a gain, then
+ *     hold), slowed down: probing past a rate wall costs 429s, and a wall
+ *     rarely moves;
+ *   - slow start doubles the level per round up to 8, then adds 4 per
+ *     round (Limited Slow-Start, RFC 3742).
  * Fixed: the level is `max` after the first success (the first request goes
  * alone, for the same reason), and only a round in which over half the
  * requests were answered 429 lowers it (a rate wall, not weather); it grows
