@@ -15,6 +15,7 @@
 #     e      the seed design (bench/api-baseline.py) on b, 4 and 16 workers
 #     storm  a with 30% of requests answered 429 (Retry-After 0.2 s) and 5% 503
 #     drpm   d's rate-limited server, with and without x-ratelimit-* headers
+#     order  a, b, c in both orders: summarize | embed and embed | summarize
 # Output: one line per run.  Needs no database (--no-reuse).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -58,12 +59,18 @@ corpus() {
 	"$BIN/docpipe-discover" "$out/$name" | "$BIN/docpipe-chunk" >"$out/$name.ndjson"
 }
 
-# run LABEL CORPUS SLOTS THREADS [summarize-only]: one timed run; prints its line.
+# run LABEL CORPUS SLOTS THREADS [summarize-only|embed-first]: one timed run;
+# prints its line.
 run() {
 	local label=$1 docs=$out/$2.ndjson slots=$3 t=$4 only=${5:-} start end wall
 	reset
 	start=$(date +%s.%N)
-	if [ -n "$only" ]; then
+	if [ "$only" = embed-first ]; then
+		/usr/bin/time -f %M -o "$out/rss.emb" "$BIN/docpipe-embed" --backend openai \
+			--no-reuse --threads "$t" <"$docs" 2>"$out/emb.err" |
+			/usr/bin/time -f %M -o "$out/rss.sum" "$BIN/docpipe-summarize" --backend openai \
+				--chunk-summaries --no-reuse --threads "$t" >"$out/res.ndjson" 2>"$out/sum.err"
+	elif [ -n "$only" ]; then
 		/usr/bin/time -f %M -o "$out/rss.sum" "$BIN/docpipe-summarize" --backend openai \
 			--chunk-summaries --no-reuse --threads "$t" <"$docs" \
 			>"$out/res.ndjson" 2>"$out/sum.err"
@@ -162,6 +169,17 @@ for c in "${cases[@]}"; do
 		serve 16 --rate-429 0.3 --rate-5xx 0.05 --retry-after 0.2
 		run "(storm) 30% 429 + 5% 503, -j16" a 16 16
 		echo "    storm / clean: $(calc "$LAST_WALL / $clean")"
+		;;
+	order)
+		# The other order: embed first (it needs only the chunks' text).
+		[ -s "$out/a.ndjson" ] || corpus a 1 200 6000
+		[ -s "$out/b.ndjson" ] || corpus b 1 39 6000 1 300000
+		[ -s "$out/c.ndjson" ] || corpus c 4 1 5000000
+		serve 16
+		for k in a b c; do
+			run "($k) summarize | embed" "$k" 16 16
+			run "($k) embed | summarize" "$k" 16 16 embed-first
+		done
 		;;
 	*) echo "unknown case $c" >&2; exit 2 ;;
 	esac

@@ -11,7 +11,6 @@
  * half of it per round, not by doubling, so that a rate wall hidden behind
  * a bucket is not met with a doubled window in flight. */
 #define SLOW_START_MAX 8
-#define STARTUP_GAIN 2.0  /* slow start's pace over its delivery rate */
 #define PACE_HOLD 0.95    /* the held pace under the rate of the last 429s */
 #define PACE_DECREASE 0.7 /* a round with 429s: the pace x this */
 #define PACE_STEP 1.05    /* one probe up */
@@ -123,7 +122,6 @@ static void pace_throttled(dp_limiter *l, double now_ms)
 	l->quiet_ms = !l->probing ? QUIET_MIN_MS
 		      : l->quiet_ms * 2 < QUIET_MAX_MS ? l->quiet_ms * 2 : QUIET_MAX_MS;
 	l->probing = 0;
-	l->held = 1;
 	l->probe_at_ms = now_ms + l->quiet_ms;
 }
 
@@ -149,17 +147,10 @@ static void pace_quiet(dp_limiter *l, double now_ms, double elapsed_ms)
 /* Auto: the pace after a round (limiter.h). */
 static void pace(dp_limiter *l, double now_ms)
 {
-	double elapsed_ms = now_ms - l->round_start_ms;
-	double rate = elapsed_ms > 0 ? l->ok * 1000.0 / elapsed_ms : 0;
-
 	if (l->throttled > 0)
 		pace_throttled(l, now_ms);
-	else if (l->held)
-		pace_quiet(l, now_ms, elapsed_ms);
-	else if (l->slow_start && l->round_start_ms > 0 && l->peak >= dp_limiter_level(l) &&
-		 rate > 0)
-		/* (The first round has no start: it is not measured.) */
-		l->pace_rps = STARTUP_GAIN * rate;
+	else if (l->pace_rps > 0)
+		pace_quiet(l, now_ms, now_ms - l->round_start_ms);
 }
 
 static void end_round(dp_limiter *l, double now_ms)
@@ -176,8 +167,6 @@ static void end_round(dp_limiter *l, double now_ms)
 		congested = 2 * l->throttled > l->n;
 	if (congested) {
 		set_level(l, floor(l->level * DP_LIMITER_BETA));
-		if (!l->held)
-			l->pace_rps = 0; /* slow start's pace: not a rate wall */
 		l->slow_start = 0;
 		l->decreases++;
 		l->recover = l->sent;
@@ -186,7 +175,7 @@ static void end_round(dp_limiter *l, double now_ms)
 			     : l->level <= SLOW_START_MAX ? l->level * 2
 			     : l->level + SLOW_START_MAX / 2);
 	}
-	l->n = l->throttled = l->errors = l->ok_timed = l->ok = 0;
+	l->n = l->throttled = l->errors = l->ok_timed = 0;
 	l->ratio_sum = 0;
 	l->peak = 0;
 	l->round_start_ms = now_ms;
@@ -221,7 +210,6 @@ void dp_limiter_done(dp_limiter *l, unsigned long seq, enum dp_limiter_outcome o
 	} else {
 		l->ratio_sum += delay_ratio(l, ms, tokens);
 		l->ok_timed++;
-		l->ok++;
 	}
 	/* Auto ends the round at its first 429: waiting for a full round of
 	 * them would let a whole window of requests hit the wall again. */

@@ -25,12 +25,6 @@
  * to max; congestion is any 429 or 5xx in a round, or the delay gradient.
  * A limit on in-flight requests does not bound their rate when 429s come
  * back at once, so the sends are also paced (dp_limiter_interval_ms):
- *   - slow start sends at most 2x the delivery rate of its last full round
- *     (BBR's STARTUP pacing gain, 2/ln 2 there): a burst of a doubled
- *     window would reach a rate wall all at once and be answered 429 in
- *     full; paced, the wall is seen after a request or two.  Slow start
- *     ended by the delay gradient (no 429) drops the pace: the server's
- *     slots, not a rate, are the limit;
  *   - a round with 429s sets the pace to 0.7x the rate they came at
  *     (w_max: the pace, or what successes came back at over the last
  *     second if less: what the server granted); without 429s the pace
@@ -42,7 +36,11 @@
  *     hold), slowed down: probing past a rate wall costs 429s, and a wall
  *     rarely moves;
  *   - slow start doubles the level per round up to 8, then adds 4 per
- *     round (Limited Slow-Start, RFC 3742).
+ *     round (Limited Slow-Start, RFC 3742): behind a bucket, a rate wall
+ *     is met late, with the whole window in flight.  (Pacing slow start
+ *     at 2x its delivery rate, as BBR's startup, was tried: it slowed the
+ *     climb on a 64-slot server by 0.3-0.5 s and doubled the 429s at the
+ *     first wall, bench/api-throughput.sh drpm.)
  * Fixed: the level is `max` after the first success (the first request goes
  * alone, for the same reason), and only a round in which over half the
  * requests were answered 429 lowers it (a rate wall, not weather); it grows
@@ -74,10 +72,8 @@ typedef struct dp_limiter {
 	int n, throttled, errors, ok_timed;
 	double ratio_sum;
 	int peak;         /* most in flight at any send this round */
-	int ok;           /* successes this round */
 	double round_start_ms;
-	double pace_rps;  /* auto: requests per second at most (0: none) */
-	int held;         /* the pace came from 429s (not slow start's) */
+	double pace_rps;  /* auto, after 429s: requests per second at most (0: none) */
 	double w_max_rps; /* the rate the last 429s came at */
 	int probing;      /* w_max was raised since the last 429s */
 	double quiet_ms;  /* the quiet period before the next probe up */

@@ -262,11 +262,9 @@ static void test_limiter(void)
 	dp_limiter_init(&l, 1, 1);
 	unsigned long a = dp_limiter_sent(&l, 1);
 	dp_limiter_done(&l, a, DP_LIMITER_OK, 20, 100, 1000);
-	T_OK(dp_limiter_interval_ms(&l) == 0, "no pace after the first round (not measured)");
 	a = dp_limiter_sent(&l, 1);
 	dp_limiter_done(&l, a, DP_LIMITER_OK, 20, 100, 1100);
-	T_OK(fabs(dp_limiter_interval_ms(&l) - 50) < 0.01,
-	     "slow start: paced at 2x its last round's rate (1 in 100 ms: 20/s)");
+	T_OK(dp_limiter_interval_ms(&l) == 0, "no pace before a 429");
 	a = dp_limiter_sent(&l, 1);
 	dp_limiter_done(&l, a, DP_LIMITER_THROTTLED, 1, 100, 1200);
 	/* 2 successes since the first at 1000 ms: 10/s; x0.7. */
