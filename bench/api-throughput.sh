@@ -10,10 +10,12 @@
 #     b      40 files, one of them ~300 KB
 #     c      one ~5 MB document (also peak RSS of summarize and embed)
 #     d      --threads auto against 4, 16, 64 slots (against the best of
-#            --threads 4/16/64) and against 64 slots limited to --rpm
+#            --threads 4/16/64) and against 64 slots limited to --rpm 3000
+#            without x-ratelimit-* headers
 #     e      the seed design (bench/api-baseline.py) on b, 4 and 16 workers
 #     storm  a with 30% of requests answered 429 (Retry-After 0.2 s) and 5% 503
-#     drpm   only d's rate-limited server
+#     drpm   d's rate-limited server, with and without x-ratelimit-* headers
+#     order  a, b, c in both orders: summarize | embed and embed | summarize
 # Output: one line per run.  Needs no database (--no-reuse).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -57,12 +59,18 @@ corpus() {
 	"$BIN/docpipe-discover" "$out/$name" | "$BIN/docpipe-chunk" >"$out/$name.ndjson"
 }
 
-# run LABEL CORPUS SLOTS THREADS [summarize-only]: one timed run; prints its line.
+# run LABEL CORPUS SLOTS THREADS [summarize-only|embed-first]: one timed run;
+# prints its line.
 run() {
 	local label=$1 docs=$out/$2.ndjson slots=$3 t=$4 only=${5:-} start end wall
 	reset
 	start=$(date +%s.%N)
-	if [ -n "$only" ]; then
+	if [ "$only" = embed-first ]; then
+		/usr/bin/time -f %M -o "$out/rss.emb" "$BIN/docpipe-embed" --backend openai \
+			--no-reuse --threads "$t" <"$docs" 2>"$out/emb.err" |
+			/usr/bin/time -f %M -o "$out/rss.sum" "$BIN/docpipe-summarize" --backend openai \
+				--chunk-summaries --no-reuse --threads "$t" >"$out/res.ndjson" 2>"$out/sum.err"
+	elif [ -n "$only" ]; then
 		/usr/bin/time -f %M -o "$out/rss.sum" "$BIN/docpipe-summarize" --backend openai \
 			--chunk-summaries --no-reuse --threads "$t" <"$docs" \
 			>"$out/res.ndjson" 2>"$out/sum.err"
@@ -133,7 +141,7 @@ for c in "${cases[@]}"; do
 			done
 			run "(d) $slots slots, auto" a "$slots" auto summarize-only
 		done
-		serve 64 --rpm 3000
+		serve 64 --rpm 3000 --no-ratelimit-headers
 		for t in 4 16; do
 			run "(d) 64 slots, 3000 rpm, -j$t" a 64 "$t" summarize-only
 		done
@@ -141,9 +149,11 @@ for c in "${cases[@]}"; do
 		;;
 	drpm)
 		[ -s "$out/a.ndjson" ] || corpus a 1 200 6000
-		serve 64 --rpm 3000
-		run "(d) 64 slots, 3000 rpm, -j16" a 64 16 summarize-only
-		run "(d) 64 slots, 3000 rpm, auto" a 64 auto summarize-only
+		for h in "" --no-ratelimit-headers; do
+			serve 64 --rpm 3000 $h
+			run "(d) 3000 rpm ${h:-headers}, -j16" a 64 16 summarize-only
+			run "(d) 3000 rpm ${h:-headers}, auto" a 64 auto summarize-only
+		done
 		;;
 	e)
 		[ -s "$out/b.ndjson" ] || corpus b 1 39 6000 1 300000
@@ -159,6 +169,17 @@ for c in "${cases[@]}"; do
 		serve 16 --rate-429 0.3 --rate-5xx 0.05 --retry-after 0.2
 		run "(storm) 30% 429 + 5% 503, -j16" a 16 16
 		echo "    storm / clean: $(calc "$LAST_WALL / $clean")"
+		;;
+	order)
+		# The other order: embed first (it needs only the chunks' text).
+		[ -s "$out/a.ndjson" ] || corpus a 1 200 6000
+		[ -s "$out/b.ndjson" ] || corpus b 1 39 6000 1 300000
+		[ -s "$out/c.ndjson" ] || corpus c 4 1 5000000
+		serve 16
+		for k in a b c; do
+			run "($k) summarize | embed" "$k" 16 16
+			run "($k) embed | summarize" "$k" 16 16 embed-first
+		done
 		;;
 	*) echo "unknown case $c" >&2; exit 2 ;;
 	esac

@@ -44,6 +44,12 @@ Options: --port 0 prints "PORT <n>" on stdout once listening.
   --rpm N: a rate limit per endpoint kind (a token bucket refilled at N per
       minute holding at most one second of it): a request above it gets 429
       at once with Retry-After (and retry-after-ms) until the next token.
+      Every answer then carries the limit as OpenAI announces it:
+      x-ratelimit-limit-requests (N), x-ratelimit-remaining-requests (whole
+      tokens left), x-ratelimit-reset-requests (until the bucket is full,
+      "20ms", "1.5s", "1m2s").
+  --no-ratelimit-headers: --rpm without those headers (as Ollama or a
+      proxy).  Control key "ratelimit_headers": true/false.
   --rate-429 P, --rate-5xx P: answer that fraction of requests (at random,
       at once) 429 with Retry-After --retry-after S (default 0.2), or 503.
   --no-log: keep no request log (benchmarks).
@@ -91,6 +97,7 @@ class State:
         self.rate_429 = args.rate_429
         self.rate_5xx = args.rate_5xx
         self.retry_after = args.retry_after
+        self.ratelimit_headers = not args.no_ratelimit_headers
         self.reset()
 
     def reset(self):
@@ -122,11 +129,18 @@ class State:
         now = time.monotonic()
         tokens, when = self.bucket.get(kind, (cap, now))
         tokens = min(cap, tokens + (now - when) * rate)
+        wait = 0
         if tokens >= 1:
-            self.bucket[kind] = (tokens - 1, now)
-            return 0
+            tokens -= 1
+        else:
+            wait = (1 - tokens) / rate
         self.bucket[kind] = (tokens, now)
-        return (1 - tokens) / rate
+        self.announced = None
+        if self.ratelimit_headers:
+            self.announced = {"x-ratelimit-limit-requests": "%d" % self.rpm,
+                              "x-ratelimit-remaining-requests": "%d" % int(tokens),
+                              "x-ratelimit-reset-requests": duration((cap - tokens) / rate)}
+        return wait
 
     def take_fault(self, kind):
         with self.lock:
@@ -134,6 +148,15 @@ class State:
                 if f.get("endpoint", "*") in (kind, "*"):
                     return self.faults.pop(i)
         return None
+
+
+def duration(s):
+    """Seconds as OpenAI writes a reset time: "20ms", "1.5s", "6m0s"."""
+    if s < 1:
+        return "%dms" % round(s * 1000)
+    m, s = divmod(s, 60)
+    secs = ("%.3f" % s).rstrip("0").rstrip(".") + "s"
+    return "%dm%s" % (m, secs) if m else secs
 
 
 def parse_latency(spec):
@@ -167,7 +190,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body) + (1000 if truncated else 0)))
         if truncated:
             self.close_connection = True
-        for k, v in (headers or {}).items():
+        for k, v in list((headers or {}).items()) + list((getattr(self, "announced", None) or {}).items()):
             self.send_header(k, str(v))
         self.end_headers()
         self.wfile.write(body)
@@ -175,6 +198,7 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         st = self.server.state
         self.kind = None
+        self.announced = None
         if self.path == "/_stats":
             with st.lock:
                 self.send_json(200, {"requests": st.requests, "inputs": st.inputs, "log": st.log,
@@ -189,6 +213,7 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         st = self.server.state
         self.kind = None
+        self.announced = None
         n = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(n)
         try:
@@ -204,7 +229,7 @@ class Handler(BaseHTTPRequestHandler):
                     st.bad_input = req["bad_input"]
                 if "latency" in req:
                     st.latency = parse_latency(req["latency"])
-                for k in ("rpm", "rate_429", "rate_5xx", "retry_after"):
+                for k in ("rpm", "rate_429", "rate_5xx", "retry_after", "ratelimit_headers"):
                     if k in req:
                         setattr(st, k, req[k])
             return self.send_json(200, {"ok": True})
@@ -261,6 +286,7 @@ class Handler(BaseHTTPRequestHandler):
             if auth:
                 st.auth_seen.add(auth)
             wait = st.take_token(kind)
+            self.announced = st.announced if st.rpm else None
             weather = random.random()
         if st.args.require_key and auth != "Bearer " + st.args.require_key:
             return self.send_json(401, {"error": {"message": "Incorrect API key provided",
@@ -371,6 +397,7 @@ def main():
     ap.add_argument("--rate-429", type=float, default=None)
     ap.add_argument("--rate-5xx", type=float, default=None)
     ap.add_argument("--retry-after", type=float, default=0.2)
+    ap.add_argument("--no-ratelimit-headers", action="store_true")
     ap.add_argument("--tls", default=None)
     args = ap.parse_args()
     ThreadingHTTPServer.daemon_threads = True

@@ -92,10 +92,10 @@ static void bdoc_free(struct bdoc *d)
 	free(d);
 }
 
-/* Records the first I/O failure and stops everything.  Called without mu. */
-static void fail(struct run *r, const dp_err *e)
+/* Stops everything (after an I/O failure, latched in r->io).  Called
+ * without mu. */
+static void stop(struct run *r)
 {
-	dp_stage_io_fail(&r->io, e);
 	pthread_mutex_lock(&r->mu);
 	r->stop = 1;
 	pthread_cond_broadcast(&r->work);
@@ -103,16 +103,18 @@ static void fail(struct run *r, const dp_err *e)
 	pthread_mutex_unlock(&r->mu);
 }
 
+/* Records the first I/O failure and stops everything.  Called without mu. */
+static void fail(struct run *r, const dp_err *e)
+{
+	dp_stage_io_fail(&r->io, e);
+	stop(r);
+}
+
 /* Writes rec (consumed); stops everything when the output failed. */
 static void put(struct run *r, jv rec)
 {
-	if (dp_stage_io_put(&r->io, rec) < 0) {
-		pthread_mutex_lock(&r->mu);
-		r->stop = 1;
-		pthread_cond_broadcast(&r->work);
-		pthread_cond_broadcast(&r->room);
-		pthread_mutex_unlock(&r->mu);
-	}
+	if (dp_stage_io_put(&r->io, rec) < 0)
+		stop(r);
 }
 
 /* Writes a document whose chunks are all resolved, and frees its room in
@@ -463,17 +465,10 @@ int embed_run_batched(embed_ctx *c, dp_source *src, dp_sink *sink, int threads,
 	pthread_condattr_destroy(&ca);
 	pthread_cond_init(&r.room, NULL);
 	dp_source_flush_on_idle(src, sink);
-	if (dp_stage_pool_start(&pool, threads, worker, &r) == 0) {
-		dp_err e;
-		dp_err_set(&e, "cannot start a thread");
-		fail(&r, &e);
-	}
+	if (dp_stage_pool_start_io(&pool, threads, worker, &r, &r.io) == 0)
+		stop(&r);
 	read_input(&r, src);
-	pthread_mutex_lock(&r.mu);
-	r.input_ended = 1;
-	pthread_cond_broadcast(&r.work);
-	pthread_mutex_unlock(&r.mu);
-	dp_stage_pool_join(&pool);
+	dp_stage_pool_end_input(&pool, &r.mu, &r.work, &r.input_ended);
 	/* Left only after an I/O failure stopped the workers. */
 	free_list(&r.lookup);
 	free_list(&r.pending);

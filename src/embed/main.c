@@ -26,7 +26,12 @@ static const char usage[] =
 	"  --batch-inputs N      chunks per API request, from one or several documents\n"
 	"                        (default 64, max 2048)\n";
 
-int main(int argc, char **argv)
+/* Parses the command line into api, eopts and cli.  Returns -1 to go on;
+ * otherwise the exit status (DP_EXIT_USAGE for a bad command line, said on
+ * stderr, or that of an option that ends the run, like --help), api then
+ * freed. */
+static int parse_args(int argc, char **argv, dp_api_cli *api, dp_embedder_opts *eopts,
+		      dp_cli *cli)
 {
 	static const struct option longopts[] = {
 		{"threads", required_argument, NULL, OPT_THREADS},
@@ -37,80 +42,64 @@ int main(int argc, char **argv)
 		DP_CLI_LONGOPTS,
 		{NULL, 0, NULL, 0},
 	};
-	dp_embedder_opts eopts = {0};
-	dp_api_cli api = {.threads = DP_THREADS_DEFAULT};
-	embed_ctx ctx = {0};
-	dp_cli cli = {0};
-	dp_source *src;
-	dp_sink *sink;
-	dp_stage_counts counts = {0};
-	dp_err err;
+	dp_err e, *err = &e;
 	long n;
-	int opt, rc, workers;
+	int opt, rc = -1, said = 0;
 
-	dp_cli_init("embed");
-	while ((opt = getopt_long(argc, argv, "j:", longopts, NULL)) != -1) {
-		switch (opt) {
-		case OPT_THREADS:
-			if (dp_api_parse_threads(&api, optarg, &err) != DP_CLI_TAKEN)
-				goto usage_error;
-			break;
-		case OPT_DIM:
-			if (dp_cli_parse_long("dim", optarg, 1, DP_EMBED_DIM_MAX, &n, &err) < 0)
-				goto usage_error;
-			eopts.dim = (int)n;
-			break;
-		case OPT_BATCH_INPUTS:
-			if (dp_cli_parse_long("batch-inputs", optarg, 1, DP_EMBED_BATCH_MAX, &n, &err) < 0)
-				goto usage_error;
-			eopts.batch_inputs = (int)n;
-			break;
-		case OPT_HELP:
+	while (rc < 0 && (opt = getopt_long(argc, argv, "j:", longopts, NULL)) != -1) {
+		if (opt == OPT_THREADS) {
+			if (dp_api_parse_threads(api, optarg, err) != DP_CLI_TAKEN)
+				rc = DP_EXIT_USAGE;
+		} else if (opt == OPT_DIM) {
+			if (dp_cli_parse_long("dim", optarg, 1, DP_EMBED_DIM_MAX, &n, err) < 0)
+				rc = DP_EXIT_USAGE;
+			eopts->dim = (int)n;
+		} else if (opt == OPT_BATCH_INPUTS) {
+			if (dp_cli_parse_long("batch-inputs", optarg, 1, DP_EMBED_BATCH_MAX, &n, err) < 0)
+				rc = DP_EXIT_USAGE;
+			eopts->batch_inputs = (int)n;
+		} else if (opt == OPT_HELP) {
 			printf("%s\n%s\n%s\n%s", usage, dp_api_help, dp_cli_help, dp_exit_codes_help);
-			dp_api_cli_free(&api);
-			return DP_EXIT_OK;
-		default:
-			if ((rc = dp_api_option(&api, opt, optarg, &err)) == DP_CLI_TAKEN)
-				break;
-			if (rc == DP_CLI_BAD)
-				goto usage_error;
-			if ((rc = dp_cli_other_option(&cli, opt, optarg)) >= 0) {
-				dp_api_cli_free(&api);
-				return rc;
-			}
+			rc = DP_EXIT_OK;
+		} else if ((rc = dp_api_option(api, opt, optarg, err)) == DP_CLI_TAKEN) {
+			rc = -1;
+		} else if (rc == DP_CLI_BAD) {
+			rc = DP_EXIT_USAGE;
+		} else {
+			rc = dp_cli_other_option(cli, opt, optarg);
+			said = rc >= 0;
 		}
 	}
-	if (optind < argc) {
-		dp_err_set(&err, "unexpected argument '%s'", argv[optind]);
-		goto usage_error;
+	if (rc < 0 && optind < argc) {
+		dp_err_set(err, "unexpected argument '%s'", argv[optind]);
+		rc = DP_EXIT_USAGE;
 	}
-	eopts.backend = api.backend;
-	eopts.model = api.model;
-	eopts.base_url = api.base_url;
-	eopts.api_key = api.api_key;
-	workers = dp_api_workers(&api, 2);
-	eopts.http = &api.http;
-	ctx.embedder = dp_embedder_new(&eopts, &err);
-	dp_api_cli_free(&api);
-	if (ctx.embedder == NULL)
-		goto usage_error;
-	ctx.refresh = api.refresh;
-	if (dp_api_open_reuse(&api, "docpipe-embed", &ctx.reuse, &err) < 0) {
+	if (rc == DP_EXIT_USAGE && !said)
+		dp_diag("%s", err->msg);
+	if (rc >= 0)
+		dp_api_cli_free(api);
+	return rc;
+}
+
+/* Runs the stage over the command line's input and output; returns the
+ * exit status. */
+static int run(embed_ctx *ctx, dp_cli *cli, int workers)
+{
+	dp_stage_counts counts = {0};
+	dp_source *src;
+	dp_sink *sink;
+	dp_err err;
+	int rc;
+
+	if (dp_cli_open(cli, 1, &src, &sink, &err) < 0) {
 		dp_diag("%s", err.msg);
-		dp_embedder_free(&ctx.embedder);
 		return DP_EXIT_SYSTEM;
 	}
-	if (dp_cli_open(&cli, 1, &src, &sink, &err) < 0) {
-		dp_diag("%s", err.msg);
-		dp_reuse_close(&ctx.reuse);
-		dp_embedder_free(&ctx.embedder);
-		return DP_EXIT_SYSTEM;
-	}
-	if (dp_embedder_is_local(ctx.embedder)) {
-		dp_stage_ops ops = {.accepts = "document", .process = embed_process, .ctx = &ctx};
+	if (dp_embedder_is_local(ctx->embedder)) {
+		dp_stage_ops ops = {.accepts = "document", .process = embed_process, .ctx = ctx};
 		rc = dp_stage_run(src, sink, &ops, workers, &counts, &err);
 	} else {
-		rc = embed_run_batched(&ctx, src, sink, workers, &counts, &err);
+		rc = embed_run_batched(ctx, src, sink, workers, &counts, &err);
 	}
 	if (rc == DP_EXIT_SYSTEM)
 		dp_diag("%s", err.msg);
@@ -119,13 +108,42 @@ int main(int argc, char **argv)
 		dp_diag("%s", err.msg);
 		rc = DP_EXIT_SYSTEM;
 	}
-	rc = dp_api_finish(dp_embedder_http(ctx.embedder), "vectors", atomic_load(&ctx.reused),
-			   atomic_load(&ctx.computed), atomic_load(&ctx.refused), rc);
+	return dp_api_finish(dp_embedder_http(ctx->embedder), "vectors", atomic_load(&ctx->reused),
+			     atomic_load(&ctx->computed), atomic_load(&ctx->refused), rc);
+}
+
+int main(int argc, char **argv)
+{
+	dp_embedder_opts eopts = {0};
+	dp_api_cli api = {.threads = DP_THREADS_DEFAULT};
+	embed_ctx ctx = {0};
+	dp_cli cli = {0};
+	dp_err err;
+	int rc, workers;
+
+	dp_cli_init("embed");
+	if ((rc = parse_args(argc, argv, &api, &eopts, &cli)) >= 0)
+		return rc;
+	eopts.backend = api.backend;
+	eopts.model = api.model;
+	eopts.base_url = api.base_url;
+	eopts.api_key = api.api_key;
+	workers = dp_api_workers(&api, 2);
+	eopts.http = &api.http;
+	ctx.embedder = dp_embedder_new(&eopts, &err);
+	dp_api_cli_free(&api);
+	if (ctx.embedder == NULL) {
+		dp_diag("%s", err.msg);
+		return DP_EXIT_USAGE;
+	}
+	ctx.refresh = api.refresh;
+	if (dp_api_open_reuse(&api, "docpipe-embed", &ctx.reuse, &err) < 0) {
+		dp_diag("%s", err.msg);
+		dp_embedder_free(&ctx.embedder);
+		return DP_EXIT_SYSTEM;
+	}
+	rc = run(&ctx, &cli, workers);
 	dp_reuse_close(&ctx.reuse);
 	dp_embedder_free(&ctx.embedder);
 	return dp_cli_exit_status(rc);
-usage_error:
-	dp_diag("%s", err.msg);
-	dp_api_cli_free(&api);
-	return DP_EXIT_USAGE;
 }

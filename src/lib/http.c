@@ -18,6 +18,7 @@
 #define RESPONSE_MAX (256u << 20) /* bytes of one response body */
 #define REASON_MAX 300            /* bytes of a server's error message we quote */
 #define BACKOFF_CAP_MS 8000
+#define HDR_MARGIN 1.05 /* announced limits: paced 5% under their mean rate */
 
 struct dp_http {
 	char *base;
@@ -33,6 +34,8 @@ struct dp_http {
 	dp_limiter limiter;
 	double next_req_ms; /* pacing of --rpm and of the limiter's pace */
 	double next_tok_ms; /* pacing of --tpm */
+	double hdr_req_ms;  /* pacing the server's headers ask for, per request */
+	double hdr_tok_ms;  /* and per token */
 	double pause_until_ms;
 	int refused;
 	char refused_msg[DP_ERR_MAX];
@@ -44,6 +47,7 @@ struct response {
 	dp_buf body;     /* at most RESPONSE_MAX bytes */
 	int too_big;
 	long retry_after_ms;
+	dp_http_ratelimit req, tok; /* announced limits (x-ratelimit-*) */
 };
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -208,6 +212,96 @@ long dp_http_backoff_ms(int attempt, long base_ms, long retry_after_ms, double j
 	return (long)d;
 }
 
+double dp_http_parse_duration_ms(const char *value)
+{
+	static const struct {
+		const char *unit;
+		double ms;
+	} units[] = {{"ms", 1}, {"us", 1e-3}, {"ns", 1e-6}, {"h", 3600e3}, {"m", 60e3}, {"s", 1e3}};
+	double total = 0;
+	int parts = 0;
+
+	while (*value == ' ')
+		value++;
+	while (*value != '\0' && *value != ' ' && *value != '\r' && *value != '\n') {
+		char *end;
+		size_t i;
+		double v;
+
+		errno = 0;
+		v = strtod(value, &end);
+		if (end == value || errno != 0 || v < 0 || !isfinite(v) || *value == '-')
+			return -1;
+		for (i = 0; i < sizeof units / sizeof units[0]; i++)
+			if (strncmp(end, units[i].unit, strlen(units[i].unit)) == 0)
+				break;
+		if (i == sizeof units / sizeof units[0]) {
+			/* A bare number: seconds, and nothing after it. */
+			if (parts > 0 || (*end != '\0' && *end != ' ' && *end != '\r' && *end != '\n'))
+				return -1;
+			return v * 1e3 > 86400e3 ? 86400e3 : v * 1e3;
+		}
+		total += v * units[i].ms;
+		value = end + strlen(units[i].unit);
+		parts++;
+	}
+	if (parts == 0)
+		return -1;
+	return total > 86400e3 ? 86400e3 : total;
+}
+
+double dp_http_ratelimit_interval_ms(const dp_http_ratelimit *rl)
+{
+	double mean = rl->limit > 0 ? 60000.0 / rl->limit * HDR_MARGIN : 0;
+
+	if (rl->remaining < 0 || rl->reset_ms < 0)
+		return mean;
+	if (mean <= 0) /* no rate: spend what is left evenly until the reset */
+		return rl->remaining >= 1 ? rl->reset_ms / rl->remaining : rl->reset_ms;
+	double half = (rl->remaining + rl->reset_ms / mean) / 2;
+	if (rl->remaining > half + 1 && rl->reset_ms / (rl->remaining - half) < mean)
+		return rl->reset_ms / (rl->remaining - half);
+	return mean;
+}
+
+/* A number header's value into *v (-1 when it is not one). */
+static void header_number(const char *value, double *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtod(value, &end);
+	while (*end == ' ' || *end == '\r' || *end == '\n')
+		end++;
+	if (end == value || errno != 0 || *end != '\0' || !isfinite(*v) || *v < 0)
+		*v = -1;
+}
+
+/* 1 when line is one of the x-ratelimit-* headers, stored in r. */
+static int ratelimit_header(struct response *r, const char *line)
+{
+	static const char prefix[] = "x-ratelimit-";
+	const char *name = line + sizeof prefix - 1, *colon = strchr(line, ':');
+	dp_http_ratelimit *rl;
+
+	if (strncasecmp(line, prefix, sizeof prefix - 1) != 0 || colon == NULL)
+		return 0;
+	size_t n = (size_t)(colon - name);
+	if (n > 9 && strncasecmp(colon - 9, "-requests", 9) == 0)
+		rl = &r->req, n -= 9;
+	else if (n > 7 && strncasecmp(colon - 7, "-tokens", 7) == 0)
+		rl = &r->tok, n -= 7;
+	else
+		return 0;
+	if (n == 5 && strncasecmp(name, "limit", 5) == 0)
+		header_number(colon + 1, &rl->limit);
+	else if (n == 9 && strncasecmp(name, "remaining", 9) == 0)
+		header_number(colon + 1, &rl->remaining);
+	else if (n == 5 && strncasecmp(name, "reset", 5) == 0)
+		rl->reset_ms = dp_http_parse_duration_ms(colon + 1);
+	return 1;
+}
+
 static size_t on_body(char *data, size_t size, size_t n, void *arg)
 {
 	struct response *r = arg;
@@ -230,7 +324,9 @@ static size_t on_header(char *data, size_t size, size_t n, void *arg)
 		return len;
 	memcpy(line, data, len);
 	line[len] = '\0';
-	if (strncasecmp(line, "retry-after-ms:", 15) == 0) {
+	if (ratelimit_header(r, line)) {
+		/* stored */
+	} else if (strncasecmp(line, "retry-after-ms:", 15) == 0) {
 		long ms = dp_http_parse_retry_after(line + 15, 1);
 		if (ms >= 0)
 			r->retry_after_ms = ms; /* the precise one wins */
@@ -297,18 +393,24 @@ static int acquire(dp_http *h, size_t tokens, double deadline, struct slot *sl, 
 	sl->seq = dp_limiter_sent(&h->limiter, h->in_flight);
 	double now = dp_clock_ms();
 	wait_until = h->pause_until_ms;
+	/* The slowest of the limiter's pace, --rpm and the server's headers. */
 	double interval = dp_limiter_interval_ms(&h->limiter);
 	if (h->o.rpm > 0 && 60000.0 / h->o.rpm > interval)
 		interval = 60000.0 / h->o.rpm;
+	if (h->hdr_req_ms > interval)
+		interval = h->hdr_req_ms;
 	if (interval > 0) {
 		double at = h->next_req_ms > now ? h->next_req_ms : now;
 		h->next_req_ms = at + interval;
 		if (at > wait_until)
 			wait_until = at;
 	}
-	if (h->o.tpm > 0) {
+	double per_token = h->o.tpm > 0 ? 60000.0 / h->o.tpm : 0;
+	if (h->hdr_tok_ms > per_token)
+		per_token = h->hdr_tok_ms;
+	if (per_token > 0) {
 		double at = h->next_tok_ms > now ? h->next_tok_ms : now;
-		h->next_tok_ms = at + 60000.0 * (double)tokens / h->o.tpm;
+		h->next_tok_ms = at + per_token * (double)tokens;
 		if (at > wait_until)
 			wait_until = at;
 	}
@@ -343,13 +445,26 @@ static enum dp_limiter_outcome limiter_outcome(const dp_http_outcome *o)
 	return o->status == 429 && !o->quota ? DP_LIMITER_THROTTLED : DP_LIMITER_OK;
 }
 
+/* Under lock: the pacing the headers of r ask for, if it has any (the
+ * latest answer's word wins). */
+static void take_ratelimit(dp_http *h, const struct response *r)
+{
+	if (r->req.remaining >= 0 || r->req.limit >= 0)
+		h->hdr_req_ms = dp_http_ratelimit_interval_ms(&r->req);
+	if (r->tok.remaining >= 0 || r->tok.limit >= 0)
+		h->hdr_tok_ms = dp_http_ratelimit_interval_ms(&r->tok);
+}
+
 /* Gives the place back and tells the limiter how the request went (o NULL:
- * no request was made). */
-static void release(dp_http *h, const struct slot *sl, const dp_http_outcome *o, size_t tokens)
+ * no request was made; r NULL: no answer to read headers from). */
+static void release(dp_http *h, const struct slot *sl, const dp_http_outcome *o,
+		    const struct response *r, size_t tokens)
 {
 	pthread_mutex_lock(&h->lock);
 	int before = dp_limiter_level(&h->limiter);
 	h->in_flight--;
+	if (r != NULL)
+		take_ratelimit(h, r);
 	if (o != NULL) {
 		enum dp_limiter_outcome lo = limiter_outcome(o);
 		double now = dp_clock_ms();
@@ -654,7 +769,7 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, jv *
 	}
 	snprintf(url, urllen, "%s%s", h->base, path);
 	for (;;) {
-		struct response r = {.retry_after_ms = -1};
+		struct response r = {.retry_after_ms = -1, .req = {-1, -1, -1}, .tok = {-1, -1, -1}};
 		dp_http_outcome o = {0};
 		struct slot sl;
 
@@ -666,7 +781,7 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, jv *
 		}
 		/* Checked after the wait: a refusal meanwhile costs no request. */
 		if (refused_or_count(h, counted + throttles > 0, err)) {
-			release(h, &sl, NULL, tokens);
+			release(h, &sl, NULL, NULL, tokens);
 			status = DP_HTTP_REFUSED;
 			break;
 		}
@@ -681,7 +796,7 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, jv *
 			pause_stage(h, o.retry_after_ms);
 		if (v.action == DP_HTTP_DO_REFUSE)
 			set_refused(h, o.status, last, err);
-		release(h, &sl, &o, tokens);
+		release(h, &sl, &o, &r, tokens);
 		counted += v.counts;
 		throttles += o.transport == 0 && o.status == 429;
 		if (v.action == DP_HTTP_DO_OK) {

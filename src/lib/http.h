@@ -7,7 +7,9 @@
  *   - the retry policy (dp_http_decide, a pure function: the table in
  *     README.md "Model APIs" and its unit tests);
  *   - the requests in flight: a fixed level or one found at run time
- *     (limiter.h), shared by every thread, within --rpm / --tpm;
+ *     (limiter.h), shared by every thread, within --rpm / --tpm and
+ *     within the rate limit the server announces in its headers
+ *     (dp_http_ratelimit_interval_ms): the slower of the two wins;
  *   - refusals for good (401, 403, a 429 whose error is
  *     insufficient_quota): reported as DP_HTTP_REFUSED, and every later
  *     call returns the same at once, without a request.
@@ -89,6 +91,32 @@ int dp_http_level(dp_http *h);
  * is_ms, a retry-after-ms value.  Returns milliseconds, or -1 when the
  * value is not a number (HTTP dates are not honoured: -1). */
 long dp_http_parse_retry_after(const char *value, int is_ms);
+
+/* A rate limit announced in an answer's headers, as OpenAI-compatible
+ * servers do: x-ratelimit-limit-requests (per minute),
+ * x-ratelimit-remaining-requests, x-ratelimit-reset-requests (the time
+ * until the budget is whole again: "1s", "6m0s", "20ms"), and the same
+ * with -tokens.  -1 where absent. */
+typedef struct dp_http_ratelimit {
+	double limit, remaining, reset_ms;
+} dp_http_ratelimit;
+
+/* Parses a duration as OpenAI writes it: numbers with units h, m, s, ms,
+ * us, ns ("6m0s", "1.5s", "20ms"); a bare number is seconds.  Returns ms,
+ * or -1 when it is not one. */
+double dp_http_parse_duration_ms(const char *value);
+
+/* The pacing a server's announced limit asks for: the least time between
+ * two sends (for tokens, per token).  With a limit, 5% under its mean rate
+ * (60000 / limit), faster only while more than half the budget is left
+ * (the budget: remaining + what the mean rate refills until the reset),
+ * spending the part above half evenly until the reset.  So a token bucket
+ * is kept about half full (answers in flight and jitter do not meet an
+ * empty one) and a window's surplus is used.  No limit: remaining spread
+ * evenly until the reset (nothing left: reset_ms).  Nothing announced: 0.
+ * Never more than the mean interval: one low reading must not hold back
+ * the sends queued behind it. */
+double dp_http_ratelimit_interval_ms(const dp_http_ratelimit *rl);
 
 /* The backoff before retry number `attempt` (1 = first retry): min(base *
  * 2^(attempt-1), 8 s), times a jitter factor in [0.5, 1), raised to at

@@ -7,7 +7,16 @@
  * became slower for good is accepted after ~100 requests, a queue is
  * caught within a round. */
 #define BASE_DRIFT 0.01
-#define PACE_GROWTH 0.1 /* per second without 429s */
+/* Limited slow start (RFC 3742): above this level, slow start grows by
+ * half of it per round, not by doubling, so that a rate wall hidden behind
+ * a bucket is not met with a doubled window in flight. */
+#define SLOW_START_MAX 8
+#define PACE_HOLD 0.95    /* the held pace under the rate of the last 429s */
+#define PACE_DECREASE 0.7 /* a round with 429s: the pace x this */
+#define PACE_STEP 1.05    /* one probe up */
+#define QUIET_MIN_MS 2000 /* quiet period before the first probe */
+#define QUIET_MAX_MS 32000
+#define BIN_MS 100.0      /* successes are counted per bin of this */
 
 void dp_limiter_init(dp_limiter *l, int autotune, int max)
 {
@@ -70,23 +79,78 @@ double dp_limiter_interval_ms(const dp_limiter *l)
 	return l->pace_rps > 0 ? 1000.0 / l->pace_rps : 0;
 }
 
-/* Auto: the pace after a round of elapsed ms. */
-static void pace(dp_limiter *l, double elapsed_ms)
+/* Under the bins: empties those between the last counted one and bin b. */
+static void advance_bins(dp_limiter *l, long b)
 {
-	double rate = elapsed_ms > 0 ? l->ok * 1000.0 / elapsed_ms : 0;
+	if (b - l->bin_last >= DP_LIMITER_BINS)
+		memset(l->bins, 0, sizeof l->bins);
+	else
+		for (long k = l->bin_last + 1; k <= b; k++)
+			l->bins[k % DP_LIMITER_BINS] = 0;
+	if (b > l->bin_last)
+		l->bin_last = b;
+}
 
-	if (l->throttled > 0) {
-		/* A round is short and its rate noisy: one round lowers the pace
-		 * to 0.7x at most. */
-		if (l->pace_rps <= 0)
-			l->pace_rps = rate;
-		else if (rate < l->pace_rps)
-			l->pace_rps = rate > l->pace_rps * 0.7 ? rate : l->pace_rps * 0.7;
-		if (l->pace_rps > 0)
-			l->pace_rps = l->pace_rps * 0.9 > 0.1 ? l->pace_rps * 0.9 : 0.1;
-	} else if (l->pace_rps > 0) {
-		l->pace_rps *= 1 + PACE_GROWTH * elapsed_ms / 1000;
+/* Successes per second over about the last second (since the first
+ * success, if later). */
+static double delivered_rps(dp_limiter *l, double now_ms)
+{
+	long b = (long)(now_ms / BIN_MS);
+	double window = (DP_LIMITER_BINS - 1) * BIN_MS + fmod(now_ms, BIN_MS), n = 0;
+
+	advance_bins(l, b);
+	for (int i = 0; i < DP_LIMITER_BINS; i++)
+		n += l->bins[i];
+	if (now_ms - l->first_ok_ms < window)
+		window = now_ms - l->first_ok_ms;
+	return window > 0 ? n * 1000 / window : 0;
+}
+
+/* Auto: the pace after a round with 429s: x PACE_DECREASE from the rate
+ * they came at (w_max: the pace, or what successes came back at over the
+ * last second if less, i.e. what the server granted; a round that ends at
+ * its first 429 is too short to measure), and a 429 that follows a probe
+ * up doubles the quiet period before the next. */
+static void pace_throttled(dp_limiter *l, double now_ms)
+{
+	double granted = delivered_rps(l, now_ms);
+
+	if (l->pace_rps <= 0 || (granted > 0 && granted < l->pace_rps))
+		l->pace_rps = granted;
+	l->w_max_rps = l->pace_rps;
+	l->pace_rps = l->pace_rps * PACE_DECREASE > 0.1 ? l->pace_rps * PACE_DECREASE : 0.1;
+	l->quiet_ms = !l->probing ? QUIET_MIN_MS
+		      : l->quiet_ms * 2 < QUIET_MAX_MS ? l->quiet_ms * 2 : QUIET_MAX_MS;
+	l->probing = 0;
+	l->probe_at_ms = now_ms + l->quiet_ms;
+}
+
+/* Auto: the pace after a round without 429s, elapsed_ms long: back up to
+ * PACE_HOLD x w_max within about a second (CUBIC's concave region), held
+ * there, and w_max probed PACE_STEP higher after each quiet period. */
+static void pace_quiet(dp_limiter *l, double now_ms, double elapsed_ms)
+{
+	double target = PACE_HOLD * l->w_max_rps, f = elapsed_ms / 500;
+
+	if (l->pace_rps < target) {
+		l->pace_rps += (target - l->pace_rps) * (f < 1 ? f : 1);
+		if (l->pace_rps > 0.99 * target)
+			l->pace_rps = target;
+	} else if (now_ms >= l->probe_at_ms) {
+		l->w_max_rps *= PACE_STEP;
+		l->pace_rps = PACE_HOLD * l->w_max_rps;
+		l->probing = 1;
+		l->probe_at_ms = now_ms + l->quiet_ms;
 	}
+}
+
+/* Auto: the pace after a round (limiter.h). */
+static void pace(dp_limiter *l, double now_ms)
+{
+	if (l->throttled > 0)
+		pace_throttled(l, now_ms);
+	else if (l->pace_rps > 0)
+		pace_quiet(l, now_ms, now_ms - l->round_start_ms);
 }
 
 static void end_round(dp_limiter *l, double now_ms)
@@ -95,7 +159,7 @@ static void end_round(dp_limiter *l, double now_ms)
 	int congested;
 
 	if (l->autotune)
-		pace(l, now_ms - l->round_start_ms);
+		pace(l, now_ms);
 	if (l->autotune)
 		congested = l->throttled > 0 || l->errors > 0 ||
 			    (l->ok_timed > 0 && l->ratio_sum / l->ok_timed > DP_LIMITER_TOLERANCE);
@@ -107,9 +171,11 @@ static void end_round(dp_limiter *l, double now_ms)
 		l->decreases++;
 		l->recover = l->sent;
 	} else if (l->peak >= level) {
-		set_level(l, l->slow_start ? l->level * 2 : l->level + 1);
+		set_level(l, !l->slow_start ? l->level + 1
+			     : l->level <= SLOW_START_MAX ? l->level * 2
+			     : l->level + SLOW_START_MAX / 2);
 	}
-	l->n = l->throttled = l->errors = l->ok_timed = l->ok = 0;
+	l->n = l->throttled = l->errors = l->ok_timed = 0;
 	l->ratio_sum = 0;
 	l->peak = 0;
 	l->round_start_ms = now_ms;
@@ -129,6 +195,13 @@ void dp_limiter_done(dp_limiter *l, unsigned long seq, enum dp_limiter_outcome o
 			delay_ratio(l, ms, tokens);
 		return;
 	}
+	if (o == DP_LIMITER_OK) {
+		long b = (long)(now_ms / BIN_MS);
+		if (l->first_ok_ms <= 0)
+			l->first_ok_ms = now_ms;
+		advance_bins(l, b);
+		l->bins[b % DP_LIMITER_BINS]++;
+	}
 	l->n++;
 	if (o == DP_LIMITER_THROTTLED) {
 		l->throttled++;
@@ -137,7 +210,6 @@ void dp_limiter_done(dp_limiter *l, unsigned long seq, enum dp_limiter_outcome o
 	} else {
 		l->ratio_sum += delay_ratio(l, ms, tokens);
 		l->ok_timed++;
-		l->ok++;
 	}
 	/* Auto ends the round at its first 429: waiting for a full round of
 	 * them would let a whole window of requests hit the wall again. */

@@ -24,10 +24,23 @@
  * Auto: starts at 1 in flight (a refused key costs one request), grows up
  * to max; congestion is any 429 or 5xx in a round, or the delay gradient.
  * A limit on in-flight requests does not bound their rate when 429s come
- * back at once, so a round with 429s also sets a pace: the rate of the
- * round's successes (what the server let through) x0.9 (but at most
- * 0.7x lower per round), raised 10% per second without 429s (the same AIMD, on the rate, as in BBR's pacing to
- * the delivery rate it measured).
+ * back at once, so the sends are also paced (dp_limiter_interval_ms):
+ *   - a round with 429s sets the pace to 0.7x the rate they came at
+ *     (w_max: the pace, or what successes came back at over the last
+ *     second if less: what the server granted); without 429s the pace
+ *     comes back to 0.95x w_max within about a second and holds there;
+ *     only after a quiet period without 429s is w_max probed 5% higher,
+ *     and each 429 that follows a probe doubles the period (2 s, up to
+ *     32 s).  This is CUBIC's plateau at the rate where loss was last seen
+ *     (RFC 8312 sec. 4.2-4.4) with BBR's ProbeBW (probe up by a gain, then
+ *     hold), slowed down: probing past a rate wall costs 429s, and a wall
+ *     rarely moves;
+ *   - slow start doubles the level per round up to 8, then adds 4 per
+ *     round (Limited Slow-Start, RFC 3742): behind a bucket, a rate wall
+ *     is met late, with the whole window in flight.  (Pacing slow start
+ *     at 2x its delivery rate, as BBR's startup, was tried: it slowed the
+ *     climb on a 64-slot server by 0.3-0.5 s and doubled the 429s at the
+ *     first wall, bench/api-throughput.sh drpm.)
  * Fixed: the level is `max` after the first success (the first request goes
  * alone, for the same reason), and only a round in which over half the
  * requests were answered 429 lowers it (a rate wall, not weather); it grows
@@ -41,6 +54,7 @@
 #define DP_LIMITER_TOLERANCE 2.0
 #define DP_LIMITER_BETA 0.7
 #define DP_LIMITER_CLASSES 24
+#define DP_LIMITER_BINS 10
 
 enum dp_limiter_outcome {
 	DP_LIMITER_OK,        /* an answer (2xx, or a 4xx about this request) */
@@ -58,9 +72,16 @@ typedef struct dp_limiter {
 	int n, throttled, errors, ok_timed;
 	double ratio_sum;
 	int peak;         /* most in flight at any send this round */
-	int ok;           /* successes this round */
 	double round_start_ms;
 	double pace_rps;  /* auto, after 429s: requests per second at most (0: none) */
+	double w_max_rps; /* the rate the last 429s came at */
+	int probing;      /* w_max was raised since the last 429s */
+	double quiet_ms;  /* the quiet period before the next probe up */
+	double probe_at_ms; /* when the held pace may step up */
+	/* Successes per 100 ms over the last second, for the granted rate. */
+	int bins[DP_LIMITER_BINS];
+	long bin_last;
+	double first_ok_ms;
 	unsigned long sent;    /* requests sent so far (their sequence numbers) */
 	unsigned long recover; /* answers to requests sent up to here belong to
 				* the window before the last decrease: ignored */

@@ -116,6 +116,29 @@ void dp_stage_pool_join(dp_stage_pool *p)
 	p->started = 0;
 }
 
+int dp_stage_pool_start_io(dp_stage_pool *p, int n, void *(*fn)(void *), void *arg,
+			   dp_stage_io *io)
+{
+	int started = dp_stage_pool_start(p, n, fn, arg);
+
+	if (started == 0) {
+		dp_err e;
+		dp_err_set(&e, "cannot start a thread");
+		dp_stage_io_fail(io, &e);
+	}
+	return started;
+}
+
+void dp_stage_pool_end_input(dp_stage_pool *p, pthread_mutex_t *mu, pthread_cond_t *work,
+			     int *ended)
+{
+	pthread_mutex_lock(mu);
+	*ended = 1;
+	pthread_cond_broadcast(work);
+	pthread_mutex_unlock(mu);
+	dp_stage_pool_join(p);
+}
+
 void dp_stage_threads(int n, void *(*fn)(void *), void *arg)
 {
 	dp_stage_pool p = {0};

@@ -84,6 +84,16 @@ typedef struct dp_stage_pool {
 int dp_stage_pool_start(dp_stage_pool *p, int n, void *(*fn)(void *), void *arg);
 void dp_stage_pool_join(dp_stage_pool *p);
 
+/* For a stage that holds records in a loop of its own (dp_stage_io):
+ * dp_stage_pool_start, latching "cannot start a thread" in io when none
+ * starts; returns how many started. */
+int dp_stage_pool_start_io(dp_stage_pool *p, int n, void *(*fn)(void *), void *arg,
+			   dp_stage_io *io);
+/* ... and its end of input: sets *ended under mu, wakes the workers
+ * waiting on work, and joins them. */
+void dp_stage_pool_end_input(dp_stage_pool *p, pthread_mutex_t *mu, pthread_cond_t *work,
+			     int *ended);
+
 /* Runs fn(arg) on n threads (>= 1; on the caller's when none can start)
  * and joins them. */
 void dp_stage_threads(int n, void *(*fn)(void *), void *arg);

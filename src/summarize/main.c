@@ -37,7 +37,54 @@ static const char usage[] =
 	"  --context-tokens N      document text per request; longer documents are\n"
 	"                          summarized by section, then combined (default 6000)\n";
 
-int main(int argc, char **argv)
+/* The templates read from --prompt-file and --chunk-prompt-file (owned). */
+struct templates {
+	char *doc, *chunk;
+};
+
+/* Takes one option of this stage's own into ctx/t.  Returns -1 when taken,
+ * DP_EXIT_USAGE (err set) when bad, DP_EXIT_OK after --help, and -2 when
+ * it is not one of them. */
+static int own_option(int opt, summarize_ctx *ctx, struct templates *t, dp_api_cli *api,
+		      dp_err *err)
+{
+	long n;
+
+	switch (opt) {
+	case OPT_THREADS:
+		return dp_api_parse_threads(api, optarg, err) == DP_CLI_TAKEN ? -1 : DP_EXIT_USAGE;
+	case OPT_CHUNK_SUMMARIES:
+		ctx->chunk_summaries = 1;
+		return -1;
+	case OPT_PROMPT_FILE:
+		free(t->doc);
+		if ((t->doc = summarize_read_template(optarg, err)) == NULL)
+			return DP_EXIT_USAGE;
+		ctx->doc_prompt = t->doc;
+		return -1;
+	case OPT_CHUNK_PROMPT_FILE:
+		free(t->chunk);
+		if ((t->chunk = summarize_read_template(optarg, err)) == NULL)
+			return DP_EXIT_USAGE;
+		ctx->chunk_prompt = t->chunk;
+		return -1;
+	case OPT_CONTEXT_TOKENS:
+		if (dp_cli_parse_long("context-tokens", optarg, 256, 10000000, &n, err) < 0)
+			return DP_EXIT_USAGE;
+		ctx->context_tokens = (size_t)n;
+		return -1;
+	case OPT_HELP:
+		printf("%s\n%s\n%s\n%s", usage, dp_api_help, dp_cli_help, dp_exit_codes_help);
+		return DP_EXIT_OK;
+	}
+	return -2;
+}
+
+/* Parses the command line.  Returns -1 to go on; otherwise the exit
+ * status (DP_EXIT_USAGE for a bad command line, said on stderr, or that of
+ * an option that ends the run, like --help). */
+static int parse_args(int argc, char **argv, summarize_ctx *ctx, struct templates *t,
+		      dp_api_cli *api, dp_cli *cli)
 {
 	static const struct option longopts[] = {
 		{"threads", required_argument, NULL, OPT_THREADS},
@@ -50,89 +97,70 @@ int main(int argc, char **argv)
 		DP_CLI_LONGOPTS,
 		{NULL, 0, NULL, 0},
 	};
-	summarize_ctx ctx = {.doc_prompt = summarize_doc_prompt,
-			     .chunk_prompt = summarize_chunk_prompt,
-			     .context_tokens = SUMMARIZE_CONTEXT_DEFAULT};
-	char *doc_tmpl = NULL, *chunk_tmpl = NULL;
-	dp_api_cli api = {.threads = DP_THREADS_DEFAULT};
-	dp_cli cli = {0};
+	dp_err err;
+	int opt, rc = -1, said = 0;
+
+	while (rc == -1 && (opt = getopt_long(argc, argv, "j:", longopts, NULL)) != -1) {
+		if ((rc = own_option(opt, ctx, t, api, &err)) != -2)
+			continue;
+		if ((rc = dp_api_option(api, opt, optarg, &err)) == DP_CLI_TAKEN) {
+			rc = -1;
+		} else if (rc == DP_CLI_BAD) {
+			rc = DP_EXIT_USAGE;
+		} else {
+			rc = dp_cli_other_option(cli, opt, optarg);
+			said = rc >= 0;
+		}
+	}
+	if (rc == -1 && optind < argc) {
+		dp_err_set(&err, "unexpected argument '%s'", argv[optind]);
+		rc = DP_EXIT_USAGE;
+	}
+	if (rc == DP_EXIT_USAGE && !said)
+		dp_diag("%s", err.msg);
+	return rc;
+}
+
+/* With an API backend: the client, the identity and the cache in ctx.
+ * Returns -1 to go on, or the exit status (said on stderr). */
+static int open_remote(summarize_ctx *ctx, dp_api_cli *api)
+{
+	dp_err err;
+
+	ctx->ollama = strcmp(api->backend, "ollama") == 0;
+	ctx->model = api->model != NULL ? api->model : summarize_default_model(ctx->ollama);
+	dp_http_resolve_server(&api->http, api->base_url, api->api_key, ctx->ollama);
+	if ((ctx->http = dp_http_new(&api->http, &err)) == NULL) {
+		dp_diag("%s", err.msg);
+		return DP_EXIT_USAGE;
+	}
+	summarize_set_identity(ctx, api->backend);
+	ctx->refresh = api->refresh;
+	if (dp_api_open_reuse(api, "docpipe-summarize", &ctx->reuse, &err) < 0) {
+		dp_diag("%s", err.msg);
+		return DP_EXIT_SYSTEM;
+	}
+	return -1;
+}
+
+/* Runs the stage over the command line's input and output; returns the
+ * exit status. */
+static int run(summarize_ctx *ctx, dp_cli *cli, int workers)
+{
+	dp_stage_counts counts = {0};
 	dp_source *src = NULL;
 	dp_sink *sink = NULL;
-	dp_stage_counts counts = {0};
 	dp_err err;
-	long n;
-	int opt, rc = DP_EXIT_USAGE, workers;
+	int rc;
 
-	dp_cli_init("summarize");
-	while ((opt = getopt_long(argc, argv, "j:", longopts, NULL)) != -1) {
-		switch (opt) {
-		case OPT_THREADS:
-			if (dp_api_parse_threads(&api, optarg, &err) != DP_CLI_TAKEN)
-				goto usage_error;
-			break;
-		case OPT_CHUNK_SUMMARIES:
-			ctx.chunk_summaries = 1;
-			break;
-		case OPT_PROMPT_FILE:
-			free(doc_tmpl);
-			if ((doc_tmpl = summarize_read_template(optarg, &err)) == NULL)
-				goto usage_error;
-			ctx.doc_prompt = doc_tmpl;
-			break;
-		case OPT_CHUNK_PROMPT_FILE:
-			free(chunk_tmpl);
-			if ((chunk_tmpl = summarize_read_template(optarg, &err)) == NULL)
-				goto usage_error;
-			ctx.chunk_prompt = chunk_tmpl;
-			break;
-		case OPT_CONTEXT_TOKENS:
-			if (dp_cli_parse_long("context-tokens", optarg, 256, 10000000, &n, &err) < 0)
-				goto usage_error;
-			ctx.context_tokens = (size_t)n;
-			break;
-		case OPT_HELP:
-			printf("%s\n%s\n%s\n%s", usage, dp_api_help, dp_cli_help, dp_exit_codes_help);
-			rc = DP_EXIT_OK;
-			goto done;
-		default:
-			if ((rc = dp_api_option(&api, opt, optarg, &err)) == DP_CLI_TAKEN)
-				break;
-			if (rc == DP_CLI_BAD)
-				goto usage_error;
-			if ((rc = dp_cli_other_option(&cli, opt, optarg)) >= 0)
-				goto done;
-		}
-	}
-	if (optind < argc) {
-		dp_err_set(&err, "unexpected argument '%s'", argv[optind]);
-		goto usage_error;
-	}
-	workers = dp_api_workers(&api, 4);
-	if (dp_api_is_remote(&api)) {
-		ctx.ollama = strcmp(api.backend, "ollama") == 0;
-		ctx.model = api.model != NULL ? api.model : summarize_default_model(ctx.ollama);
-		dp_http_resolve_server(&api.http, api.base_url, api.api_key, ctx.ollama);
-		ctx.http = dp_http_new(&api.http, &err);
-		if (ctx.http == NULL)
-			goto usage_error;
-		summarize_set_identity(&ctx, api.backend);
-		ctx.refresh = api.refresh;
-		if (dp_api_open_reuse(&api, "docpipe-summarize", &ctx.reuse, &err) < 0) {
-			dp_diag("%s", err.msg);
-			rc = DP_EXIT_SYSTEM;
-			goto done;
-		}
-	}
-	dp_api_cli_free(&api);
-	if (dp_cli_open(&cli, 1, &src, &sink, &err) < 0) {
+	if (dp_cli_open(cli, 1, &src, &sink, &err) < 0) {
 		dp_diag("%s", err.msg);
-		rc = DP_EXIT_SYSTEM;
-		goto done;
+		return DP_EXIT_SYSTEM;
 	}
-	if (ctx.http != NULL) {
-		rc = summarize_run_scheduled(&ctx, src, sink, workers, &counts, &err);
+	if (ctx->http != NULL) {
+		rc = summarize_run_scheduled(ctx, src, sink, workers, &counts, &err);
 	} else {
-		dp_stage_ops ops = {.accepts = "document", .process = summarize_process, .ctx = &ctx};
+		dp_stage_ops ops = {.accepts = "document", .process = summarize_process, .ctx = ctx};
 		rc = dp_stage_run(src, sink, &ops, workers, &counts, &err);
 	}
 	if (rc == DP_EXIT_SYSTEM)
@@ -141,18 +169,34 @@ int main(int argc, char **argv)
 		dp_diag("%s", err.msg);
 		rc = DP_EXIT_SYSTEM;
 	}
-	rc = dp_api_finish(ctx.http, "summaries", atomic_load(&ctx.reused),
-			   atomic_load(&ctx.requested), atomic_load(&ctx.refused), rc);
-	goto done;
-usage_error:
-	dp_diag("%s", err.msg);
-	rc = DP_EXIT_USAGE;
-done:
 	dp_source_free(&src);
+	return dp_api_finish(ctx->http, "summaries", atomic_load(&ctx->reused),
+			     atomic_load(&ctx->requested), atomic_load(&ctx->refused), rc);
+}
+
+int main(int argc, char **argv)
+{
+	summarize_ctx ctx = {.doc_prompt = summarize_doc_prompt,
+			     .chunk_prompt = summarize_chunk_prompt,
+			     .context_tokens = SUMMARIZE_CONTEXT_DEFAULT};
+	struct templates t = {0};
+	dp_api_cli api = {.threads = DP_THREADS_DEFAULT};
+	dp_cli cli = {0};
+	int rc, workers = 0;
+
+	dp_cli_init("summarize");
+	rc = parse_args(argc, argv, &ctx, &t, &api, &cli);
+	if (rc == -1) {
+		workers = dp_api_workers(&api, 4);
+		if (dp_api_is_remote(&api))
+			rc = open_remote(&ctx, &api);
+	}
+	dp_api_cli_free(&api);
+	if (rc == -1)
+		rc = run(&ctx, &cli, workers);
 	dp_reuse_close(&ctx.reuse);
 	dp_http_free(&ctx.http);
-	dp_api_cli_free(&api);
-	free(doc_tmpl);
-	free(chunk_tmpl);
+	free(t.doc);
+	free(t.chunk);
 	return dp_cli_exit_status(rc);
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "docrec.h"
 #include "record.h"
 #include "text.h"
@@ -19,22 +20,17 @@ static char *doc_prompt(const summarize_ctx *c, const char *path, const char *te
 	return summarize_fill(c->doc_prompt, names, values, 2, SUMMARIZE_PROMPT_MAX + strlen(text));
 }
 
-/* Appends s to a growing text (parts separated by a blank line). */
-static int append(char **buf, size_t *len, const char *s, size_t sl)
-{
-	char *b = realloc(*buf, *len + sl + 3);
+/* The joined text of a round, or a heading path, comes from one record:
+ * it is at most as long. */
+#define JOINED_MAX DP_RECORD_MAX_DEFAULT
 
-	if (b == NULL)
-		return -1;
-	if (*len > 0) {
-		memcpy(b + *len, "\n\n", 2);
-		*len += 2;
-	}
-	memcpy(b + *len, s, sl);
-	*len += sl;
-	b[*len] = '\0';
-	*buf = b;
-	return 0;
+/* Appends s to a growing text (parts separated by a blank line); the
+ * overflow flag says when it failed. */
+static void append(dp_buf *b, const char *s, size_t sl)
+{
+	if (b->len > 0)
+		dp_buf_append(b, "\n\n", 2);
+	dp_buf_append(b, s, sl);
 }
 
 char **summarize_round_prompts(const summarize_ctx *c, const char *path, jv parts, size_t *np,
@@ -42,36 +38,37 @@ char **summarize_round_prompts(const summarize_ctx *c, const char *path, jv part
 {
 	int n = jv_array_length(jv_copy(parts));
 	char **prompts = calloc((size_t)n + 1, sizeof *prompts);
-	size_t tokens = 0, len = 0;
-	char *cur = NULL;
+	size_t tokens = 0;
+	dp_buf cur;
 	int rc = prompts == NULL ? -1 : 0;
+
+	dp_buf_init(&cur, JOINED_MAX);
 
 	*np = 0;
 	for (int i = 0; i <= n && rc == 0; i++) {
 		jv p = i < n ? jv_array_get(jv_copy(parts), i) : jv_null();
 		const char *s = i < n ? jv_string_value(p) : "";
 		size_t sl = strlen(s), t = dp_tokens_estimate(s, sl);
-		if (cur != NULL && (i == n || tokens + t > c->context_tokens)) {
-			if (*np >= SECTIONS_MAX || (prompts[*np] = doc_prompt(c, path, cur)) == NULL)
+		if ((cur.len > 0 || cur.overflow) && (i == n || tokens + t > c->context_tokens)) {
+			if (cur.overflow || *np >= SECTIONS_MAX ||
+			    (prompts[*np] = doc_prompt(c, path, dp_buf_cstr(&cur))) == NULL)
 				rc = -1;
 			else
 				++*np;
-			free(cur);
-			cur = NULL;
-			len = tokens = 0;
+			dp_buf_reset(&cur);
+			tokens = 0;
 		}
 		if (i < n && rc == 0) {
 			/* A part bigger than the context is cut: say so in the text. */
 			size_t keep = sl;
 			while (dp_tokens_estimate(s, keep) > c->context_tokens)
 				keep = dp_utf8_floor(s, keep * 3 / 4);
-			if (append(&cur, &len, s, keep) < 0)
-				rc = -1;
+			append(&cur, s, keep);
 			tokens += dp_tokens_estimate(s, keep);
 		}
 		jv_free(p);
 	}
-	free(cur);
+	dp_buf_free(&cur);
 	jv_free(parts);
 	if (rc < 0) {
 		summarize_prompts_free(prompts, *np);
@@ -92,25 +89,25 @@ static char *heading_path(jv rec, int i)
 {
 	jv h = jv_object_get(jv_array_get(jv_object_get(jv_copy(rec), jv_string("chunks")), i),
 			     jv_string("heading"));
-	char *out = NULL;
-	size_t len = 0;
+	dp_buf out;
 
+	dp_buf_init(&out, JOINED_MAX);
 	if (jv_get_kind(h) == JV_KIND_ARRAY) {
 		jv_array_foreach(h, k, name) {
 			if (jv_get_kind(name) == JV_KIND_STRING) {
-				const char *s = jv_string_value(name);
-				char *o = realloc(out, len + strlen(s) + 4);
-				if (o != NULL) {
-					out = o;
-					len += (size_t)sprintf(out + len, "%s%s", len > 0 ? " > " : "", s);
-				}
+				if (out.len > 0)
+					dp_buf_append(&out, " > ", 3);
+				dp_buf_append(&out, jv_string_value(name),
+					      (size_t)jv_string_length_bytes(jv_copy(name)));
 			}
 			jv_free(name);
 			(void)k;
 		}
 	}
 	jv_free(h);
-	return out != NULL ? out : strdup("");
+	char *path = out.overflow ? NULL : strdup(dp_buf_cstr(&out));
+	dp_buf_free(&out);
+	return path;
 }
 
 char *summarize_make_chunk_prompt(const summarize_ctx *c, jv rec, int i, const char *summary)

@@ -382,11 +382,7 @@ int summarize_run_scheduled(summarize_ctx *c, dp_source *src, dp_sink *sink, int
 	pthread_cond_init(&r.work, NULL);
 	pthread_cond_init(&r.room, NULL);
 	dp_source_flush_on_idle(src, sink);
-	if (dp_stage_pool_start(&pool, workers, worker, &r) == 0) {
-		dp_err e;
-		dp_err_set(&e, "cannot start a thread");
-		dp_stage_io_fail(&r.io, &e);
-	}
+	dp_stage_pool_start_io(&pool, workers, worker, &r, &r.io);
 	while (pool.started > 0 && !dp_stage_io_failed(&r.io)) {
 		jv rec;
 		dp_err e;
@@ -398,11 +394,7 @@ int summarize_run_scheduled(summarize_ctx *c, dp_source *src, dp_sink *sink, int
 		if (dp_stage_io_take(&r.io, &rec))
 			admit(&r, rec);
 	}
-	pthread_mutex_lock(&r.mu);
-	r.input_ended = 1;
-	pthread_cond_broadcast(&r.work);
-	pthread_mutex_unlock(&r.mu);
-	dp_stage_pool_join(&pool);
+	dp_stage_pool_end_input(&pool, &r.mu, &r.work, &r.input_ended);
 	pthread_cond_destroy(&r.work);
 	pthread_cond_destroy(&r.room);
 	pthread_mutex_destroy(&r.mu);

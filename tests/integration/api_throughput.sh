@@ -105,7 +105,7 @@ is "$(jq -r '.times | sort_by(.[1]) | .[0][2] <= .[1][1]' "$T_DIR/s3")" true \
 	"the first request goes alone (a refusal would cost one request)"
 
 # ... and down against a server that answers 429 above 3000 requests/min.
-serve rpm --slots 64 --latency chat=20 --rpm 3000
+serve rpm --slots 64 --latency chat=20 --rpm 3000 --no-ratelimit-headers
 summarize --chunk-summaries --threads auto --max-threads 32 <"$T_DIR/big.ndjson" >"$T_DIR/o4" 2>"$T_DIR/e4"
 is "$?" 0 "auto against a rate limit: exit 0, nothing failed"
 stats >"$T_DIR/s4"

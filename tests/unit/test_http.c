@@ -207,7 +207,7 @@ static void test_limiter(void)
 	T_EQ_INT(dp_limiter_level(&l), 1, "auto starts at one in flight");
 	round_of(&l, 1, DP_LIMITER_OK, 20, 100);
 	T_EQ_INT(dp_limiter_level(&l), 2, "slow start doubles per round");
-	for (int i = 0; i < 10; i++)
+	for (int i = 0; i < 20; i++)
 		round_of(&l, dp_limiter_level(&l), DP_LIMITER_OK, 20, 100);
 	T_EQ_INT(dp_limiter_level(&l), 64, "never above --max-threads");
 	round_of(&l, 64, DP_LIMITER_OK, 60, 100);
@@ -257,26 +257,100 @@ static void test_limiter(void)
 	round_of(&l, 1, DP_LIMITER_ERROR, 20, 100);
 	T_EQ_INT(dp_limiter_level(&l), 1, "auto: never below one");
 
-	/* The pace: 429s come back at once, so only a rate bounds them. */
-	dp_limiter_init(&l, 1, 8);
-	unsigned long a = dp_limiter_sent(&l, 1), b;
+	/* The pace: 429s come back at once, so only a rate bounds them.  (A
+	 * level of 1: each answer is a round.) */
+	dp_limiter_init(&l, 1, 1);
+	unsigned long a = dp_limiter_sent(&l, 1);
 	dp_limiter_done(&l, a, DP_LIMITER_OK, 20, 100, 1000);
+	a = dp_limiter_sent(&l, 1);
+	dp_limiter_done(&l, a, DP_LIMITER_OK, 20, 100, 1100);
 	T_OK(dp_limiter_interval_ms(&l) == 0, "no pace before a 429");
 	a = dp_limiter_sent(&l, 1);
-	b = dp_limiter_sent(&l, 2);
-	dp_limiter_done(&l, a, DP_LIMITER_OK, 20, 100, 1100);
-	dp_limiter_done(&l, b, DP_LIMITER_THROTTLED, 1, 100, 1100);
-	T_OK(fabs(dp_limiter_interval_ms(&l) - 1000 / 9.0) < 0.01,
-	     "a round with 429s: paced at 0.9 x its successes per second (1 in 100 ms)");
+	dp_limiter_done(&l, a, DP_LIMITER_THROTTLED, 1, 100, 1200);
+	/* 2 successes since the first at 1000 ms: 10/s; x0.7. */
+	T_OK(fabs(dp_limiter_interval_ms(&l) - 1000 / 7.0) < 0.01,
+	     "a 429: 0.7 x what was granted over the last second");
+	double held = dp_limiter_interval_ms(&l);
+	for (int i = 0; i < 36; i++) {
+		a = dp_limiter_sent(&l, 1);
+		dp_limiter_done(&l, a, DP_LIMITER_OK, 20, 100, 1300 + 50 * i);
+	}
+	T_OK(fabs(dp_limiter_interval_ms(&l) - 1000 / 9.5) < 0.01,
+	     "back up to 0.95 x the rate of the 429 within about a second, and held there");
+	T_OK(dp_limiter_interval_ms(&l) < held, "(faster than just after the 429)");
 	a = dp_limiter_sent(&l, 1);
-	dp_limiter_done(&l, a, DP_LIMITER_OK, 20, 100, 2100);
-	T_OK(fabs(dp_limiter_interval_ms(&l) - 1000 / 9.9) < 0.01, "then 10% faster per second without 429s");
+	dp_limiter_done(&l, a, DP_LIMITER_OK, 20, 100, 3300);
+	T_OK(fabs(dp_limiter_interval_ms(&l) - 1000 / (9.5 * 1.05)) < 0.01,
+	     "after a quiet period of 2 s: one probe 5% up");
+	a = dp_limiter_sent(&l, 1);
+	dp_limiter_done(&l, a, DP_LIMITER_OK, 20, 100, 4000);
+	T_OK(fabs(dp_limiter_interval_ms(&l) - 1000 / (9.5 * 1.05)) < 0.01,
+	     "no further probe before the next quiet period");
+	a = dp_limiter_sent(&l, 1);
+	dp_limiter_done(&l, a, DP_LIMITER_THROTTLED, 1, 100, 4100);
+	a = dp_limiter_sent(&l, 1);
+	dp_limiter_done(&l, a, DP_LIMITER_OK, 20, 100, 5000);
+	double before_probe = dp_limiter_interval_ms(&l);
+	a = dp_limiter_sent(&l, 1);
+	dp_limiter_done(&l, a, DP_LIMITER_OK, 20, 100, 7500);
+	T_OK(dp_limiter_interval_ms(&l) == before_probe,
+	     "a 429 after a probe doubles the quiet period (no probe 3.4 s later)");
+	a = dp_limiter_sent(&l, 1);
+	dp_limiter_done(&l, a, DP_LIMITER_OK, 20, 100, 8200);
+	T_OK(dp_limiter_interval_ms(&l) < before_probe, "but one after 4 s");
+
+	/* Limited slow start (RFC 3742). */
+	dp_limiter_init(&l, 1, 64);
+	for (int i = 0; i < 5; i++)
+		round_of(&l, dp_limiter_level(&l), DP_LIMITER_OK, 20, 100);
+	T_EQ_INT(dp_limiter_level(&l), 20, "slow start: doubles to 8 then +4 a round (1 2 4 8 16 20)");
+}
+
+/* Announced limits: the header values and the pacing they ask for. */
+static void test_ratelimit(void)
+{
+	static const struct {
+		const char *in;
+		double ms;
+	} durations[] = {
+		{"1s", 1000}, {"6m0s", 360000}, {"20ms", 20}, {" 1.5s\r\n", 1500}, {"1h2m3s", 3723000},
+		{"0s", 0}, {"2", 2000}, {"250us", 0.25}, {"", -1}, {"s", -1}, {"1x", -1},
+		{"-1s", -1}, {"1s2", -1}, {"abc", -1},
+	};
+	for (size_t i = 0; i < sizeof durations / sizeof durations[0]; i++) {
+		double got = dp_http_parse_duration_ms(durations[i].in);
+		char what[96];
+		snprintf(what, sizeof what, "duration %zu -> %g ms (got %g)", i, durations[i].ms, got);
+		T_OK(fabs(got - durations[i].ms) < 1e-9, what);
+	}
+	static const struct {
+		dp_http_ratelimit rl;
+		double ms;
+		const char *why;
+	} paces[] = {
+		{{-1, -1, -1}, 0, "nothing announced: no pace"},
+		{{3000, -1, -1}, 21, "only a limit: 5% under its mean rate"},
+		{{3000, 50, 0}, 0, "a full bucket: no wait"},
+		{{3000, 40, 200}, 200 / (40 - (40 + 200 / 21.0) / 2), "above half: the surplus spread until the reset"},
+		{{3000, 25, 525}, 21, "at half: the mean rate"},
+		{{3000, 0, 1000}, 21, "nothing left: the mean rate, not the whole reset"},
+		{{-1, 10, 1000}, 100, "no limit: the rest spread until the reset"},
+		{{-1, 0, 1000}, 1000, "no limit, nothing left: the reset"},
+		{{60, 0, 30000}, 1050, "60 a minute: one a second (and 5%)"},
+	};
+	for (size_t i = 0; i < sizeof paces / sizeof paces[0]; i++) {
+		double got = dp_http_ratelimit_interval_ms(&paces[i].rl);
+		char what[160];
+		snprintf(what, sizeof what, "%s (%g ms, got %g)", paces[i].why, paces[i].ms, got);
+		T_OK(fabs(got - paces[i].ms) < 0.01, what);
+	}
 }
 
 int main(void)
 {
 	test_policy();
 	test_limiter();
+	test_ratelimit();
 	test_retry_after();
 	test_backoff();
 	test_new();
