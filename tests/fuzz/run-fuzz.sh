@@ -5,13 +5,14 @@
 #   TARGET: chunk (the Markdown/text chunker, default), record (the line
 #   reader, record parser and vector decoder every stage runs on its input),
 #   html (the HTML converter with chunking and provenance) or zip (the ZIP
-#   reader with DOCX, ODT and EPUB).
+#   reader with DOCX, ODT and EPUB) or http (the API client's header values:
+#   durations, Retry-After, the pacing from them).
 # The corpus is kept in build/fuzz/corpus-TARGET; crashes are written to
 # build/fuzz/ as crash-*.
 set -eu
 cd "$(dirname "$0")/../.."
 target=chunk
-case ${1:-} in chunk | record | html | zip) target=$1; shift ;; esac
+case ${1:-} in chunk | record | html | zip | http) target=$1; shift ;; esac
 secs=${1:-60}
 out=build/fuzz
 corpus=$out/corpus-$target
@@ -79,6 +80,18 @@ record)
 	if [ -z "$(ls -A "$corpus")" ]; then
 		cp docs/protocol.md "$corpus/seed-doc"
 		printf '{"v":1,"kind":"document","path":"/a","chunks":[{"seq":0,"text":"x","vec":"AACAPwAAAEA="}]}\n{"kind":"file"}\n[1]\n' >"$corpus/seed-rec"
+	fi
+	;;
+http)
+	# http.c reaches the stats channel (ZeroMQ) and the rest of the
+	# library: link all of it.
+	# shellcheck disable=SC2046
+	cc_fuzz $(pkg-config --cflags libpq) -o "$out/fuzz_http" tests/fuzz/fuzz_http.c src/lib/*.c \
+		-lcurl -lzmq -lpq -lcrypto
+	if [ -z "$(ls -A "$corpus")" ]; then
+		for v in 1s 6m0s 20ms 1.5s 1h2m3.5s 120 "Wed, 21 Oct 2015 07:28:00 GMT"; do
+			printf '%s' "$v" >"$corpus/seed-$(printf '%s' "$v" | md5sum | cut -c1-8)"
+		done
 	fi
 	;;
 esac
