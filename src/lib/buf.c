@@ -54,6 +54,19 @@ int dp_buf_grow(dp_buf *b, size_t n)
 	return 0;
 }
 
+void dp_buf_trim(dp_buf *b, size_t keep)
+{
+	size_t want = (b->len > keep ? b->len : keep) + 1; /* + dp_buf_cstr's NUL */
+
+	if (b->data == NULL || b->overflow || b->cap / 2 <= want)
+		return;
+	char *p = realloc(b->data, want);
+	if (p != NULL) {
+		b->data = p;
+		b->cap = want;
+	}
+}
+
 int dp_buf_append(dp_buf *b, const void *p, size_t n)
 {
 	if (n == 0)

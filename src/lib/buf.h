@@ -37,6 +37,12 @@ static inline int dp_buf_reserve(dp_buf *b, size_t n)
 	return !b->overflow && n < b->cap - b->len ? 0 : dp_buf_grow(b, n);
 }
 
+/* Gives back memory beyond max(len, keep) bytes when b holds more than
+ * twice that (after a big record, so a long-lived buffer does not keep its
+ * high-water mark).  The contents stay; a failed realloc keeps the old
+ * block, so it cannot fail. */
+void dp_buf_trim(dp_buf *b, size_t keep);
+
 /* Appends n bytes of p.  Returns 0, or -1 with overflow set (nothing
  * appended). */
 int dp_buf_append(dp_buf *b, const void *p, size_t n);

@@ -1,5 +1,6 @@
 #include "stage.h"
 
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,8 +97,20 @@ int dp_stage_io_finish(dp_stage_io *io, dp_err *err)
 	return atomic_load(&io->counts->failed) > 0 ? DP_EXIT_FAILED : DP_EXIT_OK;
 }
 
+/* glibc gives threads their own malloc arenas (up to 8 per core), and
+ * memory freed in an arena stays there: an API stage with 16-256 threads
+ * that each touch a big record keeps several copies' worth resident.
+ * Measured (docpipe-embed, one 5 MB document of 4,524 chunks, 16 threads):
+ * peak RSS 76 MB with glibc's default, 63 MB with 2 arenas, same wall time
+ * (the threads mostly wait on HTTP, so arena contention costs nothing). */
+#define POOL_ARENAS 2
+
 int dp_stage_pool_start(dp_stage_pool *p, int n, void *(*fn)(void *), void *arg)
 {
+#ifdef M_ARENA_MAX
+	if (n > POOL_ARENAS)
+		mallopt(M_ARENA_MAX, POOL_ARENAS);
+#endif
 	p->started = 0;
 	p->tids = calloc((size_t)(n > 0 ? n : 1), sizeof *p->tids);
 	if (p->tids != NULL)

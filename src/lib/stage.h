@@ -80,7 +80,9 @@ typedef struct dp_stage_pool {
 } dp_stage_pool;
 
 /* Starts fn(arg) on up to n threads.  Returns how many started (0: none,
- * out of memory or threads). */
+ * out of memory or threads).  Above 2 threads it also caps the process's
+ * malloc arenas at 2 (glibc), which bounds the memory freed records leave
+ * behind in per-thread arenas. */
 int dp_stage_pool_start(dp_stage_pool *p, int n, void *(*fn)(void *), void *arg);
 void dp_stage_pool_join(dp_stage_pool *p);
 

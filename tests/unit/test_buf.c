@@ -1,6 +1,6 @@
 /* Unit tests for the bounded buffer (buf.h): growth up to the maximum and
- * never beyond, the sticky overflow flag, reset, and the NUL dp_buf_cstr
- * may always add. */
+ * never beyond, the sticky overflow flag, reset, the NUL dp_buf_cstr
+ * may always add, and trimming after a big record. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,9 +58,33 @@ static void test_overflow(void)
 	dp_buf_free(&h);
 }
 
+static void test_trim(void)
+{
+	dp_buf b;
+	char big[100000];
+
+	memset(big, 'y', sizeof big);
+	dp_buf_init(&b, 1 << 24);
+	for (int i = 0; i < 40; i++)
+		dp_buf_append(&b, big, sizeof big);
+	size_t grown = b.cap;
+	b.len = 10;
+	dp_buf_trim(&b, 4096);
+	T_OK(grown >= (1 << 22) && b.cap == 4097, "trim gives back all but keep (+ the NUL's byte)");
+	T_OK(memcmp(b.data, "yyyyyyyyyy", 10) == 0, "contents kept");
+	dp_buf_trim(&b, 4096);
+	T_EQ_INT((long)b.cap, 4097, "a buffer already small is left alone");
+	b.len = 3000;
+	dp_buf_trim(&b, 100);
+	T_EQ_INT((long)b.cap, 4097, "never below twice what it holds: no realloc churn");
+	T_EQ_INT(dp_buf_append(&b, big, sizeof big), 0, "grows again after a trim");
+	dp_buf_free(&b);
+}
+
 int main(void)
 {
 	test_growth();
 	test_overflow();
+	test_trim();
 	return t_done();
 }
