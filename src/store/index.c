@@ -37,17 +37,19 @@ static int ivfflat_lists(long long rows)
 }
 
 /* The probes docpipe-query sets for lists lists (settings ivfflat_probes):
- * twice sqrt(lists) rounded up, at most lists.  pgvector's advice,
- * sqrt(lists), gave 92% recall@10 on real text with near-duplicates at
- * 100k chunks (101 lists, 11 probes), twice that 98% in ~25 ms a query
- * (docs/PERFORMANCE.md, "pgvector (issue 10)"). */
+ * three times sqrt(lists) rounded up, at most lists.  On real text with
+ * near-duplicates at 100k chunks (101 lists), recall@10 varies with the
+ * k-means sample of the build: pgvector's advice, sqrt(lists) (11
+ * probes), gave 92%; twice that 94.0-98%; 30 probes 96.4-97.1% in 32-47
+ * ms a query (docs/PERFORMANCE.md, "pgvector (issue 10)").  docpipe-query
+ * raises work_mem for IVFFlat so these candidates sort in memory. */
 static int ivfflat_probes(int lists)
 {
 	int p = 1;
 
 	while (p * p < lists)
 		p++;
-	return 2 * p < lists ? 2 * p : lists;
+	return 3 * p < lists ? 3 * p : lists;
 }
 
 /* The bulk rule: a run drops the index once the chunks it writes reach

@@ -29,7 +29,7 @@ docpipe-store <bulk.ndjson >/dev/null 2>err; rc=$?
 is "$rc" 0 "bulk load exits 0"
 like "$(cat err)" "bulk load" "a large load is a bulk load"
 is "$(indexes)/$(state index_state)" "chunks_embedding_ivfflat/ready" "the corpus's method is kept without the option"
-is "$(state ivfflat_lists)/$(state ivfflat_probes)" "20/10" "lists for the new size (20,006 rows), probes twice sqrt(lists) rounded up"
+is "$(state ivfflat_lists)/$(state ivfflat_probes)" "20/15" "lists for the new size (20,006 rows), probes three times sqrt(lists) rounded up"
 like "$(indexdef ivfflat)" "lists='20'" "the index has them"
 
 # docpipe-query: -k rows, best first, found by the index; with the probes
