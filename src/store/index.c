@@ -358,6 +358,15 @@ int store_index_settle(store *s, dp_err *err)
 		dp_diag("repairing the vector index: a bulk load ended before building it");
 	int rc = build(s, err);
 	dp_err ignored;
+	/* A bulk load leaves the planner's statistics behind the table until
+	 * autovacuum comes round; docpipe-query's BM25 reads its document
+	 * frequencies from them (pg_stats) and otherwise counts through the
+	 * GIN index.  Measured at 101k real-text chunks: hybrid queries 143 ms
+	 * median before, 72 ms after; ANALYZE took 0.4 s.  Statistics only
+	 * change speed, so a failure is said and the run goes on. */
+	if (rc == 0 && dp_db_exec(s->db, "ANALYZE docpipe.chunks", &ignored) < 0)
+		dp_diag("ANALYZE after the bulk load failed (queries may be slower until autovacuum runs): %s",
+			ignored.msg);
 	PGresult *res = dp_db_query(s->db, "SELECT pg_advisory_unlock_all()", 0, NULL, &ignored);
 	PQclear(res);
 	s->bulk = 0;

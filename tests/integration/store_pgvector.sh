@@ -41,6 +41,8 @@ is "$rc" 0 "bulk load exits 0"
 like "$(cat err)" "bulk load" "a large load is a bulk load"
 is "$(has_index)/$(state index_state)" "1/ready" "after it the index is there, the marker cleared"
 is "$(sql "SELECT count(*) FROM docpipe.chunks")" 1200 "all chunks stored"
+is "$(sql "SELECT count(*) > 0 FROM pg_stats WHERE schemaname = 'docpipe' AND tablename = 'chunks' AND attname = 'tsv'")" t \
+	"the bulk load leaves statistics for the query's BM25 (ANALYZE)"
 gen --docs 5 --chunks 10 --dim 8 --version 2 --seed 2 >inc.ndjson
 docpipe-store <inc.ndjson >/dev/null 2>err
 is "$(grep -c 'bulk load' err)/$(has_index)" "0/1" "a small run keeps the index and inserts into it"
