@@ -61,13 +61,8 @@ static int parse_args(int argc, char **argv, dp_api_cli *api, dp_embedder_opts *
 		} else if (opt == OPT_HELP) {
 			printf("%s\n%s\n%s\n%s", usage, dp_api_help, dp_cli_help, dp_exit_codes_help);
 			rc = DP_EXIT_OK;
-		} else if ((rc = dp_api_option(api, opt, optarg, err)) == DP_CLI_TAKEN) {
-			rc = -1;
-		} else if (rc == DP_CLI_BAD) {
-			rc = DP_EXIT_USAGE;
 		} else {
-			rc = dp_cli_other_option(cli, opt, optarg);
-			said = rc >= 0;
+			rc = dp_api_other_option(api, cli, opt, optarg, err, &said);
 		}
 	}
 	if (rc < 0 && optind < argc) {

@@ -141,6 +141,21 @@ int dp_api_option(dp_api_cli *api, int opt, const char *arg, dp_err *err)
 	}
 }
 
+int dp_api_other_option(dp_api_cli *api, dp_cli *cli, int opt, const char *arg, dp_err *err,
+			int *said)
+{
+	int rc = dp_api_option(api, opt, arg, err);
+
+	*said = 0;
+	if (rc == DP_CLI_TAKEN)
+		return -1;
+	if (rc == DP_CLI_BAD)
+		return DP_EXIT_USAGE;
+	rc = dp_cli_other_option(cli, opt, arg);
+	*said = rc >= 0;
+	return rc;
+}
+
 int dp_api_parse_threads(dp_api_cli *api, const char *arg, dp_err *err)
 {
 	if (strcmp(arg, "auto") == 0) {

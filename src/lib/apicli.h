@@ -8,6 +8,7 @@
 
 #include <getopt.h>
 
+#include "cli.h"
 #include "err.h"
 #include "http.h"
 #include "reuse.h"
@@ -63,6 +64,13 @@ extern const char dp_api_help[];
  * as in cli.h.  --api-key-file is refused unless the file is a regular
  * file of mode 0600 or stricter; the key never appears in err. */
 int dp_api_option(dp_api_cli *api, int opt, const char *arg, dp_err *err);
+
+/* An option that is none of a main's own: the API options, then the ones
+ * every stage shares (dp_cli_other_option, into cli).  Returns -1 to go
+ * on, else the exit status: DP_EXIT_USAGE with err set and *said 0, or an
+ * outcome dp_cli_other_option already said (*said 1). */
+int dp_api_other_option(dp_api_cli *api, dp_cli *cli, int opt, const char *arg, dp_err *err,
+			int *said);
 
 /* Parses --threads: N (1..DP_THREADS_MAX) or "auto" (api->threads 0).
  * Returns DP_CLI_TAKEN or DP_CLI_BAD with err set. */

@@ -258,6 +258,21 @@ static void doc_clear(store_doc *doc)
 	doc->meta = jv_null();
 }
 
+/* An outcome another stage decided (an error or a skip record): its
+ * receipt gets status, the record's stage and its why_key field (else
+ * why_default).  rec is borrowed. */
+static void upstream_outcome(store_item *item, jv rec, const char *status, const char *why_key,
+			     const char *why_default)
+{
+	const char *stage = dp_record_str(rec, "stage");
+	const char *why = dp_record_str(rec, why_key);
+
+	item->kind = STORE_ITEM_FAILED;
+	item->status = status;
+	item->fail_stage = stage != NULL ? stage : "unknown";
+	snprintf(item->reason, sizeof item->reason, "%s", why != NULL ? why : why_default);
+}
+
 void store_item_init(store_item *item, jv rec)
 {
 	const char *kind = dp_record_kind(rec);
@@ -284,12 +299,7 @@ void store_item_init(store_item *item, jv rec)
 			store_item_fail(item, "delete record has no \"path\" string");
 		}
 	} else if (strcmp(kind, DP_KIND_ERROR) == 0) {
-		const char *stage = dp_record_str(rec, "stage");
-		const char *why = dp_record_str(rec, "error");
-		item->kind = STORE_ITEM_FAILED;
-		item->status = "failed";
-		item->fail_stage = stage != NULL ? stage : "unknown";
-		snprintf(item->reason, sizeof item->reason, "%s", why != NULL ? why : "unknown error");
+		upstream_outcome(item, rec, "failed", "error", "unknown error");
 	} else if (strcmp(kind, DP_KIND_FILE) == 0) {
 		/* A file record names a document that skipped chunking: report it,
 		 * so every discovered file appears in the receipts. */
@@ -297,12 +307,7 @@ void store_item_init(store_item *item, jv rec)
 		store_item_fail(item, "a file record reached the store without being chunked");
 	} else if (strcmp(kind, DP_KIND_SKIP) == 0) {
 		/* A name discover did not take: its receipt says so, with why. */
-		const char *stage = dp_record_str(rec, "stage");
-		const char *why = dp_record_str(rec, "reason");
-		item->kind = STORE_ITEM_FAILED;
-		item->status = "skipped";
-		item->fail_stage = stage != NULL ? stage : "unknown";
-		snprintf(item->reason, sizeof item->reason, "%s", why != NULL ? why : "skipped");
+		upstream_outcome(item, rec, "skipped", "reason", "skipped");
 	} else if (strcmp(kind, DP_KIND_END) == 0 || strcmp(kind, DP_KIND_RECEIPT) == 0 ||
 		   strcmp(kind, "stats") == 0) {
 		/* Known kinds that are no document: passed on as they came. */

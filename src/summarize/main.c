@@ -103,14 +103,7 @@ static int parse_args(int argc, char **argv, summarize_ctx *ctx, struct template
 	while (rc == -1 && (opt = getopt_long(argc, argv, "j:", longopts, NULL)) != -1) {
 		if ((rc = own_option(opt, ctx, t, api, &err)) != -2)
 			continue;
-		if ((rc = dp_api_option(api, opt, optarg, &err)) == DP_CLI_TAKEN) {
-			rc = -1;
-		} else if (rc == DP_CLI_BAD) {
-			rc = DP_EXIT_USAGE;
-		} else {
-			rc = dp_cli_other_option(cli, opt, optarg);
-			said = rc >= 0;
-		}
+		rc = dp_api_other_option(api, cli, opt, optarg, &err, &said);
 	}
 	if (rc == -1 && optind < argc) {
 		dp_err_set(&err, "unexpected argument '%s'", argv[optind]);
