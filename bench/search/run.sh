@@ -2,10 +2,17 @@
 # Retrieval quality of docpipe-query by mode (vector, text, hybrid) with the
 # local embedder, into a throwaway PostgreSQL:
 #  (a) ../shared/eval/chunking: token-level recall@5 / IoU@5 (its README);
-#  (b) questions-corpora.jsonl over ../shared/corpora: expected file in the
-#      top 5 / first.
+#  (b) ../shared/corpora (rust-book, hugo-docs): expected file in the top 5 /
+#      first, for questions-corpora.jsonl (the 24 questions the defaults were
+#      tuned on) and questions-heldout.jsonl (40 questions committed before
+#      any result; never tuned on).
 #   bench/search/run.sh [SHARED_DIR]     (default /work/shared)
-# Extra variants compare BM25 with ts_rank_cd and RRF constants.
+#   EMBED_MODEL=fh-v1 bench/search/run.sh   the previous local embedder
+#   FUSION=1 bench/search/run.sh            also saves each side's top 50 and
+#       compares fusion rules offline (fusion.py), tuning sets and held-out
+#       set in separate tables
+# Extra variants: the previous fusion (RRF k 10, text weight 2, no
+# per-document limit), no per-document limit, ts_rank_cd.
 set -eu
 cd "$(dirname "$0")/../.."
 shared=${1:-/work/shared}
@@ -16,25 +23,40 @@ eval "$(tests/lib/pg.sh start "$tmp/pg")"
 export PGHOST PGPORT PGUSER
 trap 'tests/lib/pg.sh stop "$tmp/pg"; rm -rf "$tmp"' EXIT
 B=$DOCPIPE_BIN
+export EMBED_OPTS=${EMBED_MODEL:+--model $EMBED_MODEL}
+url() { echo "postgresql:///$1?host=$PGHOST&port=$PGPORT&user=$PGUSER"; }
 load() { # load DB DIR...: discover, chunk, embed (local), store
 	local db=$1; shift
 	createdb "$db"
-	DATABASE_URL="postgresql:///$db?host=$PGHOST&port=$PGPORT&user=$PGUSER" bash -c \
+	DATABASE_URL=$(url "$db") bash -c \
 		'set -o pipefail; "$0"/docpipe-discover "$@" | "$0"/docpipe-chunk | tee "$TMPCHUNKS" |
-		 "$0"/docpipe-embed | "$0"/docpipe-store -q >/dev/null' "$B" "$@"
+		 "$0"/docpipe-embed $EMBED_OPTS | "$0"/docpipe-store -q >/dev/null' "$B" "$@"
 }
 variants=("vector:--mode vector" "text:--mode text" "hybrid:--mode hybrid"
-	"text-cd:--mode text --text-rank cd" "hybrid-rrf60-w1:--mode hybrid --rrf-k 60 --text-weight 1")
-echo "# $(date -u +%FT%TZ) nproc $(nproc) load $(cut -d' ' -f1-3 /proc/loadavg)"
+	"hybrid-rrf10-w2-nolimit:--mode hybrid --fusion rrf --per-document 0"
+	"hybrid-nolimit:--mode hybrid --per-document 0"
+	"text-cd:--mode text --text-rank cd")
+echo "# $(date -u +%FT%TZ) nproc $(nproc) load $(cut -d' ' -f1-3 /proc/loadavg) embedder ${EMBED_MODEL:-default}"
 TMPCHUNKS=$tmp/eval-chunks.ndjson load eval "$shared/eval/chunking/corpora"
 echo "## (a) chunking eval (docpipe-chunk defaults, local embedder)"
-DATABASE_URL="postgresql:///eval?host=$PGHOST&port=$PGPORT&user=$PGUSER" \
-	python3 bench/search/eval.py chunking "$tmp/eval-chunks.ndjson" \
+DATABASE_URL=$(url eval) python3 bench/search/eval.py chunking "$tmp/eval-chunks.ndjson" \
 	"$shared/eval/chunking/questions.jsonl" "${variants[@]}"
+[ -n "${FUSION:-}" ] && DATABASE_URL=$(url eval) python3 bench/search/fusion.py dump \
+	"$tmp/f-chunking.json" chunking "$tmp/eval-chunks.ndjson" "$shared/eval/chunking/questions.jsonl"
 for c in rust-book:rust-book/src hugo-docs:hugo-docs/content/en; do
 	name=${c%%:*} db=${name//-/_}
 	TMPCHUNKS=/dev/null load "$db" "$shared/corpora/${c#*:}"
-	echo "## (b) $name"
-	DATABASE_URL="postgresql:///$db?host=$PGHOST&port=$PGPORT&user=$PGUSER" \
-		python3 bench/search/eval.py files "$name" bench/search/questions-corpora.jsonl "${variants[@]}"
+	for set in corpora heldout; do
+		echo "## (b) $name, questions-$set.jsonl"
+		DATABASE_URL=$(url "$db") python3 bench/search/eval.py files "$name" \
+			"bench/search/questions-$set.jsonl" "${variants[@]}"
+		[ -n "${FUSION:-}" ] && DATABASE_URL=$(url "$db") python3 bench/search/fusion.py dump \
+			"$tmp/f-$set-$name.json" files "$name" "bench/search/questions-$set.jsonl"
+	done
 done
+if [ -n "${FUSION:-}" ]; then
+	echo "## fusion rules offline: chunking eval, tuning questions, held-out questions"
+	python3 bench/search/fusion.py eval "$tmp/f-chunking.json" "$tmp"/f-corpora-*.json
+	python3 bench/search/fusion.py eval "$tmp"/f-heldout-*.json
+fi
+echo "# done $(date -u +%FT%TZ) load $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -9,8 +9,15 @@
  *   - each character trigram of "<word>", weight 0.25, so inflections and
  *     typos still land near each other.
  * The sum is L2-normalized, so cosine similarity is a dot product.  No
- * model, no network, deterministic across machines. */
+ * model, no network, deterministic across machines.
+ *
+ * That is fh-v1.  fh-v2 (the default; measured in docs/PERFORMANCE.md,
+ * issue 11) skips English stop words, so "how do I" and every sentence's
+ * "the", "of", "is" no longer dominate a vector (short texts and questions
+ * most), and has no word pairs (with the stop words gone they joined words
+ * that were not adjacent; they lowered recall either way). */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <xxhash.h>
@@ -33,11 +40,46 @@ static int is_word_byte(unsigned char c)
 	       (c >= '0' && c <= '9') || c >= 0x80;
 }
 
-void dp_embed_local(const char *text, size_t len, float *out, size_t dim)
+/* English function words (lowercase, sorted for bsearch): the words of
+ * "how do I ..." and of every sentence, which say nothing of a topic. */
+static const char *const stop_words[] = {
+	"a", "about", "after", "again", "all", "also", "am", "an", "and", "any", "are", "as",
+	"at", "be", "because", "been", "before", "being", "between", "both", "but", "by",
+	"can", "could", "did", "do", "does", "doing", "during", "each", "few", "for", "from",
+	"further", "had", "has", "have", "having", "he", "her", "here", "hers", "him", "his",
+	"how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "me", "more",
+	"most", "my", "myself", "no", "nor", "not", "now", "of", "off", "on", "once", "only",
+	"or", "other", "our", "ours", "out", "over", "own", "same", "she", "should", "so",
+	"some", "such", "than", "that", "the", "their", "theirs", "them", "then", "there",
+	"these", "they", "this", "those", "through", "to", "too", "under", "until", "up",
+	"very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom",
+	"why", "will", "with", "would", "you", "your", "yours",
+};
+
+static int word_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, *(const char *const *)elem);
+}
+
+static int is_stop_word(const char *w, size_t len)
+{
+	char buf[16];
+
+	if (len >= sizeof buf)
+		return 0;
+	memcpy(buf, w, len);
+	buf[len] = '\0';
+	return bsearch(buf, stop_words, sizeof stop_words / sizeof stop_words[0],
+		       sizeof stop_words[0], word_cmp) != NULL;
+}
+
+void dp_embed_local_model(enum dp_local_model model, const char *text, size_t len, float *out,
+			  size_t dim)
 {
 	const unsigned char *s = (const unsigned char *)text;
 	char prev[WORD_MAX + 1], cur[WORD_MAX + 2 + 1];
 	size_t prevlen = 0;
+	int v1 = model == DP_LOCAL_FH_V1;
 
 	memset(out, 0, dim * sizeof *out);
 	for (size_t i = 0; i < len;) {
@@ -55,8 +97,10 @@ void dp_embed_local(const char *text, size_t len, float *out, size_t dim)
 		const char *word = cur + 1;
 		size_t wlen = n - 2;
 
+		if (!v1 && is_stop_word(word, wlen))
+			continue;
 		add(out, dim, XXH3_64bits_withSeed(word, wlen, SEED_WORD), 1.0f);
-		if (prevlen > 0) {
+		if (v1 && prevlen > 0) {
 			char pair[2 * WORD_MAX + 1];
 			memcpy(pair, prev, prevlen);
 			pair[prevlen] = ' ';
@@ -69,4 +113,9 @@ void dp_embed_local(const char *text, size_t len, float *out, size_t dim)
 		prevlen = wlen;
 	}
 	dp_vec_normalize(out, dim);
+}
+
+void dp_embed_local(const char *text, size_t len, float *out, size_t dim)
+{
+	dp_embed_local_model(DP_LOCAL_FH_V2, text, len, out, dim);
 }

@@ -10,6 +10,7 @@ enum backend { LOCAL, OPENAI, OLLAMA };
 
 struct dp_embedder {
 	enum backend backend;
+	enum dp_local_model local; /* the local backend's model */
 	int dim;
 	int batch_inputs;
 	char id[256];
@@ -26,7 +27,7 @@ dp_embedder *dp_embedder_new(const dp_embedder_opts *opts, dp_err *err)
 
 	if (strcmp(backend, "local") == 0) {
 		b = LOCAL;
-		model = "fh-v1";
+		model = DP_LOCAL_MODEL_DEFAULT;
 	} else if (strcmp(backend, "openai") == 0) {
 		b = OPENAI;
 		model = DP_OPENAI_EMBED_MODEL_DEFAULT;
@@ -47,8 +48,10 @@ dp_embedder *dp_embedder_new(const dp_embedder_opts *opts, dp_err *err)
 		return NULL;
 	}
 	if (opts->model != NULL) {
-		if (b == LOCAL && strcmp(opts->model, model) != 0) {
-			dp_err_set(err, "the local backend has one model, %s", model);
+		if (b == LOCAL && strcmp(opts->model, "fh-v1") != 0 &&
+		    strcmp(opts->model, "fh-v2") != 0) {
+			dp_err_set(err, "the local backend's models are fh-v1 and fh-v2, not '%s'",
+				   opts->model);
 			return NULL;
 		}
 		if (opts->model[0] == '\0' || strlen(opts->model) >= sizeof ((dp_embedder *)0)->model) {
@@ -63,6 +66,7 @@ dp_embedder *dp_embedder_new(const dp_embedder_opts *opts, dp_err *err)
 		return NULL;
 	}
 	e->backend = b;
+	e->local = strcmp(model, "fh-v1") == 0 ? DP_LOCAL_FH_V1 : DP_LOCAL_FH_V2;
 	e->dim = dim;
 	e->batch_inputs = opts->batch_inputs > 0 ? opts->batch_inputs : DP_EMBED_BATCH_DEFAULT;
 	snprintf(e->model, sizeof e->model, "%s", model);
@@ -220,7 +224,8 @@ int dp_embedder_embed(dp_embedder *e, const char *const *texts, const size_t *le
 
 	if (e->backend == LOCAL) {
 		for (size_t i = 0; i < n; i++)
-			dp_embed_local(texts[i], lens[i], out + i * (size_t)e->dim, (size_t)e->dim);
+			dp_embed_local_model(e->local, texts[i], lens[i], out + i * (size_t)e->dim,
+					     (size_t)e->dim);
 		return 0;
 	}
 	for (size_t i = 0; i < n; i++) {

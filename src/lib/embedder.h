@@ -71,7 +71,16 @@ dp_http *dp_embedder_http(dp_embedder *e);
 int dp_embedder_embed(dp_embedder *e, const char *const *texts, const size_t *lens,
 		      size_t n, float *out, dp_err *err);
 
-/* The local backend on its own, for tests and the query tool's fallback. */
+/* The local backend's models (embed_local.c): "fh-v1" and "fh-v2". */
+enum dp_local_model { DP_LOCAL_FH_V1 = 1, DP_LOCAL_FH_V2 = 2 };
+#define DP_LOCAL_MODEL_DEFAULT "fh-v2"
+
+/* The local backend on its own: text (len bytes) into out[0..dim), unit
+ * length (or all zero when the text has no features). */
+void dp_embed_local_model(enum dp_local_model model, const char *text, size_t len, float *out,
+			  size_t dim);
+
+/* The same with the default model, for tests. */
 void dp_embed_local(const char *text, size_t len, float *out, size_t dim);
 
 #endif

@@ -23,15 +23,76 @@ static int fused_order(const void *a, const void *b)
 	return (x->seq > y->seq) - (x->seq < y->seq);
 }
 
-size_t query_fuse(const query_hit *v, size_t nv, const query_hit *t, size_t nt, double rrf_k,
-		  double text_weight, query_fused *out)
+/* The per-document limit's key: within it first, then fused order. */
+static int capped_order(const void *a, const void *b, void *cap)
 {
+	const query_fused *x = a, *y = b;
+	int c = *(const int *)cap, ox = x->doc_rank > c, oy = y->doc_rank > c;
+
+	return ox != oy ? ox - oy : fused_order(a, b);
+}
+
+/* A side's score of out[j]: its own, or what a chunk it did not rank
+ * takes (missing). */
+static double side_score(const query_fused *h, int vector_side, double missing)
+{
+	double x = vector_side ? h->vscore : h->tscore;
+
+	return (vector_side ? h->vrank : h->trank) > 0 ? x : missing;
+}
+
+/* Adds weight times each chunk's standard score on one side to its fused
+ * score, over the n chunks of out.  A chunk the side did not rank takes
+ * the side's lowest score (its list stopped at the pool: the others rank
+ * below), or 0 when the side ranked fewer than pool chunks (every chunk
+ * it could score: no term matched the others, or they have no vector). */
+static void add_zscores(query_fused *out, size_t n, size_t nside, size_t pool, int vector_side,
+			double weight)
+{
+	double missing = INFINITY, mean = 0, var = 0;
+
+	for (size_t j = 0; j < n; j++)
+		if ((vector_side ? out[j].vrank : out[j].trank) > 0)
+			missing = fmin(missing, vector_side ? out[j].vscore : out[j].tscore);
+	if (nside < pool || missing == INFINITY)
+		missing = 0;
+	for (size_t j = 0; j < n; j++)
+		mean += side_score(&out[j], vector_side, missing);
+	mean /= (double)n;
+	for (size_t j = 0; j < n; j++) {
+		double d = side_score(&out[j], vector_side, missing) - mean;
+		var += d * d;
+	}
+	double sd = sqrt(var / (double)n);
+	if (sd > 0)
+		for (size_t j = 0; j < n; j++)
+			out[j].score += weight * (side_score(&out[j], vector_side, missing) - mean) / sd;
+}
+
+/* Sets doc_rank (out is in fused order) and moves chunks past the
+ * per-document limit after the others. */
+static void limit_per_doc(query_fused *out, size_t n, int per_doc)
+{
+	/* Pools are at most 2 * QUERY_K_MAX chunks: counting back is fine. */
+	for (size_t i = 0; i < n; i++) {
+		out[i].doc_rank = 1;
+		for (size_t j = 0; j < i; j++)
+			out[i].doc_rank += out[j].doc_id == out[i].doc_id;
+	}
+	if (per_doc > 0)
+		qsort_r(out, n, sizeof *out, capped_order, &per_doc);
+}
+
+size_t query_fuse(const query_hit *v, size_t nv, const query_hit *t, size_t nt, size_t pool,
+		  const query_fusion *f, query_fused *out)
+{
+	int rrf = f->rule == QUERY_FUSE_RRF;
 	size_t n = 0;
 
 	for (size_t i = 0; i < nv; i++)
 		out[n++] = (query_fused){.doc_id = v[i].doc_id, .seq = v[i].seq,
-					 .score = 1.0 / (rrf_k + (double)(i + 1)), .vscore = v[i].score,
-					 .tscore = NAN, .vrank = (int)i + 1};
+					 .score = rrf ? 1.0 / (f->rrf_k + (double)(i + 1)) : 0,
+					 .vscore = v[i].score, .tscore = NAN, .vrank = (int)i + 1};
 	/* The lists hold at most QUERY_K_MAX-sized pools: a linear match is fine. */
 	for (size_t i = 0; i < nt; i++) {
 		size_t j = 0;
@@ -40,10 +101,16 @@ size_t query_fuse(const query_hit *v, size_t nv, const query_hit *t, size_t nt, 
 		if (j == nv)
 			out[j = n++] = (query_fused){.doc_id = t[i].doc_id, .seq = t[i].seq,
 						     .vscore = NAN};
-		out[j].score += text_weight / (rrf_k + (double)(i + 1));
+		if (rrf)
+			out[j].score += f->text_weight / (f->rrf_k + (double)(i + 1));
 		out[j].tscore = t[i].score;
 		out[j].trank = (int)i + 1;
 	}
+	if (!rrf && n > 0) {
+		add_zscores(out, n, nv, pool, 1, 1);
+		add_zscores(out, n, nt, pool, 0, f->text_weight);
+	}
 	qsort(out, n, sizeof *out, fused_order);
+	limit_per_doc(out, n, f->per_doc);
 	return n;
 }

@@ -17,8 +17,8 @@ static void usage(FILE *out)
 		"Usage: docpipe-query [OPTIONS] QUESTION\n"
 		"Prints the stored chunks that best answer QUESTION: full-text ranking (BM25\n"
 		"over the chunk's heading path, summary and text) fused with vector\n"
-		"similarity (QUESTION embedded with the corpus's own embedder) by reciprocal\n"
-		"rank fusion.  The database comes from $DATABASE_URL, or libpq's PG*\n"
+		"similarity (QUESTION embedded with the corpus's own embedder) by their\n"
+		"standard scores.  The database comes from $DATABASE_URL, or libpq's PG*\n"
 		"variables when it is unset.\n"
 		"\n"
 		"Options:\n"
@@ -35,21 +35,26 @@ static void usage(FILE *out)
 		"                      text_rank/score, snippet, content, summary)\n"
 		"  --ef-search N       pgvector HNSW candidate list (default %d, the most; raised\n"
 		"                      to the rows asked for): lower is faster, worse recall\n"
+		"  --fusion RULE       zscore (default: standard scores of each side, summed)\n"
+		"                      or rrf (reciprocal rank fusion)\n"
 		"  --rrf-k N           reciprocal rank fusion constant (default %d)\n"
 		"  --text-weight W     weight of the text ranking in the fusion, the vector\n"
 		"                      ranking's being 1 (default %g)\n"
+		"  --per-document N    at most N chunks of one document before the others\n"
+		"                      (default %d; 0: no limit)\n"
 		"  --text-rank R       bm25 (default) or cd (PostgreSQL's ts_rank_cd)\n"
 		"  --vector BASE64     search with this vector (float32 LE, base64) instead\n"
 		"                      of embedding QUESTION\n"
 		"  --db-env NAME       read the connection URL from $NAME\n"
 		"\n%s\n%s",
-		QUERY_K_MAX, QUERY_EF_SEARCH_DEFAULT, QUERY_RRF_K_DEFAULT, QUERY_TEXT_WEIGHT_DEFAULT, dp_cli_help,
+		QUERY_K_MAX, QUERY_EF_SEARCH_DEFAULT, QUERY_RRF_K_DEFAULT, QUERY_TEXT_WEIGHT_DEFAULT,
+		QUERY_PER_DOC_DEFAULT, dp_cli_help,
 		dp_exit_codes_help);
 }
 
 enum {
 	OPT_JSON = 0x2000, OPT_VECTOR, OPT_DB_ENV, OPT_MODE, OPT_PATH, OPT_WHERE, OPT_SINCE,
-	OPT_EF_SEARCH, OPT_RRF_K, OPT_TEXT_WEIGHT, OPT_TEXT_RANK, OPT_HELP
+	OPT_EF_SEARCH, OPT_RRF_K, OPT_TEXT_WEIGHT, OPT_TEXT_RANK, OPT_FUSION, OPT_PER_DOC, OPT_HELP
 };
 
 /* The exit status for a failed dp_embedder_embed (a dp_http_status). */
@@ -136,12 +141,25 @@ static int query_option(int opt, const char *arg, query_opts *o, dp_err *err)
 	case OPT_RRF_K:
 		if (dp_cli_parse_long("rrf-k", arg, 0, 100000, &n, err) < 0)
 			return -1;
-		o->rrf_k = (double)n;
+		o->fusion.rrf_k = (double)n;
+		return 0;
+	case OPT_FUSION:
+		if (strcmp(arg, "zscore") == 0 || strcmp(arg, "rrf") == 0) {
+			o->fusion.rule = arg[0] == 'z' ? QUERY_FUSE_ZSCORE : QUERY_FUSE_RRF;
+			return 0;
+		}
+		dp_err_set(err, "--fusion: '%s' is not zscore or rrf", arg);
+		return -1;
+	case OPT_PER_DOC:
+		if (dp_cli_parse_long("per-document", arg, 0, QUERY_K_MAX, &n, err) < 0)
+			return -1;
+		o->fusion.per_doc = (int)n;
 		return 0;
 	case OPT_TEXT_WEIGHT: {
 		char *end;
-		o->text_weight = strtod(arg, &end);
-		if (end != arg && *end == '\0' && o->text_weight >= 0 && o->text_weight <= 1000)
+		o->fusion.text_weight = strtod(arg, &end);
+		if (end != arg && *end == '\0' && o->fusion.text_weight >= 0 &&
+		    o->fusion.text_weight <= 1000)
 			return 0;
 		dp_err_set(err, "--text-weight: '%s' is not a number from 0 to 1000", arg);
 		return -1;
@@ -256,6 +274,8 @@ int main(int argc, char **argv)
 		{"rrf-k", required_argument, NULL, OPT_RRF_K},
 		{"text-weight", required_argument, NULL, OPT_TEXT_WEIGHT},
 		{"text-rank", required_argument, NULL, OPT_TEXT_RANK},
+		{"fusion", required_argument, NULL, OPT_FUSION},
+		{"per-document", required_argument, NULL, OPT_PER_DOC},
 		{"help", no_argument, NULL, OPT_HELP},
 		DP_CLI_LONGOPTS,
 		{NULL, 0, NULL, 0},
@@ -263,8 +283,10 @@ int main(int argc, char **argv)
 	dp_cli cli = {0};
 	const char *db_env = NULL, *vector = NULL;
 	query_opts o = {.mode = QUERY_HYBRID, .k = 5, .ef_search = QUERY_EF_SEARCH_DEFAULT,
-			.rrf_k = QUERY_RRF_K_DEFAULT,
-			.text_weight = QUERY_TEXT_WEIGHT_DEFAULT, .text_rank = QUERY_RANK_BM25};
+			.fusion = {.rule = QUERY_FUSE_ZSCORE, .rrf_k = QUERY_RRF_K_DEFAULT,
+				   .text_weight = QUERY_TEXT_WEIGHT_DEFAULT,
+				   .per_doc = QUERY_PER_DOC_DEFAULT},
+			.text_rank = QUERY_RANK_BM25};
 	int json = 0, opt, rc = -1; /* -1: parsing goes on */
 	dp_err err;
 

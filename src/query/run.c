@@ -61,7 +61,9 @@ static int vector_side(PGconn *db, const query_corpus *c, const query_opts *o, s
 
 jv query_run(PGconn *db, const query_corpus *c, const query_opts *o, dp_err *err)
 {
-	size_t pool = o->mode == QUERY_HYBRID && o->k < QUERY_POOL_MIN ? QUERY_POOL_MIN : o->k;
+	/* The per-document limit needs other documents to bring forward. */
+	size_t pool = (o->mode == QUERY_HYBRID || o->fusion.per_doc > 0) && o->k < QUERY_POOL_MIN
+			      ? QUERY_POOL_MIN : o->k;
 	query_hit *v = NULL, *t = NULL;
 	size_t nv = 0, nt = 0;
 	query_ids ids = {0};
@@ -87,7 +89,7 @@ jv query_run(PGconn *db, const query_corpus *c, const query_opts *o, dp_err *err
 		dp_err_set(err, "out of memory");
 		goto done;
 	}
-	size_t n = query_fuse(v, nv, t, nt, o->rrf_k, o->text_weight, fused);
+	size_t n = query_fuse(v, nv, t, nt, pool, &o->fusion, fused);
 	out = query_results(db, fused, n < o->k ? n : o->k, o->mode, c->text_config, o->question, err);
 done:
 	free(v);

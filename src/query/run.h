@@ -10,12 +10,14 @@
 
 #include "err.h"
 #include "filter.h"
+#include "fuse.h"
 #include "result.h"
 #include "search.h"
 #include "textrank.h"
 
-/* Each side ranks at least this many chunks for the fusion, so a chunk
- * ranked well by one side and fairly by the other can still win. */
+/* Each side ranks at least this many chunks for the fusion (and for the
+ * per-document limit in every mode), so a chunk ranked well by one side
+ * and fairly by the other can still win. */
 #define QUERY_POOL_MIN 50
 
 /* Above this many chunks (the planner's estimate), hybrid search over
@@ -31,8 +33,7 @@ typedef struct query_opts {
 	enum query_mode mode;
 	size_t k;
 	int ef_search;
-	double rrf_k;
-	double text_weight;
+	query_fusion fusion;
 	enum query_text_rank text_rank;
 	query_filter filter;
 	const char *question;

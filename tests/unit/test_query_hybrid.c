@@ -22,7 +22,8 @@ static void test_fuse_hand_built(void)
 	query_hit t[] = {hit(D, 7), hit(E, 5), hit(A, 1)};
 	query_fused out[7];
 
-	size_t n = query_fuse(v, 4, t, 3, 1, 1, out);
+	query_fusion rrf = {.rule = QUERY_FUSE_RRF, .rrf_k = 1, .text_weight = 1};
+	size_t n = query_fuse(v, 4, t, 3, 50, &rrf, out);
 	T_EQ_INT(n, 5, "five distinct chunks");
 	int64_t want[] = {A, D, B, E, C};
 	int order = 1;
@@ -33,12 +34,14 @@ static void test_fuse_hand_built(void)
 	T_OK(out[0].vrank == 1 && out[0].trank == 3 && out[0].tscore == 1, "A keeps both ranks and scores");
 	T_OK(out[3].vrank == 0 && isnan(out[3].vscore) && out[3].trank == 2, "E: text only");
 	/* A heavier text ranking lets D (text 1st, vector 4th) overtake A. */
-	n = query_fuse(v, 4, t, 3, 1, 3, out);
+	rrf.text_weight = 3;
+	n = query_fuse(v, 4, t, 3, 50, &rrf, out);
 	T_OK(n == 5 && out[0].doc_id == D, "text weight 3: D first (1/5 + 3/2 > 1/2 + 3/4)");
 	/* One side alone keeps its order. */
-	n = query_fuse(NULL, 0, t, 3, 60, 2, out);
+	rrf = (query_fusion){.rule = QUERY_FUSE_RRF, .rrf_k = 60, .text_weight = 2};
+	n = query_fuse(NULL, 0, t, 3, 50, &rrf, out);
 	T_OK(n == 3 && out[0].doc_id == D && out[1].doc_id == E && out[2].doc_id == A, "text alone: its order");
-	n = query_fuse(v, 4, NULL, 0, 60, 2, out);
+	n = query_fuse(v, 4, NULL, 0, 50, &rrf, out);
 	T_OK(n == 4 && out[0].doc_id == A && out[3].doc_id == D, "vector alone: its order");
 }
 
