@@ -12,7 +12,7 @@
 #       compares fusion rules offline (fusion.py), tuning sets and held-out
 #       set in separate tables
 # Extra variants: the previous fusion (RRF k 10, text weight 2, no
-# per-document limit), no per-document limit, ts_rank_cd.
+# per-document limit), at most 2 chunks per document, ts_rank_cd.
 set -eu
 cd "$(dirname "$0")/../.."
 shared=${1:-/work/shared}
@@ -34,7 +34,7 @@ load() { # load DB DIR...: discover, chunk, embed (local), store
 }
 variants=("vector:--mode vector" "text:--mode text" "hybrid:--mode hybrid"
 	"hybrid-rrf10-w2-nolimit:--mode hybrid --fusion rrf --per-document 0"
-	"hybrid-nolimit:--mode hybrid --per-document 0"
+	"hybrid-doc2:--mode hybrid --per-document 2"
 	"text-cd:--mode text --text-rank cd")
 echo "# $(date -u +%FT%TZ) nproc $(nproc) load $(cut -d' ' -f1-3 /proc/loadavg) embedder ${EMBED_MODEL:-default}"
 TMPCHUNKS=$tmp/eval-chunks.ndjson load eval "$shared/eval/chunking/corpora"

@@ -28,7 +28,7 @@ enum query_fusion_rule { QUERY_FUSE_ZSCORE, QUERY_FUSE_RRF };
 
 #define QUERY_RRF_K_DEFAULT 10
 #define QUERY_TEXT_WEIGHT_DEFAULT 2.0
-#define QUERY_PER_DOC_DEFAULT 2
+#define QUERY_PER_DOC_DEFAULT 0
 
 typedef struct query_fusion {
 	enum query_fusion_rule rule;

@@ -41,7 +41,7 @@ static void usage(FILE *out)
 		"  --text-weight W     weight of the text ranking in the fusion, the vector\n"
 		"                      ranking's being 1 (default %g)\n"
 		"  --per-document N    at most N chunks of one document before the others\n"
-		"                      (default %d; 0: no limit)\n"
+		"                      (default %d: no limit)\n"
 		"  --text-rank R       bm25 (default) or cd (PostgreSQL's ts_rank_cd)\n"
 		"  --vector BASE64     search with this vector (float32 LE, base64) instead\n"
 		"                      of embedding QUESTION\n"
