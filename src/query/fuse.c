@@ -69,18 +69,19 @@ static void add_zscores(query_fused *out, size_t n, size_t nside, size_t pool, i
 			out[j].score += weight * (side_score(&out[j], vector_side, missing) - mean) / sd;
 }
 
-/* Sets doc_rank (out is in fused order) and moves chunks past the
- * per-document limit after the others. */
+/* With a limit, sets doc_rank (out is in fused order) and moves chunks
+ * past it after the others. */
 static void limit_per_doc(query_fused *out, size_t n, int per_doc)
 {
+	if (per_doc <= 0)
+		return;
 	/* Pools are at most 2 * QUERY_K_MAX chunks: counting back is fine. */
 	for (size_t i = 0; i < n; i++) {
 		out[i].doc_rank = 1;
 		for (size_t j = 0; j < i; j++)
 			out[i].doc_rank += out[j].doc_id == out[i].doc_id;
 	}
-	if (per_doc > 0)
-		qsort_r(out, n, sizeof *out, capped_order, &per_doc);
+	qsort_r(out, n, sizeof *out, capped_order, &per_doc);
 }
 
 size_t query_fuse(const query_hit *v, size_t nv, const query_hit *t, size_t nt, size_t pool,

@@ -43,7 +43,7 @@ typedef struct query_fused {
 	double score;         /* the fused score */
 	double vscore, tscore; /* each side's own score (cosine, text rank); NaN: not ranked */
 	int vrank, trank;      /* each side's rank from 1; 0: not ranked by that side */
-	int doc_rank;          /* the chunk's place among its document's chunks, from 1 */
+	int doc_rank;          /* with per_doc: its place among its document's chunks, from 1; else 0 */
 } query_fused;
 
 /* Fuses rankings v (nv hits) and t (nt hits), each best first and each
