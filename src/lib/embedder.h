@@ -3,7 +3,8 @@
  * embedded exactly as the corpus was.
  *
  * Backends: "local" (built in, offline, deterministic: signed feature
- * hashing of words, word pairs and character trigrams, L2-normalized);
+ * hashing, L2-normalized; models fh-v2, the default, and fh-v1: see
+ * embed_local.c);
  * "openai" (any OpenAI-compatible server: POST {base}/embeddings) and
  * "ollama" (Ollama's native POST {base}/api/embed), through dp_http with
  * its retries and budgets.  API vectors are kept exactly as the server sent
