@@ -5,7 +5,9 @@ pgvector corpus, recall@10 of the HNSW vector side against the exact order
 for several --ef-search values.
 
   latency.py QUESTIONS.jsonl [EF...]        (DATABASE_URL, DOCPIPE_BIN;
-                                             MODES="" skips the timings)
+                                             MODES="" skips the timings;
+                                             QUERY_OPTS: more docpipe-query
+                                             options, e.g. "--fusion rrf")
 Recall@10 counts a result as right when its score reaches the exact 10th
 score (corpora with copies of a chunk have ties).
 
@@ -61,11 +63,12 @@ def main():
     efs = [int(x) for x in sys.argv[2:]]
     q = os.path.join(BIN, "docpipe-query")
     modes = os.environ.get("MODES", "vector text hybrid").split()
+    opts = os.environ.get("QUERY_OPTS", "").split()
     if modes:
         print("| mode | questions | median s | p90 s | max s |")
         print("|---|---|---|---|---|")
     for mode in modes:
-        ts = sorted(best_time([q, "--mode", mode, "-k", "10", x]) for x in questions)
+        ts = sorted(best_time([q, "--mode", mode, "-k", "10", *opts, x]) for x in questions)
         print("| %s | %d | %.3f | %.3f | %.3f |" % (mode, len(ts), statistics.median(ts),
                                                   ts[int(0.9 * (len(ts) - 1))], ts[-1]))
         sys.stdout.flush()
