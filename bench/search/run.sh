@@ -7,7 +7,7 @@
 #      tuned on) and questions-heldout.jsonl (40 questions committed before
 #      any result; never tuned on).
 #   bench/search/run.sh [SHARED_DIR]     (default /work/shared)
-#   EMBED_MODEL=fh-v1 bench/search/run.sh   the previous local embedder
+#   EMBED_MODEL=fh-v2 bench/search/run.sh   the other local embedder (default: fh-v1)
 #   FUSION=1 bench/search/run.sh            also saves each side's top 50 and
 #       compares fusion rules offline (fusion.py), tuning sets and held-out
 #       set in separate tables

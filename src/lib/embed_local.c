@@ -11,11 +11,14 @@
  * The sum is L2-normalized, so cosine similarity is a dot product.  No
  * model, no network, deterministic across machines.
  *
- * That is fh-v1.  fh-v2 (the default; measured in docs/PERFORMANCE.md,
- * issue 11) skips English stop words, so "how do I" and every sentence's
+ * That is fh-v1, the default.  fh-v2 (--model fh-v2; measured in
+ * docs/PERFORMANCE.md, issue 11) skips English stop words, so "how do I" and every sentence's
  * "the", "of", "is" no longer dominate a vector (short texts and questions
  * most), and has no word pairs (with the stop words gone they joined words
- * that were not adjacent; they lowered recall either way). */
+ * that were not adjacent; they lowered recall either way).  It is not the
+ * default because a corpus keeps one embedder: a new default would make the
+ * store refuse every document of an existing fh-v1 corpus after an upgrade,
+ * and in hybrid search (the default mode) it found no more files. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,5 +120,5 @@ void dp_embed_local_model(enum dp_local_model model, const char *text, size_t le
 
 void dp_embed_local(const char *text, size_t len, float *out, size_t dim)
 {
-	dp_embed_local_model(DP_LOCAL_FH_V2, text, len, out, dim);
+	dp_embed_local_model(DP_LOCAL_FH_V1, text, len, out, dim);
 }

@@ -3,7 +3,7 @@
  * embedded exactly as the corpus was.
  *
  * Backends: "local" (built in, offline, deterministic: signed feature
- * hashing, L2-normalized; models fh-v2, the default, and fh-v1: see
+ * hashing, L2-normalized; models fh-v1, the default, and fh-v2: see
  * embed_local.c);
  * "openai" (any OpenAI-compatible server: POST {base}/embeddings) and
  * "ollama" (Ollama's native POST {base}/api/embed), through dp_http with
@@ -74,7 +74,7 @@ int dp_embedder_embed(dp_embedder *e, const char *const *texts, const size_t *le
 
 /* The local backend's models (embed_local.c): "fh-v1" and "fh-v2". */
 enum dp_local_model { DP_LOCAL_FH_V1 = 1, DP_LOCAL_FH_V2 = 2 };
-#define DP_LOCAL_MODEL_DEFAULT "fh-v2"
+#define DP_LOCAL_MODEL_DEFAULT "fh-v1"
 
 /* The local backend on its own: text (len bytes) into out[0..dim), unit
  * length (or all zero when the text has no features). */

@@ -39,7 +39,7 @@ is "$(jq -r '.runs[0] | [.id, .added, .updated, .unchanged, .deleted, .failed, .
 	"$(printf '%s\t3\t0\t0\t0\t2\ttrue' "$RUN1")" "the run is recorded with its figures"
 is "$(jq -r '.runs[0] | (.requests != null and .tokens != null and .ended_at != null)' "$T_DIR/s1")" true \
 	"the run has requests, tokens and its end"
-is "$(jq -r '.settings.embedder' "$T_DIR/s1")" "local/fh-v2" "settings: the embedder"
+is "$(jq -r '.settings.embedder' "$T_DIR/s1")" "local/fh-v1" "settings: the embedder"
 like "$(jq -r '.indexes | map(.name) | join(" ")' "$T_DIR/s1")" "documents_pkey" "indexes listed"
 
 docpipe status >"$T_DIR/t1"

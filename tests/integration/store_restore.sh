@@ -40,7 +40,7 @@ docpipe-discover docs | docpipe-chunk | docpipe-summarize | docpipe-store -q >e1
 is "$?/$(statuses e1.ndjson)" "0/3 stored" "no embedder: three documents stored without vectors"
 docpipe-discover docs | docpipe-chunk | docpipe-summarize | docpipe-embed --dim 64 | docpipe-store -q >e2.ndjson
 is "$?/$(statuses e2.ndjson)" "0/3 stored" "embedded now: stored again"
-is "$(sql "SELECT DISTINCT embedder || ' ' || dim FROM docpipe.documents")" "local/fh-v2 64" "the embedder is recorded"
+is "$(sql "SELECT DISTINCT embedder || ' ' || dim FROM docpipe.documents")" "local/fh-v1 64" "the embedder is recorded"
 is "$(sql 'SELECT count(*) FROM docpipe.chunks WHERE embedding IS NULL')" 0 "every chunk has its vector"
 docpipe-discover docs | docpipe-chunk | docpipe-summarize | docpipe-embed --dim 64 | docpipe-store -q >e3.ndjson
 is "$(statuses e3.ndjson)" "3 unchanged" "same embedder again: unchanged"

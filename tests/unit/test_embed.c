@@ -17,7 +17,7 @@ static void test_local(void)
 	float want[16], got[16];
 	double dim;
 
-	T_EQ_STR(dp_record_str(out, "embedder"), "local/fh-v2", "embedder identity");
+	T_EQ_STR(dp_record_str(out, "embedder"), "local/fh-v1", "embedder identity");
 	T_OK(dp_record_num(out, "dim", &dim) == 0 && dim == 16, "dim recorded");
 	jv chunks = jv_object_get(jv_copy(out), jv_string("chunks"));
 	jv v0 = jv_object_get(jv_array_get(jv_copy(chunks), 0), jv_string("vec"));

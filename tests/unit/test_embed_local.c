@@ -1,6 +1,6 @@
 /* Unit tests for the local embedder's models (src/lib/embed_local.c):
- * fh-v1 unchanged (corpora embedded with it stay searchable), fh-v2
- * deterministic, the default, and recorded as such. */
+ * fh-v1 unchanged (the default; corpora embedded with it stay searchable),
+ * fh-v2 deterministic, and the model recorded in the identity. */
 #include <math.h>
 #include <string.h>
 
@@ -49,8 +49,9 @@ static void test_v2(void)
 	T_OK(memcmp(a, b, sizeof a) == 0, "fh-v2: stop words and punctuation weigh nothing");
 	dp_embed_local_model(DP_LOCAL_FH_V1, ta, strlen(ta), c, DL);
 	T_OK(dot(a, c, DL) < 0.99f, "fh-v2 differs from fh-v1");
+	dp_embed_local_model(DP_LOCAL_FH_V1, ta, strlen(ta), b, DL);
 	dp_embed_local(ta, strlen(ta), c, DL);
-	T_OK(memcmp(a, c, sizeof a) == 0, "dp_embed_local is fh-v2");
+	T_OK(memcmp(b, c, sizeof b) == 0, "dp_embed_local is fh-v1, the default");
 	dp_embed_local_model(DP_LOCAL_FH_V2, doc, strlen(doc), q, DL);
 	dp_embed_local_model(DP_LOCAL_FH_V2, other, strlen(other), x, DL);
 	T_OK(dot(a, q, DL) > dot(a, x, DL) + 0.3f, "fh-v2: related text scores higher");
@@ -69,17 +70,17 @@ static void test_identity(void)
 	dp_embedder_opts o = {.backend = "local", .dim = D};
 	dp_embedder *e = dp_embedder_new(&o, &err);
 
-	T_EQ_STR(dp_embedder_id(e), "local/fh-v2", "default: local/fh-v2");
-	T_OK(dp_embedder_embed(e, &t, &len, 1, got, &err) == 0, "embeds");
-	dp_embed_local_model(DP_LOCAL_FH_V2, t, len, want, D);
-	T_OK(memcmp(got, want, sizeof got) == 0, "default embedder: fh-v2's vector");
-	dp_embedder_free(&e);
-	o.model = "fh-v1";
-	e = dp_embedder_new(&o, &err);
-	T_EQ_STR(dp_embedder_id(e), "local/fh-v1", "--model fh-v1: local/fh-v1");
+	T_EQ_STR(dp_embedder_id(e), "local/fh-v1", "default: local/fh-v1");
 	T_OK(dp_embedder_embed(e, &t, &len, 1, got, &err) == 0, "embeds");
 	dp_embed_local_model(DP_LOCAL_FH_V1, t, len, want, D);
-	T_OK(memcmp(got, want, sizeof got) == 0, "fh-v1 embedder: fh-v1's vector");
+	T_OK(memcmp(got, want, sizeof got) == 0, "default embedder: fh-v1's vector");
+	dp_embedder_free(&e);
+	o.model = "fh-v2";
+	e = dp_embedder_new(&o, &err);
+	T_EQ_STR(dp_embedder_id(e), "local/fh-v2", "--model fh-v2: local/fh-v2");
+	T_OK(dp_embedder_embed(e, &t, &len, 1, got, &err) == 0, "embeds");
+	dp_embed_local_model(DP_LOCAL_FH_V2, t, len, want, D);
+	T_OK(memcmp(got, want, sizeof got) == 0, "fh-v2 embedder: fh-v2's vector");
 	dp_embedder_free(&e);
 	o.model = "fh-v3";
 	T_OK(dp_embedder_new(&o, &err) == NULL && strstr(err.msg, "fh-v1 and fh-v2") != NULL,
