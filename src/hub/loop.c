@@ -338,7 +338,8 @@ static void join_hold(struct hub *h, jv rec)
 		memcpy(zmq_msg_data(&h->join_held), jv_string_value(text), len);
 		h->join_holding = 1;
 	} else {
-		dp_diag("join: out of memory for a record of %zu bytes: it is re-sent", len);
+		dp_diag("join: out of memory for a record of %zu bytes: it goes again after --timeout",
+			len);
 	}
 	jv_free(text);
 }
