@@ -15,6 +15,7 @@
 #     fixed  one file of one chunk: what any `docpipe run` costs (starting the
 #            processes, the hub's last 0.6 s for the replicas' counters, the
 #            sweep, stopping), to set against the other cases' walls
+#     a      200 generated files (bench/api.sh's corpus; not in the default)
 #     b      40 files, one of them ~300 KB
 #     c      one ~5 MB document
 # Output: one line per run: wall, bound, ratio, CPU seconds of the whole run
@@ -114,6 +115,7 @@ echo "nproc $(nproc); load $(cut -d' ' -f1-3 /proc/loadavg); latency $latency; $
 for c in "${cases[@]}"; do
 	case $c in
 	fixed) mkdir -p "$out/fixed"; printf '# One\n\nOne small file.\n' >"$out/fixed/one.md" ;;
+	a) corpus a 1 200 6000 ;;
 	b) corpus b 1 39 6000 1 300000 ;;
 	c) corpus c 4 1 5000000 ;;
 	*) echo "unknown case $c" >&2; exit 2 ;;
