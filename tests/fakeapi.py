@@ -24,7 +24,8 @@ Control (JSON):
                   Also "rpm", "rate_429", "rate_5xx", "retry_after" as the
                   options below (null: off).
   GET  /_stats    {"requests": {"embed": n, "chat": n}, "inputs": {...},
-                   "log": [{"endpoint", "inputs": [...], "outputs": [...]}],
+                   "log": [{"endpoint", "inputs": [...], "outputs": [...],
+                            "start", "end"}],
                    "max_in_flight": {...}, "busy_s": {...}, "auth_seen": [...],
                    "max_concurrent": {...}, "status": {"chat": {"200": n, ...}},
                    "times": [[endpoint, start_s, end_s, status], ...],
@@ -34,7 +35,8 @@ Control (JSON):
                   kind open at once (the client's in-flight level, slots or
                   not); max_in_flight the most being served in slots; times
                   (not with --no-log) each request's arrival and answer, in
-                  seconds since the server started.
+                  seconds since the server started; a log entry's start and
+                  end are its request's arrival and answer likewise.
   POST /_reset    clears counters, log and faults
   POST /loop/...  answers 307 to itself, forever (counted in "redirects")
 Options: --port 0 prints "PORT <n>" on stdout once listening.
@@ -383,7 +385,9 @@ class Handler(BaseHTTPRequestHandler):
         if st.args.no_log:
             return
         with st.lock:
-            st.log.append({"endpoint": kind, "inputs": inputs, "outputs": outputs})
+            st.log.append({"endpoint": kind, "inputs": inputs, "outputs": outputs,
+                           "start": round(self.start - st.t0, 6),
+                           "end": round(time.monotonic() - st.t0, 6)})
 
 
 def main():

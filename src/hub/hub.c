@@ -58,7 +58,7 @@ void hub_window_free(hub_window *w)
 {
 	for (size_t i = 0; w->slots != NULL && i < w->size; i++)
 		if (w->slots[i].used)
-			jv_free(w->slots[i].rec);
+			hub_window_release(w, &w->slots[i]);
 	free(w->slots);
 	w->slots = NULL;
 }
@@ -74,7 +74,7 @@ void hub_window_add(hub_window *w, long seq, jv rec)
 {
 	hub_slot *s = &w->slots[(size_t)seq % w->size];
 
-	*s = (hub_slot){.used = 1, .seq = seq, .rec = rec};
+	*s = (hub_slot){.used = 1, .seq = seq, .rec = rec, .join = {.twin = jv_invalid()}};
 	w->used++;
 }
 
@@ -91,6 +91,7 @@ hub_slot *hub_window_find(hub_window *w, long seq)
 void hub_window_release(hub_window *w, hub_slot *slot)
 {
 	jv_free(slot->rec);
+	hub_join_clear(&slot->join);
 	*slot = (hub_slot){0};
 	w->used--;
 }

@@ -14,6 +14,7 @@
 
 #include "clock.h" /* dp_clock_s: the clock of hub_stats_update and hub_stats_silent */
 #include "err.h"
+#include "join.h"
 #include "stats.h"
 #include "zmqsock.h"
 
@@ -45,6 +46,7 @@ typedef struct hub_slot {
 	                  * it does not count as an attempt */
 	double sent_at;  /* monotonic seconds of the last send */
 	jv rec;          /* the stamped record, as sent */
+	hub_join join;   /* overlap mode: its summarize and embed outputs (join.h) */
 } hub_slot;
 
 typedef struct hub_window {
@@ -62,6 +64,7 @@ void hub_window_add(hub_window *w, long seq, jv rec);
 /* The slot of seq when it is still outstanding, or NULL (a duplicate or
  * stale receipt). */
 hub_slot *hub_window_find(hub_window *w, long seq);
+/* Frees the slot: its record and what its join holds. */
 void hub_window_release(hub_window *w, hub_slot *slot);
 
 /* The outcome tally of a run, and the report built from it. */
@@ -155,6 +158,9 @@ typedef struct hub_config {
 	 * record), which is then swept, until a stop or the input's end: the
 	 * records after the end are changes (docpipe-watch). */
 	int watch;
+	/* Send chunk's records to summarize and embed at once and join their
+	 * outputs for the store (join.h); 0: the stages in a line. */
+	int overlap;
 } hub_config;
 
 /* Runs the graph's hub: reads file records from stdin until it ends and

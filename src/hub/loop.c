@@ -76,6 +76,14 @@ struct hub {
 	int first_pass;      /* --watch: 0 until decided; 1 proven (and swept), -1 not */
 	zmq_msg_t held[HUB_STAGES - 1]; /* a record read but not yet forwarded */
 	int holding[HUB_STAGES - 1];
+	/* Overlap mode (cfg->overlap, join.h): a record of chunk's not yet sent
+	 * to summarize [0] or embed [1], and a joined record not yet sent to
+	 * the store. */
+	zmq_msg_t fork_held[2];
+	int fork_holding[2];
+	zmq_msg_t join_held;
+	int join_holding;
+	int join_next; /* the branch output read first next time: both get turns */
 	double started, last_progress, last_rate_at;
 	double last_out[HUB_STAGES], rate[HUB_STAGES];
 	int tty_lines;
@@ -138,6 +146,7 @@ static void send_unsent(struct hub *h)
 			return; /* no chunk replica can take more now */
 		s->sent = 1;
 		s->sent_at = dp_clock_s();
+		hub_join_resent(&s->join);
 		if (s->free_send)
 			s->free_send = 0, h->tally.resent++;
 		else if (s->attempts++ > 0)
@@ -184,13 +193,27 @@ static void take_input(struct hub *h)
 	h->unsent++;
 }
 
+/* The slot of the document rec (borrowed) belongs to: its run is this
+ * run and its seq still in flight; NULL otherwise (a duplicate after a
+ * re-send, another run's, no document of the hub's). */
+static hub_slot *slot_of(struct hub *h, jv rec)
+{
+	const char *run = dp_record_str(rec, "run");
+	double seq;
+
+	/* seq comes from a peer: only a whole number the hub could have sent
+	 * is looked up (a cast of anything else is undefined). */
+	return run != NULL && strcmp(run, h->cfg->run) == 0 && dp_record_num(rec, "seq", &seq) == 0 &&
+			       seq >= 0 && seq < 9007199254740992.0 && seq == (double)(long)seq
+		       ? hub_window_find(&h->win, (long)seq)
+		       : NULL;
+}
+
 static void take_receipt(struct hub *h)
 {
 	zmq_msg_t msg;
 	dp_err why;
 	jv rec;
-	double seq;
-	const char *run;
 
 	zmq_msg_init(&msg);
 	if (zmq_msg_recv(&msg, h->ep[2 * HUB_STAGES - 1], ZMQ_DONTWAIT) < 0) {
@@ -203,14 +226,7 @@ static void take_receipt(struct hub *h)
 		jv_free(rec);
 		return;
 	}
-	run = dp_record_str(rec, "run");
-	/* seq comes from a peer: only a whole number the hub could have sent
-	 * is looked up (a cast of anything else is undefined). */
-	hub_slot *slot = run != NULL && strcmp(run, h->cfg->run) == 0 &&
-					 dp_record_num(rec, "seq", &seq) == 0 && seq >= 0 &&
-					 seq < 9007199254740992.0 && seq == (double)(long)seq
-				 ? hub_window_find(&h->win, (long)seq)
-				 : NULL;
+	hub_slot *slot = slot_of(h, rec);
 	if (slot == NULL) {
 		h->tally.stale_receipts++; /* a duplicate, or from another run */
 	} else {
@@ -250,6 +266,153 @@ static void forward(struct hub *h, int e, int readable)
 	}
 	if (h->holding[e] && zmq_msg_send(&h->held[e], h->ep[2 * e + 2], ZMQ_DONTWAIT) >= 0)
 		h->holding[e] = 0; /* zmq_msg_send took the message */
+}
+
+/* Overlap mode (join.h).  Endpoints: chunk's output 1, summarize's input
+ * and output 2 and 3, embed's 4 and 5, the store's input 6. */
+enum { EP_CHUNK_OUT = 1, EP_SUM_IN = 2, EP_SUM_OUT = 3, EP_EMB_IN = 4, EP_EMB_OUT = 5,
+       EP_STORE_IN = 6 };
+
+static int writable(void *sock)
+{
+	zmq_pollitem_t item = {.socket = sock, .events = ZMQ_POLLOUT};
+
+	return zmq_poll(&item, 1, 0) > 0 && (item.revents & ZMQ_POLLOUT);
+}
+
+/* Sends what the fork holds; 1 when it holds nothing any more. */
+static int fork_flush(struct hub *h)
+{
+	static const int to[2] = {EP_SUM_IN, EP_EMB_IN};
+
+	for (int b = 0; b < 2; b++)
+		if (h->fork_holding[b] && zmq_msg_send(&h->fork_held[b], h->ep[to[b]], ZMQ_DONTWAIT) >= 0)
+			h->fork_holding[b] = 0; /* zmq_msg_send took the message */
+	return !h->fork_holding[0] && !h->fork_holding[1];
+}
+
+/* The fork: each record chunk writes goes to summarize and to embed (the
+ * same bytes, not copied), read only when both inputs can take one, so a
+ * full branch holds chunk back.  Records that are no document go both
+ * ways too: the join sends the first of the two on and drops the other,
+ * so the hub need not parse what it forks. */
+static void fork_step(struct hub *h)
+{
+	for (int k = 0; k < 64 && fork_flush(h); k++) {
+		if (!writable(h->ep[EP_SUM_IN]) || !writable(h->ep[EP_EMB_IN]))
+			return;
+		zmq_msg_init(&h->fork_held[0]);
+		if (zmq_msg_recv(&h->fork_held[0], h->ep[EP_CHUNK_OUT], ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&h->fork_held[0]);
+			return;
+		}
+		zmq_msg_init(&h->fork_held[1]);
+		if (zmq_msg_copy(&h->fork_held[1], &h->fork_held[0]) != 0) { /* cannot fail on valid messages */
+			zmq_msg_close(&h->fork_held[1]);
+			zmq_msg_close(&h->fork_held[0]);
+			return;
+		}
+		h->fork_holding[0] = h->fork_holding[1] = 1;
+	}
+}
+
+/* rec (consumed) as the message to send to the store; over --max-record,
+ * an error record for it instead, as any sender does (docs/graph.md). */
+static void join_hold(struct hub *h, jv rec)
+{
+	size_t max = h->cfg->zmq.max_record > 0 ? h->cfg->zmq.max_record : DP_RECORD_MAX_DEFAULT;
+	jv text = dp_record_dump(jv_copy(rec));
+	size_t len = (size_t)jv_string_length_bytes(jv_copy(text));
+
+	if (len > max) {
+		char why[160];
+		snprintf(why, sizeof why, "the joined record of %zu bytes exceeds --max-record %zu", len,
+			 max);
+		jv_free(text);
+		text = dp_record_dump(dp_record_error(rec, "hub", why));
+		len = (size_t)jv_string_length_bytes(jv_copy(text));
+	} else {
+		jv_free(rec);
+	}
+	if (zmq_msg_init_size(&h->join_held, len) == 0) {
+		memcpy(zmq_msg_data(&h->join_held), jv_string_value(text), len);
+		h->join_holding = 1;
+	} else {
+		dp_diag("join: out of memory for a record of %zu bytes: it goes again after --timeout",
+			len);
+	}
+	jv_free(text);
+}
+
+/* Reads one output of branch b (HUB_BRANCH_*) into the join; 0 when there
+ * was none. */
+static int join_read(struct hub *h, int b)
+{
+	zmq_msg_t msg;
+	dp_err why;
+
+	zmq_msg_init(&msg);
+	if (zmq_msg_recv(&msg, h->ep[b == HUB_BRANCH_SUMMARIZE ? EP_SUM_OUT : EP_EMB_OUT],
+			 ZMQ_DONTWAIT) < 0) {
+		zmq_msg_close(&msg);
+		return 0;
+	}
+	jv rec = dp_record_parse(zmq_msg_data(&msg), zmq_msg_size(&msg), &why);
+	zmq_msg_close(&msg);
+	hub_slot *slot = jv_is_valid(rec) ? slot_of(h, rec) : NULL;
+	/* No slot: the document has its outcome (a copy after a re-send), or
+	 * it is none of this run's; half of a document cannot be stored. */
+	jv out = slot != NULL ? hub_join_take(&slot->join, b, rec) : (jv_free(rec), jv_invalid());
+	if (jv_is_valid(out))
+		join_hold(h, out);
+	else
+		jv_free(out);
+	return 1;
+}
+
+/* The join: reads both branches' outputs while the store can take what
+ * they make, and sends the joined records on. */
+static void join_step(struct hub *h)
+{
+	for (int k = 0; k < 64; k++) {
+		if (h->join_holding) {
+			if (zmq_msg_send(&h->join_held, h->ep[EP_STORE_IN], ZMQ_DONTWAIT) < 0)
+				return; /* the store is full */
+			h->join_holding = 0;
+		}
+		int first = h->join_next;
+		h->join_next = first == HUB_BRANCH_SUMMARIZE ? HUB_BRANCH_EMBED : HUB_BRANCH_SUMMARIZE;
+		if (!join_read(h, first) && !join_read(h, h->join_next))
+			return;
+	}
+}
+
+/* The poll items that wake the loop when the fork or the join can move. */
+static int overlap_items(struct hub *h, zmq_pollitem_t *items)
+{
+	int n = 0;
+
+	if (h->fork_holding[0] || h->fork_holding[1]) {
+		for (int b = 0; b < 2; b++)
+			if (h->fork_holding[b])
+				items[n++] = (zmq_pollitem_t){.socket = h->ep[b ? EP_EMB_IN : EP_SUM_IN],
+							      .events = ZMQ_POLLOUT};
+	} else {
+		int sum = writable(h->ep[EP_SUM_IN]), emb = writable(h->ep[EP_EMB_IN]);
+		if (sum && emb)
+			items[n++] = (zmq_pollitem_t){.socket = h->ep[EP_CHUNK_OUT], .events = ZMQ_POLLIN};
+		if (!sum)
+			items[n++] = (zmq_pollitem_t){.socket = h->ep[EP_SUM_IN], .events = ZMQ_POLLOUT};
+		if (!emb)
+			items[n++] = (zmq_pollitem_t){.socket = h->ep[EP_EMB_IN], .events = ZMQ_POLLOUT};
+	}
+	if (h->join_holding) {
+		items[n++] = (zmq_pollitem_t){.socket = h->ep[EP_STORE_IN], .events = ZMQ_POLLOUT};
+	} else {
+		items[n++] = (zmq_pollitem_t){.socket = h->ep[EP_SUM_OUT], .events = ZMQ_POLLIN};
+		items[n++] = (zmq_pollitem_t){.socket = h->ep[EP_EMB_OUT], .events = ZMQ_POLLIN};
+	}
+	return n;
 }
 
 /* A replica exited or fell silent (killed, crashed, machine lost): what it
@@ -486,7 +649,7 @@ static void check_first_pass(struct hub *h)
 static void loop(struct hub *h)
 {
 	while (!dp_stop_requested()) {
-		zmq_pollitem_t items[HUB_EP_COUNT + 2];
+		zmq_pollitem_t items[HUB_EP_COUNT + 4];
 		int n = 0, fwd_at[HUB_STAGES - 1], input_at = -1;
 
 		if (h->input_done && h->win.used == 0)
@@ -500,12 +663,14 @@ static void loop(struct hub *h)
 			input_at = n;
 			items[n++] = (zmq_pollitem_t){.socket = h->input, .events = ZMQ_POLLIN};
 		}
-		for (int e = 0; e < HUB_STAGES - 1; e++) {
+		for (int e = 0; e < HUB_STAGES - 1 && !h->cfg->overlap; e++) {
 			fwd_at[e] = n;
 			items[n++] = h->holding[e]
 					     ? (zmq_pollitem_t){.socket = h->ep[2 * e + 2], .events = ZMQ_POLLOUT}
 					     : (zmq_pollitem_t){.socket = h->ep[2 * e + 1], .events = ZMQ_POLLIN};
 		}
+		if (h->cfg->overlap)
+			n += overlap_items(h, items + n);
 		if (zmq_poll(items, n, HUB_TICK_MS) < 0 && zmq_errno() != EINTR) {
 			dp_diag("poll: %s", zmq_strerror(zmq_errno()));
 			return;
@@ -517,7 +682,9 @@ static void loop(struct hub *h)
 			take_stats(h), items[1].revents = 0, zmq_poll(items + 1, 1, 0);
 		if (input_at >= 0 && (items[input_at].revents & ZMQ_POLLIN))
 			take_input(h);
-		for (int e = 0; e < HUB_STAGES - 1; e++)
+		if (h->cfg->overlap)
+			fork_step(h), join_step(h);
+		for (int e = 0; e < HUB_STAGES - 1 && !h->cfg->overlap; e++)
 			for (int k = 0; k < 64; k++) {
 				int was = h->holding[e];
 				if (!(items[fwd_at[e]].revents & (ZMQ_POLLIN | ZMQ_POLLOUT)))
@@ -616,6 +783,7 @@ int hub_run(const hub_config *cfg, dp_err *err)
 	}
 	h->cfg = cfg;
 	h->end = jv_invalid();
+	h->join_next = HUB_BRANCH_SUMMARIZE;
 	h->tally.failures = jv_array();
 	h->started = h->last_rate_at = h->last_progress = dp_clock_s();
 	if (cfg->zmq.curve_secret != NULL && (zap = dp_zap_start(cfg->allow, err)) == NULL)
@@ -644,6 +812,11 @@ out:
 	for (int e = 0; e < HUB_STAGES - 1; e++)
 		if (h->holding[e])
 			zmq_msg_close(&h->held[e]);
+	for (int b = 0; b < 2; b++)
+		if (h->fork_holding[b])
+			zmq_msg_close(&h->fork_held[b]);
+	if (h->join_holding)
+		zmq_msg_close(&h->join_held);
 	/* What still waits for a consumer is re-sent by the next run: no LINGER. */
 	int zero = 0;
 	for (int i = 0; i < HUB_EP_COUNT; i++) {

@@ -27,6 +27,7 @@ enum {
 	OPT_PROGRESS_EVERY,
 	OPT_METRICS,
 	OPT_WATCH,
+	OPT_NO_OVERLAP,
 	OPT_KEYGEN,
 	OPT_LAYOUT,
 	OPT_HELP,
@@ -67,6 +68,9 @@ static void usage(FILE *f)
 		"  --metrics HOST:PORT  serve Prometheus metrics at http://HOST:PORT/metrics\n"
 		"  --watch              after the first pass (up to discover's end record, then\n"
 		"                       swept), go on with the records that follow until SIGTERM\n"
+		"  --no-overlap         run summarize and embed one after the other; by default\n"
+		"                       each document goes to both at once and their outputs\n"
+		"                       are joined for the store\n"
 		"  --keygen BASE        write a CurveZMQ key pair to BASE.key and BASE.pub\n"
 		"  --layout             print the endpoints replicas connect to for --listen,\n"
 		"                       \"STAGE IN OUT\" lines and \"stats ENDPOINT\", and exit\n"
@@ -117,6 +121,7 @@ static int hub_option(void *ctx, int opt, char *arg, dp_err *err)
 	case OPT_RUN: a->cfg.run = arg; break;
 	case OPT_METRICS: a->cfg.metrics = arg; break;
 	case OPT_WATCH: a->cfg.watch = 1; break;
+	case OPT_NO_OVERLAP: a->cfg.overlap = 0; break;
 	case OPT_WINDOW:
 		rc = dp_cli_parse_long("window", arg, 1, 1 << 20, &n, err);
 		a->cfg.window = (size_t)n;
@@ -175,6 +180,7 @@ static int parse(int argc, char **argv, struct args *a)
 		{"progress-every", required_argument, NULL, OPT_PROGRESS_EVERY},
 		{"metrics", required_argument, NULL, OPT_METRICS},
 		{"watch", no_argument, NULL, OPT_WATCH},
+		{"no-overlap", no_argument, NULL, OPT_NO_OVERLAP},
 		{"keygen", required_argument, NULL, OPT_KEYGEN},
 		{"layout", no_argument, NULL, OPT_LAYOUT},
 		{"help", no_argument, NULL, OPT_HELP},
@@ -240,7 +246,7 @@ static int act(int argc, char **argv, struct args *a)
 int main(int argc, char **argv)
 {
 	struct args a = {.cfg = {.listen = "tcp://127.0.0.1:0", .window = 64, .timeout = 300,
-				 .attempts = 4, .progress_every = 10}};
+				 .attempts = 4, .progress_every = 10, .overlap = 1}};
 	int rc;
 
 	dp_cli_init("hub");

@@ -1,0 +1,128 @@
+#!/bin/bash
+# Issue 8's cases (b) and (c) through the graph (`docpipe run`: discover,
+# chunk, summarize --chunk-summaries, embed, store into a throwaway
+# PostgreSQL), with the hub's overlap of summarize and embed on and off
+# (--opt hub=--no-overlap), against the local test server
+# (tests/fakeapi.py) with 16 slots per endpoint and bench/api.sh's latency
+# profile (chat 20 ms + 0.015 ms per prompt token, embeddings 20 ms + 4 ms
+# per input), `--threads 16` for summarize and embed.  Reported as the
+# ratio of the wall time (the store's time included) to the service-time
+# bound as bench/api-throughput.sh computes it: the busiest endpoint's busy
+# seconds / slots.  The corpora are bench/api-throughput.sh's (same
+# bench/gen-corpus seeds and sizes).
+#
+#   bench/api-graph.sh [CASE...] [-n RUNS]   (default: fixed b c, 1 run each)
+#     fixed  one file of one chunk: what any `docpipe run` costs (starting the
+#            processes, the hub's last 0.6 s for the replicas' counters, the
+#            sweep, stopping), to set against the other cases' walls
+#     a      200 generated files (bench/api.sh's corpus; not in the default)
+#     b      40 files, one of them ~300 KB
+#     c      one ~5 MB document
+# Output: one line per run: wall, bound, ratio, CPU seconds of the whole run
+# (user+sys of every process), peak RSS of the hub.  Run it under the shared
+# lock: flock /work/wt/_notes/bench.lock bench/api-graph.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TOP=$(pwd)
+BIN=${DOCPIPE_BIN:-$TOP/bin}
+runs=1 cases=()
+while [ $# -gt 0 ]; do
+	case $1 in -n) runs=$2; shift ;; *) cases+=("$1") ;; esac
+	shift
+done
+[ ${#cases[@]} -gt 0 ] || cases=(fixed b c)
+latency=embed=20+4,chat=20+0.015
+slots=16
+out=$(mktemp -d /tmp/docpipe-api-graph.XXXXXX)
+chmod 755 "$out"
+server=
+cleanup() {
+	[ -n "$server" ] && kill "$server" 2>/dev/null
+	tests/lib/pg.sh stop "$out/pg" >/dev/null 2>&1 || true
+	rm -rf "$out"
+}
+trap cleanup EXIT
+unset OPENAI_API_KEY DATABASE_URL PGDATABASE
+
+calc() { awk "BEGIN { printf \"%.2f\", $1 }"; }
+
+eval "$(tests/lib/pg.sh start "$out/pg")"
+export PGHOST PGPORT PGUSER
+/usr/bin/python3 tests/fakeapi.py --port 0 --slots $slots --latency "$latency" --no-log \
+	>"$out/port" 2>"$out/server.err" &
+server=$!
+for _ in $(seq 100); do [ -s "$out/port" ] && break; sleep 0.05; done
+base=http://127.0.0.1:$(awk '{print $2}' "$out/port")
+export OPENAI_BASE_URL=$base/v1
+
+# corpus NAME SEED FILES SIZE [FILES2 SIZE2]: as bench/api-throughput.sh's.
+corpus() {
+	local name=$1
+	shift
+	mkdir -p "$out/$name"
+	bench/gen-corpus --seed "$1" --files "$2" --size "$3" --out "$out/$name/a" >/dev/null
+	shift
+	[ $# -gt 2 ] && bench/gen-corpus --seed 4 --files "$3" --size "$4" --out "$out/$name/b" >/dev/null
+	return 0
+}
+
+# hub_peak RUN: until killed, the peak VmHWM (kB) of that run's hub, into $out/hub.kb.
+hub_peak() {
+	set +e
+	local peak=0 kb p
+	trap 'echo $peak >"$out/hub.kb"; exit 0' TERM
+	while :; do
+		for p in $(pgrep -f "docpipe-hub --run $1 "); do
+			kb=$(awk '/VmHWM/ {print $2}' "/proc/$p/status" 2>/dev/null)
+			[ -n "$kb" ] && [ "$kb" -gt "$peak" ] && peak=$kb
+		done
+		sleep 0.1
+	done
+}
+
+n=0
+# run LABEL CORPUS [HUB-OPTION]: one timed `docpipe run` into a fresh database.
+run() {
+	local label=$1 dir=$out/$2 hubopt=(${3:+--opt hub=$3}) start end wall sampler
+	n=$((n + 1))
+	createdb "b$n"
+	curl -sf -X POST -d '{}' "$base/_reset" >/dev/null
+	hub_peak "bench$n" &
+	sampler=$!
+	start=$(date +%s.%N)
+	PGDATABASE=b$n /usr/bin/time -f '%U %S' -o "$out/cpu" "$BIN/docpipe" run "$dir" --run "bench$n" \
+		--threads summarize=16 --threads embed=16 --opt summarize=--backend=openai \
+		--opt summarize=--chunk-summaries --opt summarize=--no-reuse \
+		--opt embed=--backend=openai --opt embed=--no-reuse "${hubopt[@]}" --quiet \
+		>"$out/report" 2>"$out/err" || { echo "run failed:"; tail "$out/err"; exit 1; }
+	end=$(date +%s.%N)
+	kill -TERM $sampler
+	wait $sampler || true
+	curl -sf "$base/_stats" >"$out/stats"
+	wall=$(calc "$end - $start")
+	local chat emb bound
+	chat=$(jq -r .busy_s.chat "$out/stats") emb=$(jq -r .busy_s.embed "$out/stats")
+	bound=$(calc "($chat > $emb ? $chat : $emb) / $slots")
+	printf '%-30s wall %6.2f s  bound %5.2f s  ratio %5s  chat %5s emb %4s  docs %3s failed %s  cpu %6s s  hub rss %s MB\n' \
+		"$label" "$wall" "$bound" "$(calc "$wall / $bound")" "$(jq -r .requests.chat "$out/stats")" \
+		"$(jq -r .requests.embed "$out/stats")" "$(jq -r .added "$out/report")" \
+		"$(jq -r .failed "$out/report")" "$(awk '{printf "%.1f", $1 + $2}' "$out/cpu")" \
+		"$(($(cat "$out/hub.kb") / 1024))"
+	dropdb "b$n"
+}
+
+echo "nproc $(nproc); load $(cut -d' ' -f1-3 /proc/loadavg); latency $latency; $slots slots; -j16"
+for c in "${cases[@]}"; do
+	case $c in
+	fixed) mkdir -p "$out/fixed"; printf '# One\n\nOne small file.\n' >"$out/fixed/one.md" ;;
+	a) corpus a 1 200 6000 ;;
+	b) corpus b 1 39 6000 1 300000 ;;
+	c) corpus c 4 1 5000000 ;;
+	*) echo "unknown case $c" >&2; exit 2 ;;
+	esac
+	for ((i = 1; i <= runs; i++)); do
+		run "($c) graph, overlap" "$c"
+		run "($c) graph, --no-overlap" "$c" --no-overlap
+	done
+done
+echo "load at the end $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,0 +1,120 @@
+#include "join.h"
+
+#include <string.h>
+
+#include "record.h"
+
+/* 1 when field key of a and b (borrowed) is the same value or absent in
+ * both. */
+static int same_field(jv a, jv b, const char *key)
+{
+	return jv_equal(jv_object_get(jv_copy(a), jv_string(key)),
+			jv_object_get(jv_copy(b), jv_string(key)));
+}
+
+/* dst (consumed) plus the keys of src (borrowed) that dst lacks. */
+static jv add_missing(jv dst, jv src)
+{
+	jv_object_foreach(src, key, val)
+	{
+		if (!jv_object_has(jv_copy(dst), jv_copy(key)))
+			dst = jv_object_set(dst, key, val);
+		else
+			jv_free(key), jv_free(val);
+	}
+	return dst;
+}
+
+/* Chunk i of base (consumed) plus what chunk i of other (borrowed) adds. */
+static jv merge_chunks(jv base, jv other, dp_err *err)
+{
+	jv bc = jv_object_get(jv_copy(base), jv_string("chunks"));
+	jv oc = jv_object_get(jv_copy(other), jv_string("chunks"));
+	int n = jv_get_kind(bc) == JV_KIND_ARRAY ? jv_array_length(jv_copy(bc)) : -1;
+
+	if (n < 0 || jv_get_kind(oc) != JV_KIND_ARRAY || jv_array_length(jv_copy(oc)) != n) {
+		dp_err_set(err, "summarize and embed disagree on the document's chunks");
+		jv_free(bc), jv_free(oc), jv_free(base);
+		return jv_invalid();
+	}
+	/* The array held once: setting its elements does not copy it. */
+	base = jv_object_delete(base, jv_string("chunks"));
+	for (int i = 0; i < n; i++) {
+		jv b = jv_array_get(jv_copy(bc), i), o = jv_array_get(jv_copy(oc), i);
+		if (jv_get_kind(b) != JV_KIND_OBJECT || jv_get_kind(o) != JV_KIND_OBJECT ||
+		    !same_field(b, o, "seq")) {
+			dp_err_set(err, "summarize and embed disagree on chunk %d", i);
+			jv_free(b), jv_free(o), jv_free(bc), jv_free(oc), jv_free(base);
+			return jv_invalid();
+		}
+		int adds = 0;
+		jv_object_keys_foreach(o, key) adds |= !jv_object_has(jv_copy(b), key);
+		if (adds)
+			bc = jv_array_set(bc, i, add_missing(b, o));
+		else
+			jv_free(b);
+		jv_free(o);
+	}
+	jv_free(oc);
+	return jv_object_set(base, jv_string("chunks"), bc);
+}
+
+jv hub_join_merge(jv base, jv other, dp_err *err)
+{
+	if (!same_field(base, other, "hash") || !same_field(base, other, "chunker")) {
+		dp_err_set(err, "summarize and embed outputs are of different versions of the file");
+		jv_free(base), jv_free(other);
+		return jv_invalid();
+	}
+	base = merge_chunks(base, other, err);
+	if (jv_is_valid(base))
+		base = add_missing(base, other);
+	jv_free(other);
+	return base;
+}
+
+jv hub_join_take(hub_join *j, int from, jv rec)
+{
+	const char *kind = dp_record_kind(rec);
+
+	if (j->done) {
+		jv_free(rec);
+		return jv_invalid();
+	}
+	if (kind == NULL || strcmp(kind, DP_KIND_DOCUMENT) != 0) {
+		hub_join_clear(j);
+		j->done = 1;
+		return rec;
+	}
+	if (!jv_is_valid(j->twin) || j->twin_from == from) {
+		jv_free(j->twin);
+		j->twin = rec;
+		j->twin_from = from;
+		return jv_invalid();
+	}
+	jv base = from == HUB_BRANCH_SUMMARIZE ? rec : j->twin;
+	jv other = from == HUB_BRANCH_SUMMARIZE ? j->twin : rec;
+	jv failed = jv_copy(base); /* names the document in an error record */
+	dp_err err;
+
+	j->twin = jv_invalid();
+	j->done = 1;
+	jv merged = hub_join_merge(base, other, &err);
+	if (jv_is_valid(merged)) {
+		jv_free(failed);
+		return merged;
+	}
+	jv_free(merged);
+	return dp_record_error(failed, "hub", err.msg);
+}
+
+void hub_join_resent(hub_join *j)
+{
+	j->done = 0;
+}
+
+void hub_join_clear(hub_join *j)
+{
+	jv_free(j->twin);
+	*j = (hub_join){.twin = jv_invalid()};
+}
