@@ -1,17 +1,21 @@
 /* The full-text side of the corpus (issue 11): a tsvector per chunk built
  * from its heading path (weight A), its chunk summary (weight B) and its
- * text, kept by PostgreSQL as a STORED generated column, so it is written in
- * the chunk's own transaction with no change to the COPY or INSERT paths,
- * and a GIN index over it.  The text search configuration is recorded in
- * docpipe.settings (key text_config) for docpipe-query. */
+ * text (D), and a GIN index over it, written in the chunk's own
+ * transaction.  Two lexers (settings key text_lexer):
+ * - DP_LEXER_NAME (english, simple): the store computes the tsvector with
+ *   docpipe's lexer (lexer.h) and sends it with the chunk (COPY or
+ *   INSERT), so the server only stores it and updates the index;
+ * - "postgresql" (any other configuration): a STORED generated column, the
+ *   server's to_tsvector.
+ * The configuration is recorded in docpipe.settings (text_config), so
+ * docpipe-query tokenizes a question the same way. */
 #ifndef STORE_FULLTEXT_H
 #define STORE_FULLTEXT_H
 
-#include <libpq-fe.h>
-
-#include "err.h"
+#include "store.h"
 
 #define STORE_TEXT_CONFIG_DEFAULT "english"
+#define STORE_LEXER_SERVER "postgresql"
 
 /* Asks for text search configuration name (borrowed, must outlive the
  * store; NULL: keep the recorded one, english for a new corpus) at the next
@@ -19,11 +23,17 @@
 void store_fulltext_request(const char *name);
 
 /* Inside the caller's transaction (which holds the schema lock, after
- * docpipe.chunks exists): adds the tsvector column and its GIN index when
- * missing (an existing table is migrated in place: one rewrite), rebuilds
- * them when another configuration was requested, and records the
- * configuration.  Returns 0, or -1 with err (an unknown configuration
+ * docpipe.chunks exists): sets s->lexer for the configuration (NULL for
+ * the server's lexer); adds the tsvector column and its GIN index when
+ * missing, rebuilds them when another configuration or lexer is due (an
+ * existing table is migrated in place: with the store's lexer, every
+ * stored chunk is lexed again by the store), and records configuration
+ * and lexer.  Returns 0, or -1 with err (an unknown configuration
  * included). */
-int store_fulltext_ensure(PGconn *db, dp_err *err);
+int store_fulltext_ensure(store *s, dp_err *err);
+
+/* Lexes chunk c into s->lexer (nothing when the server lexes).  0, or -1
+ * with err (out of memory). */
+int store_fulltext_chunk(store *s, const store_chunk *c, dp_err *err);
 
 #endif

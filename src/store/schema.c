@@ -184,7 +184,7 @@ static int schema_ensure(store *s, int *usage, dp_err *err)
 	for (size_t i = 0; i < sizeof migrations / sizeof migrations[0]; i++)
 		if (dp_db_exec(s->db, migrations[i], err) < 0)
 			goto fail;
-	if (store_fulltext_ensure(s->db, err) < 0)
+	if (store_fulltext_ensure(s, err) < 0)
 		goto fail;
 	if ((s->opt.ef_construction > 0 && store_settings_set(s, "hnsw_ef_construction", ef, err) < 0) ||
 	    store_index_switch(s, err) < 0)
@@ -270,6 +270,7 @@ void store_close(store **s)
 		return;
 	if ((*s)->db != NULL)
 		PQfinish((*s)->db);
+	dp_lexer_free((*s)->lexer);
 	store_buf_free(&(*s)->buf);
 	store_buf_free(&(*s)->buf2);
 	free(*s);

@@ -6,6 +6,7 @@
 
 #include "clock.h"
 #include "db.h"
+#include "fulltext.h"
 #include "record.h"
 #include "transport.h"
 #include "store.h"
@@ -231,14 +232,53 @@ static int copy_finish(store *s, const char *abort_reason, dp_err *err)
 	return rc;
 }
 
+int store_copy_begin(store *s, const char *sql, dp_err *err)
+{
+	PGresult *res = PQexec(s->db, sql);
+
+	if (res == NULL || PQresultStatus(res) != PGRES_COPY_IN) {
+		dp_db_err(err, s->db, res, "COPY");
+		PQclear(res);
+		return -1;
+	}
+	PQclear(res);
+	store_buf_reset(&s->buf);
+	store_copy_header(&s->buf);
+	return 0;
+}
+
+int store_copy_row_done(store *s, dp_err *err)
+{
+	if (s->buf.overflow)
+		return store_copy_abort(s, "a chunk does not fit in the COPY buffer", err);
+	if (s->buf.len >= COPY_FLUSH_BYTES && copy_send(s, err) < 0)
+		return store_copy_abort(s, err->msg, err);
+	return 0;
+}
+
+int store_copy_abort(store *s, const char *why, dp_err *err)
+{
+	copy_finish(s, why, err);
+	return -1;
+}
+
+int store_copy_end(store *s, dp_err *err)
+{
+	store_copy_trailer(&s->buf);
+	if (copy_send(s, err) < 0)
+		return copy_finish(s, err->msg, err);
+	return copy_finish(s, NULL, err);
+}
+
 /* A chunk's columns after embedding, in the order of chunk_columns. */
 #define PROVENANCE_COLUMNS 6
 
+/* One row; the tsvector (when the store computes it) already in s->lexer. */
 static void copy_chunk_row(store *s, int64_t id, const store_doc *d, const store_chunk *c)
 {
 	const int lines[] = {c->line_start, c->line_end, c->page_start, c->page_end};
 
-	store_copy_row(&s->buf, 7 + PROVENANCE_COLUMNS);
+	store_copy_row(&s->buf, 7 + PROVENANCE_COLUMNS + (s->lexer != NULL));
 	store_field_i64(&s->buf, id);
 	store_field_i32(&s->buf, c->seq);
 	store_field_text(&s->buf, c->text, c->text_len);
@@ -273,36 +313,31 @@ static void copy_chunk_row(store *s, int64_t id, const store_doc *d, const store
 		else
 			store_field_null(&s->buf);
 	}
+	if (s->lexer != NULL)
+		store_field_tsvector(&s->buf, s->lexer);
 }
+
+/* The COPY of chunk rows, by whether the store sends the tsvector. */
+#define COPY_CHUNKS(TSV) \
+	"COPY docpipe.chunks (document_id, seq, content, heading, tokens, summary, embedding," \
+	" byte_start, byte_end, line_start, line_end, page_start, page_end" TSV ")" \
+	" FROM STDIN (FORMAT binary)"
 
 static int copy_chunks(store *s, store_item **written, size_t n, dp_err *err)
 {
-	PGresult *res = PQexec(s->db, "COPY docpipe.chunks (document_id, seq, content, heading,"
-				      " tokens, summary, embedding, byte_start, byte_end, line_start,"
-				      " line_end, page_start, page_end) FROM STDIN (FORMAT binary)");
-
-	if (res == NULL || PQresultStatus(res) != PGRES_COPY_IN) {
-		dp_db_err(err, s->db, res, "COPY");
-		PQclear(res);
+	if (store_copy_begin(s, s->lexer != NULL ? COPY_CHUNKS(", tsv") : COPY_CHUNKS(""), err) < 0)
 		return -1;
-	}
-	PQclear(res);
-	store_buf_reset(&s->buf);
-	store_copy_header(&s->buf);
 	for (size_t i = 0; i < n; i++) {
 		const store_doc *d = &written[i]->doc;
 		for (size_t k = 0; k < d->nchunks; k++) {
+			if (store_fulltext_chunk(s, &d->chunks[k], err) < 0)
+				return store_copy_abort(s, err->msg, err);
 			copy_chunk_row(s, written[i]->id, d, &d->chunks[k]);
-			if (s->buf.overflow)
-				return copy_finish(s, "a chunk does not fit in the COPY buffer", err);
-			if (s->buf.len >= COPY_FLUSH_BYTES && copy_send(s, err) < 0)
-				return copy_finish(s, err->msg, err);
+			if (store_copy_row_done(s, err) < 0)
+				return -1;
 		}
 	}
-	store_copy_trailer(&s->buf);
-	if (copy_send(s, err) < 0)
-		return copy_finish(s, err->msg, err);
-	return copy_finish(s, NULL, err);
+	return store_copy_end(s, err);
 }
 
 /* Text form of a vector for the INSERT path: "[a,b]" for pgvector, "{a,b}"
@@ -355,12 +390,20 @@ static int pipeline_drain(store *s, int *failed, store_item **items, size_t *nex
 	}
 }
 
-/* The INSERT of one chunk, by vector type (the cast of $7 differs). */
-#define INSERT_CHUNK(type) \
+/* The INSERT of one chunk, by vector type (the cast of $7 differs) and
+ * whether the store sends the tsvector ($14, binary). */
+#define INSERT_CHUNK(type, TCOL, TVAL) \
 	"INSERT INTO docpipe.chunks (document_id, seq, content, heading, tokens, summary, embedding," \
-	" byte_start, byte_end, line_start, line_end, page_start, page_end)" \
+	" byte_start, byte_end, line_start, line_end, page_start, page_end" TCOL ")" \
 	" VALUES ($1::bigint, $2::int, $3, ARRAY(SELECT jsonb_array_elements_text($4::jsonb))," \
-	" $5::int, $6, $7::" type ", $8::bigint, $9::bigint, $10::int, $11::int, $12::int, $13::int)"
+	" $5::int, $6, $7::" type ", $8::bigint, $9::bigint, $10::int, $11::int, $12::int, $13::int" TVAL ")"
+#define INSERT_CHUNK_BY_TSV(type) \
+	{INSERT_CHUNK(type, "", ""), INSERT_CHUNK(type, ", tsv", ", $14::tsvector")}
+static const char *const insert_sql[][2] = {
+	[STORE_VT_VECTOR] = INSERT_CHUNK_BY_TSV("vector"),
+	[STORE_VT_HALFVEC] = INSERT_CHUNK_BY_TSV("halfvec"),
+	[STORE_VT_REAL] = INSERT_CHUNK_BY_TSV("real[]"),
+};
 
 /* Text of an optional integer (NULL when negative: absent) in buf. */
 static const char *opt_int(char *buf, size_t size, long long v)
@@ -369,6 +412,34 @@ static const char *opt_int(char *buf, size_t size, long long v)
 		return NULL;
 	snprintf(buf, size, "%lld", v);
 	return buf;
+}
+
+/* Sends the INSERT of a chunk's 13 text parameters and, when the store
+ * computes the tsvector, s->lexer's as binary $14.  0, or -1 with err. */
+static int send_insert(store *s, const char *const *params, dp_err *err)
+{
+	const char *values[14];
+	int lengths[14] = {0}, formats[14] = {0}, np = 13;
+
+	memcpy(values, params, 13 * sizeof *values);
+	if (s->lexer != NULL) {
+		store_buf_reset(&s->buf);
+		store_value_tsvector(&s->buf, s->lexer);
+		if (s->buf.overflow || s->buf.len > INT32_MAX) {
+			dp_err_set(err, "a chunk's tsvector does not fit in the buffer");
+			return -1;
+		}
+		values[13] = s->buf.data;
+		lengths[13] = (int)s->buf.len;
+		formats[13] = 1;
+		np = 14;
+	}
+	if (!PQsendQueryParams(s->db, insert_sql[s->vtype][s->lexer != NULL], np, NULL, values, lengths,
+			       formats, 0)) {
+		dp_db_err(err, s->db, NULL, "INSERT");
+		return -1;
+	}
+	return 0;
 }
 
 static int insert_chunk(store *s, int64_t id, const store_doc *d, const store_chunk *c, dp_err *err)
@@ -386,8 +457,6 @@ static int insert_chunk(store *s, int64_t id, const store_doc *d, const store_ch
 				opt_int(prov[3], sizeof prov[3], c->line_end),
 				opt_int(prov[4], sizeof prov[4], c->page_start),
 				opt_int(prov[5], sizeof prov[5], c->page_end)};
-	const char *sql = s->vtype == STORE_VT_VECTOR ? INSERT_CHUNK("vector")
-			  : s->vtype == STORE_VT_HALFVEC ? INSERT_CHUNK("halfvec") : INSERT_CHUNK("real[]");
 	int rc = 0;
 
 	snprintf(ids, sizeof ids, "%lld", (long long)id);
@@ -396,8 +465,7 @@ static int insert_chunk(store *s, int64_t id, const store_doc *d, const store_ch
 	if (text == NULL || (c->summary != NULL && summary == NULL) || (c->vec != NULL && vec == NULL)) {
 		dp_err_set(err, "out of memory");
 		rc = -1;
-	} else if (!PQsendQueryParams(s->db, sql, 13, NULL, params, NULL, NULL, 0)) {
-		dp_db_err(err, s->db, NULL, "INSERT");
+	} else if (store_fulltext_chunk(s, c, err) < 0 || send_insert(s, params, err) < 0) {
 		rc = -1;
 	}
 	jv_free(heading);
