@@ -194,6 +194,27 @@ static int build(store *s, int kind, unsigned oid, const char *want, const char 
 	return store_settings_set(s, "text_lexer", lexer, err);
 }
 
+int store_fulltext_settle(store *s, dp_err *err)
+{
+	dp_err why;
+
+	if (s->tsv_pending == 0)
+		return 0;
+	/* In its own transaction: work_mem bounds the merge's sort, as for a
+	 * cleanup during the writes. */
+	if (dp_db_exec(s->db, "BEGIN; SET LOCAL work_mem = '" STORE_GIN_WORK_MEM "';"
+			      " SELECT gin_clean_pending_list('docpipe.chunks_tsv'::regclass); COMMIT",
+		       &why) < 0) {
+		dp_db_rollback(s->db);
+		if (dp_db_lost(s->db)) {
+			*err = why;
+			return -1;
+		}
+	}
+	s->tsv_pending = 0;
+	return 0;
+}
+
 int store_fulltext_ensure(store *s, dp_err *err)
 {
 	char have[128], have_lexer[64], want[128];

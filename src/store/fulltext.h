@@ -32,6 +32,23 @@ void store_fulltext_request(const char *name);
  * included). */
 int store_fulltext_ensure(store *s, dp_err *err);
 
+/* The GIN index's fast-update pending list: the store's write
+ * transactions SET LOCAL STORE_GIN_SETTINGS, so up to 16 MB of new entries
+ * wait in the pending list and are merged into the index in one pass with
+ * 64 MB of work_mem (a fraction of the cost of merging every 4 MB with
+ * 4 MB; docs/PERFORMANCE.md, issue 11).  Queries read the pending list
+ * until it is merged, so the store merges it when its run ends or its
+ * input pauses (store_fulltext_settle). */
+#define STORE_GIN_WORK_MEM "64MB"
+#define STORE_GIN_SETTINGS \
+	"SET LOCAL gin_pending_list_limit = '16MB'; SET LOCAL work_mem = '" STORE_GIN_WORK_MEM "'"
+
+/* Merges the pending list when this store wrote chunks since the last
+ * merge (s->tsv_pending), outside any transaction.  Not being allowed to
+ * (another role owns the index) leaves it to autovacuum.  Returns 0, or -1
+ * with err when the connection is lost. */
+int store_fulltext_settle(store *s, dp_err *err);
+
 /* Lexes chunk c into s->lexer (nothing when the server lexes).  0, or -1
  * with err (out of memory). */
 int store_fulltext_chunk(store *s, const store_chunk *c, dp_err *err);

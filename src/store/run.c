@@ -8,6 +8,7 @@
 #include "db.h"
 #include "err.h"
 #include "feed.h"
+#include "fulltext.h"
 #include "outcome.h"
 #include "transport.h"
 
@@ -103,6 +104,10 @@ int store_run(store *s, dp_source *src, dp_sink *sink, store_counts *counts, dp_
 			rc = DP_EXIT_SYSTEM;
 			break;
 		}
+		if (s->tsv_pending > 0 && idle_for(feed, BULK_IDLE_MS) && store_fulltext_settle(s, err) < 0) {
+			rc = DP_EXIT_SYSTEM;
+			break;
+		}
 	}
 	if (n < 0)
 		rc = DP_EXIT_SYSTEM;
@@ -118,7 +123,8 @@ int store_run(store *s, dp_source *src, dp_sink *sink, store_counts *counts, dp_
 	/* Whatever ended the run (even SIGTERM), the index is built before the
 	 * store exits; the first error is the one reported. */
 	dp_err why;
-	if (store_index_settle(s, &why) < 0 && rc != DP_EXIT_SYSTEM) {
+	if ((store_index_settle(s, &why) < 0 || store_fulltext_settle(s, &why) < 0) &&
+	    rc != DP_EXIT_SYSTEM) {
 		*err = why;
 		rc = DP_EXIT_SYSTEM;
 	}

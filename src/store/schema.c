@@ -41,6 +41,14 @@ static const char *const migrations[] = {
 	" ADD COLUMN IF NOT EXISTS byte_end bigint,"
 	" ADD COLUMN IF NOT EXISTS line_start int, ADD COLUMN IF NOT EXISTS line_end int,"
 	" ADD COLUMN IF NOT EXISTS page_start int, ADD COLUMN IF NOT EXISTS page_end int",
+	/* A real[] vector is stored like pgvector's types (STORAGE external):
+	 * floats do not compress, and a row long enough for TOAST (text,
+	 * vector and tsvector) had the server try pglz on every vector in
+	 * vain: ~0.3 CPU-s per 20,000 chunks of 384 dimensions
+	 * (docs/PERFORMANCE.md, issue 11).  Only new rows change. */
+	"DO $$BEGIN IF (SELECT attstorage FROM pg_attribute WHERE attrelid = 'docpipe.chunks'::regclass"
+	" AND attname = 'embedding') = 'x' THEN"
+	" ALTER TABLE docpipe.chunks ALTER COLUMN embedding SET STORAGE EXTERNAL; END IF; END$$",
 };
 
 /* The embedding column is created without a dimension: the corpus's

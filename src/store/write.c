@@ -624,6 +624,7 @@ static int write_body(store *s, store_item **items, size_t n, store_item **order
 	if (nchunks > 0 && (s->opt.method == STORE_WRITE_COPY ? copy_chunks(s, order, nd, err)
 							  : insert_chunks(s, order, nd, err)) < 0)
 		return -1;
+	s->tsv_pending += (long long)nchunks;
 	if (mark_run(s, items, n, err) < 0)
 		return -1;
 	for (size_t i = 0; i < nd; i++) {
@@ -645,7 +646,7 @@ static enum tx_result write_tx(store *s, store_item **items, size_t n, dp_err *e
 	dp_db_forget_sqlstate();
 	if (order == NULL || ids == NULL)
 		dp_err_set(err, "out of memory");
-	else if (dp_db_exec(s->db, "BEGIN", err) == 0) {
+	else if (dp_db_exec(s->db, "BEGIN; " STORE_GIN_SETTINGS, err) == 0) {
 		rc = write_body(s, items, n, order, ids, err);
 		if (rc == 0)
 			rc = dp_db_exec(s->db, "COMMIT", err);
