@@ -13,6 +13,7 @@
 #define LEXEMES_MAX ((1u << 20) - 1) /* MAXSTRPOS: total lexeme bytes */
 #define STEM_MAX 1000          /* PostgreSQL's Snowball dictionary stems no longer word */
 #define BAD_CP 0xffffffffu
+#define TAG_MAX 4096           /* the longest tag or comment skipped */
 
 /* PostgreSQL 15's tsearch_data/english.stop, sorted (strcmp) for bsearch;
  * embedded because the client may run on a machine without PostgreSQL. */
@@ -327,49 +328,53 @@ static int add_word(dp_lexer *lx, const char *raw, size_t len, int digits)
 	return n == 0 || n > DP_LEXER_MAXLEN ? 0 : add_position(lx, w, n);
 }
 
+#define HAS_DIGIT 1  /* an ASCII digit */
+#define HAS_LETTER 2 /* a letter (or a digit of another script) */
+
 /* The end of the run of letters and digits at p[i] (ending at or before
- * n); *digits set when it holds an ASCII digit. */
-static size_t run_end(const dp_lexer *lx, const unsigned char *p, size_t i, size_t n, int *digits)
+ * n); *kind gets the HAS_ bits of what it holds. */
+static size_t run_end(const dp_lexer *lx, const unsigned char *p, size_t i, size_t n, int *kind)
 {
 	while (i < n) {
 		uint32_t c;
 		size_t k = next_cp(p + i, n - i, &c);
 		if (!is_alnum(lx, c))
 			break;
-		*digits |= is_digit(c);
+		*kind |= is_digit(c) ? HAS_DIGIT : HAS_LETTER;
 		i += k;
 	}
 	return i;
 }
 
-/* 1 when p[i] starts a letter or digit. */
-static int alnum_at(const dp_lexer *lx, const unsigned char *p, size_t i, size_t n)
-{
-	uint32_t c;
-
-	return i < n && (next_cp(p + i, n - i, &c), is_alnum(lx, c));
-}
-
-/* One word at p[i] (a letter or digit): with its hyphenated parts when it
- * is a compound.  Returns the end of what it took, or 0 out of memory. */
+/* One word at p[i] (a letter or digit) of the n bytes at p.  Parts joined
+ * by single hyphens, each holding a letter, make a hyphenated word: the
+ * whole, then each part.  A number right after a hyphen keeps it as its
+ * sign ("utf-8" is "utf" and "-8"), as PostgreSQL's parser has it.
+ * Returns the end of what it took, or 0 out of memory. */
 static size_t add_compound(dp_lexer *lx, const unsigned char *p, size_t i, size_t n)
 {
-	int digits = 0, parts = 1;
-	uint32_t first;
-	size_t end = run_end(lx, p, i, n, &digits);
+	int kind = 0, parts = 1;
+	size_t end = run_end(lx, p, i, n, &kind);
 
-	next_cp(p + i, n - i, &first);
-	if (!is_digit(first))
-		while (end + 1 < n && p[end] == '-' && alnum_at(lx, p, end + 1, n)) {
-			end = run_end(lx, p, end + 1, n, &digits);
-			parts++;
-		}
-	if (parts > 1 && add_word(lx, (const char *)p + i, end - i, digits) < 0)
+	while ((kind & HAS_LETTER) && end + 1 < n && p[end] == '-') {
+		int next = 0;
+		size_t e = run_end(lx, p, end + 1, n, &next);
+		if (!(next & HAS_LETTER))
+			break;
+		end = e;
+		kind |= next;
+		parts++;
+	}
+	if (parts == 1) {
+		size_t start = kind == HAS_DIGIT && i > 0 && p[i - 1] == '-' ? i - 1 : i;
+		return add_word(lx, (const char *)p + start, end - start, kind & HAS_DIGIT) < 0 ? 0 : end;
+	}
+	if (add_word(lx, (const char *)p + i, end - i, kind & HAS_DIGIT) < 0)
 		return 0;
 	for (size_t s = i; s < end; s++) {
-		int d = 0;
-		size_t e = run_end(lx, p, s, end, &d);
-		if (add_word(lx, (const char *)p + s, e - s, d) < 0)
+		int k = 0;
+		size_t e = run_end(lx, p, s, end, &k);
+		if (add_word(lx, (const char *)p + s, e - s, k & HAS_DIGIT) < 0)
 			return 0;
 		s = e;
 	}
@@ -384,13 +389,42 @@ void dp_lexer_part(dp_lexer *lx, char weight)
 	lx->weight = (uint16_t)((weight == 'A' ? 3 : weight == 'B' ? 2 : weight == 'C' ? 1 : 0) << 14);
 }
 
+/* The end of the HTML or XML tag or comment at p[i] ('<'), or 0 when none
+ * starts there: "<!--" up to the next "-->", or "<" (or "</") and an ASCII
+ * letter up to the next ">" with no "<" before it, within TAG_MAX bytes.
+ * A failed attempt ends at a "<" or passes none, so scanning stays linear
+ * (">" inside a quoted attribute ends the tag here, unlike PostgreSQL). */
+static size_t tag_end(const unsigned char *p, size_t i, size_t n)
+{
+	size_t lim = n - i > TAG_MAX ? i + TAG_MAX : n, j = i + 1;
+
+	if (lim - j >= 3 && memcmp(p + j, "!--", 3) == 0) {
+		for (j += 3; lim - j >= 3; j++)
+			if (memcmp(p + j, "-->", 3) == 0)
+				return j + 3;
+		return 0;
+	}
+	if (j < lim && p[j] == '/')
+		j++;
+	if (j >= lim || !((p[j] >= 'a' && p[j] <= 'z') || (p[j] >= 'A' && p[j] <= 'Z')))
+		return 0;
+	for (; j < lim && p[j] != '<'; j++)
+		if (p[j] == '>')
+			return j + 1;
+	return 0;
+}
+
 int dp_lexer_text(dp_lexer *lx, const char *text, size_t len, dp_err *err)
 {
 	const unsigned char *p = (const unsigned char *)text;
 
 	for (size_t i = 0; i < len;) {
 		uint32_t c;
-		size_t k = next_cp(p + i, len - i, &c);
+		size_t k = next_cp(p + i, len - i, &c), t;
+		if (c == '<' && (t = tag_end(p, i, len)) > 0) {
+			i = t;
+			continue;
+		}
 		if (!is_alnum(lx, c)) {
 			i += k;
 			continue;

@@ -10,9 +10,12 @@
  *   case of the C.UTF-8 locale, as the server's parser with a UTF-8
  *   database); everything else separates words (apostrophes, underscores,
  *   dots, slashes: a URL, an e-mail address or a file path becomes its
- *   words).  A hyphenated word whose first part starts with a letter
- *   ("state-of-the-art") yields the whole word first, then each part, as
- *   PostgreSQL's hword tokens do;
+ *   words).  HTML/XML tags ("<span class=...>", "</b>") and comments
+ *   ("<!-- ... -->") are skipped, taking no position, as PostgreSQL's
+ *   parser skips them.  A hyphenated word whose parts each hold a letter
+ *   ("state-of-the-art", "ch20-advanced") yields the whole word first,
+ *   then each part, as PostgreSQL's hword tokens do; a number right after
+ *   a hyphen keeps it as a sign ("utf-8": "utf", "-8");
  * - english: a word without digits is looked up (lower-cased) in
  *   PostgreSQL's english stop list (a stop word still takes a position)
  *   and stemmed by Snowball's english stemmer (libstemmer, the Snowball

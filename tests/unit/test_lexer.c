@@ -59,6 +59,11 @@ static void words(void)
 		 "'art':5 'design':6 'state':2 'state-of-the-art':1",
 		 "hyphenated word: the whole, then its parts");
 	T_EQ_STR(one(lx_english, "snake_case"), "'case':2 'snake':1", "underscore separates");
+	T_EQ_STR(one(lx_english, "utf-8 listing-08-01 ch20-advanced"),
+		 "'-01':5 '-08':4 '-8':2 'advanc':8 'ch20':7 'ch20-advanced':6 'list':3 'utf':1",
+		 "hyphenated parts need a letter; a number after a hyphen is signed");
+	T_EQ_STR(one(lx_english, "<span class=\"caption\">Filename</span> x<!-- old links -->y <b"),
+		 "'b':4 'filenam':1 'x':2 'y':3", "tags and comments are skipped, an unclosed one is text");
 	T_EQ_STR(one(lx_english, ""), "", "empty text");
 	T_EQ_STR(one(lx_english, "the of and"), "", "only stop words");
 }
