@@ -42,6 +42,15 @@ struct entry {
 	uint16_t *pos;
 };
 
+/* A slot of the stem cache: a lower-cased word and its lexeme. */
+#define STEM_CACHE_SLOTS 4096
+#define STEM_CACHE_WORD 24
+#define STEM_CACHE_STOP 0xff /* llen of a stop word */
+struct stem_slot {
+	uint8_t wlen, llen; /* wlen 0: empty */
+	char word[STEM_CACHE_WORD], lexeme[STEM_CACHE_WORD];
+};
+
 struct dp_lexer {
 	struct sb_stemmer *stem; /* NULL: simple */
 	locale_t loc;
@@ -56,6 +65,7 @@ struct dp_lexer {
 	unsigned maxpos;         /* highest position kept */
 	uint16_t weight;         /* the current part's weight bits */
 	char word[3 * DP_LEXER_MAXLEN + 8]; /* a lower-cased word (may grow by half) */
+	struct stem_slot cache[STEM_CACHE_SLOTS]; /* english: direct-mapped, kept across resets */
 };
 
 int dp_lexer_handles(const char *config)
@@ -297,6 +307,40 @@ static int add_position(dp_lexer *lx, const char *w, size_t n)
 	return 0;
 }
 
+/* Word w (n bytes, lower case, NUL-terminated) under english: *out and
+ * *outn get its lexeme, or *out NULL for a stop word.  Short words go
+ * through the stem cache (a word's stem never changes).  0, or -1 out of
+ * memory. */
+static int stem(dp_lexer *lx, const char *w, size_t n, const char **out, size_t *outn)
+{
+	struct stem_slot *c = n <= STEM_CACHE_WORD ? &lx->cache[hash(w, n) & (STEM_CACHE_SLOTS - 1)] : NULL;
+
+	if (c != NULL && c->wlen == n && memcmp(c->word, w, n) == 0) {
+		*out = c->llen == STEM_CACHE_STOP ? NULL : c->lexeme;
+		*outn = c->llen;
+		return 0;
+	}
+	*out = w;
+	*outn = n;
+	if (is_stop(w)) {
+		*out = NULL;
+	} else if (n <= STEM_MAX) {
+		const sb_symbol *st = sb_stemmer_stem(lx->stem, (const sb_symbol *)w, (int)n);
+		if (st == NULL)
+			return -1;
+		*out = (const char *)st;
+		*outn = (size_t)sb_stemmer_length(lx->stem);
+	}
+	if (c != NULL && (*out == NULL || *outn <= STEM_CACHE_WORD)) {
+		c->wlen = (uint8_t)n;
+		memcpy(c->word, w, n);
+		c->llen = *out == NULL ? STEM_CACHE_STOP : (uint8_t)*outn;
+		if (*out != NULL)
+			memcpy(c->lexeme, *out, *outn);
+	}
+	return 0;
+}
+
 /* One word of the text (raw bytes, digits: it holds an ASCII digit): takes
  * a position unless too long, then becomes a lexeme unless a stop word.
  * 0, or -1 out of memory. */
@@ -308,24 +352,21 @@ static int add_word(dp_lexer *lx, const char *raw, size_t len, int digits)
 		return 0;
 	lx->rel++;
 	for (size_t i = 0; i < len;) {
+		unsigned char b = (unsigned char)raw[i];
+		if (b < 0x80) { /* ASCII: most of the text */
+			lx->word[n++] = (char)(b >= 'A' && b <= 'Z' ? b + 32 : b);
+			i++;
+			continue;
+		}
 		uint32_t c;
 		i += next_cp((const unsigned char *)raw + i, len - i, &c);
 		n += put_cp(lx->word + n, to_lower(lx, c));
 	}
 	lx->word[n] = '\0';
 	const char *w = lx->word;
-	if (lx->stem != NULL && !digits) {
-		if (is_stop(w))
-			return 0;
-		if (n <= STEM_MAX) {
-			const sb_symbol *s = sb_stemmer_stem(lx->stem, (const sb_symbol *)w, (int)n);
-			if (s == NULL)
-				return -1;
-			w = (const char *)s;
-			n = (size_t)sb_stemmer_length(lx->stem);
-		}
-	}
-	return n == 0 || n > DP_LEXER_MAXLEN ? 0 : add_position(lx, w, n);
+	if (lx->stem != NULL && !digits && stem(lx, lx->word, n, &w, &n) < 0)
+		return -1;
+	return w == NULL || n == 0 || n > DP_LEXER_MAXLEN ? 0 : add_position(lx, w, n);
 }
 
 #define HAS_DIGIT 1  /* an ASCII digit */
@@ -448,6 +489,8 @@ static int by_lexeme(const void *a, const void *b, void *arg)
 
 size_t dp_lexer_finish(dp_lexer *lx)
 {
+	if (lx->n == 0) /* nothing allocated yet, maybe */
+		return 0;
 	for (size_t i = 0; i < lx->n; i++)
 		lx->order[i] = i;
 	qsort_r(lx->order, lx->n, sizeof *lx->order, by_lexeme, lx);
