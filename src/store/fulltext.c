@@ -181,14 +181,14 @@ static int build(store *s, int kind, unsigned oid, const char *want, const char 
 {
 	if (kind != 0 && dp_db_exec(s->db, "ALTER TABLE docpipe.chunks DROP COLUMN tsv", err) < 0)
 		return -1; /* the GIN index goes with its column */
-	if (s->lexer != NULL) {
-		if (dp_db_exec(s->db, "ALTER TABLE docpipe.chunks ADD COLUMN tsv tsvector", err) < 0 ||
-		    backfill(s, err) < 0)
-			return -1;
-	} else if (build_generated(s, oid, err) < 0) {
+	if ((s->lexer != NULL ? dp_db_exec(s->db, "ALTER TABLE docpipe.chunks ADD COLUMN tsv tsvector", err)
+			      : build_generated(s, oid, err)) < 0)
 		return -1;
-	}
-	if (dp_db_exec(s->db, "CREATE INDEX chunks_tsv ON docpipe.chunks USING gin (tsv)", err) < 0 ||
+	/* lz4, as the chunk's text (schema.c), when the server has it. */
+	if (dp_db_exec(s->db, "DO $$BEGIN ALTER TABLE docpipe.chunks ALTER COLUMN tsv SET COMPRESSION lz4;"
+			      " EXCEPTION WHEN OTHERS THEN NULL; END$$", err) < 0 ||
+	    (s->lexer != NULL && backfill(s, err) < 0) ||
+	    dp_db_exec(s->db, "CREATE INDEX chunks_tsv ON docpipe.chunks USING gin (tsv)", err) < 0 ||
 	    store_settings_set(s, "text_config", want, err) < 0)
 		return -1;
 	return store_settings_set(s, "text_lexer", lexer, err);

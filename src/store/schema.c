@@ -49,6 +49,13 @@ static const char *const migrations[] = {
 	"DO $$BEGIN IF (SELECT attstorage FROM pg_attribute WHERE attrelid = 'docpipe.chunks'::regclass"
 	" AND attname = 'embedding') = 'x' THEN"
 	" ALTER TABLE docpipe.chunks ALTER COLUMN embedding SET STORAGE EXTERNAL; END IF; END$$",
+	/* The text compressed with lz4 rather than pglz, which cost the
+	 * server as much CPU as the rest of the insertion; a server built
+	 * without lz4 keeps pglz. */
+	"DO $$BEGIN IF (SELECT attcompression FROM pg_attribute WHERE attrelid = 'docpipe.chunks'::regclass"
+	" AND attname = 'content') <> 'l' THEN"
+	" ALTER TABLE docpipe.chunks ALTER COLUMN content SET COMPRESSION lz4; END IF;"
+	" EXCEPTION WHEN OTHERS THEN NULL; END$$",
 };
 
 /* The embedding column is created without a dimension: the corpus's

@@ -31,6 +31,11 @@ docpipe-store -q <docs.ndjson >/dev/null; is "$?" 0 "store"
 is "$(sql "SELECT value FROM docpipe.settings WHERE key = 'text_lexer'")" docpipe-v1 "text_lexer recorded: docpipe-v1"
 is "$(generated)" f "the store writes the column (not generated)"
 is "$(sql "SELECT count(*) FROM pg_indexes WHERE schemaname = 'docpipe' AND indexdef LIKE '%USING gin (tsv)%'")" 1 "GIN index"
+# The server's cheaper storage: lz4 for text and tsvector, no pglz attempt
+# on a real[] vector (pgvector's types are external anyway).
+is "$(sql "SELECT string_agg(attname || ':' || attstorage::text || attcompression::text, ' ' ORDER BY attname) FROM pg_attribute
+	WHERE attrelid = 'docpipe.chunks'::regclass AND attname IN ('content', 'embedding', 'tsv')")" \
+	"content:xl embedding:e tsv:xl" "storage: lz4 text and tsvector, external vectors"
 is "$(same_as_pg)" 2/2 "tsvectors equal PostgreSQL's for ordinary text (positions, weights)"
 is "$(sql "SELECT tsv::text FROM docpipe.chunks c JOIN docpipe.documents d ON d.id = c.document_id WHERE d.path = '/d/keys.md'")" \
 	"'everi':12 'job':18 'key':2A,11,16 'key-rot':15 'night':21 'part':3A 'quarter':13 'rotat':7B,8,17 'run':19 'secur':1A 'sign':10 'two':4A" \
