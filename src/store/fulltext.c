@@ -71,12 +71,9 @@ static int column_kind(PGconn *db, dp_err *err)
 	return kind;
 }
 
-int store_fulltext_chunk(store *s, const store_chunk *c, dp_err *err)
+/* Chunk c's tsvector into lx (heading A, summary B, text D). */
+static int lex_chunk(dp_lexer *lx, const store_chunk *c, dp_err *err)
 {
-	dp_lexer *lx = s->lexer;
-
-	if (lx == NULL)
-		return 0;
 	dp_lexer_reset(lx);
 	dp_lexer_part(lx, 'A');
 	int n = jv_get_kind(c->heading) == JV_KIND_ARRAY ? jv_array_length(jv_copy(c->heading)) : 0;
@@ -95,6 +92,24 @@ int store_fulltext_chunk(store *s, const store_chunk *c, dp_err *err)
 	if (dp_lexer_text(lx, c->text, c->text_len, err) < 0)
 		return -1;
 	dp_lexer_finish(lx);
+	return 0;
+}
+
+int store_fulltext_lex(dp_lexer *lx, store_doc *d, dp_err *err)
+{
+	dp_buf_init(&d->tsv, STORE_TSV_DOC_MAX);
+	for (size_t k = 0; k < d->nchunks; k++) {
+		store_chunk *c = &d->chunks[k];
+		if (lex_chunk(lx, c, err) < 0)
+			return -1;
+		c->tsv_at = d->tsv.len;
+		store_value_tsvector(&d->tsv, lx);
+		c->tsv_len = d->tsv.len - c->tsv_at;
+	}
+	if (d->tsv.overflow) {
+		dp_err_set(err, "the document's tsvectors pass %d MB", STORE_TSV_DOC_MAX >> 20);
+		return -1;
+	}
 	return 0;
 }
 
@@ -237,6 +252,7 @@ int store_fulltext_ensure(store *s, dp_err *err)
 	s->lexer = NULL;
 	if (strcmp(lexer, DP_LEXER_NAME) == 0 && (s->lexer = dp_lexer_new(want, err)) == NULL)
 		return -1;
+	snprintf(s->text_config, sizeof s->text_config, "%s", want);
 	if (kind != 0 && strcmp(want, have) == 0 && strcmp(lexer, have_lexer) == 0)
 		return 0;
 	return build(s, kind, oid, want, lexer, err);

@@ -49,8 +49,13 @@ int store_fulltext_ensure(store *s, dp_err *err);
  * with err when the connection is lost. */
 int store_fulltext_settle(store *s, dp_err *err);
 
-/* Lexes chunk c into s->lexer (nothing when the server lexes).  0, or -1
- * with err (out of memory). */
-int store_fulltext_chunk(store *s, const store_chunk *c, dp_err *err);
+/* The most bytes of tsvectors one document may have. */
+#define STORE_TSV_DOC_MAX (256 << 20)
+
+/* Lexes every chunk of d with lx (heading A, summary B, text D) into
+ * d->tsv and the chunks' tsv_at/tsv_len: the feed's thread does it, so
+ * the writer's thread and the server work meanwhile.  0, or -1 with err
+ * (out of memory, too large). */
+int store_fulltext_lex(dp_lexer *lx, store_doc *d, dp_err *err);
 
 #endif

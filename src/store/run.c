@@ -48,7 +48,8 @@ static int idle_for(store_feed *feed, int ms)
 int store_run(store *s, dp_source *src, dp_sink *sink, store_counts *counts, dp_err *err)
 {
 	store_item *items = malloc(STORE_BATCH_DOCS * sizeof *items);
-	store_feed *feed = items != NULL ? store_feed_start(src, STORE_QUEUE_RECORDS, err) : NULL;
+	store_feed *feed = items != NULL ? store_feed_start(src, STORE_QUEUE_RECORDS,
+							     s->lexer != NULL ? s->text_config : NULL, err) : NULL;
 	int rc = DP_EXIT_OK;
 	long n;
 

@@ -90,6 +90,7 @@ typedef struct store {
 	int switching; /* store_index_switch dropped the index: built at open */
 	long long rows0, written;
 	dp_lexer *lexer;        /* the full-text lexer; NULL: the server lexes (fulltext.h) */
+	char text_config[128];  /* with lexer: its configuration */
 	long long tsv_pending;  /* chunks written since the GIN pending list was merged */
 	store_buf buf;          /* COPY stream and binary parameters */
 	store_buf buf2;         /* a second binary parameter */

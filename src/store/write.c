@@ -273,7 +273,7 @@ int store_copy_end(store *s, dp_err *err)
 /* A chunk's columns after embedding, in the order of chunk_columns. */
 #define PROVENANCE_COLUMNS 6
 
-/* One row; the tsvector (when the store computes it) already in s->lexer. */
+/* One row; the tsvector (when the store computes it) from d->tsv. */
 static void copy_chunk_row(store *s, int64_t id, const store_doc *d, const store_chunk *c)
 {
 	const int lines[] = {c->line_start, c->line_end, c->page_start, c->page_end};
@@ -314,7 +314,7 @@ static void copy_chunk_row(store *s, int64_t id, const store_doc *d, const store
 			store_field_null(&s->buf);
 	}
 	if (s->lexer != NULL)
-		store_field_tsvector(&s->buf, s->lexer);
+		store_field_text(&s->buf, d->tsv.data + c->tsv_at, c->tsv_len);
 }
 
 /* The COPY of chunk rows, by whether the store sends the tsvector. */
@@ -323,15 +323,24 @@ static void copy_chunk_row(store *s, int64_t id, const store_doc *d, const store
 	" byte_start, byte_end, line_start, line_end, page_start, page_end" TSV ")" \
 	" FROM STDIN (FORMAT binary)"
 
+/* Lexes d's chunks on this thread when the store lexes and the feed did
+ * not (items made without a feed, as in the unit tests). */
+static int ensure_tsv(store *s, store_doc *d, dp_err *err)
+{
+	if (s->lexer == NULL || d->nchunks == 0 || d->tsv.data != NULL)
+		return 0;
+	return store_fulltext_lex(s->lexer, d, err);
+}
+
 static int copy_chunks(store *s, store_item **written, size_t n, dp_err *err)
 {
 	if (store_copy_begin(s, s->lexer != NULL ? COPY_CHUNKS(", tsv") : COPY_CHUNKS(""), err) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		const store_doc *d = &written[i]->doc;
+		store_doc *d = &written[i]->doc;
+		if (ensure_tsv(s, d, err) < 0)
+			return store_copy_abort(s, err->msg, err);
 		for (size_t k = 0; k < d->nchunks; k++) {
-			if (store_fulltext_chunk(s, &d->chunks[k], err) < 0)
-				return store_copy_abort(s, err->msg, err);
 			copy_chunk_row(s, written[i]->id, d, &d->chunks[k]);
 			if (store_copy_row_done(s, err) < 0)
 				return -1;
@@ -414,23 +423,23 @@ static const char *opt_int(char *buf, size_t size, long long v)
 	return buf;
 }
 
-/* Sends the INSERT of a chunk's 13 text parameters and, when the store
- * computes the tsvector, s->lexer's as binary $14.  0, or -1 with err. */
-static int send_insert(store *s, const char *const *params, dp_err *err)
+/* Sends the INSERT of chunk c of d: its 13 text parameters and, when the
+ * store computes the tsvector, d's binary value as $14.  0, or -1 with
+ * err. */
+static int send_insert(store *s, const char *const *params, const store_doc *d,
+		       const store_chunk *c, dp_err *err)
 {
 	const char *values[14];
 	int lengths[14] = {0}, formats[14] = {0}, np = 13;
 
 	memcpy(values, params, 13 * sizeof *values);
 	if (s->lexer != NULL) {
-		store_buf_reset(&s->buf);
-		store_value_tsvector(&s->buf, s->lexer);
-		if (s->buf.overflow || s->buf.len > INT32_MAX) {
-			dp_err_set(err, "a chunk's tsvector does not fit in the buffer");
+		if (c->tsv_len > INT32_MAX) {
+			dp_err_set(err, "a chunk's tsvector is too large");
 			return -1;
 		}
-		values[13] = s->buf.data;
-		lengths[13] = (int)s->buf.len;
+		values[13] = d->tsv.data + c->tsv_at;
+		lengths[13] = (int)c->tsv_len;
 		formats[13] = 1;
 		np = 14;
 	}
@@ -465,7 +474,7 @@ static int insert_chunk(store *s, int64_t id, const store_doc *d, const store_ch
 	if (text == NULL || (c->summary != NULL && summary == NULL) || (c->vec != NULL && vec == NULL)) {
 		dp_err_set(err, "out of memory");
 		rc = -1;
-	} else if (store_fulltext_chunk(s, c, err) < 0 || send_insert(s, params, err) < 0) {
+	} else if (send_insert(s, params, d, c, err) < 0) {
 		rc = -1;
 	}
 	jv_free(heading);
@@ -484,7 +493,11 @@ static int insert_chunks(store *s, store_item **written, size_t n, dp_err *err)
 		return -1;
 	}
 	for (size_t i = 0; i < n && rc == 0 && !failed; i++) {
-		const store_doc *d = &written[i]->doc;
+		store_doc *d = &written[i]->doc;
+		if (ensure_tsv(s, d, err) < 0) {
+			failed = 1;
+			break;
+		}
 		for (size_t k = 0; k < d->nchunks && rc == 0 && !failed; k++) {
 			if (insert_chunk(s, written[i]->id, d, &d->chunks[k], err) < 0) {
 				failed = 1;
