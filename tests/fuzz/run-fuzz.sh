@@ -88,7 +88,7 @@ http)
 	# library: link all of it.
 	# shellcheck disable=SC2046
 	cc_fuzz $(pkg-config --cflags libpq) -o "$out/fuzz_http" tests/fuzz/fuzz_http.c src/lib/*.c \
-		-lcurl -lzmq -lpq -lcrypto
+		-lcurl -lzmq -lpq -lcrypto -lstemmer
 	if [ -z "$(ls -A "$corpus")" ]; then
 		for v in 1s 6m0s 20ms 1.5s 1h2m3.5s 120 "Wed, 21 Oct 2015 07:28:00 GMT"; do
 			printf '%s' "$v" >"$corpus/seed-$(printf '%s' "$v" | md5sum | cut -c1-8)"
