@@ -19,7 +19,7 @@ PKGS      := libzmq libcurl libpq md4c libxxhash libcrypto libxml-2.0 poppler-gl
              libmicrohttpd
 CPPFLAGS  := -D_GNU_SOURCE -Isrc/lib $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 CFLAGS    := -std=c11 -pthread $(WARN) $(CFLAGS_$(V))
-LDLIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ljq -lpthread -lm
+LDLIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ljq -lstemmer -lpthread -lm
 # --as-needed: every binary links every PKGS library it uses, no more (the
 # document format libraries end up in docpipe-chunk, libmicrohttpd in
 # docpipe-hub).
@@ -32,7 +32,8 @@ LDFLAGS   := -pthread -Wl,--as-needed $(LDFLAGS_$(V))
 NO_BUILD_GOALS := deps check demo demo-stop bench clean faults eval
 ifneq ($(filter-out $(NO_BUILD_GOALS),$(or $(MAKECMDGOALS),all)),)
 MISSING_DEPS := $(shell for p in $(PKGS); do pkg-config --exists $$p 2>/dev/null || echo $$p; done; \
-	echo '\#include <jv.h>' | $(CC) -E -x c - >/dev/null 2>&1 || echo jq)
+	echo '\#include <jv.h>' | $(CC) -E -x c - >/dev/null 2>&1 || echo jq; \
+	echo '\#include <libstemmer.h>' | $(CC) -E -x c - >/dev/null 2>&1 || echo libstemmer)
 ifneq ($(strip $(MISSING_DEPS)),)
 $(error missing build dependencies ($(strip $(MISSING_DEPS))): run 'make deps' as root, which installs the Debian packages (scripts/install-deps), or the README's first commands)
 endif

@@ -10,43 +10,76 @@
 #   python3 -c 'import json,sys; n=0
 #   for l in sys.stdin:
 #       n += len(json.loads(l).get("chunks", [])); print(l, end="")
-#       if n >= 20000: break' <DIR/records.ndjson >r20k.ndjson  Variants (default all): none, index (as shipped), none2 and
-# index2 (two stores at once, each on half of the documents: the graph's
-# store replicas), nofastupdate (GIN fastupdate off), pending64 (GIN
-# gin_pending_list_limit 64 MB), textonly (one parse: the text, no heading
-# or summary weights; quality differs, cost only).
+#       if n >= 20000: break' <DIR/records.ndjson >r20k.ndjson
+# Variants (default: all but the last two): none, index (as shipped: the store's own lexer
+# sends the tsvector), none2 and index2 (two stores at once, each on half
+# of the documents: the graph's store replicas), server and server2 (the
+# server's lexer: a STORED generated column, as before the store had its
+# own lexer; SERVER_BIN below),
+# before and before2 (SERVER_REV's store without the index: the store as
+# before issue 11), nofastupdate (GIN fastupdate off), pending64 (GIN
+# gin_pending_list_limit 64 MB).
+# SERVER_BIN (environment): a build whose store has the generated column;
+# default: one made from SERVER_REV (default 035b438, the last commit
+# before docpipe's lexer) in the temporary directory.
 set -eu
 cd "$(dirname "$0")/../.."
 old=$1 new=$2 records=$3 rounds=${4:-2}
 shift $(($# < 4 ? $# : 4))
-variants=${*:-none index none2 index2 nofastupdate pending64 textonly}
+variants=${*:-before none index server before2 none2 index2 server2}
 tmp=$(mktemp -d /tmp/docpipe-bench-storeft.XXXXXX)
 chmod 755 "$tmp"
 eval "$(tests/lib/pg.sh start "$tmp/pg")"
 export PGHOST PGPORT PGUSER
 trap 'tests/lib/pg.sh stop "$tmp/pg"; rm -rf "$tmp"' EXIT
+# noindex SRC_DIR: patches the tree's store_fulltext_ensure to return 0 at
+# once (no full-text column or index) and builds its store.
+noindex() {
+	python3 - "$1/src/store/fulltext.c" <<'PY2'
+import re, sys
+p = sys.argv[1]
+s = open(p).read()
+m = re.search(r"int store_fulltext_ensure\((\w+) \*(\w+), dp_err \*err\)\n\{\n", s)
+assert m
+s = s[:m.end()] + "\tif (%s != NULL || err != NULL)\n\t\treturn 0; /* bench: no full-text index */\n" % m.group(2) + s[m.end():]
+open(p, "w").write(s)
+PY2
+	make -s -C "$1" V=release bin/docpipe-store >/dev/null
+}
 if [ "$old" = build ]; then
 	mkdir "$tmp/noindex"
 	git archive HEAD | tar x -C "$tmp/noindex"
-	python3 - "$tmp/noindex/src/store/fulltext.c" <<'PY'
-import sys
-p = sys.argv[1]
-s = open(p).read()
-head = "int store_fulltext_ensure(PGconn *db, dp_err *err)\n{\n"
-assert head in s
-s = s.replace(head, head + "\tif (db != NULL || err != NULL)\n\t\treturn 0; /* bench: no full-text index */\n")
-open(p, "w").write(s)
-PY
-	make -s -C "$tmp/noindex" V=release bin/docpipe-store >/dev/null
+	noindex "$tmp/noindex"
 	old=$tmp/noindex/bin
+fi
+server=${SERVER_BIN:-}
+if [ -z "$server" ] && [ "${variants#*server}" != "$variants" ]; then
+	mkdir "$tmp/server"
+	git archive "${SERVER_REV:-035b438}" | tar x -C "$tmp/server"
+	make -s -C "$tmp/server" V=release bin/docpipe-store >/dev/null
+	server=$tmp/server/bin
+fi
+if [ "${variants#*before}" != "$variants" ]; then
+	mkdir "$tmp/before"
+	git archive "${SERVER_REV:-035b438}" | tar x -C "$tmp/before"
+	noindex "$tmp/before"
 fi
 n=$(wc -l <"$records")
 head -n $((n / 2)) "$records" >"$tmp/half1"
 tail -n +$((n / 2 + 1)) "$records" >"$tmp/half2"
+# CPU seconds used so far by the server: the postmaster and the children it
+# reaped (every backend of a finished run).
+server_cpu() {
+	awk -v t="$(getconf CLK_TCK)" '{ print ($14 + $15 + $16 + $17) / t }' \
+		"/proc/$(head -1 "$tmp/pg/data/postmaster.pid")/stat"
+}
+# store BIN INPUT OUT: one store, its user+system CPU seconds into OUT.
+store() { /usr/bin/time -f "%U %S" -o "$3" "$1/docpipe-store" -q <"$2" >/dev/null; }
 echo "# $(date -u +%FT%TZ) nproc $(nproc) load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# chunks/s of wall time; CPU seconds of the store(s) and of the server"
 for i in $(seq "$rounds"); do
 	for v in $variants; do
-		bin=$new; [ "${v#none}" != "$v" ] && bin=$old
+		case $v in none*) bin=$old ;; server*) bin=$server ;; before*) bin=$tmp/before/bin ;; *) bin=$new ;; esac
 		db=sf_${v}_$i
 		createdb "$db"
 		export DATABASE_URL="postgresql:///$db?host=$PGHOST&port=$PGPORT&user=$PGUSER"
@@ -54,22 +87,24 @@ for i in $(seq "$rounds"); do
 		case $v in
 		nofastupdate) psql -X -q -d "$db" -c "ALTER INDEX docpipe.chunks_tsv SET (fastupdate = off)" ;;
 		pending64) psql -X -q -d "$db" -c "ALTER INDEX docpipe.chunks_tsv SET (gin_pending_list_limit = 65536)" ;;
-		textonly) psql -X -q -d "$db" -c "ALTER TABLE docpipe.chunks DROP COLUMN tsv;
-			ALTER TABLE docpipe.chunks ADD COLUMN tsv tsvector GENERATED ALWAYS AS (to_tsvector('english', content)) STORED;
-			CREATE INDEX chunks_tsv ON docpipe.chunks USING gin (tsv)" ;;
 		esac
+		rm -f "$tmp/t1" "$tmp/t2"
+		c0=$(server_cpu)
 		start=$(date +%s.%N)
 		case $v in
 		*2)
-			"$bin/docpipe-store" -q <"$tmp/half1" >/dev/null &
-			"$bin/docpipe-store" -q <"$tmp/half2" >/dev/null
+			store "$bin" "$tmp/half1" "$tmp/t1" &
+			store "$bin" "$tmp/half2" "$tmp/t2"
 			wait $! ;;
-		*) "$bin/docpipe-store" -q <"$records" >/dev/null ;;
+		*) store "$bin" "$records" "$tmp/t1" ;;
 		esac
 		end=$(date +%s.%N)
+		sleep 0.5 # the backends' exit reaches the postmaster
+		c1=$(server_cpu)
 		c=$(psql -X -A -t -d "$db" -c "SELECT count(*) FROM docpipe.chunks")
-		python3 -c "import sys; a=sys.argv; t=float(a[2])-float(a[1]); print('%-13s round %s: %s chunks in %.2f s = %5.0f chunks/s' % (a[3], a[5], a[4], t, int(a[4])/t))" \
-			"$start" "$end" "$v" "$c" "$i"
+		python3 -c "import sys; a=sys.argv; t=float(a[2])-float(a[1]); cpu=sum(sum(map(float, open(f).read().split())) for f in a[8:] if f)
+print('%-13s round %s: %s chunks in %.2f s = %5.0f chunks/s | CPU store %.2f s, server %.2f s' % (a[3], a[5], a[4], t, int(a[4])/t, cpu, float(a[7])-float(a[6])))" \
+			"$start" "$end" "$v" "$c" "$i" "$c0" "$c1" "$tmp/t1" "$([ -f "$tmp/t2" ] && echo "$tmp/t2")"
 		dropdb "$db"
 	done
 done

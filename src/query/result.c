@@ -11,12 +11,13 @@
 
 #define SNIPPET_MAX 240
 
-/* $1 document ids, $2 seqs (ranked order), $3 config, $4 question. */
+/* $1 document ids, $2 seqs (ranked order), $3 config, $4 the question's
+ * terms (text[], see query_text_terms) or NULL. */
 static const char details_sql[] =
 	"SELECT h.ord, d.path, coalesce(array_to_json(c.heading)::text, '[]'), c.content,"
 	" d.summary, c.summary, c.byte_start, c.byte_end, c.line_start, c.line_end,"
 	" c.page_start, c.page_end, coalesce(ts_headline($3::regconfig, c.content, "
-	QUERY_OR_TSQUERY("$3", "$4") ", 'MaxFragments=2, MinWords=8, MaxWords=24,"
+	QUERY_OR_TSQUERY("$4") ", 'MaxFragments=2, MinWords=8, MaxWords=24,"
 	" StartSel=" QUERY_MARK_START ", StopSel=" QUERY_MARK_STOP ", FragmentDelimiter=\" ... \"'),"
 	" c.content)"
 	" FROM unnest($1::bigint[], $2::bigint[]) WITH ORDINALITY AS h(id, seq, ord)"
@@ -69,7 +70,7 @@ static jv result_object(const PGresult *res, int row, const query_fused *h, enum
 }
 
 jv query_results(PGconn *db, const query_fused *hits, size_t n, enum query_mode mode,
-		 const char *cfg, const char *question, dp_err *err)
+		 const char *cfg, const char *terms, dp_err *err)
 {
 	int64_t *ids = malloc((n > 0 ? n : 1) * sizeof *ids), *seqs = malloc((n > 0 ? n : 1) * sizeof *seqs);
 	char *idl = NULL, *seql = NULL;
@@ -87,7 +88,7 @@ jv query_results(PGconn *db, const query_fused *hits, size_t n, enum query_mode 
 		dp_err_set(err, "out of memory");
 		goto done;
 	}
-	const char *params[] = {idl, seql, cfg[0] != '\0' ? cfg : "simple", question};
+	const char *params[] = {idl, seql, cfg[0] != '\0' ? cfg : "simple", terms};
 	PGresult *res = dp_db_query(db, details_sql, 4, params, err);
 	if (res == NULL)
 		goto done;

@@ -25,10 +25,11 @@ enum query_mode { QUERY_HYBRID, QUERY_VECTOR, QUERY_TEXT };
  *  text_score, snippet, content, summary, chunk_summary}; score is the
  * mode's own score (fused for hybrid, cosine for vector, text rank for
  * text); unknown values are null.  cfg: the text search configuration
- * for the snippet's highlights ("" : none).  A chunk deleted since it was
+ * for the snippet's highlights ("" : none), terms: the question's terms
+ * (query_text_terms' text[] literal; NULL: no highlights).  A chunk deleted since it was
  * ranked is left out.  Invalid jv with err on a database error. */
 jv query_results(PGconn *db, const query_fused *hits, size_t n, enum query_mode mode,
-		 const char *cfg, const char *question, dp_err *err);
+		 const char *cfg, const char *terms, dp_err *err);
 
 /* Prints results (consumed) as text: rank, score, path[:lines], heading
  * path, snippet. */

@@ -34,7 +34,7 @@ int query_sides(PGconn *db, const query_corpus *c, query_opts *o, dp_err *err)
 		o->notice = "no full-text index yet (run docpipe-store once to add it);"
 			    " vector ranking only";
 	} else if (o->mode != QUERY_VECTOR) {
-		if ((o->text_terms = query_text_terms(db, c->text_config, o->question, err)) < 0)
+		if ((o->text_terms = query_text_terms(db, c, o->question, NULL, err)) < 0)
 			return DP_EXIT_SYSTEM;
 	}
 	if (o->mode == QUERY_TEXT && o->text_terms == 0) {
@@ -68,6 +68,7 @@ jv query_run(PGconn *db, const query_corpus *c, const query_opts *o, dp_err *err
 	size_t nv = 0, nt = 0;
 	query_ids ids = {0};
 	query_fused *fused = NULL;
+	char *terms = NULL;
 	jv out = jv_invalid();
 	int filtered = query_filter_active(&o->filter);
 	int rerank = o->q != NULL && o->text_terms > 0 && o->mode == QUERY_HYBRID &&
@@ -75,8 +76,10 @@ jv query_run(PGconn *db, const query_corpus *c, const query_opts *o, dp_err *err
 
 	if (filtered && query_filter_ids(db, &o->filter, &ids, err) < 0)
 		goto done;
-	if (o->text_terms > 0 &&
-	    query_text_search(db, c->text_config, o->question, o->text_terms, o->text_rank,
+	if (o->text_terms > 0 && query_text_terms(db, c, o->question, &terms, err) < 0)
+		goto done;
+	if (terms != NULL &&
+	    query_text_search(db, terms, o->text_terms, o->text_rank,
 			      rerank && pool < QUERY_RERANK_POOL ? QUERY_RERANK_POOL : pool,
 			      filtered ? &ids : NULL, &t, &nt, err) < 0)
 		goto done;
@@ -90,11 +93,12 @@ jv query_run(PGconn *db, const query_corpus *c, const query_opts *o, dp_err *err
 		goto done;
 	}
 	size_t n = query_fuse(v, nv, t, nt, pool, &o->fusion, fused);
-	out = query_results(db, fused, n < o->k ? n : o->k, o->mode, c->text_config, o->question, err);
+	out = query_results(db, fused, n < o->k ? n : o->k, o->mode, c->text_config, terms, err);
 done:
 	free(v);
 	free(t);
 	free(fused);
+	free(terms);
 	query_ids_free(&ids);
 	return out;
 }

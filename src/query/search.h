@@ -57,6 +57,7 @@ typedef struct query_corpus {
 	int ivfflat_probes;    /* the store's ivfflat.probes for its lists; 0: none */
 	char index_state[32];  /* "building" while a bulk load has dropped the index */
 	char text_config[64];  /* "" when the database has no full-text index yet */
+	char text_lexer[32];   /* who made the tsvectors: DP_LEXER_NAME, or "postgresql" (also "") */
 } query_corpus;
 
 /* Returns 0, 1 when there is no corpus to search (err says why), -1 with

@@ -2,9 +2,11 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "buf.h"
 #include "db.h"
+#include "lexer.h"
 
 /* BM25 (k1 1.2, b 0.75) with idf = ln(1 + (N - df + 0.5) / (df + 0.5)).
  * - tf: PostgreSQL's ts_rank of the chunk for that one term, scaled so one
@@ -31,7 +33,8 @@
  *   QUERY_TERM_SLOTS), computed once per candidate while it is fetched and
  *   summed in one expression: a correlated aggregate over the terms per
  *   candidate cost about twice as much (docs/PERFORMANCE.md).
- * $1 config, $2 question, $3 document ids or NULL, $4 limit. */
+ * $1 the question's terms (text[]: query_text_terms), $2 document ids or
+ * NULL, $3 limit. */
 #define CAND_POSTINGS "5000"
 #define CAND_MAX "10000"
 #define SAMPLE_ROWS "2500"
@@ -39,8 +42,7 @@
 #define BM25_SQL_MAX 16384
 static const char bm25_head[] =
 	"WITH q AS (SELECT u.lexeme, plainto_tsquery('simple', u.lexeme) AS tq"
-	"  FROM unnest(to_tsvector($1::regconfig, $2)) u"
-	"  WHERE numnode(plainto_tsquery('simple', u.lexeme)) > 0),"
+	"  FROM unnest($1::text[]) u(lexeme)),"
 	" rel AS (SELECT greatest(reltuples, 0) AS est FROM pg_class"
 	"  WHERE oid = 'docpipe.chunks'::regclass),"
 	" corpus AS MATERIALIZED (SELECT"
@@ -69,12 +71,12 @@ static const char bm25_tf[] = ", 4.93480220055 * ts_rank('{0.333333333,0.3333333
 static const char bm25_from[] =
 	" FROM docpipe.chunks c CROSS JOIN tv CROSS JOIN corpus"
 	"  WHERE c.tsv @@ (SELECT string_agg(pick.tq::text, ' | ')::tsquery FROM pick)"
-	"  AND ($3::bigint[] IS NULL OR c.document_id = ANY($3::bigint[])) LIMIT " CAND_MAX ")"
+	"  AND ($2::bigint[] IS NULL OR c.document_id = ANY($2::bigint[])) LIMIT " CAND_MAX ")"
 	" SELECT cand.document_id, cand.seq, 0";
 /* Slot %d's BM25 term (a zero tf adds 0). */
 static const char bm25_term[] = " + coalesce(tv.idfs[%d] * cand.f%d * 2.2 / (cand.f%d + cand.k), 0)";
 static const char bm25_tail[] = " AS s FROM cand CROSS JOIN tv"
-				" ORDER BY s DESC, cand.document_id, cand.seq LIMIT $4::int";
+				" ORDER BY s DESC, cand.document_id, cand.seq LIMIT $3::int";
 
 /* The BM25 statement for a question of terms search terms (> 0) into b.
  * Returns 0, or -1 when b overflows. */
@@ -97,26 +99,90 @@ static int bm25_sql(dp_buf *b, int terms)
  * by 1 + log(length) (normalization 1). */
 static const char cd_sql[] =
 	"SELECT c.document_id, c.seq, ts_rank_cd(c.tsv, oq.q, 1) AS s"
-	" FROM docpipe.chunks c, (SELECT " QUERY_OR_TSQUERY("$1", "$2") " AS q) oq"
-	" WHERE c.tsv @@ oq.q AND ($3::bigint[] IS NULL OR c.document_id = ANY($3::bigint[]))"
-	" ORDER BY s DESC, c.document_id, c.seq LIMIT $4::int";
+	" FROM docpipe.chunks c, (SELECT " QUERY_OR_TSQUERY("$1") " AS q) oq"
+	" WHERE c.tsv @@ oq.q AND ($2::bigint[] IS NULL OR c.document_id = ANY($2::bigint[]))"
+	" ORDER BY s DESC, c.document_id, c.seq LIMIT $3::int";
 
-int query_text_terms(PGconn *db, const char *cfg, const char *question, dp_err *err)
+/* Appends lexeme w (n bytes) to the text[] literal in b, quoted. */
+static void put_element(dp_buf *b, const char *w, size_t n)
+{
+	dp_buf_append(b, b->len > 1 ? ",\"" : "\"", b->len > 1 ? 2 : 1);
+	for (size_t i = 0; i < n; i++) {
+		if (w[i] == '"' || w[i] == '\\')
+			dp_buf_append(b, "\\", 1);
+		dp_buf_append(b, &w[i], 1);
+	}
+	dp_buf_append(b, "\"", 1);
+}
+
+/* docpipe's lexer on the question: its lexemes as a text[] literal in b.
+ * Returns their count, or -1 with err. */
+static int client_terms(const char *cfg, const char *question, dp_buf *b, dp_err *err)
+{
+	dp_lexer *lx = dp_lexer_new(cfg, err);
+
+	if (lx == NULL)
+		return -1;
+	dp_lexer_part(lx, 'D');
+	int rc = dp_lexer_text(lx, question, strlen(question), err);
+	size_t n = rc < 0 ? 0 : dp_lexer_finish(lx);
+	dp_buf_append(b, "{", 1);
+	for (size_t i = 0; i < n; i++) {
+		size_t len;
+		const char *w = dp_lexer_lexeme(lx, i, &len);
+		put_element(b, w, len);
+	}
+	dp_buf_append(b, "}", 1);
+	dp_lexer_free(lx);
+	if (rc == 0 && b->overflow) {
+		dp_err_set(err, "the question has too many terms");
+		rc = -1;
+	}
+	return rc < 0 ? -1 : (int)n;
+}
+
+/* The server's parser on the question (text_lexer postgresql): the
+ * lexemes the simple configuration can search for. */
+static int server_terms(PGconn *db, const char *cfg, const char *question, dp_buf *b, dp_err *err)
 {
 	const char *params[] = {cfg, question};
-	PGresult *res = dp_db_query(db, "SELECT count(*) FROM unnest(to_tsvector($1::regconfig, $2)) u"
+	PGresult *res = dp_db_query(db, "SELECT count(*), coalesce(array_agg(u.lexeme), '{}')::text"
+				    " FROM unnest(to_tsvector($1::regconfig, $2)) u"
 				    " WHERE numnode(plainto_tsquery('simple', u.lexeme)) > 0",
 				    2, params, err);
 
 	if (res == NULL)
 		return -1;
 	int n = atoi(PQgetvalue(res, 0, 0));
+	dp_buf_append(b, PQgetvalue(res, 0, 1), (size_t)PQgetlength(res, 0, 1));
 	PQclear(res);
+	if (b->overflow) {
+		dp_err_set(err, "the question has too many terms");
+		return -1;
+	}
 	return n;
 }
 
-int query_text_search(PGconn *db, const char *cfg, const char *question, int terms,
-		      enum query_text_rank rank, size_t n, const query_ids *ids, query_hit **out,
+int query_text_terms(PGconn *db, const query_corpus *c, const char *question, char **terms,
+		     dp_err *err)
+{
+	dp_buf b;
+
+	dp_buf_init(&b, QUERY_TERMS_MAX);
+	int n = strcmp(c->text_lexer, DP_LEXER_NAME) == 0 ? client_terms(c->text_config, question, &b, err)
+		: server_terms(db, c->text_config, question, &b, err);
+	if (terms != NULL && n >= 0) {
+		*terms = n > 0 ? strdup(dp_buf_cstr(&b)) : NULL;
+		if (n > 0 && *terms == NULL) {
+			dp_err_set(err, "out of memory");
+			n = -1;
+		}
+	}
+	dp_buf_free(&b);
+	return n;
+}
+
+int query_text_search(PGconn *db, const char *terms, int nterms, enum query_text_rank rank, size_t n, const query_ids *ids, query_hit **out,
 		      size_t *nout, dp_err *err)
 {
 	char limit[24], *idl = NULL;
@@ -124,15 +190,15 @@ int query_text_search(PGconn *db, const char *cfg, const char *question, int ter
 
 	dp_buf_init(&sql, BM25_SQL_MAX);
 	if ((ids != NULL && (idl = query_int_array(ids->ids, ids->n)) == NULL) ||
-	    (rank == QUERY_RANK_BM25 && bm25_sql(&sql, terms) < 0)) {
+	    (rank == QUERY_RANK_BM25 && bm25_sql(&sql, nterms) < 0)) {
 		dp_buf_free(&sql);
 		free(idl);
 		dp_err_set(err, "out of memory");
 		return -1;
 	}
 	snprintf(limit, sizeof limit, "%zu", n);
-	const char *params[] = {cfg, question, idl, limit};
-	PGresult *res = dp_db_query(db, rank == QUERY_RANK_BM25 ? dp_buf_cstr(&sql) : cd_sql, 4,
+	const char *params[] = {terms, idl, limit};
+	PGresult *res = dp_db_query(db, rank == QUERY_RANK_BM25 ? dp_buf_cstr(&sql) : cd_sql, 3,
 				    params, err);
 	dp_buf_free(&sql);
 	free(idl);

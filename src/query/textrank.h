@@ -18,29 +18,35 @@ enum query_text_rank {
 	QUERY_RANK_CD,   /* ts_rank_cd, length-normalized (normalization 1) */
 };
 
-/* SQL: the question CFG/Q (SQL expressions) as a tsquery that matches a
- * chunk holding ANY of its terms (plainto_tsquery would ask for all);
- * NULL when the question has no terms. */
-#define QUERY_OR_TSQUERY(CFG, Q)                                                         \
+/* SQL: the question's terms TERMS (an SQL expression of type text[], see
+ * query_text_terms) as a tsquery that matches a chunk holding ANY of them
+ * (plainto_tsquery would ask for all); NULL when there are none. */
+#define QUERY_OR_TSQUERY(TERMS)                                                          \
 	"(SELECT string_agg(plainto_tsquery('simple', u.lexeme)::text, ' | ')::tsquery"  \
-	" FROM unnest(to_tsvector(" CFG "::regconfig, " Q ")) u"                         \
-	" WHERE numnode(plainto_tsquery('simple', u.lexeme)) > 0)"
+	" FROM unnest(" TERMS "::text[]) u(lexeme))"
 
-/* The number of distinct search terms of question under configuration cfg
- * (0: the text side has nothing to look for), or -1 with err. */
-int query_text_terms(PGconn *db, const char *cfg, const char *question, dp_err *err);
+/* The longest text[] literal of a question's terms. */
+#define QUERY_TERMS_MAX (1 << 20)
+
+/* The question's search terms, tokenized as the corpus's tsvectors were
+ * (c->text_lexer: docpipe's lexer in this process, else the server's
+ * to_tsvector with c->text_config), distinct.  Returns their count (0: the
+ * text side has nothing to look for), or -1 with err; when terms is not
+ * NULL, *terms gets them as a malloc'd text[] literal (NULL when none;
+ * the caller frees). */
+int query_text_terms(PGconn *db, const query_corpus *c, const char *question, char **terms,
+		     dp_err *err);
 
 /* BM25 scores a question's QUERY_TERM_SLOTS rarest terms (the longest
  * question of the benchmarks has 22); more common ones still select
  * candidates but add nothing to the score. */
 #define QUERY_TERM_SLOTS 32
 
-/* The n best chunks for question under configuration cfg, restricted to
- * the documents of ids (NULL: all); terms: query_text_terms' count for
- * them (> 0).  On success *out (malloc'd, best first, caller frees;
- * possibly empty) and *nout; -1 with err. */
-int query_text_search(PGconn *db, const char *cfg, const char *question, int terms,
-		      enum query_text_rank rank, size_t n, const query_ids *ids, query_hit **out,
+/* The n best chunks for the question's terms (query_text_terms' literal
+ * and count, > 0), restricted to the documents of ids (NULL: all).  On
+ * success *out (malloc'd, best first, caller frees; possibly empty) and
+ * *nout; -1 with err. */
+int query_text_search(PGconn *db, const char *terms, int nterms, enum query_text_rank rank, size_t n, const query_ids *ids, query_hit **out,
 		      size_t *nout, dp_err *err);
 
 #endif

@@ -254,6 +254,7 @@ static void doc_clear(store_doc *doc)
 	jv_free(doc->meta);
 	free(doc->chunks);
 	free(doc->vecs);
+	dp_buf_free(&doc->tsv);
 	memset(doc, 0, sizeof *doc);
 	doc->meta = jv_null();
 }

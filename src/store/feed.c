@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "doc.h"
+#include "fulltext.h"
 #include "record.h"
 
 struct store_feed {
@@ -21,6 +22,7 @@ struct store_feed {
 	 * besides it. */
 	jv end;
 	unsigned long received;
+	dp_lexer *lexer; /* NULL: the store does not lex */
 };
 
 static void *reader(void *arg)
@@ -45,6 +47,11 @@ static void *reader(void *arg)
 		}
 		if (rc == DP_SOURCE_RECORD)
 			store_item_init(&item, rec);
+		if (rc == DP_SOURCE_RECORD && f->lexer != NULL && item.kind == STORE_ITEM_DOCUMENT &&
+		    store_fulltext_lex(f->lexer, &item.doc, &e) < 0) {
+			item.kind = STORE_ITEM_FAILED;
+			store_item_fail(&item, e.msg);
+		}
 
 		pthread_mutex_lock(&f->lock);
 		while (rc == DP_SOURCE_RECORD && f->count == f->cap && !f->stopping)
@@ -70,13 +77,18 @@ static void *reader(void *arg)
 	}
 }
 
-store_feed *store_feed_start(dp_source *src, size_t capacity, dp_err *err)
+store_feed *store_feed_start(dp_source *src, size_t capacity, const char *text_config, dp_err *err)
 {
 	store_feed *f = calloc(1, sizeof *f);
 
 	if (f == NULL || (f->queue = calloc(capacity, sizeof *f->queue)) == NULL) {
 		free(f);
 		dp_err_set(err, "out of memory");
+		return NULL;
+	}
+	if (text_config != NULL && (f->lexer = dp_lexer_new(text_config, err)) == NULL) {
+		free(f->queue);
+		free(f);
 		return NULL;
 	}
 	f->src = src;
@@ -87,6 +99,7 @@ store_feed *store_feed_start(dp_source *src, size_t capacity, dp_err *err)
 	if (pthread_create(&f->thread, NULL, reader, f) != 0) {
 		pthread_mutex_destroy(&f->lock);
 		pthread_cond_destroy(&f->changed);
+		dp_lexer_free(f->lexer);
 		free(f->queue);
 		free(f);
 		dp_err_set(err, "cannot start the input thread");
@@ -171,6 +184,7 @@ void store_feed_stop(store_feed **fp)
 	pthread_mutex_destroy(&f->lock);
 	pthread_cond_destroy(&f->changed);
 	jv_free(f->end);
+	dp_lexer_free(f->lexer);
 	free(f->queue);
 	free(f);
 	*fp = NULL;

@@ -16,8 +16,10 @@
 typedef struct store_feed store_feed;
 
 /* Starts reading src (borrowed; it must outlive the feed) with at most
- * capacity records queued.  Returns NULL with err set. */
-store_feed *store_feed_start(dp_source *src, size_t capacity, dp_err *err);
+ * capacity records queued; with text_config (NULL: none) the reader also
+ * lexes each document's chunks (store_fulltext_lex) with a lexer of its
+ * own.  Returns NULL with err set. */
+store_feed *store_feed_start(dp_source *src, size_t capacity, const char *text_config, dp_err *err);
 
 /* Waits until at least one record is queued, then takes queued records,
  * already made into items (store_item_init), into out[] (the caller

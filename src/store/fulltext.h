@@ -1,17 +1,21 @@
 /* The full-text side of the corpus (issue 11): a tsvector per chunk built
  * from its heading path (weight A), its chunk summary (weight B) and its
- * text, kept by PostgreSQL as a STORED generated column, so it is written in
- * the chunk's own transaction with no change to the COPY or INSERT paths,
- * and a GIN index over it.  The text search configuration is recorded in
- * docpipe.settings (key text_config) for docpipe-query. */
+ * text (D), and a GIN index over it, written in the chunk's own
+ * transaction.  Two lexers (settings key text_lexer):
+ * - DP_LEXER_NAME (english, simple): the store computes the tsvector with
+ *   docpipe's lexer (lexer.h) and sends it with the chunk (COPY or
+ *   INSERT), so the server only stores it and updates the index;
+ * - "postgresql" (any other configuration): a STORED generated column, the
+ *   server's to_tsvector.
+ * The configuration is recorded in docpipe.settings (text_config), so
+ * docpipe-query tokenizes a question the same way. */
 #ifndef STORE_FULLTEXT_H
 #define STORE_FULLTEXT_H
 
-#include <libpq-fe.h>
-
-#include "err.h"
+#include "store.h"
 
 #define STORE_TEXT_CONFIG_DEFAULT "english"
+#define STORE_LEXER_SERVER "postgresql"
 
 /* Asks for text search configuration name (borrowed, must outlive the
  * store; NULL: keep the recorded one, english for a new corpus) at the next
@@ -19,11 +23,39 @@
 void store_fulltext_request(const char *name);
 
 /* Inside the caller's transaction (which holds the schema lock, after
- * docpipe.chunks exists): adds the tsvector column and its GIN index when
- * missing (an existing table is migrated in place: one rewrite), rebuilds
- * them when another configuration was requested, and records the
- * configuration.  Returns 0, or -1 with err (an unknown configuration
+ * docpipe.chunks exists): sets s->lexer for the configuration (NULL for
+ * the server's lexer); adds the tsvector column and its GIN index when
+ * missing, rebuilds them when another configuration or lexer is due (an
+ * existing table is migrated in place: with the store's lexer, every
+ * stored chunk is lexed again by the store), and records configuration
+ * and lexer.  Returns 0, or -1 with err (an unknown configuration
  * included). */
-int store_fulltext_ensure(PGconn *db, dp_err *err);
+int store_fulltext_ensure(store *s, dp_err *err);
+
+/* The GIN index's fast-update pending list: the store's write
+ * transactions SET LOCAL STORE_GIN_SETTINGS, so up to 16 MB of new entries
+ * wait in the pending list and are merged into the index in one pass with
+ * 64 MB of work_mem (a fraction of the cost of merging every 4 MB with
+ * 4 MB; docs/PERFORMANCE.md, issue 11).  Queries read the pending list
+ * until it is merged, so the store merges it when its run ends or its
+ * input pauses (store_fulltext_settle). */
+#define STORE_GIN_WORK_MEM "64MB"
+#define STORE_GIN_SETTINGS \
+	"SET LOCAL gin_pending_list_limit = '16MB'; SET LOCAL work_mem = '" STORE_GIN_WORK_MEM "'"
+
+/* Merges the pending list when this store wrote chunks since the last
+ * merge (s->tsv_pending), outside any transaction.  Not being allowed to
+ * (another role owns the index) leaves it to autovacuum.  Returns 0, or -1
+ * with err when the connection is lost. */
+int store_fulltext_settle(store *s, dp_err *err);
+
+/* The most bytes of tsvectors one document may have. */
+#define STORE_TSV_DOC_MAX (256 << 20)
+
+/* Lexes every chunk of d with lx (heading A, summary B, text D) into
+ * d->tsv and the chunks' tsv_at/tsv_len: the feed's thread does it, so
+ * the writer's thread and the server work meanwhile.  0, or -1 with err
+ * (out of memory, too large). */
+int store_fulltext_lex(dp_lexer *lx, store_doc *d, dp_err *err);
 
 #endif

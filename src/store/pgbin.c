@@ -188,6 +188,31 @@ void store_field_halfvec(store_buf *b, const float *v, size_t n)
 		store_put_i16(b, (int16_t)store_half(v[i]));
 }
 
+void store_value_tsvector(store_buf *b, const dp_lexer *lexer)
+{
+	size_t n = dp_lexer_count(lexer);
+
+	store_put_i32(b, (int32_t)n);
+	for (size_t i = 0; i < n; i++) {
+		size_t len, npos;
+		const char *w = dp_lexer_lexeme(lexer, i, &len);
+		const uint16_t *pos = dp_lexer_positions(lexer, i, &npos);
+		store_put_bytes(b, w, len);
+		store_put_bytes(b, "", 1);
+		store_put_i16(b, (int16_t)npos);
+		for (size_t k = 0; k < npos; k++)
+			store_put_i16(b, (int16_t)pos[k]);
+	}
+}
+
+void store_field_tsvector(store_buf *b, const dp_lexer *lexer)
+{
+	size_t at = begin_field(b);
+
+	store_value_tsvector(b, lexer);
+	end_field(b, at);
+}
+
 void store_value_i64_array(store_buf *b, const int64_t *v, size_t n)
 {
 	array_header(b, n, DP_OID_INT8);

@@ -11,6 +11,7 @@
 #include <jv.h>
 
 #include "buf.h"
+#include "lexer.h"
 
 /* The store writes into the library's bounded buffer (buf.h): appends
  * after an overflow are dropped and the caller checks `overflow` once. */
@@ -48,6 +49,12 @@ void store_field_vector(store_buf *b, const float *v, size_t n);
 void store_field_halfvec(store_buf *b, const float *v, size_t n);
 /* float32 -> binary16 bits, round to nearest even. */
 uint16_t store_half(float f);
+
+/* The tsvector lexer holds (after dp_lexer_finish), in tsvectorrecv's
+ * format: int32 lexeme count, then per lexeme (in byte order) its bytes
+ * and a NUL, uint16 position count, uint16 positions (weight bits on top). */
+void store_field_tsvector(store_buf *b, const dp_lexer *lexer);
+void store_value_tsvector(store_buf *b, const dp_lexer *lexer);
 
 /* The binary value alone (no length prefix), for binary parameters of
  * PQexecParams: an int8[] or text[] of n elements. */

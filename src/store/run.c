@@ -8,6 +8,7 @@
 #include "db.h"
 #include "err.h"
 #include "feed.h"
+#include "fulltext.h"
 #include "outcome.h"
 #include "transport.h"
 
@@ -47,7 +48,8 @@ static int idle_for(store_feed *feed, int ms)
 int store_run(store *s, dp_source *src, dp_sink *sink, store_counts *counts, dp_err *err)
 {
 	store_item *items = malloc(STORE_BATCH_DOCS * sizeof *items);
-	store_feed *feed = items != NULL ? store_feed_start(src, STORE_QUEUE_RECORDS, err) : NULL;
+	store_feed *feed = items != NULL ? store_feed_start(src, STORE_QUEUE_RECORDS,
+							     s->lexer != NULL ? s->text_config : NULL, err) : NULL;
 	int rc = DP_EXIT_OK;
 	long n;
 
@@ -103,6 +105,10 @@ int store_run(store *s, dp_source *src, dp_sink *sink, store_counts *counts, dp_
 			rc = DP_EXIT_SYSTEM;
 			break;
 		}
+		if (s->tsv_pending > 0 && idle_for(feed, BULK_IDLE_MS) && store_fulltext_settle(s, err) < 0) {
+			rc = DP_EXIT_SYSTEM;
+			break;
+		}
 	}
 	if (n < 0)
 		rc = DP_EXIT_SYSTEM;
@@ -118,7 +124,8 @@ int store_run(store *s, dp_source *src, dp_sink *sink, store_counts *counts, dp_
 	/* Whatever ended the run (even SIGTERM), the index is built before the
 	 * store exits; the first error is the one reported. */
 	dp_err why;
-	if (store_index_settle(s, &why) < 0 && rc != DP_EXIT_SYSTEM) {
+	if ((store_index_settle(s, &why) < 0 || store_fulltext_settle(s, &why) < 0) &&
+	    rc != DP_EXIT_SYSTEM) {
 		*err = why;
 		rc = DP_EXIT_SYSTEM;
 	}

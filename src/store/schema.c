@@ -41,6 +41,21 @@ static const char *const migrations[] = {
 	" ADD COLUMN IF NOT EXISTS byte_end bigint,"
 	" ADD COLUMN IF NOT EXISTS line_start int, ADD COLUMN IF NOT EXISTS line_end int,"
 	" ADD COLUMN IF NOT EXISTS page_start int, ADD COLUMN IF NOT EXISTS page_end int",
+	/* A real[] vector is stored like pgvector's types (STORAGE external):
+	 * floats do not compress, and a row long enough for TOAST (text,
+	 * vector and tsvector) had the server try pglz on every vector in
+	 * vain: ~0.3 CPU-s per 20,000 chunks of 384 dimensions
+	 * (docs/PERFORMANCE.md, issue 11).  Only new rows change. */
+	"DO $$BEGIN IF (SELECT attstorage FROM pg_attribute WHERE attrelid = 'docpipe.chunks'::regclass"
+	" AND attname = 'embedding') = 'x' THEN"
+	" ALTER TABLE docpipe.chunks ALTER COLUMN embedding SET STORAGE EXTERNAL; END IF; END$$",
+	/* The text compressed with lz4 rather than pglz, which cost the
+	 * server as much CPU as the rest of the insertion; a server built
+	 * without lz4 keeps pglz. */
+	"DO $$BEGIN IF (SELECT attcompression FROM pg_attribute WHERE attrelid = 'docpipe.chunks'::regclass"
+	" AND attname = 'content') <> 'l' THEN"
+	" ALTER TABLE docpipe.chunks ALTER COLUMN content SET COMPRESSION lz4; END IF;"
+	" EXCEPTION WHEN OTHERS THEN NULL; END$$",
 };
 
 /* The embedding column is created without a dimension: the corpus's
@@ -184,7 +199,7 @@ static int schema_ensure(store *s, int *usage, dp_err *err)
 	for (size_t i = 0; i < sizeof migrations / sizeof migrations[0]; i++)
 		if (dp_db_exec(s->db, migrations[i], err) < 0)
 			goto fail;
-	if (store_fulltext_ensure(s->db, err) < 0)
+	if (store_fulltext_ensure(s, err) < 0)
 		goto fail;
 	if ((s->opt.ef_construction > 0 && store_settings_set(s, "hnsw_ef_construction", ef, err) < 0) ||
 	    store_index_switch(s, err) < 0)
@@ -270,6 +285,7 @@ void store_close(store **s)
 		return;
 	if ((*s)->db != NULL)
 		PQfinish((*s)->db);
+	dp_lexer_free((*s)->lexer);
 	store_buf_free(&(*s)->buf);
 	store_buf_free(&(*s)->buf2);
 	free(*s);

@@ -13,6 +13,7 @@
 #include "db.h"
 #include "doc.h"
 #include "err.h"
+#include "lexer.h"
 #include "pgbin.h"
 #include "transport.h"
 
@@ -88,6 +89,9 @@ typedef struct store {
 	int bulk;
 	int switching; /* store_index_switch dropped the index: built at open */
 	long long rows0, written;
+	dp_lexer *lexer;        /* the full-text lexer; NULL: the server lexes (fulltext.h) */
+	char text_config[128];  /* with lexer: its configuration */
+	long long tsv_pending;  /* chunks written since the GIN pending list was merged */
 	store_buf buf;          /* COPY stream and binary parameters */
 	store_buf buf2;         /* a second binary parameter */
 	/* The write ladder (write.c): how long to wait for a lost database
@@ -179,6 +183,17 @@ int store_index_settle(store *s, dp_err *err);
 #define STORE_WRITE_LOST (-1)
 #define STORE_WRITE_REFUSED (-2)
 int store_write(store *s, store_item *items, size_t n, dp_err *err);
+
+/* A binary COPY FROM STDIN through s->buf: store_copy_begin runs sql and
+ * writes the header; after each row, store_copy_row_done sends the buffer
+ * when it is large (on failure the COPY is already cancelled);
+ * store_copy_abort cancels it with reason why (may be err->msg) and
+ * returns -1; store_copy_end sends the rest and reads the result.  Each
+ * returns 0 or -1 with err. */
+int store_copy_begin(store *s, const char *sql, dp_err *err);
+int store_copy_row_done(store *s, dp_err *err);
+int store_copy_abort(store *s, const char *why, dp_err *err);
+int store_copy_end(store *s, dp_err *err);
 
 /* Deletes, in one transaction, the documents under one of roots (root
  * equal, or path below it) whose last_run is not run, and puts a "deleted"

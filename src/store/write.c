@@ -6,6 +6,7 @@
 
 #include "clock.h"
 #include "db.h"
+#include "fulltext.h"
 #include "record.h"
 #include "transport.h"
 #include "store.h"
@@ -231,14 +232,53 @@ static int copy_finish(store *s, const char *abort_reason, dp_err *err)
 	return rc;
 }
 
+int store_copy_begin(store *s, const char *sql, dp_err *err)
+{
+	PGresult *res = PQexec(s->db, sql);
+
+	if (res == NULL || PQresultStatus(res) != PGRES_COPY_IN) {
+		dp_db_err(err, s->db, res, "COPY");
+		PQclear(res);
+		return -1;
+	}
+	PQclear(res);
+	store_buf_reset(&s->buf);
+	store_copy_header(&s->buf);
+	return 0;
+}
+
+int store_copy_row_done(store *s, dp_err *err)
+{
+	if (s->buf.overflow)
+		return store_copy_abort(s, "a chunk does not fit in the COPY buffer", err);
+	if (s->buf.len >= COPY_FLUSH_BYTES && copy_send(s, err) < 0)
+		return store_copy_abort(s, err->msg, err);
+	return 0;
+}
+
+int store_copy_abort(store *s, const char *why, dp_err *err)
+{
+	copy_finish(s, why, err);
+	return -1;
+}
+
+int store_copy_end(store *s, dp_err *err)
+{
+	store_copy_trailer(&s->buf);
+	if (copy_send(s, err) < 0)
+		return copy_finish(s, err->msg, err);
+	return copy_finish(s, NULL, err);
+}
+
 /* A chunk's columns after embedding, in the order of chunk_columns. */
 #define PROVENANCE_COLUMNS 6
 
+/* One row; the tsvector (when the store computes it) from d->tsv. */
 static void copy_chunk_row(store *s, int64_t id, const store_doc *d, const store_chunk *c)
 {
 	const int lines[] = {c->line_start, c->line_end, c->page_start, c->page_end};
 
-	store_copy_row(&s->buf, 7 + PROVENANCE_COLUMNS);
+	store_copy_row(&s->buf, 7 + PROVENANCE_COLUMNS + (s->lexer != NULL));
 	store_field_i64(&s->buf, id);
 	store_field_i32(&s->buf, c->seq);
 	store_field_text(&s->buf, c->text, c->text_len);
@@ -273,36 +313,40 @@ static void copy_chunk_row(store *s, int64_t id, const store_doc *d, const store
 		else
 			store_field_null(&s->buf);
 	}
+	if (s->lexer != NULL)
+		store_field_text(&s->buf, d->tsv.data + c->tsv_at, c->tsv_len);
+}
+
+/* The COPY of chunk rows, by whether the store sends the tsvector. */
+#define COPY_CHUNKS(TSV) \
+	"COPY docpipe.chunks (document_id, seq, content, heading, tokens, summary, embedding," \
+	" byte_start, byte_end, line_start, line_end, page_start, page_end" TSV ")" \
+	" FROM STDIN (FORMAT binary)"
+
+/* Lexes d's chunks on this thread when the store lexes and the feed did
+ * not (items made without a feed, as in the unit tests). */
+static int ensure_tsv(store *s, store_doc *d, dp_err *err)
+{
+	if (s->lexer == NULL || d->nchunks == 0 || d->tsv.data != NULL)
+		return 0;
+	return store_fulltext_lex(s->lexer, d, err);
 }
 
 static int copy_chunks(store *s, store_item **written, size_t n, dp_err *err)
 {
-	PGresult *res = PQexec(s->db, "COPY docpipe.chunks (document_id, seq, content, heading,"
-				      " tokens, summary, embedding, byte_start, byte_end, line_start,"
-				      " line_end, page_start, page_end) FROM STDIN (FORMAT binary)");
-
-	if (res == NULL || PQresultStatus(res) != PGRES_COPY_IN) {
-		dp_db_err(err, s->db, res, "COPY");
-		PQclear(res);
+	if (store_copy_begin(s, s->lexer != NULL ? COPY_CHUNKS(", tsv") : COPY_CHUNKS(""), err) < 0)
 		return -1;
-	}
-	PQclear(res);
-	store_buf_reset(&s->buf);
-	store_copy_header(&s->buf);
 	for (size_t i = 0; i < n; i++) {
-		const store_doc *d = &written[i]->doc;
+		store_doc *d = &written[i]->doc;
+		if (ensure_tsv(s, d, err) < 0)
+			return store_copy_abort(s, err->msg, err);
 		for (size_t k = 0; k < d->nchunks; k++) {
 			copy_chunk_row(s, written[i]->id, d, &d->chunks[k]);
-			if (s->buf.overflow)
-				return copy_finish(s, "a chunk does not fit in the COPY buffer", err);
-			if (s->buf.len >= COPY_FLUSH_BYTES && copy_send(s, err) < 0)
-				return copy_finish(s, err->msg, err);
+			if (store_copy_row_done(s, err) < 0)
+				return -1;
 		}
 	}
-	store_copy_trailer(&s->buf);
-	if (copy_send(s, err) < 0)
-		return copy_finish(s, err->msg, err);
-	return copy_finish(s, NULL, err);
+	return store_copy_end(s, err);
 }
 
 /* Text form of a vector for the INSERT path: "[a,b]" for pgvector, "{a,b}"
@@ -355,12 +399,20 @@ static int pipeline_drain(store *s, int *failed, store_item **items, size_t *nex
 	}
 }
 
-/* The INSERT of one chunk, by vector type (the cast of $7 differs). */
-#define INSERT_CHUNK(type) \
+/* The INSERT of one chunk, by vector type (the cast of $7 differs) and
+ * whether the store sends the tsvector ($14, binary). */
+#define INSERT_CHUNK(type, TCOL, TVAL) \
 	"INSERT INTO docpipe.chunks (document_id, seq, content, heading, tokens, summary, embedding," \
-	" byte_start, byte_end, line_start, line_end, page_start, page_end)" \
+	" byte_start, byte_end, line_start, line_end, page_start, page_end" TCOL ")" \
 	" VALUES ($1::bigint, $2::int, $3, ARRAY(SELECT jsonb_array_elements_text($4::jsonb))," \
-	" $5::int, $6, $7::" type ", $8::bigint, $9::bigint, $10::int, $11::int, $12::int, $13::int)"
+	" $5::int, $6, $7::" type ", $8::bigint, $9::bigint, $10::int, $11::int, $12::int, $13::int" TVAL ")"
+#define INSERT_CHUNK_BY_TSV(type) \
+	{INSERT_CHUNK(type, "", ""), INSERT_CHUNK(type, ", tsv", ", $14::tsvector")}
+static const char *const insert_sql[][2] = {
+	[STORE_VT_VECTOR] = INSERT_CHUNK_BY_TSV("vector"),
+	[STORE_VT_HALFVEC] = INSERT_CHUNK_BY_TSV("halfvec"),
+	[STORE_VT_REAL] = INSERT_CHUNK_BY_TSV("real[]"),
+};
 
 /* Text of an optional integer (NULL when negative: absent) in buf. */
 static const char *opt_int(char *buf, size_t size, long long v)
@@ -369,6 +421,34 @@ static const char *opt_int(char *buf, size_t size, long long v)
 		return NULL;
 	snprintf(buf, size, "%lld", v);
 	return buf;
+}
+
+/* Sends the INSERT of chunk c of d: its 13 text parameters and, when the
+ * store computes the tsvector, d's binary value as $14.  0, or -1 with
+ * err. */
+static int send_insert(store *s, const char *const *params, const store_doc *d,
+		       const store_chunk *c, dp_err *err)
+{
+	const char *values[14];
+	int lengths[14] = {0}, formats[14] = {0}, np = 13;
+
+	memcpy(values, params, 13 * sizeof *values);
+	if (s->lexer != NULL) {
+		if (c->tsv_len > INT32_MAX) {
+			dp_err_set(err, "a chunk's tsvector is too large");
+			return -1;
+		}
+		values[13] = d->tsv.data + c->tsv_at;
+		lengths[13] = (int)c->tsv_len;
+		formats[13] = 1;
+		np = 14;
+	}
+	if (!PQsendQueryParams(s->db, insert_sql[s->vtype][s->lexer != NULL], np, NULL, values, lengths,
+			       formats, 0)) {
+		dp_db_err(err, s->db, NULL, "INSERT");
+		return -1;
+	}
+	return 0;
 }
 
 static int insert_chunk(store *s, int64_t id, const store_doc *d, const store_chunk *c, dp_err *err)
@@ -386,8 +466,6 @@ static int insert_chunk(store *s, int64_t id, const store_doc *d, const store_ch
 				opt_int(prov[3], sizeof prov[3], c->line_end),
 				opt_int(prov[4], sizeof prov[4], c->page_start),
 				opt_int(prov[5], sizeof prov[5], c->page_end)};
-	const char *sql = s->vtype == STORE_VT_VECTOR ? INSERT_CHUNK("vector")
-			  : s->vtype == STORE_VT_HALFVEC ? INSERT_CHUNK("halfvec") : INSERT_CHUNK("real[]");
 	int rc = 0;
 
 	snprintf(ids, sizeof ids, "%lld", (long long)id);
@@ -396,8 +474,7 @@ static int insert_chunk(store *s, int64_t id, const store_doc *d, const store_ch
 	if (text == NULL || (c->summary != NULL && summary == NULL) || (c->vec != NULL && vec == NULL)) {
 		dp_err_set(err, "out of memory");
 		rc = -1;
-	} else if (!PQsendQueryParams(s->db, sql, 13, NULL, params, NULL, NULL, 0)) {
-		dp_db_err(err, s->db, NULL, "INSERT");
+	} else if (send_insert(s, params, d, c, err) < 0) {
 		rc = -1;
 	}
 	jv_free(heading);
@@ -416,7 +493,11 @@ static int insert_chunks(store *s, store_item **written, size_t n, dp_err *err)
 		return -1;
 	}
 	for (size_t i = 0; i < n && rc == 0 && !failed; i++) {
-		const store_doc *d = &written[i]->doc;
+		store_doc *d = &written[i]->doc;
+		if (ensure_tsv(s, d, err) < 0) {
+			failed = 1;
+			break;
+		}
 		for (size_t k = 0; k < d->nchunks && rc == 0 && !failed; k++) {
 			if (insert_chunk(s, written[i]->id, d, &d->chunks[k], err) < 0) {
 				failed = 1;
@@ -556,6 +637,7 @@ static int write_body(store *s, store_item **items, size_t n, store_item **order
 	if (nchunks > 0 && (s->opt.method == STORE_WRITE_COPY ? copy_chunks(s, order, nd, err)
 							  : insert_chunks(s, order, nd, err)) < 0)
 		return -1;
+	s->tsv_pending += (long long)nchunks;
 	if (mark_run(s, items, n, err) < 0)
 		return -1;
 	for (size_t i = 0; i < nd; i++) {
@@ -577,7 +659,7 @@ static enum tx_result write_tx(store *s, store_item **items, size_t n, dp_err *e
 	dp_db_forget_sqlstate();
 	if (order == NULL || ids == NULL)
 		dp_err_set(err, "out of memory");
-	else if (dp_db_exec(s->db, "BEGIN", err) == 0) {
+	else if (dp_db_exec(s->db, "BEGIN; " STORE_GIN_SETTINGS, err) == 0) {
 		rc = write_body(s, items, n, order, ids, err);
 		if (rc == 0)
 			rc = dp_db_exec(s->db, "COMMIT", err);

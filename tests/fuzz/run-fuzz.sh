@@ -6,13 +6,14 @@
 #   reader, record parser and vector decoder every stage runs on its input),
 #   html (the HTML converter with chunking and provenance) or zip (the ZIP
 #   reader with DOCX, ODT and EPUB) or http (the API client's header values:
-#   durations, Retry-After, the pacing from them).
+#   durations, Retry-After, the pacing from them) or lexer (the full-text
+#   lexer whose tsvectors the store sends).
 # The corpus is kept in build/fuzz/corpus-TARGET; crashes are written to
 # build/fuzz/ as crash-*.
 set -eu
 cd "$(dirname "$0")/../.."
 target=chunk
-case ${1:-} in chunk | record | html | zip | http) target=$1; shift ;; esac
+case ${1:-} in chunk | record | html | zip | http | lexer) target=$1; shift ;; esac
 secs=${1:-60}
 out=build/fuzz
 corpus=$out/corpus-$target
@@ -87,11 +88,24 @@ http)
 	# library: link all of it.
 	# shellcheck disable=SC2046
 	cc_fuzz $(pkg-config --cflags libpq) -o "$out/fuzz_http" tests/fuzz/fuzz_http.c src/lib/*.c \
-		-lcurl -lzmq -lpq -lcrypto
+		-lcurl -lzmq -lpq -lcrypto -lstemmer
 	if [ -z "$(ls -A "$corpus")" ]; then
 		for v in 1s 6m0s 20ms 1.5s 1h2m3.5s 120 "Wed, 21 Oct 2015 07:28:00 GMT"; do
 			printf '%s' "$v" >"$corpus/seed-$(printf '%s' "$v" | md5sum | cut -c1-8)"
 		done
+	fi
+	;;
+lexer)
+	cc_fuzz -o "$out/fuzz_lexer" tests/fuzz/fuzz_lexer.c src/lib/lexer.c src/lib/buf.c src/lib/err.c \
+		-lstemmer
+	if [ -z "$(ls -A "$corpus")" ]; then
+		i=0
+		for f in $(find ../shared/corpora ../../shared/corpora -name '*.md' -size -12k 2>/dev/null | sort | awk 'NR % 60 == 1'); do
+			# First byte: the configuration and the parts (see fuzz_lexer.c).
+			{ printf "\\$(printf '%03o' $((i * 37 % 256)))"; cat "$f"; } >"$corpus/wild$i"
+			i=$((i + 1))
+		done
+		printf '\001ΑΘΗΝΑ Привет café state-of-the-art don'"'"'t \377x' >"$corpus/seed-unicode"
 	fi
 	;;
 esac

@@ -12,7 +12,7 @@ if ! command -v clang >/dev/null; then
 	skip "clang is not installed"
 	done_testing
 fi
-for target in chunk record html zip http; do
+for target in chunk record html zip http lexer; do
 	rm -f "$TOP"/build/fuzz/crash-* "$TOP"/build/fuzz/leak-* "$TOP"/build/fuzz/timeout-*
 	"$TOP/tests/fuzz/run-fuzz.sh" "$target" "${FUZZ_SECONDS:-8}" >"$T_DIR/$target.log" 2>&1
 	rc=$?
