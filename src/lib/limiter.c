@@ -361,8 +361,9 @@ static void end_round(dp_limiter *l, double now_ms)
 
 	if (l->autotune && l->testing) {
 		/* A test measures at the load its decrease set: neither the
-		 * pace nor the level moves until its verdict, and its losses
-		 * wait for it (one decrease per test). */
+		 * pace nor the level moves until its verdict (but for the
+		 * delay gradient's decreases), and its losses wait for it
+		 * (one decrease per test). */
 		l->throttled = l->errors = 0;
 		lossy = 0;
 		waits = 1;
