@@ -14,6 +14,8 @@
 #            without x-ratelimit-* headers
 #     e      the seed design (bench/api-baseline.py) on b, 4 and 16 workers
 #     storm  a with 30% of requests answered 429 (Retry-After 0.2 s) and 5% 503
+#     storm-auto  storm with --threads auto (against the same clean run),
+#            summarize alone; RUNS=N repeats it (default 3: runs vary)
 #     drpm   d's rate-limited server, with and without x-ratelimit-* headers
 #     order  a, b, c in both orders: summarize | embed and embed | summarize
 # Output: one line per run.  Needs no database (--no-reuse).
@@ -169,6 +171,17 @@ for c in "${cases[@]}"; do
 		serve 16 --rate-429 0.3 --rate-5xx 0.05 --retry-after 0.2
 		run "(storm) 30% 429 + 5% 503, -j16" a 16 16
 		echo "    storm / clean: $(calc "$LAST_WALL / $clean")"
+		;;
+	storm-auto)
+		[ -s "$out/a.ndjson" ] || corpus a 1 200 6000
+		serve 16
+		run "(storm) clean, auto, summarize" a 16 auto summarize-only
+		clean=$LAST_WALL
+		serve 16 --rate-429 0.3 --rate-5xx 0.05 --retry-after 0.2
+		for _ in $(seq "${RUNS:-3}"); do
+			run "(storm) 30% 429 + 5% 503, auto" a 16 auto summarize-only
+			echo "    storm / clean: $(calc "$LAST_WALL / $clean")"
+		done
 		;;
 	order)
 		# The other order: embed first (it needs only the chunks' text).

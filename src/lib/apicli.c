@@ -220,9 +220,10 @@ int dp_api_finish(dp_http *http, const char *what, unsigned long reused,
 		dp_http_stats st;
 		dp_http_get_stats(http, &st);
 		dp_diag("%lu %s reused, %lu requested in %lu requests (%lu retries, %lu throttled); "
-			"in flight: %d at the end, %d at most, lowered %lu times",
+			"in flight: %d at the end, %d at most, lowered %lu times (%lu more undone: "
+			"weather, %.0f%% of answers refused whatever the load)",
 			reused, what, requested, st.requests, st.retries, st.throttled, st.level,
-			st.highest, st.decreases);
+			st.highest, st.decreases, st.undone, st.weather * 100);
 	}
 	if (refused && rc != DP_EXIT_SYSTEM) {
 		dp_diag("stopped: the API refused the run (quota or credentials); see the error records");

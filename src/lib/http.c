@@ -170,6 +170,8 @@ void dp_http_get_stats(dp_http *h, dp_http_stats *out)
 	out->level = dp_limiter_level(&h->limiter);
 	out->highest = h->limiter.highest;
 	out->decreases = h->limiter.decreases;
+	out->undone = h->limiter.undone;
+	out->weather = dp_limiter_weather(&h->limiter);
 	pthread_mutex_unlock(&h->lock);
 }
 

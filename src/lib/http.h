@@ -80,7 +80,9 @@ typedef struct dp_http_stats {
 	unsigned long throttled; /* 429 answers */
 	int level;               /* requests allowed in flight now */
 	int highest;             /* the highest level reached */
-	unsigned long decreases; /* times the level was lowered */
+	unsigned long decreases; /* times the level was lowered (and stayed so) */
+	unsigned long undone;    /* decreases undone: the losses were weather */
+	double weather;          /* auto: the loss fraction taken for weather */
 } dp_http_stats;
 void dp_http_get_stats(dp_http *h, dp_http_stats *out);
 

@@ -12,11 +12,28 @@
  * a bucket is not met with a doubled window in flight. */
 #define SLOW_START_MAX 8
 #define PACE_HOLD 0.95    /* the held pace under the rate of the last 429s */
-#define PACE_DECREASE 0.7 /* a round with 429s: the pace x this */
-#define PACE_STEP 1.05    /* one probe up */
+#define PACE_DECREASE 0.5 /* a round with 429s: the pace x this */
+#define PACE_STEP 0.05    /* the first probe up: w_max x (1 + this) */
+#define PACE_STEP_MAX 1.0 /* the most a probe's step grows to */
 #define QUIET_MIN_MS 2000 /* quiet period before the first probe */
 #define QUIET_MAX_MS 32000
 #define BIN_MS 100.0      /* successes are counted per bin of this */
+/* Weather (limiter.h). */
+#define LOSS_BETA 0.5     /* a decrease on losses: the level x this (a test
+			   * compares loads at least this far apart) */
+#define TEST_LLR 2.2      /* log-likelihood ratio that decides (9:1) */
+#define WEATHER_LOAD 0.75 /* the second test's answer rate at most this x the
+			   * first's: loads far enough apart to compare */
+#define WEATHER_SIGMAS 2.5 /* binomial standard deviations over the weather ... */
+#define WEATHER_MARGIN_MIN 0.1 /* ... at least this: congestion */
+#define WEATHER_AVG 256.0 /* answers the slow average spans */
+#define WEATHER_GONE 0.01 /* a weather under this: none */
+#define WEATHER_MAX 0.75  /* the most a verdict takes for weather */
+#define WEATHER_CLEARING 0.5 /* the weather follows the slow average under this
+			      * x it (a storm that eases), not its noise (an
+			      * estimate biased low would take weather for
+			      * congestion) */
+#define TEST_MIN_SEEN 8   /* answers seen before a decrease is tested */
 
 void dp_limiter_init(dp_limiter *l, int autotune, int max)
 {
@@ -26,6 +43,7 @@ void dp_limiter_init(dp_limiter *l, int autotune, int max)
 	l->level = 1;
 	l->slow_start = 1;
 	l->highest = 1;
+	l->probe_step = PACE_STEP;
 }
 
 int dp_limiter_level(const dp_limiter *l)
@@ -113,21 +131,25 @@ static double delivered_rps(dp_limiter *l, double now_ms)
  * up doubles the quiet period before the next. */
 static void pace_throttled(dp_limiter *l, double now_ms)
 {
-	double granted = delivered_rps(l, now_ms);
+	/* Sends that weather refuses are no part of the rate. */
+	double granted = delivered_rps(l, now_ms) / (1 - l->weather);
 
 	if (l->pace_rps <= 0 || (granted > 0 && granted < l->pace_rps))
 		l->pace_rps = granted;
+	if (l->pace_rps <= 0)
+		return; /* no success yet to measure a rate by: the level alone */
 	l->w_max_rps = l->pace_rps;
 	l->pace_rps = l->pace_rps * PACE_DECREASE > 0.1 ? l->pace_rps * PACE_DECREASE : 0.1;
 	l->quiet_ms = !l->probing ? QUIET_MIN_MS
 		      : l->quiet_ms * 2 < QUIET_MAX_MS ? l->quiet_ms * 2 : QUIET_MAX_MS;
 	l->probing = 0;
+	l->probe_step = PACE_STEP;
 	l->probe_at_ms = now_ms + l->quiet_ms;
 }
 
 /* Auto: the pace after a round without 429s, elapsed_ms long: back up to
  * PACE_HOLD x w_max within about a second (CUBIC's concave region), held
- * there, and w_max probed PACE_STEP higher after each quiet period. */
+ * there, and w_max probed higher after each quiet period. */
 static void pace_quiet(dp_limiter *l, double now_ms, double elapsed_ms)
 {
 	double target = PACE_HOLD * l->w_max_rps, f = elapsed_ms / 500;
@@ -137,40 +159,237 @@ static void pace_quiet(dp_limiter *l, double now_ms, double elapsed_ms)
 		if (l->pace_rps > 0.99 * target)
 			l->pace_rps = target;
 	} else if (now_ms >= l->probe_at_ms) {
-		l->w_max_rps *= PACE_STEP;
+		/* Under weather, a probe that met no 429 beyond it doubles the
+		 * next one's step: a pace taken from a low rate (weather taken
+		 * for a wall, or a stage that asked little then) comes back in
+		 * a few quiet periods, not hundreds.  Without weather a wall
+		 * is probed 5% at a time (each probe past it costs 429s). */
+		if (l->probing && l->weather > 0)
+			l->probe_step = l->probe_step * 2 < PACE_STEP_MAX ? l->probe_step * 2
+									  : PACE_STEP_MAX;
+		l->w_max_rps *= 1 + l->probe_step;
 		l->pace_rps = PACE_HOLD * l->w_max_rps;
 		l->probing = 1;
 		l->probe_at_ms = now_ms + l->quiet_ms;
 	}
 }
 
-/* Auto: the pace after a round (limiter.h). */
+double dp_limiter_weather(const dp_limiter *l)
+{
+	return l->weather;
+}
+
+/* Auto: 1 when a loss fraction f over n answers is no more than the
+ * weather known, give or take chance (binomial standard deviations). */
+static int within_weather(const dp_limiter *l, double f, int n)
+{
+	double w = l->weather, margin;
+
+	if (w <= 0 || n <= 0)
+		return 0;
+	margin = WEATHER_SIGMAS * sqrt(w * (1 - w) / n);
+	if (margin < WEATHER_MARGIN_MIN)
+		margin = WEATHER_MARGIN_MIN;
+	return f <= w + margin;
+}
+
+/* Auto: 1 when the window's loss fraction is congestion. */
+static int excess_loss(const dp_limiter *l)
+{
+	return !within_weather(l, (double)l->win_loss / l->win_n, l->win_n);
+}
+
+/* Auto: one more answer (loss: 1 for a 429 or 5xx) in the window.
+ * Returns 1 when it is a loss beyond the weather.  The weather follows the
+ * loss fraction's slow average down when a storm eases or clears, never
+ * up: only a test's verdict raises it (a wall's losses must not). */
+static int count_loss(dp_limiter *l, int loss)
+{
+	int excess;
+
+	if (l->win_n == DP_LIMITER_WINDOW)
+		l->win_loss -= l->win[l->win_next];
+	else
+		l->win_n++;
+	l->win[l->win_next] = (unsigned char)loss;
+	l->win_loss += loss;
+	l->win_next = (l->win_next + 1) % DP_LIMITER_WINDOW;
+	excess = excess_loss(l);
+	l->loss_avg += (loss - l->loss_avg) / WEATHER_AVG;
+	if (l->weather > 0 && l->loss_avg < WEATHER_CLEARING * l->weather)
+		l->weather = l->loss_avg >= WEATHER_GONE ? l->loss_avg : 0;
+	return loss && excess;
+}
+
+/* Auto: a decrease on losses begins (before it changes anything): it is
+ * tested, and the state is kept to be restored unless an undecided test
+ * kept an earlier one. */
+static void test_begin(dp_limiter *l)
+{
+	if (!l->undecided) {
+		l->restore.level = l->level;
+		l->restore.pace_rps = l->pace_rps;
+		l->restore.w_max_rps = l->w_max_rps;
+		l->restore.quiet_ms = l->quiet_ms;
+		l->restore.probe_at_ms = l->probe_at_ms;
+		l->restore.slow_start = l->slow_start;
+		l->restore.probing = l->probing;
+		l->restore.probe_step = l->probe_step;
+		l->restore.decreases = l->decreases;
+		l->test_gradient = 0;
+		l->have_ref = 0;
+	}
+	l->undecided = 0;
+	l->testing = 1;
+	l->test_from = l->sent;
+	l->post_n = l->post_loss = 0;
+}
+
+/* The decreases under test were weather: back to the state before them
+ * (the level only if the delay gradient did not lower it meanwhile). */
+static void undo(dp_limiter *l)
+{
+	if (!l->test_gradient) {
+		if (l->restore.level > l->level)
+			l->level = l->restore.level;
+		l->slow_start = l->restore.slow_start;
+	}
+	l->pace_rps = l->restore.pace_rps;
+	l->w_max_rps = l->restore.w_max_rps;
+	l->quiet_ms = l->restore.quiet_ms;
+	l->probe_at_ms = l->restore.probe_at_ms;
+	l->probing = l->restore.probing;
+	l->probe_step = l->restore.probe_step;
+	l->undone += l->decreases - l->restore.decreases;
+	l->decreases = l->restore.decreases;
+	l->undecided = 0;
+	/* The round's losses so far were weather too. */
+	l->throttled = l->errors = 0;
+}
+
+/* The log-likelihood ratio of a wall against weather, given the second
+ * test's answers: behind a wall the success fraction grows as the answer
+ * rate falls (the same successes per second), under weather it stays the
+ * first test's.  Wald's sequential probability ratio test decides on it. */
+static double wall_llr(const dp_limiter *l, double rps)
+{
+	double weather = l->ref_success > 1.0 / 32 ? l->ref_success : 1.0 / 32;
+	double wall = weather * l->ref_rps / rps;
+	double ok = l->post_n - l->post_loss;
+
+	if (wall > 0.98)
+		wall = 0.98;
+	if (weather > 0.98)
+		weather = 0.98;
+	return ok * log(wall / weather) + l->post_loss * log((1 - wall) / (1 - weather));
+}
+
+/* The verdict of a test (limiter.h), its last answer at now_ms. */
+static void judge(dp_limiter *l, double now_ms)
+{
+	double after = 1 - (double)l->post_loss / l->post_n;
+	double span = now_ms - l->post_first_ms;
+	double rps = l->post_n >= 2 && span > 0 ? (l->post_n - 1) * 1000.0 / span : 0;
+	int apart = l->have_ref && rps > 0 && rps <= WEATHER_LOAD * l->ref_rps;
+	double llr = apart ? wall_llr(l, rps) : 0;
+
+	l->testing = 0;
+	if (l->post_loss < 2 || llr >= TEST_LLR)
+		return; /* our load: the decreases stand */
+	if (within_weather(l, 1 - after, l->post_n)) {
+		/* The weather known: the losses were no more than it.  The
+		 * test's fraction, measured at a lower load, refines it (up
+		 * by a test's weight against the window's). */
+		double w = (l->weather * DP_LIMITER_WINDOW + l->post_loss) /
+			   (DP_LIMITER_WINDOW + l->post_n);
+		if (w > l->weather)
+			l->weather = w;
+		undo(l);
+		return;
+	}
+	if (!l->have_ref) {
+		/* The first test measures; the next decrease's compares. */
+		l->have_ref = 1;
+		l->ref_success = after;
+		l->ref_n = l->post_n;
+		l->ref_rps = rps;
+		l->undecided = 1;
+		return;
+	}
+	if (llr <= -TEST_LLR || (apart && l->post_n >= DP_LIMITER_TEST_MAX && llr < 0)) {
+		l->weather = 1 - (after * l->post_n + l->ref_success * l->ref_n) /
+				     (l->post_n + l->ref_n);
+		if (l->weather > WEATHER_MAX)
+			l->weather = WEATHER_MAX;
+		l->loss_avg = l->weather;
+		undo(l);
+		return;
+	}
+	/* Undecided: the second test goes on at the same load (not a third
+	 * decrease) until it says; at its end, the decreases stand. */
+	if (l->post_n < DP_LIMITER_TEST_MAX)
+		l->testing = 1;
+}
+
+/* Auto: an answer (loss 1: 429 or 5xx) to request seq at now_ms, for the
+ * test in progress. */
+static void test_count(dp_limiter *l, unsigned long seq, int loss, double now_ms)
+{
+	if (seq <= l->test_from)
+		return;
+	if (l->post_n++ == 0)
+		l->post_first_ms = now_ms;
+	l->post_loss += loss;
+	if (l->post_n >= DP_LIMITER_TEST)
+		judge(l, now_ms);
+}
+
+/* Auto: the pace after a round (limiter.h).  5xx lower the level alone,
+ * unless it is at 1 already: a tested decrease must lower the load. */
 static void pace(dp_limiter *l, double now_ms)
 {
-	if (l->throttled > 0)
+	if (l->throttled > 0 || (l->errors > 0 && l->testing && l->level < 2))
 		pace_throttled(l, now_ms);
-	else if (l->pace_rps > 0)
+	else if (l->pace_rps > 0 && l->errors == 0)
 		pace_quiet(l, now_ms, now_ms - l->round_start_ms);
 }
 
 static void end_round(dp_limiter *l, double now_ms)
 {
 	int level = dp_limiter_level(l);
-	int congested;
+	int congested, lossy = l->throttled > 0 || l->errors > 0, waits = 0;
 
-	if (l->autotune)
+	if (l->autotune && l->testing) {
+		/* A test measures at the load its decrease set: neither the
+		 * pace nor the level moves until its verdict (but for the
+		 * delay gradient's decreases), and its losses wait for it
+		 * (one decrease per test). */
+		l->throttled = l->errors = 0;
+		lossy = 0;
+		waits = 1;
+	} else if (l->autotune && lossy && (l->undecided || l->win_n >= TEST_MIN_SEEN)) {
+		test_begin(l);
+	} else if (l->autotune && lossy) {
+		/* The first answers of a run: too few to tell a wall from
+		 * weather, or to measure a rate by.  The level alone. */
+		l->throttled = 0;
+	}
+	if (l->autotune && !waits)
 		pace(l, now_ms);
-	if (l->autotune)
-		congested = l->throttled > 0 || l->errors > 0 ||
-			    (l->ok_timed > 0 && l->ratio_sum / l->ok_timed > DP_LIMITER_TOLERANCE);
-	else
+	if (l->autotune) {
+		int slow = l->ok_timed > 0 && l->ratio_sum / l->ok_timed > DP_LIMITER_TOLERANCE;
+		if (slow && !lossy && (l->testing || l->undecided))
+			l->test_gradient = 1;
+		congested = lossy || slow;
+	} else {
 		congested = 2 * l->throttled > l->n;
+	}
 	if (congested) {
-		set_level(l, floor(l->level * DP_LIMITER_BETA));
+		set_level(l, floor(l->level * (l->autotune && lossy ? LOSS_BETA : DP_LIMITER_BETA)));
 		l->slow_start = 0;
 		l->decreases++;
 		l->recover = l->sent;
-	} else if (l->peak >= level) {
+	} else if (l->peak >= level && !waits) {
 		set_level(l, !l->slow_start ? l->level + 1
 			     : l->level <= SLOW_START_MAX ? l->level * 2
 			     : l->level + SLOW_START_MAX / 2);
@@ -184,11 +403,19 @@ static void end_round(dp_limiter *l, double now_ms)
 void dp_limiter_done(dp_limiter *l, unsigned long seq, enum dp_limiter_outcome o, double ms,
 		     double tokens, double now_ms)
 {
+	int loss = o != DP_LIMITER_OK; /* a loss the round counts */
+
 	if (!l->opened && o == DP_LIMITER_OK) {
 		/* The key works: a fixed level opens at once. */
 		l->opened = 1;
 		if (!l->autotune)
 			set_level(l, l->max);
+	}
+	if (l->autotune) {
+		if (l->testing)
+			test_count(l, seq, loss, now_ms);
+		/* Within the weather, a loss is an answer like another. */
+		loss = count_loss(l, loss);
 	}
 	if (seq <= l->recover) {
 		if (o == DP_LIMITER_OK)
@@ -203,16 +430,18 @@ void dp_limiter_done(dp_limiter *l, unsigned long seq, enum dp_limiter_outcome o
 		l->bins[b % DP_LIMITER_BINS]++;
 	}
 	l->n++;
-	if (o == DP_LIMITER_THROTTLED) {
+	if (loss && o == DP_LIMITER_THROTTLED) {
 		l->throttled++;
-	} else if (o == DP_LIMITER_ERROR) {
+	} else if (loss) {
 		l->errors++;
-	} else {
+	} else if (o == DP_LIMITER_OK) {
 		l->ratio_sum += delay_ratio(l, ms, tokens);
 		l->ok_timed++;
 	}
-	/* Auto ends the round at its first 429: waiting for a full round of
-	 * them would let a whole window of requests hit the wall again. */
-	if (l->n >= dp_limiter_level(l) || (l->autotune && o == DP_LIMITER_THROTTLED))
+	/* Auto ends the round at its first 429 (beyond the weather, and
+	 * unless a test is waiting for its verdict): waiting for a full round
+	 * of them would let a whole window of requests hit the wall again. */
+	if (l->n >= dp_limiter_level(l) ||
+	    (l->autotune && loss && o == DP_LIMITER_THROTTLED && !l->testing))
 		end_round(l, now_ms);
 }

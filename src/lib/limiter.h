@@ -5,9 +5,10 @@
  * What it follows:
  *   - AIMD (Chiu & Jain 1989; TCP Reno's congestion avoidance, RFC 5681):
  *     additive increase by one per round without congestion, multiplicative
- *     decrease (x0.7, CUBIC's beta, RFC 8312) on congestion, at most once per
- *     round ("one reduction per window"), so it reacts to the rate of 429s,
- *     not to each one; slow start (doubling per round) until the first
+ *     decrease (x0.7, CUBIC's beta, RFC 8312; x0.5 on losses, below) on
+ *     congestion, at most once per
+ *     round ("one reduction per window"), so a round's many 429s count
+ *     once; slow start (doubling per round) until the first
  *     congestion;
  *   - a delay gradient as in TCP Vegas and Netflix's concurrency-limits
  *     (GradientLimit: current RTT against the no-load RTT, with a tolerance):
@@ -22,10 +23,11 @@
  * inflate it).
  *
  * Auto: starts at 1 in flight (a refused key costs one request), grows up
- * to max; congestion is any 429 or 5xx in a round, or the delay gradient.
+ * to max; congestion is a 429 or 5xx in a round beyond the weather (below),
+ * or the delay gradient.
  * A limit on in-flight requests does not bound their rate when 429s come
  * back at once, so the sends are also paced (dp_limiter_interval_ms):
- *   - a round with 429s sets the pace to 0.7x the rate they came at
+ *   - a round with 429s sets the pace to 0.5x the rate they came at
  *     (w_max: the pace, or what successes came back at over the last
  *     second if less: what the server granted); without 429s the pace
  *     comes back to 0.95x w_max within about a second and holds there;
@@ -41,6 +43,42 @@
  *     at 2x its delivery rate, as BBR's startup, was tried: it slowed the
  *     climb on a 64-slot server by 0.3-0.5 s and doubled the 429s at the
  *     first wall, bench/api-throughput.sh drpm.)
+ * Weather (auto): 429s and 5xx that come whatever our load (a shared
+ * server's random refusals) must not be taken for a wall: cutting on each
+ * of them drove the level to 1 and the pace towards 0 (measured: 141
+ * requests in 10 minutes under 30% 429 + 5% 503 at random).  So the
+ * limiter reacts to the loss rate, not to each loss:
+ *   - the fraction of losses (429 or 5xx) among the last
+ *     DP_LIMITER_WINDOW answers is compared with `weather`, the loss
+ *     fraction known not to depend on our load (0 at first: then every
+ *     loss is congestion, as above); only a fraction above it by 2.5
+ *     binomial standard deviations (at least 0.1) is congestion;
+ *   - a decrease on losses halves the level and the pace (at level 1 a 5xx
+ *     halves the pace too) and is tested, once 8 answers were seen (the
+ *     first losses of a run lower the level alone): the next
+ *     DP_LIMITER_TEST answers to requests sent after it, with the level
+ *     and the pace held (later losses wait: one decrease per test).  Under
+ *     two losses, it was our load: the decrease stands.  Losses within the
+ *     weather known: undone.  Otherwise the first test of a series
+ *     measures the success fraction and the answer rate, and the next
+ *     decrease's test tells a wall from weather: behind a wall (a rate
+ *     limit) the answers that succeed come at its rate whatever we send,
+ *     so sending half as much doubles the fraction that succeeds; under
+ *     weather that fraction stays.  Wald's sequential probability ratio
+ *     test between the two (9:1, at most DP_LIMITER_TEST_MAX answers) says
+ *     which: a wall, the decreases stand; weather, `weather` learns the
+ *     loss fraction and the decreases of the series are undone (the state
+ *     before them restored, as TCP undoes a window reduction that a
+ *     spurious retransmission caused: Eifel, RFC 3522; F-RTO, RFC 5682);
+ *   - `weather` follows a slow average of the loss fraction down when it
+ *     falls under half of it (a storm that clears), never up: only a
+ *     verdict raises it (a wall's losses must not);
+ *   - under weather, a probe of the pace that met no 429 beyond it doubles
+ *     the next one's step (5% up to 100%): a pace taken from a low rate
+ *     comes back in a few quiet periods.
+ *   This is the question Netflix's concurrency-limits gradient asks of
+ *   latency (is it above what no load gives?), asked of the loss rate,
+ *   answered by an experiment (the decrease) instead of a baseline.
  * Fixed: the level is `max` after the first success (the first request goes
  * alone, for the same reason), and only a round in which over half the
  * requests were answered 429 lowers it (a rate wall, not weather); it grows
@@ -55,6 +93,9 @@
 #define DP_LIMITER_BETA 0.7
 #define DP_LIMITER_CLASSES 24
 #define DP_LIMITER_BINS 10
+#define DP_LIMITER_WINDOW 64 /* answers whose loss fraction is compared */
+#define DP_LIMITER_TEST 16   /* answers after a decrease that judge it */
+#define DP_LIMITER_TEST_MAX 64 /* answers an undecided second test goes on for */
 
 enum dp_limiter_outcome {
 	DP_LIMITER_OK,        /* an answer (2xx, or a 4xx about this request) */
@@ -76,6 +117,7 @@ typedef struct dp_limiter {
 	double pace_rps;  /* auto, after 429s: requests per second at most (0: none) */
 	double w_max_rps; /* the rate the last 429s came at */
 	int probing;      /* w_max was raised since the last 429s */
+	double probe_step; /* the next probe raises w_max by this fraction */
 	double quiet_ms;  /* the quiet period before the next probe up */
 	double probe_at_ms; /* when the held pace may step up */
 	/* Successes per 100 ms over the last second, for the granted rate. */
@@ -87,9 +129,30 @@ typedef struct dp_limiter {
 				* the window before the last decrease: ignored */
 	/* No-load time per size class, ms (0: none yet). */
 	double base_ms[DP_LIMITER_CLASSES];
+	/* Auto, losses: the last DP_LIMITER_WINDOW answers (1: a loss). */
+	unsigned char win[DP_LIMITER_WINDOW];
+	int win_n, win_next, win_loss;
+	double weather;   /* loss fraction whatever the load (0: none known) */
+	double loss_avg;  /* slow average of the loss fraction */
+	/* A decrease on losses under test. */
+	int testing;
+	int undecided;           /* an earlier test was undecided: restore point kept */
+	unsigned long test_from; /* answers to requests sent after it judge it */
+	int have_ref;            /* the series' first test measured: */
+	double ref_success, ref_rps; /* its success fraction and answer rate */
+	int ref_n;               /* and its answers */
+	int post_n, post_loss;   /* after the decrease under test */
+	double post_first_ms;    /* when the first of them came */
+	int test_gradient;       /* the delay gradient lowered the level meanwhile */
+	struct {
+		double level, pace_rps, w_max_rps, quiet_ms, probe_at_ms, probe_step;
+		int slow_start, probing;
+		unsigned long decreases;
+	} restore;               /* the state before the decreases under test */
 	/* Totals for the report. */
 	int highest;
 	unsigned long decreases;
+	unsigned long undone;  /* decreases undone as weather */
 } dp_limiter;
 
 /* autotune: --threads auto (max: --max-threads); else a fixed level max. */
@@ -106,6 +169,9 @@ unsigned long dp_limiter_sent(dp_limiter *l, int in_flight);
  * sending to the answer) and its token estimate (for its size class). */
 void dp_limiter_done(dp_limiter *l, unsigned long seq, enum dp_limiter_outcome o, double ms,
 		     double tokens, double now_ms);
+
+/* Auto: the loss fraction known to come whatever the load (0: none). */
+double dp_limiter_weather(const dp_limiter *l);
 
 /* The least time between two sends, in ms (0: no pace). */
 double dp_limiter_interval_ms(const dp_limiter *l);

@@ -224,7 +224,7 @@ static void test_limiter(void)
 		seq[i] = dp_limiter_sent(&l, i + 1);
 	for (int i = 0; i < 46; i++)
 		dp_limiter_done(&l, seq[i], DP_LIMITER_THROTTLED, 1, 100, 0);
-	T_EQ_INT(dp_limiter_level(&l), 32, "a round of 429s: one decrease, not one per 429");
+	T_EQ_INT(dp_limiter_level(&l), 23, "a round of 429s: one decrease (x0.5), not one per 429");
 
 	/* The level is only raised when it was used. */
 	int before = dp_limiter_level(&l);
@@ -258,28 +258,37 @@ static void test_limiter(void)
 	T_EQ_INT(dp_limiter_level(&l), 1, "auto: never below one");
 
 	/* The pace: 429s come back at once, so only a rate bounds them.  (A
-	 * level of 1: each answer is a round.) */
+	 * level of 1: each answer is a round.  Eight answers first: a decrease
+	 * is tested, and paced, once there are answers to measure by.) */
 	dp_limiter_init(&l, 1, 1);
-	unsigned long a = dp_limiter_sent(&l, 1);
-	dp_limiter_done(&l, a, DP_LIMITER_OK, 20, 100, 1000);
-	a = dp_limiter_sent(&l, 1);
-	dp_limiter_done(&l, a, DP_LIMITER_OK, 20, 100, 1100);
+	unsigned long a;
+	for (int i = 0; i < 8; i++) {
+		a = dp_limiter_sent(&l, 1);
+		dp_limiter_done(&l, a, DP_LIMITER_OK, 20, 100, 1000 + 100 * i);
+	}
 	T_OK(dp_limiter_interval_ms(&l) == 0, "no pace before a 429");
 	a = dp_limiter_sent(&l, 1);
-	dp_limiter_done(&l, a, DP_LIMITER_THROTTLED, 1, 100, 1200);
-	/* 2 successes since the first at 1000 ms: 10/s; x0.7. */
-	T_OK(fabs(dp_limiter_interval_ms(&l) - 1000 / 7.0) < 0.01,
-	     "a 429: 0.7 x what was granted over the last second");
+	dp_limiter_done(&l, a, DP_LIMITER_THROTTLED, 1, 100, 1800);
+	/* 8 successes since the first at 1000 ms: 10/s; x0.5. */
+	T_OK(fabs(dp_limiter_interval_ms(&l) - 1000 / 5.0) < 0.01,
+	     "a 429: 0.5 x what was granted over the last second");
 	double held = dp_limiter_interval_ms(&l);
-	for (int i = 0; i < 36; i++) {
+	for (int i = 0; i < DP_LIMITER_TEST - 1; i++) {
 		a = dp_limiter_sent(&l, 1);
-		dp_limiter_done(&l, a, DP_LIMITER_OK, 20, 100, 1300 + 50 * i);
+		dp_limiter_done(&l, a, DP_LIMITER_OK, 20, 100, 1810 + 10 * i);
+	}
+	T_OK(dp_limiter_interval_ms(&l) == held, "held while its test measures");
+	a = dp_limiter_sent(&l, 1);
+	dp_limiter_done(&l, a, DP_LIMITER_OK, 20, 100, 1960);
+	for (int i = 0; i < 18; i++) {
+		a = dp_limiter_sent(&l, 1);
+		dp_limiter_done(&l, a, DP_LIMITER_OK, 20, 100, 2000 + 100 * i);
 	}
 	T_OK(fabs(dp_limiter_interval_ms(&l) - 1000 / 9.5) < 0.01,
 	     "back up to 0.95 x the rate of the 429 within about a second, and held there");
 	T_OK(dp_limiter_interval_ms(&l) < held, "(faster than just after the 429)");
 	a = dp_limiter_sent(&l, 1);
-	dp_limiter_done(&l, a, DP_LIMITER_OK, 20, 100, 3300);
+	dp_limiter_done(&l, a, DP_LIMITER_OK, 20, 100, 3900);
 	T_OK(fabs(dp_limiter_interval_ms(&l) - 1000 / (9.5 * 1.05)) < 0.01,
 	     "after a quiet period of 2 s: one probe 5% up");
 	a = dp_limiter_sent(&l, 1);
@@ -288,6 +297,10 @@ static void test_limiter(void)
 	     "no further probe before the next quiet period");
 	a = dp_limiter_sent(&l, 1);
 	dp_limiter_done(&l, a, DP_LIMITER_THROTTLED, 1, 100, 4100);
+	for (int i = 0; i < DP_LIMITER_TEST; i++) {
+		a = dp_limiter_sent(&l, 1);
+		dp_limiter_done(&l, a, DP_LIMITER_OK, 20, 100, 4110 + 10 * i);
+	}
 	a = dp_limiter_sent(&l, 1);
 	dp_limiter_done(&l, a, DP_LIMITER_OK, 20, 100, 5000);
 	double before_probe = dp_limiter_interval_ms(&l);
