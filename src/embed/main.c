@@ -15,7 +15,9 @@ enum { OPT_THREADS = 'j', OPT_DIM = 0x2000, OPT_BATCH_INPUTS, OPT_HELP };
 static const char usage[] =
 	"Usage: docpipe-embed [OPTIONS] < documents > documents\n"
 	"Sets chunks[].vec, \"embedder\" and \"dim\" on every document record.\n"
-	"The local backend (default) is feature hashing: offline, deterministic.\n"
+	"The local backend (default) is feature hashing: offline, deterministic;\n"
+	"its --model is fh-v1 (default) or fh-v2 (no stop words: better for\n"
+	"vector-only search; a corpus keeps the model it was created with).\n"
 	"\n"
 	"Options:\n"
 	"  -j, --threads N|auto  requests in flight (API backends; chunks of one or\n"
