@@ -35,9 +35,10 @@ latency=embed=20+4,chat=20+0.015
 slots=16
 out=$(mktemp -d /tmp/docpipe-api-graph.XXXXXX)
 chmod 755 "$out"
-server=
+server= sampler=
 cleanup() {
 	[ -n "$server" ] && kill "$server" 2>/dev/null
+	[ -n "$sampler" ] && kill "$sampler" 2>/dev/null # a failed run's: it would hold the lock
 	tests/lib/pg.sh stop "$out/pg" >/dev/null 2>&1 || true
 	rm -rf "$out"
 }
@@ -83,7 +84,7 @@ hub_peak() {
 n=0
 # run LABEL CORPUS [HUB-OPTION]: one timed `docpipe run` into a fresh database.
 run() {
-	local label=$1 dir=$out/$2 hubopt=(${3:+--opt hub=$3}) start end wall sampler
+	local label=$1 dir=$out/$2 hubopt=(${3:+--opt hub=$3}) start end wall
 	n=$((n + 1))
 	createdb "b$n"
 	curl -sf -X POST -d '{}' "$base/_reset" >/dev/null

@@ -84,6 +84,7 @@ struct hub {
 	zmq_msg_t join_held;
 	int join_holding;
 	int join_next; /* the branch output read first next time: both get turns */
+	long sent[HUB_STAGES]; /* records sent to each stage (hub_stats_final) */
 	double started, last_progress, last_rate_at;
 	double last_out[HUB_STAGES], rate[HUB_STAGES];
 	int tty_lines;
@@ -146,6 +147,7 @@ static void send_unsent(struct hub *h)
 			return; /* no chunk replica can take more now */
 		s->sent = 1;
 		s->sent_at = dp_clock_s();
+		h->sent[0]++;
 		hub_join_resent(&s->join);
 		if (s->free_send)
 			s->free_send = 0, h->tally.resent++;
@@ -265,7 +267,7 @@ static void forward(struct hub *h, int e, int readable)
 		h->holding[e] = 1;
 	}
 	if (h->holding[e] && zmq_msg_send(&h->held[e], h->ep[2 * e + 2], ZMQ_DONTWAIT) >= 0)
-		h->holding[e] = 0; /* zmq_msg_send took the message */
+		h->holding[e] = 0, h->sent[e + 1]++; /* zmq_msg_send took the message */
 }
 
 /* Overlap mode (join.h).  Endpoints: chunk's output 1, summarize's input
@@ -287,7 +289,7 @@ static int fork_flush(struct hub *h)
 
 	for (int b = 0; b < 2; b++)
 		if (h->fork_holding[b] && zmq_msg_send(&h->fork_held[b], h->ep[to[b]], ZMQ_DONTWAIT) >= 0)
-			h->fork_holding[b] = 0; /* zmq_msg_send took the message */
+			h->fork_holding[b] = 0, h->sent[1 + b]++; /* zmq_msg_send took the message */
 	return !h->fork_holding[0] && !h->fork_holding[1];
 }
 
@@ -379,6 +381,7 @@ static void join_step(struct hub *h)
 			if (zmq_msg_send(&h->join_held, h->ep[EP_STORE_IN], ZMQ_DONTWAIT) < 0)
 				return; /* the store is full */
 			h->join_holding = 0;
+			h->sent[HUB_STAGES - 1]++;
 		}
 		int first = h->join_next;
 		h->join_next = first == HUB_BRANCH_SUMMARIZE ? HUB_BRANCH_EMBED : HUB_BRANCH_SUMMARIZE;
@@ -705,13 +708,15 @@ static void loop(struct hub *h)
 	}
 }
 
-/* Replicas report every 500 ms: waiting a little longer gives the report
- * their counters (requests, tokens) up to the last document. */
+/* Waits for the replicas' counters (requests, tokens) up to the last
+ * document: until they are final (hub_stats_final; a replica reports at
+ * once when it becomes idle), or at most a little longer than the 500 ms
+ * between two of a replica's messages. */
 static void drain_stats(struct hub *h)
 {
 	double until = dp_clock_s() + 0.6;
 
-	while (!dp_stop_requested() && dp_clock_s() < until) {
+	while (!dp_stop_requested() && dp_clock_s() < until && !hub_stats_final(&h->stats, h->sent)) {
 		zmq_pollitem_t item = {.socket = h->ep[HUB_EP_STATS], .events = ZMQ_POLLIN};
 		if (zmq_poll(&item, 1, 100) > 0)
 			take_stats(h);

@@ -11,6 +11,9 @@
 #include "record.h"
 
 #define DP_STATS_PERIOD_MS 500
+/* The least time between two messages when the stage becomes idle more
+ * often than that (a fast stage does after every record). */
+#define DP_STATS_IDLE_GAP_MS 20
 
 static atomic_long counters[DP_STAT_COUNT];
 static atomic_long latency_buckets[DP_STATS_LATENCY_BUCKETS];
@@ -22,13 +25,32 @@ static struct {
 	pthread_t thread;
 	void *sock;
 	int running, stopping;
+	atomic_int idle; /* the stage became idle since the last message */
 } reporter = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
+
+/* After a record was written or finished: when nothing is in flight and
+ * every record read was written, wakes the reporter so the hub learns the
+ * final counters at once rather than at the next tick (docs/graph.md,
+ * "The report's counters").  Signals only on the first idle moment since
+ * the last message: a busy stage takes no lock here. */
+static void note_idle(void)
+{
+	if (atomic_load(&counters[DP_STAT_IN_FLIGHT]) != 0 ||
+	    atomic_load(&counters[DP_STAT_OUT]) < atomic_load(&counters[DP_STAT_IN]) ||
+	    atomic_exchange(&reporter.idle, 1))
+		return;
+	pthread_mutex_lock(&reporter.lock);
+	pthread_cond_signal(&reporter.wake);
+	pthread_mutex_unlock(&reporter.lock);
+}
 
 void dp_stats_add(enum dp_stat stat, long n)
 {
 	int b = 0;
 
 	atomic_fetch_add(&counters[stat], n);
+	if (stat == DP_STAT_OUT || (stat == DP_STAT_IN_FLIGHT && n < 0))
+		note_idle();
 	if (stat != DP_STAT_LATENCY_US)
 		return;
 	while (b < DP_STATS_LATENCY_BUCKETS - 1 && n > latency_bounds_us[b] * 1000)
@@ -80,22 +102,50 @@ static void send_stats(int final)
 	jv_free(text);
 }
 
+/* The realtime clock (pthread_cond_timedwait's) plus ms milliseconds. */
+static struct timespec after_ms(struct timespec t, long ms)
+{
+	t.tv_nsec += ms * 1000000L;
+	t.tv_sec += t.tv_nsec / 1000000000L;
+	t.tv_nsec %= 1000000000L;
+	return t;
+}
+
+static int reached(struct timespec now, struct timespec until)
+{
+	return now.tv_sec > until.tv_sec || (now.tv_sec == until.tv_sec && now.tv_nsec >= until.tv_nsec);
+}
+
+/* A message every DP_STATS_PERIOD_MS, and one as soon as the stage is
+ * idle (note_idle), but not within DP_STATS_IDLE_GAP_MS of the last; a
+ * final one when stopped.  The flag is checked under the lock before each
+ * wait, so a wake-up cannot be lost. */
 static void *report_loop(void *arg)
 {
+	struct timespec last, now;
+
 	(void)arg;
+	clock_gettime(CLOCK_REALTIME, &last);
 	pthread_mutex_lock(&reporter.lock);
 	while (!reporter.stopping) {
-		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += DP_STATS_PERIOD_MS * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
+		struct timespec until = after_ms(last, atomic_load(&reporter.idle)
+								? DP_STATS_IDLE_GAP_MS
+								: DP_STATS_PERIOD_MS);
+		clock_gettime(CLOCK_REALTIME, &now);
+		if (!reached(now, until)) {
+			pthread_cond_timedwait(&reporter.wake, &reporter.lock, &until);
+			continue;
 		}
-		pthread_cond_timedwait(&reporter.wake, &reporter.lock, &until);
-		send_stats(reporter.stopping);
+		/* Cleared before the counters are read: an idle moment after
+		 * this read sets it again. */
+		atomic_store(&reporter.idle, 0);
+		pthread_mutex_unlock(&reporter.lock);
+		send_stats(0);
+		pthread_mutex_lock(&reporter.lock);
+		last = now;
 	}
 	pthread_mutex_unlock(&reporter.lock);
+	send_stats(1);
 	return NULL;
 }
 
@@ -113,6 +163,7 @@ int dp_stats_start(const char *endpoint, const dp_zmq_opts *opts, dp_err *err)
 	int linger = 1000;
 	zmq_setsockopt(reporter.sock, ZMQ_LINGER, &linger, sizeof linger);
 	reporter.stopping = 0;
+	atomic_store(&reporter.idle, 0);
 	if (pthread_create(&reporter.thread, NULL, report_loop, NULL) != 0) {
 		dp_zmq_close(&reporter.sock);
 		dp_err_set(err, "cannot start the stats thread");
