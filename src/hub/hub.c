@@ -74,7 +74,7 @@ void hub_window_add(hub_window *w, long seq, jv rec)
 {
 	hub_slot *s = &w->slots[(size_t)seq % w->size];
 
-	*s = (hub_slot){.used = 1, .seq = seq, .rec = rec, .join = {.twin = jv_invalid()}};
+	*s = (hub_slot){.used = 1, .seq = seq, .rec = rec};
 	w->used++;
 }
 

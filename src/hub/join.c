@@ -73,39 +73,61 @@ jv hub_join_merge(jv base, jv other, dp_err *err)
 	return base;
 }
 
-jv hub_join_take(hub_join *j, int from, jv rec)
+/* The held twin's record (owned), its message freed; invalid when it no
+ * longer parses (cannot happen: it parsed when it came). */
+static jv take_twin(hub_join *j)
+{
+	dp_err why;
+	jv twin = dp_record_parse(zmq_msg_data(&j->twin), zmq_msg_size(&j->twin), &why);
+
+	hub_join_clear(j);
+	return twin;
+}
+
+jv hub_join_take(hub_join *j, int from, jv rec, zmq_msg_t *msg)
 {
 	const char *kind = dp_record_kind(rec);
 
-	if (j->done) {
-		jv_free(rec);
-		return jv_invalid();
-	}
-	if (kind == NULL || strcmp(kind, DP_KIND_DOCUMENT) != 0) {
+	if (j->done || kind == NULL || strcmp(kind, DP_KIND_DOCUMENT) != 0) {
+		zmq_msg_close(msg);
+		if (j->done) {
+			jv_free(rec);
+			return jv_invalid();
+		}
 		hub_join_clear(j);
 		j->done = 1;
 		return rec;
 	}
-	if (!jv_is_valid(j->twin) || j->twin_from == from) {
-		jv_free(j->twin);
-		j->twin = rec;
+	if (!j->holding || j->twin_from == from) {
+		jv_free(rec); /* before the message is kept: the parse is the larger */
+		hub_join_clear(j);
+		zmq_msg_init(&j->twin);
+		zmq_msg_move(&j->twin, msg); /* cannot fail on valid messages */
+		zmq_msg_close(msg);
+		j->holding = 1;
 		j->twin_from = from;
 		return jv_invalid();
 	}
-	jv base = from == HUB_BRANCH_SUMMARIZE ? rec : j->twin;
-	jv other = from == HUB_BRANCH_SUMMARIZE ? j->twin : rec;
-	jv failed = jv_copy(base); /* names the document in an error record */
+	zmq_msg_close(msg);
+	jv twin = take_twin(j);
 	dp_err err;
 
-	j->twin = jv_invalid();
 	j->done = 1;
-	jv merged = hub_join_merge(base, other, &err);
+	if (!jv_is_valid(twin)) {
+		jv_free(twin);
+		return dp_record_error(rec, "hub", "the held output of the other branch does not parse");
+	}
+	/* Made before the merge, so rec is not shared while it is changed (a
+	 * shared record would be copied). */
+	jv failed = dp_record_error(jv_copy(rec), "hub", "");
+	jv merged = from == HUB_BRANCH_SUMMARIZE ? hub_join_merge(rec, twin, &err)
+						 : hub_join_merge(twin, rec, &err);
 	if (jv_is_valid(merged)) {
 		jv_free(failed);
 		return merged;
 	}
 	jv_free(merged);
-	return dp_record_error(failed, "hub", err.msg);
+	return jv_object_set(failed, jv_string("error"), jv_string(err.msg));
 }
 
 void hub_join_resent(hub_join *j)
@@ -115,6 +137,7 @@ void hub_join_resent(hub_join *j)
 
 void hub_join_clear(hub_join *j)
 {
-	jv_free(j->twin);
-	*j = (hub_join){.twin = jv_invalid()};
+	if (j->holding)
+		zmq_msg_close(&j->twin);
+	*j = (hub_join){0};
 }

@@ -18,6 +18,7 @@
 
 #include "zap.h"
 #include "endrec.h"
+#include "json.h"
 #include "lines.h"
 #include "metrics.h"
 #include "record.h"
@@ -318,32 +319,44 @@ static void fork_step(struct hub *h)
 	}
 }
 
+static void free_text(void *data, void *hint)
+{
+	(void)hint;
+	free(data);
+}
+
 /* rec (consumed) as the message to send to the store; over --max-record,
- * an error record for it instead, as any sender does (docs/graph.md). */
+ * an error record for it instead, as any sender does (docs/graph.md).
+ * The text is written into a buffer the message then owns (no copy), and
+ * the record is freed before: a merged document is held once, parsed or
+ * as text, not both plus a copy. */
 static void join_hold(struct hub *h, jv rec)
 {
 	size_t max = h->cfg->zmq.max_record > 0 ? h->cfg->zmq.max_record : DP_RECORD_MAX_DEFAULT;
-	jv text = dp_record_dump(jv_copy(rec));
-	size_t len = (size_t)jv_string_length_bytes(jv_copy(text));
+	dp_json_buf b;
+	dp_err why;
 
-	if (len > max) {
-		char why[160];
-		snprintf(why, sizeof why, "the joined record of %zu bytes exceeds --max-record %zu", len,
-			 max);
-		jv_free(text);
-		text = dp_record_dump(dp_record_error(rec, "hub", why));
-		len = (size_t)jv_string_length_bytes(jv_copy(text));
-	} else {
-		jv_free(rec);
+	dp_buf_init(&b, max);
+	if (dp_json_append(&b, rec, &why) < 0) {
+		char reason[600];
+		snprintf(reason, sizeof reason, "the joined record: %s", why.msg);
+		rec = dp_record_error(rec, "hub", reason);
+		b.len = 0;
+		if (dp_json_append(&b, rec, &why) < 0) {
+			dp_diag("join: %s: it goes again after --timeout", why.msg);
+			jv_free(rec);
+			dp_json_buf_free(&b);
+			return;
+		}
 	}
-	if (zmq_msg_init_size(&h->join_held, len) == 0) {
-		memcpy(zmq_msg_data(&h->join_held), jv_string_value(text), len);
+	jv_free(rec);
+	if (zmq_msg_init_data(&h->join_held, b.data, b.len, free_text, NULL) == 0) {
 		h->join_holding = 1;
 	} else {
 		dp_diag("join: out of memory for a record of %zu bytes: it goes again after --timeout",
-			len);
+			b.len);
+		dp_json_buf_free(&b);
 	}
-	jv_free(text);
 }
 
 /* Reads one output of branch b (HUB_BRANCH_*) into the join; 0 when there
@@ -360,11 +373,11 @@ static int join_read(struct hub *h, int b)
 		return 0;
 	}
 	jv rec = dp_record_parse(zmq_msg_data(&msg), zmq_msg_size(&msg), &why);
-	zmq_msg_close(&msg);
 	hub_slot *slot = jv_is_valid(rec) ? slot_of(h, rec) : NULL;
 	/* No slot: the document has its outcome (a copy after a re-send), or
 	 * it is none of this run's; half of a document cannot be stored. */
-	jv out = slot != NULL ? hub_join_take(&slot->join, b, rec) : (jv_free(rec), jv_invalid());
+	jv out = slot != NULL ? hub_join_take(&slot->join, b, rec, &msg)
+			      : (zmq_msg_close(&msg), jv_free(rec), jv_invalid());
 	if (jv_is_valid(out))
 		join_hold(h, out);
 	else

@@ -12,6 +12,17 @@ static jv rec_of(const char *json)
 	return dp_record_parse(json, strlen(json), &err);
 }
 
+/* hub_join_take of json as it comes from a branch: the message and its
+ * parse. */
+static jv take(hub_join *j, int from, const char *json)
+{
+	zmq_msg_t msg;
+
+	zmq_msg_init_size(&msg, strlen(json));
+	memcpy(zmq_msg_data(&msg), json, strlen(json));
+	return hub_join_take(j, from, rec_of(json), &msg);
+}
+
 /* The compact JSON of rec (consumed), in a static buffer. */
 static const char *text_of(jv rec)
 {
@@ -70,47 +81,44 @@ static void test_merge(void)
 
 static void test_take(void)
 {
-	hub_join j = {.twin = jv_invalid()};
+	hub_join j = {0};
 	jv out;
 
-	out = hub_join_take(&j, HUB_BRANCH_EMBED, rec_of(EMB));
-	T_OK(!jv_is_valid(out) && jv_is_valid(j.twin), "the first branch output is held");
-	out = hub_join_take(&j, HUB_BRANCH_EMBED, rec_of(EMB));
+	out = take(&j, HUB_BRANCH_EMBED, (EMB));
+	T_OK(!jv_is_valid(out) && j.holding, "the first branch output is held ...");
+	T_OK(zmq_msg_size(&j.twin) == strlen(EMB) && memcmp(zmq_msg_data(&j.twin), EMB, strlen(EMB)) == 0,
+	     "... as the bytes it came in, not parsed");
+	out = take(&j, HUB_BRANCH_EMBED, (EMB));
 	T_OK(!jv_is_valid(out), "a second copy from the same branch replaces it");
-	out = hub_join_take(&j, HUB_BRANCH_SUMMARIZE, rec_of(SUM));
+	out = take(&j, HUB_BRANCH_SUMMARIZE, (SUM));
 	T_EQ_STR(text_of(out), MERGED, "the twin makes the merged record, whichever came first");
-	T_OK(!jv_is_valid(j.twin) && j.done, "nothing held after the join");
-	out = hub_join_take(&j, HUB_BRANCH_SUMMARIZE, rec_of(SUM));
+	T_OK(!j.holding && j.done, "nothing held after the join");
+	out = take(&j, HUB_BRANCH_SUMMARIZE, (SUM));
 	T_OK(!jv_is_valid(out), "a late copy of a joined document is dropped");
 
 	hub_join_resent(&j);
-	out = hub_join_take(&j, HUB_BRANCH_SUMMARIZE, rec_of(SUM));
+	out = take(&j, HUB_BRANCH_SUMMARIZE, (SUM));
 	T_OK(!jv_is_valid(out), "after a re-send, outputs join again");
-	out = hub_join_take(&j, HUB_BRANCH_EMBED,
-			    rec_of("{\"kind\":\"error\",\"run\":\"R\",\"seq\":3,\"path\":\"/a.md\","
+	out = take(&j, HUB_BRANCH_EMBED, ("{\"kind\":\"error\",\"run\":\"R\",\"seq\":3,\"path\":\"/a.md\","
 				   "\"stage\":\"embed\",\"error\":\"E\"}"));
 	T_EQ_STR(dp_record_str(out, "error"), "E", "an error record goes on at once");
-	T_OK(!jv_is_valid(j.twin), "the held twin of an error is freed");
+	T_OK(!j.holding, "the held twin of an error is freed");
 	jv_free(out);
-	out = hub_join_take(&j, HUB_BRANCH_SUMMARIZE, rec_of(SUM));
+	out = take(&j, HUB_BRANCH_SUMMARIZE, (SUM));
 	T_OK(!jv_is_valid(out), "the other branch's document after an error is dropped");
-	out = hub_join_take(&j, HUB_BRANCH_SUMMARIZE,
-			    rec_of("{\"kind\":\"error\",\"run\":\"R\",\"seq\":3,\"error\":\"E2\"}"));
+	out = take(&j, HUB_BRANCH_SUMMARIZE, ("{\"kind\":\"error\",\"run\":\"R\",\"seq\":3,\"error\":\"E2\"}"));
 	T_OK(!jv_is_valid(out), "so is a second error record: one failed receipt");
 
 	hub_join_clear(&j);
-	out = hub_join_take(&j, HUB_BRANCH_SUMMARIZE,
-			    rec_of("{\"kind\":\"skip\",\"run\":\"R\",\"seq\":4,\"path\":\"/p\"}"));
+	out = take(&j, HUB_BRANCH_SUMMARIZE, ("{\"kind\":\"skip\",\"run\":\"R\",\"seq\":4,\"path\":\"/p\"}"));
 	T_EQ_STR(dp_record_kind(out), "skip", "a record of another kind goes on once ...");
 	jv_free(out);
-	out = hub_join_take(&j, HUB_BRANCH_EMBED,
-			    rec_of("{\"kind\":\"skip\",\"run\":\"R\",\"seq\":4,\"path\":\"/p\"}"));
+	out = take(&j, HUB_BRANCH_EMBED, ("{\"kind\":\"skip\",\"run\":\"R\",\"seq\":4,\"path\":\"/p\"}"));
 	T_OK(!jv_is_valid(out), "... and its copy from the other branch is dropped");
 
 	hub_join_clear(&j);
-	hub_join_take(&j, HUB_BRANCH_SUMMARIZE, rec_of(SUM));
-	out = hub_join_take(&j, HUB_BRANCH_EMBED,
-			    rec_of("{\"kind\":\"document\",\"run\":\"R\",\"seq\":3,\"path\":\"/a.md\","
+	take(&j, HUB_BRANCH_SUMMARIZE, (SUM));
+	out = take(&j, HUB_BRANCH_EMBED, ("{\"kind\":\"document\",\"run\":\"R\",\"seq\":3,\"path\":\"/a.md\","
 				   "\"hash\":\"h2\",\"chunks\":[]}"));
 	T_EQ_STR(dp_record_kind(out), "error", "outputs of two versions of the file: an error record");
 	T_EQ_STR(dp_record_str(out, "path"), "/a.md", "naming the document");
@@ -130,9 +138,9 @@ static void test_window_frees_twin(void)
 	hub_window_init(&w, 2);
 	hub_window_add(&w, 0, rec_of("{\"kind\":\"file\"}"));
 	hub_window_add(&w, 1, rec_of("{\"kind\":\"file\"}"));
-	jv out = hub_join_take(&hub_window_find(&w, 0)->join, HUB_BRANCH_EMBED, rec_of(EMB));
+	jv out = take(&hub_window_find(&w, 0)->join, HUB_BRANCH_EMBED, EMB);
 	T_OK(!jv_is_valid(out), "a twin held in slot 0");
-	hub_join_take(&hub_window_find(&w, 1)->join, HUB_BRANCH_EMBED, rec_of(EMB));
+	take(&hub_window_find(&w, 1)->join, HUB_BRANCH_EMBED, EMB);
 	hub_window_release(&w, hub_window_find(&w, 0));
 	T_OK(hub_window_has_room(&w, 2), "its receipt frees the slot and the twin");
 	hub_window_free(&w);
