@@ -11,9 +11,10 @@
 #include "record.h"
 
 #define DP_STATS_PERIOD_MS 500
-/* The least time between two messages when the stage becomes idle more
- * often than that (a fast stage does after every record). */
-#define DP_STATS_IDLE_GAP_MS 20
+/* How long a stage must stay idle for a message before the tick: a stage
+ * busy with a queue of records is idle for an instant after each one, and
+ * its messages should stay samples of its work, not of those instants. */
+#define DP_STATS_IDLE_MS 20
 
 static atomic_long counters[DP_STAT_COUNT];
 static atomic_long latency_buckets[DP_STATS_LATENCY_BUCKETS];
@@ -28,16 +29,22 @@ static struct {
 	atomic_int idle; /* the stage became idle since the last message */
 } reporter = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
 
-/* After a record was written or finished: when nothing is in flight and
- * every record read was written, wakes the reporter so the hub learns the
- * final counters at once rather than at the next tick (docs/graph.md,
- * "The report's counters").  Signals only on the first idle moment since
- * the last message: a busy stage takes no lock here. */
+/* Nothing in flight, every record read written. */
+static int is_idle(void)
+{
+	return atomic_load(&counters[DP_STAT_IN_FLIGHT]) == 0 &&
+	       atomic_load(&counters[DP_STAT_OUT]) >= atomic_load(&counters[DP_STAT_IN]);
+}
+
+/* After a record was written or finished: when the stage is idle, wakes
+ * the reporter, which sends a message if it still is DP_STATS_IDLE_MS
+ * later, so the hub learns the final counters at once rather than at the
+ * next tick (docs/graph.md, "The report's counters").  Signals only on the
+ * first idle moment since the reporter last looked: a busy stage takes no
+ * lock here. */
 static void note_idle(void)
 {
-	if (atomic_load(&counters[DP_STAT_IN_FLIGHT]) != 0 ||
-	    atomic_load(&counters[DP_STAT_OUT]) < atomic_load(&counters[DP_STAT_IN]) ||
-	    atomic_exchange(&reporter.idle, 1))
+	if (!is_idle() || atomic_exchange(&reporter.idle, 1))
 		return;
 	pthread_mutex_lock(&reporter.lock);
 	pthread_cond_signal(&reporter.wake);
@@ -116,29 +123,32 @@ static int reached(struct timespec now, struct timespec until)
 	return now.tv_sec > until.tv_sec || (now.tv_sec == until.tv_sec && now.tv_nsec >= until.tv_nsec);
 }
 
-/* A message every DP_STATS_PERIOD_MS, and one as soon as the stage is
- * idle (note_idle), but not within DP_STATS_IDLE_GAP_MS of the last; a
- * final one when stopped.  The flag is checked under the lock before each
- * wait, so a wake-up cannot be lost. */
+/* A message every DP_STATS_PERIOD_MS, one when the stage has been idle
+ * for DP_STATS_IDLE_MS (note_idle), and a final one when stopped.  The
+ * flag is cleared before the stage is looked at, so an idle moment after
+ * that wakes the reporter again: none is lost. */
 static void *report_loop(void *arg)
 {
-	struct timespec last, now;
+	struct timespec last, now, idle_check;
+	int checking = 0;
 
 	(void)arg;
 	clock_gettime(CLOCK_REALTIME, &last);
 	pthread_mutex_lock(&reporter.lock);
 	while (!reporter.stopping) {
-		struct timespec until = after_ms(last, atomic_load(&reporter.idle)
-								? DP_STATS_IDLE_GAP_MS
-								: DP_STATS_PERIOD_MS);
 		clock_gettime(CLOCK_REALTIME, &now);
+		if (!checking && atomic_load(&reporter.idle))
+			checking = 1, idle_check = after_ms(now, DP_STATS_IDLE_MS);
+		struct timespec tick = after_ms(last, DP_STATS_PERIOD_MS);
+		struct timespec until = checking && !reached(idle_check, tick) ? idle_check : tick;
 		if (!reached(now, until)) {
 			pthread_cond_timedwait(&reporter.wake, &reporter.lock, &until);
 			continue;
 		}
-		/* Cleared before the counters are read: an idle moment after
-		 * this read sets it again. */
+		checking = 0;
 		atomic_store(&reporter.idle, 0);
+		if (!reached(now, tick) && !is_idle())
+			continue; /* busy again: the tick reports it */
 		pthread_mutex_unlock(&reporter.lock);
 		send_stats(0);
 		pthread_mutex_lock(&reporter.lock);
