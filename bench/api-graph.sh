@@ -38,7 +38,7 @@ chmod 755 "$out"
 server= sampler=
 cleanup() {
 	[ -n "$server" ] && kill "$server" 2>/dev/null
-	[ -n "$sampler" ] && kill "$sampler" 2>/dev/null # a failed run's: it would hold the lock
+	[ -z "$sampler" ] || kill "$sampler" 2>/dev/null || true # a failed run's: it would hold the lock
 	tests/lib/pg.sh stop "$out/pg" >/dev/null 2>&1 || true
 	rm -rf "$out"
 }
