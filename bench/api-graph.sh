@@ -13,7 +13,7 @@
 #
 #   bench/api-graph.sh [CASE...] [-n RUNS]   (default: fixed b c, 1 run each)
 #     fixed  one file of one chunk: what any `docpipe run` costs (starting the
-#            processes, the hub's last 0.6 s for the replicas' counters, the
+#            processes, the hub's wait for the replicas' last counters, the
 #            sweep, stopping), to set against the other cases' walls
 #     a      200 generated files (bench/api.sh's corpus; not in the default)
 #     b      40 files, one of them ~300 KB
