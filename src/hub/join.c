@@ -130,6 +130,65 @@ jv hub_join_take(hub_join *j, int from, jv rec, zmq_msg_t *msg)
 	return jv_object_set(failed, jv_string("error"), jv_string(err.msg));
 }
 
+/* Appends ",", unless first, then the JSON string key (borrowed) and ":". */
+static int write_key(dp_json_buf *b, int first, jv key, dp_err *err)
+{
+	if ((!first && dp_buf_append(b, ",", 1) < 0) || dp_json_append(b, key, err) < 0 ||
+	    dp_buf_append(b, ":", 1) < 0)
+		return -1;
+	return 0;
+}
+
+/* The elements of array a (consumed), each freed once written. */
+static int write_freeing(jv a, dp_json_buf *b, dp_err *err)
+{
+	int n = jv_array_length(jv_copy(a)), rc = dp_buf_append(b, "[", 1);
+
+	for (int i = 0; i < n && rc == 0; i++) {
+		jv c = jv_array_get(jv_copy(a), i);
+		a = jv_array_set(a, i, jv_null()); /* c holds the chunk alone now */
+		rc = (i > 0 && dp_buf_append(b, ",", 1) < 0) || dp_json_append(b, c, err) < 0 ? -1 : 0;
+		jv_free(c);
+	}
+	jv_free(a);
+	return rc == 0 ? dp_buf_append(b, "]", 1) : -1;
+}
+
+int hub_join_write(jv rec, dp_json_buf *b, dp_err *err)
+{
+	jv chunks = jv_object_get(jv_copy(rec), jv_string("chunks"));
+	int first = 1, rc;
+
+	err->msg[0] = '\0';
+	rec = jv_object_delete(rec, jv_string("chunks")); /* chunks is held once now */
+	rc = dp_buf_append(b, "{", 1);
+	jv_object_foreach(rec, key, val)
+	{
+		if (rc == 0 && (write_key(b, first, key, err) < 0 || dp_json_append(b, val, err) < 0))
+			rc = -1;
+		first = 0;
+		jv_free(key), jv_free(val);
+	}
+	jv_free(rec);
+	if (jv_is_valid(chunks)) {
+		jv name = jv_string("chunks");
+		if (rc == 0)
+			rc = write_key(b, first, name, err);
+		jv_free(name);
+		if (rc == 0)
+			rc = write_freeing(chunks, b, err);
+		else
+			jv_free(chunks);
+	} else {
+		jv_free(chunks);
+	}
+	if (rc == 0)
+		rc = dp_buf_append(b, "}", 1);
+	if (rc < 0 && err->msg[0] == '\0')
+		dp_err_set(err, "JSON text over %zu bytes", b->max);
+	return rc;
+}
+
 void hub_join_resent(hub_join *j)
 {
 	j->done = 0;

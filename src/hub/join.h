@@ -13,6 +13,7 @@
 #include <zmq.h>
 
 #include "err.h"
+#include "json.h"
 
 /* The two branches of the fork.  Records that are no document (error,
  * skip, delete ...) go down the summarize branch only. */
@@ -53,6 +54,14 @@ typedef struct hub_join {
  * held, or dropped as the twin of what went already).  A document from the
  * branch that already has one held replaces it (a newer copy). */
 jv hub_join_take(hub_join *j, int from, jv rec, zmq_msg_t *msg);
+
+/* Appends the JSON text of rec (consumed, an object) to b: its keys, then
+ * its `chunks` last, each chunk freed as soon as it is written (when
+ * nothing else holds it), so a big joined document is not held whole both
+ * parsed and as text.  b->max must be set (not 0).  Returns 0, or -1 with
+ * err set when the text would exceed b->max or memory runs out (b's
+ * contents are then unspecified, its overflow flag maybe set). */
+int hub_join_write(jv rec, dp_json_buf *b, dp_err *err);
 
 /* The document is sent again: its outputs flow to the store again (a
  * held twin stays: it joins the other branch's output of either send). */

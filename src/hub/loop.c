@@ -18,7 +18,6 @@
 
 #include "zap.h"
 #include "endrec.h"
-#include "json.h"
 #include "lines.h"
 #include "metrics.h"
 #include "record.h"
@@ -327,29 +326,31 @@ static void free_text(void *data, void *hint)
 
 /* rec (consumed) as the message to send to the store; over --max-record,
  * an error record for it instead, as any sender does (docs/graph.md).
- * The text is written into a buffer the message then owns (no copy), and
- * the record is freed before: a merged document is held once, parsed or
- * as text, not both plus a copy. */
+ * The text is written into a buffer the message then owns (no copy), each
+ * chunk freed once written (hub_join_write): a merged document is not
+ * held whole both parsed and as text. */
 static void join_hold(struct hub *h, jv rec)
 {
 	size_t max = h->cfg->zmq.max_record > 0 ? h->cfg->zmq.max_record : DP_RECORD_MAX_DEFAULT;
+	/* Made first: rec is not shared while it is written (it would be copied). */
+	jv failed = dp_record_error(jv_copy(rec), "hub", "");
 	dp_json_buf b;
 	dp_err why;
 
 	dp_buf_init(&b, max);
-	if (dp_json_append(&b, rec, &why) < 0) {
+	if (hub_join_write(rec, &b, &why) == 0) {
+		jv_free(failed);
+	} else {
 		char reason[600];
 		snprintf(reason, sizeof reason, "the joined record: %s", why.msg);
-		rec = dp_record_error(rec, "hub", reason);
-		b.len = 0;
-		if (dp_json_append(&b, rec, &why) < 0) {
+		dp_buf_reset(&b);
+		if (hub_join_write(jv_object_set(failed, jv_string("error"), jv_string(reason)), &b,
+				   &why) < 0) {
 			dp_diag("join: %s: it goes again after --timeout", why.msg);
-			jv_free(rec);
 			dp_json_buf_free(&b);
 			return;
 		}
 	}
-	jv_free(rec);
 	if (zmq_msg_init_data(&h->join_held, b.data, b.len, free_text, NULL) == 0) {
 		h->join_holding = 1;
 	} else {

@@ -130,6 +130,49 @@ static void test_take(void)
 	hub_join_clear(&j);
 }
 
+/* hub_join_write of json: its text parsed back, in text_of's form. */
+static const char *written(const char *json, size_t max, int *rc)
+{
+	dp_json_buf b;
+	dp_err err;
+
+	dp_buf_init(&b, max);
+	*rc = hub_join_write(rec_of(json), &b, &err);
+	static char out[2048]; /* not text_of's buffer: tests compare the two */
+	snprintf(out, sizeof out, "%s", *rc == 0 ? text_of(dp_record_parse(b.data, b.len, &err)) : err.msg);
+	dp_json_buf_free(&b);
+	return out;
+}
+
+static void test_write(void)
+{
+	int rc;
+
+	char want[2048];
+	snprintf(want, sizeof want, "%s", text_of(rec_of(SUM)));
+	T_EQ_STR(written(SUM, 1 << 20, &rc), want, "a document's text: the same record");
+	T_EQ_STR(written("{\"kind\":\"skip\",\"run\":\"R\"}", 1 << 20, &rc), "{\"kind\":\"skip\",\"run\":\"R\"}",
+		 "a record without chunks");
+	T_EQ_STR(written("{\"kind\":\"document\",\"chunks\":[]}", 1 << 20, &rc),
+		 "{\"chunks\":[],\"kind\":\"document\"}", "no chunks");
+	T_OK(rc == 0, "returns 0");
+	T_EQ_STR(written(SUM, 40, &rc), "JSON text over 40 bytes", "over the maximum: says so");
+	T_OK(rc < 0, "and returns -1");
+
+	/* A chunk held elsewhere too is written and stays whole there. */
+	jv rec = rec_of(SUM), kept = jv_object_get(jv_copy(rec), jv_string("chunks"));
+	dp_json_buf b;
+	dp_err err;
+	dp_buf_init(&b, 1 << 20);
+	T_OK(hub_join_write(rec, &b, &err) == 0, "a record whose chunks are shared");
+	T_EQ_INT(jv_array_length(jv_copy(kept)), 2, "the other holder's chunks are intact");
+	jv second = jv_array_get(jv_copy(kept), 1);
+	T_EQ_STR(dp_record_str(second, "summary"), "s1", "with their fields");
+	jv_free(second);
+	jv_free(kept);
+	dp_json_buf_free(&b);
+}
+
 /* A held twin is freed with its slot (run under ASan: no leak). */
 static void test_window_frees_twin(void)
 {
@@ -150,6 +193,7 @@ int main(void)
 {
 	test_merge();
 	test_take();
+	test_write();
 	test_window_frees_twin();
 	return t_done();
 }
