@@ -13,7 +13,7 @@
 #
 #   bench/api-graph.sh [CASE...] [-n RUNS]   (default: fixed b c, 1 run each)
 #     fixed  one file of one chunk: what any `docpipe run` costs (starting the
-#            processes, the hub's last 0.6 s for the replicas' counters, the
+#            processes, the hub's wait for the replicas' last counters, the
 #            sweep, stopping), to set against the other cases' walls
 #     a      200 generated files (bench/api.sh's corpus; not in the default)
 #     b      40 files, one of them ~300 KB
@@ -35,9 +35,10 @@ latency=embed=20+4,chat=20+0.015
 slots=16
 out=$(mktemp -d /tmp/docpipe-api-graph.XXXXXX)
 chmod 755 "$out"
-server=
+server= sampler=
 cleanup() {
 	[ -n "$server" ] && kill "$server" 2>/dev/null
+	[ -z "$sampler" ] || kill "$sampler" 2>/dev/null || true # a failed run's: it would hold the lock
 	tests/lib/pg.sh stop "$out/pg" >/dev/null 2>&1 || true
 	rm -rf "$out"
 }
@@ -83,7 +84,7 @@ hub_peak() {
 n=0
 # run LABEL CORPUS [HUB-OPTION]: one timed `docpipe run` into a fresh database.
 run() {
-	local label=$1 dir=$out/$2 hubopt=(${3:+--opt hub=$3}) start end wall sampler
+	local label=$1 dir=$out/$2 hubopt=(${3:+--opt hub=$3}) start end wall
 	n=$((n + 1))
 	createdb "b$n"
 	curl -sf -X POST -d '{}' "$base/_reset" >/dev/null

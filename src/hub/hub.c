@@ -74,7 +74,7 @@ void hub_window_add(hub_window *w, long seq, jv rec)
 {
 	hub_slot *s = &w->slots[(size_t)seq % w->size];
 
-	*s = (hub_slot){.used = 1, .seq = seq, .rec = rec, .join = {.twin = jv_invalid()}};
+	*s = (hub_slot){.used = 1, .seq = seq, .rec = rec};
 	w->used++;
 }
 
@@ -228,6 +228,17 @@ int hub_stats_procs(const hub_stats *s, int stage)
 	for (size_t i = 0; i < s->nprocs; i++)
 		n += s->procs[i].stage == stage;
 	return n;
+}
+
+int hub_stats_final(const hub_stats *s, const long sent[HUB_STAGES])
+{
+	for (int i = 0; i < HUB_STAGES; i++) {
+		double in = hub_stats_sum(s, i, offsetof(hub_proc, in));
+		if (in != (double)sent[i] || hub_stats_sum(s, i, offsetof(hub_proc, out)) < in ||
+		    hub_stats_sum(s, i, offsetof(hub_proc, in_flight)) != 0)
+			return 0;
+	}
+	return 1;
 }
 
 jv hub_report(const hub_tally *t, const hub_stats *s, const char *run, double seconds,

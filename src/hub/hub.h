@@ -123,6 +123,14 @@ int hub_stats_silent(hub_stats *s, double t);
  * (-1: all stages). */
 double hub_stats_sum(const hub_stats *s, int stage, size_t field);
 int hub_stats_procs(const hub_stats *s, int stage);
+/* 1 when the counters are final for a run whose every document has its
+ * outcome, given sent[i], the records the hub sent to stage i: for every
+ * stage the replicas read that many (in), wrote all they read (out >= in)
+ * and hold none (in_flight 0).  A replica counts requests and tokens
+ * before it writes the record they were for, so its message that says so
+ * carries them.  A replica that died with records, or records lost in a
+ * queue, keep it 0: the caller then waits for its deadline. */
+int hub_stats_final(const hub_stats *s, const long sent[HUB_STAGES]);
 
 /* The report (owned): {"v":1,"kind":"report","run",...}. */
 jv hub_report(const hub_tally *t, const hub_stats *s, const char *run, double seconds,

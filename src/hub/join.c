@@ -73,39 +73,120 @@ jv hub_join_merge(jv base, jv other, dp_err *err)
 	return base;
 }
 
-jv hub_join_take(hub_join *j, int from, jv rec)
+/* The held twin's record (owned), its message freed; invalid when it no
+ * longer parses (cannot happen: it parsed when it came). */
+static jv take_twin(hub_join *j)
+{
+	dp_err why;
+	jv twin = dp_record_parse(zmq_msg_data(&j->twin), zmq_msg_size(&j->twin), &why);
+
+	hub_join_clear(j);
+	return twin;
+}
+
+jv hub_join_take(hub_join *j, int from, jv rec, zmq_msg_t *msg)
 {
 	const char *kind = dp_record_kind(rec);
 
-	if (j->done) {
-		jv_free(rec);
-		return jv_invalid();
-	}
-	if (kind == NULL || strcmp(kind, DP_KIND_DOCUMENT) != 0) {
+	if (j->done || kind == NULL || strcmp(kind, DP_KIND_DOCUMENT) != 0) {
+		zmq_msg_close(msg);
+		if (j->done) {
+			jv_free(rec);
+			return jv_invalid();
+		}
 		hub_join_clear(j);
 		j->done = 1;
 		return rec;
 	}
-	if (!jv_is_valid(j->twin) || j->twin_from == from) {
-		jv_free(j->twin);
-		j->twin = rec;
+	if (!j->holding || j->twin_from == from) {
+		jv_free(rec); /* before the message is kept: the parse is the larger */
+		hub_join_clear(j);
+		zmq_msg_init(&j->twin);
+		zmq_msg_move(&j->twin, msg); /* cannot fail on valid messages */
+		zmq_msg_close(msg);
+		j->holding = 1;
 		j->twin_from = from;
 		return jv_invalid();
 	}
-	jv base = from == HUB_BRANCH_SUMMARIZE ? rec : j->twin;
-	jv other = from == HUB_BRANCH_SUMMARIZE ? j->twin : rec;
-	jv failed = jv_copy(base); /* names the document in an error record */
+	zmq_msg_close(msg);
+	jv twin = take_twin(j);
 	dp_err err;
 
-	j->twin = jv_invalid();
 	j->done = 1;
-	jv merged = hub_join_merge(base, other, &err);
+	if (!jv_is_valid(twin)) {
+		jv_free(twin);
+		return dp_record_error(rec, "hub", "the held output of the other branch does not parse");
+	}
+	/* Made before the merge, so rec is not shared while it is changed (a
+	 * shared record would be copied). */
+	jv failed = dp_record_error(jv_copy(rec), "hub", "");
+	jv merged = from == HUB_BRANCH_SUMMARIZE ? hub_join_merge(rec, twin, &err)
+						 : hub_join_merge(twin, rec, &err);
 	if (jv_is_valid(merged)) {
 		jv_free(failed);
 		return merged;
 	}
 	jv_free(merged);
-	return dp_record_error(failed, "hub", err.msg);
+	return jv_object_set(failed, jv_string("error"), jv_string(err.msg));
+}
+
+/* Appends ",", unless first, then the JSON string key (borrowed) and ":". */
+static int write_key(dp_json_buf *b, int first, jv key, dp_err *err)
+{
+	if ((!first && dp_buf_append(b, ",", 1) < 0) || dp_json_append(b, key, err) < 0 ||
+	    dp_buf_append(b, ":", 1) < 0)
+		return -1;
+	return 0;
+}
+
+/* The elements of array a (consumed), each freed once written. */
+static int write_freeing(jv a, dp_json_buf *b, dp_err *err)
+{
+	int n = jv_array_length(jv_copy(a)), rc = dp_buf_append(b, "[", 1);
+
+	for (int i = 0; i < n && rc == 0; i++) {
+		jv c = jv_array_get(jv_copy(a), i);
+		a = jv_array_set(a, i, jv_null()); /* c holds the chunk alone now */
+		rc = (i > 0 && dp_buf_append(b, ",", 1) < 0) || dp_json_append(b, c, err) < 0 ? -1 : 0;
+		jv_free(c);
+	}
+	jv_free(a);
+	return rc == 0 ? dp_buf_append(b, "]", 1) : -1;
+}
+
+int hub_join_write(jv rec, dp_json_buf *b, dp_err *err)
+{
+	jv chunks = jv_object_get(jv_copy(rec), jv_string("chunks"));
+	int first = 1, rc;
+
+	err->msg[0] = '\0';
+	rec = jv_object_delete(rec, jv_string("chunks")); /* chunks is held once now */
+	rc = dp_buf_append(b, "{", 1);
+	jv_object_foreach(rec, key, val)
+	{
+		if (rc == 0 && (write_key(b, first, key, err) < 0 || dp_json_append(b, val, err) < 0))
+			rc = -1;
+		first = 0;
+		jv_free(key), jv_free(val);
+	}
+	jv_free(rec);
+	if (jv_is_valid(chunks)) {
+		jv name = jv_string("chunks");
+		if (rc == 0)
+			rc = write_key(b, first, name, err);
+		jv_free(name);
+		if (rc == 0)
+			rc = write_freeing(chunks, b, err);
+		else
+			jv_free(chunks);
+	} else {
+		jv_free(chunks);
+	}
+	if (rc == 0)
+		rc = dp_buf_append(b, "}", 1);
+	if (rc < 0 && err->msg[0] == '\0')
+		dp_err_set(err, "JSON text over %zu bytes", b->max);
+	return rc;
 }
 
 void hub_join_resent(hub_join *j)
@@ -115,6 +196,7 @@ void hub_join_resent(hub_join *j)
 
 void hub_join_clear(hub_join *j)
 {
-	jv_free(j->twin);
-	*j = (hub_join){.twin = jv_invalid()};
+	if (j->holding)
+		zmq_msg_close(&j->twin);
+	*j = (hub_join){0};
 }

@@ -10,8 +10,10 @@
 #define DP_HUB_JOIN_H
 
 #include <jv.h>
+#include <zmq.h>
 
 #include "err.h"
+#include "json.h"
 
 /* The two branches of the fork.  Records that are no document (error,
  * skip, delete ...) go down the summarize branch only. */
@@ -31,22 +33,35 @@ jv hub_join_merge(jv base, jv other, dp_err *err);
 /* The join state of one document in flight (kept in its hub_slot; all
  * zero is the empty state). */
 typedef struct hub_join {
-	jv twin;       /* the first branch output to arrive, held for the other's; or invalid */
+	/* The first branch output to arrive, as the message it came in (its
+	 * JSON text, not parsed: a parsed record takes several times the
+	 * memory, and it may wait seconds for its twin), when held. */
+	zmq_msg_t twin;
+	int holding;
 	int twin_from; /* its hub_branch */
 	int done;      /* the current send's outcome went to the store: later outputs
 	                * (the twin of an error record, copies from a re-send) are dropped */
 } hub_join;
 
-/* Takes rec (consumed), the output of branch `from` for the document of
- * j.  Returns the record to send to the store (owned): the merged
- * document once both branches' documents are here, or the first record
- * that is no document (an error record: the document's outcome, its
- * twin dropped when it comes), or an error record when the two do not
- * merge.  Returns an invalid jv when there is nothing to send now (rec
- * is held, or dropped as the twin of what went already).  A document
- * from the branch that already has one held replaces it (a newer
- * copy). */
-jv hub_join_take(hub_join *j, int from, jv rec);
+/* Takes the output of branch `from` for the document of j: msg, the
+ * message it came in, and rec, its parse (both consumed: msg is held or
+ * closed).  Returns the record to send to the store (owned): the merged
+ * document once both branches' documents are here (the held twin parsed
+ * only then, each message freed as soon as it is parsed), or the first
+ * record that is no document (an error record: the document's outcome,
+ * its twin dropped when it comes), or an error record when the two do not
+ * merge.  Returns an invalid jv when there is nothing to send now (msg is
+ * held, or dropped as the twin of what went already).  A document from the
+ * branch that already has one held replaces it (a newer copy). */
+jv hub_join_take(hub_join *j, int from, jv rec, zmq_msg_t *msg);
+
+/* Appends the JSON text of rec (consumed, an object) to b: its keys, then
+ * its `chunks` last, each chunk freed as soon as it is written (when
+ * nothing else holds it), so a big joined document is not held whole both
+ * parsed and as text.  b->max must be set (not 0).  Returns 0, or -1 with
+ * err set when the text would exceed b->max or memory runs out (b's
+ * contents are then unspecified, its overflow flag maybe set). */
+int hub_join_write(jv rec, dp_json_buf *b, dp_err *err);
 
 /* The document is sent again: its outputs flow to the store again (a
  * held twin stays: it joins the other branch's output of either send). */

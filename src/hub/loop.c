@@ -84,6 +84,7 @@ struct hub {
 	zmq_msg_t join_held;
 	int join_holding;
 	int join_next; /* the branch output read first next time: both get turns */
+	long sent[HUB_STAGES]; /* records sent to each stage (hub_stats_final) */
 	double started, last_progress, last_rate_at;
 	double last_out[HUB_STAGES], rate[HUB_STAGES];
 	int tty_lines;
@@ -146,6 +147,7 @@ static void send_unsent(struct hub *h)
 			return; /* no chunk replica can take more now */
 		s->sent = 1;
 		s->sent_at = dp_clock_s();
+		h->sent[0]++;
 		hub_join_resent(&s->join);
 		if (s->free_send)
 			s->free_send = 0, h->tally.resent++;
@@ -265,7 +267,7 @@ static void forward(struct hub *h, int e, int readable)
 		h->holding[e] = 1;
 	}
 	if (h->holding[e] && zmq_msg_send(&h->held[e], h->ep[2 * e + 2], ZMQ_DONTWAIT) >= 0)
-		h->holding[e] = 0; /* zmq_msg_send took the message */
+		h->holding[e] = 0, h->sent[e + 1]++; /* zmq_msg_send took the message */
 }
 
 /* Overlap mode (join.h).  Endpoints: chunk's output 1, summarize's input
@@ -287,7 +289,7 @@ static int fork_flush(struct hub *h)
 
 	for (int b = 0; b < 2; b++)
 		if (h->fork_holding[b] && zmq_msg_send(&h->fork_held[b], h->ep[to[b]], ZMQ_DONTWAIT) >= 0)
-			h->fork_holding[b] = 0; /* zmq_msg_send took the message */
+			h->fork_holding[b] = 0, h->sent[1 + b]++; /* zmq_msg_send took the message */
 	return !h->fork_holding[0] && !h->fork_holding[1];
 }
 
@@ -316,32 +318,46 @@ static void fork_step(struct hub *h)
 	}
 }
 
+static void free_text(void *data, void *hint)
+{
+	(void)hint;
+	free(data);
+}
+
 /* rec (consumed) as the message to send to the store; over --max-record,
- * an error record for it instead, as any sender does (docs/graph.md). */
+ * an error record for it instead, as any sender does (docs/graph.md).
+ * The text is written into a buffer the message then owns (no copy), each
+ * chunk freed once written (hub_join_write): a merged document is not
+ * held whole both parsed and as text. */
 static void join_hold(struct hub *h, jv rec)
 {
 	size_t max = h->cfg->zmq.max_record > 0 ? h->cfg->zmq.max_record : DP_RECORD_MAX_DEFAULT;
-	jv text = dp_record_dump(jv_copy(rec));
-	size_t len = (size_t)jv_string_length_bytes(jv_copy(text));
+	/* Made first: rec is not shared while it is written (it would be copied). */
+	jv failed = dp_record_error(jv_copy(rec), "hub", "");
+	dp_json_buf b;
+	dp_err why;
 
-	if (len > max) {
-		char why[160];
-		snprintf(why, sizeof why, "the joined record of %zu bytes exceeds --max-record %zu", len,
-			 max);
-		jv_free(text);
-		text = dp_record_dump(dp_record_error(rec, "hub", why));
-		len = (size_t)jv_string_length_bytes(jv_copy(text));
+	dp_buf_init(&b, max);
+	if (hub_join_write(rec, &b, &why) == 0) {
+		jv_free(failed);
 	} else {
-		jv_free(rec);
+		char reason[600];
+		snprintf(reason, sizeof reason, "the joined record: %s", why.msg);
+		dp_buf_reset(&b);
+		if (hub_join_write(jv_object_set(failed, jv_string("error"), jv_string(reason)), &b,
+				   &why) < 0) {
+			dp_diag("join: %s: it goes again after --timeout", why.msg);
+			dp_json_buf_free(&b);
+			return;
+		}
 	}
-	if (zmq_msg_init_size(&h->join_held, len) == 0) {
-		memcpy(zmq_msg_data(&h->join_held), jv_string_value(text), len);
+	if (zmq_msg_init_data(&h->join_held, b.data, b.len, free_text, NULL) == 0) {
 		h->join_holding = 1;
 	} else {
 		dp_diag("join: out of memory for a record of %zu bytes: it goes again after --timeout",
-			len);
+			b.len);
+		dp_json_buf_free(&b);
 	}
-	jv_free(text);
 }
 
 /* Reads one output of branch b (HUB_BRANCH_*) into the join; 0 when there
@@ -358,11 +374,11 @@ static int join_read(struct hub *h, int b)
 		return 0;
 	}
 	jv rec = dp_record_parse(zmq_msg_data(&msg), zmq_msg_size(&msg), &why);
-	zmq_msg_close(&msg);
 	hub_slot *slot = jv_is_valid(rec) ? slot_of(h, rec) : NULL;
 	/* No slot: the document has its outcome (a copy after a re-send), or
 	 * it is none of this run's; half of a document cannot be stored. */
-	jv out = slot != NULL ? hub_join_take(&slot->join, b, rec) : (jv_free(rec), jv_invalid());
+	jv out = slot != NULL ? hub_join_take(&slot->join, b, rec, &msg)
+			      : (zmq_msg_close(&msg), jv_free(rec), jv_invalid());
 	if (jv_is_valid(out))
 		join_hold(h, out);
 	else
@@ -379,6 +395,7 @@ static void join_step(struct hub *h)
 			if (zmq_msg_send(&h->join_held, h->ep[EP_STORE_IN], ZMQ_DONTWAIT) < 0)
 				return; /* the store is full */
 			h->join_holding = 0;
+			h->sent[HUB_STAGES - 1]++;
 		}
 		int first = h->join_next;
 		h->join_next = first == HUB_BRANCH_SUMMARIZE ? HUB_BRANCH_EMBED : HUB_BRANCH_SUMMARIZE;
@@ -705,13 +722,15 @@ static void loop(struct hub *h)
 	}
 }
 
-/* Replicas report every 500 ms: waiting a little longer gives the report
- * their counters (requests, tokens) up to the last document. */
+/* Waits for the replicas' counters (requests, tokens) up to the last
+ * document: until they are final (hub_stats_final; a replica reports at
+ * once when it becomes idle), or at most a little longer than the 500 ms
+ * between two of a replica's messages. */
 static void drain_stats(struct hub *h)
 {
 	double until = dp_clock_s() + 0.6;
 
-	while (!dp_stop_requested() && dp_clock_s() < until) {
+	while (!dp_stop_requested() && dp_clock_s() < until && !hub_stats_final(&h->stats, h->sent)) {
 		zmq_pollitem_t item = {.socket = h->ep[HUB_EP_STATS], .events = ZMQ_POLLIN};
 		if (zmq_poll(&item, 1, 100) > 0)
 			take_stats(h);

@@ -11,6 +11,10 @@
 #include "record.h"
 
 #define DP_STATS_PERIOD_MS 500
+/* How long a stage must stay idle for a message before the tick: a stage
+ * busy with a queue of records is idle for an instant after each one, and
+ * its messages should stay samples of its work, not of those instants. */
+#define DP_STATS_IDLE_MS 20
 
 static atomic_long counters[DP_STAT_COUNT];
 static atomic_long latency_buckets[DP_STATS_LATENCY_BUCKETS];
@@ -22,13 +26,38 @@ static struct {
 	pthread_t thread;
 	void *sock;
 	int running, stopping;
+	atomic_int idle; /* the stage became idle since the last message */
 } reporter = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
+
+/* Nothing in flight, every record read written. */
+static int is_idle(void)
+{
+	return atomic_load(&counters[DP_STAT_IN_FLIGHT]) == 0 &&
+	       atomic_load(&counters[DP_STAT_OUT]) >= atomic_load(&counters[DP_STAT_IN]);
+}
+
+/* After a record was written or finished: when the stage is idle, wakes
+ * the reporter, which sends a message if it still is DP_STATS_IDLE_MS
+ * later, so the hub learns the final counters at once rather than at the
+ * next tick (docs/graph.md, "The report's counters").  Signals only on the
+ * first idle moment since the reporter last looked: a busy stage takes no
+ * lock here. */
+static void note_idle(void)
+{
+	if (!is_idle() || atomic_exchange(&reporter.idle, 1))
+		return;
+	pthread_mutex_lock(&reporter.lock);
+	pthread_cond_signal(&reporter.wake);
+	pthread_mutex_unlock(&reporter.lock);
+}
 
 void dp_stats_add(enum dp_stat stat, long n)
 {
 	int b = 0;
 
 	atomic_fetch_add(&counters[stat], n);
+	if (stat == DP_STAT_OUT || (stat == DP_STAT_IN_FLIGHT && n < 0))
+		note_idle();
 	if (stat != DP_STAT_LATENCY_US)
 		return;
 	while (b < DP_STATS_LATENCY_BUCKETS - 1 && n > latency_bounds_us[b] * 1000)
@@ -80,22 +109,53 @@ static void send_stats(int final)
 	jv_free(text);
 }
 
+/* The realtime clock (pthread_cond_timedwait's) plus ms milliseconds. */
+static struct timespec after_ms(struct timespec t, long ms)
+{
+	t.tv_nsec += ms * 1000000L;
+	t.tv_sec += t.tv_nsec / 1000000000L;
+	t.tv_nsec %= 1000000000L;
+	return t;
+}
+
+static int reached(struct timespec now, struct timespec until)
+{
+	return now.tv_sec > until.tv_sec || (now.tv_sec == until.tv_sec && now.tv_nsec >= until.tv_nsec);
+}
+
+/* A message every DP_STATS_PERIOD_MS, one when the stage has been idle
+ * for DP_STATS_IDLE_MS (note_idle), and a final one when stopped.  The
+ * flag is cleared before the stage is looked at, so an idle moment after
+ * that wakes the reporter again: none is lost. */
 static void *report_loop(void *arg)
 {
+	struct timespec last, now, idle_check;
+	int checking = 0;
+
 	(void)arg;
+	clock_gettime(CLOCK_REALTIME, &last);
 	pthread_mutex_lock(&reporter.lock);
 	while (!reporter.stopping) {
-		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += DP_STATS_PERIOD_MS * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
+		clock_gettime(CLOCK_REALTIME, &now);
+		if (!checking && atomic_load(&reporter.idle))
+			checking = 1, idle_check = after_ms(now, DP_STATS_IDLE_MS);
+		struct timespec tick = after_ms(last, DP_STATS_PERIOD_MS);
+		struct timespec until = checking && !reached(idle_check, tick) ? idle_check : tick;
+		if (!reached(now, until)) {
+			pthread_cond_timedwait(&reporter.wake, &reporter.lock, &until);
+			continue;
 		}
-		pthread_cond_timedwait(&reporter.wake, &reporter.lock, &until);
-		send_stats(reporter.stopping);
+		checking = 0;
+		atomic_store(&reporter.idle, 0);
+		if (!reached(now, tick) && !is_idle())
+			continue; /* busy again: the tick reports it */
+		pthread_mutex_unlock(&reporter.lock);
+		send_stats(0);
+		pthread_mutex_lock(&reporter.lock);
+		last = now;
 	}
 	pthread_mutex_unlock(&reporter.lock);
+	send_stats(1);
 	return NULL;
 }
 
@@ -113,6 +173,7 @@ int dp_stats_start(const char *endpoint, const dp_zmq_opts *opts, dp_err *err)
 	int linger = 1000;
 	zmq_setsockopt(reporter.sock, ZMQ_LINGER, &linger, sizeof linger);
 	reporter.stopping = 0;
+	atomic_store(&reporter.idle, 0);
 	if (pthread_create(&reporter.thread, NULL, report_loop, NULL) != 0) {
 		dp_zmq_close(&reporter.sock);
 		dp_err_set(err, "cannot start the stats thread");

@@ -45,9 +45,12 @@ long dp_stats_get(enum dp_stat stat);
  * per bucket of DP_STATS_LATENCY_BOUNDS_MS (not cumulative). */
 jv dp_stats_message(int final);
 
-/* Starts a thread sending dp_stats_message to endpoint every 500 ms
- * (never blocking the stage: a message the hub cannot take is dropped;
- * the next one carries the totals anyway).  Returns 0 or -1 with err set. */
+/* Starts a thread sending dp_stats_message to endpoint every 500 ms, and
+ * when the stage has been idle for 20 ms (nothing in flight and every
+ * record read written, out >= in), so the hub's report need not wait for
+ * a tick to have the last counters.  Never blocks the
+ * stage: a message the hub cannot take is dropped; the next one carries
+ * the totals anyway.  Returns 0 or -1 with err set. */
 int dp_stats_start(const char *endpoint, const dp_zmq_opts *opts, dp_err *err);
 
 /* Sends a final message and stops the thread.  Does nothing when none

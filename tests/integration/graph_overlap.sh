@@ -60,6 +60,7 @@ big_gap() {
 # document when none reached it twice.
 store_done() { grep -E '^docpipe-hub: store ' "$1" | tail -1 | sed -E 's/.* done +([0-9]+).*/\1/'; }
 
+declare -A tokens
 for mode in overlap no-overlap; do
 	newdb || exit 1
 	reset
@@ -71,6 +72,12 @@ for mode in overlap no-overlap; do
 		"$(printf 'true\t31\t31\t0')" "$mode: report: complete, 31 documents added, none failed"
 	is "$(fingerprint)" "$want" "$mode: the database is the plain pipeline's (summaries and vectors, each document once)"
 	is "$(store_done "$T_DIR/err")" 31 "$mode: the store got 31 records: none twice"
+	# The hub's drain ends once the counters are final (hub_stats_final),
+	# not after a tick: they must still hold every request.
+	is "$(jq -r .requests "$T_DIR/report")" \
+		"$(curl -sf "$BASE/_stats" | jq -r '.requests.chat + .requests.embed')" \
+		"$mode: the report counts every request the server saw"
+	tokens[$mode]=$(jq -r .tokens "$T_DIR/report")
 	gap=$(big_gap)
 	if [ $mode = overlap ]; then
 		ok "$(awk -v g="$gap" 'BEGIN { print (g < 0 ? 0 : 1) }')" \
@@ -80,6 +87,9 @@ for mode in overlap no-overlap; do
 			"no-overlap: they start after it ($gap s)"
 	fi
 done
+
+ok $([ "${tokens[overlap]}" = "${tokens[no-overlap]}" ] && [ "${tokens[overlap]}" -gt 0 ] && echo 0 || echo 1) \
+	"the reports count the same tokens in both modes (${tokens[overlap]}, ${tokens[no-overlap]})"
 
 # An error in one branch: embed refuses the chunk of one note (400); the
 # summarize branch's document for it (local summaries) is dropped: one

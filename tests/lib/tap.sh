@@ -111,12 +111,29 @@ newdb_pgvector() {
 }
 # sql QUERY: runs a query in the test database, unaligned, tuples only.
 sql() { psql -X -q -A -t -v ON_ERROR_STOP=1 -c "$1"; }
-# free_ports N: prints a base port B such that B..B+N-1 are not listening
-# on this machine (the graph's --listen takes nine consecutive ports).
+# free_ports N: prints a base port B such that B..B+N-1 (N <= 16) are not
+# listening on this machine and no other test holds them.  They cannot be
+# taken between the pick and the hub's bind: B is below the kernel's
+# ephemeral range (ports picked for port 0 and outgoing connections,
+# /proc/sys/net/ipv4/ip_local_port_range) and below the ports tests/lib/pg.sh
+# and bench/ pick at random (20000 and up); and a block of 16 is reserved
+# for the calling test (a directory under /tmp naming its pid; a dead
+# test's reservation is taken over).
 free_ports() {
-	local n=$1 base p busy
+	local n=$1 base p busy k dir=/tmp/docpipe-test-ports.$(id -u) low
+	low=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
+	low=${low:-32768}
+	[ "$low" -gt 20000 ] && low=20000
+	[ "$n" -le 16 ] && [ "$low" -gt 10016 ] || return 1
+	mkdir -p "$dir"
 	for _ in $(seq 50); do
-		base=$((20000 + RANDOM % 30000)) busy=0
+		k=$((RANDOM % ((low - 10000) / 16))) base=$((10000 + 16 * k)) busy=0
+		if ! mkdir "$dir/$k" 2>/dev/null; then
+			kill -0 "$(cat "$dir/$k/pid" 2>/dev/null)" 2>/dev/null && continue
+			rm -rf "$dir/$k"
+			mkdir "$dir/$k" 2>/dev/null || continue
+		fi
+		echo $$ >"$dir/$k/pid"
 		for p in $(seq "$base" $((base + n - 1))); do
 			ss -Htln "sport = :$p" | grep -q . && { busy=1; break; }
 		done

@@ -1,0 +1,57 @@
+/* When the hub's drain may end (hub_stats_final, src/hub/hub.c): the
+ * replicas' counters account for every record the hub sent to each stage,
+ * all of it written, nothing in flight; summed over the replicas of a
+ * stage, dead ones included. */
+#include <stdio.h>
+#include <string.h>
+
+#include "../../src/hub/hub.h"
+#include "record.h"
+#include "t.h"
+
+static hub_stats stats; /* large: static */
+
+/* A stats message of stage from pid with counters in, out, in_flight. */
+static void report(const char *stage, int pid, int in, int out, int in_flight)
+{
+	char json[512];
+	dp_err err;
+
+	snprintf(json, sizeof json,
+		 "{\"v\":1,\"kind\":\"stats\",\"stage\":\"%s\",\"host\":\"h\",\"pid\":%d,\"in\":%d,"
+		 "\"out\":%d,\"in_flight\":%d,\"requests\":%d}",
+		 stage, pid, in, out, in_flight, in);
+	jv r = dp_record_parse(json, strlen(json), &err);
+	hub_stats_update(&stats, r);
+	jv_free(r);
+}
+
+int main(void)
+{
+	long none[HUB_STAGES] = {0, 0, 0, 0}, sent[HUB_STAGES] = {3, 3, 3, 3};
+
+	T_OK(hub_stats_final(&stats, none), "nothing sent, nobody heard: final");
+	T_OK(!hub_stats_final(&stats, sent), "sent but no counters yet: not final");
+	report("chunk", 1, 3, 3, 0);
+	report("summarize", 2, 2, 2, 0);
+	report("summarize", 3, 1, 1, 0);
+	report("embed", 4, 3, 3, 0);
+	report("store", 5, 3, 2, 1);
+	T_OK(!hub_stats_final(&stats, sent), "a store record in flight: not final");
+	report("store", 5, 3, 2, 0);
+	T_OK(!hub_stats_final(&stats, sent), "read but not written: not final");
+	report("store", 5, 3, 3, 0);
+	T_OK(hub_stats_final(&stats, sent), "every stage read and wrote what it was sent: final");
+	T_OK(hub_stats_sum(&stats, -1, offsetof(hub_proc, requests)) == 12,
+	     "the counters it ends on are the totals");
+	sent[1] = 4; /* a re-send to summarize: the copy is not read yet */
+	T_OK(!hub_stats_final(&stats, sent), "a record sent that no replica counted: not final");
+	report("summarize", 3, 2, 2, 0);
+	T_OK(hub_stats_final(&stats, sent), "the two replicas' sum accounts for it: final");
+	report("summarize", 3, 3, 3, 0);
+	T_OK(!hub_stats_final(&stats, sent), "more read than sent (another run's): not final");
+	report("embed", 6, 0, 0, 0);
+	report("summarize", 3, 2, 2, 0);
+	T_OK(hub_stats_final(&stats, sent), "an idle replica with nothing read changes nothing");
+	return t_done();
+}
