@@ -15,8 +15,9 @@
 #include "err.h"
 #include "json.h"
 
-/* The two branches of the fork.  Records that are no document (error,
- * skip, delete ...) go down the summarize branch only. */
+/* The two branches of the fork.  Every record chunk writes goes down both;
+ * for one that is no document (error, skip, delete ...) the join passes the
+ * first copy to the store and drops its twin (docs/graph.md, "Overlap"). */
 enum hub_branch { HUB_BRANCH_SUMMARIZE = 1, HUB_BRANCH_EMBED = 2 };
 
 /* Merges the two branch outputs of one document, both consumed: the
