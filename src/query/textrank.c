@@ -41,7 +41,7 @@
 /* The statement with every slot: head and tail ~2.5 KB, 32 x ~190 bytes. */
 #define BM25_SQL_MAX 16384
 static const char bm25_head[] =
-	"WITH q AS (SELECT u.lexeme, plainto_tsquery('simple', u.lexeme) AS tq"
+	"WITH q AS (SELECT u.lexeme, " QUERY_LEXEME_TSQUERY("u.lexeme") " AS tq"
 	"  FROM unnest($1::text[]) u(lexeme)),"
 	" rel AS (SELECT greatest(reltuples, 0) AS est FROM pg_class"
 	"  WHERE oid = 'docpipe.chunks'::regclass),"

@@ -21,8 +21,15 @@ enum query_text_rank {
 /* SQL: the question's terms TERMS (an SQL expression of type text[], see
  * query_text_terms) as a tsquery that matches a chunk holding ANY of them
  * (plainto_tsquery would ask for all); NULL when there are none. */
+/* The tsquery of exactly one lexeme (SQL text X), quoted for tsquery's input
+ * (quotes and backslashes doubled).  Not plainto_tsquery: it parses the
+ * lexeme again, and a hyphenated one ("state-of-the-art") became an AND of
+ * its unstemmed parts and stop words, which no stored tsvector has. */
+#define QUERY_LEXEME_TSQUERY(X)                                                           \
+	"('''' || replace(replace(" X ", E'\\\\', E'\\\\\\\\'), '''', '''''') || '''')::tsquery"
+
 #define QUERY_OR_TSQUERY(TERMS)                                                          \
-	"(SELECT string_agg(plainto_tsquery('simple', u.lexeme)::text, ' | ')::tsquery"  \
+	"(SELECT string_agg(" QUERY_LEXEME_TSQUERY("u.lexeme") "::text, ' | ')::tsquery"   \
 	" FROM unnest(" TERMS "::text[]) u(lexeme))"
 
 /* The longest text[] literal of a question's terms. */
