@@ -31,7 +31,6 @@ while [ $# -gt 0 ]; do
 	shift
 done
 [ ${#cases[@]} -gt 0 ] || cases=(fixed b c)
-latency=embed=20+4,chat=20+0.015
 slots=16
 out=$(mktemp -d /tmp/docpipe-api-graph.XXXXXX)
 chmod 755 "$out"
@@ -45,27 +44,10 @@ cleanup() {
 trap cleanup EXIT
 unset OPENAI_API_KEY DATABASE_URL PGDATABASE
 
-calc() { awk "BEGIN { printf \"%.2f\", $1 }"; }
-
+. bench/api-common.sh
 eval "$(tests/lib/pg.sh start "$out/pg")"
 export PGHOST PGPORT PGUSER
-/usr/bin/python3 tests/fakeapi.py --port 0 --slots $slots --latency "$latency" --no-log \
-	>"$out/port" 2>"$out/server.err" &
-server=$!
-for _ in $(seq 100); do [ -s "$out/port" ] && break; sleep 0.05; done
-base=http://127.0.0.1:$(awk '{print $2}' "$out/port")
-export OPENAI_BASE_URL=$base/v1
-
-# corpus NAME SEED FILES SIZE [FILES2 SIZE2]: as bench/api-throughput.sh's.
-corpus() {
-	local name=$1
-	shift
-	mkdir -p "$out/$name"
-	bench/gen-corpus --seed "$1" --files "$2" --size "$3" --out "$out/$name/a" >/dev/null
-	shift
-	[ $# -gt 2 ] && bench/gen-corpus --seed 4 --files "$3" --size "$4" --out "$out/$name/b" >/dev/null
-	return 0
-}
+serve $slots
 
 # hub_peak RUN: until killed, the peak VmHWM (kB) of that run's hub, into $out/hub.kb.
 hub_peak() {
@@ -87,7 +69,7 @@ run() {
 	local label=$1 dir=$out/$2 hubopt=(${3:+--opt hub=$3}) start end wall
 	n=$((n + 1))
 	createdb "b$n"
-	curl -sf -X POST -d '{}' "$base/_reset" >/dev/null
+	reset
 	hub_peak "bench$n" &
 	sampler=$!
 	start=$(date +%s.%N)
@@ -101,9 +83,8 @@ run() {
 	wait $sampler || true
 	curl -sf "$base/_stats" >"$out/stats"
 	wall=$(calc "$end - $start")
-	local chat emb bound
-	chat=$(jq -r .busy_s.chat "$out/stats") emb=$(jq -r .busy_s.embed "$out/stats")
-	bound=$(calc "($chat > $emb ? $chat : $emb) / $slots")
+	local bound
+	bound=$(service_bound "$slots")
 	printf '%-30s wall %6.2f s  bound %5.2f s  ratio %5s  chat %5s emb %4s  docs %3s failed %s  cpu %6s s  hub rss %s MB\n' \
 		"$label" "$wall" "$bound" "$(calc "$wall / $bound")" "$(jq -r .requests.chat "$out/stats")" \
 		"$(jq -r .requests.embed "$out/stats")" "$(jq -r .added "$out/report")" \
@@ -116,9 +97,9 @@ echo "nproc $(nproc); load $(cut -d' ' -f1-3 /proc/loadavg); latency $latency; $
 for c in "${cases[@]}"; do
 	case $c in
 	fixed) mkdir -p "$out/fixed"; printf '# One\n\nOne small file.\n' >"$out/fixed/one.md" ;;
-	a) corpus a 1 200 6000 ;;
-	b) corpus b 1 39 6000 1 300000 ;;
-	c) corpus c 4 1 5000000 ;;
+	a) gen_corpus a 1 200 6000 ;;
+	b) gen_corpus b 1 39 6000 1 300000 ;;
+	c) gen_corpus c 4 1 5000000 ;;
 	*) echo "unknown case $c" >&2; exit 2 ;;
 	esac
 	for ((i = 1; i <= runs; i++)); do

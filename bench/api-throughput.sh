@@ -24,7 +24,6 @@ cd "$(dirname "$0")/.."
 BIN=${DOCPIPE_BIN:-bin}
 cases=("$@")
 [ ${#cases[@]} -gt 0 ] || cases=(a b c d e storm)
-latency=embed=20+4,chat=20+0.015
 out=$(mktemp -d /tmp/docpipe-api-tp.XXXXXX)
 server=
 cleanup() {
@@ -34,31 +33,12 @@ cleanup() {
 trap cleanup EXIT
 unset OPENAI_API_KEY DATABASE_URL PGHOST PGDATABASE
 
-calc() { awk "BEGIN { printf \"%.2f\", $1 }"; }
+. bench/api-common.sh
 
-# serve SLOTS [fakeapi options...]: (re)starts the test server.
-serve() {
-	[ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null || true
-	: >"$out/port"
-	/usr/bin/python3 tests/fakeapi.py --port 0 --slots "$@" --latency "$latency" --no-log \
-		>"$out/port" 2>"$out/server.err" &
-	server=$!
-	for _ in $(seq 100); do [ -s "$out/port" ] && break; sleep 0.05; done
-	base=http://127.0.0.1:$(awk '{print $2}' "$out/port")
-	export OPENAI_BASE_URL=$base/v1
-}
-reset() { curl -sf -X POST -d '{}' "$base/_reset" >/dev/null; }
-
-# corpus NAME SEED FILES SIZE [FILES2 SIZE2]: chunked documents in $out/NAME.ndjson
-# (seeds picked for sizes near the ones asked: gen-corpus varies them).
+# corpus NAME SEED FILES SIZE [FILES2 SIZE2]: chunked documents in $out/NAME.ndjson.
 corpus() {
-	local name=$1
-	shift
-	mkdir -p "$out/$name"
-	bench/gen-corpus --seed "$1" --files "$2" --size "$3" --out "$out/$name/a" >/dev/null
-	shift
-	[ $# -gt 2 ] && bench/gen-corpus --seed 4 --files "$3" --size "$4" --out "$out/$name/b" >/dev/null
-	"$BIN/docpipe-discover" "$out/$name" | "$BIN/docpipe-chunk" >"$out/$name.ndjson"
+	gen_corpus "$@"
+	"$BIN/docpipe-discover" "$out/$1" | "$BIN/docpipe-chunk" >"$out/$1.ndjson"
 }
 
 # run LABEL CORPUS SLOTS THREADS [summarize-only|embed-first]: one timed run;
@@ -86,9 +66,8 @@ run() {
 	end=$(date +%s.%N)
 	curl -sf "$base/_stats" >"$out/stats"
 	wall=$(calc "$end - $start")
-	local chat emb bound failed docs_n level r429
-	chat=$(jq -r .busy_s.chat "$out/stats") emb=$(jq -r .busy_s.embed "$out/stats")
-	bound=$(calc "($chat > $emb ? $chat : $emb) / $slots")
+	local bound failed docs_n level r429
+	bound=$(service_bound "$slots")
 	failed=$(jq -r 'select(.kind=="error") | .path' "$out/res.ndjson" | wc -l)
 	docs_n=$(jq -r 'select(.kind=="document") | .path' "$out/res.ndjson" | wc -l)
 	level=$(grep -o 'in flight: [0-9]* at the end, [0-9]* at most' "$out/sum.err" |

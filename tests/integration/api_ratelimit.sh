@@ -6,28 +6,15 @@
 . "$(dirname "$0")/../lib/tap.sh"
 set -o pipefail
 unset DATABASE_URL OPENAI_API_KEY PGDATABASE
-PY=/usr/bin/python3
 SERVER=
 trap 'kill $SERVER 2>/dev/null; rm -rf "$T_DIR"' EXIT
 
 # One document of 400 chunks: 400 chunk summaries, 2 section summaries
 # and the combining request.
-"$PY" - "$T_DIR" <<'PY'
-import json, sys
-print(json.dumps({"v": 1, "kind": "document", "path": "/big.md", "chunks": [
-    {"seq": i, "text": "chunk %d: %s" % (i, " ".join(["word"] * 30)), "heading": ["H"]}
-    for i in range(400)]}), file=open(sys.argv[1] + "/big.ndjson", "w"))
-print(json.dumps({"v": 1, "kind": "document", "path": "/small.md", "chunks": [
-    {"seq": i, "text": "chunk %d: %s" % (i, " ".join(["word"] * 30)), "heading": ["H"]}
-    for i in range(100)]}), file=open(sys.argv[1] + "/small.ndjson", "w"))
-PY
+chunked_doc /big.md 400 >"$T_DIR/big.ndjson"
+chunked_doc /small.md 100 >"$T_DIR/small.ndjson"
 
-"$PY" "$TOP/tests/fakeapi.py" --port 0 --slots 64 --latency chat=20 --rpm 3000 --no-log \
-	>"$T_DIR/port" 2>"$T_DIR/server.err" &
-SERVER=$!
-for _ in $(seq 100); do [ -s "$T_DIR/port" ] && break; sleep 0.05; done
-BASE=http://127.0.0.1:$(awk '{print $2}' "$T_DIR/port")
-export OPENAI_BASE_URL=$BASE/v1
+fakeapi --slots 64 --latency chat=20 --rpm 3000 --no-log
 control() { curl -sf -X POST -d "$1" "$BASE/_control" >/dev/null; }
 summarize() {
 	docpipe-summarize --backend openai --no-reuse --chunk-summaries --max-threads 32 "$@" \

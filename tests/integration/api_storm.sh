@@ -7,23 +7,11 @@
 . "$(dirname "$0")/../lib/tap.sh"
 set -o pipefail
 unset DATABASE_URL OPENAI_API_KEY PGDATABASE
-PY=/usr/bin/python3
 SERVER=
 trap 'kill $SERVER 2>/dev/null; rm -rf "$T_DIR"' EXIT
 
-"$PY" - "$T_DIR" <<'PY'
-import json, sys
-print(json.dumps({"v": 1, "kind": "document", "path": "/big.md", "chunks": [
-    {"seq": i, "text": "chunk %d: %s" % (i, " ".join(["word"] * 30)), "heading": ["H"]}
-    for i in range(80)]}), file=open(sys.argv[1] + "/big.ndjson", "w"))
-PY
-
-"$PY" "$TOP/tests/fakeapi.py" --port 0 --slots 16 --latency chat=20 --rate-429 0.3 \
-	--rate-5xx 0.05 --retry-after 0.2 >"$T_DIR/port" 2>"$T_DIR/server.err" &
-SERVER=$!
-for _ in $(seq 100); do [ -s "$T_DIR/port" ] && break; sleep 0.05; done
-BASE=http://127.0.0.1:$(awk '{print $2}' "$T_DIR/port")
-export OPENAI_BASE_URL=$BASE/v1
+chunked_doc /big.md 80 >"$T_DIR/big.ndjson"
+fakeapi --slots 16 --latency chat=20 --rate-429 0.3 --rate-5xx 0.05 --retry-after 0.2
 
 start=$(date +%s.%N)
 timeout 240 docpipe-summarize --backend openai --no-reuse --chunk-summaries --threads auto \

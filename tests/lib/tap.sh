@@ -150,3 +150,23 @@ numbered_docs() {
 		printf '# %s %d\n\n%s\n' "$4" "$i" "$(seq -s ' ' "$i" $((i + $3)))" >"$1/$4$i.md"
 	done
 }
+# fakeapi ARGS...: starts tests/fakeapi.py --port 0 ARGS in the background
+# (its pid in SERVER: the caller's EXIT trap kills it), waits for its port,
+# sets BASE to its root URL and exports OPENAI_BASE_URL.
+fakeapi() {
+	/usr/bin/python3 "$TOP/tests/fakeapi.py" --port 0 "$@" >"$T_DIR/port" 2>"$T_DIR/server.err" &
+	SERVER=$!
+	local _
+	for _ in $(seq 100); do [ -s "$T_DIR/port" ] && break; sleep 0.05; done
+	BASE=http://127.0.0.1:$(awk '{print $2}' "$T_DIR/port")
+	export OPENAI_BASE_URL=$BASE/v1
+}
+# chunked_doc PATH N: one document record of N chunks of 31 words each.
+chunked_doc() {
+	/usr/bin/python3 - "$1" "$2" <<'PY'
+import json, sys
+print(json.dumps({"v": 1, "kind": "document", "path": sys.argv[1], "chunks": [
+    {"seq": i, "text": "chunk %d: %s" % (i, " ".join(["word"] * 30)), "heading": ["H"]}
+    for i in range(int(sys.argv[2]))]}))
+PY
+}
