@@ -223,10 +223,13 @@ static int search(PGconn *db, const query_corpus *corpus, query_opts *o, const c
 	rc = query_sides(db, corpus, o, err);
 	if (o->notice != NULL)
 		dp_diag("notice: %s", o->notice);
-	if (rc != DP_EXIT_OK)
-		return rc;
-	*results = query_run(db, corpus, o, err);
-	return jv_is_valid(*results) ? DP_EXIT_OK : DP_EXIT_SYSTEM;
+	if (rc == DP_EXIT_OK) {
+		*results = query_run(db, corpus, o, err);
+		rc = jv_is_valid(*results) ? DP_EXIT_OK : DP_EXIT_SYSTEM;
+	}
+	free(o->terms);
+	o->terms = NULL;
+	return rc;
 }
 
 /* Connects, reads the corpus, searches and prints.  Returns the exit

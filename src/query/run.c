@@ -34,7 +34,7 @@ int query_sides(PGconn *db, const query_corpus *c, query_opts *o, dp_err *err)
 		o->notice = "no full-text index yet (run docpipe-store once to add it);"
 			    " vector ranking only";
 	} else if (o->mode != QUERY_VECTOR) {
-		if ((o->text_terms = query_text_terms(db, c, o->question, NULL, err)) < 0)
+		if ((o->text_terms = query_text_terms(db, c, o->question, &o->terms, err)) < 0)
 			return DP_EXIT_SYSTEM;
 	}
 	if (o->mode == QUERY_TEXT && o->text_terms == 0) {
@@ -68,15 +68,13 @@ jv query_run(PGconn *db, const query_corpus *c, const query_opts *o, dp_err *err
 	size_t nv = 0, nt = 0;
 	query_ids ids = {0};
 	query_fused *fused = NULL;
-	char *terms = NULL;
+	const char *terms = o->text_terms > 0 ? o->terms : NULL;
 	jv out = jv_invalid();
 	int filtered = query_filter_active(&o->filter);
 	int rerank = o->q != NULL && o->text_terms > 0 && o->mode == QUERY_HYBRID &&
 		     !query_is_pgvector(c) && query_chunk_estimate(db) > QUERY_SCAN_MAX;
 
 	if (filtered && query_filter_ids(db, &o->filter, &ids, err) < 0)
-		goto done;
-	if (o->text_terms > 0 && query_text_terms(db, c, o->question, &terms, err) < 0)
 		goto done;
 	if (terms != NULL &&
 	    query_text_search(db, terms, o->text_terms, o->text_rank,
@@ -98,7 +96,6 @@ done:
 	free(v);
 	free(t);
 	free(fused);
-	free(terms);
 	query_ids_free(&ids);
 	return out;
 }

@@ -39,6 +39,8 @@ typedef struct query_opts {
 	const char *question;
 	const float *q;      /* the unit question vector; NULL: no vector side */
 	int text_terms;      /* set by query_sides: the question's search terms, 0: no text side */
+	char *terms;         /* set by query_sides: those terms as a text[] literal, or NULL;
+				owned: the caller frees it (free) after query_run */
 	const char *notice;  /* set by query_sides: a static string for stderr, or NULL */
 } query_opts;
 
