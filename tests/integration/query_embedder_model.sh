@@ -7,11 +7,8 @@
 cd "$T_DIR"
 set -o pipefail
 
-doc() { # doc PATH HASH TEXT
-	printf '{"v":1,"kind":"document","path":"%s","root":"/m","hash":"%s","chunker":"t","chunks":[{"seq":0,"text":"%s"}]}\n' "$@"
-}
-{ doc /m/keys.md k1 "To rotate the signing keys run keyctl rotate."
-  doc /m/cafe.md c1 "The cafe serves coffee and croissants every morning."; } >docs.ndjson
+{ doc_record /m/keys.md k1 "To rotate the signing keys run keyctl rotate."
+  doc_record /m/cafe.md c1 "The cafe serves coffee and croissants every morning."; } >docs.ndjson
 
 newdb || exit 1
 docpipe-embed --model fh-v2 <docs.ndjson | docpipe-store -q >/dev/null
@@ -30,7 +27,7 @@ is "$(docpipe-query --json -k 1 'rotate keys' | jq -r .path)" /m/keys.md "hybrid
 
 # fh-v2 into the fh-v1 corpus: every document fails, unchanged ones too
 # (the embedder is part of a document's fingerprint).
-doc /m/new.md n1 "Brand new text." | cat docs.ndjson - | docpipe-embed --model fh-v2 | docpipe-store -q >r2.ndjson 2>/dev/null
+doc_record /m/new.md n1 "Brand new text." | cat docs.ndjson - | docpipe-embed --model fh-v2 | docpipe-store -q >r2.ndjson 2>/dev/null
 is "$(jq -r 'select(.path == "/m/new.md") | .status' r2.ndjson)" failed "a new fh-v2 document: a failed receipt"
 like "$(jq -r 'select(.path == "/m/keys.md") | .error' r2.ndjson)" "embedded with local/fh-v2 .* corpus uses local/fh-v1.*re-embed" "an unchanged one re-embedded with fh-v2: refused, naming the fix"
 is "$(sql "SELECT count(*) FROM docpipe.documents WHERE embedder = 'local/fh-v1'")" 2 "the fh-v1 documents are kept"

@@ -9,11 +9,8 @@
 cd "$T_DIR"
 set -o pipefail
 
-doc() { # doc PATH HASH TEXT
-	printf '{"v":1,"kind":"document","path":"%s","root":"/h","hash":"%s","chunker":"t","chunks":[{"seq":0,"text":"%s"}]}\n' "$@"
-}
-{ doc /h/apart.md a1 "Art of the state: state art."
-  doc /h/compound.md c1 "Our new compiler is state-of-the-art, and its error messages are the clearest we have seen in any language tool."; } >docs.ndjson
+{ doc_record /h/apart.md a1 "Art of the state: state art."
+  doc_record /h/compound.md c1 "Our new compiler is state-of-the-art, and its error messages are the clearest we have seen in any language tool."; } >docs.ndjson
 
 newdb || exit 1
 docpipe-embed <docs.ndjson | docpipe-store -q >/dev/null

@@ -170,3 +170,9 @@ print(json.dumps({"v": 1, "kind": "document", "path": sys.argv[1], "chunks": [
     for i in range(int(sys.argv[2]))]}))
 PY
 }
+# doc_record PATH HASH TEXT: a document record of one chunk (TEXT: no
+# characters JSON must escape), root the directory of PATH.
+doc_record() {
+	printf '{"v":1,"kind":"document","path":"%s","root":"%s","hash":"%s","chunker":"t","chunks":[{"seq":0,"text":"%s"}]}\n' \
+		"$1" "${1%/*}" "$2" "$3"
+}
