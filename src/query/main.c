@@ -41,20 +41,25 @@ static void usage(FILE *out)
 		"  --text-weight W     weight of the text ranking in the fusion, the vector\n"
 		"                      ranking's being 1 (default %g)\n"
 		"  --per-document N    at most N chunks of one document before the others\n"
-		"                      (default %d: no limit)\n"
+		"                      (default %d in hybrid mode, else 0; 0: no limit)\n"
+		"  --prf N             hybrid: add the vectors of the text ranking's first N\n"
+		"                      chunks to the question's (pseudo-relevance feedback;\n"
+		"                      default %d; 0: off)\n"
+		"  --prf-weight W      their mean's weight, the question's being 1 (default %g)\n"
 		"  --text-rank R       bm25 (default) or cd (PostgreSQL's ts_rank_cd)\n"
 		"  --vector BASE64     search with this vector (float32 LE, base64) instead\n"
 		"                      of embedding QUESTION\n"
 		"  --db-env NAME       read the connection URL from $NAME\n"
 		"\n%s\n%s",
 		QUERY_K_MAX, QUERY_EF_SEARCH_DEFAULT, QUERY_RRF_K_DEFAULT, QUERY_TEXT_WEIGHT_DEFAULT,
-		QUERY_PER_DOC_DEFAULT, dp_cli_help,
+		QUERY_PER_DOC_HYBRID, QUERY_PRF_DEFAULT, QUERY_PRF_WEIGHT_DEFAULT, dp_cli_help,
 		dp_exit_codes_help);
 }
 
 enum {
 	OPT_JSON = 0x2000, OPT_VECTOR, OPT_DB_ENV, OPT_MODE, OPT_PATH, OPT_WHERE, OPT_SINCE,
-	OPT_EF_SEARCH, OPT_RRF_K, OPT_TEXT_WEIGHT, OPT_TEXT_RANK, OPT_FUSION, OPT_PER_DOC, OPT_HELP
+	OPT_EF_SEARCH, OPT_RRF_K, OPT_TEXT_WEIGHT, OPT_TEXT_RANK, OPT_FUSION, OPT_PER_DOC, OPT_PRF,
+	OPT_PRF_WEIGHT, OPT_HELP
 };
 
 /* The exit status for a failed dp_embedder_embed (a dp_http_status). */
@@ -107,6 +112,20 @@ static int decode_vector(const char *base64, float *q, size_t dim, dp_err *err)
 	return rc;
 }
 
+/* A weight from 0 to 1000 into *w.  Returns 0, or -1 with err. */
+static int parse_weight(const char *name, const char *arg, double *w, dp_err *err)
+{
+	char *end;
+	double x = strtod(arg, &end);
+
+	if (end != arg && *end == '\0' && x >= 0 && x <= 1000) {
+		*w = x;
+		return 0;
+	}
+	dp_err_set(err, "--%s: '%s' is not a number from 0 to 1000", name, arg);
+	return -1;
+}
+
 /* Parses one option of query's own (not the shared ones) into o.
  * Returns 0, or -1 with err. */
 static int query_option(int opt, const char *arg, query_opts *o, dp_err *err)
@@ -155,15 +174,15 @@ static int query_option(int opt, const char *arg, query_opts *o, dp_err *err)
 			return -1;
 		o->fusion.per_doc = (int)n;
 		return 0;
-	case OPT_TEXT_WEIGHT: {
-		char *end;
-		o->fusion.text_weight = strtod(arg, &end);
-		if (end != arg && *end == '\0' && o->fusion.text_weight >= 0 &&
-		    o->fusion.text_weight <= 1000)
-			return 0;
-		dp_err_set(err, "--text-weight: '%s' is not a number from 0 to 1000", arg);
-		return -1;
-	}
+	case OPT_PRF:
+		if (dp_cli_parse_long("prf", arg, 0, QUERY_PRF_MAX, &n, err) < 0)
+			return -1;
+		o->prf = (int)n;
+		return 0;
+	case OPT_TEXT_WEIGHT:
+		return parse_weight("text-weight", arg, &o->fusion.text_weight, err);
+	case OPT_PRF_WEIGHT:
+		return parse_weight("prf-weight", arg, &o->prf_weight, err);
 	case OPT_PATH:
 		return query_filter_add_path(&o->filter, arg, err);
 	case OPT_WHERE:
@@ -279,6 +298,8 @@ int main(int argc, char **argv)
 		{"text-rank", required_argument, NULL, OPT_TEXT_RANK},
 		{"fusion", required_argument, NULL, OPT_FUSION},
 		{"per-document", required_argument, NULL, OPT_PER_DOC},
+		{"prf", required_argument, NULL, OPT_PRF},
+		{"prf-weight", required_argument, NULL, OPT_PRF_WEIGHT},
 		{"help", no_argument, NULL, OPT_HELP},
 		DP_CLI_LONGOPTS,
 		{NULL, 0, NULL, 0},
@@ -288,7 +309,8 @@ int main(int argc, char **argv)
 	query_opts o = {.mode = QUERY_HYBRID, .k = 5, .ef_search = QUERY_EF_SEARCH_DEFAULT,
 			.fusion = {.rule = QUERY_FUSE_ZSCORE, .rrf_k = QUERY_RRF_K_DEFAULT,
 				   .text_weight = QUERY_TEXT_WEIGHT_DEFAULT,
-				   .per_doc = QUERY_PER_DOC_DEFAULT},
+				   .per_doc = -1 /* the mode's default */},
+			.prf = QUERY_PRF_DEFAULT, .prf_weight = QUERY_PRF_WEIGHT_DEFAULT,
 			.text_rank = QUERY_RANK_BM25};
 	int json = 0, opt, rc = -1; /* -1: parsing goes on */
 	dp_err err;
@@ -326,6 +348,8 @@ int main(int argc, char **argv)
 		rc = DP_EXIT_USAGE;
 		goto out;
 	}
+	if (o.fusion.per_doc < 0)
+		o.fusion.per_doc = o.mode == QUERY_HYBRID ? QUERY_PER_DOC_HYBRID : 0;
 	o.question = optind < argc ? argv[optind] : "";
 	rc = connect_and_search(&cli, db_env, &o, vector, json);
 out:

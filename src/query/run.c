@@ -2,6 +2,8 @@
 
 #include <stdlib.h>
 
+#include "vec.h"
+
 #include "fuse.h"
 
 static int zero_vector(const float *q, size_t dim)
@@ -49,14 +51,35 @@ int query_sides(PGconn *db, const query_corpus *c, query_opts *o, dp_err *err)
 	return DP_EXIT_OK;
 }
 
+/* Rocchio's pseudo-relevance feedback: into q2 (dim floats) the unit
+ * question vector plus o->prf_weight times the mean unit vector of the
+ * text side's first o->prf hits t, normalized.  Returns 1 with q2 set, 0
+ * when there is nothing to add (q2 unused), -1 with err. */
+static int feedback_vector(PGconn *db, const query_corpus *c, const query_opts *o,
+			   const query_hit *t, size_t nt, float *q2, dp_err *err)
+{
+	size_t dim = (size_t)c->dim;
+
+	for (size_t i = 0; i < dim; i++)
+		q2[i] = 0;
+	int n = query_hits_centroid(db, c, t, nt < (size_t)o->prf ? nt : (size_t)o->prf, q2, err);
+	if (n <= 0)
+		return n;
+	for (size_t i = 0; i < dim; i++)
+		q2[i] = o->q[i] + (float)(o->prf_weight / n) * q2[i];
+	dp_vec_normalize(q2, dim);
+	return 1;
+}
+
 /* The vector side: all vectors, or (rerank) only the text candidates t. */
-static int vector_side(PGconn *db, const query_corpus *c, const query_opts *o, size_t pool,
+static int vector_side(PGconn *db, const query_corpus *c, const query_opts *o, const float *q,
+		       size_t pool,
 		       const query_ids *ids, const query_hit *t, size_t nt, int rerank,
 		       query_hit **v, size_t *nv, dp_err *err)
 {
 	if (rerank && nt > 0)
-		return query_vector_rerank(db, c, o->q, t, nt, pool, v, nv, err);
-	return query_vector_search(db, c, o->q, pool, o->ef_search, ids, v, nv, err);
+		return query_vector_rerank(db, c, q, t, nt, pool, v, nv, err);
+	return query_vector_search(db, c, q, pool, o->ef_search, ids, v, nv, err);
 }
 
 jv query_run(PGconn *db, const query_corpus *c, const query_opts *o, dp_err *err)
@@ -68,6 +91,8 @@ jv query_run(PGconn *db, const query_corpus *c, const query_opts *o, dp_err *err
 	size_t nv = 0, nt = 0;
 	query_ids ids = {0};
 	query_fused *fused = NULL;
+	float *q2 = NULL;
+	const float *q = o->q;
 	const char *terms = o->text_terms > 0 ? o->terms : NULL;
 	jv out = jv_invalid();
 	int filtered = query_filter_active(&o->filter);
@@ -81,8 +106,19 @@ jv query_run(PGconn *db, const query_corpus *c, const query_opts *o, dp_err *err
 			      rerank && pool < QUERY_RERANK_POOL ? QUERY_RERANK_POOL : pool,
 			      filtered ? &ids : NULL, &t, &nt, err) < 0)
 		goto done;
-	if (o->q != NULL && vector_side(db, c, o, pool, filtered ? &ids : NULL, t, nt, rerank,
-					&v, &nv, err) < 0)
+	if (q != NULL && o->prf > 0 && nt > 0) {
+		int fb;
+		if ((q2 = malloc((size_t)c->dim * sizeof *q2)) == NULL) {
+			dp_err_set(err, "out of memory");
+			goto done;
+		}
+		if ((fb = feedback_vector(db, c, o, t, nt, q2, err)) < 0)
+			goto done;
+		if (fb > 0)
+			q = q2;
+	}
+	if (q != NULL && vector_side(db, c, o, q, pool, filtered ? &ids : NULL, t, nt, rerank,
+				     &v, &nv, err) < 0)
 		goto done;
 	if (nt > pool)
 		nt = pool;
@@ -96,6 +132,7 @@ done:
 	free(v);
 	free(t);
 	free(fused);
+	free(q2);
 	query_ids_free(&ids);
 	return out;
 }

@@ -28,6 +28,9 @@
  * without text matches scan as before. */
 #define QUERY_SCAN_MAX 20000
 #define QUERY_RERANK_POOL 1000
+/* Pseudo-relevance feedback defaults (--prf, --prf-weight). */
+#define QUERY_PRF_DEFAULT 1
+#define QUERY_PRF_WEIGHT_DEFAULT 1.0
 
 typedef struct query_opts {
 	enum query_mode mode;
@@ -38,6 +41,8 @@ typedef struct query_opts {
 	query_filter filter;
 	const char *question;
 	const float *q;      /* the unit question vector; NULL: no vector side */
+	int prf;             /* hybrid: the text side's first prf hits' vectors join q (0: off) */
+	double prf_weight;   /* their mean's weight against q's 1 */
 	int text_terms;      /* set by query_sides: the question's search terms, 0: no text side */
 	char *terms;         /* set by query_sides: those terms as a text[] literal, or NULL;
 				owned: the caller frees it (free) after query_run */

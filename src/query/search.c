@@ -428,6 +428,68 @@ done:
 	return rc;
 }
 
+/* Adds the unit vector of one stored vector in PostgreSQL's array text
+ * form ("{0.1,-2e-05,...}") to sum.  Returns 1 added, 0 a zero vector,
+ * -1 with err when it is not dim numbers. */
+static int add_unit_vector(const char *text, float *sum, size_t dim, dp_err *err)
+{
+	double v[QUERY_PRF_DIM_MAX], norm = 0;
+	const char *p = text;
+	char *end;
+
+	if (*p++ != '{' || dim > QUERY_PRF_DIM_MAX)
+		goto bad;
+	for (size_t i = 0; i < dim; i++, p = end + 1) {
+		v[i] = strtod(p, &end);
+		if (end == p || *end != (i + 1 < dim ? ',' : '}'))
+			goto bad;
+		norm += v[i] * v[i];
+	}
+	if (norm == 0)
+		return 0;
+	norm = sqrt(norm);
+	for (size_t i = 0; i < dim; i++)
+		sum[i] += (float)(v[i] / norm);
+	return 1;
+bad:
+	dp_err_set(err, "unexpected stored vector (not %zu numbers)", dim);
+	return -1;
+}
+
+int query_hits_centroid(PGconn *db, const query_corpus *c, const query_hit *hits, size_t n,
+			float *sum, dp_err *err)
+{
+	int64_t ids[QUERY_PRF_MAX], seqs[QUERY_PRF_MAX];
+	int added = 0;
+
+	if (n > QUERY_PRF_MAX)
+		n = QUERY_PRF_MAX;
+	for (size_t i = 0; i < n; i++) {
+		ids[i] = hits[i].doc_id;
+		seqs[i] = hits[i].seq;
+	}
+	char *idl = query_int_array(ids, n), *seql = query_int_array(seqs, n);
+	const char *params[] = {idl, seql};
+	PGresult *res = NULL;
+	/* real[] and pgvector's vector and halfvec all cast to real[]. */
+	if (idl == NULL || seql == NULL)
+		dp_err_set(err, "out of memory");
+	else
+		res = dp_db_query(db, "SELECT c.embedding::real[]::text FROM unnest($1::bigint[], $2::int[])"
+				  " AS h(id, seq) JOIN docpipe.chunks c ON c.document_id = h.id"
+				  " AND c.seq = h.seq WHERE c.embedding IS NOT NULL", 2, params, err);
+	for (int i = 0; res != NULL && i < PQntuples(res) && added >= 0; i++) {
+		int rc = add_unit_vector(PQgetvalue(res, i, 0), sum, (size_t)c->dim, err);
+		added = rc < 0 ? -1 : added + rc;
+	}
+	if (res == NULL)
+		added = -1;
+	PQclear(res);
+	free(idl);
+	free(seql);
+	return added;
+}
+
 double query_chunk_estimate(PGconn *db)
 {
 	PGresult *res = PQexec(db, "SELECT reltuples FROM pg_class WHERE oid = 'docpipe.chunks'::regclass");

@@ -82,6 +82,17 @@ int query_is_pgvector(const query_corpus *c);
 int query_vector_rerank(PGconn *db, const query_corpus *c, const float *q, const query_hit *cands,
 			size_t ncands, size_t n, query_hit **out, size_t *nout, dp_err *err);
 
+/* Pseudo-relevance feedback (docpipe-query --prf): at most this many
+ * text hits lend their vectors to the question's; vectors of at most
+ * QUERY_PRF_DIM_MAX dimensions. */
+#define QUERY_PRF_MAX 50
+#define QUERY_PRF_DIM_MAX 8192
+/* Adds the unit vectors of the stored chunks hits (the first
+ * QUERY_PRF_MAX of n; zero vectors and chunks without one are skipped) to
+ * sum (c->dim floats, the caller's).  Returns how many were added, or -1
+ * with err. */
+int query_hits_centroid(PGconn *db, const query_corpus *c, const query_hit *hits, size_t n,
+			float *sum, dp_err *err);
 /* The planner's estimate of the number of chunks (-1 unknown: never
  * analyzed, or an error; the caller then assumes a small corpus). */
 double query_chunk_estimate(PGconn *db);
