@@ -1,0 +1,49 @@
+#!/bin/bash
+# docpipe-query's hybrid defaults of issue 11's third pass, over chunks with
+# known vectors: pseudo-relevance feedback (--prf: the text side's first
+# hit's vector joins the question's, so a chunk like the text's best hit
+# but without its words rises on the vector side) and at most one chunk
+# per document first (--per-document 1 in hybrid mode; vector and text
+# mode keep each side's own order).  Runs with real[]; tests/run runs it
+# again with pgvector's vector type (the feedback reads vector::real[]).
+. "$(dirname "$0")/../lib/tap.sh"
+cd "$T_DIR"
+set -o pipefail
+
+v() { python3 -c 'import base64,struct,sys; print(base64.b64encode(struct.pack("<4f",*map(float,sys.argv[1:]))).decode())' "$@"; }
+E0=$(v 1 0 0 0)
+python3 - >docs.ndjson <<'PY'
+import base64, json, struct
+def v(*x): return base64.b64encode(struct.pack("<4f", *x)).decode()
+docs = [  # path, [(text, vector)]: cosines to E0 1, 0.6, 0, 0
+    ("/p/hit.md", [("The zorblat setting turns the cache off.", (0, 1, 0, 0))]),
+    ("/p/near.md", [("Switching off caching makes every request slower.", (0, 0.9, 0.44, 0))]),
+    ("/p/q.md", [("An unrelated page the question vector points at.", (1, 0, 0, 0))]),
+    ("/p/far.md", [("Another page, halfway to the question vector.", (0.6, 0, 0.8, 0))]),
+    ("/p/two.md", [("Quux appears here first.", (0, 0, 0, 1)), ("Quux appears here again.", (0, 0, 0.1, 1))]),
+]
+for path, chunks in docs:
+    print(json.dumps({"v": 1, "kind": "document", "path": path, "root": "/p", "hash": path,
+        "mtime": 1700000000, "chunker": "t", "embedder": "local/fh-v1", "dim": 4,
+        "chunks": [{"seq": i, "text": t, "heading": [], "vec": v(*x)} for i, (t, x) in enumerate(chunks)]}))
+PY
+q() { docpipe-query --json --vector "$E0" "$@" | jq -r '.path + "#" + (.seq|tostring)' | paste -sd ' ' -; }
+
+newdb || exit 1
+docpipe-store -q <docs.ndjson >/dev/null
+is "$?" 0 "stored"
+# Feedback: q' = E0 + hit's vector: near.md (0.635) passes far.md (0.424).
+is "$(q -k 4 zorblat)" "/p/hit.md#0 /p/q.md#0 /p/near.md#0 /p/far.md#0" "hybrid (default --prf 1): the chunk like the text's best hit ranks above far.md"
+is "$(q -k 4 --prf 0 zorblat)" "/p/hit.md#0 /p/q.md#0 /p/far.md#0 /p/near.md#0" "--prf 0: the question vector alone puts far.md above it"
+is "$(docpipe-query --json -k 1 --vector "$E0" zorblat | jq -r '.vector_score * 1000 | round')" 707 \
+	"--json: vector_score is the cosine to the question with feedback"
+is "$(q -k 4 --prf 1 --prf-weight 0 zorblat)" "/p/hit.md#0 /p/q.md#0 /p/far.md#0 /p/near.md#0" "--prf-weight 0: no feedback"
+is "$(q -k 2 --mode vector --prf 1 zorblat)" "/p/q.md#0 /p/far.md#0" "vector mode: no feedback (no text side)"
+is "$(q -k 2 --prf 1 '?')" "/p/q.md#0 /p/far.md#0" "hybrid, a question without terms: the vector side alone"
+# At most one chunk per document first, in hybrid mode only.
+is "$(q -k 2 quux)" "/p/two.md#0 /p/q.md#0" "hybrid (default --per-document 1): one chunk of two.md, then another document"
+is "$(q -k 2 --per-document 0 quux)" "/p/two.md#0 /p/two.md#1" "--per-document 0: both chunks of two.md"
+is "$(q -k 2 --mode text quux)" "/p/two.md#0 /p/two.md#1" "text mode: no per-document limit by default"
+docpipe-query --prf 51 x 2>/dev/null; is "$?" 2 "--prf above 50: exit 2"
+docpipe-query --prf-weight -1 x 2>/dev/null; is "$?" 2 "--prf-weight below 0: exit 2"
+done_testing
