@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Compares fusion rules offline: each side's top 50 (docpipe-query
 --mode vector / --mode text, the real hybrid's pools) is fetched once per
-question and saved; the rules then fuse the saved rankings.
+question and saved; the rules then fuse the saved rankings.  The vector
+side is the question's own vector: hybrid's pseudo-relevance feedback
+(docpipe-query --prf) is not reproduced, so a rule here equals
+docpipe-query with --prf 0.
 
   fusion.py dump OUT.json chunking CHUNKS.ndjson QUESTIONS.jsonl
   fusion.py dump OUT.json files CORPUS QUESTIONS.jsonl

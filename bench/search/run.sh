@@ -4,15 +4,19 @@
 #  (a) ../shared/eval/chunking: token-level recall@5 / IoU@5 (its README);
 #  (b) ../shared/corpora (rust-book, hugo-docs): expected file in the top 5 /
 #      first, for questions-corpora.jsonl (the 24 questions the defaults were
-#      tuned on) and questions-heldout.jsonl (40 questions committed before
-#      any result; never tuned on).
+#      first tuned on), questions-heldout.jsonl (40 questions committed before
+#      any result of the second pass; tuning data since the third) and
+#      questions-heldout2.jsonl (40 questions committed before any result of
+#      the third pass; never tuned on).
 #   bench/search/run.sh [SHARED_DIR]     (default /work/shared)
 #   EMBED_MODEL=fh-v2 bench/search/run.sh   the other local embedder (default: fh-v1)
 #   FUSION=1 bench/search/run.sh            also saves each side's top 50 and
 #       compares fusion rules offline (fusion.py), tuning sets and held-out
 #       set in separate tables
-# Extra variants: the previous fusion (RRF k 10, text weight 2, no
-# per-document limit), at most 2 chunks per document, ts_rank_cd.
+# Extra variants: hybrid as before the third pass (no feedback, no
+# per-document limit), each of the two without the other, text with the
+# hybrid's per-document limit, the second pass's predecessor (RRF k 10,
+# text weight 2), at most 2 chunks per document, ts_rank_cd.
 set -eu
 cd "$(dirname "$0")/../.."
 shared=${1:-/work/shared}
@@ -33,7 +37,10 @@ load() { # load DB DIR...: discover, chunk, embed (local), store
 		 "$0"/docpipe-embed $EMBED_OPTS | "$0"/docpipe-store -q >/dev/null' "$B" "$@"
 }
 variants=("vector:--mode vector" "text:--mode text" "hybrid:--mode hybrid"
-	"hybrid-rrf10-w2-nolimit:--mode hybrid --fusion rrf --per-document 0"
+	"hybrid-before-prf0-doc0:--mode hybrid --prf 0 --per-document 0"
+	"hybrid-prf0:--mode hybrid --prf 0" "hybrid-doc0:--mode hybrid --per-document 0"
+	"text-doc1:--mode text --per-document 1"
+	"hybrid-rrf10-w2-prf0-doc0:--mode hybrid --fusion rrf --prf 0 --per-document 0"
 	"hybrid-doc2:--mode hybrid --per-document 2"
 	"text-cd:--mode text --text-rank cd")
 echo "# $(date -u +%FT%TZ) nproc $(nproc) load $(cut -d' ' -f1-3 /proc/loadavg) embedder ${EMBED_MODEL:-default}"
@@ -46,7 +53,7 @@ DATABASE_URL=$(url eval) python3 bench/search/eval.py chunking "$tmp/eval-chunks
 for c in rust-book:rust-book/src hugo-docs:hugo-docs/content/en; do
 	name=${c%%:*} db=${name//-/_}
 	TMPCHUNKS=/dev/null load "$db" "$shared/corpora/${c#*:}"
-	for set in corpora heldout; do
+	for set in corpora heldout heldout2; do
 		echo "## (b) $name, questions-$set.jsonl"
 		DATABASE_URL=$(url "$db") python3 bench/search/eval.py files "$name" \
 			"bench/search/questions-$set.jsonl" "${variants[@]}"
@@ -56,7 +63,7 @@ for c in rust-book:rust-book/src hugo-docs:hugo-docs/content/en; do
 done
 if [ -n "${FUSION:-}" ]; then
 	echo "## fusion rules offline: chunking eval, tuning questions, held-out questions"
-	python3 bench/search/fusion.py eval "$tmp/f-chunking.json" "$tmp"/f-corpora-*.json
-	python3 bench/search/fusion.py eval "$tmp"/f-heldout-*.json
+	python3 bench/search/fusion.py eval "$tmp/f-chunking.json" "$tmp"/f-corpora-*.json "$tmp"/f-heldout-*.json
+	python3 bench/search/fusion.py eval "$tmp"/f-heldout2-*.json
 fi
 echo "# done $(date -u +%FT%TZ) load $(cut -d' ' -f1-3 /proc/loadavg)"
