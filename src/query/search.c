@@ -428,32 +428,44 @@ done:
 	return rc;
 }
 
-/* Adds the unit vector of one stored vector in PostgreSQL's array text
- * form ("{0.1,-2e-05,...}") to sum.  Returns 1 added, 0 a zero vector,
- * -1 with err when it is not dim numbers. */
-static int add_unit_vector(const char *text, float *sum, size_t dim, dp_err *err)
+/* Parses PostgreSQL's array text form of dim numbers ("{0.1,-2e-05,...}"):
+ * with scale 0 returns their squared norm, else adds each times scale to
+ * sum.  Returns -1 when text is not dim numbers. */
+static double parse_vector(const char *text, size_t dim, float *sum, double scale)
 {
-	double v[QUERY_PRF_DIM_MAX], norm = 0;
 	const char *p = text;
+	double norm = 0;
 	char *end;
 
-	if (*p++ != '{' || dim > QUERY_PRF_DIM_MAX)
-		goto bad;
+	if (*p++ != '{')
+		return -1;
 	for (size_t i = 0; i < dim; i++, p = end + 1) {
-		v[i] = strtod(p, &end);
+		double x = strtod(p, &end);
 		if (end == p || *end != (i + 1 < dim ? ',' : '}'))
-			goto bad;
-		norm += v[i] * v[i];
+			return -1;
+		if (scale == 0)
+			norm += x * x;
+		else
+			sum[i] += (float)(x * scale);
+	}
+	return norm;
+}
+
+/* Adds the unit vector of a stored vector in array text form to sum.
+ * Returns 1 added, 0 a zero vector, -1 with err when it is not dim
+ * numbers. */
+static int add_unit_vector(const char *text, float *sum, size_t dim, dp_err *err)
+{
+	double norm = parse_vector(text, dim, NULL, 0);
+
+	if (norm < 0) {
+		dp_err_set(err, "unexpected stored vector (not %zu numbers)", dim);
+		return -1;
 	}
 	if (norm == 0)
 		return 0;
-	norm = sqrt(norm);
-	for (size_t i = 0; i < dim; i++)
-		sum[i] += (float)(v[i] / norm);
+	parse_vector(text, dim, sum, 1 / sqrt(norm));
 	return 1;
-bad:
-	dp_err_set(err, "unexpected stored vector (not %zu numbers)", dim);
-	return -1;
 }
 
 int query_hits_centroid(PGconn *db, const query_corpus *c, const query_hit *hits, size_t n,

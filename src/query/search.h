@@ -83,10 +83,8 @@ int query_vector_rerank(PGconn *db, const query_corpus *c, const float *q, const
 			size_t ncands, size_t n, query_hit **out, size_t *nout, dp_err *err);
 
 /* Pseudo-relevance feedback (docpipe-query --prf): at most this many
- * text hits lend their vectors to the question's; vectors of at most
- * QUERY_PRF_DIM_MAX dimensions. */
+ * text hits lend their vectors to the question's. */
 #define QUERY_PRF_MAX 50
-#define QUERY_PRF_DIM_MAX 8192
 /* Adds the unit vectors of the stored chunks hits (the first
  * QUERY_PRF_MAX of n; zero vectors and chunks without one are skipped) to
  * sum (c->dim floats, the caller's).  Returns how many were added, or -1
