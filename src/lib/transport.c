@@ -24,7 +24,7 @@
  * stopped replica ends within this (the store's reader thread, which the
  * signal does not interrupt, waited the whole of a 250 ms poll at the end
  * of every `docpipe run`); a wake-up of an idle socket costs microseconds. */
-#define DP_POLL_MS 50
+#define DP_POLL_MS 20
 
 struct dp_source {
 	dp_lines *lines; /* stdin, or NULL */
