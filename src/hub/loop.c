@@ -532,14 +532,19 @@ static void show_progress(struct hub *h, int final)
 	h->tty_lines = HUB_STAGES + 1;
 }
 
-/* Runs docpipe-store --sweep RUN ROOT... and counts its receipts. */
-static int sweep(struct hub *h, dp_err *err)
+/* A sweep under way: docpipe-store --sweep and the read end of its stdout. */
+struct sweep_job {
+	pid_t pid;
+	int fd;
+};
+
+/* Starts docpipe-store --sweep RUN ROOT... (job).  Returns 0, or -1 with
+ * err. */
+static int sweep_start(const hub_config *c, struct sweep_job *job, dp_err *err)
 {
-	const hub_config *c = h->cfg;
 	size_t n = 0, max = c->nsweep_args + c->nroots + 4;
 	char **argv = calloc(max, sizeof *argv);
 	int fds[2];
-	pid_t pid;
 	posix_spawn_file_actions_t fa;
 
 	if (argv == NULL || pipe(fds) != 0) {
@@ -557,7 +562,7 @@ static int sweep(struct hub *h, dp_err *err)
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
 	posix_spawn_file_actions_addclose(&fa, fds[0]);
-	int rc = posix_spawn(&pid, c->sweep_store, &fa, NULL, argv, environ);
+	int rc = posix_spawn(&job->pid, c->sweep_store, &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	free(argv);
 	close(fds[1]);
@@ -566,11 +571,21 @@ static int sweep(struct hub *h, dp_err *err)
 		dp_err_set(err, "sweep: %s: %s", c->sweep_store, strerror(rc));
 		return -1;
 	}
-	dp_lines *lines = dp_lines_new(fds[0], DP_RECORD_MAX_DEFAULT);
+	job->fd = fds[0];
+	return 0;
+}
+
+/* Counts the receipts of the sweep job (its deleted documents) and waits
+ * for it.  Returns 0 when it exited 0, else -1 with err. */
+static int sweep_finish(struct hub *h, struct sweep_job *job, dp_err *err)
+{
+	const char *store = h->cfg->sweep_store;
+	dp_lines *lines = dp_lines_new(job->fd, DP_RECORD_MAX_DEFAULT);
 	const char *line;
 	size_t len;
 	unsigned long lineno;
 	dp_err why;
+
 	while (lines != NULL && dp_lines_next(lines, &line, &len, &lineno, &why) == DP_LINES_OK) {
 		jv rec = dp_record_parse(line, len, &why);
 		const char *kind = jv_is_valid(rec) ? dp_record_kind(rec) : NULL;
@@ -579,16 +594,16 @@ static int sweep(struct hub *h, dp_err *err)
 		jv_free(rec);
 	}
 	dp_lines_free(&lines);
-	close(fds[0]);
+	close(job->fd);
 	int status = 0, waited;
-	while ((waited = (int)waitpid(pid, &status, 0)) < 0 && errno == EINTR)
+	while ((waited = (int)waitpid(job->pid, &status, 0)) < 0 && errno == EINTR)
 		;
 	if (waited < 0) {
-		dp_err_set(err, "sweep: waiting for %s: %s", c->sweep_store, strerror(errno));
+		dp_err_set(err, "sweep: waiting for %s: %s", store, strerror(errno));
 		return -1;
 	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		dp_err_set(err, "sweep: %s exited with status %d", c->sweep_store,
+		dp_err_set(err, "sweep: %s exited with status %d", store,
 			   WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 		return -1;
 	}
@@ -612,10 +627,11 @@ static int input_proven(struct hub *h, char *why, size_t size)
 			     size);
 }
 
-/* Sweeps when that is safe, and says why not otherwise (t->sweep,
- * t->sweep_why).  *complete: every document has its outcome; cleared when
- * the input does not prove the walk finished. */
-static void decide_sweep(struct hub *h, int *complete, dp_err *err)
+/* Starts the sweep when that is safe (job; returns 1), and says why not
+ * otherwise (t->sweep, t->sweep_why; returns 0).  *complete: every
+ * document has its outcome; cleared when the input does not prove the
+ * walk finished.  sweep_end ends a sweep started. */
+static int sweep_begin(struct hub *h, int *complete, struct sweep_job *job, dp_err *err)
 {
 	const hub_config *cfg = h->cfg;
 	hub_tally *t = &h->tally;
@@ -633,12 +649,28 @@ static void decide_sweep(struct hub *h, int *complete, dp_err *err)
 		snprintf(t->sweep_why, sizeof t->sweep_why, "%ld document(s) got no receipt", t->lost);
 	else if (!sweeps)
 		snprintf(t->sweep_why, sizeof t->sweep_why, "no sweep asked for");
-	else if (sweep(h, err) < 0)
+	else if (sweep_start(cfg, job, err) < 0)
 		t->sweep = "failed", snprintf(t->sweep_why, sizeof t->sweep_why, "%s", err->msg);
 	else
-		t->sweep = "done";
-	if (sweeps && strcmp(t->sweep, "done") != 0)
+		return 1;
+	if (sweeps)
 		dp_diag("sweep %s: %s", t->sweep, t->sweep_why);
+	return 0;
+}
+
+/* Ends the sweep sweep_begin started: its deleted documents counted,
+ * t->sweep "done" or "failed" (and why). */
+static void sweep_end(struct hub *h, struct sweep_job *job, dp_err *err)
+{
+	hub_tally *t = &h->tally;
+
+	if (sweep_finish(h, job, err) == 0) {
+		t->sweep = "done";
+		return;
+	}
+	t->sweep = "failed";
+	snprintf(t->sweep_why, sizeof t->sweep_why, "%s", err->msg);
+	dp_diag("sweep %s: %s", t->sweep, t->sweep_why);
 }
 
 /* --watch: once every document before the end record has its outcome, the
@@ -655,7 +687,9 @@ static void check_first_pass(struct hub *h)
 	for (size_t i = 0; i < h->win.size; i++)
 		if (h->win.slots[i].used && h->win.slots[i].seq < h->end_seq)
 			return;
-	decide_sweep(h, &complete, &err);
+	struct sweep_job job;
+	if (sweep_begin(h, &complete, &job, &err))
+		sweep_end(h, &job, &err);
 	h->first_pass = complete ? 1 : -1;
 	dp_diag("first pass %s: %ld documents (%ld added, %ld updated, %ld unchanged, %ld deleted, "
 		"%ld failed), sweep %s; watching for changes", complete ? "complete" : "NOT proven",
@@ -759,29 +793,24 @@ static void summary(const struct hub *h, jv report, int complete)
 	jv_free(report);
 }
 
-/* Decides the run's outcome once the loop ended, sweeps when that is
- * safe (with --watch: the first pass did), and prints the report.
- * *complete: every document has its outcome; cleared when the input does
- * not prove the walk finished (then the run counts as interrupted).
- * Returns the exit code. */
-static int finish(struct hub *h, int *complete, dp_err *err)
+/* Prints the report once the loop ended and the sweep (hub_run's) is
+ * over.  complete: every document has its outcome and the input proves
+ * the walk finished (else the run counts as interrupted).  Returns the
+ * exit code. */
+static int finish(struct hub *h, int complete)
 {
 	const hub_config *cfg = h->cfg;
 	hub_tally *t = &h->tally;
 
-	if (h->first_pass != 0) /* stopped while idle: a clean stop */
-		*complete = h->first_pass == 1 && h->win.used == 0;
-	else
-		decide_sweep(h, complete, err);
 	show_progress(h, 1);
-	jv report = hub_report(t, &h->stats, cfg->run, dp_clock_s() - h->started, *complete);
+	jv report = hub_report(t, &h->stats, cfg->run, dp_clock_s() - h->started, complete);
 	if (cfg->progress != HUB_PROGRESS_NONE)
-		summary(h, jv_copy(report), *complete);
+		summary(h, jv_copy(report), complete);
 	jv text = dp_record_dump(report);
 	printf("%s\n", jv_string_value(text));
 	fflush(stdout);
 	jv_free(text);
-	if (!*complete)
+	if (!complete)
 		return DP_EXIT_INTERRUPTED;
 	if (strcmp(t->sweep, "failed") == 0)
 		return DP_EXIT_SYSTEM;
@@ -819,9 +848,19 @@ int hub_run(const hub_config *cfg, dp_err *err)
 	}
 	reader_started = 1;
 	loop(h);
+	int complete = h->input_done && h->win.used == 0, sweeping = 0;
+	struct sweep_job job;
+	/* The sweep runs while the hub waits for the replicas' last counters:
+	 * one of the two costs of a run's end instead of both.  With --watch
+	 * the first pass swept (and a stop while idle is a clean stop). */
+	if (h->first_pass != 0)
+		complete = h->first_pass == 1 && h->win.used == 0;
+	else
+		sweeping = sweep_begin(h, &complete, &job, err);
 	drain_stats(h);
-	int complete = h->input_done && h->win.used == 0;
-	rc = finish(h, &complete, err);
+	if (sweeping)
+		sweep_end(h, &job, err);
+	rc = finish(h, complete);
 	publish_metrics(h, 1);
 	if (h->input_done) { /* the reader has sent its last message */
 		pthread_join(reader, NULL);

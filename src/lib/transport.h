@@ -44,7 +44,7 @@ enum dp_source_status {
 };
 
 /* Next record.  A ZeroMQ source has no end of its own: it ends (END) once
- * dp_stop_requested() or dp_source_interrupt(), within ~250 ms.  Input
+ * dp_stop_requested() or dp_source_interrupt(), within ~20 ms.  Input
  * that is not a valid record (malformed JSON, an over-long line, an
  * unknown protocol version) does not stop the stream: it
  * comes back as an error record naming the line, so it reaches the store's
@@ -54,7 +54,7 @@ int dp_source_next(dp_source *src, jv *rec, dp_err *err);
 /* Makes dp_source_next, blocked in another thread or called later, return
  * DP_SOURCE_END: for a reader that must stop before its input ends (the
  * store after a fatal database error).  Thread-safe; idempotent; no thread
- * is cancelled.  A ZeroMQ source notices within ~250 ms, its socket
+ * is cancelled.  A ZeroMQ source notices within ~20 ms, its socket
  * intact.  On stdin, a byte on the source's wake pipe, which the line
  * reader polls beside its input, ends a wait at once. */
 void dp_source_interrupt(dp_source *src);

@@ -10,7 +10,8 @@ N=300
 numbered_docs "$T_DIR/docs" $N 100 doc
 docpipe run "$T_DIR/docs" --progress none >/dev/null 2>&1
 is "$?" 0 "first run stores everything"
-BURN='--jq=(reduce range(50000) as $i (0; . + 1)) as $burn | .'
+# Long enough that the kills below land mid-run (the run's own cost is ~0.2 s).
+BURN='--jq=(reduce range(150000) as $i (0; . + 1)) as $burn | .'
 
 # children PID: the processes a run started (direct children).
 children() { pgrep -P "$1" | tr '\n' ' '; }
