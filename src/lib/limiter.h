@@ -95,6 +95,7 @@
 #define DP_LIMITER_BINS 10
 #define DP_LIMITER_WINDOW 64 /* answers whose loss fraction is compared */
 #define DP_LIMITER_TEST 16   /* answers after a decrease that judge it */
+#define START_SNAPS 24
 #define DP_LIMITER_TEST_MAX 64 /* answers an undecided second test goes on for */
 
 enum dp_limiter_outcome {
@@ -125,6 +126,14 @@ typedef struct dp_limiter {
 	long bin_last;
 	double first_ok_ms;
 	unsigned long sent;    /* requests sent so far (their sequence numbers) */
+	/* Since the last round with 429s that set the pace (ep_ms):
+	 * successes of requests sent after it, the last of them sent at. */
+	double ep_ms, ep_ok, ep_last_ms;
+	double ep_rps;    /* the rate measured between the last two (0: none) */
+	int wall;         /* a test found a wall (our load) */
+	int round_idle;   /* dp_limiter_idle was called this round */
+	int was_idle;     /* dp_limiter_idle was called, last at: */
+	double idle_ms;
 	unsigned long recover; /* answers to requests sent up to here belong to
 				* the window before the last decrease: ignored */
 	/* No-load time per size class, ms (0: none yet). */
@@ -132,6 +141,8 @@ typedef struct dp_limiter {
 	/* Auto, losses: the last DP_LIMITER_WINDOW answers (1: a loss). */
 	unsigned char win[DP_LIMITER_WINDOW];
 	int win_n, win_next, win_loss;
+	unsigned long all_n, all_loss; /* answers and losses so far */
+	unsigned long start_loss[START_SNAPS]; /* losses in the first 2^k answers */
 	double weather;   /* loss fraction whatever the load (0: none known) */
 	double loss_avg;  /* slow average of the loss fraction */
 	/* A decrease on losses under test. */
@@ -143,6 +154,7 @@ typedef struct dp_limiter {
 	int ref_n;               /* and its answers */
 	int post_n, post_loss;   /* after the decrease under test */
 	double post_first_ms;    /* when the first of them came */
+	int test_idle;           /* the stage was app-limited meanwhile */
 	int test_gradient;       /* the delay gradient lowered the level meanwhile */
 	struct {
 		double level, pace_rps, w_max_rps, quiet_ms, probe_at_ms, probe_step;
@@ -164,6 +176,11 @@ int dp_limiter_level(const dp_limiter *l);
 /* A request is sent with in_flight requests in flight (itself included).
  * Returns its sequence number, for dp_limiter_done. */
 unsigned long dp_limiter_sent(dp_limiter *l, int in_flight);
+
+/* A place in flight is free and no caller waits for it: the answers to
+ * the requests sent so far measure the stage's demand, not the server
+ * (app-limited). */
+void dp_limiter_idle(dp_limiter *l, double now_ms);
 
 /* Request seq finished at now_ms: its outcome, its time in ms (from
  * sending to the answer) and its token estimate (for its size class). */
