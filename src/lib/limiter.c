@@ -18,6 +18,8 @@
 #define QUIET_MIN_MS 2000 /* quiet period before the first probe */
 #define QUIET_MAX_MS 32000
 #define QUIET_WEATHER_MS 1000 /* between probes under weather */
+#define QUIET_EXACT_MS 8000 /* before probing a wall's rate measured: a 5% probe
+			     * stays under it, the next drains a bucket slowly */
 #define RATE_MIN_OK 8     /* successes a rate is measured on, at least */
 #define EPISODE_MIN_MS 200 /* 429 rounds this far apart measure the rate */
 #define BIN_MS 100.0      /* successes are counted per bin of this */
@@ -40,7 +42,7 @@
 #define WEATHER_START_MIN 0.05 /* less before a wall's jump: the wall's first
 				* losses, not weather */
 #define START_FIRST 5     /* the weather from the first 2^5, 2^6... answers */
-#define START_BEFORE 16   /* ... and at least this many before them */
+#define START_BEFORE 32   /* ... and at least this many before them */
 #define START_RECENT 8    /* answers slow start compares with those before */
 
 void dp_limiter_init(dp_limiter *l, int autotune, int max)
@@ -191,7 +193,7 @@ static void pace_throttled(dp_limiter *l, double now_ms)
 	l->w_max_rps = l->pace_rps;
 	if (exact > 0) {
 		l->pace_rps *= PACE_HOLD;
-		l->quiet_ms = l->weather > 0 ? QUIET_MIN_MS : QUIET_MAX_MS;
+		l->quiet_ms = l->weather > 0 ? QUIET_MIN_MS : QUIET_EXACT_MS;
 	} else {
 		l->pace_rps = l->pace_rps * PACE_DECREASE > 0.1 ? l->pace_rps * PACE_DECREASE : 0.1;
 		l->quiet_ms = !l->probing ? QUIET_MIN_MS
@@ -209,6 +211,9 @@ static void pace_quiet(dp_limiter *l, double now_ms, double elapsed_ms)
 {
 	double target = PACE_HOLD * l->w_max_rps, f = elapsed_ms / 500;
 
+	/* Weather learned since the pace was set: probed at its pace. */
+	if (l->weather > 0 && l->probe_at_ms > now_ms + QUIET_WEATHER_MS)
+		l->probe_at_ms = now_ms + QUIET_WEATHER_MS;
 	if (l->pace_rps < target) {
 		l->pace_rps += (target - l->pace_rps) * (f < 1 ? f : 1);
 		if (l->pace_rps > 0.99 * target)
@@ -255,7 +260,10 @@ static int excess_loss(const dp_limiter *l)
 }
 
 /* Auto, slow start: the loss fraction of the last START_RECENT answers
- * (the window's newest) and of all before them. */
+ * (the window's newest), and the baseline: the least of the fractions of
+ * all the answers before them and of the first 2^k of them (k from
+ * START_FIRST), so that a wall met meanwhile does not raise it; n_before:
+ * the answers before the last. */
 static void start_shares(const dp_limiter *l, double *recent, double *before, double *n_before)
 {
 	int k = 0;
@@ -263,25 +271,29 @@ static void start_shares(const dp_limiter *l, double *recent, double *before, do
 	for (int i = 1; i <= START_RECENT; i++)
 		k += l->win[(l->win_next - i + DP_LIMITER_WINDOW) % DP_LIMITER_WINDOW];
 	*recent = (double)k / START_RECENT;
-	*n_before = (double)l->all_n + 1 - START_RECENT;
-	*before = *n_before > 0 ? (l->all_loss + 1 - k) / *n_before : 0;
+	*n_before = l->all_n > START_RECENT ? (double)(l->all_n - START_RECENT) : 0;
+	*before = *n_before > 0 ? (l->all_loss - k) / *n_before : 0;
+	for (int j = START_FIRST; j < DP_LIMITER_START_SNAPS && (1UL << j) <= *n_before; j++)
+		if ((double)l->start_loss[j] / (1UL << j) < *before)
+			*before = (double)l->start_loss[j] / (1UL << j);
 }
 
 /* Auto, slow start, no weather known: 1 when the loss fraction of the
- * last answers is above that of all before them, by WEATHER_SIGMAS
- * binomial standard deviations.  Slow start doubles the load per round,
- * so this compares loads apart for free: losses that stay the share they
- * were at lower loads are weather (the level goes on growing), a wall's
- * jump up.  Over the first answers, nothing is congestion. */
+ * last answers is above the baseline by WEATHER_SIGMAS binomial standard
+ * deviations, or above any weather taken (WEATHER_MAX).  Slow start
+ * doubles the load per round, so this compares loads apart for free:
+ * losses that stay the share they were at lower loads are weather (the
+ * level goes on growing), a wall's jump up.  Over the first answers,
+ * nothing is congestion. */
 static int excess_start(const dp_limiter *l)
 {
 	double recent, before, n, p;
 
-	if (l->all_n + 1 < START_RECENT + START_BEFORE)
+	if (l->all_n < START_RECENT + START_BEFORE)
 		return 0;
 	start_shares(l, &recent, &before, &n);
 	p = (before * n + 1) / (n + 2); /* Laplace: a few answers say little */
-	return recent > p + WEATHER_SIGMAS * sqrt(p * (1 - p) / START_RECENT);
+	return recent > WEATHER_MAX || recent > p + WEATHER_SIGMAS * sqrt(p * (1 - p) / START_RECENT);
 }
 
 /* Auto: one more answer (loss: 1 for a 429 or 5xx) in the window.
@@ -299,12 +311,12 @@ static int count_loss(dp_limiter *l, int loss)
 	l->win[l->win_next] = (unsigned char)loss;
 	l->win_loss += loss;
 	l->win_next = (l->win_next + 1) % DP_LIMITER_WINDOW;
-	excess = l->slow_start && l->weather <= 0 ? excess_start(l) : excess_loss(l);
 	l->all_n++;
 	l->all_loss += loss;
-	for (int k = START_FIRST; k < START_SNAPS; k++)
+	for (int k = START_FIRST; k < DP_LIMITER_START_SNAPS; k++)
 		if (l->all_n == 1UL << k)
 			l->start_loss[k] = l->all_loss;
+	excess = l->slow_start && l->weather <= 0 ? excess_start(l) : excess_loss(l);
 	l->loss_avg += (loss - l->loss_avg) / WEATHER_AVG;
 	if (l->weather > 0 && l->loss_avg < WEATHER_CLEARING * l->weather)
 		l->weather = l->loss_avg >= WEATHER_GONE ? l->loss_avg : 0;
@@ -416,7 +428,7 @@ static void judge(dp_limiter *l, double now_ms)
 		}
 		if (l->ep_rps > 0 && l->ep_rps < l->w_max_rps) {
 			l->w_max_rps = l->ep_rps;
-			l->quiet_ms = l->weather > 0 ? QUIET_MIN_MS : QUIET_MAX_MS;
+			l->quiet_ms = l->weather > 0 ? QUIET_MIN_MS : QUIET_EXACT_MS;
 			l->probe_at_ms = now_ms + l->quiet_ms;
 		}
 		return;
@@ -481,16 +493,13 @@ static void pace(dp_limiter *l, double now_ms)
 		pace_quiet(l, now_ms, now_ms - l->round_start_ms);
 }
 
-/* Auto: slow start ends on losses; those before the last answers (at
- * lower loads, excess_start) are taken for the weather, once enough. */
+/* Auto: slow start ends on losses; the baseline before them (at lower
+ * loads, start_shares) is taken for the weather, once enough. */
 static void start_weather(dp_limiter *l)
 {
 	double recent, before, n;
 
 	start_shares(l, &recent, &before, &n);
-	for (int k = START_FIRST; k < START_SNAPS && (1UL << k) <= n; k++)
-		if ((double)l->start_loss[k] / (1UL << k) < before)
-			before = (double)l->start_loss[k] / (1UL << k);
 	if (n >= 1UL << START_FIRST && before >= WEATHER_START_MIN)
 		l->weather = l->loss_avg = before < WEATHER_MAX ? before : WEATHER_MAX;
 }
