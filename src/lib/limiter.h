@@ -43,7 +43,9 @@
  *     sent in between, over the time they were sent in, are its rate
  *     (however big its burst; the rate over the last second counts the
  *     burst).  The pace is then 0.95x that rate, so the level stops
- *     mattering, and the next probe waits 32 s;
+ *     mattering, and the next probe waits 8 s (a 5% probe stays under
+ *     the rate, the next drains a bucket slowly: a wall is probed rarely
+ *     and by small steps);
  *   - slow start doubles the level per round up to 8, then adds 4 per
  *     round (Limited Slow-Start, RFC 3742): behind a bucket, a rate wall
  *     is met late, with the whole window in flight.  (Pacing slow start
@@ -64,12 +66,13 @@
  * limiter reacts to the loss rate, not to each loss:
  *   - in slow start, the load doubles per round, which compares loads
  *     for free: a loss is congestion only when the last 8 answers hold a
- *     share of losses above that of all the answers before them (at least
- *     16; a Laplace prior, 2.5 binomial standard deviations).  Weather's
- *     share stays as the load grows, a wall's jumps.  When slow start
- *     ends on losses, the share before them is taken for the weather (the
- *     least of those over the first 32, 64, ... answers, so a wall met
- *     meanwhile does not count; from 5%);
+ *     share of losses above the baseline (2.5 binomial standard
+ *     deviations, a Laplace prior) or above WEATHER_MAX, after at least
+ *     32 answers.  The baseline is the least of the loss shares of all
+ *     the answers before the last 8 and of the first 32, 64, ... of them,
+ *     so that a wall met meanwhile does not raise it.  Weather's share
+ *     stays as the load grows, a wall's jumps.  When slow start ends on
+ *     losses, the baseline is taken for the weather (from 5%);
  *   - after slow start, the fraction of losses among the last
  *     DP_LIMITER_WINDOW answers is compared with `weather` (0: every
  *     loss is congestion); only a fraction above it by 2.5 binomial
