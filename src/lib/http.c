@@ -491,15 +491,13 @@ static void release(dp_http *h, const struct slot *sl, const dp_http_outcome *o,
 	pthread_mutex_unlock(&h->lock);
 }
 
-/* Sleeps ms before a retry, counted as demand (acquire). */
-static void retry_sleep(dp_http *h, double ms)
+/* Counts a caller that is to sleep before a retry (d 1, before it gives
+ * its place back: no gap in which its demand is unseen) or has slept (d
+ * -1): demand too (acquire). */
+static void count_retrying(dp_http *h, int d)
 {
 	pthread_mutex_lock(&h->lock);
-	h->retrying++;
-	pthread_mutex_unlock(&h->lock);
-	dp_sleep_ms(ms);
-	pthread_mutex_lock(&h->lock);
-	h->retrying--;
+	h->retrying += d;
 	pthread_mutex_unlock(&h->lock);
 }
 
@@ -818,6 +816,8 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, jv *
 			pause_stage(h, o.retry_after_ms);
 		if (v.action == DP_HTTP_DO_REFUSE)
 			set_refused(h, o.status, last, err);
+		if (v.action == DP_HTTP_DO_RETRY)
+			count_retrying(h, 1);
 		release(h, &sl, &o, &r, tokens);
 		counted += v.counts;
 		throttles += o.transport == 0 && o.status == 429;
@@ -836,7 +836,8 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, jv *
 		dp_buf_free(&r.body);
 		if (v.action != DP_HTTP_DO_RETRY)
 			break;
-		retry_sleep(h, (double)v.delay_ms);
+		dp_sleep_ms((double)v.delay_ms);
+		count_retrying(h, -1);
 	}
 	free(url);
 	jv_free(text);
