@@ -159,7 +159,7 @@ for c in "${cases[@]}"; do
 		serve 16 --rate-429 0.3 --rate-5xx 0.05 --retry-after 0.2
 		for _ in $(seq "${RUNS:-3}"); do
 			run "(storm) 30% 429 + 5% 503, auto" a 16 auto summarize-only
-			echo "    storm / clean: $(calc "$LAST_WALL / $clean")"
+			echo "    storm / clean: $(calc "$LAST_WALL / $clean"); $(grep -o 'lowered .*' "$out/sum.err" | tr -s ' \n' ' ')"
 		done
 		;;
 	order)

@@ -30,6 +30,7 @@ struct dp_http {
 	pthread_mutex_t lock;
 	pthread_cond_t slot_free;
 	int in_flight;
+	int retrying; /* callers sleeping before a retry: demand too */
 	unsigned long next_ticket, now_serving; /* the queue for places */
 	dp_limiter limiter;
 	double next_req_ms; /* pacing of --rpm and of the limiter's pace */
@@ -394,6 +395,13 @@ static int acquire(dp_http *h, size_t tokens, double deadline, struct slot *sl, 
 	h->in_flight++;
 	sl->seq = dp_limiter_sent(&h->limiter, h->in_flight);
 	double now = dp_clock_ms();
+	/* A place left free with no caller queued for it nor sleeping
+	 * before a retry: the stage asks for less than the level
+	 * (app-limited), which the limiter must not take for the server's
+	 * answer. */
+	if (h->in_flight < dp_limiter_level(&h->limiter) && h->next_ticket == h->now_serving &&
+	    h->retrying == 0)
+		dp_limiter_idle(&h->limiter, now);
 	wait_until = h->pause_until_ms;
 	/* The slowest of the limiter's pace, --rpm and the server's headers. */
 	double interval = dp_limiter_interval_ms(&h->limiter);
@@ -480,6 +488,16 @@ static void release(dp_http *h, const struct slot *sl, const dp_http_outcome *o,
 	if (after != before)
 		dp_stats_add(DP_STAT_CONCURRENCY, after - before);
 	pthread_cond_broadcast(&h->slot_free);
+	pthread_mutex_unlock(&h->lock);
+}
+
+/* Counts a caller that is to sleep before a retry (d 1, before it gives
+ * its place back: no gap in which its demand is unseen) or has slept (d
+ * -1): demand too (acquire). */
+static void count_retrying(dp_http *h, int d)
+{
+	pthread_mutex_lock(&h->lock);
+	h->retrying += d;
 	pthread_mutex_unlock(&h->lock);
 }
 
@@ -798,6 +816,8 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, jv *
 			pause_stage(h, o.retry_after_ms);
 		if (v.action == DP_HTTP_DO_REFUSE)
 			set_refused(h, o.status, last, err);
+		if (v.action == DP_HTTP_DO_RETRY)
+			count_retrying(h, 1);
 		release(h, &sl, &o, &r, tokens);
 		counted += v.counts;
 		throttles += o.transport == 0 && o.status == 429;
@@ -817,6 +837,7 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, jv *
 		if (v.action != DP_HTTP_DO_RETRY)
 			break;
 		dp_sleep_ms((double)v.delay_ms);
+		count_retrying(h, -1);
 	}
 	free(url);
 	jv_free(text);

@@ -17,6 +17,11 @@
 #define PACE_STEP_MAX 1.0 /* the most a probe's step grows to */
 #define QUIET_MIN_MS 2000 /* quiet period before the first probe */
 #define QUIET_MAX_MS 32000
+#define QUIET_WEATHER_MS 1000 /* between probes under weather */
+#define QUIET_EXACT_MS 8000 /* before probing a wall's rate measured: a 5% probe
+			     * stays under it, the next drains a bucket slowly */
+#define RATE_MIN_OK 8     /* successes a rate is measured on, at least */
+#define EPISODE_MIN_MS 200 /* 429 rounds this far apart measure the rate */
 #define BIN_MS 100.0      /* successes are counted per bin of this */
 /* Weather (limiter.h). */
 #define LOSS_BETA 0.5     /* a decrease on losses: the level x this (a test
@@ -33,7 +38,12 @@
 			      * x it (a storm that eases), not its noise (an
 			      * estimate biased low would take weather for
 			      * congestion) */
-#define TEST_MIN_SEEN 8   /* answers seen before a decrease is tested */
+#define LOSS_FLOOR 4      /* the level losses lower to, at least (no wall known) */
+#define WEATHER_START_MIN 0.05 /* less before a wall's jump: the wall's first
+				* losses, not weather */
+#define START_FIRST 5     /* the weather from the first 2^5, 2^6... answers */
+#define START_BEFORE 32   /* ... and at least this many before them */
+#define START_RECENT 8    /* answers slow start compares with those before */
 
 void dp_limiter_init(dp_limiter *l, int autotune, int max)
 {
@@ -58,6 +68,13 @@ unsigned long dp_limiter_sent(dp_limiter *l, int in_flight)
 	if (in_flight > l->peak)
 		l->peak = in_flight;
 	return ++l->sent;
+}
+
+void dp_limiter_idle(dp_limiter *l, double now_ms)
+{
+	l->idle_ms = now_ms;
+	l->was_idle = 1;
+	l->round_idle = 1;
 }
 
 static int size_class(double tokens)
@@ -119,29 +136,69 @@ static double delivered_rps(dp_limiter *l, double now_ms)
 	advance_bins(l, b);
 	for (int i = 0; i < DP_LIMITER_BINS; i++)
 		n += l->bins[i];
-	if (now_ms - l->first_ok_ms < window)
+	if (now_ms - l->first_ok_ms < window) {
+		if (n < RATE_MIN_OK)
+			return 0; /* too little time and too few to measure a rate by */
 		window = now_ms - l->first_ok_ms;
+	}
 	return window > 0 ? n * 1000 / window : 0;
 }
 
-/* Auto: the pace after a round with 429s: x PACE_DECREASE from the rate
- * they came at (w_max: the pace, or what successes came back at over the
- * last second if less, i.e. what the server granted; a round that ends at
- * its first 429 is too short to measure), and a 429 that follows a probe
- * up doubles the quiet period before the next. */
+/* Auto: the rate a wall grants, measured between two rounds with 429s
+ * (0: not measurable).  A token bucket is empty at both, so what it let
+ * through in between, the successes of the requests sent in between, is
+ * its rate times the time (exact, however big the bucket: the rate over
+ * the last second is not, it counts the bucket's burst).  Only when the
+ * stage asked for all its level meanwhile (else it measures the demand)
+ * and over enough time and successes. */
+static double episode_rps(const dp_limiter *l)
+{
+	double span = l->ep_last_ms - l->ep_ms;
+
+	if (l->ep_ms <= 0 || span < EPISODE_MIN_MS || l->ep_ok < RATE_MIN_OK ||
+	    (l->was_idle && l->idle_ms > l->ep_ms))
+		return 0;
+	return l->ep_ok * 1000 / span;
+}
+
+/* Auto: the pace after a round with 429s.  With the wall's rate measured
+ * (episode_rps): PACE_HOLD x it, and the next probe up only after
+ * QUIET_MAX_MS (a wall rarely moves; probing past a token bucket is blind
+ * until its burst is spent, then costs 429s).  Else x PACE_DECREASE from
+ * the rate the 429s came at (w_max: the pace, or what successes came back
+ * at over the last second if less; a round that ends at its first 429 is
+ * too short to measure), and a 429 that follows a probe up doubles the
+ * quiet period before the next. */
 static void pace_throttled(dp_limiter *l, double now_ms)
 {
 	/* Sends that weather refuses are no part of the rate. */
-	double granted = delivered_rps(l, now_ms) / (1 - l->weather);
+	double measured = episode_rps(l) / (1 - l->weather);
+	double exact = l->wall ? measured : 0;
+	double granted = exact > 0 ? exact : delivered_rps(l, now_ms) / (1 - l->weather);
 
-	if (l->pace_rps <= 0 || (granted > 0 && granted < l->pace_rps))
+	l->ep_rps = measured;
+
+	l->ep_ms = l->ep_last_ms = now_ms;
+	l->ep_ok = 0;
+	/* Under weather known, a first decrease lowers the level alone:
+	 * its test then runs at half the load, not at half of a rate
+	 * measured through the weather (seconds for a test at a low pace);
+	 * a wall it finds gets its pace from the next 429s (exact). */
+	if (l->pace_rps <= 0 && l->weather > 0 && exact <= 0)
+		return;
+	if (l->pace_rps <= 0 || exact > 0)
 		l->pace_rps = granted;
 	if (l->pace_rps <= 0)
 		return; /* no success yet to measure a rate by: the level alone */
 	l->w_max_rps = l->pace_rps;
-	l->pace_rps = l->pace_rps * PACE_DECREASE > 0.1 ? l->pace_rps * PACE_DECREASE : 0.1;
-	l->quiet_ms = !l->probing ? QUIET_MIN_MS
-		      : l->quiet_ms * 2 < QUIET_MAX_MS ? l->quiet_ms * 2 : QUIET_MAX_MS;
+	if (exact > 0) {
+		l->pace_rps *= PACE_HOLD;
+		l->quiet_ms = l->weather > 0 ? QUIET_MIN_MS : QUIET_EXACT_MS;
+	} else {
+		l->pace_rps = l->pace_rps * PACE_DECREASE > 0.1 ? l->pace_rps * PACE_DECREASE : 0.1;
+		l->quiet_ms = !l->probing ? QUIET_MIN_MS
+			      : l->quiet_ms * 2 < QUIET_MAX_MS ? l->quiet_ms * 2 : QUIET_MAX_MS;
+	}
 	l->probing = 0;
 	l->probe_step = PACE_STEP;
 	l->probe_at_ms = now_ms + l->quiet_ms;
@@ -154,6 +211,9 @@ static void pace_quiet(dp_limiter *l, double now_ms, double elapsed_ms)
 {
 	double target = PACE_HOLD * l->w_max_rps, f = elapsed_ms / 500;
 
+	/* Weather learned since the pace was set: probed at its pace. */
+	if (l->weather > 0 && l->probe_at_ms > now_ms + QUIET_WEATHER_MS)
+		l->probe_at_ms = now_ms + QUIET_WEATHER_MS;
 	if (l->pace_rps < target) {
 		l->pace_rps += (target - l->pace_rps) * (f < 1 ? f : 1);
 		if (l->pace_rps > 0.99 * target)
@@ -170,7 +230,7 @@ static void pace_quiet(dp_limiter *l, double now_ms, double elapsed_ms)
 		l->w_max_rps *= 1 + l->probe_step;
 		l->pace_rps = PACE_HOLD * l->w_max_rps;
 		l->probing = 1;
-		l->probe_at_ms = now_ms + l->quiet_ms;
+		l->probe_at_ms = now_ms + (l->weather > 0 ? QUIET_WEATHER_MS : l->quiet_ms);
 	}
 }
 
@@ -199,6 +259,43 @@ static int excess_loss(const dp_limiter *l)
 	return !within_weather(l, (double)l->win_loss / l->win_n, l->win_n);
 }
 
+/* Auto, slow start: the loss fraction of the last START_RECENT answers
+ * (the window's newest), and the baseline: the least of the fractions of
+ * all the answers before them and of the first 2^k of them (k from
+ * START_FIRST), so that a wall met meanwhile does not raise it; n_before:
+ * the answers before the last. */
+static void start_shares(const dp_limiter *l, double *recent, double *before, double *n_before)
+{
+	int k = 0;
+
+	for (int i = 1; i <= START_RECENT; i++)
+		k += l->win[(l->win_next - i + DP_LIMITER_WINDOW) % DP_LIMITER_WINDOW];
+	*recent = (double)k / START_RECENT;
+	*n_before = l->all_n > START_RECENT ? (double)(l->all_n - START_RECENT) : 0;
+	*before = *n_before > 0 ? (l->all_loss - k) / *n_before : 0;
+	for (int j = START_FIRST; j < DP_LIMITER_START_SNAPS && (1UL << j) <= *n_before; j++)
+		if ((double)l->start_loss[j] / (1UL << j) < *before)
+			*before = (double)l->start_loss[j] / (1UL << j);
+}
+
+/* Auto, slow start, no weather known: 1 when the loss fraction of the
+ * last answers is above the baseline by WEATHER_SIGMAS binomial standard
+ * deviations, or above any weather taken (WEATHER_MAX).  Slow start
+ * doubles the load per round, so this compares loads apart for free:
+ * losses that stay the share they were at lower loads are weather (the
+ * level goes on growing), a wall's jump up.  Over the first answers,
+ * nothing is congestion. */
+static int excess_start(const dp_limiter *l)
+{
+	double recent, before, n, p;
+
+	if (l->all_n < START_RECENT + START_BEFORE)
+		return 0;
+	start_shares(l, &recent, &before, &n);
+	p = (before * n + 1) / (n + 2); /* Laplace: a few answers say little */
+	return recent > WEATHER_MAX || recent > p + WEATHER_SIGMAS * sqrt(p * (1 - p) / START_RECENT);
+}
+
 /* Auto: one more answer (loss: 1 for a 429 or 5xx) in the window.
  * Returns 1 when it is a loss beyond the weather.  The weather follows the
  * loss fraction's slow average down when a storm eases or clears, never
@@ -214,7 +311,12 @@ static int count_loss(dp_limiter *l, int loss)
 	l->win[l->win_next] = (unsigned char)loss;
 	l->win_loss += loss;
 	l->win_next = (l->win_next + 1) % DP_LIMITER_WINDOW;
-	excess = excess_loss(l);
+	l->all_n++;
+	l->all_loss += loss;
+	for (int k = START_FIRST; k < DP_LIMITER_START_SNAPS; k++)
+		if (l->all_n == 1UL << k)
+			l->start_loss[k] = l->all_loss;
+	excess = l->slow_start && l->weather <= 0 ? excess_start(l) : excess_loss(l);
 	l->loss_avg += (loss - l->loss_avg) / WEATHER_AVG;
 	if (l->weather > 0 && l->loss_avg < WEATHER_CLEARING * l->weather)
 		l->weather = l->loss_avg >= WEATHER_GONE ? l->loss_avg : 0;
@@ -254,12 +356,16 @@ static void undo(dp_limiter *l)
 			l->level = l->restore.level;
 		l->slow_start = l->restore.slow_start;
 	}
-	l->pace_rps = l->restore.pace_rps;
-	l->w_max_rps = l->restore.w_max_rps;
-	l->quiet_ms = l->restore.quiet_ms;
-	l->probe_at_ms = l->restore.probe_at_ms;
-	l->probing = l->restore.probing;
-	l->probe_step = l->restore.probe_step;
+	/* Behind a wall found, a pace the test held within the weather is
+	 * the wall's: the one before it let the wall's 429s through. */
+	if (!l->wall || l->pace_rps <= 0) {
+		l->pace_rps = l->restore.pace_rps;
+		l->w_max_rps = l->restore.w_max_rps;
+		l->quiet_ms = l->restore.quiet_ms;
+		l->probe_at_ms = l->restore.probe_at_ms;
+		l->probing = l->restore.probing;
+		l->probe_step = l->restore.probe_step;
+	}
 	l->undone += l->decreases - l->restore.decreases;
 	l->decreases = l->restore.decreases;
 	l->undecided = 0;
@@ -284,6 +390,18 @@ static double wall_llr(const dp_limiter *l, double rps)
 	return ok * log(wall / weather) + l->post_loss * log((1 - wall) / (1 - weather));
 }
 
+/* 1 when a second test's success fraction (after) is the first's, give
+ * or take chance (two binomial standard errors): with loads that the
+ * decrease could not set apart (a level of 1, demand below the level),
+ * losses that stay as they were are weather's, not ours. */
+static int same_share(const dp_limiter *l, double after)
+{
+	double p = (after * l->post_n + l->ref_success * l->ref_n) / (l->post_n + l->ref_n);
+
+	return 1 - p <= WEATHER_MAX &&
+	       fabs(after - l->ref_success) <= 2 * sqrt(p * (1 - p) * (1.0 / l->post_n + 1.0 / l->ref_n));
+}
+
 /* The verdict of a test (limiter.h), its last answer at now_ms. */
 static void judge(dp_limiter *l, double now_ms)
 {
@@ -294,15 +412,34 @@ static void judge(dp_limiter *l, double now_ms)
 	double llr = apart ? wall_llr(l, rps) : 0;
 
 	l->testing = 0;
-	if (l->post_loss < 2 || llr >= TEST_LLR)
-		return; /* our load: the decreases stand */
+	/* Losses beyond any weather taken (WEATHER_MAX) are ours too. */
+	if (l->post_loss < 2 || llr >= TEST_LLR || 1 - after > WEATHER_MAX) {
+		/* Our load: the decreases stand, a wall.  What it let through
+		 * while 429s came (episode_rps) is its rate. */
+		l->wall = 1;
+		if (l->pace_rps <= 0) {
+			/* The level alone was lowered (pace_throttled): the
+			 * wall's pace from what it let through. */
+			double g = delivered_rps(l, now_ms) / (1 - l->weather);
+			if (g > 0) {
+				l->w_max_rps = g;
+				l->pace_rps = PACE_HOLD * g;
+			}
+		}
+		if (l->ep_rps > 0 && l->ep_rps < l->w_max_rps) {
+			l->w_max_rps = l->ep_rps;
+			l->quiet_ms = l->weather > 0 ? QUIET_MIN_MS : QUIET_EXACT_MS;
+			l->probe_at_ms = now_ms + l->quiet_ms;
+		}
+		return;
+	}
 	if (within_weather(l, 1 - after, l->post_n)) {
 		/* The weather known: the losses were no more than it.  The
 		 * test's fraction, measured at a lower load, refines it (up
 		 * by a test's weight against the window's). */
 		double w = (l->weather * DP_LIMITER_WINDOW + l->post_loss) /
 			   (DP_LIMITER_WINDOW + l->post_n);
-		if (w > l->weather)
+		if (w > l->weather && !l->wall) /* (a wall's losses would be taken) */
 			l->weather = w;
 		undo(l);
 		return;
@@ -316,12 +453,14 @@ static void judge(dp_limiter *l, double now_ms)
 		l->undecided = 1;
 		return;
 	}
-	if (llr <= -TEST_LLR || (apart && l->post_n >= DP_LIMITER_TEST_MAX && llr < 0)) {
+	if (llr <= -TEST_LLR ||
+	    (l->post_n >= DP_LIMITER_TEST_MAX && (apart ? llr < 0 : same_share(l, after)))) {
 		l->weather = 1 - (after * l->post_n + l->ref_success * l->ref_n) /
 				     (l->post_n + l->ref_n);
 		if (l->weather > WEATHER_MAX)
 			l->weather = WEATHER_MAX;
 		l->loss_avg = l->weather;
+		l->wall = 0;
 		undo(l);
 		return;
 	}
@@ -354,6 +493,30 @@ static void pace(dp_limiter *l, double now_ms)
 		pace_quiet(l, now_ms, now_ms - l->round_start_ms);
 }
 
+/* Auto: slow start ends on losses; the baseline before them (at lower
+ * loads, start_shares) is taken for the weather, once enough. */
+static void start_weather(dp_limiter *l)
+{
+	double recent, before, n;
+
+	start_shares(l, &recent, &before, &n);
+	if (n >= 1UL << START_FIRST && before >= WEATHER_START_MIN)
+		l->weather = l->loss_avg = before < WEATHER_MAX ? before : WEATHER_MAX;
+}
+
+/* The level after a decrease (on losses: lossy).  Auto's losses lower
+ * it to no less than LOSS_FLOOR (unless it was lower) until a wall is
+ * known: the pace bounds a wall's rate, and a test at a level of 1 or 2
+ * cannot lower the load further and lasts seconds at a real model's
+ * latency. */
+static double lowered(const dp_limiter *l, int lossy)
+{
+	double v = floor(l->level * (lossy ? LOSS_BETA : DP_LIMITER_BETA));
+	double least = lossy && !l->wall ? LOSS_FLOOR : 1;
+
+	return v >= least ? v : l->level < least ? l->level : least;
+}
+
 static void end_round(dp_limiter *l, double now_ms)
 {
 	int level = dp_limiter_level(l);
@@ -367,13 +530,17 @@ static void end_round(dp_limiter *l, double now_ms)
 		l->throttled = l->errors = 0;
 		lossy = 0;
 		waits = 1;
-	} else if (l->autotune && lossy && (l->undecided || l->win_n >= TEST_MIN_SEEN)) {
-		test_begin(l);
+	} else if (l->autotune && lossy && l->round_idle) {
+		/* The stage asked for less than the level: the losses came
+		 * at its demand, not at a level that a decrease would
+		 * lower.  Nothing to test (nor to grow: below). */
+		l->throttled = l->errors = 0;
+		lossy = 0;
 	} else if (l->autotune && lossy) {
-		/* The first answers of a run: too few to tell a wall from
-		 * weather, or to measure a rate by.  The level alone. */
-		l->throttled = 0;
+		test_begin(l);
 	}
+	if (l->autotune && lossy && l->slow_start && l->weather <= 0)
+		start_weather(l);
 	if (l->autotune && !waits)
 		pace(l, now_ms);
 	if (l->autotune) {
@@ -385,7 +552,7 @@ static void end_round(dp_limiter *l, double now_ms)
 		congested = 2 * l->throttled > l->n;
 	}
 	if (congested) {
-		set_level(l, floor(l->level * (l->autotune && lossy ? LOSS_BETA : DP_LIMITER_BETA)));
+		set_level(l, lowered(l, l->autotune && lossy));
 		l->slow_start = 0;
 		l->decreases++;
 		l->recover = l->sent;
@@ -395,6 +562,7 @@ static void end_round(dp_limiter *l, double now_ms)
 			     : l->level + SLOW_START_MAX / 2);
 	}
 	l->n = l->throttled = l->errors = l->ok_timed = 0;
+	l->round_idle = 0;
 	l->ratio_sum = 0;
 	l->peak = 0;
 	l->round_start_ms = now_ms;
@@ -416,6 +584,11 @@ void dp_limiter_done(dp_limiter *l, unsigned long seq, enum dp_limiter_outcome o
 			test_count(l, seq, loss, now_ms);
 		/* Within the weather, a loss is an answer like another. */
 		loss = count_loss(l, loss);
+	}
+	if (o == DP_LIMITER_OK && l->ep_ms > 0 && now_ms - ms >= l->ep_ms) {
+		l->ep_ok++;
+		if (now_ms - ms > l->ep_last_ms)
+			l->ep_last_ms = now_ms - ms;
 	}
 	if (seq <= l->recover) {
 		if (o == DP_LIMITER_OK)

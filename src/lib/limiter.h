@@ -29,53 +29,84 @@
  * back at once, so the sends are also paced (dp_limiter_interval_ms):
  *   - a round with 429s sets the pace to 0.5x the rate they came at
  *     (w_max: the pace, or what successes came back at over the last
- *     second if less: what the server granted); without 429s the pace
- *     comes back to 0.95x w_max within about a second and holds there;
- *     only after a quiet period without 429s is w_max probed 5% higher,
- *     and each 429 that follows a probe doubles the period (2 s, up to
- *     32 s).  This is CUBIC's plateau at the rate where loss was last seen
- *     (RFC 8312 sec. 4.2-4.4) with BBR's ProbeBW (probe up by a gain, then
- *     hold), slowed down: probing past a rate wall costs 429s, and a wall
- *     rarely moves;
+ *     second, if there is no pace yet; over the first second, only from
+ *     8 successes on); without 429s the pace comes back to 0.95x w_max
+ *     within about a second and holds there; only after a quiet period
+ *     without 429s is w_max probed 5% higher, and each 429 that follows a
+ *     probe doubles the period (2 s, up to 32 s).  This is CUBIC's plateau
+ *     at the rate where loss was last seen (RFC 8312 sec. 4.2-4.4) with
+ *     BBR's ProbeBW (probe up by a gain, then hold), slowed down: probing
+ *     past a rate wall costs 429s, and a wall rarely moves;
+ *   - once a test (below) found a wall, its rate is measured exactly, as
+ *     BBR estimates a bottleneck's bandwidth: between two rounds with 429s
+ *     a token bucket is empty at both, so the successes of the requests
+ *     sent in between, over the time they were sent in, are its rate
+ *     (however big its burst; the rate over the last second counts the
+ *     burst).  The pace is then 0.95x that rate, so the level stops
+ *     mattering, and the next probe waits 8 s (a 5% probe stays under
+ *     the rate, the next drains a bucket slowly: a wall is probed rarely
+ *     and by small steps);
  *   - slow start doubles the level per round up to 8, then adds 4 per
  *     round (Limited Slow-Start, RFC 3742): behind a bucket, a rate wall
  *     is met late, with the whole window in flight.  (Pacing slow start
  *     at 2x its delivery rate, as BBR's startup, was tried: it slowed the
  *     climb on a 64-slot server by 0.3-0.5 s and doubled the 429s at the
  *     first wall, bench/api-throughput.sh drpm.)
+ * App-limited (BBR's app-limited samples, RFC 7661): dp_http tells the
+ * limiter when a place is left free with no caller queued for it nor
+ * sleeping before a retry (dp_limiter_idle): the stage asks for less
+ * than the level.  A round with losses in which that happened neither
+ * lowers the level nor starts a test (the load it would lower was the
+ * stage's, not the level), a round that did not use the level does not
+ * raise it, and a wall's rate is not measured across such a time.
  * Weather (auto): 429s and 5xx that come whatever our load (a shared
  * server's random refusals) must not be taken for a wall: cutting on each
  * of them drove the level to 1 and the pace towards 0 (measured: 141
  * requests in 10 minutes under 30% 429 + 5% 503 at random).  So the
  * limiter reacts to the loss rate, not to each loss:
- *   - the fraction of losses (429 or 5xx) among the last
- *     DP_LIMITER_WINDOW answers is compared with `weather`, the loss
- *     fraction known not to depend on our load (0 at first: then every
- *     loss is congestion, as above); only a fraction above it by 2.5
- *     binomial standard deviations (at least 0.1) is congestion;
- *   - a decrease on losses halves the level and the pace (at level 1 a 5xx
- *     halves the pace too) and is tested, once 8 answers were seen (the
- *     first losses of a run lower the level alone): the next
- *     DP_LIMITER_TEST answers to requests sent after it, with the level
- *     and the pace held (later losses wait: one decrease per test).  Under
- *     two losses, it was our load: the decrease stands.  Losses within the
- *     weather known: undone.  Otherwise the first test of a series
- *     measures the success fraction and the answer rate, and the next
- *     decrease's test tells a wall from weather: behind a wall (a rate
- *     limit) the answers that succeed come at its rate whatever we send,
- *     so sending half as much doubles the fraction that succeeds; under
- *     weather that fraction stays.  Wald's sequential probability ratio
- *     test between the two (9:1, at most DP_LIMITER_TEST_MAX answers) says
- *     which: a wall, the decreases stand; weather, `weather` learns the
- *     loss fraction and the decreases of the series are undone (the state
+ *   - in slow start, the load doubles per round, which compares loads
+ *     for free: a loss is congestion only when the last 8 answers hold a
+ *     share of losses above the baseline (2.5 binomial standard
+ *     deviations, a Laplace prior) or above WEATHER_MAX, after at least
+ *     32 answers.  The baseline is the least of the loss shares of all
+ *     the answers before the last 8 and of the first 32, 64, ... of them,
+ *     so that a wall met meanwhile does not raise it.  Weather's share
+ *     stays as the load grows, a wall's jumps.  When slow start ends on
+ *     losses, the baseline is taken for the weather (from 5%);
+ *   - after slow start, the fraction of losses among the last
+ *     DP_LIMITER_WINDOW answers is compared with `weather` (0: every
+ *     loss is congestion); only a fraction above it by 2.5 binomial
+ *     standard deviations (at least 0.1) is congestion;
+ *   - a decrease on losses halves the level (to no less than 4 until a
+ *     wall is found: a test at 1 or 2 in flight cannot lower the load
+ *     and lasts seconds) and the pace (with weather known and no pace
+ *     yet, the level alone: a rate measured through weather would set a
+ *     test seconds long; at level 1 a 5xx halves the pace too), and is
+ *     tested: the next DP_LIMITER_TEST answers to requests sent after it,
+ *     with the level and the pace held (later losses wait: one decrease
+ *     per test).  Under two losses, or more than WEATHER_MAX of them, it
+ *     was our load: a wall, the decrease stands (with no pace yet, the
+ *     pace is 0.95x what was granted).  Losses within the weather known:
+ *     undone (behind a wall found, the test's pace is kept: the one before
+ *     let the wall's 429s through; and the weather is not raised by them).
+ *     Otherwise the first test of a series measures the success fraction
+ *     and the answer rate, and the next decrease's test tells a wall from
+ *     weather: behind a wall (a rate limit) the answers that succeed come
+ *     at its rate whatever we send, so sending half as much doubles the
+ *     fraction that succeeds; under weather that fraction stays.  Wald's
+ *     sequential probability ratio test between the two (9:1, at most
+ *     DP_LIMITER_TEST_MAX answers; at the most, loads the decrease could
+ *     not set apart with the fractions alike are weather) says which: a
+ *     wall, the decreases stand; weather, `weather` learns the loss
+ *     fraction and the decreases of the series are undone (the state
  *     before them restored, as TCP undoes a window reduction that a
  *     spurious retransmission caused: Eifel, RFC 3522; F-RTO, RFC 5682);
  *   - `weather` follows a slow average of the loss fraction down when it
  *     falls under half of it (a storm that clears), never up: only a
  *     verdict raises it (a wall's losses must not);
  *   - under weather, a probe of the pace that met no 429 beyond it doubles
- *     the next one's step (5% up to 100%): a pace taken from a low rate
- *     comes back in a few quiet periods.
+ *     the next one's step (5% up to 100%) and the next comes after 1 s:
+ *     a pace taken from a low rate comes back in a few seconds.
  *   This is the question Netflix's concurrency-limits gradient asks of
  *   latency (is it above what no load gives?), asked of the loss rate,
  *   answered by an experiment (the decrease) instead of a baseline.
@@ -95,6 +126,7 @@
 #define DP_LIMITER_BINS 10
 #define DP_LIMITER_WINDOW 64 /* answers whose loss fraction is compared */
 #define DP_LIMITER_TEST 16   /* answers after a decrease that judge it */
+#define DP_LIMITER_START_SNAPS 24 /* slow start's loss counts kept: the first 2^k answers */
 #define DP_LIMITER_TEST_MAX 64 /* answers an undecided second test goes on for */
 
 enum dp_limiter_outcome {
@@ -125,6 +157,14 @@ typedef struct dp_limiter {
 	long bin_last;
 	double first_ok_ms;
 	unsigned long sent;    /* requests sent so far (their sequence numbers) */
+	/* Since the last round with 429s that set the pace (ep_ms):
+	 * successes of requests sent after it, the last of them sent at. */
+	double ep_ms, ep_ok, ep_last_ms;
+	double ep_rps;    /* the rate measured between the last two (0: none) */
+	int wall;         /* a test found a wall (our load) */
+	int round_idle;   /* dp_limiter_idle was called this round */
+	int was_idle;     /* dp_limiter_idle was called, last at: */
+	double idle_ms;
 	unsigned long recover; /* answers to requests sent up to here belong to
 				* the window before the last decrease: ignored */
 	/* No-load time per size class, ms (0: none yet). */
@@ -132,6 +172,8 @@ typedef struct dp_limiter {
 	/* Auto, losses: the last DP_LIMITER_WINDOW answers (1: a loss). */
 	unsigned char win[DP_LIMITER_WINDOW];
 	int win_n, win_next, win_loss;
+	unsigned long all_n, all_loss; /* answers and losses so far */
+	unsigned long start_loss[DP_LIMITER_START_SNAPS]; /* losses in the first 2^k answers */
 	double weather;   /* loss fraction whatever the load (0: none known) */
 	double loss_avg;  /* slow average of the loss fraction */
 	/* A decrease on losses under test. */
@@ -164,6 +206,11 @@ int dp_limiter_level(const dp_limiter *l);
 /* A request is sent with in_flight requests in flight (itself included).
  * Returns its sequence number, for dp_limiter_done. */
 unsigned long dp_limiter_sent(dp_limiter *l, int in_flight);
+
+/* A place in flight is free and no caller waits for it: the answers to
+ * the requests sent so far measure the stage's demand, not the server
+ * (app-limited). */
+void dp_limiter_idle(dp_limiter *l, double now_ms);
 
 /* Request seq finished at now_ms: its outcome, its time in ms (from
  * sending to the answer) and its token estimate (for its size class). */

@@ -119,9 +119,134 @@ static struct result simulate(const struct server *s, int max, double ms, uint64
 	return r;
 }
 
+/* A stage's work as dp_http sees it: `workers` callers (its threads),
+ * each wanting a place for its next request; only `start_workers` of them
+ * have work for the first start_ms (a stage that asks for little at first:
+ * a document's few section requests).  A refused request's caller sleeps
+ * before it asks again, as dp_http_post_json: a 429's Retry-After (the
+ * weather's retry_ms; the wall's: until its next token), a 5xx's backoff
+ * (500 ms, jittered).  When a place is free and no caller waits for one
+ * or sleeps before a retry, the limiter is told (dp_limiter_idle), as
+ * dp_http's release does. */
+struct job {
+	long requests; /* successes to get */
+	int workers;
+	double start_ms;
+	int start_workers;
+	double retry_ms;
+};
+
+struct job_result {
+	double ms; /* time to get them */
+	long answers, throttled, errors, wall_429;
+	int highest;
+};
+
+/* Runs a job with auto (max: the job's workers) against s. */
+static struct job_result run_job(const struct server *s, const struct job *j, uint64_t seed)
+{
+	static struct req fl[SIM_MAX_FLIGHT];
+	static int who[SIM_MAX_FLIGHT];
+	double ready[SIM_MAX_FLIGHT], slot_free[256] = {0}, next_send = 0;
+	double bucket = s->wall_rps > 1 ? s->wall_rps : 1, cap = bucket;
+	struct job_result r = {0};
+	int n = 0, busy[SIM_MAX_FLIGHT] = {0};
+	long ok = 0;
+	dp_limiter l;
+	double now;
+
+	rng_state = seed;
+	dp_limiter_init(&l, 1, j->workers);
+	for (int w = 0; w < j->workers; w++)
+		ready[w] = 0;
+	for (now = 0; ok < j->requests && now < 600000; now += 1) {
+		for (int i = 0; i < n;) {
+			if (fl[i].answer_ms > now) {
+				i++;
+				continue;
+			}
+			dp_limiter_done(&l, fl[i].seq, fl[i].o, fl[i].answer_ms - fl[i].sent_ms, 100, now);
+			r.answers++;
+			int w = who[i];
+			busy[w] = 0;
+			if (fl[i].o == DP_LIMITER_OK) {
+				ok++;
+				ready[w] = now;
+			} else if (fl[i].o == DP_LIMITER_THROTTLED) {
+				r.throttled++;
+				ready[w] = now + (s->wall_rps > 0 && bucket < 1 ? ceil((1 - bucket) * 1000 / s->wall_rps)
+										  : j->retry_ms);
+			} else {
+				r.errors++;
+				ready[w] = now + 500 * (0.5 + 0.5 * rnd());
+			}
+			fl[i] = fl[--n];
+			who[i] = who[n];
+		}
+		bucket = fmin(cap, bucket + s->wall_rps / 1000);
+		int demand = now < j->start_ms ? j->start_workers : j->workers, w = 0, retrying = 0;
+		for (int k = 0; k < demand; k++)
+			retrying |= !busy[k] && ready[k] > now;
+		for (;;) {
+			while (w < demand && (busy[w] || ready[w] > now))
+				w++;
+			if (w == demand || n >= dp_limiter_level(&l))
+				break;
+			struct req *q = &fl[n];
+			double iv = dp_limiter_interval_ms(&l);
+			busy[w] = 1;
+			who[n++] = w;
+			q->seq = dp_limiter_sent(&l, n);
+			q->sent_ms = now;
+			if (iv > 0) {
+				q->sent_ms = next_send > now ? next_send : now;
+				next_send = q->sent_ms + iv;
+			}
+			if (s->wall_rps > 0 && bucket < 1) {
+				q->o = DP_LIMITER_THROTTLED;
+				q->answer_ms = q->sent_ms + 1;
+				r.wall_429++;
+				continue;
+			}
+			if (s->wall_rps > 0)
+				bucket -= 1;
+			double x = rnd();
+			if (x < s->rate_429 + s->rate_5xx) {
+				q->o = x < s->rate_429 ? DP_LIMITER_THROTTLED : DP_LIMITER_ERROR;
+				q->answer_ms = q->sent_ms + 1;
+				continue;
+			}
+			q->o = DP_LIMITER_OK;
+			double start = q->sent_ms;
+			if (s->slots > 0) {
+				int k = 0;
+				for (int i = 1; i < s->slots; i++)
+					if (slot_free[i] < slot_free[k])
+						k = i;
+				if (slot_free[k] > start)
+					start = slot_free[k];
+				slot_free[k] = start + s->service_ms;
+			}
+			q->answer_ms = start + s->service_ms;
+		}
+		if (n < dp_limiter_level(&l) && w == demand && !retrying)
+			dp_limiter_idle(&l, now);
+	}
+	r.ms = now;
+	r.highest = l.highest;
+	return r;
+}
+
 static int cmp_long(const void *a, const void *b)
 {
 	long x = *(const long *)a, y = *(const long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
 
 	return x < y ? -1 : x > y;
 }
@@ -134,13 +259,60 @@ static void say(const char *what, const struct result *r)
 	       r->most_in_flight);
 }
 
+/* Jobs as a stage runs them (run_job): the storm's wall time against a
+ * clean run's, per seed; a wall without headers: the share of 429s; both
+ * at once.  (Before the app-limited start, the slow-start weather and
+ * the wall's exact rate, docs/PERFORMANCE.md: storm median 3.74x clean,
+ * worst 17.3x, 11 seeds of 30 over 3x; wall 31 x 429 of 1,331 answers.) */
+static void job_tests(void)
+{
+	const struct server clean = {.slots = 16, .service_ms = 25};
+	const struct server storm = {.slots = 16, .service_ms = 25, .rate_429 = 0.3, .rate_5xx = 0.05};
+	const struct server wall = {.slots = 64, .service_ms = 20, .wall_rps = 50};
+	const struct server wall_storm = {.slots = 64, .service_ms = 20, .wall_rps = 50, .rate_429 = 0.3};
+	const struct job job = {.requests = 1300, .workers = 64, .start_ms = 300, .start_workers = 3,
+				.retry_ms = 200};
+	struct job_result c = run_job(&clean, &job, 1), w, ws;
+	double ratios[STORM_SEEDS];
+	int over3 = 0;
+
+	printf("# job of %ld requests, 16 slots, clean: %.0f ms, level %d at most\n", job.requests,
+	       c.ms, c.highest);
+	for (uint64_t seed = 1; seed <= STORM_SEEDS; seed++) {
+		struct job_result s = run_job(&storm, &job, seed);
+		ratios[seed - 1] = s.ms / c.ms;
+		over3 += s.ms > 3 * c.ms;
+	}
+	qsort(ratios, STORM_SEEDS, sizeof ratios[0], cmp_double);
+	printf("# storm / clean per seed: best %.2f, median %.2f, worst %.2f; %d of %d over 3x\n",
+	       ratios[0], ratios[STORM_SEEDS / 2], ratios[STORM_SEEDS - 1], over3, STORM_SEEDS);
+	T_OK(ratios[STORM_SEEDS / 2] <= 2, "a job in a random storm, app-limited at first: median within 2x clean");
+	T_OK(over3 <= STORM_SEEDS / 15, "and at most one seed in 15 over 3x");
+	T_OK(ratios[STORM_SEEDS - 1] <= 4, "and none over 4x");
+
+	w = run_job(&wall, &job, 1);
+	printf("# job against a wall of 50/s: %.0f ms (%.0f at the wall's rate), %ld x 429 of %ld answers, "
+	       "level %d at most\n",
+	       w.ms, (job.requests - wall.wall_rps) * 1000 / wall.wall_rps, w.throttled, w.answers, w.highest);
+	T_OK(w.throttled < 0.02 * w.answers, "a job against a wall: under 2% of answers 429 (target 1%)");
+	T_OK(w.ms < 1.1 * (job.requests - wall.wall_rps) * 1000 / wall.wall_rps,
+	     "and within 10% of the wall's rate");
+
+	/* Both: the wall's 429s stand out of the weather's. */
+	ws = run_job(&wall_storm, &job, 2);
+	printf("# job against a wall of 50/s and 30%% 429 at random: %.0f ms (%.0f at the wall's rate), "
+	       "%ld x 429 (%ld from the wall) of %ld answers\n",
+	       ws.ms, job.requests * 1000 / (0.7 * wall.wall_rps), ws.throttled, ws.wall_429, ws.answers);
+	T_OK(ws.ms < 1.25 * job.requests * 1000 / (0.7 * wall.wall_rps), "wall + storm: within 25% of the wall's rate");
+	T_OK(ws.wall_429 < 0.3 * ws.answers, "wall + storm: under 30% of answers 429 from the wall");
+}
+
 int main(void)
 {
 	const struct server clean = {.slots = 16, .service_ms = 25};
 	const struct server storm = {.slots = 16, .service_ms = 25, .rate_429 = 0.3, .rate_5xx = 0.05};
 	const struct server wall = {.service_ms = 20, .wall_rps = 50};
-	const struct server wall_storm = {.service_ms = 20, .wall_rps = 50, .rate_429 = 0.3};
-	struct result c, s, w, ws;
+	struct result c, s, w;
 	long least_ok = 1L << 40, oks[STORM_SEEDS];
 
 	c = simulate(&clean, 64, 20000, 1);
@@ -174,10 +346,7 @@ int main(void)
 	T_OK(w.throttled < 0.08 * (w.ok + w.throttled), "a wall: under 8% of answers 429");
 	T_OK(w.most_in_flight <= 64, "never above --max-threads");
 
-	/* Both: the wall's 429s stand out of the weather's. */
-	ws = simulate(&wall_storm, 64, 30000, 2);
-	say("a wall of 50 requests/s and 30% 429 at random", &ws);
-	T_OK(ws.ok > 0.3 * 0.7 * 50 * 30, "wall + storm: over 30% of what the wall lets through");
-	T_OK(ws.wall_429 < 0.3 * (ws.ok + ws.throttled), "wall + storm: under 30% of answers 429 from the wall");
+
+	job_tests();
 	return t_done();
 }
