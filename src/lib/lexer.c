@@ -53,9 +53,7 @@ struct sort_key {
 
 /* A slot of the stem cache: a lower-cased word, its lexeme and the
  * lexeme's hash (so a word seen before costs one hash, not two). */
-#ifndef STEM_CACHE_SLOTS
-#define STEM_CACHE_SLOTS 16384 /* ~900 KB: most words of a corpus hit */
-#endif
+#define STEM_CACHE_SLOTS 65536 /* 3.6 MB: a corpus's vocabulary fits, so a word is stemmed ~once */
 #define STEM_CACHE_WORD 24
 #define STEM_CACHE_STOP 0xff /* llen of a stop word */
 struct stem_slot {

@@ -94,6 +94,7 @@ int store_run(store *s, dp_source *src, dp_sink *sink, store_counts *counts, dp_
 			rc = wrote == STORE_WRITE_REFUSED ? DP_EXIT_REFUSED : DP_EXIT_SYSTEM;
 		if (rc == DP_EXIT_SYSTEM || rc == DP_EXIT_REFUSED)
 			break;
+		store_fulltext_tend(s);
 		/* Nothing more is waiting: hand the receipts on now. */
 		if (store_feed_idle(feed) && dp_sink_flush(sink, err) < 0) {
 			rc = DP_EXIT_SYSTEM;
