@@ -260,7 +260,9 @@ void store_fulltext_tend(store *s)
 {
 	dp_err e;
 
-	if (s->gin_off || gin_done(s, 0) || s->tsv_pending < STORE_GIN_TEND_CHUNKS)
+	/* text_config is "" until store_fulltext_ensure made the index. */
+	if (s->text_config[0] == '\0' || s->gin_off || gin_done(s, 0) ||
+	    s->tsv_pending < STORE_GIN_TEND_CHUNKS)
 		return;
 	if (s->gin == NULL) {
 		if ((s->gin = dp_db_connect(s->opt.db_env, STORE_GIN_APP, &e)) == NULL) {

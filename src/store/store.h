@@ -90,7 +90,7 @@ typedef struct store {
 	int switching; /* store_index_switch dropped the index: built at open */
 	long long rows0, written;
 	dp_lexer *lexer;        /* the full-text lexer; NULL: the server lexes (fulltext.h) */
-	char text_config[128];  /* with lexer: its configuration */
+	char text_config[128];  /* the full-text configuration; "" until store_fulltext_ensure ran */
 	long long tsv_pending;  /* chunks written since the GIN pending list was merged */
 	/* The pending list's merge on a connection of its own, beside the
 	 * writes (store_fulltext_tend): NULL until needed; gin_busy while a

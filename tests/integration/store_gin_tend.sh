@@ -1,6 +1,6 @@
 #!/bin/bash
 # The full-text index's pending list is merged beside the writes (issue 11,
-# store throughput): after 2,000 chunks the store starts
+# store throughput): after 4,000 chunks the store starts
 # gin_clean_pending_list on a second connection (application_name
 # docpipe-store-gin) without waiting for it, and merges the rest when its
 # input ends.  A merge that fails (the index dropped) fails no write: the
@@ -10,7 +10,7 @@ cd "$T_DIR"
 set -o pipefail
 newdb || exit 1
 
-# 30 documents of 100 chunks each (3,000 chunks), ordinary English words.
+# 30 documents of 150 chunks each (4,500 chunks), ordinary English words.
 /usr/bin/python3 - >docs.ndjson <<'PY'
 import json, random
 random.seed(7)
@@ -18,7 +18,7 @@ words = ("rotate signing keys quarter night job server client certificate storag
          "pending list writer reader transaction commit backend query answer document chunk").split()
 for d in range(30):
     chunks = [{"seq": k, "text": " ".join(random.choice(words) for _ in range(40)) + " w%dx%d" % (d, k)}
-              for k in range(100)]
+              for k in range(150)]
     print(json.dumps({"v": 1, "kind": "document", "path": "/d/%d.md" % d, "root": "/d",
                       "hash": "h%d" % d, "chunker": "t", "chunks": chunks}))
 PY
@@ -40,7 +40,7 @@ wait_for 10 sql_ge "$MERGED" 1
 ok $? "a merge ran on the second connection while the store was writing"
 exec 3>&-
 wait "$STORE"; is "$?" 0 "store exits 0 when its input ends"
-is "$(sql "SELECT count(*) FROM docpipe.chunks WHERE tsv IS NOT NULL")" 3000 "every chunk has its tsvector"
+is "$(sql "SELECT count(*) FROM docpipe.chunks WHERE tsv IS NOT NULL")" 4500 "every chunk has its tsvector"
 is "$(pending)" 0 "the pending list is merged when the store ends"
 is "$(sql "SET enable_seqscan = off; SELECT d.path FROM docpipe.chunks c JOIN docpipe.documents d ON d.id = c.document_id
 	WHERE c.tsv @@ 'w17x42'::tsquery")" /d/17.md "a rare term is found through the index"
@@ -55,5 +55,5 @@ is "$?" 0 "a store whose merges fail exits 0"
 is "$(jq -r .status receipts2.ndjson | sort | uniq -c | tr -s ' ')" " 30 stored" "every document stored"
 is "$(grep -c "pending list beside the writes failed" err2)" 1 "it says once that it could not merge beside the writes"
 is "$(sql "SELECT count(*) FROM docpipe.chunks c JOIN docpipe.documents d ON d.id = c.document_id
-	WHERE d.content_hash LIKE 'g%' AND c.tsv IS NOT NULL")" 3000 "the new versions' tsvectors"
+	WHERE d.content_hash LIKE 'g%' AND c.tsv IS NOT NULL")" 4500 "the new versions' tsvectors"
 done_testing
