@@ -17,8 +17,10 @@
 # server's lexer: a STORED generated column, as before the store had its
 # own lexer; SERVER_BIN below),
 # before and before2 (SERVER_REV's store without the index: the store as
-# before issue 11), nofastupdate (GIN fastupdate off), pending64 (GIN
-# gin_pending_list_limit 64 MB).
+# before issue 11), inline and inline2 (this build with the GIN pending
+# list merged by the writes, no merge on a second connection: HEAD with
+# store_fulltext_tend's call removed), nofastupdate (GIN fastupdate off),
+# pending64 (GIN gin_pending_list_limit 64 MB).
 # SERVER_BIN (environment): a build whose store has the generated column;
 # default: one made from SERVER_REV (default 035b438, the last commit
 # before docpipe's lexer) in the temporary directory.
@@ -59,6 +61,18 @@ if [ -z "$server" ] && [ "${variants#*server}" != "$variants" ]; then
 	make -s -C "$tmp/server" V=release bin/docpipe-store >/dev/null
 	server=$tmp/server/bin
 fi
+if [ "${variants#*inline}" != "$variants" ]; then
+	mkdir "$tmp/inline"
+	git archive HEAD | tar x -C "$tmp/inline"
+	python3 - "$tmp/inline/src/store/run.c" <<'PY2'
+import sys
+p = sys.argv[1]
+s = open(p).read()
+assert s.count("\tstore_fulltext_tend(s);\n") == 1
+open(p, "w").write(s.replace("\tstore_fulltext_tend(s);\n", ""))
+PY2
+	make -s -C "$tmp/inline" V=release bin/docpipe-store >/dev/null
+fi
 if [ "${variants#*before}" != "$variants" ]; then
 	mkdir "$tmp/before"
 	git archive "${SERVER_REV:-035b438}" | tar x -C "$tmp/before"
@@ -79,7 +93,10 @@ echo "# $(date -u +%FT%TZ) nproc $(nproc) load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# chunks/s of wall time; CPU seconds of the store(s) and of the server"
 for i in $(seq "$rounds"); do
 	for v in $variants; do
-		case $v in none*) bin=$old ;; server*) bin=$server ;; before*) bin=$tmp/before/bin ;; *) bin=$new ;; esac
+		case $v in
+		none*) bin=$old ;; server*) bin=$server ;; before*) bin=$tmp/before/bin ;; inline*) bin=$tmp/inline/bin ;;
+		*) bin=$new ;;
+		esac
 		db=sf_${v}_$i
 		createdb "$db"
 		export DATABASE_URL="postgresql:///$db?host=$PGHOST&port=$PGPORT&user=$PGUSER"

@@ -38,18 +38,32 @@ struct entry {
 	uint16_t npos, cap; /* positions kept, room in pos */
 	uint16_t part_n, part_last; /* within the part numbered part */
 	unsigned part;
+	uint32_t hash;     /* hash() of the lexeme */
 	size_t slot;       /* its hash slot */
 	uint16_t *pos;
 };
 
-/* A slot of the stem cache: a lower-cased word and its lexeme. */
-#define STEM_CACHE_SLOTS 4096
+/* An entry's sort key: the lexeme's first 8 bytes, big-endian and
+ * zero-padded (a lexeme holds no NUL, so keys order as the bytes do, a
+ * prefix first); equal keys are compared in full. */
+struct sort_key {
+	uint64_t key;
+	size_t idx; /* the entry */
+};
+
+/* A slot of the stem cache: a lower-cased word, its lexeme and the
+ * lexeme's hash (so a word seen before costs one hash, not two). */
+#define STEM_CACHE_SLOTS 65536 /* 3.6 MB: a corpus's vocabulary fits, so a word is stemmed ~once */
 #define STEM_CACHE_WORD 24
 #define STEM_CACHE_STOP 0xff /* llen of a stop word */
 struct stem_slot {
 	uint8_t wlen, llen; /* wlen 0: empty */
+	uint32_t lhash;     /* hash() of lexeme */
 	char word[STEM_CACHE_WORD], lexeme[STEM_CACHE_WORD];
 };
+
+#define HAS_DIGIT 1  /* an ASCII digit */
+#define HAS_LETTER 2 /* a letter (or a digit of another script) */
 
 struct dp_lexer {
 	struct sb_stemmer *stem; /* NULL: simple */
@@ -58,12 +72,14 @@ struct dp_lexer {
 	struct entry *e;
 	size_t n, ecap;          /* entries in use, allocated (their pos arrays are reused) */
 	size_t *slots, nslots;   /* open addressing: entry index + 1, 0 empty */
-	size_t *order;           /* after finish: entries in byte order of their lexemes (ecap) */
+	struct sort_key *keys;   /* 2 * ecap: the keys to sort and the merge sort's other half */
+	const struct sort_key *order; /* after finish: entries in byte order of their lexemes */
 	unsigned part;           /* parts added since reset */
 	unsigned rel;            /* the current part's word count */
 	unsigned offset;         /* the current part's shift: highest position kept before it */
 	unsigned maxpos;         /* highest position kept */
 	uint16_t weight;         /* the current part's weight bits */
+	unsigned char ascii[128]; /* each ASCII byte's HAS_ bits (0: a separator) */
 	char word[3 * DP_LEXER_MAXLEN + 8]; /* a lower-cased word (may grow by half) */
 	struct stem_slot cache[STEM_CACHE_SLOTS]; /* english: direct-mapped, kept across resets */
 };
@@ -85,6 +101,9 @@ dp_lexer *dp_lexer_new(const char *config, dp_err *err)
 		return NULL;
 	}
 	dp_buf_init(&lx->arena, LEXEMES_MAX);
+	for (unsigned b = 0; b < 128; b++)
+		lx->ascii[b] = b >= '0' && b <= '9' ? HAS_DIGIT
+			       : (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') ? HAS_LETTER : 0;
 	lx->loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
 	if (lx->loc == (locale_t)0) {
 		dp_err_set(err, "the C.UTF-8 locale is not available (the lexer's letter classes)");
@@ -111,7 +130,7 @@ void dp_lexer_free(dp_lexer *lx)
 		free(lx->e[i].pos);
 	free(lx->e);
 	free(lx->slots);
-	free(lx->order);
+	free(lx->keys);
 	dp_buf_free(&lx->arena);
 	free(lx);
 }
@@ -176,16 +195,12 @@ static size_t put_cp(char *out, uint32_t c)
 	return 4;
 }
 
+/* Whether code point c beyond ASCII (or BAD_CP) is a letter or a digit;
+ * ASCII bytes take lx->ascii, without decoding (the fast path of most
+ * text). */
 static int is_alnum(const dp_lexer *lx, uint32_t c)
 {
-	if (c < 0x80)
-		return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 	return c != BAD_CP && iswalnum_l((wint_t)c, lx->loc);
-}
-
-static int is_digit(uint32_t c)
-{
-	return c >= '0' && c <= '9';
 }
 
 static uint32_t to_lower(const dp_lexer *lx, uint32_t c)
@@ -206,13 +221,18 @@ static int is_stop(const char *w)
 		       sizeof english_stop[0], by_string) != NULL;
 }
 
-static size_t hash(const char *s, size_t n)
+/* FNV-1a, continued from h (HASH_INIT to start). */
+#define HASH_INIT 2166136261u
+static inline uint32_t hash_more(uint32_t h, const char *s, size_t n)
 {
-	uint64_t h = 1469598103934665603u;
-
 	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 1099511628211u;
-	return (size_t)h;
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	return h;
+}
+
+static uint32_t hash(const char *s, size_t n)
+{
+	return hash_more(HASH_INIT, s, n);
 }
 
 /* Doubles the hash table (and the entries).  0, or -1 out of memory. */
@@ -221,20 +241,20 @@ static int grow(dp_lexer *lx)
 	size_t ns = lx->nslots ? lx->nslots * 2 : 256, ne = ns / 2;
 	size_t *slots = calloc(ns, sizeof *slots);
 	struct entry *e = realloc(lx->e, ne * sizeof *e);
-	size_t *order = e != NULL ? realloc(lx->order, ne * sizeof *order) : NULL;
+	struct sort_key *keys = e != NULL ? realloc(lx->keys, 2 * ne * sizeof *keys) : NULL;
 
 	if (e != NULL)
 		lx->e = e;
-	if (order != NULL)
-		lx->order = order;
-	if (slots == NULL || order == NULL) {
+	if (keys != NULL)
+		lx->keys = keys;
+	if (slots == NULL || keys == NULL) {
 		free(slots);
 		return -1;
 	}
 	memset(e + lx->ecap, 0, (ne - lx->ecap) * sizeof *e);
 	lx->ecap = ne;
 	for (size_t i = 0; i < lx->n; i++) {
-		size_t s = hash(lx->arena.data + e[i].off, e[i].len) & (ns - 1);
+		size_t s = e[i].hash & (ns - 1);
 		while (slots[s] != 0)
 			s = (s + 1) & (ns - 1);
 		slots[s] = i + 1;
@@ -246,13 +266,14 @@ static int grow(dp_lexer *lx)
 	return 0;
 }
 
-/* The entry of lexeme w (n bytes), made when new; NULL when out of memory,
- * or (*dropped set) when the lexemes' total would pass LEXEMES_MAX. */
-static struct entry *lookup(dp_lexer *lx, const char *w, size_t n, int *dropped)
+/* The entry of lexeme w (n bytes, h its hash()), made when new; NULL when
+ * out of memory, or (*dropped set) when the lexemes' total would pass
+ * LEXEMES_MAX. */
+static struct entry *lookup(dp_lexer *lx, const char *w, size_t n, uint32_t h, int *dropped)
 {
 	if ((lx->n + 1) * 2 > lx->nslots && grow(lx) < 0)
 		return NULL;
-	size_t s = hash(w, n) & (lx->nslots - 1);
+	size_t s = h & (lx->nslots - 1);
 	for (; lx->slots[s] != 0; s = (s + 1) & (lx->nslots - 1)) {
 		struct entry *e = &lx->e[lx->slots[s] - 1];
 		if (e->len == n && memcmp(lx->arena.data + e->off, w, n) == 0)
@@ -267,17 +288,18 @@ static struct entry *lookup(dp_lexer *lx, const char *w, size_t n, int *dropped)
 		return NULL;
 	struct entry *e = &lx->e[lx->n];
 	*e = (struct entry){.off = off, .len = (uint16_t)n, .cap = e->cap, .pos = e->pos,
-			    .part = lx->part - 1, .slot = s};
+			    .part = lx->part - 1, .hash = h, .slot = s};
 	lx->slots[s] = ++lx->n;
 	return e;
 }
 
-/* Records lexeme w (n bytes, 1..DP_LEXER_MAXLEN) at the current word's
- * position, with to_tsvector's and ||'s limits.  0, or -1 out of memory. */
-static int add_position(dp_lexer *lx, const char *w, size_t n)
+/* Records lexeme w (n bytes, 1..DP_LEXER_MAXLEN; h its hash()) at the
+ * current word's position, with to_tsvector's and ||'s limits.  0, or -1
+ * out of memory. */
+static int add_position(dp_lexer *lx, const char *w, size_t n, uint32_t h)
 {
 	int dropped = 0;
-	struct entry *e = lookup(lx, w, n, &dropped);
+	struct entry *e = lookup(lx, w, n, h, &dropped);
 	unsigned p = lx->rel < DP_LEXER_MAXPOS ? lx->rel : DP_LEXER_MAXPOS;
 
 	if (e == NULL)
@@ -307,17 +329,18 @@ static int add_position(dp_lexer *lx, const char *w, size_t n)
 	return 0;
 }
 
-/* Word w (n bytes, lower case, NUL-terminated) under english: *out and
- * *outn get its lexeme, or *out NULL for a stop word.  Short words go
- * through the stem cache (a word's stem never changes).  0, or -1 out of
- * memory. */
-static int stem(dp_lexer *lx, const char *w, size_t n, const char **out, size_t *outn)
+/* Word w (n bytes, lower case, NUL-terminated, *h its hash()) under
+ * english: *out and *outn get its lexeme, or *out NULL for a stop word, and
+ * *h the lexeme's hash.  Short words go through the stem cache (a word's
+ * stem never changes).  0, or -1 out of memory. */
+static int stem(dp_lexer *lx, const char *w, size_t n, const char **out, size_t *outn, uint32_t *h)
 {
-	struct stem_slot *c = n <= STEM_CACHE_WORD ? &lx->cache[hash(w, n) & (STEM_CACHE_SLOTS - 1)] : NULL;
+	struct stem_slot *c = n <= STEM_CACHE_WORD ? &lx->cache[*h & (STEM_CACHE_SLOTS - 1)] : NULL;
 
 	if (c != NULL && c->wlen == n && memcmp(c->word, w, n) == 0) {
 		*out = c->llen == STEM_CACHE_STOP ? NULL : c->lexeme;
 		*outn = c->llen;
+		*h = c->lhash;
 		return 0;
 	}
 	*out = w;
@@ -331,8 +354,11 @@ static int stem(dp_lexer *lx, const char *w, size_t n, const char **out, size_t 
 		*out = (const char *)st;
 		*outn = (size_t)sb_stemmer_length(lx->stem);
 	}
+	if (*out != NULL)
+		*h = hash(*out, *outn);
 	if (c != NULL && (*out == NULL || *outn <= STEM_CACHE_WORD)) {
 		c->wlen = (uint8_t)n;
+		c->lhash = *h;
 		memcpy(c->word, w, n);
 		c->llen = *out == NULL ? STEM_CACHE_STOP : (uint8_t)*outn;
 		if (*out != NULL)
@@ -347,6 +373,7 @@ static int stem(dp_lexer *lx, const char *w, size_t n, const char **out, size_t 
 static int add_word(dp_lexer *lx, const char *raw, size_t len, int digits)
 {
 	size_t n = 0;
+	uint32_t h = HASH_INIT; /* of the lower-cased word, as it is made */
 
 	if (len >= DP_LEXER_MAXLEN)
 		return 0;
@@ -354,34 +381,43 @@ static int add_word(dp_lexer *lx, const char *raw, size_t len, int digits)
 	for (size_t i = 0; i < len;) {
 		unsigned char b = (unsigned char)raw[i];
 		if (b < 0x80) { /* ASCII: most of the text */
-			lx->word[n++] = (char)(b >= 'A' && b <= 'Z' ? b + 32 : b);
+			b = b >= 'A' && b <= 'Z' ? b + 32 : b;
+			lx->word[n++] = (char)b;
+			h = (h ^ b) * 16777619u;
 			i++;
 			continue;
 		}
 		uint32_t c;
 		i += next_cp((const unsigned char *)raw + i, len - i, &c);
-		n += put_cp(lx->word + n, to_lower(lx, c));
+		size_t k = put_cp(lx->word + n, to_lower(lx, c));
+		h = hash_more(h, lx->word + n, k);
+		n += k;
 	}
 	lx->word[n] = '\0';
 	const char *w = lx->word;
-	if (lx->stem != NULL && !digits && stem(lx, lx->word, n, &w, &n) < 0)
+	if (lx->stem != NULL && !digits && stem(lx, lx->word, n, &w, &n, &h) < 0)
 		return -1;
-	return w == NULL || n == 0 || n > DP_LEXER_MAXLEN ? 0 : add_position(lx, w, n);
+	return w == NULL || n == 0 || n > DP_LEXER_MAXLEN ? 0 : add_position(lx, w, n, h);
 }
-
-#define HAS_DIGIT 1  /* an ASCII digit */
-#define HAS_LETTER 2 /* a letter (or a digit of another script) */
 
 /* The end of the run of letters and digits at p[i] (ending at or before
  * n); *kind gets the HAS_ bits of what it holds. */
 static size_t run_end(const dp_lexer *lx, const unsigned char *p, size_t i, size_t n, int *kind)
 {
 	while (i < n) {
+		if (p[i] < 0x80) {
+			int k = lx->ascii[p[i]];
+			if (k == 0)
+				break;
+			*kind |= k;
+			i++;
+			continue;
+		}
 		uint32_t c;
 		size_t k = next_cp(p + i, n - i, &c);
 		if (!is_alnum(lx, c))
 			break;
-		*kind |= is_digit(c) ? HAS_DIGIT : HAS_LETTER;
+		*kind |= HAS_LETTER; /* beyond ASCII: a letter, or a digit of another script */
 		i += k;
 	}
 	return i;
@@ -460,15 +496,23 @@ int dp_lexer_text(dp_lexer *lx, const char *text, size_t len, dp_err *err)
 	const unsigned char *p = (const unsigned char *)text;
 
 	for (size_t i = 0; i < len;) {
-		uint32_t c;
-		size_t k = next_cp(p + i, len - i, &c), t;
-		if (c == '<' && (t = tag_end(p, i, len)) > 0) {
-			i = t;
-			continue;
-		}
-		if (!is_alnum(lx, c)) {
-			i += k;
-			continue;
+		if (p[i] < 0x80) {
+			size_t t;
+			if (p[i] == '<' && (t = tag_end(p, i, len)) > 0) {
+				i = t;
+				continue;
+			}
+			if (lx->ascii[p[i]] == 0) {
+				i++;
+				continue;
+			}
+		} else {
+			uint32_t c;
+			size_t k = next_cp(p + i, len - i, &c);
+			if (!is_alnum(lx, c)) {
+				i += k;
+				continue;
+			}
 		}
 		if ((i = add_compound(lx, p, i, len)) == 0) {
 			dp_err_set(err, "out of memory");
@@ -478,22 +522,61 @@ int dp_lexer_text(dp_lexer *lx, const char *text, size_t len, dp_err *err)
 	return 0;
 }
 
-static int by_lexeme(const void *a, const void *b, void *arg)
+/* 1 when a's lexeme sorts before b's (byte order, a prefix first). */
+static inline int key_less(const dp_lexer *lx, const struct sort_key *a, const struct sort_key *b)
 {
-	const dp_lexer *lx = arg;
-	const struct entry *x = &lx->e[*(const size_t *)a], *y = &lx->e[*(const size_t *)b];
+	if (a->key != b->key)
+		return a->key < b->key;
+	const struct entry *x = &lx->e[a->idx], *y = &lx->e[b->idx];
 	int c = memcmp(lx->arena.data + x->off, lx->arena.data + y->off, x->len < y->len ? x->len : y->len);
+	return c != 0 ? c < 0 : x->len < y->len;
+}
 
-	return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
+/* Sorts a[0..n) with tmp (n more) by key_less: insertion-sorted runs of
+ * SORT_RUN, then merged bottom-up (O(n log n) whatever the input).
+ * Returns a or tmp, whichever holds the result. */
+#define SORT_RUN 8
+static const struct sort_key *sort_keys(const dp_lexer *lx, struct sort_key *a, struct sort_key *tmp, size_t n)
+{
+	for (size_t lo = 0; lo < n; lo += SORT_RUN)
+		for (size_t i = lo + 1; i < n && i < lo + SORT_RUN; i++) {
+			struct sort_key k = a[i];
+			size_t j = i;
+			for (; j > lo && key_less(lx, &k, &a[j - 1]); j--)
+				a[j] = a[j - 1];
+			a[j] = k;
+		}
+	struct sort_key *src = a, *dst = tmp;
+	for (size_t w = SORT_RUN; w < n; w *= 2) {
+		for (size_t lo = 0; lo < n; lo += 2 * w) {
+			size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+			size_t i = lo, j = mid, o = lo;
+			while (i < mid && j < hi)
+				dst[o++] = key_less(lx, &src[j], &src[i]) ? src[j++] : src[i++];
+			while (i < mid)
+				dst[o++] = src[i++];
+			while (j < hi)
+				dst[o++] = src[j++];
+		}
+		struct sort_key *t = src;
+		src = dst;
+		dst = t;
+	}
+	return src;
 }
 
 size_t dp_lexer_finish(dp_lexer *lx)
 {
 	if (lx->n == 0) /* nothing allocated yet, maybe */
 		return 0;
-	for (size_t i = 0; i < lx->n; i++)
-		lx->order[i] = i;
-	qsort_r(lx->order, lx->n, sizeof *lx->order, by_lexeme, lx);
+	for (size_t i = 0; i < lx->n; i++) {
+		const unsigned char *w = (const unsigned char *)lx->arena.data + lx->e[i].off;
+		uint64_t key = 0;
+		for (size_t b = 0; b < 8; b++)
+			key = key << 8 | (b < lx->e[i].len ? w[b] : 0);
+		lx->keys[i] = (struct sort_key){.key = key, .idx = i};
+	}
+	lx->order = sort_keys(lx, lx->keys, lx->keys + lx->ecap, lx->n);
 	return lx->n;
 }
 
@@ -504,7 +587,7 @@ size_t dp_lexer_count(const dp_lexer *lx)
 
 const char *dp_lexer_lexeme(const dp_lexer *lx, size_t i, size_t *len)
 {
-	const struct entry *e = &lx->e[lx->order[i]];
+	const struct entry *e = &lx->e[lx->order[i].idx];
 
 	*len = e->len;
 	return lx->arena.data + e->off;
@@ -512,7 +595,7 @@ const char *dp_lexer_lexeme(const dp_lexer *lx, size_t i, size_t *len)
 
 const uint16_t *dp_lexer_positions(const dp_lexer *lx, size_t i, size_t *n)
 {
-	const struct entry *e = &lx->e[lx->order[i]];
+	const struct entry *e = &lx->e[lx->order[i].idx];
 
 	*n = e->npos;
 	return e->pos;

@@ -209,10 +209,88 @@ static int build(store *s, int kind, unsigned oid, const char *want, const char 
 	return store_settings_set(s, "text_lexer", lexer, err);
 }
 
+static const char clean_sql[] = "SELECT gin_clean_pending_list('docpipe.chunks_tsv'::regclass)";
+
+/* Gives up the second connection for this run, saying why (msg) once; its
+ * unmerged chunks are the writes' and store_fulltext_settle's again. */
+static void gin_off(store *s, const char *msg)
+{
+	char line[DP_ERR_MAX];
+
+	snprintf(line, sizeof line, "%s", msg);
+	line[strcspn(line, "\n")] = '\0';
+	dp_diag("merging the full-text index's pending list beside the writes failed (%s);"
+		" merged by the writes instead", line);
+	if (s->gin_busy)
+		s->tsv_pending += s->gin_sent;
+	PQfinish(s->gin);
+	s->gin = NULL;
+	s->gin_busy = 0;
+	s->gin_off = 1;
+}
+
+/* Takes the result of the running merge (wait: blocks until it ends).
+ * Returns 1 while it still runs (not waiting), else 0. */
+static int gin_done(store *s, int wait)
+{
+	if (!s->gin_busy)
+		return 0;
+	if (!wait && !PQconsumeInput(s->gin)) {
+		gin_off(s, PQerrorMessage(s->gin));
+		return 0;
+	}
+	if (!wait && PQisBusy(s->gin))
+		return 1;
+	PGresult *res;
+	char why[DP_ERR_MAX] = "";
+	while ((res = PQgetResult(s->gin)) != NULL) {
+		if (PQresultStatus(res) != PGRES_TUPLES_OK && why[0] == '\0')
+			snprintf(why, sizeof why, "%s", PQresultErrorMessage(res));
+		PQclear(res);
+	}
+	if (why[0] == '\0' && PQstatus(s->gin) != CONNECTION_OK)
+		snprintf(why, sizeof why, "%s", PQerrorMessage(s->gin));
+	if (why[0] != '\0')
+		gin_off(s, why);
+	s->gin_busy = 0;
+	return 0;
+}
+
+void store_fulltext_tend(store *s)
+{
+	dp_err e;
+
+	/* text_config is "" until store_fulltext_ensure made the index. */
+	if (s->text_config[0] == '\0' || s->gin_off || gin_done(s, 0))
+		return;
+	if (s->gin_off || s->tsv_pending < STORE_GIN_TEND_CHUNKS)
+		return; /* gin_done may have given up just now */
+	if (s->gin == NULL) {
+		if ((s->gin = dp_db_connect(s->opt.db_env, STORE_GIN_APP, &e)) == NULL) {
+			s->gin_off = 1; /* the writes merge, as without it */
+			dp_diag("%s; the full-text index's pending list is merged by the writes", e.msg);
+			return;
+		}
+		/* The merge's sort, as in the writes' transactions. */
+		if (dp_db_exec(s->gin, "SET work_mem = '" STORE_GIN_WORK_MEM "'", &e) < 0) {
+			gin_off(s, e.msg);
+			return;
+		}
+	}
+	if (!PQsendQuery(s->gin, clean_sql)) {
+		gin_off(s, PQerrorMessage(s->gin));
+		return;
+	}
+	s->gin_busy = 1;
+	s->gin_sent = s->tsv_pending;
+	s->tsv_pending = 0;
+}
+
 int store_fulltext_settle(store *s, dp_err *err)
 {
 	dp_err why;
 
+	gin_done(s, 1);
 	if (s->tsv_pending == 0)
 		return 0;
 	/* In its own transaction: work_mem bounds the merge's sort, as for a

@@ -36,18 +36,38 @@ int store_fulltext_ensure(store *s, dp_err *err);
  * transactions SET LOCAL STORE_GIN_SETTINGS, so up to 16 MB of new entries
  * wait in the pending list and are merged into the index in one pass with
  * 64 MB of work_mem (a fraction of the cost of merging every 4 MB with
- * 4 MB; docs/PERFORMANCE.md, issue 11).  Queries read the pending list
- * until it is merged, so the store merges it when its run ends or its
- * input pauses (store_fulltext_settle). */
+ * 4 MB; docs/PERFORMANCE.md, issue 11).  The store merges it on a second
+ * connection while it writes (store_fulltext_tend), so the merge runs
+ * beside the writes instead of inside them, and when its run ends or its
+ * input pauses (store_fulltext_settle), as queries read the pending list
+ * until it is merged. */
 #define STORE_GIN_WORK_MEM "64MB"
 #define STORE_GIN_SETTINGS \
 	"SET LOCAL gin_pending_list_limit = '16MB'; SET LOCAL work_mem = '" STORE_GIN_WORK_MEM "'"
 
 /* Merges the pending list when this store wrote chunks since the last
- * merge (s->tsv_pending), outside any transaction.  Not being allowed to
+ * merge (s->tsv_pending), outside any transaction, after the merge
+ * store_fulltext_tend started (if any) ended.  Not being allowed to
  * (another role owns the index) leaves it to autovacuum.  Returns 0, or -1
  * with err when the connection is lost. */
 int store_fulltext_settle(store *s, dp_err *err);
+
+/* Chunks written between two merges store_fulltext_tend starts: ~10 MB of
+ * pending entries (~100 lexemes a chunk of ~1 KB), under the writes'
+ * 16 MB limit, so they rarely reach it and merge in line; every 2,000
+ * chunks cost the merges ~40% more CPU (more, smaller passes). */
+#define STORE_GIN_TEND_CHUNKS 4000
+/* The application_name of that second connection. */
+#define STORE_GIN_APP "docpipe-store-gin"
+
+/* After a batch committed, outside any transaction: when
+ * STORE_GIN_TEND_CHUNKS were written since the last merge and none runs,
+ * starts one on the second connection (made at the first need) without
+ * waiting for it (the server merges on its own backend, on a core the
+ * writes leave idle).  Never fails the run: when that connection cannot
+ * be had or the merge fails (not allowed, connection lost), it says so
+ * once and leaves the merges to the writes and store_fulltext_settle. */
+void store_fulltext_tend(store *s);
 
 /* The most bytes of tsvectors one document may have. */
 #define STORE_TSV_DOC_MAX (256 << 20)

@@ -188,21 +188,38 @@ void store_field_halfvec(store_buf *b, const float *v, size_t n)
 		store_put_i16(b, (int16_t)store_half(v[i]));
 }
 
+static unsigned char *put_be16(unsigned char *o, uint16_t v)
+{
+	o[0] = (unsigned char)(v >> 8);
+	o[1] = (unsigned char)v;
+	return o + 2;
+}
+
+/* Sized first, then written in place: one reserve, not one append per
+ * piece (a chunk has ~100 lexemes). */
 void store_value_tsvector(store_buf *b, const dp_lexer *lexer)
 {
-	size_t n = dp_lexer_count(lexer);
+	size_t n = dp_lexer_count(lexer), size = 4, len, npos;
 
-	store_put_i32(b, (int32_t)n);
 	for (size_t i = 0; i < n; i++) {
-		size_t len, npos;
+		dp_lexer_lexeme(lexer, i, &len);
+		dp_lexer_positions(lexer, i, &npos);
+		size += len + 3 + 2 * npos;
+	}
+	if (dp_buf_reserve(b, size) < 0)
+		return; /* overflow set */
+	unsigned char *o = (unsigned char *)b->data + b->len;
+	o = put_be16(put_be16(o, (uint16_t)(n >> 16)), (uint16_t)n);
+	for (size_t i = 0; i < n; i++) {
 		const char *w = dp_lexer_lexeme(lexer, i, &len);
 		const uint16_t *pos = dp_lexer_positions(lexer, i, &npos);
-		store_put_bytes(b, w, len);
-		store_put_bytes(b, "", 1);
-		store_put_i16(b, (int16_t)npos);
+		memcpy(o, w, len);
+		o[len] = '\0';
+		o = put_be16(o + len + 1, (uint16_t)npos);
 		for (size_t k = 0; k < npos; k++)
-			store_put_i16(b, (int16_t)pos[k]);
+			o = put_be16(o, pos[k]);
 	}
+	b->len += size;
 }
 
 void store_field_tsvector(store_buf *b, const dp_lexer *lexer)

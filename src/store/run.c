@@ -45,6 +45,23 @@ static int idle_for(store_feed *feed, int ms)
 	return store_feed_idle(feed);
 }
 
+/* After a batch, outside any transaction: starts a merge of the full-text
+ * index's pending list beside the writes (when due), hands the receipts on
+ * when nothing more is waiting, and when the input pauses (a long-running
+ * store) builds a vector index a bulk load dropped and merges the pending
+ * list.  0, or -1 with err. */
+static int between_batches(store *s, store_feed *feed, dp_sink *sink, dp_err *err)
+{
+	store_fulltext_tend(s);
+	if (store_feed_idle(feed) && dp_sink_flush(sink, err) < 0)
+		return -1;
+	if (s->bulk && idle_for(feed, BULK_IDLE_MS) && store_index_settle(s, err) < 0)
+		return -1;
+	if (s->tsv_pending > 0 && idle_for(feed, BULK_IDLE_MS) && store_fulltext_settle(s, err) < 0)
+		return -1;
+	return 0;
+}
+
 int store_run(store *s, dp_source *src, dp_sink *sink, store_counts *counts, dp_err *err)
 {
 	store_item *items = malloc(STORE_BATCH_DOCS * sizeof *items);
@@ -94,18 +111,7 @@ int store_run(store *s, dp_source *src, dp_sink *sink, store_counts *counts, dp_
 			rc = wrote == STORE_WRITE_REFUSED ? DP_EXIT_REFUSED : DP_EXIT_SYSTEM;
 		if (rc == DP_EXIT_SYSTEM || rc == DP_EXIT_REFUSED)
 			break;
-		/* Nothing more is waiting: hand the receipts on now. */
-		if (store_feed_idle(feed) && dp_sink_flush(sink, err) < 0) {
-			rc = DP_EXIT_SYSTEM;
-			break;
-		}
-		/* A bulk load whose input pauses (a long-running store) builds
-		 * its index instead of leaving it dropped. */
-		if (s->bulk && idle_for(feed, BULK_IDLE_MS) && store_index_settle(s, err) < 0) {
-			rc = DP_EXIT_SYSTEM;
-			break;
-		}
-		if (s->tsv_pending > 0 && idle_for(feed, BULK_IDLE_MS) && store_fulltext_settle(s, err) < 0) {
+		if (between_batches(s, feed, sink, err) < 0) {
 			rc = DP_EXIT_SYSTEM;
 			break;
 		}

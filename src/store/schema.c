@@ -285,6 +285,8 @@ void store_close(store **s)
 		return;
 	if ((*s)->db != NULL)
 		PQfinish((*s)->db);
+	if ((*s)->gin != NULL)
+		PQfinish((*s)->gin);
 	dp_lexer_free((*s)->lexer);
 	store_buf_free(&(*s)->buf);
 	store_buf_free(&(*s)->buf2);

@@ -90,8 +90,14 @@ typedef struct store {
 	int switching; /* store_index_switch dropped the index: built at open */
 	long long rows0, written;
 	dp_lexer *lexer;        /* the full-text lexer; NULL: the server lexes (fulltext.h) */
-	char text_config[128];  /* with lexer: its configuration */
+	char text_config[128];  /* the full-text configuration; "" until store_fulltext_ensure ran */
 	long long tsv_pending;  /* chunks written since the GIN pending list was merged */
+	/* The pending list's merge on a connection of its own, beside the
+	 * writes (store_fulltext_tend): NULL until needed; gin_busy while a
+	 * merge runs, covering gin_sent chunks; gin_off once it failed. */
+	PGconn *gin;
+	int gin_busy, gin_off;
+	long long gin_sent;
 	store_buf buf;          /* COPY stream and binary parameters */
 	store_buf buf2;         /* a second binary parameter */
 	/* The write ladder (write.c): how long to wait for a lost database

@@ -1,0 +1,59 @@
+#!/bin/bash
+# The full-text index's pending list is merged beside the writes (issue 11,
+# store throughput): after 4,000 chunks the store starts
+# gin_clean_pending_list on a second connection (application_name
+# docpipe-store-gin) without waiting for it, and merges the rest when its
+# input ends.  A merge that fails (the index dropped) fails no write: the
+# store says so once and leaves the merges to the writes.
+. "$(dirname "$0")/../lib/tap.sh"
+cd "$T_DIR"
+set -o pipefail
+newdb || exit 1
+
+# 30 documents of 150 chunks each (4,500 chunks), ordinary English words.
+/usr/bin/python3 - >docs.ndjson <<'PY'
+import json, random
+random.seed(7)
+words = ("rotate signing keys quarter night job server client certificate storage index merge "
+         "pending list writer reader transaction commit backend query answer document chunk").split()
+for d in range(30):
+    chunks = [{"seq": k, "text": " ".join(random.choice(words) for _ in range(40)) + " w%dx%d" % (d, k)}
+              for k in range(150)]
+    print(json.dumps({"v": 1, "kind": "document", "path": "/d/%d.md" % d, "root": "/d",
+                      "hash": "h%d" % d, "chunker": "t", "chunks": chunks}))
+PY
+docpipe-store -q </dev/null; is "$?" 0 "schema made"
+sql "CREATE EXTENSION IF NOT EXISTS pgstattuple" >/dev/null
+pending() { sql "SELECT pending_pages FROM pgstatginindex('docpipe.chunks_tsv')"; }
+MERGED="SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+	AND application_name = 'docpipe-store-gin' AND query LIKE 'SELECT gin_clean_pending_list(%'"
+
+# The input stays open after the documents, so the merge is seen while the
+# store runs (its final merge at the end would hide an in-line one).
+mkfifo in
+docpipe-store <in >receipts.ndjson 2>err &
+STORE=$!
+exec 3>in
+cat docs.ndjson >&3
+wait_for 30 sh -c '[ "$(wc -l <receipts.ndjson)" -ge 30 ]'; ok $? "30 receipts while the input is open"
+wait_for 10 sql_ge "$MERGED" 1
+ok $? "a merge ran on the second connection while the store was writing"
+exec 3>&-
+wait "$STORE"; is "$?" 0 "store exits 0 when its input ends"
+is "$(sql "SELECT count(*) FROM docpipe.chunks WHERE tsv IS NOT NULL")" 4500 "every chunk has its tsvector"
+is "$(pending)" 0 "the pending list is merged when the store ends"
+is "$(sql "SET enable_seqscan = off; SELECT d.path FROM docpipe.chunks c JOIN docpipe.documents d ON d.id = c.document_id
+	WHERE c.tsv @@ 'w17x42'::tsquery")" /d/17.md "a rare term is found through the index"
+is "$(grep -c 'pending list' err)" 0 "no complaint about the merge"
+
+# A merge that fails (here: someone dropped the index) fails no write: the
+# store says so once and leaves the merges to the writes.
+sql "DROP INDEX docpipe.chunks_tsv" >/dev/null
+sed 's/"h\([0-9]*\)"/"g\1"/' docs.ndjson >docs2.ndjson # new versions of every document
+docpipe-store <docs2.ndjson >receipts2.ndjson 2>err2
+is "$?" 0 "a store whose merges fail exits 0"
+is "$(jq -r .status receipts2.ndjson | sort | uniq -c | tr -s ' ')" " 30 stored" "every document stored"
+is "$(grep -c "pending list beside the writes failed" err2)" 1 "it says once that it could not merge beside the writes"
+is "$(sql "SELECT count(*) FROM docpipe.chunks c JOIN docpipe.documents d ON d.id = c.document_id
+	WHERE d.content_hash LIKE 'g%' AND c.tsv IS NOT NULL")" 4500 "the new versions' tsvectors"
+done_testing
