@@ -106,8 +106,8 @@ typedef struct store {
 	double db_retry;
 	char same_state[6];
 	int same_count;
-	/* The per-document statements are prepared on this connection
-	 * (write.c); cleared when the connection is re-made. */
+	/* How many of the per-document statements are prepared on this
+	 * connection (write.c); cleared when the connection is re-made. */
 	int prepared;
 } store;
 

@@ -148,15 +148,19 @@ static const struct {
 	[ROW_DELETE] = {"docpipe_delete_path", delete_path_sql, 1},
 };
 
-/* Prepares the row statements on this connection unless done already
- * (s->prepared, cleared by reset_connection).  Outside pipeline mode.
+#define ROW_STATEMENTS ((int)(sizeof row_statements / sizeof row_statements[0]))
+
+/* Prepares the row statements this connection lacks: s->prepared counts
+ * those done (cleared by reset_connection), so a failure part-way resumes
+ * where it stopped instead of preparing a name twice.  A prepared
+ * statement outlives a rolled-back transaction.  Outside pipeline mode.
  * --write-method insert (for PGlite) keeps unnamed statements: nothing to
  * prepare.  Returns 0 or -1 with err. */
 static int prepare_row_statements(store *s, dp_err *err)
 {
-	if (s->prepared || s->opt.method != STORE_WRITE_COPY)
+	if (s->opt.method != STORE_WRITE_COPY)
 		return 0;
-	for (size_t i = 0; i < sizeof row_statements / sizeof row_statements[0]; i++) {
+	for (int i = s->prepared; i < ROW_STATEMENTS; i++) {
 		PGresult *res = PQprepare(s->db, row_statements[i].name, row_statements[i].sql,
 					  row_statements[i].nparams, NULL);
 		if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
@@ -165,8 +169,8 @@ static int prepare_row_statements(store *s, dp_err *err)
 			return -1;
 		}
 		PQclear(res);
+		s->prepared = i + 1;
 	}
-	s->prepared = 1;
 	return 0;
 }
 
@@ -174,7 +178,7 @@ static int prepare_row_statements(store *s, dp_err *err)
  * prepare_row_statements prepared it, else unnamed.  The send's result. */
 static int send_row_statement(store *s, enum row_statement st, const char *const *params)
 {
-	if (s->prepared)
+	if (s->prepared == ROW_STATEMENTS)
 		return PQsendQueryPrepared(s->db, row_statements[st].name, row_statements[st].nparams,
 					   params, NULL, NULL, 0);
 	return PQsendQueryParams(s->db, row_statements[st].sql, row_statements[st].nparams, NULL,
