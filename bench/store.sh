@@ -1,7 +1,8 @@
 #!/bin/bash
 # Store throughput: chunks/s written by docpipe-store with binary COPY at
 # dim 384 into a throwaway PostgreSQL (documents generated beforehand, so
-# only the store is timed).
+# only the store is timed), and the server's CPU seconds per run (its
+# backends': steadier than the wall on a loaded machine).
 #   bench/store.sh [DOCS [CHUNKS_PER_DOC]]     (default 2000 x 10)
 set -eu
 cd "$(dirname "$0")/.."
@@ -16,13 +17,27 @@ createdb bench
 export DATABASE_URL="postgresql:///bench?host=$PGHOST&port=$PGPORT&user=$PGUSER"
 # Schema first, so the timed run measures writes only.
 bin/docpipe-store -q </dev/null
+# The server's CPU: the postmaster's reaped children (the backends), in
+# clock ticks, once the backends of earlier runs have exited (bounded wait).
+pm=$(head -1 "$tmp/pg/data/postmaster.pid")
+sleep 1
+base=$(pgrep -c -P "$pm")
+server_ticks() {
+	for _ in $(seq 100); do
+		[ "$(pgrep -c -P "$pm")" -le "$base" ] && break
+		sleep 0.05
+	done
+	awk '{print $16 + $17}' "/proc/$pm/stat"
+}
 run() { # run LABEL: times one store of all documents
-	local start end
+	local start end c0 c1
+	c0=$(server_ticks)
 	start=$(date +%s.%N)
 	bin/docpipe-store -q "$@" <"$tmp/docs.ndjson" >"$tmp/receipts"
 	end=$(date +%s.%N)
-	python3 -c "import sys; s=float(sys.argv[2])-float(sys.argv[1]); n=int(sys.argv[3]); print('%-28s %6d chunks in %.2f s = %7.0f chunks/s' % (sys.argv[4], n, s, n/s))" \
-		"$start" "$end" $((docs * chunks)) "$LABEL"
+	c1=$(server_ticks)
+	python3 -c "import sys; s=float(sys.argv[2])-float(sys.argv[1]); n=int(sys.argv[3]); print('%-28s %6d chunks in %.2f s = %7.0f chunks/s, server %.2f CPU-s' % (sys.argv[4], n, s, n/s, (int(sys.argv[6])-int(sys.argv[5]))/int(sys.argv[7])))" \
+		"$start" "$end" $((docs * chunks)) "$LABEL" "$c0" "$c1" "$(getconf CLK_TCK)"
 }
 LABEL="store (copy, new)" run
 LABEL="store (copy, unchanged)" run

@@ -106,6 +106,9 @@ typedef struct store {
 	double db_retry;
 	char same_state[6];
 	int same_count;
+	/* How many of the per-document statements are prepared on this
+	 * connection (write.c); cleared when the connection is re-made. */
+	int prepared;
 } store;
 
 /* --db-retry default: seconds the store waits for a database that went

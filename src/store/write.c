@@ -134,6 +134,57 @@ static const char upsert_sql[] =
 	/* xmax is 0 on a row this statement inserted, set on one it updated. */
 	" RETURNING id, xmax = 0";
 
+static const char delete_path_sql[] = "DELETE FROM docpipe.documents WHERE path = $1 RETURNING id";
+
+/* The per-document statements: sent once per document, so with COPY they
+ * are parsed and planned once per connection (a named, protocol-level
+ * prepared statement) instead of once per document. */
+enum row_statement { ROW_UPSERT, ROW_DELETE };
+static const struct {
+	const char *name, *sql;
+	int nparams;
+} row_statements[] = {
+	[ROW_UPSERT] = {"docpipe_upsert", upsert_sql, 14},
+	[ROW_DELETE] = {"docpipe_delete_path", delete_path_sql, 1},
+};
+
+#define ROW_STATEMENTS ((int)(sizeof row_statements / sizeof row_statements[0]))
+
+/* Prepares the row statements this connection lacks: s->prepared counts
+ * those done (cleared by reset_connection), so a failure part-way resumes
+ * where it stopped instead of preparing a name twice.  A prepared
+ * statement outlives a rolled-back transaction.  Outside pipeline mode.
+ * --write-method insert (for PGlite) keeps unnamed statements: nothing to
+ * prepare.  Returns 0 or -1 with err. */
+static int prepare_row_statements(store *s, dp_err *err)
+{
+	if (s->opt.method != STORE_WRITE_COPY)
+		return 0;
+	for (int i = s->prepared; i < ROW_STATEMENTS; i++) {
+		PGresult *res = PQprepare(s->db, row_statements[i].name, row_statements[i].sql,
+					  row_statements[i].nparams, NULL);
+		if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
+			dp_db_err(err, s->db, res, "preparing a statement");
+			PQclear(res);
+			return -1;
+		}
+		PQclear(res);
+		s->prepared = i + 1;
+	}
+	return 0;
+}
+
+/* Sends statement st with text params (in pipeline mode): prepared when
+ * prepare_row_statements prepared it, else unnamed.  The send's result. */
+static int send_row_statement(store *s, enum row_statement st, const char *const *params)
+{
+	if (s->prepared == ROW_STATEMENTS)
+		return PQsendQueryPrepared(s->db, row_statements[st].name, row_statements[st].nparams,
+					   params, NULL, NULL, 0);
+	return PQsendQueryParams(s->db, row_statements[st].sql, row_statements[st].nparams, NULL,
+				 params, NULL, NULL, 0);
+}
+
 /* Sends (in pipeline mode) the upsert of a document's row or the delete
  * of a path.  The upsert also locks the row, so two stores writing one
  * path take turns.  Returns 0 or -1 with err. */
@@ -144,8 +195,7 @@ static int send_row_change(store *s, const store_item *item, dp_err *err)
 
 	if (item->kind == STORE_ITEM_DELETE) {
 		const char *params[] = {dp_record_str(item->rec, "path")};
-		sent = PQsendQueryParams(s->db, "DELETE FROM docpipe.documents WHERE path = $1 RETURNING id",
-					 1, NULL, params, NULL, NULL, 0);
+		sent = send_row_statement(s, ROW_DELETE, params);
 	} else {
 		char dim[16], count[24], size[32], mtime[48];
 		jv meta = jv_get_kind(d->meta) == JV_KIND_OBJECT ? dp_record_dump(jv_copy(d->meta)) : jv_null();
@@ -160,7 +210,7 @@ static int send_row_change(store *s, const store_item *item, dp_err *err)
 		snprintf(count, sizeof count, "%zu", d->nchunks);
 		snprintf(size, sizeof size, "%.0f", d->size);
 		snprintf(mtime, sizeof mtime, "%.6f", d->mtime);
-		sent = PQsendQueryParams(s->db, upsert_sql, 14, NULL, params, NULL, NULL, 0);
+		sent = send_row_statement(s, ROW_UPSERT, params);
 		jv_free(meta);
 	}
 	if (!sent)
@@ -572,6 +622,8 @@ static int write_row_changes(store *s, store_item **order, size_t n, dp_err *err
 	int failed = 0, rc = 0;
 	size_t next = 0;
 
+	if (prepare_row_statements(s, err) < 0)
+		return -1;
 	if (!PQenterPipelineMode(s->db)) {
 		dp_db_err(err, s->db, NULL, "pipeline mode");
 		return -1;
@@ -718,6 +770,7 @@ static int reset_connection(void *ctx, dp_err *err)
 {
 	store *s = ctx;
 
+	s->prepared = 0; /* a new session has none */
 	PQreset(s->db);
 	if (!dp_db_lost(s->db))
 		return 0;
