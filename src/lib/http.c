@@ -371,12 +371,14 @@ struct slot {
 };
 
 /* Waits for a place in flight (the limiter's level), the end of a
- * stage-wide pause and the rate budget, then takes the place.  Returns -1
+ * stage-wide pause and the rate budget, then takes the place.  retrying:
+ * the caller was counted as sleeping before a retry (count_retrying); it
+ * is uncounted once queued, so that its demand is never unseen.  Returns -1
  * without a place (why set) when the pause lasts beyond deadline: a
  * Retry-After of hours must fail the calls, not stall the stage for
  * hours. */
-static int acquire(dp_http *h, size_t tokens, double deadline, struct slot *sl, char *why,
-		   size_t whylen)
+static int acquire(dp_http *h, int retrying, size_t tokens, double deadline, struct slot *sl,
+		   char *why, size_t whylen)
 {
 	double wait_until;
 
@@ -384,6 +386,7 @@ static int acquire(dp_http *h, size_t tokens, double deadline, struct slot *sl, 
 	/* First come, first served: a caller waiting for a place is not
 	 * overtaken (the scheduler's round-robin order holds). */
 	unsigned long ticket = h->next_ticket++;
+	h->retrying -= retrying;
 	while (ticket != h->now_serving || h->in_flight >= dp_limiter_level(&h->limiter))
 		pthread_cond_wait(&h->slot_free, &h->lock);
 	h->now_serving++;
@@ -491,13 +494,13 @@ static void release(dp_http *h, const struct slot *sl, const dp_http_outcome *o,
 	pthread_mutex_unlock(&h->lock);
 }
 
-/* Counts a caller that is to sleep before a retry (d 1, before it gives
- * its place back: no gap in which its demand is unseen) or has slept (d
- * -1): demand too (acquire). */
-static void count_retrying(dp_http *h, int d)
+/* Counts a caller that is to sleep before a retry, before it gives its
+ * place back (no gap in which its demand is unseen): demand too.  acquire
+ * uncounts it once it is queued again. */
+static void count_retrying(dp_http *h)
 {
 	pthread_mutex_lock(&h->lock);
-	h->retrying += d;
+	h->retrying++;
 	pthread_mutex_unlock(&h->lock);
 }
 
@@ -777,7 +780,7 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, jv *
 	size_t urllen = strlen(h->base) + strlen(path) + 1;
 	char *url = malloc(urllen), last[DP_ERR_MAX] = "no attempt";
 	double start = dp_clock_ms();
-	int status = DP_HTTP_FAILED, counted = 0, throttles = 0;
+	int status = DP_HTTP_FAILED, counted = 0, throttles = 0, retrying = 0;
 	CURL *c = thread_handle(h);
 
 	*resp = jv_invalid();
@@ -794,7 +797,7 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, jv *
 		struct slot sl;
 
 		dp_buf_init(&r.body, RESPONSE_MAX);
-		if (acquire(h, tokens, start + (double)h->o.max_retry_ms, &sl, last, sizeof last) < 0) {
+		if (acquire(h, retrying, tokens, start + (double)h->o.max_retry_ms, &sl, last, sizeof last) < 0) {
 			gave_up(path, counted + throttles, start, last, err);
 			status = DP_HTTP_UNREACHABLE;
 			break;
@@ -816,8 +819,9 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, jv *
 			pause_stage(h, o.retry_after_ms);
 		if (v.action == DP_HTTP_DO_REFUSE)
 			set_refused(h, o.status, last, err);
-		if (v.action == DP_HTTP_DO_RETRY)
-			count_retrying(h, 1);
+		retrying = v.action == DP_HTTP_DO_RETRY;
+		if (retrying)
+			count_retrying(h);
 		release(h, &sl, &o, &r, tokens);
 		counted += v.counts;
 		throttles += o.transport == 0 && o.status == 429;
@@ -837,7 +841,6 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, jv *
 		if (v.action != DP_HTTP_DO_RETRY)
 			break;
 		dp_sleep_ms((double)v.delay_ms);
-		count_retrying(h, -1);
 	}
 	free(url);
 	jv_free(text);

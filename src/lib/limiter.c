@@ -15,6 +15,8 @@
 #define PACE_DECREASE 0.5 /* a round with 429s: the pace x this */
 #define PACE_STEP 0.05    /* the first probe up: w_max x (1 + this) */
 #define PACE_STEP_MAX 1.0 /* the most a probe's step grows to */
+#define PACE_LIMITED 0.9  /* a rate this x the pace or more: the pace limits */
+#define PACE_CEILING 2.0  /* a probe raises w_max to this x that rate at most */
 #define QUIET_MIN_MS 2000 /* quiet period before the first probe */
 #define QUIET_MAX_MS 32000
 #define QUIET_WEATHER_MS 1000 /* between probes under weather */
@@ -206,10 +208,15 @@ static void pace_throttled(dp_limiter *l, double now_ms)
 
 /* Auto: the pace after a round without 429s, elapsed_ms long: back up to
  * PACE_HOLD x w_max within about a second (CUBIC's concave region), held
- * there, and w_max probed higher after each quiet period. */
+ * there, and w_max probed higher after each quiet period, but only while
+ * the pace is what limits the sends (what was granted over the last
+ * second, weather's refusals counted, is near it): a stage that asks for
+ * less would raise it without end (BBR's app-limited samples), and never
+ * past PACE_CEILING x that rate. */
 static void pace_quiet(dp_limiter *l, double now_ms, double elapsed_ms)
 {
 	double target = PACE_HOLD * l->w_max_rps, f = elapsed_ms / 500;
+	double sent_rps = delivered_rps(l, now_ms) / (1 - l->weather);
 
 	/* Weather learned since the pace was set: probed at its pace. */
 	if (l->weather > 0 && l->probe_at_ms > now_ms + QUIET_WEATHER_MS)
@@ -218,7 +225,7 @@ static void pace_quiet(dp_limiter *l, double now_ms, double elapsed_ms)
 		l->pace_rps += (target - l->pace_rps) * (f < 1 ? f : 1);
 		if (l->pace_rps > 0.99 * target)
 			l->pace_rps = target;
-	} else if (now_ms >= l->probe_at_ms) {
+	} else if (now_ms >= l->probe_at_ms && sent_rps >= PACE_LIMITED * l->pace_rps) {
 		/* Under weather, a probe that met no 429 beyond it doubles the
 		 * next one's step: a pace taken from a low rate (weather taken
 		 * for a wall, or a stage that asked little then) comes back in
@@ -228,6 +235,8 @@ static void pace_quiet(dp_limiter *l, double now_ms, double elapsed_ms)
 			l->probe_step = l->probe_step * 2 < PACE_STEP_MAX ? l->probe_step * 2
 									  : PACE_STEP_MAX;
 		l->w_max_rps *= 1 + l->probe_step;
+		if (l->w_max_rps > PACE_CEILING * sent_rps)
+			l->w_max_rps = PACE_CEILING * sent_rps;
 		l->pace_rps = PACE_HOLD * l->w_max_rps;
 		l->probing = 1;
 		l->probe_at_ms = now_ms + (l->weather > 0 ? QUIET_WEATHER_MS : l->quiet_ms);
@@ -428,6 +437,8 @@ static void judge(dp_limiter *l, double now_ms)
 		}
 		if (l->ep_rps > 0 && l->ep_rps < l->w_max_rps) {
 			l->w_max_rps = l->ep_rps;
+			if (l->pace_rps > PACE_HOLD * l->ep_rps)
+				l->pace_rps = PACE_HOLD * l->ep_rps;
 			l->quiet_ms = l->weather > 0 ? QUIET_MIN_MS : QUIET_EXACT_MS;
 			l->probe_at_ms = now_ms + l->quiet_ms;
 		}
@@ -533,8 +544,8 @@ static void end_round(dp_limiter *l, double now_ms)
 	} else if (l->autotune && lossy && l->round_idle) {
 		/* The stage asked for less than the level: the losses came
 		 * at its demand, not at a level that a decrease would
-		 * lower.  Nothing to test (nor to grow: below). */
-		l->throttled = l->errors = 0;
+		 * lower.  Nothing to test (nor to grow: below); the pace
+		 * still answers them (RFC 7661 reduces on losses too). */
 		lossy = 0;
 	} else if (l->autotune && lossy) {
 		test_begin(l);

@@ -33,7 +33,11 @@
  *     8 successes on); without 429s the pace comes back to 0.95x w_max
  *     within about a second and holds there; only after a quiet period
  *     without 429s is w_max probed 5% higher, and each 429 that follows a
- *     probe doubles the period (2 s, up to 32 s).  This is CUBIC's plateau
+ *     probe doubles the period (2 s, up to 32 s).  A probe needs the pace
+ *     to be what limits the sends (the rate granted over the last second,
+ *     weather's refusals counted, at least 0.9x the pace: a stage that
+ *     asks for less would raise it without end) and raises w_max to no
+ *     more than 2x that rate.  This is CUBIC's plateau
  *     at the rate where loss was last seen (RFC 8312 sec. 4.2-4.4) with
  *     BBR's ProbeBW (probe up by a gain, then hold), slowed down: probing
  *     past a rate wall costs 429s, and a wall rarely moves;
@@ -42,7 +46,8 @@
  *     a token bucket is empty at both, so the successes of the requests
  *     sent in between, over the time they were sent in, are its rate
  *     (however big its burst; the rate over the last second counts the
- *     burst).  The pace is then 0.95x that rate, so the level stops
+ *     burst).  The pace is then 0.95x that rate (also when a test's
+ *     verdict lowers w_max to it), so the level stops
  *     mattering, and the next probe waits 8 s (a 5% probe stays under
  *     the rate, the next drains a bucket slowly: a wall is probed rarely
  *     and by small steps);
@@ -57,7 +62,8 @@
  * sleeping before a retry (dp_limiter_idle): the stage asks for less
  * than the level.  A round with losses in which that happened neither
  * lowers the level nor starts a test (the load it would lower was the
- * stage's, not the level), a round that did not use the level does not
+ * stage's, not the level), but lowers the pace as any (RFC 7661 still
+ * reduces on losses); a round that did not use the level does not
  * raise it, and a wall's rate is not measured across such a time.
  * Weather (auto): 429s and 5xx that come whatever our load (a shared
  * server's random refusals) must not be taken for a wall: cutting on each

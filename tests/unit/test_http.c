@@ -282,15 +282,19 @@ static void test_limiter(void)
 		dp_limiter_done(&l, a, DP_LIMITER_OK, 20, 100, 1810 + 10 * i);
 	}
 	T_OK(dp_limiter_interval_ms(&l) == held, "held while its test measures");
-	for (int i = 0; i < 18; i++) {
+	/* 5 answers a tick: 50/s, at the pace (a probe needs the pace to be
+	 * what limits the sends). */
+	for (int i = 0; i < 18 * 5; i++) {
 		a = dp_limiter_sent(&l, 1);
-		dp_limiter_done(&l, a, DP_LIMITER_OK, 20, 100, 2000 + 100 * i);
+		dp_limiter_done(&l, a, DP_LIMITER_OK, 20, 100, 2000 + 100 * (i / 5));
 	}
 	T_OK(fabs(dp_limiter_interval_ms(&l) - 1000 / (0.95 * granted)) < 0.01,
 	     "back up to 0.95 x the rate of the 429 within about a second, and held there");
 	T_OK(dp_limiter_interval_ms(&l) < held, "(faster than just after the 429)");
-	a = dp_limiter_sent(&l, 1);
-	dp_limiter_done(&l, a, DP_LIMITER_OK, 20, 100, 3900);
+	for (int i = 0; i < 3; i++) {
+		a = dp_limiter_sent(&l, 1);
+		dp_limiter_done(&l, a, DP_LIMITER_OK, 20, 100, 3900);
+	}
 	T_OK(fabs(dp_limiter_interval_ms(&l) - 1000 / (0.95 * 1.05 * granted)) < 0.01,
 	     "after a quiet period of 2 s: one probe 5% up");
 	a = dp_limiter_sent(&l, 1);
@@ -313,9 +317,17 @@ static void test_limiter(void)
 	dp_limiter_done(&l, a, DP_LIMITER_OK, 20, 100, 8000);
 	T_OK(dp_limiter_interval_ms(&l) == before_probe,
 	     "its rate measured, a wall is not probed 4 s later");
-	a = dp_limiter_sent(&l, 1);
-	dp_limiter_done(&l, a, DP_LIMITER_OK, 20, 100, 12200);
+	for (int i = 0; i < 46; i++) {
+		a = dp_limiter_sent(&l, 1);
+		dp_limiter_done(&l, a, DP_LIMITER_OK, 20, 100, 11300 + 20 * i);
+	}
 	T_OK(dp_limiter_interval_ms(&l) < before_probe, "but after 8 s");
+	double paced = dp_limiter_interval_ms(&l);
+	for (int i = 0; i < 10; i++) {
+		a = dp_limiter_sent(&l, 1);
+		dp_limiter_done(&l, a, DP_LIMITER_OK, 20, 100, 20500 + 1000 * i);
+	}
+	T_OK(dp_limiter_interval_ms(&l) == paced, "a stage that asks for less than the pace does not raise it");
 
 	/* Limited slow start (RFC 3742). */
 	dp_limiter_init(&l, 1, 64);

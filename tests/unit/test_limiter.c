@@ -22,6 +22,7 @@ struct server {
 	double service_ms;  /* per request, in a slot */
 	double wall_rps;    /* token bucket refilled at this rate (0: none) */
 	double rate_429, rate_5xx;
+	double wall_until_ms; /* the wall goes at this time (0: never) */
 };
 
 struct result {
@@ -134,12 +135,16 @@ struct job {
 	double start_ms;
 	int start_workers;
 	double retry_ms;
+	double end_ms;   /* from this time on (0: never) ... */
+	int end_workers; /* ... only this many have work */
+	double until_ms; /* the job stops here at the latest (0: 600 s) */
 };
 
 struct job_result {
 	double ms; /* time to get them */
 	long answers, throttled, errors, wall_429;
 	int highest;
+	double pace_rps, pace_most; /* the pace at the end, the highest */
 };
 
 /* Runs a job with auto (max: the job's workers) against s. */
@@ -159,7 +164,8 @@ static struct job_result run_job(const struct server *s, const struct job *j, ui
 	dp_limiter_init(&l, 1, j->workers);
 	for (int w = 0; w < j->workers; w++)
 		ready[w] = 0;
-	for (now = 0; ok < j->requests && now < 600000; now += 1) {
+	for (now = 0; ok < j->requests && now < (j->until_ms > 0 ? j->until_ms : 600000); now += 1) {
+		double wall_rps = s->wall_until_ms > 0 && now >= s->wall_until_ms ? 0 : s->wall_rps;
 		for (int i = 0; i < n;) {
 			if (fl[i].answer_ms > now) {
 				i++;
@@ -174,7 +180,7 @@ static struct job_result run_job(const struct server *s, const struct job *j, ui
 				ready[w] = now;
 			} else if (fl[i].o == DP_LIMITER_THROTTLED) {
 				r.throttled++;
-				ready[w] = now + (s->wall_rps > 0 && bucket < 1 ? ceil((1 - bucket) * 1000 / s->wall_rps)
+				ready[w] = now + (wall_rps > 0 && bucket < 1 ? ceil((1 - bucket) * 1000 / wall_rps)
 										  : j->retry_ms);
 			} else {
 				r.errors++;
@@ -183,8 +189,10 @@ static struct job_result run_job(const struct server *s, const struct job *j, ui
 			fl[i] = fl[--n];
 			who[i] = who[n];
 		}
-		bucket = fmin(cap, bucket + s->wall_rps / 1000);
-		int demand = now < j->start_ms ? j->start_workers : j->workers, w = 0, retrying = 0;
+		bucket = fmin(cap, bucket + wall_rps / 1000);
+		int demand = now < j->start_ms ? j->start_workers
+			     : j->end_ms > 0 && now >= j->end_ms ? j->end_workers : j->workers;
+		int w = 0, retrying = 0;
 		for (int k = 0; k < demand; k++)
 			retrying |= !busy[k] && ready[k] > now;
 		for (;;) {
@@ -202,13 +210,13 @@ static struct job_result run_job(const struct server *s, const struct job *j, ui
 				q->sent_ms = next_send > now ? next_send : now;
 				next_send = q->sent_ms + iv;
 			}
-			if (s->wall_rps > 0 && bucket < 1) {
+			if (wall_rps > 0 && bucket < 1) {
 				q->o = DP_LIMITER_THROTTLED;
 				q->answer_ms = q->sent_ms + 1;
 				r.wall_429++;
 				continue;
 			}
-			if (s->wall_rps > 0)
+			if (wall_rps > 0)
 				bucket -= 1;
 			double x = rnd();
 			if (x < s->rate_429 + s->rate_5xx) {
@@ -231,9 +239,12 @@ static struct job_result run_job(const struct server *s, const struct job *j, ui
 		}
 		if (n < dp_limiter_level(&l) && w == demand && !retrying)
 			dp_limiter_idle(&l, now);
+		if (l.pace_rps > r.pace_most)
+			r.pace_most = l.pace_rps;
 	}
 	r.ms = now;
 	r.highest = l.highest;
+	r.pace_rps = l.pace_rps;
 	return r;
 }
 
@@ -307,6 +318,64 @@ static void job_tests(void)
 	T_OK(ws.wall_429 < 0.3 * ws.answers, "wall + storm: under 30% of answers 429 from the wall");
 }
 
+/* The pace follows what the server grants, not what an idle stage could
+ * send: a wall of 20/s and 30% 429 for 60 s, then 2 callers and no wall
+ * for 5 minutes (before: w_max doubled every second, 1.4e86 at 360 s and
+ * inf at 1200 s; with a wall again, inf x 0.5 kept pacing off). */
+/* One request answered at once (10 ms) at now. */
+static void answer(dp_limiter *l, double now, enum dp_limiter_outcome o)
+{
+	dp_limiter_done(l, dp_limiter_sent(l, 1), o, 10, 100, now);
+}
+
+/* A wall's rate measured by a test's verdict (judge) lowers w_max, and the
+ * pace with it at once, not at the next probe: 100/s, a 429 (a test),
+ * answers at 20/s with a 429 in 5 (the first test undecided, the next
+ * 429 a second decrease: 16/s between them), then 20/s (a wall). */
+static void judge_pace_test(void)
+{
+	dp_limiter l;
+	double t = 0;
+	int k;
+
+	dp_limiter_init(&l, 1, 64);
+	for (; t < 2000; t += 10)
+		answer(&l, t, DP_LIMITER_OK);
+	answer(&l, t, DP_LIMITER_THROTTLED);
+	for (k = 0; k < 16; k++, t += 50)
+		answer(&l, t, k % 5 == 4 ? DP_LIMITER_THROTTLED : DP_LIMITER_OK);
+	for (k = 0; k < 40; k++, t += 50)
+		answer(&l, t, DP_LIMITER_OK);
+	printf("# after the verdict: w_max %.3g/s, pace %.3g/s\n", l.w_max_rps, l.pace_rps);
+	T_OK(l.wall && l.w_max_rps < 20 && l.pace_rps <= 0.95 * l.w_max_rps * (1 + 1e-9),
+	     "a wall's rate measured: the pace is lowered with w_max at once");
+}
+
+static void pace_bound_tests(void)
+{
+	const struct server s = {.slots = 64, .service_ms = 25, .wall_rps = 20, .rate_429 = 0.3,
+				 .wall_until_ms = 60000};
+	const struct server calm = {.slots = 64, .service_ms = 25, .wall_until_ms = 60000, .wall_rps = 20};
+	const struct job j = {.requests = 1L << 40, .workers = 64, .retry_ms = 200, .end_ms = 60000,
+			      .end_workers = 2, .until_ms = 360000};
+	/* A wall below the demand of a few callers, for the level idle:
+	 * the pace still answers its 429s (RFC 7661 reduces on losses). */
+	const struct server wall = {.slots = 64, .service_ms = 20, .wall_rps = 20};
+	const struct job few = {.requests = 1000, .workers = 64, .start_ms = 1e9, .start_workers = 4,
+				.retry_ms = 200};
+	struct job_result r = run_job(&s, &j, 3), c = run_job(&calm, &j, 3), f = run_job(&wall, &few, 1);
+
+	/* 2 callers of 25 ms: 80/s at most. */
+	printf("# wall + storm, then 2 callers: pace %.3g/s at the end, %.3g at most; clean: %.3g, %.3g\n",
+	       r.pace_rps, r.pace_most, c.pace_rps, c.pace_most);
+	T_OK(r.pace_most < 4 * 80 && c.pace_most < 4 * 80, "an app-limited stage does not raise its pace past its rate");
+	T_OK(r.pace_rps >= 0.5 * 80 * 0.7 || r.pace_rps == 0, "and the pace does not hold 2 callers back");
+	printf("# 4 callers against a wall of 20/s: %.0f ms (%.0f at its rate), %ld x 429 of %ld answers\n", f.ms,
+	       (few.requests - wall.wall_rps) * 1000 / wall.wall_rps, f.throttled, f.answers);
+	T_OK(f.throttled < 0.25 * f.answers, "a wall below an idle level's demand: under 25% of answers 429");
+	T_OK(f.ms < 1.25 * (few.requests - wall.wall_rps) * 1000 / wall.wall_rps, "and within 25% of the wall's rate");
+}
+
 int main(void)
 {
 	const struct server clean = {.slots = 16, .service_ms = 25};
@@ -348,5 +417,7 @@ int main(void)
 
 
 	job_tests();
+	pace_bound_tests();
+	judge_pace_test();
 	return t_done();
 }
