@@ -14,8 +14,8 @@
 #       compares fusion rules offline (fusion.py), tuning sets and held-out
 #       set in separate tables
 # Extra variants: hybrid as before the third pass (no feedback, no
-# per-document limit), each of the two without the other, text with the
-# hybrid's per-document limit, the second pass's predecessor (RRF k 10,
+# per-document limit), with one chunk per document first (with and without
+# feedback), text with that limit, the second pass's predecessor (RRF k 10,
 # text weight 2), at most 2 chunks per document, ts_rank_cd.
 set -eu
 cd "$(dirname "$0")/../.."
@@ -38,7 +38,7 @@ load() { # load DB DIR...: discover, chunk, embed (local), store
 }
 variants=("vector:--mode vector" "text:--mode text" "hybrid:--mode hybrid"
 	"hybrid-before-prf0-doc0:--mode hybrid --prf 0 --per-document 0"
-	"hybrid-prf0:--mode hybrid --prf 0" "hybrid-doc0:--mode hybrid --per-document 0"
+	"hybrid-doc1:--mode hybrid --per-document 1" "hybrid-prf0-doc1:--mode hybrid --prf 0 --per-document 1"
 	"text-doc1:--mode text --per-document 1"
 	"hybrid-rrf10-w2-prf0-doc0:--mode hybrid --fusion rrf --prf 0 --per-document 0"
 	"hybrid-doc2:--mode hybrid --per-document 2"

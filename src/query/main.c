@@ -41,7 +41,7 @@ static void usage(FILE *out)
 		"  --text-weight W     weight of the text ranking in the fusion, the vector\n"
 		"                      ranking's being 1 (default %g)\n"
 		"  --per-document N    at most N chunks of one document before the others\n"
-		"                      (default %d in hybrid mode, else 0; 0: no limit)\n"
+		"                      (default %d: no limit)\n"
 		"  --prf N             hybrid: add the vectors of the text ranking's first N\n"
 		"                      chunks to the question's (pseudo-relevance feedback;\n"
 		"                      default %d; 0: off)\n"
@@ -52,7 +52,7 @@ static void usage(FILE *out)
 		"  --db-env NAME       read the connection URL from $NAME\n"
 		"\n%s\n%s",
 		QUERY_K_MAX, QUERY_EF_SEARCH_DEFAULT, QUERY_RRF_K_DEFAULT, QUERY_TEXT_WEIGHT_DEFAULT,
-		QUERY_PER_DOC_HYBRID, QUERY_PRF_DEFAULT, QUERY_PRF_WEIGHT_DEFAULT, dp_cli_help,
+		QUERY_PER_DOC_DEFAULT, QUERY_PRF_DEFAULT, QUERY_PRF_WEIGHT_DEFAULT, dp_cli_help,
 		dp_exit_codes_help);
 }
 
@@ -309,7 +309,7 @@ int main(int argc, char **argv)
 	query_opts o = {.mode = QUERY_HYBRID, .k = 5, .ef_search = QUERY_EF_SEARCH_DEFAULT,
 			.fusion = {.rule = QUERY_FUSE_ZSCORE, .rrf_k = QUERY_RRF_K_DEFAULT,
 				   .text_weight = QUERY_TEXT_WEIGHT_DEFAULT,
-				   .per_doc = -1 /* the mode's default */},
+				   .per_doc = QUERY_PER_DOC_DEFAULT},
 			.prf = QUERY_PRF_DEFAULT, .prf_weight = QUERY_PRF_WEIGHT_DEFAULT,
 			.text_rank = QUERY_RANK_BM25};
 	int json = 0, opt, rc = -1; /* -1: parsing goes on */
@@ -348,8 +348,6 @@ int main(int argc, char **argv)
 		rc = DP_EXIT_USAGE;
 		goto out;
 	}
-	if (o.fusion.per_doc < 0)
-		o.fusion.per_doc = o.mode == QUERY_HYBRID ? QUERY_PER_DOC_HYBRID : 0;
 	o.question = optind < argc ? argv[optind] : "";
 	rc = connect_and_search(&cli, db_env, &o, vector, json);
 out:

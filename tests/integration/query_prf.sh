@@ -2,9 +2,8 @@
 # docpipe-query's hybrid defaults of issue 11's third pass, over chunks with
 # known vectors: pseudo-relevance feedback (--prf: the text side's first
 # hit's vector joins the question's, so a chunk like the text's best hit
-# but without its words rises on the vector side) and at most one chunk
-# per document first (--per-document 1 in hybrid mode; vector and text
-# mode keep each side's own order).  Runs with real[]; tests/run runs it
+# but without its words rises on the vector side) and, when asked for, at
+# most one chunk per document first (--per-document 1; off by default).  Runs with real[]; tests/run runs it
 # again with pgvector's vector type (the feedback reads vector::real[]).
 . "$(dirname "$0")/../lib/tap.sh"
 cd "$T_DIR"
@@ -40,9 +39,9 @@ is "$(docpipe-query --json -k 1 --vector "$E0" zorblat | jq -r '.vector_score * 
 is "$(q -k 4 --prf 1 --prf-weight 0 zorblat)" "/p/hit.md#0 /p/q.md#0 /p/far.md#0 /p/near.md#0" "--prf-weight 0: no feedback"
 is "$(q -k 2 --mode vector --prf 1 zorblat)" "/p/q.md#0 /p/far.md#0" "vector mode: no feedback (no text side)"
 is "$(q -k 2 --prf 1 '?')" "/p/q.md#0 /p/far.md#0" "hybrid, a question without terms: the vector side alone"
-# At most one chunk per document first, in hybrid mode only.
-is "$(q -k 2 quux)" "/p/two.md#0 /p/q.md#0" "hybrid (default --per-document 1): one chunk of two.md, then another document"
-is "$(q -k 2 --per-document 0 quux)" "/p/two.md#0 /p/two.md#1" "--per-document 0: both chunks of two.md"
+# At most one chunk per document first only when asked for.
+is "$(q -k 2 --per-document 1 quux)" "/p/two.md#0 /p/q.md#0" "--per-document 1: one chunk of two.md, then another document"
+is "$(q -k 2 quux)" "/p/two.md#0 /p/two.md#1" "hybrid (default: no limit): both chunks of two.md"
 is "$(q -k 2 --mode text quux)" "/p/two.md#0 /p/two.md#1" "text mode: no per-document limit by default"
 docpipe-query --prf 51 x 2>/dev/null; is "$?" 2 "--prf above 50: exit 2"
 docpipe-query --prf-weight -1 x 2>/dev/null; is "$?" 2 "--prf-weight below 0: exit 2"
