@@ -26,6 +26,7 @@
 #include <xxhash.h>
 
 #include "embedder.h"
+#include "text.h"
 #include "vec.h"
 
 #define WORD_MAX 64 /* longer runs are cut: they are rarely words */
@@ -59,21 +60,9 @@ static const char *const stop_words[] = {
 	"why", "will", "with", "would", "you", "your", "yours",
 };
 
-static int word_cmp(const void *key, const void *elem)
-{
-	return strcmp(key, *(const char *const *)elem);
-}
-
 static int is_stop_word(const char *w, size_t len)
 {
-	char buf[16];
-
-	if (len >= sizeof buf)
-		return 0;
-	memcpy(buf, w, len);
-	buf[len] = '\0';
-	return bsearch(buf, stop_words, sizeof stop_words / sizeof stop_words[0],
-		       sizeof stop_words[0], word_cmp) != NULL;
+	return dp_word_in_sorted(w, len, stop_words, sizeof stop_words / sizeof stop_words[0]);
 }
 
 void dp_embed_local_model(enum dp_local_model model, const char *text, size_t len, float *out,

@@ -1,6 +1,7 @@
 #include "text.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 size_t dp_utf8_seq_len(const unsigned char *s, size_t avail)
@@ -111,4 +112,20 @@ size_t dp_tokens_estimate(const char *s, size_t len)
 			other++;
 	}
 	return (ascii + 3) / 4 + other;
+}
+
+static int by_string(const void *key, const void *elem)
+{
+	return strcmp(key, *(const char *const *)elem);
+}
+
+int dp_word_in_sorted(const char *w, size_t len, const char *const *words, size_t n)
+{
+	char buf[16];
+
+	if (len >= sizeof buf)
+		return 0;
+	memcpy(buf, w, len);
+	buf[len] = '\0';
+	return bsearch(buf, words, n, sizeof words[0], by_string) != NULL;
 }

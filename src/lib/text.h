@@ -24,4 +24,9 @@ size_t dp_utf8_floor(const char *s, size_t len);
 
 size_t dp_tokens_estimate(const char *s, size_t len);
 
+/* 1 when the word w (len bytes, not NUL-terminated) is one of the n words
+ * (sorted by strcmp, as for bsearch), else 0; a word of 16 bytes or more
+ * never is (the stop lists that use this have none). */
+int dp_word_in_sorted(const char *w, size_t len, const char *const *words, size_t n);
+
 #endif

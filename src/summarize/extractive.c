@@ -51,21 +51,9 @@ static const char *const stopwords[] = {
 	"you", "your",
 };
 
-static int cmp_word(const void *key, const void *elem)
-{
-	return strcmp(key, *(const char *const *)elem);
-}
-
 int extractive_is_stopword(const char *w, size_t len)
 {
-	char buf[16];
-
-	if (len >= sizeof buf)
-		return 0;
-	memcpy(buf, w, len);
-	buf[len] = '\0';
-	return bsearch(buf, stopwords, sizeof stopwords / sizeof stopwords[0],
-		       sizeof stopwords[0], cmp_word) != NULL;
+	return dp_word_in_sorted(w, len, stopwords, sizeof stopwords / sizeof stopwords[0]);
 }
 
 extractive *extractive_new(void)

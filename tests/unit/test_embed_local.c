@@ -68,20 +68,24 @@ static void test_identity(void)
 	const char *t = "rotate keys";
 	size_t len = strlen(t);
 	dp_embedder_opts o = {.backend = "local", .dim = D};
-	dp_embedder *e = dp_embedder_new(&o, &err);
+	/* No --model: fh-v1, the default; then --model fh-v2. */
+	static const struct {
+		const char *model, *id, *what_id, *what_vector;
+		int which;
+	} cases[] = {
+		{NULL, "local/fh-v1", "default: local/fh-v1", "default embedder: fh-v1's vector", DP_LOCAL_FH_V1},
+		{"fh-v2", "local/fh-v2", "--model fh-v2: local/fh-v2", "fh-v2 embedder: fh-v2's vector", DP_LOCAL_FH_V2},
+	};
 
-	T_EQ_STR(dp_embedder_id(e), "local/fh-v1", "default: local/fh-v1");
-	T_OK(dp_embedder_embed(e, &t, &len, 1, got, &err) == 0, "embeds");
-	dp_embed_local_model(DP_LOCAL_FH_V1, t, len, want, D);
-	T_OK(memcmp(got, want, sizeof got) == 0, "default embedder: fh-v1's vector");
-	dp_embedder_free(&e);
-	o.model = "fh-v2";
-	e = dp_embedder_new(&o, &err);
-	T_EQ_STR(dp_embedder_id(e), "local/fh-v2", "--model fh-v2: local/fh-v2");
-	T_OK(dp_embedder_embed(e, &t, &len, 1, got, &err) == 0, "embeds");
-	dp_embed_local_model(DP_LOCAL_FH_V2, t, len, want, D);
-	T_OK(memcmp(got, want, sizeof got) == 0, "fh-v2 embedder: fh-v2's vector");
-	dp_embedder_free(&e);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		o.model = cases[i].model;
+		dp_embedder *e = dp_embedder_new(&o, &err);
+		T_EQ_STR(dp_embedder_id(e), cases[i].id, cases[i].what_id);
+		T_OK(dp_embedder_embed(e, &t, &len, 1, got, &err) == 0, "embeds");
+		dp_embed_local_model(cases[i].which, t, len, want, D);
+		T_OK(memcmp(got, want, sizeof got) == 0, cases[i].what_vector);
+		dp_embedder_free(&e);
+	}
 	o.model = "fh-v3";
 	T_OK(dp_embedder_new(&o, &err) == NULL && strstr(err.msg, "fh-v1 and fh-v2") != NULL,
 	     "an unknown local model is refused, naming the known ones");

@@ -47,6 +47,52 @@ struct req {
 	enum dp_limiter_outcome o;
 };
 
+/* The pace: q goes at now or, with iv ms between sends, at *next_send
+ * (a request holds its place while it waits to go). */
+static void pace_send(struct req *q, double now, double iv, double *next_send)
+{
+	q->sent_ms = now;
+	if (iv > 0) {
+		q->sent_ms = *next_send > now ? *next_send : now;
+		*next_send = q->sent_ms + iv;
+	}
+}
+
+/* The server's answer to q: its wall first (a token bucket refilled at
+ * wall_rps, read when q is sent: approximately, its refill up to now),
+ * then 429/5xx weather at random, then the first free of s->slots.
+ * Returns 1 when the wall refused q. */
+static int serve(struct req *q, const struct server *s, double wall_rps, double *bucket,
+		 double *slot_free)
+{
+	if (wall_rps > 0 && *bucket < 1) {
+		q->o = DP_LIMITER_THROTTLED;
+		q->answer_ms = q->sent_ms + 1;
+		return 1;
+	}
+	if (wall_rps > 0)
+		*bucket -= 1;
+	double x = rnd();
+	if (x < s->rate_429 + s->rate_5xx) {
+		q->o = x < s->rate_429 ? DP_LIMITER_THROTTLED : DP_LIMITER_ERROR;
+		q->answer_ms = q->sent_ms + 1;
+		return 0;
+	}
+	q->o = DP_LIMITER_OK;
+	double start = q->sent_ms;
+	if (s->slots > 0) {
+		int k = 0;
+		for (int i = 1; i < s->slots; i++)
+			if (slot_free[i] < slot_free[k])
+				k = i;
+		if (slot_free[k] > start)
+			start = slot_free[k];
+		slot_free[k] = start + s->service_ms;
+	}
+	q->answer_ms = start + s->service_ms;
+	return 0;
+}
+
 /* Runs auto (max) for ms against s with endless work; returns what came back. */
 static struct result simulate(const struct server *s, int max, double ms, uint64_t seed)
 {
@@ -76,42 +122,10 @@ static struct result simulate(const struct server *s, int max, double ms, uint64
 			struct req *q = &fl[n++];
 			double iv = dp_limiter_interval_ms(&l);
 			q->seq = dp_limiter_sent(&l, n);
-			/* The pace: a request holds its place while it waits to go. */
-			q->sent_ms = now;
-			if (iv > 0) {
-				q->sent_ms = next_send > now ? next_send : now;
-				next_send = q->sent_ms + iv;
-			}
+			pace_send(q, now, iv, &next_send);
 			if (n > r.most_in_flight)
 				r.most_in_flight = n;
-			/* The bucket is read when the request is sent (approximately:
-			 * its refill up to now). */
-			if (s->wall_rps > 0 && bucket < 1) {
-				q->o = DP_LIMITER_THROTTLED;
-				q->answer_ms = q->sent_ms + 1;
-				r.wall_429++;
-				continue;
-			}
-			if (s->wall_rps > 0)
-				bucket -= 1;
-			double w = rnd();
-			if (w < s->rate_429 || w < s->rate_429 + s->rate_5xx) {
-				q->o = w < s->rate_429 ? DP_LIMITER_THROTTLED : DP_LIMITER_ERROR;
-				q->answer_ms = q->sent_ms + 1;
-				continue;
-			}
-			q->o = DP_LIMITER_OK;
-			double start = q->sent_ms;
-			if (s->slots > 0) {
-				int k = 0;
-				for (int j = 1; j < s->slots; j++)
-					if (slot_free[j] < slot_free[k])
-						k = j;
-				if (slot_free[k] > start)
-					start = slot_free[k];
-				slot_free[k] = start + s->service_ms;
-			}
-			q->answer_ms = start + s->service_ms;
+			r.wall_429 += serve(q, s, s->wall_rps, &bucket, slot_free);
 		}
 		if (now >= ms / 2 && dp_limiter_level(&l) < r.level_min_late)
 			r.level_min_late = dp_limiter_level(&l);
@@ -205,37 +219,8 @@ static struct job_result run_job(const struct server *s, const struct job *j, ui
 			busy[w] = 1;
 			who[n++] = w;
 			q->seq = dp_limiter_sent(&l, n);
-			q->sent_ms = now;
-			if (iv > 0) {
-				q->sent_ms = next_send > now ? next_send : now;
-				next_send = q->sent_ms + iv;
-			}
-			if (wall_rps > 0 && bucket < 1) {
-				q->o = DP_LIMITER_THROTTLED;
-				q->answer_ms = q->sent_ms + 1;
-				r.wall_429++;
-				continue;
-			}
-			if (wall_rps > 0)
-				bucket -= 1;
-			double x = rnd();
-			if (x < s->rate_429 + s->rate_5xx) {
-				q->o = x < s->rate_429 ? DP_LIMITER_THROTTLED : DP_LIMITER_ERROR;
-				q->answer_ms = q->sent_ms + 1;
-				continue;
-			}
-			q->o = DP_LIMITER_OK;
-			double start = q->sent_ms;
-			if (s->slots > 0) {
-				int k = 0;
-				for (int i = 1; i < s->slots; i++)
-					if (slot_free[i] < slot_free[k])
-						k = i;
-				if (slot_free[k] > start)
-					start = slot_free[k];
-				slot_free[k] = start + s->service_ms;
-			}
-			q->answer_ms = start + s->service_ms;
+			pace_send(q, now, iv, &next_send);
+			r.wall_429 += serve(q, s, wall_rps, &bucket, slot_free);
 		}
 		if (n < dp_limiter_level(&l) && w == demand && !retrying)
 			dp_limiter_idle(&l, now);
