@@ -19,7 +19,6 @@ TOP=$(pwd)
 files=${1:-200}
 threads=${2:-16}
 slots=16
-latency=embed=20+4,chat=20+0.015
 out=$(mktemp -d /tmp/docpipe-api-bench.XXXXXX)
 chmod 755 "$out"
 server=
@@ -33,17 +32,11 @@ trap cleanup EXIT
 bench/gen-corpus --seed 1 --files "$files" --out "$out/corpus" >/dev/null
 eval "$(tests/lib/pg.sh start "$out/pg")"
 export PGHOST PGPORT PGUSER
-/usr/bin/python3 tests/fakeapi.py --port 0 --slots "$slots" --latency "$latency" --no-log \
-	>"$out/port" 2>"$out/server.err" &
-server=$!
-for _ in $(seq 50); do [ -s "$out/port" ] && break; sleep 0.1; done
-base=http://127.0.0.1:$(awk '{print $2}' "$out/port")
-export OPENAI_BASE_URL=$base/v1
+# The test server and its latencies (serve, reset, calc, $latency).
+. bench/api-common.sh
+serve "$slots"
 unset OPENAI_API_KEY
-
-calc() { awk "BEGIN { printf \"%.2f\", $1 }"; }
 stats() { curl -sf "$base/_stats"; }
-reset() { curl -sf -X POST -d '{}' "$base/_reset" >/dev/null; }
 
 # run NAME THREADS: the whole pipeline on a fresh database (so the result
 # cache is empty and every result is a real request); sets the figures.
