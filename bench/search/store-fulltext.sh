@@ -20,7 +20,14 @@
 # before issue 11), inline and inline2 (this build with the GIN pending
 # list merged by the writes, no merge on a second connection: HEAD with
 # store_fulltext_tend's call removed), nofastupdate (GIN fastupdate off),
-# pending64 (GIN gin_pending_list_limit 64 MB).
+# pending64 (GIN gin_pending_list_limit 64 MB), ginbulk and ginbulk2 (this
+# build with the GIN index dropped before the load and built by CREATE
+# INDEX after it, maintenance_work_mem 256 MB, the build timed with the
+# load: what a bulk rule for the full-text index would give).
+# BASE (environment): embedded document records stored before each load,
+# outside the timing (an incremental store into an existing corpus, e.g.
+# the rest of corpus100k.sh's records); each store build fills a template
+# database from BASE once, every round's database is a copy of it.
 # SERVER_BIN (environment): a build whose store has the generated column;
 # default: one made from SERVER_REV (default 035b438, the last commit
 # before docpipe's lexer) in the temporary directory.
@@ -78,6 +85,19 @@ if [ "${variants#*before}" != "$variants" ]; then
 	git archive "${SERVER_REV:-035b438}" | tar x -C "$tmp/before"
 	noindex "$tmp/before"
 fi
+# template BIN: tpl is a database holding BASE stored by BIN (made once per BIN).
+declare -A templates=()
+template() {
+	tpl=${templates[$1]:-}
+	if [ -z "$tpl" ]; then
+		tpl=sf_base_${#templates[@]}
+		createdb "$tpl"
+		DATABASE_URL="postgresql:///$tpl?host=$PGHOST&port=$PGPORT&user=$PGUSER" \
+			"$1/docpipe-store" -q <"$BASE" >/dev/null
+		psql -X -q -d "$tpl" -c "VACUUM ANALYZE"
+		templates[$1]=$tpl
+	fi
+}
 n=$(wc -l <"$records")
 head -n $((n / 2)) "$records" >"$tmp/half1"
 tail -n +$((n / 2 + 1)) "$records" >"$tmp/half2"
@@ -89,7 +109,7 @@ server_cpu() {
 }
 # store BIN INPUT OUT: one store, its user+system CPU seconds into OUT.
 store() { /usr/bin/time -f "%U %S" -o "$3" "$1/docpipe-store" -q <"$2" >/dev/null; }
-echo "# $(date -u +%FT%TZ) nproc $(nproc) load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# $(date -u +%FT%TZ) nproc $(nproc) load $(cut -d' ' -f1-3 /proc/loadavg)${BASE:+; into a copy of $BASE}"
 echo "# chunks/s of wall time; CPU seconds of the store(s) and of the server"
 for i in $(seq "$rounds"); do
 	for v in $variants; do
@@ -98,13 +118,21 @@ for i in $(seq "$rounds"); do
 		*) bin=$new ;;
 		esac
 		db=sf_${v}_$i
-		createdb "$db"
+		if [ -n "${BASE:-}" ]; then
+			template "$bin"
+			createdb -T "$tpl" "$db"
+		else
+			createdb "$db"
+		fi
 		export DATABASE_URL="postgresql:///$db?host=$PGHOST&port=$PGPORT&user=$PGUSER"
 		"$bin/docpipe-store" -q </dev/null
 		case $v in
 		nofastupdate) psql -X -q -d "$db" -c "ALTER INDEX docpipe.chunks_tsv SET (fastupdate = off)" ;;
 		pending64) psql -X -q -d "$db" -c "ALTER INDEX docpipe.chunks_tsv SET (gin_pending_list_limit = 65536)" ;;
+		ginbulk*) psql -X -q -d "$db" -c "DROP INDEX docpipe.chunks_tsv" ;;
 		esac
+		psql -X -q -d "$db" -c CHECKPOINT
+		rows0=$(psql -X -A -t -d "$db" -c "SELECT count(*) FROM docpipe.chunks")
 		rm -f "$tmp/t1" "$tmp/t2"
 		c0=$(server_cpu)
 		start=$(date +%s.%N)
@@ -115,14 +143,19 @@ for i in $(seq "$rounds"); do
 			wait $! ;;
 		*) store "$bin" "$records" "$tmp/t1" ;;
 		esac
+		case $v in
+		ginbulk*) psql -X -q -d "$db" -c "SET maintenance_work_mem = '256MB'" \
+			-c "CREATE INDEX chunks_tsv ON docpipe.chunks USING gin (tsv)" ;;
+		esac
 		end=$(date +%s.%N)
 		sleep 0.5 # the backends' exit reaches the postmaster
 		c1=$(server_cpu)
-		c=$(psql -X -A -t -d "$db" -c "SELECT count(*) FROM docpipe.chunks")
+		c=$(($(psql -X -A -t -d "$db" -c "SELECT count(*) FROM docpipe.chunks") - rows0))
 		python3 -c "import sys; a=sys.argv; t=float(a[2])-float(a[1]); cpu=sum(sum(map(float, open(f).read().split())) for f in a[8:] if f)
 print('%-13s round %s: %s chunks in %.2f s = %5.0f chunks/s | CPU store %.2f s, server %.2f s' % (a[3], a[5], a[4], t, int(a[4])/t, cpu, float(a[7])-float(a[6])))" \
 			"$start" "$end" "$v" "$c" "$i" "$c0" "$c1" "$tmp/t1" "$([ -f "$tmp/t2" ] && echo "$tmp/t2")"
 		dropdb "$db"
 	done
 done
+for t in "${templates[@]}"; do dropdb "$t"; done
 echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)"
