@@ -23,7 +23,10 @@
 # pending64 (GIN gin_pending_list_limit 64 MB), ginbulk and ginbulk2 (this
 # build with the GIN index dropped before the load and built by CREATE
 # INDEX after it, maintenance_work_mem 256 MB, the build timed with the
-# load: what a bulk rule for the full-text index would give).
+# load: what a bulk rule for the full-text index would give; the store says
+# once that it cannot merge the pending list, there being no index).
+# Each timed load starts after a CHECKPOINT (the previous round's WAL is
+# not flushed inside the next one's timing).
 # BASE (environment): embedded document records stored before each load,
 # outside the timing (an incremental store into an existing corpus, e.g.
 # the rest of corpus100k.sh's records); each store build fills a template
