@@ -64,6 +64,7 @@ struct stem_slot {
 
 #define HAS_DIGIT 1  /* an ASCII digit */
 #define HAS_LETTER 2 /* a letter (or a digit of another script) */
+#define HAS_UPPER 4  /* an ASCII capital (also HAS_LETTER): maybe an identifier */
 
 struct dp_lexer {
 	struct sb_stemmer *stem; /* NULL: simple */
@@ -102,8 +103,8 @@ dp_lexer *dp_lexer_new(const char *config, dp_err *err)
 	}
 	dp_buf_init(&lx->arena, LEXEMES_MAX);
 	for (unsigned b = 0; b < 128; b++)
-		lx->ascii[b] = b >= '0' && b <= '9' ? HAS_DIGIT
-			       : (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') ? HAS_LETTER : 0;
+		lx->ascii[b] = b >= '0' && b <= '9' ? HAS_DIGIT : b >= 'a' && b <= 'z' ? HAS_LETTER
+			       : b >= 'A' && b <= 'Z' ? HAS_LETTER | HAS_UPPER : 0;
 	lx->loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
 	if (lx->loc == (locale_t)0) {
 		dp_err_set(err, "the C.UTF-8 locale is not available (the lexer's letter classes)");
@@ -454,16 +455,15 @@ static size_t piece_end(const unsigned char *w, size_t s, size_t e)
 	return e;
 }
 
-/* Word w (len bytes, one run of letters and digits), then, when it is an
- * identifier of several pieces (piece_end), each piece: either form of
- * "useState" / "use state" finds the other.  0, or -1 out of memory. */
-static int add_identifier(dp_lexer *lx, const unsigned char *w, size_t len, int digits)
+/* Word w (len bytes, one run of letters and digits; kind: run_end's bits
+ * of it), then, when it is an identifier of several pieces (piece_end),
+ * each piece: either form of "useState" / "use state" finds the other.
+ * 0, or -1 out of memory. */
+static int add_identifier(dp_lexer *lx, const unsigned char *w, size_t len, int kind)
 {
-	size_t first = piece_end(w, 0, len);
-
-	if (add_word(lx, (const char *)w, len, digits) < 0)
+	if (add_word(lx, (const char *)w, len, kind & HAS_DIGIT) < 0)
 		return -1;
-	if (first == len)
+	if (!(kind & HAS_UPPER) || piece_end(w, 0, len) == len) /* most words: no capital */
 		return 0;
 	for (size_t s = 0; s < len;) {
 		size_t e = piece_end(w, s, len);
@@ -508,14 +508,14 @@ static size_t add_compound(dp_lexer *lx, const unsigned char *p, size_t i, size_
 		size_t start = kind == HAS_DIGIT && i > 0 && p[i - 1] == '-' ? i - 1 : i;
 		if (start < i)
 			return add_word(lx, (const char *)p + start, end - start, 1) < 0 ? 0 : end;
-		return add_identifier(lx, p + i, end - i, kind & HAS_DIGIT) < 0 ? 0 : end;
+		return add_identifier(lx, p + i, end - i, kind) < 0 ? 0 : end;
 	}
 	if (add_word(lx, (const char *)p + i, end - i, kind & HAS_DIGIT) < 0)
 		return 0;
 	for (size_t s = i; s < end; s++) {
 		int k = 0;
 		size_t e = run_end(lx, p, s, end, &k);
-		if (add_identifier(lx, p + s, e - s, k & HAS_DIGIT) < 0)
+		if (add_identifier(lx, p + s, e - s, k) < 0)
 			return 0;
 		s = e;
 	}
