@@ -434,21 +434,26 @@ static int is_lower(unsigned char b)
 	return b >= 'a' && b <= 'z';
 }
 
+#define PIECE_MIN 2 /* bytes of the shortest identifier piece */
+
 /* The end of the identifier piece that starts at w[s] (ending at or before
  * e): a new piece starts at an ASCII capital after a lower-case letter, or
  * after a digit when the piece already holds a letter ("useState",
  * "Base64Encode"), or at the capital that starts a word of 2 or more
  * lower-case letters after capitals ("HTTPServer": "HTTP", "Server"; but
- * "URLs", "IDs" stay whole).  Only ASCII bytes split, so a piece is valid
- * UTF-8 when the word is. */
+ * "URLs", "IDs" stay whole).  No piece is shorter than PIECE_MIN bytes
+ * ("iPhone", "mRNA", "nM" stay whole: one letter is a prefix or a unit,
+ * not a word).  Only ASCII bytes split, so a piece is valid UTF-8 when the
+ * word is. */
 static size_t piece_end(const unsigned char *w, size_t s, size_t e)
 {
 	int letter = !(w[s] >= '0' && w[s] <= '9');
 
 	for (size_t j = s + 1; j < e; j++) {
 		unsigned char b = w[j], prev = w[j - 1];
-		if (is_upper(b) && (is_lower(prev) || (letter && prev >= '0' && prev <= '9') ||
-				    (is_upper(prev) && j + 2 < e && is_lower(w[j + 1]) && is_lower(w[j + 2]))))
+		if (is_upper(b) && j - s >= PIECE_MIN && e - j >= PIECE_MIN &&
+		    (is_lower(prev) || (letter && prev >= '0' && prev <= '9') ||
+		     (is_upper(prev) && j + 2 < e && is_lower(w[j + 1]) && is_lower(w[j + 2]))))
 			return j;
 		letter |= !(b >= '0' && b <= '9');
 	}
