@@ -64,7 +64,6 @@ struct stem_slot {
 
 #define HAS_DIGIT 1  /* an ASCII digit */
 #define HAS_LETTER 2 /* a letter (or a digit of another script) */
-#define HAS_UPPER 4  /* an ASCII capital (also HAS_LETTER): maybe an identifier */
 
 struct dp_lexer {
 	struct sb_stemmer *stem; /* NULL: simple */
@@ -103,8 +102,8 @@ dp_lexer *dp_lexer_new(const char *config, dp_err *err)
 	}
 	dp_buf_init(&lx->arena, LEXEMES_MAX);
 	for (unsigned b = 0; b < 128; b++)
-		lx->ascii[b] = b >= '0' && b <= '9' ? HAS_DIGIT : b >= 'a' && b <= 'z' ? HAS_LETTER
-			       : b >= 'A' && b <= 'Z' ? HAS_LETTER | HAS_UPPER : 0;
+		lx->ascii[b] = b >= '0' && b <= '9' ? HAS_DIGIT
+			       : (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') ? HAS_LETTER : 0;
 	lx->loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
 	if (lx->loc == (locale_t)0) {
 		dp_err_set(err, "the C.UTF-8 locale is not available (the lexer's letter classes)");
@@ -424,83 +423,17 @@ static size_t run_end(const dp_lexer *lx, const unsigned char *p, size_t i, size
 	return i;
 }
 
-static int is_upper(unsigned char b)
-{
-	return b >= 'A' && b <= 'Z';
-}
-
-static int is_lower(unsigned char b)
-{
-	return b >= 'a' && b <= 'z';
-}
-
-#define PIECE_MIN 2 /* bytes of the shortest identifier piece */
-
-/* The end of the identifier piece that starts at w[s] (ending at or before
- * e): a new piece starts at an ASCII capital after a lower-case letter, or
- * after a digit when the piece already holds a letter ("useState",
- * "Base64Encode"), or at the capital that starts a word of 2 or more
- * lower-case letters after capitals ("HTTPServer": "HTTP", "Server"; but
- * "URLs", "IDs" stay whole).  No piece is shorter than PIECE_MIN bytes
- * ("iPhone", "mRNA", "nM" stay whole: one letter is a prefix or a unit,
- * not a word).  Only ASCII bytes split, so a piece is valid UTF-8 when the
- * word is. */
-static size_t piece_end(const unsigned char *w, size_t s, size_t e)
-{
-	int letter = !(w[s] >= '0' && w[s] <= '9');
-
-	for (size_t j = s + 1; j < e; j++) {
-		unsigned char b = w[j], prev = w[j - 1];
-		if (is_upper(b) && j - s >= PIECE_MIN && e - j >= PIECE_MIN &&
-		    (is_lower(prev) || (letter && prev >= '0' && prev <= '9') ||
-		     (is_upper(prev) && j + 2 < e && is_lower(w[j + 1]) && is_lower(w[j + 2]))))
-			return j;
-		letter |= !(b >= '0' && b <= '9');
-	}
-	return e;
-}
-
-/* Word w (len bytes, one run of letters and digits; kind: run_end's bits
- * of it), then, when it is an identifier of several pieces (piece_end),
- * each piece: either form of "useState" / "use state" finds the other.
- * 0, or -1 out of memory. */
-static int add_identifier(dp_lexer *lx, const unsigned char *w, size_t len, int kind)
-{
-	if (add_word(lx, (const char *)w, len, kind & HAS_DIGIT) < 0)
-		return -1;
-	if (!(kind & HAS_UPPER) || piece_end(w, 0, len) == len) /* most words: no capital */
-		return 0;
-	for (size_t s = 0; s < len;) {
-		size_t e = piece_end(w, s, len);
-		int k = 0;
-		run_end(lx, w, s, e, &k);
-		if (add_word(lx, (const char *)w + s, e - s, k & HAS_DIGIT) < 0)
-			return -1;
-		s = e;
-	}
-	return 0;
-}
-
-/* Joins the runs of a compound word: "state-of-the-art", "snake_case",
- * "crates.io". */
-static int is_joiner(unsigned char b)
-{
-	return b == '-' || b == '_' || b == '.';
-}
-
-/* One word at p[i] (a letter or digit) of the n bytes at p.  Runs joined
- * by single hyphens, underscores or dots, each holding a letter, make a
- * compound word: the whole, then each run (add_identifier: with its
- * pieces).  A hyphenated word is what PostgreSQL's hword tokens give; a
- * number right after a hyphen keeps it as its sign ("utf-8" is "utf" and
- * "-8"), as PostgreSQL's parser has it.  Returns the end of what it took,
- * or 0 out of memory. */
+/* One word at p[i] (a letter or digit) of the n bytes at p.  Parts joined
+ * by single hyphens, each holding a letter, make a hyphenated word: the
+ * whole, then each part.  A number right after a hyphen keeps it as its
+ * sign ("utf-8" is "utf" and "-8"), as PostgreSQL's parser has it.
+ * Returns the end of what it took, or 0 out of memory. */
 static size_t add_compound(dp_lexer *lx, const unsigned char *p, size_t i, size_t n)
 {
 	int kind = 0, parts = 1;
 	size_t end = run_end(lx, p, i, n, &kind);
 
-	while ((kind & HAS_LETTER) && end + 1 < n && is_joiner(p[end])) {
+	while ((kind & HAS_LETTER) && end + 1 < n && p[end] == '-') {
 		int next = 0;
 		size_t e = run_end(lx, p, end + 1, n, &next);
 		if (!(next & HAS_LETTER))
@@ -511,16 +444,14 @@ static size_t add_compound(dp_lexer *lx, const unsigned char *p, size_t i, size_
 	}
 	if (parts == 1) {
 		size_t start = kind == HAS_DIGIT && i > 0 && p[i - 1] == '-' ? i - 1 : i;
-		if (start < i)
-			return add_word(lx, (const char *)p + start, end - start, 1) < 0 ? 0 : end;
-		return add_identifier(lx, p + i, end - i, kind) < 0 ? 0 : end;
+		return add_word(lx, (const char *)p + start, end - start, kind & HAS_DIGIT) < 0 ? 0 : end;
 	}
 	if (add_word(lx, (const char *)p + i, end - i, kind & HAS_DIGIT) < 0)
 		return 0;
 	for (size_t s = i; s < end; s++) {
 		int k = 0;
 		size_t e = run_end(lx, p, s, end, &k);
-		if (add_identifier(lx, p + s, e - s, k) < 0)
+		if (add_word(lx, (const char *)p + s, e - s, k & HAS_DIGIT) < 0)
 			return 0;
 		s = e;
 	}

@@ -16,17 +16,6 @@
  *   ("state-of-the-art", "ch20-advanced") yields the whole word first,
  *   then each part, as PostgreSQL's hword tokens do; a number right after
  *   a hyphen keeps it as a sign ("utf-8": "utf", "-8");
- * - identifiers (docpipe-v2): words joined by single underscores or dots,
- *   each part holding a letter ("snake_case_name", "crates.io",
- *   "resources.GetRemote"), yield the whole and then each part, as
- *   hyphenated words do; a word with ASCII capitals inside ("useState",
- *   "HTTPServer", "TableOfContents", "Base64Encode") yields itself, then
- *   its pieces ("use", "state"; "http", "server"; a piece starts at a
- *   capital after a lower-case letter or after a digit, or at the capital
- *   that begins a lower-case word after capitals: "URLs" stays whole).  So
- *   "use state" finds useState and "useState" finds "use state".  Each
- *   whole, part and piece takes a position of its own (PostgreSQL's hword
- *   convention);
  * - english: a word without digits is looked up (lower-cased) in
  *   PostgreSQL's english stop list (a stop word still takes a position)
  *   and stemmed by Snowball's english stemmer (libstemmer, the Snowball
@@ -50,13 +39,8 @@
 #include "err.h"
 
 /* The lexer's name and version, recorded in docpipe.settings (text_lexer)
- * by the store; a change of its output must change the version (the store
- * then lexes every stored chunk again: store_fulltext_ensure).  docpipe-v1:
- * no identifier pieces, no whole word for "_" and "." compounds. */
-#define DP_LEXER_NAME "docpipe-v2"
-/* Every version's name starts so (a corpus of an older version is still
- * searched with this lexer: its lexemes are a subset of this one's). */
-#define DP_LEXER_FAMILY "docpipe-v"
+ * by the store; a change of its output must change the version. */
+#define DP_LEXER_NAME "docpipe-v1"
 
 /* PostgreSQL's limits (tsearch/ts_type.h). */
 #define DP_LEXER_MAXPOS 16383  /* the highest position */

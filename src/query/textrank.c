@@ -169,11 +169,7 @@ int query_text_terms(PGconn *db, const query_corpus *c, const char *question, ch
 	dp_buf b;
 
 	dp_buf_init(&b, QUERY_TERMS_MAX);
-	/* A corpus of an older docpipe lexer (not yet lexed again by a store
-	 * run: store_fulltext_ensure) holds a subset of this lexer's lexemes:
-	 * the question's extra ones (identifier pieces) find less there. */
-	int ours = strncmp(c->text_lexer, DP_LEXER_FAMILY, strlen(DP_LEXER_FAMILY)) == 0;
-	int n = ours ? client_terms(c->text_config, question, &b, err)
+	int n = strcmp(c->text_lexer, DP_LEXER_NAME) == 0 ? client_terms(c->text_config, question, &b, err)
 		: server_terms(db, c->text_config, question, &b, err);
 	if (terms != NULL && n >= 0) {
 		*terms = n > 0 ? strdup(dp_buf_cstr(&b)) : NULL;
