@@ -7,7 +7,8 @@
 #      first tuned on), questions-heldout.jsonl (40 questions committed before
 #      any result of the second pass; tuning data since the third) and
 #      questions-heldout2.jsonl (40 questions committed before any result of
-#      the third pass; never tuned on).
+#      the third pass; looked at since) and questions-heldout3.jsonl (40
+#      questions committed before any run of session 6; never tuned on).
 #   bench/search/run.sh [SHARED_DIR]     (default /work/shared)
 #   EMBED_MODEL=fh-v2 bench/search/run.sh   the other local embedder (default: fh-v1)
 #   FUSION=1 bench/search/run.sh            also saves each side's top 50 and
@@ -53,7 +54,7 @@ DATABASE_URL=$(url eval) python3 bench/search/eval.py chunking "$tmp/eval-chunks
 for c in rust-book:rust-book/src hugo-docs:hugo-docs/content/en; do
 	name=${c%%:*} db=${name//-/_}
 	TMPCHUNKS=/dev/null load "$db" "$shared/corpora/${c#*:}"
-	for set in corpora heldout heldout2; do
+	for set in corpora heldout heldout2 heldout3; do
 		echo "## (b) $name, questions-$set.jsonl"
 		DATABASE_URL=$(url "$db") python3 bench/search/eval.py files "$name" \
 			"bench/search/questions-$set.jsonl" "${variants[@]}"
@@ -65,5 +66,6 @@ if [ -n "${FUSION:-}" ]; then
 	echo "## fusion rules offline: chunking eval, tuning questions, held-out questions"
 	python3 bench/search/fusion.py eval "$tmp/f-chunking.json" "$tmp"/f-corpora-*.json "$tmp"/f-heldout-*.json
 	python3 bench/search/fusion.py eval "$tmp"/f-heldout2-*.json
+	python3 bench/search/fusion.py eval "$tmp"/f-heldout3-*.json
 fi
 echo "# done $(date -u +%FT%TZ) load $(cut -d' ' -f1-3 /proc/loadavg)"
