@@ -84,6 +84,11 @@ struct dp_lexer {
 	struct stem_slot cache[STEM_CACHE_SLOTS]; /* english: direct-mapped, kept across resets */
 };
 
+int dp_lexer_reads(const char *text_lexer)
+{
+	return strcmp(text_lexer, DP_LEXER_NAME) == 0 || strcmp(text_lexer, "docpipe-v1") == 0;
+}
+
 int dp_lexer_handles(const char *config)
 {
 	return strcmp(config, "english") == 0 || strcmp(config, "simple") == 0;

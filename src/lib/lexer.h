@@ -39,8 +39,11 @@
 #include "err.h"
 
 /* The lexer's name and version, recorded in docpipe.settings (text_lexer)
- * by the store; a change of its output must change the version. */
-#define DP_LEXER_NAME "docpipe-v1"
+ * by the store; a change of its output, or of what the store gives it for
+ * a chunk (src/store/fulltext.c, lex_chunk), must change the version: a
+ * stored corpus is then lexed again.  v2: a document's description in its
+ * first chunk. */
+#define DP_LEXER_NAME "docpipe-v2"
 
 /* PostgreSQL's limits (tsearch/ts_type.h). */
 #define DP_LEXER_MAXPOS 16383  /* the highest position */
@@ -51,6 +54,12 @@ typedef struct dp_lexer dp_lexer;
 /* 1 when config (a PostgreSQL text search configuration name) is one the
  * lexer implements (english, simple), else 0. */
 int dp_lexer_handles(const char *config);
+
+/* 1 when a corpus whose tsvectors text_lexer (docpipe.settings) made is
+ * searched with this lexer's question terms: DP_LEXER_NAME and the
+ * versions before it that differ only in what the store lexes for a chunk
+ * (docpipe-v1: no description), not in how words become lexemes. */
+int dp_lexer_reads(const char *text_lexer);
 
 /* A lexer for config (see dp_lexer_handles).  Returns NULL with err when
  * config is not handled, out of memory, or the C.UTF-8 locale is missing. */

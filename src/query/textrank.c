@@ -169,7 +169,7 @@ int query_text_terms(PGconn *db, const query_corpus *c, const char *question, ch
 	dp_buf b;
 
 	dp_buf_init(&b, QUERY_TERMS_MAX);
-	int n = strcmp(c->text_lexer, DP_LEXER_NAME) == 0 ? client_terms(c->text_config, question, &b, err)
+	int n = dp_lexer_reads(c->text_lexer) ? client_terms(c->text_config, question, &b, err)
 		: server_terms(db, c->text_config, question, &b, err);
 	if (terms != NULL && n >= 0) {
 		*terms = n > 0 ? strdup(dp_buf_cstr(&b)) : NULL;

@@ -71,8 +71,11 @@ static int column_kind(PGconn *db, dp_err *err)
 	return kind;
 }
 
-/* Chunk c's tsvector into lx (heading A, summary B, text D). */
-static int lex_chunk(dp_lexer *lx, const store_chunk *c, dp_err *err)
+/* Chunk c's tsvector into lx (heading A, summary B, text D).  about
+ * (NULL: none) goes in with the summary: the document's own description
+ * (front matter), given for its first chunk only. */
+static int lex_chunk(dp_lexer *lx, const store_chunk *c, const char *about, size_t about_len,
+		     dp_err *err)
 {
 	dp_lexer_reset(lx);
 	dp_lexer_part(lx, 'A');
@@ -88,6 +91,8 @@ static int lex_chunk(dp_lexer *lx, const store_chunk *c, dp_err *err)
 	dp_lexer_part(lx, 'B');
 	if (c->summary != NULL && dp_lexer_text(lx, c->summary, c->summary_len, err) < 0)
 		return -1;
+	if (about != NULL && dp_lexer_text(lx, about, about_len, err) < 0)
+		return -1;
 	dp_lexer_part(lx, 'D');
 	if (dp_lexer_text(lx, c->text, c->text_len, err) < 0)
 		return -1;
@@ -97,15 +102,29 @@ static int lex_chunk(dp_lexer *lx, const store_chunk *c, dp_err *err)
 
 int store_fulltext_lex(dp_lexer *lx, store_doc *d, dp_err *err)
 {
+	/* A page's description says what the page is for, often in a
+	 * question's words where its text does not (a reference page): it
+	 * makes the page findable once, by its first chunk (seq 0, as the
+	 * backfill takes it). */
+	jv about = jv_get_kind(d->meta) == JV_KIND_OBJECT
+			   ? jv_object_get(jv_copy(d->meta), jv_string("description")) : jv_invalid();
+	int has_about = jv_get_kind(about) == JV_KIND_STRING;
+
 	dp_buf_init(&d->tsv, STORE_TSV_DOC_MAX);
 	for (size_t k = 0; k < d->nchunks; k++) {
 		store_chunk *c = &d->chunks[k];
-		if (lex_chunk(lx, c, err) < 0)
+		int rc = c->seq == 0 && has_about
+				 ? lex_chunk(lx, c, jv_string_value(about), (size_t)jv_string_length_bytes(jv_copy(about)), err)
+				 : lex_chunk(lx, c, NULL, 0, err);
+		if (rc < 0) {
+			jv_free(about);
 			return -1;
+		}
 		c->tsv_at = d->tsv.len;
 		store_value_tsvector(&d->tsv, lx);
 		c->tsv_len = d->tsv.len - c->tsv_at;
 	}
+	jv_free(about);
 	if (d->tsv.overflow) {
 		dp_err_set(err, "the document's tsvectors pass %d MB", STORE_TSV_DOC_MAX >> 20);
 		return -1;
@@ -114,14 +133,15 @@ int store_fulltext_lex(dp_lexer *lx, store_doc *d, dp_err *err)
 }
 
 /* Lexes and COPYs one row of res (document_id, seq, heading text, summary,
- * content) into the temporary table.  0, or -1 with err. */
+ * the document's description for its first chunk, content) into the
+ * temporary table, as lex_chunk does.  0, or -1 with err. */
 static int backfill_row(store *s, const PGresult *res, int r, dp_err *err)
 {
 	dp_lexer *lx = s->lexer;
 
 	dp_lexer_reset(lx);
-	for (int col = 2; col <= 4; col++) {
-		dp_lexer_part(lx, "ABD"[col - 2]);
+	for (int col = 2; col <= 5; col++) {
+		dp_lexer_part(lx, "ABBD"[col - 2]);
 		if (dp_lexer_text(lx, PQgetvalue(res, r, col), (size_t)PQgetlength(res, r, col), err) < 0)
 			return -1;
 	}
@@ -146,9 +166,11 @@ static int backfill(store *s, dp_err *err)
 	for (;;) {
 		const char *params[] = {doc, seq};
 		PGresult *res = dp_db_query(s->db,
-			"SELECT document_id, seq, coalesce(array_to_string(heading, ' '), ''),"
-			" coalesce(summary, ''), content FROM docpipe.chunks"
-			" WHERE (document_id, seq) > ($1::bigint, $2::int) ORDER BY document_id, seq"
+			"SELECT c.document_id, c.seq, coalesce(array_to_string(c.heading, ' '), ''),"
+			" coalesce(c.summary, ''), CASE WHEN c.seq = 0 AND jsonb_typeof(d.metadata->'description')"
+			" = 'string' THEN d.metadata->>'description' ELSE '' END, c.content"
+			" FROM docpipe.chunks c JOIN docpipe.documents d ON d.id = c.document_id"
+			" WHERE (c.document_id, c.seq) > ($1::bigint, $2::int) ORDER BY c.document_id, c.seq"
 			" LIMIT " BACKFILL_BATCH, 2, params, err);
 		if (res == NULL)
 			return -1;

@@ -28,7 +28,7 @@ same_as_pg() { sql "SELECT count(*) FILTER (WHERE c.tsv = $PG_TSV) || '/' || cou
 generated() { sql "SELECT attgenerated <> '' FROM pg_attribute WHERE attrelid = 'docpipe.chunks'::regclass AND attname = 'tsv'"; }
 
 docpipe-store -q <docs.ndjson >/dev/null; is "$?" 0 "store"
-is "$(sql "SELECT value FROM docpipe.settings WHERE key = 'text_lexer'")" docpipe-v1 "text_lexer recorded: docpipe-v1"
+is "$(sql "SELECT value FROM docpipe.settings WHERE key = 'text_lexer'")" docpipe-v2 "text_lexer recorded: docpipe-v2"
 is "$(generated)" f "the store writes the column (not generated)"
 is "$(sql "SELECT count(*) FROM pg_indexes WHERE schemaname = 'docpipe' AND indexdef LIKE '%USING gin (tsv)%'")" 1 "GIN index"
 # The server's cheaper storage: lz4 for text and tsvector, no pglz attempt
@@ -63,7 +63,7 @@ sql "CREATE INDEX chunks_tsv ON docpipe.chunks USING gin (tsv)" >/dev/null
 sql "DELETE FROM docpipe.settings WHERE key = 'text_lexer'" >/dev/null
 out=$(docpipe-query --mode text --json "rotating keys" | jq -r .path); is "$out" /d/keys.md "before migration: the server's lexer answers"
 docpipe-store -q </dev/null; is "$?" 0 "the next store migrates in place"
-is "$(sql "SELECT value FROM docpipe.settings WHERE key = 'text_lexer'")" docpipe-v1 "migrated: text_lexer docpipe-v1"
+is "$(sql "SELECT value FROM docpipe.settings WHERE key = 'text_lexer'")" docpipe-v2 "migrated: text_lexer docpipe-v2"
 is "$(generated)" f "migrated: the column is the store's"
 is "$(sql "SELECT count(*) FROM docpipe.chunks WHERE tsv IS NULL")" 0 "migrated: every chunk recomputed"
 is "$(same_as_pg)" 2/2 "migrated: values as PostgreSQL's"
