@@ -13,8 +13,8 @@
 #define SLOW_START_MAX 8
 #define PACE_HOLD 0.95    /* the held pace under the rate of the last 429s */
 #define PACE_DECREASE 0.5 /* a round with 429s: the pace x this */
-#define PACE_FIRST_WALL 0.25 /* the first pace at a wall met in slow start: the
-			      * rate it comes from counts the bucket's burst */
+#define FIRST_WALL 0.5    /* a wall met in slow start: the rate it comes at
+			   * counts the bucket's burst, taken x this */
 #define PACE_STEP 0.05    /* the first probe up: w_max x (1 + this) */
 #define PACE_STEP_MAX 1.0 /* the most a probe's step grows to */
 #define PACE_LIMITED 0.9  /* a rate this x the pace or more: the pace limits */
@@ -190,13 +190,14 @@ static void pace_throttled(dp_limiter *l, double now_ms)
 	 * a wall it finds gets its pace from the next 429s (exact). */
 	if (l->pace_rps <= 0 && l->weather > 0 && exact <= 0)
 		return;
-	/* The first pace of a wall met in slow start (limiter.h: BBR's
-	 * Drain), when its test begins: not in an app-limited round, whose
-	 * rate is the stage's demand (0.25x there, then 0.5x at the wall
-	 * put w_max under the wall: simulated, 15% slower behind a bucket
-	 * of 0.5 s). */
-	double decrease = l->pace_rps <= 0 && exact <= 0 && l->slow_start && l->testing
-				  ? PACE_FIRST_WALL : PACE_DECREASE;
+	/* A wall met in slow start, as its test begins (limiter.h: BBR's
+	 * Drain): the rate of the last second counts the bucket's burst,
+	 * so it is taken at FIRST_WALL.  (Not in an app-limited round, whose
+	 * rate is the stage's demand: taken at FIRST_WALL there, then halved
+	 * at the wall, it put w_max under the wall: simulated, 15% slower
+	 * behind a bucket of 0.5 s.) */
+	if (l->pace_rps <= 0 && exact <= 0 && l->slow_start && l->testing)
+		granted *= FIRST_WALL;
 	if (l->pace_rps <= 0 || exact > 0)
 		l->pace_rps = granted;
 	if (l->pace_rps <= 0)
@@ -206,7 +207,7 @@ static void pace_throttled(dp_limiter *l, double now_ms)
 		l->pace_rps *= PACE_HOLD;
 		l->quiet_ms = l->weather > 0 ? QUIET_MIN_MS : QUIET_EXACT_MS;
 	} else {
-		l->pace_rps = l->pace_rps * decrease > 0.1 ? l->pace_rps * decrease : 0.1;
+		l->pace_rps = l->pace_rps * PACE_DECREASE > 0.1 ? l->pace_rps * PACE_DECREASE : 0.1;
 		l->quiet_ms = !l->probing ? QUIET_MIN_MS
 			      : l->quiet_ms * 2 < QUIET_MAX_MS ? l->quiet_ms * 2 : QUIET_MAX_MS;
 	}

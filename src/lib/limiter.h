@@ -30,16 +30,20 @@
  *   - a round with 429s sets the pace to 0.5x the rate they came at
  *     (w_max: the pace, or what successes came back at over the last
  *     second, if there is no pace yet; over the first second, only from
- *     8 successes on); the first pace of a wall met in slow start, no
- *     weather known, is 0.25x: that rate counts the bucket's burst (3x
- *     the wall's rate and more at bench/api-throughput.sh drpm's first
- *     wall), so half of it was still above the wall and the test held
- *     there met 8-10 429s, while under the wall costs little: the bucket
- *     keeps what the pace leaves for the climb back, whose next 429
- *     measures the wall's rate (below).  This is BBR's Drain, which
- *     paces at 1/2.89 of the bandwidth estimated in Startup to empty the
- *     queue Startup's burst built (Cardwell et al. 2016); without 429s
- *     the pace comes back to 0.95x w_max
+ *     8 successes on); a wall met in slow start, no weather known,
+ *     comes at a rate that counts the bucket's burst (3x the wall's rate
+ *     and more at bench/api-throughput.sh drpm's first wall): it is taken
+ *     at half (FIRST_WALL), so the first pace is a quarter of it (half of
+ *     it was still above the wall: its test met 8-10 429s), while under
+ *     the wall costs little: the bucket keeps what the pace leaves for
+ *     the climb back, whose next 429 measures the wall's rate (below;
+ *     w_max, the climb's aim, is that half too: aimed at the whole, the
+ *     climb met the wall at twice its rate, and the successes still in
+ *     flight then, which the measure misses, made it 2-4% low).
+ *     This is BBR's Drain, which paces at 1/2.89 of the bandwidth
+ *     estimated in Startup to empty the queue Startup's burst built
+ *     (Cardwell et al., "BBR", ACM Queue 2016); without 429s the pace
+ *     comes back to 0.95x w_max
  *     within about a second and holds there; only after a quiet period
  *     without 429s is w_max probed 5% higher, and each 429 that follows a
  *     probe doubles the period (2 s, up to 32 s).  A probe needs the pace
