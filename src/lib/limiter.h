@@ -32,14 +32,17 @@
  *     second, if there is no pace yet; over the first second, only from
  *     8 successes on); a wall met in slow start, no weather known,
  *     comes at a rate that counts the bucket's burst (3x the wall's rate
- *     and more at bench/api-throughput.sh drpm's first wall): it is taken
- *     at half (FIRST_WALL), so the first pace is a quarter of it (half of
- *     it was still above the wall: its test met 8-10 429s), while under
- *     the wall costs little: the bucket keeps what the pace leaves for
- *     the climb back, whose next 429 measures the wall's rate (below;
- *     w_max, the climb's aim, is that half too: aimed at the whole, the
- *     climb met the wall at twice its rate, and the successes still in
- *     flight then, which the measure misses, made it 2-4% low).
+ *     and more at bench/api-throughput.sh drpm's first wall): the first
+ *     pace is a quarter of it (FIRST_WALL; half of it was still above
+ *     the wall: its test met 8-10 429s), while under the wall costs
+ *     little: the bucket keeps what the pace leaves for the climb back,
+ *     which aims at the whole rate (w_max; aimed at half, it stayed under
+ *     a small bucket's wall, whose burst hardly inflates the rate, and no
+ *     429 came to measure it: 11-25% slower, simulated) and whose 429
+ *     measures the wall's rate (below).  That first measure is low
+ *     (ep_low: the bucket, refilled under the drained pace, lost what it
+ *     could not hold; 8% at a bucket of 0.25 s), so the pace is probed
+ *     10% higher after 1 s, not 5% after 8 s.
  *     This is BBR's Drain, which paces at 1/2.89 of the bandwidth
  *     estimated in Startup to empty the queue Startup's burst built
  *     (Cardwell et al., "BBR", ACM Queue 2016); without 429s the pace
@@ -184,6 +187,9 @@ typedef struct dp_limiter {
 	 * successes of requests sent after it, the last of them sent at. */
 	double ep_ms, ep_ok, ep_last_ms;
 	double ep_rps;    /* the rate measured between the last two (0: none) */
+	int ep_low;       /* the episode began with a first wall's drain: the
+			   * bucket, refilled under the drained pace, lost what
+			   * it could not hold, so the episode measures low */
 	int wall;         /* a test found a wall (our load) */
 	int round_idle;   /* dp_limiter_idle was called this round */
 	int was_idle;     /* dp_limiter_idle was called, last at: */

@@ -368,6 +368,33 @@ static void job_tests(void)
 	T_OK(ws.wall_429 < 0.3 * ws.answers, "wall + storm: under 30% of answers 429 from the wall");
 }
 
+/* Issue 8 (d): a small bucket (a quarter of a second of tokens) at a
+ * high rate: its burst hardly inflates the rate the first wall comes at,
+ * so a drain that takes that rate at half aims the climb under the wall,
+ * no 429 comes to measure it, and 5% probes creep up (session 6's first
+ * FIRST_WALL: 11% slower than the rate at 100/s, 25% at 200/s; aimed at
+ * the whole rate, the drained bucket's lost refill made the climb's
+ * measure low, held 8 s: 9% at 200/s).  Now 1.8% and 2.5%. */
+static void small_bucket_tests(void)
+{
+	const double rates[] = {100, 200};
+	int in_time = 0, under = 0;
+
+	for (size_t i = 0; i < sizeof rates / sizeof rates[0]; i++) {
+		const struct server w = {.slots = 64, .service_ms = 20, .wall_rps = rates[i], .burst_s = 0.25};
+		const struct job j = {.requests = (long)(26 * rates[i]), .workers = 64, .start_ms = 300,
+				      .start_workers = 3, .retry_ms = 200};
+		struct job_result r = run_job(&w, &j, 1);
+		double ideal = (j.requests - 0.25 * rates[i]) * 1000 / rates[i];
+		printf("# a bucket of 0.25 s at %.0f/s without headers: %ld x 429 of %ld answers (%.2f%%), %.0f ms (%.0f at its rate)\n",
+		       rates[i], r.throttled, r.answers, 100.0 * r.throttled / r.answers, r.ms, ideal);
+		in_time += r.ms < 1.05 * ideal;
+		under += r.throttled < 0.01 * r.answers;
+	}
+	T_EQ_INT(in_time, 2, "a bucket of 0.25 s at 100 and 200/s: within 5% of its rate");
+	T_EQ_INT(under, 2, "and under 1% of answers 429");
+}
+
 /* Issue 8 (d): the first wall.  A token bucket without x-ratelimit
  * headers (fakeapi.py --rpm N --no-ratelimit-headers: a bucket of one
  * second, Retry-After until the next token), a stage's 64 callers, ~26 s
@@ -394,6 +421,7 @@ static void first_wall_tests(void)
 	}
 	T_EQ_INT(under, 4, "a token bucket without headers, 30 to 200/s: under 1% of answers 429 at each");
 	T_EQ_INT(in_time, 4, "and each within 10% of its rate");
+	small_bucket_tests();
 }
 
 /* The pace follows what the server grants, not what an idle stage could
