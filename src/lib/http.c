@@ -34,6 +34,8 @@ struct dp_http {
 	unsigned long next_ticket, now_serving; /* the queue for places */
 	dp_limiter limiter;
 	double next_req_ms; /* pacing of --rpm and of the limiter's pace */
+	double last_req_ms; /* when the last request left */
+	unsigned long pace_epoch; /* bumped when the limiter's pace slows */
 	double next_tok_ms; /* pacing of --tpm */
 	double hdr_req_ms;  /* pacing the server's headers ask for, per request */
 	double hdr_tok_ms;  /* and per token */
@@ -370,6 +372,84 @@ struct slot {
 	double sent_ms;
 };
 
+/* Under lock: the least time between two requests, by the slowest of
+ * the limiter's pace, --rpm and the server's headers (0: none). */
+static double send_interval(const dp_http *h)
+{
+	double interval = dp_limiter_interval_ms(&h->limiter);
+
+	if (h->o.rpm > 0 && 60000.0 / h->o.rpm > interval)
+		interval = 60000.0 / h->o.rpm;
+	return h->hdr_req_ms > interval ? h->hdr_req_ms : interval;
+}
+
+/* Under lock: the time from which a request may leave, not before
+ * floor_ms; the next one's turn moves on by send_interval. */
+static double pace_reserve(dp_http *h, double floor_ms)
+{
+	double interval = send_interval(h);
+
+	if (interval <= 0)
+		return floor_ms;
+	double at = h->next_req_ms > floor_ms ? h->next_req_ms : floor_ms;
+	h->next_req_ms = at + interval;
+	return at;
+}
+
+/* Under lock: the same for tokens, by --tpm and the server's headers. */
+static double token_reserve(dp_http *h, double now, size_t tokens)
+{
+	double per_token = h->o.tpm > 0 ? 60000.0 / h->o.tpm : 0;
+
+	if (h->hdr_tok_ms > per_token)
+		per_token = h->hdr_tok_ms;
+	if (per_token <= 0)
+		return now;
+	double at = h->next_tok_ms > now ? h->next_tok_ms : now;
+	h->next_tok_ms = at + per_token * (double)tokens;
+	return at;
+}
+
+/* Sleeps until wait_until, holding a place; a stage-wide pause that
+ * starts meanwhile moves it on, and so does a slower pace: the requests
+ * that wait for their turn when a 429 slows the limiter's pace take new
+ * turns at it (release rolls the turns back), instead of going at the
+ * turns of the pace that met the wall.  req_at: the turn taken at
+ * pace_epoch epoch.  Returns -1 (the place given back, why set) when the
+ * pause lasts beyond deadline. */
+static int wait_to_send(dp_http *h, double wait_until, double req_at, unsigned long epoch,
+			double deadline, char *why, size_t whylen)
+{
+	for (;;) {
+		double d = wait_until - dp_clock_ms();
+		if (d <= 0)
+			break;
+		dp_sleep_ms(d);
+		pthread_mutex_lock(&h->lock);
+		if (paused_beyond(h, deadline, why, whylen)) {
+			h->in_flight--;
+			pthread_cond_broadcast(&h->slot_free);
+			pthread_mutex_unlock(&h->lock);
+			return -1;
+		}
+		if (h->pace_epoch != epoch) {
+			epoch = h->pace_epoch;
+			req_at = pace_reserve(h, req_at);
+			if (req_at > wait_until)
+				wait_until = req_at;
+		}
+		if (h->pause_until_ms > wait_until)
+			wait_until = h->pause_until_ms;
+		pthread_mutex_unlock(&h->lock);
+	}
+	pthread_mutex_lock(&h->lock);
+	double now = dp_clock_ms();
+	if (now > h->last_req_ms)
+		h->last_req_ms = now;
+	pthread_mutex_unlock(&h->lock);
+	return 0;
+}
+
 /* Waits for a place in flight (the limiter's level), the end of a
  * stage-wide pause and the rate budget, then takes the place.  retrying:
  * the caller was counted as sleeping before a retry (count_retrying); it
@@ -380,8 +460,6 @@ struct slot {
 static int acquire(dp_http *h, int retrying, size_t tokens, double deadline, struct slot *sl,
 		   char *why, size_t whylen)
 {
-	double wait_until;
-
 	pthread_mutex_lock(&h->lock);
 	/* First come, first served: a caller waiting for a place is not
 	 * overtaken (the scheduler's round-robin order holds). */
@@ -405,46 +483,16 @@ static int acquire(dp_http *h, int retrying, size_t tokens, double deadline, str
 	if (h->in_flight < dp_limiter_level(&h->limiter) && h->next_ticket == h->now_serving &&
 	    h->retrying == 0)
 		dp_limiter_idle(&h->limiter, now);
-	wait_until = h->pause_until_ms;
-	/* The slowest of the limiter's pace, --rpm and the server's headers. */
-	double interval = dp_limiter_interval_ms(&h->limiter);
-	if (h->o.rpm > 0 && 60000.0 / h->o.rpm > interval)
-		interval = 60000.0 / h->o.rpm;
-	if (h->hdr_req_ms > interval)
-		interval = h->hdr_req_ms;
-	if (interval > 0) {
-		double at = h->next_req_ms > now ? h->next_req_ms : now;
-		h->next_req_ms = at + interval;
-		if (at > wait_until)
-			wait_until = at;
-	}
-	double per_token = h->o.tpm > 0 ? 60000.0 / h->o.tpm : 0;
-	if (h->hdr_tok_ms > per_token)
-		per_token = h->hdr_tok_ms;
-	if (per_token > 0) {
-		double at = h->next_tok_ms > now ? h->next_tok_ms : now;
-		h->next_tok_ms = at + per_token * (double)tokens;
-		if (at > wait_until)
-			wait_until = at;
-	}
+	double wait_until = h->pause_until_ms;
+	double req_at = pace_reserve(h, now), tok_at = token_reserve(h, now, tokens);
+	unsigned long epoch = h->pace_epoch;
+	if (req_at > wait_until)
+		wait_until = req_at;
+	if (tok_at > wait_until)
+		wait_until = tok_at;
 	pthread_mutex_unlock(&h->lock);
-	for (;;) {
-		double d = wait_until - dp_clock_ms();
-		if (d <= 0)
-			break;
-		dp_sleep_ms(d);
-		/* A 429 elsewhere may have paused the stage meanwhile. */
-		pthread_mutex_lock(&h->lock);
-		if (paused_beyond(h, deadline, why, whylen)) {
-			h->in_flight--;
-			pthread_cond_broadcast(&h->slot_free);
-			pthread_mutex_unlock(&h->lock);
-			return -1;
-		}
-		if (h->pause_until_ms > wait_until)
-			wait_until = h->pause_until_ms;
-		pthread_mutex_unlock(&h->lock);
-	}
+	if (wait_to_send(h, wait_until, req_at, epoch, deadline, why, whylen) < 0)
+		return -1;
 	sl->sent_ms = dp_clock_ms();
 	return 0;
 }
@@ -480,8 +528,15 @@ static void release(dp_http *h, const struct slot *sl, const dp_http_outcome *o,
 		take_ratelimit(h, r);
 	if (o != NULL) {
 		enum dp_limiter_outcome lo = limiter_outcome(o);
-		double now = dp_clock_ms();
+		double now = dp_clock_ms(), iv = dp_limiter_interval_ms(&h->limiter);
 		dp_limiter_done(&h->limiter, sl->seq, lo, now - sl->sent_ms, (double)tokens, now);
+		if (dp_limiter_interval_ms(&h->limiter) > iv) {
+			/* The pace slowed (429s): the turns taken at the old one
+			 * are given back, from the last request that left on
+			 * (wait_to_send takes new ones). */
+			h->pace_epoch++;
+			h->next_req_ms = h->last_req_ms + send_interval(h);
+		}
 		if (lo == DP_LIMITER_THROTTLED) {
 			h->stats.throttled++;
 			dp_stats_add(DP_STAT_THROTTLED, 1);

@@ -13,6 +13,8 @@
 #define SLOW_START_MAX 8
 #define PACE_HOLD 0.95    /* the held pace under the rate of the last 429s */
 #define PACE_DECREASE 0.5 /* a round with 429s: the pace x this */
+#define FIRST_WALL 0.25   /* a wall met in slow start: the first pace x this
+			   * of the rate it came at (that counts the burst) */
 #define PACE_STEP 0.05    /* the first probe up: w_max x (1 + this) */
 #define PACE_STEP_MAX 1.0 /* the most a probe's step grows to */
 #define PACE_LIMITED 0.9  /* a rate this x the pace or more: the pace limits */
@@ -22,6 +24,8 @@
 #define QUIET_WEATHER_MS 1000 /* between probes under weather */
 #define QUIET_EXACT_MS 8000 /* before probing a wall's rate measured: a 5% probe
 			     * stays under it, the next drains a bucket slowly */
+#define QUIET_LOW_MS 1000 /* before probing a rate measured low (ep_low) ... */
+#define PACE_STEP_LOW 0.1 /* ... by this step */
 #define RATE_MIN_OK 8     /* successes a rate is measured on, at least */
 #define EPISODE_MIN_MS 200 /* 429 rounds this far apart measure the rate */
 #define BIN_MS 100.0      /* successes are counted per bin of this */
@@ -178,31 +182,43 @@ static void pace_throttled(dp_limiter *l, double now_ms)
 	double exact = l->wall ? measured : 0;
 	double granted = exact > 0 ? exact : delivered_rps(l, now_ms) / (1 - l->weather);
 
-	l->ep_rps = measured;
+	int low = l->ep_low; /* the episode began with a drain: measured low */
 
+	l->ep_rps = measured;
 	l->ep_ms = l->ep_last_ms = now_ms;
 	l->ep_ok = 0;
+	l->ep_low = 0;
 	/* Under weather known, a first decrease lowers the level alone:
 	 * its test then runs at half the load, not at half of a rate
 	 * measured through the weather (seconds for a test at a low pace);
 	 * a wall it finds gets its pace from the next 429s (exact). */
 	if (l->pace_rps <= 0 && l->weather > 0 && exact <= 0)
 		return;
+	/* A wall met in slow start, as its test begins (limiter.h: BBR's
+	 * Drain): the rate of the last second counts the bucket's burst,
+	 * so the first pace is FIRST_WALL of it, and the climb aims at the
+	 * whole (the next 429s measure the wall).  (Not in an app-limited
+	 * round, whose rate is the stage's demand: drained there, then
+	 * halved at the wall, it put w_max under the wall: simulated, 15%
+	 * slower behind a bucket of 0.5 s.) */
+	int drain = l->pace_rps <= 0 && exact <= 0 && l->slow_start && l->testing;
 	if (l->pace_rps <= 0 || exact > 0)
 		l->pace_rps = granted;
 	if (l->pace_rps <= 0)
 		return; /* no success yet to measure a rate by: the level alone */
+	l->ep_low = drain;
 	l->w_max_rps = l->pace_rps;
 	if (exact > 0) {
 		l->pace_rps *= PACE_HOLD;
-		l->quiet_ms = l->weather > 0 ? QUIET_MIN_MS : QUIET_EXACT_MS;
+		l->quiet_ms = l->weather > 0 ? QUIET_MIN_MS : low ? QUIET_LOW_MS : QUIET_EXACT_MS;
 	} else {
-		l->pace_rps = l->pace_rps * PACE_DECREASE > 0.1 ? l->pace_rps * PACE_DECREASE : 0.1;
+		double f = drain ? FIRST_WALL : PACE_DECREASE;
+		l->pace_rps = l->pace_rps * f > 0.1 ? l->pace_rps * f : 0.1;
 		l->quiet_ms = !l->probing ? QUIET_MIN_MS
 			      : l->quiet_ms * 2 < QUIET_MAX_MS ? l->quiet_ms * 2 : QUIET_MAX_MS;
 	}
 	l->probing = 0;
-	l->probe_step = PACE_STEP;
+	l->probe_step = exact > 0 && low ? PACE_STEP_LOW : PACE_STEP;
 	l->probe_at_ms = now_ms + l->quiet_ms;
 }
 

@@ -30,7 +30,23 @@
  *   - a round with 429s sets the pace to 0.5x the rate they came at
  *     (w_max: the pace, or what successes came back at over the last
  *     second, if there is no pace yet; over the first second, only from
- *     8 successes on); without 429s the pace comes back to 0.95x w_max
+ *     8 successes on); a wall met in slow start, no weather known,
+ *     comes at a rate that counts the bucket's burst (3x the wall's rate
+ *     and more at bench/api-throughput.sh drpm's first wall): the first
+ *     pace is a quarter of it (FIRST_WALL; half of it was still above
+ *     the wall: its test met 8-10 429s), while under the wall costs
+ *     little: the bucket keeps what the pace leaves for the climb back,
+ *     which aims at the whole rate (w_max; aimed at half, it stayed under
+ *     a small bucket's wall, whose burst hardly inflates the rate, and no
+ *     429 came to measure it: 11-25% slower, simulated) and whose 429
+ *     measures the wall's rate (below).  That first measure is low
+ *     (ep_low: the bucket, refilled under the drained pace, lost what it
+ *     could not hold; 8% at a bucket of 0.25 s), so the pace is probed
+ *     10% higher after 1 s, not 5% after 8 s.
+ *     This is BBR's Drain, which paces at 1/2.89 of the bandwidth
+ *     estimated in Startup to empty the queue Startup's burst built
+ *     (Cardwell et al., "BBR", ACM Queue 2016); without 429s the pace
+ *     comes back to 0.95x w_max
  *     within about a second and holds there; only after a quiet period
  *     without 429s is w_max probed 5% higher, and each 429 that follows a
  *     probe doubles the period (2 s, up to 32 s).  A probe needs the pace
@@ -57,6 +73,10 @@
  *     at 2x its delivery rate, as BBR's startup, was tried: it slowed the
  *     climb on a 64-slot server by 0.3-0.5 s and doubled the 429s at the
  *     first wall, bench/api-throughput.sh drpm.)
+ *   dp_http re-spaces the requests that wait for their turn in the pace
+ *   when a round with 429s slows it: they go at the new pace from the
+ *   last request that left, not at the turns the old one gave them
+ *   (those turns are above the wall: each would be a 429).
  * App-limited (BBR's app-limited samples, RFC 7661): dp_http tells the
  * limiter when a place is left free with no caller queued for it nor
  * sleeping before a retry (dp_limiter_idle): the stage asks for less
@@ -167,6 +187,9 @@ typedef struct dp_limiter {
 	 * successes of requests sent after it, the last of them sent at. */
 	double ep_ms, ep_ok, ep_last_ms;
 	double ep_rps;    /* the rate measured between the last two (0: none) */
+	int ep_low;       /* the episode began with a first wall's drain: the
+			   * bucket, refilled under the drained pace, lost what
+			   * it could not hold, so the episode measures low */
 	int wall;         /* a test found a wall (our load) */
 	int round_idle;   /* dp_limiter_idle was called this round */
 	int was_idle;     /* dp_limiter_idle was called, last at: */

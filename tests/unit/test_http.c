@@ -272,10 +272,12 @@ static void test_limiter(void)
 	T_OK(dp_limiter_interval_ms(&l) == 0, "no pace on one 429 in slow start");
 	a = dp_limiter_sent(&l, 1);
 	dp_limiter_done(&l, a, DP_LIMITER_THROTTLED, 1, 100, 1800);
-	/* 40 successes since the first at 1000 ms; x0.5. */
-	double granted = 40 * 1000 / 800.0;
-	T_OK(fabs(dp_limiter_interval_ms(&l) - 1000 / (0.5 * granted)) < 0.01,
-	     "a second 429: 0.5 x what was granted");
+	/* 40 successes since the first at 1000 ms, in slow start: a rate
+	 * that counts a bucket's burst, drained to a quarter; the climb
+	 * aims at the whole. */
+	double came = 40 * 1000 / 800.0, granted = came;
+	T_OK(fabs(dp_limiter_interval_ms(&l) - 1000 / (0.25 * granted)) < 0.01,
+	     "a second 429 in slow start: 0.25 x what was granted");
 	double held = dp_limiter_interval_ms(&l);
 	for (int i = 0; i < DP_LIMITER_TEST - 1; i++) {
 		a = dp_limiter_sent(&l, 1);
@@ -288,8 +290,8 @@ static void test_limiter(void)
 		a = dp_limiter_sent(&l, 1);
 		dp_limiter_done(&l, a, DP_LIMITER_OK, 20, 100, 2000 + 100 * (i / 5));
 	}
-	T_OK(fabs(dp_limiter_interval_ms(&l) - 1000 / (0.95 * granted)) < 0.01,
-	     "back up to 0.95 x the rate of the 429 within about a second, and held there");
+	T_OK(fabs(dp_limiter_interval_ms(&l) - 1000 / (0.95 * granted)) < 0.02 * 1000 / (0.95 * granted),
+	     "back up to 0.95 x the rate of the 429 (within 2%) in under two seconds");
 	T_OK(dp_limiter_interval_ms(&l) < held, "(faster than just after the 429)");
 	for (int i = 0; i < 3; i++) {
 		a = dp_limiter_sent(&l, 1);
@@ -306,7 +308,7 @@ static void test_limiter(void)
 	a = dp_limiter_sent(&l, 1);
 	dp_limiter_done(&l, a, DP_LIMITER_THROTTLED, 1, 100, 4100);
 	double rate = l.w_max_rps;
-	T_OK(rate > 0 && rate < 1.05 * granted && fabs(dp_limiter_interval_ms(&l) - 1000 / (0.95 * rate)) < 0.01,
+	T_OK(rate > 0 && rate < 1.05 * came && fabs(dp_limiter_interval_ms(&l) - 1000 / (0.95 * rate)) < 0.01,
 	     "a 429 behind a wall: 0.95 x its rate measured since the last 429s");
 	for (int i = 0; i < DP_LIMITER_TEST; i++) {
 		a = dp_limiter_sent(&l, 1);
