@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "record.h"
 
 /* Chunks per round of the backfill (read, lex, COPY, UPDATE). */
 #define BACKFILL_BATCH "2000"
@@ -106,25 +107,18 @@ int store_fulltext_lex(dp_lexer *lx, store_doc *d, dp_err *err)
 	 * question's words where its text does not (a reference page): it
 	 * makes the page findable once, by its first chunk (seq 0, as the
 	 * backfill takes it). */
-	jv about = jv_get_kind(d->meta) == JV_KIND_OBJECT
-			   ? jv_object_get(jv_copy(d->meta), jv_string("description")) : jv_invalid();
-	int has_about = jv_get_kind(about) == JV_KIND_STRING;
+	const char *about = dp_record_str(d->meta, "description");
+	size_t about_len = about != NULL ? strlen(about) : 0;
 
 	dp_buf_init(&d->tsv, STORE_TSV_DOC_MAX);
 	for (size_t k = 0; k < d->nchunks; k++) {
 		store_chunk *c = &d->chunks[k];
-		int rc = c->seq == 0 && has_about
-				 ? lex_chunk(lx, c, jv_string_value(about), (size_t)jv_string_length_bytes(jv_copy(about)), err)
-				 : lex_chunk(lx, c, NULL, 0, err);
-		if (rc < 0) {
-			jv_free(about);
+		if (lex_chunk(lx, c, c->seq == 0 ? about : NULL, about_len, err) < 0)
 			return -1;
-		}
 		c->tsv_at = d->tsv.len;
 		store_value_tsvector(&d->tsv, lx);
 		c->tsv_len = d->tsv.len - c->tsv_at;
 	}
-	jv_free(about);
 	if (d->tsv.overflow) {
 		dp_err_set(err, "the document's tsvectors pass %d MB", STORE_TSV_DOC_MAX >> 20);
 		return -1;
