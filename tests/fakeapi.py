@@ -3,12 +3,15 @@
 and benchmark.  Python standard library only; listens on loopback only.
 
 Endpoints (OpenAI style under /v1, Ollama's native under /api):
-  POST /v1/embeddings        {"model", "input": str|[str], "dimensions"}
+  POST /v1/embeddings        {"model", "input": str|[str], "dimensions",
+                              "encoding_format": "float"|"base64"}
   POST /v1/chat/completions  {"model", "messages": [...]}
   POST /api/embed            {"model", "input": str|[str], "dimensions"}
   POST /api/chat             {"model", "messages": [...], "stream": false}
 Responses are deterministic, so tests can recompute them:
-  embedding(text, dim): see vector() below (values k/32768, exact in float32)
+  embedding(text, dim): see vector() below (values k/32768, exact in float32;
+      with "encoding_format": "base64", the base64 of them as float32
+      little-endian, as OpenAI answers)
   chat: "SUMMARY-" + the first 16 hex digits of sha256 of the last message.
 Control (JSON):
   POST /_control  {"faults": [FAULT...], "latency": {...}, "bad_input": "S",
@@ -29,7 +32,8 @@ Control (JSON):
                    "max_in_flight": {...}, "busy_s": {...}, "auth_seen": [...],
                    "max_concurrent": {...}, "status": {"chat": {"200": n, ...}},
                    "times": [[endpoint, start_s, end_s, status], ...],
-                   "rejected": [inputs of each embed request refused for bad_input]}
+                   "rejected": [inputs of each embed request refused for bad_input],
+                   "encodings": {"float": n, "base64": n}}
                   requests counts every request on arrival, before any check
                   (a 401 is counted); max_concurrent is the most requests of a
                   kind open at once (the client's in-flight level, slots or
@@ -55,10 +59,13 @@ Options: --port 0 prints "PORT <n>" on stdout once listening.
   --rate-429 P, --rate-5xx P: answer that fraction of requests (at random,
       at once) 429 with Retry-After --retry-after S (default 0.2), or 503.
   --no-log: keep no request log (benchmarks).
+  --no-base64: answer 400 to an embeddings request asking for base64 (as a
+      server that knows only JSON numbers).
   --tls CERT,KEY: serve HTTPS with that certificate.
 "bad_input": a request (embed or chat) with that text in an input gets 400.
 """
 import argparse
+import base64
 import hashlib
 import random
 import socket
@@ -70,18 +77,62 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+# The server shares its cores (and Python's one interpreter lock) with the
+# client under test: an embedding answer is made from a table of the
+# 65,536 values' JSON text, not by json.dumps of floats (10x less CPU per
+# input; bench/api-graph.sh's chat requests waited for it).
+UNITS = struct.Struct("<16H").unpack
+
+
+def values(units):
+    """An embedding's values from its 16-bit units: multiples of 2^-15 in [-1, 1)."""
+    return [(u - 32768) / 32768.0 for u in units]
+
+
+VALUE_TEXT = [repr(v) for v in values(range(65536))]
+
+
+def vector_units(text, dim):
+    """The embedding of text as dim 16-bit units u: values (u - 32768) / 32768."""
+    raw = text.encode()
+    out = []
+    for block in range((dim + 15) // 16):
+        out.extend(UNITS(hashlib.sha256(b"%d:" % block + raw).digest()))
+    del out[dim:]
+    return out
+
+
 def vector(text, dim):
     """The embedding of text: dim values in [-1, 1), multiples of 2^-15."""
-    out = []
-    block = 0
-    while len(out) < dim:
-        h = hashlib.sha256(("%d:" % block).encode() + text.encode()).digest()
-        for k in range(0, 32, 2):
-            if len(out) < dim:
-                (u,) = struct.unpack("<H", h[k:k + 2])
-                out.append((u - 32768) / 32768.0)
-        block += 1
-    return out
+    return values(vector_units(text, dim))
+
+
+class RawJSON:
+    """JSON text that json_text() inserts as it is."""
+
+    def __init__(self, text):
+        self.text = text
+
+
+def json_text(obj):
+    """json.dumps(obj), with RawJSON values inserted as they are."""
+    if isinstance(obj, RawJSON):
+        return obj.text
+    if isinstance(obj, dict):
+        return "{" + ", ".join(json.dumps(k) + ": " + json_text(v) for k, v in obj.items()) + "}"
+    if isinstance(obj, list):
+        return "[" + ", ".join(json_text(v) for v in obj) + "]"
+    return json.dumps(obj)
+
+
+def vector_json(units):
+    """The JSON text of a vector given as units, as json.dumps writes it."""
+    return RawJSON("[" + ", ".join([VALUE_TEXT[u] for u in units]) + "]")
+
+
+def vector_base64(units):
+    """A vector given as units as OpenAI's base64: float32 little-endian."""
+    return base64.b64encode(struct.pack("<%df" % len(units), *values(units))).decode()
 
 
 def summary(prompt):
@@ -113,6 +164,7 @@ class State:
         self.busy = {"embed": 0.0, "chat": 0.0}
         self.log = []
         self.rejected = []  # input counts of embed requests refused for bad_input
+        self.encodings = {}  # OpenAI embeddings requests by encoding_format asked
         self.auth_seen = set()
         self.open = {"embed": 0, "chat": 0}
         self.max_concurrent = {"embed": 0, "chat": 0}
@@ -183,7 +235,7 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def send_json(self, status, obj, headers=None, raw=None):
-        body = raw if raw is not None else json.dumps(obj).encode()
+        body = raw if raw is not None else json_text(obj).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         truncated = raw is not None and raw.endswith(b"!")
@@ -208,7 +260,7 @@ class Handler(BaseHTTPRequestHandler):
                                      "auth_seen": sorted(st.auth_seen),
                                      "max_concurrent": st.max_concurrent, "status": st.status,
                                      "times": st.times, "redirects": st.redirects,
-                                     "rejected": st.rejected})
+                                     "rejected": st.rejected, "encodings": st.encodings})
         else:
             self.send_json(404, {"error": {"message": "not found"}})
 
@@ -344,6 +396,13 @@ class Handler(BaseHTTPRequestHandler):
                 return self.send_json(200, None, raw=b'{"data": [ this is not json')
             if fk == "truncated":
                 return self.send_json(200, None, raw=b'{"data": [{"embedding": [0.1,!')
+        encoding = req.get("encoding_format", "float") if kind == "embed" and flavour != "ollama" else None
+        if encoding is not None:
+            with st.lock:
+                st.encodings[encoding] = st.encodings.get(encoding, 0) + 1
+            if encoding == "base64" and st.args.no_base64:
+                return self.send_json(400, {"error": {"message": "encoding_format 'base64' is not supported",
+                                                      "type": "invalid_request_error"}})
         with st.lock:
             st.inputs[kind] += len(texts) if kind == "embed" else 1
         if kind == "chat" and st.bad_input is not None and any(st.bad_input in t for t in texts):
@@ -357,10 +416,12 @@ class Handler(BaseHTTPRequestHandler):
                     "message": "This model's maximum context length is 8192 tokens (injected)",
                     "type": "invalid_request_error"}})
             dim = int(req.get("dimensions") or 8)
-            vecs = [vector(t, dim) for t in texts]
+            units = [vector_units(t, dim) for t in texts]
             if fault and fault.get("kind") == "wrong_count":
-                vecs = vecs[:-1] if len(vecs) > 1 else vecs + vecs
-            self.record(st, kind, texts, vecs)
+                units = units[:-1] if len(units) > 1 else units + units
+            if not st.args.no_log:
+                self.record(st, kind, texts, [values(x) for x in units])
+            vecs = [vector_base64(x) if encoding == "base64" else vector_json(x) for x in units]
             if flavour == "ollama":
                 return self.send_json(200, {"model": req.get("model"), "embeddings": vecs})
             data = [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(vecs)]
@@ -397,6 +458,7 @@ def main():
     ap.add_argument("--latency", default="")
     ap.add_argument("--require-key", default=None)
     ap.add_argument("--no-log", action="store_true")
+    ap.add_argument("--no-base64", action="store_true")
     ap.add_argument("--rpm", type=float, default=None)
     ap.add_argument("--rate-429", type=float, default=None)
     ap.add_argument("--rate-5xx", type=float, default=None)

@@ -1,12 +1,23 @@
 #include "embedder.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "text.h"
+#include "vec.h"
 
 enum backend { LOCAL, OPENAI, OLLAMA };
+
+/* What an OpenAI-compatible server does with "encoding_format": "base64"
+ * (what OpenAI's own client asks for: each vector as base64 of float32,
+ * a quarter of the bytes of JSON numbers and no number to parse).  Until a
+ * request worked, a refusal (4xx) whose message names base64 or
+ * encoding_format is tried once more with JSON numbers; if that one works,
+ * the server refuses base64 and later requests ask for numbers.  Other
+ * refusals (a bad input) are not sent twice. */
+enum vector_encoding { BASE64_UNTRIED, BASE64_WORKS, BASE64_REFUSED };
 
 struct dp_embedder {
 	enum backend backend;
@@ -16,6 +27,7 @@ struct dp_embedder {
 	char id[256];
 	char model[200];
 	dp_http *http;
+	atomic_int encoding; /* enum vector_encoding (threads share e) */
 };
 
 dp_embedder *dp_embedder_new(const dp_embedder_opts *opts, dp_err *err)
@@ -104,13 +116,22 @@ int dp_embedder_is_local(const dp_embedder *e) { return e->backend == LOCAL; }
 
 dp_http *dp_embedder_http(dp_embedder *e) { return e->http; }
 
-/* Copies one JSON vector into out[0..dim); -1 with err unless it is an
- * array of dim numbers. */
+/* Copies one vector (consumed) into out[0..dim); -1 with err unless it is
+ * an array of dim numbers or the base64 of dim float32 values. */
 static int take_vector(jv v, float *out, int dim, size_t which, dp_err *err)
 {
 	int ok = jv_get_kind(v) == JV_KIND_ARRAY;
 	int n = ok ? jv_array_length(jv_copy(v)) : 0;
 
+	if (jv_get_kind(v) == JV_KIND_STRING) {
+		dp_err why;
+		int rc = dp_vec_decode(v, out, (size_t)dim, &why);
+		if (rc < 0)
+			dp_err_set(err, "the server's base64 vector for input %zu: %s (see --dim)", which,
+				   why.msg);
+		jv_free(v);
+		return rc;
+	}
 	if (!ok || n != dim) {
 		if (ok)
 			dp_err_set(err, "the server returned a vector of %d values for input %zu; "
@@ -192,14 +213,14 @@ done:
 	return rc;
 }
 
-/* One request for texts[0..n). */
-static int embed_request(dp_embedder *e, const char *const *texts, const size_t *lens,
-			 size_t n, size_t tokens, float *out, dp_err *err)
+/* Posts one request for texts[0..n); an OpenAI request asks for base64
+ * vectors or not.  Returns dp_http_post_json's code, *resp owned on
+ * DP_HTTP_OK. */
+static int embed_post(dp_embedder *e, const char *const *texts, const size_t *lens, size_t n,
+		      size_t tokens, int base64, jv *resp, dp_err *err)
 {
 	jv input = jv_array();
 	jv body = jv_object();
-	jv resp;
-	int rc;
 
 	for (size_t i = 0; i < n; i++)
 		input = jv_array_append(input, jv_string_sized(texts[i], (int)lens[i]));
@@ -207,11 +228,31 @@ static int embed_request(dp_embedder *e, const char *const *texts, const size_t 
 	body = jv_object_set(body, jv_string("input"), input);
 	body = jv_object_set(body, jv_string("dimensions"), jv_number(e->dim));
 	if (e->backend == OPENAI)
-		body = jv_object_set(body, jv_string("encoding_format"), jv_string("float"));
+		body = jv_object_set(body, jv_string("encoding_format"),
+				     jv_string(base64 ? "base64" : "float"));
 	else
 		body = jv_object_set(body, jv_string("truncate"), jv_false());
-	rc = dp_http_post_json(e->http, e->backend == OPENAI ? "/embeddings" : "/api/embed", body,
-			       tokens, &resp, err);
+	return dp_http_post_json(e->http, e->backend == OPENAI ? "/embeddings" : "/api/embed", body,
+				 tokens, resp, err);
+}
+
+/* One request for texts[0..n) (see enum vector_encoding). */
+static int embed_request(dp_embedder *e, const char *const *texts, const size_t *lens,
+			 size_t n, size_t tokens, float *out, dp_err *err)
+{
+	int was = atomic_load(&e->encoding);
+	int base64 = e->backend == OPENAI && was != BASE64_REFUSED;
+	jv resp;
+	int rc = embed_post(e, texts, lens, n, tokens, base64, &resp, err);
+
+	if (rc == DP_HTTP_REJECTED && base64 && was == BASE64_UNTRIED &&
+	    (strcasestr(err->msg, "base64") != NULL || strcasestr(err->msg, "encoding_format") != NULL)) {
+		rc = embed_post(e, texts, lens, n, tokens, 0, &resp, err);
+		if (rc == DP_HTTP_OK)
+			atomic_store(&e->encoding, BASE64_REFUSED);
+	} else if (rc == DP_HTTP_OK && base64 && was == BASE64_UNTRIED) {
+		atomic_compare_exchange_strong(&e->encoding, &was, BASE64_WORKS);
+	}
 	if (rc != DP_HTTP_OK)
 		return rc;
 	return take_response(e, resp, n, out, err) < 0 ? DP_HTTP_FAILED : 0;
