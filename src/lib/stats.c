@@ -13,8 +13,11 @@
 #define DP_STATS_PERIOD_MS 500
 /* How long a stage must stay idle for a message before the tick: a stage
  * busy with a queue of records is idle for an instant after each one, and
- * its messages should stay samples of its work, not of those instants. */
-#define DP_STATS_IDLE_MS 20
+ * its messages should stay samples of its work, not of those instants
+ * (at most one message per DP_STATS_IDLE_MS then).  The hub's wait for a
+ * run's last counters ends with the last replica's idle message: this
+ * delay is part of every run's end. */
+#define DP_STATS_IDLE_MS 5
 
 static atomic_long counters[DP_STAT_COUNT];
 static atomic_long latency_buckets[DP_STATS_LATENCY_BUCKETS];

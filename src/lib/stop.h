@@ -13,4 +13,13 @@
 void dp_request_stop(void);
 int dp_stop_requested(void);
 
+/* A descriptor that becomes readable, and stays so, once the stop is
+ * requested: a thread blocked in poll on it beside its input wakes at
+ * once, whichever thread the signal hit (a signal interrupts one thread's
+ * wait only).  Made on the first call; -1 when no pipe could be made (the
+ * caller then looks at the flag on a timeout).  Look at
+ * dp_stop_requested() after taking the descriptor and before blocking: a
+ * request made before the pipe existed only set the flag. */
+int dp_stop_fd(void);
+
 #endif

@@ -20,10 +20,11 @@
 #include "stats.h"
 #include "zmqsock.h"
 
-/* How often a blocked ZeroMQ receive or send looks at the stop flag: a
- * stopped replica ends within this (the store's reader thread, which the
- * signal does not interrupt, waited the whole of a 250 ms poll at the end
- * of every `docpipe run`); a wake-up of an idle socket costs microseconds. */
+/* How often a ZeroMQ send blocked by full receivers looks at the stop
+ * flag (and a receive, when no stop pipe could be made).  A receive
+ * otherwise waits in zmq_poll beside the stop pipe (dp_stop_fd) and the
+ * source's wake pipe: a stopped replica ends at once (every thread, not
+ * only the one the signal hit) and an idle one does not wake at all. */
 #define DP_POLL_MS 20
 
 struct dp_source {
@@ -33,8 +34,8 @@ struct dp_source {
 	size_t max_record;
 	unsigned long msgno;
 	dp_sink *flush_sink;
-	/* dp_source_interrupt: the flag, and for stdin a pipe whose read end
-	 * the line reader watches beside its input. */
+	/* dp_source_interrupt: the flag, and a pipe whose read end the line
+	 * reader or the ZeroMQ receive watches beside its input. */
 	atomic_int interrupted;
 	int wake[2];
 };
@@ -94,20 +95,19 @@ dp_source *dp_source_open(const char *endpoint, const dp_io_opts *opts, dp_err *
 		return NULL;
 	}
 	src->wake[0] = src->wake[1] = -1;
-	if (dp_zmq_is_endpoint(endpoint)) {
-		dp_zmq_opts z = zmq_opts(opts);
-		src->fd = -1;
-		src->max_record = z.max_record;
-		src->zsock = dp_zmq_open(ZMQ_PULL, endpoint, &z, err);
-		if (src->zsock == NULL || set_timeout(src->zsock, ZMQ_RCVTIMEO, err) < 0)
-			goto fail;
-		return src;
-	}
-	src->fd = STDIN_FILENO;
 	if (pipe2(src->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
 		dp_err_set(err, "pipe: %s", strerror(errno));
 		goto fail;
 	}
+	if (dp_zmq_is_endpoint(endpoint)) {
+		dp_zmq_opts z = zmq_opts(opts);
+		src->fd = -1;
+		src->max_record = z.max_record;
+		if ((src->zsock = dp_zmq_open(ZMQ_PULL, endpoint, &z, err)) == NULL)
+			goto fail;
+		return src;
+	}
+	src->fd = STDIN_FILENO;
 	src->lines = dp_lines_new(src->fd, max_record(opts));
 	if (src->lines == NULL) {
 		dp_err_set(err, "out of memory");
@@ -135,8 +135,7 @@ void dp_source_free(dp_source **src)
 
 void dp_source_interrupt(dp_source *src)
 {
-	/* The ZeroMQ receive loop looks at the flag every DP_POLL_MS; a
-	 * stdin reader is woken by the byte on its wake pipe. */
+	/* The reader, stdin or ZeroMQ, is woken by the byte on the wake pipe. */
 	if (!atomic_exchange(&src->interrupted, 1) && src->wake[1] >= 0) {
 		ssize_t w;
 		do
@@ -183,16 +182,35 @@ static jv bad_input(const char *unit, unsigned long n, const char *why)
 	return dp_record_error(jv_null(), dp_stage(), reason);
 }
 
+/* Blocks until src's socket may have a message, the stop is requested
+ * (stop_fd, dp_stop_fd's) or src is interrupted.  0, or -1 with err. */
+static int zmq_wait(dp_source *src, int stop_fd, dp_err *err)
+{
+	zmq_pollitem_t items[3] = {
+		{.socket = src->zsock, .events = ZMQ_POLLIN},
+		{.fd = src->wake[0], .events = ZMQ_POLLIN},
+		{.fd = stop_fd, .events = ZMQ_POLLIN},
+	};
+
+	if (zmq_poll(items, stop_fd >= 0 ? 3 : 2, stop_fd >= 0 ? -1 : DP_POLL_MS) < 0 &&
+	    zmq_errno() != EINTR) {
+		dp_err_set(err, "receive: %s", zmq_strerror(zmq_errno()));
+		return -1;
+	}
+	return 0;
+}
+
 static int zmq_next(dp_source *src, jv *rec, dp_err *err)
 {
 	zmq_msg_t msg;
 	dp_err why;
+	int stop_fd = dp_stop_fd();
 
 	for (;;) {
 		if (dp_stop_requested() || atomic_load(&src->interrupted))
 			return DP_SOURCE_END;
 		zmq_msg_init(&msg);
-		if (zmq_msg_recv(&msg, src->zsock, 0) >= 0)
+		if (zmq_msg_recv(&msg, src->zsock, ZMQ_DONTWAIT) >= 0)
 			break;
 		zmq_msg_close(&msg);
 		if (zmq_errno() != EAGAIN && zmq_errno() != EINTR) {
@@ -202,6 +220,8 @@ static int zmq_next(dp_source *src, jv *rec, dp_err *err)
 		/* Idle: what a stdout sink buffered goes out now. */
 		if (src->flush_sink != NULL)
 			dp_sink_flush(src->flush_sink, NULL);
+		if (zmq_wait(src, stop_fd, err) < 0)
+			return DP_SOURCE_ERROR;
 	}
 	src->msgno++;
 	size_t size = zmq_msg_size(&msg);
