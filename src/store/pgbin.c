@@ -230,6 +230,25 @@ void store_field_tsvector(store_buf *b, const dp_lexer *lexer)
 	end_field(b, at);
 }
 
+void store_value_lexhash(store_buf *b, const dp_lexer *lexer)
+{
+	size_t n = dp_lexer_count(lexer);
+
+	array_header(b, n, DP_OID_INT4);
+	for (size_t i = 0; i < n; i++) {
+		store_put_i32(b, 4);
+		store_put_i32(b, (int32_t)dp_lexer_lexeme_hash(lexer, i));
+	}
+}
+
+void store_field_lexhash(store_buf *b, const dp_lexer *lexer)
+{
+	size_t at = begin_field(b);
+
+	store_value_lexhash(b, lexer);
+	end_field(b, at);
+}
+
 void store_value_i64_array(store_buf *b, const int64_t *v, size_t n)
 {
 	array_header(b, n, DP_OID_INT8);
