@@ -56,9 +56,9 @@ uint16_t store_half(float f);
 void store_field_tsvector(store_buf *b, const dp_lexer *lexer);
 void store_value_tsvector(store_buf *b, const dp_lexer *lexer);
 
-/* The int4[] of the lexemes' dp_lexer_lexeme_hash (lexeme order, as
- * signed int4; empty when there are none): the chunk's lexhash column,
- * keys of the full-text index (fulltext.h). */
+/* The int4[] of the lexemes' dp_lexer_lexeme_hash (one per lexeme, as
+ * signed int4, ascending; empty when there are none): the chunk's lexhash
+ * column, keys of the full-text index (fulltext.h). */
 void store_value_lexhash(store_buf *b, const dp_lexer *lexer);
 void store_field_lexhash(store_buf *b, const dp_lexer *lexer);
 
