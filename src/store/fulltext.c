@@ -153,8 +153,8 @@ static int backfill_row(store *s, const PGresult *res, int r, dp_err *err)
 }
 
 /* Computes the tsvector and lexhash of every chunk already stored (the
- * columns were just added, all NULL), in rounds of BACKFILL_BATCH chunks in key order.
- * 0, or -1 with err. */
+ * columns were just added, all NULL), in rounds of BACKFILL_BATCH chunks
+ * in key order.  0, or -1 with err. */
 static int backfill(store *s, dp_err *err)
 {
 	char doc[24] = "-1", seq[16] = "-1";
@@ -220,17 +220,21 @@ static int build_generated(store *s, unsigned oid, dp_err *err)
 }
 
 /* The store's lexer: the tsv and lexhash columns, filled for the stored
- * chunks, then the GIN index over lexhash.  lexhash is NOT NULL: a store
- * that does not write it (an older docpipe) fails loudly instead of
- * leaving chunks no query finds. */
+ * chunks, then the GIN index over lexhash, and the statistics of a
+ * migrated table (the new tsv column has none: the query's document
+ * frequencies come from them).  lexhash is NOT NULL: a store that does
+ * not write it (an older docpipe) fails loudly instead of leaving chunks
+ * no query finds. */
 static int build_lexhash(store *s, dp_err *err)
 {
 	if (dp_db_exec(s->db, "ALTER TABLE docpipe.chunks ADD COLUMN tsv tsvector,"
 			      " ADD COLUMN lexhash int4[]", err) < 0 ||
 	    tsv_lz4(s, err) < 0 || backfill(s, err) < 0 ||
-	    dp_db_exec(s->db, "ALTER TABLE docpipe.chunks ALTER COLUMN lexhash SET NOT NULL", err) < 0)
+	    dp_db_exec(s->db, "ALTER TABLE docpipe.chunks ALTER COLUMN lexhash SET NOT NULL", err) < 0 ||
+	    dp_db_exec(s->db, "CREATE INDEX chunks_lexhash ON docpipe.chunks USING gin (lexhash)", err) < 0)
 		return -1;
-	return dp_db_exec(s->db, "CREATE INDEX chunks_lexhash ON docpipe.chunks USING gin (lexhash)", err);
+	return dp_db_exec(s->db, "DO $$BEGIN IF EXISTS (SELECT FROM docpipe.chunks) THEN"
+			  " ANALYZE docpipe.chunks; END IF; END$$", err);
 }
 
 /* (Re)builds the columns and the GIN index for configuration want (oid)
