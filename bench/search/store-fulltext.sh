@@ -20,12 +20,12 @@
 # before issue 11), inline and inline2 (this build with the GIN pending
 # list merged by the writes, no merge on a second connection: HEAD with
 # store_fulltext_tend's call removed), nofastupdate (GIN fastupdate off),
-# pending64 (GIN gin_pending_list_limit 64 MB), tsvgin and tsvgin2 (the store
-# of TSVGIN_REV, default 8f44db1: the GIN index over the tsvector, before
-# the one over lexhash, the lexemes' hashes), nogin and tsvginnogin (this
-# build's and TSVGIN_REV's store with the GIN index dropped: what the
-# columns cost without it; the store says once that it cannot merge),
-# lhext (lexhash STORAGE EXTERNAL: no compression tried), ginbulk and ginbulk2 (this
+# pending64 (GIN gin_pending_list_limit 64 MB), lexhash and lexhash2 (the
+# store of LEXHASH_REV, default bdc9453: the GIN index over an int4[] of
+# the lexemes' hashes instead of the tsvector, measured and not kept:
+# docs/PERFORMANCE.md), nogin and lexhashnogin (this build's and
+# LEXHASH_REV's store with the GIN index dropped: what the columns cost
+# without it; the store says once that it cannot merge), ginbulk and ginbulk2 (this
 # build with the GIN index dropped before the load and built by CREATE
 # INDEX after it, maintenance_work_mem 256 MB, the build timed with the
 # load: what a bulk rule for the full-text index would give; the store says
@@ -88,10 +88,10 @@ open(p, "w").write(s.replace("\tstore_fulltext_tend(s);\n", ""))
 PY2
 	make -s -C "$tmp/inline" V=release bin/docpipe-store >/dev/null
 fi
-if [ "${variants#*tsvgin}" != "$variants" ]; then
-	mkdir "$tmp/tsvgin"
-	git archive "${TSVGIN_REV:-8f44db1}" | tar x -C "$tmp/tsvgin"
-	make -s -C "$tmp/tsvgin" V=release bin/docpipe-store >/dev/null
+if [ "${variants#*lexhash}" != "$variants" ]; then
+	mkdir "$tmp/lexhash"
+	git archive "${LEXHASH_REV:-bdc9453}" | tar x -C "$tmp/lexhash"
+	make -s -C "$tmp/lexhash" V=release bin/docpipe-store >/dev/null
 fi
 if [ "${variants#*before}" != "$variants" ]; then
 	mkdir "$tmp/before"
@@ -128,7 +128,7 @@ for i in $(seq "$rounds"); do
 	for v in $variants; do
 		case $v in
 		none*) bin=$old ;; server*) bin=$server ;; before*) bin=$tmp/before/bin ;; inline*) bin=$tmp/inline/bin ;;
-		tsvgin*) bin=$tmp/tsvgin/bin ;;
+		lexhash*) bin=$tmp/lexhash/bin ;;
 		*) bin=$new ;;
 		esac
 		db=sf_${v}_$i
@@ -146,7 +146,6 @@ for i in $(seq "$rounds"); do
 		nofastupdate) psql -X -q -d "$db" -c "ALTER INDEX $gin SET (fastupdate = off)" ;;
 		pending64) psql -X -q -d "$db" -c "ALTER INDEX $gin SET (gin_pending_list_limit = 65536)" ;;
 		*nogin) psql -X -q -d "$db" -c "DROP INDEX $gin" ;;
-		lhext) psql -X -q -d "$db" -c "ALTER TABLE docpipe.chunks ALTER COLUMN lexhash SET STORAGE EXTERNAL" ;;
 		ginbulk*) ginkey=$(psql -X -A -t -d "$db" -c "SELECT pg_get_indexdef('$gin'::regclass)")
 			psql -X -q -d "$db" -c "DROP INDEX $gin" ;;
 		esac

@@ -226,8 +226,7 @@ static int is_stop(const char *w)
 		       sizeof english_stop[0], by_string) != NULL;
 }
 
-/* FNV-1a, continued from h (HASH_INIT to start): dp_lexeme_hash, also
- * the lexer's own table and stem cache hash. */
+/* FNV-1a, continued from h (HASH_INIT to start). */
 #define HASH_INIT 2166136261u
 static inline uint32_t hash_more(uint32_t h, const char *s, size_t n)
 {
@@ -239,11 +238,6 @@ static inline uint32_t hash_more(uint32_t h, const char *s, size_t n)
 static uint32_t hash(const char *s, size_t n)
 {
 	return hash_more(HASH_INIT, s, n);
-}
-
-uint32_t dp_lexeme_hash(const char *s, size_t n)
-{
-	return hash(s, n);
 }
 
 /* Doubles the hash table (and the entries).  0, or -1 out of memory. */
@@ -602,11 +596,6 @@ const char *dp_lexer_lexeme(const dp_lexer *lx, size_t i, size_t *len)
 
 	*len = e->len;
 	return lx->arena.data + e->off;
-}
-
-uint32_t dp_lexer_lexeme_hash(const dp_lexer *lx, size_t i)
-{
-	return lx->e[lx->order[i].idx].hash;
 }
 
 const uint16_t *dp_lexer_positions(const dp_lexer *lx, size_t i, size_t *n)

@@ -88,20 +88,6 @@ size_t dp_lexer_count(const dp_lexer *lx);
  * in general: use len); valid until the next reset, add or free. */
 const char *dp_lexer_lexeme(const dp_lexer *lx, size_t i, size_t *len);
 
-/* The 32-bit FNV-1a hash (offset basis 2166136261, prime 16777619) of
- * lexeme bytes s[0..n): the key of the store's full-text index, settings
- * key text_index DP_TEXT_INDEX_LEXHASH (a GIN index over chunks.lexhash,
- * an int4[] of each chunk's lexemes' hashes as signed int4; a query
- * selects by its question's hashes and rechecks with the tsvector, so a
- * collision costs a fetched row, never a wrong one).  Part of that
- * index's identity: changing the function must change that name. */
-#define DP_TEXT_INDEX_LEXHASH "lexhash"
-uint32_t dp_lexeme_hash(const char *s, size_t n);
-
-/* dp_lexeme_hash of lexeme i (< dp_lexer_finish's count), kept from the
- * lexing (no second pass over the bytes). */
-uint32_t dp_lexer_lexeme_hash(const dp_lexer *lx, size_t i);
-
 /* Lexeme i's positions, ascending, each the 14-bit position with the
  * weight in the top two bits (A 3, B 2, C 1, D 0), as tsvector keeps
  * them; *n of them (1..256). */

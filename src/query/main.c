@@ -247,8 +247,7 @@ static int search(PGconn *db, const query_corpus *corpus, query_opts *o, const c
 		rc = jv_is_valid(*results) ? DP_EXIT_OK : DP_EXIT_SYSTEM;
 	}
 	free(o->terms);
-	free(o->hashes);
-	o->terms = o->hashes = NULL;
+	o->terms = NULL;
 	return rc;
 }
 

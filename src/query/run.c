@@ -36,7 +36,7 @@ int query_sides(PGconn *db, const query_corpus *c, query_opts *o, dp_err *err)
 		o->notice = "no full-text index yet (run docpipe-store once to add it);"
 			    " vector ranking only";
 	} else if (o->mode != QUERY_VECTOR) {
-		if ((o->text_terms = query_text_terms(db, c, o->question, &o->terms, &o->hashes, err)) < 0)
+		if ((o->text_terms = query_text_terms(db, c, o->question, &o->terms, err)) < 0)
 			return DP_EXIT_SYSTEM;
 	}
 	if (o->mode == QUERY_TEXT && o->text_terms == 0) {
@@ -102,7 +102,7 @@ jv query_run(PGconn *db, const query_corpus *c, const query_opts *o, dp_err *err
 	if (filtered && query_filter_ids(db, &o->filter, &ids, err) < 0)
 		goto done;
 	if (terms != NULL &&
-	    query_text_search(db, terms, o->hashes, o->text_terms, o->text_rank,
+	    query_text_search(db, terms, o->text_terms, o->text_rank,
 			      rerank && pool < QUERY_RERANK_POOL ? QUERY_RERANK_POOL : pool,
 			      filtered ? &ids : NULL, &t, &nt, err) < 0)
 		goto done;

@@ -46,8 +46,6 @@ typedef struct query_opts {
 	int text_terms;      /* set by query_sides: the question's search terms, 0: no text side */
 	char *terms;         /* set by query_sides: those terms as a text[] literal, or NULL;
 				owned: the caller frees it (free) after query_run */
-	char *hashes;        /* set by query_sides: their hashes (query_text_terms), or NULL;
-				owned as terms */
 	const char *notice;  /* set by query_sides: a static string for stderr, or NULL */
 } query_opts;
 

@@ -135,8 +135,6 @@ static void read_search_settings(const PGresult *res, query_corpus *c)
 			snprintf(c->text_config, sizeof c->text_config, "%s", value);
 		else if (strcmp(key, "text_lexer") == 0)
 			snprintf(c->text_lexer, sizeof c->text_lexer, "%s", value);
-		else if (strcmp(key, "text_index") == 0)
-			snprintf(c->text_index, sizeof c->text_index, "%s", value);
 		else if (strcmp(key, "ivfflat_probes") == 0)
 			c->ivfflat_probes = atoi(value);
 	}

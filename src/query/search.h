@@ -58,7 +58,6 @@ typedef struct query_corpus {
 	char index_state[32];  /* "building" while a bulk load has dropped the index */
 	char text_config[64];  /* "" when the database has no full-text index yet */
 	char text_lexer[32];   /* who made the tsvectors: DP_LEXER_NAME, or "postgresql" (also "") */
-	char text_index[32];   /* its GIN index: DP_TEXT_INDEX_LEXHASH, or over tsv ("tsv", "") */
 } query_corpus;
 
 /* Returns 0, 1 when there is no corpus to search (err says why), -1 with

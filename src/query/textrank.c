@@ -1,6 +1,5 @@
 #include "textrank.h"
 
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,12 +9,6 @@
 #include "lexer.h"
 
 /* BM25 (k1 1.2, b 0.75) with idf = ln(1 + (N - df + 0.5) / (df + 0.5)).
- * The GIN index (settings text_index) is over lexhash, the lexemes' hashes
- * (lexhash fragments below; $4 the question's hashes, in the order of
- * its terms), or over tsv (an older corpus, or the server's lexer: tsv
- * fragments); through lexhash a chunk is selected by a hash and kept only
- * when its tsvector matches (tsv @@), so a hash collision never adds a
- * chunk or a count.
  * - tf: PostgreSQL's ts_rank of the chunk for that one term, scaled so one
  *   occurrence in the text counts 1, in the summary (weight B) 2, in the
  *   heading path (A) 3; ts_rank already saturates with repetition (1, 1.25,
@@ -47,12 +40,9 @@
 #define SAMPLE_ROWS "2500"
 /* The statement with every slot: head and tail ~2.5 KB, 32 x ~190 bytes. */
 #define BM25_SQL_MAX 16384
-static const char bm25_q_tsv[] = "WITH q AS (SELECT u.lexeme, NULL::int4 AS h, "
-				 QUERY_LEXEME_TSQUERY("u.lexeme") " AS tq FROM unnest($1::text[]) u(lexeme)),";
-static const char bm25_q_lexhash[] = "WITH q AS (SELECT u.lexeme, u.h, "
-				     QUERY_LEXEME_TSQUERY("u.lexeme") " AS tq"
-				     " FROM unnest($1::text[], $4::int4[]) u(lexeme, h)),";
 static const char bm25_head[] =
+	"WITH q AS (SELECT u.lexeme, " QUERY_LEXEME_TSQUERY("u.lexeme") " AS tq"
+	"  FROM unnest($1::text[]) u(lexeme)),"
 	" rel AS (SELECT greatest(reltuples, 0) AS est FROM pg_class"
 	"  WHERE oid = 'docpipe.chunks'::regclass),"
 	" corpus AS MATERIALIZED (SELECT"
@@ -63,21 +53,14 @@ static const char bm25_head[] =
 	" mce AS MATERIALIZED (SELECT e.lexeme, e.freq FROM pg_stats s, unnest(s.most_common_elems::text::text[],"
 	"  s.most_common_elem_freqs) e(lexeme, freq)"
 	"  WHERE s.schemaname = 'docpipe' AND s.tablename = 'chunks' AND s.attname = 'tsv'),"
-	" terms AS MATERIALIZED (SELECT q.lexeme, q.h, q.tq, d.df,"
+	" terms AS MATERIALIZED (SELECT q.lexeme, q.tq, d.df,"
 	"  ln(1 + (greatest(corpus.n, d.df) - d.df + 0.5) / (d.df + 0.5)) AS idf"
 	"  FROM q CROSS JOIN corpus CROSS JOIN LATERAL (SELECT coalesce("
 	"   (SELECT mce.freq * corpus.n FROM mce WHERE mce.lexeme = q.lexeme),"
-	"   (SELECT count(*) FROM docpipe.chunks c WHERE ";
-/* A term's count, then the candidates' filter (the picked terms). */
-static const char bm25_df_tsv[] = "c.tsv @@ q.tq";
-static const char bm25_df_lexhash[] = "c.lexhash @> ARRAY[q.h] AND c.tsv @@ q.tq";
-static const char bm25_pick_tsv[] = "";
-static const char bm25_pick_lexhash[] = "c.lexhash && (SELECT array_agg(pick.h) FROM pick) AND ";
-static const char bm25_mid[] =
-	"))::float8 AS df) d),"
+	"   (SELECT count(*) FROM docpipe.chunks c WHERE c.tsv @@ q.tq))::float8 AS df) d),"
 	" tv AS MATERIALIZED (SELECT array_agg(tq ORDER BY df, lexeme) AS tqs,"
 	"  array_agg(idf ORDER BY df, lexeme) AS idfs FROM terms),"
-	" pick AS (SELECT tq, h FROM (SELECT tq, h, sum(df) OVER (ORDER BY df, lexeme) AS cum,"
+	" pick AS (SELECT tq FROM (SELECT tq, sum(df) OVER (ORDER BY df, lexeme) AS cum,"
 	"  row_number() OVER (ORDER BY df, lexeme) AS r FROM terms) x"
 	"  WHERE r = 1 OR cum <= " CAND_POSTINGS "),"
 	" cand AS MATERIALIZED (SELECT c.document_id, c.seq,"
@@ -85,9 +68,9 @@ static const char bm25_mid[] =
 /* Slot %d's tf, a column of cand. */
 static const char bm25_tf[] = ", 4.93480220055 * ts_rank('{0.333333333,0.333333333,0.666666667,1}',"
 			      " c.tsv, tv.tqs[%d], 0)::float8 AS f%d";
-static const char bm25_from[] = " FROM docpipe.chunks c CROSS JOIN tv CROSS JOIN corpus WHERE ";
-static const char bm25_where[] =
-	"c.tsv @@ (SELECT string_agg(pick.tq::text, ' | ')::tsquery FROM pick)"
+static const char bm25_from[] =
+	" FROM docpipe.chunks c CROSS JOIN tv CROSS JOIN corpus"
+	"  WHERE c.tsv @@ (SELECT string_agg(pick.tq::text, ' | ')::tsquery FROM pick)"
 	"  AND ($2::bigint[] IS NULL OR c.document_id = ANY($2::bigint[])) LIMIT " CAND_MAX ")"
 	" SELECT cand.document_id, cand.seq, 0";
 /* Slot %d's BM25 term (a zero tf adds 0). */
@@ -95,29 +78,17 @@ static const char bm25_term[] = " + coalesce(tv.idfs[%d] * cand.f%d * 2.2 / (can
 static const char bm25_tail[] = " AS s FROM cand CROSS JOIN tv"
 				" ORDER BY s DESC, cand.document_id, cand.seq LIMIT $3::int";
 
-/* Appends NUL-terminated s to b. */
-static void put(dp_buf *b, const char *s)
-{
-	dp_buf_append(b, s, strlen(s));
-}
-
-/* The BM25 statement for a question of terms search terms (> 0) into b,
- * through the lexhash index or (lexhash 0) the tsv one.  Returns 0, or -1
- * when b overflows. */
-static int bm25_sql(dp_buf *b, int terms, int lexhash)
+/* The BM25 statement for a question of terms search terms (> 0) into b.
+ * Returns 0, or -1 when b overflows. */
+static int bm25_sql(dp_buf *b, int terms)
 {
 	int slots = terms < QUERY_TERM_SLOTS ? terms : QUERY_TERM_SLOTS;
 	char piece[sizeof bm25_term + 48];
 
-	put(b, lexhash ? bm25_q_lexhash : bm25_q_tsv);
-	put(b, bm25_head);
-	put(b, lexhash ? bm25_df_lexhash : bm25_df_tsv);
-	put(b, bm25_mid);
+	dp_buf_append(b, bm25_head, sizeof bm25_head - 1);
 	for (int i = 1; i <= slots; i++)
 		dp_buf_append(b, piece, (size_t)snprintf(piece, sizeof piece, bm25_tf, i, i));
-	put(b, bm25_from);
-	put(b, lexhash ? bm25_pick_lexhash : bm25_pick_tsv);
-	put(b, bm25_where);
+	dp_buf_append(b, bm25_from, sizeof bm25_from - 1);
 	for (int i = 1; i <= slots; i++)
 		dp_buf_append(b, piece, (size_t)snprintf(piece, sizeof piece, bm25_term, i, i, i));
 	dp_buf_append(b, bm25_tail, sizeof bm25_tail - 1);
@@ -125,14 +96,12 @@ static int bm25_sql(dp_buf *b, int terms, int lexhash)
 }
 
 /* ts_rank_cd (cover density; default weights A 1, B 0.4, D 0.1), divided
- * by 1 + log(length) (normalization 1); through the tsv index or the
- * lexhash one ($4). */
-#define CD_SQL(LEXHASH)                                                                         \
-	"SELECT c.document_id, c.seq, ts_rank_cd(c.tsv, oq.q, 1) AS s"                           \
-	" FROM docpipe.chunks c, (SELECT " QUERY_OR_TSQUERY("$1") " AS q) oq"                    \
-	" WHERE " LEXHASH "c.tsv @@ oq.q AND ($2::bigint[] IS NULL OR c.document_id = ANY($2::bigint[]))" \
-	" ORDER BY s DESC, c.document_id, c.seq LIMIT $3::int"
-static const char *const cd_sql[] = {CD_SQL(""), CD_SQL("c.lexhash && $4::int4[] AND ")};
+ * by 1 + log(length) (normalization 1). */
+static const char cd_sql[] =
+	"SELECT c.document_id, c.seq, ts_rank_cd(c.tsv, oq.q, 1) AS s"
+	" FROM docpipe.chunks c, (SELECT " QUERY_OR_TSQUERY("$1") " AS q) oq"
+	" WHERE c.tsv @@ oq.q AND ($2::bigint[] IS NULL OR c.document_id = ANY($2::bigint[]))"
+	" ORDER BY s DESC, c.document_id, c.seq LIMIT $3::int";
 
 /* Appends lexeme w (n bytes) to the text[] literal in b, quoted. */
 static void put_element(dp_buf *b, const char *w, size_t n)
@@ -146,10 +115,9 @@ static void put_element(dp_buf *b, const char *w, size_t n)
 	dp_buf_append(b, "\"", 1);
 }
 
-/* docpipe's lexer on the question: its lexemes as a text[] literal in b
- * and, when hb is not NULL, their dp_lexeme_hash as an int4[] literal in
- * hb (same order).  Returns their count, or -1 with err. */
-static int client_terms(const char *cfg, const char *question, dp_buf *b, dp_buf *hb, dp_err *err)
+/* docpipe's lexer on the question: its lexemes as a text[] literal in b.
+ * Returns their count, or -1 with err. */
+static int client_terms(const char *cfg, const char *question, dp_buf *b, dp_err *err)
 {
 	dp_lexer *lx = dp_lexer_new(cfg, err);
 
@@ -159,23 +127,14 @@ static int client_terms(const char *cfg, const char *question, dp_buf *b, dp_buf
 	int rc = dp_lexer_text(lx, question, strlen(question), err);
 	size_t n = rc < 0 ? 0 : dp_lexer_finish(lx);
 	dp_buf_append(b, "{", 1);
-	if (hb != NULL)
-		dp_buf_append(hb, "{", 1);
 	for (size_t i = 0; i < n; i++) {
 		size_t len;
 		const char *w = dp_lexer_lexeme(lx, i, &len);
 		put_element(b, w, len);
-		if (hb != NULL) {
-			char h[16];
-			dp_buf_append(hb, h, (size_t)snprintf(h, sizeof h, "%s%" PRId32, i > 0 ? "," : "",
-							       (int32_t)dp_lexer_lexeme_hash(lx, i)));
-		}
 	}
 	dp_buf_append(b, "}", 1);
-	if (hb != NULL)
-		dp_buf_append(hb, "}", 1);
 	dp_lexer_free(lx);
-	if (rc == 0 && (b->overflow || (hb != NULL && hb->overflow))) {
+	if (rc == 0 && b->overflow) {
 		dp_err_set(err, "the question has too many terms");
 		rc = -1;
 	}
@@ -205,39 +164,25 @@ static int server_terms(PGconn *db, const char *cfg, const char *question, dp_bu
 }
 
 int query_text_terms(PGconn *db, const query_corpus *c, const char *question, char **terms,
-		     char **hashes, dp_err *err)
+		     dp_err *err)
 {
-	dp_buf b, hb;
-	int client = dp_lexer_reads(c->text_lexer);
-	int lexhash = client && hashes != NULL && strcmp(c->text_index, DP_TEXT_INDEX_LEXHASH) == 0;
+	dp_buf b;
 
 	dp_buf_init(&b, QUERY_TERMS_MAX);
-	dp_buf_init(&hb, QUERY_TERMS_MAX);
-	int n = client ? client_terms(c->text_config, question, &b, lexhash ? &hb : NULL, err)
+	int n = dp_lexer_reads(c->text_lexer) ? client_terms(c->text_config, question, &b, err)
 		: server_terms(db, c->text_config, question, &b, err);
-	if (hashes != NULL)
-		*hashes = NULL;
-	if (terms != NULL && n > 0) {
-		*terms = strdup(dp_buf_cstr(&b));
-		if (lexhash)
-			*hashes = strdup(dp_buf_cstr(&hb));
-		if (*terms == NULL || (lexhash && *hashes == NULL)) {
+	if (terms != NULL && n >= 0) {
+		*terms = n > 0 ? strdup(dp_buf_cstr(&b)) : NULL;
+		if (n > 0 && *terms == NULL) {
 			dp_err_set(err, "out of memory");
-			free(*terms);
-			free(*hashes);
-			*hashes = NULL;
 			n = -1;
 		}
 	}
-	if (terms != NULL && n <= 0)
-		*terms = NULL;
 	dp_buf_free(&b);
-	dp_buf_free(&hb);
 	return n;
 }
 
-int query_text_search(PGconn *db, const char *terms, const char *hashes, int nterms,
-		      enum query_text_rank rank, size_t n, const query_ids *ids, query_hit **out,
+int query_text_search(PGconn *db, const char *terms, int nterms, enum query_text_rank rank, size_t n, const query_ids *ids, query_hit **out,
 		      size_t *nout, dp_err *err)
 {
 	char limit[24], *idl = NULL;
@@ -245,16 +190,16 @@ int query_text_search(PGconn *db, const char *terms, const char *hashes, int nte
 
 	dp_buf_init(&sql, BM25_SQL_MAX);
 	if ((ids != NULL && (idl = query_int_array(ids->ids, ids->n)) == NULL) ||
-	    (rank == QUERY_RANK_BM25 && bm25_sql(&sql, nterms, hashes != NULL) < 0)) {
+	    (rank == QUERY_RANK_BM25 && bm25_sql(&sql, nterms) < 0)) {
 		dp_buf_free(&sql);
 		free(idl);
 		dp_err_set(err, "out of memory");
 		return -1;
 	}
 	snprintf(limit, sizeof limit, "%zu", n);
-	const char *params[] = {terms, idl, limit, hashes};
-	PGresult *res = dp_db_query(db, rank == QUERY_RANK_BM25 ? dp_buf_cstr(&sql) : cd_sql[hashes != NULL],
-				    hashes != NULL ? 4 : 3, params, err);
+	const char *params[] = {terms, idl, limit};
+	PGresult *res = dp_db_query(db, rank == QUERY_RANK_BM25 ? dp_buf_cstr(&sql) : cd_sql, 3,
+				    params, err);
 	dp_buf_free(&sql);
 	free(idl);
 	if (res == NULL)

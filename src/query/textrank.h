@@ -40,24 +40,20 @@ enum query_text_rank {
  * to_tsvector with c->text_config), distinct.  Returns their count (0: the
  * text side has nothing to look for), or -1 with err; when terms is not
  * NULL, *terms gets them as a malloc'd text[] literal (NULL when none;
- * the caller frees), and when hashes is not NULL, *hashes their
- * dp_lexeme_hash as a malloc'd int4[] literal in the same order when the
- * corpus's index is DP_TEXT_INDEX_LEXHASH (else NULL: search through the
- * tsv index; the caller frees). */
+ * the caller frees). */
 int query_text_terms(PGconn *db, const query_corpus *c, const char *question, char **terms,
-		     char **hashes, dp_err *err);
+		     dp_err *err);
 
 /* BM25 scores a question's QUERY_TERM_SLOTS rarest terms (the longest
  * question of the benchmarks has 22); more common ones still select
  * candidates but add nothing to the score. */
 #define QUERY_TERM_SLOTS 32
 
-/* The n best chunks for the question's terms (query_text_terms' literals
- * and count, > 0; hashes NULL: through the tsv index), restricted to the
- * documents of ids (NULL: all).  On success *out (malloc'd, best first,
- * caller frees; possibly empty) and *nout; -1 with err. */
-int query_text_search(PGconn *db, const char *terms, const char *hashes, int nterms,
-		      enum query_text_rank rank, size_t n, const query_ids *ids, query_hit **out,
+/* The n best chunks for the question's terms (query_text_terms' literal
+ * and count, > 0), restricted to the documents of ids (NULL: all).  On
+ * success *out (malloc'd, best first, caller frees; possibly empty) and
+ * *nout; -1 with err. */
+int query_text_search(PGconn *db, const char *terms, int nterms, enum query_text_rank rank, size_t n, const query_ids *ids, query_hit **out,
 		      size_t *nout, dp_err *err);
 
 #endif

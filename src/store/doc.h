@@ -36,9 +36,8 @@ typedef struct store_chunk {
 	 * [byte_start, byte_end), first/last line, first/last page. */
 	long long byte_start, byte_end;
 	int line_start, line_end, page_start, page_end;
-	/* Its tsvector's and its lexhash's binary values in store_doc.tsv
-	 * (when the store lexes). */
-	size_t tsv_at, tsv_len, lh_at, lh_len;
+	/* Its tsvector's binary value in store_doc.tsv (when the store lexes). */
+	size_t tsv_at, tsv_len;
 } store_chunk;
 
 typedef struct store_doc {
@@ -55,7 +54,7 @@ typedef struct store_doc {
 	size_t nchunks;
 	store_chunk *chunks;
 	float *vecs;      /* nchunks * dim */
-	/* The chunks' tsvectors and lexhashes (binary, back to back) when the store lexes:
+	/* The chunks' tsvectors (binary, back to back) when the store lexes:
 	 * made off the writer's thread by the feed (store_fulltext_lex). */
 	dp_buf tsv;
 } store_doc;

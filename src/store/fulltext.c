@@ -117,13 +117,10 @@ int store_fulltext_lex(dp_lexer *lx, store_doc *d, dp_err *err)
 			return -1;
 		c->tsv_at = d->tsv.len;
 		store_value_tsvector(&d->tsv, lx);
-		c->lh_at = d->tsv.len;
-		c->tsv_len = c->lh_at - c->tsv_at;
-		store_value_lexhash(&d->tsv, lx);
-		c->lh_len = d->tsv.len - c->lh_at;
+		c->tsv_len = d->tsv.len - c->tsv_at;
 	}
 	if (d->tsv.overflow) {
-		dp_err_set(err, "the document's tsvectors and lexeme hashes pass %d MB", STORE_TSV_DOC_MAX >> 20);
+		dp_err_set(err, "the document's tsvectors pass %d MB", STORE_TSV_DOC_MAX >> 20);
 		return -1;
 	}
 	return 0;
@@ -131,8 +128,7 @@ int store_fulltext_lex(dp_lexer *lx, store_doc *d, dp_err *err)
 
 /* Lexes and COPYs one row of res (document_id, seq, heading text, summary,
  * the document's description for its first chunk, content) into the
- * temporary table (its tsvector and lexhash), as lex_chunk does.  0, or -1
- * with err. */
+ * temporary table, as lex_chunk does.  0, or -1 with err. */
 static int backfill_row(store *s, const PGresult *res, int r, dp_err *err)
 {
 	dp_lexer *lx = s->lexer;
@@ -144,23 +140,22 @@ static int backfill_row(store *s, const PGresult *res, int r, dp_err *err)
 			return -1;
 	}
 	dp_lexer_finish(lx);
-	store_copy_row(&s->buf, 4);
+	store_copy_row(&s->buf, 3);
 	store_field_i64(&s->buf, strtoll(PQgetvalue(res, r, 0), NULL, 10));
 	store_field_i32(&s->buf, atoi(PQgetvalue(res, r, 1)));
 	store_field_tsvector(&s->buf, lx);
-	store_field_lexhash(&s->buf, lx);
 	return store_copy_row_done(s, err);
 }
 
-/* Computes the tsvector and lexhash of every chunk already stored (the
- * columns were just added, all NULL), in rounds of BACKFILL_BATCH chunks
- * in key order.  0, or -1 with err. */
+/* Computes the tsvector of every chunk already stored (the column was just
+ * added, all NULL), in rounds of BACKFILL_BATCH chunks in key order.
+ * 0, or -1 with err. */
 static int backfill(store *s, dp_err *err)
 {
 	char doc[24] = "-1", seq[16] = "-1";
 
-	if (dp_db_exec(s->db, "CREATE TEMP TABLE docpipe_tsv (document_id bigint, seq int, tsv tsvector,"
-			      " lexhash int4[]) ON COMMIT DROP", err) < 0)
+	if (dp_db_exec(s->db, "CREATE TEMP TABLE docpipe_tsv (document_id bigint, seq int, tsv tsvector)"
+			      " ON COMMIT DROP", err) < 0)
 		return -1;
 	for (;;) {
 		const char *params[] = {doc, seq};
@@ -188,23 +183,15 @@ static int backfill(store *s, dp_err *err)
 		if (rows == 0)
 			return dp_db_exec(s->db, "DROP TABLE docpipe_tsv", err);
 		if (store_copy_end(s, err) < 0 ||
-		    dp_db_exec(s->db, "UPDATE docpipe.chunks c SET tsv = t.tsv, lexhash = t.lexhash FROM docpipe_tsv t"
+		    dp_db_exec(s->db, "UPDATE docpipe.chunks c SET tsv = t.tsv FROM docpipe_tsv t"
 				      " WHERE c.document_id = t.document_id AND c.seq = t.seq", err) < 0 ||
 		    dp_db_exec(s->db, "TRUNCATE docpipe_tsv", err) < 0)
 			return -1;
 	}
 }
 
-/* lz4 for the tsvector, as for the chunk's text (schema.c), when the
- * server has it; set before any value is written. */
-static int tsv_lz4(store *s, dp_err *err)
-{
-	return dp_db_exec(s->db, "DO $$BEGIN ALTER TABLE docpipe.chunks ALTER COLUMN tsv SET COMPRESSION lz4;"
-			  " EXCEPTION WHEN OTHERS THEN NULL; END$$", err);
-}
-
-/* The server's lexer: a column PostgreSQL's parser computes from the row
- * (configuration oid), and the GIN index over it. */
+/* The column of the server's lexer (PostgreSQL's parser for configuration
+ * oid), computed by the server from the row. */
 static int build_generated(store *s, unsigned oid, dp_err *err)
 {
 	char sql[768];
@@ -214,55 +201,31 @@ static int build_generated(store *s, unsigned oid, dp_err *err)
 		 "setweight(to_tsvector(%u::oid::regconfig, coalesce(docpipe.heading_text(heading), '')), 'A')"
 		 " || setweight(to_tsvector(%u::oid::regconfig, coalesce(summary, '')), 'B')"
 		 " || to_tsvector(%u::oid::regconfig, content)) STORED", oid, oid, oid);
-	if (dp_db_exec(s->db, heading_fn, err) < 0 || dp_db_exec(s->db, sql, err) < 0 || tsv_lz4(s, err) < 0)
-		return -1;
-	return dp_db_exec(s->db, "CREATE INDEX chunks_tsv ON docpipe.chunks USING gin (tsv)", err);
+	return dp_db_exec(s->db, heading_fn, err) < 0 || dp_db_exec(s->db, sql, err) < 0 ? -1 : 0;
 }
 
-/* The store's lexer: the tsv and lexhash columns, filled for the stored
- * chunks, then the GIN index over lexhash, and the statistics of a
- * migrated table (the new tsv column has none: the query's document
- * frequencies come from them).  lexhash is NOT NULL: a store that does
- * not write it (an older docpipe) fails loudly instead of leaving chunks
- * no query finds. */
-static int build_lexhash(store *s, dp_err *err)
-{
-	if (dp_db_exec(s->db, "ALTER TABLE docpipe.chunks ADD COLUMN tsv tsvector,"
-			      " ADD COLUMN lexhash int4[]", err) < 0 ||
-	    tsv_lz4(s, err) < 0 || backfill(s, err) < 0 ||
-	    dp_db_exec(s->db, "ALTER TABLE docpipe.chunks ALTER COLUMN lexhash SET NOT NULL", err) < 0 ||
-	    dp_db_exec(s->db, "CREATE INDEX chunks_lexhash ON docpipe.chunks USING gin (lexhash)", err) < 0)
-		return -1;
-	return dp_db_exec(s->db, "DO $$BEGIN IF EXISTS (SELECT FROM docpipe.chunks) THEN"
-			  " ANALYZE docpipe.chunks; END IF; END$$", err);
-}
-
-/* (Re)builds the columns and the GIN index for configuration want (oid)
- * with lexer (DP_LEXER_NAME: the store's, s->lexer set, s->text_index
- * DP_TEXT_INDEX_LEXHASH; else the server's, STORE_TEXT_INDEX_TSV), and
- * records the three.  The index is made after a backfill: one build
- * is cheaper than as many insertions. */
+/* (Re)builds the column and its GIN index for configuration want (oid)
+ * with lexer (DP_LEXER_NAME: the store's, s->lexer set; else the
+ * server's), and records both.  The index is made after a backfill: one
+ * build is cheaper than as many insertions. */
 static int build(store *s, int kind, unsigned oid, const char *want, const char *lexer, dp_err *err)
 {
-	/* An index goes with its column. */
-	if ((kind != 0 && dp_db_exec(s->db, "ALTER TABLE docpipe.chunks DROP COLUMN tsv", err) < 0) ||
-	    dp_db_exec(s->db, "ALTER TABLE docpipe.chunks DROP COLUMN IF EXISTS lexhash", err) < 0 ||
-	    (s->lexer != NULL ? build_lexhash(s, err) : build_generated(s, oid, err)) < 0)
+	if (kind != 0 && dp_db_exec(s->db, "ALTER TABLE docpipe.chunks DROP COLUMN tsv", err) < 0)
+		return -1; /* the GIN index goes with its column */
+	if ((s->lexer != NULL ? dp_db_exec(s->db, "ALTER TABLE docpipe.chunks ADD COLUMN tsv tsvector", err)
+			      : build_generated(s, oid, err)) < 0)
 		return -1;
-	if (store_settings_set(s, "text_config", want, err) < 0 ||
-	    store_settings_set(s, "text_lexer", lexer, err) < 0)
+	/* lz4, as the chunk's text (schema.c), when the server has it. */
+	if (dp_db_exec(s->db, "DO $$BEGIN ALTER TABLE docpipe.chunks ALTER COLUMN tsv SET COMPRESSION lz4;"
+			      " EXCEPTION WHEN OTHERS THEN NULL; END$$", err) < 0 ||
+	    (s->lexer != NULL && backfill(s, err) < 0) ||
+	    dp_db_exec(s->db, "CREATE INDEX chunks_tsv ON docpipe.chunks USING gin (tsv)", err) < 0 ||
+	    store_settings_set(s, "text_config", want, err) < 0)
 		return -1;
-	return store_settings_set(s, "text_index", s->text_index, err);
+	return store_settings_set(s, "text_lexer", lexer, err);
 }
 
-/* The merge of the pending list of s's full-text index between SQL
- * fragments prefix and suffix, into sql (CLEAN_SQL_MAX bytes). */
-#define CLEAN_SQL_MAX 256
-static void clean_sql(const store *s, const char *prefix, const char *suffix, char *sql, size_t size)
-{
-	snprintf(sql, size, "%sSELECT gin_clean_pending_list('docpipe.%s'::regclass)%s", prefix,
-		 strcmp(s->text_index, DP_TEXT_INDEX_LEXHASH) == 0 ? "chunks_lexhash" : "chunks_tsv", suffix);
-}
+static const char clean_sql[] = "SELECT gin_clean_pending_list('docpipe.chunks_tsv'::regclass)";
 
 /* Gives up the second connection for this run, saying why (msg) once; its
  * unmerged chunks are the writes' and store_fulltext_settle's again. */
@@ -330,9 +293,7 @@ void store_fulltext_tend(store *s)
 			return;
 		}
 	}
-	char sql[CLEAN_SQL_MAX];
-	clean_sql(s, "", "", sql, sizeof sql);
-	if (!PQsendQuery(s->gin, sql)) {
+	if (!PQsendQuery(s->gin, clean_sql)) {
 		gin_off(s, PQerrorMessage(s->gin));
 		return;
 	}
@@ -345,15 +306,14 @@ int store_fulltext_settle(store *s, dp_err *err)
 {
 	dp_err why;
 
-	char sql[CLEAN_SQL_MAX];
-
 	gin_done(s, 1);
 	if (s->tsv_pending == 0)
 		return 0;
 	/* In its own transaction: work_mem bounds the merge's sort, as for a
 	 * cleanup during the writes. */
-	clean_sql(s, "BEGIN; SET LOCAL work_mem = '" STORE_GIN_WORK_MEM "'; ", "; COMMIT", sql, sizeof sql);
-	if (dp_db_exec(s->db, sql, &why) < 0) {
+	if (dp_db_exec(s->db, "BEGIN; SET LOCAL work_mem = '" STORE_GIN_WORK_MEM "';"
+			      " SELECT gin_clean_pending_list('docpipe.chunks_tsv'::regclass); COMMIT",
+		       &why) < 0) {
 		dp_db_rollback(s->db);
 		if (dp_db_lost(s->db)) {
 			*err = why;
@@ -366,12 +326,11 @@ int store_fulltext_settle(store *s, dp_err *err)
 
 int store_fulltext_ensure(store *s, dp_err *err)
 {
-	char have[128], have_lexer[64], have_index[32], want[128];
+	char have[128], have_lexer[64], want[128];
 	int kind;
 
 	if (setting(s->db, "text_config", have, sizeof have, err) < 0 ||
 	    setting(s->db, "text_lexer", have_lexer, sizeof have_lexer, err) < 0 ||
-	    setting(s->db, "text_index", have_index, sizeof have_index, err) < 0 ||
 	    (kind = column_kind(s->db, err)) < 0)
 		return -1;
 	unsigned oid = config_oid(s->db, requested != NULL ? requested
@@ -379,22 +338,16 @@ int store_fulltext_ensure(store *s, dp_err *err)
 				  want, sizeof want, err);
 	if (oid == 0)
 		return -1;
-	/* A column made before text_lexer existed is the server's; one made
-	 * before text_index existed has its GIN index over tsv. */
+	/* A column made before text_lexer existed is the server's. */
 	if (have_lexer[0] == '\0' && kind != 0)
 		snprintf(have_lexer, sizeof have_lexer, "%s", STORE_LEXER_SERVER);
-	if (have_index[0] == '\0' && kind != 0)
-		snprintf(have_index, sizeof have_index, "%s", STORE_TEXT_INDEX_TSV);
 	const char *lexer = dp_lexer_handles(want) ? DP_LEXER_NAME : STORE_LEXER_SERVER;
-	const char *index = dp_lexer_handles(want) ? DP_TEXT_INDEX_LEXHASH : STORE_TEXT_INDEX_TSV;
 	dp_lexer_free(s->lexer);
 	s->lexer = NULL;
 	if (strcmp(lexer, DP_LEXER_NAME) == 0 && (s->lexer = dp_lexer_new(want, err)) == NULL)
 		return -1;
 	snprintf(s->text_config, sizeof s->text_config, "%s", want);
-	snprintf(s->text_index, sizeof s->text_index, "%s", index);
-	if (kind != 0 && strcmp(want, have) == 0 && strcmp(lexer, have_lexer) == 0 &&
-	    strcmp(index, have_index) == 0)
+	if (kind != 0 && strcmp(want, have) == 0 && strcmp(lexer, have_lexer) == 0)
 		return 0;
 	return build(s, kind, oid, want, lexer, err);
 }

@@ -1,15 +1,12 @@
 /* The full-text side of the corpus (issue 11): a tsvector per chunk built
  * from its heading path (weight A), its chunk summary (weight B) and its
- * text (D), and a GIN index, written in the chunk's own transaction.  Two
- * lexers (settings key text_lexer) and their indexes (text_index):
+ * text (D), and a GIN index over it, written in the chunk's own
+ * transaction.  Two lexers (settings key text_lexer):
  * - DP_LEXER_NAME (english, simple): the store computes the tsvector with
  *   docpipe's lexer (lexer.h) and sends it with the chunk (COPY or
- *   INSERT), and beside it the int4[] lexhash, the hashes of its lexemes
- *   (dp_lexeme_hash); the GIN index is over lexhash (DP_TEXT_INDEX_LEXHASH:
- *   integer keys cost the server less to index than text lexemes,
- *   docs/PERFORMANCE.md), so the server only stores both and updates it;
+ *   INSERT), so the server only stores it and updates the index;
  * - "postgresql" (any other configuration): a STORED generated column, the
- *   server's to_tsvector, and the GIN index over it (STORE_TEXT_INDEX_TSV).
+ *   server's to_tsvector.
  * The configuration is recorded in docpipe.settings (text_config), so
  * docpipe-query tokenizes a question the same way. */
 #ifndef STORE_FULLTEXT_H
@@ -19,7 +16,6 @@
 
 #define STORE_TEXT_CONFIG_DEFAULT "english"
 #define STORE_LEXER_SERVER "postgresql"
-#define STORE_TEXT_INDEX_TSV "tsv"
 
 /* Asks for text search configuration name (borrowed, must outlive the
  * store; NULL: keep the recorded one, english for a new corpus) at the next
@@ -28,11 +24,11 @@ void store_fulltext_request(const char *name);
 
 /* Inside the caller's transaction (which holds the schema lock, after
  * docpipe.chunks exists): sets s->lexer for the configuration (NULL for
- * the server's lexer) and s->text_index; adds the columns and their GIN
- * index when missing, rebuilds them when another configuration, lexer or
- * index is due (an existing table is migrated in place: with the store's
- * lexer, every stored chunk is lexed again by the store), and records
- * configuration, lexer and index.  Returns 0, or -1 with err (an unknown configuration
+ * the server's lexer); adds the tsvector column and its GIN index when
+ * missing, rebuilds them when another configuration or lexer is due (an
+ * existing table is migrated in place: with the store's lexer, every
+ * stored chunk is lexed again by the store), and records configuration
+ * and lexer.  Returns 0, or -1 with err (an unknown configuration
  * included). */
 int store_fulltext_ensure(store *s, dp_err *err);
 
@@ -77,7 +73,7 @@ void store_fulltext_tend(store *s);
 #define STORE_TSV_DOC_MAX (256 << 20)
 
 /* Lexes every chunk of d with lx (heading A, summary B, text D) into
- * d->tsv and the chunks' tsv_at/tsv_len, lh_at/lh_len: the feed's thread does it, so
+ * d->tsv and the chunks' tsv_at/tsv_len: the feed's thread does it, so
  * the writer's thread and the server work meanwhile.  0, or -1 with err
  * (out of memory, too large). */
 int store_fulltext_lex(dp_lexer *lx, store_doc *d, dp_err *err);

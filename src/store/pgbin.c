@@ -230,42 +230,6 @@ void store_field_tsvector(store_buf *b, const dp_lexer *lexer)
 	end_field(b, at);
 }
 
-/* Orders two int4 array elements (a length word, then the big-endian
- * value) by their signed values. */
-static int by_int4_element(const void *a, const void *b)
-{
-	const unsigned char *x = (const unsigned char *)a + 4, *y = (const unsigned char *)b + 4;
-	int32_t u = (int32_t)((uint32_t)x[0] << 24 | (uint32_t)x[1] << 16 | (uint32_t)x[2] << 8 | x[3]);
-	int32_t v = (int32_t)((uint32_t)y[0] << 24 | (uint32_t)y[1] << 16 | (uint32_t)y[2] << 8 | y[3]);
-
-	return (u > v) - (u < v);
-}
-
-void store_value_lexhash(store_buf *b, const dp_lexer *lexer)
-{
-	size_t n = dp_lexer_count(lexer);
-
-	array_header(b, n, DP_OID_INT4);
-	size_t at = b->len;
-	for (size_t i = 0; i < n; i++) {
-		store_put_i32(b, 4);
-		store_put_i32(b, (int32_t)dp_lexer_lexeme_hash(lexer, i));
-	}
-	/* Ascending: the server sorts a row's GIN keys (through the
-	 * opclass's comparison, a call per step) and checks first whether
-	 * they already are. */
-	if (!b->overflow)
-		qsort(b->data + at, n, 8, by_int4_element);
-}
-
-void store_field_lexhash(store_buf *b, const dp_lexer *lexer)
-{
-	size_t at = begin_field(b);
-
-	store_value_lexhash(b, lexer);
-	end_field(b, at);
-}
-
 void store_value_i64_array(store_buf *b, const int64_t *v, size_t n)
 {
 	array_header(b, n, DP_OID_INT8);

@@ -56,12 +56,6 @@ uint16_t store_half(float f);
 void store_field_tsvector(store_buf *b, const dp_lexer *lexer);
 void store_value_tsvector(store_buf *b, const dp_lexer *lexer);
 
-/* The int4[] of the lexemes' dp_lexer_lexeme_hash (one per lexeme, as
- * signed int4, ascending; empty when there are none): the chunk's lexhash
- * column, keys of the full-text index (fulltext.h). */
-void store_value_lexhash(store_buf *b, const dp_lexer *lexer);
-void store_field_lexhash(store_buf *b, const dp_lexer *lexer);
-
 /* The binary value alone (no length prefix), for binary parameters of
  * PQexecParams: an int8[] or text[] of n elements. */
 void store_value_i64_array(store_buf *b, const int64_t *v, size_t n);

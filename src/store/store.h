@@ -91,7 +91,6 @@ typedef struct store {
 	long long rows0, written;
 	dp_lexer *lexer;        /* the full-text lexer; NULL: the server lexes (fulltext.h) */
 	char text_config[128];  /* the full-text configuration; "" until store_fulltext_ensure ran */
-	char text_index[16];    /* its GIN index: DP_TEXT_INDEX_LEXHASH or STORE_TEXT_INDEX_TSV */
 	long long tsv_pending;  /* chunks written since the GIN pending list was merged */
 	/* The pending list's merge on a connection of its own, beside the
 	 * writes (store_fulltext_tend): NULL until needed; gin_busy while a

@@ -323,13 +323,12 @@ int store_copy_end(store *s, dp_err *err)
 /* A chunk's columns after embedding, in the order of chunk_columns. */
 #define PROVENANCE_COLUMNS 6
 
-/* One row; the tsvector and lexhash (when the store computes them) from
- * d->tsv. */
+/* One row; the tsvector (when the store computes it) from d->tsv. */
 static void copy_chunk_row(store *s, int64_t id, const store_doc *d, const store_chunk *c)
 {
 	const int lines[] = {c->line_start, c->line_end, c->page_start, c->page_end};
 
-	store_copy_row(&s->buf, 7 + PROVENANCE_COLUMNS + 2 * (s->lexer != NULL));
+	store_copy_row(&s->buf, 7 + PROVENANCE_COLUMNS + (s->lexer != NULL));
 	store_field_i64(&s->buf, id);
 	store_field_i32(&s->buf, c->seq);
 	store_field_text(&s->buf, c->text, c->text_len);
@@ -364,14 +363,11 @@ static void copy_chunk_row(store *s, int64_t id, const store_doc *d, const store
 		else
 			store_field_null(&s->buf);
 	}
-	if (s->lexer != NULL) { /* binary values: a field is its length and bytes */
+	if (s->lexer != NULL)
 		store_field_text(&s->buf, d->tsv.data + c->tsv_at, c->tsv_len);
-		store_field_text(&s->buf, d->tsv.data + c->lh_at, c->lh_len);
-	}
 }
 
-/* The COPY of chunk rows, by whether the store sends the tsvector and
- * lexhash. */
+/* The COPY of chunk rows, by whether the store sends the tsvector. */
 #define COPY_CHUNKS(TSV) \
 	"COPY docpipe.chunks (document_id, seq, content, heading, tokens, summary, embedding," \
 	" byte_start, byte_end, line_start, line_end, page_start, page_end" TSV ")" \
@@ -388,7 +384,7 @@ static int ensure_tsv(store *s, store_doc *d, dp_err *err)
 
 static int copy_chunks(store *s, store_item **written, size_t n, dp_err *err)
 {
-	if (store_copy_begin(s, s->lexer != NULL ? COPY_CHUNKS(", tsv, lexhash") : COPY_CHUNKS(""), err) < 0)
+	if (store_copy_begin(s, s->lexer != NULL ? COPY_CHUNKS(", tsv") : COPY_CHUNKS(""), err) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		store_doc *d = &written[i]->doc;
@@ -454,14 +450,14 @@ static int pipeline_drain(store *s, int *failed, store_item **items, size_t *nex
 }
 
 /* The INSERT of one chunk, by vector type (the cast of $7 differs) and
- * whether the store sends the tsvector and lexhash ($14, $15, binary). */
+ * whether the store sends the tsvector ($14, binary). */
 #define INSERT_CHUNK(type, TCOL, TVAL) \
 	"INSERT INTO docpipe.chunks (document_id, seq, content, heading, tokens, summary, embedding," \
 	" byte_start, byte_end, line_start, line_end, page_start, page_end" TCOL ")" \
 	" VALUES ($1::bigint, $2::int, $3, ARRAY(SELECT jsonb_array_elements_text($4::jsonb))," \
 	" $5::int, $6, $7::" type ", $8::bigint, $9::bigint, $10::int, $11::int, $12::int, $13::int" TVAL ")"
 #define INSERT_CHUNK_BY_TSV(type) \
-	{INSERT_CHUNK(type, "", ""), INSERT_CHUNK(type, ", tsv, lexhash", ", $14::tsvector, $15::int4[]")}
+	{INSERT_CHUNK(type, "", ""), INSERT_CHUNK(type, ", tsv", ", $14::tsvector")}
 static const char *const insert_sql[][2] = {
 	[STORE_VT_VECTOR] = INSERT_CHUNK_BY_TSV("vector"),
 	[STORE_VT_HALFVEC] = INSERT_CHUNK_BY_TSV("halfvec"),
@@ -478,26 +474,24 @@ static const char *opt_int(char *buf, size_t size, long long v)
 }
 
 /* Sends the INSERT of chunk c of d: its 13 text parameters and, when the
- * store computes them, d's binary tsvector and lexhash as $14 and $15.
- * 0, or -1 with err. */
+ * store computes the tsvector, d's binary value as $14.  0, or -1 with
+ * err. */
 static int send_insert(store *s, const char *const *params, const store_doc *d,
 		       const store_chunk *c, dp_err *err)
 {
-	const char *values[15];
-	int lengths[15] = {0}, formats[15] = {0}, np = 13;
+	const char *values[14];
+	int lengths[14] = {0}, formats[14] = {0}, np = 13;
 
 	memcpy(values, params, 13 * sizeof *values);
 	if (s->lexer != NULL) {
-		if (c->tsv_len > INT32_MAX || c->lh_len > INT32_MAX) {
+		if (c->tsv_len > INT32_MAX) {
 			dp_err_set(err, "a chunk's tsvector is too large");
 			return -1;
 		}
 		values[13] = d->tsv.data + c->tsv_at;
 		lengths[13] = (int)c->tsv_len;
-		values[14] = d->tsv.data + c->lh_at;
-		lengths[14] = (int)c->lh_len;
-		formats[13] = formats[14] = 1;
-		np = 15;
+		formats[13] = 1;
+		np = 14;
 	}
 	if (!PQsendQueryParams(s->db, insert_sql[s->vtype][s->lexer != NULL], np, NULL, values, lengths,
 			       formats, 0)) {

@@ -37,7 +37,7 @@ docpipe-query --mode text keys >/dev/null 2>&1; is "$?" 1 "before migration: tex
 
 docpipe-store -q </dev/null; is "$?" 0 "the next docpipe-store migrates in place"
 is "$(sql "SELECT value FROM docpipe.settings WHERE key = 'text_config'")" english "text config recorded: english by default"
-is "$(sql "SELECT count(*) FROM pg_indexes WHERE schemaname = 'docpipe' AND indexdef LIKE '%USING gin (lexhash)%'")" 1 "GIN index created"
+is "$(sql "SELECT count(*) FROM pg_indexes WHERE schemaname = 'docpipe' AND indexdef LIKE '%USING gin (tsv)%'")" 1 "GIN index created"
 is "$(sql "SELECT count(*) FROM docpipe.chunks WHERE tsv IS NOT NULL")" 2 "existing chunks indexed"
 is "$(sql "SELECT tsv::text FROM docpipe.chunks WHERE seq = 0")" "'everi':7 'key':2A,6 'quarter':8 'rotat':3 'secur':1A 'sign':5" \
 	"heading weighted A, text stemmed"

@@ -24,7 +24,7 @@ for d in range(30):
 PY
 docpipe-store -q </dev/null; is "$?" 0 "schema made"
 sql "CREATE EXTENSION IF NOT EXISTS pgstattuple" >/dev/null
-pending() { sql "SELECT pending_pages FROM pgstatginindex('docpipe.chunks_lexhash')"; }
+pending() { sql "SELECT pending_pages FROM pgstatginindex('docpipe.chunks_tsv')"; }
 MERGED="SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
 	AND application_name = 'docpipe-store-gin' AND query LIKE 'SELECT gin_clean_pending_list(%'"
 
@@ -48,7 +48,7 @@ is "$(grep -c 'pending list' err)" 0 "no complaint about the merge"
 
 # A merge that fails (here: someone dropped the index) fails no write: the
 # store says so once and leaves the merges to the writes.
-sql "DROP INDEX docpipe.chunks_lexhash" >/dev/null
+sql "DROP INDEX docpipe.chunks_tsv" >/dev/null
 sed 's/"h\([0-9]*\)"/"g\1"/' docs.ndjson >docs2.ndjson # new versions of every document
 docpipe-store <docs2.ndjson >receipts2.ndjson 2>err2
 is "$?" 0 "a store whose merges fail exits 0"

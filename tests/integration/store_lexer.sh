@@ -30,7 +30,7 @@ generated() { sql "SELECT attgenerated <> '' FROM pg_attribute WHERE attrelid = 
 docpipe-store -q <docs.ndjson >/dev/null; is "$?" 0 "store"
 is "$(sql "SELECT value FROM docpipe.settings WHERE key = 'text_lexer'")" docpipe-v2 "text_lexer recorded: docpipe-v2"
 is "$(generated)" f "the store writes the column (not generated)"
-is "$(sql "SELECT count(*) FROM pg_indexes WHERE schemaname = 'docpipe' AND indexdef LIKE '%USING gin (lexhash)%'")" 1 "GIN index"
+is "$(sql "SELECT count(*) FROM pg_indexes WHERE schemaname = 'docpipe' AND indexdef LIKE '%USING gin (tsv)%'")" 1 "GIN index"
 # The server's cheaper storage: lz4 for text and tsvector, no pglz attempt
 # on a real[] vector (pgvector's types are external anyway).
 is "$(sql "SELECT string_agg(attname || ':' || attstorage::text || attcompression::text, ' ' ORDER BY attname) FROM pg_attribute
@@ -67,7 +67,7 @@ is "$(sql "SELECT value FROM docpipe.settings WHERE key = 'text_lexer'")" docpip
 is "$(generated)" f "migrated: the column is the store's"
 is "$(sql "SELECT count(*) FROM docpipe.chunks WHERE tsv IS NULL")" 0 "migrated: every chunk recomputed"
 is "$(same_as_pg)" 2/2 "migrated: values as PostgreSQL's"
-is "$(sql "SELECT count(*) FROM pg_indexes WHERE schemaname = 'docpipe' AND indexdef LIKE '%USING gin (lexhash)%'")" 1 "migrated: GIN index"
+is "$(sql "SELECT count(*) FROM pg_indexes WHERE schemaname = 'docpipe' AND indexdef LIKE '%USING gin (tsv)%'")" 1 "migrated: GIN index"
 out=$(docpipe-query --mode text --json "rotating keys" | jq -r .path); is "$out" /d/keys.md "after migration: found"
 
 # A configuration the lexer does not implement: the server's column.
