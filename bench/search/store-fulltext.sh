@@ -20,7 +20,12 @@
 # before issue 11), inline and inline2 (this build with the GIN pending
 # list merged by the writes, no merge on a second connection: HEAD with
 # store_fulltext_tend's call removed), nofastupdate (GIN fastupdate off),
-# pending64 (GIN gin_pending_list_limit 64 MB), ginbulk and ginbulk2 (this
+# pending64 (GIN gin_pending_list_limit 64 MB), lexhash and lexhash2 (the
+# store of LEXHASH_REV, default bdc9453: the GIN index over an int4[] of
+# the lexemes' hashes instead of the tsvector, measured and not kept:
+# docs/PERFORMANCE.md), nogin and lexhashnogin (this build's and
+# LEXHASH_REV's store with the GIN index dropped: what the columns cost
+# without it; the store says once that it cannot merge), ginbulk and ginbulk2 (this
 # build with the GIN index dropped before the load and built by CREATE
 # INDEX after it, maintenance_work_mem 256 MB, the build timed with the
 # load: what a bulk rule for the full-text index would give; the store says
@@ -83,6 +88,11 @@ open(p, "w").write(s.replace("\tstore_fulltext_tend(s);\n", ""))
 PY2
 	make -s -C "$tmp/inline" V=release bin/docpipe-store >/dev/null
 fi
+if [ "${variants#*lexhash}" != "$variants" ]; then
+	mkdir "$tmp/lexhash"
+	git archive "${LEXHASH_REV:-bdc9453}" | tar x -C "$tmp/lexhash"
+	make -s -C "$tmp/lexhash" V=release bin/docpipe-store >/dev/null
+fi
 if [ "${variants#*before}" != "$variants" ]; then
 	mkdir "$tmp/before"
 	git archive "${SERVER_REV:-035b438}" | tar x -C "$tmp/before"
@@ -118,6 +128,7 @@ for i in $(seq "$rounds"); do
 	for v in $variants; do
 		case $v in
 		none*) bin=$old ;; server*) bin=$server ;; before*) bin=$tmp/before/bin ;; inline*) bin=$tmp/inline/bin ;;
+		lexhash*) bin=$tmp/lexhash/bin ;;
 		*) bin=$new ;;
 		esac
 		db=sf_${v}_$i
@@ -129,10 +140,14 @@ for i in $(seq "$rounds"); do
 		fi
 		export DATABASE_URL="postgresql:///$db?host=$PGHOST&port=$PGPORT&user=$PGUSER"
 		"$bin/docpipe-store" -q </dev/null
+		gin=$(psql -X -A -t -d "$db" -c "SELECT indexrelid::regclass FROM pg_index WHERE indexrelid::regclass::text IN
+			('docpipe.chunks_tsv', 'docpipe.chunks_lexhash')")
 		case $v in
-		nofastupdate) psql -X -q -d "$db" -c "ALTER INDEX docpipe.chunks_tsv SET (fastupdate = off)" ;;
-		pending64) psql -X -q -d "$db" -c "ALTER INDEX docpipe.chunks_tsv SET (gin_pending_list_limit = 65536)" ;;
-		ginbulk*) psql -X -q -d "$db" -c "DROP INDEX docpipe.chunks_tsv" ;;
+		nofastupdate) psql -X -q -d "$db" -c "ALTER INDEX $gin SET (fastupdate = off)" ;;
+		pending64) psql -X -q -d "$db" -c "ALTER INDEX $gin SET (gin_pending_list_limit = 65536)" ;;
+		*nogin) psql -X -q -d "$db" -c "DROP INDEX $gin" ;;
+		ginbulk*) ginkey=$(psql -X -A -t -d "$db" -c "SELECT pg_get_indexdef('$gin'::regclass)")
+			psql -X -q -d "$db" -c "DROP INDEX $gin" ;;
 		esac
 		psql -X -q -d "$db" -c CHECKPOINT
 		rows0=$(psql -X -A -t -d "$db" -c "SELECT count(*) FROM docpipe.chunks")
@@ -148,7 +163,7 @@ for i in $(seq "$rounds"); do
 		esac
 		case $v in
 		ginbulk*) psql -X -q -d "$db" -c "SET maintenance_work_mem = '256MB'" \
-			-c "CREATE INDEX chunks_tsv ON docpipe.chunks USING gin (tsv)" ;;
+			-c "$ginkey" ;;
 		esac
 		end=$(date +%s.%N)
 		sleep 0.5 # the backends' exit reaches the postmaster
