@@ -8,7 +8,9 @@
 #      any result of the second pass; tuning data since the third) and
 #      questions-heldout2.jsonl (40 questions committed before any result of
 #      the third pass; looked at since) and questions-heldout3.jsonl (40
-#      questions committed before any run of session 6; never tuned on).
+#      questions committed before any run of session 6; looked at since) and
+#      questions-heldout4.jsonl (40 questions committed before any run of
+#      session 7; measured once on main and once on the final code).
 #   bench/search/run.sh [SHARED_DIR]     (default /work/shared)
 #   EMBED_MODEL=fh-v2 bench/search/run.sh   the other local embedder (default: fh-v1)
 #   FUSION=1 bench/search/run.sh            also saves each side's top 50 and
@@ -54,7 +56,7 @@ DATABASE_URL=$(url eval) python3 bench/search/eval.py chunking "$tmp/eval-chunks
 for c in rust-book:rust-book/src hugo-docs:hugo-docs/content/en; do
 	name=${c%%:*} db=${name//-/_}
 	TMPCHUNKS=/dev/null load "$db" "$shared/corpora/${c#*:}"
-	for set in corpora heldout heldout2 heldout3; do
+	for set in corpora heldout heldout2 heldout3 heldout4; do
 		echo "## (b) $name, questions-$set.jsonl"
 		DATABASE_URL=$(url "$db") python3 bench/search/eval.py files "$name" \
 			"bench/search/questions-$set.jsonl" "${variants[@]}"
@@ -67,5 +69,6 @@ if [ -n "${FUSION:-}" ]; then
 	python3 bench/search/fusion.py eval "$tmp/f-chunking.json" "$tmp"/f-corpora-*.json "$tmp"/f-heldout-*.json
 	python3 bench/search/fusion.py eval "$tmp"/f-heldout2-*.json
 	python3 bench/search/fusion.py eval "$tmp"/f-heldout3-*.json
+	python3 bench/search/fusion.py eval "$tmp"/f-heldout4-*.json
 fi
 echo "# done $(date -u +%FT%TZ) load $(cut -d' ' -f1-3 /proc/loadavg)"
