@@ -97,6 +97,8 @@ static int piece_starts(const char *w, size_t i)
 size_t store_path_words(const char *path, const char *root, char *out, size_t size)
 {
 	size_t rl = root != NULL ? strlen(root) : 0, n = 0;
+	while (rl > 0 && root[rl - 1] == '/')
+		rl--;
 	const char *rel = rl > 0 && strncmp(path, root, rl) == 0 && path[rl] == '/' ? path + rl + 1 : NULL;
 	if (rel == NULL)
 		rel = strrchr(path, '/') != NULL ? strrchr(path, '/') + 1 : path;
@@ -108,16 +110,17 @@ size_t store_path_words(const char *path, const char *root, char *out, size_t si
 	for (size_t at = 0; at < len;) {
 		size_t end = at;
 		int split = 0;
-		while (end < len && rel[end] != '/') {
+		if (at > 0)
+			PUT(' ');
+		for (; end < len && rel[end] != '/'; end++) {
 			split |= end > at && piece_starts(rel, end);
-			PUT(rel[end++]);
+			PUT(rel[end]);
 		}
 		for (size_t i = at; split && i < end; i++) {
 			if (i == at || piece_starts(rel, i))
 				PUT(' ');
 			PUT(rel[i]);
 		}
-		PUT(' ');
 		at = end + 1;
 	}
 #undef PUT
