@@ -1,6 +1,5 @@
 #include "fulltext.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,14 +72,27 @@ static int column_kind(PGconn *db, dp_err *err)
 	return kind;
 }
 
-/* 1 when w[i] (i > 0) starts a piece of an identifier: a capital after a
- * small letter or a digit ("prevIn", "h2Title"), or the last capital of a
- * run followed by a small letter ("HTMLEscape"). */
+static int ascii_upper(unsigned char b)
+{
+	return b >= 'A' && b <= 'Z';
+}
+
+static int ascii_lower(unsigned char b)
+{
+	return b >= 'a' && b <= 'z';
+}
+
+/* 1 when w[i] (i > 0; w NUL-terminated) starts a piece of an identifier:
+ * an ASCII capital after a small letter or a digit ("prevIn", "h2Title"),
+ * or the last capital of a run followed by a small letter ("HTMLEscape").
+ * ASCII only, not the locale's classes: the tsvector must not depend on
+ * the store's environment. */
 static int piece_starts(const char *w, size_t i)
 {
 	unsigned char c = (unsigned char)w[i], prev = (unsigned char)w[i - 1];
 
-	return isupper(c) && (islower(prev) || isdigit(prev) || (isupper(prev) && islower((unsigned char)w[i + 1])));
+	return ascii_upper(c) && (ascii_lower(prev) || (prev >= '0' && prev <= '9') ||
+				  (ascii_upper(prev) && ascii_lower((unsigned char)w[i + 1])));
 }
 
 /* The words of a document's path below its root, for its first chunk's
