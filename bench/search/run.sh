@@ -8,12 +8,17 @@
 #      any result of the second pass; tuning data since the third) and
 #      questions-heldout2.jsonl (40 questions committed before any result of
 #      the third pass; looked at since) and questions-heldout3.jsonl (40
-#      questions committed before any run of session 6; never tuned on).
+#      questions committed before any run of session 6; looked at since) and
+#      questions-heldout4.jsonl (40 questions committed before any run of
+#      session 7; measured once on main and once on the final code).
 #   bench/search/run.sh [SHARED_DIR]     (default /work/shared)
 #   EMBED_MODEL=fh-v2 bench/search/run.sh   the other local embedder (default: fh-v1)
 #   FUSION=1 bench/search/run.sh            also saves each side's top 50 and
 #       compares fusion rules offline (fusion.py), tuning sets and held-out
 #       set in separate tables
+#   MODES=3 bench/search/run.sh     only the three modes vector, text, hybrid
+#   SETS="corpora heldout" bench/search/run.sh   only these question sets
+#       (default: all five; the chunking eval always runs)
 # Extra variants: hybrid as before the third pass (no feedback, no
 # per-document limit), with one chunk per document first (with and without
 # feedback), text with that limit, the second pass's predecessor (RRF k 10,
@@ -44,6 +49,7 @@ variants=("vector:--mode vector" "text:--mode text" "hybrid:--mode hybrid"
 	"hybrid-rrf10-w2-prf0-doc0:--mode hybrid --fusion rrf --prf 0 --per-document 0"
 	"hybrid-doc2:--mode hybrid --per-document 2"
 	"text-cd:--mode text --text-rank cd")
+[ "${MODES:-}" = 3 ] && variants=("${variants[@]:0:3}")
 echo "# $(date -u +%FT%TZ) nproc $(nproc) load $(cut -d' ' -f1-3 /proc/loadavg) embedder ${EMBED_MODEL:-default}"
 TMPCHUNKS=$tmp/eval-chunks.ndjson load eval "$shared/eval/chunking/corpora"
 echo "## (a) chunking eval (docpipe-chunk defaults, local embedder)"
@@ -54,7 +60,7 @@ DATABASE_URL=$(url eval) python3 bench/search/eval.py chunking "$tmp/eval-chunks
 for c in rust-book:rust-book/src hugo-docs:hugo-docs/content/en; do
 	name=${c%%:*} db=${name//-/_}
 	TMPCHUNKS=/dev/null load "$db" "$shared/corpora/${c#*:}"
-	for set in corpora heldout heldout2 heldout3; do
+	for set in ${SETS:-corpora heldout heldout2 heldout3 heldout4}; do
 		echo "## (b) $name, questions-$set.jsonl"
 		DATABASE_URL=$(url "$db") python3 bench/search/eval.py files "$name" \
 			"bench/search/questions-$set.jsonl" "${variants[@]}"
@@ -67,5 +73,6 @@ if [ -n "${FUSION:-}" ]; then
 	python3 bench/search/fusion.py eval "$tmp/f-chunking.json" "$tmp"/f-corpora-*.json "$tmp"/f-heldout-*.json
 	python3 bench/search/fusion.py eval "$tmp"/f-heldout2-*.json
 	python3 bench/search/fusion.py eval "$tmp"/f-heldout3-*.json
+	python3 bench/search/fusion.py eval "$tmp"/f-heldout4-*.json
 fi
 echo "# done $(date -u +%FT%TZ) load $(cut -d' ' -f1-3 /proc/loadavg)"

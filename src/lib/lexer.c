@@ -86,7 +86,8 @@ struct dp_lexer {
 
 int dp_lexer_reads(const char *text_lexer)
 {
-	return strcmp(text_lexer, DP_LEXER_NAME) == 0 || strcmp(text_lexer, "docpipe-v1") == 0;
+	return strcmp(text_lexer, DP_LEXER_NAME) == 0 || strcmp(text_lexer, "docpipe-v2") == 0 ||
+	       strcmp(text_lexer, "docpipe-v1") == 0;
 }
 
 int dp_lexer_handles(const char *config)

@@ -42,8 +42,8 @@
  * by the store; a change of its output, or of what the store gives it for
  * a chunk (src/store/fulltext.c, lex_chunk), must change the version: a
  * stored corpus is then lexed again.  v2: a document's description in its
- * first chunk. */
-#define DP_LEXER_NAME "docpipe-v2"
+ * first chunk; v3: the words of its path there too. */
+#define DP_LEXER_NAME "docpipe-v3"
 
 /* PostgreSQL's limits (tsearch/ts_type.h). */
 #define DP_LEXER_MAXPOS 16383  /* the highest position */
@@ -58,7 +58,8 @@ int dp_lexer_handles(const char *config);
 /* 1 when a corpus whose tsvectors text_lexer (docpipe.settings) made is
  * searched with this lexer's question terms: DP_LEXER_NAME and the
  * versions before it that differ only in what the store lexes for a chunk
- * (docpipe-v1: no description), not in how words become lexemes. */
+ * (docpipe-v1: no description; docpipe-v2: no path words), not in how
+ * words become lexemes. */
 int dp_lexer_reads(const char *text_lexer);
 
 /* A lexer for config (see dp_lexer_handles).  Returns NULL with err when

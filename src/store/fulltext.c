@@ -72,11 +72,81 @@ static int column_kind(PGconn *db, dp_err *err)
 	return kind;
 }
 
-/* Chunk c's tsvector into lx (heading A, summary B, text D).  about
- * (NULL: none) goes in with the summary: the document's own description
- * (front matter), given for its first chunk only. */
+static int ascii_upper(unsigned char b)
+{
+	return b >= 'A' && b <= 'Z';
+}
+
+static int ascii_lower(unsigned char b)
+{
+	return b >= 'a' && b <= 'z';
+}
+
+/* 1 when w[i] (i > 0; w NUL-terminated) starts a piece of an identifier:
+ * an ASCII capital after a small letter or a digit ("prevIn", "h2Title"),
+ * or the last capital of a run followed by a small letter ("HTMLEscape").
+ * ASCII only, not the locale's classes: the tsvector must not depend on
+ * the store's environment. */
+static int piece_starts(const char *w, size_t i)
+{
+	unsigned char c = (unsigned char)w[i], prev = (unsigned char)w[i - 1];
+
+	return ascii_upper(c) && (ascii_lower(prev) || (prev >= '0' && prev <= '9') ||
+				  (ascii_upper(prev) && ascii_lower((unsigned char)w[i + 1])));
+}
+
+/* The words of a document's path below its root, for its first chunk's
+ * tsvector: a reference page's file name and directories often name what
+ * it is about in a question's words where its text does not
+ * ("functions/strings/Replace.md", "content-management/page-resources.md").
+ * Takes path after root and '/' (the file name alone when root is NULL or
+ * not its prefix), without the file name's extension; each component
+ * whose file name is an identifier with capitals inside
+ * ("PrevInSection", "HTMLEscape") is followed by its pieces ("Prev In
+ * Section", "HTML Escape"): a file name is an identifier, unlike a word
+ * of prose, so it is split where its capitals say.  Writes at most
+ * size - 1 bytes and a NUL into out (size > 0); returns the length. */
+size_t store_path_words(const char *path, const char *root, char *out, size_t size)
+{
+	size_t rl = root != NULL ? strlen(root) : 0, n = 0;
+	while (rl > 0 && root[rl - 1] == '/')
+		rl--;
+	const char *rel = rl > 0 && strncmp(path, root, rl) == 0 && path[rl] == '/' ? path + rl + 1 : NULL;
+	if (rel == NULL)
+		rel = strrchr(path, '/') != NULL ? strrchr(path, '/') + 1 : path;
+	const char *base = strrchr(rel, '/') != NULL ? strrchr(rel, '/') + 1 : rel;
+	const char *dot = strrchr(base, '.');
+	size_t len = dot != NULL && dot > base ? (size_t)(dot - rel) : strlen(rel);
+
+#define PUT(ch) do { if (n + 1 < size) out[n++] = (ch); } while (0)
+	for (size_t at = 0; at < len;) {
+		size_t end = at;
+		int split = 0;
+		if (at > 0)
+			PUT(' ');
+		for (; end < len && rel[end] != '/'; end++) {
+			split |= end > at && piece_starts(rel, end);
+			PUT(rel[end]);
+		}
+		for (size_t i = at; split && i < end; i++) {
+			if (i == at || piece_starts(rel, i))
+				PUT(' ');
+			PUT(rel[i]);
+		}
+		at = end + 1;
+	}
+#undef PUT
+	out[n] = '\0';
+	return n;
+}
+
+/* Chunk c's tsvector into lx (heading A, summary B, text D).  For the
+ * document's first chunk: about (NULL: none), the document's own
+ * description (front matter), goes in with the summary, and the words of
+ * its path (store_path_words; NULL: none) after it, with the same
+ * weight (B: a heading's weight A lowered the tuning questions). */
 static int lex_chunk(dp_lexer *lx, const store_chunk *c, const char *about, size_t about_len,
-		     dp_err *err)
+		     const char *where, size_t where_len, dp_err *err)
 {
 	dp_lexer_reset(lx);
 	dp_lexer_part(lx, 'A');
@@ -94,6 +164,8 @@ static int lex_chunk(dp_lexer *lx, const store_chunk *c, const char *about, size
 		return -1;
 	if (about != NULL && dp_lexer_text(lx, about, about_len, err) < 0)
 		return -1;
+	if (where != NULL && dp_lexer_text(lx, where, where_len, err) < 0)
+		return -1;
 	dp_lexer_part(lx, 'D');
 	if (dp_lexer_text(lx, c->text, c->text_len, err) < 0)
 		return -1;
@@ -106,14 +178,17 @@ int store_fulltext_lex(dp_lexer *lx, store_doc *d, dp_err *err)
 	/* A page's description says what the page is for, often in a
 	 * question's words where its text does not (a reference page): it
 	 * makes the page findable once, by its first chunk (seq 0, as the
-	 * backfill takes it). */
+	 * backfill takes it).  So do its path's words. */
 	const char *about = dp_record_str(d->meta, "description");
 	size_t about_len = about != NULL ? strlen(about) : 0;
+	char where[STORE_MAX_PATH * 2];
+	size_t where_len = store_path_words(d->path, d->root, where, sizeof where);
 
 	dp_buf_init(&d->tsv, STORE_TSV_DOC_MAX);
 	for (size_t k = 0; k < d->nchunks; k++) {
 		store_chunk *c = &d->chunks[k];
-		if (lex_chunk(lx, c, c->seq == 0 ? about : NULL, about_len, err) < 0)
+		int first = c->seq == 0;
+		if (lex_chunk(lx, c, first ? about : NULL, about_len, first ? where : NULL, where_len, err) < 0)
 			return -1;
 		c->tsv_at = d->tsv.len;
 		store_value_tsvector(&d->tsv, lx);
@@ -126,19 +201,36 @@ int store_fulltext_lex(dp_lexer *lx, store_doc *d, dp_err *err)
 	return 0;
 }
 
+/* Adds column col of row r of res to lx's current part.  0, or -1 with err. */
+static int lex_cell(dp_lexer *lx, const PGresult *res, int r, int col, dp_err *err)
+{
+	return dp_lexer_text(lx, PQgetvalue(res, r, col), (size_t)PQgetlength(res, r, col), err);
+}
+
 /* Lexes and COPYs one row of res (document_id, seq, heading text, summary,
- * the document's description for its first chunk, content) into the
- * temporary table, as lex_chunk does.  0, or -1 with err. */
+ * the document's description, path and root for its first chunk (else
+ * '', NULL, NULL), content) into the temporary table, in lex_chunk's
+ * parts (the summary, the description and the path's words one part, so
+ * positions run on as there).  0, or -1 with err. */
 static int backfill_row(store *s, const PGresult *res, int r, dp_err *err)
 {
 	dp_lexer *lx = s->lexer;
+	char where[STORE_MAX_PATH * 2];
+	size_t where_len = PQgetisnull(res, r, 5) ? 0
+		: store_path_words(PQgetvalue(res, r, 5), PQgetisnull(res, r, 6) ? NULL : PQgetvalue(res, r, 6),
+				   where, sizeof where);
 
 	dp_lexer_reset(lx);
-	for (int col = 2; col <= 5; col++) {
-		dp_lexer_part(lx, "ABBD"[col - 2]);
-		if (dp_lexer_text(lx, PQgetvalue(res, r, col), (size_t)PQgetlength(res, r, col), err) < 0)
-			return -1;
-	}
+	dp_lexer_part(lx, 'A');
+	if (lex_cell(lx, res, r, 2, err) < 0)
+		return -1;
+	dp_lexer_part(lx, 'B');
+	if (lex_cell(lx, res, r, 3, err) < 0 || lex_cell(lx, res, r, 4, err) < 0 ||
+	    dp_lexer_text(lx, where, where_len, err) < 0)
+		return -1;
+	dp_lexer_part(lx, 'D');
+	if (lex_cell(lx, res, r, 7, err) < 0)
+		return -1;
 	dp_lexer_finish(lx);
 	store_copy_row(&s->buf, 3);
 	store_field_i64(&s->buf, strtoll(PQgetvalue(res, r, 0), NULL, 10));
@@ -162,7 +254,8 @@ static int backfill(store *s, dp_err *err)
 		PGresult *res = dp_db_query(s->db,
 			"SELECT c.document_id, c.seq, coalesce(array_to_string(c.heading, ' '), ''),"
 			" coalesce(c.summary, ''), CASE WHEN c.seq = 0 AND jsonb_typeof(d.metadata->'description')"
-			" = 'string' THEN d.metadata->>'description' ELSE '' END, c.content"
+			" = 'string' THEN d.metadata->>'description' ELSE '' END,"
+			" CASE WHEN c.seq = 0 THEN d.path END, CASE WHEN c.seq = 0 THEN d.root END, c.content"
 			" FROM docpipe.chunks c JOIN docpipe.documents d ON d.id = c.document_id"
 			" WHERE (c.document_id, c.seq) > ($1::bigint, $2::int) ORDER BY c.document_id, c.seq"
 			" LIMIT " BACKFILL_BATCH, 2, params, err);

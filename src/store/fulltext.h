@@ -72,10 +72,18 @@ void store_fulltext_tend(store *s);
 /* The most bytes of tsvectors one document may have. */
 #define STORE_TSV_DOC_MAX (256 << 20)
 
-/* Lexes every chunk of d with lx (heading A, summary B, text D) into
+/* Lexes every chunk of d with lx (heading A, summary B, text D; the first
+ * chunk's B also the document's description and its path's words) into
  * d->tsv and the chunks' tsv_at/tsv_len: the feed's thread does it, so
  * the writer's thread and the server work meanwhile.  0, or -1 with err
  * (out of memory, too large). */
 int store_fulltext_lex(dp_lexer *lx, store_doc *d, dp_err *err);
+
+/* The words of a document's path below its root that its first chunk's
+ * tsvector holds (fulltext.c): directories and the file name without its
+ * extension, an identifier-like component followed by its pieces
+ * ("PrevInSection Prev In Section").  At most size - 1 bytes and a NUL
+ * into out (size > 0); returns the length. */
+size_t store_path_words(const char *path, const char *root, char *out, size_t size);
 
 #endif

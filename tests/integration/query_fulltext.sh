@@ -39,8 +39,8 @@ docpipe-store -q </dev/null; is "$?" 0 "the next docpipe-store migrates in place
 is "$(sql "SELECT value FROM docpipe.settings WHERE key = 'text_config'")" english "text config recorded: english by default"
 is "$(sql "SELECT count(*) FROM pg_indexes WHERE schemaname = 'docpipe' AND indexdef LIKE '%USING gin (tsv)%'")" 1 "GIN index created"
 is "$(sql "SELECT count(*) FROM docpipe.chunks WHERE tsv IS NOT NULL")" 2 "existing chunks indexed"
-is "$(sql "SELECT tsv::text FROM docpipe.chunks WHERE seq = 0")" "'everi':7 'key':2A,6 'quarter':8 'rotat':3 'secur':1A 'sign':5" \
-	"heading weighted A, text stemmed"
+is "$(sql "SELECT tsv::text FROM docpipe.chunks WHERE seq = 0")" "'everi':8 'key':2A,3B,7 'quarter':9 'rotat':4 'secur':1A 'sign':6" \
+	"heading weighted A, the path's words (keys) B, text stemmed"
 out=$(docpipe-query --mode text --json rotating 2>&1)
 is "$(jq -r '[.path, .seq] | join(" ")' <<<"$out")" "/old/keys.md 0" "old chunk found by text after migration"
 is "$(docpipe-query --mode text --json audits | jq -r .seq)" 1 "the chunk summary is indexed"

@@ -38,8 +38,8 @@ suite() { # suite LABEL: every check against the database of $DATABASE_URL
 	is "$(q --mode text -k 1 zyxqvortex)" /c/guide/rotate.md "$L: rare term: text finds it"
 	is "$(q -k 1 --vector "$E0" zyxqvortex)" /c/guide/rotate.md "$L: rare term: hybrid finds it first"
 	is "$(q -k 1 --vector "$E0" 'a stitch in time saves nine')" /c/notes/phrase.md "$L: exact phrase: hybrid finds it"
-	is "$(q --mode text 'repair a car motor')" "" "$L: paraphrase: text misses it"
-	is "$(q -k 1 --vector "$E2" 'repair a car motor')" /c/notes/car.md "$L: paraphrase: hybrid finds it by vector"
+	is "$(q --mode text 'repair a vehicle motor')" "" "$L: paraphrase: text misses it"
+	is "$(q -k 1 --vector "$E2" 'repair a vehicle motor')" /c/notes/car.md "$L: paraphrase: hybrid finds it by vector"
 	out=$(docpipe-query --json -k 2 --vector "$E0" 'signing keys zyxqvortex' | head -1)
 	is "$(jq -c '[.rank, .path, .heading, .text_rank, (.vector_rank|type), has("byte_start"), has("page_end"), has("line_start")]' <<<"$out")" \
 		'[1,"/c/guide/rotate.md",["Keys","Rotation"],1,"number",true,true,true]' "$L: --json: path, heading, ranges, ranks per side"

@@ -20,15 +20,20 @@ doc() { # doc PATH HEADING TEXT [SUMMARY]
 	doc /d/keys.md "Security keys" "Rotate the signing keys every quarter; the key-rotation job runs at night." "How to rotate them"
 	doc /d/cafe.md "Café" "Naïve cafés serve ΑΘΗΝΑ coffee to Привет visitors."
 } >docs.ndjson
-# The tsvector PostgreSQL makes of a chunk with the recorded configuration.
+# The tsvector PostgreSQL makes of a chunk with the recorded configuration
+# (a first chunk's summary part ends with its path's words: these paths
+# are one lower-case word below the root).
 PG_TSV="setweight(to_tsvector(s.cfg, coalesce(array_to_string(c.heading, ' '), '')), 'A')
-	|| setweight(to_tsvector(s.cfg, coalesce(c.summary, '')), 'B') || to_tsvector(s.cfg, c.content)"
-same_as_pg() { sql "SELECT count(*) FILTER (WHERE c.tsv = $PG_TSV) || '/' || count(*) FROM docpipe.chunks c,
+	|| setweight(to_tsvector(s.cfg, coalesce(c.summary, '') || CASE WHEN c.seq = 0
+		THEN ' ' || regexp_replace(substr(d.path, length(d.root) + 2), '\\.[^./]*\$', '') ELSE '' END), 'B')
+	|| to_tsvector(s.cfg, c.content)"
+same_as_pg() { sql "SELECT count(*) FILTER (WHERE c.tsv = $PG_TSV) || '/' || count(*)
+	FROM docpipe.chunks c JOIN docpipe.documents d ON d.id = c.document_id,
 	(SELECT value::regconfig AS cfg FROM docpipe.settings WHERE key = 'text_config') s"; }
 generated() { sql "SELECT attgenerated <> '' FROM pg_attribute WHERE attrelid = 'docpipe.chunks'::regclass AND attname = 'tsv'"; }
 
 docpipe-store -q <docs.ndjson >/dev/null; is "$?" 0 "store"
-is "$(sql "SELECT value FROM docpipe.settings WHERE key = 'text_lexer'")" docpipe-v2 "text_lexer recorded: docpipe-v2"
+is "$(sql "SELECT value FROM docpipe.settings WHERE key = 'text_lexer'")" docpipe-v3 "text_lexer recorded: docpipe-v3"
 is "$(generated)" f "the store writes the column (not generated)"
 is "$(sql "SELECT count(*) FROM pg_indexes WHERE schemaname = 'docpipe' AND indexdef LIKE '%USING gin (tsv)%'")" 1 "GIN index"
 # The server's cheaper storage: lz4 for text and tsvector, no pglz attempt
@@ -38,8 +43,8 @@ is "$(sql "SELECT string_agg(attname || ':' || attstorage::text || attcompressio
 	"content:xl embedding:e tsv:xl" "storage: lz4 text and tsvector, external vectors"
 is "$(same_as_pg)" 2/2 "tsvectors equal PostgreSQL's for ordinary text (positions, weights)"
 is "$(sql "SELECT tsv::text FROM docpipe.chunks c JOIN docpipe.documents d ON d.id = c.document_id WHERE d.path = '/d/keys.md'")" \
-	"'everi':12 'job':18 'key':2A,11,16 'key-rot':15 'night':21 'part':3A 'quarter':13 'rotat':7B,8,17 'run':19 'secur':1A 'sign':10 'two':4A" \
-	"the heading A, summary B, text D, positions shifted part by part"
+	"'everi':14 'job':20 'key':2A,9B,13,18 'key-rot':17 'night':23 'part':3A 'quarter':15 'rotat':7B,10,19 'run':21 'secur':1A 'sign':12 'two':4A" \
+	"the heading A, summary and path B, text D, positions shifted part by part"
 
 # The INSERT path sends the same value.
 newdb || exit 1
@@ -63,7 +68,7 @@ sql "CREATE INDEX chunks_tsv ON docpipe.chunks USING gin (tsv)" >/dev/null
 sql "DELETE FROM docpipe.settings WHERE key = 'text_lexer'" >/dev/null
 out=$(docpipe-query --mode text --json "rotating keys" | jq -r .path); is "$out" /d/keys.md "before migration: the server's lexer answers"
 docpipe-store -q </dev/null; is "$?" 0 "the next store migrates in place"
-is "$(sql "SELECT value FROM docpipe.settings WHERE key = 'text_lexer'")" docpipe-v2 "migrated: text_lexer docpipe-v2"
+is "$(sql "SELECT value FROM docpipe.settings WHERE key = 'text_lexer'")" docpipe-v3 "migrated: text_lexer docpipe-v3"
 is "$(generated)" f "migrated: the column is the store's"
 is "$(sql "SELECT count(*) FROM docpipe.chunks WHERE tsv IS NULL")" 0 "migrated: every chunk recomputed"
 is "$(same_as_pg)" 2/2 "migrated: values as PostgreSQL's"
