@@ -161,7 +161,21 @@ void dp_source_flush_on_idle(dp_source *src, dp_sink *sink)
 	src->flush_sink = sink;
 }
 
-/* Called before a read that may block. */
+/* The reader is about to wait for input (idle 1) or has it (0).  While it
+ * waits, a stdout sink flushes every record written (by other threads:
+ * nothing else would, until the next input), and what it buffered goes
+ * out now.  Flag first, then flush: a record written between the two is
+ * flushed by one of them. */
+static void reader_idle(dp_source *src, int idle)
+{
+	if (src->flush_sink == NULL)
+		return;
+	atomic_store(&src->flush_sink->source_idle, idle);
+	if (idle)
+		dp_sink_flush(src->flush_sink, NULL);
+}
+
+/* Called before a read of stdin that may block. */
 static void about_to_wait(dp_source *src)
 {
 	struct pollfd p = {.fd = src->fd, .events = POLLIN};
@@ -170,8 +184,7 @@ static void about_to_wait(dp_source *src)
 		return;
 	if (poll(&p, 1, 0) == 1)
 		return; /* input is ready: keep batching output */
-	atomic_store(&src->flush_sink->source_idle, 1);
-	dp_sink_flush(src->flush_sink, NULL);
+	reader_idle(src, 1);
 }
 
 static jv bad_input(const char *unit, unsigned long n, const char *why)
@@ -217,12 +230,13 @@ static int zmq_next(dp_source *src, jv *rec, dp_err *err)
 			dp_err_set(err, "receive: %s", zmq_strerror(zmq_errno()));
 			return DP_SOURCE_ERROR;
 		}
-		/* Idle: what a stdout sink buffered goes out now. */
-		if (src->flush_sink != NULL)
-			dp_sink_flush(src->flush_sink, NULL);
+		/* Idle: the wait may last until the next message, with no
+		 * timeout (the other threads' records must not wait for it). */
+		reader_idle(src, 1);
 		if (zmq_wait(src, stop_fd, err) < 0)
 			return DP_SOURCE_ERROR;
 	}
+	reader_idle(src, 0);
 	src->msgno++;
 	size_t size = zmq_msg_size(&msg);
 	*rec = dp_record_parse(zmq_msg_data(&msg), size, &why);
@@ -256,8 +270,7 @@ int dp_source_next(dp_source *src, jv *rec, dp_err *err)
 
 		about_to_wait(src);
 		rc = lines_next(src, &line, &len, &lineno, err);
-		if (src->flush_sink != NULL)
-			atomic_store(&src->flush_sink->source_idle, 0);
+		reader_idle(src, 0);
 		if (rc == DP_LINES_ERROR)
 			return DP_SOURCE_ERROR;
 		if (rc == DP_LINES_EOF)

@@ -20,7 +20,7 @@ PORT=$(free_ports 9) || exit 1
 BURN='--jq=(reduce range(150000) as $i (0; . + 1)) as $burn | .'
 
 docpipe run "$T_DIR/docs" --listen "127.0.0.1:$PORT" --replicas chunk=2 --replicas summarize=2 \
-	--replicas embed=2 --replicas store=0 --timeout 8 --attempts 10 --progress plain \
+	--replicas embed=2 --replicas store=0 --timeout 60 --attempts 10 --progress plain \
 	--opt hub=--progress-every=1 --opt "chunk=$BURN" --opt "summarize=$BURN" --opt "embed=$BURN" \
 	>"$T_DIR/report" 2>"$T_DIR/err" &
 SUP=$!
@@ -42,7 +42,7 @@ for s in chunk summarize embed store; do
 	ok $? "kill -9 both $s replicas (pids $pids)$([ $s = store ] && echo ', started by hand')"
 done
 
-wait_for 60 exited $SUP || { ok 1 "run finished"; kill -TERM $SUP; }
+wait_for 150 exited $SUP || { ok 1 "run finished"; kill -TERM $SUP; }
 wait $SUP
 is "$?" 0 "run exits 0"
 kill -TERM $WORKER

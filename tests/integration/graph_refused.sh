@@ -57,13 +57,16 @@ rc=${PIPESTATUS[0]}
 is "$rc" 3 "a crash loop stops the run with status 3"
 like "$(cat "$T_DIR/err2")" "exited 5 times within 60s" "and says so"
 ok $([ $((SECONDS - start)) -lt 60 ] && echo 0 || echo 1) "within a bounded time ($((SECONDS - start)) s)"
-# The delays between a store replica's deaths and restarts grow: its
-# "restarting" lines are 1, 2, 4, 8 s apart (less the supervisor's 1 s
-# clock granularity and its 0.2 s poll).
+# The delays between a store replica's deaths and restarts grow: 1, 2, 4,
+# 8 s less the supervisor's 1 s clock granularity.  Its "restarting" lines
+# are that far apart plus the restarted replica's life until it fails,
+# which varies (over a second for ASan under load): only the lower bounds
+# hold, 2 and 6 s for the third and fourth gaps (under 1 and 3 s without
+# a growing delay).
 gaps=$(grep 'store-1 (pid [0-9]*) exited with status [0-9]*; restarting' "$T_DIR/err2" |
 	awk 'NR > 1 { printf "%.1f ", $1 - prev } { prev = $1 }')
 diag "gaps between store-1 restarts: $gaps s"
 is "$(awk '{ print NF }' <<<"$gaps")" 4 "five restarts of the crashing replica, four gaps"
-ok $(awk '{ exit !($3 >= 1.9 && $4 >= 5.5 && $4 >= $3 + 3) }' <<<"$gaps"; echo $?) \
-	"the restart delay grows (the third and fourth gaps about 2-3 and 6-7 s)"
+ok $(awk '{ exit !($3 >= 1.9 && $4 >= 5.9) }' <<<"$gaps"; echo $?) \
+	"the restart delay grows (the third and fourth gaps at least 2 and 6 s)"
 done_testing
