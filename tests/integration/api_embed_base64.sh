@@ -9,17 +9,6 @@ unset DATABASE_URL OPENAI_API_KEY PGDATABASE
 PY=/usr/bin/python3
 SERVERS=()
 trap 'kill "${SERVERS[@]}" 2>/dev/null; rm -rf "$T_DIR"' EXIT
-
-# serve NAME [fakeapi options]: starts a test server; sets BASE.
-serve() {
-	local name=$1
-	shift
-	"$PY" "$TOP/tests/fakeapi.py" --port 0 "$@" >"$T_DIR/$name.port" 2>"$T_DIR/$name.err" &
-	SERVERS+=($!)
-	for _ in $(seq 100); do [ -s "$T_DIR/$name.port" ] && break; sleep 0.05; done
-	BASE=http://127.0.0.1:$(awk '{print $2}' "$T_DIR/$name.port")
-	export OPENAI_BASE_URL=$BASE/v1
-}
 stats() { curl -sf "$BASE/_stats"; }
 
 cat >"$T_DIR/docs.ndjson" <<'JSON'
@@ -44,13 +33,13 @@ PY
 }
 embed() { docpipe-embed --backend openai --no-reuse --dim 384 "$@" <"$T_DIR/docs.ndjson"; }
 
-serve plain
+fakeapi
 embed -j 2 --batch-inputs 2 >"$T_DIR/o1" 2>"$T_DIR/e1"
 is "$?" 0 "base64 server: exit 0"
 is "$(bad_vectors "$T_DIR/o1")" 0 "base64 server: every vector exact (384 dimensions)"
 is "$(stats | jq -c .encodings)" '{"base64":3}' "every request asked for base64"
 
-serve nob64 --no-base64
+fakeapi --no-base64
 embed -j 1 --batch-inputs 1 >"$T_DIR/o2" 2>"$T_DIR/e2"
 is "$?" 0 "a server that refuses base64: exit 0"
 is "$(jq -s 'map(select(.error)) | length' "$T_DIR/o2")" 0 "no document failed"
@@ -61,7 +50,7 @@ is "$(stats | jq '.encodings.float == 5 and .encodings.base64 <= 2')" true \
 	"base64 refused at most once per worker (2 at -j 1), then numbers: one request per input"
 is "$(stats | jq '.status.embed["400"] == .encodings.base64')" true "the only 400s are the base64 refusals"
 
-serve nob64j --no-base64
+fakeapi --no-base64
 embed -j 3 --batch-inputs 1 >"$T_DIR/o3" 2>"$T_DIR/e3"
 is "$?" 0 "-j 3 against a server that refuses base64: exit 0"
 is "$(bad_vectors "$T_DIR/o3")" 0 "-j 3: vectors exact"
@@ -70,7 +59,7 @@ is "$(stats | jq '.encodings.base64 <= 6 and .encodings.float == 5')" true \
 
 # A refusal that is not about base64 (a bad input) is still its document's
 # failure alone, after one try with numbers.
-serve nob64bad
+fakeapi
 curl -sf -X POST -d '{"bad_input":"bravo two"}' "$BASE/_control" >/dev/null
 embed -j 1 --batch-inputs 1 >"$T_DIR/o4" 2>"$T_DIR/e4"
 is "$?" 1 "a rejected input: exit 1 (a document failed)"

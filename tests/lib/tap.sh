@@ -151,14 +151,17 @@ numbered_docs() {
 	done
 }
 # fakeapi ARGS...: starts tests/fakeapi.py --port 0 ARGS in the background
-# (its pid in SERVER: the caller's EXIT trap kills it), waits for its port,
-# sets BASE to its root URL and exports OPENAI_BASE_URL.
+# (its pid in SERVER and added to SERVERS: the caller's EXIT trap kills
+# them), waits for its port, sets BASE to its root URL and exports
+# OPENAI_BASE_URL.  Each call starts a server of its own.
+FAKEAPI_N=0
 fakeapi() {
-	/usr/bin/python3 "$TOP/tests/fakeapi.py" --port 0 "$@" >"$T_DIR/port" 2>"$T_DIR/server.err" &
+	local f=$T_DIR/server-$((FAKEAPI_N += 1)) _
+	/usr/bin/python3 "$TOP/tests/fakeapi.py" --port 0 "$@" >"$f.port" 2>"$f.err" &
 	SERVER=$!
-	local _
-	for _ in $(seq 100); do [ -s "$T_DIR/port" ] && break; sleep 0.05; done
-	BASE=http://127.0.0.1:$(awk '{print $2}' "$T_DIR/port")
+	SERVERS+=("$SERVER")
+	for _ in $(seq 100); do [ -s "$f.port" ] && break; sleep 0.05; done
+	BASE=http://127.0.0.1:$(awk '{print $2}' "$f.port")
 	export OPENAI_BASE_URL=$BASE/v1
 }
 # chunked_doc PATH N: one document record of N chunks of 31 words each.
