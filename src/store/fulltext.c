@@ -95,6 +95,14 @@ static int piece_starts(const char *w, size_t i)
 				  (ascii_upper(prev) && ascii_lower((unsigned char)w[i + 1])));
 }
 
+/* The last component of path (path itself when it has no '/'). */
+static const char *file_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash != NULL ? slash + 1 : path;
+}
+
 /* The words of a document's path below its root, for its first chunk's
  * tsvector: a reference page's file name and directories often name what
  * it is about in a question's words where its text does not
@@ -113,8 +121,8 @@ size_t store_path_words(const char *path, const char *root, char *out, size_t si
 		rl--;
 	const char *rel = rl > 0 && strncmp(path, root, rl) == 0 && path[rl] == '/' ? path + rl + 1 : NULL;
 	if (rel == NULL)
-		rel = strrchr(path, '/') != NULL ? strrchr(path, '/') + 1 : path;
-	const char *base = strrchr(rel, '/') != NULL ? strrchr(rel, '/') + 1 : rel;
+		rel = file_name(path);
+	const char *base = file_name(rel);
 	const char *dot = strrchr(base, '.');
 	size_t len = dot != NULL && dot > base ? (size_t)(dot - rel) : strlen(rel);
 
