@@ -23,7 +23,7 @@ Control (JSON):
      FAULT: {"endpoint": "embed"|"chat"|"*", "status": 429, "retry_after": 1,
              "retry_after_ms": 300, "code": "insufficient_quota",
              "kind": "status"|"hang"|"malformed"|"truncated"|"wrong_count"|
-                     "bad_index"}
+                     "bad_index"|"bad_base64"}
                   Also "rpm", "rate_429", "rate_5xx", "retry_after" as the
                   options below (null: off).
   GET  /_stats    {"requests": {"embed": n, "chat": n}, "inputs": {...},
@@ -423,6 +423,8 @@ class Handler(BaseHTTPRequestHandler):
             if not st.args.no_log:
                 self.record(st, kind, texts, [values(x) for x in units])
             vecs = [vector_base64(x) if encoding == "base64" else vector_json(x) for x in units]
+            if fault and fault.get("kind") == "bad_base64":
+                vecs[0] = "AAAA"  # 3 bytes: no float32 vector
             if flavour == "ollama":
                 return self.send_json(200, None, raw=json_text({"model": req.get("model"),
                                                                 "embeddings": vecs}).encode())

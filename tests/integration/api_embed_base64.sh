@@ -57,6 +57,18 @@ is "$(bad_vectors "$T_DIR/o3")" 0 "-j 3: vectors exact"
 is "$(stats | jq '.encodings.base64 <= 6 and .encodings.float == 5')" true \
 	"-j 3: at most 6 base64 requests refused (2 workers per request in flight), 5 with numbers"
 
+# A base64 vector of the wrong size: its document fails, naming why; the
+# others of the same request are asked again (halves) and stored.
+fakeapi
+curl -sf -X POST -d '{"faults":[{"endpoint":"embed","kind":"bad_base64"}]}' "$BASE/_control" >/dev/null
+embed -j 1 --batch-inputs 1 >"$T_DIR/o5" 2>"$T_DIR/e5"
+is "$?" 1 "a bad base64 vector: exit 1 (a document failed)"
+is "$(jq -r 'select(.error) | .path' "$T_DIR/o5")" "/d/a.md" "only the document with the bad vector failed"
+like "$(jq -r 'select(.error) | .error' "$T_DIR/o5")" "base64 vector for input 0: .*4 base64 characters" \
+	"the error names the input and the size"
+is "$(jq -s 'map(select(.error | not)) | length' "$T_DIR/o5")" 2 "the other documents are stored"
+is "$(bad_vectors <(jq -c 'select(.error | not)' "$T_DIR/o5"))" 0 "their vectors exact"
+
 # A refusal that is not about base64 (a bad input) is still its document's
 # failure alone, after one try with numbers.
 fakeapi
