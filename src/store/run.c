@@ -45,6 +45,48 @@ static int idle_for(store_feed *feed, int ms)
 	return store_feed_idle(feed);
 }
 
+/* Runs settle (the vector index's build or the full-text pending list's
+ * merge) again when it failed on a lost connection that store_reconnect
+ * made again: an outage is waited out there as in the writes. */
+static int settle(store *s, int (*settle_step)(store *, dp_err *), dp_err *err)
+{
+	int rc;
+
+	while ((rc = settle_step(s, err)) < 0 && store_reconnect(s, err))
+		;
+	return rc;
+}
+
+/* The index plan, the batch's writes and its outcome rows; the plan and the
+ * outcome rows are tried again after a lost connection, like the writes.
+ * Returns store_write's result, -1 when the plan or the outcome rows
+ * failed, STORE_WRITE_REFUSED when the database refuses the outcome rows. */
+static int write_batch(store *s, store_item *items, size_t n, dp_err *err)
+{
+	int rc;
+
+	while ((rc = store_index_plan(s, items, n, err)) < 0 && store_reconnect(s, err))
+		;
+	if (rc < 0 || (rc = store_write(s, items, n, err)) < 0)
+		return rc;
+	while ((rc = store_outcome_record(s->db, items, n, err)) < 0 && store_reconnect(s, err))
+		;
+	if (rc < 0) {
+		/* A database that refuses the outcome rows (read-only, disk
+		 * full, privilege) refuses every write: stop as the write
+		 * ladder does, not as for a lost connection. */
+		const char *state = dp_db_last_sqlstate();
+		if (dp_db_environmental(state)) {
+			char why[DP_ERR_MAX];
+			snprintf(why, sizeof why, "%s", err->msg);
+			dp_err_set(err, "recording the outcomes failed (SQLSTATE %s): %s; the database"
+					" refuses every write, stopping", state, why);
+			return STORE_WRITE_REFUSED;
+		}
+	}
+	return rc;
+}
+
 /* After a batch, outside any transaction: starts a merge of the full-text
  * index's pending list beside the writes (when due), hands the receipts on
  * when nothing more is waiting, and when the input pauses (a long-running
@@ -55,9 +97,9 @@ static int between_batches(store *s, store_feed *feed, dp_sink *sink, dp_err *er
 	store_fulltext_tend(s);
 	if (store_feed_idle(feed) && dp_sink_flush(sink, err) < 0)
 		return -1;
-	if (s->bulk && idle_for(feed, BULK_IDLE_MS) && store_index_settle(s, err) < 0)
+	if (s->bulk && idle_for(feed, BULK_IDLE_MS) && settle(s, store_index_settle, err) < 0)
 		return -1;
-	if (s->tsv_pending > 0 && idle_for(feed, BULK_IDLE_MS) && store_fulltext_settle(s, err) < 0)
+	if (s->tsv_pending > 0 && idle_for(feed, BULK_IDLE_MS) && settle(s, store_fulltext_settle, err) < 0)
 		return -1;
 	return 0;
 }
@@ -78,24 +120,7 @@ int store_run(store *s, dp_source *src, dp_sink *sink, store_counts *counts, dp_
 	}
 	memset(counts, 0, sizeof *counts);
 	while ((n = store_feed_take(feed, items, STORE_BATCH_DOCS, STORE_BATCH_CHUNKS, err)) > 0) {
-		/* The index plan and the outcome record are database work of the
-		 * batch too: their failure fails it like a failed write. */
-		int wrote = store_index_plan(s, items, (size_t)n, err) < 0 ? -1
-			    : store_write(s, items, (size_t)n, err);
-		if (wrote >= 0 && store_outcome_record(s->db, items, (size_t)n, err) < 0) {
-			/* A database that refuses the outcome rows (read-only, disk
-			 * full, privilege) refuses every write: stop as the write
-			 * ladder does, not as for a lost connection. */
-			const char *state = dp_db_last_sqlstate();
-			wrote = -1;
-			if (dp_db_environmental(state)) {
-				char why[DP_ERR_MAX];
-				snprintf(why, sizeof why, "%s", err->msg);
-				dp_err_set(err, "recording the outcomes failed (SQLSTATE %s): %s; the database"
-						" refuses every write, stopping", state, why);
-				wrote = STORE_WRITE_REFUSED;
-			}
-		}
+		int wrote = write_batch(s, items, (size_t)n, err);
 		int failed = wrote < 0;
 		if (!failed)
 			store_index_count(s, items, (size_t)n);
@@ -130,7 +155,7 @@ int store_run(store *s, dp_source *src, dp_sink *sink, store_counts *counts, dp_
 	/* Whatever ended the run (even SIGTERM), the index is built before the
 	 * store exits; the first error is the one reported. */
 	dp_err why;
-	if ((store_index_settle(s, &why) < 0 || store_fulltext_settle(s, &why) < 0) &&
+	if ((settle(s, store_index_settle, &why) < 0 || settle(s, store_fulltext_settle, &why) < 0) &&
 	    rc != DP_EXIT_SYSTEM) {
 		*err = why;
 		rc = DP_EXIT_SYSTEM;

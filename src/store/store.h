@@ -128,6 +128,14 @@ typedef struct store {
 int store_patiently(int (*attempt)(void *ctx, dp_err *err), void *ctx, double patience,
 		    dp_err *err);
 
+/* After a failed piece of database work outside the write transactions (the
+ * index plan, the outcome rows, a merge of the full-text pending list):
+ * when the connection was lost, makes it again, waiting up to --db-retry
+ * like a write does, and returns 1 (the caller tries again); returns 0 when
+ * it was not lost (err as the failure left it) or could not be made again
+ * (err says why). */
+int store_reconnect(store *s, dp_err *err);
+
 /* Connects and creates the schema if needed, choosing and announcing the
  * vector type (stderr, once).  Returns NULL with err set and *exit_code
  * DP_EXIT_USAGE (a vector type that cannot be had) or DP_EXIT_SYSTEM. */

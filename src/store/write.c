@@ -778,6 +778,11 @@ static int reset_connection(void *ctx, dp_err *err)
 	return -1;
 }
 
+int store_reconnect(store *s, dp_err *err)
+{
+	return dp_db_lost(s->db) && store_patiently(reset_connection, s, s->db_retry, err) == 0;
+}
+
 /* One transaction; when the connection is lost, it is re-made (waiting
  * up to --db-retry) and the transaction redone, the items held meanwhile. */
 static enum tx_result write_retrying(store *s, store_item **items, size_t n, dp_err *err)
@@ -785,7 +790,7 @@ static enum tx_result write_retrying(store *s, store_item **items, size_t n, dp_
 	enum tx_result r;
 
 	while ((r = write_tx(s, items, n, err)) == TX_LOST)
-		if (store_patiently(reset_connection, s, s->db_retry, err) < 0)
+		if (!store_reconnect(s, err))
 			return TX_LOST;
 	return r;
 }

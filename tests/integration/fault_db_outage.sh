@@ -47,11 +47,34 @@ is "$(sql 'SELECT count(*) FROM (SELECT document_id, seq FROM docpipe.chunks GRO
 like "$(cat "$T_DIR/err")" "waiting up to 300 s for the database" "the store says it waits"
 like "$(cat "$T_DIR/err")" "the database is back after" "and when the database is back"
 is "$(grep -c 'restarting it' "$T_DIR/err")" 0 "no replica restarted (the wait is no crash)"
+grep -B5 'restarting it' "$T_DIR/err" | sed 's/^/# /'
 is "$(grep -c 'Assertion' "$T_DIR/err")" 0 "no libzmq assertion"
 ok $(( $(echo "$wall < 12 + 30" | bc) == 1 ? 0 : 1 )) "done ${wall}s after start, not after --timeout"
 
-# Refused for good: the store gives up at once (with --db-retry 0 too).
 doc() { printf '{"v":1,"kind":"document","path":"/d/%s.md","root":"/d","hash":"%s","chunker":"t","chunks":[{"seq":0,"text":"x"}]}\n' "$1" "$1"; }
+# An idle store merges the full-text pending list after 2 s: an outage
+# then is waited out as in the writes (it exited, and was restarted, when
+# the merge met the lost connection).
+mkfifo "$T_DIR/idle"
+docpipe-store <"$T_DIR/idle" >"$T_DIR/idle.out" 2>"$T_DIR/idle.err" &
+STORE=$!
+exec 3>"$T_DIR/idle"
+doc idle1 >&3
+for _ in $(seq 200); do [ -s "$T_DIR/idle.out" ] && break; sleep 0.05; done
+block false
+kick >/dev/null
+sleep 3
+kill -0 $STORE 2>/dev/null
+ok $? "an idle store outlives an outage at its pending-list merge"
+block true
+doc idle2 >&3
+exec 3>&-
+wait $STORE
+is "$?" 0 "and stores what comes after it (exit 0)"
+[ -s "$T_DIR/idle.err" ] && sed 's/^/# /' "$T_DIR/idle.err"
+is "$(sql "SELECT count(*) FROM docpipe.documents WHERE path LIKE '/d/idle%'")" 2 "both documents stored"
+
+# Refused for good: the store gives up at once (with --db-retry 0 too).
 DATABASE_URL="postgresql:///$DB?host=$PGHOST&port=$PGPORT&user=nobody_$$" \
 	timeout 20 docpipe-store < <(doc a) >/dev/null 2>"$T_DIR/e2"
 is "$?" 3 "authentication refused: exit 3 without waiting"
