@@ -3,10 +3,12 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "doc.h"
 #include "fulltext.h"
 #include "record.h"
+#include "stop.h"
 
 struct store_feed {
 	dp_source *src;
@@ -95,7 +97,13 @@ store_feed *store_feed_start(dp_source *src, size_t capacity, const char *text_c
 	f->cap = capacity;
 	f->end = jv_invalid();
 	pthread_mutex_init(&f->lock, NULL);
-	pthread_cond_init(&f->changed, NULL);
+	/* store_feed_quiet waits on the monotonic clock, which no clock
+	 * setting moves. */
+	pthread_condattr_t attr;
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&f->changed, &attr);
+	pthread_condattr_destroy(&attr);
 	if (pthread_create(&f->thread, NULL, reader, f) != 0) {
 		pthread_mutex_destroy(&f->lock);
 		pthread_cond_destroy(&f->changed);
@@ -152,6 +160,24 @@ int store_feed_idle(store_feed *f)
 	int idle = f->count == 0;
 	pthread_mutex_unlock(&f->lock);
 	return idle;
+}
+
+int store_feed_quiet(store_feed *f, int ms)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L)
+		until.tv_sec++, until.tv_nsec -= 1000000000L;
+	pthread_mutex_lock(&f->lock);
+	int rc = 0;
+	while (f->count == 0 && !f->ended && !dp_stop_requested() && rc == 0)
+		rc = pthread_cond_timedwait(&f->changed, &f->lock, &until);
+	int quiet = f->count == 0 && !f->ended && !dp_stop_requested();
+	pthread_mutex_unlock(&f->lock);
+	return quiet;
 }
 
 int store_feed_ended(store_feed *f)

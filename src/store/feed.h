@@ -35,6 +35,11 @@ jv store_feed_end(store_feed *f);
 /* 1 when no record is waiting now. */
 int store_feed_idle(store_feed *f);
 
+/* Waits up to ms milliseconds for a record.  1 when none came (the input
+ * paused), 0 as soon as one is queued, the input ends or a stop was
+ * requested (the reader ends then, and wakes the wait). */
+int store_feed_quiet(store_feed *f, int ms);
+
 /* 1 once the input has ended (records may still be queued). */
 int store_feed_ended(store_feed *f);
 

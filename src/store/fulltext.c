@@ -373,14 +373,14 @@ static int gin_done(store *s, int wait)
 	return 0;
 }
 
-void store_fulltext_tend(store *s)
+void store_fulltext_tend(store *s, long long chunks)
 {
 	dp_err e;
 
 	/* text_config is "" until store_fulltext_ensure made the index. */
 	if (s->text_config[0] == '\0' || s->gin_off || gin_done(s, 0))
 		return;
-	if (s->gin_off || s->tsv_pending < STORE_GIN_TEND_CHUNKS)
+	if (s->gin_off || s->tsv_pending < chunks || s->tsv_pending == 0)
 		return; /* gin_done may have given up just now */
 	if (s->gin == NULL) {
 		if ((s->gin = dp_db_connect(s->opt.db_env, STORE_GIN_APP, &e)) == NULL) {

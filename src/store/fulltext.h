@@ -60,14 +60,18 @@ int store_fulltext_settle(store *s, dp_err *err);
 /* The application_name of that second connection. */
 #define STORE_GIN_APP "docpipe-store-gin"
 
-/* After a batch committed, outside any transaction: when
- * STORE_GIN_TEND_CHUNKS were written since the last merge and none runs,
- * starts one on the second connection (made at the first need) without
- * waiting for it (the server merges on its own backend, on a core the
- * writes leave idle).  Never fails the run: when that connection cannot
- * be had or the merge fails (not allowed, connection lost), it says so
- * once and leaves the merges to the writes and store_fulltext_settle. */
-void store_fulltext_tend(store *s);
+/* After a batch committed, outside any transaction: when at least
+ * `chunks` were written since the last merge and none runs, starts one on
+ * the second connection (made at the first need) without waiting for it
+ * (the server merges on its own backend, on a core the writes leave idle).
+ * The writes pass STORE_GIN_TEND_CHUNKS; an input that pauses passes 1
+ * (STORE_GIN_IDLE_MS: the server has time now, and a run's end then finds
+ * the list merged instead of merging it before the store may exit).  Never
+ * fails the run: when that connection cannot be had or the merge fails
+ * (not allowed, connection lost), it says so once and leaves the merges to
+ * the writes and store_fulltext_settle. */
+#define STORE_GIN_IDLE_MS 10
+void store_fulltext_tend(store *s, long long chunks);
 
 /* The most bytes of tsvectors one document may have. */
 #define STORE_TSV_DOC_MAX (256 << 20)

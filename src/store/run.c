@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clock.h"
 #include "db.h"
 #include "err.h"
 #include "feed.h"
@@ -32,18 +31,6 @@ static void count(store_counts *c, const store_item *item)
 
 /* How long the input of a bulk load may pause before the index is built. */
 #define BULK_IDLE_MS 2000
-
-/* 1 when no record arrived for ms milliseconds, 0 as soon as one is
- * queued or the input ends. */
-static int idle_for(store_feed *feed, int ms)
-{
-	for (int waited = 0; waited < ms; waited += 20) {
-		if (!store_feed_idle(feed) || store_feed_ended(feed) || dp_stop_requested())
-			return 0; /* more to write, or the end: built there */
-		dp_nap_ms(20);
-	}
-	return store_feed_idle(feed);
-}
 
 /* Runs settle (the vector index's build or the full-text pending list's
  * merge) again when it failed on a lost connection that store_reconnect
@@ -89,17 +76,20 @@ static int write_batch(store *s, store_item *items, size_t n, dp_err *err)
 
 /* After a batch, outside any transaction: starts a merge of the full-text
  * index's pending list beside the writes (when due), hands the receipts on
- * when nothing more is waiting, and when the input pauses (a long-running
+ * when nothing more is waiting; when the input pauses, starts that merge
+ * whatever the list holds, and when it pauses longer (a long-running
  * store) builds a vector index a bulk load dropped and merges the pending
- * list.  0, or -1 with err. */
+ * list here if no second connection could.  0, or -1 with err. */
 static int between_batches(store *s, store_feed *feed, dp_sink *sink, dp_err *err)
 {
-	store_fulltext_tend(s);
+	store_fulltext_tend(s, STORE_GIN_TEND_CHUNKS);
 	if (store_feed_idle(feed) && dp_sink_flush(sink, err) < 0)
 		return -1;
-	if (s->bulk && idle_for(feed, BULK_IDLE_MS) && settle(s, store_index_settle, err) < 0)
+	if (s->tsv_pending > 0 && store_feed_quiet(feed, STORE_GIN_IDLE_MS))
+		store_fulltext_tend(s, 1);
+	if (s->bulk && store_feed_quiet(feed, BULK_IDLE_MS) && settle(s, store_index_settle, err) < 0)
 		return -1;
-	if (s->tsv_pending > 0 && idle_for(feed, BULK_IDLE_MS) && settle(s, store_fulltext_settle, err) < 0)
+	if (s->tsv_pending > 0 && store_feed_quiet(feed, BULK_IDLE_MS) && settle(s, store_fulltext_settle, err) < 0)
 		return -1;
 	return 0;
 }

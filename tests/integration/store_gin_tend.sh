@@ -46,6 +46,21 @@ is "$(sql "SET enable_seqscan = off; SELECT d.path FROM docpipe.chunks c JOIN do
 	WHERE c.tsv @@ 'w17x42'::tsquery")" /d/17.md "a rare term is found through the index"
 is "$(grep -c 'pending list' err)" 0 "no complaint about the merge"
 
+# An input that pauses: the store merges at once (STORE_GIN_IDLE_MS), beside,
+# so a run's end finds the list merged (it waited 2 s, then merged in line).
+mkfifo in2
+docpipe-store <in2 >receipts3.ndjson 2>err3 &
+STORE=$!
+exec 3>in2
+head -1 docs.ndjson | sed 's/"h0"/"p0"/; s/"\/d\/0.md"/"\/d\/paused.md"/' >&3
+wait_for 10 sh -c '[ -s receipts3.ndjson ]'; ok $? "a receipt while the input is open"
+merged() { [ "$(pending)" = 0 ]; }
+wait_for 1 merged
+ok $? "the pending list is merged within a second of the pause, the input still open"
+exec 3>&-
+wait "$STORE"; is "$?" 0 "and the store exits 0"
+is "$(grep -c 'pending list' err3)" 0 "no complaint about the merge"
+
 # A merge that fails (here: someone dropped the index) fails no write: the
 # store says so once and leaves the merges to the writes.
 sql "DROP INDEX docpipe.chunks_tsv" >/dev/null
