@@ -2,6 +2,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,6 +45,24 @@ void hub_endpoint_var(int ep, char *buf, size_t size)
 	for (char *p = buf; *p; p++)
 		if (*p >= 'a' && *p <= 'z')
 			*p = (char)(*p - 'a' + 'A');
+}
+
+void hub_delay_sample(hub_delay *d, double seconds)
+{
+	if (d->samples++ == 0) {
+		d->srtt = seconds;
+		d->rttvar = seconds / 2;
+		return;
+	}
+	d->rttvar = 0.75 * d->rttvar + 0.25 * fabs(d->srtt - seconds);
+	d->srtt = 0.875 * d->srtt + 0.125 * seconds;
+}
+
+double hub_delay_timeout(const hub_delay *d, double floor)
+{
+	double rto = d->srtt + 4 * d->rttvar;
+
+	return d->samples > 0 && rto > floor ? rto : floor;
 }
 
 int hub_window_init(hub_window *w, size_t size)

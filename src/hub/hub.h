@@ -45,6 +45,7 @@ typedef struct hub_slot {
 	int free_send;   /* the next send re-sends what a dead replica held:
 	                  * it does not count as an attempt */
 	double sent_at;  /* monotonic seconds of the last send */
+	int sends;       /* sends so far, free ones included (hub_delay: one only) */
 	jv rec;          /* the stamped record, as sent */
 	hub_join join;   /* overlap mode: its summarize and embed outputs (join.h) */
 } hub_slot;
@@ -54,6 +55,25 @@ typedef struct hub_window {
 	size_t size;
 	size_t used;
 } hub_window;
+
+/* How long documents take from their send to their receipt, estimated as
+ * TCP estimates its round trip (RFC 6298: SRTT and RTTVAR, gains 1/8 and
+ * 1/4), from documents sent once only (Karn: a re-sent one's receipt may
+ * answer either send).  A document is re-sent when it has been out for
+ * hub_delay_timeout: --timeout, or SRTT + 4 RTTVAR when that is longer, so
+ * an overloaded pipeline, whose documents wait longer than --timeout in
+ * its queues, is not handed copies of what it already holds (each copy
+ * more work, more waiting, more copies).  A replica that dies is noticed
+ * on its silence (hub_stats_silent), not by this timeout. */
+typedef struct hub_delay {
+	int samples;
+	double srtt, rttvar; /* seconds */
+	double said;         /* the timeout last told on stderr (0: none) */
+} hub_delay;
+
+void hub_delay_sample(hub_delay *d, double seconds);
+/* The re-send timeout in seconds: at least floor (--timeout). */
+double hub_delay_timeout(const hub_delay *d, double floor);
 
 int hub_window_init(hub_window *w, size_t size);
 void hub_window_free(hub_window *w);

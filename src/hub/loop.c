@@ -90,6 +90,7 @@ struct hub {
 	int tty_lines;
 	hub_metrics *metrics; /* --metrics, or NULL */
 	double last_metrics;
+	hub_delay delay; /* send to receipt, for the re-send timeout */
 };
 
 static int open_endpoints(struct hub *h, dp_err *err)
@@ -147,6 +148,7 @@ static void send_unsent(struct hub *h)
 			return; /* no chunk replica can take more now */
 		s->sent = 1;
 		s->sent_at = dp_clock_s();
+		s->sends++;
 		h->sent[0]++;
 		hub_join_resent(&s->join);
 		if (s->free_send)
@@ -234,6 +236,8 @@ static void take_receipt(struct hub *h)
 	} else {
 		/* The first final outcome wins; a later copy finds no slot. */
 		hub_tally_receipt(&h->tally, rec);
+		if (slot->sends == 1)
+			hub_delay_sample(&h->delay, dp_clock_s() - slot->sent_at);
 		if (!slot->sent)
 			h->unsent--;
 		hub_window_release(&h->win, slot);
@@ -461,11 +465,18 @@ static void check_timeouts(struct hub *h)
 
 	if (died > 0)
 		resend_after_death(h, died);
-	double t = dp_clock_s();
+	double t = dp_clock_s(), timeout = hub_delay_timeout(&h->delay, h->cfg->timeout);
 
+	/* Said once per doubling: the user chose --timeout, and sees why it
+	 * is not what re-sends now. */
+	if (timeout > h->cfg->timeout && timeout >= 2 * (h->delay.said > 0 ? h->delay.said : h->cfg->timeout)) {
+		dp_diag("documents take %.1f s (+/- %.1f) from send to receipt: re-sending after %.1f s,"
+			" not --timeout %.0f", h->delay.srtt, h->delay.rttvar, timeout, h->cfg->timeout);
+		h->delay.said = timeout;
+	}
 	for (size_t i = 0; i < h->win.size; i++) {
 		hub_slot *s = &h->win.slots[i];
-		if (!s->used || !s->sent || t - s->sent_at < h->cfg->timeout)
+		if (!s->used || !s->sent || t - s->sent_at < timeout)
 			continue;
 		if (s->attempts >= h->cfg->attempts) {
 			hub_tally_lost(&h->tally, s->rec, s->attempts);
