@@ -11,6 +11,7 @@
 
 #include "frontmatter.h"
 #include "hash.h"
+#include "path.h"
 #include "record.h"
 #include "text.h"
 
@@ -38,8 +39,7 @@ enum chunk_format chunk_format_of(const char *path, enum chunk_format_choice cho
 {
 	if (choice != CHUNK_FORMAT_AUTO)
 		return choice == CHUNK_FORMAT_MARKDOWN ? CHUNK_MARKDOWN : CHUNK_TEXT;
-	const char *base = strrchr(path, '/');
-	const char *dot = strrchr(base != NULL ? base : path, '.');
+	const char *dot = dp_path_extension(path);
 	if (dot != NULL && (strcasecmp(dot, ".md") == 0 || strcasecmp(dot, ".markdown") == 0))
 		return CHUNK_MARKDOWN;
 	return CHUNK_TEXT;

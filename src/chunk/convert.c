@@ -16,6 +16,7 @@
 #include "chunk_stage.h"
 #include "frontmatter.h"
 #include "hash.h"
+#include "path.h"
 #include "record.h"
 #include "text.h"
 
@@ -83,8 +84,7 @@ enum conv_kind conv_kind_of(const conv_opts *o, const char *path, const conv_com
 		{"pdf", CONV_PDF},   {"docx", CONV_DOCX},  {"odt", CONV_ODT},
 		{"epub", CONV_EPUB}, {"ipynb", CONV_IPYNB},
 	};
-	const char *base = strrchr(path, '/');
-	const char *dot = strrchr(base != NULL ? base : path, '.');
+	const char *dot = dp_path_extension(path);
 
 	*command = NULL;
 	if (dot == NULL)

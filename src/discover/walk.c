@@ -30,8 +30,7 @@ int discover_match(const char *pattern, const char *relpath)
 {
 	if (strchr(pattern, '/') != NULL)
 		return fnmatch(pattern, relpath, FNM_PATHNAME) == 0;
-	const char *base = strrchr(relpath, '/');
-	return fnmatch(pattern, base != NULL ? base + 1 : relpath, 0) == 0;
+	return fnmatch(pattern, dp_path_file_name(relpath), 0) == 0;
 }
 
 int discover_excluded(const discover_opts *opts, const char *relpath)

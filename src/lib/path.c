@@ -54,3 +54,15 @@ char *dp_path_absolute(const char *path, dp_err *err)
 	free(joined);
 	return out;
 }
+
+const char *dp_path_file_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash != NULL ? slash + 1 : path;
+}
+
+const char *dp_path_extension(const char *path)
+{
+	return strrchr(dp_path_file_name(path), '.');
+}

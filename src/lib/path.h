@@ -12,4 +12,12 @@
  * string, or NULL with err set. */
 char *dp_path_absolute(const char *path, dp_err *err);
 
+/* The last component of path: what follows its last '/' (path itself when
+ * it has none).  Borrowed from path. */
+const char *dp_path_file_name(const char *path);
+
+/* The extension of path's file name: a pointer to its last '.', or NULL
+ * when the file name has none.  Borrowed from path. */
+const char *dp_path_extension(const char *path);
+
 #endif

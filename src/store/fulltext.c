@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "path.h"
 #include "record.h"
 
 /* Chunks per round of the backfill (read, lex, COPY, UPDATE). */
@@ -95,14 +96,6 @@ static int piece_starts(const char *w, size_t i)
 				  (ascii_upper(prev) && ascii_lower((unsigned char)w[i + 1])));
 }
 
-/* The last component of path (path itself when it has no '/'). */
-static const char *file_name(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	return slash != NULL ? slash + 1 : path;
-}
-
 /* The words of a document's path below its root, for its first chunk's
  * tsvector: a reference page's file name and directories often name what
  * it is about in a question's words where its text does not
@@ -121,8 +114,8 @@ size_t store_path_words(const char *path, const char *root, char *out, size_t si
 		rl--;
 	const char *rel = rl > 0 && strncmp(path, root, rl) == 0 && path[rl] == '/' ? path + rl + 1 : NULL;
 	if (rel == NULL)
-		rel = file_name(path);
-	const char *base = file_name(rel);
+		rel = dp_path_file_name(path);
+	const char *base = dp_path_file_name(rel);
 	const char *dot = strrchr(base, '.');
 	size_t len = dot != NULL && dot > base ? (size_t)(dot - rel) : strlen(rel);
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "path.h"
 #include "record.h"
 
 #define DIR_MASK (IN_CLOSE_WRITE | IN_MODIFY | IN_CREATE | IN_DELETE | IN_MOVED_FROM | \
@@ -45,9 +46,9 @@ struct watch {
 static int visible(const watch *w, size_t r, const char *path, int is_dir)
 {
 	size_t rl = strcmp(w->roots[r], "/") == 0 ? 0 : strlen(w->roots[r]);
-	const char *rel = path + rl + (path[rl] == '/'), *base = strrchr(path, '/');
+	const char *rel = path + rl + (path[rl] == '/');
 
-	if (base != NULL && base[1] == '.' && !w->opts->hidden)
+	if (dp_path_file_name(path)[0] == '.' && !w->opts->hidden)
 		return 0;
 	return is_dir ? !discover_excluded(w->opts, rel) : discover_wanted(w->opts, rel);
 }

@@ -56,6 +56,11 @@ static void test_abspath(void)
 	p = dp_path_absolute("/", &err);
 	T_EQ_STR(p, "/", "the root directory");
 	free(p);
+	T_EQ_STR(dp_path_file_name("/a/b.tar.gz"), "b.tar.gz", "file name: after the last '/'");
+	T_EQ_STR(dp_path_file_name("b.md"), "b.md", "file name without a '/': the path");
+	T_EQ_STR(dp_path_file_name("/a/"), "", "file name of a directory path: empty");
+	T_EQ_STR(dp_path_extension("/a/b.tar.gz"), ".gz", "extension: from the last '.'");
+	T_OK(dp_path_extension("/a.d/README") == NULL, "a '.' in a directory is no extension");
 	p = dp_path_absolute("./docs/", &err);
 	snprintf(want, sizeof want, "%s/docs", strcmp(cwd, "/") == 0 ? "" : cwd);
 	T_EQ_STR(p, want, "relative to the working directory");
