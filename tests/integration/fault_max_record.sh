@@ -11,7 +11,7 @@ numbered_docs "$T_DIR/docs" 30 5 small
 # One document whose record is far over 8 KiB.
 { echo '# Big'; for i in $(seq 1 400); do echo "line $i of a long document about nothing much."; done; } \
 	>"$T_DIR/docs/big.md"
-docpipe run "$T_DIR/docs" --progress none --timeout 5 --attempts 2 \
+docpipe run "$T_DIR/docs" --progress none --timeout 60 --attempts 2 \
 	--opt summarize=--max-record=8192 >"$T_DIR/report" 2>"$T_DIR/err"
 is "$?" 1 "the run finishes; one document failed (exit 1)"
 is "$(jq -r '[.documents, .added, .failed] | @tsv' "$T_DIR/report")" "$(printf '31\t30\t1')" \
