@@ -120,7 +120,14 @@ for _ in $(seq 100); do kill -0 $WATCH 2>/dev/null || break; sleep 0.05; done
 wait $WATCH
 is "$?" 0 "with status 0"
 wait $PIPE
-is "$?" 0 "the pipeline then ends cleanly"
+rc=$?
+is "$rc" 0 "the pipeline then ends cleanly"
+# Seen once (session 7), not reproduced: what failed, for the next time.
+if [ "$rc" != 0 ]; then
+	sed 's/^/# store: /' "$T_DIR/store.err"
+	jq -c 'select(.status != "stored" and .status != "unchanged" and .status != "deleted")' \
+		"$T_DIR/receipts" | sed 's/^/# receipt: /'
+fi
 
 docpipe-watch "$D/renamed.md" 2>/dev/null
 is "$?" 2 "a ROOT that is not a directory is a usage error"
