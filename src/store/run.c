@@ -37,9 +37,9 @@ static void count(store_counts *c, const store_item *item)
  * made again: an outage is waited out there as in the writes. */
 static int settle(store *s, int (*settle_step)(store *, dp_err *), dp_err *err)
 {
-	int rc;
+	int rc, lost = 0;
 
-	while ((rc = settle_step(s, err)) < 0 && store_reconnect(s, err))
+	while ((rc = settle_step(s, err)) < 0 && store_reconnect(s, &lost, err))
 		;
 	return rc;
 }
@@ -50,13 +50,14 @@ static int settle(store *s, int (*settle_step)(store *, dp_err *), dp_err *err)
  * failed, STORE_WRITE_REFUSED when the database refuses the outcome rows. */
 static int write_batch(store *s, store_item *items, size_t n, dp_err *err)
 {
-	int rc;
+	int rc, lost = 0;
 
-	while ((rc = store_index_plan(s, items, n, err)) < 0 && store_reconnect(s, err))
+	while ((rc = store_index_plan(s, items, n, err)) < 0 && store_reconnect(s, &lost, err))
 		;
 	if (rc < 0 || (rc = store_write(s, items, n, err)) < 0)
 		return rc;
-	while ((rc = store_outcome_record(s->db, items, n, err)) < 0 && store_reconnect(s, err))
+	lost = 0;
+	while ((rc = store_outcome_record(s->db, items, n, err)) < 0 && store_reconnect(s, &lost, err))
 		;
 	if (rc < 0) {
 		/* A database that refuses the outcome rows (read-only, disk

@@ -128,13 +128,18 @@ typedef struct store {
 int store_patiently(int (*attempt)(void *ctx, dp_err *err), void *ctx, double patience,
 		    dp_err *err);
 
-/* After a failed piece of database work outside the write transactions (the
- * index plan, the outcome rows, a merge of the full-text pending list):
- * when the connection was lost, makes it again, waiting up to --db-retry
- * like a write does, and returns 1 (the caller tries again); returns 0 when
- * it was not lost (err as the failure left it) or could not be made again
- * (err says why). */
-int store_reconnect(store *s, dp_err *err);
+/* After a failed piece of database work (a write transaction, the index
+ * plan, the outcome rows, a merge of the full-text pending list): when the
+ * connection was lost, makes it again, waiting up to --db-retry, counts
+ * the loss in *lost (0 before the work's first try) and returns 1: the
+ * caller tries again.  Returns 0 when it was not lost (err as the failure
+ * left it), could not be made again (err says why), or was lost
+ * STORE_LOST_MAX times in a row on this work although the database came
+ * back each time (*lost == STORE_LOST_MAX; err says so, the connection is
+ * made again): the server fails on the work itself (a crash, the OOM
+ * killer), and trying again would go on for ever. */
+#define STORE_LOST_MAX 3
+int store_reconnect(store *s, int *lost, dp_err *err);
 
 /* Connects and creates the schema if needed, choosing and announcing the
  * vector type (stderr, once).  Returns NULL with err set and *exit_code

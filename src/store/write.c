@@ -778,9 +778,16 @@ static int reset_connection(void *ctx, dp_err *err)
 	return -1;
 }
 
-int store_reconnect(store *s, dp_err *err)
+int store_reconnect(store *s, int *lost, dp_err *err)
 {
-	return dp_db_lost(s->db) && store_patiently(reset_connection, s, s->db_retry, err) == 0;
+	if (!dp_db_lost(s->db) || store_patiently(reset_connection, s, s->db_retry, err) < 0)
+		return 0;
+	if (++*lost < STORE_LOST_MAX)
+		return 1;
+	dp_err_set(err, "the database connection was lost %d times in a row on the same work, the"
+			" database back each time: the server fails on it (a crash, the OOM killer?)",
+		   *lost);
+	return 0;
 }
 
 /* One transaction; when the connection is lost, it is re-made (waiting
@@ -788,10 +795,11 @@ int store_reconnect(store *s, dp_err *err)
 static enum tx_result write_retrying(store *s, store_item **items, size_t n, dp_err *err)
 {
 	enum tx_result r;
+	int lost = 0;
 
 	while ((r = write_tx(s, items, n, err)) == TX_LOST)
-		if (!store_reconnect(s, err))
-			return TX_LOST;
+		if (!store_reconnect(s, &lost, err))
+			return lost == STORE_LOST_MAX ? TX_FAILED : TX_LOST;
 	return r;
 }
 
