@@ -52,15 +52,23 @@ is "$(grep -c 'Assertion' "$T_DIR/err")" 0 "no libzmq assertion"
 ok $(( $(echo "$wall < 12 + 30" | bc) == 1 ? 0 : 1 )) "done ${wall}s after start, not after --timeout"
 
 doc() { printf '{"v":1,"kind":"document","path":"/d/%s.md","root":"/d","hash":"%s","chunker":"t","chunks":[{"seq":0,"text":"x"}]}\n' "$1" "$1"; }
-# An idle store merges the full-text pending list after 2 s: an outage
-# then is waited out as in the writes (it exited, and was restarted, when
-# the merge met the lost connection).
-mkfifo "$T_DIR/idle"
-docpipe-store <"$T_DIR/idle" >"$T_DIR/idle.out" 2>"$T_DIR/idle.err" &
-STORE=$!
-exec 3>"$T_DIR/idle"
-doc idle1 >&3
-for _ in $(seq 200); do [ -s "$T_DIR/idle.out" ] && break; sleep 0.05; done
+# fifo_store NAME DOC: a store reading the FIFO $T_DIR/NAME (fd 3 writes
+# to it; pid in STORE, receipts in NAME.out, stderr in NAME.err), fed DOC
+# and waited for until its receipt.
+fifo_store() {
+	mkfifo "$T_DIR/$1"
+	docpipe-store <"$T_DIR/$1" >"$T_DIR/$1.out" 2>"$T_DIR/$1.err" &
+	STORE=$!
+	exec 3>"$T_DIR/$1"
+	doc "$2" >&3
+	for _ in $(seq 200); do [ -s "$T_DIR/$1.out" ] && break; sleep 0.05; done
+}
+
+# An idle store merges the full-text pending list (after 10 ms, beside, and
+# after 2 s in line when it has no second connection): an outage then is
+# waited out as in the writes (it exited, and was restarted, when the merge
+# met the lost connection).
+fifo_store idle idle1
 block false
 kick >/dev/null
 sleep 3
@@ -83,13 +91,8 @@ is "$(grep -c 'waiting up to' "$T_DIR/e2")" 0 "no wait for a refusal"
 # Made read-only mid-run: after the reconnection, three documents in a row
 # fail with SQLSTATE 25006; the store stops with exit 4 and one message,
 # not one failure per document.
-mkfifo "$T_DIR/fifo"
-docpipe-store <"$T_DIR/fifo" >"$T_DIR/ro" 2>"$T_DIR/e3" &
-STORE=$!
-exec 3>"$T_DIR/fifo"
-doc ro0 >&3
-for _ in $(seq 200); do [ -s "$T_DIR/ro" ] && break; sleep 0.05; done
-is "$(jq -r .status "$T_DIR/ro")" stored "first document stored"
+fifo_store ro ro0
+is "$(jq -r .status "$T_DIR/ro.out")" stored "first document stored"
 psql -X -q -d postgres -c "ALTER DATABASE $DB SET default_transaction_read_only = on"
 kick >/dev/null
 for i in $(seq 1 50); do doc "ro$i"; done >&3
@@ -97,7 +100,7 @@ exec 3>&-
 for _ in $(seq 300); do kill -0 $STORE 2>/dev/null || break; sleep 0.1; done
 wait $STORE
 is "$?" 4 "read-only database: exit 4"
-like "$(cat "$T_DIR/e3")" "SQLSTATE 25006\).*refuses every write" "one clear error"
-ok $(( $(grep -c . "$T_DIR/ro") < 5 ? 0 : 1 )) "not 50 failures one by one ($(grep -c . "$T_DIR/ro") receipts)"
+like "$(cat "$T_DIR/ro.err")" "SQLSTATE 25006\).*refuses every write" "one clear error"
+ok $(( $(grep -c . "$T_DIR/ro.out") < 5 ? 0 : 1 )) "not 50 failures one by one ($(grep -c . "$T_DIR/ro.out") receipts)"
 psql -X -q -d postgres -c "ALTER DATABASE $DB RESET default_transaction_read_only"
 done_testing
