@@ -11,10 +11,12 @@ newdb || exit 1
 
 N=100
 numbered_docs "$T_DIR/docs" $N 20 doc
-# One embed replica that takes ~40 ms a document: the 64 documents of the
-# window wait up to ~2.5 s in its queue, over --timeout 1.
-BURN='--jq=(reduce range(150000) as $i (0; . + 1)) as $burn | .'
-docpipe run "$T_DIR/docs" --progress none --timeout 1 --attempts 3 --opt "embed=$BURN" \
+# One embed replica that takes ~60 ms a document after the first four (so
+# that the first receipts come back early even on a loaded machine, as a
+# slow stage's first documents do): the 64 documents of the window wait up
+# to ~3.5 s in its queue, over --timeout 2.
+BURN='--jq=if .seq < 4 then . else (reduce range(250000) as $i (0; . + 1)) as $burn | . end'
+docpipe run "$T_DIR/docs" --progress none --timeout 2 --attempts 3 --opt "embed=$BURN" \
 	>"$T_DIR/report" 2>"$T_DIR/err"
 rc=$?
 is "$rc" 0 "the run completes (exit 0)"
@@ -22,7 +24,7 @@ is "$rc" 0 "the run completes (exit 0)"
 is "$(jq -r '[.added, .failed] | @tsv' "$T_DIR/report")" "$(printf '%s\t0' $N)" "every document stored, none failed"
 resent=$(jq -r .resent "$T_DIR/report")
 ok $(( resent <= N / 10 ? 0 : 1 )) "few documents re-sent ($resent of $N)"
-like "$(cat "$T_DIR/err")" "from send to receipt: re-sending after [0-9.]+ s, not --timeout 1" \
+like "$(cat "$T_DIR/err")" "from send to receipt: re-sending after [0-9.]+ s, not --timeout 2" \
 	"the hub says why it waits longer than --timeout"
 is "$(sql 'SELECT count(*) FROM (SELECT document_id, seq FROM docpipe.chunks GROUP BY 1, 2 HAVING count(*) > 1) d')" 0 \
 	"no duplicate chunk rows"
