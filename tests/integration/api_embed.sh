@@ -7,8 +7,7 @@ newdb || exit 1
 PY=/usr/bin/python3
 KEY="sk-test-$RANDOM$RANDOM-secret"
 "$PY" "$TOP/tests/fakeapi.py" --port 0 --require-key "$KEY" >"$T_DIR/port" 2>"$T_DIR/server.err" &
-SERVER=$!
-trap 'kill $SERVER 2>/dev/null; rm -rf "$T_DIR"' EXIT
+SERVERS+=($!)
 for _ in $(seq 50); do [ -s "$T_DIR/port" ] && break; sleep 0.1; done
 PORT=$(awk '{print $2}' "$T_DIR/port")
 BASE=http://127.0.0.1:$PORT
@@ -23,37 +22,18 @@ cat >"$T_DIR/docs.ndjson" <<'JSON'
 {"v":1,"kind":"document","path":"/d/b.md","chunks":[{"seq":0,"text":"bravo BADTEXT"},{"seq":1,"text":"bravo two"}]}
 {"v":1,"kind":"document","path":"/d/c.md","chunks":[{"seq":0,"text":"charlie one"}]}
 JSON
-# check_vectors FILE: every chunk's vector is exactly the server's vector of its text.
-check_vectors() {
-	"$PY" - "$1" <<'PY'
-import base64, json, struct, sys
-sys.path.insert(0, __import__("os").environ["TOP"] + "/tests")
-from fakeapi import vector
-bad = 0
-for line in open(sys.argv[1]):
-    r = json.loads(line)
-    if r["kind"] != "document":
-        continue
-    for c in r["chunks"]:
-        got = list(struct.unpack("<%df" % r["dim"], base64.b64decode(c["vec"])))
-        want = [struct.unpack("<f", struct.pack("<f", x))[0] for x in vector(c["text"], r["dim"])]
-        bad += got != want
-print(bad)
-PY
-}
-export TOP
 
 docpipe-embed --backend openai --dim 16 -j 3 --batch-inputs 1 <"$T_DIR/docs.ndjson" >"$T_DIR/o1" 2>"$T_DIR/e1"
 is "$?" 0 "openai backend: exit 0"
 is "$(jq -r 'select(.kind=="document") | .embedder' "$T_DIR/o1" | sort -u)" "openai/text-embedding-3-small" "embedder identity backend/model"
-is "$(check_vectors "$T_DIR/o1")" 0 "every vector is exactly what the server returned for its text"
+is "$(inexact_vectors "$T_DIR/o1")" 0 "every vector is exactly what the server returned for its text"
 is "$(requests)" 5 "--batch-inputs 1: one request per chunk"
 is "$(sql 'SELECT count(*) FROM docpipe.embedding_cache')" 5 "results kept in docpipe.embedding_cache"
 
 reset
 docpipe-embed --backend openai --dim 16 -j 2 <"$T_DIR/docs.ndjson" >"$T_DIR/o2" 2>"$T_DIR/e2"
 is "$(requests)" 0 "unchanged re-run: zero requests"
-is "$(check_vectors "$T_DIR/o2")" 0 "reused vectors are the same"
+is "$(inexact_vectors "$T_DIR/o2")" 0 "reused vectors are the same"
 like "$(cat "$T_DIR/e2")" "5 vectors reused, 0 requested" "reuse reported"
 
 reset
@@ -61,7 +41,7 @@ sed 's/alpha two/alpha two, edited/' "$T_DIR/docs.ndjson" >"$T_DIR/edited.ndjson
 docpipe-embed --backend openai --dim 16 <"$T_DIR/edited.ndjson" >"$T_DIR/o3" 2>"$T_DIR/e3"
 is "$(curl -sf "$BASE/_stats" | jq -c '[.requests.embed, .inputs.embed, .log[0].inputs]')" '[1,1,["alpha two, edited"]]' \
 	"one edited chunk: one request with only that text"
-is "$(check_vectors "$T_DIR/o3")" 0 "edited document's vectors are right"
+is "$(inexact_vectors "$T_DIR/o3")" 0 "edited document's vectors are right"
 
 reset
 docpipe-embed --backend openai --dim 16 --refresh <"$T_DIR/docs.ndjson" >/dev/null 2>&1
@@ -70,7 +50,7 @@ is "$(requests)" 1 "--refresh makes new requests (one for all three documents)"
 reset
 docpipe-embed --backend ollama --base-url "$BASE" --dim 8 --no-reuse <"$T_DIR/docs.ndjson" >"$T_DIR/o4" 2>"$T_DIR/e4"
 is "$?" 0 "ollama backend: exit 0"
-is "$(check_vectors "$T_DIR/o4")" 0 "ollama vectors exact"
+is "$(inexact_vectors "$T_DIR/o4")" 0 "ollama vectors exact"
 is "$(jq -r 'select(.path=="/d/a.md") | .embedder' "$T_DIR/o4")" "ollama/nomic-embed-text" "ollama identity"
 
 # Faults.  --no-reuse so each run asks the server.
@@ -81,7 +61,7 @@ docpipe-embed --backend openai --dim 16 --no-reuse <"$T_DIR/docs.ndjson" >"$T_DI
 rc=$?
 ms=$((($(date +%s%N) - start) / 1000000))
 is "$rc" 0 "429 and 503 are retried"
-is "$(check_vectors "$T_DIR/o5")" 0 "vectors right after retries"
+is "$(inexact_vectors "$T_DIR/o5")" 0 "vectors right after retries"
 # The wait between the 429's answer and the next request is the server's
 # (1 s), not the normal backoff (250-500 ms for a first retry).
 gap=$(curl -sf "$BASE/_stats" | jq -r '.times | sort_by(.[1]) | (.[1][1] - .[0][2]) * 1000 | floor')
@@ -95,7 +75,7 @@ is "$?" 1 "a rejected input: exit 1"
 is "$(jq -r 'select(.kind=="error") | .path' "$T_DIR/o6")" "/d/b.md" "only its document fails"
 like "$(jq -r 'select(.kind=="error") | .error' "$T_DIR/o6")" "HTTP 400: This model's maximum context length" "with the server's reason"
 is "$(jq -r 'select(.kind=="document") | .path' "$T_DIR/o6" | sort | tr '\n' ' ')" "/d/a.md /d/c.md " "the other documents go on"
-is "$(check_vectors "$T_DIR/o6")" 0 "the other documents of the rejected batch have exactly the server's vectors"
+is "$(inexact_vectors "$T_DIR/o6")" 0 "the other documents of the rejected batch have exactly the server's vectors"
 # Which chunks share a batch depends on timing (-j 2); what must hold is
 # that each batch holding the bad input is at most half the one before and
 # the last holds it alone.
@@ -119,7 +99,7 @@ for fault in malformed truncated wrong_count bad_index; do
 		# split in halves, which the server answers well.
 		is "$rc:$errors" "0:0" "$fault response: the request is split and retried, no document fails"
 	fi
-	is "$(check_vectors "$T_DIR/o7")" 0 "$fault response: the vectors written are exact"
+	is "$(inexact_vectors "$T_DIR/o7")" 0 "$fault response: the vectors written are exact"
 done
 
 reset
@@ -178,7 +158,7 @@ control '{"order":"shuffle"}'
 docpipe-embed --backend openai --dim 16 --no-reuse -j 2 --batch-inputs 16 <"$T_DIR/many.ndjson" >"$T_DIR/o14" 2>"$T_DIR/e14"
 is "$?" 0 "40 documents, 79 chunks: exit 0"
 is "$(jq -r 'select(.kind=="document") | .path' "$T_DIR/o14" | wc -l | tr -d ' ')" 40 "every document written"
-is "$(check_vectors "$T_DIR/o14")" 0 "shuffled responses: every chunk has its own vector"
+is "$(inexact_vectors "$T_DIR/o14")" 0 "shuffled responses: every chunk has its own vector"
 is "$(curl -sf "$BASE/_stats" | jq -c '[.inputs.embed, ([.log[].inputs | length] | max), .requests.embed <= 10]')" '[79,16,true]' \
 	"79 chunks of 40 documents in a few requests of at most 16"
 reset
@@ -187,7 +167,7 @@ docpipe-embed --backend openai --dim 16 --no-reuse -j 2 --batch-inputs 16 <"$T_D
 is "$?" 1 "one bad input among 40 documents: exit 1"
 is "$(jq -r 'select(.kind=="error") | .path' "$T_DIR/o15")" "/m/07.md" "only its document fails"
 is "$(jq -r 'select(.kind=="document") | .path' "$T_DIR/o15" | wc -l | tr -d ' ')" 39 "the 39 others are written"
-is "$(check_vectors "$T_DIR/o15")" 0 "with exactly the server's vectors"
+is "$(inexact_vectors "$T_DIR/o15")" 0 "with exactly the server's vectors"
 control '{"order":"reverse","bad_input":null}'
 # A partial batch does not wait for more input: one document, input left open.
 reset

@@ -6,9 +6,6 @@
 . "$(dirname "$0")/../lib/tap.sh"
 set -o pipefail
 unset DATABASE_URL OPENAI_API_KEY PGDATABASE
-PY=/usr/bin/python3
-SERVERS=()
-trap 'kill "${SERVERS[@]}" 2>/dev/null; rm -rf "$T_DIR"' EXIT
 stats() { curl -sf "$BASE/_stats"; }
 
 cat >"$T_DIR/docs.ndjson" <<'JSON'
@@ -16,34 +13,19 @@ cat >"$T_DIR/docs.ndjson" <<'JSON'
 {"v":1,"kind":"document","path":"/d/b.md","chunks":[{"seq":0,"text":"bravo, café ☕"},{"seq":1,"text":"bravo two"}]}
 {"v":1,"kind":"document","path":"/d/c.md","chunks":[{"seq":0,"text":"charlie one"}]}
 JSON
-# bad_vectors FILE: chunks whose vector is not exactly the server's for its text.
-bad_vectors() {
-	TOP=$TOP "$PY" - "$1" <<'PY'
-import base64, json, os, struct, sys
-sys.path.insert(0, os.environ["TOP"] + "/tests")
-from fakeapi import vector
-bad = 0
-for line in open(sys.argv[1]):
-    r = json.loads(line)
-    for c in r["chunks"]:
-        got = list(struct.unpack("<%df" % r["dim"], base64.b64decode(c["vec"])))
-        bad += got != vector(c["text"], r["dim"])
-print(bad)
-PY
-}
 embed() { docpipe-embed --backend openai --no-reuse --dim 384 "$@" <"$T_DIR/docs.ndjson"; }
 
 fakeapi
 embed -j 2 --batch-inputs 2 >"$T_DIR/o1" 2>"$T_DIR/e1"
 is "$?" 0 "base64 server: exit 0"
-is "$(bad_vectors "$T_DIR/o1")" 0 "base64 server: every vector exact (384 dimensions)"
+is "$(inexact_vectors "$T_DIR/o1")" 0 "base64 server: every vector exact (384 dimensions)"
 is "$(stats | jq -c .encodings)" '{"base64":3}' "every request asked for base64"
 
 fakeapi --no-base64
 embed -j 1 --batch-inputs 1 >"$T_DIR/o2" 2>"$T_DIR/e2"
 is "$?" 0 "a server that refuses base64: exit 0"
 is "$(jq -s 'map(select(.error)) | length' "$T_DIR/o2")" 0 "no document failed"
-is "$(bad_vectors "$T_DIR/o2")" 0 "its vectors (JSON numbers) are exact"
+is "$(inexact_vectors "$T_DIR/o2")" 0 "its vectors (JSON numbers) are exact"
 # Each request is built before it waits for its turn: the two workers per
 # request in flight (docpipe-embed's) may both have asked for base64.
 is "$(stats | jq '.encodings.float == 5 and .encodings.base64 <= 2')" true \
@@ -53,7 +35,7 @@ is "$(stats | jq '.status.embed["400"] == .encodings.base64')" true "the only 40
 fakeapi --no-base64
 embed -j 3 --batch-inputs 1 >"$T_DIR/o3" 2>"$T_DIR/e3"
 is "$?" 0 "-j 3 against a server that refuses base64: exit 0"
-is "$(bad_vectors "$T_DIR/o3")" 0 "-j 3: vectors exact"
+is "$(inexact_vectors "$T_DIR/o3")" 0 "-j 3: vectors exact"
 is "$(stats | jq '.encodings.base64 <= 6 and .encodings.float == 5')" true \
 	"-j 3: at most 6 base64 requests refused (2 workers per request in flight), 5 with numbers"
 
@@ -67,7 +49,7 @@ is "$(jq -r 'select(.error) | .path' "$T_DIR/o5")" "/d/a.md" "only the document 
 like "$(jq -r 'select(.error) | .error' "$T_DIR/o5")" "base64 vector for input 0: .*4 base64 characters" \
 	"the error names the input and the size"
 is "$(jq -s 'map(select(.error | not)) | length' "$T_DIR/o5")" 2 "the other documents are stored"
-is "$(bad_vectors <(jq -c 'select(.error | not)' "$T_DIR/o5"))" 0 "their vectors exact"
+is "$(inexact_vectors <(jq -c 'select(.error | not)' "$T_DIR/o5"))" 0 "their vectors exact"
 
 # A refusal that is not about base64 (a bad input) is still its document's
 # failure alone, after one try with numbers.
@@ -76,5 +58,5 @@ curl -sf -X POST -d '{"bad_input":"bravo two"}' "$BASE/_control" >/dev/null
 embed -j 1 --batch-inputs 1 >"$T_DIR/o4" 2>"$T_DIR/e4"
 is "$?" 1 "a rejected input: exit 1 (a document failed)"
 is "$(jq -r 'select(.error) | .path' "$T_DIR/o4")" "/d/b.md" "only the document with the rejected input failed"
-is "$(bad_vectors <(jq -c 'select(.error | not)' "$T_DIR/o4"))" 0 "the others' vectors exact"
+is "$(inexact_vectors <(jq -c 'select(.error | not)' "$T_DIR/o4"))" 0 "the others' vectors exact"
 done_testing

@@ -6,8 +6,6 @@
 set -o pipefail
 newdb || exit 1
 PY=/usr/bin/python3
-SERVERS=()
-trap 'kill "${SERVERS[@]}" 2>/dev/null; rm -rf "$T_DIR"' EXIT
 
 serve() { # serve NAME [fakeapi options]: sets BASE (http) and PORT
 	local name=$1

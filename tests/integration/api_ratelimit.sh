@@ -6,8 +6,6 @@
 . "$(dirname "$0")/../lib/tap.sh"
 set -o pipefail
 unset DATABASE_URL OPENAI_API_KEY PGDATABASE
-SERVER=
-trap 'kill $SERVER 2>/dev/null; rm -rf "$T_DIR"' EXIT
 
 # One document of 400 chunks: 400 chunk summaries, 2 section summaries
 # and the combining request.

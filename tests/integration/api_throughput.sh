@@ -9,8 +9,6 @@
 set -o pipefail
 unset DATABASE_URL OPENAI_API_KEY PGDATABASE
 PY=/usr/bin/python3
-SERVERS=()
-trap 'kill "${SERVERS[@]}" 2>/dev/null; rm -rf "$T_DIR"' EXIT
 
 # serve NAME [fakeapi options]: starts a test server; sets BASE.
 serve() {

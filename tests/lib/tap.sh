@@ -81,9 +81,11 @@ tagged() {
 	return 0
 }
 
-# A scratch directory removed at exit.
+# A scratch directory removed at exit, and the test servers a test started
+# (their pids in SERVERS: fakeapi adds its own) killed.
 T_DIR=$(mktemp -d "${TEST_TMP:-/tmp}/dpt.XXXXXX")
-trap 'rm -rf "$T_DIR"' EXIT
+SERVERS=()
+trap 'kill "${SERVERS[@]}" 2>/dev/null; rm -rf "$T_DIR"' EXIT
 
 # newdb: creates an empty database for this test and exports DATABASE_URL.
 newdb() {
@@ -151,8 +153,7 @@ numbered_docs() {
 	done
 }
 # fakeapi ARGS...: starts tests/fakeapi.py --port 0 ARGS in the background
-# (its pid in SERVER and added to SERVERS: the caller's EXIT trap kills
-# them), waits for its port, sets BASE to its root URL and exports
+# (its pid in SERVER and added to SERVERS: killed at exit), waits for its port, sets BASE to its root URL and exports
 # OPENAI_BASE_URL.  Each call starts a server of its own.
 FAKEAPI_N=0
 fakeapi() {
@@ -163,6 +164,26 @@ fakeapi() {
 	for _ in $(seq 100); do [ -s "$f.port" ] && break; sleep 0.05; done
 	BASE=http://127.0.0.1:$(awk '{print $2}' "$f.port")
 	export OPENAI_BASE_URL=$BASE/v1
+}
+# inexact_vectors FILE: how many chunks of FILE's document records have a
+# vector (base64 float32) that is not exactly the test server's for their
+# text (tests/fakeapi.py's vector, rounded to float32).
+inexact_vectors() {
+	TOP=$TOP /usr/bin/python3 - "$1" <<'PY'
+import base64, json, os, struct, sys
+sys.path.insert(0, os.environ["TOP"] + "/tests")
+from fakeapi import vector
+bad = 0
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r["kind"] != "document":
+        continue
+    for c in r["chunks"]:
+        got = list(struct.unpack("<%df" % r["dim"], base64.b64decode(c["vec"])))
+        want = [struct.unpack("<f", struct.pack("<f", x))[0] for x in vector(c["text"], r["dim"])]
+        bad += got != want
+print(bad)
+PY
 }
 # chunked_doc PATH N: one document record of N chunks of 31 words each.
 chunked_doc() {
