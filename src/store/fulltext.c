@@ -115,8 +115,7 @@ size_t store_path_words(const char *path, const char *root, char *out, size_t si
 	const char *rel = rl > 0 && strncmp(path, root, rl) == 0 && path[rl] == '/' ? path + rl + 1 : NULL;
 	if (rel == NULL)
 		rel = dp_path_file_name(path);
-	const char *base = dp_path_file_name(rel);
-	const char *dot = strrchr(base, '.');
+	const char *base = dp_path_file_name(rel), *dot = dp_path_extension(rel);
 	size_t len = dot != NULL && dot > base ? (size_t)(dot - rel) : strlen(rel);
 
 #define PUT(ch) do { if (n + 1 < size) out[n++] = (ch); } while (0)
