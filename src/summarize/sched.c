@@ -47,6 +47,7 @@ struct run {
 	struct sdoc *head, *tail; /* documents with requests not taken yet */
 	size_t held_docs, held_bytes;
 	int input_ended;
+	int idle; /* workers waiting on work */
 };
 
 static void round_free(struct sdoc *d)
@@ -264,7 +265,10 @@ static void step(struct run *r, struct sdoc *d)
 			pthread_mutex_lock(&r->mu);
 			has_untaken(d);
 			ring_push(r, d);
-			pthread_cond_broadcast(&r->work);
+			/* One worker per request, not all of them: a stage runs
+			 * 4 workers per place in flight. */
+			for (size_t k = d->next; k < d->np && k - d->next < (size_t)r->idle; k++)
+				pthread_cond_signal(&r->work);
 			pthread_mutex_unlock(&r->mu);
 			return;
 		}
@@ -300,7 +304,9 @@ static void *worker(void *arg)
 		if (r->head == NULL) {
 			if (r->input_ended && r->held_docs == 0)
 				break;
+			r->idle++;
 			pthread_cond_wait(&r->work, &r->mu);
+			r->idle--;
 			continue;
 		}
 		struct sdoc *d = ring_pop(r);
