@@ -5,7 +5,9 @@
 #include "hub.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stddef.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -60,8 +62,22 @@ static void *read_input(void *arg)
 	return NULL;
 }
 
+/* The sweep: docpipe-store --sweep-on-go --sweep RUN ROOT..., started at
+ * the first receipt, so that neither its start and connection are part of
+ * a run's end, nor they compete with the replicas' start for the cores;
+ * it sweeps on the line "go" on its stdin (in), deleted receipts on its
+ * stdout (out).  pid 0: not running (spawn_failed says why, if spawned
+ * and it failed). */
+struct sweep_job {
+	int spawned;
+	pid_t pid;
+	int in, out;
+	char spawn_failed[DP_ERR_MAX];
+};
+
 struct hub {
 	const hub_config *cfg;
+	struct sweep_job sweep;
 	void *ep[HUB_EP_COUNT];
 	void *input;
 	hub_window win;
@@ -213,6 +229,9 @@ static hub_slot *slot_of(struct hub *h, jv rec)
 		       : NULL;
 }
 
+static int sweeps(const hub_config *c);
+static void sweep_spawn(struct hub *h);
+
 static void take_receipt(struct hub *h)
 {
 	zmq_msg_t msg;
@@ -236,6 +255,8 @@ static void take_receipt(struct hub *h)
 	} else {
 		/* The first final outcome wins; a later copy finds no slot. */
 		hub_tally_receipt(&h->tally, rec);
+		if (!h->sweep.spawned && sweeps(h->cfg))
+			sweep_spawn(h);
 		if (slot->sends == 1)
 			hub_delay_sample(&h->delay, dp_clock_s() - slot->sent_at);
 		if (!slot->sent)
@@ -543,55 +564,107 @@ static void show_progress(struct hub *h, int final)
 	h->tty_lines = HUB_STAGES + 1;
 }
 
-/* A sweep under way: docpipe-store --sweep and the read end of its stdout. */
-struct sweep_job {
-	pid_t pid;
-	int fd;
-};
+/* Whether the run is to sweep: a store to sweep with and roots. */
+static int sweeps(const hub_config *c) { return c->sweep_store != NULL && c->nroots > 0; }
 
-/* Starts docpipe-store --sweep RUN ROOT... (job).  Returns 0, or -1 with
- * err. */
-static int sweep_start(const hub_config *c, struct sweep_job *job, dp_err *err)
+/* Starts the sweep process (h->sweep), which connects and waits for the
+ * go.  A failure is kept in h->sweep.spawn_failed: the sweep is reported
+ * failed at the end, as one started then would be. */
+static void sweep_spawn(struct hub *h)
 {
-	size_t n = 0, max = c->nsweep_args + c->nroots + 4;
+	const hub_config *c = h->cfg;
+	struct sweep_job *job = &h->sweep;
+	size_t n = 0, max = c->nsweep_args + c->nroots + 5;
 	char **argv = calloc(max, sizeof *argv);
-	int fds[2];
+	int in[2] = {-1, -1}, out[2] = {-1, -1};
 	posix_spawn_file_actions_t fa;
 
-	if (argv == NULL || pipe(fds) != 0) {
+	job->spawned = 1, job->pid = 0, job->in = job->out = -1;
+	if (argv == NULL || pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) {
+		snprintf(job->spawn_failed, sizeof job->spawn_failed, "sweep: %s", strerror(errno));
+		for (int k = 0; k < 2; k++)
+			if (in[k] >= 0)
+				close(in[k]);
 		free(argv);
-		dp_err_set(err, "sweep: %s", strerror(errno));
-		return -1;
+		return;
 	}
 	argv[n++] = (char *)c->sweep_store;
 	for (size_t i = 0; i < c->nsweep_args; i++)
 		argv[n++] = c->sweep_args[i];
+	argv[n++] = "--sweep-on-go";
 	argv[n++] = "--sweep";
 	argv[n++] = (char *)c->run;
 	for (size_t i = 0; i < c->nroots; i++)
 		argv[n++] = c->roots[i];
 	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
-	posix_spawn_file_actions_addclose(&fa, fds[0]);
+	posix_spawn_file_actions_adddup2(&fa, in[0], STDIN_FILENO);
+	posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
 	int rc = posix_spawn(&job->pid, c->sweep_store, &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	free(argv);
-	close(fds[1]);
+	close(in[0]);
+	close(out[1]);
 	if (rc != 0) {
-		close(fds[0]);
-		dp_err_set(err, "sweep: %s: %s", c->sweep_store, strerror(rc));
+		close(in[1]);
+		close(out[0]);
+		job->pid = 0;
+		snprintf(job->spawn_failed, sizeof job->spawn_failed, "sweep: %s: %s", c->sweep_store,
+			 strerror(rc));
+		return;
+	}
+	job->in = in[1], job->out = out[0];
+}
+
+/* Whether the sweep process runs, started now if no receipt started it. */
+static int sweep_running(struct hub *h)
+{
+	if (!h->sweep.spawned)
+		sweep_spawn(h);
+	return h->sweep.pid != 0;
+}
+
+/* Waits for the sweep process.  Returns 0 when it exited 0, else -1 with
+ * err. */
+static int sweep_wait(struct hub *h, dp_err *err)
+{
+	const char *store = h->cfg->sweep_store;
+	int status = 0, waited;
+
+	while ((waited = (int)waitpid(h->sweep.pid, &status, 0)) < 0 && errno == EINTR)
+		;
+	h->sweep.pid = 0;
+	if (waited < 0) {
+		dp_err_set(err, "sweep: waiting for %s: %s", store, strerror(errno));
 		return -1;
 	}
-	job->fd = fds[0];
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		dp_err_set(err, "sweep: %s exited with status %d", store,
+			   WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+		return -1;
+	}
 	return 0;
 }
 
-/* Counts the receipts of the sweep job (its deleted documents) and waits
- * for it.  Returns 0 when it exited 0, else -1 with err. */
-static int sweep_finish(struct hub *h, struct sweep_job *job, dp_err *err)
+/* Ends the sweep process without a go.  It has written nothing, and may
+ * be blocked connecting to a database that does not answer: killed, not
+ * asked. */
+static void sweep_cancel(struct hub *h)
 {
-	const char *store = h->cfg->sweep_store;
-	dp_lines *lines = dp_lines_new(job->fd, DP_RECORD_MAX_DEFAULT);
+	dp_err ignored;
+
+	if (h->sweep.pid == 0)
+		return;
+	kill(h->sweep.pid, SIGKILL);
+	close(h->sweep.in);
+	close(h->sweep.out);
+	sweep_wait(h, &ignored);
+}
+
+/* Counts the receipts of the sweep (its deleted documents) and waits for
+ * it.  Returns 0 when it exited 0, else -1 with err. */
+static int sweep_finish(struct hub *h, dp_err *err)
+{
+	dp_lines *lines = dp_lines_new(h->sweep.out, DP_RECORD_MAX_DEFAULT);
 	const char *line;
 	size_t len;
 	unsigned long lineno;
@@ -605,20 +678,8 @@ static int sweep_finish(struct hub *h, struct sweep_job *job, dp_err *err)
 		jv_free(rec);
 	}
 	dp_lines_free(&lines);
-	close(job->fd);
-	int status = 0, waited;
-	while ((waited = (int)waitpid(job->pid, &status, 0)) < 0 && errno == EINTR)
-		;
-	if (waited < 0) {
-		dp_err_set(err, "sweep: waiting for %s: %s", store, strerror(errno));
-		return -1;
-	}
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		dp_err_set(err, "sweep: %s exited with status %d", store,
-			   WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-		return -1;
-	}
-	return 0;
+	close(h->sweep.out);
+	return sweep_wait(h, err);
 }
 
 /* Whether the input proves the walk finished (discover's end record, see
@@ -626,9 +687,7 @@ static int sweep_finish(struct hub *h, struct sweep_job *job, dp_err *err)
  * is the end, as for a hand-made producer. */
 static int input_proven(struct hub *h, char *why, size_t size)
 {
-	int sweeps = h->cfg->sweep_store != NULL && h->cfg->nroots > 0;
-
-	if (!sweeps && !jv_is_valid(h->end))
+	if (!sweeps(h->cfg) && !jv_is_valid(h->end))
 		return 1;
 	if (h->after_end) {
 		snprintf(why, size, "records came after discover's end record");
@@ -638,15 +697,15 @@ static int input_proven(struct hub *h, char *why, size_t size)
 			     size);
 }
 
-/* Starts the sweep when that is safe (job; returns 1), and says why not
- * otherwise (t->sweep, t->sweep_why; returns 0).  *complete: every
- * document has its outcome; cleared when the input does not prove the
- * walk finished.  sweep_end ends a sweep started. */
-static int sweep_begin(struct hub *h, int *complete, struct sweep_job *job, dp_err *err)
+/* Tells the sweep to go when that is safe (returns 1), and says why not
+ * otherwise (t->sweep, t->sweep_why; returns 0; the sweep process ends
+ * without deleting).  *complete: every document has its outcome; cleared
+ * when the input does not prove the walk finished.  sweep_end ends a
+ * sweep begun. */
+static int sweep_begin(struct hub *h, int *complete)
 {
-	const hub_config *cfg = h->cfg;
 	hub_tally *t = &h->tally;
-	int sweeps = cfg->sweep_store != NULL && cfg->nroots > 0;
+	int sweeping = sweeps(h->cfg);
 
 	t->sweep = "skipped";
 	if (!*complete)
@@ -656,26 +715,32 @@ static int sweep_begin(struct hub *h, int *complete, struct sweep_job *job, dp_e
 	/* A document that never reached the store may still be stored from an
 	 * earlier run, without this run's mark: the sweep would delete it
 	 * although its file exists.  The next complete run sweeps. */
-	else if (sweeps && t->lost > 0)
+	else if (sweeping && t->lost > 0)
 		snprintf(t->sweep_why, sizeof t->sweep_why, "%ld document(s) got no receipt", t->lost);
-	else if (!sweeps)
+	else if (!sweeping)
 		snprintf(t->sweep_why, sizeof t->sweep_why, "no sweep asked for");
-	else if (sweep_start(cfg, job, err) < 0)
-		t->sweep = "failed", snprintf(t->sweep_why, sizeof t->sweep_why, "%s", err->msg);
-	else
+	else if (!sweep_running(h))
+		t->sweep = "failed", snprintf(t->sweep_why, sizeof t->sweep_why, "%s", h->sweep.spawn_failed);
+	else {
+		/* A sweep process that died is said by sweep_end (its status). */
+		if (write(h->sweep.in, "go\n", 3) != 3)
+			dp_diag("sweep: cannot tell it to go: %s", strerror(errno));
+		close(h->sweep.in);
 		return 1;
-	if (sweeps)
+	}
+	sweep_cancel(h);
+	if (sweeping)
 		dp_diag("sweep %s: %s", t->sweep, t->sweep_why);
 	return 0;
 }
 
-/* Ends the sweep sweep_begin started: its deleted documents counted,
+/* Ends the sweep sweep_begin began: its deleted documents counted,
  * t->sweep "done" or "failed" (and why). */
-static void sweep_end(struct hub *h, struct sweep_job *job, dp_err *err)
+static void sweep_end(struct hub *h, dp_err *err)
 {
 	hub_tally *t = &h->tally;
 
-	if (sweep_finish(h, job, err) == 0) {
+	if (sweep_finish(h, err) == 0) {
 		t->sweep = "done";
 		return;
 	}
@@ -698,9 +763,8 @@ static void check_first_pass(struct hub *h)
 	for (size_t i = 0; i < h->win.size; i++)
 		if (h->win.slots[i].used && h->win.slots[i].seq < h->end_seq)
 			return;
-	struct sweep_job job;
-	if (sweep_begin(h, &complete, &job, &err))
-		sweep_end(h, &job, &err);
+	if (sweep_begin(h, &complete))
+		sweep_end(h, &err);
 	h->first_pass = complete ? 1 : -1;
 	dp_diag("first pass %s: %ld documents (%ld added, %ld updated, %ld unchanged, %ld deleted, "
 		"%ld failed), sweep %s; watching for changes", complete ? "complete" : "NOT proven",
@@ -860,17 +924,16 @@ int hub_run(const hub_config *cfg, dp_err *err)
 	reader_started = 1;
 	loop(h);
 	int complete = h->input_done && h->win.used == 0, sweeping = 0;
-	struct sweep_job job;
 	/* The sweep runs while the hub waits for the replicas' last counters:
 	 * one of the two costs of a run's end instead of both.  With --watch
 	 * the first pass swept (and a stop while idle is a clean stop). */
 	if (h->first_pass != 0)
 		complete = h->first_pass == 1 && h->win.used == 0;
 	else
-		sweeping = sweep_begin(h, &complete, &job, err);
+		sweeping = sweep_begin(h, &complete);
 	drain_stats(h);
 	if (sweeping)
-		sweep_end(h, &job, err);
+		sweep_end(h, err);
 	rc = finish(h, complete);
 	publish_metrics(h, 1);
 	if (h->input_done) { /* the reader has sent its last message */
@@ -878,6 +941,7 @@ int hub_run(const hub_config *cfg, dp_err *err)
 		reader_started = 0;
 	}
 out:
+	sweep_cancel(h);
 	for (int e = 0; e < HUB_STAGES - 1; e++)
 		if (h->holding[e])
 			zmq_msg_close(&h->held[e]);

@@ -1,8 +1,10 @@
 /* docpipe-store: writes document records into PostgreSQL, one receipt per
  * record; or, with --sweep, removes documents a run no longer saw. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "err.h"
@@ -46,6 +48,9 @@ static void usage(FILE *out)
 		"                          store output) ends with discover's end record\n"
 		"                          (--end-record) proving the walk finished and every\n"
 		"                          record arrived; else exit 5, nothing deleted\n"
+		"  --sweep-on-go           with --sweep: connect now, sweep when a line \"go\"\n"
+		"                          comes on stdin; stdin ending without it exits 0,\n"
+		"                          nothing deleted (docpipe-hub starts its sweep so)\n"
 		"  --text-config NAME      text search configuration of the full-text index\n"
 		"                          (default: the corpus's, english for a new one;\n"
 		"                          simple for mixed languages); a change re-indexes\n"
@@ -55,12 +60,13 @@ static void usage(FILE *out)
 }
 
 enum { OPT_DB_ENV = 0x2000, OPT_WRITE_METHOD, OPT_SWEEP, OPT_TEXT_CONFIG, OPT_HELP, OPT_VECTOR_TYPE, OPT_BULK,
-       OPT_EF_CONSTRUCTION, OPT_DB_RETRY, OPT_REQUIRE_END, OPT_VECTOR_INDEX };
+       OPT_EF_CONSTRUCTION, OPT_DB_RETRY, OPT_REQUIRE_END, OPT_VECTOR_INDEX, OPT_SWEEP_ON_GO };
 
 static const struct option longopts[] = {
 	{"db-env", required_argument, NULL, OPT_DB_ENV},
 	{"write-method", required_argument, NULL, OPT_WRITE_METHOD},
 	{"sweep", required_argument, NULL, OPT_SWEEP},
+	{"sweep-on-go", no_argument, NULL, OPT_SWEEP_ON_GO},
 	{"text-config", required_argument, NULL, OPT_TEXT_CONFIG},
 	{"vector-type", required_argument, NULL, OPT_VECTOR_TYPE},
 	{"vector-index", required_argument, NULL, OPT_VECTOR_INDEX},
@@ -79,6 +85,7 @@ struct args {
 	dp_cli cli;
 	store_options so;
 	const char *sweep_run, *require_end;
+	int sweep_on_go;
 	long db_retry;
 	int db_retry_given;
 	char **roots;
@@ -122,6 +129,7 @@ static int option(struct args *a, int opt, const char *arg)
 	switch (opt) {
 	case OPT_DB_ENV: a->so.db_env = arg; break;
 	case OPT_SWEEP: a->sweep_run = arg; break;
+	case OPT_SWEEP_ON_GO: a->sweep_on_go = 1; break;
 	case OPT_REQUIRE_END: a->require_end = arg; break;
 	case OPT_TEXT_CONFIG: store_fulltext_request(arg); break;
 	case 'q': a->so.quiet = 1; break;
@@ -165,6 +173,10 @@ static int parse(int argc, char **argv, struct args *a)
 		dp_diag("--sweep needs at least one ROOT");
 		return DP_EXIT_USAGE;
 	}
+	if (a->sweep_on_go && a->sweep_run == NULL) {
+		dp_diag("--sweep-on-go needs --sweep");
+		return DP_EXIT_USAGE;
+	}
 	if (a->sweep_run == NULL && a->nroots > 0) {
 		dp_diag("unexpected argument '%s' (records come from the input)", a->roots[0]);
 		return DP_EXIT_USAGE;
@@ -194,22 +206,53 @@ static int try_open(void *ctx, dp_err *err)
 	return 0;
 }
 
-/* Sweeps, after --require-end's proof when given.  Returns an exit code. */
+/* Sweeps, after --require-end's proof when given; a lost connection is
+ * made again (--db-retry) and the sweep, one statement, tried again.
+ * Returns an exit code. */
 static int sweep(store *s, const char *run, char **roots, size_t nroots, const char *require_end,
 		 dp_sink *sink, int quiet, dp_err *err)
 {
 	size_t deleted;
 	char why[DP_ERR_MAX];
+	int lost = 0;
 
 	if (require_end != NULL && store_sweep_proven(require_end, why, sizeof why) == 0) {
 		dp_diag("sweep refused: %s (%s); nothing deleted", why, require_end);
 		return DP_EXIT_INTERRUPTED;
 	}
-	if (store_sweep(s, run, roots, nroots, sink, &deleted, err) < 0)
-		return DP_EXIT_SYSTEM;
+	while (store_sweep(s, run, roots, nroots, sink, &deleted, err) < 0)
+		if (!store_reconnect(s, &lost, err))
+			return DP_EXIT_SYSTEM;
 	if (!quiet)
 		dp_diag("swept %zu document(s)", deleted);
 	return DP_EXIT_OK;
+}
+
+/* --sweep-on-go: reads stdin to its first newline or its end.  Returns 1
+ * on the line "go", 0 when stdin ended (or said anything else) without
+ * it, -1 with err on a read error. */
+static int await_go(dp_err *err)
+{
+	char line[2];
+	size_t n = 0;
+
+	for (;;) {
+		char c;
+		ssize_t got = read(STDIN_FILENO, &c, 1);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			dp_err_set(err, "--sweep-on-go: reading stdin: %s", strerror(errno));
+			return -1;
+		}
+		if (got == 0)
+			return 0;
+		if (c == '\n')
+			return n == 2 && memcmp(line, "go", 2) == 0;
+		if (n < sizeof line)
+			line[n] = c;
+		n++;
+	}
 }
 
 int main(int argc, char **argv)
@@ -234,19 +277,36 @@ int main(int argc, char **argv)
 	struct opening o = {.so = &a.so, .db_retry = (double)a.db_retry, .exit_code = DP_EXIT_SYSTEM};
 	double patience = dp_zmq_is_endpoint(a.cli.in) || a.db_retry_given ? (double)a.db_retry : 0;
 	store *s = NULL;
-	if (store_patiently(try_open, &o, patience, &err) < 0) {
+	int go = 1;
+	/* --sweep-on-go connects before the go, so that a run's end waits for
+	 * the sweep's statement only; a database away now is waited for after
+	 * the go, as by a sweep started then. */
+	if (a.sweep_on_go) {
+		if (try_open(&o, &err) < 0)
+			o.s = NULL;
+		go = await_go(&err);
+	}
+	if (go <= 0) {
+		rc = go == 0 ? DP_EXIT_OK : DP_EXIT_SYSTEM;
+		if (go < 0)
+			dp_diag("%s", err.msg);
+		s = o.s;
+	} else if (o.s == NULL && store_patiently(try_open, &o, patience, &err) < 0) {
 		rc = o.exit_code; /* a usage error (vector type) or a system one */
+		dp_diag("%s", err.msg);
 	} else if (s = o.s, a.sweep_run != NULL) {
 		rc = sweep(s, a.sweep_run, a.roots, a.nroots, a.require_end, sink, a.so.quiet, &err);
+		if (rc == DP_EXIT_SYSTEM)
+			dp_diag("%s", err.msg);
 	} else {
 		store_counts c;
 		rc = store_run(s, src, sink, &c, &err);
 		if (!a.so.quiet)
 			dp_diag("%lu stored, %lu unchanged, %lu deleted, %lu skipped, %lu failed",
 				c.stored, c.unchanged, c.deleted, c.skipped, c.failed);
+		if (rc == DP_EXIT_SYSTEM || rc == DP_EXIT_REFUSED)
+			dp_diag("%s", err.msg);
 	}
-	if (rc == DP_EXIT_SYSTEM || rc == DP_EXIT_REFUSED || s == NULL)
-		dp_diag("%s", err.msg);
 	dp_err close_err;
 	if (dp_sink_close(&sink, &close_err) < 0 && rc != DP_EXIT_SYSTEM) {
 		dp_diag("%s", close_err.msg);

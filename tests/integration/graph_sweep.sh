@@ -46,6 +46,32 @@ is "$(sql "SELECT count(*) FROM docpipe.documents WHERE root = '$T_DIR/docs'")" 
 docpipe run "$T_DIR/docs" --progress none >"$T_DIR/report" 2>"$T_DIR/err"
 is "$(jq -r '[.unchanged, .deleted] | @tsv' "$T_DIR/report")" "$(printf '1\t1')" "the next full run sweeps"
 
+# docpipe-store --sweep-on-go, as the hub starts its sweep (at the run's
+# first receipt): connected at once, it sweeps on "go"; stdin ending
+# without it deletes nothing; a connection lost while it waited is made
+# again at the go.
+docs() { sql "SELECT count(*) FROM docpipe.documents WHERE root = '$T_DIR/docs'"; }
+docpipe-store -q --sweep-on-go --sweep another-run "$T_DIR/docs" </dev/null >"$T_DIR/swept"
+is "$?/$(docs)/$(wc -c <"$T_DIR/swept")" "0/1/0" "--sweep-on-go: stdin ends without go: exit 0, nothing deleted"
+docpipe-store --sweep-on-go </dev/null >/dev/null 2>"$T_DIR/err"
+is "$?/$(grep -c 'needs --sweep' "$T_DIR/err")" "2/1" "--sweep-on-go without --sweep: usage error"
+mkfifo "$T_DIR/go"
+docpipe-store -q --sweep-on-go --sweep another-run "$T_DIR/docs" <"$T_DIR/go" >"$T_DIR/swept" 2>"$T_DIR/err" &
+sweeper=$!
+exec {go}>"$T_DIR/go"
+backend() { sql "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+	AND application_name LIKE 'docpipe-store%'"; }
+for _ in $(seq 200); do [ "$(backend)" = 1 ] && break; sleep 0.05; done
+is "$(backend)/$(docs)" "1/1" "--sweep-on-go: connected before the go, nothing deleted yet"
+sql "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database()
+	AND application_name LIKE 'docpipe-store%'" >/dev/null
+echo go >&$go
+exec {go}>&-
+wait $sweeper
+is "$?/$(docs)/$(jq -r .status "$T_DIR/swept")" "0/0/deleted" \
+	"--sweep-on-go: its connection ended while it waited, it connects again at the go and sweeps"
+[ "$(docs)" = 0 ] || sed 's/^/# /' "$T_DIR/err"
+
 # The hub's --help: its own options, the exit codes; stage options refused.
 help=$(docpipe-hub --help)
 like "$help" "Exit status:" "hub --help lists the exit codes"
