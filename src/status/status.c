@@ -309,7 +309,8 @@ void status_print(FILE *out, jv st)
  * invalid jv with err. */
 static jv read_report(const char *path, dp_err *err)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int from_stdin = strcmp(path, "-") == 0;
+	int fd = from_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
 	const char *line;
 	size_t len;
 	unsigned long lineno;
@@ -328,17 +329,30 @@ static jv read_report(const char *path, dp_err *err)
 	else if (st == DP_LINES_OK)
 		rep = dp_record_parse(line, len, err);
 	dp_lines_free(&lines);
-	close(fd);
+	if (!from_stdin)
+		close(fd);
 	return rep;
 }
 
 int status_record_run(PGconn *db, const char *path, dp_err *err)
 {
+	/* A failure to make the tables now is tried again after the report. */
+	int ready = store_outcome_ensure(db, err) == 0;
 	jv rep = read_report(path, err);
 
 	if (!jv_is_valid(rep))
 		return -1;
-	int rc = store_outcome_ensure(db, err) < 0 ? -1 : store_outcome_run_report(db, rep, err);
+	int rc = -1;
+	for (int attempt = 0; rc < 0 && attempt < 2; attempt++) {
+		if (attempt > 0) {
+			if (PQstatus(db) != CONNECTION_BAD)
+				break;
+			PQreset(db);
+			ready = 0;
+		}
+		if (ready || (ready = store_outcome_ensure(db, err) == 0))
+			rc = store_outcome_run_report(db, rep, err);
+	}
 	jv_free(rep);
 	return rc;
 }

@@ -29,9 +29,11 @@ jv status_collect(PGconn *db, int max_runs, int max_failures, dp_err *err);
 /* Prints the object of status_collect (borrowed) for people. */
 void status_print(FILE *out, jv st);
 
-/* Reads the supervisor's JSON report from path and records it in
- * docpipe.runs (creating the tables if needed).  Returns 0 or -1 with
- * err. */
+/* Reads the supervisor's JSON report from path ("-": stdin) and records
+ * it in docpipe.runs (creating the tables if needed).  The tables are made
+ * before the report is read, so a recorder started ahead of the run's end
+ * only inserts once the report comes; a connection lost meanwhile (a
+ * database restart) is made again once.  Returns 0 or -1 with err. */
 int status_record_run(PGconn *db, const char *path, dp_err *err);
 
 #endif

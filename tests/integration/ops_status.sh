@@ -72,6 +72,24 @@ is "$(docpipe status --json | jq -r '.failures[] | select(.path | endswith("good
 docpipe run "$D" --progress none >/dev/null 2>&1
 is "$(docpipe status --json | jq -r '.failures_total')" 0 "and cleared by the next run"
 
+# A run of more than 0.2 s starts its recorder while it goes on
+# (docpipe-status --record-run -, connected, waiting for the report); its
+# connection ended meanwhile (a database restart) is made again.
+BURN='--jq=(reduce range(300000) as $i (0; . + 1)) as $burn | .'
+docpipe run "$D" --progress none --opt "embed=$BURN" >"$T_DIR/r4" 2>"$T_DIR/e4" &
+SUP=$!
+recorders() { sql "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+	AND application_name = 'docpipe-status'"; }
+for _ in $(seq 200); do [ "$(recorders)" = 1 ] && break; sleep 0.02; done
+is "$(recorders)" 1 "the recorder is connected while the run goes on"
+sql "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database()
+	AND application_name = 'docpipe-status'" >/dev/null
+wait $SUP
+is "$?/$(grep -c 'could not record' "$T_DIR/e4")" "0/0" "the run exits 0 and its report is recorded"
+is "$(docpipe status --json | jq -r '.runs[0].id')" "$(jq -r .run "$T_DIR/r4")" \
+	"the recorder's connection ended before the report came: made again, the run recorded"
+is "$(recorders)" 0 "no recorder is left"
+
 # Failing twice keeps the first failure's time; a plain pipeline records
 # outcomes too (no run).
 printf 'x\xff\n' >"$D/bad.md"
