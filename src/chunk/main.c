@@ -9,7 +9,7 @@
 #include "stage.h"
 
 enum { OPT_MAX_TOKENS = 0x2000, OPT_OVERLAP, OPT_MIN_TOKENS, OPT_MAX_SIZE, OPT_FORMAT, OPT_THREADS,
-       OPT_HTML_DROP, OPT_CONVERT, OPT_CONVERT_TIMEOUT, OPT_NOTEBOOK_OUTPUTS };
+       OPT_HTML_DROP, OPT_CONVERT, OPT_CONVERT_TIMEOUT, OPT_NOTEBOOK_OUTPUTS, OPT_CRASH_DIR };
 
 static void usage(FILE *f)
 {
@@ -36,6 +36,10 @@ static void usage(FILE *f)
 		"                    file's path as last argument; prints Markdown or HTML)\n"
 		"  --convert-timeout S  kill a --convert command after S seconds (default 60)\n"
 		"  --notebook-outputs  keep the text outputs of notebook code cells\n"
+		"  --crash-dir DIR   with --threads 1: journal the document in progress in\n"
+		"                    DIR, and fail the documents DIR/crashed lists (a replica\n"
+		"                    died of a crash signal on them) unprocessed; docpipe run\n"
+		"                    gives it (docpipe-chunk(1), CRASHES)\n"
 		"\n%s\n%s",
 		CHUNK_DEFAULT_MAX, CHUNK_MIN_TOKENS, CHUNK_DEFAULT_OVERLAP, CHUNK_DEFAULT_MIN, dp_cli_help, dp_exit_codes_help);
 }
@@ -47,6 +51,7 @@ struct args {
 	long max_size, threads;
 	enum chunk_format_choice format;
 	int min_set; /* --min-tokens given */
+	const char *crash_dir;
 	dp_cli cli;
 };
 
@@ -103,6 +108,9 @@ static int chunk_option(void *ctx, int opt, char *arg, dp_err *err)
 	case OPT_NOTEBOOK_OUTPUTS:
 		a->conv.notebook_outputs = 1;
 		return 1;
+	case OPT_CRASH_DIR:
+		a->crash_dir = arg;
+		return 1;
 	default:
 		return 0;
 	}
@@ -123,6 +131,7 @@ static int parse(int argc, char **argv, struct args *a)
 		{"convert", required_argument, NULL, OPT_CONVERT},
 		{"convert-timeout", required_argument, NULL, OPT_CONVERT_TIMEOUT},
 		{"notebook-outputs", no_argument, NULL, OPT_NOTEBOOK_OUTPUTS},
+		{"crash-dir", required_argument, NULL, OPT_CRASH_DIR},
 		{"help", no_argument, NULL, 'h'},
 		DP_CLI_LONGOPTS,
 		{NULL, 0, NULL, 0},
@@ -138,17 +147,25 @@ static int parse(int argc, char **argv, struct args *a)
 
 /* Opens the input and output and runs the stage loop over them; returns
  * the exit status, having said why on stderr. */
-static int run(const dp_cli *cli, chunk_stage *cs, int threads)
+static int run(const dp_cli *cli, chunk_stage *cs, int threads, const char *crash_dir)
 {
 	dp_source *src;
 	dp_sink *sink;
 	dp_err err;
+	dp_crash *crash = NULL;
 
-	if (dp_cli_open(cli, 1, &src, &sink, &err) < 0) {
+	/* With several threads a crash cannot be put down to one document. */
+	if (crash_dir != NULL && threads == 1 && (crash = dp_crash_open(crash_dir, &err)) == NULL) {
 		dp_diag("%s", err.msg);
 		return DP_EXIT_SYSTEM;
 	}
-	dp_stage_ops ops = {.accepts = DP_KIND_FILE, .process = chunk_stage_process, .ctx = cs};
+	if (dp_cli_open(cli, 1, &src, &sink, &err) < 0) {
+		dp_diag("%s", err.msg);
+		dp_crash_close(&crash);
+		return DP_EXIT_SYSTEM;
+	}
+	dp_stage_ops ops = {.accepts = DP_KIND_FILE, .process = chunk_stage_process, .ctx = cs,
+			    .crash = crash, .name = "chunk"};
 	dp_stage_counts counts = {0};
 	int rc = dp_stage_run(src, sink, &ops, threads, &counts, &err);
 	if (rc == DP_EXIT_SYSTEM)
@@ -158,6 +175,7 @@ static int run(const dp_cli *cli, chunk_stage *cs, int threads)
 		dp_diag("%s", err.msg);
 		rc = DP_EXIT_SYSTEM;
 	}
+	dp_crash_close(&crash);
 	return dp_cli_exit_status(rc);
 }
 
@@ -183,5 +201,5 @@ int main(int argc, char **argv)
 	}
 	a.conv.max_output = (size_t)a.max_size * 4; /* a converter's text may be bigger */
 	cs.conv = a.conv;
-	return run(&a.cli, &cs, (int)a.threads);
+	return run(&a.cli, &cs, (int)a.threads, a.crash_dir);
 }

@@ -169,6 +169,14 @@ struct run {
 	int stop; /* under read_lock: input ended or I/O failed */
 };
 
+static void *stop_reading(struct run *r)
+{
+	pthread_mutex_lock(&r->read_lock);
+	r->stop = 1;
+	pthread_mutex_unlock(&r->read_lock);
+	return NULL;
+}
+
 static void *worker(void *arg)
 {
 	struct run *r = arg;
@@ -189,20 +197,36 @@ static void *worker(void *arg)
 			return NULL;
 		if (!dp_stage_io_take(&r->io, &rec))
 			continue;
+		int journaled = 0;
+		if (r->ops->crash != NULL) {
+			/* A document that crashed a replica of the stage fails
+			 * without being processed; any other is marked in
+			 * progress until its output is written. */
+			const char *path = dp_record_str(rec, "path");
+			char why[DP_ERR_MAX];
+			if (path != NULL && dp_crash_listed(r->ops->crash, path, why, sizeof why)) {
+				if (dp_stage_io_put(&r->io, dp_record_error(rec, r->ops->name, why)) < 0)
+					return stop_reading(r);
+				continue;
+			}
+			if (path != NULL)
+				dp_crash_doing(r->ops->crash, path), journaled = 1;
+		}
 		long start = dp_clock_us();
 		atomic_fetch_add(&r->io.counts->in_flight, 1);
 		dp_stats_add(DP_STAT_IN_FLIGHT, 1);
 		rec = r->ops->process(r->ops->ctx, rec);
-		dp_stats_add(DP_STAT_IN_FLIGHT, -1);
-		atomic_fetch_sub(&r->io.counts->in_flight, 1);
 		dp_stats_add(DP_STAT_LATENCY_US, dp_clock_us() - start);
 		dp_stats_add(DP_STAT_LATENCY_N, 1);
-		if (dp_stage_io_put(&r->io, rec) < 0) {
-			pthread_mutex_lock(&r->read_lock);
-			r->stop = 1;
-			pthread_mutex_unlock(&r->read_lock);
-			return NULL;
-		}
+		/* In flight until written (--jq runs there): the hub re-sends
+		 * what a replica that dies held, by this count. */
+		int put = dp_stage_io_put(&r->io, rec);
+		dp_stats_add(DP_STAT_IN_FLIGHT, -1);
+		atomic_fetch_sub(&r->io.counts->in_flight, 1);
+		if (journaled)
+			dp_crash_done(r->ops->crash);
+		if (put < 0)
+			return stop_reading(r);
 	}
 }
 

@@ -9,6 +9,7 @@
 
 #include <jv.h>
 
+#include "crash.h"
 #include "err.h"
 #include "transport.h"
 
@@ -19,6 +20,11 @@ typedef struct dp_stage_ops {
 	 * call from several threads at once when the loop runs threads. */
 	jv (*process)(void *ctx, jv rec);
 	void *ctx;
+	/* With one thread: the journal of documents that crash the stage
+	 * (crash.h), or NULL; name: the stage, for the error records of
+	 * documents listed there. */
+	dp_crash *crash;
+	const char *name;
 } dp_stage_ops;
 
 typedef struct dp_stage_counts {

@@ -18,6 +18,11 @@
  * run's last counters ends with the last replica's idle message: this
  * delay is part of every run's end. */
 #define DP_STATS_IDLE_MS 5
+/* Until its first message has gone: the hub notices a replica's death by
+ * its silence, which needs it to have spoken.  One that died before its
+ * first message (a document that crashes it at once, a busy start with no
+ * idle moment) left what it held to --timeout. */
+#define DP_STATS_FIRST_MS 20
 
 static atomic_long counters[DP_STAT_COUNT];
 static atomic_long latency_buckets[DP_STATS_LATENCY_BUCKETS];
@@ -102,14 +107,16 @@ jv dp_stats_message(int final)
 	return jv_object_set(m, jv_string("final"), jv_bool(final));
 }
 
-static void send_stats(int final)
+/* Returns 1 when the message went. */
+static int send_stats(int final)
 {
 	jv text = dp_record_dump(dp_stats_message(final));
 
 	/* Dropped when the hub cannot take it now: the next one has the totals. */
-	zmq_send(reporter.sock, jv_string_value(text),
-		 (size_t)jv_string_length_bytes(jv_copy(text)), ZMQ_DONTWAIT);
+	int sent = zmq_send(reporter.sock, jv_string_value(text),
+			    (size_t)jv_string_length_bytes(jv_copy(text)), ZMQ_DONTWAIT) >= 0;
 	jv_free(text);
+	return sent;
 }
 
 /* The realtime clock (pthread_cond_timedwait's) plus ms milliseconds. */
@@ -133,7 +140,7 @@ static int reached(struct timespec now, struct timespec until)
 static void *report_loop(void *arg)
 {
 	struct timespec last, now, idle_check;
-	int checking = 0;
+	int checking = 0, spoken = 0;
 
 	(void)arg;
 	clock_gettime(CLOCK_REALTIME, &last);
@@ -142,7 +149,7 @@ static void *report_loop(void *arg)
 		clock_gettime(CLOCK_REALTIME, &now);
 		if (!checking && atomic_load(&reporter.idle))
 			checking = 1, idle_check = after_ms(now, DP_STATS_IDLE_MS);
-		struct timespec tick = after_ms(last, DP_STATS_PERIOD_MS);
+		struct timespec tick = after_ms(last, spoken ? DP_STATS_PERIOD_MS : DP_STATS_FIRST_MS);
 		struct timespec until = checking && !reached(idle_check, tick) ? idle_check : tick;
 		if (!reached(now, until)) {
 			pthread_cond_timedwait(&reporter.wake, &reporter.lock, &until);
@@ -153,7 +160,7 @@ static void *report_loop(void *arg)
 		if (!reached(now, tick) && !is_idle())
 			continue; /* busy again: the tick reports it */
 		pthread_mutex_unlock(&reporter.lock);
-		send_stats(0);
+		spoken |= send_stats(0);
 		pthread_mutex_lock(&reporter.lock);
 		last = now;
 	}

@@ -1,0 +1,130 @@
+#include "crash.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jv.h>
+
+
+/* The crashed list is a few lines per crash; beyond this it is not read. */
+#define CRASHED_MAX (16u << 20)
+
+struct dp_crash {
+	char *doing_path, *crashed_path;
+	int doing_fd;
+	off_t crashed_size; /* of the list when last read, -1 before */
+	jv crashed;         /* object: path -> signal name */
+};
+
+dp_crash *dp_crash_open(const char *dir, dp_err *err)
+{
+	dp_crash *c = calloc(1, sizeof *c);
+
+	if (c == NULL) {
+		dp_err_set(err, "out of memory");
+		return NULL;
+	}
+	c->doing_fd = -1;
+	c->crashed_size = -1;
+	c->crashed = jv_object();
+	if ((mkdir(dir, 0700) != 0 && errno != EEXIST) ||
+	    asprintf(&c->doing_path, "%s/doing.%ld", dir, (long)getpid()) < 0 ||
+	    asprintf(&c->crashed_path, "%s/crashed", dir) < 0 ||
+	    (c->doing_fd = open(c->doing_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0) {
+		dp_err_set(err, "--crash-dir %s: %s", dir, strerror(errno));
+		dp_crash_close(&c);
+		return NULL;
+	}
+	return c;
+}
+
+void dp_crash_close(dp_crash **cp)
+{
+	dp_crash *c = *cp;
+
+	if (c == NULL)
+		return;
+	if (c->doing_fd >= 0) {
+		close(c->doing_fd);
+		unlink(c->doing_path);
+	}
+	free(c->doing_path);
+	free(c->crashed_path);
+	jv_free(c->crashed);
+	free(c);
+	*cp = NULL;
+}
+
+/* Reads the crashed list again when it changed size (the supervisor only
+ * appends to it). */
+static void reload(dp_crash *c)
+{
+	struct stat st;
+
+	if (stat(c->crashed_path, &st) != 0 || st.st_size == c->crashed_size ||
+	    st.st_size > (off_t)CRASHED_MAX)
+		return;
+	FILE *f = fopen(c->crashed_path, "re");
+	if (f == NULL)
+		return;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	while ((n = getline(&line, &cap, f)) > 0) {
+		char *space = memchr(line, ' ', (size_t)n);
+		if (space == NULL)
+			continue;
+		*space = '\0';
+		jv path = jv_parse_sized(space + 1, (int)(line + n - (space + 1)));
+		if (jv_get_kind(path) == JV_KIND_STRING)
+			c->crashed = jv_object_set(c->crashed, path, jv_string(line));
+		else
+			jv_free(path);
+	}
+	free(line);
+	fclose(f);
+	c->crashed_size = st.st_size;
+}
+
+int dp_crash_listed(dp_crash *c, const char *path, char *why, size_t size)
+{
+	reload(c);
+	jv sig = jv_object_get(jv_copy(c->crashed), jv_string(path));
+	int listed = jv_get_kind(sig) == JV_KIND_STRING;
+
+	if (listed)
+		snprintf(why, size, "a replica of this stage died of %s processing this document; "
+			 "not tried again in this run", jv_string_value(sig));
+	jv_free(sig);
+	return listed;
+}
+
+void dp_crash_doing(dp_crash *c, const char *path)
+{
+	jv text = jv_dump_string(jv_string(path), 0);
+	const char *s = jv_string_value(text);
+	size_t len = strlen(s);
+	char *line = malloc(len + 1);
+
+	if (line != NULL && ftruncate(c->doing_fd, 0) == 0) {
+		memcpy(line, s, len);
+		line[len] = '\n';
+		if (pwrite(c->doing_fd, line, len + 1, 0) < 0) {
+			/* ignored: see dp_crash_doing's contract */
+		}
+	}
+	free(line);
+	jv_free(text);
+}
+
+void dp_crash_done(dp_crash *c)
+{
+	if (ftruncate(c->doing_fd, 0) != 0) {
+		/* ignored: a stale name is only read after a crash signal */
+	}
+}

@@ -1,0 +1,48 @@
+/* Documents that crash a stage (a parser's bug, a converter's segfault):
+ * failed alone, not sent round again.
+ *
+ * Without this, a document that kills the replica processing it is
+ * re-sent by the hub when the replica dies, kills the restarted replica,
+ * and so on until the supervisor stops the whole run (5 restarts in 60 s).
+ *
+ * The protocol, between a single-threaded stage and docpipe(1)'s
+ * supervisor, in a directory DIR of the run's (--crash-dir):
+ *   - the replica writes the document it is processing to DIR/doing.PID
+ *     (its path as a JSON string and a newline), from taking the record
+ *     to writing its output, and empties it after;
+ *   - when a replica dies of a crash signal (SIGSEGV, SIGBUS, SIGILL,
+ *     SIGFPE, SIGABRT: not SIGKILL, which is the OOM killer's or an
+ *     operator's), the supervisor appends "SIGNAL JSON-PATH" from its
+ *     doing file to DIR/crashed before it restarts the replica;
+ *   - every replica turns a document listed in DIR/crashed into an error
+ *     record naming the crash, without processing it (re-read when the
+ *     file grows).
+ * A machine's crash loses nothing here: the files are the run's, and a
+ * document that crashed a replica in one run is tried again by the next
+ * (a fixed build may read it). */
+#ifndef DP_CRASH_H
+#define DP_CRASH_H
+
+#include <stddef.h>
+
+#include "err.h"
+
+typedef struct dp_crash dp_crash;
+
+/* Opens the journal of this process in dir (created if missing).  Returns
+ * the journal, or NULL with err set. */
+dp_crash *dp_crash_open(const char *dir, dp_err *err);
+
+/* Removes this process's doing file and frees c (NULL is fine). */
+void dp_crash_close(dp_crash **c);
+
+/* Whether path crashed a replica of the stage: 1 with the signal's name
+ * in why (a message for the document's error record), else 0. */
+int dp_crash_listed(dp_crash *c, const char *path, char *why, size_t size);
+
+/* Marks path as the document in progress, until dp_crash_done.  A failure
+ * to write is ignored: the journal only ever spares a run. */
+void dp_crash_doing(dp_crash *c, const char *path);
+void dp_crash_done(dp_crash *c);
+
+#endif
