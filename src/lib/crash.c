@@ -104,6 +104,10 @@ int dp_crash_listed(dp_crash *c, const char *path, char *why, size_t size)
 	return listed;
 }
 
+/* The doing file's first line is the document; what follows it is stale
+ * bytes of longer names before, never read.  No truncation: a pwrite per
+ * mark is the whole cost (measured: with ftruncate, 17 us per document,
+ * a third of chunk's time on small Markdown files). */
 void dp_crash_doing(dp_crash *c, const char *path)
 {
 	jv text = jv_dump_string(jv_string(path), 0);
@@ -111,7 +115,7 @@ void dp_crash_doing(dp_crash *c, const char *path)
 	size_t len = strlen(s);
 	char *line = malloc(len + 1);
 
-	if (line != NULL && ftruncate(c->doing_fd, 0) == 0) {
+	if (line != NULL) {
 		memcpy(line, s, len);
 		line[len] = '\n';
 		if (pwrite(c->doing_fd, line, len + 1, 0) < 0) {
@@ -124,7 +128,7 @@ void dp_crash_doing(dp_crash *c, const char *path)
 
 void dp_crash_done(dp_crash *c)
 {
-	if (ftruncate(c->doing_fd, 0) != 0) {
-		/* ignored: a stale name is only read after a crash signal */
+	if (pwrite(c->doing_fd, "\n", 1, 0) < 0) {
+		/* ignored: an empty first line names no document */
 	}
 }

@@ -7,9 +7,9 @@
  *
  * The protocol, between a single-threaded stage and docpipe(1)'s
  * supervisor, in a directory DIR of the run's (--crash-dir):
- *   - the replica writes the document it is processing to DIR/doing.PID
- *     (its path as a JSON string and a newline), from taking the record
- *     to writing its output, and empties it after;
+ *   - the replica writes the document it is processing to the first line
+ *     of DIR/doing.PID (its path as a JSON string), from taking the
+ *     record to writing its output, and an empty first line after;
  *   - when a replica dies of a crash signal (SIGSEGV, SIGBUS, SIGILL,
  *     SIGFPE, SIGABRT: not SIGKILL, which is the OOM killer's or an
  *     operator's), the supervisor appends "SIGNAL JSON-PATH" from its
