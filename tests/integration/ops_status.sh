@@ -90,6 +90,17 @@ is "$(docpipe status --json | jq -r '.runs[0].id')" "$(jq -r .run "$T_DIR/r4")" 
 	"the recorder's connection ended before the report came: made again, the run recorded"
 is "$(recorders)" 0 "no recorder is left"
 
+# An early recorder that died (here: killed) is replaced at the end: the
+# report is recorded from its file.
+docpipe run "$D" --progress none --opt "embed=$BURN" >"$T_DIR/r5" 2>"$T_DIR/e5" &
+SUP=$!
+for _ in $(seq 200); do [ "$(recorders)" = 1 ] && break; sleep 0.02; done
+pkill -KILL -P $SUP -f 'docpipe-status --record-run -'
+wait $SUP
+is "$?/$(grep -c 'could not record' "$T_DIR/e5")" "0/0" "the early recorder killed: the run exits 0, nothing said"
+is "$(sql "SELECT count(*) FROM docpipe.runs WHERE id = '$(jq -r .run "$T_DIR/r5")' AND ended_at IS NOT NULL")" 1 \
+	"and its report is recorded from the file at the end"
+
 # Failing twice keeps the first failure's time; a plain pipeline records
 # outcomes too (no run).
 printf 'x\xff\n' >"$D/bad.md"
