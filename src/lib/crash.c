@@ -10,9 +10,12 @@
 
 #include <jv.h>
 
+#include "lines.h"
+
 
 /* The crashed list is a few lines per crash; beyond this it is not read. */
 #define CRASHED_MAX (16u << 20)
+#define CRASHED_LINE_MAX (64u << 10) /* a signal's name and a path in JSON */
 
 struct dp_crash {
 	char *doing_path, *crashed_path;
@@ -65,29 +68,30 @@ void dp_crash_close(dp_crash **cp)
 static void reload(dp_crash *c)
 {
 	struct stat st;
+	int fd;
 
 	if (stat(c->crashed_path, &st) != 0 || st.st_size == c->crashed_size ||
-	    st.st_size > (off_t)CRASHED_MAX)
+	    st.st_size > (off_t)CRASHED_MAX || (fd = open(c->crashed_path, O_RDONLY | O_CLOEXEC)) < 0)
 		return;
-	FILE *f = fopen(c->crashed_path, "re");
-	if (f == NULL)
-		return;
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	while ((n = getline(&line, &cap, f)) > 0) {
-		char *space = memchr(line, ' ', (size_t)n);
+	dp_lines *lines = dp_lines_new(fd, CRASHED_LINE_MAX);
+	const char *line;
+	size_t len;
+	unsigned long lineno;
+	dp_err ignored; /* a line that cannot be read names no document */
+	int rc;
+	while (lines != NULL && (rc = dp_lines_next(lines, &line, &len, &lineno, &ignored)) != DP_LINES_EOF &&
+	       rc != DP_LINES_ERROR) {
+		const char *space = rc == DP_LINES_OK ? memchr(line, ' ', len) : NULL;
 		if (space == NULL)
 			continue;
-		*space = '\0';
-		jv path = jv_parse_sized(space + 1, (int)(line + n - (space + 1)));
+		jv path = jv_parse_sized(space + 1, (int)(line + len - (space + 1)));
 		if (jv_get_kind(path) == JV_KIND_STRING)
-			c->crashed = jv_object_set(c->crashed, path, jv_string(line));
+			c->crashed = jv_object_set(c->crashed, path, jv_string_sized(line, (int)(space - line)));
 		else
 			jv_free(path);
 	}
-	free(line);
-	fclose(f);
+	dp_lines_free(&lines);
+	close(fd);
 	c->crashed_size = st.st_size;
 }
 

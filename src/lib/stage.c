@@ -209,8 +209,10 @@ static void *worker(void *arg)
 					return stop_reading(r);
 				continue;
 			}
-			if (path != NULL)
-				dp_crash_doing(r->ops->crash, path), journaled = 1;
+			if (path != NULL) {
+				dp_crash_doing(r->ops->crash, path);
+				journaled = 1;
+			}
 		}
 		long start = dp_clock_us();
 		atomic_fetch_add(&r->io.counts->in_flight, 1);

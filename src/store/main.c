@@ -1,6 +1,5 @@
 /* docpipe-store: writes document records into PostgreSQL, one receipt per
  * record; or, with --sweep, removes documents a run no longer saw. */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 #include "db.h"
 #include "err.h"
 #include "fulltext.h"
+#include "lines.h"
 #include "run.h"
 #include "store.h"
 #include "zmqsock.h"
@@ -234,26 +234,19 @@ static int sweep(store *s, const char *run, char **roots, size_t nroots, const c
  * it, -1 with err on a read error. */
 static int await_go(dp_err *err)
 {
-	char line[2];
-	size_t n = 0;
+	dp_lines *lines = dp_lines_new(STDIN_FILENO, 64);
+	const char *line;
+	size_t len;
+	unsigned long lineno;
 
-	for (;;) {
-		char c;
-		ssize_t got = read(STDIN_FILENO, &c, 1);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			dp_err_set(err, "--sweep-on-go: reading stdin: %s", strerror(errno));
-			return -1;
-		}
-		if (got == 0)
-			return 0;
-		if (c == '\n')
-			return n == 2 && memcmp(line, "go", 2) == 0;
-		if (n < sizeof line)
-			line[n] = c;
-		n++;
+	if (lines == NULL) {
+		dp_err_set(err, "out of memory");
+		return -1;
 	}
+	int st = dp_lines_next(lines, &line, &len, &lineno, err);
+	int go = st == DP_LINES_OK && len == 2 && memcmp(line, "go", 2) == 0;
+	dp_lines_free(&lines);
+	return st == DP_LINES_ERROR ? -1 : go;
 }
 
 int main(int argc, char **argv)
