@@ -180,6 +180,12 @@ void dp_db_rollback(PGconn *db)
 
 int dp_db_lost(PGconn *db)
 {
+	/* A statement can fail on a connection whose server went away (seen
+	 * with pg_ctl restart -m immediate: "server closed the connection
+	 * unexpectedly") while libpq still calls it OK; reading what the
+	 * server sent (PQconsumeInput never blocks) finds the close. */
+	if (PQstatus(db) == CONNECTION_OK)
+		PQconsumeInput(db);
 	return PQstatus(db) != CONNECTION_OK;
 }
 

@@ -57,7 +57,8 @@ int dp_db_try(PGconn *db, const char *sql, dp_err *err);
 void dp_db_rollback(PGconn *db);
 
 /* 1 when the connection is gone (the server died or the network broke):
- * retrying on it is pointless. */
+ * retrying on it is pointless.  Reads input the server sent, if any (a
+ * failed statement does not always mark the connection bad). */
 int dp_db_lost(PGconn *db);
 
 /* The corpus identity held in docpipe.settings (written by docpipe-store). */

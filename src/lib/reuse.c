@@ -4,13 +4,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "db.h"
+
+/* A lost connection is made again at most this often (a database that
+ * stays down costs one attempt per interval, not one per batch). */
+#define REUSE_RECONNECT_MS 1000.0
 
 struct dp_reuse {
 	PGconn *db;
 	pthread_mutex_t lock;
+	double reconnect_ms; /* under lock: the last attempt */
 };
-
 
 static const char schema[] =
 	"CREATE SCHEMA IF NOT EXISTS docpipe;"
@@ -20,6 +25,25 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS docpipe.summary_cache ("
 	" key text PRIMARY KEY, identity text NOT NULL, value text NOT NULL,"
 	" created_at timestamptz NOT NULL DEFAULT now());";
+
+/* Runs sql under the lock.  On a connection found lost (a database
+ * restart) it is made again and sql tried once more: otherwise every later
+ * lookup of a long run would miss (its requests paid again) and no result
+ * would be kept.  Returns the result, or NULL with err. */
+static PGresult *reuse_query(dp_reuse *r, const char *sql, int nparams, const char *const *params,
+			     dp_err *err)
+{
+	pthread_mutex_lock(&r->lock);
+	PGresult *res = dp_db_query(r->db, sql, nparams, params, err);
+	if (res == NULL && dp_db_lost(r->db) && dp_clock_ms() - r->reconnect_ms >= REUSE_RECONNECT_MS) {
+		r->reconnect_ms = dp_clock_ms();
+		PQreset(r->db);
+		if (!dp_db_lost(r->db))
+			res = dp_db_query(r->db, sql, nparams, params, err);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return res;
+}
 
 /* The statements, per table; table names are constants, never input. */
 static const char *const select_sql[] = {
@@ -162,9 +186,7 @@ int dp_reuse_get(dp_reuse *r, enum dp_reuse_table t, const char (*keys)[DP_HASH_
 	if (arr == NULL)
 		goto oom;
 	const char *params[] = {arr};
-	pthread_mutex_lock(&r->lock);
-	PGresult *res = dp_db_query(r->db, select_sql[t], 1, params, err);
-	pthread_mutex_unlock(&r->lock);
+	PGresult *res = reuse_query(r, select_sql[t], 1, params, err);
 	if (res != NULL) {
 		found = 0;
 		/* A batch holds the chunks of many documents: sort the request
@@ -236,9 +258,7 @@ int dp_reuse_put(dp_reuse *r, enum dp_reuse_table t, const char *identity,
 		dp_err_set(err, "out of memory");
 	} else {
 		const char *params[] = {ka, va, identity};
-		pthread_mutex_lock(&r->lock);
-		PGresult *res = dp_db_query(r->db, insert_sql[t][overwrite != 0], 3, params, err);
-		pthread_mutex_unlock(&r->lock);
+		PGresult *res = reuse_query(r, insert_sql[t][overwrite != 0], 3, params, err);
 		if (res != NULL) {
 			PQclear(res);
 			rc = 0;

@@ -345,7 +345,7 @@ int status_record_run(PGconn *db, const char *path, dp_err *err)
 	int rc = -1;
 	for (int attempt = 0; rc < 0 && attempt < 2; attempt++) {
 		if (attempt > 0) {
-			if (PQstatus(db) != CONNECTION_BAD)
+			if (!dp_db_lost(db))
 				break;
 			PQreset(db);
 			ready = 0;

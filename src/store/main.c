@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "db.h"
 #include "err.h"
 #include "fulltext.h"
 #include "lines.h"
@@ -279,13 +278,6 @@ int main(int argc, char **argv)
 		if (try_open(&o, &err) < 0)
 			o.s = NULL;
 		go = await_go(&err);
-		/* A connection idle through a server restart can fail its next
-		 * statement with libpq still calling it OK (seen with pg_ctl
-		 * restart -m immediate): one that does not answer now is made
-		 * again below. */
-		dp_err ping;
-		if (go > 0 && o.s != NULL && dp_db_exec(o.s->db, "SELECT 1", &ping) < 0)
-			store_close(&o.s);
 	}
 	if (go <= 0) {
 		rc = go == 0 ? DP_EXIT_OK : DP_EXIT_SYSTEM;

@@ -424,7 +424,10 @@ static int pipeline_drain(store *s, int *failed, store_item **items, size_t *nex
 	for (;;) {
 		PGresult *res = PQgetResult(s->db);
 		if (res == NULL) {
-			if (dp_db_lost(s->db)) {
+			/* NULL ends each query's results, and comes for ever
+			 * once libpq marked the connection bad (a failure
+			 * before that comes as an error result: below). */
+			if (PQstatus(s->db) == CONNECTION_BAD) {
 				dp_db_err(err, s->db, NULL, "INSERT");
 				return -1;
 			}

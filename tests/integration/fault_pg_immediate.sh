@@ -1,0 +1,106 @@
+#!/bin/bash
+# A connection idle through `pg_ctl restart -m immediate` fails its next
+# statement ("server closed the connection unexpectedly") while libpq still
+# calls it OK: the programs that hold one while they wait must still find
+# it lost and make it again.  On a cluster of this test's own (the restart
+# would break every other test's connections to the shared one).
+. "$(dirname "$0")/../lib/tap.sh"
+
+chmod 755 "$T_DIR"
+PGD=$T_DIR/pg
+eval "$(tests/lib/pg.sh start "$PGD")" || { ok 1 "a private PostgreSQL cluster starts"; done_testing; exit; }
+export PGHOST PGPORT PGUSER
+trap 'tests/lib/pg.sh stop "$PGD"' EXIT
+newdb || exit 1
+# restart {fd}>&-: the server must not inherit the FIFO's write end that
+# the caller holds (its reader would never see the end).
+restart() {
+	runuser -u postgres -- "$(pg_config --bindir)/pg_ctl" -D "$PGD/data" -l "$PGD/log" -m immediate -w \
+		restart >/dev/null
+}
+connected() { sql "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+	AND application_name LIKE '$1%'"; }
+wait_connected() { for _ in $(seq 200); do [ "$(connected "$1")" = 1 ] && return; sleep 0.05; done; }
+
+mkdir -p "$T_DIR/docs"
+for i in 1 2 3; do printf '# Doc %d\n\nSome text %d.\n' "$i" "$i" >"$T_DIR/docs/f$i.md"; done
+docpipe-discover "$T_DIR/docs" | docpipe-chunk | docpipe-summarize | docpipe-embed >"$T_DIR/docs.ndjson"
+ok $? "the documents go through the stages"
+docs() { sql "SELECT count(*) FROM docpipe.documents WHERE root = '$T_DIR/docs'"; }
+
+# docpipe-store over a FIFO: one document stored, the server restarted
+# while the store waits for the next, which must be stored too.
+mkfifo "$T_DIR/in"
+docpipe-store -q <"$T_DIR/in" >"$T_DIR/receipts" 2>"$T_DIR/err" &
+store=$!
+exec {in}>"$T_DIR/in"
+head -n 1 "$T_DIR/docs.ndjson" >&$in
+for _ in $(seq 200); do [ "$(docs 2>/dev/null)" = 1 ] && break; sleep 0.05; done
+is "$(docs)" 1 "store: the first document stored"
+restart {in}>&-
+tail -n +2 "$T_DIR/docs.ndjson" >&$in
+exec {in}>&-
+wait $store
+is "$?/$(docs)" "0/3" "store: idle through the restart, it stores the rest and exits 0"
+[ "$(docs)" = 3 ] || sed 's/^/# /' "$T_DIR/err"
+
+# The result cache of summarize and embed: one document through, the
+# server restarted while they wait for the next.  Their cache connection
+# must be made again: otherwise every later lookup misses (requests paid
+# again) and nothing more is kept.
+unset OPENAI_API_KEY
+fakeapi
+mkfifo "$T_DIR/api"
+docpipe-discover "$T_DIR/docs" | docpipe-chunk >"$T_DIR/chunked.ndjson"
+docpipe-summarize --backend openai <"$T_DIR/api" 2>"$T_DIR/err" |
+	docpipe-embed --backend openai >"$T_DIR/api.out" 2>>"$T_DIR/err" &
+stages=$!
+exec {api}>"$T_DIR/api"
+head -n 1 "$T_DIR/chunked.ndjson" >&$api
+cached() { sql "SELECT (SELECT count(*) FROM docpipe.summary_cache) || '/' || (SELECT count(*) FROM docpipe.embedding_cache)"; }
+for _ in $(seq 200); do [ "$(cached)" = 1/1 ] && break; sleep 0.05; done
+is "$(cached)" 1/1 "cache: the first document's summary and vector kept"
+restart {api}>&-
+tail -n +2 "$T_DIR/chunked.ndjson" >&$api
+exec {api}>&-
+wait $stages
+is "$?/$(cached)/$(grep -c 'cache' "$T_DIR/err")" "0/3/3/0" \
+	"cache: idle through the restart, the stages keep the rest's results and say no cache error"
+[ "$(cached)" = 3/3 ] || sed 's/^/# /' "$T_DIR/err"
+curl -sf -X POST -d '{}' "$BASE/_reset" >/dev/null
+docpipe-summarize --backend openai <"$T_DIR/chunked.ndjson" 2>/dev/null |
+	docpipe-embed --backend openai >/dev/null 2>&1
+is "$(curl -sf "$BASE/_stats" | jq -c '[.requests.chat, .requests.embed]')" "[0,0]" \
+	"cache: a re-run makes no request"
+
+# docpipe-store --sweep-on-go (the hub starts it at the first receipt):
+# connected, waiting for the go through the restart.
+mkfifo "$T_DIR/go"
+docpipe-store -q --sweep-on-go --sweep another-run "$T_DIR/docs" <"$T_DIR/go" >"$T_DIR/swept" 2>"$T_DIR/err" &
+sweeper=$!
+exec {go}>"$T_DIR/go"
+wait_connected docpipe-store
+is "$(connected docpipe-store)" 1 "sweep: connected before the go"
+restart {go}>&-
+echo go >&$go
+exec {go}>&-
+wait $sweeper
+is "$?/$(docs)" "0/0" "sweep: its connection lost to the restart is made again at the go; it sweeps"
+[ "$(docs)" = 0 ] || sed 's/^/# /' "$T_DIR/err"
+
+# docpipe-status --record-run - (the supervisor's recorder): connected,
+# waiting for the report through the restart.
+mkfifo "$T_DIR/report"
+docpipe-status --record-run - <"$T_DIR/report" 2>"$T_DIR/err" &
+recorder=$!
+exec {rep}>"$T_DIR/report"
+wait_connected docpipe-status
+is "$(connected docpipe-status)" 1 "recorder: connected before the report"
+restart {rep}>&-
+echo '{"v":1,"kind":"report","run":"r-immediate","complete":true,"documents":0,"added":0,"updated":0,"unchanged":0,"deleted":0,"skipped":0,"failed":0,"failures":[],"resent":0,"requests":0,"tokens":0,"retries":0,"sweep":"skipped","seconds":1}' >&$rep
+exec {rep}>&-
+wait $recorder
+is "$?/$(sql "SELECT count(*) FROM docpipe.runs WHERE id = 'r-immediate'")" "0/1" \
+	"recorder: its connection lost to the restart is made again; the run recorded"
+[ "$(sql "SELECT count(*) FROM docpipe.runs WHERE id = 'r-immediate'")" = 1 ] || sed 's/^/# /' "$T_DIR/err"
+done_testing
