@@ -374,8 +374,15 @@ static int serialize(dp_sink *sink, jv rec, dp_json_buf *b, dp_err *err)
 	if (is_own_error(rec))
 		dp_stats_add(DP_STAT_FAILED, 1);
 	if (dp_json_append(b, rec, &why) < 0) {
+		/* The usual cause: a huge document, its text again with its
+		 * chunks' summaries and vectors.  Say what lets it through. */
+		dp_err reason;
+		dp_err_set(&reason,
+			   "its output record: %s (--max-record %zu; a document this large needs a"
+			   " larger --max-record here and in the stages after: docpipe run --max-size)",
+			   why.msg, sink->max_record);
 		dp_stats_add(DP_STAT_FAILED, 1);
-		rec = dp_record_error(rec, dp_stage(), why.msg);
+		rec = dp_record_error(rec, dp_stage(), reason.msg);
 		b->len = 0;
 		if (dp_json_append(b, rec, err) < 0) {
 			jv_free(rec);
