@@ -19,6 +19,7 @@ struct bdoc {
 	int nsent;        /* d.todo[0..nsent) are taken into requests */
 	char *error;      /* the first failure (owned), or NULL */
 	long queued_us;   /* when it joined the pending queue */
+	long held;        /* dp_stats_hold's token */
 	struct bdoc *next;
 };
 
@@ -123,6 +124,7 @@ static void emit(struct run *r, struct bdoc *d)
 {
 	put(r, embed_doc_finish(r->c, &d->d, d->error));
 	dp_stats_add(DP_STAT_IN_FLIGHT, -1);
+	dp_stats_release(d->held);
 	pthread_mutex_lock(&r->mu);
 	r->held_docs--;
 	r->held_bytes -= d->bytes;
@@ -382,6 +384,7 @@ static void take(struct run *r, jv rec)
 	}
 	for (int i = 0; i < d->d.n; i++)
 		d->bytes += d->d.lens[i];
+	d->held = dp_stats_hold(d->d.rec);
 	dp_stats_add(DP_STAT_IN_FLIGHT, 1);
 	pthread_mutex_lock(&r->mu);
 	r->held_docs++;
@@ -406,6 +409,7 @@ static void free_list(struct list *l)
 
 	while ((d = list_pop(l)) != NULL) {
 		dp_stats_add(DP_STAT_IN_FLIGHT, -1);
+		dp_stats_release(d->held);
 		bdoc_free(d);
 	}
 }

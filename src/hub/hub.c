@@ -170,7 +170,7 @@ static double num_field(jv msg, const char *key)
 	return dp_record_num(msg, key, &v) == 0 ? v : 0;
 }
 
-void hub_stats_update(hub_stats *s, jv msg)
+hub_proc *hub_stats_update(hub_stats *s, jv msg)
 {
 	const char *stage = dp_record_str(msg, "stage"), *host = dp_record_str(msg, "host");
 	double pid = num_field(msg, "pid");
@@ -183,7 +183,7 @@ void hub_stats_update(hub_stats *s, jv msg)
 			p = &s->procs[i];
 	if (p == NULL) {
 		if (s->nprocs == HUB_MAX_PROCS)
-			return; /* bounded: later processes go uncounted */
+			return NULL; /* bounded: later processes go uncounted */
 		p = &s->procs[s->nprocs++];
 		snprintf(p->key, sizeof p->key, "%s", key);
 		p->stage = -1;
@@ -197,6 +197,7 @@ void hub_stats_update(hub_stats *s, jv msg)
 		p->gone = 0;
 	jv_free(final);
 	p->seen = dp_clock_s();
+	double work = p->in + p->out + p->failed + p->requests + p->retries;
 	p->in = num_field(msg, "in");
 	p->out = num_field(msg, "out");
 	p->failed = num_field(msg, "failed");
@@ -216,6 +217,9 @@ void hub_stats_update(hub_stats *s, jv msg)
 		jv_free(n);
 	}
 	jv_free(buckets);
+	if (p->progress_at == 0 || p->in + p->out + p->failed + p->requests + p->retries != work)
+		p->progress_at = p->seen;
+	return p;
 }
 
 int hub_stats_silent(hub_stats *s, double t)

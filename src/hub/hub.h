@@ -45,6 +45,8 @@ typedef struct hub_slot {
 	int free_send;   /* the next send re-sends what a dead replica held:
 	                  * it does not count as an attempt */
 	double sent_at;  /* monotonic seconds of the last send */
+	double claimed_at; /* ... and of a replica's last word that it still
+			    * works on it (stats.h, "holding"), 0: none since */
 	int sends;       /* sends so far, free ones included (hub_delay: one only) */
 	jv rec;          /* the stamped record, as sent */
 	hub_join join;   /* overlap mode: its summarize and embed outputs (join.h) */
@@ -122,6 +124,7 @@ typedef struct hub_proc {
 	double latency_sum_ms, latency_buckets[DP_STATS_LATENCY_BUCKETS];
 	/* Fields not every stage's stats carry: -1 when absent. */
 	double concurrency, throttled;
+	double progress_at; /* monotonic seconds: its counters last moved */
 } hub_proc;
 
 typedef struct hub_stats {
@@ -129,8 +132,9 @@ typedef struct hub_stats {
 	size_t nprocs;
 } hub_stats;
 
-/* Takes a stats message (borrowed), arrived now. */
-void hub_stats_update(hub_stats *s, jv msg);
+/* Takes a stats message (borrowed), arrived now.  Returns its process's
+ * entry, or NULL when the table is full. */
+hub_proc *hub_stats_update(hub_stats *s, jv msg);
 /* A replica reports every 500 ms from a thread of its own: one silent for
  * HUB_SILENT_S has died (kill -9, a crash, a lost machine) or is stopped;
  * one that said goodbye has exited, maybe on an error (a store that gave

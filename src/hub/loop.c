@@ -164,6 +164,7 @@ static void send_unsent(struct hub *h)
 			return; /* no chunk replica can take more now */
 		s->sent = 1;
 		s->sent_at = dp_clock_s();
+		s->claimed_at = 0;
 		s->sends++;
 		h->sent[0]++;
 		hub_join_resent(&s->join);
@@ -213,6 +214,16 @@ static void take_input(struct hub *h)
 	h->unsent++;
 }
 
+/* The slot of seq, still in flight, or NULL.  seq comes from a peer: only
+ * a whole number the hub could have sent is looked up (a cast of anything
+ * else is undefined). */
+static hub_slot *slot_of_seq(struct hub *h, double seq)
+{
+	return seq >= 0 && seq < 9007199254740992.0 && seq == (double)(long)seq
+		       ? hub_window_find(&h->win, (long)seq)
+		       : NULL;
+}
+
 /* The slot of the document rec (borrowed) belongs to: its run is this
  * run and its seq still in flight; NULL otherwise (a duplicate after a
  * re-send, another run's, no document of the hub's). */
@@ -221,11 +232,8 @@ static hub_slot *slot_of(struct hub *h, jv rec)
 	const char *run = dp_record_str(rec, "run");
 	double seq;
 
-	/* seq comes from a peer: only a whole number the hub could have sent
-	 * is looked up (a cast of anything else is undefined). */
-	return run != NULL && strcmp(run, h->cfg->run) == 0 && dp_record_num(rec, "seq", &seq) == 0 &&
-			       seq >= 0 && seq < 9007199254740992.0 && seq == (double)(long)seq
-		       ? hub_window_find(&h->win, (long)seq)
+	return run != NULL && strcmp(run, h->cfg->run) == 0 && dp_record_num(rec, "seq", &seq) == 0
+		       ? slot_of_seq(h, seq)
 		       : NULL;
 }
 
@@ -266,6 +274,30 @@ static void take_receipt(struct hub *h)
 	jv_free(rec);
 }
 
+/* A replica's "holding" list in msg (borrowed; stats.h): documents it
+ * still works on.  While it makes progress (its counters moved within the
+ * re-send timeout), their re-send clocks restart: a slow document (a big
+ * one, a slow model API) is not taken for lost, re-sent, paid again and
+ * after --attempts failed.  A replica without progress for that long
+ * earns no credit: --timeout still ends a stuck document. */
+static void take_claims(struct hub *h, const hub_proc *p, jv msg)
+{
+	double t = dp_clock_s();
+	jv list = jv_object_get(jv_copy(msg), jv_string("holding"));
+
+	if (jv_get_kind(list) == JV_KIND_ARRAY &&
+	    t - p->progress_at < hub_delay_timeout(&h->delay, h->cfg->timeout)) {
+		jv_array_foreach(list, i, x) {
+			hub_slot *s = jv_get_kind(x) == JV_KIND_NUMBER ? slot_of_seq(h, jv_number_value(x))
+								       : NULL;
+			if (s != NULL && s->sent)
+				s->claimed_at = t;
+			jv_free(x);
+		}
+	}
+	jv_free(list);
+}
+
 static void take_stats(struct hub *h)
 {
 	char buf[4096];
@@ -275,8 +307,11 @@ static void take_stats(struct hub *h)
 	if (n <= 0 || n > (int)sizeof buf)
 		return;
 	jv msg = dp_record_parse(buf, (size_t)n, &why);
-	if (jv_is_valid(msg))
-		hub_stats_update(&h->stats, msg);
+	if (jv_is_valid(msg)) {
+		hub_proc *p = hub_stats_update(&h->stats, msg);
+		if (p != NULL)
+			take_claims(h, p, msg);
+	}
 	jv_free(msg);
 }
 
@@ -497,7 +532,7 @@ static void check_timeouts(struct hub *h)
 	}
 	for (size_t i = 0; i < h->win.size; i++) {
 		hub_slot *s = &h->win.slots[i];
-		if (!s->used || !s->sent || t - s->sent_at < timeout)
+		if (!s->used || !s->sent || t - (s->claimed_at > s->sent_at ? s->claimed_at : s->sent_at) < timeout)
 			continue;
 		if (s->attempts >= h->cfg->attempts) {
 			hub_tally_lost(&h->tally, s->rec, s->attempts);

@@ -214,7 +214,7 @@ static void *worker(void *arg)
 				journaled = 1;
 			}
 		}
-		long start = dp_clock_us();
+		long start = dp_clock_us(), held = dp_stats_hold(rec);
 		atomic_fetch_add(&r->io.counts->in_flight, 1);
 		dp_stats_add(DP_STAT_IN_FLIGHT, 1);
 		rec = r->ops->process(r->ops->ctx, rec);
@@ -224,6 +224,7 @@ static void *worker(void *arg)
 		 * what a replica that dies held, by this count. */
 		int put = dp_stage_io_put(&r->io, rec);
 		dp_stats_add(DP_STAT_IN_FLIGHT, -1);
+		dp_stats_release(held);
 		atomic_fetch_sub(&r->io.counts->in_flight, 1);
 		if (journaled)
 			dp_crash_done(r->ops->crash);

@@ -8,6 +8,7 @@
 
 #include <zmq.h>
 
+#include "clock.h"
 #include "record.h"
 
 #define DP_STATS_PERIOD_MS 500
@@ -27,6 +28,15 @@
 static atomic_long counters[DP_STAT_COUNT];
 static atomic_long latency_buckets[DP_STATS_LATENCY_BUCKETS];
 static const long latency_bounds_us[DP_STATS_LATENCY_BUCKETS - 1] = {DP_STATS_LATENCY_BOUNDS_MS};
+
+/* Records held (dp_stats_hold): their seq and since when, in a table
+ * small enough to scan (the hub's window is 64 documents by default). */
+static struct {
+	pthread_mutex_t lock;
+	long seq[DP_STATS_HELD_MAX];
+	double since_ms[DP_STATS_HELD_MAX];
+	int used[DP_STATS_HELD_MAX];
+} held = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static struct {
 	pthread_mutex_t lock;
@@ -78,6 +88,50 @@ long dp_stats_get(enum dp_stat stat)
 	return atomic_load(&counters[stat]);
 }
 
+long dp_stats_hold(jv rec)
+{
+	double seq;
+	long token = -1;
+
+	/* Only a whole number the hub could have sent (as the hub checks). */
+	if (dp_record_num(rec, "seq", &seq) < 0 || seq < 0 || seq >= 9007199254740992.0 ||
+	    seq != (double)(long)seq)
+		return -1;
+	pthread_mutex_lock(&held.lock);
+	for (int i = 0; i < DP_STATS_HELD_MAX && token < 0; i++)
+		if (!held.used[i]) {
+			held.used[i] = 1;
+			held.seq[i] = (long)seq;
+			held.since_ms[i] = dp_clock_ms();
+			token = i;
+		}
+	pthread_mutex_unlock(&held.lock);
+	return token;
+}
+
+void dp_stats_release(long token)
+{
+	if (token < 0 || token >= DP_STATS_HELD_MAX)
+		return;
+	pthread_mutex_lock(&held.lock);
+	held.used[token] = 0;
+	pthread_mutex_unlock(&held.lock);
+}
+
+/* The seqs held DP_STATS_HOLDING_MS or longer (owned array). */
+static jv holding(void)
+{
+	jv list = jv_array();
+	double now = dp_clock_ms();
+
+	pthread_mutex_lock(&held.lock);
+	for (int i = 0; i < DP_STATS_HELD_MAX; i++)
+		if (held.used[i] && now - held.since_ms[i] >= DP_STATS_HOLDING_MS)
+			list = jv_array_append(list, jv_number((double)held.seq[i]));
+	pthread_mutex_unlock(&held.lock);
+	return list;
+}
+
 jv dp_stats_message(int final)
 {
 	static const char *const names[] = {"in", "out", "failed", "in_flight", "retries",
@@ -104,6 +158,11 @@ jv dp_stats_message(int final)
 	for (int b = 0; b < DP_STATS_LATENCY_BUCKETS; b++)
 		buckets = jv_array_append(buckets, jv_number((double)atomic_load(&latency_buckets[b])));
 	m = jv_object_set(m, jv_string("latency_buckets"), buckets);
+	jv long_held = holding();
+	if (jv_array_length(jv_copy(long_held)) > 0)
+		m = jv_object_set(m, jv_string("holding"), long_held);
+	else
+		jv_free(long_held);
 	return jv_object_set(m, jv_string("final"), jv_bool(final));
 }
 

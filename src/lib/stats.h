@@ -41,9 +41,23 @@ long dp_stats_get(enum dp_stat stat);
 /* The current counters as a `stats` message (owned): {"v":1,"kind":"stats",
  * "stage","host","pid","in","out","failed","in_flight","retries",
  * "requests","tokens","throttled","latency_ms","latency_sum_ms","latency_buckets",
- * "concurrency","final"}: latency_ms is the mean, latency_buckets the count of records
- * per bucket of DP_STATS_LATENCY_BOUNDS_MS (not cumulative). */
+ * "concurrency","final"[, "holding"]}: latency_ms is the mean, latency_buckets the count
+ * of records per bucket of DP_STATS_LATENCY_BOUNDS_MS (not cumulative), holding the
+ * seqs held long (dp_stats_hold), when there are any. */
 jv dp_stats_message(int final);
+
+/* The hub's sequence numbers ("seq") of the records this process holds
+ * (taken, output not yet written): each stats message lists those held
+ * DP_STATS_HOLDING_MS or longer as "holding", so that the hub does not
+ * take a document that is slow to process (a big one, a slow model API)
+ * for lost: a re-send would pay its requests again and, after --attempts,
+ * fail it.  Up to DP_STATS_HELD_MAX are tracked (more go unlisted: the
+ * hub's --timeout applies to them).  dp_stats_hold reads rec (borrowed)
+ * and returns the token dp_stats_release takes (-1: none tracked). */
+#define DP_STATS_HOLDING_MS 1000
+#define DP_STATS_HELD_MAX 128
+long dp_stats_hold(jv rec);
+void dp_stats_release(long token);
 
 /* Starts a thread sending dp_stats_message to endpoint every 500 ms, and
  * when the stage has been idle for 20 ms (nothing in flight and every

@@ -21,6 +21,7 @@ struct sdoc {
 	int n;           /* chunks */
 	size_t bytes;    /* chunk text, for the hold's limit */
 	long start_us;
+	long held;       /* dp_stats_hold's token */
 	enum phase phase;
 	int rounds;      /* rounds begun */
 	jv summary;      /* the document's, once known */
@@ -217,6 +218,7 @@ static void finish(struct run *r, struct sdoc *d)
 	}
 	dp_stage_io_put(&r->io, rec);
 	dp_stats_add(DP_STAT_IN_FLIGHT, -1);
+	dp_stats_release(d->held);
 	atomic_fetch_sub(&r->io.counts->in_flight, 1);
 	dp_stats_add(DP_STAT_LATENCY_US, dp_clock_us() - d->start_us);
 	dp_stats_add(DP_STAT_LATENCY_N, 1);
@@ -371,6 +373,7 @@ static void admit(struct run *r, jv rec)
 	r->held_bytes += d->bytes;
 	pthread_mutex_unlock(&r->mu);
 	d->start_us = dp_clock_us();
+	d->held = dp_stats_hold(d->rec);
 	dp_stats_add(DP_STAT_IN_FLIGHT, 1);
 	atomic_fetch_add(&r->io.counts->in_flight, 1);
 	step(r, d);
