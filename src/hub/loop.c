@@ -214,14 +214,10 @@ static void take_input(struct hub *h)
 	h->unsent++;
 }
 
-/* The slot of seq, still in flight, or NULL.  seq comes from a peer: only
- * a whole number the hub could have sent is looked up (a cast of anything
- * else is undefined). */
+/* The slot of seq (from a peer), still in flight, or NULL. */
 static hub_slot *slot_of_seq(struct hub *h, double seq)
 {
-	return seq >= 0 && seq < 9007199254740992.0 && seq == (double)(long)seq
-		       ? hub_window_find(&h->win, (long)seq)
-		       : NULL;
+	return dp_record_seq_valid(seq) ? hub_window_find(&h->win, (long)seq) : NULL;
 }
 
 /* The slot of the document rec (borrowed) belongs to: its run is this

@@ -100,6 +100,11 @@ const char *dp_record_str(jv rec, const char *key)
 	return s;
 }
 
+int dp_record_seq_valid(double v)
+{
+	return v >= 0 && v < 9007199254740992.0 && v == (double)(long)v;
+}
+
 int dp_record_num(jv rec, const char *key, double *out)
 {
 	if (jv_get_kind(rec) != JV_KIND_OBJECT)

@@ -37,6 +37,11 @@ const char *dp_record_kind(jv rec);
 const char *dp_record_str(jv rec, const char *key);      /* NULL if absent or not a string */
 int dp_record_num(jv rec, const char *key, double *out);  /* 0 if a number, -1 otherwise */
 
+/* 1 when v, from a peer, is a sequence number ("seq") a hub could have
+ * sent: a whole number in [0, 2^53), which a cast to long keeps (a cast of
+ * anything else is undefined). */
+int dp_record_seq_valid(double v);
+
 /* Typed field access, for validating records.  obj is borrowed; each
  * returns 1 when the field is there and valid (outputs set), 0 when it is
  * absent or null (outputs untouched), -1 with err ("\"key\" must be ...")

@@ -93,9 +93,7 @@ long dp_stats_hold(jv rec)
 	double seq;
 	long token = -1;
 
-	/* Only a whole number the hub could have sent (as the hub checks). */
-	if (dp_record_num(rec, "seq", &seq) < 0 || seq < 0 || seq >= 9007199254740992.0 ||
-	    seq != (double)(long)seq)
+	if (dp_record_num(rec, "seq", &seq) < 0 || !dp_record_seq_valid(seq))
 		return -1;
 	pthread_mutex_lock(&held.lock);
 	for (int i = 0; i < DP_STATS_HELD_MAX && token < 0; i++)

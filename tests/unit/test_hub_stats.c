@@ -6,10 +6,12 @@
 #include <string.h>
 
 #include "../../src/hub/hub.h"
+#include "clock.h"
 #include "record.h"
 #include "t.h"
 
 static hub_stats stats; /* large: static */
+static hub_proc *last;  /* the entry the last report updated */
 
 /* A stats message of stage from pid with counters in, out, in_flight. */
 static void report(const char *stage, int pid, int in, int out, int in_flight)
@@ -22,7 +24,7 @@ static void report(const char *stage, int pid, int in, int out, int in_flight)
 		 "\"out\":%d,\"in_flight\":%d,\"requests\":%d}",
 		 stage, pid, in, out, in_flight, in);
 	jv r = dp_record_parse(json, strlen(json), &err);
-	hub_stats_update(&stats, r);
+	last = hub_stats_update(&stats, r);
 	jv_free(r);
 }
 
@@ -53,5 +55,19 @@ int main(void)
 	report("embed", 6, 0, 0, 0);
 	report("summarize", 3, 2, 2, 0);
 	T_OK(hub_stats_final(&stats, sent), "an idle replica with nothing read changes nothing");
+
+	/* Progress (for the documents a replica says it holds, loop.c):
+	 * its counters moving, not its messages coming. */
+	report("summarize", 7, 1, 0, 1);
+	double first = last->progress_at;
+	T_OK(first > 0, "a replica's first message counts as progress");
+	dp_sleep_ms(20);
+	report("summarize", 7, 1, 0, 1);
+	T_OK(last->progress_at == first, "the same counters again: no progress");
+	report("summarize", 7, 2, 0, 1);
+	T_OK(last->progress_at > first, "a counter moved: progress");
+	T_OK(dp_record_seq_valid(3) && !dp_record_seq_valid(-1) && !dp_record_seq_valid(2.5) &&
+		     !dp_record_seq_valid(1e300),
+	     "a seq from a peer: whole numbers in range only");
 	return t_done();
 }
