@@ -113,8 +113,8 @@ void embed_docs_lookup(embed_ctx *c, embed_doc *const *docs, size_t n)
 					memcpy(keys[at++], docs[k]->keys[i], DP_HASH_HEX);
 			found = dp_reuse_get(c->reuse, DP_REUSE_EMBEDDING,
 					     (const char(*)[DP_HASH_HEX])keys, total, vals, &err);
+			dp_reuse_note(c->reuse, found, "result cache lookup failed, embedding anew", &err);
 			if (found < 0) {
-				dp_diag("result cache lookup failed, embedding anew: %s", err.msg);
 				for (size_t j = 0; j < total; j++)
 					jv_free(vals[j]);
 			} else {
@@ -162,9 +162,10 @@ void embed_encode_and_keep(embed_ctx *c, const float *out, size_t n,
 	}
 	for (size_t k = 0; k < n; k++)
 		memcpy(kk[k], keys[k], DP_HASH_HEX);
-	if (dp_reuse_put(c->reuse, DP_REUSE_EMBEDDING, dp_embedder_id(c->embedder),
-			 (const char(*)[DP_HASH_HEX])kk, vecs, n, c->refresh, &err) < 0)
-		dp_diag("could not keep results for reuse: %s", err.msg);
+	dp_reuse_note(c->reuse,
+		      dp_reuse_put(c->reuse, DP_REUSE_EMBEDDING, dp_embedder_id(c->embedder),
+				   (const char(*)[DP_HASH_HEX])kk, vecs, n, c->refresh, &err),
+		      "could not keep results for reuse", &err);
 	free(kk);
 }
 

@@ -1,6 +1,7 @@
 #include "reuse.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +16,7 @@ struct dp_reuse {
 	PGconn *db;
 	pthread_mutex_t lock;
 	double reconnect_ms; /* under lock: the last attempt */
+	atomic_long failed;  /* lookups and saves failed since the last success */
 };
 
 static const char schema[] =
@@ -101,6 +103,18 @@ dp_reuse *dp_reuse_open(const char *app, dp_err *err)
 	}
 	pthread_mutex_init(&r->lock, NULL);
 	return r;
+}
+
+void dp_reuse_note(dp_reuse *r, int rc, const char *what, const dp_err *err)
+{
+	if (rc < 0) {
+		if (atomic_fetch_add(&r->failed, 1) == 0)
+			dp_diag("%s: %s (said once until the result cache works again)", what, err->msg);
+		return;
+	}
+	long failed = atomic_exchange(&r->failed, 0);
+	if (failed > 0)
+		dp_diag("the result cache works again (%ld lookups or saves failed meanwhile)", failed);
 }
 
 void dp_reuse_close(dp_reuse **r)

@@ -121,9 +121,8 @@ void summarize_lookup(summarize_ctx *c, char *const *prompts, size_t n,
 	dp_err why;
 	int found = dp_reuse_get(c->reuse, DP_REUSE_SUMMARY, (const char(*)[DP_HASH_HEX])keys, n,
 				 answers, &why);
-	if (found < 0)
-		dp_diag("result cache lookup failed, asking anew: %s", why.msg);
-	else
+	dp_reuse_note(c->reuse, found, "result cache lookup failed, asking anew", &why);
+	if (found > 0)
 		atomic_fetch_add(&c->reused, (unsigned long)found);
 }
 
@@ -131,8 +130,9 @@ void summarize_keep(summarize_ctx *c, const char (*keys)[DP_HASH_HEX], jv *fresh
 {
 	dp_err why;
 
-	if (c->reuse != NULL &&
-	    dp_reuse_put(c->reuse, DP_REUSE_SUMMARY, c->identity, keys, fresh, n, c->refresh,
-			 &why) < 0)
-		dp_diag("could not keep results for reuse: %s", why.msg);
+	if (c->reuse != NULL)
+		dp_reuse_note(c->reuse,
+			      dp_reuse_put(c->reuse, DP_REUSE_SUMMARY, c->identity, keys, fresh, n,
+					   c->refresh, &why),
+			      "could not keep results for reuse", &why);
 }

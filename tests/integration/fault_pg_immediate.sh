@@ -73,6 +73,31 @@ docpipe-summarize --backend openai <"$T_DIR/chunked.ndjson" 2>/dev/null |
 is "$(curl -sf "$BASE/_stats" | jq -c '[.requests.chat, .requests.embed]')" "[0,0]" \
 	"cache: a re-run makes no request"
 
+# The database away while the stages work: each says once that the cache
+# fails (not once per lookup and save), asks anew, and says when it works
+# again.
+mkfifo "$T_DIR/api2"
+for i in 4 5 6 7; do printf '# Doc %d\n\nOther text %d.\n' "$i" "$i" >"$T_DIR/docs/g$i.md"; done
+docpipe-discover "$T_DIR/docs" | docpipe-chunk | grep '/g[4-7].md' >"$T_DIR/more.ndjson"
+docpipe-summarize --backend openai <"$T_DIR/api2" 2>"$T_DIR/err2" |
+	docpipe-embed --backend openai >"$T_DIR/api2.out" 2>>"$T_DIR/err2" &
+stages=$!
+exec {api2}>"$T_DIR/api2"
+pgctl() { runuser -u postgres -- "$(pg_config --bindir)/pg_ctl" -D "$PGD/data" -l "$PGD/log" -w "$@" >/dev/null; }
+sleep 0.3
+pgctl -m immediate stop {api2}>&-
+head -n 3 "$T_DIR/more.ndjson" >&$api2
+for _ in $(seq 100); do [ "$(grep -c . "$T_DIR/api2.out" 2>/dev/null)" = 3 ] && break; sleep 0.05; done
+is "$(grep -c . "$T_DIR/api2.out")" 3 "cache away: three documents summarized and embedded anyway"
+pgctl restart {api2}>&- 2>/dev/null # not running: started with its options
+sleep 1.2 # a lost connection is tried again at most once a second
+tail -n 1 "$T_DIR/more.ndjson" >&$api2
+exec {api2}>&-
+wait $stages
+is "$?/$(grep -c 'said once until' "$T_DIR/err2")/$(grep -c 'works again (' "$T_DIR/err2")" "0/2/2" \
+	"cache away: each stage said it once and said when it worked again"
+[ "$(grep -c 'said once until' "$T_DIR/err2")" = 2 ] || sed 's/^/# /' "$T_DIR/err2"
+
 # docpipe-store --sweep-on-go (the hub starts it at the first receipt):
 # connected, waiting for the go through the restart.
 mkfifo "$T_DIR/go"
