@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "apicli.h"
 #include "docrec.h"
 #include "record.h"
 #include "text.h"
@@ -113,7 +114,7 @@ void embed_docs_lookup(embed_ctx *c, embed_doc *const *docs, size_t n)
 					memcpy(keys[at++], docs[k]->keys[i], DP_HASH_HEX);
 			found = dp_reuse_get(c->reuse, DP_REUSE_EMBEDDING,
 					     (const char(*)[DP_HASH_HEX])keys, total, vals, &err);
-			dp_reuse_note(c->reuse, found, "result cache lookup failed, embedding anew", &err);
+			dp_api_note_reuse(c->reuse, found, "result cache lookup failed, embedding anew", &err);
 			if (found < 0) {
 				for (size_t j = 0; j < total; j++)
 					jv_free(vals[j]);
@@ -162,7 +163,7 @@ void embed_encode_and_keep(embed_ctx *c, const float *out, size_t n,
 	}
 	for (size_t k = 0; k < n; k++)
 		memcpy(kk[k], keys[k], DP_HASH_HEX);
-	dp_reuse_note(c->reuse,
+	dp_api_note_reuse(c->reuse,
 		      dp_reuse_put(c->reuse, DP_REUSE_EMBEDDING, dp_embedder_id(c->embedder),
 				   (const char(*)[DP_HASH_HEX])kk, vecs, n, c->refresh, &err),
 		      "could not keep results for reuse", &err);

@@ -190,6 +190,16 @@ int dp_api_is_remote(const dp_api_cli *api)
 	return api->backend != NULL && strcmp(api->backend, "local") != 0;
 }
 
+void dp_api_note_reuse(dp_reuse *r, int rc, const char *what, const dp_err *err)
+{
+	long n = dp_reuse_outcome(r, rc);
+
+	if (n < 0)
+		dp_diag("%s: %s (said once until the result cache works again)", what, err->msg);
+	else if (n > 0)
+		dp_diag("the result cache works again (%ld lookups or saves failed meanwhile)", n);
+}
+
 void dp_api_cli_free(dp_api_cli *api)
 {
 	if (api->api_key != NULL) {

@@ -103,6 +103,11 @@ int dp_api_finish(dp_http *http, const char *what, unsigned long reused,
 		  unsigned long requested, int refused, int rc);
 
 /* Wipes and frees the key. */
+/* Says on stderr how the result cache fares after a dp_reuse_get or
+ * dp_reuse_put that returned rc (dp_reuse_outcome): a failure ("what:
+ * err") once per outage, and that it works again. */
+void dp_api_note_reuse(dp_reuse *r, int rc, const char *what, const dp_err *err);
+
 void dp_api_cli_free(dp_api_cli *api);
 
 #endif

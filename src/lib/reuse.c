@@ -105,16 +105,11 @@ dp_reuse *dp_reuse_open(const char *app, dp_err *err)
 	return r;
 }
 
-void dp_reuse_note(dp_reuse *r, int rc, const char *what, const dp_err *err)
+long dp_reuse_outcome(dp_reuse *r, int rc)
 {
-	if (rc < 0) {
-		if (atomic_fetch_add(&r->failed, 1) == 0)
-			dp_diag("%s: %s (said once until the result cache works again)", what, err->msg);
-		return;
-	}
-	long failed = atomic_exchange(&r->failed, 0);
-	if (failed > 0)
-		dp_diag("the result cache works again (%ld lookups or saves failed meanwhile)", failed);
+	if (rc < 0)
+		return atomic_fetch_add(&r->failed, 1) == 0 ? -1 : 0;
+	return atomic_exchange(&r->failed, 0);
 }
 
 void dp_reuse_close(dp_reuse **r)

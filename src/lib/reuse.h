@@ -49,12 +49,13 @@ void dp_reuse_key(const char *kind, const char *identity, const char *params,
 int dp_reuse_get(dp_reuse *r, enum dp_reuse_table t, const char (*keys)[DP_HASH_HEX],
 		 size_t n, jv *values, dp_err *err);
 
-/* Says on stderr how the cache fares, after a dp_reuse_get or dp_reuse_put
- * that returned rc: a failure ("what: err") only when it is the first since
- * the cache last worked (a database away for a minute fails every batch
- * meanwhile), and at the first success after failures that it works again,
- * with how many failed.  Thread-safe. */
-void dp_reuse_note(dp_reuse *r, int rc, const char *what, const dp_err *err);
+/* Counts how the cache fares, after a dp_reuse_get or dp_reuse_put that
+ * returned rc, for diagnostics said once per outage (a database away for a
+ * minute fails every batch meanwhile; dp_api_note_reuse says them).
+ * Returns -1 for a failure that is the first since the cache last worked,
+ * N > 0 for the first success after N failures, 0 otherwise.
+ * Thread-safe. */
+long dp_reuse_outcome(dp_reuse *r, int rc);
 
 /* Stores the string values[i] (borrowed; entries that are not strings are
  * skipped) under keys[i], with identity for inspection.  overwrite

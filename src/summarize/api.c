@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "apicli.h"
 #include "docrec.h"
 #include "hash.h"
 #include "record.h"
@@ -121,7 +122,7 @@ void summarize_lookup(summarize_ctx *c, char *const *prompts, size_t n,
 	dp_err why;
 	int found = dp_reuse_get(c->reuse, DP_REUSE_SUMMARY, (const char(*)[DP_HASH_HEX])keys, n,
 				 answers, &why);
-	dp_reuse_note(c->reuse, found, "result cache lookup failed, asking anew", &why);
+	dp_api_note_reuse(c->reuse, found, "result cache lookup failed, asking anew", &why);
 	if (found > 0)
 		atomic_fetch_add(&c->reused, (unsigned long)found);
 }
@@ -131,7 +132,7 @@ void summarize_keep(summarize_ctx *c, const char (*keys)[DP_HASH_HEX], jv *fresh
 	dp_err why;
 
 	if (c->reuse != NULL)
-		dp_reuse_note(c->reuse,
+		dp_api_note_reuse(c->reuse,
 			      dp_reuse_put(c->reuse, DP_REUSE_SUMMARY, c->identity, keys, fresh, n,
 					   c->refresh, &why),
 			      "could not keep results for reuse", &why);
