@@ -170,6 +170,12 @@ static double num_field(jv msg, const char *key)
 	return dp_record_num(msg, key, &v) == 0 ? v : 0;
 }
 
+/* The counters that move when a replica gets work done. */
+static double work_done(const hub_proc *p)
+{
+	return p->in + p->out + p->failed + p->requests + p->retries;
+}
+
 hub_proc *hub_stats_update(hub_stats *s, jv msg)
 {
 	const char *stage = dp_record_str(msg, "stage"), *host = dp_record_str(msg, "host");
@@ -197,7 +203,7 @@ hub_proc *hub_stats_update(hub_stats *s, jv msg)
 		p->gone = 0;
 	jv_free(final);
 	p->seen = dp_clock_s();
-	double work = p->in + p->out + p->failed + p->requests + p->retries;
+	double work = work_done(p);
 	p->in = num_field(msg, "in");
 	p->out = num_field(msg, "out");
 	p->failed = num_field(msg, "failed");
@@ -217,7 +223,7 @@ hub_proc *hub_stats_update(hub_stats *s, jv msg)
 		jv_free(n);
 	}
 	jv_free(buckets);
-	if (p->progress_at == 0 || p->in + p->out + p->failed + p->requests + p->retries != work)
+	if (p->progress_at == 0 || work_done(p) != work)
 		p->progress_at = p->seen;
 	return p;
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <jv.h>
@@ -115,18 +116,12 @@ int dp_crash_listed(dp_crash *c, const char *path, char *why, size_t size)
 void dp_crash_doing(dp_crash *c, const char *path)
 {
 	jv text = jv_dump_string(jv_string(path), 0);
-	const char *s = jv_string_value(text);
-	size_t len = strlen(s);
-	char *line = malloc(len + 1);
+	struct iovec line[] = {{(void *)jv_string_value(text), (size_t)jv_string_length_bytes(jv_copy(text))},
+			       {"\n", 1}};
 
-	if (line != NULL) {
-		memcpy(line, s, len);
-		line[len] = '\n';
-		if (pwrite(c->doing_fd, line, len + 1, 0) < 0) {
-			/* ignored: see dp_crash_doing's contract */
-		}
+	if (pwritev(c->doing_fd, line, 2, 0) < 0) {
+		/* ignored: see dp_crash_doing's contract */
 	}
-	free(line);
 	jv_free(text);
 }
 
