@@ -215,6 +215,11 @@ hub_proc *hub_stats_update(hub_stats *s, jv msg)
 	p->latency_sum_ms = num_field(msg, "latency_sum_ms");
 	p->concurrency = dp_record_num(msg, "concurrency", &p->concurrency) == 0 ? p->concurrency : -1;
 	p->throttled = dp_record_num(msg, "throttled", &p->throttled) == 0 ? p->throttled : -1;
+	jv wait = jv_object_get(jv_copy(msg), jv_string("waiting"));
+	const char *on = jv_get_kind(wait) == JV_KIND_OBJECT ? dp_record_str(wait, "on") : NULL;
+	p->waiting_s = on != NULL ? num_field(wait, "seconds") : 0;
+	snprintf(p->waiting_on, sizeof p->waiting_on, "%s", on != NULL ? on : "");
+	jv_free(wait);
 	jv buckets = jv_object_get(jv_copy(msg), jv_string("latency_buckets"));
 	for (int b = 0; b < DP_STATS_LATENCY_BUCKETS; b++) {
 		jv n = jv_get_kind(buckets) == JV_KIND_ARRAY ? jv_array_get(jv_copy(buckets), b)
@@ -257,6 +262,33 @@ int hub_stats_procs(const hub_stats *s, int stage)
 	for (size_t i = 0; i < s->nprocs; i++)
 		n += s->procs[i].stage == stage;
 	return n;
+}
+
+double hub_stats_waiting(const hub_stats *s, int stage, const char **on)
+{
+	double longest = 0;
+
+	for (size_t i = 0; i < s->nprocs; i++)
+		if (s->procs[i].stage == stage && !s->procs[i].gone && s->procs[i].waiting_s > longest) {
+			longest = s->procs[i].waiting_s;
+			*on = s->procs[i].waiting_on;
+		}
+	return longest;
+}
+
+int hub_stats_stalled(const hub_stats *s)
+{
+	for (int stage = 0; stage < HUB_STAGES; stage++) {
+		int live = 0, waiting = 0;
+		for (size_t i = 0; i < s->nprocs; i++)
+			if (s->procs[i].stage == stage && !s->procs[i].gone) {
+				live++;
+				waiting += s->procs[i].waiting_s > 0;
+			}
+		if (live > 0 && waiting == live)
+			return 1;
+	}
+	return 0;
 }
 
 int hub_stats_final(const hub_stats *s, const long sent[HUB_STAGES])

@@ -48,6 +48,9 @@ typedef struct hub_slot {
 	double claimed_at; /* ... and of a replica's last word that it still
 			    * works on it (stats.h, "holding"), 0: none since */
 	int sends;       /* sends so far, free ones included (hub_delay: one only) */
+	int stalled;     /* it waited on a stalled stage (hub_stats_stalled): its
+			  * send-to-receipt time tells nothing of the pipeline's
+			  * pace, so it is no hub_delay sample */
 	jv rec;          /* the stamped record, as sent */
 	hub_join join;   /* overlap mode: its summarize and embed outputs (join.h) */
 } hub_slot;
@@ -125,6 +128,10 @@ typedef struct hub_proc {
 	/* Fields not every stage's stats carry: -1 when absent. */
 	double concurrency, throttled;
 	double progress_at; /* monotonic seconds: its counters last moved */
+	/* Its wait on what its stage's replicas share (stats.h "waiting"):
+	 * seconds, 0 when none, and on what. */
+	double waiting_s;
+	char waiting_on[32];
 } hub_proc;
 
 typedef struct hub_stats {
@@ -147,6 +154,12 @@ int hub_stats_silent(hub_stats *s, double t);
  * (-1: all stages). */
 double hub_stats_sum(const hub_stats *s, int stage, size_t field);
 int hub_stats_procs(const hub_stats *s, int stage);
+/* The longest wait (seconds, 0: none) of stage's live processes, with on
+ * what in *on (borrowed from s). */
+double hub_stats_waiting(const hub_stats *s, int stage, const char **on);
+/* 1 when some stage has live processes and every one of them waits on
+ * what they share (stats.h "waiting"): no document can get through. */
+int hub_stats_stalled(const hub_stats *s);
 /* 1 when the counters are final for a run whose every document has its
  * outcome, given sent[i], the records the hub sent to stage i: for every
  * stage the replicas read that many (in), wrote all they read (out >= in)

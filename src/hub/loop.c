@@ -261,7 +261,7 @@ static void take_receipt(struct hub *h)
 		hub_tally_receipt(&h->tally, rec);
 		if (!h->sweep.spawned && sweeps(h->cfg))
 			sweep_spawn(h);
-		if (slot->sends == 1)
+		if (slot->sends == 1 && !slot->stalled)
 			hub_delay_sample(&h->delay, dp_clock_s() - slot->sent_at);
 		if (!slot->sent)
 			h->unsent--;
@@ -275,14 +275,17 @@ static void take_receipt(struct hub *h)
  * re-send timeout), their re-send clocks restart: a slow document (a big
  * one, a slow model API) is not taken for lost, re-sent, paid again and
  * after --attempts failed.  A replica without progress for that long
- * earns no credit: --timeout still ends a stuck document. */
+ * earns no credit (--timeout still ends a stuck document) unless it waits
+ * on what all its stage's replicas share ("waiting": the store behind a
+ * lock or a hung database), where a copy would only wait too; the store
+ * bounds its wait for a database that went away itself (--db-retry). */
 static void take_claims(struct hub *h, const hub_proc *p, jv msg)
 {
 	double t = dp_clock_s();
 	jv list = jv_object_get(jv_copy(msg), jv_string("holding"));
 
 	if (jv_get_kind(list) == JV_KIND_ARRAY &&
-	    t - p->progress_at < hub_delay_timeout(&h->delay, h->cfg->timeout)) {
+	    (p->waiting_s > 0 || t - p->progress_at < hub_delay_timeout(&h->delay, h->cfg->timeout))) {
 		jv_array_foreach(list, i, x) {
 			hub_slot *s = jv_get_kind(x) == JV_KIND_NUMBER ? slot_of_seq(h, jv_number_value(x))
 								       : NULL;
@@ -526,8 +529,16 @@ static void check_timeouts(struct hub *h)
 			" not --timeout %.0f", h->delay.srtt, h->delay.rttvar, timeout, h->cfg->timeout);
 		h->delay.said = timeout;
 	}
+	/* Every replica of a stage waits on what they share (the store behind
+	 * a lock, or a database away or hung): a copy would wait too, so every
+	 * re-send clock restarts.  The store bounds a wait for a database that
+	 * went away (--db-retry); one behind a lock lasts while the lock does,
+	 * shown in the progress and explained by the store (blocker.h). */
+	int stalled = hub_stats_stalled(&h->stats);
 	for (size_t i = 0; i < h->win.size; i++) {
 		hub_slot *s = &h->win.slots[i];
+		if (stalled && s->used && s->sent)
+			s->claimed_at = t, s->stalled = 1;
 		if (!s->used || !s->sent || t - (s->claimed_at > s->sent_at ? s->claimed_at : s->sent_at) < timeout)
 			continue;
 		if (s->attempts >= h->cfg->attempts) {
@@ -583,12 +594,18 @@ static void show_progress(struct hub *h, int final)
 		snprintf(eta, sizeof eta, "ETA %.0f s", (h->tally.documents - done) / overall);
 	if (tty && h->tty_lines > 0)
 		fprintf(stderr, "\033[%dA", h->tty_lines);
-	for (int i = 0; i < HUB_STAGES; i++)
-		fprintf(stderr, "%s%-10s %2d procs  done %6.0f  in flight %4.0f  %7.1f/s  retries %3.0f  failed %3.0f%s",
+	for (int i = 0; i < HUB_STAGES; i++) {
+		const char *on = "";
+		double waited = hub_stats_waiting(&h->stats, i, &on);
+		char wait[64] = "";
+		if (waited > 0)
+			snprintf(wait, sizeof wait, "  waiting for the %s %.0f s", on, waited);
+		fprintf(stderr, "%s%-10s %2d procs  done %6.0f  in flight %4.0f  %7.1f/s  retries %3.0f  failed %3.0f%s\n",
 			tty ? "\r\033[K" : "docpipe-hub: ", hub_stage_names[i],
 			hub_stats_procs(&h->stats, i), SUM(h, i, out),
 			SUM(h, i, in) - SUM(h, i, out) > 0 ? SUM(h, i, in) - SUM(h, i, out) : 0,
-			h->rate[i], SUM(h, i, retries), SUM(h, i, failed), tty ? "\n" : "\n");
+			h->rate[i], SUM(h, i, retries), SUM(h, i, failed), wait);
+	}
 	fprintf(stderr, "%sdocuments %ld/%ld%s done, %zu in flight, %ld re-sent, %.0f s, %s\n",
 		tty ? "\r\033[K" : "docpipe-hub: ", done, h->tally.documents,
 		h->input_done ? "" : "+", h->win.used, h->tally.resent, t - h->started, eta);

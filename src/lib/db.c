@@ -40,12 +40,17 @@ PGconn *dp_db_connect(const char *env_name, const char *app, dp_err *err)
 {
 	const char *var = env_name != NULL ? env_name : DP_DB_ENV_DEFAULT;
 	const char *url = getenv(var);
-	const char *keys[] = {"dbname", "fallback_application_name", NULL};
-	const char *values[] = {url != NULL && *url != '\0' ? url : NULL, app, NULL};
+	/* connect_timeout: a server that takes the TCP connection and never
+	 * answers (hung, stopped) must not hang a reconnection for ever; the
+	 * URL or PGCONNECT_TIMEOUT may say otherwise. */
+	const char *keys[] = {"connect_timeout", "dbname", "fallback_application_name", NULL};
+	const char *values[] = {getenv("PGCONNECT_TIMEOUT") == NULL ? DP_DB_CONNECT_TIMEOUT : NULL,
+				url != NULL && *url != '\0' ? url : NULL, app, NULL};
 	char line[DP_ERR_MAX];
 
-	/* expand_dbname = 1: dbname may be a whole URL or key=value string;
-	 * a NULL dbname leaves every setting to the PG* variables. */
+	/* expand_dbname = 1: dbname may be a whole URL or key=value string,
+	 * whose settings override the keys before it; a NULL dbname leaves
+	 * every setting to the PG* variables. */
 	PGconn *db = PQconnectdbParams(keys, values, 1);
 	if (db == NULL) {
 		dp_err_set(err, "cannot connect to the database: out of memory");

@@ -23,8 +23,11 @@
 /* Connects with the connection string or URL held by environment variable
  * env_name (NULL: DATABASE_URL); when that variable is unset or empty,
  * libpq's own PG* variables decide.  app names the connection in
- * pg_stat_activity.  Returns the connection, or NULL with err set to libpq's
+ * pg_stat_activity.  A connection not made in DP_DB_CONNECT_TIMEOUT seconds
+ * fails, unless the URL's connect_timeout or PGCONNECT_TIMEOUT says
+ * otherwise.  Returns the connection, or NULL with err set to libpq's
  * reason on one line. */
+#define DP_DB_CONNECT_TIMEOUT "10"
 PGconn *dp_db_connect(const char *env_name, const char *app, dp_err *err);
 
 /* Sets err to "what: <server or libpq message on one line>" for a failed

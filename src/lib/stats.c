@@ -38,6 +38,14 @@ static struct {
 	int used[DP_STATS_HELD_MAX];
 } held = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
+/* The current wait (dp_stats_wait_begin): since when (ms, 0: none) and on
+ * what. */
+static struct {
+	pthread_mutex_t lock;
+	double since_ms;
+	const char *on;
+} waiting = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
 static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
@@ -116,6 +124,38 @@ void dp_stats_release(long token)
 	pthread_mutex_unlock(&held.lock);
 }
 
+void dp_stats_wait_begin(const char *on)
+{
+	pthread_mutex_lock(&waiting.lock);
+	waiting.since_ms = dp_clock_ms();
+	waiting.on = on;
+	pthread_mutex_unlock(&waiting.lock);
+}
+
+void dp_stats_wait_end(void)
+{
+	pthread_mutex_lock(&waiting.lock);
+	waiting.since_ms = 0;
+	pthread_mutex_unlock(&waiting.lock);
+}
+
+/* The current wait's length (ms, 0: none) and, when there is one, *on. */
+static double wait_ms(const char **on)
+{
+	pthread_mutex_lock(&waiting.lock);
+	double ms = waiting.since_ms > 0 ? dp_clock_ms() - waiting.since_ms : 0;
+	*on = waiting.on;
+	pthread_mutex_unlock(&waiting.lock);
+	return ms;
+}
+
+double dp_stats_waiting_s(void)
+{
+	const char *on;
+
+	return wait_ms(&on) / 1000;
+}
+
 /* The seqs held DP_STATS_HOLDING_MS or longer (owned array). */
 static jv holding(void)
 {
@@ -161,6 +201,12 @@ jv dp_stats_message(int final)
 		m = jv_object_set(m, jv_string("holding"), long_held);
 	else
 		jv_free(long_held);
+	const char *on;
+	double waited_ms = wait_ms(&on);
+	if (waited_ms >= DP_STATS_WAITING_MS)
+		m = jv_object_set(m, jv_string("waiting"),
+				  jv_object_set(jv_object_set(jv_object(), jv_string("on"), jv_string(on)),
+						jv_string("seconds"), jv_number(waited_ms / 1000)));
 	return jv_object_set(m, jv_string("final"), jv_bool(final));
 }
 

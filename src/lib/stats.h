@@ -41,9 +41,10 @@ long dp_stats_get(enum dp_stat stat);
 /* The current counters as a `stats` message (owned): {"v":1,"kind":"stats",
  * "stage","host","pid","in","out","failed","in_flight","retries",
  * "requests","tokens","throttled","latency_ms","latency_sum_ms","latency_buckets",
- * "concurrency","final"[, "holding"]}: latency_ms is the mean, latency_buckets the count
+ * "concurrency","final"[, "holding"][, "waiting"]}: latency_ms is the mean, latency_buckets the count
  * of records per bucket of DP_STATS_LATENCY_BOUNDS_MS (not cumulative), holding the
- * seqs held long (dp_stats_hold), when there are any. */
+ * seqs held long (dp_stats_hold), when there are any, waiting a long wait
+ * (dp_stats_wait_begin). */
 jv dp_stats_message(int final);
 
 /* The hub's sequence numbers ("seq") of the records this process holds
@@ -58,6 +59,20 @@ jv dp_stats_message(int final);
 #define DP_STATS_HELD_MAX 128
 long dp_stats_hold(jv rec);
 void dp_stats_release(long token);
+
+/* Marks this process as waiting on what every replica of its stage shares
+ * (the store: its database, behind a lock another session holds, a server
+ * that hangs or is away), from dp_stats_wait_begin until dp_stats_wait_end.
+ * Once the wait has lasted DP_STATS_WAITING_MS, stats messages carry
+ * "waiting": {"on": on, "seconds": s}: the hub then keeps the documents the
+ * process holds ("holding") from being re-sent even without progress (a
+ * copy would wait on the same thing, and fail after --attempts) and shows
+ * the wait.  on: a static string.  One wait at a time per process. */
+#define DP_STATS_WAITING_MS 200
+void dp_stats_wait_begin(const char *on);
+void dp_stats_wait_end(void);
+/* Seconds the current wait has lasted; 0 when none. */
+double dp_stats_waiting_s(void);
 
 /* Starts a thread sending dp_stats_message to endpoint every 500 ms, and
  * when the stage has been idle for 20 ms (nothing in flight and every

@@ -7,6 +7,7 @@
 
 #include "embedder.h"
 #include "record.h"
+#include "stats.h"
 #include "vec.h"
 
 /* A field that must be present: dp_record_get_* returned got (0: absent). */
@@ -281,6 +282,8 @@ void store_item_init(store_item *item, jv rec)
 
 	memset(item, 0, sizeof *item);
 	item->rec = rec;
+	/* Listed to the hub as held while the store waits on its database. */
+	item->held = dp_stats_hold(rec);
 	item->doc.meta = jv_null();
 	item->chunks = -1;
 	if (kind == NULL) {
@@ -325,6 +328,8 @@ void store_item_init(store_item *item, jv rec)
 
 void store_item_clear(store_item *item)
 {
+	dp_stats_release(item->held);
+	item->held = -1;
 	doc_clear(&item->doc);
 	/* Last: the borrowed strings of doc pointed into it. */
 	jv_free(item->rec);

@@ -77,6 +77,7 @@ typedef struct store_item {
 	long long chunks;         /* -1: not reported */
 	const char *fail_stage;   /* for "failed": the stage that failed */
 	char reason[DP_ERR_MAX];  /* for "failed" */
+	long held;                /* dp_stats_hold's token, released by store_item_clear */
 } store_item;
 
 /* Classifies and validates rec (consumed) into item.  Never fails: a

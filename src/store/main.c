@@ -5,11 +5,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "blocker.h"
 #include "cli.h"
 #include "err.h"
 #include "fulltext.h"
 #include "lines.h"
 #include "run.h"
+#include "stats.h"
 #include "store.h"
 #include "zmqsock.h"
 
@@ -206,6 +208,17 @@ static int try_open(void *ctx, dp_err *err)
 	return 0;
 }
 
+/* Opens the store, waiting up to patience for a database that is away;
+ * the wait, or one on a lock the opening needs, is the store's (stats.h):
+ * the hub does not re-send what it sent meanwhile.  0, or -1 with err. */
+static int open_waiting(struct opening *o, double patience, dp_err *err)
+{
+	dp_stats_wait_begin("database");
+	int rc = store_patiently(try_open, o, patience, err);
+	dp_stats_wait_end();
+	return rc;
+}
+
 /* Sweeps, after --require-end's proof when given; a lost connection is
  * made again (--db-retry) and the sweep, one statement, tried again.
  * Returns an exit code. */
@@ -267,6 +280,9 @@ int main(int argc, char **argv)
 	 * a restarted replica waits instead of failing (and counting as a
 	 * crash) again.  In a shell pipeline (stdin, no --db-retry given) it is
 	 * an error at once: nothing was read yet, nothing is lost. */
+	/* Only explains waits: the store works without it. */
+	if ((a.so.blocker = store_blocker_start(a.so.db_env, &err)) == NULL)
+		dp_diag("%s; a long wait for the database will not be explained", err.msg);
 	struct opening o = {.so = &a.so, .db_retry = (double)a.db_retry, .exit_code = DP_EXIT_SYSTEM};
 	double patience = dp_zmq_is_endpoint(a.cli.in) || a.db_retry_given ? (double)a.db_retry : 0;
 	store *s = NULL;
@@ -284,7 +300,7 @@ int main(int argc, char **argv)
 		if (go < 0)
 			dp_diag("%s", err.msg);
 		s = o.s;
-	} else if (o.s == NULL && store_patiently(try_open, &o, patience, &err) < 0) {
+	} else if (o.s == NULL && open_waiting(&o, patience, &err) < 0) {
 		rc = o.exit_code; /* a usage error (vector type) or a system one */
 		dp_diag("%s", err.msg);
 	} else if (s = o.s, a.sweep_run != NULL) {
@@ -306,6 +322,7 @@ int main(int argc, char **argv)
 		rc = DP_EXIT_SYSTEM;
 	}
 	store_close(&s);
+	store_blocker_stop(&a.so.blocker);
 	dp_source_free(&src);
 	return dp_cli_exit_status(rc);
 }

@@ -9,6 +9,7 @@
 #include "feed.h"
 #include "fulltext.h"
 #include "outcome.h"
+#include "stats.h"
 #include "transport.h"
 
 static void count(store_counts *c, const store_item *item)
@@ -111,7 +112,11 @@ int store_run(store *s, dp_source *src, dp_sink *sink, store_counts *counts, dp_
 	}
 	memset(counts, 0, sizeof *counts);
 	while ((n = store_feed_take(feed, items, STORE_BATCH_DOCS, STORE_BATCH_CHUNKS, err)) > 0) {
+		/* The batch's documents stay the store's while it waits on the
+		 * database, whatever for (stats.h). */
+		dp_stats_wait_begin("database");
 		int wrote = write_batch(s, items, (size_t)n, err);
+		dp_stats_wait_end();
 		int failed = wrote < 0;
 		if (!failed)
 			store_index_count(s, items, (size_t)n);

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blocker.h"
 #include "db.h"
 #include "fulltext.h"
 #include "outcome.h"
@@ -271,6 +272,8 @@ store *store_open(const store_options *opt, int *exit_code, dp_err *err)
 	store_buf_init(&s->buf, (size_t)256 << 20);
 	store_buf_init(&s->buf2, (size_t)256 << 20);
 	s->db = dp_db_connect(opt->db_env, "docpipe-store", err);
+	if (s->db != NULL)
+		store_blocker_backend(opt->blocker, PQbackendPID(s->db));
 	if (s->db == NULL || schema_ensure(s, &usage, err) < 0 || store_index_settle(s, err) < 0) {
 		if (usage)
 			*exit_code = DP_EXIT_USAGE;

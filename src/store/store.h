@@ -54,6 +54,9 @@ typedef struct store_options {
 	 * settings key hnsw_ef_construction); 0: the corpus's, else 64. */
 	int ef_construction;
 	int quiet;              /* only notices about new choices */
+	/* Says why the store waits (blocker.h; borrowed, NULL: nothing
+	 * does): told db's server process whenever a connection is made. */
+	struct store_blocker *blocker;
 } store_options;
 
 /* pgvector's HNSW: m is 16; ef_construction must be at least 2 m. */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blocker.h"
 #include "clock.h"
 #include "db.h"
 #include "fulltext.h"
@@ -775,8 +776,10 @@ static int reset_connection(void *ctx, dp_err *err)
 
 	s->prepared = 0; /* a new session has none */
 	PQreset(s->db);
-	if (!dp_db_lost(s->db))
+	if (!dp_db_lost(s->db)) {
+		store_blocker_backend(s->opt.blocker, PQbackendPID(s->db));
 		return 0;
+	}
 	dp_db_err(err, s->db, NULL, "lost the database connection and could not reconnect");
 	return -1;
 }

@@ -8,6 +8,7 @@
 #include "../../src/hub/hub.h"
 #include "clock.h"
 #include "record.h"
+#include "stats.h"
 #include "t.h"
 
 static hub_stats stats; /* large: static */
@@ -26,6 +27,61 @@ static void report(const char *stage, int pid, int in, int out, int in_flight)
 	jv r = dp_record_parse(json, strlen(json), &err);
 	last = hub_stats_update(&stats, r);
 	jv_free(r);
+}
+
+/* A stats message of a store replica pid, waiting `seconds` on the
+ * database (0: not waiting). */
+static void report_waiting(int pid, double seconds)
+{
+	char wait[128] = "", json[512];
+	dp_err err;
+
+	if (seconds > 0)
+		snprintf(wait, sizeof wait, ",\"waiting\":{\"on\":\"database\",\"seconds\":%g}", seconds);
+	snprintf(json, sizeof json,
+		 "{\"v\":1,\"kind\":\"stats\",\"stage\":\"store\",\"host\":\"h\",\"pid\":%d,"
+		 "\"in\":3,\"out\":3,\"in_flight\":0%s}", pid, wait);
+	jv r = dp_record_parse(json, strlen(json), &err);
+	last = hub_stats_update(&stats, r);
+	jv_free(r);
+}
+
+/* The wait a replica reports (stats.c) and the hub's reading of it: a
+ * stage stalls when every live replica of it waits. */
+static void test_waiting(void)
+{
+	dp_stats_wait_begin("database");
+	jv m = dp_stats_message(0);
+	T_OK(!jv_object_has(jv_copy(m), jv_string("waiting")), "a wait just begun is not reported");
+	jv_free(m);
+	dp_sleep_ms(DP_STATS_WAITING_MS + 20);
+	m = dp_stats_message(0);
+	jv w = jv_object_get(jv_copy(m), jv_string("waiting"));
+	double secs;
+	T_OK(jv_get_kind(w) == JV_KIND_OBJECT && dp_record_str(w, "on") != NULL &&
+		     strcmp(dp_record_str(w, "on"), "database") == 0 &&
+		     dp_record_num(w, "seconds", &secs) == 0 && secs >= DP_STATS_WAITING_MS / 1000.0,
+	     "a longer wait is reported, on what and for how long");
+	T_OK(dp_stats_waiting_s() >= DP_STATS_WAITING_MS / 1000.0, "and read by the process itself");
+	jv_free(w);
+	jv_free(m);
+	dp_stats_wait_end();
+	m = dp_stats_message(0);
+	T_OK(!jv_object_has(jv_copy(m), jv_string("waiting")) && dp_stats_waiting_s() == 0,
+	     "an ended wait is not");
+	jv_free(m);
+
+	const char *on = NULL;
+	report_waiting(5, 12);
+	report_waiting(8, 0);
+	T_OK(!hub_stats_stalled(&stats), "one store replica of two waits: not stalled");
+	T_OK(hub_stats_waiting(&stats, 3, &on) == 12 && on != NULL && strcmp(on, "database") == 0,
+	     "the stage's longest wait, and on what");
+	report_waiting(8, 3);
+	T_OK(hub_stats_stalled(&stats), "every live store replica waits: stalled");
+	report_waiting(8, 0);
+	report_waiting(5, 0);
+	T_OK(!hub_stats_stalled(&stats) && hub_stats_waiting(&stats, 3, &on) == 0, "the waits ended");
 }
 
 int main(void)
@@ -69,5 +125,6 @@ int main(void)
 	T_OK(dp_record_seq_valid(3) && !dp_record_seq_valid(-1) && !dp_record_seq_valid(2.5) &&
 		     !dp_record_seq_valid(1e300),
 	     "a seq from a peer: whole numbers in range only");
+	test_waiting();
 	return t_done();
 }
