@@ -41,6 +41,7 @@ struct dp_http {
 	double pause_until_ms;
 	int refused;
 	char refused_msg[DP_ERR_MAX];
+	int answered; /* some request got an HTTP answer (dp_http_outcome.server_seen) */
 	uint64_t rng;
 	dp_http_stats stats;
 };
@@ -552,6 +553,7 @@ static void release(dp_http *h, const struct slot *sl, const dp_http_outcome *o,
 	if (r != NULL)
 		take_ratelimit(h, r);
 	if (o != NULL) {
+		h->answered |= o->transport == 0;
 		enum dp_limiter_outcome lo = limiter_outcome(o);
 		double now = dp_clock_ms(), iv = dp_limiter_interval_ms(&h->limiter);
 		dp_limiter_done(&h->limiter, sl->seq, lo, now - sl->sent_ms, (double)tokens, now);
@@ -691,6 +693,19 @@ static int retryable_curl(CURLcode rc)
 	}
 }
 
+/* The request never reached the server: it refused the connection, or
+ * its name (or the proxy's) did not resolve.  Once the server has answered
+ * (server_seen), an outage of the server or the network, which says
+ * nothing about the request: no content can be its cause.  (Before, a
+ * wrong URL or a server not started: attempts count, so it fails fast.)  A
+ * timeout or a connection cut mid-request can be the request's doing (one
+ * the server chokes on), so they count. */
+static int unreached(int transport)
+{
+	return transport == CURLE_COULDNT_CONNECT || transport == CURLE_COULDNT_RESOLVE_HOST ||
+	       transport == CURLE_COULDNT_RESOLVE_PROXY;
+}
+
 static CURLcode setup(dp_http *h, CURL *c, const char *url, jv body, struct response *r)
 {
 	CURLcode rc = CURLE_OK;
@@ -731,17 +746,11 @@ dp_http_verdict dp_http_decide(const dp_http_policy *p, const dp_http_outcome *o
 	dp_http_verdict v = {.action = DP_HTTP_DO_GIVE_UP, .counts = 1};
 	int retry;
 
-	if (o->transport != 0) {
-		retry = retryable_curl((CURLcode)o->transport) && !o->too_big;
-	} else if (o->status >= 200 && o->status < 300) {
-		v.action = DP_HTTP_DO_OK;
-		return v;
-	} else if (o->status == 401 || o->status == 403 || (o->status == 429 && o->quota)) {
-		v.action = DP_HTTP_DO_REFUSE;
-		return v;
-	} else if (o->status == 429) {
-		/* Weather, not failure: waits exactly as long as asked, and only the
-		 * retry time budget bounds how often. */
+	if ((unreached(o->transport) && o->server_seen) ||
+	    (o->transport == 0 && o->status == 429 && !o->quota)) {
+		/* Weather, not failure (a 429, a server away): waits exactly as
+		 * long as asked, else the backoff by such waits; only the retry
+		 * time budget bounds how often. */
 		v.counts = 0;
 		v.delay_ms = o->retry_after_ms >= 0
 				     ? o->retry_after_ms
@@ -749,6 +758,14 @@ dp_http_verdict dp_http_decide(const dp_http_policy *p, const dp_http_outcome *o
 		if (elapsed_ms + v.delay_ms <= p->max_retry_ms)
 			v.action = DP_HTTP_DO_RETRY;
 		v.pause_stage = o->retry_after_ms > p->max_retry_ms;
+		return v;
+	} else if (o->transport != 0) {
+		retry = retryable_curl((CURLcode)o->transport) && !o->too_big;
+	} else if (o->status >= 200 && o->status < 300) {
+		v.action = DP_HTTP_DO_OK;
+		return v;
+	} else if (o->status == 401 || o->status == 403 || (o->status == 429 && o->quota)) {
+		v.action = DP_HTTP_DO_REFUSE;
 		return v;
 	} else {
 		retry = o->status == 408 || o->status == 409 || o->status >= 500;
@@ -889,6 +906,9 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, jv *
 			break;
 		}
 		perform(h, c, url, text, &r, &o);
+		pthread_mutex_lock(&h->lock);
+		o.server_seen = h->answered;
+		pthread_mutex_unlock(&h->lock);
 		dp_http_verdict v = dp_http_decide(&policy, &o, counted, throttles,
 						   (long)(dp_clock_ms() - start), jitter(h));
 		if (v.action != DP_HTTP_DO_OK)
@@ -904,7 +924,7 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, jv *
 			count_retrying(h);
 		release(h, &sl, &o, &r, tokens);
 		counted += v.counts;
-		throttles += o.transport == 0 && o.status == 429;
+		throttles += !v.counts && v.action != DP_HTTP_DO_OK;
 		if (v.action == DP_HTTP_DO_OK) {
 			status = take_body(path, &r, o.status, tokens, resp, err);
 		} else if (v.action == DP_HTTP_DO_REFUSE) {

@@ -132,6 +132,7 @@ typedef struct dp_http_outcome {
 	long status;          /* its HTTP status (transport == 0) */
 	long retry_after_ms;  /* Retry-After / retry-after-ms, -1 when absent */
 	int quota;            /* its body names insufficient_quota */
+	int server_seen;      /* the server answered an earlier request of this process */
 } dp_http_outcome;
 
 typedef struct dp_http_policy {
@@ -158,7 +159,8 @@ typedef struct dp_http_verdict {
 } dp_http_verdict;
 
 /* What to do after an attempt.  attempts: earlier attempts of the call
- * that counted; throttles: its earlier 429s; elapsed_ms: time since the
+ * that counted; throttles: its earlier ones that did not (429s, a server
+ * not reached); elapsed_ms: time since the
  * call began; jitter01 in [0, 1).  The rows (README.md "Model APIs"):
  *   2xx                                  ok
  *   401, 403; 429 insufficient_quota     refuse
@@ -166,8 +168,11 @@ typedef struct dp_http_verdict {
  *                                        attempt does not count
  *   429 without                          retry after backoff(throttles); does
  *                                        not count
- *   408, 409, 5xx, transport errors      retry after backoff(attempts), not
- *   (connect, timeout, reset...)         sooner than Retry-After; counts
+ *   server not reached (connection       the same, once the server has answered
+ *   refused, name not resolved)          (server_seen): an outage says nothing of
+ *                                        the request; only the budget bounds it
+ *   408, 409, 5xx, other transport       retry after backoff(attempts), not
+ *   errors (timeout, reset...)           sooner than Retry-After; counts
  *   other 4xx/3xx                        reject
  *   bad URL/protocol, too many redirects,
  *   TLS verification, answer too big     give up
