@@ -27,7 +27,8 @@ typedef struct store_blocker store_blocker;
  * start. */
 store_blocker *store_blocker_start(const char *db_env, dp_err *err);
 /* The server process of the store's connection (PQbackendPID): the one
- * whose waits are explained, from now on. */
+ * whose waits are explained, from now on; 0: none (no connection, or one
+ * being made again: the store reports that wait itself). */
 void store_blocker_backend(store_blocker *b, int pid);
 /* Stops the thread (within STORE_BLOCKER_ANSWER_MS plus a connection's
  * timeout when it is asking), closes its connection, frees *b and sets it

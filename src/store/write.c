@@ -775,6 +775,8 @@ static int reset_connection(void *ctx, dp_err *err)
 	store *s = ctx;
 
 	s->prepared = 0; /* a new session has none */
+	/* An outage says itself (store_patiently): nothing to explain. */
+	store_blocker_backend(s->opt.blocker, 0);
 	PQreset(s->db);
 	if (!dp_db_lost(s->db)) {
 		store_blocker_backend(s->opt.blocker, PQbackendPID(s->db));
