@@ -62,7 +62,8 @@ Options: --port 0 prints "PORT <n>" on stdout once listening.
   --no-base64: answer 400 to an embeddings request asking for base64 (as a
       server that knows only JSON numbers).
   --tls CERT,KEY: serve HTTPS with that certificate.
-"bad_input": a request (embed or chat) with that text in an input gets 400.
+"bad_input": a request (embed or chat) with that text in an input gets 400,
+or for chat "bad_input_status" (a 5xx: a server that fails on that input).
 """
 import argparse
 import base64
@@ -157,6 +158,7 @@ class State:
     def reset(self):
         self.faults = []
         self.bad_input = None
+        self.bad_input_status = 400
         self.order = "reverse"
         self.requests = {"embed": 0, "chat": 0}
         self.inputs = {"embed": 0, "chat": 0}
@@ -282,6 +284,8 @@ class Handler(BaseHTTPRequestHandler):
                     st.order = req["order"]
                 if "bad_input" in req:
                     st.bad_input = req["bad_input"]
+                if "bad_input_status" in req:
+                    st.bad_input_status = int(req["bad_input_status"])
                 if "latency" in req:
                     st.latency = parse_latency(req["latency"])
                 for k in ("rpm", "rate_429", "rate_5xx", "retry_after", "ratelimit_headers"):
@@ -407,6 +411,9 @@ class Handler(BaseHTTPRequestHandler):
         with st.lock:
             st.inputs[kind] += len(texts) if kind == "embed" else 1
         if kind == "chat" and st.bad_input is not None and any(st.bad_input in t for t in texts):
+            if st.bad_input_status >= 500:
+                return self.send_json(st.bad_input_status, {"error": {
+                    "message": "the server failed on this input (injected)", "type": "server_error"}})
             return self.send_json(400, {"error": {"message": "content rejected (injected)",
                                                   "type": "invalid_request_error"}})
         if kind == "embed":

@@ -41,7 +41,12 @@ struct dp_http {
 	double pause_until_ms;
 	int refused;
 	char refused_msg[DP_ERR_MAX];
-	int answered; /* some request got an HTTP answer (dp_http_outcome.server_seen) */
+	/* How the server fares (note_server): some request got an HTTP answer;
+	 * 2xx answers so far; distinct calls that met a server error since the
+	 * last one. */
+	int answered;
+	unsigned long oks;
+	int failing_calls;
 	uint64_t rng;
 	dp_http_stats stats;
 };
@@ -553,7 +558,6 @@ static void release(dp_http *h, const struct slot *sl, const dp_http_outcome *o,
 	if (r != NULL)
 		take_ratelimit(h, r);
 	if (o != NULL) {
-		h->answered |= o->transport == 0;
 		enum dp_limiter_outcome lo = limiter_outcome(o);
 		double now = dp_clock_ms(), iv = dp_limiter_interval_ms(&h->limiter);
 		dp_limiter_done(&h->limiter, sl->seq, lo, now - sl->sent_ms, (double)tokens, now);
@@ -693,6 +697,33 @@ static int retryable_curl(CURLcode rc)
 	}
 }
 
+/* An error of the server or the network (a 5xx, a transport error worth
+ * retrying): the request's own doing only if the server works for others. */
+static int server_error(const dp_http_outcome *o)
+{
+	return o->transport != 0 ? retryable_curl((CURLcode)o->transport) && !o->too_big : o->status >= 500;
+}
+
+/* Takes what an attempt of a call got into the server's record and fills
+ * o->server_seen and o->server_down from it.  *marked: the call's own
+ * state (0 at first): the 2xx count (plus one) at which it last counted as
+ * a failing call, so each call counts once per streak. */
+static void note_server(dp_http *h, dp_http_outcome *o, unsigned long *marked)
+{
+	pthread_mutex_lock(&h->lock);
+	if (o->transport == 0 && o->status >= 200 && o->status < 300) {
+		h->oks++;
+		h->failing_calls = 0;
+	} else if (server_error(o) && *marked != h->oks + 1) {
+		*marked = h->oks + 1;
+		h->failing_calls++;
+	}
+	h->answered |= o->transport == 0;
+	o->server_seen = h->answered;
+	o->server_down = h->answered && h->failing_calls >= DP_HTTP_DOWN_CALLS;
+	pthread_mutex_unlock(&h->lock);
+}
+
 /* The request never reached the server: it refused the connection, or
  * its name (or the proxy's) did not resolve.  Once the server has answered
  * (server_seen), an outage of the server or the network, which says
@@ -746,11 +777,11 @@ dp_http_verdict dp_http_decide(const dp_http_policy *p, const dp_http_outcome *o
 	dp_http_verdict v = {.action = DP_HTTP_DO_GIVE_UP, .counts = 1};
 	int retry;
 
-	if ((unreached(o->transport) && o->server_seen) ||
+	if ((unreached(o->transport) && o->server_seen) || (o->server_down && server_error(o)) ||
 	    (o->transport == 0 && o->status == 429 && !o->quota)) {
-		/* Weather, not failure (a 429, a server away): waits exactly as
-		 * long as asked, else the backoff by such waits; only the retry
-		 * time budget bounds how often. */
+		/* Weather, not failure (a 429, a server away or down for every
+		 * call): waits exactly as long as asked, else the backoff by such
+		 * waits; only the retry time budget bounds how often. */
 		v.counts = 0;
 		v.delay_ms = o->retry_after_ms >= 0
 				     ? o->retry_after_ms
@@ -878,6 +909,7 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, jv *
 	char *url = malloc(urllen), last[DP_ERR_MAX] = "no attempt";
 	double start = dp_clock_ms();
 	int status = DP_HTTP_FAILED, counted = 0, throttles = 0, retrying = 0;
+	unsigned long marked = 0; /* note_server's */
 	CURL *c = thread_handle(h);
 
 	*resp = jv_invalid();
@@ -906,9 +938,7 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, jv *
 			break;
 		}
 		perform(h, c, url, text, &r, &o);
-		pthread_mutex_lock(&h->lock);
-		o.server_seen = h->answered;
-		pthread_mutex_unlock(&h->lock);
+		note_server(h, &o, &marked);
 		dp_http_verdict v = dp_http_decide(&policy, &o, counted, throttles,
 						   (long)(dp_clock_ms() - start), jitter(h));
 		if (v.action != DP_HTTP_DO_OK)

@@ -133,7 +133,15 @@ typedef struct dp_http_outcome {
 	long retry_after_ms;  /* Retry-After / retry-after-ms, -1 when absent */
 	int quota;            /* its body names insufficient_quota */
 	int server_seen;      /* the server answered an earlier request of this process */
+	int server_down;      /* ... and since its last 2xx, DP_HTTP_DOWN_CALLS or more
+			       * distinct calls met a 5xx or a transport error */
 } dp_http_outcome;
+
+/* Distinct calls failing with server errors and no 2xx between them that
+ * make the server down for everyone: its errors then say nothing of the
+ * request (a poison input fails alone while others succeed; a single
+ * thread's one failing call is never "down"). */
+#define DP_HTTP_DOWN_CALLS 3
 
 typedef struct dp_http_policy {
 	int max_attempts;     /* attempts that are not 429s */
@@ -171,6 +179,8 @@ typedef struct dp_http_verdict {
  *   server not reached (connection       the same, once the server has answered
  *   refused, name not resolved)          (server_seen): an outage says nothing of
  *                                        the request; only the budget bounds it
+ *   5xx, transport errors while the      the same (not sooner than Retry-After):
+ *   server is down (server_down)         it fails every call, not this one
  *   408, 409, 5xx, other transport       retry after backoff(attempts), not
  *   errors (timeout, reset...)           sooner than Retry-After; counts
  *   other 4xx/3xx                        reject

@@ -6,7 +6,9 @@
 # every document that met it.  Now a server that has answered before and
 # refuses the connection is weather, like a 429: retried within the retry
 # budget without using up attempts.  A server never reached (a wrong URL)
-# still fails after the attempts, fast.
+# still fails after the attempts, fast.  So do a server answering 5xx to
+# every call for a while (weather once 3 calls fail with no success) and a
+# poison input (a 500 on one text while others succeed: counted).
 . "$(dirname "$0")/../lib/tap.sh"
 set -o pipefail
 unset OPENAI_API_KEY
@@ -38,6 +40,42 @@ is "$(jq -r .kind "$T_DIR/out" | sort | uniq -c | awk '{print $2 "=" $1}' | tr '
 like "$(grep -o '[0-9]* retries' "$T_DIR/err" | head -1)" "^[1-9][0-9]* retries" "the outage was met (retries)"
 pkill -f "fakeapi.py --port $PORT" 2>/dev/null
 wait $outage 2>/dev/null
+
+# A server that answers 503 to every request for 12 s (a deploy behind a
+# proxy whose upstream is away): once 3 distinct calls fail with no success
+# between them it is down for all, and its errors are weather.
+fakeapi --latency chat=100,embed=5
+(
+	for _ in $(seq 200); do
+		[ "$(curl -sf "$BASE/_stats" | jq '.requests.chat')" -ge 6 ] 2>/dev/null && break
+		sleep 0.05
+	done
+	curl -sf -X POST "$BASE/_control" -d '{"rate_5xx":1}' >/dev/null
+	sleep 12
+	curl -sf -X POST "$BASE/_control" -d '{"rate_5xx":null}' >/dev/null
+) &
+down=$!
+docpipe-summarize --backend openai --no-reuse --threads 4 <"$T_DIR/chunked.ndjson" 2>"$T_DIR/err" >"$T_DIR/out"
+rc=$?
+wait $down
+is "$rc/$(jq -r .kind "$T_DIR/out" | sort | uniq -c | awk '{print $2 "=" $1}' | tr '\n' ' ')" "0/document=60 " \
+	"12 s of 503 to every request: every document summarized, none failed"
+[ "$rc" = 0 ] || sed 's/^/# /' "$T_DIR/err"
+like "$(curl -sf "$BASE/_stats" | jq '.status.chat["503"]')" "^[1-9][0-9]*$" "(the 503s were met)"
+
+# A poison input: the server fails (500) on one document's text only,
+# while the others succeed: not "down", its attempts count, it fails alone
+# and fast.
+printf '# Poison\n\nThis text holds POISON-INPUT for the server.\n' >"$T_DIR/docs/poison.md"
+docpipe-discover "$T_DIR/docs" | docpipe-chunk >"$T_DIR/chunked2.ndjson"
+curl -sf -X POST "$BASE/_control" -d '{"bad_input":"POISON-INPUT","bad_input_status":500}' >/dev/null
+start=$(date +%s)
+docpipe-summarize --backend openai --no-reuse --threads 4 <"$T_DIR/chunked2.ndjson" 2>"$T_DIR/err" >"$T_DIR/out"
+rc=$?
+is "$rc/$(jq -r 'select(.kind == "error") | .path' "$T_DIR/out" | xargs -r -n1 basename)" "1/poison.md" \
+	"a poison input (500 on its text only): its document alone fails (exit 1)"
+like "$(jq -r 'select(.kind == "error") | .error' "$T_DIR/out")" "gave up after 6 attempts" "after its 6 attempts"
+ok $(( $(date +%s) - start < 60 ? 0 : 1 )) "without waiting out the retry budget"
 
 # A server never reached: the attempts count, the document fails fast.
 start=$(date +%s)
