@@ -727,8 +727,8 @@ static void note_server(dp_http *h, dp_http_outcome *o, unsigned long *marked)
 /* The request never reached the server: it refused the connection, or
  * its name (or the proxy's) did not resolve.  Once the server has answered
  * (server_seen), an outage of the server or the network, which says
- * nothing about the request: no content can be its cause.  (Before, a
- * wrong URL or a server not started: attempts count, so it fails fast.)  A
+ * nothing about the request: no content can be its cause.  Until then (a
+ * wrong URL, a server not started) attempts count, so it fails fast.  A
  * timeout or a connection cut mid-request can be the request's doing (one
  * the server chokes on), so they count. */
 static int unreached(int transport)
