@@ -47,6 +47,8 @@ struct dp_http {
 	int answered;
 	unsigned long oks;
 	int failing_calls;
+	int down; /* failing_calls reached DP_HTTP_DOWN_CALLS: the process waits
+		   * on the model API (dp_stats_wait_begin) until a 2xx */
 	uint64_t rng;
 	dp_http_stats stats;
 };
@@ -721,6 +723,15 @@ static void note_server(dp_http *h, dp_http_outcome *o, unsigned long *marked)
 	h->answered |= o->transport == 0;
 	o->server_seen = h->answered;
 	o->server_down = h->answered && h->failing_calls >= DP_HTTP_DOWN_CALLS;
+	/* Said in the stats: the hub shows it and, as every replica's model
+	 * API is down alike, re-sends nothing meanwhile. */
+	if (o->server_down != h->down) {
+		h->down = o->server_down;
+		if (h->down)
+			dp_stats_wait_begin("model API");
+		else
+			dp_stats_wait_end();
+	}
 	pthread_mutex_unlock(&h->lock);
 }
 

@@ -140,7 +140,8 @@ typedef struct dp_http_outcome {
 /* Distinct calls failing with server errors and no 2xx between them that
  * make the server down for everyone: its errors then say nothing of the
  * request (a poison input fails alone while others succeed; a single
- * thread's one failing call is never "down"). */
+ * thread's one failing call is never "down").  Until its next 2xx the
+ * process waits on the model API (stats.h "waiting"). */
 #define DP_HTTP_DOWN_CALLS 3
 
 typedef struct dp_http_policy {

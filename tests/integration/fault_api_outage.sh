@@ -41,6 +41,33 @@ like "$(grep -o '[0-9]* retries' "$T_DIR/err" | head -1)" "^[1-9][0-9]* retries"
 pkill -f "fakeapi.py --port $PORT" 2>/dev/null
 wait $outage 2>/dev/null
 
+# The same outage in a graph: summarize says it waits on the model API
+# (stats "waiting" once 3 distinct calls failed with no success), the
+# hub's progress shows it and nothing is re-sent or failed.
+newdb || exit 1
+fakeapi --latency chat=150,embed=50
+PORT=${BASE##*:}
+(
+	for _ in $(seq 200); do
+		[ "$(curl -sf "$BASE/_stats" | jq '.requests.chat')" -ge 6 ] 2>/dev/null && break
+		sleep 0.05
+	done
+	kill "$SERVER"
+	sleep 12
+	exec /usr/bin/python3 "$TOP/tests/fakeapi.py" --port "$PORT" --latency chat=150,embed=50 \
+		>"$T_DIR/server-again2.port" 2>"$T_DIR/server-again2.err"
+) &
+outage=$!
+docpipe run "$T_DIR/docs" --progress plain --timeout 5 --attempts 2 --opt summarize=--backend=openai \
+	--opt summarize=--no-reuse --threads summarize=4 >"$T_DIR/report" 2>"$T_DIR/err"
+rc=$?
+is "$rc/$(jq -r '[.added, .failed, .resent] | @tsv' "$T_DIR/report")" "$(printf '0/60\t0\t0')" \
+	"in a graph: every document stored, none failed, none re-sent (--timeout 5)"
+[ "$rc" = 0 ] || sed 's/^/# /' "$T_DIR/err"
+like "$(cat "$T_DIR/err")" "summarize .*waiting for the model API [0-9]+ s" "the progress shows the wait"
+pkill -f "fakeapi.py --port $PORT" 2>/dev/null
+wait $outage 2>/dev/null
+
 # A server that answers 503 to every request for 12 s (a deploy behind a
 # proxy whose upstream is away): once 3 distinct calls fail with no success
 # between them it is down for all, and its errors are weather.
