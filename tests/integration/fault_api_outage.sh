@@ -15,21 +15,25 @@ unset OPENAI_API_KEY
 
 numbered_docs "$T_DIR/docs" 60 12 doc
 docpipe-discover "$T_DIR/docs" | docpipe-chunk >"$T_DIR/chunked.ndjson"
-fakeapi --latency chat=150,embed=50
-PORT=${BASE##*:}
-# The server killed after its first answers, started again on its port
-# 12 s later.
-(
-	for _ in $(seq 200); do
-		[ "$(curl -sf "$BASE/_stats" | jq '.requests.chat')" -ge 6 ] 2>/dev/null && break
-		sleep 0.05
-	done
-	kill "$SERVER"
-	sleep 12
-	exec /usr/bin/python3 "$TOP/tests/fakeapi.py" --port "$PORT" --latency chat=150,embed=50 \
-		>"$T_DIR/server-again.port" 2>"$T_DIR/server-again.err"
-) &
-outage=$!
+# outage_12s: starts a test server (PORT, SERVER, BASE) that is killed
+# after its first answers and started again on its port 12 s later, in
+# the background (its pid in outage).
+outage_12s() {
+	fakeapi --latency chat=150,embed=50
+	PORT=${BASE##*:}
+	(
+		for _ in $(seq 200); do
+			[ "$(curl -sf "$BASE/_stats" | jq '.requests.chat')" -ge 6 ] 2>/dev/null && break
+			sleep 0.05
+		done
+		kill "$SERVER"
+		sleep 12
+		exec /usr/bin/python3 "$TOP/tests/fakeapi.py" --port "$PORT" --latency chat=150,embed=50 \
+			>"$T_DIR/server-again-$PORT.port" 2>"$T_DIR/server-again-$PORT.err"
+	) &
+	outage=$!
+}
+outage_12s
 docpipe-summarize --backend openai --no-reuse --threads 4 <"$T_DIR/chunked.ndjson" 2>"$T_DIR/err" |
 	docpipe-embed --backend openai --no-reuse --threads 2 >"$T_DIR/out" 2>>"$T_DIR/err"
 rc=$?
@@ -45,19 +49,7 @@ wait $outage 2>/dev/null
 # (stats "waiting" once 3 distinct calls failed with no success), the
 # hub's progress shows it and nothing is re-sent or failed.
 newdb || exit 1
-fakeapi --latency chat=150,embed=50
-PORT=${BASE##*:}
-(
-	for _ in $(seq 200); do
-		[ "$(curl -sf "$BASE/_stats" | jq '.requests.chat')" -ge 6 ] 2>/dev/null && break
-		sleep 0.05
-	done
-	kill "$SERVER"
-	sleep 12
-	exec /usr/bin/python3 "$TOP/tests/fakeapi.py" --port "$PORT" --latency chat=150,embed=50 \
-		>"$T_DIR/server-again2.port" 2>"$T_DIR/server-again2.err"
-) &
-outage=$!
+outage_12s
 docpipe run "$T_DIR/docs" --progress plain --timeout 5 --attempts 2 --opt summarize=--backend=openai \
 	--opt summarize=--no-reuse --threads summarize=4 >"$T_DIR/report" 2>"$T_DIR/err"
 rc=$?
