@@ -16,6 +16,7 @@
 #     storm  a with 30% of requests answered 429 (Retry-After 0.2 s) and 5% 503
 #     storm-auto  storm with --threads auto (against the same clean run),
 #            summarize alone; RUNS=N repeats it (default 3: runs vary)
+#     d64    d's 64-slot server alone: -j64 and auto, RUNS times (default 3)
 #     drpm   d's rate-limited server, with and without x-ratelimit-* headers
 #     order  a, b, c in both orders: summarize | embed and embed | summarize
 # Output: one line per run.  Needs no database (--no-reuse).
@@ -127,6 +128,14 @@ for c in "${cases[@]}"; do
 			run "(d) 64 slots, 3000 rpm, -j$t" a 64 "$t" summarize-only
 		done
 		run "(d) 64 slots, 3000 rpm, auto" a 64 auto summarize-only
+		;;
+	d64)
+		[ -s "$out/a.ndjson" ] || corpus a 1 200 6000
+		serve 64
+		for _ in $(seq "${RUNS:-3}"); do
+			run "(d) 64 slots, -j64" a 64 64 summarize-only
+			run "(d) 64 slots, auto" a 64 auto summarize-only
+		done
 		;;
 	drpm)
 		[ -s "$out/a.ndjson" ] || corpus a 1 200 6000

@@ -25,7 +25,7 @@ struct dp_http {
 	char *key; /* for scrubbing messages; NULL without a key */
 	struct curl_slist *headers;
 	dp_http_opts o;
-	pthread_key_t handle_key;
+	pthread_key_t handle_key; /* the calling thread's struct caller */
 
 	pthread_mutex_t lock;
 	int in_flight;
@@ -76,7 +76,20 @@ static CURLcode global_rc;
 
 static void global_init(void) { global_rc = curl_global_init(CURL_GLOBAL_DEFAULT); }
 
-static void free_handle(void *p) { curl_easy_cleanup(p); }
+/* What dp_http keeps per calling thread. */
+struct caller {
+	CURL *curl;  /* kept between requests (keep-alive) */
+	int placed;  /* holds a place in flight for its next request
+		      * (dp_http_take_place) */
+};
+
+static void free_caller(void *p)
+{
+	struct caller *t = p;
+
+	curl_easy_cleanup(t->curl);
+	free(t);
+}
 
 dp_http *dp_http_new(const dp_http_opts *opts, dp_err *err)
 {
@@ -136,7 +149,7 @@ dp_http *dp_http_new(const dp_http_opts *opts, dp_err *err)
 			goto oom;
 		h->headers = l;
 	}
-	if (pthread_key_create(&h->handle_key, free_handle) != 0) {
+	if (pthread_key_create(&h->handle_key, free_caller) != 0) {
 		curl_slist_free_all(h->headers);
 		free(h->key);
 		free(h->base);
@@ -164,12 +177,12 @@ void dp_http_free(dp_http **hp)
 
 	if (h == NULL)
 		return;
-	/* Handles of threads that ended were freed by the key's destructor;
+	/* Callers of threads that ended were freed by the key's destructor;
 	 * the calling thread's is freed here. */
-	CURL *c = pthread_getspecific(h->handle_key);
-	if (c != NULL) {
+	struct caller *t = pthread_getspecific(h->handle_key);
+	if (t != NULL) {
 		pthread_setspecific(h->handle_key, NULL);
-		curl_easy_cleanup(c);
+		free_caller(t);
 	}
 	pthread_key_delete(h->handle_key);
 	pthread_mutex_destroy(&h->lock);
@@ -357,18 +370,20 @@ static size_t on_header(char *data, size_t size, size_t n, void *arg)
 	return len;
 }
 
-static CURL *thread_handle(dp_http *h)
+/* The calling thread's state, made at its first call; NULL when out of
+ * memory. */
+static struct caller *this_caller(dp_http *h)
 {
-	CURL *c = pthread_getspecific(h->handle_key);
+	struct caller *t = pthread_getspecific(h->handle_key);
 
-	if (c == NULL) {
-		c = curl_easy_init();
-		if (c != NULL && pthread_setspecific(h->handle_key, c) != 0) {
-			curl_easy_cleanup(c);
-			c = NULL;
+	if (t == NULL && (t = calloc(1, sizeof *t)) != NULL) {
+		t->curl = curl_easy_init();
+		if (t->curl == NULL || pthread_setspecific(h->handle_key, t) != 0) {
+			free_caller(t);
+			t = NULL;
 		}
 	}
-	return c;
+	return t;
 }
 
 /* Under lock: 1 when the stage-wide pause a 429 asked for ends after
@@ -474,21 +489,17 @@ static int wait_to_send(dp_http *h, double wait_until, double req_at, unsigned l
 	return 0;
 }
 
-/* Waits for a place in flight (the limiter's level), the end of a
- * stage-wide pause and the rate budget, then takes the place.  retrying:
- * the caller was counted as sleeping before a retry (count_retrying); it
- * is uncounted once queued, so that its demand is never unseen.  Returns -1
- * without a place (why set) when the pause lasts beyond deadline: a
- * Retry-After of hours must fail the calls, not stall the stage for
- * hours. */
-static int acquire(dp_http *h, int retrying, size_t tokens, double deadline, struct slot *sl,
-		   char *why, size_t whylen)
+/* Under lock: waits, first come first served, until the caller is first
+ * in the queue and a place in flight (the limiter's level) is free, and
+ * takes it.  retrying: the caller was counted as sleeping before a retry
+ * (count_retrying); it is uncounted once queued, so that its demand is
+ * never unseen. */
+static void queue_for_place(dp_http *h, int retrying)
 {
 	struct waiter me = {.turn = PTHREAD_COND_INITIALIZER, .next = NULL};
 
-	pthread_mutex_lock(&h->lock);
 	/* First come, first served: a caller waiting for a place is not
-	 * overtaken (the scheduler's round-robin order holds). */
+	 * overtaken. */
 	h->retrying -= retrying;
 	if (h->queue_tail != NULL)
 		h->queue_tail->next = &me;
@@ -501,21 +512,68 @@ static int acquire(dp_http *h, int retrying, size_t tokens, double deadline, str
 	if (h->queue == NULL)
 		h->queue_tail = NULL;
 	pthread_cond_destroy(&me.turn);
+	h->in_flight++;
+	pass_turn(h);
+}
+
+/* Under lock: a place left free with no caller queued for it nor sleeping
+ * before a retry: the stage asks for less than the level (app-limited),
+ * which the limiter must not take for the server's answer. */
+static void note_idle_place(dp_http *h)
+{
+	if (h->in_flight < dp_limiter_level(&h->limiter) && h->queue == NULL && h->retrying == 0)
+		dp_limiter_idle(&h->limiter, dp_clock_ms());
+}
+
+void dp_http_take_place(dp_http *h)
+{
+	struct caller *t = this_caller(h);
+
+	/* Out of memory: the request queues when it is made. */
+	if (t == NULL || t->placed)
+		return;
+	pthread_mutex_lock(&h->lock);
+	queue_for_place(h, 0);
+	pthread_mutex_unlock(&h->lock);
+	t->placed = 1;
+}
+
+void dp_http_give_back_place(dp_http *h)
+{
+	struct caller *t = pthread_getspecific(h->handle_key);
+
+	if (t == NULL || !t->placed)
+		return;
+	t->placed = 0;
+	pthread_mutex_lock(&h->lock);
+	h->in_flight--;
+	note_idle_place(h);
+	pass_turn(h);
+	pthread_mutex_unlock(&h->lock);
+}
+
+/* Takes a place in flight (the caller's own from dp_http_take_place, or
+ * one it queues for), then waits for the end of a stage-wide pause and for
+ * the rate budget.  retrying: as queue_for_place's.  Returns -1 without a
+ * place (why set) when the pause lasts beyond deadline: a Retry-After of
+ * hours must fail the calls, not stall the stage for hours. */
+static int acquire(dp_http *h, struct caller *t, int retrying, size_t tokens, double deadline,
+		   struct slot *sl, char *why, size_t whylen)
+{
+	pthread_mutex_lock(&h->lock);
+	if (t->placed)
+		t->placed = 0;
+	else
+		queue_for_place(h, retrying);
 	if (paused_beyond(h, deadline, why, whylen)) {
+		h->in_flight--;
 		pass_turn(h);
 		pthread_mutex_unlock(&h->lock);
 		return -1;
 	}
-	h->in_flight++;
-	pass_turn(h);
 	sl->seq = dp_limiter_sent(&h->limiter, h->in_flight);
 	double now = dp_clock_ms();
-	/* A place left free with no caller queued for it nor sleeping
-	 * before a retry: the stage asks for less than the level
-	 * (app-limited), which the limiter must not take for the server's
-	 * answer. */
-	if (h->in_flight < dp_limiter_level(&h->limiter) && h->queue == NULL && h->retrying == 0)
-		dp_limiter_idle(&h->limiter, now);
+	note_idle_place(h);
 	double wait_until = h->pause_until_ms;
 	double req_at = pace_reserve(h, now), tok_at = token_reserve(h, now, tokens);
 	unsigned long epoch = h->pace_epoch;
@@ -921,12 +979,13 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, jv *
 	double start = dp_clock_ms();
 	int status = DP_HTTP_FAILED, counted = 0, throttles = 0, retrying = 0;
 	unsigned long marked = 0; /* note_server's */
-	CURL *c = thread_handle(h);
+	struct caller *t = this_caller(h);
 
 	*resp = jv_invalid();
-	if (url == NULL || c == NULL) {
+	if (url == NULL || t == NULL) {
 		free(url);
 		jv_free(text);
+		dp_http_give_back_place(h);
 		dp_err_set(err, "out of memory");
 		return DP_HTTP_FAILED;
 	}
@@ -937,7 +996,7 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, jv *
 		struct slot sl;
 
 		dp_buf_init(&r.body, RESPONSE_MAX);
-		if (acquire(h, retrying, tokens, start + (double)h->o.max_retry_ms, &sl, last, sizeof last) < 0) {
+		if (acquire(h, t, retrying, tokens, start + (double)h->o.max_retry_ms, &sl, last, sizeof last) < 0) {
 			gave_up(path, counted + throttles, start, last, err);
 			status = DP_HTTP_UNREACHABLE;
 			break;
@@ -948,7 +1007,7 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, jv *
 			status = DP_HTTP_REFUSED;
 			break;
 		}
-		perform(h, c, url, text, &r, &o);
+		perform(h, t->curl, url, text, &r, &o);
 		note_server(h, &o, &marked);
 		dp_http_verdict v = dp_http_decide(&policy, &o, counted, throttles,
 						   (long)(dp_clock_ms() - start), jitter(h));

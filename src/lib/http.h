@@ -73,6 +73,16 @@ void dp_http_free(dp_http **h);
 int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, jv *resp,
 		      dp_err *err);
 
+/* Late binding, for a scheduler that chooses its next request only when
+ * one can leave: waits for a place in flight, first come first served as
+ * dp_http_post_json does, and holds it for the calling thread's next
+ * dp_http_post_json (whose first attempt then does not queue; its retries
+ * do).  A place taken and not used is given back with
+ * dp_http_give_back_place (which does nothing when the thread holds
+ * none).  Out of memory, it takes none: the request queues when made. */
+void dp_http_take_place(dp_http *h);
+void dp_http_give_back_place(dp_http *h);
+
 /* Counters since dp_http_new, for the stage's closing diagnostics. */
 typedef struct dp_http_stats {
 	unsigned long requests; /* attempts sent */

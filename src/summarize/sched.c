@@ -34,8 +34,11 @@ struct sdoc {
 	size_t pending;  /* under mu: answers still to come */
 	int failed;      /* under mu: a request failed ... */
 	char error[DP_ERR_MAX]; /* ... for this reason */
-	int queued;      /* under mu: in the ring */
-	struct sdoc *ring_next;
+	unsigned long order; /* admission: earlier documents go first */
+	size_t untaken;  /* under mu: requests of this round not taken yet */
+	int taken;       /* under mu: requests taken and not settled */
+	int queued;      /* under mu: in the queue */
+	struct sdoc *queue_next;
 };
 
 struct run {
@@ -45,7 +48,11 @@ struct run {
 	pthread_cond_t work; /* workers: a request to make, or the end */
 	pthread_cond_t room; /* the reader: the hold has room again */
 	/* Under mu: */
-	struct sdoc *head, *tail; /* documents with requests not taken yet */
+	struct sdoc *head; /* documents with requests not taken, in admission order */
+	size_t untaken;    /* their requests not taken */
+	size_t untaken_chunks; /* those of chunk summaries */
+	size_t claims;     /* workers waiting for a place to take one of them */
+	unsigned long admitted;
 	size_t held_docs, held_bytes;
 	int input_ended;
 	int idle; /* workers waiting on work */
@@ -77,41 +84,83 @@ static void sdoc_free(struct sdoc *d)
 	free(d);
 }
 
-/* Under mu: the ring of documents with requests to take (round-robin). */
-static void ring_push(struct run *r, struct sdoc *d)
+/* Under mu: d, whose round begun has d->pending requests (none taken),
+ * joins the queue of documents with requests to take, at its admission
+ * place. */
+static void queue_insert(struct run *r, struct sdoc *d)
 {
-	d->ring_next = NULL;
+	struct sdoc **p = &r->head;
+
+	while (*p != NULL && (*p)->order < d->order)
+		p = &(*p)->queue_next;
+	d->queue_next = *p;
+	*p = d;
 	d->queued = 1;
-	if (r->tail != NULL)
-		r->tail->ring_next = d;
-	else
-		r->head = d;
-	r->tail = d;
+	d->untaken = d->pending;
+	r->untaken += d->untaken;
+	if (d->phase == CHUNKS)
+		r->untaken_chunks += d->untaken;
 }
 
-static struct sdoc *ring_pop(struct run *r)
+/* Under mu: one request of d is taken. */
+static void queue_take(struct run *r, struct sdoc *d)
 {
-	struct sdoc *d = r->head;
-
-	r->head = d->ring_next;
-	if (r->head == NULL)
-		r->tail = NULL;
-	d->queued = 0;
-	return d;
+	d->taken++;
+	d->untaken--;
+	r->untaken--;
+	if (d->phase == CHUNKS)
+		r->untaken_chunks--;
 }
 
-static void ring_remove(struct run *r, struct sdoc *d)
+/* Under mu: d leaves the queue; its requests not taken are dropped. */
+static void queue_remove(struct run *r, struct sdoc *d)
 {
-	struct sdoc **p = &r->head, *prev = NULL;
+	struct sdoc **p = &r->head;
 
-	for (; *p != NULL && *p != d; p = &(*p)->ring_next)
-		prev = *p;
-	if (*p == NULL)
-		return;
-	*p = d->ring_next;
-	if (r->tail == d)
-		r->tail = prev;
+	while (*p != NULL && *p != d)
+		p = &(*p)->queue_next;
+	if (*p != NULL)
+		*p = d->queue_next;
 	d->queued = 0;
+	r->untaken -= d->untaken;
+	if (d->phase == CHUNKS)
+		r->untaken_chunks -= d->untaken;
+	d->untaken = 0;
+}
+
+/* Under mu: the document whose request goes next, NULL when none is
+ * waiting.  The earliest admitted that has fewer than half the places in
+ * flight (`level`) taken; if every one has as many, the earliest (no place
+ * is left idle).  First come, first finished: a document's record leaves
+ * (the next stages start on it, its memory is freed) as soon as it can,
+ * and a run climbs on short chunk requests, not on a batch of whole
+ * documents' summaries first (--threads auto grows its level per round of
+ * answers).  The half is fairness: a big document does not hold the ones
+ * behind it back, nor they it.  But while the chunk requests waiting are
+ * fewer than the places, a summary request goes first (it makes its
+ * document's chunk requests), of a document summarized by sections first:
+ * its sections, their combination, then its chunks are a run's longest
+ * path (taken after the others, the places would empty at the end of the
+ * run while it is answered: longest first, as in LPT scheduling). */
+static struct sdoc *pick(struct run *r, int level)
+{
+	int share = level / 2 > 1 ? level / 2 : 1;
+	int unlock = r->untaken_chunks < (size_t)level;
+	struct sdoc *first = NULL, *summary = NULL;
+
+	for (struct sdoc *d = r->head; d != NULL; d = d->queue_next) {
+		if (d->taken >= share)
+			continue;
+		if (first == NULL)
+			first = d;
+		if (!unlock || d->phase != SECTIONS)
+			continue;
+		if (d->np > 1 || d->rounds > 1)
+			return d;
+		if (summary == NULL)
+			summary = d;
+	}
+	return summary != NULL ? summary : first != NULL ? first : r->head;
 }
 
 /* Under mu: moves d->next past prompts answered from the cache; 1 when a
@@ -233,7 +282,7 @@ static void finish(struct run *r, struct sdoc *d)
 }
 
 /* Moves d on once its round is complete (no request of it in flight, d
- * not in the ring): keeps the round's fresh answers, begins the next round
+ * not in the queue): keeps the round's fresh answers, begins the next round
  * and queues its requests, or writes d out. */
 static void step(struct run *r, struct sdoc *d)
 {
@@ -266,10 +315,10 @@ static void step(struct run *r, struct sdoc *d)
 		if (d->pending > 0) {
 			pthread_mutex_lock(&r->mu);
 			has_untaken(d);
-			ring_push(r, d);
+			queue_insert(r, d);
 			/* One worker per request, not all of them: a stage runs
 			 * 4 workers per place in flight. */
-			for (size_t k = d->next; k < d->np && k - d->next < (size_t)r->idle; k++)
+			for (size_t k = 0; k < d->untaken && k < (size_t)r->idle; k++)
 				pthread_cond_signal(&r->work);
 			pthread_mutex_unlock(&r->mu);
 			return;
@@ -281,6 +330,7 @@ static void step(struct run *r, struct sdoc *d)
  * the failure; 1 when that was d's last pending answer. */
 static int settle(struct run *r, struct sdoc *d, size_t i, int rc, jv answer, const char *why)
 {
+	d->taken--;
 	if (rc == 0) {
 		d->answers[i] = answer;
 		d->fresh[i] = jv_copy(answer);
@@ -288,11 +338,10 @@ static int settle(struct run *r, struct sdoc *d, size_t i, int rc, jv answer, co
 		d->failed = 1;
 		snprintf(d->error, sizeof d->error, "%s", why);
 		/* Its requests not taken yet are dropped. */
-		for (size_t k = d->next; k < d->np; k++)
-			d->pending -= jv_get_kind(d->answers[k]) != JV_KIND_STRING;
+		d->pending -= d->untaken;
 		d->next = d->np;
 		if (d->queued)
-			ring_remove(r, d);
+			queue_remove(r, d);
 	}
 	return --d->pending == 0;
 }
@@ -303,7 +352,7 @@ static void *worker(void *arg)
 
 	pthread_mutex_lock(&r->mu);
 	for (;;) {
-		if (r->head == NULL) {
+		if (r->untaken <= r->claims) {
 			if (r->input_ended && r->held_docs == 0)
 				break;
 			r->idle++;
@@ -311,10 +360,27 @@ static void *worker(void *arg)
 			r->idle--;
 			continue;
 		}
-		struct sdoc *d = ring_pop(r);
+		/* Late binding: the request is chosen once it can leave (a
+		 * place in flight is ours), so the order of pick() is the order
+		 * of the sends. */
+		r->claims++;
+		pthread_mutex_unlock(&r->mu);
+		dp_http_take_place(r->c->http);
+		pthread_mutex_lock(&r->mu);
+		r->claims--;
+		struct sdoc *d = pick(r, dp_http_level(r->c->http));
+		if (d == NULL) {
+			/* A failed document dropped the request meant. */
+			pthread_mutex_unlock(&r->mu);
+			dp_http_give_back_place(r->c->http);
+			pthread_mutex_lock(&r->mu);
+			continue;
+		}
+		has_untaken(d);
 		size_t i = d->next++;
-		if (has_untaken(d))
-			ring_push(r, d); /* round-robin: behind the others */
+		queue_take(r, d);
+		if (d->untaken == 0)
+			queue_remove(r, d);
 		const char *prompt = d->prompts[i];
 		pthread_mutex_unlock(&r->mu);
 
@@ -330,6 +396,7 @@ static void *worker(void *arg)
 		} else {
 			rc = summarize_chat(r->c, prompt, &answer, &err);
 		}
+		dp_http_give_back_place(r->c->http); /* not used: no request made */
 		pthread_mutex_lock(&r->mu);
 		if (settle(r, d, i, rc, answer, err.msg)) {
 			pthread_mutex_unlock(&r->mu);
@@ -359,6 +426,7 @@ static void admit(struct run *r, jv rec)
 	}
 	d->rec = rec;
 	d->n = n;
+	d->order = r->admitted++;
 	d->summary = jv_null();
 	for (int i = 0; i < n; i++) {
 		int len;

@@ -12,11 +12,13 @@
  *     the inputs are ready);
  *   - with --chunk-summaries, one request per chunk, all at once.
  * A round's prompts are looked up in the result cache first (one round
- * trip); the rest become requests.  `workers` threads take requests
- * round-robin between the documents that have some waiting (so a document
- * of 2,000 chunks gets its share, not the whole stage: the others are not
- * starved), and dp_http keeps the limiter's level of them in flight
- * (--threads N, or auto).  A document is written when its last round is
+ * trip); the rest become requests.  `workers` threads take them, each
+ * only once dp_http has a place in flight for it (late binding: dp_http
+ * keeps the limiter's level in flight, --threads N or auto), and the
+ * earliest admitted document goes first, unless it already has half the
+ * places (sched.c's pick: documents finish in about the order they came,
+ * and a document of 2,000 chunks neither starves the others nor is
+ * starved by them).  A document is written when its last round is
  * done (output order may differ from input order); a failed request fails
  * its document alone (its other requests are dropped), and after a refusal
  * every document fails without a request.  Records of other kinds pass

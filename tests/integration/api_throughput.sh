@@ -91,6 +91,32 @@ is "$(stats | jq '.log | map(.inputs[0] | test("small[0-9]")) as $s
 	"the small documents are not held back by the big one"
 is "$(jq -r 'select(.kind=="document") | .path' "$T_DIR/o2" | wc -l | tr -d ' ')" 21 "all written"
 
+# Order (sched.c's pick, with late binding: a request is chosen when it can
+# leave): the earliest document first, so documents finish in about the
+# order they came (round-robin sent the 20 small documents' summaries
+# before any chunk request).  The log's order is the order of the sends.
+reset
+summarize --chunk-summaries --threads 4 <"$T_DIR/small.ndjson" >"$T_DIR/o2b" 2>"$T_DIR/e2b"
+is "$?" 0 "20 small documents: exit 0"
+is "$(stats | jq '.log | map(.inputs[0]) as $p
+	| ([range(length) | select($p[.] | test("^Here is a summary") and test("small0 chunk"))]) as $first
+	| ([range(length) | select($p[.] | test("^Here is a summary") | not) | select($p[.] | test("small19 "))]) as $last
+	| ($first | length) == 2 and ($last | length) == 1 and ($first | max) < $last[0]')" true \
+	"the first document's chunk summaries go before the last document's summary"
+is "$(head -n 1 "$T_DIR/o2b" | jq -r .path)" "/small00.md" "and it is written first"
+# ... but a document summarized by sections (its sections, their
+# combination, then its chunks: the longest path) goes first, wherever it
+# comes in the input.
+reset
+{ tail -n +2 "$T_DIR/mix.ndjson"; head -n 1 "$T_DIR/mix.ndjson"; } |
+	summarize --chunk-summaries --threads 4 >"$T_DIR/o2c" 2>"$T_DIR/e2c"
+is "$?" 0 "20 small documents, then a big one: exit 0"
+is "$(stats | jq '.log | map(.inputs[0]) as $p
+	| ([range(length) | select($p[.] | test("^Summarize the following") and test("big chunk"))]) as $big
+	| ([range(length) | select($p[.] | test("^Summarize the following") and test("small"))]) as $small
+	| ($big | length) == 2 and ($small | length) == 20 and ($big | max) < $small[9]')" true \
+	"the big document's two sections go before the tenth small document's summary"
+
 # --threads auto: from one request in flight up to --max-threads against a
 # server with room.
 reset
