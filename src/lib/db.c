@@ -42,10 +42,16 @@ PGconn *dp_db_connect(const char *env_name, const char *app, dp_err *err)
 	const char *url = getenv(var);
 	/* connect_timeout: a server that takes the TCP connection and never
 	 * answers (hung, stopped) must not hang a reconnection for ever; the
-	 * URL or PGCONNECT_TIMEOUT may say otherwise. */
-	const char *keys[] = {"connect_timeout", "dbname", "fallback_application_name", NULL};
+	 * URL or PGCONNECT_TIMEOUT may say otherwise.  The TCP settings (db.h)
+	 * before dbname: the URL's own win. */
+	const char *keys[] = {"connect_timeout", "tcp_user_timeout", "keepalives_idle",
+			      "keepalives_interval", "keepalives_count", "dbname",
+			      "fallback_application_name", NULL};
 	const char *values[] = {getenv("PGCONNECT_TIMEOUT") == NULL ? DP_DB_CONNECT_TIMEOUT : NULL,
+				DP_DB_TCP_USER_TIMEOUT, DP_DB_KEEPALIVES_IDLE,
+				DP_DB_KEEPALIVES_INTERVAL, DP_DB_KEEPALIVES_COUNT,
 				url != NULL && *url != '\0' ? url : NULL, app, NULL};
+	const int url_at = 5;
 	char line[DP_ERR_MAX];
 
 	/* expand_dbname = 1: dbname may be a whole URL or key=value string,
@@ -59,13 +65,51 @@ PGconn *dp_db_connect(const char *env_name, const char *app, dp_err *err)
 	if (PQstatus(db) != CONNECTION_OK) {
 		one_line(line, sizeof line, PQerrorMessage(db));
 		dp_err_set(err, "cannot connect to the database (%s%s): %s",
-			   values[0] != NULL ? "$" : "PG* variables",
-			   values[0] != NULL ? var : "", line);
+			   values[url_at] != NULL ? "$" : "PG* variables",
+			   values[url_at] != NULL ? var : "", line);
 		PQfinish(db);
 		return NULL;
 	}
 	PQsetNoticeReceiver(db, on_notice, NULL);
 	return db;
+}
+
+int dp_db_session_get(PGconn *db, dp_db_session *out, dp_err *err)
+{
+	PGresult *res = dp_db_query(db, "SELECT pid, extract(epoch FROM backend_start)::text "
+					"FROM pg_stat_activity WHERE pid = pg_backend_pid()",
+				    0, NULL, err);
+
+	out->pid = 0;
+	if (res == NULL)
+		return -1;
+	if (PQntuples(res) == 1) {
+		out->pid = atoi(PQgetvalue(res, 0, 0));
+		snprintf(out->start, sizeof out->start, "%s", PQgetvalue(res, 0, 1));
+	}
+	PQclear(res);
+	return 0;
+}
+
+int dp_db_session_end(PGconn *db, const dp_db_session *old, dp_err *err)
+{
+	char pid[16];
+	const char *params[] = {pid, old->start};
+	PGresult *res;
+	int rc;
+
+	if (old->pid <= 0)
+		return 0;
+	snprintf(pid, sizeof pid, "%d", old->pid);
+	res = dp_db_query(db, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+			      "WHERE pid = $1::int AND extract(epoch FROM backend_start) = $2::numeric",
+			  2, params, err);
+	if (res == NULL)
+		return -1;
+	/* false: it ended meanwhile (a permission refusal is an error). */
+	rc = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	return rc;
 }
 
 static _Thread_local char last_sqlstate[6];

@@ -25,10 +25,42 @@
  * libpq's own PG* variables decide.  app names the connection in
  * pg_stat_activity.  A connection not made in DP_DB_CONNECT_TIMEOUT seconds
  * fails, unless the URL's connect_timeout or PGCONNECT_TIMEOUT says
- * otherwise.  Returns the connection, or NULL with err set to libpq's
- * reason on one line. */
+ * otherwise.  Over TCP, a server that the network no longer reaches (a
+ * partition, a failover that left no one to send a reset) is found out:
+ * data unacknowledged for DP_DB_TCP_USER_TIMEOUT ms, or an idle connection
+ * whose keepalive probes (after DP_DB_KEEPALIVES_IDLE s, every
+ * DP_DB_KEEPALIVES_INTERVAL s) go unanswered DP_DB_KEEPALIVES_COUNT
+ * times, fails it (without them the kernel retransmits for ~15 minutes
+ * and an idle wait for a reply never ends); the URL may set libpq's
+ * tcp_user_timeout and keepalives_* otherwise.  Returns the connection, or
+ * NULL with err set to libpq's reason on one line. */
 #define DP_DB_CONNECT_TIMEOUT "10"
+#define DP_DB_TCP_USER_TIMEOUT "60000"
+#define DP_DB_KEEPALIVES_IDLE "30"
+#define DP_DB_KEEPALIVES_INTERVAL "10"
+#define DP_DB_KEEPALIVES_COUNT "3"
 PGconn *dp_db_connect(const char *env_name, const char *app, dp_err *err);
+
+/* A server session, as the server knows it: its process and start. */
+typedef struct dp_db_session {
+	int pid; /* 0: none */
+	char start[40]; /* backend_start, seconds since the epoch, as text */
+} dp_db_session;
+
+/* Sets *out to db's session.  Returns 0, or -1 with err set (out->pid 0). */
+int dp_db_session_get(PGconn *db, dp_db_session *out, dp_err *err);
+
+/* Ends `old`, a session of ours that the server may still hold after our
+ * side of its connection was lost (the server learns of a partition only
+ * when it next sends, or from its keepalives: hours by default), with its
+ * open transaction and the locks that transaction holds, on which a retry
+ * of that transaction would wait.  Its transaction can no longer commit:
+ * ending it rolls it back.  Matched by pid and start, so another session
+ * that reuses the pid is never touched.  Returns 1 when it was ended, 0
+ * when the server no longer had it, -1 with err set when the server would
+ * not end it (the same role or pg_signal_backend may) or the question
+ * failed. */
+int dp_db_session_end(PGconn *db, const dp_db_session *old, dp_err *err);
 
 /* Sets err to "what: <server or libpq message on one line>" for a failed
  * result (res may be NULL: the connection's message is used). */

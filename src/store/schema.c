@@ -272,8 +272,12 @@ store *store_open(const store_options *opt, int *exit_code, dp_err *err)
 	store_buf_init(&s->buf, (size_t)256 << 20);
 	store_buf_init(&s->buf2, (size_t)256 << 20);
 	s->db = dp_db_connect(opt->db_env, "docpipe-store", err);
-	if (s->db != NULL)
+	if (s->db != NULL) {
+		dp_err ignored; /* without it, no old session is ended: the
+				 * writes fail or wait as before */
 		store_blocker_backend(opt->blocker, PQbackendPID(s->db));
+		dp_db_session_get(s->db, &s->session, &ignored);
+	}
 	if (s->db == NULL || schema_ensure(s, &usage, err) < 0 || store_index_settle(s, err) < 0) {
 		if (usage)
 			*exit_code = DP_EXIT_USAGE;

@@ -112,6 +112,9 @@ typedef struct store {
 	/* How many of the per-document statements are prepared on this
 	 * connection (write.c); cleared when the connection is re-made. */
 	int prepared;
+	/* db's server session, ended when the connection is re-made in case
+	 * the server still holds it (write.c's reset_connection). */
+	dp_db_session session;
 } store;
 
 /* --db-retry default: seconds the store waits for a database that went

@@ -770,6 +770,31 @@ int store_patiently(int (*attempt)(void *ctx, dp_err *err), void *ctx, double pa
 	}
 }
 
+/* After the connection was re-made: a partition (no reset came) leaves
+ * the server holding the old session, in its transaction, with that
+ * transaction's locks (the documents it wrote, the bulk-load lock), on
+ * which the retried transaction would wait until the server drops it
+ * (its keepalives: two hours by default).  Ends it, then notes the new
+ * one.  A failure is said and left: the write that follows waits or
+ * fails as it would have. */
+static void end_old_session(store *s)
+{
+	dp_db_session old = s->session;
+	dp_err why;
+	int ended = dp_db_session_end(s->db, &old, &why);
+
+	if (ended > 0)
+		dp_diag("the server still held the store's session from before the connection was "
+			"lost (pid %d), with its transaction open: ended it (that transaction is "
+			"rolled back and written again)", old.pid);
+	else if (ended < 0 && !dp_db_lost(s->db))
+		dp_diag("the server may still hold the store's session from before the connection "
+			"was lost (pid %d); its locks hold writes up until the server drops it: %s",
+			old.pid, why.msg);
+	if (dp_db_lost(s->db) || dp_db_session_get(s->db, &s->session, &why) < 0)
+		s->session = old; /* lost again: the next reset tries again */
+}
+
 static int reset_connection(void *ctx, dp_err *err)
 {
 	store *s = ctx;
@@ -780,6 +805,7 @@ static int reset_connection(void *ctx, dp_err *err)
 	PQreset(s->db);
 	if (!dp_db_lost(s->db)) {
 		store_blocker_backend(s->opt.blocker, PQbackendPID(s->db));
+		end_old_session(s);
 		return 0;
 	}
 	dp_db_err(err, s->db, NULL, "lost the database connection and could not reconnect");

@@ -2,6 +2,7 @@
 # Starts or stops a throwaway PostgreSQL cluster for tests and the demo.
 #   pg.sh start DIR   -> prints "export PGHOST=... PGPORT=... PGUSER=postgres"
 #   pg.sh stop DIR
+# PG_LISTEN: the addresses it listens on (default 127.0.0.1).
 # initdb refuses to run as root, so as root the cluster belongs to the
 # postgres user (created by Debian's package).
 set -eu
@@ -28,7 +29,7 @@ start)
 	# A random port may be taken: try a few.
 	for attempt in 1 2 3 4 5; do
 		as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 30 \
-			-o "-p $port -k $sock -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" \
+			-o "-p $port -k $sock -c listen_addresses=${PG_LISTEN:-127.0.0.1} -c fsync=off -c max_connections=200" \
 			start >/dev/null && break
 		[ $attempt = 5 ] && { cat "$dir/log" >&2; exit 1; }
 		port=$((20000 + RANDOM % 20000))
