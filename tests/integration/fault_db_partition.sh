@@ -79,7 +79,9 @@ sleep 8
 heal
 # After the partition: the store reconnects and must not wait on its own
 # old session (which holds the slow document's row) for hours.
+healed=${EPOCHREALTIME/./}
 for _ in $(seq 300); do exited "$store" && break; sleep 0.1; done
+diag "the store ended $(( (${EPOCHREALTIME/./} - healed) / 1000 )) ms after the partition"
 if exited "$store"; then
 	wait "$store"
 	rc=$?
@@ -88,6 +90,7 @@ else
 	kill "$store"
 fi
 store=
+diag "$(grep -E 'back after|ended it' "$T_DIR/err" | cut -c1-100)"
 is "$rc" 0 "after an 8 s partition the store completes (exit 0) within 30 s of its end"
 [ "$rc" = 0 ] || sed 's/^/# /' "$T_DIR/err"
 is "$(sql "SELECT count(*), count(DISTINCT path) FROM docpipe.documents WHERE root = '$T_DIR/docs'" | tr '|' ' ')" \
