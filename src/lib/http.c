@@ -449,6 +449,13 @@ static void pass_turn(dp_http *h)
 		pthread_cond_signal(&h->queue->turn);
 }
 
+/* Under lock: gives a place in flight back, to the first caller queued. */
+static void return_place(dp_http *h)
+{
+	h->in_flight--;
+	pass_turn(h);
+}
+
 /* Sleeps until wait_until, holding a place; a stage-wide pause that
  * starts meanwhile moves it on, and so does a slower pace: the requests
  * that wait for their turn when a 429 slows the limiter's pace take new
@@ -466,8 +473,7 @@ static int wait_to_send(dp_http *h, double wait_until, double req_at, unsigned l
 		dp_sleep_ms(d);
 		pthread_mutex_lock(&h->lock);
 		if (paused_beyond(h, deadline, why, whylen)) {
-			h->in_flight--;
-			pass_turn(h);
+			return_place(h);
 			pthread_mutex_unlock(&h->lock);
 			return -1;
 		}
@@ -566,8 +572,7 @@ static int acquire(dp_http *h, struct caller *t, int retrying, size_t tokens, do
 	else
 		queue_for_place(h, retrying);
 	if (paused_beyond(h, deadline, why, whylen)) {
-		h->in_flight--;
-		pass_turn(h);
+		return_place(h);
 		pthread_mutex_unlock(&h->lock);
 		return -1;
 	}

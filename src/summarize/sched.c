@@ -35,9 +35,9 @@ struct sdoc {
 	int failed;      /* under mu: a request failed ... */
 	char error[DP_ERR_MAX]; /* ... for this reason */
 	unsigned long order; /* admission: earlier documents go first */
-	size_t untaken;  /* under mu: requests of this round not taken yet */
+	size_t untaken;  /* under mu: requests of this round not taken yet
+			  * (above 0: in the queue) */
 	int taken;       /* under mu: requests taken and not settled */
-	int queued;      /* under mu: in the queue */
 	struct sdoc *queue_next;
 };
 
@@ -95,7 +95,6 @@ static void queue_insert(struct run *r, struct sdoc *d)
 		p = &(*p)->queue_next;
 	d->queue_next = *p;
 	*p = d;
-	d->queued = 1;
 	d->untaken = d->pending;
 	r->untaken += d->untaken;
 	if (d->phase == CHUNKS)
@@ -121,7 +120,6 @@ static void queue_remove(struct run *r, struct sdoc *d)
 		p = &(*p)->queue_next;
 	if (*p != NULL)
 		*p = d->queue_next;
-	d->queued = 0;
 	r->untaken -= d->untaken;
 	if (d->phase == CHUNKS)
 		r->untaken_chunks -= d->untaken;
@@ -340,7 +338,7 @@ static int settle(struct run *r, struct sdoc *d, size_t i, int rc, jv answer, co
 		/* Its requests not taken yet are dropped. */
 		d->pending -= d->untaken;
 		d->next = d->np;
-		if (d->queued)
+		if (d->untaken > 0)
 			queue_remove(r, d);
 	}
 	return --d->pending == 0;
