@@ -18,6 +18,12 @@
 #     a      200 generated files (bench/api.sh's corpus; not in the default)
 #     b      40 files, one of them ~300 KB
 #     c      one ~5 MB document
+#     window the hub's window against a server of 64 slots: the 1,106 files of
+#            $CORPORA (default /work/shared/corpora: rust-book, hugo-docs; 1,000 generated files
+#            if absent), a document summary each (no chunk summaries),
+#            summarize --threads 64, embed --threads 16; `docpipe run`'s
+#            default window (twice the largest stage's level: 128) against
+#            --window 64 (the default before)
 # Output: one line per run: wall, bound, ratio, CPU seconds of the whole run
 # (user+sys of every process), peak RSS of the hub.  Run it under the shared
 # lock: flock /work/wt/_notes/bench.lock bench/api-graph.sh
@@ -67,6 +73,8 @@ n=0
 # run LABEL CORPUS [HUB-OPTION]: one timed `docpipe run` into a fresh database.
 run() {
 	local label=$1 dir=$out/$2 hubopt=(${3:+--opt hub=$3}) start end wall
+	local stage_args=(--threads summarize=16 --threads embed=16 --opt summarize=--chunk-summaries)
+	[ "$2" = window ] && stage_args=(--threads summarize=64 --threads embed=16 $4)
 	n=$((n + 1))
 	createdb "b$n"
 	reset
@@ -74,8 +82,7 @@ run() {
 	sampler=$!
 	start=$(date +%s.%N)
 	PGDATABASE=b$n /usr/bin/time -f '%U %S' -o "$out/cpu" "$BIN/docpipe" run "$dir" --run "bench$n" \
-		--threads summarize=16 --threads embed=16 --opt summarize=--backend=openai \
-		--opt summarize=--chunk-summaries --opt summarize=--no-reuse \
+		"${stage_args[@]}" --opt summarize=--backend=openai --opt summarize=--no-reuse \
 		--opt embed=--backend=openai --opt embed=--no-reuse "${hubopt[@]}" --quiet \
 		>"$out/report" 2>"$out/err" || { echo "run failed:"; tail "$out/err"; exit 1; }
 	end=$(date +%s.%N)
@@ -84,7 +91,7 @@ run() {
 	curl -sf "$base/_stats" >"$out/stats"
 	wall=$(calc "$end - $start")
 	local bound
-	bound=$(service_bound "$slots")
+	bound=$(service_bound "$([ "$2" = window ] && echo 64 || echo "$slots")")
 	printf '%-30s wall %6.2f s  bound %5.2f s  ratio %5s  chat %5s emb %4s  docs %3s failed %s  cpu %6s s  hub rss %s MB\n' \
 		"$label" "$wall" "$bound" "$(calc "$wall / $bound")" "$(jq -r .requests.chat "$out/stats")" \
 		"$(jq -r .requests.embed "$out/stats")" "$(jq -r .added "$out/report")" \
@@ -100,6 +107,16 @@ for c in "${cases[@]}"; do
 	a) gen_corpus a 1 200 6000 ;;
 	b) gen_corpus b 1 39 6000 1 300000 ;;
 	c) gen_corpus c 4 1 5000000 ;;
+	window)
+		if [ -d "${CORPORA:-/work/shared/corpora}" ]; then cp -r "${CORPORA:-/work/shared/corpora}" "$out/window"; else gen_corpus window 1 1000 6000; fi
+		serve 64
+		for ((i = 1; i <= runs; i++)); do
+			run "(window) default window" window "" ""
+			run "(window) --window 64" window "" "--window 64"
+			[ -n "${WINDOW_MORE:-}" ] && run "(window) --window $WINDOW_MORE" window "" "--window $WINDOW_MORE"
+		done
+		serve $slots
+		continue ;;
 	*) echo "unknown case $c" >&2; exit 2 ;;
 	esac
 	for ((i = 1; i <= runs; i++)); do

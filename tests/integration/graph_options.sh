@@ -52,4 +52,29 @@ is "$(jq -r .added "$T_DIR/report")" $N "--quiet: the report is still printed"
 newdb || exit 1
 docpipe run "$T_DIR/docs" --progress plain >"$T_DIR/report" 2>"$T_DIR/err"
 ok $([ -s "$T_DIR/err" ]; echo $?) "without --quiet the same run prints a summary"
+
+# The window by default: 4 x the largest stage's level (threads x
+# replicas; auto: --max-threads), at least 64; --window wins.  The hub's
+# arguments seen through a wrapper in a copy of the binaries' directory.
+mkdir -p "$T_DIR/bin"
+for f in "$DOCPIPE_BIN"/docpipe*; do ln -sf "$(readlink -f "$f")" "$T_DIR/bin/$(basename "$f")"; done
+rm -f "$T_DIR/bin/docpipe-hub"
+printf '#!/bin/sh\nprintf "%%s\\n" "$*" >>%s\nexec %s "$@"\n' "$T_DIR/hub.args" "$(readlink -f "$DOCPIPE_BIN/docpipe-hub")" \
+	>"$T_DIR/bin/docpipe-hub"
+chmod +x "$T_DIR/bin/docpipe-hub"
+hub_window() { # hub_window RUN-ARGS...: the --window the hub was given
+	rm -f "$T_DIR/hub.args"
+	newdb >/dev/null || return 1
+	DOCPIPE_BIN=$T_DIR/bin docpipe run "$T_DIR/docs" --progress none "$@" >/dev/null 2>"$T_DIR/err"
+	sed -E -n 's/.*--window ([0-9]+).*/\1/p' "$T_DIR/hub.args" | tail -1
+}
+is "$(hub_window)" 64 "default window: 64"
+is "$(hub_window --threads summarize=10)" 64 "--threads summarize=10: still 64"
+is "$(hub_window --threads summarize=48)" 192 "--threads summarize=48: a window of 192"
+is "$(hub_window --threads embed=20 --replicas embed=3)" 240 "embed 20 threads x 3 replicas: 240"
+is "$(hub_window --opt summarize=--threads=auto)" 256 "summarize --threads auto (--max-threads 64): 256"
+is "$(hub_window --opt summarize=--threads=auto --opt summarize=--max-threads=100)" 400 \
+	"auto with --max-threads 100: 400"
+is "$(hub_window --opt summarize=--threads=90 --threads summarize=40)" 160 "--threads STAGE=N wins over --opt"
+is "$(hub_window --threads summarize=48 --window 10)" 10 "--window wins"
 done_testing
