@@ -18,12 +18,18 @@
 #     a      200 generated files (bench/api.sh's corpus; not in the default)
 #     b      40 files, one of them ~300 KB
 #     c      one ~5 MB document
-#     window the hub's window against a server of 64 slots: the 1,106 files of
-#            $CORPORA (default /work/shared/corpora: rust-book, hugo-docs; 1,000 generated files
-#            if absent), a document summary each (no chunk summaries),
-#            summarize --threads 64, embed --threads 16; `docpipe run`'s
-#            default window (twice the largest stage's level: 128) against
-#            --window 64 (the default before)
+#     window the hub's window (`docpipe run`'s default, 4 x the largest
+#            stage's level and at least 256, against the fixed 64 of before
+#            and, with WINDOW_MORE=N, a window of N) on the 1,106 files of
+#            $CORPORA (default /work/shared/corpora: rust-book, hugo-docs;
+#            1,000 generated files if absent), a document summary each (no
+#            chunk summaries), against a server of 64 slots, summarize
+#            --threads 64, embed --threads 16
+#     window-storm  the same files and windows in a storm (30% of requests
+#            answered 429 with Retry-After 0.2 s, 5% of the others 503, at
+#            random; 16 slots), summarize --threads 8, embed --threads 4 (as
+#            tests/faults/run's storm case; the bound for 8 in flight), then the
+#            default window clean
 # Output: one line per run: wall, bound, ratio, CPU seconds of the whole run
 # (user+sys of every process), peak RSS of the hub.  Run it under the shared
 # lock: flock /work/wt/_notes/bench.lock bench/api-graph.sh
@@ -70,11 +76,14 @@ hub_peak() {
 }
 
 n=0
-# run LABEL CORPUS [HUB-OPTION]: one timed `docpipe run` into a fresh database.
+# The stages' arguments of every run (the window cases set their own) and
+# the slots of the server the bound is computed for.
+stage_args=(--threads summarize=16 --threads embed=16 --opt summarize=--chunk-summaries)
+bound_slots=$slots
+# run LABEL CORPUS [HUB-OPTION [RUN-OPTION...]]: one timed `docpipe run` into a
+# fresh database.
 run() {
 	local label=$1 dir=$out/$2 hubopt=(${3:+--opt hub=$3}) start end wall
-	local stage_args=(--threads summarize=16 --threads embed=16 --opt summarize=--chunk-summaries)
-	[ "$2" = window ] && stage_args=(--threads summarize=64 --threads embed=16 $4)
 	n=$((n + 1))
 	createdb "b$n"
 	reset
@@ -82,7 +91,7 @@ run() {
 	sampler=$!
 	start=$(date +%s.%N)
 	PGDATABASE=b$n /usr/bin/time -f '%U %S' -o "$out/cpu" "$BIN/docpipe" run "$dir" --run "bench$n" \
-		"${stage_args[@]}" --opt summarize=--backend=openai --opt summarize=--no-reuse \
+		"${stage_args[@]}" "${@:4}" --opt summarize=--backend=openai --opt summarize=--no-reuse \
 		--opt embed=--backend=openai --opt embed=--no-reuse "${hubopt[@]}" --quiet \
 		>"$out/report" 2>"$out/err" || { echo "run failed:"; tail "$out/err"; exit 1; }
 	end=$(date +%s.%N)
@@ -91,7 +100,7 @@ run() {
 	curl -sf "$base/_stats" >"$out/stats"
 	wall=$(calc "$end - $start")
 	local bound
-	bound=$(service_bound "$([ "$2" = window ] && echo 64 || echo "$slots")")
+	bound=$(service_bound "$bound_slots")
 	printf '%-30s wall %6.2f s  bound %5.2f s  ratio %5s  chat %5s emb %4s  docs %3s failed %s  cpu %6s s  hub rss %s MB\n' \
 		"$label" "$wall" "$bound" "$(calc "$wall / $bound")" "$(jq -r .requests.chat "$out/stats")" \
 		"$(jq -r .requests.embed "$out/stats")" "$(jq -r .added "$out/report")" \
@@ -107,15 +116,27 @@ for c in "${cases[@]}"; do
 	a) gen_corpus a 1 200 6000 ;;
 	b) gen_corpus b 1 39 6000 1 300000 ;;
 	c) gen_corpus c 4 1 5000000 ;;
-	window)
-		if [ -d "${CORPORA:-/work/shared/corpora}" ]; then cp -r "${CORPORA:-/work/shared/corpora}" "$out/window"; else gen_corpus window 1 1000 6000; fi
-		serve 64
+	window | window-storm)
+		corpora=${CORPORA:-/work/shared/corpora}
+		[ -d "$out/window" ] || if [ -d "$corpora" ]; then cp -r "$corpora" "$out/window"; else gen_corpus window 1 1000 6000; fi
+		if [ $c = window ]; then
+			bound_slots=64 stage_args=(--threads summarize=64 --threads embed=16)
+			serve 64
+		else
+			bound_slots=8 stage_args=(--threads summarize=8 --threads embed=4)
+			serve $slots --rate-429 0.3 --rate-5xx 0.05
+		fi
 		for ((i = 1; i <= runs; i++)); do
-			run "(window) default window" window "" ""
-			run "(window) --window 64" window "" "--window 64"
-			[ -n "${WINDOW_MORE:-}" ] && run "(window) --window $WINDOW_MORE" window "" "--window $WINDOW_MORE"
+			run "($c) default window" window ""
+			run "($c) --window 64" window "" --window 64
+			[ -z "${WINDOW_MORE:-}" ] || run "($c) --window $WINDOW_MORE" window "" --window "$WINDOW_MORE"
 		done
+		if [ $c = window-storm ]; then
+			serve $slots
+			run "($c) default window, clean" window ""
+		fi
 		serve $slots
+		bound_slots=$slots stage_args=(--threads summarize=16 --threads embed=16 --opt summarize=--chunk-summaries)
 		continue ;;
 	*) echo "unknown case $c" >&2; exit 2 ;;
 	esac

@@ -54,7 +54,7 @@ docpipe run "$T_DIR/docs" --progress plain >"$T_DIR/report" 2>"$T_DIR/err"
 ok $([ -s "$T_DIR/err" ]; echo $?) "without --quiet the same run prints a summary"
 
 # The window by default: 4 x the largest stage's level (threads x
-# replicas; auto: --max-threads), at least 64; --window wins.  The hub's
+# replicas; auto: --max-threads), at least 256; --window wins.  The hub's
 # arguments seen through a wrapper in a copy of the binaries' directory.
 mkdir -p "$T_DIR/bin"
 for f in "$DOCPIPE_BIN"/docpipe*; do ln -sf "$(readlink -f "$f")" "$T_DIR/bin/$(basename "$f")"; done
@@ -68,13 +68,14 @@ hub_window() { # hub_window RUN-ARGS...: the --window the hub was given
 	DOCPIPE_BIN=$T_DIR/bin docpipe run "$T_DIR/docs" --progress none "$@" >/dev/null 2>"$T_DIR/err"
 	sed -E -n 's/.*--window ([0-9]+).*/\1/p' "$T_DIR/hub.args" | tail -1
 }
-is "$(hub_window)" 64 "default window: 64"
-is "$(hub_window --threads summarize=10)" 64 "--threads summarize=10: still 64"
-is "$(hub_window --threads summarize=48)" 192 "--threads summarize=48: a window of 192"
-is "$(hub_window --threads embed=20 --replicas embed=3)" 240 "embed 20 threads x 3 replicas: 240"
-is "$(hub_window --opt summarize=--threads=auto)" 256 "summarize --threads auto (--max-threads 64): 256"
+is "$(hub_window)" 256 "default window: 256"
+is "$(hub_window --threads summarize=10)" 256 "--threads summarize=10: still 256"
+is "$(hub_window --threads summarize=80)" 320 "--threads summarize=80: a window of 320"
+is "$(hub_window --threads embed=30 --replicas embed=3)" 360 "embed 30 threads x 3 replicas: 360"
 is "$(hub_window --opt summarize=--threads=auto --opt summarize=--max-threads=100)" 400 \
-	"auto with --max-threads 100: 400"
-is "$(hub_window --opt summarize=--threads=90 --threads summarize=40)" 160 "--threads STAGE=N wins over --opt"
-is "$(hub_window --threads summarize=48 --window 10)" 10 "--window wins"
+	"summarize --threads auto with --max-threads 100: 400"
+is "$(hub_window --opt summarize=--threads=20 --opt summarize=--threads=auto)" 256 \
+	"auto after a number (the stage's last word wins): --max-threads 64, 256"
+is "$(hub_window --opt summarize=--threads=90 --threads summarize=70)" 280 "--threads STAGE=N wins over --opt"
+is "$(hub_window --threads summarize=80 --window 10)" 10 "--window wins"
 done_testing

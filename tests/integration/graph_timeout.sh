@@ -16,7 +16,7 @@ numbered_docs "$T_DIR/docs" $N 20 doc
 # slow stage's first documents do): the 64 documents of the window wait up
 # to ~3.5 s in its queue, over --timeout 2.
 BURN='--jq=if .seq < 4 then . else (reduce range(250000) as $i (0; . + 1)) as $burn | . end'
-docpipe run "$T_DIR/docs" --progress none --timeout 2 --attempts 3 --opt "embed=$BURN" \
+docpipe run "$T_DIR/docs" --progress none --window 64 --timeout 2 --attempts 3 --opt "embed=$BURN" \
 	>"$T_DIR/report" 2>"$T_DIR/err"
 rc=$?
 is "$rc" 0 "the run completes (exit 0)"
