@@ -47,6 +47,11 @@ struct dp_http {
 	int answered;
 	unsigned long oks;
 	int failing_calls;
+	/* The last DP_HTTP_STORM_ANSWERS answers: the call (calls' number) that
+	 * met a server error or a 429, 0 for any other outcome. */
+	unsigned long calls;
+	unsigned long recent[DP_HTTP_STORM_ANSWERS];
+	int recent_next;
 	int down; /* failing_calls reached DP_HTTP_DOWN_CALLS: the process waits
 		   * on the model API (dp_stats_wait_begin) until a 2xx */
 	uint64_t rng;
@@ -769,13 +774,37 @@ static int server_error(const dp_http_outcome *o)
 	return o->transport != 0 ? retryable_curl((CURLcode)o->transport) && !o->too_big : o->status >= 500;
 }
 
+/* Under the lock: 1 when, with call, DP_HTTP_DOWN_CALLS distinct calls met
+ * server errors or 429s among the last answers (recent). */
+static int stormy(const dp_http *h, unsigned long call)
+{
+	unsigned long seen[DP_HTTP_DOWN_CALLS] = {call};
+	int n = 1;
+
+	for (int i = 0; i < DP_HTTP_STORM_ANSWERS && n < DP_HTTP_DOWN_CALLS; i++) {
+		unsigned long c = h->recent[i];
+		int known = c == 0;
+		for (int k = 0; k < n && !known; k++)
+			known = seen[k] == c;
+		if (!known)
+			seen[n++] = c;
+	}
+	return n >= DP_HTTP_DOWN_CALLS;
+}
+
 /* Takes what an attempt of a call got into the server's record and fills
- * o->server_seen and o->server_down from it.  *marked: the call's own
- * state (0 at first): the 2xx count (plus one) at which it last counted as
- * a failing call, so each call counts once per streak. */
-static void note_server(dp_http *h, dp_http_outcome *o, unsigned long *marked)
+ * o->server_seen, o->server_down and o->server_stormy from it.  *marked:
+ * the call's own state (0 at first): the 2xx count (plus one) at which it
+ * last counted as a failing call, so each call counts once per streak.
+ * *call: the call's number (0 at first: given here). */
+static void note_server(dp_http *h, dp_http_outcome *o, unsigned long *marked, unsigned long *call)
 {
 	pthread_mutex_lock(&h->lock);
+	if (*call == 0)
+		*call = ++h->calls;
+	h->recent[h->recent_next] =
+		server_error(o) || (o->transport == 0 && o->status == 429 && !o->quota) ? *call : 0;
+	h->recent_next = (h->recent_next + 1) % DP_HTTP_STORM_ANSWERS;
 	if (o->transport == 0 && o->status >= 200 && o->status < 300) {
 		h->oks++;
 		h->failing_calls = 0;
@@ -786,6 +815,8 @@ static void note_server(dp_http *h, dp_http_outcome *o, unsigned long *marked)
 	h->answered |= o->transport == 0;
 	o->server_seen = h->answered;
 	o->server_down = h->answered && h->failing_calls >= DP_HTTP_DOWN_CALLS;
+	/* A server never reached (a wrong URL) is no storm: it fails fast. */
+	o->server_stormy = h->answered && server_error(o) && stormy(h, *call);
 	/* Said in the stats: the hub shows it and, as every replica's model
 	 * API is down alike, re-sends nothing meanwhile. */
 	if (o->server_down != h->down) {
@@ -851,15 +882,20 @@ dp_http_verdict dp_http_decide(const dp_http_policy *p, const dp_http_outcome *o
 	dp_http_verdict v = {.action = DP_HTTP_DO_GIVE_UP, .counts = 1};
 	int retry;
 
-	if ((unreached(o->transport) && o->server_seen) || (o->server_down && server_error(o)) ||
+	if ((unreached(o->transport) && o->server_seen) ||
+	    ((o->server_down || o->server_stormy) && server_error(o)) ||
 	    (o->transport == 0 && o->status == 429 && !o->quota)) {
-		/* Weather, not failure (a 429, a server away or down for every
-		 * call): waits exactly as long as asked, else the backoff by such
-		 * waits; only the retry time budget bounds how often. */
+		/* Weather, not failure (a 429, a server away, down for every
+		 * call or failing many of them): waits exactly as long as asked,
+		 * else the backoff by such waits (in a storm of 5xx among
+		 * successes, by the call's own server errors, as attempts
+		 * would: its 429s say nothing of them); only the retry time
+		 * budget bounds how often. */
+		int nth = o->server_stormy && !o->server_down ? o->errors_before + 1 : throttles + 1;
 		v.counts = 0;
 		v.delay_ms = o->retry_after_ms >= 0
 				     ? o->retry_after_ms
-				     : dp_http_backoff_ms(throttles + 1, p->backoff_base_ms, -1, jitter01);
+				     : dp_http_backoff_ms(nth, p->backoff_base_ms, -1, jitter01);
 		if (elapsed_ms + v.delay_ms <= p->max_retry_ms)
 			v.action = DP_HTTP_DO_RETRY;
 		v.pause_stage = o->retry_after_ms > p->max_retry_ms;
@@ -983,7 +1019,8 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, jv *
 	char *url = malloc(urllen), last[DP_ERR_MAX] = "no attempt";
 	double start = dp_clock_ms();
 	int status = DP_HTTP_FAILED, counted = 0, throttles = 0, retrying = 0;
-	unsigned long marked = 0; /* note_server's */
+	unsigned long marked = 0, call = 0; /* note_server's */
+	int server_errors = 0;
 	struct caller *t = this_caller(h);
 
 	*resp = jv_invalid();
@@ -1013,7 +1050,9 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, jv *
 			break;
 		}
 		perform(h, t->curl, url, text, &r, &o);
-		note_server(h, &o, &marked);
+		note_server(h, &o, &marked, &call);
+		o.errors_before = server_errors;
+		server_errors += server_error(&o);
 		dp_http_verdict v = dp_http_decide(&policy, &o, counted, throttles,
 						   (long)(dp_clock_ms() - start), jitter(h));
 		if (v.action != DP_HTTP_DO_OK)

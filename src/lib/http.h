@@ -145,6 +145,10 @@ typedef struct dp_http_outcome {
 	int server_seen;      /* the server answered an earlier request of this process */
 	int server_down;      /* ... and since its last 2xx, DP_HTTP_DOWN_CALLS or more
 			       * distinct calls met a 5xx or a transport error */
+	int server_stormy;    /* among the last DP_HTTP_STORM_ANSWERS answers, other
+			       * calls met server errors or 429s too: DP_HTTP_DOWN_CALLS
+			       * or more distinct calls with this one */
+	int errors_before;    /* server errors the call met before this attempt */
 } dp_http_outcome;
 
 /* Distinct calls failing with server errors and no 2xx between them that
@@ -153,6 +157,13 @@ typedef struct dp_http_outcome {
  * thread's one failing call is never "down").  Until its next 2xx the
  * process waits on the model API (stats.h "waiting"). */
 #define DP_HTTP_DOWN_CALLS 3
+/* The answers (any call's, any outcome) in which a server error is weather
+ * when DP_HTTP_DOWN_CALLS distinct calls met a server error or a 429: a
+ * storm of 5xx and 429s among successes (an overloaded provider) is the
+ * server's, not the request's, though 2xx come between them; a call alone
+ * in its failures (a poison input) still uses up its attempts (in a storm
+ * its errors are weather too: it fails when the retry budget ends). */
+#define DP_HTTP_STORM_ANSWERS 32
 
 typedef struct dp_http_policy {
 	int max_attempts;     /* attempts that are not 429s */
