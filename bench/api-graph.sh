@@ -78,7 +78,8 @@ hub_peak() {
 n=0
 # The stages' arguments of every run (the window cases set their own) and
 # the slots of the server the bound is computed for.
-stage_args=(--threads summarize=16 --threads embed=16 --opt summarize=--chunk-summaries)
+default_stage_args=(--threads summarize=16 --threads embed=16 --opt summarize=--chunk-summaries)
+stage_args=("${default_stage_args[@]}")
 bound_slots=$slots
 # run LABEL CORPUS [HUB-OPTION [RUN-OPTION...]]: one timed `docpipe run` into a
 # fresh database.
@@ -136,7 +137,7 @@ for c in "${cases[@]}"; do
 			run "($c) default window, clean" window ""
 		fi
 		serve $slots
-		bound_slots=$slots stage_args=(--threads summarize=16 --threads embed=16 --opt summarize=--chunk-summaries)
+		bound_slots=$slots stage_args=("${default_stage_args[@]}")
 		continue ;;
 	*) echo "unknown case $c" >&2; exit 2 ;;
 	esac
