@@ -598,13 +598,19 @@ static int acquire(dp_http *h, struct caller *t, int retrying, size_t tokens, do
 	return 0;
 }
 
+/* A 429 that is no quota refusal: weather. */
+static int throttled(const dp_http_outcome *o)
+{
+	return o->transport == 0 && o->status == 429 && !o->quota;
+}
+
 static enum dp_limiter_outcome limiter_outcome(const dp_http_outcome *o)
 {
 	/* A refusal is no success: a fixed level must not open on it. */
 	if (o->transport != 0 || o->status == 408 || o->status == 409 || o->status >= 500 ||
 	    o->status == 401 || o->status == 403 || o->quota)
 		return DP_LIMITER_ERROR;
-	return o->status == 429 && !o->quota ? DP_LIMITER_THROTTLED : DP_LIMITER_OK;
+	return throttled(o) ? DP_LIMITER_THROTTLED : DP_LIMITER_OK;
 }
 
 /* Under lock: the pacing the headers of r ask for, if it has any (the
@@ -792,31 +798,38 @@ static int stormy(const dp_http *h, unsigned long call)
 	return n >= DP_HTTP_DOWN_CALLS;
 }
 
-/* Takes what an attempt of a call got into the server's record and fills
- * o->server_seen, o->server_down and o->server_stormy from it.  *marked:
- * the call's own state (0 at first): the 2xx count (plus one) at which it
- * last counted as a failing call, so each call counts once per streak.
- * *call: the call's number (0 at first: given here). */
-static void note_server(dp_http *h, dp_http_outcome *o, unsigned long *marked, unsigned long *call)
+/* What note_server keeps of one call (zeroed at its start). */
+struct call_record {
+	unsigned long number; /* the call's number (given at its first answer) */
+	unsigned long marked; /* the 2xx count (plus one) at which it last counted
+			       * as a failing call: each call counts once per streak */
+	int server_errors;    /* server errors it met so far */
+};
+
+/* Takes what an attempt of call c got into the server's record and fills
+ * o->server_seen, o->server_down, o->server_stormy and o->errors_before
+ * from it. */
+static void note_server(dp_http *h, dp_http_outcome *o, struct call_record *c)
 {
+	o->errors_before = c->server_errors;
+	c->server_errors += server_error(o);
 	pthread_mutex_lock(&h->lock);
-	if (*call == 0)
-		*call = ++h->calls;
-	h->recent[h->recent_next] =
-		server_error(o) || (o->transport == 0 && o->status == 429 && !o->quota) ? *call : 0;
+	if (c->number == 0)
+		c->number = ++h->calls;
+	h->recent[h->recent_next] = server_error(o) || throttled(o) ? c->number : 0;
 	h->recent_next = (h->recent_next + 1) % DP_HTTP_STORM_ANSWERS;
 	if (o->transport == 0 && o->status >= 200 && o->status < 300) {
 		h->oks++;
 		h->failing_calls = 0;
-	} else if (server_error(o) && *marked != h->oks + 1) {
-		*marked = h->oks + 1;
+	} else if (server_error(o) && c->marked != h->oks + 1) {
+		c->marked = h->oks + 1;
 		h->failing_calls++;
 	}
 	h->answered |= o->transport == 0;
 	o->server_seen = h->answered;
 	o->server_down = h->answered && h->failing_calls >= DP_HTTP_DOWN_CALLS;
 	/* A server never reached (a wrong URL) is no storm: it fails fast. */
-	o->server_stormy = h->answered && server_error(o) && stormy(h, *call);
+	o->server_stormy = h->answered && server_error(o) && stormy(h, c->number);
 	/* Said in the stats: the hub shows it and, as every replica's model
 	 * API is down alike, re-sends nothing meanwhile. */
 	if (o->server_down != h->down) {
@@ -883,8 +896,7 @@ dp_http_verdict dp_http_decide(const dp_http_policy *p, const dp_http_outcome *o
 	int retry;
 
 	if ((unreached(o->transport) && o->server_seen) ||
-	    ((o->server_down || o->server_stormy) && server_error(o)) ||
-	    (o->transport == 0 && o->status == 429 && !o->quota)) {
+	    ((o->server_down || o->server_stormy) && server_error(o)) || throttled(o)) {
 		/* Weather, not failure (a 429, a server away, down for every
 		 * call or failing many of them): waits exactly as long as asked,
 		 * else the backoff by such waits (in a storm of 5xx among
@@ -1019,8 +1031,7 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, jv *
 	char *url = malloc(urllen), last[DP_ERR_MAX] = "no attempt";
 	double start = dp_clock_ms();
 	int status = DP_HTTP_FAILED, counted = 0, throttles = 0, retrying = 0;
-	unsigned long marked = 0, call = 0; /* note_server's */
-	int server_errors = 0;
+	struct call_record call = {0};
 	struct caller *t = this_caller(h);
 
 	*resp = jv_invalid();
@@ -1050,9 +1061,7 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, jv *
 			break;
 		}
 		perform(h, t->curl, url, text, &r, &o);
-		note_server(h, &o, &marked, &call);
-		o.errors_before = server_errors;
-		server_errors += server_error(&o);
+		note_server(h, &o, &call);
 		dp_http_verdict v = dp_http_decide(&policy, &o, counted, throttles,
 						   (long)(dp_clock_ms() - start), jitter(h));
 		if (v.action != DP_HTTP_DO_OK)
