@@ -45,6 +45,7 @@
 			      * estimate biased low would take weather for
 			      * congestion) */
 #define LOSS_FLOOR 4      /* the level losses lower to, at least (no wall known) */
+#define WALL_DOUBTS 2     /* a wall's tests within the weather that revoke it */
 #define WEATHER_START_MIN 0.05 /* less before a wall's jump: the wall's first
 				* losses, not weather */
 #define START_FIRST 5     /* the weather from the first 2^5, 2^6... answers */
@@ -442,6 +443,7 @@ static void judge(dp_limiter *l, double now_ms)
 		/* Our load: the decreases stand, a wall.  What it let through
 		 * while 429s came (episode_rps) is its rate. */
 		l->wall = 1;
+		l->doubts = 0;
 		if (l->pace_rps <= 0) {
 			/* The level alone was lowered (pace_throttled): the
 			 * wall's pace from what it let through. */
@@ -463,10 +465,16 @@ static void judge(dp_limiter *l, double now_ms)
 	if (within_weather(l, 1 - after, l->post_n)) {
 		/* The weather known: the losses were no more than it.  The
 		 * test's fraction, measured at a lower load, refines it (up
-		 * by a test's weight against the window's). */
+		 * by a test's weight against the window's; not while a wall
+		 * stands: its losses would be taken).  A wall whose tests
+		 * find the weather WALL_DOUBTS times is revoked (limiter.h):
+		 * behind it, each loss of a weather taken too low would lower
+		 * the pace for good. */
 		double w = (l->weather * DP_LIMITER_WINDOW + l->post_loss) /
 			   (DP_LIMITER_WINDOW + l->post_n);
-		if (w > l->weather && !l->wall) /* (a wall's losses would be taken) */
+		if (l->wall && ++l->doubts >= WALL_DOUBTS)
+			l->wall = 0;
+		if (w > l->weather && !l->wall)
 			l->weather = w;
 		undo(l);
 		return;

@@ -115,6 +115,13 @@
  *     pace is 0.95x what was granted).  Losses within the weather known:
  *     undone (behind a wall found, the test's pace is kept: the one before
  *     let the wall's 429s through; and the weather is not raised by them).
+ *     A wall found whose next two tests are within the weather is revoked
+ *     (the second is undone whole and raises the weather): the verdict
+ *     was weather's chance (a first test of 16 answers at 75% loss under
+ *     35%) or a weather taken too low, whose losses, taken for the wall's,
+ *     would lower its pace at each of them, for good (simulated: 258x the
+ *     clean run's time; behind a wall and weather, one seed in 100 never
+ *     ended).
  *     Otherwise the first test of a series measures the success fraction
  *     and the answer rate, and the next decrease's test tells a wall from
  *     weather: behind a wall (a rate limit) the answers that succeed come
@@ -191,6 +198,7 @@ typedef struct dp_limiter {
 			   * bucket, refilled under the drained pace, lost what
 			   * it could not hold, so the episode measures low */
 	int wall;         /* a test found a wall (our load) */
+	int doubts;       /* tests within the weather since that verdict */
 	int round_idle;   /* dp_limiter_idle was called this round */
 	int was_idle;     /* dp_limiter_idle was called, last at: */
 	double idle_ms;

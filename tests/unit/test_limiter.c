@@ -15,7 +15,7 @@
 #include "t.h"
 
 #define SIM_MAX_FLIGHT 512
-#define STORM_SEEDS 30
+#define STORM_SEEDS 300
 
 struct server {
 	int slots;          /* 0: as many as asked */
@@ -348,8 +348,8 @@ static void job_tests(void)
 	printf("# storm / clean per seed: best %.2f, median %.2f, worst %.2f; %d of %d over 3x\n",
 	       ratios[0], ratios[STORM_SEEDS / 2], ratios[STORM_SEEDS - 1], over3, STORM_SEEDS);
 	T_OK(ratios[STORM_SEEDS / 2] <= 2, "a job in a random storm, app-limited at first: median within 2x clean");
-	T_OK(over3 <= STORM_SEEDS / 15, "and at most one seed in 15 over 3x");
-	T_OK(ratios[STORM_SEEDS - 1] <= 4, "and none over 4x");
+	T_OK(over3 <= STORM_SEEDS / 50, "and at most one seed in 50 over 3x");
+	T_OK(ratios[STORM_SEEDS - 1] <= 8, "and none over 8x (a false wall revoked; before: 258x)");
 
 	w = run_job(&wall, &job, 1);
 	printf("# job against a wall of 50/s: %.0f ms (%.0f at the wall's rate), %ld x 429 of %ld answers, "
@@ -360,12 +360,25 @@ static void job_tests(void)
 	     "and within 10% of the wall's rate");
 
 	/* Both: the wall's 429s stand out of the weather's. */
+	double at_rate = job.requests * 1000 / (0.7 * wall.wall_rps), worst = 0;
+	int slow = 0;
 	ws = run_job(&wall_storm, &job, 2);
 	printf("# job against a wall of 50/s and 30%% 429 at random: %.0f ms (%.0f at the wall's rate), "
 	       "%ld x 429 (%ld from the wall) of %ld answers\n",
-	       ws.ms, job.requests * 1000 / (0.7 * wall.wall_rps), ws.throttled, ws.wall_429, ws.answers);
-	T_OK(ws.ms < 1.25 * job.requests * 1000 / (0.7 * wall.wall_rps), "wall + storm: within 25% of the wall's rate");
+	       ws.ms, at_rate, ws.throttled, ws.wall_429, ws.answers);
+	T_OK(ws.ms < 1.25 * at_rate, "wall + storm: within 25% of the wall's rate");
 	T_OK(ws.wall_429 < 0.3 * ws.answers, "wall + storm: under 30% of answers 429 from the wall");
+	/* Across seeds: a wall that weather's chance found, or behind which
+	 * weather taken too low lowers the pace at each loss, is revoked
+	 * (before: 16 seeds of 100 over 1.25x, one never ended). */
+	for (uint64_t seed = 1; seed <= 100; seed++) {
+		ws = run_job(&wall_storm, &job, seed);
+		slow += ws.ms > 1.25 * at_rate;
+		worst = ws.ms > worst ? ws.ms : worst;
+	}
+	printf("# wall + storm, 100 seeds: %d over 1.25x the wall's rate, the worst %.2fx\n", slow,
+	       worst / at_rate);
+	T_OK(slow <= 5 && worst < 1.5 * at_rate, "wall + storm, any seed: within 1.5x the wall's rate");
 }
 
 /* Issue 8 (d): a small bucket (a quarter of a second of tokens) at a
@@ -517,8 +530,7 @@ int main(void)
 	       oks[STORM_SEEDS - 1]);
 	T_OK(oks[STORM_SEEDS / 2] > 0.5 * c.ok,
 	     "a random storm: the median seed gets over half the clean run's answers");
-	T_OK(oks[STORM_SEEDS / 5] > 0.25 * c.ok, "and four seeds in five over a quarter");
-	T_OK(least_ok > 50, "and every seed goes on (over 50 answers in 20 s)");
+	T_OK(least_ok > 0.25 * c.ok, "and every seed (before a false wall was revoked: 358 answers of 12,735)");
 
 	/* A rate wall: 50 requests a second, a bucket of one second. */
 	w = simulate(&wall, 64, 30000, 1);
