@@ -30,6 +30,11 @@
 #            random; 16 slots), summarize --threads 8, embed --threads 4 (as
 #            tests/faults/run's storm case; the bound for 8 in flight), then the
 #            default window clean
+#     bigdocs  the hub's memory: 40 files of ~5 MB, a document summary
+#            each (summarize --threads 16), the local embedder (faster than
+#            the summaries: its outputs wait in the hub for their twins),
+#            with the default --window-bytes and without a bound
+#            (--window-bytes 0)
 # Output: one line per run: wall, bound, ratio, CPU seconds of the whole run
 # (user+sys of every process), peak RSS of the hub.  Run it under the shared
 # lock: flock /work/wt/_notes/bench.lock bench/api-graph.sh
@@ -81,6 +86,7 @@ n=0
 default_stage_args=(--threads summarize=16 --threads embed=16 --opt summarize=--chunk-summaries)
 stage_args=("${default_stage_args[@]}")
 bound_slots=$slots
+embed_backend=openai
 # run LABEL CORPUS [HUB-OPTION [RUN-OPTION...]]: one timed `docpipe run` into a
 # fresh database.
 run() {
@@ -93,7 +99,7 @@ run() {
 	start=$(date +%s.%N)
 	PGDATABASE=b$n /usr/bin/time -f '%U %S' -o "$out/cpu" "$BIN/docpipe" run "$dir" --run "bench$n" \
 		"${stage_args[@]}" "${@:4}" --opt summarize=--backend=openai --opt summarize=--no-reuse \
-		--opt embed=--backend=openai --opt embed=--no-reuse "${hubopt[@]}" --quiet \
+		--opt embed=--backend="$embed_backend" --opt embed=--no-reuse "${hubopt[@]}" --quiet \
 		>"$out/report" 2>"$out/err" || { echo "run failed:"; tail "$out/err"; exit 1; }
 	end=$(date +%s.%N)
 	kill -TERM $sampler
@@ -138,6 +144,15 @@ for c in "${cases[@]}"; do
 		fi
 		serve $slots
 		bound_slots=$slots stage_args=("${default_stage_args[@]}")
+		continue ;;
+	bigdocs)
+		gen_corpus bigdocs 3 40 5000000
+		stage_args=(--threads summarize=16) embed_backend=local
+		for ((i = 1; i <= runs; i++)); do
+			run "($c) default --window-bytes" bigdocs ""
+			run "($c) --window-bytes 0" bigdocs "" --window-bytes 0
+		done
+		stage_args=("${default_stage_args[@]}") embed_backend=openai
 		continue ;;
 	*) echo "unknown case $c" >&2; exit 2 ;;
 	esac

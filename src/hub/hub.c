@@ -65,11 +65,9 @@ double hub_delay_timeout(const hub_delay *d, double floor)
 	return d->samples > 0 && rto > floor ? rto : floor;
 }
 
-int hub_window_init(hub_window *w, size_t size)
+int hub_window_init(hub_window *w, size_t size, double max_bytes)
 {
-	w->slots = calloc(size, sizeof *w->slots);
-	w->size = size;
-	w->used = 0;
+	*w = (hub_window){.slots = calloc(size, sizeof *w->slots), .size = size, .max_bytes = max_bytes};
 	return w->slots == NULL ? -1 : 0;
 }
 
@@ -86,15 +84,21 @@ void hub_window_free(hub_window *w)
  * the seqs that map onto its slot, while the rest of the window moves on. */
 int hub_window_has_room(const hub_window *w, long seq)
 {
-	return !w->slots[(size_t)seq % w->size].used;
+	return !w->slots[(size_t)seq % w->size].used && (w->max_bytes <= 0 || w->bytes < w->max_bytes);
 }
 
 void hub_window_add(hub_window *w, long seq, jv rec)
 {
 	hub_slot *s = &w->slots[(size_t)seq % w->size];
+	double bytes;
 
-	*s = (hub_slot){.used = 1, .seq = seq, .rec = rec};
+	if (dp_record_num(rec, "size", &bytes) < 0 || !(bytes >= 0))
+		bytes = 0;
+	if (w->max_bytes > 0 && bytes > w->max_bytes / HUB_WINDOW_BYTES_SHARE)
+		bytes = w->max_bytes / HUB_WINDOW_BYTES_SHARE;
+	*s = (hub_slot){.used = 1, .seq = seq, .rec = rec, .bytes = bytes};
 	w->used++;
+	w->bytes += bytes;
 }
 
 hub_slot *hub_window_find(hub_window *w, long seq)
@@ -111,6 +115,7 @@ void hub_window_release(hub_window *w, hub_slot *slot)
 {
 	jv_free(slot->rec);
 	hub_join_clear(&slot->join);
+	w->bytes = w->used > 1 ? w->bytes - slot->bytes : 0;
 	*slot = (hub_slot){0};
 	w->used--;
 }

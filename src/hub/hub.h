@@ -52,13 +52,24 @@ typedef struct hub_slot {
 			  * send-to-receipt time tells nothing of the pipeline's
 			  * pace, so it is no hub_delay sample */
 	jv rec;          /* the stamped record, as sent */
+	double bytes;    /* its file's size, as discover gave it (0: none) */
 	hub_join join;   /* overlap mode: its summarize and embed outputs (join.h) */
 } hub_slot;
+
+/* --window-bytes by default (bench/api-graph.sh bigdocs: 40 files of 5 MB
+ * in flight held 612 MB of the hub's memory, their twins (join.h); 4 of
+ * them 183 MB).  A file counts for at most 1/HUB_WINDOW_BYTES_SHARE of it,
+ * so that many documents are in flight whatever their sizes (a PDF's file
+ * is much larger than its text, and --max-record bounds a record). */
+#define HUB_WINDOW_BYTES_DEFAULT (16.0 * 1024 * 1024)
+#define HUB_WINDOW_BYTES_SHARE 4
 
 typedef struct hub_window {
 	hub_slot *slots;
 	size_t size;
 	size_t used;
+	double bytes;     /* the sizes of the files in flight */
+	double max_bytes; /* admit no more while bytes reaches this (0: no bound) */
 } hub_window;
 
 /* How long documents take from their send to their receipt, estimated as
@@ -80,11 +91,18 @@ void hub_delay_sample(hub_delay *d, double seconds);
 /* The re-send timeout in seconds: at least floor (--timeout). */
 double hub_delay_timeout(const hub_delay *d, double floor);
 
-int hub_window_init(hub_window *w, size_t size);
+/* size: documents in flight at most; max_bytes: the sizes of their files
+ * at most (0: no bound).  Returns 0, or -1 when memory runs out. */
+int hub_window_init(hub_window *w, size_t size, double max_bytes);
 void hub_window_free(hub_window *w);
-/* 1 when a record with this seq can enter now. */
+/* 1 when a record with this seq can enter now: its slot is free and the
+ * files in flight (each counted up to max_bytes / HUB_WINDOW_BYTES_SHARE)
+ * are under max_bytes.  A document's records in the hub (its twin,
+ * join.h) grow with its file, so the bytes bound the hub's memory where
+ * the count does not. */
 int hub_window_has_room(const hub_window *w, long seq);
-/* Adds rec (consumed) under seq; the caller checked has_room. */
+/* Adds rec (consumed) under seq, its file's size from its "size" field;
+ * the caller checked has_room. */
 void hub_window_add(hub_window *w, long seq, jv rec);
 /* The slot of seq when it is still outstanding, or NULL (a duplicate or
  * stale receipt). */
@@ -187,6 +205,7 @@ typedef struct hub_config {
 	const char *endpoints_file; /* where to write the bound endpoints, or NULL */
 	const char *run;            /* the run id stamped on every record */
 	size_t window;              /* documents in flight at most */
+	double window_bytes;        /* the sizes of their files at most (0: no bound) */
 	double timeout;             /* seconds before a document is re-sent */
 	int attempts;               /* sends before a document counts as failed */
 	dp_zmq_opts zmq;            /* curve_secret, insecure, hwm, max_record */

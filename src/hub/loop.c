@@ -563,6 +563,8 @@ static void publish_metrics(struct hub *h, int final)
 	hub_metrics_publish(h->metrics, &(hub_metrics_view){.run = h->cfg->run, .stats = &h->stats,
 							    .tally = &h->tally, .window = h->win.size,
 							    .in_window = h->win.used,
+							    .window_bytes = h->win.max_bytes,
+							    .in_window_bytes = h->win.bytes,
 							    .unsent = h->unsent});
 }
 
@@ -947,7 +949,7 @@ int hub_run(const hub_config *cfg, dp_err *err)
 	pthread_t reader;
 	int rc = DP_EXIT_SYSTEM, reader_started = 0;
 
-	if (h == NULL || hub_window_init(&h->win, cfg->window) < 0) {
+	if (h == NULL || hub_window_init(&h->win, cfg->window, cfg->window_bytes) < 0) {
 		free(h);
 		dp_err_set(err, "out of memory");
 		return DP_EXIT_SYSTEM;

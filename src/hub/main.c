@@ -16,6 +16,7 @@ enum {
 	OPT_ENDPOINTS,
 	OPT_RUN,
 	OPT_WINDOW,
+	OPT_WINDOW_BYTES,
 	OPT_TIMEOUT,
 	OPT_ATTEMPTS,
 	OPT_CURVE_SECRET,
@@ -52,6 +53,8 @@ static void usage(FILE *f)
 		"                       (default tcp://127.0.0.1:0)\n"
 		"  --endpoints FILE     write the bound endpoints as VAR=ENDPOINT lines\n"
 		"  --window N           documents in flight at most (default 64)\n"
+		"  --window-bytes BYTES the sizes of their files at most, each counted up to a\n"
+		"                       quarter of it; 0: no bound (default 16 MiB)\n"
 		"  --timeout SECONDS    re-send a document without receipt after this (default 300),\n"
 		"                       or after SRTT + 4 RTTVAR of the documents' send-to-receipt\n"
 		"                       times when that is longer (RFC 6298)\n"
@@ -128,6 +131,10 @@ static int hub_option(void *ctx, int opt, char *arg, dp_err *err)
 		rc = dp_cli_parse_long("window", arg, 1, 1 << 20, &n, err);
 		a->cfg.window = (size_t)n;
 		break;
+	case OPT_WINDOW_BYTES:
+		rc = dp_cli_parse_long("window-bytes", arg, 0, 1L << 50, &n, err);
+		a->cfg.window_bytes = (double)n;
+		break;
 	case OPT_TIMEOUT:
 		rc = dp_cli_parse_long("timeout", arg, 1, 86400, &n, err);
 		a->cfg.timeout = (double)n;
@@ -171,6 +178,7 @@ static int parse(int argc, char **argv, struct args *a)
 		{"endpoints", required_argument, NULL, OPT_ENDPOINTS},
 		{"run", required_argument, NULL, OPT_RUN},
 		{"window", required_argument, NULL, OPT_WINDOW},
+		{"window-bytes", required_argument, NULL, OPT_WINDOW_BYTES},
 		{"timeout", required_argument, NULL, OPT_TIMEOUT},
 		{"attempts", required_argument, NULL, OPT_ATTEMPTS},
 		{"curve-secret", required_argument, NULL, OPT_CURVE_SECRET},
@@ -247,7 +255,8 @@ static int act(int argc, char **argv, struct args *a)
 
 int main(int argc, char **argv)
 {
-	struct args a = {.cfg = {.listen = "tcp://127.0.0.1:0", .window = 64, .timeout = 300,
+	struct args a = {.cfg = {.listen = "tcp://127.0.0.1:0", .window = 64,
+				 .window_bytes = HUB_WINDOW_BYTES_DEFAULT, .timeout = 300,
 				 .attempts = 4, .progress_every = 10, .overlap = 1}};
 	int rc;
 

@@ -22,7 +22,8 @@ int main(void)
 {
 	hub_tally t = {.documents = 7, .added = 3, .failed = 1, .resent = 2, .failures = jv_array()};
 	hub_metrics_view v = {.run = "R1", .stats = &stats, .tally = &t, .window = 64,
-			      .in_window = 4, .unsent = 1};
+			      .in_window = 4, .unsent = 1, .window_bytes = 67108864,
+			      .in_window_bytes = 1234};
 
 	update("{\"v\":1,\"kind\":\"stats\",\"stage\":\"embed\",\"host\":\"a\\\"b\",\"pid\":1,"
 	       "\"in\":5,\"out\":4,\"latency_sum_ms\":12,\"latency_buckets\":[3,1,0,0,0,0,0,0,0,0,0],"
@@ -48,6 +49,8 @@ int main(void)
 	     "no summarize replica reported: nothing counted as queued");
 	T_OK(strstr(text, "docpipe_documents_total{outcome=\"failed\"} 1\n") != NULL, "outcomes");
 	T_OK(strstr(text, "docpipe_window_documents 4\n") != NULL, "window in use");
+	T_OK(strstr(text, "docpipe_window_bytes 1234\n") != NULL &&
+	     strstr(text, "docpipe_window_bytes_max 67108864\n") != NULL, "the files' bytes in flight, their bound");
 	T_OK(strstr(text, "# TYPE docpipe_records_in_total counter\n") != NULL, "typed");
 	T_EQ_INT(hub_metrics_render(&v, text, 100), -1, "a text over the bound: -1");
 	jv_free(t.failures);

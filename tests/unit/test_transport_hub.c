@@ -34,7 +34,7 @@ static void test_window(void)
 {
 	hub_window w;
 
-	T_EQ_INT(hub_window_init(&w, 4), 0, "window");
+	T_EQ_INT(hub_window_init(&w, 4, 0), 0, "window");
 	for (long seq = 0; seq < 4; seq++)
 		hub_window_add(&w, seq, rec_of("{\"kind\":\"file\"}"));
 	T_OK(!hub_window_has_room(&w, 4), "full window takes nothing");
@@ -47,6 +47,40 @@ static void test_window(void)
 	hub_window_add(&w, 5, rec_of("{\"kind\":\"file\"}"));
 	T_OK(hub_window_find(&w, 1) == NULL, "an old seq does not match a reused slot");
 	T_EQ_INT(w.used, 4, "four in flight");
+	hub_window_free(&w);
+}
+
+/* --window-bytes: the files' sizes in flight bound what enters; one
+ * document enters whatever its size. */
+static void test_window_bytes(void)
+{
+	hub_window w;
+
+	T_EQ_INT(hub_window_init(&w, 8, 100), 0, "window of 100 bytes");
+	hub_window_add(&w, 0, rec_of("{\"kind\":\"file\",\"size\":40}"));
+	hub_window_add(&w, 1, rec_of("{\"kind\":\"file\",\"size\":20}"));
+	T_OK(hub_window_has_room(&w, 2), "the first 45 bytes (40 counted 25): room");
+	hub_window_add(&w, 2, rec_of("{\"kind\":\"file\",\"size\":20}"));
+	hub_window_add(&w, 3, rec_of("{\"kind\":\"file\",\"size\":15}"));
+	T_OK(w.bytes == 80 && hub_window_has_room(&w, 4), "a file counts a quarter of the bound at most");
+	hub_window_add(&w, 4, rec_of("{\"kind\":\"file\",\"size\":20}"));
+	T_OK(!hub_window_has_room(&w, 5), "100 bytes: no room, though slots are free");
+	hub_window_release(&w, hub_window_find(&w, 1));
+	T_OK(hub_window_has_room(&w, 5), "a receipt gives its bytes back");
+	hub_window_add(&w, 5, rec_of("{\"kind\":\"delete\",\"path\":\"x\"}"));
+	T_OK(w.bytes == 80 && hub_window_has_room(&w, 6), "a record without a size counts none");
+	hub_window_free(&w);
+
+	/* A file counts a quarter of the bound at most: four big ones go
+	 * together (a PDF's file is much larger than its text). */
+	T_EQ_INT(hub_window_init(&w, 8, 100), 0, "window of 100 bytes");
+	for (long seq = 0; seq < 4; seq++) {
+		T_OK(hub_window_has_room(&w, seq), "a big file enters while under the bound");
+		hub_window_add(&w, seq, rec_of("{\"kind\":\"file\",\"size\":1000000}"));
+	}
+	T_OK(w.bytes == 100 && !hub_window_has_room(&w, 4), "four big files fill it");
+	hub_window_release(&w, hub_window_find(&w, 0));
+	T_OK(w.bytes == 75 && hub_window_has_room(&w, 4), "and one done makes room");
 	hub_window_free(&w);
 }
 
@@ -91,6 +125,7 @@ int main(void)
 {
 	test_endpoints();
 	test_window();
+	test_window_bytes();
 	test_tally();
 	return t_done();
 }
