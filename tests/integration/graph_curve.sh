@@ -32,14 +32,8 @@ timeout -s TERM 3 docpipe-chunk --in "tcp://127.0.0.1:$PORT" --curve-server "$K/
 is "$(wc -c <"$T_DIR/stranger.out")" 0 "an unknown key gets nothing"
 ok $(kill -0 $SUP 2>/dev/null; echo $?) "the run waits for a chunk replica"
 
-docpipe worker chunk --connect "127.0.0.1:$PORT" --curve-server "$K/hub.pub" \
-	--curve-key "$K/worker.key" 2>"$T_DIR/worker.err" &
-WORKER=$!
-wait_for 60 exited $SUP || kill -TERM $SUP
-wait $SUP
-is "$?" 0 "run with a hand-started, allowed chunk worker exits 0"
-kill -TERM $WORKER
-wait $WORKER
+worker_finishes $SUP "run with a hand-started, allowed chunk worker exits 0" \
+	chunk --connect "127.0.0.1:$PORT" --curve-server "$K/hub.pub" --curve-key "$K/worker.key"
 is "$(jq -r '[.complete, .added] | @tsv' "$T_DIR/report")" "$(printf 'true\t%d' $N)" \
 	"the allowed worker did the chunking"
 is "$(sql 'SELECT count(*) FROM docpipe.documents')" $N "$N rows"

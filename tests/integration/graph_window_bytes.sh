@@ -39,13 +39,8 @@ held() {
 	scrape
 	is "$(metric 'docpipe_window_documents ')" "$want" "$label: and no more while they are in flight"
 	is "$(metric 'docpipe_window_bytes_max ')" "$bytes" "$label: the bound in the metrics"
-	docpipe worker store --connect "127.0.0.1:$PORT" 2>"$T_DIR/worker.err" &
-	WORKER=$!
-	wait_for 60 exited $SUP || kill -TERM $SUP
-	wait $SUP
-	is "$?" 0 "$label: the run completes once a store worker joins"
-	kill -TERM $WORKER
-	wait $WORKER
+	worker_finishes $SUP "$label: the run completes once a store worker joins" \
+		store --connect "127.0.0.1:$PORT"
 	is "$(sql 'SELECT count(*) FROM docpipe.documents')" "$(ls "$dir" | wc -l)" "$label: every document stored"
 	[ "$T_FAILED" = 0 ] || sed 's/^/# /' "$T_DIR/err"
 }

@@ -50,13 +50,7 @@ is "$(curl -s -o /dev/null -w '%{http_code}' "${URL%/metrics}/other")" 404 "othe
 like "$(curl -sI "$URL" | tr -d '\r' | grep -i '^content-type')" "text/plain; version=0.0.4" \
 	"Prometheus content type"
 
-docpipe worker store --connect "127.0.0.1:$PORT" 2>"$T_DIR/worker.err" &
-WORKER=$!
-wait_for 60 exited $SUP || kill -TERM $SUP
-wait $SUP
-is "$?" 0 "the run completes once a store worker joins"
-kill -TERM $WORKER
-wait $WORKER
+worker_finishes $SUP "the run completes once a store worker joins" store --connect "127.0.0.1:$PORT"
 is "$(sql 'SELECT count(*) FROM docpipe.documents')" $N "$N documents stored"
 
 # A port in use is a usage error before anything runs.

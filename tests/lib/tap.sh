@@ -49,6 +49,20 @@ wait_for() {
 sql_ge() { local n; n=$(sql "$1" 2>/dev/null) && [ -n "$n" ] && [ "$n" -ge "$2" ]; }
 # exited PID: true when process PID is gone (for wait_for).
 exited() { ! kill -0 "$1" 2>/dev/null; }
+# worker_finishes PID NAME WORKER-ARGS...: `docpipe worker WORKER-ARGS...`
+# joins a run (PID) that waits for it; the run must then end with status
+# 0 (test NAME) within 60 s.  The worker is stopped after it.
+worker_finishes() {
+	local run=$1 name=$2 worker
+	shift 2
+	docpipe worker "$@" 2>"$T_DIR/worker.err" &
+	worker=$!
+	wait_for 60 exited "$run" || kill -TERM "$run"
+	wait "$run"
+	is "$?" 0 "$name"
+	kill -TERM $worker
+	wait $worker
+}
 
 # fingerprint: an md5 of everything stored about every document and its
 # chunks except ids, run ids and times (path, root, hash, summary,
