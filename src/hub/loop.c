@@ -608,9 +608,13 @@ static void show_progress(struct hub *h, int final)
 			SUM(h, i, in) - SUM(h, i, out) > 0 ? SUM(h, i, in) - SUM(h, i, out) : 0,
 			h->rate[i], SUM(h, i, retries), SUM(h, i, failed), wait);
 	}
-	fprintf(stderr, "%sdocuments %ld/%ld%s done, %zu in flight, %ld re-sent, %.0f s, %s\n",
+	/* Which bound holds discover back, when one does: a window of 256
+	 * with 4 in flight would otherwise puzzle. */
+	int at_bytes = h->win.max_bytes > 0 && h->win.bytes >= h->win.max_bytes;
+	fprintf(stderr, "%sdocuments %ld/%ld%s done, %zu in flight%s, %ld re-sent, %.0f s, %s\n",
 		tty ? "\r\033[K" : "docpipe-hub: ", done, h->tally.documents,
-		h->input_done ? "" : "+", h->win.used, h->tally.resent, t - h->started, eta);
+		h->input_done ? "" : "+", h->win.used, at_bytes ? " (at --window-bytes)" : "",
+		h->tally.resent, t - h->started, eta);
 	h->tty_lines = HUB_STAGES + 1;
 }
 

@@ -30,7 +30,8 @@ held() {
 	local dir=$1 bytes=$2 want=$3 label=$4
 	newdb || exit 1
 	docpipe run "$dir" --listen "127.0.0.1:$PORT" --replicas store=0 --window-bytes "$bytes" \
-		--metrics "127.0.0.1:$((PORT + 9))" --progress none >"$T_DIR/report" 2>"$T_DIR/err" &
+		--metrics "127.0.0.1:$((PORT + 9))" --progress plain --opt hub=--progress-every=1 \
+		>"$T_DIR/report" 2>"$T_DIR/err" &
 	SUP=$!
 	full() { scrape && [ "$(metric 'docpipe_window_documents ')" = "$want" ]; }
 	wait_for 30 full
@@ -39,6 +40,8 @@ held() {
 	scrape
 	is "$(metric 'docpipe_window_documents ')" "$want" "$label: and no more while they are in flight"
 	is "$(metric 'docpipe_window_bytes_max ')" "$bytes" "$label: the bound in the metrics"
+	wait_for 5 grep -q "$want in flight (at --window-bytes)" "$T_DIR/err"
+	ok $? "$label: the progress says which bound holds them"
 	worker_finishes $SUP "$label: the run completes once a store worker joins" \
 		store --connect "127.0.0.1:$PORT"
 	is "$(sql 'SELECT count(*) FROM docpipe.documents')" "$(ls "$dir" | wc -l)" "$label: every document stored"
