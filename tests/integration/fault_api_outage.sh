@@ -36,7 +36,9 @@ outage_12s() {
 	outage=$!
 }
 outage_12s
-docpipe-summarize --backend openai --no-reuse --threads 4 <"$T_DIR/chunked.ndjson" 2>"$T_DIR/err" |
+# Both stages append (a writer without O_APPEND overwrites the other's lines).
+: >"$T_DIR/err"
+docpipe-summarize --backend openai --no-reuse --threads 4 <"$T_DIR/chunked.ndjson" 2>>"$T_DIR/err" |
 	docpipe-embed --backend openai --no-reuse --threads 2 >"$T_DIR/out" 2>>"$T_DIR/err"
 rc=$?
 is "$rc" 0 "a 12 s outage of the model API: both stages exit 0"

@@ -52,7 +52,9 @@ unset OPENAI_API_KEY
 fakeapi
 mkfifo "$T_DIR/api"
 docpipe-discover "$T_DIR/docs" | docpipe-chunk >"$T_DIR/chunked.ndjson"
-docpipe-summarize --backend openai <"$T_DIR/api" 2>"$T_DIR/err" |
+# Both stages append: a writer without O_APPEND overwrote the other's lines.
+: >"$T_DIR/err"
+docpipe-summarize --backend openai <"$T_DIR/api" 2>>"$T_DIR/err" |
 	docpipe-embed --backend openai >"$T_DIR/api.out" 2>>"$T_DIR/err" &
 stages=$!
 exec {api}>"$T_DIR/api"
@@ -79,7 +81,8 @@ is "$(curl -sf "$BASE/_stats" | jq -c '[.requests.chat, .requests.embed]')" "[0,
 mkfifo "$T_DIR/api2"
 for i in 4 5 6 7; do printf '# Doc %d\n\nOther text %d.\n' "$i" "$i" >"$T_DIR/docs/g$i.md"; done
 docpipe-discover "$T_DIR/docs" | docpipe-chunk | grep '/g[4-7].md' >"$T_DIR/more.ndjson"
-docpipe-summarize --backend openai <"$T_DIR/api2" 2>"$T_DIR/err2" |
+: >"$T_DIR/err2"
+docpipe-summarize --backend openai <"$T_DIR/api2" 2>>"$T_DIR/err2" |
 	docpipe-embed --backend openai >"$T_DIR/api2.out" 2>>"$T_DIR/err2" &
 stages=$!
 exec {api2}>"$T_DIR/api2"
