@@ -82,9 +82,14 @@ void hub_window_free(hub_window *w)
 
 /* seq picks its slot: an old document still outstanding holds back only
  * the seqs that map onto its slot, while the rest of the window moves on. */
+int hub_window_bytes_full(const hub_window *w)
+{
+	return w->max_bytes > 0 && w->bytes >= w->max_bytes;
+}
+
 int hub_window_has_room(const hub_window *w, long seq)
 {
-	return !w->slots[(size_t)seq % w->size].used && (w->max_bytes <= 0 || w->bytes < w->max_bytes);
+	return !w->slots[(size_t)seq % w->size].used && !hub_window_bytes_full(w);
 }
 
 void hub_window_add(hub_window *w, long seq, jv rec)

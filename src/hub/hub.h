@@ -101,6 +101,8 @@ void hub_window_free(hub_window *w);
  * join.h) grow with its file, so the bytes bound the hub's memory where
  * the count does not. */
 int hub_window_has_room(const hub_window *w, long seq);
+/* 1 when the files in flight reach max_bytes: the byte bound holds more back. */
+int hub_window_bytes_full(const hub_window *w);
 /* Adds rec (consumed) under seq, its file's size from its "size" field;
  * the caller checked has_room. */
 void hub_window_add(hub_window *w, long seq, jv rec);

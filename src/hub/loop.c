@@ -610,7 +610,7 @@ static void show_progress(struct hub *h, int final)
 	}
 	/* Which bound holds discover back, when one does: a window of 256
 	 * with 4 in flight would otherwise puzzle. */
-	int at_bytes = h->win.max_bytes > 0 && h->win.bytes >= h->win.max_bytes;
+	int at_bytes = hub_window_bytes_full(&h->win);
 	fprintf(stderr, "%sdocuments %ld/%ld%s done, %zu in flight%s, %ld re-sent, %.0f s, %s\n",
 		tty ? "\r\033[K" : "docpipe-hub: ", done, h->tally.documents,
 		h->input_done ? "" : "+", h->win.used, at_bytes ? " (at --window-bytes)" : "",

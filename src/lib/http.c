@@ -811,17 +811,19 @@ struct call_record {
  * from it. */
 static void note_server(dp_http *h, dp_http_outcome *o, struct call_record *c)
 {
+	int err = server_error(o);
+
 	o->errors_before = c->server_errors;
-	c->server_errors += server_error(o);
+	c->server_errors += err;
 	pthread_mutex_lock(&h->lock);
 	if (c->number == 0)
 		c->number = ++h->calls;
-	h->recent[h->recent_next] = server_error(o) || throttled(o) ? c->number : 0;
+	h->recent[h->recent_next] = err || throttled(o) ? c->number : 0;
 	h->recent_next = (h->recent_next + 1) % DP_HTTP_STORM_ANSWERS;
 	if (o->transport == 0 && o->status >= 200 && o->status < 300) {
 		h->oks++;
 		h->failing_calls = 0;
-	} else if (server_error(o) && c->marked != h->oks + 1) {
+	} else if (err && c->marked != h->oks + 1) {
 		c->marked = h->oks + 1;
 		h->failing_calls++;
 	}
@@ -829,7 +831,7 @@ static void note_server(dp_http *h, dp_http_outcome *o, struct call_record *c)
 	o->server_seen = h->answered;
 	o->server_down = h->answered && h->failing_calls >= DP_HTTP_DOWN_CALLS;
 	/* A server never reached (a wrong URL) is no storm: it fails fast. */
-	o->server_stormy = h->answered && server_error(o) && stormy(h, c->number);
+	o->server_stormy = h->answered && err && stormy(h, c->number);
 	/* Said in the stats: the hub shows it and, as every replica's model
 	 * API is down alike, re-sends nothing meanwhile. */
 	if (o->server_down != h->down) {
