@@ -16,6 +16,8 @@
 #     storm  a with 30% of requests answered 429 (Retry-After 0.2 s) and 5% 503
 #     storm-auto  storm with --threads auto (against the same clean run),
 #            summarize alone; RUNS=N repeats it (default 3: runs vary)
+#     light  a with light weather: 1%, 3%, 5% of 429s and 3% of 503s at
+#            random, -j16 and auto (against the clean runs), summarize alone
 #     d64    d's 64-slot server alone: -j64 and auto, RUNS times (default 3)
 #     drpm   d's rate-limited server, with and without x-ratelimit-* headers
 #     order  a, b, c in both orders: summarize | embed and embed | summarize
@@ -169,6 +171,22 @@ for c in "${cases[@]}"; do
 		for _ in $(seq "${RUNS:-3}"); do
 			run "(storm) 30% 429 + 5% 503, auto" a 16 auto summarize-only
 			echo "    storm / clean: $(calc "$LAST_WALL / $clean"); $(grep -o 'lowered .*' "$out/sum.err" | tr -s ' \n' ' ')"
+		done
+		;;
+	light)
+		[ -s "$out/a.ndjson" ] || corpus a 1 200 6000
+		serve 16
+		run "(light) clean, -j16" a 16 16 summarize-only
+		clean_fixed=$LAST_WALL
+		run "(light) clean, auto" a 16 auto summarize-only
+		clean_auto=$LAST_WALL
+		for w in "--rate-429 0.01" "--rate-429 0.03" "--rate-429 0.05" "--rate-5xx 0.03"; do
+			# shellcheck disable=SC2086
+			serve 16 $w --retry-after 0.2
+			run "(light) ${w#--rate-} , -j16" a 16 16 summarize-only
+			echo "    / clean: $(calc "$LAST_WALL / $clean_fixed")"
+			run "(light) ${w#--rate-} , auto" a 16 auto summarize-only
+			echo "    / clean: $(calc "$LAST_WALL / $clean_auto"); $(grep -o 'lowered .*' "$out/sum.err" | tr -s ' \n' ' ')"
 		done
 		;;
 	order)

@@ -369,6 +369,10 @@ static void test_begin(dp_limiter *l)
 	}
 	l->undecided = 0;
 	l->testing = 1;
+	/* Held under a wall's measured rate, no probe since: a real wall
+	 * that stayed where it was refuses nothing here. */
+	l->held = l->ep_rps > 0 && !l->probing && l->pace_rps > 0 &&
+		  l->pace_rps <= PACE_HOLD * l->ep_rps * (1 + 1e-9);
 	l->test_from = l->sent;
 	l->post_n = l->post_loss = 0;
 }
@@ -397,6 +401,22 @@ static void undo(dp_limiter *l)
 	l->undecided = 0;
 	/* The round's losses so far were weather too. */
 	l->throttled = l->errors = 0;
+}
+
+/* A wall known and no weather, and a test that says light weather
+ * (limiter.h): the wall goes, the window's loss fraction is the weather,
+ * the decreases under test are undone and so is the pace: it came from
+ * the false wall, whose rate each of weather's losses re-measured
+ * PACE_HOLD lower, for good. */
+static void revoke_for_light_weather(dp_limiter *l)
+{
+	double w = (double)l->win_loss / l->win_n;
+
+	l->wall = 0;
+	l->weather = l->loss_avg = w > WEATHER_GONE ? w : WEATHER_GONE;
+	undo(l);
+	l->pace_rps = l->w_max_rps = 0;
+	l->probing = 0;
 }
 
 /* The log-likelihood ratio of a wall against weather, given the second
@@ -440,6 +460,13 @@ static void judge(dp_limiter *l, double now_ms)
 	l->testing = 0;
 	/* Losses beyond any weather taken (WEATHER_MAX) are ours too. */
 	if (l->post_loss < 2 || llr >= TEST_LLR || 1 - after > WEATHER_MAX) {
+		/* Under two losses: light weather, if the lowered load met
+		 * one or the decrease came while held under the wall. */
+		if (l->wall && l->weather <= 0 && llr < TEST_LLR &&
+		    (l->post_loss == 1 || l->held)) {
+			revoke_for_light_weather(l);
+			return;
+		}
 		/* Our load: the decreases stand, a wall.  What it let through
 		 * while 429s came (episode_rps) is its rate. */
 		l->wall = 1;

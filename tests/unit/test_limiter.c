@@ -437,6 +437,72 @@ static void first_wall_tests(void)
 	small_bucket_tests();
 }
 
+/* The storm / clean time ratios of 50 seeds of a job (job_tests' job)
+ * against 16 slots whose answers are 429 (or 5xx) at random at rate, in
+ * ratios[], sorted. */
+static void weather_ratios(double rate, int server_errors, double ratios[50])
+{
+	const struct server clean = {.slots = 16, .service_ms = 25};
+	const struct server s = {.slots = 16, .service_ms = 25, .rate_429 = server_errors ? 0 : rate,
+				 .rate_5xx = server_errors ? rate : 0};
+	const struct job j = {.requests = 1300, .workers = 64, .start_ms = 300, .start_workers = 3,
+			      .retry_ms = 200};
+	double c = run_job(&clean, &j, 1).ms;
+
+	for (int seed = 0; seed < 50; seed++)
+		ratios[seed] = run_job(&s, &j, (uint64_t)seed + 1).ms / c;
+	qsort(ratios, 50, sizeof ratios[0], cmp_double);
+}
+
+/* Light weather: a few % of 429s at random, too few for a test of 16
+ * answers to see, was taken for a wall whose losses each lowered the
+ * pace for good (before: median 13.2x the clean run at 3%, 8.9x at 5%,
+ * the worst seeds 40x and 67x). */
+static void light_weather_tests(void)
+{
+	const double rates[] = {0.03, 0.05, 0.08};
+	double r[50], worst = 0, median_most = 0;
+
+	for (size_t i = 0; i < sizeof rates / sizeof rates[0]; i++) {
+		weather_ratios(rates[i], 0, r);
+		printf("# %.0f%% of 429s at random, 50 seeds: median %.2fx the clean run, worst %.2fx\n",
+		       100 * rates[i], r[25], r[49]);
+		median_most = r[25] > median_most ? r[25] : median_most;
+		worst = r[49] > worst ? r[49] : worst;
+	}
+	T_OK(median_most <= 2.5, "light weather (3-8% of 429s at random): the median seed within 2.5x clean");
+	T_OK(worst <= 10, "and none over 10x");
+}
+
+/* bench/limiter-sweep.sh: what the tests' cases sample, swept: token
+ * buckets without headers by rate and burst, and light weather of 429s
+ * and of 5xx.  Printed, not asserted (docs/PERFORMANCE.md). */
+static void sweep(void)
+{
+	const double bursts[] = {0.25, 1, 2, 4, 8}, rates[] = {8.33, 12.5, 25, 50, 100, 200};
+	const double weather[] = {0.01, 0.03, 0.05, 0.08, 0.12};
+	double r[50];
+
+	printf("burst_s\trate/s\t429s\tanswers\t429%%\tms\tms at its rate\n");
+	for (size_t b = 0; b < sizeof bursts / sizeof bursts[0]; b++)
+		for (size_t i = 0; i < sizeof rates / sizeof rates[0]; i++) {
+			const struct server w = {.slots = 64, .service_ms = 20, .wall_rps = rates[i],
+						 .burst_s = bursts[b]};
+			const struct job j = {.requests = (long)(26 * rates[i]), .workers = 64,
+					      .start_ms = 300, .start_workers = 3, .retry_ms = 200};
+			struct job_result x = run_job(&w, &j, 1);
+			printf("%.2f\t%.2f\t%ld\t%ld\t%.2f\t%.0f\t%.0f\n", bursts[b], rates[i], x.throttled,
+			       x.answers, 100.0 * x.throttled / x.answers, x.ms,
+			       (j.requests - bursts[b] * rates[i]) * 1000 / rates[i]);
+		}
+	printf("\nweather\tkind\tmedian x clean\tworst (50 seeds)\n");
+	for (int errors = 0; errors <= 1; errors++)
+		for (size_t i = 0; i < sizeof weather / sizeof weather[0]; i++) {
+			weather_ratios(weather[i], errors, r);
+			printf("%.2f\t%s\t%.2f\t%.2f\n", weather[i], errors ? "5xx" : "429", r[25], r[49]);
+		}
+}
+
 /* The pace follows what the server grants, not what an idle stage could
  * send: a wall of 20/s and 30% 429 for 60 s, then 2 callers and no wall
  * for 5 minutes (before: w_max doubled every second, 1.4e86 at 360 s and
@@ -501,13 +567,18 @@ static void pace_bound_tests(void)
 	T_OK(f.ms < 1.25 * (few.requests - wall.wall_rps) * 1000 / wall.wall_rps, "and within 25% of the wall's rate");
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct server clean = {.slots = 16, .service_ms = 25};
 	const struct server storm = {.slots = 16, .service_ms = 25, .rate_429 = 0.3, .rate_5xx = 0.05};
 	const struct server wall = {.service_ms = 20, .wall_rps = 50};
 	struct result c, s, w;
 	long least_ok = 1L << 40, oks[STORM_SEEDS];
+
+	if (argc == 2 && strcmp(argv[1], "--sweep") == 0) {
+		sweep();
+		return 0;
+	}
 
 	c = simulate(&clean, 64, 20000, 1);
 	say("16 slots, clean", &c);
@@ -542,6 +613,7 @@ int main(void)
 
 	job_tests();
 	first_wall_tests();
+	light_weather_tests();
 	pace_bound_tests();
 	judge_pace_test();
 	return t_done();

@@ -1,0 +1,12 @@
+#!/bin/bash
+# --threads auto's limiter (src/lib/limiter.c) in tests/unit/test_limiter.c's
+# simulation, swept beyond the cases the tests assert: token buckets without
+# x-ratelimit headers by rate (8-200/s) and burst (0.25-8 s), a stage's 64
+# callers, ~26 s of work at the bucket's rate (429 share and time), and light
+# weather (1-12% of 429s or of 5xx at random, 16 slots: the median and worst
+# of 50 seeds, as the ratio to the clean run).  Deterministic; no server.
+#   bench/limiter-sweep.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+make -s V=release build/release/tests/test_limiter
+build/release/tests/test_limiter --sweep
