@@ -403,20 +403,26 @@ static void undo(dp_limiter *l)
 	l->throttled = l->errors = 0;
 }
 
+/* A wall found was weather (limiter.h): the wall goes, the decreases
+ * under test are undone and so is the pace: it came from the false wall,
+ * whose rate each of weather's losses re-measured PACE_HOLD lower, for
+ * good (undone, it climbed back by probes: 8 s at 8% of 429s). */
+static void revoke_wall(dp_limiter *l)
+{
+	l->wall = 0;
+	undo(l);
+	l->pace_rps = l->w_max_rps = 0;
+	l->probing = 0;
+}
+
 /* A wall known and no weather, and a test that says light weather
- * (limiter.h): the wall goes, the window's loss fraction is the weather,
- * the decreases under test are undone and so is the pace: it came from
- * the false wall, whose rate each of weather's losses re-measured
- * PACE_HOLD lower, for good. */
+ * (limiter.h): the window's loss fraction is the weather. */
 static void revoke_for_light_weather(dp_limiter *l)
 {
 	double w = (double)l->win_loss / l->win_n;
 
-	l->wall = 0;
 	l->weather = l->loss_avg = w > WEATHER_GONE ? w : WEATHER_GONE;
-	undo(l);
-	l->pace_rps = l->w_max_rps = 0;
-	l->probing = 0;
+	revoke_wall(l);
 }
 
 /* The log-likelihood ratio of a wall against weather, given the second
@@ -522,7 +528,12 @@ static void judge(dp_limiter *l, double now_ms)
 		if (l->weather > WEATHER_MAX)
 			l->weather = WEATHER_MAX;
 		l->loss_avg = l->weather;
-		l->wall = 0;
+		if (l->wall) {
+			/* A wall found before was weather too: so was its
+			 * pace, which the undone state still holds. */
+			revoke_wall(l);
+			return;
+		}
 		undo(l);
 		return;
 	}

@@ -134,7 +134,9 @@
  *     came while the pace was held under the wall's measured rate with
  *     no probe since (a real wall that stayed refuses nothing there).  The
  *     window's loss fraction is then the weather, and the pace, all of it
- *     the false wall's, goes;
+ *     the false wall's, goes (as when a series' test finds weather behind
+ *     a wall found: the undone state's pace was the false wall's too, and
+ *     probes took 8 s to climb back from it);
  *     Otherwise the first test of a series measures the success fraction
  *     and the answer rate, and the next decrease's test tells a wall from
  *     weather: behind a wall (a rate limit) the answers that succeed come

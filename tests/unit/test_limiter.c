@@ -461,7 +461,7 @@ static void weather_ratios(double rate, int server_errors, double ratios[WEATHER
 /* Light weather: a few % of 429s at random, too few for a test of 16
  * answers to see, was taken for a wall whose losses each lowered the
  * pace for good (before: median 13.2x the clean run at 3%, 8.9x at 5%,
- * the worst seeds 40x and 67x). */
+ * the worst seeds 40x and 67x; then, revoked with its pace kept, 7.55x). */
 static void light_weather_tests(void)
 {
 	const double rates[] = {0.03, 0.05, 0.08};
@@ -475,7 +475,7 @@ static void light_weather_tests(void)
 		worst = r[WEATHER_SEEDS - 1] > worst ? r[WEATHER_SEEDS - 1] : worst;
 	}
 	T_OK(median_most <= 2.5, "light weather (3-8% of 429s at random): the median seed within 2.5x clean");
-	T_OK(worst <= 10, "and none over 10x");
+	T_OK(worst <= 6, "and none over 6x (before a wall's pace went with it: 7.55x)");
 }
 
 /* bench/limiter-sweep.sh: what the tests' cases sample, swept: token
