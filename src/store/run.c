@@ -84,16 +84,24 @@ static int write_batch(store *s, store_item *items, size_t n, dp_err *err)
  * list here if no second connection could.  0, or -1 with err. */
 static int between_batches(store *s, store_feed *feed, dp_sink *sink, dp_err *err)
 {
+	int rc = 0;
+
+	/* A database that hangs holds these up as it does a batch (the
+	 * merge's connection is opened here): the hub must see the wait. */
+	dp_stats_wait_begin("database");
 	store_fulltext_tend(s, STORE_GIN_TEND_CHUNKS);
+	dp_stats_wait_end();
 	if (store_feed_idle(feed) && dp_sink_flush(sink, err) < 0)
 		return -1;
+	dp_stats_wait_begin("database");
 	if (s->tsv_pending > 0 && store_feed_quiet(feed, STORE_GIN_IDLE_MS))
 		store_fulltext_tend(s, 1);
-	if (s->bulk && store_feed_quiet(feed, BULK_IDLE_MS) && settle(s, store_index_settle, err) < 0)
-		return -1;
-	if (s->tsv_pending > 0 && store_feed_quiet(feed, BULK_IDLE_MS) && settle(s, store_fulltext_settle, err) < 0)
-		return -1;
-	return 0;
+	if ((s->bulk && store_feed_quiet(feed, BULK_IDLE_MS) && settle(s, store_index_settle, err) < 0) ||
+	    (s->tsv_pending > 0 && store_feed_quiet(feed, BULK_IDLE_MS) &&
+	     settle(s, store_fulltext_settle, err) < 0))
+		rc = -1;
+	dp_stats_wait_end();
+	return rc;
 }
 
 int store_run(store *s, dp_source *src, dp_sink *sink, store_counts *counts, dp_err *err)
