@@ -528,13 +528,12 @@ static void judge(dp_limiter *l, double now_ms)
 		if (l->weather > WEATHER_MAX)
 			l->weather = WEATHER_MAX;
 		l->loss_avg = l->weather;
-		if (l->wall) {
-			/* A wall found before was weather too: so was its
-			 * pace, which the undone state still holds. */
+		/* A wall found before was weather too: so was its pace,
+		 * which the undone state still holds. */
+		if (l->wall)
 			revoke_wall(l);
-			return;
-		}
-		undo(l);
+		else
+			undo(l);
 		return;
 	}
 	/* Undecided: the second test goes on at the same load (not a third

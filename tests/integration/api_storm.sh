@@ -36,13 +36,7 @@ ok "$([ "$most" -le 32 ] && echo 0 || echo 1)" "never above --max-threads (32): 
 # against 16 slots (now 25-27; bench/api-throughput.sh light: 9x the clean
 # run's time).  Judged by the requests in flight (from the server's log),
 # not by time.
-/usr/bin/python3 - >"$T_DIR/light.ndjson" <<'PY'
-import json
-for d in range(160):
-    print(json.dumps({"v": 1, "kind": "document", "path": "/light%d.md" % d, "chunks": [
-        {"seq": i, "text": "chunk %d: %s" % (i, " ".join(["word"] * 30)), "heading": ["H"]}
-        for i in range(10)]}))
-PY
+chunked_doc "/light%d.md" 10 160 >"$T_DIR/light.ndjson"
 fakeapi --slots 16 --latency chat=20 --rate-429 0.03 --retry-after 0.2
 timeout 240 docpipe-summarize --backend openai --no-reuse --chunk-summaries --threads auto \
 	<"$T_DIR/light.ndjson" >"$T_DIR/out" 2>"$T_DIR/err"

@@ -199,13 +199,16 @@ for line in open(sys.argv[1]):
 print(bad)
 PY
 }
-# chunked_doc PATH N: one document record of N chunks of 31 words each.
+# chunked_doc PATH N [DOCS]: one document record of N chunks of 31 words
+# each; with DOCS, that many, PATH holding a %d for their number (0 up).
 chunked_doc() {
-	/usr/bin/python3 - "$1" "$2" <<'PY'
+	/usr/bin/python3 - "$1" "$2" "${3:-}" <<'PY'
 import json, sys
-print(json.dumps({"v": 1, "kind": "document", "path": sys.argv[1], "chunks": [
-    {"seq": i, "text": "chunk %d: %s" % (i, " ".join(["word"] * 30)), "heading": ["H"]}
-    for i in range(int(sys.argv[2]))]}))
+docs = int(sys.argv[3]) if sys.argv[3] else None
+for d in range(docs if docs is not None else 1):
+    print(json.dumps({"v": 1, "kind": "document", "path": sys.argv[1] % d if docs is not None else sys.argv[1],
+        "chunks": [{"seq": i, "text": "chunk %d: %s" % (i, " ".join(["word"] * 30)), "heading": ["H"]}
+                   for i in range(int(sys.argv[2]))]}))
 PY
 }
 # doc_record PATH HASH TEXT: a document record of one chunk (TEXT: no
