@@ -346,6 +346,17 @@ void store_item_fail(store_item *item, const char *reason)
 	snprintf(item->reason, sizeof item->reason, "%s", reason);
 }
 
+void store_item_supersede(store_item *item)
+{
+	item->status = "skipped";
+	item->fail_stage = dp_stage();
+	item->id = 0;
+	item->created = 0;
+	item->chunks = -1;
+	snprintf(item->reason, sizeof item->reason, "%s",
+		 "superseded: a later version of this path in the same run was stored or deleted");
+}
+
 void store_item_reset(store_item *item)
 {
 	if (item->kind != STORE_ITEM_DOCUMENT && item->kind != STORE_ITEM_DELETE)

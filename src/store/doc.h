@@ -75,8 +75,8 @@ typedef struct store_item {
 	long long id;             /* 0: unknown */
 	int created;              /* for "stored": the path was new to the store */
 	long long chunks;         /* -1: not reported */
-	const char *fail_stage;   /* for "failed": the stage that failed */
-	char reason[DP_ERR_MAX];  /* for "failed" */
+	const char *fail_stage;   /* for "failed", "skipped": the stage that said so */
+	char reason[DP_ERR_MAX];  /* for "failed", "skipped" */
 	long held;                /* dp_stats_hold's token, released by store_item_clear */
 } store_item;
 
@@ -88,6 +88,9 @@ void store_item_clear(store_item *item);
 
 /* Marks item failed by this stage with reason. */
 void store_item_fail(store_item *item, const char *reason);
+/* Marks a document or delete superseded by a newer version of its path
+ * (write.c): "skipped", with why; nothing of it was written. */
+void store_item_supersede(store_item *item);
 /* Forgets any outcome (before a retry). */
 void store_item_reset(store_item *item);
 

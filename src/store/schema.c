@@ -30,6 +30,11 @@ static const char *const tables[] = {
 	" created_at timestamptz NOT NULL DEFAULT now(),"
 	" updated_at timestamptz NOT NULL DEFAULT now())",
 	"CREATE INDEX IF NOT EXISTS documents_root ON docpipe.documents (root)",
+	/* The deletes of a run, which refuse that run's older versions of the
+	 * path still on their way (write.c, upsert_sql); a sweep drops those
+	 * of other runs. */
+	"CREATE TABLE IF NOT EXISTS docpipe.tombstones (path text PRIMARY KEY, run text NOT NULL,"
+	" seq bigint NOT NULL)",
 };
 
 /* Columns added after a database may already have been created: each is
@@ -38,6 +43,8 @@ static const char *const tables[] = {
  * byte range [byte_start, byte_end) and first/last line in the source
  * file, first/last page for paged formats (docs/protocol.md). */
 static const char *const migrations[] = {
+	/* The seq of the run's version stored (write.c, upsert_sql). */
+	"ALTER TABLE docpipe.documents ADD COLUMN IF NOT EXISTS last_seq bigint",
 	"ALTER TABLE docpipe.chunks ADD COLUMN IF NOT EXISTS byte_start bigint,"
 	" ADD COLUMN IF NOT EXISTS byte_end bigint,"
 	" ADD COLUMN IF NOT EXISTS line_start int, ADD COLUMN IF NOT EXISTS line_end int,"
@@ -271,6 +278,7 @@ store *store_open(const store_options *opt, int *exit_code, dp_err *err)
 	s->rows0 = -1;
 	store_buf_init(&s->buf, (size_t)256 << 20);
 	store_buf_init(&s->buf2, (size_t)256 << 20);
+	store_buf_init(&s->buf3, (size_t)64 << 20);
 	s->db = dp_db_connect(opt->db_env, "docpipe-store", err);
 	if (s->db != NULL) {
 		dp_err ignored; /* without it, no old session is ended: the
@@ -297,6 +305,7 @@ void store_close(store **s)
 	dp_lexer_free((*s)->lexer);
 	store_buf_free(&(*s)->buf);
 	store_buf_free(&(*s)->buf2);
+	store_buf_free(&(*s)->buf3);
 	free(*s);
 	*s = NULL;
 }

@@ -29,13 +29,14 @@ static int by_path(const void *a, const void *b)
 	return c != 0 ? c : (x < y ? -1 : x > y);
 }
 
-/* Runs sql with binary array parameters held in s->buf (and s->buf2). */
+/* Runs sql with binary array parameters held in s->buf (and s->buf2,
+ * s->buf3). */
 static PGresult *exec_arrays(store *s, const char *sql, int nparams, const Oid *types,
 			     dp_err *err)
 {
-	store_buf *bufs[] = {&s->buf, &s->buf2};
-	const char *values[2];
-	int lengths[2], formats[2] = {1, 1};
+	store_buf *bufs[] = {&s->buf, &s->buf2, &s->buf3};
+	const char *values[3];
+	int lengths[3], formats[3] = {1, 1, 1};
 
 	for (int i = 0; i < nparams; i++) {
 		if (bufs[i]->overflow || bufs[i]->len > INT32_MAX) {
@@ -120,22 +121,47 @@ static int check_embedders(store *s, store_item **items, size_t n, dp_err *err)
 	return 0;
 }
 
+/* A path's versions can reach the store out of order: a hub's replicas,
+ * a stage's threads or a re-sent copy can finish an older version after a
+ * newer one, and a delete passes a document a slow stage still holds.
+ * Within a run the hub's seq orders them (it numbers the records as they
+ * come from discover or watch): a row or tombstone of the same run with a
+ * higher seq supersedes the record, whose upsert then writes and returns
+ * nothing.  Across runs (or without run and seq, as in a plain pipeline)
+ * the last record to arrive wins, as before. */
 static const char upsert_sql[] =
 	"INSERT INTO docpipe.documents AS d (path, root, content_hash, fingerprint, summary,"
-	" summarizer, chunker, embedder, dim, chunk_count, size, mtime, metadata, last_run)"
-	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::int, $10::int, $11::bigint,"
-	" to_timestamp($12::float8), $13::jsonb, $14)"
+	" summarizer, chunker, embedder, dim, chunk_count, size, mtime, metadata, last_run, last_seq)"
+	" SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9::int, $10::int, $11::bigint,"
+	" to_timestamp($12::float8), $13::jsonb, $14, $15::bigint"
+	" WHERE NOT EXISTS (SELECT 1 FROM docpipe.tombstones t"
+	"  WHERE t.path = $1 AND t.run = $14 AND t.seq > $15::bigint)"
 	" ON CONFLICT (path) DO UPDATE SET root = EXCLUDED.root,"
 	" content_hash = EXCLUDED.content_hash, fingerprint = EXCLUDED.fingerprint,"
 	" summary = EXCLUDED.summary, summarizer = EXCLUDED.summarizer,"
 	" chunker = EXCLUDED.chunker, embedder = EXCLUDED.embedder, dim = EXCLUDED.dim,"
 	" chunk_count = EXCLUDED.chunk_count, size = EXCLUDED.size, mtime = EXCLUDED.mtime,"
 	" metadata = EXCLUDED.metadata, last_run = COALESCE(EXCLUDED.last_run, d.last_run),"
-	" updated_at = now()"
+	" last_seq = EXCLUDED.last_seq, updated_at = now()"
+	" WHERE d.last_run IS DISTINCT FROM EXCLUDED.last_run OR d.last_seq IS NULL"
+	" OR EXCLUDED.last_seq IS NULL OR d.last_seq <= EXCLUDED.last_seq"
 	/* xmax is 0 on a row this statement inserted, set on one it updated. */
 	" RETURNING id, xmax = 0";
 
-static const char delete_path_sql[] = "DELETE FROM docpipe.documents WHERE path = $1 RETURNING id";
+/* Deletes the path's row unless a newer version of the same run is stored,
+ * and leaves a tombstone (run, seq) that refuses that run's older versions
+ * still on their way.  Returns one row: the id deleted (or NULL), and
+ * whether a newer version was kept (the delete is superseded).  Every
+ * sub-statement sees the table as it was before the delete. */
+static const char delete_path_sql[] =
+	"WITH del AS (DELETE FROM docpipe.documents WHERE path = $1 AND ($2::text IS NULL"
+	"  OR last_run IS DISTINCT FROM $2 OR last_seq IS NULL OR last_seq < $3::bigint) RETURNING id),"
+	" tomb AS (INSERT INTO docpipe.tombstones AS t (path, run, seq)"
+	"  SELECT $1, $2, $3::bigint WHERE $2::text IS NOT NULL AND $3::bigint IS NOT NULL"
+	"  ON CONFLICT (path) DO UPDATE SET run = EXCLUDED.run, seq = EXCLUDED.seq"
+	"  WHERE t.run IS DISTINCT FROM EXCLUDED.run OR t.seq < EXCLUDED.seq)"
+	" SELECT (SELECT id FROM del),"
+	" EXISTS (SELECT 1 FROM docpipe.documents WHERE path = $1) AND NOT EXISTS (SELECT 1 FROM del)";
 
 /* The per-document statements: sent once per document, so with COPY they
  * are parsed and planned once per connection (a named, protocol-level
@@ -145,8 +171,8 @@ static const struct {
 	const char *name, *sql;
 	int nparams;
 } row_statements[] = {
-	[ROW_UPSERT] = {"docpipe_upsert", upsert_sql, 14},
-	[ROW_DELETE] = {"docpipe_delete_path", delete_path_sql, 1},
+	[ROW_UPSERT] = {"docpipe_upsert", upsert_sql, 15},
+	[ROW_DELETE] = {"docpipe_delete_path", delete_path_sql, 3},
 };
 
 #define ROW_STATEMENTS ((int)(sizeof row_statements / sizeof row_statements[0]))
@@ -186,16 +212,30 @@ static int send_row_statement(store *s, enum row_statement st, const char *const
 				 params, NULL, NULL, 0);
 }
 
+/* Writes the record's seq (a hub's whole number, dp_record_seq_valid) into
+ * out as decimal text.  Returns 1, or 0 when it has none. */
+static int record_seq(jv rec, char *out, size_t size)
+{
+	double seq;
+
+	if (dp_record_num(rec, "seq", &seq) < 0 || !dp_record_seq_valid(seq))
+		return 0;
+	snprintf(out, size, "%ld", (long)seq);
+	return 1;
+}
+
 /* Sends (in pipeline mode) the upsert of a document's row or the delete
  * of a path.  The upsert also locks the row, so two stores writing one
  * path take turns.  Returns 0 or -1 with err. */
 static int send_row_change(store *s, const store_item *item, dp_err *err)
 {
 	const store_doc *d = &item->doc;
-	int sent;
+	const char *run = dp_record_str(item->rec, "run");
+	char seq[24];
+	int sent, has_seq = record_seq(item->rec, seq, sizeof seq);
 
 	if (item->kind == STORE_ITEM_DELETE) {
-		const char *params[] = {dp_record_str(item->rec, "path")};
+		const char *params[] = {dp_record_str(item->rec, "path"), run, has_seq ? seq : NULL};
 		sent = send_row_statement(s, ROW_DELETE, params);
 	} else {
 		char dim[16], count[24], size[32], mtime[48];
@@ -205,7 +245,7 @@ static int send_row_change(store *s, const store_item *item, dp_err *err)
 			d->embedder, d->dim > 0 ? dim : NULL, count, d->has_size ? size : NULL,
 			d->has_mtime ? mtime : NULL,
 			jv_get_kind(meta) == JV_KIND_STRING ? jv_string_value(meta) : NULL,
-			dp_record_str(item->rec, "run"),
+			run, has_seq ? seq : NULL,
 		};
 		snprintf(dim, sizeof dim, "%d", d->dim);
 		snprintf(count, sizeof count, "%zu", d->nchunks);
@@ -219,13 +259,23 @@ static int send_row_change(store *s, const store_item *item, dp_err *err)
 	return sent ? 0 : -1;
 }
 
-/* Takes the result of send_row_change. */
+/* Takes the result of send_row_change: no row from an upsert, or a delete
+ * that kept a newer row, is a record superseded (upsert_sql). */
 static void took_row_change(store_item *item, const PGresult *res)
 {
-	item->id = PQntuples(res) > 0 ? atoll(PQgetvalue(res, 0, 0)) : 0;
-	item->created = PQntuples(res) > 0 && PQnfields(res) > 1 && PQgetvalue(res, 0, 1)[0] == 't';
-	if (item->kind == STORE_ITEM_DELETE)
-		item->status = "deleted";
+	int rows = PQntuples(res) > 0 && PQnfields(res) > 1;
+
+	item->id = rows ? atoll(PQgetvalue(res, 0, 0)) : 0;
+	if (item->kind == STORE_ITEM_DELETE) {
+		if (rows && PQgetvalue(res, 0, 1)[0] == 't')
+			store_item_supersede(item);
+		else
+			item->status = "deleted";
+	} else if (!rows) {
+		store_item_supersede(item);
+	} else {
+		item->created = PQgetvalue(res, 0, 1)[0] == 't';
+	}
 }
 
 static int delete_old_chunks(store *s, const int64_t *ids, size_t n, dp_err *err)
@@ -574,16 +624,20 @@ static int insert_chunks(store *s, store_item **written, size_t n, dp_err *err)
 }
 
 /* Sets last_run on the documents of unchanged and failed items, so a sweep
- * keeps files that still exist. */
+ * keeps files that still exist, and last_seq, so that an older version of
+ * the same run still on its way is superseded (upsert_sql): a version
+ * found unchanged is as new as one written. */
 static int mark_run(store *s, store_item **items, size_t n, dp_err *err)
 {
 	const char **paths = malloc((n > 0 ? n : 1) * sizeof *paths);
 	const char **runs = malloc((n > 0 ? n : 1) * sizeof *runs);
+	int64_t *seqs = malloc((n > 0 ? n : 1) * sizeof *seqs);
 	size_t m = 0;
 
-	if (paths == NULL || runs == NULL) {
+	if (paths == NULL || runs == NULL || seqs == NULL) {
 		free(paths);
 		free(runs);
+		free(seqs);
 		dp_err_set(err, "out of memory");
 		return -1;
 	}
@@ -595,27 +649,34 @@ static int mark_run(store *s, store_item **items, size_t n, dp_err *err)
 		int is_failed = it->status != NULL && strcmp(it->status, "failed") == 0;
 		const char *path = dp_record_str(it->rec, "path");
 		const char *run = dp_record_str(it->rec, "run");
+		double seq;
 		if ((is_unchanged || is_failed) && path != NULL && run != NULL) {
 			paths[m] = path;
-			runs[m++] = run;
+			runs[m] = run;
+			seqs[m++] = dp_record_num(it->rec, "seq", &seq) == 0 && dp_record_seq_valid(seq)
+					    ? (int64_t)seq : -1;
 		}
 	}
 	int rc = 0;
 	if (m > 0) {
 		store_buf_reset(&s->buf);
 		store_buf_reset(&s->buf2);
+		store_buf_reset(&s->buf3);
 		store_value_text_array(&s->buf, paths, m);
 		store_value_text_array(&s->buf2, runs, m);
-		Oid types[] = {DP_OID_TEXT_ARRAY, DP_OID_TEXT_ARRAY};
+		store_value_i64_array(&s->buf3, seqs, m);
+		Oid types[] = {DP_OID_TEXT_ARRAY, DP_OID_TEXT_ARRAY, DP_OID_INT8_ARRAY};
 		PGresult *res = exec_arrays(s,
-			"UPDATE docpipe.documents d SET last_run = u.run"
-			" FROM unnest($1::text[], $2::text[]) AS u(path, run)"
-			" WHERE d.path = u.path AND d.last_run IS DISTINCT FROM u.run", 2, types, err);
+			"UPDATE docpipe.documents d SET last_run = u.run, last_seq = NULLIF(u.seq, -1)"
+			" FROM unnest($1::text[], $2::text[], $3::int8[]) AS u(path, run, seq)"
+			" WHERE d.path = u.path AND (d.last_run IS DISTINCT FROM u.run"
+			"  OR d.last_seq IS NULL OR d.last_seq < u.seq)", 3, types, err);
 		rc = res == NULL ? -1 : 0;
 		PQclear(res);
 	}
 	free(paths);
 	free(runs);
+	free(seqs);
 	return rc;
 }
 
@@ -680,7 +741,7 @@ static int write_body(store *s, store_item **items, size_t n, store_item **order
 	if (nw > 0 && write_row_changes(s, order, nw, err) < 0)
 		return -1;
 	for (size_t i = 0; i < nw; i++) {
-		if (order[i]->kind != STORE_ITEM_DOCUMENT)
+		if (order[i]->kind != STORE_ITEM_DOCUMENT || order[i]->status != NULL)
 			continue;
 		ids[nd] = order[i]->id;
 		order[nd++] = order[i];
