@@ -108,6 +108,24 @@ static const char filter_sql[] =
 	" AND ($3::timestamptz IS NULL OR coalesce(d.mtime, d.updated_at) >= $3::timestamptz)"
 	" ORDER BY d.id";
 
+int query_filter_check(PGconn *db, const query_filter *f, dp_err *err)
+{
+	if (f->since == NULL)
+		return 0;
+	const char *params[] = {f->since};
+	PGresult *res = dp_db_query(db, "SELECT $1::timestamptz", 1, params, err);
+	if (res != NULL) {
+		PQclear(res);
+		return 0;
+	}
+	const char *state = dp_db_last_sqlstate();
+	if (state == NULL || strncmp(state, "22", 2) != 0)
+		return -1;
+	dp_err_set(err, "--since: '%s' is not a date or time PostgreSQL reads (2024-05-01, 2024-05-01 12:00+02)",
+		   f->since);
+	return 1;
+}
+
 int query_filter_ids(PGconn *db, const query_filter *f, query_ids *ids, dp_err *err)
 {
 	jv p = jv_dump_string(jv_copy(f->paths), 0), w = jv_dump_string(jv_copy(f->where), 0);

@@ -41,6 +41,11 @@ int query_filter_add_where(query_filter *f, const char *arg, dp_err *err);
  * message.  Exposed for the unit tests. */
 jv query_glob_regex(const char *glob);
 
+/* Checks that the server reads --since as a time (the SQLSTATE class 22 of
+ * a bad one is the user's error, not the database's).  Returns 0, 1 with
+ * err when it is no time, or -1 with err when the query failed. */
+int query_filter_check(PGconn *db, const query_filter *f, dp_err *err);
+
 /* The documents that pass f into ids.  0, or -1 with err (a bad date
  * included). */
 int query_filter_ids(PGconn *db, const query_filter *f, query_ids *ids, dp_err *err);

@@ -51,7 +51,8 @@ suite() { # suite LABEL: every check against the database of $DATABASE_URL
 	is "$(q -k 9 --vector "$E0" --where lang=en --where draft=false keys)" /c/guide/rotate.md "$L: --where repeated: all; booleans as JSON writes them"
 	is "$(q --mode text -k 9 --since 2024-01-01 the)" "" "$L: --since: text side filtered"
 	is "$(q --mode vector -k 9 --vector "$E0" --since 2024-01-01)" /c/guide/rotate.md "$L: --since: vector side filtered"
-	docpipe-query --since 'not a date' x >/dev/null 2>&1; is "$?" 3 "$L: --since: a bad date is refused"
+	docpipe-query --since 'not a date' x >/dev/null 2>err; is "$?" 2 "$L: --since: a bad date is a usage error"
+	like "$(cat err)" "--since: 'not a date' is not a date" "$L: --since: named in the error"
 	# Zero vectors.
 	out=$(docpipe-query --mode vector --vector "$ZERO" x 2>&1); rc=$?
 	is "$rc" 2 "$L: zero question vector, vector mode: exit 2"
