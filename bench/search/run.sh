@@ -13,7 +13,10 @@
 #      session 7; measured once on main and once on the final code; looked
 #      at since) and questions-heldout5.jsonl (40 questions committed before
 #      any run on them in session 8, after the variants were compared on the
-#      other sets: the clean figure of the default and of those variants).
+#      other sets: the clean figure of the default and of those variants; looked at
+#      since) and questions-heldout6.jsonl (40 questions written by a helper
+#      from the corpus files alone, committed before any run on them in
+#      session 16: the clean figure of the default and of the variants).
 #   bench/search/run.sh [SHARED_DIR]     (default /work/shared)
 #   EMBED_MODEL=fh-v2 bench/search/run.sh   the other local embedder (default: fh-v1)
 #   FUSION=1 bench/search/run.sh            also saves each side's top 50 and
@@ -21,7 +24,7 @@
 #       set in separate tables
 #   MODES=3 bench/search/run.sh     only the three modes vector, text, hybrid
 #   SETS="corpora heldout" bench/search/run.sh   only these question sets
-#       (default: all six; the chunking eval always runs)
+#       (default: all seven; the chunking eval always runs)
 # Extra variants: hybrid as before the third pass (no feedback, no
 # per-document limit), with one chunk per document first (with and without
 # feedback), text with that limit, the second pass's predecessor (RRF k 10,
@@ -63,7 +66,7 @@ DATABASE_URL=$(url eval) python3 bench/search/eval.py chunking "$tmp/eval-chunks
 for c in rust-book:rust-book/src hugo-docs:hugo-docs/content/en; do
 	name=${c%%:*} db=${name//-/_}
 	TMPCHUNKS=/dev/null load "$db" "$shared/corpora/${c#*:}"
-	for set in ${SETS:-corpora heldout heldout2 heldout3 heldout4 heldout5}; do
+	for set in ${SETS:-corpora heldout heldout2 heldout3 heldout4 heldout5 heldout6}; do
 		echo "## (b) $name, questions-$set.jsonl"
 		DATABASE_URL=$(url "$db") python3 bench/search/eval.py files "$name" \
 			"bench/search/questions-$set.jsonl" "${variants[@]}"
