@@ -16,7 +16,7 @@ Responses are deterministic, so tests can recompute them:
 Control (JSON):
   POST /_control  {"faults": [FAULT...], "latency": {...}, "bad_input": "S",
                    "order": "reverse"|"shuffle", "bad_vector": {...},
-                   "no_base64": true|false}
+                   "chat_answer": {...}, "no_base64": true|false}
                   appends faults (each used once, by the next matching
                   request) and sets the rest.  "order": how OpenAI-style
                   embedding data is listed (default reverse; clients must
@@ -69,6 +69,9 @@ or for chat "bad_input_status" (a 5xx: a server that fails on that input).
 input holding S has its last value replaced by value, written as it is in
 JSON ("NaN", "Infinity", "-Infinity", "1e39": over float32's range) or, in
 base64, as that float32 (1e39 becomes infinity).  null: off.
+"chat_answer": {"input": "S" or ["S", ...], "content": "TEXT"}: a chat
+request whose last message holds S (each S) is answered TEXT (e.g. "", "  ",
+"a\\u0000b").  null: off.
 "no_base64": as --no-base64, for a running server.
 """
 import argparse
@@ -182,6 +185,7 @@ class State:
         self.bad_input = None
         self.bad_input_status = 400
         self.bad_vector = None
+        self.chat_answer = None
         self.no_base64 = self.args.no_base64
         self.order = "reverse"
         self.requests = {"embed": 0, "chat": 0}
@@ -313,7 +317,7 @@ class Handler(BaseHTTPRequestHandler):
                 if "latency" in req:
                     st.latency = parse_latency(req["latency"])
                 for k in ("rpm", "rate_429", "rate_5xx", "retry_after", "ratelimit_headers",
-                          "bad_vector", "no_base64"):
+                          "bad_vector", "chat_answer", "no_base64"):
                     if k in req:
                         setattr(st, k, req[k])
             return self.send_json(200, {"ok": True})
@@ -475,6 +479,11 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(200, None, raw=json_text({"object": "list", "data": data, "model": req.get("model"),
                                                             "usage": {"prompt_tokens": 0, "total_tokens": 0}}).encode())
         out = summary(texts[-1] if texts else "")
+        odd = st.chat_answer
+        if odd is not None and texts:
+            want = odd["input"] if isinstance(odd["input"], list) else [odd["input"]]
+            if all(w in texts[-1] for w in want):
+                out = odd["content"]
         self.record(st, kind, texts[-1:], [out])
         if flavour == "ollama":
             return self.send_json(200, {"model": req.get("model"), "done": True,
