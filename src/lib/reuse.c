@@ -243,8 +243,8 @@ oom:
 }
 
 /* dp_reuse_put and dp_reuse_drop: sql with the arrays of keys[i] and
- * values[i] (the string values) and extra as $3 (NULL: no
- * $3).  Returns 0 (also when no value is left), or -1 with err. */
+ * values[i] (the string values without a NUL) and extra as $3 (NULL:
+ * none).  Returns 0 (also when no value is left), or -1 with err. */
 static int write_rows(dp_reuse *r, const char *sql, const char *extra,
 		      const char (*keys)[DP_HASH_HEX], const jv *values, size_t n, dp_err *err)
 {
@@ -264,6 +264,10 @@ static int write_rows(dp_reuse *r, const char *sql, const char *extra,
 		kl[m] = DP_HASH_HEX - 1;
 		v[m] = jv_string_value(values[i]);
 		vl[m] = (size_t)jv_string_length_bytes(jv_copy(values[i]));
+		/* PostgreSQL text cannot hold a NUL (it would end the array
+		 * literal and fail the whole batch): that one is skipped. */
+		if (memchr(v[m], '\0', vl[m]) != NULL)
+			continue;
 		m++;
 	}
 	if (m == 0) {

@@ -66,16 +66,40 @@ char *summarize_fill(const char *tmpl, const char *const *names, const char *con
 	return out;
 }
 
-/* 1 when an answer holds no text: nothing but whitespace. */
+/* 1 when an answer holds no text: nothing but whitespace (and NULs). */
 static int blank(jv s)
 {
 	const char *p = jv_string_value(s);
 	int len = jv_string_length_bytes(jv_copy(s));
 
 	for (int i = 0; i < len; i++)
-		if (!isspace((unsigned char)p[i]))
+		if (p[i] != '\0' && !isspace((unsigned char)p[i]))
 			return 0;
 	return 1;
+}
+
+/* s (consumed) with each NUL (an answer's "\u0000") replaced by U+FFFD,
+ * as the chunker's front matter does: PostgreSQL text cannot hold a NUL,
+ * so the store would refuse the document and the cache could not keep
+ * the answer. */
+static jv replace_nul(jv s)
+{
+	const char *p = jv_string_value(s);
+	int len = jv_string_length_bytes(jv_copy(s)), run = 0;
+
+	if (memchr(p, '\0', (size_t)len) == NULL)
+		return s;
+	jv out = jv_string("");
+	for (int i = 0; i < len; i++) {
+		if (p[i] == '\0') {
+			out = jv_string_append_buf(out, p + run, i - run);
+			out = jv_string_append_buf(out, "\xEF\xBF\xBD", 3);
+			run = i + 1;
+		}
+	}
+	out = jv_string_append_buf(out, p + run, len - run);
+	jv_free(s);
+	return out;
 }
 
 int summarize_chat(summarize_ctx *c, const char *prompt, jv *answer, dp_err *err)
@@ -122,7 +146,7 @@ int summarize_chat(summarize_ctx *c, const char *prompt, jv *answer, dp_err *err
 		jv_free(m);
 		return DP_HTTP_FAILED;
 	}
-	*answer = m;
+	*answer = replace_nul(m);
 	return 0;
 }
 

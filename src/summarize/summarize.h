@@ -50,9 +50,10 @@ jv summarize_local(jv rec, int n, int chunk_summaries);
 /* The API backends' parts, used by sched.h (the prompts they send are
  * built by prompts.h, shared with docpipe-plan). */
 
-/* One chat request.  Returns 0 with *answer (owned string, not blank), or
- * a dp_http_status with err set (DP_HTTP_REFUSED also sets ctx->refused;
- * DP_HTTP_FAILED for an answer missing or empty or only whitespace). */
+/* One chat request.  Returns 0 with *answer (owned string, not blank, a
+ * NUL in it replaced by U+FFFD), or a dp_http_status with err set
+ * (DP_HTTP_REFUSED also sets ctx->refused; DP_HTTP_FAILED for an answer
+ * missing or empty or only whitespace). */
 int summarize_chat(summarize_ctx *ctx, const char *prompt, jv *answer, dp_err *err);
 
 /* The cache: sets answers[i] (owned) to a known answer to prompts[i] or

@@ -133,4 +133,27 @@ is "$?:$(requests)" 0:1 "an empty summary found in the cache: asked again, alone
 is "$(jq -r 'select(.path=="/e/d.md") | .summary' "$T_DIR/o9")" "$delta" "the document has its summary"
 like "$(cat "$T_DIR/e9")" "1 cached summary empty: dropped from the cache, asked anew" "said on stderr"
 is "$(blank_cached)" 0 "the cache holds the summary now"
+
+# A NUL in an answer ("\u0000": PostgreSQL text cannot hold one, the store
+# refuses it) becomes U+FFFD, as in front matter; the answer is kept in the
+# cache with the others of its batch (the document's chunk summaries), and
+# the document is stored.
+cat >"$T_DIR/nul.ndjson" <<'JSON'
+{"v":1,"kind":"document","path":"/e/e.md","chunks":[{"seq":0,"text":"Echo is fifth.","heading":[]},{"seq":1,"text":"Echo goes on NULTEXT.","heading":[]},{"seq":2,"text":"Echo ends.","heading":[]}]}
+JSON
+reset
+control '{"chat_answer":{"input":["Here is a chunk","NULTEXT"],"content":"a chunk\u0000summary"}}'
+before=$(sql "SELECT count(*) FROM docpipe.summary_cache")
+docpipe-summarize --backend openai --chunk-summaries <"$T_DIR/nul.ndjson" >"$T_DIR/o10" 2>"$T_DIR/e10"
+is "$?:$(requests)" 0:4 "an answer holding a NUL: exit 0 (4 requests)"
+is "$(jq -r '.chunks[1].summary' "$T_DIR/o10")" "a chunk"$'\xef\xbf\xbd'"summary" "the NUL becomes U+FFFD"
+is "$(($(sql "SELECT count(*) FROM docpipe.summary_cache") - before))" 4 \
+	"the document summary and all 3 chunk summaries are kept in the cache"
+docpipe-store <"$T_DIR/o10" >/dev/null 2>"$T_DIR/s10"
+is "$?" 0 "the document is stored"
+is "$(sql "SELECT c.summary FROM docpipe.chunks c JOIN docpipe.documents d ON d.id = c.document_id WHERE d.path = '/e/e.md' AND c.seq = 1")" \
+	"a chunk"$'\xef\xbf\xbd'"summary" "with that summary"
+reset
+docpipe-summarize --backend openai --chunk-summaries <"$T_DIR/nul.ndjson" >"$T_DIR/o11" 2>"$T_DIR/e11"
+is "$?:$(requests)" 0:0 "unchanged re-run: zero requests"
 done_testing
