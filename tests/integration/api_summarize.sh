@@ -156,4 +156,20 @@ is "$(sql "SELECT c.summary FROM docpipe.chunks c JOIN docpipe.documents d ON d.
 reset
 docpipe-summarize --backend openai --chunk-summaries <"$T_DIR/nul.ndjson" >"$T_DIR/o11" 2>"$T_DIR/e11"
 is "$?:$(requests)" 0:0 "unchanged re-run: zero requests"
+
+# One bad answer fails its document, but the good answers of its round
+# (paid for) are kept: the next run asks only for the one that failed.
+cat >"$T_DIR/bad3.ndjson" <<'JSON'
+{"v":1,"kind":"document","path":"/e/f.md","chunks":[{"seq":0,"text":"Foxtrot is sixth.","heading":[]},{"seq":1,"text":"Foxtrot goes on.","heading":[]},{"seq":2,"text":"Foxtrot ends EMPTYTEXT.","heading":[]}]}
+JSON
+reset
+control '{"chat_answer":{"input":["Here is a chunk","EMPTYTEXT"],"content":""}}'
+before=$(sql "SELECT count(*) FROM docpipe.summary_cache")
+docpipe-summarize --backend openai --chunk-summaries <"$T_DIR/bad3.ndjson" >"$T_DIR/o12" 2>"$T_DIR/e12"
+is "$?:$(jq -r .kind "$T_DIR/o12")" "1:error" "an empty chunk summary fails its document"
+is "$(($(sql "SELECT count(*) FROM docpipe.summary_cache") - before))" 3 \
+	"the document summary and the 2 good chunk summaries are kept"
+reset
+docpipe-summarize --backend openai --chunk-summaries <"$T_DIR/bad3.ndjson" >"$T_DIR/o13" 2>"$T_DIR/e13"
+is "$?:$(requests)" 0:1 "the next run asks only for the chunk summary that failed"
 done_testing
