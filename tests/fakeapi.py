@@ -15,7 +15,8 @@ Responses are deterministic, so tests can recompute them:
   chat: "SUMMARY-" + the first 16 hex digits of sha256 of the last message.
 Control (JSON):
   POST /_control  {"faults": [FAULT...], "latency": {...}, "bad_input": "S",
-                   "order": "reverse"|"shuffle"}
+                   "order": "reverse"|"shuffle", "bad_vector": {...},
+                   "chat_answer": {...}, "no_base64": true|false}
                   appends faults (each used once, by the next matching
                   request) and sets the rest.  "order": how OpenAI-style
                   embedding data is listed (default reverse; clients must
@@ -64,10 +65,19 @@ Options: --port 0 prints "PORT <n>" on stdout once listening.
   --tls CERT,KEY: serve HTTPS with that certificate.
 "bad_input": a request (embed or chat) with that text in an input gets 400,
 or for chat "bad_input_status" (a 5xx: a server that fails on that input).
+"bad_vector": {"input": "S", "value": "NaN"}: the vector of every embedding
+input holding S has its last value replaced by value, written as it is in
+JSON ("NaN", "Infinity", "-Infinity", "1e39": over float32's range) or, in
+base64, as that float32 (1e39 becomes infinity).  null: off.
+"chat_answer": {"input": "S" or ["S", ...], "content": "TEXT"}: a chat
+request whose last message holds S (each S) is answered TEXT (e.g. "", "  ",
+"a\\u0000b").  null: off.
+"no_base64": as --no-base64, for a running server.
 """
 import argparse
 import base64
 import hashlib
+import math
 import random
 import socket
 import json
@@ -137,6 +147,21 @@ def vector_base64(units):
     return base64.b64encode(struct.pack("<%df" % len(units), *values(units))).decode()
 
 
+def bad_vector(units, text, b64):
+    """A vector given as units whose last value is text (a JSON number as
+    written: "NaN", "Infinity", "1e39"), in JSON or as base64 of float32."""
+    if not b64:
+        return RawJSON("[" + ", ".join([VALUE_TEXT[u] for u in units[:-1]] + [text]) + "]")
+    vals = values(units)
+    x = float(text)
+    try:
+        struct.pack("<f", x)
+    except OverflowError:  # over float32's range: what a float32 server sends
+        x = math.copysign(math.inf, x)
+    vals[-1] = x
+    return base64.b64encode(struct.pack("<%df" % len(vals), *vals)).decode()
+
+
 def summary(prompt):
     return "SUMMARY-" + hashlib.sha256(prompt.encode()).hexdigest()[:16]
 
@@ -159,6 +184,9 @@ class State:
         self.faults = []
         self.bad_input = None
         self.bad_input_status = 400
+        self.bad_vector = None
+        self.chat_answer = None
+        self.no_base64 = self.args.no_base64
         self.order = "reverse"
         self.requests = {"embed": 0, "chat": 0}
         self.inputs = {"embed": 0, "chat": 0}
@@ -288,7 +316,8 @@ class Handler(BaseHTTPRequestHandler):
                     st.bad_input_status = int(req["bad_input_status"])
                 if "latency" in req:
                     st.latency = parse_latency(req["latency"])
-                for k in ("rpm", "rate_429", "rate_5xx", "retry_after", "ratelimit_headers"):
+                for k in ("rpm", "rate_429", "rate_5xx", "retry_after", "ratelimit_headers",
+                          "bad_vector", "chat_answer", "no_base64"):
                     if k in req:
                         setattr(st, k, req[k])
             return self.send_json(200, {"ok": True})
@@ -405,7 +434,7 @@ class Handler(BaseHTTPRequestHandler):
         if encoding is not None:
             with st.lock:
                 st.encodings[encoding] = st.encodings.get(encoding, 0) + 1
-            if encoding == "base64" and st.args.no_base64:
+            if encoding == "base64" and st.no_base64:
                 return self.send_json(400, {"error": {"message": "encoding_format 'base64' is not supported",
                                                       "type": "invalid_request_error"}})
         with st.lock:
@@ -430,6 +459,11 @@ class Handler(BaseHTTPRequestHandler):
             if not st.args.no_log:
                 self.record(st, kind, texts, [values(x) for x in units])
             vecs = [vector_base64(x) if encoding == "base64" else vector_json(x) for x in units]
+            bad = st.bad_vector
+            if bad is not None:
+                for i, t in enumerate(texts):
+                    if bad["input"] in t:
+                        vecs[i] = bad_vector(units[i], bad.get("value", "NaN"), encoding == "base64")
             if fault and fault.get("kind") == "bad_base64":
                 vecs[0] = "AAAA"  # 3 bytes: no float32 vector
             if flavour == "ollama":
@@ -445,6 +479,11 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(200, None, raw=json_text({"object": "list", "data": data, "model": req.get("model"),
                                                             "usage": {"prompt_tokens": 0, "total_tokens": 0}}).encode())
         out = summary(texts[-1] if texts else "")
+        odd = st.chat_answer
+        if odd is not None and texts:
+            want = odd["input"] if isinstance(odd["input"], list) else [odd["input"]]
+            if all(w in texts[-1] for w in want):
+                out = odd["content"]
         self.record(st, kind, texts[-1:], [out])
         if flavour == "ollama":
             return self.send_json(200, {"model": req.get("model"), "done": True,

@@ -94,6 +94,46 @@ int embed_doc_prepare(embed_ctx *c, jv rec, embed_doc *d, dp_err *err)
 	return 0;
 }
 
+/* Of the cached vectors vals[0..n) (strings, or null when missing), those
+ * that do not decode into dim finite numbers (a bad answer kept by a
+ * version that did not check) become null, to be asked anew, and are
+ * dropped from the cache, so that the fresh vector is kept in their place.
+ * Returns how many. */
+static int drop_unusable(embed_ctx *c, const char (*keys)[DP_HASH_HEX], jv *vals, size_t n)
+{
+	size_t dim = (size_t)dp_embedder_dim(c->embedder);
+	float *v = malloc(dim * sizeof *v);
+	jv *bad = malloc(n * sizeof *bad);
+	int nbad = 0;
+	dp_err why, err;
+
+	if (v == NULL || bad == NULL) {
+		free(v);
+		free(bad);
+		return 0; /* unchecked: the store still refuses such a vector */
+	}
+	for (size_t j = 0; j < n; j++) {
+		bad[j] = jv_null();
+		if (jv_get_kind(vals[j]) == JV_KIND_STRING &&
+		    dp_vec_decode(vals[j], v, dim, nbad == 0 ? &why : &err) < 0) {
+			bad[j] = vals[j];
+			vals[j] = jv_null();
+			nbad++;
+		}
+	}
+	if (nbad > 0) {
+		dp_diag("%d cached vector%s unusable (%s): dropped from the cache, asked anew", nbad,
+			nbad == 1 ? "" : "s", why.msg);
+		dp_api_note_reuse(c->reuse, dp_reuse_drop(c->reuse, DP_REUSE_EMBEDDING, keys, bad, n, &err),
+				  "could not drop unusable results from the cache", &err);
+	}
+	for (size_t j = 0; j < n; j++)
+		jv_free(bad[j]);
+	free(bad);
+	free(v);
+	return nbad;
+}
+
 void embed_docs_lookup(embed_ctx *c, embed_doc *const *docs, size_t n)
 {
 	size_t total = 0, at = 0;
@@ -119,6 +159,7 @@ void embed_docs_lookup(embed_ctx *c, embed_doc *const *docs, size_t n)
 				for (size_t j = 0; j < total; j++)
 					jv_free(vals[j]);
 			} else {
+				found -= drop_unusable(c, keys, vals, total);
 				atomic_fetch_add(&c->reused, (unsigned long)found);
 				at = 0;
 				for (size_t k = 0; k < n; k++)

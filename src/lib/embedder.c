@@ -1,5 +1,6 @@
 #include "embedder.h"
 
+#include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,7 +118,9 @@ int dp_embedder_is_local(const dp_embedder *e) { return e->backend == LOCAL; }
 dp_http *dp_embedder_http(dp_embedder *e) { return e->http; }
 
 /* Copies one vector (consumed) into out[0..dim); -1 with err unless it is
- * an array of dim numbers or the base64 of dim float32 values. */
+ * an array of dim numbers or the base64 of dim float32 values, each a
+ * finite number as a float32 (not NaN, an infinity, nor a JSON number out
+ * of float32's range): a bad answer, never kept. */
 static int take_vector(jv v, float *out, int dim, size_t which, dp_err *err)
 {
 	int ok = jv_get_kind(v) == JV_KIND_ARRAY;
@@ -127,10 +130,10 @@ static int take_vector(jv v, float *out, int dim, size_t which, dp_err *err)
 		dp_err why;
 		int rc = dp_vec_decode(v, out, (size_t)dim, &why);
 		if (rc < 0)
-			dp_err_set(err, "the server's base64 vector for input %zu: %s (see --dim)", which,
-				   why.msg);
+			dp_err_set(err, "the server's base64 vector for input %zu: %s%s", which,
+				   why.msg, rc == -1 ? " (see --dim)" : "");
 		jv_free(v);
-		return rc;
+		return rc < 0 ? -1 : 0;
 	}
 	if (!ok || n != dim) {
 		if (ok)
@@ -151,6 +154,12 @@ static int take_vector(jv v, float *out, int dim, size_t which, dp_err *err)
 		}
 		out[k] = (float)jv_number_value(x);
 		jv_free(x);
+		if (!isfinite(out[k])) {
+			jv_free(v);
+			dp_err_set(err, "the server's vector for input %zu: vector value %d is not a "
+					"finite float32 number", which, k);
+			return -1;
+		}
 	}
 	jv_free(v);
 	return 0;

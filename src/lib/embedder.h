@@ -65,8 +65,8 @@ dp_http *dp_embedder_http(dp_embedder *e);
  * or a dp_http_status with err set: DP_HTTP_REJECTED when the server
  * rejected the input (e.g. too long), DP_HTTP_REFUSED when the stage must
  * stop (quota, credentials), DP_HTTP_FAILED otherwise (including a
- * response with the wrong number of vectors, bad indexes or another
- * dimension).  An input over DP_EMBED_INPUT_TOKENS_MAX (estimated) is
+ * response with the wrong number of vectors, bad indexes, another
+ * dimension or a value that is not a finite float32 number).  An input over DP_EMBED_INPUT_TOKENS_MAX (estimated) is
  * rejected without a request: callers cut it first, and say so.
  * Thread-safe. */
 int dp_embedder_embed(dp_embedder *e, const char *const *texts, const size_t *lens,

@@ -52,6 +52,12 @@ static const char *const select_sql[] = {
 	"SELECT key, value FROM docpipe.embedding_cache WHERE key = ANY($1::text[])",
 	"SELECT key, value FROM docpipe.summary_cache WHERE key = ANY($1::text[])",
 };
+static const char *const drop_sql[] = {
+	"DELETE FROM docpipe.embedding_cache c USING unnest($1::text[], $2::text[]) AS u(k, v)"
+	" WHERE c.key = u.k AND c.value = u.v",
+	"DELETE FROM docpipe.summary_cache c USING unnest($1::text[], $2::text[]) AS u(k, v)"
+	" WHERE c.key = u.k AND c.value = u.v",
+};
 static const char *const insert_sql[2][2] = {
 	{"INSERT INTO docpipe.embedding_cache (key, identity, value)"
 	 " SELECT k, $3, v FROM unnest($1::text[], $2::text[]) AS u(k, v)"
@@ -236,9 +242,11 @@ oom:
 	return -1;
 }
 
-int dp_reuse_put(dp_reuse *r, enum dp_reuse_table t, const char *identity,
-		 const char (*keys)[DP_HASH_HEX], const jv *values, size_t n, int overwrite,
-		 dp_err *err)
+/* dp_reuse_put and dp_reuse_drop: sql with the arrays of keys[i] and
+ * values[i] (the string values without a NUL) and extra as $3 (NULL:
+ * none).  Returns 0 (also when no value is left), or -1 with err. */
+static int write_rows(dp_reuse *r, const char *sql, const char *extra,
+		      const char (*keys)[DP_HASH_HEX], const jv *values, size_t n, dp_err *err)
 {
 	const char **k = malloc((n + 1) * sizeof *k), **v = malloc((n + 1) * sizeof *v);
 	size_t *kl = malloc((n + 1) * sizeof *kl), *vl = malloc((n + 1) * sizeof *vl);
@@ -256,6 +264,10 @@ int dp_reuse_put(dp_reuse *r, enum dp_reuse_table t, const char *identity,
 		kl[m] = DP_HASH_HEX - 1;
 		v[m] = jv_string_value(values[i]);
 		vl[m] = (size_t)jv_string_length_bytes(jv_copy(values[i]));
+		/* PostgreSQL text cannot hold a NUL (it would end the array
+		 * literal and fail the whole batch): that one is skipped. */
+		if (memchr(v[m], '\0', vl[m]) != NULL)
+			continue;
 		m++;
 	}
 	if (m == 0) {
@@ -266,8 +278,8 @@ int dp_reuse_put(dp_reuse *r, enum dp_reuse_table t, const char *identity,
 	if (ka == NULL || va == NULL) {
 		dp_err_set(err, "out of memory");
 	} else {
-		const char *params[] = {ka, va, identity};
-		PGresult *res = reuse_query(r, insert_sql[t][overwrite != 0], 3, params, err);
+		const char *params[] = {ka, va, extra};
+		PGresult *res = reuse_query(r, sql, extra != NULL ? 3 : 2, params, err);
 		if (res != NULL) {
 			PQclear(res);
 			rc = 0;
@@ -281,4 +293,17 @@ done:
 	free(kl);
 	free(vl);
 	return rc;
+}
+
+int dp_reuse_put(dp_reuse *r, enum dp_reuse_table t, const char *identity,
+		 const char (*keys)[DP_HASH_HEX], const jv *values, size_t n, int overwrite,
+		 dp_err *err)
+{
+	return write_rows(r, insert_sql[t][overwrite != 0], identity, keys, values, n, err);
+}
+
+int dp_reuse_drop(dp_reuse *r, enum dp_reuse_table t, const char (*keys)[DP_HASH_HEX],
+		  const jv *values, size_t n, dp_err *err)
+{
+	return write_rows(r, drop_sql[t], NULL, keys, values, n, err);
 }

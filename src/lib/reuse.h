@@ -57,12 +57,22 @@ int dp_reuse_get(dp_reuse *r, enum dp_reuse_table t, const char (*keys)[DP_HASH_
  * Thread-safe. */
 long dp_reuse_outcome(dp_reuse *r, int rc);
 
-/* Stores the string values[i] (borrowed; entries that are not strings are
- * skipped) under keys[i], with identity for inspection.  overwrite
+/* Stores the string values[i] (borrowed; entries that are not strings, or
+ * hold a NUL, which PostgreSQL text cannot, are skipped: the others are
+ * stored) under keys[i], with identity for inspection.  Callers keep only
+ * good answers: a bad one would be reused on every later run.  overwrite
  * replaces existing rows (--refresh); otherwise the first writer wins.
  * Returns 0, or -1 with err set.  Thread-safe. */
 int dp_reuse_put(dp_reuse *r, enum dp_reuse_table t, const char *identity,
 		 const char (*keys)[DP_HASH_HEX], const jv *values, size_t n, int overwrite,
 		 dp_err *err);
+
+/* Deletes the rows of keys[i] that still hold the string values[i]
+ * (borrowed; skipped as by dp_reuse_put): values the caller
+ * found unusable (a bad answer kept by an earlier version), so that a
+ * fresh result takes their place.  A row rewritten meanwhile is left.
+ * Returns 0, or -1 with err set.  Thread-safe. */
+int dp_reuse_drop(dp_reuse *r, enum dp_reuse_table t, const char (*keys)[DP_HASH_HEX],
+		  const jv *values, size_t n, dp_err *err);
 
 #endif

@@ -99,6 +99,12 @@ int dp_vec_decode(jv s, float *out, size_t dim, dp_err *err)
 			}
 		}
 	}
+	for (size_t i = 0; i < dim; i++) {
+		if (!isfinite(out[i])) {
+			dp_err_set(err, "vector value %zu is not a finite float32 number", i);
+			return -2;
+		}
+	}
 	return 0;
 }
 

@@ -14,8 +14,10 @@
 /* Returns an owned jv string holding the base64 of v[0..dim). */
 jv dp_vec_encode(const float *v, size_t dim);
 
-/* Decodes s (borrowed) into out[0..dim).  Returns 0, or -1 with err when s
- * is not valid base64 of exactly dim float32 values. */
+/* Decodes s (borrowed) into out[0..dim).  Returns 0; -1 with err when s
+ * is not valid base64 of exactly dim float32 values; -2 with err when it
+ * is, but one of them is not a finite number (NaN, an infinity): no
+ * vector docpipe keeps or compares may hold one. */
 int dp_vec_decode(jv s, float *out, size_t dim, dp_err *err);
 
 /* Scales v to unit length (leaves a zero vector alone). */

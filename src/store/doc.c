@@ -1,6 +1,5 @@
 #include "doc.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,18 +131,14 @@ static int parse_chunk_vec(const store_doc *doc, jv chunk, float *v, store_chunk
 			dp_err_set(err, "has no vector although the document was embedded (%s)", doc->embedder);
 		return doc->dim == 0 && !has_vec ? 0 : -1;
 	}
+	/* Refuses a value that is not a finite number too. */
 	rc = dp_vec_decode(vec, v, (size_t)doc->dim, err);
 	jv_free(vec);
 	if (rc < 0)
 		return -1;
 	int zero = 1;
-	for (int k = 0; k < doc->dim; k++) {
-		if (!isfinite(v[k])) {
-			dp_err_set(err, "vector value %d is not a finite number", k);
-			return -1;
-		}
+	for (int k = 0; k < doc->dim; k++)
 		zero = zero && v[k] == 0.0f;
-	}
 	c->vec = zero ? NULL : v;
 	return 0;
 }

@@ -1,4 +1,5 @@
 /* Summaries from a chat model (OpenAI-compatible or Ollama). */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +66,42 @@ char *summarize_fill(const char *tmpl, const char *const *names, const char *con
 	return out;
 }
 
+/* 1 when an answer holds no text: nothing but whitespace (and NULs). */
+static int blank(jv s)
+{
+	const char *p = jv_string_value(s);
+	int len = jv_string_length_bytes(jv_copy(s));
+
+	for (int i = 0; i < len; i++)
+		if (p[i] != '\0' && !isspace((unsigned char)p[i]))
+			return 0;
+	return 1;
+}
+
+/* s (consumed) with each NUL (an answer's "\u0000") replaced by U+FFFD,
+ * as the chunker's front matter does: PostgreSQL text cannot hold a NUL,
+ * so the store would refuse the document and the cache could not keep
+ * the answer. */
+static jv replace_nul(jv s)
+{
+	const char *p = jv_string_value(s);
+	int len = jv_string_length_bytes(jv_copy(s)), run = 0;
+
+	if (memchr(p, '\0', (size_t)len) == NULL)
+		return s;
+	jv out = jv_string("");
+	for (int i = 0; i < len; i++) {
+		if (p[i] == '\0') {
+			out = jv_string_append_buf(out, p + run, i - run);
+			out = jv_string_append_buf(out, "\xEF\xBF\xBD", 3);
+			run = i + 1;
+		}
+	}
+	out = jv_string_append_buf(out, p + run, len - run);
+	jv_free(s);
+	return out;
+}
+
 int summarize_chat(summarize_ctx *c, const char *prompt, jv *answer, dp_err *err)
 {
 	jv msg = jv_object_set(jv_object(), jv_string("role"), jv_string("user"));
@@ -98,14 +135,51 @@ int summarize_chat(summarize_ctx *c, const char *prompt, jv *answer, dp_err *err
 					      : (jv_free(m), jv_invalid());
 	m = jv_get_kind(m) == JV_KIND_OBJECT ? jv_object_get(m, jv_string("content"))
 					      : (jv_free(m), jv_invalid());
-	if (jv_get_kind(m) != JV_KIND_STRING) {
+	/* An empty answer is a bad one, as a missing one: the document fails
+	 * with the reason, and nothing is kept for reuse. */
+	const char *field = c->ollama ? "message.content" : "choices[0].message.content";
+	if (jv_get_kind(m) != JV_KIND_STRING || blank(m)) {
+		if (jv_get_kind(m) == JV_KIND_STRING)
+			dp_err_set(err, "empty answer: %s holds no text", field);
+		else
+			dp_err_set(err, "malformed response: no %s", field);
 		jv_free(m);
-		dp_err_set(err, "malformed response: no %s",
-			   c->ollama ? "message.content" : "choices[0].message.content");
 		return DP_HTTP_FAILED;
 	}
-	*answer = m;
+	*answer = replace_nul(m);
 	return 0;
+}
+
+/* Of the cached answers[0..n) (strings, or null when missing), the blank
+ * ones (a bad answer kept by a version that did not check) become null, to
+ * be asked anew, and are dropped from the cache, so that the fresh answer
+ * is kept in their place.  Returns how many. */
+static int drop_blank(summarize_ctx *c, const char (*keys)[DP_HASH_HEX], jv *answers, size_t n)
+{
+	jv *bad = malloc((n + 1) * sizeof *bad);
+	int nbad = 0;
+	dp_err err;
+
+	if (bad == NULL)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		bad[i] = jv_null();
+		if (jv_get_kind(answers[i]) == JV_KIND_STRING && blank(answers[i])) {
+			bad[i] = answers[i];
+			answers[i] = jv_null();
+			nbad++;
+		}
+	}
+	if (nbad > 0) {
+		dp_diag("%d cached summar%s empty: dropped from the cache, asked anew", nbad,
+			nbad == 1 ? "y" : "ies");
+		dp_api_note_reuse(c->reuse, dp_reuse_drop(c->reuse, DP_REUSE_SUMMARY, keys, bad, n, &err),
+				  "could not drop unusable results from the cache", &err);
+	}
+	for (size_t i = 0; i < n; i++)
+		jv_free(bad[i]);
+	free(bad);
+	return nbad;
 }
 
 void summarize_lookup(summarize_ctx *c, char *const *prompts, size_t n,
@@ -123,6 +197,8 @@ void summarize_lookup(summarize_ctx *c, char *const *prompts, size_t n,
 	int found = dp_reuse_get(c->reuse, DP_REUSE_SUMMARY, (const char(*)[DP_HASH_HEX])keys, n,
 				 answers, &why);
 	dp_api_note_reuse(c->reuse, found, "result cache lookup failed, asking anew", &why);
+	if (found > 0)
+		found -= drop_blank(c, (const char(*)[DP_HASH_HEX])keys, answers, n);
 	if (found > 0)
 		atomic_fetch_add(&c->reused, (unsigned long)found);
 }

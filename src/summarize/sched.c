@@ -288,7 +288,10 @@ static void step(struct run *r, struct sdoc *d)
 		dp_err err;
 		int rc;
 
-		if (!d->failed && d->rounds > 0)
+		/* The good answers of a round are kept even when another of it
+		 * failed the document: they were paid for, and the next run
+		 * asks only for what failed. */
+		if (d->rounds > 0)
 			summarize_keep(r->c, (const char(*)[DP_HASH_HEX])d->keys, d->fresh, d->np);
 		if (d->failed || d->phase == CHUNKS) {
 			finish(r, d);

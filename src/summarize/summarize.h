@@ -50,13 +50,16 @@ jv summarize_local(jv rec, int n, int chunk_summaries);
 /* The API backends' parts, used by sched.h (the prompts they send are
  * built by prompts.h, shared with docpipe-plan). */
 
-/* One chat request.  Returns 0 with *answer (owned string), or a
- * dp_http_status with err set (DP_HTTP_REFUSED also sets ctx->refused). */
+/* One chat request.  Returns 0 with *answer (owned string, not blank, a
+ * NUL in it replaced by U+FFFD), or a dp_http_status with err set
+ * (DP_HTTP_REFUSED also sets ctx->refused; DP_HTTP_FAILED for an answer
+ * missing or empty or only whitespace). */
 int summarize_chat(summarize_ctx *ctx, const char *prompt, jv *answer, dp_err *err);
 
 /* The cache: sets answers[i] (owned) to a known answer to prompts[i] or
  * null, filling keys[i] (with a cache only).  A failed lookup is said on
- * stderr and finds nothing. */
+ * stderr and finds nothing; a blank answer found is dropped from the
+ * cache, said on stderr, and not used. */
 void summarize_lookup(summarize_ctx *ctx, char *const *prompts, size_t n,
 		      char (*keys)[DP_HASH_HEX], jv *answers);
 /* Stores the string answers among fresh[0..n) (borrowed; nulls skipped)

@@ -102,6 +102,58 @@ for fault in malformed truncated wrong_count bad_index; do
 	is "$(inexact_vectors "$T_DIR/o7")" 0 "$fault response: the vectors written are exact"
 done
 
+# A vector holding a value that is not a finite number (NaN, an infinity, a
+# JSON number over float32's range), in JSON numbers or in base64, is a bad
+# answer: its document fails naming why, the other documents of the request
+# are split out and written, and it is never kept in the cache: the next
+# run against a healthy server asks for it again, and the store takes it.
+cat >"$T_DIR/nan.ndjson" <<'JSON'
+{"v":1,"kind":"document","path":"/n/x.md","chunks":[{"seq":0,"text":"xray NANTEXT"},{"seq":1,"text":"xray two"}]}
+{"v":1,"kind":"document","path":"/n/y.md","chunks":[{"seq":0,"text":"yankee one"}]}
+JSON
+# How many vectors kept in the cache hold a value that is not finite.
+nonfinite_cached() {
+	sql "SELECT value FROM docpipe.embedding_cache" | "$PY" -c '
+import base64, math, struct, sys
+vecs = [base64.b64decode(l.strip()) for l in sys.stdin if l.strip()]
+print(sum(not all(math.isfinite(x) for x in struct.unpack("<%df" % (len(b) // 4), b)) for b in vecs))'
+}
+for enc in base64 float; do
+	for value in NaN Infinity -Infinity 1e39; do
+		reset
+		control "{\"bad_vector\":{\"input\":\"NANTEXT\",\"value\":\"$value\"},\"no_base64\":$([ $enc = float ] && echo true || echo false)}"
+		docpipe-embed --backend openai --dim 16 <"$T_DIR/nan.ndjson" >"$T_DIR/o18" 2>"$T_DIR/e18"
+		is "$?:$(jq -r 'select(.kind=="error") | .path' "$T_DIR/o18" | tr '\n' ' ')" "1:/n/x.md " \
+			"$value ($enc): exit 1, only the document with that vector fails"
+		like "$(jq -r 'select(.kind=="error") | .error' "$T_DIR/o18")" "vector for input 0: vector value 15 is not a finite float32 number" \
+			"$value ($enc): with the reason"
+		is "$(inexact_vectors "$T_DIR/o18")" 0 "$value ($enc): the other document has exactly the server's vectors"
+		is "$(nonfinite_cached)" 0 "$value ($enc): the bad vector is not kept in the cache"
+	done
+done
+reset
+docpipe-embed --backend openai --dim 16 <"$T_DIR/nan.ndjson" 2>"$T_DIR/e19" | tee "$T_DIR/o19" | docpipe-store >/dev/null 2>"$T_DIR/s19"
+is "$?" 0 "then, against a healthy server: embedded and stored"
+is "$(curl -sf "$BASE/_stats" | jq '[.log[].inputs[]] | index("xray NANTEXT") != null')" true \
+	"the text whose answer was bad is requested again"
+is "$(inexact_vectors "$T_DIR/o19")" 0 "every vector exact"
+is "$(sql "SELECT count(*) FROM docpipe.chunks c JOIN docpipe.documents d ON d.id = c.document_id WHERE d.path LIKE '/n/%'")" 3 \
+	"both documents stored, 3 chunks"
+# A non-finite vector kept by an earlier version (which did not check) is
+# not reused: it is dropped from the cache and asked anew.
+nan16=$("$PY" -c 'import base64, struct; print(base64.b64encode(struct.pack("<16f", *[float("nan")] * 16)).decode())')
+yankee=$(TOP=$TOP "$PY" -c 'import os, sys; sys.path.insert(0, os.environ["TOP"] + "/tests")
+from fakeapi import vector_base64, vector_units; print(vector_base64(vector_units("yankee one", 16)))')
+is "$(sql "WITH u AS (UPDATE docpipe.embedding_cache SET value = '$nan16' WHERE value = '$yankee' RETURNING 1) SELECT count(*) FROM u")" 1 \
+	"(a NaN vector put in the cache, as an earlier version kept it)"
+reset
+docpipe-embed --backend openai --dim 16 <"$T_DIR/nan.ndjson" 2>"$T_DIR/e20" | tee "$T_DIR/o20" | docpipe-store >/dev/null 2>"$T_DIR/s20"
+is "$?" 0 "a NaN vector found in the cache: embedded and stored"
+is "$(curl -sf "$BASE/_stats" | jq -c '[.log[].inputs[]]')" '["yankee one"]' "its text alone is requested again"
+is "$(inexact_vectors "$T_DIR/o20")" 0 "every vector exact"
+like "$(cat "$T_DIR/e20")" "1 cached vector unusable \\(vector value 0 is not a finite float32 number\\): dropped from the cache" "said on stderr"
+is "$(nonfinite_cached)" 0 "the cache holds its good vector now"
+
 reset
 control '{"faults":[{"endpoint":"embed","kind":"hang","seconds":5}]}'
 start=$(date +%s%N)

@@ -96,4 +96,80 @@ docpipe-summarize --backend openai --no-reuse --chunk-summaries <"$T_DIR/docs.nd
 is "$?" 4 "quota exhausted: exit 4"
 is "$(requests)" 1 "no retry storm"
 is "$(jq -r .kind "$T_DIR/o6" | sort | uniq -c | tr -s ' ')" " 2 error" "both documents reported as errors"
+
+# An empty or blank answer is a bad answer, as a missing one: its document
+# fails with the reason, and the answer is neither kept in the cache nor
+# stored.  The next run asks for it again.
+cat >"$T_DIR/odd.ndjson" <<'JSON'
+{"v":1,"kind":"document","path":"/e/c.md","chunks":[{"seq":0,"text":"Charlie is third.","heading":[]}]}
+{"v":1,"kind":"document","path":"/e/d.md","chunks":[{"seq":0,"text":"Delta is fourth.","heading":[]}]}
+JSON
+blank_cached() { sql "SELECT count(*) FROM docpipe.summary_cache WHERE btrim(value, E' \\t\\n\\r') = ''"; }
+for content in '' ' \n\t '; do
+	reset
+	control "{\"chat_answer\":{\"input\":\"Charlie is third.\",\"content\":\"$content\"}}"
+	docpipe-summarize --backend openai --chunk-summaries <"$T_DIR/odd.ndjson" >"$T_DIR/o7" 2>"$T_DIR/e7"
+	is "$?:$(jq -r 'select(.kind=="error") | .path' "$T_DIR/o7")" "1:/e/c.md" "answer \"$content\": exit 1, its document fails"
+	like "$(jq -r 'select(.kind=="error") | .error' "$T_DIR/o7")" "empty answer: choices\[0\]\.message\.content holds no text" \
+		"answer \"$content\": with the reason"
+	is "$(blank_cached)" 0 "answer \"$content\": not kept in the cache"
+	docpipe-store <"$T_DIR/o7" >/dev/null 2>&1
+	is "$(sql "SELECT count(*) FROM docpipe.documents WHERE path = '/e/c.md' OR btrim(summary, E' \\t\\n\\r') = ''")" 0 \
+		"answer \"$content\": not stored"
+done
+reset
+docpipe-summarize --backend openai --chunk-summaries <"$T_DIR/odd.ndjson" >"$T_DIR/o8" 2>"$T_DIR/e8"
+is "$?" 0 "then, against a healthy server: exit 0"
+is "$(requests)" 2 "the failed document's summary and chunk summary are asked again, the other's reused"
+like "$(jq -r 'select(.path=="/e/c.md") | .summary' "$T_DIR/o8")" "^SUMMARY-[0-9a-f]{16}$" "its summary is the server's"
+# An empty summary kept by an earlier version (which did not check) is not
+# reused: it is dropped from the cache and asked anew.
+delta=$(jq -r 'select(.path=="/e/d.md") | .summary' "$T_DIR/o8")
+is "$(sql "WITH u AS (UPDATE docpipe.summary_cache SET value = '' WHERE value = '$delta' RETURNING 1) SELECT count(*) FROM u")" 1 \
+	"(an empty summary put in the cache, as an earlier version kept it)"
+reset
+docpipe-summarize --backend openai --chunk-summaries <"$T_DIR/odd.ndjson" >"$T_DIR/o9" 2>"$T_DIR/e9"
+is "$?:$(requests)" 0:1 "an empty summary found in the cache: asked again, alone"
+is "$(jq -r 'select(.path=="/e/d.md") | .summary' "$T_DIR/o9")" "$delta" "the document has its summary"
+like "$(cat "$T_DIR/e9")" "1 cached summary empty: dropped from the cache, asked anew" "said on stderr"
+is "$(blank_cached)" 0 "the cache holds the summary now"
+
+# A NUL in an answer ("\u0000": PostgreSQL text cannot hold one, the store
+# refuses it) becomes U+FFFD, as in front matter; the answer is kept in the
+# cache with the others of its batch (the document's chunk summaries), and
+# the document is stored.
+cat >"$T_DIR/nul.ndjson" <<'JSON'
+{"v":1,"kind":"document","path":"/e/e.md","chunks":[{"seq":0,"text":"Echo is fifth.","heading":[]},{"seq":1,"text":"Echo goes on NULTEXT.","heading":[]},{"seq":2,"text":"Echo ends.","heading":[]}]}
+JSON
+reset
+control '{"chat_answer":{"input":["Here is a chunk","NULTEXT"],"content":"a chunk\u0000summary"}}'
+before=$(sql "SELECT count(*) FROM docpipe.summary_cache")
+docpipe-summarize --backend openai --chunk-summaries <"$T_DIR/nul.ndjson" >"$T_DIR/o10" 2>"$T_DIR/e10"
+is "$?:$(requests)" 0:4 "an answer holding a NUL: exit 0 (4 requests)"
+is "$(jq -r '.chunks[1].summary' "$T_DIR/o10")" "a chunk"$'\xef\xbf\xbd'"summary" "the NUL becomes U+FFFD"
+is "$(($(sql "SELECT count(*) FROM docpipe.summary_cache") - before))" 4 \
+	"the document summary and all 3 chunk summaries are kept in the cache"
+docpipe-store <"$T_DIR/o10" >/dev/null 2>"$T_DIR/s10"
+is "$?" 0 "the document is stored"
+is "$(sql "SELECT c.summary FROM docpipe.chunks c JOIN docpipe.documents d ON d.id = c.document_id WHERE d.path = '/e/e.md' AND c.seq = 1")" \
+	"a chunk"$'\xef\xbf\xbd'"summary" "with that summary"
+reset
+docpipe-summarize --backend openai --chunk-summaries <"$T_DIR/nul.ndjson" >"$T_DIR/o11" 2>"$T_DIR/e11"
+is "$?:$(requests)" 0:0 "unchanged re-run: zero requests"
+
+# One bad answer fails its document, but the good answers of its round
+# (paid for) are kept: the next run asks only for the one that failed.
+cat >"$T_DIR/bad3.ndjson" <<'JSON'
+{"v":1,"kind":"document","path":"/e/f.md","chunks":[{"seq":0,"text":"Foxtrot is sixth.","heading":[]},{"seq":1,"text":"Foxtrot goes on.","heading":[]},{"seq":2,"text":"Foxtrot ends EMPTYTEXT.","heading":[]}]}
+JSON
+reset
+control '{"chat_answer":{"input":["Here is a chunk","EMPTYTEXT"],"content":""}}'
+before=$(sql "SELECT count(*) FROM docpipe.summary_cache")
+docpipe-summarize --backend openai --chunk-summaries <"$T_DIR/bad3.ndjson" >"$T_DIR/o12" 2>"$T_DIR/e12"
+is "$?:$(jq -r .kind "$T_DIR/o12")" "1:error" "an empty chunk summary fails its document"
+is "$(($(sql "SELECT count(*) FROM docpipe.summary_cache") - before))" 3 \
+	"the document summary and the 2 good chunk summaries are kept"
+reset
+docpipe-summarize --backend openai --chunk-summaries <"$T_DIR/bad3.ndjson" >"$T_DIR/o13" 2>"$T_DIR/e13"
+is "$?:$(requests)" 0:1 "the next run asks only for the chunk summary that failed"
 done_testing

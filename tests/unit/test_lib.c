@@ -139,6 +139,18 @@ static void test_vec(void)
 	jv bad = jv_string("AAA*AAAA");
 	T_OK(dp_vec_decode(bad, w, 2, &err) < 0, "bad base64 rejected");
 	jv_free(bad);
+	/* Valid base64, but a value that no vector may hold. */
+	const float odd[] = {NAN, INFINITY, -INFINITY};
+	for (size_t i = 0; i < 3; i++) {
+		float x[3] = {0.5f, 0.25f, 0.125f};
+		x[i] = odd[i];
+		jv s = dp_vec_encode(x, 3);
+		T_EQ_INT(dp_vec_decode(s, w, 3, &err), -2, "a value that is not finite is rejected");
+		char want[64];
+		snprintf(want, sizeof want, "vector value %zu is not a finite float32 number", i);
+		T_EQ_STR(err.msg, want, "naming the value");
+		jv_free(s);
+	}
 }
 
 static void test_text(void)
