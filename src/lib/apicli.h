@@ -102,12 +102,12 @@ int dp_api_open_reuse(const dp_api_cli *api, const char *app, dp_reuse **reuse,
 int dp_api_finish(dp_http *http, const char *what, unsigned long reused,
 		  unsigned long requested, int refused, int rc);
 
-/* Wipes and frees the key. */
 /* Says on stderr how the result cache fares after a dp_reuse_get or
  * dp_reuse_put that returned rc (dp_reuse_outcome): a failure ("what:
  * err") once per outage, and that it works again. */
 void dp_api_note_reuse(dp_reuse *r, int rc, const char *what, const dp_err *err);
 
+/* Wipes and frees the key. */
 void dp_api_cli_free(dp_api_cli *api);
 
 #endif
