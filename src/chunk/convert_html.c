@@ -21,6 +21,7 @@
 #include <strings.h>
 
 #include <libxml/HTMLparser.h>
+#include <libxml/SAX2.h>
 #include <libxml/tree.h>
 #include <libxml/xmlversion.h>
 
@@ -402,22 +403,73 @@ static void head_meta(conv_out *o, xmlNode *root)
 	}
 }
 
+/* libxml2's startElement, wrapped: an element deeper than
+ * CONV_HTML_MAX_DEPTH stops the parse (XML_PARSE_HUGE lifts libxml2's own
+ * limit; without one, pathological nesting would cost quadratic time in the
+ * parser and unbounded recursion in the walk).  ctxt->_private is the flag. */
+static void start_element(void *ctx, const xmlChar *name, const xmlChar **atts)
+{
+	htmlParserCtxtPtr ctxt = ctx;
+	if (ctxt->nodeNr >= CONV_HTML_MAX_DEPTH) {
+		*(int *)ctxt->_private = 1;
+		xmlStopParser(ctxt);
+		return;
+	}
+	xmlSAX2StartElement(ctx, name, atts);
+}
+
+/* Parses buf as HTML: the document, or NULL with err set.  In recovery mode
+ * libxml2 returns what it built when it stops early (a resource limit, out
+ * of memory), which would pass for the whole document: a stop is an error. */
+static htmlDocPtr parse(const char *buf, size_t len, dp_err *err)
+{
+	htmlParserCtxtPtr ctxt = htmlNewParserCtxt();
+	if (ctxt == NULL) {
+		dp_err_set(err, "out of memory (HTML parser)");
+		return NULL;
+	}
+	int too_deep = 0;
+	ctxt->_private = &too_deep;
+	ctxt->sax->startElement = start_element;
+	/* HUGE: no limit on depth (start_element has one) nor on the length
+	 * of a text node (10 MB otherwise); input is bounded by --max-size. */
+	htmlDocPtr doc = htmlCtxtReadMemory(ctxt, buf, (int)len, NULL, NULL,
+					    HTML_PARSE_RECOVER | HTML_PARSE_NOERROR |
+						    HTML_PARSE_NOWARNING | HTML_PARSE_NONET |
+						    HTML_PARSE_COMPACT | XML_PARSE_HUGE);
+	/* With HTML_PARSE_RECOVER only a stop sets disableSAX: xmlStopParser,
+	 * libxml2's own limits and out of memory. */
+	if (doc != NULL && (too_deep || ctxt->disableSAX)) {
+		const char *why = ctxt->lastError.message;
+		if (too_deep)
+			dp_err_set(err, "HTML nested deeper than %d levels", CONV_HTML_MAX_DEPTH);
+		else if (ctxt->errNo == XML_ERR_NO_MEMORY)
+			dp_err_set(err, "out of memory (HTML parser)");
+		else
+			dp_err_set(err, "HTML parser stopped on line %d: %.*s",
+				   ctxt->lastError.line, why != NULL ? (int)strcspn(why, "\n") : 7,
+				   why != NULL ? why : "unknown");
+		xmlFreeDoc(doc);
+		doc = NULL;
+	} else if (doc == NULL || xmlDocGetRootElement(doc) == NULL) {
+		dp_err_set(err, "not an HTML document (nothing could be parsed)");
+		xmlFreeDoc(doc);
+		doc = NULL;
+	}
+	htmlFreeParserCtxt(ctxt);
+	return doc;
+}
+
 int conv_html_part(conv_out *o, const char *buf, size_t len, const conv_opts *opts, dp_err *err)
 {
 	if (len > INT32_MAX) {
 		dp_err_set(err, "HTML document too large");
 		return -1;
 	}
-	htmlDocPtr doc = htmlReadMemory(buf, (int)len, NULL, NULL,
-					HTML_PARSE_RECOVER | HTML_PARSE_NOERROR |
-						HTML_PARSE_NOWARNING | HTML_PARSE_NONET |
-						HTML_PARSE_COMPACT);
-	xmlNode *root = doc != NULL ? xmlDocGetRootElement(doc) : NULL;
-	if (root == NULL) {
-		xmlFreeDoc(doc);
-		dp_err_set(err, "not an HTML document (nothing could be parsed)");
+	htmlDocPtr doc = parse(buf, len, err);
+	if (doc == NULL)
 		return -1;
-	}
+	xmlNode *root = xmlDocGetRootElement(doc);
 	head_meta(o, root);
 	struct walk w = {.o = o, .opts = opts};
 	walk_node(&w, root);
