@@ -42,6 +42,12 @@ struct _xmlNode;
 #define CONV_ZIP_MAX_ENTRIES 10000
 #define CONV_ZIP_MAX_BYTES (256ull << 20)
 
+/* HTML nested deeper than this many elements is refused (libxml2 2.9's own
+ * limit is 256 unless XML_PARSE_HUGE, which lifts it entirely; later
+ * releases allow 2048 with it).  It bounds the converter's recursion and
+ * the length of locators, which are XPaths. */
+#define CONV_HTML_MAX_DEPTH 2048
+
 #define CONV_MAX_COMMANDS 16
 #define CONV_MAX_DROP 32
 

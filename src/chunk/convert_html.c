@@ -21,6 +21,9 @@
 #include <strings.h>
 
 #include <libxml/HTMLparser.h>
+#include <libxml/SAX2.h>
+#include <libxml/globals.h>
+#include <libxml/xmlerror.h>
 #include <libxml/tree.h>
 #include <libxml/xmlversion.h>
 
@@ -402,22 +405,120 @@ static void head_meta(conv_out *o, xmlNode *root)
 	}
 }
 
+/* What the parse met, for parse(). */
+struct parse_state {
+	int too_deep;
+	char conv[160]; /* libxml2's message on a failed charset conversion */
+};
+
+/* libxml2's startElement, wrapped: an element deeper than
+ * CONV_HTML_MAX_DEPTH stops the parse (XML_PARSE_HUGE lifts libxml2's own
+ * limit; without one, pathological nesting would cost quadratic time in the
+ * parser and unbounded recursion in the walk).  ctxt->_private is the
+ * parse_state. */
+static void start_element(void *ctx, const xmlChar *name, const xmlChar **atts)
+{
+	htmlParserCtxtPtr ctxt = ctx;
+	if (ctxt->nodeNr >= CONV_HTML_MAX_DEPTH) {
+		((struct parse_state *)ctxt->_private)->too_deep = 1;
+		xmlStopParser(ctxt);
+		return;
+	}
+	xmlSAX2StartElement(ctx, name, atts);
+}
+
+/* The structured error handler during a parse.  Errors about the parser
+ * context are silenced by HTML_PARSE_NOERROR; a charset conversion error
+ * is raised without the context and went to libxml2's generic handler,
+ * stderr.  It is kept for parse()'s message instead. */
+static void on_error(void *data, xmlErrorPtr e)
+{
+	struct parse_state *st = data;
+	if (e->domain == XML_FROM_I18N && st->conv[0] == '\0' && e->message != NULL)
+		snprintf(st->conv, sizeof st->conv, "%.*s", (int)strcspn(e->message, "\n"),
+			 e->message);
+}
+
+/* Whether p..end holds a byte other than NUL. */
+static int any_byte(const xmlChar *p, const xmlChar *end)
+{
+	for (; p < end; p++)
+		if (*p != 0)
+			return 1;
+	return 0;
+}
+
+/* Parses buf as HTML: the document, or NULL with err set.  In recovery mode
+ * libxml2 returns what it built whenever it stops, which would pass for the
+ * whole document: a stop before the end of the input is an error. */
+static htmlDocPtr parse(const char *buf, size_t len, dp_err *err)
+{
+	htmlParserCtxtPtr ctxt = htmlNewParserCtxt();
+	if (ctxt == NULL) {
+		dp_err_set(err, "out of memory (HTML parser)");
+		return NULL;
+	}
+	struct parse_state st = {0};
+	ctxt->_private = &st;
+	ctxt->sax->startElement = start_element;
+	/* libxml2's error handlers are per thread (LIBXML_THREAD_ENABLED):
+	 * this one is seen by this thread's parse only. */
+	xmlStructuredErrorFunc saved = xmlStructuredError;
+	void *saved_ctx = xmlStructuredErrorContext;
+	xmlSetStructuredErrorFunc(&st, on_error);
+	/* HUGE: no limit on depth (start_element has one) nor on the length
+	 * of a text node (10 MB otherwise); input is bounded by --max-size. */
+	htmlDocPtr doc = htmlCtxtReadMemory(ctxt, buf, (int)len, NULL, NULL,
+					    HTML_PARSE_RECOVER | HTML_PARSE_NOERROR |
+						    HTML_PARSE_NOWARNING | HTML_PARSE_NONET |
+						    HTML_PARSE_COMPACT | XML_PARSE_HUGE);
+	xmlSetStructuredErrorFunc(saved_ctx, saved);
+	xmlParserInputPtr in = ctxt->input;
+	int line = in != NULL ? in->line : 0;
+	if (doc == NULL || xmlDocGetRootElement(doc) == NULL) {
+		dp_err_set(err, "not an HTML document (nothing could be parsed)");
+	} else if (st.too_deep) {
+		dp_err_set(err, "HTML nested deeper than %d levels", CONV_HTML_MAX_DEPTH);
+	} else if (ctxt->disableSAX) {
+		/* With HTML_PARSE_RECOVER only a stop sets disableSAX: out of
+		 * memory, a libxml2 limit. */
+		const char *why = ctxt->lastError.message;
+		if (ctxt->errNo == XML_ERR_NO_MEMORY)
+			dp_err_set(err, "out of memory (HTML parser)");
+		else
+			dp_err_set(err, "HTML parser stopped on line %d: %.*s", ctxt->lastError.line,
+				   why != NULL ? (int)strcspn(why, "\n") : 7, why != NULL ? why : "unknown");
+	} else if (in != NULL && in->buf != NULL && in->buf->error != 0) {
+		/* Bytes the charset it declares cannot convert end the input. */
+		dp_err_set(err, "HTML not valid in its charset %s on line %d: %s",
+			   in->buf->encoder != NULL ? in->buf->encoder->name : "(unknown)", line,
+			   st.conv[0] != '\0' ? st.conv : "input conversion failed");
+	} else if (in != NULL && in->cur < in->end && any_byte(in->cur, in->end)) {
+		/* The parser takes a NUL byte for the end of its input. */
+		if (*in->cur == 0)
+			dp_err_set(err, "NUL byte on line %d of the HTML: the parser reads no further",
+				   line);
+		else
+			dp_err_set(err, "HTML parser stopped on line %d, before the end", line);
+	} else {
+		htmlFreeParserCtxt(ctxt);
+		return doc;
+	}
+	xmlFreeDoc(doc);
+	htmlFreeParserCtxt(ctxt);
+	return NULL;
+}
+
 int conv_html_part(conv_out *o, const char *buf, size_t len, const conv_opts *opts, dp_err *err)
 {
 	if (len > INT32_MAX) {
 		dp_err_set(err, "HTML document too large");
 		return -1;
 	}
-	htmlDocPtr doc = htmlReadMemory(buf, (int)len, NULL, NULL,
-					HTML_PARSE_RECOVER | HTML_PARSE_NOERROR |
-						HTML_PARSE_NOWARNING | HTML_PARSE_NONET |
-						HTML_PARSE_COMPACT);
-	xmlNode *root = doc != NULL ? xmlDocGetRootElement(doc) : NULL;
-	if (root == NULL) {
-		xmlFreeDoc(doc);
-		dp_err_set(err, "not an HTML document (nothing could be parsed)");
+	htmlDocPtr doc = parse(buf, len, err);
+	if (doc == NULL)
 		return -1;
-	}
+	xmlNode *root = xmlDocGetRootElement(doc);
 	head_meta(o, root);
 	struct walk w = {.o = o, .opts = opts};
 	walk_node(&w, root);

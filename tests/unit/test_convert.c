@@ -1,6 +1,8 @@
 /* Unit tests of the converters' shared parts (src/chunk/convert.c): the
  * derived-Markdown writer (escapes, runs, marks), options, the dispatch by
  * extension, provenance of chunks; and small HTML and notebook inputs. */
+#include <stdlib.h>
+
 #include "../../src/chunk/chunk_stage.h"
 #include "t.h"
 
@@ -129,6 +131,54 @@ static void test_small_inputs(void)
 	conv_out_free(&o);
 }
 
+/* <html><body>, then divs down to depth levels, text at each. */
+static char *nested(int depth)
+{
+	size_t size = 32 + (size_t)depth * 16;
+	char *s = malloc(size);
+	size_t n = (size_t)snprintf(s, size, "<html><body>");
+	for (int d = 3; d <= depth; d++)
+		n += (size_t)snprintf(s + n, size - n, "<div>%d\n", d);
+	return s;
+}
+
+/* libxml2 2.9 stops at 256 levels or a 10 MB text node unless told
+ * XML_PARSE_HUGE, and returned the part it had built as the document. */
+static void test_html_limits(void)
+{
+	conv_opts c;
+	conv_out o;
+	dp_err err;
+	conv_opts_default(&c, 100);
+
+	char *s = nested(CONV_HTML_MAX_DEPTH);
+	conv_out_init(&o);
+	T_OK(conv_html(&o, s, strlen(s), &c, &err) == 0, "HTML nested CONV_HTML_MAX_DEPTH deep converts");
+	const char *end = o.text.data != NULL ? strrchr(o.text.data, '\n') : NULL;
+	T_EQ_STR(end, "\n2048", "... whole, to the deepest text");
+	conv_out_free(&o);
+	free(s);
+
+	s = nested(CONV_HTML_MAX_DEPTH + 1);
+	conv_out_init(&o);
+	err.msg[0] = '\0';
+	T_OK(conv_html(&o, s, strlen(s), &c, &err) < 0, "one level deeper fails");
+	T_EQ_STR(err.msg, "HTML nested deeper than 2048 levels", "with its reason");
+	conv_out_free(&o);
+	free(s);
+
+	size_t n = 11u << 20;
+	s = malloc(n + 64);
+	memcpy(s, "<pre>", 5);
+	memset(s + 5, 'x', n);
+	strcpy(s + 5 + n, "</pre><p>after the log</p>");
+	conv_out_init(&o);
+	T_OK(conv_html(&o, s, strlen(s), &c, &err) == 0, "an 11 MB text node converts");
+	T_OK(o.text.len > n && strstr(o.text.data + n, "\n\nafter the log") != NULL, "... whole, with what follows it");
+	conv_out_free(&o);
+	free(s);
+}
+
 int main(void)
 {
 	conv_global_init();
@@ -136,5 +186,6 @@ int main(void)
 	test_marks();
 	test_options();
 	test_small_inputs();
+	test_html_limits();
 	return t_done();
 }
