@@ -23,6 +23,8 @@ static void usage(FILE *out)
 		"has settled.  Feed it to a pipeline that ends in docpipe-store:\n"
 		"  docpipe-watch ~/notes | docpipe-chunk | docpipe-summarize | docpipe-embed \\\\\n"
 		"    | docpipe-store\n"
+		"File and delete records carry this watcher's run and a seq, so the store\n"
+		"keeps a path's newest record in whatever order the stages deliver them.\n"
 		"An inotify queue overflow, the inotify watch limit or SIGUSR1 make it\n"
 		"rescan every root (said on stderr).  SIGTERM or SIGINT stop it (status 0).\n"
 		"\n"

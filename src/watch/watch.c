@@ -12,6 +12,7 @@
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -39,6 +40,12 @@ struct watch {
 	dp_err *err;
 	int failed;           /* the output failed */
 	discover_stats stats;
+	/* Every file and delete record gets this run and the next seq, as a
+	 * hub numbers its input: the store then keeps a path's newest record
+	 * of the run whatever order the stages deliver them in (a delete
+	 * passes a document a slow stage holds).  A hub renumbers them. */
+	char run[64];
+	long next_seq;
 };
 
 /* Whether path (under root r) is one to watch: not hidden (unless
@@ -206,10 +213,15 @@ static void handle_event(watch *w, const struct inotify_event *ev)
 static int emit(void *ctx, jv rec)
 {
 	watch *w = ctx;
+	const char *kind = dp_record_kind(rec);
 
 	if (w->failed) {
 		jv_free(rec);
 		return -1;
+	}
+	if (kind != NULL && (strcmp(kind, DP_KIND_FILE) == 0 || strcmp(kind, DP_KIND_DELETE) == 0)) {
+		rec = jv_object_set(rec, jv_string("run"), jv_string(w->run));
+		rec = jv_object_set(rec, jv_string("seq"), jv_number((double)w->next_seq++));
 	}
 	if (dp_sink_put(w->sink, rec, w->err) < 0) {
 		w->failed = 1;
@@ -291,6 +303,12 @@ watch *watch_new(char *const *roots, size_t nroots, const discover_opts *opts, i
 	*w = (watch){.roots = roots, .nroots = nroots, .opts = opts, .settle_ms = settle_ms,
 		     .poll_s = poll_s, .dirs = jv_array(), .known = jv_object(),
 		     .pending = jv_object()};
+	time_t now = time(NULL);
+	struct tm utc;
+	char stamp[32] = "unknown";
+	if (gmtime_r(&now, &utc) != NULL)
+		strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &utc);
+	snprintf(w->run, sizeof w->run, "watch-%s-%ld", stamp, (long)getpid());
 	w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (w->fd < 0) {
 		dp_err_set(err, "inotify: %s", strerror(errno));

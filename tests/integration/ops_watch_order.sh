@@ -1,0 +1,43 @@
+#!/bin/bash
+# docpipe-watch numbers its records (run and seq, as a hub does), so a plain
+# pipeline keeps a path's newest record whatever order the stages deliver
+# them in: a file deleted while a slow summarize stage holds its document
+# gets its delete first (stages pass other kinds at once), then the
+# document, which must not bring the file back.
+. "$(dirname "$0")/../lib/tap.sh"
+newdb || exit 1
+set -o pipefail
+fakeapi --latency chat=1500
+chats_ge() { [ "$(curl -sf "$BASE/_stats" | jq -r '.requests.chat')" -ge "$1" ] 2>/dev/null; }
+# receipts_ge N: x.md has at least N receipts.
+receipts_ge() { [ "$(jq -s 'map(select(.path | endswith("/x.md"))) | length' "$T_DIR/receipts")" -ge "$1" ]; }
+
+D=$T_DIR/docs
+mkdir -p "$D"
+mkfifo "$T_DIR/records"
+docpipe-watch --settle 100 "$D" >"$T_DIR/records" 2>"$T_DIR/watch.err" &
+WATCH=$!
+docpipe-chunk <"$T_DIR/records" | tee "$T_DIR/chunked" |
+	docpipe-summarize --backend openai --model m 2>"$T_DIR/summarize.err" | docpipe-embed |
+	docpipe-store >"$T_DIR/receipts" 2>"$T_DIR/store.err" &
+trap 'kill $WATCH 2>/dev/null' EXIT
+
+printf '# Gone soon\n\nThese words are summarized slowly.\n' >"$D/x.md"
+wait_for 10 chats_ge 1
+ok $? "the document is in the slow stage"
+rm "$D/x.md"
+wait_for 15 receipts_ge 2
+ok $? "both records of x.md got a receipt"
+like "$(jq -c '[.kind, .run, .seq]' "$T_DIR/chunked" | head -1)" '^\["document","watch-[0-9TZ]+-[0-9]+",0\]$' \
+	"watch's records carry its run and their seq"
+is "$(jq -r 'select(.path | endswith("/x.md")) | .status' "$T_DIR/receipts" | xargs)" "deleted skipped" \
+	"the delete came first, the document after it was skipped"
+is "$(sql "SELECT count(*) FROM docpipe.documents WHERE path = '$D/x.md'")" 0 "the deleted file is not stored"
+
+printf '# Back\n\nA new version of the file.\n' >"$D/x.md"
+wait_for 15 sql_ge "SELECT count(*) FROM docpipe.documents WHERE path = '$D/x.md'" 1
+ok $? "the file written again is stored again"
+
+kill $WATCH
+wait $WATCH
+done_testing
