@@ -27,6 +27,7 @@ static const char *const tables[] = {
 	" mtime timestamptz,"
 	" metadata jsonb,"
 	" last_run text,"
+	" last_seq bigint,"
 	" created_at timestamptz NOT NULL DEFAULT now(),"
 	" updated_at timestamptz NOT NULL DEFAULT now())",
 	"CREATE INDEX IF NOT EXISTS documents_root ON docpipe.documents (root)",
@@ -43,8 +44,15 @@ static const char *const tables[] = {
  * byte range [byte_start, byte_end) and first/last line in the source
  * file, first/last page for paged formats (docs/protocol.md). */
 static const char *const migrations[] = {
-	/* The seq of the run's version stored (write.c, upsert_sql). */
-	"ALTER TABLE docpipe.documents ADD COLUMN IF NOT EXISTS last_seq bigint",
+	/* The seq of the run's version stored (write.c, upsert_sql), for a
+	 * database made before it.  Only when missing: ALTER TABLE takes an
+	 * exclusive lock even when the column exists, and a store starting
+	 * beside one that writes (which reads documents, then waits for the
+	 * schema lock this runs under, to claim the corpus's embedder)
+	 * deadlocked with it. */
+	"DO $$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'docpipe.documents'::regclass"
+	" AND attname = 'last_seq' AND NOT attisdropped) THEN"
+	" ALTER TABLE docpipe.documents ADD COLUMN last_seq bigint; END IF; END$$",
 	"ALTER TABLE docpipe.chunks ADD COLUMN IF NOT EXISTS byte_start bigint,"
 	" ADD COLUMN IF NOT EXISTS byte_end bigint,"
 	" ADD COLUMN IF NOT EXISTS line_start int, ADD COLUMN IF NOT EXISTS line_end int,"

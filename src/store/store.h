@@ -69,6 +69,10 @@ typedef struct store_options {
  * bulk load: when that store dies, the lock goes and the next store knows
  * the index needs repair (index.c). */
 #define STORE_BULK_KEY 0x646f637069706532LL /* "docpipe2" */
+/* Class (first key of the two-int4 form, a key space apart from the two
+ * above) of the transaction lock a store takes on each path it writes
+ * (write.c, lock_paths). */
+#define STORE_PATH_LOCK_CLASS 1685086580 /* 0x64706174, "dpat"; decimal: SQL text */
 
 typedef struct store {
 	PGconn *db;

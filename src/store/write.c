@@ -731,6 +731,40 @@ static int write_row_changes(store *s, store_item **order, size_t n, dp_err *err
 	return rc < 0 || failed ? -1 : 0;
 }
 
+/* Takes a transaction lock on each path of order (the batch's documents
+ * and deletes), in one order for every store.  The superseded check reads
+ * the path's stored run and seq before the upsert or delete writes it;
+ * without the lock, a store replica's delete committed in between (its
+ * tombstone unseen, its row gone) let an older version in after it, since
+ * READ COMMITTED reads a new snapshot at each statement: with it, the
+ * check waits for the other store's transaction and then sees what it
+ * wrote.  Returns 0 or -1 with err. */
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x)
+#define PATH_LOCK_CLASS STRINGIFY(STORE_PATH_LOCK_CLASS)
+
+static int lock_paths(store *s, store_item **order, size_t n, dp_err *err)
+{
+	const char **paths = malloc((n > 0 ? n : 1) * sizeof *paths);
+
+	if (paths == NULL) {
+		dp_err_set(err, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		paths[i] = dp_record_str(order[i]->rec, "path");
+	store_buf_reset(&s->buf);
+	store_value_text_array(&s->buf, paths, n);
+	free(paths);
+	Oid types[] = {DP_OID_TEXT_ARRAY};
+	PGresult *res = exec_arrays(s,
+		"SELECT pg_advisory_xact_lock(" PATH_LOCK_CLASS ", h) FROM"
+		" (SELECT DISTINCT hashtext(p) AS h FROM unnest($1::text[]) AS p ORDER BY 1) x",
+		1, types, err);
+	PQclear(res);
+	return res == NULL ? -1 : 0;
+}
+
 /* The body of one transaction; the caller begins and ends it. */
 static int write_body(store *s, store_item **items, size_t n, store_item **order, int64_t *ids,
 		      dp_err *err)
@@ -752,6 +786,8 @@ static int write_body(store *s, store_item **items, size_t n, store_item **order
 			dp_err_set(err, "two records for one path in a batch");
 			return -1;
 		}
+	if (nw > 0 && lock_paths(s, order, nw, err) < 0)
+		return -1;
 	if (store_find_unchanged(s, items, n, err) < 0 || check_embedders(s, items, n, err) < 0)
 		return -1;
 	size_t keep = 0;

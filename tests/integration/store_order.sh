@@ -61,6 +61,32 @@ is "$(sql "SELECT count(*) FROM docpipe.tombstones")" 2 "two tombstones"
 docpipe-store -q --sweep r9 /corpus </dev/null >/dev/null 2>sweep.err
 is "$(sql "SELECT string_agg(run, ' ') FROM docpipe.tombstones")" r9 "the sweep left only its run's tombstone"
 
+# Two store replicas: one deletes a path (its transaction still open) while
+# the other writes an older version of it.  The second waits for the path's
+# lock (STORE_PATH_LOCK_CLASS, as every store takes it) and then sees the
+# tombstone; without the lock it read the row before the delete and wrote
+# its version after it.
+doc r7 0 1 8 | docpipe-store -q >/dev/null
+mkfifo in.fifo
+docpipe-store -q <in.fifo >h.ndjson 2>h.err & store=$!
+exec 7>in.fifo
+# The store has set up its schema (whose ALTER TABLE would wait for the
+# other replica's transaction) before that transaction begins.
+wait_for 10 sql_ge "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'docpipe-store' AND state = 'idle'" 1
+psql -X -q -v ON_ERROR_STOP=1 -c BEGIN \
+	-c "SELECT pg_advisory_xact_lock(1685086580, hashtext('/corpus/doc8.md'))" \
+	-c "DELETE FROM docpipe.documents WHERE path = '/corpus/doc8.md'" \
+	-c "INSERT INTO docpipe.tombstones VALUES ('/corpus/doc8.md', 'r7', 20)" \
+	-c "SELECT pg_sleep(1.5)" -c COMMIT >/dev/null & replica=$!
+wait_for 10 sql_ge "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 1685086580 AND granted" 1
+ok $? "the other replica holds the path"
+doc r7 15 2 8 >&7
+exec 7>&-
+wait $store
+wait $replica
+is "$(status h.ndjson 15)" skipped "an older version written during another replica's delete: skipped"
+is "$(sql "SELECT count(*) FROM docpipe.documents WHERE path = '/corpus/doc8.md'")" 0 "the path stays deleted"
+
 # A database stored before: the column and the table are added in place.
 sql "ALTER TABLE docpipe.documents DROP COLUMN last_seq; DROP TABLE docpipe.tombstones" >/dev/null
 { doc r5 9 6; doc r5 5 7; } | docpipe-store -q >g.ndjson; rc=$?
