@@ -56,16 +56,28 @@ static PGresult *exec_arrays(store *s, const char *sql, int nparams, const Oid *
 	return res;
 }
 
+/* The record's seq (a hub's whole number, dp_record_seq_valid) in *out.
+ * Returns 1, or 0 when it has none. */
+static int record_seq(jv rec, long long *out)
+{
+	double seq;
+
+	if (dp_record_num(rec, "seq", &seq) < 0 || !dp_record_seq_valid(seq))
+		return 0;
+	*out = (long long)seq;
+	return 1;
+}
+
 /* 1 when row r of res (store_find_unchanged's: a stored version or a
  * tombstone, with its run and seq) is of item's run with a higher seq. */
 static int newer_in_run(const store_item *item, const PGresult *res, int r)
 {
 	const char *run = dp_record_str(item->rec, "run");
-	double seq;
+	long long seq;
 
 	return run != NULL && !PQgetisnull(res, r, 5) && !PQgetisnull(res, r, 6) &&
-	       dp_record_num(item->rec, "seq", &seq) == 0 && dp_record_seq_valid(seq) &&
-	       strcmp(run, PQgetvalue(res, r, 5)) == 0 && atoll(PQgetvalue(res, r, 6)) > (long long)seq;
+	       record_seq(item->rec, &seq) && strcmp(run, PQgetvalue(res, r, 5)) == 0 &&
+	       atoll(PQgetvalue(res, r, 6)) > seq;
 }
 
 int store_find_unchanged(store *s, store_item **items, size_t n, dp_err *err)
@@ -176,7 +188,8 @@ static const char upsert_sql[] =
  * sub-statement sees the table as it was before the delete. */
 static const char delete_path_sql[] =
 	"WITH del AS (DELETE FROM docpipe.documents WHERE path = $1 AND ($2::text IS NULL"
-	"  OR last_run IS DISTINCT FROM $2 OR last_seq IS NULL OR last_seq < $3::bigint) RETURNING id),"
+	"  OR $3::bigint IS NULL OR last_run IS DISTINCT FROM $2 OR last_seq IS NULL"
+	"  OR last_seq < $3::bigint) RETURNING id),"
 	" tomb AS (INSERT INTO docpipe.tombstones AS t (path, run, seq)"
 	"  SELECT $1, $2, $3::bigint WHERE $2::text IS NOT NULL AND $3::bigint IS NOT NULL"
 	"  ON CONFLICT (path) DO UPDATE SET run = EXCLUDED.run, seq = EXCLUDED.seq"
@@ -233,18 +246,6 @@ static int send_row_statement(store *s, enum row_statement st, const char *const
 				 params, NULL, NULL, 0);
 }
 
-/* Writes the record's seq (a hub's whole number, dp_record_seq_valid) into
- * out as decimal text.  Returns 1, or 0 when it has none. */
-static int record_seq(jv rec, char *out, size_t size)
-{
-	double seq;
-
-	if (dp_record_num(rec, "seq", &seq) < 0 || !dp_record_seq_valid(seq))
-		return 0;
-	snprintf(out, size, "%ld", (long)seq);
-	return 1;
-}
-
 /* Sends (in pipeline mode) the upsert of a document's row or the delete
  * of a path.  The upsert also locks the row, so two stores writing one
  * path take turns.  Returns 0 or -1 with err. */
@@ -253,7 +254,10 @@ static int send_row_change(store *s, const store_item *item, dp_err *err)
 	const store_doc *d = &item->doc;
 	const char *run = dp_record_str(item->rec, "run");
 	char seq[24];
-	int sent, has_seq = record_seq(item->rec, seq, sizeof seq);
+	long long n;
+	int sent, has_seq = record_seq(item->rec, &n);
+
+	snprintf(seq, sizeof seq, "%lld", has_seq ? n : 0LL);
 
 	if (item->kind == STORE_ITEM_DELETE) {
 		const char *params[] = {dp_record_str(item->rec, "path"), run, has_seq ? seq : NULL};
@@ -670,12 +674,11 @@ static int mark_run(store *s, store_item **items, size_t n, dp_err *err)
 		int is_failed = it->status != NULL && strcmp(it->status, "failed") == 0;
 		const char *path = dp_record_str(it->rec, "path");
 		const char *run = dp_record_str(it->rec, "run");
-		double seq;
+		long long seq;
 		if ((is_unchanged || is_failed) && path != NULL && run != NULL) {
 			paths[m] = path;
 			runs[m] = run;
-			seqs[m++] = dp_record_num(it->rec, "seq", &seq) == 0 && dp_record_seq_valid(seq)
-					    ? (int64_t)seq : -1;
+			seqs[m++] = record_seq(it->rec, &seq) ? (int64_t)seq : -1;
 		}
 	}
 	int rc = 0;

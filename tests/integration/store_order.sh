@@ -55,6 +55,11 @@ $GEN --docs 1 --chunks 2 --version 5 | jq -c 'del(.run, .seq)' | docpipe-store -
 is "$(jq -r .status f.ndjson)" stored "no run nor seq: stored"
 like "$(content)" "version 5" "the last to arrive wins"
 
+# A record with a run but no seq is not ordered: the delete goes through.
+printf '{"v":1,"kind":"delete","path":"/corpus/doc1.md","root":"/corpus","run":"r1"}\n' | docpipe-store -q >f2.ndjson
+is "$(jq -r .status f2.ndjson)/$(sql "SELECT count(*) FROM docpipe.documents WHERE path = '/corpus/doc1.md'")" \
+	deleted/0 "a delete with a run but no seq deletes"
+
 # A sweep drops the tombstones of other runs under its roots.
 del r9 3 7 | docpipe-store -q >/dev/null
 is "$(sql "SELECT count(*) FROM docpipe.tombstones")" 2 "two tombstones"
