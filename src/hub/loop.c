@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <zmq.h>
@@ -84,6 +85,10 @@ struct hub {
 	hub_tally tally;
 	hub_stats stats;
 	long next_seq;
+	/* The stream its seqs number: the run and this hub process, since a
+	 * run label may be given again and its seqs start again at 0 (the
+	 * store orders a path's records by seq within a stream only). */
+	char stream[160];
 	size_t unsent;
 	int input_done;
 	jv end;        /* discover's end record, or invalid until it comes */
@@ -208,6 +213,7 @@ static void take_input(struct hub *h)
 	/* With --watch, records after the end are the changes that follow. */
 	h->after_end |= jv_is_valid(h->end) && !h->cfg->watch;
 	rec = jv_object_set(rec, jv_string("run"), jv_string(h->cfg->run));
+	rec = jv_object_set(rec, jv_string("stream"), jv_string(h->stream));
 	rec = jv_object_set(rec, jv_string("seq"), jv_number((double)h->next_seq));
 	hub_window_add(&h->win, h->next_seq++, rec);
 	h->tally.documents++;
@@ -963,6 +969,10 @@ int hub_run(const hub_config *cfg, dp_err *err)
 	h->join_next = HUB_BRANCH_SUMMARIZE;
 	h->tally.failures = jv_array();
 	h->started = h->last_rate_at = h->last_progress = dp_clock_s();
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	snprintf(h->stream, sizeof h->stream, "%.100s/%ld-%lld%06ld", cfg->run, (long)getpid(),
+		 (long long)now.tv_sec, now.tv_nsec / 1000);
 	if (cfg->zmq.curve_secret != NULL && (zap = dp_zap_start(cfg->allow, err)) == NULL)
 		goto out;
 	if (open_endpoints(h, err) < 0)

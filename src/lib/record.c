@@ -58,7 +58,7 @@ jv dp_record_parse(const char *text, size_t len, dp_err *err)
 
 jv dp_record_error(jv from, const char *stage, const char *reason)
 {
-	static const char *const carried[] = {"path", "root", "hash", "meta", "run", "seq"};
+	static const char *const carried[] = {"path", "root", "hash", "meta", "run", "stream", "seq"};
 	jv e = jv_object();
 
 	e = jv_object_set(e, jv_string("v"), jv_number(DP_PROTOCOL_VERSION));

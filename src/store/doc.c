@@ -349,7 +349,7 @@ void store_item_supersede(store_item *item)
 	item->created = 0;
 	item->chunks = -1;
 	snprintf(item->reason, sizeof item->reason, "%s",
-		 "superseded: a later version of this path in the same run was stored or deleted");
+		 "superseded: a later version of this path from the same hub or watcher was stored or deleted");
 }
 
 void store_item_reset(store_item *item)

@@ -27,15 +27,16 @@ static const char *const tables[] = {
 	" mtime timestamptz,"
 	" metadata jsonb,"
 	" last_run text,"
+	" last_stream text,"
 	" last_seq bigint,"
 	" created_at timestamptz NOT NULL DEFAULT now(),"
 	" updated_at timestamptz NOT NULL DEFAULT now())",
 	"CREATE INDEX IF NOT EXISTS documents_root ON docpipe.documents (root)",
-	/* The deletes of a run, which refuse that run's older versions of the
-	 * path still on their way (write.c, upsert_sql); a sweep drops those
-	 * of other runs. */
-	"CREATE TABLE IF NOT EXISTS docpipe.tombstones (path text PRIMARY KEY, run text NOT NULL,"
-	" seq bigint NOT NULL)",
+	/* The deletes of a stream, which refuse that stream's older versions
+	 * of the path still on their way (write.c, upsert_sql); a sweep drops
+	 * those of other runs. */
+	"CREATE TABLE IF NOT EXISTS docpipe.tombstones (path text PRIMARY KEY, run text,"
+	" stream text NOT NULL, seq bigint NOT NULL)",
 };
 
 /* Columns added after a database may already have been created: each is
@@ -44,15 +45,16 @@ static const char *const tables[] = {
  * byte range [byte_start, byte_end) and first/last line in the source
  * file, first/last page for paged formats (docs/protocol.md). */
 static const char *const migrations[] = {
-	/* The seq of the run's version stored (write.c, upsert_sql), for a
-	 * database made before it.  Only when missing: ALTER TABLE takes an
+	/* The stream and seq of the version stored (write.c, upsert_sql), for
+	 * a database made before them.  Only when missing: ALTER TABLE takes an
 	 * exclusive lock even when the column exists, and a store starting
 	 * beside one that writes (which reads documents, then waits for the
 	 * schema lock this runs under, to claim the corpus's embedder)
 	 * deadlocked with it. */
 	"DO $$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'docpipe.documents'::regclass"
-	" AND attname = 'last_seq' AND NOT attisdropped) THEN"
-	" ALTER TABLE docpipe.documents ADD COLUMN last_seq bigint; END IF; END$$",
+	" AND attname = 'last_stream' AND NOT attisdropped) THEN"
+	" ALTER TABLE docpipe.documents ADD COLUMN IF NOT EXISTS last_stream text,"
+	" ADD COLUMN IF NOT EXISTS last_seq bigint; END IF; END$$",
 	"ALTER TABLE docpipe.chunks ADD COLUMN IF NOT EXISTS byte_start bigint,"
 	" ADD COLUMN IF NOT EXISTS byte_end bigint,"
 	" ADD COLUMN IF NOT EXISTS line_start int, ADD COLUMN IF NOT EXISTS line_end int,"
@@ -287,6 +289,7 @@ store *store_open(const store_options *opt, int *exit_code, dp_err *err)
 	store_buf_init(&s->buf, (size_t)256 << 20);
 	store_buf_init(&s->buf2, (size_t)256 << 20);
 	store_buf_init(&s->buf3, (size_t)64 << 20);
+	store_buf_init(&s->buf4, (size_t)64 << 20);
 	s->db = dp_db_connect(opt->db_env, "docpipe-store", err);
 	if (s->db != NULL) {
 		dp_err ignored; /* without it, no old session is ended: the
@@ -314,6 +317,7 @@ void store_close(store **s)
 	store_buf_free(&(*s)->buf);
 	store_buf_free(&(*s)->buf2);
 	store_buf_free(&(*s)->buf3);
+	store_buf_free(&(*s)->buf4);
 	free(*s);
 	*s = NULL;
 }

@@ -107,7 +107,7 @@ typedef struct store {
 	long long gin_sent;
 	store_buf buf;          /* COPY stream and binary parameters */
 	store_buf buf2;         /* a second binary parameter */
-	store_buf buf3;         /* a third (mark_run's seqs) */
+	store_buf buf3, buf4;   /* a third and fourth (mark_run's streams, seqs) */
 	/* The write ladder (write.c): how long to wait for a lost database
 	 * (--db-retry, seconds), and the run of documents failing alone with
 	 * the same environmental SQLSTATE (read-only, disk full, privilege). */

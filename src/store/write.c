@@ -30,13 +30,13 @@ static int by_path(const void *a, const void *b)
 }
 
 /* Runs sql with binary array parameters held in s->buf (and s->buf2,
- * s->buf3). */
+ * s->buf3, s->buf4). */
 static PGresult *exec_arrays(store *s, const char *sql, int nparams, const Oid *types,
 			     dp_err *err)
 {
-	store_buf *bufs[] = {&s->buf, &s->buf2, &s->buf3};
-	const char *values[3];
-	int lengths[3], formats[3] = {1, 1, 1};
+	store_buf *bufs[] = {&s->buf, &s->buf2, &s->buf3, &s->buf4};
+	const char *values[4];
+	int lengths[4], formats[4] = {1, 1, 1, 1};
 
 	for (int i = 0; i < nparams; i++) {
 		if (bufs[i]->overflow || bufs[i]->len > INT32_MAX) {
@@ -69,14 +69,15 @@ static int record_seq(jv rec, long long *out)
 }
 
 /* 1 when row r of res (store_find_unchanged's: a stored version or a
- * tombstone, with its run and seq) is of item's run with a higher seq. */
-static int newer_in_run(const store_item *item, const PGresult *res, int r)
+ * tombstone, with its stream and seq) is of item's stream with a higher
+ * seq. */
+static int newer_in_stream(const store_item *item, const PGresult *res, int r)
 {
-	const char *run = dp_record_str(item->rec, "run");
+	const char *stream = dp_record_str(item->rec, "stream");
 	long long seq;
 
-	return run != NULL && !PQgetisnull(res, r, 5) && !PQgetisnull(res, r, 6) &&
-	       record_seq(item->rec, &seq) && strcmp(run, PQgetvalue(res, r, 5)) == 0 &&
+	return stream != NULL && !PQgetisnull(res, r, 5) && !PQgetisnull(res, r, 6) &&
+	       record_seq(item->rec, &seq) && strcmp(stream, PQgetvalue(res, r, 5)) == 0 &&
 	       atoll(PQgetvalue(res, r, 6)) > seq;
 }
 
@@ -101,9 +102,9 @@ int store_find_unchanged(store *s, store_item **items, size_t n, dp_err *err)
 	free(paths);
 	Oid types[] = {DP_OID_TEXT_ARRAY};
 	PGresult *res = exec_arrays(s,
-		"SELECT path, id, content_hash, fingerprint, chunk_count, last_run, last_seq"
+		"SELECT path, id, content_hash, fingerprint, chunk_count, last_stream, last_seq"
 		" FROM docpipe.documents WHERE path = ANY($1)"
-		" UNION ALL SELECT path, NULL, NULL, NULL, NULL, run, seq FROM docpipe.tombstones"
+		" UNION ALL SELECT path, NULL, NULL, NULL, NULL, stream, seq FROM docpipe.tombstones"
 		" WHERE path = ANY($1)", 1, types, err);
 	if (res == NULL)
 		return -1;
@@ -114,7 +115,7 @@ int store_find_unchanged(store *s, store_item **items, size_t n, dp_err *err)
 			if (items[i]->kind != STORE_ITEM_DOCUMENT || d->hash == NULL ||
 			    items[i]->status != NULL || strcmp(d->path, path) != 0)
 				continue;
-			if (newer_in_run(items[i], res, r)) {
+			if (newer_in_stream(items[i], res, r)) {
 				store_item_supersede(items[i]);
 				continue;
 			}
@@ -156,44 +157,47 @@ static int check_embedders(store *s, store_item **items, size_t n, dp_err *err)
 /* A path's versions can reach the store out of order: a hub's replicas,
  * a stage's threads or a re-sent copy can finish an older version after a
  * newer one, and a delete passes a document a slow stage still holds.
- * Within a run the hub's seq orders them (it numbers the records as they
- * come from discover or watch): a row or tombstone of the same run with a
- * higher seq supersedes the record.  store_find_unchanged finds both for
+ * A hub (and docpipe-watch) numbers the records as they come (seq) within
+ * its stream, a name of its own that no other process shares (a run label
+ * may be given again, and its seq start again at 0): a row or tombstone of
+ * the same stream with a higher seq supersedes the record.  store_find_unchanged finds both for
  * the whole batch in its one statement (a subquery per upsert cost the
  * server ~20 us per document); the upsert's WHERE still refuses a row a
  * concurrent store wrote meanwhile (it then writes and returns nothing).
- * Across runs (or without run and seq, as in a plain pipeline) the last
- * record to arrive wins, as before. */
+ * Across streams (or without stream and seq, as in a plain pipeline) the
+ * last record to arrive wins, as before. */
 static const char upsert_sql[] =
 	"INSERT INTO docpipe.documents AS d (path, root, content_hash, fingerprint, summary,"
-	" summarizer, chunker, embedder, dim, chunk_count, size, mtime, metadata, last_run, last_seq)"
+	" summarizer, chunker, embedder, dim, chunk_count, size, mtime, metadata, last_run,"
+	" last_stream, last_seq)"
 	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::int, $10::int, $11::bigint,"
-	" to_timestamp($12::float8), $13::jsonb, $14, $15::bigint)"
+	" to_timestamp($12::float8), $13::jsonb, $14, $15, $16::bigint)"
 	" ON CONFLICT (path) DO UPDATE SET root = EXCLUDED.root,"
 	" content_hash = EXCLUDED.content_hash, fingerprint = EXCLUDED.fingerprint,"
 	" summary = EXCLUDED.summary, summarizer = EXCLUDED.summarizer,"
 	" chunker = EXCLUDED.chunker, embedder = EXCLUDED.embedder, dim = EXCLUDED.dim,"
 	" chunk_count = EXCLUDED.chunk_count, size = EXCLUDED.size, mtime = EXCLUDED.mtime,"
 	" metadata = EXCLUDED.metadata, last_run = COALESCE(EXCLUDED.last_run, d.last_run),"
-	" last_seq = EXCLUDED.last_seq, updated_at = now()"
-	" WHERE d.last_run IS DISTINCT FROM EXCLUDED.last_run OR d.last_seq IS NULL"
-	" OR EXCLUDED.last_seq IS NULL OR d.last_seq <= EXCLUDED.last_seq"
+	" last_stream = EXCLUDED.last_stream, last_seq = EXCLUDED.last_seq, updated_at = now()"
+	" WHERE EXCLUDED.last_stream IS NULL OR d.last_stream IS DISTINCT FROM EXCLUDED.last_stream"
+	" OR d.last_seq IS NULL OR EXCLUDED.last_seq IS NULL OR d.last_seq <= EXCLUDED.last_seq"
 	/* xmax is 0 on a row this statement inserted, set on one it updated. */
 	" RETURNING id, xmax = 0";
 
-/* Deletes the path's row unless a newer version of the same run is stored,
- * and leaves a tombstone (run, seq) that refuses that run's older versions
- * still on their way.  Returns one row: the id deleted (or NULL), and
- * whether a newer version was kept (the delete is superseded).  Every
- * sub-statement sees the table as it was before the delete. */
+/* Deletes the path's row unless a newer version of the same stream is
+ * stored, and leaves a tombstone (run, stream, seq) that refuses that
+ * stream's older versions still on their way.  Returns one row: the id
+ * deleted (or NULL), and whether a newer version was kept (the delete is
+ * superseded).  Every sub-statement sees the table as it was before the
+ * delete. */
 static const char delete_path_sql[] =
-	"WITH del AS (DELETE FROM docpipe.documents WHERE path = $1 AND ($2::text IS NULL"
-	"  OR $3::bigint IS NULL OR last_run IS DISTINCT FROM $2 OR last_seq IS NULL"
-	"  OR last_seq < $3::bigint) RETURNING id),"
-	" tomb AS (INSERT INTO docpipe.tombstones AS t (path, run, seq)"
-	"  SELECT $1, $2, $3::bigint WHERE $2::text IS NOT NULL AND $3::bigint IS NOT NULL"
-	"  ON CONFLICT (path) DO UPDATE SET run = EXCLUDED.run, seq = EXCLUDED.seq"
-	"  WHERE t.run IS DISTINCT FROM EXCLUDED.run OR t.seq < EXCLUDED.seq)"
+	"WITH del AS (DELETE FROM docpipe.documents WHERE path = $1 AND ($3::text IS NULL"
+	"  OR $4::bigint IS NULL OR last_stream IS DISTINCT FROM $3 OR last_seq IS NULL"
+	"  OR last_seq < $4::bigint) RETURNING id),"
+	" tomb AS (INSERT INTO docpipe.tombstones AS t (path, run, stream, seq)"
+	"  SELECT $1, $2, $3, $4::bigint WHERE $3::text IS NOT NULL AND $4::bigint IS NOT NULL"
+	"  ON CONFLICT (path) DO UPDATE SET run = EXCLUDED.run, stream = EXCLUDED.stream,"
+	"  seq = EXCLUDED.seq WHERE t.stream IS DISTINCT FROM EXCLUDED.stream OR t.seq < EXCLUDED.seq)"
 	" SELECT (SELECT id FROM del),"
 	" EXISTS (SELECT 1 FROM docpipe.documents WHERE path = $1) AND NOT EXISTS (SELECT 1 FROM del)";
 
@@ -205,8 +209,8 @@ static const struct {
 	const char *name, *sql;
 	int nparams;
 } row_statements[] = {
-	[ROW_UPSERT] = {"docpipe_upsert", upsert_sql, 15},
-	[ROW_DELETE] = {"docpipe_delete_path", delete_path_sql, 3},
+	[ROW_UPSERT] = {"docpipe_upsert", upsert_sql, 16},
+	[ROW_DELETE] = {"docpipe_delete_path", delete_path_sql, 4},
 };
 
 #define ROW_STATEMENTS ((int)(sizeof row_statements / sizeof row_statements[0]))
@@ -252,15 +256,16 @@ static int send_row_statement(store *s, enum row_statement st, const char *const
 static int send_row_change(store *s, const store_item *item, dp_err *err)
 {
 	const store_doc *d = &item->doc;
-	const char *run = dp_record_str(item->rec, "run");
+	const char *run = dp_record_str(item->rec, "run"), *stream = dp_record_str(item->rec, "stream");
 	char seq[24];
 	long long n;
-	int sent, has_seq = record_seq(item->rec, &n);
+	/* A seq orders only within a stream. */
+	int sent, has_seq = stream != NULL && record_seq(item->rec, &n);
 
 	snprintf(seq, sizeof seq, "%lld", has_seq ? n : 0LL);
 
 	if (item->kind == STORE_ITEM_DELETE) {
-		const char *params[] = {dp_record_str(item->rec, "path"), run, has_seq ? seq : NULL};
+		const char *params[] = {dp_record_str(item->rec, "path"), run, stream, has_seq ? seq : NULL};
 		sent = send_row_statement(s, ROW_DELETE, params);
 	} else {
 		char dim[16], count[24], size[32], mtime[48];
@@ -270,7 +275,7 @@ static int send_row_change(store *s, const store_item *item, dp_err *err)
 			d->embedder, d->dim > 0 ? dim : NULL, count, d->has_size ? size : NULL,
 			d->has_mtime ? mtime : NULL,
 			jv_get_kind(meta) == JV_KIND_STRING ? jv_string_value(meta) : NULL,
-			run, has_seq ? seq : NULL,
+			run, stream, has_seq ? seq : NULL,
 		};
 		snprintf(dim, sizeof dim, "%d", d->dim);
 		snprintf(count, sizeof count, "%zu", d->nchunks);
@@ -649,22 +654,22 @@ static int insert_chunks(store *s, store_item **written, size_t n, dp_err *err)
 }
 
 /* Sets last_run on the documents of unchanged and failed items, so a sweep
- * keeps files that still exist, and last_seq, so that an older version of
- * the same run still on its way is superseded (upsert_sql): a version
- * found unchanged is as new as one written. */
+ * keeps files that still exist, and last_stream and last_seq, so that an
+ * older version of the same stream still on its way is superseded
+ * (upsert_sql): a version found unchanged is as new as one written. */
 static int mark_run(store *s, store_item **items, size_t n, dp_err *err)
 {
 	const char **paths = malloc((n > 0 ? n : 1) * sizeof *paths);
 	const char **runs = malloc((n > 0 ? n : 1) * sizeof *runs);
+	const char **streams = malloc((n > 0 ? n : 1) * sizeof *streams);
 	int64_t *seqs = malloc((n > 0 ? n : 1) * sizeof *seqs);
 	size_t m = 0;
+	int rc = 0;
 
-	if (paths == NULL || runs == NULL || seqs == NULL) {
-		free(paths);
-		free(runs);
-		free(seqs);
+	if (paths == NULL || runs == NULL || streams == NULL || seqs == NULL) {
 		dp_err_set(err, "out of memory");
-		return -1;
+		rc = -1;
+		goto done;
 	}
 	for (size_t i = 0; i < n; i++) {
 		const store_item *it = items[i];
@@ -674,32 +679,39 @@ static int mark_run(store *s, store_item **items, size_t n, dp_err *err)
 		int is_failed = it->status != NULL && strcmp(it->status, "failed") == 0;
 		const char *path = dp_record_str(it->rec, "path");
 		const char *run = dp_record_str(it->rec, "run");
+		const char *stream = dp_record_str(it->rec, "stream");
 		long long seq;
 		if ((is_unchanged || is_failed) && path != NULL && run != NULL) {
 			paths[m] = path;
 			runs[m] = run;
-			seqs[m++] = record_seq(it->rec, &seq) ? (int64_t)seq : -1;
+			streams[m] = stream != NULL ? stream : ""; /* NULLIF below */
+			seqs[m++] = stream != NULL && record_seq(it->rec, &seq) ? (int64_t)seq : -1;
 		}
 	}
-	int rc = 0;
 	if (m > 0) {
 		store_buf_reset(&s->buf);
 		store_buf_reset(&s->buf2);
 		store_buf_reset(&s->buf3);
+		store_buf_reset(&s->buf4);
 		store_value_text_array(&s->buf, paths, m);
 		store_value_text_array(&s->buf2, runs, m);
-		store_value_i64_array(&s->buf3, seqs, m);
-		Oid types[] = {DP_OID_TEXT_ARRAY, DP_OID_TEXT_ARRAY, DP_OID_INT8_ARRAY};
+		store_value_text_array(&s->buf3, streams, m);
+		store_value_i64_array(&s->buf4, seqs, m);
+		Oid types[] = {DP_OID_TEXT_ARRAY, DP_OID_TEXT_ARRAY, DP_OID_TEXT_ARRAY, DP_OID_INT8_ARRAY};
 		PGresult *res = exec_arrays(s,
-			"UPDATE docpipe.documents d SET last_run = u.run, last_seq = NULLIF(u.seq, -1)"
-			" FROM unnest($1::text[], $2::text[], $3::int8[]) AS u(path, run, seq)"
+			"UPDATE docpipe.documents d SET last_run = u.run,"
+			" last_stream = NULLIF(u.stream, ''), last_seq = NULLIF(u.seq, -1)"
+			" FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[]) AS u(path, run, stream, seq)"
 			" WHERE d.path = u.path AND (d.last_run IS DISTINCT FROM u.run"
-			"  OR d.last_seq IS NULL OR d.last_seq < u.seq)", 3, types, err);
+			"  OR d.last_stream IS DISTINCT FROM NULLIF(u.stream, '')"
+			"  OR d.last_seq IS NULL OR d.last_seq < u.seq)", 4, types, err);
 		rc = res == NULL ? -1 : 0;
 		PQclear(res);
 	}
+done:
 	free(paths);
 	free(runs);
+	free(streams);
 	free(seqs);
 	return rc;
 }

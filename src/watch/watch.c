@@ -40,10 +40,11 @@ struct watch {
 	dp_err *err;
 	int failed;           /* the output failed */
 	discover_stats stats;
-	/* Every file and delete record gets this run and the next seq, as a
-	 * hub numbers its input: the store then keeps a path's newest record
-	 * of the run whatever order the stages deliver them in (a delete
-	 * passes a document a slow stage holds).  A hub renumbers them. */
+	/* Every file and delete record gets this run (also its stream: no
+	 * other process has it) and the next seq, as a hub numbers its input:
+	 * the store then keeps a path's newest record of the stream whatever
+	 * order the stages deliver them in (a delete passes a document a slow
+	 * stage holds).  A hub renumbers them. */
 	char run[64];
 	long next_seq;
 };
@@ -221,6 +222,7 @@ static int emit(void *ctx, jv rec)
 	}
 	if (kind != NULL && (strcmp(kind, DP_KIND_FILE) == 0 || strcmp(kind, DP_KIND_DELETE) == 0)) {
 		rec = jv_object_set(rec, jv_string("run"), jv_string(w->run));
+		rec = jv_object_set(rec, jv_string("stream"), jv_string(w->run));
 		rec = jv_object_set(rec, jv_string("seq"), jv_number((double)w->next_seq++));
 	}
 	if (dp_sink_put(w->sink, rec, w->err) < 0) {

@@ -28,7 +28,7 @@ ok $? "the document is in the slow stage"
 rm "$D/x.md"
 wait_for 15 receipts_ge 2
 ok $? "both records of x.md got a receipt"
-like "$(jq -c '[.kind, .run, .seq]' "$T_DIR/chunked" | head -1)" '^\["document","watch-[0-9TZ]+-[0-9]+",0\]$' \
+like "$(jq -c "[.kind, .run, .seq, .stream == .run]" "$T_DIR/chunked" | head -1)" '^\["document","watch-[0-9TZ]+-[0-9]+",0,true\]$' \
 	"watch's records carry its run and their seq"
 is "$(jq -r 'select(.path | endswith("/x.md")) | .status' "$T_DIR/receipts" | xargs)" "deleted skipped" \
 	"the delete came first, the document after it was skipped"

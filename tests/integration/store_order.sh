@@ -1,15 +1,17 @@
 #!/bin/bash
 # Versions of one path that reach the store out of order (a hub's replicas,
 # a stage's threads, a re-sent copy, a delete passing a document a slow
-# stage holds): within a run, the record with the higher seq wins whatever
-# the order of arrival; across runs, or without run and seq, the last one.
+# stage holds): within a stream (one hub or watcher), the record with the
+# higher seq wins whatever the order of arrival; across streams, or without
+# stream and seq, the last one.  Here each run is its own stream, but r4.
 . "$(dirname "$0")/../lib/tap.sh"
 newdb || exit 1
 GEN="python3 $TOP/bench/store-gen.py"
 cd "$T_DIR"
-# doc RUN SEQ VERSION [START]: one document record of /corpus/docSTART.md.
-doc() { $GEN --docs 1 --chunks 2 --run "$1" --version "$3" --start "${4:-0}" | jq -c ".seq = $2"; }
-del() { printf '{"v":1,"kind":"delete","path":"/corpus/doc%s.md","root":"/corpus","run":"%s","seq":%s}\n' "${3:-0}" "$1" "$2"; }
+# doc RUN SEQ VERSION [START [STREAM]]: one document record of
+# /corpus/docSTART.md, in stream STREAM (default: RUN).
+doc() { $GEN --docs 1 --chunks 2 --run "$1" --version "$3" --start "${4:-0}" | jq -c ".seq = $2 | .stream = \"${5:-$1}\""; }
+del() { printf '{"v":1,"kind":"delete","path":"/corpus/doc%s.md","root":"/corpus","run":"%s","stream":"%s","seq":%s}\n' "${3:-0}" "$1" "$1" "$2"; }
 content() { sql "SELECT string_agg(c.content, '|' ORDER BY c.seq) FROM docpipe.chunks c JOIN docpipe.documents d ON d.id = c.document_id WHERE d.path = '/corpus/doc${1:-0}.md'"; }
 status() { jq -r "select(.seq == $2) | .status" "$1"; }
 
@@ -33,7 +35,7 @@ like "$(content)" "version 3" "and replaces it"
 { del r1 20 1; doc r1 15 2 1; } | docpipe-store -q >c.ndjson
 is "$(status c.ndjson 20) $(status c.ndjson 15)" "deleted skipped" "a document older than its path's delete is skipped"
 is "$(sql "SELECT count(*) FROM docpipe.documents WHERE path = '/corpus/doc1.md'")" 0 "the deleted path stays deleted"
-is "$(sql "SELECT run || ' ' || seq FROM docpipe.tombstones WHERE path = '/corpus/doc1.md'")" "r1 20" "the delete left a tombstone"
+is "$(sql "SELECT run || ' ' || stream || ' ' || seq FROM docpipe.tombstones WHERE path = '/corpus/doc1.md'")" "r1 r1 20" "the delete left a tombstone"
 doc r1 21 3 1 | docpipe-store -q >c2.ndjson
 is "$(status c2.ndjson 21)" stored "a version newer than the delete is stored (the file came back)"
 # A delete older than the stored version: the file came back before it arrived.
@@ -47,18 +49,30 @@ like "$(content 1)" "version 3" "the newer version stays"
 is "$(status d.ndjson 9) $(status d.ndjson 4)" "unchanged skipped" "an older version after an unchanged newer one: skipped"
 like "$(content 2)" "version 1" "the unchanged content stays"
 
+# The same run label given again (another hub: another stream), its seqs
+# starting again at 0: the last record to arrive wins.
+doc r4 9 3 | docpipe-store -q >/dev/null
+doc r4 2 6 0 r4-again | docpipe-store -q >e0.ndjson
+is "$(status e0.ndjson 2)" stored "the same run label in another stream: stored"
+like "$(content)" "version 6" "its lower seq does not matter"
+
 # Another run, or no run and seq: the last record to arrive wins, as before.
 doc r3 1 4 | docpipe-store -q >e.ndjson
 is "$(status e.ndjson 1)" stored "a later run's lower seq is stored"
 like "$(content)" "version 4" "a later run wins"
-$GEN --docs 1 --chunks 2 --version 5 | jq -c 'del(.run, .seq)' | docpipe-store -q >f.ndjson
+$GEN --docs 1 --chunks 2 --version 5 | jq -c 'del(.run, .seq, .stream)' | docpipe-store -q >f.ndjson
 is "$(jq -r .status f.ndjson)" stored "no run nor seq: stored"
 like "$(content)" "version 5" "the last to arrive wins"
 
 # A record with a run but no seq is not ordered: the delete goes through.
-printf '{"v":1,"kind":"delete","path":"/corpus/doc1.md","root":"/corpus","run":"r1"}\n' | docpipe-store -q >f2.ndjson
+printf '{"v":1,"kind":"delete","path":"/corpus/doc1.md","root":"/corpus","run":"r1","stream":"r1"}\n' | docpipe-store -q >f2.ndjson
 is "$(jq -r .status f2.ndjson)/$(sql "SELECT count(*) FROM docpipe.documents WHERE path = '/corpus/doc1.md'")" \
 	deleted/0 "a delete with a run but no seq deletes"
+
+# A seq without a stream orders nothing: stored.
+doc r1 30 7 | docpipe-store -q >/dev/null
+doc r1 1 8 | jq -c 'del(.stream)' | docpipe-store -q >f3.ndjson
+is "$(status f3.ndjson 1)" stored "a seq without a stream: stored"
 
 # A sweep drops the tombstones of other runs under its roots.
 del r9 3 7 | docpipe-store -q >/dev/null
@@ -81,7 +95,7 @@ wait_for 10 sql_ge "SELECT count(*) FROM pg_stat_activity WHERE application_name
 psql -X -q -v ON_ERROR_STOP=1 -c BEGIN \
 	-c "SELECT pg_advisory_xact_lock(1685086580, hashtext('/corpus/doc8.md'))" \
 	-c "DELETE FROM docpipe.documents WHERE path = '/corpus/doc8.md'" \
-	-c "INSERT INTO docpipe.tombstones VALUES ('/corpus/doc8.md', 'r7', 20)" \
+	-c "INSERT INTO docpipe.tombstones VALUES ('/corpus/doc8.md', 'r7', 'r7', 20)" \
 	-c "SELECT pg_sleep(1.5)" -c COMMIT >/dev/null & replica=$!
 wait_for 10 sql_ge "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 1685086580 AND granted" 1
 ok $? "the other replica holds the path"
@@ -93,7 +107,7 @@ is "$(status h.ndjson 15)" skipped "an older version written during another repl
 is "$(sql "SELECT count(*) FROM docpipe.documents WHERE path = '/corpus/doc8.md'")" 0 "the path stays deleted"
 
 # A database stored before: the column and the table are added in place.
-sql "ALTER TABLE docpipe.documents DROP COLUMN last_seq; DROP TABLE docpipe.tombstones" >/dev/null
+sql "ALTER TABLE docpipe.documents DROP COLUMN last_stream, DROP COLUMN last_seq; DROP TABLE docpipe.tombstones" >/dev/null
 { doc r5 9 6; doc r5 5 7; } | docpipe-store -q >g.ndjson; rc=$?
 is "$rc $(status g.ndjson 9) $(status g.ndjson 5)" "0 stored skipped" "migrated in place"
 
