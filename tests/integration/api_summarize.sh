@@ -141,13 +141,19 @@ is "$(blank_cached)" 0 "the cache holds the summary now"
 cat >"$T_DIR/nul.ndjson" <<'JSON'
 {"v":1,"kind":"document","path":"/e/e.md","chunks":[{"seq":0,"text":"Echo is fifth.","heading":[]},{"seq":1,"text":"Echo goes on NULTEXT.","heading":[]},{"seq":2,"text":"Echo ends.","heading":[]}]}
 JSON
-reset
-control '{"chat_answer":{"input":["Here is a chunk","NULTEXT"],"content":"a chunk\u0000summary"}}'
-before=$(sql "SELECT count(*) FROM docpipe.summary_cache")
-docpipe-summarize --backend openai --chunk-summaries <"$T_DIR/nul.ndjson" >"$T_DIR/o10" 2>"$T_DIR/e10"
+# summarize_with ANSWER IN OUT: summarizes IN (with chunk summaries) into
+# OUT, the test server answering ANSWER (its chat_answer control), with
+# BEFORE set to the cache's size before.  Returns summarize's status.
+summarize_with() {
+	reset
+	control "{\"chat_answer\":$1}"
+	BEFORE=$(sql "SELECT count(*) FROM docpipe.summary_cache")
+	docpipe-summarize --backend openai --chunk-summaries <"$2" >"$3" 2>"$3.err"
+}
+summarize_with '{"input":["Here is a chunk","NULTEXT"],"content":"a chunk\u0000summary"}' "$T_DIR/nul.ndjson" "$T_DIR/o10"
 is "$?:$(requests)" 0:4 "an answer holding a NUL: exit 0 (4 requests)"
 is "$(jq -r '.chunks[1].summary' "$T_DIR/o10")" "a chunk"$'\xef\xbf\xbd'"summary" "the NUL becomes U+FFFD"
-is "$(($(sql "SELECT count(*) FROM docpipe.summary_cache") - before))" 4 \
+is "$(($(sql "SELECT count(*) FROM docpipe.summary_cache") - BEFORE))" 4 \
 	"the document summary and all 3 chunk summaries are kept in the cache"
 docpipe-store <"$T_DIR/o10" >/dev/null 2>"$T_DIR/s10"
 is "$?" 0 "the document is stored"
@@ -162,12 +168,9 @@ is "$?:$(requests)" 0:0 "unchanged re-run: zero requests"
 cat >"$T_DIR/bad3.ndjson" <<'JSON'
 {"v":1,"kind":"document","path":"/e/f.md","chunks":[{"seq":0,"text":"Foxtrot is sixth.","heading":[]},{"seq":1,"text":"Foxtrot goes on.","heading":[]},{"seq":2,"text":"Foxtrot ends EMPTYTEXT.","heading":[]}]}
 JSON
-reset
-control '{"chat_answer":{"input":["Here is a chunk","EMPTYTEXT"],"content":""}}'
-before=$(sql "SELECT count(*) FROM docpipe.summary_cache")
-docpipe-summarize --backend openai --chunk-summaries <"$T_DIR/bad3.ndjson" >"$T_DIR/o12" 2>"$T_DIR/e12"
+summarize_with '{"input":["Here is a chunk","EMPTYTEXT"],"content":""}' "$T_DIR/bad3.ndjson" "$T_DIR/o12"
 is "$?:$(jq -r .kind "$T_DIR/o12")" "1:error" "an empty chunk summary fails its document"
-is "$(($(sql "SELECT count(*) FROM docpipe.summary_cache") - before))" 3 \
+is "$(($(sql "SELECT count(*) FROM docpipe.summary_cache") - BEFORE))" 3 \
 	"the document summary and the 2 good chunk summaries are kept"
 reset
 docpipe-summarize --backend openai --chunk-summaries <"$T_DIR/bad3.ndjson" >"$T_DIR/o13" 2>"$T_DIR/e13"
