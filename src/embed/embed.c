@@ -94,44 +94,17 @@ int embed_doc_prepare(embed_ctx *c, jv rec, embed_doc *d, dp_err *err)
 	return 0;
 }
 
-/* Of the cached vectors vals[0..n) (strings, or null when missing), those
- * that do not decode into dim finite numbers (a bad answer kept by a
- * version that did not check) become null, to be asked anew, and are
- * dropped from the cache, so that the fresh vector is kept in their place.
- * Returns how many. */
-static int drop_unusable(embed_ctx *c, const char (*keys)[DP_HASH_HEX], jv *vals, size_t n)
+/* dp_api_usable for cached vectors: arg is the embedder; a vector must
+ * decode into its dim finite numbers. */
+static int vector_usable(jv vec, void *arg, dp_err *why)
 {
-	size_t dim = (size_t)dp_embedder_dim(c->embedder);
+	size_t dim = (size_t)dp_embedder_dim(arg);
 	float *v = malloc(dim * sizeof *v);
-	jv *bad = malloc(n * sizeof *bad);
-	int nbad = 0;
-	dp_err why, err;
-
-	if (v == NULL || bad == NULL) {
-		free(v);
-		free(bad);
-		return 0; /* unchecked: the store still refuses such a vector */
-	}
-	for (size_t j = 0; j < n; j++) {
-		bad[j] = jv_null();
-		if (jv_get_kind(vals[j]) == JV_KIND_STRING &&
-		    dp_vec_decode(vals[j], v, dim, nbad == 0 ? &why : &err) < 0) {
-			bad[j] = vals[j];
-			vals[j] = jv_null();
-			nbad++;
-		}
-	}
-	if (nbad > 0) {
-		dp_diag("%d cached vector%s unusable (%s): dropped from the cache, asked anew", nbad,
-			nbad == 1 ? "" : "s", why.msg);
-		dp_api_note_reuse(c->reuse, dp_reuse_drop(c->reuse, DP_REUSE_EMBEDDING, keys, bad, n, &err),
-				  "could not drop unusable results from the cache", &err);
-	}
-	for (size_t j = 0; j < n; j++)
-		jv_free(bad[j]);
-	free(bad);
+	if (v == NULL)
+		return 1; /* unchecked: the store still refuses such a vector */
+	int ok = dp_vec_decode(vec, v, dim, why) == 0;
 	free(v);
-	return nbad;
+	return ok;
 }
 
 void embed_docs_lookup(embed_ctx *c, embed_doc *const *docs, size_t n)
@@ -143,23 +116,18 @@ void embed_docs_lookup(embed_ctx *c, embed_doc *const *docs, size_t n)
 	if (c->reuse != NULL && !c->refresh && total > 0) {
 		char(*keys)[DP_HASH_HEX] = malloc(total * sizeof *keys);
 		jv *vals = malloc(total * sizeof *vals);
-		dp_err err;
-		int found = -1;
-
 		if (keys == NULL || vals == NULL) {
 			dp_diag("result cache lookup skipped: out of memory");
 		} else {
 			for (size_t k = 0; k < n; k++)
 				for (int i = 0; i < docs[k]->n; i++)
 					memcpy(keys[at++], docs[k]->keys[i], DP_HASH_HEX);
-			found = dp_reuse_get(c->reuse, DP_REUSE_EMBEDDING,
-					     (const char(*)[DP_HASH_HEX])keys, total, vals, &err);
-			dp_api_note_reuse(c->reuse, found, "result cache lookup failed, embedding anew", &err);
-			if (found < 0) {
-				for (size_t j = 0; j < total; j++)
-					jv_free(vals[j]);
-			} else {
-				found -= drop_unusable(c, keys, vals, total);
+			static const char *const noun[2] = {"vector", "vectors"};
+			int found = dp_api_reuse_get(c->reuse, DP_REUSE_EMBEDDING,
+						     (const char(*)[DP_HASH_HEX])keys, total, vals,
+						     vector_usable, c->embedder, noun,
+						     "result cache lookup failed, embedding anew");
+			if (found >= 0) {
 				atomic_fetch_add(&c->reused, (unsigned long)found);
 				at = 0;
 				for (size_t k = 0; k < n; k++)

@@ -200,6 +200,41 @@ void dp_api_note_reuse(dp_reuse *r, int rc, const char *what, const dp_err *err)
 		dp_diag("the result cache works again (%ld lookups or saves failed meanwhile)", n);
 }
 
+int dp_api_reuse_get(dp_reuse *r, enum dp_reuse_table t, const char (*keys)[DP_HASH_HEX],
+		     size_t n, jv *values, dp_api_usable usable, void *arg,
+		     const char *const noun[2], const char *what_failed)
+{
+	dp_err err, why;
+	int found = dp_reuse_get(r, t, keys, n, values, &err);
+
+	dp_api_note_reuse(r, found, what_failed, &err);
+	if (found <= 0)
+		return found;
+	jv *bad = malloc(n * sizeof *bad);
+	int nbad = 0;
+	if (bad == NULL)
+		return found; /* unchecked: the store still refuses a bad value */
+	for (size_t i = 0; i < n; i++) {
+		bad[i] = jv_null();
+		if (jv_get_kind(values[i]) == JV_KIND_STRING &&
+		    !usable(values[i], arg, nbad == 0 ? &why : &err)) {
+			bad[i] = values[i];
+			values[i] = jv_null();
+			nbad++;
+		}
+	}
+	if (nbad > 0) {
+		dp_diag("%d cached %s unusable (%s): dropped from the cache, asked anew", nbad,
+			noun[nbad != 1], why.msg);
+		dp_api_note_reuse(r, dp_reuse_drop(r, t, keys, bad, n, &err),
+				  "could not drop unusable results from the cache", &err);
+	}
+	for (size_t i = 0; i < n; i++)
+		jv_free(bad[i]);
+	free(bad);
+	return found - nbad;
+}
+
 void dp_api_cli_free(dp_api_cli *api)
 {
 	if (api->api_key != NULL) {

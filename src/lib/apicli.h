@@ -107,6 +107,21 @@ int dp_api_finish(dp_http *http, const char *what, unsigned long reused,
  * err") once per outage, and that it works again. */
 void dp_api_note_reuse(dp_reuse *r, int rc, const char *what, const dp_err *err);
 
+/* Of a cached value (borrowed): 1 if usable, else 0 with why set. */
+typedef int (*dp_api_usable)(jv value, void *arg, dp_err *why);
+
+/* Looks up keys[0..n) in the cache (dp_reuse_get; a failure is said by
+ * dp_api_note_reuse with what_failed) and keeps the values usable(value,
+ * arg) accepts.  The others, bad answers kept by a version that did not
+ * check, become null so that they are asked anew; they are dropped from
+ * the cache, so that the fresh result is kept in their place, and said on
+ * stderr ("N cached <noun> unusable (why)"; noun[0] singular, noun[1]
+ * plural).  values[i] (owned) become the usable strings or jv_null().
+ * Returns how many are usable, or -1 when the lookup failed. */
+int dp_api_reuse_get(dp_reuse *r, enum dp_reuse_table t, const char (*keys)[DP_HASH_HEX],
+		     size_t n, jv *values, dp_api_usable usable, void *arg,
+		     const char *const noun[2], const char *what_failed);
+
 /* Wipes and frees the key. */
 void dp_api_cli_free(dp_api_cli *api);
 

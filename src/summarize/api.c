@@ -150,36 +150,14 @@ int summarize_chat(summarize_ctx *c, const char *prompt, jv *answer, dp_err *err
 	return 0;
 }
 
-/* Of the cached answers[0..n) (strings, or null when missing), the blank
- * ones (a bad answer kept by a version that did not check) become null, to
- * be asked anew, and are dropped from the cache, so that the fresh answer
- * is kept in their place.  Returns how many. */
-static int drop_blank(summarize_ctx *c, const char (*keys)[DP_HASH_HEX], jv *answers, size_t n)
+/* dp_api_usable for cached summaries: a blank one is not. */
+static int summary_usable(jv answer, void *arg, dp_err *why)
 {
-	jv *bad = malloc((n + 1) * sizeof *bad);
-	int nbad = 0;
-	dp_err err;
-
-	if (bad == NULL)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		bad[i] = jv_null();
-		if (jv_get_kind(answers[i]) == JV_KIND_STRING && blank(answers[i])) {
-			bad[i] = answers[i];
-			answers[i] = jv_null();
-			nbad++;
-		}
-	}
-	if (nbad > 0) {
-		dp_diag("%d cached summar%s empty: dropped from the cache, asked anew", nbad,
-			nbad == 1 ? "y" : "ies");
-		dp_api_note_reuse(c->reuse, dp_reuse_drop(c->reuse, DP_REUSE_SUMMARY, keys, bad, n, &err),
-				  "could not drop unusable results from the cache", &err);
-	}
-	for (size_t i = 0; i < n; i++)
-		jv_free(bad[i]);
-	free(bad);
-	return nbad;
+	(void)arg;
+	if (!blank(answer))
+		return 1;
+	dp_err_set(why, "empty");
+	return 0;
 }
 
 void summarize_lookup(summarize_ctx *c, char *const *prompts, size_t n,
@@ -193,12 +171,10 @@ void summarize_lookup(summarize_ctx *c, char *const *prompts, size_t n,
 		dp_reuse_key("summary", c->identity, "", prompts[i], strlen(prompts[i]), keys[i]);
 	if (c->refresh)
 		return;
-	dp_err why;
-	int found = dp_reuse_get(c->reuse, DP_REUSE_SUMMARY, (const char(*)[DP_HASH_HEX])keys, n,
-				 answers, &why);
-	dp_api_note_reuse(c->reuse, found, "result cache lookup failed, asking anew", &why);
-	if (found > 0)
-		found -= drop_blank(c, (const char(*)[DP_HASH_HEX])keys, answers, n);
+	static const char *const noun[2] = {"summary", "summaries"};
+	int found = dp_api_reuse_get(c->reuse, DP_REUSE_SUMMARY, (const char(*)[DP_HASH_HEX])keys, n,
+				     answers, summary_usable, NULL, noun,
+				     "result cache lookup failed, asking anew");
 	if (found > 0)
 		atomic_fetch_add(&c->reused, (unsigned long)found);
 }

@@ -131,7 +131,7 @@ reset
 docpipe-summarize --backend openai --chunk-summaries <"$T_DIR/odd.ndjson" >"$T_DIR/o9" 2>"$T_DIR/e9"
 is "$?:$(requests)" 0:1 "an empty summary found in the cache: asked again, alone"
 is "$(jq -r 'select(.path=="/e/d.md") | .summary' "$T_DIR/o9")" "$delta" "the document has its summary"
-like "$(cat "$T_DIR/e9")" "1 cached summary empty: dropped from the cache, asked anew" "said on stderr"
+like "$(cat "$T_DIR/e9")" "1 cached summary unusable \\(empty\\): dropped from the cache, asked anew" "said on stderr"
 is "$(blank_cached)" 0 "the cache holds the summary now"
 
 # A NUL in an answer ("\u0000": PostgreSQL text cannot hold one, the store
