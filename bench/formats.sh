@@ -4,10 +4,12 @@
 #   pdf     pages/s of Debian-shipped PDFs, docpipe-chunk against pdftotext
 #   rss     peak RSS of docpipe-chunk on a ~100 MB PDF made with qpdf
 #   bomb    time to refuse a DOCX holding 1 GB of zeros
+#   siblings  CPU time of one HTML page of 20k, 40k and 200k <p> siblings
+#           at --max-tokens 50 (the chunks' XPaths were quadratic in them)
 # CPU time (user+sys, best of RUNS) is reported besides wall time: the
 # machine is shared, and CPU time is what one core spends.
 #
-# Usage: bench/formats.sh [html|pdf|rss|bomb]...   (default: all)
+# Usage: bench/formats.sh [html|pdf|rss|bomb|siblings]...   (default: all)
 # Env:   DOCPIPE_BIN (default bin/), RUNS (default 3)
 set -eu
 cd "$(dirname "$0")/.."
@@ -92,7 +94,20 @@ EOF
 		"$(echo "$(stat -c %s "$work/bomb.docx") / 1000000" | bc -l)" "$(tail -n 1 "$work/time")" "$(jq -r .error "$work/bomb.out")"
 }
 
+siblings() {
+	for n in 20000 40000 200000; do
+		awk -v n="$n" 'BEGIN { print "<html><head><title>T</title></head><body>"
+			for (i = 0; i < n; i++) printf "<p>Paragraph %d has a few words about item %d here.</p>\n", i, i
+			print "</body></html>" }' >"$work/s.html"
+		printf '{"v":1,"kind":"file","path":"%s"}\n' "$work/s.html" >"$work/s.in"
+		in=$work/s.in
+		t=$(best_cpu "$bin/docpipe-chunk" --max-tokens 50)
+		printf 'siblings: %d <p> in one <body> (%.1f MB), --max-tokens 50: %.2f s CPU\n' "$n" \
+			"$(echo "$(stat -c %s "$work/s.html") / 1000000" | bc -l)" "$t"
+	done
+}
+
 echo "# $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ)"
-for what in "${@:-html pdf rss bomb}"; do
+for what in "${@:-html pdf rss bomb siblings}"; do
 	for w in $what; do "$w"; done
 done

@@ -19,6 +19,7 @@
 #include "path.h"
 #include "record.h"
 #include "text.h"
+#include "xmlpath.h"
 
 void conv_opts_default(conv_opts *o, size_t max_output)
 {
@@ -542,7 +543,7 @@ jv conv_provenance(jv rec, const chunk_doc *doc, const conv_out *o)
 		const conv_mark *first = mark_at(o, c->off);
 		const conv_mark *last = mark_at(o, c->off + (c->len > 0 ? c->len - 1 : 0));
 		if (first != NULL && (o->locs.data[first->loc] != '\0' || first->node != NULL)) {
-			xmlChar *path = first->node != NULL ? xmlGetNodePath(first->node) : NULL;
+			xmlChar *path = first->node != NULL ? xml_node_path((xmlNodePtr)first->node) : NULL;
 			ch = jv_object_set(ch, jv_copy(k_loc),
 					   jv_string_fmt("%s%s", o->locs.data + first->loc,
 							 path != NULL ? (const char *)path : ""));

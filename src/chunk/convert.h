@@ -151,8 +151,8 @@ size_t conv_block(conv_out *o, const char *loc);
 size_t conv_line(conv_out *o, const char *loc);
 /* Makes the next mark's locator end with the XPath of node (an xmlNode of
  * a document given to conv_keep_xml).  The path is computed only for the
- * marks chunks start at (libxml2's xmlGetNodePath costs as much as
- * parsing when done for every block).  Returns NULL, to be passed as loc. */
+ * marks chunks start at (xmlpath.h: paths cost as much as parsing when
+ * done for every block).  Returns NULL, to be passed as loc. */
 const char *conv_at(conv_out *o, const void *node);
 /* Keeps doc (an xmlDocPtr) alive until conv_out_free.  Returns 0, or -1
  * (out of memory: doc is freed, o->failed set). */

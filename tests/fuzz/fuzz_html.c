@@ -6,9 +6,11 @@
  * The first input byte picks the options (cap, overlap, drop list); the
  * rest is the page.  Any input must not crash or leak; the derived text
  * must be valid UTF-8 without NUL bytes, marks must be in order inside it,
- * and every chunk must keep the chunker's promises. */
+ * every chunk must keep the chunker's promises, and a chunk's XPath
+ * (xmlpath.c) must be libxml2's xmlGetNodePath. */
 #define DOCPIPE_FUZZ_CONVERTER
 #include "../../src/chunk/chunk_stage.h"
+#include "../../src/chunk/xmlpath.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -35,6 +37,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (size_t i = 0; i < o.n_marks; i++) {
 			CHECK(o.marks[i].off <= o.text.len && o.marks[i].loc < o.locs.len);
 			CHECK(i == 0 || o.marks[i].off > o.marks[i - 1].off);
+			if (o.marks[i].node != NULL) {
+				xmlChar *want = xmlGetNodePath((xmlNodePtr)o.marks[i].node);
+				xmlChar *got = xml_node_path((xmlNodePtr)o.marks[i].node);
+				CHECK(want != NULL && got != NULL && xmlStrcmp(want, got) == 0);
+				xmlFree(want);
+				xmlFree(got);
+			}
 		}
 		if (chunk_split(&doc, text, o.text.len, CHUNK_MARKDOWN, &opts, NULL, 0, &err) == 0) {
 			for (size_t i = 0; i < doc.n_chunks; i++)
