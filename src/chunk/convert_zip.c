@@ -153,17 +153,30 @@ xmlDocPtr conv_zip_xml(conv_zip *z, const char *name, int *rc, dp_err *err)
 	*rc = conv_zip_read(z, name, &data, &len, err);
 	if (*rc <= 0)
 		return NULL;
-	xmlDocPtr doc = len <= INT32_MAX ? xmlReadMemory(data, (int)len, NULL, NULL,
+	xmlParserCtxtPtr ctxt = len <= INT32_MAX ? xmlNewParserCtxt() : NULL;
+	xmlDocPtr doc = ctxt != NULL ? xmlCtxtReadMemory(ctxt, data, (int)len, NULL, NULL,
 							 XML_PARSE_NONET | XML_PARSE_NOERROR |
 								 XML_PARSE_NOWARNING)
-					 : NULL;
+				     : NULL;
 	free(data);
 	if (doc == NULL || xmlDocGetRootElement(doc) == NULL) {
+		/* libxml2's reason, so that a part nested past its 256 levels
+		 * is not taken for a broken file. */
+		const xmlError *e = ctxt != NULL ? xmlCtxtGetLastError(ctxt) : NULL;
+		if (e != NULL && e->message != NULL && strncmp(e->message, "Excessive depth", 15) == 0)
+			dp_err_set(err, "XML in %.100s nested deeper than 256 levels (line %d)", name,
+				   e->line);
+		else if (e != NULL && e->message != NULL)
+			dp_err_set(err, "damaged XML in %.100s: line %d: %.*s", name, e->line,
+				   (int)strcspn(e->message, "\n"), e->message);
+		else
+			dp_err_set(err, "damaged XML in %.100s", name);
 		xmlFreeDoc(doc);
-		dp_err_set(err, "damaged XML in %.100s", name);
+		xmlFreeParserCtxt(ctxt);
 		*rc = -1;
 		return NULL;
 	}
+	xmlFreeParserCtxt(ctxt);
 	*rc = 1;
 	return doc;
 }

@@ -119,6 +119,12 @@ open(d + "/liar.docx", "wb").write(bytes(b))
 with zipfile.ZipFile(d + "/many.odt", "w") as z:
     for i in range(10001):
         z.writestr("e%d" % i, "")
+# Well-formed but nested past libxml2's 256 levels; and broken XML.
+def docx(name, body):
+    with zipfile.ZipFile(d + "/" + name, "w") as z:
+        z.writestr("word/document.xml", '<w:document xmlns:w="urn:w"><w:body>' + body + "</w:body></w:document>")
+docx("deep.docx", "<w:sdt>" * 300 + "<w:p/>" + "</w:sdt>" * 300)
+docx("broken.docx", "<w:p>unclosed</w:body>")
 with zipfile.ZipFile(d + "/trick.epub", "w") as z:
     z.writestr("mimetype", "application/epub+zip")
     z.writestr("../../etc/evil.xhtml", "<p>x</p>")
@@ -133,6 +139,9 @@ like "$(bad bomb.docx)" '^error: ZIP container refused \(zip bomb\?\)' "zip bomb
 like "$(bad liar.docx)" '^error: ZIP container refused \(zip bomb\?\): entry word/document.xml inflates beyond its declared 1000 bytes' \
 	"zip bomb with a lying size refused"
 like "$(bad many.odt)" '^error: ZIP container refused: 10001 entries' "too many entries refused"
+like "$(bad deep.docx)" '^error: XML in word/document.xml nested deeper than 256 levels \(line 1\)$' \
+	"XML past libxml2's depth: said so, not 'damaged'"
+like "$(bad broken.docx)" '^error: damaged XML in word/document.xml: line 1: .+' "broken XML: libxml2's reason"
 like "$(bad trick.epub)" "^error: ZIP container refused: entry name '../../etc/evil.xhtml'" "path trick refused"
 
 # --convert: external converters.
