@@ -71,7 +71,8 @@ JSON ("NaN", "Infinity", "-Infinity", "1e39": over float32's range) or, in
 base64, as that float32 (1e39 becomes infinity).  null: off.
 "chat_answer": {"input": "S" or ["S", ...], "content": "TEXT"}: a chat
 request whose last message holds S (each S) is answered TEXT (e.g. "", "  ",
-"a\\u0000b").  null: off.
+"a\\u0000b"), with "finish_reason": "R" (Ollama's done_reason) when given
+("length": an answer cut at the server's output limit).  null: off.
 "no_base64": as --no-base64, for a running server.
 """
 import argparse
@@ -479,17 +480,19 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(200, None, raw=json_text({"object": "list", "data": data, "model": req.get("model"),
                                                             "usage": {"prompt_tokens": 0, "total_tokens": 0}}).encode())
         out = summary(texts[-1] if texts else "")
+        finish = "stop"
         odd = st.chat_answer
         if odd is not None and texts:
             want = odd["input"] if isinstance(odd["input"], list) else [odd["input"]]
             if all(w in texts[-1] for w in want):
                 out = odd["content"]
+                finish = odd.get("finish_reason", finish)
         self.record(st, kind, texts[-1:], [out])
         if flavour == "ollama":
-            return self.send_json(200, {"model": req.get("model"), "done": True,
+            return self.send_json(200, {"model": req.get("model"), "done": True, "done_reason": finish,
                                         "message": {"role": "assistant", "content": out}})
         return self.send_json(200, {"id": "x", "object": "chat.completion", "model": req.get("model"),
-                                    "choices": [{"index": 0, "finish_reason": "stop",
+                                    "choices": [{"index": 0, "finish_reason": finish,
                                                  "message": {"role": "assistant", "content": out}}]})
 
     def record(self, st, kind, inputs, outputs):

@@ -125,6 +125,23 @@ int summarize_chat(summarize_ctx *c, const char *prompt, jv *answer, dp_err *err
 		atomic_store(&c->refused, 1);
 	if (rc != DP_HTTP_OK)
 		return rc;
+	/* An answer the server cut at its output limit (a default max_tokens
+	 * of vLLM, LM Studio or a proxy) is a summary that stops mid-word:
+	 * a bad answer, never kept. */
+	jv why_stopped = jv_get_kind(resp) != JV_KIND_OBJECT ? jv_invalid()
+			 : c->ollama ? jv_object_get(jv_copy(resp), jv_string("done_reason"))
+				     : jv_getpath(jv_copy(resp), JV_ARRAY(jv_string("choices"), jv_number(0),
+									  jv_string("finish_reason")));
+	int cut = jv_get_kind(why_stopped) == JV_KIND_STRING &&
+		  strcmp(jv_string_value(why_stopped), "length") == 0;
+	jv_free(why_stopped);
+	if (cut) {
+		dp_err_set(err, "answer cut at the server's output token limit (%s \"length\"):"
+				" raise the model's output limit on the server",
+			   c->ollama ? "done_reason" : "finish_reason");
+		jv_free(resp);
+		return DP_HTTP_FAILED;
+	}
 	jv m = resp;
 	if (!c->ollama) {
 		m = jv_get_kind(m) == JV_KIND_OBJECT ? jv_object_get(m, jv_string("choices"))

@@ -175,4 +175,21 @@ is "$(($(sql "SELECT count(*) FROM docpipe.summary_cache") - BEFORE))" 3 \
 reset
 docpipe-summarize --backend openai --chunk-summaries <"$T_DIR/bad3.ndjson" >"$T_DIR/o13" 2>"$T_DIR/e13"
 is "$?:$(requests)" 0:1 "the next run asks only for the chunk summary that failed"
+
+# An answer the server cut at its output limit (finish_reason "length"; a
+# proxy's or vLLM's default max_tokens) stops mid-word: it fails its
+# document and is not kept; the good answers of its round are.
+cat >"$T_DIR/cut.ndjson" <<'JSON'
+{"v":1,"kind":"document","path":"/e/g.md","chunks":[{"seq":0,"text":"Golf is seventh.","heading":[]},{"seq":1,"text":"Golf ends CUTTEXT.","heading":[]}]}
+JSON
+summarize_with '{"input":["Here is a chunk","CUTTEXT"],"content":"The chunk descr","finish_reason":"length"}' "$T_DIR/cut.ndjson" "$T_DIR/o14"
+is "$?:$(jq -r .kind "$T_DIR/o14")" "1:error" "an answer cut at the server's token limit fails its document"
+like "$(jq -r .error "$T_DIR/o14")" 'answer cut at the server.s output token limit \(finish_reason "length"\)' "with the reason"
+is "$(($(sql "SELECT count(*) FROM docpipe.summary_cache") - BEFORE))" 2 \
+	"the cut answer is not kept (the document's and the other chunk's are)"
+reset
+control '{"chat_answer":{"input":"Golf","content":"Golf is cut","finish_reason":"length"}}'
+docpipe-summarize --backend ollama --base-url "$BASE" --no-reuse <"$T_DIR/cut.ndjson" >"$T_DIR/o15" 2>/dev/null
+like "$?:$(jq -r .error "$T_DIR/o15")" '^1:.*answer cut at the server.s output token limit \(done_reason "length"\)' \
+	"ollama: done_reason \"length\" likewise"
 done_testing
