@@ -29,6 +29,7 @@ static const char *const tables[] = {
 	" last_run text,"
 	" last_stream text,"
 	" last_seq bigint,"
+	" last_seen timestamptz,"
 	" created_at timestamptz NOT NULL DEFAULT now(),"
 	" updated_at timestamptz NOT NULL DEFAULT now())",
 	"CREATE INDEX IF NOT EXISTS documents_root ON docpipe.documents (root)",
@@ -37,6 +38,10 @@ static const char *const tables[] = {
 	 * those of other runs. */
 	"CREATE TABLE IF NOT EXISTS docpipe.tombstones (path text PRIMARY KEY, run text,"
 	" stream text NOT NULL, seq bigint NOT NULL)",
+	/* When each run's first write began (write.c, register_runs): its
+	 * sweep keeps the documents another writer saw since (sweep.c). */
+	"CREATE TABLE IF NOT EXISTS docpipe.run_starts (run text PRIMARY KEY,"
+	" started_at timestamptz NOT NULL)",
 };
 
 /* Columns added after a database may already have been created: each is
@@ -55,6 +60,10 @@ static const char *const migrations[] = {
 	" AND attname = 'last_stream' AND NOT attisdropped) THEN"
 	" ALTER TABLE docpipe.documents ADD COLUMN IF NOT EXISTS last_stream text,"
 	" ADD COLUMN IF NOT EXISTS last_seq bigint; END IF; END$$",
+	/* When a writer last saw the document (sweep.c), likewise. */
+	"DO $$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'docpipe.documents'::regclass"
+	" AND attname = 'last_seen' AND NOT attisdropped) THEN"
+	" ALTER TABLE docpipe.documents ADD COLUMN IF NOT EXISTS last_seen timestamptz; END IF; END$$",
 	"ALTER TABLE docpipe.chunks ADD COLUMN IF NOT EXISTS byte_start bigint,"
 	" ADD COLUMN IF NOT EXISTS byte_end bigint,"
 	" ADD COLUMN IF NOT EXISTS line_start int, ADD COLUMN IF NOT EXISTS line_end int,"

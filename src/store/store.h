@@ -74,6 +74,10 @@ typedef struct store_options {
  * (write.c, lock_paths). */
 #define STORE_PATH_LOCK_CLASS 1685086580 /* 0x64706174, "dpat"; decimal: SQL text */
 
+/* The longest run label a store remembers having registered (longer ones
+ * are registered with every batch). */
+#define STORE_RUN_MAX 256
+
 typedef struct store {
 	PGconn *db;
 	store_options opt;
@@ -114,6 +118,8 @@ typedef struct store {
 	double db_retry;
 	char same_state[6];
 	int same_count;
+	/* The run whose start this store recorded (write.c, register_runs). */
+	char run_registered[STORE_RUN_MAX];
 	/* How many of the per-document statements are prepared on this
 	 * connection (write.c); cleared when the connection is re-made. */
 	int prepared;

@@ -60,13 +60,18 @@ int store_sweep(store *s, const char *run, char *const *roots, size_t nroots, dp
 	Oid types[] = {DP_OID_TEXT, DP_OID_TEXT_ARRAY};
 	/* Root match is exact, or a path prefix ending at a '/' boundary
 	 * (starts_with, not LIKE: a root may hold '%' or '_').  One statement,
-	 * so the sweep is one transaction.  The tombstones of other runs under
-	 * the roots go too: only their own run's records could be refused. */
+	 * so the sweep is one transaction.  A document another writer saw
+	 * since this run's first write began (a concurrent run over the same
+	 * root, a watcher storing an edit: last_run is theirs) exists: it is
+	 * kept.  The tombstones of other runs under the roots go too: only
+	 * their own run's records could be refused. */
 	PGresult *res = PQexecParams(s->db,
 		"WITH tombs AS (DELETE FROM docpipe.tombstones t WHERE t.run IS DISTINCT FROM $1"
 		"  AND EXISTS (SELECT 1 FROM unnest($2::text[]) AS r(root)"
 		"   WHERE t.path = r.root OR starts_with(t.path, rtrim(r.root, '/') || '/')))"
 		" DELETE FROM docpipe.documents d WHERE d.last_run IS DISTINCT FROM $1"
+		" AND NOT EXISTS (SELECT 1 FROM docpipe.run_starts s WHERE s.run = $1"
+		"  AND d.last_seen >= s.started_at)"
 		" AND EXISTS (SELECT 1 FROM unnest($2::text[]) AS r(root)"
 		"  WHERE d.root = r.root OR starts_with(d.path, rtrim(r.root, '/') || '/'))"
 		" RETURNING d.path, d.id", 2, types, values, lengths, formats, 0);

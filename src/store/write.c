@@ -169,16 +169,17 @@ static int check_embedders(store *s, store_item **items, size_t n, dp_err *err)
 static const char upsert_sql[] =
 	"INSERT INTO docpipe.documents AS d (path, root, content_hash, fingerprint, summary,"
 	" summarizer, chunker, embedder, dim, chunk_count, size, mtime, metadata, last_run,"
-	" last_stream, last_seq)"
+	" last_stream, last_seq, last_seen)"
 	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::int, $10::int, $11::bigint,"
-	" to_timestamp($12::float8), $13::jsonb, $14, $15, $16::bigint)"
+	" to_timestamp($12::float8), $13::jsonb, $14, $15, $16::bigint, now())"
 	" ON CONFLICT (path) DO UPDATE SET root = EXCLUDED.root,"
 	" content_hash = EXCLUDED.content_hash, fingerprint = EXCLUDED.fingerprint,"
 	" summary = EXCLUDED.summary, summarizer = EXCLUDED.summarizer,"
 	" chunker = EXCLUDED.chunker, embedder = EXCLUDED.embedder, dim = EXCLUDED.dim,"
 	" chunk_count = EXCLUDED.chunk_count, size = EXCLUDED.size, mtime = EXCLUDED.mtime,"
 	" metadata = EXCLUDED.metadata, last_run = COALESCE(EXCLUDED.last_run, d.last_run),"
-	" last_stream = EXCLUDED.last_stream, last_seq = EXCLUDED.last_seq, updated_at = now()"
+	" last_stream = EXCLUDED.last_stream, last_seq = EXCLUDED.last_seq, last_seen = now(),"
+	" updated_at = now()"
 	" WHERE EXCLUDED.last_stream IS NULL OR d.last_stream IS DISTINCT FROM EXCLUDED.last_stream"
 	" OR d.last_seq IS NULL OR EXCLUDED.last_seq IS NULL OR d.last_seq <= EXCLUDED.last_seq"
 	/* xmax is 0 on a row this statement inserted, set on one it updated. */
@@ -653,10 +654,11 @@ static int insert_chunks(store *s, store_item **written, size_t n, dp_err *err)
 	return rc < 0 || failed ? -1 : 0;
 }
 
-/* Sets last_run on the documents of unchanged and failed items, so a sweep
- * keeps files that still exist, and last_stream and last_seq, so that an
- * older version of the same stream still on its way is superseded
- * (upsert_sql): a version found unchanged is as new as one written. */
+/* Sets last_run (and last_seen) on the documents of unchanged and failed
+ * items, so a sweep keeps files that still exist, and last_stream and
+ * last_seq, so that an older version of the same stream still on its way
+ * is superseded (upsert_sql): a version found unchanged is as new as one
+ * written. */
 static int mark_run(store *s, store_item **items, size_t n, dp_err *err)
 {
 	const char **paths = malloc((n > 0 ? n : 1) * sizeof *paths);
@@ -700,7 +702,7 @@ static int mark_run(store *s, store_item **items, size_t n, dp_err *err)
 		Oid types[] = {DP_OID_TEXT_ARRAY, DP_OID_TEXT_ARRAY, DP_OID_TEXT_ARRAY, DP_OID_INT8_ARRAY};
 		PGresult *res = exec_arrays(s,
 			"UPDATE docpipe.documents d SET last_run = u.run,"
-			" last_stream = NULLIF(u.stream, ''), last_seq = NULLIF(u.seq, -1)"
+			" last_stream = NULLIF(u.stream, ''), last_seq = NULLIF(u.seq, -1), last_seen = now()"
 			" FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[]) AS u(path, run, stream, seq)"
 			" WHERE d.path = u.path AND (d.last_run IS DISTINCT FROM u.run"
 			"  OR d.last_stream IS DISTINCT FROM NULLIF(u.stream, '')"
@@ -713,6 +715,54 @@ done:
 	free(runs);
 	free(streams);
 	free(seqs);
+	return rc;
+}
+
+/* Records, in the batch's transaction, when the first write of each run
+ * of the batch began (docpipe.run_starts; the earliest of every store's),
+ * unless this store did already for that run (s->run_registered): the
+ * sweep of a run keeps the documents another writer (a concurrent run, a
+ * watcher) saw since then, although their last_run is not its own
+ * (sweep.c).  The run registered, if one, goes to *registered, to be kept
+ * once the transaction commits. */
+static int register_runs(store *s, store_item **items, size_t n, char registered[STORE_RUN_MAX],
+			 dp_err *err)
+{
+	const char **runs = malloc((n > 0 ? n : 1) * sizeof *runs);
+	size_t m = 0;
+
+	registered[0] = '\0';
+	if (runs == NULL) {
+		dp_err_set(err, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *run = dp_record_str(items[i]->rec, "run");
+		if (run != NULL && strcmp(run, s->run_registered) != 0 &&
+		    (m == 0 || strcmp(run, runs[m - 1]) != 0))
+			runs[m++] = run;
+	}
+	int rc = 0;
+	if (m > 0) {
+		store_buf_reset(&s->buf);
+		store_value_text_array(&s->buf, runs, m);
+		Oid types[] = {DP_OID_TEXT_ARRAY};
+		PGresult *res = exec_arrays(s,
+			"INSERT INTO docpipe.run_starts AS r (run, started_at)"
+			" SELECT DISTINCT u, now() FROM unnest($1::text[]) AS u"
+			" ON CONFLICT (run) DO UPDATE SET started_at = EXCLUDED.started_at"
+			" WHERE r.started_at > EXCLUDED.started_at", 1, types, err);
+		rc = res == NULL ? -1 : 0;
+		PQclear(res);
+		if (rc == 0 && strlen(runs[0]) < STORE_RUN_MAX) {
+			size_t i = 1;
+			while (i < m && strcmp(runs[i], runs[0]) == 0)
+				i++;
+			if (i == m)
+				strcpy(registered, runs[0]);
+		}
+	}
+	free(runs);
 	return rc;
 }
 
@@ -782,7 +832,7 @@ static int lock_paths(store *s, store_item **order, size_t n, dp_err *err)
 
 /* The body of one transaction; the caller begins and ends it. */
 static int write_body(store *s, store_item **items, size_t n, store_item **order, int64_t *ids,
-		      dp_err *err)
+		      char registered[STORE_RUN_MAX], dp_err *err)
 {
 	size_t nw = 0, nd = 0;
 
@@ -827,7 +877,7 @@ static int write_body(store *s, store_item **items, size_t n, store_item **order
 							  : insert_chunks(s, order, nd, err)) < 0)
 		return -1;
 	s->tsv_pending += (long long)nchunks;
-	if (mark_run(s, items, n, err) < 0)
+	if (register_runs(s, items, n, registered, err) < 0 || mark_run(s, items, n, err) < 0)
 		return -1;
 	for (size_t i = 0; i < nd; i++) {
 		order[i]->status = "stored";
@@ -840,6 +890,7 @@ static enum tx_result write_tx(store *s, store_item **items, size_t n, dp_err *e
 {
 	store_item **order = malloc(n * sizeof *order);
 	int64_t *ids = malloc(n * sizeof *ids);
+	char registered[STORE_RUN_MAX] = "";
 	int rc = -1;
 
 	for (size_t i = 0; i < n; i++)
@@ -849,11 +900,13 @@ static enum tx_result write_tx(store *s, store_item **items, size_t n, dp_err *e
 	if (order == NULL || ids == NULL)
 		dp_err_set(err, "out of memory");
 	else if (dp_db_exec(s->db, "BEGIN; " STORE_GIN_SETTINGS, err) == 0) {
-		rc = write_body(s, items, n, order, ids, err);
+		rc = write_body(s, items, n, order, ids, registered, err);
 		if (rc == 0)
 			rc = dp_db_exec(s->db, "COMMIT", err);
 		else
 			dp_db_rollback(s->db);
+		if (rc == 0 && registered[0] != '\0')
+			strcpy(s->run_registered, registered);
 	}
 	free(order);
 	free(ids);

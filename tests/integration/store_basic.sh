@@ -91,6 +91,22 @@ is "$rc" 0 "sweep exits 0"
 is "$(jq -r '.status + " " + .path' sweep.ndjson)" "deleted /a/doc2.md" "sweep deletes only what the run did not see"
 is "$(sql "SELECT count(*) FROM docpipe.documents")" 6 "other roots untouched (/ab, /a%b)"
 
+# Runs at the same time (overlapping nightly jobs; a watcher beside a run):
+# a document another writer saw since this run's first write began exists,
+# though its last_run is not this run's: the sweep keeps it.  One seen only
+# before the run began is still swept.
+$GEN --docs 1 --chunks 1 --root /c --start 5 --run z | docpipe-store -q >/dev/null
+$GEN --docs 3 --chunks 1 --root /c --run a | docpipe-store -q >/dev/null
+$GEN --docs 2 --chunks 1 --root /c --run b | docpipe-store -q >/dev/null
+$GEN --docs 1 --chunks 1 --root /c --start 9 | docpipe-store -q >/dev/null
+is "$(sql "SELECT string_agg(regexp_replace(path, '.*/', '') || '=' || coalesce(last_run, '-'), ' ' ORDER BY path) FROM docpipe.documents WHERE root = '/c'")" \
+	"doc0.md=b doc1.md=b doc2.md=a doc5.md=z doc9.md=-" "run b and a plain pipeline wrote after run a began"
+docpipe-store -q --sweep a /c >sweep-a.ndjson
+is "$(jq -r .path sweep-a.ndjson | xargs)" "/c/doc5.md" \
+	"run a's sweep keeps what run b and the pipeline saw since it began, deletes what only run z saw before"
+docpipe-store -q --sweep b /c >sweep-b.ndjson
+is "$(jq -r .path sweep-b.ndjson | xargs)" "/c/doc2.md" "run b's sweep deletes what only run a saw, before b began"
+
 # Paths with quotes, backslashes and non-ASCII.
 $GEN --docs 1 --chunks 1 | jq -c '.path = "/corpus/it'"'"'s \"q\" back\\slash é 名.md"' >odd.ndjson
 docpipe-store -q <odd.ndjson >odd-r.ndjson
