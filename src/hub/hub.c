@@ -255,6 +255,13 @@ int hub_stats_silent(hub_stats *s, double t)
 	return died;
 }
 
+void hub_stats_forgive(hub_stats *s, double t)
+{
+	for (size_t i = 0; i < s->nprocs; i++)
+		if (!s->procs[i].gone && s->procs[i].seen < t)
+			s->procs[i].seen = t;
+}
+
 double hub_stats_sum(const hub_stats *s, int stage, size_t field)
 {
 	double sum = 0;

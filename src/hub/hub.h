@@ -170,6 +170,12 @@ hub_proc *hub_stats_update(hub_stats *s, jv msg);
  * again comes back. */
 #define HUB_SILENT_S 3.0
 int hub_stats_silent(hub_stats *s, double t);
+/* The hub itself did not run for a while (SIGSTOP, a stopped VM, swap):
+ * the replicas' messages of that time are still on their way, so their
+ * silence says nothing.  Every live process counts as heard from at t;
+ * one that really died is found HUB_SILENT_S later. */
+#define HUB_HELD_UP_S 1.5
+void hub_stats_forgive(hub_stats *s, double t);
 /* Sum of field `offsetof(hub_proc, field)` over the processes of stage
  * (-1: all stages). */
 double hub_stats_sum(const hub_stats *s, int stage, size_t field);

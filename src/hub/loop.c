@@ -107,6 +107,7 @@ struct hub {
 	int join_next; /* the branch output read first next time: both get turns */
 	long sent[HUB_STAGES]; /* records sent to each stage (hub_stats_final) */
 	double started, last_progress, last_rate_at;
+	double last_check; /* check_timeouts' last call: the hub's own liveness */
 	double last_out[HUB_STAGES], rate[HUB_STAGES];
 	int tty_lines;
 	hub_metrics *metrics; /* --metrics, or NULL */
@@ -522,7 +523,25 @@ static void resend_after_death(struct hub *h, int died)
 
 static void check_timeouts(struct hub *h)
 {
-	int died = hub_stats_silent(&h->stats, dp_clock_s());
+	double now = dp_clock_s();
+
+	/* The loop comes here every HUB_TICK_MS: a longer gap means the hub
+	 * itself was held up (stopped, starved), and the replicas' stats and
+	 * receipts of that time are still queued.  Judging their silence now
+	 * took every replica for dead and re-sent every document in flight;
+	 * their re-send clocks restart too, as the hub could not take their
+	 * receipts. */
+	if (h->last_check > 0 && now - h->last_check > HUB_HELD_UP_S) {
+		hub_stats_forgive(&h->stats, now);
+		for (size_t i = 0; i < h->win.size; i++)
+			if (h->win.slots[i].used && h->win.slots[i].sent)
+				h->win.slots[i].claimed_at = now;
+		if (now - h->last_check >= HUB_SILENT_S)
+			dp_diag("the hub was held up %.1f s (stopped or starved): the replicas'"
+				" silence meanwhile is not taken for their death", now - h->last_check);
+	}
+	h->last_check = now;
+	int died = hub_stats_silent(&h->stats, now);
 
 	if (died > 0)
 		resend_after_death(h, died);

@@ -71,6 +71,24 @@ PGconn *dp_db_connect(const char *env_name, const char *app, dp_err *err)
 		return NULL;
 	}
 	PQsetNoticeReceiver(db, on_notice, NULL);
+	/* A session that stops answering inside its transaction (its process
+	 * frozen, its machine cut off: the server keeps the session until its
+	 * TCP keepalives give up, two hours by default) holds its locks, and
+	 * every other store waits on them with it; the server ends such a
+	 * session after DP_DB_IDLE_TX_TIMEOUT unless the server, the database,
+	 * the role or the URL's options already set a limit.  No docpipe
+	 * session idles in a transaction: it sends its statements at once. */
+	PGresult *res = PQexec(db, "SELECT set_config('idle_in_transaction_session_timeout', '"
+				   DP_DB_IDLE_TX_TIMEOUT "', false) WHERE"
+				   " current_setting('idle_in_transaction_session_timeout') = '0'");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		one_line(line, sizeof line, PQerrorMessage(db));
+		dp_err_set(err, "cannot set up the database session: %s", line);
+		PQclear(res);
+		PQfinish(db);
+		return NULL;
+	}
+	PQclear(res);
 	return db;
 }
 

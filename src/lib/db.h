@@ -39,6 +39,10 @@
 #define DP_DB_KEEPALIVES_IDLE "30"
 #define DP_DB_KEEPALIVES_INTERVAL "10"
 #define DP_DB_KEEPALIVES_COUNT "3"
+/* The server ends a session of ours idle in a transaction this long
+ * (idle_in_transaction_session_timeout, when nothing set one): a frozen or
+ * cut-off store's locks do not hold the other stores up for ever. */
+#define DP_DB_IDLE_TX_TIMEOUT "60s"
 PGconn *dp_db_connect(const char *env_name, const char *app, dp_err *err);
 
 /* A server session, as the server knows it: its process and start. */
