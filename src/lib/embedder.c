@@ -241,8 +241,12 @@ static int embed_post(dp_embedder *e, const char *const *texts, const size_t *le
 				     jv_string(base64 ? "base64" : "float"));
 	else
 		body = jv_object_set(body, jv_string("truncate"), jv_false());
+	/* What n vectors of dim values can take as JSON text (a float is
+	 * 10-25 characters; base64 is less) and per input room for the
+	 * envelope ("index", "object"), so a huge answer is refused early. */
+	size_t max_response = n * ((size_t)e->dim * 32 + 1024) + (64u << 10);
 	return dp_http_post_json(e->http, e->backend == OPENAI ? "/embeddings" : "/api/embed", body,
-				 tokens, resp, err);
+				 tokens, max_response, resp, err);
 }
 
 /* One request for texts[0..n) (see enum vector_encoding). */

@@ -15,7 +15,7 @@
 #include <strings.h>
 #include <time.h>
 
-#define RESPONSE_MAX (256u << 20) /* bytes of one response body */
+#define RESPONSE_MAX (256u << 20) /* bytes of one response body, at most */
 #define REASON_MAX 300            /* bytes of a server's error message we quote */
 #define BACKOFF_CAP_MS 8000
 #define HDR_MARGIN 1.05 /* announced limits: paced 5% under their mean rate */
@@ -70,7 +70,7 @@ struct waiter {
 };
 
 struct response {
-	dp_buf body;     /* at most RESPONSE_MAX bytes */
+	dp_buf body;     /* at most the call's max_response bytes */
 	int too_big;
 	long retry_after_ms;
 	dp_http_ratelimit req, tok; /* announced limits (x-ratelimit-*) */
@@ -958,9 +958,11 @@ static void perform(dp_http *h, CURL *c, const char *url, jv text, struct respon
 static void describe(const dp_http *h, const dp_http_outcome *o, const struct response *r,
 		     char *last, size_t lastlen)
 {
-	if (o->transport != 0) {
-		snprintf(last, lastlen, "%s%s", curl_easy_strerror((CURLcode)o->transport),
-			 r->too_big ? " (response too large)" : "");
+	if (o->transport != 0 && r->too_big) {
+		snprintf(last, lastlen, "response over %zu bytes, more than this request can need",
+			 r->body.max);
+	} else if (o->transport != 0) {
+		snprintf(last, lastlen, "%s", curl_easy_strerror((CURLcode)o->transport));
 	} else {
 		char reason[REASON_MAX + 32];
 		server_reason(h, r, reason, sizeof reason);
@@ -1024,8 +1026,8 @@ static void gave_up(const char *path, int attempts, double start, const char *la
 		   attempts == 1 ? "" : "s", (dp_clock_ms() - start) / 1000, last);
 }
 
-int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, jv *resp,
-		      dp_err *err)
+int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, size_t max_response,
+		      jv *resp, dp_err *err)
 {
 	const dp_http_policy policy = {h->o.max_attempts, h->o.max_retry_ms, h->o.backoff_base_ms};
 	jv text = jv_dump_string(body, 0);
@@ -1050,7 +1052,8 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, jv *
 		dp_http_outcome o = {0};
 		struct slot sl;
 
-		dp_buf_init(&r.body, RESPONSE_MAX);
+		dp_buf_init(&r.body, max_response > 0 && max_response < RESPONSE_MAX ? max_response
+										      : RESPONSE_MAX);
 		if (acquire(h, t, retrying, tokens, start + (double)h->o.max_retry_ms, &sl, last, sizeof last) < 0) {
 			gave_up(path, counted + throttles, start, last, err);
 			status = DP_HTTP_UNREACHABLE;

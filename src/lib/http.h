@@ -68,10 +68,15 @@ dp_http *dp_http_new(const dp_http_opts *opts, dp_err *err);
 void dp_http_free(dp_http **h);
 
 /* POSTs body (consumed) as JSON to base_url + path.  tokens is the
- * request's estimated token count for the tokens-per-minute budget.  On
- * DP_HTTP_OK *resp holds the parsed response (owned).  Thread-safe. */
-int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, jv *resp,
-		      dp_err *err);
+ * request's estimated token count for the tokens-per-minute budget.
+ * max_response bounds the response body as received and decoded (gzip
+ * counts inflated): what the request can need, so that a server's or
+ * proxy's huge answer (a gzip bomb) holds no more memory than that per
+ * request in flight; 0 or over 256 MiB: 256 MiB.  A body over it fails the
+ * call, not retried.  On DP_HTTP_OK *resp holds the parsed response
+ * (owned).  Thread-safe. */
+int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, size_t max_response,
+		      jv *resp, dp_err *err);
 
 /* Late binding, for a scheduler that chooses its next request only when
  * one can leave: waits for a place in flight, first come first served as

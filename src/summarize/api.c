@@ -120,7 +120,8 @@ int summarize_chat(summarize_ctx *c, const char *prompt, jv *answer, dp_err *err
 	}
 	atomic_fetch_add(&c->requested, 1);
 	rc = dp_http_post_json(c->http, c->ollama ? "/api/chat" : "/chat/completions", body,
-			       dp_tokens_estimate(prompt, strlen(prompt)) + SUMMARIZE_ANSWER_TOKENS, &resp, err);
+			       dp_tokens_estimate(prompt, strlen(prompt)) + SUMMARIZE_ANSWER_TOKENS,
+			       SUMMARIZE_RESPONSE_MAX, &resp, err);
 	if (rc == DP_HTTP_REFUSED)
 		atomic_store(&c->refused, 1);
 	if (rc != DP_HTTP_OK)

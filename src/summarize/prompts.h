@@ -14,6 +14,10 @@
 /* Tokens budgeted per chat request for the answer (counted as spent when
  * the server reports no usage). */
 #define SUMMARIZE_ANSWER_TOKENS 256
+/* The largest chat response taken (http.h): a summary is a few KB, a
+ * reasoning model's thoughts some tens; 64 requests in flight then hold
+ * 64 MiB at worst, whatever a server or proxy sends. */
+#define SUMMARIZE_RESPONSE_MAX (1u << 20)
 
 /* The prompts of one round of document summaries: the parts (consumed: an
  * array of strings, the chunk texts or the previous round's summaries)

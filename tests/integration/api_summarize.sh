@@ -192,4 +192,15 @@ control '{"chat_answer":{"input":"Golf","content":"Golf is cut","finish_reason":
 docpipe-summarize --backend ollama --base-url "$BASE" --no-reuse <"$T_DIR/cut.ndjson" >"$T_DIR/o15" 2>/dev/null
 like "$?:$(jq -r .error "$T_DIR/o15")" '^1:.*answer cut at the server.s output token limit \(done_reason "length"\)' \
 	"ollama: done_reason \"length\" likewise"
+
+# An answer far larger than a summary can be (a server's or proxy's
+# garbage, a gzip bomb: the bound counts inflated bytes) is refused at 1 MiB
+# (SUMMARIZE_RESPONSE_MAX): memory stays bounded per request in flight.
+reset
+"$PY" -c 'import json; print(json.dumps({"chat_answer": {"input": "Golf", "content": "x" * (2 << 20)}}))' >"$T_DIR/huge.json"
+curl -sf -X POST --data-binary @"$T_DIR/huge.json" "$BASE/_control" >/dev/null
+docpipe-summarize --backend openai --no-reuse <"$T_DIR/cut.ndjson" >"$T_DIR/o16" 2>/dev/null
+is "$?:$(jq -r .kind "$T_DIR/o16")" "1:error" "a 2 MB answer fails its document"
+like "$(jq -r .error "$T_DIR/o16")" "response over 1048576 bytes, more than this request can need" "with the bound"
+control '{"chat_answer":null}'
 done_testing
