@@ -28,6 +28,13 @@ static const char schema[] =
 	" key text PRIMARY KEY, identity text NOT NULL, value text NOT NULL,"
 	" created_at timestamptz NOT NULL DEFAULT now());";
 
+/* How long a lookup or save waits for a lock (LOCK TABLE, VACUUM FULL, an
+ * ALTER on a cache table) and runs at most: the cache serves every request
+ * of the stage under one lock, so a cache that cannot answer must count as
+ * a miss (the request is made, and said once) rather than hold the stage
+ * up for as long as the lock lasts. */
+#define REUSE_SESSION_SETTINGS "SET lock_timeout = '2s'; SET statement_timeout = '60s'"
+
 /* Runs sql under the lock.  On a connection found lost (a database
  * restart) it is made again and sql tried once more: otherwise every later
  * lookup of a long run would miss (its requests paid again) and no result
@@ -40,7 +47,7 @@ static PGresult *reuse_query(dp_reuse *r, const char *sql, int nparams, const ch
 	if (res == NULL && dp_db_lost(r->db) && dp_clock_ms() - r->reconnect_ms >= REUSE_RECONNECT_MS) {
 		r->reconnect_ms = dp_clock_ms();
 		PQreset(r->db);
-		if (!dp_db_lost(r->db))
+		if (!dp_db_lost(r->db) && dp_db_exec(r->db, REUSE_SESSION_SETTINGS, err) == 0)
 			res = dp_db_query(r->db, sql, nparams, params, err);
 	}
 	pthread_mutex_unlock(&r->lock);
@@ -101,7 +108,8 @@ dp_reuse *dp_reuse_open(const char *app, dp_err *err)
 		return NULL;
 	}
 	if (dp_db_begin_locked(r->db, DP_REUSE_SCHEMA_LOCK, err) < 0 ||
-	    dp_db_exec(r->db, schema, err) < 0 || dp_db_exec(r->db, "COMMIT", err) < 0) {
+	    dp_db_exec(r->db, schema, err) < 0 || dp_db_exec(r->db, "COMMIT", err) < 0 ||
+	    dp_db_exec(r->db, REUSE_SESSION_SETTINGS, err) < 0) {
 		dp_db_rollback(r->db);
 		PQfinish(r->db);
 		free(r);

@@ -203,4 +203,23 @@ docpipe-summarize --backend openai --no-reuse <"$T_DIR/cut.ndjson" >"$T_DIR/o16"
 is "$?:$(jq -r .kind "$T_DIR/o16")" "1:error" "a 2 MB answer fails its document"
 like "$(jq -r .error "$T_DIR/o16")" "response over 1048576 bytes, more than this request can need" "with the bound"
 control '{"chat_answer":null}'
+
+# A session holding a cache table locked (VACUUM FULL, LOCK TABLE, a
+# migration): a lookup or save that cannot have its lock within 2 s is a
+# miss, said once, and the stage goes on; it waited with every thread for as
+# long as the lock lasted.
+reset
+psql -X -q -c "BEGIN; LOCK TABLE docpipe.summary_cache IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60)" \
+	>/dev/null 2>&1 &
+LOCKER=$!
+wait_for 10 sql_ge "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+	WHERE c.relname = 'summary_cache' AND l.mode = 'AccessExclusiveLock' AND l.granted" 1
+docpipe-summarize --backend openai <"$T_DIR/docs.ndjson" >"$T_DIR/o17" 2>"$T_DIR/e17"
+rc=$?
+is "$rc:$(jq -r .kind "$T_DIR/o17" | sort -u | xargs)" "0:document" "a cache table locked: the documents are summarized (exit 0)"
+ok "$(kill -0 $LOCKER 2>/dev/null)$?" "while the lock is still held"
+like "$(cat "$T_DIR/e17")" "result cache lookup failed, asking anew: .*lock timeout.*said once" "says the cache did not answer"
+sql "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE '%LOCK TABLE docpipe.summary_cache%'
+	AND pid <> pg_backend_pid()" >/dev/null
+wait $LOCKER 2>/dev/null
 done_testing
