@@ -2,10 +2,13 @@
  * document found, as it finds them. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 #include "clock.h"
 #include "options.h"
+#include "path.h"
 #include "record.h"
 #include "walk.h"
 
@@ -149,6 +152,11 @@ static int walk_roots(char **roots, int nroots, const discover_opts *opts, int w
 
 	out->last_flush_us = dp_clock_us();
 	for (int i = 0; i < nroots && !out->failed; i++) {
+		int again = 0;
+		for (int j = 0; j < i && opts->roots != NULL && opts->roots[i] != NULL; j++)
+			again |= opts->roots[j] != NULL && strcmp(opts->roots[j], opts->roots[i]) == 0;
+		if (again)
+			continue; /* the same root named twice ("docs" and "docs/") */
 		int walked = discover_walk(roots[i], opts, put, out, &stats, &err);
 		if (walked == 1) {
 			dp_diag("%s", err.msg);
@@ -190,7 +198,23 @@ int main(int argc, char **argv)
 		dp_diag("%s", err.msg);
 		return DP_EXIT_SYSTEM;
 	}
-	rc = walk_roots(argv + optind, argc - optind, &a.opts, a.want_end, &out);
+	/* The roots as records carry them, so that nested and repeated roots
+	 * give each file once (walk.h).  One that cannot be made absolute is
+	 * NULL here; its walk says why. */
+	int nroots = argc - optind;
+	char **abs = calloc((size_t)nroots, sizeof *abs);
+	if (abs == NULL) {
+		dp_diag("out of memory");
+		return DP_EXIT_SYSTEM;
+	}
+	for (int i = 0; i < nroots; i++)
+		abs[i] = dp_path_absolute(argv[optind + i], &err);
+	a.opts.roots = abs;
+	a.opts.n_roots = (size_t)nroots;
+	rc = walk_roots(argv + optind, nroots, &a.opts, a.want_end, &out);
+	for (int i = 0; i < nroots; i++)
+		free(abs[i]);
+	free(abs);
 	if (dp_sink_close(&out.sink, &err) < 0 && rc != DP_EXIT_SYSTEM) {
 		dp_diag("%s", err.msg);
 		rc = DP_EXIT_SYSTEM;

@@ -90,7 +90,19 @@ struct walker {
 	char path[DISCOVER_MAX_PATH]; /* absolute path of the entry at hand */
 	size_t root_len;             /* the relative path starts at path + root_len + 1 */
 	int stopped;
+	/* The other roots of the run inside this one (opts->roots). */
+	const char **inner;
+	size_t n_inner;
 };
+
+/* Whether the entry at hand is another root of the run, walked as its own. */
+static int another_root(const struct walker *w)
+{
+	for (size_t i = 0; i < w->n_inner; i++)
+		if (strcmp(w->inner[i], w->path) == 0)
+			return 1;
+	return 0;
+}
 
 static void skip_diag(struct walker *w, const char *why)
 {
@@ -267,6 +279,9 @@ static int visit(struct walker *w, int dfd, const char *name, size_t len, int de
 	struct stat st;
 	char why[DP_ERR_MAX];
 
+	if (another_root(w))
+		return 0;
+
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
 		snprintf(why, sizeof why, "cannot stat: %s", strerror(errno));
 		unwalked_diag(w, why);
@@ -391,6 +406,20 @@ int discover_walk(const char *root, const discover_opts *opts, discover_emit_fn 
 	}
 	*w = (struct walker){.opts = opts, .emit = emit_fn, .ctx = ctx, .stats = stats};
 	strcpy(w->path, abs);
+	if (S_ISDIR(st.st_mode) && opts->n_roots > 0) {
+		size_t len = strlen(abs);
+		w->inner = malloc(opts->n_roots * sizeof *w->inner);
+		if (w->inner == NULL) {
+			dp_err_set(err, "out of memory");
+			free(w);
+			free(abs);
+			return 1;
+		}
+		for (size_t i = 0; i < opts->n_roots; i++)
+			if (opts->roots[i] != NULL && strncmp(opts->roots[i], abs, len) == 0 &&
+			    (opts->roots[i][len] == '/' || (len == 1 && opts->roots[i][1] != '\0')))
+				w->inner[w->n_inner++] = opts->roots[i];
+	}
 	if (S_ISDIR(st.st_mode)) {
 		int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		w->root = abs;
@@ -413,6 +442,7 @@ int discover_walk(const char *root, const discover_opts *opts, discover_emit_fn 
 		dp_err_set(err, "%s: not a directory or regular file", root);
 		rc = 1;
 	}
+	free(w->inner);
 	free(w);
 	free(abs);
 	return rc;

@@ -39,6 +39,11 @@ typedef struct discover_opts {
 	int skip_records;             /* wanted names that are no regular file
 	                               * become skip records (else a diagnostic) */
 	unsigned long long max_size;  /* larger files become error records */
+	/* Every root of the run, absolute (as records carry them): an entry
+	 * that is itself another root is left to that root's walk, so roots
+	 * that nest (docs and docs/api) give each file once.  NULL: none. */
+	char *const *roots;
+	size_t n_roots;
 } discover_opts;
 
 /* Receives each record (consumed).  Returns 0 to go on, -1 to stop the

@@ -99,4 +99,17 @@ else
 	skip "no user nobody or no runuser: cannot make a file unreadable for root"
 fi
 
+# Roots that nest or repeat (docs, docs/sub, docs/, a file among them):
+# each file once, under the innermost root named; a hidden directory named
+# as a root is walked though the outer walk skips it.  Each file came once
+# per root that held it: 13 records for 5 files, paid for as many times.
+N=$T_DIR/nest
+mkdir -p "$N/d/sub/deep" "$N/d/.hid"
+for f in d/a.md d/b.md d/sub/s.md d/sub/deep/x.md d/.hid/h.md; do echo "# $f" >"$N/$f"; done
+(cd "$N" && docpipe-discover d d/sub d/ d/a.md d/.hid --end-record) >"$T_DIR/nest.out"
+is "$(jq -r 'select(.kind == "file") | .path + " " + .root' "$T_DIR/nest.out" | sed "s|$N/||g" | sort | xargs)" \
+	"d/.hid/h.md d/.hid d/a.md d d/b.md d d/sub/deep/x.md d/sub d/sub/s.md d/sub" \
+	"nested, repeated and file roots: each file once, under its innermost root"
+is "$(jq -r 'select(.kind == "end") | .files' "$T_DIR/nest.out")" 5 "the end record counts 5 files"
+
 done_testing
