@@ -8,6 +8,7 @@
 #include "clock.h"
 #include "record.h"
 #include "stats.h"
+#include "versions.h"
 
 /* Documents looked up in one cache round trip at most. */
 #define LOOKUP_DOCS_MAX 256
@@ -20,6 +21,7 @@ struct bdoc {
 	char *error;      /* the first failure (owned), or NULL */
 	long queued_us;   /* when it joined the pending queue */
 	long held;        /* dp_stats_hold's token */
+	char *version;    /* dp_record_version, in run.versions while held */
 	struct bdoc *next;
 };
 
@@ -46,6 +48,8 @@ struct run {
 	struct list pending; /* with chunks not yet taken into a request */
 	size_t pending_chunks, pending_tokens;
 	size_t held_docs, held_bytes;
+	dp_versions versions; /* of the documents held */
+	unsigned long copies; /* copies of a held version dropped */
 	int input_ended;
 	int stop;            /* I/O failed: give up */
 	int reader_waiting;  /* the reader is in dp_source_next ... */
@@ -88,6 +92,7 @@ static struct bdoc *list_pop(struct list *l)
 
 static void bdoc_free(struct bdoc *d)
 {
+	free(d->version);
 	embed_doc_free(&d->d);
 	free(d->error);
 	free(d);
@@ -126,6 +131,7 @@ static void emit(struct run *r, struct bdoc *d)
 	dp_stats_add(DP_STAT_IN_FLIGHT, -1);
 	dp_stats_release(d->held);
 	pthread_mutex_lock(&r->mu);
+	dp_versions_remove(&r->versions, d->version);
 	r->held_docs--;
 	r->held_bytes -= d->bytes;
 	pthread_cond_signal(&r->room);
@@ -384,6 +390,15 @@ static void take(struct run *r, jv rec)
 	}
 	for (int i = 0; i < d->d.n; i++)
 		d->bytes += d->d.lens[i];
+	d->version = dp_record_version(d->d.rec);
+	pthread_mutex_lock(&r->mu);
+	if (!dp_versions_add(&r->versions, d->version)) { /* a copy (versions.h) */
+		r->copies++;
+		pthread_mutex_unlock(&r->mu);
+		bdoc_free(d);
+		return;
+	}
+	pthread_mutex_unlock(&r->mu);
 	d->held = dp_stats_hold(d->d.rec);
 	dp_stats_add(DP_STAT_IN_FLIGHT, 1);
 	pthread_mutex_lock(&r->mu);
@@ -476,6 +491,10 @@ int embed_run_batched(embed_ctx *c, dp_source *src, dp_sink *sink, int threads,
 	/* Left only after an I/O failure stopped the workers. */
 	free_list(&r.lookup);
 	free_list(&r.pending);
+	if (r.copies > 0)
+		dp_diag("%lu document(s) came again while held (a hub's re-send): the copies were"
+			" dropped, the originals answer for them", r.copies);
+	dp_versions_free(&r.versions);
 	pthread_cond_destroy(&r.work);
 	pthread_cond_destroy(&r.room);
 	pthread_mutex_destroy(&r.mu);

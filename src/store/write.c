@@ -56,6 +56,17 @@ static PGresult *exec_arrays(store *s, const char *sql, int nparams, const Oid *
 	return res;
 }
 
+/* exec_arrays with one parameter, the text array strings[0..n). */
+static PGresult *exec_text_array(store *s, const char *sql, const char *const *strings, size_t n,
+				 dp_err *err)
+{
+	static const Oid types[] = {DP_OID_TEXT_ARRAY};
+
+	store_buf_reset(&s->buf);
+	store_value_text_array(&s->buf, strings, n);
+	return exec_arrays(s, sql, 1, types, err);
+}
+
 /* The record's seq (a hub's whole number, dp_record_seq_valid) in *out.
  * Returns 1, or 0 when it has none. */
 static int record_seq(jv rec, long long *out)
@@ -97,15 +108,12 @@ int store_find_unchanged(store *s, store_item **items, size_t n, dp_err *err)
 		free(paths);
 		return 0;
 	}
-	store_buf_reset(&s->buf);
-	store_value_text_array(&s->buf, paths, np);
-	free(paths);
-	Oid types[] = {DP_OID_TEXT_ARRAY};
-	PGresult *res = exec_arrays(s,
+	PGresult *res = exec_text_array(s,
 		"SELECT path, id, content_hash, fingerprint, chunk_count, last_stream, last_seq"
 		" FROM docpipe.documents WHERE path = ANY($1)"
 		" UNION ALL SELECT path, NULL, NULL, NULL, NULL, stream, seq FROM docpipe.tombstones"
-		" WHERE path = ANY($1)", 1, types, err);
+		" WHERE path = ANY($1)", paths, np, err);
+	free(paths);
 	if (res == NULL)
 		return -1;
 	for (int r = 0; r < PQntuples(res); r++) {
@@ -744,23 +752,15 @@ static int register_runs(store *s, store_item **items, size_t n, char registered
 	}
 	int rc = 0;
 	if (m > 0) {
-		store_buf_reset(&s->buf);
-		store_value_text_array(&s->buf, runs, m);
-		Oid types[] = {DP_OID_TEXT_ARRAY};
-		PGresult *res = exec_arrays(s,
+		PGresult *res = exec_text_array(s,
 			"INSERT INTO docpipe.run_starts AS r (run, started_at)"
 			" SELECT DISTINCT u, now() FROM unnest($1::text[]) AS u"
 			" ON CONFLICT (run) DO UPDATE SET started_at = EXCLUDED.started_at"
-			" WHERE r.started_at > EXCLUDED.started_at", 1, types, err);
+			" WHERE r.started_at > EXCLUDED.started_at", runs, m, err);
 		rc = res == NULL ? -1 : 0;
 		PQclear(res);
-		if (rc == 0 && strlen(runs[0]) < STORE_RUN_MAX) {
-			size_t i = 1;
-			while (i < m && strcmp(runs[i], runs[0]) == 0)
-				i++;
-			if (i == m)
-				strcpy(registered, runs[0]);
-		}
+		if (rc == 0 && m == 1 && strlen(runs[0]) < STORE_RUN_MAX)
+			strcpy(registered, runs[0]);
 	}
 	free(runs);
 	return rc;
@@ -818,14 +818,11 @@ static int lock_paths(store *s, store_item **order, size_t n, dp_err *err)
 	}
 	for (size_t i = 0; i < n; i++)
 		paths[i] = dp_record_str(order[i]->rec, "path");
-	store_buf_reset(&s->buf);
-	store_value_text_array(&s->buf, paths, n);
-	free(paths);
-	Oid types[] = {DP_OID_TEXT_ARRAY};
-	PGresult *res = exec_arrays(s,
+	PGresult *res = exec_text_array(s,
 		"SELECT pg_advisory_xact_lock(" PATH_LOCK_CLASS ", h) FROM"
 		" (SELECT DISTINCT hashtext(p) AS h FROM unnest($1::text[]) AS p ORDER BY 1) x",
-		1, types, err);
+		paths, n, err);
+	free(paths);
 	PQclear(res);
 	return res == NULL ? -1 : 0;
 }

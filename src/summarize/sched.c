@@ -9,6 +9,7 @@
 #include "prompts.h"
 #include "record.h"
 #include "stats.h"
+#include "versions.h"
 
 enum phase { SECTIONS, CHUNKS };
 
@@ -39,10 +40,7 @@ struct sdoc {
 			  * (above 0: in the queue) */
 	int taken;       /* under mu: requests taken and not settled */
 	struct sdoc *queue_next;
-	/* Its version, "path\x1fstream\x1fseq" (NULL: a record without stream
-	 * and seq), and its place in run.held, both under mu. */
-	char *version;
-	struct sdoc *held_prev, *held_next;
+	char *version;   /* dp_record_version, in run.versions while held */
 };
 
 struct run {
@@ -58,7 +56,7 @@ struct run {
 	size_t claims;     /* workers waiting for a place to take one of them */
 	unsigned long admitted;
 	size_t held_docs, held_bytes;
-	struct sdoc *held; /* every document held */
+	dp_versions versions; /* of the documents held */
 	unsigned long copies; /* copies of a held version dropped */
 	int input_ended;
 	int idle; /* workers waiting on work */
@@ -277,9 +275,7 @@ static void finish(struct run *r, struct sdoc *d)
 	dp_stats_add(DP_STAT_LATENCY_US, dp_clock_us() - d->start_us);
 	dp_stats_add(DP_STAT_LATENCY_N, 1);
 	pthread_mutex_lock(&r->mu);
-	*(d->held_prev != NULL ? &d->held_prev->held_next : &r->held) = d->held_next;
-	if (d->held_next != NULL)
-		d->held_next->held_prev = d->held_prev;
+	dp_versions_remove(&r->versions, d->version);
 	r->held_docs--;
 	r->held_bytes -= d->bytes;
 	pthread_cond_signal(&r->room);
@@ -419,33 +415,6 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-/* The version a record holds, "path\x1fstream\x1fseq" (malloc'd), or NULL
- * when it has no stream and seq (a plain pipeline's: no copies). */
-static char *record_version(jv rec)
-{
-	const char *path = dp_record_str(rec, "path"), *stream = dp_record_str(rec, "stream");
-	double seq;
-	char *v = NULL;
-
-	if (path != NULL && stream != NULL && dp_record_num(rec, "seq", &seq) == 0 &&
-	    asprintf(&v, "%s\x1f%s\x1f%.0f", path, stream, seq) < 0)
-		v = NULL;
-	return v;
-}
-
-/* Under mu: whether a held document is that version.  The hub sends a
- * document again when it takes a replica for dead; one that was only held
- * up (stopped, starved) wakes with the original and the copy in its queue,
- * and the copy would pay the model API again: it is dropped, the original
- * answers for it (its first outcome is the one the hub takes). */
-static int holds_version(const struct run *r, const char *version)
-{
-	for (const struct sdoc *d = r->held; version != NULL && d != NULL; d = d->held_next)
-		if (d->version != NULL && strcmp(d->version, version) == 0)
-			return 1;
-	return 0;
-}
-
 /* Takes a document record (consumed) into the hold once there is room,
  * and begins it. */
 static void admit(struct run *r, jv rec)
@@ -465,14 +434,14 @@ static void admit(struct run *r, jv rec)
 	d->rec = rec;
 	d->n = n;
 	d->summary = jv_null();
-	d->version = record_version(rec);
+	d->version = dp_record_version(rec);
 	for (int i = 0; i < n; i++) {
 		int len;
 		dp_doc_chunk_text(rec, i, &len);
 		d->bytes += (size_t)len;
 	}
 	pthread_mutex_lock(&r->mu);
-	if (holds_version(r, d->version)) {
+	if (!dp_versions_add(&r->versions, d->version)) {
 		r->copies++;
 		pthread_mutex_unlock(&r->mu);
 		sdoc_free(d);
@@ -482,10 +451,6 @@ static void admit(struct run *r, jv rec)
 				    r->held_bytes + d->bytes > SUMMARIZE_HELD_BYTES_MAX))
 		pthread_cond_wait(&r->room, &r->mu);
 	d->order = r->admitted++;
-	d->held_next = r->held;
-	if (r->held != NULL)
-		r->held->held_prev = d;
-	r->held = d;
 	r->held_docs++;
 	r->held_bytes += d->bytes;
 	pthread_mutex_unlock(&r->mu);
@@ -524,6 +489,7 @@ int summarize_run_scheduled(summarize_ctx *c, dp_source *src, dp_sink *sink, int
 	if (r.copies > 0)
 		dp_diag("%lu document(s) came again while held (a hub's re-send): the copies were"
 			" dropped, the originals answer for them", r.copies);
+	dp_versions_free(&r.versions);
 	pthread_cond_destroy(&r.work);
 	pthread_cond_destroy(&r.room);
 	pthread_mutex_destroy(&r.mu);

@@ -12,15 +12,11 @@ unset OPENAI_API_KEY
 numbered_docs "$T_DIR/docs" 200 300 doc
 newdb || exit 1
 fakeapi --latency chat=150
-docpipe run "$T_DIR/docs" --progress none --opt summarize=--backend=openai --threads summarize=4 \
-	>"$T_DIR/report" 2>"$T_DIR/err" &
-SUP=$!
-wait_for 60 sql_ge "SELECT count(*) FROM docpipe.documents" 20
+run_then_stop docpipe-hub "$T_DIR/report" "$T_DIR/err" "$T_DIR/docs" \
+	--opt summarize=--backend=openai --threads summarize=4
 ok $? "the run is under way"
-hub=$(pgrep -P $SUP -x docpipe-hub)
-kill -STOP "$hub"
 sleep 8
-kill -CONT "$hub"
+kill -CONT "$STOPPED"
 wait_for 120 exited $SUP || { ok 1 "run finished"; kill -TERM $SUP; }
 wait $SUP
 is "$?" 0 "exit 0"

@@ -157,6 +157,20 @@ free_ports() {
 	done
 	return 1
 }
+# run_then_stop PROCESS REPORT ERR ROOT [RUN-OPTION...]: starts docpipe run
+# ROOT in the background (its pid in SUP; report and stderr to REPORT and
+# ERR), waits until 8 documents are stored, then stops (SIGSTOP) its child
+# named PROCESS (as pgrep -x sees it: 15 characters), whose pid goes to
+# STOPPED.  Returns 1 when the run did not get under way.
+run_then_stop() {
+	local process=$1 report=$2 err=$3
+	shift 3
+	docpipe run "$@" --progress none >"$report" 2>"$err" &
+	SUP=$!
+	wait_for 60 sql_ge "SELECT count(*) FROM docpipe.documents" 8 || return 1
+	STOPPED=$(pgrep -P $SUP -x "$process")
+	kill -STOP "$STOPPED"
+}
 # numbered_docs DIR N WORDS NAME: writes N Markdown files DIR/NAME<i>.md,
 # each a heading and a line of WORDS numbers (distinct texts, same shape).
 numbered_docs() {
