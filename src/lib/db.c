@@ -36,6 +36,31 @@ static void on_notice(void *arg, const PGresult *res)
 		dp_diag("database warning: %s", msg);
 }
 
+/* The settings every docpipe session gets, at connect and again after a
+ * reset (PQreset makes a new session without them).  A session that stops
+ * answering inside its transaction (its process frozen, its machine cut
+ * off: the server keeps the session until its TCP keepalives give up, two
+ * hours by default) holds its locks, and every other store waits on them
+ * with it; the server ends such a session after DP_DB_IDLE_TX_TIMEOUT
+ * unless the server, the database, the role or the URL's options already
+ * set a limit.  No docpipe session idles in a transaction: it sends its
+ * statements at once.  Returns 0, or -1 with err. */
+static int session_setup(PGconn *db, dp_err *err)
+{
+	char line[DP_ERR_MAX];
+	PGresult *res = PQexec(db, "SELECT set_config('idle_in_transaction_session_timeout', '"
+				   DP_DB_IDLE_TX_TIMEOUT "', false) WHERE"
+				   " current_setting('idle_in_transaction_session_timeout') = '0'");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		one_line(line, sizeof line, PQerrorMessage(db));
+		dp_err_set(err, "cannot set up the database session: %s", line);
+		PQclear(res);
+		return -1;
+	}
+	PQclear(res);
+	return 0;
+}
+
 PGconn *dp_db_connect(const char *env_name, const char *app, dp_err *err)
 {
 	const char *var = env_name != NULL ? env_name : DP_DB_ENV_DEFAULT;
@@ -71,25 +96,21 @@ PGconn *dp_db_connect(const char *env_name, const char *app, dp_err *err)
 		return NULL;
 	}
 	PQsetNoticeReceiver(db, on_notice, NULL);
-	/* A session that stops answering inside its transaction (its process
-	 * frozen, its machine cut off: the server keeps the session until its
-	 * TCP keepalives give up, two hours by default) holds its locks, and
-	 * every other store waits on them with it; the server ends such a
-	 * session after DP_DB_IDLE_TX_TIMEOUT unless the server, the database,
-	 * the role or the URL's options already set a limit.  No docpipe
-	 * session idles in a transaction: it sends its statements at once. */
-	PGresult *res = PQexec(db, "SELECT set_config('idle_in_transaction_session_timeout', '"
-				   DP_DB_IDLE_TX_TIMEOUT "', false) WHERE"
-				   " current_setting('idle_in_transaction_session_timeout') = '0'");
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		one_line(line, sizeof line, PQerrorMessage(db));
-		dp_err_set(err, "cannot set up the database session: %s", line);
-		PQclear(res);
+	if (session_setup(db, err) < 0) {
 		PQfinish(db);
 		return NULL;
 	}
-	PQclear(res);
 	return db;
+}
+
+int dp_db_reset(PGconn *db, dp_err *err)
+{
+	PQreset(db);
+	if (dp_db_lost(db)) {
+		dp_db_err(err, db, NULL, "lost the database connection and could not reconnect");
+		return -1;
+	}
+	return session_setup(db, err);
 }
 
 int dp_db_session_get(PGconn *db, dp_db_session *out, dp_err *err)

@@ -44,6 +44,9 @@
  * cut-off store's locks do not hold the other stores up for ever. */
 #define DP_DB_IDLE_TX_TIMEOUT "60s"
 PGconn *dp_db_connect(const char *env_name, const char *app, dp_err *err);
+/* Makes db's connection again (PQreset) with the session settings
+ * dp_db_connect gives.  Returns 0, or -1 with err (still lost). */
+int dp_db_reset(PGconn *db, dp_err *err);
 
 /* A server session, as the server knows it: its process and start. */
 typedef struct dp_db_session {

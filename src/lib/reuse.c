@@ -46,8 +46,7 @@ static PGresult *reuse_query(dp_reuse *r, const char *sql, int nparams, const ch
 	PGresult *res = dp_db_query(r->db, sql, nparams, params, err);
 	if (res == NULL && dp_db_lost(r->db) && dp_clock_ms() - r->reconnect_ms >= REUSE_RECONNECT_MS) {
 		r->reconnect_ms = dp_clock_ms();
-		PQreset(r->db);
-		if (!dp_db_lost(r->db) && dp_db_exec(r->db, REUSE_SESSION_SETTINGS, err) == 0)
+		if (dp_db_reset(r->db, err) == 0 && dp_db_exec(r->db, REUSE_SESSION_SETTINGS, err) == 0)
 			res = dp_db_query(r->db, sql, nparams, params, err);
 	}
 	pthread_mutex_unlock(&r->lock);

@@ -347,7 +347,8 @@ int status_record_run(PGconn *db, const char *path, dp_err *err)
 		if (attempt > 0) {
 			if (!dp_db_lost(db))
 				break;
-			PQreset(db);
+			if (dp_db_reset(db, err) < 0)
+				break;
 			ready = 0;
 		}
 		if (ready || (ready = store_outcome_ensure(db, err) == 0))

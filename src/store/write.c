@@ -985,14 +985,11 @@ static int reset_connection(void *ctx, dp_err *err)
 	s->prepared = 0; /* a new session has none */
 	/* An outage says itself (store_patiently): nothing to explain. */
 	store_blocker_backend(s->opt.blocker, 0);
-	PQreset(s->db);
-	if (!dp_db_lost(s->db)) {
-		store_blocker_backend(s->opt.blocker, PQbackendPID(s->db));
-		end_old_session(s);
-		return 0;
-	}
-	dp_db_err(err, s->db, NULL, "lost the database connection and could not reconnect");
-	return -1;
+	if (dp_db_reset(s->db, err) < 0)
+		return -1;
+	store_blocker_backend(s->opt.blocker, PQbackendPID(s->db));
+	end_old_session(s);
+	return 0;
 }
 
 int store_reconnect(store *s, int *lost, dp_err *err)
