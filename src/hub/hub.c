@@ -202,6 +202,8 @@ hub_proc *hub_stats_update(hub_stats *s, jv msg)
 			return NULL; /* bounded: later processes go uncounted */
 		p = &s->procs[s->nprocs++];
 		snprintf(p->key, sizeof p->key, "%s", key);
+		snprintf(p->host, sizeof p->host, "%s", host ? host : "");
+		p->pid = (long)pid;
 		p->stage = -1;
 		for (int i = 0; stage != NULL && i < HUB_STAGES; i++)
 			if (strcmp(stage, hub_stage_names[i]) == 0)
@@ -210,7 +212,7 @@ hub_proc *hub_stats_update(hub_stats *s, jv msg)
 	jv final = jv_object_get(jv_copy(msg), jv_string("final"));
 	p->ended = jv_get_kind(final) == JV_KIND_TRUE;
 	if (!p->ended)
-		p->gone = 0;
+		p->gone = 0, p->silent_at = 0;
 	jv_free(final);
 	p->seen = dp_clock_s();
 	double work = work_done(p);
@@ -250,6 +252,7 @@ int hub_stats_silent(hub_stats *s, double t)
 	for (size_t i = 0; i < s->nprocs; i++)
 		if (!s->procs[i].gone && (s->procs[i].ended || t - s->procs[i].seen > HUB_SILENT_S)) {
 			s->procs[i].gone = 1;
+			s->procs[i].silent_at = s->procs[i].ended ? 0 : t;
 			died++;
 		}
 	return died;
@@ -278,6 +281,15 @@ int hub_stats_procs(const hub_stats *s, int stage)
 
 	for (size_t i = 0; i < s->nprocs; i++)
 		n += s->procs[i].stage == stage;
+	return n;
+}
+
+int hub_stats_live(const hub_stats *s, int stage)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < s->nprocs; i++)
+		n += s->procs[i].stage == stage && !s->procs[i].gone;
 	return n;
 }
 

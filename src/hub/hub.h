@@ -139,10 +139,14 @@ void hub_tally_lost(hub_tally *t, jv rec, int attempts);
 
 typedef struct hub_proc {
 	char key[300]; /* host/pid */
+	char host[256];
+	long pid;
 	int stage;     /* index into hub_stage_names, or -1 */
 	double seen;   /* monotonic seconds of its last message */
 	int ended;     /* its last message said goodbye ("final"): it exited */
 	int gone;      /* counted as ended or dead by hub_stats_silent */
+	double silent_at; /* when hub_stats_silent took it for dead on its
+			   * silence (not a goodbye); 0 otherwise */
 	double in, out, failed, in_flight, retries, requests, tokens, latency_ms;
 	double latency_sum_ms, latency_buckets[DP_STATS_LATENCY_BUCKETS];
 	/* Fields not every stage's stats carry: -1 when absent. */
@@ -166,8 +170,8 @@ hub_proc *hub_stats_update(hub_stats *s, jv msg);
  * HUB_SILENT_S has died (kill -9, a crash, a lost machine) or is stopped;
  * one that said goodbye has exited, maybe on an error (a store that gave
  * up on its database) without finishing what it held.  Marks such
- * processes gone and returns how many newly are; a process heard from
- * again comes back. */
+ * processes gone and returns how many newly are (the silent ones with
+ * silent_at = t); a process heard from again comes back. */
 #define HUB_SILENT_S 3.0
 int hub_stats_silent(hub_stats *s, double t);
 /* The hub itself did not run for a while (SIGSTOP, a stopped VM, swap):
@@ -180,6 +184,8 @@ void hub_stats_forgive(hub_stats *s, double t);
  * (-1: all stages). */
 double hub_stats_sum(const hub_stats *s, int stage, size_t field);
 int hub_stats_procs(const hub_stats *s, int stage);
+/* How many of them are live (not gone). */
+int hub_stats_live(const hub_stats *s, int stage);
 /* The longest wait (seconds, 0: none) of stage's live processes, with on
  * what in *on (borrowed from s). */
 double hub_stats_waiting(const hub_stats *s, int stage, const char **on);
@@ -233,6 +239,9 @@ typedef struct hub_config {
 	/* Send chunk's records to summarize and embed at once and join their
 	 * outputs for the store (join.h); 0: the stages in a line. */
 	int overlap;
+	/* Kill a replica of this machine that falls silent while its stage
+	 * has other live replicas, before re-sending what it held (evict.h). */
+	int kill_silent;
 } hub_config;
 
 /* Runs the graph's hub: reads file records from stdin until it ends and

@@ -21,6 +21,7 @@
 
 #include "zap.h"
 #include "endrec.h"
+#include "evict.h"
 #include "lines.h"
 #include "metrics.h"
 #include "record.h"
@@ -113,6 +114,12 @@ struct hub {
 	hub_metrics *metrics; /* --metrics, or NULL */
 	double last_metrics;
 	hub_delay delay; /* send to receipt, for the re-send timeout */
+	/* Deaths not yet answered by a re-send; it waits (until resend_by)
+	 * for the replicas killed for their silence to end (evict.h). */
+	int resend_died;
+	double resend_by, evicted_at;
+	long evicting[HUB_EVICT_MAX];
+	int n_evicting;
 };
 
 static int open_endpoints(struct hub *h, dp_err *err)
@@ -521,6 +528,60 @@ static void resend_after_death(struct hub *h, int died)
 			"document(s) in flight", died, HUB_SILENT_S, n);
 }
 
+/* --kill-silent: kills each replica just taken for dead on its silence
+ * (silent_at == now) that has a live replica of its stage beside it and
+ * that the hub may end (evict.h); their pids go to h->evicting. */
+static void evict_silent(struct hub *h, double now)
+{
+	for (size_t i = 0; i < h->stats.nprocs; i++) {
+		const hub_proc *p = &h->stats.procs[i];
+		int others = p->stage >= 0 ? hub_stats_live(&h->stats, p->stage) : 0;
+		dp_err why;
+
+		if (p->silent_at != now || others == 0 || h->n_evicting == HUB_EVICT_MAX)
+			continue;
+		if (hub_evict(p->host, p->pid, &why) < 0) {
+			dp_diag("%s replica %s fell silent, not killed: %s", hub_stage_names[p->stage],
+				p->key, why.msg);
+			continue;
+		}
+		dp_diag("%s replica %s fell silent for %.0f s with %d other(s) of its stage live:"
+			" killed it, so that the documents re-sent do not queue behind it",
+			hub_stage_names[p->stage], p->key, HUB_SILENT_S, others);
+		h->evicting[h->n_evicting++] = p->pid;
+	}
+}
+
+/* 1 when the re-send after a death may go: no replica was killed, or every
+ * one killed has ended and libzmq had HUB_EVICT_GRACE_S to drop its queues,
+ * or HUB_EVICT_WAIT_S has passed. */
+static int evictions_over(struct hub *h, double now)
+{
+	if (h->n_evicting == 0)
+		return 1;
+	if (now < h->resend_by) {
+		for (int i = 0; i < h->n_evicting; i++)
+			if (!hub_evict_ended(h->evicting[i]))
+				return 0;
+		if (h->evicted_at == 0)
+			h->evicted_at = now;
+		if (now - h->evicted_at < HUB_EVICT_GRACE_S)
+			return 0;
+	}
+	/* ZMQ_EVENTS makes each input socket take the commands its I/O thread
+	 * sent, among them the end of the killed replicas' queues: the copies
+	 * then cannot be handed to them. */
+	for (int i = 0; i < HUB_STAGES; i++) {
+		int events;
+		size_t len = sizeof events;
+		if (zmq_getsockopt(h->ep[2 * i], ZMQ_EVENTS, &events, &len) != 0)
+			dp_diag("zmq_getsockopt(ZMQ_EVENTS): %s", zmq_strerror(zmq_errno()));
+	}
+	h->n_evicting = 0;
+	h->evicted_at = 0;
+	return 1;
+}
+
 static void check_timeouts(struct hub *h)
 {
 	double now = dp_clock_s();
@@ -543,8 +604,16 @@ static void check_timeouts(struct hub *h)
 	h->last_check = now;
 	int died = hub_stats_silent(&h->stats, now);
 
-	if (died > 0)
-		resend_after_death(h, died);
+	if (died > 0) {
+		if (h->cfg->kill_silent)
+			evict_silent(h, now);
+		h->resend_died += died;
+		h->resend_by = now + HUB_EVICT_WAIT_S;
+	}
+	if (h->resend_died > 0 && evictions_over(h, now)) {
+		resend_after_death(h, h->resend_died);
+		h->resend_died = 0;
+	}
 	double t = dp_clock_s(), timeout = hub_delay_timeout(&h->delay, h->cfg->timeout);
 
 	/* Said once per doubling: the user chose --timeout, and sees why it

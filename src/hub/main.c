@@ -29,6 +29,7 @@ enum {
 	OPT_METRICS,
 	OPT_WATCH,
 	OPT_NO_OVERLAP,
+	OPT_KILL_SILENT,
 	OPT_KEYGEN,
 	OPT_LAYOUT,
 	OPT_HELP,
@@ -76,6 +77,10 @@ static void usage(FILE *f)
 		"  --no-overlap         run summarize and embed one after the other; by default\n"
 		"                       each document goes to both at once and their outputs\n"
 		"                       are joined for the store\n"
+		"  --kill-silent        kill (SIGKILL) a replica of this machine that falls\n"
+		"                       silent while its stage has other live replicas, before\n"
+		"                       re-sending what it held, so that the copies do not queue\n"
+		"                       behind it (docpipe run: its supervisor restarts it)\n"
 		"  --keygen BASE        write a CurveZMQ key pair to BASE.key and BASE.pub\n"
 		"  --layout             print the endpoints replicas connect to for --listen,\n"
 		"                       \"STAGE IN OUT\" lines and \"stats ENDPOINT\", and exit\n"
@@ -127,6 +132,7 @@ static int hub_option(void *ctx, int opt, char *arg, dp_err *err)
 	case OPT_METRICS: a->cfg.metrics = arg; break;
 	case OPT_WATCH: a->cfg.watch = 1; break;
 	case OPT_NO_OVERLAP: a->cfg.overlap = 0; break;
+	case OPT_KILL_SILENT: a->cfg.kill_silent = 1; break;
 	case OPT_WINDOW:
 		rc = dp_cli_parse_long("window", arg, 1, 1 << 20, &n, err);
 		a->cfg.window = (size_t)n;
@@ -191,6 +197,7 @@ static int parse(int argc, char **argv, struct args *a)
 		{"metrics", required_argument, NULL, OPT_METRICS},
 		{"watch", no_argument, NULL, OPT_WATCH},
 		{"no-overlap", no_argument, NULL, OPT_NO_OVERLAP},
+		{"kill-silent", no_argument, NULL, OPT_KILL_SILENT},
 		{"keygen", required_argument, NULL, OPT_KEYGEN},
 		{"layout", no_argument, NULL, OPT_LAYOUT},
 		{"help", no_argument, NULL, OPT_HELP},

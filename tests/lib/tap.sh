@@ -159,7 +159,7 @@ free_ports() {
 }
 # run_then_stop PROCESS REPORT ERR ROOT [RUN-OPTION...]: starts docpipe run
 # ROOT in the background (its pid in SUP; report and stderr to REPORT and
-# ERR), waits until 8 documents are stored, then stops (SIGSTOP) its child
+# ERR), waits until 8 documents are stored, then stops (SIGSTOP) its first child
 # named PROCESS (as pgrep -x sees it: 15 characters), whose pid goes to
 # STOPPED.  Returns 1 when the run did not get under way.
 run_then_stop() {
@@ -168,7 +168,7 @@ run_then_stop() {
 	docpipe run "$@" --progress none >"$report" 2>"$err" &
 	SUP=$!
 	wait_for 60 sql_ge "SELECT count(*) FROM docpipe.documents" 8 || return 1
-	STOPPED=$(pgrep -P $SUP -x "$process")
+	STOPPED=$(pgrep -P $SUP -x "$process" | head -1)
 	kill -STOP "$STOPPED"
 }
 # numbered_docs DIR N WORDS NAME: writes N Markdown files DIR/NAME<i>.md,

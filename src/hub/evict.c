@@ -1,0 +1,57 @@
+#include "evict.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Reads the first line of /proc/PID/NAME into buf (without its newline).
+ * Returns 0, or -1 when the process (or the file) is not there. */
+static int proc_line(long pid, const char *name, char *buf, size_t size)
+{
+	char path[64];
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%ld/%s", pid, name);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	char *line = fgets(buf, (int)size, f);
+	fclose(f);
+	if (line == NULL)
+		return -1;
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+int hub_evict(const char *host, long pid, dp_err *err)
+{
+	char here[256] = "", comm[64];
+
+	if (gethostname(here, sizeof here - 1) != 0 || host == NULL || strcmp(host, here) != 0) {
+		dp_err_set(err, "it runs on another machine (%s)", host != NULL ? host : "unknown");
+		return -1;
+	}
+	if (pid <= 1 || pid == (long)getpid() || proc_line(pid, "comm", comm, sizeof comm) < 0 ||
+	    strncmp(comm, "docpipe-", 8) != 0) {
+		dp_err_set(err, "pid %ld is no docpipe process of this machine", pid);
+		return -1;
+	}
+	if (kill((pid_t)pid, SIGKILL) != 0) {
+		dp_err_set(err, "kill %ld: %s", pid, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int hub_evict_ended(long pid)
+{
+	char stat[512];
+
+	if (proc_line(pid, "stat", stat, sizeof stat) < 0)
+		return 1;
+	/* "PID (COMM) STATE ...": COMM may hold spaces and parentheses, so the
+	 * state follows the last ')'. */
+	const char *end = strrchr(stat, ')');
+	return end != NULL && end[1] == ' ' && (end[2] == 'Z' || end[2] == 'X');
+}

@@ -1,0 +1,43 @@
+/* Ending a replica that fell silent while its stage has others (--kill-silent).
+ *
+ * A replica held up (SIGSTOP, a frozen container, a swap storm) keeps its
+ * connections open: its kernel answers for it.  When the hub re-sends what
+ * was in flight, its PUSH edge spreads the copies over every connection of
+ * the stage, so some queue behind the frozen replica again; they wait for
+ * --timeout, and after --attempts fail "no receipt" while the stage's other
+ * replicas idle.  ZeroMQ cannot drop one peer of a bound socket, and its
+ * heartbeats are off (docs/graph.md, "Liveness").  Ending the process closes
+ * its connections: libzmq drops the queue to it, and the copies, sent once
+ * it is gone, go to the replicas that remain.
+ *
+ * The hub does it only when told (docpipe run, which owns its replicas and
+ * restarts the ones that die), only to a process of this machine (its
+ * stats' host is this host's name) that runs a docpipe program (its command
+ * name starts with "docpipe-": not a pid used again), and only while
+ * another replica of its stage is live (the copies have somewhere to go; a
+ * lone replica held up is waited for, and drops the copies it finds when it
+ * wakes: versions.h). */
+#ifndef DP_HUB_EVICT_H
+#define DP_HUB_EVICT_H
+
+#include "err.h"
+
+/* How long the re-send waits, at most, for the killed processes to end:
+ * past it, the copies go anyway (a queue that outlived its process costs a
+ * --timeout, not a document). */
+#define HUB_EVICT_WAIT_S 2.0
+/* After the last one ended: time for libzmq's I/O thread to see the
+ * connections close and drop their queues before copies are sent. */
+#define HUB_EVICT_GRACE_S 0.2
+/* Replicas killed at once, at most (more fell silent: left to --timeout). */
+#define HUB_EVICT_MAX 16
+
+/* Sends SIGKILL to process pid of host when it is one of this machine's
+ * docpipe processes.  Returns 0 when sent, -1 with err saying why not. */
+int hub_evict(const char *host, long pid, dp_err *err);
+
+/* 1 when process pid no longer runs (ended, or a zombie its parent has
+ * not reaped yet: its sockets are closed), 0 while it does. */
+int hub_evict_ended(long pid);
+
+#endif

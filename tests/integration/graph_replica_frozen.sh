@@ -1,0 +1,35 @@
+#!/bin/bash
+# One replica held up for good (SIGSTOP here; a frozen container, a worker
+# whose machine hangs with its connections up) beside another of its
+# stage.  The hub takes its silence for a death and re-sends what was in
+# flight, but its PUSH edge spread the copies over both replicas' queues:
+# some queued behind the frozen one again, waited for --timeout (300 s),
+# and after --attempts failed "no receipt" while the other replica idled.
+# Now docpipe run's hub kills it first (--kill-silent), re-sends once it is
+# gone, and the supervisor starts it again.
+. "$(dirname "$0")/../lib/tap.sh"
+unset OPENAI_API_KEY
+# frozen_for_good PROCESS NAME RUN-ARGS...: a run over 120 documents in
+# which one replica of PROCESS is stopped and never resumed.
+frozen_for_good() {
+	local process=$1 name=$2
+	shift 2
+	numbered_docs "$T_DIR/$name" 120 300 doc
+	newdb || exit 1
+	run_then_stop "$process" "$T_DIR/$name.report" "$T_DIR/$name.err" "$T_DIR/$name" \
+		--opt summarize=--backend=openai --threads summarize=4 "$@"
+	ok $? "$name: the run is under way, one replica stopped"
+	wait_for 90 exited $SUP || { ok 1 "$name: the run ends in 90 s (not after --timeout)"; kill -TERM $SUP; }
+	wait $SUP
+	is "$?:$(jq -r '[.added, .failed] | @tsv' "$T_DIR/$name.report")" "0:$(printf '120\t0')" \
+		"$name: exit 0, every document stored, none failed"
+	like "$(cat "$T_DIR/$name.err")" "$name replica .* fell silent .* killed it" "$name: the hub killed the stopped replica"
+	exited "$STOPPED"
+	ok $? "$name: it is gone"
+	is "$(sql "SELECT count(*) FROM docpipe.documents d WHERE chunk_count <>
+		(SELECT count(*) FROM docpipe.chunks c WHERE c.document_id = d.id)")" 0 "$name: no document half-written"
+}
+fakeapi --latency chat=300
+frozen_for_good docpipe-summari summarize --replicas summarize=2
+frozen_for_good docpipe-store store --replicas store=2
+done_testing
