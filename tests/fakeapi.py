@@ -72,7 +72,8 @@ base64, as that float32 (1e39 becomes infinity).  null: off.
 "chat_answer": {"input": "S" or ["S", ...], "content": "TEXT"}: a chat
 request whose last message holds S (each S) is answered TEXT (e.g. "", "  ",
 "a\\u0000b"), with "finish_reason": "R" (Ollama's done_reason) when given
-("length": an answer cut at the server's output limit).  null: off.
+("length": an answer cut at the server's output limit), or with "error": E
+the answer is {"error": E} with status 200 (as some proxies answer).  null: off.
 "no_base64": as --no-base64, for a running server.
 """
 import argparse
@@ -485,6 +486,9 @@ class Handler(BaseHTTPRequestHandler):
         if odd is not None and texts:
             want = odd["input"] if isinstance(odd["input"], list) else [odd["input"]]
             if all(w in texts[-1] for w in want):
+                if "error" in odd:
+                    self.record(st, kind, texts[-1:], [])
+                    return self.send_json(200, {"error": odd["error"]})
                 out = odd["content"]
                 finish = odd.get("finish_reason", finish)
         self.record(st, kind, texts[-1:], [out])

@@ -220,20 +220,36 @@ int dp_http_level(dp_http *h)
 	return level;
 }
 
-long dp_http_parse_retry_after(const char *value, int is_ms)
+long dp_http_parse_retry_after(const char *value, int is_ms, time_t now)
 {
-	char *end;
+	char *end, date[64];
+	const char *rest;
 	double v;
 
 	while (*value == ' ')
 		value++;
 	errno = 0;
 	v = strtod(value, &end);
-	if (end == value || errno != 0 || v < 0 || !isfinite(v))
+	rest = end;
+	if (end == value && !is_ms) {
+		/* An HTTP-date (RFC 9110 10.2.3): the wait is until then, by this
+		 * machine's clock; one already past asks for no wait. */
+		size_t len = strcspn(value, "\r\n");
+		if (len >= sizeof date)
+			return -1;
+		memcpy(date, value, len);
+		date[len] = '\0';
+		time_t at = curl_getdate(date, NULL);
+		if (at == -1)
+			return -1;
+		v = at > now ? difftime(at, now) : 0;
+		rest = value + len;
+	} else if (end == value || errno != 0 || v < 0 || !isfinite(v)) {
 		return -1;
-	while (*end == ' ' || *end == '\r' || *end == '\n')
-		end++;
-	if (*end != '\0')
+	}
+	while (*rest == ' ' || *rest == '\r' || *rest == '\n')
+		rest++;
+	if (*rest != '\0')
 		return -1;
 	v = is_ms ? v : v * 1000;
 	return v > 86400e3 ? 86400000L : (long)ceil(v);
@@ -366,11 +382,11 @@ static size_t on_header(char *data, size_t size, size_t n, void *arg)
 	if (ratelimit_header(r, line)) {
 		/* stored */
 	} else if (strncasecmp(line, "retry-after-ms:", 15) == 0) {
-		long ms = dp_http_parse_retry_after(line + 15, 1);
+		long ms = dp_http_parse_retry_after(line + 15, 1, 0);
 		if (ms >= 0)
 			r->retry_after_ms = ms; /* the precise one wins */
 	} else if (strncasecmp(line, "retry-after:", 12) == 0 && r->retry_after_ms < 0) {
-		r->retry_after_ms = dp_http_parse_retry_after(line + 12, 0);
+		r->retry_after_ms = dp_http_parse_retry_after(line + 12, 0, time(NULL));
 	}
 	return len;
 }
@@ -971,22 +987,37 @@ static void describe(const dp_http *h, const dp_http_outcome *o, const struct re
 }
 
 /* The parsed body of a 2xx answer into *resp; DP_HTTP_OK or DP_HTTP_FAILED
- * (err set) when it is not JSON. */
-static int take_body(const char *path, const struct response *r, long status, size_t tokens,
-		     jv *resp, dp_err *err)
+ * (err set) when it is not JSON, or when it is an error object some proxies
+ * answer with status 200 ({"error": ...}, not null): its message is the
+ * reason, not "malformed response". */
+static int take_body(const dp_http *h, const char *path, const struct response *r, long status,
+		     size_t tokens, jv *resp, dp_err *err)
 {
 	jv v = jv_parse_sized(r->body.data != NULL ? r->body.data : "", (int)r->body.len);
 
-	if (jv_is_valid(v)) {
-		dp_stats_add(DP_STAT_TOKENS, (long)tokens_spent(v, tokens));
-		*resp = v;
-		return DP_HTTP_OK;
+	if (!jv_is_valid(v)) {
+		jv msg = jv_invalid_get_msg(v);
+		dp_err_set(err, "%s: malformed response body (HTTP %ld, %zu bytes): %s", path, status,
+			   r->body.len,
+			   jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "not JSON");
+		jv_free(msg);
+		return DP_HTTP_FAILED;
 	}
-	jv msg = jv_invalid_get_msg(v);
-	dp_err_set(err, "%s: malformed response body (HTTP %ld, %zu bytes): %s", path, status,
-		   r->body.len, jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "not JSON");
-	jv_free(msg);
-	return DP_HTTP_FAILED;
+	jv e = jv_get_kind(v) == JV_KIND_OBJECT ? jv_object_get(jv_copy(v), jv_string("error"))
+						  : jv_invalid();
+	int is_error = jv_is_valid(e) && jv_get_kind(e) != JV_KIND_NULL;
+	jv_free(e);
+	if (is_error) {
+		char reason[REASON_MAX + 32];
+		server_reason(h, r, reason, sizeof reason);
+		dp_err_set(err, "%s: HTTP %ld with an error instead of an answer: %s", path, status,
+			   reason);
+		jv_free(v);
+		return DP_HTTP_FAILED;
+	}
+	dp_stats_add(DP_STAT_TOKENS, (long)tokens_spent(v, tokens));
+	*resp = v;
+	return DP_HTTP_OK;
 }
 
 /* Under no lock: 1 (err set) when the run was refused; else counts the
@@ -1084,7 +1115,7 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, size
 		counted += v.counts;
 		throttles += !v.counts && v.action != DP_HTTP_DO_OK;
 		if (v.action == DP_HTTP_DO_OK) {
-			status = take_body(path, &r, o.status, tokens, resp, err);
+			status = take_body(h, path, &r, o.status, tokens, resp, err);
 		} else if (v.action == DP_HTTP_DO_REFUSE) {
 			status = DP_HTTP_REFUSED;
 		} else if (v.action == DP_HTTP_DO_REJECT) {

@@ -19,6 +19,7 @@
 #define DP_HTTP_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include <jv.h>
 
@@ -104,10 +105,12 @@ void dp_http_get_stats(dp_http *h, dp_http_stats *out);
 /* Requests allowed in flight now (the limiter's level). */
 int dp_http_level(dp_http *h);
 
-/* Parses a Retry-After value (seconds, possibly fractional) or, with
- * is_ms, a retry-after-ms value.  Returns milliseconds, or -1 when the
- * value is not a number (HTTP dates are not honoured: -1). */
-long dp_http_parse_retry_after(const char *value, int is_ms);
+/* Parses a Retry-After value (seconds, possibly fractional, or an
+ * HTTP-date, waited for until then from now, the wall clock's time) or,
+ * with is_ms, a retry-after-ms value (a number only).  Returns
+ * milliseconds (at most a day; 0 for a date already past), or -1 when the
+ * value is neither. */
+long dp_http_parse_retry_after(const char *value, int is_ms, time_t now);
 
 /* A rate limit announced in an answer's headers, as OpenAI-compatible
  * servers do: x-ratelimit-limit-requests (per minute),

@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	ms = dp_http_parse_duration_ms(s);
 	CHECK(ms == -1 || (ms >= 0 && ms <= 86400e3));
-	ra = dp_http_parse_retry_after(s, size > 0 && (data[0] & 1));
+	ra = dp_http_parse_retry_after(s, size > 0 && (data[0] & 1), 1445412480);
 	CHECK(ra >= -1 && ra <= 86400000L);
 	dp_http_ratelimit rl = {size > 2 ? (double)(data[1] * 100) - 1 : -1,
 				size > 3 ? (double)data[2] - 1 : -1, ms};

@@ -193,6 +193,19 @@ docpipe-summarize --backend ollama --base-url "$BASE" --no-reuse <"$T_DIR/cut.nd
 like "$?:$(jq -r .error "$T_DIR/o15")" '^1:.*answer cut at the server.s output token limit \(done_reason "length"\)' \
 	"ollama: done_reason \"length\" likewise"
 
+# A proxy that answers status 200 with an error object (its upstream
+# failed): the document fails with the server's message, not "malformed
+# response", and nothing is kept.
+cat >"$T_DIR/proxy.ndjson" <<'JSON'
+{"v":1,"kind":"document","path":"/e/h.md","chunks":[{"seq":0,"text":"Hotel is eighth.","heading":[]},{"seq":1,"text":"Hotel ends PROXYTEXT.","heading":[]}]}
+JSON
+summarize_with '{"input":["Here is a chunk","PROXYTEXT"],"error":{"message":"upstream model overloaded","type":"server_error"}}' \
+	"$T_DIR/proxy.ndjson" "$T_DIR/o16"
+is "$?:$(jq -r .kind "$T_DIR/o16")" "1:error" "an error object with status 200 fails its document"
+like "$(jq -r .error "$T_DIR/o16")" 'HTTP 200 with an error instead of an answer: upstream model overloaded' \
+	"with the server's message"
+is "$(($(sql "SELECT count(*) FROM docpipe.summary_cache") - BEFORE))" 2 "the error is not kept (the good answers are)"
+
 # An answer far larger than a summary can be (a server's or proxy's
 # garbage, a gzip bomb: the bound counts inflated bytes) is refused at 1 MiB
 # (SUMMARIZE_RESPONSE_MAX): memory stays bounded per request in flight.

@@ -17,11 +17,23 @@
 
 static void test_retry_after(void)
 {
-	T_EQ_INT(dp_http_parse_retry_after(" 2", 0), 2000, "Retry-After seconds");
-	T_EQ_INT(dp_http_parse_retry_after("0.5\r\n", 0), 500, "fractional seconds");
-	T_EQ_INT(dp_http_parse_retry_after("250", 1), 250, "retry-after-ms");
-	T_EQ_INT(dp_http_parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 0), -1, "dates are not honoured");
-	T_EQ_INT(dp_http_parse_retry_after("-3", 0), -1, "negative refused");
+	/* 1445412480: Wed, 21 Oct 2015 07:28:00 GMT */
+	time_t now = 1445412480 - 90;
+	T_EQ_INT(dp_http_parse_retry_after(" 2", 0, now), 2000, "Retry-After seconds");
+	T_EQ_INT(dp_http_parse_retry_after("0.5\r\n", 0, now), 500, "fractional seconds");
+	T_EQ_INT(dp_http_parse_retry_after("250", 1, now), 250, "retry-after-ms");
+	T_EQ_INT(dp_http_parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 0, now), 90000,
+		 "an HTTP-date: the wait until then");
+	T_EQ_INT(dp_http_parse_retry_after(" Wed, 21 Oct 2015 07:28:00 GMT\r\n", 0, now), 90000,
+		 "an HTTP-date as the header line ends");
+	T_EQ_INT(dp_http_parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 0, now + 600), 0,
+		 "a date already past: no wait");
+	T_EQ_INT(dp_http_parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 0, now - 10 * 86400),
+		 86400000, "a date far ahead: a day at most");
+	T_EQ_INT(dp_http_parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 1, now), -1,
+		 "retry-after-ms takes no date");
+	T_EQ_INT(dp_http_parse_retry_after("soon", 0, now), -1, "neither a number nor a date");
+	T_EQ_INT(dp_http_parse_retry_after("-3", 0, now), -1, "negative refused");
 }
 
 static void test_backoff(void)
