@@ -14,9 +14,12 @@
  * restarts the ones that die), only to a process of this machine (its
  * stats' host is this host's name) that runs a docpipe program (its command
  * name starts with "docpipe-": not a pid used again), and only while
- * another replica of its stage is live (the copies have somewhere to go; a
- * lone replica held up is waited for, and drops the copies it finds when it
- * wakes: versions.h). */
+ * another replica of its stage is live (the copies have somewhere to go),
+ * or when it is its stage's only replica and stays silent HUB_EVICT_LONE_S:
+ * a short hold-up of a lone replica is waited for (woken, it drops the
+ * copies of what it holds, versions.h, and no answer is paid twice); one
+ * that lasts would stall the run for --timeout x --attempts and then fail
+ * every document it held. */
 #ifndef DP_HUB_EVICT_H
 #define DP_HUB_EVICT_H
 
@@ -29,6 +32,9 @@
 /* After the last one ended: time for libzmq's I/O thread to see the
  * connections close and drop their queues before copies are sent. */
 #define HUB_EVICT_GRACE_S 0.2
+/* Silence after which a stage's only replica is killed (its answers in
+ * flight are lost with it and asked for again). */
+#define HUB_EVICT_LONE_S 30.0
 /* Replicas killed at once, at most (more fell silent: left to --timeout). */
 #define HUB_EVICT_MAX 16
 

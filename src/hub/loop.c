@@ -528,26 +528,40 @@ static void resend_after_death(struct hub *h, int died)
 			"document(s) in flight", died, HUB_SILENT_S, n);
 }
 
-/* --kill-silent: kills each replica just taken for dead on its silence
- * (silent_at == now) that has a live replica of its stage beside it and
- * that the hub may end (evict.h); their pids go to h->evicting. */
+/* --kill-silent: kills each replica taken for dead on its silence that the
+ * hub may end (evict.h): at once (silent_at == now) when a live replica of
+ * its stage is there to take the copies; after HUB_EVICT_LONE_S when it is
+ * its stage's only one, whose copies then went into its own queue: they
+ * are sent again once it is gone (the supervisor starts it again).  Each
+ * process is tried once; the pids killed go to h->evicting. */
 static void evict_silent(struct hub *h, double now)
 {
 	for (size_t i = 0; i < h->stats.nprocs; i++) {
-		const hub_proc *p = &h->stats.procs[i];
+		hub_proc *p = &h->stats.procs[i];
 		int others = p->stage >= 0 ? hub_stats_live(&h->stats, p->stage) : 0;
+		int lone = others == 0 && now - p->silent_at >= HUB_EVICT_LONE_S;
 		dp_err why;
 
-		if (p->silent_at != now || others == 0 || h->n_evicting == HUB_EVICT_MAX)
+		if (p->evicted || p->silent_at == 0 || p->stage < 0 ||
+		    !(lone || (p->silent_at == now && others > 0)) || h->n_evicting == HUB_EVICT_MAX)
 			continue;
+		p->evicted = 1;
 		if (hub_evict(p->host, p->pid, &why) < 0) {
 			dp_diag("%s replica %s fell silent, not killed: %s", hub_stage_names[p->stage],
 				p->key, why.msg);
 			continue;
 		}
-		dp_diag("%s replica %s fell silent for %.0f s with %d other(s) of its stage live:"
-			" killed it, so that the documents re-sent do not queue behind it",
-			hub_stage_names[p->stage], p->key, HUB_SILENT_S, others);
+		if (lone) {
+			dp_diag("%s replica %s, the only one of its stage, silent for %.0f s: killed it;"
+				" what it held is sent again once it is gone", hub_stage_names[p->stage],
+				p->key, now - p->silent_at + HUB_SILENT_S);
+			h->resend_died++;
+			h->resend_by = now + HUB_EVICT_WAIT_S;
+		} else {
+			dp_diag("%s replica %s fell silent for %.0f s with %d other(s) of its stage live:"
+				" killed it, so that the documents re-sent do not queue behind it",
+				hub_stage_names[p->stage], p->key, HUB_SILENT_S, others);
+		}
 		h->evicting[h->n_evicting++] = p->pid;
 	}
 }
@@ -605,11 +619,11 @@ static void check_timeouts(struct hub *h)
 	int died = hub_stats_silent(&h->stats, now);
 
 	if (died > 0) {
-		if (h->cfg->kill_silent)
-			evict_silent(h, now);
 		h->resend_died += died;
 		h->resend_by = now + HUB_EVICT_WAIT_S;
 	}
+	if (h->cfg->kill_silent)
+		evict_silent(h, now);
 	if (h->resend_died > 0 && evictions_over(h, now)) {
 		resend_after_death(h, h->resend_died);
 		h->resend_died = 0;

@@ -6,7 +6,9 @@
 # some queued behind the frozen one again, waited for --timeout (300 s),
 # and after --attempts failed "no receipt" while the other replica idled.
 # Now docpipe run's hub kills it first (--kill-silent), re-sends once it is
-# gone, and the supervisor starts it again.
+# gone, and the supervisor starts it again.  A stage's only replica held up
+# for good stalled the run for --timeout x --attempts (20 minutes by
+# default), then failed what it held: it is killed after 30 s of silence.
 . "$(dirname "$0")/../lib/tap.sh"
 unset OPENAI_API_KEY
 # frozen_for_good PROCESS NAME RUN-ARGS...: a run over 120 documents in
@@ -23,7 +25,7 @@ frozen_for_good() {
 	wait $SUP
 	is "$?:$(jq -r '[.added, .failed] | @tsv' "$T_DIR/$name.report")" "0:$(printf '120\t0')" \
 		"$name: exit 0, every document stored, none failed"
-	like "$(cat "$T_DIR/$name.err")" "$name replica .* fell silent .* killed it" "$name: the hub killed the stopped replica"
+	like "$(cat "$T_DIR/$name.err")" "${name%-*} replica .* silent .* killed it" "$name: the hub killed the stopped replica"
 	exited "$STOPPED"
 	ok $? "$name: it is gone"
 	is "$(sql "SELECT count(*) FROM docpipe.documents d WHERE chunk_count <>
@@ -32,4 +34,5 @@ frozen_for_good() {
 fakeapi --latency chat=300
 frozen_for_good docpipe-summari summarize --replicas summarize=2
 frozen_for_good docpipe-store store --replicas store=2
+frozen_for_good docpipe-summari summarize-lone
 done_testing
