@@ -530,8 +530,9 @@ static void resend_after_death(struct hub *h, int died)
 
 /* --kill-silent: kills each replica taken for dead on its silence that the
  * hub may end (evict.h): at once (silent_at == now) when a live replica of
- * its stage is there to take the copies; after HUB_EVICT_LONE_S when it is
- * its stage's only one, whose copies then went into its own queue: they
+ * its stage is there to take the copies; after HUB_EVICT_LONE_S when none
+ * is (its stage's only one, or all of them fell silent at once, as a
+ * starved machine's do), whose copies then went into its own queue: they
  * are sent again once it is gone (the supervisor starts it again).  Each
  * process is tried once; the pids killed go to h->evicting. */
 static void evict_silent(struct hub *h, double now)
@@ -552,8 +553,8 @@ static void evict_silent(struct hub *h, double now)
 			continue;
 		}
 		if (lone) {
-			dp_diag("%s replica %s, the only one of its stage, silent for %.0f s: killed it;"
-				" what it held is sent again once it is gone", hub_stage_names[p->stage],
+			dp_diag("%s replica %s silent for %.0f s with no other replica of its stage live:"
+				" killed it; what it held is sent again once it is gone", hub_stage_names[p->stage],
 				p->key, now - p->silent_at + HUB_SILENT_S);
 			h->resend_died++;
 			h->resend_by = now + HUB_EVICT_WAIT_S;
