@@ -78,4 +78,28 @@ is "$(hub_window --opt summarize=--threads=20 --opt summarize=--threads=auto)" 2
 	"auto after a number (the stage's last word wins): --max-threads 64, 256"
 is "$(hub_window --opt summarize=--threads=90 --threads summarize=70)" 280 "--threads STAGE=N wins over --opt"
 is "$(hub_window --threads summarize=80 --window 10)" 10 "--window wins"
+
+# A root that is not there (a typo) is a usage error naming it, said before
+# anything starts (it gave 5, "interrupted"); a root starting with '-'
+# (after --) is a root (readlink took it for an option: discover was given
+# "" and said ": No such file or directory").
+newdb >/dev/null || exit 1
+docpipe run "$T_DIR/no-such-dir" --progress none >/dev/null 2>"$T_DIR/err"
+is "$?" 2 "a missing root: exit 2 (usage)"
+like "$(cat "$T_DIR/err")" "ROOT '$T_DIR/no-such-dir': no such file or directory" "naming it"
+mkdir -p "$T_DIR/cwd/-dash" && printf '# d\n\ndash\n' >"$T_DIR/cwd/-dash/d.md"
+(cd "$T_DIR/cwd" && docpipe run --progress none -- -dash >/dev/null 2>"$T_DIR/err")
+is "$?:$(sql "SELECT count(*) FROM docpipe.documents WHERE path = '$T_DIR/cwd/-dash/d.md'")" 0:1 \
+	"a relative root named '-dash' after --: stored"
+
+# A hub that cannot start (its port taken) fails the run with its status;
+# it was exit 0, "every document stored", with nothing done.
+python3 -c 'import socket, time; s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
+print(s.getsockname()[1], flush=True); time.sleep(60)' >"$T_DIR/taken" &
+holder=$!
+wait_for 10 test -s "$T_DIR/taken"
+docpipe run "$T_DIR/docs" --listen "tcp://127.0.0.1:$(cat "$T_DIR/taken")" --progress none >"$T_DIR/report" 2>"$T_DIR/err"
+is "$?" 3 "the hub's port taken: exit 3 (system), not 0"
+like "$(cat "$T_DIR/err")" "docpipe-hub: bind .*Address already in use" "the hub says why"
+kill $holder
 done_testing
