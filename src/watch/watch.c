@@ -24,6 +24,7 @@
 		  IN_EXCL_UNLINK)
 #define DEPTH_MAX 128
 #define COALESCE_MS 10 /* paths due this soon are taken with the ones due now */
+#define ROOT_POLL_MS 100 /* how often a root that went away is looked for */
 
 struct watch {
 	int fd; /* inotify */
@@ -34,6 +35,8 @@ struct watch {
 	jv dirs;    /* array by watch descriptor: [path, root index] or null */
 	jv known;   /* object: path of a file record written -> root index */
 	jv pending; /* object: path -> [deadline ms, root index] */
+	unsigned char *lost;  /* per root: deleted or moved away, looked for every ROOT_POLL_MS */
+	size_t nlost;
 	int limited;          /* a watch could not be added */
 	long next_poll_ms;    /* when limited: the next periodic rescan */
 	dp_sink *sink;
@@ -171,6 +174,43 @@ static void rescan(watch *w, const char *why)
 		w->next_poll_ms = (dp_clock_us() / 1000) + w->poll_s * 1000L;
 }
 
+/* A watched directory was deleted or moved away (its own event): what was
+ * known under it is deleted once it settles and the watches that followed
+ * it to its new name are dropped.  When it is a root (as `rm -rf public &&
+ * hugo` or a directory swap make it), the root is looked for every
+ * ROOT_POLL_MS (take_back_roots): before, it was never watched again and
+ * the files of the new one were never stored, without a word. */
+static void lose_root(watch *w, const char *dir)
+{
+	for (size_t r = 0; r < w->nroots; r++) {
+		if (w->lost[r] || strcmp(w->roots[r], dir) != 0)
+			continue;
+		dp_diag("%s: the root was deleted or moved away: its files count as deleted;"
+			" watching for it to come back", dir);
+		w->lost[r] = 1;
+		w->nlost++;
+	}
+	forget_dirs(w, dir);
+	mark_under(w, dir);
+}
+
+/* Watches and takes every root that went away and is a directory again;
+ * returns ms until the next look (-1: none is missing). */
+static long take_back_roots(watch *w)
+{
+	struct stat st;
+
+	for (size_t r = 0; r < w->nroots && w->nlost > 0; r++) {
+		if (!w->lost[r] || lstat(w->roots[r], &st) != 0 || !S_ISDIR(st.st_mode))
+			continue;
+		dp_diag("%s: the root is back: taking what it holds", w->roots[r]);
+		w->lost[r] = 0;
+		w->nlost--;
+		add_tree(w, w->roots[r], r, w->settle_ms, 0);
+	}
+	return w->nlost > 0 ? ROOT_POLL_MS : -1;
+}
+
 static void handle_event(watch *w, const struct inotify_event *ev)
 {
 	if (ev->mask & IN_Q_OVERFLOW) {
@@ -195,7 +235,7 @@ static void handle_event(watch *w, const struct inotify_event *ev)
 
 	if (ev->len == 0) {
 		if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF))
-			mark_under(w, dir);
+			lose_root(w, dir);
 	} else if (path != NULL && (ev->mask & IN_ISDIR)) {
 		if ((ev->mask & (IN_CREATE | IN_MOVED_TO)) && visible(w, r, path, 1))
 			add_tree(w, path, r, w->settle_ms, 0);
@@ -304,7 +344,12 @@ watch *watch_new(char *const *roots, size_t nroots, const discover_opts *opts, i
 	}
 	*w = (watch){.roots = roots, .nroots = nroots, .opts = opts, .settle_ms = settle_ms,
 		     .poll_s = poll_s, .dirs = jv_array(), .known = jv_object(),
-		     .pending = jv_object()};
+		     .pending = jv_object(), .lost = calloc(nroots > 0 ? nroots : 1, 1)};
+	if (w->lost == NULL) {
+		dp_err_set(err, "out of memory");
+		watch_free(&w);
+		return NULL;
+	}
 	time_t now = time(NULL);
 	struct tm utc;
 	char stamp[32] = "unknown";
@@ -332,6 +377,7 @@ void watch_free(watch **w)
 	jv_free((*w)->dirs);
 	jv_free((*w)->known);
 	jv_free((*w)->pending);
+	free((*w)->lost);
 	free(*w);
 	*w = NULL;
 }
@@ -376,9 +422,11 @@ int watch_run(watch *w, int signal_fd, dp_sink *sink, dp_err *err)
 	w->sink = sink;
 	w->err = err;
 	for (;;) {
-		long next = settle(w);
+		long next = settle(w), look = take_back_roots(w);
 		if (w->failed || dp_sink_flush(sink, err) < 0)
 			return -1;
+		if (look >= 0 && (next < 0 || look < next))
+			next = look;
 		if (w->limited) {
 			long until = w->next_poll_ms - (dp_clock_us() / 1000);
 			if (until <= 0) {

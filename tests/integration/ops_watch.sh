@@ -114,6 +114,24 @@ for _ in $(seq 100); do [ "$(grep -c '"unchanged"' "$T_DIR/receipts")" -gt "$N" 
 [ "$(grep -c '"unchanged"' "$T_DIR/receipts")" -gt "$N" ]; ok $? "SIGUSR1: a rescan sends every file again (unchanged)"
 like "$(cat "$T_DIR/watch.err")" "SIGUSR1: rescanning" "and says so"
 
+# The root itself replaced, as site generators and deploys do: deleted and
+# made again (`rm -rf public && hugo`), then swapped for another directory
+# by two renames.  Before, the root was never watched again: every document
+# was deleted, the new files never stored, and nothing said.
+rm -rf "$D" && mkdir -p "$D/sub" && printf '# R1\n\nremade one\n' >"$D/sub/r1.md" && printf '# R2\n\nremade two\n' >"$D/r2.md"
+is "$(wait_for "SELECT string_agg(regexp_replace(path, '^$D/', ''), ' ' ORDER BY path) FROM docpipe.documents" "r2.md sub/r1.md")" \
+	"r2.md sub/r1.md" "the root deleted and made again: the database holds the new files only"
+like "$(cat "$T_DIR/watch.err")" "$D: the root was deleted or moved away.*" "said on stderr"
+like "$(cat "$T_DIR/watch.err")" "$D: the root is back" "and its return"
+mkdir -p "$D.new" && printf '# S1\n\nswapped in\n' >"$D.new/s1.md"
+mv "$D" "$D.old" && mv "$D.new" "$D"
+is "$(wait_for "SELECT string_agg(regexp_replace(path, '^$D/', ''), ' ' ORDER BY path) FROM docpipe.documents" "s1.md")" \
+	"s1.md" "the root swapped for another directory: the database follows it"
+printf '# S2\n\nafter the swap\n' >"$D/s2.md"
+printf 'changed\n' >>"$D.old/r2.md"
+is "$(wait_for "SELECT string_agg(regexp_replace(path, '^$D/', ''), ' ' ORDER BY path) FROM docpipe.documents" "s1.md s2.md")" \
+	"s1.md s2.md" "the new root is watched; the old one, moved away, is not"
+
 kill -TERM $WATCH
 for _ in $(seq 100); do kill -0 $WATCH 2>/dev/null || break; sleep 0.05; done
 ! kill -0 $WATCH 2>/dev/null; ok $? "SIGTERM stops the watcher within 5 s"
