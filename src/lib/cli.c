@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include "jqfilter.h"
 #include "record.h"
@@ -144,11 +145,32 @@ int dp_cli_parse(const dp_cli_spec *spec, int argc, char **argv, void *ctx, dp_c
 	return -1;
 }
 
+/* The soft limit on open files raised to the hard one (at most
+ * CLI_NOFILE_MAX), as Go's runtime does: the usual soft 1024 (or a
+ * container's lower one) is less than a stage with hundreds of requests in
+ * flight, each a socket, may need, and the hard limit is what the system
+ * grants.  Past the limit libcurl can only say "couldn't connect" (http.c
+ * names the cause).  A failure leaves the limit as it was. */
+#define CLI_NOFILE_MAX 65536
+static void raise_open_files(void)
+{
+	struct rlimit l;
+
+	if (getrlimit(RLIMIT_NOFILE, &l) != 0)
+		return;
+	rlim_t want = l.rlim_max == RLIM_INFINITY || l.rlim_max > CLI_NOFILE_MAX ? CLI_NOFILE_MAX : l.rlim_max;
+	if (l.rlim_cur != RLIM_INFINITY && l.rlim_cur < want) {
+		l.rlim_cur = want;
+		setrlimit(RLIMIT_NOFILE, &l);
+	}
+}
+
 int dp_cli_open(const dp_cli *cli, int want_source, dp_source **src, dp_sink **sink,
 		dp_err *err)
 {
 	*src = NULL;
 	*sink = NULL;
+	raise_open_files();
 	if (cli->io.curve_key != NULL && cli->io.curve_server == NULL) {
 		dp_err_set(err, "--curve-key needs --curve-server (the server's public key)");
 		return -1;

@@ -90,7 +90,9 @@ int dp_cli_parse(const dp_cli_spec *spec, int argc, char **argv, void *ctx, dp_c
  * the SIGTERM/SIGINT handler (dp_cli_handle_signals: the source then ends
  * and the stage finishes what it holds); with --stats it starts reporting
  * counters, until dp_sink_close.  A peer refusing the handshake stops the
- * stage (dp_zmq_refusal_stops, zmqmon.h; dp_cli_exit_status says why). */
+ * stage (dp_zmq_refusal_stops, zmqmon.h; dp_cli_exit_status says why).
+ * It first raises the soft limit on open files to the hard one (at most
+ * 65536): requests in flight each hold a socket. */
 int dp_cli_open(const dp_cli *cli, int want_source, dp_source **src, dp_sink **sink,
 		dp_err *err);
 

@@ -13,6 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <time.h>
 
 #define RESPONSE_MAX (256u << 20) /* bytes of one response body, at most */
@@ -793,7 +796,8 @@ static int retryable_curl(CURLcode rc)
  * retrying): the request's own doing only if the server works for others. */
 static int server_error(const dp_http_outcome *o)
 {
-	return o->transport != 0 ? retryable_curl((CURLcode)o->transport) && !o->too_big : o->status >= 500;
+	return o->transport != 0 ? retryable_curl((CURLcode)o->transport) && !o->too_big && o->local_errno == 0
+				 : o->status >= 500;
 }
 
 /* Under the lock: 1 when, with call, DP_HTTP_DOWN_CALLS distinct calls met
@@ -913,7 +917,7 @@ dp_http_verdict dp_http_decide(const dp_http_policy *p, const dp_http_outcome *o
 	dp_http_verdict v = {.action = DP_HTTP_DO_GIVE_UP, .counts = 1};
 	int retry;
 
-	if ((unreached(o->transport) && o->server_seen) ||
+	if ((unreached(o->transport) && o->server_seen && o->local_errno == 0) ||
 	    ((o->server_down || o->server_stormy) && server_error(o)) || throttled(o)) {
 		/* Weather, not failure (a 429, a server away, down for every
 		 * call or failing many of them): waits exactly as long as asked,
@@ -953,6 +957,21 @@ dp_http_verdict dp_http_decide(const dp_http_policy *p, const dp_http_outcome *o
 	return v;
 }
 
+/* libcurl says "couldn't connect" (or "resolve") when this process cannot
+ * open a socket (its descriptors used up: ulimit -n) and keeps the reason
+ * to itself (libcurl 7.88: CURLINFO_OS_ERRNO is 0).  A socket opened now
+ * tells: the errno when it fails for want of a local resource, else 0. */
+static int local_shortage(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	return errno == EMFILE || errno == ENFILE || errno == ENOMEM || errno == ENOBUFS ? errno : 0;
+}
+
 /* One attempt: sends text to url on the calling thread's handle and
  * describes what came back in *o (r holds the body). */
 static void perform(dp_http *h, CURL *c, const char *url, jv text, struct response *r,
@@ -965,6 +984,7 @@ static void perform(dp_http *h, CURL *c, const char *url, jv text, struct respon
 	if (rc == CURLE_OK)
 		rc = curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &o->status);
 	o->transport = (int)rc;
+	o->local_errno = unreached(o->transport) ? local_shortage() : 0;
 	o->too_big = r->too_big;
 	o->retry_after_ms = r->retry_after_ms;
 	o->quota = rc == CURLE_OK && o->status == 429 && is_quota_error(r);
@@ -977,6 +997,14 @@ static void describe(const dp_http *h, const dp_http_outcome *o, const struct re
 	if (o->transport != 0 && r->too_big) {
 		snprintf(last, lastlen, "response over %zu bytes, more than this request can need",
 			 r->body.max);
+	} else if (o->local_errno != 0) {
+		struct rlimit fds = {0};
+		char limit[96] = "";
+		if (o->local_errno == EMFILE && getrlimit(RLIMIT_NOFILE, &fds) == 0)
+			snprintf(limit, sizeof limit, " (this process may open %llu files, ulimit -n:"
+				 " raise it or lower --threads)", (unsigned long long)fds.rlim_cur);
+		snprintf(last, lastlen, "%s: %s on this machine%s",
+			 curl_easy_strerror((CURLcode)o->transport), strerror(o->local_errno), limit);
 	} else if (o->transport != 0) {
 		snprintf(last, lastlen, "%s", curl_easy_strerror((CURLcode)o->transport));
 	} else {

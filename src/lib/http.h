@@ -157,6 +157,10 @@ typedef struct dp_http_outcome {
 			       * calls met server errors or 429s too: DP_HTTP_DOWN_CALLS
 			       * or more distinct calls with this one */
 	int errors_before;    /* server errors the call met before this attempt */
+	int local_errno;      /* the transfer failed for want of something on this
+			       * machine (EMFILE, ENFILE, ENOMEM, ENOBUFS: libcurl says
+			       * "couldn't connect"): neither the server's weather
+			       * nor its error, and its attempts count; 0 otherwise */
 } dp_http_outcome;
 
 /* Distinct calls failing with server errors and no 2xx between them that
