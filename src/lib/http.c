@@ -4,6 +4,7 @@
 #include "clock.h"
 #include "limiter.h"
 #include "stats.h"
+#include "stop.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -1118,7 +1119,13 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, size
 			status = DP_HTTP_UNREACHABLE;
 			break;
 		}
-		/* Checked after the wait: a refusal meanwhile costs no request. */
+		/* Checked after the wait: a refusal or an abandoned stage (its
+		 * output has no receiver left, stop.h) costs no request. */
+		if (dp_abandon_requested()) {
+			release(h, &sl, NULL, NULL, tokens);
+			dp_err_set(err, "%s: not asked: the stage stopped and its output has no receiver", path);
+			break;
+		}
 		if (refused_or_count(h, counted + throttles > 0, err)) {
 			release(h, &sl, NULL, NULL, tokens);
 			status = DP_HTTP_REFUSED;

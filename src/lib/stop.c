@@ -28,6 +28,12 @@ void dp_request_stop(void)
 
 int dp_stop_requested(void) { return stop_flag != 0; }
 
+static atomic_int abandon_flag;
+
+void dp_request_abandon(void) { atomic_store(&abandon_flag, 1); }
+
+int dp_abandon_requested(void) { return atomic_load(&abandon_flag) != 0; }
+
 static void make_pipe(void)
 {
 	int p[2];

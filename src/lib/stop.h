@@ -22,4 +22,13 @@ int dp_stop_requested(void);
  * request made before the pipe existed only set the flag. */
 int dp_stop_fd(void);
 
+/* Abandoning what is held: after the stop, the output found no receiver
+ * for DP_ZMQ_LINGER_MS (the hub is gone: the supervisor was killed with
+ * -9, or the whole run is stopping).  What the stage still holds can reach
+ * no one, so work not begun is not begun (http.c asks the model API
+ * nothing more: a stage whose run is gone stops paying) and later sends
+ * fail at once instead of waiting the linger time each.  Thread-safe. */
+void dp_request_abandon(void);
+int dp_abandon_requested(void);
+
 #endif

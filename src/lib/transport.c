@@ -340,10 +340,12 @@ static int zmq_write(dp_sink *sink, const char *data, size_t len, dp_err *err)
 		}
 		if (!dp_stop_requested())
 			continue;
-		/* Stopping: the receivers get the LINGER time to take it. */
+		/* Stopping: the receivers get the LINGER time to take it, once;
+		 * then what the stage holds is abandoned (stop.h). */
 		if (stop_seen == 0)
 			stop_seen = dp_clock_s();
-		else if (dp_clock_s() - stop_seen > DP_ZMQ_LINGER_MS / 1000.0) {
+		if (dp_abandon_requested() || dp_clock_s() - stop_seen > DP_ZMQ_LINGER_MS / 1000.0) {
+			dp_request_abandon();
 			dp_err_set(err, "send: no receiver took the record within %d ms of the stop",
 				   DP_ZMQ_LINGER_MS);
 			return -1;

@@ -38,6 +38,27 @@ done
 docpipe run "$T_DIR/docs" --progress none >"$T_DIR/report" 2>/dev/null
 is "$?/$(jq -r .unchanged "$T_DIR/report")" "0/$N" "the next run completes, every document unchanged"
 
+# kill -9 of the supervisor while summarize holds many documents for a
+# slow model API: its parent-death stop made it finish all it held (up to
+# the window), each output then waiting 5 s for the gone hub: it lived
+# over 75 s and kept paying (sweep 3).  Now the first output without a
+# receiver abandons the rest: no request is begun, the stage exits.
+unset OPENAI_API_KEY
+fakeapi --latency chat=300
+numbered_docs "$T_DIR/slow" 200 20 slow
+docpipe run "$T_DIR/slow" --progress none --opt summarize=--backend=openai --threads summarize=4 \
+	>/dev/null 2>"$T_DIR/err" &
+SUP=$!
+wait_for 60 sql_ge "SELECT count(*) FROM docpipe.documents WHERE path LIKE '%/slow%'" 4
+kids=$(children $SUP)
+kill -9 $SUP
+wait $SUP
+at_kill=$(curl -sf "$BASE/_stats" | jq .requests.chat)
+for _ in $(seq 300); do [ "$(alive "$kids")" = 0 ] && break; sleep 0.1; done
+is "$(alive "$kids")" 0 "kill -9 of the supervisor, summarize holding documents: no process left within 30 s"
+after=$(( $(curl -sf "$BASE/_stats" | jq .requests.chat) - at_kill ))
+ok "$([ "$after" -lt 40 ]; echo $?)" "and few requests after the kill ($after; the stage held up to 256 documents)"
+
 for bad in "--run ''" "--run 'a b'" "--listen ''" "--window ''" "--window 1x" "--timeout -1" \
 	"--progress loud" "--replicas embed=" "--glob ''"; do
 	eval "docpipe run \"$T_DIR/docs\" $bad" >/dev/null 2>"$T_DIR/err"
