@@ -107,6 +107,24 @@ static int vector_usable(jv vec, void *arg, dp_err *why)
 	return ok;
 }
 
+int embed_check_corpus(embed_ctx *c, dp_err *err)
+{
+	char corpus[256];
+	int dim = 0;
+	dp_err why;
+
+	if (c->reuse == NULL || dp_reuse_corpus_embedder(c->reuse, corpus, sizeof corpus, &dim, &why) != 1)
+		return 0;
+	if (strcmp(corpus, dp_embedder_id(c->embedder)) == 0 && dim == dp_embedder_dim(c->embedder))
+		return 0;
+	dp_err_set(err, "the corpus in this database was embedded with %s (dim %d), this stage embeds"
+		   " with %s (dim %d): the store would refuse every document after it was paid for."
+		   " Use the corpus's embedder, or re-embed the whole corpus into a new database"
+		   " (docpipe-store(1), \"One embedder per corpus\")", corpus, dim,
+		   dp_embedder_id(c->embedder), dp_embedder_dim(c->embedder));
+	return -1;
+}
+
 void embed_docs_lookup(embed_ctx *c, embed_doc *const *docs, size_t n)
 {
 	size_t total = 0, at = 0;

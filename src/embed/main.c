@@ -139,6 +139,12 @@ int main(int argc, char **argv)
 		dp_embedder_free(&ctx.embedder);
 		return DP_EXIT_SYSTEM;
 	}
+	if (embed_check_corpus(&ctx, &err) < 0) {
+		dp_diag("%s", err.msg);
+		dp_reuse_close(&ctx.reuse);
+		dp_embedder_free(&ctx.embedder);
+		return DP_EXIT_USAGE;
+	}
 	rc = run(&ctx, &cli, workers);
 	dp_reuse_close(&ctx.reuse);
 	dp_embedder_free(&ctx.embedder);

@@ -229,6 +229,17 @@ sleep 1
 is "$(jq -r 'select(.kind=="document") | .path' "$T_DIR/o16" 2>/dev/null | wc -l | tr -d ' ')" 3 "idle input: the partial batch is sent and written at once"
 wait "$EMBED"
 
+# A corpus stored with another embedder (here the local one): the store
+# would refuse every document after each was paid for; the stage says so
+# as it starts, before any request (exit 2, a configuration error).
+newdb >/dev/null || exit 1
+docpipe-embed <"$T_DIR/docs.ndjson" | docpipe-store -q >/dev/null
+reset
+docpipe-embed --backend openai --dim 16 <"$T_DIR/docs.ndjson" >"$T_DIR/o17" 2>"$T_DIR/e17"
+is "$?:$(requests)" 2:0 "a corpus of another embedder: exit 2 before any request"
+like "$(cat "$T_DIR/e17")" "corpus in this database was embedded with local/fh-v1 \(dim 384\), this stage embeds with openai/text-embedding-3-small \(dim 16\)" \
+	"naming both embedders"
+
 # The key never shows.
 printf '%s\n' "$KEY" >"$T_DIR/key"
 chmod 644 "$T_DIR/key"
