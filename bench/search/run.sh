@@ -16,7 +16,8 @@
 #      other sets: the clean figure of the default and of those variants; looked at
 #      since) and questions-heldout6.jsonl (40 questions written by a helper
 #      from the corpus files alone, committed before any run on them in
-#      session 16: the clean figure of the default and of the variants).
+#      session 16: the clean figure of the default and of the variants) and
+#      questions-heldout7.jsonl (likewise, session 18).
 #   bench/search/run.sh [SHARED_DIR]     (default /work/shared)
 #   EMBED_MODEL=fh-v2 bench/search/run.sh   the other local embedder (default: fh-v1)
 #   FUSION=1 bench/search/run.sh            also saves each side's top 50 and
@@ -24,7 +25,7 @@
 #       set in separate tables
 #   MODES=3 bench/search/run.sh     only the three modes vector, text, hybrid
 #   SETS="corpora heldout" bench/search/run.sh   only these question sets
-#       (default: all seven; the chunking eval always runs)
+#       (default: all eight; the chunking eval always runs)
 # Extra variants: hybrid as before the third pass (no feedback, no
 # per-document limit), with one chunk per document first (with and without
 # feedback), text with that limit, the second pass's predecessor (RRF k 10,
@@ -66,7 +67,7 @@ DATABASE_URL=$(url eval) python3 bench/search/eval.py chunking "$tmp/eval-chunks
 for c in rust-book:rust-book/src hugo-docs:hugo-docs/content/en; do
 	name=${c%%:*} db=${name//-/_}
 	TMPCHUNKS=/dev/null load "$db" "$shared/corpora/${c#*:}"
-	for set in ${SETS:-corpora heldout heldout2 heldout3 heldout4 heldout5 heldout6}; do
+	for set in ${SETS:-corpora heldout heldout2 heldout3 heldout4 heldout5 heldout6 heldout7}; do
 		echo "## (b) $name, questions-$set.jsonl"
 		DATABASE_URL=$(url "$db") python3 bench/search/eval.py files "$name" \
 			"bench/search/questions-$set.jsonl" "${variants[@]}"
