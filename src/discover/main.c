@@ -139,6 +139,17 @@ static int parse(int argc, char **argv, struct args *a)
 	return DP_EXIT_USAGE;
 }
 
+/* 1 when root i is one named before it ("docs" and "docs/"): walked once.
+ * opts->roots holds the absolute roots, NULL for one that could not be
+ * made absolute. */
+static int named_before(const discover_opts *opts, int i)
+{
+	for (int j = 0; j < i; j++)
+		if (opts->roots[i] != NULL && opts->roots[j] != NULL && strcmp(opts->roots[j], opts->roots[i]) == 0)
+			return 1;
+	return 0;
+}
+
 /* Walks roots[0..nroots-1] into out and, with want_end, writes the end
  * record.  Returns the exit status (DP_EXIT_FAILED: a root could not be
  * walked or a file became an error record; DP_EXIT_SYSTEM: the output
@@ -152,11 +163,8 @@ static int walk_roots(char **roots, int nroots, const discover_opts *opts, int w
 
 	out->last_flush_us = dp_clock_us();
 	for (int i = 0; i < nroots && !out->failed; i++) {
-		int again = 0;
-		for (int j = 0; j < i && opts->roots != NULL && opts->roots[i] != NULL; j++)
-			again |= opts->roots[j] != NULL && strcmp(opts->roots[j], opts->roots[i]) == 0;
-		if (again)
-			continue; /* the same root named twice ("docs" and "docs/") */
+		if (named_before(opts, i))
+			continue;
 		int walked = discover_walk(roots[i], opts, put, out, &stats, &err);
 		if (walked == 1) {
 			dp_diag("%s", err.msg);
