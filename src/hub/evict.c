@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "stats.h"
+
 /* Reads the first line of /proc/PID/NAME into buf (without its newline).
  * Returns 0, or -1 when the process (or the file) is not there. */
 static int proc_line(long pid, const char *name, char *buf, size_t size)
@@ -24,12 +26,13 @@ static int proc_line(long pid, const char *name, char *buf, size_t size)
 	return 0;
 }
 
-int hub_evict(const char *host, long pid, dp_err *err)
+int hub_evict(const char *pid_space, long pid, dp_err *err)
 {
-	char here[256] = "", comm[64];
+	const char *here = dp_stats_pid_space();
+	char comm[64];
 
-	if (gethostname(here, sizeof here - 1) != 0 || host == NULL || strcmp(host, here) != 0) {
-		dp_err_set(err, "it runs on another machine (%s)", host != NULL ? host : "unknown");
+	if (here[0] == '\0' || pid_space == NULL || strcmp(pid_space, here) != 0) {
+		dp_err_set(err, "it runs on another machine or in another pid namespace");
 		return -1;
 	}
 	if (pid <= 1 || pid == (long)getpid() || proc_line(pid, "comm", comm, sizeof comm) < 0 ||

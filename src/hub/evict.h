@@ -11,8 +11,10 @@
  * it is gone, go to the replicas that remain.
  *
  * The hub does it only when told (docpipe run, which owns its replicas and
- * restarts the ones that die), only to a process of this machine (its
- * stats' host is this host's name) that runs a docpipe program (its command
+ * restarts the ones that die), only to a process whose pid means the same
+ * to the hub (its stats' pid space, the boot id and pid namespace, is the
+ * hub's: not a remote worker, nor one in another container, whose
+ * hostname may be this one's) and that runs a docpipe program (its command
  * name starts with "docpipe-": not a pid used again), and only while
  * another replica of its stage is live (the copies have somewhere to go),
  * or when it is its stage's only replica and stays silent HUB_EVICT_LONE_S:
@@ -38,9 +40,10 @@
 /* Replicas killed at once, at most (more fell silent: left to --timeout). */
 #define HUB_EVICT_MAX 16
 
-/* Sends SIGKILL to process pid of host when it is one of this machine's
- * docpipe processes.  Returns 0 when sent, -1 with err saying why not. */
-int hub_evict(const char *host, long pid, dp_err *err);
+/* Sends SIGKILL to process pid of pid_space (stats.h) when that is the
+ * hub's and the process a docpipe program.  Returns 0 when sent, -1 with
+ * err saying why not. */
+int hub_evict(const char *pid_space, long pid, dp_err *err);
 
 /* 1 when process pid no longer runs (ended, or a zombie its parent has
  * not reaped yet: its sockets are closed), 0 while it does. */

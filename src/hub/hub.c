@@ -202,7 +202,8 @@ hub_proc *hub_stats_update(hub_stats *s, jv msg)
 			return NULL; /* bounded: later processes go uncounted */
 		p = &s->procs[s->nprocs++];
 		snprintf(p->key, sizeof p->key, "%s", key);
-		snprintf(p->host, sizeof p->host, "%s", host ? host : "");
+		const char *space = dp_record_str(msg, "pid_space");
+		snprintf(p->pid_space, sizeof p->pid_space, "%s", space ? space : "");
 		p->pid = (long)pid;
 		p->stage = -1;
 		for (int i = 0; stage != NULL && i < HUB_STAGES; i++)

@@ -139,8 +139,8 @@ void hub_tally_lost(hub_tally *t, jv rec, int attempts);
 
 typedef struct hub_proc {
 	char key[300]; /* host/pid */
-	char host[256];
 	long pid;
+	char pid_space[128]; /* its stats' "pid_space" (stats.h), "" when none */
 	int stage;     /* index into hub_stage_names, or -1 */
 	double seen;   /* monotonic seconds of its last message */
 	int ended;     /* its last message said goodbye ("final"): it exited */

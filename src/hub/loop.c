@@ -547,7 +547,7 @@ static void evict_silent(struct hub *h, double now)
 		    !(lone || (p->silent_at == now && others > 0)) || h->n_evicting == HUB_EVICT_MAX)
 			continue;
 		p->evicted = 1;
-		if (hub_evict(p->host, p->pid, &why) < 0) {
+		if (hub_evict(p->pid_space, p->pid, &why) < 0) {
 			dp_diag("%s replica %s fell silent, not killed: %s", hub_stage_names[p->stage],
 				p->key, why.msg);
 			continue;

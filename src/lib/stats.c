@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -170,6 +171,33 @@ static jv holding(void)
 	return list;
 }
 
+static pthread_once_t pid_space_once = PTHREAD_ONCE_INIT;
+static char pid_space[128];
+
+static void read_pid_space(void)
+{
+	char boot[64] = "", ns[48];
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+	ssize_t n = readlink("/proc/self/ns/pid", ns, sizeof ns - 1);
+
+	if (f != NULL) {
+		if (fgets(boot, sizeof boot, f) == NULL)
+			boot[0] = '\0';
+		fclose(f);
+	}
+	boot[strcspn(boot, "\n")] = '\0';
+	if (boot[0] != '\0' && n > 0) {
+		ns[n] = '\0';
+		snprintf(pid_space, sizeof pid_space, "%s/%s", boot, ns);
+	}
+}
+
+const char *dp_stats_pid_space(void)
+{
+	pthread_once(&pid_space_once, read_pid_space);
+	return pid_space;
+}
+
 jv dp_stats_message(int final)
 {
 	static const char *const names[] = {"in", "out", "failed", "in_flight", "retries",
@@ -184,6 +212,7 @@ jv dp_stats_message(int final)
 	m = jv_object_set(m, jv_string("stage"), jv_string(dp_stage()));
 	m = jv_object_set(m, jv_string("host"), jv_string(host));
 	m = jv_object_set(m, jv_string("pid"), jv_number(getpid()));
+	m = jv_object_set(m, jv_string("pid_space"), jv_string(dp_stats_pid_space()));
 	for (int i = 0; i < (int)(sizeof names / sizeof names[0]); i++)
 		m = jv_object_set(m, jv_string(names[i]), jv_number((double)dp_stats_get(i)));
 	m = jv_object_set(m, jv_string("latency_ms"),

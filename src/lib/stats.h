@@ -38,8 +38,15 @@ enum dp_stat {
 void dp_stats_add(enum dp_stat stat, long n);
 long dp_stats_get(enum dp_stat stat);
 
+/* This process's pid space: the machine's boot id and its pid namespace
+ * ("BOOT-ID/pid:[INODE]"), so that another process with the same one
+ * knows a pid means the same process to both (a hostname does not: a
+ * container on the host's network may have the host's name); "" when
+ * /proc does not tell.  Borrowed, static. */
+const char *dp_stats_pid_space(void);
+
 /* The current counters as a `stats` message (owned): {"v":1,"kind":"stats",
- * "stage","host","pid","in","out","failed","in_flight","retries",
+ * "stage","host","pid","pid_space","in","out","failed","in_flight","retries",
  * "requests","tokens","throttled","latency_ms","latency_sum_ms","latency_buckets",
  * "concurrency","final"[, "holding"][, "waiting"]}: latency_ms is the mean, latency_buckets the count
  * of records per bucket of DP_STATS_LATENCY_BOUNDS_MS (not cumulative), holding the

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "../../src/hub/evict.h"
+#include "stats.h"
 #include "t.h"
 
 /* A child that waits (for at most 30 s), its command name name. */
@@ -31,18 +32,20 @@ static void settle(void)
 
 int main(void)
 {
-	char host[256] = "";
+	const char *here = dp_stats_pid_space();
 	dp_err err;
 
-	gethostname(host, sizeof host - 1);
+	T_OK(here[0] != '\0' && strstr(here, "/pid:[") != NULL, "this process's pid space: boot id and pid namespace");
 	pid_t other = child("sleep");
 	settle();
-	T_OK(hub_evict(host, other, &err) < 0 && strstr(err.msg, "no docpipe process") != NULL,
+	T_OK(hub_evict(here, other, &err) < 0 && strstr(err.msg, "no docpipe process") != NULL,
 	     "a process of another program (a pid used again) is not killed");
 	T_OK(hub_evict_ended(other) == 0, "a running process has not ended");
-	T_OK(hub_evict("elsewhere.example", other, &err) < 0 && strstr(err.msg, "another machine") != NULL,
-	     "a replica of another machine is not killed");
-	T_OK(hub_evict(host, getpid(), &err) < 0, "nor the hub itself");
+	T_OK(hub_evict("another-boot-id/pid:[4026531836]", other, &err) < 0 &&
+		     strstr(err.msg, "another machine or in another pid namespace") != NULL,
+	     "a replica of another machine or pid namespace (a container named as this host) is not killed");
+	T_OK(hub_evict("", other, &err) < 0, "nor one whose pid space is unknown");
+	T_OK(hub_evict(here, getpid(), &err) < 0, "nor the hub itself");
 	kill(other, SIGKILL);
 	settle();
 	T_OK(hub_evict_ended(other) == 1, "a zombie not yet reaped has ended (its sockets are closed)");
@@ -53,7 +56,7 @@ int main(void)
 	pid_t replica = child("docpipe-summari");
 	settle();
 	kill(replica, SIGSTOP);
-	T_OK(hub_evict(host, replica, &err) == 0, "a stopped docpipe replica of this machine is killed");
+	T_OK(hub_evict(here, replica, &err) == 0, "a stopped docpipe replica of this machine is killed");
 	int status = 0;
 	T_OK(waitpid(replica, &status, 0) == replica && WIFSIGNALED(status) &&
 		     WTERMSIG(status) == SIGKILL,
