@@ -20,7 +20,7 @@ typedef struct embed_ctx {
 	atomic_ulong computed; /* vectors computed or requested */
 } embed_ctx;
 
-/* With a result cache (its database the store's), whether the corpus
+/* --check-corpus: with a result cache (its database the store's), whether the corpus
  * stored there was embedded otherwise: the store would refuse every
  * document, after each was paid for (summaries included).  Returns 0 when
  * it was not (or there is no cache or no corpus yet, or the look failed:

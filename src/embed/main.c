@@ -10,7 +10,7 @@
 #include "embed.h"
 #include "stage.h"
 
-enum { OPT_THREADS = 'j', OPT_DIM = 0x2000, OPT_BATCH_INPUTS, OPT_HELP };
+enum { OPT_THREADS = 'j', OPT_DIM = 0x2000, OPT_BATCH_INPUTS, OPT_CHECK_CORPUS, OPT_HELP };
 
 static const char usage[] =
 	"Usage: docpipe-embed [OPTIONS] < documents > documents\n"
@@ -26,19 +26,24 @@ static const char usage[] =
 	"                        documents at once (local backend) (default 1, max 256)\n"
 	"  --dim N               vector size (default 384; sent as \"dimensions\")\n"
 	"  --batch-inputs N      chunks per API request, from one or several documents\n"
-	"                        (default 64, max 2048)\n";
+	"                        (default 64, max 2048)\n"
+	"  --check-corpus        with an API backend and the result cache, exit 2 before\n"
+	"                        any request when the corpus in that database was embedded\n"
+	"                        otherwise: the store there would refuse every document\n"
+	"                        (docpipe run gives it)\n";
 
 /* Parses the command line into api, eopts and cli.  Returns -1 to go on;
  * otherwise the exit status (DP_EXIT_USAGE for a bad command line, said on
  * stderr, or that of an option that ends the run, like --help), api then
  * freed. */
 static int parse_args(int argc, char **argv, dp_api_cli *api, dp_embedder_opts *eopts,
-		      dp_cli *cli)
+		      dp_cli *cli, int *check_corpus)
 {
 	static const struct option longopts[] = {
 		{"threads", required_argument, NULL, OPT_THREADS},
 		{"dim", required_argument, NULL, OPT_DIM},
 		{"batch-inputs", required_argument, NULL, OPT_BATCH_INPUTS},
+		{"check-corpus", no_argument, NULL, OPT_CHECK_CORPUS},
 		{"help", no_argument, NULL, OPT_HELP},
 		DP_API_LONGOPTS,
 		DP_CLI_LONGOPTS,
@@ -60,6 +65,8 @@ static int parse_args(int argc, char **argv, dp_api_cli *api, dp_embedder_opts *
 			if (dp_cli_parse_long("batch-inputs", optarg, 1, DP_EMBED_BATCH_MAX, &n, err) < 0)
 				rc = DP_EXIT_USAGE;
 			eopts->batch_inputs = (int)n;
+		} else if (opt == OPT_CHECK_CORPUS) {
+			*check_corpus = 1;
 		} else if (opt == OPT_HELP) {
 			printf("%s\n%s\n%s\n%s", usage, dp_api_help, dp_cli_help, dp_exit_codes_help);
 			rc = DP_EXIT_OK;
@@ -116,10 +123,10 @@ int main(int argc, char **argv)
 	embed_ctx ctx = {0};
 	dp_cli cli = {0};
 	dp_err err;
-	int rc, workers;
+	int rc, workers, check_corpus = 0;
 
 	dp_cli_init("embed");
-	if ((rc = parse_args(argc, argv, &api, &eopts, &cli)) >= 0)
+	if ((rc = parse_args(argc, argv, &api, &eopts, &cli, &check_corpus)) >= 0)
 		return rc;
 	eopts.backend = api.backend;
 	eopts.model = api.model;
@@ -139,7 +146,7 @@ int main(int argc, char **argv)
 		dp_embedder_free(&ctx.embedder);
 		return DP_EXIT_SYSTEM;
 	}
-	if (embed_check_corpus(&ctx, &err) < 0) {
+	if (check_corpus && embed_check_corpus(&ctx, &err) < 0) {
 		dp_diag("%s", err.msg);
 		dp_reuse_close(&ctx.reuse);
 		dp_embedder_free(&ctx.embedder);

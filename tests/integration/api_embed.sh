@@ -229,16 +229,24 @@ sleep 1
 is "$(jq -r 'select(.kind=="document") | .path' "$T_DIR/o16" 2>/dev/null | wc -l | tr -d ' ')" 3 "idle input: the partial batch is sent and written at once"
 wait "$EMBED"
 
-# A corpus stored with another embedder (here the local one): the store
-# would refuse every document after each was paid for; the stage says so
-# as it starts, before any request (exit 2, a configuration error).
+# A corpus stored with another embedder (here the local one) where the
+# result cache is: with --check-corpus (docpipe run's, whose store writes
+# there) the stage says so as it starts, before any request (exit 2): the
+# store would refuse every document after each was paid for.  Without it
+# (vectors going elsewhere, the database only a cache) it embeds.
 newdb >/dev/null || exit 1
 docpipe-embed <"$T_DIR/docs.ndjson" | docpipe-store -q >/dev/null
 reset
-docpipe-embed --backend openai --dim 16 <"$T_DIR/docs.ndjson" >"$T_DIR/o17" 2>"$T_DIR/e17"
-is "$?:$(requests)" 2:0 "a corpus of another embedder: exit 2 before any request"
+docpipe-embed --backend openai --dim 16 --check-corpus <"$T_DIR/docs.ndjson" >"$T_DIR/o17" 2>"$T_DIR/e17"
+is "$?:$(requests)" 2:0 "--check-corpus, a corpus of another embedder: exit 2 before any request"
 like "$(cat "$T_DIR/e17")" "corpus in this database was embedded with local/fh-v1 \(dim 384\), this stage embeds with openai/text-embedding-3-small \(dim 16\)" \
 	"naming both embedders"
+docpipe-embed --backend openai --dim 16 <"$T_DIR/docs.ndjson" >/dev/null 2>&1
+is "$?" 0 "without it, the database only a cache: embedded"
+newdb >/dev/null || exit 1
+reset
+docpipe-embed --backend openai --dim 16 --check-corpus <"$T_DIR/docs.ndjson" >/dev/null 2>&1
+is "$?" 0 "--check-corpus on a database without a corpus yet: embedded"
 
 # The key never shows.
 printf '%s\n' "$KEY" >"$T_DIR/key"
