@@ -75,6 +75,10 @@ request whose last message holds S (each S) is answered TEXT (e.g. "", "  ",
 ("length": an answer cut at the server's output limit), or with "error": E
 the answer is {"error": E} with status 200 (as some proxies answer).  null: off.
 "no_base64": as --no-base64, for a running server.
+"echo_key": {"status": S, "json": true|false, "pad": N}: every model request
+is answered S with its Authorization header echoed (as a proxy's debug page
+or a gateway's error may): in {"error": {"message": N x's, then the header}}
+with json, else in an HTML page.  null: off.
 """
 import argparse
 import base64
@@ -188,6 +192,7 @@ class State:
         self.bad_input_status = 400
         self.bad_vector = None
         self.chat_answer = None
+        self.echo_key = None
         self.no_base64 = self.args.no_base64
         self.order = "reverse"
         self.requests = {"embed": 0, "chat": 0}
@@ -319,7 +324,7 @@ class Handler(BaseHTTPRequestHandler):
                 if "latency" in req:
                     st.latency = parse_latency(req["latency"])
                 for k in ("rpm", "rate_429", "rate_5xx", "retry_after", "ratelimit_headers",
-                          "bad_vector", "chat_answer", "no_base64"):
+                          "bad_vector", "chat_answer", "no_base64", "echo_key"):
                     if k in req:
                         setattr(st, k, req[k])
             return self.send_json(200, {"ok": True})
@@ -344,6 +349,15 @@ class Handler(BaseHTTPRequestHandler):
             st.max_concurrent[kind] = max(st.max_concurrent[kind], st.open[kind])
         self.status_sent = 0
         self.kind, self.start = kind, start
+        echo = st.echo_key
+        if echo is not None:
+            auth = self.headers.get("Authorization", "")
+            self.close_request(st, int(echo["status"]))
+            self.status_sent = 1
+            self.kind = None
+            if echo.get("json"):
+                return self.send_json(int(echo["status"]), {"error": {"message": "x" * int(echo.get("pad", 0)) + "Authorization: " + auth}})
+            return self.send_json(int(echo["status"]), None, raw=("<html>debug: " + auth + "</html>").encode())
         try:
             self.admit(st, kind, flavour, req)
         finally:

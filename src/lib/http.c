@@ -21,6 +21,7 @@
 
 #define RESPONSE_MAX (256u << 20) /* bytes of one response body, at most */
 #define REASON_MAX 300            /* bytes of a server's error message we quote */
+#define BODY_QUOTE_MAX 80         /* bytes of a body that is not JSON we quote */
 #define BACKOFF_CAP_MS 8000
 #define HDR_MARGIN 1.05 /* announced limits: paced 5% under their mean rate */
 
@@ -747,6 +748,29 @@ static double jitter(dp_http *h)
 	return j;
 }
 
+/* Writes at most max bytes of text (len bytes) into out (outlen bytes), on
+ * one line, with every occurrence of the key in the whole text replaced by
+ * '*'s before the cut, so that none is cut in half and half shown (a
+ * server or proxy may echo the Authorization header). */
+static void quote_scrubbed(const dp_http *h, const char *text, size_t len, size_t max, char *out,
+			   size_t outlen)
+{
+	size_t n = len < max ? len : max, kl = h->key != NULL ? strlen(h->key) : 0;
+
+	if (n > outlen - 1)
+		n = outlen - 1;
+	for (size_t i = 0; i < n; i++)
+		out[i] = text[i] == '\n' || text[i] == '\r' || text[i] == '\0' ? ' ' : text[i];
+	out[n] = '\0';
+	for (const char *p = text; kl > 0 && (p = memmem(p, len - (size_t)(p - text), h->key, kl)) != NULL;
+	     p += kl) {
+		size_t at = (size_t)(p - text);
+		if (at >= n)
+			break;
+		memset(out + at, '*', at + kl <= n ? kl : n - at);
+	}
+}
+
 /* Copies the server's error message (error.message, or error as a string)
  * into out, cut and with the key scrubbed. */
 static void server_reason(const dp_http *h, const struct response *r, char *out, size_t outlen)
@@ -758,16 +782,11 @@ static void server_reason(const dp_http *h, const struct response *r, char *out,
 	if (jv_get_kind(e) == JV_KIND_OBJECT)
 		e = jv_object_get(e, jv_string("message"));
 	if (jv_get_kind(e) == JV_KIND_STRING)
-		snprintf(out, outlen, "%.*s", REASON_MAX, jv_string_value(e));
+		quote_scrubbed(h, jv_string_value(e), (size_t)jv_string_length_bytes(jv_copy(e)), REASON_MAX,
+			       out, outlen);
 	else
 		snprintf(out, outlen, "(no message)");
 	jv_free(e);
-	if (h->key != NULL && h->key[0] != '\0') {
-		char *p;
-		size_t kl = strlen(h->key);
-		while ((p = strstr(out, h->key)) != NULL)
-			memset(p, '*', kl);
-	}
 }
 
 static int is_quota_error(const struct response *r)
@@ -1025,11 +1044,13 @@ static int take_body(const dp_http *h, const char *path, const struct response *
 	jv v = jv_parse_sized(r->body.data != NULL ? r->body.data : "", (int)r->body.len);
 
 	if (!jv_is_valid(v)) {
-		jv msg = jv_invalid_get_msg(v);
-		dp_err_set(err, "%s: malformed response body (HTTP %ld, %zu bytes): %s", path, status,
-			   r->body.len,
-			   jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "not JSON");
-		jv_free(msg);
+		/* Not jq's message: it quotes the whole body. */
+		char start[BODY_QUOTE_MAX + 1];
+		jv_free(v);
+		quote_scrubbed(h, r->body.data != NULL ? r->body.data : "", r->body.len, BODY_QUOTE_MAX,
+			       start, sizeof start);
+		dp_err_set(err, "%s: malformed response body (HTTP %ld, %zu bytes): not JSON: \"%s%s\"",
+			   path, status, r->body.len, start, r->body.len > BODY_QUOTE_MAX ? "..." : "");
 		return DP_HTTP_FAILED;
 	}
 	jv e = jv_get_kind(v) == JV_KIND_OBJECT ? jv_object_get(jv_copy(v), jv_string("error"))

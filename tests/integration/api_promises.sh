@@ -103,4 +103,25 @@ docpipe-summarize --backend openai --threads 4 <"$T_DIR/docs.ndjson" 2>"$T_DIR/e
 is "$?" 0 "a third run: exit 0"
 is "$(curl -sf "$BASE/_stats" | jq -c '[.requests.chat, .requests.embed]')" "[0,0]" \
 	"and no request: every result came from the replicas' shared cache"
+
+# A server or proxy that echoes the Authorization header in its answer (a
+# debug page with status 200 that is not JSON, whose whole body jq's parse
+# message quoted; an error message where the key straddled the 300-byte
+# cut, whose first half survived the scrub): the key never reaches an
+# error record, stderr or the database.
+SECRET="sk-echo-$RANDOM$RANDOM-0123456789abcdefghij"
+serve echo
+curl -sf -X POST -d '{"echo_key":{"status":200}}' "$BASE/_control" >/dev/null
+for st in summarize embed; do
+	OPENAI_API_KEY=$SECRET docpipe-$st --backend openai --base-url "$BASE/v1" --no-reuse --retries 1 \
+		<"$T_DIR/docs.ndjson" 2>"$T_DIR/echo.err" | head -n 1 >"$T_DIR/echo.out"
+	like "$(jq -r .error "$T_DIR/echo.out")" 'malformed response body .*not JSON: "<html>debug: Bearer \*+' \
+		"$st: a 200 page that is not JSON and echoes the key: the error quotes it scrubbed"
+	ok "$(! grep -qF -- "${SECRET:0:12}" "$T_DIR/echo.out" "$T_DIR/echo.err"; echo $?)" "$st: no part of the key in its output or stderr"
+done
+curl -sf -X POST -d '{"echo_key":{"status":400,"json":true,"pad":270}}' "$BASE/_control" >/dev/null
+OPENAI_API_KEY=$SECRET docpipe-summarize --backend openai --base-url "$BASE/v1" --no-reuse --retries 1 \
+	<"$T_DIR/docs.ndjson" 2>"$T_DIR/echo.err" | head -n 1 >"$T_DIR/echo.out"
+like "$(jq -r .error "$T_DIR/echo.out")" 'HTTP 400: x+Authorization: Bearer \*+$' "an error message cut inside the echoed key: the error says why"
+ok "$(! grep -qF -- "${SECRET:0:12}" "$T_DIR/echo.out" "$T_DIR/echo.err"; echo $?)" "and no half of the key is left"
 done_testing
