@@ -79,6 +79,28 @@ PGconn *dp_db_connect(const char *env_name, const char *app, dp_err *err)
 	const int url_at = 5;
 	char line[DP_ERR_MAX];
 
+	/* A string libpq cannot parse: its message quotes the part it could
+	 * not read (a password holding a bare '%', a URI cut short: the whole
+	 * string), so only its words before the first quote are said. */
+	if (values[url_at] != NULL) {
+		char *why = NULL;
+		PQconninfoOption *opts = PQconninfoParse(values[url_at], &why);
+		if (opts == NULL) {
+			char reason[DP_ERR_MAX] = "out of memory";
+			if (why != NULL) {
+				one_line(reason, sizeof reason, why);
+				reason[strcspn(reason, "\"")] = '\0';
+				size_t n = strlen(reason);
+				while (n > 0 && (reason[n - 1] == ' ' || reason[n - 1] == ':'))
+					reason[--n] = '\0';
+				PQfreemem(why);
+			}
+			dp_err_set(err, "cannot connect to the database: $%s is not a valid connection"
+				   " string (%s; the string is not shown: it may hold a password)", var, reason);
+			return NULL;
+		}
+		PQconninfoFree(opts);
+	}
 	/* expand_dbname = 1: dbname may be a whole URL or key=value string,
 	 * whose settings override the keys before it; a NULL dbname leaves
 	 * every setting to the PG* variables. */
@@ -175,13 +197,31 @@ int dp_db_unreachable(const char *msg)
 	static const char *const permanent[] = {
 		"authentication failed", "not permitted to log in", "does not exist",
 		"no pg_hba.conf entry", "permission denied", "password", "certificate",
-		"invalid connection option", "invalid URI", "missing \"=\"",
 	};
 
+	if (dp_db_misconfigured(msg))
+		return 0;
 	for (size_t i = 0; i < sizeof permanent / sizeof permanent[0]; i++)
 		if (strstr(msg, permanent[i]) != NULL)
 			return 0;
 	return 1;
+}
+
+int dp_db_misconfigured(const char *msg)
+{
+	/* libpq's words for a string or a value it cannot take (a bad
+	 * sslmode, port or timeout), and ours for a string it cannot parse. */
+	static const char *const words[] = {
+		"not a valid connection string", "invalid connection option", "invalid URI",
+		"missing \"=\"", "invalid sslmode", "invalid port", "invalid integer value",
+		"invalid value for", "invalid target_session_attrs", "invalid channel_binding",
+		"invalid gssencmode",
+	};
+
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+		if (strstr(msg, words[i]) != NULL)
+			return 1;
+	return 0;
 }
 
 void dp_db_err(dp_err *err, PGconn *db, const PGresult *res, const char *what)

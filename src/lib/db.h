@@ -148,5 +148,9 @@ int dp_db_environmental(const char *sqlstate);
  * refused us for good (authentication, a missing role or database,
  * NOLOGIN, pg_hba.conf): waiting would not help. */
 int dp_db_unreachable(const char *msg);
+/* 1 when msg (a dp_db_connect error) says the connection string or one
+ * of its values cannot be used (a bare '%' in a password, a bad sslmode
+ * or port): a configuration error, exit 2, not a database to wait for. */
+int dp_db_misconfigured(const char *msg);
 
 #endif

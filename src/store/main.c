@@ -301,7 +301,9 @@ int main(int argc, char **argv)
 			dp_diag("%s", err.msg);
 		s = o.s;
 	} else if (o.s == NULL && open_waiting(&o, patience, &err) < 0) {
-		rc = o.exit_code; /* a usage error (vector type) or a system one */
+		/* A usage error (vector type, a connection string that cannot
+		 * be used) or a system one. */
+		rc = dp_db_misconfigured(err.msg) ? DP_EXIT_USAGE : o.exit_code;
 		dp_diag("%s", err.msg);
 	} else if (s = o.s, a.sweep_run != NULL) {
 		rc = sweep(s, a.sweep_run, a.roots, a.nroots, a.require_end, sink, a.so.quiet, &err);
