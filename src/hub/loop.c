@@ -90,6 +90,11 @@ struct hub {
 	 * run label may be given again and its seqs start again at 0 (the
 	 * store orders a path's records by seq within a stream only). */
 	char stream[160];
+	/* `"run":"RUN"` as every record of this run carries it (json.c writes
+	 * jq's escapes, no spaces): forward() drops records without it; ""
+	 * when the run is too long to look for (it is not, --run is checked). */
+	char run_key[320];
+	long foreign;  /* records of another run dropped (said once) */
 	size_t unsent;
 	int input_done;
 	jv end;        /* discover's end record, or invalid until it comes */
@@ -335,6 +340,21 @@ static void forward(struct hub *h, int e, int readable)
 		zmq_msg_init(&h->held[e]);
 		if (zmq_msg_recv(&h->held[e], h->ep[2 * e + 1], ZMQ_DONTWAIT) < 0) {
 			zmq_msg_close(&h->held[e]);
+			return;
+		}
+		/* A record of another run (a worker that outlived its run, a
+		 * hub killed with -9 and started again on the same port)
+		 * would reach this run's store, where an old version of a
+		 * file can replace the new one: its stream is not this
+		 * run's.  The join drops them likewise (slot_of). */
+		if (h->run_key[0] != '\0' &&
+		    memmem(zmq_msg_data(&h->held[e]), zmq_msg_size(&h->held[e]), h->run_key,
+			   strlen(h->run_key)) == NULL) {
+			zmq_msg_close(&h->held[e]);
+			if (h->foreign++ == 0)
+				dp_diag("a record of another run came out of %s (a worker or replica that"
+					" outlived its run?): dropped, as later ones will be",
+					hub_stage_names[e]);
 			return;
 		}
 		h->holding[e] = 1;
@@ -1076,6 +1096,10 @@ int hub_run(const hub_config *cfg, dp_err *err)
 	clock_gettime(CLOCK_REALTIME, &now);
 	snprintf(h->stream, sizeof h->stream, "%.100s/%ld-%lld%06ld", cfg->run, (long)getpid(),
 		 (long long)now.tv_sec, now.tv_nsec / 1000);
+	jv run_text = jv_dump_string(jv_string(cfg->run), 0);
+	if ((size_t)jv_string_length_bytes(jv_copy(run_text)) + 7 < sizeof h->run_key)
+		snprintf(h->run_key, sizeof h->run_key, "\"run\":%s", jv_string_value(run_text));
+	jv_free(run_text);
 	if (cfg->zmq.curve_secret != NULL && (zap = dp_zap_start(cfg->allow, err)) == NULL)
 		goto out;
 	if (open_endpoints(h, err) < 0)
