@@ -9,12 +9,15 @@
  * metadata, as in a Markdown file).  A command that exits non-zero, is
  * killed, prints too much or outlives conv_opts.timeout_s (then its whole
  * process group is killed) fails the document; the error names the exit
- * status and holds the start of its stderr. */
+ * status and holds the start of its stderr.  Its environment is the
+ * stage's without the secrets (converter_environ): a third-party converter
+ * needs neither the model API's key nor the database's password. */
 #include "convert.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -39,6 +42,51 @@ struct child {
 	char stderr_text[STDERR_KEEP + 1];
 	size_t stderr_len;
 };
+
+static pthread_once_t environ_once = PTHREAD_ONCE_INIT;
+static char **trimmed_environ;
+
+/* Whether environment entry e ("NAME=value") holds a secret: the database
+ * URL and password, and every name that says key, password, secret or
+ * token (OPENAI_API_KEY, AWS_SECRET_ACCESS_KEY, GITHUB_TOKEN ...). */
+static int secret(const char *e)
+{
+	static const char *const exact[] = {"DATABASE_URL=", "PGPASSWORD="};
+	static const char *const words[] = {"KEY", "PASSWORD", "PASSWD", "SECRET", "TOKEN"};
+	size_t n = strcspn(e, "=");
+
+	for (size_t i = 0; i < sizeof exact / sizeof exact[0]; i++)
+		if (strncmp(e, exact[i], strlen(exact[i])) == 0)
+			return 1;
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+		const char *w = strstr(e, words[i]);
+		if (w != NULL && (size_t)(w - e) < n)
+			return 1;
+	}
+	return 0;
+}
+
+static void make_converter_environ(void)
+{
+	size_t n = 0, k = 0;
+
+	while (environ[n] != NULL)
+		n++;
+	if ((trimmed_environ = malloc((n + 1) * sizeof *trimmed_environ)) == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (!secret(environ[i]))
+			trimmed_environ[k++] = environ[i];
+	trimmed_environ[k] = NULL;
+}
+
+/* The converters' environment (made once, borrowed): the stage's without
+ * its secrets; NULL when out of memory. */
+static char **converter_environ(void)
+{
+	pthread_once(&environ_once, make_converter_environ);
+	return trimmed_environ;
+}
 
 static int spawn(struct child *c, const conv_command *cmd, const char *path, dp_err *err)
 {
@@ -71,7 +119,8 @@ static int spawn(struct child *c, const conv_command *cmd, const char *path, dp_
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
 						POSIX_SPAWN_SETSIGDEF);
 	char *argv[] = {"/bin/sh", "-c", script, "docpipe-convert", (char *)path, NULL};
-	int e = posix_spawn(&c->pid, "/bin/sh", &fa, &attr, argv, environ);
+	char **env = converter_environ();
+	int e = env != NULL ? posix_spawn(&c->pid, "/bin/sh", &fa, &attr, argv, env) : ENOMEM;
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	if (e != 0) {

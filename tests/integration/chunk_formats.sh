@@ -172,6 +172,15 @@ pgrep -f 'sleep 29.517' >/dev/null
 is "$?" 1 "the timed-out converter's process group is gone"
 docpipe-chunk --convert 'nocommand' </dev/null 2>/dev/null
 is "$?" 2 "--convert without '=' is a usage error"
+# A converter gets the stage's environment without its secrets (it printed
+# them, and they were stored and searchable: sweep 4).
+printf 'x\n' >"$C/e.envdump"
+docpipe-discover "$C/e.envdump" | OPENAI_API_KEY=sk-conv-secret DATABASE_URL='postgresql://u:dbpw-secret@h/d' \
+	PGPASSWORD=pg-secret GITHUB_TOKEN=gh-secret DOCPIPE_KEEP_ME=kept \
+	docpipe-chunk --convert 'envdump=env; :' >"$T_DIR/env.out" 2>/dev/null
+text=$(jq -r '.chunks[].text' "$T_DIR/env.out")
+ok "$(grep -q secret <<<"$text"; [ $? = 1 ]; echo $?)" "--convert: no key, password or token in the converter's environment"
+like "$text" "DOCPIPE_KEEP_ME=kept" "... the rest of it is there"
 
 # Stored: meta becomes the document's metadata, the chunker names the converter.
 newdb || exit 1
