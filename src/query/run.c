@@ -38,6 +38,11 @@ int query_sides(PGconn *db, const query_corpus *c, query_opts *o, dp_err *err)
 	} else if (o->mode != QUERY_VECTOR) {
 		if ((o->text_terms = query_text_terms(db, c, o->question, &o->terms, err)) < 0)
 			return DP_EXIT_SYSTEM;
+		if (o->text_terms > QUERY_TERMS_CAP) {
+			dp_err_set(err, "the question has %d distinct search terms, more than %d:"
+				   " ask a shorter one", o->text_terms, QUERY_TERMS_CAP);
+			return DP_EXIT_USAGE;
+		}
 	}
 	if (o->mode == QUERY_TEXT && o->text_terms == 0) {
 		dp_err_set(err, "the question has no search terms for text search configuration %s",

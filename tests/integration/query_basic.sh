@@ -36,4 +36,10 @@ is "$rc/$(jq -s length <<<"$out")" "0/2" "question embedded with the corpus embe
 docpipe-query -k 0 x 2>/dev/null; is "$?" 2 "bad -k: exit 2"
 out=$(DATABASE_URL="postgresql://127.0.0.1:1/x?connect_timeout=2" docpipe-query x 2>&1); rc=$?
 is "$rc" 3 "unreachable database: exit 3"
+# A question of thousands of distinct words took the server 7-11 s (a count
+# and an OR branch per term): more than 256 is a usage error, at once.
+out=$(docpipe-query "$(seq -f 'term%g' 1 3000 | tr '\n' ' ')" 2>&1); rc=$?
+is "$rc" 2 "3,000 distinct terms: exit 2"
+like "$out" "the question has 3000 distinct search terms, more than 256" "saying why"
+is "$(docpipe-query --json "$(seq -f 'term%g' 1 200 | tr '\n' ' ') keys" >/dev/null 2>&1; echo $?)" 0 "200 terms: searched"
 done_testing
