@@ -40,7 +40,7 @@ struct _xmlNode;
  * entry inflating to more than it declares when it does: zip bombs.  Entries named with "..", a leading '/' or
  * a backslash are refused wherever a document refers to them. */
 #define CONV_ZIP_MAX_ENTRIES 10000
-#define CONV_ZIP_MAX_BYTES (256ull << 20)
+#define CONV_ZIP_MAX_BYTES (64ull << 20)
 
 /* HTML nested deeper than this many elements is refused (libxml2 2.9's own
  * limit is 256 unless XML_PARSE_HUGE, which lifts it entirely; later

@@ -121,10 +121,13 @@ with zipfile.ZipFile(d + "/many.odt", "w") as z:
         z.writestr("e%d" % i, "")
 # Well-formed but nested past libxml2's 256 levels; and broken XML.
 def docx(name, body):
-    with zipfile.ZipFile(d + "/" + name, "w") as z:
+    with zipfile.ZipFile(d + "/" + name, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("word/document.xml", '<w:document xmlns:w="urn:w"><w:body>' + body + "</w:body></w:document>")
 docx("deep.docx", "<w:sdt>" * 300 + "<w:p/>" + "</w:sdt>" * 300)
 docx("broken.docx", "<w:p>unclosed</w:body>")
+# 70 MiB of plain paragraphs in a file of about 0.3 MB: under the old
+# 256 MiB bound, its tree took gigabytes (sweep 4: 250 MiB, 1.8 GB).
+docx("big.docx", "<w:p><w:r><w:t>The same words again and again.</w:t></w:r></w:p>" * (70 * 1024 * 1024 // 66))
 with zipfile.ZipFile(d + "/trick.epub", "w") as z:
     z.writestr("mimetype", "application/epub+zip")
     z.writestr("../../etc/evil.xhtml", "<p>x</p>")
@@ -139,6 +142,8 @@ like "$(bad bomb.docx)" '^error: ZIP container refused \(zip bomb\?\)' "zip bomb
 like "$(bad liar.docx)" '^error: ZIP container refused \(zip bomb\?\): entry word/document.xml inflates beyond its declared 1000 bytes' \
 	"zip bomb with a lying size refused"
 like "$(bad many.odt)" '^error: ZIP container refused: 10001 entries' "too many entries refused"
+like "$(bad big.docx)" '^error: ZIP container refused \(zip bomb\?\): entries inflate to more than 67108864 bytes' \
+	"a DOCX of 70 MiB of XML refused before inflating (64 MiB: its tree is ~7 times that)"
 like "$(bad deep.docx)" '^error: XML in word/document.xml nested deeper than 256 levels \(line 1\)$' \
 	"XML past libxml2's depth: said so, not 'damaged'"
 like "$(bad broken.docx)" '^error: damaged XML in word/document.xml: line 1: .+' "broken XML: libxml2's reason"
