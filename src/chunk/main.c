@@ -9,7 +9,7 @@
 #include "stage.h"
 
 enum { OPT_MAX_TOKENS = 0x2000, OPT_OVERLAP, OPT_MIN_TOKENS, OPT_MAX_SIZE, OPT_FORMAT, OPT_THREADS,
-       OPT_HTML_DROP, OPT_CONVERT, OPT_CONVERT_TIMEOUT, OPT_NOTEBOOK_OUTPUTS, OPT_CRASH_DIR };
+       OPT_HTML_DROP, OPT_CONVERT, OPT_CONVERT_TIMEOUT, OPT_NOTEBOOK_OUTPUTS, OPT_CRASH_DIR, OPT_DOC_TIMEOUT };
 
 static void usage(FILE *f)
 {
@@ -40,6 +40,9 @@ static void usage(FILE *f)
 		"                    DIR, and fail the documents DIR/crashed lists (a replica\n"
 		"                    died of a crash signal on them) unprocessed; docpipe run\n"
 		"                    gives it (docpipe-chunk(1), CRASHES)\n"
+		"  --doc-timeout S   with --crash-dir: a document still in progress after S\n"
+		"                    seconds (a parser or converter looping on it) is listed\n"
+		"                    as failed and the replica ends itself (default 300)\n"
 		"\n%s\n%s",
 		CHUNK_DEFAULT_MAX, CHUNK_MIN_TOKENS, CHUNK_DEFAULT_OVERLAP, CHUNK_DEFAULT_MIN, dp_cli_help, dp_exit_codes_help);
 }
@@ -52,6 +55,7 @@ struct args {
 	enum chunk_format_choice format;
 	int min_set; /* --min-tokens given */
 	const char *crash_dir;
+	long doc_timeout;
 	dp_cli cli;
 };
 
@@ -111,6 +115,8 @@ static int chunk_option(void *ctx, int opt, char *arg, dp_err *err)
 	case OPT_CRASH_DIR:
 		a->crash_dir = arg;
 		return 1;
+	case OPT_DOC_TIMEOUT:
+		return dp_cli_parse_long("doc-timeout", arg, 1, 86400, &a->doc_timeout, err) < 0 ? -1 : 1;
 	default:
 		return 0;
 	}
@@ -132,6 +138,7 @@ static int parse(int argc, char **argv, struct args *a)
 		{"convert-timeout", required_argument, NULL, OPT_CONVERT_TIMEOUT},
 		{"notebook-outputs", no_argument, NULL, OPT_NOTEBOOK_OUTPUTS},
 		{"crash-dir", required_argument, NULL, OPT_CRASH_DIR},
+		{"doc-timeout", required_argument, NULL, OPT_DOC_TIMEOUT},
 		{"help", no_argument, NULL, 'h'},
 		DP_CLI_LONGOPTS,
 		{NULL, 0, NULL, 0},
@@ -147,7 +154,8 @@ static int parse(int argc, char **argv, struct args *a)
 
 /* Opens the input and output and runs the stage loop over them; returns
  * the exit status, having said why on stderr. */
-static int run(const dp_cli *cli, chunk_stage *cs, int threads, const char *crash_dir)
+static int run(const dp_cli *cli, chunk_stage *cs, int threads, const char *crash_dir,
+	       int doc_timeout)
 {
 	dp_source *src;
 	dp_sink *sink;
@@ -155,8 +163,10 @@ static int run(const dp_cli *cli, chunk_stage *cs, int threads, const char *cras
 	dp_crash *crash = NULL;
 
 	/* With several threads a crash cannot be put down to one document. */
-	if (crash_dir != NULL && threads == 1 && (crash = dp_crash_open(crash_dir, &err)) == NULL) {
+	if (crash_dir != NULL && threads == 1 &&
+	    ((crash = dp_crash_open(crash_dir, &err)) == NULL || dp_crash_watch(crash, doc_timeout, &err) < 0)) {
 		dp_diag("%s", err.msg);
+		dp_crash_close(&crash);
 		return DP_EXIT_SYSTEM;
 	}
 	if (dp_cli_open(cli, 1, &src, &sink, &err) < 0) {
@@ -183,7 +193,7 @@ int main(int argc, char **argv)
 {
 	struct args a = {.opts = {.max_tokens = CHUNK_DEFAULT_MAX, .overlap = CHUNK_DEFAULT_OVERLAP,
 				  .min_tokens = CHUNK_DEFAULT_MIN},
-			 .max_size = (long)CHUNK_MAX_SIZE_DEFAULT, .threads = 1,
+			 .max_size = (long)CHUNK_MAX_SIZE_DEFAULT, .threads = 1, .doc_timeout = 300,
 			 .format = CHUNK_FORMAT_AUTO};
 	chunk_stage cs;
 	dp_err err;
@@ -201,5 +211,5 @@ int main(int argc, char **argv)
 	}
 	a.conv.max_output = (size_t)a.max_size * 4; /* a converter's text may be bigger */
 	cs.conv = a.conv;
-	return run(&a.cli, &cs, (int)a.threads, a.crash_dir);
+	return run(&a.cli, &cs, (int)a.threads, a.crash_dir, (int)a.doc_timeout);
 }

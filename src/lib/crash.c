@@ -2,6 +2,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +14,8 @@
 
 #include <jv.h>
 
+#include "clock.h"
+#include "err.h"
 #include "lines.h"
 
 
@@ -23,6 +28,14 @@ struct dp_crash {
 	int doing_fd;
 	off_t crashed_size; /* of the list when last read, -1 before */
 	jv crashed;         /* object: path -> signal name */
+	/* The watchdog (dp_crash_watch): the document in progress as its
+	 * journal line, since when (ms, 0: none), under lock. */
+	pthread_mutex_t lock;
+	pthread_t watcher;
+	int watching, limit_s;
+	atomic_int stop;
+	char *doing_line;
+	double doing_since;
 };
 
 dp_crash *dp_crash_open(const char *dir, dp_err *err)
@@ -36,6 +49,7 @@ dp_crash *dp_crash_open(const char *dir, dp_err *err)
 	c->doing_fd = -1;
 	c->crashed_size = -1;
 	c->crashed = jv_object();
+	pthread_mutex_init(&c->lock, NULL);
 	if ((mkdir(dir, 0700) != 0 && errno != EEXIST) ||
 	    asprintf(&c->doing_path, "%s/doing.%ld", dir, (long)getpid()) < 0 ||
 	    asprintf(&c->crashed_path, "%s/crashed", dir) < 0 ||
@@ -53,6 +67,12 @@ void dp_crash_close(dp_crash **cp)
 
 	if (c == NULL)
 		return;
+	if (c->watching) {
+		atomic_store(&c->stop, 1);
+		pthread_join(c->watcher, NULL);
+	}
+	free(c->doing_line);
+	pthread_mutex_destroy(&c->lock);
 	if (c->doing_fd >= 0) {
 		close(c->doing_fd);
 		unlink(c->doing_path);
@@ -102,7 +122,11 @@ int dp_crash_listed(dp_crash *c, const char *path, char *why, size_t size)
 	jv sig = jv_object_get(jv_copy(c->crashed), jv_string(path));
 	int listed = jv_get_kind(sig) == JV_KIND_STRING;
 
-	if (listed)
+	if (listed && strncmp(jv_string_value(sig), "TIMEOUT-", 8) == 0)
+		snprintf(why, size, "processing this document lasted over %s s (a parser or converter"
+			 " looping on it?): its replica was ended; not tried again in this run",
+			 jv_string_value(sig) + 8);
+	else if (listed)
 		snprintf(why, size, "a replica of this stage died of %s processing this document; "
 			 "not tried again in this run", jv_string_value(sig));
 	jv_free(sig);
@@ -122,12 +146,70 @@ void dp_crash_doing(dp_crash *c, const char *path)
 	if (pwritev(c->doing_fd, line, 2, 0) < 0) {
 		/* ignored: see dp_crash_doing's contract */
 	}
+	if (c->watching) {
+		pthread_mutex_lock(&c->lock);
+		free(c->doing_line);
+		c->doing_line = strdup(jv_string_value(text));
+		c->doing_since = dp_clock_ms();
+		pthread_mutex_unlock(&c->lock);
+	}
 	jv_free(text);
 }
 
 void dp_crash_done(dp_crash *c)
 {
+	if (c->watching) {
+		pthread_mutex_lock(&c->lock);
+		c->doing_since = 0;
+		pthread_mutex_unlock(&c->lock);
+	}
 	if (pwrite(c->doing_fd, "\n", 1, 0) < 0) {
 		/* ignored: an empty first line names no document */
 	}
+}
+
+/* Lists the document in progress as timed out and ends the process. */
+static void time_out(dp_crash *c, const char *line)
+{
+	char *entry = NULL;
+	int fd = open(c->crashed_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+
+	if (fd >= 0 && asprintf(&entry, "TIMEOUT-%d %s\n", c->limit_s, line) > 0 &&
+	    write(fd, entry, strlen(entry)) < 0) {
+		/* the supervisor still restarts the replica; the document is tried again */
+	}
+	if (fd >= 0)
+		close(fd);
+	free(entry);
+	dp_diag("%s: processing it has lasted over %d s (a parser or converter looping on it?):"
+		" it fails, not tried again in this run; ending this replica", line, c->limit_s);
+	raise(SIGKILL);
+}
+
+static void *watch(void *arg)
+{
+	dp_crash *c = arg;
+
+	while (!atomic_load(&c->stop)) {
+		dp_nap_ms(250);
+		pthread_mutex_lock(&c->lock);
+		int over = c->doing_since > 0 && dp_clock_ms() - c->doing_since > c->limit_s * 1000.0;
+		char *line = over && c->doing_line != NULL ? strdup(c->doing_line) : NULL;
+		pthread_mutex_unlock(&c->lock);
+		if (line != NULL)
+			time_out(c, line);
+		free(line);
+	}
+	return NULL;
+}
+
+int dp_crash_watch(dp_crash *c, int limit_s, dp_err *err)
+{
+	c->limit_s = limit_s;
+	if (pthread_create(&c->watcher, NULL, watch, c) != 0) {
+		dp_err_set(err, "cannot start the document watchdog: no thread");
+		return -1;
+	}
+	c->watching = 1;
+	return 0;
 }

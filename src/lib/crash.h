@@ -45,4 +45,15 @@ int dp_crash_listed(dp_crash *c, const char *path, char *why, size_t size);
 void dp_crash_doing(dp_crash *c, const char *path);
 void dp_crash_done(dp_crash *c);
 
+/* A watchdog for documents that never end (a parser or converter looping
+ * on a hostile file: a 31 KB PDF whose content stream inflates to 10 MiB
+ * of text operators kept poppler busy for hours, and every document behind
+ * it failed "no receipt"): once one document has been in progress for
+ * limit_s seconds, it is listed in DIR/crashed as "TIMEOUT-<limit_s>"
+ * (dp_crash_listed then fails it by name in every replica), said on
+ * stderr, and the process ends itself with SIGKILL, which the supervisor
+ * restarts without blaming another document.  Returns 0, or -1 with err
+ * (no thread).  Stopped by dp_crash_close. */
+int dp_crash_watch(dp_crash *c, int limit_s, dp_err *err);
+
 #endif
