@@ -3,8 +3,9 @@
 # a file includes only headers of its own tier or a lower one, there is no
 # include cycle at all, and only the stage runtime tier prints (err.c's
 # dp_diag is the mechanism; db.c's libpq notice callback, the ZAP handler in
-# zap.c and the socket monitor in zmqmon.c, threads with no caller to return
-# to, are the documented exceptions).  Reads the sources.
+# zap.c, the socket monitor in zmqmon.c and the document watchdog in
+# crash.c, threads with no caller to return to, are the documented
+# exceptions).  Reads the sources.
 . "$(dirname "$0")/../lib/tap.sh"
 SRC=${DOCPIPE_SRC:-$(cd "$(dirname "$0")/../.." && pwd)/src/lib}
 out=$(/usr/bin/python3 - "$SRC" <<'PY'
@@ -16,7 +17,7 @@ tiers = {
     3: "cli apicli stage",
 }
 tier = {m: t for t, ms in tiers.items() for m in ms.split()}
-prints_ok = {"err", "db", "zap", "zmqmon"}
+prints_ok = {"err", "db", "zap", "zmqmon", "crash"}
 src = sys.argv[1]
 graph, bad = {}, []
 for f in sorted(glob.glob(os.path.join(src, "*.[ch]"))):
