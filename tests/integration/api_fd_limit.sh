@@ -16,7 +16,7 @@ done >"$T_DIR/docs.ndjson"
 
 # Soft and hard limit both 24: requests past it cannot open their socket.
 start=$SECONDS
-(ulimit -n 24; exec docpipe-summarize --backend openai --no-reuse --threads 32 <"$T_DIR/docs.ndjson" \
+(ulimit -n 24; exec docpipe-summarize --backend openai --no-reuse --threads 32 --retries 3 <"$T_DIR/docs.ndjson" \
 	>"$T_DIR/out" 2>"$T_DIR/err")
 rc=$?
 took=$((SECONDS - start))

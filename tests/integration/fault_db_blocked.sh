@@ -10,6 +10,7 @@
 # session that holds the lock.  On a cluster of this test's own (the
 # SIGSTOP would stop every other test's server).
 . "$(dirname "$0")/../lib/tap.sh"
+release_only "a 13 s lock and an 11 s stopped server"
 
 chmod 755 "$T_DIR"
 PGD=$T_DIR/pg

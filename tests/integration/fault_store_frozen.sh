@@ -13,10 +13,7 @@
 . "$(dirname "$0")/../lib/tap.sh"
 # A minute of the server's own timer, the same store code under ASan: once,
 # in the release pass (make check's time).
-if [ "${DOCPIPE_VARIANT:-release}" != release ]; then
-	skip "a minute the server's timeout decides; run once, in the release pass"
-	done_testing
-fi
+release_only "a minute the server's timeout decides"
 newdb || exit 1
 mkdir -p "$T_DIR/a" "$T_DIR/b"
 echo '# seed' >"$T_DIR/a/seed.md"

@@ -6,6 +6,7 @@
 # restarted with a growing delay, then the run stops (status 3) instead of
 # looping.
 source "$(dirname "$0")/../lib/tap.sh"
+release_only "the supervisor's restart delays"
 newdb || exit 1
 PY=/usr/bin/python3
 "$PY" "$TOP/tests/fakeapi.py" --port 0 >"$T_DIR/port" 2>"$T_DIR/server.err" &

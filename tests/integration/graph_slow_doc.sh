@@ -6,6 +6,7 @@
 # failed).  A replica that holds a document without any progress gets no
 # such credit: --timeout still ends a stuck document.
 . "$(dirname "$0")/../lib/tap.sh"
+release_only "the hub's re-send timeouts"
 newdb || exit 1
 unset OPENAI_API_KEY
 
