@@ -559,12 +559,15 @@ static void evict_silent(struct hub *h, double now)
 {
 	for (size_t i = 0; i < h->stats.nprocs; i++) {
 		hub_proc *p = &h->stats.procs[i];
-		int others = p->stage >= 0 ? hub_stats_live(&h->stats, p->stage) : 0;
-		int lone = others == 0 && now - p->silent_at >= HUB_EVICT_LONE_S;
 		dp_err why;
 
-		if (p->evicted || p->silent_at == 0 || p->stage < 0 ||
-		    !(lone || (p->silent_at == now && others > 0)) || h->n_evicting == HUB_EVICT_MAX)
+		/* Every tick: the cheap tests first, the stage's count only for
+		 * a silent replica not yet tried. */
+		if (p->evicted || p->silent_at == 0 || p->stage < 0 || h->n_evicting == HUB_EVICT_MAX)
+			continue;
+		int others = hub_stats_live(&h->stats, p->stage);
+		int lone = others == 0 && now - p->silent_at >= HUB_EVICT_LONE_S;
+		if (!(lone || (p->silent_at == now && others > 0)))
 			continue;
 		p->evicted = 1;
 		if (hub_evict(p->pid_space, p->pid, &why) < 0) {
