@@ -2,7 +2,9 @@
 # repository's top directory, with $out set): the test server, the corpora
 # and the service-time bound, so both benchmarks measure the same thing.
 
-latency=embed=20+4,chat=20+0.015
+# LATENCY overrides the profile (fakeapi --latency syntax), e.g. a slower
+# model: LATENCY=embed=200+40,chat=200+0.15 (ten times the default).
+latency=${LATENCY:-embed=20+4,chat=20+0.015}
 
 calc() { awk "BEGIN { printf \"%.2f\", $1 }"; }
 

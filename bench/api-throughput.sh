@@ -20,6 +20,9 @@
 #            random, -j16 and auto (against the clean runs), summarize alone
 #     d64    d's 64-slot server alone: -j64 and auto, RUNS times (default 3)
 #     drpm   d's rate-limited server, with and without x-ratelimit-* headers
+#     dreal  d on real documentation (../shared/corpora: the Rust book and
+#            Hugo's docs, 1,107 files): -j16 / -j64 and auto against 16 and
+#            64 slots, RUNS times (default 2), alternated
 #     order  a, b, c in both orders: summarize | embed and embed | summarize
 # Output: one line per run.  Needs no database (--no-reuse).
 set -euo pipefail
@@ -137,6 +140,19 @@ for c in "${cases[@]}"; do
 		for _ in $(seq "${RUNS:-3}"); do
 			run "(d) 64 slots, -j64" a 64 64 summarize-only
 			run "(d) 64 slots, auto" a 64 auto summarize-only
+		done
+		;;
+	dreal)
+		real=../shared/corpora
+		[ -d "$real/rust-book" ] && [ -d "$real/hugo-docs" ] || { echo "dreal: no $real" >&2; exit 2; }
+		[ -s "$out/real.ndjson" ] ||
+			"$BIN/docpipe-discover" "$real/rust-book" "$real/hugo-docs" | "$BIN/docpipe-chunk" >"$out/real.ndjson"
+		for slots in 16 64; do
+			serve "$slots"
+			for _ in $(seq "${RUNS:-2}"); do
+				run "(dreal) $slots slots, -j$slots" real "$slots" "$slots" summarize-only
+				run "(dreal) $slots slots, auto" real "$slots" auto summarize-only
+			done
 		done
 		;;
 	drpm)
