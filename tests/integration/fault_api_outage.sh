@@ -1,4 +1,5 @@
 #!/bin/bash
+# lane: beside (tests/run: it waits more than it computes)
 # The model API goes away mid-run (a restart, a deploy, a network blip):
 # every request meets "Couldn't connect to server" for a while.  Before,
 # that counted as an attempt like a 500, so each request in flight gave up

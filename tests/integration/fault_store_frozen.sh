@@ -1,4 +1,5 @@
 #!/bin/bash
+# lane: beside (tests/run: it waits more than it computes)
 # A store that stops answering inside its transaction: its process frozen
 # (SIGSTOP here; a paused container, a suspended VM) or its machine cut off
 # (the server keeps that session until its TCP keepalives give up, two
@@ -32,7 +33,7 @@ docpipe-store <"$T_DIR/slow.ndjson" >"$T_DIR/a.out" 2>"$T_DIR/a.err" &
 A=$!
 sleep 1
 kill -STOP $A # inside its transaction: the trigger sleeps 2 s, then the session idles in it
-is "$(sql "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'docpipe-store'
+is "$(sql "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'docpipe-store'
 	AND xact_start IS NOT NULL AND pid <> pg_backend_pid()")" 1 "the frozen store has a transaction open"
 start=$(date +%s)
 timeout 100 docpipe-store <"$T_DIR/other.ndjson" >"$T_DIR/b.out" 2>"$T_DIR/b.err"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# lane: beside (tests/run: it waits more than it computes)
 # One replica held up for good (SIGSTOP here; a frozen container, a worker
 # whose machine hangs with its connections up) beside another of its
 # stage.  The hub takes its silence for a death and re-sends what was in
