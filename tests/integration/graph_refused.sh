@@ -1,4 +1,5 @@
 #!/bin/bash
+# lane: beside (tests/run: it waits more than it computes)
 # docpipe run when the model API refuses the run (insufficient_quota): the
 # summarize replica exits 4, the supervisor does not restart it (that would
 # be a retry storm against a paid API) and the run stops with status 4.
