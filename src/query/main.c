@@ -278,8 +278,8 @@ static int connect_and_search(dp_cli *cli, const char *db_env, query_opts *o, co
 	float *q = NULL;
 	jv results = jv_invalid();
 	int rc = query_corpus_load(db, &corpus, &err);
-	if (rc != 0)
-		rc = rc > 0 ? DP_EXIT_FAILED : DP_EXIT_SYSTEM;
+	if (rc != 0) /* lost settings: a damaged database, not one still to fill */
+		rc = rc == 1 ? DP_EXIT_FAILED : DP_EXIT_SYSTEM;
 	else if ((rc = query_filter_check(db, &o->filter, &err)) != 0)
 		rc = rc > 0 ? DP_EXIT_USAGE : DP_EXIT_SYSTEM;
 	else if ((q = malloc((size_t)corpus.dim * sizeof *q)) == NULL)

@@ -7,7 +7,10 @@
 # PostgreSQL or the lexer saw garbage), and the other options' silent cases
 # (a --where key given two values, --out or --jq without --json, a bad
 # --vector in text mode, an unset --db-env variable, several QUESTION
-# words).
+# words).  Lost corpus settings (docpipe.settings deleted or dropped under
+# stored chunks) are said as such by docpipe-query (exit 3) and
+# docpipe-status, in one wording (before: "no docpipe corpus" or "no
+# embedded documents yet", exit 1).
 # vector-rerun: no (nothing here depends on the vector type)
 . "$(dirname "$0")/../lib/tap.sh"
 newdb || exit 1
@@ -83,4 +86,23 @@ refused "no QUESTION given" "no question"
 DATABASE_URL='postgresql://u:p%zz@localhost/x' refused "cannot connect to the database: .DATABASE_URL is not a valid connection string" \
 	"a DATABASE_URL libpq cannot parse (a configuration error)" alpha
 
+# Lost settings: the chunks are there, their embedder is unknown.
+sql "DELETE FROM docpipe.settings"
+out=$(docpipe-query alpha 2>&1 >/dev/null); rc=$?
+is "$rc" 3 "settings deleted: exit 3"
+like "$out" "^docpipe-query: the corpus's settings are lost \(docpipe.settings has no embedder or dim\) but docpipe.chunks holds embedded chunks: which embedder.* is unknown.*restore docpipe.settings from a backup, or store the corpus again into an empty database$" \
+	"settings deleted: says they are lost and what to do"
+is "docpipe-query: $(docpipe-status --json | jq -r .settings_lost)" "$out" "settings deleted: docpipe-status --json says the same words"
+like "$(docpipe-status)" "LOST: the corpus's settings are lost" "settings deleted: docpipe-status says so in text"
+sql "DROP TABLE docpipe.settings"
+out=$(docpipe-query --mode text alpha 2>&1 >/dev/null); rc=$?
+is "$rc" 3 "settings table dropped: exit 3"
+like "$out" "the corpus's settings are lost \(table docpipe.settings is gone\) but docpipe.chunks holds embedded chunks" \
+	"settings table dropped: says so"
+is "docpipe-query: $(docpipe-status --json | jq -r .settings_lost)" "$out" "settings table dropped: docpipe-status says the same words"
+# Not lost: nothing stored, or nothing embedded yet.
+newdb || exit 1
+out=$(docpipe-query alpha 2>&1 >/dev/null); rc=$?
+is "$rc/$out" "1/docpipe-query: this database holds no docpipe corpus (run docpipe-store first)" "an empty database: no corpus, exit 1"
+is "$(docpipe-status --json | jq -c .settings_lost)" null "an empty database: status says nothing is lost"
 done_testing
