@@ -324,6 +324,42 @@ const char *dp_db_sqlstate(const PGresult *res)
 	return s != NULL ? s : "";
 }
 
+int dp_db_settings_lost(PGconn *db, dp_err *why)
+{
+	PGresult *res = dp_db_query(db, "SELECT to_regclass('docpipe.settings') IS NOT NULL,"
+				    " to_regclass('docpipe.chunks') IS NOT NULL", 0, NULL, why);
+	dp_db_settings set = {.dim = 0};
+
+	if (res == NULL)
+		return -1;
+	int have_settings = PQgetvalue(res, 0, 0)[0] == 't', have_chunks = PQgetvalue(res, 0, 1)[0] == 't';
+	PQclear(res);
+	if (!have_chunks)
+		return 0;
+	if (have_settings) {
+		if ((res = dp_db_query(db, "SELECT key, value FROM docpipe.settings", 0, NULL, why)) == NULL)
+			return -1;
+		dp_db_settings_read(res, &set);
+		PQclear(res);
+		if (set.embedder[0] != '\0' && set.dim > 0)
+			return 0;
+	}
+	res = dp_db_query(db, "SELECT EXISTS (SELECT 1 FROM docpipe.chunks WHERE embedding IS NOT NULL)",
+			  0, NULL, why);
+	if (res == NULL)
+		return -1;
+	int embedded = PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	if (!embedded)
+		return 0;
+	dp_err_set(why, "the corpus's settings are lost (%s) but docpipe.chunks holds embedded"
+		   " chunks: which embedder, dimension and text search configuration they were"
+		   " stored with is unknown, so they cannot be searched; restore docpipe.settings"
+		   " from a backup, or store the corpus again into an empty database",
+		   have_settings ? "docpipe.settings has no embedder or dim" : "table docpipe.settings is gone");
+	return 1;
+}
+
 void dp_db_settings_read(const PGresult *res, dp_db_settings *out)
 {
 	memset(out, 0, sizeof *out);

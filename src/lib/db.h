@@ -124,6 +124,16 @@ typedef struct dp_db_settings {
  * SELECT key, value FROM docpipe.settings.  Unknown keys are ignored. */
 void dp_db_settings_read(const PGresult *res, dp_db_settings *out);
 
+/* Whether the corpus's settings are lost: docpipe.chunks holds embedded
+ * chunks, but docpipe.settings is gone or has no embedder or dim (a
+ * DELETE, a DROP, a restore that left the table out).  The chunks are
+ * there, but which embedder, dimension and text search configuration they
+ * were stored with is unknown, so nothing can search them.  Returns 1 with
+ * why set to the one wording docpipe-query and docpipe-status give, 0
+ * when they are not lost (the settings are whole, or no chunk has a
+ * vector: nothing was embedded yet), -1 with why set on a database error. */
+int dp_db_settings_lost(PGconn *db, dp_err *why);
+
 /* The SQLSTATE of a failed result, or "" when there is none. */
 const char *dp_db_sqlstate(const PGresult *res);
 

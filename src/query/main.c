@@ -109,6 +109,11 @@ static int decode_vector(const char *base64, float *q, size_t dim, dp_err *err)
 	int rc = dp_vec_decode(s, q, dim, err);
 
 	jv_free(s);
+	if (rc < 0) {
+		char why[DP_ERR_MAX];
+		snprintf(why, sizeof why, "%s", err->msg);
+		dp_err_set(err, "--vector: %.400s (the corpus's vectors have %zu dimensions)", why, dim);
+	}
 	return rc;
 }
 
@@ -188,6 +193,8 @@ static int query_option(int opt, const char *arg, query_opts *o, dp_err *err)
 	case OPT_WHERE:
 		return query_filter_add_where(&o->filter, arg, err);
 	default: /* OPT_SINCE */
+		if (query_check_utf8("--since", arg, err) < 0)
+			return -1;
 		o->filter.since = arg;
 		return 0;
 	}
@@ -231,9 +238,13 @@ static int search(PGconn *db, const query_corpus *corpus, query_opts *o, const c
 {
 	int rc;
 
+	/* A bad --vector is refused in every mode; text mode does not use a
+	 * good one, and says so. */
+	if (vector != NULL && decode_vector(vector, q, (size_t)corpus->dim, err) < 0)
+		return DP_EXIT_USAGE;
+	if (vector != NULL && o->mode == QUERY_TEXT)
+		dp_diag("notice: --mode text ranks by the question's words: --vector is not used");
 	if (o->mode != QUERY_TEXT) {
-		if (vector != NULL && decode_vector(vector, q, (size_t)corpus->dim, err) < 0)
-			return DP_EXIT_USAGE;
 		if (vector == NULL && (rc = embed_question(corpus, o->question, q, err)) != DP_EXIT_OK)
 			return rc;
 		dp_vec_normalize(q, (size_t)corpus->dim);
@@ -261,14 +272,14 @@ static int connect_and_search(dp_cli *cli, const char *db_env, query_opts *o, co
 
 	if (db == NULL) {
 		dp_diag("%s", err.msg);
-		return DP_EXIT_SYSTEM;
+		return dp_db_misconfigured(err.msg) ? DP_EXIT_USAGE : DP_EXIT_SYSTEM;
 	}
 	query_corpus corpus;
 	float *q = NULL;
 	jv results = jv_invalid();
 	int rc = query_corpus_load(db, &corpus, &err);
-	if (rc != 0)
-		rc = rc > 0 ? DP_EXIT_FAILED : DP_EXIT_SYSTEM;
+	if (rc != 0) /* lost settings: a damaged database, not one still to fill */
+		rc = rc == 1 ? DP_EXIT_FAILED : DP_EXIT_SYSTEM;
 	else if ((rc = query_filter_check(db, &o->filter, &err)) != 0)
 		rc = rc > 0 ? DP_EXIT_USAGE : DP_EXIT_SYSTEM;
 	else if ((q = malloc((size_t)corpus.dim * sizeof *q)) == NULL)
@@ -281,6 +292,50 @@ static int connect_and_search(dp_cli *cli, const char *db_env, query_opts *o, co
 	free(q);
 	PQfinish(db);
 	return rc;
+}
+
+/* The shared option given that only --json output uses (the text goes
+ * to standard output as it is), or NULL. */
+static const char *sink_option(const dp_cli *cli)
+{
+	return cli->out != NULL ? "--out" : cli->io.jq != NULL ? "--jq" : cli->stats != NULL ? "--stats"
+	       : cli->io.max_record > 0 ? "--max-record" : cli->io.hwm > 0 ? "--hwm"
+	       : cli->io.curve_server != NULL ? "--curve-server" : cli->io.curve_key != NULL ? "--curve-key"
+	       : cli->io.insecure ? "--insecure" : NULL;
+}
+
+/* Checks what the options cannot check one by one: the operands (one
+ * QUESTION; none with --vector), the question's UTF-8, options that
+ * would be ignored, the --db-env variable.  Returns 0, or -1 with err. */
+static int check_args(const dp_cli *cli, const char *db_env,
+		      const char *vector, int json, int nargs, char **args, dp_err *err)
+{
+	const char *opt = sink_option(cli);
+
+	if (cli->in != NULL) {
+		dp_err_set(err, "--in: docpipe-query reads no records; the question is its argument");
+	} else if (nargs > 1) {
+		char a0[200], a1[200];
+		query_shown(args[0], strlen(args[0]), a0, sizeof a0);
+		query_shown(args[1], strlen(args[1]), a1, sizeof a1);
+		dp_err_set(err, "one QUESTION expected, %d arguments given ('%s', '%s'%s):"
+			   " quote a question of several words", nargs, a0, a1, nargs > 2 ? ", ..." : "");
+	} else if (nargs == 0 && vector == NULL) {
+		dp_err_set(err, "no QUESTION given (or --vector BASE64 to search by a vector);"
+			   " try --help");
+	} else if (nargs == 1 && query_check_utf8("the question", args[0], err) < 0) {
+		return -1;
+	} else if (!json && opt != NULL) {
+		dp_err_set(err, "%s applies to --json output only (the text goes to standard output)",
+			   opt);
+	} else if (db_env != NULL && (getenv(db_env) == NULL || getenv(db_env)[0] == '\0')) {
+		dp_err_set(err, "--db-env %.100s: $%.100s is %s (without --db-env, $DATABASE_URL or"
+			   " libpq's PG* variables name the database)", db_env, db_env,
+			   getenv(db_env) == NULL ? "not set" : "empty");
+	} else {
+		return 0;
+	}
+	return -1;
 }
 
 int main(int argc, char **argv)
@@ -340,13 +395,8 @@ int main(int argc, char **argv)
 	}
 	if (rc >= 0)
 		goto out;
-	if (cli.in != NULL) {
-		dp_diag("--in: docpipe-query reads no records; the question is its argument");
-		rc = DP_EXIT_USAGE;
-		goto out;
-	}
-	if (optind + 1 != argc && !(vector != NULL && optind == argc)) {
-		usage(stderr);
+	if (check_args(&cli, db_env, vector, json, argc - optind, argv + optind, &err) < 0) {
+		dp_diag("%s", err.msg);
 		rc = DP_EXIT_USAGE;
 		goto out;
 	}

@@ -140,6 +140,17 @@ static void read_search_settings(const PGresult *res, query_corpus *c)
 	}
 }
 
+/* Why the settings did not name an embedded corpus: lost ones (2), or
+ * none yet (1, with what_else), or -1 with err. */
+static int corpus_missing(PGconn *db, const char *what_else, dp_err *err)
+{
+	int lost = dp_db_settings_lost(db, err);
+
+	if (lost == 0)
+		dp_err_set(err, "%s", what_else);
+	return lost > 0 ? 2 : lost == 0 ? 1 : -1;
+}
+
 int query_corpus_load(PGconn *db, query_corpus *c, dp_err *err)
 {
 	PGresult *res = PQexec(db, "SELECT key, value FROM docpipe.settings");
@@ -148,12 +159,11 @@ int query_corpus_load(PGconn *db, query_corpus *c, dp_err *err)
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
 		const char *state = dp_db_sqlstate(res);
 		int missing = strcmp(state, "42P01") == 0 || strcmp(state, "3F000") == 0;
-		if (missing)
-			dp_err_set(err, "this database holds no docpipe corpus (run docpipe-store first)");
-		else
+		if (!missing)
 			dp_db_err(err, db, res, "reading docpipe.settings");
 		PQclear(res);
-		return missing ? 1 : -1;
+		return missing ? corpus_missing(db, "this database holds no docpipe corpus (run"
+						" docpipe-store first)", err) : -1;
 	}
 	dp_db_settings set;
 	dp_db_settings_read(res, &set);
@@ -162,10 +172,8 @@ int query_corpus_load(PGconn *db, query_corpus *c, dp_err *err)
 	snprintf(c->embedder, sizeof c->embedder, "%s", set.embedder);
 	snprintf(c->vector_type, sizeof c->vector_type, "%s", set.vector_type);
 	c->dim = set.dim;
-	if (c->embedder[0] == '\0' || c->dim <= 0) {
-		dp_err_set(err, "the corpus has no embedded documents yet");
-		return 1;
-	}
+	if (c->embedder[0] == '\0' || c->dim <= 0)
+		return corpus_missing(db, "the corpus has no embedded documents yet", err);
 	return 0;
 }
 

@@ -163,6 +163,15 @@ jv status_collect(PGconn *db, int max_runs, int max_failures, dp_err *err)
 		(void)i;
 	}
 	jv_free(settings);
+	dp_err why;
+	int lost = bits & 1 ? dp_db_settings_lost(db, &why) : 0;
+	if (lost < 0) {
+		*err = why;
+		jv_free(roots), jv_free(runs), jv_free(set), jv_free(indexes);
+		jv_free(st);
+		return jv_invalid();
+	}
+	st = jv_object_set(st, jv_string("settings_lost"), lost ? jv_string(why.msg) : jv_null());
 	st = jv_object_set(st, jv_string("roots"), roots);
 	st = jv_object_set(st, jv_string("runs"), runs);
 	st = jv_object_set(st, jv_string("settings"), set);
@@ -266,10 +275,13 @@ static void print_runs(FILE *out, jv runs)
 	jv_free(runs);
 }
 
-static void print_config(FILE *out, jv settings, jv indexes)
+/* lost: the corpus's settings are lost (dp_db_settings_lost's why), or NULL. */
+static void print_config(FILE *out, jv settings, const char *lost, jv indexes)
 {
 	fprintf(out, "\nSettings:\n");
-	if (jv_object_length(jv_copy(settings)) == 0)
+	if (lost != NULL)
+		fprintf(out, "  LOST: %s\n", lost);
+	else if (jv_object_length(jv_copy(settings)) == 0)
 		fprintf(out, "  none yet (nothing embedded stored)\n");
 	jv_object_foreach(settings, k, v) {
 		fprintf(out, "  %-20s %s\n", jv_string_value(k),
@@ -302,7 +314,7 @@ void status_print(FILE *out, jv st)
 		       num(st, "failures_total"));
 	print_runs(out, jv_object_get(jv_copy(st), jv_string("runs")));
 	print_config(out, jv_object_get(jv_copy(st), jv_string("settings")),
-		     jv_object_get(jv_copy(st), jv_string("indexes")));
+		     str(st, "settings_lost", NULL), jv_object_get(jv_copy(st), jv_string("indexes")));
 }
 
 /* Reads the first line of path as a JSON object.  Returns it or an

@@ -1,0 +1,108 @@
+#!/bin/bash
+# docpipe-query refuses input it would otherwise take silently (exit 2, the
+# bad value named): a --path glob that can match no stored path as written
+# (man docpipe-query, --path; before: '[' returned nothing and said nothing,
+# '[]' failed as a database error, exit 3), text that is not UTF-8 in the
+# question, --path, --where or --since (the byte offset said; before: taken,
+# PostgreSQL or the lexer saw garbage), and the other options' silent cases
+# (a --where key given two values, --out or --jq without --json, a bad
+# --vector in text mode, an unset --db-env variable, several QUESTION
+# words).  Lost corpus settings (docpipe.settings deleted or dropped under
+# stored chunks) are said as such by docpipe-query (exit 3) and
+# docpipe-status, in one wording (before: "no docpipe corpus" or "no
+# embedded documents yet", exit 1).
+# vector-rerun: no (nothing here depends on the vector type)
+. "$(dirname "$0")/../lib/tap.sh"
+newdb || exit 1
+cd "$T_DIR"
+
+python3 - >docs.ndjson <<'PY'
+import base64, json, struct
+def v(*x): return base64.b64encode(struct.pack("<4f", *x)).decode()
+docs = [("/c/a.md", {"lang": "en"}, "alpha exact", (1, 0, 0, 0)),
+        ("/c/b[1].md", {"lang": "fr"}, "alpha bracket", (0, 1, 0, 0)),
+        ("/c/star*.md", {"lang": "en"}, "alpha star", (0, 0, 1, 0)),
+        ("/c/caf\u00e9/x.md", {"lang": "fr"}, "alpha accent", (0, 0, 0, 1)),
+        ("/c/long/" + "x" * 64, {}, "alpha long", (1, 1, 0, 0))]
+for path, meta, text, vec in docs:
+    print(json.dumps({"v": 1, "kind": "document", "path": path, "root": "/c", "hash": path,
+        "meta": meta, "chunker": "t", "embedder": "local/fh-v1", "dim": 4,
+        "chunks": [{"seq": 0, "text": text, "heading": ["H"], "vec": v(*vec)}]}))
+PY
+docpipe-store -q <docs.ndjson >/dev/null || { ok 1 "store the test corpus"; done_testing; }
+
+paths() { docpipe-query --json --mode text -k 9 "$@" alpha | jq -r .path | sort | paste -sd ' ' -; }
+refused() { # refused WHY-REGEX NAME ARGS...: exit 2 and a message matching WHY-REGEX
+	local why=$1 name=$2 out rc; shift 2
+	out=$(docpipe-query "$@" 2>&1 >/dev/null); rc=$?
+	is "$rc" 2 "$name: exit 2"
+	like "$out" "^docpipe-query: $why" "$name: says why"
+}
+
+# --path: globs as fnmatch reads them, and the ones that can match nothing.
+is "$(paths --path '/c/b\[1\].md')" '/c/b[1].md' "--path: '\\[' matches a '['"
+is "$(paths --path '/c/b[[]1].md')" '/c/b[1].md' "--path: '[[]' matches a '['"
+is "$(paths --path '/c/star\*.md')" '/c/star*.md' "--path: '\\*' matches a '*' only"
+is "$(paths --path '/c/[]a-b]*')" '/c/a.md /c/b[1].md' "--path: a ']' first belongs to the class"
+is "$(paths --path '/c/[![:alpha:]]*' --path '/c/caf[à-ê]/*')" '/c/café/x.md' "--path: named classes, negation, a range of accented letters"
+refused "--path '\\[': the '\\[' at byte 0 opens a character class that is never closed" "--path '['" --path '[' x
+refused "--path '/c/\\[\\]': the '\\[' at byte 3 opens" "--path '/c/[]'" --path '/c/[]' x
+refused "--path '/c/a\\\\': it ends in a '\\\\' that escapes nothing" "--path with a trailing backslash" --path '/c/a\' x
+refused "--path '\\*\\[z-a\\]': the range 'z-a' at byte 2 runs backwards" "--path with a backward range" --path '*[z-a]' x
+refused "--path '/c/\\[\\[:alfa:\\]\\]': the '\\[:' at byte 4 names no character class" "--path with an unknown class" --path '/c/[[:alfa:]]' x
+refused "--path 'c/\\*': stored paths are absolute.*'\\*/c/\\*'" "--path relative" --path 'c/*' x
+refused "--path '': an empty pattern" "--path ''" --path '' x
+# What a glob may cost the server: 33 patterns were each compiled again for
+# every document (PostgreSQL caches 32); 680 negated classes took 9 s.
+many=(); for i in $(seq 33); do many+=(--path "/c/$i/*"); done
+refused "--path: at most 32 patterns" "33 --path patterns" "${many[@]}" x
+is "$(paths "${many[@]:4}" --path /c/a.md)" /c/a.md "32 --path patterns: searched"
+refused "--path '/c/(\\[!a\\]){20}.*': it has more than 64 bracket expressions" \
+	"65 bracket expressions" --path "/c/$(printf '[!a]%.0s' $(seq 65))" x
+is "$(paths --path "/c/long/$(printf '[!€]%.0s' $(seq 64))")" "/c/long/$(printf 'x%.0s' $(seq 64))" "64 bracket expressions: searched"
+refused "--path '\\[': " "a bad --path after a good one" --path '/c/*' --path '[' x
+
+# Text that is not UTF-8.
+refused "the question is not valid UTF-8: the byte at offset 5 \\(0xff\\) begins no valid character: 'alpha\\\\xff'" \
+	"question with 0xff" --mode text $'alpha\xff'
+refused "the question is not valid UTF-8: the byte at offset 3 \\(0xc3\\)" "question with a cut sequence (hybrid)" $'caf\xc3'
+refused "--path is not valid UTF-8: the byte at offset 6 \\(0xe9\\)" "Latin-1 --path" --path $'/c/caf\xe9/*' x
+refused "--where is not valid UTF-8: the byte at offset 5 \\(0xff\\)" "--where value" --where $'lang=\xff' x
+refused "--where is not valid UTF-8: the byte at offset 0 \\(0xc0\\)" "--where key (overlong)" --where $'\xc0\xaf=en' x
+refused "--since is not valid UTF-8: the byte at offset 4 \\(0xff\\)" "--since" --since $'2024\xff' x
+
+# The other options.
+refused "--where 'lang=fr': lang is already required to be 'en'" "--where KEY twice, two values" --where lang=en --where lang=fr x
+is "$(paths --where lang=en --where lang=en)" '/c/a.md /c/star*.md' "--where KEY twice, one value: searched"
+refused "--out applies to --json output only" "--out without --json" --out "$T_DIR/o" --mode text alpha
+[ ! -e "$T_DIR/o" ]; ok $? "--out without --json: no file made"
+refused "--jq applies to --json output only" "--jq without --json" --jq .path --mode text alpha
+refused "--vector: vector has 2 base64 characters; 4 dimensions need 24" "a bad --vector in text mode" --mode text --vector '!!' alpha
+out=$(docpipe-query --mode text --vector "$(python3 -c 'import base64,struct; print(base64.b64encode(struct.pack("<4f",1,0,0,0)).decode())')" exact 2>&1 >/dev/null); rc=$?
+is "$rc/$out" "0/docpipe-query: notice: --mode text ranks by the question's words: --vector is not used" "a good --vector in text mode: searched, with a notice"
+refused "--db-env NO_SUCH_VAR: \\\$NO_SUCH_VAR is not set" "--db-env naming an unset variable" --db-env NO_SUCH_VAR alpha
+refused "one QUESTION expected, 3 arguments given \\('how', 'do', ...\\): quote" "an unquoted question" how do keys
+refused "no QUESTION given" "no question"
+DATABASE_URL='postgresql://u:p%zz@localhost/x' refused "cannot connect to the database: .DATABASE_URL is not a valid connection string" \
+	"a DATABASE_URL libpq cannot parse (a configuration error)" alpha
+
+# Lost settings: the chunks are there, their embedder is unknown.
+sql "DELETE FROM docpipe.settings"
+out=$(docpipe-query alpha 2>&1 >/dev/null); rc=$?
+is "$rc" 3 "settings deleted: exit 3"
+like "$out" "^docpipe-query: the corpus's settings are lost \(docpipe.settings has no embedder or dim\) but docpipe.chunks holds embedded chunks: which embedder.* is unknown.*restore docpipe.settings from a backup, or store the corpus again into an empty database$" \
+	"settings deleted: says they are lost and what to do"
+is "docpipe-query: $(docpipe-status --json | jq -r .settings_lost)" "$out" "settings deleted: docpipe-status --json says the same words"
+like "$(docpipe-status)" "LOST: the corpus's settings are lost" "settings deleted: docpipe-status says so in text"
+sql "DROP TABLE docpipe.settings"
+out=$(docpipe-query --mode text alpha 2>&1 >/dev/null); rc=$?
+is "$rc" 3 "settings table dropped: exit 3"
+like "$out" "the corpus's settings are lost \(table docpipe.settings is gone\) but docpipe.chunks holds embedded chunks" \
+	"settings table dropped: says so"
+is "docpipe-query: $(docpipe-status --json | jq -r .settings_lost)" "$out" "settings table dropped: docpipe-status says the same words"
+# Not lost: nothing stored, or nothing embedded yet.
+newdb || exit 1
+out=$(docpipe-query alpha 2>&1 >/dev/null); rc=$?
+is "$rc/$out" "1/docpipe-query: this database holds no docpipe corpus (run docpipe-store first)" "an empty database: no corpus, exit 1"
+is "$(docpipe-status --json | jq -c .settings_lost)" null "an empty database: status says nothing is lost"
+done_testing
