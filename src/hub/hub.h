@@ -248,7 +248,19 @@ typedef struct hub_config {
 /* Runs the graph's hub: reads file records from stdin until it ends and
  * every one has its outcome, or until a stop request.  Prints the report
  * (JSON) on stdout and a summary on stderr (unless progress is NONE).
- * Returns an exit code of err.h. */
+ * The caller blocks SIGUSR1 (so that the threads hub_run starts inherit
+ * the block) with hub_note_stopping as its handler: hub_run unblocks it in
+ * its loop's thread only, whose waits it may interrupt.  Returns an exit
+ * code of err.h. */
 int hub_run(const hub_config *cfg, dp_err *err);
+
+/* The run is stopping: docpipe run's supervisor says so (SIGUSR1) before
+ * it stops discover and the replicas, and stops the hub (SIGTERM) once
+ * they are gone.  Their exits are then on purpose: the hub re-sends
+ * nothing (not for a replica's exit or silence, not after --timeout),
+ * kills no silent replica, counts no document failed for want of a
+ * receipt and takes no new document, while it still takes the receipts
+ * and counters of what the replicas finish.  Async-signal-safe. */
+void hub_note_stopping(void);
 
 #endif

@@ -125,7 +125,12 @@ struct hub {
 	double resend_by, evicted_at;
 	long evicting[HUB_EVICT_MAX];
 	int n_evicting;
+	int stopping; /* the run is stopping (hub_note_stopping) */
 };
+
+static volatile sig_atomic_t stopping_noted;
+
+void hub_note_stopping(void) { stopping_noted = 1; }
 
 static int open_endpoints(struct hub *h, dp_err *err)
 {
@@ -642,6 +647,18 @@ static void check_timeouts(struct hub *h)
 	h->last_check = now;
 	int died = hub_stats_silent(&h->stats, now);
 
+	/* Stopping (hub_note_stopping): the replicas exit or fall silent on
+	 * purpose, and a document without its receipt now waits for the next
+	 * run (the supervisor bounds the replicas' stop itself).  Read again
+	 * here, after this turn's stats: the flag can come after the loop's
+	 * top (the hub not scheduled meanwhile), and with it goodbyes that
+	 * this turn has read (1 run of graph_sigterm in 8 said "re-sending"). */
+	h->stopping = stopping_noted;
+	if (h->stopping) {
+		h->resend_died = 0;
+		h->n_evicting = 0;
+		return;
+	}
 	if (died > 0) {
 		h->resend_died += died;
 		h->resend_by = now + HUB_EVICT_WAIT_S;
@@ -966,12 +983,16 @@ static void loop(struct hub *h)
 
 		if (h->input_done && h->win.used == 0)
 			return;
-		send_unsent(h);
+		/* Stopping, the replicas are asked to end: no document goes
+		 * (again) to chunk, no new one enters. */
+		h->stopping = stopping_noted;
+		if (!h->stopping)
+			send_unsent(h);
 		items[n++] = (zmq_pollitem_t){.socket = h->ep[2 * HUB_STAGES - 1], .events = ZMQ_POLLIN};
 		items[n++] = (zmq_pollitem_t){.socket = h->ep[HUB_EP_STATS], .events = ZMQ_POLLIN};
-		if (h->unsent > 0)
+		if (h->unsent > 0 && !h->stopping)
 			items[n++] = (zmq_pollitem_t){.socket = h->ep[0], .events = ZMQ_POLLOUT};
-		else if (!h->input_done && hub_window_has_room(&h->win, h->next_seq)) {
+		else if (!h->stopping && !h->input_done && hub_window_has_room(&h->win, h->next_seq)) {
 			input_at = n;
 			items[n++] = (zmq_pollitem_t){.socket = h->input, .events = ZMQ_POLLIN};
 		}
@@ -1116,6 +1137,12 @@ int hub_run(const hub_config *cfg, dp_err *err)
 		goto out;
 	}
 	reader_started = 1;
+	sigset_t usr1;
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	/* hub_note_stopping: this thread only, and its children (the sweep)
+	 * start with it unblocked. */
+	pthread_sigmask(SIG_UNBLOCK, &usr1, NULL);
 	loop(h);
 	int complete = h->input_done && h->win.used == 0, sweeping = 0;
 	/* The sweep runs while the hub waits for the replicas' last counters:

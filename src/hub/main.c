@@ -1,6 +1,8 @@
 /* docpipe-hub: binds the edges of a docpipe graph, feeds it the file
  * records read on stdin and tracks each document to its receipt. */
 #include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -230,6 +232,13 @@ static int check_run(int argc, char **argv, const struct args *a)
 	return -1;
 }
 
+/* SIGUSR1: docpipe run's supervisor says that the run is stopping. */
+static void on_stopping(int sig)
+{
+	(void)sig;
+	hub_note_stopping();
+}
+
 /* --keygen, --layout or the run; returns the exit status. */
 static int act(int argc, char **argv, struct args *a)
 {
@@ -255,6 +264,15 @@ static int act(int argc, char **argv, struct args *a)
 	a->cfg.zmq.insecure = a->cli.io.insecure;
 	a->cfg.zmq.max_record = a->cli.io.max_record;
 	dp_cli_handle_signals();
+	/* Blocked in every thread but the loop's (hub_run unblocks it there):
+	 * the stdin reader's blocking send would give up on EINTR. */
+	struct sigaction sa = {.sa_handler = on_stopping, .sa_flags = SA_RESTART};
+	sigset_t usr1;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &usr1, NULL);
 	rc = hub_run(&a->cfg, &err);
 	if (rc == DP_EXIT_SYSTEM)
 		dp_diag("%s", err.msg);

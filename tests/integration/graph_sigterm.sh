@@ -1,7 +1,8 @@
 #!/bin/bash
 # SIGTERM to the supervisor mid-run: every process stops by itself within a
 # bound below the supervisor's 15 s SIGKILL (so a stage that ignores SIGTERM
-# fails this test) and the run exits 5; a second run completes the corpus
+# fails this test) and the run exits 5, the hub sending nothing again as the
+# replicas exit; a second run completes the corpus
 # without redoing the documents the first one stored, and the database is
 # then the same as after a plain pipeline run.
 . "$(dirname "$0")/../lib/tap.sh"
@@ -36,6 +37,12 @@ is "$(grep -c 'did not stop within' "$T_DIR/err1")" 0 "every process stopped by 
 # above the stages' high-water mark (16) makes this test prove.
 is "$(grep -cE 'Assertion|Aborted|core dumped' "$T_DIR/err1")" 0 "no replica aborted"
 is "$(echo $(tagged first))" "" "no process of the graph is left"
+# The supervisor tells the hub that the run stops before it stops the
+# replicas: their exits are no deaths to answer with a re-send of the window
+# (it said "re-sending the 16 document(s) in flight" once per replica and
+# counted them re-sent), nor is a silent one killed.
+is "$(grep -cE 're-sending|killed it' "$T_DIR/err1")/$(jq .resent "$T_DIR/report1")" "0/0" \
+	"the replicas' exits during the stop re-send nothing, and none is said"
 stored=$(sql 'SELECT count(*) FROM docpipe.documents')
 diag "first run stored $stored of $N"
 ok $(( stored > 0 && stored < N ? 0 : 1 )) "first run stored part of the corpus"
