@@ -24,7 +24,8 @@ Control (JSON):
      FAULT: {"endpoint": "embed"|"chat"|"*", "status": 429, "retry_after": 1,
              "retry_after_ms": 300, "code": "insufficient_quota",
              "kind": "status"|"hang"|"malformed"|"truncated"|"wrong_count"|
-                     "bad_index"|"bad_base64"}
+                     "bad_index"|"bad_base64", "seconds": 30 (a hang's),
+             "input": "S" (only a request with S in one of its texts)}
                   Also "rpm", "rate_429", "rate_5xx", "retry_after" as the
                   options below (null: off).
   GET  /_stats    {"requests": {"embed": n, "chat": n}, "inputs": {...},
@@ -234,10 +235,11 @@ class State:
                               "x-ratelimit-reset-requests": duration((cap - tokens) / rate)}
         return wait
 
-    def take_fault(self, kind):
+    def take_fault(self, kind, texts):
         with self.lock:
             for i, f in enumerate(self.faults):
-                if f.get("endpoint", "*") in (kind, "*"):
+                if f.get("endpoint", "*") in (kind, "*") and (
+                        "input" not in f or any(f["input"] in t for t in texts)):
                     return self.faults.pop(i)
         return None
 
@@ -417,7 +419,6 @@ class Handler(BaseHTTPRequestHandler):
                     st.busy[kind] += time.monotonic() - start
 
     def serve(self, st, kind, flavour, req):
-        fault = st.take_fault(kind)
         if kind == "embed":
             inp = req.get("input")
             texts = [inp] if isinstance(inp, str) else list(inp or [])
@@ -425,6 +426,7 @@ class Handler(BaseHTTPRequestHandler):
         else:
             texts = [m.get("content", "") for m in req.get("messages", [])]
             units = sum(len(t) for t in texts) / 4
+        fault = st.take_fault(kind, texts)
         base, per = st.latency[kind]
         if base or per:
             time.sleep(base + per * units)

@@ -65,6 +65,17 @@ double hub_delay_timeout(const hub_delay *d, double floor)
 	return d->samples > 0 && rto > floor ? rto : floor;
 }
 
+double hub_delay_unusual(const hub_delay *d)
+{
+	double limit = d->srtt + 4 * d->rttvar;
+
+	if (d->samples == 0)
+		return HUB_OLDEST_FIRST_S;
+	if (limit < 2 * d->srtt)
+		limit = 2 * d->srtt;
+	return limit > HUB_OLDEST_MIN_S ? limit : HUB_OLDEST_MIN_S;
+}
+
 int hub_window_init(hub_window *w, size_t size, double max_bytes)
 {
 	*w = (hub_window){.slots = calloc(size, sizeof *w->slots), .size = size, .max_bytes = max_bytes};
@@ -103,6 +114,8 @@ void hub_window_add(hub_window *w, long seq, jv rec)
 		bytes = w->max_bytes / HUB_WINDOW_BYTES_SHARE;
 	*s = (hub_slot){.used = 1, .seq = seq, .rec = rec, .bytes = bytes};
 	w->used++;
+	if (seq >= w->next)
+		w->next = seq + 1;
 	w->bytes += bytes;
 }
 
@@ -123,6 +136,44 @@ void hub_window_release(hub_window *w, hub_slot *slot)
 	w->bytes = w->used > 1 ? w->bytes - slot->bytes : 0;
 	*slot = (hub_slot){0};
 	w->used--;
+}
+
+hub_slot *hub_window_oldest(hub_window *w)
+{
+	hub_slot *s = NULL;
+
+	while (w->low < w->next && (s = hub_window_find(w, w->low)) == NULL)
+		w->low++;
+	return s;
+}
+
+void hub_oldest_text(char *buf, size_t size, const char *path, double age, int sends, int stage,
+		     double held_ago)
+{
+	char name[HUB_NAME_MAX + 1];
+	size_t len = path != NULL ? strlen(path) : 0, from = 0, n = 0;
+
+	if (path == NULL)
+		path = "";
+	if (len > HUB_NAME_MAX) {
+		from = len - (HUB_NAME_MAX - 3);
+		while (from < len && ((unsigned char)path[from] & 0xC0) == 0x80)
+			from++; /* a UTF-8 continuation byte: not a character's start */
+		memcpy(name, "...", 3);
+		n = 3;
+	}
+	for (; from < len && n < HUB_NAME_MAX; from++, n++)
+		name[n] = (unsigned char)path[from] < 0x20 || path[from] == 0x7F ? '?' : path[from];
+	name[n] = '\0';
+	int w = sends == 1 ? snprintf(buf, size, "%s, %.0f s (sent once)", name, age)
+			   : snprintf(buf, size, "%s, %.0f s (sent %d times)", name, age, sends);
+	if (stage < 0 || stage >= HUB_STAGES || w < 0 || (size_t)w >= size)
+		return;
+	if (held_ago < HUB_HELD_NOW_S)
+		snprintf(buf + w, size - (size_t)w, ", at %s", hub_stage_names[stage]);
+	else
+		snprintf(buf + w, size - (size_t)w, ", last at %s %.0f s ago", hub_stage_names[stage],
+			 held_ago);
 }
 
 static void add_failure(hub_tally *t, const char *path, const char *stage, const char *error)

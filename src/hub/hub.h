@@ -45,12 +45,16 @@ typedef struct hub_slot {
 	int free_send;   /* the next send re-sends what a dead replica held:
 	                  * it does not count as an attempt */
 	double sent_at;  /* monotonic seconds of the last send */
+	double first_sent_at; /* ... and of its first one (0: not sent yet) */
 	double claimed_at; /* ... and of a replica's last word that it still
 			    * works on it (stats.h, "holding"), 0: none since */
 	int sends;       /* sends so far, free ones included (hub_delay: one only) */
 	int stalled;     /* it waited on a stalled stage (hub_stats_stalled): its
 			  * send-to-receipt time tells nothing of the pipeline's
 			  * pace, so it is no hub_delay sample */
+	int held_by;     /* 1 + the stage whose replica last listed it as held
+			  * (stats.h "holding"), 0: none has */
+	double held_at;  /* monotonic seconds of that replica's message */
 	jv rec;          /* the stamped record, as sent */
 	double bytes;    /* its file's size, as discover gave it (0: none) */
 	hub_join join;   /* overlap mode: its summarize and embed outputs (join.h) */
@@ -70,6 +74,8 @@ typedef struct hub_window {
 	size_t used;
 	double bytes;     /* the sizes of the files in flight */
 	double max_bytes; /* admit no more while bytes reaches this (0: no bound) */
+	long low;         /* every seq below it has left (hub_window_oldest) */
+	long next;        /* one past the last seq added */
 } hub_window;
 
 /* How long documents take from their send to their receipt, estimated as
@@ -90,6 +96,15 @@ typedef struct hub_delay {
 void hub_delay_sample(hub_delay *d, double seconds);
 /* The re-send timeout in seconds: at least floor (--timeout). */
 double hub_delay_timeout(const hub_delay *d, double floor);
+/* How long (seconds since its first send) a document may be in flight
+ * before that is notably longer than this run's documents take, so that
+ * the progress names it: SRTT + 4 RTTVAR (the timeout without --timeout's
+ * floor), at least twice SRTT and HUB_OLDEST_MIN_S; HUB_OLDEST_FIRST_S
+ * while no document has come back to measure (the first one may be the
+ * one every other waits behind). */
+#define HUB_OLDEST_MIN_S 5.0
+#define HUB_OLDEST_FIRST_S 30.0
+double hub_delay_unusual(const hub_delay *d);
 
 /* size: documents in flight at most; max_bytes: the sizes of their files
  * at most (0: no bound).  Returns 0, or -1 when memory runs out. */
@@ -111,6 +126,25 @@ void hub_window_add(hub_window *w, long seq, jv rec);
 hub_slot *hub_window_find(hub_window *w, long seq);
 /* Frees the slot: its record and what its join holds. */
 void hub_window_release(hub_window *w, hub_slot *slot);
+/* The document in flight the longest: the slot of the lowest seq still in
+ * the window, or NULL when it is empty.  The hub takes a document in only
+ * once every one before it has been sent, so first sends go in seq order.
+ * Amortized O(1): w->low only moves up, past each seq once, so the
+ * progress line costs no scan of the window however large it is. */
+hub_slot *hub_window_oldest(hub_window *w);
+
+/* The oldest document as the progress and the final report name it, into
+ * buf (size bytes at most, always terminated): "PATH, 95 s (sent 2
+ * times)", then ", at STAGE" when a replica of stage (0.. HUB_STAGES - 1;
+ * -1: none) listed it as held less than HUB_HELD_NOW_S ago (held_ago),
+ * else ", last at STAGE 40 s ago".  PATH is at most HUB_NAME_MAX bytes of
+ * the path: its end, after "..." when cut (at a UTF-8 character's start),
+ * control characters as '?' (a file name must not move the terminal's
+ * cursor). */
+#define HUB_NAME_MAX 48
+#define HUB_HELD_NOW_S 2.0
+void hub_oldest_text(char *buf, size_t size, const char *path, double age, int sends, int stage,
+		     double held_ago);
 
 /* The outcome tally of a run, and the report built from it. */
 #define HUB_MAX_FAILURES 100

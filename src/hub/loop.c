@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
@@ -187,6 +188,8 @@ static void send_unsent(struct hub *h)
 			return; /* no chunk replica can take more now */
 		s->sent = 1;
 		s->sent_at = dp_clock_s();
+		if (s->sends == 0)
+			s->first_sent_at = s->sent_at;
 		s->claimed_at = 0;
 		s->sends++;
 		h->sent[0]++;
@@ -302,19 +305,23 @@ static void take_receipt(struct hub *h)
  * earns no credit (--timeout still ends a stuck document) unless it waits
  * on what all its stage's replicas share ("waiting": the store behind a
  * lock or a hung database), where a copy would only wait too; the store
- * bounds its wait for a database that went away itself (--db-retry). */
+ * bounds its wait for a database that went away itself (--db-retry).
+ * Either way each document listed notes the replica's stage, which the
+ * progress names for the oldest one. */
 static void take_claims(struct hub *h, const hub_proc *p, jv msg)
 {
 	double t = dp_clock_s();
 	jv list = jv_object_get(jv_copy(msg), jv_string("holding"));
+	int credit = p->waiting_s > 0 || t - p->progress_at < hub_delay_timeout(&h->delay, h->cfg->timeout);
 
-	if (jv_get_kind(list) == JV_KIND_ARRAY &&
-	    (p->waiting_s > 0 || t - p->progress_at < hub_delay_timeout(&h->delay, h->cfg->timeout))) {
+	if (jv_get_kind(list) == JV_KIND_ARRAY) {
 		jv_array_foreach(list, i, x) {
 			hub_slot *s = jv_get_kind(x) == JV_KIND_NUMBER ? slot_of_seq(h, jv_number_value(x))
 								       : NULL;
-			if (s != NULL && s->sent)
+			if (s != NULL && s->sent && credit)
 				s->claimed_at = t;
+			if (s != NULL && p->stage >= 0)
+				s->held_by = p->stage + 1, s->held_at = t;
 			jv_free(x);
 		}
 	}
@@ -717,6 +724,51 @@ static void publish_metrics(struct hub *h, int final)
 							    .unsent = h->unsent});
 }
 
+/* The document in flight notably longer than this run's documents take
+ * (hub_delay_unusual), or NULL: amortized O(1), hub_window_oldest. */
+static const hub_slot *oldest_unusual(struct hub *h, double now)
+{
+	const hub_slot *s = hub_window_oldest(&h->win);
+
+	return s != NULL && s->first_sent_at > 0 &&
+			       now - s->first_sent_at >= hub_delay_unusual(&h->delay)
+		       ? s
+		       : NULL;
+}
+
+/* The text of oldest_unusual (hub_oldest_text) in buf; 0 when there is none. */
+#define OLDEST_TEXT_MAX (HUB_NAME_MAX + 112)
+static int oldest_text(struct hub *h, double now, char buf[OLDEST_TEXT_MAX])
+{
+	const hub_slot *s = oldest_unusual(h, now);
+
+	if (s == NULL)
+		return 0;
+	hub_oldest_text(buf, OLDEST_TEXT_MAX, dp_record_str(s->rec, "path"), now - s->first_sent_at,
+			s->sends, s->held_by - 1, now - s->held_at);
+	return 1;
+}
+
+/* report (consumed) with "oldest" when the run ends while a document is in
+ * flight notably longer than the others took (a stop): what held it up. */
+static jv with_oldest(struct hub *h, jv report)
+{
+	double now = dp_clock_s();
+	const hub_slot *s = oldest_unusual(h, now);
+
+	if (s == NULL)
+		return report;
+	const char *path = dp_record_str(s->rec, "path");
+	jv o = jv_object_set(jv_object(), jv_string("path"), path != NULL ? jv_string(path) : jv_null());
+	o = jv_object_set(o, jv_string("seconds"), jv_number(round(now - s->first_sent_at)));
+	o = jv_object_set(o, jv_string("sends"), jv_number(s->sends));
+	if (s->held_by > 0) {
+		o = jv_object_set(o, jv_string("held_by"), jv_string(hub_stage_names[s->held_by - 1]));
+		o = jv_object_set(o, jv_string("held_ago"), jv_number(round(now - s->held_at)));
+	}
+	return jv_object_set(report, jv_string("oldest"), o);
+}
+
 #define SUM(h, stage, field) hub_stats_sum(&(h)->stats, stage, offsetof(hub_proc, field))
 
 static void show_progress(struct hub *h, int final)
@@ -765,6 +817,15 @@ static void show_progress(struct hub *h, int final)
 		h->input_done ? "" : "+", h->win.used, at_bytes ? " (at --window-bytes)" : "",
 		h->tally.resent, t - h->started, eta);
 	h->tty_lines = HUB_STAGES + 1;
+	/* The document that holds the run up, once one is unusually old: the
+	 * counts alone do not say which file it is. */
+	char oldest[OLDEST_TEXT_MAX];
+	if (oldest_text(h, t, oldest)) {
+		fprintf(stderr, "%soldest: %s\n", tty ? "\r\033[K" : "docpipe-hub: ", oldest);
+		h->tty_lines++;
+	}
+	if (tty)
+		fputs("\033[J", stderr); /* the line a longer display left below */
 }
 
 /* Whether the run is to sweep: a store to sweep with and roots. */
@@ -1085,7 +1146,7 @@ static int finish(struct hub *h, int complete)
 	hub_tally *t = &h->tally;
 
 	show_progress(h, 1);
-	jv report = hub_report(t, &h->stats, cfg->run, dp_clock_s() - h->started, complete);
+	jv report = with_oldest(h, hub_report(t, &h->stats, cfg->run, dp_clock_s() - h->started, complete));
 	if (cfg->progress != HUB_PROGRESS_NONE)
 		summary(h, jv_copy(report), complete);
 	jv text = dp_record_dump(report);
