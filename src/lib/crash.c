@@ -126,6 +126,9 @@ int dp_crash_listed(dp_crash *c, const char *path, char *why, size_t size)
 		snprintf(why, size, "processing this document lasted over %s s (a parser or converter"
 			 " looping on it?): its replica was ended; not tried again in this run",
 			 jv_string_value(sig) + 8);
+	else if (listed && strcmp(jv_string_value(sig), "SIGKILL-2") == 0)
+		snprintf(why, size, "replicas of this stage were killed by SIGKILL twice while processing"
+			 " this document (out of memory?); not tried again in this run");
 	else if (listed)
 		snprintf(why, size, "a replica of this stage died of %s processing this document; "
 			 "not tried again in this run", jv_string_value(sig));

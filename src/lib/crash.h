@@ -11,9 +11,12 @@
  *     of DIR/doing.PID (its path as a JSON string), from taking the
  *     record to writing its output, and an empty first line after;
  *   - when a replica dies of a crash signal (SIGSEGV, SIGBUS, SIGILL,
- *     SIGFPE, SIGABRT: not SIGKILL, which is the OOM killer's or an
- *     operator's), the supervisor appends "SIGNAL JSON-PATH" from its
+ *     SIGFPE, SIGABRT), the supervisor appends "SIGNAL JSON-PATH" from its
  *     doing file to DIR/crashed before it restarts the replica;
+ *   - SIGKILL alone blames nothing (an operator's kill -9, the hub's
+ *     --kill-silent); when the same document is in progress at a second
+ *     SIGKILL death in the run (the OOM killer ends the replica reading
+ *     it each time), the supervisor appends "SIGKILL-2 JSON-PATH";
  *   - every replica turns a document listed in DIR/crashed into an error
  *     record naming the crash, without processing it (re-read when the
  *     file grows).

@@ -1,11 +1,13 @@
 /* Unit tests for the internal library: lines, records, hashes, vectors,
- * UTF-8 and token estimates, the local embedder. */
+ * UTF-8 and token estimates, the local embedder, the crash journal's
+ * reasons. */
 #include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "crash.h"
 #include "embedder.h"
 #include "hash.h"
 #include "lines.h"
@@ -213,6 +215,38 @@ static void test_embed_local(void)
 	T_OK(dot(c, c, D) == 0.0f, "empty text is the zero vector");
 }
 
+/* The reason a document listed in the crash journal fails with, by how
+ * the supervisor (or the watchdog) listed it (crash.h). */
+static void test_crash_reasons(void)
+{
+	char dir[] = "/tmp/dp-crash-XXXXXX", path[64], why[DP_ERR_MAX];
+	dp_err err;
+
+	if (mkdtemp(dir) == NULL)
+		abort();
+	snprintf(path, sizeof path, "%s/crashed", dir);
+	FILE *f = fopen(path, "w");
+	if (f == NULL)
+		abort();
+	fputs("SIGSEGV \"/d/seg.pdf\"\nTIMEOUT-3 \"/d/slow.pdf\"\nSIGKILL-2 \"/d/hog.docx\"\n", f);
+	fclose(f);
+	dp_crash *c = dp_crash_open(dir, &err);
+	T_OK(c != NULL, "crash journal opened");
+	T_OK(dp_crash_listed(c, "/d/seg.pdf", why, sizeof why) &&
+		     strstr(why, "died of SIGSEGV processing this document") != NULL,
+	     "a crash signal: the reason names it");
+	T_OK(dp_crash_listed(c, "/d/slow.pdf", why, sizeof why) && strstr(why, "lasted over 3 s") != NULL,
+	     "the watchdog's timeout: the reason gives the limit");
+	T_OK(dp_crash_listed(c, "/d/hog.docx", why, sizeof why) &&
+		     strcmp(why, "replicas of this stage were killed by SIGKILL twice while processing this"
+				 " document (out of memory?); not tried again in this run") == 0,
+	     "a second SIGKILL death on one document: the reason says twice, out of memory?");
+	T_OK(!dp_crash_listed(c, "/d/fine.md", why, sizeof why), "a document not listed is processed");
+	dp_crash_close(&c);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	test_lines();
@@ -221,5 +255,6 @@ int main(void)
 	test_vec();
 	test_text();
 	test_embed_local();
+	test_crash_reasons();
 	return t_done();
 }
