@@ -88,6 +88,17 @@ fingerprint() {
 	     WHERE ${1:-true}"
 }
 
+# plain_fingerprint ROOT: the fingerprint of a database of its own (newdb)
+# filled by a plain pipeline over ROOT (discover | chunk | summarize | embed
+# | store); status 1 when the pipeline failed.  Call it in $(...): the
+# caller's database stays its own.
+plain_fingerprint() {
+	newdb || return 1
+	docpipe-discover "$1" | docpipe-chunk | docpipe-summarize | docpipe-embed | docpipe-store -q >/dev/null ||
+		return 1
+	fingerprint
+}
+
 # Processes of one run: start it with `tag_env NAME` in its environment and
 # every process it starts inherits the tag, whatever its command line.
 # tagged NAME prints the pids of the processes that still carry it.
