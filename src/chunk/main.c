@@ -161,6 +161,7 @@ static int run(const dp_cli *cli, chunk_stage *cs, int threads, const char *cras
 	dp_sink *sink;
 	dp_err err;
 	dp_crash *crash = NULL;
+	int rc;
 
 	/* With several threads a crash cannot be put down to one document. */
 	if (crash_dir != NULL && threads == 1 &&
@@ -169,15 +170,15 @@ static int run(const dp_cli *cli, chunk_stage *cs, int threads, const char *cras
 		dp_crash_close(&crash);
 		return DP_EXIT_SYSTEM;
 	}
-	if (dp_cli_open(cli, 1, &src, &sink, &err) < 0) {
+	if ((rc = dp_cli_open(cli, 1, &src, &sink, &err)) != 0) {
 		dp_diag("%s", err.msg);
 		dp_crash_close(&crash);
-		return DP_EXIT_SYSTEM;
+		return rc;
 	}
 	dp_stage_ops ops = {.accepts = DP_KIND_FILE, .process = chunk_stage_process, .ctx = cs,
 			    .crash = crash, .name = "chunk"};
 	dp_stage_counts counts = {0};
-	int rc = dp_stage_run(src, sink, &ops, threads, &counts, &err);
+	rc = dp_stage_run(src, sink, &ops, threads, &counts, &err);
 	if (rc == DP_EXIT_SYSTEM)
 		dp_diag("%s", err.msg);
 	dp_source_free(&src);

@@ -202,9 +202,9 @@ int main(int argc, char **argv)
 	dp_cli_init("discover");
 	if ((rc = parse(argc, argv, &a)) >= 0)
 		return rc;
-	if (dp_cli_open(&a.cli, 0, &none, &out.sink, &err) < 0) {
+	if ((rc = dp_cli_open(&a.cli, 0, &none, &out.sink, &err)) != 0) {
 		dp_diag("%s", err.msg);
-		return DP_EXIT_SYSTEM;
+		return rc;
 	}
 	/* The roots as records carry them, so that nested and repeated roots
 	 * give each file once (walk.h).  One that cannot be made absolute is

@@ -95,9 +95,9 @@ static int run(embed_ctx *ctx, dp_cli *cli, int workers)
 	dp_err err;
 	int rc;
 
-	if (dp_cli_open(cli, 1, &src, &sink, &err) < 0) {
+	if ((rc = dp_cli_open(cli, 1, &src, &sink, &err)) != 0) {
 		dp_diag("%s", err.msg);
-		return DP_EXIT_SYSTEM;
+		return rc;
 	}
 	if (dp_embedder_is_local(ctx->embedder)) {
 		dp_stage_ops ops = {.accepts = "document", .process = embed_process, .ctx = ctx};

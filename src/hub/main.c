@@ -34,6 +34,7 @@ enum {
 	OPT_KILL_SILENT,
 	OPT_KEYGEN,
 	OPT_LAYOUT,
+	OPT_CHECK_KEYS,
 	OPT_HELP,
 };
 
@@ -43,6 +44,7 @@ static void usage(FILE *f)
 		"Usage: docpipe-hub --run ID [OPTIONS] < file-records\n"
 		"       docpipe-hub --keygen BASE\n"
 		"       docpipe-hub --layout --listen tcp://HOST:PORT\n"
+		"       docpipe-hub --check-keys KEY-OPTIONS...\n"
 		"Binds every edge of a docpipe graph; stage replicas connect to it. Reads\n"
 		"file records (docpipe-discover) on stdin, stamps each with the run ID and a\n"
 		"sequence number, feeds them to the chunk stage with at most --window in\n"
@@ -88,10 +90,16 @@ static void usage(FILE *f)
 		"  --layout             print the endpoints replicas connect to for --listen,\n"
 		"                       \"STAGE IN OUT\" lines and \"stats ENDPOINT\", and exit\n"
 		"                       (what docpipe worker uses)\n"
+		"  --check-keys         read the key files that --curve-secret, --allow,\n"
+		"                       --curve-server and --curve-key name and exit: 0, or 2\n"
+		"                       naming the file and what is wrong (what docpipe run and\n"
+		"                       docpipe worker do before they start anything)\n"
 		"  --version            print the version and exit\n"
 		"  --help               print this help and exit\n"
 		"The stage options (--in, --out, --stats, --jq, --curve-server, --curve-key)\n"
-		"are refused: the hub binds every edge, and the stages connect to it.\n"
+		"are refused: the hub binds every edge, and the stages connect to it.  Every\n"
+		"key file is read as the options are: one missing, unreadable or malformed is\n"
+		"a usage error (2).\n"
 		"\n%s",
 		dp_exit_codes_help);
 }
@@ -116,7 +124,7 @@ struct args {
 	hub_config cfg;
 	dp_cli cli;
 	const char *keygen;
-	int layout;
+	int layout, check_keys;
 };
 
 /* Takes option opt into a.  Returns 1 when it is one of the hub's own, 0
@@ -156,8 +164,14 @@ static int hub_option(void *ctx, int opt, char *arg, dp_err *err)
 		rc = dp_cli_parse_long("progress-every", arg, 1, 3600, &n, err);
 		a->cfg.progress_every = (double)n;
 		break;
-	case OPT_CURVE_SECRET: a->cfg.zmq.curve_secret = arg; break;
-	case OPT_ALLOW: a->cfg.allow = arg; break;
+	case OPT_CURVE_SECRET:
+		rc = dp_curve_check("--curve-secret", arg, DP_CURVE_PAIR, err);
+		a->cfg.zmq.curve_secret = arg;
+		break;
+	case OPT_ALLOW:
+		rc = dp_curve_check("--allow", arg, DP_CURVE_ALLOW, err);
+		a->cfg.allow = arg;
+		break;
 	case OPT_SWEEP_STORE: a->cfg.sweep_store = arg; break;
 	case OPT_SWEEP_ARG: rc = push_arg(&a->cfg.sweep_args, &a->cfg.nsweep_args, arg, err); break;
 	case OPT_ROOT: rc = push_arg(&a->cfg.roots, &a->cfg.nroots, arg, err); break;
@@ -173,6 +187,11 @@ static int hub_option(void *ctx, int opt, char *arg, dp_err *err)
 		break;
 	case OPT_KEYGEN: a->keygen = arg; break;
 	case OPT_LAYOUT: a->layout = 1; break;
+	case OPT_CHECK_KEYS: a->check_keys = 1; break;
+	/* A stage's key files: read by --check-keys only; a run refuses them
+	 * as stage options (check_run), which says more than their reading. */
+	case DP_OPT_CURVE_SERVER: a->cli.io.curve_server = arg; break;
+	case DP_OPT_CURVE_KEY: a->cli.io.curve_key = arg; break;
 	default: return 0;
 	}
 	return rc < 0 ? -1 : 1;
@@ -203,6 +222,7 @@ static int parse(int argc, char **argv, struct args *a)
 		{"kill-silent", no_argument, NULL, OPT_KILL_SILENT},
 		{"keygen", required_argument, NULL, OPT_KEYGEN},
 		{"layout", no_argument, NULL, OPT_LAYOUT},
+		{"check-keys", no_argument, NULL, OPT_CHECK_KEYS},
 		{"help", no_argument, NULL, OPT_HELP},
 		DP_CLI_LONGOPTS,
 		{NULL, 0, NULL, 0},
@@ -210,6 +230,43 @@ static int parse(int argc, char **argv, struct args *a)
 	static const dp_cli_spec spec = {"", longopts, OPT_HELP, usage, hub_option};
 
 	return dp_cli_parse(&spec, argc, argv, a, &a->cli);
+}
+
+/* The CurveZMQ options that need one another, said on stderr: -1 when one
+ * is given without its partner, else 0. */
+static int curve_pairs(const struct args *a)
+{
+	const dp_zmq_opts *z = &a->cfg.zmq;
+	const dp_io_opts *io = &a->cli.io;
+
+	if (z->curve_secret != NULL && a->cfg.allow == NULL)
+		dp_diag("--curve-secret needs --allow FILE (the clients' public keys)");
+	else if (a->cfg.allow != NULL && z->curve_secret == NULL)
+		dp_diag("--allow needs --curve-secret FILE (without it no client is checked)");
+	else if (io->curve_key != NULL && io->curve_server == NULL)
+		dp_diag("--curve-key needs --curve-server (the server's public key)");
+	else if (io->curve_server != NULL && io->curve_key == NULL)
+		dp_diag("--curve-server needs --curve-key (this side's key pair)");
+	else
+		return 0;
+	return -1;
+}
+
+/* --check-keys: the hub's own key files were read with their options; a
+ * stage's are read here.  Returns the exit status, having said what is
+ * wrong. */
+static int check_keys(const struct args *a)
+{
+	const dp_io_opts *io = &a->cli.io;
+	dp_err err;
+
+	if ((io->curve_server != NULL &&
+	     dp_curve_check("--curve-server", io->curve_server, DP_CURVE_PUBLIC, &err) < 0) ||
+	    (io->curve_key != NULL && dp_curve_check("--curve-key", io->curve_key, DP_CURVE_PAIR, &err) < 0)) {
+		dp_diag("%s", err.msg);
+		return DP_EXIT_USAGE;
+	}
+	return curve_pairs(a) < 0 ? DP_EXIT_USAGE : DP_EXIT_OK;
 }
 
 /* The usage errors of a run's command line; 0 when there is none. */
@@ -225,10 +282,8 @@ static int check_run(int argc, char **argv, const struct args *a)
 		 cli->io.curve_server != NULL || cli->io.curve_key != NULL)
 		dp_diag("--in, --out, --stats, --jq, --curve-server and --curve-key are stage"
 			" options, not the hub's (its own CurveZMQ key pair: --curve-secret)");
-	else if (a->cfg.zmq.curve_secret != NULL && a->cfg.allow == NULL)
-		dp_diag("--curve-secret needs --allow FILE (the clients' public keys)");
 	else
-		return 0;
+		return curve_pairs(a);
 	return -1;
 }
 
@@ -239,7 +294,7 @@ static void on_stopping(int sig)
 	hub_note_stopping();
 }
 
-/* --keygen, --layout or the run; returns the exit status. */
+/* --keygen, --check-keys, --layout or the run; returns the exit status. */
 static int act(int argc, char **argv, struct args *a)
 {
 	dp_err err;
@@ -251,6 +306,8 @@ static int act(int argc, char **argv, struct args *a)
 			dp_diag("%s", err.msg);
 		return rc;
 	}
+	if (a->check_keys)
+		return check_keys(a);
 	if (a->layout) {
 		if (hub_print_layout(a->cfg.listen, stdout, &err) < 0) {
 			dp_diag("%s", err.msg);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <sys/resource.h>
 
+#include "curve.h"
 #include "jqfilter.h"
 #include "record.h"
 #include "stats.h"
@@ -27,7 +28,8 @@ const char dp_cli_help[] =
 	"  --stats ENDPOINT    send counters there every 500 ms (the hub's stats edge)\n"
 	"  --hwm N             high-water mark of the sockets (default 16 records)\n"
 	"  --curve-server FILE encrypt with CurveZMQ: the server's public key file\n"
-	"  --curve-key FILE    this side's key pair file (docpipe keygen)\n"
+	"  --curve-key FILE    this side's key pair file (docpipe keygen); a key file\n"
+	"                      missing, unreadable or malformed is a usage error\n"
 	"  --insecure          allow plaintext to endpoints off loopback\n"
 	"  --version           print the version and exit\n"
 	"  --help              print this help and exit\n";
@@ -89,9 +91,15 @@ int dp_cli_option(dp_cli *cli, int opt, const char *arg, dp_err *err)
 		cli->io.hwm = (int)n;
 		return DP_CLI_TAKEN;
 	case DP_OPT_CURVE_SERVER:
+		/* Key files are read now: one missing, unreadable or malformed
+		 * is a usage error, never a replica restarted to fail again. */
+		if (dp_curve_check("--curve-server", arg, DP_CURVE_PUBLIC, err) < 0)
+			return DP_CLI_BAD;
 		cli->io.curve_server = arg;
 		return DP_CLI_TAKEN;
 	case DP_OPT_CURVE_KEY:
+		if (dp_curve_check("--curve-key", arg, DP_CURVE_PAIR, err) < 0)
+			return DP_CLI_BAD;
 		cli->io.curve_key = arg;
 		return DP_CLI_TAKEN;
 	case DP_OPT_INSECURE:
@@ -173,7 +181,11 @@ int dp_cli_open(const dp_cli *cli, int want_source, dp_source **src, dp_sink **s
 	raise_open_files();
 	if (cli->io.curve_key != NULL && cli->io.curve_server == NULL) {
 		dp_err_set(err, "--curve-key needs --curve-server (the server's public key)");
-		return -1;
+		return DP_EXIT_USAGE;
+	}
+	if (cli->io.curve_server != NULL && cli->io.curve_key == NULL) {
+		dp_err_set(err, "--curve-server needs --curve-key (this side's key pair)");
+		return DP_EXIT_USAGE;
 	}
 	if (want_source && dp_zmq_is_endpoint(cli->in))
 		dp_cli_handle_signals();
@@ -181,12 +193,12 @@ int dp_cli_open(const dp_cli *cli, int want_source, dp_source **src, dp_sink **s
 	if (want_source) {
 		*src = dp_source_open(cli->in, &cli->io, err);
 		if (*src == NULL)
-			return -1;
+			return DP_EXIT_SYSTEM;
 	}
 	*sink = dp_sink_open(cli->out, &cli->io, err);
 	if (*sink == NULL) {
 		dp_source_free(src);
-		return -1;
+		return DP_EXIT_SYSTEM;
 	}
 	if (cli->stats != NULL) {
 		dp_zmq_opts z = {.hwm = cli->io.hwm, .curve_server = cli->io.curve_server,
@@ -194,7 +206,7 @@ int dp_cli_open(const dp_cli *cli, int want_source, dp_source **src, dp_sink **s
 		if (dp_stats_start(cli->stats, &z, err) < 0) {
 			dp_sink_close(sink, NULL);
 			dp_source_free(src);
-			return -1;
+			return DP_EXIT_SYSTEM;
 		}
 	}
 	return 0;

@@ -85,8 +85,10 @@ typedef struct dp_cli_spec {
  * usage error, said on stderr. */
 int dp_cli_parse(const dp_cli_spec *spec, int argc, char **argv, void *ctx, dp_cli *cli);
 
-/* Opens the stage's source (if want_source) and sink. Returns 0, or -1
- * with err set (nothing left open).  With a ZeroMQ source it also installs
+/* Opens the stage's source (if want_source) and sink. Returns 0, or the
+ * exit status with err set (nothing left open): DP_EXIT_USAGE for CurveZMQ
+ * options that do not go together (--curve-key without --curve-server or
+ * the reverse), DP_EXIT_SYSTEM when opening failed.  With a ZeroMQ source it also installs
  * the SIGTERM/SIGINT handler (dp_cli_handle_signals: the source then ends
  * and the stage finishes what it holds); with --stats it starts reporting
  * counters, until dp_sink_close.  A peer refusing the handshake stops the

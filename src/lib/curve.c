@@ -20,50 +20,87 @@ static int is_z85_key(const char *s, size_t len)
 	return zmq_z85_decode(raw, copy) != NULL;
 }
 
-/* Parses one line: "name = key" or a bare key (name ""). */
+/* Parses one line: "name = key" (name public or secret) or a bare key
+ * (name "").  Returns 0 for a comment or a blank line, 1 for a key line
+ * (a 40-character Z85 key, nothing after it), -1 for anything else. */
 static int parse_line(char *line, const char **name, char **key)
 {
-	char *eq = strchr(line, '=');
+	char *s = line + strspn(line, " \t"), *eq;
+	size_t len;
 
-	line[strcspn(line, "\r\n")] = '\0';
-	if (line[strspn(line, " \t")] == '#' || line[strspn(line, " \t")] == '\0')
-		return 0;
-	if (eq == NULL) {
+	s[strcspn(s, "\r\n")] = '\0';
+	len = strcspn(s, " \t");
+	if (s[len + strspn(s + len, " \t")] == '\0' && is_z85_key(s, len)) {
+		/* A bare key, tested first: Z85 has '#' and '='. */
+		s[len] = '\0';
 		*name = "";
-		*key = line + strspn(line, " \t");
-	} else {
-		*eq = '\0';
-		*name = line + strspn(line, " \t");
-		line[strcspn(line, " \t")] = '\0';
-		*key = eq + 1 + strspn(eq + 1, " \t");
+		*key = s;
+		return 1;
 	}
-	(*key)[strcspn(*key, " \t")] = '\0';
-	return 1;
+	if (*s == '#' || *s == '\0')
+		return 0;
+	if ((eq = strchr(s, '=')) == NULL)
+		return -1;
+	*eq = '\0';
+	len = strcspn(s, " \t");
+	if (s[len + strspn(s + len, " \t")] != '\0')
+		return -1; /* more than a name before the '=' */
+	s[len] = '\0';
+	*name = s;
+	*key = eq + 1 + strspn(eq + 1, " \t");
+	len = strcspn(*key, " \t");
+	if ((*key)[len + strspn(*key + len, " \t")] != '\0')
+		return -1; /* more after the key */
+	(*key)[len] = '\0';
+	if (strcmp(*name, "public") != 0 && strcmp(*name, "secret") != 0)
+		return -1;
+	return is_z85_key(*key, len) ? 1 : -1;
 }
 
-/* Calls fn(ctx, name, key) for each line of the key file at path that
- * holds a well-formed key ("name = key", or a bare key: name "").  The
- * line buffer is wiped after: it may have held a secret key.  Returns 0,
- * or -1 with err set when the file cannot be read. */
+/* The longest line a key file may hold (a key line is 50 characters). */
+#define CURVE_LINE_MAX 255
+
+/* Calls fn(ctx, name, key) for each key line of the key file at path
+ * ("name = key", or a bare key: name "").  The line buffer is wiped after:
+ * it may have held a secret key.  Returns 0, or -1 with err set when the
+ * file cannot be read or a line is neither a comment, blank nor a key
+ * line (a file that is not a key file: said at start, not taken for one
+ * without keys). */
 static int each_key(const char *path, void (*fn)(void *ctx, const char *name, const char *key),
 		    void *ctx, dp_err *err)
 {
 	FILE *f = fopen(path, "r");
-	char line[256];
+	char line[CURVE_LINE_MAX + 2];
+	unsigned long lineno = 0;
+	int rc = 0;
 
 	if (f == NULL) {
 		dp_err_set(err, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	while (fgets(line, sizeof line, f) != NULL) {
+	while (rc == 0 && fgets(line, sizeof line, f) != NULL) {
 		const char *name;
 		char *key;
-		if (parse_line(line, &name, &key) && is_z85_key(key, strlen(key)))
+		lineno++;
+		if (strchr(line, '\n') == NULL && !feof(f)) {
+			dp_err_set(err, "%s: line %lu is over %d characters: not a key file", path, lineno,
+				   CURVE_LINE_MAX);
+			rc = -1;
+		} else if ((rc = parse_line(line, &name, &key)) > 0) {
 			fn(ctx, name, key);
+			rc = 0;
+		} else if (rc < 0) {
+			dp_err_set(err, "%s: line %lu is not a key (\"public = \" or \"secret = \" and 40 Z85"
+				   " characters, as docpipe keygen writes them)", path, lineno);
+		}
+	}
+	if (rc == 0 && ferror(f)) {
+		dp_err_set(err, "%s: %s", path, strerror(errno));
+		rc = -1;
 	}
 	explicit_bzero(line, sizeof line);
 	fclose(f);
-	return 0;
+	return rc;
 }
 
 struct key_pair {
@@ -75,10 +112,11 @@ static void take_pair_key(void *ctx, const char *name, const char *key)
 {
 	struct key_pair *kp = ctx;
 
-	if (strcmp(name, "secret") == 0 && kp->secret_key != NULL) {
-		memcpy(kp->secret_key, key, DP_CURVE_KEY_LEN + 1);
+	if (strcmp(name, "secret") == 0) {
+		if (kp->secret_key != NULL)
+			memcpy(kp->secret_key, key, DP_CURVE_KEY_LEN + 1);
 		kp->have_sec = 1;
-	} else if (strcmp(name, "public") == 0 || name[0] == '\0') {
+	} else {
 		memcpy(kp->public_key, key, DP_CURVE_KEY_LEN + 1);
 		kp->have_pub = 1;
 	}
@@ -90,8 +128,14 @@ int dp_curve_load(const char *path, char *public_key, char *secret_key, dp_err *
 
 	if (each_key(path, take_pair_key, &kp, err) < 0)
 		return -1;
-	if (!kp.have_pub || (secret_key != NULL && !kp.have_sec)) {
-		dp_err_set(err, "%s: no %s key in this file", path, kp.have_pub ? "secret" : "public");
+	if (!kp.have_pub) {
+		dp_err_set(err, "%s: no public key in this file (docpipe keygen BASE writes BASE.key and"
+			   " BASE.pub)", path);
+		return -1;
+	}
+	if (secret_key != NULL && !kp.have_sec) {
+		dp_err_set(err, "%s: no secret key in this file (a public key file? this takes a key"
+			   " pair, BASE.key from docpipe keygen BASE)", path);
 		return -1;
 	}
 	return 0;
@@ -141,14 +185,17 @@ int dp_curve_keygen(const char *base, dp_err *err)
 
 struct allow_list {
 	uint8_t (*keys)[32];
-	size_t max, n;
+	size_t max, n, found;
 };
 
 static void take_allowed_key(void *ctx, const char *name, const char *key)
 {
 	struct allow_list *al = ctx;
 
-	if (strcmp(name, "secret") != 0 && al->n < al->max)
+	if (strcmp(name, "secret") == 0)
+		return;
+	al->found++;
+	if (al->n < al->max)
 		zmq_z85_decode(al->keys[al->n++], key);
 }
 
@@ -158,6 +205,27 @@ int dp_curve_load_allow(const char *path, uint8_t (*keys)[32], size_t max, size_
 	struct allow_list al = {.keys = keys, .max = max};
 	int rc = each_key(path, take_allowed_key, &al, err);
 
+	if (rc == 0 && al.found == 0) {
+		dp_err_set(err, "%s: no public key in this file: every client would be refused", path);
+		rc = -1;
+	}
 	*nkeys = al.n;
+	return rc;
+}
+
+int dp_curve_check(const char *option, const char *path, enum dp_curve_file kind, dp_err *err)
+{
+	char pub[DP_CURVE_KEY_LEN + 1], sec[DP_CURVE_KEY_LEN + 1];
+	size_t n;
+	dp_err why;
+	int rc;
+
+	if (kind == DP_CURVE_ALLOW)
+		rc = dp_curve_load_allow(path, NULL, 0, &n, &why);
+	else
+		rc = dp_curve_load(path, pub, kind == DP_CURVE_PAIR ? sec : NULL, &why);
+	explicit_bzero(sec, sizeof sec);
+	if (rc < 0)
+		dp_err_set(err, "%s %s", option, why.msg);
 	return rc;
 }

@@ -216,9 +216,9 @@ static int print_results(dp_cli *cli, int json, jv results, dp_err *err)
 	}
 	dp_source *none;
 	dp_sink *sink;
-	if (dp_cli_open(cli, 0, &none, &sink, err) < 0) {
+	if ((rc = dp_cli_open(cli, 0, &none, &sink, err)) != 0) {
 		jv_free(results);
-		return DP_EXIT_SYSTEM;
+		return rc;
 	}
 	int n = jv_array_length(jv_copy(results));
 	for (int i = 0; i < n && rc == DP_EXIT_OK; i++)

@@ -272,9 +272,9 @@ int main(int argc, char **argv)
 		return rc;
 	dp_source *src = NULL;
 	dp_sink *sink = NULL;
-	if (dp_cli_open(&a.cli, a.sweep_run == NULL, &src, &sink, &err) < 0) {
+	if ((rc = dp_cli_open(&a.cli, a.sweep_run == NULL, &src, &sink, &err)) != 0) {
 		dp_diag("%s", err.msg);
-		return DP_EXIT_SYSTEM;
+		return rc;
 	}
 	/* A database that is down at start is waited for like one lost later:
 	 * a restarted replica waits instead of failing (and counting as a

@@ -146,9 +146,9 @@ static int run(summarize_ctx *ctx, dp_cli *cli, int workers)
 	dp_err err;
 	int rc;
 
-	if (dp_cli_open(cli, 1, &src, &sink, &err) < 0) {
+	if ((rc = dp_cli_open(cli, 1, &src, &sink, &err)) != 0) {
 		dp_diag("%s", err.msg);
-		return DP_EXIT_SYSTEM;
+		return rc;
 	}
 	if (ctx->http != NULL) {
 		rc = summarize_run_scheduled(ctx, src, sink, workers, &counts, &err);

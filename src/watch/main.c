@@ -133,11 +133,9 @@ int main(int argc, char **argv)
 	} else if (sfd < 0) {
 		dp_err_set(&err, "out of memory or signals unavailable");
 		rc = DP_EXIT_SYSTEM;
-	} else if (dp_cli_open(&a.cli, 0, &none, &sink, &err) < 0 ||
-		   (w = watch_new(roots, nroots, &a.opts, (int)a.settle, (int)a.poll_s, &err)) == NULL) {
-		rc = DP_EXIT_SYSTEM;
-	} else {
-		rc = watch_run(w, sfd, sink, &err) < 0 ? DP_EXIT_SYSTEM : DP_EXIT_OK;
+	} else if ((rc = dp_cli_open(&a.cli, 0, &none, &sink, &err)) == DP_EXIT_OK) {
+		w = watch_new(roots, nroots, &a.opts, (int)a.settle, (int)a.poll_s, &err);
+		rc = w == NULL || watch_run(w, sfd, sink, &err) < 0 ? DP_EXIT_SYSTEM : DP_EXIT_OK;
 	}
 	if (rc != DP_EXIT_OK)
 		dp_diag("%s", err.msg);

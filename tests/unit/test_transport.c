@@ -177,6 +177,87 @@ static void test_curve(void)
 	dp_zap_stop(&zap);
 }
 
+/* Writes text to DIR/name; returns the path. */
+static const char *key_file(const char *name, const char *text)
+{
+	const char *path = path_in_dir("%s/%s", name);
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL || fputs(text, f) < 0 || fclose(f) != 0)
+		abort();
+	return path;
+}
+
+/* Whether the key file name holding text is refused (a key pair wanted
+ * when pair, else a public key; an allow-list when allow) with an error
+ * that holds want. */
+static int refused(const char *name, const char *text, int pair, int allow, const char *want)
+{
+	char pub[DP_CURVE_KEY_LEN + 1], sec[DP_CURVE_KEY_LEN + 1];
+	size_t n;
+	dp_err err = {{0}};
+	const char *path = key_file(name, text);
+	int rc = allow ? dp_curve_load_allow(path, NULL, 0, &n, &err)
+		       : dp_curve_load(path, pub, pair ? sec : NULL, &err);
+
+	if (rc == 0 || strstr(err.msg, want) == NULL)
+		printf("# %s: %s\n", name, rc == 0 ? "taken" : err.msg);
+	return rc < 0 && strstr(err.msg, want) != NULL;
+}
+
+/* What the key file reader takes and what it refuses (curve.h): the lines
+ * a key file may hold, and the errors that name a bad one. */
+static void test_key_files(void)
+{
+	char pub[DP_CURVE_KEY_LEN + 1], sec[DP_CURVE_KEY_LEN + 1], text[512], line[512];
+	const char *k = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"; /* ZeroMQ's test key */
+	uint8_t keys[4][32];
+	size_t n;
+	dp_err err = {{0}};
+
+	snprintf(text, sizeof text, "# a comment\n\n  public =  %s  \r\n\tsecret=%s\n", k, k);
+	T_EQ_INT(dp_curve_load(key_file("spaced.key", text), pub, sec, &err), 0,
+		 "key lines with spaces, tabs and CRLF are read");
+	T_EQ_STR(pub, k, "... the public key");
+	snprintf(text, sizeof text, "=%s\n", k + 1); /* Z85 has '=': a bare key may start with it */
+	T_EQ_INT(dp_curve_load_allow(key_file("eq.allow", text), keys, 4, &n, &err), 0,
+		 "a bare key starting with '=' is a key");
+	T_EQ_INT(n, 1, "... one key");
+	/* Refused files: NAME, its text (%s: the key), a key pair wanted, an
+	 * allow-list, what the error must say, the check's name. */
+	static const struct {
+		const char *name, *text;
+		int pair, allow;
+		const char *want, *check;
+	} bad[] = {
+		{"extra.pub", "public = %s extra\n", 0, 0, "extra.pub: line 1 is not a key",
+		 "a word after the key: the line is refused, by number"},
+		{"name.pub", "# c\nprivate = %s\n", 0, 0, "name.pub: line 2 is not a key",
+		 "a name other than public or secret is refused"},
+		{"only.pub", "public = %s\n", 1, 0, "no secret key in this file",
+		 "a key pair wanted, a public key file given: said"},
+		{"secret.allow", "secret = %s\n", 0, 1, "no public key in this file: every client would be refused",
+		 "an allow-list without a public key is refused"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+		snprintf(line, sizeof line, bad[i].text, k);
+#pragma GCC diagnostic pop
+		T_OK(refused(bad[i].name, line, bad[i].pair, bad[i].allow, bad[i].want), bad[i].check);
+	}
+	memset(line, 'x', 300);
+	line[300] = '\0';
+	T_OK(refused("long.pub", line, 0, 0, "line 1 is over 255 characters"),
+	     "a line over 255 characters is refused (bounded buffer)");
+	T_OK(dp_curve_check("--curve-key", path_in_dir("%s/%s", "none.key"), DP_CURVE_PAIR, &err) < 0 &&
+		     strstr(err.msg, "--curve-key ") == err.msg &&
+		     strstr(err.msg, "none.key: No such file or directory") != NULL,
+	     "dp_curve_check names the option, the file and why");
+	T_OK(dp_curve_check("--allow", dir, DP_CURVE_ALLOW, &err) < 0 && strstr(err.msg, "Is a directory") != NULL,
+	     "a directory is no key file");
+}
+
 /* A reader thread as the store runs one, blocked in dp_source_next on an
  * input where nothing comes. */
 struct blocked_reader {
@@ -264,6 +345,7 @@ int main(void)
 	test_jq();
 	test_plaintext_refused();
 	test_curve();
+	test_key_files();
 	test_interrupt();
 	test_zmq_roundtrip();
 	char cmd[300];
