@@ -1,4 +1,5 @@
 #!/bin/bash
+# lane: beside (tests/run: it waits more than it computes)
 # A document that gets the chunk replica reading it killed with SIGKILL
 # every time (the kernel's OOM killer on a file that inflates past the
 # memory there is) fails alone once it was in progress at two SIGKILL
