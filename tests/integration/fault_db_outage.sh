@@ -1,4 +1,5 @@
 #!/bin/bash
+# lane: beside (tests/run: it waits more than it computes)
 # The database goes away for 12 s in the middle of a graph run: the store
 # holds its batch and waits (--db-retry) instead of exiting, so nothing is
 # restarted and no document waits for the hub's --timeout; the run ends

@@ -1,4 +1,5 @@
 #!/bin/bash
+# lane: beside (tests/run: it waits more than it computes)
 # kill -9 of the supervisor or of the hub mid-run: no process of the run is
 # left behind (parent-death signal, process groups), nothing is swept, and
 # the next run completes.  Empty or malformed option values are usage

@@ -14,9 +14,9 @@ if ! command -v clang >/dev/null; then
 fi
 for target in chunk record html zip http lexer; do
 	rm -f "$TOP"/build/fuzz/crash-* "$TOP"/build/fuzz/leak-* "$TOP"/build/fuzz/timeout-*
-	"$TOP/tests/fuzz/run-fuzz.sh" "$target" "${FUZZ_SECONDS:-8}" >"$T_DIR/$target.log" 2>&1
+	"$TOP/tests/fuzz/run-fuzz.sh" "$target" "${FUZZ_SECONDS:-5}" >"$T_DIR/$target.log" 2>&1
 	rc=$?
-	ok $rc "fuzz $target: no crash or undefined behaviour in ${FUZZ_SECONDS:-8} s ($(grep -oE 'Done [0-9]+ runs' "$T_DIR/$target.log"))"
+	ok $rc "fuzz $target: no crash or undefined behaviour in ${FUZZ_SECONDS:-5} s ($(grep -oE 'Done [0-9]+ runs' "$T_DIR/$target.log"))"
 	[ $rc -eq 0 ] || tail -30 "$T_DIR/$target.log" | sed 's/^/# /'
 done
 done_testing
