@@ -191,7 +191,8 @@ static int create_chunks(store *s, char *why, size_t why_size, int *usage, int *
 /* Creates schema docpipe and its tables if missing, under the advisory
  * lock, and reads the corpus settings.  Announces the vector type unless
  * quiet, and always when pgvector is on the server but cannot be used.  Returns 0, or -1 with err
- * (*usage set when the options ask for what cannot be). */
+ * (*usage set when the options ask for what cannot be, or when the
+ * corpus's settings are lost under its chunks: dp_db_settings_lost). */
 static int schema_ensure(store *s, int *usage, dp_err *err)
 {
 	dp_db_settings set;
@@ -207,6 +208,16 @@ static int schema_ensure(store *s, int *usage, dp_err *err)
 			goto fail;
 	if (store_outcome_schema(s->db, err) < 0)
 		goto fail;
+	/* Settings lost under embedded chunks (a DELETE, a DROP, a restore
+	 * without them): claiming the corpus for the next record's embedder
+	 * and this store's vector type would mix vectors of two spaces in
+	 * one column.  Refused as a database that cannot be used as it is:
+	 * no restart mends it. */
+	int lost = dp_db_settings_lost(s->db, err);
+	if (lost != 0) {
+		*usage = lost > 0;
+		goto fail;
+	}
 	if (store_settings_load(s, &set, err) < 0)
 		goto fail;
 	if (set.vector_type[0] == '\0') {

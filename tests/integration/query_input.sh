@@ -10,7 +10,9 @@
 # words).  Lost corpus settings (docpipe.settings deleted or dropped under
 # stored chunks) are said as such by docpipe-query (exit 3) and
 # docpipe-status, in one wording (before: "no docpipe corpus" or "no
-# embedded documents yet", exit 1).
+# embedded documents yet", exit 1), and docpipe-store refuses to store into
+# such a database (exit 2; before, it claimed the corpus for the next
+# record's embedder, mixing two embedders' vectors in one column).
 # vector-rerun: no (nothing here depends on the vector type)
 . "$(dirname "$0")/../lib/tap.sh"
 newdb || exit 1
@@ -94,12 +96,27 @@ like "$out" "^docpipe-query: the corpus's settings are lost \(docpipe.settings h
 	"settings deleted: says they are lost and what to do"
 is "docpipe-query: $(docpipe-status --json | jq -r .settings_lost)" "$out" "settings deleted: docpipe-status --json says the same words"
 like "$(docpipe-status)" "LOST: the corpus's settings are lost" "settings deleted: docpipe-status says so in text"
+# docpipe-store refuses to claim the corpus again (exit 2): the next record's
+# embedder and vectors would join chunks of an unknown one.
+store_refuses() {
+	local out rc
+	out=$(sed -n 1p docs.ndjson | sed 's|"/c/a.md"|"/c/new.md"|; s|local/fh-v1|other/model|' |
+		docpipe-store -q 2>&1 >/dev/null)
+	rc=$?
+	is "$rc" 2 "$1: docpipe-store refuses to store (exit 2)"
+	like "$out" "^docpipe-store: .*the corpus's settings are lost" "$1: docpipe-store says why"
+	is "$(sql "SELECT count(*) FROM docpipe.documents WHERE path = '/c/new.md'")" 0 "$1: nothing stored"
+}
+store_refuses "settings deleted"
+is "$(sql "SELECT count(*) FROM docpipe.settings WHERE key IN ('embedder', 'dim', 'vector_type')")" 0 \
+	"settings deleted: the store claimed nothing"
 sql "DROP TABLE docpipe.settings"
 out=$(docpipe-query --mode text alpha 2>&1 >/dev/null); rc=$?
 is "$rc" 3 "settings table dropped: exit 3"
 like "$out" "the corpus's settings are lost \(table docpipe.settings is gone\) but docpipe.chunks holds embedded chunks" \
 	"settings table dropped: says so"
 is "docpipe-query: $(docpipe-status --json | jq -r .settings_lost)" "$out" "settings table dropped: docpipe-status says the same words"
+store_refuses "settings table dropped"
 # Not lost: nothing stored, or nothing embedded yet.
 newdb || exit 1
 out=$(docpipe-query alpha 2>&1 >/dev/null); rc=$?
