@@ -1,4 +1,5 @@
 #!/bin/bash
+# lane: beside (tests/run: it waits more than it computes)
 # A stage's reader paused under load longer than the ZeroMQ heartbeat
 # timeout the stages used to set (10 s): summarize's only thread waits 12 s
 # for the model API (as a 429 backoff makes it wait) while its input queue

@@ -1,4 +1,5 @@
 #!/bin/bash
+# lane: beside (tests/run: it waits more than it computes)
 # The only summarize replica held up mid-run (SIGSTOP here; a paused
 # container, a suspended laptop, a swap storm): the hub takes its silence
 # for a death and sends every document in flight again, into the same

@@ -1,4 +1,5 @@
 #!/bin/bash
+# lane: beside (tests/run: it waits more than it computes)
 # A document slower to process than the hub's re-send timeout (a big one,
 # or a slow model API) is not lost: the replica that works on it says so
 # in its stats ("holding"), and while it makes progress the hub does not
