@@ -53,11 +53,14 @@ is "$?" 0 "ollama backend: exit 0"
 is "$(inexact_vectors "$T_DIR/o4")" 0 "ollama vectors exact"
 is "$(jq -r 'select(.path=="/d/a.md") | .embedder' "$T_DIR/o4")" "ollama/nomic-embed-text" "ollama identity"
 
-# Faults.  --no-reuse so each run asks the server.
+# Faults.  --no-reuse so each run asks the server.  One document: one
+# batch, so the request after the 429 is its retry (with three, a second
+# batch could leave as the 429 came back and meet the 503: a gap of 2 ms
+# that was no retry, seen once on a loaded machine).
 reset
 control '{"faults":[{"endpoint":"embed","status":429,"retry_after":1},{"endpoint":"embed","status":503}]}'
 start=$(date +%s%N)
-docpipe-embed --backend openai --dim 16 --no-reuse <"$T_DIR/docs.ndjson" >"$T_DIR/o5" 2>"$T_DIR/e5"
+head -n 1 "$T_DIR/docs.ndjson" | docpipe-embed --backend openai --dim 16 --no-reuse >"$T_DIR/o5" 2>"$T_DIR/e5"
 rc=$?
 ms=$((($(date +%s%N) - start) / 1000000))
 is "$rc" 0 "429 and 503 are retried"
