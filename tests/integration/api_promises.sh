@@ -67,10 +67,11 @@ is "$(curl -sf --cacert "$T_DIR/tls.crt" "https://127.0.0.1:$PORT/_stats" | jq -
 	"no request reached the server"
 
 # Redirects are followed at most 3 times (and a redirect loop is not
-# retried).
+# retried).  One document: one batch (with more, a second batch could
+# leave as the first failed and follow the loop too: 8, seen once).
 serve plain
-docpipe-embed --backend openai --base-url "$BASE/loop/v1" --dim 8 --no-reuse \
-	<"$T_DIR/docs.ndjson" >"$T_DIR/o3" 2>"$T_DIR/e3"
+head -n 1 "$T_DIR/docs.ndjson" | docpipe-embed --backend openai --base-url "$BASE/loop/v1" --dim 8 --no-reuse \
+	>"$T_DIR/o3" 2>"$T_DIR/e3"
 is "$?" 1 "a redirect loop: exit 1"
 is "$(curl -sf "$BASE/_stats" | jq -r .redirects)" 4 "one request and 3 redirects followed, no more"
 like "$(jq -r 'select(.kind=="error") | .error' "$T_DIR/o3" | sort -u)" "redirect" "the reason says so"
