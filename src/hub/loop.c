@@ -1166,7 +1166,14 @@ int hub_run(const hub_config *cfg, dp_err *err)
 	dp_zap *zap = NULL;
 	pthread_t reader;
 	int rc = DP_EXIT_SYSTEM, reader_started = 0;
+	sigset_t usr1;
 
+	/* SIGUSR1 (the run is stopping) is blocked in every thread this starts
+	 * (libzmq's, ZAP, metrics, the stdin reader, whose blocking send would
+	 * give up on EINTR) and taken by the loop's thread only. */
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &usr1, NULL);
 	if (h == NULL || hub_window_init(&h->win, cfg->window, cfg->window_bytes) < 0) {
 		free(h);
 		dp_err_set(err, "out of memory");
@@ -1198,9 +1205,6 @@ int hub_run(const hub_config *cfg, dp_err *err)
 		goto out;
 	}
 	reader_started = 1;
-	sigset_t usr1;
-	sigemptyset(&usr1);
-	sigaddset(&usr1, SIGUSR1);
 	/* hub_note_stopping: this thread only, and its children (the sweep)
 	 * start with it unblocked. */
 	pthread_sigmask(SIG_UNBLOCK, &usr1, NULL);

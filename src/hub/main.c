@@ -1,7 +1,6 @@
 /* docpipe-hub: binds the edges of a docpipe graph, feeds it the file
  * records read on stdin and tracks each document to its receipt. */
 #include <getopt.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -236,17 +235,14 @@ static int parse(int argc, char **argv, struct args *a)
  * is given without its partner, else 0. */
 static int curve_pairs(const struct args *a)
 {
-	const dp_zmq_opts *z = &a->cfg.zmq;
-	const dp_io_opts *io = &a->cli.io;
+	dp_err err;
 
-	if (z->curve_secret != NULL && a->cfg.allow == NULL)
+	if (a->cfg.zmq.curve_secret != NULL && a->cfg.allow == NULL)
 		dp_diag("--curve-secret needs --allow FILE (the clients' public keys)");
-	else if (a->cfg.allow != NULL && z->curve_secret == NULL)
+	else if (a->cfg.allow != NULL && a->cfg.zmq.curve_secret == NULL)
 		dp_diag("--allow needs --curve-secret FILE (without it no client is checked)");
-	else if (io->curve_key != NULL && io->curve_server == NULL)
-		dp_diag("--curve-key needs --curve-server (the server's public key)");
-	else if (io->curve_server != NULL && io->curve_key == NULL)
-		dp_diag("--curve-server needs --curve-key (this side's key pair)");
+	else if (dp_cli_curve_pair(&a->cli.io, &err) < 0)
+		dp_diag("%s", err.msg);
 	else
 		return 0;
 	return -1;
@@ -321,15 +317,10 @@ static int act(int argc, char **argv, struct args *a)
 	a->cfg.zmq.insecure = a->cli.io.insecure;
 	a->cfg.zmq.max_record = a->cli.io.max_record;
 	dp_cli_handle_signals();
-	/* Blocked in every thread but the loop's (hub_run unblocks it there):
-	 * the stdin reader's blocking send would give up on EINTR. */
+	/* Taken by the loop's thread only (hub_run). */
 	struct sigaction sa = {.sa_handler = on_stopping, .sa_flags = SA_RESTART};
-	sigset_t usr1;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGUSR1, &sa, NULL);
-	sigemptyset(&usr1);
-	sigaddset(&usr1, SIGUSR1);
-	pthread_sigmask(SIG_BLOCK, &usr1, NULL);
 	rc = hub_run(&a->cfg, &err);
 	if (rc == DP_EXIT_SYSTEM)
 		dp_diag("%s", err.msg);

@@ -173,20 +173,25 @@ static void raise_open_files(void)
 	}
 }
 
+int dp_cli_curve_pair(const dp_io_opts *io, dp_err *err)
+{
+	if (io->curve_key != NULL && io->curve_server == NULL)
+		dp_err_set(err, "--curve-key needs --curve-server (the server's public key)");
+	else if (io->curve_server != NULL && io->curve_key == NULL)
+		dp_err_set(err, "--curve-server needs --curve-key (this side's key pair)");
+	else
+		return 0;
+	return -1;
+}
+
 int dp_cli_open(const dp_cli *cli, int want_source, dp_source **src, dp_sink **sink,
 		dp_err *err)
 {
 	*src = NULL;
 	*sink = NULL;
 	raise_open_files();
-	if (cli->io.curve_key != NULL && cli->io.curve_server == NULL) {
-		dp_err_set(err, "--curve-key needs --curve-server (the server's public key)");
+	if (dp_cli_curve_pair(&cli->io, err) < 0)
 		return DP_EXIT_USAGE;
-	}
-	if (cli->io.curve_server != NULL && cli->io.curve_key == NULL) {
-		dp_err_set(err, "--curve-server needs --curve-key (this side's key pair)");
-		return DP_EXIT_USAGE;
-	}
 	if (want_source && dp_zmq_is_endpoint(cli->in))
 		dp_cli_handle_signals();
 	dp_zmq_refusal_stops(1);

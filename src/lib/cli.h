@@ -85,6 +85,11 @@ typedef struct dp_cli_spec {
  * usage error, said on stderr. */
 int dp_cli_parse(const dp_cli_spec *spec, int argc, char **argv, void *ctx, dp_cli *cli);
 
+/* The CurveZMQ client options need each other: 0 when both or neither of
+ * --curve-server and --curve-key are given, else -1 with err saying which
+ * one is missing (a usage error). */
+int dp_cli_curve_pair(const dp_io_opts *io, dp_err *err);
+
 /* Opens the stage's source (if want_source) and sink. Returns 0, or the
  * exit status with err set (nothing left open): DP_EXIT_USAGE for CurveZMQ
  * options that do not go together (--curve-key without --curve-server or

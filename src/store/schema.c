@@ -208,18 +208,20 @@ static int schema_ensure(store *s, int *usage, dp_err *err)
 			goto fail;
 	if (store_outcome_schema(s->db, err) < 0)
 		goto fail;
-	/* Settings lost under embedded chunks (a DELETE, a DROP, a restore
-	 * without them): claiming the corpus for the next record's embedder
-	 * and this store's vector type would mix vectors of two spaces in
-	 * one column.  Refused as a database that cannot be used as it is:
-	 * no restart mends it. */
-	int lost = dp_db_settings_lost(s->db, err);
-	if (lost != 0) {
-		*usage = lost > 0;
-		goto fail;
-	}
 	if (store_settings_load(s, &set, err) < 0)
 		goto fail;
+	/* No embedder claimed: a new corpus, or settings lost under embedded
+	 * chunks (a DELETE, a DROP, a restore without them), where claiming
+	 * the corpus for the next record's embedder and this store's vector
+	 * type would mix vectors of two spaces in one column.  Refused as a
+	 * database that cannot be used as it is: no restart mends it. */
+	if (set.embedder[0] == '\0' || set.dim <= 0) {
+		int lost = dp_db_settings_lost(s->db, err);
+		if (lost != 0) {
+			*usage = lost > 0;
+			goto fail;
+		}
+	}
 	if (set.vector_type[0] == '\0') {
 		if (create_chunks(s, why, sizeof why, usage, &loud, err) < 0)
 			goto fail;
