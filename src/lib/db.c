@@ -79,6 +79,14 @@ PGconn *dp_db_connect(const char *env_name, const char *app, dp_err *err)
 	const int url_at = 5;
 	char line[DP_ERR_MAX];
 
+	if (env_name != NULL && values[url_at] == NULL) {
+		dp_err_set(err, "cannot connect to the database: --db-env %.100s: $%.100s is %s, so it"
+			   " names no connection string (without --db-env, $" DP_DB_ENV_DEFAULT
+			   " or libpq's PG* variables name the database)", var, var,
+			   url == NULL ? "not set" : "empty");
+		return NULL;
+	}
+
 	/* A string libpq cannot parse: its message quotes the part it could
 	 * not read (a password holding a bare '%', a URI cut short: the whole
 	 * string), so only its words before the first quote are said. */
@@ -215,7 +223,7 @@ int dp_db_misconfigured(const char *msg)
 		"not a valid connection string", "invalid connection option", "invalid URI",
 		"missing \"=\"", "invalid sslmode", "invalid port", "invalid integer value",
 		"invalid value for", "invalid target_session_attrs", "invalid channel_binding",
-		"invalid gssencmode",
+		"invalid gssencmode", "names no connection string",
 	};
 
 	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)

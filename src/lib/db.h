@@ -21,8 +21,11 @@
 #define DP_OID_TEXT_ARRAY 1009
 
 /* Connects with the connection string or URL held by environment variable
- * env_name (NULL: DATABASE_URL); when that variable is unset or empty,
- * libpq's own PG* variables decide.  app names the connection in
+ * env_name (NULL: DATABASE_URL); when DATABASE_URL is unset or empty,
+ * libpq's own PG* variables decide.  A variable the caller named
+ * (--db-env) that is unset or empty is a configuration error
+ * (dp_db_misconfigured): falling back to the PG* variables would write
+ * into, or search, whatever database they name.  app names the connection in
  * pg_stat_activity.  A connection not made in DP_DB_CONNECT_TIMEOUT seconds
  * fails, unless the URL's connect_timeout or PGCONNECT_TIMEOUT says
  * otherwise.  Over TCP, a server that the network no longer reaches (a

@@ -200,6 +200,40 @@ static int query_option(int opt, const char *arg, query_opts *o, dp_err *err)
 	}
 }
 
+/* Says on stderr which of the options given (bit opt - OPT_MODE of given)
+ * the search will not use: a mode's own options under another mode, the
+ * RRF constant under z-score fusion, a feedback weight without feedback.
+ * A notice, not an error: a script that varies --mode alone keeps working. */
+static void notice_unused(const query_opts *o, unsigned given)
+{
+	enum { H = 1 << QUERY_HYBRID, V = 1 << QUERY_VECTOR, T = 1 << QUERY_TEXT };
+	static const struct {
+		int opt;
+		const char *name;
+		unsigned modes; /* the modes that use it */
+	} uses[] = {
+		{OPT_EF_SEARCH, "--ef-search", H | V}, {OPT_TEXT_RANK, "--text-rank", H | T},
+		{OPT_FUSION, "--fusion", H},           {OPT_RRF_K, "--rrf-k", H},
+		{OPT_TEXT_WEIGHT, "--text-weight", H}, {OPT_PRF, "--prf", H},
+		{OPT_PRF_WEIGHT, "--prf-weight", H},
+	};
+	static const char *const modes[] = {[QUERY_HYBRID] = "hybrid", [QUERY_VECTOR] = "vector",
+					     [QUERY_TEXT] = "text"};
+
+	for (size_t i = 0; i < sizeof uses / sizeof uses[0]; i++) {
+		if (!(given & 1u << (uses[i].opt - OPT_MODE)))
+			continue;
+		if (!(uses[i].modes & 1u << o->mode))
+			dp_diag("notice: --mode %s does not use %s (it applies to --mode %s)", modes[o->mode],
+				uses[i].name, uses[i].modes & V ? "hybrid or vector"
+					      : uses[i].modes & T ? "hybrid or text" : "hybrid");
+		else if (uses[i].opt == OPT_RRF_K && o->fusion.rule != QUERY_FUSE_RRF)
+			dp_diag("notice: --rrf-k is not used: it applies to --fusion rrf");
+		else if (uses[i].opt == OPT_PRF_WEIGHT && o->prf == 0)
+			dp_diag("notice: --prf-weight is not used: --prf 0 turns the feedback off");
+	}
+}
+
 /* Writes results (consumed) as JSON records or text.  Returns DP_EXIT_OK
  * or DP_EXIT_SYSTEM with err. */
 static int print_results(dp_cli *cli, int json, jv results, dp_err *err)
@@ -306,9 +340,8 @@ static const char *sink_option(const dp_cli *cli)
 
 /* Checks what the options cannot check one by one: the operands (one
  * QUESTION; none with --vector), the question's UTF-8, options that
- * would be ignored, the --db-env variable.  Returns 0, or -1 with err. */
-static int check_args(const dp_cli *cli, const char *db_env,
-		      const char *vector, int json, int nargs, char **args, dp_err *err)
+ * would be ignored.  Returns 0, or -1 with err. */
+static int check_args(const dp_cli *cli, const char *vector, int json, int nargs, char **args, dp_err *err)
 {
 	const char *opt = sink_option(cli);
 
@@ -328,10 +361,6 @@ static int check_args(const dp_cli *cli, const char *db_env,
 	} else if (!json && opt != NULL) {
 		dp_err_set(err, "%s applies to --json output only (the text goes to standard output)",
 			   opt);
-	} else if (db_env != NULL && (getenv(db_env) == NULL || getenv(db_env)[0] == '\0')) {
-		dp_err_set(err, "--db-env %.100s: $%.100s is %s (without --db-env, $DATABASE_URL or"
-			   " libpq's PG* variables name the database)", db_env, db_env,
-			   getenv(db_env) == NULL ? "not set" : "empty");
 	} else {
 		return 0;
 	}
@@ -370,6 +399,7 @@ int main(int argc, char **argv)
 			.prf = QUERY_PRF_DEFAULT, .prf_weight = QUERY_PRF_WEIGHT_DEFAULT,
 			.text_rank = QUERY_RANK_BM25};
 	int json = 0, opt, rc = -1; /* -1: parsing goes on */
+	unsigned given = 0; /* bit opt - OPT_MODE: the query options given */
 	dp_err err;
 
 	dp_cli_init("query");
@@ -385,6 +415,8 @@ int main(int argc, char **argv)
 			usage(stdout);
 			rc = DP_EXIT_OK;
 		} else if (opt == 'k' || (opt >= OPT_MODE && opt < OPT_HELP)) {
+			if (opt != 'k')
+				given |= 1u << (opt - OPT_MODE);
 			if (query_option(opt, optarg, &o, &err) < 0) {
 				dp_diag("%s", err.msg);
 				rc = DP_EXIT_USAGE;
@@ -395,11 +427,12 @@ int main(int argc, char **argv)
 	}
 	if (rc >= 0)
 		goto out;
-	if (check_args(&cli, db_env, vector, json, argc - optind, argv + optind, &err) < 0) {
+	if (check_args(&cli, vector, json, argc - optind, argv + optind, &err) < 0) {
 		dp_diag("%s", err.msg);
 		rc = DP_EXIT_USAGE;
 		goto out;
 	}
+	notice_unused(&o, given);
 	o.question = optind < argc ? argv[optind] : "";
 	rc = connect_and_search(&cli, db_env, &o, vector, json);
 out:

@@ -126,7 +126,7 @@ int main(int argc, char **argv)
 	PGconn *db = dp_db_connect(a.db_env, "docpipe-status", &err);
 	if (db == NULL) {
 		dp_diag("%s", err.msg);
-		return DP_EXIT_SYSTEM;
+		return dp_db_misconfigured(err.msg) ? DP_EXIT_USAGE : DP_EXIT_SYSTEM;
 	}
 	if (a.report != NULL)
 		rc = status_record_run(db, a.report, &err);

@@ -6,8 +6,9 @@
 # question, --path, --where or --since (the byte offset said; before: taken,
 # PostgreSQL or the lexer saw garbage), and the other options' silent cases
 # (a --where key given two values, --out or --jq without --json, a bad
-# --vector in text mode, an unset --db-env variable, several QUESTION
-# words).  Lost corpus settings (docpipe.settings deleted or dropped under
+# --vector in text mode, an unset --db-env variable -- in docpipe-store and
+# docpipe-status too, which fell back to the PG* variables' database --,
+# several QUESTION words, options the --mode does not use).  Lost corpus settings (docpipe.settings deleted or dropped under
 # stored chunks) are said as such by docpipe-query (exit 3) and
 # docpipe-status, in one wording (before: "no docpipe corpus" or "no
 # embedded documents yet", exit 1), and docpipe-store refuses to store into
@@ -82,7 +83,29 @@ refused "--jq applies to --json output only" "--jq without --json" --jq .path --
 refused "--vector: vector has 2 base64 characters; 4 dimensions need 24" "a bad --vector in text mode" --mode text --vector '!!' alpha
 out=$(docpipe-query --mode text --vector "$(python3 -c 'import base64,struct; print(base64.b64encode(struct.pack("<4f",1,0,0,0)).decode())')" exact 2>&1 >/dev/null); rc=$?
 is "$rc/$out" "0/docpipe-query: notice: --mode text ranks by the question's words: --vector is not used" "a good --vector in text mode: searched, with a notice"
-refused "--db-env NO_SUCH_VAR: \\\$NO_SUCH_VAR is not set" "--db-env naming an unset variable" --db-env NO_SUCH_VAR alpha
+refused "cannot connect to the database: --db-env NO_SUCH_VAR: \\\$NO_SUCH_VAR is not set, so it names no connection string \\(without --db-env" \
+	"--db-env naming an unset variable" --db-env NO_SUCH_VAR alpha
+# The store and docpipe-status took an unset --db-env variable for "use the
+# PG* variables" and wrote into (or read) whichever database those named.
+before=$(sql "SELECT count(*) FROM docpipe.documents")
+out=$(sed 's|/c/a.md|/c/new.md|' docs.ndjson | head -1 | NO_SUCH_VAR= docpipe-store -q --db-env NO_SUCH_VAR 2>&1 >/dev/null); rc=$?
+is "$rc" 2 "docpipe-store --db-env naming an empty variable: exit 2"
+like "$out" '^docpipe-store: cannot connect to the database: --db-env NO_SUCH_VAR: .NO_SUCH_VAR is empty, so it names no connection string' "docpipe-store: says why"
+is "$(sql "SELECT count(*) FROM docpipe.documents")" "$before" "docpipe-store --db-env unset: nothing stored into the PG* variables' database"
+out=$(docpipe-status --db-env NO_SUCH_VAR 2>&1 >/dev/null); rc=$?
+is "$rc/$out" "2/docpipe-status: cannot connect to the database: --db-env NO_SUCH_VAR: \$NO_SUCH_VAR is not set, so it names no connection string (without --db-env, \$DATABASE_URL or libpq's PG* variables name the database)" \
+	"docpipe-status --db-env unset: exit 2, says why"
+# Options the mode does not use are named (a notice: the search goes on).
+out=$(docpipe-query --mode vector --prf 2 --text-rank cd --ef-search 50 alpha 2>&1 >/dev/null); rc=$?
+is "$rc/$out" "0/docpipe-query: notice: --mode vector does not use --text-rank (it applies to --mode hybrid or text)
+docpipe-query: notice: --mode vector does not use --prf (it applies to --mode hybrid)" "--mode vector with hybrid and text options: searched, each unused one named"
+out=$(docpipe-query --mode text --ef-search 50 --fusion rrf alpha 2>&1 >/dev/null); rc=$?
+is "$rc/$out" "0/docpipe-query: notice: --mode text does not use --ef-search (it applies to --mode hybrid or vector)
+docpipe-query: notice: --mode text does not use --fusion (it applies to --mode hybrid)" "--mode text with vector and fusion options: named"
+out=$(docpipe-query --rrf-k 10 --prf 0 --prf-weight 2 alpha 2>&1 >/dev/null); rc=$?
+is "$rc/$out" "0/docpipe-query: notice: --rrf-k is not used: it applies to --fusion rrf
+docpipe-query: notice: --prf-weight is not used: --prf 0 turns the feedback off" "hybrid: --rrf-k under z-score fusion, --prf-weight without feedback: named"
+is "$(docpipe-query --fusion rrf --rrf-k 10 --prf 2 --prf-weight 2 --text-rank cd alpha 2>&1 >/dev/null)" "" "hybrid with every option it uses: no notice"
 refused "one QUESTION expected, 3 arguments given \\('how', 'do', ...\\): quote" "an unquoted question" how do keys
 refused "no QUESTION given" "no question"
 DATABASE_URL='postgresql://u:p%zz@localhost/x' refused "cannot connect to the database: .DATABASE_URL is not a valid connection string" \
