@@ -8,8 +8,13 @@
  * The protocol, between a single-threaded stage and docpipe(1)'s
  * supervisor, in a directory DIR of the run's (--crash-dir):
  *   - the replica writes the document it is processing to the first line
- *     of DIR/doing.PID (its path as a JSON string), from taking the
- *     record to writing its output, and an empty first line after;
+ *     of DIR/doing.PID as "DONE JSON-PATH", from taking the record to
+ *     writing its output, and "DONE" alone after, where DONE is the count
+ *     of documents this process has finished (processed to an output,
+ *     an error record included; not one failed unread for being listed),
+ *     so that the supervisor can tell a stage that still finishes
+ *     documents from one that dies on every document; an empty file is a
+ *     replica that has finished none;
  *   - when a replica dies of a crash signal (SIGSEGV, SIGBUS, SIGILL,
  *     SIGFPE, SIGABRT), the supervisor appends "SIGNAL JSON-PATH" from its
  *     doing file to DIR/crashed before it restarts the replica;
@@ -43,8 +48,9 @@ void dp_crash_close(dp_crash **c);
  * in why (a message for the document's error record), else 0. */
 int dp_crash_listed(dp_crash *c, const char *path, char *why, size_t size);
 
-/* Marks path as the document in progress, until dp_crash_done.  A failure
- * to write is ignored: the journal only ever spares a run. */
+/* Marks path as the document in progress, until dp_crash_done, which
+ * counts it as finished.  A failure to write is ignored: the journal only
+ * ever spares a run. */
 void dp_crash_doing(dp_crash *c, const char *path);
 void dp_crash_done(dp_crash *c);
 

@@ -247,6 +247,46 @@ static void test_crash_reasons(void)
 	rmdir(dir);
 }
 
+/* first_line PATH: the first line of the file at path (without its
+ * newline) in buf; "" when there is none. */
+static const char *first_line(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "r");
+
+	buf[0] = '\0';
+	if (f != NULL && fgets(buf, (int)size, f) != NULL)
+		buf[strcspn(buf, "\n")] = '\0';
+	if (f != NULL)
+		fclose(f);
+	return buf;
+}
+
+/* The journal line the supervisor reads (crash.h): the documents finished
+ * so far and the one in progress, or the count alone between documents;
+ * stale bytes of a longer line before stay after the first line. */
+static void test_crash_journal(void)
+{
+	char dir[] = "/tmp/dp-crash-XXXXXX", path[64], line[256];
+	dp_err err;
+
+	if (mkdtemp(dir) == NULL)
+		abort();
+	snprintf(path, sizeof path, "%s/doing.%ld", dir, (long)getpid());
+	dp_crash *c = dp_crash_open(dir, &err);
+	T_OK(c != NULL, "crash journal opened");
+	T_OK(strcmp(first_line(path, line, sizeof line), "") == 0, "a replica that took nothing: an empty journal");
+	dp_crash_doing(c, "/d/a long name.md");
+	T_OK(strcmp(first_line(path, line, sizeof line), "0 \"/d/a long name.md\"") == 0,
+	     "the first document: none finished, its path as JSON");
+	dp_crash_done(c);
+	T_OK(strcmp(first_line(path, line, sizeof line), "1") == 0, "finished: the count alone");
+	dp_crash_doing(c, "/d/b.md");
+	T_OK(strcmp(first_line(path, line, sizeof line), "1 \"/d/b.md\"") == 0, "the next: one finished before it");
+	dp_crash_close(&c);
+	T_OK(access(path, F_OK) != 0, "closed: the journal is removed");
+	rmdir(dir);
+}
+
 int main(void)
 {
 	test_lines();
@@ -256,5 +296,6 @@ int main(void)
 	test_text();
 	test_embed_local();
 	test_crash_reasons();
+	test_crash_journal();
 	return t_done();
 }
