@@ -26,12 +26,20 @@ static int proc_line(long pid, const char *name, char *buf, size_t size)
 	return 0;
 }
 
-int hub_evict(const char *pid_space, long pid, dp_err *err)
+/* 1 when a pid of pid_space (stats.h) means the same to the hub as to
+ * the process that sent it. */
+static int hub_pid_space(const char *pid_space)
 {
 	const char *here = dp_stats_pid_space();
+
+	return here[0] != '\0' && pid_space != NULL && strcmp(pid_space, here) == 0;
+}
+
+int hub_evict(const char *pid_space, long pid, dp_err *err)
+{
 	char comm[64];
 
-	if (here[0] == '\0' || pid_space == NULL || strcmp(pid_space, here) != 0) {
+	if (!hub_pid_space(pid_space)) {
 		dp_err_set(err, "it runs on another machine or in another pid namespace");
 		return -1;
 	}
@@ -57,4 +65,9 @@ int hub_evict_ended(long pid)
 	 * state follows the last ')'. */
 	const char *end = strrchr(stat, ')');
 	return end != NULL && end[1] == ' ' && (end[2] == 'Z' || end[2] == 'X');
+}
+
+int hub_proc_exited(const char *pid_space, long pid)
+{
+	return pid > 1 && hub_pid_space(pid_space) && hub_evict_ended(pid);
 }

@@ -49,4 +49,12 @@ int hub_evict(const char *pid_space, long pid, dp_err *err);
  * not reaped yet: its sockets are closed), 0 while it does. */
 int hub_evict_ended(long pid);
 
+/* 1 when process pid of pid_space (a replica's stats) is known to have
+ * exited: its pid space is the hub's and the pid no longer runs
+ * (hub_evict_ended).  0 while it runs, and for a process the hub cannot
+ * see (a remote worker, another container): its silence tells instead.
+ * A pid used again by a new process reads as running: silence tells then
+ * too. */
+int hub_proc_exited(const char *pid_space, long pid);
+
 #endif

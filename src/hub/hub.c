@@ -263,7 +263,7 @@ hub_proc *hub_stats_update(hub_stats *s, jv msg)
 	}
 	jv final = jv_object_get(jv_copy(msg), jv_string("final"));
 	p->ended = jv_get_kind(final) == JV_KIND_TRUE;
-	if (!p->ended)
+	if (!p->ended && !p->exited)
 		p->gone = 0, p->silent_at = 0;
 	jv_free(final);
 	p->seen = dp_clock_s();
@@ -302,9 +302,10 @@ int hub_stats_silent(hub_stats *s, double t)
 	int died = 0;
 
 	for (size_t i = 0; i < s->nprocs; i++)
-		if (!s->procs[i].gone && (s->procs[i].ended || t - s->procs[i].seen > HUB_SILENT_S)) {
+		if (!s->procs[i].gone && (s->procs[i].ended || s->procs[i].exited ||
+					  t - s->procs[i].seen > HUB_SILENT_S)) {
 			s->procs[i].gone = 1;
-			s->procs[i].silent_at = s->procs[i].ended ? 0 : t;
+			s->procs[i].silent_at = s->procs[i].ended || s->procs[i].exited ? 0 : t;
 			died++;
 		}
 	return died;

@@ -179,6 +179,8 @@ typedef struct hub_proc {
 	double seen;   /* monotonic seconds of its last message */
 	int ended;     /* its last message said goodbye ("final"): it exited */
 	int gone;      /* counted as ended or dead by hub_stats_silent */
+	int exited;    /* its process was seen gone (hub_proc_exited): it is
+			* dead whatever of its messages comes later */
 	double silent_at; /* when hub_stats_silent took it for dead on its
 			   * silence (not a goodbye); 0 otherwise */
 	int evicted;      /* the hub tried to kill it (evict.h) */
@@ -204,7 +206,8 @@ hub_proc *hub_stats_update(hub_stats *s, jv msg);
 /* A replica reports every 500 ms from a thread of its own: one silent for
  * HUB_SILENT_S has died (kill -9, a crash, a lost machine) or is stopped;
  * one that said goodbye has exited, maybe on an error (a store that gave
- * up on its database) without finishing what it held.  Marks such
+ * up on its database) without finishing what it held; one marked exited
+ * was seen gone by the hub itself.  Marks such
  * processes gone and returns how many newly are (the silent ones with
  * silent_at = t); a process heard from again comes back. */
 #define HUB_SILENT_S 3.0

@@ -115,6 +115,7 @@ struct hub {
 	long sent[HUB_STAGES]; /* records sent to each stage (hub_stats_final) */
 	double started, last_progress, last_rate_at;
 	double last_check; /* check_timeouts' last call: the hub's own liveness */
+	double exits_checked; /* note_exits' last look at the replicas' pids */
 	double last_out[HUB_STAGES], rate[HUB_STAGES];
 	int tty_lines;
 	hub_metrics *metrics; /* --metrics, or NULL */
@@ -123,6 +124,7 @@ struct hub {
 	/* Deaths not yet answered by a re-send; it waits (until resend_by)
 	 * for the replicas killed for their silence to end (evict.h). */
 	int resend_died;
+	int resend_exited; /* of them, seen gone by their pid (note_exits) */
 	double resend_by, evicted_at;
 	long evicting[HUB_EVICT_MAX];
 	int n_evicting;
@@ -541,8 +543,10 @@ static int overlap_items(struct hub *h, zmq_pollitem_t *items)
  * held may never come back, and PUSH/PULL cannot say which documents those
  * were, so every document in flight is sent again now rather than after
  * --timeout.  A copy still held by a live replica makes a duplicate the
- * store answers "unchanged" and the hub ignores (first outcome wins). */
-static void resend_after_death(struct hub *h, int died)
+ * store answers "unchanged" and the hub ignores (first outcome wins).
+ * died: the replicas newly taken for dead; exited: those of them seen gone
+ * by their pid (note_exits), which the message says apart. */
+static void resend_after_death(struct hub *h, int died, int exited)
 {
 	long n = 0;
 
@@ -555,7 +559,9 @@ static void resend_after_death(struct hub *h, int died)
 		h->unsent++;
 		n++;
 	}
-	if (n > 0)
+	if (n > 0 && exited >= died)
+		dp_diag("%d replica(s) exited: re-sending the %ld document(s) in flight", died, n);
+	else if (n > 0)
 		dp_diag("%d replica(s) exited or fell silent for %.0f s: re-sending the %ld "
 			"document(s) in flight", died, HUB_SILENT_S, n);
 }
@@ -600,6 +606,33 @@ static void evict_silent(struct hub *h, double now)
 		}
 		h->evicting[h->n_evicting++] = p->pid;
 	}
+}
+
+/* Replicas of this machine that exited without a goodbye (kill -9, a
+ * crash, the OOM killer) are seen gone by their pid, every
+ * HUB_EXITS_EVERY_S, instead of after HUB_SILENT_S of silence: what was in
+ * flight is re-sent within a tick, not 3 s later (each poison document's
+ * replica death cost the run those 3 s).  The pids join h->evicting, so
+ * the re-send waits the HUB_EVICT_GRACE_S libzmq takes to drop the queues
+ * of their connections, as after a kill. */
+#define HUB_EXITS_EVERY_S 0.1
+static int note_exits(struct hub *h, double now)
+{
+	int exited = 0;
+
+	if (now - h->exits_checked < HUB_EXITS_EVERY_S)
+		return 0;
+	h->exits_checked = now;
+	for (size_t i = 0; i < h->stats.nprocs; i++) {
+		hub_proc *p = &h->stats.procs[i];
+		if (p->gone || p->exited || !hub_proc_exited(p->pid_space, p->pid))
+			continue;
+		p->exited = 1;
+		exited++;
+		if (h->n_evicting < HUB_EVICT_MAX)
+			h->evicting[h->n_evicting++] = p->pid;
+	}
+	return exited;
 }
 
 /* 1 when the re-send after a death may go: no replica was killed, or every
@@ -652,6 +685,7 @@ static void check_timeouts(struct hub *h)
 				" silence meanwhile is not taken for their death", now - h->last_check);
 	}
 	h->last_check = now;
+	int exited = note_exits(h, now);
 	int died = hub_stats_silent(&h->stats, now);
 
 	/* Stopping (hub_note_stopping): the replicas exit or fall silent on
@@ -662,19 +696,20 @@ static void check_timeouts(struct hub *h)
 	 * this turn has read (1 run of graph_sigterm in 8 said "re-sending"). */
 	h->stopping = stopping_noted;
 	if (h->stopping) {
-		h->resend_died = 0;
+		h->resend_died = h->resend_exited = 0;
 		h->n_evicting = 0;
 		return;
 	}
 	if (died > 0) {
 		h->resend_died += died;
+		h->resend_exited += exited;
 		h->resend_by = now + HUB_EVICT_WAIT_S;
 	}
 	if (h->cfg->kill_silent)
 		evict_silent(h, now);
 	if (h->resend_died > 0 && evictions_over(h, now)) {
-		resend_after_death(h, h->resend_died);
-		h->resend_died = 0;
+		resend_after_death(h, h->resend_died, h->resend_exited);
+		h->resend_died = h->resend_exited = 0;
 	}
 	double t = dp_clock_s(), timeout = hub_delay_timeout(&h->delay, h->cfg->timeout);
 

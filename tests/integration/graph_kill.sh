@@ -1,7 +1,8 @@
 #!/bin/bash
 # kill -9 of a chunk, summarize, embed and store replica while each holds
 # work (the hub's stats say both replicas of the stage have a document in
-# flight): the hub re-sends what they held, and the database ends up the
+# flight): the hub sees their pids gone and re-sends what they held at once,
+# and the database ends up the
 # same as after a plain pipeline run over the corpus.  Every stage is
 # slowed by a CPU-burning --jq so that the run lasts a few seconds; the
 # store replicas are started by hand after the run began (as on another
@@ -50,6 +51,10 @@ kill -TERM $WORKER
 wait $WORKER
 like "$(cat "$T_DIR/err")" "embed-[12] \(pid [0-9]+\) exited with status 137; restarting" \
 	"the supervisor says it restarted a replica"
+# The hub sees a killed replica's pid gone within a tick (before, it waited
+# for 3 s of silence, with "exited or fell silent for 3 s").
+like "$(grep 'docpipe-hub: .*re-sending' "$T_DIR/err")" "docpipe-hub: [12] replica\(s\) exited: re-sending the [0-9]+ document\(s\) in flight" \
+	"the hub re-sends once it sees the killed replicas' pids gone"
 is "$(jq -r '[.complete, .documents, .failed] | @tsv' "$T_DIR/report")" "$(printf 'true\t%d\t0' $N)" \
 	"report: complete, $N documents, none failed"
 is "$(jq -r '.added + .unchanged' "$T_DIR/report")" $N "every document has one outcome"
