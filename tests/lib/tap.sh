@@ -201,14 +201,16 @@ numbered_docs() {
 }
 # fakeapi ARGS...: starts tests/fakeapi.py --port 0 ARGS in the background
 # (its pid in SERVER and added to SERVERS: killed at exit), waits for its port, sets BASE to its root URL and exports
-# OPENAI_BASE_URL.  Each call starts a server of its own.
+# OPENAI_BASE_URL.  Each call starts a server of its own.  A --port in ARGS
+# wins (one from free_ports, for a server started again on its port).  The
+# wait is long (30 s): Python's start on a loaded machine is no test.
 FAKEAPI_N=0
 fakeapi() {
 	local f=$T_DIR/server-$((FAKEAPI_N += 1)) _
 	/usr/bin/python3 "$TOP/tests/fakeapi.py" --port 0 "$@" >"$f.port" 2>"$f.err" &
 	SERVER=$!
 	SERVERS+=("$SERVER")
-	for _ in $(seq 100); do [ -s "$f.port" ] && break; sleep 0.05; done
+	for _ in $(seq 600); do [ -s "$f.port" ] && break; sleep 0.05; done
 	BASE=http://127.0.0.1:$(awk '{print $2}' "$f.port")
 	export OPENAI_BASE_URL=$BASE/v1
 }
