@@ -80,6 +80,10 @@ the answer is {"error": E} with status 200 (as some proxies answer).  null: off.
 is answered S with its Authorization header echoed (as a proxy's debug page
 or a gateway's error may): in {"error": {"message": N x's, then the header}}
 with json, else in an HTML page.  null: off.
+"hold": true: every model request, once counted (in "requests", on
+arrival), waits for "hold": false before it is served (the latency and
+faults then as usual): a test decides when an answer comes, not a latency
+a loaded machine may outrun.  /_reset lets the held ones go.
 """
 import argparse
 import base64
@@ -185,9 +189,11 @@ class State:
         self.rate_5xx = args.rate_5xx
         self.retry_after = args.retry_after
         self.ratelimit_headers = not args.no_ratelimit_headers
+        self.gate = threading.Event()  # set: requests go; clear: "hold"
         self.reset()
 
     def reset(self):
+        self.gate.set()
         self.faults = []
         self.bad_input = None
         self.bad_input_status = 400
@@ -325,6 +331,8 @@ class Handler(BaseHTTPRequestHandler):
                     st.bad_input_status = int(req["bad_input_status"])
                 if "latency" in req:
                     st.latency = parse_latency(req["latency"])
+                if "hold" in req:
+                    (st.gate.clear if req["hold"] else st.gate.set)()
                 for k in ("rpm", "rate_429", "rate_5xx", "retry_after", "ratelimit_headers",
                           "bad_vector", "chat_answer", "no_base64", "echo_key"):
                     if k in req:
@@ -426,6 +434,7 @@ class Handler(BaseHTTPRequestHandler):
         else:
             texts = [m.get("content", "") for m in req.get("messages", [])]
             units = sum(len(t) for t in texts) / 4
+        st.gate.wait()
         fault = st.take_fault(kind, texts)
         base, per = st.latency[kind]
         if base or per:

@@ -225,14 +225,17 @@ reset
 psql -X -q -c "BEGIN; LOCK TABLE docpipe.summary_cache IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60)" \
 	>/dev/null 2>&1 &
 LOCKER=$!
+# This database's table: pg_locks lists every database's locks, and a
+# store or stage of a test running beside makes its own summary_cache.
 wait_for 10 sql_ge "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
-	WHERE c.relname = 'summary_cache' AND l.mode = 'AccessExclusiveLock' AND l.granted" 1
+	WHERE c.relname = 'summary_cache' AND l.mode = 'AccessExclusiveLock' AND l.granted
+	AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())" 1
 docpipe-summarize --backend openai <"$T_DIR/docs.ndjson" >"$T_DIR/o17" 2>"$T_DIR/e17"
 rc=$?
 is "$rc:$(jq -r .kind "$T_DIR/o17" | sort -u | xargs)" "0:document" "a cache table locked: the documents are summarized (exit 0)"
 ok "$(kill -0 $LOCKER 2>/dev/null)$?" "while the lock is still held"
 like "$(cat "$T_DIR/e17")" "result cache lookup failed, asking anew: .*lock timeout.*said once" "says the cache did not answer"
 sql "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE '%LOCK TABLE docpipe.summary_cache%'
-	AND pid <> pg_backend_pid()" >/dev/null
+	AND datname = current_database() AND pid <> pg_backend_pid()" >/dev/null
 wait $LOCKER 2>/dev/null
 done_testing

@@ -21,10 +21,13 @@ numbered_docs "$T_DIR/docs" 60 12 doc
 docpipe-discover "$T_DIR/docs" | docpipe-chunk >"$T_DIR/chunked.ndjson"
 # outage_12s: starts a test server (PORT, SERVER, BASE) that is killed
 # after its first answers and started again on its port 12 s later, in
-# the background (its pid in outage).
+# the background (its pid in outage).  Its port is reserved (free_ports:
+# below the kernel's ephemeral range): one the kernel picked for port 0
+# could be given to another test's server or hub during the outage, which
+# would then take this test's requests, and the restart would fail.
 outage_12s() {
-	fakeapi --latency chat=150,embed=50
-	PORT=${BASE##*:}
+	PORT=$(free_ports 1) || { ok 1 "a free port for the test server"; done_testing; }
+	fakeapi --port "$PORT" --latency chat=150,embed=50
 	(
 		for _ in $(seq 200); do
 			[ "$(curl -sf "$BASE/_stats" | jq '.requests.chat')" -ge 6 ] 2>/dev/null && break

@@ -105,14 +105,20 @@ is "$(sql "SELECT count(*) FROM pg_stat_activity WHERE pid = $ghost")" 0 "that s
 
 # A connection over TCP has keepalives by default (db.h: the first probe
 # after 30 s idle, not the system's two hours): an idle wait for an answer
-# is not endless either.
+# is not endless either.  The store's input stays open (hold, a FIFO)
+# until its connection is seen, however long a loaded machine takes to
+# get there (a fixed 1.5 s assumed it would be connected by then).
+mkfifo "$T_DIR/hold"
 docpipe-discover "$T_DIR/first" | docpipe-chunk | docpipe-embed | {
 	cat
-	sleep 2
+	cat "$T_DIR/hold"
 } | ip netns exec "$NS" env DATABASE_URL="$URL" docpipe-store >/dev/null 2>&1 &
 idle=$!
-sleep 1.5
+exec {hold}>"$T_DIR/hold" # (opened once the records went: the store idles)
+probes() { ip netns exec "$NS" ss -tno state established "dst $NET.1" 2>&1 | grep -Eq "$1"; }
+wait_for 30 probes "timer:\(keepalive,"
 like "$(ip netns exec "$NS" ss -tno state established "dst $NET.1" 2>&1)" "timer:\(keepalive,[0-9.]+(sec|ms)" \
 	"the store's idle connection probes within a minute (keepalive timer in seconds)"
+exec {hold}>&-
 wait_for 30 exited "$idle" || kill "$idle"
 done_testing

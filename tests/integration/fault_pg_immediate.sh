@@ -87,7 +87,11 @@ docpipe-summarize --backend openai <"$T_DIR/api2" 2>>"$T_DIR/err2" |
 stages=$!
 exec {api2}>"$T_DIR/api2"
 pgctl() { runuser -u postgres -- "$(pg_config --bindir)/pg_ctl" -D "$PGD/data" -l "$PGD/log" -w "$@" >/dev/null; }
-sleep 0.3
+# Both connected to their cache before it goes (a stage that starts with
+# no database to connect to is another case; a fixed 0.3 s was not always
+# enough on a loaded machine under ASan).
+wait_connected docpipe-summarize
+wait_connected docpipe-embed
 pgctl -m immediate stop {api2}>&-
 head -n 3 "$T_DIR/more.ndjson" >&$api2
 for _ in $(seq 100); do [ "$(grep -c . "$T_DIR/api2.out" 2>/dev/null)" = 3 ] && break; sleep 0.05; done

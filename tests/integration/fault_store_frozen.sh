@@ -31,8 +31,12 @@ docpipe-discover "$T_DIR/b" | docpipe-chunk | docpipe-embed >"$T_DIR/other.ndjso
 
 docpipe-store <"$T_DIR/slow.ndjson" >"$T_DIR/a.out" 2>"$T_DIR/a.err" &
 A=$!
-sleep 1
-kill -STOP $A # inside its transaction: the trigger sleeps 2 s, then the session idles in it
+# Frozen inside its transaction: the trigger sleeps 2 s, then the session
+# idles in it.  (Waited for: a loaded machine may take more than a second
+# to start the store and reach the trigger.)
+wait_for 30 sql_ge "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+	AND application_name = 'docpipe-store' AND wait_event = 'PgSleep'" 1
+kill -STOP $A
 is "$(sql "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'docpipe-store'
 	AND xact_start IS NOT NULL AND pid <> pg_backend_pid()")" 1 "the frozen store has a transaction open"
 start=$(date +%s)

@@ -7,7 +7,11 @@
 . "$(dirname "$0")/../lib/tap.sh"
 newdb || exit 1
 set -o pipefail
-fakeapi --latency chat=1500
+# The chat answers are held (the test server's "hold") until the delete
+# has its receipt: a fixed latency (1.5 s) raced the delete's way through
+# watch's settle time and four stages on a loaded machine.
+fakeapi
+hold() { curl -sf -X POST -d "{\"hold\":$1}" "$BASE/_control" >/dev/null; }
 chats_ge() { [ "$(curl -sf "$BASE/_stats" | jq -r '.requests.chat')" -ge "$1" ] 2>/dev/null; }
 # receipts_ge N: x.md has at least N receipts.
 receipts_ge() { [ "$(jq -s 'map(select(.path | endswith("/x.md"))) | length' "$T_DIR/receipts")" -ge "$1" ]; }
@@ -22,11 +26,15 @@ docpipe-chunk <"$T_DIR/records" | tee "$T_DIR/chunked" |
 	docpipe-store >"$T_DIR/receipts" 2>"$T_DIR/store.err" &
 trap 'kill $WATCH 2>/dev/null' EXIT
 
+hold true
 printf '# Gone soon\n\nThese words are summarized slowly.\n' >"$D/x.md"
-wait_for 10 chats_ge 1
+wait_for 30 chats_ge 1
 ok $? "the document is in the slow stage"
 rm "$D/x.md"
-wait_for 15 receipts_ge 2
+wait_for 30 receipts_ge 1
+ok $? "the delete passes it and gets its receipt"
+hold false
+wait_for 30 receipts_ge 2
 ok $? "both records of x.md got a receipt"
 like "$(jq -c "[.kind, .run, .seq, .stream == .run]" "$T_DIR/chunked" | head -1)" '^\["document","watch-[0-9TZ]+-[0-9]+",0,true\]$' \
 	"watch's records carry its run and their seq"

@@ -164,7 +164,10 @@ free_ports() {
 	for _ in $(seq 50); do
 		k=$((RANDOM % ((low - 10000) / 16))) base=$((10000 + 16 * k)) busy=0
 		if ! mkdir "$dir/$k" 2>/dev/null; then
-			kill -0 "$(cat "$dir/$k/pid" 2>/dev/null)" 2>/dev/null && continue
+			# A reservation without its pid yet is being made by
+			# another test: taken for a dead one's, both held the block.
+			p=$(cat "$dir/$k/pid" 2>/dev/null)
+			{ [ -z "$p" ] || kill -0 "$p"; } 2>/dev/null && continue
 			rm -rf "$dir/$k"
 			mkdir "$dir/$k" 2>/dev/null || continue
 		fi
@@ -201,14 +204,16 @@ numbered_docs() {
 }
 # fakeapi ARGS...: starts tests/fakeapi.py --port 0 ARGS in the background
 # (its pid in SERVER and added to SERVERS: killed at exit), waits for its port, sets BASE to its root URL and exports
-# OPENAI_BASE_URL.  Each call starts a server of its own.
+# OPENAI_BASE_URL.  Each call starts a server of its own.  A --port in ARGS
+# wins (one from free_ports, for a server started again on its port).  The
+# wait is long (30 s): Python's start on a loaded machine is no test.
 FAKEAPI_N=0
 fakeapi() {
 	local f=$T_DIR/server-$((FAKEAPI_N += 1)) _
 	/usr/bin/python3 "$TOP/tests/fakeapi.py" --port 0 "$@" >"$f.port" 2>"$f.err" &
 	SERVER=$!
 	SERVERS+=("$SERVER")
-	for _ in $(seq 100); do [ -s "$f.port" ] && break; sleep 0.05; done
+	for _ in $(seq 600); do [ -s "$f.port" ] && break; sleep 0.05; done
 	BASE=http://127.0.0.1:$(awk '{print $2}' "$f.port")
 	export OPENAI_BASE_URL=$BASE/v1
 }

@@ -10,24 +10,39 @@
 #include "stats.h"
 #include "t.h"
 
-/* A child that waits (for at most 30 s), its command name name. */
+/* A child that waits (for at most 30 s), its command name name: returns
+ * once the child has set it (it says so on a pipe; a fixed wait was not
+ * always enough for a child to run on a loaded machine). */
 static pid_t child(const char *name)
 {
-	pid_t pid = fork();
+	int fds[2];
+	char c;
 
+	if (pipe(fds) != 0)
+		return -1;
+	pid_t pid = fork();
 	if (pid == 0) {
 		prctl(PR_SET_NAME, name, 0, 0, 0);
 		alarm(30);
+		if (write(fds[1], "", 1) != 1)
+			_exit(1);
 		for (;;)
 			pause();
 	}
+	close(fds[1]);
+	if (pid > 0 && read(fds[0], &c, 1) != 1)
+		pid = -1;
+	close(fds[0]);
 	return pid;
 }
 
-/* Time for a child to set its name, or for a killed one to end. */
-static void settle(void)
+/* Waits until the killed child pid has ended, without reaping it (a
+ * zombie). */
+static void ended(pid_t pid)
 {
-	usleep(100 * 1000);
+	siginfo_t info;
+
+	waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT);
 }
 
 int main(void)
@@ -37,7 +52,9 @@ int main(void)
 
 	T_OK(here[0] != '\0' && strstr(here, "/pid:[") != NULL, "this process's pid space: boot id and pid namespace");
 	pid_t other = child("sleep");
-	settle();
+	T_OK(other > 0, "a child named sleep");
+	if (other <= 0)
+		return t_done(); /* never kill(-1, ...) */
 	T_OK(hub_evict(here, other, &err) < 0 && strstr(err.msg, "no docpipe process") != NULL,
 	     "a process of another program (a pid used again) is not killed");
 	T_OK(hub_evict_ended(other) == 0, "a running process has not ended");
@@ -47,14 +64,16 @@ int main(void)
 	T_OK(hub_evict("", other, &err) < 0, "nor one whose pid space is unknown");
 	T_OK(hub_evict(here, getpid(), &err) < 0, "nor the hub itself");
 	kill(other, SIGKILL);
-	settle();
+	ended(other);
 	T_OK(hub_evict_ended(other) == 1, "a zombie not yet reaped has ended (its sockets are closed)");
 	waitpid(other, NULL, 0);
 	T_OK(hub_evict_ended(other) == 1, "a reaped one too");
 
 	/* A docpipe stage, stopped (SIGSTOP): what the hub kills. */
 	pid_t replica = child("docpipe-summari");
-	settle();
+	T_OK(replica > 0, "a child named docpipe-summari");
+	if (replica <= 0)
+		return t_done();
 	kill(replica, SIGSTOP);
 	T_OK(hub_evict(here, replica, &err) == 0, "a stopped docpipe replica of this machine is killed");
 	int status = 0;
