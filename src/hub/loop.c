@@ -625,10 +625,22 @@ static int note_exits(struct hub *h, double now)
 	h->exits_checked = now;
 	for (size_t i = 0; i < h->stats.nprocs; i++) {
 		hub_proc *p = &h->stats.procs[i];
-		if (p->gone || p->exited || !hub_proc_exited(p->pid_space, p->pid))
+		/* Gone already: by a goodbye or an eviction (nothing to do), or
+		 * on its silence, not killed yet (a lone replica waits
+		 * HUB_EVICT_LONE_S): dead meanwhile, it is no longer killed (its
+		 * pid may be another process's by then) and the copies that
+		 * went into its queue are sent again, as after an eviction. */
+		if (p->exited || p->evicted || (p->gone && p->silent_at == 0) ||
+		    !hub_proc_exited(p->pid_space, p->pid))
 			continue;
 		p->exited = 1;
-		exited++;
+		if (p->gone) {
+			p->silent_at = 0;
+			h->resend_died++;
+			h->resend_by = now + HUB_EVICT_WAIT_S;
+		} else {
+			exited++;
+		}
 		if (h->n_evicting < HUB_EVICT_MAX)
 			h->evicting[h->n_evicting++] = p->pid;
 	}

@@ -37,4 +37,25 @@ frozen_for_good docpipe-summari summarize --replicas summarize=2
 frozen_for_good docpipe-store store --replicas store=2
 # 33 s of silence first: once, in the release pass.
 [ "${DOCPIPE_VARIANT:-release}" = release ] && frozen_for_good docpipe-summari summarize-lone
+
+# A stage's only replica, taken for dead on its silence (its copies went
+# into its own queue), dies before the hub's 30 s are up: the hub sees its
+# pid gone and re-sends at once, and kills nothing (before, it waited out
+# the 30 s, then tried to kill the pid, maybe another process's by then,
+# while the copies lost with the queue waited for --timeout).
+numbered_docs "$T_DIR/dies" 120 300 doc
+newdb || exit 1
+run_then_stop docpipe-summari "$T_DIR/dies.report" "$T_DIR/dies.err" "$T_DIR/dies" \
+	--opt summarize=--backend=openai --threads summarize=4 --replicas summarize=1
+ok $? "lone-dies: the run is under way, its only summarize replica stopped"
+wait_for 30 grep -q "fell silent for 3 s: re-sending" "$T_DIR/dies.err"
+ok $? "lone-dies: the hub took its silence for a death"
+kill -9 "$STOPPED"
+wait_for 20 exited $SUP || { ok 1 "lone-dies: the run ends within 20 s of the death"; kill -TERM $SUP; }
+wait $SUP
+is "$?:$(jq -r '[.added, .failed] | @tsv' "$T_DIR/dies.report")" "0:$(printf '120\t0')" \
+	"lone-dies: exit 0, every document stored, none failed"
+is "$(grep -c "re-sending the" "$T_DIR/dies.err")" 2 "lone-dies: what was in flight is re-sent at its silence and again at its death"
+! grep -qE "summarize replica .*(killed it|not killed)" "$T_DIR/dies.err"
+ok $? "lone-dies: the hub tried to kill nothing"
 done_testing
