@@ -81,6 +81,31 @@ static void test_heading_paths(void)
 	T_EQ_STR(text_of(md, 7), "Setext\n======\n\nlast", "setext underline kept in the text");
 }
 
+/* A document of many headings: the sections no chunk refers to are
+ * dropped as they pile up (a 16 MiB file of 4M headings held 1 GB of
+ * them); the chunks' paths stay right. */
+static void test_many_headings(void)
+{
+	static const char head[] = "# A\n\ntext a\n\n", tail[] = "\ntext\n\n# B\n\ntext b\n";
+	size_t n = 100000, len = strlen(head) + 5 * n + strlen(tail);
+	char *md = malloc(len + 1), *w = md;
+
+	w += sprintf(w, "%s", head);
+	for (size_t i = 0; i < n; i++)
+		w += sprintf(w, "## %c\n", 'a' + (int)(i % 26));
+	sprintf(w, "%s", tail);
+	T_EQ_INT(split(md, CHUNK_MARKDOWN, 512, 0), 0, "100,000 headings split");
+	T_OK(doc.n_chunks > 100 && doc.n_chunks < 1000, "their lines packed into chunks");
+	T_OK(doc.cap_sections <= 4 * doc.n_chunks + 64, "sections held for the chunks, not per heading");
+	T_EQ_STR(path_of(0), "A", "the first chunk's path");
+	T_EQ_STR(text_of(md, 0), "# A\n\ntext a", "the first chunk's text");
+	T_EQ_STR(path_of(1), "A", "a chunk of headings: the path they share");
+	T_EQ_STR(path_of(doc.n_chunks - 2), "A", "the chunk of the last ones and their text: the path they share");
+	T_EQ_STR(path_of(doc.n_chunks - 1), "B", "the last chunk's path");
+	T_EQ_STR(text_of(md, doc.n_chunks - 1), "# B\n\ntext b", "the last chunk's text");
+	free(md);
+}
+
 static void test_cap_and_overlap(void)
 {
 	char md[8192];
@@ -326,6 +351,7 @@ int main(void)
 {
 	chunk_doc_init(&doc);
 	test_heading_paths();
+	test_many_headings();
 	test_cap_and_overlap();
 	test_blocks_whole();
 	test_oversized_fence();
