@@ -262,6 +262,16 @@ static void test_checks_and_record(void)
 	rec = jv_object();
 	T_EQ_INT(chunk_check_text(rec, "ok \xC3\xA9 \xE6\x97", 8, &err), -1, "invalid UTF-8 refused");
 	T_EQ_STR(err.msg, "invalid UTF-8 at byte 6", "invalid UTF-8 offset");
+	/* UTF-16 and UTF-32 by their byte order marks: named, not "binary". */
+	T_EQ_INT(chunk_check_text(rec, "\xFF\xFE#\0 \0", 6, &err), -1, "UTF-16LE refused");
+	T_EQ_STR(err.msg, "UTF-16LE text (by its byte order mark): docpipe reads UTF-8; convert the"
+		 " file, e.g. iconv -f UTF-16LE -t UTF-8", "UTF-16LE named, with the conversion");
+	T_EQ_INT(chunk_check_text(rec, "\xFE\xFF\x4e\x2d", 4, &err), -1, "UTF-16BE without a NUL refused");
+	T_OK(strncmp(err.msg, "UTF-16BE text", 13) == 0, "UTF-16BE named");
+	T_EQ_INT(chunk_check_text(rec, "\xFF\xFE\0\0#\0\0\0", 8, &err), -1, "UTF-32LE refused");
+	T_OK(strncmp(err.msg, "UTF-32LE text", 13) == 0, "UTF-32LE named, not UTF-16LE");
+	T_EQ_INT(chunk_check_text(rec, "\0\0\xFE\xFF", 4, &err), -1, "UTF-32BE refused");
+	T_OK(strncmp(err.msg, "UTF-32BE text", 13) == 0, "UTF-32BE named");
 
 	T_EQ_INT(chunk_format_of("/a/b.MD", CHUNK_FORMAT_AUTO), CHUNK_MARKDOWN, ".MD is markdown");
 	T_EQ_INT(chunk_format_of("/a.md/b.txt", CHUNK_FORMAT_AUTO), CHUNK_TEXT, ".txt is text");
