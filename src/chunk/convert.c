@@ -200,9 +200,17 @@ void conv_put(conv_out *o, const char *s, size_t n)
 {
 	/* The chunker needs valid UTF-8, and libxml2 can hand over invalid
 	 * bytes (a charset it cannot name, an entity cut by a bad byte: found
-	 * by fuzz_html): each byte that starts no valid sequence becomes U+FFFD. */
-	size_t ok;
-	while ((ok = dp_utf8_invalid_at(s, n)) < n) {
+	 * by fuzz_html): each byte that starts no valid sequence becomes U+FFFD.
+	 * So does a NUL (a notebook's "\u0000"): the store
+	 * refuses text holding one (PostgreSQL's text cannot), which failed the
+	 * document there, after summarize and embed had paid for it. */
+	for (;;) {
+		size_t ok = dp_utf8_invalid_at(s, n);
+		const char *nul = ok > 0 ? memchr(s, '\0', ok) : NULL;
+		if (nul != NULL)
+			ok = (size_t)(nul - s);
+		if (ok == n)
+			break;
 		put_bytes(o, s, ok);
 		put_bytes(o, "\xEF\xBF\xBD", 3);
 		s += ok + 1;
