@@ -206,3 +206,27 @@ jv dp_glob_regex(const char *glob, dp_glob_cost *cost)
 	*cost = g.cost;
 	return r;
 }
+
+int dp_glob_check_walk(const char *name, const char *pattern, dp_err *err)
+{
+	dp_glob_cost cost;
+	char shown[200];
+	size_t len = strlen(pattern);
+	jv re = dp_glob_regex(pattern, &cost);
+	jv why = jv_is_valid(re) ? jv_null() : jv_invalid_get_msg(jv_copy(re));
+
+	jv_free(re);
+	if (jv_get_kind(why) == JV_KIND_NULL && len > 0 && (pattern[0] == '/' || pattern[len - 1] == '/'))
+		why = jv_string(pattern[0] == '/'
+				? "a pattern with a '/' matches the path relative to the root, which"
+				  " never starts with '/' (for a root's own files write 'name' or"
+				  " 'dir/name', without the leading '/')"
+				: "it ends in '/', and no path does (for a directory write its name"
+				  " without the '/')");
+	if (jv_get_kind(why) == JV_KIND_NULL)
+		return 0;
+	dp_utf8_shown(pattern, len, shown, sizeof shown);
+	dp_err_set(err, "--%s '%s': %s", name, shown, jv_string_value(why));
+	jv_free(why);
+	return -1;
+}

@@ -73,6 +73,7 @@ bad_pattern docpipe-discover --exclude '/old' "a pattern with a '/' matches the 
 bad_pattern docpipe-discover --exclude 'old/' "it ends in '/', and no path does"
 bad_pattern docpipe-watch --glob 'a[' "the '[' at byte 1 opens"
 bad_pattern docpipe-watch --exclude 'x/[b-a]' "the range 'b-a' at byte 3 runs backwards"
+bad_pattern docpipe-plan --glob '*.md[' "the '[' at byte 4 opens"
 out=$(timeout 60 docpipe run --glob '[' "$D" 2>&1 >/dev/null)
 is "$?" 2 "docpipe run --glob '[': exit 2"
 has "$out" "--glob '[': the '[' at byte 0 opens" "docpipe run --glob '[': says why"
