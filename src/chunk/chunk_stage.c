@@ -152,10 +152,33 @@ int chunk_check_sum(jv file_rec, const char *got, size_t len, dp_err *err)
 	return 0;
 }
 
+/* The encoding a UTF-16 or UTF-32 byte order mark at the start of text
+ * names, or NULL.  Windows tools write such text (Notepad's "Unicode",
+ * Windows PowerShell's '>'): it is text docpipe does not read, not a
+ * binary file, and the error says so and how to convert it. */
+static const char *wide_bom(const char *text, size_t len)
+{
+	if (len >= 4 && memcmp(text, "\xFF\xFE\0\0", 4) == 0)
+		return "UTF-32LE";
+	if (len >= 4 && memcmp(text, "\0\0\xFE\xFF", 4) == 0)
+		return "UTF-32BE";
+	if (len >= 2 && memcmp(text, "\xFF\xFE", 2) == 0)
+		return "UTF-16LE";
+	if (len >= 2 && memcmp(text, "\xFE\xFF", 2) == 0)
+		return "UTF-16BE";
+	return NULL;
+}
+
 int chunk_check_text(jv file_rec, const char *text, size_t len, dp_err *err)
 {
 	if (chunk_check_file(file_rec, text, len, err) < 0)
 		return -1;
+	const char *wide = wide_bom(text, len);
+	if (wide != NULL) {
+		dp_err_set(err, "%s text (by its byte order mark): docpipe reads UTF-8; convert the"
+			   " file, e.g. iconv -f %s -t UTF-8", wide, wide);
+		return -1;
+	}
 	const char *nul = memchr(text, '\0', len);
 	if (nul != NULL) {
 		dp_err_set(err, "binary file: NUL byte at byte %zu", (size_t)(nul - text));

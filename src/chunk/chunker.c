@@ -577,6 +577,44 @@ static int merge_back(struct packer *p)
 	return 1;
 }
 
+/* Drops the sections nothing refers to: every heading pushes one or two,
+ * but a run of headings that goes into one chunk leaves one referred to,
+ * so a 16 MiB file of 4M one-word headings held 8M sections of 104 bytes
+ * (1 GB).  Called when the array is full, by new_section alone: then the
+ * chunks, p->section and p->cur_section are the only indices held.  Keeps
+ * the order; leaves the array at most half full (it grows when more of it
+ * is in use), so each section is moved O(1) times on average.  Returns 0,
+ * or -1 with err set. */
+static int compact_sections(struct packer *p)
+{
+	chunk_doc *doc = p->doc;
+	size_t n = doc->n_sections, kept = 0;
+	size_t *map = calloc(n, sizeof *map); /* 1 when kept, then its new index */
+
+	if (map == NULL) {
+		dp_err_set(p->err, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < doc->n_chunks; i++)
+		map[doc->chunks[i].section] = 1;
+	map[p->section] = map[p->cur_section] = 1;
+	for (size_t i = 0; i < n; i++)
+		if (map[i]) {
+			doc->sections[kept] = doc->sections[i];
+			map[i] = kept++;
+		}
+	for (size_t i = 0; i < doc->n_chunks; i++)
+		doc->chunks[i].section = map[doc->chunks[i].section];
+	p->section = map[p->section];
+	p->cur_section = map[p->cur_section];
+	doc->n_sections = kept;
+	free(map);
+	if (kept > doc->cap_sections / 2)
+		return grow((void **)&doc->sections, &doc->cap_sections, doc->cap_sections + 1,
+			    sizeof *doc->sections, CHUNK_MAX_ITEMS, p->err);
+	return 0;
+}
+
 /* A heading of `level` (0: the document's start) begins a section; the
  * running path already holds it.  The open chunk takes it in when it is a
  * heading alone, or a whole section under min_tokens and the new heading
@@ -588,6 +626,10 @@ static int new_section(struct packer *p, int level)
 		    (!p->cur_content ||
 		     (p->cur_tokens < p->opts->min_tokens && level >= p->cur_level));
 
+	/* Room for the two sections pushed below, unused ones dropped first. */
+	if (doc->n_sections + 2 > doc->cap_sections && doc->n_sections > 0 &&
+	    compact_sections(p) < 0)
+		return -1;
 	if (merge) {
 		int keep = level > p->cur_level ? p->cur_level : (level < p->cur_level ? level : p->cur_level) - 1;
 		if (keep > p->cur_keep)

@@ -200,9 +200,17 @@ void conv_put(conv_out *o, const char *s, size_t n)
 {
 	/* The chunker needs valid UTF-8, and libxml2 can hand over invalid
 	 * bytes (a charset it cannot name, an entity cut by a bad byte: found
-	 * by fuzz_html): each byte that starts no valid sequence becomes U+FFFD. */
-	size_t ok;
-	while ((ok = dp_utf8_invalid_at(s, n)) < n) {
+	 * by fuzz_html): each byte that starts no valid sequence becomes U+FFFD.
+	 * So does a NUL (a notebook's "\u0000"): the store
+	 * refuses text holding one (PostgreSQL's text cannot), which failed the
+	 * document there, after summarize and embed had paid for it. */
+	for (;;) {
+		size_t ok = dp_utf8_invalid_at(s, n);
+		const char *nul = ok > 0 ? memchr(s, '\0', ok) : NULL;
+		if (nul != NULL)
+			ok = (size_t)(nul - s);
+		if (ok == n)
+			break;
 		put_bytes(o, s, ok);
 		put_bytes(o, "\xEF\xBF\xBD", 3);
 		s += ok + 1;
@@ -611,13 +619,14 @@ jv chunk_converted(const chunk_stage *cs, jv rec, enum conv_kind kind, const con
 	return rec;
 }
 
-/* Hashes the open file and checks it against rec, then checks its first
- * KiB looks like a PDF.  Leaves the offset at 0.  Returns 0 or -1. */
-static int check_pdf_fd(jv rec, int fd, dp_err *err)
+/* Hashes the open file (at most max bytes) and checks it against rec, then
+ * checks its first KiB looks like a PDF.  Leaves the offset at 0.  Returns
+ * 0 or -1. */
+static int check_pdf_fd(jv rec, int fd, unsigned long long max, dp_err *err)
 {
 	char got[DP_HASH_HEX], head[1024];
 	unsigned long long size;
-	if (dp_hash_fd(fd, got, &size, err) < 0 || chunk_check_sum(rec, got, (size_t)size, err) < 0)
+	if (dp_hash_fd(fd, max, got, &size, err) < 0 || chunk_check_sum(rec, got, (size_t)size, err) < 0)
 		return -1;
 	ssize_t n = pread(fd, head, sizeof head, 0);
 	if (n < 0 || lseek(fd, 0, SEEK_SET) != 0) {
@@ -637,7 +646,7 @@ jv chunk_converted_pdf(const chunk_stage *cs, jv rec, const char *path)
 	if (fd < 0)
 		return dp_record_error(rec, "chunk", err.msg);
 	conv_out_init(&o);
-	int rc = check_pdf_fd(rec, fd, &err);
+	int rc = check_pdf_fd(rec, fd, cs->max_size, &err);
 	if (rc == 0)
 		rc = conv_pdf(&o, NULL, 0, fd, &err);
 	if (rc == 0 && (fstat(fd, &after) != 0 || after.st_size != before.st_size ||

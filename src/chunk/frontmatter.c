@@ -1,5 +1,6 @@
 #include "frontmatter.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -103,7 +104,11 @@ static jv quoted(const char *t, size_t *i, size_t end, int yaml)
 }
 
 /* Whether s[0..n) is a decimal number (signs, digits, one '.', an
- * exponent; with '_' between digits when toml), and its value. */
+ * exponent; with '_' between digits when toml) that a double holds as
+ * written, and its value.  Not one: a value past the double's range
+ * (1e999 read as 1.8e308) or an integer past 2^53 (an id such as
+ * 12345678901234567891 read as ...7000): the text stays a string rather
+ * than become another number. */
 static int number(const char *s, size_t n, int toml, double *v)
 {
 	char buf[64];
@@ -123,7 +128,9 @@ static int number(const char *s, size_t n, int toml, double *v)
 	buf[k] = '\0';
 	char *end;
 	*v = strtod(buf, &end);
-	return digits > 0 && *end == '\0';
+	if (digits == 0 || *end != '\0' || !isfinite(*v))
+		return 0;
+	return strpbrk(buf, ".eE") != NULL || fabs(*v) < 9007199254740992.0; /* 2^53 */
 }
 
 /* An unquoted scalar s[0..n) (trimmed, not empty): booleans, null (yaml),

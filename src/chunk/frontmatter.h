@@ -8,7 +8,8 @@
  *    "double" quoted scalars; block scalars (| and >); flow lists
  *    [a, "b"] on one line; block lists of scalars (`- item` lines).  Plain
  *    scalars become JSON true/false (true, false), null (null, ~, empty)
- *    and numbers (decimal integers and floats); anything else is a string
+ *    and numbers (decimal integers and floats that a double holds as
+ *    written: not an integer past 2^53, not 1e999); anything else is a string
  *    (dates stay strings).  Nested mappings, flow mappings, anchors,
  *    aliases and tags are skipped, not refused.
  *  - TOML: top-level `key = value` lines before the first [table].

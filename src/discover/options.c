@@ -1,6 +1,7 @@
 #include "options.h"
 
 #include "cli.h"
+#include "glob.h"
 
 int discover_option(discover_opts *o, int opt, const char *arg, dp_err *err)
 {
@@ -14,6 +15,8 @@ int discover_option(discover_opts *o, int opt, const char *arg, dp_err *err)
 				   DISCOVER_MAX_PATTERNS, DISCOVER_MAX_PATTERNS);
 			return -1;
 		}
+		if (dp_glob_check_walk(opt == DISCOVER_OPT_GLOB ? "glob" : "exclude", arg, err) < 0)
+			return -1;
 		if (opt == DISCOVER_OPT_GLOB)
 			o->globs[o->n_globs++] = arg;
 		else

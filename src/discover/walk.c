@@ -202,7 +202,7 @@ static void emit_file(struct walker *w, int dfd, const char *name, int nofollow)
 		emit_error(w, reason);
 		return;
 	}
-	int rc = dp_hash_fd(fd, hex, &size, &err);
+	int rc = dp_hash_fd(fd, w->opts->max_size, hex, &size, &err);
 	close(fd);
 	if (rc < 0) {
 		emit_error(w, err.msg);

@@ -1,5 +1,7 @@
 #include "docrec.h"
 
+#include <string.h>
+
 int dp_doc_check_chunks(jv rec, dp_err *err)
 {
 	jv chunks = jv_object_get(jv_copy(rec), jv_string("chunks"));
@@ -21,8 +23,16 @@ int dp_doc_check_chunks(jv rec, dp_err *err)
 		} else {
 			jv t = jv_object_get(c, jv_string("text"));
 			ok = jv_get_kind(t) == JV_KIND_STRING;
-			if (!ok)
+			if (!ok) {
 				dp_err_set(err, "chunks[%d].text is not a string", i);
+			} else if (memchr(jv_string_value(t), '\0',
+					  (size_t)jv_string_length_bytes(jv_copy(t))) != NULL) {
+				/* The store refuses it (PostgreSQL's text holds no
+				 * NUL): refused here, before a model API is paid. */
+				ok = 0;
+				dp_err_set(err, "chunks[%d].text holds a NUL character (\\u0000), which"
+					   " PostgreSQL's text cannot store", i);
+			}
 			c = t;
 		}
 		jv_free(c);

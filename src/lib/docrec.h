@@ -8,7 +8,7 @@
 #include "err.h"
 
 /* Checks that rec (borrowed) has a "chunks" array of objects, each with a
- * string "text".  Returns the number of chunks, or -1 with err naming the
+ * string "text" without NUL characters (the store refuses those).  Returns the number of chunks, or -1 with err naming the
  * first bad field (e.g. "chunks[3].text is not a string"). */
 int dp_doc_check_chunks(jv rec, dp_err *err);
 

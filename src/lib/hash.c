@@ -19,7 +19,8 @@ void dp_hash_hex(const void *data, size_t len, char out[DP_HASH_HEX])
 	to_hex(XXH3_128bits(data, len), out);
 }
 
-int dp_hash_fd(int fd, char out[DP_HASH_HEX], unsigned long long *size, dp_err *err)
+int dp_hash_fd(int fd, unsigned long long max, char out[DP_HASH_HEX], unsigned long long *size,
+	       dp_err *err)
 {
 	char buf[1 << 16];
 	XXH3_state_t state, *st = &state;
@@ -38,6 +39,10 @@ int dp_hash_fd(int fd, char out[DP_HASH_HEX], unsigned long long *size, dp_err *
 			break;
 		XXH3_128bits_update(st, buf, (size_t)n);
 		total += (unsigned long long)n;
+		if (total > max) {
+			dp_err_set(err, "file grew past %llu bytes while being read", max);
+			return -1;
+		}
 	}
 	to_hex(XXH3_128bits_digest(st), out);
 	*size = total;

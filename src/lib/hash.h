@@ -19,8 +19,12 @@
 void dp_hash_hex(const void *data, size_t len, char out[DP_HASH_HEX]);
 
 /* Hashes a whole file by descriptor from its current offset, reading in
- * fixed blocks.  *size gets the bytes read.  Returns 0, or -1 with err. */
-int dp_hash_fd(int fd, char out[DP_HASH_HEX], unsigned long long *size, dp_err *err);
+ * fixed blocks, at most max bytes: a file that grows while it is read (a
+ * log being written, `yes > notes.txt`) would otherwise be read for as
+ * long as it grows.  *size gets the bytes read.  Returns 0, or -1 with err
+ * (a read error; "grew past MAX bytes while being read"). */
+int dp_hash_fd(int fd, unsigned long long max, char out[DP_HASH_HEX], unsigned long long *size,
+	       dp_err *err);
 
 /* Incremental hashing over several parts, for keys made of several fields
  * (a text plus the model and parameters that produced its result).  A

@@ -1,6 +1,7 @@
 #include "text.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -128,4 +129,45 @@ int dp_word_in_sorted(const char *w, size_t len, const char *const *words, size_
 	memcpy(buf, w, len);
 	buf[len] = '\0';
 	return bsearch(buf, words, n, sizeof words[0], by_string) != NULL;
+}
+
+void dp_utf8_shown(const char *s, size_t len, char *out, size_t size)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t o = 0, i = 0;
+
+	while (i < len && o + 8 < size) {
+		size_t n = dp_utf8_seq_len(u + i, len - i);
+		if (i >= 120) {
+			o += (size_t)snprintf(out + o, size - o, "...");
+			break;
+		}
+		if (n == 0 || (n == 1 && (u[i] < 0x20 || u[i] == 0x7f))) {
+			o += (size_t)snprintf(out + o, size - o, "\\x%02x", u[i]);
+			i++;
+		} else {
+			memcpy(out + o, s + i, n);
+			o += n;
+			i += n;
+		}
+	}
+	out[o < size ? o : size - 1] = '\0';
+}
+
+int dp_utf8_check(const char *what, const char *s, dp_err *err)
+{
+	size_t len = strlen(s), at = dp_utf8_invalid_at(s, len);
+
+	if (at == len)
+		return 0;
+	/* Up to 40 bytes before the bad one (from a character's start), and
+	 * what follows. */
+	size_t from = at > 40 ? at - 40 : 0;
+	while (from > 0 && ((unsigned char)s[from] & 0xC0) == 0x80)
+		from++;
+	char ctx[200];
+	dp_utf8_shown(s + from, len - from, ctx, sizeof ctx);
+	dp_err_set(err, "%s is not valid UTF-8: the byte at offset %zu (0x%02x) begins no valid"
+		   " character: '%s%s'", what, at, (unsigned char)s[at], from > 0 ? "..." : "", ctx);
+	return -1;
 }

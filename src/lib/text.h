@@ -10,6 +10,8 @@
 
 #include <stddef.h>
 
+#include "err.h"
+
 /* Returns the offset of the first byte that does not start a valid UTF-8
  * sequence (overlongs, surrogates and > U+10FFFF are invalid), or len if
  * all of s is valid. */
@@ -21,6 +23,15 @@ size_t dp_utf8_seq_len(const unsigned char *s, size_t avail);
 /* Largest n <= len such that s[0..n) ends on a code point boundary of
  * valid UTF-8 s: never splits a sequence. */
 size_t dp_utf8_floor(const char *s, size_t len);
+
+/* Checks that s, the value of what ("--path", "the question"), is valid
+ * UTF-8.  Returns 0, or -1 with err naming what, the byte offset of the
+ * first bad byte, and the bytes before it. */
+int dp_utf8_check(const char *what, const char *s, dp_err *err);
+/* Copies s (len bytes) into out (size bytes) to be quoted in a message:
+ * cut on a character boundary after about 120 bytes ("..." then), the
+ * bytes that are not valid UTF-8 and control characters written \xNN. */
+void dp_utf8_shown(const char *s, size_t len, char *out, size_t size);
 
 size_t dp_tokens_estimate(const char *s, size_t len);
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "glob.h"
 #include "path.h"
 #include "plan.h"
 
@@ -159,6 +160,8 @@ static int one_option(plan_opts *o, int opt, const char *arg, dp_err *err)
 	switch (opt) {
 	case OPT_GLOB:
 	case OPT_EXCLUDE:
+		if (dp_glob_check_walk(opt == OPT_GLOB ? "glob" : "exclude", arg, err) < 0)
+			return -1;
 		if (push(&o->discover_argv, &o->ndiscover, opt == OPT_GLOB ? "--glob" : "--exclude") < 0 ||
 		    push(&o->discover_argv, &o->ndiscover, arg) < 0) {
 			dp_err_set(err, "too many arguments or out of memory");

@@ -41,21 +41,8 @@ void query_filter_free(query_filter *f);
 /* 1 when any filter is set. */
 int query_filter_active(const query_filter *f);
 
-/* Checks that s, the value of what ("--path", "the question"), is valid
- * UTF-8 (PostgreSQL refuses anything else; the lexer would cut garbage
- * into terms).  Returns 0, or -1 with err naming what, the byte offset of
- * the first bad byte, and the bytes before it. */
-int query_check_utf8(const char *what, const char *s, dp_err *err);
-/* Copies s (len bytes) into out (size bytes) to be quoted in a message:
- * cut on a character boundary after about 120 bytes ("..." then), the
- * bytes that are not valid UTF-8 and control characters written \xNN. */
-void query_shown(const char *s, size_t len, char *out, size_t size);
-
-/* Adds --path glob, as fnmatch(3) without flags reads it: '*' matches any
- * run of characters ('/' included), '?' one character, [...] a class
- * ([!...] or [^...] negated; ranges; [:alpha:] and the other POSIX
- * classes; a ']' first belongs to the class), '\' makes the next
- * character match itself; everything else matches itself.  The glob must
+/* Adds --path glob, as fnmatch(3) without flags reads it (dp_glob_regex,
+ * src/lib/glob.h: '*' matches any run of characters, '/' included).  The glob must
  * match the whole stored path.  0, or -1 with err naming the glob and why
  * it can match nothing as written (see query_glob_regex), or when it
  * would be the QUERY_PATHS_MAX + 1st. */
@@ -65,12 +52,11 @@ int query_filter_add_path(query_filter *f, const char *glob, dp_err *err);
 int query_filter_add_where(query_filter *f, const char *arg, dp_err *err);
 
 /* The regular expression (PostgreSQL's ARE) for glob, an owned jv string;
- * or invalid with the reason that the glob can match no stored path: it is
- * empty, starts with a character other than '/' (stored paths are
- * absolute), a '[' is never closed, it ends in a lone '\', a range runs
- * backwards, a [:name:] is no class, a collating element ([. or [=), it
- * needs more characters than a stored path has; or one too costly to
- * compile (more than QUERY_GLOB_CLASSES_MAX bracket expressions).
+ * or invalid with the reason that the glob can match no stored path: one
+ * dp_glob_regex refuses, one starting with a character other than '/'
+ * (stored paths are absolute), one needing more characters than a stored
+ * path has; or one too costly to compile (more than
+ * QUERY_GLOB_CLASSES_MAX bracket expressions).
  * glob: valid UTF-8.  Exposed for the unit tests. */
 jv query_glob_regex(const char *glob);
 

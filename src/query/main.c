@@ -9,6 +9,7 @@
 #include "embedder.h"
 #include "err.h"
 #include "run.h"
+#include "text.h"
 #include "vec.h"
 
 static void usage(FILE *out)
@@ -193,7 +194,7 @@ static int query_option(int opt, const char *arg, query_opts *o, dp_err *err)
 	case OPT_WHERE:
 		return query_filter_add_where(&o->filter, arg, err);
 	default: /* OPT_SINCE */
-		if (query_check_utf8("--since", arg, err) < 0)
+		if (dp_utf8_check("--since", arg, err) < 0)
 			return -1;
 		o->filter.since = arg;
 		return 0;
@@ -349,14 +350,14 @@ static int check_args(const dp_cli *cli, const char *vector, int json, int nargs
 		dp_err_set(err, "--in: docpipe-query reads no records; the question is its argument");
 	} else if (nargs > 1) {
 		char a0[200], a1[200];
-		query_shown(args[0], strlen(args[0]), a0, sizeof a0);
-		query_shown(args[1], strlen(args[1]), a1, sizeof a1);
+		dp_utf8_shown(args[0], strlen(args[0]), a0, sizeof a0);
+		dp_utf8_shown(args[1], strlen(args[1]), a1, sizeof a1);
 		dp_err_set(err, "one QUESTION expected, %d arguments given ('%s', '%s'%s):"
 			   " quote a question of several words", nargs, a0, a1, nargs > 2 ? ", ..." : "");
 	} else if (nargs == 0 && vector == NULL) {
 		dp_err_set(err, "no QUESTION given (or --vector BASE64 to search by a vector);"
 			   " try --help");
-	} else if (nargs == 1 && query_check_utf8("the question", args[0], err) < 0) {
+	} else if (nargs == 1 && dp_utf8_check("the question", args[0], err) < 0) {
 		return -1;
 	} else if (!json && opt != NULL) {
 		dp_err_set(err, "%s applies to --json output only (the text goes to standard output)",

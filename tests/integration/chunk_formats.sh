@@ -188,9 +188,15 @@ ok "$(grep -q secret <<<"$text"; [ $? = 1 ]; echo $?)" "--convert: no key, passw
 like "$text" "DOCPIPE_KEEP_ME=kept" "... the rest of it is there"
 
 # Stored: meta becomes the document's metadata, the chunker names the converter.
+# A notebook whose cell holds "\u0000" (valid JSON; PostgreSQL's text holds
+# no NUL): stored with U+FFFD in its place, not failed by the store.
 newdb || exit 1
-docpipe-discover "$D/latin1.html" "$D/mime-spec-p1-3.pdf" | docpipe-chunk | docpipe-embed | docpipe-store >"$T_DIR/receipts" 2>/dev/null
-is "$(jq -r .status "$T_DIR/receipts" | sort | tr '\n' ' ')" "stored stored " "converted documents stored"
+printf '{"nbformat": 4, "cells": [{"cell_type": "markdown", "source": "# Nul\\n\\nbefore\\u0000after"}]}' >"$T_DIR/nul.ipynb"
+docpipe-discover "$D/latin1.html" "$D/mime-spec-p1-3.pdf" "$T_DIR/nul.ipynb" | docpipe-chunk | docpipe-embed |
+	docpipe-store >"$T_DIR/receipts" 2>/dev/null
+is "$(jq -r .status "$T_DIR/receipts" | sort | tr '\n' ' ')" "stored stored stored " "converted documents stored"
+is "$(sql "SELECT c.content FROM docpipe.chunks c JOIN docpipe.documents d ON d.id = c.document_id WHERE d.path LIKE '%nul.ipynb'")" \
+	"$(printf '# Nul\n\nbefore\xef\xbf\xbdafter')" "a notebook's NUL: stored as U+FFFD"
 is "$(sql "SELECT metadata->>'title', chunker LIKE 'html-v1 (libxml2 %' FROM docpipe.documents WHERE path LIKE '%latin1.html'")" \
 	"Café crème|t" "store: metadata from <title>, chunker names libxml2 and its version"
 is "$(sql "SELECT (metadata->>'pages')::int, chunker LIKE 'pdf-v1 (poppler-glib %' FROM docpipe.documents WHERE path LIKE '%.pdf'")" \

@@ -51,6 +51,37 @@ is "$(jq -r '.path' "$T_DIR/g" | sed "s|^$D/||" | tr '\n' ',')" "sub/b.txt,sub/d
 docpipe-discover --exclude deep --exclude 'old/*' --exclude 'q*' "$D" 2>/dev/null >"$T_DIR/x"
 is "$(jq -r '.path' "$T_DIR/x" | sed "s|^$D/||" | tr '\n' ',')" "a.md,sub/b.txt," "--exclude prunes directories and files"
 
+# A pattern that can match nothing as written is a usage error naming the
+# option, the pattern and why (as docpipe-query's --path), for discover and
+# watch alike; before, each matched nothing and said nothing.
+has() { # has GOT TEXT NAME: GOT contains TEXT (a fixed string)
+	if [[ $1 == *"$2"* ]]; then ok 0 "$3"; else ok 1 "$3"; printf '#   got: %s\n#  want: %s\n' "$1" "$2"; fi
+}
+bad_pattern() { # bad_pattern TOOL OPTION PATTERN WHY
+	local out rc
+	out=$(timeout 20 "$1" "$2" "$3" "$D" 2>&1 >/dev/null)
+	rc=$?
+	is "$rc" 2 "$1 $2 '$3': exit 2"
+	has "$out" "$1: $2 '$3': $4" "$1 $2 '$3': says why"
+}
+bad_pattern docpipe-discover --glob '*.[md' "the '[' at byte 2 opens a character class that is never closed"
+bad_pattern docpipe-discover --glob 'sub/*\' "it ends in a '\' that escapes nothing"
+bad_pattern docpipe-discover --exclude '[z-a]*' "the range 'z-a' at byte 1 runs backwards"
+bad_pattern docpipe-discover --glob '[[:alfa:]]*.md' "the '[:' at byte 1 names no character class"
+bad_pattern docpipe-discover --exclude '' "an empty pattern matches nothing"
+bad_pattern docpipe-discover --exclude '/old' "a pattern with a '/' matches the path relative to the root, which never starts with '/'"
+bad_pattern docpipe-discover --exclude 'old/' "it ends in '/', and no path does"
+bad_pattern docpipe-watch --glob 'a[' "the '[' at byte 1 opens"
+bad_pattern docpipe-watch --exclude 'x/[b-a]' "the range 'b-a' at byte 3 runs backwards"
+bad_pattern docpipe-plan --glob '*.md[' "the '[' at byte 4 opens"
+out=$(timeout 60 docpipe run --glob '[' "$D" 2>&1 >/dev/null)
+is "$?" 2 "docpipe run --glob '[': exit 2"
+has "$out" "--glob '[': the '[' at byte 0 opens" "docpipe run --glob '[': says why"
+# Patterns fnmatch reads as meaning something are taken as before.
+docpipe-discover --glob '[[]x].md' --glob '[]a]*.md' --glob '\q*' --exclude 'sub/[!b]*' "$D" 2>/dev/null >"$T_DIR/okp"
+is "$?" 0 "'[[]', a ']' first in a class and an escaped character are taken"
+is "$(jq -r '.path' "$T_DIR/okp" | sed "s|^$D/||" | tr '\n' ',')" "a.md,$weird," "and match what fnmatch matches"
+
 # --max-size: a larger file becomes an error record, exit 1.
 docpipe-discover --max-size 6 "$D" >"$T_DIR/m" 2>/dev/null
 is "$?" 1 "an oversized file makes exit status 1"

@@ -11,7 +11,7 @@ SRC=${DOCPIPE_SRC:-$(cd "$(dirname "$0")/../.." && pwd)/src/lib}
 out=$(/usr/bin/python3 - "$SRC" <<'PY'
 import glob, os, re, sys
 tiers = {
-    0: "err text record json buf hash clock stop path vec jqfilter endrec docrec lexer versions",
+    0: "err text record json buf hash clock stop path vec jqfilter endrec docrec lexer versions glob",
     1: "lines zmqsock zmqmon curve zap transport stats crash",
     2: "http limiter db reuse embedder embed_local",
     3: "cli apicli stage",

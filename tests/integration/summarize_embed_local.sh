@@ -26,6 +26,15 @@ is "$(jq -r 'select(.path=="/d/b.md") | .stage' "$T_DIR/e.ndjson")" chunk "upstr
 is "$(jq -r 'select(.path=="/d/d.md") | [.summary, .embedder] | join(" ")' "$T_DIR/e.ndjson")" " local/fh-v1" "empty document passes with empty summary"
 is "$(cat "$T_DIR/e.err")" "" "embed printed nothing on stderr"
 
+# A chunk text holding "\u0000" (valid JSON) fails at once in either stage,
+# naming the field: the store would refuse it after the model API was paid.
+nul='{"v":1,"kind":"document","path":"/d/n.md","chunks":[{"seq":0,"text":"a\u0000b"}]}'
+for st in summarize embed; do
+	is "$(docpipe-$st <<<"$nul" 2>/dev/null | jq -r '.stage + ": " + .error')" \
+		"$st: chunks[0].text holds a NUL character (\\u0000), which PostgreSQL's text cannot store" \
+		"$st: a NUL in a chunk's text is an error record naming the field"
+done
+
 docpipe-embed --dim 0 </dev/null 2>"$T_DIR/u.err"
 is "$?" 2 "bad --dim is a usage error"
 docpipe-summarize --backend nope </dev/null 2>"$T_DIR/u.err"

@@ -81,6 +81,31 @@ static void test_heading_paths(void)
 	T_EQ_STR(text_of(md, 7), "Setext\n======\n\nlast", "setext underline kept in the text");
 }
 
+/* A document of many headings: the sections no chunk refers to are
+ * dropped as they pile up (a 16 MiB file of 4M headings held 1 GB of
+ * them); the chunks' paths stay right. */
+static void test_many_headings(void)
+{
+	static const char head[] = "# A\n\ntext a\n\n", tail[] = "\ntext\n\n# B\n\ntext b\n";
+	size_t n = 100000, len = strlen(head) + 5 * n + strlen(tail);
+	char *md = malloc(len + 1), *w = md;
+
+	w += sprintf(w, "%s", head);
+	for (size_t i = 0; i < n; i++)
+		w += sprintf(w, "## %c\n", 'a' + (int)(i % 26));
+	sprintf(w, "%s", tail);
+	T_EQ_INT(split(md, CHUNK_MARKDOWN, 512, 0), 0, "100,000 headings split");
+	T_OK(doc.n_chunks > 100 && doc.n_chunks < 1000, "their lines packed into chunks");
+	T_OK(doc.cap_sections <= 4 * doc.n_chunks + 64, "sections held for the chunks, not per heading");
+	T_EQ_STR(path_of(0), "A", "the first chunk's path");
+	T_EQ_STR(text_of(md, 0), "# A\n\ntext a", "the first chunk's text");
+	T_EQ_STR(path_of(1), "A", "a chunk of headings: the path they share");
+	T_EQ_STR(path_of(doc.n_chunks - 2), "A", "the chunk of the last ones and their text: the path they share");
+	T_EQ_STR(path_of(doc.n_chunks - 1), "B", "the last chunk's path");
+	T_EQ_STR(text_of(md, doc.n_chunks - 1), "# B\n\ntext b", "the last chunk's text");
+	free(md);
+}
+
 static void test_cap_and_overlap(void)
 {
 	char md[8192];
@@ -237,6 +262,16 @@ static void test_checks_and_record(void)
 	rec = jv_object();
 	T_EQ_INT(chunk_check_text(rec, "ok \xC3\xA9 \xE6\x97", 8, &err), -1, "invalid UTF-8 refused");
 	T_EQ_STR(err.msg, "invalid UTF-8 at byte 6", "invalid UTF-8 offset");
+	/* UTF-16 and UTF-32 by their byte order marks: named, not "binary". */
+	T_EQ_INT(chunk_check_text(rec, "\xFF\xFE#\0 \0", 6, &err), -1, "UTF-16LE refused");
+	T_EQ_STR(err.msg, "UTF-16LE text (by its byte order mark): docpipe reads UTF-8; convert the"
+		 " file, e.g. iconv -f UTF-16LE -t UTF-8", "UTF-16LE named, with the conversion");
+	T_EQ_INT(chunk_check_text(rec, "\xFE\xFF\x4e\x2d", 4, &err), -1, "UTF-16BE without a NUL refused");
+	T_OK(strncmp(err.msg, "UTF-16BE text", 13) == 0, "UTF-16BE named");
+	T_EQ_INT(chunk_check_text(rec, "\xFF\xFE\0\0#\0\0\0", 8, &err), -1, "UTF-32LE refused");
+	T_OK(strncmp(err.msg, "UTF-32LE text", 13) == 0, "UTF-32LE named, not UTF-16LE");
+	T_EQ_INT(chunk_check_text(rec, "\0\0\xFE\xFF", 4, &err), -1, "UTF-32BE refused");
+	T_OK(strncmp(err.msg, "UTF-32BE text", 13) == 0, "UTF-32BE named");
 
 	T_EQ_INT(chunk_format_of("/a/b.MD", CHUNK_FORMAT_AUTO), CHUNK_MARKDOWN, ".MD is markdown");
 	T_EQ_INT(chunk_format_of("/a.md/b.txt", CHUNK_FORMAT_AUTO), CHUNK_TEXT, ".txt is text");
@@ -326,6 +361,7 @@ int main(void)
 {
 	chunk_doc_init(&doc);
 	test_heading_paths();
+	test_many_headings();
 	test_cap_and_overlap();
 	test_blocks_whole();
 	test_oversized_fence();

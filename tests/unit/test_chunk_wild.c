@@ -67,6 +67,14 @@ static void test_front_matter(void)
 		 "\"date\":\"2024-01-02T10:00:00Z\",\"tags\":[\"a\",\"b\"],\"desc\":\"line one\\nline two\"}",
 		 "TOML: strings, numbers, booleans, dates, arrays over lines; tables skipped");
 	T_EQ_STR(toml + body, "Body\n", "TOML: body after +++");
+	/* A number a double cannot hold as written stays its text. */
+	T_EQ_STR(fm("---\nid: 12345678901234567891\nbig: 1e999\nneg: -9007199254740993\n"
+		    "ok: 9007199254740991\nf: -2.5e3\n---\n", &body, &problem),
+		 "{\"id\":\"12345678901234567891\",\"big\":\"1e999\",\"neg\":\"-9007199254740993\","
+		 "\"ok\":9007199254740991,\"f\":-2500}",
+		 "YAML: an integer past 2^53 or a number past a double's range stays a string");
+	T_EQ_STR(fm("+++\nid = 12_345_678_901_234_567_891\n+++\n", &body, &problem),
+		 "{\"id\":\"12_345_678_901_234_567_891\"}", "TOML: the same");
 
 	T_EQ_STR(fm("---\ntitle: x\nno colon here\n---\ntext\n", &body, &problem), "{}",
 		 "malformed YAML: no fields");

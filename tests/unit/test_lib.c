@@ -123,6 +123,25 @@ static void test_hash(void)
 	dp_hasher_hex(&h1, a);
 	dp_hasher_hex(&h2, b);
 	T_OK(strcmp(a, b) != 0, "hasher parts are length-prefixed");
+
+	/* dp_hash_fd reads at most its bound: a file growing while it is read
+	 * (a log being written) is not read for as long as it grows. */
+	static char big[200000];
+	char tmp[] = "/tmp/dp_test_hash_XXXXXX";
+	int fd = mkstemp(tmp);
+	unsigned long long size = 0;
+	dp_err err;
+	memset(big, 'x', sizeof big);
+	T_OK(fd >= 0 && write(fd, big, sizeof big) == (ssize_t)sizeof big, "a file of 200000 bytes");
+	unlink(tmp);
+	T_EQ_INT(lseek(fd, 0, SEEK_SET), 0, "rewound");
+	T_EQ_INT(dp_hash_fd(fd, sizeof big, a, &size, &err), 0, "hashed within its bound");
+	dp_hash_hex(big, sizeof big, b);
+	T_OK(size == sizeof big && strcmp(a, b) == 0, "the whole file, hashed as its bytes");
+	T_EQ_INT(lseek(fd, 0, SEEK_SET), 0, "rewound");
+	T_EQ_INT(dp_hash_fd(fd, 100000, a, &size, &err), -1, "more than its bound: refused");
+	T_EQ_STR(err.msg, "file grew past 100000 bytes while being read", "saying the bound");
+	close(fd);
 }
 
 static void test_vec(void)

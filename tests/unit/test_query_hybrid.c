@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../src/lib/text.h"
 #include "../../src/query/filter.h"
 #include "../../src/query/fuse.h"
 #include "t.h"
@@ -174,13 +175,13 @@ static void test_utf8(void)
 	dp_err err;
 	query_filter f;
 
-	T_EQ_INT(query_check_utf8("the question", "caf\xc3\xa9 \xe2\x82\xac", &err), 0, "valid UTF-8 passes");
-	T_EQ_INT(query_check_utf8("the question", "caf\xc3\xa9\xff!", &err), -1, "0xff is refused");
+	T_EQ_INT(dp_utf8_check("the question", "caf\xc3\xa9 \xe2\x82\xac", &err), 0, "valid UTF-8 passes");
+	T_EQ_INT(dp_utf8_check("the question", "caf\xc3\xa9\xff!", &err), -1, "0xff is refused");
 	T_EQ_STR(err.msg, "the question is not valid UTF-8: the byte at offset 5 (0xff) begins no valid"
 		 " character: 'caf\xc3\xa9\\xff!'", "the message names it, the offset and the byte");
-	T_EQ_INT(query_check_utf8("--since", "2024\xe2\x82", &err), -1, "a cut sequence is refused");
+	T_EQ_INT(dp_utf8_check("--since", "2024\xe2\x82", &err), -1, "a cut sequence is refused");
 	T_OK(strstr(err.msg, "offset 4 (0xe2)") != NULL, "a cut sequence: its first byte's offset");
-	T_EQ_INT(query_check_utf8("--since", "\xed\xa0\x80", &err), -1, "a surrogate is refused");
+	T_EQ_INT(dp_utf8_check("--since", "\xed\xa0\x80", &err), -1, "a surrogate is refused");
 	query_filter_init(&f);
 	T_EQ_INT(query_filter_add_path(&f, "/c/\xc0\xaf*", &err), -1, "--path: an overlong '/' is refused");
 	T_EQ_STR(err.msg, "--path is not valid UTF-8: the byte at offset 3 (0xc0) begins no valid"
