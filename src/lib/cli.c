@@ -195,24 +195,23 @@ int dp_cli_open(const dp_cli *cli, int want_source, dp_source **src, dp_sink **s
 	if (want_source && dp_zmq_is_endpoint(cli->in))
 		dp_cli_handle_signals();
 	dp_zmq_refusal_stops(1);
-	if (want_source) {
-		*src = dp_source_open(cli->in, &cli->io, err);
-		if (*src == NULL)
+	/* The stats first: the hub must know this process before a record
+	 * can reach it (dp_stats_start). */
+	if (cli->stats != NULL) {
+		dp_zmq_opts z = {.hwm = cli->io.hwm, .curve_server = cli->io.curve_server,
+				 .curve_key = cli->io.curve_key, .insecure = cli->io.insecure};
+		if (dp_stats_start(cli->stats, &z, err) < 0)
 			return DP_EXIT_SYSTEM;
+	}
+	if (want_source && (*src = dp_source_open(cli->in, &cli->io, err)) == NULL) {
+		dp_stats_stop();
+		return DP_EXIT_SYSTEM;
 	}
 	*sink = dp_sink_open(cli->out, &cli->io, err);
 	if (*sink == NULL) {
 		dp_source_free(src);
+		dp_stats_stop();
 		return DP_EXIT_SYSTEM;
-	}
-	if (cli->stats != NULL) {
-		dp_zmq_opts z = {.hwm = cli->io.hwm, .curve_server = cli->io.curve_server,
-				 .curve_key = cli->io.curve_key, .insecure = cli->io.insecure};
-		if (dp_stats_start(cli->stats, &z, err) < 0) {
-			dp_sink_close(sink, NULL);
-			dp_source_free(src);
-			return DP_EXIT_SYSTEM;
-		}
 	}
 	return 0;
 }

@@ -96,7 +96,8 @@ int dp_cli_curve_pair(const dp_io_opts *io, dp_err *err);
  * the reverse), DP_EXIT_SYSTEM when opening failed.  With a ZeroMQ source it also installs
  * the SIGTERM/SIGINT handler (dp_cli_handle_signals: the source then ends
  * and the stage finishes what it holds); with --stats it starts reporting
- * counters, until dp_sink_close.  A peer refusing the handshake stops the
+ * counters first, before the source connects (dp_stats_start), until
+ * dp_sink_close.  A peer refusing the handshake stops the
  * stage (dp_zmq_refusal_stops, zmqmon.h; dp_cli_exit_status says why).
  * It first raises the soft limit on open files to the hard one (at most
  * 65536): requests in flight each hold a socket. */

@@ -1,5 +1,6 @@
 #include "stats.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 
 #include "clock.h"
 #include "record.h"
+#include "stop.h"
 
 #define DP_STATS_PERIOD_MS 500
 /* How long a stage must stay idle for a message before the tick: a stage
@@ -25,6 +27,10 @@
  * first message (a document that crashes it at once, a busy start with no
  * idle moment) left what it held to --timeout. */
 #define DP_STATS_FIRST_MS 20
+/* How long dp_stats_start waits for the hub to take the first message
+ * (its connection made): past it, the stage starts anyway and the
+ * reporter keeps trying every DP_STATS_FIRST_MS. */
+#define DP_STATS_FIRST_WAIT_MS 2000
 
 static atomic_long counters[DP_STAT_COUNT];
 static atomic_long latency_buckets[DP_STATS_LATENCY_BUCKETS];
@@ -52,7 +58,7 @@ static struct {
 	pthread_cond_t wake;
 	pthread_t thread;
 	void *sock;
-	int running, stopping;
+	int running, stopping, spoken;
 	atomic_int idle; /* the stage became idle since the last message */
 } reporter = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
 
@@ -272,7 +278,7 @@ static int reached(struct timespec now, struct timespec until)
 static void *report_loop(void *arg)
 {
 	struct timespec last, now, idle_check;
-	int checking = 0, spoken = 0;
+	int checking = 0, spoken = reporter.spoken;
 
 	(void)arg;
 	clock_gettime(CLOCK_REALTIME, &last);
@@ -301,6 +307,29 @@ static void *report_loop(void *arg)
 	return NULL;
 }
 
+/* Sends the first message once the connection to the hub is made (the
+ * push socket is ZMQ_IMMEDIATE: until then nothing can be queued), waiting
+ * up to DP_STATS_FIRST_WAIT_MS or the stop.  Returns 1 when it went. */
+static int first_message(void)
+{
+	int stop_fd = dp_stop_fd();
+	zmq_pollitem_t items[2] = {{.socket = reporter.sock, .events = ZMQ_POLLOUT},
+				   {.fd = stop_fd, .events = ZMQ_POLLIN}};
+	double until = dp_clock_ms() + DP_STATS_FIRST_WAIT_MS;
+
+	while (!dp_stop_requested()) {
+		double left = until - dp_clock_ms();
+		if (left <= 0)
+			return 0;
+		int n = zmq_poll(items, stop_fd >= 0 ? 2 : 1, (long)left);
+		if (n < 0 && zmq_errno() != EINTR)
+			return 0;
+		if (n > 0 && (items[0].revents & ZMQ_POLLOUT) && send_stats(0))
+			return 1;
+	}
+	return 0;
+}
+
 int dp_stats_start(const char *endpoint, const dp_zmq_opts *opts, dp_err *err)
 {
 	if (reporter.running) {
@@ -316,6 +345,7 @@ int dp_stats_start(const char *endpoint, const dp_zmq_opts *opts, dp_err *err)
 	zmq_setsockopt(reporter.sock, ZMQ_LINGER, &linger, sizeof linger);
 	reporter.stopping = 0;
 	atomic_store(&reporter.idle, 0);
+	reporter.spoken = first_message();
 	if (pthread_create(&reporter.thread, NULL, report_loop, NULL) != 0) {
 		dp_zmq_close(&reporter.sock);
 		dp_err_set(err, "cannot start the stats thread");

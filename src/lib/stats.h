@@ -81,10 +81,15 @@ void dp_stats_wait_end(void);
 /* Seconds the current wait has lasted; 0 when none. */
 double dp_stats_waiting_s(void);
 
-/* Starts a thread sending dp_stats_message to endpoint every 500 ms, and
- * when the stage has been idle for 20 ms (nothing in flight and every
+/* Sends a first message to endpoint once the connection is made, waiting
+ * for it up to 2 s (or the stop): call it before the stage's input is
+ * connected, so that the hub knows the process before any record reaches
+ * it and takes its silence for its death, even when it dies at once (a
+ * replica killed before its first message was never missed: what it held
+ * waited for --timeout).  Then starts a thread sending dp_stats_message every
+ * 500 ms, and when the stage has been idle for 5 ms (nothing in flight and every
  * record read written, out >= in), so the hub's report need not wait for
- * a tick to have the last counters.  Never blocks the
+ * a tick to have the last counters.  Past the start it never blocks the
  * stage: a message the hub cannot take is dropped; the next one carries
  * the totals anyway.  Returns 0 or -1 with err set. */
 int dp_stats_start(const char *endpoint, const dp_zmq_opts *opts, dp_err *err);
