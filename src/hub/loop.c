@@ -129,6 +129,10 @@ struct hub {
 	long evicting[HUB_EVICT_MAX];
 	int n_evicting;
 	int stopping; /* the run is stopping (hub_note_stopping) */
+	/* Each stage's input endpoint as bound (ZMQ_LAST_ENDPOINT), and 1
+	 * while it waits to be bound again after cut_off. */
+	char bound[HUB_STAGES][512];
+	int rebind[HUB_STAGES];
 };
 
 static volatile sig_atomic_t stopping_noted;
@@ -159,6 +163,8 @@ static int open_endpoints(struct hub *h, dp_err *err)
 				fclose(f);
 			return -1;
 		}
+		if (i % 2 == 0 && i < HUB_EP_STATS)
+			snprintf(h->bound[i / 2], sizeof h->bound[i / 2], "%s", last);
 		/* Local replicas reach a wildcard bind through loopback. */
 		char *any = strstr(last, "://0.0.0.0:");
 		if (any != NULL)
@@ -566,6 +572,42 @@ static void resend_after_death(struct hub *h, int died, int exited)
 			"document(s) in flight", died, HUB_SILENT_S, n);
 }
 
+/* Binds again the stage inputs cut_off unbound; until the listener
+ * unbound is closed (libzmq's I/O thread does it soon after) the port is
+ * taken: tried again at each check. */
+static void rebind_inputs(struct hub *h)
+{
+	for (int i = 0; i < HUB_STAGES; i++) {
+		if (!h->rebind[i])
+			continue;
+		if (zmq_bind(h->ep[2 * i], h->bound[i]) == 0)
+			h->rebind[i] = 0;
+		else if (zmq_errno() != EADDRINUSE)
+			dp_diag("bind %s again: %s", h->bound[i], zmq_strerror(zmq_errno()));
+	}
+}
+
+/* A silent replica the hub cannot kill (another machine's, another pid
+ * namespace's: held up, frozen, or its machine hung) keeps its connection
+ * to its stage's input open, and the PUSH edge would queue copies behind
+ * it again, to wait --timeout x --attempts.  Unbinding the input closes
+ * every connection accepted on it; it is bound again at once: the live
+ * replicas connect again within ZeroMQ's reconnect interval (their output
+ * connections stay), the held-up one only when it runs again.  What the
+ * hub had queued on the closed connections is in flight and sent again
+ * by the re-send after the death. */
+static void cut_off(struct hub *h, int stage)
+{
+	if (h->rebind[stage])
+		return;
+	if (zmq_unbind(h->ep[2 * stage], h->bound[stage]) != 0) {
+		dp_diag("unbind %s: %s", h->bound[stage], zmq_strerror(zmq_errno()));
+		return;
+	}
+	h->rebind[stage] = 1;
+	rebind_inputs(h);
+}
+
 /* --kill-silent: kills each replica taken for dead on its silence that the
  * hub may end (evict.h): at once (silent_at == now) when a live replica of
  * its stage is there to take the copies; after HUB_EVICT_LONE_S when none
@@ -589,8 +631,10 @@ static void evict_silent(struct hub *h, double now)
 			continue;
 		p->evicted = 1;
 		if (hub_evict(p->pid_space, p->pid, &why) < 0) {
-			dp_diag("%s replica %s fell silent, not killed: %s", hub_stage_names[p->stage],
-				p->key, why.msg);
+			dp_diag("%s replica %s fell silent, not killed: %s; its connection to the %s"
+				" input is closed", hub_stage_names[p->stage], p->key, why.msg,
+				hub_stage_names[p->stage]);
+			cut_off(h, p->stage);
 			continue;
 		}
 		if (lone) {
@@ -697,6 +741,7 @@ static void check_timeouts(struct hub *h)
 				" silence meanwhile is not taken for their death", now - h->last_check);
 	}
 	h->last_check = now;
+	rebind_inputs(h);
 	int exited = note_exits(h, now);
 	int died = hub_stats_silent(&h->stats, now);
 

@@ -1,0 +1,53 @@
+#!/bin/bash
+# lane: beside (tests/run: it waits for the hub's 3 s of silence)
+# A replica of `docpipe worker` (another machine: here another pid
+# namespace, which the hub cannot kill in) held up for good (SIGSTOP; a
+# frozen container keeps its connections up the same way) beside a live
+# one.  The hub took its silence for a death and re-sent what was in
+# flight, but its PUSH edge queued some copies behind the frozen replica
+# again: they waited --timeout, were sent again, some behind it again, and
+# after --attempts failed "no receipt" (the sweep of session 20:
+# --timeout 20 --attempts 4, 84 s after the stop and 1 document failed;
+# 20 minutes by default).  Now the hub closes the held-up replica's
+# connection to its stage's input (unbind, bind again): the copies go to
+# the live replica, the run ends within seconds.
+. "$(dirname "$0")/../lib/tap.sh"
+unset OPENAI_API_KEY
+PIDNS=(unshare -pf --mount-proc)
+"${PIDNS[@]}" true 2>/dev/null || PIDNS=(unshare -Urpf --mount-proc)
+if ! "${PIDNS[@]}" true 2>/dev/null; then
+	skip "no pid namespace can be made here (unshare -p)"
+	done_testing
+fi
+newdb || exit 1
+N=120
+numbered_docs "$T_DIR/docs" $N 300 doc
+PORT=$(free_ports 9) || exit 1
+fakeapi --latency chat=300
+docpipe run "$T_DIR/docs" --listen "127.0.0.1:$PORT" --replicas summarize=0 --timeout 60 --attempts 2 \
+	--opt summarize=--backend=openai --progress none >"$T_DIR/report" 2>"$T_DIR/err" &
+SUP=$!
+env "$(tag_env worker)" "${PIDNS[@]}" docpipe worker summarize --connect "127.0.0.1:$PORT" --replicas 2 \
+	-- --backend=openai --threads 4 2>"$T_DIR/worker.err" &
+WORKER=$!
+summarizers() { local p; for p in $(tagged worker); do [ "$(cat "/proc/$p/comm" 2>/dev/null)" = docpipe-summari ] && echo "$p"; done; }
+two_replicas() { [ "$(summarizers | wc -l)" = 2 ]; }
+wait_for 60 sql_ge "SELECT count(*) FROM docpipe.documents" 8 && wait_for 10 two_replicas
+ok $? "the run is under way, its summarize replicas in the worker"
+STOPPED=$(summarizers | head -1)
+kill -STOP "$STOPPED"
+wait_for 45 exited $SUP || { ok 1 "the run ends within 45 s of the stop (not after --timeout 60)"; kill -TERM $SUP; }
+wait $SUP
+rc=$?
+is "$rc:$(jq -r '[.added, .failed] | @tsv' "$T_DIR/report")" "0:$(printf '%s\t0' $N)" \
+	"exit 0, every document stored, none failed"
+like "$(cat "$T_DIR/err")" "summarize replica .* fell silent, not killed: it runs on another machine or in another pid namespace; its connection to the summarize input is closed" \
+	"the hub says it closed the held-up replica's connection"
+is "$(sql "SELECT count(*) FROM docpipe.documents d WHERE chunk_count <>
+	(SELECT count(*) FROM docpipe.chunks c WHERE c.document_id = d.id)")" 0 "no document half-written"
+[ "$rc" = 0 ] || sed 's/^/# /' "$T_DIR/err"
+kill -CONT "$STOPPED" 2>/dev/null
+# shellcheck disable=SC2046
+kill -TERM $(tagged worker) 2>/dev/null
+wait $WORKER
+done_testing
