@@ -24,7 +24,10 @@ Control (JSON):
      FAULT: {"endpoint": "embed"|"chat"|"*", "status": 429, "retry_after": 1,
              "retry_after_ms": 300, "code": "insufficient_quota",
              "kind": "status"|"hang"|"malformed"|"truncated"|"wrong_count"|
-                     "bad_index"|"bad_base64", "seconds": 30 (a hang's),
+                     "bad_index"|"bad_base64"|"html" (a proxy's HTML error
+                     page, "status" default 502)|"http10" (the answer as
+                     HTTP/1.0 without Content-Length)|"trickle" (the answer
+                     one byte at a time over "seconds"), "seconds": 30 (a hang's),
              "input": "S" (only a request with S in one of its texts)}
                   Also "rpm", "rate_429", "rate_5xx", "retry_after" as the
                   options below (null: off).
@@ -282,6 +285,23 @@ class Handler(BaseHTTPRequestHandler):
 
     def send_json(self, status, obj, headers=None, raw=None):
         body = raw if raw is not None else json.dumps(obj).encode()
+        odd, seconds = getattr(self, "pending_fault", None) or (None, 0)
+        self.pending_fault = None
+        if odd == "http10":
+            # An HTTP/1.0 answer without Content-Length: the body ends
+            # when the connection closes.
+            self.wfile.write(b"HTTP/1.0 %d OK\r\nContent-Type: application/json\r\n\r\n" % status + body)
+            self.close_connection = True
+            return
+        if odd == "trickle":
+            # The whole answer, one byte at a time over `seconds`.
+            head = b"HTTP/1.1 %d OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % (status, len(body))
+            data = head + body
+            for i in range(len(data)):
+                self.wfile.write(data[i:i + 1])
+                self.wfile.flush()
+                time.sleep(seconds / len(data))
+            return
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         truncated = raw is not None and raw.endswith(b"!")
@@ -453,6 +473,17 @@ class Handler(BaseHTTPRequestHandler):
                 err = {"message": fault.get("message", "injected fault %d" % fault["status"]),
                        "type": fault.get("code", "server_error"), "code": fault.get("code")}
                 return self.send_json(fault["status"], {"error": err}, headers)
+            if fk == "html":
+                # A proxy's error page: HTML, not JSON.
+                body = b"<html><body><h1>%d Bad Gateway</h1><hr>nginx</body></html>" % fault.get("status", 502)
+                self.send_response(fault.get("status", 502))
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
+            if fk in ("http10", "trickle"):
+                self.pending_fault = fk, fault.get("seconds", 1)
             if fk == "malformed":
                 return self.send_json(200, None, raw=b'{"data": [ this is not json')
             if fk == "truncated":

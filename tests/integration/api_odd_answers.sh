@@ -1,0 +1,41 @@
+#!/bin/bash
+# Answers of the model API (or a proxy before it) that are unusual but not
+# wrong, and error pages that are not JSON (tests/fakeapi.py's fault kinds
+# html, http10, trickle): a proxy's HTML 502/500 page is retried like any
+# 5xx (api_promises.sh checks how a body that is not JSON is quoted); an
+# HTTP/1.0 answer without
+# Content-Length (its body ends at the close) and an answer trickling in
+# one byte at a time are taken.  Summarize and embed alike (sweep of
+# session 20: all held already; this keeps them).
+. "$(dirname "$0")/../lib/tap.sh"
+export OPENAI_API_KEY=k
+numbered_docs "$T_DIR/d" 3 40 n
+docpipe-discover "$T_DIR/d" | docpipe-chunk >"$T_DIR/chunks.ndjson"
+fakeapi
+control() { curl -sf -X POST -d "$1" "$BASE/_control" >/dev/null; }
+stage() { # stage chat|embed ARGS...: the stage of that endpoint over the 3 documents
+	local ep=$1
+	shift
+	if [ "$ep" = chat ]; then
+		docpipe-summarize --backend openai --no-reuse "$@" <"$T_DIR/chunks.ndjson" >"$T_DIR/o" 2>"$T_DIR/e"
+	else
+		docpipe-embed --backend openai --dim 16 --no-reuse "$@" <"$T_DIR/chunks.ndjson" >"$T_DIR/o" 2>"$T_DIR/e"
+	fi
+}
+docs() { jq -r 'select(.kind=="document") | .path' "$T_DIR/o" | wc -l | tr -d ' '; }
+requests() { curl -sf "$BASE/_stats" | jq -r ".requests.$1"; }
+for ep in chat embed; do
+	for f in '"kind":"html","status":502' '"kind":"html","status":500' '"kind":"http10"' '"kind":"trickle","seconds":1'; do
+		curl -sf -X POST "$BASE/_reset" >/dev/null
+		control "{\"faults\":[{\"endpoint\":\"$ep\",$f}]}"
+		stage $ep --retries 2
+		rc=$?
+		# chat: one request per document; embed: one or more for all
+		# three (its batches follow the input's timing); a 5xx page one more.
+		n=$(requests $ep) want=$([ $ep = chat ] && echo 3 || echo 1)
+		case $f in *html*) want=$((want + 1)) ;; esac
+		[ $ep = embed ] && [ "$n" -ge "$want" ] && want=$n
+		is "$rc:$(docs):$n" "0:3:$want" "$ep, {$f}: exit 0, every document out, $want requests"
+	done
+done
+done_testing
