@@ -1242,9 +1242,15 @@ static int finish(struct hub *h, int complete)
 	if (cfg->progress != HUB_PROGRESS_NONE)
 		summary(h, jv_copy(report), complete);
 	jv text = dp_record_dump(report);
-	printf("%s\n", jv_string_value(text));
-	fflush(stdout);
+	errno = 0;
+	int written = printf("%s\n", jv_string_value(text)) >= 0 && fflush(stdout) == 0;
 	jv_free(text);
+	/* docpipe run's report file on a full disk: the run ended 0 with no
+	 * report and no word, and was not recorded (docpipe.runs). */
+	if (!written) {
+		dp_diag("the report could not be written: %s", errno != 0 ? strerror(errno) : "write error");
+		return DP_EXIT_SYSTEM;
+	}
 	if (!complete)
 		return DP_EXIT_INTERRUPTED;
 	if (strcmp(t->sweep, "failed") == 0)
