@@ -133,6 +133,7 @@ struct hub {
 	 * while it waits to be bound again after cut_off. */
 	char bound[HUB_STAGES][512];
 	int rebind[HUB_STAGES];
+	double unbound_at[HUB_STAGES]; /* when cut_off unbound it */
 };
 
 static volatile sig_atomic_t stopping_noted;
@@ -574,16 +575,24 @@ static void resend_after_death(struct hub *h, int died, int exited)
 
 /* Binds again the stage inputs cut_off unbound; until the listener
  * unbound is closed (libzmq's I/O thread does it soon after) the port is
- * taken: tried again at each check. */
+ * taken: tried again at each check, and said (once) when that lasts over
+ * HUB_REBIND_SAY_S (another process took the port?). */
+#define HUB_REBIND_SAY_S 5.0
 static void rebind_inputs(struct hub *h)
 {
 	for (int i = 0; i < HUB_STAGES; i++) {
 		if (!h->rebind[i])
 			continue;
-		if (zmq_bind(h->ep[2 * i], h->bound[i]) == 0)
+		if (zmq_bind(h->ep[2 * i], h->bound[i]) == 0) {
 			h->rebind[i] = 0;
-		else if (zmq_errno() != EADDRINUSE)
-			dp_diag("bind %s again: %s", h->bound[i], zmq_strerror(zmq_errno()));
+			continue;
+		}
+		int e = zmq_errno();
+		if (h->unbound_at[i] > 0 && (e != EADDRINUSE || dp_clock_s() - h->unbound_at[i] > HUB_REBIND_SAY_S)) {
+			dp_diag("the %s input cannot be bound again on %s (%s): its replicas get nothing until"
+				" it is; still trying", hub_stage_names[i], h->bound[i], zmq_strerror(e));
+			h->unbound_at[i] = 0; /* said */
+		}
 	}
 }
 
@@ -605,6 +614,7 @@ static void cut_off(struct hub *h, int stage)
 		return;
 	}
 	h->rebind[stage] = 1;
+	h->unbound_at[stage] = dp_clock_s();
 	rebind_inputs(h);
 }
 
