@@ -1,12 +1,13 @@
 #!/bin/bash
-# lane: beside (tests/run: it waits for the hub's 3 s of silence)
+# lane: beside (tests/run: it waits on a replica's restart)
 # A replica killed in its first milliseconds, before its first stats
 # message: the hub notices a dead replica by its silence, which needs it to
 # have spoken, so what the dead one held waited for --timeout (here 60 s;
 # 300 s by default) before it was sent again: a stall (the sweep of session
 # 20 measured 41 s with --timeout 40).  Now a stage sends its first stats
 # message before it connects its input (dp_stats_start): the hub knows it
-# before any record reaches it and re-sends after its 3 s of silence.  The
+# before any record reaches it and notices its death (its pid gone, or 3 s
+# of silence).  The
 # kill is made without a code hook: chunk's --convert command for *.txt
 # kills its parent (the chunk replica) the first time it runs, on the
 # replica's first document (000.txt comes first in the walk).
