@@ -174,8 +174,20 @@ static void emit_skip(struct walker *w, const char *reason)
 	emit(w, rec, EMIT_SKIP);
 }
 
-/* The file record for w->path, opened as `name` relative to dfd. */
-static void emit_file(struct walker *w, int dfd, const char *name, int nofollow)
+/* An entry its directory listed that is gone when stat'ed or opened (a
+ * temporary file, a file renamed or deleted meanwhile): nothing to store
+ * and no failure.  The walk stays complete, so a sweep after it deletes
+ * what was stored under that path, as for any file deleted before the
+ * walk.  (A directory gone so is an unwalked one: its files may live on
+ * under a new name the walk has passed.) */
+static void vanished(struct walker *w)
+{
+	skip_diag(w, "gone since its directory was listed; not stored");
+}
+
+/* The file record for w->path, opened as `name` relative to dfd; listed:
+ * the name comes from a directory listing (vanished when not there). */
+static void emit_file(struct walker *w, int dfd, const char *name, int nofollow, int listed)
 {
 	int fd = openat(dfd, name,
 			O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | (nofollow ? O_NOFOLLOW : 0));
@@ -185,6 +197,10 @@ static void emit_file(struct walker *w, int dfd, const char *name, int nofollow)
 	struct stat st;
 	dp_err err;
 
+	if (fd < 0 && errno == ENOENT && listed) {
+		vanished(w);
+		return;
+	}
 	if (fd < 0) {
 		snprintf(reason, sizeof reason, "cannot open: %s", strerror(errno));
 		emit_error(w, reason);
@@ -220,13 +236,15 @@ static void emit_file(struct walker *w, int dfd, const char *name, int nofollow)
 	emit(w, rec, EMIT_FILE);
 }
 
+/* Entries as read_names keeps them: the d_type byte, then the name. */
 static int by_name(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return strcmp(*(char *const *)a + 1, *(char *const *)b + 1);
 }
 
-/* Reads the names of directory d, sorted.  Returns the count (the array in
- * *names, each malloc'ed), or -1 on allocation failure. */
+/* Reads the entries of directory d, sorted by name, each its d_type byte
+ * then its name.  Returns the count (the array in *names, each malloc'ed),
+ * or -1 on allocation failure. */
 static long read_names(struct walker *w, DIR *d, char ***names)
 {
 	size_t n = 0, cap = 0;
@@ -250,8 +268,11 @@ static long read_names(struct walker *w, DIR *d, char ***names)
 			v = nv;
 			cap = ncap;
 		}
-		if ((v[n] = strdup(e->d_name)) == NULL)
+		size_t len = strlen(e->d_name);
+		if ((v[n] = malloc(len + 2)) == NULL)
 			goto oom;
+		v[n][0] = (char)e->d_type;
+		memcpy(v[n] + 1, e->d_name, len + 1);
 		n++;
 	}
 	if (errno != 0) {
@@ -272,8 +293,10 @@ oom:
 
 static int walk_dir(struct walker *w, int dfd, size_t len, int depth, dp_err *err);
 
-/* Handles entry `name` of the directory dfd; w->path holds its path. */
-static int visit(struct walker *w, int dfd, const char *name, size_t len, int depth, dp_err *err)
+/* Handles entry `name` of the directory dfd, of d_type `type` as listed;
+ * w->path holds its path. */
+static int visit(struct walker *w, int dfd, const char *name, unsigned char type, size_t len,
+		 int depth, dp_err *err)
 {
 	const char *rel = w->path + w->root_len + 1;
 	struct stat st;
@@ -283,6 +306,10 @@ static int visit(struct walker *w, int dfd, const char *name, size_t len, int de
 		return 0;
 
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+		if (errno == ENOENT && type != DT_DIR && type != DT_UNKNOWN) {
+			vanished(w);
+			return 0;
+		}
 		snprintf(why, sizeof why, "cannot stat: %s", strerror(errno));
 		unwalked_diag(w, why);
 		return 0;
@@ -326,7 +353,7 @@ static int visit(struct walker *w, int dfd, const char *name, size_t len, int de
 		emit_error(w, "file name is not valid UTF-8");
 		return 0;
 	}
-	emit_file(w, dfd, name, 1);
+	emit_file(w, dfd, name, 1, 1);
 	return 0;
 }
 
@@ -352,7 +379,8 @@ static int walk_dir(struct walker *w, int dfd, size_t len, int depth, dp_err *er
 		return -1;
 	}
 	for (long i = 0; i < n; i++) {
-		size_t nlen = strlen(names[i]);
+		const char *name = names[i] + 1;
+		size_t nlen = strlen(name);
 		if (w->stopped)
 			break;
 		if (len + 1 + nlen >= sizeof w->path) {
@@ -361,8 +389,8 @@ static int walk_dir(struct walker *w, int dfd, size_t len, int depth, dp_err *er
 			continue;
 		}
 		w->path[len] = '/';
-		memcpy(w->path + len + 1, names[i], nlen + 1);
-		if (visit(w, dirfd(d), names[i], len + 1 + nlen, depth, err) < 0)
+		memcpy(w->path + len + 1, name, nlen + 1);
+		if (visit(w, dirfd(d), name, (unsigned char)names[i][0], len + 1 + nlen, depth, err) < 0)
 			break;
 	}
 	w->path[len] = '\0';
@@ -436,7 +464,7 @@ int discover_walk(const char *root, const discover_opts *opts, discover_emit_fn 
 		char *slash = strrchr(abs, '/');
 		*slash = '\0';
 		w->root = slash == abs ? "/" : abs;
-		emit_file(w, AT_FDCWD, root, 0);
+		emit_file(w, AT_FDCWD, root, 0, 0);
 		rc = w->stopped ? -1 : 0;
 	} else {
 		dp_err_set(err, "%s: not a directory or regular file", root);
@@ -460,7 +488,7 @@ int discover_file(const char *root, const char *path, const discover_opts *opts,
 	*w = (struct walker){.opts = opts, .emit = emit_fn, .ctx = ctx, .stats = stats,
 			     .root = root};
 	strcpy(w->path, path);
-	emit_file(w, AT_FDCWD, path, 1);
+	emit_file(w, AT_FDCWD, path, 1, 0);
 	int rc = w->stopped ? -1 : 0;
 	free(w);
 	return rc;

@@ -1,7 +1,10 @@
 #!/bin/bash
 # docpipe-discover skips sockets and devices (character and block) with a
 # message, never opening them (a /dev/zero-like device would never end),
-# and goes on with the regular files.
+# and goes on with the regular files.  Files deleted while the walk runs
+# (listed, then gone: temporary files in a live tree) are no failure and
+# leave the walk complete (before: "cannot stat", the walk incomplete, so
+# a run over a tree that always churns never swept).
 . "$(dirname "$0")/../lib/tap.sh"
 D=$T_DIR/docs
 mkdir -p "$D"
@@ -28,4 +31,16 @@ fi
 timeout 20 docpipe-discover "$D/sock.md" >"$T_DIR/out2" 2>"$T_DIR/err2"
 is "$(wc -c <"$T_DIR/out2" | tr -d ' ')" 0 "a socket given as a root: no record"
 like "$(cat "$T_DIR/err2")" "sock\.md: (socket skipped|not a directory or regular file)" "and a message"
+# A live tree: half of 4,000 files deleted, last first, as the walk reads them.
+C=$T_DIR/churn
+mkdir -p "$C"
+for i in $(seq -w 1 4000); do echo "# $i" >"$C/f$i.md"; done
+timeout 60 docpipe-discover "$C" --end-record >"$T_DIR/churn.out" 2>"$T_DIR/churn.err" &
+walk=$!
+for i in $(seq -w 4000 -1 2001); do rm -f "$C/f$i.md"; done
+wait $walk
+is "$?" 0 "files deleted during the walk: exit 0"
+is "$(tail -n 1 "$T_DIR/churn.out" | jq -c '[.complete, .errors]')" "[true,0]" "the walk is complete, no error record"
+is "$(grep -vc 'gone since its directory was listed; not stored$' "$T_DIR/churn.err")" 0 "every message says a listed file was gone"
+diag "files listed, then gone: $(grep -c 'gone since' "$T_DIR/churn.err")"
 done_testing
