@@ -50,6 +50,7 @@ struct dp_http {
 	 * 2xx answers so far; distinct calls that met a server error since the
 	 * last one. */
 	int answered;
+	int json_answered; /* some 2xx body parsed as JSON (take_body) */
 	unsigned long oks;
 	int failing_calls;
 	/* The last DP_HTTP_STORM_ANSWERS answers: the call (calls' number) that
@@ -956,14 +957,14 @@ dp_http_verdict dp_http_decide(const dp_http_policy *p, const dp_http_outcome *o
 		return v;
 	} else if (o->transport != 0) {
 		retry = retryable_curl((CURLcode)o->transport) && !o->too_big;
-	} else if (o->status >= 200 && o->status < 300) {
+	} else if (o->status >= 200 && o->status < 300 && !o->malformed) {
 		v.action = DP_HTTP_DO_OK;
 		return v;
 	} else if (o->status == 401 || o->status == 403 || (o->status == 429 && o->quota)) {
 		v.action = DP_HTTP_DO_REFUSE;
 		return v;
 	} else {
-		retry = o->status == 408 || o->status == 409 || o->status >= 500;
+		retry = o->malformed || o->status == 408 || o->status == 409 || o->status >= 500;
 		if (!retry) {
 			v.action = DP_HTTP_DO_REJECT;
 			return v;
@@ -1010,11 +1011,26 @@ static void perform(dp_http *h, CURL *c, const char *url, jv text, struct respon
 	o->quota = rc == CURLE_OK && o->status == 429 && is_quota_error(r);
 }
 
+/* Says in out why the 2xx answer r, whose body is not JSON, is no answer:
+ * the body's start, scrubbed (not jq's message: it quotes the whole body). */
+static void malformed_reason(const dp_http *h, const struct response *r, long status, char *out,
+			     size_t outlen)
+{
+	char start[BODY_QUOTE_MAX + 1];
+
+	quote_scrubbed(h, r->body.data != NULL ? r->body.data : "", r->body.len, BODY_QUOTE_MAX, start,
+		       sizeof start);
+	snprintf(out, outlen, "malformed response body (HTTP %ld, %zu bytes): not JSON: \"%s%s\"", status,
+		 r->body.len, start, r->body.len > BODY_QUOTE_MAX ? "..." : "");
+}
+
 /* Says in last why an attempt that did not succeed failed. */
 static void describe(const dp_http *h, const dp_http_outcome *o, const struct response *r,
 		     char *last, size_t lastlen)
 {
-	if (o->transport != 0 && r->too_big) {
+	if (o->malformed) {
+		malformed_reason(h, r, o->status, last, lastlen);
+	} else if (o->transport != 0 && r->too_big) {
 		snprintf(last, lastlen, "response over %zu bytes, more than this request can need",
 			 r->body.max);
 	} else if (o->local_errno != 0) {
@@ -1034,25 +1050,23 @@ static void describe(const dp_http *h, const dp_http_outcome *o, const struct re
 	}
 }
 
-/* The parsed body of a 2xx answer into *resp; DP_HTTP_OK or DP_HTTP_FAILED
- * (err set) when it is not JSON, or when it is an error object some proxies
- * answer with status 200 ({"error": ...}, not null): its message is the
- * reason, not "malformed response". */
-static int take_body(const dp_http *h, const char *path, const struct response *r, long status,
-		     size_t tokens, jv *resp, dp_err *err)
+/* The parsed body v (consumed) of a 2xx answer into *resp; DP_HTTP_OK or
+ * DP_HTTP_FAILED (err set) when it is not JSON, or when it is an error
+ * object some proxies answer with status 200 ({"error": ...}, not null):
+ * its message is the reason, not "malformed response". */
+static int take_body(dp_http *h, const char *path, const struct response *r, long status,
+		     size_t tokens, jv v, jv *resp, dp_err *err)
 {
-	jv v = jv_parse_sized(r->body.data != NULL ? r->body.data : "", (int)r->body.len);
-
 	if (!jv_is_valid(v)) {
-		/* Not jq's message: it quotes the whole body. */
-		char start[BODY_QUOTE_MAX + 1];
+		char reason[DP_ERR_MAX];
 		jv_free(v);
-		quote_scrubbed(h, r->body.data != NULL ? r->body.data : "", r->body.len, BODY_QUOTE_MAX,
-			       start, sizeof start);
-		dp_err_set(err, "%s: malformed response body (HTTP %ld, %zu bytes): not JSON: \"%s%s\"",
-			   path, status, r->body.len, start, r->body.len > BODY_QUOTE_MAX ? "..." : "");
+		malformed_reason(h, r, status, reason, sizeof reason);
+		dp_err_set(err, "%s: %s", path, reason);
 		return DP_HTTP_FAILED;
 	}
+	pthread_mutex_lock(&h->lock);
+	h->json_answered = 1;
+	pthread_mutex_unlock(&h->lock);
 	jv e = jv_get_kind(v) == JV_KIND_OBJECT ? jv_object_get(jv_copy(v), jv_string("error"))
 						  : jv_invalid();
 	int is_error = jv_is_valid(e) && jv_get_kind(e) != JV_KIND_NULL;
@@ -1153,6 +1167,17 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, size
 			break;
 		}
 		perform(h, t->curl, url, text, &r, &o);
+		/* A 2xx whose body is not JSON from a server that has answered
+		 * JSON (a proxy's page, an answer cut by a gateway) is tried
+		 * again like a 5xx; from one that never has (a wrong URL's web
+		 * server) it fails at once, as no attempt would mend it. */
+		jv parsed = jv_invalid();
+		if (o.transport == 0 && o.status >= 200 && o.status < 300) {
+			parsed = jv_parse_sized(r.body.data != NULL ? r.body.data : "", (int)r.body.len);
+			pthread_mutex_lock(&h->lock);
+			o.malformed = !jv_is_valid(parsed) && h->json_answered;
+			pthread_mutex_unlock(&h->lock);
+		}
 		note_server(h, &o, &call);
 		dp_http_verdict v = dp_http_decide(&policy, &o, counted, throttles,
 						   (long)(dp_clock_ms() - start), jitter(h));
@@ -1171,7 +1196,8 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, size
 		counted += v.counts;
 		throttles += !v.counts && v.action != DP_HTTP_DO_OK;
 		if (v.action == DP_HTTP_DO_OK) {
-			status = take_body(h, path, &r, o.status, tokens, resp, err);
+			status = take_body(h, path, &r, o.status, tokens, parsed, resp, err);
+			parsed = jv_invalid();
 		} else if (v.action == DP_HTTP_DO_REFUSE) {
 			status = DP_HTTP_REFUSED;
 		} else if (v.action == DP_HTTP_DO_REJECT) {
@@ -1182,6 +1208,7 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, size
 			if (o.transport != 0)
 				status = DP_HTTP_UNREACHABLE;
 		}
+		jv_free(parsed);
 		dp_buf_free(&r.body);
 		if (v.action != DP_HTTP_DO_RETRY)
 			break;

@@ -147,6 +147,8 @@ long dp_http_backoff_ms(int attempt, long base_ms, long retry_after_ms, double j
 typedef struct dp_http_outcome {
 	int transport;        /* the CURLcode of the transfer: 0 when an answer came */
 	int too_big;          /* the answer was over the size limit */
+	int malformed;        /* a 2xx whose body is not JSON, from a server that
+			       * answered JSON before: tried again as a 5xx */
 	long status;          /* its HTTP status (transport == 0) */
 	long retry_after_ms;  /* Retry-After / retry-after-ms, -1 when absent */
 	int quota;            /* its body names insufficient_quota */

@@ -38,4 +38,21 @@ for ep in chat embed; do
 		is "$rc:$(docs):$n" "0:3:$want" "$ep, {$f}: exit 0, every document out, $want requests"
 	done
 done
+
+# A 200 whose body is not JSON (a gateway's page, an answer cut short with a
+# right Content-Length) from a server that has answered JSON is tried again
+# as a 5xx (before: that document failed at once); as the first answer (a
+# wrong URL's web server) it fails at once, as no attempt would mend it.
+# One thread, so the third document's request comes after two answers.
+for ep in chat embed; do
+	curl -sf -X POST "$BASE/_reset" >/dev/null
+	control "{\"faults\":[{\"endpoint\":\"$ep\",\"kind\":\"malformed\",\"input\":\"n 3\"}]}"
+	stage $ep --retries 3 --threads 1 $([ $ep = embed ] && echo --batch-inputs 1)
+	is "$?:$(docs):$(requests $ep)" "0:3:4" "$ep: a 200 not JSON after JSON answers: tried again, every document out, 4 requests"
+done
+curl -sf -X POST "$BASE/_reset" >/dev/null
+control '{"faults":[{"endpoint":"chat","kind":"malformed"}]}'
+stage chat --retries 3 --threads 1
+is "$?:$(docs):$(requests chat)" "1:2:3" "chat: a 200 not JSON as the first answer: that document fails at once (3 requests)"
+like "$(jq -r 'select(.kind=="error") | .error' "$T_DIR/o")" 'malformed response body \(HTTP 200, [0-9]+ bytes\): not JSON' "and its error says why"
 done_testing

@@ -235,6 +235,12 @@ static void test_policy(void)
 		 DP_HTTP_DO_GIVE_UP, 0, 1, 0},
 		{"answer too big: no retry", {.transport = CURLE_WRITE_ERROR, .too_big = 1, .retry_after_ms = -1},
 		 0, 0, 0, DP_HTTP_DO_GIVE_UP, 0, 1, 0},
+		{"a 200 that is not JSON from a server that answered JSON: retried as a 5xx, counted",
+		 {.status = 200, .malformed = 1, .retry_after_ms = -1, .server_seen = 1}, 0, 0, 0,
+		 DP_HTTP_DO_RETRY, 250, 1, 0},
+		{"... and given up after the attempts",
+		 {.status = 200, .malformed = 1, .retry_after_ms = -1, .server_seen = 1}, 5, 0, 0,
+		 DP_HTTP_DO_GIVE_UP, 0, 1, 0},
 	};
 	const dp_http_policy p = {.max_attempts = 6, .max_retry_ms = 300000, .backoff_base_ms = 500};
 
