@@ -1,4 +1,5 @@
 #!/bin/bash
+# lane: beside (tests/run: it waits more than it computes: keepalive timers)
 # A network partition between the store and its database: no reset, no
 # error, the packets vanish (a blackhole route each way between this
 # test's own network namespace, where the store runs, and its own
