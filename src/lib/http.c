@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,7 +51,8 @@ struct dp_http {
 	 * 2xx answers so far; distinct calls that met a server error since the
 	 * last one. */
 	int answered;
-	int json_answered; /* some 2xx body parsed as JSON (take_body) */
+	atomic_int json_answered; /* some 2xx body parsed as JSON (take_body): read
+				   * and set without the lock, on every answer */
 	unsigned long oks;
 	int failing_calls;
 	/* The last DP_HTTP_STORM_ANSWERS answers: the call (calls' number) that
@@ -1064,9 +1066,8 @@ static int take_body(dp_http *h, const char *path, const struct response *r, lon
 		dp_err_set(err, "%s: %s", path, reason);
 		return DP_HTTP_FAILED;
 	}
-	pthread_mutex_lock(&h->lock);
-	h->json_answered = 1;
-	pthread_mutex_unlock(&h->lock);
+	if (!atomic_load_explicit(&h->json_answered, memory_order_relaxed))
+		atomic_store_explicit(&h->json_answered, 1, memory_order_relaxed);
 	jv e = jv_get_kind(v) == JV_KIND_OBJECT ? jv_object_get(jv_copy(v), jv_string("error"))
 						  : jv_invalid();
 	int is_error = jv_is_valid(e) && jv_get_kind(e) != JV_KIND_NULL;
@@ -1174,9 +1175,8 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, size
 		jv parsed = jv_invalid();
 		if (o.transport == 0 && o.status >= 200 && o.status < 300) {
 			parsed = jv_parse_sized(r.body.data != NULL ? r.body.data : "", (int)r.body.len);
-			pthread_mutex_lock(&h->lock);
-			o.malformed = !jv_is_valid(parsed) && h->json_answered;
-			pthread_mutex_unlock(&h->lock);
+			o.malformed = !jv_is_valid(parsed) &&
+				      atomic_load_explicit(&h->json_answered, memory_order_relaxed);
 		}
 		note_server(h, &o, &call);
 		dp_http_verdict v = dp_http_decide(&policy, &o, counted, throttles,
