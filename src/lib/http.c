@@ -48,9 +48,12 @@ struct dp_http {
 	int refused;
 	char refused_msg[DP_ERR_MAX];
 	/* How the server fares (note_server): some request got an HTTP answer;
-	 * 2xx answers so far; distinct calls that met a server error since the
-	 * last one. */
+	 * some connection was taken by the server (a request cut off by its
+	 * restart: it was there, as an answer says, but no answer says it
+	 * works, so this alone makes no storm); 2xx answers so far; distinct
+	 * calls that met a server error since the last one. */
 	int answered;
+	int reached;
 	atomic_int json_answered; /* some 2xx body parsed as JSON (take_body): read
 				   * and set without the lock, on every answer */
 	unsigned long oks;
@@ -849,6 +852,19 @@ struct call_record {
 	int server_errors;    /* server errors it met so far */
 };
 
+/* The request never reached the server: it refused the connection, or
+ * its name (or the proxy's) did not resolve.  Once the server has answered
+ * or taken a connection (server_seen), an outage of the server or the network, which says
+ * nothing about the request: no content can be its cause.  Until then (a
+ * wrong URL, a server not started) attempts count, so it fails fast.  A
+ * timeout or a connection cut mid-request can be the request's doing (one
+ * the server chokes on), so they count. */
+static int unreached(int transport)
+{
+	return transport == CURLE_COULDNT_CONNECT || transport == CURLE_COULDNT_RESOLVE_HOST ||
+	       transport == CURLE_COULDNT_RESOLVE_PROXY;
+}
+
 /* Takes what an attempt of call c got into the server's record and fills
  * o->server_seen, o->server_down, o->server_stormy and o->errors_before
  * from it. */
@@ -871,7 +887,8 @@ static void note_server(dp_http *h, dp_http_outcome *o, struct call_record *c)
 		h->failing_calls++;
 	}
 	h->answered |= o->transport == 0;
-	o->server_seen = h->answered;
+	h->reached |= o->connected && !unreached(o->transport);
+	o->server_seen = h->answered || h->reached;
 	o->server_down = h->answered && h->failing_calls >= DP_HTTP_DOWN_CALLS;
 	/* A server never reached (a wrong URL) is no storm: it fails fast. */
 	o->server_stormy = h->answered && err && stormy(h, c->number);
@@ -885,19 +902,6 @@ static void note_server(dp_http *h, dp_http_outcome *o, struct call_record *c)
 			dp_stats_wait_end();
 	}
 	pthread_mutex_unlock(&h->lock);
-}
-
-/* The request never reached the server: it refused the connection, or
- * its name (or the proxy's) did not resolve.  Once the server has answered
- * (server_seen), an outage of the server or the network, which says
- * nothing about the request: no content can be its cause.  Until then (a
- * wrong URL, a server not started) attempts count, so it fails fast.  A
- * timeout or a connection cut mid-request can be the request's doing (one
- * the server chokes on), so they count. */
-static int unreached(int transport)
-{
-	return transport == CURLE_COULDNT_CONNECT || transport == CURLE_COULDNT_RESOLVE_HOST ||
-	       transport == CURLE_COULDNT_RESOLVE_PROXY;
 }
 
 static CURLcode setup(dp_http *h, CURL *c, const char *url, jv body, struct response *r)
@@ -1001,12 +1005,14 @@ static void perform(dp_http *h, CURL *c, const char *url, jv text, struct respon
 		    dp_http_outcome *o)
 {
 	CURLcode rc = setup(h, c, url, text, r);
+	long connects = 0;
 
 	if (rc == CURLE_OK)
 		rc = curl_easy_perform(c);
 	if (rc == CURLE_OK)
 		rc = curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &o->status);
 	o->transport = (int)rc;
+	o->connected = curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK && connects > 0;
 	o->local_errno = unreached(o->transport) ? local_shortage() : 0;
 	o->too_big = r->too_big;
 	o->retry_after_ms = r->retry_after_ms;

@@ -152,7 +152,10 @@ typedef struct dp_http_outcome {
 	long status;          /* its HTTP status (transport == 0) */
 	long retry_after_ms;  /* Retry-After / retry-after-ms, -1 when absent */
 	int quota;            /* its body names insufficient_quota */
-	int server_seen;      /* the server answered an earlier request of this process */
+	int connected;        /* the attempt opened a connection (CURLINFO_NUM_CONNECTS) */
+	int server_seen;      /* the server answered an earlier request of this process,
+			       * or took its connection and then failed it otherwise
+			       * than by not being reached (it was there) */
 	int server_down;      /* ... and since its last 2xx, DP_HTTP_DOWN_CALLS or more
 			       * distinct calls met a 5xx or a transport error */
 	int server_stormy;    /* among the last DP_HTTP_STORM_ANSWERS answers, other
@@ -213,8 +216,9 @@ typedef struct dp_http_verdict {
  *   429 without                          retry after backoff(throttles); does
  *                                        not count
  *   server not reached (connection       the same, once the server has answered
- *   refused, name not resolved)          (server_seen): an outage says nothing of
- *                                        the request; only the budget bounds it
+ *   refused, name not resolved)          or taken a connection (server_seen): an
+ *                                        outage says nothing of the request;
+ *                                        only the budget bounds it
  *   5xx, transport errors while the      the same (not sooner than Retry-After):
  *   server is down (server_down)         it fails every call, not this one
  *   408, 409, 5xx, other transport       retry after backoff(attempts), not

@@ -4,7 +4,8 @@
 # every request meets "Couldn't connect to server" for a while.  Before,
 # that counted as an attempt like a 500, so each request in flight gave up
 # after 6 attempts (~11 s) and its document failed: a 12 s outage failed
-# every document that met it.  Now a server that has answered before and
+# every document that met it.  Now a server that has answered before (or
+# taken a connection: a request cut off by its restart) and
 # refuses the connection is weather, like a 429: retried within the retry
 # budget without using up attempts.  A server never reached (a wrong URL)
 # still fails after the attempts, fast.  So do a server answering 5xx to
@@ -19,28 +20,38 @@ unset OPENAI_API_KEY
 
 numbered_docs "$T_DIR/docs" 60 12 doc
 docpipe-discover "$T_DIR/docs" | docpipe-chunk >"$T_DIR/chunked.ndjson"
-# outage_12s: starts a test server (PORT, SERVER, BASE) that is killed
-# after its first answers and started again on its port 12 s later, in
-# the background (its pid in outage).  Its port is reserved (free_ports:
+# outage_after JQ-CONDITION SECONDS LATENCY: starts a test server (PORT,
+# SERVER, BASE; --latency LATENCY) that is killed once its /_stats meet
+# JQ-CONDITION and started again on its port SECONDS later, in the
+# background (its pid in outage).  Its port is reserved (free_ports:
 # below the kernel's ephemeral range): one the kernel picked for port 0
 # could be given to another test's server or hub during the outage, which
 # would then take this test's requests, and the restart would fail.
-outage_12s() {
+outage_after() {
 	PORT=$(free_ports 1) || { ok 1 "a free port for the test server"; done_testing; }
-	fakeapi --port "$PORT" --latency chat=150,embed=50
+	fakeapi --port "$PORT" --latency "$3"
 	(
-		for _ in $(seq 200); do
-			[ "$(curl -sf "$BASE/_stats" | jq '.requests.chat')" -ge 6 ] 2>/dev/null && break
+		for _ in $(seq 400); do
+			[ "$(curl -sf "$BASE/_stats" | jq "$1")" = true ] 2>/dev/null && break
 			sleep 0.05
 		done
 		kill "$SERVER"
-		sleep 12
-		exec /usr/bin/python3 "$TOP/tests/fakeapi.py" --port "$PORT" --latency chat=150,embed=50 \
+		sleep "$2"
+		exec /usr/bin/python3 "$TOP/tests/fakeapi.py" --port "$PORT" --latency "$3" \
 			>"$T_DIR/server-again-$PORT.port" 2>"$T_DIR/server-again-$PORT.err"
 	) &
 	outage=$!
 }
-outage_12s
+# end_outage: stops the server started again (once it is: a run that gave
+# up early ends before it), and the outage.
+end_outage() {
+	for _ in $(seq 400); do [ -s "$T_DIR/server-again-$PORT.port" ] && break; sleep 0.05; done
+	pkill -f "fakeapi.py --port $PORT" 2>/dev/null
+	wait $outage 2>/dev/null
+}
+# Once both stages have met the server (a stage that never reached it
+# fails fast, as a wrong URL).
+outage_after '.requests.chat >= 6 and .requests.embed >= 1' 12 chat=150,embed=50
 # Both stages append (a writer without O_APPEND overwrites the other's lines).
 : >"$T_DIR/err"
 docpipe-summarize --backend openai --no-reuse --threads 4 <"$T_DIR/chunked.ndjson" 2>>"$T_DIR/err" |
@@ -49,16 +60,15 @@ rc=$?
 is "$rc" 0 "a 12 s outage of the model API: both stages exit 0"
 is "$(jq -r .kind "$T_DIR/out" | sort | uniq -c | awk '{print $2 "=" $1}' | tr '\n' ' ')" "document=60 " \
 	"every document summarized and embedded, none failed"
-[ "$rc" = 0 ] || sed 's/^/# /' "$T_DIR/err"
+[ "$rc" = 0 ] || { sed 's/^/# /' "$T_DIR/err"; jq -r 'select(.kind == "error") | "# \(.path): \(.error)"' "$T_DIR/out"; }
 like "$(grep -o '[0-9]* retries' "$T_DIR/err" | head -1)" "^[1-9][0-9]* retries" "the outage was met (retries)"
-pkill -f "fakeapi.py --port $PORT" 2>/dev/null
-wait $outage 2>/dev/null
+end_outage
 
 # The same outage in a graph: summarize says it waits on the model API
 # (stats "waiting" once 3 distinct calls failed with no success), the
 # hub's progress shows it and nothing is re-sent or failed.
 newdb || exit 1
-outage_12s
+outage_after '.requests.chat >= 6' 12 chat=150,embed=50
 docpipe run "$T_DIR/docs" --progress plain --timeout 5 --attempts 2 --opt summarize=--backend=openai \
 	--opt summarize=--no-reuse --threads summarize=4 >"$T_DIR/report" 2>"$T_DIR/err"
 rc=$?
@@ -66,8 +76,20 @@ is "$rc/$(jq -r '[.added, .failed, .resent] | @tsv' "$T_DIR/report")" "$(printf 
 	"in a graph: every document stored, none failed, none re-sent (--timeout 5)"
 [ "$rc" = 0 ] || sed 's/^/# /' "$T_DIR/err"
 like "$(cat "$T_DIR/err")" "summarize .*waiting for the model API [0-9]+ s" "the progress shows the wait"
-pkill -f "fakeapi.py --port $PORT" 2>/dev/null
-wait $outage 2>/dev/null
+end_outage
+
+# The server goes away while the stage's first request is in flight: it
+# took the connection, so it was there, and refusals after that are its
+# outage (weather), not a wrong URL.  Before, the attempts counted: with
+# --retries 3 the document failed after ~1.5 s of a 4 s outage.
+outage_after '.requests.chat >= 1' 4 chat=2000
+docpipe-summarize --backend openai --no-reuse --retries 3 < <(head -n 1 "$T_DIR/chunked.ndjson") \
+	>"$T_DIR/out" 2>"$T_DIR/err"
+rc=$?
+is "$rc/$(jq -r .kind "$T_DIR/out")" "0/document" \
+	"a server gone while the first request is in flight: retried as weather, the document summarized"
+[ "$rc" = 0 ] || { sed 's/^/# /' "$T_DIR/err"; jq -r 'select(.kind == "error") | "# \(.error)"' "$T_DIR/out"; }
+end_outage
 
 # A server that answers 503 to every request for 12 s (a deploy behind a
 # proxy whose upstream is away): once 3 distinct calls fail with no success
