@@ -169,6 +169,7 @@ struct job {
 	double end_ms;   /* from this time on (0: never) ... */
 	int end_workers; /* ... only this many have work */
 	double until_ms; /* the job stops here at the latest (0: 600 s) */
+	int fixed;       /* a fixed level (--threads N), not auto */
 };
 
 /* A stage's job: 1,300 requests from 64 callers, 3 of them for the first
@@ -240,7 +241,7 @@ static struct job_result run_job(const struct server *s, const struct job *j, ui
 	double now;
 
 	rng_state = seed;
-	dp_limiter_init(&l, 1, j->workers);
+	dp_limiter_init(&l, !j->fixed, j->workers);
 	for (int w = 0; w < j->workers; w++)
 		ready[w] = 0;
 	for (now = 0; ok < j->requests && now < (j->until_ms > 0 ? j->until_ms : 600000); now += 1) {
@@ -498,6 +499,19 @@ static void sweep(void)
 			printf("%.2f\t%.2f\t%ld\t%ld\t%.2f\t%.0f\t%.0f\n", bursts[b], rates[i], x.throttled,
 			       x.answers, 100.0 * x.throttled / x.answers, x.ms,
 			       (j.requests - bursts[b] * rates[i]) * 1000 / rates[i]);
+		}
+	/* The climb: a stage's job against slots that take all it sends (no
+	 * wall, no weather): auto against the fixed level of as many threads
+	 * as slots (the job's callers: 64). */
+	printf("\nslots\tservice ms\tauto ms\t-j%d ms\tratio\n", stage_job.workers);
+	for (int slots = 4; slots <= 64; slots *= 4)
+		for (double service = 25; service <= 250; service *= 10) {
+			const struct server free_slots = {.slots = slots, .service_ms = service};
+			struct job fixed = stage_job;
+			fixed.fixed = 1;
+			struct job_result a = run_job(&free_slots, &stage_job, 1);
+			struct job_result f = run_job(&free_slots, &fixed, 1);
+			printf("%d\t%.0f\t%.0f\t%.0f\t%.2f\n", slots, service, a.ms, f.ms, a.ms / f.ms);
 		}
 	printf("\nweather\tkind\tmedian x clean\tworst (%d seeds)\n", WEATHER_SEEDS);
 	for (int errors = 0; errors <= 1; errors++)
