@@ -12,7 +12,10 @@
 #   (b) a chunk replica that dies of a crash signal with no document in
 #       progress still stops the run after 5 restarts in 60 s;
 #   (c) a stage that dies on every document (a broken converter) stops
-#       the run after 9 such deaths in a row with none finished between.
+#       the run after 9 such deaths in a row with none finished between;
+#   (d) but one that finished 12 documents is no broken stage: 10 poison
+#       documents in a row after them (a folder of corrupt scans) fail by
+#       name and the run goes on (before, it stopped at the 9th).
 # The crashes are played as in graph_oom_doc.sh: a watcher sends SIGILL
 # (or SIGKILL for "-oom" files) to each chunk replica whose crash journal
 # names a matching document once the hub's metrics say that replica holds
@@ -78,7 +81,7 @@ RUNS=()
 
 # (a) 24 Markdown files and 5 poison ones between them (discover sorts
 # names): 3 crash chunk, 2 get it killed twice: 7 deaths of chunk-1.
-mkdir -p "$T_DIR"/{a,b,c}
+mkdir -p "$T_DIR"/{a,b,c,d}
 numbered_docs "$T_DIR/a/docs" 24 40 note
 want=$(plain_fingerprint "$T_DIR/a/docs")
 ok $? "plain pipeline over the 24 Markdown files"
@@ -102,9 +105,16 @@ chmod +x "$T_DIR/b/bin/docpipe-chunk"
 # (c) every document kills the replica holding it; two replicas.
 numbered_docs "$T_DIR/c/docs" 30 40 note
 
+# (d) 12 good documents, then 10 that crash chunk (discover sorts names).
+numbered_docs "$T_DIR/d/docs" 12 40 good
+for i in $(seq -w 1 10); do
+	printf '# Scan %s\n\nThis one kills the chunker.\n' "$i" >"$T_DIR/d/docs/zz-poison-ill-$i.md"
+done
+
 scenario a "-poison-" --timeout 60 --opt "chunk=$(burn '.path | test("-poison-")')"
 DOCPIPE_BIN=$T_DIR/b/bin scenario b ""
 scenario c "/" --timeout 60 --replicas chunk=2 --opt "chunk=$(burn true)"
+scenario d "-poison-" --timeout 60 --opt "chunk=$(burn '.path | test("-poison-")')"
 wait "${RUNS[@]}"
 kill "${KILLERS[@]}" 2>/dev/null
 wait "${KILLERS[@]}" 2>/dev/null
@@ -152,4 +162,15 @@ n=$(kills)
 ok "$([ "$n" -ge 9 ] && [ "$n" -le 11 ] && echo 0 || echo 1)" "(c) after 9 deaths (two replicas: at most two more), not 30: $n"
 is "$(sql "SELECT count(*) FROM docpipe.documents")" 0 "(c) nothing stored"
 [ "$T_FAILED" = 0 ] || sed 's/^/# c: /' err | tail -30
+
+# (d)
+cd "$T_DIR/d" || exit 1
+PGDATABASE=$(cat db)
+failed_before=$T_FAILED
+diag "(d) took $(cat secs) s, $(kills) kills"
+is "$(cat rc)/$(jq -r '[.complete, .added, .failed] | @tsv' report)" "$(printf '1/true\t12\t10')" \
+	"(d) 10 poison documents in a row after 12 good ones: each fails by name, the run ends (status 1), not stopped"
+is "$(kills)" 10 "(d) each killed its replica once"
+ok "$(grep -q 'stopping the run' err && echo 1 || echo 0)" "(d) no stop"
+[ "$T_FAILED" = "$failed_before" ] || sed 's/^/# d: /' err | tail -30
 done_testing
