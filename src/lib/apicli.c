@@ -264,10 +264,13 @@ int dp_api_finish(dp_http *http, const char *what, unsigned long reused,
 	if (http != NULL) {
 		dp_http_stats st;
 		dp_http_get_stats(http, &st);
-		dp_diag("%lu %s reused, %lu requested in %lu requests (%lu retries, %lu throttled); "
+		char hung[64] = "";
+		if (st.hung > 0)
+			snprintf(hung, sizeof hung, ", %lu given up as lost (hung)", st.hung);
+		dp_diag("%lu %s reused, %lu requested in %lu requests (%lu retries, %lu throttled%s); "
 			"in flight: %d at the end, %d at most, lowered %lu times (%lu more undone: "
 			"weather, %.0f%% of answers refused whatever the load)",
-			reused, what, requested, st.requests, st.retries, st.throttled, st.level,
+			reused, what, requested, st.requests, st.retries, st.throttled, hung, st.level,
 			st.highest, st.decreases, st.undone, st.weather * 100);
 	}
 	if (refused && rc != DP_EXIT_SYSTEM) {

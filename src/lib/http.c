@@ -56,7 +56,7 @@ struct dp_http {
 	int reached;
 	atomic_int json_answered; /* some 2xx body parsed as JSON (take_body): read
 				   * and set without the lock, on every answer */
-	unsigned long oks;
+	_Atomic unsigned long oks; /* also read without the lock (watch_hung) */
 	int failing_calls;
 	/* The last DP_HTTP_STORM_ANSWERS answers: the call (calls' number) that
 	 * met a server error or a 429, 0 for any other outcome. */
@@ -671,6 +671,7 @@ static void release(dp_http *h, const struct slot *sl, const dp_http_outcome *o,
 			h->pace_epoch++;
 			h->next_req_ms = h->last_req_ms + send_interval(h);
 		}
+		h->stats.hung += (unsigned long)o->hung;
 		if (lo == DP_LIMITER_THROTTLED) {
 			h->stats.throttled++;
 			dp_stats_add(DP_STAT_THROTTLED, 1);
@@ -999,16 +1000,72 @@ static int local_shortage(void)
 	return errno == EMFILE || errno == ENFILE || errno == ENOMEM || errno == ENOBUFS ? errno : 0;
 }
 
-/* One attempt: sends text to url on the calling thread's handle and
- * describes what came back in *o (r holds the body). */
-static void perform(dp_http *h, CURL *c, const char *url, jv text, struct response *r,
-		    dp_http_outcome *o)
+/* A request the server lost (it never answers: the fault suite's api_hang
+ * held a run's end for the whole --timeout, 60 s, twice) is told from a
+ * slow one by its peers: it is given up as hung when no byte of an answer
+ * came for HUNG_FACTOR x its size class's no-load time (dp_limiter_class_ms:
+ * a combine prompt is not judged by chunk prompts' times), at least
+ * HUNG_MIN_MS, while 2xx answers to at least HUNG_OVERTAKEN more than
+ * twice the level of requests (those in flight when it left, and as many
+ * again) came back: a server slow for everyone answers in order and
+ * overtakes no one, so nothing is given up then; nor while the class's
+ * time is unknown.  Given up, it is a transport error like a timeout: it
+ * counts as an attempt, so a request the server chokes on every time
+ * still fails after its attempts.  Each time a call's attempt is given up
+ * so, its next one waits twice as long (a request slow by its own doing,
+ * a long answer, is given up once at most, by --timeout at the latest). */
+#define HUNG_FACTOR 20
+#define HUNG_MIN_MS 5000.0
+#define HUNG_OVERTAKEN 16
+
+struct hung_watch {
+	dp_http *h;
+	double sent_ms;
+	double hung_ms;         /* waited this long, it may be hung (0: never) */
+	unsigned long oks_sent; /* h->oks when it left */
+	unsigned long overtaken; /* 2xx answers since then that make it hung */
+	int hung;
+};
+
+/* libcurl's progress callback: non-zero aborts the transfer. */
+static int watch_hung(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct hung_watch *w = arg;
+
+	(void)dltotal, (void)ultotal, (void)ulnow;
+	if (w->hung_ms <= 0 || dlnow > 0 || dp_clock_ms() - w->sent_ms < w->hung_ms ||
+	    atomic_load(&w->h->oks) - w->oks_sent < w->overtaken)
+		return 0;
+	w->hung = 1;
+	return 1;
+}
+
+/* One attempt: sends text (of `tokens`, left at sent_ms) to url on the
+ * calling thread's handle and describes what came back in *o (r holds the
+ * body).  hung_scale: the call's attempts given up as hung so far make
+ * this one wait 2^hung_scale times as long before it may be. */
+static void perform(dp_http *h, CURL *c, const char *url, jv text, size_t tokens, double sent_ms,
+		    int hung_scale, struct response *r, dp_http_outcome *o)
 {
 	CURLcode rc = setup(h, c, url, text, r);
 	long connects = 0;
+	struct hung_watch w = {.h = h, .sent_ms = sent_ms};
 
+	pthread_mutex_lock(&h->lock);
+	double class_ms = dp_limiter_class_ms(&h->limiter, (double)tokens);
+	w.hung_ms = class_ms > 0 ? ldexp(fmax(HUNG_MIN_MS, HUNG_FACTOR * class_ms), hung_scale) : 0;
+	w.overtaken = 2 * (unsigned long)dp_limiter_level(&h->limiter) + HUNG_OVERTAKEN;
+	w.oks_sent = h->oks;
+	pthread_mutex_unlock(&h->lock);
+	if (rc == CURLE_OK && w.hung_ms > 0)
+		rc = curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, watch_hung);
+	if (rc == CURLE_OK && w.hung_ms > 0)
+		rc = curl_easy_setopt(c, CURLOPT_XFERINFODATA, &w);
+	if (rc == CURLE_OK && w.hung_ms > 0)
+		rc = curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	if (rc == CURLE_OK)
 		rc = curl_easy_perform(c);
+	o->hung = rc == CURLE_ABORTED_BY_CALLBACK && w.hung;
 	if (rc == CURLE_OK)
 		rc = curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &o->status);
 	o->transport = (int)rc;
@@ -1049,6 +1106,9 @@ static void describe(const dp_http *h, const dp_http_outcome *o, const struct re
 				 " raise it or lower --threads)", (unsigned long long)fds.rlim_cur);
 		snprintf(last, lastlen, "%s: %s on this machine%s",
 			 curl_easy_strerror((CURLcode)o->transport), strerror(o->local_errno), limit);
+	} else if (o->hung) {
+		snprintf(last, lastlen, "no answer while many requests sent after it were answered:"
+			 " lost by the server, given up (as a timeout)");
 	} else if (o->transport != 0) {
 		snprintf(last, lastlen, "%s", curl_easy_strerror((CURLcode)o->transport));
 	} else {
@@ -1136,7 +1196,7 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, size
 	size_t urllen = strlen(h->base) + strlen(path) + 1;
 	char *url = malloc(urllen), last[DP_ERR_MAX] = "no attempt";
 	double start = dp_clock_ms();
-	int status = DP_HTTP_FAILED, counted = 0, throttles = 0, retrying = 0;
+	int status = DP_HTTP_FAILED, counted = 0, throttles = 0, retrying = 0, hung = 0;
 	struct call_record call = {0};
 	struct caller *t = this_caller(h);
 
@@ -1173,7 +1233,8 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, size
 			status = DP_HTTP_REFUSED;
 			break;
 		}
-		perform(h, t->curl, url, text, &r, &o);
+		perform(h, t->curl, url, text, tokens, sl.sent_ms, hung, &r, &o);
+		hung += o.hung;
 		/* A 2xx whose body is not JSON from a server that has answered
 		 * JSON (a proxy's page, an answer cut by a gateway) is tried
 		 * again like a 5xx; from one that never has (a wrong URL's web

@@ -94,6 +94,7 @@ typedef struct dp_http_stats {
 	unsigned long requests; /* attempts sent */
 	unsigned long retries;
 	unsigned long throttled; /* 429 answers */
+	unsigned long hung;      /* attempts given up as lost by the server (hung) */
 	int level;               /* requests allowed in flight now */
 	int highest;             /* the highest level reached */
 	unsigned long decreases; /* times the level was lowered (and stayed so) */
@@ -153,6 +154,10 @@ typedef struct dp_http_outcome {
 	long retry_after_ms;  /* Retry-After / retry-after-ms, -1 when absent */
 	int quota;            /* its body names insufficient_quota */
 	int connected;        /* the attempt opened a connection (CURLINFO_NUM_CONNECTS) */
+	int hung;             /* given up as lost by the server (http.c, watch_hung):
+			       * no byte of an answer after many times its size
+			       * class's time while many requests sent after it
+			       * were answered; a transport error (counts) */
 	int server_seen;      /* the server answered an earlier request of this process,
 			       * or took its connection and then failed it otherwise
 			       * than by not being reached (it was there) */

@@ -91,6 +91,8 @@ static int size_class(double tokens)
 	return c < DP_LIMITER_CLASSES ? c : DP_LIMITER_CLASSES - 1;
 }
 
+double dp_limiter_class_ms(const dp_limiter *l, double tokens) { return l->base_ms[size_class(tokens)]; }
+
 /* The request's time over its class's no-load time (1 for the first of a
  * class), updating that time. */
 static double delay_ratio(dp_limiter *l, double ms, double tokens)

@@ -273,6 +273,11 @@ void dp_limiter_done(dp_limiter *l, unsigned long seq, enum dp_limiter_outcome o
 /* Auto: the loss fraction known to come whatever the load (0: none). */
 double dp_limiter_weather(const dp_limiter *l);
 
+/* The no-load time, ms, of a request of this token estimate's size class
+ * (the quickest answers of the class, drifting slowly up; 0: none of the
+ * class answered yet). */
+double dp_limiter_class_ms(const dp_limiter *l, double tokens);
+
 /* The least time between two sends, in ms (0: no pace). */
 double dp_limiter_interval_ms(const dp_limiter *l);
 

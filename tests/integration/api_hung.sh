@@ -1,0 +1,66 @@
+#!/bin/bash
+# lane: beside (tests/run: it waits more than it computes)
+# A request the model API loses (it never answers: a dropped upstream, a
+# stuck worker) used to hold its document for the whole --timeout (the
+# fault suite's api_hang: two hung requests held the run's end 60 s, 7x
+# the clean run).  Now it is given up once no byte of an answer came for
+# 20 x its size class's no-load time (at least 5 s) while more than
+# 2 x the level + 16 requests sent after it were answered, and sent
+# again (an attempt, as a timeout).  A server slow for everyone overtakes
+# no one: nothing is given up then.
+. "$(dirname "$0")/../lib/tap.sh"
+set -o pipefail
+export OPENAI_API_KEY=k
+numbered_docs "$T_DIR/d" 60 12 n
+docpipe-discover "$T_DIR/d" | docpipe-chunk >"$T_DIR/chunks.ndjson"
+control() { curl -sf -X POST -d "$1" "$BASE/_control" >/dev/null; }
+chat_requests() { curl -sf "$BASE/_stats" | jq -r '.requests.chat'; }
+# after N JSON: posts JSON to the server's /_control once it has counted N
+# chat requests (in the background: its pid in AFTER).
+after() {
+	(
+		for _ in $(seq 600); do [ "$(chat_requests)" -ge "$1" ] 2>/dev/null && break; sleep 0.05; done
+		control "$2"
+	) &
+	AFTER=$!
+}
+summarize() {
+	docpipe-summarize --backend openai --no-reuse --threads 4 --timeout 150 <"$T_DIR/chunks.ndjson" \
+		>"$T_DIR/out" 2>"$T_DIR/err"
+}
+
+# Two requests hang 120 s (then the server closes them unanswered); the
+# others take 100 ms.
+fakeapi --latency chat=100
+after 8 '{"faults":[{"endpoint":"chat","kind":"hang","seconds":120},{"endpoint":"chat","kind":"hang","seconds":120}]}'
+start=$SECONDS
+summarize
+rc=$?
+took=$((SECONDS - start))
+wait $AFTER
+is "$rc/$(jq -r .kind "$T_DIR/out" | sort | uniq -c | awk '{print $2 "=" $1}' | tr '\n' ' ')" "0/document=60 " \
+	"two requests the server loses: every document summarized"
+like "$(cat "$T_DIR/err")" "2 given up as lost \(hung\)" "both given up as lost, and said so"
+ok $((took < 100 ? 0 : 1)) "without waiting for the hangs (120 s): $took s"
+[ "$T_FAILED" = 0 ] || sed 's/^/# /' "$T_DIR/err"
+
+# The server stops answering everyone for 8 s (a pause, a queue): no
+# request overtakes another, none is given up, nothing is asked twice.
+curl -sf -X POST "$BASE/_reset" >/dev/null
+after 8 '{"hold":true}'
+hold=$AFTER
+(
+	for _ in $(seq 600); do [ "$(chat_requests)" -ge 12 ] 2>/dev/null && break; sleep 0.05; done
+	sleep 8
+	control '{"hold":false}'
+) &
+release=$!
+summarize
+rc=$?
+wait $hold $release
+is "$rc/$(jq -r .kind "$T_DIR/out" | sort | uniq -c | awk '{print $2 "=" $1}' | tr '\n' ' ')" "0/document=60 " \
+	"a server slow for everyone (8 s held): every document summarized"
+ok "$(grep -c "given up as lost" "$T_DIR/err")" "none given up as lost"
+is "$(chat_requests)" 60 "each asked once"
+[ "$T_FAILED" = 0 ] || sed 's/^/# /' "$T_DIR/err"
+done_testing
