@@ -1021,20 +1021,37 @@ static int local_shortage(void)
 struct hung_watch {
 	dp_http *h;
 	double sent_ms;
-	double hung_ms;         /* waited this long, it may be hung (0: never) */
-	unsigned long oks_sent; /* h->oks when it left */
+	double tokens;
+	int scale;               /* the wait x 2^scale (perform's hung_scale) */
+	double hung_ms;          /* waited this long, it may be hung (0: its
+				  * class's time is not known yet) */
+	unsigned long oks_sent;  /* h->oks when it left */
 	unsigned long overtaken; /* 2xx answers since then that make it hung */
 	int hung;
 };
 
-/* libcurl's progress callback: non-zero aborts the transfer. */
+/* libcurl's progress callback (at least once a second while it waits):
+ * non-zero aborts the transfer.  The class's time is read once the rest
+ * holds: the requests that overtook this one may be the first of its
+ * class answered. */
 static int watch_hung(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
 {
 	struct hung_watch *w = arg;
+	double waited = dp_clock_ms() - w->sent_ms;
 
 	(void)dltotal, (void)ultotal, (void)ulnow;
-	if (w->hung_ms <= 0 || dlnow > 0 || dp_clock_ms() - w->sent_ms < w->hung_ms ||
+	if (dlnow > 0 || waited < ldexp(HUNG_MIN_MS, w->scale) ||
 	    atomic_load(&w->h->oks) - w->oks_sent < w->overtaken)
+		return 0;
+	if (w->hung_ms <= 0) {
+		pthread_mutex_lock(&w->h->lock);
+		double class_ms = dp_limiter_class_ms(&w->h->limiter, w->tokens);
+		pthread_mutex_unlock(&w->h->lock);
+		if (class_ms <= 0)
+			return 0;
+		w->hung_ms = ldexp(fmax(HUNG_MIN_MS, HUNG_FACTOR * class_ms), w->scale);
+	}
+	if (waited < w->hung_ms)
 		return 0;
 	w->hung = 1;
 	return 1;
@@ -1049,19 +1066,17 @@ static void perform(dp_http *h, CURL *c, const char *url, jv text, size_t tokens
 {
 	CURLcode rc = setup(h, c, url, text, r);
 	long connects = 0;
-	struct hung_watch w = {.h = h, .sent_ms = sent_ms};
+	struct hung_watch w = {.h = h, .sent_ms = sent_ms, .tokens = (double)tokens, .scale = hung_scale};
 
 	pthread_mutex_lock(&h->lock);
-	double class_ms = dp_limiter_class_ms(&h->limiter, (double)tokens);
-	w.hung_ms = class_ms > 0 ? ldexp(fmax(HUNG_MIN_MS, HUNG_FACTOR * class_ms), hung_scale) : 0;
 	w.overtaken = 2 * (unsigned long)dp_limiter_level(&h->limiter) + HUNG_OVERTAKEN;
 	w.oks_sent = h->oks;
 	pthread_mutex_unlock(&h->lock);
-	if (rc == CURLE_OK && w.hung_ms > 0)
+	if (rc == CURLE_OK)
 		rc = curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, watch_hung);
-	if (rc == CURLE_OK && w.hung_ms > 0)
+	if (rc == CURLE_OK)
 		rc = curl_easy_setopt(c, CURLOPT_XFERINFODATA, &w);
-	if (rc == CURLE_OK && w.hung_ms > 0)
+	if (rc == CURLE_OK)
 		rc = curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	if (rc == CURLE_OK)
 		rc = curl_easy_perform(c);
