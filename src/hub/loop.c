@@ -914,7 +914,7 @@ static void show_progress(struct hub *h, int final)
 		    h->tally.failed;
 	char eta[64] = "ETA: when discover is done";
 	int tty = h->cfg->progress == HUB_PROGRESS_TTY;
-	FILE *out = h->cfg->display;
+	FILE *display = h->cfg->display;
 
 	if (h->cfg->progress == HUB_PROGRESS_NONE)
 		return;
@@ -924,9 +924,9 @@ static void show_progress(struct hub *h, int final)
 	h->last_progress = t;
 	if (dt >= 1) {
 		for (int i = 0; i < HUB_STAGES; i++) {
-			double out_n = SUM(h, i, out);
-			h->rate[i] = (out_n - h->last_out[i]) / dt;
-			h->last_out[i] = out_n;
+			double out = SUM(h, i, out);
+			h->rate[i] = (out - h->last_out[i]) / dt;
+			h->last_out[i] = out;
 		}
 		h->last_rate_at = t;
 	}
@@ -934,14 +934,14 @@ static void show_progress(struct hub *h, int final)
 	if (h->input_done && overall > 0)
 		snprintf(eta, sizeof eta, "ETA %.0f s", (h->tally.documents - done) / overall);
 	if (tty && h->tty_lines > 0)
-		fprintf(out, "\033[%dA", h->tty_lines);
+		fprintf(display, "\033[%dA", h->tty_lines);
 	for (int i = 0; i < HUB_STAGES; i++) {
 		const char *on = "";
 		double waited = hub_stats_waiting(&h->stats, i, &on);
 		char wait[64] = "";
 		if (waited > 0)
 			snprintf(wait, sizeof wait, "  waiting for the %s %.0f s", on, waited);
-		fprintf(out, "%s%-10s %2d procs  done %6.0f  in flight %4.0f  %7.1f/s  retries %3.0f  failed %3.0f%s\n",
+		fprintf(display, "%s%-10s %2d procs  done %6.0f  in flight %4.0f  %7.1f/s  retries %3.0f  failed %3.0f%s\n",
 			tty ? "\r\033[K" : "docpipe-hub: ", hub_stage_names[i],
 			hub_stats_procs(&h->stats, i), SUM(h, i, out),
 			SUM(h, i, in) - SUM(h, i, out) > 0 ? SUM(h, i, in) - SUM(h, i, out) : 0,
@@ -950,7 +950,7 @@ static void show_progress(struct hub *h, int final)
 	/* Which bound holds discover back, when one does: a window of 256
 	 * with 4 in flight would otherwise puzzle. */
 	int at_bytes = hub_window_bytes_full(&h->win);
-	fprintf(out, "%sdocuments %ld/%ld%s done, %zu in flight%s, %ld re-sent, %.0f s, %s\n",
+	fprintf(display, "%sdocuments %ld/%ld%s done, %zu in flight%s, %ld re-sent, %.0f s, %s\n",
 		tty ? "\r\033[K" : "docpipe-hub: ", done, h->tally.documents,
 		h->input_done ? "" : "+", h->win.used, at_bytes ? " (at --window-bytes)" : "",
 		h->tally.resent, t - h->started, eta);
@@ -959,12 +959,12 @@ static void show_progress(struct hub *h, int final)
 	 * counts alone do not say which file it is. */
 	char oldest[OLDEST_TEXT_MAX];
 	if (oldest_text(h, t, oldest)) {
-		fprintf(out, "%soldest: %s\n", tty ? "\r\033[K" : "docpipe-hub: ", oldest);
+		fprintf(display, "%soldest: %s\n", tty ? "\r\033[K" : "docpipe-hub: ", oldest);
 		h->tty_lines++;
 	}
 	if (tty)
-		fputs("\033[J", out); /* the line a longer display left below */
-	fflush(out);
+		fputs("\033[J", display); /* the line a longer display left below */
+	fflush(display);
 }
 
 /* Whether the run is to sweep: a store to sweep with and roots. */
