@@ -130,14 +130,17 @@ else:
     # The hub dies with a message it did not show: held (SIGSTOP), it
     # cannot show the supervisor's line on a replica killed meanwhile;
     # then SIGKILL.
-    hub = int(hub.group(1))
-    chunk = pid_of("docpipe-chunk")
-    os.kill(hub, signal.SIGSTOP)
-    os.kill(chunk, signal.SIGKILL)
-    # The supervisor said it before it restarted the replica.
-    if not until(lambda: pid_of("docpipe-chunk") not in (None, chunk), 60):
-        state = "chunk not restarted"
-    os.kill(hub, signal.SIGKILL)
+    hub, chunk = int(hub.group(1)), pid_of("docpipe-chunk")
+    if chunk is None:
+        state = "no chunk replica"
+        p.send_signal(signal.SIGTERM)
+    else:
+        os.kill(hub, signal.SIGSTOP)
+        os.kill(chunk, signal.SIGKILL)
+        # The supervisor said it before it restarted the replica.
+        if not until(lambda: pid_of("docpipe-chunk") not in (None, chunk), 60):
+            state = "chunk not restarted"
+        os.kill(hub, signal.SIGKILL)
 deadline = time.monotonic() + 60
 while p.poll() is None and time.monotonic() < deadline:
     pump(0.2)
