@@ -269,6 +269,9 @@ typedef struct hub_config {
 	size_t nroots;
 	enum hub_progress progress;
 	double progress_every;      /* seconds between plain progress lines */
+	FILE *display;              /* where the progress goes (stderr, or the terminal
+				     * the hub's stderr was when relay took it, relay.h) */
+	struct hub_relay *relay;    /* tty: the run's messages to show above it, or NULL */
 	const char *metrics;        /* HOST:PORT serving Prometheus metrics, or NULL */
 	/* Keep running after the first pass (the input up to discover's end
 	 * record), which is then swept, until a stop or the input's end: the

@@ -26,6 +26,7 @@
 #include "lines.h"
 #include "metrics.h"
 #include "record.h"
+#include "relay.h"
 #include "transport.h"
 
 extern char **environ;
@@ -114,6 +115,8 @@ struct hub {
 	int join_next; /* the branch output read first next time: both get turns */
 	long sent[HUB_STAGES]; /* records sent to each stage (hub_stats_final) */
 	double started, last_progress, last_rate_at;
+	double last_relay; /* relay_messages' last look */
+	int relay_failed;  /* the messages file could not be read: not looked at again */
 	double last_check; /* check_timeouts' last call: the hub's own liveness */
 	double exits_checked; /* note_exits' last look at the replicas' pids */
 	double last_out[HUB_STAGES], rate[HUB_STAGES];
@@ -873,6 +876,37 @@ static jv with_oldest(struct hub *h, jv report)
 
 #define SUM(h, stage, field) hub_stats_sum(&(h)->stats, stage, offsetof(hub_proc, field))
 
+/* Shows the run's messages that came since the last look (relay.h) above
+ * the tty display, which it erases first: 1 when it did (the display is
+ * to be drawn again now), else 0.  Looks every RELAY_EVERY_S, or at
+ * final, when it shows them all. */
+#define RELAY_EVERY_S 0.1
+static int relay_messages(struct hub *h, double t, int final)
+{
+	char erase[32] = "";
+	dp_err err;
+
+	if (h->cfg->relay == NULL || h->relay_failed ||
+	    (!final && t - h->last_relay < RELAY_EVERY_S))
+		return 0;
+	h->last_relay = t;
+	if (h->tty_lines > 0)
+		snprintf(erase, sizeof erase, "\033[%dA\r\033[J", h->tty_lines);
+	int rc = hub_relay_show(h->cfg->relay, h->cfg->display, erase, final, &err);
+	if (rc < 0) {
+		/* Said once, into the file: the supervisor shows the rest of
+		 * it after the hub (relay.h). */
+		dp_diag("%s; the messages follow when the run ends", err.msg);
+		h->relay_failed = 1;
+	}
+	if (rc <= 0)
+		return 0;
+	h->tty_lines = 0;
+	return 1;
+}
+
+/* Draws the progress (tty: over its last drawing; plain: lines every
+ * --progress-every), the run's messages above it (relay_messages). */
 static void show_progress(struct hub *h, int final)
 {
 	double t = dp_clock_s(), dt = t - h->last_rate_at;
@@ -880,10 +914,12 @@ static void show_progress(struct hub *h, int final)
 		    h->tally.failed;
 	char eta[64] = "ETA: when discover is done";
 	int tty = h->cfg->progress == HUB_PROGRESS_TTY;
+	FILE *display = h->cfg->display;
 
 	if (h->cfg->progress == HUB_PROGRESS_NONE)
 		return;
-	if (!final && t - h->last_progress < (tty ? 0.5 : h->cfg->progress_every))
+	int relayed = relay_messages(h, t, final);
+	if (!final && !relayed && t - h->last_progress < (tty ? 0.5 : h->cfg->progress_every))
 		return;
 	h->last_progress = t;
 	if (dt >= 1) {
@@ -898,14 +934,14 @@ static void show_progress(struct hub *h, int final)
 	if (h->input_done && overall > 0)
 		snprintf(eta, sizeof eta, "ETA %.0f s", (h->tally.documents - done) / overall);
 	if (tty && h->tty_lines > 0)
-		fprintf(stderr, "\033[%dA", h->tty_lines);
+		fprintf(display, "\033[%dA", h->tty_lines);
 	for (int i = 0; i < HUB_STAGES; i++) {
 		const char *on = "";
 		double waited = hub_stats_waiting(&h->stats, i, &on);
 		char wait[64] = "";
 		if (waited > 0)
 			snprintf(wait, sizeof wait, "  waiting for the %s %.0f s", on, waited);
-		fprintf(stderr, "%s%-10s %2d procs  done %6.0f  in flight %4.0f  %7.1f/s  retries %3.0f  failed %3.0f%s\n",
+		fprintf(display, "%s%-10s %2d procs  done %6.0f  in flight %4.0f  %7.1f/s  retries %3.0f  failed %3.0f%s\n",
 			tty ? "\r\033[K" : "docpipe-hub: ", hub_stage_names[i],
 			hub_stats_procs(&h->stats, i), SUM(h, i, out),
 			SUM(h, i, in) - SUM(h, i, out) > 0 ? SUM(h, i, in) - SUM(h, i, out) : 0,
@@ -914,7 +950,7 @@ static void show_progress(struct hub *h, int final)
 	/* Which bound holds discover back, when one does: a window of 256
 	 * with 4 in flight would otherwise puzzle. */
 	int at_bytes = hub_window_bytes_full(&h->win);
-	fprintf(stderr, "%sdocuments %ld/%ld%s done, %zu in flight%s, %ld re-sent, %.0f s, %s\n",
+	fprintf(display, "%sdocuments %ld/%ld%s done, %zu in flight%s, %ld re-sent, %.0f s, %s\n",
 		tty ? "\r\033[K" : "docpipe-hub: ", done, h->tally.documents,
 		h->input_done ? "" : "+", h->win.used, at_bytes ? " (at --window-bytes)" : "",
 		h->tally.resent, t - h->started, eta);
@@ -923,11 +959,12 @@ static void show_progress(struct hub *h, int final)
 	 * counts alone do not say which file it is. */
 	char oldest[OLDEST_TEXT_MAX];
 	if (oldest_text(h, t, oldest)) {
-		fprintf(stderr, "%soldest: %s\n", tty ? "\r\033[K" : "docpipe-hub: ", oldest);
+		fprintf(display, "%soldest: %s\n", tty ? "\r\033[K" : "docpipe-hub: ", oldest);
 		h->tty_lines++;
 	}
 	if (tty)
-		fputs("\033[J", stderr); /* the line a longer display left below */
+		fputs("\033[J", display); /* the line a longer display left below */
+	fflush(display);
 }
 
 /* Whether the run is to sweep: a store to sweep with and roots. */

@@ -1,5 +1,7 @@
 /* docpipe-hub: binds the edges of a docpipe graph, feeds it the file
  * records read on stdin and tracks each document to its receipt. */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,6 +13,7 @@
 #include "curve.h"
 #include "err.h"
 #include "hub.h"
+#include "relay.h"
 
 enum {
 	OPT_LISTEN = 0x100,
@@ -34,6 +37,9 @@ enum {
 	OPT_KEYGEN,
 	OPT_LAYOUT,
 	OPT_CHECK_KEYS,
+	OPT_MESSAGES,
+	OPT_RELAY,
+	OPT_RELAY_END,
 	OPT_HELP,
 };
 
@@ -44,6 +50,7 @@ static void usage(FILE *f)
 		"       docpipe-hub --keygen BASE\n"
 		"       docpipe-hub --layout --listen tcp://HOST:PORT\n"
 		"       docpipe-hub --check-keys KEY-OPTIONS...\n"
+		"       docpipe-hub --relay FILE | --relay-end FILE\n"
 		"Binds every edge of a docpipe graph; stage replicas connect to it. Reads\n"
 		"file records (docpipe-discover) on stdin, stamps each with the run ID and a\n"
 		"sequence number, feeds them to the chunk stage with at most --window in\n"
@@ -74,6 +81,10 @@ static void usage(FILE *f)
 		"  --root ROOT          a root of the run, for the sweep (repeatable)\n"
 		"  --progress MODE      tty, plain or none (default: tty if stderr is one)\n"
 		"  --progress-every S   seconds between plain progress lines (default 10)\n"
+		"  --messages FILE      with --progress tty: the run's messages, appended to FILE\n"
+		"                       by its other processes; the hub sends its own stderr\n"
+		"                       there too and shows each line above the progress, and\n"
+		"                       how many bytes it showed in FILE.shown (docpipe run)\n"
 		"  --metrics HOST:PORT  serve Prometheus metrics at http://HOST:PORT/metrics\n"
 		"  --watch              after the first pass (up to discover's end record, then\n"
 		"                       swept), go on with the records that follow until SIGTERM\n"
@@ -93,6 +104,10 @@ static void usage(FILE *f)
 		"                       --curve-server and --curve-key name and exit: 0, or 2\n"
 		"                       naming the file and what is wrong (what docpipe run and\n"
 		"                       docpipe worker do before they start anything)\n"
+		"  --relay FILE         show on stderr the complete lines of FILE after the\n"
+		"                       bytes FILE.shown counts, count them there and exit (what\n"
+		"                       docpipe run shows once the hub is gone)\n"
+		"  --relay-end FILE     the same, the last line without its newline too\n"
 		"  --version            print the version and exit\n"
 		"  --help               print this help and exit\n"
 		"The stage options (--in, --out, --stats, --jq, --curve-server, --curve-key)\n"
@@ -123,7 +138,9 @@ struct args {
 	hub_config cfg;
 	dp_cli cli;
 	const char *keygen;
-	int layout, check_keys;
+	const char *messages; /* --messages */
+	const char *relay;    /* --relay or --relay-end */
+	int layout, check_keys, relay_end;
 };
 
 /* Takes option opt into a.  Returns 1 when it is one of the hub's own, 0
@@ -187,6 +204,9 @@ static int hub_option(void *ctx, int opt, char *arg, dp_err *err)
 	case OPT_KEYGEN: a->keygen = arg; break;
 	case OPT_LAYOUT: a->layout = 1; break;
 	case OPT_CHECK_KEYS: a->check_keys = 1; break;
+	case OPT_MESSAGES: a->messages = arg; break;
+	case OPT_RELAY: a->relay = arg, a->relay_end = 0; break;
+	case OPT_RELAY_END: a->relay = arg, a->relay_end = 1; break;
 	/* A stage's key files: read by --check-keys only; a run refuses them
 	 * as stage options (check_run), which says more than their reading. */
 	case DP_OPT_CURVE_SERVER: a->cli.io.curve_server = arg; break;
@@ -222,6 +242,9 @@ static int parse(int argc, char **argv, struct args *a)
 		{"keygen", required_argument, NULL, OPT_KEYGEN},
 		{"layout", no_argument, NULL, OPT_LAYOUT},
 		{"check-keys", no_argument, NULL, OPT_CHECK_KEYS},
+		{"messages", required_argument, NULL, OPT_MESSAGES},
+		{"relay", required_argument, NULL, OPT_RELAY},
+		{"relay-end", required_argument, NULL, OPT_RELAY_END},
 		{"help", no_argument, NULL, OPT_HELP},
 		DP_CLI_LONGOPTS,
 		{NULL, 0, NULL, 0},
@@ -274,6 +297,8 @@ static int check_run(int argc, char **argv, const struct args *a)
 		dp_diag("unexpected argument '%s'", argv[optind]);
 	else if (a->cfg.run == NULL)
 		dp_diag("--run ID is required");
+	else if (a->messages != NULL && a->cfg.progress != HUB_PROGRESS_TTY)
+		dp_diag("--messages: only with --progress tty (else messages go to stderr as written)");
 	else if (cli->in != NULL || cli->out != NULL || cli->stats != NULL || cli->io.jq != NULL ||
 		 cli->io.curve_server != NULL || cli->io.curve_key != NULL)
 		dp_diag("--in, --out, --stats, --jq, --curve-server and --curve-key are stage"
@@ -281,6 +306,55 @@ static int check_run(int argc, char **argv, const struct args *a)
 	else
 		return curve_pairs(a);
 	return -1;
+}
+
+/* --messages: the progress goes to the terminal that stderr was, through
+ * a stream of its own (its redraws are one write each), and stderr, the
+ * hub's diagnostics and its sweep's, goes to the end of the messages file,
+ * which cfg->relay shows above the progress.  Returns 0, or -1 having
+ * said why (on stderr as it was). */
+static int take_stderr(struct args *a, hub_relay *relay)
+{
+	dp_err err;
+	int tty = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3), fd = -1;
+	FILE *display = tty >= 0 ? fdopen(tty, "w") : NULL;
+
+	if (display == NULL || setvbuf(display, NULL, _IOFBF, BUFSIZ) != 0) {
+		dp_diag("--messages: the terminal: %s", strerror(errno));
+	} else if (hub_relay_open(relay, a->messages, &err) < 0) {
+		dp_diag("--messages: %s", err.msg);
+	} else if ((fd = open(a->messages, O_WRONLY | O_APPEND | O_CLOEXEC)) < 0 ||
+		   dup2(fd, STDERR_FILENO) < 0) {
+		dp_diag("--messages: %s: %s", a->messages, strerror(errno));
+		hub_relay_close(relay);
+	} else {
+		close(fd);
+		a->cfg.display = display, a->cfg.relay = relay;
+		return 0;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (display != NULL)
+		fclose(display);
+	else if (tty >= 0)
+		close(tty);
+	return -1;
+}
+
+/* --relay, --relay-end: what the hub did not show of FILE, on stderr. */
+static int relay_rest(const struct args *a)
+{
+	hub_relay relay;
+	dp_err err;
+
+	if (hub_relay_open(&relay, a->relay, &err) < 0 ||
+	    hub_relay_show(&relay, stderr, "", a->relay_end, &err) < 0) {
+		dp_diag("--relay: %s", err.msg);
+		hub_relay_close(&relay);
+		return DP_EXIT_SYSTEM;
+	}
+	hub_relay_close(&relay);
+	return DP_EXIT_OK;
 }
 
 /* SIGUSR1: docpipe run's supervisor says that the run is stopping. */
@@ -304,6 +378,8 @@ static int act(int argc, char **argv, struct args *a)
 	}
 	if (a->check_keys)
 		return check_keys(a);
+	if (a->relay != NULL)
+		return relay_rest(a);
 	if (a->layout) {
 		if (hub_print_layout(a->cfg.listen, stdout, &err) < 0) {
 			dp_diag("%s", err.msg);
@@ -313,6 +389,9 @@ static int act(int argc, char **argv, struct args *a)
 	}
 	if (check_run(argc, argv, a) < 0)
 		return DP_EXIT_USAGE;
+	hub_relay relay;
+	if (a->messages != NULL && take_stderr(a, &relay) < 0)
+		return DP_EXIT_SYSTEM;
 	a->cfg.zmq.hwm = a->cli.io.hwm;
 	a->cfg.zmq.insecure = a->cli.io.insecure;
 	a->cfg.zmq.max_record = a->cli.io.max_record;
@@ -324,6 +403,14 @@ static int act(int argc, char **argv, struct args *a)
 	rc = hub_run(&a->cfg, &err);
 	if (rc == DP_EXIT_SYSTEM)
 		dp_diag("%s", err.msg);
+	if (a->cfg.relay != NULL) {
+		/* The summary and the lines above, below the final progress;
+		 * what comes after, docpipe run shows (--relay). */
+		if (hub_relay_show(a->cfg.relay, a->cfg.display, "", 1, &err) < 0)
+			dp_diag("%s", err.msg);
+		hub_relay_close(a->cfg.relay);
+		fclose(a->cfg.display);
+	}
 	return rc;
 }
 
@@ -335,6 +422,7 @@ int main(int argc, char **argv)
 	int rc;
 
 	dp_cli_init("hub");
+	a.cfg.display = stderr;
 	a.cfg.progress = isatty(STDERR_FILENO) ? HUB_PROGRESS_TTY : HUB_PROGRESS_PLAIN;
 	if ((rc = parse(argc, argv, &a)) < 0)
 		rc = act(argc, argv, &a);
