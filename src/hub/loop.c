@@ -9,11 +9,13 @@
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -905,6 +907,43 @@ static int relay_messages(struct hub *h, double t, int final)
 	return 1;
 }
 
+/* The terminal's width in columns (80 when it does not say): read at each
+ * drawing, as the user may resize it. */
+static int display_columns(FILE *display)
+{
+	struct winsize ws;
+
+	return ioctl(fileno(display), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 ? ws.ws_col : 80;
+}
+
+/* Writes one line of the display.  tty: over the line there, and cut to
+ * columns - 1 characters (a line that wraps takes two rows, and the
+ * cursor-up of the next drawing, which counts lines, would land one row
+ * short each time: the display crept down the screen, a long `oldest:`
+ * path at 80 columns did it); a UTF-8 character is never split.  plain:
+ * the hub's prefix, whole. */
+static void display_line(FILE *display, int tty, int columns, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void display_line(FILE *display, int tty, int columns, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	if (!tty) {
+		fprintf(display, "docpipe-hub: %s\n", line);
+		return;
+	}
+	size_t end = 0;
+	for (int shown = 0; line[end] != '\0'; end++) {
+		if (((unsigned char)line[end] & 0xC0) != 0x80 && ++shown > columns - 1)
+			break;
+	}
+	fprintf(display, "\r\033[K%.*s\n", (int)end, line);
+}
+
 /* Draws the progress (tty: over its last drawing; plain: lines every
  * --progress-every), the run's messages above it (relay_messages). */
 static void show_progress(struct hub *h, int final)
@@ -933,6 +972,7 @@ static void show_progress(struct hub *h, int final)
 	double overall = done / (t - h->started > 0 ? t - h->started : 1);
 	if (h->input_done && overall > 0)
 		snprintf(eta, sizeof eta, "ETA %.0f s", (h->tally.documents - done) / overall);
+	int columns = tty ? display_columns(display) : 0;
 	if (tty && h->tty_lines > 0)
 		fprintf(display, "\033[%dA", h->tty_lines);
 	for (int i = 0; i < HUB_STAGES; i++) {
@@ -941,25 +981,24 @@ static void show_progress(struct hub *h, int final)
 		char wait[64] = "";
 		if (waited > 0)
 			snprintf(wait, sizeof wait, "  waiting for the %s %.0f s", on, waited);
-		fprintf(display, "%s%-10s %2d procs  done %6.0f  in flight %4.0f  %7.1f/s  retries %3.0f  failed %3.0f%s\n",
-			tty ? "\r\033[K" : "docpipe-hub: ", hub_stage_names[i],
-			hub_stats_procs(&h->stats, i), SUM(h, i, out),
-			SUM(h, i, in) - SUM(h, i, out) > 0 ? SUM(h, i, in) - SUM(h, i, out) : 0,
-			h->rate[i], SUM(h, i, retries), SUM(h, i, failed), wait);
+		display_line(display, tty, columns,
+			     "%-10s %2d procs  done %6.0f  in flight %4.0f  %7.1f/s  retries %3.0f  failed %3.0f%s",
+			     hub_stage_names[i], hub_stats_procs(&h->stats, i), SUM(h, i, out),
+			     SUM(h, i, in) - SUM(h, i, out) > 0 ? SUM(h, i, in) - SUM(h, i, out) : 0,
+			     h->rate[i], SUM(h, i, retries), SUM(h, i, failed), wait);
 	}
 	/* Which bound holds discover back, when one does: a window of 256
 	 * with 4 in flight would otherwise puzzle. */
 	int at_bytes = hub_window_bytes_full(&h->win);
-	fprintf(display, "%sdocuments %ld/%ld%s done, %zu in flight%s, %ld re-sent, %.0f s, %s\n",
-		tty ? "\r\033[K" : "docpipe-hub: ", done, h->tally.documents,
-		h->input_done ? "" : "+", h->win.used, at_bytes ? " (at --window-bytes)" : "",
-		h->tally.resent, t - h->started, eta);
+	display_line(display, tty, columns, "documents %ld/%ld%s done, %zu in flight%s, %ld re-sent, %.0f s, %s",
+		     done, h->tally.documents, h->input_done ? "" : "+", h->win.used,
+		     at_bytes ? " (at --window-bytes)" : "", h->tally.resent, t - h->started, eta);
 	h->tty_lines = HUB_STAGES + 1;
 	/* The document that holds the run up, once one is unusually old: the
 	 * counts alone do not say which file it is. */
 	char oldest[OLDEST_TEXT_MAX];
 	if (oldest_text(h, t, oldest)) {
-		fprintf(display, "%soldest: %s\n", tty ? "\r\033[K" : "docpipe-hub: ", oldest);
+		display_line(display, tty, columns, "oldest: %s", oldest);
 		h->tty_lines++;
 	}
 	if (tty)

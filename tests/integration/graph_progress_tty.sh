@@ -26,8 +26,9 @@ import os, pty, re, select, signal, struct, subprocess, sys, termios, fcntl, tim
 
 case, docs, tdir = sys.argv[1:4]
 master, slave = pty.openpty()
-# Wide and tall: the model neither wraps nor scrolls.
-fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 500, 400, 0, 0))
+# Tall: the model does not scroll; it does not wrap either, so the second
+# case's 60 columns show whether the display cut its lines to fit.
+fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 500, 60 if case == "died" else 400, 0, 0))
 with open(os.path.join(tdir, "report"), "w") as report:
     p = subprocess.Popen(["docpipe", "run", docs, "--watch", "--progress", "tty"],
                          stdin=subprocess.DEVNULL, stdout=report, stderr=slave,
@@ -210,6 +211,8 @@ once "^docpipe: chunk-1 \\(pid [0-9]+\\) exited with status 137; restarting it\$
 once "^docpipe: the hub died \\(signal 9\\): run interrupted, nothing swept\$" \
 	"and the supervisor's after it"
 drawings "$S"
+is "$(grep -E '^((chunk|summarize|embed|store) +[0-9]+ procs|documents [0-9]+/)' "$S" | awk 'length > 59' | wc -l)" 0 \
+	"on a terminal of 60 columns, the display's lines are cut to 59 (a wrapped line made each drawing land a row lower)"
 is "$(tagged tty)" "" "no process of the run is left"
 [ "$T_FAILED" = "$failed" ] || { sed 's/^/# /' <<<"$res"; sed 's/^/# screen: /' "$S"; }
 done_testing
