@@ -1,5 +1,4 @@
 #!/bin/bash
-# lane: beside (tests/run: it waits more than it computes)
 # docpipe-watch feeding a pipeline: the first pass, then create, edit,
 # rename, delete, a new subdirectory, a burst (each file exactly once), a
 # file written in parts (once), a real inotify queue overflow (rescan),
