@@ -1,4 +1,5 @@
 #!/bin/bash
+# lane: beside (tests/run: it waits more than it computes)
 # docpipe-summarize against the local test server: exact summaries, chunk
 # summaries, sections of long documents, reuse, refusal.
 . "$(dirname "$0")/../lib/tap.sh"

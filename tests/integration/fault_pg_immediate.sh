@@ -1,4 +1,5 @@
 #!/bin/bash
+# lane: beside (tests/run: it waits more than it computes)
 # A connection idle through `pg_ctl restart -m immediate` fails its next
 # statement ("server closed the connection unexpectedly") while libpq still
 # calls it OK: the programs that hold one while they wait must still find

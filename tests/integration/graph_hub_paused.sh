@@ -1,4 +1,5 @@
 #!/bin/bash
+# lane: beside (tests/run: it waits more than it computes)
 # The hub held up mid-run (SIGSTOP here; a stopped VM, swap, a starved
 # process): the replicas go on and their stats and receipts wait in the
 # queues.  When it woke, the hub judged their silence before reading what

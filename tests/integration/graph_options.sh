@@ -4,7 +4,9 @@
 # is done); --config FILE passes "STAGE ARG" lines to the stages, the
 # command line after it; --quiet prints no progress and no summary.
 . "$(dirname "$0")/../lib/tap.sh"
-N=30
+# 15: ~0.4 s of embed's burn each, the window run lasts ~6 s here: a few
+# progress lines while discover is held back (30 took 13 s of make check).
+N=15
 numbered_docs "$T_DIR/docs" $N 20 page
 newdb || exit 1
 

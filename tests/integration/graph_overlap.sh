@@ -1,4 +1,5 @@
 #!/bin/bash
+# lane: beside (tests/run: it waits more than it computes)
 # Overlap (issue 8): in `docpipe run` the hub sends each document chunk
 # writes to summarize and embed at once and joins their outputs for the
 # store.  Against the test API server with chat and embedding latency:

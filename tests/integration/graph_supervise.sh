@@ -1,4 +1,5 @@
 #!/bin/bash
+# lane: beside (tests/run: it waits more than it computes)
 # The supervisor of `docpipe run` waits on events (a child's exit), not on
 # a polling tick: a replica killed while nothing else happens is noticed
 # and restarted at once (were it not, the store killed here would never
