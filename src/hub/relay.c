@@ -7,11 +7,17 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* FILE.shown's text: a fixed width, so that a shorter number written over
  * a longer one leaves no digits of it behind. */
 #define SHOWN_WIDTH 20
+
+/* Shown bytes are given back to the file system (a hole punched, the
+ * file's size kept for the O_APPEND writers and the offsets) in steps of
+ * this: the file lives as long as the run, days for a --watch run. */
+#define FREE_STEP (4 << 20)
 
 /* What hub_relay_cut may append for HUB_RELAY_READ_MAX bytes of input. */
 #define OUT_MAX                                                                              \
@@ -28,7 +34,7 @@ int hub_relay_open(hub_relay *r, const char *path, dp_err *err)
 		dp_err_set(err, "%s: path too long", path);
 		return -1;
 	}
-	if ((r->fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
+	if ((r->fd = open(path, O_RDWR | O_CLOEXEC)) < 0 ||
 	    (r->shown_fd = open(name, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
 		dp_err_set(err, "%s: %s", r->fd < 0 ? path : name, strerror(errno));
 		hub_relay_close(r);
@@ -65,15 +71,17 @@ size_t hub_relay_cut(const char *in, size_t n, int final, dp_buf *out)
 	size_t at = 0;
 
 	while (at < n) {
-		size_t left = n - at, look = left < HUB_RELAY_LINE_MAX ? left : HUB_RELAY_LINE_MAX;
+		/* A line of HUB_RELAY_LINE_MAX bytes and its newline is whole. */
+		size_t left = n - at, look = left <= HUB_RELAY_LINE_MAX ? left : HUB_RELAY_LINE_MAX + 1;
 		const char *nl = memchr(in + at, '\n', look);
 		if (nl != NULL) {
 			size_t line = (size_t)(nl - (in + at)) + 1;
 			dp_buf_append(out, in + at, line);
 			at += line;
-		} else if (left >= HUB_RELAY_LINE_MAX) {
+		} else if (left > HUB_RELAY_LINE_MAX) {
 			/* Back over at most 3 continuation bytes: the piece ends
-			 * before the sequence they belong to. */
+			 * before the sequence they belong to (in[at + piece] is
+			 * in: left > piece). */
 			size_t piece = HUB_RELAY_LINE_MAX;
 			for (int k = 0; k < 3 && ((unsigned char)in[at + piece] & 0xC0) == 0x80; k++)
 				piece--;
@@ -94,9 +102,18 @@ size_t hub_relay_cut(const char *in, size_t n, int final, dp_buf *out)
 int hub_relay_show(hub_relay *r, FILE *display, const char *before, int final, dp_err *err)
 {
 	int shown = 0;
+	struct stat st;
+	/* final shows the file as it is now, not what live writers add while
+	 * a slow terminal takes it: that could hold the hub's end for ever. */
+	off_t end = final && fstat(r->fd, &st) == 0 ? st.st_size : -1;
 
 	do {
-		ssize_t n = pread(r->fd, r->in, HUB_RELAY_READ_MAX, r->shown);
+		size_t want = HUB_RELAY_READ_MAX;
+		if (end >= 0 && end - r->shown < (off_t)want)
+			want = end > r->shown ? (size_t)(end - r->shown) : 0;
+		if (want == 0)
+			break;
+		ssize_t n = pread(r->fd, r->in, want, r->shown);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -104,9 +121,11 @@ int hub_relay_show(hub_relay *r, FILE *display, const char *before, int final, d
 			return -1;
 		}
 		dp_buf_reset(&r->out);
-		/* Short of a full read the file's end was met: what is left of
-		 * it is final's unfinished line. */
-		size_t used = hub_relay_cut(r->in, (size_t)n, final && n < HUB_RELAY_READ_MAX, &r->out);
+		/* The read met the end (the file's as final found it, or short of
+		 * a full read the file's): what is left is final's unfinished
+		 * line. */
+		int at_end = end >= 0 ? r->shown + n >= end : (size_t)n < want;
+		size_t used = hub_relay_cut(r->in, (size_t)n, final && at_end, &r->out);
 		if (used == 0)
 			break;
 		if (!shown)
@@ -119,7 +138,15 @@ int hub_relay_show(hub_relay *r, FILE *display, const char *before, int final, d
 		/* Not recorded (a full disk), the supervisor shows these lines
 		 * again after the hub: no reason to stop showing. */
 		ssize_t w = pwrite(r->shown_fd, text, SHOWN_WIDTH + 1, 0);
-		(void)w;
+		/* Only what FILE.shown says was shown: a reader after the hub
+		 * starts there.  A file system without holes keeps it all. */
+		if (w == SHOWN_WIDTH + 1 && r->shown - r->freed >= FREE_STEP) {
+			off_t upto = r->shown & ~(off_t)4095;
+			if (fallocate(r->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, upto) == 0)
+				r->freed = upto;
+			else
+				r->freed = r->shown; /* tried again FREE_STEP later */
+		}
 	} while (final);
 	return shown;
 }

@@ -40,6 +40,7 @@ typedef struct hub_relay {
 	int fd;       /* the messages file, read with pread */
 	int shown_fd; /* FILE.shown */
 	off_t shown;  /* bytes of the file shown */
+	off_t freed;  /* of them, given back to the file system (a hole) */
 	char *in;     /* HUB_RELAY_READ_MAX bytes */
 	dp_buf out;   /* what one turn shows */
 } hub_relay;

@@ -3,6 +3,7 @@
  * starts again, after the hub, for docpipe run (FILE.shown). */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../../src/hub/relay.h"
@@ -55,6 +56,27 @@ static void long_line(void)
 		 "unfinished but over the bound: its first piece is shown");
 	dp_buf_free(&out);
 	free(in);
+	/* Exactly HUB_RELAY_LINE_MAX bytes and their newline: whole, no mark. */
+	n = HUB_RELAY_LINE_MAX + 1;
+	in = malloc(n);
+	memset(in, 'y', n - 1);
+	in[n - 1] = '\n';
+	dp_buf_init(&out, HUB_RELAY_READ_MAX * 2);
+	T_EQ_INT(hub_relay_cut(in, n, 0, &out), n, "a line of the bound and its newline: shown");
+	T_EQ_INT(out.len, n, "whole, not cut");
+	free(in);
+	/* Unfinished and exactly two bounds long, to the buffer's last byte
+	 * (the read's end): nothing read past it (ASan), both pieces shown. */
+	n = 2 * HUB_RELAY_LINE_MAX;
+	in = malloc(n);
+	memset(in, 'z', n);
+	dp_buf_reset(&out);
+	T_EQ_INT(hub_relay_cut(in, n, 0, &out), HUB_RELAY_LINE_MAX,
+		 "an unfinished line of two bounds: the piece over the bound shown, the rest waits");
+	dp_buf_reset(&out);
+	T_EQ_INT(hub_relay_cut(in, n, 1, &out), n, "final: all of it");
+	dp_buf_free(&out);
+	free(in);
 }
 
 /* FILE.shown: a second reader (the supervisor's docpipe-hub --relay)
@@ -88,6 +110,24 @@ static void resume(void)
 	rewind(display);
 	text[fread(text, 1, sizeof text - 1, display)] = '\0';
 	T_EQ_STR(text, "<erase>one\ntwo\nthree\nfour\n", "each line once, in order, erased before");
+	/* Over FREE_STEP shown: given back to the file system (a hole), its
+	 * size kept; what is not shown yet is still there. */
+	f = fopen(path, "a");
+	for (int i = 0; i < 80000; i++)
+		fprintf(f, "docpipe-chunk: /srv/docs/file-%05d.md: kept as text\n", i);
+	fputs("last\n", f);
+	fclose(f);
+	struct stat before, after;
+	stat(path, &before);
+	T_EQ_INT(hub_relay_open(&r, path, &err), 0, "opened for a long run");
+	long shown_turns = 0;
+	while (hub_relay_show(&r, display, "", 0, &err) == 1)
+		shown_turns++;
+	hub_relay_close(&r);
+	stat(path, &after);
+	T_OK(shown_turns > 0 && after.st_size == before.st_size, "its size kept for the writers");
+	T_OK(after.st_blocks < before.st_blocks / 2 || before.st_blocks == 0,
+	     "the shown part given back to the file system");
 	fclose(display);
 	unlink(shown_path);
 	unlink(path);
