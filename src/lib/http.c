@@ -81,6 +81,7 @@ struct waiter {
 };
 
 struct response {
+	int answering;   /* some byte of the answer came: a header (watch_hung) */
 	dp_buf body;     /* at most the call's max_response bytes */
 	int too_big;
 	long retry_after_ms;
@@ -386,6 +387,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *arg)
 	size_t len = size * n;
 	char line[128];
 
+	r->answering = 1;
 	if (len >= sizeof line)
 		return len;
 	memcpy(line, data, len);
@@ -1011,18 +1013,20 @@ static int local_shortage(void)
  * overtakes no one, so nothing is given up then; nor while the class's
  * time is unknown.  Given up, it is a transport error like a timeout: it
  * counts as an attempt, so a request the server chokes on every time
- * still fails after its attempts.  Each time a call's attempt is given up
- * so, its next one waits twice as long (a request slow by its own doing,
- * a long answer, is given up once at most, by --timeout at the latest). */
+ * still fails after its attempts, and alone (DP_HTTP_FAILED: an embedding
+ * batch is split), as the others were answered.  A call is given up so
+ * once at most: its next attempts wait for --timeout (the answer's length,
+ * not the prompt's size class, sets a chat request's time: a long one
+ * would be paid for again and again). */
 #define HUNG_FACTOR 20
 #define HUNG_MIN_MS 5000.0
 #define HUNG_OVERTAKEN 16
 
 struct hung_watch {
 	dp_http *h;
+	const struct response *r;
 	double sent_ms;
 	double tokens;
-	int scale;               /* the wait x 2^scale (perform's hung_scale) */
 	double hung_ms;          /* waited this long, it may be hung (0: its
 				  * class's time is not known yet) */
 	unsigned long oks_sent;  /* h->oks when it left */
@@ -1040,7 +1044,7 @@ static int watch_hung(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_
 	double waited = dp_clock_ms() - w->sent_ms;
 
 	(void)dltotal, (void)ultotal, (void)ulnow;
-	if (dlnow > 0 || waited < ldexp(HUNG_MIN_MS, w->scale) ||
+	if (dlnow > 0 || w->r->answering || waited < HUNG_MIN_MS ||
 	    atomic_load(&w->h->oks) - w->oks_sent < w->overtaken)
 		return 0;
 	if (w->hung_ms <= 0) {
@@ -1049,7 +1053,7 @@ static int watch_hung(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_
 		pthread_mutex_unlock(&w->h->lock);
 		if (class_ms <= 0)
 			return 0;
-		w->hung_ms = ldexp(fmax(HUNG_MIN_MS, HUNG_FACTOR * class_ms), w->scale);
+		w->hung_ms = fmax(HUNG_MIN_MS, HUNG_FACTOR * class_ms);
 	}
 	if (waited < w->hung_ms)
 		return 0;
@@ -1059,28 +1063,33 @@ static int watch_hung(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_
 
 /* One attempt: sends text (of `tokens`, left at sent_ms) to url on the
  * calling thread's handle and describes what came back in *o (r holds the
- * body).  hung_scale: the call's attempts given up as hung so far make
- * this one wait 2^hung_scale times as long before it may be. */
+ * body).  watch: whether it may be given up as hung (watch_hung). */
 static void perform(dp_http *h, CURL *c, const char *url, jv text, size_t tokens, double sent_ms,
-		    int hung_scale, struct response *r, dp_http_outcome *o)
+		    int watch, struct response *r, dp_http_outcome *o)
 {
 	CURLcode rc = setup(h, c, url, text, r);
 	long connects = 0;
-	struct hung_watch w = {.h = h, .sent_ms = sent_ms, .tokens = (double)tokens, .scale = hung_scale};
+	struct hung_watch w = {.h = h, .r = r, .sent_ms = sent_ms, .tokens = (double)tokens};
 
 	pthread_mutex_lock(&h->lock);
 	w.overtaken = 2 * (unsigned long)dp_limiter_level(&h->limiter) + HUNG_OVERTAKEN;
 	w.oks_sent = h->oks;
 	pthread_mutex_unlock(&h->lock);
-	if (rc == CURLE_OK)
+	if (rc == CURLE_OK && watch)
 		rc = curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, watch_hung);
-	if (rc == CURLE_OK)
+	if (rc == CURLE_OK && watch)
 		rc = curl_easy_setopt(c, CURLOPT_XFERINFODATA, &w);
-	if (rc == CURLE_OK)
+	if (rc == CURLE_OK && watch)
 		rc = curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	if (rc == CURLE_OK)
 		rc = curl_easy_perform(c);
 	o->hung = rc == CURLE_ABORTED_BY_CALLBACK && w.hung;
+	/* w is gone once this returns: the handle keeps no pointer to it
+	 * (setup resets it before the next attempt; the cleanup at the
+	 * thread's end comes without one). */
+	if (watch && (curl_easy_setopt(c, CURLOPT_NOPROGRESS, 1L) != CURLE_OK ||
+		      curl_easy_setopt(c, CURLOPT_XFERINFODATA, NULL) != CURLE_OK))
+		curl_easy_reset(c);
 	if (rc == CURLE_OK)
 		rc = curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &o->status);
 	o->transport = (int)rc;
@@ -1248,8 +1257,8 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, size
 			status = DP_HTTP_REFUSED;
 			break;
 		}
-		perform(h, t->curl, url, text, tokens, sl.sent_ms, hung, &r, &o);
-		hung += o.hung;
+		perform(h, t->curl, url, text, tokens, sl.sent_ms, !hung, &r, &o);
+		hung |= o.hung;
 		/* A 2xx whose body is not JSON from a server that has answered
 		 * JSON (a proxy's page, an answer cut by a gateway) is tried
 		 * again like a 5xx; from one that never has (a wrong URL's web
@@ -1287,7 +1296,7 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, size
 			status = DP_HTTP_REJECTED;
 		} else if (v.action == DP_HTTP_DO_GIVE_UP) {
 			gave_up(path, counted + throttles, start, last, err);
-			if (o.transport != 0)
+			if (o.transport != 0 && !hung)
 				status = DP_HTTP_UNREACHABLE;
 		}
 		jv_free(parsed);
