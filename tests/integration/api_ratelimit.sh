@@ -48,7 +48,10 @@ ok "$(echo "$n > 25 * $secs + 1" | bc)" "--rpm caps the pace: $n requests in $se
 
 # Without the headers: the probe.  The first wall costs a few 429s (slow
 # start, then the descent to the granted rate), then few: bench/api-throughput.sh
-# drpm measures 1.9% over 1,326 requests; over these 403, 8% once: under 15%.
+# drpm measures 1.9% over 1,326 requests; over these 403, 8% once, but
+# 16% and 18% in two full make checks under ASan (the first wall's burst
+# is a larger share of a short run when the stage is slower): under 25%.
+# Unpaced, -j16 against the same wall meets 50%.
 control '{"ratelimit_headers": false}'
 curl -sf -X POST -d '{}' "$BASE/_reset" >/dev/null
 sleep 1
@@ -56,6 +59,6 @@ summarize --threads auto >"$T_DIR/o3" 2>"$T_DIR/e3"
 is "$?" 0 "auto, no headers: exit 0"
 n429=$(count 429) n200=$(count 200)
 diag "without headers: $n200 answered, $n429 x 429; $(grep -o 'in flight: .*' "$T_DIR/e3")"
-ok "$([ $((n429 * 100)) -lt $((15 * (n200 + n429))) ] && echo 0 || echo 1)" \
-	"paced by its probe: under 15% of requests answered 429 (got $n429)"
+ok "$([ $((n429 * 100)) -lt $((25 * (n200 + n429))) ] && echo 0 || echo 1)" \
+	"paced by its probe: under 25% of requests answered 429 (got $n429)"
 done_testing
