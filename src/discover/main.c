@@ -200,6 +200,7 @@ int main(int argc, char **argv)
 	int rc;
 
 	dp_cli_init("discover");
+	discover_match_utf8();
 	if ((rc = parse(argc, argv, &a)) >= 0)
 		return rc;
 	if ((rc = dp_cli_open(&a.cli, 0, &none, &out.sink, &err)) != 0) {

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,13 @@ int discover_match(const char *pattern, const char *relpath)
 	if (strchr(pattern, '/') != NULL)
 		return fnmatch(pattern, relpath, FNM_PATHNAME) == 0;
 	return fnmatch(pattern, dp_path_file_name(relpath), 0) == 0;
+}
+
+void discover_match_utf8(void)
+{
+	/* glibc's fnmatch matches a name that is not valid UTF-8 byte by byte */
+	if (setlocale(LC_CTYPE, "C.UTF-8") == NULL)
+		setlocale(LC_CTYPE, "C");
 }
 
 int discover_excluded(const discover_opts *opts, const char *relpath)

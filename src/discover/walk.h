@@ -55,6 +55,12 @@ typedef int (*discover_emit_fn)(void *ctx, jv rec);
  * (fnmatch with FNM_PATHNAME, so '*' stays within one directory). */
 int discover_match(const char *pattern, const char *relpath);
 
+/* Makes discover_match read patterns and paths as UTF-8: fnmatch's '?'
+ * and [...] take one character, not one byte, only under a multibyte
+ * LC_CTYPE ("caf?.md" missed café.md).  A process-wide setting: for a
+ * main to call first.  Without C.UTF-8, bytes as before. */
+void discover_match_utf8(void);
+
 /* Whether relpath (relative to the root) is a file to ingest: it matches
  * a glob (the defaults *.md, *.markdown, *.txt when none were given) and
  * no exclude pattern. */

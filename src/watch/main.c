@@ -110,6 +110,7 @@ int main(int argc, char **argv)
 	int rc;
 
 	dp_cli_init("watch");
+	discover_match_utf8();
 	if ((rc = parse(argc, argv, &a)) >= 0)
 		return rc;
 	size_t nroots = (size_t)(argc - optind);

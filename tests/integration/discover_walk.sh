@@ -143,4 +143,16 @@ is "$(jq -r 'select(.kind == "file") | .path + " " + .root' "$T_DIR/nest.out" | 
 	"nested, repeated and file roots: each file once, under its innermost root"
 is "$(jq -r 'select(.kind == "end") | .files' "$T_DIR/nest.out")" 5 "the end record counts 5 files"
 
+# '?' and [...] take a character, not a byte: é is two bytes in UTF-8
+# ("caf?.md" missed café.md); a name that is not UTF-8 is matched byte by
+# byte, as before (and reported: its name is refused).
+U=$T_DIR/utf8
+mkdir -p "$U"
+for f in café.md cafe.md "caf$(printf '\xff').md" cafés.md; do echo '# x' >"$U/$f"; done
+docpipe-discover --glob 'caf?.md' "$U" 2>/dev/null >"$T_DIR/u"
+is "$(jq -r 'select(.path) | .path' "$T_DIR/u" | sed "s|^$U/||" | sort | tr '\n' ',')" \
+	'caf\xff.md,cafe.md,café.md,' "--glob 'caf?.md': café.md too (one character of two bytes)"
+docpipe-discover --glob 'caf[é]s.md' "$U" 2>/dev/null >"$T_DIR/u"
+is "$(jq -r 'select(.kind == "file") | .path' "$T_DIR/u" | sed "s|^$U/||")" "cafés.md" "--glob 'caf[é]s.md': a class of one character"
+
 done_testing
