@@ -48,19 +48,24 @@ ok "$(echo "$n > 25 * $secs + 1" | bc)" "--rpm caps the pace: $n requests in $se
 
 # Without the headers: the probe.  The first wall costs a few 429s (slow
 # start, then the descent to the granted rate), then few: bench/api-throughput.sh
-# drpm measures 1.9% over 1,326 requests; over these 403, 2-8% as a rule,
-# but 16% and 18% in two full make checks under ASan, where the first
-# wall's losses were taken for weather ("2 more undone: weather, 14%"):
-# the pace came later (docs/PERFORMANCE.md, issue 8: a weather test is
-# a statistical verdict and errs at times).  Under 25%: unpaced, -j16
-# against the same wall meets 50%.
+# drpm measures 1.9% over 1,326 requests; over these 403, 2-8% as a rule:
+# under 15%.  Whether the first losses are the wall's or weather is a
+# statistical verdict (limiter.h) that errs at times: in two full make
+# checks under ASan the wall was taken for weather at first ("2 more
+# undone: weather, 14%"; 16% and 18% of 429s).  A second run is judged
+# then: a regression fails both.
 control '{"ratelimit_headers": false}'
-curl -sf -X POST -d '{}' "$BASE/_reset" >/dev/null
-sleep 1
-summarize --threads auto >"$T_DIR/o3" 2>"$T_DIR/e3"
-is "$?" 0 "auto, no headers: exit 0"
-n429=$(count 429) n200=$(count 200)
-diag "without headers: $n200 answered, $n429 x 429; $(grep -o 'in flight: .*' "$T_DIR/e3")"
-ok "$([ $((n429 * 100)) -lt $((25 * (n200 + n429))) ] && echo 0 || echo 1)" \
-	"paced by its probe: under 25% of requests answered 429 (got $n429)"
+probe_run() {
+	curl -sf -X POST -d '{}' "$BASE/_reset" >/dev/null
+	sleep 1 # (a full bucket)
+	summarize --threads auto >"$T_DIR/o3" 2>"$T_DIR/e3"
+	rc=$?
+	n429=$(count 429) n200=$(count 200)
+	diag "without headers: $n200 answered, $n429 x 429; $(grep -o 'in flight: .*' "$T_DIR/e3")"
+}
+probe_run
+[ $((n429 * 100)) -lt $((15 * (n200 + n429))) ] || probe_run
+is "$rc" 0 "auto, no headers: exit 0"
+ok "$([ $((n429 * 100)) -lt $((15 * (n200 + n429))) ] && echo 0 || echo 1)" \
+	"paced by its probe: under 15% of requests answered 429 (got $n429)"
 done_testing
