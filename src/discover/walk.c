@@ -36,9 +36,9 @@ int discover_match(const char *pattern, const char *relpath)
 
 void discover_match_utf8(void)
 {
-	/* glibc's fnmatch matches a name that is not valid UTF-8 byte by byte */
-	if (setlocale(LC_CTYPE, "C.UTF-8") == NULL)
-		setlocale(LC_CTYPE, "C");
+	/* glibc's fnmatch matches a name that is not valid UTF-8 byte by
+	 * byte; without C.UTF-8 the C locale stays. */
+	setlocale(LC_CTYPE, "C.UTF-8");
 }
 
 int discover_excluded(const discover_opts *opts, const char *relpath)

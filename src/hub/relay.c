@@ -2,6 +2,8 @@
  * (relay.h). */
 #include "relay.h"
 
+#include "text.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -79,12 +81,8 @@ size_t hub_relay_cut(const char *in, size_t n, int final, dp_buf *out)
 			dp_buf_append(out, in + at, line);
 			at += line;
 		} else if (left > HUB_RELAY_LINE_MAX) {
-			/* Back over at most 3 continuation bytes: the piece ends
-			 * before the sequence they belong to (in[at + piece] is
-			 * in: left > piece). */
-			size_t piece = HUB_RELAY_LINE_MAX;
-			for (int k = 0; k < 3 && ((unsigned char)in[at + piece] & 0xC0) == 0x80; k++)
-				piece--;
+			/* The piece ends before a UTF-8 sequence, not in one. */
+			size_t piece = dp_utf8_floor(in + at, HUB_RELAY_LINE_MAX);
 			dp_buf_append(out, in + at, piece);
 			dp_buf_append(out, HUB_RELAY_MARK "\n", sizeof HUB_RELAY_MARK);
 			at += piece;
