@@ -53,3 +53,29 @@ void dp_sleep_ms(double ms)
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
 }
+
+int dp_cond_init(pthread_cond_t *cond)
+{
+	pthread_condattr_t attr;
+	int rc = pthread_condattr_init(&attr);
+
+	if (rc != 0)
+		return rc;
+	rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	if (rc == 0)
+		rc = pthread_cond_init(cond, &attr);
+	pthread_condattr_destroy(&attr);
+	return rc;
+}
+
+struct timespec dp_deadline_ms(double ms)
+{
+	struct timespec t, d = span(ms > 0 ? ms : 0);
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	t.tv_sec += d.tv_sec;
+	t.tv_nsec += d.tv_nsec;
+	if (t.tv_nsec >= 1000000000L)
+		t.tv_sec++, t.tv_nsec -= 1000000000L;
+	return t;
+}
