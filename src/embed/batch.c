@@ -472,16 +472,12 @@ int embed_run_batched(embed_ctx *c, dp_source *src, dp_sink *sink, int threads,
 		.batch_inputs = (size_t)dp_embedder_batch_inputs(c->embedder),
 		.dim = (size_t)dp_embedder_dim(c->embedder),
 	};
-	pthread_condattr_t ca;
 	dp_stage_pool pool;
 	int rc;
 
 	dp_stage_io_init(&r.io, sink, counts, DP_KIND_DOCUMENT);
 	pthread_mutex_init(&r.mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&r.work, &ca);
-	pthread_condattr_destroy(&ca);
+	dp_cond_init(&r.work); /* wait_for_work's deadlines: dp_clock_us (monotonic) */
 	pthread_cond_init(&r.room, NULL);
 	dp_source_flush_on_idle(src, sink);
 	if (dp_stage_pool_start_io(&pool, threads, worker, &r, &r.io) == 0)

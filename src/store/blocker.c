@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "clock.h"
 #include "db.h"
 #include "stats.h"
 
@@ -40,14 +41,14 @@ static PGresult *ask(store_blocker *b, int pid, dp_err *err)
 	char pid_text[16];
 	const char *params[1] = {pid_text};
 	PGresult *res = NULL, *next;
-	struct timespec start, now;
+	double start;
 
 	snprintf(pid_text, sizeof pid_text, "%d", pid);
 	if (!PQsendQueryParams(b->conn, blockers_sql, 1, NULL, params, NULL, NULL, 0)) {
 		dp_db_err(err, b->conn, NULL, "asking the database what the store waits for");
 		return NULL;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &start);
+	start = dp_clock_ms();
 	for (;;) {
 		if (!PQconsumeInput(b->conn)) {
 			dp_db_err(err, b->conn, NULL, "asking the database what the store waits for");
@@ -66,9 +67,7 @@ static PGresult *ask(store_blocker *b, int pid, dp_err *err)
 			}
 			return res;
 		}
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		long left = STORE_BLOCKER_ANSWER_MS - ((now.tv_sec - start.tv_sec) * 1000L +
-						       (now.tv_nsec - start.tv_nsec) / 1000000L);
+		long left = STORE_BLOCKER_ANSWER_MS - (long)(dp_clock_ms() - start);
 		struct pollfd fd = {.fd = PQsocket(b->conn), .events = POLLIN};
 		if (left <= 0 || poll(&fd, 1, (int)left) == 0) {
 			dp_err_set(err, "a question on a new connection got no answer in %d s either: the"
@@ -118,9 +117,7 @@ static void *watch(void *arg)
 
 	pthread_mutex_lock(&b->lock);
 	while (!b->stopping) {
-		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += 1;
+		struct timespec until = dp_deadline_ms(1000);
 		pthread_cond_timedwait(&b->wake, &b->lock, &until);
 		double waited_s = dp_stats_waiting_s();
 		if (waited_s < last_s || waited_s == 0) { /* the wait ended (and another may have begun) */
@@ -153,7 +150,7 @@ store_blocker *store_blocker_start(const char *db_env, dp_err *err)
 	}
 	b->db_env = db_env;
 	pthread_mutex_init(&b->lock, NULL);
-	pthread_cond_init(&b->wake, NULL);
+	dp_cond_init(&b->wake);
 	if (pthread_create(&b->thread, NULL, watch, b) != 0) {
 		pthread_cond_destroy(&b->wake);
 		pthread_mutex_destroy(&b->lock);

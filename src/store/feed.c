@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "doc.h"
 #include "fulltext.h"
 #include "record.h"
@@ -97,13 +98,7 @@ store_feed *store_feed_start(dp_source *src, size_t capacity, const char *text_c
 	f->cap = capacity;
 	f->end = jv_invalid();
 	pthread_mutex_init(&f->lock, NULL);
-	/* store_feed_quiet waits on the monotonic clock, which no clock
-	 * setting moves. */
-	pthread_condattr_t attr;
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&f->changed, &attr);
-	pthread_condattr_destroy(&attr);
+	dp_cond_init(&f->changed); /* store_feed_quiet's waits: dp_deadline_ms */
 	if (pthread_create(&f->thread, NULL, reader, f) != 0) {
 		pthread_mutex_destroy(&f->lock);
 		pthread_cond_destroy(&f->changed);
@@ -164,13 +159,8 @@ int store_feed_idle(store_feed *f)
 
 int store_feed_quiet(store_feed *f, int ms)
 {
-	struct timespec until;
+	struct timespec until = dp_deadline_ms(ms);
 
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += ms / 1000;
-	until.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L)
-		until.tv_sec++, until.tv_nsec -= 1000000000L;
 	pthread_mutex_lock(&f->lock);
 	int rc = 0;
 	while (f->count == 0 && !f->ended && !dp_stop_requested() && rc == 0)
