@@ -60,7 +60,12 @@ static struct {
 	void *sock;
 	int running, stopping, spoken;
 	atomic_int idle; /* the stage became idle since the last message */
-} reporter = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
+} reporter = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* reporter.wake waits on the monotonic clock (dp_cond_init); made once,
+ * by whichever comes first: a stage's first idle moment or the start. */
+static pthread_once_t wake_once = PTHREAD_ONCE_INIT;
+static void init_wake(void) { dp_cond_init(&reporter.wake); }
 
 /* Nothing in flight, every record read written. */
 static int is_idle(void)
@@ -79,6 +84,7 @@ static void note_idle(void)
 {
 	if (!is_idle() || atomic_exchange(&reporter.idle, 1))
 		return;
+	pthread_once(&wake_once, init_wake);
 	pthread_mutex_lock(&reporter.lock);
 	pthread_cond_signal(&reporter.wake);
 	pthread_mutex_unlock(&reporter.lock);
@@ -257,7 +263,7 @@ static int send_stats(int final)
 	return sent;
 }
 
-/* The realtime clock (pthread_cond_timedwait's) plus ms milliseconds. */
+/* t plus ms milliseconds. */
 static struct timespec after_ms(struct timespec t, long ms)
 {
 	t.tv_nsec += ms * 1000000L;
@@ -281,10 +287,10 @@ static void *report_loop(void *arg)
 	int checking = 0, spoken = reporter.spoken;
 
 	(void)arg;
-	clock_gettime(CLOCK_REALTIME, &last);
+	clock_gettime(CLOCK_MONOTONIC, &last);
 	pthread_mutex_lock(&reporter.lock);
 	while (!reporter.stopping) {
-		clock_gettime(CLOCK_REALTIME, &now);
+		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (!checking && atomic_load(&reporter.idle))
 			checking = 1, idle_check = after_ms(now, DP_STATS_IDLE_MS);
 		struct timespec tick = after_ms(last, spoken ? DP_STATS_PERIOD_MS : DP_STATS_FIRST_MS);
@@ -343,6 +349,7 @@ int dp_stats_start(const char *endpoint, const dp_zmq_opts *opts, dp_err *err)
 	 * must not delay the stage's exit for long. */
 	int linger = 1000;
 	zmq_setsockopt(reporter.sock, ZMQ_LINGER, &linger, sizeof linger);
+	pthread_once(&wake_once, init_wake);
 	reporter.stopping = 0;
 	atomic_store(&reporter.idle, 0);
 	reporter.spoken = first_message();
