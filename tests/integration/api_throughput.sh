@@ -104,7 +104,11 @@ is "$(stats | jq '.log | map(.inputs[0]) as $p
 	| ([range(length) | select($p[.] | test("^Here is a summary") | not) | select($p[.] | test("small19 "))]) as $last
 	| ($first | length) == 2 and ($last | length) == 1 and ($first | max) < $last[0]')" true \
 	"the first document's chunk summaries go before the last document's summary"
-is "$(head -n 1 "$T_DIR/o2b" | jq -r .path)" "/small00.md" "and it is written first"
+# Half the 4 places at most per document: small00 and small01 go
+# together, and which of the two is written first is the server's timing
+# (small01 first twice in ~10 full checks).
+is "$(head -n 2 "$T_DIR/o2b" | jq -r .path | grep -c '^/small00\.md$')" 1 \
+	"and it is written among the first two"
 # ... but a document summarized by sections (its sections, their
 # combination, then its chunks: the longest path) goes first, wherever it
 # comes in the input.
