@@ -68,12 +68,9 @@ static void *read_input(void *arg)
 	return NULL;
 }
 
-/* The sweep: docpipe-store --sweep-on-go --sweep RUN ROOT..., started once
- * a replica of every stage has reported (sweep_when_started), or at the
- * first receipt if that comes first, so that neither its start and
- * connection are part of a run's end (a one-document run waited ~50 ms
- * for them after its receipt), nor they compete with the replicas' start
- * for the cores;
+/* The sweep: docpipe-store --sweep-on-go --sweep RUN ROOT..., started at
+ * the first receipt, so that neither its start and connection are part of
+ * a run's end, nor they compete with the replicas' start for the cores;
  * it sweeps on the line "go" on its stdin (in), deleted receipts on its
  * stdout (out).  pid 0: not running (spawn_failed says why, if spawned
  * and it failed). */
@@ -345,18 +342,6 @@ static void take_claims(struct hub *h, const hub_proc *p, jv msg)
 	jv_free(list);
 }
 
-/* Starts the sweep process once every stage has a replica that reported
- * (the stages have started: the sweep's start takes no core from theirs). */
-static void sweep_when_started(struct hub *h)
-{
-	if (h->sweep.spawned || !sweeps(h->cfg))
-		return;
-	for (int stage = 0; stage < HUB_STAGES; stage++)
-		if (hub_stats_procs(&h->stats, stage) == 0)
-			return;
-	sweep_spawn(h);
-}
-
 static void take_stats(struct hub *h)
 {
 	char buf[4096];
@@ -368,10 +353,8 @@ static void take_stats(struct hub *h)
 	jv msg = dp_record_parse(buf, (size_t)n, &why);
 	if (jv_is_valid(msg)) {
 		hub_proc *p = hub_stats_update(&h->stats, msg);
-		if (p != NULL) {
+		if (p != NULL)
 			take_claims(h, p, msg);
-			sweep_when_started(h);
-		}
 	}
 	jv_free(msg);
 }
