@@ -292,7 +292,6 @@ static size_t take_batch(struct run *r, struct item *items, size_t max)
 static void wait_for_work(struct run *r)
 {
 	long deadline = -1;
-	struct timespec ts;
 
 	if (r->pending.head != NULL) {
 		deadline = r->pending.head->queued_us + EMBED_LINGER_MS * 1000L;
@@ -303,9 +302,8 @@ static void wait_for_work(struct run *r)
 		pthread_cond_wait(&r->work, &r->mu);
 		return;
 	}
-	ts.tv_sec = deadline / 1000000L;
-	ts.tv_nsec = (deadline % 1000000L) * 1000L;
-	pthread_cond_timedwait(&r->work, &r->mu, &ts);
+	struct timespec until = dp_deadline_ms((double)(deadline - dp_clock_us()) / 1000);
+	pthread_cond_timedwait(&r->work, &r->mu, &until);
 }
 
 static void lookup_some(struct run *r, struct bdoc **docs)
@@ -477,7 +475,7 @@ int embed_run_batched(embed_ctx *c, dp_source *src, dp_sink *sink, int threads,
 
 	dp_stage_io_init(&r.io, sink, counts, DP_KIND_DOCUMENT);
 	pthread_mutex_init(&r.mu, NULL);
-	dp_cond_init(&r.work); /* wait_for_work's deadlines: dp_clock_us (monotonic) */
+	dp_cond_init(&r.work); /* wait_for_work's deadlines: dp_deadline_ms */
 	pthread_cond_init(&r.room, NULL);
 	dp_source_flush_on_idle(src, sink);
 	if (dp_stage_pool_start_io(&pool, threads, worker, &r, &r.io) == 0)

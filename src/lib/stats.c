@@ -263,45 +263,31 @@ static int send_stats(int final)
 	return sent;
 }
 
-/* t plus ms milliseconds. */
-static struct timespec after_ms(struct timespec t, long ms)
-{
-	t.tv_nsec += ms * 1000000L;
-	t.tv_sec += t.tv_nsec / 1000000000L;
-	t.tv_nsec %= 1000000000L;
-	return t;
-}
-
-static int reached(struct timespec now, struct timespec until)
-{
-	return now.tv_sec > until.tv_sec || (now.tv_sec == until.tv_sec && now.tv_nsec >= until.tv_nsec);
-}
-
 /* A message every DP_STATS_PERIOD_MS, one when the stage has been idle
  * for DP_STATS_IDLE_MS (note_idle), and a final one when stopped.  The
  * flag is cleared before the stage is looked at, so an idle moment after
  * that wakes the reporter again: none is lost. */
 static void *report_loop(void *arg)
 {
-	struct timespec last, now, idle_check;
+	double last = dp_clock_ms(), idle_check = 0;
 	int checking = 0, spoken = reporter.spoken;
 
 	(void)arg;
-	clock_gettime(CLOCK_MONOTONIC, &last);
 	pthread_mutex_lock(&reporter.lock);
 	while (!reporter.stopping) {
-		clock_gettime(CLOCK_MONOTONIC, &now);
+		double now = dp_clock_ms();
 		if (!checking && atomic_load(&reporter.idle))
-			checking = 1, idle_check = after_ms(now, DP_STATS_IDLE_MS);
-		struct timespec tick = after_ms(last, spoken ? DP_STATS_PERIOD_MS : DP_STATS_FIRST_MS);
-		struct timespec until = checking && !reached(idle_check, tick) ? idle_check : tick;
-		if (!reached(now, until)) {
-			pthread_cond_timedwait(&reporter.wake, &reporter.lock, &until);
+			checking = 1, idle_check = now + DP_STATS_IDLE_MS;
+		double tick = last + (spoken ? DP_STATS_PERIOD_MS : DP_STATS_FIRST_MS);
+		double until = checking && idle_check < tick ? idle_check : tick;
+		if (now < until) {
+			struct timespec deadline = dp_deadline_ms(until - now);
+			pthread_cond_timedwait(&reporter.wake, &reporter.lock, &deadline);
 			continue;
 		}
 		checking = 0;
 		atomic_store(&reporter.idle, 0);
-		if (!reached(now, tick) && !is_idle())
+		if (now < tick && !is_idle())
 			continue; /* busy again: the tick reports it */
 		pthread_mutex_unlock(&reporter.lock);
 		spoken |= send_stats(0);
