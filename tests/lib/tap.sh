@@ -24,11 +24,11 @@ ok() { # ok CONDITION-EXIT-STATUS NAME
 		T_FAILED=$((T_FAILED + 1))
 	fi
 }
-is() { # is GOT WANT NAME
-	if [ "$1" = "$2" ]; then ok 0 "$3"; else ok 1 "$3"; printf '#   got: %s\n#  want: %s\n' "$1" "$2"; fi
+is() { # is GOT WANT NAME; returns 1 when it failed (is ... || diag ...)
+	if [ "$1" = "$2" ]; then ok 0 "$3"; else ok 1 "$3"; printf '#   got: %s\n#  want: %s\n' "$1" "$2"; return 1; fi
 }
-like() { # like GOT REGEX NAME
-	if grep -Eq -- "$2" <<<"$1"; then ok 0 "$3"; else ok 1 "$3"; printf '#   got: %s\n# wanted match: %s\n' "$1" "$2"; fi
+like() { # like GOT REGEX NAME; returns 1 when it failed
+	if grep -Eq -- "$2" <<<"$1"; then ok 0 "$3"; else ok 1 "$3"; printf '#   got: %s\n# wanted match: %s\n' "$1" "$2"; return 1; fi
 }
 skip() { T_N=$((T_N + 1)); echo "ok $T_N # SKIP $1"; }
 diag() { printf '# %s\n' "$*"; }
