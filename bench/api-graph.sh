@@ -12,6 +12,8 @@
 # bench/gen-corpus seeds and sizes).
 #
 #   bench/api-graph.sh [CASE...] [-n RUNS]   (default: fixed b c, 1 run each)
+#     RUN_OPTS="..." adds options to every `docpipe run` (e.g. --listen
+#     tcp://127.0.0.1:0, the edges of before session 23)
 #     fixed  one file of one chunk: what any `docpipe run` costs (starting the
 #            processes, the hub's wait for the replicas' last counters, the
 #            sweep, stopping), to set against the other cases' walls
@@ -98,7 +100,7 @@ run() {
 	sampler=$!
 	start=$(date +%s.%N)
 	PGDATABASE=b$n /usr/bin/time -f '%U %S' -o "$out/cpu" "$BIN/docpipe" run "$dir" --run "bench$n" \
-		"${stage_args[@]}" "${@:4}" --opt summarize=--backend=openai --opt summarize=--no-reuse \
+		"${stage_args[@]}" "${@:4}" ${RUN_OPTS:-} --opt summarize=--backend=openai --opt summarize=--no-reuse \
 		--opt embed=--backend="$embed_backend" --opt embed=--no-reuse "${hubopt[@]}" --quiet \
 		>"$out/report" 2>"$out/err" || { echo "run failed:"; tail "$out/err"; exit 1; }
 	end=$(date +%s.%N)

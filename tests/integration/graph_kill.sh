@@ -22,14 +22,20 @@ want=$(fingerprint)
 
 newdb || exit 1
 PORT=$(free_ports 9) || exit 1
-BURN='--jq=(reduce range(150000) as $i (0; . + 1)) as $burn | .'
+# Each stage burns more per record than the one before it (60, 120, 180,
+# 240 ms here), so that work queues up at each in turn and a replica holds
+# a document whenever the test looks: with one burn for all, every stage
+# after chunk mostly waited for it, and its "in flight" was 0 at each
+# progress line of a run (2 runs of 2 here in session 23).
+burn() { printf -- '--jq=(reduce range(%d) as $i (0; . + 1)) as $burn | .' "$1"; }
 
 docpipe run "$T_DIR/docs" --listen "127.0.0.1:$PORT" --replicas chunk=2 --replicas summarize=2 \
 	--replicas embed=2 --replicas store=0 --timeout 60 --attempts 10 --progress plain \
-	--opt hub=--progress-every=1 --opt "chunk=$BURN" --opt "summarize=$BURN" --opt "embed=$BURN" \
+	--opt hub=--progress-every=1 --opt "chunk=$(burn 150000)" --opt "summarize=$(burn 300000)" \
+	--opt "embed=$(burn 450000)" \
 	>"$T_DIR/report" 2>"$T_DIR/err" &
 SUP=$!
-docpipe worker store --connect "127.0.0.1:$PORT" --replicas 2 -- "$BURN" 2>"$T_DIR/worker.err" &
+docpipe worker store --connect "127.0.0.1:$PORT" --replicas 2 -- "$(burn 600000)" 2>"$T_DIR/worker.err" &
 WORKER=$!
 
 # The hub's latest progress line for STAGE says "in flight N": N >= 1 means

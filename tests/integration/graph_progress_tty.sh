@@ -176,7 +176,7 @@ drawings() {
 }
 # once REGEX NAME: exactly one line of the final screen matches REGEX.
 once() { is "$(grep -cE -- "$1" "$S")" 1 "$2"; }
-once "^docpipe: run [^ ]+: hub on tcp://127\.0\.0\.1:[0-9]+ \(pid [0-9]+\)\$" \
+once "^docpipe: run [^ ]+: hub on ipc://[^ ]+/docpipe-run\.[^ /]+ \(pid [0-9]+\)\$" \
 	"the supervisor's first line is there, whole"
 once "^docpipe-hub: first pass complete: 4 documents .*; watching for changes\$" \
 	"the hub's own message is there, whole"
