@@ -23,7 +23,12 @@ newdb || exit 1
 N=120
 numbered_docs "$T_DIR/docs" $N 300 doc
 PORT=$(free_ports 9) || exit 1
-fakeapi --latency chat=300
+# 600 ms a request: the run outlasts the hub's 3 s of silence after the
+# stop by seconds.  At 300 ms the 120 documents took ~4.5 s in all, and a
+# suite under load that saw the eighth stored late stopped a replica less
+# than 3 s before the end: the run ended first, the message never came
+# (1 run in make check's release pass, session 23).
+fakeapi --latency chat=600
 docpipe run "$T_DIR/docs" --listen "127.0.0.1:$PORT" --replicas summarize=0 --timeout 60 --attempts 2 \
 	--opt summarize=--backend=openai --progress none >"$T_DIR/report" 2>"$T_DIR/err" &
 SUP=$!
