@@ -254,6 +254,7 @@ enum hub_progress { HUB_PROGRESS_NONE, HUB_PROGRESS_PLAIN, HUB_PROGRESS_TTY };
 
 typedef struct hub_config {
 	const char *listen;         /* see hub_bind_endpoint */
+	const char *local;          /* ipc://DIR bound too, for local replicas, or NULL */
 	const char *endpoints_file; /* where to write the bound endpoints, or NULL */
 	const char *run;            /* the run id stamped on every record */
 	size_t window;              /* documents in flight at most */

@@ -145,6 +145,29 @@ static volatile sig_atomic_t stopping_noted;
 
 void hub_note_stopping(void) { stopping_noted = 1; }
 
+/* Binds edge i also as a socket file in --local's DIR; its endpoint goes
+ * to buf.  0, or -1 with err. */
+static int bind_local(struct hub *h, int i, char *buf, size_t size, dp_err *err)
+{
+	char local[512];
+
+	if (hub_bind_endpoint(h->cfg->local, i, local, sizeof local, err) < 0)
+		return -1;
+	if (zmq_bind(h->ep[i], local + 1) != 0) {
+		dp_err_set(err, "bind %s: %s", local + 1, zmq_strerror(zmq_errno()));
+		return -1;
+	}
+	snprintf(buf, size, "%s", local + 1);
+	return 0;
+}
+
+/* Binds every edge (--listen) and writes the endpoints the local replicas
+ * connect to (--endpoints): with --local, the socket files bound there
+ * too.  A replica on this machine then never uses loopback TCP, where a
+ * receiver that stopped reading (the store behind a lock) can leave its
+ * sender waiting seconds for a backed-off zero-window probe after it reads
+ * again (docs/graph.md, "Edge endpoints"); remote workers keep --listen,
+ * and cut_off unbinds only that.  0, or -1 with err. */
 static int open_endpoints(struct hub *h, dp_err *err)
 {
 	FILE *f = NULL;
@@ -158,13 +181,14 @@ static int open_endpoints(struct hub *h, dp_err *err)
 		}
 	}
 	for (int i = 0; i < HUB_EP_COUNT; i++) {
-		char bind[512], last[512], var[32];
+		char bind[512], last[512], local[512] = "", var[32];
 		size_t len = sizeof last;
 		int type = i % 2 == 1 || i == HUB_EP_STATS ? ZMQ_PULL : ZMQ_PUSH;
 
 		if (hub_bind_endpoint(h->cfg->listen, i, bind, sizeof bind, err) < 0 ||
 		    (h->ep[i] = dp_zmq_open(type, bind, &h->cfg->zmq, err)) == NULL ||
-		    zmq_getsockopt(h->ep[i], ZMQ_LAST_ENDPOINT, last, &len) != 0) {
+		    zmq_getsockopt(h->ep[i], ZMQ_LAST_ENDPOINT, last, &len) != 0 ||
+		    (h->cfg->local != NULL && bind_local(h, i, local, sizeof local, err) < 0)) {
 			if (f != NULL)
 				fclose(f);
 			return -1;
@@ -178,7 +202,7 @@ static int open_endpoints(struct hub *h, dp_err *err)
 				memcpy(any + 3, "127.0.0.1", 9);
 		hub_endpoint_var(i, var, sizeof var);
 		if (f != NULL)
-			fprintf(f, "%s=%s\n", var, last);
+			fprintf(f, "%s=%s\n", var, local[0] != '\0' ? local : last);
 	}
 	if (f != NULL && (fclose(f) != 0 || rename(tmp, h->cfg->endpoints_file) != 0)) {
 		dp_err_set(err, "%s: %s", h->cfg->endpoints_file, strerror(errno));

@@ -17,6 +17,7 @@
 
 enum {
 	OPT_LISTEN = 0x100,
+	OPT_LOCAL,
 	OPT_ENDPOINTS,
 	OPT_RUN,
 	OPT_WINDOW,
@@ -62,6 +63,8 @@ static void usage(FILE *f)
 		"  --listen ENDPOINT    tcp://HOST:PORT binds ports PORT..PORT+8 (PORT 0: any\n"
 		"                       free ports), ipc://DIR binds sockets in DIR\n"
 		"                       (default tcp://127.0.0.1:0)\n"
+		"  --local ipc://DIR    also bind every edge as socket files in DIR, for\n"
+		"                       this machine's replicas: --endpoints lists those\n"
 		"  --endpoints FILE     write the bound endpoints as VAR=ENDPOINT lines\n"
 		"  --window N           documents in flight at most (default 64)\n"
 		"  --window-bytes BYTES the sizes of their files at most, each counted up to a\n"
@@ -154,6 +157,7 @@ static int hub_option(void *ctx, int opt, char *arg, dp_err *err)
 
 	switch (opt) {
 	case OPT_LISTEN: a->cfg.listen = arg; break;
+	case OPT_LOCAL: a->cfg.local = arg; break;
 	case OPT_ENDPOINTS: a->cfg.endpoints_file = arg; break;
 	case OPT_RUN: a->cfg.run = arg; break;
 	case OPT_METRICS: a->cfg.metrics = arg; break;
@@ -222,6 +226,7 @@ static int parse(int argc, char **argv, struct args *a)
 {
 	static const struct option longopts[] = {
 		{"listen", required_argument, NULL, OPT_LISTEN},
+		{"local", required_argument, NULL, OPT_LOCAL},
 		{"endpoints", required_argument, NULL, OPT_ENDPOINTS},
 		{"run", required_argument, NULL, OPT_RUN},
 		{"window", required_argument, NULL, OPT_WINDOW},
@@ -297,6 +302,8 @@ static int check_run(int argc, char **argv, const struct args *a)
 		dp_diag("unexpected argument '%s'", argv[optind]);
 	else if (a->cfg.run == NULL)
 		dp_diag("--run ID is required");
+	else if (a->cfg.local != NULL && strncmp(a->cfg.local, "ipc://", 6) != 0)
+		dp_diag("--local %s: expected ipc://DIR", a->cfg.local);
 	else if (a->messages != NULL && a->cfg.progress != HUB_PROGRESS_TTY)
 		dp_diag("--messages: only with --progress tty (else messages go to stderr as written)");
 	else if (cli->in != NULL || cli->out != NULL || cli->stats != NULL || cli->io.jq != NULL ||
