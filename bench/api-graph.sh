@@ -12,8 +12,7 @@
 # bench/gen-corpus seeds and sizes).
 #
 #   bench/api-graph.sh [CASE...] [-n RUNS]   (default: fixed b c, 1 run each)
-#     RUN_OPTS="..." adds options to every `docpipe run` (e.g. --listen
-#     tcp://127.0.0.1:0, the edges of before session 23)
+#     RUN_OPTS="..." adds options to every `docpipe run` (e.g. --window 64)
 #     fixed  one file of one chunk: what any `docpipe run` costs (starting the
 #            processes, the hub's wait for the replicas' last counters, the
 #            sweep, stopping), to set against the other cases' walls
