@@ -74,8 +74,11 @@ is "$(docpipe status --json | jq -r '.failures_total')" 0 "and cleared by the ne
 
 # A run of more than 0.2 s starts its recorder while it goes on
 # (docpipe-status --record-run -, connected, waiting for the report); its
-# connection ended meanwhile (a database restart) is made again.
-BURN='--jq=(reduce range(300000) as $i (0; . + 1)) as $burn | .'
+# connection ended meanwhile (a database restart) is made again.  The
+# embed burn (~0.4 s a document) keeps the run going until the test has
+# seen the recorder (at ~0.12 s a document, 1 make check in 3 on a machine
+# slow to start processes saw the run end first, session 23).
+BURN='--jq=(reduce range(1000000) as $i (0; . + 1)) as $burn | .'
 docpipe run "$D" --progress none --opt "embed=$BURN" >"$T_DIR/r4" 2>"$T_DIR/e4" &
 SUP=$!
 recorders() { sql "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
