@@ -1,5 +1,5 @@
 #!/bin/bash
-# timing: alone (tests/run: never beside the lane)
+# timing: alone (tests/run: with nothing beside it)
 # --threads auto against a rate-limited server (tests/fakeapi.py --rpm):
 # with the limits announced in OpenAI's x-ratelimit-* headers it paces by
 # them and gets (near) no 429s; without them (Ollama, proxies) its pace

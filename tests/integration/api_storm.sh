@@ -1,5 +1,5 @@
 #!/bin/bash
-# timing: alone (tests/run: never beside the lane)
+# timing: alone (tests/run: with nothing beside it)
 # --threads auto under 429 weather (issue 8): a server that answers 30% of
 # requests 429 (Retry-After 0.2 s) and 5% 503 at random, whatever the load.
 # Before the limiter told weather from a wall, auto fell to one request in

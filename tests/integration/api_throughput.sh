@@ -1,5 +1,5 @@
 #!/bin/bash
-# timing: alone (tests/run: never beside the lane)
+# timing: alone (tests/run: with nothing beside it)
 # docpipe-summarize's request scheduler and the HTTP limiter against the
 # local test server: requests of one document overlap, --threads caps them,
 # a big document does not hold small ones back, --threads auto finds its

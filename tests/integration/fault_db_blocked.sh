@@ -1,5 +1,5 @@
 #!/bin/bash
-# timing: alone (tests/run: never beside the lane)
+# timing: alone (tests/run: with nothing beside it)
 # A database that holds the store up without an error: a lock another
 # session holds (a migration, a transaction left open in psql) or a
 # server that hangs (SIGSTOP here; a storage stall, a paused VM).  The

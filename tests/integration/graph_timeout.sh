@@ -1,5 +1,5 @@
 #!/bin/bash
-# timing: alone (tests/run: never beside the lane)
+# timing: alone (tests/run: with nothing beside it)
 # An overloaded pipeline is not handed copies of what it holds: documents
 # that wait in a slow stage's queue longer than --timeout are not re-sent
 # once the hub has seen how long documents take (RFC 6298's SRTT + 4
