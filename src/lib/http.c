@@ -1006,12 +1006,13 @@ static int local_shortage(void)
  * held a run's end for the whole --timeout, 60 s, twice) is told from a
  * slow one by its peers: it is given up as hung when no byte of an answer
  * came for HUNG_FACTOR x its size class's no-load time (dp_limiter_class_ms:
- * a combine prompt is not judged by chunk prompts' times), at least
+ * a combine prompt is not judged by chunk prompts' times as they are, and
+ * a class none of whose requests answered yet by the nearest one's), at least
  * HUNG_MIN_MS, while 2xx answers to at least HUNG_OVERTAKEN more than
  * twice the level of requests (those in flight when it left, and as many
  * again) came back: a server slow for everyone answers in order and
- * overtakes no one, so nothing is given up then; nor while the class's
- * time is unknown.  Given up, it is a transport error like a timeout: it
+ * overtakes no one, so nothing is given up then; nor before any request
+ * was answered.  Given up, it is a transport error like a timeout: it
  * counts as an attempt, so a request the server chokes on every time
  * still fails after its attempts, and alone (DP_HTTP_FAILED: an embedding
  * batch is split), as the others were answered.  A call is given up so

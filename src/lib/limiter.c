@@ -91,7 +91,18 @@ static int size_class(double tokens)
 	return c < DP_LIMITER_CLASSES ? c : DP_LIMITER_CLASSES - 1;
 }
 
-double dp_limiter_class_ms(const dp_limiter *l, double tokens) { return l->base_ms[size_class(tokens)]; }
+double dp_limiter_class_ms(const dp_limiter *l, double tokens)
+{
+	int c = size_class(tokens), d;
+
+	for (d = 0; d < DP_LIMITER_CLASSES; d++) {
+		if (c - d >= 0 && l->base_ms[c - d] > 0)
+			return l->base_ms[c - d] * pow(M_SQRT2, d);
+		if (c + d < DP_LIMITER_CLASSES && l->base_ms[c + d] > 0)
+			return l->base_ms[c + d];
+	}
+	return 0;
+}
 
 /* The request's time over its class's no-load time (1 for the first of a
  * class), updating that time. */

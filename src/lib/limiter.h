@@ -274,8 +274,12 @@ void dp_limiter_done(dp_limiter *l, unsigned long seq, enum dp_limiter_outcome o
 double dp_limiter_weather(const dp_limiter *l);
 
 /* The no-load time, ms, of a request of this token estimate's size class
- * (the quickest answers of the class, drifting slowly up; 0: none of the
- * class answered yet). */
+ * (the quickest answers of the class, drifting slowly up).  When none of
+ * the class has answered yet, the nearest class's that has: as is from a
+ * larger class, x sqrt(2) for each class from a smaller one (a prompt
+ * twice as long: an answer's time is mostly its output's, the prompt's
+ * part grows with it; so a big document's combine prompt is judged by
+ * its chunk prompts' times).  0: no request answered yet. */
 double dp_limiter_class_ms(const dp_limiter *l, double tokens);
 
 /* The least time between two sends, in ms (0: no pace). */

@@ -586,6 +586,24 @@ static void pace_bound_tests(void)
 	T_OK(f.ms < 1.25 * (few.requests - wall.wall_rps) * 1000 / wall.wall_rps, "and within 25% of the wall's rate");
 }
 
+/* A size class with no answer yet is judged by the nearest one that has
+ * (http.c's lost-request watch): a combine prompt by its chunk prompts'
+ * time, x sqrt(2) per class above them; a short prompt by a longer one's. */
+static void class_time_test(void)
+{
+	dp_limiter l;
+
+	dp_limiter_init(&l, 1, 16);
+	T_OK(dp_limiter_class_ms(&l, 100) == 0, "no answer yet: no class time");
+	dp_limiter_done(&l, dp_limiter_sent(&l, 1), DP_LIMITER_OK, 40, 100, 0);
+	T_OK(dp_limiter_class_ms(&l, 100) == 40, "a class's own time");
+	T_OK(fabs(dp_limiter_class_ms(&l, 1000) - 40 * pow(2, 1.5)) < 1e-9,
+	     "3 classes above the nearest known: its time x sqrt(2)^3");
+	T_OK(dp_limiter_class_ms(&l, 10) == 40, "below the nearest known: its time as is");
+	dp_limiter_done(&l, dp_limiter_sent(&l, 1), DP_LIMITER_OK, 500, 2000, 10);
+	T_OK(dp_limiter_class_ms(&l, 1000) == 500, "the nearest known class, the larger one");
+}
+
 int main(int argc, char **argv)
 {
 	const struct server clean = {.slots = 16, .service_ms = 25};
@@ -629,11 +647,11 @@ int main(int argc, char **argv)
 	T_OK(w.throttled < 0.08 * (w.ok + w.throttled), "a wall: under 8% of answers 429");
 	T_OK(w.most_in_flight <= 64, "never above --max-threads");
 
-
 	job_tests();
 	first_wall_tests();
 	light_weather_tests();
 	pace_bound_tests();
 	judge_pace_test();
+	class_time_test();
 	return t_done();
 }
