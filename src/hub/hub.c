@@ -76,9 +76,12 @@ double hub_delay_unusual(const hub_delay *d)
 	return limit > HUB_OLDEST_MIN_S ? limit : HUB_OLDEST_MIN_S;
 }
 
-int hub_window_init(hub_window *w, size_t size, double max_bytes)
+int hub_window_init(hub_window *w, size_t limit, double max_bytes)
 {
-	*w = (hub_window){.slots = calloc(size, sizeof *w->slots), .size = size, .max_bytes = max_bytes};
+	size_t size = 2 * (limit > 0 ? limit : 1);
+
+	*w = (hub_window){.slots = calloc(size, sizeof *w->slots), .size = size, .limit = limit,
+			  .max_bytes = max_bytes};
 	return w->slots == NULL ? -1 : 0;
 }
 
@@ -91,23 +94,28 @@ void hub_window_free(hub_window *w)
 	w->slots = NULL;
 }
 
-/* seq picks its slot: an old document still outstanding holds back only
- * the seqs that map onto its slot, while the rest of the window moves on. */
 int hub_window_bytes_full(const hub_window *w)
 {
 	return w->max_bytes > 0 && w->bytes >= w->max_bytes;
 }
 
-int hub_window_has_room(const hub_window *w, long seq)
-{
-	return !w->slots[(size_t)seq % w->size].used && !hub_window_bytes_full(w);
-}
+int hub_window_has_room(const hub_window *w) { return w->used < w->limit && !hub_window_bytes_full(w); }
 
+/* At most limit of the 2 x limit slots are used, so the probe finds a free
+ * one; documents leave roughly in seq order, so most land on their home
+ * slot and the probe stays short (a slow document pushes the one 2 x limit
+ * seqs after it one slot on). */
 void hub_window_add(hub_window *w, long seq, jv rec)
 {
-	hub_slot *s = &w->slots[(size_t)seq % w->size];
+	size_t home = (size_t)seq % w->size, d = 0;
+	hub_slot *s;
 	double bytes;
 
+	while (w->slots[(home + d) % w->size].used)
+		d++;
+	if (d > w->probe)
+		w->probe = d;
+	s = &w->slots[(home + d) % w->size];
 	if (dp_record_num(rec, "size", &bytes) < 0 || !(bytes >= 0))
 		bytes = 0;
 	if (w->max_bytes > 0 && bytes > w->max_bytes / HUB_WINDOW_BYTES_SHARE)
@@ -121,12 +129,14 @@ void hub_window_add(hub_window *w, long seq, jv rec)
 
 hub_slot *hub_window_find(hub_window *w, long seq)
 {
-	hub_slot *s;
-
 	if (seq < 0)
 		return NULL;
-	s = &w->slots[(size_t)seq % w->size];
-	return s->used && s->seq == seq ? s : NULL;
+	for (size_t d = 0, home = (size_t)seq % w->size; d <= w->probe && d < w->size; d++) {
+		hub_slot *s = &w->slots[(home + d) % w->size];
+		if (s->used && s->seq == seq)
+			return s;
+	}
+	return NULL;
 }
 
 void hub_window_release(hub_window *w, hub_slot *slot)

@@ -68,9 +68,16 @@ typedef struct hub_slot {
 #define HUB_WINDOW_BYTES_DEFAULT (16.0 * 1024 * 1024)
 #define HUB_WINDOW_BYTES_SHARE 4
 
+/* The slots are an open-addressed table of twice the window, keyed by
+ * seq (linear probing from seq's home slot): a document still out holds
+ * its slot only, never the seqs after it.  (Before, a ring of the window's
+ * size by seq: the hub reads its input in order, so one slow document held
+ * every document after the next --window ones back.) */
 typedef struct hub_window {
 	hub_slot *slots;
-	size_t size;
+	size_t size;      /* slots: twice limit */
+	size_t limit;     /* documents in flight at most (--window) */
+	size_t probe;     /* the farthest any record was placed from its home slot */
 	size_t used;
 	double bytes;     /* the sizes of the files in flight */
 	double max_bytes; /* admit no more while bytes reaches this (0: no bound) */
@@ -106,23 +113,23 @@ double hub_delay_timeout(const hub_delay *d, double floor);
 #define HUB_OLDEST_FIRST_S 30.0
 double hub_delay_unusual(const hub_delay *d);
 
-/* size: documents in flight at most; max_bytes: the sizes of their files
+/* limit: documents in flight at most; max_bytes: the sizes of their files
  * at most (0: no bound).  Returns 0, or -1 when memory runs out. */
-int hub_window_init(hub_window *w, size_t size, double max_bytes);
+int hub_window_init(hub_window *w, size_t limit, double max_bytes);
 void hub_window_free(hub_window *w);
-/* 1 when a record with this seq can enter now: its slot is free and the
+/* 1 when a record can enter now: fewer than limit are in flight and the
  * files in flight (each counted up to max_bytes / HUB_WINDOW_BYTES_SHARE)
  * are under max_bytes.  A document's records in the hub (its twin,
  * join.h) grow with its file, so the bytes bound the hub's memory where
  * the count does not. */
-int hub_window_has_room(const hub_window *w, long seq);
+int hub_window_has_room(const hub_window *w);
 /* 1 when the files in flight reach max_bytes: the byte bound holds more back. */
 int hub_window_bytes_full(const hub_window *w);
 /* Adds rec (consumed) under seq, its file's size from its "size" field;
  * the caller checked has_room. */
 void hub_window_add(hub_window *w, long seq, jv rec);
 /* The slot of seq when it is still outstanding, or NULL (a duplicate or
- * stale receipt). */
+ * stale receipt): O(probe). */
 hub_slot *hub_window_find(hub_window *w, long seq);
 /* Frees the slot: its record and what its join holds. */
 void hub_window_release(hub_window *w, hub_slot *slot);

@@ -848,7 +848,7 @@ static void publish_metrics(struct hub *h, int final)
 		return;
 	h->last_metrics = t;
 	hub_metrics_publish(h->metrics, &(hub_metrics_view){.run = h->cfg->run, .stats = &h->stats,
-							    .tally = &h->tally, .window = h->win.size,
+							    .tally = &h->tally, .window = h->win.limit,
 							    .in_window = h->win.used,
 							    .window_bytes = h->win.max_bytes,
 							    .in_window_bytes = h->win.bytes,
@@ -1255,7 +1255,7 @@ static void loop(struct hub *h)
 		items[n++] = (zmq_pollitem_t){.socket = h->ep[HUB_EP_STATS], .events = ZMQ_POLLIN};
 		if (h->unsent > 0 && !h->stopping)
 			items[n++] = (zmq_pollitem_t){.socket = h->ep[0], .events = ZMQ_POLLOUT};
-		else if (!h->stopping && !h->input_done && hub_window_has_room(&h->win, h->next_seq)) {
+		else if (!h->stopping && !h->input_done && hub_window_has_room(&h->win)) {
 			input_at = n;
 			items[n++] = (zmq_pollitem_t){.socket = h->input, .events = ZMQ_POLLIN};
 		}

@@ -185,7 +185,7 @@ static void test_window_frees_twin(void)
 	T_OK(!jv_is_valid(out), "a twin held in slot 0");
 	take(&hub_window_find(&w, 1)->join, HUB_BRANCH_EMBED, EMB);
 	hub_window_release(&w, hub_window_find(&w, 0));
-	T_OK(hub_window_has_room(&w, 2), "its receipt frees the slot and the twin");
+	T_OK(hub_window_has_room(&w), "its receipt frees the slot and the twin");
 	hub_window_free(&w);
 }
 

@@ -34,11 +34,11 @@ static void window(void)
 	hub_window_release(&w, hub_window_find(&w, 0));
 	T_EQ_INT(oldest_seq(&w), 2, "its receipt moves it past every seq gone");
 	T_EQ_INT(w.low, 2, "... and the cursor stays there (each seq passed once)");
-	hub_window_add(&w, 4, doc("/d")); /* the slot of 0 */
-	hub_window_add(&w, 5, doc("/d")); /* the slot of 1 */
+	hub_window_add(&w, 4, doc("/d"));
+	hub_window_add(&w, 5, doc("/d"));
 	hub_window_release(&w, hub_window_find(&w, 2));
 	hub_window_release(&w, hub_window_find(&w, 3));
-	T_EQ_INT(oldest_seq(&w), 4, "a slot taken again by a later seq: that one");
+	T_EQ_INT(oldest_seq(&w), 4, "later seqs: the lowest of them");
 	hub_window_release(&w, hub_window_find(&w, 4));
 	hub_window_release(&w, hub_window_find(&w, 5));
 	T_EQ_INT(oldest_seq(&w), -1, "none once every one has its receipt");
