@@ -5,6 +5,9 @@
 # them and gets (near) no 429s; without them (Ollama, proxies) its pace
 # probe keeps the 429s under a bound; a user's --rpm still caps the pace.
 . "$(dirname "$0")/../lib/tap.sh"
+# It judges a pace: ASan's slowdown is no pace to judge, and the limiter's
+# code runs under ASan in test_limiter, api_throughput and api_storm.
+release_only "it judges the pace against a rate limit"
 set -o pipefail
 unset DATABASE_URL OPENAI_API_KEY PGDATABASE
 
