@@ -7,10 +7,11 @@
 # a byte at a time over 20 s (a slow answer, not a lost one: summarize
 # waits for it), sorted second (the first request opens the limiter),
 # through `docpipe run` (its --window: 256) with summarize at 8 requests
-# in flight against the test server (16 slots, 150 ms a chat request).  Prints, per run, the seconds until every other
-# document was done (from the hub's progress, once a second) and the
-# run's wall time.  The held document stands for a huge one or a lost
-# request.  DOCPIPE_BIN=DIR measures another build.
+# in flight against the test server (16 slots, 150 ms a chat request).
+# Prints, per run, the seconds until every other document was done (from
+# the hub's progress, once a second) and the run's wall time.  The held
+# document stands for a huge one or a slow answer.  DOCPIPE_BIN=DIR
+# measures another build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TOP=$(pwd)

@@ -16,8 +16,8 @@ fakeapi
 # 12 quick documents and one whose summary request hangs (the test server
 # never answers a chat request with "slowmarker"; summarize gives up after
 # --timeout 16 and asks again).  Its directory sorts after page4.md: the
-# documents before it are the "normal" the hub measures.  16 s, not less: under ASan
-# on a busy machine the first documents of a fresh database take seconds
+# documents before it are the "normal" the hub measures.  16 s, not less:
+# under ASan on a busy machine the first documents of a fresh database take seconds
 # (replicas starting, the schema), and the hub's "notably longer" is up to
 # SRTT + 4 RTTVAR of those -- a hold of 8 s was once never named.  And
 # --window 2: a document in flight while the store waits on the database
