@@ -1022,6 +1022,10 @@ static int local_shortage(void)
 #define HUNG_FACTOR 20
 #define HUNG_MIN_MS 5000.0
 #define HUNG_OVERTAKEN 16
+/* Before the stage's first success, a request with no byte of an answer
+ * for this long lets one more go (dp_limiter_overdue): a lost first
+ * request held the stage at nothing else in flight for its --timeout. */
+#define OVERDUE_MS 5000.0
 
 struct hung_watch {
 	dp_http *h;
@@ -1033,7 +1037,23 @@ struct hung_watch {
 	unsigned long oks_sent;  /* h->oks when it left */
 	unsigned long overtaken; /* 2xx answers since then that make it hung */
 	int hung;
+	int overdue;             /* counted in dp_limiter_overdue */
 };
+
+/* The overdue part of watch_hung: before the first success, a request
+ * unanswered for OVERDUE_MS opens a place for the next. */
+static void watch_overdue(struct hung_watch *w, double waited)
+{
+	if (w->overdue || waited < OVERDUE_MS)
+		return;
+	pthread_mutex_lock(&w->h->lock);
+	if (!w->h->limiter.opened) {
+		w->overdue = 1;
+		dp_limiter_overdue(&w->h->limiter, 1);
+		pass_turn(w->h);
+	}
+	pthread_mutex_unlock(&w->h->lock);
+}
 
 /* libcurl's progress callback (at least once a second while it waits):
  * non-zero aborts the transfer.  The class's time is read once the rest
@@ -1045,7 +1065,10 @@ static int watch_hung(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_
 	double waited = dp_clock_ms() - w->sent_ms;
 
 	(void)dltotal, (void)ultotal, (void)ulnow;
-	if (dlnow > 0 || w->r->answering || waited < HUNG_MIN_MS ||
+	if (dlnow > 0 || w->r->answering)
+		return 0;
+	watch_overdue(w, waited);
+	if (waited < HUNG_MIN_MS ||
 	    atomic_load(&w->h->oks) - w->oks_sent < w->overtaken)
 		return 0;
 	if (w->hung_ms <= 0) {
@@ -1085,6 +1108,11 @@ static void perform(dp_http *h, CURL *c, const char *url, jv text, size_t tokens
 	if (rc == CURLE_OK)
 		rc = curl_easy_perform(c);
 	o->hung = rc == CURLE_ABORTED_BY_CALLBACK && w.hung;
+	if (w.overdue) {
+		pthread_mutex_lock(&h->lock);
+		dp_limiter_overdue(&h->limiter, -1);
+		pthread_mutex_unlock(&h->lock);
+	}
 	/* w is gone once this returns: the handle keeps no pointer to it
 	 * (setup resets it before the next attempt; the cleanup at the
 	 * thread's end comes without one). */

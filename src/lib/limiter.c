@@ -65,9 +65,14 @@ void dp_limiter_init(dp_limiter *l, int autotune, int max)
 
 int dp_limiter_level(const dp_limiter *l)
 {
-	int v = (int)l->level;
+	int v = (int)l->level + (l->opened ? 0 : l->overdue);
 
 	return v < 1 ? 1 : v > l->max ? l->max : v;
+}
+
+void dp_limiter_overdue(dp_limiter *l, int delta)
+{
+	l->overdue += delta;
 }
 
 unsigned long dp_limiter_sent(dp_limiter *l, int in_flight)

@@ -159,7 +159,8 @@
  *   latency (is it above what no load gives?), asked of the loss rate,
  *   answered by an experiment (the decrease) instead of a baseline.
  * Fixed: the level is `max` after the first success (the first request goes
- * alone, for the same reason), and only a round in which over half the
+ * alone, for the same reason, unless it is overdue: dp_limiter_overdue),
+ * and only a round in which over half the
  * requests were answered 429 lowers it (a rate wall, not weather); it grows
  * back by one per round.
  *
@@ -189,6 +190,8 @@ typedef struct dp_limiter {
 	double level;
 	int slow_start;   /* no congestion seen yet */
 	int opened;       /* a first success was seen */
+	int overdue;      /* requests out without an answer for long, before
+			   * the first success (dp_limiter_overdue) */
 	/* The round in progress. */
 	int n, throttled, errors, ok_timed;
 	double ratio_sum;
@@ -255,6 +258,14 @@ void dp_limiter_init(dp_limiter *l, int autotune, int max);
 
 /* Requests allowed in flight now (>= 1). */
 int dp_limiter_level(const dp_limiter *l);
+
+/* Before the first success (the level is 1 then, fixed or auto), a request
+ * that has had no byte of an answer for long is no refusal (a server
+ * refuses a key or a quota at once): it may be lost, and it must not hold
+ * the stage at nothing in flight for its whole --timeout.  Each such
+ * request (delta +1 when it is found overdue, -1 when it ends) lets one
+ * more go until the first success, after which the count is moot. */
+void dp_limiter_overdue(dp_limiter *l, int delta);
 
 /* A request is sent with in_flight requests in flight (itself included).
  * Returns its sequence number, for dp_limiter_done. */

@@ -604,6 +604,29 @@ static void class_time_test(void)
 	T_OK(dp_limiter_class_ms(&l, 1000) == 500, "the nearest known class, the larger one");
 }
 
+/* Before the first success the level is 1; an overdue request (no answer
+ * for long: http.c's watch) lets one more go, and the first success
+ * opens the level whatever is still overdue. */
+static void overdue_test(void)
+{
+	dp_limiter fixed, autol;
+
+	dp_limiter_init(&fixed, 0, 16);
+	dp_limiter_init(&autol, 1, 16);
+	T_OK(dp_limiter_level(&fixed) == 1 && dp_limiter_level(&autol) == 1, "the first request goes alone");
+	dp_limiter_sent(&fixed, 1);
+	dp_limiter_sent(&autol, 1);
+	dp_limiter_overdue(&fixed, 1);
+	dp_limiter_overdue(&autol, 1);
+	T_OK(dp_limiter_level(&fixed) == 2 && dp_limiter_level(&autol) == 2, "overdue: one more may go");
+	dp_limiter_done(&fixed, dp_limiter_sent(&fixed, 2), DP_LIMITER_OK, 40, 100, 5100);
+	dp_limiter_done(&autol, dp_limiter_sent(&autol, 2), DP_LIMITER_OK, 40, 100, 5100);
+	T_OK(dp_limiter_level(&fixed) == 16, "fixed: the first success opens the level");
+	T_OK(dp_limiter_level(&autol) == 2, "auto: slow start from the first success's round");
+	dp_limiter_overdue(&fixed, -1);
+	T_OK(dp_limiter_level(&fixed) == 16, "the overdue request's end changes nothing after it");
+}
+
 int main(int argc, char **argv)
 {
 	const struct server clean = {.slots = 16, .service_ms = 25};
@@ -653,5 +676,6 @@ int main(int argc, char **argv)
 	pace_bound_tests();
 	judge_pace_test();
 	class_time_test();
+	overdue_test();
 	return t_done();
 }
