@@ -368,19 +368,25 @@ double hub_stats_waiting(const hub_stats *s, int stage, const char **on)
 	return longest;
 }
 
-int hub_stats_stalled(const hub_stats *s)
+double hub_stats_stalled(const hub_stats *s)
 {
+	double longest = 0;
+
 	for (int stage = 0; stage < HUB_STAGES; stage++) {
 		int live = 0, waiting = 0;
+		double shortest = 0;
 		for (size_t i = 0; i < s->nprocs; i++)
 			if (s->procs[i].stage == stage && !s->procs[i].gone) {
+				double w = s->procs[i].waiting_s;
 				live++;
-				waiting += s->procs[i].waiting_s > 0;
+				waiting += w > 0;
+				if (w > 0 && (shortest == 0 || w < shortest))
+					shortest = w;
 			}
-		if (live > 0 && waiting == live)
-			return 1;
+		if (live > 0 && waiting == live && shortest > longest)
+			longest = shortest;
 	}
-	return 0;
+	return longest;
 }
 
 int hub_stats_final(const hub_stats *s, const long sent[HUB_STAGES])

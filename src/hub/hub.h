@@ -49,9 +49,10 @@ typedef struct hub_slot {
 	double claimed_at; /* ... and of a replica's last word that it still
 			    * works on it (stats.h, "holding"), 0: none since */
 	int sends;       /* sends so far, free ones included (hub_delay: one only) */
-	int stalled;     /* it waited on a stalled stage (hub_stats_stalled): its
-			  * send-to-receipt time tells nothing of the pipeline's
-			  * pace, so it is no hub_delay sample */
+	int stalled;     /* it waited on a stage stalled HUB_STALL_SAMPLE_S or
+			  * more (hub_stats_stalled): its send-to-receipt time
+			  * tells nothing of the pipeline's pace, so it is no
+			  * hub_delay sample */
 	int held_by;     /* 1 + the stage whose replica last listed it as held
 			  * (stats.h "holding"), 0: none has */
 	double held_at;  /* monotonic seconds of that replica's message */
@@ -110,6 +111,12 @@ double hub_delay_timeout(const hub_delay *d, double floor);
  * while no document has come back to measure (the first one may be the
  * one every other waits behind). */
 #define HUB_OLDEST_MIN_S 5.0
+/* A stall this long or longer makes the documents in flight no hub_delay
+ * samples.  A shorter one (a store waiting a few hundred ms on a busy
+ * database: it reports waits from DP_STATS_WAITING_MS, 200 ms) is the
+ * pipeline's pace; dropping every sample then left the hub with none and
+ * its oldest-document line waited for HUB_OLDEST_FIRST_S. */
+#define HUB_STALL_SAMPLE_S 1.0
 #define HUB_OLDEST_FIRST_S 30.0
 double hub_delay_unusual(const hub_delay *d);
 
@@ -234,9 +241,11 @@ int hub_stats_live(const hub_stats *s, int stage);
 /* The longest wait (seconds, 0: none) of stage's live processes, with on
  * what in *on (borrowed from s). */
 double hub_stats_waiting(const hub_stats *s, int stage, const char **on);
-/* 1 when some stage has live processes and every one of them waits on
- * what they share (stats.h "waiting"): no document can get through. */
-int hub_stats_stalled(const hub_stats *s);
+/* Some stage has live processes and every one of them waits on what they
+ * share (stats.h "waiting"): no document can get through.  Returns for how
+ * long, in seconds, as far as the reports say (the shortest of that
+ * stage's waits; the longest such stall of all stages), 0: no stall. */
+double hub_stats_stalled(const hub_stats *s);
 /* 1 when the counters are final for a run whose every document has its
  * outcome, given sent[i], the records the hub sent to stage i: for every
  * stage the replicas read that many (in), wrote all they read (out >= in)

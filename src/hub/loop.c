@@ -821,11 +821,11 @@ static void check_timeouts(struct hub *h)
 	 * re-send clock restarts.  The store bounds a wait for a database that
 	 * went away (--db-retry); one behind a lock lasts while the lock does,
 	 * shown in the progress and explained by the store (blocker.h). */
-	int stalled = hub_stats_stalled(&h->stats);
+	double stalled = hub_stats_stalled(&h->stats);
 	for (size_t i = 0; i < h->win.size; i++) {
 		hub_slot *s = &h->win.slots[i];
-		if (stalled && s->used && s->sent)
-			s->claimed_at = t, s->stalled = 1;
+		if (stalled > 0 && s->used && s->sent)
+			s->claimed_at = t, s->stalled |= stalled >= HUB_STALL_SAMPLE_S;
 		if (!s->used || !s->sent || t - (s->claimed_at > s->sent_at ? s->claimed_at : s->sent_at) < timeout)
 			continue;
 		if (s->attempts >= h->cfg->attempts) {
