@@ -37,7 +37,10 @@ mkdir -p "$C"
 for i in $(seq -w 1 4000); do echo "# $i" >"$C/f$i.md"; done
 timeout 60 docpipe-discover "$C" --end-record >"$T_DIR/churn.out" 2>"$T_DIR/churn.err" &
 walk=$!
-for i in $(seq -w 4000 -1 2001); do rm -f "$C/f$i.md"; done
+# One process deletes them (an rm per file forked 2,000 times: ~6 s here).
+/usr/bin/python3 -c 'import os, sys
+for i in range(4000, 2000, -1):
+    os.unlink("%s/f%04d.md" % (sys.argv[1], i))' "$C"
 wait $walk
 is "$?" 0 "files deleted during the walk: exit 0"
 is "$(tail -n 1 "$T_DIR/churn.out" | jq -c '[.complete, .errors]')" "[true,0]" "the walk is complete, no error record"
