@@ -6,6 +6,41 @@
 #include <string.h>
 #include <unistd.h>
 
+/* path (absolute, owned, consumed) with its ".." components gone, as the
+ * kernel reads them: the part through the last one resolved (realpath:
+ * the parent of a symbolic link is its target's), the rest as it is, its
+ * links kept.  A path whose part cannot be resolved (gone, no permission,
+ * out of memory) is returned as it is. */
+static char *without_dotdot(char *path)
+{
+	char *last = NULL, *resolved, *out;
+
+	for (char *c = path; (c = strstr(c, "/..")) != NULL; c += 3)
+		if (c[3] == '/' || c[3] == '\0')
+			last = c + 3;
+	if (last == NULL)
+		return path;
+	char rest = *last;
+	*last = '\0';
+	resolved = realpath(path, NULL);
+	*last = rest;
+	if (resolved == NULL)
+		return path;
+	size_t rlen = strcmp(resolved, "/") == 0 ? 0 : strlen(resolved), tail = strlen(last);
+	out = malloc(rlen + tail + 2);
+	if (out != NULL) {
+		memcpy(out, resolved, rlen);
+		memcpy(out + rlen, last, tail + 1);
+		if (rlen + tail == 0)
+			strcpy(out, "/");
+	}
+	free(resolved);
+	if (out == NULL)
+		return path;
+	free(path);
+	return out;
+}
+
 char *dp_path_absolute(const char *path, dp_err *err)
 {
 	char *cwd = NULL;
@@ -52,7 +87,7 @@ char *dp_path_absolute(const char *path, dp_err *err)
 		out[n++] = '/';
 	out[n] = '\0';
 	free(joined);
-	return out;
+	return without_dotdot(out);
 }
 
 const char *dp_path_file_name(const char *path)

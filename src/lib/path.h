@@ -5,8 +5,10 @@
 #include "err.h"
 
 /* Makes `path` absolute against the working directory without resolving
- * symbolic links, removing "." components, repeated and trailing slashes
- * (".." stays: removing it lexically could change the meaning).  This is
+ * symbolic links, removing "." components, repeated and trailing slashes;
+ * ".." components go as the kernel reads them (the part through the last
+ * one resolved: removing them lexically could change the meaning), so
+ * "../notes" from /t/proj and "notes" from /t name one root.  This is
  * the form of a record's "root": discover makes roots so, and the store's
  * sweep compares its ROOT arguments in the same form.  Returns a malloc'ed
  * string, or NULL with err set. */

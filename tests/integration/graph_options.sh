@@ -104,4 +104,21 @@ docpipe run "$T_DIR/docs" --listen "tcp://127.0.0.1:$(cat "$T_DIR/taken")" --pro
 is "$?" 3 "the hub's port taken: exit 3 (system), not 0"
 like "$(cat "$T_DIR/err")" "docpipe-hub: bind .*Address already in use" "the hub says why"
 kill $holder
+
+# A root's spelling: `docpipe run` made roots absolute with `readlink -m`
+# (links resolved), discover, watch and the sweep as docpipe-discover(1)
+# says (links kept, ".." as the kernel reads it): a run and a pipeline over
+# one folder stored each file twice, and neither sweep removed the other's
+# (helper's fault sweep 5).  Now one path whatever the spelling.
+newdb || exit 1
+mkdir -p "$T_DIR/sp/proj" "$T_DIR/sp/real"
+printf '# A\n\nzebras quokkas\n' >"$T_DIR/sp/real/a.md"
+ln -s real "$T_DIR/sp/docs"
+(cd "$T_DIR/sp/proj" && docpipe run ../docs --progress none >"$T_DIR/report" 2>"$T_DIR/err")
+is "$?" 0 "docpipe run ../docs (a link) exits 0"
+(cd "$T_DIR/sp" && docpipe-discover docs | docpipe-chunk | docpipe-summarize | docpipe-embed | docpipe-store >"$T_DIR/receipts")
+is "$(jq -r .status "$T_DIR/receipts")" unchanged "the pipeline over the same folder, spelt otherwise: unchanged"
+is "$(psql -Atc 'SELECT path FROM docpipe.documents')" "$(cd "$T_DIR/sp" && pwd -P)/docs/a.md" "one path, the link's"
+(cd "$T_DIR/sp/proj" && docpipe run ./../docs/ --progress none >"$T_DIR/report" 2>"$T_DIR/err")
+is "$(jq -c '[.unchanged, .deleted]' "$T_DIR/report")" "[1,0]" "a third spelling: unchanged, nothing swept"
 done_testing

@@ -1,5 +1,6 @@
 /* Unit tests for docpipe-discover: glob and exclude matching, absolute
  * roots without symlink resolution, printable names. */
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -50,9 +51,40 @@ static void test_abspath(void)
 	p = dp_path_absolute("/a//b/./c/", &err);
 	T_EQ_STR(p, "/a/b/c", "repeated slashes, '.' and trailing '/' removed");
 	free(p);
-	p = dp_path_absolute("/x/../y", &err);
-	T_EQ_STR(p, "/x/../y", "'..' kept: a symlink could make it mean another place");
+	p = dp_path_absolute("/nonexistent-dp/../y", &err);
+	T_EQ_STR(p, "/nonexistent-dp/../y", "'..' of a path that is not there: kept");
 	free(p);
+	/* ".." as the kernel reads it: the parent of a link is its target's;
+	 * the links after the last ".." are kept. */
+	char tmpl[] = "/tmp/dp-path.XXXXXX", *made = mkdtemp(tmpl), *base, buf[4200];
+	base = made != NULL ? realpath(made, NULL) : NULL;
+	T_OK(base != NULL, "a scratch directory");
+	if (base != NULL) {
+		snprintf(buf, sizeof buf, "%s/real", base);
+		T_OK(mkdir(buf, 0700) == 0, "mkdir real");
+		snprintf(buf, sizeof buf, "%s/real/sub", base);
+		T_OK(mkdir(buf, 0700) == 0, "mkdir real/sub");
+		snprintf(buf, sizeof buf, "%s/link", base);
+		T_OK(symlink("real/sub", buf) == 0, "link -> real/sub");
+		snprintf(buf, sizeof buf, "%s/link/../x/./y", base);
+		p = dp_path_absolute(buf, &err);
+		snprintf(want, sizeof want, "%s/real/x/y", base);
+		T_EQ_STR(p, want, "'..' after a link: its target's parent");
+		free(p);
+		snprintf(buf, sizeof buf, "%s/real/../link", base);
+		p = dp_path_absolute(buf, &err);
+		snprintf(want, sizeof want, "%s/link", base);
+		T_EQ_STR(p, want, "'..' gone, the link after it kept");
+		free(p);
+		snprintf(buf, sizeof buf, "%s/link", base);
+		unlink(buf);
+		snprintf(buf, sizeof buf, "%s/real/sub", base);
+		rmdir(buf);
+		snprintf(buf, sizeof buf, "%s/real", base);
+		rmdir(buf);
+		rmdir(base);
+		free(base);
+	}
 	p = dp_path_absolute("/", &err);
 	T_EQ_STR(p, "/", "the root directory");
 	free(p);
