@@ -121,4 +121,14 @@ is "$(jq -r .status "$T_DIR/receipts")" unchanged "the pipeline over the same fo
 is "$(psql -Atc 'SELECT path FROM docpipe.documents')" "$(cd "$T_DIR/sp" && pwd -P)/docs/a.md" "one path, the link's"
 (cd "$T_DIR/sp/proj" && docpipe run ./../docs/ --progress none >"$T_DIR/report" 2>"$T_DIR/err")
 is "$(jq -c '[.unchanged, .deleted]' "$T_DIR/report")" "[1,0]" "a third spelling: unchanged, nothing swept"
+
+# Counts out of range are usage errors before anything starts: a typo of
+# 20 digits wrapped in bash and forked chunk replicas without end; "08"
+# was an octal error, exit 1 (helper's fault sweep 5).
+for bad in "--replicas chunk=99999999999999999999" "--replicas chunk=65" "--threads chunk=0" "--replicas=x"; do
+	# shellcheck disable=SC2086 # the option and its value, split
+	timeout 20 docpipe run "$T_DIR/docs" $bad --progress none >/dev/null 2>"$T_DIR/err"
+	is "$?" 2 "docpipe run $bad: a usage error (exit 2)"
+done
+like "$(cat "$T_DIR/err")" "unknown option|expects|malformed" "and said"
 done_testing
