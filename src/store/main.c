@@ -49,7 +49,8 @@ static void usage(FILE *out)
 		"  --require-end RECEIPTS  with --sweep: sweep only if RECEIPTS (this run's\n"
 		"                          store output) ends with discover's end record\n"
 		"                          (--end-record) proving the walk finished and every\n"
-		"                          record arrived; else exit 5, nothing deleted\n"
+		"                          record arrived, stamped with run RUN; else exit 5,\n"
+		"                          nothing deleted\n"
 		"  --sweep-on-go           with --sweep: connect now, sweep when a line \"go\"\n"
 		"                          comes on stdin; stdin ending without it exits 0,\n"
 		"                          nothing deleted (docpipe-hub starts its sweep so)\n"
@@ -229,7 +230,7 @@ static int sweep(store *s, const char *run, char **roots, size_t nroots, const c
 	char why[DP_ERR_MAX];
 	int lost = 0;
 
-	if (require_end != NULL && store_sweep_proven(require_end, why, sizeof why) == 0) {
+	if (require_end != NULL && store_sweep_proven(require_end, run, why, sizeof why) == 0) {
 		dp_diag("sweep refused: %s (%s); nothing deleted", why, require_end);
 		return DP_EXIT_INTERRUPTED;
 	}

@@ -242,9 +242,12 @@ int store_copy_end(store *s, dp_err *err);
 int store_sweep(store *s, const char *run, char *const *roots, size_t nroots, dp_sink *sink,
 		size_t *deleted, dp_err *err);
 
-/* Whether the store output in file `receipts` proves a sweep safe: it holds
- * discover's end record (as the store puts it out last, with "received")
- * and dp_end_proves accepts it.  Returns 1, or 0 with the reason in why. */
-int store_sweep_proven(const char *receipts, char *why, size_t size);
+/* Whether the store output in file `receipts` proves a sweep of run `run`
+ * safe: it holds discover's end record (as the store puts it out last, with
+ * "received"), dp_end_proves accepts it, and it carries run `run` (the
+ * records were stamped with it, so the store marked what it saw with it:
+ * unstamped, every document under the roots would be swept).  Returns 1,
+ * or 0 with the reason in why. */
+int store_sweep_proven(const char *receipts, const char *run, char *why, size_t size);
 
 #endif

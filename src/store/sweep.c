@@ -90,7 +90,7 @@ int store_sweep(store *s, const char *run, char *const *roots, size_t nroots, dp
 	return rc;
 }
 
-int store_sweep_proven(const char *receipts, char *why, size_t size)
+int store_sweep_proven(const char *receipts, const char *run, char *why, size_t size)
 {
 	int fd = open(receipts, O_RDONLY | O_CLOEXEC);
 	jv end = jv_invalid();
@@ -123,6 +123,16 @@ int store_sweep_proven(const char *receipts, char *why, size_t size)
 	if (jv_is_valid(end) && dp_record_num(end, "received", &received) < 0)
 		received = -1;
 	rc = dp_end_proves(end, received, why, size);
+	const char *end_run = rc == 1 ? dp_record_str(end, "run") : NULL;
+	if (rc == 1 && (end_run == NULL || strcmp(end_run, run) != 0)) {
+		if (end_run == NULL)
+			snprintf(why, size, "the run's records carry no run, so no document is marked"
+				 " with run \"%s\" and every one under the roots would be swept (stamp"
+				 " them: docpipe-chunk --jq '.run = \"%s\"')", run, run);
+		else
+			snprintf(why, size, "the end record is of run \"%.200s\", not \"%s\"", end_run, run);
+		rc = 0;
+	}
 	jv_free(end);
 	return rc;
 }

@@ -57,6 +57,15 @@ docpipe-store --sweep "$RUN" --require-end "$T_DIR/cut.ndjson" "$P" >"$T_DIR/sw"
 is "$?" 5 "--require-end refuses a cut walk (exit 5)"
 like "$(cat "$T_DIR/swerr")" "sweep refused: discovery did not finish" "says why"
 is "$(sql "SELECT count(*) FROM docpipe.documents WHERE root = '$P'")" 20 "nothing swept"
+# Records not stamped with the run: the store marked no document with it,
+# so the sweep would delete them all (the man page's own example did not
+# stamp them; helper's fault sweep 5).  Refused, and so is another run's.
+docpipe-discover --end-record "$P" | docpipe-chunk | docpipe-store -q >"$T_DIR/nostamp.ndjson"
+docpipe-store --sweep "$RUN" --require-end "$T_DIR/nostamp.ndjson" "$P" >"$T_DIR/sw" 2>"$T_DIR/swerr"
+is "$?" 5 "--require-end refuses records that carry no run (exit 5)"
+like "$(cat "$T_DIR/swerr")" "carry no run, so no document is marked with run \"pipe-2\"" "says why"
+docpipe-store --sweep other-run --require-end "$T_DIR/r.ndjson" "$P" >"$T_DIR/sw" 2>"$T_DIR/swerr"
+is "$?:$(sql "SELECT count(*) FROM docpipe.documents WHERE root = '$P'")" 5:20 "and another run's receipts; nothing swept"
 docpipe-discover --end-record "$P" | docpipe-chunk --jq ".run = \"$RUN\"" | docpipe-store -q >"$T_DIR/full.ndjson"
 docpipe-store --sweep "$RUN" --require-end "$T_DIR/full.ndjson" "$P" >"$T_DIR/sw" 2>/dev/null
 is "$?" 0 "--require-end accepts a finished walk"
