@@ -166,6 +166,7 @@ void hub_oldest_text(char *buf, size_t size, const char *path, double age, int s
 typedef struct hub_tally {
 	long documents;  /* records that entered the window */
 	long added, updated, unchanged, deleted, failed, skipped;
+	long swept;      /* of deleted: the sweep's, not the window's documents */
 	long resent, stale_receipts;
 	/* Failed without any receipt: the store never saw them, so their
 	 * stored versions do not carry this run (see the sweep in loop.c). */

@@ -973,8 +973,10 @@ static void display_line(FILE *display, int tty, int columns, const char *fmt, .
 static void show_progress(struct hub *h, int final)
 {
 	double t = dp_clock_s(), dt = t - h->last_rate_at;
+	/* Of the documents that entered the window (deletes under --watch
+	 * among them), not the sweep's. */
 	long done = h->tally.added + h->tally.updated + h->tally.unchanged + h->tally.skipped +
-		    h->tally.failed;
+		    h->tally.failed + h->tally.deleted - h->tally.swept;
 	char eta[64] = "ETA: when discover is done";
 	int tty = h->cfg->progress == HUB_PROGRESS_TTY;
 	FILE *display = h->cfg->display;
@@ -1135,6 +1137,7 @@ static int sweep_finish(struct hub *h, dp_err *err)
 	size_t len;
 	unsigned long lineno;
 	dp_err why;
+	long deleted = h->tally.deleted;
 
 	while (lines != NULL && dp_lines_next(lines, &line, &len, &lineno, &why) == DP_LINES_OK) {
 		jv rec = dp_record_parse(line, len, &why);
@@ -1143,6 +1146,7 @@ static int sweep_finish(struct hub *h, dp_err *err)
 			hub_tally_receipt(&h->tally, rec);
 		jv_free(rec);
 	}
+	h->tally.swept += h->tally.deleted - deleted;
 	dp_lines_free(&lines);
 	close(h->sweep.out);
 	return sweep_wait(h, err);
