@@ -782,6 +782,41 @@ static void quote_scrubbed(const dp_http *h, const char *text, size_t len, size_
 
 /* Copies the server's error message (error.message, or error as a string)
  * into out, cut and with the key scrubbed. */
+static int body_is_json(const struct response *r)
+{
+	size_t i = 0;
+
+	while (i < r->body.len && strchr(" \t\r\n", r->body.data[i]) != NULL)
+		i++;
+	return i == r->body.len || r->body.data[i] == '{' || r->body.data[i] == '[';
+}
+
+/* A reason from an error body that is not JSON (a proxy's HTML page: "413
+ * Request Entity Too Large" from nginx said only "(no message)"): its
+ * <title>, else its first BODY_QUOTE_MAX bytes, scrubbed. */
+static void page_reason(const dp_http *h, const struct response *r, char *out, size_t outlen)
+{
+	const char *b = r->body.data, *end = b + r->body.len, *title = NULL;
+	char quote[REASON_MAX + 1];
+	size_t n = 0;
+
+	for (const char *p = b; p + 7 <= end; p++)
+		if (strncasecmp(p, "<title>", 7) == 0) {
+			title = p + 7;
+			break;
+		}
+	while (title != NULL && title + n < end && title[n] != '<')
+		n++;
+	if (title != NULL && n > 0) {
+		quote_scrubbed(h, title, (size_t)(end - title), n < REASON_MAX ? n : REASON_MAX, quote,
+			       sizeof quote);
+		snprintf(out, outlen, "an error page, not JSON: \"%s\"", quote);
+	} else {
+		quote_scrubbed(h, b, r->body.len, BODY_QUOTE_MAX, quote, sizeof quote);
+		snprintf(out, outlen, "not JSON: \"%s%s\"", quote, r->body.len > BODY_QUOTE_MAX ? "..." : "");
+	}
+}
+
 static void server_reason(const dp_http *h, const struct response *r, char *out, size_t outlen)
 {
 	jv body = r->body.len > 0 ? jv_parse_sized(r->body.data, (int)r->body.len) : jv_invalid();
@@ -793,8 +828,10 @@ static void server_reason(const dp_http *h, const struct response *r, char *out,
 	if (jv_get_kind(e) == JV_KIND_STRING)
 		quote_scrubbed(h, jv_string_value(e), (size_t)jv_string_length_bytes(jv_copy(e)), REASON_MAX,
 			       out, outlen);
-	else
+	else if (body_is_json(r))
 		snprintf(out, outlen, "(no message)");
+	else
+		page_reason(h, r, out, outlen);
 	jv_free(e);
 }
 

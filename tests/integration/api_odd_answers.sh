@@ -55,4 +55,12 @@ control '{"faults":[{"endpoint":"chat","kind":"malformed"}]}'
 stage chat --retries 3 --threads 1
 is "$?:$(docs):$(requests chat)" "1:2:3" "chat: a 200 not JSON as the first answer: that document fails at once (3 requests)"
 like "$(jq -r 'select(.kind=="error") | .error' "$T_DIR/o")" 'malformed response body \(HTTP 200, [0-9]+ bytes\): not JSON' "and its error says why"
+
+# A 4xx whose body is a proxy's HTML page (nginx's "413 Request Entity Too
+# Large") said only "HTTP 413: (no message)" (helper's fault sweep 5): the
+# page's start is quoted.
+curl -sf -X POST "$BASE/_reset" >/dev/null
+control '{"faults":[{"endpoint":"chat","kind":"html","status":413}]}'
+stage chat --retries 3 --threads 1
+like "$(jq -r 'select(.kind=="error") | .error' "$T_DIR/o")" 'HTTP 413: not JSON: "<html><body><h1>413' "a 4xx HTML page: its start is the reason"
 done_testing
