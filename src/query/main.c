@@ -12,6 +12,9 @@
 #include "text.h"
 #include "vec.h"
 
+/* The most one question waits on the embedding API, retries included. */
+#define QUERY_API_BUDGET_MS 30000
+
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -86,8 +89,12 @@ static int embed_question(const query_corpus *c, const char *question, float *q,
 
 	memcpy(backend, c->embedder, blen);
 	backend[blen] = '\0';
+	/* A question waits for its answer: a 429's Retry-After or a server
+	 * down is waited out QUERY_API_BUDGET_MS at most, not a stage's 5
+	 * minutes (a query sat silent that long: helper's fault sweep 5). */
+	const dp_http_opts http = {.timeout_ms = QUERY_API_BUDGET_MS, .max_retry_ms = QUERY_API_BUDGET_MS};
 	dp_embedder_opts opts = {.backend = backend, .model = slash != NULL ? slash + 1 : NULL,
-				 .dim = c->dim};
+				 .dim = c->dim, .http = &http};
 	dp_embedder *e = dp_embedder_new(&opts, err);
 	if (e == NULL)
 		return DP_EXIT_USAGE;

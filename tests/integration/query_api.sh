@@ -74,4 +74,16 @@ is "$rc" 2 "question rejected by the API (400): exit 2"
 control '{"faults":[{"endpoint":"embed","kind":"wrong_count"}]}'
 docpipe-query -k 1 "alpha" >/dev/null 2>&1; rc=$?
 is "$rc" 3 "malformed API answer: exit 3"
+
+# A question waits on the API 30 s at most: a 429 asking for 40 s fails at
+# once (before: it sat silent 40 s, up to a stage's 5 minutes); one asking
+# for 1 s is waited out.
+control '{"faults":[{"endpoint":"embed","status":429,"retry_after":40}]}'
+start=$SECONDS
+out=$(docpipe-query -k 1 "alpha" 2>&1); rc=$?
+is "$rc:$(((SECONDS - start) < 15))" "3:1" "a 429 asking for 40 s: exit 3 at once ($((SECONDS - start)) s)"
+like "$out" "429" "and says so"
+control '{"faults":[{"endpoint":"embed","status":429,"retry_after":1}]}'
+docpipe-query -k 1 "alpha" >/dev/null 2>&1
+is "$?" 0 "a 429 asking for 1 s: waited out, answered"
 done_testing
