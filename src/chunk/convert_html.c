@@ -468,10 +468,17 @@ static htmlDocPtr parse(const char *buf, size_t len, dp_err *err)
 	xmlSetStructuredErrorFunc(&st, on_error);
 	/* HUGE: no limit on depth (start_element has one) nor on the length
 	 * of a text node (10 MB otherwise); input is bounded by --max-size. */
-	htmlDocPtr doc = htmlCtxtReadMemory(ctxt, buf, (int)len, NULL, NULL,
+	/* A UTF-8 byte order mark outranks a <meta charset> (the HTML
+	 * standard's encoding sniffing, as browsers do); libxml2 let the meta
+	 * switch the charset after it: "Café" in a BOM'd page that says
+	 * iso-8859-1 became "CafÃ©" (helper's fault sweep 5). */
+	int bom = len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0;
+	htmlDocPtr doc = htmlCtxtReadMemory(ctxt, buf + (bom ? 3 : 0), (int)len - (bom ? 3 : 0), NULL,
+					    bom ? "UTF-8" : NULL,
 					    HTML_PARSE_RECOVER | HTML_PARSE_NOERROR |
 						    HTML_PARSE_NOWARNING | HTML_PARSE_NONET |
-						    HTML_PARSE_COMPACT | XML_PARSE_HUGE);
+						    HTML_PARSE_COMPACT | XML_PARSE_HUGE |
+						    (bom ? HTML_PARSE_IGNORE_ENC : 0));
 	xmlSetStructuredErrorFunc(saved_ctx, saved);
 	xmlParserInputPtr in = ctxt->input;
 	int line = in != NULL ? in->line : 0;

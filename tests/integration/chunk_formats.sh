@@ -41,6 +41,10 @@ docpipe-discover "$D/latin1.html" | docpipe-chunk --html-drop '' | jq -r '[.chun
 like "$(cat "$T_DIR/keep")" 'Site header text.*Accueil.*texte caché.*Pied de page' "--html-drop '' keeps everything"
 docpipe-discover "$D/latin1.html" | docpipe-chunk --html-drop +table,ol | jq -r '[.chunks[].text] | join(" ")' >"$T_DIR/drop"
 ok "$(grep -cE 'Taille|Moudre|Site header' "$T_DIR/drop")" "--html-drop +LIST adds to the default list"
+# A UTF-8 byte order mark outranks a <meta charset> that says otherwise (as
+# browsers read it): "Café" stayed mojibake ("CafÃ©") before.
+printf '\xef\xbb\xbf<html><head><meta charset="iso-8859-1"></head><body><p>Caf\xc3\xa9 au lait</p></body></html>' >"$T_DIR/bom.html"
+is "$(docpipe-discover "$T_DIR/bom.html" | docpipe-chunk | jq -r '.chunks[].text')" "Café au lait" "HTML: a UTF-8 BOM wins over <meta charset>"
 
 # The PostgreSQL manual (Debian postgresql-doc-15).
 is "$(doc pg-sql-createindex.html '.meta.title')" '"CREATE INDEX"' "PostgreSQL page: title"
