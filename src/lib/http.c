@@ -1361,6 +1361,14 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, size
 			dp_err_set(err, "%s: %s", path, last);
 			status = DP_HTTP_REJECTED;
 		} else if (v.action == DP_HTTP_DO_GIVE_UP) {
+			/* A wait the server asked for that the budget cannot give:
+			 * the call that met it says so, as the later ones do. */
+			if (o.retry_after_ms >= 0 && throttled(&o)) {
+				size_t n = strlen(last);
+				snprintf(last + n, sizeof last - n, " (it asked to wait %.1f s, beyond the retry"
+					 " budget of %.0f s)", (double)o.retry_after_ms / 1000,
+					 (double)h->o.max_retry_ms / 1000);
+			}
 			gave_up(path, counted + throttles, start, last, err);
 			if (o.transport != 0 && !hung)
 				status = DP_HTTP_UNREACHABLE;

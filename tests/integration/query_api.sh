@@ -82,7 +82,7 @@ control '{"faults":[{"endpoint":"embed","status":429,"retry_after":40}]}'
 start=$SECONDS
 out=$(docpipe-query -k 1 "alpha" 2>&1); rc=$?
 is "$rc:$(((SECONDS - start) < 15))" "3:1" "a 429 asking for 40 s: exit 3 at once ($((SECONDS - start)) s)"
-like "$out" "429" "and says so"
+like "$out" "HTTP 429.*asked to wait 40.0 s, beyond the retry budget of 30 s" "and says so"
 control '{"faults":[{"endpoint":"embed","status":429,"retry_after":1}]}'
 docpipe-query -k 1 "alpha" >/dev/null 2>&1
 is "$?" 0 "a 429 asking for 1 s: waited out, answered"
