@@ -239,16 +239,14 @@ static int splittable(int rc, const struct item *items, size_t n)
 	return (rc == DP_HTTP_REJECTED || rc == DP_HTTP_FAILED) && n > 1 && !one_document(items, n);
 }
 
-/* The server's words in a failure's reason, without the call's attempts
- * and time ("/embeddings: gave up after 1 attempt in 0.3 s: "). */
-static const char *reason_core(const char *reason)
+/* Whether failures with reasons a and b may be one failure that is no
+ * input's: the same answer at once (a rejection, a wrong answer).  A call
+ * given up after its retries ("gave up after N attempts": 5xx, a storm) is
+ * weather, which a half sent again may get through: never such a verdict. */
+static int same_reason(const char *a, const char *b)
 {
-	const char *g = strstr(reason, ": gave up after "), *t = g != NULL ? strstr(g, " s: ") : NULL;
-
-	return t != NULL ? t + 4 : reason;
+	return strstr(a, ": gave up after ") == NULL && strcmp(a, b) == 0;
 }
-
-static int same_reason(const char *a, const char *b) { return strcmp(reason_core(a), reason_core(b)) == 0; }
 
 static void split_failed(struct run *r, struct scratch *s, struct item *items, size_t n, const char *reason);
 
@@ -287,7 +285,7 @@ static void after_probe(struct run *r, struct scratch *s, struct item *half, siz
 /* items[0..n) (n > 1) failed with reason: halves them until the failing
  * input is alone, so only its document fails.  A failure that is no
  * input's (a wrong model name, a server that ignores "dimensions", a
- * parameter the model refuses) fails every half alike: halving down to
+ * parameter the model refuses) fails every half alike (same_reason): halving down to
  * single inputs paid 598 requests for 112 documents whose clean run takes
  * 14 (helper's fault sweep 5).  So when both halves fail with their
  * parent's reason, the first input of each goes alone; when both of those
@@ -314,8 +312,7 @@ static void split_failed(struct run *r, struct scratch *s, struct item *items, s
 	if (rpa != 0 && rpb != 0 && same_reason(pa.msg, reason) && same_reason(pb.msg, reason)) {
 		if (!atomic_exchange(&r->no_input_said, 1))
 			dp_diag("a batch of %zu inputs failed whole, its halves and an input of each alike:"
-				" not split further (the reason is no input's; said once): %s", n,
-				reason_core(reason));
+				" not split further (the reason is no input's; said once): %s", n, reason);
 		fail_items(r, s, items, n, pa.msg);
 		return;
 	}
