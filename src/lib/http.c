@@ -890,7 +890,6 @@ struct call_record {
 	unsigned long marked; /* the 2xx count (plus one) at which it last counted
 			       * as a failing call: each call counts once per streak */
 	int server_errors;    /* server errors it met so far */
-	int throttled;        /* 429s it met so far */
 };
 
 /* The request never reached the server: it refused the connection, or
@@ -907,16 +906,14 @@ static int unreached(int transport)
 }
 
 /* Takes what an attempt of call c got into the server's record and fills
- * o->server_seen, o->server_down, o->server_stormy, o->errors_before and
- * o->throttled_before from it. */
+ * o->server_seen, o->server_down, o->server_stormy and o->errors_before
+ * from it. */
 static void note_server(dp_http *h, dp_http_outcome *o, struct call_record *c)
 {
 	int err = server_error(o);
 
 	o->errors_before = c->server_errors;
-	o->throttled_before = c->throttled;
 	c->server_errors += err;
-	c->throttled += throttled(o);
 	pthread_mutex_lock(&h->lock);
 	if (c->number == 0)
 		c->number = ++h->calls;
@@ -934,8 +931,7 @@ static void note_server(dp_http *h, dp_http_outcome *o, struct call_record *c)
 	o->server_seen = h->answered || h->reached;
 	o->server_down = h->answered && h->failing_calls >= DP_HTTP_DOWN_CALLS;
 	/* A server never reached (a wrong URL) is no storm: it fails fast. */
-	o->server_stormy = h->answered && err &&
-			   (stormy(h, c->number) || o->throttled_before > o->errors_before);
+	o->server_stormy = h->answered && err && stormy(h, c->number);
 	/* Said in the stats: the hub shows it and, as every replica's model
 	 * API is down alike, re-sends nothing meanwhile. */
 	if (o->server_down != h->down) {

@@ -165,13 +165,8 @@ typedef struct dp_http_outcome {
 			       * distinct calls met a 5xx or a transport error */
 	int server_stormy;    /* among the last DP_HTTP_STORM_ANSWERS answers, other
 			       * calls met server errors or 429s too: DP_HTTP_DOWN_CALLS
-			       * or more distinct calls with this one; or this call
-			       * met more 429s than server errors before (a lone call
-			       * in a storm, the run's last one: its 5xx among 429s
-			       * spent its attempts, the fault suite's storm_burst
-			       * failed a document 1 run in 2) */
+			       * or more distinct calls with this one */
 	int errors_before;    /* server errors the call met before this attempt */
-	int throttled_before; /* 429s the call met before this attempt */
 	int local_errno;      /* the transfer failed for want of something on this
 			       * machine (EMFILE, ENFILE, ENOMEM, ENOBUFS: libcurl says
 			       * "couldn't connect"): neither the server's weather
