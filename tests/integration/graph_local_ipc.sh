@@ -16,7 +16,13 @@ numbered_docs "$T_DIR/docs" 6 5 doc
 endpoints() { cat "$RUNS"/docpipe-run.*/endpoints 2>/dev/null; }
 all_endpoints() { [ "$(endpoints | wc -l)" = 9 ]; }
 stored() { [ "$(sql "SELECT count(*) FROM docpipe.documents" 2>/dev/null)" -ge "$1" ] 2>/dev/null; }
-stop() { kill -TERM "$1"; wait_for 30 exited "$1"; wait "$1"; }
+# stop PID: once the first pass is complete (its sweep done: a signal
+# during the sweep ends the run interrupted, status 5, as it should), stops
+# the run.
+stop() {
+	wait_for 30 grep -q "first pass complete" "$T_DIR/err"
+	kill -TERM "$1"; wait_for 30 exited "$1"; wait "$1"
+}
 
 TMPDIR=$RUNS docpipe run "$T_DIR/docs" --watch --progress none >/dev/null 2>"$T_DIR/err" &
 SUP=$!
