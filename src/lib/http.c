@@ -890,6 +890,8 @@ struct call_record {
 	unsigned long marked; /* the 2xx count (plus one) at which it last counted
 			       * as a failing call: each call counts once per streak */
 	int server_errors;    /* server errors it met so far */
+	int throttles;        /* 429s it met so far */
+	long throttle_wait_ms; /* the wait its last 429 asked, 0 for none */
 };
 
 /* The request never reached the server: it refused the connection, or
@@ -906,14 +908,20 @@ static int unreached(int transport)
 }
 
 /* Takes what an attempt of call c got into the server's record and fills
- * o->server_seen, o->server_down, o->server_stormy and o->errors_before
- * from it. */
+ * o->server_seen, o->server_down, o->server_stormy, o->errors_before and
+ * o->throttle_wait_ms from it. */
 static void note_server(dp_http *h, dp_http_outcome *o, struct call_record *c)
 {
 	int err = server_error(o);
+	int mostly_throttled = c->throttles > c->server_errors;
 
 	o->errors_before = c->server_errors;
+	o->throttle_wait_ms = mostly_throttled ? c->throttle_wait_ms : 0;
 	c->server_errors += err;
+	if (throttled(o)) {
+		c->throttles++;
+		c->throttle_wait_ms = o->retry_after_ms > 0 ? o->retry_after_ms : 0;
+	}
 	pthread_mutex_lock(&h->lock);
 	if (c->number == 0)
 		c->number = ++h->calls;
@@ -931,7 +939,7 @@ static void note_server(dp_http *h, dp_http_outcome *o, struct call_record *c)
 	o->server_seen = h->answered || h->reached;
 	o->server_down = h->answered && h->failing_calls >= DP_HTTP_DOWN_CALLS;
 	/* A server never reached (a wrong URL) is no storm: it fails fast. */
-	o->server_stormy = h->answered && err && stormy(h, c->number);
+	o->server_stormy = h->answered && err && (mostly_throttled || stormy(h, c->number));
 	/* Said in the stats: the hub shows it and, as every replica's model
 	 * API is down alike, re-sends nothing meanwhile. */
 	if (o->server_down != h->down) {
@@ -990,13 +998,19 @@ dp_http_verdict dp_http_decide(const dp_http_policy *p, const dp_http_outcome *o
 		 * call or failing many of them): waits exactly as long as asked,
 		 * else the backoff by such waits (in a storm of 5xx among
 		 * successes, by the call's own server errors, as attempts
-		 * would: its 429s say nothing of them); only the retry time
-		 * budget bounds how often. */
+		 * would: its 429s say nothing of them; but a call mostly
+		 * throttled waits as its last 429 asked: a backoff that
+		 * doubled with every seventh answer of a long 429 storm took
+		 * storm_burst past 4 minutes); only the retry time budget
+		 * bounds how often. */
 		int nth = o->server_stormy && !o->server_down ? o->errors_before + 1 : throttles + 1;
 		v.counts = 0;
-		v.delay_ms = o->retry_after_ms >= 0
-				     ? o->retry_after_ms
-				     : dp_http_backoff_ms(nth, p->backoff_base_ms, -1, jitter01);
+		if (o->retry_after_ms >= 0)
+			v.delay_ms = o->retry_after_ms;
+		else if (o->throttle_wait_ms > 0 && !throttled(o))
+			v.delay_ms = o->throttle_wait_ms;
+		else
+			v.delay_ms = dp_http_backoff_ms(nth, p->backoff_base_ms, -1, jitter01);
 		if (elapsed_ms + v.delay_ms <= p->max_retry_ms)
 			v.action = DP_HTTP_DO_RETRY;
 		v.pause_stage = o->retry_after_ms > p->max_retry_ms;

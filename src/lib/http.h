@@ -165,8 +165,18 @@ typedef struct dp_http_outcome {
 			       * distinct calls met a 5xx or a transport error */
 	int server_stormy;    /* among the last DP_HTTP_STORM_ANSWERS answers, other
 			       * calls met server errors or 429s too: DP_HTTP_DOWN_CALLS
-			       * or more distinct calls with this one */
+			       * or more distinct calls with this one; or this call
+			       * met more 429s than server errors before (a lone
+			       * call in a rate-limit storm, such as a run's last:
+			       * no other call's errors can show the storm, and its
+			       * 500s among 429s spent its attempts: the fault
+			       * suite's storm_burst failed a document 1 run in 2) */
 	int errors_before;    /* server errors the call met before this attempt */
+	long throttle_wait_ms; /* when the call met more 429s than server errors
+				* before this attempt, the wait its last 429 asked
+				* (the server's own pace, which a 5xx without
+				* Retry-After among them is retried at); 0 when
+				* none was asked or otherwise */
 	int local_errno;      /* the transfer failed for want of something on this
 			       * machine (EMFILE, ENFILE, ENOMEM, ENOBUFS: libcurl says
 			       * "couldn't connect"): neither the server's weather

@@ -56,6 +56,23 @@ stage chat --retries 3 --threads 1
 is "$?:$(docs):$(requests chat)" "1:2:3" "chat: a 200 not JSON as the first answer: that document fails at once (3 requests)"
 like "$(jq -r 'select(.kind=="error") | .error' "$T_DIR/o")" 'malformed response body \(HTTP 200, [0-9]+ bytes\): not JSON' "and its error says why"
 
+# A lone call in a storm (a run's last): 429s with a 500 now and then.
+# Its 500s spent its attempts, since no other call met errors to show the
+# storm: the fault suite's storm_burst failed a document 1 run in 2.  A
+# call that met more 429s than server errors takes its 5xx for weather,
+# retried at its 429s' pace.
+curl -sf -X POST "$BASE/_reset" >/dev/null
+t='{"endpoint":"chat","status":429,"retry_after_ms":50}' e='{"endpoint":"chat","status":500}'
+control "{\"faults\":[$t,$t,$e,$t,$t,$e,$t,$t,$e,$t,$t,$e]}"
+head -n 1 "$T_DIR/chunks.ndjson" | docpipe-summarize --backend openai --no-reuse --retries 3 >"$T_DIR/o" 2>"$T_DIR/e"
+is "$?:$(docs):$(requests chat)" "0:1:13" "a lone call: 4 x (2 429s, a 500), --retries 3: the document is out (it failed before)"
+# A poison input among 429s still fails after its attempts: its 500s
+# outnumber its 429s.
+curl -sf -X POST "$BASE/_reset" >/dev/null
+control "{\"faults\":[$t,$e,$e,$e,$e,$e]}"
+head -n 1 "$T_DIR/chunks.ndjson" | docpipe-summarize --backend openai --no-reuse --retries 3 >"$T_DIR/o" 2>"$T_DIR/e"
+is "$?:$(requests chat)" "1:5" "a 429 then 500s, --retries 3: the first 500 is weather (one 429 before it), then 3 counted attempts fail it"
+
 # A 4xx whose body is a proxy's HTML page (nginx's "413 Request Entity Too
 # Large") said only "HTTP 413: (no message)" (helper's fault sweep 5): the
 # page's start is quoted.
