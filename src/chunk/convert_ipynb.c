@@ -121,6 +121,30 @@ static int cell(conv_out *o, jv c, int i, const char *lang, const conv_opts *opt
 	return rc;
 }
 
+/* 0 when ver and cells (borrowed: "nbformat" and "cells") are a notebook's
+ * of nbformat 4 or later, else -1 with err naming what is wrong: an
+ * nbformat 3 notebook has "worksheets", not "cells", so its version, not
+ * its cells, is the reason to give. */
+static int check_format(jv ver, jv cells, dp_err *err)
+{
+	if (jv_get_kind(ver) != JV_KIND_NUMBER) {
+		dp_err_set(err, "not a Jupyter notebook: no \"nbformat\" number");
+		return -1;
+	}
+	if (jv_number_value(ver) < 4) {
+		dp_err_set(err, "notebook of nbformat %g: docpipe reads nbformat 4 or later"
+				" (convert it: jupyter nbconvert --to notebook --nbformat 4)",
+			   jv_number_value(ver));
+		return -1;
+	}
+	if (jv_get_kind(cells) != JV_KIND_ARRAY) {
+		dp_err_set(err, "damaged notebook: nbformat %g without a \"cells\" array",
+			   jv_number_value(ver));
+		return -1;
+	}
+	return 0;
+}
+
 int conv_ipynb(conv_out *o, const char *buf, size_t len, const conv_opts *opts, dp_err *err)
 {
 	o->format = "ipynb";
@@ -141,13 +165,9 @@ int conv_ipynb(conv_out *o, const char *buf, size_t len, const conv_opts *opts, 
 	}
 	jv ver = at(nb, "nbformat", NULL, NULL);
 	jv cells = at(nb, "cells", NULL, NULL);
-	int rc = 0;
-	if (jv_get_kind(ver) != JV_KIND_NUMBER || jv_number_value(ver) < 4 ||
-	    jv_get_kind(cells) != JV_KIND_ARRAY) {
-		dp_err_set(err, "not a notebook of nbformat 4 or later (no \"cells\" array)");
-		rc = -1;
+	int rc = check_format(ver, cells, err);
+	if (rc < 0)
 		goto out;
-	}
 	jv l = at(nb, "metadata", "kernelspec", "language");
 	if (jv_get_kind(l) != JV_KIND_STRING) {
 		jv_free(l);

@@ -125,10 +125,23 @@ static void test_small_inputs(void)
 	T_OK(conv_ipynb(&o, nb, sizeof nb - 1, &c, &err) == 0, "a notebook without a language");
 	T_EQ_STR(o.text.data, "```\nx = 1\n```\n", "code cell without a language tag");
 	conv_out_free(&o);
-	conv_out_init(&o);
-	T_OK(conv_ipynb(&o, "{\"nbformat\":3}", 14, &c, &err) < 0, "nbformat 3 refused");
-	T_EQ_STR(err.msg, "not a notebook of nbformat 4 or later (no \"cells\" array)", "with its reason");
-	conv_out_free(&o);
+	/* Each refusal names its cause (all were "no \"cells\" array"). */
+	static const char v3[] = "notebook of nbformat 3: docpipe reads nbformat 4 or later"
+				 " (convert it: jupyter nbconvert --to notebook --nbformat 4)";
+	static const char *const bad[][2] = {
+		{"{\"nbformat\":3}", v3},
+		{"{\"nbformat\":3,\"cells\":[]}", v3},
+		{"{\"cells\":[]}", "not a Jupyter notebook: no \"nbformat\" number"},
+		{"{\"nbformat\":\"4\",\"cells\":[]}", "not a Jupyter notebook: no \"nbformat\" number"},
+		{"{\"nbformat\":4,\"cells\":{}}", "damaged notebook: nbformat 4 without a \"cells\" array"},
+		{"{\"nbformat\":4}", "damaged notebook: nbformat 4 without a \"cells\" array"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		conv_out_init(&o);
+		T_OK(conv_ipynb(&o, bad[i][0], strlen(bad[i][0]), &c, &err) < 0, bad[i][0]);
+		T_EQ_STR(err.msg, bad[i][1], "refused with its reason");
+		conv_out_free(&o);
+	}
 }
 
 /* <html><body>, then divs down to depth levels, text at each. */
