@@ -192,7 +192,10 @@ int chunk_check_text(jv file_rec, const char *text, size_t len, dp_err *err)
 	return 0;
 }
 
-/* 1-based line numbers of offsets visited in increasing order. */
+/* 1-based line numbers of offsets visited in increasing order in a
+ * NUL-terminated file.  A line ends at "\n", "\r\n" or a lone "\r" (old
+ * Mac OS text), each counted once, at its last byte: the "\r" of a "\r\n"
+ * is still on its line, as a chunk's last byte may be. */
 struct line_cursor {
 	const char *file;
 	size_t at, line;
@@ -200,12 +203,10 @@ struct line_cursor {
 
 static size_t line_at(struct line_cursor *lc, size_t off)
 {
-	const char *p = lc->file + lc->at, *end = lc->file + off;
+	const char *f = lc->file;
 
-	while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
-		lc->line++;
-		p++;
-	}
+	for (size_t i = lc->at; i < off; i++)
+		lc->line += f[i] == '\n' || (f[i] == '\r' && f[i + 1] != '\n');
 	lc->at = off;
 	return lc->line;
 }

@@ -53,6 +53,27 @@ docpipe-chunk --max-tokens 100 --overlap 51 </dev/null 2>/dev/null
 is "$?" 2 "overlap over half the cap is a usage error"
 like "$(docpipe-chunk --help)" "--max-tokens N" "--help lists the options"
 
+# Line numbers count a line end as "\n", "\r\n" or a lone "\r" (old Mac OS
+# text), once each: a CR-only file's chunks were all on line 1.
+printf '# Title\r\rFirst paragraph has a few words in it.\rIt goes on here.\r\r## Second\r\rSecond section text with words enough.\rMore of it.\r' >"$D/cr.md"
+printf '# Title\r\n\nFirst paragraph has a few words in it.\rIt goes on here.\n\r\n## Second\n\r\nSecond section text with words enough.\r\nMore of it.\r' >"$D/mixed.md"
+docpipe-discover "$D/cr.md" "$D/mixed.md" 2>/dev/null | docpipe-chunk --max-tokens 8 --min-tokens 0 >"$T_DIR/cr"
+is "$(jq -c 'select(.path | endswith("/cr.md")) | [.chunks[] | [.line_start, .line_end]]' "$T_DIR/cr")" \
+	'[[1,3],[3,4],[4,8],[8,8],[8,9]]' "a CR-only file: the chunks' line ranges"
+python3 - "$T_DIR/cr" >"$T_DIR/cr.check" <<'PY'
+import bisect, json, re, sys
+for line in open(sys.argv[1]):
+    rec = json.loads(line)
+    data = open(rec["path"], "rb").read()
+    ends = [m.end() - 1 for m in re.finditer(rb"\r\n|\r|\n", data)]  # each end's last byte
+    line_of = lambda off: bisect.bisect_left(ends, off) + 1
+    for c in rec["chunks"]:
+        if [c["line_start"], c["line_end"]] != [line_of(c["start"]), line_of(c["end"] - 1)]:
+            print(rec["path"], c["seq"], c["line_start"], c["line_end"])
+PY
+is "$?:$(jq '.chunks | length' "$T_DIR/cr" | xargs):$(cat "$T_DIR/cr.check")" "0:5 5:" \
+	"CR-only and mixed line ends: every chunk's line_start/line_end is its lines"
+
 # Threads give the same documents.
 docpipe-chunk --threads 2 <"$T_DIR/in2" 2>/dev/null | jq -c . | sort >"$T_DIR/t2"
 jq -c . "$T_DIR/out" | sort >"$T_DIR/t1"
