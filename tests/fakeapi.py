@@ -76,7 +76,9 @@ base64, as that float32 (1e39 becomes infinity).  null: off.
 "chat_answer": {"input": "S" or ["S", ...], "content": "TEXT"}: a chat
 request whose last message holds S (each S) is answered TEXT (e.g. "", "  ",
 "a\\u0000b"), with "finish_reason": "R" (Ollama's done_reason) when given
-("length": an answer cut at the server's output limit), or with "error": E
+("length": an answer cut at the server's output limit), with Ollama's
+"done": false (an incomplete answer) or null (no "done" field) when given
+(default true), or with "error": E
 the answer is {"error": E} with status 200 (as some proxies answer).  null: off.
 "no_base64": as --no-base64, for a running server.
 "echo_key": {"status": S, "json": true|false, "pad": N}: every model request
@@ -537,7 +539,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(200, None, raw=json_text({"object": "list", "data": data, "model": req.get("model"),
                                                             "usage": {"prompt_tokens": 0, "total_tokens": 0}}).encode())
         out = summary(texts[-1] if texts else "")
-        finish = "stop"
+        finish, done = "stop", True
         odd = st.chat_answer
         if odd is not None and texts:
             want = odd["input"] if isinstance(odd["input"], list) else [odd["input"]]
@@ -547,10 +549,14 @@ class Handler(BaseHTTPRequestHandler):
                     return self.send_json(200, {"error": odd["error"]})
                 out = odd["content"]
                 finish = odd.get("finish_reason", finish)
+                done = odd.get("done", done)
         self.record(st, kind, texts[-1:], [out])
         if flavour == "ollama":
-            return self.send_json(200, {"model": req.get("model"), "done": True, "done_reason": finish,
-                                        "message": {"role": "assistant", "content": out}})
+            answer = {"model": req.get("model"), "done": done, "done_reason": finish,
+                      "message": {"role": "assistant", "content": out}}
+            if done is None:
+                del answer["done"]
+            return self.send_json(200, answer)
         return self.send_json(200, {"id": "x", "object": "chat.completion", "model": req.get("model"),
                                     "choices": [{"index": 0, "finish_reason": finish,
                                                  "message": {"role": "assistant", "content": out}}]})

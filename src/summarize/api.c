@@ -127,19 +127,33 @@ int summarize_chat(summarize_ctx *c, const char *prompt, jv *answer, dp_err *err
 	if (rc != DP_HTTP_OK)
 		return rc;
 	/* An answer the server cut at its output limit (a default max_tokens
-	 * of vLLM, LM Studio or a proxy) is a summary that stops mid-word:
-	 * a bad answer, never kept. */
+	 * of vLLM, LM Studio or a proxy) is a summary that stops mid-word,
+	 * and an Ollama answer saying "done": false is not the whole answer
+	 * (Ollama's non-streaming /api/chat says "done": true when it is; one
+	 * without "done", from a server that leaves it out, is taken on its
+	 * other fields): bad answers, never kept. */
 	jv why_stopped = jv_get_kind(resp) != JV_KIND_OBJECT ? jv_invalid()
 			 : c->ollama ? jv_object_get(jv_copy(resp), jv_string("done_reason"))
 				     : jv_getpath(jv_copy(resp), JV_ARRAY(jv_string("choices"), jv_number(0),
 									  jv_string("finish_reason")));
-	int cut = jv_get_kind(why_stopped) == JV_KIND_STRING &&
-		  strcmp(jv_string_value(why_stopped), "length") == 0;
-	jv_free(why_stopped);
-	if (cut) {
+	const char *why = jv_get_kind(why_stopped) == JV_KIND_STRING ? jv_string_value(why_stopped)
+								     : NULL;
+	jv done = c->ollama && jv_get_kind(resp) == JV_KIND_OBJECT
+			  ? jv_object_get(jv_copy(resp), jv_string("done"))
+			  : jv_invalid();
+	int bad = 1;
+	if (jv_get_kind(done) == JV_KIND_FALSE)
+		dp_err_set(err, "incomplete answer (done: false, done_reason: %.100s)",
+			   why != NULL ? why : "none");
+	else if (why != NULL && strcmp(why, "length") == 0)
 		dp_err_set(err, "answer cut at the server's output token limit (%s \"length\"):"
 				" raise the model's output limit on the server",
 			   c->ollama ? "done_reason" : "finish_reason");
+	else
+		bad = 0;
+	jv_free(done);
+	jv_free(why_stopped);
+	if (bad) {
 		jv_free(resp);
 		return DP_HTTP_FAILED;
 	}

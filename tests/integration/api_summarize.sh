@@ -193,6 +193,16 @@ control '{"chat_answer":{"input":"Golf","content":"Golf is cut","finish_reason":
 docpipe-summarize --backend ollama --base-url "$BASE" --no-reuse <"$T_DIR/cut.ndjson" >"$T_DIR/o15" 2>/dev/null
 like "$?:$(jq -r .error "$T_DIR/o15")" '^1:.*answer cut at the server.s output token limit \(done_reason "length"\)' \
 	"ollama: done_reason \"length\" likewise"
+# An Ollama answer saying "done": false is not whole: it fails its document
+# with the reason, as a cut one (it was taken as the summary); an answer
+# without "done" (a server that leaves it out) is taken.
+control '{"chat_answer":{"input":"Golf","content":"Golf is half","done":false}}'
+docpipe-summarize --backend ollama --base-url "$BASE" --no-reuse <"$T_DIR/cut.ndjson" >"$T_DIR/o15" 2>/dev/null
+like "$?:$(jq -r .error "$T_DIR/o15")" '^1:.*incomplete answer \(done: false, done_reason: stop\)' \
+	"ollama: \"done\": false fails its document, saying why"
+control '{"chat_answer":{"input":"Golf","content":"Golf is whole","done":null}}'
+docpipe-summarize --backend ollama --base-url "$BASE" --no-reuse <"$T_DIR/cut.ndjson" >"$T_DIR/o15" 2>/dev/null
+is "$?:$(jq -r .summary "$T_DIR/o15")" "0:Golf is whole" "ollama: an answer without \"done\" is taken"
 
 # A proxy that answers status 200 with an error object (its upstream
 # failed): the document fails with the server's message, not "malformed
