@@ -24,7 +24,8 @@ Control (JSON):
      FAULT: {"endpoint": "embed"|"chat"|"*", "status": 429, "retry_after": 1,
              "retry_after_ms": 300, "code": "insufficient_quota",
              "kind": "status"|"hang"|"malformed"|"truncated"|"wrong_count"|
-                     "bad_index"|"bad_base64"|"html" (a proxy's HTML error
+                     "bad_index"|"bad_base64"|"wrong_dim" (each vector one
+                     value longer than asked)|"html" (a proxy's HTML error
                      page, "status" default 502)|"http10" (the answer as
                      HTTP/1.0 without Content-Length)|"trickle" (the answer
                      one byte at a time over "seconds"), "seconds": 30 (a hang's),
@@ -516,6 +517,8 @@ class Handler(BaseHTTPRequestHandler):
             units = [vector_units(t, dim) for t in texts]
             if fault and fault.get("kind") == "wrong_count":
                 units = units[:-1] if len(units) > 1 else units + units
+            if fault and fault.get("kind") == "wrong_dim":
+                units = [x + x[:1] for x in units]
             if not st.args.no_log:
                 self.record(st, kind, texts, [values(x) for x in units])
             vecs = [vector_base64(x) if encoding == "base64" else vector_json(x) for x in units]

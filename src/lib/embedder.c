@@ -27,6 +27,7 @@ struct dp_embedder {
 	int batch_inputs;
 	char id[256];
 	char model[200];
+	char dim_hint[DP_EMBED_HINT_MAX]; /* dp_embedder_opts.dim_hint */
 	dp_http *http;
 	atomic_int encoding; /* enum vector_encoding (threads share e) */
 };
@@ -83,6 +84,8 @@ dp_embedder *dp_embedder_new(const dp_embedder_opts *opts, dp_err *err)
 	e->dim = dim;
 	e->batch_inputs = opts->batch_inputs > 0 ? opts->batch_inputs : DP_EMBED_BATCH_DEFAULT;
 	snprintf(e->model, sizeof e->model, "%s", model);
+	snprintf(e->dim_hint, sizeof e->dim_hint, "%s",
+		 opts->dim_hint != NULL ? opts->dim_hint : "see --dim");
 	snprintf(e->id, sizeof e->id, "%s/%s", backend, model);
 	if (b != LOCAL) {
 		dp_http_opts ho = {0};
@@ -117,28 +120,32 @@ int dp_embedder_is_local(const dp_embedder *e) { return e->backend == LOCAL; }
 
 dp_http *dp_embedder_http(dp_embedder *e) { return e->http; }
 
-/* Copies one vector (consumed) into out[0..dim); -1 with err unless it is
- * an array of dim numbers or the base64 of dim float32 values, each a
+/* Copies one vector (consumed) into out[0..e->dim); -1 with err unless it
+ * is an array of dim numbers or the base64 of dim float32 values, each a
  * finite number as a float32 (not NaN, an infinity, nor a JSON number out
- * of float32's range): a bad answer, never kept. */
-static int take_vector(jv v, float *out, int dim, size_t which, dp_err *err)
+ * of float32's range): a bad answer, never kept.  A vector of another size
+ * is said with e->dim_hint. */
+static int take_vector(const dp_embedder *e, jv v, float *out, size_t which, dp_err *err)
 {
+	int dim = e->dim;
 	int ok = jv_get_kind(v) == JV_KIND_ARRAY;
 	int n = ok ? jv_array_length(jv_copy(v)) : 0;
 
 	if (jv_get_kind(v) == JV_KIND_STRING) {
 		dp_err why;
 		int rc = dp_vec_decode(v, out, (size_t)dim, &why);
-		if (rc < 0)
-			dp_err_set(err, "the server's base64 vector for input %zu: %s%s", which,
-				   why.msg, rc == -1 ? " (see --dim)" : "");
+		if (rc == -1) /* not dim float32 values */
+			dp_err_set(err, "the server's base64 vector for input %zu: %s (%s)", which,
+				   why.msg, e->dim_hint);
+		else if (rc < 0)
+			dp_err_set(err, "the server's base64 vector for input %zu: %s", which, why.msg);
 		jv_free(v);
 		return rc < 0 ? -1 : 0;
 	}
 	if (!ok || n != dim) {
 		if (ok)
 			dp_err_set(err, "the server returned a vector of %d values for input %zu; "
-					"expected %d (see --dim)", n, which, dim);
+					"expected %d (%s)", n, which, dim, e->dim_hint);
 		else
 			dp_err_set(err, "the server returned no vector array for input %zu", which);
 		jv_free(v);
@@ -210,7 +217,7 @@ static int take_response(const dp_embedder *e, jv resp, size_t n, float *out, dp
 				       : (jv_free(item), jv_invalid());
 		}
 		seen[at] = 1;
-		if (take_vector(item, out + at * (size_t)e->dim, e->dim, at, err) < 0) {
+		if (take_vector(e, item, out + at * (size_t)e->dim, at, err) < 0) {
 			free(seen);
 			goto done;
 		}

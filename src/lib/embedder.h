@@ -23,6 +23,7 @@
 #define DP_EMBED_BATCH_MAX 2048              /* inputs per request (OpenAI's limit) */
 #define DP_EMBED_REQUEST_TOKENS_MAX 300000   /* per request (OpenAI's limit) */
 #define DP_EMBED_INPUT_TOKENS_MAX 8192       /* per input (OpenAI's limit) */
+#define DP_EMBED_HINT_MAX 384                /* dp_embedder_opts.dim_hint's room */
 
 /* Defaults of the API backends. */
 #define DP_OPENAI_EMBED_MODEL_DEFAULT "text-embedding-3-small"
@@ -38,6 +39,12 @@ typedef struct dp_embedder_opts {
 	const dp_http_opts *http; /* NULL: dp_http's defaults; base_url and
 				   * api_key in it are ignored */
 	int batch_inputs;         /* inputs per request; 0: 64 */
+	/* What to fix when the server's vectors have another size than dim,
+	 * said in parentheses after that error (copied, at most
+	 * DP_EMBED_HINT_MAX - 1 bytes); NULL: "see --dim", docpipe-embed's
+	 * option.  A caller whose dim is not an option of its own
+	 * (docpipe-query: the corpus's) names where it comes from. */
+	const char *dim_hint;
 } dp_embedder_opts;
 
 typedef struct dp_embedder dp_embedder;

@@ -93,8 +93,14 @@ static int embed_question(const query_corpus *c, const char *question, float *q,
 	 * down is waited out QUERY_API_BUDGET_MS at most, not a stage's 5
 	 * minutes (a query sat silent that long: helper's fault sweep 5). */
 	const dp_http_opts http = {.timeout_ms = QUERY_API_BUDGET_MS, .max_retry_ms = QUERY_API_BUDGET_MS};
+	/* The dimension is the corpus's, not an option: a vector of another
+	 * size means the server's model is not the one the corpus was
+	 * embedded with (a query has no --dim to change). */
+	char dim_hint[DP_EMBED_HINT_MAX];
+	snprintf(dim_hint, sizeof dim_hint, "the corpus was embedded by %s with %d dimensions:"
+		 " serve that model at that size, or embed the corpus again", c->embedder, c->dim);
 	dp_embedder_opts opts = {.backend = backend, .model = slash != NULL ? slash + 1 : NULL,
-				 .dim = c->dim, .http = &http};
+				 .dim = c->dim, .http = &http, .dim_hint = dim_hint};
 	dp_embedder *e = dp_embedder_new(&opts, err);
 	if (e == NULL)
 		return DP_EXIT_USAGE;

@@ -46,8 +46,8 @@ curl -sf -X POST -d '{"faults":[{"endpoint":"embed","kind":"bad_base64"}]}' "$BA
 embed -j 1 --batch-inputs 1 >"$T_DIR/o5" 2>"$T_DIR/e5"
 is "$?" 1 "a bad base64 vector: exit 1 (a document failed)"
 is "$(jq -r 'select(.error) | .path' "$T_DIR/o5")" "/d/a.md" "only the document with the bad vector failed"
-like "$(jq -r 'select(.error) | .error' "$T_DIR/o5")" "base64 vector for input 0: .*4 base64 characters" \
-	"the error names the input and the size"
+like "$(jq -r 'select(.error) | .error' "$T_DIR/o5")" "base64 vector for input 0: .*4 base64 characters.* \(see --dim\)$" \
+	"the error names the input and the size, and embed's --dim"
 is "$(jq -s 'map(select(.error | not)) | length' "$T_DIR/o5")" 2 "the other documents are stored"
 is "$(inexact_vectors <(jq -c 'select(.error | not)' "$T_DIR/o5"))" 0 "their vectors exact"
 

@@ -2,7 +2,7 @@
 # docpipe-query over a corpus embedded by an API backend with a model and a
 # dimension that are not the defaults: the question goes to the same API
 # with the corpus's model and dimension; a refusal (quota, credentials) is
-# exit 4.
+# exit 4; vectors of another size name the corpus's embedder.
 . "$(dirname "$0")/../lib/tap.sh"
 newdb || exit 1
 cd "$T_DIR"
@@ -74,6 +74,19 @@ is "$rc" 2 "question rejected by the API (400): exit 2"
 control '{"faults":[{"endpoint":"embed","kind":"wrong_count"}]}'
 docpipe-query -k 1 "alpha" >/dev/null 2>&1; rc=$?
 is "$rc" 3 "malformed API answer: exit 3"
+# Vectors of another size than the corpus's: the message names the
+# corpus's embedder and dimension, not embed's --dim (query has none), as
+# base64 and as JSON numbers (a server that refuses base64).
+hint="the corpus was embedded by openai/$MODEL with $DIM dimensions: serve that model at that size, or embed the corpus again"
+control '{"faults":[{"endpoint":"embed","kind":"wrong_dim"}]}'
+out=$(docpipe-query -k 1 "alpha" 2>&1); rc=$?
+is "$rc:$out" "3:docpipe-query: the server's base64 vector for input 0: vector has 72 base64 characters; $DIM dimensions need 64 ($hint)" \
+	"a base64 vector of another size: exit 3, naming the corpus's embedder"
+control '{"no_base64":true,"faults":[{"endpoint":"embed","kind":"wrong_dim"},{"endpoint":"embed","kind":"wrong_dim"}]}'
+out=$(docpipe-query -k 1 "alpha" 2>&1); rc=$?
+is "$rc:$out" "3:docpipe-query: the server returned a vector of $((DIM + 1)) values for input 0; expected $DIM ($hint)" \
+	"a JSON vector of another size likewise"
+control '{"no_base64":false}'
 
 # A question waits on the API 30 s at most: a 429 asking for 40 s fails at
 # once (before: it sat silent 40 s, up to a stage's 5 minutes); one asking
