@@ -192,10 +192,7 @@ int chunk_check_text(jv file_rec, const char *text, size_t len, dp_err *err)
 	return 0;
 }
 
-/* 1-based line numbers of offsets visited in increasing order in a
- * NUL-terminated file.  A line ends at "\n", "\r\n" or a lone "\r" (old
- * Mac OS text), each counted once, at its last byte: the "\r" of a "\r\n"
- * is still on its line, as a chunk's last byte may be. */
+/* 1-based line numbers of offsets visited in increasing order. */
 struct line_cursor {
 	const char *file;
 	size_t at, line;
@@ -203,10 +200,12 @@ struct line_cursor {
 
 static size_t line_at(struct line_cursor *lc, size_t off)
 {
-	const char *f = lc->file;
+	const char *p = lc->file + lc->at, *end = lc->file + off;
 
-	for (size_t i = lc->at; i < off; i++)
-		lc->line += f[i] == '\n' || (f[i] == '\r' && f[i + 1] != '\n');
+	while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		lc->line++;
+		p++;
+	}
 	lc->at = off;
 	return lc->line;
 }
@@ -311,6 +310,22 @@ jv chunk_document_derived(jv file_rec, chunk_doc *doc, const char *text, jv meta
 	return document(file_rec, doc, text, 0, 0, meta, format, chunker);
 }
 
+/* Old Mac OS text ends its lines with a lone "\r": the chunker, which
+ * finds lines by "\n", read such a file as one line (no heading after
+ * the first line was one, and every chunk was on line 1).  Each becomes a
+ * "\n" in place: the same length, so every byte range still points into
+ * the file, and a "\r\n" stays as it is. */
+static void lone_cr_to_lf(char *text, size_t len)
+{
+	char *p = text, *end = text + len;
+
+	while ((p = memchr(p, '\r', (size_t)(end - p))) != NULL) {
+		if (p + 1 == end || p[1] != '\n')
+			*p = '\n';
+		p++;
+	}
+}
+
 jv chunk_stage_process(void *ctx, jv rec)
 {
 	const chunk_stage *cs = ctx;
@@ -336,6 +351,7 @@ jv chunk_stage_process(void *ctx, jv rec)
 		return dp_record_error(rec, "chunk", err.msg);
 	}
 
+	lone_cr_to_lf(buf, len);
 	/* A byte order mark is not text; front matter is metadata. */
 	size_t body = len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
 	enum chunk_format format = chunk_format_of(path, cs->format);

@@ -71,8 +71,7 @@ jv chunk_converted_pdf(const chunk_stage *cs, jv rec, const char *path);
 /* Builds the document record from the file record (consumed; every field
  * is kept) and doc, the split of the file's text from file + body on (body:
  * the byte order mark and front matter): chunk offsets are relative to
- * file + body, the record's start/end/line_start/line_end to file (which
- * is NUL-terminated, as chunk_read_file's buffer, for the line count).  meta
+ * file + body, the record's start/end/line_start/line_end to file.  meta
  * (consumed: the front matter's fields, an object, or invalid) goes into
  * "meta"; the keys of an upstream "meta" object win.  Returns the record. */
 jv chunk_document(jv file_rec, chunk_doc *doc, const char *file, size_t body, jv meta,

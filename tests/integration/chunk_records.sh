@@ -53,13 +53,16 @@ docpipe-chunk --max-tokens 100 --overlap 51 </dev/null 2>/dev/null
 is "$?" 2 "overlap over half the cap is a usage error"
 like "$(docpipe-chunk --help)" "--max-tokens N" "--help lists the options"
 
-# Line numbers count a line end as "\n", "\r\n" or a lone "\r" (old Mac OS
-# text), once each: a CR-only file's chunks were all on line 1.
+# A line ends at "\n", "\r\n" or a lone "\r" (old Mac OS text), once
+# each: a CR-only file was read as one line (every chunk on line 1, no
+# heading after the first line).
 printf '# Title\r\rFirst paragraph has a few words in it.\rIt goes on here.\r\r## Second\r\rSecond section text with words enough.\rMore of it.\r' >"$D/cr.md"
 printf '# Title\r\n\nFirst paragraph has a few words in it.\rIt goes on here.\n\r\n## Second\n\r\nSecond section text with words enough.\r\nMore of it.\r' >"$D/mixed.md"
 docpipe-discover "$D/cr.md" "$D/mixed.md" 2>/dev/null | docpipe-chunk --max-tokens 8 --min-tokens 0 >"$T_DIR/cr"
 is "$(jq -c 'select(.path | endswith("/cr.md")) | [.chunks[] | [.line_start, .line_end]]' "$T_DIR/cr")" \
-	'[[1,3],[3,4],[4,8],[8,8],[8,9]]' "a CR-only file: the chunks' line ranges"
+	'[[1,3],[3,3],[4,4],[6,8],[8,9]]' "a CR-only file: the chunks' line ranges"
+is "$(jq -c 'select(.path | endswith("/cr.md")) | [.chunks[] | .heading[-1]] | unique' "$T_DIR/cr")" \
+	'["Second","Title"]' "and its second heading starts a section"
 python3 - "$T_DIR/cr" >"$T_DIR/cr.check" <<'PY'
 import bisect, json, re, sys
 for line in open(sys.argv[1]):
