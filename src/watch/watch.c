@@ -19,9 +19,13 @@
 #include "path.h"
 #include "record.h"
 
-#define DIR_MASK (IN_CLOSE_WRITE | IN_MODIFY | IN_CREATE | IN_DELETE | IN_MOVED_FROM | \
-		  IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW | \
-		  IN_EXCL_UNLINK)
+/* IN_ATTRIB: a file made readable again (chmod) is taken then, not at its
+ * next write.  A root is watched through a symbolic link (ROOT_MASK): as
+ * discover, the watcher takes a root that is a link to a directory. */
+#define ROOT_MASK (IN_CLOSE_WRITE | IN_MODIFY | IN_ATTRIB | IN_CREATE | IN_DELETE | \
+		   IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | \
+		   IN_EXCL_UNLINK)
+#define DIR_MASK (ROOT_MASK | IN_DONT_FOLLOW)
 #define DEPTH_MAX 128
 #define COALESCE_MS 10 /* paths due this soon are taken with the ones due now */
 #define ROOT_POLL_MS 100 /* how often a root that went away is looked for */
@@ -88,7 +92,7 @@ static void add_tree(watch *w, const char *dir, size_t r, long delay_ms, int dep
 {
 	if (depth > DEPTH_MAX)
 		return;
-	int wd = inotify_add_watch(w->fd, dir, DIR_MASK);
+	int wd = inotify_add_watch(w->fd, dir, strcmp(dir, w->roots[r]) == 0 ? ROOT_MASK : DIR_MASK);
 	if (wd < 0) {
 		if (errno == ENOSPC && !w->limited) {
 			dp_diag("%s: cannot watch: the inotify watch limit is reached "
@@ -174,12 +178,13 @@ static void rescan(watch *w, const char *why)
 		w->next_poll_ms = (dp_clock_us() / 1000) + w->poll_s * 1000L;
 }
 
-/* A watched directory was deleted or moved away (its own event): what was
- * known under it is deleted once it settles and the watches that followed
- * it to its new name are dropped.  When it is a root (as `rm -rf public &&
- * hugo` or a directory swap make it), the root is looked for every
+/* A watched directory was deleted or moved away (its own event).  When it
+ * is a root (as `rm -rf public && hugo` or a directory swap make it), what
+ * was known under it is deleted once it settles, the watches that followed
+ * it to its new name are dropped, and the root is looked for every
  * ROOT_POLL_MS (take_back_roots): before, it was never watched again and
- * the files of the new one were never stored, without a word. */
+ * the files of the new one were never stored, without a word.  Any other
+ * directory's parent tells (IN_DELETE, IN_MOVED_FROM in handle_event). */
 static void lose_root(watch *w, const char *dir)
 {
 	for (size_t r = 0; r < w->nroots; r++) {
@@ -189,9 +194,9 @@ static void lose_root(watch *w, const char *dir)
 			" watching for it to come back", dir);
 		w->lost[r] = 1;
 		w->nlost++;
+		forget_dirs(w, dir);
+		mark_under(w, dir);
 	}
-	forget_dirs(w, dir);
-	mark_under(w, dir);
 }
 
 /* Watches and takes every root that went away and is a directory again;
@@ -201,7 +206,7 @@ static long take_back_roots(watch *w)
 	struct stat st;
 
 	for (size_t r = 0; r < w->nroots && w->nlost > 0; r++) {
-		if (!w->lost[r] || lstat(w->roots[r], &st) != 0 || !S_ISDIR(st.st_mode))
+		if (!w->lost[r] || stat(w->roots[r], &st) != 0 || !S_ISDIR(st.st_mode))
 			continue;
 		dp_diag("%s: the root is back: taking what it holds", w->roots[r]);
 		w->lost[r] = 0;
@@ -239,10 +244,15 @@ static void handle_event(watch *w, const struct inotify_event *ev)
 	} else if (path != NULL && (ev->mask & IN_ISDIR)) {
 		if ((ev->mask & (IN_CREATE | IN_MOVED_TO)) && visible(w, r, path, 1))
 			add_tree(w, path, r, w->settle_ms, 0);
-		else if (ev->mask & (IN_DELETE | IN_MOVED_FROM)) {
+		else if (ev->mask & IN_MOVED_FROM) {
 			forget_dirs(w, path);
 			mark_under(w, path);
 		}
+		/* A deleted directory was empty: each file and directory
+		 * below it had its own event, and its watch goes with it
+		 * (IN_IGNORED).  Looking through every watch and known path
+		 * for each one made `rm -rf` of 10,000 directories take 22 s
+		 * of CPU (quadratic). */
 	} else if (path != NULL && visible(w, r, path, 0)) {
 		mark(w, path, r, w->settle_ms);
 	}
@@ -422,7 +432,10 @@ int watch_run(watch *w, int signal_fd, dp_sink *sink, dp_err *err)
 	w->sink = sink;
 	w->err = err;
 	for (;;) {
-		long next = settle(w), look = take_back_roots(w);
+		/* The roots back first: the files they hold are due in
+		 * --settle ms, which settle's answer must count, or poll
+		 * waited for an event that might never come. */
+		long look = take_back_roots(w), next = settle(w);
 		if (w->failed || dp_sink_flush(sink, err) < 0)
 			return -1;
 		if (look >= 0 && (next < 0 || look < next))

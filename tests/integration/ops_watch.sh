@@ -83,6 +83,15 @@ is "$(wait_for "SELECT count(*) FROM docpipe.documents WHERE path LIKE '$D/burst
 is "$(jq -r 'select(.path | test("/burst/")) | .path' "$T_DIR/receipts" | sort | uniq -d | wc -l)" 0 \
 	"each exactly once"
 
+# A tree removed: every file under it is deleted (a deleted directory's
+# files have their own events; looking through every watch and known path
+# for each directory made `rm -rf` of 10,000 directories take 22 s).
+mkdir -p "$D/tree/a/b" && printf '# T1\n\ntree one\n' >"$D/tree/a/t1.md" && printf '# T2\n\ntree two\n' >"$D/tree/a/b/t2.md"
+is "$(wait_for "SELECT count(*) FROM docpipe.documents WHERE path LIKE '$D/tree/%'" 2)" 2 "a new tree: its files stored"
+rm -rf "$D/burst" "$D/tree"
+is "$(wait_for "SELECT count(*) FROM docpipe.documents WHERE path LIKE '$D/burst/%' OR path LIKE '$D/tree/%'" 0)" 0 \
+	"rm -rf of two trees: their 302 files deleted"
+
 # A real overflow: the watcher stopped while more events queue than the
 # kernel keeps; what happens after the flood is lost from the queue, and
 # the rescan finds it.
@@ -136,6 +145,16 @@ printf 'changed\n' >>"$D.old/r2.md"
 is "$(wait_for "SELECT string_agg(regexp_replace(path, '^$D/', ''), ' ' ORDER BY path) FROM docpipe.documents" "s1.md s2.md")" \
 	"s1.md s2.md" "the new root is watched; the old one, moved away, is not"
 
+# The root deleted and, once its deletes are done (nothing left to
+# settle), another directory moved in: its files were marked after the
+# watcher had computed its next deadline, so it waited for an event that
+# might never come (helper's fault sweep 6).
+rm -rf "$D"
+is "$(wait_for "SELECT count(*) FROM docpipe.documents WHERE path LIKE '$D/%'" 0)" 0 "the root deleted: its files deleted"
+mkdir -p "$D.back" && printf '# K1\n\nback again\n' >"$D.back/k1.md" && mv "$D.back" "$D"
+is "$(wait_for "SELECT string_agg(regexp_replace(path, '^$D/', ''), ' ' ORDER BY path) FROM docpipe.documents" "k1.md")" \
+	"k1.md" "a root back after its deletes were done: its files are stored"
+
 kill -TERM $WATCH
 for _ in $(seq 100); do kill -0 $WATCH 2>/dev/null || break; sleep 0.05; done
 ! kill -0 $WATCH 2>/dev/null; ok $? "SIGTERM stops the watcher within 5 s"
@@ -153,5 +172,48 @@ fi
 
 docpipe-watch "$D/renamed.md" 2>/dev/null
 is "$?" 2 "a ROOT that is not a directory is a usage error"
+
+# wait_record FILE PATTERN: waits (10 s at most) for a line of FILE
+# matching the jq test PATTERN; prints the match.
+wait_record() {
+	for _ in $(seq 200); do
+		jq -c "select($2)" "$1" 2>/dev/null | grep . && return 0
+		sleep 0.05
+	done
+}
+
+# A root that is a symbolic link to a directory: discover takes it, the
+# watcher took its first pass but never watched it (inotify without
+# following the link: ENOTDIR, not said).
+mkdir -p "$T_DIR/real" && printf '# L0\n\nthere first\n' >"$T_DIR/real/l0.md" && ln -s real "$T_DIR/link"
+docpipe-watch --settle 100 "$T_DIR/link" >"$T_DIR/lw" 2>"$T_DIR/lw.err" &
+LW=$!
+like "$(wait_record "$T_DIR/lw" ".path == \"$T_DIR/link/l0.md\"")" '"kind":"file"' "a root that is a link: its first pass"
+printf '# L1\n\nmade later\n' >"$T_DIR/real/l1.md"
+like "$(wait_record "$T_DIR/lw" ".path == \"$T_DIR/link/l1.md\"")" '"kind":"file"' \
+	"and a file made in it later, under the link's name"
+kill $LW; wait $LW
+
+# A file unreadable when it settled, made readable later (chmod only):
+# taken then, not at its next write.  The watcher runs as nobody (root
+# reads anything).
+chmod 755 "$T_DIR" # mktemp's 700 keeps nobody out
+mkdir -p "$T_DIR/perm" && printf '# P0\n\nseed\n' >"$T_DIR/perm/p0.md" && chown -R nobody "$T_DIR/perm"
+if setpriv --reuid nobody --regid nogroup --clear-groups test -r "$T_DIR/perm/p0.md"; then
+	setpriv --reuid nobody --regid nogroup --clear-groups "$(command -v docpipe-watch)" --settle 100 "$T_DIR/perm" \
+		>"$T_DIR/pw" 2>"$T_DIR/pw.err" &
+	PW=$!
+	wait_record "$T_DIR/pw" ".path == \"$T_DIR/perm/p0.md\"" >/dev/null
+	printf '# P1\n\nlocked\n' >"$T_DIR/perm/p1.md" && chmod 000 "$T_DIR/perm/p1.md"
+	like "$(wait_record "$T_DIR/pw" "(.path // .file // \"\") == \"$T_DIR/perm/p1.md\" or (.error // \"\" | test(\"p1.md\"))")" \
+		'[Pp]ermission denied' "an unreadable file: an error naming it"
+	chmod 644 "$T_DIR/perm/p1.md"
+	like "$(wait_record "$T_DIR/pw" ".kind == \"file\" and .path == \"$T_DIR/perm/p1.md\"")" '"kind":"file"' \
+		"made readable (chmod): taken then"
+	kill $PW; wait $PW
+else
+	skip "nobody cannot reach $T_DIR"
+	skip "nobody cannot reach $T_DIR"
+fi
 
 done_testing
