@@ -14,7 +14,7 @@
 void query_filter_init(query_filter *f)
 {
 	f->paths = jv_array();
-	f->where = jv_object();
+	f->where = jv_array();
 	f->since = NULL;
 }
 
@@ -28,7 +28,7 @@ void query_filter_free(query_filter *f)
 
 int query_filter_active(const query_filter *f)
 {
-	return jv_array_length(jv_copy(f->paths)) > 0 || jv_object_length(jv_copy(f->where)) > 0 ||
+	return jv_array_length(jv_copy(f->paths)) > 0 || jv_array_length(jv_copy(f->where)) > 0 ||
 	       f->since != NULL;
 }
 
@@ -103,31 +103,33 @@ int query_filter_add_where(query_filter *f, const char *arg, dp_err *err)
 		dp_err_set(err, "--where: '%s' is not KEY=VALUE", name);
 		return -1;
 	}
-	jv key = jv_string_sized(arg, (int)(eq - arg));
-	jv had = jv_object_get(jv_copy(f->where), jv_copy(key));
-	if (jv_is_valid(had) && strcmp(jv_string_value(had), eq + 1) != 0) {
-		dp_err_set(err, "--where '%s': %s is already required to be '%.*s' (an earlier"
-			   " --where); a document has one value for a key, so both cannot hold",
-			   name, jv_string_value(key), 150, jv_string_value(had));
-		jv_free(had);
-		jv_free(key);
-		return -1;
-	}
-	jv_free(had);
-	f->where = jv_object_set(f->where, key, jv_string(eq + 1));
+	f->where = jv_array_append(f->where, JV_ARRAY(jv_string_sized(arg, (int)(eq - arg)), jv_string(eq + 1)));
 	return 0;
 }
 
 /* A document passes when one path regex matches (or none is given), every
- * metadata KEY holds VALUE as text (->> renders numbers and booleans as
- * JSON writes them), and its file time (or, unknown, its store time) is at
- * or after since. */
+ * [KEY, VALUE] of $2 holds, and its file time (or, unknown, its store time)
+ * is at or after since.  KEY=VALUE holds when the metadata has KEY and its
+ * value, or one element of it when it is a list (tags: [a, b]), is VALUE
+ * as text (numbers and booleans as JSON writes them), a number equal to
+ * VALUE read as one (weight: 10.0 and weight=10), or null when VALUE is
+ * empty or "null" (a front matter key left empty).  Before, the value was
+ * compared as ->> renders it, so a list or 10.0 matched nothing unless
+ * written as PostgreSQL prints it.  The CASE keeps the cast from text
+ * that is no number. */
 static const char filter_sql[] =
 	"SELECT d.id FROM docpipe.documents d WHERE"
 	" (jsonb_array_length($1::jsonb) = 0 OR EXISTS (SELECT 1 FROM"
 	"   jsonb_array_elements_text($1::jsonb) g WHERE d.path ~ g))"
-	" AND NOT EXISTS (SELECT 1 FROM jsonb_each_text($2::jsonb) w"
-	"   WHERE d.metadata ->> w.key IS DISTINCT FROM w.value)"
+	" AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements($2::jsonb) w WHERE NOT ("
+	"   d.metadata ? (w ->> 0) AND EXISTS (SELECT 1 FROM jsonb_array_elements("
+	"     CASE jsonb_typeof(d.metadata -> (w ->> 0)) WHEN 'array' THEN d.metadata -> (w ->> 0)"
+	"     ELSE jsonb_build_array(d.metadata -> (w ->> 0)) END) e WHERE"
+	"     e #>> '{}' = w ->> 1"
+	"     OR (jsonb_typeof(e) = 'null' AND w ->> 1 IN ('', 'null'))"
+	"     OR CASE WHEN jsonb_typeof(e) = 'number'"
+	"       AND w ->> 1 ~ '^ *[-+]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][-+]?[0-9]{1,3})? *$'"
+	"       THEN (e #>> '{}')::numeric = (w ->> 1)::numeric ELSE false END)))"
 	" AND ($3::timestamptz IS NULL OR coalesce(d.mtime, d.updated_at) >= $3::timestamptz)"
 	" ORDER BY d.id";
 

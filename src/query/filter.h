@@ -26,7 +26,7 @@
 
 typedef struct query_filter {
 	jv paths;          /* array of regular expressions made from the globs */
-	jv where;          /* object KEY -> VALUE (text) */
+	jv where;          /* array of [KEY, VALUE] (texts), each to hold */
 	const char *since; /* NULL, or a date/time PostgreSQL parses (borrowed) */
 } query_filter;
 
@@ -48,7 +48,7 @@ int query_filter_active(const query_filter *f);
  * would be the QUERY_PATHS_MAX + 1st. */
 int query_filter_add_path(query_filter *f, const char *glob, dp_err *err);
 /* Adds --where KEY=VALUE.  0, or -1 with err: not valid UTF-8, no '=', an
- * empty key, or KEY given before with another VALUE (both cannot hold). */
+ * empty key.  One KEY may be given twice: a list holds both values. */
 int query_filter_add_where(query_filter *f, const char *arg, dp_err *err);
 
 /* The regular expression (PostgreSQL's ARE) for glob, an owned jv string;

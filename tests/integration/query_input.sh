@@ -5,7 +5,7 @@
 # '[]' failed as a database error, exit 3), text that is not UTF-8 in the
 # question, --path, --where or --since (the byte offset said; before: taken,
 # PostgreSQL or the lexer saw garbage), and the other options' silent cases
-# (a --where key given two values, --out or --jq without --json, a bad
+# (--out or --jq without --json, a bad
 # --vector in text mode, an unset --db-env variable -- in docpipe-store and
 # docpipe-status too, which fell back to the PG* variables' database --,
 # several QUESTION words, options the --mode does not use).  Lost corpus settings (docpipe.settings deleted or dropped under
@@ -22,9 +22,9 @@ cd "$T_DIR"
 python3 - >docs.ndjson <<'PY'
 import base64, json, struct
 def v(*x): return base64.b64encode(struct.pack("<4f", *x)).decode()
-docs = [("/c/a.md", {"lang": "en"}, "alpha exact", (1, 0, 0, 0)),
-        ("/c/b[1].md", {"lang": "fr"}, "alpha bracket", (0, 1, 0, 0)),
-        ("/c/star*.md", {"lang": "en"}, "alpha star", (0, 0, 1, 0)),
+docs = [("/c/a.md", {"lang": "en", "tags": ["a", "b"], "weight": 10.0}, "alpha exact", (1, 0, 0, 0)),
+        ("/c/b[1].md", {"lang": "fr", "tags": "a"}, "alpha bracket", (0, 1, 0, 0)),
+        ("/c/star*.md", {"lang": "en", "tags": ["b"], "weight": 3, "empty": None}, "alpha star", (0, 0, 1, 0)),
         ("/c/caf\u00e9/x.md", {"lang": "fr"}, "alpha accent", (0, 0, 0, 1)),
         ("/c/long/" + "x" * 64, {}, "alpha long", (1, 1, 0, 0))]
 for path, meta, text, vec in docs:
@@ -75,8 +75,19 @@ refused "--where is not valid UTF-8: the byte at offset 0 \\(0xc0\\)" "--where k
 refused "--since is not valid UTF-8: the byte at offset 4 \\(0xff\\)" "--since" --since $'2024\xff' x
 
 # The other options.
-refused "--where 'lang=fr': lang is already required to be 'en'" "--where KEY twice, two values" --where lang=en --where lang=fr x
 is "$(paths --where lang=en --where lang=en)" '/c/a.md /c/star*.md' "--where KEY twice, one value: searched"
+# A list holds each of its elements: --where tags=a matched nothing (the
+# value was compared as PostgreSQL prints the list); a number is compared
+# as one (10.0 is 10); a key left empty (null) is matched by an empty
+# value or "null" (helper's fault sweep 6).
+is "$(paths --where tags=a)" '/c/a.md /c/b[1].md' "--where on a list: any element (and a plain string)"
+is "$(paths --where tags=a --where tags=b)" '/c/a.md' "--where KEY twice, two values: a list holding both"
+is "$(paths --where lang=en --where lang=fr)" '' "--where KEY twice on a plain value: nothing holds both"
+is "$(paths --where weight=10)/$(paths --where weight=10.0)/$(paths --where weight=1e1)" '/c/a.md//c/a.md//c/a.md' \
+	"--where on a number: compared as a number"
+is "$(paths --where weight=ten)" '' "--where: text that is no number matches no number (and is no error)"
+is "$(paths --where empty=)/$(paths --where empty=null)" '/c/star*.md//c/star*.md' "--where on a key left empty: '' or null"
+is "$(paths --where nokey=)" '' "--where KEY=: a document without KEY does not pass"
 refused "--out applies to --json output only" "--out without --json" --out "$T_DIR/o" --mode text alpha
 [ ! -e "$T_DIR/o" ]; ok $? "--out without --json: no file made"
 refused "--jq applies to --json output only" "--jq without --json" --jq .path --mode text alpha
