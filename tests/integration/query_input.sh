@@ -74,6 +74,23 @@ refused "--where is not valid UTF-8: the byte at offset 5 \\(0xff\\)" "--where v
 refused "--where is not valid UTF-8: the byte at offset 0 \\(0xc0\\)" "--where key (overlong)" --where $'\xc0\xaf=en' x
 refused "--since is not valid UTF-8: the byte at offset 4 \\(0xff\\)" "--since" --since $'2024\xff' x
 
+# Text output on a terminal: a document's control characters (in its text,
+# heading or file name) are shown escaped, never sent (ESC ] 0 ; ... BEL set
+# the terminal's title; helper's fault sweep 6).
+python3 - <<'PY' | docpipe-store -q >/dev/null
+import base64, json, struct
+print(json.dumps({"v": 1, "kind": "document", "path": "/c/esc\x1b[31m.md", "root": "/c", "hash": "esc",
+    "meta": {}, "chunker": "t", "embedder": "local/fh-v1", "dim": 4,
+    "chunks": [{"seq": 0, "text": "omega \x1b]0;pwned\x07 \u009b2J title", "heading": ["H\x07"],
+                "vec": base64.b64encode(struct.pack("<4f", 1, 0, 0, 1)).decode()}]}))
+PY
+out=$(docpipe-query --mode text omega)
+[[ $out != *$'\x1b'* && $out != *$'\x07'* && $out != *$'\u009b'* ]]; ok $? "text output: no control character sent"
+like "$(head -n 1 <<<"$out")" '/c/esc\\x1b\[31m\.md  \(H\\x07\)' "... shown escaped in the path and heading"
+like "$(tail -n 1 <<<"$out")" '\\x1b\]0;pwned\\x07 \\u009b2J title' "... and in the snippet"
+is "$(docpipe-query --json --mode text omega | jq -c '[.path, .snippet] | map(explode | map(select(. < 32 or (. > 126 and . < 160))))')" \
+	'[[27],[27,7,155]]' "--json: the text as stored (JSON escapes it)"
+
 # The other options.
 is "$(paths --where lang=en --where lang=en)" '/c/a.md /c/star*.md' "--where KEY twice, one value: searched"
 # A list holds each of its elements: --where tags=a matched nothing (the
