@@ -110,13 +110,30 @@ done:
 
 jv query_snippet(const char *s, size_t max)
 {
-	size_t len = strlen(s), o = 0;
-	char *out = malloc(max + 4);
+	size_t len = strlen(s), o = 0, from = 0;
+	const char *mark = strstr(s, QUERY_MARK_START);
+	char *out = malloc(max + 7);
 	int space = 0;
 
 	if (out == NULL)
 		return jv_string("");
-	for (size_t i = 0; i < len && o < max; i++) {
+	/* The question's first term past two thirds of the room (after a long
+	 * token: a URL, base64, a CJK run without spaces) would be cut off,
+	 * and the snippet show no term: it starts a third of the room before
+	 * the term instead (after the first space there, if any, else on a
+	 * code point). */
+	if (mark != NULL && (size_t)(mark - s) > max / 3 * 2) {
+		from = (size_t)(mark - s) - max / 3;
+		const char *sp = memchr(s + from, ' ', (size_t)(mark - s) - from);
+		if (sp != NULL)
+			from = (size_t)(sp - s) + 1;
+		while (from > 0 && ((unsigned char)s[from] & 0xc0) == 0x80)
+			from--;
+		memcpy(out, "...", 3);
+		o = 3;
+		max += 3;
+	}
+	for (size_t i = from; i < len && o < max; i++) {
 		unsigned char ch = (unsigned char)s[i];
 		if (ch == ' ' || ch == '\n' || ch == '\t' || ch == '\r') {
 			space = o > 0;

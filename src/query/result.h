@@ -36,7 +36,9 @@ jv query_results(PGconn *db, const query_fused *hits, size_t n, enum query_mode 
 void query_print_text(FILE *out, jv results);
 
 /* At most max bytes of s on one line (whitespace runs become one space),
- * cut on a UTF-8 boundary, "..." appended when cut.  Owned jv string. */
+ * cut on a UTF-8 boundary, "..." appended when cut; from a third of max
+ * before the first QUERY_MARK_START ("..." before) when that lies past two
+ * thirds of max.  Owned jv string. */
 jv query_snippet(const char *s, size_t max);
 
 #endif

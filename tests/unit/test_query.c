@@ -48,6 +48,26 @@ static void test_snippet(void)
 	s = query_snippet("h\xc3\xa9llo", 2);
 	T_EQ_STR(jv_string_value(s), "h...", "cut on a code point boundary");
 	jv_free(s);
+	/* A long token before the term pushed it past the cut: the snippet
+	 * showed no term (helper's fault sweep 6). */
+	char text[400];
+	memset(text, 'x', 200);
+	strcpy(text + 200, " lead **term** after");
+	s = query_snippet(text, 60);
+	T_EQ_STR(jv_string_value(s), "...lead **term** after", "a term past the room: shown, from a space before it");
+	jv_free(s);
+	memset(text, 0, sizeof text);
+	for (int i = 0; i < 100; i++)
+		memcpy(text + 2 * i, "\xc3\xa9", 2); /* no space: a code point boundary */
+	strcpy(text + 200, "**term**");
+	s = query_snippet(text, 60);
+	const char *got = jv_string_value(s);
+	T_OK(strncmp(got, "...\xc3\xa9", 5) == 0 && strstr(got, "**term**") != NULL,
+	     "after a token without spaces: cut on a code point, the term shown");
+	jv_free(s);
+	s = query_snippet("near **term** then a long tail", 20);
+	T_EQ_STR(jv_string_value(s), "near **term** then a...", "a term within the room: from the start");
+	jv_free(s);
 }
 
 int main(void)
