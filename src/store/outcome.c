@@ -30,11 +30,51 @@ static const char *const ddl[] = {
 	"CREATE INDEX IF NOT EXISTS runs_started ON docpipe.runs (started_at)",
 };
 
+/* docpipe.runs as made before 49863bc: no column planned, and started_at
+ * NOT NULL DEFAULT now(), which gave a planned run (docpipe plan --run,
+ * no started_at) a start and kept its real one from being set
+ * (record_sql sets it only while NULL).  Only when planned is missing:
+ * ALTER TABLE takes an exclusive lock even when there is nothing to do
+ * (see schema.c's migrations). */
+static const char runs_migration[] =
+	"DO $$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'docpipe.runs'::regclass"
+	" AND attname = 'planned' AND NOT attisdropped) THEN"
+	" ALTER TABLE docpipe.runs ADD COLUMN IF NOT EXISTS planned jsonb,"
+	" ALTER COLUMN started_at DROP NOT NULL, ALTER COLUMN started_at DROP DEFAULT; END IF; END$$";
+
+/* The failures of docpipe.outcomes (5f9ece0 to 4b7e7d9: one row per
+ * document, whatever its outcome) into a docpipe.failures made in this
+ * transaction.  A stage or reason the old table left NULL (a hub failure
+ * without one) gets a word: failures requires both. */
+static const char outcomes_carry_sql[] =
+	"INSERT INTO docpipe.failures (path, root, run, stage, error, failed_since, updated_at)"
+	" SELECT path, root, run, COALESCE(stage, 'unknown'), COALESCE(error, 'no reason recorded'),"
+	" COALESCE(failed_since, updated_at), updated_at FROM docpipe.outcomes WHERE status = 'failed'";
+
 int store_outcome_schema(PGconn *db, dp_err *err)
 {
+	PGresult *res = dp_db_query(db, "SELECT to_regclass('docpipe.outcomes') IS NOT NULL,"
+				    " to_regclass('docpipe.failures') IS NOT NULL", 0, NULL, err);
+
+	if (res == NULL)
+		return -1;
+	int outcomes = PQgetvalue(res, 0, 0)[0] == 't', failures = PQgetvalue(res, 0, 1)[0] == 't';
+	PQclear(res);
 	for (size_t i = 0; i < sizeof ddl / sizeof ddl[0]; i++)
 		if (dp_db_exec(db, ddl[i], err) < 0)
 			return -1;
+	if (dp_db_exec(db, runs_migration, err) < 0)
+		return -1;
+	if (!outcomes)
+		return 0;
+	/* docpipe.outcomes is replaced by docpipe.failures.  Its failures are
+	 * carried over only into a failures table new in this transaction:
+	 * one that was there already was kept by a version that no longer
+	 * wrote outcomes, whose rows are then stale (a failure fixed since
+	 * would come back).  It goes either way: no version reads it. */
+	if ((!failures && dp_db_exec(db, outcomes_carry_sql, err) < 0) ||
+	    dp_db_exec(db, "DROP TABLE docpipe.outcomes", err) < 0)
+		return -1;
 	return 0;
 }
 

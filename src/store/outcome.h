@@ -31,8 +31,12 @@
 #include "err.h"
 #include "pgbin.h"
 
-/* Creates docpipe.failures and docpipe.runs if missing.  Runs in the
- * caller's transaction (store_schema_ensure holds the schema lock).
+/* Creates docpipe.failures and docpipe.runs if missing, and brings older
+ * versions' outcome tables up to date in place: docpipe.runs gets column
+ * planned (started_at then NULL until the run starts), and the failures
+ * of docpipe.outcomes move to docpipe.failures, the old table dropped.
+ * Idempotent.  Runs in the caller's transaction, which holds the schema
+ * lock (STORE_LOCK_KEY: two writers starting together take turns).
  * Returns 0 or -1 with err. */
 int store_outcome_schema(PGconn *db, dp_err *err);
 

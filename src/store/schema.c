@@ -44,9 +44,9 @@ static const char *const tables[] = {
 	" started_at timestamptz NOT NULL)",
 };
 
-/* Columns added after a database may already have been created: each is
- * added in place (ADD COLUMN IF NOT EXISTS is cheap: no table rewrite for
- * a nullable column without a default).  Chunk provenance: the chunk's
+/* Columns added or changed after a database may already have been made:
+ * each is changed in place (ADD COLUMN IF NOT EXISTS is cheap: no table
+ * rewrite for a nullable column without a default).  Chunk provenance: the chunk's
  * byte range [byte_start, byte_end) and first/last line in the source
  * file, first/last page for paged formats (docs/protocol.md). */
 static const char *const migrations[] = {
@@ -60,6 +60,16 @@ static const char *const migrations[] = {
 	" AND attname = 'last_stream' AND NOT attisdropped) THEN"
 	" ALTER TABLE docpipe.documents ADD COLUMN IF NOT EXISTS last_stream text,"
 	" ADD COLUMN IF NOT EXISTS last_seq bigint; END IF; END$$",
+	/* docpipe.tombstones as made before streams (612a486 to 6502013): run
+	 * NOT NULL and no stream.  A tombstone then refused its run's older
+	 * versions, so its run is its stream: the same refusal.  Only when
+	 * missing, likewise. */
+	"DO $$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'docpipe.tombstones'::regclass"
+	" AND attname = 'stream' AND NOT attisdropped) THEN"
+	" ALTER TABLE docpipe.tombstones ADD COLUMN IF NOT EXISTS stream text,"
+	" ALTER COLUMN run DROP NOT NULL;"
+	" UPDATE docpipe.tombstones SET stream = run WHERE stream IS NULL;"
+	" ALTER TABLE docpipe.tombstones ALTER COLUMN stream SET NOT NULL; END IF; END$$",
 	/* When a writer last saw the document (sweep.c), likewise. */
 	"DO $$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'docpipe.documents'::regclass"
 	" AND attname = 'last_seen' AND NOT attisdropped) THEN"
