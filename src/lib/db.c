@@ -368,6 +368,45 @@ int dp_db_settings_lost(PGconn *db, dp_err *why)
 	return 1;
 }
 
+/* One row: per DP_DB_NEEDS_* mark, whether the database shows it.  A
+ * missing table has no missing column (to_regclass gives NULL, the
+ * attribute probe no row, and IS NOT NULL AND ... false). */
+static const char schema_old_sql[] =
+	"SELECT to_regclass('docpipe.outcomes') IS NOT NULL,"
+	" to_regclass('docpipe.runs') IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_attribute"
+	"  WHERE attrelid = to_regclass('docpipe.runs') AND attname = 'planned' AND NOT attisdropped),"
+	" to_regclass('docpipe.chunks') IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_attribute"
+	"  WHERE attrelid = to_regclass('docpipe.chunks') AND attname = 'byte_start'"
+	"  AND NOT attisdropped)";
+
+int dp_db_schema_old(PGconn *db, unsigned needs, dp_err *why)
+{
+	static const struct {
+		unsigned need;
+		const char *what;
+	} marks[] = {
+		{DP_DB_NEEDS_OUTCOMES, "its failures are in docpipe.outcomes, not docpipe.failures"},
+		{DP_DB_NEEDS_OUTCOMES, "docpipe.runs has no column planned"},
+		{DP_DB_NEEDS_CHUNKS, "docpipe.chunks lacks the provenance columns byte_start to page_end"},
+	};
+	PGresult *res = dp_db_query(db, schema_old_sql, 0, NULL, why);
+	char what[DP_ERR_MAX] = "";
+	size_t len = 0;
+
+	if (res == NULL)
+		return -1;
+	for (int i = 0; i < (int)(sizeof marks / sizeof marks[0]); i++)
+		if ((marks[i].need & needs) && PQgetvalue(res, 0, i)[0] == 't' && len < sizeof what)
+			len += (size_t)snprintf(what + len, sizeof what - len, "%s%s", len > 0 ? "; " : "",
+						marks[i].what);
+	PQclear(res);
+	if (len == 0)
+		return 0;
+	dp_err_set(why, "the database was made by an older docpipe (%s); run docpipe-store"
+		   " (or docpipe run) once to bring it up to date", what);
+	return 1;
+}
+
 void dp_db_settings_read(const PGresult *res, dp_db_settings *out)
 {
 	memset(out, 0, sizeof *out);

@@ -137,6 +137,27 @@ void dp_db_settings_read(const PGresult *res, dp_db_settings *out);
  * vector: nothing was embedded yet), -1 with why set on a database error. */
 int dp_db_settings_lost(PGconn *db, dp_err *why);
 
+/* What a reader needs of the schema beyond what the first docpipe made:
+ * each bit names tables that older versions made in another shape, which
+ * docpipe-store brings up to date in place (docpipe-store(1), "Older
+ * databases") and readers cannot read as they are. */
+enum {
+	/* docpipe.runs with column planned (49863bc), and the failures in
+	 * docpipe.failures rather than docpipe.outcomes (4b7e7d9). */
+	DP_DB_NEEDS_OUTCOMES = 1,
+	/* docpipe.chunks with its provenance columns byte_start ... page_end
+	 * (70b8239). */
+	DP_DB_NEEDS_CHUNKS = 2,
+};
+
+/* Whether the tables that needs (DP_DB_NEEDS_* bits) names are in an
+ * older docpipe's shape, not yet brought up to date.  A table that does
+ * not exist is not old: the reader says what it says of a database
+ * without it.  Returns 1 with why set to the one wording the readers give
+ * (what is old, and that a docpipe-store or docpipe run brings it up to
+ * date), 0 when they are current, -1 with why set on a database error. */
+int dp_db_schema_old(PGconn *db, unsigned needs, dp_err *why);
+
 /* The SQLSTATE of a failed result, or "" when there is none. */
 const char *dp_db_sqlstate(const PGresult *res);
 

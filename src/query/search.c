@@ -174,6 +174,12 @@ int query_corpus_load(PGconn *db, query_corpus *c, dp_err *err)
 	c->dim = set.dim;
 	if (c->embedder[0] == '\0' || c->dim <= 0)
 		return corpus_missing(db, "the corpus has no embedded documents yet", err);
+	/* Chunks without provenance columns cannot be read (result.c).  A
+	 * full-text index says a store since 871ef1a ran, which added them
+	 * (70b8239) in the same transaction: the question is asked only
+	 * without one, so a current database pays no round trip for it. */
+	if (c->text_config[0] == '\0')
+		return dp_db_schema_old(db, DP_DB_NEEDS_CHUNKS, err);
 	return 0;
 }
 

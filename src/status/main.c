@@ -18,7 +18,8 @@ static void usage(FILE *out)
 		"documents whose last outcome is a failure (stage, reason, since when),\n"
 		"the last runs, the corpus settings (embedder, dimension, ...) and the\n"
 		"state of the indexes.  The database comes from $DATABASE_URL, or\n"
-		"libpq's PG* variables when it is unset.\n"
+		"libpq's PG* variables when it is unset.  A database an older docpipe\n"
+		"made, not yet brought up to date by docpipe-store, is said so: exit 1.\n"
 		"\n"
 		"Options:\n"
 		"  --json               one JSON object instead of text\n"
@@ -91,14 +92,19 @@ static int parse(int argc, char **argv, struct args *a)
 	return DP_EXIT_USAGE;
 }
 
-/* Prints the status of the corpus in db (JSON or text).  Returns 0, or -1
- * with err set. */
+/* Prints the status of the corpus in db (JSON or text).  Returns
+ * DP_EXIT_OK, DP_EXIT_FAILED when the outcome tables are an older
+ * docpipe's, not yet brought up to date (their runs and failures cannot
+ * be read as they are), or DP_EXIT_SYSTEM; err set unless DP_EXIT_OK. */
 static int show(PGconn *db, const struct args *a, dp_err *err)
 {
-	jv st = status_collect(db, (int)a->runs, (int)a->failures, err);
+	int old = dp_db_schema_old(db, DP_DB_NEEDS_OUTCOMES, err);
 
+	if (old != 0)
+		return old > 0 ? DP_EXIT_FAILED : DP_EXIT_SYSTEM;
+	jv st = status_collect(db, (int)a->runs, (int)a->failures, err);
 	if (!jv_is_valid(st))
-		return -1;
+		return DP_EXIT_SYSTEM;
 	if (a->json) {
 		jv text = dp_record_dump(st);
 		printf("%s\n", jv_string_value(text));
@@ -109,9 +115,9 @@ static int show(PGconn *db, const struct args *a, dp_err *err)
 	}
 	if (fflush(stdout) != 0) {
 		dp_err_set(err, "writing the output failed");
-		return -1;
+		return DP_EXIT_SYSTEM;
 	}
-	return 0;
+	return DP_EXIT_OK;
 }
 
 int main(int argc, char **argv)
@@ -129,11 +135,11 @@ int main(int argc, char **argv)
 		return dp_db_misconfigured(err.msg) ? DP_EXIT_USAGE : DP_EXIT_SYSTEM;
 	}
 	if (a.report != NULL)
-		rc = status_record_run(db, a.report, &err);
+		rc = status_record_run(db, a.report, &err) < 0 ? DP_EXIT_SYSTEM : DP_EXIT_OK;
 	else
 		rc = show(db, &a, &err);
-	if (rc < 0)
+	if (rc != DP_EXIT_OK)
 		dp_diag("%s", err.msg);
 	PQfinish(db);
-	return rc < 0 ? DP_EXIT_SYSTEM : DP_EXIT_OK;
+	return rc;
 }
