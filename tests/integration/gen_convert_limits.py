@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""Writes documents that probe the converters' time and memory limits
+(tests/integration/chunk_convert_limits.sh; the figures in the report of
+each fix come from the same files, made bigger with the size arguments).
+
+Usage: gen_convert_limits.py DIR KIND N
+  spine-epub   an EPUB of N chapters, each a manifest item and an itemref
+  docx-styles  a DOCX of 4096 styles, the last a heading, and N paragraphs of
+               an unknown style before one of that heading style
+  docx-paras   a DOCX whose word/document.xml is N empty <w:p/>
+  epub-paras   an EPUB whose one chapter holds N <p>a</p>
+  epub-opf     an EPUB whose spine lists its own 4 MB OPF N times
+  html-paras   an HTML file of N <p> paragraphs
+Each writes DIR/KIND-N.(epub|docx|html) and prints its path."""
+import sys
+import zipfile
+
+CONTAINER = ('<?xml version="1.0"?><container version="1.0" '
+             'xmlns="urn:oasis:names:tc:opendocument:xmlns:container"><rootfiles>'
+             '<rootfile full-path="OEBPS/content.opf" media-type="application/oebps-package+xml"/>'
+             '</rootfiles></container>')
+OPF_HEAD = ('<?xml version="1.0"?><package xmlns="http://www.idpf.org/2007/opf" version="3.0">'
+            '<metadata xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>Limits</dc:title></metadata>')
+
+
+def epub(path, manifest, spine, entries):
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("mimetype", "application/epub+zip", zipfile.ZIP_STORED)
+        z.writestr("META-INF/container.xml", CONTAINER)
+        z.writestr("OEBPS/content.opf", OPF_HEAD + "<manifest>" + manifest + "</manifest><spine>" +
+                   spine + "</spine></package>")
+        for name, data in entries:
+            z.writestr(name, data)
+
+
+def main():
+    d, kind, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    ext = {"docx-paras": "docx", "docx-styles": "docx", "html-paras": "html"}.get(kind, "epub")
+    path = "%s/%s-%d.%s" % (d, kind, n, ext)
+    if kind == "spine-epub":
+        # The chapters are one entry (CONV_ZIP_MAX_ENTRIES): every item
+        # points at it with its own fragment.
+        epub(path, "".join('<item id="c%d" href="ch.xhtml#s%d" media-type="application/xhtml+xml"/>'
+                           % (i, i) for i in range(n)),
+             "".join('<itemref idref="c%d"/>' % i for i in range(n)),
+             [("OEBPS/ch.xhtml", "<html><body><p>chapter</p></body></html>")])
+    elif kind == "docx-styles":
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("word/styles.xml", '<w:styles xmlns:w="urn:w">' + "".join(
+                '<w:style w:styleId="S%d"><w:name w:val="heading %d"/></w:style>' % (i, 1 + (i == 4095))
+                for i in range(4096)) + "</w:styles>")
+            z.writestr("word/document.xml", '<w:document xmlns:w="urn:w"><w:body>' +
+                       '<w:p><w:pPr><w:pStyle w:val="x"/></w:pPr><w:r><w:t>text</w:t></w:r></w:p>' * n +
+                       '<w:p><w:pPr><w:pStyle w:val="S4095"/></w:pPr><w:r><w:t>Last</w:t></w:r></w:p>' +
+                       "</w:body></w:document>")
+    elif kind == "docx-paras":
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("word/document.xml", '<w:document xmlns:w="urn:w"><w:body>' +
+                       "<w:p/>" * n + "</w:body></w:document>")
+    elif kind == "epub-paras":
+        epub(path, '<item id="c" href="ch.xhtml" media-type="application/xhtml+xml"/>',
+             '<itemref idref="c"/>',
+             [("OEBPS/ch.xhtml", "<html><body>" + "<p>a</p>" * n + "</body></html>")])
+    elif kind == "epub-opf":
+        # The OPF padded to 4 MB with comments-free filler items.
+        filler = "".join('<item id="f%d" href="f%d.png" media-type="image/png"/>' % (i, i)
+                         for i in range(60000))
+        epub(path, '<item id="o" href="content.opf" media-type="application/xhtml+xml"/>' + filler,
+             '<itemref idref="o"/>' * n, [])
+    elif kind == "html-paras":
+        with open(path, "w") as f:
+            f.write("<html><body>" + "".join(
+                "<p>p%d</p>\n" % i for i in range(n)) + "</body></html>")
+    else:
+        sys.exit("unknown kind " + kind)
+    print(path)
+
+
+main()
