@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <unistd.h>
 
+#include <libxml/SAX2.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <magic.h>
@@ -460,6 +461,173 @@ size_t conv_front_matter(conv_out *o, const char *s, size_t n, const char **prob
 	o->meta = jv_object_merge(o->meta, fm);
 	o->title_heads = 1;
 	return body + fm_len;
+}
+
+/* ---- parse guard ---- */
+
+/* Counts k nodes the parse is about to build: past CONV_MAX_NODES the
+ * parse stops (xmlStopParser: no callback is called after) and they are
+ * not built.  Returns whether to build them. */
+static int guard_count(void *ctx, size_t k)
+{
+	xmlParserCtxtPtr ctxt = ctx;
+	conv_guard *g = ctxt->_private;
+	if (g->stop == CONV_STOP_NONE && k > CONV_MAX_NODES - g->o->nodes) {
+		g->stop = CONV_STOP_NODES;
+		xmlStopParser(ctxt);
+	}
+	if (g->stop != CONV_STOP_NONE)
+		return 0;
+	g->o->nodes += k;
+	return 1;
+}
+
+/* An element and its k other nodes; one deeper than CONV_HTML_MAX_DEPTH
+ * stops the parse (HTML is parsed with XML_PARSE_HUGE, which lifts
+ * libxml2's own limit: pathological nesting would cost quadratic time in
+ * the parser and unbounded recursion in the walk; XML stops at libxml2's
+ * 256 first). */
+static int guard_element(void *ctx, size_t k)
+{
+	xmlParserCtxtPtr ctxt = ctx;
+	conv_guard *g = ctxt->_private;
+	if (g->stop == CONV_STOP_NONE && ctxt->nodeNr >= CONV_HTML_MAX_DEPTH) {
+		g->stop = CONV_STOP_DEPTH;
+		xmlStopParser(ctxt);
+	}
+	return guard_count(ctx, 1 + k);
+}
+
+/* Whether the node being built into has a last child of type t: text and
+ * CDATA are appended to it then, no node is built. */
+static int last_is(void *ctx, xmlElementType t)
+{
+	xmlNodePtr n = ((xmlParserCtxtPtr)ctx)->node;
+	return n != NULL && n->last != NULL && n->last->type == t;
+}
+
+/* The tree-building callbacks, counted (an attribute is two nodes: it and
+ * its value's text). */
+static void g_start_ns(void *ctx, const xmlChar *localname, const xmlChar *prefix,
+		       const xmlChar *uri, int nb_ns, const xmlChar **ns, int nb_attrs,
+		       int nb_defaulted, const xmlChar **attrs)
+{
+	if (guard_element(ctx, (size_t)nb_ns + 2 * (size_t)nb_attrs))
+		xmlSAX2StartElementNs(ctx, localname, prefix, uri, nb_ns, ns, nb_attrs, nb_defaulted,
+				      attrs);
+}
+
+static void g_start(void *ctx, const xmlChar *name, const xmlChar **atts)
+{
+	size_t n = 0;
+	while (atts != NULL && atts[n] != NULL)
+		n += 2;
+	if (guard_element(ctx, n))
+		xmlSAX2StartElement(ctx, name, atts);
+}
+
+static void g_characters(void *ctx, const xmlChar *ch, int len)
+{
+	if (guard_count(ctx, !last_is(ctx, XML_TEXT_NODE)))
+		xmlSAX2Characters(ctx, ch, len);
+}
+
+static void g_cdata(void *ctx, const xmlChar *value, int len)
+{
+	if (guard_count(ctx, !last_is(ctx, XML_CDATA_SECTION_NODE)))
+		xmlSAX2CDataBlock(ctx, value, len);
+}
+
+static void g_comment(void *ctx, const xmlChar *value)
+{
+	if (guard_count(ctx, 1))
+		xmlSAX2Comment(ctx, value);
+}
+
+static void g_pi(void *ctx, const xmlChar *target, const xmlChar *data)
+{
+	if (guard_count(ctx, 1))
+		xmlSAX2ProcessingInstruction(ctx, target, data);
+}
+
+static void g_reference(void *ctx, const xmlChar *name)
+{
+	if (guard_count(ctx, 1))
+		xmlSAX2Reference(ctx, name);
+}
+
+static void g_subset(void *ctx, const xmlChar *name, const xmlChar *id, const xmlChar *sys)
+{
+	if (guard_count(ctx, 1))
+		xmlSAX2InternalSubset(ctx, name, id, sys);
+}
+
+static void g_entity(void *ctx, const xmlChar *name, int type, const xmlChar *id,
+		     const xmlChar *sys, xmlChar *content)
+{
+	if (guard_count(ctx, 1))
+		xmlSAX2EntityDecl(ctx, name, type, id, sys, content);
+}
+
+static void g_attribute(void *ctx, const xmlChar *elem, const xmlChar *name, int type, int def,
+			const xmlChar *dflt, xmlEnumerationPtr tree)
+{
+	size_t n = 1;
+	for (xmlEnumerationPtr e = tree; e != NULL; e = e->next)
+		n++;
+	if (guard_count(ctx, n))
+		xmlSAX2AttributeDecl(ctx, elem, name, type, def, dflt, tree);
+	else
+		xmlFreeEnumeration(tree); /* the callback owns it */
+}
+
+static void g_element(void *ctx, const xmlChar *name, int type, xmlElementContentPtr content)
+{
+	if (guard_count(ctx, 1))
+		xmlSAX2ElementDecl(ctx, name, type, content);
+}
+
+static void g_notation(void *ctx, const xmlChar *name, const xmlChar *id, const xmlChar *sys)
+{
+	if (guard_count(ctx, 1))
+		xmlSAX2NotationDecl(ctx, name, id, sys);
+}
+
+static void g_unparsed(void *ctx, const xmlChar *name, const xmlChar *id, const xmlChar *sys,
+		       const xmlChar *notation)
+{
+	if (guard_count(ctx, 1))
+		xmlSAX2UnparsedEntityDecl(ctx, name, id, sys, notation);
+}
+
+void conv_guard_parse(conv_guard *g, conv_out *o, xmlParserCtxtPtr ctxt)
+{
+	xmlSAXHandlerPtr sax = ctxt->sax;
+	*g = (conv_guard){.o = o};
+	ctxt->_private = g;
+	/* Each callback the handler has (an HTML parser's has no namespaced
+	 * elements, references nor DTD declarations) builds through its
+	 * counted wrapper.  HTML's ignorableWhitespace builds nothing. */
+	if (sax->startElementNs != NULL)
+		sax->startElementNs = g_start_ns;
+	if (sax->startElement != NULL)
+		sax->startElement = g_start;
+	sax->characters = g_characters;
+	if (sax->ignorableWhitespace == xmlSAX2Characters)
+		sax->ignorableWhitespace = g_characters;
+	sax->cdataBlock = g_cdata;
+	sax->comment = g_comment;
+	sax->processingInstruction = g_pi;
+	if (sax->reference != NULL)
+		sax->reference = g_reference;
+	sax->internalSubset = g_subset;
+	if (sax->entityDecl != NULL) {
+		sax->entityDecl = g_entity;
+		sax->attributeDecl = g_attribute;
+		sax->elementDecl = g_element;
+		sax->notationDecl = g_notation;
+		sax->unparsedEntityDecl = g_unparsed;
+	}
 }
 
 /* ---- dispatch and provenance ---- */

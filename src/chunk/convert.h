@@ -28,6 +28,7 @@
 
 struct _xmlDoc;
 struct _xmlNode;
+struct _xmlParserCtxt;
 
 /* Limits of the derived text and its marks: converters stop with an error
  * beyond them (a derived text is at most a few times its source). */
@@ -47,6 +48,14 @@ struct _xmlNode;
  * releases allow 2048 with it).  It bounds the converter's recursion and
  * the length of locators, which are XPaths. */
 #define CONV_HTML_MAX_DEPTH 2048
+
+/* The nodes (elements, attributes, texts, comments, DTD declarations) the
+ * libxml2 parses of one document may build, all its parts together (a
+ * DOCX's styles, notes and body; an EPUB's package and chapters).  The
+ * byte limits (--max-size, CONV_ZIP_MAX_BYTES) do not bound the trees: a
+ * node costs 100-200 bytes and can take 4 bytes of XML, so 64 MiB of
+ * "<w:p/>" took 1.4 GB.  At this limit the trees hold at most ~300 MB. */
+#define CONV_MAX_NODES (2u << 20)
 
 #define CONV_MAX_COMMANDS 16
 #define CONV_MAX_DROP 32
@@ -130,6 +139,7 @@ typedef struct conv_out {
 	int title_heads;     /* 1: meta's title heads the heading paths of a
 			      * text without H1, as a Markdown file's front
 			      * matter title does (--convert Markdown output) */
+	size_t nodes;        /* built by its parses so far (CONV_MAX_NODES) */
 	int failed;          /* sticky: a limit was hit, error in err */
 	dp_err err;
 } conv_out;
@@ -178,6 +188,22 @@ void conv_code(conv_out *o, const char *lang, const char *code, size_t n, const 
 /* Sets meta[key] = value (whitespace collapsed) unless empty or already set. */
 void conv_meta(conv_out *o, const char *key, const char *value);
 
+/* What stopped a guarded parse. */
+enum conv_stop { CONV_STOP_NONE = 0, CONV_STOP_NODES, CONV_STOP_DEPTH };
+
+/* A libxml2 parse's limits (conv_guard_parse). */
+typedef struct conv_guard {
+	conv_out *o;         /* counts into o->nodes */
+	enum conv_stop stop; /* the limit that stopped the parse, if one did */
+} conv_guard;
+
+/* Guards the parse ctxt is about to do (a tree built by libxml2's SAX2
+ * callbacks, XML or HTML): the nodes it builds are counted into o->nodes
+ * and an element deeper than CONV_HTML_MAX_DEPTH or past CONV_MAX_NODES
+ * stops it, with g->stop saying why.  Sets ctxt->_private to g, which
+ * must outlive the parse. */
+void conv_guard_parse(conv_guard *g, conv_out *o, struct _xmlParserCtxt *ctxt);
+
 /* Front matter (frontmatter.h) at the start of s[0..n) (valid UTF-8), after
  * a byte order mark: its fields go into o->meta (over keys already there)
  * and its title heads the heading paths (o->title_heads).  Returns the
@@ -220,10 +246,12 @@ void conv_zip_close(conv_zip *z);
 /* Reads entry name into a malloc'ed NUL-terminated *out.  Returns 1, 0 when
  * there is no such entry, -1 with err set (damaged, over the budget). */
 int conv_zip_read(conv_zip *z, const char *name, char **out, size_t *len, dp_err *err);
-/* Reads and parses an XML entry (no network, no external entities).
+/* Reads and parses an XML entry (no network, no external entities),
+ * guarded (conv_guard_parse: its nodes count into o->nodes).
  * Returns the document (xmlFreeDoc it), or NULL: absent (err untouched,
  * *rc 0) or unreadable (*rc -1, err set). */
-struct _xmlDoc *conv_zip_xml(conv_zip *z, const char *name, int *rc, dp_err *err);
+struct _xmlDoc *conv_zip_xml(conv_zip *z, conv_out *o, const char *name, int *rc,
+				 dp_err *err);
 
 /* Whether n is an element with local name `name` (any namespace). */
 int conv_xml_is(const struct _xmlNode *n, const char *name);

@@ -21,7 +21,6 @@
 #include <strings.h>
 
 #include <libxml/HTMLparser.h>
-#include <libxml/SAX2.h>
 #include <libxml/globals.h>
 #include <libxml/xmlerror.h>
 #include <libxml/tree.h>
@@ -405,27 +404,7 @@ static void head_meta(conv_out *o, xmlNode *root)
 	}
 }
 
-/* What the parse met, for parse(). */
-struct parse_state {
-	int too_deep;
-	char conv[160]; /* libxml2's message on a failed charset conversion */
-};
-
-/* libxml2's startElement, wrapped: an element deeper than
- * CONV_HTML_MAX_DEPTH stops the parse (XML_PARSE_HUGE lifts libxml2's own
- * limit; without one, pathological nesting would cost quadratic time in the
- * parser and unbounded recursion in the walk).  ctxt->_private is the
- * parse_state. */
-static void start_element(void *ctx, const xmlChar *name, const xmlChar **atts)
-{
-	htmlParserCtxtPtr ctxt = ctx;
-	if (ctxt->nodeNr >= CONV_HTML_MAX_DEPTH) {
-		((struct parse_state *)ctxt->_private)->too_deep = 1;
-		xmlStopParser(ctxt);
-		return;
-	}
-	xmlSAX2StartElement(ctx, name, atts);
-}
+#define CONV_MESSAGE 160
 
 /* The structured error handler during a parse.  Errors about the parser
  * context are silenced by HTML_PARSE_NOERROR; a charset conversion error
@@ -433,10 +412,9 @@ static void start_element(void *ctx, const xmlChar *name, const xmlChar **atts)
  * stderr.  It is kept for parse()'s message instead. */
 static void on_error(void *data, xmlErrorPtr e)
 {
-	struct parse_state *st = data;
-	if (e->domain == XML_FROM_I18N && st->conv[0] == '\0' && e->message != NULL)
-		snprintf(st->conv, sizeof st->conv, "%.*s", (int)strcspn(e->message, "\n"),
-			 e->message);
+	char *conv = data; /* CONV_MESSAGE bytes */
+	if (e->domain == XML_FROM_I18N && conv[0] == '\0' && e->message != NULL)
+		snprintf(conv, CONV_MESSAGE, "%.*s", (int)strcspn(e->message, "\n"), e->message);
 }
 
 /* Whether p..end holds a byte other than NUL. */
@@ -448,25 +426,26 @@ static int any_byte(const xmlChar *p, const xmlChar *end)
 	return 0;
 }
 
-/* Parses buf as HTML: the document, or NULL with err set.  In recovery mode
+/* Parses buf as HTML, guarded (conv_guard_parse: its nodes count into
+ * o->nodes): the document, or NULL with err set.  In recovery mode
  * libxml2 returns what it built whenever it stops, which would pass for the
  * whole document: a stop before the end of the input is an error. */
-static htmlDocPtr parse(const char *buf, size_t len, dp_err *err)
+static htmlDocPtr parse(conv_out *o, const char *buf, size_t len, dp_err *err)
 {
 	htmlParserCtxtPtr ctxt = htmlNewParserCtxt();
 	if (ctxt == NULL) {
 		dp_err_set(err, "out of memory (HTML parser)");
 		return NULL;
 	}
-	struct parse_state st = {0};
-	ctxt->_private = &st;
-	ctxt->sax->startElement = start_element;
+	char conv[CONV_MESSAGE] = ""; /* libxml2's message on a failed charset conversion */
+	conv_guard g;
+	conv_guard_parse(&g, o, ctxt);
 	/* libxml2's error handlers are per thread (LIBXML_THREAD_ENABLED):
 	 * this one is seen by this thread's parse only. */
 	xmlStructuredErrorFunc saved = xmlStructuredError;
 	void *saved_ctx = xmlStructuredErrorContext;
-	xmlSetStructuredErrorFunc(&st, on_error);
-	/* HUGE: no limit on depth (start_element has one) nor on the length
+	xmlSetStructuredErrorFunc(conv, on_error);
+	/* HUGE: no limit on depth (the guard has one) nor on the length
 	 * of a text node (10 MB otherwise); input is bounded by --max-size. */
 	/* A UTF-8 byte order mark outranks a <meta charset> (the HTML
 	 * standard's encoding sniffing, as browsers do); libxml2 let the meta
@@ -482,10 +461,13 @@ static htmlDocPtr parse(const char *buf, size_t len, dp_err *err)
 	xmlSetStructuredErrorFunc(saved_ctx, saved);
 	xmlParserInputPtr in = ctxt->input;
 	int line = in != NULL ? in->line : 0;
-	if (doc == NULL || xmlDocGetRootElement(doc) == NULL) {
-		dp_err_set(err, "not an HTML document (nothing could be parsed)");
-	} else if (st.too_deep) {
+	if (g.stop == CONV_STOP_DEPTH) {
 		dp_err_set(err, "HTML nested deeper than %d levels", CONV_HTML_MAX_DEPTH);
+	} else if (g.stop == CONV_STOP_NODES) {
+		dp_err_set(err, "HTML refused: the document holds more than %u nodes (limit)",
+			   CONV_MAX_NODES);
+	} else if (doc == NULL || xmlDocGetRootElement(doc) == NULL) {
+		dp_err_set(err, "not an HTML document (nothing could be parsed)");
 	} else if (ctxt->disableSAX) {
 		/* With HTML_PARSE_RECOVER only a stop sets disableSAX: out of
 		 * memory, a libxml2 limit. */
@@ -499,7 +481,7 @@ static htmlDocPtr parse(const char *buf, size_t len, dp_err *err)
 		/* Bytes the charset it declares cannot convert end the input. */
 		dp_err_set(err, "HTML not valid in its charset %s on line %d: %s",
 			   in->buf->encoder != NULL ? in->buf->encoder->name : "(unknown)", line,
-			   st.conv[0] != '\0' ? st.conv : "input conversion failed");
+			   conv[0] != '\0' ? conv : "input conversion failed");
 	} else if (in != NULL && in->cur < in->end && any_byte(in->cur, in->end)) {
 		/* The parser takes a NUL byte for the end of its input. */
 		if (*in->cur == 0)
@@ -522,7 +504,7 @@ int conv_html_part(conv_out *o, const char *buf, size_t len, const conv_opts *op
 		dp_err_set(err, "HTML document too large");
 		return -1;
 	}
-	htmlDocPtr doc = parse(buf, len, err);
+	htmlDocPtr doc = parse(o, buf, len, err);
 	if (doc == NULL)
 		return -1;
 	xmlNode *root = xmlDocGetRootElement(doc);

@@ -368,7 +368,7 @@ static int optional(conv_zip *z, const char *name, struct office *w,
 		    void (*fn)(struct office *, xmlNode *), dp_err *err)
 {
 	int rc;
-	xmlDocPtr d = conv_zip_xml(z, name, &rc, err);
+	xmlDocPtr d = conv_zip_xml(z, w->o, name, &rc, err);
 	if (d != NULL) {
 		fn(w, xmlDocGetRootElement(d));
 		xmlFreeDoc(d);
@@ -408,7 +408,7 @@ int conv_docx(conv_out *o, const char *buf, size_t len, dp_err *err)
 	    optional(&z, "word/footnotes.xml", &w, docx_notes, err) < 0 ||
 	    optional(&z, "docProps/core.xml", &w, docx_core, err) < 0)
 		goto out;
-	xmlDocPtr d = conv_zip_xml(&z, "word/document.xml", &rc, err);
+	xmlDocPtr d = conv_zip_xml(&z, o, "word/document.xml", &rc, err);
 	if (d == NULL) {
 		if (rc == 0)
 			dp_err_set(err, "damaged DOCX: no word/document.xml");
@@ -479,14 +479,14 @@ int conv_odt(conv_out *o, const char *buf, size_t len, dp_err *err)
 
 	if (office_open(o, "odt", &z, &w, buf, len, err) < 0)
 		return -1;
-	xmlDocPtr meta = conv_zip_xml(&z, "meta.xml", &rc, err);
+	xmlDocPtr meta = conv_zip_xml(&z, o, "meta.xml", &rc, err);
 	if (rc < 0)
 		goto out;
 	if (meta != NULL) {
 		core_meta(o, conv_xml_child(xmlDocGetRootElement(meta), "meta"));
 		xmlFreeDoc(meta);
 	}
-	xmlDocPtr d = conv_zip_xml(&z, "content.xml", &rc, err);
+	xmlDocPtr d = conv_zip_xml(&z, o, "content.xml", &rc, err);
 	if (d == NULL) {
 		if (rc == 0)
 			dp_err_set(err, "damaged ODT: no content.xml");

@@ -146,24 +146,32 @@ fail:
 	return -1;
 }
 
-xmlDocPtr conv_zip_xml(conv_zip *z, const char *name, int *rc, dp_err *err)
+xmlDocPtr conv_zip_xml(conv_zip *z, conv_out *o, const char *name, int *rc, dp_err *err)
 {
 	char *data;
 	size_t len;
 	*rc = conv_zip_read(z, name, &data, &len, err);
 	if (*rc <= 0)
 		return NULL;
+	conv_guard g = {0};
 	xmlParserCtxtPtr ctxt = len <= INT32_MAX ? xmlNewParserCtxt() : NULL;
+	if (ctxt != NULL)
+		conv_guard_parse(&g, o, ctxt);
 	xmlDocPtr doc = ctxt != NULL ? xmlCtxtReadMemory(ctxt, data, (int)len, NULL, NULL,
 							 XML_PARSE_NONET | XML_PARSE_NOERROR |
 								 XML_PARSE_NOWARNING)
 				     : NULL;
 	free(data);
-	if (doc == NULL || xmlDocGetRootElement(doc) == NULL) {
+	/* A parse the guard stopped can return a well-formed tree of the
+	 * part before the stop: not the document. */
+	if (g.stop != CONV_STOP_NONE || doc == NULL || xmlDocGetRootElement(doc) == NULL) {
 		/* libxml2's reason, so that a part nested past its 256 levels
 		 * is not taken for a broken file. */
 		const xmlError *e = ctxt != NULL ? xmlCtxtGetLastError(ctxt) : NULL;
-		if (e != NULL && e->message != NULL && strncmp(e->message, "Excessive depth", 15) == 0)
+		if (g.stop == CONV_STOP_NODES)
+			dp_err_set(err, "XML in %.100s refused: the document's parts hold more than %u "
+					"nodes (limit)", name, CONV_MAX_NODES);
+		else if (e != NULL && e->message != NULL && strncmp(e->message, "Excessive depth", 15) == 0)
 			dp_err_set(err, "XML in %.100s nested deeper than 256 levels (line %d)", name,
 				   e->line);
 		else if (e != NULL && e->message != NULL)
@@ -197,10 +205,10 @@ xmlNode *conv_xml_child(xmlNode *n, const char *name)
 }
 
 /* The package document's path, from META-INF/container.xml, into path. */
-static int opf_path(conv_zip *z, char *path, size_t size, dp_err *err)
+static int opf_path(conv_zip *z, conv_out *o, char *path, size_t size, dp_err *err)
 {
 	int rc;
-	xmlDocPtr doc = conv_zip_xml(z, "META-INF/container.xml", &rc, err);
+	xmlDocPtr doc = conv_zip_xml(z, o, "META-INF/container.xml", &rc, err);
 	if (doc == NULL) {
 		if (rc == 0)
 			dp_err_set(err, "damaged EPUB: no META-INF/container.xml");
@@ -269,6 +277,10 @@ static int chapter(conv_out *o, conv_zip *z, const char *dir, const char *href,
 	snprintf(o->prefix, sizeof o->prefix, "%.200s#", name);
 	rc = conv_html_part(o, data, len, opts, err);
 	free(data);
+	if (rc < 0) { /* which chapter */
+		dp_err why = *err;
+		dp_err_set(err, "%.100s: %s", name, why.msg);
+	}
 	return rc;
 }
 
@@ -280,7 +292,7 @@ static int is_html_type(const xmlChar *type)
 }
 
 /* The manifest as an object: id -> href, or null for an item that is not
- * (X)HTML.  The first item of an id wins.  Built once: looking each itemref
+ * (X)HTML or was read already.  The first item of an id wins.  Built once: looking each itemref
  * up in the manifest cost O(items) per itemref, 20 s for 40,000 chapters. */
 static jv manifest_index(xmlNode *manifest)
 {
@@ -320,9 +332,14 @@ static int spine(conv_out *o, conv_zip *z, xmlNode *pkg, const char *dir, const 
 		xmlChar *idref = xmlGetProp(ref, (const xmlChar *)"idref");
 		jv href = idref != NULL ? jv_object_get(jv_copy(index), jv_string((const char *)idref))
 					: jv_invalid();
-		xmlFree(idref);
-		if (jv_get_kind(href) == JV_KIND_STRING) /* else unknown or not (X)HTML */
+		/* else unknown, not (X)HTML, or listed again: an item is read
+		 * once (EPUB wants itemrefs unique; a spine listing one item
+		 * 200,000 times made its text, and trees, 200,000 times). */
+		if (jv_get_kind(href) == JV_KIND_STRING) {
 			rc = chapter(o, z, dir, jv_string_value(href), opts, err);
+			index = jv_object_set(index, jv_string((const char *)idref), jv_null());
+		}
+		xmlFree(idref);
 		jv_free(href);
 	}
 	jv_free(index);
@@ -340,9 +357,9 @@ int conv_epub(conv_out *o, const char *buf, size_t len, const conv_opts *opts, d
 		 LIBXML_DOTTED_VERSION);
 	if (conv_zip_open(&z, buf, len, err) < 0)
 		return -1;
-	if (opf_path(&z, path, sizeof path, err) < 0)
+	if (opf_path(&z, o, path, sizeof path, err) < 0)
 		goto out;
-	xmlDocPtr opf = conv_zip_xml(&z, path, &rc, err);
+	xmlDocPtr opf = conv_zip_xml(&z, o, path, &rc, err);
 	if (opf == NULL) {
 		if (rc == 0)
 			dp_err_set(err, "damaged EPUB: package document %.100s missing", path);

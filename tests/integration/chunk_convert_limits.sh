@@ -17,13 +17,35 @@ gen spine-epub 20000
 # for in a list.
 gen docx-styles 50000
 
+# Trees past CONV_MAX_NODES (2 Mi nodes): the byte limits let these build
+# gigabytes (10M <w:p/> in an 87 KB DOCX: 1.4 GB; 7M <p>a</p> in an 82 KB
+# EPUB: 2.4 GB; 2M <p>a</p> in 16 MB of HTML: 0.8 GB).
+gen docx-paras 2200000
+gen epub-paras 1100000
+gen html-paras 1100000
+# A spine listing its own 3.6 MB package document 1000 times: read once
+# (each read built its tree again, 16 times until the ZIP budget ran out).
+gen epub-opf 1000
+printf '<p>fine</p>' >"$D/z-fine.html"
+
 docpipe-discover "$D" >"$T_DIR/files" 2>/dev/null
 docpipe-chunk <"$T_DIR/files" >"$T_DIR/out" 2>/dev/null
-is "$?" 0 "every document converted"
+is "$?" 1 "exit 1: documents failed"
 rec() { jq -c --arg p "$D/$1" "select(.path == \$p) | $2" "$T_DIR/out"; }
 is "$(rec spine-epub-20000.epub '[.kind, ([.chunks[].text | scan("chapter")] | length)]')" \
 	'["document",20000]' "EPUB of 20,000 spine items: every chapter read"
 is "$(rec docx-styles-50000.docx '[.kind, ([.chunks[].text | scan("(?m)^#+ .*")] | join(","))]')" \
 	'["document","## Last"]' "DOCX of 4096 styles: the last one still a heading"
+is "$(rec docx-paras-2200000.docx '[.kind, .error]')" \
+	'["error","XML in word/document.xml refused: the document'"'"'s parts hold more than 2097152 nodes (limit)"]' \
+	"DOCX over the node limit: an error naming the part and the limit"
+is "$(rec epub-paras-1100000.epub '[.kind, .error]')" \
+	'["error","OEBPS/ch.xhtml: HTML refused: the document holds more than 2097152 nodes (limit)"]' \
+	"EPUB chapter over the node limit: an error naming the chapter"
+is "$(rec html-paras-1100000.html '[.kind, .error]')" \
+	'["error","HTML refused: the document holds more than 2097152 nodes (limit)"]' "HTML over the node limit: an error"
+is "$(rec epub-opf-1000.epub '[.kind, ([.chunks[].text | scan("Limits")] | length)]')" '["document",1]' \
+	"a spine listing one item 1000 times: read once"
+is "$(rec z-fine.html '[.kind, .chunks[0].text]')" '["document","fine"]' "the run goes on"
 
 done_testing
