@@ -240,14 +240,25 @@ static void cell_text(struct walk *w, xmlNode *cell)
 	conv_run(o);
 	inline_text(w, cell, 0);
 	conv_end_run(o, o->run, 0);
-	for (size_t i = o->run; i < o->text.len && !o->failed; i++)
-		if (o->text.data[i] == '|' && (i == o->run || o->text.data[i - 1] != '\\')) {
-			conv_put(o, "\\", 1);
-			if (o->failed)
-				break;
-			memmove(o->text.data + i + 1, o->text.data + i, o->text.len - 1 - i);
-			o->text.data[i++] = '\\';
-		}
+	/* Each '|' not escaped yet gets a '\\' before it (it would end the
+	 * cell), in one pass from the end once the room is made: a memmove of
+	 * the rest per '|' was quadratic (a cell of 400,000 "| " took 3.5 s). */
+	char backslashes[64];
+	memset(backslashes, '\\', sizeof backslashes);
+	size_t end = o->text.len, extra = 0;
+	for (size_t i = o->run; i < end; i++)
+		extra += o->text.data[i] == '|' && (i == o->run || o->text.data[i - 1] != '\\');
+	for (size_t left = extra, n; left > 0 && !o->failed; left -= n)
+		conv_put(o, backslashes, n = left < sizeof backslashes ? left : sizeof backslashes);
+	if (o->failed)
+		return;
+	char *d = o->text.data;
+	for (size_t src = end, dst = end + extra; src > o->run && dst > src;) {
+		src--;
+		d[--dst] = d[src];
+		if (d[src] == '|' && (src == o->run || d[src - 1] != '\\'))
+			d[--dst] = '\\';
+	}
 	conv_put(o, " |", 2);
 }
 
