@@ -310,6 +310,25 @@ static int search(PGconn *db, const query_corpus *corpus, query_opts *o, const c
 	return rc;
 }
 
+/* A corpus whose chunks were stored without vectors (corpus->dim 0) is
+ * searched by its text: hybrid mode says so and ranks by text; vector
+ * mode and --vector have nothing to rank by.  Returns DP_EXIT_OK or
+ * DP_EXIT_FAILED with err. */
+static int text_only(const query_corpus *corpus, query_opts *o, const char *vector, dp_err *err)
+{
+	if (corpus->dim > 0)
+		return DP_EXIT_OK;
+	if (o->mode == QUERY_VECTOR || vector != NULL) {
+		dp_err_set(err, "the corpus has no embedded documents yet: %s needs vectors (--mode text"
+			   " searches its text)", vector != NULL ? "--vector" : "--mode vector");
+		return DP_EXIT_FAILED;
+	}
+	if (o->mode == QUERY_HYBRID)
+		dp_diag("notice: the corpus has no embedded documents: ranked by its text only");
+	o->mode = QUERY_TEXT;
+	return DP_EXIT_OK;
+}
+
 /* Connects, reads the corpus, searches and prints.  Returns the exit
  * status (diagnostics printed). */
 static int connect_and_search(dp_cli *cli, const char *db_env, query_opts *o, const char *vector,
@@ -330,7 +349,9 @@ static int connect_and_search(dp_cli *cli, const char *db_env, query_opts *o, co
 		rc = rc == 1 ? DP_EXIT_FAILED : DP_EXIT_SYSTEM;
 	else if ((rc = query_filter_check(db, &o->filter, &err)) != 0)
 		rc = rc > 0 ? DP_EXIT_USAGE : DP_EXIT_SYSTEM;
-	else if ((q = malloc((size_t)corpus.dim * sizeof *q)) == NULL)
+	else if ((rc = text_only(&corpus, o, vector, &err)) != DP_EXIT_OK)
+		;
+	else if ((q = malloc(((size_t)corpus.dim + 1) * sizeof *q)) == NULL)
 		dp_err_set(&err, "out of memory"), rc = DP_EXIT_SYSTEM;
 	else if ((rc = search(db, &corpus, o, vector, q, &results, &err)) == DP_EXIT_OK)
 		rc = print_results(cli, json, jv_copy(results), &err);

@@ -172,8 +172,16 @@ int query_corpus_load(PGconn *db, query_corpus *c, dp_err *err)
 	snprintf(c->embedder, sizeof c->embedder, "%s", set.embedder);
 	snprintf(c->vector_type, sizeof c->vector_type, "%s", set.vector_type);
 	c->dim = set.dim;
-	if (c->embedder[0] == '\0' || c->dim <= 0)
+	/* Chunks stored without vectors (no embed stage) have their text
+	 * indexed all the same: text mode searches them (c->dim 0). */
+	if ((c->embedder[0] == '\0' || c->dim <= 0) && c->text_config[0] == '\0')
 		return corpus_missing(db, "the corpus has no embedded documents yet", err);
+	if (c->embedder[0] == '\0' || c->dim <= 0) {
+		int lost = corpus_missing(db, "", err);
+		c->dim = 0;
+		if (lost != 1)
+			return lost;
+	}
 	/* Chunks without provenance columns cannot be read (result.c).  A
 	 * full-text index says a store since 871ef1a ran, which added them
 	 * (70b8239) in the same transaction: the question is asked only

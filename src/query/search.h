@@ -60,7 +60,8 @@ typedef struct query_corpus {
 	char text_lexer[32];   /* who made the tsvectors: DP_LEXER_NAME, or "postgresql" (also "") */
 } query_corpus;
 
-/* Returns 0, 1 when there is no corpus to search or its chunks are in an
+/* Returns 0 (c->dim 0 when no chunk was embedded: the corpus has text
+ * only), 1 when there is no corpus to search or its chunks are in an
  * older docpipe's shape (dp_db_schema_old; err says why), 2 when
  * there is one but its settings are lost (dp_db_settings_lost: err says
  * so), -1 with err on a database error. */

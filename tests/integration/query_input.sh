@@ -173,4 +173,16 @@ newdb || exit 1
 out=$(docpipe-query alpha 2>&1 >/dev/null); rc=$?
 is "$rc/$out" "1/docpipe-query: this database holds no docpipe corpus (run docpipe-store first)" "an empty database: no corpus, exit 1"
 is "$(docpipe-status --json | jq -c .settings_lost)" null "an empty database: status says nothing is lost"
+# Chunks stored without vectors (no embed stage): their text is indexed
+# all the same, and text mode searched nothing (exit 1, "no embedded
+# documents yet"; helper's fault sweep 6).
+printf '%s\n' '{"v":1,"kind":"document","path":"/t/a.md","root":"/t","hash":"a","chunker":"t","chunks":[{"seq":0,"text":"kappa words here","heading":["H"]}]}' |
+	docpipe-store -q >/dev/null
+is "$(docpipe-query --json --mode text kappa | jq -r .path)" /t/a.md "no vectors: --mode text finds the text"
+out=$(docpipe-query --json kappa 2>"$T_DIR/e" | jq -r .path)
+is "$out/$(cat "$T_DIR/e")" "/t/a.md/docpipe-query: notice: the corpus has no embedded documents: ranked by its text only" \
+	"no vectors: hybrid ranks by text, and says so"
+out=$(docpipe-query --mode vector kappa 2>&1 >/dev/null); rc=$?
+is "$rc/$out" "1/docpipe-query: the corpus has no embedded documents yet: --mode vector needs vectors (--mode text searches its text)" \
+	"no vectors: --mode vector has nothing to rank by, exit 1"
 done_testing
