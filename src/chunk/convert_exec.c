@@ -207,7 +207,14 @@ static int collect(struct child *c, double deadline, int timeout_s, int *status,
 	}
 	return 0;
 timeout:
-	dp_err_set(err, "converter timed out after %d s (killed)", timeout_s);
+	/* A converter that exited while something it started (`cmd &`)
+	 * holds its output open did not time out itself: said so, or the
+	 * message sent the user looking at the converter's speed. */
+	if (waitpid(c->pid, status, WNOHANG) == c->pid)
+		dp_err_set(err, "converter exited, but a process it started kept its output open: "
+			   "killed at the %d s timeout", timeout_s);
+	else
+		dp_err_set(err, "converter timed out after %d s (killed)", timeout_s);
 kill:
 	kill(-c->pid, SIGKILL);
 	while (waitpid(c->pid, status, 0) < 0 && errno == EINTR)

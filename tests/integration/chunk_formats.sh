@@ -160,6 +160,7 @@ printf 'Title\n=====\n\nSome *text*.\n' >"$C/a.rst"
 printf 'x\n' >"$C/b.web"
 printf 'x\n' >"$C/c.bad"
 printf 'x\n' >"$C/d.slow"
+printf 'x\n' >"$C/e.bg"
 cat >"$T_DIR/rst2md" <<'EOF'
 #!/bin/sh
 # A stand-in converter: setext title to ATX, the rest as it is.
@@ -169,7 +170,7 @@ chmod +x "$T_DIR/rst2md"
 docpipe-discover "$C" --glob '*' | docpipe-chunk --convert "rst=$T_DIR/rst2md" \
 	--convert 'web=printf "<html><head><title>W</title></head><body><h2>Web</h2><p>from %s</p></body></html>"' \
 	--convert 'bad=echo "cannot parse this" >&2; exit 3; :' \
-	--convert 'slow=sleep 29.517; :' --convert-timeout 1 >"$T_DIR/conv.out" 2>/dev/null
+	--convert 'slow=sleep 29.517; :' --convert 'bg=sleep 29.518 & echo "# Bg"' --convert-timeout 1 >"$T_DIR/conv.out" 2>/dev/null
 conv() { jq -c --arg p "$C/$1" "select(.path == \$p) | $2" "$T_DIR/conv.out"; }
 is "$(conv a.rst '[.format, .converter, .chunks[0].heading, .chunks[0].text]')" \
 	"[\"rst\",\"command: $T_DIR/rst2md\",[\"Title\"],\"# Title\\n\\nSome *text*.\"]" "--convert: Markdown output chunked"
@@ -177,8 +178,10 @@ is "$(conv b.web '[.meta.title, .chunks[0].heading, .chunks[0].text]')" \
 	"[\"W\",[\"Web\"],\"## Web\\n\\nfrom $C/b.web\"]" "--convert: HTML output through the HTML converter"
 is "$(conv c.bad '.error')" '"converter exited with status 3; stderr: cannot parse this "' "--convert failure: status and stderr in the error"
 is "$(conv d.slow '.error')" '"converter timed out after 1 s (killed)"' "--convert timeout"
-pgrep -f 'sleep 29.517' >/dev/null
-is "$?" 1 "the timed-out converter's process group is gone"
+is "$(conv e.bg '.error')" '"converter exited, but a process it started kept its output open: killed at the 1 s timeout"' \
+	"--convert that exits while a process it started holds its output: said so"
+pgrep -f 'sleep 29.51[78]' >/dev/null
+is "$?" 1 "the timed-out converters' process groups are gone"
 docpipe-chunk --convert 'nocommand' </dev/null 2>/dev/null
 is "$?" 2 "--convert without '=' is a usage error"
 # A converter gets the stage's environment without its secrets (it printed
