@@ -104,6 +104,11 @@ struct hub {
 	jv end;        /* discover's end record, or invalid until it comes */
 	int after_end; /* records came after it: the input is not what it proves */
 	long end_seq;  /* --watch: the seq after the first pass's last document */
+	/* --watch: the outcomes of the watcher's own records (seq >= end_seq)
+	 * that came before the first pass was over: not the first pass's,
+	 * they are taken off its line (its "unchanged" counted the watcher's
+	 * re-sent first pass). */
+	hub_tally watched;
 	int first_pass;      /* --watch: 0 until decided; 1 proven (and swept), -1 not */
 	zmq_msg_t held[HUB_STAGES - 1]; /* a record read but not yet forwarded */
 	int holding[HUB_STAGES - 1];
@@ -301,6 +306,14 @@ static hub_slot *slot_of(struct hub *h, jv rec)
 static int sweeps(const hub_config *c);
 static void sweep_spawn(struct hub *h);
 
+/* --watch: 1 when a document of seq is one of the watcher's records (past
+ * the end record) and the first pass is not over yet (struct hub's
+ * watched). */
+static int watched_early(const struct hub *h, long seq)
+{
+	return h->cfg->watch && h->first_pass == 0 && jv_is_valid(h->end) && seq >= h->end_seq;
+}
+
 static void take_receipt(struct hub *h)
 {
 	zmq_msg_t msg;
@@ -324,6 +337,8 @@ static void take_receipt(struct hub *h)
 	} else {
 		/* The first final outcome wins; a later copy finds no slot. */
 		hub_tally_receipt(&h->tally, rec);
+		if (watched_early(h, slot->seq))
+			hub_tally_receipt(&h->watched, rec);
 		if (!h->sweep.spawned && sweeps(h->cfg))
 			sweep_spawn(h);
 		if (slot->sends == 1 && !slot->stalled)
@@ -830,6 +845,8 @@ static void check_timeouts(struct hub *h)
 			continue;
 		if (s->attempts >= h->cfg->attempts) {
 			hub_tally_lost(&h->tally, s->rec, s->attempts);
+			if (watched_early(h, s->seq))
+				hub_tally_lost(&h->watched, s->rec, s->attempts);
 			hub_window_release(&h->win, s);
 		} else {
 			s->sent = 0;
@@ -1236,10 +1253,11 @@ static void check_first_pass(struct hub *h)
 	if (sweep_begin(h, &complete))
 		sweep_end(h, &err);
 	h->first_pass = complete ? 1 : -1;
+	const hub_tally *t = &h->tally, *w = &h->watched;
 	dp_diag("first pass %s: %ld documents (%ld added, %ld updated, %ld unchanged, %ld deleted, "
 		"%ld failed), sweep %s; watching for changes", complete ? "complete" : "NOT proven",
-		h->end_seq, h->tally.added, h->tally.updated, h->tally.unchanged, h->tally.deleted,
-		h->tally.failed, h->tally.sweep);
+		h->end_seq, t->added - w->added, t->updated - w->updated, t->unchanged - w->unchanged,
+		t->deleted - w->deleted, t->failed - w->failed, t->sweep);
 }
 
 static void loop(struct hub *h)
@@ -1395,6 +1413,7 @@ int hub_run(const hub_config *cfg, dp_err *err)
 	h->end = jv_invalid();
 	h->join_next = HUB_BRANCH_SUMMARIZE;
 	h->tally.failures = jv_array();
+	h->watched.failures = jv_array();
 	h->started = h->last_rate_at = h->last_progress = dp_clock_s();
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
@@ -1466,6 +1485,7 @@ out:
 	hub_window_free(&h->win);
 	jv_free(h->end);
 	jv_free(h->tally.failures);
+	jv_free(h->watched.failures);
 	free(h);
 	return rc;
 }

@@ -23,6 +23,11 @@ count() { sql 'SELECT count(*) FROM docpipe.documents'; }
 wait_for 20 grep -q "first pass complete" "$T_DIR/err"
 ok $? "the first pass completes while the graph stays up"
 like "$(grep 'first pass' "$T_DIR/err")" "sweep done" "and is swept (the walk was proven complete)"
+# Its counts are the first pass's own: they took in the watcher's re-sent
+# first pass when it came back first (helper's fault sweep 6: "3 documents
+# (3 added, 0 updated, 3 unchanged...").
+like "$(grep 'first pass' "$T_DIR/err")" "first pass complete: 3 documents \(0 added, 0 updated, 3 unchanged, 1 deleted, 0 failed\)" \
+	"its counts are the first pass's"
 is "$(count)" 3 "the file deleted before the run is swept"
 ok $(kill -0 $SUP 2>/dev/null; echo $?) "the run goes on after the first pass"
 
