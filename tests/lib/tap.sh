@@ -128,7 +128,9 @@ newdb() {
 		export PGHOST=$PGVECTOR_PGHOST PGPORT=$PGVECTOR_PGPORT
 	fi
 	local name
-	name="t_$(basename "$0" .sh | tr -c 'a-z0-9\n' '_')_$$_$RANDOM"
+	# BASHPID, not $$: newdb in $(...) subshells (graph_options) shares $$,
+	# and two subshells' $RANDOM once gave the same name ("already exists").
+	name="t_$(basename "$0" .sh | tr -c 'a-z0-9\n' '_')_${BASHPID}_$RANDOM"
 	createdb "$name" || return 1
 	export PGDATABASE="$name"
 	export DATABASE_URL="postgresql:///$name?host=$PGHOST&port=$PGPORT&user=$PGUSER"
