@@ -916,7 +916,7 @@ static void note_server(dp_http *h, dp_http_outcome *o, struct call_record *c)
 	int mostly_throttled = c->throttles > c->server_errors;
 
 	o->errors_before = c->server_errors;
-	o->throttle_wait_ms = mostly_throttled ? c->throttle_wait_ms : 0;
+	o->throttle_wait_ms = err && mostly_throttled ? c->throttle_wait_ms : 0;
 	c->server_errors += err;
 	if (throttled(o)) {
 		c->throttles++;
@@ -1007,7 +1007,7 @@ dp_http_verdict dp_http_decide(const dp_http_policy *p, const dp_http_outcome *o
 		v.counts = 0;
 		if (o->retry_after_ms >= 0)
 			v.delay_ms = o->retry_after_ms;
-		else if (o->throttle_wait_ms > 0 && !throttled(o))
+		else if (o->throttle_wait_ms > 0)
 			v.delay_ms = o->throttle_wait_ms;
 		else
 			v.delay_ms = dp_http_backoff_ms(nth, p->backoff_base_ms, -1, jitter01);

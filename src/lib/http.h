@@ -172,8 +172,8 @@ typedef struct dp_http_outcome {
 			       * 500s among 429s spent its attempts: the fault
 			       * suite's storm_burst failed a document 1 run in 2) */
 	int errors_before;    /* server errors the call met before this attempt */
-	long throttle_wait_ms; /* when the call met more 429s than server errors
-				* before this attempt, the wait its last 429 asked
+	long throttle_wait_ms; /* for a server error, when the call met more 429s
+				* than server errors before it, the wait its last 429 asked
 				* (the server's own pace, which a 5xx without
 				* Retry-After among them is retried at); 0 when
 				* none was asked or otherwise */
