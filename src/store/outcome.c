@@ -27,7 +27,10 @@ static const char *const ddl[] = {
 	" requests bigint, tokens bigint, retries bigint,"
 	" seconds float8,"
 	" planned jsonb)", /* docpipe plan --run ID: its prediction (JSON report) */
-	"CREATE INDEX IF NOT EXISTS runs_started ON docpipe.runs (started_at)",
+	/* Only when missing: CREATE INDEX takes a SHARE lock on the table
+	 * before it looks whether the index exists (schema.c's migrations). */
+	"DO $$BEGIN IF to_regclass('docpipe.runs_started') IS NULL THEN"
+	" CREATE INDEX IF NOT EXISTS runs_started ON docpipe.runs (started_at); END IF; END$$",
 };
 
 /* docpipe.runs as made before 49863bc: no column planned, and started_at

@@ -32,7 +32,10 @@ static const char *const tables[] = {
 	" last_seen timestamptz,"
 	" created_at timestamptz NOT NULL DEFAULT now(),"
 	" updated_at timestamptz NOT NULL DEFAULT now())",
-	"CREATE INDEX IF NOT EXISTS documents_root ON docpipe.documents (root)",
+	/* Only when missing: CREATE INDEX takes a SHARE lock on the table
+	 * before it looks whether the index exists (see migrations). */
+	"DO $$BEGIN IF to_regclass('docpipe.documents_root') IS NULL THEN"
+	" CREATE INDEX IF NOT EXISTS documents_root ON docpipe.documents (root); END IF; END$$",
 	/* The deletes of a stream, which refuse that stream's older versions
 	 * of the path still on their way (write.c, upsert_sql); a sweep drops
 	 * those of other runs. */
@@ -46,16 +49,21 @@ static const char *const tables[] = {
 
 /* Columns added or changed after a database may already have been made:
  * each is changed in place (ADD COLUMN IF NOT EXISTS is cheap: no table
- * rewrite for a nullable column without a default).  Chunk provenance: the chunk's
- * byte range [byte_start, byte_end) and first/last line in the source
- * file, first/last page for paged formats (docs/protocol.md). */
+ * rewrite for a nullable column without a default).
+ *
+ * Each runs only when the catalog says it is needed, checked in the same
+ * statement under the schema lock (schema_ensure): ALTER TABLE takes an
+ * ACCESS EXCLUSIVE lock even when there is nothing to do.  Taken at every
+ * start, it waited behind any open read of the table (a docpipe-query, a
+ * long report) and every later query queued behind it: each run's start
+ * stalled a busy database's searches.  And a store starting beside one
+ * that writes (which reads documents, then waits for the schema lock
+ * this runs under, to claim the corpus's embedder) deadlocked with it.
+ * On a current schema a store start takes no lock stronger than its
+ * writes' (tests/integration/store_schema_locks.sh). */
 static const char *const migrations[] = {
 	/* The stream and seq of the version stored (write.c, upsert_sql), for
-	 * a database made before them.  Only when missing: ALTER TABLE takes an
-	 * exclusive lock even when the column exists, and a store starting
-	 * beside one that writes (which reads documents, then waits for the
-	 * schema lock this runs under, to claim the corpus's embedder)
-	 * deadlocked with it. */
+	 * a database made before them. */
 	"DO $$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'docpipe.documents'::regclass"
 	" AND attname = 'last_stream' AND NOT attisdropped) THEN"
 	" ALTER TABLE docpipe.documents ADD COLUMN IF NOT EXISTS last_stream text,"
@@ -74,10 +82,16 @@ static const char *const migrations[] = {
 	"DO $$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'docpipe.documents'::regclass"
 	" AND attname = 'last_seen' AND NOT attisdropped) THEN"
 	" ALTER TABLE docpipe.documents ADD COLUMN IF NOT EXISTS last_seen timestamptz; END IF; END$$",
-	"ALTER TABLE docpipe.chunks ADD COLUMN IF NOT EXISTS byte_start bigint,"
+	/* Chunk provenance: the chunk's byte range [byte_start, byte_end)
+	 * and first/last line in the source file, first/last page for paged
+	 * formats (docs/protocol.md). */
+	"DO $$BEGIN IF (SELECT count(*) FROM pg_attribute WHERE attrelid = 'docpipe.chunks'::regclass"
+	" AND attname IN ('byte_start', 'byte_end', 'line_start', 'line_end', 'page_start', 'page_end')"
+	" AND NOT attisdropped) < 6 THEN"
+	" ALTER TABLE docpipe.chunks ADD COLUMN IF NOT EXISTS byte_start bigint,"
 	" ADD COLUMN IF NOT EXISTS byte_end bigint,"
 	" ADD COLUMN IF NOT EXISTS line_start int, ADD COLUMN IF NOT EXISTS line_end int,"
-	" ADD COLUMN IF NOT EXISTS page_start int, ADD COLUMN IF NOT EXISTS page_end int",
+	" ADD COLUMN IF NOT EXISTS page_start int, ADD COLUMN IF NOT EXISTS page_end int; END IF; END$$",
 	/* A real[] vector is stored like pgvector's types (STORAGE external):
 	 * floats do not compress, and a row long enough for TOAST (text,
 	 * vector and tsvector) had the server try pglz on every vector in
@@ -87,10 +101,14 @@ static const char *const migrations[] = {
 	" AND attname = 'embedding') = 'x' THEN"
 	" ALTER TABLE docpipe.chunks ALTER COLUMN embedding SET STORAGE EXTERNAL; END IF; END$$",
 	/* The text compressed with lz4 rather than pglz, which cost the
-	 * server as much CPU as the rest of the insertion; a server built
-	 * without lz4 keeps pglz. */
+	 * server as much CPU as the rest of the insertion.  A server built
+	 * without lz4 (default_toast_compression does not offer it) keeps
+	 * pglz without trying the ALTER at each start; one older than
+	 * PostgreSQL 14 (no attcompression) fails the check, which is
+	 * ignored. */
 	"DO $$BEGIN IF (SELECT attcompression FROM pg_attribute WHERE attrelid = 'docpipe.chunks'::regclass"
-	" AND attname = 'content') <> 'l' THEN"
+	" AND attname = 'content') <> 'l' AND (SELECT 'lz4' = ANY(enumvals) FROM pg_settings"
+	" WHERE name = 'default_toast_compression') THEN"
 	" ALTER TABLE docpipe.chunks ALTER COLUMN content SET COMPRESSION lz4; END IF;"
 	" EXCEPTION WHEN OTHERS THEN NULL; END$$",
 };
