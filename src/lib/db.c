@@ -1,8 +1,12 @@
 #include "db.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "clock.h"
 
 /* Copies msg into out on one line: libpq messages span several lines
  * ("connection to server ... failed: ...\n\tIs the server running...?"). */
@@ -252,9 +256,176 @@ static int is_success(const PGresult *res)
 	return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
 }
 
+/* The sessions that hold what backend $1 waits for, the oldest
+ * transaction first, and the relation it waits for ("" for a lock on no
+ * relation: an advisory lock, a row's transaction). */
+static const char blockers_sql[] =
+	"SELECT b.pid::text, coalesce(nullif(b.application_name, ''), 'no application name'),"
+	" coalesce(b.state, 'state unknown'),"
+	" coalesce(round(extract(epoch FROM now() - b.xact_start))::text, '?'),"
+	" coalesce(left(regexp_replace(b.query, '\\s+', ' ', 'g'), 160), ''),"
+	" coalesce((SELECT l.relation::regclass::text FROM pg_locks l WHERE l.pid = $1::int"
+	"  AND NOT l.granted LIMIT 1), '')"
+	" FROM unnest(pg_blocking_pids($1::int)) AS w(pid) JOIN pg_stat_activity b USING (pid)"
+	" ORDER BY b.xact_start NULLS LAST LIMIT 3";
+
+PGresult *dp_db_blockers(PGconn *conn, int pid, int answer_ms, dp_err *err)
+{
+	char pid_text[16];
+	const char *params[1] = {pid_text};
+	PGresult *res = NULL, *next;
+	double start;
+
+	snprintf(pid_text, sizeof pid_text, "%d", pid);
+	if (!PQsendQueryParams(conn, blockers_sql, 1, NULL, params, NULL, NULL, 0)) {
+		dp_db_err(err, conn, NULL, "asking the database what holds the wait up");
+		return NULL;
+	}
+	start = dp_clock_ms();
+	for (;;) {
+		if (!PQconsumeInput(conn)) {
+			dp_db_err(err, conn, NULL, "asking the database what holds the wait up");
+			break;
+		}
+		if (!PQisBusy(conn)) {
+			while ((next = PQgetResult(conn)) != NULL)
+				if (res == NULL)
+					res = next;
+				else
+					PQclear(next);
+			if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+				dp_db_err(err, conn, res, "asking the database what holds the wait up");
+				PQclear(res);
+				res = NULL;
+			}
+			return res;
+		}
+		long left = answer_ms - (long)(dp_clock_ms() - start);
+		struct pollfd fd = {.fd = PQsocket(conn), .events = POLLIN};
+		if (left <= 0 || poll(&fd, 1, (int)left) == 0) {
+			dp_err_set(err, "a question on a new connection got no answer in %d s either: the"
+				   " server is hung or overloaded", answer_ms / 1000);
+			break;
+		}
+	}
+	return NULL;
+}
+
+void dp_db_blocker_text(const PGresult *res, int row, char *out, size_t size)
+{
+	snprintf(out, size, "pid %s (%s, %s, transaction open %s s: %s)", PQgetvalue(res, row, 0),
+		 PQgetvalue(res, row, 1), PQgetvalue(res, row, 2), PQgetvalue(res, row, 3),
+		 PQgetvalue(res, row, 4));
+}
+
+/* Set by dp_db_say_lock_waits before any thread starts, read only after:
+ * whether statements say their long waits, and the watch connection's
+ * URL variable and application name. */
+static int say_on;
+static const char *say_env, *say_app;
+
+void dp_db_say_lock_waits(const char *db_env, const char *app)
+{
+	say_on = 1;
+	say_env = db_env;
+	say_app = app;
+}
+
+/* A statement's wait, as dp_db_say_lock_waits has it said. */
+typedef struct wait_state {
+	double start, next;  /* when it was sent; when to ask next (ms) */
+	int said;            /* said once: no more questions */
+	PGconn *watch;       /* the questions' connection; NULL until one */
+} wait_state;
+
+/* Asks on w's connection (made now if need be) who holds what db's
+ * backend waits for, and says so: one line each.  A wait that no session
+ * holds up (a long statement, a slow server) is not said: the next
+ * question may find one. */
+static void say_blockers(PGconn *db, wait_state *w)
+{
+	double waited_s = (dp_clock_ms() - w->start) / 1000;
+	char who[DP_ERR_MAX];
+	dp_err err;
+
+	if (w->watch == NULL && (w->watch = dp_db_connect(say_env, say_app, &err)) == NULL) {
+		dp_diag("waiting %.0f s for the database, which takes no new connection either: %s",
+			waited_s, err.msg);
+		w->said = 1;
+		return;
+	}
+	PGresult *res = dp_db_blockers(w->watch, PQbackendPID(db), DP_DB_BLOCKERS_ANSWER_MS, &err);
+	if (res == NULL) {
+		dp_diag("waiting %.0f s for the database: %s", waited_s, err.msg);
+		w->said = 1;
+		return;
+	}
+	for (int i = 0; i < PQntuples(res); i++) {
+		const char *rel = PQgetvalue(res, i, 5);
+		dp_db_blocker_text(res, i, who, sizeof who);
+		dp_diag("waiting for a lock%s%s held by %s; it goes on when that session ends its"
+			" transaction", *rel != '\0' ? " on " : "", rel, who);
+	}
+	w->said = PQntuples(res) > 0;
+	PQclear(res);
+}
+
+/* Waits until db's next result can be read without blocking (or the
+ * connection fails: PQgetResult then says so), asking who holds the wait
+ * up every DP_DB_LOCK_SAY_MS until that is said. */
+static void wait_ready(PGconn *db, wait_state *w)
+{
+	while (PQisBusy(db)) {
+		double left = w->next - dp_clock_ms();
+		struct pollfd fd = {.fd = PQsocket(db), .events = POLLIN};
+		int n = poll(&fd, 1, w->said ? -1 : left > 0 ? (int)left + 1 : 0);
+		if (n < 0 && errno != EINTR)
+			return;
+		if (n > 0 && !PQconsumeInput(db))
+			return;
+		if (n == 0) {
+			say_blockers(db, w);
+			w->next = dp_clock_ms() + DP_DB_LOCK_SAY_MS;
+		}
+	}
+}
+
+/* sql as PQexec (nparams < 0: one or more statements, no parameters) or
+ * PQexecParams runs it, and its result as they return it: the last, or
+ * the first that starts a COPY.  With dp_db_say_lock_waits, a long wait
+ * for it is said. */
+static PGresult *run(PGconn *db, const char *sql, int nparams, const char *const *params)
+{
+	if (!say_on)
+		return nparams < 0 ? PQexec(db, sql) : PQexecParams(db, sql, nparams, NULL, params, NULL, NULL, 0);
+	if (!(nparams < 0 ? PQsendQuery(db, sql) : PQsendQueryParams(db, sql, nparams, NULL, params, NULL, NULL, 0)))
+		return NULL;
+	wait_state w = {.start = dp_clock_ms()};
+	PGresult *last = NULL, *res;
+	w.next = w.start + DP_DB_LOCK_SAY_MS;
+	for (;;) {
+		wait_ready(db, &w);
+		if ((res = PQgetResult(db)) == NULL)
+			break;
+		PQclear(last);
+		last = res;
+		ExecStatusType st = PQresultStatus(res);
+		if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH ||
+		    PQstatus(db) == CONNECTION_BAD)
+			break;
+	}
+	PQfinish(w.watch);
+	return last;
+}
+
+PGresult *dp_db_result(PGconn *db, const char *sql)
+{
+	return run(db, sql, -1, NULL);
+}
+
 int dp_db_exec(PGconn *db, const char *sql, dp_err *err)
 {
-	PGresult *res = PQexec(db, sql);
+	PGresult *res = run(db, sql, -1, NULL);
 	int rc = 0;
 
 	if (res == NULL || !is_success(res)) {
@@ -268,7 +439,7 @@ int dp_db_exec(PGconn *db, const char *sql, dp_err *err)
 PGresult *dp_db_query(PGconn *db, const char *sql, int nparams, const char *const *params,
 		      dp_err *err)
 {
-	PGresult *res = PQexecParams(db, sql, nparams, NULL, params, NULL, NULL, 0);
+	PGresult *res = run(db, sql, nparams, params);
 
 	if (res == NULL || !is_success(res)) {
 		dp_db_err(err, db, res, "query failed");

@@ -76,6 +76,40 @@ int dp_db_session_end(PGconn *db, const dp_db_session *old, dp_err *err);
  * result (res may be NULL: the connection's message is used). */
 void dp_db_err(dp_err *err, PGconn *db, const PGresult *res, const char *what);
 
+/* Statements that wait long say why, from now on, in this process (call
+ * it before any thread starts): while one has waited DP_DB_LOCK_SAY_MS for
+ * its answer, and every DP_DB_LOCK_SAY_MS after until it is said, a
+ * connection of its own (db_env as dp_db_connect's, application app) asks
+ * the server which sessions hold the lock the statement's backend waits
+ * for (dp_db_blockers); each is said on stderr, once, and the statement
+ * goes on waiting (a lock_timeout or statement_timeout of the session
+ * ends it).  For the commands a user waits on (docpipe-query,
+ * docpipe-status): a lock held elsewhere (a store migrating an old
+ * schema, an ALTER or a transaction left open in psql) otherwise stops
+ * them without a word.  Covers dp_db_exec, dp_db_query and dp_db_result. */
+#define DP_DB_LOCK_SAY_MS 2000
+void dp_db_say_lock_waits(const char *db_env, const char *app);
+
+/* How long a question of dp_db_blockers waits for its answer: a server
+ * that does not answer it is hung, which is said instead. */
+#define DP_DB_BLOCKERS_ANSWER_MS 5000
+/* The sessions (at most 3, the oldest transaction first) that hold the
+ * lock backend pid waits for, asked on conn (not pid's own connection,
+ * which waits), waiting at most answer_ms.  Returns rows (no rows: pid
+ * waits for no lock) of dp_db_blocker_text's columns and, in column 5,
+ * the relation waited for ("" when the lock is on none), or NULL with
+ * err set. */
+PGresult *dp_db_blockers(PGconn *conn, int pid, int answer_ms, dp_err *err);
+/* Row row of dp_db_blockers's answer as "pid N (application, state,
+ * transaction open S s: statement)" into out. */
+void dp_db_blocker_text(const PGresult *res, int row, char *out, size_t size);
+
+/* Runs sql (one or more statements, no parameters) as PQexec does, and
+ * returns its result whatever its status (the caller PQclear()s it), or
+ * NULL when it could not be sent (PQerrorMessage says why).  Says a long
+ * wait as dp_db_say_lock_waits has it. */
+PGresult *dp_db_result(PGconn *db, const char *sql);
+
 /* Runs sql (no parameters) and expects a command or rows.  Returns 0, or
  * -1 with err set. */
 int dp_db_exec(PGconn *db, const char *sql, dp_err *err);

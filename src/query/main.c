@@ -335,6 +335,8 @@ static int connect_and_search(dp_cli *cli, const char *db_env, query_opts *o, co
 			      int json)
 {
 	dp_err err;
+
+	dp_db_say_lock_waits(db_env, "docpipe-query-watch");
 	PGconn *db = dp_db_connect(db_env, "docpipe-query", &err);
 
 	if (db == NULL) {

@@ -153,7 +153,7 @@ static int corpus_missing(PGconn *db, const char *what_else, dp_err *err)
 
 int query_corpus_load(PGconn *db, query_corpus *c, dp_err *err)
 {
-	PGresult *res = PQexec(db, "SELECT key, value FROM docpipe.settings");
+	PGresult *res = dp_db_result(db, "SELECT key, value FROM docpipe.settings");
 
 	memset(c, 0, sizeof *c);
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -343,7 +343,7 @@ static const char scan_all_sql[] = "COPY (SELECT document_id, seq, embedding FRO
 static int scan(PGconn *db, const char *copy_sql, const float *q, size_t dim, const query_ids *ids,
 		query_topk *t, dp_err *err)
 {
-	PGresult *res = PQexec(db, copy_sql);
+	PGresult *res = dp_db_result(db, copy_sql);
 	float *vec = malloc(dim * sizeof *vec);
 	int rc = 0, first = 1;
 	char *buf;
@@ -526,7 +526,7 @@ int query_hits_centroid(PGconn *db, const query_corpus *c, const query_hit *hits
 
 double query_chunk_estimate(PGconn *db)
 {
-	PGresult *res = PQexec(db, "SELECT reltuples FROM pg_class WHERE oid = 'docpipe.chunks'::regclass");
+	PGresult *res = dp_db_result(db, "SELECT reltuples FROM pg_class WHERE oid = 'docpipe.chunks'::regclass");
 	double n = -1;
 
 	if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)

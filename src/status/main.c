@@ -129,6 +129,7 @@ int main(int argc, char **argv)
 	dp_cli_init("status");
 	if ((rc = parse(argc, argv, &a)) >= 0)
 		return rc;
+	dp_db_say_lock_waits(a.db_env, "docpipe-status-watch");
 	PGconn *db = dp_db_connect(a.db_env, "docpipe-status", &err);
 	if (db == NULL) {
 		dp_diag("%s", err.msg);

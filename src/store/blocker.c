@@ -1,9 +1,7 @@
 #include "blocker.h"
 
 #include <libpq-fe.h>
-#include <poll.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -23,64 +21,10 @@ struct store_blocker {
 	PGconn *conn; /* the watch's own connection; NULL until a long wait */
 };
 
-/* The sessions that hold what backend pid waits for, the oldest
- * transaction first. */
-static const char blockers_sql[] =
-	"SELECT b.pid::text, coalesce(nullif(b.application_name, ''), 'no application name'),"
-	" coalesce(b.state, 'state unknown'),"
-	" coalesce(round(extract(epoch FROM now() - b.xact_start))::text, '?'),"
-	" coalesce(left(regexp_replace(b.query, '\\s+', ' ', 'g'), 160), '')"
-	" FROM unnest(pg_blocking_pids($1::int)) AS w(pid) JOIN pg_stat_activity b USING (pid)"
-	" ORDER BY b.xact_start NULLS LAST LIMIT 3";
-
-/* The answer to blockers_sql for pid on b->conn, waiting at most
- * STORE_BLOCKER_ANSWER_MS: a hung server must not hang the watch.  NULL
- * with err set when there is none in time or it is an error. */
-static PGresult *ask(store_blocker *b, int pid, dp_err *err)
-{
-	char pid_text[16];
-	const char *params[1] = {pid_text};
-	PGresult *res = NULL, *next;
-	double start;
-
-	snprintf(pid_text, sizeof pid_text, "%d", pid);
-	if (!PQsendQueryParams(b->conn, blockers_sql, 1, NULL, params, NULL, NULL, 0)) {
-		dp_db_err(err, b->conn, NULL, "asking the database what the store waits for");
-		return NULL;
-	}
-	start = dp_clock_ms();
-	for (;;) {
-		if (!PQconsumeInput(b->conn)) {
-			dp_db_err(err, b->conn, NULL, "asking the database what the store waits for");
-			break;
-		}
-		if (!PQisBusy(b->conn)) {
-			while ((next = PQgetResult(b->conn)) != NULL)
-				if (res == NULL)
-					res = next;
-				else
-					PQclear(next);
-			if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
-				dp_db_err(err, b->conn, res, "asking the database what the store waits for");
-				PQclear(res);
-				res = NULL;
-			}
-			return res;
-		}
-		long left = STORE_BLOCKER_ANSWER_MS - (long)(dp_clock_ms() - start);
-		struct pollfd fd = {.fd = PQsocket(b->conn), .events = POLLIN};
-		if (left <= 0 || poll(&fd, 1, (int)left) == 0) {
-			dp_err_set(err, "a question on a new connection got no answer in %d s either: the"
-					" server is hung or overloaded", STORE_BLOCKER_ANSWER_MS / 1000);
-			break;
-		}
-	}
-	return NULL;
-}
-
 /* Says what the store's backend pid has waited waited_s for. */
 static void explain(store_blocker *b, int pid, double waited_s)
 {
+	char who[DP_ERR_MAX];
 	dp_err err;
 
 	if (b->conn == NULL && (b->conn = dp_db_connect(b->db_env, BLOCKER_APP, &err)) == NULL) {
@@ -88,7 +32,7 @@ static void explain(store_blocker *b, int pid, double waited_s)
 			" either: %s", waited_s, err.msg);
 		return;
 	}
-	PGresult *res = ask(b, pid, &err);
+	PGresult *res = dp_db_blockers(b->conn, pid, DP_DB_BLOCKERS_ANSWER_MS, &err);
 	if (res == NULL) {
 		dp_diag("waiting %.0f s for the database: %s", waited_s, err.msg);
 		PQfinish(b->conn); /* in an unknown state: the next question gets a new one */
@@ -98,11 +42,11 @@ static void explain(store_blocker *b, int pid, double waited_s)
 	if (PQntuples(res) == 0)
 		dp_diag("waiting %.0f s for the database; no session holds a lock the store needs"
 			" (a large write, or a slow server)", waited_s);
-	for (int i = 0; i < PQntuples(res); i++)
-		dp_diag("waiting %.0f s for a lock held by pid %s (%s, %s, transaction open"
-			" %s s: %s); it goes on when that session ends its transaction", waited_s,
-			PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2),
-			PQgetvalue(res, i, 3), PQgetvalue(res, i, 4));
+	for (int i = 0; i < PQntuples(res); i++) {
+		dp_db_blocker_text(res, i, who, sizeof who);
+		dp_diag("waiting %.0f s for a lock held by %s; it goes on when that session ends its"
+			" transaction", waited_s, who);
+	}
 	PQclear(res);
 }
 

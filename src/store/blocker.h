@@ -16,9 +16,6 @@
 
 #define STORE_BLOCKER_FIRST_S 10
 #define STORE_BLOCKER_AGAIN_S 60
-/* How long the watch's own question may wait for its answer: a server
- * that does not answer it is hung, which is said instead. */
-#define STORE_BLOCKER_ANSWER_MS 5000
 
 typedef struct store_blocker store_blocker;
 
@@ -30,7 +27,7 @@ store_blocker *store_blocker_start(const char *db_env, dp_err *err);
  * whose waits are explained, from now on; 0: none (no connection, or one
  * being made again: the store reports that wait itself). */
 void store_blocker_backend(store_blocker *b, int pid);
-/* Stops the thread (within STORE_BLOCKER_ANSWER_MS plus a connection's
+/* Stops the thread (within DP_DB_BLOCKERS_ANSWER_MS plus a connection's
  * timeout when it is asking), closes its connection, frees *b and sets it
  * NULL.  NULL does nothing. */
 void store_blocker_stop(store_blocker **b);

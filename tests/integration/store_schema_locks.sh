@@ -13,20 +13,11 @@ pipeline() { docpipe-discover "$D" | docpipe-chunk | docpipe-embed | docpipe-sto
 pipeline
 is "$?/$(sql 'SELECT count(*) FROM docpipe.documents')" 0/4 "a first store makes the schema"
 
-# hold SQL...: runs BEGIN; SQL; in a background psql that holds its locks
-# until it is killed (HOLDER: its pid); returns once they are granted.
-hold() {
-	psql -X -q -v ON_ERROR_STOP=1 -c "BEGIN; $1; SELECT pg_sleep(600)" >/dev/null 2>&1 &
-	HOLDER=$!
-	wait_for 30 sql_ge "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid)
-		WHERE a.query LIKE 'BEGIN; $2%' AND l.granted AND l.relation = 'docpipe.chunks'::regclass" 1
-}
-release() { kill "$HOLDER" 2>/dev/null; wait "$HOLDER" 2>/dev/null; }
 waiters() { sql "SELECT count(*) FROM pg_locks WHERE NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"; }
 
 # A read transaction on chunks left open, as a long docpipe-query or
 # report holds one.
-hold "SELECT count(*) FROM docpipe.chunks" "SELECT count"
+hold_lock reader "SELECT count(*) FROM docpipe.chunks"
 ok $? "a reader holds its lock on chunks"
 start=$SECONDS
 timeout 30 docpipe-store -q </dev/null
@@ -44,18 +35,18 @@ timeout 30 docpipe-query --json --mode text "3 4 5" >"$T_DIR/q" 2>"$T_DIR/qe"
 is "$?/$(jq -r .path "$T_DIR/q" | grep -c doc)" 0/4 "a query beside starting stores and the reader completes"
 wait "${stores[@]}"
 is "$(waiters)" 0 "no session waits for a lock"
-release
+release_lock reader
 
 # Stronger: every docpipe table held in ROW EXCLUSIVE (what concurrent
 # writers take) and SHARE UPDATE EXCLUSIVE (autovacuum, ANALYZE), which
 # conflict with every mode stronger than a write's.  With lock_timeout the
 # store fails at once on any such lock instead of waiting.
 tables=$(sql "SELECT string_agg(format('%I.%I', schemaname, tablename), ', ') FROM pg_tables WHERE schemaname = 'docpipe'")
-hold "LOCK TABLE $tables IN ROW EXCLUSIVE MODE; LOCK TABLE $tables IN SHARE UPDATE EXCLUSIVE MODE" "LOCK TABLE"
+hold_lock writer "LOCK TABLE $tables IN ROW EXCLUSIVE MODE; LOCK TABLE $tables IN SHARE UPDATE EXCLUSIVE MODE"
 ok $? "a writer holds its locks on every docpipe table"
 PGOPTIONS='-c lock_timeout=3s' docpipe-store -q </dev/null 2>"$T_DIR/e1"
 is "$?/$(cat "$T_DIR/e1")" 0/ "beside writers, a store start takes no lock stronger than theirs"
 PGOPTIONS='-c lock_timeout=3s' docpipe-status --record-run - <<<'{"v":1,"kind":"report","run":"r1"}' 2>"$T_DIR/e2"
 is "$?/$(cat "$T_DIR/e2")" 0/ "nor does a run's recorder (the outcome tables' setup)"
-release
+release_lock writer
 done_testing

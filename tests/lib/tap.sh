@@ -57,6 +57,19 @@ wait_for() {
 sql_ge() { local n; n=$(sql "$1" 2>/dev/null) && [ -n "$n" ] && [ "$n" -ge "$2" ]; }
 # exited PID: true when process PID is gone (for wait_for).
 exited() { ! kill -0 "$1" 2>/dev/null; }
+# hold_lock NAME SQL: runs "BEGIN; SQL" in a background psql session
+# whose application_name is NAME, which keeps the locks SQL took until
+# release_lock NAME; returns once SQL is done (status 1 if not in 30 s).
+hold_lock() {
+	PGAPPNAME=$1 psql -X -q -v ON_ERROR_STOP=1 -c "BEGIN; $2; SELECT pg_sleep(600)" >/dev/null 2>&1 &
+	wait_for 30 sql_ge "SELECT count(*) FROM pg_stat_activity WHERE application_name = '$1' AND wait_event = 'PgSleep'" 1
+}
+# release_lock NAME: ends hold_lock NAME's session (killing psql would
+# not: its server process notices only when it next writes to it).
+release_lock() {
+	sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '$1'" >/dev/null
+	wait_for 30 sql_ge "SELECT 1 - count(*) FROM pg_stat_activity WHERE application_name = '$1'" 1
+}
 # worker_finishes PID NAME WORKER-ARGS...: `docpipe worker WORKER-ARGS...`
 # joins a run (PID) that waits for it; the run must then end with status
 # 0 (test NAME) within 60 s.  The worker is stopped after it.
