@@ -52,7 +52,12 @@ static void on_notice(void *arg, const PGresult *res)
 static int session_setup(PGconn *db, dp_err *err)
 {
 	char line[DP_ERR_MAX];
-	PGresult *res = PQexec(db, "SELECT set_config('idle_in_transaction_session_timeout', '"
+	/* READ COMMITTED whatever default_transaction_isolation the server,
+	 * database or role sets: the store's writes are ordered by its own row
+	 * and advisory locks, designed for it; under SERIALIZABLE, replicas
+	 * writing side by side failed a fifth of the documents with 40001. */
+	PGresult *res = PQexec(db, "SET default_transaction_isolation = 'read committed';"
+				   " SELECT set_config('idle_in_transaction_session_timeout', '"
 				   DP_DB_IDLE_TX_TIMEOUT "', false) WHERE"
 				   " current_setting('idle_in_transaction_session_timeout') = '0'");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -72,14 +77,18 @@ PGconn *dp_db_connect(const char *env_name, const char *app, dp_err *err)
 	/* connect_timeout: a server that takes the TCP connection and never
 	 * answers (hung, stopped) must not hang a reconnection for ever; the
 	 * URL or PGCONNECT_TIMEOUT may say otherwise.  The TCP settings (db.h)
-	 * before dbname: the URL's own win. */
+	 * before dbname: the URL's own win.  client_encoding after it: docpipe
+	 * sends and reads UTF-8 whatever the URL, PGCLIENTENCODING, the role,
+	 * the database or the server say (sent at connect, it wins over all of
+	 * them); under LATIN1 every non-ASCII character was stored
+	 * double-encoded, without a word. */
 	const char *keys[] = {"connect_timeout", "tcp_user_timeout", "keepalives_idle",
 			      "keepalives_interval", "keepalives_count", "dbname",
-			      "fallback_application_name", NULL};
+			      "client_encoding", "fallback_application_name", NULL};
 	const char *values[] = {getenv("PGCONNECT_TIMEOUT") == NULL ? DP_DB_CONNECT_TIMEOUT : NULL,
 				DP_DB_TCP_USER_TIMEOUT, DP_DB_KEEPALIVES_IDLE,
 				DP_DB_KEEPALIVES_INTERVAL, DP_DB_KEEPALIVES_COUNT,
-				url != NULL && *url != '\0' ? url : NULL, app, NULL};
+				url != NULL && *url != '\0' ? url : NULL, "UTF8", app, NULL};
 	const int url_at = 5;
 	char line[DP_ERR_MAX];
 

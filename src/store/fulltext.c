@@ -380,8 +380,10 @@ void store_fulltext_tend(store *s, long long chunks)
 			dp_diag("%s; the full-text index's pending list is merged by the writes", e.msg);
 			return;
 		}
-		/* The merge's sort, as in the writes' transactions. */
-		if (dp_db_exec(s->gin, "SET work_mem = '" STORE_GIN_WORK_MEM "'", &e) < 0) {
+		/* The merge's sort, as in the writes' transactions; it waits
+		 * on its locks as the writes do. */
+		if (dp_db_exec(s->gin, "SET work_mem = '" STORE_GIN_WORK_MEM "'; "
+				       STORE_SESSION_SETTINGS, &e) < 0) {
 			gin_off(s, e.msg);
 			return;
 		}

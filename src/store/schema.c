@@ -347,7 +347,8 @@ store *store_open(const store_options *opt, int *exit_code, dp_err *err)
 		store_blocker_backend(opt->blocker, PQbackendPID(s->db));
 		dp_db_session_get(s->db, &s->session, &ignored);
 	}
-	if (s->db == NULL || schema_ensure(s, &usage, err) < 0 || store_index_settle(s, err) < 0) {
+	if (s->db == NULL || dp_db_exec(s->db, STORE_SESSION_SETTINGS, err) < 0 ||
+	    schema_ensure(s, &usage, err) < 0 || store_index_settle(s, err) < 0) {
 		if (usage)
 			*exit_code = DP_EXIT_USAGE;
 		store_close(&s);

@@ -156,6 +156,18 @@ int store_patiently(int (*attempt)(void *ctx, dp_err *err), void *ctx, double pa
  * made again): the server fails on the work itself (a crash, the OOM
  * killer), and trying again would go on for ever. */
 #define STORE_LOST_MAX 3
+/* The times a transaction that failed on a conflict with other sessions
+ * (a deadlock, a serialization failure, a lock_timeout) is redone before
+ * its documents fail (write.c, write_retrying): ~8 s of pauses. */
+#define STORE_CONFLICT_MAX 8
+
+/* The store's sessions wait on their locks for as long as they last
+ * (whoever holds one is named: blocker.c), whatever lock_timeout the
+ * database or role sets for its applications: its waits are its order
+ * (the schema lock, a path's lock), and under a role's 20 ms each start
+ * read as a database outage and documents failed.  Set at connect and
+ * after each reset (schema.c, write.c). */
+#define STORE_SESSION_SETTINGS "SET lock_timeout = 0"
 int store_reconnect(store *s, int *lost, dp_err *err);
 
 /* Connects and creates the schema if needed, choosing and announcing the

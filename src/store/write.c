@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "blocker.h"
 #include "clock.h"
@@ -985,7 +986,7 @@ static int reset_connection(void *ctx, dp_err *err)
 	s->prepared = 0; /* a new session has none */
 	/* An outage says itself (store_patiently): nothing to explain. */
 	store_blocker_backend(s->opt.blocker, 0);
-	if (dp_db_reset(s->db, err) < 0)
+	if (dp_db_reset(s->db, err) < 0 || dp_db_exec(s->db, STORE_SESSION_SETTINGS, err) < 0)
 		return -1;
 	store_blocker_backend(s->opt.blocker, PQbackendPID(s->db));
 	end_old_session(s);
@@ -1004,17 +1005,44 @@ int store_reconnect(store *s, int *lost, dp_err *err)
 	return 0;
 }
 
+/* Whether a transaction failed on another session's doing, which
+ * PostgreSQL says to retry: a deadlock (40P01), a serialization failure
+ * (40001: a SERIALIZABLE session of the role's, or a server's, despite
+ * session_setup) or a lock not granted within the database's or role's
+ * lock_timeout (55P03). */
+static int conflict_state(const char *st)
+{
+	return strcmp(st, "40P01") == 0 || strcmp(st, "40001") == 0 || strcmp(st, "55P03") == 0;
+}
+
 /* One transaction; when the connection is lost, it is re-made (waiting
- * up to --db-retry) and the transaction redone, the items held meanwhile. */
+ * up to --db-retry) and the transaction redone, the items held meanwhile.
+ * One that fails on a conflict with other sessions (conflict_state) is
+ * redone after a pause that doubles from 50 ms up to 2 s, STORE_CONFLICT_MAX
+ * times: two store replicas under a lock_timeout of 20 ms failed
+ * documents, and the transaction was the deadlock's victim. */
 static enum tx_result write_retrying(store *s, store_item **items, size_t n, dp_err *err)
 {
 	enum tx_result r;
-	int lost = 0;
+	int lost = 0, conflicts = 0;
+	double pause_ms = 50;
 
-	while ((r = write_tx(s, items, n, err)) == TX_LOST)
-		if (!store_reconnect(s, &lost, err))
-			return lost == STORE_LOST_MAX ? TX_FAILED : TX_LOST;
-	return r;
+	for (;;) {
+		r = write_tx(s, items, n, err);
+		if (r == TX_LOST) {
+			if (!store_reconnect(s, &lost, err))
+				return lost == STORE_LOST_MAX ? TX_FAILED : TX_LOST;
+			continue;
+		}
+		if (r != TX_FAILED || !conflict_state(dp_db_last_sqlstate()) ||
+		    conflicts++ == STORE_CONFLICT_MAX || dp_stop_requested())
+			return r;
+		/* Spread by the pid: replicas that met one another do not
+		 * meet again on the same beat. */
+		unsigned spread = ((unsigned)getpid() * 2654435761u + (unsigned)conflicts * 40503u) % 1000;
+		dp_nap_ms(pause_ms * (0.5 + spread / 1000.0));
+		pause_ms = pause_ms * 2 < 2000 ? pause_ms * 2 : 2000;
+	}
 }
 
 /* Fails an item whose own transaction failed.  Its stored version (if

@@ -1,0 +1,66 @@
+#!/bin/bash
+# Settings a database, a role or the environment may impose on every
+# session, which docpipe's sessions must not inherit (src/lib/db.c,
+# dp_db_connect and session_setup; src/store/store.h,
+# STORE_SESSION_SETTINGS; src/store/write.c, write_retrying):
+# - client_encoding other than UTF8 (ALTER DATABASE, PGCLIENTENCODING):
+#   under LATIN1 every non-ASCII character was stored double-encoded,
+#   without a word; under WIN1252 documents failed;
+# - default_transaction_isolation = serializable: store replicas side by
+#   side failed a fifth of the documents with 40001;
+# - lock_timeout (20 ms): a store waiting on a lock failed its documents,
+#   and its start read as a database outage.
+. "$(dirname "$0")/../lib/tap.sh"
+newdb || exit 1
+D=$T_DIR/docs
+mkdir -p "$D"
+printf '# Café naïve 東京\n\nRésumé of 東京 text, 0x9d: 東.\n' >"$D/utf8.md"
+pipeline() { docpipe-discover "$D" | docpipe-chunk | docpipe-embed | docpipe-store -q; }
+stored() { PGCLIENTENCODING=UTF8 sql "SELECT string_agg(content, '|' ORDER BY seq) FROM docpipe.chunks"; }
+want=$(cat "$D/utf8.md")
+
+sql "ALTER DATABASE $PGDATABASE SET client_encoding = 'LATIN1'"
+out=$(pipeline 2>&1 >/dev/null)
+is "$?/$(stored)" "0/$want" "a database whose client_encoding is LATIN1: the text stored as written"
+if grep -qi "encoding\|error\|fail" <<<"$out"; then ok 1 "without a word"; diag "$out"; else ok 0 "without a word"; fi
+got=$(docpipe-query --json --mode text "naïve" | jq -r .path)
+like "$got" "utf8\.md$" "and found by its non-ASCII word"
+
+sql "ALTER DATABASE $PGDATABASE RESET client_encoding"
+printf 'and 東京 again\n' >>"$D/utf8.md"
+want=$(cat "$D/utf8.md")
+PGCLIENTENCODING=WIN1252 pipeline >"$T_DIR/w.out" 2>&1
+is "$?/$(stored)" "0/$want" "PGCLIENTENCODING=WIN1252 (no equivalent for byte 0x9d): stored as written"
+
+# Serializable by default, three store replicas writing side by side.
+newdb || exit 1
+sql "ALTER DATABASE $PGDATABASE SET default_transaction_isolation = 'serializable'"
+numbered_docs "$T_DIR/many" 300 40 doc
+docpipe run "$T_DIR/many" --replicas store=3 --progress none >"$T_DIR/r.json" 2>"$T_DIR/r.err"
+is "$?/$(jq -c '[.added, .failed]' "$T_DIR/r.json")" "0/[300,0]" \
+	"default_transaction_isolation serializable, 3 store replicas: every document stored"
+
+# A role's lock_timeout of 20 ms: a store writing a document whose row
+# another session holds waits for it, then stores.
+newdb || exit 1
+numbered_docs "$T_DIR/few" 3 6 doc
+docpipe-discover "$T_DIR/few" | docpipe-chunk | docpipe-embed | docpipe-store -q >/dev/null
+sql "ALTER DATABASE $PGDATABASE SET lock_timeout = '20ms'"
+hold_lock holder "UPDATE docpipe.documents SET updated_at = now() WHERE path LIKE '%/doc2.md'"
+ok $? "another session holds doc2's row"
+echo more words >>"$T_DIR/few/doc2.md"
+docpipe-discover "$T_DIR/few" | docpipe-chunk | docpipe-embed | docpipe-store >"$T_DIR/s.out" 2>"$T_DIR/s.err" &
+store=$!
+wait_for 30 sql_ge "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'docpipe-store' AND wait_event_type = 'Lock'" 1
+ok $? "the store waits on the lock (beyond the database's lock_timeout of 20 ms)"
+release_lock holder
+wait $store
+is "$?/$(sql "SELECT count(*) FROM docpipe.chunks c JOIN docpipe.documents d ON d.id = c.document_id WHERE d.path LIKE '%/doc2.md' AND c.content LIKE '%more words%'")" \
+	0/1 "then stores the document once the lock is released"
+if grep -q "waiting up to\|database is back\|lock timeout" "$T_DIR/s.err"; then
+	ok 1 "no outage or lock-timeout message"
+	diag "$(cat "$T_DIR/s.err")"
+else
+	ok 0 "no outage or lock-timeout message"
+fi
+done_testing
