@@ -13,6 +13,7 @@
 #include "convert.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* A cell's "source" (or an output's text): a string or an array of
@@ -121,12 +122,33 @@ static int cell(conv_out *o, jv c, int i, const char *lang, const conv_opts *opt
 	return rc;
 }
 
+/* The "nbformat" value v (consumed) as a number: some tools write it as a
+ * string ("4"); a string of 1 to 4 digits is taken as that number, any
+ * other string is returned as it is (check_format names it). */
+static jv version(jv v)
+{
+	if (jv_get_kind(v) != JV_KIND_STRING)
+		return v;
+	const char *s = jv_string_value(v);
+	size_t n = strlen(s);
+	if (n == 0 || n > 4 || strspn(s, "0123456789") != n)
+		return v;
+	jv num = jv_number(atoi(s));
+	jv_free(v);
+	return num;
+}
+
 /* 0 when ver and cells (borrowed: "nbformat" and "cells") are a notebook's
  * of nbformat 4 or later, else -1 with err naming what is wrong: an
  * nbformat 3 notebook has "worksheets", not "cells", so its version, not
  * its cells, is the reason to give. */
 static int check_format(jv ver, jv cells, dp_err *err)
 {
+	if (jv_get_kind(ver) == JV_KIND_STRING) {
+		dp_err_set(err, "not a Jupyter notebook: \"nbformat\" is \"%.40s\", not a number",
+			   jv_string_value(ver));
+		return -1;
+	}
 	if (jv_get_kind(ver) != JV_KIND_NUMBER) {
 		dp_err_set(err, "not a Jupyter notebook: no \"nbformat\" number");
 		return -1;
@@ -163,7 +185,7 @@ int conv_ipynb(conv_out *o, const char *buf, size_t len, const conv_opts *opts, 
 		jv_free(msg);
 		return -1;
 	}
-	jv ver = at(nb, "nbformat", NULL, NULL);
+	jv ver = version(at(nb, "nbformat", NULL, NULL));
 	jv cells = at(nb, "cells", NULL, NULL);
 	int rc = check_format(ver, cells, err);
 	if (rc < 0)

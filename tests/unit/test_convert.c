@@ -132,6 +132,14 @@ static void test_small_inputs(void)
 	T_OK(conv_ipynb(&o, nb, sizeof nb - 1, &c, &err) == 0, "a notebook without a language");
 	T_EQ_STR(o.text.data, "```\nx = 1\n```\n", "code cell without a language tag");
 	conv_out_free(&o);
+	/* Some tools write "nbformat" as a string: "4" is nbformat 4 (it was
+	 * refused as having no nbformat number). */
+	static const char nb_str[] = "{\"nbformat\":\"4\",\"nbformat_minor\":\"2\",\"cells\":"
+				     "[{\"cell_type\":\"markdown\",\"source\":\"# Title\"}]}";
+	conv_out_init(&o);
+	T_OK(conv_ipynb(&o, nb_str, sizeof nb_str - 1, &c, &err) == 0, "\"nbformat\": \"4\" converts");
+	T_EQ_STR(o.text.data, "# Title", "... as nbformat 4");
+	conv_out_free(&o);
 	/* Each refusal names its cause (all were "no \"cells\" array"). */
 	static const char v3[] = "notebook of nbformat 3: docpipe reads nbformat 4 or later"
 				 " (convert it: jupyter nbconvert --to notebook --nbformat 4)";
@@ -139,7 +147,13 @@ static void test_small_inputs(void)
 		{"{\"nbformat\":3}", v3},
 		{"{\"nbformat\":3,\"cells\":[]}", v3},
 		{"{\"cells\":[]}", "not a Jupyter notebook: no \"nbformat\" number"},
-		{"{\"nbformat\":\"4\",\"cells\":[]}", "not a Jupyter notebook: no \"nbformat\" number"},
+		{"{\"nbformat\":\"four\",\"cells\":[]}",
+		 "not a Jupyter notebook: \"nbformat\" is \"four\", not a number"},
+		{"{\"nbformat\":\"4.x\",\"cells\":[]}",
+		 "not a Jupyter notebook: \"nbformat\" is \"4.x\", not a number"},
+		{"{\"nbformat\":\"\",\"cells\":[]}", "not a Jupyter notebook: \"nbformat\" is \"\", not a number"},
+		{"{\"nbformat\":\"3\",\"cells\":[]}", v3},
+		{"{\"nbformat\":true,\"cells\":[]}", "not a Jupyter notebook: no \"nbformat\" number"},
 		{"{\"nbformat\":4,\"cells\":{}}", "damaged notebook: nbformat 4 without a \"cells\" array"},
 		{"{\"nbformat\":4}", "damaged notebook: nbformat 4 without a \"cells\" array"},
 	};
