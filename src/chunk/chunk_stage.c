@@ -173,6 +173,12 @@ int chunk_check_text(jv file_rec, const char *text, size_t len, dp_err *err)
 {
 	if (chunk_check_file(file_rec, text, len, err) < 0)
 		return -1;
+	char what[160];
+	conv_sniff(text, len, what, sizeof what);
+	if (what[0] != '\0') {
+		dp_err_set(err, "looks like %s, not text", what);
+		return -1;
+	}
 	const char *wide = wide_bom(text, len);
 	if (wide != NULL) {
 		dp_err_set(err, "%s text (by its byte order mark): docpipe reads UTF-8; convert the"
@@ -344,6 +350,12 @@ jv chunk_stage_process(void *ctx, jv rec)
 	buf = chunk_read_file(path, cs->max_size, &len, &err);
 	if (buf == NULL)
 		return dp_record_error(rec, "chunk", err.msg);
+	if (kind == CONV_NONE && cs->format == CHUNK_FORMAT_AUTO) {
+		/* A PDF, DOCX, ODT or EPUB named like text is converted as
+		 * what it is (chunk_check_text refuses it under --format). */
+		char what[160];
+		kind = conv_sniff(buf, len, what, sizeof what);
+	}
 	if (kind != CONV_NONE)
 		return chunk_converted(cs, rec, kind, cmd, path, buf, len);
 	if (chunk_check_text(rec, buf, len, &err) < 0) {

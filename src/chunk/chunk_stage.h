@@ -52,7 +52,9 @@ int chunk_check_file(jv file_rec, const char *buf, size_t len, dp_err *err);
 /* chunk_check_file with the hash (DP_HASH_HEX digits) and size given. */
 int chunk_check_sum(jv file_rec, const char *hash, size_t len, dp_err *err);
 
-/* chunk_check_file, and the text has no NUL bytes and is valid UTF-8. */
+/* chunk_check_file, and the text is not a file of another kind by its
+ * first bytes (conv_sniff: "looks like a PNG image, not text"), has no NUL
+ * bytes and is valid UTF-8. */
 int chunk_check_text(jv file_rec, const char *text, size_t len, dp_err *err);
 
 /* The document record of a file another format converts to Markdown

@@ -13,6 +13,7 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <magic.h>
+#include <zip.h>
 
 #include "chunk_stage.h"
 #include "frontmatter.h"
@@ -632,9 +633,20 @@ void conv_guard_parse(conv_guard *g, conv_out *o, xmlParserCtxtPtr ctxt)
 
 /* ---- dispatch and provenance ---- */
 
+/* What libmagic says buf is, into out (only on a refusal: loading its
+ * database costs ~ms). */
+static void magic_says(const char *buf, size_t len, char *out, size_t size)
+{
+	magic_t m = magic_open(MAGIC_NONE);
+	const char *what = m != NULL && magic_load(m, NULL) == 0 ? magic_buffer(m, buf, len) : NULL;
+	snprintf(out, size, "%s", what != NULL ? what : "unknown");
+	if (m != NULL)
+		magic_close(m);
+}
+
 /* Binary formats must start like one: a PDF header in the first KiB (as
  * readers allow), a ZIP local header.  On a mismatch libmagic says what
- * the file is instead (only then: loading its database costs ~ms). */
+ * the file is instead. */
 static int check_content(enum conv_kind kind, const char *buf, size_t len, dp_err *err)
 {
 	const char *want;
@@ -646,19 +658,143 @@ static int check_content(enum conv_kind kind, const char *buf, size_t len, dp_er
 		return 0;
 	if (want == NULL)
 		return 0;
-	magic_t m = magic_open(MAGIC_NONE);
-	const char *what = m != NULL && magic_load(m, NULL) == 0 ? magic_buffer(m, buf, len) : NULL;
-	dp_err_set(err, "not a %s by its content (libmagic: %s)", want,
-		   what != NULL ? what : "unknown");
-	if (m != NULL)
-		magic_close(m);
+	char what[128];
+	magic_says(buf, len, what, sizeof what);
+	dp_err_set(err, "not a %s by its content (libmagic: %s)", want, what);
 	return -1;
+}
+
+/* The first bytes of formats a text file (HTML, Markdown, a notebook) is
+ * never: a signature at offset 0 (4 at least: a text cannot start with
+ * them by chance).  PDF and ZIP are classified by conv_sniff itself. */
+static const struct {
+	const char *magic;
+	size_t off, len;
+	const char *what;
+} binary_magic[] = {
+	{"\x89PNG\r\n\x1a\n", 0, 8, "a PNG image"},
+	{"\xff\xd8\xff", 0, 3, "a JPEG image"},
+	{"GIF87a", 0, 6, "a GIF image"},
+	{"GIF89a", 0, 6, "a GIF image"},
+	{"WEBP", 8, 4, "a WebP image"},
+	{"II*\0", 0, 4, "a TIFF image"},
+	{"MM\0*", 0, 4, "a TIFF image"},
+	{"ftyp", 4, 4, "an MP4/QuickTime or HEIF file"},
+	{"OggS\0", 0, 5, "an Ogg audio/video file"},
+	{"\x1f\x8b\x08", 0, 3, "gzip-compressed data"},
+	{"\xfd" "7zXZ\0", 0, 6, "xz-compressed data"},
+	{"\x28\xb5\x2f\xfd", 0, 4, "zstd-compressed data"},
+	{"7z\xbc\xaf\x27\x1c", 0, 6, "a 7-Zip archive"},
+	{"Rar!\x1a\x07", 0, 6, "a RAR archive"},
+	{"\x7f" "ELF", 0, 4, "an ELF executable"},
+	{"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", 0, 8,
+	 "an OLE2 compound file (an old Word or Excel .doc/.xls?)"},
+	{"SQLite format 3", 0, 16, "an SQLite database"},
+};
+
+/* A ZIP container's format: DOCX by its word/document.xml, EPUB and ODT
+ * by their mimetype entry; else CONV_NONE (*what "a ZIP archive"). */
+static enum conv_kind sniff_zip(const char *buf, size_t len, const char **what)
+{
+	conv_zip z;
+	dp_err ignored;
+	enum conv_kind kind = CONV_NONE;
+	char *mime = NULL;
+	size_t n;
+
+	*what = "a ZIP archive";
+	if (conv_zip_open(&z, buf, len, &ignored) < 0)
+		return CONV_NONE;
+	if (zip_name_locate(z.za, "word/document.xml", ZIP_FL_ENC_RAW) >= 0) {
+		kind = CONV_DOCX;
+		*what = "a DOCX document";
+	} else if (conv_zip_read(&z, "mimetype", &mime, &n, &ignored) == 1) {
+		n = strcspn(mime, " \t\r\n");
+		if (n == 20 && memcmp(mime, "application/epub+zip", n) == 0) {
+			kind = CONV_EPUB;
+			*what = "an EPUB book";
+		} else if (n == 39 && memcmp(mime, "application/vnd.oasis.opendocument.text", n) == 0) {
+			kind = CONV_ODT;
+			*what = "an ODT document";
+		}
+	}
+	free(mime);
+	conv_zip_close(&z);
+	return kind;
+}
+
+/* Whether the first bytes of buf look like UTF-16 or UTF-32 text: a byte
+ * order mark, or many zero bytes (an eighth at least: the markup of
+ * UTF-16 HTML is ASCII, a zero byte a character) all at even or all at
+ * odd offsets.  Random bytes hold a zero byte in 256. */
+static int wide_text(const unsigned char *b, size_t n)
+{
+	if (n >= 2 && ((b[0] == 0xFF && b[1] == 0xFE) || (b[0] == 0xFE && b[1] == 0xFF)))
+		return 1;
+	if (n >= 4 && memcmp(b, "\0\0\xFE\xFF", 4) == 0)
+		return 1;
+	size_t zeros[2] = {0, 0};
+	for (size_t i = 0; i < n; i++)
+		zeros[i & 1] += b[i] == 0;
+	return (zeros[0] == 0 || zeros[1] == 0) && zeros[0] + zeros[1] >= n / 8;
+}
+
+#define SNIFF_BYTES 1024
+
+enum conv_kind conv_sniff(const char *buf, size_t len, char *what, size_t size)
+{
+	const unsigned char *b = (const unsigned char *)buf;
+	const char *name = NULL;
+	enum conv_kind kind = CONV_NONE;
+
+	what[0] = '\0';
+	if (len >= 5 && memcmp(buf, "%PDF-", 5) == 0) {
+		kind = CONV_PDF;
+		name = "a PDF document";
+	} else if (len >= 4 && memcmp(buf, "PK\3\4", 4) == 0) {
+		kind = sniff_zip(buf, len, &name);
+	}
+	for (size_t i = 0; name == NULL && i < sizeof binary_magic / sizeof binary_magic[0]; i++)
+		if (len >= binary_magic[i].off + binary_magic[i].len &&
+		    memcmp(b + binary_magic[i].off, binary_magic[i].magic, binary_magic[i].len) == 0)
+			name = binary_magic[i].what;
+	if (name != NULL) {
+		snprintf(what, size, "%s", name);
+		return kind;
+	}
+	/* No signature: binary data holds zero bytes and bytes that are not
+	 * UTF-8 early on (a NUL alone is not enough: a page with a stray NUL
+	 * in its text is read, as is Latin-1 text).  The last 3 bytes of the
+	 * sample may be a character it cuts. */
+	size_t n = len < SNIFF_BYTES ? len : SNIFF_BYTES;
+	if (memchr(buf, '\0', n) != NULL && dp_utf8_invalid_at(buf, n) + 3 < n &&
+	    !wide_text(b, n)) {
+		char magic[128];
+		magic_says(buf, len, magic, sizeof magic);
+		snprintf(what, size, "binary data (libmagic: %s)", magic);
+	}
+	return CONV_NONE;
 }
 
 int conv_file(conv_out *o, enum conv_kind kind, const conv_command *cmd, const char *path,
 	      const char *buf, size_t len, const conv_opts *opts, dp_err *err)
 {
 	int rc;
+	if (kind == CONV_HTML || kind == CONV_IPYNB) {
+		/* A text format's name on a file of another kind: a format
+		 * docpipe converts is converted as what it is, anything else
+		 * recognised is refused as what it is (the HTML parser read a
+		 * PNG as a page of garbage). */
+		char what[160];
+		enum conv_kind real = conv_sniff(buf, len, what, sizeof what);
+		if (real != CONV_NONE) {
+			kind = real;
+		} else if (what[0] != '\0') {
+			dp_err_set(err, "looks like %s, not %s", what,
+				   kind == CONV_HTML ? "HTML" : "a Jupyter notebook");
+			return -1;
+		}
+	}
 	if (check_content(kind, buf, len, err) < 0)
 		return -1;
 	switch (kind) {

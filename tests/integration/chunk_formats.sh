@@ -194,6 +194,55 @@ text=$(jq -r '.chunks[].text' "$T_DIR/env.out")
 ok "$(grep -q secret <<<"$text"; [ $? = 1 ]; echo $?)" "--convert: no key, password or token in the converter's environment"
 like "$text" "DOCPIPE_KEEP_ME=kept" "... the rest of it is there"
 
+# Named like text, something else by content (the HTML parser read a PNG
+# as a page of garbage, a PDF failed "NUL byte on line 78 of the HTML"): a
+# format docpipe converts is converted as what it is, the path unchanged;
+# other binary data is refused naming what it looks like; text in UTF-16,
+# Latin-1 or with a stray NUL is read as it was.
+M=$T_DIR/misnamed
+mkdir -p "$M"
+cp "$D/mime-spec-p1-3.pdf" "$M/a-pdf.html"
+cp "$D/mime-spec-p1-3.pdf" "$M/a-pdf.md"
+cp "$D/notes.docx" "$M/b-docx.htm"
+cp "$D/notes.odt" "$M/b-odt.txt"
+cp "$D/rust-data-types.epub" "$M/b-epub.xhtml"
+printf '\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\1' >"$M/c-png.html"
+printf '\xff\xd8\xff\xe0\0\x10JFIF\0\1' >"$M/c-jpeg.md"
+printf 'GIF89a\1\0\1\0\x80\0\0' >"$M/c-gif.ipynb"
+printf 'PK\3\4\24\0\0\0\10\0' >"$M/c-zip.html"
+python3 -c 'import sys, random; r = random.Random(7); sys.stdout.buffer.write(bytes(r.randrange(256) for _ in range(4096)))' >"$M/c-random.html"
+cp "$D/latin1.html" "$M/d-latin1.html"
+printf '\xff\xfe' >"$M/d-utf16bom.html"
+printf '<p>UTF-16 caf\xc3\xa9</p>' | iconv -f UTF-8 -t UTF-16LE >>"$M/d-utf16bom.html"
+printf '<?xml version="1.0"?><html><body><p>UTF-16 sans BOM</p></body></html>' | iconv -f UTF-8 -t UTF-16LE >"$M/d-utf16.xhtml"
+docpipe-discover "$M" | docpipe-chunk >"$T_DIR/misnamed.out" 2>"$T_DIR/misnamed.err"
+is "$?" 1 "misnamed files: exit 1, the binary ones fail"
+mis() { jq -c --arg p "$M/$1" "select(.path == \$p) | $2" "$T_DIR/misnamed.out"; }
+for f in a-pdf.html a-pdf.md b-docx.htm b-odt.txt b-epub.xhtml; do
+	want=$(basename "${f%.*}" | sed 's/^.-//')
+	is "$(mis $f '[.kind, .format, (.chunks | length > 0)]')" "[\"document\",\"$want\",true]" \
+		"$f: converted as $want, its path unchanged"
+done
+is "$(mis a-pdf.html '.chunks[0].page_start')" 1 "... with the PDF's pages"
+is "$(mis b-docx.htm '[.meta.title, .chunks[0].locator]')" '["Field Notes","word/document.xml#/w:document/w:body/w:p[1]"]' \
+	"... with the DOCX's metadata and locators"
+is "$(mis c-png.html .error)" '"looks like a PNG image, not HTML"' "a PNG named .html: refused as one"
+is "$(mis c-jpeg.md .error)" '"looks like a JPEG image, not text"' "a JPEG named .md: refused as one"
+is "$(mis c-gif.ipynb .error)" '"looks like a GIF image, not a Jupyter notebook"' "a GIF named .ipynb: refused as one"
+is "$(mis c-zip.html .error)" '"looks like a ZIP archive, not HTML"' "a ZIP of no format docpipe reads: refused as one"
+like "$(mis c-random.html .error)" '^"looks like binary data \(libmagic: .*\), not HTML"$' "random bytes named .html: binary data"
+is "$(mis d-latin1.html '.chunks[0].heading')" '["Le café"]' "Latin-1 HTML: read as before"
+is "$(mis d-utf16bom.html '.chunks[0].text')" '"UTF-16 café"' "UTF-16 HTML with a BOM: read as before"
+is "$(mis d-utf16.xhtml '.chunks[0].text')" '"UTF-16 sans BOM"' "UTF-16 XHTML without a BOM: read as before"
+is "$(cat "$T_DIR/misnamed.err")" "" "... nothing on stderr"
+docpipe-discover "$M/a-pdf.md" "$M/b-docx.htm" | docpipe-chunk --format text 2>/dev/null | jq -c .error >"$T_DIR/forced"
+is "$(cat "$T_DIR/forced" | tr '\n' ' ')" '"looks like a PDF document, not text" "looks like a DOCX document, not text" ' \
+	"--format text (no conversion): a PDF or a DOCX is refused as what it is"
+# nbformat written as a string ("4", as some tools do) is that number.
+printf '{"nbformat": "4", "nbformat_minor": "5", "cells": [{"cell_type": "markdown", "source": "# Str"}]}' >"$T_DIR/str.ipynb"
+is "$(docpipe-discover "$T_DIR/str.ipynb" | docpipe-chunk | jq -c '[.format, .chunks[0].text]')" '["ipynb","# Str"]' \
+	'a notebook with "nbformat": "4" converts'
+
 # Stored: meta becomes the document's metadata, the chunker names the converter.
 # A notebook whose cell holds "\u0000" (valid JSON; PostgreSQL's text holds
 # no NUL): stored with U+FFFD in its place, not failed by the store.
