@@ -21,10 +21,15 @@
 #include <strings.h>
 
 #include <libxml/HTMLparser.h>
+#include <libxml/entities.h>
+#include <libxml/hash.h>
+#include <libxml/parser.h>
 #include <libxml/globals.h>
 #include <libxml/xmlerror.h>
 #include <libxml/tree.h>
 #include <libxml/xmlversion.h>
+
+#include "text.h"
 
 struct walk {
 	conv_out *o;
@@ -437,15 +442,226 @@ static int any_byte(const xmlChar *p, const xmlChar *end)
 	return 0;
 }
 
+/* ---- an XHTML document's internal DTD subset ---- */
+
+/* The HTML parser does not know internal DTD subsets: it ended the DOCTYPE
+ * at the first '>' and read the rest of the subset as text ("<!ENTITY ..."
+ * in the chunks).  So the subset is cut out before parsing, and the
+ * entities it declares with a plain text value are substituted, as an XML
+ * reader would: those whose value holds markup or other entity references
+ * are not (no recursion: no billion laughs), and external entities are
+ * never read (XXE). */
+
+/* The offset just past the first `end` at or after i, or len. */
+static size_t after(const char *b, size_t len, size_t i, const char *end)
+{
+	const char *p = i < len ? memmem(b + i, len - i, end, strlen(end)) : NULL;
+	return p != NULL ? (size_t)(p - b) + strlen(end) : len;
+}
+
+static int starts(const char *b, size_t len, size_t i, const char *s)
+{
+	size_t n = strlen(s);
+	return len - i >= n && strncasecmp(b + i, s, n) == 0;
+}
+
+static int is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Finds the internal subset of a DOCTYPE that opens the document (after a
+ * byte order mark, the XML declaration, processing instructions, comments
+ * and white space): b[*open] is its '[', b[*gt] the '>' closing the
+ * DOCTYPE after its ']'.  Returns 1, or 0 when there is none (or it is not
+ * closed: then the parser reads the document as it is). */
+static int find_subset(const char *b, size_t len, size_t *open, size_t *gt)
+{
+	size_t i = len >= 3 && memcmp(b, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+	for (;;) {
+		while (i < len && is_space(b[i]))
+			i++;
+		if (starts(b, len, i, "<?"))
+			i = after(b, len, i + 2, "?>");
+		else if (starts(b, len, i, "<!--"))
+			i = after(b, len, i + 4, "-->");
+		else
+			break;
+	}
+	if (!starts(b, len, i, "<!DOCTYPE"))
+		return 0;
+	for (i += 9; i < len && b[i] != '[' && b[i] != '>'; i++)
+		if (b[i] == '"' || b[i] == '\'')
+			i = after(b, len, i + 1, b[i] == '"' ? "\"" : "'") - 1;
+	if (i >= len || b[i] != '[')
+		return 0;
+	*open = i;
+	for (i++; i < len && b[i] != ']'; i++) {
+		if (starts(b, len, i, "<!--"))
+			i = after(b, len, i + 4, "-->") - 1;
+		else if (starts(b, len, i, "<?"))
+			i = after(b, len, i + 2, "?>") - 1;
+		else if (b[i] == '"' || b[i] == '\'')
+			i = after(b, len, i + 1, b[i] == '"' ? "\"" : "'") - 1;
+	}
+	for (i++; i < len && is_space(b[i]); i++)
+		;
+	if (i >= len || b[i] != '>')
+		return 0;
+	*gt = i;
+	return 1;
+}
+
+/* Whether an entity's value (libxml2 keeps character references in it) is
+ * plain text: no markup, no reference but to characters. */
+static int plain_value(const xmlChar *v)
+{
+	for (const xmlChar *p = v; *p != '\0'; p++)
+		if (*p == '<' || (*p == '&' && p[1] != '#'))
+			return 0;
+	return 1;
+}
+
+static void add_entity(void *payload, void *data, const xmlChar *name)
+{
+	xmlEntityPtr e = payload;
+	jv *entities = data;
+	if (e->etype == XML_INTERNAL_GENERAL_ENTITY && e->content != NULL && plain_value(e->content))
+		*entities = jv_object_set(*entities, jv_string((const char *)name),
+					  jv_string((const char *)e->content));
+}
+
+/* The plain text entities the prolog b[0..gt] (through the DOCTYPE's '>')
+ * declares, name -> value: parsed by libxml2's XML parser, guarded, with
+ * no network and no external entity or DTD loaded.  A subset that is not
+ * well-formed declares none (the document is still read).  Returns an
+ * object, or invalid with err set (the guard's node limit). */
+static jv subset_entities(conv_out *o, const char *b, size_t gt, dp_err *err)
+{
+	jv entities = jv_object();
+	char *prolog = malloc(gt + 8);
+	xmlParserCtxtPtr ctxt = prolog != NULL && gt < INT32_MAX - 8 ? xmlNewParserCtxt() : NULL;
+	if (ctxt == NULL) {
+		free(prolog);
+		return entities;
+	}
+	memcpy(prolog, b, gt + 1);
+	memcpy(prolog + gt + 1, "<d/>", 5);
+	conv_guard g;
+	conv_guard_parse(&g, o, ctxt);
+	xmlDocPtr doc = xmlCtxtReadMemory(ctxt, prolog, (int)gt + 5, NULL, NULL,
+					  XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	if (g.stop == CONV_STOP_NODES) {
+		jv_free(entities);
+		entities = jv_invalid();
+		dp_err_set(err, "HTML refused: the document holds more than %u nodes (limit)",
+			   CONV_MAX_NODES);
+	} else if (doc != NULL && doc->intSubset != NULL && doc->intSubset->entities != NULL) {
+		xmlHashScan(doc->intSubset->entities, add_entity, &entities);
+	}
+	xmlFreeDoc(doc);
+	xmlFreeParserCtxt(ctxt);
+	free(prolog);
+	return entities;
+}
+
+/* Appends value to out as ASCII: a character that is not (UTF-8 from
+ * libxml2, whatever the document's charset) and a quote (the reference may
+ * be in an attribute value) as a character reference. */
+static void put_value(dp_buf *out, const char *v)
+{
+	char ref[16];
+	for (const unsigned char *p = (const unsigned char *)v; *p != '\0';) {
+		size_t n = *p < 0x80 ? 1 : dp_utf8_seq_len(p, strlen((const char *)p));
+		unsigned cp = *p;
+		if (n == 0) { /* cannot happen: libxml2 gives UTF-8 */
+			p++;
+			continue;
+		}
+		if (n > 1) {
+			cp = *p & (0xFF >> (n + 1));
+			for (size_t k = 1; k < n; k++)
+				cp = cp << 6 | (p[k] & 0x3F);
+		}
+		if (cp >= 0x80 || cp == '"' || cp == '\'') {
+			int r = snprintf(ref, sizeof ref, "&#x%X;", cp);
+			dp_buf_append(out, ref, (size_t)r);
+		} else {
+			dp_buf_append(out, p, 1);
+		}
+		p += n;
+	}
+}
+
+static int name_char(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_' || c == ':' || c == '.' || c == '-' || c >= 0x80;
+}
+
+/* buf without the internal subset of its DOCTYPE, its plain text entities
+ * substituted, into out (at most 4 times the document plus 1 MiB: a
+ * document cannot grow without bound by its own entities).  Returns 1 when
+ * out holds the document to parse, 0 when buf has no internal subset, -1
+ * with err set. */
+static int without_subset(conv_out *o, const char *buf, size_t len, dp_buf *out, dp_err *err)
+{
+	size_t open, gt;
+	if (!find_subset(buf, len, &open, &gt))
+		return 0;
+	jv entities = subset_entities(o, buf, gt, err);
+	if (!jv_is_valid(entities))
+		return -1;
+	size_t max = len > (INT32_MAX - (1u << 20)) / 4 ? INT32_MAX : 4 * len + (1u << 20);
+	dp_buf_init(out, max);
+	dp_buf_append(out, buf, open);
+	int any = jv_object_length(jv_copy(entities)) > 0;
+	size_t i = gt, done = gt;
+	while (any && i < len && (i = after(buf, len, i, "&")) < len) {
+		size_t n = 0;
+		while (i + n < len && name_char((unsigned char)buf[i + n]))
+			n++;
+		if (n == 0 || i + n >= len || buf[i + n] != ';')
+			continue;
+		jv v = jv_object_get(jv_copy(entities), jv_string_sized(buf + i, (int)n));
+		if (jv_get_kind(v) == JV_KIND_STRING) {
+			dp_buf_append(out, buf + done, i - 1 - done);
+			put_value(out, jv_string_value(v));
+			done = i + n + 1;
+		}
+		jv_free(v);
+		i += n;
+	}
+	dp_buf_append(out, buf + done, len - done);
+	jv_free(entities);
+	if (out->overflow) {
+		dp_err_set(err, "HTML refused: its internal DTD's entities expand it beyond %zu bytes",
+			   max);
+		dp_buf_free(out);
+		return -1;
+	}
+	return 1;
+}
+
 /* Parses buf as HTML, guarded (conv_guard_parse: its nodes count into
  * o->nodes): the document, or NULL with err set.  In recovery mode
  * libxml2 returns what it built whenever it stops, which would pass for the
  * whole document: a stop before the end of the input is an error. */
 static htmlDocPtr parse(conv_out *o, const char *buf, size_t len, dp_err *err)
 {
+	dp_buf cut;
+	int rc = without_subset(o, buf, len, &cut, err);
+	if (rc < 0)
+		return NULL;
+	if (rc == 1) {
+		buf = dp_buf_cstr(&cut);
+		len = cut.len;
+	}
 	htmlParserCtxtPtr ctxt = htmlNewParserCtxt();
 	if (ctxt == NULL) {
 		dp_err_set(err, "out of memory (HTML parser)");
+		if (rc == 1)
+			dp_buf_free(&cut);
 		return NULL;
 	}
 	char conv[CONV_MESSAGE] = ""; /* libxml2's message on a failed charset conversion */
@@ -502,10 +718,14 @@ static htmlDocPtr parse(conv_out *o, const char *buf, size_t len, dp_err *err)
 			dp_err_set(err, "HTML parser stopped on line %d, before the end", line);
 	} else {
 		htmlFreeParserCtxt(ctxt);
+		if (rc == 1)
+			dp_buf_free(&cut);
 		return doc;
 	}
 	xmlFreeDoc(doc);
 	htmlFreeParserCtxt(ctxt);
+	if (rc == 1)
+		dp_buf_free(&cut);
 	return NULL;
 }
 

@@ -46,6 +46,41 @@ ok "$(grep -cE 'Taille|Moudre|Site header' "$T_DIR/drop")" "--html-drop +LIST ad
 printf '\xef\xbb\xbf<html><head><meta charset="iso-8859-1"></head><body><p>Caf\xc3\xa9 au lait</p></body></html>' >"$T_DIR/bom.html"
 is "$(docpipe-discover "$T_DIR/bom.html" | docpipe-chunk | jq -r '.chunks[].text')" "Café au lait" "HTML: a UTF-8 BOM wins over <meta charset>"
 
+# An XHTML internal DTD subset: the HTML parser ended the DOCTYPE at its
+# first '>' and the rest of the subset was text in the chunks.  It is cut
+# out; its plain text entities are substituted where used (an unused one
+# shows nowhere); one holding markup or references, and external ones, stay
+# as written: nothing is read from a file (XXE), no entity expands another.
+printf '<!ENTITY leak "LEAKED">\n' >"$T_DIR/ext.dtd"
+cat >"$T_DIR/dtd.xhtml" <<EOF
+<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE html [
+  <!ENTITY product "Docpipe Pro">
+  <!ENTITY unused "NEVER-SEEN">
+  <!ENTITY quote 'say "café" ]> here'>
+  <!ENTITY nbsp "&#160;">
+  <!ENTITY markup "<b>bold</b>">
+  <!ENTITY lol "&product;&product;">
+  <!ENTITY file SYSTEM "$T_DIR/ext.dtd">
+  <!ENTITY % ext SYSTEM "$T_DIR/ext.dtd">
+  %ext;
+  <!-- a comment with ]> in it -->
+  <!ELEMENT note (#PCDATA)>
+  <!ATTLIST note kind CDATA "plain">
+]>
+<html xmlns="http://www.w3.org/1999/xhtml"><head><title>&product; guide</title></head>
+<body><h1>About &product;</h1><p>Use&nbsp;&product; daily: &quote;, &amp;, &markup; &lol; &file; &leak;.</p><p title="&quote;">x</p></body></html>
+EOF
+docpipe-discover "$T_DIR/dtd.xhtml" | docpipe-chunk >"$T_DIR/dtd.out" 2>"$T_DIR/dtd.err"
+is "$(jq -c '[.meta.title, [.chunks[].text | gsub("\u00a0"; "{NBSP}")]]' "$T_DIR/dtd.out")" \
+	'["Docpipe Pro guide",["# About Docpipe Pro\n\nUse{NBSP}Docpipe Pro daily: say \"café\" ]> here, &, &markup; &lol; &file; &leak;.\n\nx"]]' \
+	"XHTML internal DTD subset: not in the text, its plain entities substituted, no other"
+is "$(cat "$T_DIR/dtd.err")" "" "... nothing on stderr"
+python3 -c 'print("<!DOCTYPE html [<!ENTITY big \"" + "x" * 100000 + "\">]><p>" + "&big;" * 1000 + "</p>")' >"$T_DIR/dtd-big.html"
+is "$(docpipe-discover "$T_DIR/dtd-big.html" | docpipe-chunk 2>/dev/null | jq -r .error)" \
+	"HTML refused: its internal DTD's entities expand it beyond 1468744 bytes" \
+	"entities expanding a page past 4 times its size plus 1 MiB: refused"
+
 # The PostgreSQL manual (Debian postgresql-doc-15).
 is "$(doc pg-sql-createindex.html '.meta.title')" '"CREATE INDEX"' "PostgreSQL page: title"
 like "$(doc pg-sql-createindex.html '[.chunks[].heading[-1]] | unique | join(",")')" \
