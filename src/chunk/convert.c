@@ -518,6 +518,23 @@ static void g_start_ns(void *ctx, const xmlChar *localname, const xmlChar *prefi
 				      attrs);
 }
 
+/* An element's end: past it, a block (conv_block_fn) of a streamed parse
+ * is handed over.  Depth 2 after the pop: the element was a grandchild of
+ * the document node's element. */
+static void g_end_ns(void *ctx, const xmlChar *localname, const xmlChar *prefix,
+		     const xmlChar *uri)
+{
+	xmlParserCtxtPtr ctxt = ctx;
+	conv_guard *g = ctxt->_private;
+	xmlNodePtr n = ctxt->node;
+	xmlSAX2EndElementNs(ctx, localname, prefix, uri);
+	if (g->block != NULL && g->stop == CONV_STOP_NONE && n != NULL && ctxt->nodeNr == 2 &&
+	    g->block(g, n) < 0) {
+		g->stop = CONV_STOP_NODES;
+		xmlStopParser(ctxt);
+	}
+}
+
 static void g_start(void *ctx, const xmlChar *name, const xmlChar **atts)
 {
 	size_t n = 0;
@@ -611,6 +628,8 @@ void conv_guard_parse(conv_guard *g, conv_out *o, xmlParserCtxtPtr ctxt)
 	 * counted wrapper.  HTML's ignorableWhitespace builds nothing. */
 	if (sax->startElementNs != NULL)
 		sax->startElementNs = g_start_ns;
+	if (sax->endElementNs == xmlSAX2EndElementNs)
+		sax->endElementNs = g_end_ns;
 	if (sax->startElement != NULL)
 		sax->startElement = g_start;
 	sax->characters = g_characters;

@@ -50,11 +50,13 @@ struct _xmlParserCtxt;
 #define CONV_HTML_MAX_DEPTH 2048
 
 /* The nodes (elements, attributes, texts, comments, DTD declarations) the
- * libxml2 parses of one document may build, all its parts together (a
- * DOCX's styles, notes and body; an EPUB's package and chapters).  The
- * byte limits (--max-size, CONV_ZIP_MAX_BYTES) do not bound the trees: a
- * node costs 100-200 bytes and can take 4 bytes of XML, so 64 MiB of
- * "<w:p/>" took 1.4 GB.  At this limit the trees hold at most ~300 MB. */
+ * libxml2 parses of one document may hold at a time, all its parts
+ * together (a DOCX's styles, notes and body; an EPUB's package and
+ * chapters).  The byte limits (--max-size, CONV_ZIP_MAX_BYTES) do not
+ * bound the trees: a node costs 100-200 bytes and can take 4 bytes of XML,
+ * so 64 MiB of "<w:p/>" took 1.4 GB.  At this limit the trees hold at most
+ * ~300 MB.  A streamed parse (conv_block_fn: a DOCX body) takes the nodes
+ * it frees off the count. */
 #define CONV_MAX_NODES (2u << 20)
 
 #define CONV_MAX_COMMANDS 16
@@ -200,10 +202,20 @@ void conv_meta(conv_out *o, const char *key, const char *value);
 enum conv_stop { CONV_STOP_NONE = 0, CONV_STOP_NODES, CONV_STOP_DEPTH };
 
 /* A libxml2 parse's limits (conv_guard_parse). */
-typedef struct conv_guard {
+typedef struct conv_guard conv_guard;
+/* Called as an XML parse ends an element whose parent is a child of the
+ * root element (a DOCX body's paragraph or table): it may convert the
+ * element, then unlink and free it (and its earlier siblings), taking the
+ * nodes freed off o->nodes, so a document streams through a tree that
+ * never holds more than one such element.  Returns 0, or -1 to stop the
+ * parse as over CONV_MAX_NODES. */
+typedef int (*conv_block_fn)(conv_guard *g, struct _xmlNode *n);
+struct conv_guard {
 	conv_out *o;         /* counts into o->nodes */
 	enum conv_stop stop; /* the limit that stopped the parse, if one did */
-} conv_guard;
+	conv_block_fn block; /* or NULL: the whole tree is built */
+	void *data;          /* for block */
+};
 
 /* Guards the parse ctxt is about to do (a tree built by libxml2's SAX2
  * callbacks, XML or HTML): the nodes it builds are counted into o->nodes
@@ -255,11 +267,11 @@ void conv_zip_close(conv_zip *z);
  * there is no such entry, -1 with err set (damaged, over the budget). */
 int conv_zip_read(conv_zip *z, const char *name, char **out, size_t *len, dp_err *err);
 /* Reads and parses an XML entry (no network, no external entities),
- * guarded (conv_guard_parse: its nodes count into o->nodes).
- * Returns the document (xmlFreeDoc it), or NULL: absent (err untouched,
- * *rc 0) or unreadable (*rc -1, err set). */
-struct _xmlDoc *conv_zip_xml(conv_zip *z, conv_out *o, const char *name, int *rc,
-				 dp_err *err);
+ * guarded (conv_guard_parse: its nodes count into o->nodes; block and data,
+ * or NULL, as in conv_guard).  Returns the document (xmlFreeDoc it), or
+ * NULL: absent (err untouched, *rc 0) or unreadable (*rc -1, err set). */
+struct _xmlDoc *conv_zip_xml(conv_zip *z, conv_out *o, const char *name, conv_block_fn block,
+				 void *data, int *rc, dp_err *err);
 
 /* Whether n is an element with local name `name` (any namespace). */
 int conv_xml_is(const struct _xmlNode *n, const char *name);

@@ -10,6 +10,10 @@
  * (word/footnotes.xml) follow the paragraph that cites them as "[^N]: text".
  * Metadata: docProps/core.xml (title, creator as author, subject, keywords,
  * description, language).  Locators: "word/document.xml#" + XPath.
+ * word/document.xml is streamed (docx_streamed): each child of the body is
+ * converted as the parser ends it, then freed, so the tree never holds
+ * more than one (a 62 MB body built 900 MB of tree); marks point to shells
+ * (see shell) that give the same XPaths the whole tree gave.
  *
  * ODT: content.xml's office:text in order: text:h (text:outline-level),
  * text:p (code when its style or its parent style is named like
@@ -39,7 +43,9 @@ struct office {
 	jv notes;       /* note id -> text (DOCX) */
 	jv pending;     /* note texts cited by the current paragraph: array */
 	conv_out code;  /* consecutive code lines, not yet written */
-	xmlNode *code_at;
+	xmlNode *code_at; /* where they start (a shell when streamed) */
+	xmlDoc *skel;   /* DOCX: the shells marks point to (see shell), or NULL */
+	int no_shell;   /* sticky: a shell could not be made (CONV_MAX_NODES) */
 	int in_list;    /* the last block was a list item */
 	int docx;       /* text lives in w:t only (other text nodes are layout) */
 };
@@ -93,6 +99,54 @@ static int find_style(const struct office *w, const xmlChar *id)
 	int st = jv_get_kind(v) == JV_KIND_NUMBER ? (int)jv_number_value(v) : -1;
 	jv_free(v);
 	return st;
+}
+
+/* ---- shells ---- */
+
+/* DOCX's word/document.xml is streamed (conv_block_fn): each block of its
+ * body is freed once converted, so a mark cannot point into it.  It points
+ * to the node's shell instead: an element of w->skel with the node's name
+ * and namespace only, under the shells of its ancestors, among the shells
+ * of its parent's other element children, so that xml_node_path gives the
+ * shell the path the node had in the whole tree.  A live node's _private
+ * holds its shell.  Shells count into o->nodes: a body of millions of
+ * blocks is bounded as its tree was. */
+
+/* A new shell of n (an element) as the last child of parent's shell ps;
+ * NULL (w->no_shell set) past CONV_MAX_NODES or out of memory. */
+static xmlNode *new_shell(struct office *w, xmlNode *ps, const xmlNode *n)
+{
+	xmlNode *s = w->o->nodes < CONV_MAX_NODES ? xmlNewDocNode(w->skel, NULL, n->name, NULL) : NULL;
+	if (s == NULL) {
+		w->no_shell = 1;
+		return NULL;
+	}
+	xmlAddChild(ps, s);
+	w->o->nodes++;
+	if (n->ns != NULL) {
+		xmlNs *ns = xmlSearchNs(w->skel, s, n->ns->prefix);
+		if (ns == NULL || !xmlStrEqual(ns->href, n->ns->href))
+			ns = xmlNewNs(s, n->ns->href, n->ns->prefix);
+		xmlSetNs(s, ns);
+	}
+	return s;
+}
+
+/* n's shell (n itself when not streamed), made with its parent's element
+ * children's when it has none; NULL when over the limit. */
+static xmlNode *shell(struct office *w, xmlNode *n)
+{
+	if (w->skel == NULL || n == NULL)
+		return n;
+	if (n->type == XML_DOCUMENT_NODE)
+		return (xmlNode *)w->skel;
+	if (n->_private == NULL) {
+		xmlNode *ps = shell(w, n->parent);
+		for (xmlNode *c = n->parent->children; ps != NULL && c != NULL; c = c->next)
+			if (c->type == XML_ELEMENT_NODE && c->_private == NULL)
+				c->_private = new_shell(w, ps, c);
+	}
+	return n->_private;
 }
 
 /* ---- text runs ---- */
@@ -182,14 +236,14 @@ static void paragraph(struct office *w, xmlNode *p, int level, int list, int cod
 {
 	if (code) {
 		if (w->code.text.len == 0)
-			w->code_at = p;
+			w->code_at = shell(w, p);
 		runs(w, p, 1);
 		conv_put(&w->code, "\n", 1);
 		return;
 	}
 	flush_code(w);
 	size_t start;
-	const char *loc = conv_at(w->o, p);
+	const char *loc = conv_at(w->o, shell(w, p));
 	if (level > 0) {
 		start = conv_heading(w->o, level, loc);
 	} else if (list >= 0) {
@@ -223,7 +277,7 @@ static size_t rows_of(xmlNode *t, const char *row_name, xmlNode **rows, size_t m
 
 static void table_row(struct office *w, xmlNode *row, const char *cell_name, size_t *cols)
 {
-	conv_line(w->o, conv_at(w->o, row));
+	conv_line(w->o, conv_at(w->o, shell(w, row)));
 	conv_put(w->o, "|", 1);
 	size_t k = 0;
 	for (xmlNode *c = row->children; c != NULL; c = c->next)
@@ -253,7 +307,7 @@ static void table(struct office *w, xmlNode *t, const char *row_name, const char
 	xmlNode **rows = malloc(TABLE_MAX_ROWS * sizeof *rows);
 	size_t n = rows != NULL ? rows_of(t, row_name, rows, TABLE_MAX_ROWS) : 0, cols = 0;
 	flush_code(w);
-	conv_block(w->o, conv_at(w->o, t));
+	conv_block(w->o, conv_at(w->o, shell(w, t)));
 	for (size_t r = 0; r < n; r++)
 		table_row(w, rows[r], cell_name, &cols);
 	free(rows);
@@ -303,29 +357,72 @@ static void docx_notes(struct office *w, xmlNode *root)
 	}
 }
 
+static void docx_body(struct office *w, xmlNode *body);
+
+/* One block of the body: a paragraph, a table or a content control. */
+static void docx_block(struct office *w, xmlNode *b)
+{
+	if (conv_xml_is(b, "p")) {
+		xmlNode *ppr = conv_xml_child(b, "pPr");
+		xmlChar *sid = xmlGetProp(conv_xml_child(ppr, "pStyle"), (const xmlChar *)"val");
+		int st = find_style(w, sid);
+		xmlFree(sid);
+		int level = st >= 0 ? st / 2 : 0;
+		int outline = attr_int(conv_xml_child(ppr, "outlineLvl"), "val", -1);
+		if (outline >= 0 && outline < 9)
+			level = outline + 1;
+		xmlNode *num = conv_xml_child(ppr, "numPr");
+		int list = num != NULL ? attr_int(conv_xml_child(num, "ilvl"), "val", 0) : -1;
+		paragraph(w, b, level, level > 0 ? -1 : list, st >= 0 && st % 2 == 1);
+	} else if (conv_xml_is(b, "tbl")) {
+		table(w, b, "tr", "tc");
+	} else if (conv_xml_is(b, "sdt")) {
+		xmlNode *content = conv_xml_child(b, "sdtContent");
+		if (content != NULL)
+			docx_body(w, content);
+	}
+}
+
 static void docx_body(struct office *w, xmlNode *body)
 {
-	for (xmlNode *b = body->children; b != NULL; b = b->next) {
-		if (conv_xml_is(b, "p")) {
-			xmlNode *ppr = conv_xml_child(b, "pPr");
-			xmlChar *sid = xmlGetProp(conv_xml_child(ppr, "pStyle"), (const xmlChar *)"val");
-			int st = find_style(w, sid);
-			xmlFree(sid);
-			int level = st >= 0 ? st / 2 : 0;
-			int outline = attr_int(conv_xml_child(ppr, "outlineLvl"), "val", -1);
-			if (outline >= 0 && outline < 9)
-				level = outline + 1;
-			xmlNode *num = conv_xml_child(ppr, "numPr");
-			int list = num != NULL ? attr_int(conv_xml_child(num, "ilvl"), "val", 0) : -1;
-			paragraph(w, b, level, level > 0 ? -1 : list, st >= 0 && st % 2 == 1);
-		} else if (conv_xml_is(b, "tbl")) {
-			table(w, b, "tr", "tc");
-		} else if (conv_xml_is(b, "sdt")) {
-			xmlNode *content = conv_xml_child(b, "sdtContent");
-			if (content != NULL)
-				docx_body(w, content);
-		}
+	for (xmlNode *b = body->children; b != NULL; b = b->next)
+		docx_block(w, b);
+}
+
+/* The nodes conv_guard_parse counted for n and its subtree. */
+static size_t tree_nodes(const xmlNode *n)
+{
+	size_t k = 1;
+	if (n->type == XML_ELEMENT_NODE) {
+		for (const xmlNs *ns = n->nsDef; ns != NULL; ns = ns->next)
+			k++;
+		for (const xmlAttr *a = n->properties; a != NULL; a = a->next)
+			k += 2;
+		for (const xmlNode *c = n->children; c != NULL; c = c->next)
+			k += tree_nodes(c);
 	}
+	return k;
+}
+
+/* conv_block_fn of word/document.xml: a child of the body is converted,
+ * then freed with the white space before it.  A shell that could not be
+ * made (a mark without its locator) stops the parse. */
+static int docx_streamed(conv_guard *g, xmlNode *n)
+{
+	struct office *w = g->data;
+	xmlNode *body = n->parent;
+	if (!conv_xml_is(body, "body") || body != conv_xml_child(body->parent, "body"))
+		return 0;
+	if (shell(w, n) != NULL)
+		docx_block(w, n);
+	for (xmlNode *c = body->children, *next; c != NULL && c != n->next; c = next) {
+		next = c->next;
+		size_t k = tree_nodes(c);
+		w->o->nodes -= k < w->o->nodes ? k : w->o->nodes;
+		xmlUnlinkNode(c);
+		xmlFreeNode(c);
+	}
+	return w->no_shell ? -1 : 0;
 }
 
 static void core_meta(conv_out *o, xmlNode *root)
@@ -368,7 +465,7 @@ static int optional(conv_zip *z, const char *name, struct office *w,
 		    void (*fn)(struct office *, xmlNode *), dp_err *err)
 {
 	int rc;
-	xmlDocPtr d = conv_zip_xml(z, w->o, name, &rc, err);
+	xmlDocPtr d = conv_zip_xml(z, w->o, name, NULL, NULL, &rc, err);
 	if (d != NULL) {
 		fn(w, xmlDocGetRootElement(d));
 		xmlFreeDoc(d);
@@ -408,19 +505,29 @@ int conv_docx(conv_out *o, const char *buf, size_t len, dp_err *err)
 	    optional(&z, "word/footnotes.xml", &w, docx_notes, err) < 0 ||
 	    optional(&z, "docProps/core.xml", &w, docx_core, err) < 0)
 		goto out;
-	xmlDocPtr d = conv_zip_xml(&z, o, "word/document.xml", &rc, err);
+	/* Streamed: the body's blocks are converted as the parse ends each
+	 * (docx_streamed), so the tree holds one at a time (a 62 MB
+	 * document.xml built 900 MB of tree). */
+	w.skel = xmlNewDoc((const xmlChar *)"1.0");
+	if (w.skel != NULL) /* the shells' names interned, not copied (freed with it) */
+		w.skel->dict = xmlDictCreate();
+	if (w.skel == NULL || w.skel->dict == NULL) {
+		xmlFreeDoc(w.skel);
+		dp_err_set(err, "out of memory converting the document");
+		goto out;
+	}
+	snprintf(o->prefix, sizeof o->prefix, "word/document.xml#");
+	xmlDocPtr d = conv_zip_xml(&z, o, "word/document.xml", docx_streamed, &w, &rc, err);
+	flush_code(&w); /* before the shells the code block points to go */
 	if (d == NULL) {
 		if (rc == 0)
 			dp_err_set(err, "damaged DOCX: no word/document.xml");
 		rc = -1;
+		xmlFreeDoc(w.skel);
 		goto out;
 	}
-	xmlNode *body = conv_xml_child(xmlDocGetRootElement(d), "body");
-	snprintf(o->prefix, sizeof o->prefix, "word/document.xml#");
-	if (body != NULL)
-		docx_body(&w, body);
-	flush_code(&w); /* before the document the code block points into goes */
-	rc = conv_keep_xml(o, d);
+	xmlFreeDoc(d);
+	rc = conv_keep_xml(o, w.skel);
 out:
 	office_free(&w);
 	o->prefix[0] = '\0';
@@ -479,14 +586,14 @@ int conv_odt(conv_out *o, const char *buf, size_t len, dp_err *err)
 
 	if (office_open(o, "odt", &z, &w, buf, len, err) < 0)
 		return -1;
-	xmlDocPtr meta = conv_zip_xml(&z, o, "meta.xml", &rc, err);
+	xmlDocPtr meta = conv_zip_xml(&z, o, "meta.xml", NULL, NULL, &rc, err);
 	if (rc < 0)
 		goto out;
 	if (meta != NULL) {
 		core_meta(o, conv_xml_child(xmlDocGetRootElement(meta), "meta"));
 		xmlFreeDoc(meta);
 	}
-	xmlDocPtr d = conv_zip_xml(&z, o, "content.xml", &rc, err);
+	xmlDocPtr d = conv_zip_xml(&z, o, "content.xml", NULL, NULL, &rc, err);
 	if (d == NULL) {
 		if (rc == 0)
 			dp_err_set(err, "damaged ODT: no content.xml");

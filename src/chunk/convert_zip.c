@@ -146,7 +146,8 @@ fail:
 	return -1;
 }
 
-xmlDocPtr conv_zip_xml(conv_zip *z, conv_out *o, const char *name, int *rc, dp_err *err)
+xmlDocPtr conv_zip_xml(conv_zip *z, conv_out *o, const char *name, conv_block_fn block,
+		       void *block_data, int *rc, dp_err *err)
 {
 	char *data;
 	size_t len;
@@ -155,8 +156,11 @@ xmlDocPtr conv_zip_xml(conv_zip *z, conv_out *o, const char *name, int *rc, dp_e
 		return NULL;
 	conv_guard g = {0};
 	xmlParserCtxtPtr ctxt = len <= INT32_MAX ? xmlNewParserCtxt() : NULL;
-	if (ctxt != NULL)
+	if (ctxt != NULL) {
 		conv_guard_parse(&g, o, ctxt);
+		g.block = block;
+		g.data = block_data;
+	}
 	xmlDocPtr doc = ctxt != NULL ? xmlCtxtReadMemory(ctxt, data, (int)len, NULL, NULL,
 							 XML_PARSE_NONET | XML_PARSE_NOERROR |
 								 XML_PARSE_NOWARNING)
@@ -208,7 +212,7 @@ xmlNode *conv_xml_child(xmlNode *n, const char *name)
 static int opf_path(conv_zip *z, conv_out *o, char *path, size_t size, dp_err *err)
 {
 	int rc;
-	xmlDocPtr doc = conv_zip_xml(z, o, "META-INF/container.xml", &rc, err);
+	xmlDocPtr doc = conv_zip_xml(z, o, "META-INF/container.xml", NULL, NULL, &rc, err);
 	if (doc == NULL) {
 		if (rc == 0)
 			dp_err_set(err, "damaged EPUB: no META-INF/container.xml");
@@ -359,7 +363,7 @@ int conv_epub(conv_out *o, const char *buf, size_t len, const conv_opts *opts, d
 		return -1;
 	if (opf_path(&z, o, path, sizeof path, err) < 0)
 		goto out;
-	xmlDocPtr opf = conv_zip_xml(&z, o, path, &rc, err);
+	xmlDocPtr opf = conv_zip_xml(&z, o, path, NULL, NULL, &rc, err);
 	if (opf == NULL) {
 		if (rc == 0)
 			dp_err_set(err, "damaged EPUB: package document %.100s missing", path);

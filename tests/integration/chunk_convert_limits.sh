@@ -21,6 +21,12 @@ gen docx-styles 50000
 # gigabytes (10M <w:p/> in an 87 KB DOCX: 1.4 GB; 7M <p>a</p> in an 82 KB
 # EPUB: 2.4 GB; 2M <p>a</p> in 16 MB of HTML: 0.8 GB).
 gen docx-paras 2200000
+# The same in one content control: one block of the body, built whole.
+gen docx-sdt 2200000
+# A long book as Word writes it: 25 MB of word/document.xml, 2.4 million
+# nodes.  Its tree was refused at the node limit; the body now streams, one
+# block at a time (87 MB peak for 30 MB, where the tree took 445 MB).
+gen docx-book 25000
 gen epub-paras 1100000
 gen html-paras 1100000
 # A spine listing its own 3.6 MB package document 1000 times: read once
@@ -39,6 +45,14 @@ is "$(rec docx-styles-50000.docx '[.kind, ([.chunks[].text | scan("(?m)^#+ .*")]
 is "$(rec docx-paras-2200000.docx '[.kind, .error]')" \
 	'["error","XML in word/document.xml refused: the document'"'"'s parts hold more than 2097152 nodes (limit)"]' \
 	"DOCX over the node limit: an error naming the part and the limit"
+is "$(rec docx-sdt-2200000.docx '[.kind, .error]')" \
+	'["error","XML in word/document.xml refused: the document'"'"'s parts hold more than 2097152 nodes (limit)"]' \
+	"DOCX whose one block is over the node limit: refused the same"
+is "$(rec docx-book-25000.docx '[.kind, ([.chunks[].text | scan("(?m)^# Part [0-9]+$")] | length), .chunks[0].locator, .chunks[-1].locator]')" \
+	'["document",625,"word/document.xml#/w:document/w:body/w:p[1]","word/document.xml#/w:document/w:body/w:p[24989]"]' \
+	"a 25 MB DOCX (2.4M nodes): converted, streamed, every heading, locators as before"
+is "$(rec docx-book-25000.docx '[.chunks[] | select(.text | test("\\| k \\| v \\|")) | .locator]')" \
+	'["word/document.xml#/w:document/w:body/w:p[1]"]' "... its table in the first chunk"
 is "$(rec epub-paras-1100000.epub '[.kind, .error]')" \
 	'["error","OEBPS/ch.xhtml: HTML refused: the document holds more than 2097152 nodes (limit)"]' \
 	"EPUB chapter over the node limit: an error naming the chapter"

@@ -8,10 +8,16 @@ Usage: gen_convert_limits.py DIR KIND N
   docx-styles  a DOCX of 4096 styles, the last a heading, and N paragraphs of
                an unknown style before one of that heading style
   docx-paras   a DOCX whose word/document.xml is N empty <w:p/>
+  docx-sdt     docx-paras with the N <w:p/> in one content control (w:sdt)
+  docx-book    a DOCX of N paragraphs as Word writes them (rsids, paragraph
+               and run properties, 2-4 runs of prose, ~1 KB each), a heading
+               every 40, a table after the first: 25,000 make a 25 MB
+               word/document.xml of 2.4 million nodes
   epub-paras   an EPUB whose one chapter holds N <p>a</p>
   epub-opf     an EPUB whose spine lists its own 4 MB OPF N times
   html-paras   an HTML file of N <p> paragraphs
 Each writes DIR/KIND-N.(epub|docx|html) and prints its path."""
+import random
 import sys
 import zipfile
 
@@ -33,9 +39,46 @@ def epub(path, manifest, spine, entries):
             z.writestr(name, data)
 
 
+def docx_book(path, n):
+    r = random.Random(1)
+    words = ("the of and to in is was for that with as on by at from it an be this which or are "
+             "river valley survey measured northern station weather equipment notes field report "
+             "analysis water level spring autumn season record sample method result").split()
+    w = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+
+    def para(style, runs):
+        return ('<w:p w:rsidR="00%06X" w:rsidRDefault="00%06X" w:rsidP="00%06X"><w:pPr>%s'
+                '<w:spacing w:after="120" w:line="276" w:lineRule="auto"/><w:jc w:val="both"/>'
+                '<w:rPr><w:lang w:val="en-GB"/></w:rPr></w:pPr>' % (
+                    r.randrange(1 << 24), r.randrange(1 << 24), r.randrange(1 << 24),
+                    '<w:pStyle w:val="%s"/>' % style if style else '') +
+                "".join('<w:r w:rsidRPr="00%06X"><w:rPr><w:rFonts w:ascii="Calibri" w:hAnsi="Calibri"/>'
+                        '<w:sz w:val="24"/><w:szCs w:val="24"/><w:lang w:val="en-GB"/></w:rPr>'
+                        '<w:t xml:space="preserve">%s </w:t></w:r>' % (r.randrange(1 << 24), t)
+                        for t in runs) + "</w:p>")
+
+    def sentence(k):
+        return " ".join(r.choice(words) for _ in range(k)).capitalize() + "."
+    body = []
+    for i in range(n):
+        if i % 40 == 0:
+            body.append(para("Heading1", ["Part %d" % (i // 40 + 1)]))
+        else:
+            body.append(para(None, [sentence(r.randint(6, 14)) for _ in range(r.randint(2, 4))]))
+        if i == 1:
+            body.append('<w:tbl><w:tblPr/><w:tr><w:tc><w:p><w:r><w:t>k</w:t></w:r></w:p></w:tc>'
+                        '<w:tc><w:p><w:r><w:t>v</w:t></w:r></w:p></w:tc></w:tr></w:tbl>')
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("word/styles.xml", '<w:styles %s><w:style w:styleId="Heading1">'
+                   '<w:name w:val="heading 1"/></w:style></w:styles>' % w)
+        z.writestr("word/document.xml", '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                   '<w:document %s><w:body>%s<w:sectPr/></w:body></w:document>' % (w, "".join(body)))
+
+
 def main():
     d, kind, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    ext = {"docx-paras": "docx", "docx-styles": "docx", "html-paras": "html"}.get(kind, "epub")
+    ext = {"docx-paras": "docx", "docx-sdt": "docx", "docx-book": "docx", "docx-styles": "docx",
+           "html-paras": "html"}.get(kind, "epub")
     path = "%s/%s-%d.%s" % (d, kind, n, ext)
     if kind == "spine-epub":
         # The chapters are one entry (CONV_ZIP_MAX_ENTRIES): every item
@@ -57,6 +100,12 @@ def main():
         with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
             z.writestr("word/document.xml", '<w:document xmlns:w="urn:w"><w:body>' +
                        "<w:p/>" * n + "</w:body></w:document>")
+    elif kind == "docx-sdt":
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("word/document.xml", '<w:document xmlns:w="urn:w"><w:body><w:sdt><w:sdtContent>' +
+                       "<w:p/>" * n + "</w:sdtContent></w:sdt></w:body></w:document>")
+    elif kind == "docx-book":
+        docx_book(path, n)
     elif kind == "epub-paras":
         epub(path, '<item id="c" href="ch.xhtml" media-type="application/xhtml+xml"/>',
              '<itemref idref="c"/>',
