@@ -141,10 +141,11 @@ int main(int argc, char **argv)
 		return DP_EXIT_USAGE;
 	}
 	ctx.refresh = api.refresh;
-	if (dp_api_open_reuse(&api, "docpipe-embed", &ctx.reuse, &err) < 0) {
+	rc = dp_api_open_reuse(&api, "docpipe-embed", &ctx.reuse, &err);
+	if (rc != 0) {
 		dp_diag("%s", err.msg);
 		dp_embedder_free(&ctx.embedder);
-		return DP_EXIT_SYSTEM;
+		return rc;
 	}
 	if (check_corpus && embed_check_corpus(&ctx, &err) < 0) {
 		dp_diag("%s", err.msg);

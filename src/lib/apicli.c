@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "db.h"
 
 const char dp_api_help[] =
 	"Model API:\n"
@@ -255,7 +256,9 @@ int dp_api_open_reuse(const dp_api_cli *api, const char *app, dp_reuse **reuse,
 		return 0;
 	}
 	*reuse = dp_reuse_open(app, err);
-	return *reuse != NULL ? 0 : -1;
+	if (*reuse != NULL)
+		return 0;
+	return dp_db_privilege_refused(err) ? DP_EXIT_USAGE : DP_EXIT_SYSTEM;
 }
 
 int dp_api_finish(dp_http *http, const char *what, unsigned long reused,

@@ -90,8 +90,9 @@ int dp_api_is_remote(const dp_api_cli *api);
 
 /* Opens the result cache for a remote backend unless --no-reuse: *reuse is
  * then the cache, or NULL when no database is configured (said once on
- * stderr: results are not reused).  Returns 0, or -1 with err set when a
- * configured database cannot be used. */
+ * stderr: results are not reused).  Returns 0, or the exit status with err
+ * set when a configured database cannot be used: DP_EXIT_USAGE when the
+ * role lacks a privilege (dp_db_privilege_refused), else DP_EXIT_SYSTEM. */
 int dp_api_open_reuse(const dp_api_cli *api, const char *app, dp_reuse **reuse,
 		      dp_err *err);
 

@@ -212,6 +212,18 @@ int dp_db_environmental(const char *st)
 	       strncmp(st, "58", 2) == 0;
 }
 
+int dp_db_privilege_refused(dp_err *err)
+{
+	if (strcmp(last_sqlstate, "42501") != 0)
+		return 0;
+	char why[DP_ERR_MAX];
+	snprintf(why, sizeof why, "%s", err->msg);
+	dp_err_set(err, "%s (a privilege the role lacks: have the database's owner grant it, e.g."
+		   " GRANT CREATE ON DATABASE, or run docpipe-store once as the owner to create"
+		   " docpipe's schema and tables; restarting does not help)", why);
+	return 1;
+}
+
 int dp_db_unreachable(const char *msg)
 {
 	/* Server refusals that a later attempt would meet again. */
@@ -438,7 +450,12 @@ int dp_db_exec(PGconn *db, const char *sql, dp_err *err)
 	int rc = 0;
 
 	if (res == NULL || !is_success(res)) {
-		dp_db_err(err, db, res, sql);
+		/* Named by its first statement's start: a schema's whole
+		 * script quoted before its error hid the error. */
+		char what[72];
+		size_t n = strcspn(sql, ";\n");
+		snprintf(what, sizeof what, "%.*s%s", (int)(n < 60 ? n : 60), sql, n < 60 ? "" : " ...");
+		dp_db_err(err, db, res, what);
 		rc = -1;
 	}
 	PQclear(res);

@@ -209,6 +209,12 @@ void dp_db_forget_sqlstate(void);
  * disk (class 53), no privilege (42501), system or I/O errors (class 58). */
 int dp_db_environmental(const char *sqlstate);
 
+/* When the last failure (dp_db_last_sqlstate) is a privilege the role
+ * lacks (42501: no CREATE on the database to make docpipe's schema, no
+ * right on its tables), which no retry or restart mends: appends what to
+ * do to err and returns 1; else 0, err untouched. */
+int dp_db_privilege_refused(dp_err *err);
+
 /* 1 when a connection failure's message (dp_db_connect's error, or the
  * connection's PQerrorMessage) says the server is unreachable or not ready
  * now — refused, reset, timed out, starting up, shutting down, in

@@ -129,9 +129,10 @@ static int open_remote(summarize_ctx *ctx, dp_api_cli *api)
 	}
 	summarize_set_identity(ctx, api->backend);
 	ctx->refresh = api->refresh;
-	if (dp_api_open_reuse(api, "docpipe-summarize", &ctx->reuse, &err) < 0) {
+	int rc = dp_api_open_reuse(api, "docpipe-summarize", &ctx->reuse, &err);
+	if (rc != 0) {
 		dp_diag("%s", err.msg);
-		return DP_EXIT_SYSTEM;
+		return rc;
 	}
 	return -1;
 }

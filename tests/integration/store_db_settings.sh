@@ -63,4 +63,18 @@ if grep -q "waiting up to\|database is back\|lock timeout" "$T_DIR/s.err"; then
 else
 	ok 0 "no outage or lock-timeout message"
 fi
+
+# A role that may not create docpipe's schema (no CREATE on the
+# database): a configuration error, exit 2 at once, saying what to grant;
+# before, exit 3, and the supervisor restarted the stage 5 times.
+newdb || exit 1
+role=t_nocreate_$BASHPID
+sql "CREATE ROLE $role LOGIN" >/dev/null
+DATABASE_URL= PGUSER=$role docpipe-store </dev/null >/dev/null 2>"$T_DIR/p.err"
+is "$?" 2 "a role without CREATE on the database: docpipe-store exits 2 (configuration)"
+like "$(cat "$T_DIR/p.err")" "permission denied.*GRANT CREATE ON DATABASE" "saying what to grant"
+DATABASE_URL= PGUSER=$role OPENAI_BASE_URL=http://127.0.0.1:1/v1 docpipe-embed --backend openai </dev/null >/dev/null 2>"$T_DIR/e.err"
+is "$?" 2 "docpipe-embed with a remote backend (its result cache): exits 2"
+if [ "$(wc -c <"$T_DIR/e.err")" -lt 600 ]; then ok 0 "its message names the statement, not the cache's whole script"; else ok 1 "its message names the statement, not the cache's whole script"; diag "$(cat "$T_DIR/e.err")"; fi
+sql "DROP ROLE $role" >/dev/null
 done_testing
