@@ -279,7 +279,8 @@ static int schema_ensure(store *s, int *usage, dp_err *err)
 			s->vector_index[0] != '\0' ? "; index: " : "", s->vector_index);
 	return 0;
 fail:
-	if (dp_db_privilege_refused(err))
+	/* A refusal already explained (pgvector's extension) keeps its words. */
+	if (!*usage && dp_db_privilege_refused(err))
 		*usage = 1;
 	dp_db_rollback(s->db);
 	return -1;
