@@ -39,6 +39,7 @@ struct watch {
 	jv dirs;    /* array by watch descriptor: [path, root index] or null */
 	jv known;   /* object: path of a file record written -> root index */
 	jv pending; /* object: path -> [deadline ms, root index] */
+	jv unreadable; /* object: directory that could not be read (said once) -> true */
 	unsigned char *lost;  /* per root: deleted or moved away, looked for every ROOT_POLL_MS */
 	size_t nlost;
 	int limited;          /* a watch could not be added */
@@ -86,6 +87,43 @@ static char *join(const char *dir, const char *name)
 	return p;
 }
 
+static int is_unreadable(const watch *w, const char *dir)
+{
+	jv was = jv_object_get(jv_copy(w->unreadable), jv_string(dir));
+	int yes = jv_is_valid(was);
+
+	jv_free(was);
+	return yes;
+}
+
+/* Marks every known file under dir (dir itself is gone or moved, or
+ * readable again: a file deleted meanwhile is deleted then). */
+static void mark_under(watch *w, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	jv_object_foreach(w->known, k, v) {
+		const char *p = jv_string_value(k);
+		if (strncmp(p, dir, n) == 0 && p[n] == '/')
+			mark(w, p, (size_t)jv_number_value(v), w->settle_ms);
+		jv_free(k);
+		jv_free(v);
+	}
+}
+
+/* dir could not be watched or read for err (EACCES, ...): not
+ * gone, so what was stored under it stays (resolve deletes only on ENOENT
+ * or ENOTDIR); it is said once, and taken again (add_tree) on an
+ * IN_ATTRIB of it (chmod) or at the next rescan. */
+static void unreadable(watch *w, const char *dir, int err)
+{
+	if (!is_unreadable(w, dir)) {
+		dp_diag("%s: cannot watch: %s: what is stored under it is kept;"
+			" taken again once it is readable", dir, strerror(err));
+		w->unreadable = jv_object_set(w->unreadable, jv_string(dir), jv_true());
+	}
+}
+
 /* Watches dir and the directories below it (root r); marks the files
  * found there (so none created before its watch existed is missed). */
 static void add_tree(watch *w, const char *dir, size_t r, long delay_ms, int depth)
@@ -101,7 +139,7 @@ static void add_tree(watch *w, const char *dir, size_t r, long delay_ms, int dep
 			w->limited = 1;
 			w->next_poll_ms = (dp_clock_us() / 1000) + w->poll_s * 1000L;
 		} else if (errno != ENOSPC && errno != ENOENT && errno != ENOTDIR) {
-			dp_diag("%s: cannot watch: %s", dir, strerror(errno));
+			unreadable(w, dir, errno);
 		}
 		if (errno != ENOSPC)
 			return;
@@ -110,8 +148,16 @@ static void add_tree(watch *w, const char *dir, size_t r, long delay_ms, int dep
 	}
 	DIR *d = opendir(dir);
 	struct dirent *e;
-	if (d == NULL)
+	if (d == NULL) {
+		if (errno != ENOENT && errno != ENOTDIR)
+			unreadable(w, dir, errno);
 		return;
+	}
+	if (is_unreadable(w, dir)) {
+		dp_diag("%s: readable again: taking what it holds", dir);
+		w->unreadable = jv_object_delete(w->unreadable, jv_string(dir));
+		mark_under(w, dir);
+	}
 	while ((e = readdir(d)) != NULL) {
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
@@ -126,20 +172,6 @@ static void add_tree(watch *w, const char *dir, size_t r, long delay_ms, int dep
 		free(path);
 	}
 	closedir(d);
-}
-
-/* Marks every known file under dir (dir itself is gone or moved). */
-static void mark_under(watch *w, const char *dir)
-{
-	size_t n = strlen(dir);
-
-	jv_object_foreach(w->known, k, v) {
-		const char *p = jv_string_value(k);
-		if (strncmp(p, dir, n) == 0 && p[n] == '/')
-			mark(w, p, (size_t)jv_number_value(v), w->settle_ms);
-		jv_free(k);
-		jv_free(v);
-	}
 }
 
 /* Stops watching dir and the directories below it (gone, or moved: a
@@ -241,8 +273,12 @@ static void handle_event(watch *w, const struct inotify_event *ev)
 	if (ev->len == 0) {
 		if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF))
 			lose_root(w, dir);
+		else if ((ev->mask & IN_ATTRIB) && is_unreadable(w, dir))
+			add_tree(w, dir, r, w->settle_ms, 0); /* a root: no parent tells */
 	} else if (path != NULL && (ev->mask & IN_ISDIR)) {
 		if ((ev->mask & (IN_CREATE | IN_MOVED_TO)) && visible(w, r, path, 1))
+			add_tree(w, path, r, w->settle_ms, 0);
+		else if ((ev->mask & IN_ATTRIB) && is_unreadable(w, path))
 			add_tree(w, path, r, w->settle_ms, 0);
 		else if (ev->mask & IN_MOVED_FROM) {
 			forget_dirs(w, path);
@@ -293,11 +329,17 @@ static jv delete_record(const char *path, const char *root)
 }
 
 /* A settled path: a file record when it is a file to take, a delete
- * record when it was one and is no more. */
+ * record when it was one and is no more.  Only ENOENT and ENOTDIR say it
+ * is no more: a path that cannot be looked at (EACCES: a directory above
+ * it made unreadable) keeps its document, and is looked at again when
+ * that directory is taken again (unreadable). */
 static void resolve(watch *w, const char *path, size_t r)
 {
 	struct stat st;
-	int is_file = lstat(path, &st) == 0 && S_ISREG(st.st_mode) && visible(w, r, path, 0);
+	int found = lstat(path, &st) == 0;
+	if (!found && errno != ENOENT && errno != ENOTDIR)
+		return;
+	int is_file = found && S_ISREG(st.st_mode) && visible(w, r, path, 0);
 	jv was = jv_object_get(jv_copy(w->known), jv_string(path));
 	int known = jv_is_valid(was);
 
@@ -353,7 +395,7 @@ watch *watch_new(char *const *roots, size_t nroots, const discover_opts *opts, i
 		return NULL;
 	}
 	*w = (watch){.roots = roots, .nroots = nroots, .opts = opts, .settle_ms = settle_ms,
-		     .poll_s = poll_s, .dirs = jv_array(), .known = jv_object(),
+		     .poll_s = poll_s, .dirs = jv_array(), .known = jv_object(), .unreadable = jv_object(),
 		     .pending = jv_object(), .lost = calloc(nroots > 0 ? nroots : 1, 1)};
 	if (w->lost == NULL) {
 		dp_err_set(err, "out of memory");
@@ -386,6 +428,7 @@ void watch_free(watch **w)
 		close((*w)->fd);
 	jv_free((*w)->dirs);
 	jv_free((*w)->known);
+	jv_free((*w)->unreadable);
 	jv_free((*w)->pending);
 	free((*w)->lost);
 	free(*w);
