@@ -125,8 +125,14 @@ if id nobody >/dev/null 2>&1 && command -v runuser >/dev/null; then
 		"$(printf 'discover\t%s\tcannot open: Permission denied' "$U/secret.md")" "unreadable file is an error record"
 	is "$(jq -r 'select(.kind == "file") | .path' "$T_DIR/nb")" "$U/open/ok.md" "walk goes on past it"
 	like "$(cat "$T_DIR/nberr")" "closed: cannot open directory: Permission denied" "unreadable directory reported"
+	# The end record tells the hub the walk is not complete, so no sweep
+	# deletes what is stored under the directory it could not read.
+	runuser -u nobody -- "$DOCPIPE_BIN/docpipe-discover" --end-record "$U" 2>/dev/null >"$T_DIR/nbend"
+	is "$(jq -c 'select(.kind == "end") | .complete' "$T_DIR/nbend")" false \
+		"an unreadable directory: the end record says the walk is not complete (no sweep)"
 	chmod 755 "$U/closed"
 else
+	skip "no user nobody or no runuser: cannot make a file unreadable for root"
 	skip "no user nobody or no runuser: cannot make a file unreadable for root"
 fi
 
