@@ -58,5 +58,24 @@ is "$(jq -r '[.complete, .sweep] | @tsv' "$T_DIR/report" | tail -1)" "$(printf '
 	"its report: complete, swept"
 ok $(pgrep -f "docpipe-(watch|hub|chunk|store).*$T_DIR" >/dev/null; [ $? = 1 ] && echo 0 || echo 1) \
 	"no process of the run is left"
-[ "$T_FAILED" = 0 ] || sed 's/^/# /' "$T_DIR/err"
+
+# The watcher killed (kill -9, the OOM killer, a crash): the run ended at
+# once with status 0 and a "complete" report, without a word, the roots no
+# longer watched (helper's fault sweep 7, item 3).  Now it stops with
+# status 3 and says why (a new run catches up: its sweep deletes what was
+# deleted meanwhile, which a restarted watcher would not).
+docpipe run "$D" --watch --progress plain >"$T_DIR/report2" 2>"$T_DIR/err2" &
+SUP=$!
+wait_for 20 grep -q "first pass complete" "$T_DIR/err2"
+ok $? "a second watch run: its first pass completes"
+kill -9 "$(pgrep -f "docpipe-watch.*$D" | head -1)"
+wait_for 20 exited $SUP
+ok $? "the watcher killed: the run stops"
+wait $SUP
+is "$?" 3 "with status 3"
+like "$(cat "$T_DIR/err2")" "the watcher \(docpipe-watch, pid [0-9]+\) exited \(signal KILL\): the roots are no longer watched; stopping the run" \
+	"and says the watcher died, and how"
+ok $(pgrep -f "docpipe-(watch|hub|chunk|store).*$T_DIR" >/dev/null; [ $? = 1 ] && echo 0 || echo 1) \
+	"no process of the run is left"
+[ "$T_FAILED" = 0 ] || sed 's/^/# /' "$T_DIR/err" "$T_DIR/err2"
 done_testing
