@@ -1,192 +1,244 @@
 #include "join.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "record.h"
 
-/* 1 when field key of a and b (borrowed) is the same value or absent in
- * both. */
-static int same_field(jv a, jv b, const char *key)
+/* Where the merged text goes: counted only while p is NULL (the first
+ * pass, which sizes the buffer), written at p + len otherwise. */
+struct out {
+	char *p;
+	size_t len;
+};
+
+static void put(struct out *w, const char *s, size_t n)
 {
-	return jv_equal(jv_object_get(jv_copy(a), jv_string(key)),
-			jv_object_get(jv_copy(b), jv_string(key)));
+	if (w->p != NULL)
+		memcpy(w->p + w->len, s, n);
+	w->len += n;
 }
 
-/* dst (consumed) plus the keys of src (borrowed) that dst lacks. */
-static jv add_missing(jv dst, jv src)
+/* A member "key":value, after a comma unless *first. */
+static void put_member(struct out *w, dp_jspan key, dp_jspan val, int *first)
 {
-	jv_object_foreach(src, key, val)
-	{
-		if (!jv_object_has(jv_copy(dst), jv_copy(key)))
-			dst = jv_object_set(dst, key, val);
-		else
-			jv_free(key), jv_free(val);
-	}
-	return dst;
+	if (!*first)
+		put(w, ",", 1);
+	*first = 0;
+	put(w, key.p, key.n);
+	put(w, ":", 1);
+	put(w, val.p, val.n);
 }
 
-/* Chunk i of base (consumed) plus what chunk i of other (borrowed) adds. */
-static jv merge_chunks(jv base, jv other, dp_err *err)
+/* The keys of base's members held to look other's up; an object with
+ * more (none the stages write) is searched again for each of other's. */
+#define KEYS_KEPT 32
+
+/* Writes the members of object base but the one of key skip (p NULL:
+ * none), then those of object other whose key base lacks (and not skip).
+ * *first: nothing is written before them in their object.  0, or -1 when
+ * the text is not valid JSON (checked before: cannot happen). */
+static int put_union(struct out *w, dp_jspan base, dp_jspan other, dp_jspan skip, int *first)
 {
-	jv bc = jv_object_get(jv_copy(base), jv_string("chunks"));
-	jv oc = jv_object_get(jv_copy(other), jv_string("chunks"));
-	int n = jv_get_kind(bc) == JV_KIND_ARRAY ? jv_array_length(jv_copy(bc)) : -1;
+	dp_jspan keys[KEYS_KEPT], k, v;
+	size_t nkeys = 0;
+	int more = 0, rc;
+	dp_jscan it;
 
-	if (n < 0 || jv_get_kind(oc) != JV_KIND_ARRAY || jv_array_length(jv_copy(oc)) != n) {
-		dp_err_set(err, "summarize and embed disagree on the document's chunks");
-		jv_free(bc), jv_free(oc), jv_free(base);
-		return jv_invalid();
-	}
-	/* The array held once: setting its elements does not copy it. */
-	base = jv_object_delete(base, jv_string("chunks"));
-	for (int i = 0; i < n; i++) {
-		jv b = jv_array_get(jv_copy(bc), i), o = jv_array_get(jv_copy(oc), i);
-		if (jv_get_kind(b) != JV_KIND_OBJECT || jv_get_kind(o) != JV_KIND_OBJECT ||
-		    !same_field(b, o, "seq")) {
-			dp_err_set(err, "summarize and embed disagree on chunk %d", i);
-			jv_free(b), jv_free(o), jv_free(bc), jv_free(oc), jv_free(base);
-			return jv_invalid();
-		}
-		int adds = 0;
-		jv_object_keys_foreach(o, key) adds |= !jv_object_has(jv_copy(b), key);
-		if (adds)
-			bc = jv_array_set(bc, i, add_missing(b, o));
-		else
-			jv_free(b);
-		jv_free(o);
-	}
-	jv_free(oc);
-	return jv_object_set(base, jv_string("chunks"), bc);
-}
-
-jv hub_join_merge(jv base, jv other, dp_err *err)
-{
-	if (!same_field(base, other, "hash") || !same_field(base, other, "chunker")) {
-		dp_err_set(err, "summarize and embed outputs are of different versions of the file");
-		jv_free(base), jv_free(other);
-		return jv_invalid();
-	}
-	base = merge_chunks(base, other, err);
-	if (jv_is_valid(base))
-		base = add_missing(base, other);
-	jv_free(other);
-	return base;
-}
-
-/* The held twin's record (owned), its message freed; invalid when it no
- * longer parses (cannot happen: it parsed when it came). */
-static jv take_twin(hub_join *j)
-{
-	dp_err why;
-	jv twin = dp_record_parse(zmq_msg_data(&j->twin), zmq_msg_size(&j->twin), &why);
-
-	hub_join_clear(j);
-	return twin;
-}
-
-jv hub_join_take(hub_join *j, int from, jv rec, zmq_msg_t *msg)
-{
-	const char *kind = dp_record_kind(rec);
-
-	if (j->done || kind == NULL || strcmp(kind, DP_KIND_DOCUMENT) != 0) {
-		zmq_msg_close(msg);
-		if (j->done) {
-			jv_free(rec);
-			return jv_invalid();
-		}
-		hub_join_clear(j);
-		j->done = 1;
-		return rec;
-	}
-	if (!j->holding || j->twin_from == from) {
-		jv_free(rec); /* before the message is kept: the parse is the larger */
-		hub_join_clear(j);
-		zmq_msg_init(&j->twin);
-		zmq_msg_move(&j->twin, msg); /* cannot fail on valid messages */
-		zmq_msg_close(msg);
-		j->holding = 1;
-		j->twin_from = from;
-		return jv_invalid();
-	}
-	zmq_msg_close(msg);
-	jv twin = take_twin(j);
-	dp_err err;
-
-	j->done = 1;
-	if (!jv_is_valid(twin)) {
-		jv_free(twin);
-		return dp_record_error(rec, "hub", "the held output of the other branch does not parse");
-	}
-	/* Made before the merge, so rec is not shared while it is changed (a
-	 * shared record would be copied). */
-	jv failed = dp_record_error(jv_copy(rec), "hub", "");
-	jv merged = from == HUB_BRANCH_SUMMARIZE ? hub_join_merge(rec, twin, &err)
-						 : hub_join_merge(twin, rec, &err);
-	if (jv_is_valid(merged)) {
-		jv_free(failed);
-		return merged;
-	}
-	jv_free(merged);
-	return jv_object_set(failed, jv_string("error"), jv_string(err.msg));
-}
-
-/* Appends ",", unless first, then the JSON string key (borrowed) and ":". */
-static int write_key(dp_json_buf *b, int first, jv key, dp_err *err)
-{
-	if ((!first && dp_buf_append(b, ",", 1) < 0) || dp_json_append(b, key, err) < 0 ||
-	    dp_buf_append(b, ":", 1) < 0)
+	if (dp_jscan_open(&it, base) < 0)
 		return -1;
+	while ((rc = dp_jscan_next(&it, &k, &v)) == 1) {
+		if (skip.p != NULL && dp_jscan_key_eq(k, skip))
+			continue;
+		if (nkeys < KEYS_KEPT)
+			keys[nkeys++] = k;
+		else
+			more = 1;
+		put_member(w, k, v, first);
+	}
+	if (rc < 0 || dp_jscan_open(&it, other) < 0)
+		return -1;
+	while ((rc = dp_jscan_next(&it, &k, &v)) == 1) {
+		if (skip.p != NULL && dp_jscan_key_eq(k, skip))
+			continue;
+		int has = 0;
+		for (size_t i = 0; i < nkeys && !has; i++)
+			has = dp_jscan_key_eq(keys[i], k);
+		dp_jspan found;
+		if (!has && more)
+			has = dp_jscan_get(base, k, &found) == 1;
+		if (!has)
+			put_member(w, k, v, first);
+	}
+	return rc;
+}
+
+/* The value of member key of obj, or an absent span (p NULL). */
+static dp_jspan member(dp_jspan obj, const char *key)
+{
+	dp_jspan v = {0};
+
+	return dp_jscan_get(obj, dp_jspan_of(key), &v) == 1 ? v : (dp_jspan){0};
+}
+
+/* One pass of hub_join_merge into w.  0, or -1 with err. */
+static int merge(struct out *w, dp_jspan base, dp_jspan other, dp_err *err)
+{
+	dp_jspan chunks = dp_jspan_of("\"chunks\""), bc = member(base, "\"chunks\""),
+		 oc = member(other, "\"chunks\""), k, b, o;
+	dp_jscan bi, oi;
+	int first = 1;
+
+	if (!dp_jscan_equal(member(base, "\"hash\""), member(other, "\"hash\"")) ||
+	    !dp_jscan_equal(member(base, "\"chunker\""), member(other, "\"chunker\""))) {
+		dp_err_set(err, "summarize and embed outputs are of different versions of the file");
+		return -1;
+	}
+	if (bc.p == NULL || oc.p == NULL || dp_jscan_open(&bi, bc) < 0 || bi.close != ']' ||
+	    dp_jscan_open(&oi, oc) < 0 || oi.close != ']') {
+		dp_err_set(err, "summarize and embed disagree on the document's chunks");
+		return -1;
+	}
+	put(w, "{", 1);
+	if (put_union(w, base, other, chunks, &first) < 0)
+		goto invalid;
+	if (!first)
+		put(w, ",", 1);
+	put(w, "\"chunks\":[", 10);
+	for (int i = 0;; i++) {
+		int rb = dp_jscan_next(&bi, &k, &b), ro = dp_jscan_next(&oi, &k, &o);
+		if (rb < 0 || ro < 0)
+			goto invalid;
+		if (rb == 0 && ro == 0)
+			break;
+		if (rb == 0 || ro == 0) {
+			dp_err_set(err, "summarize and embed disagree on the document's chunks");
+			return -1;
+		}
+		if (b.p[0] != '{' || o.p[0] != '{' ||
+		    !dp_jscan_equal(member(b, "\"seq\""), member(o, "\"seq\""))) {
+			dp_err_set(err, "summarize and embed disagree on chunk %d", i);
+			return -1;
+		}
+		int f = 1;
+		put(w, i > 0 ? ",{" : "{", i > 0 ? 2 : 1);
+		if (put_union(w, b, o, (dp_jspan){0}, &f) < 0)
+			goto invalid;
+		put(w, "}", 1);
+	}
+	put(w, "]}", 2);
+	return 0;
+invalid:
+	dp_err_set(err, "a branch output is not valid JSON");
+	return -1;
+}
+
+int hub_join_merge(dp_jspan base, dp_jspan other, size_t max, char **text, size_t *len, dp_err *err)
+{
+	struct out w = {0};
+
+	if (merge(&w, base, other, err) < 0)
+		return HUB_JOIN_DISAGREE;
+	if (w.len > max) {
+		dp_err_set(err, "the joined record: JSON text over %zu bytes", max);
+		return HUB_JOIN_DISAGREE;
+	}
+	*len = w.len;
+	if ((w.p = malloc(w.len)) == NULL) {
+		dp_err_set(err, "out of memory for a joined record of %zu bytes", w.len);
+		return HUB_JOIN_NOMEM;
+	}
+	w.len = 0;
+	merge(&w, base, other, err); /* as the first pass: it succeeds */
+	*text = w.p;
 	return 0;
 }
 
-/* The elements of array a (consumed), each freed once written. */
-static int write_freeing(jv a, dp_json_buf *b, dp_err *err)
+static void free_text(void *data, void *hint)
 {
-	int n = jv_array_length(jv_copy(a)), rc = dp_buf_append(b, "[", 1);
-
-	for (int i = 0; i < n && rc == 0; i++) {
-		jv c = jv_array_get(jv_copy(a), i);
-		a = jv_array_set(a, i, jv_null()); /* c holds the chunk alone now */
-		rc = (i > 0 && dp_buf_append(b, ",", 1) < 0) || dp_json_append(b, c, err) < 0 ? -1 : 0;
-		jv_free(c);
-	}
-	jv_free(a);
-	return rc == 0 ? dp_buf_append(b, "]", 1) : -1;
+	(void)hint;
+	free(data);
 }
 
-int hub_join_write(jv rec, dp_json_buf *b, dp_err *err)
+/* *out: the error record of the document whose head is head (consumed),
+ * for reason.  1, or -1 with err when memory runs out. */
+static int error_out(jv head, const char *reason, zmq_msg_t *out, dp_err *err)
 {
-	jv chunks = jv_object_get(jv_copy(rec), jv_string("chunks"));
-	int first = 1, rc;
+	jv text = dp_record_dump(dp_record_error(head, "hub", reason));
+	size_t n = (size_t)jv_string_length_bytes(jv_copy(text));
+	int rc = zmq_msg_init_size(out, n);
 
-	err->msg[0] = '\0';
-	rec = jv_object_delete(rec, jv_string("chunks")); /* chunks is held once now */
-	rc = dp_buf_append(b, "{", 1);
-	jv_object_foreach(rec, key, val)
-	{
-		if (rc == 0 && (write_key(b, first, key, err) < 0 || dp_json_append(b, val, err) < 0))
-			rc = -1;
-		first = 0;
-		jv_free(key), jv_free(val);
-	}
-	jv_free(rec);
-	if (jv_is_valid(chunks)) {
-		jv name = jv_string("chunks");
-		if (rc == 0)
-			rc = write_key(b, first, name, err);
-		jv_free(name);
-		if (rc == 0)
-			rc = write_freeing(chunks, b, err);
-		else
-			jv_free(chunks);
-	} else {
-		jv_free(chunks);
-	}
 	if (rc == 0)
-		rc = dp_buf_append(b, "}", 1);
-	if (rc < 0 && err->msg[0] == '\0')
-		dp_err_set(err, "JSON text over %zu bytes", b->max);
-	return rc;
+		memcpy(zmq_msg_data(out), jv_string_value(text), n);
+	else
+		dp_err_set(err, "out of memory for an error record");
+	jv_free(text);
+	return rc == 0 ? 1 : -1;
+}
+
+static dp_jspan text_of(zmq_msg_t *m)
+{
+	return (dp_jspan){zmq_msg_data(m), zmq_msg_size(m)};
+}
+
+int hub_join_take(hub_join *j, int from, jv head, zmq_msg_t *msg, size_t max, zmq_msg_t *out,
+		  dp_err *err)
+{
+	const char *kind = dp_record_kind(head);
+
+	if (j->done) {
+		zmq_msg_close(msg);
+		jv_free(head);
+		return 0;
+	}
+	if (kind == NULL || strcmp(kind, DP_KIND_DOCUMENT) != 0) {
+		hub_join_clear(j);
+		j->done = 1;
+		if (zmq_msg_size(msg) > max) {
+			char reason[128];
+			snprintf(reason, sizeof reason, "the joined record: JSON text over %zu bytes", max);
+			zmq_msg_close(msg);
+			return error_out(head, reason, out, err);
+		}
+		jv_free(head);
+		zmq_msg_init(out);
+		zmq_msg_move(out, msg); /* cannot fail on valid messages */
+		zmq_msg_close(msg);
+		return 1;
+	}
+	if (!j->holding || j->twin_from == from) {
+		jv_free(head);
+		hub_join_clear(j);
+		zmq_msg_init(&j->twin);
+		zmq_msg_move(&j->twin, msg);
+		zmq_msg_close(msg);
+		j->holding = 1;
+		j->twin_from = from;
+		return 0;
+	}
+	int summarize = from == HUB_BRANCH_SUMMARIZE;
+	char *text;
+	size_t len;
+	int rc = hub_join_merge(text_of(summarize ? msg : &j->twin), text_of(summarize ? &j->twin : msg),
+				max, &text, &len, err);
+
+	/* Both outputs freed before the record goes: it is all the store needs. */
+	zmq_msg_close(msg);
+	hub_join_clear(j);
+	j->done = 1;
+	if (rc == 0 && zmq_msg_init_data(out, text, len, free_text, NULL) != 0) {
+		free(text);
+		dp_err_set(err, "out of memory for a joined record of %zu bytes", len);
+		rc = HUB_JOIN_NOMEM;
+	}
+	if (rc == HUB_JOIN_DISAGREE) {
+		char reason[DP_ERR_MAX];
+		snprintf(reason, sizeof reason, "%s", err->msg);
+		return error_out(head, reason, out, err);
+	}
+	jv_free(head);
+	return rc == 0 ? 1 : -1;
 }
 
 void hub_join_resent(hub_join *j)

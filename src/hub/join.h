@@ -13,23 +13,32 @@
 #include <zmq.h>
 
 #include "err.h"
-#include "json.h"
+#include "jscan.h"
 
 /* The two branches of the fork.  Every record chunk writes goes down both;
  * for one that is no document (error, skip, delete ...) the join passes the
  * first copy to the store and drops its twin (docs/graph.md, "Overlap"). */
 enum hub_branch { HUB_BRANCH_SUMMARIZE = 1, HUB_BRANCH_EMBED = 2 };
 
-/* Merges the two branch outputs of one document, both consumed: the
- * summarize branch's record `base` plus the top-level keys and the
- * per-chunk keys (chunk i with chunk i) of the embed branch's `other`
- * that base lacks.  Each branch only adds fields (stages keep the fields
- * they do not own), so that is both branches' work; a field both set
- * keeps base's value.  Returns the merged record, or an invalid jv with
- * err when the two are not outputs of the same document: `hash`,
- * `chunker`, the number of chunks or a chunk's `seq` differ (the file
- * changed between two sends of it). */
-jv hub_join_merge(jv base, jv other, dp_err *err);
+/* hub_join_merge's failures. */
+enum { HUB_JOIN_DISAGREE = -1, HUB_JOIN_NOMEM = -2 };
+
+/* Merges the texts of the two branch outputs of one document (both JSON
+ * objects whose syntax was checked: dp_record_head): the summarize
+ * branch's record `base` plus the top-level members and the per-chunk
+ * members (chunk i with chunk i) of the embed branch's `other` whose keys
+ * base lacks.  Each branch only adds fields (stages keep the fields they
+ * do not own), so that is both branches' work; a field both set keeps
+ * base's value.  The text is written, not built as jv: base's members as
+ * they are, then other's it adds, `chunks` last, each chunk likewise;
+ * a parsed document takes several times the memory of its text, and the
+ * text is what the store gets.  Returns 0 with *text (malloc'd, exactly
+ * *len bytes, no NUL: the size is counted first, so no buffer grows past
+ * it); HUB_JOIN_DISAGREE with err when the two are not outputs of the same
+ * document (`hash`, `chunker`, the number of chunks or a chunk's `seq`
+ * differ: the file changed between two sends of it) or the text would
+ * exceed max bytes; HUB_JOIN_NOMEM with err when memory runs out. */
+int hub_join_merge(dp_jspan base, dp_jspan other, size_t max, char **text, size_t *len, dp_err *err);
 
 /* The join state of one document in flight (kept in its hub_slot; all
  * zero is the empty state). */
@@ -45,24 +54,20 @@ typedef struct hub_join {
 } hub_join;
 
 /* Takes the output of branch `from` for the document of j: msg, the
- * message it came in, and rec, its parse (both consumed: msg is held or
- * closed).  Returns the record to send to the store (owned): the merged
- * document once both branches' documents are here (the held twin parsed
- * only then, each message freed as soon as it is parsed), or the first
- * record that is no document (an error record: the document's outcome,
- * its twin dropped when it comes), or an error record when the two do not
- * merge.  Returns an invalid jv when there is nothing to send now (msg is
- * held, or dropped as the twin of what went already).  A document from the
- * branch that already has one held replaces it (a newer copy). */
-jv hub_join_take(hub_join *j, int from, jv rec, zmq_msg_t *msg);
-
-/* Appends the JSON text of rec (consumed, an object) to b: its keys, then
- * its `chunks` last, each chunk freed as soon as it is written (when
- * nothing else holds it), so a big joined document is not held whole both
- * parsed and as text.  b->max must be set (not 0).  Returns 0, or -1 with
- * err set when the text would exceed b->max or memory runs out (b's
- * contents are then unspecified, its overflow flag maybe set). */
-int hub_join_write(jv rec, dp_json_buf *b, dp_err *err);
+ * message it came in (consumed: held, moved to *out or closed), and head,
+ * its dp_record_head (consumed).  Returns 1 with *out (initialised here)
+ * the message for the store: msg itself for a record that is no document
+ * (an error record: the document's outcome, its twin dropped when it
+ * comes), the merged document once both branches' documents are here
+ * (hub_join_merge), or an error record when they do not merge or a record
+ * would exceed max bytes (--max-record).  Returns 0 when there is nothing
+ * to send now (msg is held, or dropped as the twin of what went already),
+ * -1 with err when memory ran out (nothing goes: the document is sent
+ * again after --timeout).  A document from the branch that already has
+ * one held replaces it (a newer copy).  No document is parsed: only the
+ * heads, which leave the chunks out. */
+int hub_join_take(hub_join *j, int from, jv head, zmq_msg_t *msg, size_t max, zmq_msg_t *out,
+		  dp_err *err);
 
 /* The document is sent again: its outputs flow to the store again (a
  * held twin stays: it joins the other branch's output of either send). */

@@ -476,52 +476,12 @@ static void fork_step(struct hub *h)
 	}
 }
 
-static void free_text(void *data, void *hint)
-{
-	(void)hint;
-	free(data);
-}
-
-/* rec (consumed) as the message to send to the store; over --max-record,
- * an error record for it instead, as any sender does (docs/graph.md).
- * The text is written into a buffer the message then owns (no copy), each
- * chunk freed once written (hub_join_write): a merged document is not
- * held whole both parsed and as text. */
-static void join_hold(struct hub *h, jv rec)
-{
-	size_t max = h->cfg->zmq.max_record > 0 ? h->cfg->zmq.max_record : DP_RECORD_MAX_DEFAULT;
-	/* Made first: rec is not shared while it is written (it would be copied). */
-	jv failed = dp_record_error(jv_copy(rec), "hub", "");
-	dp_json_buf b;
-	dp_err why;
-
-	dp_buf_init(&b, max);
-	if (hub_join_write(rec, &b, &why) == 0) {
-		jv_free(failed);
-	} else {
-		char reason[600];
-		snprintf(reason, sizeof reason, "the joined record: %s", why.msg);
-		dp_buf_reset(&b);
-		if (hub_join_write(jv_object_set(failed, jv_string("error"), jv_string(reason)), &b,
-				   &why) < 0) {
-			dp_diag("join: %s: it goes again after --timeout", why.msg);
-			dp_json_buf_free(&b);
-			return;
-		}
-	}
-	if (zmq_msg_init_data(&h->join_held, b.data, b.len, free_text, NULL) == 0) {
-		h->join_holding = 1;
-	} else {
-		dp_diag("join: out of memory for a record of %zu bytes: it goes again after --timeout",
-			b.len);
-		dp_json_buf_free(&b);
-	}
-}
-
 /* Reads one output of branch b (HUB_BRANCH_*) into the join; 0 when there
- * was none. */
+ * was none.  Only its head is parsed (dp_record_head): the join holds and
+ * splices the text. */
 static int join_read(struct hub *h, int b)
 {
+	size_t max = h->cfg->zmq.max_record > 0 ? h->cfg->zmq.max_record : DP_RECORD_MAX_DEFAULT;
 	zmq_msg_t msg;
 	dp_err why;
 
@@ -531,16 +491,20 @@ static int join_read(struct hub *h, int b)
 		zmq_msg_close(&msg);
 		return 0;
 	}
-	jv rec = dp_record_parse(zmq_msg_data(&msg), zmq_msg_size(&msg), &why);
-	hub_slot *slot = jv_is_valid(rec) ? slot_of(h, rec) : NULL;
+	jv head = dp_record_head(zmq_msg_data(&msg), zmq_msg_size(&msg), &why);
+	hub_slot *slot = jv_is_valid(head) ? slot_of(h, head) : NULL;
 	/* No slot: the document has its outcome (a copy after a re-send), or
 	 * it is none of this run's; half of a document cannot be stored. */
-	jv out = slot != NULL ? hub_join_take(&slot->join, b, rec, &msg)
-			      : (zmq_msg_close(&msg), jv_free(rec), jv_invalid());
-	if (jv_is_valid(out))
-		join_hold(h, out);
-	else
-		jv_free(out);
+	if (slot == NULL) {
+		zmq_msg_close(&msg);
+		jv_free(head);
+		return 1;
+	}
+	int rc = hub_join_take(&slot->join, b, head, &msg, max, &h->join_held, &why);
+	if (rc > 0)
+		h->join_holding = 1;
+	else if (rc < 0)
+		dp_diag("join: %s: it goes again after --timeout", why.msg);
 	return 1;
 }
 

@@ -1,5 +1,7 @@
 #include "record.h"
 
+#include "buf.h"
+#include "jscan.h"
 #include "text.h"
 
 #include <limits.h>
@@ -7,34 +9,10 @@
 #include <stdint.h>
 #include <string.h>
 
-jv dp_record_parse(const char *text, size_t len, dp_err *err)
+/* The checks of a parsed record past its syntax: an object, of a version
+ * we read, with a kind.  rec is consumed; returns it or an invalid jv. */
+static jv checked(jv rec, dp_err *err)
 {
-	/* A raw NUL is never valid JSON, and jq 1.6 leaks memory on its error
-	 * path for such input (found by tests/fuzz/fuzz_record.c). */
-	if (memchr(text, '\0', len) != NULL) {
-		dp_err_set(err, "malformed JSON: a raw NUL byte");
-		return jv_invalid();
-	}
-	/* jq would silently replace invalid UTF-8 with U+FFFD, turning a path
-	 * into another path; refuse the record instead. */
-	size_t bad = dp_utf8_invalid_at(text, len);
-	if (bad < len) {
-		dp_err_set(err, "record is not valid UTF-8 (byte %zu)", bad);
-		return jv_invalid();
-	}
-	if (len > INT_MAX) {
-		dp_err_set(err, "record of %zu bytes is too large", len);
-		return jv_invalid();
-	}
-	jv rec = jv_parse_sized(text, (int)len);
-
-	if (!jv_is_valid(rec)) {
-		jv msg = jv_invalid_get_msg(rec);
-		dp_err_set(err, "malformed JSON: %s",
-			   jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "unknown error");
-		jv_free(msg);
-		return jv_invalid();
-	}
 	if (jv_get_kind(rec) != JV_KIND_OBJECT) {
 		dp_err_set(err, "record is a JSON %s, not an object",
 			   jv_kind_name(jv_get_kind(rec)));
@@ -54,6 +32,91 @@ jv dp_record_parse(const char *text, size_t len, dp_err *err)
 		return jv_invalid();
 	}
 	return rec;
+}
+
+/* The checks of a text before it is parsed: 0, or -1 with err. */
+static int text_ok(const char *text, size_t len, dp_err *err)
+{
+	/* A raw NUL is never valid JSON, and jq 1.6 leaks memory on its error
+	 * path for such input (found by tests/fuzz/fuzz_record.c). */
+	if (memchr(text, '\0', len) != NULL) {
+		dp_err_set(err, "malformed JSON: a raw NUL byte");
+		return -1;
+	}
+	/* jq would silently replace invalid UTF-8 with U+FFFD, turning a path
+	 * into another path; refuse the record instead. */
+	size_t bad = dp_utf8_invalid_at(text, len);
+	if (bad < len) {
+		dp_err_set(err, "record is not valid UTF-8 (byte %zu)", bad);
+		return -1;
+	}
+	if (len > INT_MAX) {
+		dp_err_set(err, "record of %zu bytes is too large", len);
+		return -1;
+	}
+	return 0;
+}
+
+jv dp_record_parse(const char *text, size_t len, dp_err *err)
+{
+	if (text_ok(text, len, err) < 0)
+		return jv_invalid();
+	jv rec = jv_parse_sized(text, (int)len);
+
+	if (!jv_is_valid(rec)) {
+		jv msg = jv_invalid_get_msg(rec);
+		dp_err_set(err, "malformed JSON: %s",
+			   jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "unknown error");
+		jv_free(msg);
+		return jv_invalid();
+	}
+	return checked(rec, err);
+}
+
+jv dp_record_head(const char *text, size_t len, dp_err *err)
+{
+	dp_jspan rec = {text, len}, key, val, chunks = dp_jspan_of("\"chunks\"");
+	dp_jscan it;
+	size_t end = 0;
+
+	if (text_ok(text, len, err) < 0)
+		return jv_invalid();
+	if (dp_jscan_value(text, len, &end) < 0 || dp_jscan_open(&it, rec) < 0 || it.close != '}') {
+		dp_err_set(err, "malformed JSON, or not an object");
+		return jv_invalid();
+	}
+	for (; end < len; end++)
+		if (text[end] != ' ' && text[end] != '\t' && text[end] != '\r' && text[end] != '\n') {
+			dp_err_set(err, "malformed JSON: text after the record");
+			return jv_invalid();
+		}
+	/* The other members' text, copied: at most the record's size. */
+	dp_buf head;
+	dp_buf_init(&head, len);
+	dp_buf_append(&head, "{", 1);
+	while (dp_jscan_next(&it, &key, &val) == 1) {
+		if (dp_jscan_key_eq(key, chunks))
+			continue;
+		if (head.len > 1)
+			dp_buf_append(&head, ",", 1);
+		dp_buf_append(&head, key.p, (size_t)(val.p + val.n - key.p));
+	}
+	dp_buf_append(&head, "}", 1);
+	if (head.overflow) {
+		dp_buf_free(&head);
+		dp_err_set(err, "out of memory");
+		return jv_invalid();
+	}
+	jv out = jv_parse_sized(head.data, (int)head.len);
+	dp_buf_free(&head);
+	if (!jv_is_valid(out)) { /* what the scan let through and jq does not */
+		jv msg = jv_invalid_get_msg(out);
+		dp_err_set(err, "malformed JSON: %s",
+			   jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "unknown error");
+		jv_free(msg);
+		return jv_invalid();
+	}
+	return checked(out, err);
 }
 
 jv dp_record_error(jv from, const char *stage, const char *reason)

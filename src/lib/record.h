@@ -21,6 +21,14 @@
  * err set when the text is not a JSON object of a version we read. */
 jv dp_record_parse(const char *text, size_t len, dp_err *err);
 
+/* Checks the text as dp_record_parse does (the whole of it, chunks
+ * included, for its syntax: jscan.h) but parses only its top level
+ * without `chunks`: the record's head, for a process that routes a
+ * record by its fields (kind, run, seq) and passes its text on, or makes
+ * an error record of it (dp_record_error takes no chunks).  A document's
+ * parsed chunks take several times the memory of their text. */
+jv dp_record_head(const char *text, size_t len, dp_err *err);
+
 /* Builds an error record for a record a stage could not process.  `from`
  * (consumed; may be jv_null()) is the record that failed: its path, root,
  * hash and meta fields travel on so the store can name the document.  An

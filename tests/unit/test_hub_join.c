@@ -1,5 +1,6 @@
 /* The hub's join of summarize and embed (src/hub/join.c): the merge of two
  * branch outputs, and the state of one document between them. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "../../src/hub/hub.h"
@@ -12,18 +13,7 @@ static jv rec_of(const char *json)
 	return dp_record_parse(json, strlen(json), &err);
 }
 
-/* hub_join_take of json as it comes from a branch: the message and its
- * parse. */
-static jv take(hub_join *j, int from, const char *json)
-{
-	zmq_msg_t msg;
-
-	zmq_msg_init_size(&msg, strlen(json));
-	memcpy(zmq_msg_data(&msg), json, strlen(json));
-	return hub_join_take(j, from, rec_of(json), &msg);
-}
-
-/* The compact JSON of rec (consumed), in a static buffer. */
+/* The compact JSON of rec (consumed), keys sorted, in a static buffer. */
 static const char *text_of(jv rec)
 {
 	static char buf[2048];
@@ -31,6 +21,48 @@ static const char *text_of(jv rec)
 
 	snprintf(buf, sizeof buf, "%s", jv_string_value(s));
 	jv_free(s);
+	return buf;
+}
+
+/* hub_join_take of json as it comes from a branch (its message and head),
+ * under a --max-record of max: the record to send the store, parsed
+ * (invalid when none), and the message's bytes in sent (when one). */
+static char sent[2048];
+static jv take_max(hub_join *j, int from, const char *json, size_t max)
+{
+	zmq_msg_t msg, out;
+	dp_err err;
+
+	zmq_msg_init_size(&msg, strlen(json));
+	memcpy(zmq_msg_data(&msg), json, strlen(json));
+	if (hub_join_take(j, from, dp_record_head(json, strlen(json), &err), &msg, max, &out, &err) <= 0)
+		return jv_invalid();
+	snprintf(sent, sizeof sent, "%.*s", (int)zmq_msg_size(&out), (const char *)zmq_msg_data(&out));
+	jv rec = dp_record_parse(zmq_msg_data(&out), zmq_msg_size(&out), &err);
+	zmq_msg_close(&out);
+	return rec;
+}
+
+static jv take(hub_join *j, int from, const char *json)
+{
+	return take_max(j, from, json, 1 << 20);
+}
+
+/* hub_join_merge of two texts: the merged text, or the error. */
+static const char *merged(const char *base, const char *other, size_t max, int *rc)
+{
+	static char buf[8192];
+	char *text;
+	size_t len;
+	dp_err err;
+
+	*rc = hub_join_merge(dp_jspan_of(base), dp_jspan_of(other), max, &text, &len, &err);
+	if (*rc != 0) {
+		snprintf(buf, sizeof buf, "%s", err.msg);
+		return buf;
+	}
+	snprintf(buf, sizeof buf, "%.*s", (int)len, text);
+	free(text);
 	return buf;
 }
 
@@ -49,34 +81,71 @@ static const char *text_of(jv rec)
 	"\"hash\":\"h1\",\"kind\":\"document\",\"meta\":{\"t\":1},\"path\":\"/a.md\",\"run\":\"R\","   \
 	"\"seq\":3,\"summarizer\":\"api\",\"summary\":\"S\"}"
 
+/* The bytes the store gets: summarize's members as they came, then what
+ * embed adds, chunks last, each chunk likewise. */
+#define MERGED_TEXT                                                                                \
+	"{\"kind\":\"document\",\"run\":\"R\",\"seq\":3,\"path\":\"/a.md\",\"hash\":\"h1\","       \
+	"\"chunker\":\"c\",\"summary\":\"S\",\"summarizer\":\"api\",\"meta\":{\"t\":1},"           \
+	"\"embedder\":\"e\",\"dim\":2,\"chunks\":[{\"seq\":0,\"text\":\"x\",\"summary\":\"s0\","   \
+	"\"vec\":\"v0\"},{\"seq\":1,\"text\":\"y\",\"summary\":\"s1\",\"vec\":\"v1\"}]}"
+
 static void test_merge(void)
 {
-	dp_err err;
-	jv m = hub_join_merge(rec_of(SUM), rec_of(EMB), &err);
+	int rc;
 
-	T_EQ_STR(text_of(m), MERGED,
+	T_EQ_STR(merged(SUM, EMB, 1 << 20, &rc), MERGED_TEXT,
 		 "merge: summaries and vectors, per chunk and top level; a key both have keeps "
 		 "the summarize branch's");
-	m = hub_join_merge(rec_of(SUM), rec_of("{\"kind\":\"document\",\"hash\":\"h2\",\"chunker\":\"c\","
-					       "\"chunks\":[{\"seq\":0},{\"seq\":1}]}"),
-			   &err);
-	T_OK(!jv_is_valid(m), "another hash: no merge");
-	jv_free(m);
-	m = hub_join_merge(rec_of(SUM), rec_of("{\"kind\":\"document\",\"hash\":\"h1\",\"chunker\":\"c\","
-					       "\"chunks\":[{\"seq\":0}]}"),
-			   &err);
-	T_OK(!jv_is_valid(m), "another chunk count: no merge");
-	T_EQ_STR(err.msg, "summarize and embed disagree on the document's chunks", "says why");
-	jv_free(m);
-	m = hub_join_merge(rec_of(SUM), rec_of("{\"kind\":\"document\",\"hash\":\"h1\",\"chunker\":\"c\","
-					       "\"chunks\":[{\"seq\":0},{\"seq\":7}]}"),
-			   &err);
-	T_OK(!jv_is_valid(m), "a chunk's seq differs: no merge");
-	jv_free(m);
-	m = hub_join_merge(rec_of("{\"kind\":\"document\",\"hash\":\"h\",\"chunks\":[]}"),
-			   rec_of("{\"kind\":\"document\",\"hash\":\"h\",\"chunks\":[],\"dim\":2}"), &err);
-	T_EQ_STR(text_of(m), "{\"chunks\":[],\"dim\":2,\"hash\":\"h\",\"kind\":\"document\"}",
-		 "a document without chunks");
+	T_EQ_STR(text_of(rec_of(MERGED_TEXT)), MERGED, "the same record as the jv merge made");
+	T_EQ_STR(merged(SUM, "{\"kind\":\"document\",\"hash\":\"h2\",\"chunker\":\"c\","
+			     "\"chunks\":[{\"seq\":0},{\"seq\":1}]}", 1 << 20, &rc),
+		 "summarize and embed outputs are of different versions of the file", "another hash: no merge");
+	T_EQ_INT(rc, HUB_JOIN_DISAGREE, "a disagreement");
+	T_EQ_STR(merged(SUM, "{\"kind\":\"document\",\"hash\":\"h1\",\"chunker\":\"c\","
+			     "\"chunks\":[{\"seq\":0}]}", 1 << 20, &rc),
+		 "summarize and embed disagree on the document's chunks", "another chunk count: no merge");
+	T_EQ_STR(merged(SUM, "{\"kind\":\"document\",\"hash\":\"h1\",\"chunker\":\"c\","
+			     "\"chunks\":[{\"seq\":0},{\"seq\":7}]}", 1 << 20, &rc),
+		 "summarize and embed disagree on chunk 1", "a chunk's seq differs: no merge");
+	T_EQ_STR(merged(SUM, "{\"kind\":\"document\",\"hash\":\"h1\",\"chunker\":\"c\","
+			     "\"chunks\":[{\"seq\":0},{\"seq\":1.0,\"vec\":\"v\"}]}", 1 << 20, &rc),
+		 "{\"kind\":\"document\",\"run\":\"R\",\"seq\":3,\"path\":\"/a.md\",\"hash\":\"h1\","
+		 "\"chunker\":\"c\",\"summary\":\"S\",\"summarizer\":\"api\",\"meta\":{\"t\":1},"
+		 "\"chunks\":[{\"seq\":0,\"text\":\"x\",\"summary\":\"s0\"},{\"seq\":1,\"text\":\"y\","
+		 "\"summary\":\"s1\",\"vec\":\"v\"}]}", "values compared as values (1 and 1.0)");
+	T_EQ_STR(merged("{\"kind\":\"document\",\"hash\":\"h\",\"chunks\":[]}",
+			"{\"kind\":\"document\",\"hash\":\"h\",\"chunks\":[],\"dim\":2}", 1 << 20, &rc),
+		 "{\"kind\":\"document\",\"hash\":\"h\",\"dim\":2,\"chunks\":[]}", "a document without chunks");
+	T_EQ_STR(merged("{\"chunks\":[{\"seq\":0}]}", "{\"chunks\":[{\"seq\":0,\"vec\":1}],\"dim\":2}",
+			1 << 20, &rc),
+		 "{\"dim\":2,\"chunks\":[{\"seq\":0,\"vec\":1}]}", "only chunks in base");
+	T_EQ_STR(merged("{\"chunks\":[{\"seq\":0}]}", "{\"chunks\":{}}", 1 << 20, &rc),
+		 "summarize and embed disagree on the document's chunks", "chunks that are no array");
+	T_EQ_STR(merged("{\"chunks\":[{\"seq\":0}]}", "{\"chunks\":[3]}", 1 << 20, &rc),
+		 "summarize and embed disagree on chunk 0", "a chunk that is no object");
+	T_EQ_STR(merged("{\"k\\u0069nd\":\"a\",\"chunks\":[]}", "{\"kind\":\"b\",\"chunks\":[]}", 1 << 20, &rc),
+		 "{\"k\\u0069nd\":\"a\",\"chunks\":[]}", "keys compared decoded");
+	size_t n = strlen(MERGED_TEXT);
+	T_EQ_STR(merged(SUM, EMB, n, &rc), MERGED_TEXT, "exactly at the maximum");
+	char want[128];
+	snprintf(want, sizeof want, "the joined record: JSON text over %zu bytes", n - 1);
+	T_EQ_STR(merged(SUM, EMB, n - 1, &rc), want, "over it: says so");
+
+	/* More members than hub_join_merge keeps keys of. */
+	char many[4096] = "{\"kind\":\"document\",\"chunks\":[{\"seq\":0",
+	     other[4096] = "{\"chunks\":[{\"seq\":0";
+	for (int i = 0; i < 40; i++) {
+		snprintf(many + strlen(many), sizeof many - strlen(many), ",\"k%d\":%d", i, i);
+		snprintf(other + strlen(other), sizeof other - strlen(other), ",\"k%d\":-%d", i + 35, i);
+	}
+	strcat(many, "}]}");
+	strcat(other, "}]}");
+	jv m = rec_of(merged(many, other, 1 << 20, &rc));
+	jv c = jv_array_get(jv_object_get(m, jv_string("chunks")), 0);
+	T_EQ_INT(jv_object_length(jv_copy(c)), 1 + 75, "a chunk of many keys: each once");
+	jv v = jv_object_get(c, jv_string("k39"));
+	T_EQ_INT((long)jv_number_value(v), 39, "base's value kept past the keys kept");
+	jv_free(v);
 }
 
 static void test_take(void)
@@ -92,6 +161,7 @@ static void test_take(void)
 	T_OK(!jv_is_valid(out), "a second copy from the same branch replaces it");
 	out = take(&j, HUB_BRANCH_SUMMARIZE, (SUM));
 	T_EQ_STR(text_of(out), MERGED, "the twin makes the merged record, whichever came first");
+	T_EQ_STR(sent, MERGED_TEXT, "its text as hub_join_merge writes it");
 	T_OK(!j.holding && j.done, "nothing held after the join");
 	out = take(&j, HUB_BRANCH_SUMMARIZE, (SUM));
 	T_OK(!jv_is_valid(out), "a late copy of a joined document is dropped");
@@ -99,9 +169,10 @@ static void test_take(void)
 	hub_join_resent(&j);
 	out = take(&j, HUB_BRANCH_SUMMARIZE, (SUM));
 	T_OK(!jv_is_valid(out), "after a re-send, outputs join again");
-	out = take(&j, HUB_BRANCH_EMBED, ("{\"kind\":\"error\",\"run\":\"R\",\"seq\":3,\"path\":\"/a.md\","
-				   "\"stage\":\"embed\",\"error\":\"E\"}"));
+#define ERR "{\"kind\":\"error\",\"run\":\"R\",\"seq\":3,\"path\":\"/a.md\",\"stage\":\"embed\",\"error\":\"E\"}"
+	out = take(&j, HUB_BRANCH_EMBED, ERR);
 	T_EQ_STR(dp_record_str(out, "error"), "E", "an error record goes on at once");
+	T_EQ_STR(sent, ERR, "as it came");
 	T_OK(!j.holding, "the held twin of an error is freed");
 	jv_free(out);
 	out = take(&j, HUB_BRANCH_SUMMARIZE, (SUM));
@@ -117,60 +188,33 @@ static void test_take(void)
 	T_OK(!jv_is_valid(out), "... and its copy from the other branch is dropped");
 
 	hub_join_clear(&j);
+	out = take_max(&j, HUB_BRANCH_EMBED, ERR, 20);
+	T_EQ_STR(dp_record_str(out, "error"), "the joined record: JSON text over 20 bytes",
+		 "a record over --max-record: an error record instead");
+	T_EQ_STR(dp_record_str(out, "path"), "/a.md", "naming the document");
+	jv_free(out);
+
+	hub_join_clear(&j);
 	take(&j, HUB_BRANCH_SUMMARIZE, (SUM));
 	out = take(&j, HUB_BRANCH_EMBED, ("{\"kind\":\"document\",\"run\":\"R\",\"seq\":3,\"path\":\"/a.md\","
 				   "\"hash\":\"h2\",\"chunks\":[]}"));
 	T_EQ_STR(dp_record_kind(out), "error", "outputs of two versions of the file: an error record");
 	T_EQ_STR(dp_record_str(out, "path"), "/a.md", "naming the document");
 	T_EQ_STR(dp_record_str(out, "stage"), "hub", "from the hub");
+	T_EQ_STR(dp_record_str(out, "error"), "summarize and embed outputs are of different versions of the file",
+		 "saying why");
 	double seq = -1;
 	dp_record_num(out, "seq", &seq);
 	T_EQ_INT((long)seq, 3, "with its seq, for its receipt");
 	jv_free(out);
+
 	hub_join_clear(&j);
-}
-
-/* hub_join_write of json: its text parsed back, in text_of's form. */
-static const char *written(const char *json, size_t max, int *rc)
-{
-	dp_json_buf b;
-	dp_err err;
-
-	dp_buf_init(&b, max);
-	*rc = hub_join_write(rec_of(json), &b, &err);
-	static char out[2048]; /* not text_of's buffer: tests compare the two */
-	snprintf(out, sizeof out, "%s", *rc == 0 ? text_of(dp_record_parse(b.data, b.len, &err)) : err.msg);
-	dp_json_buf_free(&b);
-	return out;
-}
-
-static void test_write(void)
-{
-	int rc;
-
-	char want[2048];
-	snprintf(want, sizeof want, "%s", text_of(rec_of(SUM)));
-	T_EQ_STR(written(SUM, 1 << 20, &rc), want, "a document's text: the same record");
-	T_EQ_STR(written("{\"kind\":\"skip\",\"run\":\"R\"}", 1 << 20, &rc), "{\"kind\":\"skip\",\"run\":\"R\"}",
-		 "a record without chunks");
-	T_EQ_STR(written("{\"kind\":\"document\",\"chunks\":[]}", 1 << 20, &rc),
-		 "{\"chunks\":[],\"kind\":\"document\"}", "no chunks");
-	T_OK(rc == 0, "returns 0");
-	T_EQ_STR(written(SUM, 40, &rc), "JSON text over 40 bytes", "over the maximum: says so");
-	T_OK(rc < 0, "and returns -1");
-
-	/* A chunk held elsewhere too is written and stays whole there. */
-	jv rec = rec_of(SUM), kept = jv_object_get(jv_copy(rec), jv_string("chunks"));
-	dp_json_buf b;
-	dp_err err;
-	dp_buf_init(&b, 1 << 20);
-	T_OK(hub_join_write(rec, &b, &err) == 0, "a record whose chunks are shared");
-	T_EQ_INT(jv_array_length(jv_copy(kept)), 2, "the other holder's chunks are intact");
-	jv second = jv_array_get(jv_copy(kept), 1);
-	T_EQ_STR(dp_record_str(second, "summary"), "s1", "with their fields");
-	jv_free(second);
-	jv_free(kept);
-	dp_json_buf_free(&b);
+	take(&j, HUB_BRANCH_SUMMARIZE, (SUM));
+	out = take_max(&j, HUB_BRANCH_EMBED, EMB, 100);
+	T_EQ_STR(dp_record_str(out, "error"), "the joined record: JSON text over 100 bytes",
+		 "a joined record over --max-record: an error record");
+	jv_free(out);
+	hub_join_clear(&j);
 }
 
 /* A held twin is freed with its slot (run under ASan: no leak). */
@@ -193,7 +237,6 @@ int main(void)
 {
 	test_merge();
 	test_take();
-	test_write();
 	test_window_frees_twin();
 	return t_done();
 }

@@ -1,0 +1,67 @@
+/* JSON text read in place: the members of an object and the elements of
+ * an array found as spans of the text, with its syntax checked, without
+ * building jv values.
+ *
+ * Why: a parsed jv tree takes several times the memory of its text (a
+ * 6.5 MB document record parses into some 12 MB), and a process that only
+ * routes records or splices two of them (the hub's join) need not build
+ * one: it reads the few small fields it needs and copies the rest as
+ * text.  No allocation; nothing is decoded (a string's escapes stay
+ * escapes: see dp_jscan_key_eq). */
+#ifndef DP_JSCAN_H
+#define DP_JSCAN_H
+
+#include <stddef.h>
+
+/* Nesting deeper than this is refused (jq 1.6's parser's limit). */
+#define DP_JSCAN_DEPTH 256
+
+/* A piece of the text: p[0..n). */
+typedef struct dp_jspan {
+	const char *p;
+	size_t n;
+} dp_jspan;
+
+/* Skips the JSON value that starts at s[*at] (after any whitespace),
+ * checking its syntax (RFC 8259, no raw control character in a string,
+ * at most DP_JSCAN_DEPTH levels), and sets *at just past it.  Returns 0,
+ * or -1 when there is no valid value there (*at unspecified).  UTF-8 is
+ * not checked: text.h's dp_utf8_invalid_at does that for a whole text. */
+int dp_jscan_value(const char *s, size_t n, size_t *at);
+
+/* The members of an object or the elements of an array. */
+typedef struct dp_jscan {
+	const char *s;
+	size_t n, at;
+	char close; /* '}' or ']' */
+	int started;
+} dp_jscan;
+
+/* Starts on the value v (an object or an array, as dp_jscan_value
+ * delimits it).  Returns 0, or -1 when v is neither. */
+int dp_jscan_open(dp_jscan *it, dp_jspan v);
+
+/* The next member: its key (the JSON string's text, quotes included; for
+ * an array's element p is NULL) and its value.  Returns 1, 0 after the
+ * last, -1 when the text is not valid JSON. */
+int dp_jscan_next(dp_jscan *it, dp_jspan *key, dp_jspan *val);
+
+/* The value of the member of object obj whose key is key (a JSON string's
+ * text, quotes included; dp_jscan_key_eq compares).  Returns 1 and *val,
+ * 0 when obj has none (or is no object), -1 when the text is invalid. */
+int dp_jscan_get(dp_jspan obj, dp_jspan key, dp_jspan *val);
+
+/* 1 when the JSON strings a and b (texts, quotes included) are the same
+ * string: the same bytes, or, when either has an escape, the same once
+ * decoded (jq's parse of both). */
+int dp_jscan_key_eq(dp_jspan a, dp_jspan b);
+
+/* 1 when the JSON values a and b are equal as jq's jv_equal says (the
+ * same bytes, or else both parsed and compared: 1 and 1.0 are equal); an
+ * absent value (p NULL) equals an absent one only. */
+int dp_jscan_equal(dp_jspan a, dp_jspan b);
+
+/* The span of the NUL-terminated literal JSON text lit. */
+dp_jspan dp_jspan_of(const char *lit);
+
+#endif
