@@ -1,8 +1,11 @@
 #include "join.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "record.h"
 
@@ -11,7 +14,30 @@
 struct out {
 	char *p;
 	size_t len;
+	/* With release set (the writing pass of texts their caller owns
+	 * alone), the pages of base and other before what is still to be
+	 * read, up to base_done and other_done (page-aligned offsets). */
+	int release;
+	size_t base_done, other_done;
 };
+
+/* Gives the pages of t before offset `upto` back to the system, from
+ * *done on: the merge reads both texts once, front to back, in step
+ * (chunk i of each), so what it has read is never read again, and the
+ * merged record grows as they shrink: the peak is both texts or the
+ * merged one, not all three.  MADV_DONTNEED on whole pages inside the
+ * message's data (never the allocator's header before it, nor past its
+ * end): the block stays allocated and is freed as usual; a page read
+ * again would read zeros, and none is. */
+static void release_read(dp_jspan t, size_t upto, size_t *done)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), start = (uintptr_t)t.p + *done,
+		  end = ((uintptr_t)t.p + upto) & ~(page - 1);
+
+	start = (start + page - 1) & ~(page - 1);
+	if (end >= start + (1u << 20) && madvise((void *)start, end - start, MADV_DONTNEED) == 0)
+		*done = end - (uintptr_t)t.p;
+}
 
 static void put(struct out *w, const char *s, size_t n)
 {
@@ -126,6 +152,10 @@ static int merge(struct out *w, dp_jspan base, dp_jspan other, dp_err *err)
 		if (put_union(w, b, o, (dp_jspan){0}, &f) < 0)
 			goto invalid;
 		put(w, "}", 1);
+		if (w->release) {
+			release_read(base, (size_t)(b.p + b.n - base.p), &w->base_done);
+			release_read(other, (size_t)(o.p + o.n - other.p), &w->other_done);
+		}
 	}
 	put(w, "]}", 2);
 	return 0;
@@ -134,7 +164,8 @@ invalid:
 	return -1;
 }
 
-int hub_join_merge(dp_jspan base, dp_jspan other, size_t max, char **text, size_t *len, dp_err *err)
+int hub_join_merge(dp_jspan base, dp_jspan other, int owned, size_t max, char **text, size_t *len,
+		   dp_err *err)
 {
 	struct out w = {0};
 
@@ -150,6 +181,7 @@ int hub_join_merge(dp_jspan base, dp_jspan other, size_t max, char **text, size_
 		return HUB_JOIN_NOMEM;
 	}
 	w.len = 0;
+	w.release = owned;
 	merge(&w, base, other, err); /* as the first pass: it succeeds */
 	*text = w.p;
 	return 0;
@@ -220,7 +252,8 @@ int hub_join_take(hub_join *j, int from, jv head, zmq_msg_t *msg, size_t max, zm
 	int summarize = from == HUB_BRANCH_SUMMARIZE;
 	char *text;
 	size_t len;
-	int rc = hub_join_merge(text_of(summarize ? msg : &j->twin), text_of(summarize ? &j->twin : msg),
+	/* Received messages: their data is theirs alone, read only here. */
+	int rc = hub_join_merge(text_of(summarize ? msg : &j->twin), text_of(summarize ? &j->twin : msg), 1,
 				max, &text, &len, err);
 
 	/* Both outputs freed before the record goes: it is all the store needs. */

@@ -37,8 +37,14 @@ enum { HUB_JOIN_DISAGREE = -1, HUB_JOIN_NOMEM = -2 };
  * it); HUB_JOIN_DISAGREE with err when the two are not outputs of the same
  * document (`hash`, `chunker`, the number of chunks or a chunk's `seq`
  * differ: the file changed between two sends of it) or the text would
- * exceed max bytes; HUB_JOIN_NOMEM with err when memory runs out. */
-int hub_join_merge(dp_jspan base, dp_jspan other, size_t max, char **text, size_t *len, dp_err *err);
+ * exceed max bytes; HUB_JOIN_NOMEM with err when memory runs out.
+ * With owned, the two texts are memory the caller owns alone and does not
+ * read again after a successful merge (received messages it then closes):
+ * the pages the merge has read are given back to the system as it writes
+ * (MADV_DONTNEED; their contents are then zeros), so the merged record
+ * does not add to both texts at the peak. */
+int hub_join_merge(dp_jspan base, dp_jspan other, int owned, size_t max, char **text, size_t *len,
+		   dp_err *err);
 
 /* The join state of one document in flight (kept in its hub_slot; all
  * zero is the empty state). */

@@ -56,7 +56,7 @@ static const char *merged(const char *base, const char *other, size_t max, int *
 	size_t len;
 	dp_err err;
 
-	*rc = hub_join_merge(dp_jspan_of(base), dp_jspan_of(other), max, &text, &len, &err);
+	*rc = hub_join_merge(dp_jspan_of(base), dp_jspan_of(other), 0, max, &text, &len, &err);
 	if (*rc != 0) {
 		snprintf(buf, sizeof buf, "%s", err.msg);
 		return buf;
@@ -148,6 +148,41 @@ static void test_merge(void)
 	jv_free(v);
 }
 
+/* Texts of many pages, owned: the pages read are given back as the
+ * merge writes (join.c release_read), and what it writes is the same. */
+static void test_merge_owned(void)
+{
+	enum { CHUNKS = 3000 };
+	size_t cap = CHUNKS * 1200 + 100, blen = 0, olen = 0;
+	char *base = malloc(cap), *other = malloc(cap), *want, *got;
+	char pad[1001];
+	size_t wlen, glen;
+	dp_err err;
+
+	memset(pad, 'x', 1000);
+	pad[1000] = '\0';
+	blen += (size_t)sprintf(base, "{\"kind\":\"document\",\"chunks\":[");
+	olen += (size_t)sprintf(other, "{\"kind\":\"document\",\"chunks\":[");
+	for (int i = 0; i < CHUNKS; i++) {
+		blen += (size_t)sprintf(base + blen, "%s{\"seq\":%d,\"text\":\"%s\",\"summary\":\"s\"}",
+					i ? "," : "", i, pad);
+		olen += (size_t)sprintf(other + olen, "%s{\"seq\":%d,\"text\":\"%s\",\"vec\":\"v%d\"}",
+					i ? "," : "", i, pad, i);
+	}
+	blen += (size_t)sprintf(base + blen, "]}");
+	olen += (size_t)sprintf(other + olen, "],\"dim\":1}");
+	T_OK(hub_join_merge((dp_jspan){base, blen}, (dp_jspan){other, olen}, 0, 1u << 30, &want, &wlen, &err) == 0,
+	     "big texts merge");
+	T_OK(hub_join_merge((dp_jspan){base, blen}, (dp_jspan){other, olen}, 1, 1u << 30, &got, &glen, &err) == 0,
+	     "and so, owned, giving back what it read");
+	T_OK(wlen == glen && memcmp(want, got, wlen) == 0, "the same text either way");
+	const char *end = "\"summary\":\"s\",\"vec\":\"v2999\"}]}";
+	T_OK(glen > strlen(end) && memcmp(got + glen - strlen(end), end, strlen(end)) == 0 &&
+		     strstr(want, "\"dim\":1,\"chunks\"") != NULL,
+	     "with every chunk's vector and the top level's additions");
+	free(want), free(got), free(base), free(other);
+}
+
 static void test_take(void)
 {
 	hub_join j = {0};
@@ -236,6 +271,7 @@ static void test_window_frees_twin(void)
 int main(void)
 {
 	test_merge();
+	test_merge_owned();
 	test_take();
 	test_window_frees_twin();
 	return t_done();
