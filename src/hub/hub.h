@@ -61,9 +61,12 @@ typedef struct hub_slot {
 	hub_join join;   /* overlap mode: its summarize and embed outputs (join.h) */
 } hub_slot;
 
-/* --window-bytes by default (bench/api-graph.sh bigdocs: 40 files of 5 MB
- * in flight held 612 MB of the hub's memory, their twins (join.h); 4 of
- * them 183 MB).  A file counts for at most 1/HUB_WINDOW_BYTES_SHARE of it,
+/* --window-bytes by default.  A document in flight holds about 3x its
+ * file in the hub while its twin waits (the embed output: each chunk's
+ * text again and its vector, join.h), up to 6x at its join (30 MB for a
+ * 5 MB file); 8 files of 5 MB in flight held 108 MB, 4 of them 74 MB.
+ * (When the join parsed both outputs, bench/api-graph.sh bigdocs' 40
+ * files held 612 MB, 4 of them 183 MB.)  A file counts for at most 1/HUB_WINDOW_BYTES_SHARE of it,
  * so that many documents are in flight whatever their sizes (a PDF's file
  * is much larger than its text, and --max-record bounds a record). */
 #define HUB_WINDOW_BYTES_DEFAULT (16.0 * 1024 * 1024)
