@@ -25,7 +25,7 @@ cc_fuzz() { clang -g -O1 -std=c11 -D_GNU_SOURCE -Isrc/lib \
 # chunk, html and zip targets share; rebuilt when a source is newer.
 cc_chunk() {
 	local pkgs="libxml-2.0 poppler-glib libzip libmagic md4c" lib=$out/libchunk-fuzz.a
-	local srcs="$(ls src/chunk/*.c | grep -v main.c) src/lib/text.c src/lib/hash.c src/lib/record.c src/lib/json.c src/lib/buf.c src/lib/clock.c src/lib/err.c src/lib/path.c"
+	local srcs="$(ls src/chunk/*.c | grep -v main.c) src/lib/text.c src/lib/hash.c src/lib/record.c src/lib/jscan.c src/lib/json.c src/lib/buf.c src/lib/clock.c src/lib/err.c src/lib/path.c"
 	# shellcheck disable=SC2086
 	if [ ! -f "$lib" ] || [ -n "$(find src/chunk src/lib tests/fuzz/run-fuzz.sh -newer "$lib" -name '*.[ch]' -o -newer "$lib" -name run-fuzz.sh)" ]; then
 		rm -rf "$out/obj" && mkdir -p "$out/obj"
@@ -77,7 +77,7 @@ html | zip)
 	;;
 record)
 	cc_fuzz -o "$out/fuzz_record" tests/fuzz/fuzz_record.c \
-		src/lib/lines.c src/lib/buf.c src/lib/record.c src/lib/vec.c src/lib/text.c src/lib/err.c
+		src/lib/lines.c src/lib/buf.c src/lib/record.c src/lib/jscan.c src/lib/vec.c src/lib/text.c src/lib/err.c
 	if [ -z "$(ls -A "$corpus")" ]; then
 		cp docs/protocol.md "$corpus/seed-doc"
 		printf '{"v":1,"kind":"document","path":"/a","chunks":[{"seq":0,"text":"x","vec":"AACAPwAAAEA="}]}\n{"kind":"file"}\n[1]\n' >"$corpus/seed-rec"
