@@ -37,6 +37,42 @@ void dp_diag(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
+	char shown[8 * sizeof line];
+	size_t o = 0, k;
+	char rep[8];
+	for (const char *c = line; (k = dp_shown_char(c, rep)) > 0 && o + 8 < sizeof shown; c += k)
+		o += (size_t)snprintf(shown + o, sizeof shown - o, "%s", rep);
+	shown[o] = '\0';
 	/* One call per line so lines of concurrent threads do not interleave. */
-	fprintf(stderr, "docpipe-%s: %s\n", stage_name, line);
+	fprintf(stderr, "docpipe-%s: %s\n", stage_name, shown);
+}
+
+size_t dp_shown_char(const char *s, char rep[8])
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	if (u[0] == '\0') {
+		rep[0] = '\0';
+		return 0;
+	}
+	if (u[0] < 0x20 || u[0] == 0x7f) {
+		snprintf(rep, 8, "\\x%02x", u[0]);
+		return 1;
+	}
+	if (u[0] == 0xc2 && u[1] >= 0x80 && u[1] <= 0x9f) {
+		snprintf(rep, 8, "\\u%04x", u[1]);
+		return 2;
+	}
+	rep[0] = (char)u[0];
+	rep[1] = '\0';
+	return 1;
+}
+
+void dp_put_shown(FILE *out, const char *s, int keep_lines)
+{
+	char rep[8];
+	size_t k;
+
+	for (; (k = dp_shown_char(s, rep)) > 0; s += k)
+		fputs(keep_lines && *s == '\n' ? "\n" : rep, out);
 }

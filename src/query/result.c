@@ -156,21 +156,6 @@ jv query_snippet(const char *s, size_t max)
 	return r;
 }
 
-/* Writes s for a terminal: a control character (C0, DEL, C1), which a
- * document's text, heading or file name may hold, as \xNN or \u00NN, so
- * that none acts on the terminal (ESC ] 0 ; ... BEL set its title). */
-static void put_shown(FILE *out, const char *s)
-{
-	for (const unsigned char *u = (const unsigned char *)s; *u != '\0'; u++) {
-		if (*u < 0x20 || *u == 0x7f)
-			fprintf(out, "\\x%02x", *u);
-		else if (u[0] == 0xc2 && u[1] >= 0x80 && u[1] <= 0x9f)
-			fprintf(out, "\\u%04x", *++u);
-		else
-			putc(*u, out);
-	}
-}
-
 /* "path", or "path:L1-L2" when the chunk's lines are known. */
 static void print_place(FILE *out, jv r)
 {
@@ -178,7 +163,7 @@ static void print_place(FILE *out, jv r)
 	jv l1 = jv_object_get(jv_copy(r), jv_string("line_start"));
 	jv l2 = jv_object_get(r, jv_string("line_end"));
 
-	put_shown(out, jv_string_value(path));
+	dp_put_shown(out, jv_string_value(path), 0);
 	if (jv_get_kind(l1) == JV_KIND_NUMBER && jv_get_kind(l2) == JV_KIND_NUMBER)
 		fprintf(out, ":%.0f-%.0f", jv_number_value(l1), jv_number_value(l2));
 	jv_free(path);
@@ -202,11 +187,11 @@ void query_print_text(FILE *out, jv results)
 		for (int h = 0; h < nh; h++) {
 			jv part = jv_array_get(jv_copy(heading), h);
 			fputs(h == 0 ? "  (" : " > ", out);
-			put_shown(out, jv_string_value(part));
+			dp_put_shown(out, jv_string_value(part), 0);
 			jv_free(part);
 		}
 		fprintf(out, "%s\n   ", nh > 0 ? ")" : "");
-		put_shown(out, jv_string_value(snippet));
+		dp_put_shown(out, jv_string_value(snippet), 0);
 		putc('\n', out);
 		jv_free(snippet);
 		jv_free(heading);

@@ -309,12 +309,22 @@ void status_print(FILE *out, jv st)
 		fprintf(out, "No docpipe schema in this database: nothing stored yet.\n");
 		return;
 	}
-	print_roots(out, jv_object_get(jv_copy(st), jv_string("roots")));
-	print_failures(out, jv_object_get(jv_copy(st), jv_string("failures")),
+	/* Written first, then shown: roots, paths, errors and run ids come
+	 * from the files and the users (a file named with ESC ] 0 ; ... BEL
+	 * set the terminal's title). */
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&text, &len);
+	FILE *to = mem != NULL ? mem : out;
+	print_roots(to, jv_object_get(jv_copy(st), jv_string("roots")));
+	print_failures(to, jv_object_get(jv_copy(st), jv_string("failures")),
 		       num(st, "failures_total"));
-	print_runs(out, jv_object_get(jv_copy(st), jv_string("runs")));
-	print_config(out, jv_object_get(jv_copy(st), jv_string("settings")),
+	print_runs(to, jv_object_get(jv_copy(st), jv_string("runs")));
+	print_config(to, jv_object_get(jv_copy(st), jv_string("settings")),
 		     str(st, "settings_lost", NULL), jv_object_get(jv_copy(st), jv_string("indexes")));
+	if (mem != NULL && fclose(mem) == 0)
+		dp_put_shown(out, text, 1);
+	free(text);
 }
 
 /* Reads the first line of path as a JSON object.  Returns it or an

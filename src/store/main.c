@@ -279,13 +279,19 @@ int main(int argc, char **argv)
 	}
 	/* A database that is down at start is waited for like one lost later:
 	 * a restarted replica waits instead of failing (and counting as a
-	 * crash) again.  In a shell pipeline (stdin, no --db-retry given) it is
-	 * an error at once: nothing was read yet, nothing is lost. */
+	 * crash) again.  In a shell pipeline (stdin, no --db-retry given, no
+	 * run's sweep) it is an error at once: nothing was read yet, nothing
+	 * is lost. */
 	/* Only explains waits: the store works without it. */
 	if ((a.so.blocker = store_blocker_start(a.so.db_env, &err)) == NULL)
 		dp_diag("%s; a long wait for the database will not be explained", err.msg);
 	struct opening o = {.so = &a.so, .db_retry = (double)a.db_retry, .exit_code = DP_EXIT_SYSTEM};
-	double patience = dp_zmq_is_endpoint(a.cli.in) || a.db_retry_given ? (double)a.db_retry : 0;
+	/* A run's sweep (--sweep-on-go) waits as the run's replicas do: the
+	 * run is done but for it, and a database without a free connection
+	 * slot for it at that moment (the replicas' still held) failed the
+	 * run with status 3 and left the deleted files stored. */
+	double patience = dp_zmq_is_endpoint(a.cli.in) || a.db_retry_given || a.sweep_on_go
+				  ? (double)a.db_retry : 0;
 	store *s = NULL;
 	int go = 1;
 	/* --sweep-on-go connects before the go, so that a run's end waits for

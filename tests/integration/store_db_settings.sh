@@ -77,4 +77,26 @@ DATABASE_URL= PGUSER=$role OPENAI_BASE_URL=http://127.0.0.1:1/v1 docpipe-embed -
 is "$?" 2 "docpipe-embed with a remote backend (its result cache): exits 2"
 if [ "$(wc -c <"$T_DIR/e.err")" -lt 600 ]; then ok 0 "its message names the statement, not the cache's whole script"; else ok 1 "its message names the statement, not the cache's whole script"; diag "$(cat "$T_DIR/e.err")"; fi
 sql "DROP ROLE $role" >/dev/null
+
+# A run's sweep when the role has no free connection slot at its go (the
+# run's replicas still hold theirs): it waits as they do (--db-retry);
+# before, it failed at once, the run exited 3 and the deleted files stayed.
+newdb || exit 1
+role=t_sweeper_$BASHPID
+sql "CREATE ROLE $role LOGIN CONNECTION LIMIT 1" >/dev/null
+sql "ALTER DATABASE $PGDATABASE OWNER TO $role" >/dev/null
+numbered_docs "$T_DIR/sw" 3 6 doc
+as_role() { DATABASE_URL= PGUSER=$role "$@"; }
+docpipe-discover "$T_DIR/sw" | docpipe-chunk | docpipe-embed | as_role docpipe-store -q >/dev/null
+is "$(sql 'SELECT count(*) FROM docpipe.documents')" 3 "stored by a role allowed one connection"
+as_role env PGAPPNAME=slot psql -X -q -c "SELECT pg_sleep(600)" >/dev/null 2>&1 &
+wait_for 30 sql_ge "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'slot'" 1
+ok $? "another session holds the role's one slot"
+echo go | as_role docpipe-store -q --sweep-on-go --sweep another-run "$T_DIR/sw" >/dev/null 2>"$T_DIR/sw.err" &
+sweeper=$!
+wait_for 30 grep -q "waiting up to" "$T_DIR/sw.err"
+ok $? "the sweep waits for a connection slot"
+release_lock slot
+wait $sweeper
+is "$?/$(sql 'SELECT count(*) FROM docpipe.documents')" 0/0 "then sweeps once the slot is free"
 done_testing
