@@ -17,7 +17,7 @@ docpipe run "$D" --progress none >"$T_DIR/report" 2>"$T_DIR/err"
 is "$?" 1 "the run: two files failed"
 raw() { grep -c $'\e' "$1"; }
 is "$(raw "$T_DIR/err")" 0 "no escape byte in the run's messages"
-like "$(cat "$T_DIR/err")" 'x\\x1b\]0;PWNED\\x07\\x1b\[2J\.md' "the name shown escaped"
+like "$(cat "$T_DIR/err")" 'y\\x1b\[31mred\.md: front matter' "chunk's message shows the name escaped"
 docpipe status >"$T_DIR/status" 2>&1
 is "$?/$(raw "$T_DIR/status")" "0/0" "no escape byte in docpipe status's report"
 like "$(cat "$T_DIR/status")" 'x\\x1b\]0;PWNED' "its failures list shows the name escaped"
