@@ -131,7 +131,10 @@ int summarize_chat(summarize_ctx *c, const char *prompt, jv *answer, dp_err *err
 	 * and an Ollama answer saying "done": false is not the whole answer
 	 * (Ollama's non-streaming /api/chat says "done": true when it is; one
 	 * without "done", from a server that leaves it out, is taken on its
-	 * other fields): bad answers, never kept. */
+	 * other fields): bad answers, never kept.  So is one the provider's
+	 * content filter stopped (OpenAI's and Azure OpenAI's finish_reason
+	 * "content_filter", with the partial text): cached, it would stand
+	 * for the document on every later run. */
 	jv why_stopped = jv_get_kind(resp) != JV_KIND_OBJECT ? jv_invalid()
 			 : c->ollama ? jv_object_get(jv_copy(resp), jv_string("done_reason"))
 				     : jv_getpath(jv_copy(resp), JV_ARRAY(jv_string("choices"), jv_number(0),
@@ -149,6 +152,9 @@ int summarize_chat(summarize_ctx *c, const char *prompt, jv *answer, dp_err *err
 		dp_err_set(err, "answer cut at the server's output token limit (%s \"length\"):"
 				" raise the model's output limit on the server",
 			   c->ollama ? "done_reason" : "finish_reason");
+	else if (why != NULL && strcmp(why, "content_filter") == 0)
+		dp_err_set(err, "answer cut by the provider's content filter (finish_reason"
+				" \"content_filter\")");
 	else
 		bad = 0;
 	jv_free(done);

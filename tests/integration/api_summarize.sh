@@ -188,6 +188,22 @@ is "$?:$(jq -r .kind "$T_DIR/o14")" "1:error" "an answer cut at the server's tok
 like "$(jq -r .error "$T_DIR/o14")" 'answer cut at the server.s output token limit \(finish_reason "length"\)' "with the reason"
 is "$(($(sql "SELECT count(*) FROM docpipe.summary_cache") - BEFORE))" 2 \
 	"the cut answer is not kept (the document's and the other chunk's are)"
+# An answer the provider's content filter stopped (OpenAI's and Azure's
+# finish_reason "content_filter", partial content) likewise: it was stored
+# and cached as the summary.
+summarize_with '{"input":["Here is a chunk","CUTTEXT"],"content":"The chunk descr","finish_reason":"content_filter"}' "$T_DIR/cut.ndjson" "$T_DIR/o14"
+is "$?:$(jq -r .kind "$T_DIR/o14")" "1:error" "an answer cut by the content filter fails its document"
+like "$(jq -r .error "$T_DIR/o14")" 'answer cut by the provider.s content filter \(finish_reason "content_filter"\)' "with the reason"
+is "$(($(sql "SELECT count(*) FROM docpipe.summary_cache") - BEFORE))" 0 \
+	"the filtered answer is not kept (the others were kept by the run before)"
+is "$(sql "SELECT count(*) FROM docpipe.summary_cache WHERE value = 'The chunk descr'")" 0 \
+	"nor any cut answer"
+cat >"$T_DIR/filter.ndjson" <<'JSON'
+{"v":1,"kind":"document","path":"/e/g2.md","chunks":[{"seq":0,"text":"A story about a FIGHTTEXT.","heading":[]}]}
+JSON
+summarize_with '{"input":"FIGHTTEXT","content":"The story describes a","finish_reason":"content_filter"}' "$T_DIR/filter.ndjson" "$T_DIR/o14"
+like "$?:$(jq -r .error "$T_DIR/o14")" '^1:.*content filter' "a document summary cut by the filter fails its document too"
+is "$(($(sql "SELECT count(*) FROM docpipe.summary_cache") - BEFORE))" 0 "and is not kept"
 reset
 control '{"chat_answer":{"input":"Golf","content":"Golf is cut","finish_reason":"length"}}'
 docpipe-summarize --backend ollama --base-url "$BASE" --no-reuse <"$T_DIR/cut.ndjson" >"$T_DIR/o15" 2>/dev/null
