@@ -183,17 +183,14 @@ void embed_encode_and_keep(embed_ctx *c, const float *out, size_t n,
 	if (c->reuse == NULL || n == 0)
 		return;
 	char(*kk)[DP_HASH_HEX] = malloc(n * sizeof *kk);
-	dp_err err;
 	if (kk == NULL) {
 		dp_diag("could not keep results for reuse: out of memory");
 		return;
 	}
 	for (size_t k = 0; k < n; k++)
 		memcpy(kk[k], keys[k], DP_HASH_HEX);
-	dp_api_note_reuse(c->reuse,
-		      dp_reuse_put(c->reuse, DP_REUSE_EMBEDDING, dp_embedder_id(c->embedder),
-				   (const char(*)[DP_HASH_HEX])kk, vecs, n, c->refresh, &err),
-		      "could not keep results for reuse", &err);
+	dp_reuse_put(c->reuse, DP_REUSE_EMBEDDING, dp_embedder_id(c->embedder),
+		     (const char(*)[DP_HASH_HEX])kk, vecs, n, c->refresh);
 	free(kk);
 }
 

@@ -191,16 +191,6 @@ int dp_api_is_remote(const dp_api_cli *api)
 	return api->backend != NULL && strcmp(api->backend, "local") != 0;
 }
 
-void dp_api_note_reuse(dp_reuse *r, int rc, const char *what, const dp_err *err)
-{
-	long n = dp_reuse_outcome(r, rc);
-
-	if (n < 0)
-		dp_diag("%s: %s (said once until the result cache works again)", what, err->msg);
-	else if (n > 0)
-		dp_diag("the result cache works again (%ld lookups or saves failed meanwhile)", n);
-}
-
 int dp_api_reuse_get(dp_reuse *r, enum dp_reuse_table t, const char (*keys)[DP_HASH_HEX],
 		     size_t n, jv *values, dp_api_usable usable, void *arg,
 		     const char *const noun[2], const char *what_failed)
@@ -208,7 +198,7 @@ int dp_api_reuse_get(dp_reuse *r, enum dp_reuse_table t, const char (*keys)[DP_H
 	dp_err err, why;
 	int found = dp_reuse_get(r, t, keys, n, values, &err);
 
-	dp_api_note_reuse(r, found, what_failed, &err);
+	dp_reuse_note(r, found, what_failed, &err);
 	if (found <= 0)
 		return found;
 	jv *bad = malloc(n * sizeof *bad);
@@ -227,7 +217,7 @@ int dp_api_reuse_get(dp_reuse *r, enum dp_reuse_table t, const char (*keys)[DP_H
 	if (nbad > 0) {
 		dp_diag("%d cached %s unusable (%s): dropped from the cache, asked anew", nbad,
 			noun[nbad != 1], why.msg);
-		dp_api_note_reuse(r, dp_reuse_drop(r, t, keys, bad, n, &err),
+		dp_reuse_note(r, dp_reuse_drop(r, t, keys, bad, n, &err),
 				  "could not drop unusable results from the cache", &err);
 	}
 	for (size_t i = 0; i < n; i++)

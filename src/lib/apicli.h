@@ -103,16 +103,11 @@ int dp_api_open_reuse(const dp_api_cli *api, const char *app, dp_reuse **reuse,
 int dp_api_finish(dp_http *http, const char *what, unsigned long reused,
 		  unsigned long requested, int refused, int rc);
 
-/* Says on stderr how the result cache fares after a dp_reuse_get or
- * dp_reuse_put that returned rc (dp_reuse_outcome): a failure ("what:
- * err") once per outage, and that it works again. */
-void dp_api_note_reuse(dp_reuse *r, int rc, const char *what, const dp_err *err);
-
 /* Of a cached value (borrowed): 1 if usable, else 0 with why set. */
 typedef int (*dp_api_usable)(jv value, void *arg, dp_err *why);
 
 /* Looks up keys[0..n) in the cache (dp_reuse_get; a failure is said by
- * dp_api_note_reuse with what_failed) and keeps the values usable(value,
+ * dp_reuse_note with what_failed) and keeps the values usable(value,
  * arg) accepts.  The others, bad answers kept by a version that did not
  * check, become null so that they are asked anew; they are dropped from
  * the cache, so that the fresh result is kept in their place, and said on

@@ -13,12 +13,54 @@
  * stays down costs one attempt per interval, not one per batch). */
 #define REUSE_RECONNECT_MS 1000.0
 
+/* The write-behind (dp_reuse_put): results wait at most this long, or
+ * until this many wait, before one INSERT writes them all.  A stop or a
+ * kill -9 loses at most that much of what was paid for; one INSERT per
+ * answer would cost a round trip per request on a hot path. */
+#define REUSE_FLUSH_MS 1000.0
+#define REUSE_FLUSH_ROWS 64
+
+/* The backlog held while the database is away (an outage, a restart):
+ * written when it is back.  Past this many bytes (keys, values and
+ * bookkeeping: some 100,000 summaries or 7,000 1536-dimension vectors)
+ * new results are dropped, said once, and a later run asks for them
+ * again: memory stays bounded however long the outage. */
+#define REUSE_BACKLOG_BYTES ((size_t)64 << 20)
+
+/* A result waiting to be written: identity, then value, each ending in
+ * a NUL, in data. */
+struct pending {
+	struct pending *next;
+	enum dp_reuse_table t;
+	int overwrite;
+	char key[DP_HASH_HEX];
+	size_t value_len;
+	char data[];
+};
+
 struct dp_reuse {
 	PGconn *db;
 	pthread_mutex_t lock;
 	double reconnect_ms; /* under lock: the last attempt */
 	atomic_long failed;  /* lookups and saves failed since the last success */
+	/* The write-behind.  Lock order: flush_lock, lock, queue_lock. */
+	pthread_mutex_t flush_lock; /* one flush at a time: a lookup after a
+				     * put sees its rows */
+	pthread_mutex_t queue_lock;
+	pthread_cond_t queue_cond;  /* the flusher: rows to write, or the end */
+	pthread_t flusher;
+	/* Under queue_lock: */
+	struct pending *head, **tail;
+	size_t rows, bytes;
+	double oldest_ms;   /* when the first row waiting came */
+	double retry_ms;    /* no flush before: the database is away */
+	unsigned long dropped; /* rows dropped past the cap */
+	int full_said;      /* the cap was said since the backlog last emptied */
+	int closing;
 };
+
+static void flush(dp_reuse *r);
+static void *flusher(void *arg);
 
 static const char schema[] =
 	"CREATE SCHEMA IF NOT EXISTS docpipe;"
@@ -52,6 +94,27 @@ static PGresult *reuse_query(dp_reuse *r, const char *sql, int nparams, const ch
 	}
 	pthread_mutex_unlock(&r->lock);
 	return res;
+}
+
+/* Counts how the cache fares after a lookup or save that returned rc, for
+ * diagnostics said once per outage: -1 for a failure that is the first
+ * since the cache last worked, N > 0 for the first success after N
+ * failures, 0 otherwise. */
+static long outcome(dp_reuse *r, int rc)
+{
+	if (rc < 0)
+		return atomic_fetch_add(&r->failed, 1) == 0 ? -1 : 0;
+	return atomic_exchange(&r->failed, 0);
+}
+
+void dp_reuse_note(dp_reuse *r, int rc, const char *what, const dp_err *err)
+{
+	long n = outcome(r, rc);
+
+	if (n < 0)
+		dp_diag("%s: %s (said once until the result cache works again)", what, err->msg);
+	else if (n > 0)
+		dp_diag("the result cache works again (%ld lookups or saves failed meanwhile)", n);
 }
 
 /* The statements, per table; table names are constants, never input. */
@@ -116,7 +179,53 @@ dp_reuse *dp_reuse_open(const char *app, dp_err *err)
 		return NULL;
 	}
 	pthread_mutex_init(&r->lock, NULL);
+	pthread_mutex_init(&r->flush_lock, NULL);
+	pthread_mutex_init(&r->queue_lock, NULL);
+	dp_cond_init(&r->queue_cond);
+	r->tail = &r->head;
+	if (pthread_create(&r->flusher, NULL, flusher, r) != 0) {
+		dp_err_set(err, "cannot start the result cache's writer thread");
+		pthread_cond_destroy(&r->queue_cond);
+		pthread_mutex_destroy(&r->queue_lock);
+		pthread_mutex_destroy(&r->flush_lock);
+		pthread_mutex_destroy(&r->lock);
+		PQfinish(r->db);
+		free(r);
+		return NULL;
+	}
 	return r;
+}
+
+void dp_reuse_close(dp_reuse **rp)
+{
+	dp_reuse *r = *rp;
+
+	if (r == NULL)
+		return;
+	pthread_mutex_lock(&r->queue_lock);
+	r->closing = 1;
+	pthread_cond_signal(&r->queue_cond);
+	pthread_mutex_unlock(&r->queue_lock);
+	pthread_join(r->flusher, NULL);
+	/* The last rows: one more try, a reconnection allowed. */
+	r->reconnect_ms = r->retry_ms = 0;
+	flush(r);
+	if (r->rows > 0 || r->dropped > 0)
+		dp_diag("%zu result(s) not kept for reuse (the database is away)%s: a later run asks"
+			" for them again", r->rows + r->dropped,
+			r->dropped > 0 ? ", some dropped past the backlog's cap" : "");
+	while (r->head != NULL) {
+		struct pending *p = r->head;
+		r->head = p->next;
+		free(p);
+	}
+	PQfinish(r->db);
+	pthread_cond_destroy(&r->queue_cond);
+	pthread_mutex_destroy(&r->queue_lock);
+	pthread_mutex_destroy(&r->flush_lock);
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+	*rp = NULL;
 }
 
 int dp_reuse_corpus_embedder(dp_reuse *r, char *embedder, size_t len, int *dim, dp_err *err)
@@ -146,22 +255,6 @@ int dp_reuse_corpus_embedder(dp_reuse *r, char *embedder, size_t len, int *dim, 
 	return rc;
 }
 
-long dp_reuse_outcome(dp_reuse *r, int rc)
-{
-	if (rc < 0)
-		return atomic_fetch_add(&r->failed, 1) == 0 ? -1 : 0;
-	return atomic_exchange(&r->failed, 0);
-}
-
-void dp_reuse_close(dp_reuse **r)
-{
-	if (*r == NULL)
-		return;
-	PQfinish((*r)->db);
-	pthread_mutex_destroy(&(*r)->lock);
-	free(*r);
-	*r = NULL;
-}
 
 void dp_reuse_key(const char *kind, const char *identity, const char *params,
 		  const char *text, size_t len, char out[DP_HASH_HEX])
@@ -228,6 +321,11 @@ int dp_reuse_get(dp_reuse *r, enum dp_reuse_table t, const char (*keys)[DP_HASH_
 	}
 	if (items == NULL || lens == NULL)
 		goto oom;
+	/* The rows put before are written first: a text asked again soon
+	 * after (the same chunk in two documents) is not paid twice. */
+	pthread_mutex_lock(&r->flush_lock);
+	flush(r);
+	pthread_mutex_unlock(&r->flush_lock);
 	for (size_t i = 0; i < n; i++) {
 		items[i] = keys[i];
 		lens[i] = DP_HASH_HEX - 1;
@@ -277,11 +375,201 @@ oom:
 	return -1;
 }
 
-/* dp_reuse_put and dp_reuse_drop: sql with the arrays of keys[i] and
- * values[i] (the string values without a NUL) and extra as $3 (NULL:
- * none).  Returns 0 (also when no value is left), or -1 with err. */
-static int write_rows(dp_reuse *r, const char *sql, const char *extra,
-		      const char (*keys)[DP_HASH_HEX], const jv *values, size_t n, dp_err *err)
+/* sql with the arrays of k[0..m) and v[0..m) (lengths kl, vl; m > 0)
+ * and extra as $3 (NULL: none).  Returns 0, or -1 with err. */
+static int send_rows(dp_reuse *r, const char *sql, const char *extra, const char **k,
+		     const size_t *kl, const char **v, const size_t *vl, size_t m, dp_err *err)
+{
+	char *ka = array_literal(k, kl, m), *va = array_literal(v, vl, m);
+	int rc = -1;
+
+	if (ka == NULL || va == NULL) {
+		dp_err_set(err, "out of memory");
+	} else {
+		const char *params[] = {ka, va, extra};
+		PGresult *res = reuse_query(r, sql, extra != NULL ? 3 : 2, params, err);
+		if (res != NULL) {
+			PQclear(res);
+			rc = 0;
+		}
+	}
+	free(ka);
+	free(va);
+	return rc;
+}
+
+/* Under flush_lock: writes the rows waiting, one INSERT per run of rows
+ * of the same table, mode and identity, unless the database was found
+ * away less than REUSE_RECONNECT_MS ago.  Rows the database could not
+ * take because it is away go back to the front of the queue, for the next
+ * flush (the backlog); rows a statement refused otherwise (a lock
+ * timeout) are dropped: retried, they could hold every later row back.
+ * Failures are said by dp_reuse_note. */
+static void flush(dp_reuse *r)
+{
+	pthread_mutex_lock(&r->queue_lock);
+	struct pending *list = dp_clock_ms() >= r->retry_ms ? r->head : NULL;
+	size_t rows = 0, bytes = 0;
+	if (list != NULL) {
+		rows = r->rows;
+		bytes = r->bytes;
+		r->head = NULL;
+		r->tail = &r->head;
+		r->rows = r->bytes = 0;
+	}
+	pthread_mutex_unlock(&r->queue_lock);
+	while (list != NULL) {
+		struct pending *end = list;
+		size_t m = 0;
+		for (; end != NULL && end->t == list->t && end->overwrite == list->overwrite &&
+		       strcmp(end->data, list->data) == 0;
+		     end = end->next)
+			m++;
+		const char **k = malloc(m * sizeof *k), **v = malloc(m * sizeof *v);
+		size_t *kl = malloc(m * sizeof *kl), *vl = malloc(m * sizeof *vl);
+		dp_err err;
+		int rc = -1;
+		if (k == NULL || v == NULL || kl == NULL || vl == NULL) {
+			dp_err_set(&err, "out of memory");
+		} else {
+			size_t i = 0;
+			for (struct pending *p = list; p != end; p = p->next, i++) {
+				k[i] = p->key;
+				kl[i] = DP_HASH_HEX - 1;
+				v[i] = p->data + strlen(p->data) + 1;
+				vl[i] = p->value_len;
+			}
+			rc = send_rows(r, insert_sql[list->t][list->overwrite], list->data, k, kl, v, vl,
+				       m, &err);
+		}
+		free(k);
+		free(v);
+		free(kl);
+		free(vl);
+		pthread_mutex_lock(&r->lock);
+		int away = rc < 0 && PQstatus(r->db) != CONNECTION_OK;
+		pthread_mutex_unlock(&r->lock);
+		dp_reuse_note(r, rc, "could not keep results for reuse", &err);
+		if (away) {
+			/* Back to the front, before the rows put meanwhile. */
+			struct pending **last = &list;
+			while (*last != NULL)
+				last = &(*last)->next;
+			pthread_mutex_lock(&r->queue_lock);
+			*last = r->head;
+			if (r->head == NULL)
+				r->tail = last;
+			r->head = list;
+			r->rows += rows;
+			r->bytes += bytes;
+			r->retry_ms = dp_clock_ms() + REUSE_RECONNECT_MS;
+			pthread_mutex_unlock(&r->queue_lock);
+			return;
+		}
+		while (list != end) {
+			struct pending *p = list;
+			list = p->next;
+			rows--;
+			bytes -= sizeof *p + strlen(p->data) + 1 + p->value_len + 1;
+			free(p);
+		}
+	}
+	if (rows == 0) {
+		pthread_mutex_lock(&r->queue_lock);
+		if (r->head == NULL)
+			r->full_said = 0;
+		pthread_mutex_unlock(&r->queue_lock);
+	}
+}
+
+/* The write-behind's thread: flushes once REUSE_FLUSH_ROWS rows wait or
+ * the oldest has waited REUSE_FLUSH_MS (while the database is away, every
+ * REUSE_RECONNECT_MS), until dp_reuse_close. */
+static void *flusher(void *arg)
+{
+	dp_reuse *r = arg;
+
+	pthread_mutex_lock(&r->queue_lock);
+	while (!r->closing) {
+		double now = dp_clock_ms();
+		double due = r->rows >= REUSE_FLUSH_ROWS ? now : r->oldest_ms + REUSE_FLUSH_MS;
+		if (due < r->retry_ms)
+			due = r->retry_ms;
+		if (r->rows == 0) {
+			pthread_cond_wait(&r->queue_cond, &r->queue_lock);
+		} else if (now < due) {
+			struct timespec until = dp_deadline_ms(due - now);
+			pthread_cond_timedwait(&r->queue_cond, &r->queue_lock, &until);
+		} else {
+			pthread_mutex_unlock(&r->queue_lock);
+			pthread_mutex_lock(&r->flush_lock);
+			flush(r);
+			pthread_mutex_unlock(&r->flush_lock);
+			pthread_mutex_lock(&r->queue_lock);
+		}
+	}
+	pthread_mutex_unlock(&r->queue_lock);
+	return NULL;
+}
+
+void dp_reuse_put(dp_reuse *r, enum dp_reuse_table t, const char *identity,
+		  const char (*keys)[DP_HASH_HEX], const jv *values, size_t n, int overwrite)
+{
+	size_t il = strlen(identity);
+
+	for (size_t i = 0; i < n; i++) {
+		if (jv_get_kind(values[i]) != JV_KIND_STRING)
+			continue;
+		const char *v = jv_string_value(values[i]);
+		size_t vl = (size_t)jv_string_length_bytes(jv_copy(values[i]));
+		/* PostgreSQL text cannot hold a NUL (it would end the array
+		 * literal and fail the whole batch): that one is skipped. */
+		if (memchr(v, '\0', vl) != NULL)
+			continue;
+		size_t size = sizeof(struct pending) + il + 1 + vl + 1;
+		struct pending *p = malloc(size);
+		if (p == NULL) {
+			dp_err err;
+			dp_err_set(&err, "out of memory");
+			dp_reuse_note(r, -1, "could not keep results for reuse", &err);
+			continue;
+		}
+		p->next = NULL;
+		p->t = t;
+		p->overwrite = overwrite != 0;
+		memcpy(p->key, keys[i], DP_HASH_HEX);
+		p->value_len = vl;
+		memcpy(p->data, identity, il + 1);
+		memcpy(p->data + il + 1, v, vl);
+		p->data[il + 1 + vl] = '\0';
+		pthread_mutex_lock(&r->queue_lock);
+		int full = r->bytes + size > REUSE_BACKLOG_BYTES, say = full && !r->full_said;
+		if (full) {
+			r->dropped++;
+			r->full_said = 1;
+		} else {
+			*r->tail = p;
+			r->tail = &p->next;
+			if (r->rows++ == 0)
+				r->oldest_ms = dp_clock_ms();
+			r->bytes += size;
+			/* The first row starts the flusher's clock, the
+			 * REUSE_FLUSH_ROWS-th ends it. */
+			if (r->rows == 1 || r->rows == REUSE_FLUSH_ROWS)
+				pthread_cond_signal(&r->queue_cond);
+		}
+		pthread_mutex_unlock(&r->queue_lock);
+		if (full)
+			free(p);
+		if (say)
+			dp_diag("results waiting for the database fill the backlog (%zu MiB): later"
+				" ones are not kept for reuse until it is back, a later run asks for"
+				" them again", REUSE_BACKLOG_BYTES >> 20);
+	}
+}
+
+int dp_reuse_drop(dp_reuse *r, enum dp_reuse_table t, const char (*keys)[DP_HASH_HEX],
+		  const jv *values, size_t n, dp_err *err)
 {
 	const char **k = malloc((n + 1) * sizeof *k), **v = malloc((n + 1) * sizeof *v);
 	size_t *kl = malloc((n + 1) * sizeof *kl), *vl = malloc((n + 1) * sizeof *vl);
@@ -299,46 +587,16 @@ static int write_rows(dp_reuse *r, const char *sql, const char *extra,
 		kl[m] = DP_HASH_HEX - 1;
 		v[m] = jv_string_value(values[i]);
 		vl[m] = (size_t)jv_string_length_bytes(jv_copy(values[i]));
-		/* PostgreSQL text cannot hold a NUL (it would end the array
-		 * literal and fail the whole batch): that one is skipped. */
+		/* As in dp_reuse_put: a value holding a NUL was never kept. */
 		if (memchr(v[m], '\0', vl[m]) != NULL)
 			continue;
 		m++;
 	}
-	if (m == 0) {
-		rc = 0;
-		goto done;
-	}
-	char *ka = array_literal(k, kl, m), *va = array_literal(v, vl, m);
-	if (ka == NULL || va == NULL) {
-		dp_err_set(err, "out of memory");
-	} else {
-		const char *params[] = {ka, va, extra};
-		PGresult *res = reuse_query(r, sql, extra != NULL ? 3 : 2, params, err);
-		if (res != NULL) {
-			PQclear(res);
-			rc = 0;
-		}
-	}
-	free(ka);
-	free(va);
+	rc = m == 0 ? 0 : send_rows(r, drop_sql[t], NULL, k, kl, v, vl, m, err);
 done:
 	free(k);
 	free(v);
 	free(kl);
 	free(vl);
 	return rc;
-}
-
-int dp_reuse_put(dp_reuse *r, enum dp_reuse_table t, const char *identity,
-		 const char (*keys)[DP_HASH_HEX], const jv *values, size_t n, int overwrite,
-		 dp_err *err)
-{
-	return write_rows(r, insert_sql[t][overwrite != 0], identity, keys, values, n, err);
-}
-
-int dp_reuse_drop(dp_reuse *r, enum dp_reuse_table t, const char (*keys)[DP_HASH_HEX],
-		  const jv *values, size_t n, dp_err *err)
-{
-	return write_rows(r, drop_sql[t], NULL, keys, values, n, err);
 }

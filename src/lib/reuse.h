@@ -9,7 +9,8 @@
  * docpipe.summary_cache are created on first use.
  *
  * One connection per dp_reuse, used under a lock: lookups and stores are
- * one round trip per batch, never one per text. */
+ * one round trip per batch, never one per text (stores are batched behind
+ * the callers' backs: dp_reuse_put). */
 #ifndef DP_REUSE_H
 #define DP_REUSE_H
 
@@ -32,9 +33,12 @@ typedef struct dp_reuse dp_reuse;
  * PGHOST or PGSERVICE set and not empty). */
 int dp_reuse_configured(void);
 
-/* Connects (dp_db_connect: DATABASE_URL, else PG*) and creates the tables
- * if needed.  Returns NULL with err set on failure. */
+/* Connects (dp_db_connect: DATABASE_URL, else PG*), creates the tables
+ * if needed and starts the writer thread (dp_reuse_put).  Returns NULL
+ * with err set on failure. */
 dp_reuse *dp_reuse_open(const char *app, dp_err *err);
+/* Writes the rows still waiting (one try; those it cannot write are said
+ * on stderr), stops the writer and frees *r; sets it NULL. */
 void dp_reuse_close(dp_reuse **r);
 
 /* The embedder the corpus in this database was stored with
@@ -55,23 +59,27 @@ void dp_reuse_key(const char *kind, const char *identity, const char *params,
 int dp_reuse_get(dp_reuse *r, enum dp_reuse_table t, const char (*keys)[DP_HASH_HEX],
 		 size_t n, jv *values, dp_err *err);
 
-/* Counts how the cache fares, after a dp_reuse_get or dp_reuse_put that
- * returned rc, for diagnostics said once per outage (a database away for a
- * minute fails every batch meanwhile; dp_api_note_reuse says them).
- * Returns -1 for a failure that is the first since the cache last worked,
- * N > 0 for the first success after N failures, 0 otherwise.
- * Thread-safe. */
-long dp_reuse_outcome(dp_reuse *r, int rc);
+/* Says on stderr how the cache fares after a lookup or save that returned
+ * rc (< 0: failed with err): a failure ("what: err") once per outage (a
+ * database away for a minute fails every batch meanwhile), and that it
+ * works again.  Thread-safe. */
+void dp_reuse_note(dp_reuse *r, int rc, const char *what, const dp_err *err);
 
-/* Stores the string values[i] (borrowed; entries that are not strings, or
- * hold a NUL, which PostgreSQL text cannot, are skipped: the others are
- * stored) under keys[i], with identity for inspection.  Callers keep only
- * good answers: a bad one would be reused on every later run.  overwrite
- * replaces existing rows (--refresh); otherwise the first writer wins.
- * Returns 0, or -1 with err set.  Thread-safe. */
-int dp_reuse_put(dp_reuse *r, enum dp_reuse_table t, const char *identity,
-		 const char (*keys)[DP_HASH_HEX], const jv *values, size_t n, int overwrite,
-		 dp_err *err);
+/* Keeps the string values[i] (borrowed, copied; entries that are not
+ * strings, or hold a NUL, which PostgreSQL text cannot, are skipped) under
+ * keys[i], with identity for inspection.  Callers keep only good answers:
+ * a bad one would be reused on every later run.  overwrite replaces
+ * existing rows (--refresh); otherwise the first writer wins.
+ *
+ * Written behind: a thread writes the rows put in one INSERT once 64 wait
+ * or the oldest has waited 1 s, and before any later dp_reuse_get (which
+ * so finds them), and dp_reuse_close writes the rest; a stop or kill
+ * loses at most that batch.  While the database is away the rows wait (a
+ * backlog of at most 64 MiB; past it new ones are dropped, said once) and
+ * are written when it is back; what dp_reuse_close cannot write is said.
+ * Failures are said by dp_reuse_note.  Thread-safe. */
+void dp_reuse_put(dp_reuse *r, enum dp_reuse_table t, const char *identity,
+		  const char (*keys)[DP_HASH_HEX], const jv *values, size_t n, int overwrite);
 
 /* Deletes the rows of keys[i] that still hold the string values[i]
  * (borrowed; skipped as by dp_reuse_put): values the caller

@@ -217,13 +217,9 @@ void summarize_lookup(summarize_ctx *c, char *const *prompts, size_t n,
 		atomic_fetch_add(&c->reused, (unsigned long)found);
 }
 
-void summarize_keep(summarize_ctx *c, const char (*keys)[DP_HASH_HEX], jv *fresh, size_t n)
+void summarize_keep(summarize_ctx *c, const char key[DP_HASH_HEX], jv answer)
 {
-	dp_err why;
-
 	if (c->reuse != NULL)
-		dp_api_note_reuse(c->reuse,
-			      dp_reuse_put(c->reuse, DP_REUSE_SUMMARY, c->identity, keys, fresh, n,
-					   c->refresh, &why),
-			      "could not keep results for reuse", &why);
+		dp_reuse_put(c->reuse, DP_REUSE_SUMMARY, c->identity,
+			     (const char(*)[DP_HASH_HEX])key, &answer, 1, c->refresh);
 }

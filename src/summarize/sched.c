@@ -30,7 +30,6 @@ struct sdoc {
 	size_t np;
 	char (*keys)[DP_HASH_HEX];
 	jv *answers;     /* strings once known, else null */
-	jv *fresh;       /* copies of the answers that came from requests */
 	size_t next;     /* under mu: prompts[next..np) are not taken yet */
 	size_t pending;  /* under mu: answers still to come */
 	int failed;      /* under mu: a request failed ... */
@@ -64,19 +63,14 @@ struct run {
 
 static void round_free(struct sdoc *d)
 {
-	for (size_t i = 0; i < d->np; i++) {
-		if (d->answers != NULL)
-			jv_free(d->answers[i]);
-		if (d->fresh != NULL)
-			jv_free(d->fresh[i]);
-	}
+	for (size_t i = 0; i < d->np && d->answers != NULL; i++)
+		jv_free(d->answers[i]);
 	summarize_prompts_free(d->prompts, d->np);
 	free(d->keys);
 	free(d->answers);
-	free(d->fresh);
 	d->prompts = NULL;
 	d->keys = NULL;
-	d->answers = d->fresh = NULL;
+	d->answers = NULL;
 	d->np = 0;
 }
 
@@ -185,21 +179,17 @@ static int round_begin(struct run *r, struct sdoc *d, char **prompts, size_t np)
 	d->np = np;
 	d->keys = malloc((np + 1) * sizeof *d->keys);
 	d->answers = malloc((np + 1) * sizeof *d->answers);
-	d->fresh = malloc((np + 1) * sizeof *d->fresh);
-	if (d->keys == NULL || d->answers == NULL || d->fresh == NULL) {
+	if (d->keys == NULL || d->answers == NULL) {
 		free(d->answers);
-		free(d->fresh);
-		d->answers = d->fresh = NULL;
+		d->answers = NULL;
 		round_free(d);
 		return -1;
 	}
 	summarize_lookup(r->c, prompts, np, d->keys, d->answers);
 	d->next = 0;
 	d->pending = 0;
-	for (size_t i = 0; i < np; i++) {
-		d->fresh[i] = jv_null();
+	for (size_t i = 0; i < np; i++)
 		d->pending += jv_get_kind(d->answers[i]) != JV_KIND_STRING;
-	}
 	return 0;
 }
 
@@ -286,19 +276,14 @@ static void finish(struct run *r, struct sdoc *d)
 }
 
 /* Moves d on once its round is complete (no request of it in flight, d
- * not in the queue): keeps the round's fresh answers, begins the next round
- * and queues its requests, or writes d out. */
+ * not in the queue): begins the next round and queues its requests, or
+ * writes d out.  (Its answers were kept as they came: worker.) */
 static void step(struct run *r, struct sdoc *d)
 {
 	for (;;) {
 		dp_err err;
 		int rc;
 
-		/* The good answers of a round are kept even when another of it
-		 * failed the document: they were paid for, and the next run
-		 * asks only for what failed. */
-		if (d->rounds > 0)
-			summarize_keep(r->c, (const char(*)[DP_HASH_HEX])d->keys, d->fresh, d->np);
 		if (d->failed || d->phase == CHUNKS) {
 			finish(r, d);
 			return;
@@ -340,7 +325,6 @@ static int settle(struct run *r, struct sdoc *d, size_t i, int rc, jv answer, co
 	d->taken--;
 	if (rc == 0) {
 		d->answers[i] = answer;
-		d->fresh[i] = jv_copy(answer);
 	} else if (!d->failed) {
 		d->failed = 1;
 		snprintf(d->error, sizeof d->error, "%s", why);
@@ -403,6 +387,13 @@ static void *worker(void *arg)
 		} else {
 			rc = summarize_chat(r->c, prompt, &answer, &err);
 		}
+		/* Kept as it comes, not when its round is complete (a
+		 * --chunk-summaries round lasts minutes: a stop or kill lost it
+		 * all), and even when another answer of the round fails the
+		 * document: it was paid for, and the next run asks only for
+		 * what failed. */
+		if (rc == 0)
+			summarize_keep(r->c, d->keys[i], answer);
 		dp_http_give_back_place(r->c->http); /* not used: no request made */
 		pthread_mutex_lock(&r->mu);
 		if (settle(r, d, i, rc, answer, err.msg)) {

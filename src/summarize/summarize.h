@@ -62,9 +62,11 @@ int summarize_chat(summarize_ctx *ctx, const char *prompt, jv *answer, dp_err *e
  * cache, said on stderr, and not used. */
 void summarize_lookup(summarize_ctx *ctx, char *const *prompts, size_t n,
 		      char (*keys)[DP_HASH_HEX], jv *answers);
-/* Stores the string answers among fresh[0..n) (borrowed; nulls skipped)
- * under keys in one round trip (with a cache only). */
-void summarize_keep(summarize_ctx *ctx, const char (*keys)[DP_HASH_HEX], jv *fresh, size_t n);
+/* Keeps answer (borrowed, a good one) under key (with a cache only), as
+ * soon as it came: written behind in batches (dp_reuse_put), so a stop
+ * or kill mid-round loses at most the last second's answers, not the
+ * round's. */
+void summarize_keep(summarize_ctx *ctx, const char key[DP_HASH_HEX], jv answer);
 
 /* Sets ctx->identity from backend, model and the two templates. */
 void summarize_set_identity(summarize_ctx *ctx, const char *backend);
