@@ -3,21 +3,22 @@
 # a file includes only headers of its own tier or a lower one, there is no
 # include cycle at all, and only the stage runtime tier prints (err.c's
 # dp_diag is the mechanism; db.c's libpq notice callback, the ZAP handler in
-# zap.c, the socket monitor in zmqmon.c and the document watchdog in
-# crash.c, threads with no caller to return to, are the documented
+# zap.c, the socket monitor in zmqmon.c, the document watchdog in
+# crash.c and the result cache's writer in reuse.c, threads with no caller
+# to return to, are the documented
 # exceptions).  Reads the sources.
 . "$(dirname "$0")/../lib/tap.sh"
 SRC=${DOCPIPE_SRC:-$(cd "$(dirname "$0")/../.." && pwd)/src/lib}
 out=$(/usr/bin/python3 - "$SRC" <<'PY'
 import glob, os, re, sys
 tiers = {
-    0: "err text record json buf hash clock stop path vec jqfilter endrec docrec lexer versions glob",
+    0: "err text record jscan json buf hash clock stop path vec jqfilter endrec docrec lexer versions glob",
     1: "lines zmqsock zmqmon curve zap transport stats crash",
     2: "http limiter db reuse embedder embed_local",
     3: "cli apicli stage",
 }
 tier = {m: t for t, ms in tiers.items() for m in ms.split()}
-prints_ok = {"err", "db", "zap", "zmqmon", "crash"}
+prints_ok = {"err", "db", "zap", "zmqmon", "crash", "reuse"}
 src = sys.argv[1]
 graph, bad = {}, []
 for f in sorted(glob.glob(os.path.join(src, "*.[ch]"))):
