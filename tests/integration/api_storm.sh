@@ -36,7 +36,8 @@ ok "$([ "$most" -le 32 ] && echo 0 || echo 1)" "never above --max-threads (32): 
 # for good: 0.6-1.4 requests in flight over the second half of this run
 # against 16 slots (now 25-27; bench/api-throughput.sh light: 9x the clean
 # run's time).  Judged by the requests in flight (from the server's log),
-# not by time.
+# not by time; the bound (3) sits between the spiral's 0.6-1.4 and what a
+# starved process reaches (5.8 once under ASan on 2 loaded cores).
 chunked_doc "/light%d.md" 10 160 >"$T_DIR/light.ndjson"
 fakeapi --slots 16 --latency chat=20 --rate-429 0.03 --retry-after 0.2
 timeout 240 docpipe-summarize --backend openai --no-reuse --chunk-summaries --threads auto \
@@ -55,6 +56,6 @@ PY
 diag "$(jq -c .status.chat "$T_DIR/stats"); $(grep -o 'lowered .*' "$T_DIR/err"); $in_flight in flight in the second half"
 is "$rc" 0 "auto under 3% 429 at random: exit 0"
 is "$(jq -r .kind "$T_DIR/out" | sort | uniq -c | tr -s ' ')" " 160 document" "the 160 documents are summarized, nothing failed"
-ok "$(echo "$in_flight >= 6" | bc | grep -q 1 && echo 0 || echo 1)" \
-	"light weather is no wall: 6 requests in flight or more over the run's second half ($in_flight)"
+ok "$(echo "$in_flight >= 3" | bc | grep -q 1 && echo 0 || echo 1)" \
+	"light weather is no wall: 3 requests in flight or more over the run's second half ($in_flight)"
 done_testing
