@@ -714,13 +714,43 @@ static const char *given_or_env(const char *given, const char *env)
 	return v != NULL && v[0] != '\0' ? v : NULL;
 }
 
+/* $OLLAMA_HOST made a URL in out (size bytes) the way Ollama's clients
+ * read it: http:// when no scheme is given, port 11434 when none is.
+ * Returns out; the variable as it is when out is too small for it (the
+ * client then takes it or says why not); NULL when unset or empty. */
+static const char *ollama_host_url(char *out, size_t size)
+{
+	const char *host = given_or_env(NULL, "OLLAMA_HOST");
+	if (host == NULL)
+		return NULL;
+	const char *scheme_end = strstr(host, "://");
+	const char *authority = scheme_end != NULL ? scheme_end + 3 : host;
+	size_t authority_len = strcspn(authority, "/");
+	/* A port: after the last ':' of the host (past any user:password@),
+	 * outside an IPv6 address's brackets. */
+	const char *at = memrchr(authority, '@', authority_len);
+	const char *hostport = at != NULL ? at + 1 : authority;
+	size_t hostport_len = authority_len - (size_t)(hostport - authority);
+	const char *colon = memrchr(hostport, ':', hostport_len);
+	const char *bracket = memrchr(hostport, ']', hostport_len);
+	int has_port = colon != NULL && (bracket == NULL || colon > bracket);
+	int n = snprintf(out, size, "%s%.*s%s%s", scheme_end != NULL ? "" : "http://",
+			 (int)(authority - host + authority_len), host, has_port ? "" : ":11434",
+			 authority + authority_len);
+	return n > 0 && (size_t)n < size ? out : host;
+}
+
 void dp_http_resolve_server(dp_http_opts *o, const char *base_url, const char *api_key,
 			    int ollama)
 {
-	o->base_url = given_or_env(base_url, "OPENAI_BASE_URL");
+	if (base_url != NULL)
+		o->base_url = base_url[0] != '\0' ? base_url : NULL;
+	else
+		o->base_url = ollama ? ollama_host_url(o->env_url, sizeof o->env_url)
+				     : given_or_env(NULL, "OPENAI_BASE_URL");
 	if (o->base_url == NULL)
 		o->base_url = ollama ? DP_OLLAMA_BASE_DEFAULT : DP_OPENAI_BASE_DEFAULT;
-	o->api_key = given_or_env(api_key, "OPENAI_API_KEY");
+	o->api_key = given_or_env(api_key, ollama ? "OLLAMA_API_KEY" : "OPENAI_API_KEY");
 }
 
 /* Tokens a successful response cost, for the run's report: what the server

@@ -36,15 +36,20 @@ typedef struct dp_http_opts {
 	int max_in_flight;       /* the level (fixed), or its cap (autotune); 0: 1 */
 	int autotune;            /* --threads auto: find the level (limiter.h) */
 	long backoff_base_ms;    /* first backoff; 0: 500 (tests make it short) */
+	char env_url[256];       /* dp_http_resolve_server's URL made of $OLLAMA_HOST */
 } dp_http_opts;
 
 #define DP_OPENAI_BASE_DEFAULT "https://api.openai.com/v1"
 #define DP_OLLAMA_BASE_DEFAULT "http://127.0.0.1:11434"
 
 /* Sets o->base_url and o->api_key: the given values (a --base-url, a key
- * from --api-key-file), else $OPENAI_BASE_URL and $OPENAI_API_KEY (empty
- * counts as unset), else the backend's default server (ollama: a local
- * Ollama; otherwise OpenAI) and no key.  The strings are borrowed. */
+ * from --api-key-file), else the backend's own variables (empty counts as
+ * unset): $OPENAI_BASE_URL and $OPENAI_API_KEY for the OpenAI-compatible
+ * backend, $OLLAMA_HOST ([scheme://]host[:port], as Ollama's clients read
+ * it) and $OLLAMA_API_KEY for ollama -- an OpenAI key exported for OpenAI
+ * never goes to an Ollama server -- else the backend's default server (a
+ * local Ollama; OpenAI) and no key.  The strings are borrowed (from the
+ * arguments, the environment or o->env_url). */
 void dp_http_resolve_server(dp_http_opts *o, const char *base_url, const char *api_key,
 			    int ollama);
 

@@ -12,9 +12,6 @@ for _ in $(seq 50); do [ -s "$T_DIR/port" ] && break; sleep 0.1; done
 PORT=$(awk '{print $2}' "$T_DIR/port")
 BASE=http://127.0.0.1:$PORT
 export OPENAI_BASE_URL=$BASE/v1 OPENAI_API_KEY=$KEY
-control() { curl -sf -X POST -d "$1" "$BASE/_control" >/dev/null; }
-reset() { curl -sf -X POST -d '{}' "$BASE/_reset" >/dev/null; }
-requests() { curl -sf "$BASE/_stats" | jq -r '.requests.embed'; }
 
 # Three documents, 5 chunks in all; b has a text the server can be told to reject.
 cat >"$T_DIR/docs.ndjson" <<'JSON'
@@ -27,31 +24,31 @@ docpipe-embed --backend openai --dim 16 -j 3 --batch-inputs 1 <"$T_DIR/docs.ndjs
 is "$?" 0 "openai backend: exit 0"
 is "$(jq -r 'select(.kind=="document") | .embedder' "$T_DIR/o1" | sort -u)" "openai/text-embedding-3-small" "embedder identity backend/model"
 is "$(inexact_vectors "$T_DIR/o1")" 0 "every vector is exactly what the server returned for its text"
-is "$(requests)" 5 "--batch-inputs 1: one request per chunk"
+is "$(api_requests embed)" 5 "--batch-inputs 1: one request per chunk"
 is "$(sql 'SELECT count(*) FROM docpipe.embedding_cache')" 5 "results kept in docpipe.embedding_cache"
 
-reset
+api_reset
 docpipe-embed --backend openai --dim 16 -j 2 <"$T_DIR/docs.ndjson" >"$T_DIR/o2" 2>"$T_DIR/e2"
-is "$(requests)" 0 "unchanged re-run: zero requests"
+is "$(api_requests embed)" 0 "unchanged re-run: zero requests"
 is "$(inexact_vectors "$T_DIR/o2")" 0 "reused vectors are the same"
 like "$(cat "$T_DIR/e2")" "5 vectors reused, 0 requested" "reuse reported"
 
-reset
+api_reset
 sed 's/alpha two/alpha two, edited/' "$T_DIR/docs.ndjson" >"$T_DIR/edited.ndjson"
 docpipe-embed --backend openai --dim 16 <"$T_DIR/edited.ndjson" >"$T_DIR/o3" 2>"$T_DIR/e3"
-is "$(curl -sf "$BASE/_stats" | jq -c '[.requests.embed, .inputs.embed, .log[0].inputs]')" '[1,1,["alpha two, edited"]]' \
+is "$(api_stats '[.requests.embed, .inputs.embed, .log[0].inputs]')" '[1,1,["alpha two, edited"]]' \
 	"one edited chunk: one request with only that text"
 is "$(inexact_vectors "$T_DIR/o3")" 0 "edited document's vectors are right"
 
-reset
+api_reset
 docpipe-embed --backend openai --dim 16 --refresh <"$T_DIR/docs.ndjson" >/dev/null 2>&1
 # Each chunk's text asked once (three documents may leave in one request
 # or in two: a reader held up 2 ms between them sends what it has).
-is "$(curl -sf "$BASE/_stats" | jq -c '[.log[].inputs[]] | sort')" \
+is "$(api_stats '[.log[].inputs[]] | sort')" \
 	'["alpha one","alpha two","bravo BADTEXT","bravo two","charlie one"]' \
 	"--refresh makes new requests (every chunk asked anew, once)"
 
-reset
+api_reset
 docpipe-embed --backend ollama --base-url "$BASE" --dim 8 --no-reuse <"$T_DIR/docs.ndjson" >"$T_DIR/o4" 2>"$T_DIR/e4"
 is "$?" 0 "ollama backend: exit 0"
 is "$(inexact_vectors "$T_DIR/o4")" 0 "ollama vectors exact"
@@ -61,8 +58,8 @@ is "$(jq -r 'select(.path=="/d/a.md") | .embedder' "$T_DIR/o4")" "ollama/nomic-e
 # batch, so the request after the 429 is its retry (with three, a second
 # batch could leave as the 429 came back and meet the 503: a gap of 2 ms
 # that was no retry, seen once on a loaded machine).
-reset
-control '{"faults":[{"endpoint":"embed","status":429,"retry_after":1},{"endpoint":"embed","status":503}]}'
+api_reset
+api_control '{"faults":[{"endpoint":"embed","status":429,"retry_after":1},{"endpoint":"embed","status":503}]}'
 start=$(date +%s%N)
 head -n 1 "$T_DIR/docs.ndjson" | docpipe-embed --backend openai --dim 16 --no-reuse >"$T_DIR/o5" 2>"$T_DIR/e5"
 rc=$?
@@ -71,12 +68,12 @@ is "$rc" 0 "429 and 503 are retried"
 is "$(inexact_vectors "$T_DIR/o5")" 0 "vectors right after retries"
 # The wait between the 429's answer and the next request is the server's
 # (1 s), not the normal backoff (250-500 ms for a first retry).
-gap=$(curl -sf "$BASE/_stats" | jq -r '.times | sort_by(.[1]) | (.[1][1] - .[0][2]) * 1000 | floor')
+gap=$(api_stats '.times | sort_by(.[1]) | (.[1][1] - .[0][2]) * 1000 | floor')
 ok "$([ "$gap" -ge 990 ] && [ "$gap" -lt 1300 ] && echo 0 || echo 1)" "Retry-After: 1 honoured (${gap} ms between the 429 and its retry; ${ms} ms in all)"
 like "$(cat "$T_DIR/e5")" "2 retries, 1 throttled" "retries counted"
 
-reset
-control '{"bad_input":"BADTEXT"}'
+api_reset
+api_control '{"bad_input":"BADTEXT"}'
 docpipe-embed --backend openai --dim 16 --no-reuse -j 2 <"$T_DIR/docs.ndjson" >"$T_DIR/o6" 2>"$T_DIR/e6"
 is "$?" 1 "a rejected input: exit 1"
 is "$(jq -r 'select(.kind=="error") | .path' "$T_DIR/o6")" "/d/b.md" "only its document fails"
@@ -86,10 +83,10 @@ is "$(inexact_vectors "$T_DIR/o6")" 0 "the other documents of the rejected batch
 # Which chunks share a batch depends on timing (-j 2); what must hold is
 # that each batch holding the bad input is at most half the one before and
 # the last holds it alone.
-rejected=$(curl -sf "$BASE/_stats" | jq -c '.rejected')
+rejected=$(api_stats '.rejected')
 is "$(jq -r '(last == 1) and ([range(1; length) as $i | .[$i] <= ((.[$i - 1] + 1) / 2 | floor)] | all)' <<<"$rejected")" true \
 	"the rejected batch is halved until the bad input is alone (batches with it: $rejected)"
-control '{"bad_input":null}'
+api_control '{"bad_input":null}'
 
 # A failure that is no input's (a wrong model name: 404 to every request)
 # fails every half of a batch alike.  It was halved down to single inputs
@@ -98,22 +95,22 @@ control '{"bad_input":null}'
 # fail alike, the rest fail unsent.  40 one-chunk documents, -j 1.
 numbered_docs "$T_DIR/many" 40 6 m
 docpipe-discover "$T_DIR/many" | docpipe-chunk >"$T_DIR/many.ndjson"
-reset
-control "$(jq -nc '{faults: [range(200) | {endpoint: "embed", status: 404, message: "model not found"}]}')"
+api_reset
+api_control "$(jq -nc '{faults: [range(200) | {endpoint: "embed", status: 404, message: "model not found"}]}')"
 docpipe-embed --backend openai --dim 16 --no-reuse -j 1 <"$T_DIR/many.ndjson" >"$T_DIR/o404" 2>"$T_DIR/e404"
 is "$?:$(jq -r 'select(.kind=="error") | .error' "$T_DIR/o404" | grep -c 'HTTP 404: model not found')" "1:40" \
 	"a 404 to every request: every document fails, with the server's reason"
-n404=$(requests)
+n404=$(api_requests embed)
 ok $((n404 <= 15 ? 0 : 1)) "not halved down to single inputs: $n404 requests for 40 inputs (79 before, in one batch)"
 like "$(cat "$T_DIR/e404")" "not split further \(the reason is no input's; said once\)" "and said so"
 
 for fault in malformed truncated wrong_count bad_index; do
-	reset
+	api_reset
 	# A wrong answer goes to the request holding "alpha one": a's two
 	# chunks leave together, so it can be split (c's one chunk could
 	# leave alone, as the first request, when the reader is held up).
 	only=$([ $fault = truncated ] || echo ',"input":"alpha one"')
-	control "{\"faults\":[{\"endpoint\":\"embed\",\"kind\":\"$fault\"$only}]}"
+	api_control "{\"faults\":[{\"endpoint\":\"embed\",\"kind\":\"$fault\"$only}]}"
 	docpipe-embed --backend openai --dim 16 --no-reuse --retries 1 <"$T_DIR/docs.ndjson" >"$T_DIR/o7" 2>"$T_DIR/e7"
 	rc=$?
 	errors=$(jq -r 'select(.kind=="error") | .path' "$T_DIR/o7" | wc -l | tr -d ' ')
@@ -125,7 +122,7 @@ for fault in malformed truncated wrong_count bad_index; do
 		# leave in one request or in two, a reader held up 2 ms between
 		# them sends what it has).
 		failed=$(jq -r 'select(.kind=="error") | .path' "$T_DIR/o7" | sort | xargs)
-		unanswered=$(jq -rn --argjson served "$(curl -sf "$BASE/_stats" | jq -c '[.log[].inputs[]]')" \
+		unanswered=$(jq -rn --argjson served "$(api_stats '[.log[].inputs[]]')" \
 			'[inputs | select(any(.chunks[]; .text | IN($served[]) | not)) | .path] | sort | join(" ")' \
 			"$T_DIR/docs.ndjson")
 		is "$rc:$failed:$errors" "1:$unanswered:$(wc -w <<<"$unanswered" | tr -d ' ')" \
@@ -156,8 +153,8 @@ print(sum(not all(math.isfinite(x) for x in struct.unpack("<%df" % (len(b) // 4)
 }
 for enc in base64 float; do
 	for value in NaN Infinity -Infinity 1e39; do
-		reset
-		control "{\"bad_vector\":{\"input\":\"NANTEXT\",\"value\":\"$value\"},\"no_base64\":$([ $enc = float ] && echo true || echo false)}"
+		api_reset
+		api_control "{\"bad_vector\":{\"input\":\"NANTEXT\",\"value\":\"$value\"},\"no_base64\":$([ $enc = float ] && echo true || echo false)}"
 		docpipe-embed --backend openai --dim 16 <"$T_DIR/nan.ndjson" >"$T_DIR/o18" 2>"$T_DIR/e18"
 		is "$?:$(jq -r 'select(.kind=="error") | .path' "$T_DIR/o18" | tr '\n' ' ')" "1:/n/x.md " \
 			"$value ($enc): exit 1, only the document with that vector fails"
@@ -167,10 +164,10 @@ for enc in base64 float; do
 		is "$(nonfinite_cached)" 0 "$value ($enc): the bad vector is not kept in the cache"
 	done
 done
-reset
+api_reset
 docpipe-embed --backend openai --dim 16 <"$T_DIR/nan.ndjson" 2>"$T_DIR/e19" | tee "$T_DIR/o19" | docpipe-store >/dev/null 2>"$T_DIR/s19"
 is "$?" 0 "then, against a healthy server: embedded and stored"
-is "$(curl -sf "$BASE/_stats" | jq '[.log[].inputs[]] | index("xray NANTEXT") != null')" true \
+is "$(api_stats '[.log[].inputs[]] | index("xray NANTEXT") != null')" true \
 	"the text whose answer was bad is requested again"
 is "$(inexact_vectors "$T_DIR/o19")" 0 "every vector exact"
 is "$(sql "SELECT count(*) FROM docpipe.chunks c JOIN docpipe.documents d ON d.id = c.document_id WHERE d.path LIKE '/n/%'")" 3 \
@@ -182,16 +179,16 @@ yankee=$(TOP=$TOP "$PY" -c 'import os, sys; sys.path.insert(0, os.environ["TOP"]
 from fakeapi import vector_base64, vector_units; print(vector_base64(vector_units("yankee one", 16)))')
 is "$(sql "WITH u AS (UPDATE docpipe.embedding_cache SET value = '$nan16' WHERE value = '$yankee' RETURNING 1) SELECT count(*) FROM u")" 1 \
 	"(a NaN vector put in the cache, as an earlier version kept it)"
-reset
+api_reset
 docpipe-embed --backend openai --dim 16 <"$T_DIR/nan.ndjson" 2>"$T_DIR/e20" | tee "$T_DIR/o20" | docpipe-store >/dev/null 2>"$T_DIR/s20"
 is "$?" 0 "a NaN vector found in the cache: embedded and stored"
-is "$(curl -sf "$BASE/_stats" | jq -c '[.log[].inputs[]]')" '["yankee one"]' "its text alone is requested again"
+is "$(api_stats '[.log[].inputs[]]')" '["yankee one"]' "its text alone is requested again"
 is "$(inexact_vectors "$T_DIR/o20")" 0 "every vector exact"
 like "$(cat "$T_DIR/e20")" "1 cached vector unusable \\(vector value 0 is not a finite float32 number\\): dropped from the cache" "said on stderr"
 is "$(nonfinite_cached)" 0 "the cache holds its good vector now"
 
-reset
-control '{"faults":[{"endpoint":"embed","kind":"hang","seconds":5}]}'
+api_reset
+api_control '{"faults":[{"endpoint":"embed","kind":"hang","seconds":5}]}'
 start=$(date +%s%N)
 docpipe-embed --backend openai --dim 16 --no-reuse --timeout 0.5 <"$T_DIR/docs.ndjson" >"$T_DIR/o8" 2>"$T_DIR/e8"
 rc=$?
@@ -199,29 +196,29 @@ ms=$((($(date +%s%N) - start) / 1000000))
 is "$rc" 0 "a hung request times out and is retried"
 ok "$([ "$ms" -lt 4000 ] && echo 0 || echo 1)" "without waiting for the hang (${ms} ms)"
 
-reset
-control '{"faults":[{"endpoint":"embed","status":429,"code":"insufficient_quota","message":"You exceeded your current quota"}]}'
+api_reset
+api_control '{"faults":[{"endpoint":"embed","status":429,"code":"insufficient_quota","message":"You exceeded your current quota"}]}'
 start=$(date +%s%N)
 docpipe-embed --backend openai --dim 16 --no-reuse <"$T_DIR/docs.ndjson" >"$T_DIR/o9" 2>"$T_DIR/e9"
 rc=$?
 ms=$((($(date +%s%N) - start) / 1000000))
 is "$rc" 4 "insufficient_quota: exit 4 (refused)"
-is "$(requests)" 1 "no retry storm: one request in all"
+is "$(api_requests embed)" 1 "no retry storm: one request in all"
 ok "$([ "$ms" -lt 2000 ] && echo 0 || echo 1)" "stops fast (${ms} ms)"
 like "$(cat "$T_DIR/e9")" "refused the run" "clear message"
 is "$(jq -r 'select(.kind=="error")' "$T_DIR/o9" | jq -s length)" 3 "every document is accounted for as an error record"
 
-reset
+api_reset
 OPENAI_API_KEY=wrong-key docpipe-embed --backend openai --dim 16 --no-reuse <"$T_DIR/docs.ndjson" >"$T_DIR/o10" 2>"$T_DIR/e10"
 is "$?" 4 "bad credentials: exit 4"
 # The server counts every request on arrival, before its key check.
-is "$(requests)" 1 "401 is not retried: one request in all"
+is "$(api_requests embed)" 1 "401 is not retried: one request in all"
 
 # A server asking to wait longer than a call may take (Retry-After: 1 hour
 # > the 300 s retry budget): the stage must not stall for that hour, nor
 # hold up every later request; the documents fail at once with a reason.
-reset
-control '{"faults":[{"endpoint":"embed","status":429,"retry_after":3600}]}'
+api_reset
+api_control '{"faults":[{"endpoint":"embed","status":429,"retry_after":3600}]}'
 start=$(date +%s%N)
 timeout 30 docpipe-embed --backend openai --dim 16 --no-reuse --batch-inputs 1 <"$T_DIR/docs.ndjson" >"$T_DIR/o17" 2>"$T_DIR/e17"
 rc=$?
@@ -231,7 +228,7 @@ ok "$([ "$ms" -lt 10000 ] && echo 0 || echo 1)" "bounded time (${ms} ms)"
 is "$(jq -r 'select(.kind=="error") | .path' "$T_DIR/o17" | wc -l | tr -d ' ')" 3 \
 	"every document is an error record"
 like "$(jq -r 'select(.kind=="error") | .error' "$T_DIR/o17" | sort -u)" "HTTP 429" "with the reason"
-is "$(requests)" 1 "no request is made during the pause the server asked for"
+is "$(api_requests embed)" 1 "no request is made during the pause the server asked for"
 
 # Chunks of many documents share requests; results stay in order whatever
 # order the server lists them in.
@@ -241,26 +238,26 @@ for d in range(40):
     print(json.dumps({"v": 1, "kind": "document", "path": "/m/%02d.md" % d,
                       "chunks": [{"seq": s, "text": "doc %d chunk %d" % (d, s)} for s in range(d % 3 + 1)]}))
 PY
-reset
-control '{"order":"shuffle"}'
+api_reset
+api_control '{"order":"shuffle"}'
 docpipe-embed --backend openai --dim 16 --no-reuse -j 2 --batch-inputs 16 <"$T_DIR/many.ndjson" >"$T_DIR/o14" 2>"$T_DIR/e14"
 is "$?" 0 "40 documents, 79 chunks: exit 0"
 is "$(jq -r 'select(.kind=="document") | .path' "$T_DIR/o14" | wc -l | tr -d ' ')" 40 "every document written"
 is "$(inexact_vectors "$T_DIR/o14")" 0 "shuffled responses: every chunk has its own vector"
-is "$(curl -sf "$BASE/_stats" | jq -c '[.inputs.embed, ([.log[].inputs | length] | max), .requests.embed <= 10]')" '[79,16,true]' \
+is "$(api_stats '[.inputs.embed, ([.log[].inputs | length] | max), .requests.embed <= 10]')" '[79,16,true]' \
 	"79 chunks of 40 documents in a few requests of at most 16"
-reset
-control '{"order":"shuffle","bad_input":"doc 7 chunk 1"}'
+api_reset
+api_control '{"order":"shuffle","bad_input":"doc 7 chunk 1"}'
 docpipe-embed --backend openai --dim 16 --no-reuse -j 2 --batch-inputs 16 <"$T_DIR/many.ndjson" >"$T_DIR/o15" 2>"$T_DIR/e15"
 is "$?" 1 "one bad input among 40 documents: exit 1"
 is "$(jq -r 'select(.kind=="error") | .path' "$T_DIR/o15")" "/m/07.md" "only its document fails"
 is "$(jq -r 'select(.kind=="document") | .path' "$T_DIR/o15" | wc -l | tr -d ' ')" 39 "the 39 others are written"
 is "$(inexact_vectors "$T_DIR/o15")" 0 "with exactly the server's vectors"
-control '{"order":"reverse","bad_input":null}'
+api_control '{"order":"reverse","bad_input":null}'
 # A partial batch does not wait for more input: three documents, the
 # input left open until they are written (however long a loaded machine
 # takes to start the stage).
-reset
+api_reset
 mkfifo "$T_DIR/in16"
 docpipe-embed --backend openai --dim 16 --no-reuse <"$T_DIR/in16" >"$T_DIR/o16" 2>/dev/null &
 EMBED=$!
@@ -279,15 +276,15 @@ wait "$EMBED"
 # (vectors going elsewhere, the database only a cache) it embeds.
 newdb >/dev/null || exit 1
 docpipe-embed <"$T_DIR/docs.ndjson" | docpipe-store -q >/dev/null
-reset
+api_reset
 docpipe-embed --backend openai --dim 16 --check-corpus <"$T_DIR/docs.ndjson" >"$T_DIR/o17" 2>"$T_DIR/e17"
-is "$?:$(requests)" 2:0 "--check-corpus, a corpus of another embedder: exit 2 before any request"
+is "$?:$(api_requests embed)" 2:0 "--check-corpus, a corpus of another embedder: exit 2 before any request"
 like "$(cat "$T_DIR/e17")" "corpus in this database was embedded with local/fh-v1 \(dim 384\), this stage embeds with openai/text-embedding-3-small \(dim 16\)" \
 	"naming both embedders"
 docpipe-embed --backend openai --dim 16 <"$T_DIR/docs.ndjson" >/dev/null 2>&1
 is "$?" 0 "without it, the database only a cache: embedded"
 newdb >/dev/null || exit 1
-reset
+api_reset
 docpipe-embed --backend openai --dim 16 --check-corpus <"$T_DIR/docs.ndjson" >/dev/null 2>&1
 is "$?" 0 "--check-corpus on a database without a corpus yet: embedded"
 

@@ -14,14 +14,12 @@ set -o pipefail
 export OPENAI_API_KEY=k
 numbered_docs "$T_DIR/d" 60 12 n
 docpipe-discover "$T_DIR/d" | docpipe-chunk >"$T_DIR/chunks.ndjson"
-control() { curl -sf -X POST -d "$1" "$BASE/_control" >/dev/null; }
-chat_requests() { curl -sf "$BASE/_stats" | jq -r '.requests.chat'; }
 # after N JSON: posts JSON to the server's /_control once it has counted N
 # chat requests (in the background: its pid in AFTER).
 after() {
 	(
-		for _ in $(seq 600); do [ "$(chat_requests)" -ge "$1" ] 2>/dev/null && break; sleep 0.05; done
-		control "$2"
+		for _ in $(seq 600); do [ "$(api_requests chat)" -ge "$1" ] 2>/dev/null && break; sleep 0.05; done
+		api_control "$2"
 	) &
 	AFTER=$!
 }
@@ -47,13 +45,13 @@ ok $((took < 100 ? 0 : 1)) "without waiting for the hangs (120 s): $took s"
 
 # The server stops answering everyone for 8 s (a pause, a queue): no
 # request overtakes another, none is given up, nothing is asked twice.
-curl -sf -X POST "$BASE/_reset" >/dev/null
+api_reset
 after 8 '{"hold":true}'
 hold=$AFTER
 (
-	for _ in $(seq 600); do [ "$(chat_requests)" -ge 12 ] 2>/dev/null && break; sleep 0.05; done
+	for _ in $(seq 600); do [ "$(api_requests chat)" -ge 12 ] 2>/dev/null && break; sleep 0.05; done
 	sleep 8
-	control '{"hold":false}'
+	api_control '{"hold":false}'
 ) &
 release=$!
 summarize
@@ -62,7 +60,7 @@ wait $hold $release
 is "$rc/$(jq -r .kind "$T_DIR/out" | sort | uniq -c | awk '{print $2 "=" $1}' | tr '\n' ' ')" "0/document=60 " \
 	"a server slow for everyone (8 s held): every document summarized"
 ok "$(grep -c "given up as lost" "$T_DIR/err")" "none given up as lost"
-is "$(chat_requests)" 60 "each asked once"
+is "$(api_requests chat)" 60 "each asked once"
 [ "$T_FAILED" = 0 ] || sed 's/^/# /' "$T_DIR/err"
 
 # A lost request whose size class none has answered yet (a long document
@@ -70,10 +68,10 @@ is "$(chat_requests)" 60 "each asked once"
 # nearest class's time, x sqrt(2) a class (~11 s here), not waited for to
 # its --timeout (150 s; before, the whole of it).  Its file sorts early, so
 # enough requests leave after it to overtake it.
-curl -sf -X POST "$BASE/_reset" >/dev/null
+api_reset
 printf '# Big\n\nbigmarker %s\n' "$(seq -s ' ' 1 1500)" >"$T_DIR/d/n15-big.md"
 docpipe-discover "$T_DIR/d" | docpipe-chunk >"$T_DIR/chunks.ndjson"
-control '{"faults":[{"endpoint":"chat","kind":"hang","seconds":120,"input":"bigmarker"}]}'
+api_control '{"faults":[{"endpoint":"chat","kind":"hang","seconds":120,"input":"bigmarker"}]}'
 start=$SECONDS
 summarize
 rc=$?
@@ -89,8 +87,8 @@ ok $((took < 60 ? 0 : 1)) "without waiting for its --timeout (150 s): $took s"
 # here).  Now, unanswered for 5 s, it lets one more go; the first success
 # opens the level, and the lost one is given up as above.
 for threads in 4 auto; do
-	curl -sf -X POST "$BASE/_reset" >/dev/null
-	control '{"faults":[{"endpoint":"chat","kind":"hang","seconds":120}]}'
+	api_reset
+	api_control '{"faults":[{"endpoint":"chat","kind":"hang","seconds":120}]}'
 	start=$SECONDS
 	summarize $threads
 	rc=$?

@@ -12,7 +12,6 @@ export OPENAI_API_KEY=k
 numbered_docs "$T_DIR/d" 3 40 n
 docpipe-discover "$T_DIR/d" | docpipe-chunk >"$T_DIR/chunks.ndjson"
 fakeapi
-control() { curl -sf -X POST -d "$1" "$BASE/_control" >/dev/null; }
 stage() { # stage chat|embed ARGS...: the stage of that endpoint over the 3 documents
 	local ep=$1
 	shift
@@ -23,16 +22,15 @@ stage() { # stage chat|embed ARGS...: the stage of that endpoint over the 3 docu
 	fi
 }
 docs() { jq -r 'select(.kind=="document") | .path' "$T_DIR/o" | wc -l | tr -d ' '; }
-requests() { curl -sf "$BASE/_stats" | jq -r ".requests.$1"; }
 for ep in chat embed; do
 	for f in '"kind":"html","status":502' '"kind":"html","status":500' '"kind":"http10"' '"kind":"trickle","seconds":1'; do
-		curl -sf -X POST "$BASE/_reset" >/dev/null
-		control "{\"faults\":[{\"endpoint\":\"$ep\",$f}]}"
+		api_reset
+		api_control "{\"faults\":[{\"endpoint\":\"$ep\",$f}]}"
 		stage $ep --retries 2
 		rc=$?
 		# chat: one request per document; embed: one or more for all
 		# three (its batches follow the input's timing); a 5xx page one more.
-		n=$(requests $ep) want=$([ $ep = chat ] && echo 3 || echo 1)
+		n=$(api_requests $ep) want=$([ $ep = chat ] && echo 3 || echo 1)
 		case $f in *html*) want=$((want + 1)) ;; esac
 		[ $ep = embed ] && [ "$n" -ge "$want" ] && want=$n
 		is "$rc:$(docs):$n" "0:3:$want" "$ep, {$f}: exit 0, every document out, $want requests"
@@ -45,15 +43,15 @@ done
 # wrong URL's web server) it fails at once, as no attempt would mend it.
 # One thread, so the third document's request comes after two answers.
 for ep in chat embed; do
-	curl -sf -X POST "$BASE/_reset" >/dev/null
-	control "{\"faults\":[{\"endpoint\":\"$ep\",\"kind\":\"malformed\",\"input\":\"n 3\"}]}"
+	api_reset
+	api_control "{\"faults\":[{\"endpoint\":\"$ep\",\"kind\":\"malformed\",\"input\":\"n 3\"}]}"
 	stage $ep --retries 3 --threads 1 $([ $ep = embed ] && echo --batch-inputs 1)
-	is "$?:$(docs):$(requests $ep)" "0:3:4" "$ep: a 200 not JSON after JSON answers: tried again, every document out, 4 requests"
+	is "$?:$(docs):$(api_requests $ep)" "0:3:4" "$ep: a 200 not JSON after JSON answers: tried again, every document out, 4 requests"
 done
-curl -sf -X POST "$BASE/_reset" >/dev/null
-control '{"faults":[{"endpoint":"chat","kind":"malformed"}]}'
+api_reset
+api_control '{"faults":[{"endpoint":"chat","kind":"malformed"}]}'
 stage chat --retries 3 --threads 1
-is "$?:$(docs):$(requests chat)" "1:2:3" "chat: a 200 not JSON as the first answer: that document fails at once (3 requests)"
+is "$?:$(docs):$(api_requests chat)" "1:2:3" "chat: a 200 not JSON as the first answer: that document fails at once (3 requests)"
 like "$(jq -r 'select(.kind=="error") | .error' "$T_DIR/o")" 'malformed response body \(HTTP 200, [0-9]+ bytes\): not JSON' "and its error says why"
 
 # A lone call in a storm (a run's last): 429s with a 500 now and then.
@@ -61,23 +59,23 @@ like "$(jq -r 'select(.kind=="error") | .error' "$T_DIR/o")" 'malformed response
 # storm: the fault suite's storm_burst failed a document 1 run in 2.  A
 # call that met more 429s than server errors takes its 5xx for weather,
 # retried at its 429s' pace.
-curl -sf -X POST "$BASE/_reset" >/dev/null
+api_reset
 t='{"endpoint":"chat","status":429,"retry_after_ms":50}' e='{"endpoint":"chat","status":500}'
-control "{\"faults\":[$t,$t,$e,$t,$t,$e,$t,$t,$e,$t,$t,$e]}"
+api_control "{\"faults\":[$t,$t,$e,$t,$t,$e,$t,$t,$e,$t,$t,$e]}"
 head -n 1 "$T_DIR/chunks.ndjson" | docpipe-summarize --backend openai --no-reuse --retries 3 >"$T_DIR/o" 2>"$T_DIR/e"
-is "$?:$(docs):$(requests chat)" "0:1:13" "a lone call: 4 x (2 429s, a 500), --retries 3: the document is out (it failed before)"
+is "$?:$(docs):$(api_requests chat)" "0:1:13" "a lone call: 4 x (2 429s, a 500), --retries 3: the document is out (it failed before)"
 # A poison input among 429s still fails after its attempts: its 500s
 # outnumber its 429s.
-curl -sf -X POST "$BASE/_reset" >/dev/null
-control "{\"faults\":[$t,$e,$e,$e,$e,$e]}"
+api_reset
+api_control "{\"faults\":[$t,$e,$e,$e,$e,$e]}"
 head -n 1 "$T_DIR/chunks.ndjson" | docpipe-summarize --backend openai --no-reuse --retries 3 >"$T_DIR/o" 2>"$T_DIR/e"
-is "$?:$(requests chat)" "1:5" "a 429 then 500s, --retries 3: the first 500 is weather (one 429 before it), then 3 counted attempts fail it"
+is "$?:$(api_requests chat)" "1:5" "a 429 then 500s, --retries 3: the first 500 is weather (one 429 before it), then 3 counted attempts fail it"
 
 # A 4xx whose body is a proxy's HTML page (nginx's "413 Request Entity Too
 # Large") said only "HTTP 413: (no message)" (helper's fault sweep 5): the
 # page's start is quoted.
-curl -sf -X POST "$BASE/_reset" >/dev/null
-control '{"faults":[{"endpoint":"chat","kind":"html","status":413}]}'
+api_reset
+api_control '{"faults":[{"endpoint":"chat","kind":"html","status":413}]}'
 stage chat --retries 3 --threads 1
 like "$(jq -r 'select(.kind=="error") | .error' "$T_DIR/o")" 'HTTP 413: not JSON: "<html><body><h1>413' "a 4xx HTML page: its start is the reason"
 done_testing

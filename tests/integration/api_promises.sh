@@ -7,20 +7,6 @@ set -o pipefail
 newdb || exit 1
 PY=/usr/bin/python3
 
-serve() { # serve NAME [fakeapi options]: sets BASE (http) and PORT
-	local name=$1
-	shift
-	"$PY" "$TOP/tests/fakeapi.py" --port 0 "$@" >"$T_DIR/$name.port" 2>"$T_DIR/$name.err" &
-	SERVERS+=($!)
-	for _ in $(seq 100); do [ -s "$T_DIR/$name.port" ] && break; sleep 0.05; done
-	PORT=$(awk '{print $2}' "$T_DIR/$name.port")
-	BASE=http://127.0.0.1:$PORT
-}
-# wait_for COMMAND...: until it succeeds, at most 10 s.
-wait_for() {
-	for _ in $(seq 200); do "$@" && return 0; sleep 0.05; done
-	return 1
-}
 numbered_docs "$T_DIR/md" 30 12 doc
 docpipe-discover "$T_DIR/md" | docpipe-chunk >"$T_DIR/docs.ndjson"
 is "$?" 0 "30 documents chunked"
@@ -28,12 +14,12 @@ is "$?" 0 "30 documents chunked"
 # The key is in the environment (or a 0600 file), never on a command line:
 # look at the running stage (held by a hanging request) and its children.
 KEY="sk-argv-test-$RANDOM$RANDOM"
-serve keyed --require-key "$KEY"
-curl -sf -X POST -d '{"faults":[{"endpoint":"embed","kind":"hang","seconds":3}]}' "$BASE/_control" >/dev/null
+fakeapi --require-key "$KEY"
+api_control '{"faults":[{"endpoint":"embed","kind":"hang","seconds":3}]}'
 OPENAI_API_KEY=$KEY docpipe-embed --backend openai --base-url "$BASE/v1" --dim 8 --no-reuse --timeout 2 \
 	<"$T_DIR/docs.ndjson" >"$T_DIR/o1" 2>"$T_DIR/e1" &
 EMBED=$!
-wait_for sh -c "[ \"\$(curl -sf $BASE/_stats | jq .requests.embed)\" -ge 1 ]"
+wait_for 30 api_requests_ge embed 1
 argv_has_key() { # pid: 0 when the process or a descendant has the key in argv
 	local p
 	for p in $1 $(pgrep -P "$1"); do
@@ -48,14 +34,15 @@ is "$(grep -F -- "$KEY" "$T_DIR/ps" | awk '{print $1}')" "${SERVERS[0]}" \
 	"no process but the test server has it in its argv"
 wait "$EMBED"
 is "$?" 0 "the run finishes with the key from the environment"
-is "$(curl -sf "$BASE/_stats" | jq -r '.auth_seen | join(",")')" "Bearer $KEY" "the key went in the header"
+is "$(api_stats '.auth_seen | join(",")')" "Bearer $KEY" "the key went in the header"
 
 # TLS verification stays on: a self-signed server is refused before any
 # request reaches it (the server itself works: curl trusting its
 # certificate gets an answer).
 openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
 	-days 1 -keyout "$T_DIR/tls.key" -out "$T_DIR/tls.crt" >/dev/null 2>&1
-serve tls --tls "$T_DIR/tls.crt,$T_DIR/tls.key"
+fakeapi --tls "$T_DIR/tls.crt,$T_DIR/tls.key"
+PORT=${BASE##*:}
 is "$(curl -sf --cacert "$T_DIR/tls.crt" "https://127.0.0.1:$PORT/_stats" | jq -r .requests.embed)" 0 \
 	"the TLS test server answers a client that trusts it"
 docpipe-embed --backend openai --base-url "https://127.0.0.1:$PORT/v1" --dim 8 --no-reuse \
@@ -69,11 +56,11 @@ is "$(curl -sf --cacert "$T_DIR/tls.crt" "https://127.0.0.1:$PORT/_stats" | jq -
 # Redirects are followed at most 3 times (and a redirect loop is not
 # retried).  One document: one batch (with more, a second batch could
 # leave as the first failed and follow the loop too: 8, seen once).
-serve plain
+fakeapi
 head -n 1 "$T_DIR/docs.ndjson" | docpipe-embed --backend openai --base-url "$BASE/loop/v1" --dim 8 --no-reuse \
 	>"$T_DIR/o3" 2>"$T_DIR/e3"
 is "$?" 1 "a redirect loop: exit 1"
-is "$(curl -sf "$BASE/_stats" | jq -r .redirects)" 4 "one request and 3 redirects followed, no more"
+is "$(api_stats .redirects)" 4 "one request and 3 redirects followed, no more"
 like "$(jq -r 'select(.kind=="error") | .error' "$T_DIR/o3" | sort -u)" "redirect" "the reason says so"
 
 # The result cache is shared by replicas running at once: two replicas of
@@ -81,7 +68,7 @@ like "$(jq -r 'select(.kind=="error") | .error' "$T_DIR/o3" | sort -u)" "redirec
 # without an error, and a third run then makes no request.
 export OPENAI_BASE_URL=$BASE/v1
 unset OPENAI_API_KEY
-curl -sf -X POST -d '{}' "$BASE/_reset" >/dev/null
+api_reset
 for stage in summarize embed; do
 	docpipe-$stage --backend openai --threads 4 <"$T_DIR/docs.ndjson" >"$T_DIR/$stage.a" 2>"$T_DIR/$stage.ea" &
 	A=$!
@@ -98,11 +85,11 @@ for stage in summarize embed; do
 done
 is "$(sql 'SELECT count(*) FROM docpipe.embedding_cache')" 30 "one cached vector per distinct chunk"
 is "$(sql 'SELECT count(*) FROM docpipe.summary_cache')" 30 "one cached summary per distinct document"
-curl -sf -X POST -d '{}' "$BASE/_reset" >/dev/null
+api_reset
 docpipe-summarize --backend openai --threads 4 <"$T_DIR/docs.ndjson" 2>"$T_DIR/e4s" |
 	docpipe-embed --backend openai --threads 4 >"$T_DIR/o4" 2>"$T_DIR/e4"
 is "$?" 0 "a third run: exit 0"
-is "$(curl -sf "$BASE/_stats" | jq -c '[.requests.chat, .requests.embed]')" "[0,0]" \
+is "$(api_stats '[.requests.chat, .requests.embed]')" "[0,0]" \
 	"and no request: every result came from the replicas' shared cache"
 
 # A server or proxy that echoes the Authorization header in its answer (a
@@ -111,8 +98,8 @@ is "$(curl -sf "$BASE/_stats" | jq -c '[.requests.chat, .requests.embed]')" "[0,
 # cut, whose first half survived the scrub): the key never reaches an
 # error record, stderr or the database.
 SECRET="sk-echo-$RANDOM$RANDOM-0123456789abcdefghij"
-serve echo
-curl -sf -X POST -d '{"echo_key":{"status":200}}' "$BASE/_control" >/dev/null
+fakeapi
+api_control '{"echo_key":{"status":200}}'
 for st in summarize embed; do
 	OPENAI_API_KEY=$SECRET docpipe-$st --backend openai --base-url "$BASE/v1" --no-reuse --retries 1 \
 		<"$T_DIR/docs.ndjson" 2>"$T_DIR/echo.err" | head -n 1 >"$T_DIR/echo.out"
@@ -120,9 +107,25 @@ for st in summarize embed; do
 		"$st: a 200 page that is not JSON and echoes the key: the error quotes it scrubbed"
 	ok "$(! grep -qF -- "${SECRET:0:12}" "$T_DIR/echo.out" "$T_DIR/echo.err"; echo $?)" "$st: no part of the key in its output or stderr"
 done
-curl -sf -X POST -d '{"echo_key":{"status":400,"json":true,"pad":270}}' "$BASE/_control" >/dev/null
+api_control '{"echo_key":{"status":400,"json":true,"pad":270}}'
 OPENAI_API_KEY=$SECRET docpipe-summarize --backend openai --base-url "$BASE/v1" --no-reuse --retries 1 \
 	<"$T_DIR/docs.ndjson" 2>"$T_DIR/echo.err" | head -n 1 >"$T_DIR/echo.out"
 like "$(jq -r .error "$T_DIR/echo.out")" 'HTTP 400: x+Authorization: Bearer \*+$' "an error message cut inside the echoed key: the error says why"
 ok "$(! grep -qF -- "${SECRET:0:12}" "$T_DIR/echo.out" "$T_DIR/echo.err"; echo $?)" "and no half of the key is left"
+
+# The OpenAI variables are the OpenAI-compatible backend's: an OpenAI key
+# exported for OpenAI never goes to an Ollama server (over plain http, as
+# a rule), and $OPENAI_BASE_URL does not send ollama there.  ollama reads
+# $OLLAMA_HOST (host:port without a scheme, as Ollama's clients take it)
+# and $OLLAMA_API_KEY (a proxy or Ollama's cloud in front).
+api_reset
+head -n 1 "$T_DIR/docs.ndjson" >"$T_DIR/one.ndjson"
+for st in summarize embed; do
+	OPENAI_API_KEY=$SECRET OPENAI_BASE_URL=http://127.0.0.1:1/v1 OLLAMA_HOST=${BASE#http://} \
+		docpipe-$st --backend ollama --no-reuse <"$T_DIR/one.ndjson" >"$T_DIR/ol.out" 2>"$T_DIR/ol.err"
+	is "$?:$(jq -r .kind "$T_DIR/ol.out")" 0:document "$st --backend ollama: \$OLLAMA_HOST (no scheme, no \$OPENAI_BASE_URL) reached"
+done
+is "$(api_stats '.auth_seen | length')" 0 "ollama: the OpenAI key was not sent"
+OLLAMA_API_KEY=ollama-key OLLAMA_HOST=$BASE/ docpipe-embed --backend ollama --no-reuse <"$T_DIR/one.ndjson" >/dev/null 2>&1
+is "$?:$(api_stats '.auth_seen | join(",")')" "0:Bearer ollama-key" "ollama: \$OLLAMA_API_KEY sent, a scheme and a slash in \$OLLAMA_HOST taken"
 done_testing

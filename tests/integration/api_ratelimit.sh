@@ -17,20 +17,20 @@ chunked_doc /big.md 400 >"$T_DIR/big.ndjson"
 chunked_doc /small.md 100 >"$T_DIR/small.ndjson"
 
 fakeapi --slots 64 --latency chat=20 --rpm 3000 --no-log
-control() { curl -sf -X POST -d "$1" "$BASE/_control" >/dev/null; }
+control() { api_control "$1"; }
 summarize() {
 	docpipe-summarize --backend openai --no-reuse --chunk-summaries --max-threads 32 "$@" \
 		<"$T_DIR/big.ndjson"
 }
 # count STATUS: the chat answers with that status since the last reset.
-count() { curl -sf "$BASE/_stats" | jq -r ".status.chat[\"$1\"] // 0"; }
+count() { api_stats ".status.chat[\"$1\"] // 0"; }
 
 # The headers are sent as OpenAI does.
 hdr=$(curl -s -D - -o /dev/null -X POST -d '{"messages":[{"content":"x"}]}' "$BASE/v1/chat/completions" | tr -d '\r')
 like "$hdr" "x-ratelimit-limit-requests: 3000" "fakeapi announces the limit"
 like "$hdr" "x-ratelimit-reset-requests: [0-9.]+(ms|s)" "and when it is whole again"
 
-control '{}' && curl -sf -X POST -d '{}' "$BASE/_reset" >/dev/null
+control '{}' && api_reset
 sleep 1 # (the probe above took a token: start with a full bucket)
 summarize --threads auto >"$T_DIR/o1" 2>"$T_DIR/e1"
 is "$?" 0 "auto, limits in headers: exit 0"
@@ -40,13 +40,13 @@ diag "with headers: $(count 200) answered, $h429 x 429; $(grep -o 'in flight: .*
 ok "$([ "$h429" -le 2 ] && echo 0 || echo 1)" "paced by the announced limit: at most 2 of 403 requests answered 429 (got $h429)"
 
 # The user's --rpm is never exceeded: the headers allow 50/s, --rpm 1500 25/s.
-curl -sf -X POST -d '{}' "$BASE/_reset" >/dev/null
+api_reset
 start=$(date +%s.%N)
 docpipe-summarize --backend openai --no-reuse --chunk-summaries --threads auto --rpm 1500 \
 	<"$T_DIR/small.ndjson" >/dev/null 2>"$T_DIR/e2"
 is "$?" 0 "--rpm 1500 with headers allowing more: exit 0"
 secs=$(echo "$(date +%s.%N) - $start" | bc)
-n=$(curl -sf "$BASE/_stats" | jq -r .requests.chat)
+n=$(api_stats .requests.chat)
 ok "$(echo "$n > 25 * $secs + 1" | bc)" "--rpm caps the pace: $n requests in $secs s, at most 25 a second"
 
 # Without the headers: the probe.  The first wall costs a few 429s (slow
@@ -59,7 +59,7 @@ ok "$(echo "$n > 25 * $secs + 1" | bc)" "--rpm caps the pace: $n requests in $se
 # then: a regression fails both.
 control '{"ratelimit_headers": false}'
 probe_run() {
-	curl -sf -X POST -d '{}' "$BASE/_reset" >/dev/null
+	api_reset
 	sleep 1 # (a full bucket)
 	summarize --threads auto >"$T_DIR/o3" 2>"$T_DIR/e3"
 	rc=$?

@@ -15,9 +15,6 @@ kick() { psql -X -q -A -t -d postgres -c "SELECT count(pg_terminate_backend(pid)
 trap 'block true; kill "${SERVERS[@]}" 2>/dev/null; rm -rf "$T_DIR"' EXIT
 # 200 ms an answer, 4 at a time: ~20 answers a second, a run of 12 s.
 fakeapi --latency chat=200
-reset() { curl -sf -X POST -d '{}' "$BASE/_reset" >/dev/null; }
-requests() { curl -sf "$BASE/_stats" | jq -r '.requests.chat'; }
-requests_ge() { [ "$(requests)" -ge "$1" ]; }
 kept() { sql "SELECT count(*) FROM docpipe.summary_cache"; }
 SUMMARIZE=(docpipe-summarize --backend openai --chunk-summaries --threads 4)
 
@@ -26,28 +23,28 @@ chunked_doc /d/doc%d.md 5 40 | jq -c '.path as $p | .chunks |= map(.text = $p + 
 	>"$T_DIR/docs.ndjson"
 "${SUMMARIZE[@]}" <"$T_DIR/docs.ndjson" >/dev/null 2>"$T_DIR/e1" &
 S=$!
-wait_for 60 requests_ge 50
+wait_for 60 api_requests_ge chat 50
 block false
 killed=$(kick)
 ok $((killed >= 1 ? 0 : 1)) "database closed and summarize's connection cut ($killed)"
-wait_for 60 requests_ge 130
+wait_for 60 api_requests_ge chat 130
 block true
 wait $S
 is "$?" 0 "summarize ends (exit 0)"
-TOTAL=$(requests)
+TOTAL=$(api_requests chat)
 like "$(cat "$T_DIR/e1")" "could not keep results for reuse: .*said once" "the outage is said once"
 like "$(cat "$T_DIR/e1")" "the result cache works again" "and its end"
 is "$(kept)" "$TOTAL" "every answer is kept, those received during the outage too"
-reset
+api_reset
 "${SUMMARIZE[@]}" <"$T_DIR/docs.ndjson" >/dev/null 2>"$T_DIR/e2"
-is "$?:$(requests)" 0:0 "the next run pays nothing"
+is "$?:$(api_requests chat)" 0:0 "the next run pays nothing"
 
 # Away from mid-run to the end: the backlog cannot be written; said.
 sql "TRUNCATE docpipe.summary_cache"
-reset
+api_reset
 "${SUMMARIZE[@]}" <"$T_DIR/docs.ndjson" >/dev/null 2>"$T_DIR/e3" &
 S=$!
-wait_for 60 requests_ge 150
+wait_for 60 api_requests_ge chat 150
 block false
 kick >/dev/null
 wait $S

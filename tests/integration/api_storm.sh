@@ -19,7 +19,7 @@ timeout 240 docpipe-summarize --backend openai --no-reuse --chunk-summaries --th
 	--max-threads 32 <"$T_DIR/big.ndjson" >"$T_DIR/out" 2>"$T_DIR/err"
 rc=$?
 secs=$(echo "$(date +%s.%N) - $start" | bc)
-curl -sf "$BASE/_stats" >"$T_DIR/stats"
+api_stats >"$T_DIR/stats"
 diag "$(jq -c .status.chat "$T_DIR/stats"), $secs s; $(grep -o 'in flight: .*' "$T_DIR/err")"
 is "$rc" 0 "auto under 30% 429 + 5% 503 at random: exit 0 within 240 s"
 is "$(jq -r .kind "$T_DIR/out")" document "the document is summarized, nothing failed"
@@ -43,7 +43,7 @@ fakeapi --slots 16 --latency chat=20 --rate-429 0.03 --retry-after 0.2
 timeout 240 docpipe-summarize --backend openai --no-reuse --chunk-summaries --threads auto \
 	<"$T_DIR/light.ndjson" >"$T_DIR/out" 2>"$T_DIR/err"
 rc=$?
-curl -sf "$BASE/_stats" >"$T_DIR/stats"
+api_stats >"$T_DIR/stats"
 in_flight=$(/usr/bin/python3 - "$T_DIR/stats" <<'PY'
 import json, sys
 t = json.load(open(sys.argv[1]))["times"]

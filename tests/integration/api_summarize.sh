@@ -13,9 +13,6 @@ for _ in $(seq 50); do [ -s "$T_DIR/port" ] && break; sleep 0.1; done
 BASE=http://127.0.0.1:$(awk '{print $2}' "$T_DIR/port")
 export OPENAI_BASE_URL=$BASE/v1
 unset OPENAI_API_KEY
-control() { curl -sf -X POST -d "$1" "$BASE/_control" >/dev/null; }
-reset() { curl -sf -X POST -d '{}' "$BASE/_reset" >/dev/null; }
-requests() { curl -sf "$BASE/_stats" | jq -r '.requests.chat'; }
 
 cat >"$T_DIR/docs.ndjson" <<'JSON'
 {"v":1,"kind":"document","path":"/d/a.md","chunks":[{"seq":0,"text":"Alpha is first.","heading":["A"]},{"seq":1,"text":"Alpha goes on.","heading":["A","More"]}]}
@@ -24,9 +21,9 @@ JSON
 
 docpipe-summarize --backend openai --chunk-summaries -j 2 <"$T_DIR/docs.ndjson" >"$T_DIR/o1" 2>"$T_DIR/e1"
 is "$?" 0 "openai chat backend: exit 0"
-is "$(requests)" 5 "one request per document and per chunk"
+is "$(api_requests chat)" 5 "one request per document and per chunk"
 # Every summary in the output is one the server returned, for the right prompt.
-curl -sf "$BASE/_stats" >"$T_DIR/stats"
+api_stats >"$T_DIR/stats"
 check=$("$PY" - "$T_DIR/o1" "$T_DIR/stats" <<'PY'
 import json, sys
 stats = json.load(open(sys.argv[2]))
@@ -47,33 +44,33 @@ is "$check" 0 "summaries are exactly what the server returned for their prompts"
 like "$(jq -r .summarizer "$T_DIR/o1" | sort -u)" "^openai/gpt-4o-mini/p-[0-9a-f]{8}$" "summarizer names backend, model and prompt"
 is "$(sql 'SELECT count(*) FROM docpipe.summary_cache')" 5 "results kept in docpipe.summary_cache"
 
-reset
+api_reset
 docpipe-summarize --backend openai --chunk-summaries <"$T_DIR/docs.ndjson" >"$T_DIR/o2" 2>"$T_DIR/e2"
-is "$(requests)" 0 "unchanged re-run: zero requests"
+is "$(api_requests chat)" 0 "unchanged re-run: zero requests"
 is "$(jq -c '[.summary, [.chunks[].summary]]' "$T_DIR/o2" | sort)" "$(jq -c '[.summary, [.chunks[].summary]]' "$T_DIR/o1" | sort)" "reused summaries are the same"
 
-reset
+api_reset
 sed 's/Bravo is second./Bravo is second, edited./' "$T_DIR/docs.ndjson" >"$T_DIR/edited"
 docpipe-summarize --backend openai --chunk-summaries <"$T_DIR/edited" >/dev/null 2>&1
-is "$(requests)" 2 "one edited document: only its summary and its chunk's"
+is "$(api_requests chat)" 2 "one edited document: only its summary and its chunk's"
 
-reset
+api_reset
 echo 'Say it short: {text}' >"$T_DIR/prompt"
 docpipe-summarize --backend openai --prompt-file "$T_DIR/prompt" <"$T_DIR/docs.ndjson" >"$T_DIR/o3" 2>/dev/null
-is "$(requests)" 2 "another prompt: new requests"
-like "$(curl -sf "$BASE/_stats" | jq -r '.log[0].inputs[0]')" "^Say it short: " "the prompt template is used"
+is "$(api_requests chat)" 2 "another prompt: new requests"
+like "$(api_stats '.log[0].inputs[0]')" "^Say it short: " "the prompt template is used"
 ok "$([ "$(jq -r .summarizer "$T_DIR/o3" | sort -u)" != "$(jq -r .summarizer "$T_DIR/o1" | sort -u)" ] && echo 0 || echo 1)" "and recorded in the identity"
 
 # A long document is summarized by section, then combined.
-reset
+api_reset
 "$PY" -c '
 import json
 chunks = [{"seq": i, "text": ("word%d " % i) * 400, "heading": []} for i in range(6)]
 print(json.dumps({"v": 1, "kind": "document", "path": "/d/long.md", "chunks": chunks}))' >"$T_DIR/long"
 docpipe-summarize --backend ollama --base-url "$BASE" --context-tokens 1300 --no-reuse <"$T_DIR/long" >"$T_DIR/o4" 2>/dev/null
 is "$?" 0 "ollama backend: long document"
-is "$(requests)" 4 "3 sections (2 chunks of ~600 tokens each) and 1 combining request"
-curl -sf "$BASE/_stats" >"$T_DIR/stats4"
+is "$(api_requests chat)" 4 "3 sections (2 chunks of ~600 tokens each) and 1 combining request"
+api_stats >"$T_DIR/stats4"
 check=$("$PY" - "$T_DIR/o4" "$T_DIR/stats4" <<'PY'
 import json, sys
 summary = json.loads(open(sys.argv[1]).read())["summary"]
@@ -85,17 +82,17 @@ PY
 )
 is "$check" True "the summary is the server's answer to the combining request of the 3 section summaries"
 
-reset
-control '{"faults":[{"endpoint":"chat","status":500},{"endpoint":"chat","status":429,"retry_after_ms":200}]}'
+api_reset
+api_control '{"faults":[{"endpoint":"chat","status":500},{"endpoint":"chat","status":429,"retry_after_ms":200}]}'
 docpipe-summarize --backend openai --no-reuse <"$T_DIR/docs.ndjson" >"$T_DIR/o5" 2>"$T_DIR/e5"
 is "$?" 0 "500 and 429 retried"
 like "$(cat "$T_DIR/e5")" "2 retries, 1 throttled" "retries counted"
 
-reset
-control '{"faults":[{"endpoint":"chat","status":429,"code":"insufficient_quota"}]}'
+api_reset
+api_control '{"faults":[{"endpoint":"chat","status":429,"code":"insufficient_quota"}]}'
 docpipe-summarize --backend openai --no-reuse --chunk-summaries <"$T_DIR/docs.ndjson" >"$T_DIR/o6" 2>"$T_DIR/e6"
 is "$?" 4 "quota exhausted: exit 4"
-is "$(requests)" 1 "no retry storm"
+is "$(api_requests chat)" 1 "no retry storm"
 is "$(jq -r .kind "$T_DIR/o6" | sort | uniq -c | tr -s ' ')" " 2 error" "both documents reported as errors"
 
 # An empty or blank answer is a bad answer, as a missing one: its document
@@ -107,8 +104,8 @@ cat >"$T_DIR/odd.ndjson" <<'JSON'
 JSON
 blank_cached() { sql "SELECT count(*) FROM docpipe.summary_cache WHERE btrim(value, E' \\t\\n\\r') = ''"; }
 for content in '' ' \n\t '; do
-	reset
-	control "{\"chat_answer\":{\"input\":\"Charlie is third.\",\"content\":\"$content\"}}"
+	api_reset
+	api_control "{\"chat_answer\":{\"input\":\"Charlie is third.\",\"content\":\"$content\"}}"
 	docpipe-summarize --backend openai --chunk-summaries <"$T_DIR/odd.ndjson" >"$T_DIR/o7" 2>"$T_DIR/e7"
 	is "$?:$(jq -r 'select(.kind=="error") | .path' "$T_DIR/o7")" "1:/e/c.md" "answer \"$content\": exit 1, its document fails"
 	like "$(jq -r 'select(.kind=="error") | .error' "$T_DIR/o7")" "empty answer: choices\[0\]\.message\.content holds no text" \
@@ -118,19 +115,19 @@ for content in '' ' \n\t '; do
 	is "$(sql "SELECT count(*) FROM docpipe.documents WHERE path = '/e/c.md' OR btrim(summary, E' \\t\\n\\r') = ''")" 0 \
 		"answer \"$content\": not stored"
 done
-reset
+api_reset
 docpipe-summarize --backend openai --chunk-summaries <"$T_DIR/odd.ndjson" >"$T_DIR/o8" 2>"$T_DIR/e8"
 is "$?" 0 "then, against a healthy server: exit 0"
-is "$(requests)" 2 "the failed document's summary and chunk summary are asked again, the other's reused"
+is "$(api_requests chat)" 2 "the failed document's summary and chunk summary are asked again, the other's reused"
 like "$(jq -r 'select(.path=="/e/c.md") | .summary' "$T_DIR/o8")" "^SUMMARY-[0-9a-f]{16}$" "its summary is the server's"
 # An empty summary kept by an earlier version (which did not check) is not
 # reused: it is dropped from the cache and asked anew.
 delta=$(jq -r 'select(.path=="/e/d.md") | .summary' "$T_DIR/o8")
 is "$(sql "WITH u AS (UPDATE docpipe.summary_cache SET value = '' WHERE value = '$delta' RETURNING 1) SELECT count(*) FROM u")" 1 \
 	"(an empty summary put in the cache, as an earlier version kept it)"
-reset
+api_reset
 docpipe-summarize --backend openai --chunk-summaries <"$T_DIR/odd.ndjson" >"$T_DIR/o9" 2>"$T_DIR/e9"
-is "$?:$(requests)" 0:1 "an empty summary found in the cache: asked again, alone"
+is "$?:$(api_requests chat)" 0:1 "an empty summary found in the cache: asked again, alone"
 is "$(jq -r 'select(.path=="/e/d.md") | .summary' "$T_DIR/o9")" "$delta" "the document has its summary"
 like "$(cat "$T_DIR/e9")" "1 cached summary unusable \\(empty\\): dropped from the cache, asked anew" "said on stderr"
 is "$(blank_cached)" 0 "the cache holds the summary now"
@@ -146,13 +143,13 @@ JSON
 # OUT, the test server answering ANSWER (its chat_answer control), with
 # BEFORE set to the cache's size before.  Returns summarize's status.
 summarize_with() {
-	reset
-	control "{\"chat_answer\":$1}"
+	api_reset
+	api_control "{\"chat_answer\":$1}"
 	BEFORE=$(sql "SELECT count(*) FROM docpipe.summary_cache")
 	docpipe-summarize --backend openai --chunk-summaries <"$2" >"$3" 2>"$3.err"
 }
 summarize_with '{"input":["Here is a chunk","NULTEXT"],"content":"a chunk\u0000summary"}' "$T_DIR/nul.ndjson" "$T_DIR/o10"
-is "$?:$(requests)" 0:4 "an answer holding a NUL: exit 0 (4 requests)"
+is "$?:$(api_requests chat)" 0:4 "an answer holding a NUL: exit 0 (4 requests)"
 is "$(jq -r '.chunks[1].summary' "$T_DIR/o10")" "a chunk"$'\xef\xbf\xbd'"summary" "the NUL becomes U+FFFD"
 is "$(($(sql "SELECT count(*) FROM docpipe.summary_cache") - BEFORE))" 4 \
 	"the document summary and all 3 chunk summaries are kept in the cache"
@@ -160,9 +157,9 @@ docpipe-store <"$T_DIR/o10" >/dev/null 2>"$T_DIR/s10"
 is "$?" 0 "the document is stored"
 is "$(sql "SELECT c.summary FROM docpipe.chunks c JOIN docpipe.documents d ON d.id = c.document_id WHERE d.path = '/e/e.md' AND c.seq = 1")" \
 	"a chunk"$'\xef\xbf\xbd'"summary" "with that summary"
-reset
+api_reset
 docpipe-summarize --backend openai --chunk-summaries <"$T_DIR/nul.ndjson" >"$T_DIR/o11" 2>"$T_DIR/e11"
-is "$?:$(requests)" 0:0 "unchanged re-run: zero requests"
+is "$?:$(api_requests chat)" 0:0 "unchanged re-run: zero requests"
 
 # One bad answer fails its document, but the good answers of its round
 # (paid for) are kept: the next run asks only for the one that failed.
@@ -173,9 +170,9 @@ summarize_with '{"input":["Here is a chunk","EMPTYTEXT"],"content":""}' "$T_DIR/
 is "$?:$(jq -r .kind "$T_DIR/o12")" "1:error" "an empty chunk summary fails its document"
 is "$(($(sql "SELECT count(*) FROM docpipe.summary_cache") - BEFORE))" 3 \
 	"the document summary and the 2 good chunk summaries are kept"
-reset
+api_reset
 docpipe-summarize --backend openai --chunk-summaries <"$T_DIR/bad3.ndjson" >"$T_DIR/o13" 2>"$T_DIR/e13"
-is "$?:$(requests)" 0:1 "the next run asks only for the chunk summary that failed"
+is "$?:$(api_requests chat)" 0:1 "the next run asks only for the chunk summary that failed"
 
 # An answer the server cut at its output limit (finish_reason "length"; a
 # proxy's or vLLM's default max_tokens) stops mid-word: it fails its
@@ -204,19 +201,19 @@ JSON
 summarize_with '{"input":"FIGHTTEXT","content":"The story describes a","finish_reason":"content_filter"}' "$T_DIR/filter.ndjson" "$T_DIR/o14"
 like "$?:$(jq -r .error "$T_DIR/o14")" '^1:.*content filter' "a document summary cut by the filter fails its document too"
 is "$(($(sql "SELECT count(*) FROM docpipe.summary_cache") - BEFORE))" 0 "and is not kept"
-reset
-control '{"chat_answer":{"input":"Golf","content":"Golf is cut","finish_reason":"length"}}'
+api_reset
+api_control '{"chat_answer":{"input":"Golf","content":"Golf is cut","finish_reason":"length"}}'
 docpipe-summarize --backend ollama --base-url "$BASE" --no-reuse <"$T_DIR/cut.ndjson" >"$T_DIR/o15" 2>/dev/null
 like "$?:$(jq -r .error "$T_DIR/o15")" '^1:.*answer cut at the server.s output token limit \(done_reason "length"\)' \
 	"ollama: done_reason \"length\" likewise"
 # An Ollama answer saying "done": false is not whole: it fails its document
 # with the reason, as a cut one (it was taken as the summary); an answer
 # without "done" (a server that leaves it out) is taken.
-control '{"chat_answer":{"input":"Golf","content":"Golf is half","done":false}}'
+api_control '{"chat_answer":{"input":"Golf","content":"Golf is half","done":false}}'
 docpipe-summarize --backend ollama --base-url "$BASE" --no-reuse <"$T_DIR/cut.ndjson" >"$T_DIR/o15" 2>/dev/null
 like "$?:$(jq -r .error "$T_DIR/o15")" '^1:.*incomplete answer \(done: false, done_reason: stop\)' \
 	"ollama: \"done\": false fails its document, saying why"
-control '{"chat_answer":{"input":"Golf","content":"Golf is whole","done":null}}'
+api_control '{"chat_answer":{"input":"Golf","content":"Golf is whole","done":null}}'
 docpipe-summarize --backend ollama --base-url "$BASE" --no-reuse <"$T_DIR/cut.ndjson" >"$T_DIR/o15" 2>/dev/null
 is "$?:$(jq -r .summary "$T_DIR/o15")" "0:Golf is whole" "ollama: an answer without \"done\" is taken"
 
@@ -236,19 +233,19 @@ is "$(($(sql "SELECT count(*) FROM docpipe.summary_cache") - BEFORE))" 2 "the er
 # An answer far larger than a summary can be (a server's or proxy's
 # garbage, a gzip bomb: the bound counts inflated bytes) is refused at 1 MiB
 # (SUMMARIZE_RESPONSE_MAX): memory stays bounded per request in flight.
-reset
+api_reset
 "$PY" -c 'import json; print(json.dumps({"chat_answer": {"input": "Golf", "content": "x" * (2 << 20)}}))' >"$T_DIR/huge.json"
 curl -sf -X POST --data-binary @"$T_DIR/huge.json" "$BASE/_control" >/dev/null
 docpipe-summarize --backend openai --no-reuse <"$T_DIR/cut.ndjson" >"$T_DIR/o16" 2>/dev/null
 is "$?:$(jq -r .kind "$T_DIR/o16")" "1:error" "a 2 MB answer fails its document"
 like "$(jq -r .error "$T_DIR/o16")" "response over 1048576 bytes, more than this request can need" "with the bound"
-control '{"chat_answer":null}'
+api_control '{"chat_answer":null}'
 
 # A session holding a cache table locked (VACUUM FULL, LOCK TABLE, a
 # migration): a lookup or save that cannot have its lock within 2 s is a
 # miss, said once, and the stage goes on; it waited with every thread for as
 # long as the lock lasted.
-reset
+api_reset
 psql -X -q -c "BEGIN; LOCK TABLE docpipe.summary_cache IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60)" \
 	>/dev/null 2>&1 &
 LOCKER=$!

@@ -12,35 +12,32 @@ newdb || exit 1
 trap 'kill "${SERVERS[@]}" 2>/dev/null; rm -rf "$T_DIR"' EXIT
 # 200 ms an answer, 4 at a time: ~20 answers a second, a round of 10 s.
 fakeapi --latency chat=200
-reset() { curl -sf -X POST -d '{}' "$BASE/_reset" >/dev/null; }
-requests() { curl -sf "$BASE/_stats" | jq -r '.requests.chat'; }
-requests_ge() { [ "$(requests)" -ge "$1" ]; }
 kept() { sql "SELECT count(*) FROM docpipe.summary_cache"; }
 SUMMARIZE=(docpipe-summarize --backend openai --chunk-summaries --threads 4)
 
 chunked_doc /d/big.md 200 >"$T_DIR/big.ndjson"
 "${SUMMARIZE[@]}" <"$T_DIR/big.ndjson" >/dev/null 2>"$T_DIR/e0"
 is "$?" 0 "a whole run: exit 0"
-TOTAL=$(requests)
+TOTAL=$(api_requests chat)
 ok $((TOTAL >= 200 ? 0 : 1)) "it pays $TOTAL requests (the summary's and 200 chunks')"
 
 # Lost at a stop: the answers of the last batch (1 s: ~20) and those in
 # flight (4); allowed: 40 (a loaded machine).
 for sig in TERM KILL; do
 	sql "TRUNCATE docpipe.summary_cache"
-	reset
+	api_reset
 	"${SUMMARIZE[@]}" <"$T_DIR/big.ndjson" >/dev/null 2>"$T_DIR/e1" &
 	S=$!
-	wait_for 60 requests_ge $((TOTAL / 2))
+	wait_for 60 api_requests_ge chat $((TOTAL / 2))
 	kill -$sig $S
 	wait $S 2>/dev/null
-	PAID=$(requests) KEPT=$(kept)
+	PAID=$(api_requests chat) KEPT=$(kept)
 	diag "SIG$sig after $PAID requests: $KEPT answers kept"
 	ok $((KEPT >= PAID - 40 ? 0 : 1)) "SIG$sig mid-round: the answers received are kept ($KEPT of $PAID)"
-	reset
+	api_reset
 	"${SUMMARIZE[@]}" <"$T_DIR/big.ndjson" >/dev/null 2>"$T_DIR/e2"
 	is "$?" 0 "SIG$sig: the next run ends (exit 0)"
-	AGAIN=$(requests)
+	AGAIN=$(api_requests chat)
 	ok $((AGAIN <= TOTAL - PAID + 40 ? 0 : 1)) \
 		"SIG$sig: the next run pays about the rest ($AGAIN of $TOTAL; $PAID paid before the stop)"
 done

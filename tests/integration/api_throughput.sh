@@ -21,9 +21,6 @@ serve() {
 	BASE=http://127.0.0.1:$(awk '{print $2}' "$T_DIR/$name.port")
 	export OPENAI_BASE_URL=$BASE/v1
 }
-stats() { curl -sf "$BASE/_stats"; }
-control() { curl -sf -X POST -d "$1" "$BASE/_control" >/dev/null; }
-reset() { curl -sf -X POST -d '{}' "$BASE/_reset" >/dev/null; }
 summarize() { docpipe-summarize --backend openai --no-reuse "$@"; }
 
 # One document of 240 chunks, and 20 small documents of 2 chunks.
@@ -44,7 +41,7 @@ PY
 serve s64 --slots 64 --latency chat=30
 summarize --chunk-summaries --threads 8 <"$T_DIR/big.ndjson" >"$T_DIR/o1" 2>"$T_DIR/e1"
 is "$?" 0 "a document of 240 chunks: exit 0"
-stats >"$T_DIR/s1"
+api_stats >"$T_DIR/s1"
 # 240 chunk summaries, and its summary: 2 sections (~9,000 tokens) and
 # the combining request.
 is "$(jq -c '[.requests.chat, .max_concurrent.chat]' "$T_DIR/s1")" "[243,8]" \
@@ -74,11 +71,11 @@ is "$check" 0 "every summary is the server's answer to its own prompt"
 # chunk summaries are under way; round-robin between documents lets them
 # through (first-come-first-served would hold them until the big one's
 # requests are all sent).
-reset
+api_reset
 {
 	head -n 1 "$T_DIR/mix.ndjson"
 	for _ in $(seq 200); do
-		[ "$(stats | jq '[.log[].inputs[0] | select(test("^Here is a summary"))] | length')" -ge 20 ] && break
+		[ "$(api_stats '[.log[].inputs[0] | select(test("^Here is a summary"))] | length')" -ge 20 ] && break
 		sleep 0.05
 	done
 	tail -n +2 "$T_DIR/mix.ndjson"
@@ -87,7 +84,7 @@ is "$?" 0 "one big and 20 small documents: exit 0"
 is "$(jq -r .path "$T_DIR/o2" | tail -n 1)" "/big.md" "the small documents are written before the big one"
 # In the order the server answered: every small document's request came
 # while at least 100 of the big one's were still to come.
-is "$(stats | jq '.log | map(.inputs[0] | test("small[0-9]")) as $s
+is "$(api_stats '.log | map(.inputs[0] | test("small[0-9]")) as $s
 	| ([range(length) | select($s[.])] | max) < ([range(length) | select($s[.] | not)] | .[-100])')" true \
 	"the small documents are not held back by the big one"
 is "$(jq -r 'select(.kind=="document") | .path' "$T_DIR/o2" | wc -l | tr -d ' ')" 21 "all written"
@@ -96,10 +93,10 @@ is "$(jq -r 'select(.kind=="document") | .path' "$T_DIR/o2" | wc -l | tr -d ' ')
 # leave): the earliest document first, so documents finish in about the
 # order they came (round-robin sent the 20 small documents' summaries
 # before any chunk request).  The log's order is the order of the sends.
-reset
+api_reset
 summarize --chunk-summaries --threads 4 <"$T_DIR/small.ndjson" >"$T_DIR/o2b" 2>"$T_DIR/e2b"
 is "$?" 0 "20 small documents: exit 0"
-is "$(stats | jq '.log | map(.inputs[0]) as $p
+is "$(api_stats '.log | map(.inputs[0]) as $p
 	| ([range(length) | select($p[.] | test("^Here is a summary") and test("small0 chunk"))]) as $first
 	| ([range(length) | select($p[.] | test("^Here is a summary") | not) | select($p[.] | test("small19 "))]) as $last
 	| ($first | length) == 2 and ($last | length) == 1 and ($first | max) < $last[0]')" true \
@@ -112,11 +109,11 @@ is "$(head -n 2 "$T_DIR/o2b" | jq -r .path | grep -c '^/small00\.md$')" 1 \
 # ... but a document summarized by sections (its sections, their
 # combination, then its chunks: the longest path) goes first, wherever it
 # comes in the input.
-reset
+api_reset
 { tail -n +2 "$T_DIR/mix.ndjson"; head -n 1 "$T_DIR/mix.ndjson"; } |
 	summarize --chunk-summaries --threads 4 >"$T_DIR/o2c" 2>"$T_DIR/e2c"
 is "$?" 0 "20 small documents, then a big one: exit 0"
-is "$(stats | jq '.log | map(.inputs[0]) as $p
+is "$(api_stats '.log | map(.inputs[0]) as $p
 	| ([range(length) | select($p[.] | test("^Summarize the following") and test("big chunk"))]) as $big
 	| ([range(length) | select($p[.] | test("^Summarize the following") and test("small"))]) as $small
 	| ($big | length) == 2 and ($small | length) == 20 and ($big | max) < $small[9]')" true \
@@ -124,10 +121,10 @@ is "$(stats | jq '.log | map(.inputs[0]) as $p
 
 # --threads auto: from one request in flight up to --max-threads against a
 # server with room.
-reset
+api_reset
 summarize --chunk-summaries --threads auto --max-threads 12 <"$T_DIR/big.ndjson" >/dev/null 2>"$T_DIR/e3"
 is "$?" 0 "--threads auto: exit 0"
-stats >"$T_DIR/s3"
+api_stats >"$T_DIR/s3"
 like "$(cat "$T_DIR/e3")" "in flight: [0-9]+ at the end, 12 at most" "auto climbs to --max-threads (12)"
 is "$(jq -r '.max_concurrent.chat <= 12' "$T_DIR/s3")" true "and never above it"
 is "$(jq -r '.times | sort_by(.[1]) | .[0][2] <= .[1][1]' "$T_DIR/s3")" true \
@@ -137,17 +134,17 @@ is "$(jq -r '.times | sort_by(.[1]) | .[0][2] <= .[1][1]' "$T_DIR/s3")" true \
 serve rpm --slots 64 --latency chat=20 --rpm 3000 --no-ratelimit-headers
 summarize --chunk-summaries --threads auto --max-threads 32 <"$T_DIR/big.ndjson" >"$T_DIR/o4" 2>"$T_DIR/e4"
 is "$?" 0 "auto against a rate limit: exit 0, nothing failed"
-stats >"$T_DIR/s4"
+api_stats >"$T_DIR/s4"
 like "$(cat "$T_DIR/e4")" "lowered [1-9][0-9]* times" "auto lowers its level on 429s"
 diag "$(grep -o 'requests (.*' "$T_DIR/e4"); 429s: $(jq -r '.status.chat["429"] // 0' "$T_DIR/s4")"
 
 # A fixed level is lowered by a rate wall (most of a round answered 429),
 # then grows back.
-reset
+api_reset
 summarize --chunk-summaries --threads 16 <"$T_DIR/big.ndjson" >/dev/null 2>"$T_DIR/e5"
 is "$?" 0 "--threads 16 against the rate limit: exit 0"
 like "$(cat "$T_DIR/e5")" "lowered [1-9][0-9]* times" "the whole stage backs off from a rate wall"
-stats >"$T_DIR/s5"
+api_stats >"$T_DIR/s5"
 frac() { jq -r '(.status.chat["429"] // 0) / .requests.chat * 1000 | floor' "$1"; }
 diag "429s per 1000 requests: auto $(frac "$T_DIR/s4"), --threads 16 $(frac "$T_DIR/s5")"
 # Whether the first losses are the wall's or weather is a statistical
@@ -157,10 +154,10 @@ diag "429s per 1000 requests: auto $(frac "$T_DIR/s4"), --threads 16 $(frac "$T_
 # judged then: a regression fails both.
 if [ $(($(frac "$T_DIR/s4") * 2)) -ge "$(frac "$T_DIR/s5")" ]; then
 	diag "$(grep -o 'in flight: .*' "$T_DIR/e4"): once more"
-	reset
+	api_reset
 	sleep 1 # (a full bucket, as the first run had)
 	summarize --chunk-summaries --threads auto --max-threads 32 <"$T_DIR/big.ndjson" >/dev/null 2>"$T_DIR/e4"
-	stats >"$T_DIR/s4"
+	api_stats >"$T_DIR/s4"
 	diag "429s per 1000 requests, auto again: $(frac "$T_DIR/s4")"
 fi
 ok "$([ $(($(frac "$T_DIR/s4") * 2)) -lt "$(frac "$T_DIR/s5")" ] && echo 0 || echo 1)" \
@@ -170,7 +167,7 @@ ok "$([ $(($(frac "$T_DIR/s4") * 2)) -lt "$(frac "$T_DIR/s5")" ] && echo 0 || ec
 serve fast --slots 64
 summarize --threads 8 --rpm 1200 <"$T_DIR/small.ndjson" >/dev/null 2>"$T_DIR/e6"
 is "$?" 0 "--rpm 1200: exit 0"
-stats >"$T_DIR/s6"
+api_stats >"$T_DIR/s6"
 is "$("$PY" - "$T_DIR/s6" <<'PY'
 import json, sys
 t = sorted(x[1] for x in json.load(open(sys.argv[1]))["times"])
@@ -179,10 +176,10 @@ most = max(sum(1 for y in t if x <= y < x + 1) for x in t)
 print(most <= 21 and t[-1] - t[0] >= 0.9)
 PY
 )" True "--rpm 1200: at most 20 requests a second"
-reset
+api_reset
 summarize --threads 8 --tpm 150000 <"$T_DIR/small.ndjson" >/dev/null 2>"$T_DIR/e7"
 is "$?" 0 "--tpm: exit 0"
-stats >"$T_DIR/s7"
+api_stats >"$T_DIR/s7"
 # Each request is estimated at ~(prompt bytes / 4 + 256) ~ 350 tokens:
 # 2,500 tokens a second is ~7 requests a second, so 20 take > 2 s.
 is "$(jq -r '[.times[][1]] | (max - min) > 2' "$T_DIR/s7")" true "--tpm 150000: requests paced by tokens"
@@ -192,33 +189,33 @@ is "$(jq -r '[.times[][1]] | (max - min) > 2' "$T_DIR/s7")" true "--tpm 150000: 
 # One small document, one prompt: the second request is the retry.
 head -n 1 "$T_DIR/small.ndjson" >"$T_DIR/one.ndjson"
 gap() { # the ms between the answer to the first request and the second request
-	stats | jq -r '.times | sort_by(.[1]) | (.[1][1] - .[0][2]) * 1000 | floor'
+	api_stats '.times | sort_by(.[1]) | (.[1][1] - .[0][2]) * 1000 | floor'
 }
-reset
-control '{"faults":[{"endpoint":"chat","status":429,"retry_after_ms":700}]}'
+api_reset
+api_control '{"faults":[{"endpoint":"chat","status":429,"retry_after_ms":700}]}'
 summarize --threads 1 <"$T_DIR/one.ndjson" >/dev/null 2>&1
 g=$(gap)
 ok "$([ "$g" -ge 690 ] && [ "$g" -lt 950 ] && echo 0 || echo 1)" "retry-after-ms 700 honoured (${g} ms)"
-reset
-control '{"faults":[{"endpoint":"chat","status":429,"retry_after":0.08}]}'
+api_reset
+api_control '{"faults":[{"endpoint":"chat","status":429,"retry_after":0.08}]}'
 summarize --threads 1 <"$T_DIR/one.ndjson" >/dev/null 2>&1
 g=$(gap)
 ok "$([ "$g" -ge 75 ] && [ "$g" -lt 240 ] && echo 0 || echo 1)" "Retry-After 0.08 s: retried after that, not the longer backoff (${g} ms)"
-reset
-control '{"faults":[{"endpoint":"chat","status":429,"retry_after_ms":10},{"endpoint":"chat","status":429,"retry_after_ms":10},{"endpoint":"chat","status":429,"retry_after_ms":10},{"endpoint":"chat","status":429,"retry_after_ms":10},{"endpoint":"chat","status":429,"retry_after_ms":10}]}'
+api_reset
+api_control '{"faults":[{"endpoint":"chat","status":429,"retry_after_ms":10},{"endpoint":"chat","status":429,"retry_after_ms":10},{"endpoint":"chat","status":429,"retry_after_ms":10},{"endpoint":"chat","status":429,"retry_after_ms":10},{"endpoint":"chat","status":429,"retry_after_ms":10}]}'
 summarize --threads 1 --retries 2 <"$T_DIR/one.ndjson" >"$T_DIR/o8" 2>"$T_DIR/e8"
 is "$?:$(jq -r .kind "$T_DIR/o8")" "0:document" "five 429s in a row with --retries 2: still summarized"
-reset
-control '{"faults":[{"endpoint":"chat","status":500},{"endpoint":"chat","status":500}]}'
+api_reset
+api_control '{"faults":[{"endpoint":"chat","status":500},{"endpoint":"chat","status":500}]}'
 summarize --threads 1 --retries 2 <"$T_DIR/one.ndjson" >"$T_DIR/o9" 2>"$T_DIR/e9"
 is "$?:$(jq -r .kind "$T_DIR/o9")" "1:error" "while two 500s use up --retries 2"
 
 # Refusals cost one request whatever --threads says.
 for t in 16 auto; do
-	reset
-	control '{"faults":[{"endpoint":"chat","status":429,"code":"insufficient_quota"}]}'
+	api_reset
+	api_control '{"faults":[{"endpoint":"chat","status":429,"code":"insufficient_quota"}]}'
 	summarize --chunk-summaries --threads "$t" <"$T_DIR/mix.ndjson" >"$T_DIR/o10" 2>"$T_DIR/e10"
-	is "$?:$(stats | jq -r .requests.chat)" "4:1" "--threads $t: quota refused: exit 4 after one request"
+	is "$?:$(api_stats .requests.chat)" "4:1" "--threads $t: quota refused: exit 4 after one request"
 	is "$(jq -r .kind "$T_DIR/o10" | sort | uniq -c | tr -s ' ')" " 21 error" "--threads $t: every document reported as an error"
 done
 
@@ -228,13 +225,13 @@ serve emb --slots 64 --latency embed=40+1
 docpipe-embed --backend openai --no-reuse --dim 8 --batch-inputs 16 --threads 4 \
 	<"$T_DIR/big.ndjson" >"$T_DIR/o12" 2>"$T_DIR/e12"
 is "$?" 0 "embed, one document of 240 chunks: exit 0"
-is "$(stats | jq -c '[.inputs.embed, .max_concurrent.embed, ([.log[].inputs | length] | max) <= 16]')" \
+is "$(api_stats '[.inputs.embed, .max_concurrent.embed, ([.log[].inputs | length] | max) <= 16]')" \
 	"[240,4,true]" "its chunks go out in parallel requests of at most 16, 4 in flight (--threads 4)"
 serve s64b --slots 64 --latency chat=30
 
 # A failing request fails only its document.
-reset
-control '{"bad_input":"small7 chunk 1"}'
+api_reset
+api_control '{"bad_input":"small7 chunk 1"}'
 summarize --chunk-summaries --threads 8 <"$T_DIR/mix.ndjson" >"$T_DIR/o11" 2>"$T_DIR/e11"
 is "$?" 1 "one rejected request: exit 1"
 is "$(jq -r 'select(.kind=="error") | .path' "$T_DIR/o11")" "/small07.md" "only its document fails"

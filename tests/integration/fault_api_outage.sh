@@ -32,7 +32,7 @@ outage_after() {
 	fakeapi --port "$PORT" --latency "$3"
 	(
 		for _ in $(seq 400); do
-			[ "$(curl -sf "$BASE/_stats" | jq "$1")" = true ] 2>/dev/null && break
+			[ "$(api_stats "$1")" = true ] 2>/dev/null && break
 			sleep 0.05
 		done
 		kill "$SERVER"
@@ -97,12 +97,12 @@ end_outage
 fakeapi --latency chat=100,embed=5
 (
 	for _ in $(seq 200); do
-		[ "$(curl -sf "$BASE/_stats" | jq '.requests.chat')" -ge 6 ] 2>/dev/null && break
+		[ "$(api_stats '.requests.chat')" -ge 6 ] 2>/dev/null && break
 		sleep 0.05
 	done
-	curl -sf -X POST "$BASE/_control" -d '{"rate_5xx":1}' >/dev/null
+	api_control '{"rate_5xx":1}'
 	sleep 12
-	curl -sf -X POST "$BASE/_control" -d '{"rate_5xx":null}' >/dev/null
+	api_control '{"rate_5xx":null}'
 ) &
 down=$!
 docpipe-summarize --backend openai --no-reuse --threads 4 <"$T_DIR/chunked.ndjson" 2>"$T_DIR/err" >"$T_DIR/out"
@@ -111,29 +111,29 @@ wait $down
 is "$rc/$(jq -r .kind "$T_DIR/out" | sort | uniq -c | awk '{print $2 "=" $1}' | tr '\n' ' ')" "0/document=60 " \
 	"12 s of 503 to every request: every document summarized, none failed"
 [ "$rc" = 0 ] || sed 's/^/# /' "$T_DIR/err"
-like "$(curl -sf "$BASE/_stats" | jq '.status.chat["503"]')" "^[1-9][0-9]*$" "(the 503s were met)"
+like "$(api_stats '.status.chat["503"]')" "^[1-9][0-9]*$" "(the 503s were met)"
 
 # A storm of 5xx among successes (an overloaded provider): 40% of the
 # requests answered 503 at random, --retries 3.  Never down for all (2xx
 # keep coming), but many calls fail alike: their errors are weather too
 # (DP_HTTP_STORM_ANSWERS).  Before, each request gave up after 3 straight
 # 503s (6.4% of them: most runs failed some of the 60 documents).
-curl -sf -X POST "$BASE/_control" -d '{"rate_5xx":0.4}' >/dev/null
+api_control '{"rate_5xx":0.4}'
 docpipe-summarize --backend openai --no-reuse --threads 4 --retries 3 <"$T_DIR/chunked.ndjson" \
 	2>"$T_DIR/err" >"$T_DIR/out"
 rc=$?
-curl -sf -X POST "$BASE/_control" -d '{"rate_5xx":null}' >/dev/null
+api_control '{"rate_5xx":null}'
 is "$rc/$(jq -r .kind "$T_DIR/out" | sort | uniq -c | awk '{print $2 "=" $1}' | tr '\n' ' ')" "0/document=60 " \
 	"40% of requests 503 at random, --retries 3: every document summarized, none failed"
 [ "$rc" = 0 ] || grep -v '^docpipe-summarize: progress' "$T_DIR/err" | head -5 | sed 's/^/# /'
-like "$(curl -sf "$BASE/_stats" | jq '.status.chat["503"]')" "^[1-9][0-9]+$" "(the 503s were met)"
+like "$(api_stats '.status.chat["503"]')" "^[1-9][0-9]+$" "(the 503s were met)"
 
 # A poison input: the server fails (500) on one document's text only,
 # while the others succeed: not "down", its attempts count, it fails alone
 # and fast.
 printf '# Poison\n\nThis text holds POISON-INPUT for the server.\n' >"$T_DIR/docs/poison.md"
 docpipe-discover "$T_DIR/docs" | docpipe-chunk >"$T_DIR/chunked2.ndjson"
-curl -sf -X POST "$BASE/_control" -d '{"bad_input":"POISON-INPUT","bad_input_status":500}' >/dev/null
+api_control '{"bad_input":"POISON-INPUT","bad_input_status":500}'
 start=$(date +%s)
 docpipe-summarize --backend openai --no-reuse --threads 4 <"$T_DIR/chunked2.ndjson" 2>"$T_DIR/err" >"$T_DIR/out"
 rc=$?

@@ -70,10 +70,10 @@ wait $stages
 is "$?/$(cached)/$(grep -c 'cache' "$T_DIR/err")" "0/3/3/0" \
 	"cache: idle through the restart, the stages keep the rest's results and say no cache error"
 [ "$(cached)" = 3/3 ] || sed 's/^/# /' "$T_DIR/err"
-curl -sf -X POST -d '{}' "$BASE/_reset" >/dev/null
+api_reset
 docpipe-summarize --backend openai <"$T_DIR/chunked.ndjson" 2>/dev/null |
 	docpipe-embed --backend openai >/dev/null 2>&1
-is "$(curl -sf "$BASE/_stats" | jq -c '[.requests.chat, .requests.embed]')" "[0,0]" \
+is "$(api_stats '[.requests.chat, .requests.embed]')" "[0,0]" \
 	"cache: a re-run makes no request"
 
 # The database away while the stages work: each says once that the cache

@@ -54,10 +54,10 @@ wait_for 60 sql_ge "SELECT count(*) FROM docpipe.documents WHERE path LIKE '%/sl
 kids=$(children $SUP)
 kill -9 $SUP
 wait $SUP
-at_kill=$(curl -sf "$BASE/_stats" | jq .requests.chat)
+at_kill=$(api_stats .requests.chat)
 for _ in $(seq 300); do [ "$(alive "$kids")" = 0 ] && break; sleep 0.1; done
 is "$(alive "$kids")" 0 "kill -9 of the supervisor, summarize holding documents: no process left within 30 s"
-after=$(( $(curl -sf "$BASE/_stats" | jq .requests.chat) - at_kill ))
+after=$(( $(api_stats .requests.chat) - at_kill ))
 ok "$([ "$after" -lt 40 ]; echo $?)" "and few requests after the kill ($after; the stage held up to 256 documents)"
 
 for bad in "--run ''" "--run 'a b'" "--listen ''" "--window ''" "--window 1x" "--timeout -1" \

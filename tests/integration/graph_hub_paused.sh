@@ -23,7 +23,7 @@ wait $SUP
 is "$?" 0 "exit 0"
 is "$(jq -r '[.added, .failed, .resent] | @tsv' "$T_DIR/report")" "$(printf '200\t0\t0')" \
 	"every document stored, none failed, none re-sent"
-is "$(curl -sf "$BASE/_stats" | jq .requests.chat)" 200 "one chat request per document"
+is "$(api_stats .requests.chat)" 200 "one chat request per document"
 like "$(cat "$T_DIR/err")" "the hub was held up [0-9.]+ s" "the hub says it was held up"
 unlike_silent=$(grep -c "fell silent" "$T_DIR/err")
 is "$unlike_silent" 0 "no replica taken for dead"

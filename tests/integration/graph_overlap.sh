@@ -19,8 +19,6 @@ trap 'kill $SERVER 2>/dev/null; rm -rf "$T_DIR"' EXIT
 wait_for 10 test -s "$T_DIR/port" || { ok 1 "the test API server starts"; done_testing; }
 BASE=http://127.0.0.1:$(awk '{print $2}' "$T_DIR/port")
 export OPENAI_BASE_URL=$BASE/v1
-reset() { curl -sf -X POST -d '{}' "$BASE/_reset" >/dev/null; }
-control() { curl -sf -X POST -d "$1" "$BASE/_control" >/dev/null; }
 
 # A guide of 220 sections (one chunk each, words of the Greek alphabet)
 # and 30 small notes (numbers).
@@ -53,7 +51,7 @@ for a in "${EMB[@]}"; do RUN+=(--opt "embed=$a"); done
 # request's start minus the last chat request's end (seconds; < 0: they
 # overlapped).
 big_gap() {
-	curl -sf "$BASE/_stats" | jq -r '[.log[] | select(any(.inputs[]; test("theta")))] as $big
+	api_stats '[.log[] | select(any(.inputs[]; test("theta")))] as $big
 		| ([$big[] | select(.endpoint == "embed") | .start] | min)
 		  - ([$big[] | select(.endpoint == "chat") | .end] | max)'
 }
@@ -64,7 +62,7 @@ store_done() { grep -E '^docpipe-hub: store ' "$1" | tail -1 | sed -E 's/.* done
 declare -A tokens
 for mode in overlap no-overlap; do
 	newdb || exit 1
-	reset
+	api_reset
 	extra=()
 	[ $mode = no-overlap ] && extra=(--opt hub=--no-overlap)
 	timeout 120 docpipe run "$T_DIR/docs" "${RUN[@]}" "${extra[@]}" >"$T_DIR/report" 2>"$T_DIR/err"
@@ -76,7 +74,7 @@ for mode in overlap no-overlap; do
 	# The hub's drain ends once the counters are final (hub_stats_final),
 	# not after a tick: they must still hold every request.
 	is "$(jq -r .requests "$T_DIR/report")" \
-		"$(curl -sf "$BASE/_stats" | jq -r '.requests.chat + .requests.embed')" \
+		"$(api_stats '.requests.chat + .requests.embed')" \
 		"$mode: the report counts every request the server saw"
 	tokens[$mode]=$(jq -r .tokens "$T_DIR/report")
 	gap=$(big_gap)
@@ -99,7 +97,7 @@ ok $([ "${tokens[overlap]}" = "${tokens[no-overlap]}" ] && [ "${tokens[overlap]}
 mkdir -p "$T_DIR/bad"
 numbered_docs "$T_DIR/bad" 6 20 ok
 printf '# Bad\n\nThis note says FAILME.\n' >"$T_DIR/bad/bad.md"
-control '{"bad_input": "FAILME"}'
+api_control '{"bad_input": "FAILME"}'
 for sum in local openai; do
 	newdb || exit 1
 	timeout 60 docpipe run "$T_DIR/bad" --progress plain --opt hub=--progress-every=1 \
@@ -114,14 +112,14 @@ for sum in local openai; do
 	is "$(sql "SELECT count(*) FROM docpipe.documents")/$(sql "SELECT path FROM docpipe.failures")" \
 		"6/$T_DIR/bad/bad.md" "summarize $sum: 6 documents stored, the bad one in docpipe.failures"
 done
-control '{"bad_input": null}'
+api_control '{"bad_input": null}'
 
 # kill -9 of one of two embed replicas while it holds work (embeddings
 # made slow: 2 s a request): the hub re-sends what it held, the run ends with every
 # document stored once.
 newdb || exit 1
-reset
-control '{"latency": "chat=40,embed=2000+2"}'
+api_reset
+api_control '{"latency": "chat=40,embed=2000+2"}'
 docpipe run "$T_DIR/docs" "${RUN[@]}" --replicas embed=2 >"$T_DIR/report" 2>"$T_DIR/err" &
 SUP=$!
 in_flight() { grep -E "^docpipe-hub: embed " "$T_DIR/err" | tail -1 | sed -E 's/.*in flight +([0-9]+).*/\1/'; }

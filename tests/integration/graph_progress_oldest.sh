@@ -33,8 +33,7 @@ numbered_docs "$T_DIR/docs" 12 40 page
 mkdir -p "$T_DIR/docs/$slowdir"
 printf '# Slow\n\nslowmarker %s\n' "$(seq -s ' ' 1 50)" >"$T_DIR/docs/$slowdir/slow.md"
 hang() {
-	curl -sf -X POST -d '{"faults":[{"endpoint":"chat","kind":"hang","seconds":30,"input":"slowmarker"}]}' \
-		"$BASE/_control" >/dev/null
+	api_control '{"faults":[{"endpoint":"chat","kind":"hang","seconds":30,"input":"slowmarker"}]}'
 }
 run() { # run NAME: docpipe run in the background, plain progress every second
 	rm -f "$T_DIR/report" "$T_DIR/err"

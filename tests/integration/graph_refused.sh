@@ -23,16 +23,16 @@ for i in $(seq 1 20); do printf '# Doc %d\n\nText number %d.\n' "$i" "$i" >"$T_D
 timeout 60 docpipe run "$T_DIR/docs" --progress none --opt summarize=--backend=openai \
 	--opt embed=--backend=openai --opt embed=--dim=8 >"$T_DIR/report0" 2>"$T_DIR/err0"
 is "$?" 0 "an API run through the graph works"
-served=$(curl -sf "$BASE/_stats" | jq -r '.requests.chat + .requests.embed')
+served=$(api_stats '.requests.chat + .requests.embed')
 is "$(jq -r .requests "$T_DIR/report0")" "$served" "the report counts every request the server saw ($served)"
 ok $([ "$(jq -r .tokens "$T_DIR/report0")" -gt 0 ] && echo 0 || echo 1) "and the tokens spent ($(jq -r .tokens "$T_DIR/report0"))"
 rm -f "$T_DIR"/docs/*
 for i in $(seq 1 20); do printf '# Other %d\n\nOther text %d.\n' "$i" "$i" >"$T_DIR/docs/o$i.md"; done
 
 fault='{"endpoint":"chat","status":429,"code":"insufficient_quota","message":"You exceeded your current quota"}'
-curl -sf -X POST -d "{\"faults\":[$(printf "$fault,%.0s" $(seq 49))$fault]}" "$BASE/_control" >/dev/null
+api_control "{\"faults\":[$(printf "$fault,%.0s" $(seq 49))$fault]}"
 
-chat_before=$(curl -sf "$BASE/_stats" | jq -r '.requests.chat')
+chat_before=$(api_stats '.requests.chat')
 start=$SECONDS
 # Every process the run starts inherits the tag, whatever its command line.
 env "$(tag_env refused)" timeout 60 docpipe run "$T_DIR/docs" --progress none --opt summarize=--backend=openai \
@@ -42,7 +42,7 @@ is "$rc" 4 "the run stops with status 4 (refused)"
 ok $([ $((SECONDS - start)) -lt 30 ] && echo 0 || echo 1) "and stops fast ($((SECONDS - start)) s)"
 like "$(cat "$T_DIR/err")" "exited with status 4 \(the model API refused the run\)" "the supervisor names the refusal"
 like "$(cat "$T_DIR/err")" "refused the run" "the stage says why"
-n=$(($(curl -sf "$BASE/_stats" | jq -r '.requests.chat') - chat_before))
+n=$(($(api_stats '.requests.chat') - chat_before))
 ok $([ "$n" -le 2 ] && echo 0 || echo 1) "no retry storm: $n chat request(s) in all"
 left=$(tagged refused)
 is "$(echo $left)" "" "no process of the run left behind"

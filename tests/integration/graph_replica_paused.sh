@@ -29,7 +29,7 @@ stop_then_resume "$T_DIR/err"
 is "$RC" 0 "exit 0"
 is "$(jq -r '[.added, .failed] | @tsv' "$T_DIR/report")" "$(printf '80\t0')" "every document stored, none failed"
 ok "$([ "$(jq .resent "$T_DIR/report")" -gt 0 ])$?" "documents were re-sent ($(jq .resent "$T_DIR/report"))"
-is "$(curl -sf "$BASE/_stats" | jq .requests.chat)" 80 "one chat request per document: the copies were not paid for"
+is "$(api_stats .requests.chat)" 80 "one chat request per document: the copies were not paid for"
 like "$(cat "$T_DIR/err")" "came again while held .* the copies were dropped" "summarize says it dropped the copies"
 
 # The embed replica held up likewise: its copies are dropped too (with an
@@ -41,7 +41,7 @@ run_then_stop docpipe-embed "$T_DIR/report2" "$T_DIR/err2" "$T_DIR/docs2" \
 	--opt embed=--backend=openai --opt embed=--batch-inputs=1 --threads embed=4
 stop_then_resume "$T_DIR/err2"
 is "$RC:$(jq -r '[.added, .failed] | @tsv' "$T_DIR/report2")" "0:$(printf '80\t0')" "exit 0, every document stored"
-is "$(curl -sf "$BASE/_stats" | jq .inputs.embed)" "$(sql "SELECT sum(chunk_count) FROM docpipe.documents")" \
+is "$(api_stats .inputs.embed)" "$(sql "SELECT sum(chunk_count) FROM docpipe.documents")" \
 	"each chunk embedded once: the copies were not paid for"
 like "$(cat "$T_DIR/err2")" "came again while held .* the copies were dropped" "embed says it dropped the copies"
 done_testing

@@ -28,11 +28,11 @@ secs=$(echo "$(date +%s.%N) - $start" | bc)
 is "$rc/$(jq -r '[.added, .failed, .resent] | @tsv' "$T_DIR/r1")" "0/2	0	0" \
 	"a document slower than --timeout (${secs%.*} s against 3 s): stored, none failed, none re-sent"
 [ "$rc" = 0 ] || sed 's/^/# /' "$T_DIR/e1" | tail -5
-paid=$(curl -sf "$BASE/_stats" | jq .requests.chat)
-curl -sf -X POST -d '{}' "$BASE/_reset" >/dev/null
+paid=$(api_stats .requests.chat)
+api_reset
 docpipe-discover "$T_DIR/docs" | docpipe-chunk --max-tokens 80 |
 	docpipe-summarize --backend openai --chunk-summaries --no-reuse --threads 8 >/dev/null 2>&1
-is "$paid" "$(curl -sf "$BASE/_stats" | jq .requests.chat)" \
+is "$paid" "$(api_stats .requests.chat)" \
 	"each request paid once (as many as a shell pipeline, which cannot re-send)"
 
 # Stuck: chunk's --jq burns on the slow document with no progress; the

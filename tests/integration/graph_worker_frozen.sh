@@ -42,7 +42,7 @@ ok $? "the run is under way, its summarize replicas in the worker"
 # The test server answers no one from the stop until the hub has spoken
 # (20 s at most): the run cannot end before the hub's 3 s of silence,
 # however late a busy machine let this test stop the replica.
-curl -sf -X POST -d '{"hold":true}' "$BASE/_control" >/dev/null
+api_control '{"hold":true}'
 # The replica to stop holds documents (one that connected late on a busy
 # machine may hold none: its silence needs no action, and the hub rightly
 # says nothing).  Picked by CPU time (10 ms ticks, a tie taken by pid), the
@@ -66,7 +66,7 @@ ok $? "the hub's metrics name a summarize replica holding records"
 [ -n "$STOPPED" ] && kill -STOP "$STOPPED"
 said() { grep -q "fell silent, not killed" "$T_DIR/err"; }
 wait_for 20 said
-curl -sf -X POST -d '{"hold":false}' "$BASE/_control" >/dev/null
+api_control '{"hold":false}'
 wait_for 45 exited $SUP || { ok 1 "the run ends within 45 s of the stop (not after --timeout 60)"; kill -TERM $SUP; }
 wait $SUP
 rc=$?

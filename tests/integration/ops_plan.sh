@@ -13,8 +13,6 @@ SERVER=$!
 trap 'kill $SERVER 2>/dev/null; rm -rf "$T_DIR"' EXIT
 for _ in $(seq 50); do [ -s "$T_DIR/port" ] && break; sleep 0.1; done
 BASE=http://127.0.0.1:$(awk '{print $2}' "$T_DIR/port")
-reset() { curl -sf -X POST -d '{}' "$BASE/_reset" >/dev/null; }
-served() { curl -sf "$BASE/_stats" | jq -r "$1"; }
 
 D=$T_DIR/docs
 mkdir -p "$D"
@@ -34,10 +32,10 @@ ONE=(--opt embed=--batch-inputs=1)
 # compares the run's report with the plan.
 plan_then_run() {
 	local name=$1; shift
-	reset
+	api_reset
 	docpipe plan "$D" "${API[@]}" "$@" --summary-tokens 6 --json >"$T_DIR/plan" 2>"$T_DIR/plan.err"
 	is "$?" 0 "$name: plan exits 0"
-	is "$(served '.requests.chat + .requests.embed')" 0 "$name: zero requests while planning"
+	is "$(api_stats '.requests.chat + .requests.embed')" 0 "$name: zero requests while planning"
 	docpipe run "$D" "${API[@]}" "$@" --progress none >"$T_DIR/report" 2>"$T_DIR/run.err"
 	RUN_RC=$?
 }
@@ -50,10 +48,10 @@ is "$(jq -r .requests "$T_DIR/plan")" "$(jq -r .requests "$T_DIR/report")" \
 	"first run: requests spent = requests planned ($(jq -r .requests "$T_DIR/report"))"
 is "$(jq -r .tokens "$T_DIR/plan")" "$(jq -r .tokens "$T_DIR/report")" \
 	"first run: tokens spent = tokens planned ($(jq -r .tokens "$T_DIR/report"))"
-is "$(jq -r '.stages.summarize.requests' "$T_DIR/plan")" "$(served .requests.chat)" \
+is "$(jq -r '.stages.summarize.requests' "$T_DIR/plan")" "$(api_stats .requests.chat)" \
 	"summarize: chat requests served = planned"
 is "$(jq -r '.stages.embed | "\(.inputs) \(.requests)"' "$T_DIR/plan")" \
-	"$(served '"\(.inputs.embed) \(.requests.embed)"')" "embed: inputs and requests served = planned"
+	"$(api_stats '"\(.inputs.embed) \(.requests.embed)"')" "embed: inputs and requests served = planned"
 [ "$(jq -r .requests "$T_DIR/plan")" -gt 20 ]; ok $? "the plan is not trivially empty"
 
 plan_then_run "unchanged" "${ONE[@]}"
@@ -88,17 +86,17 @@ is "$(jq -r '"\(.requests) \(.tokens)"' "$T_DIR/plan")" "$(jq -r '"\(.requests) 
 printf '\nAnother edit.\n' >>"$D/ch06-00-enums.md"
 printf '\nAnd one more.\n' >>"$D/ch04-00-understanding-ownership.md"
 plan_then_run "batched"
-E=$(served .requests.embed)
+E=$(api_stats .requests.embed)
 LO=$(jq -r .stages.embed.requests "$T_DIR/plan") HI=$(jq -r .stages.embed.requests_max "$T_DIR/plan")
 [ "$LO" -le "$E" ] && [ "$E" -le "$HI" ]; ok $? "batched: embedding requests $E within the planned $LO-$HI"
-is "$(jq -r .stages.embed.inputs "$T_DIR/plan")" "$(served .inputs.embed)" "batched: inputs = planned"
+is "$(jq -r .stages.embed.inputs "$T_DIR/plan")" "$(api_stats .inputs.embed)" "batched: inputs = planned"
 is "$(jq -r .tokens "$T_DIR/plan")" "$(jq -r .tokens "$T_DIR/report")" "batched: tokens = planned"
 
 # Prices: from the command line or a config file's "plan" lines (which
 # docpipe run accepts and ignores); text output.
 printf 'plan --price=llama3.2=2.5\nplan --price=nomic-embed-text=0.1\n' >"$T_DIR/conf"
 printf '\nA third edit.\n' >>"$D/ch06-00-enums.md"
-reset
+api_reset
 docpipe plan "$D" "${API[@]}" --config "$T_DIR/conf" --json >"$T_DIR/priced"
 is "$(jq -r '(.stages.summarize.tokens * 2.5 + .stages.embed.tokens * 0.1) / 1e6 - .usd | fabs < 1e-12' "$T_DIR/priced")" \
 	true "cost = tokens x price per million, summed over the stages"
@@ -108,10 +106,10 @@ like "$(grep '^embed' "$T_DIR/text")" '\?$' "text: '?' for a model without a pri
 like "$(cat "$T_DIR/text")" "no --price for nomic-embed-text" "text: says which price is missing"
 docpipe plan "$D" --price nonsense >/dev/null 2>"$T_DIR/err"
 is "$?" 2 "a bad --price is a usage error"
-is "$(served '.requests.chat + .requests.embed')" 0 "no request from these plans"
+is "$(api_stats '.requests.chat + .requests.embed')" 0 "no request from these plans"
 docpipe run "$D" "${API[@]}" --config "$T_DIR/conf" --progress none >"$T_DIR/report" 2>"$T_DIR/err"
 is "$?" 0 "docpipe run accepts a config with plan lines"
-is "$(served .requests.chat)" "$(jq -r .stages.summarize.requests "$T_DIR/priced")" \
+is "$(api_stats .requests.chat)" "$(jq -r .stages.summarize.requests "$T_DIR/priced")" \
 	"and spends the summarize requests planned (embedding requests batch by timing)"
 
 # Planned beside spent: plan --run ID records the prediction, docpipe run

@@ -15,7 +15,6 @@ SERVER=$!
 trap 'kill $SERVER 2>/dev/null; rm -rf "$T_DIR"' EXIT
 for _ in $(seq 50); do [ -s "$T_DIR/port" ] && break; sleep 0.1; done
 BASE=http://127.0.0.1:$(awk '{print $2}' "$T_DIR/port")
-served() { curl -sf "$BASE/_stats" | jq -r "$1"; }
 
 D=$T_DIR/docs
 mkdir -p "$D"
@@ -33,18 +32,18 @@ API=(--opt summarize=--backend=ollama --opt "summarize=--base-url=$BASE" --opt s
 
 docpipe plan "$D" "${API[@]}" --summary-tokens 6 --json >"$T_DIR/plan" 2>"$T_DIR/plan.err"
 is "$?" 0 "plan exits 0"
-is "$(served '.requests.chat + .requests.embed')" 0 "zero requests while planning"
+is "$(api_stats '.requests.chat + .requests.embed')" 0 "zero requests while planning"
 [ "$(jq -r .stages.summarize.guessed "$T_DIR/plan")" -gt 0 ]; ok $? "long documents: rounds over summaries not made yet"
 docpipe run "$D" "${API[@]}" --progress none >"$T_DIR/report" 2>"$T_DIR/run.err"
 is "$?" 0 "run exits 0"
-[ "$(served .max_concurrent.chat)" -gt 1 ]; ok $? "the scheduler had several chat requests in flight ($(served .max_concurrent.chat))"
-is "$(served .requests.chat)" "$(jq -r .stages.summarize.requests "$T_DIR/plan")" \
-	"chat requests served = planned ($(served .requests.chat))"
+[ "$(api_stats .max_concurrent.chat)" -gt 1 ]; ok $? "the scheduler had several chat requests in flight ($(api_stats .max_concurrent.chat))"
+is "$(api_stats .requests.chat)" "$(jq -r .stages.summarize.requests "$T_DIR/plan")" \
+	"chat requests served = planned ($(api_stats .requests.chat))"
 is "$(jq -r .tokens "$T_DIR/plan")" "$(jq -r .tokens "$T_DIR/report")" \
 	"tokens spent = planned ($(jq -r .tokens "$T_DIR/report"))"
-E=$(served .requests.embed)
+E=$(api_stats .requests.embed)
 LO=$(jq -r .stages.embed.requests "$T_DIR/plan") HI=$(jq -r .stages.embed.requests_max "$T_DIR/plan")
 [ "$LO" -le "$E" ] && [ "$E" -le "$HI" ]; ok $? "embedding requests $E within the planned $LO-$HI"
-is "$(served .inputs.embed)" "$(jq -r .stages.embed.inputs "$T_DIR/plan")" "embedding inputs = planned"
+is "$(api_stats .inputs.embed)" "$(jq -r .stages.embed.inputs "$T_DIR/plan")" "embedding inputs = planned"
 
 done_testing

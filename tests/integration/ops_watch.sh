@@ -19,8 +19,8 @@ docpipe-chunk <"$T_DIR/records" | docpipe-summarize | docpipe-embed | docpipe-st
 PIPE=$!
 trap 'kill $WATCH 2>/dev/null; rm -rf "$T_DIR"' EXIT
 
-# wait_for SQL WANT: polls the database until SQL gives WANT (10 s at most).
-wait_for() {
+# sql_until SQL WANT: polls the database until SQL gives WANT (10 s at most).
+sql_until() {
 	local got
 	for _ in $(seq 200); do
 		got=$(sql "$1" 2>/dev/null)
@@ -33,43 +33,43 @@ docs() { sql "SELECT string_agg(regexp_replace(path, '^$D/', ''), ' ' ORDER BY p
 # content_like FILE PATTERN: SQL saying whether FILE's stored text matches.
 content_like() { echo "SELECT (SELECT string_agg(content, ' ' ORDER BY seq) FROM docpipe.chunks c JOIN docpipe.documents d ON d.id = c.document_id WHERE d.path = '$D/$1') LIKE '$2'"; }
 
-is "$(wait_for 'SELECT count(*) FROM docpipe.documents' 3)" 3 "first pass: the 3 files stored"
+is "$(sql_until 'SELECT count(*) FROM docpipe.documents' 3)" 3 "first pass: the 3 files stored"
 
 printf '# New\n\nfresh words here\n' >"$D/new.md"
-is "$(wait_for "SELECT count(*) FROM docpipe.documents WHERE path = '$D/new.md'" 1)" 1 "a created file is stored"
+is "$(sql_until "SELECT count(*) FROM docpipe.documents WHERE path = '$D/new.md'" 1)" 1 "a created file is stored"
 
 printf '# New\n\nedited words now\n' >"$D/new.md"
-like "$(wait_for "$(content_like new.md '%edited%')" t)" t "an edited file is stored again with its new text"
+like "$(sql_until "$(content_like new.md '%edited%')" t)" t "an edited file is stored again with its new text"
 
 mv "$D/new.md" "$D/renamed.md"
 # Wait for the new name (the old one alone also counts 1 before the rename
 # is seen), then the old name must be gone.
-is "$(wait_for "SELECT count(*) FROM docpipe.documents WHERE path = '$D/renamed.md'" 1)" 1 \
+is "$(sql_until "SELECT count(*) FROM docpipe.documents WHERE path = '$D/renamed.md'" 1)" 1 \
 	"a rename: the document under its new name..."
-is "$(wait_for "SELECT count(*) FROM docpipe.documents WHERE path IN ('$D/new.md', '$D/renamed.md')" 1)" 1 \
+is "$(sql_until "SELECT count(*) FROM docpipe.documents WHERE path IN ('$D/new.md', '$D/renamed.md')" 1)" 1 \
 	"... and only there"
 
 rm "$D/doc2.md"
-is "$(wait_for "SELECT count(*) FROM docpipe.documents WHERE path = '$D/doc2.md'" 0)" 0 "a deleted file is deleted"
+is "$(sql_until "SELECT count(*) FROM docpipe.documents WHERE path = '$D/doc2.md'" 0)" 0 "a deleted file is deleted"
 
 mkdir -p "$D/sub/deeper"
 printf '# Deep\n\nin a new directory\n' >"$D/sub/deeper/deep.md"
-is "$(wait_for "SELECT count(*) FROM docpipe.documents WHERE path = '$D/sub/deeper/deep.md'" 1)" 1 \
+is "$(sql_until "SELECT count(*) FROM docpipe.documents WHERE path = '$D/sub/deeper/deep.md'" 1)" 1 \
 	"a file in a new subdirectory is stored"
 printf '# Deep2\n\nafter the watch\n' >"$D/sub/deeper/deep2.md"
-is "$(wait_for "SELECT count(*) FROM docpipe.documents WHERE path = '$D/sub/deeper/deep2.md'" 1)" 1 \
+is "$(sql_until "SELECT count(*) FROM docpipe.documents WHERE path = '$D/sub/deeper/deep2.md'" 1)" 1 \
 	"the new subdirectory is watched"
 
 # A directory renamed: its files move, and it is watched under its new name.
 mv "$D/sub" "$D/moved"
-is "$(wait_for "SELECT string_agg(regexp_replace(path, '^$D/', ''), ' ' ORDER BY path) FROM docpipe.documents WHERE path LIKE '%/deep%'" \
+is "$(sql_until "SELECT string_agg(regexp_replace(path, '^$D/', ''), ' ' ORDER BY path) FROM docpipe.documents WHERE path LIKE '%/deep%'" \
 	"moved/deeper/deep.md moved/deeper/deep2.md")" "moved/deeper/deep.md moved/deeper/deep2.md" "a renamed directory: its files move"
 printf '# Deep\n\nedited after the move\n' >"$D/moved/deeper/deep.md"
-like "$(wait_for "$(content_like moved/deeper/deep.md '%after the move%')" t)" t "and it is watched under its new name"
+like "$(sql_until "$(content_like moved/deeper/deep.md '%after the move%')" t)" t "and it is watched under its new name"
 
 # A file written in parts, 40 ms apart (under --settle 500): taken once.
 ( for i in 1 2 3 4; do printf 'part %d\n\n' "$i"; sleep 0.04; done ) >"$D/slow.md"
-is "$(wait_for "$(content_like slow.md '%part 4%')" t)" t "a file written in parts is stored whole"
+is "$(sql_until "$(content_like slow.md '%part 4%')" t)" t "a file written in parts is stored whole"
 is "$(grep -c "\"path\":\"$D/slow.md\"" "$T_DIR/receipts")" 1 "... once"
 
 # A burst: 300 files at once, each stored exactly once.
@@ -79,7 +79,7 @@ import sys
 for i in range(300):
     open('%s/burst/b%03d.md' % (sys.argv[1], i), 'w').write('# B %d\n\nburst text %d\n' % (i, i))
 " "$D"
-is "$(wait_for "SELECT count(*) FROM docpipe.documents WHERE path LIKE '$D/burst/%'" 300)" 300 "a burst of 300 files: all stored"
+is "$(sql_until "SELECT count(*) FROM docpipe.documents WHERE path LIKE '$D/burst/%'" 300)" 300 "a burst of 300 files: all stored"
 is "$(jq -r 'select(.path | test("/burst/")) | .path' "$T_DIR/receipts" | sort | uniq -d | wc -l)" 0 \
 	"each exactly once"
 
@@ -87,9 +87,9 @@ is "$(jq -r 'select(.path | test("/burst/")) | .path' "$T_DIR/receipts" | sort |
 # files have their own events; looking through every watch and known path
 # for each directory made `rm -rf` of 10,000 directories take 22 s).
 mkdir -p "$D/tree/a/b" && printf '# T1\n\ntree one\n' >"$D/tree/a/t1.md" && printf '# T2\n\ntree two\n' >"$D/tree/a/b/t2.md"
-is "$(wait_for "SELECT count(*) FROM docpipe.documents WHERE path LIKE '$D/tree/%'" 2)" 2 "a new tree: its files stored"
+is "$(sql_until "SELECT count(*) FROM docpipe.documents WHERE path LIKE '$D/tree/%'" 2)" 2 "a new tree: its files stored"
 rm -rf "$D/burst" "$D/tree"
-is "$(wait_for "SELECT count(*) FROM docpipe.documents WHERE path LIKE '$D/burst/%' OR path LIKE '$D/tree/%'" 0)" 0 \
+is "$(sql_until "SELECT count(*) FROM docpipe.documents WHERE path LIKE '$D/burst/%' OR path LIKE '$D/tree/%'" 0)" 0 \
 	"rm -rf of two trees: their 302 files deleted"
 
 # A real overflow: the watcher stopped while more events queue than the
@@ -106,7 +106,7 @@ for i in range(int(sys.argv[2]) // 2 + 100):
 	rm "$D/doc3.md"
 	printf '# Late\n\nafter the flood\n' >"$D/late.md"
 	kill -CONT $WATCH
-	is "$(wait_for "SELECT count(*) FROM docpipe.documents WHERE path IN ('$D/late.md', '$D/doc3.md', '$D/flood.txt')" 2)" 2 \
+	is "$(sql_until "SELECT count(*) FROM docpipe.documents WHERE path IN ('$D/late.md', '$D/doc3.md', '$D/flood.txt')" 2)" 2 \
 		"after an overflow: the file created after the flood is stored, the deleted one deleted"
 	is "$(sql "SELECT count(*) FROM docpipe.documents WHERE path = '$D/doc3.md'")" 0 "... (the deleted one)"
 	like "$(cat "$T_DIR/watch.err")" "queue overflowed .*rescanning" "the overflow is said on stderr"
@@ -118,7 +118,7 @@ fi
 
 N=$(grep -c '"unchanged"' "$T_DIR/receipts")
 kill -USR1 $WATCH
-is "$(wait_for "SELECT count(*) > 0 FROM docpipe.documents" t)" t "database still there"
+is "$(sql_until "SELECT count(*) > 0 FROM docpipe.documents" t)" t "database still there"
 for _ in $(seq 100); do [ "$(grep -c '"unchanged"' "$T_DIR/receipts")" -gt "$N" ] && break; sleep 0.05; done
 [ "$(grep -c '"unchanged"' "$T_DIR/receipts")" -gt "$N" ]; ok $? "SIGUSR1: a rescan sends every file again (unchanged)"
 like "$(cat "$T_DIR/watch.err")" "SIGUSR1: rescanning" "and says so"
@@ -132,17 +132,17 @@ like "$(cat "$T_DIR/watch.err")" "SIGUSR1: rescanning" "and says so"
 ALL=$(( N + $(sql "SELECT count(*) FROM docpipe.documents") ))
 for _ in $(seq 600); do [ "$(grep -c '"unchanged"' "$T_DIR/receipts")" -ge "$ALL" ] && break; sleep 0.05; done
 rm -rf "$D" && mkdir -p "$D/sub" && printf '# R1\n\nremade one\n' >"$D/sub/r1.md" && printf '# R2\n\nremade two\n' >"$D/r2.md"
-is "$(wait_for "SELECT string_agg(regexp_replace(path, '^$D/', ''), ' ' ORDER BY path) FROM docpipe.documents" "r2.md sub/r1.md")" \
+is "$(sql_until "SELECT string_agg(regexp_replace(path, '^$D/', ''), ' ' ORDER BY path) FROM docpipe.documents" "r2.md sub/r1.md")" \
 	"r2.md sub/r1.md" "the root deleted and made again: the database holds the new files only"
 like "$(cat "$T_DIR/watch.err")" "$D: the root was deleted or moved away.*" "said on stderr"
 like "$(cat "$T_DIR/watch.err")" "$D: the root is back" "and its return"
 mkdir -p "$D.new" && printf '# S1\n\nswapped in\n' >"$D.new/s1.md"
 mv "$D" "$D.old" && mv "$D.new" "$D"
-is "$(wait_for "SELECT string_agg(regexp_replace(path, '^$D/', ''), ' ' ORDER BY path) FROM docpipe.documents" "s1.md")" \
+is "$(sql_until "SELECT string_agg(regexp_replace(path, '^$D/', ''), ' ' ORDER BY path) FROM docpipe.documents" "s1.md")" \
 	"s1.md" "the root swapped for another directory: the database follows it"
 printf '# S2\n\nafter the swap\n' >"$D/s2.md"
 printf 'changed\n' >>"$D.old/r2.md"
-is "$(wait_for "SELECT string_agg(regexp_replace(path, '^$D/', ''), ' ' ORDER BY path) FROM docpipe.documents" "s1.md s2.md")" \
+is "$(sql_until "SELECT string_agg(regexp_replace(path, '^$D/', ''), ' ' ORDER BY path) FROM docpipe.documents" "s1.md s2.md")" \
 	"s1.md s2.md" "the new root is watched; the old one, moved away, is not"
 
 # The root deleted and, once its deletes are done (nothing left to
@@ -150,9 +150,9 @@ is "$(wait_for "SELECT string_agg(regexp_replace(path, '^$D/', ''), ' ' ORDER BY
 # watcher had computed its next deadline, so it waited for an event that
 # might never come (helper's fault sweep 6).
 rm -rf "$D"
-is "$(wait_for "SELECT count(*) FROM docpipe.documents WHERE path LIKE '$D/%'" 0)" 0 "the root deleted: its files deleted"
+is "$(sql_until "SELECT count(*) FROM docpipe.documents WHERE path LIKE '$D/%'" 0)" 0 "the root deleted: its files deleted"
 mkdir -p "$D.back" && printf '# K1\n\nback again\n' >"$D.back/k1.md" && mv "$D.back" "$D"
-is "$(wait_for "SELECT string_agg(regexp_replace(path, '^$D/', ''), ' ' ORDER BY path) FROM docpipe.documents" "k1.md")" \
+is "$(sql_until "SELECT string_agg(regexp_replace(path, '^$D/', ''), ' ' ORDER BY path) FROM docpipe.documents" "k1.md")" \
 	"k1.md" "a root back after its deletes were done: its files are stored"
 
 kill -TERM $WATCH

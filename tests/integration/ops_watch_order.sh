@@ -11,8 +11,8 @@ set -o pipefail
 # has its receipt: a fixed latency (1.5 s) raced the delete's way through
 # watch's settle time and four stages on a loaded machine.
 fakeapi
-hold() { curl -sf -X POST -d "{\"hold\":$1}" "$BASE/_control" >/dev/null; }
-chats_ge() { [ "$(curl -sf "$BASE/_stats" | jq -r '.requests.chat')" -ge "$1" ] 2>/dev/null; }
+hold() { api_control "{\"hold\":$1}"; }
+chats_ge() { [ "$(api_stats '.requests.chat')" -ge "$1" ] 2>/dev/null; }
 # receipts_ge N: x.md has at least N receipts.
 receipts_ge() { [ "$(jq -s 'map(select(.path | endswith("/x.md"))) | length' "$T_DIR/receipts")" -ge "$1" ]; }
 

@@ -15,7 +15,7 @@ trap 'kill $SERVER 2>/dev/null; rm -rf "$T_DIR"' EXIT
 wait_for 10 test -s port || { ok 1 "the test API server starts"; done_testing; }
 BASE=http://127.0.0.1:$(awk '{print $2}' port)
 export OPENAI_BASE_URL=$BASE/v1 OPENAI_API_KEY=$KEY
-control() { curl -sf -X POST -d "$1" "$BASE/_control" >/dev/null; }
+control() { api_control "$1"; }
 
 MODEL=text-embedding-3-large DIM=12
 printf '%s\n' '{"v":1,"kind":"document","path":"/q/a.md","root":"/q","hash":"a","chunker":"t","chunks":[{"seq":0,"text":"alpha one"},{"seq":1,"text":"bravo two"}]}' |

@@ -10,7 +10,7 @@ cd "$T_DIR"
 gen() { python3 "$TOP/tests/lib/gen_docs.py" "$@"; }
 state() { sql "SELECT coalesce((SELECT value FROM docpipe.settings WHERE key = '$1'), '')"; }
 has_index() { sql "SELECT count(*) FROM pg_indexes WHERE schemaname = 'docpipe' AND indexname = 'chunks_embedding_hnsw'"; }
-wait_for() { # wait_for WANT COMMAND...: polls COMMAND's output for up to 20 s
+output_until() { # output_until WANT COMMAND...: polls COMMAND's output for up to 20 s
 	local want=$1 i
 	shift
 	for i in $(seq 200); do [ "$("$@")" = "$want" ] && return 0; sleep 0.1; done
@@ -85,7 +85,7 @@ mkfifo in
 feeder=$!
 docpipe-store --bulk-load always <in >rk 2>errk &
 pid=$!
-wait_for building state index_state; ok $? "bulk load in progress: marker set"
+output_until building state index_state; ok $? "bulk load in progress: marker set"
 is "$(has_index)" 0 "index dropped meanwhile"
 Q=$(gen --query --dim 8 --seed 9)
 out=$(docpipe-query --mode vector --json -k 3 --vector "$Q" x 2>&1); rc=$?
@@ -105,7 +105,7 @@ pid=$!
 for _ in $(seq 200); do [ -S "$T_DIR/zin" ] && break; sleep 0.05; done
 /usr/bin/python3 trickle.py "ipc://$T_DIR/zin" <trickle2.ndjson &
 feeder=$!
-wait_for building state index_state; ok $? "second bulk load in progress"
+output_until building state index_state; ok $? "second bulk load in progress"
 kill -TERM $pid; wait $pid; rc=$?; kill $feeder; wait $feeder 2>/dev/null
 is "$rc/$(has_index)/$(state index_state)" "5/1/ready" "after SIGTERM: exit 5, index built"
 # A second store while a bulk load is stopped by the idle input: built.
@@ -114,8 +114,8 @@ docpipe-store --bulk-load always <in2 >ri 2>erri &
 pid=$!
 exec 3>in2
 gen --docs 1 --chunks 3 --dim 8 --version 999 --seed 999 >&3
-wait_for building state index_state; ok $? "third bulk load in progress"
-wait_for 1/ready eval 'echo "$(has_index)/$(state index_state)"'; ok $? "input idle for 2 s: index built, store still running"
+output_until building state index_state; ok $? "third bulk load in progress"
+output_until 1/ready eval 'echo "$(has_index)/$(state index_state)"'; ok $? "input idle for 2 s: index built, store still running"
 kill -0 $pid; ok $? "... the store is still there"
 exec 3>&-; wait $pid
 

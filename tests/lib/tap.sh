@@ -232,6 +232,16 @@ fakeapi() {
 	BASE=http://127.0.0.1:$(awk '{print $2}' "$f.port")
 	export OPENAI_BASE_URL=$BASE/v1
 }
+# The last fakeapi's controls (tests/fakeapi.py): api_reset forgets its
+# faults, settings and counts; api_control JSON sets faults and settings;
+# api_stats [FILTER] prints its counts and log through jq -rc FILTER;
+# api_requests ENDPOINT prints how many requests ENDPOINT (chat, embed)
+# got; api_requests_ge ENDPOINT N: whether at least N (for wait_for).
+api_reset() { curl -sf -X POST -d '{}' "$BASE/_reset" >/dev/null; }
+api_control() { curl -sf -X POST -d "$1" "$BASE/_control" >/dev/null; }
+api_stats() { curl -sf "$BASE/_stats" | jq -rc "${1:-.}"; }
+api_requests() { api_stats ".requests.$1"; }
+api_requests_ge() { [ "$(api_requests "$1")" -ge "$2" ]; }
 # inexact_vectors FILE: how many chunks of FILE's document records have a
 # vector (base64 float32) that is not exactly the test server's for their
 # text (tests/fakeapi.py's vector, rounded to float32).
