@@ -8,6 +8,12 @@
 . "$(dirname "$0")/../lib/tap.sh"
 newdb || exit 1
 numbered_docs "$T_DIR/docs" 20 50 note
+# Standard output on a full disk (a cron job's report file): the report
+# cannot be printed: said, exit 3 (before: exit 0, bash's "write error").
+docpipe run "$T_DIR/docs" --progress none >/dev/full 2>"$T_DIR/err"
+is "$?" 3 "the report cannot be printed (stdout a full disk): exit 3"
+like "$(cat "$T_DIR/err")" "docpipe: the report could not be written to standard output: No space left on device" \
+	"... saying why"
 TMPDIR=$T_DIR/missing/x docpipe run "$T_DIR/docs" --progress none >"$T_DIR/report" 2>"$T_DIR/err"
 is "$?" 3 "a run directory that cannot be made: exit 3"
 like "$(cat "$T_DIR/err")" "mktemp: .*No such file or directory" "... saying why"

@@ -55,4 +55,17 @@ is "$(jq -r '[.unchanged, .added] | @tsv' "$T_DIR/report2")" "$(printf '%d\t%d' 
 is "$(fingerprint)" "$want" "the database is the plain pipeline's: every document once, whole, same content"
 [ "$T_FAILED" = 0 ] || sed 's/^/# /' "$T_DIR/err1" "$T_DIR/err2" | grep -v 'in flight\|procs'
 
+# SIGHUP (the terminal closed, an ssh session dropped) stops the run the
+# same way: before, bash died of it at once (exit 129), no report printed
+# or recorded: docpipe.runs kept the run "without a report" for good.
+newdb || exit 1
+docpipe run "$T_DIR/docs" --opt "embed=$BURN" --window 16 --progress none >"$T_DIR/report3" 2>"$T_DIR/err3" &
+SUP=$!
+wait_for 60 sql_ge 'SELECT count(*) FROM docpipe.documents' 10
+kill -HUP $SUP
+wait $SUP
+is "$?:$(jq -r .complete "$T_DIR/report3")" "5:false" "SIGHUP: exit 5, its report printed (incomplete)"
+is "$(sql "SELECT count(*) FROM docpipe.runs WHERE ended_at IS NOT NULL AND complete = false")" 1 \
+	"... and recorded as an incomplete run"
+
 done_testing
