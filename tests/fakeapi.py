@@ -28,7 +28,11 @@ Control (JSON):
                      value longer than asked)|"html" (a proxy's HTML error
                      page, "status" default 502)|"http10" (the answer as
                      HTTP/1.0 without Content-Length)|"trickle" (the answer
-                     one byte at a time over "seconds"), "seconds": 30 (a hang's),
+                     one byte at a time over "seconds")|"lone_surrogate" (a
+                     right answer holding the escape of a lone UTF-16
+                     surrogate, as a server that cut an emoji's pair sends:
+                     chat's content "bad \\ud800 x", embed's "model"
+                     likewise), "seconds": 30 (a hang's),
              "input": "S" (only a request with S in one of its texts)}
                   Also "rpm", "rate_429", "rate_5xx", "retry_after" as the
                   options below (null: off).
@@ -177,6 +181,10 @@ def bad_vector(units, text, b64):
         x = math.copysign(math.inf, x)
     vals[-1] = x
     return base64.b64encode(struct.pack("<%df" % len(vals), *vals)).decode()
+
+
+# A text holding a lone high surrogate: json.dumps writes it "\ud800".
+LONE_SURROGATE = "bad \ud800 x"
 
 
 def summary(prompt):
@@ -529,8 +537,9 @@ class Handler(BaseHTTPRequestHandler):
                         vecs[i] = bad_vector(units[i], bad.get("value", "NaN"), encoding == "base64")
             if fault and fault.get("kind") == "bad_base64":
                 vecs[0] = "AAAA"  # 3 bytes: no float32 vector
+            model = LONE_SURROGATE if fault and fault.get("kind") == "lone_surrogate" else req.get("model")
             if flavour == "ollama":
-                return self.send_json(200, None, raw=json_text({"model": req.get("model"),
+                return self.send_json(200, None, raw=json_text({"model": model,
                                                                 "embeddings": vecs}).encode())
             data = [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(vecs)]
             if fault and fault.get("kind") == "bad_index" and len(data) > 1:
@@ -539,9 +548,11 @@ class Handler(BaseHTTPRequestHandler):
                 random.shuffle(data)
             else:
                 data.reverse()  # clients must use "index", not the order
-            return self.send_json(200, None, raw=json_text({"object": "list", "data": data, "model": req.get("model"),
+            return self.send_json(200, None, raw=json_text({"object": "list", "data": data, "model": model,
                                                             "usage": {"prompt_tokens": 0, "total_tokens": 0}}).encode())
         out = summary(texts[-1] if texts else "")
+        if fault and fault.get("kind") == "lone_surrogate":
+            out = LONE_SURROGATE
         finish, done = "stop", True
         odd = st.chat_answer
         if odd is not None and texts:
@@ -553,7 +564,9 @@ class Handler(BaseHTTPRequestHandler):
                 out = odd["content"]
                 finish = odd.get("finish_reason", finish)
                 done = odd.get("done", done)
-        self.record(st, kind, texts[-1:], [out])
+        # The log (read by jq 1.6, which refuses a lone surrogate) holds
+        # what a client reads: U+FFFD.
+        self.record(st, kind, texts[-1:], [out.replace("\ud800", "\ufffd")])
         if flavour == "ollama":
             answer = {"model": req.get("model"), "done": done, "done_reason": finish,
                       "message": {"role": "assistant", "content": out}}

@@ -5,6 +5,7 @@
 #include "limiter.h"
 #include "stats.h"
 #include "stop.h"
+#include "text.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -1223,6 +1224,30 @@ static void malformed_reason(const dp_http *h, const struct response *r, long st
 		 r->body.len, start, r->body.len > BODY_QUOTE_MAX ? "..." : "");
 }
 
+/* The JSON of the 2xx body r, invalid when it is none.  jq 1.6's parser
+ * refuses a high surrogate escape without its low half ("\ud800": a
+ * server that cut an emoji's pair), which most JSON parsers read as
+ * U+FFFD: such a body was failed, or after a first answer retried as a
+ * 5xx to pay again for the same answer.  When the parse fails, a copy
+ * with its lone surrogates written \uFFFD is parsed (text.h); a body that
+ * parses pays nothing. */
+static jv parse_answer(const struct response *r)
+{
+	const char *b = r->body.data != NULL ? r->body.data : "";
+	jv v = jv_parse_sized(b, (int)r->body.len);
+	char *copy;
+
+	if (jv_is_valid(v) || r->body.len == 0 || (copy = malloc(r->body.len)) == NULL)
+		return v;
+	memcpy(copy, b, r->body.len);
+	if (dp_json_lone_surrogates(copy, r->body.len) > 0) {
+		jv_free(v);
+		v = jv_parse_sized(copy, (int)r->body.len);
+	}
+	free(copy);
+	return v;
+}
+
 /* Says in last why an attempt that did not succeed failed. */
 static void describe(const dp_http *h, const dp_http_outcome *o, const struct response *r,
 		     char *last, size_t lastlen)
@@ -1375,7 +1400,7 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, size
 		 * server) it fails at once, as no attempt would mend it. */
 		jv parsed = jv_invalid();
 		if (o.transport == 0 && o.status >= 200 && o.status < 300) {
-			parsed = jv_parse_sized(r.body.data != NULL ? r.body.data : "", (int)r.body.len);
+			parsed = parse_answer(&r);
 			o.malformed = !jv_is_valid(parsed) &&
 				      atomic_load_explicit(&h->json_answered, memory_order_relaxed);
 		}

@@ -115,6 +115,50 @@ size_t dp_tokens_estimate(const char *s, size_t len)
 	return (ascii + 3) / 4 + other;
 }
 
+/* The value of the four hex digits at p, or -1. */
+static int hex4(const char *p)
+{
+	int v = 0;
+
+	for (int i = 0; i < 4; i++) {
+		int c = (unsigned char)p[i], d = c >= '0' && c <= '9' ? c - '0'
+					       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+					       : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+		if (d < 0)
+			return -1;
+		v = v * 16 + d;
+	}
+	return v;
+}
+
+size_t dp_json_lone_surrogates(char *s, size_t len)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (s[i] != '\\')
+			continue;
+		if (s[i + 1] != 'u' || i + 6 > len) {
+			i++; /* a two-byte escape: its second byte is no escape's start */
+			continue;
+		}
+		int u = hex4(s + i + 2);
+		if (u >= 0xD800 && u <= 0xDBFF && i + 12 <= len && s[i + 6] == '\\' && s[i + 7] == 'u') {
+			int low = hex4(s + i + 8);
+			if (low >= 0xDC00 && low <= 0xDFFF) {
+				i += 11; /* a whole pair */
+				continue;
+			}
+		}
+		if (u >= 0xD800 && u <= 0xDFFF) {
+			memcpy(s + i + 2, "FFFD", 4);
+			n++;
+		}
+		i += 5;
+	}
+	return n;
+}
+
 static int by_string(const void *key, const void *elem)
 {
 	return strcmp(key, *(const char *const *)elem);

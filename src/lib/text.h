@@ -35,6 +35,17 @@ void dp_utf8_shown(const char *s, size_t len, char *out, size_t size);
 
 size_t dp_tokens_estimate(const char *s, size_t len);
 
+/* Rewrites in place, in the JSON text s (len bytes), each \uXXXX escape of
+ * a lone UTF-16 surrogate (a high one, D800-DBFF, not followed by a low
+ * one's escape; a low one, DC00-DFFF, not preceded by a high one's) as
+ * \uFFFD: the same six bytes.  Returns how many it rewrote.  jq 1.6's
+ * parser refuses a high surrogate without its pair (a server that cut an
+ * emoji's pair sends "\ud800"), where most JSON parsers read U+FFFD; a
+ * caller whose parse failed parses the rewritten text.  One pass, no
+ * allocation; a backslash is only ever read as an escape's start (outside
+ * strings, JSON has none), so "\\ud800" is left alone. */
+size_t dp_json_lone_surrogates(char *s, size_t len);
+
 /* 1 when the word w (len bytes, not NUL-terminated) is one of the n words
  * (sorted by strcmp, as for bsearch), else 0; a word of 16 bytes or more
  * never is (the stop lists that use this have none). */

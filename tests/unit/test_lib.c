@@ -205,6 +205,28 @@ static void test_text(void)
 		ok &= dp_tokens_estimate(mixed, n) == (ascii + 3) / 4 + other;
 	}
 	T_OK(ok, "long mixed text counted like a byte loop");
+
+	/* Lone surrogate escapes become \uFFFD; pairs, escaped backslashes
+	 * and other escapes stay. */
+	static const struct {
+		const char *in, *out;
+		size_t n;
+		const char *what;
+	} lone[] = {
+		{"\"bad \\ud800 x\"", "\"bad \\uFFFD x\"", 1, "a lone high surrogate"},
+		{"\"\\ud83d\\ude00\"", "\"\\ud83d\\ude00\"", 0, "a pair stays"},
+		{"\"\\uD800\\uD800\\uDC00\"", "\"\\uFFFD\\uD800\\uDC00\"", 1, "a high one before a pair"},
+		{"\"\\ude00\\ud83d\"", "\"\\uFFFD\\uFFFD\"", 2, "a low one then a high one at the end"},
+		{"\"\\\\ud800\"", "\"\\\\ud800\"", 0, "an escaped backslash before ud800"},
+		{"\"\\n\\u00e9\\ud8\"", "\"\\n\\u00e9\\ud8\"", 0, "other escapes, a cut one"},
+	};
+	for (size_t i = 0; i < sizeof lone / sizeof lone[0]; i++) {
+		char buf[64];
+		size_t len = strlen(lone[i].in);
+		memcpy(buf, lone[i].in, len + 1);
+		size_t n = dp_json_lone_surrogates(buf, len);
+		T_OK(n == lone[i].n && strcmp(buf, lone[i].out) == 0, lone[i].what);
+	}
 }
 
 static float dot(const float *a, const float *b, size_t n)
