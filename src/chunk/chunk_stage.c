@@ -169,6 +169,90 @@ static const char *wide_bom(const char *text, size_t len)
 	return NULL;
 }
 
+/* Bytes read to name the encoding of a file that is not UTF-8: a bounded
+ * sniff, whatever the file's size. */
+#define ENCODING_SNIFF 4096
+
+/* "UTF-16LE" or "UTF-16BE" when the first ENCODING_SNIFF bytes of text
+ * look like UTF-16 without a byte order mark, else NULL: at least half of
+ * the sample's 2-byte units are an ASCII character and its zero byte (low
+ * byte first for LE), and zero bytes at the other offsets are rare (at
+ * most one unit in 64: U+0100, U+4E00 ... have a zero low byte), in 8
+ * units at least (fewer bytes say too little: "ab\0c").  Text of mostly
+ * other scripts (CJK) is not named; binary data, whose zero bytes fall
+ * anywhere, is not either. */
+static const char *utf16_unmarked(const char *text, size_t len)
+{
+	const unsigned char *b = (const unsigned char *)text;
+	size_t n = (len < ENCODING_SNIFF ? len : ENCODING_SNIFF) & ~(size_t)1, units = n / 2;
+	size_t zeros[2] = {0, 0}, ascii[2] = {0, 0}; /* [0]: LE, [1]: BE */
+
+	for (size_t i = 0; i < n; i += 2) {
+		zeros[0] += b[i] == 0;
+		zeros[1] += b[i + 1] == 0;
+		ascii[0] += b[i] != 0 && b[i] < 0x80 && b[i + 1] == 0;
+		ascii[1] += b[i] == 0 && b[i + 1] != 0 && b[i + 1] < 0x80;
+	}
+	if (units < 8)
+		return NULL;
+	if (ascii[0] * 2 >= units && zeros[0] <= units / 64)
+		return "UTF-16LE";
+	if (ascii[1] * 2 >= units && zeros[1] <= units / 64)
+		return "UTF-16BE";
+	return NULL;
+}
+
+static int ascii_letter(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* Whether text, valid UTF-8 up to its first bad byte at bad, looks like
+ * Latin-1 or Windows-1252 text, judged on ENCODING_SNIFF bytes from just
+ * before bad: no valid UTF-8 sequence of two bytes or more (a file mixing
+ * UTF-8 with another encoding would be garbled by a whole-file
+ * conversion), no control byte but tab, LF, CR and FF, no byte Windows-1252
+ * leaves undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D: iconv refuses them), and
+ * most (half or more) bytes 0x80-0xFF stand alone between ASCII bytes, one
+ * of them at least beside an ASCII letter ("caf\xe9", "don\x92t").  Text
+ * in a multi-byte encoding (Shift JIS, GBK) or a Cyrillic or Greek code
+ * page has runs of such bytes: no hint. */
+static int latin1_like(const char *text, size_t len, size_t bad)
+{
+	const unsigned char *b = (const unsigned char *)text;
+	size_t from = bad > 64 ? bad - 64 : 0, end, high = 0, alone = 0, by_letter = 0;
+
+	while (from < bad && (b[from] & 0xC0) == 0x80)
+		from++; /* not into a character cut by the sample */
+	end = len - from < ENCODING_SNIFF ? len : from + ENCODING_SNIFF;
+	for (size_t i = from; i < end; i++) {
+		unsigned char c = b[i];
+		if (c < 0x80) {
+			if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f') || c == 0x7f)
+				return 0;
+			continue;
+		}
+		if (dp_utf8_seq_len(b + i, end - i) > 1 || c == 0x81 || c == 0x8D || c == 0x8F ||
+		    c == 0x90 || c == 0x9D)
+			return 0;
+		high++;
+		if ((i == from || b[i - 1] < 0x80) && (i + 1 == end || b[i + 1] < 0x80)) {
+			alone++;
+			by_letter |= (i > from && ascii_letter(b[i - 1])) ||
+				     (i + 1 < end && ascii_letter(b[i + 1]));
+		}
+	}
+	return alone * 2 >= high && by_letter;
+}
+
+/* Refuses text in a UTF-16 or UTF-32 encoding enc, known as how says. */
+static int wide_refused(const char *enc, const char *how, dp_err *err)
+{
+	dp_err_set(err, "%s text (%s): docpipe reads UTF-8; convert the file, e.g. iconv -f %s -t UTF-8",
+		   enc, how, enc);
+	return -1;
+}
+
 int chunk_check_text(jv file_rec, const char *text, size_t len, dp_err *err)
 {
 	if (chunk_check_file(file_rec, text, len, err) < 0)
@@ -180,19 +264,21 @@ int chunk_check_text(jv file_rec, const char *text, size_t len, dp_err *err)
 		return -1;
 	}
 	const char *wide = wide_bom(text, len);
-	if (wide != NULL) {
-		dp_err_set(err, "%s text (by its byte order mark): docpipe reads UTF-8; convert the"
-			   " file, e.g. iconv -f %s -t UTF-8", wide, wide);
-		return -1;
-	}
+	if (wide != NULL)
+		return wide_refused(wide, "by its byte order mark", err);
 	const char *nul = memchr(text, '\0', len);
 	if (nul != NULL) {
+		wide = utf16_unmarked(text, len);
+		if (wide != NULL)
+			return wide_refused(wide, "without a byte order mark: zero bytes at every other byte", err);
 		dp_err_set(err, "binary file: NUL byte at byte %zu", (size_t)(nul - text));
 		return -1;
 	}
 	size_t bad = dp_utf8_invalid_at(text, len);
 	if (bad < len) {
-		dp_err_set(err, "invalid UTF-8 at byte %zu", bad);
+		dp_err_set(err, "invalid UTF-8 at byte %zu%s", bad, latin1_like(text, len, bad) ?
+			   "; looks like Latin-1 or Windows-1252: convert it, e.g. iconv -f WINDOWS-1252"
+			   " -t UTF-8" : "");
 		return -1;
 	}
 	return 0;

@@ -54,7 +54,10 @@ int chunk_check_sum(jv file_rec, const char *hash, size_t len, dp_err *err);
 
 /* chunk_check_file, and the text is not a file of another kind by its
  * first bytes (conv_sniff: "looks like a PNG image, not text"), has no NUL
- * bytes and is valid UTF-8. */
+ * bytes and is valid UTF-8.  Text in another encoding is refused naming
+ * it when its bytes show it (UTF-16 with or without a byte order mark,
+ * UTF-32 with one, Latin-1 or Windows-1252), with the iconv command that
+ * converts it. */
 int chunk_check_text(jv file_rec, const char *text, size_t len, dp_err *err);
 
 /* The document record of a file another format converts to Markdown

@@ -77,6 +77,41 @@ PY
 is "$?:$(jq '.chunks | length' "$T_DIR/cr" | xargs):$(cat "$T_DIR/cr.check")" "0:5 5:" \
 	"CR-only and mixed line ends: every chunk's line_start/line_end is its lines"
 
+# Text that is not UTF-8 is refused with a hint at its encoding (sweep 7:
+# UTF-16 without a byte order mark failed "binary file: NUL byte at byte 1",
+# Latin-1 and Windows-1252 "invalid UTF-8 at byte N" with no hint): UTF-16
+# by its zero bytes at every other byte, Latin-1/Windows-1252 by lone high
+# bytes beside ASCII letters.  The iconv command it gives converts the file
+# into text docpipe reads.  Nothing is converted by guess.
+E=$T_DIR/enc
+mkdir -p "$E"
+printf '# Caf\xc3\xa9 notes\n\nThe na\xc3\xafve M\xc3\xbcller said \xe2\x80\x9chello\xe2\x80\x9d and don\xe2\x80\x99t \xe2\x80\x93 ok.\n' >"$T_DIR/u8"
+iconv -f UTF-8 -t UTF-16LE "$T_DIR/u8" >"$E/le.md"
+iconv -f UTF-8 -t UTF-16BE "$T_DIR/u8" >"$E/be.txt"
+iconv -f UTF-8 -t WINDOWS-1252 "$T_DIR/u8" >"$E/w1252.md"
+printf '# Caf\xe9\n\nna\xefve M\xfcller, \xe0 la carte\n' >"$E/latin1.txt"
+printf '\xcf\xf0\xe8\xe2\xe5\xf2 \xec\xe8\xf0\n' >"$E/cp1251.txt"    # Cyrillic: runs of high bytes
+printf 'ab\0\0\0\1\2\3\0x\0\0' >"$E/bin.txt"                       # zero bytes at both parities
+docpipe-discover "$E" 2>/dev/null | docpipe-chunk >"$T_DIR/enc.out" 2>/dev/null
+err() { jq -r --arg p "$E/$1" 'select(.path == $p) | .error' "$T_DIR/enc.out"; }
+hint="docpipe reads UTF-8; convert the file, e.g. iconv -f"
+is "$(err le.md)" "UTF-16LE text (without a byte order mark: zero bytes at every other byte): $hint UTF-16LE -t UTF-8" \
+	"UTF-16LE without a BOM: named, with the iconv command"
+is "$(err be.txt)" "UTF-16BE text (without a byte order mark: zero bytes at every other byte): $hint UTF-16BE -t UTF-8" \
+	"UTF-16BE without a BOM likewise"
+latin="looks like Latin-1 or Windows-1252: convert it, e.g. iconv -f WINDOWS-1252 -t UTF-8"
+is "$(err w1252.md)" "invalid UTF-8 at byte 5; $latin" "Windows-1252 (smart quotes, dashes): the hint"
+is "$(err latin1.txt)" "invalid UTF-8 at byte 5; $latin" "Latin-1: the hint"
+is "$(err cp1251.txt)" "invalid UTF-8 at byte 0" "a Cyrillic code page (runs of high bytes): no hint"
+is "$(err bin.txt)" "binary file: NUL byte at byte 2" "zero bytes at both parities: still binary"
+for f in le.md be.txt w1252.md; do
+	enc=$(err $f | grep -o 'iconv -f [^ ]*' | cut -d' ' -f3)
+	iconv -f "$enc" -t UTF-8 "$E/$f" >"$T_DIR/conv"
+	printf '%s' "$?:"
+	cmp -s "$T_DIR/conv" "$T_DIR/u8" && echo same
+done >"$T_DIR/conv.check"
+is "$(xargs <"$T_DIR/conv.check")" "0:same 0:same 0:same" "each hint's iconv command gives back the UTF-8 text"
+
 # Threads give the same documents.
 docpipe-chunk --threads 2 <"$T_DIR/in2" 2>/dev/null | jq -c . | sort >"$T_DIR/t2"
 jq -c . "$T_DIR/out" | sort >"$T_DIR/t1"
