@@ -93,6 +93,18 @@ mkdir -p "$T_DIR/cwd/-dash" && printf '# d\n\ndash\n' >"$T_DIR/cwd/-dash/d.md"
 (cd "$T_DIR/cwd" && docpipe run --progress none -- -dash >/dev/null 2>"$T_DIR/err")
 is "$?:$(sql "SELECT count(*) FROM docpipe.documents WHERE path = '$T_DIR/cwd/-dash/d.md'")" 0:1 \
 	"a relative root named '-dash' after --: stored"
+# A root that is neither a directory nor a regular file (/dev/null, a
+# FIFO) is a usage error too, naming what it is, even beside a good root (the run
+# went on without it and exited 5, "interrupted": "sweep skipped:
+# discover did not walk everything"; nothing is stored now).
+mkfifo "$T_DIR/fifo" && mkdir -p "$T_DIR/good" && printf '# g\n\ngood\n' >"$T_DIR/good/g.md"
+timeout 20 docpipe run /dev/null --progress none >/dev/null 2>"$T_DIR/err"
+is "$?" 2 "/dev/null as the root: exit 2 (usage)"
+like "$(cat "$T_DIR/err")" "ROOT '/dev/null': a character device, not a directory or regular file" "naming it and what it is"
+timeout 20 docpipe run "$T_DIR/good" "$T_DIR/fifo" --progress none >/dev/null 2>"$T_DIR/err"
+is "$?:$(sql "SELECT count(*) FROM docpipe.documents WHERE path LIKE '$T_DIR/good/%'")" 2:0 \
+	"a FIFO beside a directory: exit 2 at once, nothing stored"
+like "$(cat "$T_DIR/err")" "ROOT '$T_DIR/fifo': a FIFO, not a directory or regular file" "naming the FIFO"
 
 # A hub that cannot start (its port taken) fails the run with its status;
 # it was exit 0, "every document stored", with nothing done.
