@@ -253,14 +253,17 @@ static int wide_refused(const char *enc, const char *how, dp_err *err)
 	return -1;
 }
 
-int chunk_check_text(jv file_rec, const char *text, size_t len, dp_err *err)
+int chunk_check_text(jv file_rec, const char *text, size_t len, const char *sniffed, dp_err *err)
 {
 	if (chunk_check_file(file_rec, text, len, err) < 0)
 		return -1;
 	char what[160];
-	conv_sniff(text, len, what, sizeof what);
-	if (what[0] != '\0') {
-		dp_err_set(err, "looks like %s, not text", what);
+	if (sniffed == NULL) {
+		conv_sniff(text, len, what, sizeof what);
+		sniffed = what;
+	}
+	if (sniffed[0] != '\0') {
+		dp_err_set(err, "looks like %s, not text", sniffed);
 		return -1;
 	}
 	const char *wide = wide_bom(text, len);
@@ -436,15 +439,20 @@ jv chunk_stage_process(void *ctx, jv rec)
 	buf = chunk_read_file(path, cs->max_size, &len, &err);
 	if (buf == NULL)
 		return dp_record_error(rec, "chunk", err.msg);
-	if (kind == CONV_NONE && cs->format == CHUNK_FORMAT_AUTO) {
-		/* A PDF, DOCX, ODT or EPUB named like text is converted as
-		 * what it is (chunk_check_text refuses it under --format). */
-		char what[160];
-		kind = conv_sniff(buf, len, what, sizeof what);
+	/* Read as text unless its first bytes say otherwise: a PDF, DOCX, ODT
+	 * or EPUB named like text is converted as what it is (under --format
+	 * chunk_check_text refuses it, as anything else they name).  Sniffed
+	 * once: the refusal takes what was found (libmagic's look at binary
+	 * data is no cheap call). */
+	char what[160] = "";
+	if (kind == CONV_NONE) {
+		enum conv_kind real = conv_sniff(buf, len, what, sizeof what);
+		if (cs->format == CHUNK_FORMAT_AUTO)
+			kind = real;
 	}
 	if (kind != CONV_NONE)
 		return chunk_converted(cs, rec, kind, cmd, path, buf, len);
-	if (chunk_check_text(rec, buf, len, &err) < 0) {
+	if (chunk_check_text(rec, buf, len, what, &err) < 0) {
 		free(buf);
 		return dp_record_error(rec, "chunk", err.msg);
 	}

@@ -57,8 +57,10 @@ int chunk_check_sum(jv file_rec, const char *hash, size_t len, dp_err *err);
  * bytes and is valid UTF-8.  Text in another encoding is refused naming
  * it when its bytes show it (UTF-16 with or without a byte order mark,
  * UTF-32 with one, Latin-1 or Windows-1252), with the iconv command that
- * converts it. */
-int chunk_check_text(jv file_rec, const char *text, size_t len, dp_err *err);
+ * converts it.  sniffed: what conv_sniff said of text when the caller ran
+ * it ("" for text), or NULL to have it run here. */
+int chunk_check_text(jv file_rec, const char *text, size_t len, const char *sniffed,
+		     dp_err *err);
 
 /* The document record of a file another format converts to Markdown
  * (convert.h): checks buf like chunk_check_file, converts, splits.  Consumes
