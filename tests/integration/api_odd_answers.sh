@@ -62,14 +62,14 @@ like "$(jq -r 'select(.kind=="error") | .error' "$T_DIR/o")" 'malformed response
 # (the summary), embed's in its "model".
 for ep in chat embed; do
 	for n in 1 3; do
-		curl -sf -X POST "$BASE/_reset" >/dev/null
-		control "{\"faults\":[{\"endpoint\":\"$ep\",\"kind\":\"lone_surrogate\",\"input\":\"n $n\"}]}"
+		api_reset
+		api_control "{\"faults\":[{\"endpoint\":\"$ep\",\"kind\":\"lone_surrogate\",\"input\":\"n $n\"}]}"
 		stage $ep --retries 3 --threads 1 $([ $ep = embed ] && echo --batch-inputs 1)
-		is "$?:$(docs):$(requests $ep)" "0:3:3" "$ep: a lone surrogate escape in answer $n: taken, every document out, 3 requests"
+		is "$?:$(docs):$(api_requests $ep)" "0:3:3" "$ep: a lone surrogate escape in answer $n: taken, every document out, 3 requests"
 	done
 done
-curl -sf -X POST "$BASE/_reset" >/dev/null
-control '{"faults":[{"endpoint":"chat","kind":"lone_surrogate","input":"n 3"}]}'
+api_reset
+api_control '{"faults":[{"endpoint":"chat","kind":"lone_surrogate","input":"n 3"}]}'
 stage chat --threads 1
 is "$?:$(jq -r 'select(.path | endswith("/n3.md")) | .summary' "$T_DIR/o")" "0:bad "$'\xef\xbf\xbd'" x" \
 	"chat: the summary holds U+FFFD where the lone surrogate was"
