@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,92 @@ static void on_notice(void *arg, const PGresult *res)
 		dp_diag("database warning: %s", msg);
 }
 
+/* Set when a connection of this process was found transaction-pooled
+ * (dp_db_pooled_found): every connection after it is made pooled. */
+static atomic_int pooled_found;
+
+/* DP_DB_POOLED_ENV's value: 1 set, 0 unset, empty or "0", -1 anything else. */
+static int pooled_env(void)
+{
+	const char *v = getenv(DP_DB_POOLED_ENV);
+
+	if (v == NULL || v[0] == '\0' || strcmp(v, "0") == 0)
+		return 0;
+	return strcmp(v, "1") == 0 ? 1 : -1;
+}
+
+int dp_db_pooled(void)
+{
+	return pooled_env() == 1 || atomic_load(&pooled_found);
+}
+
+int dp_db_pooled_found(void)
+{
+	return !atomic_exchange(&pooled_found, 1) && pooled_env() != 1;
+}
+
+/* Appends to sql (size bytes, holding a string) "; SET [LOCAL] piece" for
+ * each piece of settings ("name = value; name = value"), without the
+ * leading "; " when sql is empty.  Returns 0, or -1 when it does not fit. */
+static int append_settings(char *sql, size_t size, const char *settings, int local)
+{
+	size_t len = strlen(sql);
+
+	for (const char *p = settings; p != NULL && *p != '\0';) {
+		size_t n = strcspn(p, ";");
+		int w = snprintf(sql + len, size - len, "%sSET %s%.*s", len > 0 ? "; " : "",
+				 local ? "LOCAL " : "", (int)n, p);
+		if (w < 0 || (size_t)w >= size - len)
+			return -1;
+		len += (size_t)w;
+		p += n;
+		p += strspn(p, "; ");
+	}
+	return 0;
+}
+
+int dp_db_session_set(PGconn *db, const char *settings, dp_err *err)
+{
+	char sql[512] = "";
+
+	if (dp_db_pooled() || settings == NULL)
+		return 0;
+	if (append_settings(sql, sizeof sql, settings, 0) < 0) {
+		dp_err_set(err, "session settings too long");
+		return -1;
+	}
+	return dp_db_exec(db, sql, err);
+}
+
+/* session_setup's settings, for one transaction. */
+static const char pooled_tx_sql[] =
+	"BEGIN ISOLATION LEVEL READ COMMITTED;"
+	" SELECT set_config('idle_in_transaction_session_timeout', '" DP_DB_IDLE_TX_TIMEOUT "', true)"
+	" WHERE current_setting('idle_in_transaction_session_timeout') = '0'";
+
+int dp_db_begin(PGconn *db, const char *settings, const char *local, dp_err *err)
+{
+	char sql[1024];
+	int pooled = dp_db_pooled();
+
+	snprintf(sql, sizeof sql, "%s", pooled ? pooled_tx_sql : "BEGIN");
+	if ((pooled && append_settings(sql, sizeof sql, settings, 1) < 0) ||
+	    (local != NULL && strlen(sql) + strlen(local) + 3 > sizeof sql)) {
+		dp_err_set(err, "transaction settings too long");
+		return -1;
+	}
+	if (local != NULL) {
+		strcat(sql, "; ");
+		strcat(sql, local);
+	}
+	return dp_db_exec(db, sql, err);
+}
+
+int dp_db_backend_pid(PGconn *db)
+{
+	return dp_db_pooled() ? 0 : PQbackendPID(db);
+}
+
 /* The settings every docpipe session gets, at connect and again after a
  * reset (PQreset makes a new session without them).  A session that stops
  * answering inside its transaction (its process frozen, its machine cut
@@ -52,6 +139,11 @@ static void on_notice(void *arg, const PGresult *res)
 static int session_setup(PGconn *db, dp_err *err)
 {
 	char line[DP_ERR_MAX];
+
+	/* Behind a transaction pooler the session is the pool's: these go
+	 * into each transaction instead (dp_db_begin). */
+	if (dp_db_pooled())
+		return 0;
 	/* READ COMMITTED whatever default_transaction_isolation the server,
 	 * database or role sets: the store's writes are ordered by its own row
 	 * and advisory locks, designed for it; under SERIALIZABLE, replicas
@@ -92,6 +184,10 @@ PGconn *dp_db_connect(const char *env_name, const char *app, dp_err *err)
 	const int url_at = 5;
 	char line[DP_ERR_MAX];
 
+	if (pooled_env() < 0) {
+		dp_err_set(err, "cannot connect to the database: $" DP_DB_POOLED_ENV " is not 0 or 1");
+		return NULL;
+	}
 	if (env_name != NULL && values[url_at] == NULL) {
 		dp_err_set(err, "cannot connect to the database: --db-env %.100s: $%.100s is %s, so it"
 			   " names no connection string (without --db-env, $" DP_DB_ENV_DEFAULT
@@ -158,11 +254,13 @@ int dp_db_reset(PGconn *db, dp_err *err)
 
 int dp_db_session_get(PGconn *db, dp_db_session *out, dp_err *err)
 {
+	out->pid = 0;
+	if (dp_db_pooled()) /* a server process the pool lends to anyone */
+		return 0;
 	PGresult *res = dp_db_query(db, "SELECT pid, extract(epoch FROM backend_start)::text "
 					"FROM pg_stat_activity WHERE pid = pg_backend_pid()",
 				    0, NULL, err);
 
-	out->pid = 0;
 	if (res == NULL)
 		return -1;
 	if (PQntuples(res) == 1) {
@@ -180,7 +278,8 @@ int dp_db_session_end(PGconn *db, const dp_db_session *old, dp_err *err)
 	PGresult *res;
 	int rc;
 
-	if (old->pid <= 0)
+	/* Behind a pooler that process serves other clients now. */
+	if (old->pid <= 0 || dp_db_pooled())
 		return 0;
 	snprintf(pid, sizeof pid, "%d", old->pid);
 	res = dp_db_query(db, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
@@ -248,7 +347,7 @@ int dp_db_misconfigured(const char *msg)
 		"not a valid connection string", "invalid connection option", "invalid URI",
 		"missing \"=\"", "invalid sslmode", "invalid port", "invalid integer value",
 		"invalid value for", "invalid target_session_attrs", "invalid channel_binding",
-		"invalid gssencmode", "names no connection string",
+		"invalid gssencmode", "names no connection string", "is not 0 or 1",
 	};
 
 	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
@@ -375,7 +474,7 @@ static void say_blockers(PGconn *db, wait_state *w)
 		w->said = 1;
 		return;
 	}
-	PGresult *res = dp_db_blockers(w->watch, PQbackendPID(db), DP_DB_BLOCKERS_ANSWER_MS, &err);
+	PGresult *res = dp_db_blockers(w->watch, dp_db_backend_pid(db), DP_DB_BLOCKERS_ANSWER_MS, &err);
 	if (res == NULL) {
 		dp_diag("waiting %.0f s for the database: %s", waited_s, err.msg);
 		w->said = 1;
@@ -421,7 +520,8 @@ static PGresult *run(PGconn *db, const char *sql, int nparams, const char *const
 		return nparams < 0 ? PQexec(db, sql) : PQexecParams(db, sql, nparams, NULL, params, NULL, NULL, 0);
 	if (!(nparams < 0 ? PQsendQuery(db, sql) : PQsendQueryParams(db, sql, nparams, NULL, params, NULL, NULL, 0)))
 		return NULL;
-	wait_state w = {.start = dp_clock_ms()};
+	/* Behind a pooler the backend is unknown: nothing to ask. */
+	wait_state w = {.start = dp_clock_ms(), .said = dp_db_pooled()};
 	PGresult *last = NULL, *res;
 	w.next = w.start + DP_DB_LOCK_SAY_MS;
 	for (;;) {
@@ -475,12 +575,12 @@ PGresult *dp_db_query(PGconn *db, const char *sql, int nparams, const char *cons
 	return res;
 }
 
-int dp_db_begin_locked(PGconn *db, long long lock_key, dp_err *err)
+int dp_db_begin_locked(PGconn *db, const char *settings, long long lock_key, dp_err *err)
 {
 	char key[32];
 	const char *params[] = {key};
 
-	if (dp_db_exec(db, "BEGIN", err) < 0)
+	if (dp_db_begin(db, settings, NULL, err) < 0)
 		return -1;
 	snprintf(key, sizeof key, "%lld", lock_key);
 	PGresult *res = dp_db_query(db, "SELECT pg_advisory_xact_lock($1::bigint)", 1, params, err);

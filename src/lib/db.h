@@ -51,13 +51,50 @@ PGconn *dp_db_connect(const char *env_name, const char *app, dp_err *err);
  * dp_db_connect gives.  Returns 0, or -1 with err (still lost). */
 int dp_db_reset(PGconn *db, dp_err *err);
 
+/* Transaction pooling (PgBouncer's pool_mode = transaction, the "pooler"
+ * URL of hosted PostgreSQL): each transaction, or each statement outside
+ * one, may run on another server session, which serves other clients in
+ * between.  Nothing docpipe relies on may live in a session there: no
+ * named prepared statement (docpipe-store prepares its row statements on a
+ * direct connection only), no session SET (it would reach the pool's other
+ * clients), no session advisory lock, no pid of "our" server process.  A
+ * connection is pooled when $DP_DB_POOLED_ENV is 1 (0, empty or unset:
+ * direct; another value is a configuration error at connect), or once
+ * dp_db_pooled_found said this process met a pooler. */
+#define DP_DB_POOLED_ENV "DOCPIPE_DB_POOLED"
+/* 1 when this process's connections are pooled. */
+int dp_db_pooled(void);
+/* Makes this process's connections pooled from now on (the store met a
+ * prepared statement missing, SQLSTATE 26000, or already there, 42P05, on
+ * the connection that prepared or never prepared it).  Returns 1 the first
+ * time when $DP_DB_POOLED_ENV did not say so already (the caller says so
+ * once), else 0.  Session settings already sent stay on the server
+ * sessions they reached: only the variable avoids them. */
+int dp_db_pooled_found(void);
+/* Sets settings ("name = value; name = value", constants) for db's
+ * session, on a direct connection; pooled, nothing (dp_db_begin sets them
+ * in each transaction).  Returns 0, or -1 with err. */
+int dp_db_session_set(PGconn *db, const char *settings, dp_err *err);
+/* Begins a transaction.  Pooled, it gets what a direct session has from
+ * dp_db_connect (READ COMMITTED, idle_in_transaction_session_timeout) and
+ * settings (dp_db_session_set's form) as SET LOCAL; then local (SQL
+ * statements, e.g. "SET LOCAL work_mem = '64MB'"; NULL: none) in either
+ * mode.  One round trip.  Returns 0, or -1 with err (the caller rolls
+ * back). */
+int dp_db_begin(PGconn *db, const char *settings, const char *local, dp_err *err);
+/* db's server process (PQbackendPID), or 0 when pooled: PgBouncer's
+ * answer is no server process, and the one db's transaction runs on
+ * changes. */
+int dp_db_backend_pid(PGconn *db);
+
 /* A server session, as the server knows it: its process and start. */
 typedef struct dp_db_session {
 	int pid; /* 0: none */
 	char start[40]; /* backend_start, seconds since the epoch, as text */
 } dp_db_session;
 
-/* Sets *out to db's session.  Returns 0, or -1 with err set (out->pid 0). */
+/* Sets *out to db's session (pid 0 when pooled).  Returns 0, or -1 with
+ * err set (out->pid 0). */
 int dp_db_session_get(PGconn *db, dp_db_session *out, dp_err *err);
 
 /* Ends `old`, a session of ours that the server may still hold after our
@@ -69,7 +106,8 @@ int dp_db_session_get(PGconn *db, dp_db_session *out, dp_err *err);
  * that reuses the pid is never touched.  Returns 1 when it was ended, 0
  * when the server no longer had it, -1 with err set when the server would
  * not end it (the same role or pg_signal_backend may) or the question
- * failed. */
+ * failed.  Pooled, 0 without a question: the server process may serve
+ * another client by then. */
 int dp_db_session_end(PGconn *db, const dp_db_session *old, dp_err *err);
 
 /* Sets err to "what: <server or libpq message on one line>" for a failed
@@ -120,10 +158,11 @@ int dp_db_exec(PGconn *db, const char *sql, dp_err *err);
 PGresult *dp_db_query(PGconn *db, const char *sql, int nparams, const char *const *params,
 		      dp_err *err);
 
-/* Starts a transaction that holds pg_advisory_xact_lock(lock_key) until it
- * ends, so processes that create or change the schema at the same moment
- * take turns.  Returns 0, or -1 with err set (the transaction rolled back). */
-int dp_db_begin_locked(PGconn *db, long long lock_key, dp_err *err);
+/* Starts a transaction (dp_db_begin with settings) that holds
+ * pg_advisory_xact_lock(lock_key) until it ends, so processes that create
+ * or change the schema at the same moment take turns.  Returns 0, or -1
+ * with err set (the transaction rolled back). */
+int dp_db_begin_locked(PGconn *db, const char *settings, long long lock_key, dp_err *err);
 
 /* Runs sql inside the current transaction under a savepoint: a failure is
  * rolled back to the savepoint and the transaction goes on.  Returns 1 when

@@ -76,7 +76,29 @@ static const char schema[] =
  * of the stage under one lock, so a cache that cannot answer must count as
  * a miss (the request is made, and said once) rather than hold the stage
  * up for as long as the lock lasts. */
-#define REUSE_SESSION_SETTINGS "SET lock_timeout = '2s'; SET statement_timeout = '60s'"
+#define REUSE_SESSION_SETTINGS "lock_timeout = '2s'; statement_timeout = '60s'"
+
+/* sql with REUSE_SESSION_SETTINGS: set for the session on a direct
+ * connection; pooled (dp_db_pooled), in a transaction of its own, with
+ * them as SET LOCAL (two round trips more: nothing beside a model's
+ * answer).  Returns the result, or NULL with err. */
+static PGresult *settled_query(dp_reuse *r, const char *sql, int nparams, const char *const *params,
+			       dp_err *err)
+{
+	if (!dp_db_pooled())
+		return dp_db_query(r->db, sql, nparams, params, err);
+	if (dp_db_begin(r->db, REUSE_SESSION_SETTINGS, NULL, err) < 0) {
+		dp_db_rollback(r->db);
+		return NULL;
+	}
+	PGresult *res = dp_db_query(r->db, sql, nparams, params, err);
+	if (res == NULL || dp_db_exec(r->db, "COMMIT", err) < 0) {
+		dp_db_rollback(r->db);
+		PQclear(res);
+		return NULL;
+	}
+	return res;
+}
 
 /* Runs sql under the lock.  On a connection found lost (a database
  * restart) it is made again and sql tried once more: otherwise every later
@@ -86,11 +108,11 @@ static PGresult *reuse_query(dp_reuse *r, const char *sql, int nparams, const ch
 			     dp_err *err)
 {
 	pthread_mutex_lock(&r->lock);
-	PGresult *res = dp_db_query(r->db, sql, nparams, params, err);
+	PGresult *res = settled_query(r, sql, nparams, params, err);
 	if (res == NULL && dp_db_lost(r->db) && dp_clock_ms() - r->reconnect_ms >= REUSE_RECONNECT_MS) {
 		r->reconnect_ms = dp_clock_ms();
-		if (dp_db_reset(r->db, err) == 0 && dp_db_exec(r->db, REUSE_SESSION_SETTINGS, err) == 0)
-			res = dp_db_query(r->db, sql, nparams, params, err);
+		if (dp_db_reset(r->db, err) == 0 && dp_db_session_set(r->db, REUSE_SESSION_SETTINGS, err) == 0)
+			res = settled_query(r, sql, nparams, params, err);
 	}
 	pthread_mutex_unlock(&r->lock);
 	return res;
@@ -170,9 +192,9 @@ dp_reuse *dp_reuse_open(const char *app, dp_err *err)
 		free(r);
 		return NULL;
 	}
-	if (dp_db_begin_locked(r->db, DP_REUSE_SCHEMA_LOCK, err) < 0 ||
+	if (dp_db_begin_locked(r->db, NULL, DP_REUSE_SCHEMA_LOCK, err) < 0 ||
 	    dp_db_exec(r->db, schema, err) < 0 || dp_db_exec(r->db, "COMMIT", err) < 0 ||
-	    dp_db_exec(r->db, REUSE_SESSION_SETTINGS, err) < 0) {
+	    dp_db_session_set(r->db, REUSE_SESSION_SETTINGS, err) < 0) {
 		dp_db_rollback(r->db);
 		PQfinish(r->db);
 		free(r);

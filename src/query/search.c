@@ -230,12 +230,11 @@ static int open_with_settings(PGconn *db, const char *settings, const char *opti
 	char sql[256];
 	dp_err ignored;
 
-	snprintf(sql, sizeof sql, "BEGIN; %s; %s", settings, optional);
-	if (dp_db_exec(db, sql, &ignored) == 0)
+	snprintf(sql, sizeof sql, "%s; %s", settings, optional);
+	if (dp_db_begin(db, NULL, sql, &ignored) == 0)
 		return 0;
 	dp_db_rollback(db);
-	snprintf(sql, sizeof sql, "BEGIN; %s", settings);
-	if (dp_db_exec(db, sql, err) == 0)
+	if (dp_db_begin(db, NULL, settings, err) == 0)
 		return 0;
 	dp_db_rollback(db);
 	return -1;

@@ -319,6 +319,8 @@ static int build(store *s, int kind, unsigned oid, const char *want, const char 
 }
 
 static const char clean_sql[] = "SELECT gin_clean_pending_list('docpipe.chunks_tsv'::regclass)";
+static const char clean_pooled_sql[] = "SET LOCAL work_mem = '" STORE_GIN_WORK_MEM "';"
+	" SET LOCAL " STORE_SESSION_SETTINGS "; SELECT gin_clean_pending_list('docpipe.chunks_tsv'::regclass)";
 
 /* Gives up the second connection for this run, saying why (msg) once; its
  * unmerged chunks are the writes' and store_fulltext_settle's again. */
@@ -353,7 +355,8 @@ static int gin_done(store *s, int wait)
 	PGresult *res;
 	char why[DP_ERR_MAX] = "";
 	while ((res = PQgetResult(s->gin)) != NULL) {
-		if (PQresultStatus(res) != PGRES_TUPLES_OK && why[0] == '\0')
+		if (PQresultStatus(res) != PGRES_TUPLES_OK && PQresultStatus(res) != PGRES_COMMAND_OK &&
+		    why[0] == '\0')
 			snprintf(why, sizeof why, "%s", PQresultErrorMessage(res));
 		PQclear(res);
 	}
@@ -382,13 +385,15 @@ void store_fulltext_tend(store *s, long long chunks)
 		}
 		/* The merge's sort, as in the writes' transactions; it waits
 		 * on its locks as the writes do. */
-		if (dp_db_exec(s->gin, "SET work_mem = '" STORE_GIN_WORK_MEM "'; "
-				       STORE_SESSION_SETTINGS, &e) < 0) {
+		if (dp_db_session_set(s->gin, "work_mem = '" STORE_GIN_WORK_MEM "'; "
+				      STORE_SESSION_SETTINGS, &e) < 0) {
 			gin_off(s, e.msg);
 			return;
 		}
 	}
-	if (!PQsendQuery(s->gin, clean_sql)) {
+	/* Pooled, the settings are the statement's: SET LOCAL in the
+	 * implicit transaction of one query string, undone with it. */
+	if (!PQsendQuery(s->gin, dp_db_pooled() ? clean_pooled_sql : clean_sql)) {
 		gin_off(s, PQerrorMessage(s->gin));
 		return;
 	}
@@ -406,9 +411,8 @@ int store_fulltext_settle(store *s, dp_err *err)
 		return 0;
 	/* In its own transaction: work_mem bounds the merge's sort, as for a
 	 * cleanup during the writes. */
-	if (dp_db_exec(s->db, "BEGIN; SET LOCAL work_mem = '" STORE_GIN_WORK_MEM "';"
-			      " SELECT gin_clean_pending_list('docpipe.chunks_tsv'::regclass); COMMIT",
-		       &why) < 0) {
+	if (dp_db_begin(s->db, STORE_SESSION_SETTINGS, "SET LOCAL work_mem = '" STORE_GIN_WORK_MEM "';"
+			" SELECT gin_clean_pending_list('docpipe.chunks_tsv'::regclass); COMMIT", &why) < 0) {
 		dp_db_rollback(s->db);
 		if (dp_db_lost(s->db)) {
 			*err = why;

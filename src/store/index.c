@@ -268,7 +268,7 @@ static int begin_bulk(store *s, long long chunks, dp_err *err)
 
 	if (got <= 0) /* another store is bulk loading: the index is its to build */
 		return got < 0 && dp_db_lost(s->db) ? -1 : 0;
-	if (dp_db_exec(s->db, "BEGIN", err) < 0 ||
+	if (dp_db_begin(s->db, STORE_SESSION_SETTINGS, NULL, err) < 0 ||
 	    dp_db_exec(s->db, DROP_INDEXES, err) < 0 ||
 	    store_settings_set(s, "index_state", "building", err) < 0 || dp_db_exec(s->db, "COMMIT", err) < 0) {
 		dp_db_rollback(s->db);
@@ -289,8 +289,11 @@ int store_index_plan(store *s, store_item *items, size_t n, dp_err *err)
 {
 	long long pending = 0;
 
+	/* Pooled (dp_db_pooled), no bulk load: its lock, the mark of a live
+	 * loader, is a session's, which a pool's server session would keep
+	 * after the store ended (the index never built again). */
 	if (s->bulk || s->opt.bulk == STORE_BULK_NEVER || s->vtype == STORE_VT_REAL ||
-	    s->dim > HNSW_MAX_HALFVEC)
+	    s->dim > HNSW_MAX_HALFVEC || dp_db_pooled())
 		return 0;
 	for (size_t i = 0; i < n; i++)
 		if (items[i].kind == STORE_ITEM_DOCUMENT)
@@ -326,13 +329,31 @@ void store_index_count(store *s, const store_item *items, size_t n)
 }
 
 /* Builds the index and clears the marker in one transaction: a build cut
- * short leaves the marker for the next run. */
+ * short leaves the marker for the next run.  Pooled, the transaction holds
+ * the bulk lock instead of the session (a loader's session lock keeps it
+ * from being taken); when another session holds it, nothing is built
+ * (returns 0, the marker stays: its holder builds).  A bulk load of this
+ * store's own, begun before the pooler was found out (dp_db_pooled_found),
+ * holds it on a server session of the pool, which keeps it: that load is
+ * built without it. */
 static int build(store *s, dp_err *err)
 {
 	long long rows = table_rows(s, err);
+	char key[32];
+	const char *params[] = {key};
+	PGresult *res = NULL;
 
-	if (rows < 0 || dp_db_exec(s->db, "BEGIN", err) < 0)
+	snprintf(key, sizeof key, "%lld", STORE_BULK_KEY);
+	if (rows < 0 || dp_db_begin(s->db, STORE_SESSION_SETTINGS, NULL, err) < 0)
 		return -1;
+	if (dp_db_pooled() && !s->bulk &&
+	    ((res = dp_db_query(s->db, "SELECT pg_try_advisory_xact_lock($1::bigint)", 1, params, err)) == NULL ||
+	     PQgetvalue(res, 0, 0)[0] != 't')) {
+		dp_db_rollback(s->db);
+		PQclear(res);
+		return res == NULL ? -1 : 0;
+	}
+	PQclear(res);
 	if ((s->dim > 0 && store_index_create(s, rows, err) < 0) ||
 	    store_settings_set(s, "index_state", "ready", err) < 0 || dp_db_exec(s->db, "COMMIT", err) < 0) {
 		dp_db_rollback(s->db);
@@ -351,7 +372,7 @@ int store_index_settle(store *s, dp_err *err)
 		s->bulk = 0;
 		return 0;
 	}
-	int got = try_bulk_lock(s, err);
+	int got = dp_db_pooled() ? 1 : try_bulk_lock(s, err); /* pooled: build's */
 	if (got <= 0)
 		return got;
 	if (!s->bulk && !s->switching)
@@ -367,8 +388,8 @@ int store_index_settle(store *s, dp_err *err)
 	if (rc == 0 && dp_db_exec(s->db, "ANALYZE docpipe.chunks", &ignored) < 0)
 		dp_diag("ANALYZE after the bulk load failed (queries may be slower until autovacuum runs): %s",
 			ignored.msg);
-	PGresult *res = dp_db_query(s->db, "SELECT pg_advisory_unlock_all()", 0, NULL, &ignored);
-	PQclear(res);
+	if (!dp_db_pooled())
+		PQclear(dp_db_query(s->db, "SELECT pg_advisory_unlock_all()", 0, NULL, &ignored));
 	s->bulk = 0;
 	s->switching = 0;
 	s->rows0 = -1;

@@ -45,6 +45,14 @@ static int settle(store *s, int (*settle_step)(store *, dp_err *), dp_err *err)
 	return rc;
 }
 
+/* The batch's outcome rows (in a transaction of their own when pooled). */
+static int record_outcomes(store *s, store_item *items, size_t n, dp_err *err)
+{
+	if (store_pooled_begin(s, err) < 0)
+		return -1;
+	return store_pooled_end(s, store_outcome_record(s->db, items, n, err), err);
+}
+
 /* The index plan, the batch's writes and its outcome rows; the plan and the
  * outcome rows are tried again after a lost connection, like the writes.
  * Returns store_write's result, -1 when the plan or the outcome rows
@@ -58,7 +66,7 @@ static int write_batch(store *s, store_item *items, size_t n, dp_err *err)
 	if (rc < 0 || (rc = store_write(s, items, n, err)) < 0)
 		return rc;
 	lost = 0;
-	while ((rc = store_outcome_record(s->db, items, n, err)) < 0 && store_reconnect(s, &lost, err))
+	while ((rc = record_outcomes(s, items, n, err)) < 0 && store_reconnect(s, &lost, err))
 		;
 	if (rc < 0) {
 		/* A database that refuses the outcome rows (read-only, disk

@@ -229,7 +229,7 @@ static int schema_ensure(store *s, int *usage, dp_err *err)
 
 	snprintf(ef, sizeof ef, "%d", s->opt.ef_construction);
 
-	if (dp_db_begin_locked(s->db, STORE_LOCK_KEY, err) < 0)
+	if (dp_db_begin_locked(s->db, STORE_SESSION_SETTINGS, STORE_LOCK_KEY, err) < 0)
 		return -1;
 	for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++)
 		if (dp_db_exec(s->db, tables[i], err) < 0)
@@ -347,10 +347,10 @@ store *store_open(const store_options *opt, int *exit_code, dp_err *err)
 	if (s->db != NULL) {
 		dp_err ignored; /* without it, no old session is ended: the
 				 * writes fail or wait as before */
-		store_blocker_backend(opt->blocker, PQbackendPID(s->db));
+		store_blocker_backend(opt->blocker, dp_db_backend_pid(s->db));
 		dp_db_session_get(s->db, &s->session, &ignored);
 	}
-	if (s->db == NULL || dp_db_exec(s->db, STORE_SESSION_SETTINGS, err) < 0 ||
+	if (s->db == NULL || dp_db_session_set(s->db, STORE_SESSION_SETTINGS, err) < 0 ||
 	    schema_ensure(s, &usage, err) < 0 || store_index_settle(s, err) < 0) {
 		if (usage)
 			*exit_code = DP_EXIT_USAGE;

@@ -166,9 +166,20 @@ int store_patiently(int (*attempt)(void *ctx, dp_err *err), void *ctx, double pa
  * database or role sets for its applications: its waits are its order
  * (the schema lock, a path's lock), and under a role's 20 ms each start
  * read as a database outage and documents failed.  Set at connect and
- * after each reset (schema.c, write.c). */
-#define STORE_SESSION_SETTINGS "SET lock_timeout = 0"
+ * after each reset (schema.c, write.c) with dp_db_session_set; behind a
+ * transaction pooler in each transaction instead (dp_db_begin). */
+#define STORE_SESSION_SETTINGS "lock_timeout = 0"
 int store_reconnect(store *s, int *lost, dp_err *err);
+
+/* Around database work outside the write transactions that may wait on
+ * locks (the outcome rows, the sweep, a failed document's run mark): on a
+ * direct connection it runs as it is, under the session's
+ * STORE_SESSION_SETTINGS; pooled (dp_db_pooled), store_pooled_begin opens
+ * a transaction with them as SET LOCAL and store_pooled_end ends it:
+ * COMMIT when rc is 0, else ROLLBACK.  Each returns 0 or -1 with err
+ * (store_pooled_end: rc when it is not 0). */
+int store_pooled_begin(store *s, dp_err *err);
+int store_pooled_end(store *s, int rc, dp_err *err);
 
 /* Connects and creates the schema if needed, choosing and announcing the
  * vector type (stderr, once).  Returns NULL with err set and *exit_code

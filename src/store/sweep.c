@@ -53,8 +53,12 @@ int store_sweep(store *s, const char *run, char *const *roots, size_t nroots, dp
 		dp_err_set(err, "out of memory");
 		return -1;
 	}
-	if (store_outcome_sweep(s->db, run, &s->buf, err) < 0)
+	/* Pooled, the two statements share a transaction, committed before
+	 * the receipts go out. */
+	if (store_pooled_begin(s, err) < 0)
 		return -1;
+	if (store_outcome_sweep(s->db, run, &s->buf, err) < 0)
+		return store_pooled_end(s, -1, err);
 	const char *values[] = {run, (const char *)s->buf.data};
 	int lengths[] = {0, (int)s->buf.len}, formats[] = {0, 1};
 	Oid types[] = {DP_OID_TEXT, DP_OID_TEXT_ARRAY};
@@ -77,6 +81,10 @@ int store_sweep(store *s, const char *run, char *const *roots, size_t nroots, dp
 		" RETURNING d.path, d.id", 2, types, values, lengths, formats, 0);
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
 		dp_db_err(err, s->db, res, "sweep");
+		PQclear(res);
+		return store_pooled_end(s, -1, err);
+	}
+	if (store_pooled_end(s, 0, err) < 0) {
 		PQclear(res);
 		return -1;
 	}

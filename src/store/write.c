@@ -230,10 +230,12 @@ static const struct {
  * where it stopped instead of preparing a name twice.  A prepared
  * statement outlives a rolled-back transaction.  Outside pipeline mode.
  * --write-method insert (for PGlite) keeps unnamed statements: nothing to
- * prepare.  Returns 0 or -1 with err. */
+ * prepare; so does a pooled connection (dp_db_pooled), whose next
+ * transaction may run on a server session that never saw them.  Returns 0
+ * or -1 with err. */
 static int prepare_row_statements(store *s, dp_err *err)
 {
-	if (s->opt.method != STORE_WRITE_COPY)
+	if (s->opt.method != STORE_WRITE_COPY || dp_db_pooled())
 		return 0;
 	for (int i = s->prepared; i < ROW_STATEMENTS; i++) {
 		PGresult *res = PQprepare(s->db, row_statements[i].name, row_statements[i].sql,
@@ -897,7 +899,7 @@ static enum tx_result write_tx(store *s, store_item **items, size_t n, dp_err *e
 	dp_db_forget_sqlstate();
 	if (order == NULL || ids == NULL)
 		dp_err_set(err, "out of memory");
-	else if (dp_db_exec(s->db, "BEGIN; " STORE_GIN_SETTINGS, err) == 0) {
+	else if (dp_db_begin(s->db, STORE_SESSION_SETTINGS, STORE_GIN_SETTINGS, err) == 0) {
 		rc = write_body(s, items, n, order, ids, registered, err);
 		if (rc == 0)
 			rc = dp_db_exec(s->db, "COMMIT", err);
@@ -986,9 +988,9 @@ static int reset_connection(void *ctx, dp_err *err)
 	s->prepared = 0; /* a new session has none */
 	/* An outage says itself (store_patiently): nothing to explain. */
 	store_blocker_backend(s->opt.blocker, 0);
-	if (dp_db_reset(s->db, err) < 0 || dp_db_exec(s->db, STORE_SESSION_SETTINGS, err) < 0)
+	if (dp_db_reset(s->db, err) < 0 || dp_db_session_set(s->db, STORE_SESSION_SETTINGS, err) < 0)
 		return -1;
-	store_blocker_backend(s->opt.blocker, PQbackendPID(s->db));
+	store_blocker_backend(s->opt.blocker, dp_db_backend_pid(s->db));
 	end_old_session(s);
 	return 0;
 }
@@ -1005,6 +1007,26 @@ int store_reconnect(store *s, int *lost, dp_err *err)
 	return 0;
 }
 
+int store_pooled_begin(store *s, dp_err *err)
+{
+	if (!dp_db_pooled())
+		return 0;
+	if (dp_db_begin(s->db, STORE_SESSION_SETTINGS, NULL, err) == 0)
+		return 0;
+	dp_db_rollback(s->db);
+	return -1;
+}
+
+int store_pooled_end(store *s, int rc, dp_err *err)
+{
+	if (!dp_db_pooled())
+		return rc;
+	if (rc == 0 && dp_db_exec(s->db, "COMMIT", err) == 0)
+		return 0;
+	dp_db_rollback(s->db);
+	return rc != 0 ? rc : -1;
+}
+
 /* Whether a transaction failed on another session's doing, which
  * PostgreSQL says to retry: a deadlock (40P01), a serialization failure
  * (40001: a SERIALIZABLE session of the role's, or a server's, despite
@@ -1013,6 +1035,33 @@ int store_reconnect(store *s, int *lost, dp_err *err)
 static int conflict_state(const char *st)
 {
 	return strcmp(st, "40P01") == 0 || strcmp(st, "40001") == 0 || strcmp(st, "55P03") == 0;
+}
+
+/* Whether a transaction failed on a named prepared statement that its
+ * server session lacks (26000) or already had (42P05): the connection is
+ * transaction-pooled (PgBouncer), its transactions run on whichever server
+ * session the pool lends.  Then every connection of the store is made
+ * pooled (dp_db_pooled_found: unnamed statements, settings per
+ * transaction, no old session ended), said once, and the caller redoes
+ * the transaction: no document fails for it. */
+static int found_pooled(store *s)
+{
+	const char *st = dp_db_last_sqlstate();
+
+	if (dp_db_pooled() || (strcmp(st, "26000") != 0 && strcmp(st, "42P05") != 0))
+		return 0;
+	if (dp_db_pooled_found())
+		dp_diag("the database connection looks transaction-pooled (PgBouncer?): a prepared"
+			" statement is missing from the server session (SQLSTATE %s); writing with"
+			" unnamed statements and per-transaction settings from now on. Set "
+			DP_DB_POOLED_ENV "=1 for such a URL: the settings of the sessions made"
+			" before this (lock_timeout, idle_in_transaction_session_timeout,"
+			" default_transaction_isolation) stay on the pool's server sessions, for"
+			" its other clients (docpipe-store(1), CONNECTION POOLERS)", st);
+	s->prepared = 0;
+	s->session.pid = 0;
+	store_blocker_backend(s->opt.blocker, 0);
+	return 1;
 }
 
 /* One transaction; when the connection is lost, it is re-made (waiting
@@ -1034,6 +1083,8 @@ static enum tx_result write_retrying(store *s, store_item **items, size_t n, dp_
 				return lost == STORE_LOST_MAX ? TX_FAILED : TX_LOST;
 			continue;
 		}
+		if (r == TX_FAILED && found_pooled(s))
+			continue;
 		if (r != TX_FAILED || !conflict_state(dp_db_last_sqlstate()) ||
 		    conflicts++ == STORE_CONFLICT_MAX || dp_stop_requested())
 			return r;
@@ -1061,7 +1112,8 @@ static int fail_alone(store *s, store_item *item, const char *why)
 	snprintf(s->same_state, sizeof s->same_state, "%s", state);
 	s->same_count += dp_db_environmental(state);
 	store_item_fail(item, why);
-	mark_run(s, &item, 1, &ignored);
+	if (store_pooled_begin(s, &ignored) == 0)
+		store_pooled_end(s, mark_run(s, &item, 1, &ignored), &ignored);
 	return s->same_count >= STORE_SAME_FAILURES;
 }
 
