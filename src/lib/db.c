@@ -440,15 +440,23 @@ void dp_db_blocker_text(const PGresult *res, int row, char *out, size_t size)
 
 /* Set by dp_db_say_lock_waits before any thread starts, read only after:
  * whether statements say their long waits, and the watch connection's
- * URL variable and application name. */
+ * URL variable and application name; the caller's hook, if any. */
 static int say_on;
 static const char *say_env, *say_app;
+static dp_db_wait_hook *say_hook;
+static void *say_hook_ctx;
 
 void dp_db_say_lock_waits(const char *db_env, const char *app)
 {
 	say_on = 1;
 	say_env = db_env;
 	say_app = app;
+}
+
+void dp_db_on_lock_wait(dp_db_wait_hook *hook, void *ctx)
+{
+	say_hook = hook;
+	say_hook_ctx = ctx;
 }
 
 /* A statement's wait, as dp_db_say_lock_waits has it said. */
@@ -458,6 +466,19 @@ typedef struct wait_state {
 	PGconn *watch;       /* the questions' connection; NULL until one */
 } wait_state;
 
+/* Says what the statement waits for (what: "a lock on R held by ...", or
+ * why that cannot be known; the time with the latter) on stderr and to the
+ * hook. */
+static void say_wait(double waited_s, const char *what, const char *then)
+{
+	if (then[0] != '\0')
+		dp_diag("waiting for %s%s", what, then);
+	else
+		dp_diag("waiting %.0f s for %s", waited_s, what);
+	if (say_hook != NULL)
+		say_hook(say_hook_ctx, what, waited_s);
+}
+
 /* Asks on w's connection (made now if need be) who holds what db's
  * backend waits for, and says so: one line each.  A wait that no session
  * holds up (a long statement, a slow server) is not said: the next
@@ -465,26 +486,27 @@ typedef struct wait_state {
 static void say_blockers(PGconn *db, wait_state *w)
 {
 	double waited_s = (dp_clock_ms() - w->start) / 1000;
-	char who[DP_ERR_MAX];
+	char who[DP_ERR_MAX], what[DP_ERR_MAX + 300];
 	dp_err err;
 
 	if (w->watch == NULL && (w->watch = dp_db_connect(say_env, say_app, &err)) == NULL) {
-		dp_diag("waiting %.0f s for the database, which takes no new connection either: %s",
-			waited_s, err.msg);
+		snprintf(what, sizeof what, "the database, which takes no new connection either: %s", err.msg);
+		say_wait(waited_s, what, "");
 		w->said = 1;
 		return;
 	}
 	PGresult *res = dp_db_blockers(w->watch, dp_db_backend_pid(db), DP_DB_BLOCKERS_ANSWER_MS, &err);
 	if (res == NULL) {
-		dp_diag("waiting %.0f s for the database: %s", waited_s, err.msg);
+		snprintf(what, sizeof what, "the database: %s", err.msg);
+		say_wait(waited_s, what, "");
 		w->said = 1;
 		return;
 	}
 	for (int i = 0; i < PQntuples(res); i++) {
 		const char *rel = PQgetvalue(res, i, 5);
 		dp_db_blocker_text(res, i, who, sizeof who);
-		dp_diag("waiting for a lock%s%s held by %s; it goes on when that session ends its"
-			" transaction", *rel != '\0' ? " on " : "", rel, who);
+		snprintf(what, sizeof what, "a lock%s%s held by %s", *rel != '\0' ? " on " : "", rel, who);
+		say_wait(waited_s, what, "; it goes on when that session ends its transaction");
 	}
 	w->said = PQntuples(res) > 0;
 	PQclear(res);
@@ -510,15 +532,28 @@ static void wait_ready(PGconn *db, wait_state *w)
 	}
 }
 
-/* sql as PQexec (nparams < 0: one or more statements, no parameters) or
- * PQexecParams runs it, and its result as they return it: the last, or
- * the first that starts a COPY.  With dp_db_say_lock_waits, a long wait
- * for it is said. */
-static PGresult *run(PGconn *db, const char *sql, int nparams, const char *const *params)
+/* A statement's text and parameters, as PQexecParams takes them
+ * (nparams < 0: one or more statements, no parameters, as PQexec). */
+typedef struct statement {
+	const char *sql;
+	int nparams;
+	const Oid *types;
+	const char *const *values;
+	const int *lengths, *formats;
+} statement;
+
+/* st as PQexec or PQexecParams runs it, and its result as they return it:
+ * the last, or the first that starts a COPY.  With dp_db_say_lock_waits, a
+ * long wait for it is said (and the hook told when a said wait ends). */
+static PGresult *run(PGconn *db, const statement *st)
 {
 	if (!say_on)
-		return nparams < 0 ? PQexec(db, sql) : PQexecParams(db, sql, nparams, NULL, params, NULL, NULL, 0);
-	if (!(nparams < 0 ? PQsendQuery(db, sql) : PQsendQueryParams(db, sql, nparams, NULL, params, NULL, NULL, 0)))
+		return st->nparams < 0 ? PQexec(db, st->sql)
+				       : PQexecParams(db, st->sql, st->nparams, st->types, st->values,
+						      st->lengths, st->formats, 0);
+	if (!(st->nparams < 0 ? PQsendQuery(db, st->sql)
+			      : PQsendQueryParams(db, st->sql, st->nparams, st->types, st->values, st->lengths,
+						  st->formats, 0)))
 		return NULL;
 	/* Behind a pooler the backend is unknown: nothing to ask. */
 	wait_state w = {.start = dp_clock_ms(), .said = dp_db_pooled()};
@@ -530,23 +565,33 @@ static PGresult *run(PGconn *db, const char *sql, int nparams, const char *const
 			break;
 		PQclear(last);
 		last = res;
-		ExecStatusType st = PQresultStatus(res);
-		if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH ||
+		ExecStatusType status = PQresultStatus(res);
+		if (status == PGRES_COPY_IN || status == PGRES_COPY_OUT || status == PGRES_COPY_BOTH ||
 		    PQstatus(db) == CONNECTION_BAD)
 			break;
 	}
+	if (w.said && say_hook != NULL)
+		say_hook(say_hook_ctx, NULL, (dp_clock_ms() - w.start) / 1000);
 	PQfinish(w.watch);
 	return last;
 }
 
+PGresult *dp_db_result_params(PGconn *db, const char *sql, int nparams, const Oid *types,
+			      const char *const *values, const int *lengths, const int *formats)
+{
+	statement st = {sql, nparams, types, values, lengths, formats};
+
+	return run(db, &st);
+}
+
 PGresult *dp_db_result(PGconn *db, const char *sql)
 {
-	return run(db, sql, -1, NULL);
+	return run(db, &(statement){.sql = sql, .nparams = -1});
 }
 
 int dp_db_exec(PGconn *db, const char *sql, dp_err *err)
 {
-	PGresult *res = run(db, sql, -1, NULL);
+	PGresult *res = run(db, &(statement){.sql = sql, .nparams = -1});
 	int rc = 0;
 
 	if (res == NULL || !is_success(res)) {
@@ -565,7 +610,7 @@ int dp_db_exec(PGconn *db, const char *sql, dp_err *err)
 PGresult *dp_db_query(PGconn *db, const char *sql, int nparams, const char *const *params,
 		      dp_err *err)
 {
-	PGresult *res = run(db, sql, nparams, params);
+	PGresult *res = run(db, &(statement){.sql = sql, .nparams = nparams, .values = params});
 
 	if (res == NULL || !is_success(res)) {
 		dp_db_err(err, db, res, "query failed");

@@ -127,6 +127,14 @@ void dp_db_err(dp_err *err, PGconn *db, const PGresult *res, const char *what);
  * them without a word.  Covers dp_db_exec, dp_db_query and dp_db_result. */
 #define DP_DB_LOCK_SAY_MS 2000
 void dp_db_say_lock_waits(const char *db_env, const char *app);
+/* Also tells hook (called in the statement's thread, before any thread
+ * starts as dp_db_say_lock_waits) each wait said, what being its words
+ * ("a lock on docpipe.documents held by pid N (...)", or why that cannot
+ * be known) and waited_s how long it has lasted, and, with what NULL, the
+ * end of a statement whose wait was said: docpipe-store's sweep passes it
+ * to the hub, whose progress shows it.  NULL: none. */
+typedef void dp_db_wait_hook(void *ctx, const char *what, double waited_s);
+void dp_db_on_lock_wait(dp_db_wait_hook *hook, void *ctx);
 
 /* How long a question of dp_db_blockers waits for its answer: a server
  * that does not answer it is hung, which is said instead. */
@@ -147,6 +155,13 @@ void dp_db_blocker_text(const PGresult *res, int row, char *out, size_t size);
  * NULL when it could not be sent (PQerrorMessage says why).  Says a long
  * wait as dp_db_say_lock_waits has it. */
 PGresult *dp_db_result(PGconn *db, const char *sql);
+
+/* Runs sql with parameters as PQexecParams does (types, lengths and
+ * formats as it takes them), and returns its result whatever its status,
+ * or NULL when it could not be sent.  Says a long wait as
+ * dp_db_say_lock_waits has it. */
+PGresult *dp_db_result_params(PGconn *db, const char *sql, int nparams, const Oid *types,
+			      const char *const *values, const int *lengths, const int *formats);
 
 /* Runs sql (no parameters) and expects a command or rows.  Returns 0, or
  * -1 with err set. */

@@ -221,12 +221,12 @@ static int open_waiting(struct opening *o, double patience, dp_err *err)
 }
 
 /* Sweeps, after --require-end's proof when given; a lost connection is
- * made again (--db-retry) and the sweep, one statement, tried again.
- * Returns an exit code. */
+ * made again (--db-retry) and the sweep tried again (what its batches
+ * deleted stays deleted).  Returns an exit code. */
 static int sweep(store *s, const char *run, char **roots, size_t nroots, const char *require_end,
 		 dp_sink *sink, int quiet, dp_err *err)
 {
-	size_t deleted;
+	size_t deleted = 0;
 	char why[DP_ERR_MAX];
 	int lost = 0;
 

@@ -154,27 +154,6 @@ int store_outcome_record(PGconn *db, const store_item *items, size_t n, dp_err *
 	return 0;
 }
 
-int store_outcome_sweep(PGconn *db, const char *run, const store_buf *roots, dp_err *err)
-{
-	const char *values[] = {run, (const char *)roots->data};
-	int lengths[] = {0, (int)roots->len}, formats[] = {0, 1};
-	Oid types[] = {DP_OID_TEXT, DP_OID_TEXT_ARRAY};
-	/* The same root rule as the documents' sweep (sweep.c). */
-	PGresult *res = PQexecParams(db,
-		"DELETE FROM docpipe.failures f WHERE f.run IS DISTINCT FROM $1"
-		" AND EXISTS (SELECT 1 FROM unnest($2::text[]) AS r(root)"
-		"  WHERE f.root = r.root OR starts_with(f.path, rtrim(r.root, '/') || '/'))",
-		2, types, values, lengths, formats, 0);
-
-	if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
-		dp_db_err(err, db, res, "sweeping failures");
-		PQclear(res);
-		return -1;
-	}
-	PQclear(res);
-	return 0;
-}
-
 /* Figures are JSON numbers (doubles); bigint columns take them rounded.
  * The report's failures of stage "hub" (documents that never got a
  * receipt, so the store never saw their outcome) become failures too. */

@@ -50,10 +50,6 @@ int store_outcome_ensure(PGconn *db, dp_err *err);
  * 0 or -1 with err. */
 int store_outcome_record(PGconn *db, const store_item *items, size_t n, dp_err *err);
 
-/* Deletes the failures under roots (a binary text[] value, as store_sweep
- * builds it) whose run is not run.  Returns 0 or -1 with err. */
-int store_outcome_sweep(PGconn *db, const char *run, const store_buf *roots, dp_err *err);
-
 /* Records a run's report (borrowed: the supervisor's JSON report, see
  * docs/graph.md) into docpipe.runs, and its failures of stage "hub" (no
  * receipt: the store never saw them) into docpipe.failures.  Returns 0 or -1 with err (a report

@@ -258,10 +258,18 @@ int store_copy_row_done(store *s, dp_err *err);
 int store_copy_abort(store *s, const char *why, dp_err *err);
 int store_copy_end(store *s, dp_err *err);
 
-/* Deletes, in one transaction, the documents under one of roots (root
- * equal, or path below it) whose last_run is not run, and puts a "deleted"
- * receipt for each on sink.  *deleted gets the count.  Returns 0 or -1
- * with err (nothing deleted). */
+/* Deletes the documents under one of roots (root equal, or path below
+ * it) whose last_run is not run, unless another writer saw them since the
+ * run's first write began, and the other runs' failures and tombstones
+ * there; puts a "deleted" receipt for each document on sink (flushed after
+ * each batch).  In batches of STORE_SWEEP_BATCH rows, each a statement
+ * (and transaction) of its own, a document always with its chunks: a
+ * statement_timeout of the database or role cancels a batch, not the
+ * sweep; the batch is halved and tried again, down to one row, before the
+ * sweep fails naming the setting.  The count is added to *deleted (what
+ * was deleted stays deleted when a later batch fails).  Returns 0 or -1 with
+ * err. */
+#define STORE_SWEEP_BATCH 1000
 int store_sweep(store *s, const char *run, char *const *roots, size_t nroots, dp_sink *sink,
 		size_t *deleted, dp_err *err);
 

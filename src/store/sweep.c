@@ -26,10 +26,143 @@ static jv deleted_receipt(const char *path, long long id, const char *run)
 	return r;
 }
 
+/* The documents, tombstones and failures a sweep deletes.  Each step's
+ * statement deletes at most $3 rows whose key is past $4 (in key order),
+ * and returns the path and id of each document deleted, then a row with
+ * no path: how many rows it picked and the last key picked.  $1 is the
+ * run, $2 the roots (binary text[]).
+ *
+ * Root match is exact, or a path prefix ending at a '/' boundary
+ * (starts_with, not LIKE: a root may hold '%' or '_').  A document
+ * another writer saw since this run's first write began (a concurrent run
+ * over the same root, a watcher storing an edit: last_run is theirs)
+ * exists: it is kept.  The condition is read again by the DELETE on the
+ * rows it picked: a row a writer changed meanwhile is waited for and
+ * read as that writer left it (READ COMMITTED), as in one statement over
+ * them all.  A document's chunks go in its statement (ON DELETE CASCADE):
+ * a sweep stopped between two batches leaves whole documents only.  The
+ * tombstones of other runs under the roots go too: only their own run's
+ * records could be refused; and the failures of paths under the roots
+ * that the run did not see fail. */
+#define UNDER_ROOTS(root, path)                                                                     \
+	" EXISTS (SELECT 1 FROM unnest($2::text[]) AS r(root)"                                     \
+	"  WHERE " root " = r.root OR starts_with(" path ", rtrim(r.root, '/') || '/'))"
+#define DOC_SWEPT                                                                                   \
+	" d.last_run IS DISTINCT FROM $1"                                                          \
+	" AND NOT EXISTS (SELECT 1 FROM docpipe.run_starts s WHERE s.run = $1"                     \
+	"  AND d.last_seen >= s.started_at) AND" UNDER_ROOTS("d.root", "d.path")
+#define TOMB_SWEPT " t.run IS DISTINCT FROM $1 AND" UNDER_ROOTS("t.path", "t.path")
+#define FAILURE_SWEPT " f.run IS DISTINCT FROM $1 AND" UNDER_ROOTS("f.root", "f.path")
+
+static const struct sweep_step {
+	const char *what; /* one of its rows, in messages */
+	const char *first_key;
+	const char *sql;
+} steps[] = {
+	{"failure", "",
+	 "WITH pick AS (SELECT f.path AS k FROM docpipe.failures f WHERE" FAILURE_SWEPT
+	 "  AND f.path > $4 ORDER BY f.path LIMIT $3::int),"
+	 " gone AS (DELETE FROM docpipe.failures f WHERE f.path = ANY (ARRAY(SELECT k FROM pick)) AND"
+	 FAILURE_SWEPT ")"
+	 " SELECT NULL::text, count(*)::text, max(k) FROM pick"},
+	{"tombstone", "",
+	 "WITH pick AS (SELECT t.path AS k FROM docpipe.tombstones t WHERE" TOMB_SWEPT
+	 "  AND t.path > $4 ORDER BY t.path LIMIT $3::int),"
+	 " gone AS (DELETE FROM docpipe.tombstones t WHERE t.path = ANY (ARRAY(SELECT k FROM pick)) AND"
+	 TOMB_SWEPT ")"
+	 " SELECT NULL::text, count(*)::text, max(k) FROM pick"},
+	{"document", "0",
+	 "WITH pick AS (SELECT d.id AS k FROM docpipe.documents d WHERE" DOC_SWEPT
+	 "  AND d.id > $4::bigint ORDER BY d.id LIMIT $3::int),"
+	 " gone AS (DELETE FROM docpipe.documents d WHERE d.id = ANY (ARRAY(SELECT k FROM pick)) AND" DOC_SWEPT
+	 "  RETURNING d.path, d.id)"
+	 " SELECT path, id::text, NULL FROM gone"
+	 " UNION ALL SELECT NULL, count(*)::text, max(k)::text FROM pick"},
+};
+
+/* Sets err for a batch of one row that still ran over the session's
+ * statement_timeout (res: its failure), naming the setting. */
+static void timeout_err(store *s, const struct sweep_step *step, const PGresult *res, dp_err *err)
+{
+	dp_err why, ignored;
+	PGresult *set = dp_db_query(s->db, "SELECT current_setting('statement_timeout')", 0, NULL, &ignored);
+
+	dp_db_err(&why, s->db, res, "sweep");
+	dp_err_set(err, "%s; deleting even one %s at a time runs over the statement_timeout of %s"
+		   " that the database or role sets: what is left stays (raise it for docpipe's role:"
+		   " ALTER ROLE ... SET statement_timeout = ...)", why.msg, step->what,
+		   set != NULL ? PQgetvalue(set, 0, 0) : "?");
+	PQclear(set);
+}
+
+/* Runs step in batches of *batch rows (halved on a statement timeout, down
+ * to one row: each batch is a statement and a transaction of its own, so
+ * the sweep goes on under a database's or role's statement_timeout), a
+ * receipt on sink for each document deleted, flushed after each batch.
+ * Returns 0 or -1 with err. */
+static int sweep_step(store *s, const struct sweep_step *step, const char *run, long *batch,
+		      dp_sink *sink, size_t *deleted, dp_err *err)
+{
+	char limit[24], *key = strdup(step->first_key);
+	const char *values[] = {run, (const char *)s->buf.data, limit, key};
+	int lengths[] = {0, (int)s->buf.len, 0, 0}, formats[] = {0, 1, 0, 0};
+	Oid types[] = {DP_OID_TEXT, DP_OID_TEXT_ARRAY, 0, DP_OID_TEXT};
+	int rc = 0;
+
+	for (long picked = *batch; key != NULL && rc == 0 && picked >= *batch;) {
+		snprintf(limit, sizeof limit, "%ld", *batch);
+		values[3] = key;
+		/* Pooled, the batch's statement gets the store's settings in a
+		 * transaction of its own, committed before its receipts go out. */
+		if (store_pooled_begin(s, err) < 0) {
+			rc = -1;
+			continue;
+		}
+		PGresult *res = dp_db_result_params(s->db, step->sql, 4, types, values, lengths, formats);
+		int ok = res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK;
+		dp_err ended;
+		if (store_pooled_end(s, ok ? 0 : -1, &ended) < 0 && ok) {
+			*err = ended;
+			PQclear(res);
+			rc = -1;
+			continue;
+		}
+		if (!ok) {
+			int timeout = strcmp(dp_db_sqlstate(res), "57014") == 0 && !dp_db_lost(s->db);
+			if (timeout && *batch > 1)
+				*batch /= 2; /* and again from the same key */
+			else if (timeout)
+				timeout_err(s, step, res, err), rc = -1;
+			else
+				dp_db_err(err, s->db, res, "sweep"), rc = -1;
+			PQclear(res);
+			continue;
+		}
+		for (int i = 0; i < PQntuples(res) && rc == 0; i++) {
+			if (!PQgetisnull(res, i, 0)) {
+				rc = dp_sink_put(sink, deleted_receipt(PQgetvalue(res, i, 0),
+								       atoll(PQgetvalue(res, i, 1)), run), err);
+				*deleted += rc == 0;
+			} else if ((picked = atol(PQgetvalue(res, i, 1))) > 0) {
+				free(key);
+				key = strdup(PQgetvalue(res, i, 2));
+			}
+		}
+		PQclear(res);
+		if (rc == 0 && dp_sink_flush(sink, err) < 0)
+			rc = -1;
+	}
+	if (key == NULL && rc == 0) {
+		dp_err_set(err, "out of memory");
+		rc = -1;
+	}
+	free(key);
+	return rc;
+}
+
 int store_sweep(store *s, const char *run, char *const *roots, size_t nroots, dp_sink *sink,
 		size_t *deleted, dp_err *err)
 {
-	*deleted = 0;
 	/* Roots in the form records carry them (absolute, no "." nor repeated
 	 * slashes), so "docs" or "./docs/" sweeps what discover found there. */
 	char **abs = calloc(nroots > 0 ? nroots : 1, sizeof *abs);
@@ -53,49 +186,11 @@ int store_sweep(store *s, const char *run, char *const *roots, size_t nroots, dp
 		dp_err_set(err, "out of memory");
 		return -1;
 	}
-	/* Pooled, the two statements share a transaction, committed before
-	 * the receipts go out. */
-	if (store_pooled_begin(s, err) < 0)
-		return -1;
-	if (store_outcome_sweep(s->db, run, &s->buf, err) < 0)
-		return store_pooled_end(s, -1, err);
-	const char *values[] = {run, (const char *)s->buf.data};
-	int lengths[] = {0, (int)s->buf.len}, formats[] = {0, 1};
-	Oid types[] = {DP_OID_TEXT, DP_OID_TEXT_ARRAY};
-	/* Root match is exact, or a path prefix ending at a '/' boundary
-	 * (starts_with, not LIKE: a root may hold '%' or '_').  One statement,
-	 * so the sweep is one transaction.  A document another writer saw
-	 * since this run's first write began (a concurrent run over the same
-	 * root, a watcher storing an edit: last_run is theirs) exists: it is
-	 * kept.  The tombstones of other runs under the roots go too: only
-	 * their own run's records could be refused. */
-	PGresult *res = PQexecParams(s->db,
-		"WITH tombs AS (DELETE FROM docpipe.tombstones t WHERE t.run IS DISTINCT FROM $1"
-		"  AND EXISTS (SELECT 1 FROM unnest($2::text[]) AS r(root)"
-		"   WHERE t.path = r.root OR starts_with(t.path, rtrim(r.root, '/') || '/')))"
-		" DELETE FROM docpipe.documents d WHERE d.last_run IS DISTINCT FROM $1"
-		" AND NOT EXISTS (SELECT 1 FROM docpipe.run_starts s WHERE s.run = $1"
-		"  AND d.last_seen >= s.started_at)"
-		" AND EXISTS (SELECT 1 FROM unnest($2::text[]) AS r(root)"
-		"  WHERE d.root = r.root OR starts_with(d.path, rtrim(r.root, '/') || '/'))"
-		" RETURNING d.path, d.id", 2, types, values, lengths, formats, 0);
-	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
-		dp_db_err(err, s->db, res, "sweep");
-		PQclear(res);
-		return store_pooled_end(s, -1, err);
-	}
-	if (store_pooled_end(s, 0, err) < 0) {
-		PQclear(res);
-		return -1;
-	}
-	int rc = 0;
-	for (int i = 0; i < PQntuples(res) && rc == 0; i++) {
-		rc = dp_sink_put(sink, deleted_receipt(PQgetvalue(res, i, 0),
-						       atoll(PQgetvalue(res, i, 1)), run), err);
-		*deleted += rc == 0;
-	}
-	PQclear(res);
-	return rc;
+	long batch = STORE_SWEEP_BATCH;
+	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
+		if (sweep_step(s, &steps[i], run, &batch, sink, deleted, err) < 0)
+			return -1;
+	return 0;
 }
 
 int store_sweep_proven(const char *receipts, const char *run, char *why, size_t size)
