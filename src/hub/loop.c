@@ -79,6 +79,12 @@ struct sweep_job {
 	pid_t pid;
 	int in, out;
 	char spawn_failed[DP_ERR_MAX];
+	double began;  /* when it was told to go; 0: it was not (yet) */
+	long deleted;  /* its receipts so far */
+	/* What its statement waits for, as it said ("wait" records); "": nothing
+	 * said.  Since when. */
+	char waiting[DP_ERR_MAX];
+	double waiting_since;
 };
 
 struct hub {
@@ -979,6 +985,16 @@ static void show_progress(struct hub *h, int final)
 	double overall = done / (t - h->started > 0 ? t - h->started : 1);
 	if (h->input_done && overall > 0)
 		snprintf(eta, sizeof eta, "ETA %.0f s", (h->tally.documents - done) / overall);
+	/* The run's end waits for its sweep: said, with what the sweep waits
+	 * for (a lock another session holds), not "ETA 0 s". */
+	char sweeping[DP_ERR_MAX + 128] = "";
+	if (h->sweep.began > 0 && h->sweep.pid != 0) {
+		snprintf(sweeping, sizeof sweeping, "sweeping %.0f s, %ld deleted", t - h->sweep.began,
+			 h->sweep.deleted);
+		if (h->sweep.waiting[0] != '\0')
+			snprintf(sweeping + strlen(sweeping), sizeof sweeping - strlen(sweeping),
+				 ", waiting %.0f s for %s", t - h->sweep.waiting_since, h->sweep.waiting);
+	}
 	int columns = tty ? display_columns(display) : 0;
 	if (tty && h->tty_lines > 0)
 		fprintf(display, "\033[%dA", h->tty_lines);
@@ -999,7 +1015,8 @@ static void show_progress(struct hub *h, int final)
 	int at_bytes = hub_window_bytes_full(&h->win);
 	display_line(display, tty, columns, "documents %ld/%ld%s done, %zu in flight%s, %ld re-sent, %.0f s, %s",
 		     done, h->tally.documents, h->input_done ? "" : "+", h->win.used,
-		     at_bytes ? " (at --window-bytes)" : "", h->tally.resent, t - h->started, eta);
+		     at_bytes ? " (at --window-bytes)" : "", h->tally.resent, t - h->started,
+		     sweeping[0] != '\0' ? sweeping : eta);
 	h->tty_lines = HUB_STAGES + 1;
 	/* The document that holds the run up, once one is unusually old: the
 	 * counts alone do not say which file it is. */
@@ -1109,8 +1126,31 @@ static void sweep_cancel(struct hub *h)
 	sweep_wait(h, &ignored);
 }
 
+/* Takes a record of the sweep: a deleted receipt counted, or what it
+ * waits for kept for the progress. */
+static void sweep_record(struct hub *h, const char *line, size_t len, double t)
+{
+	struct sweep_job *job = &h->sweep;
+	dp_err why;
+	jv rec = dp_record_parse(line, len, &why);
+	const char *kind = jv_is_valid(rec) ? dp_record_kind(rec) : NULL, *on;
+	double seconds = 0;
+
+	if (kind != NULL && strcmp(kind, DP_KIND_RECEIPT) == 0) {
+		hub_tally_receipt(&h->tally, rec);
+		job->deleted++;
+	} else if (kind != NULL && strcmp(kind, DP_KIND_WAIT) == 0 && (on = dp_record_str(rec, "on")) != NULL) {
+		dp_record_num(rec, "seconds", &seconds);
+		if (on[0] == '\0' || job->waiting[0] == '\0')
+			job->waiting_since = t - seconds;
+		snprintf(job->waiting, sizeof job->waiting, "%s", on);
+	}
+	jv_free(rec);
+}
+
 /* Counts the receipts of the sweep (its deleted documents) and waits for
- * it.  Returns 0 when it exited 0, else -1 with err. */
+ * it, showing the progress meanwhile (sweeping, and what it waits for).
+ * Returns 0 when it exited 0, else -1 with err. */
 static int sweep_finish(struct hub *h, dp_err *err)
 {
 	dp_lines *lines = dp_lines_new(h->sweep.out, DP_RECORD_MAX_DEFAULT);
@@ -1119,13 +1159,15 @@ static int sweep_finish(struct hub *h, dp_err *err)
 	unsigned long lineno;
 	dp_err why;
 	long deleted = h->tally.deleted;
+	int st;
 
-	while (lines != NULL && dp_lines_next(lines, &line, &len, &lineno, &why) == DP_LINES_OK) {
-		jv rec = dp_record_parse(line, len, &why);
-		const char *kind = jv_is_valid(rec) ? dp_record_kind(rec) : NULL;
-		if (kind != NULL && strcmp(kind, DP_KIND_RECEIPT) == 0)
-			hub_tally_receipt(&h->tally, rec);
-		jv_free(rec);
+	if (lines != NULL)
+		dp_lines_set_timeout(lines, HUB_TICK_MS);
+	while (lines != NULL && (st = dp_lines_next(lines, &line, &len, &lineno, &why)) != DP_LINES_EOF &&
+	       st != DP_LINES_ERROR) {
+		if (st == DP_LINES_OK)
+			sweep_record(h, line, len, dp_clock_s());
+		show_progress(h, 0);
 	}
 	h->tally.swept += h->tally.deleted - deleted;
 	dp_lines_free(&lines);
@@ -1177,6 +1219,7 @@ static int sweep_begin(struct hub *h, int *complete)
 		if (write(h->sweep.in, "go\n", 3) != 3)
 			dp_diag("sweep: cannot tell it to go: %s", strerror(errno));
 		close(h->sweep.in);
+		h->sweep.began = dp_clock_s();
 		return 1;
 	}
 	sweep_cancel(h);

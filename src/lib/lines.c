@@ -16,11 +16,13 @@
 struct dp_lines {
 	int fd;
 	int wake_fd; /* -1: none */
+	int timeout_ms; /* -1: none */
 	size_t max_line;
 	dp_buf buf;
 	size_t start;  /* first unconsumed byte */
 	unsigned long lineno;
 	int eof;
+	int skipping; /* in a line over max_line: its bytes are dropped */
 };
 
 dp_lines *dp_lines_new(int fd, size_t max_line)
@@ -31,6 +33,7 @@ dp_lines *dp_lines_new(int fd, size_t max_line)
 		return NULL;
 	l->fd = fd;
 	l->wake_fd = -1;
+	l->timeout_ms = -1;
 	l->max_line = max_line;
 	dp_buf_init(&l->buf, max_line + READ_CHUNK);
 	if (dp_buf_reserve(&l->buf, READ_CHUNK) < 0) {
@@ -55,15 +58,22 @@ void dp_lines_set_wake_fd(dp_lines *lines, int wake_fd)
 	lines->wake_fd = wake_fd;
 }
 
-/* Waits until the input is readable or the wake descriptor is; returns 1
- * when woken, 0 when the input can be read, -1 on error. */
+void dp_lines_set_timeout(dp_lines *lines, int timeout_ms)
+{
+	lines->timeout_ms = timeout_ms;
+}
+
+/* Waits until the input is readable or the wake descriptor is, up to the
+ * timeout; returns 1 when woken, 0 when the input can be read, 2 when the
+ * timeout passed, -1 on error. */
 static int wait_input(dp_lines *l, dp_err *err)
 {
 	struct pollfd p[2] = {{.fd = l->fd, .events = POLLIN}, {.fd = l->wake_fd, .events = POLLIN}};
+	int n;
 
 	for (;;) {
-		if (poll(p, 2, -1) >= 0)
-			return p[1].revents != 0 ? 1 : 0;
+		if ((n = poll(p, 2, l->timeout_ms)) >= 0)
+			return n == 0 ? 2 : p[1].revents != 0 ? 1 : 0;
 		if (errno != EINTR) {
 			dp_err_set(err, "poll: %s", strerror(errno));
 			return -1;
@@ -88,17 +98,18 @@ static int make_room(dp_lines *l)
 	return dp_buf_reserve(&l->buf, READ_CHUNK);
 }
 
-/* Reads more input; returns bytes read, 0 at EOF, -1 on error. */
+/* Reads more input; returns bytes read, 0 at EOF, -1 on error, -2 when
+ * the timeout passed with nothing to read. */
 static ssize_t fill(dp_lines *l, dp_err *err)
 {
 	if (make_room(l) < 0) {
 		dp_err_set(err, "out of memory reading input");
 		return -1;
 	}
-	if (l->wake_fd >= 0) {
+	if (l->wake_fd >= 0 || l->timeout_ms >= 0) {
 		int woken = wait_input(l, err);
 		if (woken != 0)
-			return woken > 0 ? 0 : -1;
+			return woken == 1 ? 0 : woken == 2 ? -2 : -1;
 	}
 	for (;;) {
 		/* All the room there is, less the byte for a final line's NUL. */
@@ -118,7 +129,6 @@ int dp_lines_next(dp_lines *l, const char **line, size_t *len,
 		  unsigned long *lineno, dp_err *err)
 {
 	size_t scanned = 0; /* bytes from start already known to hold no '\n' */
-	int skipping = 0;
 
 	for (;;) {
 		char *base = l->buf.data + l->start;
@@ -129,7 +139,8 @@ int dp_lines_next(dp_lines *l, const char **line, size_t *len,
 			size_t n = (size_t)(nl - base);
 			l->start += n + 1;
 			*lineno = ++l->lineno;
-			if (skipping || n > l->max_line) {
+			if (l->skipping || n > l->max_line) {
+				l->skipping = 0;
 				dp_err_set(err, "line %lu is longer than the maximum of %zu bytes; skipped",
 					   l->lineno, l->max_line);
 				return DP_LINES_TOO_LONG;
@@ -143,14 +154,15 @@ int dp_lines_next(dp_lines *l, const char **line, size_t *len,
 		if (avail > l->max_line) {
 			/* Drop what we hold of the over-long line and keep scanning
 			 * for its end, so memory stays bounded. */
-			skipping = 1;
+			l->skipping = 1;
 			l->start = l->buf.len;
 			scanned = 0;
 		}
 		if (l->eof) {
-			if (avail == 0 || skipping) {
-				if (!skipping)
+			if (avail == 0 || l->skipping) {
+				if (!l->skipping)
 					return DP_LINES_EOF;
+				l->skipping = 0;
 				*lineno = ++l->lineno;
 				l->start = l->buf.len;
 				dp_err_set(err, "line %lu is longer than the maximum of %zu bytes; skipped",
@@ -166,6 +178,8 @@ int dp_lines_next(dp_lines *l, const char **line, size_t *len,
 			return DP_LINES_OK;
 		}
 		ssize_t n = fill(l, err);
+		if (n == -2)
+			return DP_LINES_AGAIN;
 		if (n < 0)
 			return DP_LINES_ERROR;
 		if (n == 0)

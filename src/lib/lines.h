@@ -16,7 +16,8 @@ enum dp_lines_status {
 	DP_LINES_ERROR = -1, /* read error; err says why */
 	DP_LINES_EOF = 0,
 	DP_LINES_OK = 1,      /* *line holds one line */
-	DP_LINES_TOO_LONG = 2 /* a line over the maximum was skipped; err says so */
+	DP_LINES_TOO_LONG = 2, /* a line over the maximum was skipped; err says so */
+	DP_LINES_AGAIN = 3     /* dp_lines_set_timeout's time passed without a whole line */
 };
 
 /* Returns NULL on allocation failure. max_line counts bytes without '\n'. */
@@ -27,6 +28,13 @@ void dp_lines_free(dp_lines **lines);
  * as at the end of input, even while it waits for input.  Another thread
  * writes a byte to wake a blocked reader. */
 void dp_lines_set_wake_fd(dp_lines *lines, int wake_fd);
+
+/* Waits at most timeout_ms (-1: no limit, the default) for input each
+ * time dp_lines_next needs more: when none came, it returns DP_LINES_AGAIN,
+ * what it read of a line kept for the next call.  For a reader that has
+ * something else to do now and then (the hub shows its progress while its
+ * sweep runs). */
+void dp_lines_set_timeout(dp_lines *lines, int timeout_ms);
 
 /* Next line, without its '\n', NUL-terminated.  *line stays valid until the
  * next call.  A final line without '\n' is returned as a line.  Blank lines

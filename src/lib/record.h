@@ -72,5 +72,6 @@ int dp_record_get_int(jv obj, const char *key, long long min, long long max, lon
 #define DP_KIND_DELETE "delete"
 #define DP_KIND_SKIP "skip" /* a name discover does not take: receipt "skipped" */
 #define DP_KIND_END "end"   /* discover's last record (docs/protocol.md) */
+#define DP_KIND_WAIT "wait" /* a run's sweep to its hub: what it waits for (docs/graph.md) */
 
 #endif

@@ -10,6 +10,7 @@
 #include "err.h"
 #include "fulltext.h"
 #include "lines.h"
+#include "record.h"
 #include "run.h"
 #include "stats.h"
 #include "store.h"
@@ -242,6 +243,25 @@ static int sweep(store *s, const char *run, char **roots, size_t nroots, const c
 	return DP_EXIT_OK;
 }
 
+/* --sweep-on-go: tells the hub (a "wait" record among the receipts, see
+ * docs/graph.md) what a statement of the sweep waits for, as said on
+ * stderr (dp_db_on_lock_wait; what NULL: it waits no more), so that its
+ * progress shows it. */
+static void tell_hub(void *ctx, const char *what, double waited_s)
+{
+	dp_sink *sink = ctx;
+	jv r = jv_object();
+	dp_err err;
+
+	r = jv_object_set(r, jv_string("v"), jv_number(DP_PROTOCOL_VERSION));
+	r = jv_object_set(r, jv_string("kind"), jv_string(DP_KIND_WAIT));
+	r = jv_object_set(r, jv_string("on"), jv_string(what != NULL ? what : ""));
+	r = jv_object_set(r, jv_string("seconds"), jv_number(waited_s));
+	/* Only the progress needs it: a hub gone is found by the receipts. */
+	if (dp_sink_put(sink, r, &err) == 0)
+		dp_sink_flush(sink, &err);
+}
+
 /* --sweep-on-go: reads stdin to its first newline or its end.  Returns 1
  * on the line "go", 0 when stdin ended (or said anything else) without
  * it, -1 with err on a read error. */
@@ -282,9 +302,16 @@ int main(int argc, char **argv)
 	 * crash) again.  In a shell pipeline (stdin, no --db-retry given, no
 	 * run's sweep) it is an error at once: nothing was read yet, nothing
 	 * is lost. */
-	/* Only explains waits: the store works without it. */
-	if ((a.so.blocker = store_blocker_start(a.so.db_env, &err)) == NULL)
+	/* Only explains waits: the store works without it.  A sweep's
+	 * statements say their own (no thread runs: dp_db_say_lock_waits),
+	 * and the hub's sweep tells the hub too. */
+	if (a.sweep_run != NULL) {
+		dp_db_say_lock_waits(a.so.db_env, "docpipe-store-watch");
+		if (a.sweep_on_go)
+			dp_db_on_lock_wait(tell_hub, sink);
+	} else if ((a.so.blocker = store_blocker_start(a.so.db_env, &err)) == NULL) {
 		dp_diag("%s; a long wait for the database will not be explained", err.msg);
+	}
 	struct opening o = {.so = &a.so, .db_retry = (double)a.db_retry, .exit_code = DP_EXIT_SYSTEM};
 	/* A run's sweep (--sweep-on-go) waits as the run's replicas do: the
 	 * run is done but for it, and a database without a free connection

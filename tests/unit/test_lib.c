@@ -74,6 +74,41 @@ static void test_lines(void)
 	free(buf);
 }
 
+/* dp_lines_set_timeout: nothing (or half a line) within the time is
+ * DP_LINES_AGAIN, and what was read of the line, or of an over-long line
+ * being skipped, is kept for the next call (the hub's sweep reader). */
+static void test_lines_timeout(void)
+{
+	int fds[2];
+	const char *line;
+	size_t len;
+	unsigned long n;
+	dp_err err;
+
+	if (pipe(fds) != 0)
+		abort();
+	dp_lines *l = dp_lines_new(fds[0], 8);
+	dp_lines_set_timeout(l, 10);
+	T_EQ_INT(dp_lines_next(l, &line, &len, &n, &err), DP_LINES_AGAIN, "nothing yet: again");
+	if (write(fds[1], "ab", 2) != 2)
+		abort();
+	T_EQ_INT(dp_lines_next(l, &line, &len, &n, &err), DP_LINES_AGAIN, "half a line: again");
+	if (write(fds[1], "c\n0123456789", 13) != 13)
+		abort();
+	T_EQ_INT(dp_lines_next(l, &line, &len, &n, &err), DP_LINES_OK, "the line once whole");
+	T_EQ_STR(line, "abc", "its first half kept");
+	T_EQ_INT(dp_lines_next(l, &line, &len, &n, &err), DP_LINES_AGAIN, "an over-long line begun: again");
+	if (write(fds[1], "xyz\nok\n", 7) != 7)
+		abort();
+	close(fds[1]);
+	T_EQ_INT(dp_lines_next(l, &line, &len, &n, &err), DP_LINES_TOO_LONG, "the over-long line skipped whole");
+	T_EQ_INT(dp_lines_next(l, &line, &len, &n, &err), DP_LINES_OK, "the next line");
+	T_EQ_STR(line, "ok", "intact");
+	T_EQ_INT(dp_lines_next(l, &line, &len, &n, &err), DP_LINES_EOF, "end");
+	dp_lines_free(&l);
+	close(fds[0]);
+}
+
 static void test_records(void)
 {
 	dp_err err;
@@ -331,6 +366,7 @@ static void test_crash_journal(void)
 int main(void)
 {
 	test_lines();
+	test_lines_timeout();
 	test_records();
 	test_hash();
 	test_vec();
