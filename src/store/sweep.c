@@ -30,7 +30,10 @@ static jv deleted_receipt(const char *path, long long id, const char *run)
  * statement deletes at most $3 rows whose key is past $4 (in key order),
  * and returns the path and id of each document deleted, then a row with
  * no path: how many rows it picked and the last key picked.  $1 is the
- * run, $2 the roots (binary text[]).
+ * run, $2 the roots (binary text[]).  The picked keys go to the DELETE as
+ * an array (an index scan): joined with the CTE, the planner read the
+ * whole table for each batch (30,000 of 50,000 documents: 5.3 s, against
+ * 1.4-2.9 s in one statement; 2.3-3.4 s with the array).
  *
  * Root match is exact, or a path prefix ending at a '/' boundary
  * (starts_with, not LIKE: a root may hold '%' or '_').  A document
