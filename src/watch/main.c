@@ -37,12 +37,17 @@ static void usage(FILE *out)
 		"  --max-size BYTES   larger files become error records (default 16 MiB)\n"
 		"  --settle MS        a path is looked at once MS ms passed without an event\n"
 		"                     on it (default %d)\n"
+		"  --writer-settle MS a file a writer still holds open (written, not closed)\n"
+		"                     waits MS ms without an event instead (default %d)...\n"
+		"  --writer-max MS    ...for at most MS ms after that writer's first event,\n"
+		"                     then --settle again (default %d)\n"
 		"  --poll SECONDS     after a watch-limit error, rescan this often (default %d)\n"
 		"\n%s\n%s",
-		WATCH_SETTLE_MS_DEFAULT, WATCH_POLL_S_DEFAULT, dp_cli_help, dp_exit_codes_help);
+		WATCH_SETTLE_MS_DEFAULT, WATCH_WRITER_SETTLE_MS_DEFAULT, WATCH_WRITER_MAX_MS_DEFAULT,
+		WATCH_POLL_S_DEFAULT, dp_cli_help, dp_exit_codes_help);
 }
 
-enum { OPT_SETTLE = DISCOVER_OPT_NEXT, OPT_POLL };
+enum { OPT_SETTLE = DISCOVER_OPT_NEXT, OPT_WRITER_SETTLE, OPT_WRITER_MAX, OPT_POLL };
 
 /* SIGTERM, SIGINT and SIGUSR1 arrive through a signalfd.  Returns it or
  * -1. */
@@ -62,7 +67,7 @@ static int signals(void)
 /* What the command line sets. */
 struct args {
 	discover_opts opts;
-	long settle, poll_s;
+	long settle, writer_settle, writer_max, poll_s;
 	dp_cli cli;
 };
 
@@ -72,12 +77,26 @@ static int watch_take(void *ctx, int opt, char *arg, dp_err *err)
 	struct args *a = ctx;
 	int rc = discover_option(&a->opts, opt, arg, err);
 
-	if (rc != 0 || (opt != OPT_SETTLE && opt != OPT_POLL))
+	if (rc != 0)
 		return rc;
-	if (dp_cli_parse_long(opt == OPT_SETTLE ? "settle" : "poll", arg, opt == OPT_SETTLE ? 0 : 1,
-			      3600000, opt == OPT_SETTLE ? &a->settle : &a->poll_s, err) < 0)
-		return -1;
-	return 1;
+	/* Times in ms up to an hour; --poll in s, at least 1. */
+	switch (opt) {
+	case OPT_SETTLE:
+		rc = dp_cli_parse_long("settle", arg, 0, 3600000, &a->settle, err);
+		break;
+	case OPT_WRITER_SETTLE:
+		rc = dp_cli_parse_long("writer-settle", arg, 0, 3600000, &a->writer_settle, err);
+		break;
+	case OPT_WRITER_MAX:
+		rc = dp_cli_parse_long("writer-max", arg, 0, 3600000, &a->writer_max, err);
+		break;
+	case OPT_POLL:
+		rc = dp_cli_parse_long("poll", arg, 1, 3600000, &a->poll_s, err);
+		break;
+	default:
+		return 0;
+	}
+	return rc < 0 ? -1 : 1;
 }
 
 /* Parses the command line into a.  Returns -1 to go on (optind is the
@@ -88,6 +107,8 @@ static int parse(int argc, char **argv, struct args *a)
 	static const struct option longopts[] = {
 		DISCOVER_LONGOPTS,
 		{"settle", required_argument, NULL, OPT_SETTLE},
+		{"writer-settle", required_argument, NULL, OPT_WRITER_SETTLE},
+		{"writer-max", required_argument, NULL, OPT_WRITER_MAX},
 		{"poll", required_argument, NULL, OPT_POLL},
 		{"help", no_argument, NULL, 'h'},
 		DP_CLI_LONGOPTS,
@@ -105,7 +126,8 @@ static int parse(int argc, char **argv, struct args *a)
 int main(int argc, char **argv)
 {
 	static struct args a = {.opts = {.max_size = DISCOVER_MAX_SIZE_DEFAULT},
-				.settle = WATCH_SETTLE_MS_DEFAULT, .poll_s = WATCH_POLL_S_DEFAULT};
+				.settle = WATCH_SETTLE_MS_DEFAULT, .writer_settle = WATCH_WRITER_SETTLE_MS_DEFAULT,
+				.writer_max = WATCH_WRITER_MAX_MS_DEFAULT, .poll_s = WATCH_POLL_S_DEFAULT};
 	dp_err err;
 	int rc;
 
@@ -135,7 +157,8 @@ int main(int argc, char **argv)
 		dp_err_set(&err, "out of memory or signals unavailable");
 		rc = DP_EXIT_SYSTEM;
 	} else if ((rc = dp_cli_open(&a.cli, 0, &none, &sink, &err)) == DP_EXIT_OK) {
-		w = watch_new(roots, nroots, &a.opts, (int)a.settle, (int)a.poll_s, &err);
+		watch_times times = {(int)a.settle, (int)a.writer_settle, (int)a.writer_max, (int)a.poll_s};
+		w = watch_new(roots, nroots, &a.opts, &times, &err);
 		rc = w == NULL || watch_run(w, sfd, sink, &err) < 0 ? DP_EXIT_SYSTEM : DP_EXIT_OK;
 	}
 	if (rc != DP_EXIT_OK)

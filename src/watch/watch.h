@@ -6,7 +6,12 @@
  * was deleted or moved out, once it has settled: every event on a path
  * (re)arms its deadline, and only when settle_ms pass without one is the
  * path looked at (so a file being written is ingested once, after it is
- * written).  The first pass treats every file as changed.
+ * written).  A file a writer still holds open (its last event IN_CREATE or
+ * IN_MODIFY, no IN_CLOSE_WRITE since) waits writer_settle_ms instead, for
+ * at most writer_max_ms after that writer's first event (then the
+ * settle_ms rule again): a file written in pieces with pauses is taken
+ * once, after its close, and a log never closed is still taken.  The first
+ * pass treats every file as changed.
  *
  * Missing an event is never silent: an inotify queue overflow, a watch
  * that cannot be added (the fs.inotify.max_user_watches limit) or SIGUSR1
@@ -23,16 +28,31 @@
 #include "transport.h"
 
 #define WATCH_SETTLE_MS_DEFAULT 200
+/* A writer pausing longer than this with the file open (a generator, an
+ * LLM agent writing section by section, a download stalled) makes a
+ * partial version, summarized and embedded at a price: 5 s covers the
+ * pauses of such writers (sweep 8 saw 0.4 s) and is a small delay beside
+ * the pipeline's own seconds per document. */
+#define WATCH_WRITER_SETTLE_MS_DEFAULT 5000
+/* A file held open longer than this (a log, an editor's swap) is taken at
+ * its next --settle pause all the same: one version a minute at most. */
+#define WATCH_WRITER_MAX_MS_DEFAULT 60000
 #define WATCH_POLL_S_DEFAULT 30
 #define WATCH_MAX_DIRS (1 << 22)  /* watches (directories) tracked at most */
 #define WATCH_MAX_PATHS 10000000  /* known files at most */
 
 typedef struct watch watch;
 
+/* The watcher's times (the defaults above; --settle, --writer-settle,
+ * --writer-max, --poll). */
+typedef struct {
+	int settle_ms, writer_settle_ms, writer_max_ms, poll_s;
+} watch_times;
+
 /* Sets up watches under roots (absolute paths of directories; borrowed,
  * like opts, for the watch's life).  Returns NULL with err. */
-watch *watch_new(char *const *roots, size_t nroots, const discover_opts *opts, int settle_ms,
-		 int poll_s, dp_err *err);
+watch *watch_new(char *const *roots, size_t nroots, const discover_opts *opts,
+		 const watch_times *times, dp_err *err);
 void watch_free(watch **w);
 
 /* Runs until SIGTERM or SIGINT (blocked by the caller and handed in
