@@ -28,7 +28,14 @@
 #define DIR_MASK (ROOT_MASK | IN_DONT_FOLLOW)
 #define DEPTH_MAX 128
 #define COALESCE_MS 10 /* paths due this soon are taken with the ones due now */
-#define ROOT_POLL_MS 100 /* how often a root that went away is looked for */
+#define ROOT_POLL_MS 100 /* how often every root is looked at (look_at_roots) */
+
+/* The directory a root's path led to when it was watched. */
+struct root_id {
+	dev_t dev;
+	ino_t ino;
+	int known;
+};
 
 struct watch {
 	int fd; /* inotify */
@@ -42,6 +49,8 @@ struct watch {
 	jv unreadable; /* object: directory that could not be read (said once) -> true */
 	unsigned char *lost;  /* per root: deleted or moved away, looked for every ROOT_POLL_MS */
 	size_t nlost;
+	struct root_id *ids;  /* per root: what it is watched as */
+	long next_look_ms;    /* the next look_at_roots */
 	int limited;          /* a watch could not be added */
 	long next_poll_ms;    /* when limited: the next periodic rescan */
 	dp_sink *sink;
@@ -168,6 +177,13 @@ static void add_tree(watch *w, const char *dir, size_t r, long delay_ms, int dep
 {
 	if (depth > DEPTH_MAX)
 		return;
+	/* A root's directory, known before its watch: if the path leads
+	 * elsewhere between the two, look_at_roots finds the two differ and
+	 * takes it again (after, it would record the new one as watched). */
+	struct stat rs;
+	if (depth == 0 && strcmp(dir, w->roots[r]) == 0)
+		w->ids[r] = stat(dir, &rs) == 0 ? (struct root_id){rs.st_dev, rs.st_ino, 1}
+						 : (struct root_id){0};
 	int wd = inotify_add_watch(w->fd, dir, strcmp(dir, w->roots[r]) == 0 ? ROOT_MASK : DIR_MASK);
 	if (wd < 0) {
 		if (errno == ENOSPC && !w->limited) {
@@ -248,20 +264,23 @@ static void rescan(watch *w, const char *why)
 		w->next_poll_ms = (dp_clock_us() / 1000) + w->poll_s * 1000L;
 }
 
-/* A watched directory was deleted or moved away (its own event).  When it
- * is a root (as `rm -rf public && hugo` or a directory swap make it), what
- * was known under it is deleted once it settles, the watches that followed
- * it to its new name are dropped, and the root is looked for every
- * ROOT_POLL_MS (take_back_roots): before, it was never watched again and
- * the files of the new one were never stored, without a word.  Any other
- * directory's parent tells (IN_DELETE, IN_MOVED_FROM in handle_event). */
-static void lose_root(watch *w, const char *dir)
+/* A root's path no longer leads to the directory watched: deleted or
+ * moved away (its own event, or gone at look_at_roots), unmounted, or
+ * another directory now (look_at_roots: a symbolic link switched, a
+ * parent renamed, a filesystem mounted on it); why says which.  As
+ * `rm -rf public && hugo` or a directory swap make it: what was known
+ * under it is deleted once it settles, the watches that followed it are
+ * dropped, and the root is looked for every ROOT_POLL_MS (look_at_roots):
+ * before, it was never watched again and the files of the new one were
+ * never stored, without a word.  Any other directory's parent tells
+ * (IN_DELETE, IN_MOVED_FROM in handle_event). */
+static void lose_root(watch *w, const char *dir, const char *why)
 {
 	for (size_t r = 0; r < w->nroots; r++) {
 		if (w->lost[r] || strcmp(w->roots[r], dir) != 0)
 			continue;
-		dp_diag("%s: the root was deleted or moved away: its files count as deleted;"
-			" watching for it to come back", dir);
+		dp_diag("%s: the root %s: its files count as deleted;"
+			" watching for it to come back", dir, why);
 		w->lost[r] = 1;
 		w->nlost++;
 		forget_dirs(w, dir);
@@ -269,21 +288,65 @@ static void lose_root(watch *w, const char *dir)
 	}
 }
 
-/* Watches and takes every root that went away and is a directory again;
- * returns ms until the next look (-1: none is missing). */
-static long take_back_roots(watch *w)
+/* Every ROOT_POLL_MS: a root whose path no longer leads to the directory
+ * watched (gone: ENOENT, ENOTDIR, not a directory; or another (st_dev,
+ * st_ino)) is lost (lose_root), since no event of a watched directory
+ * says so when its parent is renamed, a root that is a symbolic link is
+ * pointed elsewhere, or a filesystem is mounted on it (sweep 8, finding
+ * 2: stale and missing documents for good, silently); a root lost that
+ * is a directory again is watched and taken again.  A path that cannot
+ * be looked at (EACCES) is not gone.  One stat per root.  Returns ms
+ * until the next look. */
+static long look_at_roots(watch *w)
+{
+	long now = dp_clock_us() / 1000;
+
+	if (now < w->next_look_ms)
+		return w->next_look_ms - now;
+	w->next_look_ms = now + ROOT_POLL_MS;
+	for (size_t r = 0; r < w->nroots; r++) {
+		struct stat st;
+		int found = stat(w->roots[r], &st) == 0;
+		int dir = found && S_ISDIR(st.st_mode);
+		if (!found && errno != ENOENT && errno != ENOTDIR)
+			continue;
+		if (!w->lost[r] && !dir)
+			lose_root(w, w->roots[r], "was deleted or moved away");
+		else if (!w->lost[r] && w->ids[r].known &&
+			 (st.st_dev != w->ids[r].dev || st.st_ino != w->ids[r].ino))
+			lose_root(w, w->roots[r], "is another directory now (a link switched, a"
+				  " parent renamed, a filesystem mounted)");
+		if (w->lost[r] && dir) {
+			dp_diag("%s: the root is back: taking what it holds", w->roots[r]);
+			w->lost[r] = 0;
+			w->nlost--;
+			add_tree(w, w->roots[r], r, w->settle_ms, 0);
+		}
+	}
+	return ROOT_POLL_MS;
+}
+
+/* dir (under root r), its filesystem unmounted (IN_UNMOUNT; its watch
+ * goes, IN_IGNORED): a root is lost (look_at_roots takes what its path
+ * leads to then); any other directory's files count as deleted and what
+ * its path leads to now (the directory the mount covered) is watched and
+ * taken.  Before, the watch was dropped without a word and the documents
+ * stayed stored.  Said for the mount point only (each directory of the
+ * filesystem gets the event; below it, nothing is left). */
+static void unmounted(watch *w, const char *dir, size_t r)
 {
 	struct stat st;
 
-	for (size_t r = 0; r < w->nroots && w->nlost > 0; r++) {
-		if (!w->lost[r] || stat(w->roots[r], &st) != 0 || !S_ISDIR(st.st_mode))
-			continue;
-		dp_diag("%s: the root is back: taking what it holds", w->roots[r]);
-		w->lost[r] = 0;
-		w->nlost--;
-		add_tree(w, w->roots[r], r, w->settle_ms, 0);
+	if (strcmp(dir, w->roots[r]) == 0) {
+		lose_root(w, dir, "was unmounted");
+		return;
 	}
-	return w->nlost > 0 ? ROOT_POLL_MS : -1;
+	if (stat(dir, &st) == 0)
+		dp_diag("%s: unmounted: its files count as deleted; taking what is there now", dir);
+	forget_dirs(w, dir);
+	mark_under(w, dir);
+	if (!w->lost[r]) /* its root unmounted too: taken back whole */
+		add_tree(w, dir, r, w->settle_ms, 0);
 }
 
 static void handle_event(watch *w, const struct inotify_event *ev)
@@ -309,8 +372,10 @@ static void handle_event(watch *w, const struct inotify_event *ev)
 	char *path = ev->len > 0 ? join(dir, ev->name) : NULL;
 
 	if (ev->len == 0) {
-		if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF))
-			lose_root(w, dir);
+		if (ev->mask & IN_UNMOUNT)
+			unmounted(w, dir, r);
+		else if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF))
+			lose_root(w, dir, "was deleted or moved away");
 		else if ((ev->mask & IN_ATTRIB) && is_unreadable(w, dir))
 			add_tree(w, dir, r, w->settle_ms, 0); /* a root: no parent tells */
 	} else if (path != NULL && (ev->mask & IN_ISDIR)) {
@@ -435,8 +500,9 @@ watch *watch_new(char *const *roots, size_t nroots, const discover_opts *opts,
 	*w = (watch){.roots = roots, .nroots = nroots, .opts = opts, .settle_ms = times->settle_ms,
 		     .writer_settle_ms = times->writer_settle_ms, .writer_max_ms = times->writer_max_ms,
 		     .poll_s = times->poll_s, .dirs = jv_array(), .known = jv_object(), .unreadable = jv_object(),
-		     .pending = jv_object(), .lost = calloc(nroots > 0 ? nroots : 1, 1)};
-	if (w->lost == NULL) {
+		     .pending = jv_object(), .lost = calloc(nroots > 0 ? nroots : 1, 1),
+		     .ids = calloc(nroots > 0 ? nroots : 1, sizeof *w->ids)};
+	if (w->lost == NULL || w->ids == NULL) {
 		dp_err_set(err, "out of memory");
 		watch_free(&w);
 		return NULL;
@@ -470,6 +536,7 @@ void watch_free(watch **w)
 	jv_free((*w)->unreadable);
 	jv_free((*w)->pending);
 	free((*w)->lost);
+	free((*w)->ids);
 	free(*w);
 	*w = NULL;
 }
@@ -514,10 +581,10 @@ int watch_run(watch *w, int signal_fd, dp_sink *sink, dp_err *err)
 	w->sink = sink;
 	w->err = err;
 	for (;;) {
-		/* The roots back first: the files they hold are due in
+		/* The roots first: the files of one back are due in
 		 * --settle ms, which settle's answer must count, or poll
 		 * waited for an event that might never come. */
-		long look = take_back_roots(w), next = settle(w);
+		long look = look_at_roots(w), next = settle(w);
 		if (w->failed || dp_sink_flush(sink, err) < 0)
 			return -1;
 		if (look >= 0 && (next < 0 || look < next))
