@@ -47,7 +47,7 @@ struct watch {
 	jv known;   /* object: path of a file record written -> root index */
 	jv pending; /* object: path -> [deadline ms, root index, open writer's first event ms or -1] */
 	jv unreadable; /* object: directory that could not be read (said once) -> true */
-	unsigned char *lost;  /* per root: deleted or moved away, looked for every ROOT_POLL_MS */
+	unsigned char *lost;  /* per root: lost (lose_root), looked for every ROOT_POLL_MS */
 	size_t nlost;
 	struct root_id *ids;  /* per root: what it is watched as */
 	long next_look_ms;    /* the next look_at_roots */

@@ -24,7 +24,9 @@ tee "$T_DIR/files" <"$T_DIR/records" | docpipe-chunk |
 	docpipe-summarize --backend openai --model m 2>"$T_DIR/summarize.err" | docpipe-embed |
 	docpipe-store >"$T_DIR/receipts" 2>"$T_DIR/store.err" &
 trap 'kill $WATCH 2>/dev/null' EXIT
-chats() { curl -sf "$BASE/_stats" | jq -r '.requests.chat'; }
+# chats TEXT: the different texts of the chat requests holding TEXT (the
+# versions summarized: a request retried on a loaded machine is one).
+chats() { curl -sf "$BASE/_stats" | jq --arg t "$1" '[.log[] | select(.endpoint == "chat") | .inputs | tostring | select(contains($t))] | unique | length'; }
 # records NAME: how many file records the watcher wrote for NAME.
 records() { jq -r --arg p "$D/$1" 'select(.kind == "file" and .path == $p) | .path' "$T_DIR/files" | wc -l; }
 records_ge() { [ "$(records "$1")" -ge "$2" ]; }
@@ -50,7 +52,8 @@ TAKEN=$(( (${EPOCHREALTIME/./} - CLOSED) / 1000 ))
 sleep 1
 is "$(records report.md)" 1 "one file record for it (one per pause before)"
 is "$(jq -r --arg p "$D/report.md" 'select(.path == $p) | .status' "$T_DIR/receipts" | xargs)" "stored" "one version stored"
-is "$(chats)" 1 "one summarize request"
+is "$(chats 'Section 0')" 1 "one version summarized" ||
+	curl -sf "$BASE/_stats" | jq -c '.log[] | select(.endpoint == "chat") | [.start, .end, (.inputs | tostring | .[0:120])]' | sed 's/^/# /'
 ok $([ "$TAKEN" -lt 4000 ]; echo $?) "taken after its close, not --writer-settle later (${TAKEN} ms)"
 like "$(sql "SELECT string_agg(content, ' ' ORDER BY seq) FROM docpipe.chunks c JOIN docpipe.documents d ON d.id = c.document_id WHERE d.path = '$D/report.md'")" \
 	"Section 5" "the whole file"
