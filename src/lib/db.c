@@ -1,13 +1,18 @@
 #include "db.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "clock.h"
+
+/* The SQLSTATE of this thread's last failure (dp_db_last_sqlstate). */
+static _Thread_local char last_sqlstate[6];
 
 /* Copies msg into out on one line: libpq messages span several lines
  * ("connection to server ... failed: ...\n\tIs the server running...?"). */
@@ -162,6 +167,197 @@ static int session_setup(PGconn *db, dp_err *err)
 	return 0;
 }
 
+/* The lines libpq adds to an error in verbose mode only (after the
+ * message, in its own words: the stages never call setlocale, so they are
+ * English); the SQLSTATE it puts after the severity is taken out apart. */
+static const char *const verbose_lines[] = {
+	"LOCATION:  ", "SCHEMA NAME:  ", "TABLE NAME:  ", "COLUMN NAME:  ", "DATATYPE NAME:  ",
+	"CONSTRAINT NAME:  ",
+};
+/* libpq's labels of the lines after a message, whose text is no SQLSTATE. */
+static const char *const detail_lines[] = {"DETAIL:  ", "HINT:  ", "QUERY:  ", "CONTEXT:  "};
+
+static int starts_with_any(const char *p, const char *const *labels, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(p, labels[i], strlen(labels[i])) == 0)
+			return 1;
+	return 0;
+}
+
+/* 1 when p starts with a SQLSTATE (five digits or capitals) and ": ". */
+static int sqlstate_at(const char *p)
+{
+	for (int i = 0; i < 5; i++)
+		if (!isdigit((unsigned char)p[i]) && !(p[i] >= 'A' && p[i] <= 'Z'))
+			return 0;
+	return p[5] == ':' && p[6] == ' ';
+}
+
+void dp_db_login_message(const char *msg, char *line, size_t size, char sqlstate[6])
+{
+	static const char host_says[] = "connection to server ";
+	char *text = malloc(strlen(msg) + 1), *o = text;
+
+	sqlstate[0] = '\0';
+	if (text == NULL) {
+		one_line(line, size, msg);
+		return;
+	}
+	for (const char *p = msg, *end; *p != '\0'; p = end) {
+		end = strchr(p, '\n');
+		end = end != NULL ? end + 1 : p + strlen(p);
+		if (starts_with_any(p, verbose_lines, sizeof verbose_lines / sizeof verbose_lines[0]))
+			continue;
+		/* "connection to server ... failed: SEVERITY:  SQLSTATE: text":
+		 * a host's failure starts a line; the one that counts is the
+		 * last host's (libpq goes on to the next host only after a
+		 * server "starting up" or shutting down, or no server). */
+		const char *from = memmem(p, (size_t)(end - p), host_says, sizeof host_says - 1);
+		if (from != NULL)
+			sqlstate[0] = '\0';
+		else
+			from = p;
+		const char *sev = starts_with_any(p, detail_lines, sizeof detail_lines / sizeof detail_lines[0])
+					  ? NULL
+					  : memmem(from, (size_t)(end - from), ":  ", 3);
+		if (sev != NULL && sev + 3 + 7 <= end && sqlstate_at(sev + 3)) {
+			memcpy(sqlstate, sev + 3, 5);
+			sqlstate[5] = '\0';
+			memcpy(o, p, (size_t)(sev + 3 - p));
+			o += sev + 3 - p;
+			p = sev + 3 + 7;
+		}
+		memcpy(o, p, (size_t)(end - p));
+		o += end - p;
+	}
+	*o = '\0';
+	one_line(line, size, text);
+	free(text);
+}
+
+/* The connect_timeout db will use (PQconninfo: the URL's, else
+ * PGCONNECT_TIMEOUT, else ours), as libpq reads it: 0 for none, at least 2
+ * (libpq's rule: rounding must not fail a connection at once).  -1 with
+ * line set to libpq's words when it is no integer (dp_db_misconfigured). */
+static int connect_timeout_of(PGconn *db, char *line, size_t size)
+{
+	PQconninfoOption *opts = PQconninfo(db);
+	long seconds = 0;
+
+	for (PQconninfoOption *o = opts; o != NULL && o->keyword != NULL; o++) {
+		if (strcmp(o->keyword, "connect_timeout") != 0 || o->val == NULL)
+			continue;
+		char *end;
+		errno = 0;
+		seconds = strtol(o->val, &end, 10);
+		while (isspace((unsigned char)*end))
+			end++;
+		if (end == o->val || *end != '\0' || errno != 0 || seconds != (int)seconds) {
+			snprintf(line, size, "invalid integer value \"%.40s\" for connection option"
+				 " \"connect_timeout\"", o->val);
+			seconds = -1;
+		}
+		break;
+	}
+	PQconninfoFree(opts);
+	return seconds < 0 ? (int)seconds : seconds == 0 ? 0 : seconds < 2 ? 2 : (int)seconds;
+}
+
+/* Whether db's connection names several hosts (host or hostaddr "a,b"). */
+static int several_hosts(PGconn *db)
+{
+	PQconninfoOption *opts = PQconninfo(db);
+	int several = 0;
+
+	for (PQconninfoOption *o = opts; o != NULL && o->keyword != NULL; o++)
+		if ((strcmp(o->keyword, "host") == 0 || strcmp(o->keyword, "hostaddr") == 0) &&
+		    o->val != NULL && strchr(o->val, ',') != NULL)
+			several = 1;
+	PQconninfoFree(opts);
+	return several;
+}
+
+/* Makes db's connection, which PQconnectStartParams or PQresetStart began,
+ * with poll_fn (PQconnectPoll or PQresetPoll), so that libpq's error says
+ * the server's SQLSTATE: a server refusing us answers in its own language
+ * (lc_messages), and only the SQLSTATE tells a refusal for good from a
+ * server that is starting up (dp_db_unreachable).  The verbosity is the
+ * default again afterwards.  libpq applies connect_timeout only inside
+ * its blocking calls, so it is applied here: the clock starts again with
+ * each socket libpq opens (each host, each of its addresses).  Returns 1
+ * when the connection is made; 0 when it failed, with line set to libpq's
+ * message on one line as the default verbosity shows it, and this
+ * thread's last SQLSTATE (dp_db_last_sqlstate) to the last server's, ""
+ * when that failure had none (no server, a client-side failure).  -1 when
+ * connect_timeout passed on a host and the connection names several:
+ * libpq's own blocking calls (PQconnectdbParams, PQreset) go on to the
+ * next host then, which no call of its interface can do, so the caller
+ * makes the connection again with them (such a failure says no SQLSTATE:
+ * blocking_result). */
+static int await_connection(PGconn *db, PostgresPollingStatusType (*poll_fn)(PGconn *),
+			    char *line, size_t size)
+{
+	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+	int timeout = connect_timeout_of(db, line, size), fd = -1, started = 0, n = 1;
+	ino_t ino = 0;
+	double deadline = 0;
+
+	last_sqlstate[0] = '\0';
+	if (timeout < 0)
+		return 0;
+	PQsetErrorVerbosity(db, PQERRORS_VERBOSE);
+	if (PQstatus(db) == CONNECTION_BAD)
+		st = PGRES_POLLING_FAILED;
+	while (st == PGRES_POLLING_READING || st == PGRES_POLLING_WRITING) {
+		struct pollfd p = {.fd = PQsocket(db),
+				   .events = st == PGRES_POLLING_READING ? POLLIN : POLLOUT};
+		struct stat sb;
+		int fresh = !started || p.fd != fd;
+		if (fstat(p.fd, &sb) == 0) {
+			fresh |= sb.st_ino != ino; /* a new socket under the old number */
+			ino = sb.st_ino;
+		}
+		if (fresh) {
+			started = 1;
+			fd = p.fd;
+			deadline = dp_clock_ms() + timeout * 1000.0;
+		}
+		double left = deadline - dp_clock_ms();
+		n = poll(&p, 1, timeout == 0 ? -1 : left <= 0 ? 0 : left > 60000 ? 60000 : (int)left + 1);
+		if ((n < 0 && errno == EINTR) || (n == 0 && deadline > dp_clock_ms()))
+			continue; /* as libpq's own wait; a long timeout is waited in steps */
+		if (n <= 0)
+			break; /* poll failed, or connect_timeout passed */
+		st = poll_fn(db);
+	}
+	int poll_errno = errno;
+	PQsetErrorVerbosity(db, PQERRORS_DEFAULT);
+	if (st == PGRES_POLLING_OK)
+		return 1;
+	if (n == 0 && several_hosts(db))
+		return -1;
+	/* line: DP_ERR_MAX; room for our words after libpq's */
+	dp_db_login_message(PQerrorMessage(db), line, size - 64, last_sqlstate);
+	size_t len = strlen(line);
+	if (n == 0) /* libpq's words for its own timeout, after its "connection to server ... failed: " */
+		snprintf(line + len, size - len, "%stimeout expired", len > 0 ? " " : "");
+	else if (n < 0)
+		snprintf(line + len, size - len, "%spoll() failed: %s", len > 0 ? " " : "", strerror(poll_errno));
+	return 0;
+}
+
+/* The outcome of a blocking PQconnectdbParams or PQreset, as
+ * await_connection's (its error at the default verbosity: no SQLSTATE). */
+static int blocking_result(PGconn *db, char *line, size_t size)
+{
+	last_sqlstate[0] = '\0';
+	if (db == NULL || PQstatus(db) == CONNECTION_OK)
+		return db != NULL;
+	one_line(line, size, PQerrorMessage(db));
+	return 0;
+}
+
 PGconn *dp_db_connect(const char *env_name, const char *app, dp_err *err)
 {
 	const char *var = env_name != NULL ? env_name : DP_DB_ENV_DEFAULT;
@@ -221,13 +417,18 @@ PGconn *dp_db_connect(const char *env_name, const char *app, dp_err *err)
 	/* expand_dbname = 1: dbname may be a whole URL or key=value string,
 	 * whose settings override the keys before it; a NULL dbname leaves
 	 * every setting to the PG* variables. */
-	PGconn *db = PQconnectdbParams(keys, values, 1);
+	PGconn *db = PQconnectStartParams(keys, values, 1);
+	int made = db != NULL ? await_connection(db, PQconnectPoll, line, sizeof line) : 0;
+	if (made < 0) { /* see await_connection */
+		PQfinish(db);
+		db = PQconnectdbParams(keys, values, 1);
+		made = blocking_result(db, line, sizeof line);
+	}
 	if (db == NULL) {
 		dp_err_set(err, "cannot connect to the database: out of memory");
 		return NULL;
 	}
-	if (PQstatus(db) != CONNECTION_OK) {
-		one_line(line, sizeof line, PQerrorMessage(db));
+	if (!made) {
 		dp_err_set(err, "cannot connect to the database (%s%s): %s",
 			   values[url_at] != NULL ? "$" : "PG* variables",
 			   values[url_at] != NULL ? var : "", line);
@@ -244,9 +445,18 @@ PGconn *dp_db_connect(const char *env_name, const char *app, dp_err *err)
 
 int dp_db_reset(PGconn *db, dp_err *err)
 {
-	PQreset(db);
-	if (dp_db_lost(db)) {
-		dp_db_err(err, db, NULL, "lost the database connection and could not reconnect");
+	char line[DP_ERR_MAX];
+	/* PQresetStart fails (0) only when it cannot start: db then says why,
+	 * and await_connection finds it bad. */
+	(void)PQresetStart(db);
+	int made = await_connection(db, PQresetPoll, line, sizeof line);
+
+	if (made < 0) { /* see await_connection */
+		PQreset(db);
+		made = blocking_result(db, line, sizeof line);
+	}
+	if (!made) {
+		dp_err_set(err, "lost the database connection and could not reconnect: %s", line);
 		return -1;
 	}
 	return session_setup(db, err);
@@ -293,8 +503,6 @@ int dp_db_session_end(PGconn *db, const dp_db_session *old, dp_err *err)
 	return rc;
 }
 
-static _Thread_local char last_sqlstate[6];
-
 const char *dp_db_last_sqlstate(void)
 {
 	return last_sqlstate;
@@ -323,16 +531,27 @@ int dp_db_privilege_refused(dp_err *err)
 	return 1;
 }
 
-int dp_db_unreachable(const char *msg)
+int dp_db_refused_for_good(const char *st)
 {
-	/* Server refusals that a later attempt would meet again. */
+	return strncmp(st, "28", 2) == 0 || strcmp(st, "3D000") == 0 || strcmp(st, "3F000") == 0 ||
+	       strncmp(st, "42", 2) == 0;
+}
+
+int dp_db_unreachable(const char *sqlstate, const char *msg)
+{
+	/* libpq's own words (no server said them, so no SQLSTATE) for a
+	 * failure that a later attempt would meet again: no password given
+	 * ("fe_sendauth: no password supplied"), a certificate it cannot
+	 * read or verify, an authentication method or channel binding it
+	 * will not do. */
 	static const char *const permanent[] = {
-		"authentication failed", "not permitted to log in", "does not exist",
-		"no pg_hba.conf entry", "permission denied", "password", "certificate",
+		"password", "certificate", "authentication", "channel binding",
 	};
 
 	if (dp_db_misconfigured(msg))
 		return 0;
+	if (sqlstate != NULL && sqlstate[0] != '\0')
+		return !dp_db_refused_for_good(sqlstate);
 	for (size_t i = 0; i < sizeof permanent / sizeof permanent[0]; i++)
 		if (strstr(msg, permanent[i]) != NULL)
 			return 0;

@@ -36,7 +36,18 @@
  * times, fails it (without them the kernel retransmits for ~15 minutes
  * and an idle wait for a reply never ends); the URL may set libpq's
  * tcp_user_timeout and keepalives_* otherwise.  Returns the connection, or
- * NULL with err set to libpq's reason on one line. */
+ * NULL with err set to libpq's reason on one line, as libpq words it at
+ * its default verbosity, and this thread's last SQLSTATE
+ * (dp_db_last_sqlstate) set to the server's refusal ("" for none: no
+ * server answered, or libpq itself gave up), whatever the server's
+ * language (lc_messages): dp_db_unreachable reads it.
+ * connect_timeout is counted from each socket libpq opens (each host,
+ * each of a host name's addresses), as libpq's own PQconnectdb counts it;
+ * when it passes, the attempt fails ("timeout expired"), except when the
+ * connection names several hosts (host=a,b): it is then made once more
+ * by PQconnectdbParams itself, which goes on to the next host after
+ * connect_timeout (its failure then says no SQLSTATE: classified by its
+ * words, English only). */
 #define DP_DB_CONNECT_TIMEOUT "10"
 #define DP_DB_TCP_USER_TIMEOUT "60000"
 #define DP_DB_KEEPALIVES_IDLE "30"
@@ -47,8 +58,9 @@
  * cut-off store's locks do not hold the other stores up for ever. */
 #define DP_DB_IDLE_TX_TIMEOUT "60s"
 PGconn *dp_db_connect(const char *env_name, const char *app, dp_err *err);
-/* Makes db's connection again (PQreset) with the session settings
- * dp_db_connect gives.  Returns 0, or -1 with err (still lost). */
+/* Makes db's connection again (PQresetStart) with the session settings
+ * dp_db_connect gives, its SQLSTATE and connect_timeout as there.
+ * Returns 0, or -1 with err (still lost). */
 int dp_db_reset(PGconn *db, dp_err *err);
 
 /* Transaction pooling (PgBouncer's pool_mode = transaction, the "pooler"
@@ -269,13 +281,31 @@ int dp_db_environmental(const char *sqlstate);
  * do to err and returns 1; else 0, err untouched. */
 int dp_db_privilege_refused(dp_err *err);
 
-/* 1 when a connection failure's message (dp_db_connect's error, or the
- * connection's PQerrorMessage) says the server is unreachable or not ready
- * now — refused, reset, timed out, starting up, shutting down, in
- * recovery, too many clients: worth waiting for.  0 when the server
- * refused us for good (authentication, a missing role or database,
- * NOLOGIN, pg_hba.conf): waiting would not help. */
-int dp_db_unreachable(const char *msg);
+/* 1 when a failure to connect or to open (dp_db_connect's error, or one
+ * dp_db_err set) says the server is unreachable or not ready now —
+ * refused, reset, timed out, starting up or shutting down (57P03), too
+ * many connections (53300), a database not accepting connections
+ * (55000), any SQLSTATE but dp_db_refused_for_good's: worth waiting for.
+ * 0 when the server refused us for good (dp_db_refused_for_good), when
+ * libpq itself gave up for good (no password supplied, a certificate,
+ * an authentication method: its words, as it says no SQLSTATE) or msg is
+ * a configuration error (dp_db_misconfigured): waiting would not help.
+ * sqlstate: the failure's (dp_db_last_sqlstate; "" or NULL for none),
+ * which decides alone when there is one: a server's words are in its
+ * language (lc_messages). */
+int dp_db_unreachable(const char *sqlstate, const char *msg);
+/* 1 when SQLSTATE st refuses a login or the store's opening for good,
+ * whatever the moment: class 28 (no pg_hba.conf entry or a reject line,
+ * NOLOGIN, no such role: 28000; a wrong password: 28P01), no such
+ * database (3D000) or schema (3F000), class 42 (no privilege, e.g.
+ * CONNECT on the database or CREATE on it: 42501; an object missing). */
+int dp_db_refused_for_good(const char *st);
+/* msg, an error libpq made at PQERRORS_VERBOSE (a failed connection's
+ * PQerrorMessage), into line on one line as the default verbosity shows
+ * it (no "SQLSTATE: " after the severity, no LOCATION line ...), and
+ * sqlstate (6 bytes) to the last host's SQLSTATE ("" when its failure has
+ * none).  For tests; dp_db_connect uses it. */
+void dp_db_login_message(const char *msg, char *line, size_t size, char sqlstate[6]);
 /* 1 when msg (a dp_db_connect error) says the connection string or one
  * of its values cannot be used (a bare '%' in a password, a bad sslmode
  * or port): a configuration error, exit 2, not a database to wait for. */

@@ -138,7 +138,8 @@ typedef struct store {
 /* Tries attempt(ctx, err) until it returns 0 (-1: failed, maybe for a
  * while; -2: failed for good, e.g. a usage error: no retry), waiting 0.25 s, 0.5 s ...
  * (at most 5 s) between tries, for up to `patience` seconds, while the
- * failure says the database is unreachable (dp_db_unreachable) and no stop
+ * failure (its SQLSTATE, dp_db_last_sqlstate, or else its words) says the
+ * database is unreachable (dp_db_unreachable) and no stop
  * was requested.  Says once on stderr that it waits, and when the database
  * is back.  Returns 0, or -1 with err set (the last failure, and why it
  * stopped trying). */

@@ -928,6 +928,7 @@ int store_patiently(int (*attempt)(void *ctx, dp_err *err), void *ctx, double pa
 	int said = 0;
 
 	for (;;) {
+		dp_db_forget_sqlstate(); /* a failure that is not the database's says none */
 		int tried = attempt(ctx, err);
 		if (tried == 0) {
 			if (said)
@@ -935,7 +936,7 @@ int store_patiently(int (*attempt)(void *ctx, dp_err *err), void *ctx, double pa
 			return 0;
 		}
 		double waited = dp_clock_ms() / 1e3 - start;
-		if (tried < -1 || !dp_db_unreachable(err->msg))
+		if (tried < -1 || !dp_db_unreachable(dp_db_last_sqlstate(), err->msg))
 			return -1; /* refused for good: waiting would not help */
 		if (patience <= 0)
 			return -1;

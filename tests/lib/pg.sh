@@ -2,13 +2,15 @@
 # Starts or stops a throwaway PostgreSQL cluster for tests and the demo.
 #   pg.sh start DIR   -> prints "export PGHOST=... PGPORT=... PGUSER=postgres"
 #   pg.sh stop DIR
-# PG_LISTEN: the addresses it listens on (default 127.0.0.1).
+# PG_LISTEN: the addresses it listens on (default 127.0.0.1); PG_OPTS:
+# more server options ("-c lc_messages=de_DE.UTF-8"); PG_ENV: NAME=VALUE
+# words for the server's environment (LOCPATH, for a locale the test made).
 # initdb refuses to run as root, so as root the cluster belongs to the
 # postgres user (created by Debian's package).
 set -eu
 cmd=$1 dir=$2
 bindir=${PGBINDIR:-$(pg_config --bindir)}
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- env ${PG_ENV:-} "$@"; else env ${PG_ENV:-} "$@"; fi; }
 case $cmd in
 start)
 	mkdir -p "$dir"
@@ -29,7 +31,7 @@ start)
 	# A random port may be taken: try a few.
 	for attempt in 1 2 3 4 5; do
 		as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 30 \
-			-o "-p $port -k $sock -c listen_addresses=${PG_LISTEN:-127.0.0.1} -c fsync=off -c max_connections=200" \
+			-o "-p $port -k $sock -c listen_addresses=${PG_LISTEN:-127.0.0.1} -c fsync=off -c max_connections=200 ${PG_OPTS:-}" \
 			start >/dev/null && break
 		[ $attempt = 5 ] && { cat "$dir/log" >&2; exit 1; }
 		port=$((20000 + RANDOM % 20000))

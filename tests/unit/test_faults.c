@@ -45,15 +45,57 @@ static void test_end_proof(void)
 
 static void test_db_classes(void)
 {
-	T_EQ_INT(dp_db_unreachable("connection to server at \"h\" failed: Connection refused"), 1,
-		 "refused connection: wait");
-	T_EQ_INT(dp_db_unreachable("FATAL: the database system is starting up"), 1, "starting up: wait");
-	T_EQ_INT(dp_db_unreachable("FATAL: database \"d\" is not currently accepting connections"), 1,
+	/* By SQLSTATE: the server's words are in its language. */
+	T_EQ_INT(dp_db_unreachable("", "connection to server at \"h\" failed: Connection refused"), 1,
+		 "refused connection (no SQLSTATE): wait");
+	T_EQ_INT(dp_db_unreachable("57P03", "FATAL: Das Datenbanksystem startet"), 1, "starting up: wait");
+	T_EQ_INT(dp_db_unreachable("53300", "FATAL: zu viele Verbindungen"), 1, "too many connections: wait");
+	T_EQ_INT(dp_db_unreachable("55000", "FATAL: database \"d\" is not currently accepting connections"), 1,
 		 "not accepting connections: wait");
-	T_EQ_INT(dp_db_unreachable("FATAL: role \"x\" is not permitted to log in"), 0, "NOLOGIN: give up");
-	T_EQ_INT(dp_db_unreachable("FATAL: password authentication failed for user \"x\""), 0,
+	T_EQ_INT(dp_db_unreachable("28000", "FATAL: Rolle »x« hat keine Berechtigung zum Einloggen"), 0,
+		 "NOLOGIN, in German: give up");
+	T_EQ_INT(dp_db_unreachable("28000", "FATAL: pg_hba.conf rejects connection for host"), 0,
+		 "a pg_hba.conf reject line: give up");
+	T_EQ_INT(dp_db_unreachable("28P01", "FATAL: Passwort-Authentifizierung für Benutzer »x« fehlgeschlagen"), 0,
 		 "bad password: give up");
-	T_EQ_INT(dp_db_unreachable("FATAL: database \"nope\" does not exist"), 0, "no database: give up");
+	T_EQ_INT(dp_db_unreachable("3D000", "FATAL: Datenbank »nope« existiert nicht"), 0, "no database: give up");
+	T_EQ_INT(dp_db_unreachable("42501", "FATAL: Zugriff auf Datenbank »d« verweigert"), 0,
+		 "no CONNECT privilege: give up");
+	T_EQ_INT(dp_db_unreachable("57P03", "FATAL: the password file says nothing"), 1,
+		 "a SQLSTATE decides alone");
+	/* libpq's own words, no SQLSTATE. */
+	T_EQ_INT(dp_db_unreachable(NULL, "connection to server failed: fe_sendauth: no password supplied"), 0,
+		 "no password supplied: give up");
+	T_EQ_INT(dp_db_unreachable("", "SSL error: certificate verify failed"), 0, "certificate: give up");
+	T_EQ_INT(dp_db_unreachable("", "invalid sslmode value: \"bogus\""), 0, "misconfigured: give up");
+
+	/* libpq's verbose message as the default verbosity shows it, and the
+	 * last host's SQLSTATE. */
+	char line[DP_ERR_MAX], st[6];
+	dp_db_login_message("connection to server on socket \"/tmp/.s.PGSQL.5432\" failed: FATAL:  3D000: "
+			    "Datenbank »nope« existiert nicht\nLOCATION:  InitPostgres, postinit.c:885\n",
+			    line, sizeof line, st);
+	T_EQ_STR(line, "connection to server on socket \"/tmp/.s.PGSQL.5432\" failed: FATAL: Datenbank »nope«"
+		       " existiert nicht", "SQLSTATE and LOCATION taken out");
+	T_EQ_STR(st, "3D000", "the SQLSTATE");
+	dp_db_login_message("connection to server at \"a\" (10.0.0.1), port 5432 failed: FATAL:  57P03: "
+			    "the database system is starting up\nLOCATION:  f, p.c:1\n"
+			    "connection to server at \"b\" (10.0.0.2), port 5432 failed: Connection refused\n"
+			    "\tIs the server running on that host and accepting TCP/IP connections?\n",
+			    line, sizeof line, st);
+	T_EQ_STR(st, "", "several hosts: the last one's (none)");
+	T_OK(strstr(line, "FATAL: the database system is starting up connection to server at \"b\"") != NULL,
+	     "every host's failure said");
+	dp_db_login_message("connection to server at \"a\" (10.0.0.1), port 5432 failed: Connection refused\n"
+			    "connection to server at \"b\" (10.0.0.2), port 5432 failed: ВАЖНО:  28000: "
+			    "роль \"x\" не имеет права входа\nDETAIL:  ABCDE: x\nLOCATION:  f, p.c:1\n",
+			    line, sizeof line, st);
+	T_EQ_STR(st, "28000", "several hosts: the last one's");
+	T_OK(strstr(line, "failed: ВАЖНО: роль \"x\" не имеет права входа DETAIL: ABCDE: x") != NULL &&
+		     strstr(line, "LOCATION") == NULL,
+	     "a DETAIL line kept as it is");
+	dp_db_login_message("fe_sendauth: no password supplied\n", line, sizeof line, st);
+	T_EQ_STR(st, "", "libpq's own message: no SQLSTATE");
 	T_EQ_INT(dp_db_environmental("25006"), 1, "read-only is the database's");
 	T_EQ_INT(dp_db_environmental("53100"), 1, "disk full is the database's");
 	T_EQ_INT(dp_db_environmental("42501"), 1, "no privilege is the database's");
