@@ -515,7 +515,8 @@ void dp_db_forget_sqlstate(void)
 
 int dp_db_environmental(const char *st)
 {
-	return strcmp(st, "25006") == 0 || strcmp(st, "42501") == 0 || strncmp(st, "53", 2) == 0 ||
+	return strcmp(st, "25006") == 0 || strcmp(st, "42501") == 0 || strcmp(st, "42P10") == 0 ||
+	       strcmp(st, "42703") == 0 || strcmp(st, "42P01") == 0 || strncmp(st, "53", 2) == 0 ||
 	       strncmp(st, "58", 2) == 0;
 }
 

@@ -272,7 +272,9 @@ void dp_db_forget_sqlstate(void);
 
 /* 1 when sqlstate is a failure of the database itself, which every write
  * meets alike: read-only (25006), insufficient resources such as a full
- * disk (class 53), no privilege (42501), system or I/O errors (class 58). */
+ * disk (class 53), no privilege (42501), system or I/O errors (class 58),
+ * a schema changed under the writer (a unique key ON CONFLICT needs
+ * dropped, 42P10; a column or table gone, 42703, 42P01). */
 int dp_db_environmental(const char *sqlstate);
 
 /* When the last failure (dp_db_last_sqlstate) is a privilege the role

@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "db.h"
 #include "err.h"
+#include "../store/outcome.h"
 #include "record.h"
 #include "status.h"
 
@@ -98,6 +99,11 @@ static int parse(int argc, char **argv, struct args *a)
  * be read as they are), or DP_EXIT_SYSTEM; err set unless DP_EXIT_OK. */
 static int show(PGconn *db, const struct args *a, dp_err *err)
 {
+	/* Another application's schema docpipe, or docpipe's damaged: said
+	 * as what it is, not as a query that failed. */
+	int bad = store_schema_check(db, err);
+	if (bad != 0)
+		return bad > 0 ? DP_EXIT_USAGE : DP_EXIT_SYSTEM;
 	int old = dp_db_schema_old(db, DP_DB_NEEDS_OUTCOMES, err);
 
 	if (old != 0)

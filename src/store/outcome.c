@@ -81,11 +81,78 @@ int store_outcome_schema(PGconn *db, dp_err *err)
 	return 0;
 }
 
+/* What the store relies on in tables it finds (the columns every
+ * docpipe version made them with, and the unique key its ON CONFLICT
+ * clauses or its chunk numbering need), per table: one row per table of
+ * docpipe's present in schema docpipe, with its relkind, the columns it
+ * lacks, and whether a unique key on exactly those columns is there as
+ * ON CONFLICT can use it (valid, not deferrable, not partial, on plain
+ * columns).  A table not there yet is made by tables[]; columns added
+ * since are the migrations'. */
+static const char check_sql[] =
+	"WITH want(tbl, cols, key) AS (VALUES"
+	" ('documents', '{id,path,root,content_hash,fingerprint,summary,summarizer,chunker,embedder,"
+	"dim,chunk_count,size,mtime,metadata,last_run,created_at,updated_at}'::name[], '{path}'::name[]),"
+	" ('chunks', '{document_id,seq,content,heading,tokens,summary,embedding}', '{document_id,seq}'),"
+	" ('settings', '{key,value}', '{key}'),"
+	" ('tombstones', '{path,run,seq}', '{path}'),"
+	" ('run_starts', '{run,started_at}', '{run}'),"
+	" ('failures', '{path,root,run,stage,error,failed_since,updated_at}', '{path}'),"
+	" ('runs', '{id,started_at,ended_at,complete,documents,added,updated,unchanged,deleted,failed,"
+	"resent,requests,tokens,retries,seconds}', '{id}'))"
+	" SELECT w.tbl, c.relkind IN ('r', 'p'),"
+	"  array_to_string(ARRAY(SELECT x FROM unnest(w.cols) x WHERE NOT EXISTS (SELECT 1 FROM pg_attribute a"
+	"   WHERE a.attrelid = c.oid AND a.attname = x AND a.attnum > 0 AND NOT a.attisdropped)), ', '),"
+	"  EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisunique AND i.indisvalid"
+	"   AND i.indimmediate AND i.indpred IS NULL AND i.indexprs IS NULL"
+	"   AND i.indnatts = cardinality(w.key) AND (SELECT count(*) FROM pg_attribute a"
+	"    WHERE a.attrelid = c.oid AND a.attnum = ANY(i.indkey) AND a.attname = ANY(w.key)) = cardinality(w.key)),"
+	"  array_to_string(w.key, ', ')"
+	" FROM want w JOIN pg_class c ON c.relname = w.tbl"
+	" JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'docpipe'";
+
+int store_schema_check(PGconn *db, dp_err *err)
+{
+	PGresult *res = dp_db_query(db, check_sql, 0, NULL, err);
+	char what[DP_ERR_MAX] = "";
+	size_t len = 0;
+
+	if (res == NULL)
+		return -1;
+	for (int i = 0; i < PQntuples(res) && len < sizeof what; i++) {
+		const char *tbl = PQgetvalue(res, i, 0), *missing = PQgetvalue(res, i, 2),
+			   *key = PQgetvalue(res, i, 4);
+		const char *sep = len > 0 ? "; " : "";
+		if (PQgetvalue(res, i, 1)[0] != 't')
+			len += (size_t)snprintf(what + len, sizeof what - len,
+						"%sdocpipe.%s is not a table (a view? another application's?)",
+						sep, tbl);
+		else if (missing[0] != '\0')
+			len += (size_t)snprintf(what + len, sizeof what - len,
+						"%sschema docpipe holds a table %s without column%s %s: another"
+						" application's (store into another database), or columns dropped"
+						" since (restore them from a backup)",
+						sep, tbl, strchr(missing, ',') != NULL ? "s" : "", missing);
+		else if (PQgetvalue(res, i, 3)[0] != 't')
+			len += (size_t)snprintf(what + len, sizeof what - len,
+						"%sdocpipe.%s has no unique constraint on (%s) (dropped?): restore it"
+						" with ALTER TABLE docpipe.%s ADD %s (%s) (after removing duplicates),"
+						" or store into a new database",
+						sep, tbl, key, tbl,
+						strcmp(tbl, "chunks") == 0 ? "PRIMARY KEY" : "UNIQUE", key);
+	}
+	PQclear(res);
+	if (len == 0)
+		return 0;
+	dp_err_set(err, "the database's schema docpipe is not as docpipe made it: %s", what);
+	return 1;
+}
+
 int store_outcome_ensure(PGconn *db, dp_err *err)
 {
 	if (dp_db_begin_locked(db, NULL, STORE_LOCK_KEY, err) < 0)
 		return -1;
-	if (dp_db_exec(db, "CREATE SCHEMA IF NOT EXISTS docpipe", err) < 0 ||
+	if (store_schema_check(db, err) != 0 || dp_db_exec(db, "CREATE SCHEMA IF NOT EXISTS docpipe", err) < 0 ||
 	    store_outcome_schema(db, err) < 0 || dp_db_exec(db, "COMMIT", err) < 0) {
 		dp_db_rollback(db);
 		return -1;

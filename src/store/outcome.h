@@ -31,6 +31,19 @@
 #include "err.h"
 #include "pgbin.h"
 
+/* Checks, before anything is created or changed, that what schema
+ * docpipe holds is what docpipe's writers rely on: each of its tables
+ * present has the columns every docpipe version made it with, and the
+ * unique key its ON CONFLICT clauses (or the chunks' numbering) need,
+ * usable by ON CONFLICT.  Another application's schema docpipe, or
+ * docpipe's with a key dropped (a DBA's index clean-up, a data-only
+ * restore into tables made by hand), failed every document one by one,
+ * or the store at each restart, its tables made inside the other
+ * schema.  One catalog query.  Returns 0; 1 with err naming each fault
+ * and its mend (a configuration error: no restart mends it); -1 with err
+ * on a database error. */
+int store_schema_check(PGconn *db, dp_err *err);
+
 /* Creates docpipe.failures and docpipe.runs if missing, and brings older
  * versions' outcome tables up to date in place: docpipe.runs gets column
  * planned (started_at then NULL until the run starts), and the failures

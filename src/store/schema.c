@@ -231,6 +231,11 @@ static int schema_ensure(store *s, int *usage, dp_err *err)
 
 	if (dp_db_begin_locked(s->db, STORE_SESSION_SETTINGS, STORE_LOCK_KEY, err) < 0)
 		return -1;
+	int bad = store_schema_check(s->db, err);
+	if (bad != 0) {
+		*usage = bad > 0;
+		goto fail;
+	}
 	for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++)
 		if (dp_db_exec(s->db, tables[i], err) < 0)
 			goto fail;

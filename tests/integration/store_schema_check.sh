@@ -1,0 +1,75 @@
+#!/bin/bash
+# A schema docpipe the store did not make as it relies on (src/store/schema.c,
+# schema_check): another application's schema docpipe, or docpipe's with the
+# unique key on documents.path dropped (a DBA's index clean-up, a data-only
+# restore into tables made by hand).  The store said nothing of it: every
+# document failed one by one ("no unique or exclusion constraint matching the
+# ON CONFLICT specification"), or it exited 3 on "column root does not exist",
+# was restarted 5 times and made its own tables inside the other schema
+# (sweep 8).  Now: exit 2 at start, naming the fault and its mend, nothing
+# created; a key dropped under a running store stops it after 3 documents
+# (src/lib/db.c, dp_db_environmental).
+. "$(dirname "$0")/../lib/tap.sh"
+D=$T_DIR/docs
+numbered_docs "$D" 6 5 doc
+pipeline() { docpipe-discover "$D" | docpipe-chunk | docpipe-embed | docpipe-store -q "$@"; }
+tables() { sql "SELECT string_agg(tablename, ' ' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'docpipe'"; }
+
+# Another application's schema docpipe.
+newdb || exit 1
+sql "CREATE SCHEMA docpipe; CREATE TABLE docpipe.documents (id serial PRIMARY KEY, title text, body text)"
+pipeline >/dev/null 2>"$T_DIR/e1"
+is "$?" 2 "another application's schema docpipe: the store exits 2 (configuration, not restarted)"
+like "$(cat "$T_DIR/e1")" "schema docpipe holds a table documents without columns path, root, .*another application's \(store into another database\)" \
+	"and says which table lacks which columns, and what to do"
+is "$(grep -c 'does not exist' "$T_DIR/e1")" 0 "no SQL error"
+is "$(tables)" documents "nothing of docpipe's made in that schema"
+docpipe run "$D" --progress none >/dev/null 2>"$T_DIR/e2"
+is "$?/$(grep -c 'restarting it$\|restarting it now' "$T_DIR/e2")/$(grep -c 'not restarting it' "$T_DIR/e2")/$(tables)" "2/0/1/documents" \
+	"docpipe run: exit 2, the store not restarted, nothing made by the run's recorder either"
+docpipe status >/dev/null 2>"$T_DIR/e6"
+is "$?" 2 "docpipe status: exit 2"
+like "$(cat "$T_DIR/e6")" "schema docpipe holds a table documents without columns" "with the store's words, no SQL error"
+docpipe-query cats >/dev/null 2>"$T_DIR/e7"
+is "$?/$(grep -c 'does not exist' "$T_DIR/e7")" 1/0 "docpipe-query: exit 1, no SQL error"
+
+# docpipe's schema with the unique key on documents.path dropped.
+newdb || exit 1
+pipeline >/dev/null || exit 1
+sql "ALTER TABLE docpipe.documents DROP CONSTRAINT documents_path_key"
+echo more >>"$D/doc1.md"
+pipeline >/dev/null 2>"$T_DIR/e3"
+is "$?" 2 "documents.path's unique key dropped: the store exits 2 at start"
+like "$(cat "$T_DIR/e3")" "docpipe.documents has no unique constraint on \(path\) \(dropped\?\): restore it with ALTER TABLE docpipe.documents ADD UNIQUE \(path\)" \
+	"naming the key and the statement that restores it"
+sql "ALTER TABLE docpipe.documents ADD UNIQUE (path)"
+pipeline >/dev/null
+is "$?/$(sql "SELECT count(*) FROM docpipe.documents")" 0/6 "restored as said: the store works again"
+
+# The chunks' primary key, and a unique key that ON CONFLICT cannot use
+# (deferrable).
+sql "ALTER TABLE docpipe.chunks DROP CONSTRAINT chunks_pkey"
+sql "ALTER TABLE docpipe.documents DROP CONSTRAINT documents_path_key"
+sql "ALTER TABLE docpipe.documents ADD UNIQUE (path) DEFERRABLE"
+pipeline >/dev/null 2>"$T_DIR/e4"
+is "$?" 2 "chunks' primary key dropped, path's key deferrable: exit 2"
+like "$(cat "$T_DIR/e4")" "docpipe.documents has no unique constraint on \(path\).*; docpipe.chunks has no unique constraint on \(document_id, seq\) \(dropped\?\): restore it with ALTER TABLE docpipe.chunks ADD PRIMARY KEY \(document_id, seq\)" \
+	"both named"
+
+# The key dropped under a running store: it stops after 3 documents
+# failed alike, not one failure per document to the end.
+newdb || exit 1
+docpipe-discover "$D" | docpipe-chunk | docpipe-embed >"$T_DIR/recs" || exit 1
+head -1 "$T_DIR/recs" >"$T_DIR/first"
+grep '"kind":"document"' "$T_DIR/recs" | tail -n +2 >"$T_DIR/rest"
+{
+	cat "$T_DIR/first"
+	wait_for 30 sql_ge "SELECT count(*) FROM docpipe.documents" 1
+	sql "ALTER TABLE docpipe.documents DROP CONSTRAINT documents_path_key"
+	jq -c '.path |= sub("doc"; "other")' "$T_DIR/recs" | grep '"kind":"document"'
+	cat "$T_DIR/rest"
+} | docpipe-store -q >"$T_DIR/o5" 2>"$T_DIR/e5"
+rc=$?
+is "$rc" 4 "a key dropped mid-run: the store stops (exit 4, the database refuses every write)"
+like "$(cat "$T_DIR/e5")" "3 documents in a row failed the same way \(SQLSTATE 42P10\)" "after 3 documents, saying why"
+done_testing
