@@ -8,6 +8,10 @@
 #include "path.h"
 #include "record.h"
 
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x)
+#define TEXT_LOCK_CLASS STRINGIFY(STORE_TEXT_LOCK_CLASS)
+
 /* Chunks per round of the backfill (read, lex, COPY, UPDATE). */
 #define BACKFILL_BATCH "2000"
 
@@ -303,6 +307,11 @@ static int build_generated(store *s, unsigned oid, dp_err *err)
  * build is cheaper than as many insertions. */
 static int build(store *s, int kind, unsigned oid, const char *want, const char *lexer, dp_err *err)
 {
+	/* Waits for the write transactions of running stores under way (they
+	 * hold it shared), and holds theirs until this commits; they then see
+	 * the new configuration (store_fulltext_check). */
+	if (dp_db_exec(s->db, "SELECT pg_advisory_xact_lock(" TEXT_LOCK_CLASS ", 0)", err) < 0)
+		return -1;
 	if (kind != 0 && dp_db_exec(s->db, "ALTER TABLE docpipe.chunks DROP COLUMN tsv", err) < 0)
 		return -1; /* the GIN index goes with its column */
 	if ((s->lexer != NULL ? dp_db_exec(s->db, "ALTER TABLE docpipe.chunks ADD COLUMN tsv tsvector", err)
@@ -449,4 +458,35 @@ int store_fulltext_ensure(store *s, dp_err *err)
 	if (kind != 0 && strcmp(want, have) == 0 && strcmp(lexer, have_lexer) == 0)
 		return 0;
 	return build(s, kind, oid, want, lexer, err);
+}
+
+int store_fulltext_check(store *s, dp_err *err)
+{
+	/* One round trip.  Under READ COMMITTED the second statement reads a
+	 * snapshot taken after the first got the lock: a rebuild that held it
+	 * has committed, and its settings are seen. */
+	PGresult *res = PQexec(s->db, "SELECT pg_advisory_xact_lock_shared(" TEXT_LOCK_CLASS ", 0);"
+				      " SELECT max(value) FILTER (WHERE key = 'text_config'),"
+				      " max(value) FILTER (WHERE key = 'text_lexer') FROM docpipe.settings");
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		dp_db_err(err, s->db, res, "reading the text search configuration");
+		PQclear(res);
+		return -1;
+	}
+	const char *lexer = s->lexer != NULL ? DP_LEXER_NAME : STORE_LEXER_SERVER;
+	/* NULL: settings emptied under the store; dp_db_settings_lost is the
+	 * next start's to say. */
+	int moved = (!PQgetisnull(res, 0, 0) && strcmp(PQgetvalue(res, 0, 0), s->text_config) != 0) ||
+		    (!PQgetisnull(res, 0, 1) && strcmp(PQgetvalue(res, 0, 1), lexer) != 0);
+	if (moved) {
+		dp_err_set(err, "the corpus's text search configuration changed under this store to %s"
+			   " (lexer %s; this store lexes for %s, lexer %s): another docpipe-store"
+			   " --text-config rebuilt the full-text index; nothing more written, restart the"
+			   " store to take the new configuration", PQgetvalue(res, 0, 0),
+			   PQgetvalue(res, 0, 1), s->text_config, lexer);
+		snprintf(s->text_moved, sizeof s->text_moved, "%s", err->msg);
+	}
+	PQclear(res);
+	return moved ? -1 : 0;
 }

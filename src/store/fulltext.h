@@ -32,6 +32,19 @@ void store_fulltext_request(const char *name);
  * included). */
 int store_fulltext_ensure(store *s, dp_err *err);
 
+/* Inside a write transaction, before its first chunk is written: takes
+ * the full-text lock in shared mode (a rebuild for another configuration
+ * by another store, which takes it exclusively, then waits for this
+ * transaction, and this one for a rebuild under way), then reads the
+ * corpus's configuration and lexer.  A store keeps the lexer and the COPY
+ * columns of its start: one that wrote on after another rebuilt the
+ * column wrote the old configuration's lexemes, no tsvector, or failed
+ * every document (COPY into a generated column).  Returns 0; -1 with err
+ * on a database error; -1 with err and s->text_moved set (the same words)
+ * when the configuration is no longer this store's: nothing of the
+ * transaction may be written, the store stops. */
+int store_fulltext_check(store *s, dp_err *err);
+
 /* The GIN index's fast-update pending list: the store's write
  * transactions SET LOCAL STORE_GIN_SETTINGS, so up to 16 MB of new entries
  * wait in the pending list and are merged into the index in one pass with

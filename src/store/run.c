@@ -65,6 +65,10 @@ static int write_batch(store *s, store_item *items, size_t n, dp_err *err)
 		;
 	if (rc < 0 || (rc = store_write(s, items, n, err)) < 0)
 		return rc;
+	if (s->text_moved[0] != '\0') {
+		dp_err_set(err, "%s", s->text_moved);
+		return STORE_WRITE_CONFIG;
+	}
 	lost = 0;
 	while ((rc = record_outcomes(s, items, n, err)) < 0 && store_reconnect(s, &lost, err))
 		;
@@ -145,8 +149,14 @@ int store_run(store *s, dp_source *src, dp_sink *sink, store_counts *counts, dp_
 			store_item_clear(&items[i]);
 		}
 		if (failed)
-			rc = wrote == STORE_WRITE_REFUSED ? DP_EXIT_REFUSED : DP_EXIT_SYSTEM;
-		if (rc == DP_EXIT_SYSTEM || rc == DP_EXIT_REFUSED)
+			rc = wrote == STORE_WRITE_REFUSED ? DP_EXIT_REFUSED
+			     : wrote == STORE_WRITE_CONFIG ? DP_EXIT_USAGE : DP_EXIT_SYSTEM;
+		/* Said here: main says the errors of DP_EXIT_SYSTEM and
+		 * DP_EXIT_REFUSED only (a usage error of its own it says
+		 * before the run). */
+		if (rc == DP_EXIT_USAGE)
+			dp_diag("%s", err->msg);
+		if (rc == DP_EXIT_SYSTEM || rc == DP_EXIT_REFUSED || rc == DP_EXIT_USAGE)
 			break;
 		if (between_batches(s, feed, sink, err) < 0) {
 			rc = DP_EXIT_SYSTEM;

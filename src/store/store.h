@@ -73,6 +73,11 @@ typedef struct store_options {
  * above) of the transaction lock a store takes on each path it writes
  * (write.c, lock_paths). */
 #define STORE_PATH_LOCK_CLASS 1685086580 /* 0x64706174, "dpat"; decimal: SQL text */
+/* Class of the transaction lock (key 0) that orders a rebuild of the
+ * full-text column for another configuration (fulltext.c, build:
+ * exclusive) after the chunk writes of running stores
+ * (store_fulltext_check: shared, in each write transaction). */
+#define STORE_TEXT_LOCK_CLASS 1685091448 /* 0x64707478, "dptx"; decimal: SQL text */
 
 /* The longest run label a store remembers having registered (longer ones
  * are registered with every batch). */
@@ -102,6 +107,8 @@ typedef struct store {
 	long long rows0, written;
 	dp_lexer *lexer;        /* the full-text lexer; NULL: the server lexes (fulltext.h) */
 	char text_config[128];  /* the full-text configuration; "" until store_fulltext_ensure ran */
+	char text_moved[DP_ERR_MAX]; /* "", or why the corpus's configuration is no longer
+				      * this store's (store_fulltext_check): it stops */
 	long long tsv_pending;  /* chunks written since the GIN pending list was merged */
 	/* The pending list's merge on a connection of its own, beside the
 	 * writes (store_fulltext_tend): NULL until needed; gin_busy while a
@@ -246,6 +253,10 @@ int store_index_settle(store *s, dp_err *err);
  * every write, and failing the rest one by one would only hide that. */
 #define STORE_WRITE_LOST (-1)
 #define STORE_WRITE_REFUSED (-2)
+/* Not store_write's: what run.c's write_batch returns when the corpus's
+ * text search configuration changed under the store (s->text_moved): a
+ * configuration the store was not started for, exit 2. */
+#define STORE_WRITE_CONFIG (-3)
 int store_write(store *s, store_item *items, size_t n, dp_err *err);
 
 /* A binary COPY FROM STDIN through s->buf: store_copy_begin runs sql and

@@ -868,6 +868,10 @@ static int write_body(store *s, store_item **items, size_t n, store_item **order
 		ids[nd] = order[i]->id;
 		order[nd++] = order[i];
 	}
+	/* Before any chunk is touched: the full-text lock's order after the
+	 * schema lock a claim above took (fulltext.h). */
+	if (nd > 0 && store_fulltext_check(s, err) < 0)
+		return -1;
 	if (delete_old_chunks(s, ids, nd, err) < 0)
 		return -1;
 	size_t nchunks = 0;
