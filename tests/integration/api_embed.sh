@@ -6,12 +6,8 @@ newdb || exit 1
 
 PY=/usr/bin/python3
 KEY="sk-test-$RANDOM$RANDOM-secret"
-"$PY" "$TOP/tests/fakeapi.py" --port 0 --require-key "$KEY" >"$T_DIR/port" 2>"$T_DIR/server.err" &
-SERVERS+=($!)
-for _ in $(seq 50); do [ -s "$T_DIR/port" ] && break; sleep 0.1; done
-PORT=$(awk '{print $2}' "$T_DIR/port")
-BASE=http://127.0.0.1:$PORT
-export OPENAI_BASE_URL=$BASE/v1 OPENAI_API_KEY=$KEY
+fakeapi --require-key "$KEY"
+export OPENAI_API_KEY=$KEY
 
 # Three documents, 5 chunks in all; b has a text the server can be told to reject.
 cat >"$T_DIR/docs.ndjson" <<'JSON'
@@ -49,7 +45,7 @@ is "$(api_stats '[.log[].inputs[]] | sort')" \
 	"--refresh makes new requests (every chunk asked anew, once)"
 
 api_reset
-docpipe-embed --backend ollama --base-url "$BASE" --dim 8 --no-reuse <"$T_DIR/docs.ndjson" >"$T_DIR/o4" 2>"$T_DIR/e4"
+OLLAMA_API_KEY=$KEY docpipe-embed --backend ollama --base-url "$BASE" --dim 8 --no-reuse <"$T_DIR/docs.ndjson" >"$T_DIR/o4" 2>"$T_DIR/e4"
 is "$?" 0 "ollama backend: exit 0"
 is "$(inexact_vectors "$T_DIR/o4")" 0 "ollama vectors exact"
 is "$(jq -r 'select(.path=="/d/a.md") | .embedder' "$T_DIR/o4")" "ollama/nomic-embed-text" "ollama identity"
