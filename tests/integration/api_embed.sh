@@ -4,7 +4,6 @@
 . "$(dirname "$0")/../lib/tap.sh"
 newdb || exit 1
 
-PY=/usr/bin/python3
 KEY="sk-test-$RANDOM$RANDOM-secret"
 fakeapi --require-key "$KEY"
 export OPENAI_API_KEY=$KEY
@@ -142,7 +141,7 @@ cat >"$T_DIR/nan.ndjson" <<'JSON'
 JSON
 # How many vectors kept in the cache hold a value that is not finite.
 nonfinite_cached() {
-	sql "SELECT value FROM docpipe.embedding_cache" | "$PY" -c '
+	sql "SELECT value FROM docpipe.embedding_cache" | python3 -c '
 import base64, math, struct, sys
 vecs = [base64.b64decode(l.strip()) for l in sys.stdin if l.strip()]
 print(sum(not all(math.isfinite(x) for x in struct.unpack("<%df" % (len(b) // 4), b)) for b in vecs))'
@@ -170,8 +169,8 @@ is "$(sql "SELECT count(*) FROM docpipe.chunks c JOIN docpipe.documents d ON d.i
 	"both documents stored, 3 chunks"
 # A non-finite vector kept by an earlier version (which did not check) is
 # not reused: it is dropped from the cache and asked anew.
-nan16=$("$PY" -c 'import base64, struct; print(base64.b64encode(struct.pack("<16f", *[float("nan")] * 16)).decode())')
-yankee=$(TOP=$TOP "$PY" -c 'import os, sys; sys.path.insert(0, os.environ["TOP"] + "/tests")
+nan16=$(python3 -c 'import base64, struct; print(base64.b64encode(struct.pack("<16f", *[float("nan")] * 16)).decode())')
+yankee=$(TOP=$TOP python3 -c 'import os, sys; sys.path.insert(0, os.environ["TOP"] + "/tests")
 from fakeapi import vector_base64, vector_units; print(vector_base64(vector_units("yankee one", 16)))')
 is "$(sql "WITH u AS (UPDATE docpipe.embedding_cache SET value = '$nan16' WHERE value = '$yankee' RETURNING 1) SELECT count(*) FROM u")" 1 \
 	"(a NaN vector put in the cache, as an earlier version kept it)"
@@ -228,7 +227,7 @@ is "$(api_requests embed)" 1 "no request is made during the pause the server ask
 
 # Chunks of many documents share requests; results stay in order whatever
 # order the server lists them in.
-"$PY" - >"$T_DIR/many.ndjson" <<'PY'
+python3 - >"$T_DIR/many.ndjson" <<'PY'
 import json
 for d in range(40):
     print(json.dumps({"v": 1, "kind": "document", "path": "/m/%02d.md" % d,

@@ -5,7 +5,6 @@
 . "$(dirname "$0")/../lib/tap.sh"
 set -o pipefail
 newdb || exit 1
-PY=/usr/bin/python3
 
 numbered_docs "$T_DIR/md" 30 12 doc
 docpipe-discover "$T_DIR/md" | docpipe-chunk >"$T_DIR/docs.ndjson"

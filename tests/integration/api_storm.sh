@@ -44,7 +44,7 @@ timeout 240 docpipe-summarize --backend openai --no-reuse --chunk-summaries --th
 	<"$T_DIR/light.ndjson" >"$T_DIR/out" 2>"$T_DIR/err"
 rc=$?
 api_stats >"$T_DIR/stats"
-in_flight=$(/usr/bin/python3 - "$T_DIR/stats" <<'PY'
+in_flight=$(python3 - "$T_DIR/stats" <<'PY'
 import json, sys
 t = json.load(open(sys.argv[1]))["times"]
 start, end = min(x[1] for x in t), max(x[2] for x in t)

@@ -5,8 +5,7 @@
 . "$(dirname "$0")/../lib/tap.sh"
 newdb || exit 1
 
-PY=/usr/bin/python3
-"$PY" "$TOP/tests/fakeapi.py" --port 0 >"$T_DIR/port" 2>"$T_DIR/server.err" &
+python3 "$TOP/tests/fakeapi.py" --port 0 >"$T_DIR/port" 2>"$T_DIR/server.err" &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; rm -rf "$T_DIR"' EXIT
 for _ in $(seq 50); do [ -s "$T_DIR/port" ] && break; sleep 0.1; done
@@ -24,7 +23,7 @@ is "$?" 0 "openai chat backend: exit 0"
 is "$(api_requests chat)" 5 "one request per document and per chunk"
 # Every summary in the output is one the server returned, for the right prompt.
 api_stats >"$T_DIR/stats"
-check=$("$PY" - "$T_DIR/o1" "$T_DIR/stats" <<'PY'
+check=$(python3 - "$T_DIR/o1" "$T_DIR/stats" <<'PY'
 import json, sys
 stats = json.load(open(sys.argv[2]))
 returned = {e["inputs"][0]: e["outputs"][0] for e in stats["log"]}
@@ -63,7 +62,7 @@ ok "$([ "$(jq -r .summarizer "$T_DIR/o3" | sort -u)" != "$(jq -r .summarizer "$T
 
 # A long document is summarized by section, then combined.
 api_reset
-"$PY" -c '
+python3 -c '
 import json
 chunks = [{"seq": i, "text": ("word%d " % i) * 400, "heading": []} for i in range(6)]
 print(json.dumps({"v": 1, "kind": "document", "path": "/d/long.md", "chunks": chunks}))' >"$T_DIR/long"
@@ -71,7 +70,7 @@ docpipe-summarize --backend ollama --base-url "$BASE" --context-tokens 1300 --no
 is "$?" 0 "ollama backend: long document"
 is "$(api_requests chat)" 4 "3 sections (2 chunks of ~600 tokens each) and 1 combining request"
 api_stats >"$T_DIR/stats4"
-check=$("$PY" - "$T_DIR/o4" "$T_DIR/stats4" <<'PY'
+check=$(python3 - "$T_DIR/o4" "$T_DIR/stats4" <<'PY'
 import json, sys
 summary = json.loads(open(sys.argv[1]).read())["summary"]
 answer = {e["inputs"][0]: e["outputs"][0] for e in json.load(open(sys.argv[2]))["log"]}
@@ -234,7 +233,7 @@ is "$(($(sql "SELECT count(*) FROM docpipe.summary_cache") - BEFORE))" 2 "the er
 # garbage, a gzip bomb: the bound counts inflated bytes) is refused at 1 MiB
 # (SUMMARIZE_RESPONSE_MAX): memory stays bounded per request in flight.
 api_reset
-"$PY" -c 'import json; print(json.dumps({"chat_answer": {"input": "Golf", "content": "x" * (2 << 20)}}))' >"$T_DIR/huge.json"
+python3 -c 'import json; print(json.dumps({"chat_answer": {"input": "Golf", "content": "x" * (2 << 20)}}))' >"$T_DIR/huge.json"
 curl -sf -X POST --data-binary @"$T_DIR/huge.json" "$BASE/_control" >/dev/null
 docpipe-summarize --backend openai --no-reuse <"$T_DIR/cut.ndjson" >"$T_DIR/o16" 2>/dev/null
 is "$?:$(jq -r .kind "$T_DIR/o16")" "1:error" "a 2 MB answer fails its document"

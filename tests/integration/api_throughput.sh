@@ -9,13 +9,12 @@
 . "$(dirname "$0")/../lib/tap.sh"
 set -o pipefail
 unset DATABASE_URL OPENAI_API_KEY PGDATABASE
-PY=/usr/bin/python3
 
 # serve NAME [fakeapi options]: starts a test server; sets BASE.
 serve() {
 	local name=$1
 	shift
-	"$PY" "$TOP/tests/fakeapi.py" --port 0 "$@" >"$T_DIR/$name.port" 2>"$T_DIR/$name.err" &
+	python3 "$TOP/tests/fakeapi.py" --port 0 "$@" >"$T_DIR/$name.port" 2>"$T_DIR/$name.err" &
 	SERVERS+=($!)
 	for _ in $(seq 100); do [ -s "$T_DIR/$name.port" ] && break; sleep 0.05; done
 	BASE=http://127.0.0.1:$(awk '{print $2}' "$T_DIR/$name.port")
@@ -24,7 +23,7 @@ serve() {
 summarize() { docpipe-summarize --backend openai --no-reuse "$@"; }
 
 # One document of 240 chunks, and 20 small documents of 2 chunks.
-"$PY" - "$T_DIR" <<'PY'
+python3 - "$T_DIR" <<'PY'
 import json, sys
 d = sys.argv[1]
 def doc(path, n, word):
@@ -46,7 +45,7 @@ api_stats >"$T_DIR/s1"
 # the combining request.
 is "$(jq -c '[.requests.chat, .max_concurrent.chat]' "$T_DIR/s1")" "[243,8]" \
 	"its 243 requests overlap, 8 in flight at most (--threads 8)"
-check=$("$PY" - "$T_DIR/o1" "$T_DIR/s1" <<'PY'
+check=$(python3 - "$T_DIR/o1" "$T_DIR/s1" <<'PY'
 import json, sys
 log = json.load(open(sys.argv[2]))["log"]
 answer = {e["inputs"][0]: e["outputs"][0] for e in log}
@@ -168,7 +167,7 @@ serve fast --slots 64
 summarize --threads 8 --rpm 1200 <"$T_DIR/small.ndjson" >/dev/null 2>"$T_DIR/e6"
 is "$?" 0 "--rpm 1200: exit 0"
 api_stats >"$T_DIR/s6"
-is "$("$PY" - "$T_DIR/s6" <<'PY'
+is "$(python3 - "$T_DIR/s6" <<'PY'
 import json, sys
 t = sorted(x[1] for x in json.load(open(sys.argv[1]))["times"])
 # 20 requests a second: any 1 s holds at most 21 starts, and the 20 take >= 0.9 s.

@@ -10,7 +10,7 @@ D=$T_DIR/docs
 mkdir -p "$D"
 echo "# A" >"$D/a.md"
 echo "# Z" >"$D/z.md"
-/usr/bin/python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$D/sock.md"
+python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$D/sock.md"
 ok $([ -S "$D/sock.md" ]; echo $?) "a Unix socket named like a document"
 if mknod "$D/zero.md" c 1 5 2>/dev/null && mknod "$D/loop.md" b 7 0 2>/dev/null; then
 	devices=1
@@ -38,7 +38,7 @@ for i in $(seq -w 1 4000); do echo "# $i" >"$C/f$i.md"; done
 timeout 60 docpipe-discover "$C" --end-record >"$T_DIR/churn.out" 2>"$T_DIR/churn.err" &
 walk=$!
 # One process deletes them (an rm per file forked 2,000 times: ~6 s here).
-/usr/bin/python3 -c 'import os, sys
+python3 -c 'import os, sys
 for i in range(4000, 2000, -1):
     os.unlink("%s/f%04d.md" % (sys.argv[1], i))' "$C"
 wait $walk

@@ -37,7 +37,7 @@ outage_after() {
 		done
 		kill "$SERVER"
 		sleep "$2"
-		exec /usr/bin/python3 "$TOP/tests/fakeapi.py" --port "$PORT" --latency "$3" \
+		exec python3 "$TOP/tests/fakeapi.py" --port "$PORT" --latency "$3" \
 			>"$T_DIR/server-again-$PORT.port" 2>"$T_DIR/server-again-$PORT.err"
 	) &
 	outage=$!

@@ -13,7 +13,7 @@ newdb || exit 1
 base=$(free_ports 1) || { ok 1 "a free port"; done_testing; }
 silent=$base
 # A listener that takes connections and never answers.
-/usr/bin/python3 -c 'import socket, sys, time
+python3 -c 'import socket, sys, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(64); held = []
 open(sys.argv[2], "w").close()

@@ -7,10 +7,9 @@
 # heartbeats on; now the run simply completes.
 . "$(dirname "$0")/../lib/tap.sh"
 newdb || exit 1
-PY=/usr/bin/python3
 
 numbered_docs "$T_DIR/docs" 60 20 doc
-"$PY" "$TOP/tests/fakeapi.py" --port 0 --no-log --latency chat=12000+0 >"$T_DIR/port" 2>/dev/null &
+python3 "$TOP/tests/fakeapi.py" --port 0 --no-log --latency chat=12000+0 >"$T_DIR/port" 2>/dev/null &
 API_PID=$!
 trap 'kill $API_PID 2>/dev/null; rm -rf "$T_DIR"' EXIT
 for _ in $(seq 100); do PORT=$(awk '/PORT/ {print $2}' "$T_DIR/port"); [ -n "$PORT" ] && break; sleep 0.05; done

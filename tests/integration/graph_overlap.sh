@@ -11,8 +11,7 @@
 . "$(dirname "$0")/../lib/tap.sh"
 set -o pipefail
 unset OPENAI_API_KEY
-PY=/usr/bin/python3
-"$PY" "$TOP/tests/fakeapi.py" --port 0 --slots 16 --latency chat=40,embed=20+2 \
+python3 "$TOP/tests/fakeapi.py" --port 0 --slots 16 --latency chat=40,embed=20+2 \
 	>"$T_DIR/port" 2>"$T_DIR/server.err" &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; rm -rf "$T_DIR"' EXIT
@@ -23,7 +22,7 @@ export OPENAI_BASE_URL=$BASE/v1
 # A guide of 220 sections (one chunk each, words of the Greek alphabet)
 # and 30 small notes (numbers).
 numbered_docs "$T_DIR/docs" 30 40 note
-"$PY" - "$T_DIR/docs/big.md" <<'PY'
+python3 - "$T_DIR/docs/big.md" <<'PY'
 import random, sys
 r = random.Random(1)
 words = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu".split()

@@ -21,7 +21,7 @@ numbered_docs "$D" 4 5 doc
 # tty_run CASE: runs the case of the script below on a pseudo-terminal;
 # its screen, rendered, in $T_DIR/screen.CASE; prints "STATE STATUS".
 tty_run() {
-	env "$(tag_env tty)" /usr/bin/python3 - "$1" "$D" "$T_DIR" <<'PY'
+	env "$(tag_env tty)" python3 - "$1" "$D" "$T_DIR" <<'PY'
 import os, pty, re, select, signal, struct, subprocess, sys, termios, fcntl, time
 
 case, docs, tdir = sys.argv[1:4]

@@ -9,8 +9,7 @@
 source "$(dirname "$0")/../lib/tap.sh"
 release_only "the supervisor's restart delays"
 newdb || exit 1
-PY=/usr/bin/python3
-"$PY" "$TOP/tests/fakeapi.py" --port 0 >"$T_DIR/port" 2>"$T_DIR/server.err" &
+python3 "$TOP/tests/fakeapi.py" --port 0 >"$T_DIR/port" 2>"$T_DIR/server.err" &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; rm -rf "$T_DIR"' EXIT
 wait_for 10 test -s "$T_DIR/port" || { ok 1 "the test API server starts"; done_testing; }

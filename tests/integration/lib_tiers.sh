@@ -9,7 +9,7 @@
 # exceptions).  Reads the sources.
 . "$(dirname "$0")/../lib/tap.sh"
 SRC=${DOCPIPE_SRC:-$(cd "$(dirname "$0")/../.." && pwd)/src/lib}
-out=$(/usr/bin/python3 - "$SRC" <<'PY'
+out=$(python3 - "$SRC" <<'PY'
 import glob, os, re, sys
 tiers = {
     0: "err text record jscan json buf hash clock stop path vec jqfilter endrec docrec lexer versions glob",

@@ -7,8 +7,7 @@
 newdb || exit 1
 set -o pipefail
 
-PY=/usr/bin/python3
-"$PY" "$TOP/tests/fakeapi.py" --port 0 >"$T_DIR/port" 2>"$T_DIR/server.err" &
+python3 "$TOP/tests/fakeapi.py" --port 0 >"$T_DIR/port" 2>"$T_DIR/server.err" &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; rm -rf "$T_DIR"' EXIT
 for _ in $(seq 50); do [ -s "$T_DIR/port" ] && break; sleep 0.1; done

@@ -74,7 +74,7 @@ is "$(grep -c "\"path\":\"$D/slow.md\"" "$T_DIR/receipts")" 1 "... once"
 
 # A burst: 300 files at once, each stored exactly once.
 mkdir "$D/burst"
-/usr/bin/python3 -c "
+python3 -c "
 import sys
 for i in range(300):
     open('%s/burst/b%03d.md' % (sys.argv[1], i), 'w').write('# B %d\n\nburst text %d\n' % (i, i))
@@ -98,7 +98,7 @@ is "$(sql_until "SELECT count(*) FROM docpipe.documents WHERE path LIKE '$D/burs
 MAXQ=$(cat /proc/sys/fs/inotify/max_queued_events)
 if [ "$MAXQ" -le 100000 ]; then
 	kill -STOP $WATCH
-	/usr/bin/python3 -c "
+	python3 -c "
 import sys
 for i in range(int(sys.argv[2]) // 2 + 100):
     with open(sys.argv[1], 'a') as f: f.write('x')

@@ -38,7 +38,7 @@ curl -sf -X POST "$BASE/_reset" >/dev/null
 
 # One open, 6 writes 0.4 s apart (twice --settle), one close (2.4 s: under
 # --writer-max).
-/usr/bin/python3 - "$D/report.md" <<'PY'
+python3 - "$D/report.md" <<'PY'
 import sys, time
 with open(sys.argv[1], "w") as f:
     for i in range(6):

@@ -7,9 +7,8 @@
 newdb || exit 1
 cd "$T_DIR"
 
-PY=/usr/bin/python3
 KEY="sk-test-$RANDOM$RANDOM-secret"
-"$PY" "$TOP/tests/fakeapi.py" --port 0 --require-key "$KEY" >port 2>server.err &
+python3 "$TOP/tests/fakeapi.py" --port 0 --require-key "$KEY" >port 2>server.err &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; rm -rf "$T_DIR"' EXIT
 wait_for 10 test -s port || { ok 1 "the test API server starts"; done_testing; }
@@ -50,7 +49,7 @@ s = http.server.HTTPServer(("127.0.0.1", 0), H)
 print("PORT", s.server_address[1], flush=True)
 s.serve_forever()
 PY
-"$PY" recorder.py requests.ndjson >rport 2>recorder.err &
+python3 recorder.py requests.ndjson >rport 2>recorder.err &
 RECORDER=$!
 trap 'kill $SERVER $RECORDER 2>/dev/null; rm -rf "$T_DIR"' EXIT
 wait_for 10 test -s rport

@@ -6,7 +6,6 @@
 # (interrupted) without taking more work.
 . "$(dirname "$0")/../lib/tap.sh"
 cd "$T_DIR"
-PY=/usr/bin/python3
 mkdir -p docs
 for i in 1 2 3; do printf '# Doc %d\n\nText %d.\n' "$i" "$i" >"docs/d$i.md"; done
 docpipe-discover docs >files.ndjson
@@ -41,14 +40,14 @@ is "$(cat out1b)" document "stdin: under a larger --max-record the same record g
 # --max-record on a socket: the oversized message becomes its document's
 # error record (never a deaf stage: issue 7); the stage lives on and takes
 # the next sender's records.
-"$PY" pull.py "ipc://$T_DIR/out" out2.ndjson 2>pull.err &
+python3 pull.py "ipc://$T_DIR/out" out2.ndjson 2>pull.err &
 PULL=$!
 docpipe-chunk --max-record 2048 --in "@ipc://$T_DIR/in" --out "ipc://$T_DIR/out" 2>err2 &
 STAGE=$!
 trap 'kill $PULL $STAGE 2>/dev/null; rm -rf "$T_DIR"' EXIT
 wait_for 10 test -S "$T_DIR/in"
-timeout 20 "$PY" push.py "ipc://$T_DIR/in" <big.ndjson
-timeout 20 "$PY" push.py "ipc://$T_DIR/in" <files.ndjson
+timeout 20 python3 push.py "ipc://$T_DIR/in" <big.ndjson
+timeout 20 python3 push.py "ipc://$T_DIR/in" <files.ndjson
 three() { [ "$(wc -l <out2.ndjson)" -ge 3 ]; }
 wait_for 20 three
 ok $? "socket: the next sender's three records come out"
@@ -66,10 +65,10 @@ BURN='(reduce range(3000000) as $i (0; . + 1)) as $burn | .'
 docpipe-chunk --jq "$BURN" --in "@ipc://$T_DIR/in3" --out "ipc://$T_DIR/out" 2>err3 &
 STAGE=$!
 kill $PULL; wait $PULL 2>/dev/null
-"$PY" pull.py "ipc://$T_DIR/out" out3.ndjson 2>pull.err &
+python3 pull.py "ipc://$T_DIR/out" out3.ndjson 2>pull.err &
 PULL=$!
 wait_for 10 test -S "$T_DIR/in3"
-timeout 20 "$PY" push.py "ipc://$T_DIR/in3" <files.ndjson
+timeout 20 python3 push.py "ipc://$T_DIR/in3" <files.ndjson
 wait_for 30 test -s out3.ndjson
 ok $? "the first record comes out"
 start=${EPOCHREALTIME/./}

@@ -22,7 +22,7 @@ BURN='--jq=(reduce range(100000) as $i (0; . + 1)) as $burn | .'
 docpipe-chunk --threads 2 "$BURN" --in "@ipc://$T_DIR/in" >out.ndjson 2>err &
 STAGE=$!
 trap 'kill $STAGE 2>/dev/null; rm -rf "$T_DIR"' EXIT
-/usr/bin/python3 push.py "ipc://$T_DIR/in" <files.ndjson
+python3 push.py "ipc://$T_DIR/in" <files.ndjson
 ok $? "the four records sent"
 written() { [ "$(jq -r 'select(.kind == "document") | .path' out.ndjson | wc -l)" -eq 4 ]; }
 wait_for 30 written

@@ -33,11 +33,11 @@ PY
 docpipe-store --in "@ipc://$T_DIR/in" >receipts.ndjson 2>err &
 STORE=$!
 wait_for 10 test -S "$T_DIR/in"
-doc a | /usr/bin/python3 push.py "ipc://$T_DIR/in" 0
+doc a | python3 push.py "ipc://$T_DIR/in" 0
 wait_for 20 test -s receipts.ndjson
 is "$(jq -r .status receipts.ndjson)" stored "first document stored over ZeroMQ"
 lose_database
-doc b | /usr/bin/python3 push.py "ipc://$T_DIR/in" 0
+doc b | python3 push.py "ipc://$T_DIR/in" 0
 start=$(date +%s%N)
 wait_for 10 exited $STORE
 wait $STORE; rc=$?

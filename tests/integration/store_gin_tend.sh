@@ -11,7 +11,7 @@ set -o pipefail
 newdb || exit 1
 
 # 30 documents of 150 chunks each (4,500 chunks), ordinary English words.
-/usr/bin/python3 - >docs.ndjson <<'PY'
+python3 - >docs.ndjson <<'PY'
 import json, random
 random.seed(7)
 words = ("rotate signing keys quarter night job server client certificate storage index merge "

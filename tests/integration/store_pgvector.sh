@@ -81,7 +81,7 @@ for line in sys.stdin:
     time.sleep(0.3)
 PY
 mkfifo in
-/usr/bin/python3 trickle.py <trickle.ndjson >in &
+python3 trickle.py <trickle.ndjson >in &
 feeder=$!
 docpipe-store --bulk-load always <in >rk 2>errk &
 pid=$!
@@ -103,7 +103,7 @@ is "$(has_index)/$(state index_state)" "1/ready" "next run repaired the index"
 docpipe-store --bulk-load always --in "@ipc://$T_DIR/zin" >rz 2>errz &
 pid=$!
 for _ in $(seq 200); do [ -S "$T_DIR/zin" ] && break; sleep 0.05; done
-/usr/bin/python3 trickle.py "ipc://$T_DIR/zin" <trickle2.ndjson &
+python3 trickle.py "ipc://$T_DIR/zin" <trickle2.ndjson &
 feeder=$!
 output_until building state index_state; ok $? "second bulk load in progress"
 kill -TERM $pid; wait $pid; rc=$?; kill $feeder; wait $feeder 2>/dev/null

@@ -4,7 +4,6 @@
 # chunker, summarizer and embedder), and only then.
 . "$(dirname "$0")/../lib/tap.sh"
 cd "$T_DIR"
-PY=/usr/bin/python3
 mkdir -p docs
 for i in 1 2 3; do printf '# Doc %d\n\nFirst sentence of %d. Second one here.\n' "$i" "$i" >"docs/d$i.md"; done
 statuses() { jq -r .status "$1" | sort | uniq -c | xargs; }
@@ -16,7 +15,7 @@ is "$?/$(statuses r1.ndjson)" "0/3 stored" "local summarizer: three documents st
 docpipe-discover docs | docpipe-chunk | docpipe-summarize | docpipe-embed | docpipe-store -q >r2.ndjson
 is "$(statuses r2.ndjson)" "3 unchanged" "same summarizer again: unchanged"
 
-"$PY" "$TOP/tests/fakeapi.py" --port 0 >port 2>server.err &
+python3 "$TOP/tests/fakeapi.py" --port 0 >port 2>server.err &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; rm -rf "$T_DIR"' EXIT
 wait_for 10 test -s port || { ok 1 "the test API server starts"; done_testing; }

@@ -225,7 +225,7 @@ numbered_docs() {
 FAKEAPI_N=0
 fakeapi() {
 	local f=$T_DIR/server-$((FAKEAPI_N += 1)) _
-	/usr/bin/python3 "$TOP/tests/fakeapi.py" --port 0 "$@" >"$f.port" 2>"$f.err" &
+	python3 "$TOP/tests/fakeapi.py" --port 0 "$@" >"$f.port" 2>"$f.err" &
 	SERVER=$!
 	SERVERS+=("$SERVER")
 	for _ in $(seq 600); do [ -s "$f.port" ] && break; sleep 0.05; done
@@ -246,7 +246,7 @@ api_requests_ge() { [ "$(api_requests "$1")" -ge "$2" ]; }
 # vector (base64 float32) that is not exactly the test server's for their
 # text (tests/fakeapi.py's vector, rounded to float32).
 inexact_vectors() {
-	TOP=$TOP /usr/bin/python3 - "$1" <<'PY'
+	TOP=$TOP python3 - "$1" <<'PY'
 import base64, json, os, struct, sys
 sys.path.insert(0, os.environ["TOP"] + "/tests")
 from fakeapi import vector
@@ -265,7 +265,7 @@ PY
 # chunked_doc PATH N [DOCS]: one document record of N chunks of 31 words
 # each; with DOCS, that many, PATH holding a %d for their number (0 up).
 chunked_doc() {
-	/usr/bin/python3 - "$1" "$2" "${3:-}" <<'PY'
+	python3 - "$1" "$2" "${3:-}" <<'PY'
 import json, sys
 docs = int(sys.argv[3]) if sys.argv[3] else None
 for d in range(docs if docs is not None else 1):
