@@ -12,7 +12,7 @@ DB=$PGDATABASE
 block() { psql -X -q -d postgres -c "ALTER DATABASE $DB ALLOW_CONNECTIONS $1" >/dev/null; }
 kick() { psql -X -q -A -t -d postgres -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
 	WHERE datname = '$DB' AND application_name LIKE 'docpipe-summarize%'"; }
-trap 'block true; kill "${SERVERS[@]}" 2>/dev/null; rm -rf "$T_DIR"' EXIT
+at_exit 'block true'
 # 200 ms an answer, 4 at a time: ~20 answers a second, a run of 12 s.
 fakeapi --latency chat=200
 kept() { sql "SELECT count(*) FROM docpipe.summary_cache"; }

@@ -8,8 +8,6 @@
 . "$(dirname "$0")/../lib/tap.sh"
 set -o pipefail
 unset DATABASE_URL OPENAI_API_KEY PGDATABASE
-SERVER=
-trap 'kill $SERVER 2>/dev/null; rm -rf "$T_DIR"' EXIT
 
 chunked_doc /big.md 80 >"$T_DIR/big.ndjson"
 fakeapi --slots 16 --latency chat=20 --rate-429 0.3 --rate-5xx 0.05 --retry-after 0.2

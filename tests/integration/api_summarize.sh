@@ -6,8 +6,7 @@
 newdb || exit 1
 
 python3 "$TOP/tests/fakeapi.py" --port 0 >"$T_DIR/port" 2>"$T_DIR/server.err" &
-SERVER=$!
-trap 'kill $SERVER 2>/dev/null; rm -rf "$T_DIR"' EXIT
+SERVERS+=($!)
 for _ in $(seq 50); do [ -s "$T_DIR/port" ] && break; sleep 0.1; done
 BASE=http://127.0.0.1:$(awk '{print $2}' "$T_DIR/port")
 export OPENAI_BASE_URL=$BASE/v1

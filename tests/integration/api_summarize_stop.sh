@@ -9,7 +9,6 @@
 . "$(dirname "$0")/../lib/tap.sh"
 release_only "timing-bound (a stop at half a round)"
 newdb || exit 1
-trap 'kill "${SERVERS[@]}" 2>/dev/null; rm -rf "$T_DIR"' EXIT
 # 200 ms an answer, 4 at a time: ~20 answers a second, a round of 10 s.
 fakeapi --latency chat=200
 kept() { sql "SELECT count(*) FROM docpipe.summary_cache"; }

@@ -22,7 +22,7 @@ server_pids() {
 	pm=$(head -n 1 "$PGD/data/postmaster.pid")
 	echo "$pm" $(pgrep -P "$pm")
 }
-trap 'kill -CONT $(server_pids) 2>/dev/null; tests/lib/pg.sh stop "$PGD"' EXIT
+at_exit 'kill -CONT $(server_pids) 2>/dev/null; tests/lib/pg.sh stop "$PGD"'
 newdb || exit 1
 
 numbered_docs "$T_DIR/docs" 30 8 doc

@@ -18,8 +18,7 @@ s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(64); held = []
 open(sys.argv[2], "w").close()
 while True: held.append(s.accept())' "$silent" "$T_DIR/listening" &
-listener=$!
-trap 'kill $listener 2>/dev/null' EXIT
+SERVERS+=($!)
 wait_for 10 test -e "$T_DIR/listening"
 
 # times NAME WANT-RC MIN MAX REGEX [ENV...]: docpipe-store with ENV exits

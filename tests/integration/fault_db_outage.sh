@@ -16,7 +16,7 @@ DB=$PGDATABASE
 block() { psql -X -q -d postgres -c "ALTER DATABASE $DB ALLOW_CONNECTIONS $1" >/dev/null; }
 kick() { psql -X -q -A -t -d postgres -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
 	WHERE datname = '$DB' AND application_name LIKE 'docpipe-store%'"; }
-trap 'block true; rm -rf "$T_DIR"' EXIT
+at_exit 'block true'
 
 N=400
 numbered_docs "$T_DIR/docs" $N 200 doc

@@ -28,7 +28,7 @@ cleanup() {
 	ip route del blackhole "$NET.2/32" 2>/dev/null
 	tests/lib/pg.sh stop "$PGD"
 }
-trap cleanup EXIT
+at_exit cleanup
 if ! { ip link add "$VA" type veth peer name "$VB" && ip link set "$VB" netns "$NS" &&
 	ip addr add "$NET.1/24" dev "$VA" && ip link set "$VA" up &&
 	ip netns exec "$NS" ip addr add "$NET.2/24" dev "$VB" &&

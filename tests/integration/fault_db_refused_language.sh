@@ -46,8 +46,7 @@ if ! localedef -i de_DE -f UTF-8 "$T_DIR/loc/de_DE.UTF-8" >"$T_DIR/localedef.log
 fi
 chmod -R a+rX "$T_DIR"
 PGD=$T_DIR/pg
-trap 'tests/lib/pg.sh stop "$PGD"' EXIT
-trap 'exit 143' TERM # a test killed on its timeout stops its cluster too
+at_exit 'tests/lib/pg.sh stop "$PGD"' # on tests/run's timeout too (tap.sh)
 start_de() {
 	local env
 	env=$(PG_ENV="LOCPATH=$T_DIR/loc" PG_OPTS="-c lc_messages=de_DE.UTF-8" tests/lib/pg.sh start "$PGD") &&

@@ -11,7 +11,7 @@ newdb || exit 1
 # The run directory: short here (the test's own is too long for a socket
 # file; the fallback to TCP is the last case).
 RUNS=$(mktemp -d /tmp/dpl.XXXXXX)
-trap 'rm -rf "$T_DIR" "$RUNS"' EXIT
+at_exit 'rm -rf "$RUNS"'
 numbered_docs "$T_DIR/docs" 6 5 doc
 endpoints() { cat "$RUNS"/docpipe-run.*/endpoints 2>/dev/null; }
 all_endpoints() { [ "$(endpoints | wc -l)" = 9 ]; }

@@ -22,7 +22,7 @@ if ! mount -t tmpfs -o size=64k tmpfs "$T_DIR/full" 2>/dev/null; then
 	skip "cannot mount a tmpfs here (not root)"
 	done_testing
 fi
-trap 'umount "$T_DIR/full" 2>/dev/null; kill "${SERVERS[@]}" 2>/dev/null; rm -rf "$T_DIR"' EXIT
+at_exit 'umount "$T_DIR/full" 2>/dev/null'
 # One 4 KiB block left: the hub's endpoints file takes it, the report finds none.
 dd if=/dev/zero of="$T_DIR/full/fill" bs=1k count=60 2>/dev/null
 TMPDIR=$T_DIR/full docpipe run "$T_DIR/docs" --progress none >"$T_DIR/report" 2>"$T_DIR/err"

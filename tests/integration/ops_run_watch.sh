@@ -15,7 +15,7 @@ rm "$D/doc4.md"
 
 docpipe run "$D" --watch --progress plain --opt hub=--progress-every=1 >"$T_DIR/report" 2>"$T_DIR/err" &
 SUP=$!
-trap 'kill $SUP 2>/dev/null; rm -rf "$T_DIR"' EXIT
+at_exit 'kill $SUP 2>/dev/null'
 # until SQL WANT: polls the database until SQL gives WANT (20 s at most).
 sql_is() { [ "$(sql "$1" 2>/dev/null)" = "$2" ]; }
 until_sql() { wait_for 20 sql_is "$1" "$2"; }

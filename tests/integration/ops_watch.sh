@@ -17,7 +17,7 @@ docpipe-watch --settle 500 "$D" >"$T_DIR/records" 2>"$T_DIR/watch.err" &
 WATCH=$!
 docpipe-chunk <"$T_DIR/records" | docpipe-summarize | docpipe-embed | docpipe-store >"$T_DIR/receipts" 2>"$T_DIR/store.err" &
 PIPE=$!
-trap 'kill $WATCH 2>/dev/null; rm -rf "$T_DIR"' EXIT
+at_exit 'kill $WATCH 2>/dev/null'
 
 # sql_until SQL WANT: polls the database until SQL gives WANT (10 s at most).
 sql_until() {

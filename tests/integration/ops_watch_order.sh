@@ -26,7 +26,7 @@ WATCH=$!
 docpipe-chunk <"$T_DIR/records" | tee "$T_DIR/chunked" |
 	docpipe-summarize --backend openai --model m 2>"$T_DIR/summarize.err" | docpipe-embed |
 	docpipe-store >"$T_DIR/receipts" 2>"$T_DIR/store.err" &
-trap 'kill $WATCH 2>/dev/null' EXIT
+at_exit 'kill $WATCH 2>/dev/null'
 
 # Watch's first pass must be over before x.md is written: a file it
 # finds half-written in that pass is taken twice (its first look, then its

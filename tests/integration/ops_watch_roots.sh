@@ -28,7 +28,7 @@ watching() {
 	WATCHERS+=("$W")
 }
 WATCHERS=()
-trap 'kill "${WATCHERS[@]}" 2>/dev/null' EXIT
+at_exit 'kill "${WATCHERS[@]}" 2>/dev/null'
 
 # --- a root that is a symbolic link, switched (capistrano, nix, blue/green)
 S=$T_DIR/site
@@ -78,6 +78,8 @@ is "$(jq -c "select(.kind == \"file\" and .path == \"$P/docs/b.md\" and .seq > 1
 M=$T_DIR/mnt
 mkdir -p "$M"
 if mount -t tmpfs -o size=4m tmpfs "$M" 2>"$T_DIR/mount.err"; then
+	# A test that ends half-way leaves no mount under T_DIR.
+	at_exit 'umount "$M/share" 2>/dev/null; umount "$M" 2>/dev/null'
 	printf '# one\n' >"$M/a.md"; printf '# b\n' >"$M/b.md"
 	watching "$T_DIR/m.err" "$T_DIR/m.out" "$M"
 	wait_record "$T_DIR/m.out" ".path == \"$M/b.md\"" >/dev/null

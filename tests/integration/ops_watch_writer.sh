@@ -23,7 +23,7 @@ WATCH=$!
 tee "$T_DIR/files" <"$T_DIR/records" | docpipe-chunk |
 	docpipe-summarize --backend openai --model m 2>"$T_DIR/summarize.err" | docpipe-embed |
 	docpipe-store >"$T_DIR/receipts" 2>"$T_DIR/store.err" &
-trap 'kill $WATCH 2>/dev/null' EXIT
+at_exit 'kill $WATCH 2>/dev/null'
 # chats TEXT: the different texts of the chat requests holding TEXT (the
 # versions summarized: a request retried on a loaded machine is one).
 chats() { curl -sf "$BASE/_stats" | jq --arg t "$1" '[.log[] | select(.endpoint == "chat") | .inputs | tostring | select(contains($t))] | unique | length'; }

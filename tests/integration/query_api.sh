@@ -9,8 +9,7 @@ cd "$T_DIR"
 
 KEY="sk-test-$RANDOM$RANDOM-secret"
 python3 "$TOP/tests/fakeapi.py" --port 0 --require-key "$KEY" >port 2>server.err &
-SERVER=$!
-trap 'kill $SERVER 2>/dev/null; rm -rf "$T_DIR"' EXIT
+SERVERS+=($!)
 wait_for 10 test -s port || { ok 1 "the test API server starts"; done_testing; }
 BASE=http://127.0.0.1:$(awk '{print $2}' port)
 export OPENAI_BASE_URL=$BASE/v1 OPENAI_API_KEY=$KEY
@@ -50,8 +49,7 @@ print("PORT", s.server_address[1], flush=True)
 s.serve_forever()
 PY
 python3 recorder.py requests.ndjson >rport 2>recorder.err &
-RECORDER=$!
-trap 'kill $SERVER $RECORDER 2>/dev/null; rm -rf "$T_DIR"' EXIT
+SERVERS+=($!)
 wait_for 10 test -s rport
 OPENAI_BASE_URL=http://127.0.0.1:$(awk '{print $2}' rport)/v1 docpipe-query --json -k 1 "alpha one" >/dev/null 2>err
 is "$?" 0 "query against the recording server: exit 0"

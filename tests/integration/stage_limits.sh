@@ -44,7 +44,7 @@ python3 pull.py "ipc://$T_DIR/out" out2.ndjson 2>pull.err &
 PULL=$!
 docpipe-chunk --max-record 2048 --in "@ipc://$T_DIR/in" --out "ipc://$T_DIR/out" 2>err2 &
 STAGE=$!
-trap 'kill $PULL $STAGE 2>/dev/null; rm -rf "$T_DIR"' EXIT
+at_exit 'kill $PULL $STAGE 2>/dev/null'
 wait_for 10 test -S "$T_DIR/in"
 timeout 20 python3 push.py "ipc://$T_DIR/in" <big.ndjson
 timeout 20 python3 push.py "ipc://$T_DIR/in" <files.ndjson

@@ -21,7 +21,7 @@ PY
 BURN='--jq=(reduce range(100000) as $i (0; . + 1)) as $burn | .'
 docpipe-chunk --threads 2 "$BURN" --in "@ipc://$T_DIR/in" >out.ndjson 2>err &
 STAGE=$!
-trap 'kill $STAGE 2>/dev/null; rm -rf "$T_DIR"' EXIT
+at_exit 'kill $STAGE 2>/dev/null'
 python3 push.py "ipc://$T_DIR/in" <files.ndjson
 ok $? "the four records sent"
 written() { [ "$(jq -r 'select(.kind == "document") | .path' out.ndjson | wc -l)" -eq 4 ]; }

@@ -10,8 +10,8 @@ cd "$T_DIR"
 # while its sessions are terminated: the store's one reconnection fails.
 ROLE="t_dblost_$$_$RANDOM"
 sql "CREATE ROLE $ROLE LOGIN; ALTER DATABASE $PGDATABASE OWNER TO $ROLE" >/dev/null
-trap 'psql -X -q -c "DROP DATABASE IF EXISTS $PGDATABASE" -d postgres >/dev/null 2>&1;
-      psql -X -q -c "DROP ROLE IF EXISTS $ROLE" -d postgres >/dev/null 2>&1; rm -rf "$T_DIR"' EXIT
+at_exit 'psql -X -q -c "DROP DATABASE IF EXISTS $PGDATABASE" -d postgres >/dev/null 2>&1
+	psql -X -q -c "DROP ROLE IF EXISTS $ROLE" -d postgres >/dev/null 2>&1'
 export DATABASE_URL="postgresql:///$PGDATABASE?host=$PGHOST&port=$PGPORT&user=$ROLE"
 lose_database() {
 	sql "ALTER ROLE $ROLE NOLOGIN; SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = '$ROLE'" >/dev/null

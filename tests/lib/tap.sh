@@ -131,7 +131,22 @@ tagged() {
 # (their pids in SERVERS: fakeapi adds its own) killed.
 T_DIR=$(mktemp -d "${TEST_TMP:-/tmp}/dpt.XXXXXX")
 SERVERS=()
-trap 'kill "${SERVERS[@]}" 2>/dev/null; rm -rf "$T_DIR"' EXIT
+# at_exit COMMAND: runs COMMAND (a string, expanded when it runs, as a trap's
+# is) when the test ends, however it ends: done_testing, any exit, the end
+# of the script, or a fatal signal such as the TERM of tests/run's timeout
+# (bash runs its EXIT trap then, at once; a `trap ... TERM` would wait for
+# the foreground command to end first).  The commands run last given first,
+# then SERVERS are killed and T_DIR removed.  A test never sets its own
+# EXIT trap: it would replace this one.
+AT_EXIT=()
+at_exit() { AT_EXIT+=("$1"); }
+t_exit() {
+	local i
+	for ((i = ${#AT_EXIT[@]} - 1; i >= 0; i--)); do eval "${AT_EXIT[i]}"; done
+	kill "${SERVERS[@]}" 2>/dev/null
+	rm -rf "$T_DIR"
+}
+trap t_exit EXIT
 
 # newdb: creates an empty database for this test and exports DATABASE_URL.
 newdb() {
