@@ -62,7 +62,13 @@ holder() {
 }
 STOPPED=
 wait_for 10 holder
-ok $? "the hub's metrics name a summarize replica holding records"
+rc=$?
+ok $rc "the hub's metrics name a summarize replica holding records"
+[ $rc = 0 ] || {
+	diag "metrics: $(curl -sf "http://127.0.0.1:$((PORT + 9))/metrics" | grep -E 'in_flight\{stage="summarize"|replica_up\{stage="summarize"' | tr '\n' ' ')"
+	for p in $(summarizers); do diag "summarizer $p: $(grep -E '^(NSpid|State):' /proc/$p/status | tr '\n\t' '  ')"; done
+	diag "chat requests: $(api_requests chat); stored: $(sql 'SELECT count(*) FROM docpipe.documents')"
+}
 [ -n "$STOPPED" ] && kill -STOP "$STOPPED"
 said() { grep -q "fell silent, not killed" "$T_DIR/err"; }
 wait_for 20 said
