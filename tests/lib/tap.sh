@@ -226,13 +226,20 @@ run_then_stop() {
 	kill -STOP "$STOPPED"
 }
 # numbered_docs DIR N WORDS NAME: writes N Markdown files DIR/NAME<i>.md,
-# each a heading and a line of WORDS numbers (distinct texts, same shape).
+# each a heading and a line of WORDS + 1 numbers, i to i + WORDS (distinct
+# texts, same shape).  One awk for every file: two forks a file (seq in
+# $(...)) took 147 s for fault_discover_kill's 2,500 on a loaded 2-core
+# machine (3 s now), 5 s for graph_replica_frozen's 120 of 300 words.
 numbered_docs() {
-	local i
-	mkdir -p "$1"
-	for i in $(seq 1 "$2"); do
-		printf '# %s %d\n\n%s\n' "$4" "$i" "$(seq -s ' ' "$i" $((i + $3)))" >"$1/$4$i.md"
-	done
+	mkdir -p "$1" && awk -v dir="$1" -v n="$2" -v words="$3" -v name="$4" 'BEGIN {
+		for (i = 1; i <= n; i++) {
+			f = dir "/" name i ".md"
+			line = i
+			for (j = i + 1; j <= i + words; j++) line = line " " j
+			printf "# %s %d\n\n%s\n", name, i, line >f
+			close(f)
+		}
+	}'
 }
 # fakeapi ARGS...: starts tests/fakeapi.py --port 0 ARGS in the background
 # (its pid in SERVER and added to SERVERS: killed at exit), waits for its port, sets BASE to its root URL and exports
