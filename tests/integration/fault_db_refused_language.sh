@@ -53,7 +53,10 @@ start_de() {
 		eval "$env"
 }
 pg_ctl_de() { runuser -u postgres -- "$(pg_config --bindir)/pg_ctl" -D "$PGD/data" "$@" >/dev/null; }
-shutting_down() { psql -X -c 'SELECT 1' 2>&1 | grep -q 'fährt herunter'; }
+# shutting_down: psql's refusal in hand before grep (psql | grep under
+# pipefail failed with psql whenever the refusal came: wait_for waited
+# out its 30 s every time).
+shutting_down() { local out; out=$(psql -X -c 'SELECT 1' 2>&1); grep -q 'fährt herunter' <<<"$out"; }
 start_de || { ok 1 "a cluster with lc_messages=de_DE.UTF-8 starts"; done_testing; }
 export PGHOST PGPORT PGUSER PGDATABASE=postgres
 unset DATABASE_URL
