@@ -1,4 +1,5 @@
 #!/bin/bash
+# lane: beside (tests/run: it waits more than it computes)
 # kill -9 of docpipe-discover during a re-run of stored documents: the hub
 # must not take the cut input for a finished walk.  No end record: the run
 # is interrupted (exit 5), nothing is swept, and the next run completes.
