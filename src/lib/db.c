@@ -982,6 +982,8 @@ void dp_db_settings_read(const PGresult *res, dp_db_settings *out)
 			snprintf(out->vector_type, sizeof out->vector_type, "%s", value);
 		else if (strcmp(key, "vector_index") == 0)
 			snprintf(out->vector_index, sizeof out->vector_index, "%s", value);
+		else if (strcmp(key, "index_method") == 0)
+			snprintf(out->index_method, sizeof out->index_method, "%s", value);
 		else if (strcmp(key, "index_state") == 0)
 			snprintf(out->index_state, sizeof out->index_state, "%s", value);
 		else if (strcmp(key, "hnsw_ef_construction") == 0)

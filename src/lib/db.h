@@ -216,6 +216,10 @@ typedef struct dp_db_settings {
 	 * same with IVFFlat; "none": exact scan; "" before the dimension is
 	 * known (docpipe-store(1)). */
 	char vector_index[16];
+	/* The method the next build makes, "hnsw" or "ivfflat", recorded by
+	 * the last store given --vector-index; "" when none was (the method
+	 * of vector_index, HNSW for a new corpus). */
+	char index_method[16];
 	/* "building" while a bulk load has the index dropped (search exactly);
 	 * "ready" or "" otherwise. */
 	char index_state[16];

@@ -204,17 +204,36 @@ int store_index_create(store *s, long long rows, dp_err *err)
 	return 0;
 }
 
+/* The settings spelling of a method (index_method). */
+static const char *method_name(enum store_index_method m)
+{
+	return m == STORE_IX_IVFFLAT ? "ivfflat" : "hnsw";
+}
+
 int store_index_switch(store *s, dp_err *err)
 {
-	const char *kind = index_kind(s);
+	char ef[16];
 
+	snprintf(ef, sizeof ef, "%d", s->opt.ef_construction);
+	if (s->opt.ef_construction > 0) {
+		if (store_settings_set(s, "hnsw_ef_construction", ef, err) < 0)
+			return -1;
+		s->ef_construction = s->opt.ef_construction;
+	}
+	if (s->opt.index_method != STORE_IX_CORPUS) {
+		if (store_settings_set(s, "index_method", method_name(s->opt.index_method), err) < 0)
+			return -1;
+		s->imethod = s->opt.index_method;
+	}
+	const char *kind = index_kind(s);
 	if (s->vector_index[0] == '\0' || s->dim <= 0 || strcmp(s->vector_index, kind) == 0 ||
 	    strcmp(kind, "none") == 0)
 		return 0;
+	/* Said when it is built or left to a loading store (store_index_settle). */
 	if (dp_db_exec(s->db, DROP_INDEXES, err) < 0 || store_settings_set(s, "index_state", "building", err) < 0)
 		return -1;
-	dp_diag("index: %s replaces %s; building it", kind, s->vector_index);
-	s->switching = 1;
+	if (s->opt.index_method != STORE_IX_CORPUS)
+		snprintf(s->switch_from, sizeof s->switch_from, "%s", s->vector_index);
 	return 0;
 }
 
@@ -329,22 +348,29 @@ void store_index_count(store *s, const store_item *items, size_t n)
 }
 
 /* Builds the index and clears the marker in one transaction: a build cut
- * short leaves the marker for the next run.  Pooled, the transaction holds
- * the bulk lock instead of the session (a loader's session lock keeps it
- * from being taken); when another session holds it, nothing is built
- * (returns 0, the marker stays: its holder builds).  A bulk load of this
- * store's own, begun before the pooler was found out (dp_db_pooled_found),
- * holds it on a server session of the pool, which keeps it: that load is
- * built without it. */
+ * short leaves the marker for the next run.  The transaction first takes
+ * STORE_LOCK_KEY and reads the settings again: the method and
+ * ef_construction built are the ones recorded last (a store's
+ * --vector-index recorded while another one bulk-loads is built by that
+ * one at its end), and a switch recorded after this read waits for the
+ * build's end, then finds the index there to replace.  Pooled, the
+ * transaction holds the bulk lock instead of the session (a loader's
+ * session lock keeps it from being taken); when another session holds
+ * it, nothing is built (its holder builds).  A bulk load of this store's
+ * own, begun before the pooler was found out (dp_db_pooled_found), holds
+ * it on a server session of the pool, which keeps it: that load is built
+ * without it.  Returns 1 when it built, 0 when there was nothing to build
+ * or it is another store's, -1 with err. */
 static int build(store *s, dp_err *err)
 {
 	long long rows = table_rows(s, err);
 	char key[32];
 	const char *params[] = {key};
 	PGresult *res = NULL;
+	dp_db_settings set;
 
 	snprintf(key, sizeof key, "%lld", STORE_BULK_KEY);
-	if (rows < 0 || dp_db_begin(s->db, STORE_SESSION_SETTINGS, NULL, err) < 0)
+	if (rows < 0 || dp_db_begin_locked(s->db, STORE_SESSION_SETTINGS, STORE_LOCK_KEY, err) < 0)
 		return -1;
 	if (dp_db_pooled() && !s->bulk &&
 	    ((res = dp_db_query(s->db, "SELECT pg_try_advisory_xact_lock($1::bigint)", 1, params, err)) == NULL ||
@@ -354,15 +380,33 @@ static int build(store *s, dp_err *err)
 		return res == NULL ? -1 : 0;
 	}
 	PQclear(res);
+	if (store_settings_load(s, &set, err) < 0) {
+		dp_db_rollback(s->db);
+		return -1;
+	}
+	if (strcmp(set.index_state, "building") != 0) { /* built since we looked */
+		dp_db_rollback(s->db);
+		return 0;
+	}
+	const char *kind = index_kind(s);
+	if (s->dim > 0 && s->vector_index[0] != '\0' && strcmp(s->vector_index, kind) != 0)
+		dp_diag("index: %s replaces %s; building it%s", kind, s->vector_index,
+			s->switch_from[0] != '\0' ? "" : " (the method another store's --vector-index recorded)");
+	else if (!s->bulk)
+		dp_diag("repairing the vector index: a bulk load ended before building it");
 	if ((s->dim > 0 && store_index_create(s, rows, err) < 0) ||
 	    store_settings_set(s, "index_state", "ready", err) < 0 || dp_db_exec(s->db, "COMMIT", err) < 0) {
 		dp_db_rollback(s->db);
 		return -1;
 	}
-	return 0;
+	s->switch_from[0] = '\0'; /* said above */
+	return 1;
 }
 
-int store_index_settle(store *s, dp_err *err)
+/* One look at the marker: builds when it says building and the bulk lock
+ * is free (pooled: build's), then ANALYZE and the bulk lock released.
+ * Returns build's result, 0 when another store holds the lock. */
+static int settle_once(store *s, dp_err *err)
 {
 	dp_db_settings set;
 
@@ -375,8 +419,6 @@ int store_index_settle(store *s, dp_err *err)
 	int got = dp_db_pooled() ? 1 : try_bulk_lock(s, err); /* pooled: build's */
 	if (got <= 0)
 		return got;
-	if (!s->bulk && !s->switching)
-		dp_diag("repairing the vector index: a bulk load ended before building it");
 	int rc = build(s, err);
 	dp_err ignored;
 	/* A bulk load leaves the planner's statistics behind the table until
@@ -385,14 +427,41 @@ int store_index_settle(store *s, dp_err *err)
 	 * GIN index.  Measured at 101k real-text chunks: hybrid queries 143 ms
 	 * median before, 72 ms after; ANALYZE took 0.4 s.  Statistics only
 	 * change speed, so a failure is said and the run goes on. */
-	if (rc == 0 && dp_db_exec(s->db, "ANALYZE docpipe.chunks", &ignored) < 0)
+	if (rc > 0 && dp_db_exec(s->db, "ANALYZE docpipe.chunks", &ignored) < 0)
 		dp_diag("ANALYZE after the bulk load failed (queries may be slower until autovacuum runs): %s",
 			ignored.msg);
 	if (!dp_db_pooled())
 		PQclear(dp_db_query(s->db, "SELECT pg_advisory_unlock_all()", 0, NULL, &ignored));
 	s->bulk = 0;
-	s->switching = 0;
+	return rc;
+}
+
+/* A switch recorded after a build read the settings finds the index
+ * built, drops it again and, while this store still holds the bulk lock
+ * (ANALYZE, the unlock), leaves its build to this store: so after a
+ * build the marker is read again.  Bounded: stores switching back and
+ * forth build the rest themselves. */
+#define SETTLE_ROUNDS 3
+
+int store_index_settle(store *s, dp_err *err)
+{
+	int rc = 1;
+
+	for (int round = 0; rc > 0 && round < SETTLE_ROUNDS; round++)
+		rc = settle_once(s, err);
+	if (rc >= 0 && s->switch_from[0] != '\0') {
+		/* This store's switch, not built by it: at open another store
+		 * holds the bulk lock and builds the recorded method at its end
+		 * (or has just built it). */
+		const char *kind = index_kind(s);
+		if (strcmp(s->vector_index, kind) == 0)
+			dp_diag("index: %s replaces %s; another store built it", kind, s->switch_from);
+		else
+			dp_diag("index: %s replaces %s: recorded; another store is bulk-loading and builds"
+				" %s at its end (queries scan exactly until then)", kind, s->switch_from, kind);
+	}
+	s->switch_from[0] = '\0';
 	s->rows0 = -1;
 	s->written = 0;
-	return rc;
+	return rc < 0 ? -1 : 0;
 }

@@ -148,10 +148,15 @@ int store_settings_load(store *s, dp_db_settings *set, dp_err *err)
 	snprintf(s->embedder, sizeof s->embedder, "%s", set->embedder);
 	s->dim = set->dim;
 	snprintf(s->vector_index, sizeof s->vector_index, "%s", set->vector_index);
-	s->ef_construction = s->opt.ef_construction > 0 ? s->opt.ef_construction
-			     : set->hnsw_ef_construction > 0 ? set->hnsw_ef_construction : 64;
-	s->imethod = s->opt.index_method != STORE_IX_CORPUS ? s->opt.index_method
-		     : strncmp(set->vector_index, "ivfflat", 7) == 0 ? STORE_IX_IVFFLAT : STORE_IX_HNSW;
+	/* The recorded wishes before this store's options: a store records its
+	 * options at open (store_index_switch), so a later store's are the
+	 * newer wish, which a build reads again when it starts (index.c). */
+	s->ef_construction = set->hnsw_ef_construction > 0 ? set->hnsw_ef_construction
+			     : s->opt.ef_construction > 0 ? s->opt.ef_construction : 64;
+	const char *method = set->index_method[0] != '\0' ? set->index_method : set->vector_index;
+	s->imethod = strncmp(method, "ivfflat", 7) == 0 ? STORE_IX_IVFFLAT
+		     : method[0] != '\0' || s->opt.index_method == STORE_IX_CORPUS ? STORE_IX_HNSW
+		     : s->opt.index_method;
 	s->ivfflat_lists = set->ivfflat_lists;
 	return 0;
 }
@@ -224,10 +229,8 @@ static int create_chunks(store *s, char *why, size_t why_size, int *usage, int *
 static int schema_ensure(store *s, int *usage, dp_err *err)
 {
 	dp_db_settings set;
-	char why[DP_ERR_MAX], ef[16];
+	char why[DP_ERR_MAX];
 	int loud = 0;
-
-	snprintf(ef, sizeof ef, "%d", s->opt.ef_construction);
 
 	if (dp_db_begin_locked(s->db, STORE_SESSION_SETTINGS, STORE_LOCK_KEY, err) < 0)
 		return -1;
@@ -274,8 +277,7 @@ static int schema_ensure(store *s, int *usage, dp_err *err)
 			goto fail;
 	if (store_fulltext_ensure(s, err) < 0)
 		goto fail;
-	if ((s->opt.ef_construction > 0 && store_settings_set(s, "hnsw_ef_construction", ef, err) < 0) ||
-	    store_index_switch(s, err) < 0)
+	if (store_index_switch(s, err) < 0)
 		goto fail;
 	if (dp_db_exec(s->db, "COMMIT", err) < 0)
 		goto fail;

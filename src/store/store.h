@@ -103,7 +103,10 @@ typedef struct store {
 	 * dropped; rows0 is the table's size when the run began (-1: not read
 	 * yet), written the chunks this run stored since. */
 	int bulk;
-	int switching; /* store_index_switch dropped the index: built at open */
+	/* The index kind this store's --vector-index switches from
+	 * (store_index_switch; "": no switch of its own), said when it is
+	 * built or left to a bulk-loading store. */
+	char switch_from[16];
 	long long rows0, written;
 	dp_lexer *lexer;        /* the full-text lexer; NULL: the server lexes (fulltext.h) */
 	char text_config[128];  /* the full-text configuration; "" until store_fulltext_ensure ran */
@@ -229,17 +232,23 @@ int store_index_create(store *s, long long rows, dp_err *err);
  * grew to twice its lists' size (see the rules in index.c).
  * Returns 0 (bulk or not), or -1 with err when the database is gone. */
 int store_index_plan(store *s, store_item *items, size_t n, dp_err *err);
-/* At open, in the schema transaction, after the settings are loaded: when
- * --vector-index asks for another method than the corpus's index, drops
- * it and marks the index for building (store_index_settle builds it).
- * Returns 0 or -1 with err. */
+/* At open, in the schema transaction (under STORE_LOCK_KEY), after the
+ * settings are loaded: records --vector-index and --hnsw-ef-construction
+ * as the corpus's wishes (settings index_method, hnsw_ef_construction),
+ * which every later build reads again under the same lock; when the
+ * recorded method is not the corpus's index, drops it and marks the index
+ * for building (store_index_settle builds it, or a bulk-loading store at
+ * its end).  Returns 0 or -1 with err. */
 int store_index_switch(store *s, dp_err *err);
 /* After a batch: counts the chunks it stored. */
 void store_index_count(store *s, const store_item *items, size_t n);
-/* Builds the index when settings say a bulk load dropped it and no live
- * store is loading (its lock is free): at the end of a bulk load, and at
- * start-up to repair one that was interrupted.  Returns 0 or -1 with err
- * (the marker stays: the next run repairs). */
+/* Builds the index when settings say a bulk load (or a switch) dropped
+ * it and no live store is loading (its lock is free): at the end of a
+ * bulk load, at start-up to repair one that was interrupted or build a
+ * switch, and again when a switch came in while this store built.  The
+ * method and ef_construction are the ones recorded when the build
+ * starts.  Returns 0 or -1 with err (the marker stays: the next run
+ * repairs). */
 int store_index_settle(store *s, dp_err *err);
 
 /* Writes items (document, delete, error and pass items), several per
