@@ -103,6 +103,38 @@ int dp_db_session_set(PGconn *db, const char *settings, dp_err *err)
 	return dp_db_exec(db, sql, err);
 }
 
+int dp_db_session_reset(PGconn *db, const char *settings, dp_err *err)
+{
+	char sql[512] = "RESET default_transaction_isolation; RESET idle_in_transaction_session_timeout";
+	size_t len = strlen(sql);
+
+	for (const char *p = settings; p != NULL && *p != '\0';) {
+		size_t n = strcspn(p, "=;"), name = n;
+		while (name > 0 && p[name - 1] == ' ')
+			name--;
+		int w = snprintf(sql + len, sizeof sql - len, "; RESET %.*s", (int)name, p);
+		if (w < 0 || (size_t)w >= sizeof sql - len) {
+			dp_err_set(err, "session settings too long");
+			return -1;
+		}
+		len += (size_t)w;
+		p += strcspn(p, ";");
+		p += strspn(p, "; ");
+	}
+	return dp_db_exec(db, sql, err);
+}
+
+int dp_db_proxied(PGconn *db, dp_err *err)
+{
+	PGresult *res = dp_db_query(db, "SELECT pg_backend_pid()", 0, NULL, err);
+
+	if (res == NULL)
+		return -1;
+	int proxied = atoi(PQgetvalue(res, 0, 0)) != PQbackendPID(db);
+	PQclear(res);
+	return proxied;
+}
+
 /* session_setup's settings, for one transaction. */
 static const char pooled_tx_sql[] =
 	"BEGIN ISOLATION LEVEL READ COMMITTED;"

@@ -78,15 +78,33 @@ int dp_db_reset(PGconn *db, dp_err *err);
 int dp_db_pooled(void);
 /* Makes this process's connections pooled from now on (the store met a
  * prepared statement missing, SQLSTATE 26000, or already there, 42P05, on
- * the connection that prepared or never prepared it).  Returns 1 the first
+ * the connection that prepared or never prepared it; the result cache
+ * found its connection proxied, dp_db_proxied).  Returns 1 the first
  * time when $DP_DB_POOLED_ENV did not say so already (the caller says so
  * once), else 0.  Session settings already sent stay on the server
- * sessions they reached: only the variable avoids them. */
+ * sessions they reached until dp_db_session_reset: only the variable
+ * avoids them surely. */
 int dp_db_pooled_found(void);
 /* Sets settings ("name = value; name = value", constants) for db's
  * session, on a direct connection; pooled, nothing (dp_db_begin sets them
  * in each transaction).  Returns 0, or -1 with err. */
 int dp_db_session_set(PGconn *db, const char *settings, dp_err *err);
+/* Takes back, on the server session that runs this statement, what the
+ * connection's session got before the process found a pooler out
+ * (dp_db_pooled_found): dp_db_connect's settings and settings
+ * (dp_db_session_set's form; NULL: none) are RESET to the server's,
+ * database's or role's.  Behind a pooler that statement runs on the
+ * server session the pool lends it, the one that served the connection
+ * last when the pool is quiet (PgBouncer reuses its server sessions last
+ * in, first out) but not surely the one that got the settings: only
+ * $DP_DB_POOLED_ENV avoids them.  Returns 0, or -1 with err. */
+int dp_db_session_reset(PGconn *db, const char *settings, dp_err *err);
+/* 1 when db reaches its server through a proxy (a pooler such as
+ * PgBouncer answers the connection with a process id and cancel key of
+ * its own, never the server process's, which pg_backend_pid() tells), 0
+ * when it reaches the server process itself, -1 with err.  It cannot tell
+ * transaction pooling from session pooling. */
+int dp_db_proxied(PGconn *db, dp_err *err);
 /* Begins a transaction.  Pooled, it gets what a direct session has from
  * dp_db_connect (READ COMMITTED, idle_in_transaction_session_timeout) and
  * settings (dp_db_session_set's form) as SET LOCAL; then local (SQL

@@ -349,6 +349,9 @@ static void gin_off(store *s, const char *msg)
 	s->gin_off = 1;
 }
 
+/* The merge connection's session settings (dp_db_session_set). */
+#define GIN_SESSION_SETTINGS "work_mem = '" STORE_GIN_WORK_MEM "'; " STORE_SESSION_SETTINGS
+
 /* Takes the result of the running merge (wait: blocks until it ends).
  * Returns 1 while it still runs (not waiting), else 0. */
 static int gin_done(store *s, int wait)
@@ -377,6 +380,15 @@ static int gin_done(store *s, int wait)
 	return 0;
 }
 
+void store_fulltext_pooled(store *s)
+{
+	dp_err e;
+
+	gin_done(s, 1);
+	if (s->gin != NULL && dp_db_session_reset(s->gin, GIN_SESSION_SETTINGS, &e) < 0)
+		gin_off(s, e.msg);
+}
+
 void store_fulltext_tend(store *s, long long chunks)
 {
 	dp_err e;
@@ -394,8 +406,7 @@ void store_fulltext_tend(store *s, long long chunks)
 		}
 		/* The merge's sort, as in the writes' transactions; it waits
 		 * on its locks as the writes do. */
-		if (dp_db_session_set(s->gin, "work_mem = '" STORE_GIN_WORK_MEM "'; "
-				      STORE_SESSION_SETTINGS, &e) < 0) {
+		if (dp_db_session_set(s->gin, GIN_SESSION_SETTINGS, &e) < 0) {
 			gin_off(s, e.msg);
 			return;
 		}

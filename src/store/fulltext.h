@@ -85,6 +85,11 @@ int store_fulltext_settle(store *s, dp_err *err);
  * the writes and store_fulltext_settle. */
 #define STORE_GIN_IDLE_MS 10
 void store_fulltext_tend(store *s, long long chunks);
+/* When the process found a pooler out (write.c, found_pooled): waits for
+ * a running merge, then takes back the session settings of the merge's
+ * connection (dp_db_session_reset); on failure that connection is given
+ * up, the writes merge. */
+void store_fulltext_pooled(store *s);
 
 /* The most bytes of tsvectors one document may have. */
 #define STORE_TSV_DOC_MAX (256 << 20)

@@ -1047,22 +1047,35 @@ static int conflict_state(const char *st)
  * transaction-pooled (PgBouncer), its transactions run on whichever server
  * session the pool lends.  Then every connection of the store is made
  * pooled (dp_db_pooled_found: unnamed statements, settings per
- * transaction, no old session ended), said once, and the caller redoes
- * the transaction: no document fails for it. */
+ * transaction, no old session ended), the session settings sent before
+ * are RESET on the server session the pool lends now (dp_db_session_reset:
+ * the pool's other clients would get them), said once, and the caller
+ * redoes the transaction: no document fails for it. */
 static int found_pooled(store *s)
 {
 	const char *st = dp_db_last_sqlstate();
+	char state[6];
+	dp_err why;
 
 	if (dp_db_pooled() || (strcmp(st, "26000") != 0 && strcmp(st, "42P05") != 0))
 		return 0;
-	if (dp_db_pooled_found())
+	snprintf(state, sizeof state, "%s", st);
+	int first = dp_db_pooled_found();
+	/* A lost connection is made again by the redone transaction, pooled:
+	 * its new session gets nothing to take back. */
+	if (dp_db_session_reset(s->db, STORE_SESSION_SETTINGS, &why) < 0 && !dp_db_lost(s->db))
+		dp_diag("the session settings sent before the pooler was found could not be taken"
+			" back: %s", why.msg);
+	store_fulltext_pooled(s);
+	if (first)
 		dp_diag("the database connection looks transaction-pooled (PgBouncer?): a prepared"
 			" statement is missing from the server session (SQLSTATE %s); writing with"
-			" unnamed statements and per-transaction settings from now on. Set "
-			DP_DB_POOLED_ENV "=1 for such a URL: the settings of the sessions made"
-			" before this (lock_timeout, idle_in_transaction_session_timeout,"
-			" default_transaction_isolation) stay on the pool's server sessions, for"
-			" its other clients (docpipe-store(1), CONNECTION POOLERS)", st);
+			" unnamed statements and per-transaction settings from now on, and the"
+			" session settings sent before (lock_timeout, idle_in_transaction_session_timeout,"
+			" default_transaction_isolation) reset on the server session the pool lent"
+			" now. Set " DP_DB_POOLED_ENV "=1 for such a URL: other server sessions the"
+			" pool lent before may keep them, for its other clients (docpipe-store(1),"
+			" CONNECTION POOLERS)", state);
 	s->prepared = 0;
 	s->session.pid = 0;
 	store_blocker_backend(s->opt.blocker, 0);

@@ -120,6 +120,24 @@ done
 is "$(grep -c 'looks transaction-pooled (PgBouncer?)' "$T_DIR/e2")" 1 "the second store says once that it found a pooler"
 is "$(sql "SELECT count(*) FROM docpipe.documents WHERE root = '$T_DIR/p1'")" 20 "its documents are stored"
 [ "$(grep -c . "$T_DIR/e2")" -le 3 ] || sed 's/^/# /' "$T_DIR/e2" | head
+# The settings both stores sent before (at their connections' start) went
+# to pool1's one server session; the second store, on finding the pooler,
+# RESET them there: another client of the pool gets the role's settings.
+leaks1() { psql -X -q -A -t "$POOL1" -c "$LEAK_SQL"; }
+is "$(leaks1)" "" "after the store found the pooler out, another client of the pool sees none of its settings"
+
+# summarize and embed without the variable: the result cache has no
+# prepared statement to fail, so it tells a proxy by its connection (the
+# pool's own process id) before it sets anything, and takes back what
+# dp_db_connect set.
+for i in 1 2; do
+	DATABASE_URL=$POOL1 PGHOST= PGPORT= PGDATABASE= \
+		docpipe-summarize --backend openai <"$T_DIR/twenty.ndjson" 2>"$T_DIR/api1.err$i" |
+		DATABASE_URL=$POOL1 PGHOST= PGPORT= PGDATABASE= \
+		docpipe-embed --backend openai >"$T_DIR/api1.out$i" 2>>"$T_DIR/api1.err$i"
+	is "$?/$(grep -c . "$T_DIR/api1.out$i")" "0/20" "API stages with the result cache through pool1, no variable (pass $i)"
+	is "$(leaks1)" "" "... and the pool's session holds none of their settings after (pass $i)"
+done
 
 DOCPIPE_DB_POOLED=yes docpipe-store </dev/null >/dev/null 2>"$T_DIR/bad"
 is "$?" 2 "DOCPIPE_DB_POOLED=yes: a configuration error, exit 2"
