@@ -1148,7 +1148,11 @@ int store_write(store *s, store_item *items, size_t n, dp_err *err)
 	for (size_t i = 0; i < n; i++)
 		all[i] = &items[i];
 	enum tx_result r = write_retrying(s, all, n, &why);
-	for (size_t i = 0; r == TX_FAILED && n > 1 && i < n && !refused; i++) {
+	/* Not when the corpus's text search configuration changed under the
+	 * store (store_fulltext_check, s->text_moved): it stops before writing
+	 * anything more (write_batch), and alone its deletes, unchanged
+	 * documents and run marks would still be written, with no receipt. */
+	for (size_t i = 0; r == TX_FAILED && n > 1 && i < n && !refused && s->text_moved[0] == '\0'; i++) {
 		enum tx_result one = write_retrying(s, &all[i], 1, &why);
 		if (one == TX_LOST) {
 			r = TX_LOST;
@@ -1159,7 +1163,7 @@ int store_write(store *s, store_item *items, size_t n, dp_err *err)
 		else
 			s->same_count = 0;
 	}
-	if (r == TX_FAILED && n == 1)
+	if (r == TX_FAILED && n == 1 && s->text_moved[0] == '\0')
 		refused = fail_alone(s, all[0], why.msg);
 	else if (r == TX_OK)
 		s->same_count = 0;

@@ -20,6 +20,10 @@ printf '# Other\n\nSomething else entirely, running.\n' >"$B/b.md"
 docpipe-discover "$A" | docpipe-chunk >"$T_DIR/recs" || exit 1
 head -3 "$T_DIR/recs" >"$T_DIR/first"
 tail -n +4 "$T_DIR/recs" >"$T_DIR/rest"
+# Last in the rest, so in a batch with documents that meet the change (or
+# never reached): the delete of a document stored before it.
+gone=$(jq -r 'select(.kind == "document") | .path' "$T_DIR/first" | head -1)
+jq -cn --arg p "$gone" '{v: 1, kind: "delete", path: $p}' >>"$T_DIR/rest"
 
 for pair in english:simple german:english english:german; do
 	a=${pair%:*} b=${pair#*:}
@@ -38,6 +42,10 @@ for pair in english:simple german:english english:german; do
 	like "$(cat "$T_DIR/ea")" "text search configuration changed under this store to $b .*this store lexes for $a.*restart the store" \
 		"$a then $b: saying why and what to do"
 	is "$(grep -c '"failed"' "$T_DIR/oa")" 0 "$a then $b: no document failed for it"
+	# Nothing more written: the batch is not tried again record by record
+	# (a delete, which has no chunk to check, went through alone).
+	is "$(sql "SELECT count(*) FROM docpipe.documents WHERE path = '$gone'")" 1 \
+		"$a then $b: a delete in the batch that met the change is not written either"
 	is "$(sql "SELECT count(*) FILTER (WHERE tsv IS NULL) FROM docpipe.chunks")" 0 "$a then $b: no chunk without its tsvector"
 	# Every chunk's tsvector is the rebuilt configuration's: the backfill
 	# (or the server) lexed all that was stored, nothing written after.
