@@ -43,7 +43,15 @@ struct watch {
 	size_t nroots;
 	const discover_opts *opts;
 	int settle_ms, writer_settle_ms, writer_max_ms, poll_s;
-	jv dirs;    /* array by watch descriptor: [path, root index] or null */
+	/* Watch descriptor (decimal) -> [path, root index].  An object, not
+	 * an array indexed by wd: the kernel gives a new wd to every watch
+	 * added, never reusing one until INT_MAX, so an array grew with every
+	 * directory ever watched (1 << 22 slots after as many directories
+	 * made and removed, the limit there: later directories were not
+	 * followed; sweep 8, finding 4). */
+	jv dirs;
+	size_t ndirs;   /* keys in dirs: at most max_dirs */
+	size_t max_dirs; /* WATCH_MAX_DIRS, or less in tests */
 	jv known;   /* object: path of a file record written -> root index */
 	jv pending; /* object: path -> [deadline ms, root index, open writer's first event ms or -1] */
 	jv unreadable; /* object: directory that could not be read (said once) -> true */
@@ -171,6 +179,58 @@ static void unreadable(watch *w, const char *dir, int err)
 	}
 }
 
+/* dirs' key for watch descriptor wd. */
+static jv wd_key(int wd)
+{
+	char k[16];
+
+	snprintf(k, sizeof k, "%d", wd);
+	return jv_string(k);
+}
+
+/* A directory could not be watched for a limit (which names it): said
+ * once; every root is rescanned every poll_s seconds from then on, since
+ * changes in unwatched directories give no event. */
+static void limit_reached(watch *w, const char *dir, const char *which)
+{
+	if (w->limited)
+		return;
+	dp_diag("%s: cannot watch: %s is reached: rescanning every %d s instead", dir, which, w->poll_s);
+	w->limited = 1;
+	w->next_poll_ms = (dp_clock_us() / 1000) + w->poll_s * 1000L;
+}
+
+/* Records wd as dir's watch (root r).  A new wd past max_dirs
+ * directories watched is removed again.  Returns 0, or -1 then. */
+static int watched(watch *w, int wd, const char *dir, size_t r)
+{
+	jv was = jv_object_get(jv_copy(w->dirs), wd_key(wd));
+	int known = jv_is_valid(was);
+
+	jv_free(was);
+	if (!known && w->ndirs >= w->max_dirs) {
+		inotify_rm_watch(w->fd, wd);
+		return -1;
+	}
+	w->ndirs += !known;
+	w->dirs = jv_object_set(w->dirs, wd_key(wd), JV_ARRAY(jv_string(dir), jv_number((double)r)));
+	return 0;
+}
+
+/* Drops wd from dirs (its watch is gone or removed). */
+static void unwatched(watch *w, jv key)
+{
+	jv was = jv_object_get(jv_copy(w->dirs), jv_copy(key));
+
+	if (jv_is_valid(was)) {
+		w->dirs = jv_object_delete(w->dirs, key);
+		w->ndirs--;
+	} else {
+		jv_free(key);
+	}
+	jv_free(was);
+}
+
 /* Watches dir and the directories below it (root r); marks the files
  * found there (so none created before its watch existed is missed). */
 static void add_tree(watch *w, const char *dir, size_t r, long delay_ms, int depth)
@@ -185,20 +245,16 @@ static void add_tree(watch *w, const char *dir, size_t r, long delay_ms, int dep
 		w->ids[r] = stat(dir, &rs) == 0 ? (struct root_id){rs.st_dev, rs.st_ino, 1}
 						 : (struct root_id){0};
 	int wd = inotify_add_watch(w->fd, dir, strcmp(dir, w->roots[r]) == 0 ? ROOT_MASK : DIR_MASK);
-	if (wd < 0) {
-		if (errno == ENOSPC && !w->limited) {
-			dp_diag("%s: cannot watch: the inotify watch limit is reached "
-				"(fs.inotify.max_user_watches): rescanning every %d s instead",
-				dir, w->poll_s);
-			w->limited = 1;
-			w->next_poll_ms = (dp_clock_us() / 1000) + w->poll_s * 1000L;
-		} else if (errno != ENOSPC && errno != ENOENT && errno != ENOTDIR) {
+	if (wd < 0 && errno == ENOSPC) {
+		limit_reached(w, dir, "the inotify watch limit (fs.inotify.max_user_watches)");
+	} else if (wd < 0) {
+		if (errno != ENOENT && errno != ENOTDIR)
 			unreadable(w, dir, errno);
-		}
-		if (errno != ENOSPC)
-			return;
-	} else if (wd < WATCH_MAX_DIRS) {
-		w->dirs = jv_array_set(w->dirs, wd, JV_ARRAY(jv_string(dir), jv_number((double)r)));
+		return;
+	} else if (watched(w, wd, dir, r) < 0) {
+		char which[64];
+		snprintf(which, sizeof which, "the watcher's limit of %zu directories", w->max_dirs);
+		limit_reached(w, dir, which);
 	}
 	DIR *d = opendir(dir);
 	struct dirent *e;
@@ -229,25 +285,27 @@ static void add_tree(watch *w, const char *dir, size_t r, long delay_ms, int dep
 }
 
 /* Stops watching dir and the directories below it (gone, or moved: a
- * directory moved within the roots is watched again under its new name). */
+ * directory moved within the roots is watched again under its new name).
+ * Looks through the directories watched now, not every wd ever given. */
 static void forget_dirs(watch *w, const char *dir)
 {
 	size_t n = strlen(dir);
-	int len = jv_array_length(jv_copy(w->dirs));
+	jv gone = jv_array();
 
-	for (int wd = 0; wd < len; wd++) {
-		jv d = jv_array_get(jv_copy(w->dirs), wd);
-		if (jv_get_kind(d) == JV_KIND_ARRAY) {
-			jv pv = jv_array_get(jv_copy(d), 0);
-			const char *p = jv_string_value(pv);
-			if (strncmp(p, dir, n) == 0 && (p[n] == '/' || p[n] == '\0')) {
-				inotify_rm_watch(w->fd, wd);
-				w->dirs = jv_array_set(w->dirs, wd, jv_null());
-			}
-			jv_free(pv);
-		}
-		jv_free(d);
+	jv_object_foreach(w->dirs, k, d) {
+		jv pv = jv_array_get(d, 0);
+		const char *p = jv_string_value(pv);
+		if (strncmp(p, dir, n) == 0 && (p[n] == '/' || p[n] == '\0'))
+			gone = jv_array_append(gone, jv_copy(k));
+		jv_free(pv);
+		jv_free(k);
 	}
+	jv_array_foreach(gone, i, k) {
+		inotify_rm_watch(w->fd, atoi(jv_string_value(k)));
+		unwatched(w, k);
+		(void)i;
+	}
+	jv_free(gone);
 }
 
 static void rescan(watch *w, const char *why)
@@ -355,14 +413,13 @@ static void handle_event(watch *w, const struct inotify_event *ev)
 		rescan(w, "the inotify queue overflowed (events were lost)");
 		return;
 	}
-	jv d = ev->wd >= 0 && ev->wd < jv_array_length(jv_copy(w->dirs))
-		? jv_array_get(jv_copy(w->dirs), ev->wd) : jv_null();
-	if (jv_get_kind(d) != JV_KIND_ARRAY) {
+	jv d = jv_object_get(jv_copy(w->dirs), wd_key(ev->wd));
+	if (!jv_is_valid(d)) {
 		jv_free(d);
 		return;
 	}
 	if (ev->mask & IN_IGNORED) {
-		w->dirs = jv_array_set(w->dirs, ev->wd, jv_null());
+		unwatched(w, wd_key(ev->wd));
 		jv_free(d);
 		return;
 	}
@@ -488,6 +545,29 @@ static long settle(watch *w)
 	return next;
 }
 
+/* A test hook (watch_times.test_skip_wds): uses up n watch descriptors,
+ * as n directories made and removed under the roots would, by adding and
+ * removing a watch on the first root n times (the kernel never gives a
+ * wd twice until INT_MAX; about 40 us a time here, so that tests take
+ * max_dirs down too).  The IN_IGNORED events are read as they come, or
+ * they would overflow the queue. */
+static void skip_wds(watch *w, long n)
+{
+	char buf[64 * 1024] __attribute__((aligned(__alignof__(struct inotify_event))));
+
+	for (long i = 0; i < n && w->nroots > 0; i++) {
+		int wd = inotify_add_watch(w->fd, w->roots[0], IN_ONLYDIR);
+		if (wd < 0)
+			return;
+		inotify_rm_watch(w->fd, wd);
+		if (i % 1024 == 1023)
+			while (read(w->fd, buf, sizeof buf) > 0)
+				;
+	}
+	while (read(w->fd, buf, sizeof buf) > 0)
+		;
+}
+
 watch *watch_new(char *const *roots, size_t nroots, const discover_opts *opts,
 		 const watch_times *times, dp_err *err)
 {
@@ -499,9 +579,10 @@ watch *watch_new(char *const *roots, size_t nroots, const discover_opts *opts,
 	}
 	*w = (watch){.roots = roots, .nroots = nroots, .opts = opts, .settle_ms = times->settle_ms,
 		     .writer_settle_ms = times->writer_settle_ms, .writer_max_ms = times->writer_max_ms,
-		     .poll_s = times->poll_s, .dirs = jv_array(), .known = jv_object(), .unreadable = jv_object(),
+		     .poll_s = times->poll_s, .dirs = jv_object(), .known = jv_object(), .unreadable = jv_object(),
 		     .pending = jv_object(), .lost = calloc(nroots > 0 ? nroots : 1, 1),
-		     .ids = calloc(nroots > 0 ? nroots : 1, sizeof *w->ids)};
+		     .ids = calloc(nroots > 0 ? nroots : 1, sizeof *w->ids),
+		     .max_dirs = times->test_max_dirs > 0 ? (size_t)times->test_max_dirs : WATCH_MAX_DIRS};
 	if (w->lost == NULL || w->ids == NULL) {
 		dp_err_set(err, "out of memory");
 		watch_free(&w);
@@ -519,6 +600,7 @@ watch *watch_new(char *const *roots, size_t nroots, const discover_opts *opts,
 		watch_free(&w);
 		return NULL;
 	}
+	skip_wds(w, times->test_skip_wds);
 	/* The first pass: every file now, every directory watched first. */
 	for (size_t r = 0; r < nroots; r++)
 		add_tree(w, roots[r], r, 0, 0);

@@ -38,15 +38,24 @@
  * its next --settle pause all the same: one version a minute at most. */
 #define WATCH_WRITER_MAX_MS_DEFAULT 60000
 #define WATCH_POLL_S_DEFAULT 30
-#define WATCH_MAX_DIRS (1 << 22)  /* watches (directories) tracked at most */
+/* Directories watched at once at most (their number, not their watch
+ * descriptors' values: those grow for as long as the watcher runs); past
+ * it, the rescans every --poll seconds as at the kernel's limit. */
+#define WATCH_MAX_DIRS (1 << 22)
 #define WATCH_MAX_PATHS 10000000  /* known files at most */
 
 typedef struct watch watch;
 
 /* The watcher's times (the defaults above; --settle, --writer-settle,
- * --writer-max, --poll). */
+ * --writer-max, --poll), and two test hooks, 0 but in tests
+ * (DOCPIPE_WATCH_TEST_SKIP_WDS, DOCPIPE_WATCH_TEST_MAX_DIRS): watch
+ * descriptors used up before the first pass, as that many directories
+ * made and removed would (watch.c skip_wds), and a smaller
+ * WATCH_MAX_DIRS, so that tests reach both in a second
+ * (tests/integration/ops_watch_wds.sh). */
 typedef struct {
 	int settle_ms, writer_settle_ms, writer_max_ms, poll_s;
+	long test_skip_wds, test_max_dirs;
 } watch_times;
 
 /* Sets up watches under roots (absolute paths of directories; borrowed,
