@@ -43,7 +43,12 @@ struct watch {
 	size_t nroots;
 	const discover_opts *opts;
 	int settle_ms, writer_settle_ms, writer_max_ms, poll_s;
-	/* Watch descriptor (decimal) -> [path, root index].  An object, not
+	/* Watch descriptor (decimal) -> its directory's names: an array of
+	 * [path, root index], more than one when the directory is reached by
+	 * several paths under the roots (a bind mount, a filesystem mounted
+	 * twice: the kernel gives the same wd), every event applied to each;
+	 * the last name added used to hide the others (sweep 8, finding 3).
+	 * An object, not
 	 * an array indexed by wd: the kernel gives a new wd to every watch
 	 * added, never reusing one until INT_MAX, so an array grew with every
 	 * directory ever watched (1 << 22 slots after as many directories
@@ -53,6 +58,12 @@ struct watch {
 	size_t ndirs;   /* keys in dirs: at most max_dirs */
 	size_t max_dirs; /* WATCH_MAX_DIRS, or less in tests */
 	jv known;   /* object: path of a file record written -> root index */
+	/* Files with several links (st_nlink > 1) among the known: "dev:ino"
+	 * -> [their stat signature when last taken, {path: root index}], and
+	 * path -> its "dev:ino".  An edit gives an event under the name
+	 * written through only: taking one name marks the others
+	 * (resolve). */
+	jv inodes, linked;
 	jv pending; /* object: path -> [deadline ms, root index, open writer's first event ms or -1] */
 	jv unreadable; /* object: directory that could not be read (said once) -> true */
 	unsigned char *lost;  /* per root: lost (lose_root), looked for every ROOT_POLL_MS */
@@ -200,20 +211,57 @@ static void limit_reached(watch *w, const char *dir, const char *which)
 	w->next_poll_ms = (dp_clock_us() / 1000) + w->poll_s * 1000L;
 }
 
-/* Records wd as dir's watch (root r).  A new wd past max_dirs
- * directories watched is removed again.  Returns 0, or -1 then. */
+/* Whether the directories above a and b are one (a and b then are names
+ * of one directory because their parents are). */
+static int same_parent(const char *a, const char *b)
+{
+	char *pa = strndup(a, (size_t)(dp_path_file_name(a) - a)),
+	     *pb = strndup(b, (size_t)(dp_path_file_name(b) - b));
+	struct stat sa, sb;
+	int same = pa != NULL && pb != NULL && stat(pa, &sa) == 0 && stat(pb, &sb) == 0 &&
+		   sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+
+	free(pa);
+	free(pb);
+	return same;
+}
+
+/* Records dir (root r) as a name of watch wd's directory: a path it has
+ * already takes root r; another one is added, said once where it starts
+ * (not for each directory below, whose parents are one too).  A new wd
+ * past max_dirs directories watched is removed again.  Returns 0, or -1
+ * then. */
 static int watched(watch *w, int wd, const char *dir, size_t r)
 {
-	jv was = jv_object_get(jv_copy(w->dirs), wd_key(wd));
-	int known = jv_is_valid(was);
+	jv names = jv_object_get(jv_copy(w->dirs), wd_key(wd));
+	int known = jv_is_valid(names), at = -1;
 
-	jv_free(was);
 	if (!known && w->ndirs >= w->max_dirs) {
+		jv_free(names);
 		inotify_rm_watch(w->fd, wd);
 		return -1;
 	}
-	w->ndirs += !known;
-	w->dirs = jv_object_set(w->dirs, wd_key(wd), JV_ARRAY(jv_string(dir), jv_number((double)r)));
+	if (!known) {
+		jv_free(names);
+		names = jv_array();
+		w->ndirs++;
+	}
+	jv_array_foreach(names, i, name) {
+		jv pv = jv_array_get(name, 0);
+		if (strcmp(jv_string_value(pv), dir) == 0)
+			at = i;
+		jv_free(pv);
+	}
+	if (at < 0 && known) {
+		jv first = jv_array_get(jv_array_get(jv_copy(names), 0), 0);
+		if (!same_parent(jv_string_value(first), dir))
+			dp_diag("%s and %s are the same directory (a bind mount?): a change is"
+				" taken under both names", jv_string_value(first), dir);
+		jv_free(first);
+	}
+	names = jv_array_set(names, at >= 0 ? at : jv_array_length(jv_copy(names)),
+			     JV_ARRAY(jv_string(dir), jv_number((double)r)));
+	w->dirs = jv_object_set(w->dirs, wd_key(wd), names);
 	return 0;
 }
 
@@ -285,27 +333,45 @@ static void add_tree(watch *w, const char *dir, size_t r, long delay_ms, int dep
 }
 
 /* Stops watching dir and the directories below it (gone, or moved: a
- * directory moved within the roots is watched again under its new name).
+ * directory moved within the roots is watched again under its new name):
+ * their names there are dropped, and a watch left with none removed.
  * Looks through the directories watched now, not every wd ever given. */
 static void forget_dirs(watch *w, const char *dir)
 {
 	size_t n = strlen(dir);
-	jv gone = jv_array();
+	jv changed = jv_array();
 
-	jv_object_foreach(w->dirs, k, d) {
-		jv pv = jv_array_get(d, 0);
-		const char *p = jv_string_value(pv);
-		if (strncmp(p, dir, n) == 0 && (p[n] == '/' || p[n] == '\0'))
-			gone = jv_array_append(gone, jv_copy(k));
-		jv_free(pv);
+	jv_object_foreach(w->dirs, k, names) {
+		jv kept = jv_array();
+		int dropped = 0;
+		jv_array_foreach(names, i, name) {
+			jv pv = jv_array_get(jv_copy(name), 0);
+			const char *p = jv_string_value(pv);
+			if (strncmp(p, dir, n) == 0 && (p[n] == '/' || p[n] == '\0'))
+				dropped = 1;
+			else
+				kept = jv_array_append(kept, jv_copy(name));
+			jv_free(pv);
+			jv_free(name);
+		}
+		if (dropped)
+			changed = jv_array_append(changed, JV_ARRAY(jv_copy(k), jv_copy(kept)));
+		jv_free(kept);
+		jv_free(names);
 		jv_free(k);
 	}
-	jv_array_foreach(gone, i, k) {
-		inotify_rm_watch(w->fd, atoi(jv_string_value(k)));
-		unwatched(w, k);
+	jv_array_foreach(changed, i, c) {
+		jv k = jv_array_get(jv_copy(c), 0), kept = jv_array_get(c, 1);
+		if (jv_array_length(jv_copy(kept)) == 0) {
+			inotify_rm_watch(w->fd, atoi(jv_string_value(k)));
+			unwatched(w, k);
+			jv_free(kept);
+		} else {
+			w->dirs = jv_object_set(w->dirs, k, kept);
+		}
 		(void)i;
 	}
-	jv_free(gone);
+	jv_free(changed);
 }
 
 static void rescan(watch *w, const char *why)
@@ -407,25 +473,9 @@ static void unmounted(watch *w, const char *dir, size_t r)
 		add_tree(w, dir, r, w->settle_ms, 0);
 }
 
-static void handle_event(watch *w, const struct inotify_event *ev)
+/* The event ev of the directory dir (under root r), one of its names. */
+static void handle_name_event(watch *w, const struct inotify_event *ev, const char *dir, size_t r)
 {
-	if (ev->mask & IN_Q_OVERFLOW) {
-		rescan(w, "the inotify queue overflowed (events were lost)");
-		return;
-	}
-	jv d = jv_object_get(jv_copy(w->dirs), wd_key(ev->wd));
-	if (!jv_is_valid(d)) {
-		jv_free(d);
-		return;
-	}
-	if (ev->mask & IN_IGNORED) {
-		unwatched(w, wd_key(ev->wd));
-		jv_free(d);
-		return;
-	}
-	jv dirv = jv_array_get(jv_copy(d), 0);
-	size_t r = (size_t)jv_number_value(jv_array_get(jv_copy(d), 1));
-	const char *dir = jv_string_value(dirv);
 	char *path = ev->len > 0 ? join(dir, ev->name) : NULL;
 
 	if (ev->len == 0) {
@@ -453,8 +503,34 @@ static void handle_event(watch *w, const struct inotify_event *ev)
 		mark_file_event(w, path, r, ev->mask);
 	}
 	free(path);
-	jv_free(dirv);
-	jv_free(d);
+}
+
+static void handle_event(watch *w, const struct inotify_event *ev)
+{
+	if (ev->mask & IN_Q_OVERFLOW) {
+		rescan(w, "the inotify queue overflowed (events were lost)");
+		return;
+	}
+	jv names = jv_object_get(jv_copy(w->dirs), wd_key(ev->wd));
+	if (!jv_is_valid(names)) {
+		jv_free(names);
+		return;
+	}
+	if (ev->mask & IN_IGNORED) {
+		unwatched(w, wd_key(ev->wd));
+		jv_free(names);
+		return;
+	}
+	/* names is this event's copy: handling one name may drop others
+	 * from w->dirs (forget_dirs). */
+	jv_array_foreach(names, i, name) {
+		jv dirv = jv_array_get(jv_copy(name), 0);
+		handle_name_event(w, ev, jv_string_value(dirv),
+				  (size_t)jv_number_value(jv_array_get(name, 1)));
+		jv_free(dirv);
+		(void)i;
+	}
+	jv_free(names);
 }
 
 static int emit(void *ctx, jv rec)
@@ -488,6 +564,80 @@ static jv delete_record(const char *path, const char *root)
 	return jv_object_set(r, jv_string("root"), jv_string(root));
 }
 
+/* A file's stat signature: what a write or a chmod through any of its
+ * names changes. */
+static jv signature(const struct stat *st)
+{
+	char sig[96];
+
+	snprintf(sig, sizeof sig, "%lld:%lld.%09ld:%lld.%09ld", (long long)st->st_size,
+		 (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec, (long long)st->st_ctim.tv_sec,
+		 st->st_ctim.tv_nsec);
+	return jv_string(sig);
+}
+
+/* path is no longer a name of the linked inode it was (deleted, another
+ * file now, or its inode's only name). */
+static void unlink_name(watch *w, const char *path)
+{
+	jv key = jv_object_get(jv_copy(w->linked), jv_string(path));
+
+	if (!jv_is_valid(key)) {
+		jv_free(key);
+		return;
+	}
+	w->linked = jv_object_delete(w->linked, jv_string(path));
+	jv e = jv_object_get(jv_copy(w->inodes), jv_copy(key));
+	jv paths = jv_object_delete(jv_array_get(jv_copy(e), 1), jv_string(path));
+	if (jv_object_length(jv_copy(paths)) == 0) {
+		jv_free(paths);
+		jv_free(e);
+		w->inodes = jv_object_delete(w->inodes, key);
+	} else {
+		w->inodes = jv_object_set(w->inodes, key, jv_array_set(e, 1, paths));
+	}
+}
+
+/* path (root r), a known file just taken as st.  With several links
+ * (hard links), it is one of its inode's names: when the inode changed
+ * since one of them was last taken, the others known are marked, since a
+ * write gives an event under the name written through only (the other
+ * names stayed stale, silently: sweep 8, finding 3).  Taking those finds
+ * the inode as it was last taken: no marks back.  A name outside the
+ * roots written through gives no event at all (man page). */
+static void link_name(watch *w, const char *path, size_t r, const struct stat *st)
+{
+	char k[64];
+	snprintf(k, sizeof k, "%llu:%llu", (unsigned long long)st->st_dev, (unsigned long long)st->st_ino);
+	jv was = jv_object_get(jv_copy(w->linked), jv_string(path));
+	int other = jv_is_valid(was) && (strcmp(jv_string_value(was), k) != 0 || st->st_nlink < 2);
+
+	jv_free(was);
+	if (other)
+		unlink_name(w, path);
+	if (st->st_nlink < 2)
+		return;
+	jv e = jv_object_get(jv_copy(w->inodes), jv_string(k));
+	if (!jv_is_valid(e)) {
+		jv_free(e);
+		e = JV_ARRAY(jv_null(), jv_object());
+	}
+	jv sig = signature(st), old = jv_array_get(jv_copy(e), 0);
+	int changed = jv_get_kind(old) == JV_KIND_STRING && !jv_equal(old, jv_copy(sig));
+	jv paths = jv_array_get(e, 1);
+	if (changed) {
+		jv_object_foreach(paths, p, v) {
+			if (strcmp(jv_string_value(p), path) != 0)
+				mark(w, jv_string_value(p), (size_t)jv_number_value(v), w->settle_ms);
+			jv_free(p);
+			jv_free(v);
+		}
+	}
+	paths = jv_object_set(paths, jv_string(path), jv_number((double)r));
+	w->inodes = jv_object_set(w->inodes, jv_string(k), JV_ARRAY(sig, paths));
+	w->linked = jv_object_set(w->linked, jv_string(path), jv_string(k));
+}
+
 /* A settled path: a file record when it is a file to take, a delete
  * record when it was one and is no more.  Only ENOENT and ENOTDIR say it
  * is no more: a path that cannot be looked at (EACCES: a directory above
@@ -508,11 +658,16 @@ static void resolve(watch *w, const char *path, size_t r)
 		int rc = discover_file(w->roots[r], path, w->opts, emit, w, &w->stats);
 		if (rc == -2)
 			dp_diag("%s: path too long or out of memory: skipped", path);
-		else if (!known && jv_object_length(jv_copy(w->known)) < WATCH_MAX_PATHS)
+		else if (!known && jv_object_length(jv_copy(w->known)) < WATCH_MAX_PATHS) {
 			w->known = jv_object_set(w->known, jv_string(path), jv_number((double)r));
+			known = 1;
+		}
+		if (rc != -2 && known)
+			link_name(w, path, r, &st);
 	} else if (known) {
 		emit(w, delete_record(path, w->roots[r]));
 		w->known = jv_object_delete(w->known, jv_string(path));
+		unlink_name(w, path);
 	}
 }
 
@@ -579,7 +734,8 @@ watch *watch_new(char *const *roots, size_t nroots, const discover_opts *opts,
 	}
 	*w = (watch){.roots = roots, .nroots = nroots, .opts = opts, .settle_ms = times->settle_ms,
 		     .writer_settle_ms = times->writer_settle_ms, .writer_max_ms = times->writer_max_ms,
-		     .poll_s = times->poll_s, .dirs = jv_object(), .known = jv_object(), .unreadable = jv_object(),
+		     .poll_s = times->poll_s, .dirs = jv_object(), .known = jv_object(),
+		     .inodes = jv_object(), .linked = jv_object(), .unreadable = jv_object(),
 		     .pending = jv_object(), .lost = calloc(nroots > 0 ? nroots : 1, 1),
 		     .ids = calloc(nroots > 0 ? nroots : 1, sizeof *w->ids),
 		     .max_dirs = times->test_max_dirs > 0 ? (size_t)times->test_max_dirs : WATCH_MAX_DIRS};
@@ -615,6 +771,8 @@ void watch_free(watch **w)
 		close((*w)->fd);
 	jv_free((*w)->dirs);
 	jv_free((*w)->known);
+	jv_free((*w)->inodes);
+	jv_free((*w)->linked);
 	jv_free((*w)->unreadable);
 	jv_free((*w)->pending);
 	free((*w)->lost);
