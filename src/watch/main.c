@@ -41,7 +41,8 @@ static void usage(FILE *out)
 		"                     waits MS ms without an event instead (default %d)...\n"
 		"  --writer-max MS    ...for at most MS ms after that writer's first event,\n"
 		"                     then --settle again (default %d)\n"
-		"  --poll SECONDS     after a watch-limit error, rescan this often (default %d)\n"
+		"  --poll SECONDS     after a watch-limit error, rescan this often; look through\n"
+		"                     a root on NFS, SMB, FUSE ... this often (default %d)\n"
 		"\n%s\n%s",
 		WATCH_SETTLE_MS_DEFAULT, WATCH_WRITER_SETTLE_MS_DEFAULT, WATCH_WRITER_MAX_MS_DEFAULT,
 		WATCH_POLL_S_DEFAULT, dp_cli_help, dp_exit_codes_help);

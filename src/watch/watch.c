@@ -12,6 +12,7 @@
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -71,7 +72,13 @@ struct watch {
 	struct root_id *ids;  /* per root: what it is watched as */
 	long next_look_ms;    /* the next look_at_roots */
 	int limited;          /* a watch could not be added */
-	long next_poll_ms;    /* when limited: the next periodic rescan */
+	/* Per root: a network or FUSE filesystem at it or below (remote_fs):
+	 * looked through every poll_s seconds (look_through). */
+	unsigned char *remote;
+	size_t nremote;
+	jv sigs;              /* object: known path under a remote root -> signature when taken */
+	int polling;          /* in look_through: add_tree marks changed files only */
+	long next_poll_ms;    /* when limited or nremote: the next periodic rescan */
 	dp_sink *sink;
 	dp_err *err;
 	int failed;           /* the output failed */
@@ -226,6 +233,102 @@ static int same_parent(const char *a, const char *b)
 	return same;
 }
 
+/* A file's stat signature: what a write or a chmod through any of its
+ * names changes. */
+static jv signature(const struct stat *st)
+{
+	char sig[96];
+
+	snprintf(sig, sizeof sig, "%lld:%lld.%09ld:%lld.%09ld", (long long)st->st_size,
+		 (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec, (long long)st->st_ctim.tv_sec,
+		 st->st_ctim.tv_nsec);
+	return jv_string(sig);
+}
+
+/* A number from a /proc/sys file, or -1. */
+static long sysctl_value(const char *file)
+{
+	FILE *f = fopen(file, "re");
+	long v = -1;
+
+	if (f != NULL) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+/* Names into buf (n bytes) the inotify watch limit an ENOSPC reached:
+ * in a user namespace (a container) its own limit,
+ * /proc/sys/user/max_inotify_watches, when it is the lower (the ancestor
+ * namespaces' count too; fs.inotify.max_user_watches is the initial
+ * namespace's), else fs.inotify.max_user_watches.  Both were named the
+ * latter (sweep 8). */
+static const char *kernel_limit(char *buf, size_t n)
+{
+	long fs = sysctl_value("/proc/sys/fs/inotify/max_user_watches"),
+	     user = sysctl_value("/proc/sys/user/max_inotify_watches");
+
+	if (user >= 0 && (fs < 0 || user < fs))
+		snprintf(buf, n, "the inotify watch limit of this user namespace"
+			 " (user.max_inotify_watches = %ld)", user);
+	else if (fs >= 0)
+		snprintf(buf, n, "the inotify watch limit (fs.inotify.max_user_watches = %ld)", fs);
+	else
+		snprintf(buf, n, "the inotify watch limit (fs.inotify.max_user_watches)");
+	return buf;
+}
+
+/* The kind of filesystem dir is on when its files can change without
+ * this kernel knowing (another machine's writes: inotify tells only the
+ * changes made through this one), by statfs(2)'s f_type; else NULL. */
+static const char *remote_fs(const char *dir)
+{
+	struct statfs sf;
+
+	if (statfs(dir, &sf) != 0)
+		return NULL;
+	switch ((unsigned long)sf.f_type) {
+	case 0x6969: return "NFS";
+	case 0x517b: case 0xff534d42: case 0xfe534d42: return "SMB/CIFS";
+	case 0x65735546: return "FUSE (sshfs, rclone, virtiofs ...)";
+	case 0x01021997: return "9p";
+	case 0x00c36400: return "Ceph";
+	case 0x5346414f: case 0x6b414653: return "AFS";
+	case 0x73757245: return "Coda";
+	case 0x01161970: return "GFS2";
+	case 0x7461636f: return "OCFS2";
+	case 0x0bd00bd0: return "Lustre";
+	case 0x786f4256: return "VirtualBox shared folder";
+	default: return NULL;
+	}
+}
+
+/* dir (root r: the root or a mount point below it) on a remote_fs: said
+ * once per root, and the root looked through every poll_s seconds
+ * (look_through) for the changes no event tells. */
+static void check_remote(watch *w, const char *dir, size_t r)
+{
+	const char *kind = w->remote[r] ? NULL : remote_fs(dir);
+
+	if (kind == NULL)
+		return;
+	dp_diag("%s: on a %s filesystem: inotify tells only the changes made through this"
+		" machine: looking through %s every %d s for the others", dir, kind, w->roots[r], w->poll_s);
+	w->remote[r] = 1;
+	if (w->nremote++ == 0 && !w->limited)
+		w->next_poll_ms = (dp_clock_us() / 1000) + w->poll_s * 1000L;
+}
+
+/* Whether path, known under a remote root, is as it was when taken. */
+static int unchanged(watch *w, const char *path, const struct stat *st)
+{
+	jv was = jv_object_get(jv_copy(w->sigs), jv_string(path));
+
+	return jv_is_valid(was) && jv_equal(was, signature(st));
+}
+
 /* Records dir (root r) as a name of watch wd's directory: a path it has
  * already takes root r; another one is added, said once where it starts
  * (not for each directory below, whose parents are one too).  A new wd
@@ -293,8 +396,11 @@ static void add_tree(watch *w, const char *dir, size_t r, long delay_ms, int dep
 		w->ids[r] = stat(dir, &rs) == 0 ? (struct root_id){rs.st_dev, rs.st_ino, 1}
 						 : (struct root_id){0};
 	int wd = inotify_add_watch(w->fd, dir, strcmp(dir, w->roots[r]) == 0 ? ROOT_MASK : DIR_MASK);
+	if (depth == 0 && strcmp(dir, w->roots[r]) == 0)
+		check_remote(w, dir, r);
 	if (wd < 0 && errno == ENOSPC) {
-		limit_reached(w, dir, "the inotify watch limit (fs.inotify.max_user_watches)");
+		char which[128];
+		limit_reached(w, dir, kernel_limit(which, sizeof which));
 	} else if (wd < 0) {
 		if (errno != ENOENT && errno != ENOTDIR)
 			unreadable(w, dir, errno);
@@ -316,16 +422,22 @@ static void add_tree(watch *w, const char *dir, size_t r, long delay_ms, int dep
 		w->unreadable = jv_object_delete(w->unreadable, jv_string(dir));
 		mark_under(w, dir);
 	}
+	struct stat here;
+	int have_dev = fstat(dirfd(d), &here) == 0;
 	while ((e = readdir(d)) != NULL) {
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
 		char *path = join(dir, e->d_name);
 		struct stat st;
 		if (path != NULL && fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-			if (S_ISDIR(st.st_mode) && visible(w, r, path, 1))
+			if (S_ISDIR(st.st_mode) && visible(w, r, path, 1)) {
+				if (have_dev && st.st_dev != here.st_dev) /* a mount point */
+					check_remote(w, path, r);
 				add_tree(w, path, r, delay_ms, depth + 1);
-			else if (S_ISREG(st.st_mode) && visible(w, r, path, 0))
+			} else if (S_ISREG(st.st_mode) && visible(w, r, path, 0) &&
+				   !(w->polling && unchanged(w, path, &st))) {
 				mark(w, path, r, delay_ms);
+			}
 		}
 		free(path);
 	}
@@ -386,6 +498,30 @@ static void rescan(watch *w, const char *why)
 		add_tree(w, w->roots[r], r, 0, 0);
 	if (w->limited)
 		w->next_poll_ms = (dp_clock_us() / 1000) + w->poll_s * 1000L;
+}
+
+/* Every poll_s seconds, the roots on a network or FUSE filesystem
+ * (check_remote): their known files that are gone or changed
+ * (signature) and the files new or changed since they were taken are
+ * marked, as their events would have; a directory new is watched.  One
+ * lstat per known file and one walk, no record for a file unchanged. */
+static void look_through(watch *w)
+{
+	jv_object_foreach(w->known, k, v) {
+		size_t r = (size_t)jv_number_value(v);
+		struct stat st;
+		if (w->remote[r] && !w->lost[r] &&
+		    (lstat(jv_string_value(k), &st) != 0 || !unchanged(w, jv_string_value(k), &st)))
+			mark(w, jv_string_value(k), r, 0);
+		jv_free(k);
+		jv_free(v);
+	}
+	w->polling = 1;
+	for (size_t r = 0; r < w->nroots; r++)
+		if (w->remote[r] && !w->lost[r])
+			add_tree(w, w->roots[r], r, 0, 0);
+	w->polling = 0;
+	w->next_poll_ms = (dp_clock_us() / 1000) + w->poll_s * 1000L;
 }
 
 /* A root's path no longer leads to the directory watched: deleted or
@@ -564,18 +700,6 @@ static jv delete_record(const char *path, const char *root)
 	return jv_object_set(r, jv_string("root"), jv_string(root));
 }
 
-/* A file's stat signature: what a write or a chmod through any of its
- * names changes. */
-static jv signature(const struct stat *st)
-{
-	char sig[96];
-
-	snprintf(sig, sizeof sig, "%lld:%lld.%09ld:%lld.%09ld", (long long)st->st_size,
-		 (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec, (long long)st->st_ctim.tv_sec,
-		 st->st_ctim.tv_nsec);
-	return jv_string(sig);
-}
-
 /* path is no longer a name of the linked inode it was (deleted, another
  * file now, or its inode's only name). */
 static void unlink_name(watch *w, const char *path)
@@ -664,9 +788,12 @@ static void resolve(watch *w, const char *path, size_t r)
 		}
 		if (rc != -2 && known)
 			link_name(w, path, r, &st);
+		if (rc != -2 && known && w->remote[r])
+			w->sigs = jv_object_set(w->sigs, jv_string(path), signature(&st));
 	} else if (known) {
 		emit(w, delete_record(path, w->roots[r]));
 		w->known = jv_object_delete(w->known, jv_string(path));
+		w->sigs = jv_object_delete(w->sigs, jv_string(path));
 		unlink_name(w, path);
 	}
 }
@@ -735,11 +862,12 @@ watch *watch_new(char *const *roots, size_t nroots, const discover_opts *opts,
 	*w = (watch){.roots = roots, .nroots = nroots, .opts = opts, .settle_ms = times->settle_ms,
 		     .writer_settle_ms = times->writer_settle_ms, .writer_max_ms = times->writer_max_ms,
 		     .poll_s = times->poll_s, .dirs = jv_object(), .known = jv_object(),
-		     .inodes = jv_object(), .linked = jv_object(), .unreadable = jv_object(),
+		     .inodes = jv_object(), .linked = jv_object(), .sigs = jv_object(),
+		     .remote = calloc(nroots > 0 ? nroots : 1, 1), .unreadable = jv_object(),
 		     .pending = jv_object(), .lost = calloc(nroots > 0 ? nroots : 1, 1),
 		     .ids = calloc(nroots > 0 ? nroots : 1, sizeof *w->ids),
 		     .max_dirs = times->test_max_dirs > 0 ? (size_t)times->test_max_dirs : WATCH_MAX_DIRS};
-	if (w->lost == NULL || w->ids == NULL) {
+	if (w->lost == NULL || w->ids == NULL || w->remote == NULL) {
 		dp_err_set(err, "out of memory");
 		watch_free(&w);
 		return NULL;
@@ -773,6 +901,8 @@ void watch_free(watch **w)
 	jv_free((*w)->known);
 	jv_free((*w)->inodes);
 	jv_free((*w)->linked);
+	jv_free((*w)->sigs);
+	free((*w)->remote);
 	jv_free((*w)->unreadable);
 	jv_free((*w)->pending);
 	free((*w)->lost);
@@ -829,10 +959,13 @@ int watch_run(watch *w, int signal_fd, dp_sink *sink, dp_err *err)
 			return -1;
 		if (look >= 0 && (next < 0 || look < next))
 			next = look;
-		if (w->limited) {
+		if (w->limited || w->nremote > 0) {
 			long until = w->next_poll_ms - (dp_clock_us() / 1000);
-			if (until <= 0) {
+			if (until <= 0 && w->limited) {
 				rescan(w, "watch limit reached: periodic rescan");
+				continue;
+			} else if (until <= 0) {
+				look_through(w);
 				continue;
 			}
 			next = next < 0 || until < next ? until : next;

@@ -17,7 +17,10 @@
  * that cannot be added (the fs.inotify.max_user_watches limit) or SIGUSR1
  * make a full rescan (every known path and every file looked at again,
  * said on stderr); after a watch-limit error the rescans repeat every
- * poll_s seconds since changes in unwatched directories are not seen. */
+ * poll_s seconds since changes in unwatched directories are not seen.  A
+ * root on a network or FUSE filesystem (NFS, SMB, sshfs ...), where
+ * inotify tells only this machine's changes, is said once and looked
+ * through every poll_s seconds (changed files only). */
 #ifndef WATCH_WATCH_H
 #define WATCH_WATCH_H
 
