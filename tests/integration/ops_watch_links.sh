@@ -16,7 +16,7 @@ has_record() { jq -c "select($2)" "$1" 2>/dev/null | grep -q .; }
 records() { jq -c "select($2)" "$1" | wc -l; }
 hash_of() { docpipe-discover "$(dirname "$1")" | jq -r --arg p "$1" 'select(.path == $p) | .hash'; }
 WATCHERS=()
-trap 'kill "${WATCHERS[@]}" 2>/dev/null; mountpoint -q "$T_DIR/bound/loop" && umount "$T_DIR/bound/loop"' EXIT
+at_exit 'kill "${WATCHERS[@]}" 2>/dev/null; mountpoint -q "$T_DIR/bound/loop" && umount "$T_DIR/bound/loop"'
 
 # --- hard links, both names in the tree
 H=$T_DIR/links

@@ -17,7 +17,7 @@ records() { jq -c "select($2)" "$1" | wc -l; }
 hash_of() { docpipe-discover "$(dirname "$1")" | jq -r --arg p "$1" 'select(.path == $p) | .hash'; }
 WATCHERS=()
 M=$T_DIR/mnt
-trap 'kill "${WATCHERS[@]}" 2>/dev/null; wait; mountpoint -q "$M" && umount "$M"' EXIT
+at_exit 'kill "${WATCHERS[@]}" 2>/dev/null; wait; mountpoint -q "$M" && umount "$M"'
 
 SRC=$T_DIR/server
 mkdir -p "$SRC/sub" "$M"

@@ -21,7 +21,7 @@ max_wd() {
 	done | while read -r h; do echo $((16#$h)); done | sort -n | tail -1
 }
 WATCHERS=()
-trap 'kill "${WATCHERS[@]}" 2>/dev/null' EXIT
+at_exit 'kill "${WATCHERS[@]}" 2>/dev/null'
 
 # --- 3,000 directories made and removed, then a new one
 D=$T_DIR/site
