@@ -591,6 +591,11 @@ int dp_db_unreachable(const char *sqlstate, const char *msg)
 	return 1;
 }
 
+int dp_db_connect_status(const char *msg)
+{
+	return dp_db_unreachable(dp_db_last_sqlstate(), msg) ? DP_EXIT_SYSTEM : DP_EXIT_USAGE;
+}
+
 int dp_db_misconfigured(const char *msg)
 {
 	/* libpq's words for a string or a value it cannot take (a bad

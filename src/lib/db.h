@@ -334,5 +334,13 @@ void dp_db_login_message(const char *msg, char *line, size_t size, char sqlstate
  * of its values cannot be used (a bare '%' in a password, a bad sslmode
  * or port): a configuration error, exit 2, not a database to wait for. */
 int dp_db_misconfigured(const char *msg);
+/* The exit status of a failure to connect (msg: dp_db_connect's error,
+ * with dp_db_last_sqlstate as it left it): DP_EXIT_USAGE when no wait or
+ * restart would mend it, a connection string that cannot be used or a
+ * login the server refuses for good (not dp_db_unreachable: a wrong
+ * password, no such database or role, NOLOGIN, pg_hba.conf, no CONNECT
+ * privilege), so that a supervisor does not restart the process; else
+ * DP_EXIT_SYSTEM (an outage, worth waiting for and restarting). */
+int dp_db_connect_status(const char *msg);
 
 #endif

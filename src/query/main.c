@@ -341,7 +341,7 @@ static int connect_and_search(dp_cli *cli, const char *db_env, query_opts *o, co
 
 	if (db == NULL) {
 		dp_diag("%s", err.msg);
-		return dp_db_misconfigured(err.msg) ? DP_EXIT_USAGE : DP_EXIT_SYSTEM;
+		return dp_db_connect_status(err.msg);
 	}
 	query_corpus corpus;
 	float *q = NULL;

@@ -139,7 +139,7 @@ int main(int argc, char **argv)
 	PGconn *db = dp_db_connect(a.db_env, "docpipe-status", &err);
 	if (db == NULL) {
 		dp_diag("%s", err.msg);
-		return dp_db_misconfigured(err.msg) ? DP_EXIT_USAGE : DP_EXIT_SYSTEM;
+		return dp_db_connect_status(err.msg);
 	}
 	if (a.report != NULL)
 		rc = status_record_run(db, a.report, &err) < 0 ? DP_EXIT_SYSTEM : DP_EXIT_OK;

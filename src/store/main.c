@@ -329,29 +329,25 @@ int main(int argc, char **argv)
 			o.s = NULL;
 		go = await_go(&err);
 	}
+	/* Each way ends with rc and, for an error, err: said once, here. */
 	if (go <= 0) {
 		rc = go == 0 ? DP_EXIT_OK : DP_EXIT_SYSTEM;
-		if (go < 0)
-			dp_diag("%s", err.msg);
 		s = o.s;
 	} else if (o.s == NULL && open_waiting(&o, patience, &err) < 0) {
 		/* A usage error (vector type, a connection string that cannot
-		 * be used) or a system one. */
-		rc = dp_db_misconfigured(err.msg) ? DP_EXIT_USAGE : o.exit_code;
-		dp_diag("%s", err.msg);
+		 * be used, a login refused for good) or a system one. */
+		rc = o.exit_code;
 	} else if (s = o.s, a.sweep_run != NULL) {
 		rc = sweep(s, a.sweep_run, a.roots, a.nroots, a.require_end, sink, a.so.quiet, &err);
-		if (rc == DP_EXIT_SYSTEM)
-			dp_diag("%s", err.msg);
 	} else {
 		store_counts c;
 		rc = store_run(s, src, sink, &c, &err);
 		if (!a.so.quiet)
 			dp_diag("%lu stored, %lu unchanged, %lu deleted, %lu skipped, %lu failed",
 				c.stored, c.unchanged, c.deleted, c.skipped, c.failed);
-		if (rc == DP_EXIT_SYSTEM || rc == DP_EXIT_REFUSED)
-			dp_diag("%s", err.msg);
 	}
+	if (rc == DP_EXIT_SYSTEM || rc == DP_EXIT_REFUSED || rc == DP_EXIT_USAGE)
+		dp_diag("%s", err.msg);
 	dp_err close_err;
 	if (dp_sink_close(&sink, &close_err) < 0 && rc != DP_EXIT_SYSTEM) {
 		dp_diag("%s", close_err.msg);

@@ -151,11 +151,6 @@ int store_run(store *s, dp_source *src, dp_sink *sink, store_counts *counts, dp_
 		if (failed)
 			rc = wrote == STORE_WRITE_REFUSED ? DP_EXIT_REFUSED
 			     : wrote == STORE_WRITE_CONFIG ? DP_EXIT_USAGE : DP_EXIT_SYSTEM;
-		/* Said here: main says the errors of DP_EXIT_SYSTEM and
-		 * DP_EXIT_REFUSED only (a usage error of its own it says
-		 * before the run). */
-		if (rc == DP_EXIT_USAGE)
-			dp_diag("%s", err->msg);
 		if (rc == DP_EXIT_SYSTEM || rc == DP_EXIT_REFUSED || rc == DP_EXIT_USAGE)
 			break;
 		if (between_batches(s, feed, sink, err) < 0) {

@@ -16,8 +16,10 @@ typedef struct store_counts {
 } store_counts;
 
 /* Runs until the input ends.  Returns DP_EXIT_OK, DP_EXIT_FAILED when a
- * receipt says failed, or DP_EXIT_SYSTEM with err set when the database,
- * the input or the output failed. */
+ * receipt says failed, or with err set (said by the caller, not here):
+ * DP_EXIT_SYSTEM when the database, the input or the output failed,
+ * DP_EXIT_REFUSED when the database refuses every write, DP_EXIT_USAGE
+ * when the full-text configuration moved under the store. */
 int store_run(store *s, dp_source *src, dp_sink *sink, store_counts *counts, dp_err *err);
 
 #endif

@@ -351,7 +351,11 @@ store *store_open(const store_options *opt, int *exit_code, dp_err *err)
 	store_buf_init(&s->buf3, (size_t)64 << 20);
 	store_buf_init(&s->buf4, (size_t)64 << 20);
 	s->db = dp_db_connect(opt->db_env, "docpipe-store", err);
-	if (s->db != NULL) {
+	/* A login refused for good is a configuration error: exit 2, which
+	 * no wait (store_patiently) and no supervisor's restart repeats. */
+	if (s->db == NULL)
+		*exit_code = dp_db_connect_status(err->msg);
+	else {
 		dp_err ignored; /* without it, no old session is ended: the
 				 * writes fail or wait as before */
 		store_blocker_backend(opt->blocker, dp_db_backend_pid(s->db));

@@ -194,7 +194,9 @@ int store_pooled_end(store *s, int rc, dp_err *err);
 
 /* Connects and creates the schema if needed, choosing and announcing the
  * vector type (stderr, once).  Returns NULL with err set and *exit_code
- * DP_EXIT_USAGE (a vector type that cannot be had) or DP_EXIT_SYSTEM. */
+ * DP_EXIT_USAGE (a vector type that cannot be had, a privilege the role
+ * lacks, a login refused for good: dp_db_connect_status) or
+ * DP_EXIT_SYSTEM. */
 store *store_open(const store_options *opt, int *exit_code, dp_err *err);
 void store_close(store **s);
 

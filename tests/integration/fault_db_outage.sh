@@ -86,7 +86,7 @@ is "$(sql "SELECT count(*) FROM docpipe.documents WHERE path LIKE '/d/idle%'")" 
 # Refused for good: the store gives up at once (with --db-retry 0 too).
 DATABASE_URL="postgresql:///$DB?host=$PGHOST&port=$PGPORT&user=nobody_$$" \
 	timeout 20 docpipe-store < <(doc a) >/dev/null 2>"$T_DIR/e2"
-is "$?" 3 "authentication refused: exit 3 without waiting"
+is "$?" 2 "authentication refused: exit 2 (a configuration error, not restarted) without waiting"
 is "$(grep -c 'waiting up to' "$T_DIR/e2")" 0 "no wait for a refusal"
 
 # Made read-only mid-run: after the reconnection, three documents in a row

@@ -2,7 +2,8 @@
 # lane: beside (tests/run: it waits more than it computes)
 # A login the server refuses for good (no such database, a NOLOGIN role, a
 # wrong password, a pg_hba.conf reject line, no CONNECT privilege) makes
-# docpipe-store exit 3 at once, in any server language: a server with
+# docpipe-store exit 2 at once (a configuration error: no wait, no
+# supervisor's restart), in any server language: a server with
 # lc_messages=de_DE.UTF-8 says "FATAL: Datenbank »x« existiert nicht",
 # whose English words the store looked for, so it waited the whole
 # --db-retry (300 s) "for the database" (sweep 7).  The refusal is told by
@@ -15,13 +16,13 @@
 release_only "waits out --db-retry several times"
 
 # store_exits NAME SECONDS [ENV...]: docpipe-store --db-retry 300 with ENV
-# exits 3 within SECONDS, without waiting for the database.
+# exits 2 within SECONDS, without waiting for the database.
 store_exits() {
 	local name=$1 limit=$2 start=$SECONDS
 	shift 2
 	env "$@" timeout 60 docpipe-store --db-retry 300 </dev/null >/dev/null 2>"$T_DIR/err"
 	local rc=$? took=$((SECONDS - start))
-	is "$rc" 3 "$name: exit 3" || diag "$(cat "$T_DIR/err")"
+	is "$rc" 2 "$name: exit 2" || diag "$(cat "$T_DIR/err")"
 	ok "$([ $took -lt "$limit" ] && ! grep -q 'waiting up to' "$T_DIR/err"; echo $?)" \
 		"... at once ($took s), not waiting for the database"
 }
@@ -125,6 +126,7 @@ mkdir -p "$T_DIR/docs" && printf '# A\n\ntext\n' >"$T_DIR/docs/a.md"
 start=$SECONDS
 PGDATABASE=t_nosuchdb timeout 120 docpipe run "$T_DIR/docs" --progress none >/dev/null 2>"$T_DIR/err"
 rc=$? took=$((SECONDS - start))
-is "$rc" 3 "docpipe run, no such database: exit 3" || diag "$(tail -5 "$T_DIR/err")"
-ok "$([ $took -lt 60 ]; echo $?)" "... after $took s, not a 300 s wait"
+is "$rc" 2 "docpipe run, no such database: exit 2" || diag "$(tail -5 "$T_DIR/err")"
+ok "$([ $took -lt 8 ]; echo $?)" "... after $took s: no wait, no restart (it took 33 s)" || diag "$(cat "$T_DIR/err")"
+ok "$(! grep -q '; restarting it' "$T_DIR/err"; echo $?)" "... nothing restarted" || diag "$(cat "$T_DIR/err")"
 done_testing
