@@ -13,7 +13,8 @@ docpipe run "$D" --progress none >/dev/null 2>"$T_DIR/first.err"
 is "$?" 0 "a plain run stores the 4 files"
 rm "$D/doc4.md"
 
-docpipe run "$D" --watch --progress plain --opt hub=--progress-every=1 >"$T_DIR/report" 2>"$T_DIR/err" &
+docpipe run "$D" --watch --progress plain --opt hub=--progress-every=1 --opt watch=--writer-settle=1500 \
+	--opt watch=--writer-max=20000 >"$T_DIR/report" 2>"$T_DIR/err" &
 SUP=$!
 at_exit 'kill $SUP 2>/dev/null'
 # until SQL WANT: polls the database until SQL gives WANT (20 s at most).
@@ -30,6 +31,8 @@ like "$(grep 'first pass' "$T_DIR/err")" "first pass complete: 3 documents \(0 a
 	"its counts are the first pass's"
 is "$(count)" 3 "the file deleted before the run is swept"
 ok $(kill -0 $SUP 2>/dev/null; echo $?) "the run goes on after the first pass"
+like "$(ps -o args= -p "$(pgrep -P $SUP -x docpipe-watch | head -1)" 2>/dev/null)" \
+	"docpipe-watch .*--writer-settle=1500 --writer-max=20000 " "--opt watch=ARG goes to docpipe-watch"
 
 printf '# Fresh\n\nbrand new words\n' >"$D/new.md"
 until_sql "SELECT count(*) FROM docpipe.documents WHERE path = '$D/new.md'" 1
