@@ -2,11 +2,14 @@
  * database; or, with --record-run, records a run's report there. */
 #include <getopt.h>
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "db.h"
 #include "err.h"
 #include "../store/outcome.h"
+#include "live.h"
 #include "record.h"
 #include "status.h"
 
@@ -15,6 +18,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"Usage: docpipe-status [OPTIONS]\n"
 		"       docpipe-status --record-run REPORT\n"
+		"       docpipe-status --record-run - --claim RUN [--overlap MODE] ROOT...\n"
 		"Prints what the database holds: documents and chunks by root, the\n"
 		"documents whose last outcome is a failure (stage, reason, since when),\n"
 		"the last runs, the corpus settings (embedder, dimension, ...) and the\n"
@@ -30,19 +34,28 @@ static void usage(FILE *out)
 		"  --record-run REPORT  record a run report (docpipe run's JSON report;\n"
 		"                       -: from stdin, read after connecting)\n"
 		"                       in docpipe.runs and exit\n"
+		"  --claim RUN          before reading the report, claim the ROOTs for run\n"
+		"                       RUN (docpipe run's recorder): print \"claimed\" and\n"
+		"                       hold the claim until the report is recorded; when a\n"
+		"                       live run's roots overlap (one equal to or under\n"
+		"                       another), print \"refused: WHY\" and exit 2\n"
+		"  --overlap MODE       refuse (default), wait (until such runs end) or allow\n"
 		"  --db-env NAME        read the connection URL from $NAME\n"
 		"  --version            print the version and exit\n"
 		"\n%s",
 		dp_exit_codes_help);
 }
 
-enum { OPT_JSON = 0x2000, OPT_RUNS, OPT_FAILURES, OPT_RECORD_RUN, OPT_DB_ENV, OPT_HELP };
+enum { OPT_JSON = 0x2000, OPT_RUNS, OPT_FAILURES, OPT_RECORD_RUN, OPT_DB_ENV, OPT_HELP, OPT_CLAIM, OPT_OVERLAP };
 
 /* What the command line asks for. */
 struct args {
-	const char *db_env, *report;
+	const char *db_env, *report, *claim;
 	long runs, failures;
 	int json;
+	enum status_overlap overlap;
+	char **roots;
+	size_t nroots;
 };
 
 /* Takes option opt into ctx, a struct args (dp_cli_spec.take). */
@@ -64,6 +77,18 @@ static int status_option(void *ctx, int opt, char *arg, dp_err *err)
 	case OPT_DB_ENV:
 		a->db_env = arg;
 		return 1;
+	case OPT_CLAIM:
+		a->claim = arg;
+		return 1;
+	case OPT_OVERLAP:
+		if (strcmp(arg, "refuse") == 0 || strcmp(arg, "wait") == 0 || strcmp(arg, "allow") == 0) {
+			a->overlap = arg[0] == 'r'   ? STATUS_OVERLAP_REFUSE
+				     : arg[0] == 'w' ? STATUS_OVERLAP_WAIT
+						     : STATUS_OVERLAP_ALLOW;
+			return 1;
+		}
+		dp_err_set(err, "--overlap: '%s' is not refuse, wait or allow", arg);
+		return -1;
 	default:
 		return 0;
 	}
@@ -79,6 +104,8 @@ static int parse(int argc, char **argv, struct args *a)
 		{"failures", required_argument, NULL, OPT_FAILURES},
 		{"record-run", required_argument, NULL, OPT_RECORD_RUN},
 		{"db-env", required_argument, NULL, OPT_DB_ENV},
+		{"claim", required_argument, NULL, OPT_CLAIM},
+		{"overlap", required_argument, NULL, OPT_OVERLAP},
 		{"help", no_argument, NULL, OPT_HELP},
 		{"version", no_argument, NULL, DP_OPT_VERSION},
 		{NULL, 0, NULL, 0},
@@ -87,10 +114,19 @@ static int parse(int argc, char **argv, struct args *a)
 	dp_cli cli = {0};
 	int rc = dp_cli_parse(&spec, argc, argv, a, &cli);
 
-	if (rc >= 0 || optind == argc)
+	if (rc >= 0)
 		return rc;
-	dp_diag("unexpected argument '%s'", argv[optind]);
-	return DP_EXIT_USAGE;
+	a->roots = argv + optind;
+	a->nroots = (size_t)(argc - optind);
+	if (a->claim != NULL && (a->report == NULL || strcmp(a->report, "-") != 0 || a->nroots == 0)) {
+		dp_diag("--claim needs --record-run - and at least one ROOT");
+		return DP_EXIT_USAGE;
+	}
+	if (a->claim == NULL && a->nroots > 0) {
+		dp_diag("unexpected argument '%s'", argv[optind]);
+		return DP_EXIT_USAGE;
+	}
+	return -1;
 }
 
 /* Prints the status of the corpus in db (JSON or text).  Returns
@@ -126,6 +162,45 @@ static int show(PGconn *db, const struct args *a, dp_err *err)
 	return DP_EXIT_OK;
 }
 
+/* --claim: the claim's answer on stdout ("claimed", or "refused: WHY"
+ * and DP_EXIT_USAGE, err empty: the supervisor says it), then the report
+ * recorded, the claim held until then.  A schema docpipe not as docpipe
+ * made it is DP_EXIT_USAGE, as for the stores (docpipe run stops at
+ * once).  Returns an exit status, err set unless DP_EXIT_OK. */
+static int claim_and_record(PGconn *db, const struct args *a, dp_err *err)
+{
+	status_live live;
+	int bad = store_schema_check(db, err);
+
+	if (bad != 0)
+		return bad > 0 ? DP_EXIT_USAGE : DP_EXIT_SYSTEM;
+	int rc = store_outcome_ensure(db, err) < 0
+			 ? -1
+			 : status_live_claim(db, &live, a->claim, a->roots, a->nroots, a->overlap, err);
+
+	if (rc < 0)
+		return DP_EXIT_SYSTEM;
+	if (rc > 0)
+		printf("refused: %s\n", err->msg);
+	else
+		printf("claimed\n");
+	if (fflush(stdout) != 0 || rc > 0) {
+		status_live_end(db, &live);
+		/* Refused: said by the supervisor, which stops the run with
+		 * this status (the answer is for it); else it is gone. */
+		if (rc == 0)
+			dp_err_set(err, "writing the claim's answer failed");
+		else
+			err->msg[0] = '\0';
+		return rc > 0 ? DP_EXIT_USAGE : DP_EXIT_SYSTEM;
+	}
+	rc = status_live_hold(db, &live, STDIN_FILENO, err) < 0 || status_record_run(db, a->report, err) < 0
+		     ? DP_EXIT_SYSTEM
+		     : DP_EXIT_OK;
+	status_live_end(db, &live);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct args a = {.runs = 5, .failures = 50};
@@ -141,11 +216,13 @@ int main(int argc, char **argv)
 		dp_diag("%s", err.msg);
 		return dp_db_connect_status(err.msg);
 	}
-	if (a.report != NULL)
+	if (a.claim != NULL)
+		rc = claim_and_record(db, &a, &err);
+	else if (a.report != NULL)
 		rc = status_record_run(db, a.report, &err) < 0 ? DP_EXIT_SYSTEM : DP_EXIT_OK;
 	else
 		rc = show(db, &a, &err);
-	if (rc != DP_EXIT_OK)
+	if (rc != DP_EXIT_OK && err.msg[0] != '\0')
 		dp_diag("%s", err.msg);
 	PQfinish(db);
 	return rc;

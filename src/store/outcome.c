@@ -27,6 +27,16 @@ static const char *const ddl[] = {
 	" requests bigint, tokens bigint, retries bigint,"
 	" seconds float8,"
 	" planned jsonb)", /* docpipe plan --run ID: its prediction (JSON report) */
+	/* The runs that claimed their roots (docpipe run's recorder,
+	 * src/status/live.h): live while a session holds the lock keyed by
+	 * the id; a row no session holds is removed by the next claim. */
+	"CREATE TABLE IF NOT EXISTS docpipe.live_runs ("
+	" id serial PRIMARY KEY,"
+	" run text NOT NULL,"
+	" pid int NOT NULL," /* the supervisor's */
+	" host text NOT NULL,"
+	" started_at timestamptz NOT NULL DEFAULT now(),"
+	" roots text[] NOT NULL)",
 	/* Only when missing: CREATE INDEX takes a SHARE lock on the table
 	 * before it looks whether the index exists (schema.c's migrations). */
 	"DO $$BEGIN IF to_regclass('docpipe.runs_started') IS NULL THEN"

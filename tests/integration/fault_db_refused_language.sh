@@ -129,4 +129,8 @@ rc=$? took=$((SECONDS - start))
 is "$rc" 2 "docpipe run, no such database: exit 2" || diag "$(tail -5 "$T_DIR/err")"
 ok "$([ $took -lt 8 ]; echo $?)" "... after $took s: no wait, no restart (it took 33 s)" || diag "$(cat "$T_DIR/err")"
 ok "$(! grep -q '; restarting it' "$T_DIR/err"; echo $?)" "... nothing restarted" || diag "$(cat "$T_DIR/err")"
+# The run's recorder meets the refusal first, as it claims the roots
+# (ops_run_overlap.sh): the run ends before any stage starts.
+is "$(grep -c 'Datenbank »t_nosuchdb« existiert nicht' "$T_DIR/err")/$(grep -c 'hub on' "$T_DIR/err")" 1/0 \
+	"... the refusal said once, no stage started" || diag "$(cat "$T_DIR/err")"
 done_testing

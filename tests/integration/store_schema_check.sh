@@ -25,8 +25,11 @@ like "$(cat "$T_DIR/e1")" "schema docpipe holds a table documents without column
 is "$(grep -c 'does not exist' "$T_DIR/e1")" 0 "no SQL error"
 is "$(tables)" documents "nothing of docpipe's made in that schema"
 docpipe run "$D" --progress none >/dev/null 2>"$T_DIR/e2"
-is "$?/$(grep -c 'restarting it$\|restarting it now' "$T_DIR/e2")/$(grep -c 'not restarting it' "$T_DIR/e2")/$(tables)" "2/0/1/documents" \
-	"docpipe run: exit 2, the store not restarted, nothing made by the run's recorder either"
+# The run's recorder finds it first, as it claims the roots: the run ends
+# before any stage starts (ops_run_overlap.sh).
+is "$?/$(grep -c 'restarting it' "$T_DIR/e2")/$(grep -c 'hub on' "$T_DIR/e2")/$(grep -c 'without columns' "$T_DIR/e2")/$(tables)" \
+	"2/0/0/1/documents" "docpipe run: exit 2 before any stage starts, said once, nothing made by the run's recorder either" ||
+	diag "$(cat "$T_DIR/e2")"
 docpipe status >/dev/null 2>"$T_DIR/e6"
 is "$?" 2 "docpipe status: exit 2"
 like "$(cat "$T_DIR/e6")" "schema docpipe holds a table documents without columns" "with the store's words, no SQL error"

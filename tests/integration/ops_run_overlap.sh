@@ -1,0 +1,129 @@
+#!/bin/bash
+# lane: beside (tests/run: it waits more than it computes)
+# Two docpipe runs over the same roots at once (sweep 7, finding 15): the
+# second paid the model API again for every document the first had not
+# finished (138 + 114 chat requests against 138).  A run claims its roots
+# in the database before discover starts (src/status/live.h): a second run
+# over the same or an overlapping root (one under the other) in the same
+# database refuses to start, naming the live run (id, pid, host, start,
+# root), status 2, fast, nothing paid; a run over other roots starts
+# beside it; --allow-concurrent starts beside it all the same; --wait
+# waits for it to end.  Live is the claim's session lock held: a run
+# killed with -9 is over at once (its row stays, and is removed by the
+# next claim).  A --watch run is live until it stops.
+. "$(dirname "$0")/../lib/tap.sh"
+newdb || exit 1
+
+D=$T_DIR/docs
+numbered_docs "$D" 6 40 doc
+numbered_docs "$D/sub" 3 5 sub
+numbered_docs "$T_DIR/other" 2 5 other
+fakeapi
+A_BASE=$BASE
+fakeapi # the second run's API: what it pays, alone
+B_BASE=$BASE
+API=(--opt summarize=--backend=openai --threads summarize=2)
+
+# first_run [ARGS...]: a run over D against the first API, whose answers
+# are held (live until they are let go), in the background (its pid in
+# FIRST), under way once it paid a request.
+first_run() {
+	BASE=$A_BASE api_control '{"hold": true}'
+	OPENAI_BASE_URL=$A_BASE/v1 docpipe run "$D" --progress none "${API[@]}" "$@" \
+		>"$T_DIR/first.json" 2>"$T_DIR/first.err" &
+	FIRST=$!
+	BASE=$A_BASE wait_for 30 api_requests_ge chat 1
+}
+# second NAME ROOT [ARGS...]: a run over ROOT against the second API;
+# RC, TOOK (s, tenths) and PAID (its chat requests) after it.
+second() {
+	local name=$1 start=${EPOCHREALTIME/./} before
+	shift
+	before=$(BASE=$B_BASE api_requests chat)
+	OPENAI_BASE_URL=$B_BASE/v1 timeout 120 docpipe run "$@" --progress none "${API[@]}" \
+		>"$T_DIR/$name.json" 2>"$T_DIR/$name.err"
+	RC=$? TOOK=$(((${EPOCHREALTIME/./} - start) / 100000))
+	TOOK=$((TOOK / 10)).$((TOOK % 10))
+	PAID=$(($(BASE=$B_BASE api_requests chat) - before))
+}
+
+first_run
+ok $? "a first run over the root is under way (paying)"
+run_id=$(sed -n 's/^docpipe: run \([^:]*\): hub on .*/\1/p' "$T_DIR/first.err")
+second same "$D"
+is "$RC" 2 "a second run over the same root: exit 2" || diag "$(cat "$T_DIR/same.err")"
+ok "$(awk -v t="$TOOK" 'BEGIN { exit !(t < 5) }'; echo $?)" "... at once ($TOOK s)"
+is "$PAID" 0 "... paying nothing"
+like "$(cat "$T_DIR/same.err")" "^docpipe: another run is live over these roots: run $run_id \(pid $FIRST on $(hostname), started [0-9-]+ [0-9:]+ [A-Z]+\) is storing under $D, which is the root $D of this run; not starting .*--wait waits for it to end, --allow-concurrent starts beside it$" \
+	"... naming that run: id, pid, host, start, root"
+is "$(grep -c . "$T_DIR/same.err")" 1 "... in one message"
+second under "$D/sub"
+is "$RC/$PAID" 2/0 "a root under the live run's: refused too, nothing paid"
+like "$(cat "$T_DIR/under.err")" "is storing under $D, which overlaps $D/sub of this run" "... saying which roots overlap"
+second over "$T_DIR"
+is "$RC/$PAID" 2/0 "a root above the live run's: refused too"
+second beside "$T_DIR/other"
+is "$RC/$PAID" 0/2 "a run over other roots starts beside it (and pays for its own)" || diag "$(cat "$T_DIR/beside.err")"
+second allowed "$D/sub" --allow-concurrent
+is "$RC/$(grep -c 'hub on' "$T_DIR/allowed.err")" 0/1 "--allow-concurrent: starts beside it all the same" || diag "$(cat "$T_DIR/allowed.err")"
+ok $(kill -0 $FIRST 2>/dev/null; echo $?) "the first run went on meanwhile"
+
+# kill -9, the recorder too (a supervisor's alone leaves its recorder,
+# which ends its claim at its input's end): the claim's session ends with
+# the process, at once; its row stays.
+recorder=$(pgrep -P $FIRST -x docpipe-status)
+kill -KILL $FIRST $recorder
+wait $FIRST 2>/dev/null
+is "$(sql 'SELECT count(*) FROM docpipe.live_runs')" 1 "the run and its recorder killed with -9: its row stays"
+wait_for 10 eval '[ "$(sql "SELECT count(*) FROM pg_locks WHERE locktype = '"'advisory'"' AND classid = 1685089394")" = 0 ]'
+second after_kill "$D/sub"
+is "$RC" 0 "after it was killed with -9, a run over its root starts" || diag "$(cat "$T_DIR/after_kill.err")"
+is "$(sql 'SELECT count(*) FROM docpipe.live_runs')" 0 "... the dead run's row removed, its own at its end"
+
+# --wait: waits for the live run, saying so, then runs.
+api_reset
+BASE=$A_BASE api_reset
+first_run
+OPENAI_BASE_URL=$B_BASE/v1 timeout 120 docpipe run "$D/sub" --wait --progress none "${API[@]}" \
+	>"$T_DIR/waited.json" 2>"$T_DIR/waited.err" &
+waiter=$!
+wait_for 20 grep -q "waiting for it to end" "$T_DIR/waited.err"
+ok $? "--wait: says it waits for the live run" || diag "$(cat "$T_DIR/waited.err")"
+sleep 1
+ok "$(! grep -q "hub on" "$T_DIR/waited.err"; echo $?)" "... and starts nothing meanwhile" || diag "$(cat "$T_DIR/waited.err")"
+BASE=$A_BASE api_control '{"hold": false}'
+wait $FIRST
+is "$?" 0 "the live run ends"
+wait_for 60 exited $waiter
+wait $waiter
+is "$?" 0 "... and runs once the live run ended" || diag "$(cat "$T_DIR/waited.err")"
+
+# A --watch run is live until it stops.
+docpipe run "$T_DIR/other" --watch --progress plain >/dev/null 2>"$T_DIR/watch.err" &
+watcher=$!
+wait_for 30 grep -q "first pass complete" "$T_DIR/watch.err"
+second over_watch "$T_DIR/other"
+is "$RC/$PAID" 2/0 "a --watch run is live: a run over its root refused" || diag "$(cat "$T_DIR/over_watch.err")"
+# Its recorder's connection lost (a database restart ends every session):
+# made again, the claim renewed.
+sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'docpipe-status'" >/dev/null
+wait_for 20 grep -q "claim on its roots is renewed" "$T_DIR/watch.err"
+ok $? "its recorder's session ended: the connection made again, the claim renewed, said" || diag "$(cat "$T_DIR/watch.err")"
+second over_watch2 "$T_DIR/other"
+is "$RC/$PAID" 2/0 "... a run over its root still refused"
+kill -TERM $watcher
+wait $watcher
+second after_watch "$T_DIR/other"
+is "$RC" 0 "... and starts once it stopped" || diag "$(cat "$T_DIR/after_watch.err")"
+
+# The run's recorder says its lock waits (its stderr is the run's: it was
+# dropped, and a run waiting on it said nothing).
+hold_lock t_holder "LOCK TABLE docpipe.live_runs"
+second locked "$T_DIR/other" &
+locked=$!
+wait_for 20 grep -qs "waiting for a lock on docpipe.live_runs held by pid [0-9]* (t_holder" "$T_DIR/locked.err"
+ok $? "a run whose claim waits for a lock says so, naming the session that holds it" || diag "$(cat "$T_DIR/locked.err")"
+release_lock t_holder
+wait $locked
+is "$(jq -r .complete "$T_DIR/locked.json")" true "... and runs once it is let go" || diag "$(cat "$T_DIR/locked.err")"
+done_testing
