@@ -72,17 +72,26 @@ ok $(kill -0 $FIRST 2>/dev/null; echo $?) "the first run went on meanwhile"
 # which ends its claim at its input's end): the claim's session ends with
 # the process, at once; its row stays.
 recorder=$(pgrep -P $FIRST -x docpipe-status)
-kill -KILL $FIRST $recorder
+# The recorder first: killed after the supervisor, it could see its input
+# end and remove its row before its own SIGKILL came (1 run in ~10).
+kill -KILL $recorder
+kill -KILL $FIRST
 wait $FIRST 2>/dev/null
-is "$(sql 'SELECT count(*) FROM docpipe.live_runs')" 1 "the run and its recorder killed with -9: its row stays"
+is "$(sql 'SELECT count(*) FROM docpipe.live_runs')" 1 "the run and its recorder killed with -9: its row stays" || diag "recorder [$recorder]: $(cat "$T_DIR/first.err")"
 wait_for 10 eval '[ "$(sql "SELECT count(*) FROM pg_locks WHERE locktype = '"'advisory'"' AND classid = 1685089394")" = 0 ]'
 second after_kill "$D/sub"
 is "$RC" 0 "after it was killed with -9, a run over its root starts" || diag "$(cat "$T_DIR/after_kill.err")"
 is "$(sql 'SELECT count(*) FROM docpipe.live_runs')" 0 "... the dead run's row removed, its own at its end"
 
-# --wait: waits for the live run, saying so, then runs.
+# --wait: waits for the live run, saying so, then runs.  Over documents
+# nothing summarized yet: the killed run's replicas, left running, had D's
+# summaries answered and cached, and a first run over D then paid nothing
+# and ended at once (the waiter rightly went on).
 api_reset
 BASE=$A_BASE api_reset
+D=$T_DIR/docs2
+numbered_docs "$D" 6 40 doc2
+numbered_docs "$D/sub" 3 5 sub2
 first_run
 OPENAI_BASE_URL=$B_BASE/v1 timeout 120 docpipe run "$D/sub" --wait --progress none "${API[@]}" \
 	>"$T_DIR/waited.json" 2>"$T_DIR/waited.err" &
