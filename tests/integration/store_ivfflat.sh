@@ -7,35 +7,32 @@
 . "$(dirname "$0")/../lib/tap.sh"
 newdb_pgvector || { skip "pgvector: $PGVECTOR_SKIP"; done_testing; }
 cd "$T_DIR"
-gen() { python3 "$TOP/tests/lib/gen_docs.py" "$@"; }
-state() { sql "SELECT coalesce((SELECT value FROM docpipe.settings WHERE key = '$1'), '')"; }
-indexes() { sql "SELECT coalesce(string_agg(indexname, ',' ORDER BY indexname), '') FROM pg_indexes WHERE schemaname = 'docpipe' AND indexname LIKE 'chunks_embedding%'"; }
 indexdef() { sql "SELECT indexdef FROM pg_indexes WHERE indexname = 'chunks_embedding_$1'"; }
 
 # A small corpus: one list (every query scans all rows, exactly).
-gen --docs 3 --chunks 2 --dim 8 >small.ndjson
+gen_docs --docs 3 --chunks 2 --dim 8 >small.ndjson
 docpipe-store --vector-index ivfflat <small.ndjson >/dev/null 2>err; rc=$?
 is "$rc" 0 "store --vector-index ivfflat exits 0"
 like "$(cat err)" "index: IVFFlat on embedding \(vector_cosine_ops\)" "the index is announced"
-is "$(indexes)" "chunks_embedding_ivfflat" "an IVFFlat index, no HNSW"
+is "$(vector_indexes)" "chunks_embedding_ivfflat" "an IVFFlat index, no HNSW"
 like "$(indexdef ivfflat)" "USING ivfflat \(embedding vector_cosine_ops\) WITH \(lists='1'\)" "one list for a small table"
-is "$(state vector_index)/$(state ivfflat_lists)/$(state ivfflat_probes)" "ivfflat/1/1" "settings: vector_index, lists, probes"
+is "$(db_setting vector_index)/$(db_setting ivfflat_lists)/$(db_setting ivfflat_probes)" "ivfflat/1/1" "settings: vector_index, lists, probes"
 docpipe-store --vector-index sometimes </dev/null 2>/dev/null
 is "$?" 2 "bad --vector-index: exit 2"
 
 # A bulk load of 20,000 chunks rebuilds it with rows / 1000 lists.
-gen --docs 2000 --chunks 10 --dim 8 --prefix /b >bulk.ndjson
+gen_docs --docs 2000 --chunks 10 --dim 8 --prefix /b >bulk.ndjson
 docpipe-store <bulk.ndjson >/dev/null 2>err; rc=$?
 is "$rc" 0 "bulk load exits 0"
 like "$(cat err)" "bulk load" "a large load is a bulk load"
-is "$(indexes)/$(state index_state)" "chunks_embedding_ivfflat/ready" "the corpus's method is kept without the option"
-is "$(state ivfflat_lists)/$(state ivfflat_probes)" "20/15" "lists for the new size (20,006 rows), probes three times sqrt(lists) rounded up"
+is "$(vector_indexes)/$(db_setting index_state)" "chunks_embedding_ivfflat/ready" "the corpus's method is kept without the option"
+is "$(db_setting ivfflat_lists)/$(db_setting ivfflat_probes)" "20/15" "lists for the new size (20,006 rows), probes three times sqrt(lists) rounded up"
 like "$(indexdef ivfflat)" "lists='20'" "the index has them"
 
 # docpipe-query: -k rows, best first, found by the index; with the probes
 # of the settings (one list of 20 probed: iterative scan still returns k).
 sql "UPDATE docpipe.settings SET value = '1' WHERE key = 'ivfflat_probes'" >/dev/null
-Q=$(gen --query --dim 8 --seed 9)
+Q=$(gen_docs --query --dim 8 --seed 9)
 out=$(docpipe-query --mode vector --json -k 1000 --vector "$Q" x 2>&1); rc=$?
 is "$rc/$(jq -s length <<<"$out" 2>/dev/null)" "0/1000" "-k 1000 returns 1,000 rows with probes 1 (lists of ~1,000)"
 is "$(jq -s '[.[].score] | . == (sort | reverse)' <<<"$out")" true "... best first"
@@ -50,32 +47,32 @@ is "$(top)" "$exact" "probes 20 = lists: the exact top 100"
 # Growth: runs too small for a bulk load add up; once the table doubles
 # the lists' size, the index is rebuilt for it.
 newdb_pgvector
-gen --docs 60 --chunks 10 --dim 8 --prefix /g0 >g0.ndjson
+gen_docs --docs 60 --chunks 10 --dim 8 --prefix /g0 >g0.ndjson
 docpipe-store --vector-index ivfflat <g0.ndjson >/dev/null 2>&1
 for i in 1 2 3; do
-	gen --docs 60 --chunks 10 --dim 8 --prefix /g$i --seed $((i + 20)) >g$i.ndjson
+	gen_docs --docs 60 --chunks 10 --dim 8 --prefix /g$i --seed $((i + 20)) >g$i.ndjson
 	docpipe-store <g$i.ndjson >/dev/null 2>err$i
 done
 is "$(grep -c 'bulk load' err1)/$(grep -c 'bulk load' err2)" "0/0" "600-chunk runs into 600 and 1,200 rows keep the index"
-is "$(grep -c 'bulk load' err3)/$(state ivfflat_lists)" "1/2" "the run reaching 2,400 rows rebuilds it with 2 lists"
+is "$(grep -c 'bulk load' err3)/$(db_setting ivfflat_lists)" "1/2" "the run reaching 2,400 rows rebuilds it with 2 lists"
 
 # A change of method rebuilds the index at start, and back.
 docpipe-store --vector-index hnsw </dev/null >/dev/null 2>err; rc=$?
 is "$rc" 0 "--vector-index hnsw on an IVFFlat corpus exits 0"
 like "$(cat err)" "index: hnsw replaces ivfflat" "the change is announced"
-is "$(indexes)/$(state vector_index)/$(state index_state)" "chunks_embedding_hnsw/hnsw/ready" "HNSW built, IVFFlat gone"
+is "$(vector_indexes)/$(db_setting vector_index)/$(db_setting index_state)" "chunks_embedding_hnsw/hnsw/ready" "HNSW built, IVFFlat gone"
 docpipe-store --vector-index ivfflat </dev/null >/dev/null 2>&1
-is "$(indexes)/$(state vector_index)/$(state ivfflat_lists)" "chunks_embedding_ivfflat/ivfflat/2" "and back, lists for the table"
+is "$(vector_indexes)/$(db_setting vector_index)/$(db_setting ivfflat_lists)" "chunks_embedding_ivfflat/ivfflat/2" "and back, lists for the table"
 docpipe-store --vector-index ivfflat </dev/null >/dev/null 2>err
 is "$(grep -c replaces err)" 0 "the same method again: nothing rebuilt"
 
 # 3,072 dimensions: IVFFlat on a halfvec expression, searchable.
 newdb_pgvector
-gen --docs 2 --chunks 3 --dim 3072 >d3072.ndjson
+gen_docs --docs 2 --chunks 3 --dim 3072 >d3072.ndjson
 docpipe-store --vector-index ivfflat <d3072.ndjson >/dev/null 2>err; rc=$?
-is "$rc/$(state vector_index)" "0/ivfflat-halfvec" "3,072 dims stored, vector_index ivfflat-halfvec"
+is "$rc/$(db_setting vector_index)" "0/ivfflat-halfvec" "3,072 dims stored, vector_index ivfflat-halfvec"
 like "$(indexdef ivfflat)" "ivfflat \(\(\(embedding\)::halfvec\(3072\)\) halfvec_cosine_ops\)" "halfvec expression index"
-Q=$(gen --query --dim 3072 --seed 9)
+Q=$(gen_docs --query --dim 3072 --seed 9)
 out=$(docpipe-query --mode vector --json -k 6 --vector "$Q" x 2>&1); rc=$?
 is "$rc/$(jq -s length <<<"$out" 2>/dev/null)" "0/6" "docpipe-query over it returns every chunk"
 done_testing

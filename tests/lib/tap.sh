@@ -178,6 +178,12 @@ newdb_pgvector() {
 }
 # sql QUERY: runs a query in the test database, unaligned, tuples only.
 sql() { psql -X -q -A -t -v ON_ERROR_STOP=1 -c "$1"; }
+# gen_docs ARGS...: tests/lib/gen_docs.py (generated document records).
+gen_docs() { python3 "$TOP/tests/lib/gen_docs.py" "$@"; }
+# db_setting KEY: the corpus's docpipe.settings value of KEY ("" for none).
+db_setting() { sql "SELECT coalesce((SELECT value FROM docpipe.settings WHERE key = '$1'), '')"; }
+# vector_indexes: the chunks' vector indexes, by name, comma-separated.
+vector_indexes() { sql "SELECT coalesce(string_agg(indexname, ',' ORDER BY indexname), '') FROM pg_indexes WHERE schemaname = 'docpipe' AND indexname LIKE 'chunks_embedding%'"; }
 # free_ports N: prints a base port B such that B..B+N-1 (N <= 16) are not
 # listening on this machine and no other test holds them.  They cannot be
 # taken between the pick and the hub's bind: B is below the kernel's
