@@ -50,14 +50,15 @@ static void on_notice(void *arg, const PGresult *res)
  * (dp_db_pooled_found): every connection after it is made pooled. */
 static atomic_int pooled_found;
 
-/* DP_DB_POOLED_ENV's value: 1 set, 0 unset, empty or "0", -1 anything else. */
+/* DP_DB_POOLED_ENV's value: 1 pooled, 0 direct (said so: no check), 2
+ * unset or empty (session_setup checks), -1 anything else. */
 static int pooled_env(void)
 {
 	const char *v = getenv(DP_DB_POOLED_ENV);
 
-	if (v == NULL || v[0] == '\0' || strcmp(v, "0") == 0)
-		return 0;
-	return strcmp(v, "1") == 0 ? 1 : -1;
+	if (v == NULL || v[0] == '\0')
+		return 2;
+	return strcmp(v, "1") == 0 ? 1 : strcmp(v, "0") == 0 ? 0 : -1;
 }
 
 int dp_db_pooled(void)
@@ -68,6 +69,51 @@ int dp_db_pooled(void)
 int dp_db_pooled_found(void)
 {
 	return !atomic_exchange(&pooled_found, 1) && pooled_env() != 1;
+}
+
+/* dp_db_connect's settings, the one list of them: given to each direct
+ * session (session_setup), to each transaction when pooled (dp_db_begin)
+ * and taken back by dp_db_session_reset.  READ COMMITTED whatever
+ * default_transaction_isolation the server, database or role sets: the
+ * store's writes are ordered by its own row and advisory locks, designed
+ * for it; under SERIALIZABLE, replicas writing side by side failed a
+ * fifth of the documents with 40001.  A session that stops answering
+ * inside its transaction (its process frozen, its machine cut off: the
+ * server keeps the session until its TCP keepalives give up, two hours by
+ * default) holds its locks, and every other store waits on them with it;
+ * the server ends such a session after DP_DB_IDLE_TX_TIMEOUT unless the
+ * server, the database, the role or the URL's options already set a limit
+ * (unset: only when it is 0).  No docpipe session idles in a transaction:
+ * it sends its statements at once. */
+static const struct connect_setting {
+	const char *name, *value;
+	int unset;
+} connect_settings[] = {
+	{"default_transaction_isolation", "read committed", 0},
+	{"idle_in_transaction_session_timeout", DP_DB_IDLE_TX_TIMEOUT, 1},
+};
+#define CONNECT_SETTINGS ((int)(sizeof connect_settings / sizeof connect_settings[0]))
+
+/* Appends to sql (size bytes, holding a string) ", CASE WHEN guard THEN
+ * set_config(name, value, local) END" for each of connect_settings (a
+ * setting set only when unset, when it is 0).  Returns 0, or -1 when it
+ * does not fit. */
+static int append_connect_settings(char *sql, size_t size, const char *guard, int local)
+{
+	size_t len = strlen(sql);
+
+	for (int i = 0; i < CONNECT_SETTINGS; i++) {
+		const struct connect_setting *c = &connect_settings[i];
+		char unset[96] = "";
+		if (c->unset)
+			snprintf(unset, sizeof unset, " AND current_setting('%s') = '0'", c->name);
+		int w = snprintf(sql + len, size - len, ", CASE WHEN %s%s THEN set_config('%s', '%s', %s) END",
+				 guard, unset, c->name, c->value, local ? "true" : "false");
+		if (w < 0 || (size_t)w >= size - len)
+			return -1;
+		len += (size_t)w;
+	}
+	return 0;
 }
 
 /* Appends to sql (size bytes, holding a string) "; SET [LOCAL] piece" for
@@ -105,9 +151,12 @@ int dp_db_session_set(PGconn *db, const char *settings, dp_err *err)
 
 int dp_db_session_reset(PGconn *db, const char *settings, dp_err *err)
 {
-	char sql[512] = "RESET default_transaction_isolation; RESET idle_in_transaction_session_timeout";
-	size_t len = strlen(sql);
+	char sql[512] = "";
+	size_t len = 0;
 
+	for (int i = 0; i < CONNECT_SETTINGS; i++)
+		len += (size_t)snprintf(sql + len, sizeof sql - len, "%sRESET %s", i > 0 ? "; " : "",
+					connect_settings[i].name);
 	for (const char *p = settings; p != NULL && *p != '\0';) {
 		size_t n = strcspn(p, "=;"), name = n;
 		while (name > 0 && p[name - 1] == ' ')
@@ -124,30 +173,18 @@ int dp_db_session_reset(PGconn *db, const char *settings, dp_err *err)
 	return dp_db_exec(db, sql, err);
 }
 
-int dp_db_proxied(PGconn *db, dp_err *err)
-{
-	PGresult *res = dp_db_query(db, "SELECT pg_backend_pid()", 0, NULL, err);
-
-	if (res == NULL)
-		return -1;
-	int proxied = atoi(PQgetvalue(res, 0, 0)) != PQbackendPID(db);
-	PQclear(res);
-	return proxied;
-}
-
-/* session_setup's settings, for one transaction. */
-static const char pooled_tx_sql[] =
-	"BEGIN ISOLATION LEVEL READ COMMITTED;"
-	" SELECT set_config('idle_in_transaction_session_timeout', '" DP_DB_IDLE_TX_TIMEOUT "', true)"
-	" WHERE current_setting('idle_in_transaction_session_timeout') = '0'";
-
 int dp_db_begin(PGconn *db, const char *settings, const char *local, dp_err *err)
 {
-	char sql[1024];
+	/* Pooled, connect_settings for this transaction: BEGIN's isolation
+	 * level is their default_transaction_isolation's, which set_config
+	 * only gives the transactions after it. */
+	char sql[1024] = "BEGIN";
 	int pooled = dp_db_pooled();
 
-	snprintf(sql, sizeof sql, "%s", pooled ? pooled_tx_sql : "BEGIN");
-	if ((pooled && append_settings(sql, sizeof sql, settings, 1) < 0) ||
+	if (pooled)
+		snprintf(sql, sizeof sql, "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT NULL");
+	if ((pooled && (append_connect_settings(sql, sizeof sql, "true", 1) < 0 ||
+			append_settings(sql, sizeof sql, settings, 1) < 0)) ||
 	    (local != NULL && strlen(sql) + strlen(local) + 3 > sizeof sql)) {
 		dp_err_set(err, "transaction settings too long");
 		return -1;
@@ -164,37 +201,41 @@ int dp_db_backend_pid(PGconn *db)
 	return dp_db_pooled() ? 0 : PQbackendPID(db);
 }
 
-/* The settings every docpipe session gets, at connect and again after a
- * reset (PQreset makes a new session without them).  A session that stops
- * answering inside its transaction (its process frozen, its machine cut
- * off: the server keeps the session until its TCP keepalives give up, two
- * hours by default) holds its locks, and every other store waits on them
- * with it; the server ends such a session after DP_DB_IDLE_TX_TIMEOUT
- * unless the server, the database, the role or the URL's options already
- * set a limit.  No docpipe session idles in a transaction: it sends its
- * statements at once.  Returns 0, or -1 with err. */
+/* Gives db's session connect_settings, at connect and again after a reset
+ * (PQreset makes a new session without them), in the round trip that
+ * tells a proxy: a pooler (PgBouncer, in transaction or session pooling)
+ * answers the connection with a process id and cancel key of its own,
+ * never the server process's, which pg_backend_pid() tells.  Behind one
+ * the settings are not made (the CASE's guard, on the server: they would
+ * stay on a session the pool lends its other clients) and the process
+ * is pooled from then on (dp_db_pooled_found): every statement the
+ * programs send after it keeps nothing in a session.  Pooled already,
+ * nothing is sent; with $DP_DB_POOLED_ENV 0, the settings are made
+ * without the question.  Returns 0, or -1 with err. */
 static int session_setup(PGconn *db, dp_err *err)
 {
-	char line[DP_ERR_MAX];
+	char sql[768] = "SELECT pg_backend_pid() = $1::int", pid[16], line[DP_ERR_MAX];
+	const char *params[] = {pid};
+	int check = pooled_env() != 0;
 
-	/* Behind a transaction pooler the session is the pool's: these go
-	 * into each transaction instead (dp_db_begin). */
 	if (dp_db_pooled())
 		return 0;
-	/* READ COMMITTED whatever default_transaction_isolation the server,
-	 * database or role sets: the store's writes are ordered by its own row
-	 * and advisory locks, designed for it; under SERIALIZABLE, replicas
-	 * writing side by side failed a fifth of the documents with 40001. */
-	PGresult *res = PQexec(db, "SET default_transaction_isolation = 'read committed';"
-				   " SELECT set_config('idle_in_transaction_session_timeout', '"
-				   DP_DB_IDLE_TX_TIMEOUT "', false) WHERE"
-				   " current_setting('idle_in_transaction_session_timeout') = '0'");
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+	if (!check)
+		snprintf(sql, sizeof sql, "SELECT true");
+	snprintf(pid, sizeof pid, "%d", PQbackendPID(db));
+	if (append_connect_settings(sql, sizeof sql, check ? "pg_backend_pid() = $1::int" : "true", 0) < 0) {
+		dp_err_set(err, "cannot set up the database session: settings too long");
+		return -1;
+	}
+	PGresult *res = PQexecParams(db, sql, check, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
 		one_line(line, sizeof line, PQerrorMessage(db));
 		dp_err_set(err, "cannot set up the database session: %s", line);
 		PQclear(res);
 		return -1;
 	}
+	if (PQgetvalue(res, 0, 0)[0] != 't')
+		dp_db_pooled_found();
 	PQclear(res);
 	return 0;
 }

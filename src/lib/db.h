@@ -57,6 +57,8 @@
  * (idle_in_transaction_session_timeout, when nothing set one): a frozen or
  * cut-off store's locks do not hold the other stores up for ever. */
 #define DP_DB_IDLE_TX_TIMEOUT "60s"
+/* Behind a proxy the session gets nothing and the process is pooled from
+ * then on (DP_DB_POOLED_ENV): the callers read dp_db_pooled(). */
 PGconn *dp_db_connect(const char *env_name, const char *app, dp_err *err);
 /* Makes db's connection again (PQresetStart) with the session settings
  * dp_db_connect gives, its SQLSTATE and connect_timeout as there.
@@ -70,20 +72,27 @@ int dp_db_reset(PGconn *db, dp_err *err);
  * named prepared statement (docpipe-store prepares its row statements on a
  * direct connection only), no session SET (it would reach the pool's other
  * clients), no session advisory lock, no pid of "our" server process.  A
- * connection is pooled when $DP_DB_POOLED_ENV is 1 (0, empty or unset:
- * direct; another value is a configuration error at connect), or once
- * dp_db_pooled_found said this process met a pooler. */
+ * connection is pooled when $DP_DB_POOLED_ENV is 1, or once this process
+ * met a proxy (dp_db_pooled_found): unset or empty, dp_db_connect and
+ * dp_db_reset ask each new session, before they set anything, whether it
+ * is the server process that answered the connection (a pooler answers
+ * with a process id and cancel key of its own; the question rides in the
+ * round trip that gives a direct session its settings, whose making it
+ * guards on the server).  0: direct, not asked (a session pooler, where
+ * session state lasts as long as the connection).  Another value is a
+ * configuration error at connect. */
 #define DP_DB_POOLED_ENV "DOCPIPE_DB_POOLED"
-/* 1 when this process's connections are pooled. */
+/* 1 when this process's connections are pooled: the answer of the
+ * connections made so far (dp_db_connect), for their callers. */
 int dp_db_pooled(void);
-/* Makes this process's connections pooled from now on (the store met a
- * prepared statement missing, SQLSTATE 26000, or already there, 42P05, on
- * the connection that prepared or never prepared it; the result cache
- * found its connection proxied, dp_db_proxied).  Returns 1 the first
- * time when $DP_DB_POOLED_ENV did not say so already (the caller says so
- * once), else 0.  Session settings already sent stay on the server
- * sessions they reached until dp_db_session_reset: only the variable
- * avoids them surely. */
+/* Makes this process's connections pooled from now on (a connection
+ * answered by a proxy; the store met a prepared statement missing,
+ * SQLSTATE 26000, or already there, 42P05, on the connection that
+ * prepared or never prepared it).  Returns 1 the first time when
+ * $DP_DB_POOLED_ENV did not say so already (the caller says so once),
+ * else 0.  Session settings already sent (a pool that
+ * $DP_DB_POOLED_ENV=0 said was direct) stay on the server sessions they
+ * reached until dp_db_session_reset. */
 int dp_db_pooled_found(void);
 /* Sets settings ("name = value; name = value", constants) for db's
  * session, on a direct connection; pooled, nothing (dp_db_begin sets them
@@ -91,20 +100,18 @@ int dp_db_pooled_found(void);
 int dp_db_session_set(PGconn *db, const char *settings, dp_err *err);
 /* Takes back, on the server session that runs this statement, what the
  * connection's session got before the process found a pooler out
- * (dp_db_pooled_found): dp_db_connect's settings and settings
- * (dp_db_session_set's form; NULL: none) are RESET to the server's,
- * database's or role's.  Behind a pooler that statement runs on the
- * server session the pool lends it, the one that served the connection
- * last when the pool is quiet (PgBouncer reuses its server sessions last
- * in, first out) but not surely the one that got the settings: only
- * $DP_DB_POOLED_ENV avoids them.  Returns 0, or -1 with err. */
+ * (dp_db_pooled_found): dp_db_connect's settings (its one list) and
+ * settings (the caller's, as it gave them to dp_db_session_set; NULL:
+ * none) are RESET to the server's, database's or role's, and nothing
+ * else: not DISCARD ALL, whose RESET ALL, DEALLOCATE ALL and
+ * pg_advisory_unlock_all would take from the pool's other clients what
+ * they keep there (PgBouncer runs its server_reset_query, DISCARD ALL by
+ * default, only in session pooling).  Behind a pooler that statement runs
+ * on the server session the pool lends it, the one that served the
+ * connection last when the pool is quiet (PgBouncer reuses its server
+ * sessions last in, first out) but not surely the one that got the
+ * settings.  Returns 0, or -1 with err. */
 int dp_db_session_reset(PGconn *db, const char *settings, dp_err *err);
-/* 1 when db reaches its server through a proxy (a pooler such as
- * PgBouncer answers the connection with a process id and cancel key of
- * its own, never the server process's, which pg_backend_pid() tells), 0
- * when it reaches the server process itself, -1 with err.  It cannot tell
- * transaction pooling from session pooling. */
-int dp_db_proxied(PGconn *db, dp_err *err);
 /* Begins a transaction.  Pooled, it gets what a direct session has from
  * dp_db_connect (READ COMMITTED, idle_in_transaction_session_timeout) and
  * settings (dp_db_session_set's form) as SET LOCAL; then local (SQL

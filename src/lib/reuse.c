@@ -192,21 +192,10 @@ dp_reuse *dp_reuse_open(const char *app, dp_err *err)
 		free(r);
 		return NULL;
 	}
-	/* Named prepared statements, whose failure tells the store it is
-	 * behind a transaction pooler (dp_db_pooled_found), the cache has none:
-	 * nothing would tell it, and its session settings (a statement_timeout
-	 * of 60 s) would stay on the pool's server sessions for its other
-	 * clients.  So a proxy found at open makes the process pooled, before
-	 * those settings, and dp_db_connect's are taken back at once.  Session
-	 * pooling looks the same: pooled there, each lookup is a transaction
-	 * of its own (settled_query), two round trips more. */
-	int proxied = dp_db_pooled() ? 0 : dp_db_proxied(r->db, err);
-	if (proxied > 0) {
-		dp_db_pooled_found();
-		if (dp_db_session_reset(r->db, NULL, err) < 0)
-			proxied = -1;
-	}
-	if (proxied < 0 || dp_db_begin_locked(r->db, NULL, DP_REUSE_SCHEMA_LOCK, err) < 0 ||
+	/* Behind a proxy dp_db_connect made the process pooled before
+	 * setting anything: each lookup is then a transaction of its own
+	 * (settled_query), two round trips more, under session pooling too. */
+	if (dp_db_begin_locked(r->db, NULL, DP_REUSE_SCHEMA_LOCK, err) < 0 ||
 	    dp_db_exec(r->db, schema, err) < 0 || dp_db_exec(r->db, "COMMIT", err) < 0 ||
 	    dp_db_session_set(r->db, REUSE_SESSION_SETTINGS, err) < 0) {
 		dp_db_rollback(r->db);

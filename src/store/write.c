@@ -1073,9 +1073,9 @@ static int found_pooled(store *s)
 			" unnamed statements and per-transaction settings from now on, and the"
 			" session settings sent before (lock_timeout, idle_in_transaction_session_timeout,"
 			" default_transaction_isolation) reset on the server session the pool lent"
-			" now. Set " DP_DB_POOLED_ENV "=1 for such a URL: other server sessions the"
-			" pool lent before may keep them, for its other clients (docpipe-store(1),"
-			" CONNECTION POOLERS)", state);
+			" now. The connection did not look pooled at connect (" DP_DB_POOLED_ENV "=0, or"
+			" a pooler that passes the server's process id on): set " DP_DB_POOLED_ENV "=1"
+			" for such a URL; other server sessions the pool lent before may keep them, for its other clients (docpipe-store(1), CONNECTION POOLERS)", state);
 	s->prepared = 0;
 	s->session.pid = 0;
 	store_blocker_backend(s->opt.blocker, 0);

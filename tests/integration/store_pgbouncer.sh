@@ -4,9 +4,11 @@
 # hosted PostgreSQL): each transaction may run on another server session,
 # which serves other clients in between.  With DOCPIPE_DB_POOLED=1 a run
 # with store replicas stores every document once, none failed, and another
-# client of the pool sees none of docpipe's settings; without it, the store
-# finds the pooler out by its prepared statements (SQLSTATE 42P05/26000),
-# says so once and stores every document all the same.
+# client of the pool sees none of docpipe's settings; without it, every
+# program finds the pool out at connect (the pool's own process id) before
+# it sets anything; with DOCPIPE_DB_POOLED=0 (said direct) the store finds
+# the pooler out by its prepared statements (SQLSTATE 42P05/26000), says so
+# once and stores every document all the same.
 . "$(dirname "$0")/../lib/tap.sh"
 
 PGB=$(command -v pgbouncer || ls /usr/sbin/pgbouncer 2>/dev/null)
@@ -23,6 +25,7 @@ cat >"$T_DIR/pgb.ini" <<INI
 [databases]
 pool = host=127.0.0.1 port=$PGPORT dbname=$PGDATABASE user=$PGUSER
 pool1 = host=127.0.0.1 port=$PGPORT dbname=$PGDATABASE user=$PGUSER pool_size=1
+pool2 = host=127.0.0.1 port=$PGPORT dbname=$PGDATABASE user=$PGUSER pool_size=1
 [pgbouncer]
 listen_addr = 127.0.0.1
 listen_port = $PORT
@@ -103,19 +106,19 @@ is "$seen" "" "no session of the pool holds docpipe's settings after the run"
 is "$(sort -u "$T_DIR/hammer.leaks" | head -5)" "" \
 	"the other client never saw docpipe's settings meanwhile ($(wc -l <"$T_DIR/hammer.n") queries)"
 
-# Without the variable: a store prepares its statements on the one server
-# session of pool1; the next store meets them there (42P05), or a later
-# transaction misses them (26000): it says so once and stores every
-# document all the same.
+# With DOCPIPE_DB_POOLED=0 (the user says direct): a store prepares its
+# statements on the one server session of pool1; the next store meets them
+# there (42P05), or a later transaction misses them (26000): it says so
+# once and stores every document all the same.
 kill "$HAMMER" 2>/dev/null
 POOL1="postgresql://$PGUSER@127.0.0.1:$PORT/pool1"
 numbered_docs "$T_DIR/p1" 20 30 p
 docpipe-discover "$T_DIR/p1" | docpipe-chunk | docpipe-summarize | docpipe-embed >"$T_DIR/p1.ndjson"
 for i in 1 2; do
 	sed -n "$((i * 10 - 9)),$((i * 10))p" "$T_DIR/p1.ndjson" |
-		DATABASE_URL=$POOL1 PGHOST= PGPORT= PGDATABASE= docpipe-store >"$T_DIR/r$i" 2>"$T_DIR/e$i"
+		DATABASE_URL=$POOL1 DOCPIPE_DB_POOLED=0 PGHOST= PGPORT= PGDATABASE= docpipe-store >"$T_DIR/r$i" 2>"$T_DIR/e$i"
 	is "$?/$(jq -r 'select(.status) | .status' "$T_DIR/r$i" | sort | uniq -c | xargs)" "0/10 stored" \
-		"without the variable, store $i through a pool of one session: 10 stored, none failed"
+		"DOCPIPE_DB_POOLED=0, store $i through a pool of one session: 10 stored, none failed"
 done
 is "$(grep -c 'looks transaction-pooled (PgBouncer?)' "$T_DIR/e2")" 1 "the second store says once that it found a pooler"
 is "$(sql "SELECT count(*) FROM docpipe.documents WHERE root = '$T_DIR/p1'")" 20 "its documents are stored"
@@ -125,6 +128,41 @@ is "$(sql "SELECT count(*) FROM docpipe.documents WHERE root = '$T_DIR/p1'")" 20
 # RESET them there: another client of the pool gets the role's settings.
 leaks1() { psql -X -q -A -t "$POOL1" -c "$LEAK_SQL"; }
 is "$(leaks1)" "" "after the store found the pooler out, another client of the pool sees none of its settings"
+
+# Without the variable, every program finds the pool out at connect, before
+# it sets anything: pool2's one server session serves each in turn, and
+# holds none of their settings, locks or statements after.
+POOL2="postgresql://$PGUSER@127.0.0.1:$PORT/pool2"
+leaks2() { psql -X -q -A -t "$POOL2" -c "$LEAK_SQL"; }
+via2() { DATABASE_URL=$POOL2 PGHOST= PGPORT= PGDATABASE= "$@"; }
+numbered_docs "$T_DIR/p2" 10 30 q
+docpipe-discover "$T_DIR/p2" | docpipe-chunk | docpipe-summarize | docpipe-embed |
+	via2 docpipe-store >"$T_DIR/s2" 2>"$T_DIR/s2.err"
+is "$?/$(jq -r 'select(.status) | .status' "$T_DIR/s2" | sort | uniq -c | xargs)" "0/10 stored" \
+	"a store alone through pool2, no variable: 10 stored, none failed"
+is "$(grep -c 'transaction-pooled' "$T_DIR/s2.err")" 0 "it met no prepared statement: nothing to find out"
+is "$(leaks2)" "" "a store that never met a prepared statement left none of its settings on the pool"
+via2 docpipe-query -k 1 --json "q1" >"$T_DIR/q2" 2>"$T_DIR/q2.err"
+is "$?/$(jq -s length "$T_DIR/q2")" "0/1" "docpipe-query through pool2: one result"
+is "$(leaks2)" "" "... and none of its settings left on the pool"
+via2 docpipe-status >"$T_DIR/st2" 2>"$T_DIR/st2.err"
+is "$?" 0 "docpipe-status through pool2"
+is "$(leaks2)" "" "... and none of its settings left on the pool"
+via2 docpipe plan "$T_DIR/p2" --json >"$T_DIR/pl2" 2>"$T_DIR/pl2.err"
+is "$?" 0 "docpipe plan through pool2"
+is "$(leaks2)" "" "... and none of its settings left on the pool"
+# docpipe run's recorder claims its roots with a session advisory lock,
+# which a pool's server session would keep after the run (a later run
+# found the dead run live, or its own probe on that session took it for
+# dead): through a pool it claims nothing and says so.
+numbered_docs "$T_DIR/p3" 5 30 r
+via2 docpipe run "$T_DIR/p3" --progress none >"$T_DIR/run2" 2>"$T_DIR/run2.err"
+is "$?/$(jq -c '[.added, .failed]' "$T_DIR/run2")" "0/[5,0]" "docpipe run through pool2, no variable: 5 added"
+like "$(cat "$T_DIR/run2.err")" "connected through a transaction pooler" "it says it claims nothing"
+is "$(sql "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted
+	   AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")" 0 \
+	"no session advisory lock is left held on the pool's server session"
+is "$(leaks2)" "" "... and none of the run's settings left on the pool"
 
 # summarize and embed without the variable: the result cache has no
 # prepared statement to fail, so it tells a proxy by its connection (the
