@@ -164,10 +164,8 @@ is "$(sql "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted
 	"no session advisory lock is left held on the pool's server session"
 is "$(leaks2)" "" "... and none of the run's settings left on the pool"
 
-# summarize and embed without the variable: the result cache has no
-# prepared statement to fail, so it tells a proxy by its connection (the
-# pool's own process id) before it sets anything, and takes back what
-# dp_db_connect set.
+# summarize and embed without the variable: the result cache, which has no
+# prepared statement to fail, is pooled at connect as every program.
 for i in 1 2; do
 	DATABASE_URL=$POOL1 PGHOST= PGPORT= PGDATABASE= \
 		docpipe-summarize --backend openai <"$T_DIR/twenty.ndjson" 2>"$T_DIR/api1.err$i" |
