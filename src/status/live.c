@@ -11,6 +11,8 @@
 
 #include "db.h"
 #include "path.h"
+#include "record.h"
+#include "status.h"
 
 /* Claims take turns on this transaction lock (bigint key: "docpipeL"), so
  * that two runs starting together do not both find the other absent. */
@@ -36,6 +38,18 @@ static const char probe_sql[] =
 	"  WHERE a.theirs = b.mine OR starts_with(b.mine, rtrim(a.theirs, '/') || '/')"
 	"  OR starts_with(a.theirs, rtrim(b.mine, '/') || '/') LIMIT 1) o"
 	" ORDER BY l.id LIMIT 1";
+
+/* Every row, live when a session holds its lock (pg_locks: the two-key
+ * form is classid, objid, objsubid 2; advisory locks are per database),
+ * its roots as a JSON array (status_live_list parses it). */
+static const char list_sql[] =
+	"SELECT l.id, l.run, l.pid, l.host,"
+	" to_char(l.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS started_at,"
+	" array_to_json(l.roots)::text AS roots,"
+	" EXISTS (SELECT FROM pg_locks k WHERE k.locktype = 'advisory' AND k.granted"
+	"  AND k.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+	"  AND k.classid = " LIVE_CLASS "::oid AND k.objid = l.id::oid AND k.objsubid = 2) AS live"
+	" FROM docpipe.live_runs l ORDER BY l.started_at, l.id";
 
 /* The claim: its row and its session lock (granted at once: a new id). */
 static const char claim_sql[] =
@@ -202,4 +216,27 @@ void status_live_end(PGconn *db, status_live *live)
 	free(live->run);
 	free(live->roots);
 	memset(live, 0, sizeof *live);
+}
+
+jv status_live_list(PGconn *db, dp_err *err)
+{
+	PGresult *res = dp_db_query(db, list_sql, 0, NULL, err);
+
+	if (res == NULL)
+		return jv_invalid();
+	jv rows = status_rows(res), out = jv_array();
+	PQclear(res);
+	jv_array_foreach(rows, i, row) {
+		const char *text = dp_record_str(row, "roots");
+		jv roots = text != NULL ? jv_parse(text) : jv_invalid();
+		if (!jv_is_valid(roots)) {
+			jv_free(roots);
+			roots = jv_array();
+		}
+		row = jv_object_set(row, jv_string("roots"), roots);
+		out = jv_array_append(out, row);
+		(void)i;
+	}
+	jv_free(rows);
+	return out;
 }

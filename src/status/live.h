@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 
+#include <jv.h>
 #include <libpq-fe.h>
 
 #include "err.h"
@@ -49,5 +50,13 @@ int status_live_hold(PGconn *db, status_live *live, int fd, dp_err *err);
  * live.  A failure is left: the next claim removes a row no session
  * holds. */
 void status_live_end(PGconn *db, status_live *live);
+
+/* The rows of docpipe.live_runs (owned), oldest first: [{id, run, pid (its
+ * supervisor's), host, started_at (UTC), roots (array), live}], live true
+ * while a session holds the claim's lock; false: stale (its run ended or
+ * was killed, the row left for the next claim to remove).  Read from
+ * pg_locks, taking no lock.  Wants the table.  An invalid jv with err on
+ * a database error. */
+jv status_live_list(PGconn *db, dp_err *err);
 
 #endif

@@ -9,6 +9,7 @@
 #include "db.h"
 #include "err.h"
 #include "../store/outcome.h"
+#include "../store/store.h"
 #include "live.h"
 #include "record.h"
 #include "status.h"
@@ -40,18 +41,32 @@ static void usage(FILE *out)
 		"                       live run's roots overlap (one equal to or under\n"
 		"                       another), print \"refused: WHY\" and exit 2\n"
 		"  --overlap MODE       refuse (default), wait (until such runs end) or allow\n"
+		"  --db-retry SECONDS   with --claim: wait this long for a database that is\n"
+		"                       away (default 300, as docpipe-store); a report's\n"
+		"                       input that ends empty (the run's supervisor gone):\n"
+		"                       the claim is let go, said, exit 5\n"
 		"  --db-env NAME        read the connection URL from $NAME\n"
 		"  --version            print the version and exit\n"
 		"\n%s",
 		dp_exit_codes_help);
 }
 
-enum { OPT_JSON = 0x2000, OPT_RUNS, OPT_FAILURES, OPT_RECORD_RUN, OPT_DB_ENV, OPT_HELP, OPT_CLAIM, OPT_OVERLAP };
+enum {
+	OPT_JSON = 0x2000,
+	OPT_RUNS,
+	OPT_FAILURES,
+	OPT_RECORD_RUN,
+	OPT_DB_ENV,
+	OPT_HELP,
+	OPT_CLAIM,
+	OPT_OVERLAP,
+	OPT_DB_RETRY
+};
 
 /* What the command line asks for. */
 struct args {
 	const char *db_env, *report, *claim;
-	long runs, failures;
+	long runs, failures, db_retry;
 	int json;
 	enum status_overlap overlap;
 	char **roots;
@@ -71,6 +86,8 @@ static int status_option(void *ctx, int opt, char *arg, dp_err *err)
 	case OPT_FAILURES:
 		return dp_cli_parse_long(opt == OPT_RUNS ? "runs" : "failures", arg, 0, 100000,
 					 opt == OPT_RUNS ? &a->runs : &a->failures, err) < 0 ? -1 : 1;
+	case OPT_DB_RETRY:
+		return dp_cli_parse_long("db-retry", arg, 0, 86400, &a->db_retry, err) < 0 ? -1 : 1;
 	case OPT_RECORD_RUN:
 		a->report = arg;
 		return 1;
@@ -106,6 +123,7 @@ static int parse(int argc, char **argv, struct args *a)
 		{"db-env", required_argument, NULL, OPT_DB_ENV},
 		{"claim", required_argument, NULL, OPT_CLAIM},
 		{"overlap", required_argument, NULL, OPT_OVERLAP},
+		{"db-retry", required_argument, NULL, OPT_DB_RETRY},
 		{"help", no_argument, NULL, OPT_HELP},
 		{"version", no_argument, NULL, DP_OPT_VERSION},
 		{NULL, 0, NULL, 0},
@@ -162,48 +180,99 @@ static int show(PGconn *db, const struct args *a, dp_err *err)
 	return DP_EXIT_OK;
 }
 
-/* --claim: the claim's answer on stdout ("claimed", or "refused: WHY"
- * and DP_EXIT_USAGE, err empty: the supervisor says it), then the report
+/* The recorder's claim (claim_and_record), tried until it is made or
+ * refused (store_patiently's attempt). */
+struct claiming {
+	const struct args *a;
+	PGconn *db;
+	status_live live;
+	int refused; /* status_live_claim's 1 */
+	int code;    /* the exit status of the last failure */
+};
+
+/* Connects (again, when lost), checks the schema, makes the tables and
+ * claims.  0 (claimed or refused), -1 with err (maybe the database away
+ * for a while), -2 with err for good (a login refused, a schema docpipe
+ * not docpipe's). */
+static int try_claim(void *ctx, dp_err *err)
+{
+	struct claiming *c = ctx;
+
+	c->code = DP_EXIT_SYSTEM;
+	if (c->db != NULL && dp_db_lost(c->db)) {
+		PQfinish(c->db);
+		c->db = NULL;
+	}
+	if (c->db == NULL && (c->db = dp_db_connect(c->a->db_env, "docpipe-status", err)) == NULL) {
+		c->code = dp_db_connect_status(err->msg);
+		return c->code == DP_EXIT_USAGE ? -2 : -1;
+	}
+	int bad = store_schema_check(c->db, err);
+	if (bad > 0)
+		c->code = DP_EXIT_USAGE;
+	if (bad != 0)
+		return bad > 0 ? -2 : -1;
+	int rc = store_outcome_ensure(c->db, err) < 0
+			 ? -1
+			 : status_live_claim(c->db, &c->live, c->a->claim, c->a->roots, c->a->nroots,
+					     c->a->overlap, err);
+	if (rc < 0) {
+		status_live_end(c->db, &c->live);
+		return -1;
+	}
+	c->refused = rc;
+	return 0;
+}
+
+/* --claim: the claim made, waiting up to --db-retry for a database that is
+ * away (the run starts only once its roots are claimed: nothing is paid
+ * meanwhile); its answer on stdout ("claimed", or "refused: WHY" and
+ * DP_EXIT_USAGE, err empty: the supervisor says it), then the report
  * recorded, the claim held until then.  A schema docpipe not as docpipe
  * made it is DP_EXIT_USAGE, as for the stores (docpipe run stops at
- * once).  Returns an exit status, err set unless DP_EXIT_OK. */
-static int claim_and_record(PGconn *db, const struct args *a, dp_err *err)
+ * once).  Input that ends before any report (the supervisor killed) lets
+ * the claim go, said: DP_EXIT_INTERRUPTED.  Returns an exit status, err
+ * set unless DP_EXIT_OK or said. */
+static int claim_and_record(const struct args *a, dp_err *err)
 {
-	status_live live;
-	int bad = store_schema_check(db, err);
+	struct claiming c = {.a = a};
+	pid_t supervisor = getppid();
 
-	if (bad != 0)
-		return bad > 0 ? DP_EXIT_USAGE : DP_EXIT_SYSTEM;
-	int rc = store_outcome_ensure(db, err) < 0
-			 ? -1
-			 : status_live_claim(db, &live, a->claim, a->roots, a->nroots, a->overlap, err);
-
-	if (rc < 0)
-		return DP_EXIT_SYSTEM;
-	if (rc > 0)
+	if (store_patiently(try_claim, &c, (double)a->db_retry, err) < 0) {
+		PQfinish(c.db);
+		return c.code;
+	}
+	if (c.refused)
 		printf("refused: %s\n", err->msg);
 	else
 		printf("claimed\n");
-	if (fflush(stdout) != 0 || rc > 0) {
-		status_live_end(db, &live);
+	int rc = DP_EXIT_OK;
+	if (fflush(stdout) != 0 || c.refused) {
 		/* Refused: said by the supervisor, which stops the run with
 		 * this status (the answer is for it); else it is gone. */
-		if (rc == 0)
+		if (!c.refused)
 			dp_err_set(err, "writing the claim's answer failed");
 		else
 			err->msg[0] = '\0';
-		return rc > 0 ? DP_EXIT_USAGE : DP_EXIT_SYSTEM;
+		rc = c.refused ? DP_EXIT_USAGE : DP_EXIT_SYSTEM;
+	} else if (status_live_hold(c.db, &c.live, STDIN_FILENO, err) < 0) {
+		rc = DP_EXIT_SYSTEM;
+	} else if ((rc = status_record_run(c.db, a->report, err)) == -2) {
+		dp_diag("no report came: the run's supervisor (pid %d) is gone (killed?); its claim on"
+			" its roots is let go, nothing recorded", (int)supervisor);
+		err->msg[0] = '\0';
+		rc = DP_EXIT_INTERRUPTED;
+	} else {
+		rc = rc < 0 ? DP_EXIT_SYSTEM : DP_EXIT_OK;
 	}
-	rc = status_live_hold(db, &live, STDIN_FILENO, err) < 0 || status_record_run(db, a->report, err) < 0
-		     ? DP_EXIT_SYSTEM
-		     : DP_EXIT_OK;
-	status_live_end(db, &live);
+	status_live_end(c.db, &c.live);
+	PQfinish(c.db);
 	return rc;
 }
 
 int main(int argc, char **argv)
 {
-	struct args a = {.runs = 5, .failures = 50};
+	struct args a = {.runs = 5, .failures = 50, .db_retry = STORE_DB_RETRY_DEFAULT};
 	dp_err err;
 	int rc;
 
@@ -211,14 +280,18 @@ int main(int argc, char **argv)
 	if ((rc = parse(argc, argv, &a)) >= 0)
 		return rc;
 	dp_db_say_lock_waits(a.db_env, "docpipe-status-watch");
+	if (a.claim != NULL) {
+		rc = claim_and_record(&a, &err);
+		if (rc != DP_EXIT_OK && err.msg[0] != '\0')
+			dp_diag("%s", err.msg);
+		return rc;
+	}
 	PGconn *db = dp_db_connect(a.db_env, "docpipe-status", &err);
 	if (db == NULL) {
 		dp_diag("%s", err.msg);
 		return dp_db_connect_status(err.msg);
 	}
-	if (a.claim != NULL)
-		rc = claim_and_record(db, &a, &err);
-	else if (a.report != NULL)
+	if (a.report != NULL)
 		rc = status_record_run(db, a.report, &err) < 0 ? DP_EXIT_SYSTEM : DP_EXIT_OK;
 	else
 		rc = show(db, &a, &err);

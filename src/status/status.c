@@ -8,6 +8,7 @@
 
 #include "db.h"
 #include "lines.h"
+#include "live.h"
 #include "../store/outcome.h"
 #include "record.h"
 
@@ -99,18 +100,20 @@ static jv rows_of(PGconn *db, const char *sql, int limit, dp_err *err)
 	return rows;
 }
 
-/* Which tables exist: bit 0 documents, 1 failures, 2 runs, 3 settings. */
+/* Which tables exist: bit 0 documents, 1 failures, 2 runs, 3 settings,
+ * 4 live_runs. */
 static int tables_present(PGconn *db, dp_err *err)
 {
 	PGresult *res = dp_db_query(db,
 		"SELECT to_regclass('docpipe.documents') IS NOT NULL, to_regclass('docpipe.failures')"
 		" IS NOT NULL, to_regclass('docpipe.runs') IS NOT NULL,"
-		" to_regclass('docpipe.settings') IS NOT NULL", 0, NULL, err);
+		" to_regclass('docpipe.settings') IS NOT NULL, to_regclass('docpipe.live_runs') IS NOT NULL",
+		0, NULL, err);
 	int bits = 0;
 
 	if (res == NULL)
 		return -1;
-	for (int c = 0; c < 4; c++)
+	for (int c = 0; c < 5; c++)
 		bits |= (PQgetvalue(res, 0, c)[0] == 't') << c;
 	PQclear(res);
 	return bits;
@@ -150,9 +153,10 @@ jv status_collect(PGconn *db, int max_runs, int max_failures, dp_err *err)
 	jv runs = bits & 4 ? rows_of(db, runs_sql, max_runs, err) : jv_array();
 	jv settings = bits & 8 ? rows_of(db, settings_sql, -1, err) : jv_array();
 	jv indexes = rows_of(db, indexes_sql, -1, err);
+	jv live = bits & 16 ? status_live_list(db, err) : jv_array();
 	if (!jv_is_valid(roots) || !jv_is_valid(runs) || !jv_is_valid(settings) ||
-	    !jv_is_valid(indexes)) {
-		jv_free(roots), jv_free(runs), jv_free(settings), jv_free(indexes);
+	    !jv_is_valid(indexes) || !jv_is_valid(live)) {
+		jv_free(roots), jv_free(runs), jv_free(settings), jv_free(indexes), jv_free(live);
 		jv_free(st);
 		return jv_invalid();
 	}
@@ -167,13 +171,14 @@ jv status_collect(PGconn *db, int max_runs, int max_failures, dp_err *err)
 	int lost = bits & 1 ? dp_db_settings_lost(db, &why) : 0;
 	if (lost < 0) {
 		*err = why;
-		jv_free(roots), jv_free(runs), jv_free(set), jv_free(indexes);
+		jv_free(roots), jv_free(runs), jv_free(set), jv_free(indexes), jv_free(live);
 		jv_free(st);
 		return jv_invalid();
 	}
 	st = jv_object_set(st, jv_string("settings_lost"), lost ? jv_string(why.msg) : jv_null());
 	st = jv_object_set(st, jv_string("roots"), roots);
 	st = jv_object_set(st, jv_string("runs"), runs);
+	st = jv_object_set(st, jv_string("live_runs"), live);
 	st = jv_object_set(st, jv_string("settings"), set);
 	st = jv_object_set(st, jv_string("indexes"), indexes);
 	return add_failures(st, db, bits & 2, max_failures, err);
@@ -275,6 +280,31 @@ static void print_runs(FILE *out, jv runs)
 	jv_free(runs);
 }
 
+/* The runs claiming roots (status_live_list): live ones, and stale rows
+ * said as such, never as live. */
+static void print_live(FILE *out, jv live)
+{
+	fprintf(out, "\nLive runs:\n");
+	if (jv_array_length(jv_copy(live)) == 0)
+		fprintf(out, "  none\n");
+	jv_array_foreach(live, i, r) {
+		int held = kind_of(r, "live") == JV_KIND_TRUE;
+		fprintf(out, "  %s  pid %.0f on %s, started %s%s\n", str(r, "run", "?"), num(r, "pid"),
+			str(r, "host", "?"), str(r, "started_at", "?"),
+			held ? "" : "  STALE: no session holds its claim (the run ended or was killed);"
+				    " the next run's claim removes it");
+		jv roots = jv_object_get(r, jv_string("roots"));
+		jv_array_foreach(roots, j, root) {
+			fprintf(out, "    %s\n", jv_get_kind(root) == JV_KIND_STRING ? jv_string_value(root) : "?");
+			jv_free(root);
+			(void)j;
+		}
+		jv_free(roots);
+		(void)i;
+	}
+	jv_free(live);
+}
+
 /* lost: the corpus's settings are lost (dp_db_settings_lost's why), or NULL. */
 static void print_config(FILE *out, jv settings, const char *lost, jv indexes)
 {
@@ -305,10 +335,6 @@ static void print_config(FILE *out, jv settings, const char *lost, jv indexes)
 
 void status_print(FILE *out, jv st)
 {
-	if (kind_of(st, "schema") != JV_KIND_TRUE) {
-		fprintf(out, "No docpipe schema in this database: nothing stored yet.\n");
-		return;
-	}
 	/* Written first, then shown: roots, paths, errors and run ids come
 	 * from the files and the users (a file named with ESC ] 0 ; ... BEL
 	 * set the terminal's title). */
@@ -316,54 +342,71 @@ void status_print(FILE *out, jv st)
 	size_t len = 0;
 	FILE *mem = open_memstream(&text, &len);
 	FILE *to = mem != NULL ? mem : out;
-	print_roots(to, jv_object_get(jv_copy(st), jv_string("roots")));
-	print_failures(to, jv_object_get(jv_copy(st), jv_string("failures")),
-		       num(st, "failures_total"));
-	print_runs(to, jv_object_get(jv_copy(st), jv_string("runs")));
-	print_config(to, jv_object_get(jv_copy(st), jv_string("settings")),
-		     str(st, "settings_lost", NULL), jv_object_get(jv_copy(st), jv_string("indexes")));
+	jv live = jv_object_get(jv_copy(st), jv_string("live_runs"));
+	if (kind_of(st, "schema") != JV_KIND_TRUE) {
+		/* A first run, under way, has claimed its roots already. */
+		fprintf(to, "No docpipe schema in this database: nothing stored yet.\n");
+		if (jv_array_length(jv_copy(live)) > 0)
+			print_live(to, live);
+		else
+			jv_free(live);
+	} else {
+		print_roots(to, jv_object_get(jv_copy(st), jv_string("roots")));
+		print_failures(to, jv_object_get(jv_copy(st), jv_string("failures")),
+			       num(st, "failures_total"));
+		print_live(to, live);
+		print_runs(to, jv_object_get(jv_copy(st), jv_string("runs")));
+		print_config(to, jv_object_get(jv_copy(st), jv_string("settings")),
+			     str(st, "settings_lost", NULL),
+			     jv_object_get(jv_copy(st), jv_string("indexes")));
+	}
 	if (mem != NULL && fclose(mem) == 0)
 		dp_put_shown(out, text, 1);
 	free(text);
 }
 
-/* Reads the first line of path as a JSON object.  Returns it or an
- * invalid jv with err. */
-static jv read_report(const char *path, dp_err *err)
+/* Reads the first line of path as a JSON object into *rep.  Returns 0,
+ * -2 with err when path is empty (nothing written to it), -1 with err. */
+static int read_report(const char *path, jv *rep, dp_err *err)
 {
 	int from_stdin = strcmp(path, "-") == 0;
 	int fd = from_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
 	const char *line;
 	size_t len;
 	unsigned long lineno;
-	jv rep = jv_invalid();
+	int rc = -1;
 
+	*rep = jv_invalid();
 	if (fd < 0) {
 		dp_err_set(err, "%s: %s", path, strerror(errno));
-		return rep;
+		return -1;
 	}
 	dp_lines *lines = dp_lines_new(fd, REPORT_MAX);
 	int st = lines != NULL ? dp_lines_next(lines, &line, &len, &lineno, err) : DP_LINES_ERROR;
-	if (lines == NULL)
+	if (lines == NULL) {
 		dp_err_set(err, "out of memory");
-	else if (st == DP_LINES_EOF)
+	} else if (st == DP_LINES_EOF) {
 		dp_err_set(err, "%s: empty", path);
-	else if (st == DP_LINES_OK)
-		rep = dp_record_parse(line, len, err);
+		rc = -2;
+	} else if (st == DP_LINES_OK) {
+		*rep = dp_record_parse(line, len, err);
+		rc = jv_is_valid(*rep) ? 0 : -1;
+	}
 	dp_lines_free(&lines);
 	if (!from_stdin)
 		close(fd);
-	return rep;
+	return rc;
 }
 
 int status_record_run(PGconn *db, const char *path, dp_err *err)
 {
 	/* A failure to make the tables now is tried again after the report. */
 	int ready = store_outcome_ensure(db, err) == 0;
-	jv rep = read_report(path, err);
+	jv rep;
+	int got = read_report(path, &rep, err);
 
-	if (!jv_is_valid(rep))
-		return -1;
+	if (got < 0)
+		return got;
 	int rc = -1;
 	for (int attempt = 0; rc < 0 && attempt < 2; attempt++) {
 		if (attempt > 0) {

@@ -19,6 +19,8 @@ jv status_rows(const PGresult *res);
  *  "failures": [{path, root, stage, error, since, run}], "failures_total",
  *  "runs": [{id, started_at, ended_at, complete, added, updated, unchanged,
  *            deleted, failed, resent, requests, tokens, seconds}],
+ *  "live_runs": [{id, run, pid, host, started_at, roots, live}]
+ *  (status_live_list: live false is a stale row),
  *  "settings": {key: value}, "indexes": [{name, method, valid, bytes,
  *  building}]}.
  * At most max_runs runs (newest first) and max_failures failures (oldest
@@ -33,7 +35,8 @@ void status_print(FILE *out, jv st);
  * it in docpipe.runs (creating the tables if needed).  The tables are made
  * before the report is read, so a recorder started ahead of the run's end
  * only inserts once the report comes; a connection lost meanwhile (a
- * database restart) is made again once.  Returns 0 or -1 with err. */
+ * database restart) is made again once.  Returns 0, -2 with err when the
+ * report is empty (nothing written: its writer gone), or -1 with err. */
 int status_record_run(PGconn *db, const char *path, dp_err *err);
 
 #endif

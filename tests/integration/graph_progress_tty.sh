@@ -8,7 +8,8 @@
 # was drawn over by the next one.)  The run is a --watch run on a
 # pseudo-terminal: the messages come after the display is up (files with
 # broken front matter, which chunk names and keeps as text, created once
-# the first pass is over), and SIGTERM stops it (its messages too).  Then
+# the first pass is over; the run's recorder's, its database connection
+# cut), and SIGTERM stops it (its messages too).  Then
 # a run whose hub dies (SIGKILL) holding a message it did not show: the
 # supervisor shows it, once (none lost when the hub dies).  The raw
 # terminal output is rendered with a small terminal model.
@@ -115,6 +116,14 @@ hub = wait_screen(r"first pass complete", 60) and wait_screen(r"hub on .* \(pid 
 if not hub:
     state = "no first pass"
 elif case == "stop":
+    # The recorder's messages while the display is redrawn: its
+    # connection cut, it says the claim on the roots is lost, then renewed
+    # (written to the terminal, they were drawn over).
+    subprocess.run(["psql", "-X", "-q", "-c", "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE application_name = 'docpipe-status' AND datname = current_database()"],
+                   capture_output=True)
+    if not wait_screen(r"claim on its roots is renewed", 60):
+        state = "no renewed claim shown"
     # Messages while the display is redrawn: chunk names each of these
     # files (kept as text).  Both stored, then every document sent has
     # its receipt on the display (watch's first pass sends the 4 files
@@ -184,6 +193,10 @@ for b in bad1 bad2; do
 	once "^docpipe-chunk: $D/$b\.md: front matter without its closing line; kept as text\$" \
 		"chunk's message on $b.md, written while the display is redrawn, is there, whole"
 done
+once "^docpipe-status: the database connection was lost while the run went on: its claim on its roots is gone until the connection is made again\$" \
+	"the recorder's message on its lost connection is there, whole"
+once "^docpipe-status: the connection is made again: this run's claim on its roots is renewed\$" \
+	"and its message on the claim renewed"
 once "^docpipe: stopping \(signal\): every process gets 15s to finish\$" \
 	"the supervisor's line at SIGTERM, while the hub still draws, is there, whole"
 once "^documents ([0-9]+)/\1\+? done, 0 in flight" "the display's final drawing is there, once"

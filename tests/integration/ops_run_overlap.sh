@@ -10,7 +10,12 @@
 # beside it; --allow-concurrent starts beside it all the same; --wait
 # waits for it to end.  Live is the claim's session lock held: a run
 # killed with -9 is over at once (its row stays, and is removed by the
-# next claim).  A --watch run is live until it stops.
+# next claim).  A --watch run is live until it stops.  docpipe status lists
+# the live runs, and a row no session holds as stale, never as live.  The
+# supervisor killed with -9 alone: its recorder lets the claim go and says
+# why (it said "docpipe-status: -: empty").  The database away at the
+# start: the claim waits for it (--db-retry) before anything starts, so two
+# such runs do not both pay (before: each went on unclaimed, paying).
 . "$(dirname "$0")/../lib/tap.sh"
 newdb || exit 1
 
@@ -50,6 +55,15 @@ second() {
 first_run
 ok $? "a first run over the root is under way (paying)"
 run_id=$(sed -n 's/^docpipe: run \([^:]*\): hub on .*/\1/p' "$T_DIR/first.err")
+# docpipe status lists it: id, pid, host, start, roots, live.
+docpipe status >"$T_DIR/status.txt" 2>&1
+like "$(cat "$T_DIR/status.txt")" "Live runs:
+  $run_id  pid $FIRST on $(hostname), started [0-9-]+T[0-9:]+Z
+    $D
+" "docpipe status lists the live run: id, pid, host, start, its root" || diag "$(cat "$T_DIR/status.txt")"
+is "$(docpipe status --json | jq -c '.live_runs | map([.run, .pid, .host, .roots, .live])')" \
+	"$(jq -cn --arg r "$run_id" --argjson p $FIRST --arg h "$(hostname)" --arg d "$D" '[[$r, $p, $h, [$d], true]]')" \
+	"... and so does status --json (live: true)"
 second same "$D"
 is "$RC" 2 "a second run over the same root: exit 2" || diag "$(cat "$T_DIR/same.err")"
 ok "$(awk -v t="$TOOK" 'BEGIN { exit !(t < 5) }'; echo $?)" "... at once ($TOOK s)"
@@ -79,6 +93,10 @@ kill -KILL $FIRST
 wait $FIRST 2>/dev/null
 is "$(sql 'SELECT count(*) FROM docpipe.live_runs')" 1 "the run and its recorder killed with -9: its row stays" || diag "recorder [$recorder]: $(cat "$T_DIR/first.err")"
 wait_for 10 eval '[ "$(sql "SELECT count(*) FROM pg_locks WHERE locktype = '"'advisory'"' AND classid = 1685089394")" = 0 ]'
+docpipe status >"$T_DIR/status.txt" 2>&1
+like "$(cat "$T_DIR/status.txt")" "  $run_id  pid $FIRST on $(hostname), started [0-9-]+T[0-9:]+Z  STALE: no session holds its claim" \
+	"docpipe status shows the killed run's row as stale, not live" || diag "$(cat "$T_DIR/status.txt")"
+is "$(docpipe status --json | jq -c '[.live_runs[] | .live]')" '[false]' "... and so does status --json (live: false)"
 second after_kill "$D/sub"
 is "$RC" 0 "after it was killed with -9, a run over its root starts" || diag "$(cat "$T_DIR/after_kill.err")"
 is "$(sql 'SELECT count(*) FROM docpipe.live_runs')" 0 "... the dead run's row removed, its own at its end"
@@ -106,6 +124,74 @@ is "$?" 0 "the live run ends"
 wait_for 60 exited $waiter
 wait $waiter
 is "$?" 0 "... and runs once the live run ended" || diag "$(cat "$T_DIR/waited.err")"
+
+# The supervisor killed with -9 alone: its recorder, at its input's end,
+# lets the claim go (its row removed, its lock with its session) and says
+# why; without a report it exits 5 (interrupted).
+D=$T_DIR/docs3
+numbered_docs "$D" 6 40 doc3
+BASE=$A_BASE api_reset
+first_run
+recorder=$(pgrep -P $FIRST -x docpipe-status)
+ok $([ -n "$recorder" ]; echo $?) "a run under way, its recorder found"
+kill -KILL $FIRST
+wait $FIRST 2>/dev/null
+wait_for 30 exited "$recorder"
+wait_for 10 eval '[ "$(sql "SELECT count(*) FROM pg_locks WHERE locktype = '"'advisory'"' AND classid = 1685089394")" = 0 ]'
+is "$(sql 'SELECT count(*) FROM docpipe.live_runs')" 0 "the supervisor killed with -9 alone: its recorder lets the claim go (row and lock)"
+like "$(cat "$T_DIR/first.err")" "docpipe-status: no report came: the run's supervisor \(pid $FIRST\) is gone \(killed\?\); its claim on its roots is let go, nothing recorded" \
+	"... saying why" || diag "$(cat "$T_DIR/first.err")"
+is "$(grep -c 'empty' "$T_DIR/first.err")" 0 "... not \"-: empty\""
+BASE=$A_BASE api_control '{"hold": false}'
+docpipe-status --record-run - --claim t_gone "$D" </dev/null >/dev/null 2>"$T_DIR/gone.err"
+is "$?/$(grep -c 'is gone' "$T_DIR/gone.err")" 5/1 "a recorder whose input ends without a report: said, exit 5"
+
+# The database away at the start (it refuses connections): two runs over
+# one root each wait for it, saying so, and pay nothing; once it is back,
+# one claims the root and runs, the other is refused (before: both went
+# on unclaimed at once, and both paid).
+D=$T_DIR/docs4
+numbered_docs "$D" 6 40 doc4
+api_reset
+BASE=$A_BASE api_reset
+BASE=$A_BASE api_control '{"hold": true}'
+api_control '{"hold": true}'
+block() { psql -X -q -d postgres -c "ALTER DATABASE $PGDATABASE ALLOW_CONNECTIONS $1" >/dev/null; }
+at_exit 'block true'
+block false
+for r in away1 away2; do
+	[ $r = away1 ] && url=$A_BASE || url=$B_BASE
+	OPENAI_BASE_URL=$url/v1 timeout 120 docpipe run "$D" --progress none "${API[@]}" \
+		>"$T_DIR/$r.json" 2>"$T_DIR/$r.err" &
+	eval "pid_$r=$!"
+done
+wait_for 30 grep -q "waiting up to 300 s for the database" "$T_DIR/away1.err"
+ok $? "the database away at the start: the run waits for it to claim its roots, saying so" || diag "$(cat "$T_DIR/away1.err")"
+wait_for 30 grep -q "waiting up to 300 s for the database" "$T_DIR/away2.err"
+ok $? "... so does a second run over the same root"
+sleep 1
+is "$(BASE=$A_BASE api_requests chat)/$(api_requests chat)" 0/0 "... and neither pays meanwhile"
+block true
+wait_for 60 eval 'exited $pid_away1 || exited $pid_away2'
+ok $? "the database back: one of them ends (refused)"
+BASE=$A_BASE api_control '{"hold": false}'
+api_control '{"hold": false}'
+wait $pid_away1; rc1=$?
+wait $pid_away2; rc2=$?
+is "$(echo $rc1 $rc2 | tr ' ' '\n' | sort | tr '\n' ' ')" "0 2 " "... refused (2), the other runs (0)" || diag "$(cat "$T_DIR/away1.err" "$T_DIR/away2.err")"
+is "$(($(BASE=$A_BASE api_requests chat) + $(api_requests chat)))" 6 "the documents paid once (6 chat requests), not twice"
+grep -q "another run is live over these roots" "$T_DIR/away1.err" "$T_DIR/away2.err"
+ok $? "... the refused one naming the other"
+# Away for longer than the store's --db-retry: the run stops, status 3,
+# before anything is paid.
+api_reset
+block false
+OPENAI_BASE_URL=$B_BASE/v1 timeout 120 docpipe run "$D" --progress none "${API[@]}" --opt store=--db-retry=1 \
+	>"$T_DIR/gone_db.json" 2>"$T_DIR/gone_db.err"
+rc=$?
+block true
+is "$rc/$(api_requests chat)" 3/0 "the database away past --db-retry: status 3, nothing paid" || diag "$(cat "$T_DIR/gone_db.err")"
+like "$(cat "$T_DIR/gone_db.err")" "could not be claimed in the database \(see above\): not starting" "... said"
 
 # A --watch run is live until it stops.
 docpipe run "$T_DIR/other" --watch --progress plain >/dev/null 2>"$T_DIR/watch.err" &
