@@ -111,11 +111,13 @@ D=$T_DIR/docs2
 numbered_docs "$D" 6 40 doc2
 numbered_docs "$D/sub" 3 5 sub2
 first_run
-OPENAI_BASE_URL=$B_BASE/v1 timeout 120 docpipe run "$D/sub" --wait --progress none "${API[@]}" \
+# --progress tty: its messages go through the run's messages file, shown
+# by the hub, which does not run yet while the run waits to start.
+OPENAI_BASE_URL=$B_BASE/v1 timeout 120 docpipe run "$D/sub" --wait --progress tty "${API[@]}" \
 	>"$T_DIR/waited.json" 2>"$T_DIR/waited.err" &
 waiter=$!
 wait_for 20 grep -q "waiting for it to end" "$T_DIR/waited.err"
-ok $? "--wait: says it waits for the live run" || diag "$(cat "$T_DIR/waited.err")"
+ok $? "--wait: says it waits for the live run (--progress tty too)" || diag "$(cat "$T_DIR/waited.err")"
 sleep 1
 ok "$(! grep -q "hub on" "$T_DIR/waited.err"; echo $?)" "... and starts nothing meanwhile" || diag "$(cat "$T_DIR/waited.err")"
 BASE=$A_BASE api_control '{"hold": false}'
