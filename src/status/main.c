@@ -1,8 +1,11 @@
 /* docpipe-status: the corpus, its failures and its last runs, from the
  * database; or, with --record-run, records a run's report there. */
+#include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -241,10 +244,23 @@ static int claim_and_record(const struct args *a, dp_err *err)
 	struct claiming c = {.a = a};
 	pid_t supervisor = getppid();
 
+	/* Until it answers, a recorder whose supervisor is gone (killed with
+	 * -9) would wait on for nothing (--wait, a database away), then
+	 * claim the roots for a run that is gone: the supervisor's death
+	 * ends it (SIGTERM), and one gone already is seen once that is set. */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0)
+		dp_diag("prctl: %s: a recorder whose run is killed waits on", strerror(errno));
+	if (getppid() != supervisor) {
+		err->msg[0] = '\0';
+		return DP_EXIT_INTERRUPTED;
+	}
 	if (store_patiently(try_claim, &c, (double)a->db_retry, err) < 0) {
 		PQfinish(c.db);
 		return c.code;
 	}
+	/* Answered: from now on its end lets the claim go, said. */
+	if (prctl(PR_SET_PDEATHSIG, 0) < 0)
+		dp_diag("prctl: %s", strerror(errno));
 	if (c.refused)
 		printf("refused: %s\n", err->msg);
 	else

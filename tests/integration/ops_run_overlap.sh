@@ -120,6 +120,16 @@ wait_for 20 grep -q "waiting for it to end" "$T_DIR/waited.err"
 ok $? "--wait: says it waits for the live run (--progress tty too)" || diag "$(cat "$T_DIR/waited.err")"
 sleep 1
 ok "$(! grep -q "hub on" "$T_DIR/waited.err"; echo $?)" "... and starts nothing meanwhile" || diag "$(cat "$T_DIR/waited.err")"
+# A waiting recorder whose supervisor is killed with -9 ends at once
+# (it waited on for nothing, then claimed the roots for a run gone).
+bash -c 'docpipe-status --record-run - --claim t_orphan --overlap wait "$1" & wait' _ "$D" \
+	>/dev/null 2>"$T_DIR/orphan.err" &
+parent=$!
+wait_for 20 grep -q "waiting for it to end" "$T_DIR/orphan.err"
+orphan=$(pgrep -P $parent -x docpipe-status)
+kill -KILL $parent
+wait_for 20 exited "$orphan"
+ok $? "a recorder waiting to claim ends when its supervisor is killed with -9" || diag "$(cat "$T_DIR/orphan.err")"
 BASE=$A_BASE api_control '{"hold": false}'
 wait $FIRST
 is "$?" 0 "the live run ends"
