@@ -137,7 +137,7 @@ int status_live_claim(PGconn *db, status_live *live, const char *run, char *cons
 
 	memset(live, 0, sizeof *live);
 	if (dp_db_pooled()) {
-		dp_diag("connected through a transaction pooler (DOCPIPE_DB_POOLED=1): another run over"
+		dp_diag("connected through a transaction pooler (found at connect, or DOCPIPE_DB_POOLED=1): another run over"
 			" these roots cannot be found (a session lock is needed), none is looked for");
 		return 0;
 	}
