@@ -50,12 +50,14 @@ static void usage(FILE *out)
 
 enum { OPT_SETTLE = DISCOVER_OPT_NEXT, OPT_WRITER_SETTLE, OPT_WRITER_MAX, OPT_POLL };
 
-/* SIGTERM, SIGINT and SIGUSR1 arrive through a signalfd.  Returns it or
- * -1. */
+/* SIGTERM, SIGINT and SIGUSR1 arrive through a signalfd; SIGIO, a lease
+ * broken (watch.c may_be_written), is ignored.  Returns it or -1. */
 static int signals(void)
 {
 	sigset_t set;
 
+	if (signal(SIGIO, SIG_IGN) == SIG_ERR)
+		return -1;
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);

@@ -58,7 +58,11 @@ struct watch {
 	jv dirs;
 	size_t ndirs;   /* keys in dirs: at most max_dirs */
 	size_t max_dirs; /* WATCH_MAX_DIRS, or less in tests */
-	jv known;   /* object: path of a file record written -> root index */
+	/* Path of a file record written -> [root index, its signature
+	 * when taken]: at most WATCH_MAX_PATHS (nknown) of them. */
+	jv known;
+	size_t nknown; /* jv_object_length counts every slot: once per file taken, the
+			* first pass over 50,000 files spent 60 s of CPU in it */
 	/* Files with several links (st_nlink > 1) among the known: "dev:ino"
 	 * -> [their stat signature when last taken, {path: root index}], and
 	 * path -> its "dev:ino".  An edit gives an event under the name
@@ -76,8 +80,7 @@ struct watch {
 	 * looked through every poll_s seconds (look_through). */
 	unsigned char *remote;
 	size_t nremote;
-	jv sigs;              /* object: known path under a remote root -> signature when taken */
-	int polling;          /* in look_through: add_tree marks changed files only */
+	int polling;          /* in look_through: add_tree marks new and changed files only */
 	long next_poll_ms;    /* when limited or nremote: the next periodic rescan */
 	dp_sink *sink;
 	dp_err *err;
@@ -150,6 +153,46 @@ static void mark_file_event(watch *w, const char *path, size_t r, uint32_t mask)
 	arm(w, path, r, at < cap ? at : cap, since);
 }
 
+/* Whether the file st at path, found by a walk (no event tells), may be
+ * open for writing: written within writer_settle_ms, unless a read lease
+ * (F_SETLEASE) can be taken on it, which the kernel refuses (EAGAIN)
+ * while any process holds it open for writing.  A lease needs the file's
+ * owner (or CAP_LEASE) and a filesystem that has them: else the age
+ * alone says.  The lease is given back at once (its break signal, SIGIO,
+ * is ignored: main.c). */
+static int may_be_written(const watch *w, const char *path, const struct stat *st)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	long age_ms = (long)(now.tv_sec - st->st_mtim.tv_sec) * 1000 +
+		      (now.tv_nsec - st->st_mtim.tv_nsec) / 1000000;
+	if (age_ms >= w->writer_settle_ms)
+		return 0;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	int leased = fd >= 0 && fcntl(fd, F_SETLEASE, F_RDLCK) == 0;
+
+	if (leased)
+		fcntl(fd, F_SETLEASE, F_UNLCK);
+	if (fd >= 0)
+		close(fd);
+	return !leased;
+}
+
+/* A file st found by a walk (the first pass, a directory new, a rescan)
+ * at path (under root r): looked at in delay_ms, but one that may still
+ * be open for writing waits as one whose writer holds it
+ * (mark_file_event): its writer's close or its next pause takes it once.
+ * Before, the first pass took a file being written half-written, and
+ * again at its close. */
+static void mark_found(watch *w, const char *path, size_t r, const struct stat *st, long delay_ms)
+{
+	if (may_be_written(w, path, st))
+		mark_file_event(w, path, r, IN_MODIFY);
+	else
+		mark(w, path, r, delay_ms);
+}
+
 static char *join(const char *dir, const char *name)
 {
 	size_t n = strlen(dir) + strlen(name) + 2;
@@ -169,6 +212,12 @@ static int is_unreadable(const watch *w, const char *dir)
 	return yes;
 }
 
+/* The root index of v, a known path's entry (consumed). */
+static size_t known_root(jv v)
+{
+	return (size_t)jv_number_value(jv_array_get(v, 0));
+}
+
 /* Marks every known file under dir (dir itself is gone or moved, or
  * readable again: a file deleted meanwhile is deleted then). */
 static void mark_under(watch *w, const char *dir)
@@ -178,7 +227,7 @@ static void mark_under(watch *w, const char *dir)
 	jv_object_foreach(w->known, k, v) {
 		const char *p = jv_string_value(k);
 		if (strncmp(p, dir, n) == 0 && p[n] == '/')
-			mark(w, p, (size_t)jv_number_value(v), w->settle_ms);
+			mark(w, p, known_root(jv_copy(v)), w->settle_ms);
 		jv_free(k);
 		jv_free(v);
 	}
@@ -234,12 +283,16 @@ static int same_parent(const char *a, const char *b)
 }
 
 /* A file's stat signature: what a write or a chmod through any of its
- * names changes. */
+ * names changes, and what another file put in its place (a rename over
+ * it: an editor's save) has another of.  Timestamps are the kernel's
+ * coarse clock (a few ms): two writes of one size within one tick, the
+ * second's event lost, look the same (a limit of every mtime tool). */
 static jv signature(const struct stat *st)
 {
-	char sig[96];
+	char sig[128];
 
-	snprintf(sig, sizeof sig, "%lld:%lld.%09ld:%lld.%09ld", (long long)st->st_size,
+	snprintf(sig, sizeof sig, "%llu:%llu:%lld:%lld.%09ld:%lld.%09ld", (unsigned long long)st->st_dev,
+		 (unsigned long long)st->st_ino, (long long)st->st_size,
 		 (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec, (long long)st->st_ctim.tv_sec,
 		 st->st_ctim.tv_nsec);
 	return jv_string(sig);
@@ -321,12 +374,16 @@ static void check_remote(watch *w, const char *dir, size_t r)
 		w->next_poll_ms = (dp_clock_us() / 1000) + w->poll_s * 1000L;
 }
 
-/* Whether path, known under a remote root, is as it was when taken. */
+/* Whether path is known and as it was when taken (its signature). */
 static int unchanged(watch *w, const char *path, const struct stat *st)
 {
-	jv was = jv_object_get(jv_copy(w->sigs), jv_string(path));
+	jv was = jv_object_get(jv_copy(w->known), jv_string(path));
 
-	return jv_is_valid(was) && jv_equal(was, signature(st));
+	if (!jv_is_valid(was)) {
+		jv_free(was);
+		return 0;
+	}
+	return jv_equal(jv_array_get(was, 1), signature(st));
 }
 
 /* Records dir (root r) as a name of watch wd's directory: a path it has
@@ -436,7 +493,7 @@ static void add_tree(watch *w, const char *dir, size_t r, long delay_ms, int dep
 				add_tree(w, path, r, delay_ms, depth + 1);
 			} else if (S_ISREG(st.st_mode) && visible(w, r, path, 0) &&
 				   !(w->polling && unchanged(w, path, &st))) {
-				mark(w, path, r, delay_ms);
+				mark_found(w, path, r, &st, delay_ms);
 			}
 		}
 		free(path);
@@ -486,42 +543,44 @@ static void forget_dirs(watch *w, const char *dir)
 	jv_free(changed);
 }
 
-static void rescan(watch *w, const char *why)
-{
-	dp_diag("%s: rescanning every root", why);
-	jv_object_foreach(w->known, k, v) {
-		mark(w, jv_string_value(k), (size_t)jv_number_value(v), 0);
-		jv_free(k);
-		jv_free(v);
-	}
-	for (size_t r = 0; r < w->nroots; r++)
-		add_tree(w, w->roots[r], r, 0, 0);
-	if (w->limited)
-		w->next_poll_ms = (dp_clock_us() / 1000) + w->poll_s * 1000L;
-}
-
-/* Every poll_s seconds, the roots on a network or FUSE filesystem
- * (check_remote): their known files that are gone or changed
- * (signature) and the files new or changed since they were taken are
- * marked, as their events would have; a directory new is watched.  One
- * lstat per known file and one walk, no record for a file unchanged. */
-static void look_through(watch *w)
+/* Looks through the roots (every one, or those on a network or FUSE
+ * filesystem only: check_remote) for what no event told: their known
+ * files that are gone or changed (signature) and the files new or
+ * changed since they were taken are marked, as their events would have
+ * been; a directory new is watched.  One lstat per known file and one
+ * walk; no record for a file unchanged (a rescan sent every file again:
+ * a chunk pass each, and each a model request without the reuse cache).
+ * A file past WATCH_MAX_PATHS is not known: sent at every look. */
+static void look_through(watch *w, int remote_only)
 {
 	jv_object_foreach(w->known, k, v) {
-		size_t r = (size_t)jv_number_value(v);
+		size_t r = known_root(jv_copy(v));
 		struct stat st;
-		if (w->remote[r] && !w->lost[r] &&
-		    (lstat(jv_string_value(k), &st) != 0 || !unchanged(w, jv_string_value(k), &st)))
-			mark(w, jv_string_value(k), r, 0);
+		if ((!remote_only || w->remote[r]) && !w->lost[r]) {
+			if (lstat(jv_string_value(k), &st) != 0)
+				mark(w, jv_string_value(k), r, 0);
+			else if (!unchanged(w, jv_string_value(k), &st))
+				mark_found(w, jv_string_value(k), r, &st, 0);
+		}
 		jv_free(k);
 		jv_free(v);
 	}
 	w->polling = 1;
 	for (size_t r = 0; r < w->nroots; r++)
-		if (w->remote[r] && !w->lost[r])
+		if ((!remote_only || w->remote[r]) && !w->lost[r])
 			add_tree(w, w->roots[r], r, 0, 0);
 	w->polling = 0;
-	w->next_poll_ms = (dp_clock_us() / 1000) + w->poll_s * 1000L;
+	if (remote_only || w->limited)
+		w->next_poll_ms = (dp_clock_us() / 1000) + w->poll_s * 1000L;
+}
+
+/* An inotify queue overflow, the watch limit's poll or SIGUSR1 (why):
+ * every root looked through (a root lost is taken back by
+ * look_at_roots, whole). */
+static void rescan(watch *w, const char *why)
+{
+	dp_diag("%s: rescanning every root", why);
+	look_through(w, 0);
 }
 
 /* A root's path no longer leads to the directory watched: deleted or
@@ -782,18 +841,18 @@ static void resolve(watch *w, const char *path, size_t r)
 		int rc = discover_file(w->roots[r], path, w->opts, emit, w, &w->stats);
 		if (rc == -2)
 			dp_diag("%s: path too long or out of memory: skipped", path);
-		else if (!known && jv_object_length(jv_copy(w->known)) < WATCH_MAX_PATHS) {
-			w->known = jv_object_set(w->known, jv_string(path), jv_number((double)r));
+		else if (known || w->nknown < WATCH_MAX_PATHS) {
+			w->known = jv_object_set(w->known, jv_string(path),
+						 JV_ARRAY(jv_number((double)r), signature(&st)));
+			w->nknown += !known;
 			known = 1;
 		}
 		if (rc != -2 && known)
 			link_name(w, path, r, &st);
-		if (rc != -2 && known && w->remote[r])
-			w->sigs = jv_object_set(w->sigs, jv_string(path), signature(&st));
 	} else if (known) {
 		emit(w, delete_record(path, w->roots[r]));
 		w->known = jv_object_delete(w->known, jv_string(path));
-		w->sigs = jv_object_delete(w->sigs, jv_string(path));
+		w->nknown--;
 		unlink_name(w, path);
 	}
 }
@@ -862,7 +921,7 @@ watch *watch_new(char *const *roots, size_t nroots, const discover_opts *opts,
 	*w = (watch){.roots = roots, .nroots = nroots, .opts = opts, .settle_ms = times->settle_ms,
 		     .writer_settle_ms = times->writer_settle_ms, .writer_max_ms = times->writer_max_ms,
 		     .poll_s = times->poll_s, .dirs = jv_object(), .known = jv_object(),
-		     .inodes = jv_object(), .linked = jv_object(), .sigs = jv_object(),
+		     .inodes = jv_object(), .linked = jv_object(),
 		     .remote = calloc(nroots > 0 ? nroots : 1, 1), .unreadable = jv_object(),
 		     .pending = jv_object(), .lost = calloc(nroots > 0 ? nroots : 1, 1),
 		     .ids = calloc(nroots > 0 ? nroots : 1, sizeof *w->ids),
@@ -901,7 +960,6 @@ void watch_free(watch **w)
 	jv_free((*w)->known);
 	jv_free((*w)->inodes);
 	jv_free((*w)->linked);
-	jv_free((*w)->sigs);
 	free((*w)->remote);
 	jv_free((*w)->unreadable);
 	jv_free((*w)->pending);
@@ -965,7 +1023,7 @@ int watch_run(watch *w, int signal_fd, dp_sink *sink, dp_err *err)
 				rescan(w, "watch limit reached: periodic rescan");
 				continue;
 			} else if (until <= 0) {
-				look_through(w);
+				look_through(w, 1);
 				continue;
 			}
 			next = next < 0 || until < next ? until : next;

@@ -11,16 +11,20 @@
  * at most writer_max_ms after that writer's first event (then the
  * settle_ms rule again): a file written in pieces with pauses is taken
  * once, after its close, and a log never closed is still taken.  The first
- * pass treats every file as changed.
+ * pass takes every file, but one that may be open for writing (written
+ * within writer_settle_ms, no read lease to be had) waits as one whose
+ * writer was seen.
  *
  * Missing an event is never silent: an inotify queue overflow, a watch
  * that cannot be added (the fs.inotify.max_user_watches limit) or SIGUSR1
- * make a full rescan (every known path and every file looked at again,
- * said on stderr); after a watch-limit error the rescans repeat every
- * poll_s seconds since changes in unwatched directories are not seen.  A
- * root on a network or FUSE filesystem (NFS, SMB, sshfs ...), where
- * inotify tells only this machine's changes, is said once and looked
- * through every poll_s seconds (changed files only). */
+ * make a rescan (said on stderr): every known path and every file looked
+ * at, those new, changed (size, times, inode: the signature kept for each
+ * known file) or gone since they were taken sent; after a watch-limit
+ * error the rescans repeat every poll_s seconds since changes in
+ * unwatched directories are not seen.  A root on a network or FUSE
+ * filesystem (NFS, SMB, sshfs ...), where inotify tells only this
+ * machine's changes, is said once and looked through so every poll_s
+ * seconds. */
 #ifndef WATCH_WATCH_H
 #define WATCH_WATCH_H
 
@@ -45,7 +49,11 @@
  * descriptors' values: those grow for as long as the watcher runs); past
  * it, the rescans every --poll seconds as at the kernel's limit. */
 #define WATCH_MAX_DIRS (1 << 22)
-#define WATCH_MAX_PATHS 10000000  /* known files at most */
+/* Known files at most (each with its signature: about 1 KB of memory a
+ * file with the watcher's other tables, so 10 GB at the bound).  A file
+ * past it is sent but not known: no delete record when it goes, and
+ * sent again at every rescan. */
+#define WATCH_MAX_PATHS 10000000
 
 typedef struct watch watch;
 
