@@ -69,6 +69,11 @@ struct watch {
 	 * written through only: taking one name marks the others
 	 * (resolve). */
 	jv inodes, linked;
+	/* "dev:ino" -> the one name known of a file taken with one link: a
+	 * link made to it later finds it there (link_name).  Before, an edit
+	 * through the new name reached the old one only from the old name's
+	 * next change on. */
+	jv singles;
 	jv pending; /* object: path -> [deadline ms, root index, open writer's first event ms or -1] */
 	jv unreadable; /* object: directory that could not be read (said once) -> true */
 	unsigned char *lost;  /* per root: lost (lose_root), looked for every ROOT_POLL_MS */
@@ -130,16 +135,21 @@ static void mark(watch *w, const char *path, size_t r, long delay_ms)
  * pause, once a writer_max_ms at most).  Its close (IN_CLOSE_WRITE), or
  * the name moved or deleted, ends the wait: settle_ms.  With settle_ms for
  * every event, a file written in 10 pieces 0.4 s apart was taken, and
- * paid for, 10 times (sweep 8, finding 6).  The state is the pending
+ * paid for, 10 times (sweep 8, finding 6).  An IN_CREATE of a name whose
+ * file has other links is a hard link made (`ln`), opened by no one:
+ * settle_ms (it waited writer_settle_ms).  The state is the pending
  * entry's: none once the path is resolved. */
 static void mark_file_event(watch *w, const char *path, size_t r, uint32_t mask)
 {
 	long now = dp_clock_us() / 1000, since = -1;
 	jv was = jv_object_get(jv_copy(w->pending), jv_string(path));
+	struct stat st;
 
 	if (jv_is_valid(was))
 		since = (long)jv_number_value(jv_array_get(jv_copy(was), 2));
 	jv_free(was);
+	if (mask == IN_CREATE && lstat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink > 1)
+		mask = 0;
 	if (!((mask & (IN_CREATE | IN_MODIFY)) || ((mask & IN_ATTRIB) && since >= 0))) {
 		mark(w, path, r, w->settle_ms);
 		return;
@@ -781,6 +791,59 @@ static void unlink_name(watch *w, const char *path)
 	}
 }
 
+/* The key of st's inode in inodes and singles. */
+static jv inode_key(const struct stat *st)
+{
+	char k[64];
+
+	snprintf(k, sizeof k, "%llu:%llu", (unsigned long long)st->st_dev, (unsigned long long)st->st_ino);
+	return jv_string(k);
+}
+
+/* Follows path in singles: drops old_key's entry (the inode it was when
+ * last taken, or null; consumed) when it is path's, and adds st's (NULL:
+ * path is gone) when st has one link. */
+static void single_name(watch *w, const char *path, jv old_key, const struct stat *st)
+{
+	if (jv_get_kind(old_key) == JV_KIND_STRING) {
+		jv was = jv_object_get(jv_copy(w->singles), jv_copy(old_key));
+		if (jv_get_kind(was) == JV_KIND_STRING && strcmp(jv_string_value(was), path) == 0)
+			w->singles = jv_object_delete(w->singles, jv_copy(old_key));
+		jv_free(was);
+	}
+	jv_free(old_key);
+	if (st != NULL && st->st_nlink < 2)
+		w->singles = jv_object_set(w->singles, inode_key(st), jv_string(path));
+}
+
+/* The entry of inodes for the inode k (borrowed), taken as sig now under
+ * path (consumed): its entry; one made for the name singles knows, a file
+ * taken with one link that path is a link made to since (taken as the
+ * file is now: a link changes no content, so it is not marked); or a new
+ * one. */
+static jv inode_entry(watch *w, jv k, const char *path, jv sig)
+{
+	jv e = jv_object_get(jv_copy(w->inodes), jv_copy(k));
+	if (jv_is_valid(e)) {
+		jv_free(sig);
+		return e;
+	}
+	jv_free(e);
+	jv one = jv_object_get(jv_copy(w->singles), jv_copy(k));
+	jv ov = jv_get_kind(one) == JV_KIND_STRING && strcmp(jv_string_value(one), path) != 0
+			? jv_object_get(jv_copy(w->known), jv_copy(one)) : jv_invalid();
+	if (jv_get_kind(one) == JV_KIND_STRING)
+		w->singles = jv_object_delete(w->singles, jv_copy(k));
+	if (!jv_is_valid(ov)) {
+		jv_free(ov);
+		jv_free(one);
+		jv_free(sig);
+		return JV_ARRAY(jv_null(), jv_object());
+	}
+	w->linked = jv_object_set(w->linked, jv_copy(one), jv_copy(k));
+	return JV_ARRAY(sig, JV_OBJECT(one, jv_number((double)known_root(ov))));
+}
+
 /* path (root r), a known file just taken as st.  With several links
  * (hard links), it is one of its inode's names: when the inode changed
  * since one of them was last taken, the others known are marked, since a
@@ -790,21 +853,18 @@ static void unlink_name(watch *w, const char *path)
  * roots written through gives no event at all (man page). */
 static void link_name(watch *w, const char *path, size_t r, const struct stat *st)
 {
-	char k[64];
-	snprintf(k, sizeof k, "%llu:%llu", (unsigned long long)st->st_dev, (unsigned long long)st->st_ino);
+	jv k = inode_key(st);
 	jv was = jv_object_get(jv_copy(w->linked), jv_string(path));
-	int other = jv_is_valid(was) && (strcmp(jv_string_value(was), k) != 0 || st->st_nlink < 2);
+	int other = jv_is_valid(was) && (!jv_equal(jv_copy(was), jv_copy(k)) || st->st_nlink < 2);
 
 	jv_free(was);
 	if (other)
 		unlink_name(w, path);
-	if (st->st_nlink < 2)
+	if (st->st_nlink < 2) {
+		jv_free(k);
 		return;
-	jv e = jv_object_get(jv_copy(w->inodes), jv_string(k));
-	if (!jv_is_valid(e)) {
-		jv_free(e);
-		e = JV_ARRAY(jv_null(), jv_object());
 	}
+	jv e = inode_entry(w, k, path, signature(st));
 	jv sig = signature(st), old = jv_array_get(jv_copy(e), 0);
 	int changed = jv_get_kind(old) == JV_KIND_STRING && !jv_equal(old, jv_copy(sig));
 	jv paths = jv_array_get(e, 1);
@@ -817,8 +877,8 @@ static void link_name(watch *w, const char *path, size_t r, const struct stat *s
 		}
 	}
 	paths = jv_object_set(paths, jv_string(path), jv_number((double)r));
-	w->inodes = jv_object_set(w->inodes, jv_string(k), JV_ARRAY(sig, paths));
-	w->linked = jv_object_set(w->linked, jv_string(path), jv_string(k));
+	w->inodes = jv_object_set(w->inodes, jv_copy(k), JV_ARRAY(sig, paths));
+	w->linked = jv_object_set(w->linked, jv_string(path), k);
 }
 
 /* A settled path: a file record when it is a file to take, a delete
@@ -835,6 +895,16 @@ static void resolve(watch *w, const char *path, size_t r)
 	int is_file = found && S_ISREG(st.st_mode) && visible(w, r, path, 0);
 	jv was = jv_object_get(jv_copy(w->known), jv_string(path));
 	int known = jv_is_valid(was);
+	/* The inode it was when last taken ("dev:ino:..." signature's head). */
+	jv old_key = jv_null();
+	if (known) {
+		jv sig = jv_array_get(jv_copy(was), 1);
+		const char *c = strchr(jv_string_value(sig), ':');
+		c = c != NULL ? strchr(c + 1, ':') : NULL;
+		if (c != NULL)
+			old_key = jv_string_sized(jv_string_value(sig), (int)(c - jv_string_value(sig)));
+		jv_free(sig);
+	}
 
 	jv_free(was);
 	if (is_file) {
@@ -847,13 +917,20 @@ static void resolve(watch *w, const char *path, size_t r)
 			w->nknown += !known;
 			known = 1;
 		}
-		if (rc != -2 && known)
+		if (rc != -2 && known) {
+			single_name(w, path, old_key, &st);
 			link_name(w, path, r, &st);
+		} else {
+			jv_free(old_key);
+		}
 	} else if (known) {
 		emit(w, delete_record(path, w->roots[r]));
 		w->known = jv_object_delete(w->known, jv_string(path));
 		w->nknown--;
+		single_name(w, path, old_key, NULL);
 		unlink_name(w, path);
+	} else {
+		jv_free(old_key);
 	}
 }
 
@@ -921,7 +998,7 @@ watch *watch_new(char *const *roots, size_t nroots, const discover_opts *opts,
 	*w = (watch){.roots = roots, .nroots = nroots, .opts = opts, .settle_ms = times->settle_ms,
 		     .writer_settle_ms = times->writer_settle_ms, .writer_max_ms = times->writer_max_ms,
 		     .poll_s = times->poll_s, .dirs = jv_object(), .known = jv_object(),
-		     .inodes = jv_object(), .linked = jv_object(),
+		     .inodes = jv_object(), .linked = jv_object(), .singles = jv_object(),
 		     .remote = calloc(nroots > 0 ? nroots : 1, 1), .unreadable = jv_object(),
 		     .pending = jv_object(), .lost = calloc(nroots > 0 ? nroots : 1, 1),
 		     .ids = calloc(nroots > 0 ? nroots : 1, sizeof *w->ids),
@@ -960,6 +1037,7 @@ void watch_free(watch **w)
 	jv_free((*w)->known);
 	jv_free((*w)->inodes);
 	jv_free((*w)->linked);
+	jv_free((*w)->singles);
 	free((*w)->remote);
 	jv_free((*w)->unreadable);
 	jv_free((*w)->pending);

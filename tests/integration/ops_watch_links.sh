@@ -64,6 +64,35 @@ sleep 0.5
 is "$(records "$T_DIR/h.out" ".kind == \"file\" and .path == \"$H/b/shared.md\" and .hash == \"$new\"")" 0 \
 	"the deleted name not brought back"
 
+# --- a link made while watching to a file taken under one name (session
+# 30): the new name waited --writer-settle (IN_CREATE, as a file opened),
+# and an edit through it reached the old name only at that name's next
+# change.  --writer-settle of an hour: a link is no writer.
+K=$T_DIR/linked
+mkdir -p "$K/a" "$K/b"
+printf '# One\n' >"$K/a/one.md"; touch -d '1 hour ago' "$K/a/one.md"
+docpipe-watch --settle 100 --writer-settle 3600000 --writer-max 3600000 "$K" >"$T_DIR/k.out" 2>"$T_DIR/k.err" &
+W=$!; WATCHERS+=("$W")
+wait_for 20 has_record "$T_DIR/k.out" ".path == \"$K/a/one.md\""
+ok $? "the first pass"
+ln "$K/a/one.md" "$K/b/two.md"
+wait_for 20 has_record "$T_DIR/k.out" ".path == \"$K/b/two.md\""
+ok $? "a link made: the new name taken then"
+printf 'edited through the new name\n' >>"$K/b/two.md"
+new=$(hash_of "$K/b/two.md")
+wait_for 20 has_record "$T_DIR/k.out" ".path == \"$K/a/one.md\" and .hash == \"$new\""
+ok $? "an edit through the new name: taken under the old one"
+wait_for 20 has_record "$T_DIR/k.out" ".path == \"$K/b/two.md\" and .hash == \"$new\""
+ok $? "and the new"
+printf 'edited through the old name\n' >>"$K/a/one.md"
+new=$(hash_of "$K/a/one.md")
+wait_for 20 has_record "$T_DIR/k.out" ".path == \"$K/b/two.md\" and .hash == \"$new\""
+ok $? "one through the old name: taken under the new one"
+sleep 0.5
+is "$(records "$T_DIR/k.out" ".path == \"$K/a/one.md\"")" 3 "each version once under the old name"
+is "$(records "$T_DIR/k.out" ".path == \"$K/b/two.md\"")" 3 "and under the new"
+kill "$W"; wait "$W"
+
 # --- a directory with two paths: a bind mount inside the tree (root only)
 B=$T_DIR/bound
 mkdir -p "$B/loop" "$B/sub"; printf '# one\n' >"$B/x.md"; printf '# s\n' >"$B/sub/s.md"
@@ -93,5 +122,5 @@ fi
 
 for w in "${WATCHERS[@]}"; do kill "$w" 2>/dev/null; done
 wait
-is "$(cat "$T_DIR"/h.err)" "" "nothing said for hard links"
+is "$(cat "$T_DIR"/h.err "$T_DIR"/k.err)" "" "nothing said for hard links"
 done_testing
