@@ -76,6 +76,10 @@ struct watch {
 	jv singles;
 	jv pending; /* object: path -> [deadline ms, root index, open writer's first event ms or -1] */
 	jv unreadable; /* object: directory that could not be read (said once) -> true */
+	/* /proc/self/mountinfo, polled (POLLPRI: a mount or unmount in this
+	 * namespace), or -1; mounts: the mount IDs it listed last. */
+	int mounts_fd;
+	jv mounts;
 	unsigned char *lost;  /* per root: lost (lose_root), looked for every ROOT_POLL_MS */
 	size_t nlost;
 	struct root_id *ids;  /* per root: what it is watched as */
@@ -678,6 +682,89 @@ static void unmounted(watch *w, const char *dir, size_t r)
 		add_tree(w, dir, r, w->settle_ms, 0);
 }
 
+/* Whether dir, below root r, is one the walk takes: every directory from
+ * the root down to it visible. */
+static int walked(const watch *w, size_t r, char *dir)
+{
+	size_t rl = strlen(w->roots[r]);
+
+	for (char *p = strchr(dir + rl + 1, '/'); p != NULL; p = strchr(p + 1, '/')) {
+		*p = '\0';
+		int yes = visible(w, r, dir, 1);
+		*p = '/';
+		if (!yes)
+			return 0;
+	}
+	return visible(w, r, dir, 1);
+}
+
+/* A filesystem mounted at point (the kernel's path, links resolved): at
+ * a directory below a root, what it covers counts as deleted and what it
+ * holds is watched and taken, a network or FUSE one looked through every
+ * poll_s seconds (check_remote), as for one there at the first pass.
+ * inotify tells no mount: before, such a directory's watch kept watching
+ * the covered one, the mount's files never taken.  A mount on a root
+ * itself is look_at_roots's. */
+static void mounted(watch *w, const char *point)
+{
+	for (size_t r = 0; r < w->nroots; r++) {
+		char *real = w->lost[r] ? NULL : realpath(w->roots[r], NULL);
+		size_t n = real != NULL && strcmp(real, "/") != 0 ? strlen(real) : 0;
+		char *dir = real != NULL && strncmp(point, real, n) == 0 && point[n] == '/'
+				    ? join(w->roots[r], point + n + 1) : NULL;
+		struct stat st;
+		if (dir != NULL && walked(w, r, dir) && stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
+			dp_diag("%s: a filesystem mounted on it: the files it covers count as deleted;"
+				" taking what it holds", dir);
+			forget_dirs(w, dir);
+			mark_under(w, dir);
+			add_tree(w, dir, r, w->settle_ms, 0);
+			check_remote(w, dir, r);
+		}
+		free(dir);
+		free(real);
+	}
+}
+
+/* Reads /proc/self/mountinfo: the mounts whose IDs are new since the last
+ * read are taken (mounted) when take, else only remembered (the first
+ * pass walks them). */
+static void read_mounts(watch *w, int take)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char *line = NULL;
+	size_t cap = 0;
+	jv now = jv_object();
+
+	while (f != NULL && getline(&line, &cap, f) > 0) {
+		char id[32], point[PATH_MAX];
+		if (sscanf(line, "%31s %*s %*s %*s %4095s", id, point) != 2)
+			continue;
+		/* Unescape \ooo (space, tab, newline, backslash). */
+		char *o = point;
+		for (const char *i = point; *i != '\0'; o++) {
+			if (i[0] == '\\' && i[1] >= '0' && i[1] <= '3' && i[2] >= '0' && i[2] <= '7' &&
+			    i[3] >= '0' && i[3] <= '7') {
+				*o = (char)((i[1] - '0') * 64 + (i[2] - '0') * 8 + (i[3] - '0'));
+				i += 4;
+			} else {
+				*o = *i++;
+			}
+		}
+		*o = '\0';
+		jv was = jv_object_get(jv_copy(w->mounts), jv_string(id));
+		if (take && !jv_is_valid(was))
+			mounted(w, point);
+		jv_free(was);
+		now = jv_object_set(now, jv_string(id), jv_true());
+	}
+	free(line);
+	if (f != NULL)
+		fclose(f);
+	jv_free(w->mounts);
+	w->mounts = now;
+}
+
 /* The event ev of the directory dir (under root r), one of its names. */
 static void handle_name_event(watch *w, const struct inotify_event *ev, const char *dir, size_t r)
 {
@@ -1001,6 +1088,7 @@ watch *watch_new(char *const *roots, size_t nroots, const discover_opts *opts,
 		     .inodes = jv_object(), .linked = jv_object(), .singles = jv_object(),
 		     .remote = calloc(nroots > 0 ? nroots : 1, 1), .unreadable = jv_object(),
 		     .pending = jv_object(), .lost = calloc(nroots > 0 ? nroots : 1, 1),
+		     .mounts = jv_object(), .mounts_fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC),
 		     .ids = calloc(nroots > 0 ? nroots : 1, sizeof *w->ids),
 		     .max_dirs = times->test_max_dirs > 0 ? (size_t)times->test_max_dirs : WATCH_MAX_DIRS};
 	if (w->lost == NULL || w->ids == NULL || w->remote == NULL) {
@@ -1021,6 +1109,7 @@ watch *watch_new(char *const *roots, size_t nroots, const discover_opts *opts,
 		return NULL;
 	}
 	skip_wds(w, times->test_skip_wds);
+	read_mounts(w, 0);
 	/* The first pass: every file now, every directory watched first. */
 	for (size_t r = 0; r < nroots; r++)
 		add_tree(w, roots[r], r, 0, 0);
@@ -1033,6 +1122,9 @@ void watch_free(watch **w)
 		return;
 	if ((*w)->fd >= 0)
 		close((*w)->fd);
+	if ((*w)->mounts_fd >= 0)
+		close((*w)->mounts_fd);
+	jv_free((*w)->mounts);
 	jv_free((*w)->dirs);
 	jv_free((*w)->known);
 	jv_free((*w)->inodes);
@@ -1106,10 +1198,11 @@ int watch_run(watch *w, int signal_fd, dp_sink *sink, dp_err *err)
 			}
 			next = next < 0 || until < next ? until : next;
 		}
-		struct pollfd fds[2] = {{.fd = w->fd, .events = POLLIN},
-					{.fd = signal_fd, .events = POLLIN}};
+		struct pollfd fds[3] = {{.fd = w->fd, .events = POLLIN},
+					{.fd = signal_fd, .events = POLLIN},
+					{.fd = w->mounts_fd, .events = POLLPRI}};
 		int timeout = next < 0 ? -1 : next > INT_MAX ? INT_MAX : (int)next;
-		if (poll(fds, 2, timeout) < 0 && errno != EINTR) {
+		if (poll(fds, w->mounts_fd >= 0 ? 3 : 2, timeout) < 0 && errno != EINTR) {
 			dp_err_set(err, "poll: %s", strerror(errno));
 			return -1;
 		}
@@ -1117,5 +1210,7 @@ int watch_run(watch *w, int signal_fd, dp_sink *sink, dp_err *err)
 			return 0;
 		if ((fds[0].revents & POLLIN) && read_events(w, err) < 0)
 			return -1;
+		if (fds[2].revents & (POLLPRI | POLLERR))
+			read_mounts(w, 1);
 	}
 }

@@ -24,7 +24,8 @@
  * unwatched directories are not seen.  A root on a network or FUSE
  * filesystem (NFS, SMB, sshfs ...), where inotify tells only this
  * machine's changes, is said once and looked through so every poll_s
- * seconds. */
+ * seconds; so is one mounted below a root while watching (no inotify
+ * event: /proc/self/mountinfo is polled). */
 #ifndef WATCH_WATCH_H
 #define WATCH_WATCH_H
 

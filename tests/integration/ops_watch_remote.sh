@@ -52,6 +52,44 @@ else
 	for _ in $(seq 9); do skip "no FUSE mount here ($(head -1 "$T_DIR/mount.err" 2>/dev/null))"; done
 fi
 
+# --- a FUSE filesystem mounted below a local root while watching (session
+# 30): inotify tells no mount, so it was never seen (the directory's watch
+# kept watching the covered one).  Now /proc/self/mountinfo is polled: the
+# files it covers count as deleted, its own are taken, and it is looked
+# through every --poll seconds as one there at the first pass.
+L2=$T_DIR/local2; SRC2=$T_DIR/server2
+mkdir -p "$L2/later" "$SRC2/sub"
+printf '# top\n' >"$L2/top.md"; printf '# covered\n' >"$L2/later/covered.md"
+printf '# m\n' >"$SRC2/m.md"; printf '# s\n' >"$SRC2/sub/s.md"
+docpipe-watch --settle 100 --poll 1 "$L2" >"$T_DIR/m.out" 2>"$T_DIR/m.err" &
+W=$!; WATCHERS+=("$W")
+wait_for 10 has_record "$T_DIR/m.out" ".path == \"$L2/later/covered.md\""
+ok $? "the first pass"
+# (fuse 2 refuses a mount point that holds files without -o nonempty;
+# fuse 3 takes it and knows no such option)
+if command -v bindfs >/dev/null && { bindfs -o nonempty "$SRC2" "$L2/later" 2>"$T_DIR/mount2.err" ||
+	bindfs "$SRC2" "$L2/later" 2>"$T_DIR/mount2.err"; }; then
+	at_exit 'mountpoint -q "$L2/later" && umount "$L2/later"'
+	wait_for 10 has_record "$T_DIR/m.out" ".path == \"$L2/later/sub/s.md\""
+	ok $? "a filesystem mounted below the root: its files taken"
+	wait_for 10 has_record "$T_DIR/m.out" ".kind == \"delete\" and .path == \"$L2/later/covered.md\""
+	ok $? "the file it covers deleted"
+	like "$(cat "$T_DIR/m.err")" "$L2/later: a filesystem mounted on it" "said"
+	like "$(cat "$T_DIR/m.err")" "$L2/later: on a FUSE .* filesystem: .* looking through $L2 every 1 s" "a FUSE one: said"
+	printf '# m, edited elsewhere\n' >"$SRC2/m.md"
+	new=$(hash_of "$SRC2/m.md")
+	wait_for 10 has_record "$T_DIR/m.out" ".path == \"$L2/later/m.md\" and .hash == \"$new\""
+	ok $? "and looked through: an edit underneath it (no event) taken"
+	printf '# n\n' >"$L2/later/n.md"
+	wait_for 10 has_record "$T_DIR/m.out" ".path == \"$L2/later/n.md\""
+	ok $? "a file made through the mount: taken (watched)"
+	kill "$W"; wait "$W"
+	umount "$L2/later"
+else
+	for _ in $(seq 6); do skip "no FUSE mount here ($(head -1 "$T_DIR/mount2.err" 2>/dev/null))"; done
+	kill "$W"; wait "$W"
+fi
+
 # --- local roots: nothing said, no looking through
 L=$T_DIR/local
 mkdir -p "$L"; printf '# l\n' >"$L/l.md"
