@@ -46,14 +46,21 @@ left=$(tagged refused)
 is "$(echo $left)" "" "no process of the run left behind"
 [ -z "$left" ] || { ps -o pid,args -p "$(echo $left | tr ' ' ,)" | sed 's/^/# /'; kill $left 2>/dev/null; }
 
-# A stage that keeps dying (here: no server at its database's port, and
-# --db-retry 0) is restarted a few times with a growing delay, then the
-# run stops.  (A login refused for good is no crash: exit 2, the run
-# stops at once, fault_db_refused_language.sh.)
+# A stage that keeps dying (here: the store alone given no server at its
+# database's port, and --db-retry 0; the run's claim is made in the
+# database that is up) is restarted a few times with a growing delay,
+# then the run stops.  (A login refused for good is no crash: exit 2, the
+# run stops at once, fault_db_refused_language.sh.)
 # Each line of the supervisor's stderr is stamped with the time it came.
 closed=$(free_ports 1) || { ok 1 "a free port"; done_testing; }
+mkdir "$T_DIR/bin"
+ln -s "$DOCPIPE_BIN"/docpipe-* "$T_DIR/bin/"
+rm "$T_DIR/bin/docpipe-store"
+printf '#!/bin/sh\nDATABASE_URL=postgresql://%s@127.0.0.1:%s/x exec %s "$@"\n' \
+	"$PGUSER" "$closed" "$DOCPIPE_BIN/docpipe-store" >"$T_DIR/bin/docpipe-store"
+chmod +x "$T_DIR/bin/docpipe-store"
 start=$SECONDS
-DATABASE_URL="postgresql://$PGUSER@127.0.0.1:$closed/x" \
+DOCPIPE_BIN=$T_DIR/bin \
 	timeout 120 docpipe run "$T_DIR/docs" --progress none --opt store=--db-retry=0 2>&1 >"$T_DIR/report2" |
 	while IFS= read -r l; do printf '%s %s\n' "$EPOCHREALTIME" "$l"; done >"$T_DIR/err2"
 rc=${PIPESTATUS[0]}
