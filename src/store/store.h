@@ -180,6 +180,16 @@ int store_patiently(int (*attempt)(void *ctx, dp_err *err), void *ctx, double pa
  * after each reset (schema.c, write.c) with dp_db_session_set; behind a
  * transaction pooler in each transaction instead (dp_db_begin). */
 #define STORE_SESSION_SETTINGS "lock_timeout = 0"
+
+/* A write transaction (write.c, write_tx) runs without the
+ * statement_timeout the database or role may set (SET LOCAL, this
+ * transaction only): its statements carry whole documents, whose chunks
+ * are replaced at once, so a document whose write takes longer than the
+ * timeout cannot be written in smaller steps and failed on every run
+ * ("canceling statement due to statement timeout"), after its summary and
+ * vectors were paid for.  The sweep keeps the timeout: its batches can
+ * shrink (sweep.c). */
+#define STORE_WRITE_SETTINGS "SET LOCAL statement_timeout = 0"
 int store_reconnect(store *s, int *lost, dp_err *err);
 
 /* Around database work outside the write transactions that may wait on

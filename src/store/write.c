@@ -903,7 +903,8 @@ static enum tx_result write_tx(store *s, store_item **items, size_t n, dp_err *e
 	dp_db_forget_sqlstate();
 	if (order == NULL || ids == NULL)
 		dp_err_set(err, "out of memory");
-	else if (dp_db_begin(s->db, STORE_SESSION_SETTINGS, STORE_GIN_SETTINGS, err) == 0) {
+	else if (dp_db_begin(s->db, STORE_SESSION_SETTINGS, STORE_GIN_SETTINGS "; " STORE_WRITE_SETTINGS,
+			     err) == 0) {
 		rc = write_body(s, items, n, order, ids, registered, err);
 		if (rc == 0)
 			rc = dp_db_exec(s->db, "COMMIT", err);
