@@ -69,8 +69,8 @@ int chunk_open_file(const char *path, unsigned long long max_size, struct stat *
 
 	if (fd < 0) {
 		if (errno == ENOENT || errno == ENOTDIR)
-			dp_err_set(err, "file vanished since discovery");
-		else if (errno == ELOOP)
+			return CHUNK_GONE;
+		if (errno == ELOOP)
 			dp_err_set(err, "file is now a symbolic link; not followed");
 		else
 			dp_err_set(err, "cannot open: %s", strerror(errno));
@@ -95,10 +95,12 @@ fail:
 	return -1;
 }
 
-char *chunk_read_file(const char *path, unsigned long long max_size, size_t *len, dp_err *err)
+char *chunk_read_file(const char *path, unsigned long long max_size, size_t *len, int *gone,
+		      dp_err *err)
 {
 	struct stat st;
 	int fd = chunk_open_file(path, max_size, &st, err);
+	*gone = fd == CHUNK_GONE;
 	if (fd < 0)
 		return NULL;
 	size_t size = (size_t)st.st_size;
@@ -421,6 +423,16 @@ static void lone_cr_to_lf(char *text, size_t len)
 	}
 }
 
+jv chunk_gone(jv rec, const char *path)
+{
+	static const char *const of_file[] = {"hash", "size", "mtime"};
+
+	dp_diag("%s: deleted since discovery: its stored document (if any) is deleted", path);
+	for (size_t i = 0; i < sizeof of_file / sizeof of_file[0]; i++)
+		rec = jv_object_delete(rec, jv_string(of_file[i]));
+	return jv_object_set(rec, jv_string("kind"), jv_string(DP_KIND_DELETE));
+}
+
 jv chunk_stage_process(void *ctx, jv rec)
 {
 	const chunk_stage *cs = ctx;
@@ -436,9 +448,10 @@ jv chunk_stage_process(void *ctx, jv rec)
 							       : CONV_NONE;
 	if (kind == CONV_PDF)
 		return chunk_converted_pdf(cs, rec, path);
-	buf = chunk_read_file(path, cs->max_size, &len, &err);
+	int gone;
+	buf = chunk_read_file(path, cs->max_size, &len, &gone, &err);
 	if (buf == NULL)
-		return dp_record_error(rec, "chunk", err.msg);
+		return gone ? chunk_gone(rec, path) : dp_record_error(rec, "chunk", err.msg);
 	/* Read as text unless its first bytes say otherwise: a PDF, DOCX, ODT
 	 * or EPUB named like text is converted as what it is (under --format
 	 * chunk_check_text refuses it, as anything else they name).  Sniffed

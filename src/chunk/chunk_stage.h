@@ -36,14 +36,26 @@ int chunk_stage_init(chunk_stage *cs, const chunk_opts *opts, unsigned long long
 enum chunk_format chunk_format_of(const char *path, enum chunk_format_choice choice);
 
 /* Opens a regular file of at most max_size bytes for reading (no symbolic
- * link, no FIFO) and fstat()s it into *st.  Returns the descriptor, or -1
- * with err holding the reason as it goes into an error record. */
+ * link, no FIFO) and fstat()s it into *st.  Returns the descriptor;
+ * CHUNK_GONE when no file has the path any more (deleted since discovery:
+ * chunk_gone); or -1 with err holding the reason as it goes into an error
+ * record. */
+#define CHUNK_GONE (-2)
 int chunk_open_file(const char *path, unsigned long long max_size, struct stat *st, dp_err *err);
 
 /* Reads a whole regular file with one bounded read.  Returns a malloc'ed
- * buffer (NUL-terminated, *len bytes before the NUL), or NULL with err
- * holding the reason as it goes into an error record. */
-char *chunk_read_file(const char *path, unsigned long long max_size, size_t *len, dp_err *err);
+ * buffer (NUL-terminated, *len bytes before the NUL), or NULL with *gone
+ * set when the file is gone (CHUNK_GONE), else with err holding the
+ * reason as it goes into an error record. */
+char *chunk_read_file(const char *path, unsigned long long max_size, size_t *len, int *gone,
+		      dp_err *err);
+
+/* The record for file record rec (consumed) whose file was deleted after
+ * discovery (a temporary file, build output in a live tree): rec as a
+ * delete record of its path (its other fields kept: root, run, stream,
+ * seq ...), so the store removes what it stored for it and no failure is
+ * counted, as for a file deleted while discover walks; said on stderr. */
+jv chunk_gone(jv rec, const char *path);
 
 /* Checks bytes read from a file against the file record (borrowed) that
  * named it: same size and hash.  Returns 0, or -1 with the reason in err. */

@@ -966,6 +966,8 @@ jv chunk_converted_pdf(const chunk_stage *cs, jv rec, const char *path)
 	struct stat before, after;
 	int fd = chunk_open_file(path, cs->max_size, &before, &err);
 
+	if (fd == CHUNK_GONE)
+		return chunk_gone(rec, path);
 	if (fd < 0)
 		return dp_record_error(rec, "chunk", err.msg);
 	conv_out_init(&o);

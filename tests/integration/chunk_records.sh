@@ -1,8 +1,9 @@
 #!/bin/bash
 # docpipe-chunk end to end: document records from discover's file records,
-# unknown fields carried through, and one error record for every file it
-# cannot take (vanished, changed, binary, invalid UTF-8) or input line it
-# cannot read, the run going on after each.
+# unknown fields carried through, a delete record for a file deleted since
+# discovery, and one error record for every file it cannot take (changed,
+# binary, invalid UTF-8) or input line it cannot read, the run going on
+# after each.
 . "$(dirname "$0")/../lib/tap.sh"
 
 D=$T_DIR/docs
@@ -35,13 +36,13 @@ is "$(doc a.md '[.chunks[] | .seq, .tokens]')" '[0,16]' "seq and tokens"
 is "$(doc a.md '[.run, .meta.tag, .hash == null, .size]')" '["r1","x",false,61]' "unknown fields carried through"
 is "$(doc b.txt '[.format, .chunker, .chunks[0].text, .chunks[0].heading]')" '["text","text-v2 max=512 overlap=0 min=64","para one\n\npara two",[]]' "plain text document"
 is "$(doc g-empty.md '[.kind, .chunks]')" '["document",[]]' "empty file: document without chunks"
-is "$(doc c-vanish.md '[.kind, .stage, .error, .run, .meta.tag]')" '["error","chunk","file vanished since discovery","r1","x"]' "vanished file"
+is "$(doc c-vanish.md '[.kind, .stage, .error, .hash, .run, .meta.tag]')" '["delete",null,null,null,"r1","x"]' "vanished file: a delete record of its path"
 like "$(doc d-change.md '.error')" "file changed since discovery" "changed file"
 is "$(doc e-nul.txt '.error')" '"binary file: NUL byte at byte 3"' "NUL bytes"
 is "$(doc f-utf8.md '.error')" '"invalid UTF-8 at byte 10"' "invalid UTF-8 with its offset"
 is "$(jq -r 'select(.path == null) | .error' "$T_DIR/out" | cut -c1-14 | tr '\n' ',')" "input line 4: ,input line 5: ," "malformed lines become error records"
 is "$(jq -r 'select(.path == "/z") | [.stage, .error] | @tsv' "$T_DIR/out")" "$(printf 'discover\tearlier')" "earlier error records pass through"
-is "$(jq -r '.kind' "$T_DIR/out" | sort | uniq -c | tr -s ' ' | tr '\n' ',')" " 3 document, 7 error," "3 documents, 7 errors"
+is "$(jq -r '.kind' "$T_DIR/out" | sort | uniq -c | tr -s ' ' | tr '\n' ',')" " 1 delete, 3 document, 6 error," "3 documents, 1 delete, 6 errors"
 
 # Options.
 docpipe-discover "$D/a.md" 2>/dev/null | docpipe-chunk --max-tokens 8 --overlap 2 >"$T_DIR/small"
