@@ -20,26 +20,41 @@ corpus=$out/corpus-$target
 mkdir -p "$corpus"
 cc_fuzz() { clang -g -O1 -std=c11 -D_GNU_SOURCE -Isrc/lib \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all "$@" -lxxhash -ljq -lm; }
-# The chunk stage's logic with everything it links (src/chunk minus main.c:
-# the stage reaches the converters), compiled once into an archive that the
-# chunk, html and zip targets share; rebuilt when a source is newer.
-cc_chunk() {
-	local pkgs="libxml-2.0 poppler-glib libzip libmagic md4c" lib=$out/libchunk-fuzz.a
-	local srcs="$(ls src/chunk/*.c | grep -v main.c) src/lib/text.c src/lib/hash.c src/lib/record.c src/lib/jscan.c src/lib/json.c src/lib/buf.c src/lib/clock.c src/lib/err.c src/lib/path.c"
+# archive NAME PKGS SOURCES...: compiles SOURCES (for libFuzzer, ASan and
+# UBSan; one compiler per core) into $out/libNAME-fuzz.a, unless it is
+# newer than every source of src/lib, src/chunk and this script.  Under a
+# lock: make check's fuzz_smoke builds two targets at a time.
+archive() {
+	local name=$1 pkgs=$2 lib=$out/lib$1-fuzz.a lock
+	shift 2
+	exec {lock}>"$out/.lock-$name"
+	flock "$lock"
 	# shellcheck disable=SC2086
 	if [ ! -f "$lib" ] || [ -n "$(find src/chunk src/lib tests/fuzz/run-fuzz.sh -newer "$lib" -name '*.[ch]' -o -newer "$lib" -name run-fuzz.sh)" ]; then
-		rm -rf "$out/obj" && mkdir -p "$out/obj"
-		# One compiler per core: make check builds this archive from
-		# scratch, and one after another it took a minute.
+		rm -rf "$out/obj-$name" && mkdir -p "$out/obj-$name"
 		# shellcheck disable=SC2016,SC2086 # the inner script's own $0-$2; the flags split
-		printf '%s\n' $srcs | xargs -P "$(nproc)" -n 1 sh -c 'clang -c -g -O1 -std=c11 -D_GNU_SOURCE -Isrc/lib $0 \
+		printf '%s\n' "$@" | xargs -P "$(nproc)" -n 1 sh -c 'clang -c -g -O1 -std=c11 -D_GNU_SOURCE -Isrc/lib $0 \
 			-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -o "$1/$(basename "$2" .c).o" "$2"' \
-			"$(pkg-config --cflags $pkgs)" "$out/obj"
-		rm -f "$lib" && ar rcs "$lib" "$out"/obj/*.o
+			"$(pkg-config --cflags $pkgs)" "$out/obj-$name"
+		rm -f "$lib" && ar rcs "$lib" "$out/obj-$name"/*.o
 	fi
+	exec {lock}>&-
+}
+# src/lib, compiled once for every target: each compiled the files it
+# links itself (all of them for http, one after another), 53 compiles
+# where 34 do.
+cc_lib() { archive docpipe libpq src/lib/*.c; }
+# The chunk stage's logic with everything it links (src/chunk minus
+# main.c: the stage reaches the converters), shared by the chunk, html and
+# zip targets.
+CHUNK_PKGS="libxml-2.0 poppler-glib libzip libmagic md4c"
+cc_chunk() {
+	cc_lib
 	# shellcheck disable=SC2046
-	cc_fuzz $(pkg-config --cflags $pkgs) -o "$out/fuzz_$target" "tests/fuzz/fuzz_$target.c" \
-		"$lib" $(pkg-config --libs $pkgs)
+	archive chunk "$CHUNK_PKGS" $(ls src/chunk/*.c | grep -v main.c)
+	# shellcheck disable=SC2046,SC2086
+	cc_fuzz $(pkg-config --cflags $CHUNK_PKGS) -o "$out/fuzz_$target" "tests/fuzz/fuzz_$target.c" \
+		"$out/libchunk-fuzz.a" "$out/libdocpipe-fuzz.a" $(pkg-config --libs $CHUNK_PKGS)
 }
 case $target in
 chunk)
@@ -76,8 +91,8 @@ html | zip)
 	fi
 	;;
 record)
-	cc_fuzz -o "$out/fuzz_record" tests/fuzz/fuzz_record.c \
-		src/lib/lines.c src/lib/buf.c src/lib/record.c src/lib/jscan.c src/lib/vec.c src/lib/text.c src/lib/err.c
+	cc_lib
+	cc_fuzz -o "$out/fuzz_record" tests/fuzz/fuzz_record.c "$out/libdocpipe-fuzz.a"
 	if [ -z "$(ls -A "$corpus")" ]; then
 		cp docs/protocol.md "$corpus/seed-doc"
 		printf '{"v":1,"kind":"document","path":"/a","chunks":[{"seq":0,"text":"x","vec":"AACAPwAAAEA="}]}\n{"kind":"file"}\n[1]\n' >"$corpus/seed-rec"
@@ -85,10 +100,9 @@ record)
 	;;
 http)
 	# http.c reaches the stats channel (ZeroMQ) and the rest of the
-	# library: link all of it.
-	# shellcheck disable=SC2046
-	cc_fuzz $(pkg-config --cflags libpq) -o "$out/fuzz_http" tests/fuzz/fuzz_http.c src/lib/*.c \
-		-lcurl -lzmq -lpq -lcrypto -lstemmer
+	# library.
+	cc_lib
+	cc_fuzz -o "$out/fuzz_http" tests/fuzz/fuzz_http.c "$out/libdocpipe-fuzz.a" -lcurl -lzmq -lpq -lcrypto -lstemmer
 	if [ -z "$(ls -A "$corpus")" ]; then
 		for v in 1s 6m0s 20ms 1.5s 1h2m3.5s 120 "Wed, 21 Oct 2015 07:28:00 GMT"; do
 			printf '%s' "$v" >"$corpus/seed-$(printf '%s' "$v" | md5sum | cut -c1-8)"
@@ -96,8 +110,8 @@ http)
 	fi
 	;;
 lexer)
-	cc_fuzz -o "$out/fuzz_lexer" tests/fuzz/fuzz_lexer.c src/lib/lexer.c src/lib/buf.c src/lib/err.c \
-		-lstemmer
+	cc_lib
+	cc_fuzz -o "$out/fuzz_lexer" tests/fuzz/fuzz_lexer.c "$out/libdocpipe-fuzz.a" -lstemmer
 	if [ -z "$(ls -A "$corpus")" ]; then
 		i=0
 		for f in $(find ../shared/corpora ../../shared/corpora -name '*.md' -size -12k 2>/dev/null | sort | awk 'NR % 60 == 1'); do
