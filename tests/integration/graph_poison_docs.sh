@@ -19,12 +19,14 @@
 # The crashes are played as in graph_oom_doc.sh: a watcher sends SIGILL
 # (or SIGKILL for "-oom" files) to each chunk replica whose crash journal
 # names a matching document once the hub's metrics say that replica holds
-# it; chunk's --jq keeps those documents busy meanwhile.
+# it; a --convert command keeps those documents busy meanwhile.
 . "$(dirname "$0")/../lib/tap.sh"
 
-# burn JQ-CONDITION: chunk's --jq, busy for seconds on the records that
-# match (a replica killed first never finishes them).
-burn() { echo "--jq=if .kind != \"error\" and ($1) then . as \$d | (reduce range(20000000) as \$i (0; . + 1)) as \$b | \$d else . end"; }
+# hang EXT: chunk's --convert for *.EXT files: a command that prints
+# nothing and ends when chunk does (its parent: tail --pid), so the
+# replica holds the document until it is killed, at no CPU (a --jq that
+# counted to 20 million burnt the cores for seconds).
+hang() { echo "--convert=$1=exec tail -s 0.1 --pid=\$PPID -f /dev/null; :"; }
 
 # holds PORT PID: the hub's metrics at PORT say chunk replica PID holds a
 # record (killed before, its document would wait for --timeout).
@@ -50,7 +52,7 @@ killer() {
 				echo "$pid $sig" >>"$1/kills"
 			fi
 		done
-		sleep 0.05
+		nap 0.05
 	done
 }
 kills() { wc -l <kills | tr -d ' '; } # in a scenario's directory
@@ -79,14 +81,15 @@ scenario() {
 }
 RUNS=()
 
-# (a) 24 Markdown files and 5 poison ones between them (discover sorts
-# names): 3 crash chunk, 2 get it killed twice: 7 deaths of chunk-1.
+# (a) 24 Markdown files and 5 poison ones (.txt: hang) between them
+# (discover sorts names): 3 crash chunk, 2 get it killed twice: 7 deaths
+# of chunk-1.
 mkdir -p "$T_DIR"/{a,b,c,d}
 numbered_docs "$T_DIR/a/docs" 24 40 note
 want=$(plain_fingerprint "$T_DIR/a/docs")
 ok $? "plain pipeline over the 24 Markdown files"
 for p in note3-poison-ill note9-poison-ill note14-poison-ill note18-poison-oom note22-poison-oom; do
-	printf '# %s\n\nThis one kills the chunker.\n' "$p" >"$T_DIR/a/docs/$p.md"
+	printf '# %s\n\nThis one kills the chunker.\n' "$p" >"$T_DIR/a/docs/$p.txt"
 done
 
 # (b) chunk replaced by a program that writes an idle journal (2
@@ -108,13 +111,13 @@ numbered_docs "$T_DIR/c/docs" 30 40 note
 # (d) 12 good documents, then 10 that crash chunk (discover sorts names).
 numbered_docs "$T_DIR/d/docs" 12 40 good
 for i in $(seq -w 1 10); do
-	printf '# Scan %s\n\nThis one kills the chunker.\n' "$i" >"$T_DIR/d/docs/zz-poison-ill-$i.md"
+	printf '# Scan %s\n\nThis one kills the chunker.\n' "$i" >"$T_DIR/d/docs/zz-poison-ill-$i.txt"
 done
 
-scenario a "-poison-" --timeout 60 --opt "chunk=$(burn '.path | test("-poison-")')"
+scenario a "-poison-" --timeout 60 --opt "chunk=$(hang txt)"
 DOCPIPE_BIN=$T_DIR/b/bin scenario b ""
-scenario c "/" --timeout 60 --replicas chunk=2 --opt "chunk=$(burn true)"
-scenario d "-poison-" --timeout 60 --opt "chunk=$(burn '.path | test("-poison-")')"
+scenario c "/" --timeout 60 --replicas chunk=2 --opt "chunk=$(hang md)"
+scenario d "-poison-" --timeout 60 --opt "chunk=$(hang txt)"
 wait "${RUNS[@]}"
 kill "${KILLERS[@]}" 2>/dev/null
 wait "${KILLERS[@]}" 2>/dev/null
@@ -128,7 +131,7 @@ is "$(kills)" 7 "(a) each crashing document killed its replica once, each -oom o
 is "$(jq -r '[.complete, .added, .failed] | @tsv' report)" "$(printf 'true\t24\t5')" \
 	"(a) the 24 others stored, the 5 poison ones failed"
 is "$(jq -r '.failures[] | .path | sub(".*/"; "")' report | sort | tr '\n' ' ')" \
-	"note14-poison-ill.md note18-poison-oom.md note22-poison-oom.md note3-poison-ill.md note9-poison-ill.md " \
+	"note14-poison-ill.txt note18-poison-oom.txt note22-poison-oom.txt note3-poison-ill.txt note9-poison-ill.txt " \
 	"(a) each poison document failed by name"
 is "$(jq -r '[.failures[] | select(.path | test("-ill")) | .error | select(test("died of SIGILL processing this document"))] | length' report)" 3 \
 	"(a) the crashing ones with the signal as reason"

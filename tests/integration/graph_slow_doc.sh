@@ -35,12 +35,14 @@ docpipe-discover "$T_DIR/docs" | docpipe-chunk --max-tokens 80 |
 is "$paid" "$(api_stats .requests.chat)" \
 	"each request paid once (as many as a shell pipeline, which cannot re-send)"
 
-# Stuck: chunk's --jq burns on the slow document with no progress; the
-# hub re-sends it after --timeout and, after --attempts, fails it.
-BURN='--jq=if (.path | endswith("/slow.md")) then ((reduce range(40000000) as $i (0; . + 1)) as $b | .) else . end'
+# Stuck: chunk's converter for the slow document never ends (it waits for
+# chunk's own end, tail --pid, at no CPU where a --jq counting to 40
+# million burnt a core), no progress; the hub re-sends it after --timeout
+# and, after --attempts, fails it.
+HANG='--convert=md=case "$1" in */slow.md) exec tail -s 0.1 --pid=$PPID -f /dev/null ;; esac; cat'
 touch "$T_DIR/docs/slow.md" "$T_DIR/docs/small.md"
 printf '\nchanged\n' >>"$T_DIR/docs/slow.md"
-docpipe run "$T_DIR/docs" --progress none --timeout 1 --attempts 2 --opt "chunk=$BURN" \
+docpipe run "$T_DIR/docs" --progress none --timeout 1 --attempts 2 --opt "chunk=$HANG" \
 	>"$T_DIR/r2" 2>"$T_DIR/e2"
 is "$?/$(jq -r '.failures[] | select(.path | endswith("/slow.md")) | .error | test("attempt")' "$T_DIR/r2")" "1/true" \
 	"a replica stuck on a document without progress: re-sent after --timeout, failed after --attempts"
