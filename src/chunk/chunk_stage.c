@@ -154,55 +154,9 @@ int chunk_check_sum(jv file_rec, const char *got, size_t len, dp_err *err)
 	return 0;
 }
 
-/* The encoding a UTF-16 or UTF-32 byte order mark at the start of text
- * names, or NULL.  Windows tools write such text (Notepad's "Unicode",
- * Windows PowerShell's '>'): it is text docpipe does not read, not a
- * binary file, and the error says so and how to convert it. */
-static const char *wide_bom(const char *text, size_t len)
-{
-	if (len >= 4 && memcmp(text, "\xFF\xFE\0\0", 4) == 0)
-		return "UTF-32LE";
-	if (len >= 4 && memcmp(text, "\0\0\xFE\xFF", 4) == 0)
-		return "UTF-32BE";
-	if (len >= 2 && memcmp(text, "\xFF\xFE", 2) == 0)
-		return "UTF-16LE";
-	if (len >= 2 && memcmp(text, "\xFE\xFF", 2) == 0)
-		return "UTF-16BE";
-	return NULL;
-}
-
 /* Bytes read to name the encoding of a file that is not UTF-8: a bounded
  * sniff, whatever the file's size. */
 #define ENCODING_SNIFF 4096
-
-/* "UTF-16LE" or "UTF-16BE" when the first ENCODING_SNIFF bytes of text
- * look like UTF-16 without a byte order mark, else NULL: at least half of
- * the sample's 2-byte units are an ASCII character and its zero byte (low
- * byte first for LE), and zero bytes at the other offsets are rare (at
- * most one unit in 64: U+0100, U+4E00 ... have a zero low byte), in 8
- * units at least (fewer bytes say too little: "ab\0c").  Text of mostly
- * other scripts (CJK) is not named; binary data, whose zero bytes fall
- * anywhere, is not either. */
-static const char *utf16_unmarked(const char *text, size_t len)
-{
-	const unsigned char *b = (const unsigned char *)text;
-	size_t n = (len < ENCODING_SNIFF ? len : ENCODING_SNIFF) & ~(size_t)1, units = n / 2;
-	size_t zeros[2] = {0, 0}, ascii[2] = {0, 0}; /* [0]: LE, [1]: BE */
-
-	for (size_t i = 0; i < n; i += 2) {
-		zeros[0] += b[i] == 0;
-		zeros[1] += b[i + 1] == 0;
-		ascii[0] += b[i] != 0 && b[i] < 0x80 && b[i + 1] == 0;
-		ascii[1] += b[i] == 0 && b[i + 1] != 0 && b[i + 1] < 0x80;
-	}
-	if (units < 8)
-		return NULL;
-	if (ascii[0] * 2 >= units && zeros[0] <= units / 64)
-		return "UTF-16LE";
-	if (ascii[1] * 2 >= units && zeros[1] <= units / 64)
-		return "UTF-16BE";
-	return NULL;
-}
 
 static int ascii_letter(unsigned char c)
 {
@@ -247,16 +201,10 @@ static int latin1_like(const char *text, size_t len, size_t bad)
 	return alone * 2 >= high && by_letter;
 }
 
-/* Refuses text in a UTF-16 or UTF-32 encoding enc, known as how says. */
-static int wide_refused(const char *enc, const char *how, dp_err *err)
+int chunk_check_text(jv file_rec, const char *text, size_t len, const char *sniffed,
+		     wide_enc *wide, dp_err *err)
 {
-	dp_err_set(err, "%s text (%s): docpipe reads UTF-8; convert the file, e.g. iconv -f %s -t UTF-8",
-		   enc, how, enc);
-	return -1;
-}
-
-int chunk_check_text(jv file_rec, const char *text, size_t len, const char *sniffed, dp_err *err)
-{
+	wide->unit = 0;
 	if (chunk_check_file(file_rec, text, len, err) < 0)
 		return -1;
 	char what[160];
@@ -268,14 +216,10 @@ int chunk_check_text(jv file_rec, const char *text, size_t len, const char *snif
 		dp_err_set(err, "looks like %s, not text", sniffed);
 		return -1;
 	}
-	const char *wide = wide_bom(text, len);
-	if (wide != NULL)
-		return wide_refused(wide, "by its byte order mark", err);
+	if (wide_detect(text, len, wide))
+		return 0;
 	const char *nul = memchr(text, '\0', len);
 	if (nul != NULL) {
-		wide = utf16_unmarked(text, len);
-		if (wide != NULL)
-			return wide_refused(wide, "without a byte order mark: zero bytes at every other byte", err);
 		dp_err_set(err, "binary file: NUL byte at byte %zu", (size_t)(nul - text));
 		return -1;
 	}
@@ -331,7 +275,7 @@ static jv merge_meta(jv rec, jv meta)
  * texts are slices of file (then each chunk gets its byte and line range)
  * or of a text derived from it (a converter's Markdown: no ranges). */
 static jv document(jv file_rec, chunk_doc *doc, const char *file, size_t body, int slices,
-		   jv meta, const char *format, const char *chunker)
+		   const wide_enc *wide, jv meta, const char *format, const char *chunker)
 {
 	/* Keys made once per document: jv reference counts are not atomic, so
 	 * they cannot be shared between the worker threads. */
@@ -344,7 +288,12 @@ static jv document(jv file_rec, chunk_doc *doc, const char *file, size_t body, i
 	jv chunks = jv_array_sized(doc->n_chunks > 0 ? (int)doc->n_chunks : 1);
 	struct line_cursor lc = {.file = file, .at = 0, .line = 1}, lc_end = lc;
 	const char *text = file + body;
+	wide_cursor wc_start, wc_end;
 
+	if (wide != NULL) {
+		wide_cursor_init(&wc_start, wide, file);
+		wc_end = wc_start;
+	}
 	for (size_t i = 0; i < doc->n_chunks; i++) {
 		const chunk_span *c = &doc->chunks[i];
 		if (c->section != section) {
@@ -370,8 +319,12 @@ static jv document(jv file_rec, chunk_doc *doc, const char *file, size_t body, i
 			size_t first = line_at(&lc, start);
 			if (lc_end.at > end - 1 || lc_end.at < start)
 				lc_end = lc; /* ends mostly grow: counted once, else from the start */
-			o = jv_object_set(o, jv_copy(k_start), jv_number((double)start));
-			o = jv_object_set(o, jv_copy(k_end), jv_number((double)end));
+			o = jv_object_set(o, jv_copy(k_start),
+					  jv_number((double)(wide != NULL ? wide_file_offset(&wc_start, start)
+									  : start)));
+			o = jv_object_set(o, jv_copy(k_end),
+					  jv_number((double)(wide != NULL ? wide_file_offset(&wc_end, end)
+									  : end)));
 			o = jv_object_set(o, jv_copy(k_lstart), jv_number((double)first));
 			o = jv_object_set(o, jv_copy(k_lend),
 					  jv_number((double)line_at(&lc_end, end - 1)));
@@ -391,20 +344,22 @@ static jv document(jv file_rec, chunk_doc *doc, const char *file, size_t body, i
 	jv rec = jv_object_set(file_rec, jv_string("kind"), jv_string(DP_KIND_DOCUMENT));
 	rec = merge_meta(rec, meta);
 	rec = jv_object_set(rec, jv_string("format"), jv_string(format));
+	if (wide != NULL)
+		rec = jv_object_set(rec, jv_string("encoding"), jv_string(wide->name));
 	rec = jv_object_set(rec, jv_string("chunker"), jv_string(chunker));
 	return jv_object_set(rec, jv_string("chunks"), chunks);
 }
 
-jv chunk_document(jv file_rec, chunk_doc *doc, const char *file, size_t body, jv meta,
-		  const char *format, const char *chunker)
+jv chunk_document(jv file_rec, chunk_doc *doc, const char *file, size_t body,
+		  const wide_enc *wide, jv meta, const char *format, const char *chunker)
 {
-	return document(file_rec, doc, file, body, 1, meta, format, chunker);
+	return document(file_rec, doc, file, body, 1, wide, meta, format, chunker);
 }
 
 jv chunk_document_derived(jv file_rec, chunk_doc *doc, const char *text, jv meta,
 			  const char *format, const char *chunker)
 {
-	return document(file_rec, doc, text, 0, 0, meta, format, chunker);
+	return document(file_rec, doc, text, 0, 0, NULL, meta, format, chunker);
 }
 
 /* Old Mac OS text ends its lines with a lone "\r": the chunker, which
@@ -465,9 +420,19 @@ jv chunk_stage_process(void *ctx, jv rec)
 	}
 	if (kind != CONV_NONE)
 		return chunk_converted(cs, rec, kind, cmd, path, buf, len);
-	if (chunk_check_text(rec, buf, len, what, &err) < 0) {
+	wide_enc wide;
+	if (chunk_check_text(rec, buf, len, what, &wide, &err) < 0) {
 		free(buf);
 		return dp_record_error(rec, "chunk", err.msg);
+	}
+	if (wide.unit != 0) {
+		/* UTF-16/32: chunked as UTF-8, the ranges mapped back. */
+		char *utf8;
+		int rc = wide_decode(&wide, buf, len, &utf8, &len, &err);
+		free(buf);
+		if (rc < 0)
+			return dp_record_error(rec, "chunk", err.msg);
+		buf = utf8;
 	}
 
 	lone_cr_to_lf(buf, len);
@@ -496,7 +461,7 @@ jv chunk_stage_process(void *ctx, jv rec)
 		return dp_record_error(rec, "chunk", err.msg);
 	}
 	int markdown = format == CHUNK_MARKDOWN;
-	rec = chunk_document(rec, &doc, buf, body, meta, markdown ? "markdown" : "text",
+	rec = chunk_document(rec, &doc, buf, body, wide.unit != 0 ? &wide : NULL, meta, markdown ? "markdown" : "text",
 			     markdown ? cs->chunker_markdown : cs->chunker_text);
 	chunk_doc_free(&doc);
 	free(buf);

@@ -12,6 +12,7 @@
 #include "chunker.h"
 #include "convert.h"
 #include "err.h"
+#include "wide.h"
 
 #define CHUNK_MAX_SIZE_DEFAULT (16ull << 20)
 
@@ -65,14 +66,14 @@ int chunk_check_file(jv file_rec, const char *buf, size_t len, dp_err *err);
 int chunk_check_sum(jv file_rec, const char *hash, size_t len, dp_err *err);
 
 /* chunk_check_file, and the text is not a file of another kind by its
- * first bytes (conv_sniff: "looks like a PNG image, not text"), has no NUL
- * bytes and is valid UTF-8.  Text in another encoding is refused naming
- * it when its bytes show it (UTF-16 with or without a byte order mark,
- * UTF-32 with one, Latin-1 or Windows-1252), with the iconv command that
+ * first bytes (conv_sniff: "looks like a PNG image, not text"), and is
+ * UTF-16 or UTF-32 text (wide_detect: *wide filled, the caller decodes
+ * it), or has no NUL bytes and is valid UTF-8 (wide->unit 0).  Latin-1 or
+ * Windows-1252 text is refused naming it, with the iconv command that
  * converts it.  sniffed: what conv_sniff said of text when the caller ran
  * it ("" for text), or NULL to have it run here. */
 int chunk_check_text(jv file_rec, const char *text, size_t len, const char *sniffed,
-		     dp_err *err);
+		     wide_enc *wide, dp_err *err);
 
 /* The document record of a file another format converts to Markdown
  * (convert.h): checks buf like chunk_check_file, converts, splits.  Consumes
@@ -90,11 +91,14 @@ jv chunk_converted_pdf(const chunk_stage *cs, jv rec, const char *path);
 /* Builds the document record from the file record (consumed; every field
  * is kept) and doc, the split of the file's text from file + body on (body:
  * the byte order mark and front matter): chunk offsets are relative to
- * file + body, the record's start/end/line_start/line_end to file.  meta
+ * file + body, the record's start/end/line_start/line_end to file; when
+ * wide is not NULL, file is the UTF-8 decoded from a file in that encoding
+ * (without its byte order mark): start/end are mapped onto the file's
+ * bytes and the record names the encoding ("encoding").  meta
  * (consumed: the front matter's fields, an object, or invalid) goes into
  * "meta"; the keys of an upstream "meta" object win.  Returns the record. */
-jv chunk_document(jv file_rec, chunk_doc *doc, const char *file, size_t body, jv meta,
-		  const char *format, const char *chunker);
+jv chunk_document(jv file_rec, chunk_doc *doc, const char *file, size_t body,
+		  const wide_enc *wide, jv meta, const char *format, const char *chunker);
 
 /* chunk_document for a document whose text[0..) is not the file's bytes
  * but derived from them (a converter's Markdown, convert.h): the chunks get

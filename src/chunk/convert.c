@@ -21,6 +21,7 @@
 #include "path.h"
 #include "record.h"
 #include "text.h"
+#include "wide.h"
 #include "xmlpath.h"
 
 void conv_opts_default(conv_opts *o, size_t max_output)
@@ -742,22 +743,6 @@ static enum conv_kind sniff_zip(const char *buf, size_t len, const char **what)
 	return kind;
 }
 
-/* Whether the first bytes of buf look like UTF-16 or UTF-32 text: a byte
- * order mark, or many zero bytes (an eighth at least: the markup of
- * UTF-16 HTML is ASCII, a zero byte a character) all at even or all at
- * odd offsets.  Random bytes hold a zero byte in 256. */
-static int wide_text(const unsigned char *b, size_t n)
-{
-	if (n >= 2 && ((b[0] == 0xFF && b[1] == 0xFE) || (b[0] == 0xFE && b[1] == 0xFF)))
-		return 1;
-	if (n >= 4 && memcmp(b, "\0\0\xFE\xFF", 4) == 0)
-		return 1;
-	size_t zeros[2] = {0, 0};
-	for (size_t i = 0; i < n; i++)
-		zeros[i & 1] += b[i] == 0;
-	return (zeros[0] == 0 || zeros[1] == 0) && zeros[0] + zeros[1] >= n / 8;
-}
-
 #define SNIFF_BYTES 1024
 
 enum conv_kind conv_sniff(const char *buf, size_t len, char *what, size_t size)
@@ -786,8 +771,9 @@ enum conv_kind conv_sniff(const char *buf, size_t len, char *what, size_t size)
 	 * in its text is read, as is Latin-1 text).  The last 3 bytes of the
 	 * sample may be a character it cuts. */
 	size_t n = len < SNIFF_BYTES ? len : SNIFF_BYTES;
+	wide_enc wide;
 	if (memchr(buf, '\0', n) != NULL && dp_utf8_invalid_at(buf, n) + 3 < n &&
-	    !wide_text(b, n)) {
+	    !wide_detect(buf, len, &wide)) {
 		char magic[128];
 		magic_says(buf, len, magic, sizeof magic);
 		snprintf(what, size, "binary data (libmagic: %s)", magic);

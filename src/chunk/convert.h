@@ -114,7 +114,8 @@ enum conv_kind conv_kind_of(const conv_opts *o, const char *path, const conv_com
  * kind, else CONV_NONE.  what (size bytes) gets what the file is ("a PDF
  * document", "a PNG image", "binary data (libmagic: ...)"), or "" when
  * the bytes may be text: no known signature, and no NUL among bytes that
- * are not UTF-8 in the first KiB (UTF-16 and UTF-32 text is not binary). */
+ * are not UTF-8 in the first KiB (UTF-16 and UTF-32 text,
+ * wide_detect, is not binary). */
 enum conv_kind conv_sniff(const char *buf, size_t len, char *what, size_t size);
 
 /* Must run once before threads start (libxml2's global set-up). */

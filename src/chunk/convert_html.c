@@ -30,6 +30,7 @@
 #include <libxml/xmlversion.h>
 
 #include "text.h"
+#include "wide.h"
 
 struct walk {
 	conv_out *o;
@@ -678,13 +679,20 @@ static htmlDocPtr parse(conv_out *o, const char *buf, size_t len, dp_err *err)
 	 * standard's encoding sniffing, as browsers do); libxml2 let the meta
 	 * switch the charset after it: "Café" in a BOM'd page that says
 	 * iso-8859-1 became "CafÃ©" (helper's fault sweep 5). */
-	int bom = len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0;
-	htmlDocPtr doc = htmlCtxtReadMemory(ctxt, buf + (bom ? 3 : 0), (int)len - (bom ? 3 : 0), NULL,
-					    bom ? "UTF-8" : NULL,
+	/* UTF-16/32 (wide.h) is read as what it is, mark or none: libxml2
+	 * took a page without a mark for ASCII ("not an HTML document"). */
+	wide_enc wide;
+	size_t skip = len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+	const char *enc = skip > 0 ? "UTF-8" : NULL;
+	if (enc == NULL && wide_detect(buf, len, &wide)) {
+		enc = wide.name;
+		skip = wide.bom;
+	}
+	htmlDocPtr doc = htmlCtxtReadMemory(ctxt, buf + skip, (int)(len - skip), NULL, enc,
 					    HTML_PARSE_RECOVER | HTML_PARSE_NOERROR |
 						    HTML_PARSE_NOWARNING | HTML_PARSE_NONET |
 						    HTML_PARSE_COMPACT | XML_PARSE_HUGE |
-						    (bom ? HTML_PARSE_IGNORE_ENC : 0));
+						    (enc != NULL ? HTML_PARSE_IGNORE_ENC : 0));
 	xmlSetStructuredErrorFunc(saved_ctx, saved);
 	xmlParserInputPtr in = ctxt->input;
 	int line = in != NULL ? in->line : 0;

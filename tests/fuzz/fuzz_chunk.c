@@ -7,7 +7,8 @@
  * the front matter parser first (frontmatter.c), as in the stage.  Any
  * input must not crash; for input the stage would accept (valid UTF-8
  * without NUL bytes) the chunks must also keep the chunker's promises, else
- * the target traps. */
+ * the target traps.  UTF-16/32 input is decoded as the stage does
+ * (wide.h). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *file = fuzz_copy(data + 2, len);
 	int acceptable = memchr(file, '\0', len) == NULL && dp_utf8_invalid_at(file, len) == len;
 
+	/* UTF-16/32 the stage decodes gives valid UTF-8 without NUL, and its
+	 * end maps onto the file's end. */
+	wide_enc we;
+	char *u8;
+	size_t u8len;
+	dp_err werr;
+	if (wide_detect(file, len, &we) && wide_decode(&we, file, len, &u8, &u8len, &werr) == 0) {
+		wide_cursor wc;
+		wide_cursor_init(&wc, &we, u8);
+		CHECK(memchr(u8, '\0', u8len) == NULL && dp_utf8_invalid_at(u8, u8len) == u8len);
+		CHECK(wide_file_offset(&wc, u8len) == len);
+		free(u8);
+	}
+
 	jv meta = jv_object();
 	size_t body = 0;
 	const char *title = NULL;
@@ -111,7 +126,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				CHECK(n->off + n->len <= doc.n_names && n->len <= CHUNK_HEADING_MAX);
 				CHECK(n->len == 0 || dp_utf8_invalid_at(doc.names + n->off, n->len) == n->len);
 			}
-		jv rec = chunk_document(jv_object(), &doc, file, body, jv_copy(meta), "markdown", "fuzz");
+		jv rec = chunk_document(jv_object(), &doc, file, body, NULL, jv_copy(meta), "markdown", "fuzz");
 		/* Every chunk's [start, end) is its body in the file. */
 		jv chunks = jv_object_get(jv_copy(rec), jv_string("chunks"));
 		for (int i = 0; i < jv_array_length(jv_copy(chunks)); i++) {

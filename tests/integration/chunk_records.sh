@@ -78,40 +78,67 @@ PY
 is "$?:$(jq '.chunks | length' "$T_DIR/cr" | xargs):$(cat "$T_DIR/cr.check")" "0:5 5:" \
 	"CR-only and mixed line ends: every chunk's line_start/line_end is its lines"
 
-# Text that is not UTF-8 is refused with a hint at its encoding (sweep 7:
-# UTF-16 without a byte order mark failed "binary file: NUL byte at byte 1",
-# Latin-1 and Windows-1252 "invalid UTF-8 at byte N" with no hint): UTF-16
-# by its zero bytes at every other byte, Latin-1/Windows-1252 by lone high
-# bytes beside ASCII letters.  The iconv command it gives converts the file
-# into text docpipe reads.  Nothing is converted by guess.
+# UTF-16 and UTF-32 (Notepad's "Unicode", PowerShell's '>'), with or
+# without a byte order mark, are decoded and chunked as their UTF-8 text
+# would be, each chunk's [start, end) the bytes of its text in the file
+# (sweeps 7-8 refused them with an iconv hint; UTF-32 and CJK UTF-16 without
+# a mark failed as "binary file" / "binary data (libmagic: Adobe Photoshop
+# Color swatch ...)").  Latin-1 and Windows-1252 are refused with a hint at
+# the iconv command that converts them: nothing is decoded by a guess.
 E=$T_DIR/enc
 mkdir -p "$E"
-printf '# Caf\xc3\xa9 notes\n\nThe na\xc3\xafve M\xc3\xbcller said \xe2\x80\x9chello\xe2\x80\x9d and don\xe2\x80\x99t \xe2\x80\x93 ok.\n' >"$T_DIR/u8"
-iconv -f UTF-8 -t UTF-16LE "$T_DIR/u8" >"$E/le.md"
-iconv -f UTF-8 -t UTF-16BE "$T_DIR/u8" >"$E/be.txt"
-iconv -f UTF-8 -t WINDOWS-1252 "$T_DIR/u8" >"$E/w1252.md"
+{
+	printf '# Caf\xc3\xa9 notes\n\nThe na\xc3\xafve M\xc3\xbcller said \xe2\x80\x9chello\xe2\x80\x9d and don\xe2\x80\x99t \xe2\x80\x93 ok.\r\n\n'
+	printf '## \xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\n\n'
+	for i in 1 2 3 4 5 6; do printf '\xe6\x9d\xb1\xe4\xba\xac\xe9\x83\xbd\xe3\x81\xae\xe5\xa4\xa9\xe6\xb0\x97\xe3\x81\xaf\xe6\x99\xb4\xe3\x82\x8c\xe3\x80\x82 %s \xf0\x9f\x98\x80 emoji\n\n' "$i"; done
+} >"$T_DIR/u8"
+for enc in UTF-16LE UTF-16BE UTF-32LE UTF-32BE; do
+	iconv -f UTF-8 -t $enc "$T_DIR/u8" >"$E/$enc.md"
+	{ printf '\xef\xbb\xbf'; cat "$T_DIR/u8"; } | iconv -f UTF-8 -t $enc >"$E/bom-$enc.md"
+done
+cp "$T_DIR/u8" "$E/u8.md"
+printf '<html><body><h1>Caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac</h1><p>Text.</p></body></html>\n' | iconv -t UTF-16LE >"$E/page16.html"
+printf '<html><body><h1>Caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac</h1><p>Text.</p></body></html>\n' | iconv -t UTF-32BE >"$E/page32.html"
+iconv -f UTF-8 -t UTF-16LE "$T_DIR/u8" >"$E/cut.md"
+printf 'x' >>"$E/cut.md"                                        # a UTF-16 file cut mid-character
+{ printf '\xff\xfe'; printf 'ab\n%.0s' $(seq 1500) | iconv -t UTF-16LE; printf '\x00\xd8a\x00'; } >"$E/lone.txt" # a lone surrogate past the sniff
+iconv -f UTF-8 -t WINDOWS-1252 "$T_DIR/u8" >"$E/w1252.md" 2>/dev/null || true
 printf '# Caf\xe9\n\nna\xefve M\xfcller, \xe0 la carte\n' >"$E/latin1.txt"
 printf '\xcf\xf0\xe8\xe2\xe5\xf2 \xec\xe8\xf0\n' >"$E/cp1251.txt"    # Cyrillic: runs of high bytes
 printf 'ab\0\0\0\1\2\3\0x\0\0' >"$E/bin.txt"                       # zero bytes at both parities
-docpipe-discover "$E" 2>/dev/null | docpipe-chunk >"$T_DIR/enc.out" 2>/dev/null
+head -c 4096 /dev/urandom >"$E/random.txt"
+docpipe-discover "$E" 2>/dev/null | docpipe-chunk --max-tokens 24 --min-tokens 0 >"$T_DIR/enc.out" 2>/dev/null
 err() { jq -r --arg p "$E/$1" 'select(.path == $p) | .error' "$T_DIR/enc.out"; }
-hint="docpipe reads UTF-8; convert the file, e.g. iconv -f"
-is "$(err le.md)" "UTF-16LE text (without a byte order mark: zero bytes at every other byte): $hint UTF-16LE -t UTF-8" \
-	"UTF-16LE without a BOM: named, with the iconv command"
-is "$(err be.txt)" "UTF-16BE text (without a byte order mark: zero bytes at every other byte): $hint UTF-16BE -t UTF-8" \
-	"UTF-16BE without a BOM likewise"
+python3 - "$T_DIR/enc.out" "$E/u8.md" >"$T_DIR/enc.check" <<'PY'
+import json, sys
+recs = {json.loads(l)["path"].rsplit("/", 1)[1]: json.loads(l) for l in open(sys.argv[1])}
+want = [(c["text"], c["heading"], c["line_start"], c["line_end"]) for c in recs["u8.md"]["chunks"]]
+print("u8", len(want))
+for enc in ("UTF-16LE", "UTF-16BE", "UTF-32LE", "UTF-32BE"):
+    for name in (enc + ".md", "bom-" + enc + ".md"):
+        r = recs[name]
+        data = open(r["path"], "rb").read()
+        got = [(c["text"], c["heading"], c["line_start"], c["line_end"]) for c in r["chunks"]]
+        sliced = all(data[c["start"]:c["end"]].decode(enc) == c["text"] for c in r["chunks"])
+        print(name, r.get("encoding"), got == want, sliced)
+PY
+is "$(head -1 "$T_DIR/enc.check")" "u8 7" "the UTF-8 text gives 7 chunks"
+is "$(tail -n +2 "$T_DIR/enc.check" | tr '\n' ',')" \
+	"UTF-16LE.md UTF-16LE True True,bom-UTF-16LE.md UTF-16LE True True,UTF-16BE.md UTF-16BE True True,bom-UTF-16BE.md UTF-16BE True True,UTF-32LE.md UTF-32LE True True,bom-UTF-32LE.md UTF-32LE True True,UTF-32BE.md UTF-32BE True True,bom-UTF-32BE.md UTF-32BE True True," \
+	"UTF-16/32 with and without a BOM: named, the UTF-8 file's chunks, headings and lines, each [start, end) its text in the file"
+is "$(err cut.md)" "UTF-16LE text (without a byte order mark): it ends inside a character at byte 416; docpipe decodes no guess" \
+	"a UTF-16 file cut mid-character: refused, named"
+is "$(err lone.txt)" "UTF-16LE text (by its byte order mark): not a valid character at byte 9002; docpipe decodes no guess" \
+	"a lone surrogate past the first 4 KiB: refused at its byte"
+is "$(jq -r 'select(.path | endswith(".html")) | .chunks[0].heading[0]' "$T_DIR/enc.out" | xargs)" "Café 日本 Café 日本" \
+	"UTF-16/32 HTML without a byte order mark: read (libxml2 took it for ASCII: \"not an HTML document\")"
 latin="looks like Latin-1 or Windows-1252: convert it, e.g. iconv -f WINDOWS-1252 -t UTF-8"
-is "$(err w1252.md)" "invalid UTF-8 at byte 5; $latin" "Windows-1252 (smart quotes, dashes): the hint"
 is "$(err latin1.txt)" "invalid UTF-8 at byte 5; $latin" "Latin-1: the hint"
 is "$(err cp1251.txt)" "invalid UTF-8 at byte 0" "a Cyrillic code page (runs of high bytes): no hint"
 is "$(err bin.txt)" "binary file: NUL byte at byte 2" "zero bytes at both parities: still binary"
-for f in le.md be.txt w1252.md; do
-	enc=$(err $f | grep -o 'iconv -f [^ ]*' | cut -d' ' -f3)
-	iconv -f "$enc" -t UTF-8 "$E/$f" >"$T_DIR/conv"
-	printf '%s' "$?:"
-	cmp -s "$T_DIR/conv" "$T_DIR/u8" && echo same
-done >"$T_DIR/conv.check"
-is "$(xargs <"$T_DIR/conv.check")" "0:same 0:same 0:same" "each hint's iconv command gives back the UTF-8 text"
+like "$(err random.txt)" "binary" "random bytes: binary"
+iconv -f WINDOWS-1252 -t UTF-8 "$E/latin1.txt" | cmp -s - <(printf '# Caf\xc3\xa9\n\nna\xc3\xafve M\xc3\xbcller, \xc3\xa0 la carte\n')
+is "$?" 0 "the hint's iconv command gives back the UTF-8 text"
 
 # Threads give the same documents.
 docpipe-chunk --threads 2 <"$T_DIR/in2" 2>/dev/null | jq -c . | sort >"$T_DIR/t2"

@@ -247,46 +247,50 @@ static void test_plain_text(void)
 static void test_checks_and_record(void)
 {
 	dp_err err;
+	wide_enc w;
 	char hex[DP_HASH_HEX];
 	jv rec = jv_object();
 
 	dp_hash_hex("ab\0c", 4, hex);
 	rec = jv_object_set(rec, jv_string("size"), jv_number(4));
 	rec = jv_object_set(rec, jv_string("hash"), jv_string(hex));
-	T_EQ_INT(chunk_check_text(rec, "ab\0c", 4, NULL, &err), -1, "NUL byte refused");
+	T_EQ_INT(chunk_check_text(rec, "ab\0c", 4, NULL, &w, &err), -1, "NUL byte refused");
 	T_EQ_STR(err.msg, "binary file: NUL byte at byte 2", "NUL reason");
-	T_EQ_INT(chunk_check_text(rec, "abcd", 4, NULL, &err), -1, "other hash refused");
+	T_EQ_INT(chunk_check_text(rec, "abcd", 4, NULL, &w, &err), -1, "other hash refused");
 	T_OK(strstr(err.msg, "changed since discovery") != NULL, "hash reason");
-	T_EQ_INT(chunk_check_text(rec, "abcde", 5, NULL, &err), -1, "other size refused");
+	T_EQ_INT(chunk_check_text(rec, "abcde", 5, NULL, &w, &err), -1, "other size refused");
 	jv_free(rec);
 	rec = jv_object();
-	T_EQ_INT(chunk_check_text(rec, "ok \xC3\xA9 \xE6\x97", 8, NULL, &err), -1, "invalid UTF-8 refused");
+	T_EQ_INT(chunk_check_text(rec, "ok \xC3\xA9 \xE6\x97", 8, NULL, &w, &err), -1, "invalid UTF-8 refused");
 	T_EQ_STR(err.msg, "invalid UTF-8 at byte 6", "invalid UTF-8 offset");
-	/* UTF-16 and UTF-32 by their byte order marks: named, not "binary". */
-	T_EQ_INT(chunk_check_text(rec, "\xFF\xFE#\0 \0", 6, NULL, &err), -1, "UTF-16LE refused");
-	T_EQ_STR(err.msg, "UTF-16LE text (by its byte order mark): docpipe reads UTF-8; convert the"
-		 " file, e.g. iconv -f UTF-16LE -t UTF-8", "UTF-16LE named, with the conversion");
-	T_EQ_INT(chunk_check_text(rec, "\xFE\xFF\x4e\x2d", 4, NULL, &err), -1, "UTF-16BE without a NUL refused");
-	T_OK(strncmp(err.msg, "UTF-16BE text", 13) == 0, "UTF-16BE named");
-	T_EQ_INT(chunk_check_text(rec, "\xFF\xFE\0\0#\0\0\0", 8, NULL, &err), -1, "UTF-32LE refused");
-	T_OK(strncmp(err.msg, "UTF-32LE text", 13) == 0, "UTF-32LE named, not UTF-16LE");
-	T_EQ_INT(chunk_check_text(rec, "\0\0\xFE\xFF", 4, NULL, &err), -1, "UTF-32BE refused");
-	T_OK(strncmp(err.msg, "UTF-32BE text", 13) == 0, "UTF-32BE named");
-	/* Without a byte order mark: UTF-16 by its zero bytes at every other
-	 * byte; Latin-1 by lone high bytes beside ASCII letters. */
-	T_EQ_INT(chunk_check_text(rec, "#\0 \0h\0\xe9\0l\0l\0o\0!\0", 16, NULL, &err), -1, "UTF-16LE without a BOM refused");
-	T_EQ_STR(err.msg, "UTF-16LE text (without a byte order mark: zero bytes at every other byte):"
-		 " docpipe reads UTF-8; convert the file, e.g. iconv -f UTF-16LE -t UTF-8", "and named");
-	T_EQ_INT(chunk_check_text(rec, "\0#\0 \0h\0i\0 \0t\0h\0e", 16, NULL, &err), -1, "UTF-16BE without a BOM refused");
-	T_OK(strncmp(err.msg, "UTF-16BE text (without", 22) == 0, "and named");
-	T_EQ_INT(chunk_check_text(rec, "a\0\0\0b\0\0\0c\0\0\0d\0\0\0", 16, NULL, &err), -1, "zero bytes at both parities refused");
+	/* UTF-16 and UTF-32 by their byte order marks, or without one by
+	 * their code units: told (the caller decodes), not "binary". */
+	T_EQ_INT(chunk_check_text(rec, "\xFF\xFE#\0 \0", 6, NULL, &w, &err), 0, "UTF-16LE read");
+	T_EQ_STR(w.name, "UTF-16LE", "UTF-16LE by its BOM");
+	T_EQ_INT((int)w.bom, 2, "its BOM skipped");
+	T_EQ_INT(chunk_check_text(rec, "\xFE\xFF\x4e\x2d", 4, NULL, &w, &err), 0, "UTF-16BE without a NUL read");
+	T_EQ_STR(w.name, "UTF-16BE", "UTF-16BE named");
+	T_EQ_INT(chunk_check_text(rec, "\xFF\xFE\0\0#\0\0\0", 8, NULL, &w, &err), 0, "UTF-32LE read");
+	T_EQ_STR(w.name, "UTF-32LE", "UTF-32LE, not UTF-16LE");
+	T_EQ_INT(chunk_check_text(rec, "\0\0\xFE\xFF", 4, NULL, &w, &err), 0, "UTF-32BE read");
+	T_EQ_STR(w.name, "UTF-32BE", "UTF-32BE named");
+	T_EQ_INT(chunk_check_text(rec, "#\0 \0h\0\xe9\0l\0l\0o\0!\0", 16, NULL, &w, &err), 0, "UTF-16LE without a BOM read");
+	T_EQ_STR(w.name, "UTF-16LE", "and named");
+	T_EQ_INT((int)w.bom, 0, "no BOM");
+	T_EQ_INT(chunk_check_text(rec, "\0#\0 \0h\0i\0 \0t\0h\0e", 16, NULL, &w, &err), 0, "UTF-16BE without a BOM read");
+	T_EQ_STR(w.name, "UTF-16BE", "and named");
+	T_EQ_INT(chunk_check_text(rec, "a\0\0\0b\0\0\0c\0\0\0d\0\0\0", 16, NULL, &w, &err), 0, "UTF-32LE without a BOM read");
+	T_EQ_STR(w.name, "UTF-32LE", "and named");
+	T_EQ_INT(chunk_check_text(rec, "a\0\0\0\x01\0\0\0c\0\0\0d\0\0\0", 16, NULL, &w, &err), -1, "a control character: binary");
 	T_EQ_STR(err.msg, "binary file: NUL byte at byte 1", "as binary");
-	T_EQ_INT(chunk_check_text(rec, "caf\xe9 cr\xe8me", 10, NULL, &err), -1, "Latin-1 refused");
+	T_EQ_INT(chunk_check_text(rec, "ok \xC3\xA9", 5, NULL, &w, &err), 0, "UTF-8 read");
+	T_EQ_INT((int)w.unit, 0, "as UTF-8");
+	T_EQ_INT(chunk_check_text(rec, "caf\xe9 cr\xe8me", 10, NULL, &w, &err), -1, "Latin-1 refused");
 	T_EQ_STR(err.msg, "invalid UTF-8 at byte 3; looks like Latin-1 or Windows-1252: convert it,"
 		 " e.g. iconv -f WINDOWS-1252 -t UTF-8", "with the hint");
-	T_EQ_INT(chunk_check_text(rec, "caf\xe9 \xc3\xa9", 7, NULL, &err), -1, "Latin-1 beside UTF-8 refused");
+	T_EQ_INT(chunk_check_text(rec, "caf\xe9 \xc3\xa9", 7, NULL, &w, &err), -1, "Latin-1 beside UTF-8 refused");
 	T_EQ_STR(err.msg, "invalid UTF-8 at byte 3", "without the hint (a conversion would garble the UTF-8)");
-	T_EQ_INT(chunk_check_text(rec, "a\x81" "b", 3, NULL, &err), -1, "a byte Windows-1252 leaves undefined refused");
+	T_EQ_INT(chunk_check_text(rec, "a\x81" "b", 3, NULL, &w, &err), -1, "a byte Windows-1252 leaves undefined refused");
 	T_EQ_STR(err.msg, "invalid UTF-8 at byte 1", "without the hint");
 
 	T_EQ_INT(chunk_format_of("/a/b.MD", CHUNK_FORMAT_AUTO), CHUNK_MARKDOWN, ".MD is markdown");
@@ -297,7 +301,7 @@ static void test_checks_and_record(void)
 	T_EQ_INT(split(md, CHUNK_MARKDOWN, 512, 64), 0, "split for record");
 	rec = jv_object_set(rec, jv_string("kind"), jv_string("file"));
 	rec = jv_object_set(rec, jv_string("meta"), jv_string("kept"));
-	rec = chunk_document(rec, &doc, md, 0, jv_invalid(), "markdown",
+	rec = chunk_document(rec, &doc, md, 0, NULL, jv_invalid(), "markdown",
 			     "md4c-v1 max=512 overlap=64");
 	jv text = dp_record_dump(rec);
 	T_EQ_STR(jv_string_value(text),
