@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text.h"
+
 /* Bytes looked at to tell UTF-16/32 without a byte order mark. */
 #define WIDE_SNIFF 4096
 
@@ -75,7 +77,7 @@ static size_t char_at(const unsigned char *b, size_t n, size_t unit, int be, uin
  * sample does not pass as text (wide.h). */
 static long sample_score(const unsigned char *b, size_t n, size_t unit, int be)
 {
-	size_t units = 0, script = 0, ascii = 0;
+	size_t units = 0, script = 0, ascii = 0, zero_high = 0, zero_low = 0;
 	for (size_t i = 0; i + unit <= n;) {
 		uint32_t c;
 		size_t k = char_at(b + i, n - i, unit, be, &c);
@@ -84,11 +86,38 @@ static long sample_score(const unsigned char *b, size_t n, size_t unit, int be)
 		units++;
 		script += script_char(c);
 		ascii += c < 0x80;
+		zero_high += unit == 2 && k == 2 && c < 0x100;
+		zero_low += unit == 2 && k == 2 && (c & 0xFF) == 0;
 		i += k;
 	}
 	if (units < (unit == 4 ? 4u : 8u) || script * 10 < units * 9)
 		return -1;
+	/* UTF-16's zero bytes are the high bytes of Latin characters (a
+	 * newline, a space) and now and then the low byte of U+4E00, U+AC00
+	 * ...; 8-bit text with stray NULs read as UTF-16 has a few, anywhere. */
+	if (unit == 2 && (zero_high < 2 + units / 128 || zero_low > units / 64))
+		return -1;
 	return (long)ascii;
+}
+
+/* Whether b[0..n), its zero bytes taken out, is valid UTF-8 (its last 3
+ * bytes may be a character the sample cuts) while they are fewer than 1
+ * byte in 4, and either fewer than 1 in 64 or the rest holds no control
+ * byte but tab, LF, FF and CR: UTF-8 text with stray NULs (ASCII read as
+ * UTF-16 is CJK), not UTF-16 (of ASCII: half its bytes are zero; of
+ * Cyrillic, Greek, Arabic: bytes 0x03-0x06 beside its zeros) nor UTF-32. */
+static int utf8_with_nuls(const unsigned char *b, size_t n)
+{
+	char s[WIDE_SNIFF];
+	size_t m = 0;
+	int controls = 0;
+	for (size_t i = 0; i < n; i++)
+		if (b[i] != 0) {
+			s[m++] = (char)b[i];
+			controls |= b[i] < 0x20 && !text_char(b[i]);
+		}
+	return (n - m) * 4 < n && ((n - m) * 64 < n || !controls) &&
+	       dp_utf8_invalid_at(s, m) + 3 >= m;
 }
 
 static void set_enc(wide_enc *e, size_t unit, int be, size_t bom)
@@ -114,7 +143,7 @@ int wide_detect(const char *text, size_t len, wide_enc *e)
 		set_enc(e, 2, 1, 2);
 	else {
 		size_t n = len < WIDE_SNIFF ? len : WIDE_SNIFF;
-		if (memchr(b, '\0', n) == NULL)
+		if (memchr(b, '\0', n) == NULL || utf8_with_nuls(b, n))
 			return 0;
 		for (size_t unit = 4; unit >= 2; unit -= 2) {
 			size_t m = n - n % unit;

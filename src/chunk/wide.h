@@ -25,7 +25,12 @@ typedef struct wide_enc {
  * (UTF-32; 8 for UTF-16), every one a valid character (surrogates paired)
  * that is no NUL, no control character but tab, LF, FF and CR, nor
  * U+FFFE/U+FFFF, and 9 in 10 of them in the blocks of living scripts,
- * punctuation and symbols.  Random and binary data fail at once: its zero
+ * punctuation and symbols; for UTF-16, zero high bytes (Latin characters:
+ * newlines, spaces) in 2 + 1/128 of the units at least and zero low bytes
+ * in at most 1/64; and not UTF-8 once its zero bytes, fewer than 1 in 4,
+ * are taken out, either rare or with no control byte left (a UTF-8 file
+ * with stray NULs: ASCII read as UTF-16 is CJK, and such a file was
+ * decoded as CJK gibberish).  Random and binary data fail at once: its zero
  * bytes make NULs and controls, its other bytes unpaired surrogates and
  * unassigned blocks.  Text with no zero byte (UTF-16 CJK without a space
  * or newline) is not told: Latin-1 or ASCII read as UTF-16 is CJK too.

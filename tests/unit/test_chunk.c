@@ -283,6 +283,11 @@ static void test_checks_and_record(void)
 	T_EQ_STR(w.name, "UTF-32LE", "and named");
 	T_EQ_INT(chunk_check_text(rec, "a\0\0\0\x01\0\0\0c\0\0\0d\0\0\0", 16, NULL, &w, &err), -1, "a control character: binary");
 	T_EQ_STR(err.msg, "binary file: NUL byte at byte 1", "as binary");
+	/* Text with stray NULs read as UTF-16 is CJK: never decoded so. */
+	T_EQ_INT(chunk_check_text(rec, "# Notes on the build\n\nSome text with one stray\0NUL in it.\n", 58, NULL, &w, &err), -1, "UTF-8 with a stray NUL: not UTF-16");
+	T_EQ_STR(err.msg, "binary file: NUL byte at byte 46", "but binary, as before");
+	T_EQ_INT(chunk_check_text(rec, "# Head\n\nsome\0text\0\0more\0words here.\n", 36, NULL, &w, &err), -1, "several stray NULs");
+	T_EQ_INT(chunk_check_text(rec, "caf\xe9 cr\xe8me br\xfbl\xe9" "e et caf\xe9 au lait\0 ok", 37, NULL, &w, &err), -1, "Latin-1 with a stray NUL: not UTF-16");
 	T_EQ_INT(chunk_check_text(rec, "ok \xC3\xA9", 5, NULL, &w, &err), 0, "UTF-8 read");
 	T_EQ_INT((int)w.unit, 0, "as UTF-8");
 	T_EQ_INT(chunk_check_text(rec, "caf\xe9 cr\xe8me", 10, NULL, &w, &err), -1, "Latin-1 refused");
