@@ -267,7 +267,9 @@ int dp_api_finish(dp_http *http, const char *what, unsigned long reused,
 			st.highest, st.decreases, st.undone, st.weather * 100);
 	}
 	if (refused && rc != DP_EXIT_SYSTEM) {
-		dp_diag("stopped: the API refused the run (quota or credentials); see the error records");
+		const char *why = http != NULL ? dp_http_refused_reason(http) : "";
+		dp_diag("stopped: %s; see the error records",
+			why[0] != '\0' ? why : "the API refused the run (quota or credentials)");
 		return DP_EXIT_REFUSED;
 	}
 	return rc;

@@ -48,6 +48,7 @@ struct dp_http {
 	double pause_until_ms;
 	int refused;
 	char refused_msg[DP_ERR_MAX];
+	int never_reached_calls; /* calls given up, the server never reached */
 	/* How the server fares (note_server): some request got an HTTP answer;
 	 * some connection was taken by the server (a request cut off by its
 	 * restart: it was there, as an answer says, but no answer says it
@@ -1340,6 +1341,37 @@ static void set_refused(dp_http *h, long status, const char *last, dp_err *err)
 	pthread_mutex_unlock(&h->lock);
 }
 
+/* A call given up on a server never reached (o: its last attempt's
+ * outcome): counted; at DP_HTTP_NEVER_REACHED_CALLS the run is refused
+ * (err set, returns 1).  Returns 0 otherwise. */
+static int never_reached(dp_http *h, const dp_http_outcome *o, const char *last, dp_err *err)
+{
+	int stop = 0;
+
+	if (!unreached(o->transport) || o->server_seen)
+		return 0;
+	pthread_mutex_lock(&h->lock);
+	if (!h->answered && !h->reached && ++h->never_reached_calls >= DP_HTTP_NEVER_REACHED_CALLS) {
+		if (!h->refused)
+			snprintf(h->refused_msg, sizeof h->refused_msg,
+				 "the model API was never reached, %d calls given up (%.400s): check its URL",
+				 h->never_reached_calls, last);
+		h->refused = 1;
+		dp_err_set(err, "%s", h->refused_msg);
+		stop = 1;
+	}
+	pthread_mutex_unlock(&h->lock);
+	return stop;
+}
+
+const char *dp_http_refused_reason(dp_http *h)
+{
+	pthread_mutex_lock(&h->lock);
+	const char *why = h->refused ? h->refused_msg : "";
+	pthread_mutex_unlock(&h->lock);
+	return why;
+}
+
 /* The call's closing message when it gives up after attempts attempts. */
 static void gave_up(const char *path, int attempts, double start, const char *last, dp_err *err)
 {
@@ -1441,6 +1473,8 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, size
 			gave_up(path, counted + throttles, start, last, err);
 			if (o.transport != 0 && !hung)
 				status = DP_HTTP_UNREACHABLE;
+			if (never_reached(h, &o, last, err))
+				status = DP_HTTP_REFUSED;
 		}
 		jv_free(parsed);
 		dp_buf_free(&r.body);

@@ -150,14 +150,30 @@ like "$(jq -r 'select(.kind == "error") | .error' "$T_DIR/out")" "gave up after 
 ok $(( $(date +%s) - start < 60 ? 0 : 1 )) "without waiting out the retry budget"
 
 # A server never reached: the attempts count, the documents fail fast
-# (4 calls failing alike are no storm: the server never answered).
+# (4 calls failing alike are no storm: the server never answered), and
+# after DP_HTTP_NEVER_REACHED_CALLS (3) such calls given up the stage stops
+# as a refused run does (exit 4): each later document would fail alike
+# after its attempts, one at a time.
 start=$(date +%s)
 OPENAI_BASE_URL=http://127.0.0.1:1/v1 docpipe-summarize --backend openai --no-reuse --retries 3 --threads 4 \
 	< <(head -n 4 "$T_DIR/chunked.ndjson") >"$T_DIR/out" 2>"$T_DIR/err"
 rc=$?
-is "$rc/$(jq -r .kind "$T_DIR/out" | sort | uniq -c | awk '{print $2 "=" $1}' | tr '\n' ' ')" "1/error=4 " \
-	"a server never reached: the documents fail (exit 1)"
-like "$(jq -r .error "$T_DIR/out" | head -1)" "gave up after 3 attempts in [0-9.]+ s: Couldn't connect to server" \
+is "$rc/$(jq -r .kind "$T_DIR/out" | sort | uniq -c | awk '{print $2 "=" $1}' | tr '\n' ' ')" "4/error=4 " \
+	"a server never reached: the documents fail, the stage stops as refused (exit 4)"
+like "$(jq -r .error "$T_DIR/out")" "gave up after 3 attempts in [0-9.]+ s: Couldn't connect to server" \
 	"after its attempts, saying why"
 ok $(( $(date +%s) - start < 30 ? 0 : 1 )) "without waiting out the retry budget"
+# 24 documents, 2 in flight: 3 calls given up (the third names the stop),
+# then the stage stops; the rest fail at once, naming the cause (the code
+# before: every document after its attempts, one pair at a time).
+OPENAI_BASE_URL=http://127.0.0.1:1/v1 docpipe-summarize --backend openai --no-reuse --retries 3 --threads 2 \
+	< <(head -n 24 "$T_DIR/chunked.ndjson") >"$T_DIR/out" 2>"$T_DIR/err"
+rc=$?
+is "$rc/$(jq -r .kind "$T_DIR/out" | sort | uniq -c | awk '{print $2 "=" $1}' | tr '\n' ' ')" "4/error=24 " \
+	"a server never reached over 24 documents: the stage stops (exit 4), every document failed by name"
+given_up=$(jq -r .error "$T_DIR/out" | grep -c "gave up after")
+ok $([ "$given_up" -ge 2 ] && [ "$given_up" -le 4 ] && echo 0 || echo 1) \
+	"... only the calls in flight spent their attempts ($given_up)"
+like "$(cat "$T_DIR/err")" "stopped: the model API was never reached, 3 calls given up \(Couldn't connect to server\): check its URL" \
+	"... saying so"
 done_testing
