@@ -1223,9 +1223,7 @@ static int sweep_begin(struct hub *h, int *complete)
 		return 1;
 	}
 	sweep_cancel(h);
-	/* A run stopped before its input began (docpipe run refused by a live
-	 * run's claim) had nothing to sweep: not said. */
-	if (sweeping && (*complete || t->documents > 0 || jv_is_valid(h->end)))
+	if (sweeping)
 		dp_diag("sweep %s: %s", t->sweep, t->sweep_why);
 	return 0;
 }
