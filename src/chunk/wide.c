@@ -158,30 +158,6 @@ int wide_detect(const char *text, size_t len, wide_enc *e)
 	return 1;
 }
 
-static size_t put_utf8(char *o, uint32_t c)
-{
-	if (c < 0x80) {
-		o[0] = (char)c;
-		return 1;
-	}
-	if (c < 0x800) {
-		o[0] = (char)(0xC0 | c >> 6);
-		o[1] = (char)(0x80 | (c & 0x3F));
-		return 2;
-	}
-	if (c < 0x10000) {
-		o[0] = (char)(0xE0 | c >> 12);
-		o[1] = (char)(0x80 | (c >> 6 & 0x3F));
-		o[2] = (char)(0x80 | (c & 0x3F));
-		return 3;
-	}
-	o[0] = (char)(0xF0 | c >> 18);
-	o[1] = (char)(0x80 | (c >> 12 & 0x3F));
-	o[2] = (char)(0x80 | (c >> 6 & 0x3F));
-	o[3] = (char)(0x80 | (c & 0x3F));
-	return 4;
-}
-
 int wide_decode(const wide_enc *e, const char *text, size_t len, char **out, size_t *out_len,
 		dp_err *err)
 {
@@ -207,7 +183,7 @@ int wide_decode(const wide_enc *e, const char *text, size_t len, char **out, siz
 			free(o);
 			return -1;
 		}
-		n += put_utf8(o + n, c);
+		n += dp_utf8_put(o + n, c);
 		i += k;
 	}
 	o[n] = '\0';

@@ -7,6 +7,7 @@
 #include <wctype.h>
 
 #include "buf.h"
+#include "text.h"
 
 #define PART_POSITIONS 255     /* to_tsvector: MAXNUMPOS - 1 per lexeme */
 #define ALL_POSITIONS 256      /* tsvector ||: MAXNUMPOS */
@@ -175,30 +176,6 @@ static size_t next_cp(const unsigned char *p, size_t n, uint32_t *cp)
 		return 1;
 	*cp = c;
 	return k;
-}
-
-static size_t put_cp(char *out, uint32_t c)
-{
-	if (c < 0x80) {
-		out[0] = (char)c;
-		return 1;
-	}
-	if (c < 0x800) {
-		out[0] = (char)(0xc0 | c >> 6);
-		out[1] = (char)(0x80 | (c & 0x3f));
-		return 2;
-	}
-	if (c < 0x10000) {
-		out[0] = (char)(0xe0 | c >> 12);
-		out[1] = (char)(0x80 | (c >> 6 & 0x3f));
-		out[2] = (char)(0x80 | (c & 0x3f));
-		return 3;
-	}
-	out[0] = (char)(0xf0 | c >> 18);
-	out[1] = (char)(0x80 | (c >> 12 & 0x3f));
-	out[2] = (char)(0x80 | (c >> 6 & 0x3f));
-	out[3] = (char)(0x80 | (c & 0x3f));
-	return 4;
 }
 
 /* Whether code point c beyond ASCII (or BAD_CP) is a letter or a digit;
@@ -395,7 +372,7 @@ static int add_word(dp_lexer *lx, const char *raw, size_t len, int digits)
 		}
 		uint32_t c;
 		i += next_cp((const unsigned char *)raw + i, len - i, &c);
-		size_t k = put_cp(lx->word + n, to_lower(lx, c));
+		size_t k = dp_utf8_put(lx->word + n, to_lower(lx, c));
 		h = hash_more(h, lx->word + n, k);
 		n += k;
 	}

@@ -9,6 +9,7 @@
 #define DP_TEXT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "err.h"
 
@@ -32,6 +33,11 @@ int dp_utf8_check(const char *what, const char *s, dp_err *err);
  * cut on a character boundary after about 120 bytes ("..." then), the
  * bytes that are not valid UTF-8 and control characters written \xNN. */
 void dp_utf8_shown(const char *s, size_t len, char *out, size_t size);
+
+/* Writes code point c (at most 0x10FFFF, no surrogate: the caller's
+ * check) as UTF-8 at out, which has room for 4 bytes.  Returns the bytes
+ * written, 1-4. */
+size_t dp_utf8_put(char *out, uint32_t c);
 
 size_t dp_tokens_estimate(const char *s, size_t len);
 
