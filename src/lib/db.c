@@ -84,26 +84,46 @@ int dp_db_pooled_found(void)
  * the server ends such a session after DP_DB_IDLE_TX_TIMEOUT unless the
  * server, the database, the role or the URL's options already set a limit
  * (unset: only when it is 0).  No docpipe session idles in a transaction:
- * it sends its statements at once. */
+ * it sends its statements at once.  Every docpipe session idles outside
+ * one by design, and none may be cut for it, whatever idle_session_timeout
+ * (PostgreSQL 14) the server, database, role or URL sets: the run's
+ * recorder holds its claim on the roots (a session lock) for the whole
+ * run, the store waits between documents (its second connection, which
+ * merges the full-text index, was lost for the run), docpipe-query waits
+ * while the model API embeds its question (the search then failed).  Each
+ * session is a live process's own and ends with it.  Not per transaction
+ * when pooled (session: a pooler's own clients are not cut by the
+ * server); nothing on a server without it (min_version, PQserverVersion:
+ * no round trip). */
 static const struct connect_setting {
 	const char *name, *value;
-	int unset;
+	int unset, session, min_version;
 } connect_settings[] = {
-	{"default_transaction_isolation", "read committed", 0},
-	{"idle_in_transaction_session_timeout", DP_DB_IDLE_TX_TIMEOUT, 1},
+	{"default_transaction_isolation", "read committed", 0, 0, 0},
+	{"idle_in_transaction_session_timeout", DP_DB_IDLE_TX_TIMEOUT, 1, 0, 0},
+	{"idle_session_timeout", "0", 0, 1, 140000},
 };
+
+/* Whether db's server knows setting c (a server without it refuses set_config
+ * and RESET of it). */
+static int setting_known(PGconn *db, const struct connect_setting *c)
+{
+	return PQserverVersion(db) >= c->min_version;
+}
 #define CONNECT_SETTINGS ((int)(sizeof connect_settings / sizeof connect_settings[0]))
 
 /* Appends to sql (size bytes, holding a string) ", CASE WHEN guard THEN
- * set_config(name, value, local) END" for each of connect_settings (a
- * setting set only when unset, when it is 0).  Returns 0, or -1 when it
- * does not fit. */
-static int append_connect_settings(char *sql, size_t size, const char *guard, int local)
+ * set_config(name, value, local) END" for each of connect_settings that
+ * db's server knows (a setting set only when unset, when it is 0; with
+ * local, not a session's alone).  Returns 0, or -1 when it does not fit. */
+static int append_connect_settings(PGconn *db, char *sql, size_t size, const char *guard, int local)
 {
 	size_t len = strlen(sql);
 
 	for (int i = 0; i < CONNECT_SETTINGS; i++) {
 		const struct connect_setting *c = &connect_settings[i];
+		if (!setting_known(db, c) || (local && c->session))
+			continue;
 		char unset[96] = "";
 		if (c->unset)
 			snprintf(unset, sizeof unset, " AND current_setting('%s') = '0'", c->name);
@@ -155,8 +175,9 @@ int dp_db_session_reset(PGconn *db, const char *settings, dp_err *err)
 	size_t len = 0;
 
 	for (int i = 0; i < CONNECT_SETTINGS; i++)
-		len += (size_t)snprintf(sql + len, sizeof sql - len, "%sRESET %s", i > 0 ? "; " : "",
-					connect_settings[i].name);
+		if (setting_known(db, &connect_settings[i]))
+			len += (size_t)snprintf(sql + len, sizeof sql - len, "%sRESET %s", len > 0 ? "; " : "",
+						connect_settings[i].name);
 	for (const char *p = settings; p != NULL && *p != '\0';) {
 		size_t n = strcspn(p, "=;"), name = n;
 		while (name > 0 && p[name - 1] == ' ')
@@ -183,7 +204,7 @@ int dp_db_begin(PGconn *db, const char *settings, const char *local, dp_err *err
 
 	if (pooled)
 		snprintf(sql, sizeof sql, "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT NULL");
-	if ((pooled && (append_connect_settings(sql, sizeof sql, "true", 1) < 0 ||
+	if ((pooled && (append_connect_settings(db, sql, sizeof sql, "true", 1) < 0 ||
 			append_settings(sql, sizeof sql, settings, 1) < 0)) ||
 	    (local != NULL && strlen(sql) + strlen(local) + 3 > sizeof sql)) {
 		dp_err_set(err, "transaction settings too long");
@@ -223,7 +244,7 @@ static int session_setup(PGconn *db, dp_err *err)
 	if (!check)
 		snprintf(sql, sizeof sql, "SELECT true");
 	snprintf(pid, sizeof pid, "%d", PQbackendPID(db));
-	if (append_connect_settings(sql, sizeof sql, check ? "pg_backend_pid() = $1::int" : "true", 0) < 0) {
+	if (append_connect_settings(db, sql, sizeof sql, check ? "pg_backend_pid() = $1::int" : "true", 0) < 0) {
 		dp_err_set(err, "cannot set up the database session: settings too long");
 		return -1;
 	}
