@@ -23,7 +23,7 @@ static void usage(FILE *out)
 		"Usage: docpipe-status [OPTIONS]\n"
 		"       docpipe-status --record-run REPORT\n"
 		"       docpipe-status --record-run - --claim RUN [--overlap MODE]\n"
-		"                      [--db-retry SECONDS] ROOT...\n"
+		"                      [--db-retry SECONDS] [--tty-fd FD] ROOT...\n"
 		"Prints what the database holds: documents and chunks by root, the\n"
 		"documents whose last outcome is a failure (stage, reason, since when),\n"
 		"the live runs (docpipe run's claims whose lock a session holds; a row\n"
@@ -51,6 +51,9 @@ static void usage(FILE *out)
 		"                       away (default 300, as docpipe-store); a report's\n"
 		"                       input that ends empty (the run's supervisor gone):\n"
 		"                       the claim is let go, said, exit 5\n"
+		"  --tty-fd FD          with --claim: the terminal of a run whose messages\n"
+		"                       (this stderr) go to a file it shows: the line\n"
+		"                       saying that the supervisor is gone goes to FD\n"
 		"  --db-env NAME        read the connection URL from $NAME\n"
 		"  --version            print the version and exit\n"
 		"\n%s",
@@ -66,18 +69,27 @@ enum {
 	OPT_HELP,
 	OPT_CLAIM,
 	OPT_OVERLAP,
-	OPT_DB_RETRY
+	OPT_DB_RETRY,
+	OPT_TTY_FD
 };
 
 /* What the command line asks for. */
 struct args {
 	const char *db_env, *report, *claim;
-	long runs, failures, db_retry;
+	const char *claim_only; /* the first option given that only --claim uses */
+	long runs, failures, db_retry, tty_fd;
 	int json;
 	enum status_overlap overlap;
 	char **roots;
 	size_t nroots;
 };
+
+/* Notes option name, which only --claim uses, unless one was noted. */
+static void claim_only(struct args *a, const char *name)
+{
+	if (a->claim_only == NULL)
+		a->claim_only = name;
+}
 
 /* Takes option opt into ctx, a struct args (dp_cli_spec.take). */
 static int status_option(void *ctx, int opt, char *arg, dp_err *err)
@@ -93,7 +105,11 @@ static int status_option(void *ctx, int opt, char *arg, dp_err *err)
 		return dp_cli_parse_long(opt == OPT_RUNS ? "runs" : "failures", arg, 0, 100000,
 					 opt == OPT_RUNS ? &a->runs : &a->failures, err) < 0 ? -1 : 1;
 	case OPT_DB_RETRY:
+		claim_only(a, "--db-retry");
 		return dp_cli_parse_long("db-retry", arg, 0, 86400, &a->db_retry, err) < 0 ? -1 : 1;
+	case OPT_TTY_FD:
+		claim_only(a, "--tty-fd");
+		return dp_cli_parse_long("tty-fd", arg, 0, 1023, &a->tty_fd, err) < 0 ? -1 : 1;
 	case OPT_RECORD_RUN:
 		a->report = arg;
 		return 1;
@@ -104,6 +120,7 @@ static int status_option(void *ctx, int opt, char *arg, dp_err *err)
 		a->claim = arg;
 		return 1;
 	case OPT_OVERLAP:
+		claim_only(a, "--overlap");
 		if (strcmp(arg, "refuse") == 0 || strcmp(arg, "wait") == 0 || strcmp(arg, "allow") == 0) {
 			a->overlap = arg[0] == 'r'   ? STATUS_OVERLAP_REFUSE
 				     : arg[0] == 'w' ? STATUS_OVERLAP_WAIT
@@ -130,6 +147,7 @@ static int parse(int argc, char **argv, struct args *a)
 		{"claim", required_argument, NULL, OPT_CLAIM},
 		{"overlap", required_argument, NULL, OPT_OVERLAP},
 		{"db-retry", required_argument, NULL, OPT_DB_RETRY},
+		{"tty-fd", required_argument, NULL, OPT_TTY_FD},
 		{"help", no_argument, NULL, OPT_HELP},
 		{"version", no_argument, NULL, DP_OPT_VERSION},
 		{NULL, 0, NULL, 0},
@@ -144,6 +162,10 @@ static int parse(int argc, char **argv, struct args *a)
 	a->nroots = (size_t)(argc - optind);
 	if (a->claim != NULL && (a->report == NULL || strcmp(a->report, "-") != 0 || a->nroots == 0)) {
 		dp_diag("--claim needs --record-run - and at least one ROOT");
+		return DP_EXIT_USAGE;
+	}
+	if (a->claim == NULL && a->claim_only != NULL) {
+		dp_diag("%s applies to --claim only (docpipe run's recorder)", a->claim_only);
 		return DP_EXIT_USAGE;
 	}
 	if (a->claim == NULL && a->nroots > 0) {
@@ -277,6 +299,9 @@ static int claim_and_record(const struct args *a, dp_err *err)
 	} else if (status_live_hold(c.db, &c.live, STDIN_FILENO, err) < 0) {
 		rc = DP_EXIT_SYSTEM;
 	} else if ((rc = status_record_run(c.db, a->report, err)) == -2) {
+		/* Nobody shows the run's messages file now: the terminal's. */
+		if (a->tty_fd >= 0 && getppid() != supervisor && dup2((int)a->tty_fd, STDERR_FILENO) < 0)
+			dp_diag("--tty-fd %ld: %s", a->tty_fd, strerror(errno));
 		dp_diag("no report came: the run's supervisor (pid %d) is gone (killed?); its claim on"
 			" its roots is let go, nothing recorded", (int)supervisor);
 		err->msg[0] = '\0';
@@ -291,7 +316,7 @@ static int claim_and_record(const struct args *a, dp_err *err)
 
 int main(int argc, char **argv)
 {
-	struct args a = {.runs = 5, .failures = 50, .db_retry = STORE_DB_RETRY_DEFAULT};
+	struct args a = {.runs = 5, .failures = 50, .db_retry = STORE_DB_RETRY_DEFAULT, .tty_fd = -1};
 	dp_err err;
 	int rc;
 

@@ -14,6 +14,7 @@ newdb || exit 1
 
 D=$T_DIR/docs
 numbered_docs "$D" 4 30 doc
+numbered_docs "$T_DIR/other" 2 30 other
 fakeapi
 export OPENAI_BASE_URL=$BASE/v1
 API=(--opt summarize=--backend=openai)
@@ -42,11 +43,25 @@ for progress in none tty; do
 	env "$(tag_env "wait_$progress")" docpipe run "$D" --wait --progress $progress "${API[@]}" \
 		>/dev/null 2>"$T_DIR/wait_$progress.err" &
 	SUP=$!
-	wait_for 30 grep -q "waiting for it to end" "$T_DIR/wait_$progress.err"
+	wait_for 30 grep -qs "waiting for it to end" "$T_DIR/wait_$progress.err"
 	ok $? "--wait --progress $progress: a second run waits for the first's claim" ||
 		diag "$(cat "$T_DIR/wait_$progress.err")"
 	killed_leaves_nothing "wait_$progress" "... its supervisor killed with -9 while it waits"
 done
+# tty mode, the run under way: the supervisor killed with -9 alone, its
+# recorder says so on the terminal (its stderr is the run's messages
+# file, which nobody shows once the supervisor is gone).
+env "$(tag_env tty)" docpipe run "$T_DIR/other" --progress tty "${API[@]}" >/dev/null 2>"$T_DIR/tty.err" &
+SUP=$!
+wait_for 60 api_requests_ge chat 2
+recorder=$(pgrep -P $SUP -x docpipe-status)
+ok $([ -n "$recorder" ]; echo $?) "a --progress tty run under way, its recorder found"
+kill -KILL $SUP
+wait $SUP 2>/dev/null
+wait_for 30 exited "$recorder"
+is "$(grep -c "docpipe-status: no report came: the run's supervisor (pid $SUP) is gone" "$T_DIR/tty.err")" 1 \
+	"... its supervisor killed with -9: the recorder says so on the terminal, once" || diag "$(cat -v "$T_DIR/tty.err")"
+wait_for 20 none_left tty
 api_control '{"hold": false}'
 wait $first
 is "$?" 0 "the first run ends as if nothing happened" || diag "$(cat "$T_DIR/first.err")"
@@ -57,7 +72,7 @@ at_exit 'block true'
 block false
 env "$(tag_env away)" docpipe run "$D" --progress none "${API[@]}" >/dev/null 2>"$T_DIR/away.err" &
 SUP=$!
-wait_for 30 grep -q "waiting up to 300 s for the database" "$T_DIR/away.err"
+wait_for 30 grep -qs "waiting up to 300 s for the database" "$T_DIR/away.err"
 ok $? "the database away at the start: the run waits for it to claim" || diag "$(cat "$T_DIR/away.err")"
 killed_leaves_nothing away "... its supervisor killed with -9 while it waits"
 block true
@@ -65,7 +80,7 @@ block true
 # A --watch run watching.
 env "$(tag_env watch)" docpipe run "$D" --watch --progress none >/dev/null 2>"$T_DIR/watch.err" &
 SUP=$!
-wait_for 60 grep -q "first pass complete" "$T_DIR/watch.err"
+wait_for 60 grep -qs "first pass complete" "$T_DIR/watch.err"
 ok $? "a --watch run watches" || diag "$(cat "$T_DIR/watch.err")"
 killed_leaves_nothing watch "... its supervisor killed with -9"
 done_testing

@@ -118,4 +118,12 @@ is "$(sql "SELECT (failed_since < updated_at)::text || ' ' || coalesce(run, 'non
 like "$(docpipe status --failures 0)" "Failures: 1 \(oldest shown\)" "--failures 0: the total, none listed"
 [ "$SINCE" != "" ]; ok $? "since was read"
 
+# Options of the recorder's claim given without --claim were ignored
+# without a word (--db-retry waited for nothing): a usage error naming it.
+for opt in "--db-retry 5" "--overlap wait" "--tty-fd 2"; do
+	docpipe-status $opt >/dev/null 2>"$T_DIR/claim_only.err"
+	is "$?/$(cat "$T_DIR/claim_only.err")" "2/docpipe-status: ${opt% *} applies to --claim only (docpipe run's recorder)" \
+		"$opt without --claim: a usage error naming it (exit 2)"
+done
+
 done_testing
