@@ -1,0 +1,45 @@
+#!/bin/bash
+# lane: beside (tests/run: it waits more than it computes)
+# The database away for longer than the store's --db-retry (a disk full the
+# server cannot recover from, a long maintenance) in the middle of a graph
+# run: the store waits --db-retry, then exits 3.  The supervisor restarted
+# it as a crash, the new store waited --db-retry again, and a store that
+# waits 12 s or more never dies 5 times within the restart window: the run
+# never ended (sweep 10, repro/db_away_forever.sh: 7 restarts in 150 s at
+# --db-retry 15).  Now the run stops (status 3), saying why; the next run,
+# with the database back, stores every document once.
+. "$(dirname "$0")/../lib/tap.sh"
+newdb || exit 1
+DB=$PGDATABASE
+block() { psql -X -q -d postgres -c "ALTER DATABASE $DB ALLOW_CONNECTIONS $1" >/dev/null; }
+kick() { psql -X -q -A -t -d postgres -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+	WHERE datname = '$DB' AND application_name LIKE 'docpipe-%'"; }
+at_exit 'block true'
+
+N=600
+numbered_docs "$T_DIR/docs" $N 200 doc
+# A slow embed stage keeps the run going while the database goes away.
+BURN='--jq=(reduce range(20000) as $i (0; . + 1)) as $burn | .'
+docpipe run "$T_DIR/docs" --progress none --timeout 120 --opt "embed=$BURN" --opt store=--db-retry=3 \
+	>"$T_DIR/report" 2>"$T_DIR/err" &
+SUP=$!
+wait_for 120 sql_ge 'SELECT count(*) FROM docpipe.documents' 20
+block false
+killed=$(kick)
+ok $((killed >= 1 ? 0 : 1)) "database closed and the run's connections cut ($killed)"
+wait_for 90 exited $SUP
+ok $? "the run ends with the database still away"
+exited $SUP || { kill -TERM $SUP; wait_for 30 exited $SUP; }
+wait $SUP
+is "$?" 3 "status 3"
+like "$(cat "$T_DIR/err")" "store-1 \(pid [0-9]+\) exited with status 3 after [0-9]+ s, its --db-retry \(3 s\) spent: the database away that long" \
+	"the supervisor says why it stops"
+is "$(grep -c '; restarting it' "$T_DIR/err")" 0 "the store not restarted"
+grep '; restarting it' "$T_DIR/err" | sed 's/^/# /'
+block true
+docpipe run "$T_DIR/docs" --progress none >"$T_DIR/report2" 2>"$T_DIR/err2"
+is "$?" 0 "the next run, the database back, completes"
+is "$(sql 'SELECT count(*) FROM docpipe.documents')" $N "every document stored"
+is "$(sql 'SELECT count(*) FROM (SELECT document_id, seq FROM docpipe.chunks GROUP BY 1, 2 HAVING count(*) > 1) d')" 0 \
+	"no duplicate chunk rows"
+done_testing
