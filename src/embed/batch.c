@@ -16,13 +16,17 @@
 struct bdoc {
 	embed_doc d;
 	size_t bytes;     /* chunk text held, for the hold's limit */
-	int unresolved;   /* chunks of d.todo with neither a vector nor a failure yet */
+	int unresolved;   /* under mu: chunks to ask or waiting on another's
+			   * request (dp_flights), with neither a vector nor a
+			   * failure yet (+1 while claim and lookup run) */
+	int nowned;       /* d.todo[0..nowned): the chunks whose keys it owns */
+	int listed;       /* under mu: in a list (lookup, pending) */
 	int nsent;        /* d.todo[0..nsent) are taken into requests */
 	char *error;      /* the first failure (owned), or NULL */
 	long queued_us;   /* when it joined the pending queue */
 	long held;        /* dp_stats_hold's token */
 	char *version;    /* dp_record_version, in run.versions while held */
-	struct bdoc *next;
+	struct bdoc *next; /* in a list, or in a chain of documents done */
 };
 
 struct item {
@@ -49,6 +53,7 @@ struct run {
 	size_t pending_chunks, pending_tokens;
 	size_t held_docs, held_bytes;
 	dp_versions versions; /* of the documents held */
+	dp_flights *flights;  /* keys claimed by chunks held (reuse.h) */
 	unsigned long copies; /* copies of a held version dropped */
 	int input_ended;
 	int stop;            /* I/O failed: give up */
@@ -60,7 +65,6 @@ struct run {
 /* Per-worker buffers for one request of at most batch_inputs chunks. */
 struct scratch {
 	struct item *items;
-	struct bdoc **done;
 	const char **texts;
 	const char **keys;
 	size_t *lens;
@@ -76,6 +80,7 @@ static void list_push(struct list *l, struct bdoc *d)
 	else
 		l->head = d;
 	l->tail = d;
+	d->listed = 1;
 }
 
 static struct bdoc *list_pop(struct list *l)
@@ -87,6 +92,7 @@ static struct bdoc *list_pop(struct list *l)
 		if (l->head == NULL)
 			l->tail = NULL;
 		d->next = NULL;
+		d->listed = 0;
 	}
 	return d;
 }
@@ -140,48 +146,109 @@ static void emit(struct run *r, struct bdoc *d)
 	bdoc_free(d);
 }
 
-/* Queues the chunks of d (looked up) for requests, or writes it when none
- * is missing.  Called without mu. */
-static void enqueue(struct run *r, struct bdoc *d)
+/* Writes the documents of the chain done (next).  Called without mu. */
+static void emit_chain(struct run *r, struct bdoc *done)
 {
-	d->unresolved = d->d.ntodo;
-	if (d->unresolved == 0) {
+	while (done != NULL) {
+		struct bdoc *d = done;
+		done = d->next;
 		emit(r, d);
-		return;
 	}
-	pthread_mutex_lock(&r->mu);
-	d->queued_us = dp_clock_us();
-	list_push(&r->pending, d);
-	r->pending_chunks += (size_t)d->d.ntodo;
-	for (int k = 0; k < d->d.ntodo; k++)
-		r->pending_tokens += d->d.tokens[d->d.todo[k]];
-	pthread_cond_broadcast(&r->work);
-	pthread_mutex_unlock(&r->mu);
 }
 
-/* Gives items[0..n) their vectors (vecs non-NULL, consumed) or the failure
- * reason, and writes the documents this completes.  Called without mu. */
-static void resolve(struct run *r, struct scratch *s, size_t n, jv *vecs, const char *reason)
+/* Under mu: one thing less for d to wait for; d joins the chain *done
+ * when it was the last.  (A document whose count drops to 0 is in no
+ * list: a listed one has chunks not sent, a claiming one its +1.) */
+static void count_down(struct bdoc *d, struct bdoc **done)
 {
-	size_t ndone = 0;
+	if (--d->unresolved == 0) {
+		d->next = *done;
+		*done = d;
+	}
+}
+
+/* Under mu: d's chunk i has its vector (vec owned; null when it could not
+ * be encoded) or failed with reason (vec unused). */
+static void settle(struct bdoc *d, int i, jv vec, const char *reason, struct bdoc **done)
+{
+	if (reason == NULL) {
+		jv_free(d->d.vecs[i]);
+		d->d.vecs[i] = vec;
+	} else if (d->error == NULL) {
+		d->error = strdup(reason);
+		if (d->error == NULL)
+			d->error = strdup("out of memory");
+	}
+	count_down(d, done);
+}
+
+/* Under mu: d's chunk i, the owner of its key, has vec (borrowed): the
+ * chunks that waited on it take copies. */
+static void deliver(struct run *r, struct bdoc *d, int i, jv vec, struct bdoc **done)
+{
+	dp_flight_waiter *w;
+	size_t n = dp_flights_settle(r->flights, d->d.keys[i], d, (size_t)i, &w);
+
+	for (size_t k = 0; k < n; k++)
+		settle(w[k].who, (int)w[k].i, jv_copy(vec), NULL, done);
+	free(w);
+	if (n > 0)
+		atomic_fetch_add(&r->c->reused, (unsigned long)n);
+}
+
+/* Under mu: claims the keys of d's chunks (dp_flights) before the cache is
+ * asked, so a copy of a text held or arriving meanwhile waits for this
+ * one's vector instead of paying for its own: d.todo keeps the chunks it
+ * owns (nowned), the others wait.  d->unresolved counts them, +1 until
+ * queue_owned. */
+static void claim_chunks(struct run *r, struct bdoc *d)
+{
+	int owned = 0;
+
+	d->unresolved = 1;
+	for (int t = 0; t < d->d.ntodo; t++) {
+		int i = d->d.todo[t];
+		if (dp_flights_claim(r->flights, d->d.keys[i], d, (size_t)i) == 0)
+			d->unresolved++;
+		else
+			d->d.todo[owned++] = i;
+	}
+	d->d.ntodo = d->nowned = owned;
+}
+
+/* Under mu: d's owned chunks were looked up (embed_docs_lookup): those
+ * found answer their waiters, those missing are queued for requests; d
+ * joins *done when nothing is left to come. */
+static void queue_owned(struct run *r, struct bdoc *d, struct bdoc **done)
+{
+	for (int t = d->d.ntodo; t < d->nowned; t++)
+		deliver(r, d, d->d.todo[t], d->d.vecs[d->d.todo[t]], done);
+	d->unresolved += d->d.ntodo;
+	if (d->d.ntodo > 0) {
+		d->queued_us = dp_clock_us();
+		list_push(&r->pending, d);
+		r->pending_chunks += (size_t)d->d.ntodo;
+		for (int k = 0; k < d->d.ntodo; k++)
+			r->pending_tokens += d->d.tokens[d->d.todo[k]];
+		pthread_cond_broadcast(&r->work);
+	}
+	count_down(d, done); /* the +1 of claim_chunks */
+}
+
+/* Gives items[0..n) their vectors (vecs, consumed), and the chunks that
+ * waited on them copies, and writes the documents this completes.  Called
+ * without mu. */
+static void resolve(struct run *r, struct item *items, size_t n, jv *vecs)
+{
+	struct bdoc *done = NULL;
 
 	pthread_mutex_lock(&r->mu);
 	for (size_t k = 0; k < n; k++) {
-		struct bdoc *d = s->items[k].doc;
-		if (vecs != NULL) {
-			jv_free(d->d.vecs[s->items[k].chunk]);
-			d->d.vecs[s->items[k].chunk] = vecs[k];
-		} else if (d->error == NULL) {
-			d->error = strdup(reason);
-			if (d->error == NULL)
-				d->error = strdup("out of memory");
-		}
-		if (--d->unresolved == 0)
-			s->done[ndone++] = d;
+		deliver(r, items[k].doc, items[k].chunk, vecs[k], &done);
+		settle(items[k].doc, items[k].chunk, vecs[k], NULL, &done);
 	}
 	pthread_mutex_unlock(&r->mu);
-	for (size_t k = 0; k < ndone; k++)
-		emit(r, s->done[k]);
+	emit_chain(r, done);
 }
 
 static int one_document(const struct item *items, size_t n)
@@ -192,13 +259,41 @@ static int one_document(const struct item *items, size_t n)
 	return 1;
 }
 
-/* items[0..n) failed, or resolved one way: fail them all with reason. */
+static void send_items(struct run *r, struct scratch *s, struct item *items, size_t n);
+
+/* items[0..n) failed for good with reason.  An item whose key has
+ * waiters, asked fewer than DP_FLIGHT_TRIES times, is asked again by its
+ * first waiter, alone, and waits on it in turn (dp_flights_hand_over):
+ * copies fare alike, all answered or all failed; otherwise the item and
+ * its waiters fail with reason. */
 static void fail_items(struct run *r, struct scratch *s, struct item *items, size_t n, const char *reason)
 {
-	struct scratch sub = *s;
+	struct item *heirs = malloc((n + 1) * sizeof *heirs);
+	struct bdoc *done = NULL;
+	size_t nheirs = 0;
 
-	sub.items = items;
-	resolve(r, &sub, n, NULL, reason);
+	pthread_mutex_lock(&r->mu);
+	for (size_t k = 0; k < n; k++) {
+		struct bdoc *d = items[k].doc;
+		int i = items[k].chunk;
+		dp_flight_waiter h, *w;
+		if (heirs != NULL && dp_flights_hand_over(r->flights, d->d.keys[i], d, (size_t)i, 1, &h)) {
+			heirs[nheirs++] = (struct item){h.who, (int)h.i};
+			if (dp_flights_claim(r->flights, d->d.keys[i], d, (size_t)i) != 0)
+				settle(d, i, jv_null(), "out of memory", &done);
+			continue;
+		}
+		size_t nw = dp_flights_settle(r->flights, d->d.keys[i], d, (size_t)i, &w);
+		for (size_t j = 0; j < nw; j++)
+			settle(w[j].who, (int)w[j].i, jv_null(), reason, &done);
+		free(w);
+		settle(d, i, jv_null(), reason, &done);
+	}
+	pthread_mutex_unlock(&r->mu);
+	emit_chain(r, done);
+	for (size_t k = 0; k < nheirs; k++)
+		send_items(r, s, &heirs[k], 1);
+	free(heirs);
 }
 
 /* Sends items[0..n) in one request.  Returns 0 when they got their vectors
@@ -206,7 +301,6 @@ static void fail_items(struct run *r, struct scratch *s, struct item *items, siz
 static int try_items(struct run *r, struct scratch *s, struct item *items, size_t n, dp_err *err)
 {
 	embed_ctx *c = r->c;
-	struct scratch sub = *s;
 	int rc;
 
 	if (atomic_load(&c->refused)) {
@@ -221,9 +315,8 @@ static int try_items(struct run *r, struct scratch *s, struct item *items, size_
 	}
 	rc = dp_embedder_embed(c->embedder, s->texts, s->lens, n, s->out, err);
 	if (rc == 0) {
-		sub.items = items;
 		embed_encode_and_keep(c, s->out, n, s->keys, s->vecs);
-		resolve(r, &sub, n, s->vecs, NULL);
+		resolve(r, items, n, s->vecs);
 	} else if (rc == DP_HTTP_REFUSED) {
 		atomic_store(&c->refused, 1);
 	}
@@ -405,12 +498,16 @@ static void wait_for_work(struct run *r)
 	pthread_cond_timedwait(&r->work, &r->mu, &until);
 }
 
+/* Under mu: claims and looks up (without mu) the documents read, up to
+ * LOOKUP_DOCS_MAX of them, and queues their chunks. */
 static void lookup_some(struct run *r, struct bdoc **docs)
 {
+	struct bdoc *done = NULL;
 	size_t n = 0;
 
 	while (n < LOOKUP_DOCS_MAX && r->lookup.head != NULL) {
-		docs[n++] = list_pop(&r->lookup);
+		docs[n] = list_pop(&r->lookup);
+		claim_chunks(r, docs[n++]);
 		r->nlookup--;
 	}
 	pthread_mutex_unlock(&r->mu);
@@ -418,8 +515,11 @@ static void lookup_some(struct run *r, struct bdoc **docs)
 	for (size_t k = 0; k < n; k++)
 		ed[k] = &docs[k]->d;
 	embed_docs_lookup(r->c, ed, n);
+	pthread_mutex_lock(&r->mu);
 	for (size_t k = 0; k < n; k++)
-		enqueue(r, docs[k]);
+		queue_owned(r, docs[k], &done);
+	pthread_mutex_unlock(&r->mu);
+	emit_chain(r, done);
 	pthread_mutex_lock(&r->mu);
 }
 
@@ -429,7 +529,6 @@ static void *worker(void *arg)
 	size_t m = r->batch_inputs;
 	struct scratch s = {
 		.items = malloc(m * sizeof *s.items),
-		.done = malloc(m * sizeof *s.done),
 		.texts = malloc(m * sizeof *s.texts),
 		.keys = malloc(m * sizeof *s.keys),
 		.lens = malloc(m * sizeof *s.lens),
@@ -438,7 +537,7 @@ static void *worker(void *arg)
 	};
 	struct bdoc **docs = malloc(LOOKUP_DOCS_MAX * sizeof *docs);
 
-	if (!s.items || !s.done || !s.texts || !s.keys || !s.lens || !s.vecs || !s.out || !docs) {
+	if (!s.items || !s.texts || !s.keys || !s.lens || !s.vecs || !s.out || !docs) {
 		dp_err e;
 		dp_err_set(&e, "out of memory");
 		fail(r, &e);
@@ -460,7 +559,6 @@ static void *worker(void *arg)
 	}
 	pthread_mutex_unlock(&r->mu);
 	free(s.items);
-	free(s.done);
 	free(s.texts);
 	free(s.keys);
 	free(s.lens);
@@ -508,22 +606,47 @@ static void take(struct run *r, jv rec)
 		d = NULL;
 	}
 	pthread_mutex_unlock(&r->mu);
-	if (d != NULL) {
-		embed_doc *ed = &d->d;
-		embed_docs_lookup(r->c, &ed, 1); /* no cache to ask: lists the todo */
-		enqueue(r, d);
+	if (d != NULL) { /* no cache to ask */
+		struct bdoc *done = NULL;
+		pthread_mutex_lock(&r->mu);
+		claim_chunks(r, d);
+		queue_owned(r, d, &done);
+		pthread_mutex_unlock(&r->mu);
+		emit_chain(r, done);
 	}
+}
+
+/* A document held and not written (the stage stopped): freed. */
+static void discard(struct bdoc *d)
+{
+	dp_stats_add(DP_STAT_IN_FLIGHT, -1);
+	dp_stats_release(d->held);
+	bdoc_free(d);
 }
 
 static void free_list(struct list *l)
 {
 	struct bdoc *d;
 
-	while ((d = list_pop(l)) != NULL) {
-		dp_stats_add(DP_STAT_IN_FLIGHT, -1);
-		dp_stats_release(d->held);
-		bdoc_free(d);
+	while ((d = list_pop(l)) != NULL)
+		discard(d);
+}
+
+/* After a stop, the documents whose chunks still wait on requests never
+ * sent: those in no list are freed once their last waiting chunk is
+ * counted (all their other chunks were answered), those listed by
+ * free_list. */
+static void free_waiting(struct run *r)
+{
+	dp_flight_waiter *left;
+	size_t n = dp_flights_free(&r->flights, &left);
+
+	for (size_t k = 0; k < n; k++) {
+		struct bdoc *d = left[k].who;
+		if (!d->listed && --d->unresolved == 0)
+			discard(d);
 	}
+	free(left);
 }
 
 /* Reads records into the hold while there is room (back-pressure), until
@@ -572,6 +695,10 @@ int embed_run_batched(embed_ctx *c, dp_source *src, dp_sink *sink, int threads,
 	dp_stage_pool pool;
 	int rc;
 
+	if ((r.flights = dp_flights_new()) == NULL) {
+		dp_err_set(err, "out of memory");
+		return DP_EXIT_SYSTEM;
+	}
 	dp_stage_io_init(&r.io, sink, counts, DP_KIND_DOCUMENT);
 	pthread_mutex_init(&r.mu, NULL);
 	dp_cond_init(&r.work); /* wait_for_work's deadlines: dp_deadline_ms */
@@ -582,6 +709,7 @@ int embed_run_batched(embed_ctx *c, dp_source *src, dp_sink *sink, int threads,
 	read_input(&r, src);
 	dp_stage_pool_end_input(&pool, &r.mu, &r.work, &r.input_ended);
 	/* Left only after an I/O failure stopped the workers. */
+	free_waiting(&r);
 	free_list(&r.lookup);
 	free_list(&r.pending);
 	if (r.copies > 0)

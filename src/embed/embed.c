@@ -84,7 +84,10 @@ int embed_doc_prepare(embed_ctx *c, jv rec, embed_doc *d, dp_err *err)
 				DP_EMBED_INPUT_TOKENS_MAX, d->lens[i], len);
 		}
 	}
-	if (c->reuse != NULL) {
+	d->ntodo = n;
+	for (int i = 0; i < n; i++)
+		d->todo[i] = i;
+	if (c->reuse != NULL || api) {
 		char params[32];
 		snprintf(params, sizeof params, "dim=%d", dp_embedder_dim(c->embedder));
 		for (int i = 0; i < n; i++)
@@ -130,41 +133,45 @@ void embed_docs_lookup(embed_ctx *c, embed_doc *const *docs, size_t n)
 	size_t total = 0, at = 0;
 
 	for (size_t k = 0; k < n; k++)
-		total += (size_t)docs[k]->n;
-	if (c->reuse != NULL && !c->refresh && total > 0) {
-		char(*keys)[DP_HASH_HEX] = malloc(total * sizeof *keys);
-		jv *vals = malloc(total * sizeof *vals);
-		if (keys == NULL || vals == NULL) {
-			dp_diag("result cache lookup skipped: out of memory");
-		} else {
-			for (size_t k = 0; k < n; k++)
-				for (int i = 0; i < docs[k]->n; i++)
-					memcpy(keys[at++], docs[k]->keys[i], DP_HASH_HEX);
-			static const char *const noun[2] = {"vector", "vectors"};
-			int found = dp_api_reuse_get(c->reuse, DP_REUSE_EMBEDDING,
-						     (const char(*)[DP_HASH_HEX])keys, total, vals,
-						     vector_usable, c->embedder, noun,
-						     "result cache lookup failed, embedding anew");
-			if (found >= 0) {
-				atomic_fetch_add(&c->reused, (unsigned long)found);
-				at = 0;
-				for (size_t k = 0; k < n; k++)
-					for (int i = 0; i < docs[k]->n; i++) {
-						jv_free(docs[k]->vecs[i]);
-						docs[k]->vecs[i] = vals[at++];
-					}
-			}
-		}
+		total += (size_t)docs[k]->ntodo;
+	if (c->reuse == NULL || c->refresh || total == 0)
+		return;
+	char(*keys)[DP_HASH_HEX] = malloc(total * sizeof *keys);
+	jv *vals = malloc(total * sizeof *vals);
+	if (keys == NULL || vals == NULL) {
+		dp_diag("result cache lookup skipped: out of memory");
 		free(keys);
 		free(vals);
+		return;
 	}
+	for (size_t k = 0; k < n; k++)
+		for (int t = 0; t < docs[k]->ntodo; t++)
+			memcpy(keys[at++], docs[k]->keys[docs[k]->todo[t]], DP_HASH_HEX);
+	static const char *const noun[2] = {"vector", "vectors"};
+	int found = dp_api_reuse_get(c->reuse, DP_REUSE_EMBEDDING, (const char(*)[DP_HASH_HEX])keys,
+				     total, vals, vector_usable, c->embedder, noun,
+				     "result cache lookup failed, embedding anew");
+	if (found > 0)
+		atomic_fetch_add(&c->reused, (unsigned long)found);
+	at = 0;
 	for (size_t k = 0; k < n; k++) {
 		embed_doc *d = docs[k];
-		d->ntodo = 0;
-		for (int i = 0; i < d->n; i++)
-			if (jv_get_kind(d->vecs[i]) != JV_KIND_STRING)
-				d->todo[d->ntodo++] = i;
+		int missing = 0;
+		for (int t = 0; t < d->ntodo; t++) {
+			int i = d->todo[t];
+			if (jv_get_kind(vals[at]) != JV_KIND_STRING) {
+				jv_free(vals[at++]);
+				d->todo[t] = d->todo[missing];
+				d->todo[missing++] = i;
+				continue;
+			}
+			jv_free(d->vecs[i]);
+			d->vecs[i] = vals[at++];
+		}
+		d->ntodo = missing;
 	}
+	free(keys);
+	free(vals);
 }
 
 void embed_encode_and_keep(embed_ctx *c, const float *out, size_t n,

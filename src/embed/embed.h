@@ -36,7 +36,7 @@ typedef struct embed_doc {
 	const char **texts;      /* borrowed from rec */
 	size_t *lens;            /* bytes sent (<= the chunk's length) */
 	size_t *tokens;          /* estimate of what is sent */
-	char (*keys)[DP_HASH_HEX]; /* with reuse only */
+	char (*keys)[DP_HASH_HEX]; /* with reuse or an API backend */
 	jv *vecs;                /* base64 per chunk, or null while missing */
 	int *todo;               /* chunks still to request, in order */
 	int ntodo;
@@ -44,13 +44,17 @@ typedef struct embed_doc {
 
 /* Fills d from rec (consumed into d->rec): checks the chunks, cuts texts
  * over DP_EMBED_INPUT_TOKENS_MAX for API backends (reported on stderr),
- * computes cache keys when c->reuse.  Returns 0, or -1 with err set (d is
- * then still to be freed; d->rec holds the record). */
+ * computes cache keys (c->reuse or an API backend: the in-flight
+ * registry's too, batch.c) and lists every chunk in todo.  Returns 0, or
+ * -1 with err set (d is then still to be freed; d->rec holds the
+ * record). */
 int embed_doc_prepare(embed_ctx *c, jv rec, embed_doc *d, dp_err *err);
 
-/* Looks up the cached vectors of docs[0..n) in one round trip (unless
- * there is no cache or --refresh), then lists in each doc's todo the
- * chunks still missing. */
+/* Looks up the cached vectors of the chunks each doc's todo lists, for
+ * docs[0..n) in one round trip (unless there is no cache or --refresh),
+ * and sets those found.  Each todo is then reordered: the chunks still
+ * missing first (ntodo, their count, in their order), those found after
+ * them, up to the old ntodo. */
 void embed_docs_lookup(embed_ctx *c, embed_doc *const *docs, size_t n);
 
 /* Encodes the n vectors out[k*dim ..] into vecs[k] (owned by the caller;

@@ -625,3 +625,173 @@ done:
 	free(vl);
 	return rc;
 }
+
+/* The in-flight table (dp_flights): chained buckets, doubled to keep at
+ * most one entry per bucket on average. */
+struct flight {
+	struct flight *next;
+	char key[DP_HASH_HEX];
+	dp_flight_waiter owner;
+	int tries;                 /* requests for it that failed */
+	dp_flight_waiter *waiters; /* in the order they came */
+	size_t nwait, capwait;
+};
+
+struct dp_flights {
+	struct flight **buckets;
+	size_t nbuckets, count;
+};
+
+#define FLIGHTS_BUCKETS_MIN 64
+
+dp_flights *dp_flights_new(void)
+{
+	dp_flights *f = calloc(1, sizeof *f);
+
+	if (f == NULL)
+		return NULL;
+	f->nbuckets = FLIGHTS_BUCKETS_MIN;
+	if ((f->buckets = calloc(f->nbuckets, sizeof *f->buckets)) == NULL) {
+		free(f);
+		return NULL;
+	}
+	return f;
+}
+
+size_t dp_flights_free(dp_flights **fp, dp_flight_waiter **left)
+{
+	dp_flights *f = *fp;
+	size_t n = 0;
+
+	*left = NULL;
+	if (f == NULL)
+		return 0;
+	for (size_t b = 0; b < f->nbuckets; b++) {
+		while (f->buckets[b] != NULL) {
+			struct flight *e = f->buckets[b];
+			f->buckets[b] = e->next;
+			dp_flight_waiter *w = e->nwait == 0 ? NULL : realloc(*left, (n + e->nwait) * sizeof *w);
+			if (w != NULL) {
+				*left = w;
+				memcpy(w + n, e->waiters, e->nwait * sizeof *w);
+				n += e->nwait;
+			}
+			free(e->waiters);
+			free(e);
+		}
+	}
+	free(f->buckets);
+	free(f);
+	*fp = NULL;
+	return n;
+}
+
+/* The bucket of key: its first 16 hex digits, already uniform. */
+static size_t bucket_of(size_t nbuckets, const char key[DP_HASH_HEX])
+{
+	unsigned long long h = 0;
+
+	for (int k = 0; k < 16 && key[k] != '\0'; k++)
+		h = h << 4 | (unsigned long long)(key[k] <= '9' ? key[k] - '0' : (key[k] | 0x20) - 'a' + 10);
+	return (size_t)(h % nbuckets);
+}
+
+/* The slot holding key's entry (*slot NULL when it has none). */
+static struct flight **find(dp_flights *f, const char key[DP_HASH_HEX])
+{
+	struct flight **p = &f->buckets[bucket_of(f->nbuckets, key)];
+
+	while (*p != NULL && memcmp((*p)->key, key, DP_HASH_HEX) != 0)
+		p = &(*p)->next;
+	return p;
+}
+
+/* Doubles the buckets once entries outnumber them (kept as they are when
+ * out of memory: chains only grow longer). */
+static void grow(dp_flights *f)
+{
+	size_t nb = 2 * f->nbuckets;
+	struct flight **b = calloc(nb, sizeof *b);
+
+	if (b == NULL)
+		return;
+	for (size_t k = 0; k < f->nbuckets; k++) {
+		while (f->buckets[k] != NULL) {
+			struct flight *e = f->buckets[k];
+			f->buckets[k] = e->next;
+			size_t at = bucket_of(nb, e->key);
+			e->next = b[at];
+			b[at] = e;
+		}
+	}
+	free(f->buckets);
+	f->buckets = b;
+	f->nbuckets = nb;
+}
+
+int dp_flights_claim(dp_flights *f, const char key[DP_HASH_HEX], void *who, size_t i)
+{
+	struct flight **slot = find(f, key), *e = *slot;
+
+	if (e != NULL) {
+		if (e->nwait == e->capwait) {
+			size_t cap = e->capwait > 0 ? 2 * e->capwait : 4;
+			dp_flight_waiter *w = realloc(e->waiters, cap * sizeof *w);
+			if (w == NULL)
+				return -1;
+			e->waiters = w;
+			e->capwait = cap;
+		}
+		e->waiters[e->nwait++] = (dp_flight_waiter){who, i};
+		return 0;
+	}
+	if ((e = calloc(1, sizeof *e)) == NULL)
+		return -1;
+	memcpy(e->key, key, DP_HASH_HEX);
+	e->owner = (dp_flight_waiter){who, i};
+	*slot = e;
+	if (++f->count > f->nbuckets)
+		grow(f);
+	return 1;
+}
+
+/* key's entry when (who, i) owns it, else NULL (and *slot unset). */
+static struct flight *owned(dp_flights *f, const char key[DP_HASH_HEX], const void *who, size_t i,
+			    struct flight ***slot)
+{
+	struct flight **p = find(f, key);
+
+	if (*p == NULL || (*p)->owner.who != who || (*p)->owner.i != i)
+		return NULL;
+	*slot = p;
+	return *p;
+}
+
+size_t dp_flights_settle(dp_flights *f, const char key[DP_HASH_HEX], const void *who, size_t i,
+			 dp_flight_waiter **waiters)
+{
+	struct flight **slot, *e = owned(f, key, who, i, &slot);
+	size_t n;
+
+	*waiters = NULL;
+	if (e == NULL)
+		return 0;
+	*slot = e->next;
+	f->count--;
+	*waiters = e->waiters;
+	n = e->nwait;
+	free(e);
+	return n;
+}
+
+int dp_flights_hand_over(dp_flights *f, const char key[DP_HASH_HEX], const void *who, size_t i,
+			 int asked, dp_flight_waiter *heir)
+{
+	struct flight **slot, *e = owned(f, key, who, i, &slot);
+
+	if (e == NULL || e->nwait == 0 || (e->tries += asked != 0) >= DP_FLIGHT_TRIES)
+		return 0;
+	*heir = e->owner = e->waiters[0];
+	memmove(e->waiters, e->waiters + 1, --e->nwait * sizeof *e->waiters);
+	return 1;
+}

@@ -89,4 +89,64 @@ void dp_reuse_put(dp_reuse *r, enum dp_reuse_table t, const char *identity,
 int dp_reuse_drop(dp_reuse *r, enum dp_reuse_table t, const char (*keys)[DP_HASH_HEX],
 		  const jv *values, size_t n, dp_err *err);
 
+/* In flight (docs/reuse.md, "Copies in one run"): the requests of one
+ * process by key, so that a text asked again while its first request is
+ * on its way (copies of a file, the same chunk twice) waits for that
+ * answer instead of paying for its own.  The cache cannot do it: it holds
+ * a result only once the answer came.
+ *
+ * A key is claimed before it is looked up in the cache: the first claim
+ * owns it (it looks up, then asks), later ones wait on it.  The owner
+ * ends the claim with dp_flights_settle (answered: its value goes to the
+ * waiters) or dp_flights_hand_over (failed or never asked: the first
+ * waiter owns it now and asks itself).  A waiter holds no request place:
+ * it is a (who, i) pair in this table, nothing more.
+ *
+ * Not thread-safe: the caller's lock guards it (the stage's scheduler
+ * lock, under which its requests are taken anyway).  Memory: one entry
+ * per key claimed and not ended, one pair per waiter: bounded by the
+ * texts of the documents a stage holds. */
+typedef struct dp_flights dp_flights;
+
+typedef struct dp_flight_waiter {
+	void *who; /* the caller's (a document) */
+	size_t i;  /* the caller's (its request or chunk) */
+} dp_flight_waiter;
+
+/* A text is asked at most this many times for one claim: its owner, then
+ * one waiter after a failure (a 5xx spell, a timeout: weather that a
+ * second request gets through); when that fails too, the waiters fail
+ * with its reason (a text the server refuses is refused again: asking
+ * once per copy would pay for the same refusal 40 times). */
+#define DP_FLIGHT_TRIES 2
+
+/* Returns an empty table, or NULL when out of memory. */
+dp_flights *dp_flights_new(void);
+/* Frees *f and sets it NULL; returns in *left (malloc'd, caller frees;
+ * NULL when none) the waiters still attached (a stage stopped before
+ * their owners answered), their count returned. */
+size_t dp_flights_free(dp_flights **f, dp_flight_waiter **left);
+
+/* Claims key for (who, i).  Returns 1 when the caller owns it (it looks
+ * up, asks and ends the claim), 0 when (who, i) waits on its owner, -1
+ * when out of memory (the caller asks as before, unclaimed). */
+int dp_flights_claim(dp_flights *f, const char key[DP_HASH_HEX], void *who, size_t i);
+
+/* The claim of key by (who, i) ends (answered, or failed for good): the
+ * entry goes; *waiters (malloc'd, caller frees; NULL when none) are the
+ * requests that waited, their count returned, for the caller to answer
+ * (with the owner's value, or with its failure).  A key not claimed by
+ * (who, i) returns 0. */
+size_t dp_flights_settle(dp_flights *f, const char key[DP_HASH_HEX], const void *who, size_t i,
+			 dp_flight_waiter **waiters);
+
+/* The owner (who, i) of key failed (asked: 1, after a request) or gives
+ * its claim up unasked (asked: 0, its document failed otherwise).  While
+ * the key was asked fewer than DP_FLIGHT_TRIES times and has waiters, the
+ * first waiter becomes its owner: returns 1 with *heir, which the caller
+ * must now ask for (and end the claim of).  Otherwise returns 0: end it
+ * with dp_flights_settle (its waiters fail with the reason). */
+int dp_flights_hand_over(dp_flights *f, const char key[DP_HASH_HEX], const void *who, size_t i,
+			 int asked, dp_flight_waiter *heir);
+
 #endif

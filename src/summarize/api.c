@@ -198,21 +198,21 @@ static int summary_usable(jv answer, void *arg, dp_err *why)
 	return 0;
 }
 
-void summarize_lookup(summarize_ctx *c, char *const *prompts, size_t n,
-		      char (*keys)[DP_HASH_HEX], jv *answers)
+void summarize_keys(summarize_ctx *c, char *const *prompts, size_t n, char (*keys)[DP_HASH_HEX])
+{
+	for (size_t i = 0; i < n; i++)
+		dp_reuse_key("summary", c->identity, "", prompts[i], strlen(prompts[i]), keys[i]);
+}
+
+void summarize_lookup(summarize_ctx *c, const char (*keys)[DP_HASH_HEX], size_t n, jv *answers)
 {
 	for (size_t i = 0; i < n; i++)
 		answers[i] = jv_null();
-	if (c->reuse == NULL)
-		return;
-	for (size_t i = 0; i < n; i++)
-		dp_reuse_key("summary", c->identity, "", prompts[i], strlen(prompts[i]), keys[i]);
-	if (c->refresh)
+	if (c->reuse == NULL || c->refresh || n == 0)
 		return;
 	static const char *const noun[2] = {"summary", "summaries"};
-	int found = dp_api_reuse_get(c->reuse, DP_REUSE_SUMMARY, (const char(*)[DP_HASH_HEX])keys, n,
-				     answers, summary_usable, NULL, noun,
-				     "result cache lookup failed, asking anew");
+	int found = dp_api_reuse_get(c->reuse, DP_REUSE_SUMMARY, keys, n, answers, summary_usable,
+				     NULL, noun, "result cache lookup failed, asking anew");
 	if (found > 0)
 		atomic_fetch_add(&c->reused, (unsigned long)found);
 }

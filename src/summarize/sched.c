@@ -13,6 +13,12 @@
 
 enum phase { SECTIONS, CHUNKS };
 
+/* A request of a round (sdoc.state): to take (in the queue), taken (its
+ * worker asks), waiting on another request of the same key (dp_flights:
+ * a copy of a text in flight, no place of its own), done (answered,
+ * failed or dropped). */
+enum req { REQ_TODO, REQ_TAKEN, REQ_WAITING, REQ_DONE };
+
 /* One held document and its round in progress.  Only the thread that
  * finished its last request (or the reader, at first) touches the round's
  * arrays outside mu; workers read prompts[i] and write answers[i] of the
@@ -30,8 +36,10 @@ struct sdoc {
 	size_t np;
 	char (*keys)[DP_HASH_HEX];
 	jv *answers;     /* strings once known, else null */
-	size_t next;     /* under mu: prompts[next..np) are not taken yet */
-	size_t pending;  /* under mu: answers still to come */
+	unsigned char *state; /* under mu: enum req of each request */
+	int setup;       /* under mu: round_begin claims and looks up its keys */
+	size_t next;     /* under mu: no request before it is REQ_TODO */
+	size_t pending;  /* under mu: answers still to come (+1 during setup) */
 	int failed;      /* under mu: a request failed ... */
 	char error[DP_ERR_MAX]; /* ... for this reason */
 	unsigned long order; /* admission: earlier documents go first */
@@ -39,6 +47,7 @@ struct sdoc {
 			  * (above 0: in the queue) */
 	int taken;       /* under mu: requests taken and not settled */
 	struct sdoc *queue_next;
+	struct sdoc *ready_next; /* in run.ready */
 	char *version;   /* dp_record_version, in run.versions while held */
 };
 
@@ -56,6 +65,8 @@ struct run {
 	unsigned long admitted;
 	size_t held_docs, held_bytes;
 	dp_versions versions; /* of the documents held */
+	dp_flights *flights;  /* keys claimed by requests held (reuse.h) */
+	struct sdoc *ready;   /* documents whose round ended, to step (drain) */
 	unsigned long copies; /* copies of a held version dropped */
 	int input_ended;
 	int idle; /* workers waiting on work */
@@ -68,9 +79,11 @@ static void round_free(struct sdoc *d)
 	summarize_prompts_free(d->prompts, d->np);
 	free(d->keys);
 	free(d->answers);
+	free(d->state);
 	d->prompts = NULL;
 	d->keys = NULL;
 	d->answers = NULL;
+	d->state = NULL;
 	d->np = 0;
 }
 
@@ -83,21 +96,25 @@ static void sdoc_free(struct sdoc *d)
 	free(d);
 }
 
-/* Under mu: d, whose round begun has d->pending requests (none taken),
- * joins the queue of documents with requests to take, at its admission
- * place. */
-static void queue_insert(struct run *r, struct sdoc *d)
+/* Under mu: k more requests of d are to take; d joins the queue of
+ * documents with requests to take at its admission place, unless it is in
+ * it.  One worker woken per request, not all of them: a stage runs 4
+ * workers per place in flight. */
+static void queue_add(struct run *r, struct sdoc *d, size_t k)
 {
-	struct sdoc **p = &r->head;
-
-	while (*p != NULL && (*p)->order < d->order)
-		p = &(*p)->queue_next;
-	d->queue_next = *p;
-	*p = d;
-	d->untaken = d->pending;
-	r->untaken += d->untaken;
+	if (d->untaken == 0) {
+		struct sdoc **p = &r->head;
+		while (*p != NULL && (*p)->order < d->order)
+			p = &(*p)->queue_next;
+		d->queue_next = *p;
+		*p = d;
+	}
+	d->untaken += k;
+	r->untaken += k;
 	if (d->phase == CHUNKS)
-		r->untaken_chunks += d->untaken;
+		r->untaken_chunks += k;
+	for (size_t j = 0; j < k && j < (size_t)r->idle; j++)
+		pthread_cond_signal(&r->work);
 }
 
 /* Under mu: one request of d is taken. */
@@ -160,17 +177,134 @@ static struct sdoc *pick(struct run *r, int level)
 	return summary != NULL ? summary : first != NULL ? first : r->head;
 }
 
-/* Under mu: moves d->next past prompts answered from the cache; 1 when a
- * request is left to take. */
+/* Under mu: moves d->next to its first request to take; 1 when there is
+ * one. */
 static int has_untaken(struct sdoc *d)
 {
-	while (d->next < d->np && jv_get_kind(d->answers[d->next]) == JV_KIND_STRING)
+	while (d->next < d->np && d->state[d->next] != REQ_TODO)
 		d->next++;
 	return d->next < d->np;
 }
 
-/* Replaces d's round by prompts[0..np) (owned), looked up in the cache.
- * Returns 0, or -1 when out of memory (prompts freed). */
+static void settle(struct run *r, struct sdoc *d, size_t i, int rc, jv answer, const char *why);
+
+/* Under mu: d's request i, the owner of its key, has answer (borrowed):
+ * the requests that waited on it take copies. */
+static void deliver(struct run *r, struct sdoc *d, size_t i, jv answer)
+{
+	dp_flight_waiter *w;
+	size_t n = dp_flights_settle(r->flights, d->keys[i], d, i, &w);
+
+	for (size_t k = 0; k < n; k++)
+		settle(r, w[k].who, w[k].i, 0, jv_copy(answer), NULL);
+	free(w);
+	if (n > 0)
+		atomic_fetch_add(&r->c->reused, (unsigned long)n);
+}
+
+/* Under mu: d's request i, the owner of its key, failed with why (asked:
+ * after a request; its state then REQ_WAITING) or is dropped unasked (its
+ * document failed).  When the key has waiters and was asked fewer than
+ * DP_FLIGHT_TRIES times, the first waiter of a document not failed asks
+ * in its place (requeued) and an asked one of a document not failed
+ * waits on it in turn: copies fare alike, all answered or all failed.  A
+ * waiter of a failed document is dropped and the claim goes on; when no
+ * one may ask, the waiters fail with why.  Returns 1 when d's request i
+ * waits again (its fate is the heir's), 0 when it is the caller's. */
+static int release(struct run *r, struct sdoc *d, size_t i, int asked, const char *why)
+{
+	const char *key = d->keys[i];
+	struct sdoc *owner = d;
+	size_t oi = i;
+	dp_flight_waiter h, *w;
+	int waits = 0;
+
+	while (dp_flights_hand_over(r->flights, key, owner, oi, asked, &h)) {
+		if (asked && !d->failed)
+			waits = dp_flights_claim(r->flights, key, d, i) == 0;
+		owner = h.who;
+		oi = h.i;
+		asked = 0;
+		if (!owner->failed) {
+			owner->state[oi] = REQ_TODO;
+			if (owner->setup)
+				return waits; /* round_begin queues it */
+			if (oi < owner->next)
+				owner->next = oi;
+			queue_add(r, owner, 1);
+			return waits;
+		}
+		settle(r, owner, oi, DP_HTTP_FAILED, jv_invalid(), why);
+	}
+	size_t n = dp_flights_settle(r->flights, key, owner, oi, &w);
+	for (size_t k = 0; k < n; k++)
+		settle(r, w[k].who, w[k].i, DP_HTTP_FAILED, jv_invalid(), why);
+	free(w);
+	return waits;
+}
+
+/* Under mu: d fails with why; its requests not taken yet are dropped
+ * (their claims released). */
+static void fail_doc(struct run *r, struct sdoc *d, const char *why)
+{
+	d->failed = 1;
+	snprintf(d->error, sizeof d->error, "%s", why);
+	if (d->untaken > 0)
+		queue_remove(r, d);
+	for (size_t i = 0; i < d->np; i++) {
+		if (d->state[i] != REQ_TODO)
+			continue;
+		d->state[i] = REQ_DONE;
+		d->pending--;
+		release(r, d, i, 0, why);
+	}
+}
+
+/* Under mu: d's request i (taken, waiting, or found in the cache) has
+ * its answer (rc 0: answer owned) or failed with why; d joins r->ready
+ * when that was the last answer of its round. */
+static void settle(struct run *r, struct sdoc *d, size_t i, int rc, jv answer, const char *why)
+{
+	if (d->state[i] == REQ_TAKEN)
+		d->taken--;
+	d->state[i] = REQ_DONE;
+	if (rc == 0) {
+		jv_free(d->answers[i]);
+		d->answers[i] = answer;
+	} else if (!d->failed) {
+		fail_doc(r, d, why);
+	}
+	if (--d->pending == 0) {
+		d->ready_next = r->ready;
+		r->ready = d;
+	}
+}
+
+/* Steps the documents whose rounds ended (r->ready), one after another
+ * (not recursively: an answer found for one can end the rounds of many).
+ * Called without mu. */
+static void step(struct run *r, struct sdoc *d);
+static void drain(struct run *r)
+{
+	for (;;) {
+		pthread_mutex_lock(&r->mu);
+		struct sdoc *d = r->ready;
+		if (d != NULL)
+			r->ready = d->ready_next;
+		pthread_mutex_unlock(&r->mu);
+		if (d == NULL)
+			return;
+		step(r, d);
+	}
+}
+
+/* Replaces d's round by prompts[0..np) (owned).  Each prompt's key is
+ * claimed (dp_flights) before the cache is asked, so a copy of it held or
+ * arriving meanwhile waits for this one's answer rather than paying for
+ * its own; the keys this round owns are looked up in the cache, the rest
+ * join the queue.  Returns 1 when the round is complete already (every
+ * answer found), 0 when answers are to come, -1 when out of memory
+ * (prompts freed). */
 static int round_begin(struct run *r, struct sdoc *d, char **prompts, size_t np)
 {
 	round_free(d);
@@ -179,23 +313,64 @@ static int round_begin(struct run *r, struct sdoc *d, char **prompts, size_t np)
 	d->np = np;
 	d->keys = malloc((np + 1) * sizeof *d->keys);
 	d->answers = malloc((np + 1) * sizeof *d->answers);
-	if (d->keys == NULL || d->answers == NULL) {
+	d->state = malloc(np + 1);
+	size_t *own = malloc((np + 1) * sizeof *own), nown = 0, todo = 0;
+	char(*own_keys)[DP_HASH_HEX] = malloc((np + 1) * sizeof *own_keys);
+	jv *found = malloc((np + 1) * sizeof *found);
+	if (d->keys == NULL || d->answers == NULL || d->state == NULL || own == NULL ||
+	    own_keys == NULL || found == NULL) {
 		free(d->answers);
 		d->answers = NULL;
 		round_free(d);
+		free(own);
+		free(own_keys);
+		free(found);
 		return -1;
 	}
-	summarize_lookup(r->c, prompts, np, d->keys, d->answers);
+	summarize_keys(r->c, prompts, np, d->keys);
+	pthread_mutex_lock(&r->mu);
+	d->setup = 1;
 	d->next = 0;
-	d->pending = 0;
+	d->pending = np + 1;
+	for (size_t i = 0; i < np; i++) {
+		d->answers[i] = jv_null();
+		d->state[i] = REQ_TODO;
+		if (dp_flights_claim(r->flights, d->keys[i], d, i) == 0) {
+			d->state[i] = REQ_WAITING;
+			continue;
+		}
+		memcpy(own_keys[nown], d->keys[i], DP_HASH_HEX);
+		own[nown++] = i;
+	}
+	pthread_mutex_unlock(&r->mu);
+	summarize_lookup(r->c, (const char(*)[DP_HASH_HEX])own_keys, nown, found);
+	pthread_mutex_lock(&r->mu);
+	for (size_t k = 0; k < nown; k++) {
+		/* Not when its document failed meanwhile (a waiting request's
+		 * failure dropped it). */
+		if (jv_get_kind(found[k]) == JV_KIND_STRING && d->state[own[k]] == REQ_TODO) {
+			deliver(r, d, own[k], found[k]);
+			settle(r, d, own[k], 0, found[k], NULL);
+		} else {
+			jv_free(found[k]);
+		}
+	}
+	d->setup = 0;
 	for (size_t i = 0; i < np; i++)
-		d->pending += jv_get_kind(d->answers[i]) != JV_KIND_STRING;
-	return 0;
+		todo += d->state[i] == REQ_TODO;
+	if (todo > 0)
+		queue_add(r, d, todo);
+	int complete = --d->pending == 0;
+	pthread_mutex_unlock(&r->mu);
+	free(own);
+	free(own_keys);
+	free(found);
+	return complete;
 }
 
 /* The next round of d's summary: its chunk texts at first, then the last
  * round's answers (prompts.h: the rounds docpipe-plan predicts).  Returns
- * 0, or -1 with err. */
+ * as round_begin, with err on -1. */
 static int sections_round(struct run *r, struct sdoc *d, dp_err *err)
 {
 	const char *path = dp_record_str(d->rec, "path");
@@ -216,15 +391,14 @@ static int sections_round(struct run *r, struct sdoc *d, dp_err *err)
 	prompts = summarize_round_prompts(r->c, path != NULL ? path : "", parts, &np, err);
 	if (prompts == NULL)
 		return -1;
-	if (round_begin(r, d, prompts, np) < 0) {
+	int rc = round_begin(r, d, prompts, np);
+	if (rc < 0)
 		dp_err_set(err, "out of memory");
-		return -1;
-	}
-	return 0;
+	return rc;
 }
 
 /* One request per chunk, its prompt holding the document's summary.
- * Returns 0, or -1 with err. */
+ * Returns as round_begin, with err on -1. */
 static int chunks_round(struct run *r, struct sdoc *d, dp_err *err)
 {
 	char **prompts = calloc((size_t)d->n + 1, sizeof *prompts);
@@ -237,11 +411,10 @@ static int chunks_round(struct run *r, struct sdoc *d, dp_err *err)
 			prompts = NULL;
 		}
 	}
-	if (prompts == NULL || round_begin(r, d, prompts, (size_t)d->n) < 0) {
+	int rc = prompts != NULL ? round_begin(r, d, prompts, (size_t)d->n) : -1;
+	if (rc < 0)
 		dp_err_set(err, "out of memory");
-		return -1;
-	}
-	return 0;
+	return rc;
 }
 
 /* Writes d out (its record, or an error record) and frees its room. */
@@ -275,9 +448,10 @@ static void finish(struct run *r, struct sdoc *d)
 	sdoc_free(d);
 }
 
-/* Moves d on once its round is complete (no request of it in flight, d
- * not in the queue): begins the next round and queues its requests, or
- * writes d out.  (Its answers were kept as they came: worker.) */
+/* Moves d on once its round is complete (no request of it in flight or
+ * waiting, d not in the queue): begins the next round (round_begin queues
+ * its requests), or writes d out.  (Its answers were kept as they came:
+ * worker.) */
 static void step(struct run *r, struct sdoc *d)
 {
 	for (;;) {
@@ -304,37 +478,9 @@ static void step(struct run *r, struct sdoc *d)
 			finish(r, d);
 			return;
 		}
-		if (d->pending > 0) {
-			pthread_mutex_lock(&r->mu);
-			has_untaken(d);
-			queue_insert(r, d);
-			/* One worker per request, not all of them: a stage runs
-			 * 4 workers per place in flight. */
-			for (size_t k = 0; k < d->untaken && k < (size_t)r->idle; k++)
-				pthread_cond_signal(&r->work);
-			pthread_mutex_unlock(&r->mu);
+		if (rc == 0)
 			return;
-		}
 	}
-}
-
-/* Under mu: records the answer to d's prompt i (rc 0: answer owned) or
- * the failure; 1 when that was d's last pending answer. */
-static int settle(struct run *r, struct sdoc *d, size_t i, int rc, jv answer, const char *why)
-{
-	d->taken--;
-	if (rc == 0) {
-		d->answers[i] = answer;
-	} else if (!d->failed) {
-		d->failed = 1;
-		snprintf(d->error, sizeof d->error, "%s", why);
-		/* Its requests not taken yet are dropped. */
-		d->pending -= d->untaken;
-		d->next = d->np;
-		if (d->untaken > 0)
-			queue_remove(r, d);
-	}
-	return --d->pending == 0;
 }
 
 static void *worker(void *arg)
@@ -369,6 +515,7 @@ static void *worker(void *arg)
 		}
 		has_untaken(d);
 		size_t i = d->next++;
+		d->state[i] = REQ_TAKEN;
 		queue_take(r, d);
 		if (d->untaken == 0)
 			queue_remove(r, d);
@@ -396,9 +543,20 @@ static void *worker(void *arg)
 			summarize_keep(r->c, d->keys[i], answer);
 		dp_http_give_back_place(r->c->http); /* not used: no request made */
 		pthread_mutex_lock(&r->mu);
-		if (settle(r, d, i, rc, answer, err.msg)) {
+		/* The requests waiting on this one's key take its answer, or
+		 * one of them asks again (release). */
+		if (rc == 0) {
+			deliver(r, d, i, answer);
+			settle(r, d, i, rc, answer, err.msg);
+		} else {
+			d->taken--;
+			d->state[i] = REQ_WAITING;
+			if (!release(r, d, i, 1, err.msg))
+				settle(r, d, i, rc, answer, err.msg);
+		}
+		if (r->ready != NULL) {
 			pthread_mutex_unlock(&r->mu);
-			step(r, d);
+			drain(r);
 			pthread_mutex_lock(&r->mu);
 		}
 	}
@@ -450,6 +608,7 @@ static void admit(struct run *r, jv rec)
 	dp_stats_add(DP_STAT_IN_FLIGHT, 1);
 	atomic_fetch_add(&r->io.counts->in_flight, 1);
 	step(r, d);
+	drain(r);
 }
 
 int summarize_run_scheduled(summarize_ctx *c, dp_source *src, dp_sink *sink, int workers,
@@ -459,6 +618,10 @@ int summarize_run_scheduled(summarize_ctx *c, dp_source *src, dp_sink *sink, int
 	dp_stage_pool pool;
 	int rc;
 
+	if ((r.flights = dp_flights_new()) == NULL) {
+		dp_err_set(err, "out of memory");
+		return DP_EXIT_SYSTEM;
+	}
 	dp_stage_io_init(&r.io, sink, counts, DP_KIND_DOCUMENT);
 	pthread_mutex_init(&r.mu, NULL);
 	pthread_cond_init(&r.work, NULL);
@@ -481,6 +644,9 @@ int summarize_run_scheduled(summarize_ctx *c, dp_source *src, dp_sink *sink, int
 		dp_diag("%lu document(s) came again while held (a hub's re-send): the copies were"
 			" dropped, the originals answer for them", r.copies);
 	dp_versions_free(&r.versions);
+	dp_flight_waiter *left; /* none: every document held was finished */
+	dp_flights_free(&r.flights, &left);
+	free(left);
 	pthread_cond_destroy(&r.work);
 	pthread_cond_destroy(&r.room);
 	pthread_mutex_destroy(&r.mu);

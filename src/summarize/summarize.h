@@ -56,12 +56,14 @@ jv summarize_local(jv rec, int n, int chunk_summaries);
  * missing or empty or only whitespace). */
 int summarize_chat(summarize_ctx *ctx, const char *prompt, jv *answer, dp_err *err);
 
-/* The cache: sets answers[i] (owned) to a known answer to prompts[i] or
- * null, filling keys[i] (with a cache only).  A failed lookup is said on
- * stderr and finds nothing; a blank answer found is dropped from the
- * cache, said on stderr, and not used. */
-void summarize_lookup(summarize_ctx *ctx, char *const *prompts, size_t n,
-		      char (*keys)[DP_HASH_HEX], jv *answers);
+/* keys[i] of prompts[i]: the cache's key, and the in-flight registry's
+ * (sched.c: a copy of a prompt waits for the first one's answer). */
+void summarize_keys(summarize_ctx *ctx, char *const *prompts, size_t n, char (*keys)[DP_HASH_HEX]);
+/* The cache: sets answers[i] (owned) to a known answer under keys[i] or
+ * null (all null without a cache or with --refresh).  A failed lookup is
+ * said on stderr and finds nothing; a blank answer found is dropped from
+ * the cache, said on stderr, and not used. */
+void summarize_lookup(summarize_ctx *ctx, const char (*keys)[DP_HASH_HEX], size_t n, jv *answers);
 /* Keeps answer (borrowed, a good one) under key (with a cache only), as
  * soon as it came: written behind in batches (dp_reuse_put), so a stop
  * or kill mid-round loses at most the last second's answers, not the

@@ -1,0 +1,90 @@
+#!/bin/bash
+# lane: beside (tests/run: it waits more than it computes)
+# Copies in one run (docs/reuse.md, "Copies in one run"; README "No money
+# wasted"): copies of one document, and identical texts within one
+# document, are paid once: a request whose text is already asked waits for
+# that answer (summarize and embed).  A first request that fails is asked
+# again by a waiter, and the copies fare alike; a text refused twice fails
+# every copy with the reason.  An unchanged re-run pays nothing.
+. "$(dirname "$0")/../lib/tap.sh"
+# Answers take 300 ms: copies read meanwhile find no result in the cache.
+fakeapi --latency chat=300,embed=300
+unset OPENAI_API_KEY
+
+# corpus FILE COPIES [PREFIX]: COPIES copies of one document of 4 chunks
+# (the 2nd and 4th alike) and two other documents of 3 chunks.
+corpus() {
+	python3 - "$@" <<'PY'
+import json, sys
+out, copies, pre = sys.argv[1], int(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else ""
+def doc(path, texts):
+    return json.dumps({"v": 1, "kind": "document", "path": path,
+        "chunks": [{"seq": i, "text": t, "heading": ["H"]} for i, t in enumerate(texts)]})
+twice = pre + "The same paragraph, written twice in the copied file."
+copy = [pre + "Copied file, its first paragraph.", twice, pre + "Copied file, a third one.", twice]
+with open(out, "w") as f:
+    for k in range(copies):
+        print(doc("/c/copy%02d.md" % k, copy), file=f)
+    for o in range(2):
+        print(doc("/o/other%d.md" % o, [pre + "Other %d, part %d." % (o, i) for i in range(3)]), file=f)
+PY
+}
+run() { # run IN OUT: summarize --chunk-summaries | embed, into this database's cache
+	docpipe-summarize --backend openai --chunk-summaries -j 8 <"$1" 2>"$2.e1" |
+		docpipe-embed --backend openai -j 4 >"$2" 2>"$2.e2"
+}
+inputs() { api_stats .inputs.embed; }
+errors() { jq -s '[.[] | select(.kind == "error")] | length' "$1"; }
+
+# One copy: 3 distinct chunk prompts and 1 summary per document (12 chat),
+# 3 distinct texts per document (9 embedding inputs).
+newdb || exit 1
+corpus "$T_DIR/one.ndjson" 1
+run "$T_DIR/one.ndjson" "$T_DIR/o1"
+is "$?" 0 "one copy: the pipeline ends (exit 0)"
+is "$(api_requests chat):$(inputs)" 12:9 "identical texts in one document are asked once (12 chat requests, 9 embedding inputs)"
+
+newdb || exit 1
+api_reset
+corpus "$T_DIR/copies.ndjson" 40
+run "$T_DIR/copies.ndjson" "$T_DIR/o40"
+is "$?" 0 "40 copies: the pipeline ends (exit 0)"
+is "$(api_requests chat):$(inputs)" 12:9 "40 copies of a file cost what one does (12 chat requests, 9 embedding inputs)"
+ERRS=$(errors "$T_DIR/o40")
+is "$ERRS" 0 "no document failed"
+same=$(jq -c 'select(.path | startswith("/c/")) | [.summary, [.chunks[] | [.summary, .vec]]]' "$T_DIR/o40" | sort -u | wc -l)
+is "$same" 1 "every copy has the same summaries and vectors"
+is "$(jq -c 'select(.path == "/c/copy00.md") | [.summary, [.chunks[] | [.summary, .vec]]]' "$T_DIR/o1")" \
+	"$(jq -c 'select(.path == "/c/copy07.md") | [.summary, [.chunks[] | [.summary, .vec]]]' "$T_DIR/o40")" \
+	"a copy's results are those of the one-copy run"
+is "$(inexact_vectors "$T_DIR/o40")" 0 "every vector is the server's for its text"
+like "$(cat "$T_DIR/o40.e1")" "196 summaries reused, 12 requested" "summarize counts the copies' answers as reused (208 prompts, 12 asked)"
+
+api_reset
+run "$T_DIR/copies.ndjson" "$T_DIR/again"
+is "$?:$(api_requests chat):$(api_requests embed)" 0:0:0 "an unchanged re-run makes no request"
+
+# The first request of the copied file's summary fails (400, once): a copy
+# waiting on it asks again, and every copy gets the answer.
+newdb || exit 1
+api_reset
+corpus "$T_DIR/fail1.ndjson" 40 "F1 "
+api_control '{"faults": [{"endpoint": "chat", "status": 400, "input": "F1 Copied file, its first"}]}'
+run "$T_DIR/fail1.ndjson" "$T_DIR/of1"
+is "$?" 0 "a failed first request: the pipeline ends (exit 0)"
+is "$(errors "$T_DIR/of1")" 0 "no copy fails: one that waited asked again"
+is "$(api_requests chat)" 13 "one request more (13), not one per copy"
+
+# A text the server refuses every time: asked twice, then every copy fails
+# with the server's reason (an error record each), none silently.
+newdb || exit 1
+api_reset
+corpus "$T_DIR/bad.ndjson" 10 "BAD "
+api_control '{"bad_input": "BAD Copied file, a third"}'
+run "$T_DIR/bad.ndjson" "$T_DIR/obad"
+is "$(jq -r 'select(.kind == "error") | .path' "$T_DIR/obad" | sort | tr '\n' ' ')" \
+	"$(printf '/c/copy%02d.md ' $(seq 0 9))" "every copy fails, the others do not"
+is "$(jq -r 'select(.kind == "error") | .error' "$T_DIR/obad" | grep -c 400)" 10 "each copy's error names the server's answer"
+# 8 requests of the other documents, 2 of the refused summary.
+is "$(api_requests chat)" 10 "the refused text is asked twice, not once per copy (10 chat requests)"
+done_testing
