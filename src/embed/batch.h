@@ -3,8 +3,10 @@
  *
  * The caller's thread reads records and holds at most EMBED_HELD_DOCS_MAX
  * documents / EMBED_HELD_BYTES_MAX bytes of chunk text (it stops reading
- * while full: back-pressure on the input).  `threads` workers look up the
- * cache for all documents waiting (one round trip), then pack the missing
+ * while full: back-pressure on the input).  `threads` workers claim the
+ * chunks' keys in the in-flight registry (dp_flights: a text another chunk
+ * holds waits for its vector, sent in no request), look up the cache for
+ * the ones owned of all documents waiting (one round trip), then pack the missing
  * chunks of as many documents as fit into one request (at most
  * --batch-inputs inputs and DP_EMBED_REQUEST_TOKENS_MAX tokens), so that up
  * to `threads` requests are in flight.  A partial request is sent once the

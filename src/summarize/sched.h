@@ -11,8 +11,10 @@
  *     until one request gives the summary (map in parallel, reduce when
  *     the inputs are ready);
  *   - with --chunk-summaries, one request per chunk, all at once.
- * A round's prompts are looked up in the result cache first (one round
- * trip); the rest become requests.  `workers` threads take them, each
+ * A round's prompts are claimed in the in-flight registry (dp_flights:
+ * a prompt another request holds waits for its answer, in no queue and
+ * holding no place), the ones it owns looked up in the result cache (one
+ * round trip); the rest become requests.  `workers` threads take them, each
  * only once dp_http has a place in flight for it (late binding: dp_http
  * keeps the limiter's level in flight, --threads N or auto), and the
  * earliest admitted document goes first, unless it already has half the
