@@ -483,6 +483,22 @@ static void step(struct run *r, struct sdoc *d)
 	}
 }
 
+/* Under mu: d's request i, taken, has its answer (rc 0: answer owned) or
+ * failed with why: the requests waiting on its key take the answer, or
+ * one of them asks again (release). */
+static void answered(struct run *r, struct sdoc *d, size_t i, int rc, jv answer, const char *why)
+{
+	if (rc == 0) {
+		deliver(r, d, i, answer);
+		settle(r, d, i, rc, answer, why);
+		return;
+	}
+	d->taken--;
+	d->state[i] = REQ_WAITING;
+	if (!release(r, d, i, 1, why))
+		settle(r, d, i, rc, answer, why);
+}
+
 static void *worker(void *arg)
 {
 	struct run *r = arg;
@@ -543,17 +559,7 @@ static void *worker(void *arg)
 			summarize_keep(r->c, d->keys[i], answer);
 		dp_http_give_back_place(r->c->http); /* not used: no request made */
 		pthread_mutex_lock(&r->mu);
-		/* The requests waiting on this one's key take its answer, or
-		 * one of them asks again (release). */
-		if (rc == 0) {
-			deliver(r, d, i, answer);
-			settle(r, d, i, rc, answer, err.msg);
-		} else {
-			d->taken--;
-			d->state[i] = REQ_WAITING;
-			if (!release(r, d, i, 1, err.msg))
-				settle(r, d, i, rc, answer, err.msg);
-		}
+		answered(r, d, i, rc, answer, err.msg);
 		if (r->ready != NULL) {
 			pthread_mutex_unlock(&r->mu);
 			drain(r);

@@ -64,6 +64,13 @@ api_reset
 run "$T_DIR/copies.ndjson" "$T_DIR/again"
 is "$?:$(api_requests chat):$(api_requests embed)" 0:0:0 "an unchanged re-run makes no request"
 
+# One place in flight (-j 1): the copies waiting hold none, so the one
+# request that answers them gets it.
+newdb || exit 1
+api_reset
+timeout 120 docpipe-summarize --backend openai --chunk-summaries -j 1 <"$T_DIR/copies.ndjson" >"$T_DIR/oj1" 2>"$T_DIR/oj1.e"
+is "$?:$(api_requests chat):$(jq -s length "$T_DIR/oj1")" 0:12:42 "one place in flight: the 42 documents come out after 12 requests"
+
 # The first request of the copied file's summary fails (400, once): a copy
 # waiting on it asks again, and every copy gets the answer.
 newdb || exit 1
