@@ -144,8 +144,10 @@ size_t dp_flights_settle(dp_flights *f, const char key[DP_HASH_HEX], const void 
  * its claim up unasked (asked: 0, its document failed otherwise).  While
  * the key was asked fewer than DP_FLIGHT_TRIES times and has waiters, the
  * first waiter becomes its owner: returns 1 with *heir, which the caller
- * must now ask for (and end the claim of).  Otherwise returns 0: end it
- * with dp_flights_settle (its waiters fail with the reason). */
+ * must now ask for (and end the claim of); a failed owner that still
+ * wants the answer claims the key again, to wait on the heir.  Otherwise
+ * returns 0: end it with dp_flights_settle (its waiters fail with the
+ * reason). */
 int dp_flights_hand_over(dp_flights *f, const char key[DP_HASH_HEX], const void *who, size_t i,
 			 int asked, dp_flight_waiter *heir);
 
