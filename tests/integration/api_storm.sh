@@ -36,7 +36,8 @@ ok "$([ "$most" -le 32 ] && echo 0 || echo 1)" "never above --max-threads (32): 
 # run's time).  Judged by the requests in flight (from the server's log),
 # not by time; the bound (3) sits between the spiral's 0.6-1.4 and what a
 # starved process reaches (5.8 once under ASan on 2 loaded cores).
-chunked_doc "/light%d.md" 10 160 >"$T_DIR/light.ndjson"
+# Distinct texts: copies would wait for one request (docs/reuse.md, "Copies in one run").
+chunked_doc "/light%d.md" 10 160 | jq -c '.path as $p | .chunks |= map(.text = $p + " " + .text)' >"$T_DIR/light.ndjson"
 fakeapi --slots 16 --latency chat=20 --rate-429 0.03 --retry-after 0.2
 timeout 240 docpipe-summarize --backend openai --no-reuse --chunk-summaries --threads auto \
 	<"$T_DIR/light.ndjson" >"$T_DIR/out" 2>"$T_DIR/err"
