@@ -1341,18 +1341,30 @@ static void set_refused(dp_http *h, long status, const char *last, dp_err *err)
 	pthread_mutex_unlock(&h->lock);
 }
 
-/* A call given up on a server never reached (o: its last attempt's
- * outcome): counted; at DP_HTTP_NEVER_REACHED_CALLS the run is refused
- * (err set, returns 1).  Returns 0 otherwise. */
+/* A call given up on a server that never answered in the process's life
+ * (o: its last attempt's outcome, a transport error): never reached (a
+ * wrong URL, a server not started), or reached and silent (it takes
+ * connections and answers nothing: a dead backend behind a balancer, a
+ * hung proxy; each attempt waits out --timeout, so a document failed every
+ * 6 x 60 s per thread: a run of hours).  Counted; at
+ * DP_HTTP_NEVER_REACHED_CALLS the run is refused (err set, returns 1).  A
+ * shortage of this machine's (local_errno) or an answer over its bound
+ * (too_big: the server did answer) says nothing of the server.  Returns 0
+ * otherwise. */
 static int never_reached(dp_http *h, const dp_http_outcome *o, const char *last, dp_err *err)
 {
 	int stop = 0;
 
-	if (!unreached(o->transport) || o->server_seen)
+	if (o->transport == 0 || o->too_big || o->local_errno != 0)
 		return 0;
 	pthread_mutex_lock(&h->lock);
-	if (!h->answered && !h->reached && ++h->never_reached_calls >= DP_HTTP_NEVER_REACHED_CALLS) {
-		if (!h->refused)
+	if (!h->answered && ++h->never_reached_calls >= DP_HTTP_NEVER_REACHED_CALLS) {
+		if (!h->refused && h->reached)
+			snprintf(h->refused_msg, sizeof h->refused_msg,
+				 "the model API took connections but never answered, %d calls given up"
+				 " (%.400s): check the server",
+				 h->never_reached_calls, last);
+		else if (!h->refused)
 			snprintf(h->refused_msg, sizeof h->refused_msg,
 				 "the model API was never reached, %d calls given up (%.400s): check its URL",
 				 h->never_reached_calls, last);

@@ -198,9 +198,10 @@ typedef struct dp_http_outcome {
  * thread's one failing call is never "down").  Until its next 2xx the
  * process waits on the model API (stats.h "waiting"). */
 #define DP_HTTP_DOWN_CALLS 3
-/* Distinct calls given up on a server never reached in the process's life
- * (no answer, no connection taken: a wrong URL or host name, a server not
- * started) that stop the stage as a refusal does (DP_HTTP_REFUSED): each
+/* Distinct calls given up on a server that never answered in the process's
+ * life (never reached: a wrong URL or host name, a server not started; or
+ * taking connections and answering nothing: a dead backend behind a
+ * balancer) that stop the stage as a refusal does (DP_HTTP_REFUSED): each
  * later call would fail alike after its attempts, a document at a time (a
  * wrong URL over 1,105 files: 582 s, 4,827 attempts, 1,043 documents
  * failed one by one). */
