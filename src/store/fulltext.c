@@ -389,6 +389,13 @@ void store_fulltext_pooled(store *s)
 		gin_off(s, e.msg);
 }
 
+void store_fulltext_park(store *s)
+{
+	gin_done(s, 1);
+	PQfinish(s->gin);
+	s->gin = NULL;
+}
+
 void store_fulltext_tend(store *s, long long chunks)
 {
 	dp_err e;

@@ -85,6 +85,9 @@ int store_fulltext_settle(store *s, dp_err *err);
  * the writes and store_fulltext_settle. */
 #define STORE_GIN_IDLE_MS 10
 void store_fulltext_tend(store *s, long long chunks);
+/* Waits for the merge store_fulltext_tend started (if any) and closes its
+ * connection (store_park); the next tend opens one again. */
+void store_fulltext_park(store *s);
 /* When the process found a pooler out (write.c, found_pooled): waits for
  * a running merge, then takes back the session settings of the merge's
  * connection (dp_db_session_reset); on failure that connection is given

@@ -40,6 +40,8 @@ static int settle(store *s, int (*settle_step)(store *, dp_err *), dp_err *err)
 {
 	int rc, lost = 0;
 
+	if (store_unpark(s, err) < 0)
+		return -1;
 	while ((rc = settle_step(s, err)) < 0 && store_reconnect(s, &lost, err))
 		;
 	return rc;
@@ -61,6 +63,8 @@ static int write_batch(store *s, store_item *items, size_t n, dp_err *err)
 {
 	int rc, lost = 0;
 
+	if (store_unpark(s, err) < 0)
+		return -1;
 	while ((rc = store_index_plan(s, items, n, err)) < 0 && store_reconnect(s, &lost, err))
 		;
 	if (rc < 0 || (rc = store_write(s, items, n, err)) < 0)
@@ -113,6 +117,8 @@ static int between_batches(store *s, store_feed *feed, dp_sink *sink, dp_err *er
 	     settle(s, store_fulltext_settle, err) < 0))
 		rc = -1;
 	dp_stats_wait_end();
+	if (rc == 0 && store_feed_quiet(feed, STORE_PARK_IDLE_MS))
+		store_park(s);
 	return rc;
 }
 

@@ -191,6 +191,17 @@ int store_patiently(int (*attempt)(void *ctx, dp_err *err), void *ctx, double pa
  * shrink (sweep.c). */
 #define STORE_WRITE_SETTINGS "SET LOCAL statement_timeout = 0"
 int store_reconnect(store *s, int *lost, dp_err *err);
+/* A store whose input is quiet gives its connections back (store_park;
+ * not while a bulk load's index or the full-text pending list waits): a
+ * run's replicas live until its end, so a database with no slot beyond
+ * theirs and the recorder's (a role's CONNECTION LIMIT, a max_connections
+ * other clients nearly use) left the run's sweep waiting --db-retry for
+ * one, then failing.  store_unpark connects again before the next work,
+ * waiting for the database as a lost connection's reset does; 0, or -1
+ * with err. */
+#define STORE_PARK_IDLE_MS 1000
+void store_park(store *s);
+int store_unpark(store *s, dp_err *err);
 
 /* Around database work outside the write transactions that may wait on
  * locks (the outcome rows, the sweep, a failed document's run mark): on a

@@ -1001,6 +1001,45 @@ static int reset_connection(void *ctx, dp_err *err)
 	return 0;
 }
 
+static int unpark_attempt(void *ctx, dp_err *err)
+{
+	store *s = ctx;
+	dp_err ignored;
+
+	if ((s->db = dp_db_connect(s->opt.db_env, "docpipe-store", err)) == NULL) {
+		char why[DP_ERR_MAX];
+		snprintf(why, sizeof why, "%s", err->msg);
+		dp_err_set(err, "its connection closed while idle, could not reconnect: %s", why);
+		return -1;
+	}
+	if (dp_db_session_set(s->db, STORE_SESSION_SETTINGS, err) < 0) {
+		PQfinish(s->db);
+		s->db = NULL;
+		return -1;
+	}
+	store_blocker_backend(s->opt.blocker, dp_db_backend_pid(s->db));
+	dp_db_session_get(s->db, &s->session, &ignored);
+	return 0;
+}
+
+void store_park(store *s)
+{
+	if (s->db == NULL || s->bulk || s->tsv_pending > 0)
+		return;
+	store_fulltext_park(s);
+	store_blocker_backend(s->opt.blocker, 0);
+	PQfinish(s->db);
+	s->db = NULL;
+	s->prepared = 0; /* a new session has none */
+}
+
+int store_unpark(store *s, dp_err *err)
+{
+	if (s->db != NULL)
+		return 0;
+	return store_patiently(unpark_attempt, s, s->db_retry, err);
+}
+
 int store_reconnect(store *s, int *lost, dp_err *err)
 {
 	if (!dp_db_lost(s->db) || store_patiently(reset_connection, s, s->db_retry, err) < 0)
