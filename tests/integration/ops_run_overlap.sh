@@ -130,6 +130,18 @@ orphan=$(pgrep -P $parent -x docpipe-status)
 kill -KILL $parent
 wait_for 20 exited "$orphan"
 ok $? "a recorder waiting to claim ends when its supervisor is killed with -9" || diag "$(cat "$T_DIR/orphan.err")"
+# A run whose recorder is killed (-9) while it waits to claim does not
+# start (status 3) and says what happened (before: "see above", with
+# nothing above).
+OPENAI_BASE_URL=$B_BASE/v1 docpipe run "$D/sub" --wait --progress none "${API[@]}" >/dev/null 2>"$T_DIR/reckill.err" &
+reckill=$!
+wait_for 20 grep -q "waiting for it to end" "$T_DIR/reckill.err"
+pkill -KILL -P $reckill -f 'docpipe-status --record-run -'
+wait_for 30 exited $reckill
+wait $reckill
+is "$?" 3 "a waiting run whose recorder is killed does not start (status 3)"
+like "$(cat "$T_DIR/reckill.err")" "could not be claimed in the database \(its recorder, docpipe-status \(pid [0-9]+\), died of signal 9 first\)" \
+	"... and says why"
 BASE=$A_BASE api_control '{"hold": false}'
 wait $FIRST
 is "$?" 0 "the live run ends"

@@ -83,7 +83,11 @@ docpipe run "$D" --progress none --opt "embed=$BURN" >"$T_DIR/r4" 2>"$T_DIR/e4" 
 SUP=$!
 recorders() { sql "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
 	AND application_name = 'docpipe-status'"; }
-for _ in $(seq 200); do [ "$(recorders)" = 1 ] && break; sleep 0.02; done
+# The recorder has made the claim (its live_runs row): cut or killed before
+# that, the run is not claimed and does not start (exit 3, 1 check in ~10
+# under load before this wait).
+claimed() { [ "$(recorders)" = 1 ] && sql_ge "SELECT count(*) FROM docpipe.live_runs" 1; }
+wait_for 60 claimed
 is "$(recorders)" 1 "the recorder is connected while the run goes on"
 sql "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database()
 	AND application_name = 'docpipe-status'" >/dev/null
@@ -100,7 +104,7 @@ is "$(recorders)" 0 "no recorder is left"
 # report is recorded from its file.
 docpipe run "$D" --progress none --opt "embed=$BURN" >"$T_DIR/r5" 2>"$T_DIR/e5" &
 SUP=$!
-for _ in $(seq 200); do [ "$(recorders)" = 1 ] && break; sleep 0.02; done
+wait_for 60 claimed
 pkill -KILL -P $SUP -f 'docpipe-status --record-run -'
 wait $SUP
 is "$?/$(grep -c 'could not record' "$T_DIR/e5")" "0/0" "the early recorder killed: the run exits 0, nothing said"
