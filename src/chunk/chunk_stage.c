@@ -201,6 +201,36 @@ static int latin1_like(const char *text, size_t len, size_t bad)
 	return alone * 2 >= high && by_letter;
 }
 
+/* Whether the NUL bytes of text (valid UTF-8) are stray ones in text:
+ * at most 1 byte in CHUNK_NUL_SHARE, and no other control byte but tab,
+ * LF, VT, FF, CR and ESC (a terminal's colours).  Binary data that passes
+ * conv_sniff and is valid UTF-8 (ASCII and zero bytes: tables, counters,
+ * zero-filled blocks) holds other small bytes or mostly zeros; of the
+ * 63,308 files with a NUL under /usr and /var/lib, 141 are valid UTF-8,
+ * 130 of them with other controls, 10 of the rest UTF-16/32 or over 1 in
+ * 32 zeros (docs/PERFORMANCE.md). */
+#define CHUNK_NUL_SHARE 32
+
+static int stray_nuls(const char *text, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)text;
+	size_t nuls = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (u[i] >= 0x20) {
+			if (u[i] == 0x7F)
+				return 0;
+			continue;
+		}
+		if (u[i] == 0)
+			nuls++;
+		else if (u[i] != '\t' && u[i] != '\n' && u[i] != '\v' && u[i] != '\f' &&
+			 u[i] != '\r' && u[i] != 0x1B)
+			return 0;
+	}
+	return nuls * CHUNK_NUL_SHARE <= len;
+}
+
 int chunk_check_text(jv file_rec, const char *text, size_t len, const char *sniffed,
 		     wide_enc *wide, dp_err *err)
 {
@@ -219,18 +249,79 @@ int chunk_check_text(jv file_rec, const char *text, size_t len, const char *snif
 	if (wide_detect(text, len, wide))
 		return 0;
 	const char *nul = memchr(text, '\0', len);
-	if (nul != NULL) {
-		dp_err_set(err, "binary file: NUL byte at byte %zu", (size_t)(nul - text));
-		return -1;
-	}
 	size_t bad = dp_utf8_invalid_at(text, len);
-	if (bad < len) {
-		dp_err_set(err, "invalid UTF-8 at byte %zu%s", bad, latin1_like(text, len, bad) ?
-			   "; looks like Latin-1 or Windows-1252: convert it, e.g. iconv -f WINDOWS-1252"
-			   " -t UTF-8" : "");
-		return -1;
+	if (nul == NULL && bad == len)
+		return 0;
+	if (nul != NULL && bad == len && stray_nuls(text, len))
+		return 0;
+	char hint[192] = "";
+	const char *utf16 = wide_cjk_hint(text, len);
+	if (utf16 != NULL)
+		snprintf(hint, sizeof hint, "; reads as CJK in %s without a byte order mark (or is"
+			 " Shift JIS, EUC-KR ...): convert it, e.g. iconv -f %s -t UTF-8", utf16, utf16);
+	else if (nul == NULL && latin1_like(text, len, bad))
+		snprintf(hint, sizeof hint, "; looks like Latin-1 or Windows-1252: convert it, e.g."
+			 " iconv -f WINDOWS-1252 -t UTF-8");
+	if (nul != NULL)
+		dp_err_set(err, "binary file: NUL byte at byte %zu%s", (size_t)(nul - text), hint);
+	else
+		dp_err_set(err, "invalid UTF-8 at byte %zu%s", bad, hint);
+	return -1;
+}
+
+char *chunk_nuls_replace(char *buf, size_t *len, chunk_map *map, dp_err *err)
+{
+	size_t n = 0, first = 0;
+	for (const char *p = buf; (p = memchr(p, '\0', (size_t)(buf + *len - p))) != NULL; p++)
+		if (n++ == 0)
+			first = (size_t)(p - buf);
+	map->n_nul = n;
+	map->first_nul = first;
+	if (n == 0)
+		return buf;
+	char *out = malloc(*len + 2 * n + 1);
+	size_t *at = malloc(n * sizeof *at);
+	if (out == NULL || at == NULL) {
+		free(out);
+		free(at);
+		free(buf);
+		dp_err_set(err, "out of memory replacing %zu NUL bytes", n);
+		return NULL;
 	}
-	return 0;
+	size_t o = 0, k = 0;
+	for (size_t i = 0; i < *len; i++) {
+		if (buf[i] != '\0') {
+			out[o++] = buf[i];
+			continue;
+		}
+		at[k++] = o;
+		memcpy(out + o, "\xEF\xBF\xBD", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+	free(buf);
+	*len = o;
+	map->nul_at = at;
+	return out;
+}
+
+/* The file offset of offset off (a character boundary) of the text map
+ * describes (map NULL: the file's own bytes). */
+static size_t file_offset(const chunk_map *map, wide_cursor *wc, size_t off)
+{
+	if (map == NULL)
+		return off;
+	if (map->wide != NULL)
+		return wide_file_offset(wc, off);
+	size_t lo = 0, hi = map->n_nul; /* replacements before off */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (map->nul_at[mid] < off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return off - 2 * lo;
 }
 
 /* 1-based line numbers of offsets visited in increasing order. */
@@ -275,7 +366,7 @@ static jv merge_meta(jv rec, jv meta)
  * texts are slices of file (then each chunk gets its byte and line range)
  * or of a text derived from it (a converter's Markdown: no ranges). */
 static jv document(jv file_rec, chunk_doc *doc, const char *file, size_t body, int slices,
-		   const wide_enc *wide, jv meta, const char *format, const char *chunker)
+		   const chunk_map *map, jv meta, const char *format, const char *chunker)
 {
 	/* Keys made once per document: jv reference counts are not atomic, so
 	 * they cannot be shared between the worker threads. */
@@ -288,6 +379,7 @@ static jv document(jv file_rec, chunk_doc *doc, const char *file, size_t body, i
 	jv chunks = jv_array_sized(doc->n_chunks > 0 ? (int)doc->n_chunks : 1);
 	struct line_cursor lc = {.file = file, .at = 0, .line = 1}, lc_end = lc;
 	const char *text = file + body;
+	const wide_enc *wide = map != NULL ? map->wide : NULL;
 	wide_cursor wc_start, wc_end;
 
 	if (wide != NULL) {
@@ -320,11 +412,9 @@ static jv document(jv file_rec, chunk_doc *doc, const char *file, size_t body, i
 			if (lc_end.at > end - 1 || lc_end.at < start)
 				lc_end = lc; /* ends mostly grow: counted once, else from the start */
 			o = jv_object_set(o, jv_copy(k_start),
-					  jv_number((double)(wide != NULL ? wide_file_offset(&wc_start, start)
-									  : start)));
+					  jv_number((double)file_offset(map, &wc_start, start)));
 			o = jv_object_set(o, jv_copy(k_end),
-					  jv_number((double)(wide != NULL ? wide_file_offset(&wc_end, end)
-									  : end)));
+					  jv_number((double)file_offset(map, &wc_end, end)));
 			o = jv_object_set(o, jv_copy(k_lstart), jv_number((double)first));
 			o = jv_object_set(o, jv_copy(k_lend),
 					  jv_number((double)line_at(&lc_end, end - 1)));
@@ -351,9 +441,9 @@ static jv document(jv file_rec, chunk_doc *doc, const char *file, size_t body, i
 }
 
 jv chunk_document(jv file_rec, chunk_doc *doc, const char *file, size_t body,
-		  const wide_enc *wide, jv meta, const char *format, const char *chunker)
+		  const chunk_map *map, jv meta, const char *format, const char *chunker)
 {
-	return document(file_rec, doc, file, body, 1, wide, meta, format, chunker);
+	return document(file_rec, doc, file, body, 1, map, meta, format, chunker);
 }
 
 jv chunk_document_derived(jv file_rec, chunk_doc *doc, const char *text, jv meta,
@@ -425,6 +515,7 @@ jv chunk_stage_process(void *ctx, jv rec)
 		free(buf);
 		return dp_record_error(rec, "chunk", err.msg);
 	}
+	chunk_map map = {.wide = NULL};
 	if (wide.unit != 0) {
 		/* UTF-16/32: chunked as UTF-8, the ranges mapped back. */
 		char *utf8;
@@ -433,7 +524,17 @@ jv chunk_stage_process(void *ctx, jv rec)
 		if (rc < 0)
 			return dp_record_error(rec, "chunk", err.msg);
 		buf = utf8;
+		map.wide = &wide;
+	} else {
+		/* Stray NULs (chunk_check_text let them by): U+FFFD each. */
+		buf = chunk_nuls_replace(buf, &len, &map, &err);
+		if (buf == NULL)
+			return dp_record_error(rec, "chunk", err.msg);
+		if (map.n_nul > 0)
+			dp_diag("%s: %zu NUL byte%s (the first at byte %zu) read as U+FFFD", path,
+				map.n_nul, map.n_nul == 1 ? "" : "s", map.first_nul);
 	}
+	const chunk_map *mapped = map.wide != NULL || map.n_nul > 0 ? &map : NULL;
 
 	lone_cr_to_lf(buf, len);
 	/* A byte order mark is not text; front matter is metadata. */
@@ -456,14 +557,14 @@ jv chunk_stage_process(void *ctx, jv rec)
 	if (chunk_split(&doc, buf + body, len - body, format, &cs->opts, title,
 			title != NULL ? strlen(title) : 0, &err) < 0) {
 		jv_free(meta);
-		chunk_doc_free(&doc);
-		free(buf);
-		return dp_record_error(rec, "chunk", err.msg);
+		rec = dp_record_error(rec, "chunk", err.msg);
+	} else {
+		int markdown = format == CHUNK_MARKDOWN;
+		rec = chunk_document(rec, &doc, buf, body, mapped, meta, markdown ? "markdown" : "text",
+				     markdown ? cs->chunker_markdown : cs->chunker_text);
 	}
-	int markdown = format == CHUNK_MARKDOWN;
-	rec = chunk_document(rec, &doc, buf, body, wide.unit != 0 ? &wide : NULL, meta, markdown ? "markdown" : "text",
-			     markdown ? cs->chunker_markdown : cs->chunker_text);
 	chunk_doc_free(&doc);
+	free(map.nul_at);
 	free(buf);
 	return rec;
 }

@@ -68,7 +68,9 @@ int chunk_check_sum(jv file_rec, const char *hash, size_t len, dp_err *err);
 /* chunk_check_file, and the text is not a file of another kind by its
  * first bytes (conv_sniff: "looks like a PNG image, not text"), and is
  * UTF-16 or UTF-32 text (wide_detect: *wide filled, the caller decodes
- * it), or has no NUL bytes and is valid UTF-8 (wide->unit 0).  Latin-1 or
+ * it), or is valid UTF-8 (wide->unit 0) whose NUL bytes, if any, are
+ * stray: at most 1 byte in 32, no other control byte but tab, LF, VT, FF,
+ * CR and ESC (the caller replaces them: chunk_nuls_replace).  Latin-1 or
  * Windows-1252 text is refused naming it, with the iconv command that
  * converts it.  sniffed: what conv_sniff said of text when the caller ran
  * it ("" for text), or NULL to have it run here. */
@@ -88,17 +90,33 @@ jv chunk_converted(const chunk_stage *cs, jv rec, enum conv_kind kind, const con
  * streaming, then converted; a change of size or mtime meanwhile fails it. */
 jv chunk_converted_pdf(const chunk_stage *cs, jv rec, const char *path);
 
+/* How the text the chunker read maps onto the file's bytes when it is not
+ * them: decoded from UTF-16/32 (wide), or with the stray NUL bytes read as
+ * U+FFFD (nul_at[0..n_nul): the replacements' offsets in the text,
+ * ascending, malloc'ed; first_nul: the first NUL's offset in the file). */
+typedef struct chunk_map {
+	const wide_enc *wide;
+	size_t *nul_at;
+	size_t n_nul, first_nul;
+} chunk_map;
+
+/* Replaces each NUL byte of buf (*len bytes, malloc'ed, consumed) by
+ * U+FFFD: returns the new malloc'ed NUL-terminated text (buf itself when it
+ * has no NUL), *len its length, map's nul fields set (nul_at NULL when
+ * none; the caller frees it).  NULL with err set when out of memory. */
+char *chunk_nuls_replace(char *buf, size_t *len, chunk_map *map, dp_err *err);
+
 /* Builds the document record from the file record (consumed; every field
  * is kept) and doc, the split of the file's text from file + body on (body:
  * the byte order mark and front matter): chunk offsets are relative to
  * file + body, the record's start/end/line_start/line_end to file; when
- * wide is not NULL, file is the UTF-8 decoded from a file in that encoding
- * (without its byte order mark): start/end are mapped onto the file's
- * bytes and the record names the encoding ("encoding").  meta
+ * map is not NULL, file is the text it describes: start/end are mapped
+ * onto the file's bytes, and for UTF-16/32 the record names the encoding
+ * ("encoding").  meta
  * (consumed: the front matter's fields, an object, or invalid) goes into
  * "meta"; the keys of an upstream "meta" object win.  Returns the record. */
 jv chunk_document(jv file_rec, chunk_doc *doc, const char *file, size_t body,
-		  const wide_enc *wide, jv meta, const char *format, const char *chunker);
+		  const chunk_map *map, jv meta, const char *format, const char *chunker);
 
 /* chunk_document for a document whose text[0..) is not the file's bytes
  * but derived from them (a converter's Markdown, convert.h): the chunks get

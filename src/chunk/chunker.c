@@ -167,9 +167,13 @@ static size_t drop_between(char *s, size_t n, const char *open, const char *clos
  * length: MDX comments {/ * ... * /} (md4c reads their stars as emphasis,
  * so "{/...\/}" is what is left), Hugo shortcodes {{< ... >}} and
  * {{% ... %}}, a trailing attribute block {#id ...} or {.class ...} and
- * trailing '#'s are dropped; white space runs become one space, trimmed. */
+ * trailing '#'s are dropped; white space runs become one space, trimmed.
+ * Invisible format characters (bidi overrides and isolates ...:
+ * dp_invisible_format) are dropped first: a heading path is shown to users
+ * and quoted in citations, where an override makes it read as another. */
 static size_t clean_heading(char *s, size_t n)
 {
+	n = dp_utf8_drop_invisible(s, n);
 	n = drop_between(s, n, "{/", "/}");
 	n = drop_between(s, n, "{{<", ">}}");
 	n = drop_between(s, n, "{{%", "%}}");
@@ -398,8 +402,9 @@ static size_t last_after(const unsigned char *u, size_t lo, size_t hi, unsigned 
  * `fresh` on (piece <= fresh < end, and tokens(piece..fresh) is below
  * `max`): the end of the block if it fits, else the best boundary after
  * `fresh` keeping the piece within `max` tokens: a line end (any line end
- * when `lines`, else in the second half of the new text), then a space; a
- * code point boundary if neither exists.  A cut inside a nested code block
+ * when `lines`, else in the second half of the new text), then a space,
+ * then either past the first quarter of the new text; a code point
+ * boundary if none exists.  A cut inside a nested code block
  * moves back to its start when that keeps some new text.  Always > fresh. */
 static size_t cut(const struct packer *p, size_t piece, size_t fresh, size_t end, size_t max,
 		  int lines)
@@ -426,16 +431,19 @@ static size_t cut(const struct packer *p, size_t piece, size_t fresh, size_t end
 	}
 	if (i >= end)
 		return end;
-	size_t half = fresh + (i - fresh) / 2, c = i;
+	/* A boundary in the first quarter of the new text would make a piece
+	 * of little but what comes before it: a 1 MB heading line without a
+	 * space after "# " gave a chunk "#", the whole line in the next ones. */
+	size_t half = fresh + (i - fresh) / 2, quarter = fresh + (i - fresh) / 4, c = i;
 	size_t nl = last_after(u, fresh, i, '\n', '\n');
 	size_t sp = last_after(u, fresh, i, ' ', '\t');
 	if (nl > half || (nl && lines))
 		c = nl;
 	else if (sp > half)
 		c = sp;
-	else if (nl)
+	else if (nl > quarter)
 		c = nl;
-	else if (sp)
+	else if (sp > quarter)
 		c = sp;
 	const chunk_vrange *r = inside_verbatim(p->doc, c);
 	if (r != NULL && r->start > fresh && !is_blank_line(p->text, fresh, r->start))
@@ -947,6 +955,8 @@ static int split_markdown(struct packer *p, const char *text, size_t len, const 
 		path[0].off = doc->n_names;
 		if (append_name(doc, &path[0], title, title_len, err) < 0)
 			return -1;
+		path[0].len = dp_utf8_drop_invisible(doc->names + path[0].off, path[0].len);
+		doc->n_names = path[0].off + path[0].len;
 		present[0] = 1;
 		level = 1;
 	}

@@ -710,6 +710,10 @@ static const struct {
 	{"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", 0, 8,
 	 "an OLE2 compound file (an old Word or Excel .doc/.xls?)"},
 	{"SQLite format 3", 0, 16, "an SQLite database"},
+	/* ASCII headers and zero padding: a tar of a large text file is
+	 * valid UTF-8 with few enough zero bytes to pass for text with stray
+	 * NULs (chunk_check_text). */
+	{"ustar", 257, 5, "a tar archive"},
 };
 
 /* A ZIP container's format: DOCX by its word/document.xml, EPUB and ODT

@@ -573,19 +573,14 @@ static void put_value(dp_buf *out, const char *v)
 {
 	char ref[16];
 	for (const unsigned char *p = (const unsigned char *)v; *p != '\0';) {
-		size_t n = *p < 0x80 ? 1 : dp_utf8_seq_len(p, strlen((const char *)p));
-		unsigned cp = *p;
+		uint32_t cp = 0;
+		size_t n = dp_utf8_get((const char *)p, strlen((const char *)p), &cp);
 		if (n == 0) { /* cannot happen: libxml2 gives UTF-8 */
 			p++;
 			continue;
 		}
-		if (n > 1) {
-			cp = *p & (0xFF >> (n + 1));
-			for (size_t k = 1; k < n; k++)
-				cp = cp << 6 | (p[k] & 0x3F);
-		}
 		if (cp >= 0x80 || cp == '"' || cp == '\'') {
-			int r = snprintf(ref, sizeof ref, "&#x%X;", cp);
+			int r = snprintf(ref, sizeof ref, "&#x%X;", (unsigned)cp);
 			dp_buf_append(out, ref, (size_t)r);
 		} else {
 			dp_buf_append(out, p, 1);

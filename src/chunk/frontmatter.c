@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text.h"
+
 /* Longest string value kept: front matter is small; a bound all the same. */
 #define FM_VALUE_MAX (64u << 10)
 
@@ -44,16 +46,8 @@ static int is_delim(const char *t, size_t len, size_t at, const char *d)
 static void put_utf8(jv *out, unsigned cp)
 {
 	char b[4];
-	int n;
 
-	if (cp < 0x80)
-		b[0] = (char)cp, n = 1;
-	else if (cp < 0x800)
-		b[0] = (char)(0xC0 | cp >> 6), b[1] = (char)(0x80 | (cp & 0x3F)), n = 2;
-	else
-		b[0] = (char)(0xE0 | cp >> 12), b[1] = (char)(0x80 | ((cp >> 6) & 0x3F)),
-		b[2] = (char)(0x80 | (cp & 0x3F)), n = 3;
-	*out = jv_string_append_buf(*out, b, n);
+	*out = jv_string_append_buf(*out, b, (int)dp_utf8_put(b, cp));
 }
 
 /* A quoted string starting at t[*i] (its quote) and ending before `end`:

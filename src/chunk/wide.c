@@ -120,6 +120,41 @@ static int utf8_with_nuls(const unsigned char *b, size_t n)
 	       dp_utf8_invalid_at(s, m) + 3 >= m;
 }
 
+/* Whether c is a CJK or Hangul character or CJK punctuation. */
+static int cjk_char(uint32_t c)
+{
+	return (c >= 0x3000 && c <= 0x30FF) || (c >= 0x3400 && c <= 0x4DBF) ||
+	       (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0xAC00 && c <= 0xD7AF) ||
+	       (c >= 0xFF00 && c <= 0xFFEF) || (c >= 0x20000 && c <= 0x3FFFF);
+}
+
+const char *wide_cjk_hint(const char *text, size_t len)
+{
+	const unsigned char *b = (const unsigned char *)text;
+	size_t n = (len < WIDE_SNIFF ? len : WIDE_SNIFF) & ~(size_t)1, high = 0;
+
+	/* ASCII letter pairs read as UTF-16 are CJK: mostly ASCII is not. */
+	for (size_t i = 0; i < n; i++)
+		high += b[i] >= 0x80;
+	if (high * 4 < n)
+		return NULL;
+	for (int be = 0; be <= 1; be++) {
+		size_t units = 0, cjk = 0, i = 0;
+		while (i < n) {
+			uint32_t c;
+			size_t k = char_at(b + i, n - i, 2, be, &c);
+			if (k == 0 || !text_char(c))
+				break;
+			units++;
+			cjk += cjk_char(c);
+			i += k;
+		}
+		if (i >= n && units >= 8 && cjk * 10 >= units * 9)
+			return be ? "UTF-16BE" : "UTF-16LE";
+	}
+	return NULL;
+}
+
 static void set_enc(wide_enc *e, size_t unit, int be, size_t bom)
 {
 	static const char *const names[2][2] = {{"UTF-16LE", "UTF-16BE"}, {"UTF-32LE", "UTF-32BE"}};

@@ -38,6 +38,17 @@ typedef struct wide_enc {
  * little-endian one.  Returns 1 and fills *e, or 0. */
 int wide_detect(const char *text, size_t len, wide_enc *e);
 
+/* "UTF-16LE" or "UTF-16BE" when the first WIDE_SNIFF bytes of text (not
+ * UTF-8, not told by wide_detect) read in it as 8 characters at least,
+ * each valid, no NUL or control but tab and line ends, 9 in 10 CJK or
+ * Hangul, and a quarter of the bytes at least are 0x80-0xFF (ASCII letter
+ * pairs read as UTF-16 are CJK: Latin-1 text is not hinted so); else NULL.  A hint for the refusal, never a decoding: Shift JIS
+ * and EUC-KR text without ASCII reads so too (of 142 such texts of the
+ * chardet test files, 50 read as UTF-16BE with 99.5% CJK or Hangul), and
+ * CJK in UTF-16 without a Latin character or newline has no zero byte to
+ * tell it by (docs/PERFORMANCE.md). */
+const char *wide_cjk_hint(const char *text, size_t len);
+
 /* Decodes text[0..len) in e's encoding (after its byte order mark) into a
  * malloc'ed NUL-terminated UTF-8 *out of *out_len bytes.  Returns 0, or -1
  * with err naming the encoding and the byte that cannot be read (a lone

@@ -79,6 +79,47 @@ size_t dp_utf8_floor(const char *s, size_t len)
 	return lead + want <= len ? lead + want : lead;
 }
 
+size_t dp_utf8_get(const char *s, size_t avail, uint32_t *c)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n = dp_utf8_seq_len(u, avail);
+
+	if (n == 0)
+		return 0;
+	*c = n == 1 ? u[0] : u[0] & (0xFFu >> (n + 1));
+	for (size_t k = 1; k < n; k++)
+		*c = *c << 6 | (u[k] & 0x3F);
+	return n;
+}
+
+int dp_invisible_format(uint32_t c)
+{
+	return c == 0x00AD || c == 0x061C || c == 0x180E || c == 0x200B || c == 0x200E ||
+	       c == 0x200F || (c >= 0x202A && c <= 0x202E) || (c >= 0x2060 && c <= 0x2064) ||
+	       (c >= 0x2066 && c <= 0x206F) || c == 0xFEFF || (c >= 0xFFF9 && c <= 0xFFFB) ||
+	       c == 0xE0001 || (c >= 0xE0020 && c <= 0xE007F);
+}
+
+size_t dp_utf8_drop_invisible(char *s, size_t len)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < len;) {
+		uint32_t c = 0;
+		size_t n = dp_utf8_get(s + i, len - i, &c);
+		if (n == 0)
+			n = 1; /* not UTF-8: kept as it is */
+		else if (dp_invisible_format(c)) {
+			i += n;
+			continue;
+		}
+		memmove(s + o, s + i, n);
+		o += n;
+		i += n;
+	}
+	return o;
+}
+
 /* The sum of the eight byte lanes of w. */
 static size_t lane_sum(uint64_t w)
 {

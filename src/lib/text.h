@@ -21,6 +21,10 @@ size_t dp_utf8_invalid_at(const char *s, size_t len);
 /* Length of the valid UTF-8 sequence starting at s[0] (1..4), or 0. */
 size_t dp_utf8_seq_len(const unsigned char *s, size_t avail);
 
+/* Reads the valid UTF-8 sequence at s[0] (avail > 0 bytes): its code
+ * point into *c.  Returns its length (1..4), or 0 (then *c is untouched). */
+size_t dp_utf8_get(const char *s, size_t avail, uint32_t *c);
+
 /* Largest n <= len such that s[0..n) ends on a code point boundary of
  * valid UTF-8 s: never splits a sequence. */
 size_t dp_utf8_floor(const char *s, size_t len);
@@ -38,6 +42,21 @@ void dp_utf8_shown(const char *s, size_t len, char *out, size_t size);
  * check) as UTF-8 at out, which has room for 4 bytes.  Returns the bytes
  * written, 1-4. */
 size_t dp_utf8_put(char *out, uint32_t c);
+
+/* 1 when c is an invisible format character that can make a shown text
+ * read as another ("Trojan Source", CVE-2021-42574): the bidi embeddings,
+ * overrides and isolates (U+202A-202E, U+2066-2069), the marks LRM, RLM
+ * and ALM, zero-width space, word joiner and invisible operators (U+2060-
+ * 2064), deprecated format controls (U+206A-206F), soft hyphen, Mongolian
+ * vowel separator, U+FEFF, interlinear annotation controls and the tag
+ * characters (U+E0001, U+E0020-E007F: text hidden from the reader).  Not
+ * ZWJ or ZWNJ (U+200C/D), which emoji and scripts such as Persian and the
+ * Indic ones need and which reorder nothing. */
+int dp_invisible_format(uint32_t c);
+
+/* Removes from s (len bytes) in place every dp_invisible_format character
+ * (bytes that are not UTF-8 are kept).  Returns the new length. */
+size_t dp_utf8_drop_invisible(char *s, size_t len);
 
 size_t dp_tokens_estimate(const char *s, size_t len);
 

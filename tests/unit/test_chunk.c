@@ -284,9 +284,21 @@ static void test_checks_and_record(void)
 	T_EQ_INT(chunk_check_text(rec, "a\0\0\0\x01\0\0\0c\0\0\0d\0\0\0", 16, NULL, &w, &err), -1, "a control character: binary");
 	T_EQ_STR(err.msg, "binary file: NUL byte at byte 1", "as binary");
 	/* Text with stray NULs read as UTF-16 is CJK: never decoded so. */
-	T_EQ_INT(chunk_check_text(rec, "# Notes on the build\n\nSome text with one stray\0NUL in it.\n", 58, NULL, &w, &err), -1, "UTF-8 with a stray NUL: not UTF-16");
-	T_EQ_STR(err.msg, "binary file: NUL byte at byte 46", "but binary, as before");
-	T_EQ_INT(chunk_check_text(rec, "# Head\n\nsome\0text\0\0more\0words here.\n", 36, NULL, &w, &err), -1, "several stray NULs");
+	T_EQ_INT(chunk_check_text(rec, "# Notes on the build\n\nSome text with one stray\0NUL in it.\n", 58, NULL, &w, &err), 0, "UTF-8 with a stray NUL: not UTF-16");
+	T_EQ_INT((int)w.unit, 0, "but UTF-8 with a stray NUL (the caller replaces it)");
+	T_EQ_INT(chunk_check_text(rec, "# Head\n\nsome\0text\0\0more\0words here.\n", 36, NULL, &w, &err), -1, "NULs over 1 byte in 32: binary");
+	T_EQ_STR(err.msg, "binary file: NUL byte at byte 12", "named as such");
+	T_EQ_INT(chunk_check_text(rec, "# Head\n\nsome text with a stray\0NUL and a \x01 control.\n", 52, NULL, &w, &err), -1, "a NUL beside another control byte: binary");
+	T_EQ_INT(chunk_check_text(rec, "# Head\n\nsome text with a stray\0NUL and \x1b[1mbold\x1b[0m text\n", 57, NULL, &w, &err), 0, "a NUL beside a terminal's escapes: text");
+	T_EQ_INT(chunk_check_text(rec, "# Head\n\nsome text with a stray\0NUL and caf\xe9 in Latin-1 text", 59, NULL, &w, &err), -1, "a NUL in text that is not UTF-8: binary");
+	T_OK(strstr(err.msg, "binary") != NULL, "named as such");
+	/* CJK in UTF-16 without a zero byte: a hint, never a decoding (Shift
+	 * JIS or EUC-KR reads so too). */
+	T_EQ_INT(chunk_check_text(rec, "\x2d\x4e\x87\x65\x87\x65\x2c\x67\x2c\x67\x2d\x4e\x87\x65\x87\x65", 16, NULL, &w, &err), -1, "UTF-16LE CJK without a zero byte refused");
+	T_EQ_STR(err.msg, "invalid UTF-8 at byte 2; reads as CJK in UTF-16LE without a byte order mark (or is"
+		 " Shift JIS, EUC-KR ...): convert it, e.g. iconv -f UTF-16LE -t UTF-8", "with the hint");
+	T_EQ_INT(chunk_check_text(rec, "\xc7\xd1\xb1\xb9\xbe\xee\xc7\xd1\xb1\xb9\xbe\xee\xc7\xd1\xb1\xb9", 16, NULL, &w, &err), -1, "EUC-KR Hangul refused");
+	T_OK(strstr(err.msg, "iconv -f UTF-16BE") != NULL, "with the same hint: its pairs are UTF-16BE Hangul");
 	T_EQ_INT(chunk_check_text(rec, "caf\xe9 cr\xe8me br\xfbl\xe9" "e et caf\xe9 au lait\0 ok", 37, NULL, &w, &err), -1, "Latin-1 with a stray NUL: not UTF-16");
 	T_EQ_INT(chunk_check_text(rec, "ok \xC3\xA9", 5, NULL, &w, &err), 0, "UTF-8 read");
 	T_EQ_INT((int)w.unit, 0, "as UTF-8");
