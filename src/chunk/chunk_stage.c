@@ -468,6 +468,19 @@ static void lone_cr_to_lf(char *text, size_t len)
 	}
 }
 
+/* A byte order mark that starts a line after the first (files
+ * concatenated: "cat a.md b.md") hid the heading after it ("\uFEFF# Two"
+ * is a paragraph).  Each becomes three spaces in place: the same length,
+ * so every byte range still points into the file, and up to three spaces
+ * still let a line be a heading. */
+static void inner_bom_to_spaces(char *text, size_t len)
+{
+	for (char *p = text + 1; (p = memmem(p, (size_t)(text + len - p), "\xEF\xBB\xBF", 3)) != NULL;
+	     p += 3)
+		if (p[-1] == '\n')
+			memcpy(p, "   ", 3);
+}
+
 jv chunk_gone(jv rec, const char *path)
 {
 	static const char *const of_file[] = {"hash", "size", "mtime"};
@@ -537,6 +550,8 @@ jv chunk_stage_process(void *ctx, jv rec)
 	const chunk_map *mapped = map.wide != NULL || map.n_nul > 0 ? &map : NULL;
 
 	lone_cr_to_lf(buf, len);
+	if (len > 0)
+		inner_bom_to_spaces(buf, len);
 	/* A byte order mark is not text; front matter is metadata. */
 	size_t body = len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
 	enum chunk_format format = chunk_format_of(path, cs->format);

@@ -983,7 +983,14 @@ static int split_markdown(struct packer *p, const char *text, size_t len, const 
 			return -1;
 		first = 0;
 	}
-	return 0;
+	/* No block with source text (an empty fence, a rule, an empty heading
+	 * alone): the text is kept as one block all the same (a line of
+	 * 100,000 backticks gave no chunk). */
+	if (!first)
+		return 0;
+	if (new_section(p, level) < 0)
+		return -1;
+	return add_range(p, 0, len, 0, BLOCK_PROSE);
 }
 
 /* ---- plain text: paragraphs ---- */

@@ -14,6 +14,10 @@
 #   left out of heading paths (front matter titles too), kept in the text.
 # - CJK in UTF-16 without a byte order mark nor zero byte is refused with
 #   the iconv hint (it cannot be told from Shift JIS or EUC-KR).
+# - a Markdown file of no block with text (a line of 100,000 backticks: an
+#   empty fence) keeps its text; before: no chunk.
+# - a byte order mark starting an inner line (files concatenated) no longer
+#   hides the heading after it; before: "\uFEFF# Two" was a paragraph.
 . "$(dirname "$0")/../lib/tap.sh"
 
 D=$T_DIR/docs
@@ -28,6 +32,8 @@ w("head.md", b"# " + b"a" * 1000000 + b"\n\nBody after the long heading.\n")
 w("head-utf8.md", "# é日".encode() * 200000 + b"\n\nBody.\n")
 w("line.txt", b"Intro\n" + b"x" * 300000 + b" tail words\n")
 w("bidi.md", "---\ntitle: \"Doc \u202eevil\u202c\"\n---\n## Safe \u202etxt.exe\u202c heading\u2066x\u2069 \u200bz\U000E0041\n\nText \u202e kept.\n".encode())
+w("fence.md", b"`" * 100000 + b"\n")
+w("cat.md", "\ufeff# One\n\ntext\n\n\ufeff# Two\n\nmore text\n".encode())
 w("cjk16.txt", ("中文文本測試" * 400).encode("utf-16-le"))
 # binary data that is valid UTF-8: ASCII, zero bytes, small integers
 w("counters.txt", bytes([65, 0, 0, 1, 66, 0, 2, 0]) * 512)
@@ -38,7 +44,7 @@ with tarfile.open(fileobj=big, mode="w", format=tarfile.USTAR_FORMAT) as t:
     t.addfile(info, io.BytesIO(data))
 w("archive.md", big.getvalue())
 EOF
-docpipe-discover "$D" | docpipe-chunk --max-tokens 512 >"$T_DIR/out" 2>"$T_DIR/err"
+docpipe-discover "$D" | docpipe-chunk --max-tokens 512 --min-tokens 0 >"$T_DIR/out" 2>"$T_DIR/err"
 is "$?" 1 "exit 1: the binary and UTF-16 files failed, the rest read"
 
 # Every check reads the file's bytes: file[start:end] is the chunk's text
@@ -79,6 +85,9 @@ is "$(jq -r 'select(.path | endswith("head.md")) | [(.chunks[0].text | .[0:5]), 
 is "$(jq -c 'select(.path | endswith("bidi.md")) | [.chunks[0].heading, (.chunks[0].text | test("\u202e"))]' "$T_DIR/out")" \
 	'[["Doc evil","Safe txt.exe headingx z"],true]' "bidi and invisible format characters: out of heading paths and title, kept in the text"
 
+like "$(check fence.md)" '^ok [1-9]' "a line of 100,000 backticks (an empty fence): its text in chunks"
+is "$(jq -c 'select(.path | endswith("cat.md")) | [.chunks[] | [.heading, .start, .["end"]]]' "$T_DIR/out")" \
+	'[[["One"],3,14],[["Two"],16,35]]' "a byte order mark starting a line: the heading after it read, ranges the file's"
 is "$(jq -r 'select(.path | endswith("cjk16.txt")) | .error' "$T_DIR/out")" \
 	"invalid UTF-8 at byte 2; reads as CJK in UTF-16LE without a byte order mark (or is Shift JIS, EUC-KR ...): convert it, e.g. iconv -f UTF-16LE -t UTF-8" \
 	"CJK in UTF-16 without a zero byte: refused with the hint"
