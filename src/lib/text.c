@@ -102,18 +102,19 @@ int dp_invisible_format(uint32_t c)
 
 size_t dp_utf8_drop_invisible(char *s, size_t len)
 {
-	size_t o = 0;
+	size_t o = 0, i = 0;
 
-	for (size_t i = 0; i < len;) {
+	while (i < len) {
 		uint32_t c = 0;
-		size_t n = dp_utf8_get(s + i, len - i, &c);
+		size_t n = (unsigned char)s[i] < 0x80 ? 1 : dp_utf8_get(s + i, len - i, &c);
 		if (n == 0)
 			n = 1; /* not UTF-8: kept as it is */
-		else if (dp_invisible_format(c)) {
+		else if (n > 1 && dp_invisible_format(c)) {
 			i += n;
 			continue;
 		}
-		memmove(s + o, s + i, n);
+		if (o != i)
+			memmove(s + o, s + i, n);
 		o += n;
 		i += n;
 	}
