@@ -8,11 +8,7 @@
 . "$(dirname "$0")/../lib/tap.sh"
 release_only "timing-bound (an outage mid-round)"
 newdb || exit 1
-DB=$PGDATABASE
-block() { psql -X -q -d postgres -c "ALTER DATABASE $DB ALLOW_CONNECTIONS $1" >/dev/null; }
-kick() { psql -X -q -A -t -d postgres -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-	WHERE datname = '$DB' AND application_name LIKE 'docpipe-summarize%'"; }
-at_exit 'block true'
+at_exit 'db_allow true'
 # 200 ms an answer, 4 at a time: ~20 answers a second, a run of 12 s.
 fakeapi --latency chat=200
 kept() { sql "SELECT count(*) FROM docpipe.summary_cache"; }
@@ -24,11 +20,11 @@ chunked_doc /d/doc%d.md 5 40 | jq -c '.path as $p | .chunks |= map(.text = $p + 
 "${SUMMARIZE[@]}" <"$T_DIR/docs.ndjson" >/dev/null 2>"$T_DIR/e1" &
 S=$!
 wait_for 60 api_requests_ge chat 50
-block false
-killed=$(kick)
+db_allow false
+killed=$(db_kick 'docpipe-summarize%')
 ok $((killed >= 1 ? 0 : 1)) "database closed and summarize's connection cut ($killed)"
 wait_for 60 api_requests_ge chat 130
-block true
+db_allow true
 wait $S
 is "$?" 0 "summarize ends (exit 0)"
 TOTAL=$(api_requests chat)
@@ -45,11 +41,11 @@ api_reset
 "${SUMMARIZE[@]}" <"$T_DIR/docs.ndjson" >/dev/null 2>"$T_DIR/e3" &
 S=$!
 wait_for 60 api_requests_ge chat 150
-block false
-kick >/dev/null
+db_allow false
+db_kick 'docpipe-summarize%' >/dev/null
 wait $S
 is "$?" 0 "away until the end: summarize ends (exit 0)"
 like "$(cat "$T_DIR/e3")" "[0-9]+ result\(s\) not kept for reuse \(the database is away\): a later run asks for them again" \
 	"it says how many results it could not keep"
-block true
+db_allow true
 done_testing

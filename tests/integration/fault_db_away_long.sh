@@ -10,11 +10,7 @@
 # with the database back, stores every document once.
 . "$(dirname "$0")/../lib/tap.sh"
 newdb || exit 1
-DB=$PGDATABASE
-block() { psql -X -q -d postgres -c "ALTER DATABASE $DB ALLOW_CONNECTIONS $1" >/dev/null; }
-kick() { psql -X -q -A -t -d postgres -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-	WHERE datname = '$DB' AND application_name LIKE 'docpipe-%'"; }
-at_exit 'block true'
+at_exit 'db_allow true'
 
 N=600
 numbered_docs "$T_DIR/docs" $N 200 doc
@@ -24,8 +20,8 @@ docpipe run "$T_DIR/docs" --progress none --timeout 120 --opt "embed=$BURN" --op
 	>"$T_DIR/report" 2>"$T_DIR/err" &
 SUP=$!
 wait_for 120 sql_ge 'SELECT count(*) FROM docpipe.documents' 20
-block false
-killed=$(kick)
+db_allow false
+killed=$(db_kick 'docpipe-%')
 ok $((killed >= 1 ? 0 : 1)) "database closed and the run's connections cut ($killed)"
 wait_for 90 exited $SUP
 ok $? "the run ends with the database still away"
@@ -36,7 +32,7 @@ like "$(cat "$T_DIR/err")" "store-1 \(pid [0-9]+\) exited with status 3 after [0
 	"the supervisor says why it stops"
 is "$(grep -c '; restarting it' "$T_DIR/err")" 0 "the store not restarted"
 grep '; restarting it' "$T_DIR/err" | sed 's/^/# /'
-block true
+db_allow true
 docpipe run "$T_DIR/docs" --progress none >"$T_DIR/report2" 2>"$T_DIR/err2"
 is "$?" 0 "the next run, the database back, completes"
 is "$(sql 'SELECT count(*) FROM docpipe.documents')" $N "every document stored"

@@ -13,10 +13,7 @@
 set -o pipefail
 newdb || exit 1
 DB=$PGDATABASE
-block() { psql -X -q -d postgres -c "ALTER DATABASE $DB ALLOW_CONNECTIONS $1" >/dev/null; }
-kick() { psql -X -q -A -t -d postgres -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-	WHERE datname = '$DB' AND application_name LIKE 'docpipe-store%'"; }
-at_exit 'block true'
+at_exit 'db_allow true'
 
 N=400
 numbered_docs "$T_DIR/docs" $N 200 doc
@@ -30,11 +27,11 @@ for _ in $(seq 200); do
 	[ "$(sql 'SELECT count(*) FROM docpipe.documents' 2>/dev/null || echo 0)" -gt 20 ] && break
 	sleep 0.05
 done
-block false
-killed=$(kick)
+db_allow false
+killed=$(db_kick 'docpipe-store%')
 ok $(( killed >= 1 ? 0 : 1 )) "database closed and the store's connection cut ($killed)"
 sleep 12
-block true
+db_allow true
 for _ in $(seq 600); do kill -0 $SUP 2>/dev/null || break; sleep 0.1; done
 kill -0 $SUP 2>/dev/null && { diag "the run is still going after 60 s: stopping it"; kill -TERM $SUP; }
 wait $SUP
@@ -70,12 +67,12 @@ fifo_store() {
 # waited out as in the writes (it exited, and was restarted, when the merge
 # met the lost connection).
 fifo_store idle idle1
-block false
-kick >/dev/null
+db_allow false
+db_kick 'docpipe-store%' >/dev/null
 sleep 3
 kill -0 $STORE 2>/dev/null
 ok $? "an idle store outlives an outage at its pending-list merge"
-block true
+db_allow true
 doc idle2 >&3
 exec 3>&-
 wait $STORE
@@ -95,7 +92,7 @@ is "$(grep -c 'waiting up to' "$T_DIR/e2")" 0 "no wait for a refusal"
 fifo_store ro ro0
 is "$(jq -r .status "$T_DIR/ro.out")" stored "first document stored"
 psql -X -q -d postgres -c "ALTER DATABASE $DB SET default_transaction_read_only = on"
-kick >/dev/null
+db_kick 'docpipe-store%' >/dev/null
 for i in $(seq 1 50); do doc "ro$i"; done >&3
 exec 3>&-
 for _ in $(seq 300); do kill -0 $STORE 2>/dev/null || break; sleep 0.1; done

@@ -67,15 +67,14 @@ wait $first
 is "$?" 0 "the first run ends as if nothing happened" || diag "$(cat "$T_DIR/first.err")"
 
 # The database away at the start: the claim waits for it.
-block() { psql -X -q -d postgres -c "ALTER DATABASE $PGDATABASE ALLOW_CONNECTIONS $1" >/dev/null; }
-at_exit 'block true'
-block false
+at_exit 'db_allow true'
+db_allow false
 env "$(tag_env away)" docpipe run "$D" --progress none "${API[@]}" >/dev/null 2>"$T_DIR/away.err" &
 SUP=$!
 wait_for 30 grep -qs "waiting up to 300 s for the database" "$T_DIR/away.err"
 ok $? "the database away at the start: the run waits for it to claim" || diag "$(cat "$T_DIR/away.err")"
 killed_leaves_nothing away "... its supervisor killed with -9 while it waits"
-block true
+db_allow true
 
 # A --watch run watching.
 env "$(tag_env watch)" docpipe run "$D" --watch --progress none >/dev/null 2>"$T_DIR/watch.err" &

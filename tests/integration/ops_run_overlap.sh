@@ -180,9 +180,8 @@ api_reset
 BASE=$A_BASE api_reset
 BASE=$A_BASE api_control '{"hold": true}'
 api_control '{"hold": true}'
-block() { psql -X -q -d postgres -c "ALTER DATABASE $PGDATABASE ALLOW_CONNECTIONS $1" >/dev/null; }
-at_exit 'block true'
-block false
+at_exit 'db_allow true'
+db_allow false
 for r in away1 away2; do
 	[ $r = away1 ] && url=$A_BASE || url=$B_BASE
 	OPENAI_BASE_URL=$url/v1 timeout 120 docpipe run "$D" --progress none "${API[@]}" \
@@ -195,7 +194,7 @@ wait_for 30 grep -q "waiting up to 300 s for the database" "$T_DIR/away2.err"
 ok $? "... so does a second run over the same root"
 sleep 1
 is "$(BASE=$A_BASE api_requests chat)/$(api_requests chat)" 0/0 "... and neither pays meanwhile"
-block true
+db_allow true
 wait_for 60 eval 'exited $pid_away1 || exited $pid_away2'
 ok $? "the database back: one of them ends (refused)"
 BASE=$A_BASE api_control '{"hold": false}'
@@ -209,11 +208,11 @@ ok $? "... the refused one naming the other"
 # Away for longer than the store's --db-retry: the run stops, status 3,
 # before anything is paid.
 api_reset
-block false
+db_allow false
 OPENAI_BASE_URL=$B_BASE/v1 timeout 120 docpipe run "$D" --progress none "${API[@]}" --opt store=--db-retry=1 \
 	>"$T_DIR/gone_db.json" 2>"$T_DIR/gone_db.err"
 rc=$?
-block true
+db_allow true
 is "$rc/$(api_requests chat)" 3/0 "the database away past --db-retry: status 3, nothing paid" || diag "$(cat "$T_DIR/gone_db.err")"
 like "$(cat "$T_DIR/gone_db.err")" "could not be claimed in the database \(see above\): not starting" "... said"
 

@@ -193,6 +193,13 @@ newdb_pgvector() {
 }
 # sql QUERY: runs a query in the test database, unaligned, tuples only.
 sql() { psql -X -q -A -t -v ON_ERROR_STOP=1 -c "$1"; }
+# db_allow true|false: whether the test's database ($PGDATABASE) takes new
+# connections; with db_kick, a database gone for its sessions (an outage).
+db_allow() { psql -X -q -d postgres -c "ALTER DATABASE \"$PGDATABASE\" ALLOW_CONNECTIONS $1" >/dev/null; }
+# db_kick LIKE: ends the sessions on the test's database whose
+# application_name is LIKE the pattern; prints how many it ended.
+db_kick() { psql -X -q -A -t -d postgres -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+	WHERE datname = '$PGDATABASE' AND application_name LIKE '$1'"; }
 # gen_docs ARGS...: tests/lib/gen_docs.py (generated document records).
 gen_docs() { python3 "$TOP/tests/lib/gen_docs.py" "$@"; }
 # db_setting KEY: the corpus's docpipe.settings value of KEY ("" for none).
