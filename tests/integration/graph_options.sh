@@ -105,6 +105,19 @@ timeout 20 docpipe run "$T_DIR/good" "$T_DIR/fifo" --progress none >/dev/null 2>
 is "$?:$(sql "SELECT count(*) FROM docpipe.documents WHERE path LIKE '$T_DIR/good/%'")" 2:0 \
 	"a FIFO beside a directory: exit 2 at once, nothing stored"
 like "$(cat "$T_DIR/err")" "ROOT '$T_DIR/fifo': a FIFO, not a directory or regular file" "naming the FIFO"
+# A root whose path is not UTF-8 (a Latin-1 name): exit 2 at once, named
+# (was: discover refused it, and the run ended "interrupted", status 5).
+bad=$T_DIR/caf$(printf '\351')
+mkdir -p "$bad" && printf '# c\n\ncafe\n' >"$bad/c.md"
+timeout 20 docpipe run "$T_DIR/good" "$bad" --progress none >/dev/null 2>"$T_DIR/err"
+is "$?:$(sql "SELECT count(*) FROM docpipe.documents WHERE path LIKE '$T_DIR/good/%'")" 2:0 \
+	"a root whose path is not UTF-8: exit 2 at once, nothing stored"
+like "$(LC_ALL=C grep -a -o "ROOT '.*': its path is not valid UTF-8" "$T_DIR/err" | LC_ALL=C tr -c ' -~' '?')" "ROOT '$T_DIR/caf\?': its path" "naming it"
+(cd "$bad" && timeout 20 docpipe run . --progress none >/dev/null 2>"$T_DIR/err")
+is "$?" 2 "... a relative root below such a directory too"
+mkdir -p "$T_DIR/caf$(printf '\303\251')" && cp "$bad/c.md" "$T_DIR/caf$(printf '\303\251')/"
+timeout 20 docpipe run "$T_DIR/caf$(printf '\303\251')" --progress none >/dev/null 2>"$T_DIR/err"
+is "$?" 0 "a root with a non-ASCII UTF-8 name is taken"
 
 # A hub that cannot start (its port taken) fails the run with its status;
 # it was exit 0, "every document stored", with nothing done.
