@@ -39,8 +39,11 @@ counted() { scrape && [ "$(metric_sum 'docpipe_record_duration_seconds_count{sta
 wait_for 10 counted
 ok $([ "$(metric_sum 'docpipe_records_out_total{stage="chunk"')" -gt 0 ] && echo 0 || echo 1) \
 	"chunk's records out, per replica"
-ok $([ "$(metric 'docpipe_stage_queue{stage="store"}')" -gt 0 ] && echo 0 || echo 1) \
-	"records wait for the store ($(metric 'docpipe_stage_queue{stage="store"}'))"
+# The window full is not yet the store's queue: documents may still be in
+# embed when it fills (1 check failed so in a loaded make check).
+queued() { scrape && [ "$(metric 'docpipe_stage_queue{stage="store"}')" -gt 0 ]; }
+wait_for 30 queued
+ok $? "records wait for the store ($(metric 'docpipe_stage_queue{stage="store"}'))"
 ok $([ "$(metric_sum 'docpipe_record_duration_seconds_count{stage="chunk"')" -gt 0 ] && echo 0 || echo 1) \
 	"chunk's latency histogram counts records"
 is "$(grep '^docpipe_record_duration_seconds_bucket{stage="chunk".*le="+Inf"' "$T_DIR/metrics" | awk '{print $NF}' | head -1)" \
