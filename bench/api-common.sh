@@ -6,6 +6,20 @@
 # model: LATENCY=embed=200+40,chat=200+0.15 (ten times the default).
 latency=${LATENCY:-embed=20+4,chat=20+0.015}
 
+# bench_workdir NAME: $out = a new directory /tmp/docpipe-NAME.XXXXXX (mode
+# 755: the throwaway cluster runs as the postgres user), removed at exit
+# with the test server and the cluster started in it.
+bench_workdir() {
+	out=$(mktemp -d "/tmp/docpipe-$1.XXXXXX") && chmod 755 "$out" || exit 1
+	server=
+	trap bench_cleanup EXIT
+}
+bench_cleanup() {
+	[ -n "$server" ] && kill "$server" 2>/dev/null
+	tests/lib/pg.sh stop "$out/pg" >/dev/null 2>&1 || true
+	rm -rf "$out"
+}
+
 calc() { awk "BEGIN { printf \"%.2f\", $1 }"; }
 
 # serve SLOTS [fakeapi options...]: (re)starts the test server (pid in

@@ -18,17 +18,9 @@ bins=("$@")
 [ ${#bins[@]} -gt 0 ] || bins=(bin)
 real=../shared/corpora
 FILE=${FILE:-$real/rust-book/src/ch04-01-what-is-ownership.md}
-out=$(mktemp -d /tmp/docpipe-api-copies.XXXXXX)
-chmod 755 "$out" # as root, the cluster is the postgres user's (tests/lib/pg.sh)
-server=
-cleanup() {
-	[ -n "$server" ] && kill "$server" 2>/dev/null
-	tests/lib/pg.sh stop "$out/pg" >/dev/null 2>&1 || true
-	rm -rf "$out"
-}
-trap cleanup EXIT
-unset OPENAI_API_KEY DATABASE_URL
 . bench/api-common.sh
+bench_workdir api-copies
+unset OPENAI_API_KEY DATABASE_URL
 eval "$(tests/lib/pg.sh start "$out/pg")"
 serve 64
 if [ "${REAL:-0}" = 1 ]; then

@@ -19,21 +19,13 @@ TOP=$(pwd)
 files=${1:-200}
 threads=${2:-16}
 slots=16
-out=$(mktemp -d /tmp/docpipe-api-bench.XXXXXX)
-chmod 755 "$out"
-server=
-cleanup() {
-	[ -n "$server" ] && kill "$server" 2>/dev/null
-	tests/lib/pg.sh stop "$out/pg" >/dev/null 2>&1 || true
-	rm -rf "$out"
-}
-trap cleanup EXIT
+# The test server and its latencies (serve, reset, calc, $latency).
+. bench/api-common.sh
+bench_workdir api-bench
 
 bench/gen-corpus --seed 1 --files "$files" --out "$out/corpus" >/dev/null
 eval "$(tests/lib/pg.sh start "$out/pg")"
 export PGHOST PGPORT PGUSER
-# The test server and its latencies (serve, reset, calc, $latency).
-. bench/api-common.sh
 serve "$slots"
 unset OPENAI_API_KEY
 stats() { curl -sf "$base/_stats"; }
