@@ -49,8 +49,14 @@ is "$(top)" "$exact" "probes 20 = lists: the exact top 100"
 newdb_pgvector
 gen_docs --docs 60 --chunks 10 --dim 8 --prefix /g0 >g0.ndjson
 docpipe-store --vector-index ivfflat <g0.ndjson >/dev/null 2>&1
+# Before the second run, the planner's density is exact (ANALYZE) and
+# pages as many as the rows again are empty (an aborted copy of them):
+# the estimate says 2,400 rows where 1,200 are; a count of a small table
+# is what decides.
 for i in 1 2 3; do
 	gen_docs --docs 60 --chunks 10 --dim 8 --prefix /g$i --seed $((i + 20)) >g$i.ndjson
+	[ $i = 2 ] && sql "ANALYZE docpipe.chunks; BEGIN; CREATE TEMP TABLE copied AS SELECT * FROM docpipe.chunks;
+		UPDATE copied SET seq = seq + 1000000; INSERT INTO docpipe.chunks SELECT * FROM copied; ROLLBACK" >/dev/null
 	docpipe-store <g$i.ndjson >/dev/null 2>err$i
 done
 is "$(grep -c 'bulk load' err1)/$(grep -c 'bulk load' err2)" "0/0" "600-chunk runs into 600 and 1,200 rows keep the index"
