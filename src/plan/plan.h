@@ -13,6 +13,7 @@
 #define PLAN_PLAN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jv.h>
 #include <libpq-fe.h>
@@ -35,6 +36,11 @@ typedef struct plan_stage {
 	int cache;                /* the run will read the reuse cache */
 	unsigned long long requests, requests_max, inputs, cached, tokens;
 	unsigned long long guessed; /* requests whose prompt holds a summary not made yet */
+	/* Inputs the reuse cache does not hold that repeat one earlier in the
+	 * run (a boilerplate chunk, a file's copy): the run pays each text
+	 * once (its in-flight registry or cache answers the copies), so they
+	 * count in requests_max only. */
+	unsigned long long repeated;
 } plan_stage;
 
 typedef struct plan_price {
@@ -76,6 +82,8 @@ typedef struct plan {
 	plan_stage stage[PLAN_STAGES];
 	size_t pack_n, pack_tokens; /* the embedding request being packed */
 	unsigned long long emb_docs_missing; /* documents with a vector to request */
+	uint64_t *keys;           /* result keys counted (open addressing, 0 empty) */
+	size_t nkeys, cap_keys;
 	char **paths;             /* documents seen (owned), for "gone" */
 	size_t npaths, cap_paths;
 	jv failures;              /* [{path, stage, error}], at most PLAN_FAILURES_MAX */

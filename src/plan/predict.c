@@ -12,6 +12,10 @@
 #include "text.h"
 
 #define PATHS_MAX 10000000 /* documents one plan keeps track of */
+/* Result keys one plan keeps (64 bits of each: a collision among 8M keys
+ * has odds ~2e-6); past it, repeats count as new (requests then says at
+ * most, never less than the run sends). */
+#define KEYS_MAX ((size_t)8 << 20)
 
 static int oom(dp_err *err)
 {
@@ -34,6 +38,41 @@ static int remember_path(plan *p, const char *path, dp_err *err)
 	if ((p->paths[p->npaths] = strdup(path)) == NULL)
 		return oom(err);
 	p->npaths++;
+	return 0;
+}
+
+/* 1 when key was counted earlier in this plan; else remembers it and
+ * returns 0 (also when the set is full or out of memory: counted anew). */
+static int repeated_key(plan *p, const char key[DP_HASH_HEX])
+{
+	char hex[17];
+
+	memcpy(hex, key, 16);
+	hex[16] = '\0';
+	uint64_t k = strtoull(hex, NULL, 16);
+	k += k == 0; /* 0 marks an empty slot */
+	if (2 * (p->nkeys + 1) > p->cap_keys) {
+		size_t cap = p->cap_keys ? 2 * p->cap_keys : 4096;
+		uint64_t *nk = p->nkeys < KEYS_MAX ? calloc(cap, sizeof *nk) : NULL;
+		if (nk == NULL)
+			return 0;
+		for (size_t i = 0; i < p->cap_keys; i++)
+			if (p->keys[i] != 0) {
+				size_t j = (size_t)(p->keys[i] & (cap - 1));
+				while (nk[j] != 0)
+					j = (j + 1) & (cap - 1);
+				nk[j] = p->keys[i];
+			}
+		free(p->keys);
+		p->keys = nk;
+		p->cap_keys = cap;
+	}
+	size_t j = (size_t)(k & (p->cap_keys - 1));
+	for (; p->keys[j] != 0; j = (j + 1) & (p->cap_keys - 1))
+		if (p->keys[j] == k)
+			return 1;
+	p->keys[j] = k;
+	p->nkeys++;
 	return 0;
 }
 
@@ -103,27 +142,33 @@ static void count_chat(plan *p, const char *prompt, int guessed)
 }
 
 /* Looks prompts[0..n) up in the summary cache (when the run reads it) and
- * counts what is not there.  answers[i] (owned): the cached answer, or
- * null.  guessed: the prompts hold a summary not made yet (never cached).
- * Returns 0 or -1 with err. */
-static int ask(plan *p, char *const *prompts, size_t n, int guessed, jv *answers, dp_err *err)
+ * counts what is not there, a prompt the plan counted already once
+ * (repeated: the run pays it once).  answers[i] (owned): the cached
+ * answer, or null.  unknown: NULL when the prompts hold only summaries
+ * known, else unknown[i] tells which summary not made yet prompt i holds
+ * in the placeholder's place (two such prompts are one only when that
+ * summary is the same); those are never cached.  Returns 0 or -1 with err. */
+static int ask(plan *p, char *const *prompts, size_t n, const char (*unknown)[DP_HASH_HEX], jv *answers,
+	       dp_err *err)
 {
 	char (*keys)[DP_HASH_HEX] = malloc((n + 1) * sizeof *keys);
 	unsigned char *found = calloc(n + 1, 1);
-	int rc = keys != NULL && found != NULL ? 0 : oom(err);
+	int rc = keys != NULL && found != NULL ? 0 : oom(err), cache = p->stage[PLAN_SUMMARIZE].cache;
 
 	for (size_t i = 0; i < n; i++)
 		answers[i] = jv_null();
-	if (rc == 0 && p->stage[PLAN_SUMMARIZE].cache && !guessed) {
-		for (size_t i = 0; i < n; i++)
-			dp_reuse_key("summary", p->sum.identity, "", prompts[i], strlen(prompts[i]), keys[i]);
+	for (size_t i = 0; rc == 0 && cache && i < n; i++)
+		dp_reuse_key("summary", p->sum.identity, unknown != NULL ? unknown[i] : "", prompts[i],
+			     strlen(prompts[i]), keys[i]);
+	if (rc == 0 && cache && unknown == NULL)
 		rc = plan_cache_lookup(p->db, 1, (const char(*)[DP_HASH_HEX])keys, n, found, answers, err);
-	}
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		if (found[i])
 			p->stage[PLAN_SUMMARIZE].cached++;
+		else if (cache && repeated_key(p, keys[i]))
+			p->stage[PLAN_SUMMARIZE].repeated++;
 		else
-			count_chat(p, prompts[i], guessed);
+			count_chat(p, prompts[i], unknown != NULL);
 	}
 	free(keys);
 	free(found);
@@ -131,9 +176,11 @@ static int ask(plan *p, char *const *prompts, size_t n, int guessed, jv *answers
 }
 
 /* Later rounds of one document's summary (its first round had np > 1
- * answers, consumed; unknown ones are null).  *summary: the summary when
- * every answer is known, else an invalid jv.  Returns 0 or -1 with err. */
-static int later_rounds(plan *p, const char *path, jv answers, jv *summary, dp_err *err)
+ * answers, consumed; unknown ones are null; ident: the document's summary
+ * identity, doc_summaries').  *summary: the summary when every answer is
+ * known, else an invalid jv.  Returns 0 or -1 with err. */
+static int later_rounds(plan *p, const char *path, jv answers, const char ident[DP_HASH_HEX], jv *summary,
+			dp_err *err)
 {
 	for (;;) {
 		int guessed = 0, n = jv_array_length(jv_copy(answers));
@@ -148,12 +195,18 @@ static int later_rounds(plan *p, const char *path, jv answers, jv *summary, dp_e
 		size_t np;
 		char **prompts = summarize_round_prompts(&p->sum, path, parts, &np, err);
 		jv *got = prompts != NULL ? calloc(np + 1, sizeof *got) : NULL;
-		if (got == NULL || ask(p, prompts, np, guessed, got, err) < 0) {
-			summarize_prompts_free(prompts, np);
-			free(got);
-			return prompts != NULL && got == NULL ? oom(err) : -1;
-		}
+		char (*unknown)[DP_HASH_HEX] = prompts != NULL ? malloc((np + 1) * sizeof *unknown) : NULL;
+		int rc = prompts == NULL ? -1 : got == NULL || unknown == NULL ? oom(err) : 0;
+		for (size_t i = 0; rc == 0 && i < np; i++)
+			memcpy(unknown[i], ident, DP_HASH_HEX);
+		if (rc == 0)
+			rc = ask(p, prompts, np, guessed ? (const char(*)[DP_HASH_HEX])unknown : NULL, got, err);
 		summarize_prompts_free(prompts, np);
+		free(unknown);
+		if (rc < 0) {
+			free(got);
+			return -1;
+		}
 		answers = jv_array();
 		for (size_t i = 0; i < np; i++)
 			answers = jv_array_append(answers, got[i]);
@@ -182,10 +235,11 @@ static jv chunk_parts(jv rec, int n)
 
 /* The document summaries of docs[0..m) (nchunks[i] each): first rounds
  * asked together, later rounds (long documents) one by one.  summaries[i]
- * (owned): the summary, or invalid when it is not made yet.  Returns 0 or
- * -1 with err. */
+ * (owned): the summary, or invalid when it is not made yet; idents[i]: its
+ * identity, a hash of its first round's prompts (documents with the same
+ * are given the same summary).  Returns 0 or -1 with err. */
 static int doc_summaries(plan *p, jv *docs, const int *nchunks, size_t m, jv *summaries,
-			 dp_err *err)
+			 char (*idents)[DP_HASH_HEX], dp_err *err)
 {
 	char ***prompts = calloc(m + 1, sizeof *prompts), **all = NULL;
 	size_t *np = calloc(m + 1, sizeof *np), total = 0;
@@ -197,6 +251,11 @@ static int doc_summaries(plan *p, jv *docs, const int *nchunks, size_t m, jv *su
 		prompts[d] = summarize_round_prompts(&p->sum, path != NULL ? path : "",
 						     chunk_parts(docs[d], nchunks[d]), &np[d], err);
 		rc = prompts[d] == NULL ? -1 : 0;
+		dp_hasher h;
+		dp_hasher_init(&h);
+		for (size_t i = 0; rc == 0 && i < np[d]; i++)
+			dp_hasher_add(&h, prompts[d][i], strlen(prompts[d][i]));
+		dp_hasher_hex(&h, idents[d]);
 		total += np[d];
 	}
 	if (rc == 0 && ((all = malloc((total + 1) * sizeof *all)) == NULL ||
@@ -206,7 +265,7 @@ static int doc_summaries(plan *p, jv *docs, const int *nchunks, size_t m, jv *su
 		for (size_t i = 0; i < np[d]; i++)
 			all[k++] = prompts[d][i];
 	if (rc == 0)
-		rc = ask(p, all, total, 0, answers, err);
+		rc = ask(p, all, total, NULL, answers, err);
 	for (size_t d = 0, k = 0; d < m; d++) {
 		summaries[d] = jv_invalid();
 		if (rc == 0 && np[d] == 0) {
@@ -219,7 +278,7 @@ static int doc_summaries(plan *p, jv *docs, const int *nchunks, size_t m, jv *su
 			for (size_t i = 0; i < np[d]; i++)
 				round = jv_array_append(round, jv_copy(answers[k + i]));
 			const char *path = dp_record_str(docs[d], "path");
-			rc = later_rounds(p, path != NULL ? path : "", round, &summaries[d], err);
+			rc = later_rounds(p, path != NULL ? path : "", round, idents[d], &summaries[d], err);
 		}
 		for (size_t i = 0; answers != NULL && i < np[d]; i++)
 			jv_free(answers[k + i]);
@@ -235,9 +294,10 @@ static int doc_summaries(plan *p, jv *docs, const int *nchunks, size_t m, jv *su
 
 /* The chunk summaries of docs[0..m): their prompts hold the document's
  * summary, so a document whose summary is not made yet cannot have them
- * cached (its prompts use the placeholder).  Returns 0 or -1 with err. */
+ * cached (its prompts use the placeholder, told apart by idents[d]).
+ * Returns 0 or -1 with err. */
 static int chunk_summaries(plan *p, jv *docs, const int *nchunks, size_t m, const jv *summaries,
-			   dp_err *err)
+			   const char (*idents)[DP_HASH_HEX], dp_err *err)
 {
 	int rc = 0;
 
@@ -248,18 +308,22 @@ static int chunk_summaries(plan *p, jv *docs, const int *nchunks, size_t m, cons
 				total += (size_t)nchunks[d];
 		char **prompts = calloc(total + 1, sizeof *prompts);
 		jv *answers = calloc(total + 1, sizeof *answers);
-		if (prompts == NULL || answers == NULL)
+		char (*unknown)[DP_HASH_HEX] = malloc((total + 1) * sizeof *unknown);
+		if (prompts == NULL || answers == NULL || unknown == NULL)
 			rc = oom(err);
 		for (size_t d = 0; rc == 0 && d < m; d++) {
 			if ((!jv_is_valid(summaries[d])) != guessed)
 				continue;
 			const char *sum = guessed ? p->placeholder : jv_string_value(summaries[d]);
-			for (int i = 0; rc == 0 && i < nchunks[d]; i++)
+			for (int i = 0; rc == 0 && i < nchunks[d]; i++) {
+				memcpy(unknown[k], idents[d], DP_HASH_HEX);
 				if ((prompts[k++] = summarize_make_chunk_prompt(&p->sum, docs[d], i, sum)) == NULL)
 					rc = oom(err);
+			}
 		}
 		if (rc == 0)
-			rc = ask(p, prompts, total, guessed, answers, err);
+			rc = ask(p, prompts, total, guessed ? (const char(*)[DP_HASH_HEX])unknown : NULL, answers,
+				 err);
 		for (size_t i = 0; i < k; i++) {
 			free(prompts[i]);
 			if (rc == 0)
@@ -267,6 +331,7 @@ static int chunk_summaries(plan *p, jv *docs, const int *nchunks, size_t m, cons
 		}
 		free(prompts);
 		free(answers);
+		free(unknown);
 	}
 	return rc;
 }
@@ -280,14 +345,19 @@ static int predict_summaries(plan *p, jv *docs, const int *nchunks, size_t m, dp
 		return 0;
 	}
 	jv *summaries = calloc(m + 1, sizeof *summaries);
-	if (summaries == NULL)
+	char (*idents)[DP_HASH_HEX] = malloc((m + 1) * sizeof *idents);
+	if (summaries == NULL || idents == NULL) {
+		free(summaries);
+		free(idents);
 		return oom(err);
-	int rc = doc_summaries(p, docs, nchunks, m, summaries, err);
+	}
+	int rc = doc_summaries(p, docs, nchunks, m, summaries, idents, err);
 	if (rc == 0 && p->sum.chunk_summaries)
-		rc = chunk_summaries(p, docs, nchunks, m, summaries, err);
+		rc = chunk_summaries(p, docs, nchunks, m, summaries, (const char(*)[DP_HASH_HEX])idents, err);
 	for (size_t d = 0; d < m; d++)
 		jv_free(summaries[d]);
 	free(summaries);
+	free(idents);
 	return rc;
 }
 
@@ -338,6 +408,8 @@ static int predict_embeddings(plan *p, jv *docs, size_t m, dp_err *err)
 				st->inputs++;
 			} else if (found[k]) {
 				st->cached++;
+			} else if (st->cache && repeated_key(p, ed[d].keys[i])) {
+				st->repeated++;
 			} else {
 				st->inputs++;
 				st->tokens += ed[d].tokens[i];
@@ -463,13 +535,15 @@ int plan_finish(plan *p, const plan_opts *o, dp_err *err)
 	 * pauses is shared out among them (batch.h): only the last bound holds. */
 	if (e->remote) {
 		unsigned long long batch = (unsigned long long)dp_embedder_batch_inputs(p->emb.embedder);
-		unsigned long long most = e->inputs / batch + p->emb_docs_missing;
+		unsigned long long sent = e->inputs + e->repeated; /* copies raced past the registry */
+		unsigned long long most = sent / batch + p->emb_docs_missing;
 		if (p->emb_api.threads != 1)
-			most = e->inputs;
-		e->requests_max = most < e->inputs ? most : e->inputs;
+			most = sent;
+		e->requests_max = most < sent ? most : sent;
 		if (e->requests_max < e->requests)
 			e->requests_max = e->requests;
 	}
-	p->stage[PLAN_SUMMARIZE].requests_max = p->stage[PLAN_SUMMARIZE].requests;
+	p->stage[PLAN_SUMMARIZE].requests_max =
+		p->stage[PLAN_SUMMARIZE].requests + p->stage[PLAN_SUMMARIZE].repeated;
 	return count_gone(p, o, err);
 }

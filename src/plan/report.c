@@ -36,6 +36,7 @@ static jv stage_report(const plan_stage *st, const plan_opts *o, double *usd)
 	s = jv_object_set(s, jv_string("cached"), num(st->cached));
 	s = jv_object_set(s, jv_string("tokens"), num(st->tokens));
 	s = jv_object_set(s, jv_string("guessed"), num(st->guessed));
+	s = jv_object_set(s, jv_string("repeated"), num(st->repeated));
 	s = jv_object_set(s, jv_string("usd_per_mtok"), price >= 0 ? jv_number(price) : jv_null());
 	return jv_object_set(s, jv_string("usd"), *usd >= 0 ? jv_number(*usd) : jv_null());
 }

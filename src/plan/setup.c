@@ -246,6 +246,7 @@ void plan_free(plan *p)
 	for (size_t i = 0; i < p->npaths; i++)
 		free(p->paths[i]);
 	free(p->paths);
+	free(p->keys);
 	jv_free(p->failures);
 	memset(p, 0, sizeof *p);
 }

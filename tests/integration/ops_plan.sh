@@ -121,4 +121,21 @@ is "$(jq -r '"\(.planned_requests) \(.planned_tokens)"' "$T_DIR/st")" "$(jq -r '
 	"status: planned requests and tokens = spent ($(jq -r .requests "$T_DIR/st") requests)"
 like "$(docpipe status | grep -A2 '^  planned-1')" "planned: [0-9]+ requests, [0-9]+ tokens" "status text: the planned line"
 
+# Copies (a file at three paths, as in versioned docs trees): the run pays
+# each text once (its in-flight registry and cache answer the copies), and
+# the plan says so: the copies' texts count as repeated, in requests_max.
+mkdir -p "$D/v1" "$D/v2"
+cp "$SRC/ch08-01-vectors.md" "$D/ch08-01-vectors.md"
+cp "$SRC/ch08-01-vectors.md" "$D/v1/"
+cp "$SRC/ch08-01-vectors.md" "$D/v2/"
+plan_then_run "copies" "${ONE[@]}"
+is "$RUN_RC" 0 "copies: exit 0"
+[ "$(jq -r .stages.embed.repeated "$T_DIR/plan")" -gt 0 ]; ok $? "copies: the copies' chunk texts are repeated"
+is "$(jq -r '"\(.requests) \(.tokens)"' "$T_DIR/plan")" "$(jq -r '"\(.requests) \(.tokens)"' "$T_DIR/report")" \
+	"copies: requests and tokens spent = planned ($(jq -r .requests "$T_DIR/report") requests)"
+is "$(jq -r '.stages.embed | "\(.inputs) \(.requests)"' "$T_DIR/plan")" \
+	"$(api_stats '"\(.inputs.embed) \(.requests.embed)"')" "copies: embed inputs and requests served = planned"
+[ "$(jq -r '.requests_max - .requests' "$T_DIR/plan")" -ge "$(jq -r '.stages.embed.repeated + .stages.summarize.repeated' "$T_DIR/plan")" ]
+ok $? "copies: requests_max counts them"
+
 done_testing
