@@ -1,0 +1,41 @@
+#!/bin/bash
+# The run's directory ($TMPDIR/docpipe-run.*: sockets, FIFOs, a messages
+# file) that a run killed with -9 leaves (its EXIT trap never ran) is
+# removed by the next run, once its lock is free and it is a minute old;
+# a directory whose lock a process holds, one without a lock file (an
+# older docpipe's, maybe running) and a young one are kept.
+. "$(dirname "$0")/../lib/tap.sh"
+newdb || exit 1
+export TMPDIR=$T_DIR/tmp
+mkdir -p "$TMPDIR"
+numbered_docs "$T_DIR/docs" 200 100 doc
+BURN='--jq=(reduce range(150000) as $i (0; . + 1)) as $burn | .'
+
+docpipe run "$T_DIR/docs" --progress none --opt "embed=$BURN" >/dev/null 2>&1 &
+SUP=$!
+kids_started() { [ "$(pgrep -P $SUP | wc -l)" -ge 6 ]; }
+wait_for 60 kids_started
+killed=$(ls -d "$TMPDIR"/docpipe-run.*)
+kids=$(pgrep -P $SUP | tr '\n' ' ')
+kill -9 $SUP
+wait $SUP 2>/dev/null
+gone() { local p; for p in $kids; do kill -0 "$p" 2>/dev/null && return 1; done; return 0; }
+wait_for 60 gone
+ok "$([ -d "$killed" ]; echo $?)" "kill -9 of the supervisor leaves its directory"
+
+# Beside it: a lock held by a live process, no lock file, a young one.
+mkdir "$TMPDIR/docpipe-run.held" "$TMPDIR/docpipe-run.nolock" "$TMPDIR/docpipe-run.young"
+: >"$TMPDIR/docpipe-run.young/lock"
+flock "$TMPDIR/docpipe-run.held/lock" sleep 600 &
+HOLDER=$!
+at_exit "kill $HOLDER 2>/dev/null"
+held() { ! flock -n "$TMPDIR/docpipe-run.held/lock" true; }
+wait_for 30 held
+touch -d '2 minutes ago' "$killed" "$TMPDIR/docpipe-run.held" "$TMPDIR/docpipe-run.nolock"
+
+docpipe run "$T_DIR/docs" --progress none >"$T_DIR/report" 2>"$T_DIR/err"
+is "$?" 0 "the next run completes"
+ok "$([ ! -e "$killed" ]; echo $?)" "and removes the directory the killed run left"
+is "$(cd "$TMPDIR" && ls -d docpipe-run.* | xargs)" "docpipe-run.held docpipe-run.nolock docpipe-run.young" \
+	"a held lock, no lock file, a young directory: kept; its own removed"
+done_testing
