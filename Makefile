@@ -15,11 +15,16 @@ CFLAGS_release := -O2 -g -D_FORTIFY_SOURCE=2
 CFLAGS_asan    := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
                   -fno-sanitize-recover=all
 LDFLAGS_asan   := -fsanitize=address,undefined
-PKGS      := libzmq libcurl libpq md4c libxxhash libcrypto libxml-2.0 poppler-glib libzip libmagic \
+PKGS      := libzmq libcurl libpq md4c libxxhash libcrypto libxml-2.0 libzip libmagic \
              libmicrohttpd
-CPPFLAGS  := -D_GNU_SOURCE -Isrc/lib $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# Compiled against, never linked: docpipe-chunk opens poppler-glib on its
+# first PDF (src/chunk/poppler_dl.h: the library and its ~40 dependencies
+# were more than half of every chunk process's start-up).
+DLOPEN_PKGS := poppler-glib
+CPPFLAGS  := -D_GNU_SOURCE -Isrc/lib $(shell pkg-config --cflags $(PKGS) $(DLOPEN_PKGS) 2>/dev/null)
 CFLAGS    := -std=c11 -pthread $(WARN) $(CFLAGS_$(V))
-LDLIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ljq -lstemmer -lpthread -lm
+# -ldl: dlopen is in libdl before glibc 2.34 (--as-needed drops it after).
+LDLIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ljq -lstemmer -lpthread -lm -ldl
 # --as-needed: every binary links every PKGS library it uses, no more (the
 # document format libraries end up in docpipe-chunk, libmicrohttpd in
 # docpipe-hub).
@@ -31,11 +36,23 @@ LDFLAGS   := -pthread -Wl,--as-needed $(LDFLAGS_$(V))
 # then build in a sub-make, which checks).
 NO_BUILD_GOALS := deps check demo demo-stop bench clean faults eval
 ifneq ($(filter-out $(NO_BUILD_GOALS),$(or $(MAKECMDGOALS),all)),)
-MISSING_DEPS := $(shell for p in $(PKGS); do pkg-config --exists $$p 2>/dev/null || echo $$p; done; \
+MISSING_DEPS := $(shell for p in $(PKGS) $(DLOPEN_PKGS); do pkg-config --exists $$p 2>/dev/null || echo $$p; done; \
 	echo '\#include <jv.h>' | $(CC) -E -x c - >/dev/null 2>&1 || echo jq; \
 	echo '\#include <libstemmer.h>' | $(CC) -E -x c - >/dev/null 2>&1 || echo libstemmer)
 ifneq ($(strip $(MISSING_DEPS)),)
 $(error missing build dependencies ($(strip $(MISSING_DEPS))): run 'make deps' as root, which installs the Debian packages (scripts/install-deps), or the README's first commands)
+endif
+# The name docpipe-chunk dlopens: the SONAME of the libpoppler-glib.so the
+# linker would take (pkg-config's libdir), the library these headers belong
+# to.  Read at build time, not written in the source: a Debian upgrade to a
+# new SONAME (.so.8 to .so.9) changes the file, which rebuilds poppler_dl.o
+# with the new name; a name in the source would go on asking for the old
+# one, and every PDF would fail.  A binary built for a library that is
+# gone fails each PDF naming it.
+POPPLER_SO := $(shell pkg-config --variable=libdir poppler-glib 2>/dev/null)/libpoppler-glib.so
+POPPLER_SONAME := $(shell readelf -d $(POPPLER_SO) 2>/dev/null | sed -n 's/.*(SONAME).*\[\(libpoppler-glib\.so\.[0-9]*\)\]/\1/p')
+ifeq ($(POPPLER_SONAME),)
+$(error cannot read the SONAME of $(POPPLER_SO) with readelf (binutils))
 endif
 endif
 
@@ -52,7 +69,7 @@ TEST_SRC  := $(wildcard tests/unit/test_*.c)
 TESTS     := $(TEST_SRC:tests/unit/%.c=$(B)/tests/%)
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all deps check demo demo-stop clean unit-tests bench eval fuzz faults
+.PHONY: all deps check demo demo-stop clean unit-tests bench eval fuzz faults poppler-soname
 all: $(BINS) $(TESTS)
 
 deps:
@@ -61,6 +78,9 @@ deps:
 $(B)/%.o: src/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(B)/chunk/poppler_dl.o: CPPFLAGS += -DCHUNK_POPPLER_SONAME='"$(POPPLER_SONAME)"'
+$(B)/chunk/poppler_dl.o: $(POPPLER_SO)
 
 $(LIB_A): $(LIB_OBJ)
 	@rm -f $@
@@ -120,5 +140,9 @@ faults: deps
 
 clean:
 	rm -rf build $(BINS)
+
+# For tests/fuzz/run-fuzz.sh, which compiles src/chunk with clang itself.
+poppler-soname:
+	@echo $(POPPLER_SONAME)
 
 -include $(shell find build -name '*.d' 2>/dev/null)

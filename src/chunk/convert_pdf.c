@@ -1,4 +1,5 @@
-/* PDF to derived Markdown with poppler-glib (convert.h).
+/* PDF to derived Markdown with poppler-glib (convert.h), loaded on the
+ * first PDF and called through its table (poppler_dl.h).
  *
  * Text: each page's text in poppler's reading order, split into lines.
  * Running headers and footers: the first and the last line of each page,
@@ -32,7 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <poppler.h>
+#include "poppler_dl.h"
 
 #define MAX_OUTLINE 20000
 #define MAX_SIZES 64
@@ -56,6 +57,7 @@ struct entry {
 };
 
 struct pdf {
+	const chunk_poppler *pp; /* every poppler and glib call goes through it */
 	conv_out *o;
 	PopplerDocument *doc;
 	struct ppage *pages;
@@ -125,19 +127,19 @@ static long long read_pages(struct pdf *w, dp_err *err)
 		return -1;
 	}
 	for (int i = 0; i < w->n_pages; i++) {
-		PopplerPage *page = poppler_document_get_page(w->doc, i);
+		PopplerPage *page = w->pp->dl_poppler_document_get_page(w->doc, i);
 		struct ppage *pg = &w->pages[i];
 		if (page == NULL) {
 			dp_err_set(err, "damaged PDF: page %d cannot be read", i + 1);
 			return -1;
 		}
-		pg->text = poppler_page_get_text(page);
+		pg->text = w->pp->dl_poppler_page_get_text(page);
 		if (pg->text == NULL)
-			pg->text = g_strdup("");
-		GList *attrs = w->fonts ? poppler_page_get_text_attributes(page) : NULL;
+			pg->text = w->pp->dl_g_strdup("");
+		GList *attrs = w->fonts ? w->pp->dl_poppler_page_get_text_attributes(page) : NULL;
 		int rc = split_lines(pg, attrs);
-		poppler_page_free_text_attributes(attrs);
-		g_object_unref(page);
+		w->pp->dl_poppler_page_free_text_attributes(attrs);
+		w->pp->dl_g_object_unref(page);
 		if (rc < 0) {
 			dp_err_set(err, "out of memory reading page %d", i + 1);
 			return -1;
@@ -214,40 +216,41 @@ static void drop_running(struct pdf *w)
 
 static void outline_walk(struct pdf *w, PopplerIndexIter *it, int level)
 {
+	const chunk_poppler *pp = w->pp;
 	do {
-		PopplerAction *act = poppler_index_iter_get_action(it);
+		PopplerAction *act = pp->dl_poppler_index_iter_get_action(it);
 		if (act != NULL && act->type == POPPLER_ACTION_GOTO_DEST && act->any.title != NULL &&
 		    w->n_outline < MAX_OUTLINE) {
 			PopplerDest *d = act->goto_dest.dest, *named = NULL;
 			if (d != NULL && d->type == POPPLER_DEST_NAMED)
-				d = named = poppler_document_find_dest(w->doc, d->named_dest);
+				d = named = pp->dl_poppler_document_find_dest(w->doc, d->named_dest);
 			if (d != NULL && d->page_num >= 1 && d->page_num <= w->n_pages) {
 				struct entry *e = &w->outline[w->n_outline++];
 				*e = (struct entry){.page = d->page_num, .level = level,
-						    .title = g_strdup(act->any.title)};
+						    .title = pp->dl_g_strdup(act->any.title)};
 			}
 			if (named != NULL)
-				poppler_dest_free(named);
+				pp->dl_poppler_dest_free(named);
 		}
 		if (act != NULL)
-			poppler_action_free(act);
-		PopplerIndexIter *kid = poppler_index_iter_get_child(it);
+			pp->dl_poppler_action_free(act);
+		PopplerIndexIter *kid = pp->dl_poppler_index_iter_get_child(it);
 		if (kid != NULL) {
 			outline_walk(w, kid, level + 1);
-			poppler_index_iter_free(kid);
+			pp->dl_poppler_index_iter_free(kid);
 		}
-	} while (poppler_index_iter_next(it));
+	} while (pp->dl_poppler_index_iter_next(it));
 }
 
 static void read_outline(struct pdf *w)
 {
-	PopplerIndexIter *it = poppler_index_iter_new(w->doc);
+	PopplerIndexIter *it = w->pp->dl_poppler_index_iter_new(w->doc);
 	if (it == NULL)
 		return;
 	w->outline = calloc(MAX_OUTLINE, sizeof *w->outline);
 	if (w->outline != NULL)
 		outline_walk(w, it, 1);
-	poppler_index_iter_free(it);
+	w->pp->dl_poppler_index_iter_free(it);
 }
 
 /* Levels from font sizes (no outline): see the comment at the top. */
@@ -400,20 +403,21 @@ static void write_page(struct pdf *w, int p)
 
 static void doc_meta(struct pdf *w)
 {
-	gchar *(*const get[])(PopplerDocument *) = {poppler_document_get_title,
-						    poppler_document_get_author,
-						    poppler_document_get_subject,
-						    poppler_document_get_keywords};
+	gchar *(*const get[])(PopplerDocument *) = {w->pp->dl_poppler_document_get_title,
+						    w->pp->dl_poppler_document_get_author,
+						    w->pp->dl_poppler_document_get_subject,
+						    w->pp->dl_poppler_document_get_keywords};
 	static const char *const keys[] = {"title", "author", "subject", "keywords"};
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
 		gchar *v = get[i](w->doc);
 		conv_meta(w->o, keys[i], v);
-		g_free(v);
+		w->pp->dl_g_free(v);
 	}
 	w->o->meta = jv_object_set(w->o->meta, jv_string("pages"), jv_number(w->n_pages));
 }
 
-static PopplerDocument *open_pdf(const char *buf, size_t len, int fd, dp_err *err)
+static PopplerDocument *open_pdf(const chunk_poppler *pp, const char *buf, size_t len, int fd,
+				 dp_err *err)
 {
 	GError *gerr = NULL;
 	PopplerDocument *doc;
@@ -425,18 +429,20 @@ static PopplerDocument *open_pdf(const char *buf, size_t len, int fd, dp_err *er
 			dp_err_set(err, "dup: %s", strerror(errno));
 			return NULL;
 		}
-		doc = poppler_document_new_from_fd(copy, NULL, &gerr);
+		doc = pp->dl_poppler_document_new_from_fd(copy, NULL, &gerr);
 	} else {
-		GBytes *bytes = g_bytes_new_static(buf, len);
-		doc = poppler_document_new_from_bytes(bytes, NULL, &gerr);
-		g_bytes_unref(bytes);
+		GBytes *bytes = pp->dl_g_bytes_new_static(buf, len);
+		doc = pp->dl_poppler_document_new_from_bytes(bytes, NULL, &gerr);
+		pp->dl_g_bytes_unref(bytes);
 	}
 	if (doc == NULL) {
-		if (gerr != NULL && gerr->domain == POPPLER_ERROR && gerr->code == POPPLER_ERROR_ENCRYPTED)
+		/* POPPLER_ERROR is a call of poppler_error_quark. */
+		if (gerr != NULL && gerr->domain == pp->dl_poppler_error_quark() &&
+		    gerr->code == POPPLER_ERROR_ENCRYPTED)
 			dp_err_set(err, "encrypted PDF (password protected): not read");
 		else
 			dp_err_set(err, "damaged PDF: %s", gerr != NULL ? gerr->message : "unreadable");
-		g_clear_error(&gerr);
+		pp->dl_g_clear_error(&gerr);
 	}
 	return doc;
 }
@@ -444,15 +450,15 @@ static PopplerDocument *open_pdf(const char *buf, size_t len, int fd, dp_err *er
 static void pdf_free(struct pdf *w)
 {
 	for (int i = 0; w->pages != NULL && i < w->n_pages; i++) {
-		g_free(w->pages[i].text);
+		w->pp->dl_g_free(w->pages[i].text);
 		free(w->pages[i].lines);
 	}
 	free(w->pages);
 	for (size_t i = 0; i < w->n_outline; i++)
-		g_free(w->outline[i].title);
+		w->pp->dl_g_free(w->outline[i].title);
 	free(w->outline);
 	if (w->doc != NULL)
-		g_object_unref(w->doc);
+		w->pp->dl_g_object_unref(w->doc);
 }
 
 int conv_pdf(conv_out *o, const char *buf, size_t len, int fd, dp_err *err)
@@ -461,10 +467,12 @@ int conv_pdf(conv_out *o, const char *buf, size_t len, int fd, dp_err *err)
 	int rc = -1;
 
 	o->format = "pdf";
-	snprintf(o->converter, sizeof o->converter, "poppler-glib %s", poppler_get_version());
-	if ((w.doc = open_pdf(buf, len, fd, err)) == NULL)
+	if ((w.pp = chunk_poppler_get(err)) == NULL)
 		return -1;
-	w.n_pages = poppler_document_get_n_pages(w.doc);
+	snprintf(o->converter, sizeof o->converter, "poppler-glib %s", w.pp->dl_poppler_get_version());
+	if ((w.doc = open_pdf(w.pp, buf, len, fd, err)) == NULL)
+		return -1;
+	w.n_pages = w.pp->dl_poppler_document_get_n_pages(w.doc);
 	if (w.n_pages <= 0) {
 		dp_err_set(err, "damaged PDF: no pages");
 		goto out;

@@ -19,9 +19,9 @@ out=build/fuzz
 corpus=$out/corpus-$target
 mkdir -p "$corpus"
 cc_fuzz() { clang -g -O1 -std=c11 -D_GNU_SOURCE -Isrc/lib \
-	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all "$@" -lxxhash -ljq -lm; }
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all "$@" -lxxhash -ljq -lm -ldl; }
 # archive NAME PKGS SOURCES...: compiles SOURCES (for libFuzzer, ASan and
-# UBSan; one compiler per core) into $out/libNAME-fuzz.a, unless it is
+# UBSan; one compiler per core; with $defs, more -D flags) into $out/libNAME-fuzz.a, unless it is
 # newer than every source of src/lib, src/chunk and this script.  Under a
 # lock: make check's fuzz_smoke builds two targets at a time.
 archive() {
@@ -35,7 +35,7 @@ archive() {
 		# shellcheck disable=SC2016,SC2086 # the inner script's own $0-$2; the flags split
 		printf '%s\n' "$@" | xargs -P "$(nproc)" -n 1 sh -c 'clang -c -g -O1 -std=c11 -D_GNU_SOURCE -Isrc/lib $0 \
 			-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -o "$1/$(basename "$2" .c).o" "$2"' \
-			"$(pkg-config --cflags $pkgs)" "$out/obj-$name"
+			"$(pkg-config --cflags $pkgs) ${defs:-}" "$out/obj-$name"
 		rm -f "$lib" && ar rcs "$lib" "$out/obj-$name"/*.o
 	fi
 	exec {lock}>&-
@@ -47,13 +47,16 @@ cc_lib() { archive docpipe libpq src/lib/*.c; }
 # The chunk stage's logic with everything it links (src/chunk minus
 # main.c: the stage reaches the converters), shared by the chunk, html and
 # zip targets.
-CHUNK_PKGS="libxml-2.0 poppler-glib libzip libmagic md4c"
+# poppler-glib is compiled against, not linked: src/chunk/poppler_dl.c
+# opens it by the SONAME the Makefile reads (make poppler-soname).
+CHUNK_PKGS="libxml-2.0 libzip libmagic md4c"
 cc_chunk() {
 	cc_lib
 	# shellcheck disable=SC2046
-	archive chunk "$CHUNK_PKGS" $(ls src/chunk/*.c | grep -v main.c)
+	defs="-DCHUNK_POPPLER_SONAME=\"$(make -s --no-print-directory poppler-soname)\"" \
+		archive chunk "$CHUNK_PKGS poppler-glib" $(ls src/chunk/*.c | grep -v main.c)
 	# shellcheck disable=SC2046,SC2086
-	cc_fuzz $(pkg-config --cflags $CHUNK_PKGS) -o "$out/fuzz_$target" "tests/fuzz/fuzz_$target.c" \
+	cc_fuzz $(pkg-config --cflags $CHUNK_PKGS poppler-glib) -o "$out/fuzz_$target" "tests/fuzz/fuzz_$target.c" \
 		"$out/libchunk-fuzz.a" "$out/libdocpipe-fuzz.a" $(pkg-config --libs $CHUNK_PKGS)
 }
 case $target in
