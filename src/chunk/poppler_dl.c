@@ -15,14 +15,18 @@ static chunk_poppler table;
 static int loaded;
 static dp_err failure;
 
-/* RTLD_LOCAL: poppler's and glib's symbols stay out of the process's global
+/* RTLD_LAZY, as the libraries were bound when chunk was linked against
+ * them: RTLD_NOW binds every function of poppler's ~40 libraries at once,
+ * ~5 ms more on a process's first PDF (measured, docs/PERFORMANCE.md), and
+ * the functions chunk calls are looked up here anyway.  RTLD_LOCAL:
+ * poppler's and glib's symbols stay out of the process's global
  * scope.  The handle is never closed, not even when a function is missing:
  * libglib and libgobject cannot be unloaded (they are linked -z nodelete).
  * dlerror() is per thread: read in this thread right after the call that
  * failed. */
 static void load(void)
 {
-	void *h = dlopen(CHUNK_POPPLER_SONAME, RTLD_NOW | RTLD_LOCAL);
+	void *h = dlopen(CHUNK_POPPLER_SONAME, RTLD_LAZY | RTLD_LOCAL);
 	if (h == NULL) {
 		dp_err_set(&failure, "PDF not read: %s (poppler-glib, PDF support) cannot be loaded: %s",
 			   CHUNK_POPPLER_SONAME, dlerror());
