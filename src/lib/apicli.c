@@ -248,7 +248,7 @@ int dp_api_open_reuse(const dp_api_cli *api, const char *app, dp_reuse **reuse,
 	*reuse = dp_reuse_open(app, err);
 	if (*reuse != NULL)
 		return 0;
-	return dp_db_privilege_refused(err) ? DP_EXIT_USAGE : DP_EXIT_SYSTEM;
+	return dp_db_open_refused(err) ? DP_EXIT_USAGE : DP_EXIT_SYSTEM;
 }
 
 int dp_api_finish(dp_http *http, const char *what, unsigned long reused,

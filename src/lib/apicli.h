@@ -92,7 +92,8 @@ int dp_api_is_remote(const dp_api_cli *api);
  * then the cache, or NULL when no database is configured (said once on
  * stderr: results are not reused).  Returns 0, or the exit status with err
  * set when a configured database cannot be used: DP_EXIT_USAGE when the
- * role lacks a privilege (dp_db_privilege_refused), else DP_EXIT_SYSTEM. */
+ * role lacks a privilege or the database takes no writes
+ * (dp_db_open_refused), else DP_EXIT_SYSTEM. */
 int dp_api_open_reuse(const dp_api_cli *api, const char *app, dp_reuse **reuse,
 		      dp_err *err);
 

@@ -614,22 +614,30 @@ int dp_db_environmental(const char *st)
 	       strncmp(st, "58", 2) == 0;
 }
 
-int dp_db_privilege_refused(dp_err *err)
+int dp_db_open_refused(dp_err *err)
 {
-	if (strcmp(last_sqlstate, "42501") != 0)
+	const char *hint;
+
+	if (strcmp(last_sqlstate, "42501") == 0)
+		hint = "a privilege the role lacks: have the database's owner grant it, e.g. GRANT"
+		       " CREATE ON DATABASE, or run docpipe-store once as the owner to create"
+		       " docpipe's schema and tables";
+	else if (strcmp(last_sqlstate, "25006") == 0)
+		hint = "the database takes no writes: default_transaction_read_only is on for the"
+		       " server, database or role (SHOW default_transaction_read_only), or this is"
+		       " a standby; give docpipe a database that takes writes";
+	else
 		return 0;
 	char why[DP_ERR_MAX];
 	snprintf(why, sizeof why, "%s", err->msg);
-	dp_err_set(err, "%s (a privilege the role lacks: have the database's owner grant it, e.g."
-		   " GRANT CREATE ON DATABASE, or run docpipe-store once as the owner to create"
-		   " docpipe's schema and tables; restarting does not help)", why);
+	dp_err_set(err, "%s (%s; restarting does not help)", why, hint);
 	return 1;
 }
 
 int dp_db_refused_for_good(const char *st)
 {
 	return strncmp(st, "28", 2) == 0 || strcmp(st, "3D000") == 0 || strcmp(st, "3F000") == 0 ||
-	       strncmp(st, "42", 2) == 0;
+	       strncmp(st, "42", 2) == 0 || strcmp(st, "25006") == 0;
 }
 
 int dp_db_unreachable(const char *sqlstate, const char *msg)
@@ -638,9 +646,12 @@ int dp_db_unreachable(const char *sqlstate, const char *msg)
 	 * failure that a later attempt would meet again: no password given
 	 * ("fe_sendauth: no password supplied"), a certificate it cannot
 	 * read or verify, an authentication method or channel binding it
-	 * will not do. */
+	 * will not do, an encryption the URL requires that the server does
+	 * not offer (sslmode=require against a server without SSL,
+	 * gssencmode=require), a peer that is not requirepeer's. */
 	static const char *const permanent[] = {
 		"password", "certificate", "authentication", "channel binding",
+		"but SSL was required", "GSSAPI encryption required", "requirepeer specifies",
 	};
 
 	if (dp_db_misconfigured(msg))

@@ -306,11 +306,14 @@ void dp_db_forget_sqlstate(void);
  * dropped, 42P10; a column or table gone, 42703, 42P01). */
 int dp_db_environmental(const char *sqlstate);
 
-/* When the last failure (dp_db_last_sqlstate) is a privilege the role
- * lacks (42501: no CREATE on the database to make docpipe's schema, no
- * right on its tables), which no retry or restart mends: appends what to
- * do to err and returns 1; else 0, err untouched. */
-int dp_db_privilege_refused(dp_err *err);
+/* When the last failure (dp_db_last_sqlstate) of an opening (the schema,
+ * the cache's tables, a run's claim) is one no retry or restart mends --
+ * a privilege the role lacks (42501: no CREATE on the database to make
+ * docpipe's schema, no right on its tables) or a database that takes no
+ * writes (25006: default_transaction_read_only, a standby) -- appends
+ * what to do to err and returns 1 (a configuration error); else 0, err
+ * untouched. */
+int dp_db_open_refused(dp_err *err);
 
 /* 1 when a failure to connect or to open (dp_db_connect's error, or one
  * dp_db_err set) says the server is unreachable or not ready now —
@@ -319,7 +322,8 @@ int dp_db_privilege_refused(dp_err *err);
  * (55000), any SQLSTATE but dp_db_refused_for_good's: worth waiting for.
  * 0 when the server refused us for good (dp_db_refused_for_good), when
  * libpq itself gave up for good (no password supplied, a certificate,
- * an authentication method: its words, as it says no SQLSTATE) or msg is
+ * an authentication method, sslmode=require against a server without
+ * SSL: its words, as it says no SQLSTATE) or msg is
  * a configuration error (dp_db_misconfigured): waiting would not help.
  * sqlstate: the failure's (dp_db_last_sqlstate; "" or NULL for none),
  * which decides alone when there is one: a server's words are in its
@@ -329,7 +333,8 @@ int dp_db_unreachable(const char *sqlstate, const char *msg);
  * whatever the moment: class 28 (no pg_hba.conf entry or a reject line,
  * NOLOGIN, no such role: 28000; a wrong password: 28P01), no such
  * database (3D000) or schema (3F000), class 42 (no privilege, e.g.
- * CONNECT on the database or CREATE on it: 42501; an object missing). */
+ * CONNECT on the database or CREATE on it: 42501; an object missing), a
+ * database that takes no writes (25006: the schema cannot be made). */
 int dp_db_refused_for_good(const char *st);
 /* msg, an error libpq made at PQERRORS_VERBOSE (a failed connection's
  * PQerrorMessage), into line on one line as the default verbosity shows

@@ -221,7 +221,7 @@ struct claiming {
 /* Connects (again, when lost), checks the schema, makes the tables and
  * claims.  0 (claimed or refused), -1 with err (maybe the database away
  * for a while), -2 with err for good (a login refused, a schema docpipe
- * not docpipe's). */
+ * not docpipe's, a database that takes no writes). */
 static int try_claim(void *ctx, dp_err *err)
 {
 	struct claiming *c = ctx;
@@ -246,7 +246,10 @@ static int try_claim(void *ctx, dp_err *err)
 					     c->a->overlap, err);
 	if (rc < 0) {
 		status_live_end(c->db, &c->live);
-		return -1;
+		if (!dp_db_open_refused(err))
+			return -1;
+		c->code = DP_EXIT_USAGE; /* a read-only database, a privilege */
+		return -2;
 	}
 	c->refused = rc;
 	return 0;

@@ -287,7 +287,7 @@ static int schema_ensure(store *s, int *usage, dp_err *err)
 	return 0;
 fail:
 	/* A refusal already explained (pgvector's extension) keeps its words. */
-	if (!*usage && dp_db_privilege_refused(err))
+	if (!*usage && dp_db_open_refused(err))
 		*usage = 1;
 	dp_db_rollback(s->db);
 	return -1;

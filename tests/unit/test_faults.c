@@ -68,6 +68,16 @@ static void test_db_classes(void)
 		 "no password supplied: give up");
 	T_EQ_INT(dp_db_unreachable("", "SSL error: certificate verify failed"), 0, "certificate: give up");
 	T_EQ_INT(dp_db_unreachable("", "invalid sslmode value: \"bogus\""), 0, "misconfigured: give up");
+	T_EQ_INT(dp_db_unreachable("", "connection to server at \"h\" (127.0.0.1), port 5432 failed: server does"
+				   " not support SSL, but SSL was required"), 0,
+		 "sslmode=require, a server without SSL: give up");
+	T_EQ_INT(dp_db_unreachable("", "connection to server at \"h\" failed: GSSAPI encryption required but"
+				   " was impossible (possibly no credential cache, no server support, or"
+				   " using a local socket)"), 0, "gssencmode=require: give up");
+	T_EQ_INT(dp_db_unreachable("25006", "CREATE SCHEMA IF NOT EXISTS docpipe: cannot execute CREATE SCHEMA"
+				   " in a read-only transaction"), 0, "a database that takes no writes: give up");
+	T_EQ_INT(dp_db_unreachable("", "connection to server at \"h\" failed: SSL SYSCALL error: EOF detected"),
+		 1, "an SSL connection cut: wait");
 
 	/* libpq's verbose message as the default verbosity shows it, and the
 	 * last host's SQLSTATE. */
