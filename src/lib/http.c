@@ -49,6 +49,7 @@ struct dp_http {
 	int refused;
 	char refused_msg[DP_ERR_MAX];
 	int never_reached_calls; /* calls given up, the server never reached */
+	int not_found_calls;     /* calls answered 404 or 405 before any 2xx */
 	/* How the server fares (note_server): some request got an HTTP answer;
 	 * some connection was taken by the server (a request cut off by its
 	 * restart: it was there, as an answer says, but no answer says it
@@ -1376,6 +1377,35 @@ static int never_reached(dp_http *h, const dp_http_outcome *o, const char *last,
 	return stop;
 }
 
+/* A call rejected with 404 or 405 while no call of the process has had a
+ * 2xx: the URL's path is not the API's (OPENAI_BASE_URL without /v1, a
+ * proxy's prefix the server lacks, the API's own path given twice) or the
+ * server knows no such model, not this input: every document would fail
+ * alike, a request each, over the whole corpus.  Counted; at
+ * DP_HTTP_NEVER_REACHED_CALLS the run is refused (err set, returns 1).  A
+ * 404 after a 2xx stays the input's (its document fails alone). */
+static int never_found(dp_http *h, long status, const char *last, dp_err *err)
+{
+	int stop = 0;
+
+	if ((status != 404 && status != 405) || atomic_load(&h->oks) > 0)
+		return 0;
+	pthread_mutex_lock(&h->lock);
+	if (++h->not_found_calls >= DP_HTTP_NEVER_REACHED_CALLS && atomic_load(&h->oks) == 0) {
+		if (!h->refused)
+			snprintf(h->refused_msg, sizeof h->refused_msg,
+				 "the model API answered %d calls with HTTP %ld and none with success"
+				 " (%.300s): check its URL (--base-url, OPENAI_BASE_URL: up to and with"
+				 " /v1 for OpenAI's API) and the model's name",
+				 h->not_found_calls, status, last);
+		h->refused = 1;
+		dp_err_set(err, "%s", h->refused_msg);
+		stop = 1;
+	}
+	pthread_mutex_unlock(&h->lock);
+	return stop;
+}
+
 const char *dp_http_refused_reason(dp_http *h)
 {
 	pthread_mutex_lock(&h->lock);
@@ -1472,7 +1502,7 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, size
 			status = DP_HTTP_REFUSED;
 		} else if (v.action == DP_HTTP_DO_REJECT) {
 			dp_err_set(err, "%s: %s", path, last);
-			status = DP_HTTP_REJECTED;
+			status = never_found(h, o.status, last, err) ? DP_HTTP_REFUSED : DP_HTTP_REJECTED;
 		} else if (v.action == DP_HTTP_DO_GIVE_UP) {
 			/* A wait the server asked for that the budget cannot give:
 			 * the call that met it says so, as the later ones do. */

@@ -83,18 +83,19 @@ is "$(jq -r '(last == 1) and ([range(1; length) as $i | .[$i] <= ((.[$i - 1] + 1
 	"the rejected batch is halved until the bad input is alone (batches with it: $rejected)"
 api_control '{"bad_input":null}'
 
-# A failure that is no input's (a wrong model name: 404 to every request)
-# fails every half of a batch alike.  It was halved down to single inputs
+# A failure that is no input's (a parameter the model refuses: 400 to every
+# request; a 404, a wrong model name, stops the stage after 3 calls:
+# fault_api_not_found.sh) fails every half of a batch alike.  It was halved down to single inputs
 # (2n - 1 requests for n inputs: 598 for 112 documents whose clean run takes
 # 14, helper's fault sweep 5); now once both halves and an input of each
 # fail alike, the rest fail unsent.  40 one-chunk documents, -j 1.
 numbered_docs "$T_DIR/many" 40 6 m
 docpipe-discover "$T_DIR/many" | docpipe-chunk >"$T_DIR/many.ndjson"
 api_reset
-api_control "$(jq -nc '{faults: [range(200) | {endpoint: "embed", status: 404, message: "model not found"}]}')"
+api_control "$(jq -nc '{faults: [range(200) | {endpoint: "embed", status: 400, message: "dimensions not supported"}]}')"
 docpipe-embed --backend openai --dim 16 --no-reuse -j 1 <"$T_DIR/many.ndjson" >"$T_DIR/o404" 2>"$T_DIR/e404"
-is "$?:$(jq -r 'select(.kind=="error") | .error' "$T_DIR/o404" | grep -c 'HTTP 404: model not found')" "1:40" \
-	"a 404 to every request: every document fails, with the server's reason"
+is "$?:$(jq -r 'select(.kind=="error") | .error' "$T_DIR/o404" | grep -c 'HTTP 400: dimensions not supported')" "1:40" \
+	"a 400 to every request: every document fails, with the server's reason"
 n404=$(api_requests embed)
 ok $((n404 <= 15 ? 0 : 1)) "not halved down to single inputs: $n404 requests for 40 inputs (79 before, in one batch)"
 like "$(cat "$T_DIR/e404")" "not split further \(the reason is no input's; said once\)" "and said so"

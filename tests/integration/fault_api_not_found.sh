@@ -1,0 +1,51 @@
+#!/bin/bash
+# A model API URL whose path is not the API's (OPENAI_BASE_URL without /v1
+# on a server that has no route there, a proxy's prefix the server lacks)
+# or a model the server does not know: every call is answered 404 (or
+# 405).  Before, a 404 was each input's own rejection: every document
+# failed alone, one request each, over the whole corpus, and docpipe run
+# went on chunking it (fault sweep 11).  Now, as for a server never
+# reached, once 3 calls are answered 404/405 with no 2xx in the process's
+# life the stage stops as a refused run does (exit 4), naming the URL to
+# check; the documents left fail at once.  A 404 after a success stays
+# that input's: its document fails alone, the run goes on.
+. "$(dirname "$0")/../lib/tap.sh"
+set -o pipefail
+export OPENAI_API_KEY=test-key
+
+numbered_docs "$T_DIR/docs" 12 12 doc
+docpipe-discover "$T_DIR/docs" | docpipe-chunk >"$T_DIR/chunked.ndjson"
+kinds() { jq -r .kind "$1" | sort | uniq -c | awk '{print $2 "=" $1}' | tr '\n' ' '; }
+requests() { grep -o 'in [0-9]* requests' "$1" | awk '{print $2}'; }
+fakeapi
+url_hint='the model API answered 3 calls with HTTP 404 and none with success \(HTTP 404: no route /proxy/v1/[a-z/]*\): check its URL'
+
+# summarize and embed with a path prefix the server lacks (404 "no route").
+docpipe-summarize --backend openai --no-reuse --threads 2 --base-url "$BASE/proxy/v1" \
+	<"$T_DIR/chunked.ndjson" >"$T_DIR/out" 2>"$T_DIR/err"
+is "$?/$(kinds "$T_DIR/out")" "4/error=12 " \
+	"summarize, every call 404: the stage stops as refused (exit 4), every document failed by name"
+like "$(cat "$T_DIR/err")" "stopped: $url_hint" "... naming the URL to check"
+n=$(requests "$T_DIR/err")
+ok $([ "${n:-99}" -le 5 ] && echo 0 || echo 1) "... after 3 calls and those beside them, not 12 ($n requests)"
+
+docpipe-embed --backend openai --no-reuse --base-url "$BASE/proxy/v1" \
+	<"$T_DIR/chunked.ndjson" >"$T_DIR/out" 2>"$T_DIR/err"
+is "$?/$(kinds "$T_DIR/out")" "4/error=12 " "embed, every call 404: exit 4, every document failed by name"
+like "$(cat "$T_DIR/err")" "stopped: $url_hint" "... naming the URL to check"
+
+# docpipe run: the run stops with the stage (status 4), said once.
+newdb || exit 1
+docpipe run "$T_DIR/docs" --progress none --opt summarize=--backend=openai \
+	--opt "summarize=--base-url=$BASE/proxy/v1" >"$T_DIR/report" 2>"$T_DIR/err"
+is "$?/$(jq -r '.added' "$T_DIR/report")" "4/0" "docpipe run: status 4, nothing stored" ||
+	diag "$(tail -5 "$T_DIR/err" | cut -c1-300)"
+like "$(cat "$T_DIR/err")" "$url_hint" "... the reason said" || diag "$(tail -5 "$T_DIR/err" | cut -c1-300)"
+
+# A 404 after successes is the input's: 3 documents fail alone, the rest
+# are summarized (one thread: the documents go in order).
+api_control '{"faults":[{"endpoint":"chat","status":404,"input":"doc 5"},{"endpoint":"chat","status":404,"input":"doc 7"},{"endpoint":"chat","status":404,"input":"doc 9"}]}'
+docpipe-summarize --backend openai --no-reuse --threads 1 <"$T_DIR/chunked.ndjson" >"$T_DIR/out" 2>"$T_DIR/err"
+is "$?/$(kinds "$T_DIR/out")" "1/document=9 error=3 " "404s after successes: those 3 documents fail alone, 9 summarized" ||
+	diag "$(cut -c1-300 "$T_DIR/err")"
+done_testing
