@@ -12,6 +12,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1342,6 +1343,23 @@ static void set_refused(dp_http *h, long status, const char *last, dp_err *err)
 	pthread_mutex_unlock(&h->lock);
 }
 
+/* Under h->lock: the run refused (every later call fails at once, without
+ * a request), its reason the first refusal's; err set to it. */
+static void refuse_run(dp_http *h, dp_err *err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void refuse_run(dp_http *h, dp_err *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!h->refused) {
+		va_start(ap, fmt);
+		vsnprintf(h->refused_msg, sizeof h->refused_msg, fmt, ap);
+		va_end(ap);
+	}
+	h->refused = 1;
+	dp_err_set(err, "%s", h->refused_msg);
+}
+
 /* A call given up on a server that never answered in the process's life
  * (o: its last attempt's outcome, a transport error): never reached (a
  * wrong URL, a server not started), or reached and silent (it takes
@@ -1360,17 +1378,12 @@ static int never_reached(dp_http *h, const dp_http_outcome *o, const char *last,
 		return 0;
 	pthread_mutex_lock(&h->lock);
 	if (!h->answered && ++h->never_reached_calls >= DP_HTTP_NEVER_REACHED_CALLS) {
-		if (!h->refused && h->reached)
-			snprintf(h->refused_msg, sizeof h->refused_msg,
-				 "the model API took connections but never answered, %d calls given up"
-				 " (%.400s): check the server",
-				 h->never_reached_calls, last);
-		else if (!h->refused)
-			snprintf(h->refused_msg, sizeof h->refused_msg,
-				 "the model API was never reached, %d calls given up (%.400s): check its URL",
-				 h->never_reached_calls, last);
-		h->refused = 1;
-		dp_err_set(err, "%s", h->refused_msg);
+		if (h->reached)
+			refuse_run(h, err, "the model API took connections but never answered, %d calls"
+				   " given up (%.400s): check the server", h->never_reached_calls, last);
+		else
+			refuse_run(h, err, "the model API was never reached, %d calls given up (%.400s):"
+				   " check its URL", h->never_reached_calls, last);
 		stop = 1;
 	}
 	pthread_mutex_unlock(&h->lock);
@@ -1392,14 +1405,9 @@ static int never_found(dp_http *h, long status, const char *last, dp_err *err)
 		return 0;
 	pthread_mutex_lock(&h->lock);
 	if (++h->not_found_calls >= DP_HTTP_NEVER_REACHED_CALLS && atomic_load(&h->oks) == 0) {
-		if (!h->refused)
-			snprintf(h->refused_msg, sizeof h->refused_msg,
-				 "the model API answered %d calls with HTTP %ld and none with success"
-				 " (%.300s): check its URL (--base-url, OPENAI_BASE_URL: up to and with"
-				 " /v1 for OpenAI's API) and the model's name",
-				 h->not_found_calls, status, last);
-		h->refused = 1;
-		dp_err_set(err, "%s", h->refused_msg);
+		refuse_run(h, err, "the model API answered %d calls with HTTP %ld and none with success"
+			   " (%.300s): check its URL (--base-url, OPENAI_BASE_URL: up to and with /v1 for"
+			   " OpenAI's API) and the model's name", h->not_found_calls, status, last);
 		stop = 1;
 	}
 	pthread_mutex_unlock(&h->lock);
