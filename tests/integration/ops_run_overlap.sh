@@ -29,6 +29,12 @@ fakeapi # the second run's API: what it pays, alone
 B_BASE=$BASE
 API=(--opt summarize=--backend=openai --threads summarize=2)
 
+# claims: the live runs' advisory locks held on this database (pg_locks
+# lists every database's: a run of a test beside holds one too).
+claims() {
+	sql "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 1685089394
+		AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+}
 # first_run [ARGS...]: a run over D against the first API, whose answers
 # are held (live until they are let go), in the background (its pid in
 # FIRST), under way once it paid a request.
@@ -93,7 +99,7 @@ kill -KILL $recorder
 kill -KILL $FIRST
 wait $FIRST 2>/dev/null
 is "$(sql 'SELECT count(*) FROM docpipe.live_runs')" 1 "the run and its recorder killed with -9: its row stays" || diag "recorder [$recorder]: $(cat "$T_DIR/first.err")"
-wait_for 10 eval '[ "$(sql "SELECT count(*) FROM pg_locks WHERE locktype = '"'advisory'"' AND classid = 1685089394")" = 0 ]'
+wait_for 10 eval '[ "$(claims)" = 0 ]'
 docpipe status >"$T_DIR/status.txt" 2>&1
 like "$(cat "$T_DIR/status.txt")" "  $run_id  pid $FIRST on $(hostname), started [0-9-]+T[0-9:]+Z  STALE: no session holds its claim" \
 	"docpipe status shows the killed run's row as stale, not live" || diag "$(cat "$T_DIR/status.txt")"
@@ -162,7 +168,7 @@ ok $([ -n "$recorder" ]; echo $?) "a run under way, its recorder found"
 kill -KILL $FIRST
 wait $FIRST 2>/dev/null
 wait_for 30 exited "$recorder"
-wait_for 10 eval '[ "$(sql "SELECT count(*) FROM pg_locks WHERE locktype = '"'advisory'"' AND classid = 1685089394")" = 0 ]'
+wait_for 10 eval '[ "$(claims)" = 0 ]'
 is "$(sql 'SELECT count(*) FROM docpipe.live_runs')" 0 "the supervisor killed with -9 alone: its recorder lets the claim go (row and lock)"
 like "$(cat "$T_DIR/first.err")" "docpipe-status: no report came: the run's supervisor \(pid $FIRST\) is gone \(killed\?\); its claim on its roots is let go, nothing recorded" \
 	"... saying why" || diag "$(cat "$T_DIR/first.err")"
@@ -225,7 +231,8 @@ second over_watch "$T_DIR/other"
 is "$RC/$PAID" 2/0 "a --watch run is live: a run over its root refused" || diag "$(cat "$T_DIR/over_watch.err")"
 # Its recorder's connection lost (a database restart ends every session):
 # made again, the claim renewed.
-sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'docpipe-status'" >/dev/null
+sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'docpipe-status'
+	AND datname = current_database()" >/dev/null
 wait_for 20 grep -q "claim on its roots is renewed" "$T_DIR/watch.err"
 ok $? "its recorder's session ended: the connection made again, the claim renewed, said" || diag "$(cat "$T_DIR/watch.err")"
 second over_watch2 "$T_DIR/other"

@@ -53,7 +53,8 @@ ok $? "another session holds doc2's row"
 echo more words >>"$T_DIR/few/doc2.md"
 docpipe-discover "$T_DIR/few" | docpipe-chunk | docpipe-embed | docpipe-store >"$T_DIR/s.out" 2>"$T_DIR/s.err" &
 store=$!
-wait_for 30 sql_ge "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'docpipe-store' AND wait_event_type = 'Lock'" 1
+wait_for 30 sql_ge "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'docpipe-store' AND wait_event_type = 'Lock'
+	AND datname = current_database()" 1
 ok $? "the store waits on the lock (beyond the database's lock_timeout of 20 ms)"
 release_lock holder
 wait $store

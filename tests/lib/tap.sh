@@ -73,15 +73,20 @@ exited() { ! kill -0 "$1" 2>/dev/null; }
 # hold_lock NAME SQL: runs "BEGIN; SQL" in a background psql session
 # whose application_name is NAME, which keeps the locks SQL took until
 # release_lock NAME; returns once SQL is done (status 1 if not in 30 s).
+# Both look at this database's sessions only: tests beside use the same
+# names (a release_lock holder ended another test's holder).
 hold_lock() {
 	PGAPPNAME=$1 psql -X -q -v ON_ERROR_STOP=1 -c "BEGIN; $2; SELECT pg_sleep(600)" >/dev/null 2>&1 &
-	wait_for 30 sql_ge "SELECT count(*) FROM pg_stat_activity WHERE application_name = '$1' AND wait_event = 'PgSleep'" 1
+	wait_for 30 sql_ge "SELECT count(*) FROM pg_stat_activity WHERE application_name = '$1' AND wait_event = 'PgSleep'
+		AND datname = current_database()" 1
 }
 # release_lock NAME: ends hold_lock NAME's session (killing psql would
 # not: its server process notices only when it next writes to it).
 release_lock() {
-	sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '$1'" >/dev/null
-	wait_for 30 sql_ge "SELECT 1 - count(*) FROM pg_stat_activity WHERE application_name = '$1'" 1
+	sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '$1'
+		AND datname = current_database()" >/dev/null
+	wait_for 30 sql_ge "SELECT 1 - count(*) FROM pg_stat_activity WHERE application_name = '$1'
+		AND datname = current_database()" 1
 }
 # worker_finishes PID NAME WORKER-ARGS...: `docpipe worker WORKER-ARGS...`
 # joins a run (PID) that waits for it; the run must then end with status
