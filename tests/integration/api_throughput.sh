@@ -16,7 +16,7 @@ serve() {
 	shift
 	python3 "$TOP/tests/fakeapi.py" --port 0 "$@" >"$T_DIR/$name.port" 2>"$T_DIR/$name.err" &
 	SERVERS+=($!)
-	for _ in $(seq 100); do [ -s "$T_DIR/$name.port" ] && break; sleep 0.05; done
+	wait_for 30 test -s "$T_DIR/$name.port"
 	BASE=http://127.0.0.1:$(awk '{print $2}' "$T_DIR/$name.port")
 	export OPENAI_BASE_URL=$BASE/v1
 }

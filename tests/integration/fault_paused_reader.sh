@@ -11,7 +11,8 @@ newdb || exit 1
 numbered_docs "$T_DIR/docs" 60 20 doc
 python3 "$TOP/tests/fakeapi.py" --port 0 --no-log --latency chat=12000+0 >"$T_DIR/port" 2>/dev/null &
 SERVERS+=($!)
-for _ in $(seq 100); do PORT=$(awk '/PORT/ {print $2}' "$T_DIR/port"); [ -n "$PORT" ] && break; sleep 0.05; done
+wait_for 30 grep -q PORT "$T_DIR/port"
+PORT=$(awk '/PORT/ {print $2}' "$T_DIR/port")
 export OPENAI_BASE_URL="http://127.0.0.1:$PORT/v1" OPENAI_API_KEY=test-key
 
 # Plain progress every 5 s: a failure shows where the documents were.

@@ -61,7 +61,7 @@ nc_port=$((PORT + 10))
 python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); print(1, flush=True); time.sleep(20)' \
 	"$nc_port" >"$T_DIR/busy" &
 BUSY=$!
-wait_for 5 test -s "$T_DIR/busy"
+wait_for 30 test -s "$T_DIR/busy"
 docpipe run "$T_DIR/docs" --metrics "127.0.0.1:$nc_port" --progress none >/dev/null 2>"$T_DIR/busy.err"
 ok $([ $? -ne 0 ] && echo 0 || echo 1) "a metrics port in use stops the run"
 like "$(cat "$T_DIR/busy.err")" "--metrics 127.0.0.1:$nc_port: cannot listen" "and says why"

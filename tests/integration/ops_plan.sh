@@ -9,7 +9,7 @@ set -o pipefail
 
 python3 "$TOP/tests/fakeapi.py" --port 0 >"$T_DIR/port" 2>"$T_DIR/server.err" &
 SERVERS+=($!)
-for _ in $(seq 50); do [ -s "$T_DIR/port" ] && break; sleep 0.1; done
+wait_for 30 test -s "$T_DIR/port"
 BASE=http://127.0.0.1:$(awk '{print $2}' "$T_DIR/port")
 
 D=$T_DIR/docs

@@ -58,7 +58,7 @@ wait_for 20 test -s receipts2.ndjson
 is "$(jq -r .status receipts2.ndjson)" stored "stdin: first document stored"
 lose_database
 doc d >&3; echo >&3
-wait_for 5 exited $STORE
+wait_for 30 exited $STORE
 kill -0 $STORE 2>/dev/null; ok $(( $? == 0 ? 1 : 0 )) "stdin still open: the store exits anyway"
 wait $STORE; is "$?" 3 "stdin: exit 3"
 exec 3>&-
