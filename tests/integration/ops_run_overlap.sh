@@ -43,7 +43,7 @@ first_run() {
 	OPENAI_BASE_URL=$A_BASE/v1 docpipe run "$D" --progress none "${API[@]}" "$@" \
 		>"$T_DIR/first.json" 2>"$T_DIR/first.err" &
 	FIRST=$!
-	BASE=$A_BASE wait_for 30 api_requests_ge chat 1
+	BASE=$A_BASE wait_for 60 api_requests_ge chat 1
 }
 # second NAME ROOT [ARGS...]: a run over ROOT against the second API;
 # RC, TOOK (s, tenths) and PAID (its chat requests) after it.
@@ -118,6 +118,7 @@ D=$T_DIR/docs2
 numbered_docs "$D" 6 40 doc2
 numbered_docs "$D/sub" 3 5 sub2
 first_run
+ok $? "a first run over the new root is under way (paying)"
 # --progress tty: its messages go through the run's messages file, shown
 # by the hub, which does not run yet while the run waits to start.
 OPENAI_BASE_URL=$B_BASE/v1 timeout 120 docpipe run "$D/sub" --wait --progress tty "${API[@]}" \
