@@ -150,19 +150,24 @@ static const char *const drop_sql[] = {
 	"DELETE FROM docpipe.summary_cache c USING unnest($1::text[], $2::text[]) AS u(k, v)"
 	" WHERE c.key = u.k AND c.value = u.v",
 };
+/* Rows go in by key: replicas writing the same keys at once (the same
+ * documents, a re-sent copy) then take their locks in one order.  In the
+ * order results came, two such statements deadlocked and the one
+ * PostgreSQL cancelled dropped its rows, its own keys among them
+ * ("could not keep results for reuse: ... deadlock detected"). */
 static const char *const insert_sql[2][2] = {
 	{"INSERT INTO docpipe.embedding_cache (key, identity, value)"
-	 " SELECT k, $3, v FROM unnest($1::text[], $2::text[]) AS u(k, v)"
+	 " SELECT k, $3, v FROM unnest($1::text[], $2::text[]) AS u(k, v) ORDER BY k"
 	 " ON CONFLICT (key) DO NOTHING",
 	 "INSERT INTO docpipe.embedding_cache (key, identity, value)"
-	 " SELECT k, $3, v FROM unnest($1::text[], $2::text[]) AS u(k, v)"
+	 " SELECT k, $3, v FROM unnest($1::text[], $2::text[]) AS u(k, v) ORDER BY k"
 	 " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, identity = EXCLUDED.identity,"
 	 " created_at = now()"},
 	{"INSERT INTO docpipe.summary_cache (key, identity, value)"
-	 " SELECT k, $3, v FROM unnest($1::text[], $2::text[]) AS u(k, v)"
+	 " SELECT k, $3, v FROM unnest($1::text[], $2::text[]) AS u(k, v) ORDER BY k"
 	 " ON CONFLICT (key) DO NOTHING",
 	 "INSERT INTO docpipe.summary_cache (key, identity, value)"
-	 " SELECT k, $3, v FROM unnest($1::text[], $2::text[]) AS u(k, v)"
+	 " SELECT k, $3, v FROM unnest($1::text[], $2::text[]) AS u(k, v) ORDER BY k"
 	 " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, identity = EXCLUDED.identity,"
 	 " created_at = now()"},
 };

@@ -91,6 +91,26 @@ is "$?" 0 "a third run: exit 0"
 is "$(api_stats '[.requests.chat, .requests.embed]')" "[0,0]" \
 	"and no request: every result came from the replicas' shared cache"
 
+# Two replicas writing the same keys at once in different orders (each
+# cache row's insert slowed, as on a busy server): neither write is
+# cancelled.  Before, the statements deadlocked and one replica's rows
+# were dropped ("could not keep results for reuse: ... deadlock
+# detected"; api_promises failed so under load).
+newdb || exit 1
+docpipe-embed --backend openai </dev/null >/dev/null 2>&1 # the cache tables
+sql "CREATE FUNCTION public.t_slow() RETURNS trigger LANGUAGE plpgsql AS \$\$BEGIN PERFORM pg_sleep(0.02); RETURN NEW; END\$\$;
+	CREATE TRIGGER t_slow BEFORE INSERT ON docpipe.embedding_cache FOR EACH ROW EXECUTE FUNCTION public.t_slow()" >/dev/null
+tac "$T_DIR/docs.ndjson" >"$T_DIR/rev.ndjson"
+docpipe-embed --backend openai --threads 4 <"$T_DIR/docs.ndjson" >/dev/null 2>"$T_DIR/order.ea" &
+A=$!
+docpipe-embed --backend openai --threads 4 <"$T_DIR/rev.ndjson" >/dev/null 2>"$T_DIR/order.eb"
+rb=$?
+wait "$A"
+is "$?:$rb:$(sql 'SELECT count(*) FROM docpipe.embedding_cache')" "0:0:30" \
+	"two replicas writing the same keys in opposite orders: both exit 0, every key kept"
+is "$(cat "$T_DIR/order.ea" "$T_DIR/order.eb" | grep -c 'could not keep')" 0 "and neither write was cancelled" ||
+	grep -h 'could not keep' "$T_DIR/order.ea" "$T_DIR/order.eb" | sed 's/^/# /'
+
 # A server or proxy that echoes the Authorization header in its answer (a
 # debug page with status 200 that is not JSON, whose whole body jq's parse
 # message quoted; an error message where the key straddled the 300-byte
