@@ -160,7 +160,11 @@ like "$(cat "$T_DIR/err")" "unknown option|expects|malformed" "and said"
 # A Turkish locale: ${s^^} made summarize SUMMARİZE (a dotted capital I),
 # an endpoint the hub never wrote: bash stopped on an unbound variable,
 # exit 1, nothing stored (helper's fault sweep 11).
-if mkdir -p "$T_DIR/loc" && localedef -i tr_TR -f UTF-8 "$T_DIR/loc/tr_TR.UTF-8" >"$T_DIR/localedef.log" 2>&1; then
+# Release only: glibc's locale loading leaks by design (LeakSanitizer
+# reports __argz_add_sep in every process).
+if [ "${DOCPIPE_VARIANT:-release}" != release ]; then
+	skip "a locale's load leaks in glibc (LeakSanitizer); run in the release pass"
+elif mkdir -p "$T_DIR/loc" && localedef -i tr_TR -f UTF-8 "$T_DIR/loc/tr_TR.UTF-8" >"$T_DIR/localedef.log" 2>&1; then
 	newdb || exit 1
 	LOCPATH=$T_DIR/loc LC_ALL=tr_TR.UTF-8 docpipe run "$T_DIR/docs" --progress none >"$T_DIR/report" 2>"$T_DIR/err"
 	is "$?/$(jq -r .added "$T_DIR/report" 2>/dev/null)" "0/$N" "LC_ALL=tr_TR.UTF-8: the run stores every document" ||
