@@ -1333,16 +1333,6 @@ static int refused_or_count(dp_http *h, int retry, dp_err *err)
 	return 0;
 }
 
-static void set_refused(dp_http *h, long status, const char *last, dp_err *err)
-{
-	pthread_mutex_lock(&h->lock);
-	h->refused = 1;
-	snprintf(h->refused_msg, sizeof h->refused_msg, "the API refused the run (%s%.400s)",
-		 status == 429 ? "quota exhausted, " : "credentials, ", last);
-	dp_err_set(err, "%s", h->refused_msg);
-	pthread_mutex_unlock(&h->lock);
-}
-
 /* Under h->lock: the run refused (every later call fails at once, without
  * a request), its reason the first refusal's; err set to it. */
 static void refuse_run(dp_http *h, dp_err *err, const char *fmt, ...)
@@ -1358,6 +1348,14 @@ static void refuse_run(dp_http *h, dp_err *err, const char *fmt, ...)
 	}
 	h->refused = 1;
 	dp_err_set(err, "%s", h->refused_msg);
+}
+
+static void set_refused(dp_http *h, long status, const char *last, dp_err *err)
+{
+	pthread_mutex_lock(&h->lock);
+	refuse_run(h, err, "the API refused the run (%s%.400s)",
+		   status == 429 ? "quota exhausted, " : "credentials, ", last);
+	pthread_mutex_unlock(&h->lock);
 }
 
 /* A call given up on a server that never answered in the process's life
