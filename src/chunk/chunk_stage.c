@@ -28,9 +28,9 @@ int chunk_stage_init(chunk_stage *cs, const chunk_opts *opts, unsigned long long
 	/* The version part changes whenever the same input would give other
 	 * chunks: the store re-chunks documents made by another identity. */
 	snprintf(cs->chunker_markdown, sizeof cs->chunker_markdown,
-		 "md4c-v2 max=%zu overlap=%zu min=%zu", opts->max_tokens, opts->overlap,
+		 "md4c-v3 max=%zu overlap=%zu min=%zu", opts->max_tokens, opts->overlap,
 		 opts->min_tokens);
-	snprintf(cs->chunker_text, sizeof cs->chunker_text, "text-v2 max=%zu overlap=%zu min=%zu",
+	snprintf(cs->chunker_text, sizeof cs->chunker_text, "text-v3 max=%zu overlap=%zu min=%zu",
 		 opts->max_tokens, opts->overlap, opts->min_tokens);
 	return 0;
 }

@@ -36,7 +36,7 @@ CONF
 docpipe run "$T_DIR/docs" --config "$T_DIR/pipeline.conf" --opt chunk=--max-tokens=300 --progress none \
 	>"$T_DIR/report" 2>"$T_DIR/err"
 is "$?" 0 "run with --config exits 0"
-is "$(sql 'SELECT DISTINCT chunker FROM docpipe.documents')" "text-v2 max=300 overlap=10 min=64" \
+is "$(sql 'SELECT DISTINCT chunker FROM docpipe.documents')" "text-v3 max=300 overlap=10 min=64" \
 	"the file's arguments reach the stage, the command line's --opt after them"
 docpipe run "$T_DIR/docs" --config "$T_DIR/nope.conf" >/dev/null 2>"$T_DIR/err"
 is "$?" 2 "a missing config file: usage error"
