@@ -43,7 +43,7 @@ static void usage(FILE *out)
 		"                          faster builds, lower recall); kept for later builds\n"
 		"  --db-retry SECONDS      wait this long for a database that went away\n"
 		"                          (restart, outage), holding the batch, before\n"
-		"                          giving up with status 3 (default 300; 0: no wait);\n"
+		"                          giving up with status 3 (default %d; 0: no wait);\n"
 		"                          at start only with --in ENDPOINT or when given\n"
 		"  --sweep RUN ROOT...     delete the documents under the ROOTs whose last run\n"
 		"                          is not RUN; print a deleted receipt for each\n"
@@ -60,7 +60,8 @@ static void usage(FILE *out)
 		"                          simple for mixed languages); a change re-indexes\n"
 		"  -q, --quiet             no summary line on stderr\n"
 		"\n%s\n%s",
-		STORE_EF_CONSTRUCTION_MIN, STORE_EF_CONSTRUCTION_MAX, dp_cli_help, dp_exit_codes_help);
+		STORE_EF_CONSTRUCTION_MIN, STORE_EF_CONSTRUCTION_MAX, STORE_DB_RETRY_DEFAULT, dp_cli_help,
+		dp_exit_codes_help);
 }
 
 enum { OPT_DB_ENV = 0x2000, OPT_WRITE_METHOD, OPT_SWEEP, OPT_TEXT_CONFIG, OPT_HELP, OPT_VECTOR_TYPE, OPT_BULK,

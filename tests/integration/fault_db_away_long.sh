@@ -38,4 +38,8 @@ is "$?" 0 "the next run, the database back, completes"
 is "$(sql 'SELECT count(*) FROM docpipe.documents')" $N "every document stored"
 is "$(sql 'SELECT count(*) FROM (SELECT document_id, seq FROM docpipe.chunks GROUP BY 1, 2 HAVING count(*) > 1) d')" 0 \
 	"no duplicate chunk rows"
+# Without --db-retry the supervisor takes the store's default from its
+# --help (the one value is store.h's).
+like "$(docpipe-store --help)" "giving up with status 3 \(default [0-9]+; 0: no wait\)" \
+	"the store's --help names the default --db-retry the supervisor reads"
 done_testing
