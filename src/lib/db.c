@@ -950,12 +950,13 @@ PGresult *dp_db_query(PGconn *db, const char *sql, int nparams, const char *cons
 	return res;
 }
 
-int dp_db_begin_locked(PGconn *db, const char *settings, long long lock_key, dp_err *err)
+int dp_db_begin_locked(PGconn *db, const char *settings, const char *local, long long lock_key,
+		       dp_err *err)
 {
 	char key[32];
 	const char *params[] = {key};
 
-	if (dp_db_begin(db, settings, NULL, err) < 0)
+	if (dp_db_begin(db, settings, local, err) < 0)
 		return -1;
 	snprintf(key, sizeof key, "%lld", lock_key);
 	PGresult *res = dp_db_query(db, "SELECT pg_advisory_xact_lock($1::bigint)", 1, params, err);

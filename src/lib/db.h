@@ -210,11 +210,27 @@ int dp_db_exec(PGconn *db, const char *sql, dp_err *err);
 PGresult *dp_db_query(PGconn *db, const char *sql, int nparams, const char *const *params,
 		      dp_err *err);
 
-/* Starts a transaction (dp_db_begin with settings) that holds
+/* Starts a transaction (dp_db_begin with settings and local) that holds
  * pg_advisory_xact_lock(lock_key) until it ends, so processes that create
- * or change the schema at the same moment take turns.  Returns 0, or -1
- * with err set (the transaction rolled back). */
-int dp_db_begin_locked(PGconn *db, const char *settings, long long lock_key, dp_err *err);
+ * or change the schema at the same moment take turns (local comes before
+ * the lock's wait: DP_DB_UNTIMED covers it).  Returns 0, or -1 with err
+ * set (the transaction rolled back). */
+int dp_db_begin_locked(PGconn *db, const char *settings, const char *local, long long lock_key,
+		       dp_err *err);
+
+/* docpipe's own maintenance -- the schema and its migrations, vector
+ * index builds, the full-text pending list's merge, the caches' and the
+ * recorder's tables -- runs without the statement_timeout a database or
+ * role may set for its applications (hosted PostgreSQL often sets 5 s or
+ * less), as pg_dump and pg_restore run theirs: SET LOCAL in its
+ * transaction (dp_db_begin's or dp_db_begin_locked's local; also behind a
+ * transaction pooler), so no other statement of the session goes without
+ * it.  Such work lasts as long as the table is large, or waits for
+ * another store's migration under the schema lock: cancelled, it failed
+ * the same way on every start (the store and the result caches stopped,
+ * an index was never built, the merge was left to the writes).  The
+ * lock_timeout each caller sets is kept. */
+#define DP_DB_UNTIMED "SET LOCAL statement_timeout = 0"
 
 /* Runs sql inside the current transaction under a savepoint: a failure is
  * rolled back to the savepoint and the transaction goes on.  Returns 1 when

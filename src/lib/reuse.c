@@ -200,7 +200,7 @@ dp_reuse *dp_reuse_open(const char *app, dp_err *err)
 	/* Behind a proxy dp_db_connect made the process pooled before
 	 * setting anything: each lookup is then a transaction of its own
 	 * (settled_query), two round trips more, under session pooling too. */
-	if (dp_db_begin_locked(r->db, NULL, DP_REUSE_SCHEMA_LOCK, err) < 0 ||
+	if (dp_db_begin_locked(r->db, NULL, DP_DB_UNTIMED, DP_REUSE_SCHEMA_LOCK, err) < 0 ||
 	    dp_db_exec(r->db, schema, err) < 0 || dp_db_exec(r->db, "COMMIT", err) < 0 ||
 	    dp_db_session_set(r->db, REUSE_SESSION_SETTINGS, err) < 0) {
 		dp_db_rollback(r->db);

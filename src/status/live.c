@@ -95,7 +95,8 @@ static int claim_turn(PGconn *db, status_live *live, int beside, int *other, dp_
 	if (gethostname(host, sizeof host) < 0)
 		snprintf(host, sizeof host, "unknown");
 	host[sizeof host - 1] = '\0';
-	if (dp_db_begin_locked(db, NULL, LIVE_TURN_KEY, err) < 0)
+	/* A claim's few rows, no maintenance: the role's statement_timeout holds. */
+	if (dp_db_begin_locked(db, NULL, NULL, LIVE_TURN_KEY, err) < 0)
 		goto fail;
 	PGresult *res = dp_db_query(db, probe_sql, 1, probe_params, err);
 	if (res == NULL)

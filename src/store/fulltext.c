@@ -327,9 +327,14 @@ static int build(store *s, int kind, unsigned oid, const char *want, const char 
 	return store_settings_set(s, "text_lexer", lexer, err);
 }
 
-static const char clean_sql[] = "SELECT gin_clean_pending_list('docpipe.chunks_tsv'::regclass)";
+/* The merge beside the writes, in the implicit transaction of one query
+ * string: DP_DB_UNTIMED (a merge of 16 MB of pending entries outlasts a
+ * role's statement_timeout of seconds: cancelled, it was left to the
+ * writes for the rest of the run) and, pooled, the session's settings. */
+#define CLEAN_SQL "SELECT gin_clean_pending_list('docpipe.chunks_tsv'::regclass)"
+static const char clean_sql[] = DP_DB_UNTIMED "; " CLEAN_SQL;
 static const char clean_pooled_sql[] = "SET LOCAL work_mem = '" STORE_GIN_WORK_MEM "';"
-	" SET LOCAL " STORE_SESSION_SETTINGS "; SELECT gin_clean_pending_list('docpipe.chunks_tsv'::regclass)";
+	" SET LOCAL " STORE_SESSION_SETTINGS "; " DP_DB_UNTIMED "; " CLEAN_SQL;
 
 /* Gives up the second connection for this run, saying why (msg) once; its
  * unmerged chunks are the writes' and store_fulltext_settle's again. */
@@ -418,8 +423,6 @@ void store_fulltext_tend(store *s, long long chunks)
 			return;
 		}
 	}
-	/* Pooled, the settings are the statement's: SET LOCAL in the
-	 * implicit transaction of one query string, undone with it. */
 	if (!PQsendQuery(s->gin, dp_db_pooled() ? clean_pooled_sql : clean_sql)) {
 		gin_off(s, PQerrorMessage(s->gin));
 		return;
@@ -438,8 +441,8 @@ int store_fulltext_settle(store *s, dp_err *err)
 		return 0;
 	/* In its own transaction: work_mem bounds the merge's sort, as for a
 	 * cleanup during the writes. */
-	if (dp_db_begin(s->db, STORE_SESSION_SETTINGS, "SET LOCAL work_mem = '" STORE_GIN_WORK_MEM "';"
-			" SELECT gin_clean_pending_list('docpipe.chunks_tsv'::regclass); COMMIT", &why) < 0) {
+	if (dp_db_begin(s->db, STORE_SESSION_SETTINGS, DP_DB_UNTIMED "; SET LOCAL work_mem = '"
+			STORE_GIN_WORK_MEM "'; " CLEAN_SQL "; COMMIT", &why) < 0) {
 		dp_db_rollback(s->db);
 		if (dp_db_lost(s->db)) {
 			*err = why;

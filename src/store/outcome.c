@@ -160,7 +160,7 @@ int store_schema_check(PGconn *db, dp_err *err)
 
 int store_outcome_ensure(PGconn *db, dp_err *err)
 {
-	if (dp_db_begin_locked(db, NULL, STORE_LOCK_KEY, err) < 0)
+	if (dp_db_begin_locked(db, NULL, DP_DB_UNTIMED, STORE_LOCK_KEY, err) < 0)
 		return -1;
 	if (store_schema_check(db, err) != 0 || dp_db_exec(db, "CREATE SCHEMA IF NOT EXISTS docpipe", err) < 0 ||
 	    store_outcome_schema(db, err) < 0 || dp_db_exec(db, "COMMIT", err) < 0) {

@@ -232,7 +232,7 @@ static int schema_ensure(store *s, int *usage, dp_err *err)
 	char why[DP_ERR_MAX];
 	int loud = 0;
 
-	if (dp_db_begin_locked(s->db, STORE_SESSION_SETTINGS, STORE_LOCK_KEY, err) < 0)
+	if (dp_db_begin_locked(s->db, STORE_SESSION_SETTINGS, DP_DB_UNTIMED, STORE_LOCK_KEY, err) < 0)
 		return -1;
 	int bad = store_schema_check(s->db, err);
 	if (bad != 0) {

@@ -182,14 +182,15 @@ int store_patiently(int (*attempt)(void *ctx, dp_err *err), void *ctx, double pa
 #define STORE_SESSION_SETTINGS "lock_timeout = 0"
 
 /* A write transaction (write.c, write_tx) runs without the
- * statement_timeout the database or role may set (SET LOCAL, this
- * transaction only): its statements carry whole documents, whose chunks
- * are replaced at once, so a document whose write takes longer than the
- * timeout cannot be written in smaller steps and failed on every run
- * ("canceling statement due to statement timeout"), after its summary and
- * vectors were paid for.  The sweep keeps the timeout: its batches can
- * shrink (sweep.c). */
-#define STORE_WRITE_SETTINGS "SET LOCAL statement_timeout = 0"
+ * statement_timeout the database or role may set (DP_DB_UNTIMED, this
+ * transaction only), as the store's maintenance does (the schema and its
+ * migrations, index builds and bulk loads' drops, the full-text merges):
+ * its statements carry whole documents, whose chunks are replaced at
+ * once, so a document whose write takes longer than the timeout cannot be
+ * written in smaller steps and failed on every run ("canceling statement
+ * due to statement timeout"), after its summary and vectors were paid for.
+ * The sweep keeps the timeout: its batches can shrink (sweep.c). */
+#define STORE_WRITE_SETTINGS DP_DB_UNTIMED
 int store_reconnect(store *s, int *lost, dp_err *err);
 /* A store whose input is quiet gives its connections back (store_park;
  * not while a bulk load's index or the full-text pending list waits): a

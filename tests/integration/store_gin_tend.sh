@@ -26,7 +26,7 @@ docpipe-store -q </dev/null; is "$?" 0 "schema made"
 sql "CREATE EXTENSION IF NOT EXISTS pgstattuple" >/dev/null
 pending() { sql "SELECT pending_pages FROM pgstatginindex('docpipe.chunks_tsv')"; }
 MERGED="SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
-	AND application_name = 'docpipe-store-gin' AND query LIKE 'SELECT gin_clean_pending_list(%'"
+	AND application_name = 'docpipe-store-gin' AND query LIKE '%SELECT gin_clean_pending_list(%'"
 
 # The input stays open after the documents, so the merge is seen while the
 # store runs (its final merge at the end would hide an in-line one).  The
