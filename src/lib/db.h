@@ -200,6 +200,20 @@ PGresult *dp_db_result(PGconn *db, const char *sql);
 PGresult *dp_db_result_params(PGconn *db, const char *sql, int nparams, const Oid *types,
 			      const char *const *values, const int *lengths, const int *formats);
 
+/* A CREATE of a docpipe object (rel: "docpipe.name", a string literal;
+ * ddl: a CREATE ... IF NOT EXISTS statement, likewise), run only when the
+ * object is missing.  PostgreSQL checks the CREATE privilege before it
+ * looks whether the object exists: a role given only the use of a schema
+ * its owner made (USAGE, SELECT, INSERT ...) was refused at every start by
+ * the IF NOT EXISTS alone (tests/integration/fault_db_dml_role.sh). */
+#define DP_DB_CREATE_MISSING(rel, ddl) \
+	"DO $$BEGIN IF to_regclass('" rel "') IS NULL THEN " ddl "; END IF; END$$"
+
+/* The schema docpipe, created likewise only when missing. */
+#define DP_DB_CREATE_SCHEMA \
+	"DO $$BEGIN IF to_regnamespace('docpipe') IS NULL THEN" \
+	" CREATE SCHEMA IF NOT EXISTS docpipe; END IF; END$$"
+
 /* Runs sql (no parameters) and expects a command or rows.  Returns 0, or
  * -1 with err set. */
 int dp_db_exec(PGconn *db, const char *sql, dp_err *err);

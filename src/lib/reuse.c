@@ -63,13 +63,15 @@ static void flush(dp_reuse *r);
 static void *flusher(void *arg);
 
 static const char schema[] =
-	"CREATE SCHEMA IF NOT EXISTS docpipe;"
-	"CREATE TABLE IF NOT EXISTS docpipe.embedding_cache ("
-	" key text PRIMARY KEY, identity text NOT NULL, value text NOT NULL,"
-	" created_at timestamptz NOT NULL DEFAULT now());"
-	"CREATE TABLE IF NOT EXISTS docpipe.summary_cache ("
-	" key text PRIMARY KEY, identity text NOT NULL, value text NOT NULL,"
-	" created_at timestamptz NOT NULL DEFAULT now());";
+	DP_DB_CREATE_SCHEMA ";"
+	DP_DB_CREATE_MISSING("docpipe.embedding_cache",
+			     "CREATE TABLE IF NOT EXISTS docpipe.embedding_cache ("
+			     " key text PRIMARY KEY, identity text NOT NULL, value text NOT NULL,"
+			     " created_at timestamptz NOT NULL DEFAULT now())") ";"
+	DP_DB_CREATE_MISSING("docpipe.summary_cache",
+			     "CREATE TABLE IF NOT EXISTS docpipe.summary_cache ("
+			     " key text PRIMARY KEY, identity text NOT NULL, value text NOT NULL,"
+			     " created_at timestamptz NOT NULL DEFAULT now())") ";";
 
 /* How long a lookup or save waits for a lock (LOCK TABLE, VACUUM FULL, an
  * ALTER on a cache table) and runs at most: the cache serves every request

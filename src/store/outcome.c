@@ -9,15 +9,17 @@
 static const char *const ddl[] = {
 	/* The documents whose last outcome is a failure; a success removes the
 	 * row (a stored document's last run and time are in documents). */
-	"CREATE TABLE IF NOT EXISTS docpipe.failures ("
+	DP_DB_CREATE_MISSING("docpipe.failures",
+		"CREATE TABLE IF NOT EXISTS docpipe.failures ("
 	" path text PRIMARY KEY,"
 	" root text,"
 	" run text,"
 	" stage text NOT NULL,"   /* the stage that failed */
 	" error text NOT NULL,"   /* its reason */
 	" failed_since timestamptz NOT NULL DEFAULT now()," /* first failure in a row */
-	" updated_at timestamptz NOT NULL DEFAULT now())",
-	"CREATE TABLE IF NOT EXISTS docpipe.runs ("
+	" updated_at timestamptz NOT NULL DEFAULT now())"),
+	DP_DB_CREATE_MISSING("docpipe.runs",
+		"CREATE TABLE IF NOT EXISTS docpipe.runs ("
 	" id text PRIMARY KEY,"
 	" started_at timestamptz,"  /* NULL: planned (docpipe plan --run), not started */
 	" ended_at timestamptz,"
@@ -26,21 +28,22 @@ static const char *const ddl[] = {
 	" deleted bigint, failed bigint, resent bigint,"
 	" requests bigint, tokens bigint, retries bigint,"
 	" seconds float8,"
-	" planned jsonb)", /* docpipe plan --run ID: its prediction (JSON report) */
+	" planned jsonb)"), /* docpipe plan --run ID: its prediction (JSON report) */
 	/* The runs that claimed their roots (docpipe run's recorder,
 	 * src/status/live.h): live while a session holds the lock keyed by
 	 * the id; a row no session holds is removed by the next claim. */
-	"CREATE TABLE IF NOT EXISTS docpipe.live_runs ("
+	DP_DB_CREATE_MISSING("docpipe.live_runs",
+		"CREATE TABLE IF NOT EXISTS docpipe.live_runs ("
 	" id serial PRIMARY KEY,"
 	" run text NOT NULL,"
 	" pid int NOT NULL," /* the supervisor's */
 	" host text NOT NULL,"
 	" started_at timestamptz NOT NULL DEFAULT now(),"
-	" roots text[] NOT NULL)",
+	" roots text[] NOT NULL)"),
 	/* Only when missing: CREATE INDEX takes a SHARE lock on the table
 	 * before it looks whether the index exists (schema.c's migrations). */
-	"DO $$BEGIN IF to_regclass('docpipe.runs_started') IS NULL THEN"
-	" CREATE INDEX IF NOT EXISTS runs_started ON docpipe.runs (started_at); END IF; END$$",
+	DP_DB_CREATE_MISSING("docpipe.runs_started",
+			     "CREATE INDEX IF NOT EXISTS runs_started ON docpipe.runs (started_at)"),
 };
 
 /* docpipe.runs as made before 49863bc: no column planned, and started_at
@@ -162,7 +165,7 @@ int store_outcome_ensure(PGconn *db, dp_err *err)
 {
 	if (dp_db_begin_locked(db, NULL, DP_DB_UNTIMED, STORE_LOCK_KEY, err) < 0)
 		return -1;
-	if (store_schema_check(db, err) != 0 || dp_db_exec(db, "CREATE SCHEMA IF NOT EXISTS docpipe", err) < 0 ||
+	if (store_schema_check(db, err) != 0 || dp_db_exec(db, DP_DB_CREATE_SCHEMA, err) < 0 ||
 	    store_outcome_schema(db, err) < 0 || dp_db_exec(db, "COMMIT", err) < 0) {
 		dp_db_rollback(db);
 		return -1;

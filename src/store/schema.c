@@ -9,9 +9,11 @@
 #include "store.h"
 
 static const char *const tables[] = {
-	"CREATE SCHEMA IF NOT EXISTS docpipe",
-	"CREATE TABLE IF NOT EXISTS docpipe.settings (key text PRIMARY KEY, value text NOT NULL)",
-	"CREATE TABLE IF NOT EXISTS docpipe.documents ("
+	DP_DB_CREATE_SCHEMA,
+	DP_DB_CREATE_MISSING("docpipe.settings",
+		"CREATE TABLE IF NOT EXISTS docpipe.settings (key text PRIMARY KEY, value text NOT NULL)"),
+	DP_DB_CREATE_MISSING("docpipe.documents",
+		"CREATE TABLE IF NOT EXISTS docpipe.documents ("
 	" id bigserial PRIMARY KEY,"
 	" path text UNIQUE NOT NULL,"
 	" root text,"
@@ -31,20 +33,22 @@ static const char *const tables[] = {
 	" last_seq bigint,"
 	" last_seen timestamptz,"
 	" created_at timestamptz NOT NULL DEFAULT now(),"
-	" updated_at timestamptz NOT NULL DEFAULT now())",
+	" updated_at timestamptz NOT NULL DEFAULT now())"),
 	/* Only when missing: CREATE INDEX takes a SHARE lock on the table
 	 * before it looks whether the index exists (see migrations). */
-	"DO $$BEGIN IF to_regclass('docpipe.documents_root') IS NULL THEN"
-	" CREATE INDEX IF NOT EXISTS documents_root ON docpipe.documents (root); END IF; END$$",
+	DP_DB_CREATE_MISSING("docpipe.documents_root",
+			     "CREATE INDEX IF NOT EXISTS documents_root ON docpipe.documents (root)"),
 	/* The deletes of a stream, which refuse that stream's older versions
 	 * of the path still on their way (write.c, upsert_sql); a sweep drops
 	 * those of other runs. */
-	"CREATE TABLE IF NOT EXISTS docpipe.tombstones (path text PRIMARY KEY, run text,"
-	" stream text NOT NULL, seq bigint NOT NULL)",
+	DP_DB_CREATE_MISSING("docpipe.tombstones",
+		"CREATE TABLE IF NOT EXISTS docpipe.tombstones (path text PRIMARY KEY, run text,"
+	" stream text NOT NULL, seq bigint NOT NULL)"),
 	/* When each run's first write began (write.c, register_runs): its
 	 * sweep keeps the documents another writer saw since (sweep.c). */
-	"CREATE TABLE IF NOT EXISTS docpipe.run_starts (run text PRIMARY KEY,"
-	" started_at timestamptz NOT NULL)",
+	DP_DB_CREATE_MISSING("docpipe.run_starts",
+		"CREATE TABLE IF NOT EXISTS docpipe.run_starts (run text PRIMARY KEY,"
+	" started_at timestamptz NOT NULL)"),
 };
 
 /* Columns added or changed after a database may already have been made:

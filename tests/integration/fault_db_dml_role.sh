@@ -1,0 +1,63 @@
+#!/bin/bash
+# A role that may use docpipe's schema but not create anything (a DBA's
+# usual split: the owner made the schema and tables with a first run, the
+# application's role got USAGE and SELECT/INSERT/UPDATE/DELETE).  Before:
+# PostgreSQL checks the CREATE privilege of CREATE SCHEMA/TABLE ... IF NOT
+# EXISTS before it looks whether the object exists, so every start was
+# refused ("CREATE SCHEMA IF NOT EXISTS docpipe: permission denied for
+# database ... run docpipe-store once as the owner", which had been done):
+# docpipe run exited 2 at its claim, the store and the result cache too.
+# Now each CREATE runs only when its object is missing (DP_DB_CREATE_MISSING,
+# src/lib/db.h).
+. "$(dirname "$0")/../lib/tap.sh"
+newdb || exit 1
+fakeapi
+unset OPENAI_API_KEY
+D=$T_DIR/docs
+numbered_docs "$D" 3 6 doc
+ROLE=dml_$$_$RANDOM
+OWNER_URL=$DATABASE_URL
+at_exit "psql -X -q -c 'DROP OWNED BY $ROLE' >/dev/null 2>&1; psql -X -q -d postgres -c 'DROP ROLE IF EXISTS $ROLE' >/dev/null 2>&1"
+
+# The owner's first run and first summarize with the result cache make
+# every table.
+docpipe run "$D" --progress none >"$T_DIR/owner.json" 2>"$T_DIR/owner.err"
+is "$?/$(jq -c '.added' "$T_DIR/owner.json")" 0/3 "the owner's run stores 3 documents"
+printf '%s\n' '{"v":1,"kind":"document","path":"/x/a.md","chunks":[{"seq":0,"text":"The first text.","heading":["H"]}]}' \
+	>"$T_DIR/a.ndjson"
+docpipe-summarize --backend openai <"$T_DIR/a.ndjson" >/dev/null 2>"$T_DIR/owner-sum.err"
+is "$?/$(sql 'SELECT count(*) FROM docpipe.summary_cache')" 0/1 "the owner's summarize keeps its answer"
+
+psql -X -q -v ON_ERROR_STOP=1 <<SQL || exit 1
+CREATE ROLE $ROLE LOGIN;
+REVOKE CREATE, TEMPORARY ON DATABASE "$PGDATABASE" FROM PUBLIC;
+REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+GRANT USAGE ON SCHEMA docpipe TO $ROLE;
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA docpipe TO $ROLE;
+GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA docpipe TO $ROLE;
+SQL
+is "$(sql "SELECT has_database_privilege('$ROLE', current_database(), 'CREATE') OR has_schema_privilege('$ROLE', 'docpipe', 'CREATE')")" \
+	f "the role may create nothing"
+export DATABASE_URL="postgresql:///$PGDATABASE?host=$PGHOST&port=$PGPORT&user=$ROLE"
+
+# The role's run: one file new, one edited, one deleted.
+printf '# New\n\nA new file.\n' >"$D/new.md"
+printf '# Edited\n\nedited text\n' >"$D/doc1.md"
+rm "$D/doc2.md"
+timeout 120 docpipe run "$D" --progress none >"$T_DIR/role.json" 2>"$T_DIR/role.err"
+is "$?/$(jq -c '[.added, .updated, .deleted, .failed, .sweep]' "$T_DIR/role.json")" '0/[1,1,1,0,"done"]' \
+	"the role's run: exit 0, added, updated, deleted, swept" || diag "$(cat "$T_DIR/role.err")"
+is "$(DATABASE_URL=$OWNER_URL sql "SELECT string_agg(regexp_replace(path, '.*/', ''), ',' ORDER BY path) FROM docpipe.documents")" \
+	"doc1.md,doc3.md,new.md" "the store holds the files that exist"
+timeout 60 docpipe status >"$T_DIR/status.out" 2>&1
+is "$?" 0 "docpipe status as the role" || diag "$(cat "$T_DIR/status.out")"
+timeout 60 docpipe-query --mode text "edited" >"$T_DIR/query.out" 2>&1
+is "$?/$(grep -c 'doc1\.md' "$T_DIR/query.out")" 0/1 "docpipe-query as the role" || diag "$(cat "$T_DIR/query.out")"
+
+# summarize's result cache: the owner's answer reused, a new one kept.
+printf '%s\n' '{"v":1,"kind":"document","path":"/x/b.md","chunks":[{"seq":0,"text":"Another text.","heading":["H"]}]}' \
+	>>"$T_DIR/a.ndjson"
+timeout 60 docpipe-summarize --backend openai <"$T_DIR/a.ndjson" >"$T_DIR/role-sum.out" 2>"$T_DIR/role-sum.err"
+is "$?/$(api_requests chat)/$(DATABASE_URL=$OWNER_URL sql 'SELECT count(*) FROM docpipe.summary_cache')" 0/2/2 \
+	"summarize as the role: one answer reused, one asked and kept" || diag "$(cat "$T_DIR/role-sum.err")"
+done_testing
