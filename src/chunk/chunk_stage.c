@@ -62,18 +62,24 @@ static ssize_t read_full(int fd, char *buf, size_t want)
 	return (ssize_t)got;
 }
 
-int chunk_open_file(const char *path, unsigned long long max_size, struct stat *st, dp_err *err)
+int chunk_open_file(const char *path, unsigned long long max_size, struct stat *st, int *linked,
+		    dp_err *err)
 {
 	/* O_NONBLOCK: a FIFO put in the file's place must not hang us. */
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+	int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
+	int fd = open(path, flags | O_NOFOLLOW);
 
+	/* A symbolic link: a root given as a link to a file (discover follows
+	 * the roots it is given, never a link below one), or a link put in the
+	 * file's place since; read through, its bytes must be discover's
+	 * (chunk_check_sum). */
+	*linked = fd < 0 && errno == ELOOP;
+	if (*linked)
+		fd = open(path, flags);
 	if (fd < 0) {
 		if (errno == ENOENT || errno == ENOTDIR)
 			return CHUNK_GONE;
-		if (errno == ELOOP)
-			dp_err_set(err, "file is now a symbolic link; not followed");
-		else
-			dp_err_set(err, "cannot open: %s", strerror(errno));
+		dp_err_set(err, "cannot open: %s", strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, st) != 0) {
@@ -96,14 +102,13 @@ fail:
 }
 
 char *chunk_read_file(const char *path, unsigned long long max_size, size_t *len, int *gone,
-		      dp_err *err)
+		      struct stat *st, int *linked, dp_err *err)
 {
-	struct stat st;
-	int fd = chunk_open_file(path, max_size, &st, err);
+	int fd = chunk_open_file(path, max_size, st, linked, err);
 	*gone = fd == CHUNK_GONE;
 	if (fd < 0)
 		return NULL;
-	size_t size = (size_t)st.st_size;
+	size_t size = (size_t)st->st_size;
 	char *buf = malloc(size + 1);
 	if (buf == NULL) {
 		dp_err_set(err, "out of memory reading %zu bytes", size);
@@ -129,28 +134,47 @@ fail:
 	return NULL;
 }
 
-int chunk_check_file(jv file_rec, const char *buf, size_t len, dp_err *err)
+int chunk_check_file(jv *file_rec, const char *buf, size_t len, const struct stat *st, int linked,
+		     dp_err *err)
 {
 	char got[DP_HASH_HEX];
 	dp_hash_hex(buf, len, got);
-	return chunk_check_sum(file_rec, got, len, err);
+	return chunk_check_sum(file_rec, got, len, st, linked, err);
 }
 
-int chunk_check_sum(jv file_rec, const char *got, size_t len, dp_err *err)
+int chunk_check_sum(jv *file_rec, const char *got, size_t len, const struct stat *st, int linked,
+		    dp_err *err)
 {
 	double size;
-	const char *want = dp_record_str(file_rec, "hash");
+	const char *want = dp_record_str(*file_rec, "hash");
+	int resized = dp_record_num(*file_rec, "size", &size) == 0 && size != (double)len;
 
-	if (dp_record_num(file_rec, "size", &size) == 0 && size != (double)len) {
-		dp_err_set(err, "file changed since discovery: %zu bytes now, %.0f then", len, size);
+	if (!resized && (want == NULL || strcmp(got, want) == 0))
+		return 0;
+	if (linked) {
+		if (resized)
+			dp_err_set(err, "file changed since discovery: %zu bytes now, %.0f then (read"
+				   " through a symbolic link: not taken)", len, size);
+		else
+			dp_err_set(err, "file changed since discovery: its hash differs (read through"
+				   " a symbolic link: not taken)");
 		return -1;
 	}
-	if (want != NULL) {
-		if (strcmp(got, want) != 0) {
-			dp_err_set(err, "file changed since discovery: its hash differs");
-			return -1;
-		}
-	}
+	/* Edited since discover hashed it (a live tree: in a run, discover
+	 * may be a whole window ahead of chunk): the version read is the
+	 * file's now, and the record says so; the next run finds it
+	 * unchanged. */
+	const char *path = dp_record_str(*file_rec, "path");
+	if (resized)
+		dp_diag("%s: changed since discovery (%zu bytes now, %.0f then): the version read is"
+			" taken", path != NULL ? path : "-", len, size);
+	else
+		dp_diag("%s: changed since discovery: the version read is taken",
+			path != NULL ? path : "-");
+	*file_rec = jv_object_set(*file_rec, jv_string("hash"), jv_string(got));
+	*file_rec = jv_object_set(*file_rec, jv_string("size"), jv_number((double)len));
+	*file_rec = jv_object_set(*file_rec, jv_string("mtime"),
+				  jv_number((double)st->st_mtim.tv_sec + st->st_mtim.tv_nsec / 1e9));
 	return 0;
 }
 
@@ -231,12 +255,9 @@ static int stray_nuls(const char *text, size_t len)
 	return nuls * CHUNK_NUL_SHARE <= len;
 }
 
-int chunk_check_text(jv file_rec, const char *text, size_t len, const char *sniffed,
-		     wide_enc *wide, dp_err *err)
+int chunk_check_text(const char *text, size_t len, const char *sniffed, wide_enc *wide, dp_err *err)
 {
 	wide->unit = 0;
-	if (chunk_check_file(file_rec, text, len, err) < 0)
-		return -1;
 	char what[160];
 	if (sniffed == NULL) {
 		conv_sniff(text, len, what, sizeof what);
@@ -507,10 +528,16 @@ jv chunk_stage_process(void *ctx, jv rec)
 							       : CONV_NONE;
 	if (kind == CONV_PDF)
 		return chunk_converted_pdf(cs, rec, path);
-	int gone;
-	buf = chunk_read_file(path, cs->max_size, &len, &gone, &err);
+	int gone, linked;
+	struct stat st;
+	buf = chunk_read_file(path, cs->max_size, &len, &gone, &st, &linked, &err);
 	if (buf == NULL)
 		return gone ? chunk_gone(rec, path) : dp_record_error(rec, "chunk", err.msg);
+	if (chunk_check_file(&rec, buf, len, &st, linked, &err) < 0) {
+		free(buf);
+		return dp_record_error(rec, "chunk", err.msg);
+	}
+	path = dp_record_str(rec, "path"); /* rec may be a new value */
 	/* Read as text unless its first bytes say otherwise: a PDF, DOCX, ODT
 	 * or EPUB named like text is converted as what it is (under --format
 	 * chunk_check_text refuses it, as anything else they name).  Sniffed
@@ -525,7 +552,7 @@ jv chunk_stage_process(void *ctx, jv rec)
 	if (kind != CONV_NONE)
 		return chunk_converted(cs, rec, kind, cmd, path, buf, len);
 	wide_enc wide;
-	if (chunk_check_text(rec, buf, len, what, &wide, &err) < 0) {
+	if (chunk_check_text(buf, len, what, &wide, &err) < 0) {
 		free(buf);
 		return dp_record_error(rec, "chunk", err.msg);
 	}

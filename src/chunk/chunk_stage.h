@@ -36,20 +36,23 @@ int chunk_stage_init(chunk_stage *cs, const chunk_opts *opts, unsigned long long
  * the choice forces one. */
 enum chunk_format chunk_format_of(const char *path, enum chunk_format_choice choice);
 
-/* Opens a regular file of at most max_size bytes for reading (no symbolic
- * link, no FIFO) and fstat()s it into *st.  Returns the descriptor;
+/* Opens a regular file of at most max_size bytes for reading (no FIFO) and
+ * fstat()s it into *st; *linked: the path is a symbolic link, read through
+ * (a root given as a link to a file).  Returns the descriptor;
  * CHUNK_GONE when no file has the path any more (deleted since discovery:
  * chunk_gone); or -1 with err holding the reason as it goes into an error
  * record. */
 #define CHUNK_GONE (-2)
-int chunk_open_file(const char *path, unsigned long long max_size, struct stat *st, dp_err *err);
+int chunk_open_file(const char *path, unsigned long long max_size, struct stat *st, int *linked,
+		    dp_err *err);
 
-/* Reads a whole regular file with one bounded read.  Returns a malloc'ed
+/* Reads a whole regular file with one bounded read (*st and *linked as
+ * chunk_open_file sets them).  Returns a malloc'ed
  * buffer (NUL-terminated, *len bytes before the NUL), or NULL with *gone
  * set when the file is gone (CHUNK_GONE), else with err holding the
  * reason as it goes into an error record. */
 char *chunk_read_file(const char *path, unsigned long long max_size, size_t *len, int *gone,
-		      dp_err *err);
+		      struct stat *st, int *linked, dp_err *err);
 
 /* The record for file record rec (consumed) whose file was deleted after
  * discovery (a temporary file, build output in a live tree): rec as a
@@ -58,14 +61,21 @@ char *chunk_read_file(const char *path, unsigned long long max_size, size_t *len
  * counted, as for a file deleted while discover walks; said on stderr. */
 jv chunk_gone(jv rec, const char *path);
 
-/* Checks bytes read from a file against the file record (borrowed) that
- * named it: same size and hash.  Returns 0, or -1 with the reason in err. */
-int chunk_check_file(jv file_rec, const char *buf, size_t len, dp_err *err);
+/* Checks bytes read from a file (st: its fstat; linked: read through a
+ * symbolic link) against the file record *file_rec that named it: same
+ * size and hash.  A file edited since discovery (a live tree) is taken as
+ * read: *file_rec (replaced) gets its hash, size and mtime, said on
+ * stderr.  Bytes read through a symbolic link must be discover's (a link
+ * put in the file's place is never taken).  Returns 0, or -1 with the
+ * reason in err. */
+int chunk_check_file(jv *file_rec, const char *buf, size_t len, const struct stat *st, int linked,
+		     dp_err *err);
 
 /* chunk_check_file with the hash (DP_HASH_HEX digits) and size given. */
-int chunk_check_sum(jv file_rec, const char *hash, size_t len, dp_err *err);
+int chunk_check_sum(jv *file_rec, const char *hash, size_t len, const struct stat *st, int linked,
+		    dp_err *err);
 
-/* chunk_check_file, and the text is not a file of another kind by its
+/* The text is not a file of another kind by its
  * first bytes (conv_sniff: "looks like a PNG image, not text"), and is
  * UTF-16 or UTF-32 text (wide_detect: *wide filled, the caller decodes
  * it), or is valid UTF-8 (wide->unit 0) whose NUL bytes, if any, are
@@ -74,11 +84,10 @@ int chunk_check_sum(jv file_rec, const char *hash, size_t len, dp_err *err);
  * Windows-1252 text is refused naming it, with the iconv command that
  * converts it.  sniffed: what conv_sniff said of text when the caller ran
  * it ("" for text), or NULL to have it run here. */
-int chunk_check_text(jv file_rec, const char *text, size_t len, const char *sniffed,
-		     wide_enc *wide, dp_err *err);
+int chunk_check_text(const char *text, size_t len, const char *sniffed, wide_enc *wide, dp_err *err);
 
 /* The document record of a file another format converts to Markdown
- * (convert.h): checks buf like chunk_check_file, converts, splits.  Consumes
+ * (convert.h), buf checked by chunk_check_file: converts, splits.  Consumes
  * rec and buf (malloc'ed, freed as soon as it is converted: a big PDF need
  * not be held while its record is built); returns the document or an
  * error record. */

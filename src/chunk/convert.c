@@ -920,10 +920,6 @@ jv chunk_converted(const chunk_stage *cs, jv rec, enum conv_kind kind, const con
 	dp_err err;
 	conv_out o;
 
-	if (chunk_check_file(rec, buf, len, &err) < 0) {
-		free(buf);
-		return dp_record_error(rec, "chunk", err.msg);
-	}
 	conv_out_init(&o);
 	int rc = conv_file(&o, kind, cmd, path, buf, len, &cs->conv, &err);
 	free(buf);
@@ -932,14 +928,17 @@ jv chunk_converted(const chunk_stage *cs, jv rec, enum conv_kind kind, const con
 	return rec;
 }
 
-/* Hashes the open file (at most max bytes) and checks it against rec, then
+/* Hashes the open file (at most max bytes) and checks it against *rec
+ * (chunk_check_sum: a file edited since discovery is taken as read), then
  * checks its first KiB looks like a PDF.  Leaves the offset at 0.  Returns
  * 0 or -1. */
-static int check_pdf_fd(jv rec, int fd, unsigned long long max, dp_err *err)
+static int check_pdf_fd(jv *rec, int fd, const struct stat *st, int linked,
+			unsigned long long max, dp_err *err)
 {
 	char got[DP_HASH_HEX], head[1024];
 	unsigned long long size;
-	if (dp_hash_fd(fd, max, got, &size, err) < 0 || chunk_check_sum(rec, got, (size_t)size, err) < 0)
+	if (dp_hash_fd(fd, max, got, &size, err) < 0 ||
+	    chunk_check_sum(rec, got, (size_t)size, st, linked, err) < 0)
 		return -1;
 	ssize_t n = pread(fd, head, sizeof head, 0);
 	if (n < 0 || lseek(fd, 0, SEEK_SET) != 0) {
@@ -954,14 +953,15 @@ jv chunk_converted_pdf(const chunk_stage *cs, jv rec, const char *path)
 	dp_err err;
 	conv_out o;
 	struct stat before, after;
-	int fd = chunk_open_file(path, cs->max_size, &before, &err);
+	int linked;
+	int fd = chunk_open_file(path, cs->max_size, &before, &linked, &err);
 
 	if (fd == CHUNK_GONE)
 		return chunk_gone(rec, path);
 	if (fd < 0)
 		return dp_record_error(rec, "chunk", err.msg);
 	conv_out_init(&o);
-	int rc = check_pdf_fd(rec, fd, cs->max_size, &err);
+	int rc = check_pdf_fd(&rec, fd, &before, linked, cs->max_size, &err);
 	if (rc == 0)
 		rc = conv_pdf(&o, NULL, 0, fd, &err);
 	if (rc == 0 && (fstat(fd, &after) != 0 || after.st_size != before.st_size ||

@@ -1,9 +1,9 @@
 #!/bin/bash
 # docpipe-chunk end to end: document records from discover's file records,
 # unknown fields carried through, a delete record for a file deleted since
-# discovery, and one error record for every file it cannot take (changed,
-# binary, invalid UTF-8) or input line it cannot read, the run going on
-# after each.
+# discovery, the version read of a file edited since discovery, and one
+# error record for every file it cannot take (binary, invalid UTF-8) or
+# input line it cannot read, the run going on after each.
 . "$(dirname "$0")/../lib/tap.sh"
 
 D=$T_DIR/docs
@@ -37,12 +37,15 @@ is "$(doc a.md '[.run, .meta.tag, .hash == null, .size]')" '["r1","x",false,61]'
 is "$(doc b.txt '[.format, .chunker, .chunks[0].text, .chunks[0].heading]')" '["text","text-v3 max=512 overlap=0 min=64","para one\n\npara two",[]]' "plain text document"
 is "$(doc g-empty.md '[.kind, .chunks]')" '["document",[]]' "empty file: document without chunks"
 is "$(doc c-vanish.md '[.kind, .stage, .error, .hash, .run, .meta.tag]')" '["delete",null,null,null,"r1","x"]' "vanished file: a delete record of its path"
-like "$(doc d-change.md '.error')" "file changed since discovery" "changed file"
+OLD_HASH=$(jq -r 'select(.path | endswith("/d-change.md")) | .hash' "$T_DIR/files")
+is "$(doc d-change.md "[.kind, .chunks[0].text, .size, .hash != \"$OLD_HASH\"]")" '["document","after!",7,true]' \
+	"a file edited since discovery: the version read, with its hash"
+like "$(cat "$T_DIR/err")" "d-change\.md: changed since discovery: the version read is taken" "said on stderr"
 is "$(doc e-nul.txt '.error')" '"binary file: NUL byte at byte 3"' "NUL bytes"
 is "$(doc f-utf8.md '.error')" '"invalid UTF-8 at byte 10"' "invalid UTF-8 with its offset"
 is "$(jq -r 'select(.path == null) | .error' "$T_DIR/out" | cut -c1-14 | tr '\n' ',')" "input line 4: ,input line 5: ," "malformed lines become error records"
 is "$(jq -r 'select(.path == "/z") | [.stage, .error] | @tsv' "$T_DIR/out")" "$(printf 'discover\tearlier')" "earlier error records pass through"
-is "$(jq -r '.kind' "$T_DIR/out" | sort | uniq -c | tr -s ' ' | tr '\n' ',')" " 1 delete, 3 document, 6 error," "3 documents, 1 delete, 6 errors"
+is "$(jq -r '.kind' "$T_DIR/out" | sort | uniq -c | tr -s ' ' | tr '\n' ',')" " 1 delete, 4 document, 5 error," "4 documents, 1 delete, 5 errors"
 
 # Options.
 docpipe-discover "$D/a.md" 2>/dev/null | docpipe-chunk --max-tokens 8 --overlap 2 >"$T_DIR/small"

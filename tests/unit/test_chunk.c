@@ -254,60 +254,71 @@ static void test_checks_and_record(void)
 	dp_hash_hex("ab\0c", 4, hex);
 	rec = jv_object_set(rec, jv_string("size"), jv_number(4));
 	rec = jv_object_set(rec, jv_string("hash"), jv_string(hex));
-	T_EQ_INT(chunk_check_text(rec, "ab\0c", 4, NULL, &w, &err), -1, "NUL byte refused");
+	T_EQ_INT(chunk_check_text("ab\0c", 4, NULL, &w, &err), -1, "NUL byte refused");
 	T_EQ_STR(err.msg, "binary file: NUL byte at byte 2", "NUL reason");
-	T_EQ_INT(chunk_check_text(rec, "abcd", 4, NULL, &w, &err), -1, "other hash refused");
-	T_OK(strstr(err.msg, "changed since discovery") != NULL, "hash reason");
-	T_EQ_INT(chunk_check_text(rec, "abcde", 5, NULL, &w, &err), -1, "other size refused");
+	/* Bytes that are not discover's: refused read through a symbolic
+	 * link; else the version read, stamped on the record. */
+	struct stat st = {.st_mtim = {.tv_sec = 7}};
+	T_EQ_INT(chunk_check_file(&rec, "abcd", 4, &st, 1, &err), -1, "other hash through a link refused");
+	T_OK(strstr(err.msg, "changed since discovery: its hash differs (read through a symbolic link")
+	     != NULL, "hash reason");
+	T_EQ_INT(chunk_check_file(&rec, "abcde", 5, &st, 1, &err), -1, "other size through a link refused");
+	T_EQ_INT(chunk_check_file(&rec, "ab\0c", 4, &st, 1, &err), 0, "discover's bytes through a link taken");
+	T_EQ_INT(chunk_check_file(&rec, "abcde", 5, &st, 0, &err), 0, "an edited file taken");
+	dp_hash_hex("abcde", 5, hex);
+	T_EQ_STR(dp_record_str(rec, "hash"), hex, "its hash stamped");
+	double n = 0;
+	T_OK(dp_record_num(rec, "size", &n) == 0 && n == 5, "its size stamped");
+	T_OK(dp_record_num(rec, "mtime", &n) == 0 && n == 7, "its mtime stamped");
 	jv_free(rec);
 	rec = jv_object();
-	T_EQ_INT(chunk_check_text(rec, "ok \xC3\xA9 \xE6\x97", 8, NULL, &w, &err), -1, "invalid UTF-8 refused");
+	T_EQ_INT(chunk_check_text("ok \xC3\xA9 \xE6\x97", 8, NULL, &w, &err), -1, "invalid UTF-8 refused");
 	T_EQ_STR(err.msg, "invalid UTF-8 at byte 6", "invalid UTF-8 offset");
 	/* UTF-16 and UTF-32 by their byte order marks, or without one by
 	 * their code units: told (the caller decodes), not "binary". */
-	T_EQ_INT(chunk_check_text(rec, "\xFF\xFE#\0 \0", 6, NULL, &w, &err), 0, "UTF-16LE read");
+	T_EQ_INT(chunk_check_text("\xFF\xFE#\0 \0", 6, NULL, &w, &err), 0, "UTF-16LE read");
 	T_EQ_STR(w.name, "UTF-16LE", "UTF-16LE by its BOM");
 	T_EQ_INT((int)w.bom, 2, "its BOM skipped");
-	T_EQ_INT(chunk_check_text(rec, "\xFE\xFF\x4e\x2d", 4, NULL, &w, &err), 0, "UTF-16BE without a NUL read");
+	T_EQ_INT(chunk_check_text("\xFE\xFF\x4e\x2d", 4, NULL, &w, &err), 0, "UTF-16BE without a NUL read");
 	T_EQ_STR(w.name, "UTF-16BE", "UTF-16BE named");
-	T_EQ_INT(chunk_check_text(rec, "\xFF\xFE\0\0#\0\0\0", 8, NULL, &w, &err), 0, "UTF-32LE read");
+	T_EQ_INT(chunk_check_text("\xFF\xFE\0\0#\0\0\0", 8, NULL, &w, &err), 0, "UTF-32LE read");
 	T_EQ_STR(w.name, "UTF-32LE", "UTF-32LE, not UTF-16LE");
-	T_EQ_INT(chunk_check_text(rec, "\0\0\xFE\xFF", 4, NULL, &w, &err), 0, "UTF-32BE read");
+	T_EQ_INT(chunk_check_text("\0\0\xFE\xFF", 4, NULL, &w, &err), 0, "UTF-32BE read");
 	T_EQ_STR(w.name, "UTF-32BE", "UTF-32BE named");
-	T_EQ_INT(chunk_check_text(rec, "#\0 \0h\0\xe9\0l\0l\0o\0!\0", 16, NULL, &w, &err), 0, "UTF-16LE without a BOM read");
+	T_EQ_INT(chunk_check_text("#\0 \0h\0\xe9\0l\0l\0o\0!\0", 16, NULL, &w, &err), 0, "UTF-16LE without a BOM read");
 	T_EQ_STR(w.name, "UTF-16LE", "and named");
 	T_EQ_INT((int)w.bom, 0, "no BOM");
-	T_EQ_INT(chunk_check_text(rec, "\0#\0 \0h\0i\0 \0t\0h\0e", 16, NULL, &w, &err), 0, "UTF-16BE without a BOM read");
+	T_EQ_INT(chunk_check_text("\0#\0 \0h\0i\0 \0t\0h\0e", 16, NULL, &w, &err), 0, "UTF-16BE without a BOM read");
 	T_EQ_STR(w.name, "UTF-16BE", "and named");
-	T_EQ_INT(chunk_check_text(rec, "a\0\0\0b\0\0\0c\0\0\0d\0\0\0", 16, NULL, &w, &err), 0, "UTF-32LE without a BOM read");
+	T_EQ_INT(chunk_check_text("a\0\0\0b\0\0\0c\0\0\0d\0\0\0", 16, NULL, &w, &err), 0, "UTF-32LE without a BOM read");
 	T_EQ_STR(w.name, "UTF-32LE", "and named");
-	T_EQ_INT(chunk_check_text(rec, "a\0\0\0\x01\0\0\0c\0\0\0d\0\0\0", 16, NULL, &w, &err), -1, "a control character: binary");
+	T_EQ_INT(chunk_check_text("a\0\0\0\x01\0\0\0c\0\0\0d\0\0\0", 16, NULL, &w, &err), -1, "a control character: binary");
 	T_EQ_STR(err.msg, "binary file: NUL byte at byte 1", "as binary");
 	/* Text with stray NULs read as UTF-16 is CJK: never decoded so. */
-	T_EQ_INT(chunk_check_text(rec, "# Notes on the build\n\nSome text with one stray\0NUL in it.\n", 58, NULL, &w, &err), 0, "UTF-8 with a stray NUL: not UTF-16");
+	T_EQ_INT(chunk_check_text("# Notes on the build\n\nSome text with one stray\0NUL in it.\n", 58, NULL, &w, &err), 0, "UTF-8 with a stray NUL: not UTF-16");
 	T_EQ_INT((int)w.unit, 0, "but UTF-8 with a stray NUL (the caller replaces it)");
-	T_EQ_INT(chunk_check_text(rec, "# Head\n\nsome\0text\0\0more\0words here.\n", 36, NULL, &w, &err), -1, "NULs over 1 byte in 32: binary");
+	T_EQ_INT(chunk_check_text("# Head\n\nsome\0text\0\0more\0words here.\n", 36, NULL, &w, &err), -1, "NULs over 1 byte in 32: binary");
 	T_EQ_STR(err.msg, "binary file: NUL byte at byte 12", "named as such");
-	T_EQ_INT(chunk_check_text(rec, "# Head\n\nsome text with a stray\0NUL and a \x01 control.\n", 52, NULL, &w, &err), -1, "a NUL beside another control byte: binary");
-	T_EQ_INT(chunk_check_text(rec, "# Head\n\nsome text with a stray\0NUL and \x1b[1mbold\x1b[0m text\n", 57, NULL, &w, &err), 0, "a NUL beside a terminal's escapes: text");
-	T_EQ_INT(chunk_check_text(rec, "# Head\n\nsome text with a stray\0NUL and caf\xe9 in Latin-1 text", 59, NULL, &w, &err), -1, "a NUL in text that is not UTF-8: binary");
+	T_EQ_INT(chunk_check_text("# Head\n\nsome text with a stray\0NUL and a \x01 control.\n", 52, NULL, &w, &err), -1, "a NUL beside another control byte: binary");
+	T_EQ_INT(chunk_check_text("# Head\n\nsome text with a stray\0NUL and \x1b[1mbold\x1b[0m text\n", 57, NULL, &w, &err), 0, "a NUL beside a terminal's escapes: text");
+	T_EQ_INT(chunk_check_text("# Head\n\nsome text with a stray\0NUL and caf\xe9 in Latin-1 text", 59, NULL, &w, &err), -1, "a NUL in text that is not UTF-8: binary");
 	T_OK(strstr(err.msg, "binary") != NULL, "named as such");
 	/* CJK in UTF-16 without a zero byte: a hint, never a decoding (Shift
 	 * JIS or EUC-KR reads so too). */
-	T_EQ_INT(chunk_check_text(rec, "\x2d\x4e\x87\x65\x87\x65\x2c\x67\x2c\x67\x2d\x4e\x87\x65\x87\x65", 16, NULL, &w, &err), -1, "UTF-16LE CJK without a zero byte refused");
+	T_EQ_INT(chunk_check_text("\x2d\x4e\x87\x65\x87\x65\x2c\x67\x2c\x67\x2d\x4e\x87\x65\x87\x65", 16, NULL, &w, &err), -1, "UTF-16LE CJK without a zero byte refused");
 	T_EQ_STR(err.msg, "invalid UTF-8 at byte 2; reads as CJK in UTF-16LE without a byte order mark (or is"
 		 " Shift JIS, EUC-KR ...): convert it, e.g. iconv -f UTF-16LE -t UTF-8", "with the hint");
-	T_EQ_INT(chunk_check_text(rec, "\xc7\xd1\xb1\xb9\xbe\xee\xc7\xd1\xb1\xb9\xbe\xee\xc7\xd1\xb1\xb9", 16, NULL, &w, &err), -1, "EUC-KR Hangul refused");
+	T_EQ_INT(chunk_check_text("\xc7\xd1\xb1\xb9\xbe\xee\xc7\xd1\xb1\xb9\xbe\xee\xc7\xd1\xb1\xb9", 16, NULL, &w, &err), -1, "EUC-KR Hangul refused");
 	T_OK(strstr(err.msg, "iconv -f UTF-16BE") != NULL, "with the same hint: its pairs are UTF-16BE Hangul");
-	T_EQ_INT(chunk_check_text(rec, "caf\xe9 cr\xe8me br\xfbl\xe9" "e et caf\xe9 au lait\0 ok", 37, NULL, &w, &err), -1, "Latin-1 with a stray NUL: not UTF-16");
-	T_EQ_INT(chunk_check_text(rec, "ok \xC3\xA9", 5, NULL, &w, &err), 0, "UTF-8 read");
+	T_EQ_INT(chunk_check_text("caf\xe9 cr\xe8me br\xfbl\xe9" "e et caf\xe9 au lait\0 ok", 37, NULL, &w, &err), -1, "Latin-1 with a stray NUL: not UTF-16");
+	T_EQ_INT(chunk_check_text("ok \xC3\xA9", 5, NULL, &w, &err), 0, "UTF-8 read");
 	T_EQ_INT((int)w.unit, 0, "as UTF-8");
-	T_EQ_INT(chunk_check_text(rec, "caf\xe9 cr\xe8me", 10, NULL, &w, &err), -1, "Latin-1 refused");
+	T_EQ_INT(chunk_check_text("caf\xe9 cr\xe8me", 10, NULL, &w, &err), -1, "Latin-1 refused");
 	T_EQ_STR(err.msg, "invalid UTF-8 at byte 3; looks like Latin-1 or Windows-1252: convert it,"
 		 " e.g. iconv -f WINDOWS-1252 -t UTF-8", "with the hint");
-	T_EQ_INT(chunk_check_text(rec, "caf\xe9 \xc3\xa9", 7, NULL, &w, &err), -1, "Latin-1 beside UTF-8 refused");
+	T_EQ_INT(chunk_check_text("caf\xe9 \xc3\xa9", 7, NULL, &w, &err), -1, "Latin-1 beside UTF-8 refused");
 	T_EQ_STR(err.msg, "invalid UTF-8 at byte 3", "without the hint (a conversion would garble the UTF-8)");
-	T_EQ_INT(chunk_check_text(rec, "a\x81" "b", 3, NULL, &w, &err), -1, "a byte Windows-1252 leaves undefined refused");
+	T_EQ_INT(chunk_check_text("a\x81" "b", 3, NULL, &w, &err), -1, "a byte Windows-1252 leaves undefined refused");
 	T_EQ_STR(err.msg, "invalid UTF-8 at byte 1", "without the hint");
 
 	T_EQ_INT(chunk_format_of("/a/b.MD", CHUNK_FORMAT_AUTO), CHUNK_MARKDOWN, ".MD is markdown");
