@@ -89,6 +89,12 @@ static jv end_record(const discover_stats *st, char **roots, int nroots, int sta
 	r = jv_object_set(r, jv_string("skips"), jv_number((double)st->skips));
 	r = jv_object_set(r, jv_string("roots"), list);
 	r = jv_object_set(r, jv_string("status"), jv_number(status));
+	/* Every part not read listed (a directory unreadable to this user, a
+	 * lost+found): a sweep keeps what is stored under them and deletes
+	 * the rest (dp_end_unread). */
+	if (st->unwalked > 0 && st->unread != NULL &&
+	    (unsigned long)jv_array_length(jv_copy(*st->unread)) == st->unwalked)
+		r = jv_object_set(r, jv_string("unread"), jv_copy(*st->unread));
 	return jv_object_set(r, jv_string("complete"), jv_bool(status != DP_EXIT_SYSTEM &&
 								   st->unwalked == 0));
 }
@@ -157,7 +163,8 @@ static int named_before(const discover_opts *opts, int i)
 static int walk_roots(char **roots, int nroots, const discover_opts *opts, int want_end,
 		      struct output *out)
 {
-	discover_stats stats = {0};
+	jv unread = jv_array();
+	discover_stats stats = {.unread = &unread};
 	int rc = DP_EXIT_OK, unwalkable = 0;
 	dp_err err;
 
@@ -188,6 +195,7 @@ static int walk_roots(char **roots, int nroots, const discover_opts *opts, int w
 		dp_diag("%s", err.msg);
 		rc = DP_EXIT_SYSTEM;
 	}
+	jv_free(unread);
 	return rc;
 }
 

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "endrec.h"
 #include "hash.h"
 #include "path.h"
 #include "record.h"
@@ -121,12 +122,25 @@ static void skip_diag(struct walker *w, const char *why)
 	w->stats->skipped++;
 }
 
-/* Like skip_diag, for a directory (or part of one) not read: files there
- * went unseen, so the walk is not complete (no sweep may follow it). */
+/* A directory (or part of one) not read: files there went unseen, so the
+ * walk is not complete; a sweep may follow it only keeping what is stored
+ * under the paths listed (stats->unread). */
+static void unwalked(struct walker *w)
+{
+	jv *unread = w->stats->unread;
+
+	w->stats->unwalked++;
+	/* A name that is not UTF-8 comes out with U+FFFD in it: no stored
+	 * path lies under it, at worst one is kept. */
+	if (unread != NULL && jv_array_length(jv_copy(*unread)) < DP_END_UNREAD_MAX)
+		*unread = jv_array_append(*unread, jv_string(w->path));
+}
+
+/* Like skip_diag, for a directory (or part of one) not read. */
 static void unwalked_diag(struct walker *w, const char *why)
 {
 	skip_diag(w, why);
-	w->stats->unwalked++;
+	unwalked(w);
 }
 
 enum emitted { EMIT_FILE, EMIT_ERROR, EMIT_SKIP };
@@ -334,7 +348,7 @@ static int visit(struct walker *w, int dfd, const char *name, unsigned char type
 			return 0;
 		if (dp_utf8_invalid_at(name, strlen(name)) < strlen(name)) {
 			emit_error(w, "directory name is not valid UTF-8; not walked");
-			w->stats->unwalked++;
+			unwalked(w);
 			return 0;
 		}
 		if (depth >= DISCOVER_MAX_DEPTH) {

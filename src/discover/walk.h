@@ -82,7 +82,13 @@ typedef struct discover_stats {
 	unsigned long skipped;/* entries skipped (with a diagnostic or a skip record) */
 	unsigned long unwalked;/* directories (or parts) not read: the walk is
 	                        * not complete, files there went unseen */
+	/* When not NULL, an array: the path of each directory (or entry) not
+	 * read, the first DP_END_UNREAD_MAX of them, that a sweep keeps
+	 * what is stored under (the end record's "unread"). */
+	jv *unread;
 } discover_stats;
+
+
 
 /* Walks `root` (as given on the command line), emitting records through
  * emit.  Diagnostics for skipped entries go to stderr (dp_diag).  Returns

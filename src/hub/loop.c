@@ -25,6 +25,7 @@
 #include "zap.h"
 #include "endrec.h"
 #include "evict.h"
+#include "json.h"
 #include "lines.h"
 #include "metrics.h"
 #include "record.h"
@@ -1190,6 +1191,39 @@ static int input_proven(struct hub *h, char *why, size_t size)
 			     size);
 }
 
+/* Writes the sweep's go line: "go", with the paths discover could not read
+ * (a directory this user may not read, a lost+found) as a JSON array
+ * after it when there are any, whose stored documents the sweep keeps
+ * (and says so).  Returns 0, or -1 with errno. */
+static int tell_go(struct hub *h)
+{
+	jv unread = dp_end_unread(h->end);
+	int n = jv_array_length(jv_copy(unread));
+	dp_json_buf line;
+	dp_err err;
+	int rc = 0;
+
+	dp_buf_init(&line, DP_END_GO_LINE_MAX);
+	if (dp_buf_append(&line, "go", 2) < 0 ||
+	    (n > 0 && (dp_buf_append(&line, " ", 1) < 0 || dp_json_append(&line, unread, &err) < 0)) ||
+	    dp_buf_append(&line, "\n", 1) < 0) {
+		errno = ENOMEM;
+		rc = -1;
+	}
+	for (size_t off = 0; rc == 0 && off < line.len;) {
+		ssize_t w = write(h->sweep.in, line.data + off, line.len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			rc = -1;
+		else
+			off += (size_t)w;
+	}
+	dp_buf_free(&line);
+	jv_free(unread);
+	return rc;
+}
+
 /* Tells the sweep to go when that is safe (returns 1), and says why not
  * otherwise (t->sweep, t->sweep_why; returns 0; the sweep process ends
  * without deleting).  *complete: every document has its outcome; cleared
@@ -1216,7 +1250,7 @@ static int sweep_begin(struct hub *h, int *complete)
 		t->sweep = "failed", snprintf(t->sweep_why, sizeof t->sweep_why, "%s", h->sweep.spawn_failed);
 	else {
 		/* A sweep process that died is said by sweep_end (its status). */
-		if (write(h->sweep.in, "go\n", 3) != 3)
+		if (tell_go(h) < 0)
 			dp_diag("sweep: cannot tell it to go: %s", strerror(errno));
 		close(h->sweep.in);
 		h->sweep.began = dp_clock_s();

@@ -5,6 +5,26 @@
 
 #include "record.h"
 
+/* end's "unread": an array of strings, one at least; else invalid. */
+static jv unread_list(jv end)
+{
+	jv unread = jv_get_kind(end) == JV_KIND_OBJECT ? jv_object_get(jv_copy(end), jv_string("unread"))
+						       : jv_invalid();
+	if (jv_get_kind(unread) != JV_KIND_ARRAY || jv_array_length(jv_copy(unread)) == 0) {
+		jv_free(unread);
+		return jv_invalid();
+	}
+	jv_array_foreach(unread, i, p) {
+		int text = jv_get_kind(p) == JV_KIND_STRING;
+		jv_free(p);
+		if (!text) {
+			jv_free(unread);
+			return jv_invalid();
+		}
+	}
+	return unread;
+}
+
 int dp_end_proves(jv end, double seen, char *why, size_t size)
 {
 	double records, status;
@@ -20,8 +40,11 @@ int dp_end_proves(jv end, double seen, char *why, size_t size)
 		return 0;
 	}
 	jv complete = jv_object_get(jv_copy(end), jv_string("complete"));
-	int walked = jv_get_kind(complete) == JV_KIND_TRUE;
+	jv unread = unread_list(end);
+	/* Parts not read, each listed: what is stored under them is kept. */
+	int walked = jv_get_kind(complete) == JV_KIND_TRUE || jv_is_valid(unread);
 	jv_free(complete);
+	jv_free(unread);
 	/* Status 1 only says some files became error records: those carry
 	 * their paths, and the store marks them, so a sweep keeps them. */
 	if ((status != 0 && status != 1) || !walked) {
@@ -34,4 +57,10 @@ int dp_end_proves(jv end, double seen, char *why, size_t size)
 		return 0;
 	}
 	return 1;
+}
+
+jv dp_end_unread(jv end)
+{
+	jv unread = unread_list(end);
+	return jv_is_valid(unread) ? unread : (jv_free(unread), jv_array());
 }

@@ -7,6 +7,7 @@
 
 #include "blocker.h"
 #include "cli.h"
+#include "endrec.h"
 #include "err.h"
 #include "fulltext.h"
 #include "lines.h"
@@ -53,8 +54,10 @@ static void usage(FILE *out)
 		"                          record arrived, stamped with run RUN; else exit 5,\n"
 		"                          nothing deleted\n"
 		"  --sweep-on-go           with --sweep: connect now, sweep when a line \"go\"\n"
-		"                          comes on stdin; stdin ending without it exits 0,\n"
-		"                          nothing deleted (docpipe-hub starts its sweep so)\n"
+		"                          comes on stdin (\"go [PATH,...]\": keep what is\n"
+		"                          stored under those JSON strings); stdin ending\n"
+		"                          without it exits 0, nothing deleted (docpipe-hub\n"
+		"                          starts its sweep so)\n"
 		"  --text-config NAME      text search configuration of the full-text index\n"
 		"                          (default: the corpus's, english for a new one;\n"
 		"                          simple for mixed languages); a change re-indexes\n"
@@ -226,19 +229,35 @@ static int open_waiting(struct opening *o, double patience, dp_err *err)
  * made again (--db-retry) and the sweep tried again (what its batches
  * deleted stays deleted).  Returns an exit code. */
 static int sweep(store *s, const char *run, char **roots, size_t nroots, const char *require_end,
-		 dp_sink *sink, int quiet, dp_err *err)
+		 jv kept, dp_sink *sink, int quiet, dp_err *err)
 {
 	size_t deleted = 0;
 	char why[DP_ERR_MAX];
 	int lost = 0;
 
-	if (require_end != NULL && store_sweep_proven(require_end, run, why, sizeof why) == 0) {
-		dp_diag("sweep refused: %s (%s); nothing deleted", why, require_end);
-		return DP_EXIT_INTERRUPTED;
+	if (require_end != NULL) {
+		jv_free(kept);
+		kept = jv_invalid();
+		if (store_sweep_proven(require_end, run, &kept, why, sizeof why) == 0) {
+			dp_diag("sweep refused: %s (%s); nothing deleted", why, require_end);
+			return DP_EXIT_INTERRUPTED;
+		}
 	}
-	while (store_sweep(s, run, roots, nroots, sink, &deleted, err) < 0)
+	int n = jv_array_length(jv_copy(kept));
+	if (n > 0) {
+		jv first = jv_array_get(jv_copy(kept), 0);
+		dp_diag("sweep: what is stored under %d path(s) discover could not read is kept (%s%s)",
+			n, jv_string_value(first), n > 1 ? ", ..." : "");
+		jv_free(first);
+	}
+	jv text = jv_dump_string(kept, 0);
+	int rc = 0;
+	while (rc == 0 && store_sweep(s, run, roots, nroots, jv_string_value(text), sink, &deleted, err) < 0)
 		if (!store_reconnect(s, &lost, err))
-			return DP_EXIT_SYSTEM;
+			rc = -1;
+	jv_free(text);
+	if (rc < 0)
+		return DP_EXIT_SYSTEM;
 	if (!quiet)
 		dp_diag("swept %zu document(s)", deleted);
 	return DP_EXIT_OK;
@@ -264,11 +283,12 @@ static void tell_hub(void *ctx, const char *what, double waited_s)
 }
 
 /* --sweep-on-go: reads stdin to its first newline or its end.  Returns 1
- * on the line "go", 0 when stdin ended (or said anything else) without
- * it, -1 with err on a read error. */
-static int await_go(dp_err *err)
+ * on the line "go", *kept an empty array, or "go [PATH, ...]", *kept
+ * those paths (their stored documents are kept); 0 when stdin ended (or
+ * said anything else) without it, -1 with err on a read error. */
+static int await_go(jv *kept, dp_err *err)
 {
-	dp_lines *lines = dp_lines_new(STDIN_FILENO, 64);
+	dp_lines *lines = dp_lines_new(STDIN_FILENO, DP_END_GO_LINE_MAX);
 	const char *line;
 	size_t len;
 	unsigned long lineno;
@@ -278,7 +298,24 @@ static int await_go(dp_err *err)
 		return -1;
 	}
 	int st = dp_lines_next(lines, &line, &len, &lineno, err);
-	int go = st == DP_LINES_OK && len == 2 && memcmp(line, "go", 2) == 0;
+	int go = st == DP_LINES_OK && len >= 2 && memcmp(line, "go", 2) == 0;
+	if (go && len == 2) {
+		*kept = jv_array();
+	} else if (go && line[2] == ' ') {
+		jv paths = jv_parse_sized(line + 3, (int)(len - 3));
+		go = jv_get_kind(paths) == JV_KIND_ARRAY;
+		if (go)
+			jv_array_foreach(paths, i, p) {
+				go &= jv_get_kind(p) == JV_KIND_STRING;
+				jv_free(p);
+			}
+		if (go)
+			*kept = paths;
+		else
+			jv_free(paths);
+	} else {
+		go = 0;
+	}
 	dp_lines_free(&lines);
 	return st == DP_LINES_ERROR ? -1 : go;
 }
@@ -322,13 +359,14 @@ int main(int argc, char **argv)
 				  ? (double)a.db_retry : 0;
 	store *s = NULL;
 	int go = 1;
+	jv kept = jv_array();
 	/* --sweep-on-go connects before the go, so that a run's end waits for
 	 * the sweep's statement only; a database away now is waited for after
 	 * the go, as by a sweep started then. */
 	if (a.sweep_on_go) {
 		if (try_open(&o, &err) < 0)
 			o.s = NULL;
-		go = await_go(&err);
+		go = await_go(&kept, &err);
 	}
 	/* Each way ends with rc and, for an error, err: said once, here. */
 	if (go <= 0) {
@@ -339,7 +377,8 @@ int main(int argc, char **argv)
 		 * be used, a login refused for good) or a system one. */
 		rc = o.exit_code;
 	} else if (s = o.s, a.sweep_run != NULL) {
-		rc = sweep(s, a.sweep_run, a.roots, a.nroots, a.require_end, sink, a.so.quiet, &err);
+		rc = sweep(s, a.sweep_run, a.roots, a.nroots, a.require_end, kept, sink, a.so.quiet, &err);
+		kept = jv_invalid();
 	} else {
 		store_counts c;
 		rc = store_run(s, src, sink, &c, &err);
@@ -354,6 +393,7 @@ int main(int argc, char **argv)
 		dp_diag("%s", close_err.msg);
 		rc = DP_EXIT_SYSTEM;
 	}
+	jv_free(kept);
 	store_close(&s);
 	store_blocker_stop(&a.so.blocker);
 	dp_source_free(&src);

@@ -304,7 +304,9 @@ int store_copy_abort(store *s, const char *why, dp_err *err);
 int store_copy_end(store *s, dp_err *err);
 
 /* Deletes the documents under one of roots (root equal, or path below
- * it) whose last_run is not run, unless another writer saw them since the
+ * it) and under none of the paths kept (a JSON array of the paths discover
+ * could not read: dp_end_unread; "[]" for none) whose last_run is not run,
+ * unless another writer saw them since the
  * run's first write began, and the other runs' failures and tombstones
  * there; puts a "deleted" receipt for each document on sink (flushed after
  * each batch).  In batches of STORE_SWEEP_BATCH rows, each a statement
@@ -315,15 +317,16 @@ int store_copy_end(store *s, dp_err *err);
  * was deleted stays deleted when a later batch fails).  Returns 0 or -1 with
  * err. */
 #define STORE_SWEEP_BATCH 1000
-int store_sweep(store *s, const char *run, char *const *roots, size_t nroots, dp_sink *sink,
-		size_t *deleted, dp_err *err);
+int store_sweep(store *s, const char *run, char *const *roots, size_t nroots, const char *kept,
+		dp_sink *sink, size_t *deleted, dp_err *err);
 
 /* Whether the store output in file `receipts` proves a sweep of run `run`
  * safe: it holds discover's end record (as the store puts it out last, with
  * "received"), dp_end_proves accepts it, and it carries run `run` (the
  * records were stamped with it, so the store marked what it saw with it:
- * unstamped, every document under the roots would be swept).  Returns 1,
- * or 0 with the reason in why. */
-int store_sweep_proven(const char *receipts, const char *run, char *why, size_t size);
+ * unstamped, every document under the roots would be swept).  Returns 1
+ * with *unread the paths the end record lists as not read (dp_end_unread;
+ * the caller frees it), or 0 with the reason in why. */
+int store_sweep_proven(const char *receipts, const char *run, jv *unread, char *why, size_t size);
 
 #endif

@@ -43,13 +43,17 @@ static jv deleted_receipt(const char *path, long long id, const char *run)
  * rows it picked: a row a writer changed meanwhile is waited for and
  * read as that writer left it (READ COMMITTED), as in one statement over
  * them all.  A document's chunks go in its statement (ON DELETE CASCADE):
- * a sweep stopped between two batches leaves whole documents only.  The
+ * a sweep stopped between two batches leaves whole documents only.  What
+ * lies under a path discover could not read ($5, a JSON array) is kept:
+ * its files went unseen, not away.  The
  * tombstones of other runs under the roots go too: only their own run's
  * records could be refused; and the failures of paths under the roots
  * that the run did not see fail. */
 #define UNDER_ROOTS(root, path)                                                                     \
 	" EXISTS (SELECT 1 FROM unnest($2::text[]) AS r(root)"                                     \
-	"  WHERE " root " = r.root OR starts_with(" path ", rtrim(r.root, '/') || '/'))"
+	"  WHERE " root " = r.root OR starts_with(" path ", rtrim(r.root, '/') || '/'))"          \
+	" AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements_text($5::jsonb) AS k(p)"              \
+	"  WHERE " path " = k.p OR starts_with(" path ", rtrim(k.p, '/') || '/'))"
 #define DOC_SWEPT                                                                                   \
 	" d.last_run IS DISTINCT FROM $1"                                                          \
 	" AND NOT EXISTS (SELECT 1 FROM docpipe.run_starts s WHERE s.run = $1"                     \
@@ -103,13 +107,13 @@ static void timeout_err(store *s, const struct sweep_step *step, const PGresult 
  * the sweep goes on under a database's or role's statement_timeout), a
  * receipt on sink for each document deleted, flushed after each batch.
  * Returns 0 or -1 with err. */
-static int sweep_step(store *s, const struct sweep_step *step, const char *run, long *batch,
-		      dp_sink *sink, size_t *deleted, dp_err *err)
+static int sweep_step(store *s, const struct sweep_step *step, const char *run, const char *kept,
+		      long *batch, dp_sink *sink, size_t *deleted, dp_err *err)
 {
 	char limit[24], *key = strdup(step->first_key);
-	const char *values[] = {run, (const char *)s->buf.data, limit, key};
-	int lengths[] = {0, (int)s->buf.len, 0, 0}, formats[] = {0, 1, 0, 0};
-	Oid types[] = {DP_OID_TEXT, DP_OID_TEXT_ARRAY, 0, DP_OID_TEXT};
+	const char *values[] = {run, (const char *)s->buf.data, limit, key, kept};
+	int lengths[] = {0, (int)s->buf.len, 0, 0, 0}, formats[] = {0, 1, 0, 0, 0};
+	Oid types[] = {DP_OID_TEXT, DP_OID_TEXT_ARRAY, 0, DP_OID_TEXT, DP_OID_TEXT};
 	int rc = 0;
 
 	for (long picked = *batch; key != NULL && rc == 0 && picked >= *batch;) {
@@ -121,7 +125,7 @@ static int sweep_step(store *s, const struct sweep_step *step, const char *run, 
 			rc = -1;
 			continue;
 		}
-		PGresult *res = dp_db_result_params(s->db, step->sql, 4, types, values, lengths, formats);
+		PGresult *res = dp_db_result_params(s->db, step->sql, 5, types, values, lengths, formats);
 		int ok = res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK;
 		dp_err ended;
 		if (store_pooled_end(s, ok ? 0 : -1, &ended) < 0 && ok) {
@@ -163,8 +167,8 @@ static int sweep_step(store *s, const struct sweep_step *step, const char *run, 
 	return rc;
 }
 
-int store_sweep(store *s, const char *run, char *const *roots, size_t nroots, dp_sink *sink,
-		size_t *deleted, dp_err *err)
+int store_sweep(store *s, const char *run, char *const *roots, size_t nroots, const char *kept,
+		dp_sink *sink, size_t *deleted, dp_err *err)
 {
 	/* Roots in the form records carry them (absolute, no "." nor repeated
 	 * slashes), so "docs" or "./docs/" sweeps what discover found there. */
@@ -191,12 +195,12 @@ int store_sweep(store *s, const char *run, char *const *roots, size_t nroots, dp
 	}
 	long batch = STORE_SWEEP_BATCH;
 	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
-		if (sweep_step(s, &steps[i], run, &batch, sink, deleted, err) < 0)
+		if (sweep_step(s, &steps[i], run, kept, &batch, sink, deleted, err) < 0)
 			return -1;
 	return 0;
 }
 
-int store_sweep_proven(const char *receipts, const char *run, char *why, size_t size)
+int store_sweep_proven(const char *receipts, const char *run, jv *unread, char *why, size_t size)
 {
 	int fd = open(receipts, O_RDONLY | O_CLOEXEC);
 	jv end = jv_invalid();
@@ -239,6 +243,8 @@ int store_sweep_proven(const char *receipts, const char *run, char *why, size_t 
 			snprintf(why, size, "the end record is of run \"%.200s\", not \"%s\"", end_run, run);
 		rc = 0;
 	}
+	if (rc == 1)
+		*unread = dp_end_unread(end);
 	jv_free(end);
 	return rc;
 }

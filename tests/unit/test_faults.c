@@ -31,6 +31,24 @@ static void test_end_proof(void)
 	jv_free(end);
 	end = rec_of("{\"kind\":\"end\",\"records\":3,\"status\":1,\"complete\":false}");
 	T_EQ_INT(dp_end_proves(end, 3, why, sizeof why), 0, "a directory unread: not proven");
+	jv u = dp_end_unread(end);
+	T_EQ_INT(jv_array_length(u), 0, "no unread paths listed");
+	jv_free(end);
+	/* Each part not read named: proven, what is under them kept. */
+	end = rec_of("{\"kind\":\"end\",\"records\":3,\"status\":0,\"complete\":false,\"unread\":[\"/r/a\",\"/r/b\"]}");
+	T_EQ_INT(dp_end_proves(end, 3, why, sizeof why), 1, "unread directories listed: proven");
+	u = dp_end_unread(end);
+	jv second = jv_array_get(u, 1);
+	T_EQ_STR(jv_string_value(second), "/r/b", "the unread paths");
+	jv_free(second);
+	jv_free(end);
+	end = rec_of("{\"kind\":\"end\",\"records\":3,\"status\":0,\"complete\":false,\"unread\":[\"/r/a\",7]}");
+	T_EQ_INT(dp_end_proves(end, 3, why, sizeof why), 0, "a list that is not of paths: not proven");
+	u = dp_end_unread(end);
+	T_EQ_INT(jv_array_length(u), 0, "and no path taken from it");
+	jv_free(end);
+	end = rec_of("{\"kind\":\"end\",\"records\":3,\"status\":0,\"complete\":false,\"unread\":[]}");
+	T_EQ_INT(dp_end_proves(end, 3, why, sizeof why), 0, "an empty list: not proven");
 	jv_free(end);
 	end = rec_of("{\"kind\":\"end\",\"records\":3,\"status\":3,\"complete\":true}");
 	T_EQ_INT(dp_end_proves(end, 3, why, sizeof why), 0, "status 3: not proven");
