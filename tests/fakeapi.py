@@ -83,7 +83,8 @@ request whose last message holds S (each S) is answered TEXT (e.g. "", "  ",
 "a\\u0000b"), with "finish_reason": "R" (Ollama's done_reason) when given
 ("length": an answer cut at the server's output limit), with Ollama's
 "done": false (an incomplete answer) or null (no "done" field) when given
-(default true), or with "error": E
+(default true); "content": null answers a null content (a refusal's form),
+"no_choices": true an empty "choices" list; with "error": E
 the answer is {"error": E} with status 200 (as some proxies answer).  null: off.
 "no_base64": as --no-base64, for a running server.
 "echo_key": {"status": S, "json": true|false, "pad": N}: every model request
@@ -566,16 +567,18 @@ class Handler(BaseHTTPRequestHandler):
                 done = odd.get("done", done)
         # The log (read by jq 1.6, which refuses a lone surrogate) holds
         # what a client reads: U+FFFD.
-        self.record(st, kind, texts[-1:], [out.replace("\ud800", "\ufffd")])
+        self.record(st, kind, texts[-1:], [out.replace("\ud800", "\ufffd") if isinstance(out, str) else out])
         if flavour == "ollama":
             answer = {"model": req.get("model"), "done": done, "done_reason": finish,
                       "message": {"role": "assistant", "content": out}}
             if done is None:
                 del answer["done"]
             return self.send_json(200, answer)
+        choices = [{"index": 0, "finish_reason": finish, "message": {"role": "assistant", "content": out}}]
+        if odd is not None and texts and odd.get("no_choices") and all(w in texts[-1] for w in want):
+            choices = []
         return self.send_json(200, {"id": "x", "object": "chat.completion", "model": req.get("model"),
-                                    "choices": [{"index": 0, "finish_reason": finish,
-                                                 "message": {"role": "assistant", "content": out}}]})
+                                    "choices": choices})
 
     def record(self, st, kind, inputs, outputs):
         if st.args.no_log:

@@ -113,6 +113,15 @@ for content in '' ' \n\t '; do
 	is "$(sql "SELECT count(*) FROM docpipe.documents WHERE path = '/e/c.md' OR btrim(summary, E' \\t\\n\\r') = ''")" 0 \
 		"answer \"$content\": not stored"
 done
+# A null content (the form of a refusal) and an empty "choices" list: the
+# same (fault sweep 12: held).
+for answer in '"content":null' '"content":"x","no_choices":true'; do
+	api_reset
+	api_control "{\"chat_answer\":{\"input\":\"Charlie is third.\",$answer}}"
+	docpipe-summarize --backend openai --chunk-summaries <"$T_DIR/odd.ndjson" >"$T_DIR/o7" 2>"$T_DIR/e7"
+	is "$?:$(jq -r 'select(.kind=="error") | [.path, .error] | join(" ")' "$T_DIR/o7"):$(blank_cached)" \
+		"1:/e/c.md malformed response: no choices[0].message.content:0" "answer {$answer}: exit 1, its document fails by name, nothing cached"
+done
 api_reset
 docpipe-summarize --backend openai --chunk-summaries <"$T_DIR/odd.ndjson" >"$T_DIR/o8" 2>"$T_DIR/e8"
 is "$?" 0 "then, against a healthy server: exit 0"
