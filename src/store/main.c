@@ -283,8 +283,8 @@ static void tell_hub(void *ctx, const char *what, double waited_s)
 }
 
 /* --sweep-on-go: reads stdin to its first newline or its end.  Returns 1
- * on the line "go", *kept an empty array, or "go [PATH, ...]", *kept
- * those paths (their stored documents are kept); 0 when stdin ended (or
+ * on the line "go" (*kept, an empty array, kept), or "go [PATH, ...]",
+ * *kept replaced by those paths (their stored documents are kept); 0 when stdin ended (or
  * said anything else) without it, -1 with err on a read error. */
 static int await_go(jv *kept, dp_err *err)
 {
@@ -300,7 +300,7 @@ static int await_go(jv *kept, dp_err *err)
 	int st = dp_lines_next(lines, &line, &len, &lineno, err);
 	int go = st == DP_LINES_OK && len >= 2 && memcmp(line, "go", 2) == 0;
 	if (go && len == 2) {
-		*kept = jv_array();
+		/* *kept stays the empty array it is. */
 	} else if (go && line[2] == ' ') {
 		jv paths = jv_parse_sized(line + 3, (int)(len - 3));
 		go = jv_get_kind(paths) == JV_KIND_ARRAY;
@@ -309,10 +309,12 @@ static int await_go(jv *kept, dp_err *err)
 				go &= jv_get_kind(p) == JV_KIND_STRING;
 				jv_free(p);
 			}
-		if (go)
+		if (go) {
+			jv_free(*kept);
 			*kept = paths;
-		else
+		} else {
 			jv_free(paths);
+		}
 	} else {
 		go = 0;
 	}
