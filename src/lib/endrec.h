@@ -21,9 +21,9 @@ int dp_end_proves(jv end, double seen, char *why, size_t size);
 /* The most paths an end record lists as not read ("unread"; past them the
  * walk proves nothing), and the longest line that tells a run's sweep to
  * go with them (docpipe-store --sweep-on-go: "go" and a JSON array of
- * paths of at most 4 KiB, each character escaped). */
+ * paths of at most discover's 16 KiB, each character escaped: 6.3 MB). */
 #define DP_END_UNREAD_MAX 64
-#define DP_END_GO_LINE_MAX (DP_END_UNREAD_MAX * 4096 * 6 + 64)
+#define DP_END_GO_LINE_MAX (DP_END_UNREAD_MAX * 16384 * 6 + 64)
 
 /* The paths end (borrowed) lists as not read (a directory this user may
  * not read, a lost+found): a sweep after it keeps what is stored under
