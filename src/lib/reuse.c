@@ -13,13 +13,6 @@
  * stays down costs one attempt per interval, not one per batch). */
 #define REUSE_RECONNECT_MS 1000.0
 
-/* The write-behind (dp_reuse_put): results wait at most this long, or
- * until this many wait, before one INSERT writes them all.  A stop or a
- * kill -9 loses at most that much of what was paid for; one INSERT per
- * answer would cost a round trip per request on a hot path. */
-#define REUSE_FLUSH_MS 1000.0
-#define REUSE_FLUSH_ROWS 64
-
 /* The backlog held while the database is away (an outage, a restart):
  * written when it is back.  Past this many bytes (keys, values and
  * bookkeeping: some 100,000 summaries or 7,000 1536-dimension vectors)
@@ -52,7 +45,6 @@ struct dp_reuse {
 	/* Under queue_lock: */
 	struct pending *head, **tail;
 	size_t rows, bytes;
-	double oldest_ms;   /* when the first row waiting came */
 	double retry_ms;    /* no flush before: the database is away */
 	unsigned long dropped; /* rows dropped past the cap */
 	int full_said;      /* the cap was said since the backlog last emptied */
@@ -514,9 +506,13 @@ static void flush(dp_reuse *r)
 	}
 }
 
-/* The write-behind's thread: flushes once REUSE_FLUSH_ROWS rows wait or
- * the oldest has waited REUSE_FLUSH_MS (while the database is away, every
- * REUSE_RECONNECT_MS), until dp_reuse_close. */
+/* The write-behind's thread, until dp_reuse_close: a group commit.  It
+ * writes a row as soon as it is put, and the rows put while that INSERT
+ * ran with the next one: no wait at a low rate, batches as large as the
+ * rate times one INSERT's round trip at a high one, and a stop or a kill
+ * -9 loses at most the rows of the INSERT under way and those put
+ * meanwhile.  While the database is away it tries every
+ * REUSE_RECONNECT_MS. */
 static void *flusher(void *arg)
 {
 	dp_reuse *r = arg;
@@ -524,13 +520,10 @@ static void *flusher(void *arg)
 	pthread_mutex_lock(&r->queue_lock);
 	while (!r->closing) {
 		double now = dp_clock_ms();
-		double due = r->rows >= REUSE_FLUSH_ROWS ? now : r->oldest_ms + REUSE_FLUSH_MS;
-		if (due < r->retry_ms)
-			due = r->retry_ms;
 		if (r->rows == 0) {
 			pthread_cond_wait(&r->queue_cond, &r->queue_lock);
-		} else if (now < due) {
-			struct timespec until = dp_deadline_ms(due - now);
+		} else if (now < r->retry_ms) {
+			struct timespec until = dp_deadline_ms(r->retry_ms - now);
 			pthread_cond_timedwait(&r->queue_cond, &r->queue_lock, &until);
 		} else {
 			pthread_mutex_unlock(&r->queue_lock);
@@ -582,12 +575,10 @@ void dp_reuse_put(dp_reuse *r, enum dp_reuse_table t, const char *identity,
 		} else {
 			*r->tail = p;
 			r->tail = &p->next;
-			if (r->rows++ == 0)
-				r->oldest_ms = dp_clock_ms();
 			r->bytes += size;
-			/* The first row starts the flusher's clock, the
-			 * REUSE_FLUSH_ROWS-th ends it. */
-			if (r->rows == 1 || r->rows == REUSE_FLUSH_ROWS)
+			/* The first row wakes the flusher; later ones wait
+			 * for its next INSERT. */
+			if (r->rows++ == 0)
 				pthread_cond_signal(&r->queue_cond);
 		}
 		pthread_mutex_unlock(&r->queue_lock);
