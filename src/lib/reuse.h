@@ -71,10 +71,11 @@ void dp_reuse_note(dp_reuse *r, int rc, const char *what, const dp_err *err);
  * a bad one would be reused on every later run.  overwrite replaces
  * existing rows (--refresh); otherwise the first writer wins.
  *
- * Written behind: a thread writes the rows put in one INSERT once 64 wait
- * or the oldest has waited 1 s, and before any later dp_reuse_get (which
- * so finds them), and dp_reuse_close writes the rest; a stop or kill
- * loses at most that batch.  While the database is away the rows wait (a
+ * Written behind: a thread writes each row as it is put, the rows put
+ * while its INSERT ran in its next one (a group commit), and before any
+ * later dp_reuse_get (which so finds them), and dp_reuse_close writes the
+ * rest; a stop or kill loses at most the rows of the INSERT under way and
+ * those put meanwhile.  While the database is away the rows wait (a
  * backlog of at most 64 MiB; past it new ones are dropped, said once) and
  * are written when it is back; what dp_reuse_close cannot write is said.
  * Failures are said by dp_reuse_note.  Thread-safe. */

@@ -65,9 +65,8 @@ void summarize_keys(summarize_ctx *ctx, char *const *prompts, size_t n, char (*k
  * the cache, said on stderr, and not used. */
 void summarize_lookup(summarize_ctx *ctx, const char (*keys)[DP_HASH_HEX], size_t n, jv *answers);
 /* Keeps answer (borrowed, a good one) under key (with a cache only), as
- * soon as it came: written behind in batches (dp_reuse_put), so a stop
- * or kill mid-round loses at most the last second's answers, not the
- * round's. */
+ * soon as it came: written behind (dp_reuse_put), so a stop or kill
+ * mid-round loses at most the answers of one INSERT, not the round's. */
 void summarize_keep(summarize_ctx *ctx, const char key[DP_HASH_HEX], jv answer);
 
 /* Sets ctx->identity from backend, model and the two templates. */

@@ -1,7 +1,7 @@
 #!/bin/bash
 # lane: beside (tests/run: it waits more than it computes)
 # docpipe-summarize keeps each answer for reuse as it comes (written behind
-# in batches of at most 64 answers or 1 s), not when its round is complete:
+# at once, api_reuse_kill.sh), not when its round is complete:
 # a summarize stopped (SIGTERM) or killed (kill -9) in the middle of a
 # 200-chunk document's --chunk-summaries round lost every answer of the
 # round, and the next run paid for all 200 again.  Now the next run pays
