@@ -42,8 +42,10 @@ one() { # one LABEL BIN STAGE ARGS...
 }
 one warm-up "$2" summarize --chunk-summaries --threads 16 >/dev/null # makes the tables
 for _ in $(seq "${RUNS:-3}"); do
-	for s in "old $1" "new $2"; do
-		one $s summarize --chunk-summaries --threads 16
-		one $s embed --threads 4
+	for v in old new; do
+		b=$1
+		[ $v = new ] && b=$2
+		one $v "$b" summarize --chunk-summaries --threads 16
+		one $v "$b" embed --threads 4
 	done
 done
