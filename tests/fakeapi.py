@@ -43,14 +43,16 @@ Control (JSON):
                    "max_concurrent": {...}, "status": {"chat": {"200": n, ...}},
                    "times": [[endpoint, start_s, end_s, status], ...],
                    "rejected": [inputs of each embed request refused for bad_input],
-                   "encodings": {"float": n, "base64": n}}
+                   "encodings": {"float": n, "base64": n},
+                   "faulted": [{"kind", "endpoint", "inputs"}, ...]}
                   requests counts every request on arrival, before any check
                   (a 401 is counted); max_concurrent is the most requests of a
                   kind open at once (the client's in-flight level, slots or
                   not); max_in_flight the most being served in slots; times
                   (not with --no-log) each request's arrival and answer, in
                   seconds since the server started; a log entry's start and
-                  end are its request's arrival and answer likewise.
+                  end are its request's arrival and answer likewise; faulted
+                  the requests that took a fault, with their inputs.
   POST /_reset    clears counters, log and faults
   POST /loop/...  answers 307 to itself, forever (counted in "redirects")
 Options: --port 0 prints "PORT <n>" on stdout once listening.
@@ -210,6 +212,7 @@ class State:
     def reset(self):
         self.gate.set()
         self.faults = []
+        self.faulted = []  # the requests that took a fault: kind, endpoint, inputs
         self.bad_input = None
         self.bad_input_status = 400
         self.bad_vector = None
@@ -261,6 +264,8 @@ class State:
             for i, f in enumerate(self.faults):
                 if f.get("endpoint", "*") in (kind, "*") and (
                         "input" not in f or any(f["input"] in t for t in texts)):
+                    self.faulted.append({"kind": f.get("kind", "status"), "endpoint": kind,
+                                         "inputs": list(texts)})
                     return self.faults.pop(i)
         return None
 
@@ -338,7 +343,8 @@ class Handler(BaseHTTPRequestHandler):
                                      "auth_seen": sorted(st.auth_seen),
                                      "max_concurrent": st.max_concurrent, "status": st.status,
                                      "times": st.times, "redirects": st.redirects,
-                                     "rejected": st.rejected, "encodings": st.encodings})
+                                     "rejected": st.rejected, "encodings": st.encodings,
+                                     "faulted": st.faulted})
         else:
             self.send_json(404, {"error": {"message": "not found"}})
 

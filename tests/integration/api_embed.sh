@@ -103,8 +103,9 @@ like "$(cat "$T_DIR/e404")" "not split further \(the reason is no input's; said 
 for fault in malformed truncated wrong_count bad_index; do
 	api_reset
 	# A wrong answer goes to the request holding "alpha one": a's two
-	# chunks leave together, so it can be split (c's one chunk could
-	# leave alone, as the first request, when the reader is held up).
+	# chunks leave together, mostly with another document's, so the
+	# request can be split (c's one chunk could leave alone, as the first
+	# request, when the reader is held up; a's too: below).
 	only=$([ $fault = truncated ] || echo ',"input":"alpha one"')
 	api_control "{\"faults\":[{\"endpoint\":\"embed\",\"kind\":\"$fault\"$only}]}"
 	docpipe-embed --backend openai --dim 16 --no-reuse --retries 1 <"$T_DIR/docs.ndjson" >"$T_DIR/o7" 2>"$T_DIR/e7"
@@ -123,6 +124,12 @@ for fault in malformed truncated wrong_count bad_index; do
 			"$T_DIR/docs.ndjson")
 		is "$rc:$failed:$errors" "1:$unanswered:$(wc -w <<<"$unanswered" | tr -d ' ')" \
 			"$fault response: the documents of that request fail, no crash ($unanswered)"
+	elif [ "$(api_stats '[.faulted[0].inputs[] | split(" ")[0]] | unique | length')" = 1 ]; then
+		# a's chunks left alone (the reader held up over 30 ms after a, on a
+		# loaded machine: 1 run in 5 at load 25): a request of one
+		# document is not split (there is no culprit to find), it fails.
+		is "$rc:$(jq -r 'select(.kind=="error") | .path' "$T_DIR/o7" | xargs)" "1:/d/a.md" \
+			"$fault response to a's chunks alone: a fails, the others go on"
 	else
 		# An answer that is wrong: the request gives up (--retries 1) and is
 		# split in halves, which the server answers well.
