@@ -97,6 +97,8 @@ with json, else in an HTML page.  null: off.
 arrival), waits for "hold": false before it is served (the latency and
 faults then as usual): a test decides when an answer comes, not a latency
 a loaded machine may outrun.  /_reset lets the held ones go.
+"hold_after": {"chat": N}: N more chat requests go, then the next holds as
+with "hold": true, and every model request after it ("hold": false ends it).
 """
 import argparse
 import base64
@@ -211,6 +213,7 @@ class State:
 
     def reset(self):
         self.gate.set()
+        self.hold_from = {}
         self.faults = []
         self.faulted = []  # the requests that took a fault: kind, endpoint, inputs
         self.bad_input = None
@@ -371,6 +374,10 @@ class Handler(BaseHTTPRequestHandler):
                     st.latency = parse_latency(req["latency"])
                 if "hold" in req:
                     (st.gate.clear if req["hold"] else st.gate.set)()
+                    if not req["hold"]:
+                        st.hold_from = {}
+                if "hold_after" in req:
+                    st.hold_from = {k: st.requests[k] + int(n) for k, n in (req["hold_after"] or {}).items()}
                 for k in ("rpm", "rate_429", "rate_5xx", "retry_after", "ratelimit_headers",
                           "bad_vector", "chat_answer", "no_base64", "echo_key"):
                     if k in req:
@@ -393,6 +400,9 @@ class Handler(BaseHTTPRequestHandler):
         start = time.monotonic()
         with st.lock:
             st.requests[kind] += 1
+            if kind in st.hold_from and st.requests[kind] > st.hold_from[kind]:
+                del st.hold_from[kind]
+                st.gate.clear()
             st.open[kind] += 1
             st.max_concurrent[kind] = max(st.max_concurrent[kind], st.open[kind])
         self.status_sent = 0

@@ -22,25 +22,7 @@ stop_then_resume() {
 	wait $SUP
 	RC=$?
 }
-# hold_then_stop PROCESS ENDPOINT REPORT ERR ROOT [RUN-OPTION...]: starts
-# docpipe run ROOT (pid in SUP) with the test server holding its answers,
-# stops (SIGSTOP) the first replica named PROCESS (pid in STOPPED) once
-# ENDPOINT was asked, then lets the server answer.  The replica then holds
-# documents it cannot have finished (run_then_stop's 8 documents stored:
-# on a loaded machine summarize had done all 80 and exited before it was
-# looked for).  Returns 1 when the run did not get under way.
-hold_then_stop() {
-	local process=$1 endpoint=$2 report=$3 err=$4
-	shift 4
-	api_control '{"hold": true}'
-	docpipe run "$@" --progress none >"$report" 2>"$err" &
-	SUP=$!
-	wait_for 60 api_requests_ge "$endpoint" 1 || return 1
-	STOPPED=$(pgrep -P $SUP -x "$process" | head -1)
-	kill -STOP "$STOPPED" || return 1
-	api_control '{"hold": false}'
-}
-hold_then_stop docpipe-summari chat "$T_DIR/report" "$T_DIR/err" "$T_DIR/docs" \
+run_then_stop docpipe-summari "$T_DIR/report" "$T_DIR/err" "$T_DIR/docs" \
 	--opt summarize=--backend=openai --threads summarize=4
 ok $? "the run is under way"
 stop_then_resume "$T_DIR/err"
@@ -55,7 +37,7 @@ like "$(cat "$T_DIR/err")" "came again while held .* the copies were dropped" "s
 numbered_docs "$T_DIR/docs2" 80 300 doc
 newdb || exit 1
 fakeapi --latency embed=100
-hold_then_stop docpipe-embed embed "$T_DIR/report2" "$T_DIR/err2" "$T_DIR/docs2" \
+run_then_stop docpipe-embed "$T_DIR/report2" "$T_DIR/err2" "$T_DIR/docs2" \
 	--opt embed=--backend=openai --opt embed=--batch-inputs=1 --threads embed=4
 stop_then_resume "$T_DIR/err2"
 is "$RC:$(jq -r '[.added, .failed] | @tsv' "$T_DIR/report2")" "0:$(printf '80\t0')" "exit 0, every document stored"

@@ -246,17 +246,50 @@ free_ports() {
 }
 # run_then_stop PROCESS REPORT ERR ROOT [RUN-OPTION...]: starts docpipe run
 # ROOT in the background (its pid in SUP; report and stderr to REPORT and
-# ERR), waits until 8 documents are stored, then stops (SIGSTOP) its first child
-# named PROCESS (as pgrep -x sees it: 15 characters), whose pid goes to
-# STOPPED.  Returns 1 when the run did not get under way.
+# ERR; the hub's metrics on METRICS_PORT) against the last fakeapi, which
+# holds its answers meanwhile, stops (SIGSTOP) a process named PROCESS (as
+# pgrep -x sees it: 15 characters; pid in STOPPED) in a state the run
+# cannot end from without it, then lets the server answer:
+#   docpipe-summari, docpipe-embed: a replica that holds a record (the
+#     hub's metrics), which it cannot finish;
+#   docpipe-store: a replica that has read a record, the server holding
+#     every answer after 16 chat requests (the rest of the documents still
+#     to come);
+#   docpipe-hub: the hub, once summarize has asked.
+# Returns 1 when the run did not get under way.  (It waited for 8
+# documents stored, then stopped the first process of the name: on a
+# loaded machine summarize had done every document by then and held
+# nothing, or the run had ended.)
 run_then_stop() {
 	local process=$1 report=$2 err=$3
 	shift 3
-	docpipe run "$@" --progress none >"$report" 2>"$err" &
+	METRICS_PORT=$(free_ports 1) || return 1
+	STOPPED=
+	if [ "$process" = docpipe-store ]; then
+		api_control '{"hold_after": {"chat": 16}}'
+	else
+		api_control '{"hold": true}'
+	fi
+	docpipe run "$@" --progress none --metrics "127.0.0.1:$METRICS_PORT" >"$report" 2>"$err" &
 	SUP=$!
-	wait_for 60 sql_ge "SELECT count(*) FROM docpipe.documents" 8 || return 1
-	STOPPED=$(pgrep -P $SUP -x "$process" | head -1)
-	kill -STOP "$STOPPED"
+	case $process in
+	docpipe-summari) wait_for 60 eval 'STOPPED=$(metric_pid summarize docpipe_records_in_flight)' ;;
+	docpipe-embed) wait_for 60 eval 'STOPPED=$(metric_pid embed docpipe_records_in_flight)' ;;
+	docpipe-store) wait_for 60 eval 'STOPPED=$(metric_pid store docpipe_records_in_total)' ;;
+	*) wait_for 60 api_requests_ge chat 1 && STOPPED=$(pgrep -P $SUP -x "$process" | head -1) ;;
+	esac
+	[ -n "$STOPPED" ] && kill -STOP "$STOPPED"
+	local rc=$?
+	api_control '{"hold": false}'
+	return $rc
+}
+# metric_pid STAGE METRIC: the pid of a replica of STAGE whose METRIC the
+# hub's metrics (METRICS_PORT) show at 1 or more; status 1 when none does.
+metric_pid() {
+	local m
+	m=$(curl -sf --max-time 5 "http://127.0.0.1:$METRICS_PORT/metrics") || return 1
+	m=$(sed -nE "s/^$2\{stage=\"$1\",replica=\"[^\"]*\/([0-9]+)\"\} [1-9].*/\1/p" <<<"$m")
+	[ -n "$m" ] && echo "${m%%$'\n'*}"
 }
 # numbered_docs DIR N WORDS NAME: writes N Markdown files DIR/NAME<i>.md,
 # each a heading and a line of WORDS + 1 numbers, i to i + WORDS (distinct
