@@ -62,9 +62,11 @@ ms=$((($(date +%s%N) - start) / 1000000))
 is "$rc" 0 "429 and 503 are retried"
 is "$(inexact_vectors "$T_DIR/o5")" 0 "vectors right after retries"
 # The wait between the 429's answer and the next request is the server's
-# (1 s), not the normal backoff (250-500 ms for a first retry).
+# (1 s), not the normal backoff (250-500 ms for a first retry).  At least
+# that: a busy machine only lengthens it (this test runs beside others; the
+# wait's upper bound is api_throughput's, a test run alone).
 gap=$(api_stats '.times | sort_by(.[1]) | (.[1][1] - .[0][2]) * 1000 | floor')
-ok "$([ "$gap" -ge 990 ] && [ "$gap" -lt 1300 ] && echo 0 || echo 1)" "Retry-After: 1 honoured (${gap} ms between the 429 and its retry; ${ms} ms in all)"
+ok "$([ "$gap" -ge 990 ] && echo 0 || echo 1)" "Retry-After: 1 honoured (${gap} ms between the 429 and its retry; ${ms} ms in all)"
 like "$(cat "$T_DIR/e5")" "2 retries, 1 throttled" "retries counted"
 
 api_reset
