@@ -21,7 +21,8 @@ restart() {
 }
 connected() { sql "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
 	AND application_name LIKE '$1%'"; }
-wait_connected() { for _ in $(seq 200); do [ "$(connected "$1")" = 1 ] && return; sleep 0.05; done; }
+one_connected() { [ "$(connected "$1")" = 1 ]; }
+wait_connected() { wait_for 60 one_connected "$1"; }
 
 mkdir -p "$T_DIR/docs"
 for i in 1 2 3; do printf '# Doc %d\n\nSome text %d.\n' "$i" "$i" >"$T_DIR/docs/f$i.md"; done
@@ -36,7 +37,7 @@ docpipe-store -q <"$T_DIR/in" >"$T_DIR/receipts" 2>"$T_DIR/err" &
 store=$!
 exec {in}>"$T_DIR/in"
 head -n 1 "$T_DIR/docs.ndjson" >&$in
-for _ in $(seq 200); do [ "$(docs 2>/dev/null)" = 1 ] && break; sleep 0.05; done
+wait_for 60 eval '[ "$(docs 2>/dev/null)" = 1 ]'
 is "$(docs)" 1 "store: the first document stored"
 restart {in}>&-
 tail -n +2 "$T_DIR/docs.ndjson" >&$in
@@ -61,7 +62,7 @@ stages=$!
 exec {api}>"$T_DIR/api"
 head -n 1 "$T_DIR/chunked.ndjson" >&$api
 cached() { sql "SELECT (SELECT count(*) FROM docpipe.summary_cache) || '/' || (SELECT count(*) FROM docpipe.embedding_cache)"; }
-for _ in $(seq 200); do [ "$(cached)" = 1/1 ] && break; sleep 0.05; done
+wait_for 60 eval '[ "$(cached)" = 1/1 ]'
 is "$(cached)" 1/1 "cache: the first document's summary and vector kept"
 restart {api}>&-
 tail -n +2 "$T_DIR/chunked.ndjson" >&$api
@@ -95,7 +96,7 @@ wait_connected docpipe-summarize
 wait_connected docpipe-embed
 pgctl -m immediate stop {api2}>&-
 head -n 3 "$T_DIR/more.ndjson" >&$api2
-for _ in $(seq 100); do [ "$(grep -c . "$T_DIR/api2.out" 2>/dev/null)" = 3 ] && break; sleep 0.05; done
+wait_for 60 eval '[ "$(grep -c . "$T_DIR/api2.out" 2>/dev/null)" = 3 ]'
 is "$(grep -c . "$T_DIR/api2.out")" 3 "cache away: three documents summarized and embedded anyway"
 pgctl restart {api2}>&- 2>/dev/null # not running: started with its options
 sleep 1.2 # a lost connection is tried again at most once a second

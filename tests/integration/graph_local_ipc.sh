@@ -28,7 +28,7 @@ TMPDIR=$RUNS docpipe run "$T_DIR/docs" --watch --progress none >/dev/null 2>"$T_
 SUP=$!
 wait_for 60 stored 6
 ok $? "a run without --listen stores the corpus"
-wait_for 5 all_endpoints
+wait_for 30 all_endpoints
 is "$(endpoints | grep -cv '^DP_[A-Z_]*=ipc://.*/docpipe-run\.[^/]*/[A-Z_]*$')" 0 \
 	"its edges are socket files in the run's directory ($(endpoints | head -1))"
 stop $SUP
@@ -43,7 +43,7 @@ docpipe worker store --connect "127.0.0.1:$PORT" 2>"$T_DIR/worker.err" &
 WORKER=$!
 wait_for 60 stored 18
 ok $? "with --listen tcp://, a store worker on TCP stores what the local replicas made"
-wait_for 5 all_endpoints
+wait_for 30 all_endpoints
 is "$(endpoints | grep -cv '=ipc://')" 0 "the local replicas' edges are socket files"
 is "$(docpipe-hub --layout --listen "tcp://127.0.0.1:$PORT" | grep -c ' tcp://127\.0\.0\.1:')" 5 \
 	"the workers' layout is TCP"
@@ -59,7 +59,7 @@ TMPDIR=$RUNS docpipe run "$T_DIR/docs" --watch --progress none >/dev/null 2>"$T_
 SUP=$!
 wait_for 60 stored 33
 ok $? "a run in a long directory stores the corpus"
-wait_for 5 all_endpoints
+wait_for 30 all_endpoints
 is "$(endpoints | grep -cv '=tcp://127\.0\.0\.1:[0-9]*$')" 0 "its edges are loopback TCP"
 stop $SUP
 is "$?" 0 "it stops cleanly"

@@ -40,7 +40,7 @@ held() {
 	scrape
 	is "$(metric 'docpipe_window_documents ')" "$want" "$label: and no more while they are in flight"
 	is "$(metric 'docpipe_window_bytes_max ')" "$bytes" "$label: the bound in the metrics"
-	wait_for 5 grep -q "$want in flight (at --window-bytes)" "$T_DIR/err"
+	wait_for 30 grep -q "$want in flight (at --window-bytes)" "$T_DIR/err"
 	ok $? "$label: the progress says which bound holds them"
 	worker_finishes $SUP "$label: the run completes once a store worker joins" \
 		store --connect "127.0.0.1:$PORT"

@@ -78,7 +78,7 @@ is "$?" 5 "SIGTERM: exit 5 (interrupted)"
 ms=$(( (${EPOCHREALTIME/./} - start) / 1000 ))
 ok $(( ms < 10000 ? 0 : 1 )) "it stops within 10 s ($ms ms)"
 two() { [ "$(wc -l <out3.ndjson)" -ge 2 ]; }
-wait_for 5 two
+wait_for 30 two
 is "$(jq -r .path out3.ndjson | sed 's|.*/||' | xargs)" "d1.md d2.md" \
 	"the record it held when signalled is finished and written, the waiting one is not taken"
 done_testing
