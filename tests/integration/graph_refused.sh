@@ -66,7 +66,9 @@ DOCPIPE_BIN=$T_DIR/bin \
 rc=${PIPESTATUS[0]}
 is "$rc" 3 "a crash loop stops the run with status 3"
 like "$(cat "$T_DIR/err2")" "exited 5 times within 60s" "and says so"
-ok $([ $((SECONDS - start)) -lt 60 ] && echo 0 || echo 1) "within a bounded time ($((SECONDS - start)) s)"
+# A loop never stopped would run into timeout's 120 s (the whole test took
+# 31-41 s in make check and at load ~12: 60 s was a timed assertion).
+ok $([ $((SECONDS - start)) -lt 110 ] && echo 0 || echo 1) "within a bounded time ($((SECONDS - start)) s)"
 # The delays between a store replica's deaths and restarts grow: 1, 2, 4,
 # 8 s less the supervisor's 1 s clock granularity.  Its "restarting" lines
 # are that far apart plus the restarted replica's life until it fails,
