@@ -1,5 +1,6 @@
 #include "reuse.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -12,6 +13,14 @@
 /* A lost connection is made again at most this often (a database that
  * stays down costs one attempt per interval, not one per batch). */
 #define REUSE_RECONNECT_MS 1000.0
+
+/* A cache with nothing to look up or write for this long gives its
+ * connection back, and its next use makes one again: a run's stages live
+ * until its end, and their idle cache sessions held slots the stores
+ * needed (max_connections 5, two replicas of each stage: nothing stored in
+ * 300 s, fault sweep 12).  Longer than the store's park: a model's answer
+ * takes seconds, and a cache used about that often keeps its session. */
+#define REUSE_PARK_IDLE_MS 5000.0
 
 /* The backlog held while the database is away (an outage, a restart):
  * written when it is back.  Past this many bytes (keys, values and
@@ -32,9 +41,11 @@ struct pending {
 };
 
 struct dp_reuse {
-	PGconn *db;
+	PGconn *db;          /* under lock; NULL while parked */
+	char app[64];        /* its application_name, to connect again */
 	pthread_mutex_t lock;
 	double reconnect_ms; /* under lock: the last attempt */
+	double used_ms;      /* under lock: the last use of db */
 	atomic_long failed;  /* lookups and saves failed since the last success */
 	/* The write-behind.  Lock order: flush_lock, lock, queue_lock. */
 	pthread_mutex_t flush_lock; /* one flush at a time: a lookup after a
@@ -94,6 +105,42 @@ static PGresult *settled_query(dp_reuse *r, const char *sql, int nparams, const 
 	return res;
 }
 
+/* Under r->lock: the connection for a use now, made again when parked
+ * (at most every REUSE_RECONNECT_MS: a database with no slot left costs
+ * one attempt per interval).  Returns 0, or -1 with err (a failure as a
+ * lost connection's: a lookup misses, rows wait). */
+static int unpark(dp_reuse *r, dp_err *err)
+{
+	r->used_ms = dp_clock_ms();
+	if (r->db != NULL)
+		return 0;
+	if (r->used_ms - r->reconnect_ms < REUSE_RECONNECT_MS) {
+		dp_err_set(err, "the result cache's connection, given back while idle, could not be made"
+				" again (tried again within %.0f s)", REUSE_RECONNECT_MS / 1000);
+		return -1;
+	}
+	r->reconnect_ms = r->used_ms;
+	if ((r->db = dp_db_connect(NULL, r->app, err)) == NULL)
+		return -1;
+	if (dp_db_session_set(r->db, REUSE_SESSION_SETTINGS, err) < 0) {
+		PQfinish(r->db);
+		r->db = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* Gives the connection back when unused for REUSE_PARK_IDLE_MS. */
+static void park_if_idle(dp_reuse *r)
+{
+	pthread_mutex_lock(&r->lock);
+	if (r->db != NULL && dp_clock_ms() - r->used_ms >= REUSE_PARK_IDLE_MS) {
+		PQfinish(r->db);
+		r->db = NULL;
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
 /* Runs sql under the lock.  On a connection found lost (a database
  * restart) it is made again and sql tried once more: otherwise every later
  * lookup of a long run would miss (its requests paid again) and no result
@@ -102,8 +149,9 @@ static PGresult *reuse_query(dp_reuse *r, const char *sql, int nparams, const ch
 			     dp_err *err)
 {
 	pthread_mutex_lock(&r->lock);
-	PGresult *res = settled_query(r, sql, nparams, params, err);
-	if (res == NULL && dp_db_lost(r->db) && dp_clock_ms() - r->reconnect_ms >= REUSE_RECONNECT_MS) {
+	PGresult *res = unpark(r, err) < 0 ? NULL : settled_query(r, sql, nparams, params, err);
+	if (res == NULL && r->db != NULL && dp_db_lost(r->db) &&
+	    dp_clock_ms() - r->reconnect_ms >= REUSE_RECONNECT_MS) {
 		r->reconnect_ms = dp_clock_ms();
 		if (dp_db_reset(r->db, err) == 0 && dp_db_session_set(r->db, REUSE_SESSION_SETTINGS, err) == 0)
 			res = settled_query(r, sql, nparams, params, err);
@@ -202,6 +250,8 @@ dp_reuse *dp_reuse_open(const char *app, dp_err *err)
 		free(r);
 		return NULL;
 	}
+	snprintf(r->app, sizeof r->app, "%s", app);
+	r->used_ms = dp_clock_ms();
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_mutex_init(&r->flush_lock, NULL);
 	pthread_mutex_init(&r->queue_lock, NULL);
@@ -259,7 +309,9 @@ int dp_reuse_corpus_embedder(dp_reuse *r, char *embedder, size_t len, int *dim, 
 	pthread_mutex_lock(&r->lock);
 	/* Two statements: the second does not parse before the first store
 	 * made the table. */
-	PGresult *res = dp_db_query(r->db, "SELECT to_regclass('docpipe.settings') IS NOT NULL", 0, NULL, err);
+	PGresult *res = unpark(r, err) < 0 ? NULL
+					 : dp_db_query(r->db, "SELECT to_regclass('docpipe.settings') IS NOT NULL",
+						       0, NULL, err);
 	if (res != NULL) {
 		rc = PQgetvalue(res, 0, 0)[0] == 't' ? 1 : 0;
 		PQclear(res);
@@ -521,7 +573,14 @@ static void *flusher(void *arg)
 	while (!r->closing) {
 		double now = dp_clock_ms();
 		if (r->rows == 0) {
-			pthread_cond_wait(&r->queue_cond, &r->queue_lock);
+			/* Idle: woken by a row, or to park the connection. */
+			struct timespec until = dp_deadline_ms(REUSE_PARK_IDLE_MS);
+			if (pthread_cond_timedwait(&r->queue_cond, &r->queue_lock, &until) == ETIMEDOUT &&
+			    r->rows == 0 && !r->closing) {
+				pthread_mutex_unlock(&r->queue_lock);
+				park_if_idle(r);
+				pthread_mutex_lock(&r->queue_lock);
+			}
 		} else if (now < r->retry_ms) {
 			struct timespec until = dp_deadline_ms(r->retry_ms - now);
 			pthread_cond_timedwait(&r->queue_cond, &r->queue_lock, &until);
