@@ -10,15 +10,7 @@
 release_only "timing-bound (a kill in the first second of a round)"
 newdb || exit 1
 # 100 ms an answer, 4 at a time: ~40 answers a second.
-fakeapi --latency chat=100
-kept() { sql "SELECT count(*) FROM docpipe.summary_cache"; }
-SUMMARIZE=(docpipe-summarize --backend openai --chunk-summaries --threads 4)
-
-chunked_doc /d/big.md 200 >"$T_DIR/big.ndjson"
-"${SUMMARIZE[@]}" <"$T_DIR/big.ndjson" >/dev/null 2>"$T_DIR/e0"
-is "$?" 0 "a whole run: exit 0"
-TOTAL=$(api_requests chat)
-ok $((TOTAL >= 200 ? 0 : 1)) "it pays $TOTAL requests (the summary's and 200 chunks')"
+big_doc_round 100
 
 # The kill comes ~0.5 s into the chunks' round (the summary's request, 4
 # in flight, 20 answered): the answers of the round are not yet written

@@ -11,7 +11,6 @@ newdb || exit 1
 at_exit 'db_allow true'
 # 200 ms an answer, 4 at a time: ~20 answers a second, a run of 12 s.
 fakeapi --latency chat=200
-kept() { sql "SELECT count(*) FROM docpipe.summary_cache"; }
 SUMMARIZE=(docpipe-summarize --backend openai --chunk-summaries --threads 4)
 
 # 40 documents of 5 chunks (distinct texts): rounds end during the outage.

@@ -10,15 +10,7 @@
 release_only "timing-bound (a stop at half a round)"
 newdb || exit 1
 # 200 ms an answer, 4 at a time: ~20 answers a second, a round of 10 s.
-fakeapi --latency chat=200
-kept() { sql "SELECT count(*) FROM docpipe.summary_cache"; }
-SUMMARIZE=(docpipe-summarize --backend openai --chunk-summaries --threads 4)
-
-chunked_doc /d/big.md 200 >"$T_DIR/big.ndjson"
-"${SUMMARIZE[@]}" <"$T_DIR/big.ndjson" >/dev/null 2>"$T_DIR/e0"
-is "$?" 0 "a whole run: exit 0"
-TOTAL=$(api_requests chat)
-ok $((TOTAL >= 200 ? 0 : 1)) "it pays $TOTAL requests (the summary's and 200 chunks')"
+big_doc_round 200
 
 # Lost at a stop: the answers of the last batch (1 s: ~20) and those in
 # flight (4); allowed: 40 (a loaded machine).

@@ -322,6 +322,20 @@ fakeapi() {
 	BASE=http://127.0.0.1:$(awk '{print $2}' "$f.port")
 	export OPENAI_BASE_URL=$BASE/v1
 }
+# big_doc_round MS: for tests of a stage stopped mid-round: a test server
+# answering chat in MS ms, SUMMARIZE (--chunk-summaries, 4 threads), kept
+# (the summaries cached), and one whole run over a 200-chunk document
+# ($T_DIR/big.ndjson), checked, its requests in TOTAL.
+big_doc_round() {
+	fakeapi --latency chat="$1"
+	SUMMARIZE=(docpipe-summarize --backend openai --chunk-summaries --threads 4)
+	chunked_doc /d/big.md 200 >"$T_DIR/big.ndjson"
+	"${SUMMARIZE[@]}" <"$T_DIR/big.ndjson" >/dev/null 2>"$T_DIR/e0"
+	is "$?" 0 "a whole run: exit 0"
+	TOTAL=$(api_requests chat)
+	ok $((TOTAL >= 200 ? 0 : 1)) "it pays $TOTAL requests (the summary's and 200 chunks')"
+}
+kept() { sql "SELECT count(*) FROM docpipe.summary_cache"; }
 # The last fakeapi's controls (tests/fakeapi.py): api_reset forgets its
 # faults, settings and counts; api_control JSON sets faults and settings;
 # api_stats [FILTER] prints its counts and log through jq -rc FILTER;
