@@ -105,18 +105,18 @@ static PGresult *settled_query(dp_reuse *r, const char *sql, int nparams, const 
 	return res;
 }
 
-/* Under r->lock: the connection for a use now, made again when parked
- * (at most every REUSE_RECONNECT_MS: a database with no slot left costs
- * one attempt per interval).  Returns 0, or -1 with err (a failure as a
- * lost connection's: a lookup misses, rows wait). */
+/* Under r->lock: the connection for a use now, made again when parked or
+ * lost (at most every REUSE_RECONNECT_MS: a database away or with no slot
+ * left costs one attempt per interval).  Returns 0, or -1 with err (a
+ * lookup misses, rows wait). */
 static int unpark(dp_reuse *r, dp_err *err)
 {
 	r->used_ms = dp_clock_ms();
 	if (r->db != NULL)
 		return 0;
 	if (r->used_ms - r->reconnect_ms < REUSE_RECONNECT_MS) {
-		dp_err_set(err, "the result cache's connection, given back while idle, could not be made"
-				" again (tried again within %.0f s)", REUSE_RECONNECT_MS / 1000);
+		dp_err_set(err, "the result cache has no connection (made again at most every %.0f s)",
+			   REUSE_RECONNECT_MS / 1000);
 		return -1;
 	}
 	r->reconnect_ms = r->used_ms;
@@ -141,19 +141,21 @@ static void park_if_idle(dp_reuse *r)
 	pthread_mutex_unlock(&r->lock);
 }
 
-/* Runs sql under the lock.  On a connection found lost (a database
- * restart) it is made again and sql tried once more: otherwise every later
- * lookup of a long run would miss (its requests paid again) and no result
- * would be kept.  Returns the result, or NULL with err. */
+/* Runs sql under the lock.  A connection found lost (a database restart)
+ * is dropped and made again as a parked one, and sql tried once more:
+ * otherwise every later lookup of a long run would miss (its requests paid
+ * again) and no result would be kept.  Returns the result, or NULL with
+ * err. */
 static PGresult *reuse_query(dp_reuse *r, const char *sql, int nparams, const char *const *params,
 			     dp_err *err)
 {
 	pthread_mutex_lock(&r->lock);
 	PGresult *res = unpark(r, err) < 0 ? NULL : settled_query(r, sql, nparams, params, err);
-	if (res == NULL && r->db != NULL && dp_db_lost(r->db) &&
-	    dp_clock_ms() - r->reconnect_ms >= REUSE_RECONNECT_MS) {
-		r->reconnect_ms = dp_clock_ms();
-		if (dp_db_reset(r->db, err) == 0 && dp_db_session_set(r->db, REUSE_SESSION_SETTINGS, err) == 0)
+	if (res == NULL && r->db != NULL && dp_db_lost(r->db)) {
+		PQfinish(r->db);
+		r->db = NULL;
+		/* Not tried again so soon: err keeps the loss's cause. */
+		if (dp_clock_ms() - r->reconnect_ms >= REUSE_RECONNECT_MS && unpark(r, err) == 0)
 			res = settled_query(r, sql, nparams, params, err);
 	}
 	pthread_mutex_unlock(&r->lock);
