@@ -26,9 +26,7 @@ static int proc_line(long pid, const char *name, char *buf, size_t size)
 	return 0;
 }
 
-/* 1 when a pid of pid_space (stats.h) means the same to the hub as to
- * the process that sent it. */
-static int hub_pid_space(const char *pid_space)
+int hub_pid_space_here(const char *pid_space)
 {
 	const char *here = dp_stats_pid_space();
 
@@ -39,7 +37,7 @@ int hub_evict(const char *pid_space, long pid, dp_err *err)
 {
 	char comm[64];
 
-	if (!hub_pid_space(pid_space)) {
+	if (!hub_pid_space_here(pid_space)) {
 		dp_err_set(err, "it runs on another machine or in another pid namespace");
 		return -1;
 	}
@@ -69,5 +67,5 @@ int hub_evict_ended(long pid)
 
 int hub_proc_exited(const char *pid_space, long pid)
 {
-	return pid > 1 && hub_pid_space(pid_space) && hub_evict_ended(pid);
+	return pid > 1 && hub_pid_space_here(pid_space) && hub_evict_ended(pid);
 }

@@ -49,6 +49,10 @@ int hub_evict(const char *pid_space, long pid, dp_err *err);
  * not reaped yet: its sockets are closed), 0 while it does. */
 int hub_evict_ended(long pid);
 
+/* 1 when pids of pid_space (a replica's stats, stats.h) mean the same
+ * to the hub as to that replica. */
+int hub_pid_space_here(const char *pid_space);
+
 /* 1 when process pid of pid_space (a replica's stats) is known to have
  * exited: its pid space is the hub's and the pid no longer runs
  * (hub_evict_ended).  0 while it runs, and for a process the hub cannot

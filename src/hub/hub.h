@@ -202,6 +202,7 @@ typedef struct hub_proc {
 	double silent_at; /* when hub_stats_silent took it for dead on its
 			   * silence (not a goodbye); 0 otherwise */
 	int evicted;      /* the hub tried to kill it (evict.h) */
+	int awaited;      /* ended: a re-send waits for its exit (await_goodbyes) */
 	double in, out, failed, in_flight, retries, requests, tokens, latency_ms;
 	double latency_sum_ms, latency_buckets[DP_STATS_LATENCY_BUCKETS];
 	/* Fields not every stage's stats carry: -1 when absent. */

@@ -139,7 +139,8 @@ struct hub {
 	double last_metrics;
 	hub_delay delay; /* send to receipt, for the re-send timeout */
 	/* Deaths not yet answered by a re-send; it waits (until resend_by)
-	 * for the replicas killed for their silence to end (evict.h). */
+	 * for the replicas killed for their silence (evict.h) or that said
+	 * goodbye (await_goodbyes) to end: their pids in evicting. */
 	int resend_died;
 	int resend_exited; /* of them, seen gone by their pid (note_exits) */
 	double resend_by, evicted_at;
@@ -716,8 +717,27 @@ static int note_exits(struct hub *h, double now)
 	return exited;
 }
 
-/* 1 when the re-send after a death may go: no replica was killed, or every
- * one killed has ended and libzmq had HUB_EVICT_GRACE_S to drop its queues,
+/* A replica that said goodbye (a store that gave up on its database, a
+ * stage stopped on an error) has not closed its input yet: copies re-sent
+ * now could go into its queue and end with it, and the run then waited
+ * --timeout for them (a store that exited 3 on a document's write, started
+ * again, got nothing).  Its exit is waited for as a killed replica's
+ * (evictions_over) when the hub can see it: its pid space is the hub's;
+ * one elsewhere closes its connection as it exits, after its goodbye. */
+static void await_goodbyes(struct hub *h)
+{
+	for (size_t i = 0; i < h->stats.nprocs && h->n_evicting < HUB_EVICT_MAX; i++) {
+		hub_proc *p = &h->stats.procs[i];
+		if (!p->gone || !p->ended || p->exited || p->evicted || p->awaited)
+			continue;
+		p->awaited = 1;
+		if (hub_pid_space_here(p->pid_space))
+			h->evicting[h->n_evicting++] = p->pid;
+	}
+}
+
+/* 1 when the re-send after a death may go: no replica was killed or said
+ * goodbye, or every one has ended and libzmq had HUB_EVICT_GRACE_S to drop its queues,
  * or HUB_EVICT_WAIT_S has passed. */
 static int evictions_over(struct hub *h, double now)
 {
@@ -786,6 +806,7 @@ static void check_timeouts(struct hub *h)
 		h->resend_died += died;
 		h->resend_exited += exited;
 		h->resend_by = now + HUB_EVICT_WAIT_S;
+		await_goodbyes(h);
 	}
 	if (h->cfg->kill_silent)
 		evict_silent(h, now);

@@ -12,17 +12,18 @@
 #include <libpq-fe.h>
 
 #include "err.h"
+#include "../store/doc.h"
 
 /* Bounds on --path (query_filter_add_path refuses more).  Patterns: the
  * compiled regular expressions a PostgreSQL session caches; with 33, each
  * was compiled again for every document (10x slower: 2.9 s for 5,000).
  * Bracket expressions in one glob: 256 negated ones took the server
  * 0.26 s to compile, 680 took 9 s, 2,000 110 s.  Characters: the items
- * that match one each (a literal, '?', [...]); docpipe-store keeps paths
- * of at most this many bytes (STORE_MAX_PATH). */
+ * that match one each (a literal, '?', [...]): docpipe-store keeps paths
+ * of at most STORE_MAX_PATH bytes. */
 #define QUERY_PATHS_MAX 32
 #define QUERY_GLOB_CLASSES_MAX 64
-#define QUERY_GLOB_CHARS_MAX 4096
+#define QUERY_GLOB_CHARS_MAX STORE_MAX_PATH
 
 typedef struct query_filter {
 	jv paths;          /* array of regular expressions made from the globs */

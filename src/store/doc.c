@@ -165,16 +165,33 @@ static int parse_chunk(store_doc *doc, jv chunk, size_t i, int prev_seq, store_c
 	return 0;
 }
 
+/* The "path" of rec (borrowed; what: "document" or "delete record", for
+ * the message), or NULL with err: absent, not a string, empty, or longer
+ * than the store keeps. */
+static const char *record_path(jv rec, const char *what, dp_err *err)
+{
+	const char *path;
+	size_t len;
+
+	if (dp_record_get_str(rec, "path", SIZE_MAX, &path, &len, err) != 1 || len == 0) {
+		dp_err_set(err, "%s has no \"path\" string", what);
+		return NULL;
+	}
+	if (len > STORE_MAX_PATH) {
+		dp_err_set(err, "its path has %zu bytes: the store keeps paths of at most %d"
+			   " (PostgreSQL's limit on an index entry)", len, STORE_MAX_PATH);
+		return NULL;
+	}
+	return path;
+}
+
 /* Reads the document's own fields (all but its chunks). */
 static int parse_doc_fields(store_doc *doc, jv rec, dp_err *err)
 {
 	long long n;
 
-	if (required(dp_record_get_str(rec, "path", STORE_MAX_PATH, &doc->path, NULL, err),
-		     "\"path\"", err) < 0 || doc->path[0] == '\0') {
-		dp_err_set(err, "document has no \"path\" string (of 1 to %d bytes)", STORE_MAX_PATH);
+	if ((doc->path = record_path(rec, "document", err)) == NULL)
 		return -1;
-	}
 	if (dp_record_get_str(rec, "root", STORE_MAX_PATH, &doc->root, NULL, err) < 0 ||
 	    dp_record_get_str(rec, "hash", STORE_MAX_IDENTITY, &doc->hash, NULL, err) < 0 ||
 	    dp_record_get_str(rec, "summary", SIZE_MAX, &doc->summary, NULL, err) < 0 ||
@@ -293,9 +310,9 @@ void store_item_init(store_item *item, jv rec)
 		}
 	} else if (strcmp(kind, DP_KIND_DELETE) == 0) {
 		item->kind = STORE_ITEM_DELETE;
-		if (dp_record_str(rec, "path") == NULL) {
+		if (record_path(rec, "delete record", &err) == NULL) {
 			item->kind = STORE_ITEM_FAILED;
-			store_item_fail(item, "delete record has no \"path\" string");
+			store_item_fail(item, err.msg);
 		}
 	} else if (strcmp(kind, DP_KIND_ERROR) == 0) {
 		upstream_outcome(item, rec, "failed", "error", "unknown error");

@@ -3,8 +3,10 @@
 #include <string.h>
 
 #include "db.h"
+#include "doc.h"
 #include "record.h"
 #include "store.h"
+#include "text.h"
 
 static const char *const ddl[] = {
 	/* The documents whose last outcome is a failure; a success removes the
@@ -192,17 +194,28 @@ static const char record_sql[] =
 	" ON CONFLICT (path) DO UPDATE SET root = COALESCE(EXCLUDED.root, f.root),"
 	"  run = EXCLUDED.run, stage = EXCLUDED.stage, error = EXCLUDED.error, updated_at = now()";
 
+/* A failure's key: its path cut (between two characters) to what an index
+ * entry holds, so that a path the store refuses as too long (doc.h) still
+ * has its failure kept. */
+static jv failure_key(const char *path)
+{
+	size_t len = strlen(path);
+
+	return len <= STORE_MAX_PATH ? jv_string(path)
+				     : jv_string_sized(path, (int)dp_utf8_floor(path, STORE_MAX_PATH));
+}
+
 static jv outcome_row(const store_item *it, size_t i)
 {
 	jv row = jv_object();
-	const char *keys[] = {"path", "root", "run"};
+	const char *root = dp_record_str(it->rec, "root"), *run = dp_record_str(it->rec, "run");
 
 	row = jv_object_set(row, jv_string("i"), jv_number((double)i));
-	for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
-		const char *v = dp_record_str(it->rec, keys[k]);
-		if (v != NULL)
-			row = jv_object_set(row, jv_string(keys[k]), jv_string(v));
-	}
+	row = jv_object_set(row, jv_string("path"), failure_key(dp_record_str(it->rec, "path")));
+	if (root != NULL)
+		row = jv_object_set(row, jv_string("root"), jv_string(root));
+	if (run != NULL)
+		row = jv_object_set(row, jv_string("run"), jv_string(run));
 	row = jv_object_set(row, jv_string("status"), jv_string(it->status));
 	if (strcmp(it->status, "failed") == 0) {
 		row = jv_object_set(row, jv_string("stage"),
@@ -267,7 +280,17 @@ int store_outcome_run_report(PGconn *db, jv report, dp_err *err)
 		dp_err_set(err, "the report has no run id");
 		return -1;
 	}
-	jv text = dp_record_dump(jv_copy(report));
+	jv failures = jv_object_get(jv_copy(report), jv_string("failures")), keyed = jv_array();
+	if (jv_get_kind(failures) == JV_KIND_ARRAY) {
+		jv_array_foreach(failures, k, f) {
+			const char *path = dp_record_str(f, "path");
+			keyed = jv_array_append(keyed, path != NULL ? jv_object_set(f, jv_string("path"),
+										  failure_key(path))
+								    : f);
+		}
+	}
+	jv_free(failures);
+	jv text = dp_record_dump(jv_object_set(jv_copy(report), jv_string("failures"), keyed));
 	const char *params[] = {jv_string_value(text)};
 	PGresult *res = dp_db_query(db, report_sql, 1, params, err);
 	jv_free(text);
