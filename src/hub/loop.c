@@ -80,6 +80,7 @@ struct sweep_job {
 	pid_t pid;
 	int in, out;
 	char spawn_failed[DP_ERR_MAX];
+	char go_failed[DP_ERR_MAX]; /* why it was not told to go; "": it was */
 	double began;  /* when it was told to go; 0: it was not (yet) */
 	long deleted;  /* its receipts so far */
 	/* What its statement waits for, as it said ("wait" records); "": nothing
@@ -1222,13 +1223,13 @@ static int tell_go(struct hub *h)
 	int n = jv_array_length(jv_copy(unread));
 	dp_json_buf line;
 	dp_err err;
-	int rc = 0;
+	int rc = 0, error = 0;
 
 	dp_buf_init(&line, DP_END_GO_LINE_MAX);
 	if (dp_buf_append(&line, "go", 2) < 0 ||
 	    (n > 0 && (dp_buf_append(&line, " ", 1) < 0 || dp_json_append(&line, unread, &err) < 0)) ||
 	    dp_buf_append(&line, "\n", 1) < 0) {
-		errno = ENOMEM;
+		error = ENOMEM;
 		rc = -1;
 	}
 	for (size_t off = 0; rc == 0 && off < line.len;) {
@@ -1236,12 +1237,13 @@ static int tell_go(struct hub *h)
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0)
-			rc = -1;
+			rc = -1, error = errno;
 		else
 			off += (size_t)w;
 	}
 	dp_buf_free(&line);
 	jv_free(unread);
+	errno = error;
 	return rc;
 }
 
@@ -1270,9 +1272,14 @@ static int sweep_begin(struct hub *h, int *complete)
 	else if (!sweep_running(h))
 		t->sweep = "failed", snprintf(t->sweep_why, sizeof t->sweep_why, "%s", h->sweep.spawn_failed);
 	else {
-		/* A sweep process that died is said by sweep_end (its status). */
-		if (tell_go(h) < 0)
-			dp_diag("sweep: cannot tell it to go: %s", strerror(errno));
+		/* A sweep process that died is said by sweep_end (its status),
+		 * and so is one that did not get the go, which ends without
+		 * deleting and with status 0 (its stdin ended without a go). */
+		if (tell_go(h) < 0) {
+			snprintf(h->sweep.go_failed, sizeof h->sweep.go_failed, "cannot tell %s to go: %s",
+				 h->cfg->sweep_store, strerror(errno));
+			dp_diag("sweep: %s", h->sweep.go_failed);
+		}
 		close(h->sweep.in);
 		h->sweep.began = dp_clock_s();
 		return 1;
@@ -1288,13 +1295,14 @@ static int sweep_begin(struct hub *h, int *complete)
 static void sweep_end(struct hub *h, dp_err *err)
 {
 	hub_tally *t = &h->tally;
+	int rc = sweep_finish(h, err);
 
-	if (sweep_finish(h, err) == 0) {
+	if (rc == 0 && h->sweep.go_failed[0] == '\0') {
 		t->sweep = "done";
 		return;
 	}
 	t->sweep = "failed";
-	snprintf(t->sweep_why, sizeof t->sweep_why, "%s", err->msg);
+	snprintf(t->sweep_why, sizeof t->sweep_why, "%s", rc == 0 ? h->sweep.go_failed : err->msg);
 	dp_diag("sweep %s: %s", t->sweep, t->sweep_why);
 }
 
