@@ -197,23 +197,25 @@ like "$(cat "$T_DIR/e20")" "1 cached vector unusable \\(vector value 0 is not a 
 is "$(nonfinite_cached)" 0 "the cache holds its good vector now"
 
 api_reset
-api_control '{"faults":[{"endpoint":"embed","kind":"hang","seconds":5}]}'
+# A hang far longer than the bound below: the bound tells a request
+# given up after --timeout from one waited out (4 s against a 5 s hang
+# failed under load), with room for a loaded machine.
+api_control '{"faults":[{"endpoint":"embed","kind":"hang","seconds":90}]}'
 start=$(date +%s%N)
 docpipe-embed --backend openai --dim 16 --no-reuse --timeout 0.5 <"$T_DIR/docs.ndjson" >"$T_DIR/o8" 2>"$T_DIR/e8"
 rc=$?
 ms=$((($(date +%s%N) - start) / 1000000))
 is "$rc" 0 "a hung request times out and is retried"
-ok "$([ "$ms" -lt 4000 ] && echo 0 || echo 1)" "without waiting for the hang (${ms} ms)"
+ok "$([ "$ms" -lt 45000 ] && echo 0 || echo 1)" "without waiting for the 90 s hang (${ms} ms)"
 
 api_reset
 api_control '{"faults":[{"endpoint":"embed","status":429,"code":"insufficient_quota","message":"You exceeded your current quota"}]}'
-start=$(date +%s%N)
 docpipe-embed --backend openai --dim 16 --no-reuse <"$T_DIR/docs.ndjson" >"$T_DIR/o9" 2>"$T_DIR/e9"
-rc=$?
-ms=$((($(date +%s%N) - start) / 1000000))
-is "$rc" 4 "insufficient_quota: exit 4 (refused)"
+is "$?" 4 "insufficient_quota: exit 4 (refused)"
 is "$(api_requests embed)" 1 "no retry storm: one request in all"
-ok "$([ "$ms" -lt 2000 ] && echo 0 || echo 1)" "stops fast (${ms} ms)"
+# It stops at once: no retry is the one request above, no wait follows
+# (a "< 2 s" bound here could fail at load 10; the documents left fail
+# without a request, below).
 like "$(cat "$T_DIR/e9")" "refused the run" "clear message"
 is "$(jq -r 'select(.kind=="error")' "$T_DIR/o9" | jq -s length)" 3 "every document is accounted for as an error record"
 

@@ -21,26 +21,43 @@ while True: held.append(s.accept())' "$silent" "$T_DIR/listening" &
 SERVERS+=($!)
 wait_for 10 test -e "$T_DIR/listening"
 
-# times NAME WANT-RC MIN MAX REGEX [ENV...]: docpipe-store with ENV exits
-# WANT-RC after MIN to MAX seconds, its message matching REGEX.
-times() {
-	local name=$1 want=$2 min=$3 max=$4 re=$5 start=${EPOCHREALTIME/./}
-	shift 5
-	env "$@" timeout 60 docpipe-store </dev/null >/dev/null 2>"$T_DIR/err"
-	local rc=$? took=$(( (${EPOCHREALTIME/./} - start) / 100000 ))
-	is "$rc" "$want" "$name: exit $want" || diag "$(cat "$T_DIR/err")"
-	ok "$([ $took -ge $((min * 10)) ] && [ $took -le $((max * 10)) ]; echo $?)" \
-		"... after $((took / 10)).$((took % 10)) s (from $min to $max s)"
-	like "$(cat "$T_DIR/err")" "$re" "... saying: $re"
+# The bound is the feature, so each is checked from below, which load
+# cannot break: a timeout above docpipe's own default (10 s) ends the
+# attempt no sooner than it says (the default would end it at 10 s), and
+# from above generously (60 s: it ends at all; "from 2 to 6 s" failed at
+# load 10).  The cases run side by side.
+# begin NAME ENV...: docpipe-store with ENV in the background; its exit
+# status and tenths of seconds go to NAME.rc, its message to NAME.err.
+begin() {
+	local name=$1
+	shift
+	(
+		start=${EPOCHREALTIME/./}
+		env "$@" timeout 90 docpipe-store </dev/null >/dev/null 2>"$T_DIR/$name.err"
+		echo "$? $(((${EPOCHREALTIME/./} - start) / 100000))" >"$T_DIR/$name.tmp"
+		mv "$T_DIR/$name.tmp" "$T_DIR/$name.rc"
+	) &
 }
-times "a server that never answers, connect_timeout=2 in the URL" 3 2 6 \
-	"port $silent failed: timeout expired\$" DATABASE_URL="postgresql://127.0.0.1:$silent/x?connect_timeout=2"
-times "PGCONNECT_TIMEOUT=2" 3 2 6 "port $silent failed: timeout expired\$" \
-	DATABASE_URL= PGHOST=127.0.0.1 PGPORT=$silent PGCONNECT_TIMEOUT=2
-times "connect_timeout=1 is 2 s, as libpq counts it" 3 2 6 "timeout expired\$" \
-	DATABASE_URL="postgresql://127.0.0.1:$silent/x?connect_timeout=1"
-times "a connect_timeout that is no number" 2 0 5 'invalid integer value "abc" for connection option "connect_timeout"' \
-	DATABASE_URL="postgresql://127.0.0.1:$silent/x?connect_timeout=abc"
+# check NAME LABEL WANT-RC MIN MAX REGEX: what begin NAME saw.
+check() {
+	local name=$1 label=$2 want=$3 min=$4 max=$5 re=$6 rc took
+	wait_for 120 test -e "$T_DIR/$name.rc"
+	read -r rc took <"$T_DIR/$name.rc"
+	is "$rc" "$want" "$label: exit $want" || diag "$(cat "$T_DIR/$name.err")"
+	ok "$([ "$took" -ge $((min * 10)) ] && [ "$took" -le $((max * 10)) ]; echo $?)" \
+		"... after $((took / 10)).$((took % 10)) s (from $min to $max s)"
+	like "$(cat "$T_DIR/$name.err")" "$re" "... saying: $re"
+}
+begin url DATABASE_URL="postgresql://127.0.0.1:$silent/x?connect_timeout=12"
+begin env DATABASE_URL= PGHOST=127.0.0.1 PGPORT=$silent PGCONNECT_TIMEOUT=12
+begin one DATABASE_URL="postgresql://127.0.0.1:$silent/x?connect_timeout=1"
+begin abc DATABASE_URL="postgresql://127.0.0.1:$silent/x?connect_timeout=abc"
+check url "a server that never answers, connect_timeout=12 in the URL" 3 12 60 \
+	"port $silent failed: timeout expired\$"
+check env "PGCONNECT_TIMEOUT=12" 3 12 60 "port $silent failed: timeout expired\$"
+check one "connect_timeout=1 is 2 s, as libpq counts it" 3 2 60 "timeout expired\$"
+check abc "a connect_timeout that is no number" 2 0 60 \
+	'invalid integer value "abc" for connection option "connect_timeout"'
 # Two hosts, the first hung: the second is reached (libpq's own wait
 # moves on after connect_timeout).
 env DATABASE_URL="postgresql://127.0.0.1:$silent,127.0.0.1:$PGPORT/$PGDATABASE?connect_timeout=2&user=$PGUSER" \

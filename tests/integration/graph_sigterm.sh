@@ -1,7 +1,7 @@
 #!/bin/bash
-# SIGTERM to the supervisor mid-run: every process stops by itself within a
-# bound below the supervisor's 15 s SIGKILL (so a stage that ignores SIGTERM
-# fails this test) and the run exits 5, the hub sending nothing again as the
+# SIGTERM to the supervisor mid-run: every process stops by itself, before
+# the supervisor's 15 s SIGKILL, which it says (so a stage that ignores
+# SIGTERM fails this test) and the run exits 5, the hub sending nothing again as the
 # replicas exit; a second run completes the corpus
 # without redoing the documents the first one stored, and the database is
 # then the same as after a plain pipeline run.
@@ -22,14 +22,12 @@ SUP=$!
 # Interrupt once part of the corpus is stored.
 wait_for 60 sql_ge 'SELECT count(*) FROM docpipe.documents' 10
 ok $? "the first run stores documents"
-start=${EPOCHREALTIME/./}
 kill -TERM $SUP
 wait $SUP
 is "$?" 5 "interrupted run exits 5"
-ms=$(( (${EPOCHREALTIME/./} - start) / 1000 ))
-ok $(( ms < 12000 ? 0 : 1 )) "supervisor exits within 12 s, before its 15 s SIGKILL ($ms ms)"
 # The supervisor says "did not stop within 15s; killing it" for a process
-# that ignored SIGTERM.
+# that ignored SIGTERM: that, not a time bound of the test's (12 s failed
+# under load), tells a process that stopped by itself.
 is "$(grep -c 'did not stop within' "$T_DIR/err1")" 0 "every process stopped by itself (none killed)"
 # A replica blocked sending to a hub that exits can die in libzmq 4.3.4
 # ("Assertion failed: !_io_error (src/stream_engine_base.cpp:331)"): the
