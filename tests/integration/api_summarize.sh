@@ -258,7 +258,7 @@ psql -X -q -c "BEGIN; LOCK TABLE docpipe.summary_cache IN ACCESS EXCLUSIVE MODE;
 LOCKER=$!
 # This database's table: pg_locks lists every database's locks, and a
 # store or stage of a test running beside makes its own summary_cache.
-wait_for 10 sql_ge "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+wait_for 30 sql_ge "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
 	WHERE c.relname = 'summary_cache' AND l.mode = 'AccessExclusiveLock' AND l.granted
 	AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())" 1
 docpipe-summarize --backend openai <"$T_DIR/docs.ndjson" >"$T_DIR/o17" 2>"$T_DIR/e17"

@@ -71,7 +71,7 @@ ok $? "the store writes the slow document"
 # While the store is stopped its kernel still takes the answer: the
 # server then waits for the next statement, idle in its transaction.
 kill -STOP "$store"
-wait_for 10 sql_ge "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'docpipe-store' AND state = 'idle in transaction'" 1
+wait_for 30 sql_ge "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'docpipe-store' AND state = 'idle in transaction'" 1
 ok $? "the server waits for the store's next statement, in its transaction"
 ghost=$(sql "SELECT pid FROM pg_stat_activity WHERE application_name = 'docpipe-store' AND state = 'idle in transaction'")
 partition

@@ -22,7 +22,7 @@ ok $? "the run stores version two"
 out=$(docpipe-hub --layout --listen "tcp://127.0.0.1:$PORT" | awk '$1 == "summarize" {print $3}')
 printf '{"v":1,"kind":"document","run":"an-old-run","stream":"an-old-run/1-1","seq":0,"path":"%s","root":"%s","hash":"0123","size":30,"chunks":[{"seq":0,"text":"VERSION ONE of the text.","heading":["X"]}]}\n' \
 	"$T_DIR/docs/x.md" "$T_DIR/docs" | docpipe-chunk --out "$out" 2>/dev/null
-wait_for 10 grep -q "a record of another run came out of summarize" "$T_DIR/err"
+wait_for 30 grep -q "a record of another run came out of summarize" "$T_DIR/err"
 ok $? "the hub drops it and says so"
 sleep 1
 is "$(sql "SELECT string_agg(content, ' ') LIKE '%VERSION TWO%' AND string_agg(content, ' ') NOT LIKE '%VERSION ONE%' FROM docpipe.chunks c JOIN docpipe.documents d ON d.id = c.document_id WHERE d.path = '$T_DIR/docs/x.md'")" \

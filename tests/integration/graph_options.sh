@@ -124,7 +124,7 @@ is "$?" 0 "a root with a non-ASCII UTF-8 name is taken"
 python3 -c 'import socket, time; s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
 print(s.getsockname()[1], flush=True); time.sleep(60)' >"$T_DIR/taken" &
 holder=$!
-wait_for 10 test -s "$T_DIR/taken"
+wait_for 30 test -s "$T_DIR/taken"
 docpipe run "$T_DIR/docs" --listen "tcp://127.0.0.1:$(cat "$T_DIR/taken")" --progress none >"$T_DIR/report" 2>"$T_DIR/err"
 is "$?" 3 "the hub's port taken: exit 3 (system), not 0"
 like "$(cat "$T_DIR/err")" "docpipe-hub: bind .*Address already in use" "the hub says why"

@@ -14,7 +14,7 @@ unset OPENAI_API_KEY
 python3 "$TOP/tests/fakeapi.py" --port 0 --slots 16 --latency chat=40,embed=20+2 \
 	>"$T_DIR/port" 2>"$T_DIR/server.err" &
 SERVERS+=($!)
-wait_for 10 test -s "$T_DIR/port" || { ok 1 "the test API server starts"; done_testing; }
+wait_for 30 test -s "$T_DIR/port" || { ok 1 "the test API server starts"; done_testing; }
 BASE=http://127.0.0.1:$(awk '{print $2}' "$T_DIR/port")
 export OPENAI_BASE_URL=$BASE/v1
 

@@ -11,7 +11,7 @@ release_only "the supervisor's restart delays"
 newdb || exit 1
 python3 "$TOP/tests/fakeapi.py" --port 0 >"$T_DIR/port" 2>"$T_DIR/server.err" &
 SERVERS+=($!)
-wait_for 10 test -s "$T_DIR/port" || { ok 1 "the test API server starts"; done_testing; }
+wait_for 30 test -s "$T_DIR/port" || { ok 1 "the test API server starts"; done_testing; }
 BASE=http://127.0.0.1:$(awk '{print $2}' "$T_DIR/port")
 export OPENAI_BASE_URL=$BASE/v1 OPENAI_API_KEY=sk-test-refused
 mkdir -p "$T_DIR/docs"

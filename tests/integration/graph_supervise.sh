@@ -28,7 +28,7 @@ wait_for 20 sql_ge "SELECT count(*) FROM docpipe.documents" 1
 ok $? "a first document is stored"
 kill -9 "$STORE"
 restarted() { grep -q "store-1 (pid $STORE) exited with status 137; restarting it" "$T_DIR/err"; }
-wait_for 10 restarted
+wait_for 30 restarted
 ok $? "the idle store killed with -9 is restarted (no other event woke the supervisor)"
 
 wait_for 60 exited $SUP || { ok 1 "run finished"; kill -TERM $SUP; }

@@ -37,7 +37,7 @@ env "$(tag_env worker)" "${PIDNS[@]}" docpipe worker summarize --connect "127.0.
 WORKER=$!
 summarizers() { local p; for p in $(tagged worker); do [ "$(cat "/proc/$p/comm" 2>/dev/null)" = docpipe-summari ] && echo "$p"; done; }
 two_replicas() { [ "$(summarizers | wc -l)" = 2 ]; }
-wait_for 60 sql_ge "SELECT count(*) FROM docpipe.documents" 8 && wait_for 10 two_replicas
+wait_for 60 sql_ge "SELECT count(*) FROM docpipe.documents" 8 && wait_for 30 two_replicas
 ok $? "the run is under way, its summarize replicas in the worker"
 # The test server answers no one from the stop until the hub has spoken
 # (20 s at most): the run cannot end before the hub's 3 s of silence,
@@ -61,7 +61,7 @@ holder() {
 	return 1
 }
 STOPPED=
-wait_for 10 holder
+wait_for 30 holder
 rc=$?
 ok $rc "the hub's metrics name a summarize replica holding records"
 [ $rc = 0 ] || {

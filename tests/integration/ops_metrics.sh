@@ -36,7 +36,7 @@ is "$(metric 'docpipe_window_size ')" 32 "the window size (--window)"
 # A replica's counters reach the hub with its next stats report (every
 # second), which may come after the window filled: scrape until it has.
 counted() { scrape && [ "$(metric_sum 'docpipe_record_duration_seconds_count{stage="chunk"')" -gt 0 ]; }
-wait_for 10 counted
+wait_for 30 counted
 ok $([ "$(metric_sum 'docpipe_records_out_total{stage="chunk"')" -gt 0 ] && echo 0 || echo 1) \
 	"chunk's records out, per replica"
 # The window full is not yet the store's queue: documents may still be in

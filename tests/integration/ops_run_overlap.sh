@@ -103,7 +103,7 @@ kill -KILL $recorder
 kill -KILL $FIRST
 wait $FIRST 2>/dev/null
 is "$(sql 'SELECT count(*) FROM docpipe.live_runs')" 1 "the run and its recorder killed with -9: its row stays" || diag "recorder [$recorder]: $(cat "$T_DIR/first.err")"
-wait_for 10 eval '[ "$(claims)" = 0 ]'
+wait_for 30 eval '[ "$(claims)" = 0 ]'
 docpipe status >"$T_DIR/status.txt" 2>&1
 like "$(cat "$T_DIR/status.txt")" "  $run_id  pid $FIRST on $(hostname), started [0-9-]+T[0-9:]+Z  STALE: no session holds its claim" \
 	"docpipe status shows the killed run's row as stale, not live" || diag "$(cat "$T_DIR/status.txt")"
@@ -173,7 +173,7 @@ ok $([ -n "$recorder" ]; echo $?) "a run under way, its recorder found"
 kill -KILL $FIRST
 wait $FIRST 2>/dev/null
 wait_for 30 exited "$recorder"
-wait_for 10 eval '[ "$(claims)" = 0 ]'
+wait_for 30 eval '[ "$(claims)" = 0 ]'
 is "$(sql 'SELECT count(*) FROM docpipe.live_runs')" 0 "the supervisor killed with -9 alone: its recorder lets the claim go (row and lock)"
 like "$(cat "$T_DIR/first.err")" "docpipe-status: no report came: the run's supervisor \(pid $FIRST\) is gone \(killed\?\); its claim on its roots is let go, nothing recorded" \
 	"... saying why" || diag "$(cat "$T_DIR/first.err")"

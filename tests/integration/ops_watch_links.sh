@@ -25,40 +25,40 @@ printf '# Shared\n\nversion one\n' >"$H/a/shared.md"; ln "$H/a/shared.md" "$H/b/
 printf '# Single\n' >"$H/a/single.md"
 docpipe-watch --settle 100 "$H" >"$T_DIR/h.out" 2>"$T_DIR/h.err" &
 W=$!; WATCHERS+=("$W")
-wait_for 10 has_record "$T_DIR/h.out" ".path == \"$H/a/single.md\""
+wait_for 30 has_record "$T_DIR/h.out" ".path == \"$H/a/single.md\""
 ok $? "the first pass"
 echo "version two" >>"$H/a/shared.md"
 new=$(hash_of "$H/a/shared.md")
-wait_for 10 has_record "$T_DIR/h.out" ".path == \"$H/a/shared.md\" and .hash == \"$new\""
+wait_for 30 has_record "$T_DIR/h.out" ".path == \"$H/a/shared.md\" and .hash == \"$new\""
 ok $? "written through one name: taken there"
-wait_for 10 has_record "$T_DIR/h.out" ".path == \"$H/b/shared.md\" and .hash == \"$new\""
+wait_for 30 has_record "$T_DIR/h.out" ".path == \"$H/b/shared.md\" and .hash == \"$new\""
 ok $? "and under the other name, which had no event"
 echo "version three" >>"$H/b/shared.md"
 new=$(hash_of "$H/b/shared.md")
-wait_for 10 has_record "$T_DIR/h.out" ".path == \"$H/a/shared.md\" and .hash == \"$new\""
+wait_for 30 has_record "$T_DIR/h.out" ".path == \"$H/a/shared.md\" and .hash == \"$new\""
 ok $? "the same through the other name"
 ln "$H/a/single.md" "$H/b/third.md"
-wait_for 10 has_record "$T_DIR/h.out" ".path == \"$H/b/third.md\""
+wait_for 30 has_record "$T_DIR/h.out" ".path == \"$H/b/third.md\""
 ok $? "a link made to a file known by one name: the new name taken"
 # (a link made to a file taken with one name: that name had no event, so
 # an edit through the new name reaches it once it is taken again, below)
 printf '# Single, edited\n' >>"$H/a/single.md"
 new=$(hash_of "$H/a/single.md")
-wait_for 10 has_record "$T_DIR/h.out" ".path == \"$H/b/third.md\" and .hash == \"$new\""
+wait_for 30 has_record "$T_DIR/h.out" ".path == \"$H/b/third.md\" and .hash == \"$new\""
 ok $? "and an edit through the first one taken under it"
 printf '# Single, edited again\n' >>"$H/b/third.md"
 new=$(hash_of "$H/b/third.md")
-wait_for 10 has_record "$T_DIR/h.out" ".path == \"$H/a/single.md\" and .hash == \"$new\""
+wait_for 30 has_record "$T_DIR/h.out" ".path == \"$H/a/single.md\" and .hash == \"$new\""
 ok $? "then one through it under the first"
 sleep 1
 is "$(records "$T_DIR/h.out" ".path == \"$H/b/shared.md\"")" 3 \
 	"each version once under each name (no name marks the other back)"
 rm "$H/b/shared.md"
-wait_for 10 has_record "$T_DIR/h.out" ".kind == \"delete\" and .path == \"$H/b/shared.md\""
+wait_for 30 has_record "$T_DIR/h.out" ".kind == \"delete\" and .path == \"$H/b/shared.md\""
 ok $? "one name deleted: a delete record for it"
 echo "version four" >>"$H/a/shared.md"
 new=$(hash_of "$H/a/shared.md")
-wait_for 10 has_record "$T_DIR/h.out" ".path == \"$H/a/shared.md\" and .hash == \"$new\""
+wait_for 30 has_record "$T_DIR/h.out" ".path == \"$H/a/shared.md\" and .hash == \"$new\""
 ok $? "the other name still taken"
 sleep 0.5
 is "$(records "$T_DIR/h.out" ".kind == \"file\" and .path == \"$H/b/shared.md\" and .hash == \"$new\"")" 0 \
@@ -99,18 +99,18 @@ mkdir -p "$B/loop" "$B/sub"; printf '# one\n' >"$B/x.md"; printf '# s\n' >"$B/su
 if mount --bind "$B" "$B/loop" 2>"$T_DIR/mount.err"; then
 	docpipe-watch --settle 100 "$B" >"$T_DIR/b.out" 2>"$T_DIR/b.err" &
 	W=$!; WATCHERS+=("$W")
-	wait_for 10 has_record "$T_DIR/b.out" ".path == \"$B/loop/sub/s.md\""
+	wait_for 30 has_record "$T_DIR/b.out" ".path == \"$B/loop/sub/s.md\""
 	ok $? "the first pass, both names"
 	printf '# two, longer\n' >"$B/x.md"
 	new=$(hash_of "$B/x.md")
-	wait_for 10 has_record "$T_DIR/b.out" ".path == \"$B/x.md\" and .hash == \"$new\""
+	wait_for 30 has_record "$T_DIR/b.out" ".path == \"$B/x.md\" and .hash == \"$new\""
 	ok $? "written through the first name: taken there"
-	wait_for 10 has_record "$T_DIR/b.out" ".path == \"$B/loop/x.md\" and .hash == \"$new\""
+	wait_for 30 has_record "$T_DIR/b.out" ".path == \"$B/loop/x.md\" and .hash == \"$new\""
 	ok $? "and under the bind mount's name"
 	printf '# new\n' >"$B/loop/sub/new.md"
-	wait_for 10 has_record "$T_DIR/b.out" ".path == \"$B/sub/new.md\""
+	wait_for 30 has_record "$T_DIR/b.out" ".path == \"$B/sub/new.md\""
 	ok $? "a file made through the second name in a subdirectory: taken under the first"
-	wait_for 10 has_record "$T_DIR/b.out" ".path == \"$B/loop/sub/new.md\""
+	wait_for 30 has_record "$T_DIR/b.out" ".path == \"$B/loop/sub/new.md\""
 	ok $? "and the second"
 	like "$(cat "$T_DIR/b.err")" "$B(/loop)? and $B(/loop)? are the same directory" "said"
 	is "$(grep -c 'same directory' "$T_DIR/b.err")" 1 "once (not for its subdirectories)"

@@ -25,22 +25,22 @@ printf '# a\n' >"$SRC/a.md"; printf '# b\n' >"$SRC/b.md"; printf '# c\n' >"$SRC/
 if command -v bindfs >/dev/null && bindfs "$SRC" "$M" 2>"$T_DIR/mount.err"; then
 	docpipe-watch --settle 100 --poll 1 "$M" >"$T_DIR/r.out" 2>"$T_DIR/r.err" &
 	W=$!; WATCHERS+=("$W")
-	wait_for 10 has_record "$T_DIR/r.out" ".path == \"$M/sub/c.md\""
+	wait_for 30 has_record "$T_DIR/r.out" ".path == \"$M/sub/c.md\""
 	ok $? "the first pass"
 	like "$(cat "$T_DIR/r.err")" "$M: on a FUSE .* filesystem: inotify tells only the changes made through this machine: looking through $M every 1 s for the others" \
 		"a FUSE root: said"
 	printf '# a, edited elsewhere\n' >"$SRC/a.md"
 	new=$(hash_of "$SRC/a.md")
-	wait_for 10 has_record "$T_DIR/r.out" ".path == \"$M/a.md\" and .hash == \"$new\""
+	wait_for 30 has_record "$T_DIR/r.out" ".path == \"$M/a.md\" and .hash == \"$new\""
 	ok $? "a file edited elsewhere (no event): taken"
 	rm "$SRC/b.md"
-	wait_for 10 has_record "$T_DIR/r.out" ".kind == \"delete\" and .path == \"$M/b.md\""
+	wait_for 30 has_record "$T_DIR/r.out" ".kind == \"delete\" and .path == \"$M/b.md\""
 	ok $? "one deleted elsewhere: deleted"
 	mkdir "$SRC/new"; printf '# n\n' >"$SRC/new/n.md"
-	wait_for 10 has_record "$T_DIR/r.out" ".path == \"$M/new/n.md\""
+	wait_for 30 has_record "$T_DIR/r.out" ".path == \"$M/new/n.md\""
 	ok $? "a new directory's file: taken"
 	printf '# n2\n' >"$M/new/n2.md"
-	wait_for 10 has_record "$T_DIR/r.out" ".path == \"$M/new/n2.md\""
+	wait_for 30 has_record "$T_DIR/r.out" ".path == \"$M/new/n2.md\""
 	ok $? "a file made through the mount: taken"
 	sleep 2.5
 	is "$(records "$T_DIR/r.out" ".path == \"$M/sub/c.md\"")" 1 "an unchanged file is not sent again"
@@ -63,25 +63,25 @@ printf '# top\n' >"$L2/top.md"; printf '# covered\n' >"$L2/later/covered.md"
 printf '# m\n' >"$SRC2/m.md"; printf '# s\n' >"$SRC2/sub/s.md"
 docpipe-watch --settle 100 --poll 1 "$L2" >"$T_DIR/m.out" 2>"$T_DIR/m.err" &
 W=$!; WATCHERS+=("$W")
-wait_for 10 has_record "$T_DIR/m.out" ".path == \"$L2/later/covered.md\""
+wait_for 30 has_record "$T_DIR/m.out" ".path == \"$L2/later/covered.md\""
 ok $? "the first pass"
 # (fuse 2 refuses a mount point that holds files without -o nonempty;
 # fuse 3 takes it and knows no such option)
 if command -v bindfs >/dev/null && { bindfs -o nonempty "$SRC2" "$L2/later" 2>"$T_DIR/mount2.err" ||
 	bindfs "$SRC2" "$L2/later" 2>"$T_DIR/mount2.err"; }; then
 	at_exit 'mountpoint -q "$L2/later" && umount "$L2/later"'
-	wait_for 10 has_record "$T_DIR/m.out" ".path == \"$L2/later/sub/s.md\""
+	wait_for 30 has_record "$T_DIR/m.out" ".path == \"$L2/later/sub/s.md\""
 	ok $? "a filesystem mounted below the root: its files taken"
-	wait_for 10 has_record "$T_DIR/m.out" ".kind == \"delete\" and .path == \"$L2/later/covered.md\""
+	wait_for 30 has_record "$T_DIR/m.out" ".kind == \"delete\" and .path == \"$L2/later/covered.md\""
 	ok $? "the file it covers deleted"
 	like "$(cat "$T_DIR/m.err")" "$L2/later: a filesystem mounted on it" "said"
 	like "$(cat "$T_DIR/m.err")" "$L2/later: on a FUSE .* filesystem: .* looking through $L2 every 1 s" "a FUSE one: said"
 	printf '# m, edited elsewhere\n' >"$SRC2/m.md"
 	new=$(hash_of "$SRC2/m.md")
-	wait_for 10 has_record "$T_DIR/m.out" ".path == \"$L2/later/m.md\" and .hash == \"$new\""
+	wait_for 30 has_record "$T_DIR/m.out" ".path == \"$L2/later/m.md\" and .hash == \"$new\""
 	ok $? "and looked through: an edit underneath it (no event) taken"
 	printf '# n\n' >"$L2/later/n.md"
-	wait_for 10 has_record "$T_DIR/m.out" ".path == \"$L2/later/n.md\""
+	wait_for 30 has_record "$T_DIR/m.out" ".path == \"$L2/later/n.md\""
 	ok $? "a file made through the mount: taken (watched)"
 	kill "$W"; wait "$W"
 	umount "$L2/later"
@@ -95,7 +95,7 @@ L=$T_DIR/local
 mkdir -p "$L"; printf '# l\n' >"$L/l.md"
 docpipe-watch --settle 100 --poll 1 "$L" >"$T_DIR/l.out" 2>"$T_DIR/l.err" &
 W=$!; WATCHERS+=("$W")
-wait_for 10 has_record "$T_DIR/l.out" ".path == \"$L/l.md\""
+wait_for 30 has_record "$T_DIR/l.out" ".path == \"$L/l.md\""
 sleep 1.5
 kill "$W"; wait "$W"
 is "$(cat "$T_DIR/l.err")" "" "a local root: nothing said"
@@ -108,11 +108,11 @@ if unshare -U -r true 2>"$T_DIR/unshare.err"; then
 	unshare -U -r sh -c 'echo 20 >/proc/sys/user/max_inotify_watches && exec docpipe-watch --settle 100 --poll 1 "$1"' \
 		sh "$U" >"$T_DIR/u.out" 2>"$T_DIR/u.err" &
 	W=$!; WATCHERS+=("$W")
-	wait_for 10 has_record "$T_DIR/u.out" ".path == \"$U/u.md\""
+	wait_for 30 has_record "$T_DIR/u.out" ".path == \"$U/u.md\""
 	like "$(cat "$T_DIR/u.err")" "cannot watch: the inotify watch limit of this user namespace \(user.max_inotify_watches = 20\) is reached: rescanning every 1 s instead" \
 		"the user namespace's limit named"
 	printf '# late\n' >"$U/d30/late.md"
-	wait_for 10 has_record "$T_DIR/u.out" ".path == \"$U/d30/late.md\""
+	wait_for 30 has_record "$T_DIR/u.out" ".path == \"$U/d30/late.md\""
 	ok $? "the rescans find a file in a directory not watched"
 	kill "$W"; wait "$W"
 else

@@ -10,7 +10,7 @@ cd "$T_DIR"
 KEY="sk-test-$RANDOM$RANDOM-secret"
 python3 "$TOP/tests/fakeapi.py" --port 0 --require-key "$KEY" >port 2>server.err &
 SERVERS+=($!)
-wait_for 10 test -s port || { ok 1 "the test API server starts"; done_testing; }
+wait_for 30 test -s port || { ok 1 "the test API server starts"; done_testing; }
 BASE=http://127.0.0.1:$(awk '{print $2}' port)
 export OPENAI_BASE_URL=$BASE/v1 OPENAI_API_KEY=$KEY
 control() { api_control "$1"; }
@@ -50,7 +50,7 @@ s.serve_forever()
 PY
 python3 recorder.py requests.ndjson >rport 2>recorder.err &
 SERVERS+=($!)
-wait_for 10 test -s rport
+wait_for 30 test -s rport
 OPENAI_BASE_URL=http://127.0.0.1:$(awk '{print $2}' rport)/v1 docpipe-query --json -k 1 "alpha one" >/dev/null 2>err
 is "$?" 0 "query against the recording server: exit 0"
 is "$(jq -c '[.path, .model, .dimensions]' requests.ndjson)" "[\"/v1/embeddings\",\"$MODEL\",$DIM]" \

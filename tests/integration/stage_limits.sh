@@ -45,7 +45,7 @@ PULL=$!
 docpipe-chunk --max-record 2048 --in "@ipc://$T_DIR/in" --out "ipc://$T_DIR/out" 2>err2 &
 STAGE=$!
 at_exit 'kill $PULL $STAGE 2>/dev/null'
-wait_for 10 test -S "$T_DIR/in"
+wait_for 30 test -S "$T_DIR/in"
 timeout 20 python3 push.py "ipc://$T_DIR/in" <big.ndjson
 timeout 20 python3 push.py "ipc://$T_DIR/in" <files.ndjson
 three() { [ "$(wc -l <out2.ndjson)" -ge 3 ]; }
@@ -67,7 +67,7 @@ STAGE=$!
 kill $PULL; wait $PULL 2>/dev/null
 python3 pull.py "ipc://$T_DIR/out" out3.ndjson 2>pull.err &
 PULL=$!
-wait_for 10 test -S "$T_DIR/in3"
+wait_for 30 test -S "$T_DIR/in3"
 timeout 20 python3 push.py "ipc://$T_DIR/in3" <files.ndjson
 wait_for 30 test -s out3.ndjson
 ok $? "the first record comes out"

@@ -32,7 +32,7 @@ ctx.term()  # waits (up to the linger) until the messages are delivered
 PY
 docpipe-store --in "@ipc://$T_DIR/in" >receipts.ndjson 2>err &
 STORE=$!
-wait_for 10 test -S "$T_DIR/in"
+wait_for 30 test -S "$T_DIR/in"
 doc a | python3 push.py "ipc://$T_DIR/in" 0
 wait_for 20 test -s receipts.ndjson
 is "$(jq -r .status receipts.ndjson)" stored "first document stored over ZeroMQ"

@@ -42,7 +42,7 @@ STORE=$!
 exec 3>in
 cat docs.ndjson >&3
 wait_for 30 sh -c '[ "$(wc -l <receipts.ndjson)" -ge 30 ]'; ok $? "30 receipts while the input is open"
-wait_for 10 test -e merged
+wait_for 30 test -e merged
 ok $? "a merge ran on the second connection while the store was writing"
 kill $poller 2>/dev/null
 exec 3>&-

@@ -93,14 +93,14 @@ exec 7>in.fifo
 # other replica's transaction) before that transaction begins.
 # (This database's sessions and locks only: the stores of tests running
 # beside take the same path locks in theirs.)
-wait_for 10 sql_ge "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+wait_for 30 sql_ge "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
 	AND application_name = 'docpipe-store' AND state = 'idle'" 1
 psql -X -q -v ON_ERROR_STOP=1 -c BEGIN \
 	-c "SELECT pg_advisory_xact_lock(1685086580, hashtext('/corpus/doc8.md'))" \
 	-c "DELETE FROM docpipe.documents WHERE path = '/corpus/doc8.md'" \
 	-c "INSERT INTO docpipe.tombstones VALUES ('/corpus/doc8.md', 'r7', 'r7', 20)" \
 	-c "SELECT pg_sleep(1.5)" -c COMMIT >/dev/null & replica=$!
-wait_for 10 sql_ge "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 1685086580 AND granted
+wait_for 30 sql_ge "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 1685086580 AND granted
 	AND database = (SELECT oid FROM pg_database WHERE datname = current_database())" 1
 ok $? "the other replica holds the path"
 doc r7 15 2 8 >&7

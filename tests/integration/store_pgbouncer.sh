@@ -41,7 +41,7 @@ INI
 as_user=()
 [ "$(id -u)" = 0 ] && { chown nobody "$T_DIR" "$T_DIR/pgb.ini"; as_user=(runuser -u nobody --); }
 "${as_user[@]}" "$PGB" -d "$T_DIR/pgb.ini" >"$T_DIR/pgb.out" 2>&1
-wait_for 10 test -s "$T_DIR/pgb.pid"
+wait_for 30 test -s "$T_DIR/pgb.pid"
 PGB_PID=$(cat "$T_DIR/pgb.pid" 2>/dev/null)
 ok $? "pgbouncer starts in transaction pooling"
 [ -n "$PGB_PID" ] || { sed 's/^/# /' "$T_DIR/pgb.out" "$T_DIR/pgb.log"; done_testing; }
@@ -68,7 +68,7 @@ hammer() {
 hammer &
 HAMMER=$!
 SERVERS+=("$HAMMER")
-wait_for 10 test -s "$T_DIR/hammer.n"
+wait_for 30 test -s "$T_DIR/hammer.n"
 ok $? "another client queries through the pool"
 
 N=100

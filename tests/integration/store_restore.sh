@@ -17,7 +17,7 @@ is "$(statuses r2.ndjson)" "3 unchanged" "same summarizer again: unchanged"
 
 python3 "$TOP/tests/fakeapi.py" --port 0 >port 2>server.err &
 SERVERS+=($!)
-wait_for 10 test -s port || { ok 1 "the test API server starts"; done_testing; }
+wait_for 30 test -s port || { ok 1 "the test API server starts"; done_testing; }
 export OPENAI_BASE_URL=http://127.0.0.1:$(awk '{print $2}' port)/v1 OPENAI_API_KEY=sk-test-restore
 before=$(sql "SELECT string_agg(summarizer || ':' || summary, '|' ORDER BY path) FROM docpipe.documents")
 docpipe-discover docs | docpipe-chunk | docpipe-summarize --backend openai --no-reuse 2>/dev/null |
