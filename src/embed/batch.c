@@ -332,13 +332,18 @@ static int splittable(int rc, const struct item *items, size_t n)
 	return (rc == DP_HTTP_REJECTED || rc == DP_HTTP_FAILED) && n > 1 && !one_document(items, n);
 }
 
+/* Whether a failure with reason why is a call given up after its retries
+ * ("gave up after N attempts": 5xx, a storm), not one answer at once (a
+ * rejection, a wrong answer). */
+static int gave_up(const char *why) { return strstr(why, ": gave up after ") != NULL; }
+
 /* Whether failures with reasons a and b may be one failure that is no
  * input's: the same answer at once (a rejection, a wrong answer).  A call
- * given up after its retries ("gave up after N attempts": 5xx, a storm) is
- * weather, which a half sent again may get through: never such a verdict. */
+ * given up after its retries is weather, which a half sent again may get
+ * through: never such a verdict. */
 static int same_reason(const char *a, const char *b)
 {
-	return strstr(a, ": gave up after ") == NULL && strcmp(a, b) == 0;
+	return !gave_up(a) && strcmp(a, b) == 0;
 }
 
 static void split_failed(struct run *r, struct scratch *s, struct item *items, size_t n, const char *reason);
@@ -415,12 +420,21 @@ static void split_failed(struct run *r, struct scratch *s, struct item *items, s
 
 /* Sends items[0..n) (s->items is the whole request) in one request; when
  * it fails for its content and holds chunks of several documents, finds
- * the culprit (split_failed), so only its document fails. */
+ * the culprit (split_failed), so only its document fails.  A request of
+ * one document answered wrongly (an answer that came but does not fit:
+ * malformed, an error object, a wrong count, a value not finite; never
+ * retried by dp_http, whatever --retries) is sent once more, as the split
+ * sends again the documents of a request of several: a document's fate
+ * does not hang on which documents shared its request.  One request more
+ * for the lone document, as for a half; a call given up after its
+ * attempts is not (--retries was spent on it). */
 static void send_items(struct run *r, struct scratch *s, struct item *items, size_t n)
 {
 	dp_err err;
 	int rc = try_items(r, s, items, n, &err);
 
+	if (rc == DP_HTTP_FAILED && one_document(items, n) && !gave_up(err.msg))
+		rc = try_items(r, s, items, n, &err);
 	if (rc != 0)
 		after_failure(r, s, items, n, rc, err.msg);
 }

@@ -39,9 +39,10 @@ is "$(api_stats '.encodings.base64 <= 6 and .encodings.float == 5')" true \
 	"-j 3: at most 6 base64 requests refused (2 workers per request in flight), 5 with numbers"
 
 # A base64 vector of the wrong size: its document fails, naming why; the
-# others of the same request are asked again (halves) and stored.
+# others of the same request are asked again (halves) and stored.  Twice:
+# a request of one document answered wrongly is sent once more.
 fakeapi
-api_control '{"faults":[{"endpoint":"embed","kind":"bad_base64"}]}'
+api_control '{"faults":[{"endpoint":"embed","kind":"bad_base64","input":"alpha one"},{"endpoint":"embed","kind":"bad_base64","input":"alpha one"}]}'
 embed -j 1 --batch-inputs 1 >"$T_DIR/o5" 2>"$T_DIR/e5"
 is "$?" 1 "a bad base64 vector: exit 1 (a document failed)"
 is "$(jq -r 'select(.error) | .path' "$T_DIR/o5")" "/d/a.md" "only the document with the bad vector failed"
