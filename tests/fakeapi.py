@@ -26,7 +26,7 @@ Control (JSON):
              "kind": "status"|"hang"|"malformed"|"truncated"|"wrong_count"|
                      "bad_index"|"bad_base64"|"wrong_dim" (each vector one
                      value longer than asked)|"html" (a proxy's HTML error
-                     page, "status" default 502)|"http10" (the answer as
+                     page, "status" default 502, padded to "bytes")|"http10" (the answer as
                      HTTP/1.0 without Content-Length)|"trickle" (the answer
                      one byte at a time over "seconds")|"lone_surrogate" (a
                      right answer holding the escape of a lone UTF-16
@@ -504,6 +504,9 @@ class Handler(BaseHTTPRequestHandler):
             if fk == "html":
                 # A proxy's error page: HTML, not JSON.
                 body = b"<html><body><h1>%d Bad Gateway</h1><hr>nginx</body></html>" % fault.get("status", 502)
+                # "bytes": the page padded to that size (an application
+                # server's stack trace, a verbose proxy page).
+                body += b"<!-- %s -->" % (b"x" * max(0, fault.get("bytes", 0) - len(body) - 9))
                 self.send_response(fault.get("status", 502))
                 self.send_header("Content-Type", "text/html")
                 self.send_header("Content-Length", str(len(body)))

@@ -1177,7 +1177,7 @@ static void perform(dp_http *h, CURL *c, const char *url, jv text, size_t tokens
 		    int watch, struct response *r, dp_http_outcome *o)
 {
 	CURLcode rc = setup(h, c, url, text, r);
-	long connects = 0;
+	long connects = 0, code = 0;
 	struct hung_watch w = {.h = h, .r = r, .sent_ms = sent_ms, .tokens = (double)tokens};
 
 	pthread_mutex_lock(&h->lock);
@@ -1204,8 +1204,17 @@ static void perform(dp_http *h, CURL *c, const char *url, jv text, size_t tokens
 	if (watch && (curl_easy_setopt(c, CURLOPT_NOPROGRESS, 1L) != CURLE_OK ||
 		      curl_easy_setopt(c, CURLOPT_XFERINFODATA, NULL) != CURLE_OK))
 		curl_easy_reset(c);
-	if (rc == CURLE_OK)
+	if (rc == CURLE_OK) {
 		rc = curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &o->status);
+	} else if (r->too_big && curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK && code >= 400) {
+		/* An error's answer over the bound (a stack trace, a verbose
+		 * proxy page) is judged by its status like any other (a 503
+		 * retried, not the document failed at once); its head, what
+		 * the buffer holds, gives the reason. */
+		o->status = code;
+		rc = CURLE_OK;
+		r->too_big = 0;
+	}
 	o->transport = (int)rc;
 	o->connected = curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK && connects > 0;
 	o->local_errno = unreached(o->transport) ? local_shortage() : 0;

@@ -6,7 +6,10 @@
 # HTTP/1.0 answer without
 # Content-Length (its body ends at the close) and an answer trickling in
 # one byte at a time are taken.  Summarize and embed alike (sweep of
-# session 20: all held already; this keeps them).
+# session 20: all held already; this keeps them).  A 503 page of 2 MiB,
+# over what the request can need (an application server's stack trace),
+# is retried like any 503 (fault sweep 13: the document failed at once,
+# "response over ... bytes").
 . "$(dirname "$0")/../lib/tap.sh"
 export OPENAI_API_KEY=k
 numbered_docs "$T_DIR/d" 3 40 n
@@ -23,7 +26,8 @@ stage() { # stage chat|embed ARGS...: the stage of that endpoint over the 3 docu
 }
 docs() { jq -r 'select(.kind=="document") | .path' "$T_DIR/o" | wc -l | tr -d ' '; }
 for ep in chat embed; do
-	for f in '"kind":"html","status":502' '"kind":"html","status":500' '"kind":"http10"' '"kind":"trickle","seconds":1'; do
+	for f in '"kind":"html","status":502' '"kind":"html","status":500' '"kind":"html","status":503,"bytes":2097152' \
+		'"kind":"http10"' '"kind":"trickle","seconds":1'; do
 		api_reset
 		api_control "{\"faults\":[{\"endpoint\":\"$ep\",$f}]}"
 		stage $ep --retries 2
