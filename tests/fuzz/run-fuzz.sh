@@ -7,13 +7,15 @@
 #   html (the HTML converter with chunking and provenance) or zip (the ZIP
 #   reader with DOCX, ODT and EPUB) or http (the API client's header values:
 #   durations, Retry-After, the pacing from them) or lexer (the full-text
-#   lexer whose tsvectors the store sends).
+#   lexer whose tsvectors the store sends) or ipynb (the Jupyter notebook
+#   converter with chunking and provenance) or join (the hub's splice of
+#   the summarize and embed branches' outputs of a document).
 # The corpus is kept in build/fuzz/corpus-TARGET; crashes are written to
 # build/fuzz/ as crash-*.
 set -eu
 cd "$(dirname "$0")/../.."
 target=chunk
-case ${1:-} in chunk | record | html | zip | http | lexer) target=$1; shift ;; esac
+case ${1:-} in chunk | record | html | zip | http | lexer | ipynb | join) target=$1; shift ;; esac
 secs=${1:-60}
 out=build/fuzz
 corpus=$out/corpus-$target
@@ -80,13 +82,13 @@ chunk)
 		done
 	fi
 	;;
-html | zip)
+html | zip | ipynb)
 	cc_chunk
 	if [ -z "$(ls -A "$corpus")" ]; then
 		i=0
-		for f in tests/data/formats/*.html tests/data/formats/*.docx tests/data/formats/*.odt \
+		for f in tests/data/formats/*.ipynb tests/data/formats/*.html tests/data/formats/*.docx tests/data/formats/*.odt \
 			tests/data/formats/*.epub; do
-			case $target:$f in html:*.html) ;; zip:*.docx) k=0 ;; zip:*.odt) k=1 ;; zip:*.epub) k=2 ;; *) continue ;; esac
+			case $target:$f in html:*.html | ipynb:*.ipynb) ;; zip:*.docx) k=0 ;; zip:*.odt) k=1 ;; zip:*.epub) k=2 ;; *) continue ;; esac
 			# First byte: the options or the format (see fuzz_$target.c).
 			{ printf "\\$(printf '%03o' "${k:-$((i * 37 % 256))}")"; cat "$f"; } >"$corpus/seed$i"
 			i=$((i + 1))
@@ -112,6 +114,18 @@ http)
 		done
 	fi
 	;;
+join)
+	# join.c holds ZeroMQ messages (hub_join_take).
+	cc_lib
+	cc_fuzz -o "$out/fuzz_join" tests/fuzz/fuzz_join.c src/hub/join.c "$out/libdocpipe-fuzz.a" -lzmq
+	if [ -z "$(ls -A "$corpus")" ]; then
+		# A summarize output, a newline, the embed output of the same document.
+		d='{"v":1,"kind":"document","path":"/a.md","hash":"h1","chunker":"md-v3","meta":{"title":"A"}'
+		printf '%s,"summary":"S","chunks":[{"seq":0,"text":"x","summary":"s0"},{"seq":1,"text":"y"}]}\n%s,"model":"fh-v1","chunks":[{"seq":0,"text":"x","vec":"AACAPw=="},{"seq":1,"text":"y","vec":"AAAAQA=="}]}' \
+			"$d" "$d" >"$corpus/seed-doc"
+		printf '{"v":1,"kind":"document","hash":"h","chunks":[]}\n{"v":1,"kind":"document","hash":"h","chunks":[],"x":[1,{"a":"\\u00e9"}]}' >"$corpus/seed-empty"
+	fi
+	;;
 lexer)
 	cc_lib
 	cc_fuzz -o "$out/fuzz_lexer" tests/fuzz/fuzz_lexer.c "$out/libdocpipe-fuzz.a" -lstemmer
@@ -129,10 +143,11 @@ esac
 # jq 1.6's parser leaks a few bytes on some malformed input (a string
 # followed by a string, say); that is libjq's, and every jv allocation
 # goes through libjq, so it cannot be suppressed selectively.  The record
-# target therefore checks crashes and UB, not leaks; the ASan test suite
-# checks our own leaks.
+# and join targets (the hub parses a record jscan.c refuses with jq)
+# therefore check crashes and UB, not leaks; the ASan test suite checks
+# our own leaks.
 leaks=1
-[ "$target" = record ] && leaks=0 && export ASAN_OPTIONS=detect_leaks=0
+case $target in record | join) leaks=0 && export ASAN_OPTIONS=detect_leaks=0 ;; esac
 maxlen=16384
 [ "$target" = zip ] && maxlen=65536 # the seed containers are 10-13 KB
 exec "$out/fuzz_$target" -detect_leaks=$leaks -max_total_time="$secs" -max_len=$maxlen -timeout=10 \

@@ -26,10 +26,10 @@ fuzz() {
 # The targets that share the chunk archive, which run-fuzz.sh builds when
 # it is missing or old, run one after another.  Each still fuzzes for its
 # FUZZ_SECONDS; a crash's file names its input (crash-<sha1>).
-fuzz chunk html zip &
-fuzz record http lexer
+fuzz chunk html zip ipynb &
+fuzz record http lexer join
 wait
-for target in chunk record html zip http lexer; do
+for target in chunk record html zip ipynb http lexer join; do
 	rc=$(cat "$T_DIR/$target.rc" 2>/dev/null || echo 1)
 	ok $rc "fuzz $target: no crash or undefined behaviour in ${FUZZ_SECONDS:-5} s ($(grep -oE 'Done [0-9]+ runs' "$T_DIR/$target.log"))"
 	[ $rc -eq 0 ] || tail -30 "$T_DIR/$target.log" | sed 's/^/# /'
