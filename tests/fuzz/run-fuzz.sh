@@ -9,13 +9,14 @@
 #   durations, Retry-After, the pacing from them) or lexer (the full-text
 #   lexer whose tsvectors the store sends) or ipynb (the Jupyter notebook
 #   converter with chunking and provenance) or join (the hub's splice of
-#   the summarize and embed branches' outputs of a document).
+#   the summarize and embed branches' outputs of a document) or answer (a
+#   model API's answer: jq's parse, the lone surrogates' rewrite).
 # The corpus is kept in build/fuzz/corpus-TARGET; crashes are written to
 # build/fuzz/ as crash-*.
 set -eu
 cd "$(dirname "$0")/../.."
 target=chunk
-case ${1:-} in chunk | record | html | zip | http | lexer | ipynb | join) target=$1; shift ;; esac
+case ${1:-} in chunk | record | html | zip | http | lexer | ipynb | join | answer) target=$1; shift ;; esac
 secs=${1:-60}
 out=build/fuzz
 corpus=$out/corpus-$target
@@ -126,6 +127,17 @@ join)
 		printf '{"v":1,"kind":"document","hash":"h","chunks":[]}\n{"v":1,"kind":"document","hash":"h","chunks":[],"x":[1,{"a":"\\u00e9"}]}' >"$corpus/seed-empty"
 	fi
 	;;
+answer)
+	cc_lib
+	cc_fuzz -o "$out/fuzz_answer" tests/fuzz/fuzz_answer.c "$out/libdocpipe-fuzz.a"
+	if [ -z "$(ls -A "$corpus")" ]; then
+		# Answers of chat and embeddings APIs, an emoji's pair, one cut in half.
+		printf '{"choices":[{"message":{"role":"assistant","content":"A \\ud83d\\ude00 b"},"finish_reason":"stop"}],"usage":{"total_tokens":12}}' >"$corpus/seed-chat"
+		printf '{"message":{"content":"cut \\ud83d"},"done":true,"done_reason":"stop"}' >"$corpus/seed-ollama"
+		printf '{"data":[{"index":0,"embedding":[0.5,-1e-3]}],"model":"m"}' >"$corpus/seed-embed"
+		printf '{"error":{"message":"bad \\\\ud800 \\udc00","type":"invalid_request_error"}}' >"$corpus/seed-error"
+	fi
+	;;
 lexer)
 	cc_lib
 	cc_fuzz -o "$out/fuzz_lexer" tests/fuzz/fuzz_lexer.c "$out/libdocpipe-fuzz.a" -lstemmer
@@ -142,12 +154,12 @@ lexer)
 esac
 # jq 1.6's parser leaks a few bytes on some malformed input (a string
 # followed by a string, say); that is libjq's, and every jv allocation
-# goes through libjq, so it cannot be suppressed selectively.  The record
-# and join targets (the hub parses a record jscan.c refuses with jq)
-# therefore check crashes and UB, not leaks; the ASan test suite checks
-# our own leaks.
+# goes through libjq, so it cannot be suppressed selectively.  The record,
+# join (the hub parses a record jscan.c refuses with jq) and answer
+# targets therefore check crashes and UB, not leaks; the ASan test suite
+# checks our own leaks.
 leaks=1
-case $target in record | join) leaks=0 && export ASAN_OPTIONS=detect_leaks=0 ;; esac
+case $target in record | join | answer) leaks=0 && export ASAN_OPTIONS=detect_leaks=0 ;; esac
 maxlen=16384
 [ "$target" = zip ] && maxlen=65536 # the seed containers are 10-13 KB
 exec "$out/fuzz_$target" -detect_leaks=$leaks -max_total_time="$secs" -max_len=$maxlen -timeout=10 \

@@ -27,9 +27,9 @@ fuzz() {
 # it is missing or old, run one after another.  Each still fuzzes for its
 # FUZZ_SECONDS; a crash's file names its input (crash-<sha1>).
 fuzz chunk html zip ipynb &
-fuzz record http lexer join
+fuzz record http lexer join answer
 wait
-for target in chunk record html zip ipynb http lexer join; do
+for target in chunk record html zip ipynb http lexer join answer; do
 	rc=$(cat "$T_DIR/$target.rc" 2>/dev/null || echo 1)
 	ok $rc "fuzz $target: no crash or undefined behaviour in ${FUZZ_SECONDS:-5} s ($(grep -oE 'Done [0-9]+ runs' "$T_DIR/$target.log"))"
 	[ $rc -eq 0 ] || tail -30 "$T_DIR/$target.log" | sed 's/^/# /'
