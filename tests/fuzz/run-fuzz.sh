@@ -125,6 +125,8 @@ join)
 		printf '%s,"summary":"S","chunks":[{"seq":0,"text":"x","summary":"s0"},{"seq":1,"text":"y"}]}\n%s,"model":"fh-v1","chunks":[{"seq":0,"text":"x","vec":"AACAPw=="},{"seq":1,"text":"y","vec":"AAAAQA=="}]}' \
 			"$d" "$d" >"$corpus/seed-doc"
 		printf '{"v":1,"kind":"document","hash":"h","chunks":[]}\n{"v":1,"kind":"document","hash":"h","chunks":[],"x":[1,{"a":"\\u00e9"}]}' >"$corpus/seed-empty"
+		# A key both set, spelt with an escape in one.
+		printf '{"v":1,"kind":"document","s\\u0065q":1,"chunks":[{"seq":0,"t\\u00e9":1}]}\n{"v":1,"kind":"document","seq":2,"chunks":[{"seq":0,"t\303\251":2}]}' >"$corpus/seed-escapes"
 	fi
 	;;
 answer)
