@@ -904,7 +904,7 @@ static jv finish(const chunk_stage *cs, jv rec, conv_out *o)
 		 * another version of either may give other chunks, so the store
 		 * must re-chunk. */
 		char chunker[sizeof o->converter + sizeof cs->chunker_markdown + 32];
-		snprintf(chunker, sizeof chunker, "%s-v1 (%s) %s", o->format, o->converter,
+		snprintf(chunker, sizeof chunker, "%s-v2 (%s) %s", o->format, o->converter,
 			 cs->chunker_markdown);
 		rec = chunk_document_derived(rec, &doc, text, jv_copy(o->meta), o->format, chunker);
 		rec = conv_provenance(rec, &doc, o);

@@ -7,7 +7,8 @@
  * block (language from a "language-X", "lang-X" or pandoc "sourceCode X"
  * class); a table of two or more columns becomes pipe rows with a header
  * separator after its first row (a one-column table is layout: its content
- * is read as blocks); ul/ol become list items (nested lists indented);
+ * is read as blocks); ul/ol become list items (nested lists indented; a
+ * pre or table in an item follows the item's line as its own block);
  * every other run of inline text inside a block element is a paragraph.
  * Elements on the drop list (conv_opts.drop) are skipped with their
  * content, as is head.  Locators are libxml2's XPath of the element that
@@ -144,9 +145,8 @@ static enum tag tag_of(const xmlNode *n)
 		       : T_INLINE;
 }
 
-/* Appends the text under n (dropped elements skipped; nested lists too when
- * skip_lists) as inline text. */
-static void inline_text(struct walk *w, xmlNode *n, int skip_lists)
+/* Appends the text under n (dropped elements skipped) as inline text. */
+static void inline_text(struct walk *w, xmlNode *n)
 {
 	for (xmlNode *c = n->children; c != NULL; c = c->next) {
 		if (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) {
@@ -155,11 +155,9 @@ static void inline_text(struct walk *w, xmlNode *n, int skip_lists)
 					    strlen((const char *)c->content));
 		} else if (c->type == XML_ELEMENT_NODE && !dropped(c, w->opts)) {
 			enum tag t = tag_of(c);
-			if (skip_lists && t == T_LIST)
-				continue;
 			if (t != T_INLINE) /* words of two blocks or around <br> stay apart */
 				conv_inline(w->o, " ", 1);
-			inline_text(w, c, skip_lists);
+			inline_text(w, c);
 			if (t != T_INLINE)
 				conv_inline(w->o, " ", 1);
 		}
@@ -178,7 +176,7 @@ static void walk_children(struct walk *w, xmlNode *n);
 static void do_heading(struct walk *w, xmlNode *n, int level)
 {
 	size_t start = conv_heading(w->o, level, conv_at(w->o, n));
-	inline_text(w, n, 0);
+	inline_text(w, n);
 	conv_end_run(w->o, start, 0);
 }
 
@@ -244,7 +242,7 @@ static void cell_text(struct walk *w, xmlNode *cell)
 	conv_out *o = w->o;
 	conv_put(o, " ", 1);
 	conv_run(o);
-	inline_text(w, cell, 0);
+	inline_text(w, cell);
 	conv_end_run(o, o->run, 0);
 	/* Each '|' not escaped yet gets a '\\' before it (it would end the
 	 * cell), in one pass from the end once the room is made: a memmove of
@@ -288,7 +286,7 @@ static void do_table(struct walk *w, xmlNode *t)
 	for (xmlNode *c = t->children; c != NULL; c = c->next)
 		if (is_named(c, "caption")) {
 			size_t start = conv_block(w->o, conv_at(w->o, c));
-			inline_text(w, c, 0);
+			inline_text(w, c);
 			conv_end_run(w->o, start, 1);
 		}
 	conv_block(w->o, conv_at(w->o, t));
@@ -314,6 +312,73 @@ out:
 		free(rows);
 }
 
+/* A list item being written: its inline text runs on the item's line until
+ * a block that keeps its own form (a nested list, pre, a table), which
+ * follows as its own block; text after such a block is a paragraph. */
+struct item {
+	size_t start;    /* where the open run's block starts */
+	int open;        /* a run (the item's line or a paragraph) is open */
+	int kept;        /* the item's line holds text */
+	int on_line;     /* the open run is the item's line */
+	int indent;      /* the item's indent and its marker's width: a nested */
+	int width;       /* list goes under the item's text when it has some */
+	int first_block; /* the next list item or nested list starts a block */
+};
+
+static void do_list(struct walk *w, xmlNode *list, int indent, int first_block);
+
+static void item_end_run(struct walk *w, struct item *it)
+{
+	if (!it->open)
+		return;
+	int kept = conv_end_run(w->o, it->start, 1);
+	if (it->on_line) {
+		it->kept = kept;
+		it->first_block &= !kept;
+	} else {
+		it->first_block |= kept;
+	}
+	it->open = it->on_line = 0;
+}
+
+static void item_walk(struct walk *w, xmlNode *n, struct item *it)
+{
+	for (xmlNode *c = n->children; c != NULL; c = c->next) {
+		if (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) {
+			const char *s = (const char *)c->content;
+			size_t len = s != NULL ? strlen(s) : 0;
+			if (!it->open) {
+				if (strspn(s != NULL ? s : "", " \t\r\n\f") == len)
+					continue;
+				it->start = conv_block(w->o, conv_at(w->o, n));
+				conv_run(w->o);
+				it->open = 1;
+			}
+			conv_inline(w->o, s, len);
+			continue;
+		}
+		if (c->type != XML_ELEMENT_NODE || dropped(c, w->opts))
+			continue;
+		enum tag t = tag_of(c);
+		if (t == T_LIST || t == T_PRE || t == T_TABLE) {
+			item_end_run(w, it);
+			if (t == T_LIST)
+				do_list(w, c, it->kept ? it->indent + it->width : it->indent, it->first_block);
+			else if (t == T_PRE)
+				do_pre(w, c);
+			else
+				do_table(w, c);
+			it->first_block = t != T_LIST;
+			continue;
+		}
+		if (t != T_INLINE && it->open) /* words of two blocks or around <br> stay apart */
+			conv_inline(w->o, " ", 1);
+		item_walk(w, c, it);
+		if (t != T_INLINE && it->open)
+			conv_inline(w->o, " ", 1);
+	}
+}
+
 static void do_list(struct walk *w, xmlNode *list, int indent, int first_block)
 {
 	char marker[16];
@@ -330,15 +395,11 @@ static void do_list(struct walk *w, xmlNode *list, int indent, int first_block)
 			conv_put(w->o, " ", 1);
 		conv_puts(w->o, marker);
 		conv_run(w->o);
-		inline_text(w, li, 1);
-		int kept = conv_end_run(w->o, start, 1);
-		if (kept)
-			first_block = 0;
-		for (xmlNode *c = li->children; c != NULL; c = c->next)
-			if (tag_of(c) == T_LIST && !dropped(c, w->opts)) {
-				do_list(w, c, kept ? indent + width : indent, first_block);
-				first_block = 0;
-			}
+		struct item it = {.start = start, .open = 1, .on_line = 1, .indent = indent,
+				  .width = width, .first_block = first_block};
+		item_walk(w, li, &it);
+		item_end_run(w, &it);
+		first_block = it.first_block;
 	}
 }
 

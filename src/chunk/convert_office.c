@@ -17,7 +17,8 @@
  *
  * ODT: content.xml's office:text in order: text:h (text:outline-level),
  * text:p (code when its style or its parent style is named like
- * "Preformatted" or "Source"), text:list (nested), table:table, notes
+ * "Preformatted" or "Source", in a list item too: pandoc puts an item's
+ * code block there), text:list (nested), table:table, notes
  * (text:note: body after the paragraph).  Metadata: meta.xml. */
 #include "convert.h"
 
@@ -566,7 +567,7 @@ static void odt_blocks(struct office *w, xmlNode *parent, int list)
 			int lv = attr_int(b, "outline-level", 1);
 			paragraph(w, b, lv < 1 ? 1 : lv, -1, 0);
 		} else if (conv_xml_is(b, "p")) {
-			paragraph(w, b, 0, list, list < 0 && odt_is_code(w, b));
+			paragraph(w, b, 0, list, odt_is_code(w, b));
 		} else if (conv_xml_is(b, "list")) {
 			odt_blocks(w, b, list + 1);
 		} else if (conv_xml_is(b, "list-item") || conv_xml_is(b, "list-header") ||
