@@ -941,6 +941,14 @@ static int unreached(int transport)
 	       transport == CURLE_COULDNT_RESOLVE_PROXY;
 }
 
+/* How long an attempt may take to connect: --timeout, at most 10 s (a
+ * server that cannot be reached within 10 s is down, whatever time its
+ * answers may take). */
+static long connect_timeout_ms(const dp_http *h)
+{
+	return h->o.timeout_ms < 10000 ? h->o.timeout_ms : 10000L;
+}
+
 /* Takes what an attempt of call c got into the server's record and fills
  * o->server_seen, o->server_down, o->server_stormy, o->errors_before and
  * o->throttle_wait_ms from it. */
@@ -1005,7 +1013,7 @@ static CURLcode setup(dp_http *h, CURL *c, const char *url, jv body, struct resp
 	SET(CURLOPT_HEADERFUNCTION, on_header);
 	SET(CURLOPT_HEADERDATA, r);
 	SET(CURLOPT_TIMEOUT_MS, h->o.timeout_ms);
-	SET(CURLOPT_CONNECTTIMEOUT_MS, h->o.timeout_ms < 10000 ? h->o.timeout_ms : 10000L);
+	SET(CURLOPT_CONNECTTIMEOUT_MS, connect_timeout_ms(h));
 	SET(CURLOPT_NOSIGNAL, 1L);
 	SET(CURLOPT_PROTOCOLS_STR, "http,https");
 	SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
@@ -1177,7 +1185,7 @@ static void perform(dp_http *h, CURL *c, const char *url, jv text, size_t tokens
 		    int watch, struct response *r, dp_http_outcome *o)
 {
 	CURLcode rc = setup(h, c, url, text, r);
-	long connects = 0, code = 0;
+	long connects = 0, code = 0, request_bytes = 0;
 	struct hung_watch w = {.h = h, .r = r, .sent_ms = sent_ms, .tokens = (double)tokens};
 
 	pthread_mutex_lock(&h->lock);
@@ -1217,6 +1225,7 @@ static void perform(dp_http *h, CURL *c, const char *url, jv text, size_t tokens
 	}
 	o->transport = (int)rc;
 	o->connected = curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK && connects > 0;
+	o->sent = curl_easy_getinfo(c, CURLINFO_REQUEST_SIZE, &request_bytes) == CURLE_OK && request_bytes > 0;
 	o->local_errno = unreached(o->transport) ? local_shortage() : 0;
 	o->too_big = r->too_big;
 	o->retry_after_ms = r->retry_after_ms;
@@ -1280,6 +1289,15 @@ static void describe(const dp_http *h, const dp_http_outcome *o, const struct re
 	} else if (o->hung) {
 		snprintf(last, lastlen, "no answer while many requests sent after it were answered:"
 			 " lost by the server, given up (as a timeout)");
+	} else if (o->transport == CURLE_OPERATION_TIMEDOUT) {
+		/* Which wait ran out, and which option sets it: libcurl's
+		 * words alone left a user with a slow model guessing. */
+		if (o->sent)
+			snprintf(last, lastlen, "%s: no answer within --timeout %.3g s",
+				 curl_easy_strerror(CURLE_OPERATION_TIMEDOUT), (double)h->o.timeout_ms / 1000);
+		else
+			snprintf(last, lastlen, "%s: no connection within %.3g s",
+				 curl_easy_strerror(CURLE_OPERATION_TIMEDOUT), (double)connect_timeout_ms(h) / 1000);
 	} else if (o->transport != 0) {
 		snprintf(last, lastlen, "%s", curl_easy_strerror((CURLcode)o->transport));
 	} else {

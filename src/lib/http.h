@@ -163,6 +163,8 @@ typedef struct dp_http_outcome {
 	long retry_after_ms;  /* Retry-After / retry-after-ms, -1 when absent */
 	int quota;            /* its body names insufficient_quota */
 	int connected;        /* the attempt opened a connection (CURLINFO_NUM_CONNECTS) */
+	int sent;             /* its request went out (CURLINFO_REQUEST_SIZE): a timeout
+			       * then waited for the answer, not for a connection */
 	int hung;             /* given up as lost by the server (http.c, watch_hung):
 			       * no byte of an answer after many times its size
 			       * class's time while many requests sent after it

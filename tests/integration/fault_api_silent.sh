@@ -27,7 +27,7 @@ docpipe-summarize --backend openai --no-reuse --timeout 1 --retries 2 --threads 
 	<"$T_DIR/chunked.ndjson" >"$T_DIR/out" 2>"$T_DIR/err"
 is "$?/$(kinds "$T_DIR/out")" "4/error=12 " \
 	"a server that never answers: the stage stops as refused (exit 4), every document failed by name"
-like "$(cat "$T_DIR/err")" "stopped: the model API took connections but never answered, 3 calls given up \(Timeout was reached\): check the server" \
+like "$(cat "$T_DIR/err")" "stopped: the model API took connections but never answered, 3 calls given up \(Timeout was reached: no answer within --timeout 1 s\): check the server" \
 	"... saying so"
 chat=$(api_requests chat)
 # 12 documents x 2 attempts before; now the 3 calls given up (2 attempts
