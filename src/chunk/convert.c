@@ -128,6 +128,7 @@ void conv_out_init(conv_out *o)
 {
 	out_init(o);
 	o->meta = jv_object();
+	o->version = CONV_VERSION;
 }
 
 void conv_out_free(conv_out *o)
@@ -904,7 +905,7 @@ static jv finish(const chunk_stage *cs, jv rec, conv_out *o)
 		 * another version of either may give other chunks, so the store
 		 * must re-chunk. */
 		char chunker[sizeof o->converter + sizeof cs->chunker_markdown + 32];
-		snprintf(chunker, sizeof chunker, "%s-v2 (%s) %s", o->format, o->converter,
+		snprintf(chunker, sizeof chunker, "%s-v%d (%s) %s", o->format, o->version, o->converter,
 			 cs->chunker_markdown);
 		rec = chunk_document_derived(rec, &doc, text, jv_copy(o->meta), o->format, chunker);
 		rec = conv_provenance(rec, &doc, o);

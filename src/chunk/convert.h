@@ -144,6 +144,10 @@ typedef struct conv_out {
 	jv meta;
 	const char *format;  /* "html", "pdf", ...: static or from conv_command */
 	char converter[96];  /* library or command and its version */
+	int version;         /* the converter's own, in the chunker identity:
+			      * raised when its output changes, so that stored
+			      * documents of its formats only are chunked again
+			      * (CONV_VERSION unless the converter sets it) */
 	char prefix[CONV_LOCATOR_MAX]; /* prepended to locators (EPUB: the entry) */
 	size_t run;          /* where the current inline run began */
 	int page;            /* current page for new marks */
@@ -154,6 +158,9 @@ typedef struct conv_out {
 	int failed;          /* sticky: a limit was hit, error in err */
 	dp_err err;
 } conv_out;
+
+/* Every converter's version when versions became each converter's own. */
+#define CONV_VERSION 2
 
 void conv_out_init(conv_out *o);
 void conv_out_free(conv_out *o);
@@ -236,6 +243,10 @@ size_t conv_front_matter(conv_out *o, const char *s, size_t n, const char **prob
  * len) and fills o.  Return 0, or -1 with err saying why the document
  * cannot be read (damaged, encrypted, a zip bomb ...). */
 int conv_html(conv_out *o, const char *buf, size_t len, const conv_opts *opts, dp_err *err);
+/* conv_html's version, and EPUB's (its chapters are HTML): 3 keeps an
+ * img's alt text. */
+#define CONV_HTML_VERSION 3
+
 /* conv_html without setting format and converter: one part of a document
  * (an EPUB chapter, a --convert command's output). */
 int conv_html_part(conv_out *o, const char *buf, size_t len, const conv_opts *opts, dp_err *err);

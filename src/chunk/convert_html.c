@@ -9,7 +9,8 @@
  * separator after its first row (a one-column table is layout: its content
  * is read as blocks); ul/ol become list items (nested lists indented; a
  * pre or table in an item follows the item's line as its own block);
- * every other run of inline text inside a block element is a paragraph.
+ * every other run of inline text inside a block element is a paragraph;
+ * an img gives its alt text.
  * Elements on the drop list (conv_opts.drop) are skipped with their
  * content, as is head.  Locators are libxml2's XPath of the element that
  * starts the block (/html/body/div[2]/p[3]). */
@@ -145,14 +146,37 @@ static enum tag tag_of(const xmlNode *n)
 		       : T_INLINE;
 }
 
+/* The words leaf node n gives the text, borrowed, or NULL when n is no
+ * leaf: a text or CDATA node's content; an img's alt text (a figure's only
+ * words: a diagram's description, what a screenshot shows), unless the img
+ * is dropped. */
+static const char *leaf_text(const struct walk *w, const xmlNode *n)
+{
+	if (n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE)
+		return n->content != NULL ? (const char *)n->content : "";
+	return is_named(n, "img") && !dropped(n, w->opts) ? attr(n, "alt") : NULL;
+}
+
+/* Appends leaf n's text s (leaf_text) as inline text; an image's apart
+ * from the words beside it, as a browser shows it in the image's place. */
+static void put_leaf(struct walk *w, const xmlNode *n, const char *s)
+{
+	int image = n->type == XML_ELEMENT_NODE;
+
+	if (image)
+		conv_inline(w->o, " ", 1);
+	conv_inline(w->o, s, strlen(s));
+	if (image)
+		conv_inline(w->o, " ", 1);
+}
+
 /* Appends the text under n (dropped elements skipped) as inline text. */
 static void inline_text(struct walk *w, xmlNode *n)
 {
 	for (xmlNode *c = n->children; c != NULL; c = c->next) {
-		if (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) {
-			if (c->content != NULL)
-				conv_inline(w->o, (const char *)c->content,
-					    strlen((const char *)c->content));
+		const char *s = leaf_text(w, c);
+		if (s != NULL) {
+			put_leaf(w, c, s);
 		} else if (c->type == XML_ELEMENT_NODE && !dropped(c, w->opts)) {
 			enum tag t = tag_of(c);
 			if (t != T_INLINE) /* words of two blocks or around <br> stay apart */
@@ -344,17 +368,16 @@ static void item_end_run(struct walk *w, struct item *it)
 static void item_walk(struct walk *w, xmlNode *n, struct item *it)
 {
 	for (xmlNode *c = n->children; c != NULL; c = c->next) {
-		if (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) {
-			const char *s = (const char *)c->content;
-			size_t len = s != NULL ? strlen(s) : 0;
+		const char *s = leaf_text(w, c);
+		if (s != NULL) {
 			if (!it->open) {
-				if (strspn(s != NULL ? s : "", " \t\r\n\f") == len)
+				if (s[strspn(s, " \t\r\n\f")] == '\0')
 					continue;
 				it->start = conv_block(w->o, conv_at(w->o, n));
 				conv_run(w->o);
 				it->open = 1;
 			}
-			conv_inline(w->o, s, len);
+			put_leaf(w, c, s);
 			continue;
 		}
 		if (c->type != XML_ELEMENT_NODE || dropped(c, w->opts))
@@ -405,18 +428,15 @@ static void do_list(struct walk *w, xmlNode *list, int indent, int first_block)
 
 static void walk_node(struct walk *w, xmlNode *n)
 {
-	if (n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) {
-		const char *s = (const char *)n->content;
-		if (s == NULL)
-			return;
-		size_t len = strlen(s);
+	const char *s = leaf_text(w, n);
+	if (s != NULL) {
 		if (!w->in_para) {
-			if (strspn(s, " \t\r\n\f") == len)
+			if (s[strspn(s, " \t\r\n\f")] == '\0')
 				return;
 			w->para_start = conv_block(w->o, conv_at(w->o, n->parent));
 			w->in_para = 1;
 		}
-		conv_inline(w->o, s, len);
+		put_leaf(w, n, s);
 		return;
 	}
 	if (n->type != XML_ELEMENT_NODE || dropped(n, w->opts))
@@ -816,6 +836,7 @@ int conv_html_part(conv_out *o, const char *buf, size_t len, const conv_opts *op
 int conv_html(conv_out *o, const char *buf, size_t len, const conv_opts *opts, dp_err *err)
 {
 	o->format = "html";
+	o->version = CONV_HTML_VERSION;
 	snprintf(o->converter, sizeof o->converter, "libxml2 %s", LIBXML_DOTTED_VERSION);
 	return conv_html_part(o, buf, len, opts, err);
 }

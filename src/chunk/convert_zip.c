@@ -357,6 +357,7 @@ int conv_epub(conv_out *o, const char *buf, size_t len, const conv_opts *opts, d
 	int rc = -1;
 
 	o->format = "epub";
+	o->version = CONV_HTML_VERSION; /* its chapters are conv_html_part's */
 	snprintf(o->converter, sizeof o->converter, "libzip %s, libxml2 %s", zip_libzip_version(),
 		 LIBXML_DOTTED_VERSION);
 	if (conv_zip_open(&z, buf, len, err) < 0)

@@ -288,7 +288,7 @@ docpipe-discover "$D/latin1.html" "$D/mime-spec-p1-3.pdf" "$T_DIR/nul.ipynb" | d
 is "$(jq -r .status "$T_DIR/receipts" | sort | tr '\n' ' ')" "stored stored stored " "converted documents stored"
 is "$(sql "SELECT c.content FROM docpipe.chunks c JOIN docpipe.documents d ON d.id = c.document_id WHERE d.path LIKE '%nul.ipynb'")" \
 	"$(printf '# Nul\n\nbefore\xef\xbf\xbdafter')" "a notebook's NUL: stored as U+FFFD"
-is "$(sql "SELECT metadata->>'title', chunker LIKE 'html-v2 (libxml2 %' FROM docpipe.documents WHERE path LIKE '%latin1.html'")" \
+is "$(sql "SELECT metadata->>'title', chunker LIKE 'html-v3 (libxml2 %' FROM docpipe.documents WHERE path LIKE '%latin1.html'")" \
 	"Café crème|t" "store: metadata from <title>, chunker names libxml2 and its version"
 is "$(sql "SELECT (metadata->>'pages')::int, chunker LIKE 'pdf-v2 (poppler-glib %' FROM docpipe.documents WHERE path LIKE '%.pdf'")" \
 	"3|t" "store: PDF page count in metadata, chunker names poppler"

@@ -17,7 +17,7 @@ printf '# Plain\n\nSome Markdown text in a file.\n\n## More\n\nAnd more of it, w
 docpipe-discover "$D" | docpipe-chunk >"$T_DIR/def" 2>"$T_DIR/def.err"
 is "$?" 0 "defaults: every document chunked"
 doc() { jq -c --arg p "$D/$1" "select(.path == \$p) | $2" "$T_DIR/def"; }
-like "$(doc latin1.html .chunker)" '^"html-v2 \(libxml2 [^)]+\) md4c-v3 max=512 overlap=0 min=64"$' \
+like "$(doc latin1.html .chunker)" '^"html-v3 \(libxml2 [^)]+\) md4c-v3 max=512 overlap=0 min=64"$' \
 	"identity: the converter and its version, and the chunker's settings"
 like "$(doc mime-spec-p1-3.pdf .chunker)" '^"pdf-v2 \(poppler-glib [^)]+\) md4c-v3 max=512 overlap=0 min=64"$' \
 	"identity of a PDF"
