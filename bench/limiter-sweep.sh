@@ -2,10 +2,13 @@
 # --threads auto's limiter (src/lib/limiter.c) in tests/unit/test_limiter.c's
 # simulation, swept beyond the cases the tests assert: token buckets without
 # x-ratelimit headers by rate (8-200/s) and burst (0.25-8 s), a stage's 64
-# callers, ~26 s of work at the bucket's rate (429 share and time), the
-# climb (auto against -j64 on 4, 16, 64 free slots of 25 and 250 ms), and light
-# weather (1-12% of 429s or of 5xx at random, 16 slots: the median and worst
-# of 50 seeds, as the ratio to the clean run).  Deterministic; no server.
+# callers, ~26 s of work at the bucket's rate (429 share and time: one run at
+# 20 ms, the mean and worst at 12 service times of 17-22.5 ms and with +-20%
+# of spread in the service time), the climb (auto against -j64 on 4, 16, 64
+# free slots of 25 and 250 ms; also at 12 service times and with +-20% of
+# spread), the storm (30% 429 + 5% 5xx, 1,000 seeds) and light weather (1-12%
+# of 429s or of 5xx at random, 16 slots: the median and worst of 50 seeds, as
+# the ratio to the clean run).  Deterministic; no server.
 #   bench/limiter-sweep.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -24,6 +24,7 @@ struct server {
 	double rate_429, rate_5xx;
 	double wall_until_ms; /* the wall goes at this time (0: never) */
 	double burst_s;     /* the bucket holds this many seconds of wall_rps (0: 1, as fakeapi) */
+	double spread;      /* a service time is service_ms x (1 +- this), at random (0: always service_ms) */
 };
 
 struct result {
@@ -97,7 +98,9 @@ static int serve(struct req *q, const struct server *s, double wall_rps, struct 
 		return 0;
 	}
 	q->o = DP_LIMITER_OK;
-	double start = q->sent_ms;
+	double start = q->sent_ms, service = s->service_ms;
+	if (s->spread > 0)
+		service = round(service * (1 + s->spread * (2 * rnd() - 1)));
 	if (s->slots > 0) {
 		int k = 0;
 		for (int i = 1; i < s->slots; i++)
@@ -105,9 +108,9 @@ static int serve(struct req *q, const struct server *s, double wall_rps, struct 
 				k = i;
 		if (slot_free[k] > start)
 			start = slot_free[k];
-		slot_free[k] = start + s->service_ms;
+		slot_free[k] = start + service;
 	}
-	q->answer_ms = start + s->service_ms;
+	q->answer_ms = start + service;
 	return 0;
 }
 
@@ -479,40 +482,98 @@ static void light_weather_tests(void)
 	T_OK(worst <= 6, "and none over 6x (before a wall's pace went with it: 7.55x)");
 }
 
+#define SWEEP_PHASES 12
+#define SWEEP_STORM_SEEDS 1000
+
+/* A bucket without headers (rate/s, burst s) against the sweep's job,
+ * the service time 17 + k/2 ms (k < SWEEP_PHASES) or, with spread, 20 ms
+ * +- spread with seed k + 1: its share of 429s, the time over the rate's. */
+static double bucket_run(double rate, double burst, double spread, int k, double *time)
+{
+	const struct server w = {.slots = 64, .service_ms = spread > 0 ? 20 : 17 + 0.5 * k,
+				 .wall_rps = rate, .burst_s = burst, .spread = spread};
+	const struct job j = {.requests = (long)(26 * rate), .workers = 64, .start_ms = 300,
+			      .start_workers = 3, .retry_ms = 200};
+	struct job_result x = run_job(&w, &j, spread > 0 ? (uint64_t)k + 1 : 1);
+
+	*time = x.ms / ((j.requests - burst * rate) * 1000 / rate);
+	return 100.0 * x.throttled / x.answers;
+}
+
 /* bench/limiter-sweep.sh: what the tests' cases sample, swept: token
- * buckets without headers by rate and burst, and light weather of 429s
- * and of 5xx.  Printed, not asserted (docs/PERFORMANCE.md). */
+ * buckets without headers by rate and burst, the climb, and light weather
+ * of 429s and of 5xx.  A bucket's 429s at the first wall depend on where
+ * its last token falls in a round (all of a round's requests go at once
+ * when service times are equal), so each is also run at SWEEP_PHASES
+ * service times and with +-20% of spread: mean and worst.  Printed, not
+ * asserted (docs/PERFORMANCE.md). */
 static void sweep(void)
 {
-	const double bursts[] = {0.25, 1, 2, 4, 8}, rates[] = {8.33, 12.5, 25, 50, 100, 200};
+	const double bursts[] = {0.25, 0.5, 1, 2, 4, 8}, rates[] = {8.33, 12.5, 25, 30, 50, 100, 200};
 	const double weather[] = {0.01, 0.03, 0.05, 0.08, 0.12};
-	double r[WEATHER_SEEDS];
+	const struct server storm = {.slots = 16, .service_ms = 25, .rate_429 = 0.3, .rate_5xx = 0.05};
+	const struct server clean = {.slots = 16, .service_ms = 25};
+	static double r[SWEEP_STORM_SEEDS];
+	double c, t;
 
-	printf("burst_s\trate/s\t429s\tanswers\t429%%\tms\tms at its rate\n");
+	printf("burst_s\trate/s\t429%%\ttime\t%d service times: 429%% mean\tworst\ttime\t+-20%%: 429%% mean\tworst\n",
+	       SWEEP_PHASES);
 	for (size_t b = 0; b < sizeof bursts / sizeof bursts[0]; b++)
 		for (size_t i = 0; i < sizeof rates / sizeof rates[0]; i++) {
-			const struct server w = {.slots = 64, .service_ms = 20, .wall_rps = rates[i],
-						 .burst_s = bursts[b]};
-			const struct job j = {.requests = (long)(26 * rates[i]), .workers = 64,
-					      .start_ms = 300, .start_workers = 3, .retry_ms = 200};
-			struct job_result x = run_job(&w, &j, 1);
-			printf("%.2f\t%.2f\t%ld\t%ld\t%.2f\t%.0f\t%.0f\n", bursts[b], rates[i], x.throttled,
-			       x.answers, 100.0 * x.throttled / x.answers, x.ms,
-			       (j.requests - bursts[b] * rates[i]) * 1000 / rates[i]);
+			double one = bucket_run(rates[i], bursts[b], 0, 6, &t), one_t = t;
+			double sum = 0, worst = 0, tsum = 0, jsum = 0, jworst = 0;
+			for (int k = 0; k < SWEEP_PHASES; k++) {
+				double p = bucket_run(rates[i], bursts[b], 0, k, &t);
+				sum += p;
+				tsum += t;
+				worst = fmax(worst, p);
+				p = bucket_run(rates[i], bursts[b], 0.2, k, &t);
+				jsum += p;
+				jworst = fmax(jworst, p);
+			}
+			printf("%.2f\t%.2f\t%.2f\t%.3f\t%.2f\t%.2f\t%.3f\t%.2f\t%.2f\n", bursts[b], rates[i], one,
+			       one_t, sum / SWEEP_PHASES, worst, tsum / SWEEP_PHASES, jsum / SWEEP_PHASES, jworst);
 		}
 	/* The climb: a stage's job against slots that take all it sends (no
 	 * wall, no weather): auto against the fixed level of as many threads
-	 * as slots (the job's callers: 64). */
-	printf("\nslots\tservice ms\tauto ms\t-j%d ms\tratio\n", stage_job.workers);
+	 * as slots (the job's callers: 64); also at SWEEP_PHASES service
+	 * times (0.85-1.125x) and with +-20% of spread in the service time
+	 * (SWEEP_PHASES seeds): mean and worst. */
+	printf("\nslots\tservice ms\tauto ms\t-j%d ms\tratio\t%d service times: mean\tworst\t+-20%%: mean\tworst\n",
+	       stage_job.workers, SWEEP_PHASES);
 	for (int slots = 4; slots <= 64; slots *= 4)
 		for (double service = 25; service <= 250; service *= 10) {
 			const struct server free_slots = {.slots = slots, .service_ms = service};
+			struct server spread = free_slots;
 			struct job fixed = stage_job;
+			double sum = 0, worst = 0, psum = 0, pworst = 0;
 			fixed.fixed = 1;
 			struct job_result a = run_job(&free_slots, &stage_job, 1);
 			struct job_result f = run_job(&free_slots, &fixed, 1);
-			printf("%d\t%.0f\t%.0f\t%.0f\t%.2f\n", slots, service, a.ms, f.ms, a.ms / f.ms);
+			spread.spread = 0.2;
+			for (int k = 1; k <= SWEEP_PHASES; k++) {
+				struct server phase = free_slots;
+				phase.service_ms = service * (0.85 + 0.025 * (k - 1));
+				double x = run_job(&phase, &stage_job, 1).ms / run_job(&phase, &fixed, 1).ms;
+				psum += x;
+				pworst = fmax(pworst, x);
+				x = run_job(&spread, &stage_job, k).ms / run_job(&spread, &fixed, k).ms;
+				sum += x;
+				worst = fmax(worst, x);
+			}
+			printf("%d\t%.0f\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\n", slots, service, a.ms, f.ms,
+			       a.ms / f.ms, psum / SWEEP_PHASES, pworst, sum / SWEEP_PHASES, worst);
 		}
+	c = run_job(&clean, &stage_job, 1).ms;
+	int over3 = 0;
+	for (int seed = 0; seed < SWEEP_STORM_SEEDS; seed++) {
+		r[seed] = run_job(&storm, &stage_job, (uint64_t)seed + 1).ms / c;
+		over3 += r[seed] > 3;
+	}
+	qsort(r, SWEEP_STORM_SEEDS, sizeof r[0], cmp_double);
+	printf("\nstorm (30%% 429 + 5%% 5xx), %d seeds, x clean: median %.2f, p99 %.2f, worst %.2f; %d over 3x\n",
+	       SWEEP_STORM_SEEDS, r[SWEEP_STORM_SEEDS / 2], r[SWEEP_STORM_SEEDS * 99 / 100],
+	       r[SWEEP_STORM_SEEDS - 1], over3);
 	printf("\nweather\tkind\tmedian x clean\tworst (%d seeds)\n", WEATHER_SEEDS);
 	for (int errors = 0; errors <= 1; errors++)
 		for (size_t i = 0; i < sizeof weather / sizeof weather[0]; i++) {
