@@ -500,6 +500,33 @@ static double bucket_run(double rate, double burst, double spread, int k, double
 	return 100.0 * x.throttled / x.answers;
 }
 
+/* The sweep's walls behind light weather: a bucket of one second at 25,
+ * 50 and 200/s and 1-5% of 429s at random, WEATHER_SEEDS seeds: the time
+ * over the rate's (the weather's refusals counted) and the share of
+ * answers the wall refused. */
+static void sweep_walls_in_weather(const double rates[7], const double weather[3])
+{
+	double r[WEATHER_SEEDS], shares[WEATHER_SEEDS];
+
+	printf("\nwall/s\tweather\ttime: median\tworst\twall's 429%%: median\tworst (%d seeds)\n", WEATHER_SEEDS);
+	for (size_t i = 2; i < 7; i += 2)
+		for (size_t k = 0; k < 3; k++) {
+			const struct server w = {.slots = 64, .service_ms = 20, .wall_rps = rates[i],
+						 .rate_429 = weather[k]};
+			const struct job j = {.requests = (long)(26 * rates[i]), .workers = 64, .start_ms = 300,
+					      .start_workers = 3, .retry_ms = 200};
+			for (int seed = 0; seed < WEATHER_SEEDS; seed++) {
+				struct job_result x = run_job(&w, &j, (uint64_t)seed + 1);
+				r[seed] = x.ms * rates[i] * (1 - weather[k]) / ((j.requests - rates[i]) * 1000);
+				shares[seed] = 100.0 * x.wall_429 / x.answers;
+			}
+			qsort(r, WEATHER_SEEDS, sizeof r[0], cmp_double);
+			qsort(shares, WEATHER_SEEDS, sizeof shares[0], cmp_double);
+			printf("%.0f\t%.2f\t%.3f\t%.3f\t%.2f\t%.2f\n", rates[i], weather[k], r[WEATHER_SEEDS / 2],
+			       r[WEATHER_SEEDS - 1], shares[WEATHER_SEEDS / 2], shares[WEATHER_SEEDS - 1]);
+		}
+}
+
 /* bench/limiter-sweep.sh: what the tests' cases sample, swept: token
  * buckets without headers by rate and burst, the climb, and light weather
  * of 429s and of 5xx.  A bucket's 429s at the first wall depend on where
@@ -509,7 +536,7 @@ static double bucket_run(double rate, double burst, double spread, int k, double
  * asserted (docs/PERFORMANCE.md). */
 static void sweep(void)
 {
-	const double bursts[] = {0.25, 0.5, 1, 2, 4, 8}, rates[] = {8.33, 12.5, 25, 30, 50, 100, 200};
+	const double bursts[] = {0.25, 0.5, 1, 2, 4, 8}, rates[7] = {8.33, 12.5, 25, 30, 50, 100, 200};
 	const double weather[] = {0.01, 0.03, 0.05, 0.08, 0.12};
 	const struct server storm = {.slots = 16, .service_ms = 25, .rate_429 = 0.3, .rate_5xx = 0.05};
 	const struct server clean = {.slots = 16, .service_ms = 25};
@@ -574,6 +601,7 @@ static void sweep(void)
 	printf("\nstorm (30%% 429 + 5%% 5xx), %d seeds, x clean: median %.2f, p99 %.2f, worst %.2f; %d over 3x\n",
 	       SWEEP_STORM_SEEDS, r[SWEEP_STORM_SEEDS / 2], r[SWEEP_STORM_SEEDS * 99 / 100],
 	       r[SWEEP_STORM_SEEDS - 1], over3);
+	sweep_walls_in_weather(rates, weather);
 	printf("\nweather\tkind\tmedian x clean\tworst (%d seeds)\n", WEATHER_SEEDS);
 	for (int errors = 0; errors <= 1; errors++)
 		for (size_t i = 0; i < sizeof weather / sizeof weather[0]; i++) {
