@@ -1,6 +1,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,8 +35,21 @@ const char dp_cli_help[] =
 	"  --version           print the version and exit\n"
 	"  --help              print this help and exit\n";
 
+/* A standard descriptor closed at the start (`<&-`, a daemon's spawn) is
+ * taken by the process's next open: the stop pipe became standard input and
+ * every stage read it for ever.  Each closed one is held by /dev/null opened
+ * the other way (standard input write-only, output and errors read-only), so
+ * using it fails with EBADF as a closed one does, and that is reported. */
+static void hold_closed_std_fds(void)
+{
+	for (int fd = 0; fd <= 2; fd++)
+		if (fcntl(fd, F_GETFD) == -1 && errno == EBADF)
+			(void)open("/dev/null", fd == 0 ? O_WRONLY : O_RDONLY); /* the lowest free: fd */
+}
+
 void dp_cli_init(const char *stage)
 {
+	hold_closed_std_fds();
 	dp_set_stage(stage);
 	signal(SIGPIPE, SIG_IGN);
 }

@@ -109,8 +109,10 @@ int dp_cli_open(const dp_cli *cli, int want_source, dp_source **src, dp_sink **s
 int dp_cli_parse_long(const char *opt_name, const char *arg, long min, long max,
 		      long *out, dp_err *err);
 
-/* Common start of every main: names the stage for diagnostics and ignores
- * SIGPIPE so a closed output is an error we report, not a silent death. */
+/* Common start of every main: holds a closed standard descriptor (its use
+ * fails as a closed one's, never reaching a file or pipe opened later), names
+ * the stage for diagnostics and ignores SIGPIPE so a closed output is an
+ * error we report, not a silent death. */
 void dp_cli_init(const char *stage);
 
 /* SIGTERM and SIGINT call dp_request_stop (stop.h) instead of
