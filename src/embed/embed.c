@@ -110,15 +110,19 @@ static int vector_usable(jv vec, void *arg, dp_err *why)
 	return ok;
 }
 
-int embed_check_corpus(embed_ctx *c, dp_err *err)
+int embed_check_corpus(embed_ctx *c, int remote, dp_err *err)
 {
 	char corpus[256];
-	int dim = 0;
+	int dim = 0, found;
 	dp_err why;
+	/* --no-reuse pays for every vector again: the corpus is looked at all the same */
+	dp_reuse *own = c->reuse == NULL && remote && dp_reuse_configured()
+				? dp_reuse_open("docpipe-embed", &why) : NULL;
+	dp_reuse *r = c->reuse != NULL ? c->reuse : own;
 
-	if (c->reuse == NULL || dp_reuse_corpus_embedder(c->reuse, corpus, sizeof corpus, &dim, &why) != 1)
-		return 0;
-	if (strcmp(corpus, dp_embedder_id(c->embedder)) == 0 && dim == dp_embedder_dim(c->embedder))
+	found = r != NULL && dp_reuse_corpus_embedder(r, corpus, sizeof corpus, &dim, &why) == 1;
+	dp_reuse_close(&own);
+	if (!found || (strcmp(corpus, dp_embedder_id(c->embedder)) == 0 && dim == dp_embedder_dim(c->embedder)))
 		return 0;
 	dp_err_set(err, "the corpus in this database was embedded with %s (dim %d), this stage embeds"
 		   " with %s (dim %d): the store would refuse every document after it was paid for."

@@ -20,12 +20,14 @@ typedef struct embed_ctx {
 	atomic_ulong computed; /* vectors computed or requested */
 } embed_ctx;
 
-/* --check-corpus: with a result cache (its database the store's), whether the corpus
+/* --check-corpus: with a result cache (its database the store's), or with
+ * remote (an API backend) and a database configured under --no-reuse (a
+ * connection of its own, closed after the look), whether the corpus
  * stored there was embedded otherwise: the store would refuse every
  * document, after each was paid for (summaries included).  Returns 0 when
- * it was not (or there is no cache or no corpus yet, or the look failed:
+ * it was not (or there is no database or no corpus yet, or the look failed:
  * the store still refuses), -1 with err naming both embedders. */
-int embed_check_corpus(embed_ctx *c, dp_err *err);
+int embed_check_corpus(embed_ctx *c, int remote, dp_err *err);
 
 /* One document on its way: its chunk texts (pointing into rec, which is
  * left unchanged until embed_doc_finish), what is sent for each (cut to

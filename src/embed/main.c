@@ -27,9 +27,10 @@ static const char usage[] =
 	"  --dim N               vector size (default 384; sent as \"dimensions\")\n"
 	"  --batch-inputs N      chunks per API request, from one or several documents\n"
 	"                        (default 64, max 2048)\n"
-	"  --check-corpus        with an API backend and the result cache, exit 2 before\n"
-	"                        any request when the corpus in that database was embedded\n"
-	"                        otherwise: the store there would refuse every document\n"
+	"  --check-corpus        with an API backend and a database (the result cache's;\n"
+	"                        with --no-reuse, $DATABASE_URL's), exit 2 before any\n"
+	"                        request when the corpus there was embedded otherwise:\n"
+	"                        the store there would refuse every document\n"
 	"                        (docpipe run gives it)\n";
 
 /* Parses the command line into api, eopts and cli.  Returns -1 to go on;
@@ -133,6 +134,7 @@ int main(int argc, char **argv)
 	eopts.base_url = api.base_url;
 	eopts.api_key = api.api_key;
 	workers = dp_api_workers(&api, 2);
+	int remote = dp_api_is_remote(&api);
 	eopts.http = &api.http;
 	ctx.embedder = dp_embedder_new(&eopts, &err);
 	dp_api_cli_free(&api);
@@ -147,7 +149,7 @@ int main(int argc, char **argv)
 		dp_embedder_free(&ctx.embedder);
 		return rc;
 	}
-	if (check_corpus && embed_check_corpus(&ctx, &err) < 0) {
+	if (check_corpus && embed_check_corpus(&ctx, remote, &err) < 0) {
 		dp_diag("%s", err.msg);
 		dp_reuse_close(&ctx.reuse);
 		dp_embedder_free(&ctx.embedder);

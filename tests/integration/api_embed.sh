@@ -311,6 +311,13 @@ docpipe-embed --backend openai --dim 16 --check-corpus <"$T_DIR/docs.ndjson" >"$
 is "$?:$(api_requests embed)" 2:0 "--check-corpus, a corpus of another embedder: exit 2 before any request"
 like "$(cat "$T_DIR/e17")" "corpus in this database was embedded with local/fh-v1 \(dim 384\), this stage embeds with openai/text-embedding-3-small \(dim 16\)" \
 	"naming both embedders"
+# --no-reuse (no cache, every vector paid again) is no reason to pay for
+# vectors the store refuses: the corpus is looked at all the same (before,
+# every chunk was paid for: fault sweep 14).
+api_reset
+docpipe-embed --backend openai --dim 16 --no-reuse --check-corpus <"$T_DIR/docs.ndjson" >"$T_DIR/o17" 2>"$T_DIR/e17"
+is "$?:$(api_requests embed)" 2:0 "--check-corpus --no-reuse, a corpus of another embedder: exit 2 before any request"
+like "$(cat "$T_DIR/e17")" "corpus in this database was embedded with local/fh-v1 \(dim 384\)" "... naming it"
 docpipe-embed --backend openai --dim 16 <"$T_DIR/docs.ndjson" >/dev/null 2>&1
 is "$?" 0 "without it, the database only a cache: embedded"
 newdb >/dev/null || exit 1
