@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "apicli.h"
+#include "db.h"
 #include "docrec.h"
 #include "record.h"
 #include "text.h"
@@ -113,15 +114,17 @@ static int vector_usable(jv vec, void *arg, dp_err *why)
 int embed_check_corpus(embed_ctx *c, int remote, dp_err *err)
 {
 	char corpus[256];
-	int dim = 0, found;
+	int dim = 0, found = 0;
 	dp_err why;
-	/* --no-reuse pays for every vector again: the corpus is looked at all the same */
-	dp_reuse *own = c->reuse == NULL && remote && dp_reuse_configured()
-				? dp_reuse_open("docpipe-embed", &why) : NULL;
-	dp_reuse *r = c->reuse != NULL ? c->reuse : own;
 
-	found = r != NULL && dp_reuse_corpus_embedder(r, corpus, sizeof corpus, &dim, &why) == 1;
-	dp_reuse_close(&own);
+	if (c->reuse != NULL) {
+		found = dp_reuse_corpus_embedder(c->reuse, corpus, sizeof corpus, &dim, &why) == 1;
+	} else if (remote && dp_reuse_configured()) {
+		/* --no-reuse pays for every vector again: the corpus is looked at all the same */
+		PGconn *db = dp_db_connect(NULL, "docpipe-embed", &why);
+		found = db != NULL && dp_db_corpus_embedder(db, corpus, sizeof corpus, &dim, &why) == 1;
+		PQfinish(db);
+	}
 	if (!found || (strcmp(corpus, dp_embedder_id(c->embedder)) == 0 && dim == dp_embedder_dim(c->embedder)))
 		return 0;
 	dp_err_set(err, "the corpus in this database was embedded with %s (dim %d), this stage embeds"

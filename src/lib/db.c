@@ -1103,3 +1103,28 @@ void dp_db_settings_read(const PGresult *res, dp_db_settings *out)
 			out->ivfflat_lists = atoi(value);
 	}
 }
+
+int dp_db_corpus_embedder(PGconn *db, char *embedder, size_t len, int *dim, dp_err *err)
+{
+	int rc = -1;
+	/* Two statements: the second does not parse before the first store
+	 * made the table. */
+	PGresult *res = dp_db_query(db, "SELECT to_regclass('docpipe.settings') IS NOT NULL", 0, NULL, err);
+
+	if (res != NULL) {
+		rc = PQgetvalue(res, 0, 0)[0] == 't' ? 1 : 0;
+		PQclear(res);
+	}
+	if (rc == 1) {
+		res = dp_db_query(db,
+				  "SELECT e.value, d.value FROM docpipe.settings e, docpipe.settings d"
+				  " WHERE e.key = 'embedder' AND d.key = 'dim'", 0, NULL, err);
+		rc = res == NULL ? -1 : PQntuples(res) == 1;
+		if (rc == 1) {
+			snprintf(embedder, len, "%s", PQgetvalue(res, 0, 0));
+			*dim = atoi(PQgetvalue(res, 0, 1));
+		}
+		PQclear(res);
+	}
+	return rc;
+}

@@ -296,6 +296,12 @@ void dp_db_settings_read(const PGresult *res, dp_db_settings *out);
  * vector: nothing was embedded yet), -1 with why set on a database error. */
 int dp_db_settings_lost(PGconn *db, dp_err *why);
 
+/* The embedder the corpus in db was stored with (docpipe.settings, which
+ * the first store fixes: docpipe-store(1), "One embedder per corpus") into
+ * embedder (len bytes) and *dim.  Returns 1 when there is one, 0 when the
+ * corpus has none yet, -1 with err. */
+int dp_db_corpus_embedder(PGconn *db, char *embedder, size_t len, int *dim, dp_err *err);
+
 /* What a reader needs of the schema beyond what the first docpipe made:
  * each bit names tables that older versions made in another shape, which
  * docpipe-store brings up to date in place (docpipe-store(1), "Older

@@ -306,29 +306,8 @@ void dp_reuse_close(dp_reuse **rp)
 
 int dp_reuse_corpus_embedder(dp_reuse *r, char *embedder, size_t len, int *dim, dp_err *err)
 {
-	int rc = -1;
-
 	pthread_mutex_lock(&r->lock);
-	/* Two statements: the second does not parse before the first store
-	 * made the table. */
-	PGresult *res = unpark(r, err) < 0 ? NULL
-					 : dp_db_query(r->db, "SELECT to_regclass('docpipe.settings') IS NOT NULL",
-						       0, NULL, err);
-	if (res != NULL) {
-		rc = PQgetvalue(res, 0, 0)[0] == 't' ? 1 : 0;
-		PQclear(res);
-	}
-	if (rc == 1) {
-		res = dp_db_query(r->db,
-				  "SELECT e.value, d.value FROM docpipe.settings e, docpipe.settings d"
-				  " WHERE e.key = 'embedder' AND d.key = 'dim'", 0, NULL, err);
-		rc = res == NULL ? -1 : PQntuples(res) == 1;
-		if (rc == 1) {
-			snprintf(embedder, len, "%s", PQgetvalue(res, 0, 0));
-			*dim = atoi(PQgetvalue(res, 0, 1));
-		}
-		PQclear(res);
-	}
+	int rc = unpark(r, err) < 0 ? -1 : dp_db_corpus_embedder(r->db, embedder, len, dim, err);
 	pthread_mutex_unlock(&r->lock);
 	return rc;
 }

@@ -42,10 +42,7 @@ dp_reuse *dp_reuse_open(const char *app, dp_err *err);
  * on stderr), stops the writer and frees *r; sets it NULL. */
 void dp_reuse_close(dp_reuse **r);
 
-/* The embedder the corpus in this database was stored with
- * (docpipe.settings, which the first store fixes: docpipe-store(1), "One
- * embedder per corpus") into embedder (len bytes) and *dim.  Returns 1
- * when there is one, 0 when the corpus has none yet, -1 with err. */
+/* dp_db_corpus_embedder on the cache's connection. */
 int dp_reuse_corpus_embedder(dp_reuse *r, char *embedder, size_t len, int *dim, dp_err *err);
 
 /* The key of a result: kind (e.g. "embedding"), identity (e.g.
