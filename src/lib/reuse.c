@@ -76,6 +76,21 @@ static const char schema[] =
 			     " key text PRIMARY KEY, identity text NOT NULL, value text NOT NULL,"
 			     " created_at timestamptz NOT NULL DEFAULT now())") ";";
 
+/* A role that may not read or add to the caches (a GRANT on the tables
+ * that existed before the caches were made) failed every lookup, said once,
+ * and paid the model API again on every run: refused at the opening, as a
+ * missing CREATE privilege is (42501).  Asked of the catalog: no lock is
+ * taken on a table (a VACUUM FULL of a cache holds no start up). */
+static const char usable[] =
+	"DO $$ DECLARE t text; p text; BEGIN"
+	" FOREACH t IN ARRAY ARRAY['docpipe.embedding_cache', 'docpipe.summary_cache'] LOOP"
+	"  FOREACH p IN ARRAY ARRAY['SELECT', 'INSERT'] LOOP"
+	"   IF NOT has_table_privilege(t, p) THEN"
+	"    RAISE insufficient_privilege USING MESSAGE = format('permission denied to %s on table %s', p, t);"
+	"   END IF;"
+	"  END LOOP;"
+	" END LOOP; END $$";
+
 /* How long a lookup or save waits for a lock (LOCK TABLE, VACUUM FULL, an
  * ALTER on a cache table) and runs at most: the cache serves every request
  * of the stage under one lock, so a cache that cannot answer must count as
@@ -244,9 +259,18 @@ dp_reuse *dp_reuse_open(const char *app, dp_err *err)
 	/* Behind a proxy dp_db_connect made the process pooled before
 	 * setting anything: each lookup is then a transaction of its own
 	 * (settled_query), two round trips more, under session pooling too. */
+	int unusable = 0;
 	if (dp_db_begin_locked(r->db, NULL, DP_DB_UNTIMED, DP_REUSE_SCHEMA_LOCK, err) < 0 ||
-	    dp_db_exec(r->db, schema, err) < 0 || dp_db_exec(r->db, "COMMIT", err) < 0 ||
+	    dp_db_exec(r->db, schema, err) < 0 || (unusable = dp_db_exec(r->db, usable, err) < 0) ||
+	    dp_db_exec(r->db, "COMMIT", err) < 0 ||
 	    dp_db_session_set(r->db, REUSE_SESSION_SETTINGS, err) < 0) {
+		if (unusable) {
+			char why[DP_ERR_MAX];
+			snprintf(why, sizeof why, "%s", err->msg);
+			dp_err_set(err, "the result cache cannot be used, so every run would pay the model API"
+				   " again (GRANT SELECT, INSERT, UPDATE, DELETE ON docpipe.embedding_cache,"
+				   " docpipe.summary_cache to the role, or --no-reuse): %s", why);
+		}
 		dp_db_rollback(r->db);
 		PQfinish(r->db);
 		free(r);

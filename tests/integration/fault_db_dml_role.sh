@@ -60,4 +60,15 @@ printf '%s\n' '{"v":1,"kind":"document","path":"/x/b.md","chunks":[{"seq":0,"tex
 timeout 60 docpipe-summarize --backend openai <"$T_DIR/a.ndjson" >"$T_DIR/role-sum.out" 2>"$T_DIR/role-sum.err"
 is "$?/$(api_requests chat)/$(DATABASE_URL=$OWNER_URL sql 'SELECT count(*) FROM docpipe.summary_cache')" 0/2/2 \
 	"summarize as the role: one answer reused, one asked and kept" || diag "$(cat "$T_DIR/role-sum.err")"
+
+# The caches outside the role's grants (a GRANT ON ALL TABLES given before
+# the caches were made): every lookup failed, said once, and each run paid
+# the model API again for every unchanged file, exit 0 (fault sweep 14).
+# Now a configuration error as the cache opens: exit 2, nothing asked.
+DATABASE_URL=$OWNER_URL sql "REVOKE ALL ON docpipe.summary_cache, docpipe.embedding_cache FROM $ROLE" || exit 1
+api_reset
+timeout 60 docpipe-summarize --backend openai <"$T_DIR/a.ndjson" >"$T_DIR/role-sum.out" 2>"$T_DIR/role-sum.err"
+is "$?/$(api_requests chat)" 2/0 "summarize as a role that may not use the result cache: exit 2, nothing asked"
+like "$(cat "$T_DIR/role-sum.err")" "the result cache cannot be used, so every run would pay the model API again .*permission denied to SELECT on table docpipe.embedding_cache" \
+	"... naming the cache and the privilege"
 done_testing
