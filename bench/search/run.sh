@@ -17,7 +17,9 @@
 #      since) and questions-heldout6.jsonl (40 questions written by a helper
 #      from the corpus files alone, committed before any run on them in
 #      session 16: the clean figure of the default and of the variants) and
-#      questions-heldout7.jsonl (likewise, session 18).
+#      questions-heldout7.jsonl (likewise, session 18) and
+#      questions-heldout8.jsonl (files chosen at random, committed before any
+#      run on them in session 35).
 #   bench/search/run.sh [SHARED_DIR]     (default /work/shared)
 #   EMBED_MODEL=fh-v2 bench/search/run.sh   the other local embedder (default: fh-v1)
 #   FUSION=1 bench/search/run.sh            also saves each side's top 50 and
@@ -25,10 +27,11 @@
 #       set in separate tables
 #   MODES=3 bench/search/run.sh     only the three modes vector, text, hybrid
 #   SETS="corpora heldout" bench/search/run.sh   only these question sets
-#       (default: all eight; the chunking eval always runs)
+#       (default: all nine; the chunking eval always runs)
 # Extra variants: hybrid as before the third pass (no feedback, no
 # per-document limit), with one chunk per document first (with and without
-# feedback), text with that limit, the second pass's predecessor (RRF k 10,
+# feedback), feedback whatever the text side's lead (--prf-lead 1: the
+# default before session 35), text with that limit, the second pass's predecessor (RRF k 10,
 # text weight 2), at most 2 chunks per document, ts_rank_cd.
 set -eu
 cd "$(dirname "$0")/../.."
@@ -51,6 +54,7 @@ load() { # load DB DIR...: discover, chunk, embed (local), store
 }
 variants=("vector:--mode vector" "text:--mode text" "hybrid:--mode hybrid"
 	"hybrid-before-prf0-doc0:--mode hybrid --prf 0 --per-document 0"
+	"hybrid-lead1:--mode hybrid --prf-lead 1"
 	"hybrid-doc1:--mode hybrid --per-document 1" "hybrid-prf0-doc1:--mode hybrid --prf 0 --per-document 1"
 	"text-doc1:--mode text --per-document 1"
 	"hybrid-rrf10-w2-prf0-doc0:--mode hybrid --fusion rrf --prf 0 --per-document 0"
@@ -67,7 +71,7 @@ DATABASE_URL=$(url eval) python3 bench/search/eval.py chunking "$tmp/eval-chunks
 for c in rust-book:rust-book/src hugo-docs:hugo-docs/content/en; do
 	name=${c%%:*} db=${name//-/_}
 	TMPCHUNKS=/dev/null load "$db" "$shared/corpora/${c#*:}"
-	for set in ${SETS:-corpora heldout heldout2 heldout3 heldout4 heldout5 heldout6 heldout7}; do
+	for set in ${SETS:-corpora heldout heldout2 heldout3 heldout4 heldout5 heldout6 heldout7 heldout8}; do
 		echo "## (b) $name, questions-$set.jsonl"
 		DATABASE_URL=$(url "$db") python3 bench/search/eval.py files "$name" \
 			"bench/search/questions-$set.jsonl" "${variants[@]}"

@@ -50,20 +50,22 @@ static void usage(FILE *out)
 		"                      chunks to the question's (pseudo-relevance feedback;\n"
 		"                      default %d; 0: off)\n"
 		"  --prf-weight W      their mean's weight, the question's being 1 (default %g)\n"
+		"  --prf-lead R        only when the text ranking's first chunk scores at\n"
+		"                      least R times its second (default %g; 1: always)\n"
 		"  --text-rank R       bm25 (default) or cd (PostgreSQL's ts_rank_cd)\n"
 		"  --vector BASE64     search with this vector (float32 LE, base64) instead\n"
 		"                      of embedding QUESTION\n"
 		"  --db-env NAME       read the connection URL from $NAME\n"
 		"\n%s\n%s",
 		QUERY_K_MAX, QUERY_EF_SEARCH_DEFAULT, QUERY_RRF_K_DEFAULT, QUERY_TEXT_WEIGHT_DEFAULT,
-		QUERY_PER_DOC_DEFAULT, QUERY_PRF_DEFAULT, QUERY_PRF_WEIGHT_DEFAULT, dp_cli_help,
+		QUERY_PER_DOC_DEFAULT, QUERY_PRF_DEFAULT, QUERY_PRF_WEIGHT_DEFAULT, QUERY_PRF_LEAD_DEFAULT, dp_cli_help,
 		dp_exit_codes_help);
 }
 
 enum {
 	OPT_JSON = 0x2000, OPT_VECTOR, OPT_DB_ENV, OPT_MODE, OPT_PATH, OPT_WHERE, OPT_SINCE,
 	OPT_EF_SEARCH, OPT_RRF_K, OPT_TEXT_WEIGHT, OPT_TEXT_RANK, OPT_FUSION, OPT_PER_DOC, OPT_PRF,
-	OPT_PRF_WEIGHT, OPT_HELP
+	OPT_PRF_WEIGHT, OPT_PRF_LEAD, OPT_HELP
 };
 
 /* The exit status for a failed dp_embedder_embed (a dp_http_status). */
@@ -202,6 +204,8 @@ static int query_option(int opt, const char *arg, query_opts *o, dp_err *err)
 		return parse_weight("text-weight", arg, &o->fusion.text_weight, err);
 	case OPT_PRF_WEIGHT:
 		return parse_weight("prf-weight", arg, &o->prf_weight, err);
+	case OPT_PRF_LEAD:
+		return parse_weight("prf-lead", arg, &o->prf_lead, err);
 	case OPT_PATH:
 		return query_filter_add_path(&o->filter, arg, err);
 	case OPT_WHERE:
@@ -229,7 +233,7 @@ static void notice_unused(const query_opts *o, unsigned given)
 		{OPT_EF_SEARCH, "--ef-search", H | V}, {OPT_TEXT_RANK, "--text-rank", H | T},
 		{OPT_FUSION, "--fusion", H},           {OPT_RRF_K, "--rrf-k", H},
 		{OPT_TEXT_WEIGHT, "--text-weight", H}, {OPT_PRF, "--prf", H},
-		{OPT_PRF_WEIGHT, "--prf-weight", H},
+		{OPT_PRF_WEIGHT, "--prf-weight", H}, {OPT_PRF_LEAD, "--prf-lead", H},
 	};
 	static const char *const modes[] = {[QUERY_HYBRID] = "hybrid", [QUERY_VECTOR] = "vector",
 					     [QUERY_TEXT] = "text"};
@@ -243,8 +247,8 @@ static void notice_unused(const query_opts *o, unsigned given)
 					      : uses[i].modes & T ? "hybrid or text" : "hybrid");
 		else if (uses[i].opt == OPT_RRF_K && o->fusion.rule != QUERY_FUSE_RRF)
 			dp_diag("notice: --rrf-k is not used: it applies to --fusion rrf");
-		else if (uses[i].opt == OPT_PRF_WEIGHT && o->prf == 0)
-			dp_diag("notice: --prf-weight is not used: --prf 0 turns the feedback off");
+		else if ((uses[i].opt == OPT_PRF_WEIGHT || uses[i].opt == OPT_PRF_LEAD) && o->prf == 0)
+			dp_diag("notice: %s is not used: --prf 0 turns the feedback off", uses[i].name);
 	}
 }
 
@@ -423,6 +427,7 @@ int main(int argc, char **argv)
 		{"per-document", required_argument, NULL, OPT_PER_DOC},
 		{"prf", required_argument, NULL, OPT_PRF},
 		{"prf-weight", required_argument, NULL, OPT_PRF_WEIGHT},
+		{"prf-lead", required_argument, NULL, OPT_PRF_LEAD},
 		{"help", no_argument, NULL, OPT_HELP},
 		DP_CLI_LONGOPTS,
 		{NULL, 0, NULL, 0},
@@ -434,6 +439,7 @@ int main(int argc, char **argv)
 				   .text_weight = QUERY_TEXT_WEIGHT_DEFAULT,
 				   .per_doc = QUERY_PER_DOC_DEFAULT},
 			.prf = QUERY_PRF_DEFAULT, .prf_weight = QUERY_PRF_WEIGHT_DEFAULT,
+			.prf_lead = QUERY_PRF_LEAD_DEFAULT,
 			.text_rank = QUERY_RANK_BM25};
 	int json = 0, opt, rc = -1; /* -1: parsing goes on */
 	unsigned given = 0; /* bit opt - OPT_MODE: the query options given */

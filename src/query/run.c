@@ -76,6 +76,13 @@ static int feedback_vector(PGconn *db, const query_corpus *c, const query_opts *
 	return 1;
 }
 
+int query_prf_applies(const query_hit *t, size_t nt, double lead)
+{
+	if (nt == 0)
+		return 0;
+	return nt == 1 || !(t[1].score > 0) || t[0].score >= lead * t[1].score;
+}
+
 /* The vector side: all vectors, or (rerank) only the text candidates t. */
 static int vector_side(PGconn *db, const query_corpus *c, const query_opts *o, const float *q,
 		       size_t pool,
@@ -111,7 +118,7 @@ jv query_run(PGconn *db, const query_corpus *c, const query_opts *o, dp_err *err
 			      rerank && pool < QUERY_RERANK_POOL ? QUERY_RERANK_POOL : pool,
 			      filtered ? &ids : NULL, &t, &nt, err) < 0)
 		goto done;
-	if (q != NULL && o->prf > 0 && nt > 0) {
+	if (q != NULL && o->prf > 0 && query_prf_applies(t, nt, o->prf_lead)) {
 		int fb;
 		if ((q2 = malloc((size_t)c->dim * sizeof *q2)) == NULL) {
 			dp_err_set(err, "out of memory");

@@ -28,9 +28,10 @@
  * without text matches scan as before. */
 #define QUERY_SCAN_MAX 20000
 #define QUERY_RERANK_POOL 1000
-/* Pseudo-relevance feedback defaults (--prf, --prf-weight). */
+/* Pseudo-relevance feedback defaults (--prf, --prf-weight, --prf-lead). */
 #define QUERY_PRF_DEFAULT 1
 #define QUERY_PRF_WEIGHT_DEFAULT 1.0
+#define QUERY_PRF_LEAD_DEFAULT 1.25
 
 typedef struct query_opts {
 	enum query_mode mode;
@@ -43,6 +44,8 @@ typedef struct query_opts {
 	const float *q;      /* the unit question vector; NULL: no vector side */
 	int prf;             /* hybrid: the text side's first prf hits' vectors join q (0: off) */
 	double prf_weight;   /* their mean's weight against q's 1 */
+	double prf_lead;     /* only when the text side's first hit scores this many times its
+				second (query_prf_applies; <= 1: always) */
 	int text_terms;      /* set by query_sides: the question's search terms, 0: no text side */
 	char *terms;         /* set by query_sides: those terms as a text[] literal, or NULL;
 				owned: the caller frees it (free) after query_run */
@@ -57,6 +60,15 @@ typedef struct query_opts {
  * when the vector side does not run.  Returns DP_EXIT_OK, or an exit code
  * with err. */
 int query_sides(PGconn *db, const query_corpus *c, query_opts *o, dp_err *err);
+
+/* Whether the feedback is given: the text side's ranking t (nt hits, best
+ * first) has a first hit that leads its second by a factor of at least
+ * lead (lead <= 1: whenever there is a hit; a single hit, or a second
+ * that scores nothing, leads).  A first hit barely ahead of the next is as
+ * often a wrong page that shares the question's words: its vector would
+ * pull the vector side toward it, and the text side's mistake would
+ * become both sides' (docs/PERFORMANCE.md, issue 11, session 35). */
+int query_prf_applies(const query_hit *t, size_t nt, double lead);
 
 /* Runs the search decided by query_sides.  Returns the result array (see
  * query_results), or an invalid jv with err. */
