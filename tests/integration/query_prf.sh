@@ -69,6 +69,8 @@ is "$(q -k 4 gizmo | tr ' ' '\n' | grep -E 'near|far' | paste -sd ' ' -)" "/l/fa
 	"hybrid (default --prf-lead 1.25), first text hit not ahead: no feedback, far.md above near.md"
 is "$(q -k 4 --prf-lead 1 gizmo | tr ' ' '\n' | grep -E 'near|far' | paste -sd ' ' -)" "/l/near.md#0 /l/far.md#0" \
 	"--prf-lead 1: feedback from the first hit, near.md above far.md"
+is "$(docpipe-query --vector "$E0" --prf 0 --prf-lead 2 gizmo 2>&1 >/dev/null)" \
+	"docpipe-query: notice: --prf-lead is not used: --prf 0 turns the feedback off" "--prf-lead with --prf 0: named as unused"
 out=$(docpipe-query --prf-lead -1 x 2>&1); is "$?/$out" "2/docpipe-query: --prf-lead: '-1' is not a number from 0 to 1000" "--prf-lead below 0: exit 2, named"
 docpipe-query --prf 51 x 2>/dev/null; is "$?" 2 "--prf above 50: exit 2"
 docpipe-query --prf-weight -1 x 2>/dev/null; is "$?" 2 "--prf-weight below 0: exit 2"
