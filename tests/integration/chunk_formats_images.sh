@@ -7,23 +7,16 @@
 set -o pipefail
 
 D=$TOP/tests/data/formats-images
-for f in figures.html figures.epub; do
-	printf '{"v":1,"kind":"file","path":"%s/%s"}\n' "$D" "$f"
-done | docpipe-chunk >"$T_DIR/out" 2>"$T_DIR/err"
+chunk_files "$D" figures.html figures.epub
 is "$?" 0 "every document chunked"
-text() { jq -r --arg p "$D/$1" 'select(.path == $p) | [.chunks[].text] | join("\n\n")' "$T_DIR/out"; }
 
-# holds TEXT PART NAME: PART is in TEXT as written, newlines included.
-holds() {
-	if [[ $1 == *"$2"* ]]; then ok 0 "$3"; else ok 1 "$3"; printf '#   got: %s\n# wanted: %s\n' "$1" "$2"; fi
-}
 for f in figures.html figures.epub; do
-	t=$(text "$f")
-	holds "$t" $'figure shows.\n\nLists b and c both pointing to list a, which holds 5 and 10\n\nA pointer' \
+	t=$(chunks_text "$f")
+	contains "$t" $'figure shows.\n\nLists b and c both pointing to list a, which holds 5 and 10\n\nA pointer' \
 		"$f: a figure's alt text is a paragraph of its own"
-	holds "$t" "A pointer in a sentence a key icon stays in its sentence." \
+	contains "$t" "A pointer in a sentence a key icon stays in its sentence." \
 		"$f: an image in a sentence gives its alt text in its place, apart from the words beside it"
-	holds "$t" $'- Press the button the green run button to start.\n- A decorative image:' \
+	contains "$t" $'- Press the button the green run button to start.\n- A decorative image:' \
 		"$f: in a list item too; an image without alt text adds nothing"
 done
 is "$(jq -r '.chunker | split(" ")[0]' "$T_DIR/out" | tr '\n' ' ')" "html-v3 epub-v3 " \

@@ -30,7 +30,20 @@ is() { # is GOT WANT NAME; returns 1 when it failed (is ... || diag ...)
 like() { # like GOT REGEX NAME; returns 1 when it failed
 	if grep -Eq -- "$2" <<<"$1"; then ok 0 "$3"; else ok 1 "$3"; printf '#   got: %s\n# wanted match: %s\n' "$1" "$2"; return 1; fi
 }
+# contains GOT PART NAME: PART is in GOT as written, newlines included (like
+# would read each line of a multi-line pattern as a pattern of its own).
+contains() {
+	if [[ $1 == *"$2"* ]]; then ok 0 "$3"; else ok 1 "$3"; printf '#   got: %s\n# wanted: %s\n' "$1" "$2"; return 1; fi
+}
 skip() { T_N=$((T_N + 1)); echo "ok $T_N # SKIP $1"; }
+# chunk_files DIR FILE...: docpipe-chunk over DIR's FILEs, records in
+# $T_DIR/out, stderr in $T_DIR/err; its status.  chunks_text FILE: the texts
+# of DIR/FILE's chunks there, a blank line between two.
+chunk_files() {
+	CHUNKED_DIR=$1; shift
+	printf '{"v":1,"kind":"file","path":"%s"}\n' "${@/#/$CHUNKED_DIR/}" | docpipe-chunk >"$T_DIR/out" 2>"$T_DIR/err"
+}
+chunks_text() { jq -r --arg p "$CHUNKED_DIR/$1" 'select(.path == $p) | [.chunks[].text] | join("\n\n")' "$T_DIR/out"; }
 diag() { printf '# %s\n' "$*"; }
 done_testing() { echo "1..$T_N"; [ "$T_FAILED" -eq 0 ]; exit $?; }
 
