@@ -47,9 +47,32 @@ static void hold_closed_std_fds(void)
 			(void)open("/dev/null", fd == 0 ? O_WRONLY : O_RDONLY); /* the lowest free: fd */
 }
 
+/* The soft limit on open files raised to the hard one (at most
+ * CLI_NOFILE_MAX), as Go's runtime does: the usual soft 1024 (or a
+ * container's lower one) is less than a stage with hundreds of requests in
+ * flight, each a socket, may need, and the hard limit is what the system
+ * grants.  Past the limit libcurl can only say "couldn't connect" (http.c
+ * names the cause), and libzmq aborts the process (the hub with 28
+ * replicas at a soft limit of 64: SIGABRT, the run stopped).  A failure
+ * leaves the limit as it was. */
+#define CLI_NOFILE_MAX 65536
+static void raise_open_files(void)
+{
+	struct rlimit l;
+
+	if (getrlimit(RLIMIT_NOFILE, &l) != 0)
+		return;
+	rlim_t want = l.rlim_max == RLIM_INFINITY || l.rlim_max > CLI_NOFILE_MAX ? CLI_NOFILE_MAX : l.rlim_max;
+	if (l.rlim_cur != RLIM_INFINITY && l.rlim_cur < want) {
+		l.rlim_cur = want;
+		setrlimit(RLIMIT_NOFILE, &l);
+	}
+}
+
 void dp_cli_init(const char *stage)
 {
 	hold_closed_std_fds();
+	raise_open_files();
 	dp_set_stage(stage);
 	signal(SIGPIPE, SIG_IGN);
 }
@@ -167,26 +190,6 @@ int dp_cli_parse(const dp_cli_spec *spec, int argc, char **argv, void *ctx, dp_c
 	return -1;
 }
 
-/* The soft limit on open files raised to the hard one (at most
- * CLI_NOFILE_MAX), as Go's runtime does: the usual soft 1024 (or a
- * container's lower one) is less than a stage with hundreds of requests in
- * flight, each a socket, may need, and the hard limit is what the system
- * grants.  Past the limit libcurl can only say "couldn't connect" (http.c
- * names the cause).  A failure leaves the limit as it was. */
-#define CLI_NOFILE_MAX 65536
-static void raise_open_files(void)
-{
-	struct rlimit l;
-
-	if (getrlimit(RLIMIT_NOFILE, &l) != 0)
-		return;
-	rlim_t want = l.rlim_max == RLIM_INFINITY || l.rlim_max > CLI_NOFILE_MAX ? CLI_NOFILE_MAX : l.rlim_max;
-	if (l.rlim_cur != RLIM_INFINITY && l.rlim_cur < want) {
-		l.rlim_cur = want;
-		setrlimit(RLIMIT_NOFILE, &l);
-	}
-}
-
 int dp_cli_curve_pair(const dp_io_opts *io, dp_err *err)
 {
 	if (io->curve_key != NULL && io->curve_server == NULL)
@@ -203,7 +206,6 @@ int dp_cli_open(const dp_cli *cli, int want_source, dp_source **src, dp_sink **s
 {
 	*src = NULL;
 	*sink = NULL;
-	raise_open_files();
 	if (dp_cli_curve_pair(&cli->io, err) < 0)
 		return DP_EXIT_USAGE;
 	if (want_source && dp_zmq_is_endpoint(cli->in))

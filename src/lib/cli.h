@@ -110,7 +110,8 @@ int dp_cli_parse_long(const char *opt_name, const char *arg, long min, long max,
 		      long *out, dp_err *err);
 
 /* Common start of every main: holds a closed standard descriptor (its use
- * fails as a closed one's, never reaching a file or pipe opened later), names
+ * fails as a closed one's, never reaching a file or pipe opened later),
+ * raises the soft limit on open files to the hard one (at most 65536), names
  * the stage for diagnostics and ignores SIGPIPE so a closed output is an
  * error we report, not a silent death. */
 void dp_cli_init(const char *stage);
