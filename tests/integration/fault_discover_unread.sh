@@ -59,7 +59,7 @@ for i in $(seq 65); do mkdir "$D/closed$i" && chmod 000 "$D/closed$i"; done
 rm "$D/a.md"
 as_nobody "$(command -v docpipe)" run "$D" --progress none >"$T_DIR/run3.json" 2>"$T_DIR/run3.err"
 is "$?/$(jq -c '[.complete, .sweep, .deleted]' "$T_DIR/run3.json")" '5/[false,"skipped",0]' \
-	"65 unread directories: the sweep skipped, nothing deleted"
+	"65 unread directories: the sweep skipped, nothing deleted" || diag "$(cat "$T_DIR/run3.err"; head -c 3000 "$T_DIR/run3.json")"
 is "$(stored)" "a.md,sub/c.md,sub/d.md" "a.md kept until a run can prove its walk"
 chmod 755 "$D/sub"
 done_testing
