@@ -119,8 +119,8 @@ int embed_check_corpus(embed_ctx *c, int remote, dp_err *err)
 
 	if (c->reuse != NULL) {
 		found = dp_reuse_corpus_embedder(c->reuse, corpus, sizeof corpus, &dim, &why) == 1;
-	} else if (remote && dp_reuse_configured()) {
-		/* --no-reuse pays for every vector again: the corpus is looked at all the same */
+	} else if (dp_reuse_configured()) {
+		/* --no-reuse, or the local backend (no cache): the corpus is looked at all the same */
 		PGconn *db = dp_db_connect(NULL, "docpipe-embed", &why);
 		found = db != NULL && dp_db_corpus_embedder(db, corpus, sizeof corpus, &dim, &why) == 1;
 		PQfinish(db);
@@ -128,10 +128,11 @@ int embed_check_corpus(embed_ctx *c, int remote, dp_err *err)
 	if (!found || (strcmp(corpus, dp_embedder_id(c->embedder)) == 0 && dim == dp_embedder_dim(c->embedder)))
 		return 0;
 	dp_err_set(err, "the corpus in this database was embedded with %s (dim %d), this stage embeds"
-		   " with %s (dim %d): the store would refuse every document after it was paid for."
+		   " with %s (dim %d): the store would refuse every document%s."
 		   " Use the corpus's embedder, or re-embed the whole corpus into a new database"
 		   " (docpipe-store(1), \"One embedder per corpus\")", corpus, dim,
-		   dp_embedder_id(c->embedder), dp_embedder_dim(c->embedder));
+		   dp_embedder_id(c->embedder), dp_embedder_dim(c->embedder),
+		   remote ? " after it was paid for" : "");
 	return -1;
 }
 

@@ -20,11 +20,13 @@ typedef struct embed_ctx {
 	atomic_ulong computed; /* vectors computed or requested */
 } embed_ctx;
 
-/* --check-corpus: with a result cache (its database the store's), or with
- * remote (an API backend) and a database configured under --no-reuse (a
+/* --check-corpus: with a result cache (its database the store's), or a
+ * database configured without one (--no-reuse, the local backend: a
  * connection of its own, closed after the look), whether the corpus
  * stored there was embedded otherwise: the store would refuse every
- * document, after each was paid for (summaries included).  Returns 0 when
+ * document, with remote (an API backend) after each was paid for
+ * (summaries included); a local model switched failed every document of
+ * the run by name, where one exit 2 says it once.  Returns 0 when
  * it was not (or there is no database or no corpus yet, or the look failed:
  * the store still refuses), -1 with err naming both embedders. */
 int embed_check_corpus(embed_ctx *c, int remote, dp_err *err);

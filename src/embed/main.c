@@ -27,11 +27,11 @@ static const char usage[] =
 	"  --dim N               vector size (default 384; sent as \"dimensions\")\n"
 	"  --batch-inputs N      chunks per API request, from one or several documents\n"
 	"                        (default 64, max 2048)\n"
-	"  --check-corpus        with an API backend and a database (the result cache's;\n"
-	"                        with --no-reuse, $DATABASE_URL's), exit 2 before any\n"
-	"                        request when the corpus there was embedded otherwise:\n"
-	"                        the store there would refuse every document\n"
-	"                        (docpipe run gives it)\n";
+	"  --check-corpus        with a database (the result cache's, else\n"
+	"                        $DATABASE_URL's), exit 2 before any request or\n"
+	"                        vector when the corpus there was embedded otherwise\n"
+	"                        (another backend, model or --dim): the store there\n"
+	"                        would refuse every document (docpipe run gives it)\n";
 
 /* Parses the command line into api, eopts and cli.  Returns -1 to go on;
  * otherwise the exit status (DP_EXIT_USAGE for a bad command line, said on

@@ -26,6 +26,9 @@ is "$(jq -r .requests "$T_DIR/report0")" "$served" "the report counts every requ
 ok $([ "$(jq -r .tokens "$T_DIR/report0")" -gt 0 ] && echo 0 || echo 1) "and the tokens spent ($(jq -r .tokens "$T_DIR/report0"))"
 rm -f "$T_DIR"/docs/*
 for i in $(seq 1 20); do printf '# Other %d\n\nOther text %d.\n' "$i" "$i" >"$T_DIR/docs/o$i.md"; done
+# The runs below embed locally: a database of their own (embed's
+# --check-corpus stops a run on that API corpus at once, status 2).
+newdb || exit 1
 
 fault='{"endpoint":"chat","status":429,"code":"insufficient_quota","message":"You exceeded your current quota"}'
 api_control "{\"faults\":[$(printf "$fault,%.0s" $(seq 49))$fault]}"

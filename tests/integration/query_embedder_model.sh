@@ -31,6 +31,21 @@ doc_record /m/new.md n1 "Brand new text." | cat docs.ndjson - | docpipe-embed --
 is "$(jq -r 'select(.path == "/m/new.md") | .status' r2.ndjson)" failed "a new fh-v2 document: a failed receipt"
 like "$(jq -r 'select(.path == "/m/keys.md") | .error' r2.ndjson)" "embedded with local/fh-v2 .* corpus uses local/fh-v1.*re-embed" "an unchanged one re-embedded with fh-v2: refused, naming the fix"
 is "$(sql "SELECT count(*) FROM docpipe.documents WHERE embedder = 'local/fh-v1'")" 2 "the fh-v1 documents are kept"
+# --check-corpus (docpipe run gives it): the switch said once, exit 2,
+# before any vector; a run stops with status 2, nothing failed or stored.
+docpipe-embed --model fh-v2 --check-corpus <docs.ndjson >o4 2>e4
+is "$?/$(wc -c <o4)" 2/0 "--check-corpus, the local model switched: exit 2 before any vector"
+like "$(cat e4)" "corpus in this database was embedded with local/fh-v1 \(dim 384\), this stage embeds with local/fh-v2 \(dim 384\): the store would refuse every document\. " \
+	"... naming both"
+mkdir -p root && printf '# A\n\nrun text\n' >root/a.md
+docpipe run root --progress none --opt embed=--model=fh-v2 >run.json 2>run.err
+is "$?/$(jq -c '[.failed, .added]' run.json 2>/dev/null)" "2/[0,0]" "docpipe run with the local model switched: status 2, no document failed or added" ||
+	diag "$(cat run.err)"
+like "$(cat run.err)" "embedded with local/fh-v1 \(dim 384\), this stage embeds with local/fh-v2" "... saying why"
+docpipe-embed --dim 64 --check-corpus <docs.ndjson >/dev/null 2>e5
+is "$?" 2 "--check-corpus, the local --dim changed: exit 2"
+docpipe-embed --check-corpus <docs.ndjson | docpipe-store -q >/dev/null
+is "$?" 0 "--check-corpus, the corpus's own model: embedded and stored"
 docpipe-embed <docs.ndjson | docpipe-store -q >r3.ndjson
 is "$(jq -r .status r3.ndjson | sort | uniq -c | awk '{print $1, $2}' | paste -sd ' ')" "2 unchanged" "the default model keeps the corpus incremental"
 docpipe-embed --model fh-v3 </dev/null 2>err; rc=$?
