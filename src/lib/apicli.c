@@ -245,7 +245,7 @@ int dp_api_open_reuse(const dp_api_cli *api, const char *app, dp_reuse **reuse,
 		dp_diag("no database configured (DATABASE_URL or PG*): results are not reused");
 		return 0;
 	}
-	*reuse = dp_reuse_open(app, err);
+	*reuse = dp_reuse_open(app, 1, err);
 	if (*reuse != NULL)
 		return 0;
 	return dp_db_open_refused(err) ? DP_EXIT_USAGE : DP_EXIT_SYSTEM;

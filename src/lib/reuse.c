@@ -81,15 +81,19 @@ static const char schema[] =
  * and paid the model API again on every run: refused at the opening, as a
  * missing CREATE privilege is (42501).  Asked of the catalog: no lock is
  * taken on a table (a VACUUM FULL of a cache holds no start up). */
-static const char usable[] =
-	"DO $$ DECLARE t text; p text; BEGIN"
-	" FOREACH t IN ARRAY ARRAY['docpipe.embedding_cache', 'docpipe.summary_cache'] LOOP"
-	"  FOREACH p IN ARRAY ARRAY['SELECT', 'INSERT'] LOOP"
-	"   IF NOT has_table_privilege(t, p) THEN"
-	"    RAISE insufficient_privilege USING MESSAGE = format('permission denied to %s on table %s', p, t);"
-	"   END IF;"
-	"  END LOOP;"
-	" END LOOP; END $$";
+#define REUSE_USABLE(privileges) \
+	"DO $$ DECLARE t text; p text; BEGIN" \
+	" FOREACH t IN ARRAY ARRAY['docpipe.embedding_cache', 'docpipe.summary_cache'] LOOP" \
+	"  FOREACH p IN ARRAY ARRAY[" privileges "] LOOP" \
+	"   IF NOT has_table_privilege(t, p) THEN" \
+	"    RAISE insufficient_privilege USING MESSAGE = format('permission denied to %s on table %s', p, t);" \
+	"   END IF;" \
+	"  END LOOP;" \
+	" END LOOP; END $$"
+static const char usable_writes[] = REUSE_USABLE("'SELECT', 'INSERT'");
+/* docpipe-plan's: a role that may only read the caches (an analyst's,
+ * read-only) was refused for want of INSERT. */
+static const char usable_reads[] = REUSE_USABLE("'SELECT'");
 
 /* How long a lookup or save waits for a lock (LOCK TABLE, VACUUM FULL, an
  * ALTER on a cache table) and runs at most: the cache serves every request
@@ -243,7 +247,7 @@ int dp_reuse_configured(void)
 	return 0;
 }
 
-dp_reuse *dp_reuse_open(const char *app, dp_err *err)
+dp_reuse *dp_reuse_open(const char *app, int writes, dp_err *err)
 {
 	dp_reuse *r = calloc(1, sizeof *r);
 
@@ -261,15 +265,16 @@ dp_reuse *dp_reuse_open(const char *app, dp_err *err)
 	 * (settled_query), two round trips more, under session pooling too. */
 	int unusable = 0;
 	if (dp_db_begin_locked(r->db, NULL, DP_DB_UNTIMED, DP_REUSE_SCHEMA_LOCK, err) < 0 ||
-	    dp_db_exec(r->db, schema, err) < 0 || (unusable = dp_db_exec(r->db, usable, err) < 0) ||
+	    dp_db_exec(r->db, schema, err) < 0 || (unusable = dp_db_exec(r->db, writes ? usable_writes : usable_reads, err) < 0) ||
 	    dp_db_exec(r->db, "COMMIT", err) < 0 ||
 	    dp_db_session_set(r->db, REUSE_SESSION_SETTINGS, err) < 0) {
 		if (unusable) {
 			char why[DP_ERR_MAX];
 			snprintf(why, sizeof why, "%s", err->msg);
 			dp_err_set(err, "the result cache cannot be used, so every run would pay the model API"
-				   " again (GRANT SELECT, INSERT, UPDATE, DELETE ON docpipe.embedding_cache,"
-				   " docpipe.summary_cache to the role, or --no-reuse): %s", why);
+				   " again (GRANT %s ON docpipe.embedding_cache, docpipe.summary_cache to"
+				   " the role, or --no-reuse): %s",
+				   writes ? "SELECT, INSERT, UPDATE, DELETE" : "SELECT", why);
 		}
 		dp_db_rollback(r->db);
 		PQfinish(r->db);

@@ -34,10 +34,12 @@ typedef struct dp_reuse dp_reuse;
 int dp_reuse_configured(void);
 
 /* Connects (dp_db_connect: DATABASE_URL, else PG*), creates the tables
- * if needed and starts the writer thread (dp_reuse_put).  The connection
- * is given back after REUSE_PARK_IDLE_MS unused and made again by the next
- * use.  Returns NULL with err set on failure. */
-dp_reuse *dp_reuse_open(const char *app, dp_err *err);
+ * if needed and starts the writer thread (dp_reuse_put).  The role must
+ * be able to read the tables, and with writes (a stage keeps what it
+ * paid for) to add to them; without (docpipe-plan only looks) SELECT is
+ * enough.  The connection is given back after REUSE_PARK_IDLE_MS unused
+ * and made again by the next use.  Returns NULL with err set on failure. */
+dp_reuse *dp_reuse_open(const char *app, int writes, dp_err *err);
 /* Writes the rows still waiting (one try; those it cannot write are said
  * on stderr), stops the writer and frees *r; sets it NULL. */
 void dp_reuse_close(dp_reuse **r);

@@ -210,7 +210,7 @@ static int setup_db(plan *p, dp_err *err)
 		const dp_api_cli *api = k == PLAN_EMBED ? &p->emb_api : &p->sum_api;
 		p->stage[k].cache = p->stage[k].remote && !api->no_reuse && !api->refresh;
 		if (p->stage[k].remote && !api->no_reuse && p->emb.reuse == NULL &&
-		    (p->emb.reuse = dp_reuse_open("docpipe-plan", err)) == NULL)
+		    (p->emb.reuse = dp_reuse_open("docpipe-plan", 0, err)) == NULL)
 			return -1;
 	}
 	return 0;
@@ -229,7 +229,10 @@ int plan_setup(plan *p, const plan_opts *o, dp_err *err)
 	}
 	memset(p->placeholder, 'x', 4 * o->summary_tokens);
 	p->placeholder[4 * o->summary_tokens] = '\0';
-	return setup_db(p, err) < 0 ? DP_EXIT_SYSTEM : 0;
+	/* A privilege the role lacks (the caches' SELECT) is the run's refusal too. */
+	if (setup_db(p, err) < 0)
+		return dp_db_open_refused(err) ? DP_EXIT_USAGE : DP_EXIT_SYSTEM;
+	return 0;
 }
 
 void plan_free(plan *p)

@@ -61,6 +61,19 @@ timeout 60 docpipe-summarize --backend openai <"$T_DIR/a.ndjson" >"$T_DIR/role-s
 is "$?/$(api_requests chat)/$(DATABASE_URL=$OWNER_URL sql 'SELECT count(*) FROM docpipe.summary_cache')" 0/2/2 \
 	"summarize as the role: one answer reused, one asked and kept" || diag "$(cat "$T_DIR/role-sum.err")"
 
+# docpipe plan only reads the caches: SELECT on them is enough (it was
+# refused for want of INSERT, as a stage that keeps what it paid for is).
+API=(--opt summarize=--backend=openai --opt embed=--backend=openai --opt embed=--dim=16)
+DATABASE_URL=$OWNER_URL sql "REVOKE INSERT, UPDATE, DELETE ON docpipe.summary_cache, docpipe.embedding_cache FROM $ROLE" || exit 1
+api_reset
+timeout 60 docpipe plan "$D" "${API[@]}" --json >"$T_DIR/plan.json" 2>"$T_DIR/plan.err"
+is "$?/$(api_requests chat)" 0/0 "docpipe plan as a role that may only read the result cache: planned, nothing asked" ||
+	diag "$(cat "$T_DIR/plan.err")"
+timeout 60 docpipe-summarize --backend openai <"$T_DIR/a.ndjson" >/dev/null 2>"$T_DIR/role-sum.err"
+is "$?/$(api_requests chat)" 2/0 "summarize as that role: exit 2, nothing asked (it could not keep what it pays for)"
+like "$(cat "$T_DIR/role-sum.err")" "GRANT SELECT, INSERT, UPDATE, DELETE ON .*permission denied to INSERT on table docpipe.embedding_cache" \
+	"... naming the privilege"
+
 # The caches outside the role's grants (a GRANT ON ALL TABLES given before
 # the caches were made): every lookup failed, said once, and each run paid
 # the model API again for every unchanged file, exit 0 (fault sweep 14).
@@ -71,4 +84,7 @@ timeout 60 docpipe-summarize --backend openai <"$T_DIR/a.ndjson" >"$T_DIR/role-s
 is "$?/$(api_requests chat)" 2/0 "summarize as a role that may not use the result cache: exit 2, nothing asked"
 like "$(cat "$T_DIR/role-sum.err")" "the result cache cannot be used, so every run would pay the model API again .*permission denied to SELECT on table docpipe.embedding_cache" \
 	"... naming the cache and the privilege"
+timeout 60 docpipe plan "$D" "${API[@]}" --json >/dev/null 2>"$T_DIR/plan.err"
+is "$?" 2 "docpipe plan as a role that may not read the result cache: exit 2"
+like "$(cat "$T_DIR/plan.err")" "GRANT SELECT ON docpipe.embedding_cache, docpipe.summary_cache to the role" "... naming the grant it needs"
 done_testing
