@@ -25,6 +25,8 @@ struct server {
 	double wall_until_ms; /* the wall goes at this time (0: never) */
 	double burst_s;     /* the bucket holds this many seconds of wall_rps (0: 1, as fakeapi) */
 	double spread;      /* a service time is service_ms x (1 +- this), at random (0: always service_ms) */
+	double sigma;       /* or lognormal, of mean service_ms, with this sigma (a model's
+			     * answer time follows its output's length: a heavy tail) */
 };
 
 struct result {
@@ -41,6 +43,14 @@ static double rnd(void)
 	rng_state ^= rng_state >> 7;
 	rng_state ^= rng_state << 17;
 	return (double)(rng_state >> 11) / 9007199254740992.0;
+}
+
+/* A standard normal deviate (Box-Muller). */
+static double gauss(void)
+{
+	double u = 1 - rnd(), v = rnd();
+
+	return sqrt(-2 * log(u)) * cos(2 * M_PI * v);
 }
 
 struct req {
@@ -101,6 +111,8 @@ static int serve(struct req *q, const struct server *s, double wall_rps, struct 
 	double start = q->sent_ms, service = s->service_ms;
 	if (s->spread > 0)
 		service = round(service * (1 + s->spread * (2 * rnd() - 1)));
+	else if (s->sigma > 0)
+		service = fmax(1, round(service * exp(s->sigma * gauss() - s->sigma * s->sigma / 2)));
 	if (s->slots > 0) {
 		int k = 0;
 		for (int i = 1; i < s->slots; i++)
@@ -185,6 +197,7 @@ struct job_result {
 	long answers, throttled, errors, wall_429;
 	int highest;
 	double pace_rps, pace_most; /* the pace at the end, the highest */
+	double ok_ms;    /* the successes' mean time, sending to answer */
 };
 
 /* run_job's requests held back by the pace: they go (reach the server)
@@ -261,6 +274,7 @@ static struct job_result run_job(const struct server *s, const struct job *j, ui
 			busy[w] = 0;
 			if (fl[i].o == DP_LIMITER_OK) {
 				ok++;
+				r.ok_ms += fl[i].answer_ms - fl[i].sent_ms;
 				ready[w] = now;
 			} else if (fl[i].o == DP_LIMITER_THROTTLED) {
 				r.throttled++;
@@ -302,6 +316,7 @@ static struct job_result run_job(const struct server *s, const struct job *j, ui
 			r.pace_most = l.pace_rps;
 	}
 	r.ms = now;
+	r.ok_ms = ok > 0 ? r.ok_ms / ok : 0;
 	r.highest = l.highest;
 	r.pace_rps = l.pace_rps;
 	return r;
@@ -543,12 +558,13 @@ static void sweep(void)
 	static double r[SWEEP_STORM_SEEDS];
 	double c, t;
 
-	printf("burst_s\trate/s\t429%%\ttime\t%d service times: 429%% mean\tworst\ttime\t+-20%%: 429%% mean\tworst\n",
+	printf("burst_s\trate/s\t429%%\ttime\t%d service times: 429%% mean\tworst\ttime\t+-20%%: 429%% mean\tworst"
+	       "\t+-50%%: 429%% mean\tworst\ttime\n",
 	       SWEEP_PHASES);
 	for (size_t b = 0; b < sizeof bursts / sizeof bursts[0]; b++)
 		for (size_t i = 0; i < sizeof rates / sizeof rates[0]; i++) {
 			double one = bucket_run(rates[i], bursts[b], 0, 6, &t), one_t = t;
-			double sum = 0, worst = 0, tsum = 0, jsum = 0, jworst = 0;
+			double sum = 0, worst = 0, tsum = 0, jsum = 0, jworst = 0, hsum = 0, hworst = 0, htsum = 0;
 			for (int k = 0; k < SWEEP_PHASES; k++) {
 				double p = bucket_run(rates[i], bursts[b], 0, k, &t);
 				sum += p;
@@ -557,39 +573,64 @@ static void sweep(void)
 				p = bucket_run(rates[i], bursts[b], 0.2, k, &t);
 				jsum += p;
 				jworst = fmax(jworst, p);
+				p = bucket_run(rates[i], bursts[b], 0.5, k, &t);
+				hsum += p;
+				hworst = fmax(hworst, p);
+				htsum += t;
 			}
-			printf("%.2f\t%.2f\t%.2f\t%.3f\t%.2f\t%.2f\t%.3f\t%.2f\t%.2f\n", bursts[b], rates[i], one,
-			       one_t, sum / SWEEP_PHASES, worst, tsum / SWEEP_PHASES, jsum / SWEEP_PHASES, jworst);
+			printf("%.2f\t%.2f\t%.2f\t%.3f\t%.2f\t%.2f\t%.3f\t%.2f\t%.2f\t%.2f\t%.2f\t%.3f\n", bursts[b],
+			       rates[i], one, one_t, sum / SWEEP_PHASES, worst, tsum / SWEEP_PHASES, jsum / SWEEP_PHASES,
+			       jworst, hsum / SWEEP_PHASES, hworst, htsum / SWEEP_PHASES);
 		}
 	/* The climb: a stage's job against slots that take all it sends (no
 	 * wall, no weather): auto against the fixed level of as many threads
 	 * as slots (the job's callers: 64); also at SWEEP_PHASES service
-	 * times (0.85-1.125x) and with +-20% of spread in the service time
-	 * (SWEEP_PHASES seeds): mean and worst. */
-	printf("\nslots\tservice ms\tauto ms\t-j%d ms\tratio\t%d service times: mean\tworst\t+-20%%: mean\tworst\n",
+	 * times (0.85-1.125x) and with spread in the service time (+-20%,
+	 * +-50% and lognormal of sigma 0.5: SWEEP_PHASES seeds each): mean
+	 * and worst.  And what the delay gradient is there for: auto's
+	 * queueing, its successes' mean time over the mean service time
+	 * (-j64 queues 64 / slots: 16x at 4 slots). */
+	printf("\nslots\tservice ms\tauto ms\t-j%d ms\tratio\t%d service times: mean\tworst\t"
+	       "+-20%%: mean\tworst\t+-50%%: mean\tworst\tlognormal 0.5: mean\tworst\t"
+	       "auto's time / service: none\t+-50%%\tlognormal\n",
 	       stage_job.workers, SWEEP_PHASES);
 	for (int slots = 4; slots <= 64; slots *= 4)
 		for (double service = 25; service <= 250; service *= 10) {
 			const struct server free_slots = {.slots = slots, .service_ms = service};
-			struct server spread = free_slots;
 			struct job fixed = stage_job;
-			double sum = 0, worst = 0, psum = 0, pworst = 0;
+			double psum = 0, pworst = 0;
 			fixed.fixed = 1;
 			struct job_result a = run_job(&free_slots, &stage_job, 1);
 			struct job_result f = run_job(&free_slots, &fixed, 1);
-			spread.spread = 0.2;
 			for (int k = 1; k <= SWEEP_PHASES; k++) {
 				struct server phase = free_slots;
 				phase.service_ms = service * (0.85 + 0.025 * (k - 1));
 				double x = run_job(&phase, &stage_job, 1).ms / run_job(&phase, &fixed, 1).ms;
 				psum += x;
 				pworst = fmax(pworst, x);
-				x = run_job(&spread, &stage_job, k).ms / run_job(&spread, &fixed, k).ms;
-				sum += x;
-				worst = fmax(worst, x);
 			}
-			printf("%d\t%.0f\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\n", slots, service, a.ms, f.ms,
-			       a.ms / f.ms, psum / SWEEP_PHASES, pworst, sum / SWEEP_PHASES, worst);
+			printf("%d\t%.0f\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f", slots, service, a.ms, f.ms,
+			       a.ms / f.ms, psum / SWEEP_PHASES, pworst);
+			double queue[2];
+			for (int v = 0; v < 3; v++) {
+				struct server spread = free_slots;
+				double sum = 0, worst = 0, qsum = 0;
+				if (v < 2)
+					spread.spread = v == 0 ? 0.2 : 0.5;
+				else
+					spread.sigma = 0.5;
+				for (int k = 1; k <= SWEEP_PHASES; k++) {
+					struct job_result x = run_job(&spread, &stage_job, k);
+					double ratio = x.ms / run_job(&spread, &fixed, k).ms;
+					sum += ratio;
+					worst = fmax(worst, ratio);
+					qsum += x.ok_ms / service;
+				}
+				if (v > 0)
+					queue[v - 1] = qsum / SWEEP_PHASES;
+				printf("\t%.2f\t%.2f", sum / SWEEP_PHASES, worst);
+			}
+			printf("\t%.2f\t%.2f\t%.2f\n", a.ok_ms / service, queue[0], queue[1]);
 		}
 	c = run_job(&clean, &stage_job, 1).ms;
 	int over3 = 0;
