@@ -5,6 +5,10 @@
 # LATENCY overrides the profile (fakeapi --latency syntax), e.g. a slower
 # model: LATENCY=embed=200+40,chat=200+0.15 (ten times the default).
 latency=${LATENCY:-embed=20+4,chat=20+0.015}
+# LATENCY_SPREAD=F: each answer's latency x (1 +- F) at random (fakeapi
+# --latency-spread; default 0), e.g. 0.5 for a model whose answer time
+# varies with its output's length.
+latency_spread=${LATENCY_SPREAD:-0}
 
 # bench_workdir NAME: $out = a new directory /tmp/docpipe-NAME.XXXXXX (mode
 # 755: the throwaway cluster runs as the postgres user), removed at exit
@@ -27,7 +31,8 @@ calc() { awk "BEGIN { printf \"%.2f\", $1 }"; }
 serve() {
 	[ -n "${server:-}" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null || true
 	: >"$out/port"
-	/usr/bin/python3 tests/fakeapi.py --port 0 --slots "$@" --latency "$latency" --no-log \
+	/usr/bin/python3 tests/fakeapi.py --port 0 --slots "$@" --latency "$latency" \
+		--latency-spread "$latency_spread" --no-log \
 		>"$out/port" 2>"$out/server.err" &
 	server=$!
 	for _ in $(seq 100); do [ -s "$out/port" ] && break; sleep 0.05; done

@@ -58,6 +58,8 @@ Control (JSON):
 Options: --port 0 prints "PORT <n>" on stdout once listening.
   --slots N: requests served at once per endpoint kind (others wait).
   --latency embed=BASE_MS+PER_INPUT_MS,chat=BASE_MS+PER_TOKEN_MS
+  --latency-spread F: each latency x (1 +- F), uniform at random (default 0:
+      as given; a model's answer time varies with its output's length).
   --require-key KEY: 401 unless "Authorization: Bearer KEY".
   --rpm N: a rate limit per endpoint kind (a token bucket refilled at N per
       minute holding at most one second of it): a request above it gets 429
@@ -202,6 +204,7 @@ class State:
         self.args = args
         self.slots = {k: threading.Semaphore(args.slots) for k in ("embed", "chat")}
         self.latency = parse_latency(args.latency)
+        self.latency_spread = args.latency_spread
         self.t0 = time.monotonic()
         self.rpm = args.rpm
         self.rate_429 = args.rate_429
@@ -486,7 +489,8 @@ class Handler(BaseHTTPRequestHandler):
         fault = st.take_fault(kind, texts)
         base, per = st.latency[kind]
         if base or per:
-            time.sleep(base + per * units)
+            spread = st.latency_spread
+            time.sleep((base + per * units) * (1 + spread * random.uniform(-1, 1) if spread else 1))
         if fault:
             fk = fault.get("kind", "status")
             if fk == "hang":
@@ -613,6 +617,7 @@ def main():
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--slots", type=int, default=64)
     ap.add_argument("--latency", default="")
+    ap.add_argument("--latency-spread", type=float, default=0.0)
     ap.add_argument("--require-key", default=None)
     ap.add_argument("--no-log", action="store_true")
     ap.add_argument("--no-base64", action="store_true")

@@ -109,22 +109,28 @@ double dp_limiter_class_ms(const dp_limiter *l, double tokens)
 	return 0;
 }
 
-/* The request's time over its class's no-load time (1 for the first of a
- * class), updating that time. */
+/* The request's time over its class's no-load time as it stood when the
+ * round began (0 for the first of a class: nothing to judge it by),
+ * updating that time.  Not the drifted time: a round of 64 answers at 3x
+ * drifts it 1.9x up, and its last answers would look unqueued. */
 static double delay_ratio(dp_limiter *l, double ms, double tokens)
 {
-	double *base = &l->base_ms[size_class(tokens)];
-	double r;
+	int c = size_class(tokens);
+	double *base = &l->base_ms[c], ref;
 
 	if (ms <= 0)
 		ms = 0.001;
-	if (*base <= 0 || ms < *base) {
+	if (*base <= 0) {
+		*base = ms;
+		return 0;
+	}
+	if (ms < *base) {
 		*base = ms;
 		return 1;
 	}
-	r = ms / *base;
+	ref = l->round_base_ms[c] > 0 && l->round_base_ms[c] < *base ? l->round_base_ms[c] : *base;
 	*base += (ms - *base) * BASE_DRIFT;
-	return r;
+	return ms / ref;
 }
 
 static void set_level(dp_limiter *l, double v)
@@ -634,7 +640,9 @@ static void end_round(dp_limiter *l, double now_ms)
 	if (l->autotune && !waits)
 		pace(l, now_ms);
 	if (l->autotune) {
-		int slow = l->ok_timed > 0 && l->ratio_sum / l->ok_timed > DP_LIMITER_TOLERANCE;
+		/* Every judged answer of the round over the tolerance, and at
+		 * least the last DP_LIMITER_STANDING (limiter.h). */
+		int slow = l->ok_timed > 0 && l->over >= l->ok_timed && l->over >= DP_LIMITER_STANDING;
 		if (slow && !lossy && (l->testing || l->undecided))
 			l->test_gradient = 1;
 		congested = lossy || slow;
@@ -642,6 +650,7 @@ static void end_round(dp_limiter *l, double now_ms)
 		congested = 2 * l->throttled > l->n;
 	}
 	if (congested) {
+		l->over = 0; /* the next delay decrease on answers at the new load */
 		set_level(l, lowered(l, l->autotune && lossy));
 		l->slow_start = 0;
 		l->decreases++;
@@ -653,7 +662,7 @@ static void end_round(dp_limiter *l, double now_ms)
 	}
 	l->n = l->throttled = l->errors = l->ok_timed = 0;
 	l->round_idle = 0;
-	l->ratio_sum = 0;
+	memcpy(l->round_base_ms, l->base_ms, sizeof l->round_base_ms);
 	l->peak = 0;
 	l->round_start_ms = now_ms;
 }
@@ -698,8 +707,11 @@ void dp_limiter_done(dp_limiter *l, unsigned long seq, enum dp_limiter_outcome o
 	} else if (loss) {
 		l->errors++;
 	} else if (o == DP_LIMITER_OK) {
-		l->ratio_sum += delay_ratio(l, ms, tokens);
-		l->ok_timed++;
+		double r = delay_ratio(l, ms, tokens);
+		if (r > 0) {
+			l->ok_timed++;
+			l->over = r > DP_LIMITER_TOLERANCE ? l->over + 1 : 0;
+		}
 	}
 	/* Auto ends the round at its first 429 (beyond the weather, and
 	 * unless a test is waiting for its verdict): waiting for a full round

@@ -12,11 +12,22 @@
  *     congestion;
  *   - a delay gradient as in TCP Vegas and Netflix's concurrency-limits
  *     (GradientLimit: current RTT against the no-load RTT, with a tolerance):
- *     a round whose requests took over DP_LIMITER_TOLERANCE x their no-load
- *     time counts as congestion (the server is queueing).  Request sizes
- *     differ (a combine prompt is 100x a chunk prompt), so the no-load time
- *     is kept per size class (powers of two of the token estimate) and a
- *     round's delay is the mean of each request's ratio to its class.
+ *     a round whose requests all took over DP_LIMITER_TOLERANCE x their
+ *     no-load time counts as congestion (the server is queueing).  Request
+ *     sizes differ (a combine prompt is 100x a chunk prompt), so the no-load
+ *     time is kept per size class (powers of two of the token estimate;
+ *     a class's first answer is not judged).  The round's quickest answer
+ *     is judged, not its mean, as Vegas takes the least RTT of the last
+ *     round and Copa its "standing" RTT (the least over a recent window):
+ *     a queue delays every answer, while a model's answer time also
+ *     varies with its output's length, and the no-load time is its
+ *     class's quickest.  With answer times +-50% at random, the mean was
+ *     ~2x the quickest, read as a queue: 1.66x -j64's time at 64 slots,
+ *     19.8x with lognormal times (docs/PERFORMANCE.md, session 36).  And
+ *     the least of a few answers still varies: the rule needs the last
+ *     DP_LIMITER_STANDING answers over the tolerance too (Linux's Vegas
+ *     likewise judges no round of under 3 samples), so a round of fewer
+ *     in slow start is judged together with the ones before it.
  * A round is `level` finished requests: about one round trip of them (in
  * auto, a 429 ends it at once).
  * Growth happens only in rounds that used the level (an idle stage does not
@@ -170,6 +181,7 @@
 #define DP_LIMITER_H
 
 #define DP_LIMITER_TOLERANCE 2.0
+#define DP_LIMITER_STANDING 16 /* answers over the tolerance in a row that a delay decrease needs */
 #define DP_LIMITER_BETA 0.7
 #define DP_LIMITER_CLASSES 24
 #define DP_LIMITER_BINS 10
@@ -194,7 +206,9 @@ typedef struct dp_limiter {
 			   * the first success (dp_limiter_overdue) */
 	/* The round in progress. */
 	int n, throttled, errors, ok_timed;
-	double ratio_sum;
+	int over;         /* judged answers in a row, the last included, over
+			   * DP_LIMITER_TOLERANCE x their class's no-load time
+			   * (since the last decrease) */
 	int peak;         /* most in flight at any send this round */
 	double round_start_ms;
 	double pace_rps;  /* auto, after 429s: requests per second at most (0: none) */
@@ -224,6 +238,7 @@ typedef struct dp_limiter {
 				* the window before the last decrease: ignored */
 	/* No-load time per size class, ms (0: none yet). */
 	double base_ms[DP_LIMITER_CLASSES];
+	double round_base_ms[DP_LIMITER_CLASSES]; /* as they were when the round began */
 	/* Auto, losses: the last DP_LIMITER_WINDOW answers (1: a loss). */
 	unsigned char win[DP_LIMITER_WINDOW];
 	int win_n, win_next, win_loss;

@@ -594,7 +594,7 @@ static void sweep(void)
 	       "+-20%%: mean\tworst\t+-50%%: mean\tworst\tlognormal 0.5: mean\tworst\t"
 	       "auto's time / service: none\t+-50%%\tlognormal\n",
 	       stage_job.workers, SWEEP_PHASES);
-	for (int slots = 4; slots <= 64; slots *= 4)
+	for (int slots = 1; slots <= 64; slots *= 4)
 		for (double service = 25; service <= 250; service *= 10) {
 			const struct server free_slots = {.slots = slots, .service_ms = service};
 			struct job fixed = stage_job;
@@ -757,6 +757,41 @@ static void overdue_test(void)
 	T_OK(dp_limiter_level(&fixed) == 16, "the overdue request's end changes nothing after it");
 }
 
+/* The delay gradient under spread in the service time (a model's answer
+ * time follows its output's length): a stage's job against 64 free slots
+ * of 25 ms +-50% and lognormal (sigma 0.5), SWEEP_PHASES seeds each, auto
+ * against -j64.  A round's mean time over its class's quickest answer took
+ * the spread for a queue (before: +-50% 1.66x -j64, worst seed 2.24x;
+ * lognormal 19.8x).  And the gradient still sees a queue: against 4 slots
+ * auto's successes wait under 10x the service time (the gradient off:
+ * 13.3x; -j64 16x). */
+static void spread_tests(void)
+{
+	const struct server uniform = {.slots = 64, .service_ms = 25, .spread = 0.5};
+	const struct server heavy = {.slots = 64, .service_ms = 25, .sigma = 0.5};
+	const struct server four = {.slots = 4, .service_ms = 25};
+	struct job fixed = stage_job;
+	double sum[2] = {0}, worst[2] = {0};
+
+	fixed.fixed = 1;
+	for (int v = 0; v < 2; v++)
+		for (int k = 1; k <= SWEEP_PHASES; k++) {
+			const struct server *s = v ? &heavy : &uniform;
+			double x = run_job(s, &stage_job, k).ms / run_job(s, &fixed, k).ms;
+			sum[v] += x;
+			worst[v] = fmax(worst[v], x);
+		}
+	printf("# 64 slots of 25 ms, auto / -j64 over %d seeds: +-50%% mean %.2f, worst %.2f; "
+	       "lognormal mean %.2f, worst %.2f\n",
+	       SWEEP_PHASES, sum[0] / SWEEP_PHASES, worst[0], sum[1] / SWEEP_PHASES, worst[1]);
+	T_OK(sum[0] / SWEEP_PHASES <= 1.3 && worst[0] <= 1.4,
+	     "+-50% spread in the answer time is no queue: auto within 1.3x -j64 (mean), 1.4x (worst)");
+	T_OK(sum[1] / SWEEP_PHASES <= 1.3 && worst[1] <= 1.4, "lognormal answer times (sigma 0.5): likewise");
+	struct job_result q = run_job(&four, &stage_job, 1);
+	printf("# 4 slots of 25 ms: auto's successes take %.1fx the service time\n", q.ok_ms / 25);
+	T_OK(q.ok_ms < 10 * 25, "a queue is still one: 4 slots, auto waits under 10x the service time");
+}
+
 int main(int argc, char **argv)
 {
 	const struct server clean = {.slots = 16, .service_ms = 25};
@@ -807,5 +842,6 @@ int main(int argc, char **argv)
 	judge_pace_test();
 	class_time_test();
 	overdue_test();
+	spread_tests();
 	return t_done();
 }
