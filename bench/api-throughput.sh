@@ -18,12 +18,15 @@
 #            summarize alone; RUNS=N repeats it (default 3: runs vary)
 #     light  a with light weather: 1%, 3%, 5% of 429s and 3% of 503s at
 #            random, -j16 and auto (against the clean runs), summarize alone
-#     d64    d's 64-slot server alone: -j64 and auto, RUNS times (default 3)
+#     d64    d's 64-slot server alone: -j64 and auto, RUNS times (default 3);
+#            SLOTS=N: N slots and -jN instead
 #     drpm   d's rate-limited server, with and without x-ratelimit-* headers
 #     dreal  d on real documentation (../shared/corpora: the Rust book and
 #            Hugo's docs, 1,107 files): -j16 / -j64 and auto against 16 and
 #            64 slots, RUNS times (default 2), alternated
 #     order  a, b, c in both orders: summarize | embed and embed | summarize
+# LATENCY and LATENCY_SPREAD (bench/api-common.sh) change the test server's
+# answer times, e.g. LATENCY_SPREAD=0.5 for +-50% at random.
 # Output: one line per run.  Needs no database (--no-reuse).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -136,10 +139,11 @@ for c in "${cases[@]}"; do
 		;;
 	d64)
 		[ -s "$out/a.ndjson" ] || corpus a 1 200 6000
-		serve 64
+		slots=${SLOTS:-64}
+		serve "$slots"
 		for _ in $(seq "${RUNS:-3}"); do
-			run "(d) 64 slots, -j64" a 64 64 summarize-only
-			run "(d) 64 slots, auto" a 64 auto summarize-only
+			run "(d) $slots slots, -j$slots" a "$slots" "$slots" summarize-only
+			run "(d) $slots slots, auto" a "$slots" auto summarize-only
 		done
 		;;
 	dreal)
