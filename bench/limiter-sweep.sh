@@ -5,7 +5,7 @@
 # callers, ~26 s of work at the bucket's rate (429 share and time: one run at
 # 20 ms, the mean and worst at 12 service times of 17-22.5 ms and with +-20%
 # and +-50% of spread in the service time), the climb (auto against -j64 on
-# 4, 16, 64 free slots of 25 and 250 ms; also at 12 service times, with
+# 1, 4, 16, 64 free slots of 25 and 250 ms; also at 12 service times, with
 # +-20% and +-50% of spread and lognormal service times of sigma 0.5, 12
 # seeds each; and auto's queueing: its successes' mean time over the service
 # time, which the delay gradient is there to bound), the storm (30% 429 + 5% 5xx, 1,000 seeds), walls behind light
