@@ -310,6 +310,18 @@ void conv_run(conv_out *o)
 	o->run = o->text.len;
 }
 
+int conv_list_item(conv_out *o, int indent, long num)
+{
+	char marker[24];
+	int width = num >= 0 ? snprintf(marker, sizeof marker, "%ld. ", num)
+			     : snprintf(marker, sizeof marker, "- ");
+	for (int i = 0; i < indent; i++)
+		conv_put(o, " ", 1);
+	conv_puts(o, marker);
+	conv_run(o);
+	return width;
+}
+
 static int is_ws(unsigned char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';

@@ -189,6 +189,13 @@ int conv_keep_xml(conv_out *o, struct _xmlDoc *doc);
 void conv_mark_here(conv_out *o, const char *loc);
 /* Starts an inline run at the end of the text. */
 void conv_run(conv_out *o);
+/* Writes a list item's marker after conv_block or conv_line: indent
+ * spaces, then "N. " for num >= 0 (an ordered list's item) or "- " for
+ * num < 0, and starts the run of the item's text.  Returns the marker's
+ * width: a list nested in the item is indented by indent + width, under
+ * the item's text.  Every converter writes its lists with it (HTML ul/ol,
+ * DOCX numbering, ODT list styles), so they read alike. */
+int conv_list_item(conv_out *o, int indent, long num);
 /* Inline text, whitespace collapsed to single spaces (none at the start of
  * a run, none doubled). */
 void conv_inline(conv_out *o, const char *s, size_t n);

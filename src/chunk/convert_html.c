@@ -404,20 +404,15 @@ static void item_walk(struct walk *w, xmlNode *n, struct item *it)
 
 static void do_list(struct walk *w, xmlNode *list, int indent, int first_block)
 {
-	char marker[16];
-	int ordered = is_named(list, "ol"), num = 1;
+	int ordered = is_named(list, "ol");
+	long num = 1;
 
 	for (xmlNode *li = list->children; li != NULL; li = li->next) {
 		if (!is_named(li, "li") || dropped(li, w->opts))
 			continue;
 		const char *loc = conv_at(w->o, li);
 		size_t start = first_block ? conv_block(w->o, loc) : conv_line(w->o, loc);
-		int width = ordered ? snprintf(marker, sizeof marker, "%d. ", num++)
-				    : snprintf(marker, sizeof marker, "- ");
-		for (int i = 0; i < indent; i++)
-			conv_put(w->o, " ", 1);
-		conv_puts(w->o, marker);
-		conv_run(w->o);
+		int width = conv_list_item(w->o, indent, ordered ? num++ : -1);
 		struct item it = {.start = start, .open = 1, .on_line = 1, .indent = indent,
 				  .width = width, .first_block = first_block};
 		item_walk(w, li, &it);

@@ -33,6 +33,14 @@
 
 #define MAX_STYLES 4096
 
+/* List levels: DOCX has 9 (w:ilvl 0-8), ODT 10; deeper ODT lists are read
+ * as the deepest. */
+#define LIST_LEVELS 10
+/* A list level's kind, as in struct office's lists: a numbered level is its
+ * start value (>= 0). */
+#define LIST_BULLET (-1)
+#define LIST_NONE (-2) /* no label: a paragraph that continues an item */
+
 struct office {
 	conv_out *o;
 	/* The styles that matter, a heading level or code: id -> level * 2 +
@@ -47,7 +55,19 @@ struct office {
 	xmlNode *code_at; /* where they start (a shell when streamed) */
 	xmlDoc *skel;   /* DOCX: the shells marks point to (see shell), or NULL */
 	int no_shell;   /* sticky: a shell could not be made (CONV_MAX_NODES) */
-	int in_list;    /* the last block was a list item */
+	int in_list;    /* the last block was a list item of the same list */
+	/* List definitions: DOCX abstractNumId, ODT list style name -> an
+	 * array of LIST_LEVELS kinds (LIST_BULLET, LIST_NONE or a start).
+	 * DOCX nums: numId -> {"a": abstractNumId, "o": [level -> start
+	 * override or null]}.  counts: the numbers last given per level, per
+	 * abstractNumId (DOCX: lists sharing one continue its count) or under
+	 * "" (ODT: the current top-level list); null where a level starts
+	 * again.  At most MAX_STYLES of each. */
+	jv lists, nums, counts;
+	size_t n_lists, n_nums;
+	int width[LIST_LEVELS]; /* the last item's marker width per level */
+	long restart;   /* ODT: the current item's text:start-value, or -1 */
+	jv last_list;   /* DOCX: the abstractNumId of the last item, or null */
 	int docx;       /* text lives in w:t only (other text nodes are layout) */
 };
 
@@ -232,8 +252,9 @@ static void flush_notes(struct office *w)
 		w->in_list = 0;
 }
 
-/* One paragraph: heading level (0: none), list level (-1: none), code. */
-static void paragraph(struct office *w, xmlNode *p, int level, int list, int code)
+/* One paragraph: heading level (0: none), list level (-1: none) and its
+ * item's number (LIST_BULLET: a bullet), code. */
+static void paragraph(struct office *w, xmlNode *p, int level, int list, long num, int code)
 {
 	if (code) {
 		if (w->code.text.len == 0)
@@ -249,10 +270,10 @@ static void paragraph(struct office *w, xmlNode *p, int level, int list, int cod
 		start = conv_heading(w->o, level, loc);
 	} else if (list >= 0) {
 		start = w->in_list ? conv_line(w->o, loc) : conv_block(w->o, loc);
-		for (int i = 0; i < list && i < 8; i++)
-			conv_puts(w->o, "  ");
-		conv_puts(w->o, "- ");
-		conv_run(w->o);
+		int indent = 0;
+		for (int i = 0; i < list; i++)
+			indent += w->width[i];
+		w->width[list] = conv_list_item(w->o, indent, num);
 	} else {
 		start = conv_block(w->o, loc);
 	}
@@ -260,6 +281,67 @@ static void paragraph(struct office *w, xmlNode *p, int level, int list, int cod
 	int kept = conv_end_run(w->o, start, level == 0);
 	w->in_list = list >= 0 && (kept || w->in_list);
 	flush_notes(w);
+}
+
+/* ---- list numbering ---- */
+
+/* A list level's kind from its definition (borrowed; anything but an array
+ * of kinds reads as bullets, as lists without a definition are). */
+static int level_kind(jv levels, int level)
+{
+	jv k = jv_get_kind(levels) == JV_KIND_ARRAY ? jv_array_get(jv_copy(levels), level) : jv_invalid();
+	int kind = jv_get_kind(k) == JV_KIND_NUMBER ? (int)jv_number_value(k) : LIST_BULLET;
+	jv_free(k);
+	return kind;
+}
+
+/* The label of the next item at level of the list counted under key
+ * (w->counts) whose level is of kind: LIST_BULLET, or its number: the
+ * count at that level plus one, its start when the level starts again, or
+ * restart (>= 0) when the document restarts it there.  Any item ends the
+ * deeper levels' counts (their next item starts again). */
+static long list_label(struct office *w, const char *key, int level, int kind, long restart)
+{
+	jv c = jv_object_get(jv_copy(w->counts), jv_string(key));
+	if (jv_get_kind(c) != JV_KIND_ARRAY) {
+		jv_free(c);
+		c = jv_array();
+	}
+	jv last = jv_array_get(jv_copy(c), level);
+	long num = LIST_BULLET;
+	if (kind >= 0)
+		num = restart >= 0 ? restart
+		      : jv_get_kind(last) == JV_KIND_NUMBER ? (long)jv_number_value(last) + 1 : kind;
+	jv_free(last);
+	c = jv_array_slice(c, 0, level);
+	while (jv_array_length(jv_copy(c)) < level)
+		c = jv_array_append(c, jv_null());
+	c = jv_array_append(c, num >= 0 ? jv_number((double)num) : jv_null());
+	w->counts = jv_object_set(w->counts, jv_string(key), c);
+	return num;
+}
+
+/* Adds the list definition id (consumed) with levels (consumed) unless
+ * known or over MAX_STYLES: the first definition of an id wins. */
+static void add_list(struct office *w, xmlChar *id, jv levels)
+{
+	if (id != NULL && w->n_lists < MAX_STYLES &&
+	    !jv_object_has(jv_copy(w->lists), jv_string((const char *)id))) {
+		w->lists = jv_object_set(w->lists, jv_string((const char *)id), levels);
+		w->n_lists++;
+	} else {
+		jv_free(levels);
+	}
+	xmlFree(id);
+}
+
+/* A definition whose levels are all bullets, to set kinds in. */
+static jv bullet_levels(void)
+{
+	jv levels = jv_array();
+	for (int i = 0; i < LIST_LEVELS; i++)
+		levels = jv_array_append(levels, jv_number(LIST_BULLET));
+	return levels;
 }
 
 #define TABLE_MAX_ROWS 4096
@@ -358,6 +440,106 @@ static void docx_notes(struct office *w, xmlNode *root)
 	}
 }
 
+/* word/numbering.xml: each w:abstractNum's levels (w:lvl: w:numFmt, w:start,
+ * w:lvlText) and each w:num's abstractNum and start overrides. */
+static void docx_numbering(struct office *w, xmlNode *root)
+{
+	for (xmlNode *a = root->children; a != NULL; a = a->next) {
+		if (!conv_xml_is(a, "abstractNum"))
+			continue;
+		jv levels = bullet_levels();
+		for (xmlNode *l = a->children; l != NULL; l = l->next) {
+			int ilvl = attr_int(l, "ilvl", -1);
+			if (!conv_xml_is(l, "lvl") || ilvl < 0 || ilvl >= LIST_LEVELS)
+				continue;
+			xmlChar *fmt = xmlGetProp(conv_xml_child(l, "numFmt"), (const xmlChar *)"val");
+			xmlChar *text = xmlGetProp(conv_xml_child(l, "lvlText"), (const xmlChar *)"val");
+			/* A level without numFmt is decimal, one without w:start
+			 * starts at 0 (ECMA-376 17.9.17, 17.9.27); a bullet whose
+			 * text shows nothing (pandoc's continuation paragraphs:
+			 * lvlText " ") labels nothing, as "none" does. */
+			int kind = attr_int(conv_xml_child(l, "start"), "val", 0);
+			if (kind < 0)
+				kind = 0;
+			if (xmlStrEqual(fmt, (const xmlChar *)"none") ||
+			    (xmlStrEqual(fmt, (const xmlChar *)"bullet") &&
+			     (text == NULL || text[strspn((const char *)text, " \t")] == '\0')))
+				kind = LIST_NONE;
+			else if (xmlStrEqual(fmt, (const xmlChar *)"bullet"))
+				kind = LIST_BULLET;
+			levels = jv_array_set(levels, ilvl, jv_number(kind));
+			xmlFree(fmt);
+			xmlFree(text);
+		}
+		add_list(w, xmlGetProp(a, (const xmlChar *)"abstractNumId"), levels);
+	}
+	for (xmlNode *n = root->children; n != NULL; n = n->next) {
+		xmlChar *id = conv_xml_is(n, "num") ? xmlGetProp(n, (const xmlChar *)"numId") : NULL;
+		xmlChar *abs = xmlGetProp(conv_xml_child(n, "abstractNumId"), (const xmlChar *)"val");
+		if (id != NULL && abs != NULL && w->n_nums < MAX_STYLES &&
+		    !jv_object_has(jv_copy(w->nums), jv_string((const char *)id))) {
+			jv over = jv_array();
+			for (xmlNode *o = n->children; o != NULL; o = o->next) {
+				int ilvl = attr_int(o, "ilvl", -1);
+				int start = attr_int(conv_xml_child(o, "startOverride"), "val", -1);
+				if (conv_xml_is(o, "lvlOverride") && ilvl >= 0 && ilvl < LIST_LEVELS && start >= 0)
+					over = jv_array_set(over, ilvl, jv_number(start));
+			}
+			w->nums = jv_object_set(w->nums, jv_string((const char *)id),
+						JV_OBJECT(jv_string("a"), jv_string((const char *)abs),
+							  jv_string("o"), over));
+			w->n_nums++;
+		}
+		xmlFree(id);
+		xmlFree(abs);
+	}
+}
+
+/* A numbered paragraph's label (w:numPr: w:numId, w:ilvl): LIST_NONE, a
+ * bullet or its number.  Items of all the nums of one abstractNum count
+ * on together, as Word numbers them; a num's start override restarts the
+ * count the first time the num is used at that level. */
+static long docx_label(struct office *w, xmlNode *num, int ilvl)
+{
+	xmlChar *id = xmlGetProp(conv_xml_child(num, "numId"), (const xmlChar *)"val");
+	if (id != NULL && strcmp((const char *)id, "0") == 0) { /* numbering removed */
+		xmlFree(id);
+		return LIST_NONE;
+	}
+	jv key = jv_string(id != NULL ? (const char *)id : "");
+	xmlFree(id);
+	jv def = jv_object_get(jv_copy(w->nums), jv_copy(key));
+	if (jv_get_kind(def) != JV_KIND_OBJECT) { /* no numbering.xml entry: a bullet, as before */
+		jv_free(def);
+		jv_free(key);
+		return LIST_BULLET;
+	}
+	jv abs = jv_object_get(jv_copy(def), jv_string("a"));
+	jv over = jv_object_get(jv_copy(def), jv_string("o"));
+	jv start = jv_array_get(jv_copy(over), ilvl);
+	long restart = jv_get_kind(start) == JV_KIND_NUMBER ? (long)jv_number_value(start) : -1;
+	jv_free(start);
+	if (restart >= 0) /* applied once: the num's later items count on */
+		w->nums = jv_object_set(w->nums, key,
+					jv_object_set(def, jv_string("o"), jv_array_set(over, ilvl, jv_null())));
+	else {
+		jv_free(key);
+		jv_free(over);
+		jv_free(def);
+	}
+	jv levels = jv_object_get(jv_copy(w->lists), jv_copy(abs));
+	int kind = level_kind(levels, ilvl);
+	jv_free(levels);
+	long label = kind == LIST_NONE ? LIST_NONE
+					: list_label(w, jv_string_value(abs), ilvl, kind, restart);
+	/* Another list's item starts a block, as a new HTML list does. */
+	if (!jv_equal(jv_copy(abs), jv_copy(w->last_list)))
+		w->in_list = 0;
+	jv_free(w->last_list);
+	w->last_list = abs;
+	return label;
+}
+
 static void docx_body(struct office *w, xmlNode *body);
 
 /* One block of the body: a paragraph, a table or a content control. */
@@ -373,8 +555,11 @@ static void docx_block(struct office *w, xmlNode *b)
 		if (outline >= 0 && outline < 9)
 			level = outline + 1;
 		xmlNode *num = conv_xml_child(ppr, "numPr");
-		int list = num != NULL ? attr_int(conv_xml_child(num, "ilvl"), "val", 0) : -1;
-		paragraph(w, b, level, level > 0 ? -1 : list, st >= 0 && st % 2 == 1);
+		int list = num != NULL && level == 0 ? attr_int(conv_xml_child(num, "ilvl"), "val", 0) : -1;
+		if (list >= LIST_LEVELS)
+			list = LIST_LEVELS - 1;
+		long label = list >= 0 ? docx_label(w, num, list) : LIST_NONE;
+		paragraph(w, b, level, label == LIST_NONE ? -1 : list, label, st >= 0 && st % 2 == 1);
 	} else if (conv_xml_is(b, "tbl")) {
 		table(w, b, "tr", "tc");
 	} else if (conv_xml_is(b, "sdt")) {
@@ -449,6 +634,13 @@ static void office_init(struct office *w, conv_out *o)
 	w->styles = jv_object();
 	w->notes = jv_object();
 	w->pending = jv_array();
+	w->lists = jv_object();
+	w->nums = jv_object();
+	w->counts = jv_object();
+	w->restart = -1;
+	w->last_list = jv_null();
+	for (int i = 0; i < LIST_LEVELS; i++) /* a level seen before its parent's: "- " */
+		w->width[i] = 2;
 	conv_out_init(&w->code);
 }
 
@@ -458,6 +650,10 @@ static void office_free(struct office *w)
 	jv_free(w->styles);
 	jv_free(w->notes);
 	jv_free(w->pending);
+	jv_free(w->lists);
+	jv_free(w->nums);
+	jv_free(w->counts);
+	jv_free(w->last_list);
 	conv_out_free(&w->code);
 }
 
@@ -503,6 +699,7 @@ int conv_docx(conv_out *o, const char *buf, size_t len, dp_err *err)
 		return -1;
 	w.docx = 1;
 	if (optional(&z, "word/styles.xml", &w, docx_styles, err) < 0 ||
+	    optional(&z, "word/numbering.xml", &w, docx_numbering, err) < 0 ||
 	    optional(&z, "word/footnotes.xml", &w, docx_notes, err) < 0 ||
 	    optional(&z, "docProps/core.xml", &w, docx_core, err) < 0)
 		goto out;
@@ -560,23 +757,105 @@ static int odt_is_code(const struct office *w, xmlNode *p)
 	return code;
 }
 
-static void odt_blocks(struct office *w, xmlNode *parent, int list)
+/* text:list-style elements under parent (office:automatic-styles or
+ * office:styles): each level's kind from text:list-level-style-number
+ * (style:num-format, "" labelling nothing; text:start-value, 1 when
+ * absent) or -bullet / -image. */
+static void odt_list_styles(struct office *w, xmlNode *parent)
+{
+	for (xmlNode *s = parent != NULL ? parent->children : NULL; s != NULL; s = s->next) {
+		if (!conv_xml_is(s, "list-style"))
+			continue;
+		jv levels = bullet_levels();
+		for (xmlNode *l = s->children; l != NULL; l = l->next) {
+			int lv = attr_int(l, "level", 0);
+			if (!conv_xml_is(l, "list-level-style-number") || lv < 1 || lv > LIST_LEVELS)
+				continue;
+			xmlChar *fmt = xmlGetProp(l, (const xmlChar *)"num-format");
+			int start = attr_int(l, "start-value", 1);
+			levels = jv_array_set(levels, lv - 1,
+					      jv_number(fmt != NULL && fmt[0] == '\0' ? LIST_NONE
+							: start < 0 ? 0 : start));
+			xmlFree(fmt);
+		}
+		add_list(w, xmlGetProp(s, (const xmlChar *)"name"), levels);
+	}
+}
+
+/* styles.xml's list styles, common and automatic. */
+static void odt_common_styles(struct office *w, xmlNode *root)
+{
+	odt_list_styles(w, conv_xml_child(root, "styles"));
+	odt_list_styles(w, conv_xml_child(root, "automatic-styles"));
+}
+
+static void odt_list(struct office *w, xmlNode *l, int list, jv style);
+
+/* The blocks under parent, in a list item at level list (-1: none) of the
+ * list style style (borrowed).  *label is 1 while the item's label is
+ * still to be given (NULL outside an item): only the item's first block
+ * has one, and only a paragraph shows it; the item's other paragraphs are
+ * paragraphs, as the HTML converter writes an item's text after a block. */
+static void odt_blocks(struct office *w, xmlNode *parent, int list, jv style, int *label)
 {
 	for (xmlNode *b = parent->children; b != NULL; b = b->next) {
+		int first = label != NULL && *label;
+		if (conv_xml_is(b, "section") || conv_xml_is(b, "index-body")) {
+			odt_blocks(w, b, list, style, label);
+			continue;
+		}
 		if (conv_xml_is(b, "h")) {
 			int lv = attr_int(b, "outline-level", 1);
-			paragraph(w, b, lv < 1 ? 1 : lv, -1, 0);
+			paragraph(w, b, lv < 1 ? 1 : lv, -1, 0, 0);
 		} else if (conv_xml_is(b, "p")) {
-			paragraph(w, b, 0, list, odt_is_code(w, b));
+			int code = odt_is_code(w, b);
+			int kind = first && !code ? level_kind(style, list) : LIST_NONE;
+			long num = kind == LIST_NONE ? LIST_NONE : list_label(w, "", list, kind, w->restart);
+			paragraph(w, b, 0, num == LIST_NONE ? -1 : list, num, code);
 		} else if (conv_xml_is(b, "list")) {
-			odt_blocks(w, b, list + 1);
-		} else if (conv_xml_is(b, "list-item") || conv_xml_is(b, "list-header") ||
-			   conv_xml_is(b, "section") || conv_xml_is(b, "index-body")) {
-			odt_blocks(w, b, list);
+			odt_list(w, b, list + 1, style);
 		} else if (conv_xml_is(b, "table")) {
 			table(w, b, "table-row", "table-cell");
+		} else {
+			continue;
 		}
+		if (label != NULL)
+			*label = 0;
 	}
+}
+
+/* A text:list at level list (0: top), its style its own text:style-name or
+ * else the enclosing list's (inherited, borrowed).  A top-level list
+ * numbers from its start again unless it continues the list before it
+ * (text:continue-numbering="true" or text:continue-list; the one before,
+ * whichever it names); a text:list-item's text:start-value restarts the
+ * count there.  A text:list-header's paragraphs have no label. */
+static void odt_list(struct office *w, xmlNode *l, int list, jv inherited)
+{
+	xmlChar *name = xmlGetProp(l, (const xmlChar *)"style-name");
+	jv style = name != NULL ? jv_object_get(jv_copy(w->lists), jv_string((const char *)name))
+				: jv_copy(inherited);
+	xmlFree(name);
+	if (list >= LIST_LEVELS)
+		list = LIST_LEVELS - 1;
+	if (list == 0) {
+		w->in_list = 0; /* a new list starts a block, as a new HTML list does */
+		xmlChar *cont = xmlGetProp(l, (const xmlChar *)"continue-numbering");
+		xmlChar *other = xmlGetProp(l, (const xmlChar *)"continue-list");
+		if (!xmlStrEqual(cont, (const xmlChar *)"true") && other == NULL)
+			w->counts = jv_object_delete(w->counts, jv_string(""));
+		xmlFree(cont);
+		xmlFree(other);
+	}
+	for (xmlNode *it = l->children; it != NULL; it = it->next) {
+		int item = conv_xml_is(it, "list-item");
+		if (!item && !conv_xml_is(it, "list-header"))
+			continue;
+		w->restart = attr_int(it, "start-value", -1);
+		odt_blocks(w, it, list, style, &item);
+	}
+	w->restart = -1;
+	jv_free(style);
 }
 
 int conv_odt(conv_out *o, const char *buf, size_t len, dp_err *err)
@@ -588,7 +867,7 @@ int conv_odt(conv_out *o, const char *buf, size_t len, dp_err *err)
 	if (office_open(o, "odt", &z, &w, buf, len, err) < 0)
 		return -1;
 	xmlDocPtr meta = conv_zip_xml(&z, o, "meta.xml", NULL, NULL, &rc, err);
-	if (rc < 0)
+	if (rc < 0 || optional(&z, "styles.xml", &w, odt_common_styles, err) < 0)
 		goto out;
 	if (meta != NULL) {
 		core_meta(o, conv_xml_child(xmlDocGetRootElement(meta), "meta"));
@@ -602,10 +881,11 @@ int conv_odt(conv_out *o, const char *buf, size_t len, dp_err *err)
 		goto out;
 	}
 	odt_styles(&w, xmlDocGetRootElement(d));
+	odt_list_styles(&w, conv_xml_child(xmlDocGetRootElement(d), "automatic-styles"));
 	xmlNode *text = conv_xml_child(conv_xml_child(xmlDocGetRootElement(d), "body"), "text");
 	snprintf(o->prefix, sizeof o->prefix, "content.xml#");
 	if (text != NULL)
-		odt_blocks(&w, text, -1);
+		odt_blocks(&w, text, -1, jv_null(), NULL);
 	flush_code(&w);
 	rc = conv_keep_xml(o, d);
 out:
