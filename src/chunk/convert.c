@@ -313,6 +313,8 @@ void conv_run(conv_out *o)
 int conv_list_item(conv_out *o, int indent, long num)
 {
 	char marker[24];
+	if (num > 999999999) /* CommonMark's numbers have at most 9 digits */
+		num = 999999999;
 	int width = num >= 0 ? snprintf(marker, sizeof marker, "%ld. ", num)
 			     : snprintf(marker, sizeof marker, "- ");
 	for (int i = 0; i < indent; i++)
@@ -474,7 +476,6 @@ size_t conv_front_matter(conv_out *o, const char *s, size_t n, const char **prob
 		return body;
 	}
 	o->meta = jv_object_merge(o->meta, fm);
-	o->title_heads = 1;
 	return body + fm_len;
 }
 
@@ -904,7 +905,7 @@ static jv finish(const chunk_stage *cs, jv rec, conv_out *o)
 	chunk_doc doc;
 	dp_err err;
 	const char *text = dp_buf_cstr(&o->text);
-	jv title = o->title_heads ? jv_object_get(jv_copy(o->meta), jv_string("title")) : jv_invalid();
+	jv title = jv_object_get(jv_copy(o->meta), jv_string("title"));
 	int has_title = jv_get_kind(title) == JV_KIND_STRING;
 
 	chunk_doc_init(&doc);

@@ -131,7 +131,11 @@ typedef struct conv_mark {
 } conv_mark;
 
 /* A converter's result.  Buffers are bounded (CONV_TEXT_MAX,
- * CONV_MARKS_MAX); meta is an object owned by the conv_out.  The byte
+ * CONV_MARKS_MAX); meta is an object owned by the conv_out, and its
+ * "title" (the document's own: HTML <title>, EPUB dc:title, DOCX/ODT
+ * dc:title, PDF Title, a notebook's, front matter's) heads the heading
+ * paths of a text without H1, as a Markdown file's front matter title
+ * does; without one the paths start at the text's headings.  The byte
  * buffers are dp_bufs; marks and docs are arrays of their own type. */
 typedef struct conv_out {
 	dp_buf text; /* the derived Markdown, NUL-terminated once written to */
@@ -151,16 +155,15 @@ typedef struct conv_out {
 	char prefix[CONV_LOCATOR_MAX]; /* prepended to locators (EPUB: the entry) */
 	size_t run;          /* where the current inline run began */
 	int page;            /* current page for new marks */
-	int title_heads;     /* 1: meta's title heads the heading paths of a
-			      * text without H1, as a Markdown file's front
-			      * matter title does (--convert Markdown output) */
 	size_t nodes;        /* built by its parses so far (CONV_MAX_NODES) */
 	int failed;          /* sticky: a limit was hit, error in err */
 	dp_err err;
 } conv_out;
 
-/* Every converter's version when versions became each converter's own. */
-#define CONV_VERSION 2
+/* Every converter's version but HTML's and EPUB's: 2 when versions became
+ * each converter's own; 3: the document's title (meta's "title") heads the
+ * heading paths, and DOCX and ODT number their ordered lists. */
+#define CONV_VERSION 3
 
 void conv_out_init(conv_out *o);
 void conv_out_free(conv_out *o);
@@ -190,8 +193,8 @@ void conv_mark_here(conv_out *o, const char *loc);
 /* Starts an inline run at the end of the text. */
 void conv_run(conv_out *o);
 /* Writes a list item's marker after conv_block or conv_line: indent
- * spaces, then "N. " for num >= 0 (an ordered list's item) or "- " for
- * num < 0, and starts the run of the item's text.  Returns the marker's
+ * spaces, then "N. " for num >= 0 (an ordered list's item; at most
+ * 999999999, CommonMark's 9 digits) or "- " for num < 0, and starts the run of the item's text.  Returns the marker's
  * width: a list nested in the item is indented by indent + width, under
  * the item's text.  Every converter writes its lists with it (HTML ul/ol,
  * DOCX numbering, ODT list styles), so they read alike. */
@@ -240,8 +243,7 @@ struct conv_guard {
 void conv_guard_parse(conv_guard *g, conv_out *o, struct _xmlParserCtxt *ctxt);
 
 /* Front matter (frontmatter.h) at the start of s[0..n) (valid UTF-8), after
- * a byte order mark: its fields go into o->meta (over keys already there)
- * and its title heads the heading paths (o->title_heads).  Returns the
+ * a byte order mark: its fields go into o->meta (over keys already there).  Returns the
  * bytes to skip (mark and block), 0 without front matter; *problem as
  * fm_parse gives it (malformed: the block stays text). */
 size_t conv_front_matter(conv_out *o, const char *s, size_t n, const char **problem);
@@ -251,8 +253,8 @@ size_t conv_front_matter(conv_out *o, const char *s, size_t n, const char **prob
  * cannot be read (damaged, encrypted, a zip bomb ...). */
 int conv_html(conv_out *o, const char *buf, size_t len, const conv_opts *opts, dp_err *err);
 /* conv_html's version, and EPUB's (its chapters are HTML): 3 keeps an
- * img's alt text. */
-#define CONV_HTML_VERSION 3
+ * img's alt text; 4: the title heads the heading paths (CONV_VERSION 3). */
+#define CONV_HTML_VERSION 4
 
 /* conv_html without setting format and converter: one part of a document
  * (an EPUB chapter, a --convert command's output). */

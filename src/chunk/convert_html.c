@@ -7,8 +7,9 @@
  * block (language from a "language-X", "lang-X" or pandoc "sourceCode X"
  * class); a table of two or more columns becomes pipe rows with a header
  * separator after its first row (a one-column table is layout: its content
- * is read as blocks); ul/ol become list items (nested lists indented; a
- * pre or table in an item follows the item's line as its own block);
+ * is read as blocks); ul/ol become list items (nested lists indented; an
+ * ol numbers from its start, an li's value renumbers; a pre or table in
+ * an item follows the item's line as its own block);
  * every other run of inline text inside a block element is a paragraph;
  * an img gives its alt text.
  * Elements on the drop list (conv_opts.drop) are skipped with their
@@ -402,14 +403,29 @@ static void item_walk(struct walk *w, xmlNode *n, struct item *it)
 	}
 }
 
+/* n's integer attribute name (an ol's start, an li's value), or dflt when
+ * absent or not a number, within Markdown's 0..999999999. */
+static long int_attr(xmlNode *n, const char *name, long dflt)
+{
+	xmlChar *v = xmlGetProp(n, (const xmlChar *)name);
+	char *end;
+	long r = v != NULL ? strtol((const char *)v, &end, 10) : 0;
+	if (v == NULL || end == (char *)v)
+		r = dflt;
+	xmlFree(v);
+	return r < 0 ? 0 : r > 999999999 ? 999999999 : r;
+}
+
 static void do_list(struct walk *w, xmlNode *list, int indent, int first_block)
 {
 	int ordered = is_named(list, "ol");
-	long num = 1;
+	long num = ordered ? int_attr(list, "start", 1) : -1;
 
 	for (xmlNode *li = list->children; li != NULL; li = li->next) {
 		if (!is_named(li, "li") || dropped(li, w->opts))
 			continue;
+		if (ordered) /* an item's value renumbers it and the items after it */
+			num = int_attr(li, "value", num);
 		const char *loc = conv_at(w->o, li);
 		size_t start = first_block ? conv_block(w->o, loc) : conv_line(w->o, loc);
 		int width = conv_list_item(w->o, indent, ordered ? num++ : -1);

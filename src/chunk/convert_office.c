@@ -67,7 +67,7 @@ struct office {
 	size_t n_lists, n_nums;
 	int width[LIST_LEVELS]; /* the last item's marker width per level */
 	long restart;   /* ODT: the current item's text:start-value, or -1 */
-	jv last_list;   /* DOCX: the abstractNumId of the last item, or null */
+	jv last_list;   /* DOCX: the abstractNumId of the last top-level item, or null */
 	int docx;       /* text lives in w:t only (other text nodes are layout) */
 };
 
@@ -335,15 +335,6 @@ static void add_list(struct office *w, xmlChar *id, jv levels)
 	xmlFree(id);
 }
 
-/* A definition whose levels are all bullets, to set kinds in. */
-static jv bullet_levels(void)
-{
-	jv levels = jv_array();
-	for (int i = 0; i < LIST_LEVELS; i++)
-		levels = jv_array_append(levels, jv_number(LIST_BULLET));
-	return levels;
-}
-
 #define TABLE_MAX_ROWS 4096
 
 /* Fills rows with the rows of t (through row groups), at most max. */
@@ -447,7 +438,7 @@ static void docx_numbering(struct office *w, xmlNode *root)
 	for (xmlNode *a = root->children; a != NULL; a = a->next) {
 		if (!conv_xml_is(a, "abstractNum"))
 			continue;
-		jv levels = bullet_levels();
+		jv levels = jv_array(); /* levels left out: bullets (level_kind) */
 		for (xmlNode *l = a->children; l != NULL; l = l->next) {
 			int ilvl = attr_int(l, "ilvl", -1);
 			if (!conv_xml_is(l, "lvl") || ilvl < 0 || ilvl >= LIST_LEVELS)
@@ -532,7 +523,12 @@ static long docx_label(struct office *w, xmlNode *num, int ilvl)
 	jv_free(levels);
 	long label = kind == LIST_NONE ? LIST_NONE
 					: list_label(w, jv_string_value(abs), ilvl, kind, restart);
-	/* Another list's item starts a block, as a new HTML list does. */
+	/* A top-level item of another list starts a block, as a new HTML
+	 * list does (a nested list may be another num: pandoc's are). */
+	if (ilvl > 0) {
+		jv_free(abs);
+		return label;
+	}
 	if (!jv_equal(jv_copy(abs), jv_copy(w->last_list)))
 		w->in_list = 0;
 	jv_free(w->last_list);
@@ -760,23 +756,33 @@ static int odt_is_code(const struct office *w, xmlNode *p)
 /* text:list-style elements under parent (office:automatic-styles or
  * office:styles): each level's kind from text:list-level-style-number
  * (style:num-format, "" labelling nothing; text:start-value, 1 when
- * absent) or -bullet / -image. */
+ * absent) or -bullet / -image.  A level the style leaves out is as the
+ * one above it: pandoc gives a numbered list nested in a bullet its own
+ * style of one level, which LibreOffice numbers too. */
 static void odt_list_styles(struct office *w, xmlNode *parent)
 {
 	for (xmlNode *s = parent != NULL ? parent->children : NULL; s != NULL; s = s->next) {
 		if (!conv_xml_is(s, "list-style"))
 			continue;
-		jv levels = bullet_levels();
+		int kinds[LIST_LEVELS], set[LIST_LEVELS] = {0};
 		for (xmlNode *l = s->children; l != NULL; l = l->next) {
-			int lv = attr_int(l, "level", 0);
-			if (!conv_xml_is(l, "list-level-style-number") || lv < 1 || lv > LIST_LEVELS)
+			int lv = attr_int(l, "level", 0), number = conv_xml_is(l, "list-level-style-number");
+			if ((!number && !conv_xml_is(l, "list-level-style-bullet") &&
+			     !conv_xml_is(l, "list-level-style-image")) || lv < 1 || lv > LIST_LEVELS)
 				continue;
-			xmlChar *fmt = xmlGetProp(l, (const xmlChar *)"num-format");
+			xmlChar *fmt = number ? xmlGetProp(l, (const xmlChar *)"num-format") : NULL;
 			int start = attr_int(l, "start-value", 1);
-			levels = jv_array_set(levels, lv - 1,
-					      jv_number(fmt != NULL && fmt[0] == '\0' ? LIST_NONE
-							: start < 0 ? 0 : start));
+			kinds[lv - 1] = !number ? LIST_BULLET
+					: fmt != NULL && fmt[0] == '\0' ? LIST_NONE
+					: start < 0 ? 0 : start;
+			set[lv - 1] = 1;
 			xmlFree(fmt);
+		}
+		jv levels = jv_array();
+		for (int i = 0; i < LIST_LEVELS; i++) {
+			if (!set[i])
+				kinds[i] = i > 0 ? kinds[i - 1] : LIST_BULLET;
+			levels = jv_array_append(levels, jv_number(kinds[i]));
 		}
 		add_list(w, xmlGetProp(s, (const xmlChar *)"name"), levels);
 	}
@@ -867,12 +873,14 @@ int conv_odt(conv_out *o, const char *buf, size_t len, dp_err *err)
 	if (office_open(o, "odt", &z, &w, buf, len, err) < 0)
 		return -1;
 	xmlDocPtr meta = conv_zip_xml(&z, o, "meta.xml", NULL, NULL, &rc, err);
-	if (rc < 0 || optional(&z, "styles.xml", &w, odt_common_styles, err) < 0)
+	if (rc < 0)
 		goto out;
 	if (meta != NULL) {
 		core_meta(o, conv_xml_child(xmlDocGetRootElement(meta), "meta"));
 		xmlFreeDoc(meta);
 	}
+	if (optional(&z, "styles.xml", &w, odt_common_styles, err) < 0)
+		goto out;
 	xmlDocPtr d = conv_zip_xml(&z, o, "content.xml", NULL, NULL, &rc, err);
 	if (d == NULL) {
 		if (rc == 0)

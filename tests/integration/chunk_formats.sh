@@ -210,7 +210,8 @@ conv() { jq -c --arg p "$C/$1" "select(.path == \$p) | $2" "$T_DIR/conv.out"; }
 is "$(conv a.rst '[.format, .converter, .chunks[0].heading, .chunks[0].text]')" \
 	"[\"rst\",\"command: $T_DIR/rst2md\",[\"Title\"],\"# Title\\n\\nSome *text*.\"]" "--convert: Markdown output chunked"
 is "$(conv b.web '[.meta.title, .chunks[0].heading, .chunks[0].text]')" \
-	"[\"W\",[\"Web\"],\"## Web\\n\\nfrom $C/b.web\"]" "--convert: HTML output through the HTML converter"
+	"[\"W\",[\"W\",\"Web\"],\"## Web\\n\\nfrom $C/b.web\"]" \
+	"--convert: HTML output through the HTML converter (its <title> heads the path of a page without h1)"
 is "$(conv c.bad '.error')" '"converter exited with status 3; stderr: cannot parse this "' "--convert failure: status and stderr in the error"
 is "$(conv d.slow '.error')" '"converter timed out after 1 s (killed)"' "--convert timeout"
 is "$(conv e.bg '.error')" '"converter exited, but a process it started kept its output open: killed at the 1 s timeout"' \
@@ -288,9 +289,9 @@ docpipe-discover "$D/latin1.html" "$D/mime-spec-p1-3.pdf" "$T_DIR/nul.ipynb" | d
 is "$(jq -r .status "$T_DIR/receipts" | sort | tr '\n' ' ')" "stored stored stored " "converted documents stored"
 is "$(sql "SELECT c.content FROM docpipe.chunks c JOIN docpipe.documents d ON d.id = c.document_id WHERE d.path LIKE '%nul.ipynb'")" \
 	"$(printf '# Nul\n\nbefore\xef\xbf\xbdafter')" "a notebook's NUL: stored as U+FFFD"
-is "$(sql "SELECT metadata->>'title', chunker LIKE 'html-v3 (libxml2 %' FROM docpipe.documents WHERE path LIKE '%latin1.html'")" \
+is "$(sql "SELECT metadata->>'title', chunker LIKE 'html-v4 (libxml2 %' FROM docpipe.documents WHERE path LIKE '%latin1.html'")" \
 	"Café crème|t" "store: metadata from <title>, chunker names libxml2 and its version"
-is "$(sql "SELECT (metadata->>'pages')::int, chunker LIKE 'pdf-v2 (poppler-glib %' FROM docpipe.documents WHERE path LIKE '%.pdf'")" \
+is "$(sql "SELECT (metadata->>'pages')::int, chunker LIKE 'pdf-v3 (poppler-glib %' FROM docpipe.documents WHERE path LIKE '%.pdf'")" \
 	"3|t" "store: PDF page count in metadata, chunker names poppler"
 
 # The same documents with two threads.

@@ -17,9 +17,9 @@ printf '# Plain\n\nSome Markdown text in a file.\n\n## More\n\nAnd more of it, w
 docpipe-discover "$D" | docpipe-chunk >"$T_DIR/def" 2>"$T_DIR/def.err"
 is "$?" 0 "defaults: every document chunked"
 doc() { jq -c --arg p "$D/$1" "select(.path == \$p) | $2" "$T_DIR/def"; }
-like "$(doc latin1.html .chunker)" '^"html-v3 \(libxml2 [^)]+\) md4c-v3 max=512 overlap=0 min=64"$' \
+like "$(doc latin1.html .chunker)" '^"html-v4 \(libxml2 [^)]+\) md4c-v3 max=512 overlap=0 min=64"$' \
 	"identity: the converter and its version, and the chunker's settings"
-like "$(doc mime-spec-p1-3.pdf .chunker)" '^"pdf-v2 \(poppler-glib [^)]+\) md4c-v3 max=512 overlap=0 min=64"$' \
+like "$(doc mime-spec-p1-3.pdf .chunker)" '^"pdf-v3 \(poppler-glib [^)]+\) md4c-v3 max=512 overlap=0 min=64"$' \
 	"identity of a PDF"
 is "$(doc latin1.html '[.chunks[].heading]')" '[["Le café"]]' \
 	"small sections of a converted page merge under their common path"
@@ -77,7 +77,7 @@ is "$(conv a.page '[.meta.title, .meta.weight, .meta.tags]')" '["Guide to X",10,
 	"--convert Markdown output: front matter is metadata"
 is "$(conv a.page '[.chunks[].heading]')" '[["Guide to X"],["Guide to X","Install"]]' \
 	"... its title heads the heading paths (no H1), no YAML in them"
-like "$(conv a.page .chunker)" '^"page-v2 \(command: cat\) md4c-v3 max=512 overlap=0 min=0"$' "... identity"
+like "$(conv a.page .chunker)" '^"page-v3 \(command: cat\) md4c-v3 max=512 overlap=0 min=0"$' "... identity"
 like "$(conv b.page '.chunks[0].text')" '^"---\\nthis is not front matter' "malformed front matter stays text"
 like "$(cat "$T_DIR/conv.err")" "b.page: converter output: .*; kept as text" "... with a warning"
 

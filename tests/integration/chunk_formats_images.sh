@@ -19,6 +19,6 @@ for f in figures.html figures.epub; do
 	contains "$t" $'- Press the button the green run button to start.\n- A decorative image:' \
 		"$f: in a list item too; an image without alt text adds nothing"
 done
-is "$(jq -r '.chunker | split(" ")[0]' "$T_DIR/out" | tr '\n' ' ')" "html-v3 epub-v3 " \
+is "$(jq -r '.chunker | split(" ")[0]' "$T_DIR/out" | tr '\n' ' ')" "html-v4 epub-v4 " \
 	"the converters' identity is new: stored documents are chunked again"
 done_testing

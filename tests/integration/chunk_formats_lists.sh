@@ -6,12 +6,16 @@
 # a text:list-item (ODT): the HTML converter flattened the item into one line
 # ("1. Create a project: hugo new project quickstart cd quickstart The
 # folder ..."), the ODT one made each code line a list item of its own.
+# DOCX and ODT numbered lists are numbered as HTML's ol are: their numbers
+# live in word/numbering.xml and the ODT list styles, and every item came
+# out a bullet ("- Update the changelog."); an item's second paragraph was
+# an item of its own.
 # The files are in tests/data/formats-lists (README there).
 . "$(dirname "$0")/../lib/tap.sh"
 set -o pipefail
 
 D=$TOP/tests/data/formats-lists
-chunk_files "$D" steps.html steps.epub steps.odt steps.docx
+chunk_files "$D" steps.html steps.epub steps.odt steps.docx numbered.html numbered.epub numbered.odt numbered.docx
 is "$?" 0 "every document chunked"
 
 code=$'```sh\nhugo new project quickstart\ncd quickstart\n```'
@@ -27,11 +31,22 @@ done
 # ODT and DOCX have no numbers in the text (list styles number the items).
 for f in steps.odt steps.docx; do
 	t=$(chunks_text "$f")
-	contains "$t" $'\n- Create a project:\n\n```\nhugo new project quickstart\ncd quickstart\n```\n' \
+	contains "$t" $'\n1. Create a project:\n\n```\nhugo new project quickstart\ncd quickstart\n```\n' \
 		"$f: the step's code paragraphs are one fenced block"
+	contains "$t" $'```\n\nThe folder holds the configuration.\n\n2. Pick a theme:\n\n'"$table"$'\n\n3. Start the server.\n\n- A bullet' \
+		"$f: the step's text after its code a paragraph, the steps counted on past it and the table; the next list a block"
 	contains "$t" $'\n- A bullet with code:\n\n```\nfmt.Println("hello")\n```' "$f: a bullet's code block fenced"
 	is "$(grep -c '^- hugo new\|^- cd quickstart\|^- fmt' <<<"$t")" 0 "$f: no code line is a list item"
 done
+# The same numbered lists in the four formats read alike: nested levels
+# under their item's text, a bullet list's numbered sublist, a list that
+# starts again, one that starts at 5, letters and Roman numerals numbered.
+want=$'Before a release:\n\n1. Update the changelog.\n2. Run the tests:\n   1. unit tests;\n   2. integration tests.\n3. Tag the release.\n\nNotes:\n\n- Bullets stay bullets.\n- Nested under a bullet:\n  1. first check\n  2. second check\n\nAfter the release:\n\n1. Announce it.\n2. Close the milestone.\n\nFrom five:\n\n5. Fifth step.\n6. Sixth step.\n\nIn Roman numerals:\n\n1. Part one.\n2. Part two.'
+for f in numbered.html numbered.epub numbered.odt numbered.docx; do
+	contains "$(chunks_text "$f")" "$want" "$f: numbered lists"
+done
+is "$(jq -r '.chunker | split(" ")[0]' "$T_DIR/out" | sort -u | tr '\n' ' ')" "docx-v3 epub-v4 html-v4 odt-v3 " \
+	"the converters' identity is new: stored documents are chunked again"
 # Chunk provenance still names the item's elements.
 is "$(jq -r --arg p "$D/steps.html" 'select(.path == $p) | .chunks[0].locator' "$T_DIR/out")" "/html/body/h1" \
 	"HTML: the first chunk starts at the page's h1"
