@@ -510,6 +510,8 @@ static long docx_label(struct office *w, xmlNode *num, int ilvl)
 	jv start = jv_array_get(jv_copy(over), ilvl);
 	long restart = jv_get_kind(start) == JV_KIND_NUMBER ? (long)jv_number_value(start) : -1;
 	jv_free(start);
+	if (restart >= 0 && ilvl == 0) /* a list restarted: a new list */
+		w->in_list = 0;
 	if (restart >= 0) /* applied once: the num's later items count on */
 		w->nums = jv_object_set(w->nums, key,
 					jv_object_set(def, jv_string("o"), jv_array_set(over, ilvl, jv_null())));

@@ -15,7 +15,8 @@
 set -o pipefail
 
 D=$TOP/tests/data/formats-lists
-chunk_files "$D" steps.html steps.epub steps.odt steps.docx numbered.html numbered.epub numbered.odt numbered.docx
+chunk_files "$D" steps.html steps.epub steps.odt steps.docx numbered.html numbered.epub numbered.odt numbered.docx \
+	continued.docx continued.odt
 is "$?" 0 "every document chunked"
 
 code=$'```sh\nhugo new project quickstart\ncd quickstart\n```'
@@ -45,6 +46,11 @@ want=$'Before a release:\n\n1. Update the changelog.\n2. Run the tests:\n   1. u
 for f in numbered.html numbered.epub numbered.odt numbered.docx; do
 	contains "$(chunks_text "$f")" "$want" "$f: numbered lists"
 done
+# Counts go on and start again as Word and LibreOffice number them.
+is "$(chunks_text continued.docx)" $'Steps:\n\n1. First.\n2. Second.\n\nA paragraph between.\n\n3. Third, counted on.\n4. Fourth, another num of the same list.\n\n1. One again.\n   1. Sub item.\n2. Two.\n\nNumbering removed.\n\n- A bullet.' \
+	"continued.docx: a list counted on past a paragraph and into another num of its abstractNum, restarted by a startOverride; numId 0 is no item"
+is "$(chunks_text continued.odt)" $'Steps:\n\n1. First.\n2. Second.\n\nMore about the second.\n\nA paragraph between.\n\n3. Third, counted on.\n\nA header without a number.\n\n4. Fourth.\n   1. Sub one.\n\n1. One again.\n7. Seven.\n8. Eight.\n\n- A bullet.' \
+	"continued.odt: a list continued (continue-numbering), a header without a label, a new list from 1, an item's start-value, styles.xml's list style"
 is "$(jq -r '.chunker | split(" ")[0]' "$T_DIR/out" | sort -u | tr '\n' ' ')" "docx-v3 epub-v4 html-v4 odt-v3 " \
 	"the converters' identity is new: stored documents are chunked again"
 # Chunk provenance still names the item's elements.
