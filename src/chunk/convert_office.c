@@ -4,7 +4,8 @@
  * DOCX: word/document.xml's body in order.  A paragraph is a heading when
  * its style (word/styles.xml) is named "heading N" or has an outline level,
  * or when the paragraph itself has one (w:outlineLvl, 0-based); a list item
- * when it has numbering (w:numPr, indented by its level); code when its
+ * when it has numbering (w:numPr, indented by its level), numbered or a
+ * bullet as word/numbering.xml says (docx_numbering); code when its
  * style name holds "Code" or "Preformatted" (consecutive code paragraphs
  * make one fenced block).  Tables become pipe rows.  Footnotes
  * (word/footnotes.xml) follow the paragraph that cites them as "[^N]: text".
@@ -18,8 +19,9 @@
  * ODT: content.xml's office:text in order: text:h (text:outline-level),
  * text:p (code when its style or its parent style is named like
  * "Preformatted" or "Source", in a list item too: pandoc puts an item's
- * code block there), text:list (nested), table:table, notes
- * (text:note: body after the paragraph).  Metadata: meta.xml. */
+ * code block there), text:list (nested; numbered as its list style says,
+ * odt_list), table:table, notes (text:note: body after the paragraph).
+ * Metadata: meta.xml.  Lists are written with conv_list_item, as HTML's. */
 #include "convert.h"
 
 #include <stdio.h>
