@@ -1,0 +1,72 @@
+#!/bin/bash
+# A stop signal in a run's first moments, each moment made certain (sweep
+# 15, docs/RELIABILITY.md: under CPU starvation these are a run's first
+# 300 ms and more).  Each run ends with status 5, a report saying
+# incomplete when its hub had started, no run directory and no process
+# left, and the next run stores every file once.
+# 1. While bash still reads the script (a kill injected there): before,
+#    bash's default action ended it, status 143.
+# 2. While the hub's CHILD waits in the open of its input, the claim not
+#    answered yet (a recorder slowed by 2 s): before, SIGTERM ended that
+#    shell, no hub ever ran: status 5, no report.
+# 3. While the hub is started but has no handler for SIGTERM yet (a hub
+#    slowed by 1 s before its exec): before, SIGTERM ended it: no report.
+. "$(dirname "$0")/../lib/tap.sh"
+newdb || exit 1
+numbered_docs "$T_DIR/docs" 5 20 note
+export TMPDIR=$T_DIR/tmp
+mkdir -p "$TMPDIR" "$T_DIR/bin"
+for f in "$DOCPIPE_BIN"/docpipe-*; do ln -sf "$(readlink -f "$f")" "$T_DIR/bin/${f##*/}"; done
+SCRIPT=$(readlink -f "$(command -v docpipe)")
+
+# stopped_run NAME TEST-LABEL COMMAND...: COMMAND (a docpipe run) is sent
+# SIGTERM once the file $T_DIR/NAME.go exists; checks what it left.
+stopped_run() {
+	local name=$1 label=$2 sup; shift 2
+	env "$(tag_env "$name")" "$@" "$T_DIR/docs" --progress none >"$T_DIR/$name.out" 2>"$T_DIR/$name.err" &
+	sup=$!
+	wait_for 30 test -e "$T_DIR/$name.go" || diag "$name: the moment never came"
+	kill -TERM $sup
+	wait $sup
+	is "$?/$(jq -r .complete "$T_DIR/$name.out" 2>/dev/null)" 5/false "$label: status 5, its report says incomplete" ||
+		diag "$(cat "$T_DIR/$name.err")"
+	is "$(ls -A "$TMPDIR")" "" "$label: no run directory left"
+	rm -rf "${TMPDIR:?}"/*
+	none_left() { [ -z "$(tagged "$name")" ]; }
+	wait_for 20 none_left
+	ok $? "$label: no process of the run left"
+	# shellcheck disable=SC2046
+	kill -9 $(tagged "$name") 2>/dev/null
+	docpipe run "$T_DIR/docs" --progress none >"$T_DIR/$name.next" 2>&1
+	is "$?/$(sql "SELECT count(*), count(DISTINCT path) FROM docpipe.documents")" "0/5|5" \
+		"$label: the next run completes, every file stored once"
+	sql "TRUNCATE docpipe.documents CASCADE" >/dev/null
+}
+
+# 1. The kill comes where the script's first function begins.
+sed '/^# valid_utf8 TEXT/i kill -TERM $$' "$SCRIPT" >"$T_DIR/docpipe-early"
+chmod +x "$T_DIR/docpipe-early"
+for cmd in run worker; do
+	DOCPIPE_BIN=$T_DIR/bin "$T_DIR/docpipe-early" $cmd >/dev/null 2>&1
+	st=$?
+	[ $cmd = run ] && want=5 || want=0
+	is "$st" $want "docpipe $cmd signalled while bash reads the script: status $want (what it gives when stopped)"
+done
+
+# 2. The recorder answers the claim 2 s late.  (rm: a write through the
+# link would replace the binary itself.)
+rm "$T_DIR/bin/docpipe-status"
+printf '#!/bin/sh\ncase "$*" in *--claim*) : >%s; sleep 2 ;; esac\nexec %s "$@"\n' \
+	"$T_DIR/claim.go" "$(readlink -f "$DOCPIPE_BIN/docpipe-status")" >"$T_DIR/bin/docpipe-status"
+chmod +x "$T_DIR/bin/docpipe-status"
+stopped_run claim "SIGTERM before the claim is answered" env DOCPIPE_BIN="$T_DIR/bin" docpipe run
+rm "$T_DIR/bin/docpipe-status"
+ln -s "$(readlink -f "$DOCPIPE_BIN/docpipe-status")" "$T_DIR/bin/docpipe-status"
+
+# 3. The hub runs 1 s late (discover has started).
+rm "$T_DIR/bin/docpipe-hub"
+printf '#!/bin/sh\ncase "$*" in *--endpoints*) : >%s; sleep 1 ;; esac\nexec %s "$@"\n' \
+	"$T_DIR/hub.go" "$(readlink -f "$DOCPIPE_BIN/docpipe-hub")" >"$T_DIR/bin/docpipe-hub"
+chmod +x "$T_DIR/bin/docpipe-hub"
+stopped_run hub "SIGTERM before the hub has its handlers" env DOCPIPE_BIN="$T_DIR/bin" docpipe run
+done_testing
