@@ -8,8 +8,11 @@
 #    bash's default action ended it, status 143.
 # 2. While the hub's CHILD waits in the open of its input, the claim not
 #    answered yet (a recorder slowed by 2 s): before, SIGTERM ended that
-#    shell, no hub ever ran: status 5, no report.
-# 3. While the hub is started but has no handler for SIGTERM yet (a hub
+#    shell, no hub ever ran: status 5, no report.  (A signal before the
+#    hub's $! was kept, between two commands, is held until it is.)
+# 3. SIGTERM to every process at once while the claim waits: the run stops
+#    at once (a check of the hub in on_signal took its zombie for alive).
+# 4. While the hub is started but has no handler for SIGTERM yet (a hub
 #    slowed by 1 s before its exec): before, SIGTERM ended it: no report.
 . "$(dirname "$0")/../lib/tap.sh"
 newdb || exit 1
@@ -20,12 +23,12 @@ for f in "$DOCPIPE_BIN"/docpipe-*; do ln -sf "$(readlink -f "$f")" "$T_DIR/bin/$
 SCRIPT=$(readlink -f "$(command -v docpipe)")
 
 # stopped_run NAME TEST-LABEL COMMAND...: COMMAND (a docpipe run) is sent
-# SIGTERM once the file $T_DIR/NAME.go exists; checks what it left.
+# SIGTERM once the command in $go is true; checks what it left.
 stopped_run() {
 	local name=$1 label=$2 sup; shift 2
 	env "$(tag_env "$name")" "$@" "$T_DIR/docs" --progress none >"$T_DIR/$name.out" 2>"$T_DIR/$name.err" &
 	sup=$!
-	wait_for 30 test -e "$T_DIR/$name.go" || diag "$name: the moment never came"
+	wait_for 30 eval "$go" || diag "$name: the moment never came"
 	kill -TERM $sup
 	wait $sup
 	is "$?/$(jq -r .complete "$T_DIR/$name.out" 2>/dev/null)" 5/false "$label: status 5, its report says incomplete" ||
@@ -59,14 +62,34 @@ rm "$T_DIR/bin/docpipe-status"
 printf '#!/bin/sh\ncase "$*" in *--claim*) : >%s; sleep 2 ;; esac\nexec %s "$@"\n' \
 	"$T_DIR/claim.go" "$(readlink -f "$DOCPIPE_BIN/docpipe-status")" >"$T_DIR/bin/docpipe-status"
 chmod +x "$T_DIR/bin/docpipe-status"
+# Once the hub is started (its report file made), its CHILD in the open of
+# its input or about to be.
+go='[ -n "$(find "$TMPDIR" -name report.json)" ]'
 stopped_run claim "SIGTERM before the claim is answered" env DOCPIPE_BIN="$T_DIR/bin" docpipe run
+rm "$T_DIR/claim.go"
+
+# 3. Every process of the run sent SIGTERM at once (as systemd stops a
+# service), the claim still waited for: the hub's CHILD is dead, and a
+# check that took its zombie for alive (kill -0 in a trap) waited 15 s.
+env "$(tag_env all)" DOCPIPE_BIN="$T_DIR/bin" docpipe run "$T_DIR/docs" --progress none >"$T_DIR/all.out" 2>"$T_DIR/all.err" &
+sup=$!
+wait_for 30 test -e "$T_DIR/claim.go" || diag "all: the moment never came"
+sleep 0.3 # the hub's CHILD in the open of its input
+start=$SECONDS
+# shellcheck disable=SC2046
+kill -TERM $(tagged all)
+wait $sup
+is "$?" 5 "SIGTERM to every process of the run at once: status 5"
+ok $([ $((SECONDS - start)) -lt 8 ] && echo 0 || echo 1) "and it stops at once ($((SECONDS - start)) s)"
+is "$(ls -A "$TMPDIR")" "" "no run directory left"
 rm "$T_DIR/bin/docpipe-status"
 ln -s "$(readlink -f "$DOCPIPE_BIN/docpipe-status")" "$T_DIR/bin/docpipe-status"
 
-# 3. The hub runs 1 s late (discover has started).
+# 4. The hub runs 1 s late (discover has started).
 rm "$T_DIR/bin/docpipe-hub"
 printf '#!/bin/sh\ncase "$*" in *--endpoints*) : >%s; sleep 1 ;; esac\nexec %s "$@"\n' \
 	"$T_DIR/hub.go" "$(readlink -f "$DOCPIPE_BIN/docpipe-hub")" >"$T_DIR/bin/docpipe-hub"
 chmod +x "$T_DIR/bin/docpipe-hub"
+go='[ -e "$T_DIR/hub.go" ]'
 stopped_run hub "SIGTERM before the hub has its handlers" env DOCPIPE_BIN="$T_DIR/bin" docpipe run
 done_testing
