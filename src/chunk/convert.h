@@ -194,9 +194,9 @@ void conv_mark_here(conv_out *o, const char *loc);
 void conv_run(conv_out *o);
 /* Writes a list item's marker after conv_block or conv_line: indent
  * spaces, then "N. " for num >= 0 (an ordered list's item; at most
- * 999999999, CommonMark's 9 digits) or "- " for num < 0, and starts the run of the item's text.  Returns the marker's
- * width: a list nested in the item is indented by indent + width, under
- * the item's text.  Every converter writes its lists with it (HTML ul/ol,
+ * 999999999, CommonMark's 9 digits) or "- " for num < 0, and starts the
+ * run of the item's text.  Returns the marker's width: a list nested in
+ * the item is indented by indent + width, under the item's text.  Every converter writes its lists with it (HTML ul/ol,
  * DOCX numbering, ODT list styles), so they read alike. */
 int conv_list_item(conv_out *o, int indent, long num);
 /* Inline text, whitespace collapsed to single spaces (none at the start of
@@ -243,9 +243,9 @@ struct conv_guard {
 void conv_guard_parse(conv_guard *g, conv_out *o, struct _xmlParserCtxt *ctxt);
 
 /* Front matter (frontmatter.h) at the start of s[0..n) (valid UTF-8), after
- * a byte order mark: its fields go into o->meta (over keys already there).  Returns the
- * bytes to skip (mark and block), 0 without front matter; *problem as
- * fm_parse gives it (malformed: the block stays text). */
+ * a byte order mark: its fields go into o->meta (over keys already there).
+ * Returns the bytes to skip (mark and block), 0 without front matter;
+ * *problem as fm_parse gives it (malformed: the block stays text). */
 size_t conv_front_matter(conv_out *o, const char *s, size_t n, const char **problem);
 
 /* Converters.  Each reads buf[0..len) (the file's bytes, NUL-terminated at
