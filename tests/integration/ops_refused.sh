@@ -15,14 +15,15 @@ newdb || exit 1
 K=$T_DIR/keys
 mkdir -p "$K"
 for name in hub worker stranger other; do docpipe keygen "$K/$name" 2>/dev/null; done
-PORT=$(free_ports 9) || exit 1
 
-docpipe run "$T_DIR/docs" --listen "127.0.0.1:$PORT" --curve-secret "$K/hub.key" \
-	--allow "$K/worker.pub" --replicas chunk=0 --progress none >"$T_DIR/report" 2>"$T_DIR/err" &
-SUP=$!
-listening() { ss -Htln "sport = :$PORT" | grep -q .; }
-wait_for 30 listening
-ok $? "the hub listens on $PORT"
+start_run() {
+	docpipe run "$T_DIR/docs" --listen "127.0.0.1:$PORT" --curve-secret "$K/hub.key" \
+		--allow "$K/worker.pub" --replicas chunk=0 --progress none >"$T_DIR/report" 2>"$T_DIR/err" &
+	SUP=$!
+}
+# The hub listens on PORT..PORT+8 once its endpoints are bound.
+listen_run 9 start_run
+ok $? "the hub listens on its ports" || done_testing
 
 # worker NAME ARGS...: runs a chunk worker, at most 20 s; its status and
 # seconds taken go to $T_DIR/NAME.rc.

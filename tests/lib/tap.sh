@@ -15,13 +15,14 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 PATH="$DOCPIPE_BIN:$TOP/bin:$PATH"
 export PATH
 
-ok() { # ok CONDITION-EXIT-STATUS NAME
+ok() { # ok CONDITION-EXIT-STATUS NAME; returns 1 when it failed (ok ... || diag ...)
 	T_N=$((T_N + 1))
 	if [ "$1" -eq 0 ]; then
 		echo "ok $T_N - $2"
 	else
 		echo "not ok $T_N - $2"
 		T_FAILED=$((T_FAILED + 1))
+		return 1
 	fi
 }
 is() { # is GOT WANT NAME; returns 1 when it failed (is ... || diag ...)
@@ -255,6 +256,31 @@ free_ports() {
 		done
 		[ $busy = 0 ] && { echo "$base"; return 0; }
 	done
+	return 1
+}
+# listen_run N START: PORT=$(free_ports N), then calls START, the test's
+# function that starts `docpipe run ... --listen 127.0.0.1:$PORT` in the
+# background (its pid in SUP, its stderr in $T_DIR/err), and waits (30 s)
+# until the hub listens on PORT.  A run that ended first because a port was
+# taken ("Address already in use": free_ports sees only listening sockets,
+# and a process outside the tests can take a port after it looked) starts
+# again on another block, 3 times at most.  Returns 1, with the run's
+# stderr as diagnostics, when the hub never listened.  (ops_refused failed
+# a CI run so: no hub after 30 s, the run gone, its stderr never shown.)
+listen_run() {
+	local n=$1 start=$2 try
+	for try in 1 2 3; do
+		PORT=$(free_ports "$n") || return 1
+		"$start"
+		wait_for 30 eval 'ss -Htln "sport = :$PORT" | grep -q . || exited $SUP'
+		! exited $SUP && ss -Htln "sport = :$PORT" | grep -q . && return 0
+		exited $SUP || kill -TERM $SUP
+		wait $SUP
+		grep -q "Address already in use" "$T_DIR/err" || break
+		diag "try $try: a port of $PORT..$((PORT + n - 1)) was taken; another block"
+	done
+	diag "the hub did not listen on $PORT; the run's stderr:"
+	sed 's/^/#   /' "$T_DIR/err"
 	return 1
 }
 # run_then_stop PROCESS REPORT ERR ROOT [RUN-OPTION...]: starts docpipe run
