@@ -1517,11 +1517,19 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, size
 		if (v.action != DP_HTTP_DO_OK)
 			describe(h, &o, &r, last, sizeof last);
 		/* Stage-wide effects before the place is given back: no request
-		 * may slip in. */
+		 * may slip in.  So are the refusals a count decides (their
+		 * reason in why): counted after the release, a 404 let the
+		 * other threads send more (6 requests at --threads 2). */
+		dp_err why;
+		int refused_now = 0;
 		if (v.pause_stage)
 			pause_stage(h, o.retry_after_ms);
 		if (v.action == DP_HTTP_DO_REFUSE)
 			set_refused(h, o.status, last, err);
+		else if (v.action == DP_HTTP_DO_REJECT)
+			refused_now = never_found(h, o.status, last, &why);
+		else if (v.action == DP_HTTP_DO_GIVE_UP)
+			refused_now = never_reached(h, &o, last, &why);
 		retrying = v.action == DP_HTTP_DO_RETRY;
 		if (retrying)
 			count_retrying(h);
@@ -1535,7 +1543,7 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, size
 			status = DP_HTTP_REFUSED;
 		} else if (v.action == DP_HTTP_DO_REJECT) {
 			dp_err_set(err, "%s: %s", path, last);
-			status = never_found(h, o.status, last, err) ? DP_HTTP_REFUSED : DP_HTTP_REJECTED;
+			status = DP_HTTP_REJECTED;
 		} else if (v.action == DP_HTTP_DO_GIVE_UP) {
 			/* A wait the server asked for that the budget cannot give:
 			 * the call that met it says so, as the later ones do. */
@@ -1548,8 +1556,10 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, size
 			gave_up(path, counted + throttles, start, last, err);
 			if (o.transport != 0 && !hung)
 				status = DP_HTTP_UNREACHABLE;
-			if (never_reached(h, &o, last, err))
-				status = DP_HTTP_REFUSED;
+		}
+		if (refused_now) {
+			dp_err_set(err, "%s", why.msg);
+			status = DP_HTTP_REFUSED;
 		}
 		jv_free(parsed);
 		dp_buf_free(&r.body);

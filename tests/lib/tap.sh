@@ -231,32 +231,29 @@ vector_indexes() { sql "SELECT coalesce(string_agg(indexname, ',' ORDER BY index
 # ephemeral range (ports picked for port 0 and outgoing connections,
 # /proc/sys/net/ipv4/ip_local_port_range) and below the ports tests/lib/pg.sh
 # and bench/ pick at random (20000 and up); and a block of 16 is reserved
-# for the calling test (a directory under /tmp naming its pid; a dead
-# test's reservation is taken over).
+# for the calling test (a file naming its pid; a dead test's reservation is
+# taken over).  The pick is made under one lock: two tests that took over
+# the same dead reservation at once (each removed it and made it again)
+# both held the block.
 free_ports() {
-	local n=$1 base p busy k dir=/tmp/docpipe-test-ports.$(id -u) low
+	local n=$1 base p busy k dir=/tmp/docpipe-test-ports.$(id -u) low lock found=
 	low=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
 	low=${low:-32768}
 	[ "$low" -gt 20000 ] && low=20000
 	[ "$n" -le 16 ] && [ "$low" -gt 10016 ] || return 1
-	mkdir -p "$dir"
+	mkdir -p "$dir" && exec {lock}>"$dir/lock" && flock "$lock" || return 1
 	for _ in $(seq 50); do
 		k=$((RANDOM % ((low - 10000) / 16))) base=$((10000 + 16 * k)) busy=0
-		if ! mkdir "$dir/$k" 2>/dev/null; then
-			# A reservation without its pid yet is being made by
-			# another test: taken for a dead one's, both held the block.
-			p=$(cat "$dir/$k/pid" 2>/dev/null)
-			{ [ -z "$p" ] || kill -0 "$p"; } 2>/dev/null && continue
-			rm -rf "$dir/$k"
-			mkdir "$dir/$k" 2>/dev/null || continue
-		fi
-		echo $$ >"$dir/$k/pid"
+		p=$(cat "$dir/$k.pid" 2>/dev/null)
+		[ -n "$p" ] && kill -0 "$p" 2>/dev/null && continue
+		echo $$ >"$dir/$k.pid"
 		for p in $(seq "$base" $((base + n - 1))); do
 			ss -Htln "sport = :$p" | grep -q . && { busy=1; break; }
 		done
-		[ $busy = 0 ] && { echo "$base"; return 0; }
+		[ $busy = 0 ] && { found=$base; break; }
 	done
-	return 1
+	exec {lock}>&-
+	[ -n "$found" ] && echo "$found"
 }
 # listen_run N START: PORT=$(free_ports N), then calls START, the test's
 # function that starts `docpipe run ... --listen 127.0.0.1:$PORT` in the
