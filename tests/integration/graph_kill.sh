@@ -21,7 +21,6 @@ ok $? "plain pipeline over the corpus"
 want=$(fingerprint)
 
 newdb || exit 1
-PORT=$(free_ports 9) || exit 1
 # Each stage burns more per record than the one before it (60, 120, 180,
 # 240 ms here), so that work queues up at each in turn and a replica holds
 # a document whenever the test looks: with one burn for all, every stage
@@ -29,12 +28,16 @@ PORT=$(free_ports 9) || exit 1
 # progress line of a run (2 runs of 2 here in session 23).
 burn() { printf -- '--jq=(reduce range(%d) as $i (0; . + 1)) as $burn | .' "$1"; }
 
-docpipe run "$T_DIR/docs" --listen "127.0.0.1:$PORT" --replicas chunk=2 --replicas summarize=2 \
-	--replicas embed=2 --replicas store=0 --timeout 60 --attempts 10 --progress plain \
-	--opt hub=--progress-every=1 --opt "chunk=$(burn 150000)" --opt "summarize=$(burn 300000)" \
-	--opt "embed=$(burn 450000)" \
-	>"$T_DIR/report" 2>"$T_DIR/err" &
-SUP=$!
+start_run() {
+	docpipe run "$T_DIR/docs" --listen "127.0.0.1:$PORT" --replicas chunk=2 --replicas summarize=2 \
+		--replicas embed=2 --replicas store=0 --timeout 60 --attempts 10 --progress plain \
+		--opt hub=--progress-every=1 --opt "chunk=$(burn 150000)" --opt "summarize=$(burn 300000)" \
+		--opt "embed=$(burn 450000)" \
+		>"$T_DIR/report" 2>"$T_DIR/err" &
+	SUP=$!
+}
+listen_run 9 start_run
+ok $? "the hub listens on its ports" || done_testing
 docpipe worker store --connect "127.0.0.1:$PORT" --replicas 2 -- "$(burn 600000)" 2>"$T_DIR/worker.err" &
 WORKER=$!
 

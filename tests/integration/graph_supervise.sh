@@ -11,14 +11,17 @@
 N=6
 numbered_docs "$T_DIR/docs" $N 40 note
 newdb || exit 1
-PORT=$(free_ports 9) || exit 1
 mkdir -p "$T_DIR/tmp"
 # chunk takes ~0.5 s per document (a CPU-burning --jq): the store waits,
 # idle, most of the run.
 BURN='--jq=(reduce range(400000) as $i (0; . + 1)) as $burn | .'
-TMPDIR=$T_DIR/tmp docpipe run "$T_DIR/docs" --run sup1 --listen "127.0.0.1:$PORT" \
-	--progress none --opt "chunk=$BURN" >"$T_DIR/report" 2>"$T_DIR/err" &
-SUP=$!
+start_run() {
+	TMPDIR=$T_DIR/tmp docpipe run "$T_DIR/docs" --run sup1 --listen "127.0.0.1:$PORT" \
+		--progress none --opt "chunk=$BURN" >"$T_DIR/report" 2>"$T_DIR/err" &
+	SUP=$!
+}
+listen_run 9 start_run
+ok $? "the hub listens on its ports" || done_testing
 
 store_pid() { pgrep -P "$SUP" -f "docpipe-store --in " | head -1; }
 wait_for 20 store_pid >/dev/null

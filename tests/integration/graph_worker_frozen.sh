@@ -22,16 +22,19 @@ fi
 newdb || exit 1
 N=120
 numbered_docs "$T_DIR/docs" $N 300 doc
-PORT=$(free_ports 10) || exit 1 # 9 for the hub's edges, 1 for its metrics
 # 600 ms a request.  At 300 ms the 120 documents took ~4.5 s in all, and a
 # suite under load that saw the eighth stored late stopped a replica less
 # than 3 s before the end: the run ended first, the message never came
 # (1 run in make check's release pass, session 23); the hold below makes
 # the run outlast the hub's check whatever the load.
 fakeapi --latency chat=600
-docpipe run "$T_DIR/docs" --listen "127.0.0.1:$PORT" --metrics "127.0.0.1:$((PORT + 9))" --replicas summarize=0 --timeout 60 --attempts 2 \
-	--opt summarize=--backend=openai --progress none >"$T_DIR/report" 2>"$T_DIR/err" &
-SUP=$!
+start_run() {
+	docpipe run "$T_DIR/docs" --listen "127.0.0.1:$PORT" --metrics "127.0.0.1:$((PORT + 9))" --replicas summarize=0 --timeout 60 --attempts 2 \
+		--opt summarize=--backend=openai --progress none >"$T_DIR/report" 2>"$T_DIR/err" &
+	SUP=$!
+}
+listen_run 10 start_run
+ok $? "the hub listens on its ports (9 for its edges, 1 for its metrics)" || done_testing
 env "$(tag_env worker)" "${PIDNS[@]}" docpipe worker summarize --connect "127.0.0.1:$PORT" --replicas 2 \
 	-- --backend=openai --threads 4 2>"$T_DIR/worker.err" &
 WORKER=$!

@@ -12,12 +12,15 @@ mkdir -p "$T_DIR/docs"
 for i in $(seq 1 $N); do printf '# Doc %d\n\nText %d.\n\n## More\n\nMore text %d.\n' "$i" "$i" "$i" \
 	>"$T_DIR/docs/d$i.md"; done
 newdb || exit 1
-PORT=$(free_ports 11) || exit 1
-URL=http://127.0.0.1:$((PORT + 9))/metrics
 
-docpipe run "$T_DIR/docs" --listen "127.0.0.1:$PORT" --replicas store=0 --window 32 \
-	--metrics "127.0.0.1:$((PORT + 9))" --progress none >"$T_DIR/report" 2>"$T_DIR/err" &
-SUP=$!
+start_run() {
+	docpipe run "$T_DIR/docs" --listen "127.0.0.1:$PORT" --replicas store=0 --window 32 \
+		--metrics "127.0.0.1:$((PORT + 9))" --progress none >"$T_DIR/report" 2>"$T_DIR/err" &
+	SUP=$!
+}
+listen_run 11 start_run
+ok $? "the hub listens on its ports" || done_testing
+URL=http://127.0.0.1:$((PORT + 9))/metrics
 scrape() { curl -sf --max-time 2 "$URL" >"$T_DIR/metrics"; }
 # metric NAME_AND_LABELS: its value in the last scrape (first match).
 metric() { awk -v k="$1" 'index($0, k) == 1 { print $NF; exit }' "$T_DIR/metrics"; }
