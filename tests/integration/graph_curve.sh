@@ -15,13 +15,7 @@ for name in hub worker stranger; do docpipe keygen "$K/$name" 2>/dev/null; done
 is "$(stat -c %a "$K/hub.key")" 600 "keygen: secret key file is private"
 like "$(cat "$K/worker.pub")" "^# docpipe CurveZMQ public key" "keygen: public key file"
 
-start_run() {
-	docpipe run "$T_DIR/docs" --listen "127.0.0.1:$PORT" --curve-secret "$K/hub.key" \
-		--allow "$K/worker.pub" --replicas chunk=0 --progress none >"$T_DIR/report" 2>"$T_DIR/err" &
-	SUP=$!
-}
-# The hub listens on PORT..PORT+8 once its endpoints are bound.
-listen_run 9 start_run
+listen_run 9 curve_run
 ok $? "the hub listens on its ports" || done_testing
 
 # Peers that must get nothing: their output would be on stdout.

@@ -16,13 +16,7 @@ K=$T_DIR/keys
 mkdir -p "$K"
 for name in hub worker stranger other; do docpipe keygen "$K/$name" 2>/dev/null; done
 
-start_run() {
-	docpipe run "$T_DIR/docs" --listen "127.0.0.1:$PORT" --curve-secret "$K/hub.key" \
-		--allow "$K/worker.pub" --replicas chunk=0 --progress none >"$T_DIR/report" 2>"$T_DIR/err" &
-	SUP=$!
-}
-# The hub listens on PORT..PORT+8 once its endpoints are bound.
-listen_run 9 start_run
+listen_run 9 curve_run
 ok $? "the hub listens on its ports" || done_testing
 
 # worker NAME ARGS...: runs a chunk worker, at most 20 s; its status and

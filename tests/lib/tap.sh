@@ -280,6 +280,14 @@ listen_run() {
 	sed 's/^/#   /' "$T_DIR/err"
 	return 1
 }
+# curve_run: listen_run's START for a CurveZMQ run over $T_DIR/docs without a
+# chunk replica of its own: the hub's keys $K/hub.key, the workers allowed
+# $K/worker.pub; its report in $T_DIR/report.
+curve_run() {
+	docpipe run "$T_DIR/docs" --listen "127.0.0.1:$PORT" --curve-secret "$K/hub.key" \
+		--allow "$K/worker.pub" --replicas chunk=0 --progress none >"$T_DIR/report" 2>"$T_DIR/err" &
+	SUP=$!
+}
 # run_then_stop PROCESS REPORT ERR ROOT [RUN-OPTION...]: starts docpipe run
 # ROOT in the background (its pid in SUP; report and stderr to REPORT and
 # ERR; the hub's metrics on METRICS_PORT) against the last fakeapi, which
