@@ -46,6 +46,17 @@ stopped_run() {
 	sql "TRUNCATE docpipe.documents CASCADE" >/dev/null
 }
 
+# slowed STAGE OPTION MARK SECONDS: $T_DIR/bin/docpipe-STAGE becomes a
+# script that, when its arguments hold OPTION, makes the file MARK and
+# waits SECONDS before it runs the real binary.  (rm: a write through the
+# link would replace the binary itself.)
+slowed() {
+	rm "$T_DIR/bin/docpipe-$1"
+	printf '#!/bin/sh\ncase "$*" in *%s*) : >%s; sleep %s ;; esac\nexec %s "$@"\n' \
+		"$2" "$3" "$4" "$(readlink -f "$DOCPIPE_BIN/docpipe-$1")" >"$T_DIR/bin/docpipe-$1"
+	chmod +x "$T_DIR/bin/docpipe-$1"
+}
+
 # 1. The kill comes where the script's first function begins.
 sed '/^# valid_utf8 TEXT/i kill -TERM $$' "$SCRIPT" >"$T_DIR/docpipe-early"
 chmod +x "$T_DIR/docpipe-early"
@@ -56,12 +67,8 @@ for cmd in run worker; do
 	is "$st" $want "docpipe $cmd signalled while bash reads the script: status $want (what it gives when stopped)"
 done
 
-# 2. The recorder answers the claim 2 s late.  (rm: a write through the
-# link would replace the binary itself.)
-rm "$T_DIR/bin/docpipe-status"
-printf '#!/bin/sh\ncase "$*" in *--claim*) : >%s; sleep 2 ;; esac\nexec %s "$@"\n' \
-	"$T_DIR/claim.go" "$(readlink -f "$DOCPIPE_BIN/docpipe-status")" >"$T_DIR/bin/docpipe-status"
-chmod +x "$T_DIR/bin/docpipe-status"
+# 2. The recorder answers the claim 2 s late.
+slowed status --claim "$T_DIR/claim.go" 2
 # Once the hub is started (its report file made), its CHILD in the open of
 # its input or about to be.
 go='[ -n "$(find "$TMPDIR" -name report.json)" ]'
@@ -86,10 +93,7 @@ rm "$T_DIR/bin/docpipe-status"
 ln -s "$(readlink -f "$DOCPIPE_BIN/docpipe-status")" "$T_DIR/bin/docpipe-status"
 
 # 4. The hub runs 1 s late (discover has started).
-rm "$T_DIR/bin/docpipe-hub"
-printf '#!/bin/sh\ncase "$*" in *--endpoints*) : >%s; sleep 1 ;; esac\nexec %s "$@"\n' \
-	"$T_DIR/hub.go" "$(readlink -f "$DOCPIPE_BIN/docpipe-hub")" >"$T_DIR/bin/docpipe-hub"
-chmod +x "$T_DIR/bin/docpipe-hub"
+slowed hub --endpoints "$T_DIR/hub.go" 1
 go='[ -e "$T_DIR/hub.go" ]'
 stopped_run hub "SIGTERM before the hub has its handlers" env DOCPIPE_BIN="$T_DIR/bin" docpipe run
 done_testing
