@@ -196,8 +196,9 @@ void conv_run(conv_out *o);
  * spaces, then "N. " for num >= 0 (an ordered list's item; at most
  * 999999999, CommonMark's 9 digits) or "- " for num < 0, and starts the
  * run of the item's text.  Returns the marker's width: a list nested in
- * the item is indented by indent + width, under the item's text.  Every converter writes its lists with it (HTML ul/ol,
- * DOCX numbering, ODT list styles), so they read alike. */
+ * the item is indented by indent + width, under the item's text.  Every
+ * converter writes its lists with it (HTML ul/ol, DOCX numbering, ODT list
+ * styles), so they read alike. */
 int conv_list_item(conv_out *o, int indent, long num);
 /* Inline text, whitespace collapsed to single spaces (none at the start of
  * a run, none doubled). */
