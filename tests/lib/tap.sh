@@ -195,7 +195,9 @@ newdb() {
 	# BASHPID, not $$: newdb in $(...) subshells (graph_options) shares $$,
 	# and two subshells' $RANDOM once gave the same name ("already exists").
 	name="t_$(basename "$0" .sh | tr -c 'a-z0-9\n' '_')_${BASHPID}_$RANDOM"
-	createdb "$name" || return 1
+	# FILE_COPY, not PostgreSQL 15's default WAL_LOG: half the server's CPU
+	# (~85 against ~150 ms), and no copy of the template in the WAL.
+	createdb -S file_copy "$name" || return 1
 	export PGDATABASE="$name"
 	export DATABASE_URL="postgresql:///$name?host=$PGHOST&port=$PGPORT&user=$PGUSER"
 }
