@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -383,94 +384,154 @@ static jv merge_meta(jv rec, jv meta)
 	return jv_object_set(rec, jv_string("meta"), meta);
 }
 
-/* chunk_document and chunk_document_derived: slices says whether chunk
- * texts are slices of file (then each chunk gets its byte and line range)
- * or of a text derived from it (a converter's Markdown: no ranges). */
-static jv document(jv file_rec, chunk_doc *doc, const char *file, size_t body, int slices,
-		   const chunk_map *map, jv meta, const char *format, const char *chunker)
+/* The record's fields before "chunks": the file record (consumed; every
+ * field kept, a "chunks" it had dropped so the chunks come last) with the
+ * document's kind, meta (consumed), format, encoding and chunker. */
+static jv document_head(jv file_rec, const chunk_map *map, jv meta, const char *format,
+			const char *chunker)
 {
-	/* Keys made once per document: jv reference counts are not atomic, so
-	 * they cannot be shared between the worker threads. */
-	jv k_seq = jv_string("seq"), k_text = jv_string("text");
-	jv k_heading = jv_string("heading"), k_tokens = jv_string("tokens");
-	jv k_start = jv_string("start"), k_end = jv_string("end");
-	jv k_lstart = jv_string("line_start"), k_lend = jv_string("line_end");
-	jv section_heading = jv_invalid();
-	size_t section = SIZE_MAX;
-	jv chunks = jv_array_sized(doc->n_chunks > 0 ? (int)doc->n_chunks : 1);
+	jv rec = jv_object_delete(file_rec, jv_string("chunks"));
+
+	rec = jv_object_set(rec, jv_string("kind"), jv_string(DP_KIND_DOCUMENT));
+	rec = merge_meta(rec, meta);
+	rec = jv_object_set(rec, jv_string("format"), jv_string(format));
+	if (map != NULL && map->wide != NULL)
+		rec = jv_object_set(rec, jv_string("encoding"), jv_string(map->wide->name));
+	return jv_object_set(rec, jv_string("chunker"), jv_string(chunker));
+}
+
+/* In the writers below, which return 0 or -1 with err set: the first
+ * failure (b over its max) returns. */
+#define TRY(call) \
+	do { \
+		if ((call) < 0) \
+			return -1; \
+	} while (0)
+#define PUT(lit) TRY(dp_json_put(b, lit, sizeof lit - 1, err))
+#define PUT_NUMBER(n) TRY(dp_json_put_number(b, (double)(n), err))
+
+/* Writes the chunks of doc as the record's "chunks" array into b: each
+ * {"seq", "text", "heading", "tokens"} and, when slices says the texts are
+ * slices of file (not of a text derived from it), its byte and line range
+ * {"start", "end", "line_start", "line_end"}.  Written as text, not built
+ * as jv values and dumped: that was ~35% of the chunker's time (jq's
+ * UTF-8 decoding of every string, objects, reference counts). */
+static int chunks_text(dp_json_buf *b, chunk_doc *doc, const char *file, size_t body,
+		       int slices, const chunk_map *map, dp_err *err)
+{
 	struct line_cursor lc = {.file = file, .at = 0, .line = 1}, lc_end = lc;
 	const char *text = file + body;
 	const wide_enc *wide = map != NULL ? map->wide : NULL;
 	wide_cursor wc_start, wc_end;
+	size_t heading_at = 0, heading_len = 0, section = SIZE_MAX;
 
 	if (wide != NULL) {
 		wide_cursor_init(&wc_start, wide, file);
 		wc_end = wc_start;
 	}
+	PUT("[");
 	for (size_t i = 0; i < doc->n_chunks; i++) {
 		const chunk_span *c = &doc->chunks[i];
-		if (c->section != section) {
-			const chunk_section *s = &doc->sections[c->section];
-			jv_free(section_heading);
-			section_heading = jv_array_sized(s->depth > 0 ? s->depth : 1);
-			for (int d = 0; d < s->depth; d++)
-				section_heading = jv_array_append(
-					section_heading,
-					jv_string_sized(s->path[d].len > 0 ? doc->names + s->path[d].off : "",
-							(int)s->path[d].len));
-			section = c->section;
-		}
 		size_t n;
 		const char *t = chunk_text(doc, c, text, &n);
-		jv o = jv_object();
-		o = jv_object_set(o, jv_copy(k_seq), jv_number((double)i));
-		o = jv_object_set(o, jv_copy(k_text), t != NULL ? jv_string_sized(t, (int)n) : jv_string(""));
-		o = jv_object_set(o, jv_copy(k_heading), jv_copy(section_heading));
-		o = jv_object_set(o, jv_copy(k_tokens), jv_number((double)c->tokens));
+		if (i > 0)
+			PUT(",");
+		PUT("{\"seq\":");
+		PUT_NUMBER(i);
+		PUT(",\"text\":");
+		TRY(dp_json_put_string(b, t != NULL ? t : "", t != NULL ? n : 0, err));
+		PUT(",\"heading\":");
+		if (c->section == section) {
+			/* Written for the section's first chunk. */
+			TRY(dp_json_put_again(b, heading_at, heading_len, err));
+		} else {
+			const chunk_section *sec = &doc->sections[c->section];
+			heading_at = b->len;
+			PUT("[");
+			for (int d = 0; d < sec->depth; d++) {
+				if (d > 0)
+					PUT(",");
+				TRY(dp_json_put_string(b, sec->path[d].len > 0 ? doc->names + sec->path[d].off : "",
+						       sec->path[d].len, err));
+			}
+			PUT("]");
+			heading_len = b->len - heading_at;
+			section = c->section;
+		}
+		PUT(",\"tokens\":");
+		PUT_NUMBER(c->tokens);
 		if (slices) {
 			size_t start = body + c->off, end = start + c->len;
 			size_t first = line_at(&lc, start);
 			if (lc_end.at > end - 1 || lc_end.at < start)
 				lc_end = lc; /* ends mostly grow: counted once, else from the start */
-			o = jv_object_set(o, jv_copy(k_start),
-					  jv_number((double)file_offset(map, &wc_start, start)));
-			o = jv_object_set(o, jv_copy(k_end),
-					  jv_number((double)file_offset(map, &wc_end, end)));
-			o = jv_object_set(o, jv_copy(k_lstart), jv_number((double)first));
-			o = jv_object_set(o, jv_copy(k_lend),
-					  jv_number((double)line_at(&lc_end, end - 1)));
+			PUT(",\"start\":");
+			PUT_NUMBER(file_offset(map, &wc_start, start));
+			PUT(",\"end\":");
+			PUT_NUMBER(file_offset(map, &wc_end, end));
+			PUT(",\"line_start\":");
+			PUT_NUMBER(first);
+			PUT(",\"line_end\":");
+			PUT_NUMBER(line_at(&lc_end, end - 1));
 		}
-		chunks = jv_array_append(chunks, o);
+		PUT("}");
 	}
-	jv_free(section_heading);
-	jv_free(k_seq);
-	jv_free(k_text);
-	jv_free(k_heading);
-	jv_free(k_tokens);
-	jv_free(k_start);
-	jv_free(k_end);
-	jv_free(k_lstart);
-	jv_free(k_lend);
-
-	jv rec = jv_object_set(file_rec, jv_string("kind"), jv_string(DP_KIND_DOCUMENT));
-	rec = merge_meta(rec, meta);
-	rec = jv_object_set(rec, jv_string("format"), jv_string(format));
-	if (wide != NULL)
-		rec = jv_object_set(rec, jv_string("encoding"), jv_string(wide->name));
-	rec = jv_object_set(rec, jv_string("chunker"), jv_string(chunker));
-	return jv_object_set(rec, jv_string("chunks"), chunks);
+	PUT("]");
+	return 0;
 }
 
-jv chunk_document(jv file_rec, chunk_doc *doc, const char *file, size_t body,
+/* The whole record: head's text (borrowed) without its "}", then the
+ * chunks, last. */
+static int document_text(dp_json_buf *b, jv head, chunk_doc *doc, const char *file,
+			 size_t body, int slices, const chunk_map *map, dp_err *err)
+{
+	TRY(dp_json_append(b, head, err));
+	b->len--;
+	PUT(",\"chunks\":");
+	TRY(chunks_text(b, doc, file, body, slices, map, err));
+	PUT("}");
+	return 0;
+}
+
+#undef PUT_NUMBER
+#undef PUT
+#undef TRY
+
+/* chunk_document and chunk_document_derived: the record's text into out
+ * (returns jv_invalid()), or, when out is NULL, its value, parsed back
+ * from the text (one writer for both). */
+static jv document(dp_json_buf *out, jv file_rec, chunk_doc *doc, const char *file,
+		   size_t body, int slices, const chunk_map *map, jv meta, const char *format,
+		   const char *chunker)
+{
+	jv head = document_head(file_rec, map, meta, format, chunker);
+	dp_json_buf own;
+	dp_json_buf *b = out != NULL ? out : &own;
+	dp_err err;
+	jv rec = jv_invalid();
+
+	if (out == NULL)
+		dp_buf_init(&own, INT_MAX); /* jv_parse_sized's limit; the sink checks its own */
+	if (document_text(b, head, doc, file, body, slices, map, &err) < 0)
+		rec = dp_record_too_big(jv_copy(head), &err, b->max);
+	else if (out == NULL)
+		rec = jv_parse_sized(own.data, (int)own.len);
+	jv_free(head);
+	if (out == NULL)
+		dp_buf_free(&own);
+	return rec;
+}
+
+jv chunk_document(dp_json_buf *out, jv file_rec, chunk_doc *doc, const char *file, size_t body,
 		  const chunk_map *map, jv meta, const char *format, const char *chunker)
 {
-	return document(file_rec, doc, file, body, 1, map, meta, format, chunker);
+	return document(out, file_rec, doc, file, body, 1, map, meta, format, chunker);
 }
 
 jv chunk_document_derived(jv file_rec, chunk_doc *doc, const char *text, jv meta,
 			  const char *format, const char *chunker)
 {
-	return document(file_rec, doc, text, 0, 0, NULL, meta, format, chunker);
+	return document(NULL, file_rec, doc, text, 0, 0, NULL, meta, format, chunker);
 }
 
 /* Old Mac OS text ends its lines with a lone "\r": the chunker, which
@@ -513,9 +574,10 @@ jv chunk_gone(jv rec, const char *path)
 	return jv_object_set(rec, jv_string("kind"), jv_string(DP_KIND_DELETE));
 }
 
-jv chunk_stage_process(void *ctx, jv rec)
+/* chunk_stage_process and chunk_stage_process_text: a document record
+ * goes into out when out is not NULL. */
+static jv process(const chunk_stage *cs, jv rec, dp_json_buf *out)
 {
-	const chunk_stage *cs = ctx;
 	const char *path = dp_record_str(rec, "path");
 	dp_err err;
 	size_t len;
@@ -603,11 +665,21 @@ jv chunk_stage_process(void *ctx, jv rec)
 		rec = dp_record_error(rec, "chunk", err.msg);
 	} else {
 		int markdown = format == CHUNK_MARKDOWN;
-		rec = chunk_document(rec, &doc, buf, body, mapped, meta, markdown ? "markdown" : "text",
+		rec = chunk_document(out, rec, &doc, buf, body, mapped, meta, markdown ? "markdown" : "text",
 				     markdown ? cs->chunker_markdown : cs->chunker_text);
 	}
 	chunk_doc_free(&doc);
 	free(map.nul_at);
 	free(buf);
 	return rec;
+}
+
+jv chunk_stage_process(void *ctx, jv rec)
+{
+	return process(ctx, rec, NULL);
+}
+
+jv chunk_stage_process_text(void *ctx, jv rec, dp_json_buf *out)
+{
+	return process(ctx, rec, out);
 }

@@ -12,6 +12,7 @@
 #include "chunker.h"
 #include "convert.h"
 #include "err.h"
+#include "json.h"
 #include "wide.h"
 
 #define CHUNK_MAX_SIZE_DEFAULT (16ull << 20)
@@ -121,11 +122,15 @@ char *chunk_nuls_replace(char *buf, size_t *len, chunk_map *map, dp_err *err);
  * file + body, the record's start/end/line_start/line_end to file; when
  * map is not NULL, file is the text it describes: start/end are mapped
  * onto the file's bytes, and for UTF-16/32 the record names the encoding
- * ("encoding").  meta
- * (consumed: the front matter's fields, an object, or invalid) goes into
- * "meta"; the keys of an upstream "meta" object win.  Returns the record. */
-jv chunk_document(jv file_rec, chunk_doc *doc, const char *file, size_t body,
-		  const chunk_map *map, jv meta, const char *format, const char *chunker);
+ * ("encoding").  meta (consumed: the front matter's fields, an object, or
+ * invalid) goes into "meta"; the keys of an upstream "meta" object win.
+ * Returns the record; with out not NULL, writes its JSON text into out
+ * instead (as dp_json_append would write the record) and returns
+ * jv_invalid().  A record over out's max (or, without out, INT_MAX bytes)
+ * is an error record saying so (dp_record_too_big). */
+jv chunk_document(dp_json_buf *out, jv file_rec, chunk_doc *doc, const char *file,
+		  size_t body, const chunk_map *map, jv meta, const char *format,
+		  const char *chunker);
 
 /* chunk_document for a document whose text[0..) is not the file's bytes
  * but derived from them (a converter's Markdown, convert.h): the chunks get
@@ -136,5 +141,8 @@ jv chunk_document_derived(jv file_rec, chunk_doc *doc, const char *text, jv meta
 /* dp_stage_ops.process: ctx is a chunk_stage.  Consumes rec, returns the
  * document record or an error record (stage "chunk"). Thread-safe. */
 jv chunk_stage_process(void *ctx, jv rec);
+/* dp_stage_ops.process_text: the same, a document record written into out
+ * as JSON text (returns jv_invalid() then). */
+jv chunk_stage_process_text(void *ctx, jv rec, dp_json_buf *out);
 
 #endif

@@ -175,7 +175,8 @@ static int run(const dp_cli *cli, chunk_stage *cs, int threads, const char *cras
 		dp_crash_close(&crash);
 		return rc;
 	}
-	dp_stage_ops ops = {.accepts = DP_KIND_FILE, .process = chunk_stage_process, .ctx = cs,
+	dp_stage_ops ops = {.accepts = DP_KIND_FILE, .process = chunk_stage_process,
+			    .process_text = chunk_stage_process_text, .ctx = cs,
 			    .crash = crash, .name = "chunk"};
 	dp_stage_counts counts = {0};
 	rc = dp_stage_run(src, sink, &ops, threads, &counts, &err);

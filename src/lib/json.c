@@ -1,9 +1,12 @@
 #include "json.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "text.h"
 
 #define DP_JSON_MAX_DEFAULT ((size_t)64 << 20)
 
@@ -197,6 +200,40 @@ int dp_json_append(dp_json_buf *b, jv v, dp_err *err)
 		dp_err_set(err, "cannot serialize an invalid JSON value");
 		return -1;
 	}
+}
+
+int dp_json_put(dp_json_buf *b, const char *s, size_t n, dp_err *err)
+{
+	return put(b, s, n, err);
+}
+
+int dp_json_put_again(dp_json_buf *b, size_t at, size_t n, dp_err *err)
+{
+	if (reserve(b, n, err) < 0)
+		return -1;
+	memcpy(b->data + b->len, b->data + at, n);
+	b->len += n;
+	return 0;
+}
+
+int dp_json_put_string(dp_json_buf *b, const char *s, size_t n, dp_err *err)
+{
+	/* The rare text that is not UTF-8 takes jq's own replacement. */
+	if (dp_utf8_invalid_at(s, n) == n)
+		return put_string(b, s, n, err);
+	if (n > INT_MAX) {
+		dp_err_set(err, "JSON text over %zu bytes", b->max);
+		return -1;
+	}
+	jv v = jv_string_sized(s, (int)n);
+	int rc = dp_json_append(b, v, err);
+	jv_free(v);
+	return rc;
+}
+
+int dp_json_put_number(dp_json_buf *b, double d, dp_err *err)
+{
+	return put_number(b, d, err);
 }
 
 void dp_json_buf_free(dp_json_buf *b)

@@ -27,6 +27,20 @@ typedef dp_buf dp_json_buf;
  * would exceed b->max or memory runs out (b->len is then unspecified). */
 int dp_json_append(dp_json_buf *b, jv v, dp_err *err);
 
+/* The pieces of a record a hot path writes itself (chunk's document
+ * records), byte for byte as dp_json_append would write the same value.
+ * Each returns 0, or -1 with err set as dp_json_append does. */
+/* n bytes of JSON text as they are. */
+int dp_json_put(dp_json_buf *b, const char *s, size_t n, dp_err *err);
+/* Again the n bytes of b's own text from offset at (a value written
+ * before; b may move as it grows). */
+int dp_json_put_again(dp_json_buf *b, size_t at, size_t n, dp_err *err);
+/* The JSON string of s[0..n): jv_string_sized(s, n) dumped, so a byte that
+ * is not valid UTF-8 becomes U+FFFD as jq makes it. */
+int dp_json_put_string(dp_json_buf *b, const char *s, size_t n, dp_err *err);
+/* A number, as jq prints it. */
+int dp_json_put_number(dp_json_buf *b, double d, dp_err *err);
+
 /* dp_buf_free. */
 void dp_json_buf_free(dp_json_buf *b);
 

@@ -146,6 +146,19 @@ jv dp_record_error(jv from, const char *stage, const char *reason)
 	return e;
 }
 
+jv dp_record_too_big(jv rec, const dp_err *why, size_t max_record)
+{
+	dp_err reason;
+
+	/* The usual cause: a huge document, its text again with its chunks'
+	 * summaries and vectors.  Say what lets it through. */
+	dp_err_set(&reason,
+		   "its output record: %s (--max-record %zu; a document this large needs a"
+		   " larger --max-record here and in the stages after: docpipe run --max-size)",
+		   why->msg, max_record);
+	return dp_record_error(rec, dp_stage(), reason.msg);
+}
+
 jv dp_record_dump(jv rec)
 {
 	return jv_dump_string(rec, 0);

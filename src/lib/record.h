@@ -34,6 +34,10 @@ jv dp_record_head(const char *text, size_t len, dp_err *err);
  * hash and meta fields travel on so the store can name the document.  An
  * error record is passed on unchanged by every later stage. */
 jv dp_record_error(jv from, const char *stage, const char *reason);
+/* The error record (stage: this process's, dp_stage) for rec (consumed),
+ * whose text would be over max_record bytes (why: the JSON writer's error),
+ * naming what lets it through. */
+jv dp_record_too_big(jv rec, const dp_err *why, size_t max_record);
 
 /* Serializes rec (consumed) to a compact JSON string with no newline.
  * Returns an owned jv string. */

@@ -84,6 +84,18 @@ int dp_stage_io_put(dp_stage_io *io, jv rec)
 	return put(io, rec, failure);
 }
 
+int dp_stage_io_put_text(dp_stage_io *io, const dp_json_buf *b)
+{
+	dp_err e;
+
+	if (dp_sink_put_text(io->sink, b, &e) < 0) {
+		dp_stage_io_fail(io, &e);
+		return -1;
+	}
+	atomic_fetch_add(&io->counts->out, 1);
+	return 0;
+}
+
 int dp_stage_io_finish(dp_stage_io *io, dp_err *err)
 {
 	if (dp_stage_io_failed(io)) {
@@ -165,6 +177,7 @@ struct run {
 	dp_source *src;
 	dp_stage_io io;
 	const dp_stage_ops *ops;
+	int text; /* ops->process_text is used: the sink takes text */
 	pthread_mutex_t read_lock;
 	int stop; /* under read_lock: input ended or I/O failed */
 };
@@ -177,10 +190,34 @@ static void *stop_reading(struct run *r)
 	return NULL;
 }
 
-static void *worker(void *arg)
-{
-	struct run *r = arg;
+/* What a worker's text buffer keeps between records: a big document's
+ * text is not held for the next small one. */
+#define TEXT_KEEP ((size_t)1 << 20)
 
+/* Processes rec (consumed), counting its time from start (the processing
+ * only: writing can wait on the receivers), and writes what comes out: by
+ * process_text into text (the worker's buffer, kept between records) when
+ * r->text.  Returns dp_stage_io_put's. */
+static int process_and_put(struct run *r, jv rec, long start, dp_json_buf *text)
+{
+	if (r->text) {
+		dp_buf_reset(text);
+		text->max = dp_sink_max_record(r->io.sink);
+		rec = r->ops->process_text(r->ops->ctx, rec, text);
+	} else {
+		rec = r->ops->process(r->ops->ctx, rec);
+	}
+	dp_stats_add(DP_STAT_LATENCY_US, dp_clock_us() - start);
+	dp_stats_add(DP_STAT_LATENCY_N, 1);
+	int put = jv_is_valid(rec) || !r->text ? dp_stage_io_put(&r->io, rec)
+					      : dp_stage_io_put_text(&r->io, text);
+	if (r->text)
+		dp_buf_trim(text, TEXT_KEEP);
+	return put;
+}
+
+static void *worker_loop(struct run *r, dp_json_buf *text)
+{
 	for (;;) {
 		jv rec;
 		dp_err e;
@@ -217,12 +254,9 @@ static void *worker(void *arg)
 		long start = dp_clock_us(), held = dp_stats_hold(rec);
 		atomic_fetch_add(&r->io.counts->in_flight, 1);
 		dp_stats_add(DP_STAT_IN_FLIGHT, 1);
-		rec = r->ops->process(r->ops->ctx, rec);
-		dp_stats_add(DP_STAT_LATENCY_US, dp_clock_us() - start);
-		dp_stats_add(DP_STAT_LATENCY_N, 1);
 		/* In flight until written (--jq runs there): the hub re-sends
 		 * what a replica that dies held, by this count. */
-		int put = dp_stage_io_put(&r->io, rec);
+		int put = process_and_put(r, rec, start, text);
 		dp_stats_add(DP_STAT_IN_FLIGHT, -1);
 		dp_stats_release(held);
 		atomic_fetch_sub(&r->io.counts->in_flight, 1);
@@ -233,6 +267,15 @@ static void *worker(void *arg)
 	}
 }
 
+static void *worker(void *arg)
+{
+	dp_json_buf text = {0};
+	void *stopped = worker_loop(arg, &text);
+
+	dp_json_buf_free(&text);
+	return stopped;
+}
+
 int dp_stage_run(dp_source *src, dp_sink *sink, const dp_stage_ops *ops,
 		 int threads, dp_stage_counts *counts, dp_err *err)
 {
@@ -240,6 +283,7 @@ int dp_stage_run(dp_source *src, dp_sink *sink, const dp_stage_ops *ops,
 	int rc;
 
 	dp_stage_io_init(&r.io, sink, counts, ops->accepts);
+	r.text = ops->process_text != NULL && dp_sink_takes_text(sink);
 	pthread_mutex_init(&r.read_lock, NULL);
 	dp_source_flush_on_idle(src, sink);
 	dp_stage_threads(threads, worker, &r);

@@ -19,6 +19,12 @@ typedef struct dp_stage_ops {
 	 * or an error record (dp_record_error) naming why.  Must be safe to
 	 * call from several threads at once when the loop runs threads. */
 	jv (*process)(void *ctx, jv rec);
+	/* Optional, used instead of process when the sink takes text
+	 * (dp_sink_takes_text): processes rec (consumed) and either writes
+	 * the record to emit as JSON text into out (emptied, its max the
+	 * sink's record size) and returns jv_invalid(), or returns the record
+	 * to emit as process does.  The same thread-safety. */
+	jv (*process_text)(void *ctx, jv rec, dp_json_buf *out);
 	void *ctx;
 	/* With one thread: the journal of documents that crash the stage
 	 * (crash.h), or NULL; name: the stage, for the error records of
@@ -69,6 +75,10 @@ int dp_stage_io_take(dp_stage_io *io, jv *rec);
 /* Writes a processed record (consumed), counting an error record as this
  * stage's failure.  Returns 0, or -1 after an output error (latched). */
 int dp_stage_io_put(dp_stage_io *io, jv rec);
+
+/* Writes a processed record's JSON text (borrowed; process_text's).
+ * Returns 0, or -1 after an output error (latched). */
+int dp_stage_io_put_text(dp_stage_io *io, const dp_json_buf *b);
 
 /* Latches an I/O error (the first one is kept); 1 once one was latched. */
 void dp_stage_io_fail(dp_stage_io *io, const dp_err *e);

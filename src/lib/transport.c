@@ -376,15 +376,8 @@ static int serialize(dp_sink *sink, jv rec, dp_json_buf *b, dp_err *err)
 	if (is_own_error(rec))
 		dp_stats_add(DP_STAT_FAILED, 1);
 	if (dp_json_append(b, rec, &why) < 0) {
-		/* The usual cause: a huge document, its text again with its
-		 * chunks' summaries and vectors.  Say what lets it through. */
-		dp_err reason;
-		dp_err_set(&reason,
-			   "its output record: %s (--max-record %zu; a document this large needs a"
-			   " larger --max-record here and in the stages after: docpipe run --max-size)",
-			   why.msg, sink->max_record);
 		dp_stats_add(DP_STAT_FAILED, 1);
-		rec = dp_record_error(rec, dp_stage(), reason.msg);
+		rec = dp_record_too_big(rec, &why, sink->max_record);
 		b->len = 0;
 		if (dp_json_append(b, rec, err) < 0) {
 			jv_free(rec);
@@ -415,14 +408,7 @@ static int write_one(dp_sink *sink, const dp_json_buf *b, dp_err *err)
 
 static int serialize_and_write(dp_sink *sink, jv rec, dp_json_buf *b, dp_err *err)
 {
-	int rc;
-
-	if (serialize(sink, rec, b, err) < 0)
-		return -1;
-	pthread_mutex_lock(&sink->lock);
-	rc = write_one(sink, b, err);
-	pthread_mutex_unlock(&sink->lock);
-	return rc;
+	return serialize(sink, rec, b, err) < 0 ? -1 : dp_sink_put_text(sink, b, err);
 }
 
 int dp_sink_put(dp_sink *sink, jv rec, dp_err *err)
@@ -439,6 +425,18 @@ int dp_sink_put(dp_sink *sink, jv rec, dp_err *err)
 		jv_free(outs);
 	}
 	dp_json_buf_free(&b);
+	return rc;
+}
+
+int dp_sink_takes_text(const dp_sink *sink) { return sink->jq == NULL; }
+
+size_t dp_sink_max_record(const dp_sink *sink) { return sink->max_record; }
+
+int dp_sink_put_text(dp_sink *sink, const dp_json_buf *b, dp_err *err)
+{
+	pthread_mutex_lock(&sink->lock);
+	int rc = write_one(sink, b, err);
+	pthread_mutex_unlock(&sink->lock);
 	return rc;
 }
 

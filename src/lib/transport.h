@@ -13,6 +13,7 @@
 #include <jv.h>
 
 #include "err.h"
+#include "json.h"
 #include "stop.h" /* dp_request_stop: ZeroMQ sources end after it */
 
 typedef struct dp_io_opts {
@@ -72,6 +73,16 @@ dp_sink *dp_sink_open(const char *endpoint, const dp_io_opts *opts, dp_err *err)
 /* Writes rec (consumed).  Thread-safe.  Returns 0, or -1 with err set when
  * the output is gone (EPIPE, closed socket): the stage should stop. */
 int dp_sink_put(dp_sink *sink, jv rec, dp_err *err);
+
+/* For a stage that writes a record's JSON text itself (stage.h,
+ * process_text): whether the sink takes text as it is (it runs no --jq
+ * program, which needs the value), and the size a record may have. */
+int dp_sink_takes_text(const dp_sink *sink);
+size_t dp_sink_max_record(const dp_sink *sink);
+/* Writes one record's JSON text, b->data[0..len) (borrowed; compact, no
+ * newline), as dp_sink_put writes a record.  Thread-safe.  Returns 0 or -1
+ * as dp_sink_put. */
+int dp_sink_put_text(dp_sink *sink, const dp_json_buf *b, dp_err *err);
 
 /* Flushes buffered output.  Thread-safe. Returns 0 or -1 with err set. */
 int dp_sink_flush(dp_sink *sink, dp_err *err);

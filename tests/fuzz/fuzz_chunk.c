@@ -126,7 +126,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				CHECK(n->off + n->len <= doc.n_names && n->len <= CHUNK_HEADING_MAX);
 				CHECK(n->len == 0 || dp_utf8_invalid_at(doc.names + n->off, n->len) == n->len);
 			}
-		jv rec = chunk_document(jv_object(), &doc, file, body, NULL, jv_copy(meta), "markdown", "fuzz");
+		jv rec = chunk_document(NULL, jv_object(), &doc, file, body, NULL, jv_copy(meta), "markdown",
+					"fuzz");
 		/* Every chunk's [start, end) is its body in the file. */
 		jv chunks = jv_object_get(jv_copy(rec), jv_string("chunks"));
 		for (int i = 0; i < jv_array_length(jv_copy(chunks)); i++) {
@@ -137,12 +138,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			jv_free(c);
 		}
 		jv_free(chunks);
-		/* The sink's writer must give jq's bytes. */
+		/* The sink's writer and the stage's text must give jq's bytes. */
 		jv want = dp_record_dump(jv_copy(rec));
-		dp_json_buf b = {0};
+		dp_json_buf b = {0}, text;
 		CHECK(dp_json_append(&b, rec, &err) == 0);
 		CHECK(b.len == (size_t)jv_string_length_bytes(jv_copy(want)) &&
 		      memcmp(b.data, jv_string_value(want), b.len) == 0);
+		dp_buf_init(&text, (size_t)64 << 20);
+		CHECK(!jv_is_valid(chunk_document(&text, jv_object(), &doc, file, body, NULL, jv_copy(meta),
+						  "markdown", "fuzz")));
+		CHECK(text.len == b.len && memcmp(text.data, b.data, b.len) == 0);
+		dp_buf_free(&text);
 		dp_json_buf_free(&b);
 		jv_free(want);
 		jv_free(rec);

@@ -329,7 +329,7 @@ static void test_checks_and_record(void)
 	T_EQ_INT(split(md, CHUNK_MARKDOWN, 512, 64), 0, "split for record");
 	rec = jv_object_set(rec, jv_string("kind"), jv_string("file"));
 	rec = jv_object_set(rec, jv_string("meta"), jv_string("kept"));
-	rec = chunk_document(rec, &doc, md, 0, NULL, jv_invalid(), "markdown",
+	rec = chunk_document(NULL, rec, &doc, md, 0, NULL, jv_invalid(), "markdown",
 			     "md4c-v1 max=512 overlap=64");
 	jv text = dp_record_dump(rec);
 	T_EQ_STR(jv_string_value(text),
@@ -405,6 +405,61 @@ static void test_json(void)
 	dp_json_buf_free(&small);
 }
 
+/* The document record written as text (the chunk stage's hot path) is
+ * what jq writes for the same record, and the record's value without out
+ * is that text parsed. */
+static void test_document_text(void)
+{
+	const char *md = "# One\n\nalpha \"quoted\" \\ tab\there \xC3\xA9t\xC3\xA9 \xF0\x9F\x99\x82.\n\n"
+			 "## Two \\ \"x\"\n\nbeta gamma delta epsilon zeta eta theta iota kappa lambda mu.\n\n"
+			 "beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu.\n\n"
+			 "# Three\n\n\x01 control and DEL \x7f here.\n";
+	dp_json_buf out = {0};
+	dp_err err;
+
+	T_EQ_INT(split(md, CHUNK_MARKDOWN, 12, 2), 0, "split");
+	T_OK(doc.n_chunks >= 4, "several chunks, several sections");
+	jv file = jv_parse("{\"v\":1,\"kind\":\"file\",\"path\":\"/d/a.md\",\"chunks\":7,\"size\":99}");
+	dp_buf_init(&out, 1 << 20);
+	jv r = chunk_document(&out, jv_copy(file), &doc, md, 0, NULL,
+			      jv_parse("{\"title\":\"T\"}"), "markdown", "c");
+	T_OK(!jv_is_valid(r), "with out: written, no value returned");
+	jv value = chunk_document(NULL, jv_copy(file), &doc, md, 0, NULL,
+				  jv_parse("{\"title\":\"T\"}"), "markdown", "c");
+	jv dumped = jv_dump_string(jv_copy(value), 0);
+	T_OK(out.len == (size_t)jv_string_length_bytes(jv_copy(dumped)) &&
+		     memcmp(out.data, jv_string_value(dumped), out.len) == 0,
+	     "the text is jq's own dump of the record");
+	if (out.len != (size_t)jv_string_length_bytes(jv_copy(dumped)))
+		printf("# text %.*s\n# jq   %s\n", (int)out.len, out.data, jv_string_value(dumped));
+	T_EQ_INT(jv_array_length(jv_object_get(jv_copy(value), jv_string("chunks"))), (int)doc.n_chunks,
+		 "an upstream \"chunks\" replaced by the chunks");
+	T_OK(memcmp(out.data + out.len - 3, "}]}", 3) == 0, "... which come last");
+	jv_free(dumped);
+	jv_free(value);
+
+	/* Text that is not UTF-8 (here a slice cut inside a character) is
+	 * written as jq writes its string: U+FFFD for the bad bytes. */
+	out.len = 0;
+	T_EQ_INT(dp_json_put_string(&out, "ab\xC3\xA9\xC3", 5, &err), 0, "a cut character written");
+	jv s = jv_dump_string(jv_string_sized("ab\xC3\xA9\xC3", 5), 0);
+	T_EQ_INT((int)out.len, jv_string_length_bytes(jv_copy(s)), "as jq writes it");
+	T_OK(memcmp(out.data, jv_string_value(s), out.len) == 0, "byte for byte");
+	jv_free(s);
+
+	/* A record over the output's max: an error record saying so. */
+	dp_buf_free(&out);
+	dp_buf_init(&out, 64);
+	r = chunk_document(&out, jv_copy(file), &doc, md, 0, NULL, jv_invalid(), "markdown", "c");
+	T_EQ_STR(dp_record_kind(r), "error", "too big for the output: an error record");
+	T_OK(strstr(dp_record_str(r, "error"), "its output record: JSON text over 64 bytes (--max-record 64;") != NULL,
+	     "naming the maximum and the option");
+	T_EQ_STR(dp_record_str(r, "path"), "/d/a.md", "for its file");
+	jv_free(r);
+	jv_free(file);
+	dp_buf_free(&out);
+}
+
 int main(void)
 {
 	chunk_doc_init(&doc);
@@ -417,6 +472,7 @@ int main(void)
 	test_plain_text();
 	test_checks_and_record();
 	test_json();
+	test_document_text();
 	chunk_doc_free(&doc);
 	return t_done();
 }

@@ -248,7 +248,7 @@ static void test_provenance_record(void)
 	T_EQ_INT(chunk_split(&doc, file + body, len - body, CHUNK_MARKDOWN, &o, "T", 1, &err), 0, "split");
 	jv up = jv_object_set(jv_object(), jv_string("title"), jv_string("Upstream"));
 	jv rec = jv_object_set(jv_object(), jv_string("meta"), up);
-	rec = chunk_document(rec, &doc, file, body, NULL, meta, "markdown", "x");
+	rec = chunk_document(NULL, rec, &doc, file, body, NULL, meta, "markdown", "x");
 	jv c = jv_array_get(jv_object_get(jv_copy(rec), jv_string("chunks")), 0);
 	double start, end, l0, l1;
 	T_OK(dp_record_num(c, "start", &start) == 0 && dp_record_num(c, "end", &end) == 0, "start, end");
