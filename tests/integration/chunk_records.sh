@@ -143,6 +143,21 @@ like "$(err random.txt)" "binary" "random bytes: binary"
 iconv -f WINDOWS-1252 -t UTF-8 "$E/latin1.txt" | cmp -s - <(printf '# Caf\xc3\xa9\n\nna\xc3\xafve M\xc3\xbcller, \xc3\xa0 la carte\n')
 is "$?" 0 "the hint's iconv command gives back the UTF-8 text"
 
+# The records are written as text (no --jq) or as values (--jq runs on
+# them): the same bytes, and the same error for one over --max-record.
+docpipe-chunk --jq . <"$T_DIR/in2" 2>/dev/null >"$T_DIR/jq.out"
+docpipe-chunk <"$T_DIR/in2" 2>/dev/null >"$T_DIR/text.out"
+cmp -s "$T_DIR/text.out" "$T_DIR/jq.out"
+is "$?" 0 "with and without --jq: the same bytes" || diff "$T_DIR/text.out" "$T_DIR/jq.out" | cut -c1-400 | sed "s/^/# /"
+mkdir -p "$T_DIR/big"
+printf '# Big\n\n%s\n' "$(seq 1 2000 | tr '\n' ' ')" >"$T_DIR/big/a.md"
+docpipe-discover "$T_DIR/big" >"$T_DIR/big.in"
+for jqopt in "" "--jq=."; do
+	is "$(docpipe-chunk --max-record 1024 $jqopt <"$T_DIR/big.in" | jq -r '[.kind, .error] | @tsv')" \
+		"$(printf 'error\tits output record: JSON text over 1024 bytes (--max-record 1024; a document this large needs a larger --max-record here and in the stages after: docpipe run --max-size)')" \
+		"a record over --max-record ${jqopt:-as text}: an error record naming the option"
+done
+
 # Threads give the same documents.
 docpipe-chunk --threads 2 <"$T_DIR/in2" 2>/dev/null | jq -c . | sort >"$T_DIR/t2"
 jq -c . "$T_DIR/out" | sort >"$T_DIR/t1"
