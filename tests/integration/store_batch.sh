@@ -15,22 +15,27 @@ content() { sql "SELECT string_agg(content, '|' ORDER BY seq) FROM docpipe.chunk
 # filler document first and blocks on a table lock held here; FILE's
 # records are then queued (its input thread has read to the end and
 # exited) before the lock is released.
+# The filler's run is new at each call: the wait for it to be stored is
+# what shows the store's threads all started (with the run of an earlier
+# call the wait ended at once, the threads were counted before the store
+# had started its own, and its input thread's end was never seen).
 fewer_threads() { [ "$(ls /proc/$1/task 2>/dev/null | wc -l)" -lt "$2" ]; }
+BATCHES=0
 one_batch() {
-	local fifo=$T_DIR/fifo lockin=$T_DIR/lock pid threads
+	local fifo=$T_DIR/fifo lockin=$T_DIR/lock pid threads warm=warm$((BATCHES += 1))
 	rm -f "$fifo" "$lockin"; mkfifo "$fifo" "$lockin"
 	docpipe-store -q <"$fifo" >"$2" &
 	pid=$!
 	exec 3>"$fifo"
-	$GEN --docs 1 --chunks 1 --start 200 --run warm >&3
-	wait_for 30 sql_ge "SELECT count(*) FROM docpipe.documents WHERE path = '/corpus/doc200.md' AND last_run = 'warm'" 1 ||
+	$GEN --docs 1 --chunks 1 --start 200 --run $warm >&3
+	wait_for 30 sql_ge "SELECT count(*) FROM docpipe.documents WHERE path = '/corpus/doc200.md' AND last_run = '$warm'" 1 ||
 		diag "the store did not take its first record"
 	threads=$(ls /proc/$pid/task | wc -l)
 	psql -X -q <"$lockin" >/dev/null 3>&- &
 	exec 4>"$lockin"
 	echo "BEGIN; LOCK TABLE docpipe.documents IN EXCLUSIVE MODE; SELECT 1;" >&4
 	wait_for 30 sql_ge "SELECT count(*) FROM pg_locks WHERE relation = 'docpipe.documents'::regclass AND mode = 'ExclusiveLock' AND granted" 1
-	$GEN --docs 1 --chunks 1 --start 201 --run warm >&3
+	$GEN --docs 1 --chunks 1 --start 201 --run $warm >&3
 	wait_for 30 sql_ge "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()" 1
 	ok $? "the store's writer waits on the lock with a filler document"
 	cat "$1" >&3
