@@ -414,8 +414,9 @@ static jv document_head(jv file_rec, const chunk_map *map, jv meta, const char *
  * {"seq", "text", "heading", "tokens"} and, when slices says the texts are
  * slices of file (not of a text derived from it), its byte and line range
  * {"start", "end", "line_start", "line_end"}.  Written as text, not built
- * as jv values and dumped: that was ~35% of the chunker's time (jq's
- * UTF-8 decoding of every string, objects, reference counts). */
+ * as jv values and dumped: that was 36% of the chunker's instructions on
+ * Markdown (jq's UTF-8 decoding of every string, objects, reference
+ * counts; docs/PERFORMANCE.md, session 38). */
 static int chunks_text(dp_json_buf *b, chunk_doc *doc, const char *file, size_t body,
 		       int slices, const chunk_map *map, dp_err *err)
 {
