@@ -505,21 +505,19 @@ static jv document(dp_json_buf *out, jv file_rec, chunk_doc *doc, const char *fi
 		   size_t body, int slices, const chunk_map *map, jv meta, const char *format,
 		   const char *chunker)
 {
-	jv head = document_head(file_rec, map, meta, format, chunker);
+	jv head = document_head(file_rec, map, meta, format, chunker), rec;
 	dp_json_buf own;
-	dp_json_buf *b = out != NULL ? out : &own;
 	dp_err err;
-	jv rec = jv_invalid();
 
-	if (out == NULL)
-		dp_buf_init(&own, INT_MAX); /* jv_parse_sized's limit; the sink checks its own */
-	if (document_text(b, head, doc, file, body, slices, map, &err) < 0)
-		rec = dp_record_too_big(jv_copy(head), &err, b->max);
-	else if (out == NULL)
-		rec = jv_parse_sized(own.data, (int)own.len);
-	jv_free(head);
-	if (out == NULL)
-		dp_buf_free(&own);
+	dp_buf_init(&own, INT_MAX); /* jv_parse_sized's limit; the sink checks its own */
+	dp_json_buf *b = out != NULL ? out : &own;
+	if (document_text(b, head, doc, file, body, slices, map, &err) < 0) {
+		rec = dp_record_too_big(head, &err, b->max);
+	} else {
+		jv_free(head);
+		rec = out != NULL ? jv_invalid() : jv_parse_sized(own.data, (int)own.len);
+	}
+	dp_buf_free(&own);
 	return rec;
 }
 

@@ -45,6 +45,18 @@ static int is_error(jv rec)
 	return kind != NULL && strcmp(kind, DP_KIND_ERROR) == 0;
 }
 
+/* After a write that returned rc: latches its error e, or counts the
+ * record out.  Returns 0 or -1. */
+static int written(dp_stage_io *io, int rc, const dp_err *e)
+{
+	if (rc < 0) {
+		dp_stage_io_fail(io, e);
+		return -1;
+	}
+	atomic_fetch_add(&io->counts->out, 1);
+	return 0;
+}
+
 /* Writes rec (consumed); failure: count it as this stage's failure. */
 static int put(dp_stage_io *io, jv rec, int failure)
 {
@@ -52,12 +64,7 @@ static int put(dp_stage_io *io, jv rec, int failure)
 
 	if (failure)
 		atomic_fetch_add(&io->counts->failed, 1);
-	if (dp_sink_put(io->sink, rec, &e) < 0) {
-		dp_stage_io_fail(io, &e);
-		return -1;
-	}
-	atomic_fetch_add(&io->counts->out, 1);
-	return 0;
+	return written(io, dp_sink_put(io->sink, rec, &e), &e);
 }
 
 int dp_stage_io_take(dp_stage_io *io, jv *rec)
@@ -88,12 +95,7 @@ int dp_stage_io_put_text(dp_stage_io *io, const dp_json_buf *b)
 {
 	dp_err e;
 
-	if (dp_sink_put_text(io->sink, b, &e) < 0) {
-		dp_stage_io_fail(io, &e);
-		return -1;
-	}
-	atomic_fetch_add(&io->counts->out, 1);
-	return 0;
+	return written(io, dp_sink_put_text(io->sink, b, &e), &e);
 }
 
 int dp_stage_io_finish(dp_stage_io *io, dp_err *err)
@@ -191,28 +193,24 @@ static void *stop_reading(struct run *r)
 }
 
 /* What a worker's text buffer keeps between records: a big document's
- * text is not held for the next small one. */
+ * text is not held after it is written. */
 #define TEXT_KEEP ((size_t)1 << 20)
 
 /* Processes rec (consumed), counting its time from start (the processing
  * only: writing can wait on the receivers), and writes what comes out: by
- * process_text into text (the worker's buffer, kept between records) when
- * r->text.  Returns dp_stage_io_put's. */
+ * process_text into text (the worker's buffer: empty between records, its
+ * max the sink's record size) when r->text.  Returns dp_stage_io_put's. */
 static int process_and_put(struct run *r, jv rec, long start, dp_json_buf *text)
 {
-	if (r->text) {
-		dp_buf_reset(text);
-		text->max = dp_sink_max_record(r->io.sink);
-		rec = r->ops->process_text(r->ops->ctx, rec, text);
-	} else {
-		rec = r->ops->process(r->ops->ctx, rec);
-	}
+	rec = r->text ? r->ops->process_text(r->ops->ctx, rec, text) : r->ops->process(r->ops->ctx, rec);
 	dp_stats_add(DP_STAT_LATENCY_US, dp_clock_us() - start);
 	dp_stats_add(DP_STAT_LATENCY_N, 1);
-	int put = jv_is_valid(rec) || !r->text ? dp_stage_io_put(&r->io, rec)
-					      : dp_stage_io_put_text(&r->io, text);
-	if (r->text)
+	/* process always returns a record; process_text none when it wrote. */
+	int put = jv_is_valid(rec) ? dp_stage_io_put(&r->io, rec) : dp_stage_io_put_text(&r->io, text);
+	if (r->text) {
+		dp_buf_reset(text);
 		dp_buf_trim(text, TEXT_KEEP);
+	}
 	return put;
 }
 
@@ -269,8 +267,11 @@ static void *worker_loop(struct run *r, dp_json_buf *text)
 
 static void *worker(void *arg)
 {
-	dp_json_buf text = {0};
-	void *stopped = worker_loop(arg, &text);
+	struct run *r = arg;
+	dp_json_buf text;
+
+	dp_buf_init(&text, dp_sink_max_record(r->io.sink));
+	void *stopped = worker_loop(r, &text);
 
 	dp_json_buf_free(&text);
 	return stopped;
