@@ -8,11 +8,27 @@
 static const char b64[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
+/* The wire's bytes are little-endian float32s; a big-endian host swaps
+ * each value's bytes in place (before encoding, after decoding). */
+static void swap_to_little_endian(unsigned char *bytes, size_t dim)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	for (size_t i = 0; i < dim; i++) {
+		unsigned char *w = bytes + 4 * i, t;
+		t = w[0], w[0] = w[3], w[3] = t;
+		t = w[1], w[1] = w[2], w[2] = t;
+	}
+#else
+	(void)bytes;
+	(void)dim;
+#endif
+}
+
 jv dp_vec_encode(const float *v, size_t dim)
 {
 	size_t nbytes = dim * 4;
 	size_t outlen = (nbytes + 2) / 3 * 4;
-	unsigned char *bytes = malloc(nbytes + 3);
+	unsigned char *bytes = malloc(nbytes + 2);
 	char *out = malloc(outlen + 1);
 	size_t o = 0;
 
@@ -21,21 +37,12 @@ jv dp_vec_encode(const float *v, size_t dim)
 		free(out);
 		return jv_invalid_with_msg(jv_string("out of memory"));
 	}
-	for (size_t i = 0; i < dim; i++) {
-		uint32_t u;
-		memcpy(&u, &v[i], 4);
-		bytes[4 * i] = (unsigned char)u;
-		bytes[4 * i + 1] = (unsigned char)(u >> 8);
-		bytes[4 * i + 2] = (unsigned char)(u >> 16);
-		bytes[4 * i + 3] = (unsigned char)(u >> 24);
-	}
+	memcpy(bytes, v, nbytes);
+	swap_to_little_endian(bytes, dim);
+	bytes[nbytes] = bytes[nbytes + 1] = 0; /* the last group's padding */
 	for (size_t i = 0; i < nbytes; i += 3) {
-		uint32_t n = (uint32_t)bytes[i] << 16;
+		uint32_t n = (uint32_t)bytes[i] << 16 | (uint32_t)bytes[i + 1] << 8 | bytes[i + 2];
 		size_t left = nbytes - i;
-		if (left > 1)
-			n |= (uint32_t)bytes[i + 1] << 8;
-		if (left > 2)
-			n |= bytes[i + 2];
 		out[o++] = b64[(n >> 18) & 63];
 		out[o++] = b64[(n >> 12) & 63];
 		out[o++] = left > 1 ? b64[(n >> 6) & 63] : '=';
@@ -47,19 +54,44 @@ jv dp_vec_encode(const float *v, size_t dim)
 	return s;
 }
 
-static int b64_value(unsigned char c)
+/* A base64 character's 6 bits; 0x40 for any byte that is none. */
+static const unsigned char b64_bits[256] = {
+#define X 0x40
+	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+	X, X, X, X, X, X, X, X, X, X, X, 62, X, X, X, 63,
+	52, 53, 54, 55, 56, 57, 58, 59, 60, 61, X, X, X, X, X, X,
+	X, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+	15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, X, X, X, X, X,
+	X, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+	41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, X, X, X, X, X,
+	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+#undef X
+};
+
+/* The 24 bits of the group of four characters at p, or -1 with err naming
+ * the first character that is not base64 (at is p's index in the text).
+ * '=' counts as 0 where the last group may pad (last, third or fourth). */
+static long decode_group(const unsigned char *p, size_t at, int last, dp_err *err)
 {
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
+	uint32_t n = 0;
+
+	for (int k = 0; k < 4; k++) {
+		unsigned bits = last && k >= 2 && p[k] == '=' ? 0 : b64_bits[p[k]];
+		if (bits > 63) {
+			dp_err_set(err, "vector is not valid base64 (character %zu)", at + (size_t)k);
+			return -1;
+		}
+		n = n << 6 | bits;
+	}
+	return (long)n;
 }
 
 int dp_vec_decode(jv s, float *out, size_t dim, dp_err *err)
@@ -77,31 +109,34 @@ int dp_vec_decode(jv s, float *out, size_t dim, dp_err *err)
 			   len, dim, (nbytes + 2) / 3 * 4);
 		return -1;
 	}
-	unsigned char word[4];
-	size_t b = 0; /* bytes decoded */
-	for (size_t i = 0; i < len; i += 4) {
-		uint32_t n = 0;
-		for (int k = 0; k < 4; k++) {
-			int val = p[i + k] == '=' && i + 4 == len && k >= 2 ? 0 : b64_value(p[i + k]);
-			if (val < 0) {
-				dp_err_set(err, "vector is not valid base64 (character %zu)", i + (size_t)k);
-				return -1;
-			}
-			n = n << 6 | (uint32_t)val;
+	/* The bytes go straight into out: every group but the last yields
+	 * three whole bytes, the last what is left of nbytes. */
+	unsigned char *bytes = (unsigned char *)out;
+	size_t b = 0, i = 0;
+	for (; b + 3 <= nbytes && i + 4 < len; i += 4, b += 3) {
+		uint32_t c0 = b64_bits[p[i]], c1 = b64_bits[p[i + 1]], c2 = b64_bits[p[i + 2]],
+			 c3 = b64_bits[p[i + 3]];
+		if ((c0 | c1 | c2 | c3) > 63) {
+			decode_group(p + i, i, 0, err);
+			return -1;
 		}
-		unsigned char three[3] = {(unsigned char)(n >> 16), (unsigned char)(n >> 8), (unsigned char)n};
-		for (int k = 0; k < 3 && b < nbytes; k++, b++) {
-			word[b % 4] = three[k];
-			if (b % 4 == 3) {
-				uint32_t u = (uint32_t)word[0] | (uint32_t)word[1] << 8 |
-					     (uint32_t)word[2] << 16 | (uint32_t)word[3] << 24;
-				memcpy(&out[b / 4], &u, 4);
-			}
-		}
+		uint32_t n = c0 << 18 | c1 << 12 | c2 << 6 | c3;
+		bytes[b] = (unsigned char)(n >> 16);
+		bytes[b + 1] = (unsigned char)(n >> 8);
+		bytes[b + 2] = (unsigned char)n;
 	}
-	for (size_t i = 0; i < dim; i++) {
-		if (!isfinite(out[i])) {
-			dp_err_set(err, "vector value %zu is not a finite float32 number", i);
+	if (i < len) {
+		long n = decode_group(p + i, i, 1, err);
+		if (n < 0)
+			return -1;
+		unsigned char three[3] = {(unsigned char)(n >> 16), (unsigned char)(n >> 8), (unsigned char)n};
+		for (int k = 0; b < nbytes; k++)
+			bytes[b++] = three[k];
+	}
+	swap_to_little_endian(bytes, dim);
+	for (size_t k = 0; k < dim; k++) {
+		if (!isfinite(out[k])) {
+			dp_err_set(err, "vector value %zu is not a finite float32 number", k);
 			return -2;
 		}
 	}

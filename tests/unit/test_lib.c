@@ -195,6 +195,33 @@ static void test_vec(void)
 	jv bad = jv_string("AAA*AAAA");
 	T_OK(dp_vec_decode(bad, w, 2, &err) < 0, "bad base64 rejected");
 	jv_free(bad);
+	/* The wire's bytes: little-endian float32 (1.0f is 0x3f800000, 2.0f
+	 * 0x40000000), whatever the host's order. */
+	jv one = jv_string("AACAPw==");
+	T_EQ_INT(dp_vec_decode(one, w, 1, &err), 0, "a known vector decodes");
+	T_OK(w[0] == 1.0f, "as little-endian bytes");
+	jv_free(one);
+	jv mine = dp_vec_encode((const float[]){1.0f, 2.0f, 1.0f}, 3);
+	T_EQ_STR(jv_string_value(mine), "AACAPwAAAEAAAIA/", "encoded little-endian");
+	jv_free(mine);
+	/* Each bad character named where it stands: a middle group, the last
+	 * group, and padding anywhere but at the end. */
+	static const struct {
+		const char *text;
+		const char *msg;
+	} wrong[] = {
+		{"AACAPwA*AEAAAIA/", "vector is not valid base64 (character 7)"},
+		{"AACAPwAAAEAAA-A/", "vector is not valid base64 (character 13)"},
+		{"AACAPwAAAEAAAIA*", "vector is not valid base64 (character 15)"},
+		{"AA=APwAAAEAAAIA/", "vector is not valid base64 (character 2)"},
+		{"AACAPwAAAEAAAP9/", "vector value 2 is not a finite float32 number"},
+	};
+	for (size_t i = 0; i < sizeof wrong / sizeof wrong[0]; i++) {
+		jv text = jv_string(wrong[i].text);
+		T_OK(dp_vec_decode(text, w, 3, &err) < 0, "a bad vector is refused");
+		T_EQ_STR(err.msg, wrong[i].msg, wrong[i].text);
+		jv_free(text);
+	}
 	/* Valid base64, but a value that no vector may hold. */
 	const float odd[] = {NAN, INFINITY, -INFINITY};
 	for (size_t i = 0; i < 3; i++) {
