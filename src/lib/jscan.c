@@ -1,6 +1,8 @@
 /* JSON text read in place (jscan.h). */
 #include "jscan.h"
 
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jv.h>
@@ -245,4 +247,225 @@ int dp_jscan_equal(dp_jspan a, dp_jspan b)
 dp_jspan dp_jspan_of(const char *lit)
 {
 	return (dp_jspan){lit, strlen(lit)};
+}
+
+/* dp_jscan_parse's state: the text, and the buffer a string with escapes
+ * is decoded into (at most the text's size). */
+typedef struct parse_state {
+	const char *s;
+	size_t n;
+	char *scratch;
+	size_t cap;
+} parse_state;
+
+/* jq's stack limit: it counts open containers and the keys waiting for
+ * their values, and refuses a container opened at this many. */
+#define JQ_PARSING_DEPTH 256
+
+/* The four hex digits at p (skip_string checked them). */
+static unsigned hex4(const char *p)
+{
+	unsigned v = 0;
+
+	for (int k = 0; k < 4; k++) {
+		unsigned char c = (unsigned char)p[k];
+		v = v << 4 | (c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+	}
+	return v;
+}
+
+/* jq's encoding of a code point (jvp_utf8_encode): a surrogate's three
+ * bytes too, which jv_string_sized then replaces. */
+static size_t utf8_encode(unsigned long c, char *out)
+{
+	if (c <= 0x7f) {
+		out[0] = (char)c;
+		return 1;
+	}
+	if (c <= 0x7ff) {
+		out[0] = (char)(0xc0 | c >> 6);
+		out[1] = (char)(0x80 | (c & 0x3f));
+		return 2;
+	}
+	if (c <= 0xffff) {
+		out[0] = (char)(0xe0 | c >> 12);
+		out[1] = (char)(0x80 | ((c >> 6) & 0x3f));
+		out[2] = (char)(0x80 | (c & 0x3f));
+		return 3;
+	}
+	out[0] = (char)(0xf0 | c >> 18);
+	out[1] = (char)(0x80 | ((c >> 12) & 0x3f));
+	out[2] = (char)(0x80 | ((c >> 6) & 0x3f));
+	out[3] = (char)(0x80 | (c & 0x3f));
+	return 4;
+}
+
+/* The string whose text (quotes excluded) is p[0..len), checked by
+ * skip_string, decoded as jq's found_string decodes it. */
+static jv parse_string(parse_state *st, const char *p, size_t len)
+{
+	const char *in = memchr(p, '\\', len), *end = p + len;
+
+	if (in == NULL)
+		return jv_string_sized(p, (int)len);
+	if (len > st->cap) {
+		char *grown = realloc(st->scratch, len);
+		if (grown == NULL)
+			return jv_invalid();
+		st->scratch = grown, st->cap = len;
+	}
+	char *out = st->scratch;
+	size_t o = (size_t)(in - p);
+	memcpy(out, p, o);
+	while (in < end) {
+		if (*in != '\\') {
+			const char *next = memchr(in, '\\', (size_t)(end - in));
+			size_t run = (size_t)((next != NULL ? next : end) - in);
+			memcpy(out + o, in, run);
+			o += run, in += run;
+			continue;
+		}
+		in++;
+		char c = *in++;
+		switch (c) {
+		case 'b': out[o++] = '\b'; break;
+		case 'f': out[o++] = '\f'; break;
+		case 'n': out[o++] = '\n'; break;
+		case 'r': out[o++] = '\r'; break;
+		case 't': out[o++] = '\t'; break;
+		case 'u': {
+			unsigned long cp = hex4(in);
+			in += 4;
+			if (cp >= 0xd800 && cp <= 0xdbff) {
+				/* A high surrogate needs its low one: jq refuses it alone. */
+				if (end - in < 6 || in[0] != '\\' || in[1] != 'u')
+					return jv_invalid();
+				unsigned long low = hex4(in + 2);
+				if (low < 0xdc00 || low > 0xdfff)
+					return jv_invalid();
+				in += 6;
+				cp = 0x10000 + ((cp - 0xd800) << 10 | (low - 0xdc00));
+			}
+			o += utf8_encode(cp, out + o);
+			break;
+		}
+		default: /* '"', '\\', '/' */
+			out[o++] = c;
+		}
+	}
+	return jv_string_sized(out, (int)o);
+}
+
+/* The number or literal s[i..e), checked by skip_scalar. */
+static jv parse_scalar(const char *s, size_t i, size_t e)
+{
+	size_t len = e - i;
+
+	if (s[i] == 't')
+		return jv_true();
+	if (s[i] == 'f')
+		return jv_false();
+	if (s[i] == 'n')
+		return jv_null();
+	/* A whole number of up to 15 digits is exact as a double. */
+	size_t d = i + (s[i] == '-'), k = d;
+	double whole = 0;
+	while (k < e && k - d < 15 && s[k] >= '0' && s[k] <= '9')
+		whole = whole * 10 + (s[k++] - '0');
+	if (k == e)
+		return jv_number(s[i] == '-' ? -whole : whole);
+	char text[64];
+	if (len >= sizeof text)
+		return jv_invalid();
+	memcpy(text, s + i, len);
+	text[len] = '\0';
+	return jv_number(strtod(text, NULL)); /* no stage sets LC_NUMERIC */
+}
+
+/* The value at st->s[*at] (after whitespace), with jq's stack holding
+ * depth entries; *at set past it.  jv_invalid() when the text is refused. */
+static jv parse_value(parse_state *st, size_t *at, int depth)
+{
+	const char *s = st->s;
+	size_t n = st->n, i = skip_ws(s, n, *at), e;
+
+	if (i >= n)
+		return jv_invalid();
+	if (s[i] == '"') {
+		if ((e = skip_string(s, n, i)) == 0)
+			return jv_invalid();
+		*at = e;
+		return parse_string(st, s + i + 1, e - i - 2);
+	}
+	if (s[i] != '[' && s[i] != '{') {
+		if ((e = skip_scalar(s, n, i)) == 0)
+			return jv_invalid();
+		*at = e;
+		return parse_scalar(s, i, e);
+	}
+	if (depth >= JQ_PARSING_DEPTH)
+		return jv_invalid();
+	char close = s[i] == '{' ? '}' : ']';
+	jv v = close == '}' ? jv_object() : jv_array();
+	i = skip_ws(s, n, i + 1);
+	if (i < n && s[i] == close) {
+		*at = i + 1;
+		return v;
+	}
+	for (;;) {
+		if (close == '}') {
+			i = skip_ws(s, n, i);
+			if (i >= n || s[i] != '"' || (e = skip_string(s, n, i)) == 0)
+				break;
+			jv key = parse_string(st, s + i + 1, e - i - 2);
+			i = skip_ws(s, n, e);
+			if (!jv_is_valid(key) || i >= n || s[i] != ':') {
+				jv_free(key);
+				break;
+			}
+			i++;
+			jv member = parse_value(st, &i, depth + 2);
+			if (!jv_is_valid(member)) {
+				jv_free(key);
+				jv_free(member);
+				break;
+			}
+			v = jv_object_set(v, key, member);
+		} else {
+			jv element = parse_value(st, &i, depth + 1);
+			if (!jv_is_valid(element)) {
+				jv_free(element);
+				break;
+			}
+			v = jv_array_append(v, element);
+		}
+		i = skip_ws(s, n, i);
+		if (i < n && s[i] == ',') {
+			i++;
+			continue;
+		}
+		if (i < n && s[i] == close) {
+			*at = i + 1;
+			return v;
+		}
+		break;
+	}
+	jv_free(v);
+	return jv_invalid();
+}
+
+jv dp_jscan_parse(const char *s, size_t n)
+{
+	parse_state st = {.s = s, .n = n};
+	size_t at = 0;
+
+	if (n > INT_MAX)
+		return jv_invalid();
+	jv v = parse_value(&st, &at, 0);
+	free(st.scratch);
+	if (jv_is_valid(v) && skip_ws(s, n, at) != n) {
+		jv_free(v);
+		return jv_invalid();
+	}
+	return v;
 }

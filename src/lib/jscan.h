@@ -7,11 +7,14 @@
  * routes records or splices two of them (the hub's join) need not build
  * one: it reads the few small fields it needs and copies the rest as
  * text.  No allocation; nothing is decoded (a string's escapes stay
- * escapes: see dp_jscan_key_eq). */
+ * escapes: see dp_jscan_key_eq).  dp_jscan_parse is the other side: a
+ * record that must be held as a jv, built in one pass. */
 #ifndef DP_JSCAN_H
 #define DP_JSCAN_H
 
 #include <stddef.h>
+
+#include <jv.h>
 
 /* Nesting deeper than this is refused (jq 1.6's parser's limit). */
 #define DP_JSCAN_DEPTH 256
@@ -63,5 +66,19 @@ int dp_jscan_equal(dp_jspan a, dp_jspan b);
 
 /* The span of the NUL-terminated literal JSON text lit. */
 dp_jspan dp_jspan_of(const char *lit);
+
+/* The value of the JSON text s[0..n), owned, the same as jq's
+ * jv_parse_sized(s, n) gives, in one pass over the text: the same escapes,
+ * the same replacement of bad UTF-8, the same numbers (strtod in the C
+ * locale and jq's strtod both round correctly), the last of duplicate keys,
+ * jq's depth limit.  Returns jv_invalid() without a message for any text it
+ * does not take: not RFC 8259 JSON, a lone surrogate, nesting past jq's
+ * limit, a number of 64 characters or more, more than INT_MAX bytes.  The
+ * caller parses such text with jq for jq's value or message.
+ *
+ * Why: jq's parser reads a character at a time through a token buffer;
+ * every stage reads its input through this (record.h, dp_record_parse),
+ * and the store's records carry a vector and a text for every chunk. */
+jv dp_jscan_parse(const char *s, size_t n);
 
 #endif

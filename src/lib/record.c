@@ -61,8 +61,12 @@ jv dp_record_parse(const char *text, size_t len, dp_err *err)
 {
 	if (text_ok(text, len, err) < 0)
 		return jv_invalid();
-	jv rec = jv_parse_sized(text, (int)len);
+	jv rec = dp_jscan_parse(text, len);
 
+	if (!jv_is_valid(rec)) { /* refused: jq's own parse gives jq's value or message */
+		jv_free(rec);
+		rec = jv_parse_sized(text, (int)len);
+	}
 	if (!jv_is_valid(rec)) {
 		jv msg = jv_invalid_get_msg(rec);
 		dp_err_set(err, "malformed JSON: %s",

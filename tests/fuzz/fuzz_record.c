@@ -4,13 +4,15 @@
  * by tests/fuzz/run-fuzz.sh record.
  *
  * Any input must not crash or leak; every line must come back as a record
- * or a reported error, its head (dp_record_head, the hub's) agreeing, and
- * a decoded vector must re-encode to its text. */
+ * or a reported error, its head (dp_record_head, the hub's) agreeing, the
+ * one-pass parse (dp_jscan_parse) giving jq's value or leaving the text to
+ * jq, and a decoded vector must re-encode to its text. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "jscan.h"
 #include "lines.h"
 #include "record.h"
 #include "vec.h"
@@ -84,6 +86,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (rc == DP_LINES_TOO_LONG)
 			continue;
 		CHECK(len <= 4096 && strlen(line) <= len);
+		/* The one-pass parse every record goes through gives jq's
+		 * value, by its dump, or leaves the text to jq. */
+		jv mine = dp_jscan_parse(line, len);
+		if (jv_is_valid(mine)) {
+			jv jqs = jv_parse_sized(line, (int)len);
+			CHECK(jv_is_valid(jqs));
+			jv a = jv_dump_string(mine, 0), b = jv_dump_string(jqs, 0);
+			CHECK(strcmp(jv_string_value(a), jv_string_value(b)) == 0);
+			jv_free(a), jv_free(b);
+		} else {
+			CHECK(!jv_invalid_has_msg(mine));
+		}
 		jv rec = dp_record_parse(line, len, &err);
 		/* dp_record_head checks what dp_record_parse checks and
 		 * gives the same record without its chunks (jscan.c). */
