@@ -247,19 +247,23 @@ static int parse_document(store_item *item, dp_err *err)
 		dp_err_set(err, "out of memory");
 		return -1;
 	}
-	int prev_seq = -1;
-	for (size_t i = 0; i < doc->nchunks; i++) {
+	/* Each chunk's vector text is dropped once decoded (it is a third
+	 * larger than the floats, and a batch holds 20k chunks): the chunks
+	 * leave the record so that each is the only reference to itself and
+	 * loses "vec" in place, then go back, still lending their strings. */
+	item->rec = jv_object_delete(item->rec, jv_string("chunks"));
+	int prev_seq = -1, rc = 0;
+	for (size_t i = 0; i < doc->nchunks && rc == 0; i++) {
 		jv chunk = jv_array_get(jv_copy(chunks), (int)i);
-		int rc = parse_chunk(doc, chunk, i, prev_seq, &doc->chunks[i], err);
-		jv_free(chunk);
-		if (rc < 0) {
-			jv_free(chunks);
-			return -1;
-		}
+		chunks = jv_array_set(chunks, (int)i, jv_null());
+		rc = parse_chunk(doc, chunk, i, prev_seq, &doc->chunks[i], err);
+		if (jv_get_kind(chunk) == JV_KIND_OBJECT)
+			chunk = jv_object_delete(chunk, jv_string("vec"));
+		chunks = jv_array_set(chunks, (int)i, chunk);
 		prev_seq = doc->chunks[i].seq;
 	}
-	jv_free(chunks);
-	return 0;
+	item->rec = jv_object_set(item->rec, jv_string("chunks"), chunks);
+	return rc;
 }
 
 static void doc_clear(store_doc *doc)
