@@ -12,6 +12,7 @@
 
 #include "frontmatter.h"
 #include "hash.h"
+#include "jscan.h"
 #include "path.h"
 #include "record.h"
 #include "text.h"
@@ -515,7 +516,7 @@ static jv document(dp_json_buf *out, jv file_rec, chunk_doc *doc, const char *fi
 		rec = dp_record_too_big(head, &err, b->max);
 	} else {
 		jv_free(head);
-		rec = out != NULL ? jv_invalid() : jv_parse_sized(own.data, (int)own.len);
+		rec = out != NULL ? jv_invalid() : dp_jscan_parse(own.data, own.len);
 	}
 	dp_buf_free(&own);
 	return rec;

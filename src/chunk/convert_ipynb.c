@@ -11,6 +11,7 @@
  * warning: only Markdown files and --convert output name a path).
  * Locators: "cells[N]" (0-based). */
 #include "convert.h"
+#include "jscan.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -175,7 +176,7 @@ int conv_ipynb(conv_out *o, const char *buf, size_t len, const conv_opts *opts, 
 		dp_err_set(err, "notebook too large");
 		return -1;
 	}
-	jv nb = jv_parse_sized(buf, (int)len);
+	jv nb = dp_jscan_parse(buf, len);
 	if (jv_get_kind(nb) != JV_KIND_OBJECT) {
 		jv msg = jv_is_valid(nb) ? jv_string("not an object") : jv_invalid_get_msg(nb);
 		if (jv_is_valid(nb))

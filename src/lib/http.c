@@ -2,6 +2,7 @@
 
 #include "buf.h"
 #include "clock.h"
+#include "jscan.h"
 #include "limiter.h"
 #include "stats.h"
 #include "stop.h"
@@ -1255,7 +1256,7 @@ static void malformed_reason(const dp_http *h, const struct response *r, long st
 static jv parse_answer(const struct response *r)
 {
 	const char *b = r->body.data != NULL ? r->body.data : "";
-	jv v = jv_parse_sized(b, (int)r->body.len);
+	jv v = dp_jscan_parse(b, r->body.len);
 	char *copy;
 
 	if (jv_is_valid(v) || r->body.len == 0 || (copy = malloc(r->body.len)) == NULL)

@@ -249,8 +249,9 @@ dp_jspan dp_jspan_of(const char *lit)
 	return (dp_jspan){lit, strlen(lit)};
 }
 
-/* dp_jscan_parse's state: the text, and the buffer a string with escapes
- * is decoded into (at most the text's size). */
+/* dp_jscan_parse's one pass: the text, and the buffer a string with
+ * escapes is decoded into (at most the text's size).  Any value it does not
+ * take is jv_invalid() without a message, and the text goes to jq. */
 typedef struct parse_state {
 	const char *s;
 	size_t n;
@@ -460,12 +461,11 @@ jv dp_jscan_parse(const char *s, size_t n)
 	size_t at = 0;
 
 	if (n > INT_MAX)
-		return jv_invalid();
+		return jv_invalid_with_msg(jv_string("JSON text over 2 GB"));
 	jv v = parse_value(&st, &at, 0);
 	free(st.scratch);
-	if (jv_is_valid(v) && skip_ws(s, n, at) != n) {
-		jv_free(v);
-		return jv_invalid();
-	}
-	return v;
+	if (jv_is_valid(v) && skip_ws(s, n, at) == n)
+		return v;
+	jv_free(v);
+	return jv_parse_sized(s, (int)n); /* jq's value or message */
 }

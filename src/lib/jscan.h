@@ -67,14 +67,13 @@ int dp_jscan_equal(dp_jspan a, dp_jspan b);
 /* The span of the NUL-terminated literal JSON text lit. */
 dp_jspan dp_jspan_of(const char *lit);
 
-/* The value of the JSON text s[0..n), owned, the same as jq's
- * jv_parse_sized(s, n) gives, in one pass over the text: the same escapes,
- * the same replacement of bad UTF-8, the same numbers (strtod in the C
- * locale and jq's strtod both round correctly), the last of duplicate keys,
- * jq's depth limit.  Returns jv_invalid() without a message for any text it
- * does not take: not RFC 8259 JSON, a lone surrogate, nesting past jq's
- * limit, a number of 64 characters or more, more than INT_MAX bytes.  The
- * caller parses such text with jq for jq's value or message.
+/* jq's jv_parse_sized(s, n): the same value (or the same error), owned.
+ * Most text is read in one pass here: the same escapes, the same
+ * replacement of bad UTF-8, the same numbers (strtod in the C locale and
+ * jq's strtod both round correctly), the last of duplicate keys, jq's depth
+ * limit.  Text that pass does not take (not RFC 8259 JSON, a lone
+ * surrogate, a number of 64 characters or more) is parsed by jq.  Over
+ * INT_MAX bytes: invalid, with a message.
  *
  * Why: jq's parser reads a character at a time through a token buffer;
  * every stage reads its input through this (record.h, dp_record_parse),

@@ -63,10 +63,6 @@ jv dp_record_parse(const char *text, size_t len, dp_err *err)
 		return jv_invalid();
 	jv rec = dp_jscan_parse(text, len);
 
-	if (!jv_is_valid(rec)) { /* refused: jq's own parse gives jq's value or message */
-		jv_free(rec);
-		rec = jv_parse_sized(text, (int)len);
-	}
 	if (!jv_is_valid(rec)) {
 		jv msg = jv_invalid_get_msg(rec);
 		dp_err_set(err, "malformed JSON: %s",
@@ -114,7 +110,7 @@ jv dp_record_head(const char *text, size_t len, dp_err *err)
 		dp_err_set(err, "out of memory");
 		return jv_invalid();
 	}
-	jv out = jv_parse_sized(head.data, (int)head.len);
+	jv out = dp_jscan_parse(head.data, head.len);
 	dp_buf_free(&head);
 	if (!jv_is_valid(out)) { /* what the scan let through and jq does not */
 		jv msg = jv_invalid_get_msg(out);
