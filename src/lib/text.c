@@ -201,20 +201,38 @@ size_t dp_json_lone_surrogates(char *s, size_t len)
 	return n;
 }
 
-static int by_string(const void *key, const void *elem)
+/* strcmp's order between w (len bytes) and the NUL-terminated word. */
+static int word_cmp(const unsigned char *w, size_t len, const unsigned char *word)
 {
-	return strcmp(key, *(const char *const *)elem);
+	for (size_t i = 0; i < len; i++) {
+		if (word[i] == '\0')
+			return 1;
+		if (w[i] != word[i])
+			return w[i] < word[i] ? -1 : 1;
+	}
+	return word[len] == '\0' ? 0 : -1;
 }
 
+/* A binary search of its own: bsearch would need w copied and terminated,
+ * and calls strcmp through a pointer for each probe (the summarizer looks
+ * up every word of every text: its largest cost). */
 int dp_word_in_sorted(const char *w, size_t len, const char *const *words, size_t n)
 {
-	char buf[16];
+	size_t lo = 0, hi = n;
 
-	if (len >= sizeof buf)
+	if (len >= 16)
 		return 0;
-	memcpy(buf, w, len);
-	buf[len] = '\0';
-	return bsearch(buf, words, n, sizeof words[0], by_string) != NULL;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = word_cmp((const unsigned char *)w, len, (const unsigned char *)words[mid]);
+		if (c == 0)
+			return 1;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return 0;
 }
 
 void dp_utf8_shown(const char *s, size_t len, char *out, size_t size)

@@ -238,6 +238,18 @@ static void test_vec(void)
 
 static void test_text(void)
 {
+	/* The stop lists' lookup: every word found, and no prefix, extension
+	 * or neighbour of one. */
+	static const char *const sorted[] = {"a", "an", "and", "be", "i", "in", "into", "zz"};
+	static const char *const absent[] = {"", "aa", "ab", "ana", "andy", "b", "bee", "h", "inn", "int", "intoo", "z", "zzz", "{"};
+	size_t nsorted = sizeof sorted / sizeof sorted[0];
+	for (size_t i = 0; i < nsorted; i++)
+		T_OK(dp_word_in_sorted(sorted[i], strlen(sorted[i]), sorted, nsorted), sorted[i]);
+	for (size_t i = 0; i < sizeof absent / sizeof absent[0]; i++)
+		T_OK(!dp_word_in_sorted(absent[i], strlen(absent[i]), sorted, nsorted), absent[i]);
+	T_OK(!dp_word_in_sorted("and more", 3 + 4, sorted, nsorted), "the length counts");
+	T_OK(dp_word_in_sorted("and more", 3, sorted, nsorted), "not the terminator");
+
 	T_EQ_INT(dp_utf8_invalid_at("h\xc3\xa9llo", 6), 6, "valid UTF-8");
 	T_EQ_INT(dp_utf8_invalid_at("ab\xc3", 3), 2, "truncated sequence");
 	T_EQ_INT(dp_utf8_invalid_at("a\xc0\xaf", 3), 1, "overlong");
