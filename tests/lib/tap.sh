@@ -194,7 +194,10 @@ newdb() {
 	local name
 	# BASHPID, not $$: newdb in $(...) subshells (graph_options) shares $$,
 	# and two subshells' $RANDOM once gave the same name ("already exists").
-	name="t_$(basename "$0" .sh | tr -c 'a-z0-9\n' '_')_${BASHPID}_$RANDOM"
+	# A count of the process's own calls: $RANDOM's 15 bits alone repeated
+	# within one test (store_db_settings, its third of six databases).
+	NEWDB_CALLS=$((${NEWDB_CALLS:-0} + 1))
+	name="t_$(basename "$0" .sh | tr -c 'a-z0-9\n' '_')_${BASHPID}_${NEWDB_CALLS}_$RANDOM"
 	# FILE_COPY, not PostgreSQL 15's default WAL_LOG: half the server's CPU
 	# (~85 against ~150 ms), and no copy of the template in the WAL.
 	createdb -S file_copy "$name" || return 1
