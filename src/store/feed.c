@@ -26,7 +26,24 @@ struct store_feed {
 	jv end;
 	unsigned long received;
 	dp_lexer *lexer; /* NULL: the store does not lex */
+	int lex_ahead; /* store_feed_written's guess: the next documents will be written */
 };
+
+/* Whether the reader lexes item (a document, the store lexing): while the
+ * last batch wrote at least half of its documents.  The writer lexes on its own
+ * thread only the documents it writes (write.c, ensure_tsv), so in a
+ * re-run, where the documents are found unchanged, the reader leaves
+ * them unlexed and none is lexed for nothing; in a new load the reader
+ * lexes beside the writer, which waits on the server. */
+static int lex_here(store_feed *f, const store_item *item)
+{
+	if (f->lexer == NULL || item->kind != STORE_ITEM_DOCUMENT)
+		return 0;
+	pthread_mutex_lock(&f->lock);
+	int ahead = f->lex_ahead;
+	pthread_mutex_unlock(&f->lock);
+	return ahead;
+}
 
 static void *reader(void *arg)
 {
@@ -50,8 +67,7 @@ static void *reader(void *arg)
 		}
 		if (rc == DP_SOURCE_RECORD)
 			store_item_init(&item, rec);
-		if (rc == DP_SOURCE_RECORD && f->lexer != NULL && item.kind == STORE_ITEM_DOCUMENT &&
-		    store_fulltext_lex(f->lexer, &item.doc, &e) < 0) {
+		if (rc == DP_SOURCE_RECORD && lex_here(f, &item) && store_fulltext_lex(f->lexer, &item.doc, &e) < 0) {
 			item.kind = STORE_ITEM_FAILED;
 			store_item_fail(&item, e.msg);
 		}
@@ -96,6 +112,7 @@ store_feed *store_feed_start(dp_source *src, size_t capacity, const char *text_c
 	}
 	f->src = src;
 	f->cap = capacity;
+	f->lex_ahead = 1;
 	f->end = jv_invalid();
 	pthread_mutex_init(&f->lock, NULL);
 	dp_cond_init(&f->changed); /* store_feed_quiet's waits: dp_deadline_ms */
@@ -136,6 +153,14 @@ long store_feed_take(store_feed *f, store_item *out, size_t max_records, size_t 
 	pthread_cond_broadcast(&f->changed);
 	pthread_mutex_unlock(&f->lock);
 	return rc;
+}
+
+void store_feed_written(store_feed *f, long written, long unchanged)
+{
+	pthread_mutex_lock(&f->lock);
+	if (written + unchanged > 0)
+		f->lex_ahead = written >= unchanged;
+	pthread_mutex_unlock(&f->lock);
 }
 
 jv store_feed_end(store_feed *f)

@@ -193,16 +193,20 @@ int store_fulltext_lex(dp_lexer *lx, store_doc *d, dp_err *err)
 		store_chunk *c = &d->chunks[k];
 		int first = c->seq == 0;
 		if (lex_chunk(lx, c, first ? about : NULL, about_len, first ? where : NULL, where_len, err) < 0)
-			return -1;
+			goto fail;
 		c->tsv_at = d->tsv.len;
 		store_value_tsvector(&d->tsv, lx);
 		c->tsv_len = d->tsv.len - c->tsv_at;
 	}
 	if (d->tsv.overflow) {
 		dp_err_set(err, "the document's tsvectors pass %d MB", STORE_TSV_DOC_MAX >> 20);
-		return -1;
+		goto fail;
 	}
 	return 0;
+fail:
+	/* No half of a document's tsvectors stays: a retry lexes it again. */
+	dp_buf_free(&d->tsv);
+	return -1;
 }
 
 /* Adds column col of row r of res to lx's current part.  0, or -1 with err. */

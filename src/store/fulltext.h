@@ -100,8 +100,10 @@ void store_fulltext_pooled(store *s);
 /* Lexes every chunk of d with lx (heading A, summary B, text D; the first
  * chunk's B also the document's description and its path's words) into
  * d->tsv and the chunks' tsv_at/tsv_len: the feed's thread does it, so
- * the writer's thread and the server work meanwhile.  0, or -1 with err
- * (out of memory, too large). */
+ * the writer's thread and the server work meanwhile, unless the last batch
+ * found most documents unchanged (then the writer, for those it writes:
+ * feed.h, store_feed_written).  0, or -1 with err (out of memory, too
+ * large) and d->tsv empty. */
 int store_fulltext_lex(dp_lexer *lx, store_doc *d, dp_err *err);
 
 /* The words of a document's path below its root that its first chunk's

@@ -467,7 +467,9 @@ static void copy_chunk_row(store *s, int64_t id, const store_doc *d, const store
 	" FROM STDIN (FORMAT binary)"
 
 /* Lexes d's chunks on this thread when the store lexes and the feed did
- * not (items made without a feed, as in the unit tests). */
+ * not: in a re-run the feed leaves them to the writer, which lexes only
+ * those it writes (feed.c, lex_here); items made without a feed (the unit
+ * tests). */
 static int ensure_tsv(store *s, store_doc *d, dp_err *err)
 {
 	if (s->lexer == NULL || d->nchunks == 0 || d->tsv.data != NULL)

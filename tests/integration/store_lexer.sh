@@ -84,6 +84,29 @@ out=$(docpipe-query --mode text --json "chat mangeait" | jq -r .path); is "$out"
 docpipe-store -q --text-config english </dev/null
 is "$(generated)/$(sql "SELECT count(*) FROM docpipe.chunks WHERE tsv IS NULL")" f/0 "back to english: the store's column, recomputed"
 
+# A re-run: once a batch finds its documents unchanged, the store's reader
+# stops lexing ahead and the writer lexes the documents it writes.  1,200
+# documents (more than the reader holds and a batch), stored, then again
+# with the last three and one in the middle changed: every tsvector is
+# PostgreSQL's, the changed ones' included.
+newdb || exit 1
+many() { # many CHANGED...: the 1,200 documents, those numbered CHANGED edited
+	python3 - "$V" "$@" <<'PY'
+import json, sys
+vec, changed = sys.argv[1], {int(n) for n in sys.argv[2:]}
+for i in range(1200):
+    text = "Document %d tells of quarterly key rotation, %s." % (i, "edited: the backup schedules" if i in changed else "unchanged")
+    print(json.dumps({"v": 1, "kind": "document", "path": "/d/n%d.md" % i, "root": "/d", "hash": "h%d%s" % (i, "e" if i in changed else ""),
+                      "embedder": "local/fh-v1", "dim": 4, "chunks": [{"seq": 0, "text": text, "heading": ["Doc %d" % i], "vec": vec}]}))
+PY
+}
+many | docpipe-store -q >/dev/null; is "$?" 0 "1,200 documents stored"
+many 600 1197 1198 1199 | docpipe-store >/dev/null 2>err; is "$?" 0 "stored again, four changed"
+like "$(cat err)" "4 stored, 1196 unchanged" "four stored, the others unchanged"
+is "$(same_as_pg)" 1200/1200 "every tsvector PostgreSQL's, those the writer lexed too"
+is "$(docpipe-query --mode text --json "backup schedules" --top 10 | jq -r .path | sort | tr '\n' ' ')" \
+	"/d/n1197.md /d/n1198.md /d/n1199.md /d/n600.md " "the changed documents found by their new words"
+
 # Agreement with PostgreSQL on real text (bench/search/lexer-agree.sh runs
 # the same on both corpora).
 shared=
