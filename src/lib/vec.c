@@ -112,26 +112,13 @@ int dp_vec_decode(jv s, float *out, size_t dim, dp_err *err)
 	/* The bytes go straight into out: every group but the last yields
 	 * three whole bytes, the last what is left of nbytes. */
 	unsigned char *bytes = (unsigned char *)out;
-	size_t b = 0, i = 0;
-	for (; b + 3 <= nbytes && i + 4 < len; i += 4, b += 3) {
-		uint32_t c0 = b64_bits[p[i]], c1 = b64_bits[p[i + 1]], c2 = b64_bits[p[i + 2]],
-			 c3 = b64_bits[p[i + 3]];
-		if ((c0 | c1 | c2 | c3) > 63) {
-			decode_group(p + i, i, 0, err);
-			return -1;
-		}
-		uint32_t n = c0 << 18 | c1 << 12 | c2 << 6 | c3;
-		bytes[b] = (unsigned char)(n >> 16);
-		bytes[b + 1] = (unsigned char)(n >> 8);
-		bytes[b + 2] = (unsigned char)n;
-	}
-	if (i < len) {
-		long n = decode_group(p + i, i, 1, err);
+	size_t b = 0;
+	for (size_t i = 0; i < len; i += 4) {
+		long n = decode_group(p + i, i, i + 4 == len, err);
 		if (n < 0)
 			return -1;
-		unsigned char three[3] = {(unsigned char)(n >> 16), (unsigned char)(n >> 8), (unsigned char)n};
-		for (int k = 0; b < nbytes; k++)
-			bytes[b++] = three[k];
+		for (int shift = 16; shift >= 0 && b < nbytes; shift -= 8)
+			bytes[b++] = (unsigned char)(n >> shift);
 	}
 	swap_to_little_endian(bytes, dim);
 	for (size_t k = 0; k < dim; k++) {

@@ -28,8 +28,8 @@ store_feed *store_feed_start(dp_source *src, size_t capacity, const char *text_c
  * the count, 0 when the input has ended, -1 with err when reading failed. */
 long store_feed_take(store_feed *f, store_item *out, size_t max_records, size_t max_chunks, dp_err *err);
 
-/* Tells the feed what the writer's last batch found: written documents
- * (stored or failed) and unchanged ones.  The reader lexes the next
+/* Tells the feed what the writer's last batch found: documents written
+ * (stored) and unchanged ones.  The reader lexes the next
  * documents ahead while written ones are at least as many, else leaves
  * the lexing to the writer, for the documents it writes. */
 void store_feed_written(store_feed *f, long written, long unchanged);

@@ -146,13 +146,8 @@ int store_run(store *s, dp_source *src, dp_sink *sink, store_counts *counts, dp_
 		int failed = wrote < 0;
 		if (!failed)
 			store_index_count(s, items, (size_t)n);
-		long written = 0, unchanged = 0;
+		unsigned long stored = counts->stored, unchanged = counts->unchanged;
 		for (long i = 0; i < n; i++) {
-			if (items[i].kind == STORE_ITEM_DOCUMENT && items[i].status != NULL &&
-			    strcmp(items[i].status, "unchanged") == 0)
-				unchanged++;
-			else if (items[i].kind == STORE_ITEM_DOCUMENT)
-				written++;
 			if (!failed && rc != DP_EXIT_SYSTEM) {
 				count(counts, &items[i]);
 				if (dp_sink_put(sink, store_item_receipt(&items[i]), err) < 0)
@@ -160,7 +155,7 @@ int store_run(store *s, dp_source *src, dp_sink *sink, store_counts *counts, dp_
 			}
 			store_item_clear(&items[i]);
 		}
-		store_feed_written(feed, written, unchanged);
+		store_feed_written(feed, (long)(counts->stored - stored), (long)(counts->unchanged - unchanged));
 		if (failed)
 			rc = wrote == STORE_WRITE_REFUSED ? DP_EXIT_REFUSED
 			     : wrote == STORE_WRITE_CONFIG ? DP_EXIT_USAGE : DP_EXIT_SYSTEM;
