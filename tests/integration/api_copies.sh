@@ -33,6 +33,20 @@ run() { # run IN OUT: summarize --chunk-summaries | embed, into this database's 
 	docpipe-summarize --backend openai --chunk-summaries -j 8 <"$1" 2>"$2.e1" |
 		docpipe-embed --backend openai -j 4 >"$2" 2>"$2.e2"
 }
+# run_held IN OUT: run, the server holding every request until the other
+# files' summaries are asked (3 chat requests).  The stage begins each
+# document as it reads it, so every copy waits on the first one's request
+# by then; without the hold a loaded machine could read a copy after that
+# request failed, and a failure nobody waited for fails its own document.
+run_held() {
+	local pipeline
+	api_control '{"hold": true}'
+	run "$1" "$2" &
+	pipeline=$!
+	wait_for 120 api_requests_ge chat 3 || diag "the other files' summaries were not asked"
+	api_control '{"hold": false}'
+	wait $pipeline
+}
 inputs() { api_stats .inputs.embed; }
 errors() { jq -s '[.[] | select(.kind == "error")] | length' "$1"; }
 
@@ -77,7 +91,7 @@ newdb || exit 1
 api_reset
 corpus "$T_DIR/fail1.ndjson" 40 "F1 "
 api_control '{"faults": [{"endpoint": "chat", "status": 400, "input": "F1 Copied file, its first"}]}'
-run "$T_DIR/fail1.ndjson" "$T_DIR/of1"
+run_held "$T_DIR/fail1.ndjson" "$T_DIR/of1"
 is "$?" 0 "a failed first request: the pipeline ends (exit 0)"
 is "$(errors "$T_DIR/of1")" 0 "no copy fails: one that waited asked again"
 is "$(api_requests chat)" 13 "one request more (13), not one per copy"
@@ -88,7 +102,7 @@ newdb || exit 1
 api_reset
 corpus "$T_DIR/bad.ndjson" 10 "BAD "
 api_control '{"bad_input": "BAD Copied file, a third"}'
-run "$T_DIR/bad.ndjson" "$T_DIR/obad"
+run_held "$T_DIR/bad.ndjson" "$T_DIR/obad"
 is "$(jq -r 'select(.kind == "error") | .path' "$T_DIR/obad" | sort | tr '\n' ' ')" \
 	"$(printf '/c/copy%02d.md ' $(seq 0 9))" "every copy fails, the others do not"
 is "$(jq -r 'select(.kind == "error") | .error' "$T_DIR/obad" | grep -c 400)" 10 "each copy's error names the server's answer"
