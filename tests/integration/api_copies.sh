@@ -37,7 +37,8 @@ run() { # run IN OUT: summarize --chunk-summaries | embed, into this database's 
 # files' summaries are asked (3 chat requests).  The stage begins each
 # document as it reads it, so every copy waits on the first one's request
 # by then; without the hold a loaded machine could read a copy after that
-# request failed, and a failure nobody waited for fails its own document.
+# request's answer (asked again before the cache has it) or its failure
+# (nobody waited: it fails its own document).
 run_held() {
 	local pipeline
 	api_control '{"hold": true}'
@@ -61,7 +62,7 @@ is "$(api_requests chat):$(inputs)" 12:9 "identical texts in one document are as
 newdb || exit 1
 api_reset
 corpus "$T_DIR/copies.ndjson" 40
-run "$T_DIR/copies.ndjson" "$T_DIR/o40"
+run_held "$T_DIR/copies.ndjson" "$T_DIR/o40"
 is "$?" 0 "40 copies: the pipeline ends (exit 0)"
 is "$(api_requests chat):$(inputs)" 12:9 "40 copies of a file cost what one does (12 chat requests, 9 embedding inputs)"
 ERRS=$(errors "$T_DIR/o40")
