@@ -85,3 +85,16 @@ const char *dp_buf_cstr(dp_buf *b)
 	b->data[b->len] = '\0'; /* cap > len always once allocated */
 	return b->data;
 }
+
+char *dp_buf_take(dp_buf *b, size_t *len)
+{
+	char *data = b->data;
+	size_t max = b->max;
+
+	*len = b->len;
+	if (data != NULL)
+		data[b->len] = '\0';
+	memset(b, 0, sizeof *b);
+	b->max = max;
+	return data;
+}

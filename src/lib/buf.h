@@ -50,5 +50,8 @@ int dp_buf_append(dp_buf *b, const void *p, size_t n);
 /* The contents as a NUL-terminated string ("" when nothing was ever
  * appended); valid until the next append, reset or free. */
 const char *dp_buf_cstr(dp_buf *b);
+/* Hands over b's bytes, NUL-terminated (owned: free()), and their count in
+ * *len; b is then empty with its max.  NULL when b holds nothing. */
+char *dp_buf_take(dp_buf *b, size_t *len);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jscan.h"
 #include "text.h"
 #include "vec.h"
 
@@ -120,120 +121,156 @@ int dp_embedder_is_local(const dp_embedder *e) { return e->backend == LOCAL; }
 
 dp_http *dp_embedder_http(dp_embedder *e) { return e->http; }
 
-/* Copies one vector (consumed) into out[0..e->dim); -1 with err unless it
- * is an array of dim numbers or the base64 of dim float32 values, each a
- * finite number as a float32 (not NaN, an infinity, nor a JSON number out
- * of float32's range): a bad answer, never kept.  A vector of another size
- * is said with e->dim_hint. */
-static int take_vector(const dp_embedder *e, jv v, float *out, size_t which, dp_err *err)
+/* The members of object t whose keys are keys[0..n) (JSON texts, quotes
+ * included) into vals[] (p NULL: none), the last when repeated, as jq's
+ * parse keeps; all none when t is no object.  One pass over t. */
+static void members(dp_jspan t, const char *const *keys, dp_jspan *vals, size_t n)
 {
-	int dim = e->dim;
-	int ok = jv_get_kind(v) == JV_KIND_ARRAY;
-	int n = ok ? jv_array_length(jv_copy(v)) : 0;
+	dp_jscan it;
+	dp_jspan k, v;
 
-	if (jv_get_kind(v) == JV_KIND_STRING) {
+	for (size_t i = 0; i < n; i++)
+		vals[i] = (dp_jspan){NULL, 0};
+	if (dp_jscan_open(&it, t) < 0 || it.close != '}')
+		return;
+	while (dp_jscan_next(&it, &k, &v) == 1)
+		for (size_t i = 0; i < n; i++)
+			if (dp_jscan_key_eq(k, dp_jspan_of(keys[i])))
+				vals[i] = v;
+}
+
+/* Reads the vector v (its JSON text; p NULL: none) into out[0..e->dim);
+ * -1 with err unless it is an array of dim numbers or the base64 of dim
+ * float32 values, each a finite number as a float32 (not NaN, an infinity,
+ * nor a JSON number out of float32's range): a bad answer, never kept.  A
+ * vector of another size is said with e->dim_hint. */
+static int take_vector(const dp_embedder *e, dp_jspan v, float *out, size_t which, dp_err *err)
+{
+	size_t dim = (size_t)e->dim;
+
+	if (v.p != NULL && v.p[0] == '"') {
 		dp_err why;
-		int rc = dp_vec_decode(v, out, (size_t)dim, &why);
+		/* Decoded in place; one that fails is decoded again as jq's
+		 * string, so an escape ("\/") or bad UTF-8 is judged as jq
+		 * reads it. */
+		int rc = memchr(v.p, '\\', v.n) == NULL
+				 ? dp_vec_decode_text(v.p + 1, v.n - 2, out, dim, &why)
+				 : -1;
+		if (rc < 0) {
+			jv str = dp_jscan_parse(v.p, v.n);
+			rc = dp_vec_decode(str, out, dim, &why);
+			jv_free(str);
+		}
 		if (rc == -1) /* not dim float32 values */
 			dp_err_set(err, "the server's base64 vector for input %zu: %s (%s)", which,
 				   why.msg, e->dim_hint);
 		else if (rc < 0)
 			dp_err_set(err, "the server's base64 vector for input %zu: %s", which, why.msg);
-		jv_free(v);
 		return rc < 0 ? -1 : 0;
 	}
-	if (!ok || n != dim) {
-		if (ok)
-			dp_err_set(err, "the server returned a vector of %d values for input %zu; "
-					"expected %d (%s)", n, which, dim, e->dim_hint);
-		else
-			dp_err_set(err, "the server returned no vector array for input %zu", which);
-		jv_free(v);
+	dp_jscan it;
+	if (v.p == NULL || v.p[0] != '[' || dp_jscan_open(&it, v) < 0) {
+		dp_err_set(err, "the server returned no vector array for input %zu", which);
 		return -1;
 	}
-	for (int k = 0; k < dim; k++) {
-		jv x = jv_array_get(jv_copy(v), k);
-		if (jv_get_kind(x) != JV_KIND_NUMBER) {
-			jv_free(x);
-			jv_free(v);
-			dp_err_set(err, "the server's vector for input %zu holds a non-number", which);
-			return -1;
+	/* One pass: the first value that is no number or not finite, and the
+	 * count, which is said first when it is wrong.  A null is a NaN: what
+	 * jq's dump (a body only jq reads, "NaN" in it) and JavaScript's
+	 * JSON.stringify write for one. */
+	size_t count = 0, bad = dim;
+	int not_number = 0;
+	dp_jspan k, x;
+	while (dp_jscan_next(&it, &k, &x) == 1) {
+		double d;
+		if (count < dim && bad == dim) {
+			if (x.n == 4 && memcmp(x.p, "null", 4) == 0)
+				bad = count;
+			else if (dp_jscan_number(x, &d) < 0)
+				bad = count, not_number = 1;
+			else if (!isfinite(out[count] = (float)d))
+				bad = count;
 		}
-		out[k] = (float)jv_number_value(x);
-		jv_free(x);
-		if (!isfinite(out[k])) {
-			jv_free(v);
-			dp_err_set(err, "the server's vector for input %zu: vector value %d is not a "
-					"finite float32 number", which, k);
-			return -1;
-		}
+		count++;
 	}
-	jv_free(v);
+	if (count != dim) {
+		dp_err_set(err, "the server returned a vector of %zu values for input %zu; "
+				"expected %zu (%s)", count, which, dim, e->dim_hint);
+		return -1;
+	}
+	if (bad < dim) {
+		if (not_number)
+			dp_err_set(err, "the server's vector for input %zu holds a non-number", which);
+		else
+			dp_err_set(err, "the server's vector for input %zu: vector value %zu is not a "
+					"finite float32 number", which, bad);
+		return -1;
+	}
 	return 0;
 }
 
-/* Reads the vectors of a response (consumed) for n inputs into out. */
-static int take_response(const dp_embedder *e, jv resp, size_t n, float *out, dp_err *err)
+/* Reads the vectors of an answer (its JSON text, dp_http_post_json_text)
+ * for n inputs into out.  One pass: an item's fault is said unless the
+ * count is wrong, which is said first. */
+static int take_response(const dp_embedder *e, dp_jspan resp, size_t n, float *out, dp_err *err)
 {
-	const char *field = e->backend == OPENAI ? "data" : "embeddings";
-	jv list = jv_get_kind(resp) == JV_KIND_OBJECT ? jv_object_get(resp, jv_string(field))
-						      : (jv_free(resp), jv_invalid());
-	int rc = -1;
+	static const char *const item_keys[] = {"\"index\"", "\"embedding\""};
+	const char *field = e->backend == OPENAI ? "\"data\"" : "\"embeddings\"";
+	dp_jspan list;
+	dp_jscan it;
 
-	if (jv_get_kind(list) != JV_KIND_ARRAY) {
-		dp_err_set(err, "malformed response: no \"%s\" array", field);
-		goto done;
-	}
-	size_t got = (size_t)jv_array_length(jv_copy(list));
-	if (got != n) {
-		dp_err_set(err, "the server returned %zu vectors for %zu inputs", got, n);
-		goto done;
+	members(resp, &field, &list, 1);
+	if (list.p == NULL || list.p[0] != '[' || dp_jscan_open(&it, list) < 0) {
+		dp_err_set(err, "malformed response: no %s array", field);
+		return -1;
 	}
 	unsigned char *seen = calloc(n, 1);
 	if (seen == NULL) {
 		dp_err_set(err, "out of memory");
-		goto done;
+		return -1;
 	}
-	for (size_t i = 0; i < n; i++) {
-		jv item = jv_array_get(jv_copy(list), (int)i);
-		size_t at = i;
+	dp_err first = {.msg = ""};
+	size_t got = 0;
+	dp_jspan k, item;
+	for (; dp_jscan_next(&it, &k, &item) == 1; got++) {
+		if (got >= n || first.msg[0] != '\0')
+			continue;
+		size_t at = got;
+		dp_jspan vec = item;
 		if (e->backend == OPENAI) {
 			/* Responses may come in any order: "index" says whose it is. */
-			jv idx = jv_get_kind(item) == JV_KIND_OBJECT
-					 ? jv_object_get(jv_copy(item), jv_string("index"))
-					 : jv_invalid();
-			double d = jv_get_kind(idx) == JV_KIND_NUMBER ? jv_number_value(idx) : -1;
-			jv_free(idx);
+			dp_jspan got_members[2];
+			double d = -1;
+			members(item, item_keys, got_members, 2);
+			if (got_members[0].p == NULL || dp_jscan_number(got_members[0], &d) < 0)
+				d = -1;
 			if (d < 0 || d >= (double)n || d != (double)(size_t)d || seen[(size_t)d]) {
-				dp_err_set(err, "malformed response: data[%zu] has a missing, "
-						"repeated or out-of-range index", i);
-				jv_free(item);
-				free(seen);
-				goto done;
+				dp_err_set(&first, "malformed response: data[%zu] has a missing, "
+						   "repeated or out-of-range index", got);
+				continue;
 			}
 			at = (size_t)d;
-			item = jv_get_kind(item) == JV_KIND_OBJECT
-				       ? jv_object_get(item, jv_string("embedding"))
-				       : (jv_free(item), jv_invalid());
+			vec = got_members[1];
 		}
 		seen[at] = 1;
-		if (take_vector(e, item, out + at * (size_t)e->dim, at, err) < 0) {
-			free(seen);
-			goto done;
-		}
+		take_vector(e, vec, out + at * (size_t)e->dim, at, &first);
 	}
 	free(seen);
-	rc = 0;
-done:
-	jv_free(list);
-	return rc;
+	if (got != n) {
+		dp_err_set(err, "the server returned %zu vectors for %zu inputs", got, n);
+		return -1;
+	}
+	if (first.msg[0] != '\0') {
+		dp_err_set(err, "%s", first.msg);
+		return -1;
+	}
+	return 0;
 }
 
 /* Posts one request for texts[0..n); an OpenAI request asks for base64
  * vectors or not.  Returns dp_http_post_json's code, *resp owned on
  * DP_HTTP_OK. */
 static int embed_post(dp_embedder *e, const char *const *texts, const size_t *lens, size_t n,
-		      size_t tokens, int base64, jv *resp, dp_err *err)
+		      size_t tokens, int base64, dp_jspan *resp, dp_err *err)
 {
 	jv input = jv_array();
 	jv body = jv_object();
@@ -252,8 +289,11 @@ static int embed_post(dp_embedder *e, const char *const *texts, const size_t *le
 	 * 10-25 characters; base64 is less) and per input room for the
 	 * envelope ("index", "object"), so a huge answer is refused early. */
 	size_t max_response = n * ((size_t)e->dim * 32 + 1024) + (64u << 10);
-	return dp_http_post_json(e->http, e->backend == OPENAI ? "/embeddings" : "/api/embed", body,
-				 tokens, max_response, resp, err);
+	char *text;
+	int rc = dp_http_post_json_text(e->http, e->backend == OPENAI ? "/embeddings" : "/api/embed",
+					body, tokens, max_response, &text, &resp->n, err);
+	resp->p = text;
+	return rc;
 }
 
 /* One request for texts[0..n) (see enum vector_encoding). */
@@ -262,7 +302,7 @@ static int embed_request(dp_embedder *e, const char *const *texts, const size_t 
 {
 	int was = atomic_load(&e->encoding);
 	int base64 = e->backend == OPENAI && was != BASE64_REFUSED;
-	jv resp;
+	dp_jspan resp;
 	int rc = embed_post(e, texts, lens, n, tokens, base64, &resp, err);
 
 	if (rc == DP_HTTP_REJECTED && base64 && was == BASE64_UNTRIED &&
@@ -275,7 +315,9 @@ static int embed_request(dp_embedder *e, const char *const *texts, const size_t 
 	}
 	if (rc != DP_HTTP_OK)
 		return rc;
-	return take_response(e, resp, n, out, err) < 0 ? DP_HTTP_FAILED : 0;
+	rc = take_response(e, resp, n, out, err) < 0 ? DP_HTTP_FAILED : 0;
+	free((char *)resp.p);
+	return rc;
 }
 
 int dp_embedder_embed(dp_embedder *e, const char *const *texts, const size_t *lens,

@@ -1308,24 +1308,79 @@ static void describe(const dp_http *h, const dp_http_outcome *o, const struct re
 	}
 }
 
-/* The parsed body v (consumed) of a 2xx answer into *resp; DP_HTTP_OK or
- * DP_HTTP_FAILED (err set) when it is not JSON, or when it is an error
- * object some proxies answer with status 200 ({"error": ...}, not null):
- * its message is the reason, not "malformed response". */
-static int take_body(dp_http *h, const char *path, const struct response *r, long status,
-		     size_t tokens, jv v, jv *resp, dp_err *err)
+/* What a call hands over (dp_http_post_json, dp_http_post_json_text). */
+struct answer {
+	int text;   /* in: the body's text, not its value */
+	jv value;   /* out unless text: owned */
+	char *data; /* out with text: owned (free()), NUL-terminated */
+	size_t len;
+};
+
+/* Whether the 2xx body r is JSON (0: not).  For a value (!text), *parsed
+ * is it (owned).  For its text: 1 when the scan takes the body whole
+ * (*parsed invalid), else jq's parse as for a value: a body only jq reads
+ * (not RFC 8259, a lone surrogate) is handed over as jq's dump of it. */
+static int read_answer(const struct response *r, int text, jv *parsed)
 {
-	if (!jv_is_valid(v)) {
+	size_t at = 0, n = r->body.len;
+	const char *b = r->body.data;
+
+	*parsed = jv_invalid();
+	if (text && b != NULL && dp_jscan_value(b, n, &at) == 0) {
+		while (at < n && (b[at] == ' ' || b[at] == '\t' || b[at] == '\n' || b[at] == '\r'))
+			at++;
+		if (at == n)
+			return 1;
+	}
+	*parsed = parse_answer(r);
+	return jv_is_valid(*parsed);
+}
+
+/* The members of the body's text t that take_body reads ("error" and the
+ * token counts), as an object (owned), the last of repeated keys as jq
+ * keeps; an empty object when t is no object. */
+static jv envelope_of(dp_jspan t)
+{
+	static const char *const keys[] = {"\"error\"", "\"usage\"", "\"prompt_eval_count\"",
+					   "\"eval_count\""};
+	jv env = jv_object();
+	dp_jscan it;
+	dp_jspan k, v;
+
+	if (dp_jscan_open(&it, t) < 0 || it.close != '}')
+		return env;
+	while (dp_jscan_next(&it, &k, &v) == 1)
+		for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+			if (dp_jscan_key_eq(k, dp_jspan_of(keys[i]))) {
+				jv x = dp_jscan_parse(v.p, v.n);
+				env = jv_is_valid(x) ? jv_object_set(env, jv_string_sized(keys[i] + 1,
+										       (int)strlen(keys[i]) - 2), x)
+						     : (jv_free(x), env);
+			}
+	return env;
+}
+
+/* A 2xx answer (json and parsed as read_answer gave them; parsed
+ * consumed) into a; DP_HTTP_OK or DP_HTTP_FAILED (err set) when it is not
+ * JSON, or when it is an error object some proxies answer with status 200
+ * ({"error": ...}, not null): its message is the reason, not "malformed
+ * response". */
+static int take_body(dp_http *h, const char *path, struct response *r, long status,
+		     size_t tokens, int json, jv parsed, struct answer *a, dp_err *err)
+{
+	if (!json) {
 		char reason[DP_ERR_MAX];
-		jv_free(v);
+		jv_free(parsed);
 		malformed_reason(h, r, status, reason, sizeof reason);
 		dp_err_set(err, "%s: %s", path, reason);
 		return DP_HTTP_FAILED;
 	}
 	if (!atomic_load_explicit(&h->json_answered, memory_order_relaxed))
 		atomic_store_explicit(&h->json_answered, 1, memory_order_relaxed);
-	jv e = jv_get_kind(v) == JV_KIND_OBJECT ? jv_object_get(jv_copy(v), jv_string("error"))
-						  : jv_invalid();
+	jv env = jv_is_valid(parsed) ? jv_copy(parsed)
+				     : envelope_of((dp_jspan){r->body.data, r->body.len});
+	jv e = jv_get_kind(env) == JV_KIND_OBJECT ? jv_object_get(jv_copy(env), jv_string("error"))
+						    : jv_invalid();
 	int is_error = jv_is_valid(e) && jv_get_kind(e) != JV_KIND_NULL;
 	jv_free(e);
 	if (is_error) {
@@ -1333,11 +1388,27 @@ static int take_body(dp_http *h, const char *path, const struct response *r, lon
 		server_reason(h, r, reason, sizeof reason);
 		dp_err_set(err, "%s: HTTP %ld with an error instead of an answer: %s", path, status,
 			   reason);
-		jv_free(v);
+		jv_free(env);
+		jv_free(parsed);
 		return DP_HTTP_FAILED;
 	}
-	dp_stats_add(DP_STAT_TOKENS, (long)tokens_spent(v, tokens));
-	*resp = v;
+	dp_stats_add(DP_STAT_TOKENS, (long)tokens_spent(env, tokens));
+	jv_free(env);
+	if (!a->text) {
+		a->value = parsed;
+	} else if (!jv_is_valid(parsed)) {
+		a->data = dp_buf_take(&r->body, &a->len);
+	} else {
+		jv dump = jv_dump_string(parsed, 0);
+		a->len = (size_t)jv_string_length_bytes(jv_copy(dump));
+		if ((a->data = malloc(a->len + 1)) != NULL)
+			memcpy(a->data, jv_string_value(dump), a->len + 1);
+		jv_free(dump);
+		if (a->data == NULL) {
+			dp_err_set(err, "%s: out of memory", path);
+			return DP_HTTP_FAILED;
+		}
+	}
 	return DP_HTTP_OK;
 }
 
@@ -1455,8 +1526,9 @@ static void gave_up(const char *path, int attempts, double start, const char *la
 		   attempts == 1 ? "" : "s", (dp_clock_ms() - start) / 1000, last);
 }
 
-int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, size_t max_response,
-		      jv *resp, dp_err *err)
+/* dp_http_post_json and dp_http_post_json_text: the answer into a. */
+static int post(dp_http *h, const char *path, jv body, size_t tokens, size_t max_response,
+		struct answer *a, dp_err *err)
 {
 	const dp_http_policy policy = {h->o.max_attempts, h->o.max_retry_ms, h->o.backoff_base_ms};
 	jv text = jv_dump_string(body, 0);
@@ -1467,7 +1539,6 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, size
 	struct call_record call = {0};
 	struct caller *t = this_caller(h);
 
-	*resp = jv_invalid();
 	if (url == NULL || t == NULL) {
 		free(url);
 		jv_free(text);
@@ -1507,10 +1578,10 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, size
 		 * again like a 5xx; from one that never has (a wrong URL's web
 		 * server) it fails at once, as no attempt would mend it. */
 		jv parsed = jv_invalid();
+		int json = 0;
 		if (o.transport == 0 && o.status >= 200 && o.status < 300) {
-			parsed = parse_answer(&r);
-			o.malformed = !jv_is_valid(parsed) &&
-				      atomic_load_explicit(&h->json_answered, memory_order_relaxed);
+			json = read_answer(&r, a->text, &parsed);
+			o.malformed = !json && atomic_load_explicit(&h->json_answered, memory_order_relaxed);
 		}
 		note_server(h, &o, &call);
 		dp_http_verdict v = dp_http_decide(&policy, &o, counted, throttles,
@@ -1538,7 +1609,7 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, size
 		counted += v.counts;
 		throttles += !v.counts && v.action != DP_HTTP_DO_OK;
 		if (v.action == DP_HTTP_DO_OK) {
-			status = take_body(h, path, &r, o.status, tokens, parsed, resp, err);
+			status = take_body(h, path, &r, o.status, tokens, json, parsed, a, err);
 			parsed = jv_invalid();
 		} else if (v.action == DP_HTTP_DO_REFUSE) {
 			status = DP_HTTP_REFUSED;
@@ -1571,4 +1642,25 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, size
 	free(url);
 	jv_free(text);
 	return status;
+}
+
+int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, size_t max_response,
+		      jv *resp, dp_err *err)
+{
+	struct answer a = {.value = jv_invalid()};
+	int rc = post(h, path, body, tokens, max_response, &a, err);
+
+	*resp = a.value;
+	return rc;
+}
+
+int dp_http_post_json_text(dp_http *h, const char *path, jv body, size_t tokens,
+			   size_t max_response, char **answer, size_t *len, dp_err *err)
+{
+	struct answer a = {.text = 1, .value = jv_invalid()};
+	int rc = post(h, path, body, tokens, max_response, &a, err);
+
+	*answer = a.data;
+	*len = a.len;
+	return rc;
 }

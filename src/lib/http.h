@@ -84,6 +84,16 @@ void dp_http_free(dp_http **h);
 int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, size_t max_response,
 		      jv *resp, dp_err *err);
 
+/* dp_http_post_json for an answer read in place: on DP_HTTP_OK *answer
+ * holds the body's text (owned: free(); NUL-terminated) and *len its
+ * length, one JSON value as jq reads it (a body only jq reads is handed
+ * over as jq's dump of it: dp_jscan_value takes it whole), without an
+ * "error" member; else *answer is NULL.  Why: an embedding answer holds
+ * thousands of numbers, which as jv values cost the stage more CPU than
+ * the rest of its work. */
+int dp_http_post_json_text(dp_http *h, const char *path, jv body, size_t tokens,
+			   size_t max_response, char **answer, size_t *len, dp_err *err);
+
 /* Late binding, for a scheduler that chooses its next request only when
  * one can leave: waits for a place in flight, first come first served as
  * dp_http_post_json does, and holds it for the calling thread's next

@@ -2,6 +2,7 @@
 #include "jscan.h"
 
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,8 +20,29 @@ static int is_hex(unsigned char c)
 	return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
 }
 
+/* Whether s[0..4) are four hex digits. */
+static int is_hex4(const unsigned char *s)
+{
+	return is_hex(s[0]) && is_hex(s[1]) && is_hex(s[2]) && is_hex(s[3]);
+}
+
+/* The four hex digits at p (is_hex4 checked them). */
+static unsigned hex4(const char *p)
+{
+	unsigned v = 0;
+
+	for (int k = 0; k < 4; k++) {
+		unsigned char c = (unsigned char)p[k];
+		v = v << 4 | (c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+	}
+	return v;
+}
+
 /* The string at s[i] (its opening quote): the index past its closing
- * quote, or 0 when it is invalid (no string ends at index 0). */
+ * quote, or 0 when it is invalid (no string ends at index 0).  Invalid as
+ * jq 1.6's found_string has it too: a high surrogate's escape must be
+ * followed by a low one's (a lone low one jq takes, as U+FFFD), so that
+ * what the scan takes jq reads. */
 static size_t skip_string(const char *s, size_t n, size_t i)
 {
 	const unsigned char *u = (const unsigned char *)s;
@@ -35,10 +57,18 @@ static size_t skip_string(const char *s, size_t n, size_t i)
 		if (++i >= n)
 			return 0;
 		if (u[i] == 'u') {
-			if (n - i <= 4 || !is_hex(u[i + 1]) || !is_hex(u[i + 2]) || !is_hex(u[i + 3]) ||
-			    !is_hex(u[i + 4]))
+			if (n - i <= 4 || !is_hex4(u + i + 1))
 				return 0;
+			unsigned cp = hex4(s + i + 1);
 			i += 4;
+			if (cp >= 0xd800 && cp <= 0xdbff) {
+				if (n - i <= 6 || u[i + 1] != '\\' || u[i + 2] != 'u' || !is_hex4(u + i + 3))
+					return 0;
+				unsigned low = hex4(s + i + 3);
+				if (low < 0xdc00 || low > 0xdfff)
+					return 0;
+				i += 6;
+			}
 		} else if (strchr("\"\\/bfnrt", u[i]) == NULL || u[i] == '\0') {
 			return 0;
 		}
@@ -58,10 +88,10 @@ static size_t skip_scalar(const char *s, size_t n, size_t i)
 {
 	static const char *const lits[] = {"true", "false", "null"};
 
-	for (size_t k = 0; k < 3; k++) {
-		size_t len = strlen(lits[k]);
-		if (n - i >= len && memcmp(s + i, lits[k], len) == 0)
-			return i + len;
+	if (s[i] == 't' || s[i] == 'f' || s[i] == 'n') {
+		const char *lit = lits[s[i] == 't' ? 0 : s[i] == 'f' ? 1 : 2];
+		size_t len = strlen(lit);
+		return n - i >= len && memcmp(s + i, lit, len) == 0 ? i + len : 0;
 	}
 	if (s[i] == '-')
 		i++;
@@ -263,18 +293,6 @@ typedef struct parse_state {
  * their values, and refuses a container opened at this many. */
 #define JQ_PARSING_DEPTH 256
 
-/* The four hex digits at p (skip_string checked them). */
-static unsigned hex4(const char *p)
-{
-	unsigned v = 0;
-
-	for (int k = 0; k < 4; k++) {
-		unsigned char c = (unsigned char)p[k];
-		v = v << 4 | (c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
-	}
-	return v;
-}
-
 /* jq's encoding of a code point (jvp_utf8_encode): a surrogate's three
  * bytes too, which jv_string_sized then replaces. */
 static size_t utf8_encode(unsigned long c, char *out)
@@ -337,15 +355,9 @@ static jv parse_string(parse_state *st, const char *p, size_t len)
 		case 'u': {
 			unsigned long cp = hex4(in);
 			in += 4;
-			if (cp >= 0xd800 && cp <= 0xdbff) {
-				/* A high surrogate needs its low one: jq refuses it alone. */
-				if (end - in < 6 || in[0] != '\\' || in[1] != 'u')
-					return jv_invalid();
-				unsigned long low = hex4(in + 2);
-				if (low < 0xdc00 || low > 0xdfff)
-					return jv_invalid();
+			if (cp >= 0xd800 && cp <= 0xdbff) { /* skip_string checked its low half */
+				cp = 0x10000 + ((cp - 0xd800) << 10 | (hex4(in + 2) - 0xdc00));
 				in += 6;
-				cp = 0x10000 + ((cp - 0xd800) << 10 | (low - 0xdc00));
 			}
 			o += utf8_encode(cp, out + o);
 			break;
@@ -357,10 +369,46 @@ static jv parse_string(parse_state *st, const char *p, size_t len)
 	return jv_string_sized(out, (int)o);
 }
 
+/* The number s[i..e), checked by skip_scalar, into *out as jq reads it.
+ * Returns 0, or -1 when it is 64 characters or more (left to jq). */
+static int number_value(const char *s, size_t i, size_t e, double *out)
+{
+	static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+				       1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+				       1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+	size_t len = e - i, k = i + (s[i] == '-');
+	/* Clinger's fast path: up to 15 significant digits are a whole
+	 * number exact as a double, as is a power of ten up to 1e22, and one
+	 * multiplication or division of exact doubles rounds correctly: the
+	 * double strtod gives.  An embedding answer's numbers (-0.0123456789)
+	 * all take it. */
+	uint64_t m = 0;
+	int digits = 0, scale = 0;
+	for (; k < e && s[k] >= '0' && s[k] <= '9'; k++)
+		if ((m = m * 10 + (uint64_t)(s[k] - '0')) > 0)
+			digits++;
+	if (k < e && s[k] == '.')
+		for (k++; k < e && s[k] >= '0' && s[k] <= '9'; k++, scale--)
+			if ((m = m * 10 + (uint64_t)(s[k] - '0')) > 0)
+				digits++;
+	if (k == e && digits <= 15 && scale >= -22) {
+		double x = scale < 0 ? (double)m / pow10[-scale] : (double)m;
+		*out = s[i] == '-' ? -x : x;
+		return 0;
+	}
+	char text[64];
+	if (len >= sizeof text)
+		return -1;
+	memcpy(text, s + i, len);
+	text[len] = '\0';
+	*out = strtod(text, NULL); /* no stage sets LC_NUMERIC */
+	return 0;
+}
+
 /* The number or literal s[i..e), checked by skip_scalar. */
 static jv parse_scalar(const char *s, size_t i, size_t e)
 {
-	size_t len = e - i;
+	double x;
 
 	if (s[i] == 't')
 		return jv_true();
@@ -368,19 +416,19 @@ static jv parse_scalar(const char *s, size_t i, size_t e)
 		return jv_false();
 	if (s[i] == 'n')
 		return jv_null();
-	/* A whole number of up to 15 digits is exact as a double. */
-	size_t d = i + (s[i] == '-'), k = d;
-	double whole = 0;
-	while (k < e && k - d < 15 && s[k] >= '0' && s[k] <= '9')
-		whole = whole * 10 + (s[k++] - '0');
-	if (k == e)
-		return jv_number(s[i] == '-' ? -whole : whole);
-	char text[64];
-	if (len >= sizeof text)
-		return jv_invalid();
-	memcpy(text, s + i, len);
-	text[len] = '\0';
-	return jv_number(strtod(text, NULL)); /* no stage sets LC_NUMERIC */
+	return number_value(s, i, e, &x) == 0 ? jv_number(x) : jv_invalid();
+}
+
+int dp_jscan_number(dp_jspan v, double *out)
+{
+	if (v.n == 0 || (v.p[0] != '-' && (v.p[0] < '0' || v.p[0] > '9')))
+		return -1;
+	if (number_value(v.p, 0, v.n, out) == 0)
+		return 0;
+	jv x = dp_jscan_parse(v.p, v.n);
+	int rc = jv_get_kind(x) == JV_KIND_NUMBER ? (*out = jv_number_value(x), 0) : -1;
+	jv_free(x);
+	return rc;
 }
 
 /* The value at st->s[*at] (after whitespace), with jq's stack holding

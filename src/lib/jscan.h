@@ -67,6 +67,11 @@ int dp_jscan_equal(dp_jspan a, dp_jspan b);
 /* The span of the NUL-terminated literal JSON text lit. */
 dp_jspan dp_jspan_of(const char *lit);
 
+/* The JSON value v (a span dp_jscan_next gave: checked, no whitespace)
+ * into *out when it is a number: the double jq reads for it.  Returns 0,
+ * or -1 when v is no number. */
+int dp_jscan_number(dp_jspan v, double *out);
+
 /* jq's jv_parse_sized(s, n): the same value (or the same error), owned.
  * Most text is read in one pass here: the same escapes, the same
  * replacement of bad UTF-8, the same numbers (strtod in the C locale and

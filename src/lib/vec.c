@@ -100,8 +100,13 @@ int dp_vec_decode(jv s, float *out, size_t dim, dp_err *err)
 		dp_err_set(err, "vector is not a base64 string");
 		return -1;
 	}
-	const unsigned char *p = (const unsigned char *)jv_string_value(s);
-	size_t len = (size_t)jv_string_length_bytes(jv_copy(s));
+	return dp_vec_decode_text(jv_string_value(s), (size_t)jv_string_length_bytes(jv_copy(s)),
+				  out, dim, err);
+}
+
+int dp_vec_decode_text(const char *text, size_t len, float *out, size_t dim, dp_err *err)
+{
+	const unsigned char *p = (const unsigned char *)text;
 	size_t nbytes = dim * 4;
 
 	if (len != (nbytes + 2) / 3 * 4) {

@@ -20,6 +20,9 @@ jv dp_vec_encode(const float *v, size_t dim);
  * vector docpipe keeps or compares may hold one. */
 int dp_vec_decode(jv s, float *out, size_t dim, dp_err *err);
 
+/* dp_vec_decode of the base64 text[0..len) (borrowed). */
+int dp_vec_decode_text(const char *text, size_t len, float *out, size_t dim, dp_err *err);
+
 /* Scales v to unit length (leaves a zero vector alone). */
 void dp_vec_normalize(float *v, size_t dim);
 

@@ -81,10 +81,27 @@ static void test_trim(void)
 	dp_buf_free(&b);
 }
 
+static void test_take(void)
+{
+	dp_buf b;
+	size_t len = 1;
+
+	dp_buf_init(&b, 64);
+	T_OK(dp_buf_take(&b, &len) == NULL && len == 0, "take of an empty buffer: NULL, 0 bytes");
+	dp_buf_append(&b, "abc", 3);
+	char *data = dp_buf_take(&b, &len);
+	T_OK(data != NULL && len == 3 && strcmp(data, "abc") == 0, "take hands over the bytes, NUL-terminated");
+	T_OK(b.data == NULL && b.len == 0 && b.max == 64, "... and leaves the buffer empty, its max kept");
+	free(data);
+	T_OK(dp_buf_append(&b, "de", 2) == 0 && strcmp(dp_buf_cstr(&b), "de") == 0, "the buffer is used again");
+	dp_buf_free(&b);
+}
+
 int main(void)
 {
 	test_growth();
 	test_overflow();
 	test_trim();
+	test_take();
 	return t_done();
 }

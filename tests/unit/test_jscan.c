@@ -24,11 +24,15 @@ static void test_syntax(void)
 	static const char *const good[] = {
 		"{}", "[]", " {\"a\" : [1, -2.5e+3, 0, true, false, null, \"x\\\"y\\u00e9\\n\"]} ",
 		"{\"a\":{\"b\":{}},\"c\":[[],[{}]]}", "\"\"", "0", "-0.0E-0", "\"\xc3\xa9\"",
+		"\"\\ud83d\\ude00\"", "\"\\uDBFF\\uDFFF\"", "\"a lone low \\udc00\"",
 	};
 	static const char *const bad[] = {
 		"", "{", "{\"a\"}", "{\"a\":}", "{\"a\":1,}", "[1,]", "[1 2]", "{a:1}", "01", "1.",
 		"-", "1e", "tru", "\"abc", "\"a\\x\"", "\"\\u12g4\"", "\"a\tb\"", "{\"a\":1}}", "[}",
 		"{\"a\":1]",
+		/* A high surrogate without its low half: jq refuses it. */
+		"\"\\ud800\"", "\"\\ud83d alone\"", "\"\\ud83d\\u0041\"", "\"\\ud83d\\ud83d\"",
+		"\"\\ud83d\\ude0\"", "\"\\ud83d\\", "\"\\ud83d\\u\"",
 	};
 	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
 		T_OK(valid(good[i]), good[i]);
@@ -161,8 +165,67 @@ static void test_parse(void)
 	}
 }
 
+/* dp_jscan_number(text) and jq's number for it: the same double, bit
+ * for bit (the sign of a zero too). */
+static void number_as_jq(const char *text, const char *what)
+{
+	double mine = 0;
+	jv jqs = jv_parse(text);
+	int ok = dp_jscan_number((dp_jspan){text, strlen(text)}, &mine) == 0;
+
+	T_OK(ok && jv_get_kind(jqs) == JV_KIND_NUMBER &&
+		     memcmp(&mine, &(double){jv_number_value(jqs)}, sizeof mine) == 0,
+	     what);
+	if (!ok || jv_get_kind(jqs) != JV_KIND_NUMBER || mine != jv_number_value(jqs))
+		fprintf(stderr, "# %s: %.17g, jq %.17g\n", text, mine,
+			jv_get_kind(jqs) == JV_KIND_NUMBER ? jv_number_value(jqs) : -1.0);
+	jv_free(jqs);
+}
+
+static void test_number(void)
+{
+	/* The fast path's edges (15 significant digits, 1e22) and past them. */
+	static const char *const texts[] = {
+		"0", "-0", "0.0", "-0.0", "7", "-12", "0.1", "-0.0123456789", "3.14159265358979",
+		"123456789012345", "1234567890123456", "0.000000000000000000001",
+		"0.0000000000000000000001", "0.00000000000000000000001", "999999999999999",
+		"9999999999999999", "1.5e3", "-2E-5", "100000000000000000000000", "4.9e-324",
+		"0.30000000000000004", "1e400", "12345678901234567890.5",
+		"0.100000000000000000000000000000000000000000000000000000000000001",
+	};
+	char name[96], text[64];
+	for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+		snprintf(name, sizeof name, "jq's number for %s", texts[i]);
+		number_as_jq(texts[i], name);
+	}
+	/* What embedding APIs write: float32 values at %.9g, and decimals
+	 * of every length the fast path takes. */
+	unsigned long long x = 0x9e3779b97f4a7c15ULL;
+	int differ = 0;
+	for (int i = 0; i < 20000; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		float f = (float)((double)(x >> 11) / 9007199254740992.0 - 0.5) /
+			  (float)(1 << (x % 8));
+		if (i % 2 == 0)
+			snprintf(text, sizeof text, "%.9g", f);
+		else
+			snprintf(text, sizeof text, "%s0.%0*llu", x & 1 ? "-" : "", (int)(1 + x % 22),
+				 (x >> 8) % 1000000000000000ULL);
+		double mine = 0;
+		jv jqs = jv_parse(text);
+		differ += dp_jscan_number((dp_jspan){text, strlen(text)}, &mine) != 0 ||
+			  jv_get_kind(jqs) != JV_KIND_NUMBER || mine != jv_number_value(jqs);
+		jv_free(jqs);
+	}
+	T_EQ_INT(differ, 0, "20,000 numbers as embedding answers write them: jq's doubles");
+	T_OK(dp_jscan_number(dp_jspan_of("\"1\""), &(double){0}) < 0, "a string is no number");
+	T_OK(dp_jscan_number(dp_jspan_of("null"), &(double){0}) < 0, "null is no number");
+	T_OK(dp_jscan_number(dp_jspan_of("[1]"), &(double){0}) < 0, "an array is no number");
+}
+
 int main(void)
 {
+	test_number();
 	test_syntax();
 	test_members();
 	test_head();
