@@ -24,24 +24,28 @@ unset OPENAI_API_KEY
 
 numbered_docs "$T_DIR/docs" 60 12 doc
 docpipe-discover "$T_DIR/docs" | docpipe-chunk >"$T_DIR/chunked.ndjson"
-# outage_after JQ-CONDITION SECONDS LATENCY: starts a test server (PORT,
-# SERVER, BASE; --latency LATENCY) that is killed once its /_stats meet
-# JQ-CONDITION and started again on its port SECONDS later, in the
-# background (its pid in outage).  Its port is reserved (free_ports:
-# below the kernel's ephemeral range): one the kernel picked for port 0
-# could be given to another test's server or hub during the outage, which
-# would then take this test's requests, and the restart would fail.
+# outage_after HOLD JQ-CONDITION SECONDS LATENCY: starts a test server
+# (PORT, SERVER, BASE; --latency LATENCY) that holds every request once
+# HOLD (fakeapi's "hold_after": {"chat": N, ...}) is met; it is killed
+# once its /_stats meet JQ-CONDITION (the held requests cut off) and
+# started again on its port SECONDS later, in the background (its pid in
+# outage).  The hold makes the outage come mid-run whatever the load: a
+# poll of the stats that met the condition late on a loaded machine would
+# kill a server the stages had done with.  Its port is reserved
+# (free_ports: below the kernel's ephemeral range): one the kernel picked
+# for port 0 could be given to another test's server or hub during the
+# outage, which would then take this test's requests, and the restart
+# would fail.
 outage_after() {
 	PORT=$(free_ports 1) || { ok 1 "a free port for the test server"; done_testing; }
-	fakeapi --port "$PORT" --latency "$3"
+	fakeapi --port "$PORT" --latency "$4"
+	api_control "{\"hold_after\": $1}"
+	local cond=$2
 	(
-		for _ in $(seq 400); do
-			[ "$(api_stats "$1")" = true ] 2>/dev/null && break
-			sleep 0.05
-		done
+		wait_for 60 eval '[ "$(api_stats "$cond")" = true ]'
 		kill "$SERVER"
-		sleep "$2"
-		exec python3 "$TOP/tests/fakeapi.py" --port "$PORT" --latency "$3" \
+		sleep "$3"
+		exec python3 "$TOP/tests/fakeapi.py" --port "$PORT" --latency "$4" \
 			>"$T_DIR/server-again-$PORT.port" 2>"$T_DIR/server-again-$PORT.err"
 	) &
 	outage=$!
@@ -54,8 +58,11 @@ end_outage() {
 	wait $outage 2>/dev/null
 }
 # Once both stages have met the server (a stage that never reached it
-# fails fast, as a wrong URL).
-outage_after '.requests.chat >= 6 and .requests.embed >= 1' 5 chat=150,embed=50
+# fails fast, as a wrong URL).  Held from embed's first request (or the
+# 41st chat request: summarize writes its output in blocks, and embed's
+# first request comes once one has left, after a number of documents, not
+# of seconds), so summarize has documents left to ask for.
+outage_after '{"chat": 40, "embed": 0}' '.requests.chat >= 6 and .requests.embed >= 1' 5 chat=150,embed=50
 # Both stages append (a writer without O_APPEND overwrites the other's lines).
 : >"$T_DIR/err"
 docpipe-summarize --backend openai --no-reuse --threads 4 --retries 3 <"$T_DIR/chunked.ndjson" 2>>"$T_DIR/err" |
@@ -74,7 +81,7 @@ end_outage
 # twice the hub's --timeout 5 (which its send-to-receipt estimate may
 # lengthen).
 newdb || exit 1
-outage_after '.requests.chat >= 6' 12 chat=150,embed=50
+outage_after '{"chat": 6}' '.requests.chat >= 7' 12 chat=150,embed=50
 docpipe run "$T_DIR/docs" --progress plain --timeout 5 --attempts 2 --opt summarize=--backend=openai \
 	--opt summarize=--no-reuse --threads summarize=4 >"$T_DIR/report" 2>"$T_DIR/err"
 rc=$?
@@ -88,7 +95,7 @@ end_outage
 # took the connection, so it was there, and refusals after that are its
 # outage (weather), not a wrong URL.  Before, the attempts counted: with
 # --retries 3 the document failed after ~1.5 s of a 4 s outage.
-outage_after '.requests.chat >= 1' 4 chat=2000
+outage_after '{"chat": 0}' '.requests.chat >= 1' 4 chat=2000
 docpipe-summarize --backend openai --no-reuse --retries 3 < <(head -n 1 "$T_DIR/chunked.ndjson") \
 	>"$T_DIR/out" 2>"$T_DIR/err"
 rc=$?
@@ -101,13 +108,14 @@ end_outage
 # proxy whose upstream is away): once 3 distinct calls fail with no success
 # between them it is down for all, and its errors are weather (before, each
 # request gave up after its 3 attempts, ~1.5 s).
+# The server holds the requests after the 6th until the 503s begin: the
+# stage cannot have asked for every document before them.
 fakeapi --latency chat=100,embed=5
+api_control '{"hold_after": {"chat": 6}}'
 (
-	for _ in $(seq 200); do
-		[ "$(api_stats '.requests.chat')" -ge 6 ] 2>/dev/null && break
-		sleep 0.05
-	done
+	wait_for 60 api_requests_ge chat 7
 	api_control '{"rate_5xx":1}'
+	api_control '{"hold":false}'
 	sleep 5
 	api_control '{"rate_5xx":null}'
 ) &
