@@ -32,8 +32,19 @@ docpipe plan "$D" "${API[@]}" --summary-tokens 6 --json >"$T_DIR/plan" 2>"$T_DIR
 is "$?" 0 "plan exits 0"
 is "$(api_stats '.requests.chat + .requests.embed')" 0 "zero requests while planning"
 [ "$(jq -r .stages.summarize.guessed "$T_DIR/plan")" -gt 0 ]; ok $? "long documents: rounds over summaries not made yet"
+# The server holds the chat requests after the first (the stage's probe)
+# until two are open at once: several in flight whatever the load (with
+# the 30 ms answers alone, a slow machine could send each after the one
+# before had its answer).
+api_control '{"hold_after": {"chat": 1}}'
+(
+	wait_for 60 api_requests_ge chat 3
+	api_control '{"hold": false}'
+) &
+release=$!
 docpipe run "$D" "${API[@]}" --progress none >"$T_DIR/report" 2>"$T_DIR/run.err"
 is "$?" 0 "run exits 0"
+wait $release
 [ "$(api_stats .max_concurrent.chat)" -gt 1 ]; ok $? "the scheduler had several chat requests in flight ($(api_stats .max_concurrent.chat))"
 is "$(api_stats .requests.chat)" "$(jq -r .stages.summarize.requests "$T_DIR/plan")" \
 	"chat requests served = planned ($(api_stats .requests.chat))"
