@@ -101,6 +101,8 @@ faults then as usual): a test decides when an answer comes, not a latency
 a loaded machine may outrun.  /_reset lets the held ones go.
 "hold_after": {"chat": N}: N more chat requests go, then the next holds as
 with "hold": true, and every model request after it ("hold": false ends it).
+"hold_kinds": ["chat"]: a hold holds only the requests of those kinds (the
+others go on: one branch held while the other runs); null: every kind.
 """
 import argparse
 import base64
@@ -217,6 +219,7 @@ class State:
     def reset(self):
         self.gate.set()
         self.hold_from = {}
+        self.hold_kinds = None
         self.faults = []
         self.faulted = []  # the requests that took a fault: kind, endpoint, inputs
         self.bad_input = None
@@ -379,6 +382,8 @@ class Handler(BaseHTTPRequestHandler):
                     (st.gate.clear if req["hold"] else st.gate.set)()
                     if not req["hold"]:
                         st.hold_from = {}
+                if "hold_kinds" in req:
+                    st.hold_kinds = req["hold_kinds"]
                 if "hold_after" in req:
                     st.hold_from = {k: st.requests[k] + int(n) for k, n in (req["hold_after"] or {}).items()}
                 for k in ("rpm", "rate_429", "rate_5xx", "retry_after", "ratelimit_headers",
@@ -485,7 +490,8 @@ class Handler(BaseHTTPRequestHandler):
         else:
             texts = [m.get("content", "") for m in req.get("messages", [])]
             units = sum(len(t) for t in texts) / 4
-        st.gate.wait()
+        if st.hold_kinds is None or kind in st.hold_kinds:
+            st.gate.wait()
         fault = st.take_fault(kind, texts)
         base, per = st.latency[kind]
         if base or per:
