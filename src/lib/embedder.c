@@ -121,24 +121,6 @@ int dp_embedder_is_local(const dp_embedder *e) { return e->backend == LOCAL; }
 
 dp_http *dp_embedder_http(dp_embedder *e) { return e->http; }
 
-/* The members of object t whose keys are keys[0..n) (JSON texts, quotes
- * included) into vals[] (p NULL: none), the last when repeated, as jq's
- * parse keeps; all none when t is no object.  One pass over t. */
-static void members(dp_jspan t, const char *const *keys, dp_jspan *vals, size_t n)
-{
-	dp_jscan it;
-	dp_jspan k, v;
-
-	for (size_t i = 0; i < n; i++)
-		vals[i] = (dp_jspan){NULL, 0};
-	if (dp_jscan_open(&it, t) < 0 || it.close != '}')
-		return;
-	while (dp_jscan_next(&it, &k, &v) == 1)
-		for (size_t i = 0; i < n; i++)
-			if (dp_jscan_key_eq(k, dp_jspan_of(keys[i])))
-				vals[i] = v;
-}
-
 /* Reads the vector v (its JSON text; p NULL: none) into out[0..e->dim);
  * -1 with err unless it is an array of dim numbers or the base64 of dim
  * float32 values, each a finite number as a float32 (not NaN, an infinity,
@@ -218,7 +200,7 @@ static int take_response(const dp_embedder *e, dp_jspan resp, size_t n, float *o
 	dp_jspan list;
 	dp_jscan it;
 
-	members(resp, &field, &list, 1);
+	dp_jscan_members(resp, &field, &list, 1);
 	if (list.p == NULL || list.p[0] != '[' || dp_jscan_open(&it, list) < 0) {
 		dp_err_set(err, "malformed response: no %s array", field);
 		return -1;
@@ -240,7 +222,7 @@ static int take_response(const dp_embedder *e, dp_jspan resp, size_t n, float *o
 			/* Responses may come in any order: "index" says whose it is. */
 			dp_jspan got_members[2];
 			double d = -1;
-			members(item, item_keys, got_members, 2);
+			dp_jscan_members(item, item_keys, got_members, 2);
 			if (got_members[0].p == NULL || dp_jscan_number(got_members[0], &d) < 0)
 				d = -1;
 			if (d < 0 || d >= (double)n || d != (double)(size_t)d || seen[(size_t)d]) {

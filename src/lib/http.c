@@ -1344,20 +1344,17 @@ static jv envelope_of(dp_jspan t)
 {
 	static const char *const keys[] = {"\"error\"", "\"usage\"", "\"prompt_eval_count\"",
 					   "\"eval_count\""};
+	dp_jspan vals[sizeof keys / sizeof keys[0]];
 	jv env = jv_object();
-	dp_jscan it;
-	dp_jspan k, v;
 
-	if (dp_jscan_open(&it, t) < 0 || it.close != '}')
-		return env;
-	while (dp_jscan_next(&it, &k, &v) == 1)
-		for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
-			if (dp_jscan_key_eq(k, dp_jspan_of(keys[i]))) {
-				jv x = dp_jscan_parse(v.p, v.n);
-				env = jv_is_valid(x) ? jv_object_set(env, jv_string_sized(keys[i] + 1,
-										       (int)strlen(keys[i]) - 2), x)
-						     : (jv_free(x), env);
-			}
+	dp_jscan_members(t, keys, vals, sizeof keys / sizeof keys[0]);
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		jv x = vals[i].p != NULL ? dp_jscan_parse(vals[i].p, vals[i].n) : jv_invalid();
+		if (jv_is_valid(x))
+			env = jv_object_set(env, jv_string_sized(keys[i] + 1, (int)strlen(keys[i]) - 2), x);
+		else
+			jv_free(x);
+	}
 	return env;
 }
 

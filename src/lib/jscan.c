@@ -240,6 +240,21 @@ int dp_jscan_get(dp_jspan obj, dp_jspan key, dp_jspan *val)
 	return rc;
 }
 
+void dp_jscan_members(dp_jspan obj, const char *const *keys, dp_jspan *vals, size_t n)
+{
+	dp_jscan it;
+	dp_jspan k, v;
+
+	for (size_t i = 0; i < n; i++)
+		vals[i] = (dp_jspan){NULL, 0};
+	if (dp_jscan_open(&it, obj) < 0 || it.close != '}')
+		return;
+	while (dp_jscan_next(&it, &k, &v) == 1)
+		for (size_t i = 0; i < n; i++)
+			if (dp_jscan_key_eq(k, dp_jspan_of(keys[i])))
+				vals[i] = v;
+}
+
 /* jv_parse_sized of span t (owned; invalid when it does not parse). */
 static jv parse(dp_jspan t)
 {

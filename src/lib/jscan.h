@@ -54,6 +54,12 @@ int dp_jscan_next(dp_jscan *it, dp_jspan *key, dp_jspan *val);
  * 0 when obj has none (or is no object), -1 when the text is invalid. */
 int dp_jscan_get(dp_jspan obj, dp_jspan key, dp_jspan *val);
 
+/* The members of object obj whose keys are keys[0..n) (JSON string texts,
+ * quotes included) into vals[0..n) (p NULL: none), the last of a repeated
+ * key as jq's parse keeps (dp_jscan_get stops at the first); all none
+ * when obj is no object.  One pass over obj. */
+void dp_jscan_members(dp_jspan obj, const char *const *keys, dp_jspan *vals, size_t n);
+
 /* 1 when the JSON strings a and b (texts, quotes included) are the same
  * string: the same bytes, or, when either has an escape, the same once
  * decoded (jq's parse of both). */

@@ -223,8 +223,22 @@ static void test_number(void)
 	T_OK(dp_jscan_number(dp_jspan_of("[1]"), &(double){0}) < 0, "an array is no number");
 }
 
+static void test_members_last(void)
+{
+	static const char *const keys[] = {"\"a\"", "\"b\"", "\"c\""};
+	dp_jspan v[3];
+
+	dp_jscan_members(dp_jspan_of("{\"a\":1,\"b\":[2],\"a\":3}"), keys, v, 3);
+	T_OK(v[0].p != NULL && v[0].n == 1 && v[0].p[0] == '3', "members: the last of a repeated key, as jq");
+	T_OK(v[1].p != NULL && v[1].n == 3, "members: a value as its span");
+	T_OK(v[2].p == NULL, "members: a key not there is none");
+	dp_jscan_members(dp_jspan_of("[1]"), keys, v, 3);
+	T_OK(v[0].p == NULL && v[1].p == NULL, "members: none in an array");
+}
+
 int main(void)
 {
+	test_members_last();
 	test_number();
 	test_syntax();
 	test_members();
