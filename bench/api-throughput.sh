@@ -25,6 +25,10 @@
 #            Hugo's docs, 1,107 files): -j16 / -j64 and auto against 16 and
 #            64 slots, RUNS times (default 2), alternated
 #     order  a, b, c in both orders: summarize | embed and embed | summarize
+#     local  d on a server of one slot (a local model: Ollama, llama.cpp) whose
+#            answers take a third (700 ms) and a tenth (200 ms) of --timeout 2:
+#            auto against -j1, summarize alone, RUNS times (default 1); the
+#            requests beyond the documents' are those given up and sent again
 # LATENCY and LATENCY_SPREAD (bench/api-common.sh) change the test server's
 # answer times, e.g. LATENCY_SPREAD=0.5 for +-50% at random.
 # Output: one line per run.  Needs no database (--no-reuse).
@@ -51,7 +55,7 @@ corpus() {
 }
 
 # run LABEL CORPUS SLOTS THREADS [summarize-only|embed-first]: one timed run;
-# prints its line.
+# prints its line.  SUM_OPTS: more options for summarize.
 run() {
 	local label=$1 docs=$out/$2.ndjson slots=$3 t=$4 only=${5:-} start end wall
 	reset
@@ -63,7 +67,7 @@ run() {
 				--chunk-summaries --no-reuse --threads "$t" >"$out/res.ndjson" 2>"$out/sum.err"
 	elif [ -n "$only" ]; then
 		/usr/bin/time -f %M -o "$out/rss.sum" "$BIN/docpipe-summarize" --backend openai \
-			--chunk-summaries --no-reuse --threads "$t" <"$docs" \
+			--chunk-summaries --no-reuse --threads "$t" ${SUM_OPTS:-} <"$docs" \
 			>"$out/res.ndjson" 2>"$out/sum.err"
 		: >"$out/emb.err"; echo 0 >"$out/rss.emb"
 	else
@@ -156,6 +160,17 @@ for c in "${cases[@]}"; do
 			for _ in $(seq "${RUNS:-2}"); do
 				run "(dreal) $slots slots, -j$slots" real "$slots" "$slots" summarize-only
 				run "(dreal) $slots slots, auto" real "$slots" auto summarize-only
+			done
+		done
+		;;
+	local)
+		[ -s "$out/local.ndjson" ] || corpus local 2 10 1500
+		for ms in 700 200; do
+			latency=chat=$ms
+			serve 1
+			for _ in $(seq "${RUNS:-1}"); do
+				SUM_OPTS="--timeout 2" run "(local) 1 slot of $ms ms, -j1" local 1 1 summarize-only
+				SUM_OPTS="--timeout 2" run "(local) 1 slot of $ms ms, auto" local 1 auto summarize-only
 			done
 		done
 		;;

@@ -142,6 +142,7 @@ dp_http *dp_http_new(const dp_http_opts *opts, dp_err *err)
 	if (h->o.backoff_base_ms <= 0)
 		h->o.backoff_base_ms = 500;
 	dp_limiter_init(&h->limiter, h->o.autotune, h->o.max_in_flight > 0 ? h->o.max_in_flight : 1);
+	dp_limiter_deadline(&h->limiter, (double)h->o.timeout_ms);
 	h->rng = (uint64_t)dp_clock_ms() * 2654435761u + 1;
 	h->base = strdup(base);
 	if (h->base == NULL)

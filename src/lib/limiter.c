@@ -51,6 +51,7 @@
 #define START_FIRST 5     /* the weather from the first 2^5, 2^6... answers */
 #define START_BEFORE 32   /* ... and at least this many before them */
 #define START_RECENT 8    /* answers slow start compares with those before */
+#define DEADLINE_SHARE 0.5 /* an answer over this x the deadline is late (limiter.h) */
 
 void dp_limiter_init(dp_limiter *l, int autotune, int max)
 {
@@ -61,6 +62,11 @@ void dp_limiter_init(dp_limiter *l, int autotune, int max)
 	l->slow_start = 1;
 	l->highest = 1;
 	l->probe_step = PACE_STEP;
+}
+
+void dp_limiter_deadline(dp_limiter *l, double ms)
+{
+	l->deadline_ms = ms > 0 ? ms : 0;
 }
 
 int dp_limiter_level(const dp_limiter *l)
@@ -613,6 +619,18 @@ static double lowered(const dp_limiter *l, int lossy)
 	return v >= least ? v : l->level < least ? l->level : least;
 }
 
+/* Auto: the level a late answer of ms asks for (limiter.h, "Late
+ * answers"), or 0 when it is not late (or the level is 1 already: its
+ * answers are then as slow as the server is). */
+static double late_level(const dp_limiter *l, double ms)
+{
+	double half = DEADLINE_SHARE * l->deadline_ms;
+
+	if (!l->autotune || l->deadline_ms <= 0 || ms <= half || l->level <= 1)
+		return 0;
+	return fmax(1, floor(l->level * half / ms));
+}
+
 static void end_round(dp_limiter *l, double now_ms)
 {
 	int level = dp_limiter_level(l);
@@ -642,7 +660,8 @@ static void end_round(dp_limiter *l, double now_ms)
 	if (l->autotune) {
 		/* Every judged answer of the round over the tolerance, and at
 		 * least the last DP_LIMITER_STANDING (limiter.h). */
-		int slow = l->ok_timed > 0 && l->over >= l->ok_timed && l->over >= DP_LIMITER_STANDING;
+		int slow = l->late > 0 ||
+			   (l->ok_timed > 0 && l->over >= l->ok_timed && l->over >= DP_LIMITER_STANDING);
 		if (slow && !lossy && (l->testing || l->undecided))
 			l->test_gradient = 1;
 		congested = lossy || slow;
@@ -651,7 +670,8 @@ static void end_round(dp_limiter *l, double now_ms)
 	}
 	if (congested) {
 		l->over = 0; /* the next delay decrease on answers at the new load */
-		set_level(l, lowered(l, l->autotune && lossy));
+		double v = lowered(l, l->autotune && lossy);
+		set_level(l, l->late > 0 && l->late < v ? l->late : v);
 		l->slow_start = 0;
 		l->decreases++;
 		l->recover = l->sent;
@@ -661,6 +681,7 @@ static void end_round(dp_limiter *l, double now_ms)
 			     : l->level + SLOW_START_MAX / 2);
 	}
 	l->n = l->throttled = l->errors = l->ok_timed = 0;
+	l->late = 0;
 	l->round_idle = 0;
 	memcpy(l->round_base_ms, l->base_ms, sizeof l->round_base_ms);
 	l->peak = 0;
@@ -677,6 +698,15 @@ void dp_limiter_done(dp_limiter *l, unsigned long seq, enum dp_limiter_outcome o
 		l->opened = 1;
 		if (!l->autotune)
 			set_level(l, l->max);
+	}
+	if (late_level(l, ms) > 0) {
+		/* Neither a loss the weather counts nor a no-load time; it
+		 * ends the round with its decrease (limiter.h). */
+		if (seq > l->recover) {
+			l->late = late_level(l, ms);
+			end_round(l, now_ms);
+		}
+		return;
 	}
 	if (l->autotune) {
 		if (l->testing)
