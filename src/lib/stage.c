@@ -57,14 +57,17 @@ static int written(dp_stage_io *io, int rc, const dp_err *e)
 	return 0;
 }
 
-/* Writes rec (consumed); failure: count it as this stage's failure. */
+/* Writes rec (consumed); failure: count it as this stage's failure, as
+ * is an output that went out as its error record (over --max-record:
+ * the exit status says a record failed, as chunk's text path does). */
 static int put(dp_stage_io *io, jv rec, int failure)
 {
 	dp_err e;
+	int rc = dp_sink_put(io->sink, rec, &e);
 
-	if (failure)
+	if (failure || rc > 0)
 		atomic_fetch_add(&io->counts->failed, 1);
-	return written(io, dp_sink_put(io->sink, rec, &e), &e);
+	return written(io, rc, &e);
 }
 
 int dp_stage_io_take(dp_stage_io *io, jv *rec)

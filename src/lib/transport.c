@@ -366,10 +366,11 @@ static int is_own_error(jv rec)
  * cannot be serialized within the maximum becomes an error record naming
  * why, so it still reaches the store's report.  Runs outside the sink's
  * lock: serializing is most of a fast stage's work, and threads do it in
- * parallel. */
+ * parallel.  Returns 0, 1 when rec was replaced so, or -1 with err. */
 static int serialize(dp_sink *sink, jv rec, dp_json_buf *b, dp_err *err)
 {
 	dp_err why;
+	int replaced = 0;
 
 	b->len = 0;
 	b->max = sink->max_record;
@@ -378,6 +379,7 @@ static int serialize(dp_sink *sink, jv rec, dp_json_buf *b, dp_err *err)
 	if (dp_json_append(b, rec, &why) < 0) {
 		dp_stats_add(DP_STAT_FAILED, 1);
 		rec = dp_record_too_big(rec, &why, sink->max_record);
+		replaced = 1;
 		b->len = 0;
 		if (dp_json_append(b, rec, err) < 0) {
 			jv_free(rec);
@@ -385,7 +387,7 @@ static int serialize(dp_sink *sink, jv rec, dp_json_buf *b, dp_err *err)
 		}
 	}
 	jv_free(rec);
-	return 0;
+	return replaced;
 }
 
 /* Writes one serialized record.  Called with sink->lock held. */
@@ -406,26 +408,32 @@ static int write_one(dp_sink *sink, const dp_json_buf *b, dp_err *err)
 	return rc;
 }
 
+/* As serialize's return. */
 static int serialize_and_write(dp_sink *sink, jv rec, dp_json_buf *b, dp_err *err)
 {
-	return serialize(sink, rec, b, err) < 0 ? -1 : dp_sink_put_text(sink, b, err);
+	int replaced = serialize(sink, rec, b, err);
+
+	return replaced < 0 || dp_sink_put_text(sink, b, err) < 0 ? -1 : replaced;
 }
 
 int dp_sink_put(dp_sink *sink, jv rec, dp_err *err)
 {
 	dp_json_buf b = {0};
-	int rc = 0;
+	int rc = 0, replaced = 0;
 
 	if (sink->jq == NULL) {
 		rc = serialize_and_write(sink, rec, &b, err);
+		replaced = rc > 0;
 	} else {
 		jv outs = dp_jq_apply(sink->jq, rec);
-		for (int i = 0, n = jv_array_length(jv_copy(outs)); i < n && rc == 0; i++)
+		for (int i = 0, n = jv_array_length(jv_copy(outs)); i < n && rc >= 0; i++) {
 			rc = serialize_and_write(sink, jv_array_get(jv_copy(outs), i), &b, err);
+			replaced |= rc > 0;
+		}
 		jv_free(outs);
 	}
 	dp_json_buf_free(&b);
-	return rc;
+	return rc < 0 ? -1 : replaced;
 }
 
 int dp_sink_takes_text(const dp_sink *sink) { return sink->jq == NULL; }

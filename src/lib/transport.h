@@ -70,8 +70,11 @@ void dp_source_flush_on_idle(dp_source *src, dp_sink *sink);
  * LINGER time.  With opts->jq, NULL and err set when it does not compile. */
 dp_sink *dp_sink_open(const char *endpoint, const dp_io_opts *opts, dp_err *err);
 
-/* Writes rec (consumed).  Thread-safe.  Returns 0, or -1 with err set when
- * the output is gone (EPIPE, closed socket): the stage should stop. */
+/* Writes rec (consumed).  Thread-safe.  Returns 0; 1 when rec (or one of
+ * its --jq outputs) was over the maximum and went out as its error record
+ * instead (dp_record_too_big): a failure the caller counts; or -1 with err
+ * set when the output is gone (EPIPE, closed socket): the stage should
+ * stop. */
 int dp_sink_put(dp_sink *sink, jv rec, dp_err *err);
 
 /* For a stage that writes a record's JSON text itself (stage.h,

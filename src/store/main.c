@@ -278,7 +278,7 @@ static void tell_hub(void *ctx, const char *what, double waited_s)
 	r = jv_object_set(r, jv_string("on"), jv_string(what != NULL ? what : ""));
 	r = jv_object_set(r, jv_string("seconds"), jv_number(waited_s));
 	/* Only the progress needs it: a hub gone is found by the receipts. */
-	if (dp_sink_put(sink, r, &err) == 0)
+	if (dp_sink_put(sink, r, &err) >= 0)
 		dp_sink_flush(sink, &err);
 }
 

@@ -148,7 +148,7 @@ static int sweep_step(store *s, const struct sweep_step *step, const char *run, 
 		for (int i = 0; i < PQntuples(res) && rc == 0; i++) {
 			if (!PQgetisnull(res, i, 0)) {
 				rc = dp_sink_put(sink, deleted_receipt(PQgetvalue(res, i, 0),
-								       atoll(PQgetvalue(res, i, 1)), run), err);
+								       atoll(PQgetvalue(res, i, 1)), run), err) < 0 ? -1 : 0;
 				*deleted += rc == 0;
 			} else if ((picked = atol(PQgetvalue(res, i, 1))) > 0) {
 				free(key);

@@ -82,4 +82,20 @@ two() { [ "$(wc -l <out3.ndjson)" -ge 2 ]; }
 wait_for 30 two
 is "$(jq -r .path out3.ndjson | sed 's|.*/||' | xargs)" "d1.md d2.md" \
 	"the record it held when signalled is finished and written, the waiting one is not taken"
+# An output over --max-record (its input fits): it goes out as its error
+# record, and the exit status says a record failed (embed, summarize and
+# chunk with --jq exited 0 while chunk's text path exited 1: fault sweep 16).
+mkdir -p bigdoc
+python3 -c "print('# T\n\n' + 'hello world ' * 3000)" >bigdoc/big.md
+docpipe-discover bigdoc >bigfile.ndjson
+docpipe-chunk <bigfile.ndjson >bigdoc.ndjson
+len=$(head -1 bigdoc.ndjson | wc -c)
+for cmd in "docpipe-chunk --max-record 10000 --jq ." "docpipe-embed --max-record $((len + 10))" \
+	"docpipe-summarize --max-record $((len + 10))"; do
+	in=bigdoc.ndjson
+	[[ $cmd == docpipe-chunk* ]] && in=bigfile.ndjson
+	$cmd <"$in" >over.ndjson 2>/dev/null
+	is "$?" 1 "${cmd%% *}: an output over --max-record: exit 1 (a record failed)"
+	is "$(jq -r .kind over.ndjson)" error "... and it went out as its error record"
+done
 done_testing
