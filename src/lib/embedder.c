@@ -143,7 +143,7 @@ static int take_vector(const dp_embedder *e, dp_jspan v, float *out, size_t whic
 			rc = dp_vec_decode(str, out, dim, &why);
 			jv_free(str);
 		}
-		if (rc == -1) /* not dim float32 values */
+		if (rc == -1) /* not the length of dim float32 values */
 			dp_err_set(err, "the server's base64 vector for input %zu: %s (%s)", which,
 				   why.msg, e->dim_hint);
 		else if (rc < 0)

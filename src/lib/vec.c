@@ -76,18 +76,23 @@ static const unsigned char b64_bits[256] = {
 #undef X
 };
 
-/* The 24 bits of the group of four characters at p, or -1 with err naming
+/* The 24 bits of the group of four characters at p, or -3 with err naming
  * the first character that is not base64 (at is p's index in the text).
- * '=' counts as 0 where the last group may pad (last, third or fourth). */
-static long decode_group(const unsigned char *p, size_t at, int last, dp_err *err)
+ * pad: the '=' the group ends with (the last group's: 0, 1 or 2, as the
+ * vector's byte count gives it; every other group's 0): exactly those
+ * count as 0, so a group padded short or long is refused, not read as
+ * zero bits (fault sweep 16: "AA==" where one '=' belongs was read). */
+static long decode_group(const unsigned char *p, size_t at, int pad, dp_err *err)
 {
 	uint32_t n = 0;
 
 	for (int k = 0; k < 4; k++) {
-		unsigned bits = last && k >= 2 && p[k] == '=' ? 0 : b64_bits[p[k]];
-		if (bits > 63) {
-			dp_err_set(err, "vector is not valid base64 (character %zu)", at + (size_t)k);
-			return -1;
+		int padding = k >= 4 - pad;
+		unsigned bits = padding ? 0 : b64_bits[p[k]];
+		if (padding ? p[k] != '=' : bits > 63) {
+			dp_err_set(err, "vector is not valid base64 (character %zu%s)", at + (size_t)k,
+				   padding ? ": '=' expected" : p[k] == '=' ? ": padding too early" : "");
+			return -3;
 		}
 		n = n << 6 | bits;
 	}
@@ -98,7 +103,7 @@ int dp_vec_decode(jv s, float *out, size_t dim, dp_err *err)
 {
 	if (jv_get_kind(s) != JV_KIND_STRING) {
 		dp_err_set(err, "vector is not a base64 string");
-		return -1;
+		return -3;
 	}
 	return dp_vec_decode_text(jv_string_value(s), (size_t)jv_string_length_bytes(jv_copy(s)),
 				  out, dim, err);
@@ -119,9 +124,9 @@ int dp_vec_decode_text(const char *text, size_t len, float *out, size_t dim, dp_
 	unsigned char *bytes = (unsigned char *)out;
 	size_t b = 0;
 	for (size_t i = 0; i < len; i += 4) {
-		long n = decode_group(p + i, i, i + 4 == len, err);
+		long n = decode_group(p + i, i, i + 4 == len ? (int)((3 - nbytes % 3) % 3) : 0, err);
 		if (n < 0)
-			return -1;
+			return (int)n;
 		for (int shift = 16; shift >= 0 && b < nbytes; shift -= 8)
 			bytes[b++] = (unsigned char)(n >> shift);
 	}

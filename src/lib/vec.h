@@ -14,10 +14,12 @@
 /* Returns an owned jv string holding the base64 of v[0..dim). */
 jv dp_vec_encode(const float *v, size_t dim);
 
-/* Decodes s (borrowed) into out[0..dim).  Returns 0; -1 with err when s
- * is not valid base64 of exactly dim float32 values; -2 with err when it
- * is, but one of them is not a finite number (NaN, an infinity): no
- * vector docpipe keeps or compares may hold one. */
+/* Decodes s (borrowed) into out[0..dim).  Returns 0; -1 with err when its
+ * length is not that of dim float32 values in base64 (a --dim that is not
+ * the model's); -3 with err when s is no base64 (not a string, a
+ * character out of the alphabet, padding short, long or early); -2 with
+ * err when it is dim values, but one of them is not a finite number (NaN,
+ * an infinity): no vector docpipe keeps or compares may hold one. */
 int dp_vec_decode(jv s, float *out, size_t dim, dp_err *err);
 
 /* dp_vec_decode of the base64 text[0..len) (borrowed). */

@@ -213,7 +213,7 @@ static void test_vec(void)
 		{"AACAPwA*AEAAAIA/", "vector is not valid base64 (character 7)"},
 		{"AACAPwAAAEAAA-A/", "vector is not valid base64 (character 13)"},
 		{"AACAPwAAAEAAAIA*", "vector is not valid base64 (character 15)"},
-		{"AA=APwAAAEAAAIA/", "vector is not valid base64 (character 2)"},
+		{"AA=APwAAAEAAAIA/", "vector is not valid base64 (character 2: padding too early)"},
 		{"AACAPwAAAEAAAP9/", "vector value 2 is not a finite float32 number"},
 	};
 	for (size_t i = 0; i < sizeof wrong / sizeof wrong[0]; i++) {
@@ -222,6 +222,28 @@ static void test_vec(void)
 		T_EQ_STR(err.msg, wrong[i].msg, wrong[i].text);
 		jv_free(text);
 	}
+	/* Exactly the padding the length gives: one '=' for two values (8
+	 * bytes), two for one; "AA==" where one belongs was read as zero bits
+	 * (fault sweep 16). */
+	static const struct {
+		const char *text;
+		size_t dim;
+		const char *msg;
+	} pads[] = {
+		{"AACAPwAAgA==", 2, "vector is not valid base64 (character 10: padding too early)"},
+		{"AACAPwAAgD8A", 2, "vector is not valid base64 (character 11: '=' expected)"},
+		{"AACAPwA=", 1, "vector is not valid base64 (character 6: '=' expected)"},
+	};
+	for (size_t i = 0; i < sizeof pads / sizeof pads[0]; i++) {
+		jv text = jv_string(pads[i].text);
+		T_EQ_INT(dp_vec_decode(text, w, pads[i].dim, &err), -3, "padding that is not the length's: not base64");
+		T_EQ_STR(err.msg, pads[i].msg, pads[i].text);
+		jv_free(text);
+	}
+	jv two = jv_string("AACAPwAAgD8=");
+	T_EQ_INT(dp_vec_decode(two, w, 2, &err), 0, "the length's padding decodes");
+	T_OK(w[0] == 1.0f && w[1] == 1.0f, "to the values");
+	jv_free(two);
 	/* Valid base64, but a value that no vector may hold. */
 	const float odd[] = {NAN, INFINITY, -INFINITY};
 	for (size_t i = 0; i < 3; i++) {
