@@ -1,5 +1,6 @@
 #include "doc.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,6 +186,58 @@ static const char *record_path(jv rec, const char *what, dp_err *err)
 	return path;
 }
 
+/* The range of "mtime" (seconds since 1970) that PostgreSQL's timestamptz
+ * holds: 4713 BC to 294276 AD. */
+#define STORE_MTIME_MIN (-210866803200.0)
+#define STORE_MTIME_MAX 9224318015999.0
+
+/* Whether j (borrowed), a key or string anywhere in it, holds U+0000:
+ * PostgreSQL's jsonb stores no such character (its error names no
+ * field).  Recursive: jq's parser nests no deeper than 256. */
+static int holds_nul(jv j)
+{
+	int found = 0;
+
+	switch (jv_get_kind(j)) {
+	case JV_KIND_STRING:
+		return memchr(jv_string_value(j), '\0', (size_t)jv_string_length_bytes(jv_copy(j))) != NULL;
+	case JV_KIND_ARRAY:
+		jv_array_foreach(j, i, v) {
+			found = found || holds_nul(v);
+			jv_free(v);
+		}
+		return found;
+	case JV_KIND_OBJECT:
+		jv_object_foreach(j, k, v) {
+			found = found || holds_nul(k) || holds_nul(v);
+			jv_free(k);
+			jv_free(v);
+		}
+		return found;
+	default:
+		return 0;
+	}
+}
+
+/* Reads "size" and "mtime" (each optional): numbers the documents table
+ * holds, else -1 with err naming the field (PostgreSQL's "bigint out of
+ * range" or "timestamp out of range" named none). */
+static int parse_size_mtime(store_doc *doc, jv rec, dp_err *err)
+{
+	doc->has_size = dp_record_num(rec, "size", &doc->size) == 0;
+	doc->has_mtime = dp_record_num(rec, "mtime", &doc->mtime) == 0;
+	if (doc->has_size && !(doc->size >= 0 && doc->size <= 9007199254740992.0 && doc->size == floor(doc->size))) {
+		dp_err_set(err, "\"size\" must be a whole number of bytes from 0 to 2^53, not %g", doc->size);
+		return -1;
+	}
+	if (doc->has_mtime && !(doc->mtime >= STORE_MTIME_MIN && doc->mtime <= STORE_MTIME_MAX)) {
+		dp_err_set(err, "\"mtime\" must be seconds since 1970 within PostgreSQL's timestamps"
+			   " (4713 BC to 294276 AD), not %g", doc->mtime);
+		return -1;
+	}
+	return 0;
+}
+
 /* Reads the document's own fields (all but its chunks). */
 static int parse_doc_fields(store_doc *doc, jv rec, dp_err *err)
 {
@@ -199,8 +252,8 @@ static int parse_doc_fields(store_doc *doc, jv rec, dp_err *err)
 	    dp_record_get_str(rec, "chunker", STORE_MAX_IDENTITY, &doc->chunker, NULL, err) < 0 ||
 	    dp_record_get_str(rec, "embedder", STORE_MAX_IDENTITY, &doc->embedder, NULL, err) < 0)
 		return -1;
-	doc->has_size = dp_record_num(rec, "size", &doc->size) == 0;
-	doc->has_mtime = dp_record_num(rec, "mtime", &doc->mtime) == 0;
+	if (parse_size_mtime(doc, rec, err) < 0)
+		return -1;
 	int got = dp_record_get_int(rec, "dim", 1, DP_EMBED_DIM_MAX, &n, err);
 	if (got < 0)
 		return -1;
@@ -213,6 +266,11 @@ static int parse_doc_fields(store_doc *doc, jv rec, dp_err *err)
 	if (jv_is_valid(meta) && jv_get_kind(meta) != JV_KIND_NULL && jv_get_kind(meta) != JV_KIND_OBJECT) {
 		jv_free(meta);
 		dp_err_set(err, "\"meta\" must be an object");
+		return -1;
+	}
+	if (jv_get_kind(meta) == JV_KIND_OBJECT && holds_nul(meta)) {
+		jv_free(meta);
+		dp_err_set(err, "\"meta\" holds a U+0000 character, which PostgreSQL's jsonb cannot store");
 		return -1;
 	}
 	doc->meta = jv_is_valid(meta) ? meta : (jv_free(meta), jv_null());

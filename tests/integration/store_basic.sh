@@ -115,6 +115,18 @@ is "$(sql "SELECT count(*) FROM docpipe.documents WHERE path = '/corpus/it''s \"
 docpipe-store -q <odd.ndjson | jq -r .status >odd-r2
 is "$(cat odd-r2)" unchanged "odd path unchanged on re-run"
 
+# Fields the documents table cannot hold fail their document naming the
+# field (PostgreSQL's "bigint out of range", "timestamp out of range" and
+# "unsupported Unicode escape sequence" named none: fault sweep 16).
+for bad in '"size":1e400' '"size":12.5' '"size":-1' '"mtime":1e300' '"meta":{"t":["a\u0000b"]}'; do
+	printf '{"v":1,"kind":"document","path":"/corpus/bad.md","root":"/corpus","hash":"hb",%s,"chunks":[{"seq":0,"text":"hi"}]}\n' "$bad"
+done >badfields.ndjson
+docpipe-store -q <badfields.ndjson >badfields-r.ndjson
+is "$(jq -r .status badfields-r.ndjson | sort | uniq -c | tr -s ' ')" " 5 failed" "sizes, an mtime and a meta the table cannot hold: each fails"
+like "$(jq -r .error badfields-r.ndjson | sed -n 1p)" '^"size" must be a whole number of bytes from 0 to 2\^53' "... naming size"
+like "$(jq -r .error badfields-r.ndjson | sed -n 4p)" '^"mtime" must be seconds since 1970' "... naming mtime"
+like "$(jq -r .error badfields-r.ndjson | sed -n 5p)" '^"meta" holds a U\+0000 character' "... naming meta"
+
 # Unreachable database.
 out=$(DATABASE_URL="postgresql://127.0.0.1:1/none?connect_timeout=2" docpipe-store </dev/null 2>&1); rc=$?
 is "$rc" 3 "unreachable database: exit 3"
