@@ -113,7 +113,10 @@ int dp_cli_parse_long(const char *opt_name, const char *arg, long min, long max,
  * fails as a closed one's, never reaching a file or pipe opened later),
  * raises the soft limit on open files to the hard one (at most 65536), names
  * the stage for diagnostics and ignores SIGPIPE so a closed output is an
- * error we report, not a silent death. */
+ * error we report, not a silent death.  A replica that docpipe run started
+ * (DOCPIPE_SUPERVISOR in its environment: the supervisor's pid) goes to a
+ * session of its own with SIGTERM as its parent-death signal (cli.c,
+ * supervised). */
 void dp_cli_init(const char *stage);
 
 /* SIGTERM and SIGINT call dp_request_stop (stop.h) instead of

@@ -8,8 +8,11 @@
 # waits 0.5 s before it runs the real one, and the supervisor is killed
 # with -9 while its replicas are in that wait.  Now each child checks that
 # its parent is still the supervisor once the signal is asked for, and
-# exits if not: nothing is left.  And a signal in a run's first moments
-# (while the run's directory is made) leaves no directory behind.
+# exits if not: nothing is left.  (The replicas now take their session and
+# signal themselves, DOCPIPE_SUPERVISOR: the slowed setpriv delays the hub
+# and discover; the replicas' own check is tested at the end.)  And a
+# signal in a run's first moments (while the run's directory is made)
+# leaves no directory behind.
 . "$(dirname "$0")/../lib/tap.sh"
 newdb || exit 1
 numbered_docs "$T_DIR/docs" 5 20 note
@@ -46,4 +49,25 @@ for i in $(seq 1 20); do
 	[ -z "$(ls -A "$T_DIR/tmp")" ] || { dirs=$((dirs + 1)); rm -rf "${T_DIR:?}/tmp/"*; }
 done
 is "$dirs" 0 "SIGTERM in a run's first 0-90 ms: no run directory left behind (20 runs)"
+# A replica docpipe run starts (DOCPIPE_SUPERVISOR=its pid, src/lib/cli.c):
+# its own session; a supervisor already gone when it asks for its
+# parent-death signal (another pid than its parent's) ends it with that
+# signal at once; and the supervisor's kill -9 later ends it too.
+DOCPIPE_SUPERVISOR=1 docpipe-chunk --help >/dev/null 2>&1
+is "$?" 143 "a replica whose supervisor is already gone ends at once, as by SIGTERM"
+mkfifo "$T_DIR/in"
+bash -c 'DOCPIPE_SUPERVISOR=$$ docpipe-chunk <"$1" >/dev/null & echo $! >"$2"; exec 3>"$1"; sleep 60' \
+	_ "$T_DIR/in" "$T_DIR/pid" &
+SH=$!
+has_pid() { [ -s "$T_DIR/pid" ]; }
+wait_for 20 has_pid
+child=$(cat "$T_DIR/pid")
+session() { read -r stat <"/proc/$child/stat" && set -- ${stat##*) } && [ "$4" = "$child" ]; }
+wait_for 20 session
+ok $? "the replica leads a session of its own (the supervisor stops it as a group)"
+kill -9 $SH
+gone() { ! kill -0 "$child" 2>/dev/null; }
+wait_for 20 gone
+ok $? "the supervisor killed with -9: the replica gets its parent-death signal and ends"
+kill -9 "$child" 2>/dev/null
 done_testing
