@@ -127,12 +127,19 @@ static size_t skip_key(const char *s, size_t n, size_t i)
 	return i < n && s[i] == ':' ? i + 1 : 0;
 }
 
+/* jq's stack entries for an open container: an object's key waits for
+ * its value too (parse_value counts them alike). */
+#define STACK_ENTRIES(close) ((close) == '}' ? 2 : 1)
+
 /* Iterative, with a stack of the open containers: a record nested
- * DP_JSCAN_DEPTH deep costs no recursion. */
+ * DP_JSCAN_DEPTH deep costs no recursion.  jq's limit: a container opened
+ * with entries (STACK_ENTRIES of those around it) at DP_JSCAN_DEPTH is
+ * refused (counting containers only took 129-256 nested objects that jq
+ * refuses: fault sweep 16). */
 int dp_jscan_value(const char *s, size_t n, size_t *at)
 {
 	char open[DP_JSCAN_DEPTH];
-	int depth = 0;
+	int depth = 0, entries = 0;
 	size_t i = *at;
 
 	for (;;) {
@@ -141,12 +148,14 @@ int dp_jscan_value(const char *s, size_t n, size_t *at)
 		if (i >= n)
 			return -1;
 		if (s[i] == '{' || s[i] == '[') {
-			if (depth == DP_JSCAN_DEPTH)
+			if (entries >= DP_JSCAN_DEPTH)
 				return -1;
 			char close = s[i] == '{' ? '}' : ']';
 			open[depth++] = close;
+			entries += STACK_ENTRIES(close);
 			i = skip_ws(s, n, i + 1);
 			if (i < n && s[i] == close) {
+				entries -= STACK_ENTRIES(close);
 				depth--, i++;
 			} else {
 				if (close == '}' && (i = skip_key(s, n, i)) == 0)
@@ -166,6 +175,7 @@ int dp_jscan_value(const char *s, size_t n, size_t *at)
 			if (i >= n)
 				return -1;
 			if (s[i] == open[depth - 1]) {
+				entries -= STACK_ENTRIES(open[depth - 1]);
 				depth--, i++;
 				continue;
 			}
@@ -303,10 +313,6 @@ typedef struct parse_state {
 	char *scratch;
 	size_t cap;
 } parse_state;
-
-/* jq's stack limit: it counts open containers and the keys waiting for
- * their values, and refuses a container opened at this many. */
-#define JQ_PARSING_DEPTH 256
 
 /* jq's encoding of a code point (jvp_utf8_encode): a surrogate's three
  * bytes too, which jv_string_sized then replaces. */
@@ -447,7 +453,9 @@ int dp_jscan_number(dp_jspan v, double *out)
 }
 
 /* The value at st->s[*at] (after whitespace), with jq's stack holding
- * depth entries; *at set past it.  jv_invalid() when the text is refused. */
+ * depth entries (open containers and the keys waiting for their values;
+ * a container opened at DP_JSCAN_DEPTH is refused); *at set past it.
+ * jv_invalid() when the text is refused. */
 static jv parse_value(parse_state *st, size_t *at, int depth)
 {
 	const char *s = st->s;
@@ -467,7 +475,7 @@ static jv parse_value(parse_state *st, size_t *at, int depth)
 		*at = e;
 		return parse_scalar(s, i, e);
 	}
-	if (depth >= JQ_PARSING_DEPTH)
+	if (depth >= DP_JSCAN_DEPTH)
 		return jv_invalid();
 	char close = s[i] == '{' ? '}' : ']';
 	jv v = close == '}' ? jv_object() : jv_array();

@@ -16,7 +16,9 @@
 
 #include <jv.h>
 
-/* Nesting deeper than this is refused (jq 1.6's parser's limit). */
+/* Nesting deeper than this is refused (jq 1.6's parser's limit: its stack
+ * holds the open containers and the keys waiting for their values, so
+ * objects nest half as deep). */
 #define DP_JSCAN_DEPTH 256
 
 /* A piece of the text: p[0..n). */
@@ -27,7 +29,7 @@ typedef struct dp_jspan {
 
 /* Skips the JSON value that starts at s[*at] (after any whitespace),
  * checking its syntax (RFC 8259, no raw control character in a string,
- * at most DP_JSCAN_DEPTH levels), and sets *at just past it.  Returns 0,
+ * nested as deep as jq takes: DP_JSCAN_DEPTH), and sets *at just past it.  Returns 0,
  * or -1 when there is no valid value there (*at unspecified).  UTF-8 is
  * not checked: text.h's dp_utf8_invalid_at does that for a whole text. */
 int dp_jscan_value(const char *s, size_t n, size_t *at);

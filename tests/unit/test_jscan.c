@@ -124,6 +124,18 @@ static void parse_as_jq(const char *text, size_t n, const char *what)
 	jv_free(a), jv_free(b);
 }
 
+/* dp_jscan_value takes text[0..n) whole exactly when jq parses it (fault
+ * sweep 16: 129-256 nested objects were taken, which jq refuses). */
+static void value_as_jq(const char *text, size_t n, const char *what)
+{
+	jv j = jv_parse_sized(text, (int)n);
+	size_t at = 0;
+	int scan_ok = dp_jscan_value(text, n, &at) == 0 && at == n;
+
+	T_OK(scan_ok == jv_is_valid(j), what);
+	jv_free(j);
+}
+
 static void test_parse(void)
 {
 	/* Read in one pass, and text left to jq (not RFC 8259, a lone high
@@ -153,6 +165,7 @@ static void test_parse(void)
 		memset(deep, '[', (size_t)levels);
 		memset(deep + levels, ']', (size_t)levels);
 		parse_as_jq(deep, 2 * (size_t)levels, "arrays nested at jq's limit");
+		value_as_jq(deep, 2 * (size_t)levels, "arrays nested at jq's limit: the scan as jq");
 	}
 	for (int levels = 127; levels <= 129; levels++) {
 		size_t n = 0;
@@ -162,6 +175,7 @@ static void test_parse(void)
 		for (int k = 0; k < levels; k++)
 			deep[n++] = '}';
 		parse_as_jq(deep, n, "objects nested at jq's limit");
+		value_as_jq(deep, n, "objects nested at jq's limit: the scan as jq");
 	}
 }
 
