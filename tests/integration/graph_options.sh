@@ -79,6 +79,10 @@ is "$(hub_window --opt summarize=--threads=auto --opt summarize=--max-threads=10
 is "$(hub_window --opt summarize=--threads=20 --opt summarize=--threads=auto)" 256 \
 	"auto after a number (the stage's last word wins): --max-threads 64, 256"
 is "$(hub_window --opt summarize=--threads=90 --threads summarize=70)" 280 "--threads STAGE=N wins over --opt"
+# --threads STAGE=auto (summarize and embed): it was refused ("expects
+# STAGE=N", fault sweep 17).
+is "$(hub_window --threads summarize=auto --opt summarize=--max-threads=100)" 400 \
+	"--threads summarize=auto: taken, the window from its --max-threads (100): 400"
 is "$(hub_window --threads summarize=80 --window 10)" 10 "--window wins"
 
 # A root that is not there (a typo) is a usage error naming it, said before
@@ -150,7 +154,7 @@ is "$(jq -c '[.unchanged, .deleted]' "$T_DIR/report")" "[1,0]" "a third spelling
 # Counts out of range are usage errors before anything starts: a typo of
 # 20 digits wrapped in bash and forked chunk replicas without end; "08"
 # was an octal error, exit 1 (helper's fault sweep 5).
-for bad in "--replicas chunk=99999999999999999999" "--replicas chunk=65" "--threads chunk=0" "--replicas=x"; do
+for bad in "--replicas chunk=99999999999999999999" "--replicas chunk=65" "--threads chunk=0" "--threads chunk=auto" "--replicas=x"; do
 	# shellcheck disable=SC2086 # the option and its value, split
 	timeout 20 docpipe run "$T_DIR/docs" $bad --progress none >/dev/null 2>"$T_DIR/err"
 	is "$?" 2 "docpipe run $bad: a usage error (exit 2)"
