@@ -959,6 +959,15 @@ static void note_server(dp_http *h, dp_http_outcome *o, struct call_record *c)
 {
 	int err = server_error(o);
 	int mostly_throttled = c->throttles > c->server_errors;
+	/* A request sent and unanswered within --timeout while others get
+	 * answers is its own: too slow for the timeout (a long prompt on a
+	 * local model), or queued behind too many.  It is no storm's (its
+	 * attempts count: it fails by name after --retries), and it makes no
+	 * storm of others' errors: as weather, requests always slower than
+	 * --timeout were sent again for the whole retry budget (300 s: 346
+	 * requests for 40 summaries, fault sweep 17).  With no answer for
+	 * anyone (server_down) it is still an outage's. */
+	int own_timeout = o->transport == CURLE_OPERATION_TIMEDOUT && o->sent;
 
 	o->errors_before = c->server_errors;
 	o->throttle_wait_ms = err && mostly_throttled ? c->throttle_wait_ms : 0;
@@ -970,7 +979,7 @@ static void note_server(dp_http *h, dp_http_outcome *o, struct call_record *c)
 	pthread_mutex_lock(&h->lock);
 	if (c->number == 0)
 		c->number = ++h->calls;
-	h->recent[h->recent_next] = err || throttled(o) ? c->number : 0;
+	h->recent[h->recent_next] = (err && !own_timeout) || throttled(o) ? c->number : 0;
 	h->recent_next = (h->recent_next + 1) % DP_HTTP_STORM_ANSWERS;
 	if (o->transport == 0 && o->status >= 200 && o->status < 300) {
 		h->oks++;
@@ -984,7 +993,7 @@ static void note_server(dp_http *h, dp_http_outcome *o, struct call_record *c)
 	o->server_seen = h->answered || h->reached;
 	o->server_down = h->answered && h->failing_calls >= DP_HTTP_DOWN_CALLS;
 	/* A server never reached (a wrong URL) is no storm: it fails fast. */
-	o->server_stormy = h->answered && err && (mostly_throttled || stormy(h, c->number));
+	o->server_stormy = h->answered && err && !own_timeout && (mostly_throttled || stormy(h, c->number));
 	/* Said in the stats: the hub shows it and, as every replica's model
 	 * API is down alike, re-sends nothing meanwhile. */
 	if (o->server_down != h->down) {
