@@ -51,7 +51,12 @@
 #define START_FIRST 5     /* the weather from the first 2^5, 2^6... answers */
 #define START_BEFORE 32   /* ... and at least this many before them */
 #define START_RECENT 8    /* answers slow start compares with those before */
-#define DEADLINE_SHARE 0.5 /* an answer over this x the deadline is late (limiter.h) */
+#define DEADLINE_SHARE 0.5 /* an answer over this x the deadline is late (limiter.h) ... */
+#define LATE_HOLD 4.0     /* the level a late answer came at: held under for this x its time ... */
+#define LATE_HOLD_MAX 64.0 /* ... doubled at each late answer up to this x */
+#define LATE_TOLERANCE 1.25 /* ... and over this x its class's quickest: near the
+			     * deadline, a wait of a quarter more is one too many (one slot:
+			     * two in flight double it, three give up at a third of it) */
 
 void dp_limiter_init(dp_limiter *l, int autotune, int max)
 {
@@ -102,17 +107,25 @@ static int size_class(double tokens)
 	return c < DP_LIMITER_CLASSES ? c : DP_LIMITER_CLASSES - 1;
 }
 
-double dp_limiter_class_ms(const dp_limiter *l, double tokens)
+/* A per-class time of the table (base_ms or quickest_ms) for a request
+ * of tokens: its class's, else the nearest known one's (dp_limiter_class_ms
+ * says how); 0 when none is known. */
+static double nearest_class_ms(const double *table, double tokens)
 {
 	int c = size_class(tokens), d;
 
 	for (d = 0; d < DP_LIMITER_CLASSES; d++) {
-		if (c - d >= 0 && l->base_ms[c - d] > 0)
-			return l->base_ms[c - d] * pow(M_SQRT2, d);
-		if (c + d < DP_LIMITER_CLASSES && l->base_ms[c + d] > 0)
-			return l->base_ms[c + d];
+		if (c - d >= 0 && table[c - d] > 0)
+			return table[c - d] * pow(M_SQRT2, d);
+		if (c + d < DP_LIMITER_CLASSES && table[c + d] > 0)
+			return table[c + d];
 	}
 	return 0;
+}
+
+double dp_limiter_class_ms(const dp_limiter *l, double tokens)
+{
+	return nearest_class_ms(l->base_ms, tokens);
 }
 
 /* The request's time over its class's no-load time as it stood when the
@@ -622,13 +635,17 @@ static double lowered(const dp_limiter *l, int lossy)
 /* Auto: the level a late answer of ms asks for (limiter.h, "Late
  * answers"), or 0 when it is not late (or the level is 1 already: its
  * answers are then as slow as the server is). */
-static double late_level(const dp_limiter *l, double ms)
+static double late_level(const dp_limiter *l, double ms, double tokens)
 {
-	double half = DEADLINE_SHARE * l->deadline_ms;
+	double half = DEADLINE_SHARE * l->deadline_ms, quickest;
 
 	if (!l->autotune || l->deadline_ms <= 0 || ms <= half || l->level <= 1)
 		return 0;
-	return fmax(1, floor(l->level * half / ms));
+	quickest = nearest_class_ms(l->quickest_ms, tokens);
+	if (ms <= LATE_TOLERANCE * quickest)
+		return 0;
+	return fmax(1, quickest < half ? floor(l->level * (half - quickest) / (ms - quickest))
+				       : floor(l->level * DP_LIMITER_BETA));
 }
 
 static void end_round(dp_limiter *l, double now_ms)
@@ -676,9 +693,12 @@ static void end_round(dp_limiter *l, double now_ms)
 		l->decreases++;
 		l->recover = l->sent;
 	} else if (l->peak >= level && !waits) {
-		set_level(l, !l->slow_start ? l->level + 1
-			     : l->level <= SLOW_START_MAX ? l->level * 2
-			     : l->level + SLOW_START_MAX / 2);
+		double v = !l->slow_start ? l->level + 1
+			   : l->level <= SLOW_START_MAX ? l->level * 2
+			   : l->level + SLOW_START_MAX / 2;
+		if (l->late_from > 0 && v >= l->late_from && now_ms < l->late_probe_ms)
+			v = fmax(l->level, l->late_from - 1);
+		set_level(l, v);
 	}
 	l->n = l->throttled = l->errors = l->ok_timed = 0;
 	l->late = 0;
@@ -699,11 +719,21 @@ void dp_limiter_done(dp_limiter *l, unsigned long seq, enum dp_limiter_outcome o
 		if (!l->autotune)
 			set_level(l, l->max);
 	}
-	if (late_level(l, ms) > 0) {
+	double late = late_level(l, ms, tokens);
+	if (o == DP_LIMITER_OK) {
+		double *q = &l->quickest_ms[size_class(tokens)];
+		if (*q <= 0 || ms < *q)
+			*q = ms > 0 ? ms : 0.001;
+	}
+	if (late > 0) {
 		/* Neither a loss the weather counts nor a no-load time; it
 		 * ends the round with its decrease (limiter.h). */
 		if (seq > l->recover) {
-			l->late = late_level(l, ms);
+			l->late = late;
+			l->late_from = dp_limiter_level(l);
+			l->late_quiet_ms = fmin(l->late_quiet_ms > 0 ? 2 * l->late_quiet_ms : LATE_HOLD * ms,
+						LATE_HOLD_MAX * ms);
+			l->late_probe_ms = now_ms + l->late_quiet_ms;
 			end_round(l, now_ms);
 		}
 		return;

@@ -183,7 +183,17 @@
  *   brings the answers back under half the deadline (the level x that
  *   half over the answer's time: a queue's wait grows with the level, and
  *   Netflix's gradient limit scales its limit likewise), x0.7 at least;
- *   it is neither a loss for the weather nor a no-load time.  The answers
+ *   it is neither a loss for the weather nor a no-load time.  An answer
+ *   slow by its own size is not late: one within 1.25x the quickest of
+ *   its size class (near the deadline a quarter more is already a wait) (before: every answer over half the
+ *   deadline lowered the level, 2.3x -j4's time with 4 slots answering in
+ *   two thirds of it, fault sweep 17), and the decrease counts only the
+ *   wait beyond that quickest (level x (half - quickest) / (time -
+ *   quickest); 0.7x when the quickest is over half).  The level it came
+ *   at is then held under for a while (4x the late answer's time, doubled
+ *   at each late answer, at most 64x): one slot answering in two thirds
+ *   of the deadline climbed back to two every round and gave one request
+ *   up each time (1.8x -j1's time).  The answers
  *   to requests sent before it are not judged again (as after any
  *   decrease).
  * Fixed: the level is `max` after the first success (the first request goes
@@ -225,6 +235,10 @@ typedef struct dp_limiter {
 	/* The round in progress. */
 	int n, throttled, errors, ok_timed;
 	double late;      /* auto: the level a late answer asks for (0: none came) */
+	/* The level the last late answer came at (0: none), held under until
+	 * late_probe_ms; the hold doubles with each late answer (late_quiet_ms). */
+	int late_from;
+	double late_quiet_ms, late_probe_ms;
 	int over;         /* judged answers in a row, the last included, over
 			   * DP_LIMITER_TOLERANCE x their class's no-load time
 			   * (since the last decrease) */
@@ -257,6 +271,9 @@ typedef struct dp_limiter {
 				* the window before the last decrease: ignored */
 	/* No-load time per size class, ms (0: none yet). */
 	double base_ms[DP_LIMITER_CLASSES];
+	/* The quickest answer per size class, ms, never drifting (0: none
+	 * yet): a late answer is one that a queue, not its size, made slow. */
+	double quickest_ms[DP_LIMITER_CLASSES];
 	double round_base_ms[DP_LIMITER_CLASSES]; /* as they were when the round began */
 	/* Auto, losses: the last DP_LIMITER_WINDOW answers (1: a loss). */
 	unsigned char win[DP_LIMITER_WINDOW];
