@@ -24,4 +24,28 @@ is "$(jq -r .kind "$T_DIR/out" | sort | uniq -c | tr -s ' ')" " 10 document" "th
 is "$(jq -r .requests.chat "$T_DIR/stats")" 10 "one request each: none given up and sent again"
 most=$(jq -r .max_concurrent.chat "$T_DIR/stats")
 ok "$([ "$most" -le 2 ] && echo 0 || echo 1)" "at most 2 in flight (a third answer would wait past the timeout): $most"
+# Requests always slower than --timeout among ones answered in time (a long
+# prompt on a local model): each is its own, not a storm's: its attempts
+# count and its document fails by name after --retries.  As weather they
+# were sent again for the whole 300 s retry budget (fault sweep 17).
+mkdir -p "$T_DIR/mixed"
+python3 - "$T_DIR/mixed" <<'PY'
+import random, sys
+random.seed(1)
+w = "alpha beta gamma delta kernel socket buffer thread queue model answer prompt token".split()
+para = lambda n: " ".join(random.choice(w) for _ in range(n)) + ".\n\n"
+for i in range(2):
+    open(f"{sys.argv[1]}/big{i}.md", "w").write(f"# Big {i}\n\n" + "".join(para(120) for _ in range(40)))
+for i in range(30):
+    open(f"{sys.argv[1]}/small{i}.md", "w").write(f"# Small {i}\n\n" + "".join(para(60) for _ in range(3)))
+PY
+docpipe-discover "$T_DIR/mixed" | docpipe-chunk >"$T_DIR/mixed.ndjson"
+fakeapi --slots 2 --latency chat=50+0.3
+timeout 100 docpipe-summarize --backend openai --no-reuse --threads 2 --timeout 1 --retries 3 \
+	<"$T_DIR/mixed.ndjson" >"$T_DIR/mixed.out" 2>"$T_DIR/mixed.err"
+rc=$?
+is "$rc" 1 "prompts slower than --timeout among quick ones: exit 1 within 100 s (not the 300 s budget)"
+is "$(jq -r 'select(.kind == "document") | .path' "$T_DIR/mixed.out" | wc -l)" 30 "the 30 small documents are summarized"
+like "$(jq -r 'select(.kind == "error") | .error' "$T_DIR/mixed.out" | sort -u | head -1)" "no answer within --timeout 1 s" \
+	"each big one fails by name, the timeout named"
 done_testing
