@@ -52,11 +52,11 @@
 #define START_BEFORE 32   /* ... and at least this many before them */
 #define START_RECENT 8    /* answers slow start compares with those before */
 #define DEADLINE_SHARE 0.5 /* an answer over this x the deadline is late (limiter.h) ... */
-#define LATE_HOLD 4.0     /* the level a late answer came at: held under for this x its time ... */
-#define LATE_HOLD_MAX 64.0 /* ... doubled at each late answer up to this x */
 #define LATE_TOLERANCE 1.25 /* ... and over this x its class's quickest: near the
 			     * deadline, a wait of a quarter more is one too many (one slot:
 			     * two in flight double it, three give up at a third of it) */
+#define LATE_HOLD 4.0     /* the level a late answer came at: held under for this x its time ... */
+#define LATE_HOLD_MAX 64.0 /* ... doubled at each late answer up to this x */
 
 void dp_limiter_init(dp_limiter *l, int autotune, int max)
 {

@@ -180,9 +180,9 @@
  *   taken for weather: 1 slot, answers in a third of --timeout, 30
  *   documents: 161 requests sent again, 6.5x the time of --threads 1.  A
  *   late answer ends the round at once with a decrease to the level that
- *   brings the answers back under half the deadline (the level x that
- *   half over the answer's time: a queue's wait grows with the level, and
- *   Netflix's gradient limit scales its limit likewise), x0.7 at least;
+ *   brings the answers back under half the deadline (a queue's wait grows
+ *   with the level, and Netflix's gradient limit scales its limit
+ *   likewise: below), x0.7 at least;
  *   it is neither a loss for the weather nor a no-load time.  An answer
  *   slow by its own size is not late: one within 1.25x the quickest of
  *   its size class (near the deadline a quarter more is already a wait) (before: every answer over half the
