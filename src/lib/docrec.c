@@ -25,8 +25,7 @@ int dp_doc_check_chunks(jv rec, dp_err *err)
 			ok = jv_get_kind(t) == JV_KIND_STRING;
 			if (!ok) {
 				dp_err_set(err, "chunks[%d].text is not a string", i);
-			} else if (memchr(jv_string_value(t), '\0',
-					  (size_t)jv_string_length_bytes(jv_copy(t))) != NULL) {
+			} else if (dp_doc_holds_nul(t)) {
 				/* The store refuses it (PostgreSQL's text holds no
 				 * NUL): refused here, before a model API is paid. */
 				ok = 0;
@@ -43,6 +42,31 @@ int dp_doc_check_chunks(jv rec, dp_err *err)
 	}
 	jv_free(chunks);
 	return n;
+}
+
+int dp_doc_holds_nul(jv j)
+{
+	int found = 0;
+
+	switch (jv_get_kind(j)) {
+	case JV_KIND_STRING:
+		return memchr(jv_string_value(j), '\0', (size_t)jv_string_length_bytes(jv_copy(j))) != NULL;
+	case JV_KIND_ARRAY:
+		jv_array_foreach(j, i, v) {
+			found = found || dp_doc_holds_nul(v);
+			jv_free(v);
+		}
+		return found;
+	case JV_KIND_OBJECT:
+		jv_object_foreach(j, k, v) {
+			found = found || dp_doc_holds_nul(k) || dp_doc_holds_nul(v);
+			jv_free(k);
+			jv_free(v);
+		}
+		return found;
+	default:
+		return 0;
+	}
 }
 
 const char *dp_doc_chunk_text(jv rec, int i, int *len)

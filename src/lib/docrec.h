@@ -12,6 +12,12 @@
  * first bad field (e.g. "chunks[3].text is not a string"). */
 int dp_doc_check_chunks(jv rec, dp_err *err);
 
+/* Whether a string anywhere in j (borrowed), an object's keys included,
+ * holds U+0000: PostgreSQL's text and jsonb store no such character (and
+ * their errors name no field).  Recursive: jq's parser nests no deeper
+ * than 256. */
+int dp_doc_holds_nul(jv j);
+
 /* The text of chunk i of a record that passed dp_doc_check_chunks.  The
  * string points into rec (borrowed) and lives as long as rec is unchanged. */
 const char *dp_doc_chunk_text(jv rec, int i, int *len);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "docrec.h"
 #include "embedder.h"
 #include "record.h"
 #include "stats.h"
@@ -191,34 +192,6 @@ static const char *record_path(jv rec, const char *what, dp_err *err)
 #define STORE_MTIME_MIN (-210866803200.0)
 #define STORE_MTIME_MAX 9224318015999.0
 
-/* Whether j (borrowed), a key or string anywhere in it, holds U+0000:
- * PostgreSQL's jsonb stores no such character (its error names no
- * field).  Recursive: jq's parser nests no deeper than 256. */
-static int holds_nul(jv j)
-{
-	int found = 0;
-
-	switch (jv_get_kind(j)) {
-	case JV_KIND_STRING:
-		return memchr(jv_string_value(j), '\0', (size_t)jv_string_length_bytes(jv_copy(j))) != NULL;
-	case JV_KIND_ARRAY:
-		jv_array_foreach(j, i, v) {
-			found = found || holds_nul(v);
-			jv_free(v);
-		}
-		return found;
-	case JV_KIND_OBJECT:
-		jv_object_foreach(j, k, v) {
-			found = found || holds_nul(k) || holds_nul(v);
-			jv_free(k);
-			jv_free(v);
-		}
-		return found;
-	default:
-		return 0;
-	}
-}
-
 /* Reads "size" and "mtime" (each optional): numbers the documents table
  * holds, else -1 with err naming the field (PostgreSQL's "bigint out of
  * range" or "timestamp out of range" named none). */
@@ -268,7 +241,7 @@ static int parse_doc_fields(store_doc *doc, jv rec, dp_err *err)
 		dp_err_set(err, "\"meta\" must be an object");
 		return -1;
 	}
-	if (jv_get_kind(meta) == JV_KIND_OBJECT && holds_nul(meta)) {
+	if (jv_get_kind(meta) == JV_KIND_OBJECT && dp_doc_holds_nul(meta)) {
 		jv_free(meta);
 		dp_err_set(err, "\"meta\" holds a U+0000 character, which PostgreSQL's jsonb cannot store");
 		return -1;
