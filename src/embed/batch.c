@@ -347,16 +347,62 @@ static int same_reason(const char *a, const char *b)
 }
 
 static void split_failed(struct run *r, struct scratch *s, struct item *items, size_t n, const char *reason);
+static void send_halves(struct run *r, struct scratch *s, struct item *items, size_t n);
 
-/* items[0..n) failed as a whole with rc and reason: finds the culprit, or
- * fails them. */
+/* items[0..n) failed as a whole with rc and reason: sends them in halves
+ * when they were too many to be answered within --timeout, finds the
+ * culprit, or fails them. */
 static void after_failure(struct run *r, struct scratch *s, struct item *items, size_t n, int rc,
 			  const char *reason)
 {
-	if (splittable(rc, items, n))
+	if (rc == DP_HTTP_TIMED_OUT)
+		send_halves(r, s, items, n);
+	else if (splittable(rc, items, n))
 		split_failed(r, s, items, n, reason);
 	else
 		fail_items(r, s, items, n, reason);
+}
+
+/* Sends items[0..n) (n > 1) in two requests, each dealt with as a request
+ * of its own (a half that times out is halved again). */
+static void send_halves(struct run *r, struct scratch *s, struct item *items, size_t n)
+{
+	size_t h = n / 2;
+	dp_err err;
+	int rc = try_items(r, s, items, h, &err);
+
+	if (rc != 0)
+		after_failure(r, s, items, h, rc, err.msg);
+	rc = try_items(r, s, items + h, n - h, &err);
+	if (rc != 0)
+		after_failure(r, s, items + h, n - h, rc, err.msg);
+}
+
+/* items[0..n) (n > 1) were not answered within --timeout (DP_HTTP_TIMED_OUT):
+ * their first input goes alone, then the rest in halves.  The lone input
+ * tells a batch too big for --timeout (it is answered: the halves follow)
+ * from a server that answers nothing (a hung one that takes connections:
+ * the input waits out its retries, DP_HTTP_UNREACHABLE, and the batch
+ * fails with its reason, as it did whole), at the cost of one request, not
+ * of log2(n) halvings each waiting out --timeout. */
+static void after_timeout(struct run *r, struct scratch *s, struct item *items, size_t n)
+{
+	dp_err err;
+	int rc = try_items(r, s, items, 1, &err);
+
+	if (rc == DP_HTTP_UNREACHABLE) {
+		fail_items(r, s, items, n, err.msg);
+		return;
+	}
+	if (rc != 0)
+		after_failure(r, s, items, 1, rc, err.msg);
+	if (n == 2) {
+		rc = try_items(r, s, items + 1, 1, &err);
+		if (rc != 0)
+			after_failure(r, s, items + 1, 1, rc, err.msg);
+	} else {
+		send_halves(r, s, items + 1, n - 1);
+	}
 }
 
 /* The part of a half that failed alike with its twin, after its first
@@ -427,7 +473,8 @@ static void split_failed(struct run *r, struct scratch *s, struct item *items, s
  * sends again the documents of a request of several: a document's fate
  * does not hang on which documents shared its request.  One request more
  * for the lone document, as for a half; a call given up after its
- * attempts is not (--retries was spent on it). */
+ * attempts is not (--retries was spent on it).  A request not answered
+ * within --timeout is sent in smaller parts (after_timeout). */
 static void send_items(struct run *r, struct scratch *s, struct item *items, size_t n)
 {
 	dp_err err;
@@ -435,7 +482,9 @@ static void send_items(struct run *r, struct scratch *s, struct item *items, siz
 
 	if (rc == DP_HTTP_FAILED && one_document(items, n) && !gave_up(err.msg))
 		rc = try_items(r, s, items, n, &err);
-	if (rc != 0)
+	if (rc == DP_HTTP_TIMED_OUT)
+		after_timeout(r, s, items, n);
+	else if (rc != 0)
 		after_failure(r, s, items, n, rc, err.msg);
 }
 

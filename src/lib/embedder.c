@@ -273,7 +273,8 @@ static int embed_post(dp_embedder *e, const char *const *texts, const size_t *le
 	size_t max_response = n * ((size_t)e->dim * 32 + 1024) + (64u << 10);
 	char *text;
 	int rc = dp_http_post_json_text(e->http, e->backend == OPENAI ? "/embeddings" : "/api/embed",
-					body, tokens, max_response, &text, &resp->n, err);
+					body, tokens, max_response, n > 1 ? DP_HTTP_SHRINKABLE : 0,
+					&text, &resp->n, err);
 	resp->p = text;
 	return rc;
 }

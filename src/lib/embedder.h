@@ -71,7 +71,9 @@ dp_http *dp_embedder_http(dp_embedder *e);
  * (i+1)*dim), in as few requests as the batch limits allow.  Returns 0,
  * or a dp_http_status with err set: DP_HTTP_REJECTED when the server
  * rejected the input (e.g. too long), DP_HTTP_REFUSED when the stage must
- * stop (quota, credentials), DP_HTTP_FAILED otherwise (including a
+ * stop (quota, credentials), DP_HTTP_TIMED_OUT when a request of several
+ * inputs was not answered within --timeout (smaller ones may be: not
+ * retried), DP_HTTP_FAILED otherwise (including a
  * response with the wrong number of vectors, bad indexes, another
  * dimension or a value that is not a finite float32 number).  An input over DP_EMBED_INPUT_TOKENS_MAX (estimated) is
  * rejected without a request: callers cut it first, and say so.

@@ -952,6 +952,13 @@ static long connect_timeout_ms(const dp_http *h)
 	return h->o.timeout_ms < 10000 ? h->o.timeout_ms : 10000L;
 }
 
+/* Whether the attempt o was sent and not answered within --timeout (not a
+ * connection's timeout). */
+static int unanswered_in_time(const dp_http_outcome *o)
+{
+	return o->transport == CURLE_OPERATION_TIMEDOUT && o->sent;
+}
+
 /* Takes what an attempt of call c got into the server's record and fills
  * o->server_seen, o->server_down, o->server_stormy, o->errors_before and
  * o->throttle_wait_ms from it. */
@@ -967,7 +974,7 @@ static void note_server(dp_http *h, dp_http_outcome *o, struct call_record *c)
 	 * --timeout were sent again for the whole retry budget (300 s: 346
 	 * requests for 40 summaries, fault sweep 17).  With no answer for
 	 * anyone (server_down) it is still an outage's. */
-	int own_timeout = o->transport == CURLE_OPERATION_TIMEDOUT && o->sent;
+	int own_timeout = unanswered_in_time(o);
 
 	o->errors_before = c->server_errors;
 	o->throttle_wait_ms = err && mostly_throttled ? c->throttle_wait_ms : 0;
@@ -1322,6 +1329,7 @@ static void describe(const dp_http *h, const dp_http_outcome *o, const struct re
 /* What a call hands over (dp_http_post_json, dp_http_post_json_text). */
 struct answer {
 	int text;   /* in: the body's text, not its value */
+	unsigned flags; /* in: DP_HTTP_SHRINKABLE or 0 */
 	jv value;   /* out unless text: owned */
 	char *data; /* out with text: owned (free()), NUL-terminated */
 	size_t len;
@@ -1609,15 +1617,17 @@ static int post(dp_http *h, const char *path, jv body, size_t tokens, size_t max
 		 * other threads send more (6 requests at --threads 2). */
 		dp_err why;
 		int refused_now = 0;
+		int shrink = (a->flags & DP_HTTP_SHRINKABLE) && v.action != DP_HTTP_DO_OK &&
+			     unanswered_in_time(&o) && !o.server_down;
 		if (v.pause_stage)
 			pause_stage(h, o.retry_after_ms);
 		if (v.action == DP_HTTP_DO_REFUSE)
 			set_refused(h, o.status, last, err);
 		else if (v.action == DP_HTTP_DO_REJECT)
 			refused_now = never_found(h, o.status, last, &why);
-		else if (v.action == DP_HTTP_DO_GIVE_UP)
+		else if (v.action == DP_HTTP_DO_GIVE_UP && !shrink)
 			refused_now = never_reached(h, &o, last, &why);
-		retrying = v.action == DP_HTTP_DO_RETRY;
+		retrying = v.action == DP_HTTP_DO_RETRY && !shrink;
 		if (retrying)
 			count_retrying(h);
 		release(h, &sl, &o, &r, tokens);
@@ -1626,6 +1636,9 @@ static int post(dp_http *h, const char *path, jv body, size_t tokens, size_t max
 		if (v.action == DP_HTTP_DO_OK) {
 			status = take_body(h, path, &r, o.status, tokens, json, parsed, a, err);
 			parsed = jv_invalid();
+		} else if (shrink) {
+			dp_err_set(err, "%s: %s", path, last);
+			status = DP_HTTP_TIMED_OUT;
 		} else if (v.action == DP_HTTP_DO_REFUSE) {
 			status = DP_HTTP_REFUSED;
 		} else if (v.action == DP_HTTP_DO_REJECT) {
@@ -1650,7 +1663,7 @@ static int post(dp_http *h, const char *path, jv body, size_t tokens, size_t max
 		}
 		jv_free(parsed);
 		dp_buf_free(&r.body);
-		if (v.action != DP_HTTP_DO_RETRY)
+		if (!retrying)
 			break;
 		dp_sleep_ms((double)v.delay_ms);
 	}
@@ -1670,9 +1683,10 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, size
 }
 
 int dp_http_post_json_text(dp_http *h, const char *path, jv body, size_t tokens,
-			   size_t max_response, char **answer, size_t *len, dp_err *err)
+			   size_t max_response, unsigned flags, char **answer, size_t *len,
+			   dp_err *err)
 {
-	struct answer a = {.text = 1, .value = jv_invalid()};
+	struct answer a = {.text = 1, .flags = flags, .value = jv_invalid()};
 	int rc = post(h, path, body, tokens, max_response, &a, err);
 
 	*answer = a.data;

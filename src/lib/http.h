@@ -66,6 +66,9 @@ enum dp_http_status {
 				   * redirects, timeouts, a pause beyond the
 				   * budget): err says why; other content
 				   * would fare no better */
+	DP_HTTP_TIMED_OUT = -5, /* DP_HTTP_SHRINKABLE only: sent and not
+				 * answered within --timeout, not retried:
+				 * smaller requests may be answered in time */
 };
 
 /* Returns NULL with err set (bad URL scheme, out of memory).  Copies what
@@ -92,7 +95,19 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, size
  * thousands of numbers, which as jv values cost the stage more CPU than
  * the rest of its work. */
 int dp_http_post_json_text(dp_http *h, const char *path, jv body, size_t tokens,
-			   size_t max_response, char **answer, size_t *len, dp_err *err);
+			   size_t max_response, unsigned flags, char **answer, size_t *len,
+			   dp_err *err);
+
+/* flags of dp_http_post_json_text.  DP_HTTP_SHRINKABLE: the caller can send
+ * the request's content in smaller requests (an embedding batch of several
+ * inputs).  An attempt sent and not answered within --timeout then ends
+ * the call with DP_HTTP_TIMED_OUT, unless no call has been answered lately
+ * (an outage's timeouts: retried as weather).  Why: a request's size may
+ * be why it is slow, and the same request sent again waits out --timeout
+ * again (a batch of 64 inputs at 2.6 s against --timeout 2 failed all its
+ * documents after 6 attempts: fault sweep 17).  Such a call is not counted
+ * as given up on a server that never answers: its smaller parts are. */
+#define DP_HTTP_SHRINKABLE 1u
 
 /* Late binding, for a scheduler that chooses its next request only when
  * one can leave: waits for a place in flight, first come first served as

@@ -48,4 +48,25 @@ is "$rc" 1 "prompts slower than --timeout among quick ones: exit 1 within 100 s 
 is "$(jq -r 'select(.kind == "document") | .path' "$T_DIR/mixed.out" | wc -l)" 30 "the 30 small documents are summarized"
 like "$(jq -r 'select(.kind == "error") | .error' "$T_DIR/mixed.out" | sort -u | head -1)" "no answer within --timeout 1 s" \
 	"each big one fails by name, the timeout named"
+
+# An embedding batch slower than --timeout (1 slot, 64 inputs in 2.7 s,
+# --timeout 2): it was sent again whole until its attempts were spent, and
+# every document in it failed; with several such batches the stage stopped
+# as refused ("took connections but never answered", fault sweep 17).  Now
+# a batch not answered in time goes out smaller: its first input alone,
+# then the rest in halves.
+mkdir -p "$T_DIR/many"
+for i in $(seq 100); do printf '# Doc %d\n\ntext number %d about things %d.\n' "$i" "$i" "$i" >"$T_DIR/many/doc$i.md"; done
+docpipe-discover "$T_DIR/many" | docpipe-chunk >"$T_DIR/many.ndjson"
+fakeapi --slots 1 --latency embed=100+40
+for j in 1 4; do
+	api_reset
+	timeout 100 docpipe-embed --backend openai --no-reuse --dim 16 --timeout 2 --threads $j \
+		<"$T_DIR/many.ndjson" >"$T_DIR/many.out" 2>"$T_DIR/many.err"
+	rc=$?
+	n=$(api_requests embed)
+	is "$rc/$(jq -r 'select(.kind == "document") | .path' "$T_DIR/many.out" | wc -l)" 0/100 \
+		"--threads $j, batches slower than --timeout: the 100 documents are embedded"
+	ok "$([ "$n" -le 24 ] && echo 0 || echo 1)" "... in smaller requests, not the same ones again: $n requests"
+done
 done_testing

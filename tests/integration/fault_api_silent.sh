@@ -44,6 +44,18 @@ is "$?/$(kinds "$T_DIR/out")" "4/error=12 " \
 like "$(cat "$T_DIR/err")" "stopped: the model API took connections but never answered, 3 calls given up" \
 	"... saying so"
 
+# A batch of several inputs not answered within --timeout goes out smaller
+# (a batch too slow for it is sent in parts: api_auto_local.sh); its first
+# input alone first, so a server that answers nothing costs that input's
+# attempts, not a halving down to single inputs each waiting out --timeout.
+api_reset
+hangs hang embed 100
+docpipe-embed --backend openai --no-reuse --timeout 1 --retries 2 --threads 2 <"$T_DIR/chunked.ndjson" >"$T_DIR/out" 2>"$T_DIR/err"
+is "$?/$(kinds "$T_DIR/out")" "1/error=12 " "a batch that hangs: its documents fail"
+like "$(jq -r .error "$T_DIR/out" | sort -u)" "^/embeddings: gave up after 2 attempts in .*no answer within --timeout 1 s$" \
+	"... by the lone input's reason"
+is "$(api_requests embed)" 3 "... after the batch once and its first input twice"
+
 # Hung on the first requests only, then answering: not refused.
 fakeapi
 hangs hang chat 3
