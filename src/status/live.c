@@ -205,7 +205,7 @@ int status_live_hold(PGconn *db, status_live *live, int fd, dp_err *err)
 
 void status_live_end(PGconn *db, status_live *live)
 {
-	if (live->id != 0) {
+	if (live->id != 0 && db != NULL) {
 		char key[16];
 		snprintf(key, sizeof key, "%d", live->id);
 		const char *params[] = {key};

@@ -47,13 +47,15 @@ static void usage(FILE *out)
 		"                       live run's roots overlap (one equal to or under\n"
 		"                       another), print \"refused: WHY\" and exit 2\n"
 		"  --overlap MODE       refuse (default), wait (until such runs end) or allow\n"
-		"  --db-retry SECONDS   with --claim: wait this long for a database that is\n"
-		"                       away (default 300, as docpipe-store); a report's\n"
-		"                       input that ends empty (the run's supervisor gone):\n"
-		"                       the claim is let go, said, exit 5\n"
+		"  --db-retry SECONDS   with --record-run: wait this long for a database\n"
+		"                       that is away, for the claim and for the report\n"
+		"                       (default 300, as docpipe-store); with --claim, a\n"
+		"                       report's input that ends empty (the run's\n"
+		"                       supervisor gone): the claim is let go, said, exit 5\n"
 		"  --tty-fd FD          with --claim: the terminal of a run whose messages\n"
-		"                       (this stderr) go to a file it shows: the line\n"
-		"                       saying that the supervisor is gone goes to FD\n"
+		"                       (this stderr) go to a file it shows until its\n"
+		"                       hub exits: from the report's input on, its\n"
+		"                       messages go to FD\n"
 		"  --db-env NAME        read the connection URL from $NAME\n"
 		"  --version            print the version and exit\n"
 		"\n%s",
@@ -78,7 +80,7 @@ struct args {
 	const char *db_env, *report, *claim;
 	const char *claim_only; /* the first option given that only --claim uses */
 	long runs, failures, db_retry, tty_fd;
-	int json;
+	int json, db_retry_given;
 	enum status_overlap overlap;
 	char **roots;
 	size_t nroots;
@@ -105,7 +107,7 @@ static int status_option(void *ctx, int opt, char *arg, dp_err *err)
 		return dp_cli_parse_long(opt == OPT_RUNS ? "runs" : "failures", arg, 0, 100000,
 					 opt == OPT_RUNS ? &a->runs : &a->failures, err) < 0 ? -1 : 1;
 	case OPT_DB_RETRY:
-		claim_only(a, "--db-retry");
+		a->db_retry_given = 1;
 		return dp_cli_parse_long("db-retry", arg, 0, 86400, &a->db_retry, err) < 0 ? -1 : 1;
 	case OPT_TTY_FD:
 		claim_only(a, "--tty-fd");
@@ -162,6 +164,10 @@ static int parse(int argc, char **argv, struct args *a)
 	a->nroots = (size_t)(argc - optind);
 	if (a->claim != NULL && (a->report == NULL || strcmp(a->report, "-") != 0 || a->nroots == 0)) {
 		dp_diag("--claim needs --record-run - and at least one ROOT");
+		return DP_EXIT_USAGE;
+	}
+	if (a->report == NULL && a->db_retry_given) {
+		dp_diag("--db-retry applies to --record-run only");
 		return DP_EXIT_USAGE;
 	}
 	if (a->claim == NULL && a->claim_only != NULL) {
@@ -255,6 +261,18 @@ static int try_claim(void *ctx, dp_err *err)
 	return 0;
 }
 
+/* The report's input came (the report, or its end: the supervisor gone):
+ * records it as status_record_run does.  With --tty-fd its messages (a
+ * wait for the database, up to --db-retry) go to the terminal from now on:
+ * the hub that showed the run's messages file has exited, and a wait would
+ * be shown only after it. */
+static int record_shown(const struct args *a, PGconn **db, dp_err *err)
+{
+	if (a->tty_fd >= 0 && dup2((int)a->tty_fd, STDERR_FILENO) < 0)
+		dp_diag("--tty-fd %ld: %s", a->tty_fd, strerror(errno));
+	return status_record_run(db, a->db_env, a->report, (double)a->db_retry, err);
+}
+
 /* --claim: the claim made, waiting up to --db-retry for a database that is
  * away (the run starts only once its roots are claimed: nothing is paid
  * meanwhile); its answer on stdout ("claimed", or "refused: WHY" and
@@ -301,16 +319,13 @@ static int claim_and_record(const struct args *a, dp_err *err)
 		rc = c.refused ? DP_EXIT_USAGE : DP_EXIT_SYSTEM;
 	} else if (status_live_hold(c.db, &c.live, STDIN_FILENO, err) < 0) {
 		rc = DP_EXIT_SYSTEM;
-	} else if ((rc = status_record_run(c.db, a->report, err)) == -2) {
-		/* Nobody shows the run's messages file now: the terminal's. */
-		if (a->tty_fd >= 0 && getppid() != supervisor && dup2((int)a->tty_fd, STDERR_FILENO) < 0)
-			dp_diag("--tty-fd %ld: %s", a->tty_fd, strerror(errno));
+	} else if ((rc = record_shown(a, &c.db, err)) == -2) {
 		dp_diag("no report came: the run's supervisor (pid %d) is gone (killed?); its claim on"
 			" its roots is let go, nothing recorded", (int)supervisor);
 		err->msg[0] = '\0';
 		rc = DP_EXIT_INTERRUPTED;
 	} else {
-		rc = rc < 0 ? DP_EXIT_SYSTEM : DP_EXIT_OK;
+		rc = rc == -3 ? DP_EXIT_USAGE : rc < 0 ? DP_EXIT_SYSTEM : DP_EXIT_OK;
 	}
 	status_live_end(c.db, &c.live);
 	PQfinish(c.db);
@@ -333,15 +348,16 @@ int main(int argc, char **argv)
 			dp_diag("%s", err.msg);
 		return rc;
 	}
-	PGconn *db = dp_db_connect(a.db_env, "docpipe-status", &err);
-	if (db == NULL) {
+	PGconn *db = NULL;
+	if (a.report != NULL) {
+		rc = status_record_run(&db, a.db_env, a.report, (double)a.db_retry, &err);
+		rc = rc == -3 ? DP_EXIT_USAGE : rc < 0 ? DP_EXIT_SYSTEM : DP_EXIT_OK;
+	} else if ((db = dp_db_connect(a.db_env, "docpipe-status", &err)) == NULL) {
 		dp_diag("%s", err.msg);
 		return dp_db_connect_status(err.msg);
-	}
-	if (a.report != NULL)
-		rc = status_record_run(db, a.report, &err) < 0 ? DP_EXIT_SYSTEM : DP_EXIT_OK;
-	else
+	} else {
 		rc = show(db, &a, &err);
+	}
 	if (rc != DP_EXIT_OK && err.msg[0] != '\0')
 		dp_diag("%s", err.msg);
 	PQfinish(db);

@@ -10,6 +10,7 @@
 #include "lines.h"
 #include "live.h"
 #include "../store/outcome.h"
+#include "../store/store.h"
 #include "record.h"
 
 /* A report is one line; its failures list is bounded by the hub. */
@@ -398,27 +399,48 @@ static int read_report(const char *path, jv *rep, dp_err *err)
 	return rc;
 }
 
-int status_record_run(PGconn *db, const char *path, dp_err *err)
+struct recording {
+	PGconn **db;
+	const char *db_env;
+	jv report;  /* borrowed */
+	int ready;  /* the tables are made on this connection */
+	int refused; /* the login was refused for good */
+};
+
+/* One try of status_record_run, for store_patiently (its returns):
+ * connects (again, when lost), makes the tables, records. */
+static int record_once(void *ctx, dp_err *err)
 {
+	struct recording *r = ctx;
+
+	if (*r->db != NULL && dp_db_lost(*r->db)) {
+		PQfinish(*r->db);
+		*r->db = NULL;
+	}
+	if (*r->db == NULL) {
+		r->ready = 0;
+		if ((*r->db = dp_db_connect(r->db_env, "docpipe-status", err)) == NULL) {
+			r->refused = dp_db_connect_status(err->msg) == DP_EXIT_USAGE;
+			return r->refused ? -2 : -1;
+		}
+	}
+	if (!r->ready && store_outcome_ensure(*r->db, err) < 0)
+		return -1;
+	r->ready = 1;
+	return store_outcome_run_report(*r->db, r->report, err);
+}
+
+int status_record_run(PGconn **db, const char *db_env, const char *path, double patience,
+		      dp_err *err)
+{
+	struct recording r = {.db = db, .db_env = db_env};
 	/* A failure to make the tables now is tried again after the report. */
-	int ready = store_outcome_ensure(db, err) == 0;
-	jv rep;
-	int got = read_report(path, &rep, err);
+	r.ready = *db != NULL && store_outcome_ensure(*db, err) == 0;
+	int got = read_report(path, &r.report, err);
 
 	if (got < 0)
 		return got;
-	int rc = -1;
-	for (int attempt = 0; rc < 0 && attempt < 2; attempt++) {
-		if (attempt > 0) {
-			if (!dp_db_lost(db))
-				break;
-			if (dp_db_reset(db, err) < 0)
-				break;
-			ready = 0;
-		}
-		if (ready || (ready = store_outcome_ensure(db, err) == 0))
-			rc = store_outcome_run_report(db, rep, err);
-	}
-	jv_free(rep);
-	return rc;
+	int rc = store_patiently(record_once, &r, patience, err);
+	jv_free(r.report);
+	return rc < 0 && r.refused ? -3 : rc;
 }

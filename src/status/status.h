@@ -32,11 +32,19 @@ jv status_collect(PGconn *db, int max_runs, int max_failures, dp_err *err);
 void status_print(FILE *out, jv st);
 
 /* Reads the supervisor's JSON report from path ("-": stdin) and records
- * it in docpipe.runs (creating the tables if needed).  The tables are made
- * before the report is read, so a recorder started ahead of the run's end
- * only inserts once the report comes; a connection lost meanwhile (a
- * database restart) is made again once.  Returns 0, -2 with err when the
- * report is empty (nothing written: its writer gone), or -1 with err. */
-int status_record_run(PGconn *db, const char *path, dp_err *err);
+ * it in docpipe.runs (creating the tables if needed).  *db is the
+ * connection (NULL: made here, from db_env as dp_db_connect reads it); it
+ * stays the caller's, to PQfinish, made again when lost.  The tables are
+ * made before the report is read, so a recorder started ahead of the
+ * run's end only inserts once the report comes.  A database away (a
+ * restart at the run's end, still in recovery) is waited for up to
+ * patience seconds, as the store waits (store_patiently: said on stderr):
+ * the report was lost when one reconnection failed.  Recording twice
+ * is harmless (the run's row is updated).  Returns 0, -2 with err when
+ * the report is empty (nothing written: its writer gone), -3 with err
+ * when the login is refused for good (dp_db_connect_status), or -1 with
+ * err. */
+int status_record_run(PGconn **db, const char *db_env, const char *path, double patience,
+		       dp_err *err);
 
 #endif

@@ -278,7 +278,7 @@ int store_outcome_run_report(PGconn *db, jv report, dp_err *err)
 {
 	if (jv_get_kind(report) != JV_KIND_OBJECT || dp_record_str(report, "run") == NULL) {
 		dp_err_set(err, "the report has no run id");
-		return -1;
+		return -2;
 	}
 	jv failures = jv_object_get(jv_copy(report), jv_string("failures")), keyed = jv_array();
 	if (jv_get_kind(failures) == JV_KIND_ARRAY) {

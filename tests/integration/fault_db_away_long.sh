@@ -32,6 +32,11 @@ like "$(cat "$T_DIR/err")" "store-1 \(pid [0-9]+\) exited with status 3 after [0
 	"the supervisor says why it stops"
 is "$(grep -c '; restarting it' "$T_DIR/err")" 0 "the store not restarted"
 grep '; restarting it' "$T_DIR/err" | sed 's/^/# /'
+# The recorder waits --db-retry for a database away at the run's end (a
+# restart); not after the store has waited it out.
+like "$(cat "$T_DIR/err")" "the run's report is not recorded in the database: it stayed away for the store's --db-retry" \
+	"the report is not recorded, said, without a second wait"
+is "$(grep -c 'docpipe-status: .*waiting up to' "$T_DIR/err")" 0 "... only the store waited"
 db_allow true
 docpipe run "$T_DIR/docs" --progress none >"$T_DIR/report2" 2>"$T_DIR/err2"
 is "$?" 0 "the next run, the database back, completes"
