@@ -268,6 +268,9 @@ static int try_claim(void *ctx, dp_err *err)
  * be shown only after it. */
 static int record_shown(const struct args *a, PGconn **db, dp_err *err)
 {
+	/* A stop ends a wait for the database, said (a run stopped by its
+	 * user does not wait out --db-retry for its report). */
+	dp_cli_handle_signals();
 	if (a->tty_fd >= 0 && dup2((int)a->tty_fd, STDERR_FILENO) < 0)
 		dp_diag("--tty-fd %ld: %s", a->tty_fd, strerror(errno));
 	return status_record_run(db, a->db_env, a->report, (double)a->db_retry, err);
@@ -350,6 +353,7 @@ int main(int argc, char **argv)
 	}
 	PGconn *db = NULL;
 	if (a.report != NULL) {
+		dp_cli_handle_signals();
 		rc = status_record_run(&db, a.db_env, a.report, (double)a.db_retry, &err);
 		rc = rc == -3 ? DP_EXIT_USAGE : rc < 0 ? DP_EXIT_SYSTEM : DP_EXIT_OK;
 	} else if ((db = dp_db_connect(a.db_env, "docpipe-status", &err)) == NULL) {

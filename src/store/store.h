@@ -152,7 +152,7 @@ typedef struct store {
  * database is unreachable (dp_db_unreachable) and no stop
  * was requested.  Says once on stderr that it waits, and when the database
  * is back.  Returns 0, or -1 with err set (the last failure, and why it
- * stopped trying). */
+ * stopped trying: its patience spent, or a stop requested). */
 int store_patiently(int (*attempt)(void *ctx, dp_err *err), void *ctx, double patience,
 		    dp_err *err);
 

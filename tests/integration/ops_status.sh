@@ -148,6 +148,15 @@ db_allow false
 docpipe-status --record-run "$T_DIR/away.json" --db-retry 1 2>"$T_DIR/away.err"
 is "$?" 3 "away beyond --db-retry: exit 3"
 like "$(cat "$T_DIR/away.err")" "gave up after [0-9]+ s; --db-retry 1" "... saying why"
+# Stopped while it waits: no "gave up after 0 s; --db-retry 300" (said by a
+# store replica stopped so, fault sweep 17).
+docpipe-status --record-run "$T_DIR/away.json" 2>"$T_DIR/away.err" &
+pid=$!
+wait_for 30 grep -q 'waiting up to' "$T_DIR/away.err"
+kill -TERM $pid
+wait $pid
+like "$(cat "$T_DIR/away.err")" "\(stopped while waiting for the database, after [0-9.]+ s\)$" \
+	"stopped while waiting: said so, not a patience spent"
 db_allow true
 
 done_testing
