@@ -1618,7 +1618,7 @@ static int post(dp_http *h, const char *path, jv body, size_t tokens, size_t max
 		dp_err why;
 		int refused_now = 0;
 		int shrink = (a->flags & DP_HTTP_SHRINKABLE) && v.action != DP_HTTP_DO_OK &&
-			     unanswered_in_time(&o) && !o.server_down;
+			     unanswered_in_time(&o);
 		if (v.pause_stage)
 			pause_stage(h, o.retry_after_ms);
 		if (v.action == DP_HTTP_DO_REFUSE)

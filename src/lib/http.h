@@ -101,12 +101,12 @@ int dp_http_post_json_text(dp_http *h, const char *path, jv body, size_t tokens,
 /* flags of dp_http_post_json_text.  DP_HTTP_SHRINKABLE: the caller can send
  * the request's content in smaller requests (an embedding batch of several
  * inputs).  An attempt sent and not answered within --timeout then ends
- * the call with DP_HTTP_TIMED_OUT, unless no call has been answered lately
- * (an outage's timeouts: retried as weather).  Why: a request's size may
- * be why it is slow, and the same request sent again waits out --timeout
- * again (a batch of 64 inputs at 2.6 s against --timeout 2 failed all its
- * documents after 6 attempts: fault sweep 17).  Such a call is not counted
- * as given up on a server that never answers: its smaller parts are. */
+ * the call with DP_HTTP_TIMED_OUT.  Why: a request's size may be why it is
+ * slow, and the same request sent again waits out --timeout again (a
+ * batch of 64 inputs at 2.6 s against --timeout 2 failed all its documents
+ * after 6 attempts: fault sweep 17); the caller's smaller parts tell (an
+ * outage's timeouts are waited out by them as weather).  Such a call is
+ * not counted as given up on a server that never answers: its parts are. */
 #define DP_HTTP_SHRINKABLE 1u
 
 /* Late binding, for a scheduler that chooses its next request only when
