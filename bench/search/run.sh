@@ -19,7 +19,8 @@
 #      session 16: the clean figure of the default and of the variants) and
 #      questions-heldout7.jsonl (likewise, session 18) and
 #      questions-heldout8.jsonl (files chosen at random, committed before any
-#      run on them in session 35).
+#      run on them in session 35) and questions-heldout9.jsonl (likewise,
+#      written by a helper before any run of session 42).
 #   bench/search/run.sh [SHARED_DIR]     (default /work/shared)
 #   EMBED_MODEL=fh-v2 bench/search/run.sh   the other local embedder (default: fh-v1)
 #   FUSION=1 bench/search/run.sh            also saves each side's top 50 and
@@ -71,7 +72,7 @@ DATABASE_URL=$(url eval) python3 bench/search/eval.py chunking "$tmp/eval-chunks
 for c in rust-book:rust-book/src hugo-docs:hugo-docs/content/en; do
 	name=${c%%:*} db=${name//-/_}
 	TMPCHUNKS=/dev/null load "$db" "$shared/corpora/${c#*:}"
-	for set in ${SETS:-corpora heldout heldout2 heldout3 heldout4 heldout5 heldout6 heldout7 heldout8}; do
+	for set in ${SETS:-corpora heldout heldout2 heldout3 heldout4 heldout5 heldout6 heldout7 heldout8 heldout9}; do
 		echo "## (b) $name, questions-$set.jsonl"
 		DATABASE_URL=$(url "$db") python3 bench/search/eval.py files "$name" \
 			"bench/search/questions-$set.jsonl" "${variants[@]}"

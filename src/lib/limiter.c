@@ -128,6 +128,14 @@ double dp_limiter_class_ms(const dp_limiter *l, double tokens)
 	return nearest_class_ms(l->base_ms, tokens);
 }
 
+int dp_limiter_size_answered(const dp_limiter *l, double tokens)
+{
+	for (int c = size_class(tokens); c < DP_LIMITER_CLASSES; c++)
+		if (l->quickest_ms[c] > 0)
+			return 1;
+	return 0;
+}
+
 /* The request's time over its class's no-load time as it stood when the
  * round began (0 for the first of a class: nothing to judge it by),
  * updating that time.  Not the drifted time: a round of 64 answers at 3x

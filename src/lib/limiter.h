@@ -348,6 +348,10 @@ double dp_limiter_weather(const dp_limiter *l);
  * its chunk prompts' times).  0: no request answered yet. */
 double dp_limiter_class_ms(const dp_limiter *l, double tokens);
 
+/* 1 when a request of this token estimate's size class, or of a larger
+ * one, has been answered; else 0. */
+int dp_limiter_size_answered(const dp_limiter *l, double tokens);
+
 /* The least time between two sends, in ms (0: no pace). */
 double dp_limiter_interval_ms(const dp_limiter *l);
 
