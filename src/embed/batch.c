@@ -60,7 +60,15 @@ struct run {
 	int reader_waiting;  /* the reader is in dp_source_next ... */
 	long reader_wait_since; /* ... since then */
 	atomic_int no_input_said; /* split_failed's verdict was said (once) */
+	/* Under mu: the most inputs a new request takes (batch_inputs, or
+	 * less after a request of more was not answered within --timeout),
+	 * and the requests answered in a row since it was last changed. */
+	size_t cap;
+	int cap_answered;
 };
+
+/* Requests answered in a row at the cap before it grows by a quarter. */
+#define CAP_GROW_AFTER 16
 
 /* Per-worker buffers for one request of at most batch_inputs chunks. */
 struct scratch {
@@ -314,6 +322,24 @@ static int try_items(struct run *r, struct scratch *s, struct item *items, size_
 		s->keys[k] = d->keys[items[k].chunk];
 	}
 	rc = dp_embedder_embed(c->embedder, s->texts, s->lens, n, s->out, err);
+	/* A request of n not answered within --timeout: later ones take at
+	 * most n / 2 (every full batch timed out again, then went in parts:
+	 * 2x the wall and the inputs paid); answered ones at the cap let it
+	 * grow back slowly (a stall that passed). */
+	if (rc == DP_HTTP_TIMED_OUT || (rc == 0 && n > 1)) {
+		pthread_mutex_lock(&r->mu);
+		if (rc != 0 && n / 2 < r->cap) {
+			r->cap = n / 2 > 0 ? n / 2 : 1;
+			r->cap_answered = 0;
+		} else if (rc == 0 && n >= r->cap && r->cap < r->batch_inputs &&
+			   ++r->cap_answered >= CAP_GROW_AFTER) {
+			r->cap += (r->cap + 3) / 4;
+			if (r->cap > r->batch_inputs)
+				r->cap = r->batch_inputs;
+			r->cap_answered = 0;
+		}
+		pthread_mutex_unlock(&r->mu);
+	}
 	if (rc == 0) {
 		embed_encode_and_keep(c, s->out, n, s->keys, s->vecs);
 		resolve(r, items, n, s->vecs);
@@ -382,15 +408,20 @@ static void send_halves(struct run *r, struct scratch *s, struct item *items, si
  * their first input goes alone, then the rest in halves.  The lone input
  * tells a batch too big for --timeout (it is answered: the halves follow)
  * from a server that answers nothing (a hung one that takes connections:
- * the input waits out its retries, DP_HTTP_UNREACHABLE, and the batch
- * fails with its reason, as it did whole), at the cost of one request, not
- * of log2(n) halvings each waiting out --timeout. */
+ * the input waits out its retries, DP_HTTP_UNREACHABLE with no request
+ * answered meanwhile, and the batch fails with its reason, as it did
+ * whole), at the cost of one request, not of log2(n) halvings each waiting
+ * out --timeout.  A lone input given up while others were answered is too
+ * slow alone: its document fails, the rest goes on. */
 static void after_timeout(struct run *r, struct scratch *s, struct item *items, size_t n)
 {
 	dp_err err;
+	dp_http_stats before, after;
+	dp_http_get_stats(dp_embedder_http(r->c->embedder), &before);
 	int rc = try_items(r, s, items, 1, &err);
 
-	if (rc == DP_HTTP_UNREACHABLE) {
+	dp_http_get_stats(dp_embedder_http(r->c->embedder), &after);
+	if (rc == DP_HTTP_UNREACHABLE && after.answered == before.answered) {
 		fail_items(r, s, items, n, err.msg);
 		return;
 	}
@@ -478,6 +509,18 @@ static void split_failed(struct run *r, struct scratch *s, struct item *items, s
 static void send_items(struct run *r, struct scratch *s, struct item *items, size_t n)
 {
 	dp_err err;
+
+	/* Taken before a request timed out and lowered the cap (a worker
+	 * takes its next request while a place is awaited): sent in parts
+	 * of the cap, not whole to time out again. */
+	pthread_mutex_lock(&r->mu);
+	size_t cap = r->cap;
+	pthread_mutex_unlock(&r->mu);
+	if (n > cap) {
+		for (size_t k = 0; k < n; k += cap)
+			send_items(r, s, items + k, n - k < cap ? n - k : cap);
+		return;
+	}
 	int rc = try_items(r, s, items, n, &err);
 
 	if (rc == DP_HTTP_FAILED && one_document(items, n) && !gave_up(err.msg))
@@ -516,9 +559,9 @@ static size_t batch_size(struct run *r, long now)
 	size_t share;
 
 	if (!idle_for(r, now, EMBED_LINGER_MS) || level <= 1)
-		return r->batch_inputs;
+		return r->cap;
 	share = (r->pending_chunks + level - 1) / level;
-	return share < 1 ? 1 : share < r->batch_inputs ? share : r->batch_inputs;
+	return share < 1 ? 1 : share < r->cap ? share : r->cap;
 }
 
 /* Under mu: takes the next request's chunks (at most max), oldest first. */
@@ -755,6 +798,7 @@ int embed_run_batched(embed_ctx *c, dp_source *src, dp_sink *sink, int threads,
 		.batch_inputs = (size_t)dp_embedder_batch_inputs(c->embedder),
 		.dim = (size_t)dp_embedder_dim(c->embedder),
 	};
+	r.cap = r.batch_inputs;
 	dp_stage_pool pool;
 	int rc;
 

@@ -265,6 +265,14 @@ int dp_api_finish(dp_http *http, const char *what, unsigned long reused,
 			"weather, %.0f%% of answers refused whatever the load)",
 			reused, what, requested, st.requests, st.retries, st.throttled, hung, st.level,
 			st.highest, st.decreases, st.undone, st.weather * 100);
+		/* A fixed level above what the server serves at once (a local
+		 * model's one slot) queues requests past the timeout: said,
+		 * as nothing else tells it (fault sweep 17: -j4 on one slot,
+		 * 42 requests for 20, 1.56x -j1's time, silent). */
+		if (st.late > 0)
+			dp_diag("%lu answers took over half of --timeout at --threads %d: the server may"
+				" serve fewer requests at once (a local model often serves one); lower"
+				" --threads, or --threads auto finds the level", st.late, st.highest);
 	}
 	if (refused && rc != DP_EXIT_SYSTEM) {
 		const char *why = http != NULL ? dp_http_refused_reason(http) : "";

@@ -227,6 +227,8 @@ void dp_http_get_stats(dp_http *h, dp_http_stats *out)
 	out->highest = h->limiter.highest;
 	out->decreases = h->limiter.decreases;
 	out->undone = h->limiter.undone;
+	out->late = h->limiter.late_fixed;
+	out->answered = atomic_load(&h->oks);
 	out->weather = dp_limiter_weather(&h->limiter);
 	pthread_mutex_unlock(&h->lock);
 }

@@ -129,7 +129,11 @@ typedef struct dp_http_stats {
 	int highest;             /* the highest level reached */
 	unsigned long decreases; /* times the level was lowered (and stayed so) */
 	unsigned long undone;    /* decreases undone: the losses were weather */
+	unsigned long late;      /* fixed level above 1: answers (or give-ups)
+				  * over half of --timeout and 1.25x their
+				  * size's quickest (limiter.h, "Late answers") */
 	double weather;          /* auto: the loss fraction taken for weather */
+	unsigned long answered;  /* 2xx answers */
 } dp_http_stats;
 void dp_http_get_stats(dp_http *h, dp_http_stats *out);
 /* Why the run was refused (quota, credentials, a server never reached):

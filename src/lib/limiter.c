@@ -643,14 +643,21 @@ static double lowered(const dp_limiter *l, int lossy)
 /* Auto: the level a late answer of ms asks for (limiter.h, "Late
  * answers"), or 0 when it is not late (or the level is 1 already: its
  * answers are then as slow as the server is). */
+/* Whether an answer or give-up of ms for tokens is late (limiter.h, "Late
+ * answers"), its class's quickest in *quickest. */
+static int late_answer(const dp_limiter *l, double ms, double tokens, double *quickest)
+{
+	if (l->deadline_ms <= 0 || ms <= DEADLINE_SHARE * l->deadline_ms || l->level <= 1)
+		return 0;
+	*quickest = nearest_class_ms(l->quickest_ms, tokens);
+	return ms > LATE_TOLERANCE * *quickest;
+}
+
 static double late_level(const dp_limiter *l, double ms, double tokens)
 {
 	double half = DEADLINE_SHARE * l->deadline_ms, quickest;
 
-	if (!l->autotune || l->deadline_ms <= 0 || ms <= half || l->level <= 1)
-		return 0;
-	quickest = nearest_class_ms(l->quickest_ms, tokens);
-	if (ms <= LATE_TOLERANCE * quickest)
+	if (!l->autotune || !late_answer(l, ms, tokens, &quickest))
 		return 0;
 	return fmax(1, quickest < half ? floor(l->level * (half - quickest) / (ms - quickest))
 				       : floor(l->level * DP_LIMITER_BETA));
@@ -727,7 +734,9 @@ void dp_limiter_done(dp_limiter *l, unsigned long seq, enum dp_limiter_outcome o
 		if (!l->autotune)
 			set_level(l, l->max);
 	}
-	double late = late_level(l, ms, tokens);
+	double late = late_level(l, ms, tokens), quickest;
+	if (!l->autotune && late_answer(l, ms, tokens, &quickest))
+		l->late_fixed++;
 	if (o == DP_LIMITER_OK) {
 		double *q = &l->quickest_ms[size_class(tokens)];
 		if (*q <= 0 || ms < *q)

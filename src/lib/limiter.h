@@ -302,6 +302,7 @@ typedef struct dp_limiter {
 	int highest;
 	unsigned long decreases;
 	unsigned long undone;  /* decreases undone as weather */
+	unsigned long late_fixed; /* late answers at a fixed level above 1 */
 } dp_limiter;
 
 /* autotune: --threads auto (max: --max-threads); else a fixed level max. */

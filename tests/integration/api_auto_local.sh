@@ -24,6 +24,14 @@ is "$(jq -r .kind "$T_DIR/out" | sort | uniq -c | tr -s ' ')" " 10 document" "th
 is "$(jq -r .requests.chat "$T_DIR/stats")" 10 "one request each: none given up and sent again"
 most=$(jq -r .max_concurrent.chat "$T_DIR/stats")
 ok "$([ "$most" -le 2 ] && echo 0 || echo 1)" "at most 2 in flight (a third answer would wait past the timeout): $most"
+is "$(grep -c "answers took over half of --timeout" "$T_DIR/err")" 0 "auto: no hint"
+# A fixed level above the server's one slot queues requests past the
+# timeout; nothing said so (fault sweep 17).  Now the closing lines do.
+api_reset
+timeout 120 docpipe-summarize --backend openai --no-reuse --threads 4 --timeout 2 \
+	<"$T_DIR/docs.ndjson" >"$T_DIR/out4" 2>"$T_DIR/err4"
+like "$(cat "$T_DIR/err4")" "[0-9]+ answers took over half of --timeout at --threads 4: the server may serve fewer requests at once" \
+	"--threads 4 against one slot: the hint to lower it or use auto"
 # Requests always slower than --timeout among ones answered in time (a long
 # prompt on a local model): each is its own, not a storm's: its attempts
 # count and its document fails by name after --retries.  As weather they
@@ -91,4 +99,24 @@ for j in 1 4; do
 		"--threads $j, batches slower than --timeout: the 100 documents are embedded"
 	ok "$([ "$n" -le 24 ] && echo 0 || echo 1)" "... in smaller requests, not the same ones again: $n requests"
 done
+# After a batch timed out, later ones are smaller (half, growing back by a
+# quarter after 16 answered): each full batch of one big document timed
+# out again before it went in parts, 1.85x the inputs paid (fault sweep 18).
+chunked_doc "/big.md" 300 | jq -c '.chunks |= map(.text = "big \(.seq) " + .text)' >"$T_DIR/big.ndjson"
+api_reset
+timeout 100 docpipe-embed --backend openai --no-reuse --dim 16 --timeout 2 --threads 1 \
+	<"$T_DIR/big.ndjson" >"$T_DIR/big.out" 2>"$T_DIR/big.err"
+is "$?/$(jq -r .kind "$T_DIR/big.out")" 0/document "one document of 300 chunks, batches slower than --timeout: embedded"
+paid=$(api_stats .inputs.embed)
+ok "$([ "$paid" -le 450 ] && echo 0 || echo 1)" "... later batches smaller: $paid inputs paid for 300 (556 before)"
+# One input slower than --timeout alone, first in its batch, while the
+# server answers the rest: only its document fails (every document of the
+# batch failed with its reason, fault sweep 18).
+fakeapi --slots 4 --latency embed=5+1
+api_control "{\"faults\":[$(yes '{"endpoint":"embed","kind":"hang","seconds":5,"input":"text number 1 about things 1."}' | head -n 8 | paste -sd,)]}"
+timeout 100 docpipe-embed --backend openai --no-reuse --dim 16 --timeout 2 --retries 3 --threads 2 \
+	<"$T_DIR/many.ndjson" >"$T_DIR/slow1.out" 2>"$T_DIR/slow1.err"
+is "$?/$(jq -r 'select(.kind == "error") | .path' "$T_DIR/slow1.out" | sed 's|.*/||')" 1/doc1.md \
+	"one input slower than --timeout: its document alone fails"
+is "$(jq -r 'select(.kind == "document") | .path' "$T_DIR/slow1.out" | wc -l)" 99 "... the 99 others are embedded"
 done_testing
