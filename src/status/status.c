@@ -434,8 +434,14 @@ int status_record_run(PGconn **db, const char *db_env, const char *path, double 
 		      dp_err *err)
 {
 	struct recording r = {.db = db, .db_env = db_env};
-	/* A failure to make the tables now is tried again after the report. */
-	r.ready = *db != NULL && store_outcome_ensure(*db, err) == 0;
+	dp_err early;
+
+	/* Connected and the tables made before the report is read, so that a
+	 * recorder started ahead of the run's end only inserts; a failure
+	 * now is waited out after the report. */
+	if (*db == NULL)
+		*db = dp_db_connect(db_env, "docpipe-status", &early);
+	r.ready = *db != NULL && store_outcome_ensure(*db, &early) == 0;
 	int got = read_report(path, &r.report, err);
 
 	if (got < 0)

@@ -33,10 +33,11 @@ void status_print(FILE *out, jv st);
 
 /* Reads the supervisor's JSON report from path ("-": stdin) and records
  * it in docpipe.runs (creating the tables if needed).  *db is the
- * connection (NULL: made here, from db_env as dp_db_connect reads it); it
- * stays the caller's, to PQfinish, made again when lost.  The tables are
- * made before the report is read, so a recorder started ahead of the
- * run's end only inserts once the report comes.  A database away (a
+ * connection (NULL: made here, before the report is read, from db_env as
+ * dp_db_connect reads it); it stays the caller's, to PQfinish, made again
+ * when lost.  The tables are made before the report is read, so a
+ * recorder started ahead of the run's end only inserts once the report
+ * comes.  A database away (a
  * restart at the run's end, still in recovery) is waited for up to
  * patience seconds, as the store waits (store_patiently: said on stderr):
  * the report was lost when one reconnection failed.  Recording twice

@@ -119,29 +119,34 @@ static int sweep_step(store *s, const struct sweep_step *step, const char *run, 
 	for (long picked = *batch; key != NULL && rc == 0 && picked >= *batch;) {
 		snprintf(limit, sizeof limit, "%ld", *batch);
 		values[3] = key;
-		/* Pooled, the batch's statement gets the store's settings in a
-		 * transaction of its own, committed before its receipts go out. */
-		if (store_pooled_begin(s, err) < 0) {
+		/* The batch's statement in a transaction of its own (pooled,
+		 * with the store's settings), committed before its receipts
+		 * go out.  Autocommitted, a DELETE waiting on a lock when its
+		 * store was stopped went through once the lock went, after
+		 * the run had ended and reported no deletion (fault sweep
+		 * 18); uncommitted, it is rolled back with the connection. */
+		if (dp_db_begin(s->db, STORE_SESSION_SETTINGS, NULL, err) < 0) {
+			dp_db_rollback(s->db);
 			rc = -1;
 			continue;
 		}
 		PGresult *res = dp_db_result_params(s->db, step->sql, 5, types, values, lengths, formats);
 		int ok = res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK;
-		dp_err ended;
-		if (store_pooled_end(s, ok ? 0 : -1, &ended) < 0 && ok) {
-			*err = ended;
+		if (ok && dp_db_exec(s->db, "COMMIT", err) < 0) {
+			dp_db_rollback(s->db);
 			PQclear(res);
 			rc = -1;
 			continue;
 		}
 		if (!ok) {
 			int timeout = strcmp(dp_db_sqlstate(res), "57014") == 0 && !dp_db_lost(s->db);
+			if (!timeout)
+				dp_db_err(err, s->db, res, "sweep"), rc = -1;
+			dp_db_rollback(s->db);
 			if (timeout && *batch > 1)
 				*batch /= 2; /* and again from the same key */
 			else if (timeout)
 				timeout_err(s, step, res, err), rc = -1;
-			else
-				dp_db_err(err, s->db, res, "sweep"), rc = -1;
 			PQclear(res);
 			continue;
 		}
