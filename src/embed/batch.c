@@ -411,17 +411,18 @@ static void send_halves(struct run *r, struct scratch *s, struct item *items, si
  * the input waits out its retries, DP_HTTP_UNREACHABLE with no request
  * answered meanwhile, and the batch fails with its reason, as it did
  * whole), at the cost of one request, not of log2(n) halvings each waiting
- * out --timeout.  A lone input given up while others were answered is too
- * slow alone: its document fails, the rest goes on. */
-static void after_timeout(struct run *r, struct scratch *s, struct item *items, size_t n)
+ * out --timeout.  A lone input given up while others were answered (since
+ * the request was sent: answered_before, dp_http_stats.answered then) is
+ * too slow alone: its document fails, the rest goes on. */
+static void after_timeout(struct run *r, struct scratch *s, struct item *items, size_t n,
+			  unsigned long answered_before)
 {
 	dp_err err;
-	dp_http_stats before, after;
-	dp_http_get_stats(dp_embedder_http(r->c->embedder), &before);
+	dp_http_stats after;
 	int rc = try_items(r, s, items, 1, &err);
 
 	dp_http_get_stats(dp_embedder_http(r->c->embedder), &after);
-	if (rc == DP_HTTP_UNREACHABLE && after.answered == before.answered) {
+	if (rc == DP_HTTP_UNREACHABLE && after.answered == answered_before) {
 		fail_items(r, s, items, n, err.msg);
 		return;
 	}
@@ -521,12 +522,18 @@ static void send_items(struct run *r, struct scratch *s, struct item *items, siz
 			send_items(r, s, items + k, n - k < cap ? n - k : cap);
 		return;
 	}
+	/* Answers counted from the request's sending: one answered while it
+	 * waited shows the server alive (after_timeout). */
+	dp_http *http = dp_embedder_http(r->c->embedder);
+	dp_http_stats before = {0};
+	if (http != NULL)
+		dp_http_get_stats(http, &before);
 	int rc = try_items(r, s, items, n, &err);
 
 	if (rc == DP_HTTP_FAILED && one_document(items, n) && !gave_up(err.msg))
 		rc = try_items(r, s, items, n, &err);
 	if (rc == DP_HTTP_TIMED_OUT)
-		after_timeout(r, s, items, n);
+		after_timeout(r, s, items, n, before.answered);
 	else if (rc != 0)
 		after_failure(r, s, items, n, rc, err.msg);
 }
