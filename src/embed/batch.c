@@ -389,19 +389,23 @@ static void after_failure(struct run *r, struct scratch *s, struct item *items, 
 		fail_items(r, s, items, n, reason);
 }
 
-/* Sends items[0..n) (n > 1) in two requests, each dealt with as a request
- * of its own (a half that times out is halved again). */
-static void send_halves(struct run *r, struct scratch *s, struct item *items, size_t n)
+/* Sends items[0..n) in one request, dealt with as a request of its own
+ * when it fails (after_failure). */
+static void send_part(struct run *r, struct scratch *s, struct item *items, size_t n)
 {
-	size_t h = n / 2;
 	dp_err err;
-	int rc = try_items(r, s, items, h, &err);
+	int rc = try_items(r, s, items, n, &err);
 
 	if (rc != 0)
-		after_failure(r, s, items, h, rc, err.msg);
-	rc = try_items(r, s, items + h, n - h, &err);
-	if (rc != 0)
-		after_failure(r, s, items + h, n - h, rc, err.msg);
+		after_failure(r, s, items, n, rc, err.msg);
+}
+
+/* Sends items[0..n) (n > 1) in two requests (a half that times out is
+ * halved again). */
+static void send_halves(struct run *r, struct scratch *s, struct item *items, size_t n)
+{
+	send_part(r, s, items, n / 2);
+	send_part(r, s, items + n / 2, n - n / 2);
 }
 
 /* items[0..n) (n > 1) were not answered within --timeout (DP_HTTP_TIMED_OUT):
@@ -428,13 +432,10 @@ static void after_timeout(struct run *r, struct scratch *s, struct item *items, 
 	}
 	if (rc != 0)
 		after_failure(r, s, items, 1, rc, err.msg);
-	if (n == 2) {
-		rc = try_items(r, s, items + 1, 1, &err);
-		if (rc != 0)
-			after_failure(r, s, items + 1, 1, rc, err.msg);
-	} else {
+	if (n == 2)
+		send_part(r, s, items + 1, 1);
+	else
 		send_halves(r, s, items + 1, n - 1);
-	}
 }
 
 /* The part of a half that failed alike with its twin, after its first
