@@ -1291,7 +1291,9 @@ static int sweep_begin(struct hub *h, int *complete)
 }
 
 /* Ends the sweep sweep_begin began: its deleted documents counted,
- * t->sweep "done" or "failed" (and why). */
+ * t->sweep "done", "stopped" (the run was stopped meanwhile: the sweep's
+ * store ends as told, its batches deleted so far stay deleted, the next
+ * run sweeps the rest) or "failed" (and why). */
 static void sweep_end(struct hub *h, dp_err *err)
 {
 	hub_tally *t = &h->tally;
@@ -1301,8 +1303,15 @@ static void sweep_end(struct hub *h, dp_err *err)
 		t->sweep = "done";
 		return;
 	}
-	t->sweep = "failed";
-	snprintf(t->sweep_why, sizeof t->sweep_why, "%s", rc == 0 ? h->sweep.go_failed : err->msg);
+	if (stopping_noted || dp_stop_requested()) {
+		t->sweep = "stopped";
+		snprintf(t->sweep_why, sizeof t->sweep_why,
+			 "the run was stopped during the sweep, after %ld deletion(s): the next run sweeps the rest",
+			 h->sweep.deleted);
+	} else {
+		t->sweep = "failed";
+		snprintf(t->sweep_why, sizeof t->sweep_why, "%s", rc == 0 ? h->sweep.go_failed : err->msg);
+	}
 	dp_diag("sweep %s: %s", t->sweep, t->sweep_why);
 }
 
@@ -1453,7 +1462,7 @@ static int finish(struct hub *h, int complete)
 		dp_diag("the report could not be written: %s", errno != 0 ? strerror(errno) : "write error");
 		return DP_EXIT_SYSTEM;
 	}
-	if (!complete)
+	if (!complete || strcmp(t->sweep, "stopped") == 0)
 		return DP_EXIT_INTERRUPTED;
 	if (strcmp(t->sweep, "failed") == 0)
 		return DP_EXIT_SYSTEM;

@@ -84,4 +84,25 @@ release_lock sweep-holder
 sleep 1
 is "$(sql "SELECT count(*) FROM docpipe.documents WHERE path = '$left'")" 1 \
 	"the sweep killed while it waited: nothing deleted after it"
+
+# docpipe run stopped while its sweep waits on a lock: a stop, reported as
+# one (exit 5, "sweep":"stopped"), not as a failed sweep (fault sweep 18).
+rm "$D"/doc2[0-9]*.md
+locked=$(sql "SELECT path FROM docpipe.documents WHERE path ~ '/doc2[0-9]+\.md\$' ORDER BY path LIMIT 1")
+hold_lock sweep-holder2 "SELECT 1 FROM docpipe.documents WHERE path = '$locked' FOR UPDATE"
+docpipe run "$D" --progress none >"$T_DIR/report5" 2>"$T_DIR/err5" &
+run=$!
+wait_for 60 sql_ge "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+	AND application_name LIKE 'docpipe-store%' AND wait_event_type = 'Lock'" 1
+ok $? "the run's sweep waits on the locked row"
+kill -TERM $run
+wait $run
+rc=$?
+is "$rc/$(jq -r .sweep "$T_DIR/report5")" 5/stopped "stopped during its sweep: exit 5, the sweep reported stopped"
+like "$(jq -r .sweep_reason "$T_DIR/report5")" "^the run was stopped during the sweep, after [0-9]+ deletion\(s\): the next run sweeps the rest$" \
+	"saying what was deleted and that the next run sweeps the rest"
+release_lock sweep-holder2
+docpipe run "$D" --progress none >"$T_DIR/report6" 2>"$T_DIR/err6"
+is "$?/$(jq -r .sweep "$T_DIR/report6")/$(sql "SELECT count(*) FROM docpipe.documents WHERE path ~ '/doc2[0-9]+\.md\$'")" 0/done/0 \
+	"the next run sweeps the rest"
 done_testing
