@@ -53,6 +53,26 @@ is "$(jq -r '[.unchanged, .added] | @tsv' "$T_DIR/report2")" "$(printf '%d\t%d' 
 is "$(fingerprint)" "$want" "the database is the plain pipeline's: every document once, whole, same content"
 [ "$T_FAILED" = 0 ] || sed 's/^/# /' "$T_DIR/err1" "$T_DIR/err2" | grep -v 'in flight\|procs'
 
+# SIGTERM once the hub has exited (the report complete, only its recording
+# and the replicas' exits left): the run's status is the hub's, not 5
+# (fault sweep 18: exit 5 with a complete report).  A trigger holds the
+# report's recording for 2 s.
+sql "CREATE FUNCTION slow_report() RETURNS trigger LANGUAGE plpgsql AS \$\$
+BEGIN PERFORM pg_sleep(2); RETURN NEW; END \$\$;
+CREATE TRIGGER slow_report BEFORE INSERT OR UPDATE ON docpipe.runs FOR EACH ROW
+	WHEN (NEW.ended_at IS NOT NULL) EXECUTE FUNCTION slow_report()" >/dev/null
+docpipe run "$T_DIR/docs" --progress none >"$T_DIR/report4" 2>"$T_DIR/err4" &
+SUP=$!
+wait_for 60 sql_ge "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep'
+	AND application_name LIKE 'docpipe-status%' AND datname = current_database()" 1
+ok $? "the run's report is being recorded"
+kill -TERM $SUP
+wait $SUP
+is "$?:$(jq -r '[.complete, .unchanged] | @tsv' "$T_DIR/report4")" "$(printf '0:true\t%d' $N)" \
+	"stopped after the hub's end: the hub's status (0), its report complete"
+is "$(sql "SELECT count(*) FROM docpipe.runs WHERE complete AND unchanged = $N")" 1 "... and recorded"
+[ "$T_FAILED" = 0 ] || sed 's/^/# /' "$T_DIR/err4"
+
 # SIGHUP (the terminal closed, an ssh session dropped) stops the run the
 # same way: before, bash died of it at once (exit 129), no report printed
 # or recorded: docpipe.runs kept the run "without a report" for good.
