@@ -313,7 +313,9 @@ typedef struct hub_config {
  * The caller blocks SIGUSR1 (so that the threads hub_run starts inherit
  * the block) with hub_note_stopping as its handler: hub_run unblocks it in
  * its loop's thread only, whose waits it may interrupt.  Returns an exit
- * code of err.h. */
+ * code of err.h, with err set when the run could not start (endpoints,
+ * memory); a failure at its end (the sweep's, the report's) it says
+ * itself and leaves err empty. */
 int hub_run(const hub_config *cfg, dp_err *err);
 
 /* The run is stopping: docpipe run's supervisor says so (SIGUSR1) before

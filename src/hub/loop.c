@@ -1294,10 +1294,11 @@ static int sweep_begin(struct hub *h, int *complete)
  * t->sweep "done", "stopped" (the run was stopped meanwhile: the sweep's
  * store ends as told, its batches deleted so far stay deleted, the next
  * run sweeps the rest) or "failed" (and why). */
-static void sweep_end(struct hub *h, dp_err *err)
+static void sweep_end(struct hub *h)
 {
 	hub_tally *t = &h->tally;
-	int rc = sweep_finish(h, err);
+	dp_err err;
+	int rc = sweep_finish(h, &err);
 
 	if (rc == 0 && h->sweep.go_failed[0] == '\0') {
 		t->sweep = "done";
@@ -1310,7 +1311,7 @@ static void sweep_end(struct hub *h, dp_err *err)
 			 h->sweep.deleted);
 	} else {
 		t->sweep = "failed";
-		snprintf(t->sweep_why, sizeof t->sweep_why, "%s", rc == 0 ? h->sweep.go_failed : err->msg);
+		snprintf(t->sweep_why, sizeof t->sweep_why, "%s", rc == 0 ? h->sweep.go_failed : err.msg);
 	}
 	dp_diag("sweep %s: %s", t->sweep, t->sweep_why);
 }
@@ -1322,7 +1323,6 @@ static void sweep_end(struct hub *h, dp_err *err)
 static void check_first_pass(struct hub *h)
 {
 	int complete = 1;
-	dp_err err;
 
 	if (!h->cfg->watch || h->first_pass != 0 || !jv_is_valid(h->end))
 		return;
@@ -1330,7 +1330,7 @@ static void check_first_pass(struct hub *h)
 		if (h->win.slots[i].used && h->win.slots[i].seq < h->end_seq)
 			return;
 	if (sweep_begin(h, &complete))
-		sweep_end(h, &err);
+		sweep_end(h);
 	h->first_pass = complete ? 1 : -1;
 	const hub_tally *t = &h->tally, *w = &h->watched;
 	dp_diag("first pass %s: %ld documents (%ld added, %ld updated, %ld unchanged, %ld deleted, "
@@ -1477,6 +1477,7 @@ int hub_run(const hub_config *cfg, dp_err *err)
 	int rc = DP_EXIT_SYSTEM, reader_started = 0;
 	sigset_t usr1;
 
+	err->msg[0] = '\0';
 	/* SIGUSR1 (the run is stopping) is blocked in every thread this starts
 	 * (libzmq's, ZAP, metrics, the stdin reader, whose blocking send would
 	 * give up on EINTR) and taken by the loop's thread only. */
@@ -1529,7 +1530,7 @@ int hub_run(const hub_config *cfg, dp_err *err)
 		sweeping = sweep_begin(h, &complete);
 	drain_stats(h);
 	if (sweeping)
-		sweep_end(h, err);
+		sweep_end(h);
 	rc = finish(h, complete);
 	publish_metrics(h, 1);
 	if (h->input_done) { /* the reader has sent its last message */

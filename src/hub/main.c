@@ -408,7 +408,7 @@ static int act(int argc, char **argv, struct args *a)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGUSR1, &sa, NULL);
 	rc = hub_run(&a->cfg, &err);
-	if (rc == DP_EXIT_SYSTEM)
+	if (err.msg[0] != '\0')
 		dp_diag("%s", err.msg);
 	if (a->cfg.relay != NULL) {
 		/* The summary and the lines above, below the final progress;

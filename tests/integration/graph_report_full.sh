@@ -30,6 +30,7 @@ rc=$?
 is "$rc:$(wc -c <"$T_DIR/report")" "3:0" "the report cannot be written: exit 3, no report"
 like "$(cat "$T_DIR/err")" "docpipe-hub: the report could not be written: No space left on device" \
 	"the hub says why"
+is "$(grep -c '^docpipe-hub: *$' "$T_DIR/err")" 0 "and no empty line after it (fault sweep 19: an error buffer never set)"
 is "$(sql "SELECT count(*) FROM docpipe.documents")" 20 "the documents are stored"
 [ "$rc" = 3 ] || sed 's/^/# /' "$T_DIR/err"
 done_testing
