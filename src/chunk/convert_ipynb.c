@@ -178,11 +178,10 @@ int conv_ipynb(conv_out *o, const char *buf, size_t len, const conv_opts *opts, 
 	}
 	jv nb = dp_jscan_parse(buf, len);
 	if (jv_get_kind(nb) != JV_KIND_OBJECT) {
-		jv msg = jv_is_valid(nb) ? jv_string("not an object") : jv_invalid_get_msg(nb);
+		jv msg = jv_is_valid(nb) ? jv_string("not an object") : dp_jscan_error(nb);
 		if (jv_is_valid(nb))
 			jv_free(nb);
-		dp_err_set(err, "damaged notebook: %s",
-			   jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "not JSON");
+		dp_err_set(err, "damaged notebook: %s", jv_string_value(msg));
 		jv_free(msg);
 		return -1;
 	}

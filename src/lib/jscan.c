@@ -540,3 +540,19 @@ jv dp_jscan_parse(const char *s, size_t n)
 	jv_free(v);
 	return jv_parse_sized(s, (int)n); /* jq's value or message */
 }
+
+jv dp_jscan_error(jv invalid)
+{
+	jv msg = jv_invalid_get_msg(invalid);
+
+	if (jv_get_kind(msg) != JV_KIND_STRING) {
+		jv_free(msg);
+		return jv_string("not JSON");
+	}
+	const char *text = jv_string_value(msg), *tail = strstr(text, " (while parsing '");
+	if (tail == NULL)
+		return msg;
+	jv cut = jv_string_sized(text, (int)(tail - text));
+	jv_free(msg);
+	return cut;
+}

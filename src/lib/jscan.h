@@ -93,4 +93,11 @@ int dp_jscan_number(dp_jspan v, double *out);
  * and the store's records carry a vector and a text for every chunk. */
 jv dp_jscan_parse(const char *s, size_t n);
 
+/* The reason of invalid, a failed dp_jscan_parse (consumed), as an owned
+ * string: jq's message ("Unfinished JSON term at EOF at line 3, column
+ * 5") without the tail jq 1.6 appends, " (while parsing '...')" with the
+ * whole text in it (a notebook's lines, newlines and all, in a one-line
+ * error; fault sweep 19); "not JSON" when it has no message. */
+jv dp_jscan_error(jv invalid);
+
 #endif

@@ -64,9 +64,8 @@ jv dp_record_parse(const char *text, size_t len, dp_err *err)
 	jv rec = dp_jscan_parse(text, len);
 
 	if (!jv_is_valid(rec)) {
-		jv msg = jv_invalid_get_msg(rec);
-		dp_err_set(err, "malformed JSON: %s",
-			   jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "unknown error");
+		jv msg = dp_jscan_error(rec);
+		dp_err_set(err, "malformed JSON: %s", jv_string_value(msg));
 		jv_free(msg);
 		return jv_invalid();
 	}

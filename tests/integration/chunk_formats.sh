@@ -175,7 +175,8 @@ docpipe-discover "$B" | docpipe-chunk >"$T_DIR/bad.out" 2>/dev/null
 bad() { jq -r --arg p "$B/$1" 'select(.path == $p) | .kind + ": " + .error' "$T_DIR/bad.out"; }
 like "$(bad cut.pdf)" '^error: damaged PDF' "truncated PDF: damaged"
 like "$(bad cut.docx)" '^error: damaged ZIP' "truncated DOCX: damaged"
-like "$(bad cut.ipynb)" '^error: damaged notebook' "truncated notebook: damaged"
+like "$(bad cut.ipynb)" '^error: damaged notebook: Unfinished JSON term at EOF at line [0-9]+, column [0-9]+$' \
+	"truncated notebook: damaged, saying where (not quoting its text: fault sweep 19)"
 like "$(bad text.odt)" '^error: not a ZIP container by its content \(libmagic: ASCII text\)' "content checked: not a ZIP"
 like "$(bad bomb.docx)" '^error: ZIP container refused \(zip bomb\?\)' "zip bomb refused"
 like "$(bad liar.docx)" '^error: ZIP container refused \(zip bomb\?\): entry word/document.xml inflates beyond its declared 1000 bytes' \

@@ -250,6 +250,19 @@ static void test_members_last(void)
 	T_OK(v[0].p == NULL && v[1].p == NULL, "members: none in an array");
 }
 
+/* dp_jscan_error: jq's reason without the text it quotes after it. */
+static void test_error(void)
+{
+	const char *nb = "{\n \"cells\": [\n";
+	jv msg = dp_jscan_error(dp_jscan_parse(nb, strlen(nb)));
+	T_EQ_STR(jv_string_value(msg), "Unfinished JSON term at EOF at line 3, column 0",
+		 "a notebook cut short: where, not its lines");
+	jv_free(msg);
+	msg = dp_jscan_error(jv_invalid());
+	T_EQ_STR(jv_string_value(msg), "not JSON", "no message: not JSON");
+	jv_free(msg);
+}
+
 int main(void)
 {
 	test_members_last();
@@ -258,5 +271,6 @@ int main(void)
 	test_members();
 	test_head();
 	test_parse();
+	test_error();
 	return t_done();
 }
