@@ -29,6 +29,16 @@
  * again: memory stays bounded however long the outage. */
 #define REUSE_BACKLOG_BYTES ((size_t)64 << 20)
 
+/* One INSERT of the write-behind takes at most this many rows or bytes of
+ * values: a backlog that grew while the database was away (or while its
+ * sessions were cut) goes in several statements, each one's rows done
+ * with once it commits.  In one statement the backlog's INSERT grew with
+ * every failure (2,368 vectors, ~5 MB) and took longer than the time
+ * between two cuts, so it never got in: fault sweep 19, every vector of a
+ * run paid again by the next. */
+#define REUSE_INSERT_ROWS 256
+#define REUSE_INSERT_BYTES ((size_t)1 << 20)
+
 /* A result waiting to be written: identity, then value, each ending in
  * a NUL, in data. */
 struct pending {
@@ -62,7 +72,7 @@ struct dp_reuse {
 	int closing;
 };
 
-static void flush(dp_reuse *r);
+static size_t flush(dp_reuse *r);
 static void *flusher(void *arg);
 
 static const char schema[] =
@@ -312,9 +322,12 @@ void dp_reuse_close(dp_reuse **rp)
 	pthread_cond_signal(&r->queue_cond);
 	pthread_mutex_unlock(&r->queue_lock);
 	pthread_join(r->flusher, NULL);
-	/* The last rows: one more try, a reconnection allowed. */
-	r->reconnect_ms = r->retry_ms = 0;
-	flush(r);
+	/* The last rows: one more try, a reconnection allowed, and more
+	 * while each try writes some (a connection cut once more at the end
+	 * does not cost the whole backlog; a database away costs one try). */
+	do
+		r->reconnect_ms = r->retry_ms = 0;
+	while (r->rows > 0 && flush(r) > 0);
 	if (r->rows > 0 || r->dropped > 0)
 		dp_diag("%zu result(s) not kept for reuse (the database is away)%s: a later run asks"
 			" for them again", r->rows + r->dropped,
@@ -490,12 +503,12 @@ static int send_rows(dp_reuse *r, const char *sql, const char *extra, const char
  * take because it is away go back to the front of the queue, for the next
  * flush (the backlog); rows a statement refused otherwise (a lock
  * timeout) are dropped: retried, they could hold every later row back.
- * Failures are said by dp_reuse_note. */
-static void flush(dp_reuse *r)
+ * Failures are said by dp_reuse_note.  Returns the rows written. */
+static size_t flush(dp_reuse *r)
 {
 	pthread_mutex_lock(&r->queue_lock);
 	struct pending *list = dp_clock_ms() >= r->retry_ms ? r->head : NULL;
-	size_t rows = 0, bytes = 0;
+	size_t rows = 0, bytes = 0, written = 0;
 	if (list != NULL) {
 		rows = r->rows;
 		bytes = r->bytes;
@@ -506,11 +519,14 @@ static void flush(dp_reuse *r)
 	pthread_mutex_unlock(&r->queue_lock);
 	while (list != NULL) {
 		struct pending *end = list;
-		size_t m = 0;
+		size_t m = 0, mb = 0;
 		for (; end != NULL && end->t == list->t && end->overwrite == list->overwrite &&
-		       strcmp(end->data, list->data) == 0;
-		     end = end->next)
+		       strcmp(end->data, list->data) == 0 &&
+		       (m == 0 || (m < REUSE_INSERT_ROWS && mb < REUSE_INSERT_BYTES));
+		     end = end->next) {
 			m++;
+			mb += end->value_len;
+		}
 		const char **k = malloc(m * sizeof *k), **v = malloc(m * sizeof *v);
 		size_t *kl = malloc(m * sizeof *kl), *vl = malloc(m * sizeof *vl);
 		dp_err err;
@@ -550,8 +566,10 @@ static void flush(dp_reuse *r)
 			r->bytes += bytes;
 			r->retry_ms = dp_clock_ms() + REUSE_RECONNECT_MS;
 			pthread_mutex_unlock(&r->queue_lock);
-			return;
+			return written;
 		}
+		if (rc == 0)
+			written += m;
 		while (list != end) {
 			struct pending *p = list;
 			list = p->next;
@@ -566,6 +584,7 @@ static void flush(dp_reuse *r)
 			r->full_said = 0;
 		pthread_mutex_unlock(&r->queue_lock);
 	}
+	return written;
 }
 
 /* The write-behind's thread, until dp_reuse_close: a group commit.  It
