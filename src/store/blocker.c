@@ -3,6 +3,7 @@
 #include <libpq-fe.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "clock.h"
@@ -20,6 +21,39 @@ struct store_blocker {
 	int pid;      /* the store's backend; 0: not known */
 	PGconn *conn; /* the watch's own connection; NULL until a long wait */
 };
+
+/* The store's backend waits with no session holding a lock it needs: says
+ * what the server says it waits on.  A COMMIT held by synchronous
+ * replication to a standby that is not there (synchronous_standby_names
+ * set, the standby down) was "a large write, or a slow server" (fault
+ * sweep 19): the operator looked at the wrong thing. */
+static void explain_unlocked(store_blocker *b, int pid, double waited_s)
+{
+	char pid_text[16];
+	const char *params[1] = {pid_text};
+	dp_err err;
+
+	snprintf(pid_text, sizeof pid_text, "%d", pid);
+	PGresult *res = dp_db_query(b->conn,
+				    "SELECT coalesce(wait_event_type, ''), coalesce(wait_event, ''),"
+				    " current_setting('synchronous_standby_names')"
+				    " FROM pg_stat_activity WHERE pid = $1::int",
+				    1, params, &err);
+	const char *type = res != NULL && PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "";
+	const char *event = res != NULL && PQntuples(res) == 1 ? PQgetvalue(res, 0, 1) : "";
+	if (strcmp(event, "SyncRep") == 0)
+		dp_diag("waiting %.0f s for the database: its COMMIT waits for a synchronous standby"
+			" (synchronous_standby_names = '%s'), which has not confirmed it: is the"
+			" standby down? it goes on when one confirms or the setting is emptied",
+			waited_s, PQgetvalue(res, 0, 2));
+	else if (type[0] != '\0')
+		dp_diag("waiting %.0f s for the database; no session holds a lock the store needs"
+			" (the server says it waits on %s/%s)", waited_s, type, event);
+	else
+		dp_diag("waiting %.0f s for the database; no session holds a lock the store needs"
+			" (a large write, or a slow server)", waited_s);
+	PQclear(res);
+}
 
 /* Says what the store's backend pid has waited waited_s for. */
 static void explain(store_blocker *b, int pid, double waited_s)
@@ -40,8 +74,7 @@ static void explain(store_blocker *b, int pid, double waited_s)
 		return;
 	}
 	if (PQntuples(res) == 0)
-		dp_diag("waiting %.0f s for the database; no session holds a lock the store needs"
-			" (a large write, or a slow server)", waited_s);
+		explain_unlocked(b, pid, waited_s);
 	for (int i = 0; i < PQntuples(res); i++) {
 		dp_db_blocker_text(res, i, who, sizeof who);
 		dp_diag("waiting %.0f s for a lock held by %s; it goes on when that session ends its"
