@@ -231,7 +231,7 @@ static int open_waiting(struct opening *o, double patience, dp_err *err)
 static int sweep(store *s, const char *run, char **roots, size_t nroots, const char *require_end,
 		 jv kept, dp_sink *sink, int quiet, dp_err *err)
 {
-	size_t deleted = 0;
+	size_t deleted = 0, spared = 0;
 	char why[DP_ERR_MAX];
 	int lost = 0;
 
@@ -252,12 +252,15 @@ static int sweep(store *s, const char *run, char **roots, size_t nroots, const c
 	}
 	jv text = jv_dump_string(kept, 0);
 	int rc = 0;
-	while (rc == 0 && store_sweep(s, run, roots, nroots, jv_string_value(text), sink, &deleted, err) < 0)
+	while (rc == 0 && store_sweep(s, run, roots, nroots, jv_string_value(text), sink, &deleted, &spared, err) < 0)
 		if (!store_reconnect(s, &lost, err))
 			rc = -1;
 	jv_free(text);
 	if (rc < 0)
 		return DP_EXIT_SYSTEM;
+	if (spared > 0)
+		dp_diag("sweep: kept %zu document(s) whose files are still there, though this run did"
+			" not take them (its --glob, --exclude or --hidden)", spared);
 	if (!quiet)
 		dp_diag("swept %zu document(s)", deleted);
 	return DP_EXIT_OK;

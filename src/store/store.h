@@ -315,10 +315,12 @@ int store_copy_end(store *s, dp_err *err);
  * sweep; the batch is halved and tried again, down to one row, before the
  * sweep fails naming the setting.  The count is added to *deleted (what
  * was deleted stays deleted when a later batch fails).  Returns 0 or -1 with
- * err. */
+ * err.  A document whose file is still there (a regular file: the run did
+ * not take it, by its --glob, --exclude or --hidden) is not deleted, but
+ * counted in *spared. */
 #define STORE_SWEEP_BATCH 1000
 int store_sweep(store *s, const char *run, char *const *roots, size_t nroots, const char *kept,
-		dp_sink *sink, size_t *deleted, dp_err *err);
+		dp_sink *sink, size_t *deleted, size_t *spared, dp_err *err);
 
 /* Whether the store output in file `receipts` proves a sweep of run `run`
  * safe: it holds discover's end record (as the store puts it out last, with

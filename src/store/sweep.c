@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "db.h"
@@ -65,6 +66,10 @@ static const struct sweep_step {
 	const char *what; /* one of its rows, in messages */
 	const char *first_key;
 	const char *sql;
+	/* NULL: sql picks and deletes.  Else sql only picks (key, path), the
+	 * rows whose files are gone are chosen here (file_still_there), and
+	 * this deletes those of $6 (their keys) that still qualify. */
+	const char *delete_sql;
 } steps[] = {
 	{"failure", "",
 	 "WITH pick AS (SELECT f.path AS k FROM docpipe.failures f WHERE" FAILURE_SWEPT
@@ -78,14 +83,38 @@ static const struct sweep_step {
 	 " gone AS (DELETE FROM docpipe.tombstones t WHERE t.path = ANY (ARRAY(SELECT k FROM pick)) AND"
 	 TOMB_SWEPT ")"
 	 " SELECT NULL::text, count(*)::text, max(k) FROM pick"},
+	/* A document the run did not see whose file is still there (a run
+	 * with a narrower --glob, an --exclude or no --hidden where an earlier
+	 * run took it) is kept: its file is not gone.  Before, `docpipe run
+	 * notes --glob '*.txt'` deleted every stored Markdown document of
+	 * notes (fault sweep 19). */
 	{"document", "0",
-	 "WITH pick AS (SELECT d.id AS k FROM docpipe.documents d WHERE" DOC_SWEPT
-	 "  AND d.id > $4::bigint ORDER BY d.id LIMIT $3::int),"
-	 " gone AS (DELETE FROM docpipe.documents d WHERE d.id = ANY (ARRAY(SELECT k FROM pick)) AND" DOC_SWEPT
-	 "  RETURNING d.path, d.id)"
-	 " SELECT path, id::text, NULL FROM gone"
-	 " UNION ALL SELECT NULL, count(*)::text, max(k)::text FROM pick"},
+	 "SELECT d.id::text, d.path FROM docpipe.documents d WHERE" DOC_SWEPT
+	 "  AND d.id > $4::bigint ORDER BY d.id LIMIT $3::int",
+	 "DELETE FROM docpipe.documents d WHERE d.id = ANY ($6::bigint[]) AND" DOC_SWEPT
+	 " AND $3::text IS NOT NULL AND $4::text IS NOT NULL"
+	 " RETURNING d.path, d.id::text"},
 };
+
+/* Whether a document's path (under roots, the run's: abs[0..n)) still
+ * holds a file the run could have taken: a regular file, or a root that
+ * leads to one (a root may be a link).  A path that cannot be looked at
+ * for another reason than its absence (EACCES, EIO) is not proven gone
+ * either. */
+static int file_still_there(const char *path, char *const *roots, size_t nroots)
+{
+	struct stat st;
+
+	if (lstat(path, &st) != 0)
+		return errno != ENOENT && errno != ENOTDIR;
+	if (S_ISREG(st.st_mode))
+		return 1;
+	if (S_ISLNK(st.st_mode))
+		for (size_t i = 0; i < nroots; i++)
+			if (strcmp(roots[i], path) == 0)
+				return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+	return 0;
+}
 
 /* Sets err for a batch of one row that still ran over the session's
  * statement_timeout (res: its failure), naming the setting. */
@@ -108,12 +137,13 @@ static void timeout_err(store *s, const struct sweep_step *step, const PGresult 
  * receipt on sink for each document deleted, flushed after each batch.
  * Returns 0 or -1 with err. */
 static int sweep_step(store *s, const struct sweep_step *step, const char *run, const char *kept,
-		      long *batch, dp_sink *sink, size_t *deleted, dp_err *err)
+		      char *const *roots, size_t nroots, long *batch, dp_sink *sink, size_t *deleted,
+		      size_t *spared, dp_err *err)
 {
 	char limit[24], *key = strdup(step->first_key);
-	const char *values[] = {run, (const char *)s->buf.data, limit, key, kept};
-	int lengths[] = {0, (int)s->buf.len, 0, 0, 0}, formats[] = {0, 1, 0, 0, 0};
-	Oid types[] = {DP_OID_TEXT, DP_OID_TEXT_ARRAY, 0, DP_OID_TEXT, DP_OID_TEXT};
+	const char *values[] = {run, (const char *)s->buf.data, limit, key, kept, NULL};
+	int lengths[] = {0, (int)s->buf.len, 0, 0, 0, 0}, formats[] = {0, 1, 0, 0, 0, 0};
+	Oid types[] = {DP_OID_TEXT, DP_OID_TEXT_ARRAY, 0, DP_OID_TEXT, DP_OID_TEXT, DP_OID_TEXT};
 	int rc = 0;
 
 	for (long picked = *batch; key != NULL && rc == 0 && picked >= *batch;) {
@@ -132,6 +162,56 @@ static int sweep_step(store *s, const struct sweep_step *step, const char *run, 
 		}
 		PGresult *res = dp_db_result_params(s->db, step->sql, 5, types, values, lengths, formats);
 		int ok = res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK;
+		if (ok && step->delete_sql != NULL) {
+			/* The picked rows: the batch's count and last key, and
+			 * the keys of those whose files are gone, as an array
+			 * literal for the DELETE. */
+			int n = PQntuples(res);
+			size_t size = 3, used = 0;
+			for (int i = 0; i < n; i++)
+				size += (size_t)PQgetlength(res, i, 0) + 1;
+			char *ids = malloc(size);
+			if (ids == NULL) {
+				dp_err_set(err, "out of memory");
+				dp_db_rollback(s->db);
+				PQclear(res);
+				rc = -1;
+				continue;
+			}
+			ids[used++] = '{';
+			for (int i = 0; i < n; i++) {
+				if (file_still_there(PQgetvalue(res, i, 1), roots, nroots)) {
+					(*spared)++;
+					continue;
+				}
+				used += (size_t)sprintf(ids + used, "%s%s", used > 1 ? "," : "",
+							PQgetvalue(res, i, 0));
+			}
+			ids[used++] = '}';
+			ids[used] = '\0';
+			/* The next batch's key; the DELETE still reads this one's. */
+			char *next = n > 0 ? strdup(PQgetvalue(res, n - 1, 0)) : strdup(key);
+			PQclear(res);
+			values[5] = ids;
+			res = dp_db_result_params(s->db, step->delete_sql, 6, types, values, lengths, formats);
+			free(ids);
+			ok = res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK;
+			if (next == NULL) {
+				dp_db_rollback(s->db);
+				PQclear(res);
+				free(key);
+				key = NULL; /* out of memory, said below */
+				continue;
+			}
+			if (ok) {
+				picked = n;
+				free(key);
+				key = next;
+				values[3] = key;
+			} else {
+				free(next); /* a timeout: again from the same key */
+			}
+		}
 		if (ok && dp_db_exec(s->db, "COMMIT", err) < 0) {
 			dp_db_rollback(s->db);
 			PQclear(res);
@@ -151,7 +231,7 @@ static int sweep_step(store *s, const struct sweep_step *step, const char *run, 
 			continue;
 		}
 		for (int i = 0; i < PQntuples(res) && rc == 0; i++) {
-			if (!PQgetisnull(res, i, 0)) {
+			if (step->delete_sql != NULL || !PQgetisnull(res, i, 0)) {
 				rc = dp_sink_put(sink, deleted_receipt(PQgetvalue(res, i, 0),
 								       atoll(PQgetvalue(res, i, 1)), run), err) < 0 ? -1 : 0;
 				*deleted += rc == 0;
@@ -173,7 +253,7 @@ static int sweep_step(store *s, const struct sweep_step *step, const char *run, 
 }
 
 int store_sweep(store *s, const char *run, char *const *roots, size_t nroots, const char *kept,
-		dp_sink *sink, size_t *deleted, dp_err *err)
+		dp_sink *sink, size_t *deleted, size_t *spared, dp_err *err)
 {
 	/* Roots in the form records carry them (absolute, no "." nor repeated
 	 * slashes), so "docs" or "./docs/" sweeps what discover found there. */
@@ -189,20 +269,19 @@ int store_sweep(store *s, const char *run, char *const *roots, size_t nroots, co
 		store_buf_reset(&s->buf);
 		store_value_text_array(&s->buf, (const char *const *)abs, nroots);
 	}
+	int rc = bad ? -1 : 0;
+	if (!bad && s->buf.overflow) {
+		dp_err_set(err, "out of memory");
+		rc = -1;
+	}
+	long batch = STORE_SWEEP_BATCH;
+	for (size_t i = 0; i < sizeof steps / sizeof steps[0] && rc == 0; i++)
+		if (sweep_step(s, &steps[i], run, kept, abs, nroots, &batch, sink, deleted, spared, err) < 0)
+			rc = -1;
 	for (size_t i = 0; i < nroots; i++)
 		free(abs[i]);
 	free(abs);
-	if (bad)
-		return -1;
-	if (s->buf.overflow) {
-		dp_err_set(err, "out of memory");
-		return -1;
-	}
-	long batch = STORE_SWEEP_BATCH;
-	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
-		if (sweep_step(s, &steps[i], run, kept, &batch, sink, deleted, err) < 0)
-			return -1;
-	return 0;
+	return rc;
 }
 
 int store_sweep_proven(const char *receipts, const char *run, jv *unread, char *why, size_t size)
