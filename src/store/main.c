@@ -1,7 +1,9 @@
 /* docpipe-store: writes document records into PostgreSQL, one receipt per
  * record; or, with --sweep, removes documents a run no longer saw. */
+#include <dirent.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -11,6 +13,7 @@
 #include "err.h"
 #include "fulltext.h"
 #include "lines.h"
+#include "path.h"
 #include "record.h"
 #include "run.h"
 #include "stats.h"
@@ -225,6 +228,20 @@ static int open_waiting(struct opening *o, double patience, dp_err *err)
 	return rc;
 }
 
+/* Whether path is a directory with no entry. */
+static int empty_directory(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	int empty = d != NULL;
+
+	while (d != NULL && empty && (e = readdir(d)) != NULL)
+		empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+	if (d != NULL)
+		closedir(d);
+	return empty;
+}
+
 /* Sweeps, after --require-end's proof when given; a lost connection is
  * made again (--db-retry) and the sweep tried again (what its batches
  * deleted stays deleted).  Returns an exit code. */
@@ -249,6 +266,21 @@ static int sweep(store *s, const char *run, char **roots, size_t nroots, const c
 		dp_diag("sweep: what is stored under %d path(s) discover could not read is kept (%s%s)",
 			n, jv_string_value(first), n > 1 ? ", ..." : "");
 		jv_free(first);
+	}
+	/* A root that is an empty directory is kept whole: a share or disk
+	 * not mounted leaves its mount point so, and the walk of it proved
+	 * nothing gone.  Before, `docpipe run /mnt/share` with the share down
+	 * swept the 1,106 documents stored from it, exit 0 (fault sweep 19). */
+	for (size_t i = 0; i < nroots && jv_is_valid(kept); i++) {
+		if (!empty_directory(roots[i]))
+			continue;
+		dp_diag("sweep: %s is an empty directory (a share or disk not mounted?): what is"
+			" stored under it is kept (to remove it, sweep with a file in the directory)",
+			roots[i]);
+		dp_err ignored;
+		char *abs = dp_path_absolute(roots[i], &ignored); /* as the sweep matches roots */
+		kept = jv_array_append(kept, jv_string(abs != NULL ? abs : roots[i]));
+		free(abs);
 	}
 	jv text = jv_dump_string(kept, 0);
 	int rc = 0;
