@@ -91,6 +91,8 @@ static const struct sweep_step {
 	{"document", "0",
 	 "SELECT d.id::text, d.path FROM docpipe.documents d WHERE" DOC_SWEPT
 	 "  AND d.id > $4::bigint ORDER BY d.id LIMIT $3::int",
+	 /* $3 and $4 (the pick's) are given to every statement of a step:
+	  * named here so that the server knows their types. */
 	 "DELETE FROM docpipe.documents d WHERE d.id = ANY ($6::bigint[]) AND" DOC_SWEPT
 	 " AND $3::text IS NOT NULL AND $4::text IS NOT NULL"
 	 " RETURNING d.path, d.id::text"},
@@ -167,7 +169,7 @@ static int sweep_step(store *s, const struct sweep_step *step, const char *run, 
 			 * the keys of those whose files are gone, as an array
 			 * literal for the DELETE. */
 			int n = PQntuples(res);
-			size_t size = 3, used = 0;
+			size_t size = 3, used = 0, still_there = 0;
 			for (int i = 0; i < n; i++)
 				size += (size_t)PQgetlength(res, i, 0) + 1;
 			char *ids = malloc(size);
@@ -181,7 +183,7 @@ static int sweep_step(store *s, const struct sweep_step *step, const char *run, 
 			ids[used++] = '{';
 			for (int i = 0; i < n; i++) {
 				if (file_still_there(PQgetvalue(res, i, 1), roots, nroots)) {
-					(*spared)++;
+					still_there++;
 					continue;
 				}
 				used += (size_t)sprintf(ids + used, "%s%s", used > 1 ? "," : "",
@@ -205,6 +207,7 @@ static int sweep_step(store *s, const struct sweep_step *step, const char *run, 
 			}
 			if (ok) {
 				picked = n;
+				*spared += still_there; /* once: a batch timed out is picked again */
 				free(key);
 				key = next;
 				values[3] = key;

@@ -110,6 +110,7 @@ is "$?/$(grep -c 'said once until' "$T_DIR/err2")/$(grep -c 'works again (' "$T_
 # docpipe-store --sweep-on-go (the hub starts it at the first receipt):
 # connected, waiting for the go through the restart.
 mkfifo "$T_DIR/go"
+mv "$T_DIR/docs" "$T_DIR/docs.moved" # the files gone: what a sweep deletes
 docpipe-store -q --sweep-on-go --sweep another-run "$T_DIR/docs" <"$T_DIR/go" >"$T_DIR/swept" 2>"$T_DIR/err" &
 sweeper=$!
 exec {go}>"$T_DIR/go"

@@ -56,6 +56,9 @@ is "$?/$(docs)/$(wc -c <"$T_DIR/swept")" "0/1/0" "--sweep-on-go: stdin ends with
 docpipe-store --sweep-on-go </dev/null >/dev/null 2>"$T_DIR/err"
 is "$?/$(grep -c 'needs --sweep' "$T_DIR/err")" "2/1" "--sweep-on-go without --sweep: usage error"
 mkfifo "$T_DIR/go"
+# What it deletes is gone from disk (a document whose file is still there
+# is kept: fault sweep 19).
+rm -r "$T_DIR/docs"
 docpipe-store -q --sweep-on-go --sweep another-run "$T_DIR/docs" <"$T_DIR/go" >"$T_DIR/swept" 2>"$T_DIR/err" &
 sweeper=$!
 exec {go}>"$T_DIR/go"

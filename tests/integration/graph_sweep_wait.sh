@@ -41,7 +41,11 @@ is "$?/$(jq -r .deleted "$T_DIR/report")/$(grep -c 'waiting' "$T_DIR/err")" 0/1/
 	"a sweep that waits for no lock says nothing of one"
 
 # docpipe-store --sweep by hand says the same (no hub: no wait record on
-# its stdout, only receipts).
+# its stdout, only receipts).  The files are gone (a document whose file
+# is still there is kept: fault sweep 19); one other file stays (an empty
+# root is kept whole).
+rm "$D/doc3.md" "$D/doc4.md"
+touch "$D/other.txt"
 hold_lock holder "SELECT id FROM docpipe.documents WHERE path = '$D/doc3.md' FOR UPDATE"
 docpipe-store -q --sweep another-run "$D" >"$T_DIR/swept" 2>"$T_DIR/serr" &
 sweeper=$!

@@ -97,7 +97,7 @@ is "$(jq -r .path sweep3.ndjson)" "" "sweep keeps a document that failed in the 
 # Sweep roots are taken as discover takes them: relative to the working
 # directory, "." and repeated slashes removed.
 newdb || exit 1
-mkdir -p "$T_DIR/tree/docs"
+mkdir -p "$T_DIR/tree" # docs/ itself not there: its files are gone (an empty root is kept)
 $GEN --docs 2 --chunks 1 --root "$T_DIR/tree/docs" --run old | docpipe-store -q >/dev/null
 $GEN --docs 1 --chunks 1 --root "$T_DIR/tree/docs" --run new | docpipe-store -q >/dev/null
 (cd "$T_DIR/tree" && docpipe-store -q --sweep new ./docs//) >rel.ndjson; rc=$?

@@ -120,6 +120,7 @@ is "$(sql 'SELECT count(*) FROM docpipe.documents')" 3 "stored by a role allowed
 as_role env PGAPPNAME=slot psql -X -q -c "SELECT pg_sleep(600)" >/dev/null 2>&1 &
 wait_for 30 sql_ge "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'slot'" 1
 ok $? "another session holds the role's one slot"
+rm -r "$T_DIR/sw" # the files gone: what a sweep deletes
 echo go | as_role docpipe-store -q --sweep-on-go --sweep another-run "$T_DIR/sw" >/dev/null 2>"$T_DIR/sw.err" &
 sweeper=$!
 wait_for 30 grep -q "waiting up to" "$T_DIR/sw.err"

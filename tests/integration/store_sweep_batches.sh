@@ -31,9 +31,11 @@ CREATE TRIGGER cancel_big_deletes AFTER DELETE ON docpipe.documents REFERENCING 
 ALTER DATABASE $PGDATABASE SET statement_timeout = '1min'"
 ok $? "a DELETE of more than 10 documents is cancelled as by a statement timeout"
 
-# A run r1 that saw 100 of the files: the sweep deletes the other 200 and
-# the failure of the file it did not see.
+# A run r1 that saw 100 of the files, the other 200 gone: the sweep
+# deletes their documents and the failure of the file it did not see.  (A
+# document whose file is still there is kept: fault sweep 19.)
 sql "UPDATE docpipe.documents SET last_run = 'r1' WHERE id % 3 = 0" >/dev/null
+sql "SELECT path FROM docpipe.documents WHERE last_run IS DISTINCT FROM 'r1'" | xargs rm
 docpipe-store --sweep r1 "$D" >"$T_DIR/swept" 2>"$T_DIR/err"
 rc=$?
 is "$rc/$(grep -c '"status":"deleted"' "$T_DIR/swept")" 0/200 \
@@ -47,10 +49,13 @@ is "$(sql 'SELECT count(*) FROM docpipe.documents d WHERE chunk_count <> (SELECT
 	0/100 "every document left has all its chunks; no chunk is left without its document"
 
 # Not even one document at a time: the sweep fails naming the setting,
-# nothing deleted.
+# nothing deleted.  (The root moved away for it: its files gone.)
 sql "UPDATE sweep_limit SET n = 0" >/dev/null
+mv "$D" "$D.away"
 docpipe-store --sweep r2 "$D" >"$T_DIR/swept" 2>"$T_DIR/err"
-is "$?/$(grep -c . "$T_DIR/swept")/$(sql 'SELECT count(*) FROM docpipe.documents')" 3/0/100 \
+rc=$?
+mv "$D.away" "$D"
+is "$rc/$(grep -c . "$T_DIR/swept")/$(sql 'SELECT count(*) FROM docpipe.documents')" 3/0/100 \
 	"a document alone cancelled: exit 3, nothing deleted"
 like "$(tail -1 "$T_DIR/err")" \
 	"^docpipe-store: sweep: canceling statement due to statement timeout; deleting even one document at a time runs over the statement_timeout of 1min that the database or role sets: what is left stays \(raise it for docpipe's role: ALTER ROLE \.\.\. SET statement_timeout = \.\.\.\)$" \
@@ -58,7 +63,7 @@ like "$(tail -1 "$T_DIR/err")" \
 
 # A run's sweep goes the same way.
 sql "UPDATE sweep_limit SET n = 10" >/dev/null
-rm "$D"/doc1[0-9]*.md "$D/bad.md"
+rm -f "$D"/doc1[0-9]*.md "$D/bad.md"
 gone=$(sql "SELECT count(*) FROM docpipe.documents WHERE path ~ '/doc1[0-9]+\.md\$'")
 docpipe run "$D" --progress none >"$T_DIR/report" 2>"$T_DIR/err"
 rc=$?
@@ -71,6 +76,7 @@ is "$rc/$(jq -r '[.deleted, .sweep] | @tsv' "$T_DIR/report")" "$(printf '0/%s\td
 # went, after the run had ended and reported no deletion (fault sweep 18).
 # In a transaction of its own, it goes with the connection.
 left=$(sql "SELECT path FROM docpipe.documents ORDER BY path LIMIT 1")
+rm "$left"
 sql "UPDATE docpipe.documents SET last_run = 'r4' WHERE path <> '$left'" >/dev/null
 hold_lock sweep-holder "SELECT 1 FROM docpipe.documents WHERE path = '$left' FOR UPDATE"
 docpipe-store --sweep r4 "$D" >"$T_DIR/swept4" 2>"$T_DIR/err4" &
