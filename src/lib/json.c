@@ -55,55 +55,46 @@ static const char escape_of[256] = {
 	['"'] = '"', ['\\'] = '\\', [0x7f] = 'u',
 };
 
-#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
-#error "next_escape assumes a little-endian machine"
-#endif
-
-#define ONES 0x0101010101010101ull
-#define HIGHS 0x8080808080808080ull
-
-/* The 0x80 bit of each byte of w equal to b.  Only the lowest one is sure
- * (a borrow can mark the byte above a match), which is all we use. */
-static uint64_t bytes_equal(uint64_t w, unsigned char b)
+/* Offset of the first byte in u[i..n) that escape_of marks or that is not
+ * ASCII, or n.  Sixteen bytes at a time (text.h): text is mostly long runs
+ * of ASCII that need no escape.  As a signed byte, one below 0x20 is a
+ * control or not ASCII; the padding 'a' is neither. */
+static size_t next_special(const unsigned char *u, size_t i, size_t n)
 {
-	uint64_t x = w ^ (ONES * b);
-
-	return (x - ONES) & ~x & HIGHS;
-}
-
-/* Offset of the first byte in u[i..n) that escape_of marks, or n.  Eight
- * bytes at a time (little-endian: the lowest marked bit is the first
- * byte): text is mostly long runs that need no escape. */
-static size_t next_escape(const unsigned char *u, size_t i, size_t n)
-{
-	for (; i + 8 <= n; i += 8) {
-		uint64_t w;
-		memcpy(&w, u + i, 8);
-		/* Bytes below 0x20 (~w keeps bytes with the top bit set out),
-		 * '"', '\\', DEL. */
-		uint64_t marks = ((w - ONES * 0x20) & ~w & HIGHS) | bytes_equal(w, '"') |
-				 bytes_equal(w, '\\') | bytes_equal(w, 0x7f);
-		if (marks != 0)
-			return i + (size_t)__builtin_ctzll(marks) / 8;
+	for (; i < n; i += 16) {
+		dp_v16s w = (dp_v16s)dp_v16_load(u, i, n, 'a');
+		size_t k = dp_v16_first((w < 0x20) | (w == '"') | (w == '\\') | (w == 0x7f));
+		if (k < 16)
+			return i + k;
 	}
-	for (; i < n; i++)
-		if (escape_of[u[i]])
-			return i;
 	return n;
 }
 
+/* Writes the JSON string of s[0..n) (quoted, jq's escapes) into b when s
+ * is valid UTF-8: returns 0, or -1 with err set.  Returns 1 when it is
+ * not, having written part of it (the caller cuts b back).  One pass for
+ * both the check and the escapes: a byte that is not ASCII stops the
+ * block scan and its sequence is checked (dp_utf8_seq_len). */
 static int put_string(dp_json_buf *b, const char *s, size_t n, dp_err *err)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *u = (const unsigned char *)s;
-	size_t run = 0, i;
+	size_t run = 0, at = 0, i;
 
 	/* Invariant: the buffer has room for the rest of the string from `run`
-	 * and the closing quote; an escape reserves the up to 5 bytes it adds. */
+	 * and the closing quote; an escape reserves the up to 5 bytes it adds.
+	 * [run, at) needs no escape and is checked. */
 	if (n > ((size_t)-1 - 8) / 2 || reserve(b, n + 2, err) < 0)
 		return -1;
 	b->data[b->len++] = '"';
-	while ((i = next_escape(u, run, n)) < n) {
+	while ((i = next_special(u, at, n)) < n) {
+		if (u[i] >= 0x80) {
+			size_t k = dp_utf8_seq_len(u + i, n - i);
+			if (k == 0)
+				return 1;
+			at = i + k;
+			continue;
+		}
 		char e = escape_of[u[i]];
 		if (reserve(b, n - run + 6, err) < 0)
 			return -1;
@@ -120,7 +111,7 @@ static int put_string(dp_json_buf *b, const char *s, size_t n, dp_err *err)
 			*o++ = e;
 		}
 		b->len = (size_t)(o - b->data);
-		run = i + 1;
+		run = at = i + 1;
 	}
 	memcpy(b->data + b->len, s + run, n - run);
 	b->len += n - run;
@@ -160,9 +151,9 @@ int dp_json_append(dp_json_buf *b, jv v, dp_err *err)
 		return put(b, "false", 5, err);
 	case JV_KIND_NUMBER:
 		return put_number(b, jv_number_value(v), err);
-	case JV_KIND_STRING:
-		return put_string(b, jv_string_value(v),
-				  (size_t)jv_string_length_bytes(jv_copy(v)), err);
+	case JV_KIND_STRING: /* valid UTF-8, as every jv string */
+		return dp_json_put_string(b, jv_string_value(v),
+					  (size_t)jv_string_length_bytes(jv_copy(v)), err);
 	case JV_KIND_ARRAY: {
 		int n = jv_array_length(jv_copy(v));
 		if (put(b, "[", 1, err) < 0)
@@ -218,15 +209,20 @@ int dp_json_put_again(dp_json_buf *b, size_t at, size_t n, dp_err *err)
 
 int dp_json_put_string(dp_json_buf *b, const char *s, size_t n, dp_err *err)
 {
-	/* The rare text that is not UTF-8 takes jq's own replacement. */
-	if (dp_utf8_invalid_at(s, n) == n)
-		return put_string(b, s, n, err);
+	size_t at = b->len;
+	int rc = put_string(b, s, n, err);
+
+	if (rc <= 0)
+		return rc;
+	/* The rare text that is not UTF-8 takes jq's own replacement (valid
+	 * UTF-8, so put_string takes it). */
+	b->len = at;
 	if (n > INT_MAX) {
 		dp_err_set(err, "JSON text over %zu bytes", b->max);
 		return -1;
 	}
 	jv v = jv_string_sized(s, (int)n);
-	int rc = dp_json_append(b, v, err);
+	rc = dp_json_append(b, v, err);
 	jv_free(v);
 	return rc;
 }

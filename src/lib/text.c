@@ -40,21 +40,14 @@ size_t dp_utf8_invalid_at(const char *s, size_t len)
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i = 0;
 
+	/* ASCII sixteen bytes at a time; each other sequence checked. */
 	while (i < len) {
-		/* ASCII fast path: eight bytes at a time while no high bit is set. */
-		while (i + 8 <= len) {
-			uint64_t w;
-			memcpy(&w, u + i, 8);
-			if (w & 0x8080808080808080ull)
-				break;
-			i += 8;
-		}
-		if (i >= len)
-			break;
-		if (u[i] < 0x80) {
-			i++;
+		size_t k = dp_v16_first((dp_v16s)dp_v16_load(u, i, len, 0) < 0);
+		if (k == 16) {
+			i += 16;
 			continue;
 		}
+		i += k;
 		size_t n = dp_utf8_seq_len(u + i, len - i);
 		if (n == 0)
 			return i;

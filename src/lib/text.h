@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "err.h"
 
@@ -75,5 +76,47 @@ size_t dp_json_lone_surrogates(char *s, size_t len);
  * (sorted by strcmp, as for bsearch), else 0; a word of 16 bytes or more
  * never is (the stop lists that use this have none). */
 int dp_word_in_sorted(const char *w, size_t len, const char *const *words, size_t n);
+
+/* Sixteen bytes at a time, through GCC's vector extension (SSE2 on
+ * x86-64, NEON on arm64, plain words elsewhere): the byte scans of the
+ * chunker's hot path (the JSON escaper's, the token estimate, the UTF-8
+ * check) test a block with a few instructions where a loop tests each
+ * byte. */
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "dp_v16_first assumes a little-endian machine"
+#endif
+typedef unsigned char dp_v16 __attribute__((vector_size(16)));
+typedef signed char dp_v16s __attribute__((vector_size(16)));
+typedef uint64_t dp_v16w __attribute__((vector_size(16)));
+
+/* The 16 bytes of u[i..n) from i (i < n); when fewer remain, those
+ * followed by copies of pad, a byte the caller's test ignores. */
+static inline dp_v16 dp_v16_load(const unsigned char *u, size_t i, size_t n, unsigned char pad)
+{
+	dp_v16 v;
+
+	if (n - i >= 16) {
+		memcpy(&v, u + i, 16);
+	} else {
+		unsigned char t[16];
+		memset(t, pad, sizeof t);
+		memcpy(t, u + i, n - i);
+		memcpy(&v, t, sizeof t);
+	}
+	return v;
+}
+
+/* The index (0..15) of the first byte set in m, a comparison's result
+ * (each byte all ones or zero), or 16 when none is. */
+static inline size_t dp_v16_first(dp_v16s m)
+{
+	dp_v16w w = (dp_v16w)m;
+
+	if (w[0] != 0)
+		return (size_t)__builtin_ctzll(w[0]) / 8;
+	if (w[1] != 0)
+		return 8 + (size_t)__builtin_ctzll(w[1]) / 8;
+	return 16;
+}
 
 #endif
