@@ -121,33 +121,35 @@ static size_t lane_sum(uint64_t w)
 	return (size_t)((w * 0x0001000100010001ull) >> 48);
 }
 
+/* The sum of the sixteen byte lanes of v. */
+static size_t lanes16_sum(dp_v16 v)
+{
+	dp_v16w w = (dp_v16w)v;
+
+	return lane_sum(w[0]) + lane_sum(w[1]);
+}
+
 size_t dp_tokens_estimate(const char *s, size_t len)
 {
 	const unsigned char *u = (const unsigned char *)s;
-	size_t high = 0, lead = 0, i = 0;
+	size_t high = 0, cont = 0, i = 0;
 
-	/* Eight bytes at a time: a byte is ASCII when its top bit is clear, and
-	 * starts a non-ASCII code point when its top two bits are set.  Counts
-	 * add up in byte lanes (at most 255 words before they are summed). */
-	while (i + 8 <= len) {
-		uint64_t high_lanes = 0, lead_lanes = 0;
-		for (int k = 0; k < 255 && i + 8 <= len; k++, i += 8) {
-			uint64_t w;
-			memcpy(&w, u + i, 8);
-			high_lanes += (w >> 7) & 0x0101010101010101ull;
-			lead_lanes += ((w & (w << 1)) >> 7) & 0x0101010101010101ull;
+	/* Sixteen bytes at a time: as a signed byte, one that is not ASCII is
+	 * negative, a continuation byte (0x80-0xBF) below -0x40; every other
+	 * non-ASCII byte starts a code point.  Counts add up in byte lanes (at
+	 * most 255 blocks before they are summed); the padding 0 is ASCII and
+	 * is not counted (ASCII is what is not high). */
+	while (i < len) {
+		dp_v16 high_lanes = {0}, cont_lanes = {0};
+		for (int k = 0; k < 255 && i < len; k++, i += 16) {
+			dp_v16s w = (dp_v16s)dp_v16_load(u, i, len, 0);
+			high_lanes -= (dp_v16)(w < 0);
+			cont_lanes -= (dp_v16)(w < -0x40);
 		}
-		high += lane_sum(high_lanes);
-		lead += lane_sum(lead_lanes);
+		high += lanes16_sum(high_lanes);
+		cont += lanes16_sum(cont_lanes);
 	}
-	size_t ascii = i - high, other = lead;
-	for (; i < len; i++) {
-		if (u[i] < 0x80)
-			ascii++;
-		else if ((u[i] & 0xC0) == 0xC0)
-			other++;
-	}
-	return (ascii + 3) / 4 + other;
+	return (len - high + 3) / 4 + (high - cont);
 }
 
 /* The value of the four hex digits at p, or -1. */
