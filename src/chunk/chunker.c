@@ -225,6 +225,8 @@ struct packer {
 	int level;      /* its heading level (0: none) */
 	int open;       /* a chunk [cur_start, cur_end) is being filled */
 	size_t cur_start, cur_end, cur_tokens, cur_section;
+	dp_tokens_counts cur_counts; /* of [cur_start, cur_end): its exact estimate, not
+				      * cur_tokens (a sum of its blocks' estimates) */
 	int cur_content; /* it holds more than heading lines */
 	int cur_level;   /* smallest heading level in it (its first section's level) */
 	int cur_keep;    /* its path is the running path's levels 1..cur_keep */
@@ -238,6 +240,16 @@ struct packer {
 static size_t tokens(const struct packer *p, size_t from, size_t to)
 {
 	return dp_tokens_estimate(p->text + from, to - from);
+}
+
+static dp_tokens_counts counts(const struct packer *p, size_t from, size_t to)
+{
+	return dp_tokens_count(p->text + from, to - from);
+}
+
+static dp_tokens_counts counts_add(dp_tokens_counts a, dp_tokens_counts b)
+{
+	return (dp_tokens_counts){.ascii = a.ascii + b.ascii, .other = a.other + b.other};
 }
 
 /* Narrows [*start, *end) to leave out trailing white space and leading
@@ -273,11 +285,13 @@ static const chunk_vrange *inside_verbatim(const chunk_doc *doc, size_t at)
 
 /* Emits [start, end) (trimmed; dropped when empty) as a chunk of section
  * `section`, with the prefix [pre, pre_end) and suffix [suf, suf_end) when
- * those are not empty. */
+ * those are not empty.  known: the counts of [start, end) as given, or
+ * NULL (then they are counted). */
 static int emit(struct packer *p, size_t start, size_t end, size_t section, size_t pre,
-		size_t pre_end, size_t suf, size_t suf_end)
+		size_t pre_end, size_t suf, size_t suf_end, const dp_tokens_counts *known)
 {
 	chunk_doc *doc = p->doc;
+	size_t given_start = start, given_end = end;
 
 	trim(p, &start, &end);
 	if (start >= end)
@@ -290,7 +304,9 @@ static int emit(struct packer *p, size_t start, size_t end, size_t section, size
 			  .pre_len = pre_end - pre, .suf_off = suf, .suf_len = suf_end - suf,
 			  .section = section};
 	if (c->pre_len == 0 && c->suf_len == 0) {
-		c->tokens = tokens(p, start, end);
+		c->tokens = known != NULL && start == given_start && end == given_end
+				    ? dp_tokens_of(*known)
+				    : tokens(p, start, end);
 	} else {
 		size_t n;
 		const char *t = chunk_text(doc, c, p->text, &n);
@@ -313,18 +329,22 @@ static int flush_open(struct packer *p)
 	if (!p->open)
 		return 0;
 	p->open = 0;
-	if (emit(p, p->cur_start, p->cur_end, p->cur_section, 0, 0, 0, 0) < 0)
+	if (emit(p, p->cur_start, p->cur_end, p->cur_section, 0, 0, 0, 0, &p->cur_counts) < 0)
 		return -1;
 	p->last_level = p->cur_level;
 	return 0;
 }
 
-static void open_chunk(struct packer *p, size_t start, size_t end, size_t t, int content)
+/* Opens the chunk [start, end) of counts c; t is the estimate its later
+ * growth adds to. */
+static void open_chunk(struct packer *p, size_t start, size_t end, size_t t, dp_tokens_counts c,
+		       int content)
 {
 	p->open = 1;
 	p->cur_start = start;
 	p->cur_end = end;
 	p->cur_tokens = t;
+	p->cur_counts = c;
 	p->cur_section = p->section;
 	p->cur_content = content;
 	p->cur_level = p->level;
@@ -470,13 +490,14 @@ static int split_block(struct packer *p, const struct block_in *b, size_t piece,
 		size_t room = repeat ? max - pre_t - suf_t - 1 : max;
 		size_t c = cut(p, piece, fresh, b->end, room, b->kind != BLOCK_PROSE);
 		if (c >= b->end && !pre) {
-			open_chunk(p, piece, b->end, tokens(p, piece, b->end), 1);
+			dp_tokens_counts rest = counts(p, piece, b->end);
+			open_chunk(p, piece, b->end, dp_tokens_of(rest), rest, 1);
 			p->cur_section = piece_section;
 			return 0;
 		}
 		int suf = repeat && c < b->end;
 		if (emit(p, piece, c, piece_section, pre ? b->start : 0, pre ? b->head_end : 0,
-			 suf ? b->close_start : 0, suf ? b->close_end : 0) < 0)
+			 suf ? b->close_start : 0, suf ? b->close_end : 0, NULL) < 0)
 			return -1;
 		if (c >= b->end)
 			return 0;
@@ -491,7 +512,8 @@ static int split_block(struct packer *p, const struct block_in *b, size_t piece,
 static int add_block(struct packer *p, const struct block_in *b)
 {
 	size_t max = p->opts->max_tokens;
-	size_t t = tokens(p, b->start, b->end);
+	dp_tokens_counts bc = counts(p, b->start, b->end);
+	size_t t = dp_tokens_of(bc);
 	size_t piece = NO_START, piece_section = p->section;
 	chunk_doc *doc = p->doc;
 
@@ -502,15 +524,17 @@ static int add_block(struct packer *p, const struct block_in *b)
 
 	if (p->open) {
 		size_t gap = (b->start - p->cur_end + 3) / 4; /* white space between blocks */
+		dp_tokens_counts upto = counts_add(p->cur_counts, counts(p, p->cur_end, b->start));
 		if (p->cur_tokens + gap + t <= max) {
 			p->cur_end = b->end;
 			p->cur_tokens += gap + t;
+			p->cur_counts = counts_add(upto, bc);
 			p->cur_content |= !b->heading;
 			return 0;
 		}
 		/* A heading alone, or a small chunk before a block too large for
 		 * any chunk, is filled up with the block's first piece. */
-		if (tokens(p, p->cur_start, b->start) <= max / 2 && (!p->cur_content || t > max)) {
+		if (dp_tokens_of(upto) <= max / 2 && (!p->cur_content || t > max)) {
 			piece = p->cur_start;
 			piece_section = p->cur_section;
 			p->open = 0;
@@ -520,9 +544,12 @@ static int add_block(struct packer *p, const struct block_in *b)
 	}
 	size_t ov = overlap_start(p);
 	if (piece == NO_START && t <= max) {
-		size_t ot = p->have_prev && ov < p->prev_end ? tokens(p, ov, b->start) : 0;
+		dp_tokens_counts oc = p->have_prev && ov < p->prev_end ? counts(p, ov, b->start)
+								       : (dp_tokens_counts){0, 0};
+		size_t ot = dp_tokens_of(oc);
 		int carry = ot > 0 && ot + t <= max;
-		open_chunk(p, carry ? ov : b->start, b->end, carry ? ot + t : t, !b->heading);
+		open_chunk(p, carry ? ov : b->start, b->end, carry ? ot + t : t,
+			   carry ? counts_add(oc, bc) : bc, !b->heading);
 		return 0;
 	}
 	if (piece == NO_START)

@@ -129,7 +129,7 @@ static size_t lanes16_sum(dp_v16 v)
 	return lane_sum(w[0]) + lane_sum(w[1]);
 }
 
-size_t dp_tokens_estimate(const char *s, size_t len)
+dp_tokens_counts dp_tokens_count(const char *s, size_t len)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	size_t high = 0, cont = 0, i = 0;
@@ -149,7 +149,12 @@ size_t dp_tokens_estimate(const char *s, size_t len)
 		high += lanes16_sum(high_lanes);
 		cont += lanes16_sum(cont_lanes);
 	}
-	return (len - high + 3) / 4 + (high - cont);
+	return (dp_tokens_counts){.ascii = len - high, .other = high - cont};
+}
+
+size_t dp_tokens_estimate(const char *s, size_t len)
+{
+	return dp_tokens_of(dp_tokens_count(s, len));
 }
 
 /* The value of the four hex digits at p, or -1. */

@@ -61,6 +61,20 @@ size_t dp_utf8_drop_invisible(char *s, size_t len);
 
 size_t dp_tokens_estimate(const char *s, size_t len);
 
+/* What the estimate counts: ASCII bytes and other code points (the bytes
+ * that start one).  The counts of adjacent texts add up where their
+ * estimates do not: the chunker keeps a growing chunk's. */
+typedef struct dp_tokens_counts {
+	size_t ascii, other;
+} dp_tokens_counts;
+dp_tokens_counts dp_tokens_count(const char *s, size_t len);
+
+/* The estimate of a text of counts c. */
+static inline size_t dp_tokens_of(dp_tokens_counts c)
+{
+	return (c.ascii + 3) / 4 + c.other;
+}
+
 /* Rewrites in place, in the JSON text s (len bytes), each \uXXXX escape of
  * a lone UTF-16 surrogate (a high one, D800-DBFF, not followed by a low
  * one's escape; a low one, DC00-DFFF, not preceded by a high one's) as
