@@ -19,8 +19,38 @@
  * all of s is valid. */
 size_t dp_utf8_invalid_at(const char *s, size_t len);
 
-/* Length of the valid UTF-8 sequence starting at s[0] (1..4), or 0. */
-size_t dp_utf8_seq_len(const unsigned char *s, size_t avail);
+/* Length of the valid UTF-8 sequence starting at s[0] (1..4), or 0.
+ * Inline: the JSON escaper and the UTF-8 check call it for every
+ * character that is not ASCII. */
+static inline size_t dp_utf8_seq_len(const unsigned char *s, size_t avail)
+{
+	unsigned char c = s[0];
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF)
+		return avail >= 2 && (s[1] & 0xC0) == 0x80 ? 2 : 0;
+	if (c >= 0xE0 && c <= 0xEF) {
+		if (avail < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
+			return 0;
+		if (c == 0xE0 && s[1] < 0xA0)
+			return 0; /* overlong */
+		if (c == 0xED && s[1] >= 0xA0)
+			return 0; /* surrogate */
+		return 3;
+	}
+	if (c >= 0xF0 && c <= 0xF4) {
+		if (avail < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 ||
+		    (s[3] & 0xC0) != 0x80)
+			return 0;
+		if (c == 0xF0 && s[1] < 0x90)
+			return 0; /* overlong */
+		if (c == 0xF4 && s[1] >= 0x90)
+			return 0; /* above U+10FFFF */
+		return 4;
+	}
+	return 0;
+}
 
 /* Reads the valid UTF-8 sequence at s[0] (avail > 0 bytes): its code
  * point into *c.  Returns its length (1..4), or 0 (then *c is untouched). */
