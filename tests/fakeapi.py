@@ -43,6 +43,7 @@ Control (JSON):
                    "max_concurrent": {...}, "status": {"chat": {"200": n, ...}},
                    "times": [[endpoint, start_s, end_s, status], ...],
                    "rejected": [inputs of each embed request refused for bad_input],
+                   "rejected_texts": [[its texts] of each such request],
                    "encodings": {"float": n, "base64": n},
                    "faulted": [{"kind", "endpoint", "inputs"}, ...]}
                   requests counts every request on arrival, before any check
@@ -236,6 +237,7 @@ class State:
         self.busy = {"embed": 0.0, "chat": 0.0}
         self.log = []
         self.rejected = []  # input counts of embed requests refused for bad_input
+        self.rejected_texts = []  # ... and their texts
         self.encodings = {}  # OpenAI embeddings requests by encoding_format asked
         self.auth_seen = set()
         self.open = {"embed": 0, "chat": 0}
@@ -352,7 +354,7 @@ class Handler(BaseHTTPRequestHandler):
                                      "auth_seen": sorted(st.auth_seen),
                                      "max_concurrent": st.max_concurrent, "status": st.status,
                                      "times": st.times, "redirects": st.redirects,
-                                     "rejected": st.rejected, "encodings": st.encodings,
+                                     "rejected": st.rejected, "rejected_texts": st.rejected_texts, "encodings": st.encodings,
                                      "faulted": st.faulted})
         else:
             self.send_json(404, {"error": {"message": "not found"}})
@@ -548,6 +550,7 @@ class Handler(BaseHTTPRequestHandler):
             if st.bad_input is not None and any(st.bad_input in t for t in texts):
                 with st.lock:
                     st.rejected.append(len(texts))
+                    st.rejected_texts.append(list(texts))
                 return self.send_json(400, {"error": {
                     "message": "This model's maximum context length is 8192 tokens (injected)",
                     "type": "invalid_request_error"}})
