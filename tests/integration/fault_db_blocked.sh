@@ -13,16 +13,13 @@
 . "$(dirname "$0")/../lib/tap.sh"
 release_only "a 13 s lock and an 11 s stopped server"
 
-chmod 755 "$T_DIR"
-PGD=$T_DIR/pg
-eval "$(tests/lib/pg.sh start "$PGD")" || { ok 1 "a private PostgreSQL cluster starts"; done_testing; exit; }
-export PGHOST PGPORT PGUSER
+private_pg
 server_pids() {
 	local pm
 	pm=$(head -n 1 "$PGD/data/postmaster.pid")
 	echo "$pm" $(pgrep -P "$pm")
 }
-at_exit 'kill -CONT $(server_pids) 2>/dev/null; tests/lib/pg.sh stop "$PGD"'
+at_exit 'kill -CONT $(server_pids) 2>/dev/null' # before private_pg's stop
 newdb || exit 1
 
 numbered_docs "$T_DIR/docs" 30 8 doc

@@ -10,11 +10,7 @@
 # setting holds every session's COMMIT).
 . "$(dirname "$0")/../lib/tap.sh"
 
-chmod 755 "$T_DIR"
-PGD=$T_DIR/pg
-eval "$(tests/lib/pg.sh start "$PGD")" || { ok 1 "a private PostgreSQL cluster starts"; done_testing; exit; }
-export PGHOST PGPORT PGUSER
-at_exit 'tests/lib/pg.sh stop "$PGD"'
+private_pg
 newdb || exit 1
 numbered_docs "$T_DIR/docs" 3 3 doc
 docpipe-discover "$T_DIR/docs" | docpipe-chunk | docpipe-embed >"$T_DIR/docs.ndjson"

@@ -7,11 +7,7 @@
 # would break every other test's connections to the shared one).
 . "$(dirname "$0")/../lib/tap.sh"
 
-chmod 755 "$T_DIR"
-PGD=$T_DIR/pg
-eval "$(tests/lib/pg.sh start "$PGD")" || { ok 1 "a private PostgreSQL cluster starts"; done_testing; exit; }
-export PGHOST PGPORT PGUSER
-at_exit 'tests/lib/pg.sh stop "$PGD"'
+private_pg
 newdb || exit 1
 # restart {fd}>&-: the server must not inherit the FIFO's write end that
 # the caller holds (its reader would never see the end).

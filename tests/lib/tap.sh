@@ -176,6 +176,17 @@ SERVERS=()
 # EXIT trap: it would replace this one.
 AT_EXIT=()
 at_exit() { AT_EXIT+=("$1"); }
+# private_pg: starts a PostgreSQL cluster of the test's own in
+# PGD=$T_DIR/pg and points the PG* variables at it, for a fault that would reach every other test's
+# connections on the shared one (a restart, a stopped server, a server
+# setting); stopped at exit (after the at_exit commands given later).
+private_pg() {
+	chmod 755 "$T_DIR"
+	PGD=$T_DIR/pg
+	eval "$(tests/lib/pg.sh start "$PGD")" || { ok 1 "a private PostgreSQL cluster starts"; done_testing; exit; }
+	export PGHOST PGPORT PGUSER
+	at_exit 'tests/lib/pg.sh stop "$PGD"'
+}
 t_exit() {
 	local i
 	for ((i = ${#AT_EXIT[@]} - 1; i >= 0; i--)); do eval "${AT_EXIT[i]}"; done
