@@ -252,15 +252,20 @@ api_control '{"chat_answer":null}'
 # migration): a lookup or save that cannot have its lock within 2 s is a
 # miss, said once, and the stage goes on; it waited with every thread for as
 # long as the lock lasted.
+# lock_cache SECONDS: a session holds summary_cache locked that long
+# (LOCKER its pid), from when the lock is granted.
+lock_cache() {
+	psql -X -q -c "BEGIN; LOCK TABLE docpipe.summary_cache IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep($1)" \
+		>/dev/null 2>&1 &
+	LOCKER=$!
+	# This database's table: pg_locks lists every database's locks, and a
+	# store or stage of a test running beside makes its own summary_cache.
+	wait_for 30 sql_ge "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+		WHERE c.relname = 'summary_cache' AND l.mode = 'AccessExclusiveLock' AND l.granted
+		AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())" 1
+}
 api_reset
-psql -X -q -c "BEGIN; LOCK TABLE docpipe.summary_cache IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60)" \
-	>/dev/null 2>&1 &
-LOCKER=$!
-# This database's table: pg_locks lists every database's locks, and a
-# store or stage of a test running beside makes its own summary_cache.
-wait_for 30 sql_ge "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
-	WHERE c.relname = 'summary_cache' AND l.mode = 'AccessExclusiveLock' AND l.granted
-	AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())" 1
+lock_cache 60
 docpipe-summarize --backend openai <"$T_DIR/docs.ndjson" >"$T_DIR/o17" 2>"$T_DIR/e17"
 rc=$?
 is "$rc:$(jq -r .kind "$T_DIR/o17" | sort -u | xargs)" "0:document" "a cache table locked: the documents are summarized (exit 0)"
@@ -279,12 +284,7 @@ for i in $(seq 60); do
 	printf '{"v":1,"kind":"document","path":"/lk/%d.md","chunks":[{"seq":0,"text":"Locked text %d.","heading":[]}]}\n' "$i" "$i"
 done >"$T_DIR/lk.ndjson"
 api_control '{"latency":"chat=300"}'
-psql -X -q -c "BEGIN; LOCK TABLE docpipe.summary_cache IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(8)" \
-	>/dev/null 2>&1 &
-LOCKER=$!
-wait_for 30 sql_ge "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
-	WHERE c.relname = 'summary_cache' AND l.mode = 'AccessExclusiveLock' AND l.granted
-	AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())" 1
+lock_cache 8
 docpipe-summarize --backend openai -j 2 <"$T_DIR/lk.ndjson" >"$T_DIR/o18" 2>"$T_DIR/e18"
 is "$?/$(api_requests chat)" 0/60 "a table locked for 8 s of the run: 60 documents, 60 requests"
 wait $LOCKER 2>/dev/null
