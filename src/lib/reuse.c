@@ -37,6 +37,7 @@
  * between two cuts, so it never got in: fault sweep 19, every vector of a
  * run paid again by the next. */
 #define REUSE_INSERT_ROWS 256
+#define REUSE_INSERT_BYTES ((size_t)1 << 20)
 
 /* Rows an INSERT could not write for a lock (lock_timeout: a VACUUM FULL,
  * a DBA's ALTER or LOCK TABLE on the cache) wait in the backlog and are
@@ -45,7 +46,6 @@
  * lock: 247 of 1,065 chat requests; fault sweep 19).  Not sooner: a lookup
  * writes the rows put before it first, and would wait a lock_timeout. */
 #define REUSE_LOCKED_RETRY_MS 5000.0
-#define REUSE_INSERT_BYTES ((size_t)1 << 20)
 
 /* A result waiting to be written: identity, then value, each ending in
  * a NUL, in data. */
@@ -507,10 +507,12 @@ static int send_rows(dp_reuse *r, const char *sql, const char *extra, const char
 
 /* Under flush_lock: writes the rows waiting, one INSERT per run of rows
  * of the same table, mode and identity, unless the database was found
- * away less than REUSE_RECONNECT_MS ago.  Rows the database could not
- * take because it is away go back to the front of the queue, for the next
- * flush (the backlog); rows a statement refused otherwise (a lock
- * timeout) are dropped: retried, they could hold every later row back.
+ * away (or a table locked) less than REUSE_RECONNECT_MS
+ * (REUSE_LOCKED_RETRY_MS) ago; each INSERT takes at most REUSE_INSERT_ROWS
+ * rows or REUSE_INSERT_BYTES of values.  Rows the database could not take
+ * because it is away or the table locked go back to the front of the
+ * queue, for the next flush (the backlog); rows a statement refused
+ * otherwise are dropped: retried, they could hold every later row back.
  * Failures are said by dp_reuse_note.  Returns the rows written. */
 static size_t flush(dp_reuse *r)
 {

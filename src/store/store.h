@@ -316,8 +316,9 @@ int store_copy_end(store *s, dp_err *err);
  * sweep fails naming the setting.  The count is added to *deleted (what
  * was deleted stays deleted when a later batch fails).  Returns 0 or -1 with
  * err.  A document whose file is still there (a regular file: the run did
- * not take it, by its --glob, --exclude or --hidden) is not deleted, but
- * counted in *spared. */
+ * not take it, by its --glob, --exclude or --hidden) is not deleted;
+ * *spared is set to how many (each call: one after a reconnection picks
+ * them all again). */
 #define STORE_SWEEP_BATCH 1000
 int store_sweep(store *s, const char *run, char *const *roots, size_t nroots, const char *kept,
 		dp_sink *sink, size_t *deleted, size_t *spared, dp_err *err);

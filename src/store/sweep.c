@@ -258,6 +258,7 @@ static int sweep_step(store *s, const struct sweep_step *step, const char *run, 
 int store_sweep(store *s, const char *run, char *const *roots, size_t nroots, const char *kept,
 		dp_sink *sink, size_t *deleted, size_t *spared, dp_err *err)
 {
+	*spared = 0;
 	/* Roots in the form records carry them (absolute, no "." nor repeated
 	 * slashes), so "docs" or "./docs/" sweeps what discover found there. */
 	char **abs = calloc(nroots > 0 ? nroots : 1, sizeof *abs);
