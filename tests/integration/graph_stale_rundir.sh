@@ -1,4 +1,5 @@
 #!/bin/bash
+# lane: beside (tests/run: it waits more than it computes)
 # The run's directory ($TMPDIR/docpipe-run.*: sockets, FIFOs, a messages
 # file) that a run killed with -9 leaves (its EXIT trap never ran) is
 # removed by the next run, once its lock is free and it is a minute old;

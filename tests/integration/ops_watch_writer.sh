@@ -1,4 +1,5 @@
 #!/bin/bash
+# lane: beside (tests/run: it waits more than it computes)
 # docpipe-watch and a writer that holds its file open (sweep 8, finding 6):
 # a file written in pieces with pauses longer than --settle was taken at
 # every pause, each partial version chunked, summarized and embedded (10

@@ -1,4 +1,5 @@
 #!/bin/bash
+# lane: beside (tests/run: it waits more than it computes)
 # docpipe-query and docpipe-status behind a lock another session holds (a
 # store migrating an old schema, an ALTER or a transaction left open in
 # psql): after DP_DB_LOCK_SAY_MS (2 s) they say on stderr who holds it,
