@@ -47,12 +47,12 @@ static int settle(store *s, int (*settle_step)(store *, dp_err *), dp_err *err)
 	return rc;
 }
 
-/* The batch's outcome rows (in a transaction of their own when pooled). */
+/* The batch's outcome rows, in a transaction of their own (store.h). */
 static int record_outcomes(store *s, store_item *items, size_t n, dp_err *err)
 {
-	if (store_pooled_begin(s, err) < 0)
+	if (store_untimed_begin(s, err) < 0)
 		return -1;
-	return store_pooled_end(s, store_outcome_record(s->db, items, n, err), err);
+	return store_untimed_end(s, store_outcome_record(s->db, items, n, err), err);
 }
 
 /* The index plan, the batch's writes and its outcome rows; the plan and the

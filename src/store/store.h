@@ -204,15 +204,18 @@ int store_reconnect(store *s, int *lost, dp_err *err);
 void store_park(store *s);
 int store_unpark(store *s, dp_err *err);
 
-/* Around database work outside the write transactions that may wait on
- * locks (the outcome rows, the sweep, a failed document's run mark): on a
- * direct connection it runs as it is, under the session's
- * STORE_SESSION_SETTINGS; pooled (dp_db_pooled), store_pooled_begin opens
- * a transaction with them as SET LOCAL and store_pooled_end ends it:
- * COMMIT when rc is 0, else ROLLBACK.  Each returns 0 or -1 with err
- * (store_pooled_end: rc when it is not 0). */
-int store_pooled_begin(store *s, dp_err *err);
-int store_pooled_end(store *s, int rc, dp_err *err);
+/* Around the writes outside a batch's write transaction (its outcome
+ * rows, a failed document's run mark): store_untimed_begin opens a
+ * transaction with STORE_SESSION_SETTINGS (as SET LOCAL when pooled) and
+ * without the database's or role's statement_timeout, as the batch's
+ * writes; store_untimed_end ends it: COMMIT when rc is 0, else ROLLBACK.
+ * In autocommit under a role's `statement_timeout = 20ms`, the outcome
+ * rows of a batch of failures were cancelled and the store exited 3 each
+ * time: 5 restarts in 39 s for 5,000 failed files, one short of the
+ * crash-loop limit that stops the run (fault sweep 19).  Each returns 0
+ * or -1 with err (store_untimed_end: rc when it is not 0). */
+int store_untimed_begin(store *s, dp_err *err);
+int store_untimed_end(store *s, int rc, dp_err *err);
 
 /* Connects and creates the schema if needed, choosing and announcing the
  * vector type (stderr, once).  Returns NULL with err set and *exit_code

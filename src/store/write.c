@@ -1075,20 +1075,16 @@ int store_reconnect(store *s, int *lost, dp_err *err)
 	return 0;
 }
 
-int store_pooled_begin(store *s, dp_err *err)
+int store_untimed_begin(store *s, dp_err *err)
 {
-	if (!dp_db_pooled())
-		return 0;
-	if (dp_db_begin(s->db, STORE_SESSION_SETTINGS, NULL, err) == 0)
+	if (dp_db_begin(s->db, STORE_SESSION_SETTINGS, DP_DB_UNTIMED, err) == 0)
 		return 0;
 	dp_db_rollback(s->db);
 	return -1;
 }
 
-int store_pooled_end(store *s, int rc, dp_err *err)
+int store_untimed_end(store *s, int rc, dp_err *err)
 {
-	if (!dp_db_pooled())
-		return rc;
 	if (rc == 0 && dp_db_exec(s->db, "COMMIT", err) == 0)
 		return 0;
 	dp_db_rollback(s->db);
@@ -1193,8 +1189,8 @@ static int fail_alone(store *s, store_item *item, const char *why)
 	snprintf(s->same_state, sizeof s->same_state, "%s", state);
 	s->same_count += dp_db_environmental(state);
 	store_item_fail(item, why);
-	if (store_pooled_begin(s, &ignored) == 0)
-		store_pooled_end(s, mark_run(s, &item, 1, &ignored), &ignored);
+	if (store_untimed_begin(s, &ignored) == 0)
+		store_untimed_end(s, mark_run(s, &item, 1, &ignored), &ignored);
 	return s->same_count >= STORE_SAME_FAILURES;
 }
 

@@ -91,6 +91,19 @@ is "$(PGOPTIONS='-c statement_timeout=0' sql "SELECT count(*) FILTER (WHERE c.co
 	FROM docpipe.chunks c JOIN docpipe.documents d ON d.id = c.document_id
 	WHERE d.path LIKE '%/doc1.md' GROUP BY d.chunk_count")" 1/true "once and whole"
 is "$(sql "SELECT current_setting('statement_timeout')")" 1s "the database's setting still holds for other sessions"
+# The outcome rows under that statement_timeout: a batch's failures whose
+# recording takes 2 s (a trigger; 5,000 failed files under a role's 20 ms)
+# were cancelled, and the store exited 3 and was restarted each time (fault
+# sweep 19).  Now they are written untimed, as the documents.
+sql "CREATE TRIGGER t_slow_failure BEFORE INSERT ON docpipe.failures FOR EACH ROW
+	WHEN (NEW.path LIKE '%/bad.md') EXECUTE FUNCTION public.t_slow()" >/dev/null
+printf '{"v":1,"kind":"error","path":"%s/bad.md","stage":"chunk","error":"invalid UTF-8 at byte 3","run":"r-slow"}\n' "$T_DIR/st" |
+	docpipe-store >"$T_DIR/fail.out" 2>"$T_DIR/fail.err"
+is "$?/$(jq -r .status "$T_DIR/fail.out")" 1/failed \
+	"a failure whose recording outlasts the database's statement_timeout: recorded, exit 1 (a failure), not 3" ||
+	sed 's/^/# /' "$T_DIR/fail.err"
+is "$(PGOPTIONS='-c statement_timeout=0' sql "SELECT stage || ': ' || error FROM docpipe.failures WHERE path LIKE '%/bad.md'")" \
+	"chunk: invalid UTF-8 at byte 3" "... in docpipe.failures"
 
 # A role that may not create docpipe's schema (no CREATE on the
 # database): a configuration error, exit 2 at once, saying what to grant;
