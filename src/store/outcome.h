@@ -65,7 +65,8 @@ int store_outcome_record(PGconn *db, const store_item *items, size_t n, dp_err *
 
 /* Records a run's report (borrowed: the supervisor's JSON report, see
  * docs/graph.md) into docpipe.runs, and its failures of stage "hub" (no
- * receipt: the store never saw them) into docpipe.failures.  Returns 0,
+ * receipt: the store never saw them) into docpipe.failures, in a
+ * transaction of its own without statement_timeout.  Returns 0,
  * -1 with err (the database's failure), or -2 with err for a report
  * without a run id (refused: no retry mends it). */
 int store_outcome_run_report(PGconn *db, jv report, dp_err *err);

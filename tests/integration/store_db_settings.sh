@@ -104,6 +104,16 @@ is "$?/$(jq -r .status "$T_DIR/fail.out")" 1/failed \
 	sed 's/^/# /' "$T_DIR/fail.err"
 is "$(PGOPTIONS='-c statement_timeout=0' sql "SELECT stage || ': ' || error FROM docpipe.failures WHERE path LIKE '%/bad.md'")" \
 	"chunk: invalid UTF-8 at byte 3" "... in docpipe.failures"
+# And a run's report (docpipe run's recorder): one of thousands of
+# failures outlasted a role's 20 ms; the recorder took the cancel for the
+# database away and waited (fault sweep 19).
+sql "CREATE TRIGGER t_slow_run BEFORE INSERT OR UPDATE ON docpipe.runs FOR EACH ROW
+	WHEN (NEW.id = 'r-slow-report') EXECUTE FUNCTION public.t_slow()" >/dev/null
+docpipe-status --record-run - --db-retry 5 <<<'{"v":1,"kind":"report","run":"r-slow-report","complete":true,"documents":3}' \
+	2>"$T_DIR/report.err"
+is "$?/$(cat "$T_DIR/report.err")" 0/ "a run's report whose recording outlasts statement_timeout: recorded, nothing said"
+is "$(PGOPTIONS='-c statement_timeout=0' sql "SELECT complete || '/' || documents FROM docpipe.runs WHERE id = 'r-slow-report'")" \
+	true/3 "... in docpipe.runs"
 
 # A role that may not create docpipe's schema (no CREATE on the
 # database): a configuration error, exit 2 at once, saying what to grant;
