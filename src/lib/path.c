@@ -1,9 +1,11 @@
 #include "path.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* path (absolute, owned, consumed) with its ".." components gone, as the
@@ -100,4 +102,32 @@ const char *dp_path_file_name(const char *path)
 const char *dp_path_extension(const char *path)
 {
 	return strrchr(dp_path_file_name(path), '.');
+}
+
+int dp_path_still_there(const char *path, char *const *roots, size_t nroots)
+{
+	struct stat st;
+
+	if (lstat(path, &st) != 0)
+		return errno != ENOENT && errno != ENOTDIR;
+	if (S_ISREG(st.st_mode))
+		return 1;
+	if (S_ISLNK(st.st_mode))
+		for (size_t i = 0; i < nroots; i++)
+			if (strcmp(roots[i], path) == 0)
+				return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+	return 0;
+}
+
+int dp_path_empty_directory(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	int empty = d != NULL;
+
+	while (d != NULL && empty && (e = readdir(d)) != NULL)
+		empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+	if (d != NULL)
+		closedir(d);
+	return empty;
 }

@@ -23,6 +23,8 @@ static void usage(FILE *out)
 		"\n"
 		"Options (docpipe run's, which the plan reads as the run would):\n"
 		"  --glob PATTERN, --exclude PATTERN   files to take (docpipe-discover)\n"
+		"  --delete-excluded    count stored documents those leave out as gone, as\n"
+		"                       docpipe run --delete-excluded deletes them\n"
 		"  --opt STAGE=ARG      an option of discover, chunk, summarize or embed\n"
 		"                       (hub and store options change nothing here)\n"
 		"  --config FILE        lines \"STAGE ARG...\"; \"plan ARG\" lines hold the\n"

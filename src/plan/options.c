@@ -122,12 +122,13 @@ static int parse_price(plan_opts *o, const char *arg, dp_err *err)
 
 enum {
 	OPT_GLOB = 0x3000, OPT_EXCLUDE, OPT_OPT, OPT_CONFIG, OPT_PRICE, OPT_SUMMARY_TOKENS,
-	OPT_JSON, OPT_HELP, OPT_RUN, OPT_IGNORED_ARG, OPT_IGNORED_FLAG,
+	OPT_JSON, OPT_HELP, OPT_RUN, OPT_IGNORED_ARG, OPT_IGNORED_FLAG, OPT_DELETE_EXCLUDED,
 };
 
 static const struct option longopts[] = {
 	{"glob", required_argument, NULL, OPT_GLOB},
 	{"exclude", required_argument, NULL, OPT_EXCLUDE},
+	{"delete-excluded", no_argument, NULL, OPT_DELETE_EXCLUDED},
 	{"opt", required_argument, NULL, OPT_OPT},
 	{"config", required_argument, NULL, OPT_CONFIG},
 	{"price", required_argument, NULL, OPT_PRICE},
@@ -189,6 +190,9 @@ static int one_option(plan_opts *o, int opt, const char *arg, dp_err *err)
 		return 0;
 	case OPT_JSON:
 		o->json = 1;
+		return 0;
+	case OPT_DELETE_EXCLUDED:
+		o->delete_excluded = 1;
 		return 0;
 	case OPT_RUN:
 		free(o->run);

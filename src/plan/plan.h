@@ -61,6 +61,7 @@ typedef struct plan_opts {
 	size_t summary_tokens;              /* assumed length of a summary not made yet */
 	char *run;                          /* --run: record the plan for this run id (owned) */
 	int json;
+	int delete_excluded;                /* --delete-excluded: as the run's sweep */
 } plan_opts;
 
 typedef struct plan {

@@ -6,6 +6,7 @@
 #include "../summarize/prompts.h"
 #include "db.h"
 #include "docrec.h"
+#include "path.h"
 #include "plan.h"
 #include "record.h"
 #include "reuse.h"
@@ -489,13 +490,33 @@ static int by_string(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Documents stored under the roots whose path the plan did not see: the
- * run's sweep deletes them. */
+/* Whether path is under (or is) one of the roots that is an empty
+ * directory. */
+static int under_empty_root(const char *path, const plan_opts *o)
+{
+	for (size_t i = 0; i < o->nroots; i++) {
+		size_t len = strlen(o->roots[i]);
+		while (len > 0 && o->roots[i][len - 1] == '/')
+			len--;
+		if (strncmp(path, o->roots[i], len) == 0 && (path[len] == '\0' || path[len] == '/') &&
+		    dp_path_empty_directory(o->roots[i]))
+			return 1;
+	}
+	return 0;
+}
+
+/* Documents stored under the roots whose path the plan did not see and
+ * that the run's sweep deletes: those whose files are gone (all of them
+ * with --delete-excluded), none under a root that is an empty directory
+ * (dp_path_still_there, dp_path_empty_directory: the sweep's rules).
+ * Before, a plan with a narrower --glob counted every stored document it
+ * left out as gone, which the run keeps. */
 static int count_gone(plan *p, const plan_opts *o, dp_err *err)
 {
 	if (p->db == NULL || !p->have_documents)
 		return 0;
-	qsort(p->paths, p->npaths, sizeof *p->paths, by_string);
+	if (p->npaths > 0) /* paths is NULL when none: qsort and bsearch must not see it */
+		qsort(p->paths, p->npaths, sizeof *p->paths, by_string);
 	store_buf buf;
 	store_buf_init(&buf, (size_t)1 << 20);
 	store_value_text_array(&buf, (const char *const *)o->roots, o->nroots);
@@ -514,7 +535,11 @@ static int count_gone(plan *p, const plan_opts *o, dp_err *err)
 	}
 	for (int r = 0; rc == 0 && r < PQntuples(res); r++) {
 		const char *path = PQgetvalue(res, r, 0);
-		p->gone += bsearch(&path, p->paths, p->npaths, sizeof *p->paths, by_string) == NULL;
+		int seen = p->npaths > 0 &&
+			   bsearch(&path, p->paths, p->npaths, sizeof *p->paths, by_string) != NULL;
+		p->gone += !seen &&
+			   (o->delete_excluded || !dp_path_still_there(path, o->roots, o->nroots)) &&
+			   !under_empty_root(path, o);
 	}
 	PQclear(res);
 	store_buf_free(&buf);

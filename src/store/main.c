@@ -1,6 +1,5 @@
 /* docpipe-store: writes document records into PostgreSQL, one receipt per
  * record; or, with --sweep, removes documents a run no longer saw. */
-#include <dirent.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +55,10 @@ static void usage(FILE *out)
 		"                          (--end-record) proving the walk finished and every\n"
 		"                          record arrived, stamped with run RUN; else exit 5,\n"
 		"                          nothing deleted\n"
+		"  --delete-excluded       with --sweep: also delete the documents whose files\n"
+		"                          are still there but were not taken by the run (its\n"
+		"                          --glob, --exclude, --hidden); by default only those\n"
+		"                          whose files are gone\n"
 		"  --sweep-on-go           with --sweep: connect now, sweep when a line \"go\"\n"
 		"                          comes on stdin (\"go [PATH,...]\": keep what is\n"
 		"                          stored under those JSON strings); stdin ending\n"
@@ -71,13 +74,15 @@ static void usage(FILE *out)
 }
 
 enum { OPT_DB_ENV = 0x2000, OPT_WRITE_METHOD, OPT_SWEEP, OPT_TEXT_CONFIG, OPT_HELP, OPT_VECTOR_TYPE, OPT_BULK,
-       OPT_EF_CONSTRUCTION, OPT_DB_RETRY, OPT_REQUIRE_END, OPT_VECTOR_INDEX, OPT_SWEEP_ON_GO };
+       OPT_EF_CONSTRUCTION, OPT_DB_RETRY, OPT_REQUIRE_END, OPT_VECTOR_INDEX, OPT_SWEEP_ON_GO,
+       OPT_DELETE_EXCLUDED };
 
 static const struct option longopts[] = {
 	{"db-env", required_argument, NULL, OPT_DB_ENV},
 	{"write-method", required_argument, NULL, OPT_WRITE_METHOD},
 	{"sweep", required_argument, NULL, OPT_SWEEP},
 	{"sweep-on-go", no_argument, NULL, OPT_SWEEP_ON_GO},
+	{"delete-excluded", no_argument, NULL, OPT_DELETE_EXCLUDED},
 	{"text-config", required_argument, NULL, OPT_TEXT_CONFIG},
 	{"vector-type", required_argument, NULL, OPT_VECTOR_TYPE},
 	{"vector-index", required_argument, NULL, OPT_VECTOR_INDEX},
@@ -97,6 +102,7 @@ struct args {
 	store_options so;
 	const char *sweep_run, *require_end;
 	int sweep_on_go;
+	enum store_sweep_scope sweep_scope;
 	long db_retry;
 	int db_retry_given;
 	char **roots;
@@ -141,6 +147,7 @@ static int option(struct args *a, int opt, const char *arg)
 	case OPT_DB_ENV: a->so.db_env = arg; break;
 	case OPT_SWEEP: a->sweep_run = arg; break;
 	case OPT_SWEEP_ON_GO: a->sweep_on_go = 1; break;
+	case OPT_DELETE_EXCLUDED: a->sweep_scope = STORE_SWEEP_EXCLUDED_TOO; break;
 	case OPT_REQUIRE_END: a->require_end = arg; break;
 	case OPT_TEXT_CONFIG: store_fulltext_request(arg); break;
 	case 'q': a->so.quiet = 1; break;
@@ -184,8 +191,8 @@ static int parse(int argc, char **argv, struct args *a)
 		dp_diag("--sweep needs at least one ROOT");
 		return DP_EXIT_USAGE;
 	}
-	if (a->sweep_on_go && a->sweep_run == NULL) {
-		dp_diag("--sweep-on-go needs --sweep");
+	if ((a->sweep_on_go || a->sweep_scope != STORE_SWEEP_GONE) && a->sweep_run == NULL) {
+		dp_diag("%s needs --sweep", a->sweep_on_go ? "--sweep-on-go" : "--delete-excluded");
 		return DP_EXIT_USAGE;
 	}
 	if (a->sweep_run == NULL && a->nroots > 0) {
@@ -228,26 +235,14 @@ static int open_waiting(struct opening *o, double patience, dp_err *err)
 	return rc;
 }
 
-/* Whether path is a directory with no entry. */
-static int empty_directory(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *e;
-	int empty = d != NULL;
-
-	while (d != NULL && empty && (e = readdir(d)) != NULL)
-		empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
-	if (d != NULL)
-		closedir(d);
-	return empty;
-}
-
 /* Sweeps, after --require-end's proof when given; a lost connection is
  * made again (--db-retry) and the sweep tried again (what its batches
  * deleted stays deleted).  Returns an exit code. */
-static int sweep(store *s, const char *run, char **roots, size_t nroots, const char *require_end,
-		 jv kept, dp_sink *sink, int quiet, dp_err *err)
+static int sweep(store *s, const struct args *a, jv kept, dp_sink *sink, dp_err *err)
 {
+	const char *run = a->sweep_run, *require_end = a->require_end;
+	char **roots = a->roots;
+	size_t nroots = a->nroots;
 	size_t deleted = 0, spared = 0;
 	char why[DP_ERR_MAX];
 	int lost = 0;
@@ -272,7 +267,7 @@ static int sweep(store *s, const char *run, char **roots, size_t nroots, const c
 	 * nothing gone.  Before, `docpipe run /mnt/share` with the share down
 	 * swept the 1,106 documents stored from it, exit 0 (fault sweep 19). */
 	for (size_t i = 0; i < nroots && jv_is_valid(kept); i++) {
-		if (!empty_directory(roots[i]))
+		if (!dp_path_empty_directory(roots[i]))
 			continue;
 		dp_diag("sweep: %s is an empty directory (a share or disk not mounted?): what is"
 			" stored under it is kept (to remove it, sweep with a file in the directory)",
@@ -284,7 +279,8 @@ static int sweep(store *s, const char *run, char **roots, size_t nroots, const c
 	}
 	jv text = jv_dump_string(kept, 0);
 	int rc = 0;
-	while (rc == 0 && store_sweep(s, run, roots, nroots, jv_string_value(text), sink, &deleted, &spared, err) < 0)
+	while (rc == 0 && store_sweep(s, run, roots, nroots, jv_string_value(text), a->sweep_scope, sink, &deleted,
+				    &spared, err) < 0)
 		if (!store_reconnect(s, &lost, err))
 			rc = -1;
 	jv_free(text);
@@ -292,8 +288,9 @@ static int sweep(store *s, const char *run, char **roots, size_t nroots, const c
 		return DP_EXIT_SYSTEM;
 	if (spared > 0)
 		dp_diag("sweep: kept %zu document(s) whose files are still there, though this run did"
-			" not take them (its --glob, --exclude or --hidden)", spared);
-	if (!quiet)
+			" not take them (its --glob, --exclude or --hidden; --delete-excluded deletes"
+			" them)", spared);
+	if (!a->so.quiet)
 		dp_diag("swept %zu document(s)", deleted);
 	return DP_EXIT_OK;
 }
@@ -414,7 +411,7 @@ int main(int argc, char **argv)
 		 * be used, a login refused for good) or a system one. */
 		rc = o.exit_code;
 	} else if (s = o.s, a.sweep_run != NULL) {
-		rc = sweep(s, a.sweep_run, a.roots, a.nroots, a.require_end, kept, sink, a.so.quiet, &err);
+		rc = sweep(s, &a, kept, sink, &err);
 		kept = jv_invalid();
 	} else {
 		store_counts c;

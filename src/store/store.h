@@ -319,12 +319,15 @@ int store_copy_end(store *s, dp_err *err);
  * sweep fails naming the setting.  The count is added to *deleted (what
  * was deleted stays deleted when a later batch fails).  Returns 0 or -1 with
  * err.  A document whose file is still there (a regular file: the run did
- * not take it, by its --glob, --exclude or --hidden) is not deleted;
- * *spared is set to how many (each call: one after a reconnection picks
- * them all again). */
+ * not take it, by its --glob, --exclude or --hidden: dp_path_still_there)
+ * is not deleted, unless scope is STORE_SWEEP_EXCLUDED_TOO
+ * (--delete-excluded); *spared is set to how many were kept (each call:
+ * one after a reconnection picks them all again). */
 #define STORE_SWEEP_BATCH 1000
+enum store_sweep_scope { STORE_SWEEP_GONE, STORE_SWEEP_EXCLUDED_TOO };
 int store_sweep(store *s, const char *run, char *const *roots, size_t nroots, const char *kept,
-		dp_sink *sink, size_t *deleted, size_t *spared, dp_err *err);
+		enum store_sweep_scope scope, dp_sink *sink, size_t *deleted, size_t *spared,
+		dp_err *err);
 
 /* Whether the store output in file `receipts` proves a sweep of run `run`
  * safe: it holds discover's end record (as the store puts it out last, with

@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "db.h"
@@ -98,26 +97,6 @@ static const struct sweep_step {
 	 " RETURNING d.path, d.id::text"},
 };
 
-/* Whether a document's path (under roots, the run's: abs[0..n)) still
- * holds a file the run could have taken: a regular file, or a root that
- * leads to one (a root may be a link).  A path that cannot be looked at
- * for another reason than its absence (EACCES, EIO) is not proven gone
- * either. */
-static int file_still_there(const char *path, char *const *roots, size_t nroots)
-{
-	struct stat st;
-
-	if (lstat(path, &st) != 0)
-		return errno != ENOENT && errno != ENOTDIR;
-	if (S_ISREG(st.st_mode))
-		return 1;
-	if (S_ISLNK(st.st_mode))
-		for (size_t i = 0; i < nroots; i++)
-			if (strcmp(roots[i], path) == 0)
-				return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-	return 0;
-}
-
 /* Sets err for a batch of one row that still ran over the session's
  * statement_timeout (res: its failure), naming the setting. */
 static void timeout_err(store *s, const struct sweep_step *step, const PGresult *res, dp_err *err)
@@ -139,8 +118,8 @@ static void timeout_err(store *s, const struct sweep_step *step, const PGresult 
  * receipt on sink for each document deleted, flushed after each batch.
  * Returns 0 or -1 with err. */
 static int sweep_step(store *s, const struct sweep_step *step, const char *run, const char *kept,
-		      char *const *roots, size_t nroots, long *batch, dp_sink *sink, size_t *deleted,
-		      size_t *spared, dp_err *err)
+		      char *const *roots, size_t nroots, enum store_sweep_scope scope, long *batch,
+		      dp_sink *sink, size_t *deleted, size_t *spared, dp_err *err)
 {
 	char limit[24], *key = strdup(step->first_key);
 	const char *values[] = {run, (const char *)s->buf.data, limit, key, kept, NULL};
@@ -182,7 +161,8 @@ static int sweep_step(store *s, const struct sweep_step *step, const char *run, 
 			}
 			ids[used++] = '{';
 			for (int i = 0; i < n; i++) {
-				if (file_still_there(PQgetvalue(res, i, 1), roots, nroots)) {
+				if (scope == STORE_SWEEP_GONE &&
+				    dp_path_still_there(PQgetvalue(res, i, 1), roots, nroots)) {
 					still_there++;
 					continue;
 				}
@@ -256,7 +236,8 @@ static int sweep_step(store *s, const struct sweep_step *step, const char *run, 
 }
 
 int store_sweep(store *s, const char *run, char *const *roots, size_t nroots, const char *kept,
-		dp_sink *sink, size_t *deleted, size_t *spared, dp_err *err)
+		enum store_sweep_scope scope, dp_sink *sink, size_t *deleted, size_t *spared,
+		dp_err *err)
 {
 	*spared = 0;
 	/* Roots in the form records carry them (absolute, no "." nor repeated
@@ -280,7 +261,7 @@ int store_sweep(store *s, const char *run, char *const *roots, size_t nroots, co
 	}
 	long batch = STORE_SWEEP_BATCH;
 	for (size_t i = 0; i < sizeof steps / sizeof steps[0] && rc == 0; i++)
-		if (sweep_step(s, &steps[i], run, kept, abs, nroots, &batch, sink, deleted, spared, err) < 0)
+		if (sweep_step(s, &steps[i], run, kept, abs, nroots, scope, &batch, sink, deleted, spared, err) < 0)
 			rc = -1;
 	for (size_t i = 0; i < nroots; i++)
 		free(abs[i]);

@@ -24,6 +24,15 @@ like "$(cat "$T_DIR/e2")" "sweep: kept 2 document\(s\) whose files are still the
 docpipe run "$D" --exclude sub --progress none >"$T_DIR/r3" 2>"$T_DIR/e3"
 is "$?/$(jq -r .deleted "$T_DIR/r3")/$(sql 'SELECT count(*) FROM docpipe.documents')" 0/0/3 \
 	"--exclude sub: sub/c.md kept"
+# docpipe plan predicts the same (it counted them gone, which the run keeps),
+# and --delete-excluded deletes what the filters leave out, as asked.
+like "$(docpipe plan "$D" --exclude sub 2>&1 | head -1)" "; 0 gone " "plan --exclude sub: none gone"
+like "$(docpipe plan "$D" --exclude sub --delete-excluded 2>&1 | head -1)" "; 1 gone " \
+	"plan --exclude sub --delete-excluded: sub/c.md gone"
+docpipe run "$D" --exclude sub --delete-excluded --progress none >"$T_DIR/r3x" 2>"$T_DIR/e3x"
+is "$?/$(jq -r .deleted "$T_DIR/r3x")/$(sql "SELECT count(*) FROM docpipe.documents WHERE path LIKE '%/sub/%'")" 0/1/0 \
+	"run --exclude sub --delete-excluded: sub/c.md deleted"
+is "$(sql 'SELECT count(*) FROM docpipe.documents')" 2 "... the others kept"
 
 rm "$D/a.md"
 docpipe run "$D" --progress none >"$T_DIR/r4" 2>"$T_DIR/e4"
@@ -41,6 +50,7 @@ is "$?/$(jq -r .deleted "$T_DIR/r5")/$(sql "SELECT count(*) FROM docpipe.documen
 	"a root found empty: what is stored from it is kept"
 like "$(cat "$T_DIR/e5")" "sweep: $E is an empty directory \(a share or disk not mounted\?\): what is stored under it is kept" \
 	"and the run says why"
+like "$(docpipe plan "$E" 2>&1 | head -1)" "; 0 gone " "plan over the empty root: none gone"
 touch "$E/placeholder.txt"
 docpipe run "$E" --progress none >"$T_DIR/r6" 2>"$T_DIR/e6"
 is "$?/$(jq -r .deleted "$T_DIR/r6")" 0/2 "with a file in it, the next run sweeps them"
