@@ -67,8 +67,9 @@ wait_for() {
 	until "$@"; do
 		waited=$(( ${EPOCHREALTIME/./} - start ))
 		[ $waited -ge $(( ${limit%.*} * 1000000 )) ] && return 1
-		pause=$(( waited / 10 < 50000 ? 50000 : waited / 10 > 250000 ? 250000 : waited / 10 ))
-		nap "0.$(printf '%06d' $pause)"
+		# printf -v: a $(printf) was a subshell, a fork every poll.
+		printf -v pause '0.%06d' $(( waited / 10 < 50000 ? 50000 : waited / 10 > 250000 ? 250000 : waited / 10 ))
+		nap "$pause"
 	done
 }
 # nap SECONDS: sleeps without a fork, for polling loops: a read that times
@@ -81,7 +82,13 @@ nap() {
 	read -r -t "$1" <>"$T_NAP" || :
 }
 # sql_ge QUERY N: true when the (numeric) answer of QUERY is at least N.
-sql_ge() { local n; n=$(sql "$1" 2>/dev/null) && [ -n "$n" ] && [ "$n" -ge "$2" ]; }
+# The answer through a file, not $(...): a subshell forked every poll
+# beside psql.
+sql_ge() {
+	local n= f=$T_DIR/sql_ge.$BASHPID
+	sql "$1" >"$f" 2>/dev/null && read -r n <"$f"
+	[ -n "$n" ] && [ "$n" -ge "$2" ]
+}
 # exited PID: true when process PID is gone (for wait_for).
 exited() { ! kill -0 "$1" 2>/dev/null; }
 # hold_lock NAME SQL: runs "BEGIN; SQL" in a background psql session
