@@ -26,6 +26,8 @@ fuzz() {
 # The targets that share the chunk archive, which run-fuzz.sh builds when
 # it is missing or old, run one after another.  Each still fuzzes for its
 # FUZZ_SECONDS; a crash's file names its input (crash-<sha1>).
+# The chunk targets' poppler SONAME (run-fuzz.sh), read once.
+POPPLER_SONAME=$(make -s --no-print-directory -C "$TOP" poppler-soname) && export POPPLER_SONAME
 fuzz chunk html zip ipynb &
 fuzz record http lexer join answer
 wait

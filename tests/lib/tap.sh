@@ -67,8 +67,9 @@ wait_for() {
 	until "$@"; do
 		waited=$(( ${EPOCHREALTIME/./} - start ))
 		[ $waited -ge $(( ${limit%.*} * 1000000 )) ] && return 1
-		pause=$(( waited / 10 < 50000 ? 50000 : waited / 10 > 250000 ? 250000 : waited / 10 ))
-		nap "0.$(printf '%06d' $pause)"
+		# printf -v: a $(printf) was a subshell, a fork every poll.
+		printf -v pause '0.%06d' $(( waited / 10 < 50000 ? 50000 : waited / 10 > 250000 ? 250000 : waited / 10 ))
+		nap "$pause"
 	done
 }
 # nap SECONDS: sleeps without a fork, for polling loops: a read that times
@@ -81,7 +82,13 @@ nap() {
 	read -r -t "$1" <>"$T_NAP" || :
 }
 # sql_ge QUERY N: true when the (numeric) answer of QUERY is at least N.
-sql_ge() { local n; n=$(sql "$1" 2>/dev/null) && [ -n "$n" ] && [ "$n" -ge "$2" ]; }
+# The answer through a file, not $(...): a subshell forked every poll
+# beside psql.
+sql_ge() {
+	local n= f=$T_DIR/sql_ge.$BASHPID
+	sql "$1" >"$f" 2>/dev/null && read -r n <"$f"
+	[ -n "$n" ] && [ "$n" -ge "$2" ]
+}
 # exited PID: true when process PID is gone (for wait_for).
 exited() { ! kill -0 "$1" 2>/dev/null; }
 # hold_lock NAME SQL: runs "BEGIN; SQL" in a background psql session
@@ -208,7 +215,11 @@ newdb() {
 	# A count of the process's own calls: $RANDOM's 15 bits alone repeated
 	# within one test (store_db_settings, its third of six databases).
 	NEWDB_CALLS=$((${NEWDB_CALLS:-0} + 1))
-	name="t_$(basename "$0" .sh | tr -c 'a-z0-9\n' '_')_${BASHPID}_${NEWDB_CALLS}_$RANDOM"
+	# The script's name by expansions (basename and tr were three
+	# processes a database, ~800 a make check).
+	name=${0##*/}
+	name=${name%.sh}
+	name="t_${name//[^a-z0-9]/_}_${BASHPID}_${NEWDB_CALLS}_$RANDOM"
 	# FILE_COPY, not PostgreSQL 15's default WAL_LOG: half the server's CPU
 	# (~85 against ~150 ms), and no copy of the template in the WAL.
 	createdb -S file_copy "$name" || return 1
@@ -374,12 +385,14 @@ numbered_docs() {
 # wait is long (30 s): Python's start on a loaded machine is no test.
 FAKEAPI_N=0
 fakeapi() {
-	local f=$T_DIR/server-$((FAKEAPI_N += 1)) _
+	local f=$T_DIR/server-$((FAKEAPI_N += 1))
 	python3 "$TOP/tests/fakeapi.py" --port 0 "$@" >"$f.port" 2>"$f.err" &
 	SERVER=$!
 	SERVERS+=("$SERVER")
-	for _ in $(seq 600); do [ -s "$f.port" ] && break; sleep 0.05; done
-	BASE=http://127.0.0.1:$(awk '{print $2}' "$f.port")
+	wait_for 30 test -s "$f.port"
+	local _ port
+	read -r _ port _ <"$f.port"
+	BASE=http://127.0.0.1:$port
 	export OPENAI_BASE_URL=$BASE/v1
 }
 # big_doc_round MS: for tests of a stage stopped mid-round: a test server
