@@ -64,6 +64,11 @@ rm -rf -- "$dir"
 sp=$(summarize_pid "$run")
 ok $([ -n "$sp" ]; echo $?) "the run's summarize replica is found (pid $sp)"
 kill -9 $sp
+# Once the supervisor has said it stops, the server answers again: embed
+# holds documents too (the hub sends each to summarize and embed at once),
+# and held, it finished none and was killed after the supervisor's 15 s.
+wait_for 30 grep -q "was removed or emptied during the run" "$T_DIR/run.err"
+api_control '{"hold": false}'
 wait_for 60 exited $run
 ok $? "with its directory removed, the replica's death stops the run (no stall)" || diag "$(tail -5 "$T_DIR/run.err")"
 kill -9 $run 2>/dev/null
@@ -71,7 +76,6 @@ wait $run
 is "$?" 3 "... status 3"
 grep -q "the run's directory $dir was removed or emptied during the run" "$T_DIR/run.err"
 ok $? "... saying that its directory was removed" || diag "$(tail -5 "$T_DIR/run.err")"
-api_control '{"hold": false}'
 
 # A run that needs no restart: its report is gone with the directory.
 api_control '{"hold": true}'

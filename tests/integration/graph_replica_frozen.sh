@@ -12,12 +12,16 @@
 # default), then failed what it held: it is killed after 30 s of silence.
 . "$(dirname "$0")/../lib/tap.sh"
 unset OPENAI_API_KEY
-# frozen_for_good PROCESS NAME RUN-ARGS...: a run over 120 documents in
+# DOCS documents a run: enough that a replica stopped holds some and the
+# rest are still to come (120 took ~10 s a run after the stop, 300 ms an
+# answer, a replica's 4 threads; the lone cases twice, after their 30 s).
+DOCS=40
+# frozen_for_good PROCESS NAME RUN-ARGS...: a run over DOCS documents in
 # which one replica of PROCESS is stopped and never resumed.
 frozen_for_good() {
 	local process=$1 name=$2
 	shift 2
-	numbered_docs "$T_DIR/$name" 120 300 doc
+	numbered_docs "$T_DIR/$name" $DOCS 300 doc
 	newdb || exit 1
 	run_then_stop "$process" "$T_DIR/$name.report" "$T_DIR/$name.err" "$T_DIR/$name" \
 		--opt summarize=--backend=openai --threads summarize=4 "$@"
@@ -26,7 +30,7 @@ frozen_for_good() {
 	wait $SUP
 	# added + unchanged: a store replica stopped after its commit and
 	# before its receipt left has the copy sent again found unchanged.
-	is "$?:$(jq -r '[.added + .unchanged, .failed] | @tsv' "$T_DIR/$name.report")" "0:$(printf '120\t0')" \
+	is "$?:$(jq -r '[.added + .unchanged, .failed] | @tsv' "$T_DIR/$name.report")" "0:$(printf '%s\t0' $DOCS)" \
 		"$name: exit 0, every document stored, none failed"
 	like "$(cat "$T_DIR/$name.err")" "${name%-*} replica .* silent .* killed it" "$name: the hub killed the stopped replica"
 	exited "$STOPPED"
@@ -45,7 +49,7 @@ frozen_for_good docpipe-store store --replicas store=2
 # pid gone and re-sends at once, and kills nothing (before, it waited out
 # the 30 s, then tried to kill the pid, maybe another process's by then,
 # while the copies lost with the queue waited for --timeout).
-numbered_docs "$T_DIR/dies" 120 300 doc
+numbered_docs "$T_DIR/dies" $DOCS 300 doc
 newdb || exit 1
 run_then_stop docpipe-summari "$T_DIR/dies.report" "$T_DIR/dies.err" "$T_DIR/dies" \
 	--opt summarize=--backend=openai --threads summarize=4 --replicas summarize=1
@@ -55,7 +59,7 @@ ok $? "lone-dies: the hub took its silence for a death"
 kill -9 "$STOPPED"
 wait_for 20 exited $SUP || { ok 1 "lone-dies: the run ends within 20 s of the death"; kill -TERM $SUP; }
 wait $SUP
-is "$?:$(jq -r '[.added, .failed] | @tsv' "$T_DIR/dies.report")" "0:$(printf '120\t0')" \
+is "$?:$(jq -r '[.added, .failed] | @tsv' "$T_DIR/dies.report")" "0:$(printf '%s\t0' $DOCS)" \
 	"lone-dies: exit 0, every document stored, none failed"
 is "$(grep -c "re-sending the" "$T_DIR/dies.err")" 2 "lone-dies: what was in flight is re-sent at its silence and again at its death"
 ! grep -qE "summarize replica .*(killed it|not killed)" "$T_DIR/dies.err"
