@@ -217,6 +217,14 @@ int dp_db_begin(PGconn *db, const char *settings, const char *local, dp_err *err
 	return dp_db_exec(db, sql, err);
 }
 
+int dp_db_end(PGconn *db, int rc, dp_err *err)
+{
+	if (rc == 0 && dp_db_exec(db, "COMMIT", err) == 0)
+		return 0;
+	dp_db_rollback(db);
+	return rc != 0 ? rc : -1;
+}
+
 int dp_db_backend_pid(PGconn *db)
 {
 	return dp_db_pooled() ? 0 : PQbackendPID(db);

@@ -490,16 +490,16 @@ static int by_string(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Whether path is under (or is) one of the roots that is an empty
- * directory. */
-static int under_empty_root(const char *path, const plan_opts *o)
+/* Whether path is under (or is) one of the roots that empty[] marks (an
+ * empty directory, looked at once per root). */
+static int under_empty_root(const char *path, const plan_opts *o, const char *empty)
 {
 	for (size_t i = 0; i < o->nroots; i++) {
 		size_t len = strlen(o->roots[i]);
 		while (len > 0 && o->roots[i][len - 1] == '/')
 			len--;
-		if (strncmp(path, o->roots[i], len) == 0 && (path[len] == '\0' || path[len] == '/') &&
-		    dp_path_empty_directory(o->roots[i]))
+		if (empty[i] && strncmp(path, o->roots[i], len) == 0 &&
+		    (path[len] == '\0' || path[len] == '/'))
 			return 1;
 	}
 	return 0;
@@ -528,19 +528,26 @@ static int count_gone(plan *p, const plan_opts *o, dp_err *err)
 		"SELECT d.path FROM docpipe.documents d WHERE EXISTS (SELECT 1 FROM unnest($1::text[])"
 		" AS r(root) WHERE d.root = r.root OR starts_with(d.path, rtrim(r.root, '/') || '/'))",
 		1, types, vals, lens, fmts, 0);
+	char *empty = calloc(o->nroots > 0 ? o->nroots : 1, 1);
 	int rc = 0;
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
 		dp_db_err(err, p->db, res, "documents under the roots");
 		rc = -1;
+	} else if (empty == NULL) {
+		dp_err_set(err, "out of memory");
+		rc = -1;
 	}
+	for (size_t i = 0; rc == 0 && i < o->nroots; i++)
+		empty[i] = (char)dp_path_empty_directory(o->roots[i]);
 	for (int r = 0; rc == 0 && r < PQntuples(res); r++) {
 		const char *path = PQgetvalue(res, r, 0);
 		int seen = p->npaths > 0 &&
 			   bsearch(&path, p->paths, p->npaths, sizeof *p->paths, by_string) != NULL;
 		p->gone += !seen &&
 			   (o->delete_excluded || !dp_path_still_there(path, o->roots, o->nroots)) &&
-			   !under_empty_root(path, o);
+			   !under_empty_root(path, o, empty);
 	}
+	free(empty);
 	PQclear(res);
 	store_buf_free(&buf);
 	return rc;

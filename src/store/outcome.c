@@ -295,15 +295,16 @@ int store_outcome_run_report(PGconn *db, jv report, dp_err *err)
 	/* Untimed, as the store's writes: a report of thousands of failures
 	 * outlasted a role's statement_timeout of 20 ms, and the recorder
 	 * waited it out as a database away (fault sweep 19). */
-	PGresult *res = dp_db_begin(db, NULL, DP_DB_UNTIMED, err) == 0
-				? dp_db_query(db, report_sql, 1, params, err) : NULL;
-	int recorded = res != NULL;
+	if (dp_db_begin(db, NULL, DP_DB_UNTIMED, err) < 0) {
+		jv_free(text);
+		dp_db_rollback(db);
+		return -1;
+	}
+	PGresult *res = dp_db_query(db, report_sql, 1, params, err);
+	int rc = res != NULL ? 0 : -1;
 	PQclear(res);
 	jv_free(text);
-	if (recorded && dp_db_exec(db, "COMMIT", err) == 0)
-		return 0;
-	dp_db_rollback(db);
-	return -1;
+	return dp_db_end(db, rc, err);
 }
 
 int store_outcome_plan(PGconn *db, const char *run, jv plan, dp_err *err)

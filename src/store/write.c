@@ -1085,10 +1085,7 @@ int store_untimed_begin(store *s, dp_err *err)
 
 int store_untimed_end(store *s, int rc, dp_err *err)
 {
-	if (rc == 0 && dp_db_exec(s->db, "COMMIT", err) == 0)
-		return 0;
-	dp_db_rollback(s->db);
-	return rc != 0 ? rc : -1;
+	return dp_db_end(s->db, rc, err);
 }
 
 /* Whether a transaction failed on another session's doing, which
