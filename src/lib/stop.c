@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -48,4 +50,16 @@ int dp_stop_fd(void)
 {
 	pthread_once(&pipe_once, make_pipe);
 	return atomic_load(&pipe_read);
+}
+
+void dp_stop_nap_ms(double ms)
+{
+	int fd = dp_stop_fd();
+
+	if (ms <= 0 || dp_stop_requested())
+		return;
+	/* Without the pipe, a plain sleep (poll of no descriptor) that a
+	 * signal cuts short.  EINTR: the caller looks at the flag. */
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	(void)poll(&p, fd >= 0 ? 1 : 0, ms >= INT_MAX ? INT_MAX : (int)(ms + 0.999));
 }

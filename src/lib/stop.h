@@ -22,6 +22,12 @@ int dp_stop_requested(void);
  * request made before the pipe existed only set the flag. */
 int dp_stop_fd(void);
 
+/* Sleeps up to ms milliseconds, or less: it ends at once when the stop is
+ * requested, before or during it, whichever thread the signal hit (a
+ * nanosleep the signal missed, or that began just after the flag was
+ * looked at, slept on).  Callers look at dp_stop_requested() after it. */
+void dp_stop_nap_ms(double ms);
+
 /* Abandoning what is held: after the stop, the output found no receiver
  * for DP_ZMQ_LINGER_MS (the hub is gone: the supervisor was killed with
  * -9, or the whole run is stopping).  What the stage still holds can reach

@@ -11,6 +11,7 @@
 #include "db.h"
 #include "fulltext.h"
 #include "record.h"
+#include "stop.h"
 #include "transport.h"
 #include "store.h"
 
@@ -980,7 +981,7 @@ int store_patiently(int (*attempt)(void *ctx, dp_err *err), void *ctx, double pa
 				patience - waited);
 		said = 1;
 		double nap = delay < patience - waited ? delay : patience - waited;
-		dp_nap_ms(nap * 1e3); /* a stop signal cuts it short */
+		dp_stop_nap_ms(nap * 1e3);
 		delay = delay * 2 < 5 ? delay * 2 : 5;
 	}
 }
@@ -1165,7 +1166,7 @@ static enum tx_result write_retrying(store *s, store_item **items, size_t n, dp_
 		/* Spread by the pid: replicas that met one another do not
 		 * meet again on the same beat. */
 		unsigned spread = ((unsigned)getpid() * 2654435761u + (unsigned)conflicts * 40503u) % 1000;
-		dp_nap_ms(pause_ms * (0.5 + spread / 1000.0));
+		dp_stop_nap_ms(pause_ms * (0.5 + spread / 1000.0));
 		pause_ms = pause_ms * 2 < 2000 ? pause_ms * 2 : 2000;
 	}
 }

@@ -154,6 +154,10 @@ docpipe-status --record-run "$T_DIR/away.json" 2>"$T_DIR/away.err" &
 pid=$!
 wait_for 30 grep -q 'waiting up to' "$T_DIR/away.err"
 kill -TERM $pid
+# Bounded: once this wait outlasted the test's time (asan, load ~5), with
+# nothing to tell where the recorder was.
+wait_for 60 exited $pid
+ok $? "stopped while waiting: it exits" || { ps -o pid,stat,wchan:24,args -p $pid | sed 's/^/# /'; kill -KILL $pid; }
 wait $pid
 like "$(cat "$T_DIR/away.err")" "\(stopped while waiting for the database, after [0-9.]+ s\)$" \
 	"stopped while waiting: said so, not a patience spent"

@@ -62,11 +62,15 @@ ok $(( rc == 5 || rc == 1 ? 0 : 1 )) "socket: the stage ends on SIGTERM (5, or 1
 # the first is out the second is being worked on and the third waits.
 : >out3.ndjson
 BURN='(reduce range(3000000) as $i (0; . + 1)) as $burn | .'
-docpipe-chunk --jq "$BURN" --in "@ipc://$T_DIR/in3" --out "ipc://$T_DIR/out" 2>err3 &
-STAGE=$!
+# The puller is bound before the stage starts: a first record waiting for
+# it to bind (python's start, under load, outlasted the burn) went out
+# just before the signal, when the stage had not yet taken the second.
 kill $PULL; wait $PULL 2>/dev/null
-python3 pull.py "ipc://$T_DIR/out" out3.ndjson 2>pull.err &
+python3 pull.py "ipc://$T_DIR/out3" out3.ndjson 2>pull.err &
 PULL=$!
+wait_for 30 test -S "$T_DIR/out3"
+docpipe-chunk --jq "$BURN" --in "@ipc://$T_DIR/in3" --out "ipc://$T_DIR/out3" 2>err3 &
+STAGE=$!
 wait_for 30 test -S "$T_DIR/in3"
 timeout 20 python3 push.py "ipc://$T_DIR/in3" <files.ndjson
 wait_for 30 test -s out3.ndjson

@@ -46,7 +46,7 @@ chunk_files() {
 }
 chunks_text() { jq -r --arg p "$CHUNKED_DIR/$1" 'select(.path == $p) | [.chunks[].text] | join("\n\n")' "$T_DIR/out"; }
 diag() { printf '# %s\n' "$*"; }
-done_testing() { echo "1..$T_N"; [ "$T_FAILED" -eq 0 ]; exit $?; }
+done_testing() { T_DONE=1; echo "1..$T_N"; [ "$T_FAILED" -eq 0 ]; exit $?; }
 
 # release_only REASON: ends a test whose time is waiting (a server's outage,
 # restart delays, timeouts) with one skip outside the release pass: the
@@ -196,6 +196,15 @@ private_pg() {
 }
 t_exit() {
 	local i
+	# Ended before done_testing (tests/run's timeout: bash's $? in this
+	# trap is then 0): what was still running, so that a hang says where
+	# it was (one in ops_status left no trace).
+	if [ -z "${T_DONE:-}" ]; then
+		echo "# ended before done_testing; the processes of its session then:"
+		local sid
+		sid=$(ps -o sid= -p $$)
+		ps -o pid=,ppid=,stat=,etimes=,wchan:24=,args= -s "${sid// /}" 2>&1 | sed 's/^/#   /'
+	fi
 	for ((i = ${#AT_EXIT[@]} - 1; i >= 0; i--)); do eval "${AT_EXIT[i]}"; done
 	kill "${SERVERS[@]}" 2>/dev/null
 	rm -rf "$T_DIR"
