@@ -196,10 +196,11 @@ private_pg() {
 }
 t_exit() {
 	local i
-	# Ended before done_testing (tests/run's timeout: bash's $? in this
-	# trap is then 0): what was still running, so that a hang says where
-	# it was (one in ops_status left no trace).
-	if [ -z "${T_DONE:-}" ]; then
+	# A test of tests/run (TEST_TMP: its session is the test's) ended
+	# before done_testing (the runner's timeout: bash's $? in this trap is
+	# then 0): what was still running, so that a hang says where it was
+	# (one in ops_status left no trace).
+	if [ -z "${T_DONE:-}" ] && [ -n "${TEST_TMP:-}" ]; then
 		echo "# ended before done_testing; the processes of its session then:"
 		local sid
 		sid=$(ps -o sid= -p $$)
