@@ -119,9 +119,10 @@ int dp_db_session_reset(PGconn *db, const char *settings, dp_err *err);
  * mode.  One round trip.  Returns 0, or -1 with err (the caller rolls
  * back). */
 int dp_db_begin(PGconn *db, const char *settings, const char *local, dp_err *err);
-/* Ends the transaction dp_db_begin opened: COMMIT when rc (the work's
- * result) is 0, else ROLLBACK.  Returns 0, rc when it is not 0, or -1 with
- * err when the COMMIT failed (rolled back). */
+/* Ends the transaction dp_db_begin (or dp_db_begin_locked) opened: COMMIT
+ * when rc (the work's result, dp_db_begin's own failure included) is 0,
+ * else ROLLBACK.  Returns 0, rc when it is not 0, or -1 with err when the
+ * COMMIT failed (a ROLLBACK follows it all the same). */
 int dp_db_end(PGconn *db, int rc, dp_err *err);
 /* db's server process (PQbackendPID), or 0 when pooled: PgBouncer's
  * answer is no server process, and the one db's transaction runs on

@@ -134,8 +134,7 @@ static PGresult *settled_query(dp_reuse *r, const char *sql, int nparams, const 
 		return NULL;
 	}
 	PGresult *res = dp_db_query(r->db, sql, nparams, params, err);
-	if (res == NULL || dp_db_exec(r->db, "COMMIT", err) < 0) {
-		dp_db_rollback(r->db);
+	if (dp_db_end(r->db, res != NULL ? 0 : -1, err) < 0) {
 		PQclear(res);
 		return NULL;
 	}

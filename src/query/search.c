@@ -286,8 +286,7 @@ static PGresult *pgvector_rows(PGconn *db, const query_corpus *c, const float *q
 	if (index_settings(db, c, n, ef_search, err) < 0)
 		goto out;
 	res = dp_db_query(db, sql, 3, params, err);
-	if (res == NULL || dp_db_exec(db, "COMMIT", err) < 0) {
-		dp_db_rollback(db);
+	if (dp_db_end(db, res != NULL ? 0 : -1, err) < 0) {
 		PQclear(res);
 		res = NULL;
 	}

@@ -111,8 +111,7 @@ static int claim_turn(PGconn *db, status_live *live, int beside, int *other, dp_
 		PQclear(res);
 		/* The dead runs' rows go all the same. */
 		dp_err ignored;
-		if (dp_db_exec(db, "COMMIT", &ignored) < 0)
-			dp_db_rollback(db);
+		dp_db_end(db, 0, &ignored);
 		return 0;
 	}
 	PQclear(res);
@@ -121,9 +120,9 @@ static int claim_turn(PGconn *db, status_live *live, int beside, int *other, dp_
 		goto fail;
 	live->id = atoi(PQgetvalue(res, 0, 0));
 	PQclear(res);
-	if (dp_db_exec(db, "COMMIT", err) < 0) {
+	if (dp_db_end(db, 0, err) < 0) {
 		live->id = 0; /* the lock stays with the session: harmless */
-		goto fail;
+		return -1;
 	}
 	return 0;
 fail:

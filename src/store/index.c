@@ -298,10 +298,10 @@ static int begin_bulk(store *s, long long chunks, dp_err *err)
 
 	if (got <= 0) /* another store is bulk loading: the index is its to build */
 		return got < 0 && dp_db_lost(s->db) ? -1 : 0;
-	if (dp_db_begin(s->db, STORE_SESSION_SETTINGS, DP_DB_UNTIMED, err) < 0 ||
-	    dp_db_exec(s->db, DROP_INDEXES, err) < 0 ||
-	    store_settings_set(s, "index_state", "building", err) < 0 || dp_db_exec(s->db, "COMMIT", err) < 0) {
-		dp_db_rollback(s->db);
+	int rc = dp_db_begin(s->db, STORE_SESSION_SETTINGS, DP_DB_UNTIMED, err) < 0 ||
+		 dp_db_exec(s->db, DROP_INDEXES, err) < 0 ||
+		 store_settings_set(s, "index_state", "building", err) < 0 ? -1 : 0;
+	if (dp_db_end(s->db, rc, err) < 0) {
 		if (dp_db_lost(s->db))
 			return -1;
 		dp_diag("bulk load not started, writing into the index: %s", err->msg);
@@ -405,11 +405,10 @@ static int build(store *s, dp_err *err)
 			s->switch_from[0] != '\0' ? "" : " (the method another store's --vector-index recorded)");
 	else if (!s->bulk)
 		dp_diag("repairing the vector index: a bulk load ended before building it");
-	if ((s->dim > 0 && store_index_create(s, rows, err) < 0) ||
-	    store_settings_set(s, "index_state", "ready", err) < 0 || dp_db_exec(s->db, "COMMIT", err) < 0) {
-		dp_db_rollback(s->db);
+	int rc = (s->dim > 0 && store_index_create(s, rows, err) < 0) ||
+		 store_settings_set(s, "index_state", "ready", err) < 0 ? -1 : 0;
+	if (dp_db_end(s->db, rc, err) < 0)
 		return -1;
-	}
 	s->switch_from[0] = '\0'; /* said above */
 	return 1;
 }

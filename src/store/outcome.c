@@ -167,12 +167,9 @@ int store_outcome_ensure(PGconn *db, dp_err *err)
 {
 	if (dp_db_begin_locked(db, NULL, DP_DB_UNTIMED, STORE_LOCK_KEY, err) < 0)
 		return -1;
-	if (store_schema_check(db, err) != 0 || dp_db_exec(db, DP_DB_CREATE_SCHEMA, err) < 0 ||
-	    store_outcome_schema(db, err) < 0 || dp_db_exec(db, "COMMIT", err) < 0) {
-		dp_db_rollback(db);
-		return -1;
-	}
-	return 0;
+	int rc = store_schema_check(db, err) != 0 || dp_db_exec(db, DP_DB_CREATE_SCHEMA, err) < 0 ||
+		 store_outcome_schema(db, err) < 0 ? -1 : 0;
+	return dp_db_end(db, rc, err);
 }
 
 /* One statement: the last outcome per path wins (DISTINCT ON over the

@@ -234,22 +234,22 @@ static int schema_ensure(store *s, int *usage, dp_err *err)
 {
 	dp_db_settings set;
 	char why[DP_ERR_MAX];
-	int loud = 0;
+	int loud = 0, rc = -1;
 
 	if (dp_db_begin_locked(s->db, STORE_SESSION_SETTINGS, DP_DB_UNTIMED, STORE_LOCK_KEY, err) < 0)
 		return -1;
 	int bad = store_schema_check(s->db, err);
 	if (bad != 0) {
 		*usage = bad > 0;
-		goto fail;
+		goto end;
 	}
 	for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++)
 		if (dp_db_exec(s->db, tables[i], err) < 0)
-			goto fail;
+			goto end;
 	if (store_outcome_schema(s->db, err) < 0)
-		goto fail;
+		goto end;
 	if (store_settings_load(s, &set, err) < 0)
-		goto fail;
+		goto end;
 	/* No embedder claimed: a new corpus, or settings lost under embedded
 	 * chunks (a DELETE, a DROP, a restore without them), where claiming
 	 * the corpus for the next record's embedder and this store's vector
@@ -259,12 +259,12 @@ static int schema_ensure(store *s, int *usage, dp_err *err)
 		int lost = dp_db_settings_lost(s->db, err);
 		if (lost != 0) {
 			*usage = lost > 0;
-			goto fail;
+			goto end;
 		}
 	}
 	if (set.vector_type[0] == '\0') {
 		if (create_chunks(s, why, sizeof why, usage, &loud, err) < 0)
-			goto fail;
+			goto end;
 	} else {
 		s->vtype = vector_type_of(set.vector_type);
 		if (s->opt.vector_type != STORE_VT_AUTO && s->opt.vector_type != s->vtype) {
@@ -272,29 +272,29 @@ static int schema_ensure(store *s, int *usage, dp_err *err)
 				   " it was created); store into a new database to change it",
 				   store_vector_type_name(s->opt.vector_type), set.vector_type);
 			*usage = 1;
-			goto fail;
+			goto end;
 		}
 		snprintf(why, sizeof why, "the corpus's type since it was created");
 	}
 	for (size_t i = 0; i < sizeof migrations / sizeof migrations[0]; i++)
 		if (dp_db_exec(s->db, migrations[i], err) < 0)
-			goto fail;
+			goto end;
 	if (store_fulltext_ensure(s, err) < 0)
-		goto fail;
+		goto end;
 	if (store_index_switch(s, err) < 0)
-		goto fail;
-	if (dp_db_exec(s->db, "COMMIT", err) < 0)
-		goto fail;
+		goto end;
+	rc = 0;
+end:
+	if (dp_db_end(s->db, rc, err) < 0) {
+		/* A refusal already explained (pgvector's extension) keeps its words. */
+		if (!*usage && dp_db_open_refused(err))
+			*usage = 1;
+		return -1;
+	}
 	if (loud || !s->opt.quiet)
 		dp_diag("vectors stored as %s (%s)%s%s", store_vector_type_name(s->vtype), why,
 			s->vector_index[0] != '\0' ? "; index: " : "", s->vector_index);
 	return 0;
-fail:
-	/* A refusal already explained (pgvector's extension) keeps its words. */
-	if (!*usage && dp_db_open_refused(err))
-		*usage = 1;
-	dp_db_rollback(s->db);
-	return -1;
 }
 
 int store_claim_settings(store *s, const char *embedder, int dim, dp_err *err)

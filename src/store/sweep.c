@@ -195,8 +195,7 @@ static int sweep_step(store *s, const struct sweep_step *step, const char *run, 
 				free(next); /* a timeout: again from the same key */
 			}
 		}
-		if (ok && dp_db_exec(s->db, "COMMIT", err) < 0) {
-			dp_db_rollback(s->db);
+		if (ok && dp_db_end(s->db, 0, err) < 0) {
 			PQclear(res);
 			rc = -1;
 			continue;
