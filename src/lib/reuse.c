@@ -281,10 +281,10 @@ dp_reuse *dp_reuse_open(const char *app, int writes, dp_err *err)
 	 * setting anything: each lookup is then a transaction of its own
 	 * (settled_query), two round trips more, under session pooling too. */
 	int unusable = 0;
-	if (dp_db_begin_locked(r->db, NULL, DP_DB_UNTIMED, DP_REUSE_SCHEMA_LOCK, err) < 0 ||
-	    dp_db_exec(r->db, schema, err) < 0 || (unusable = dp_db_exec(r->db, writes ? usable_writes : usable_reads, err) < 0) ||
-	    dp_db_exec(r->db, "COMMIT", err) < 0 ||
-	    dp_db_session_set(r->db, REUSE_SESSION_SETTINGS, err) < 0) {
+	int rc = dp_db_begin_locked(r->db, NULL, DP_DB_UNTIMED, DP_REUSE_SCHEMA_LOCK, err) < 0 ||
+		 dp_db_exec(r->db, schema, err) < 0 ||
+		 (unusable = dp_db_exec(r->db, writes ? usable_writes : usable_reads, err) < 0) ? -1 : 0;
+	if (dp_db_end(r->db, rc, err) < 0 || dp_db_session_set(r->db, REUSE_SESSION_SETTINGS, err) < 0) {
 		if (unusable) {
 			char why[DP_ERR_MAX];
 			snprintf(why, sizeof why, "%s", err->msg);
@@ -293,7 +293,6 @@ dp_reuse *dp_reuse_open(const char *app, int writes, dp_err *err)
 				   " the role, or --no-reuse): %s",
 				   writes ? "SELECT, INSERT, UPDATE, DELETE" : "SELECT", why);
 		}
-		dp_db_rollback(r->db);
 		PQfinish(r->db);
 		free(r);
 		return NULL;
