@@ -537,6 +537,23 @@ PGconn *dp_db_connect(const char *env_name, const char *app, dp_err *err)
 		PQfinish(db);
 		return NULL;
 	}
+	/* A database whose encoding is not UTF-8 (LATIN1, WIN1252, EUC_JP ...)
+	 * cannot hold every text docpipe stores: the server refused each
+	 * write holding a character it lacks (22P05), a document's and then
+	 * its failure row's (a file name holding one), so the store exited 3
+	 * and was restarted until the run stopped, no file named.  Refused
+	 * here, for every program alike, as a configuration error
+	 * (dp_db_misconfigured's words).  SQL_ASCII stores the bytes as sent.
+	 * NULL: a proxy that did not pass the parameter on; the writes then
+	 * say it. */
+	const char *encoding = PQparameterStatus(db, "server_encoding");
+	if (encoding != NULL && strcmp(encoding, "UTF8") != 0 && strcmp(encoding, "SQL_ASCII") != 0) {
+		dp_err_set(err, "cannot use the database: its encoding is %.40s, " DP_DB_NOT_UTF8
+			   " (UTF-8): give docpipe a database created with ENCODING 'UTF8'"
+			   " (createdb -E UTF8 -T template0 NAME)", encoding);
+		PQfinish(db);
+		return NULL;
+	}
 	PQsetNoticeReceiver(db, on_notice, NULL);
 	if (session_setup(db, err) < 0) {
 		PQfinish(db);
@@ -686,6 +703,7 @@ int dp_db_misconfigured(const char *msg)
 		"missing \"=\"", "invalid sslmode", "invalid port", "invalid integer value",
 		"invalid value for", "invalid target_session_attrs", "invalid channel_binding",
 		"invalid gssencmode", "names no connection string", "is not 0 or 1",
+		DP_DB_NOT_UTF8,
 	};
 
 	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
