@@ -1562,6 +1562,13 @@ static int never_json(dp_http *h, const struct response *r, long status, dp_err 
 	return stop;
 }
 
+void dp_http_refuse(dp_http *h, const char *why, dp_err *err)
+{
+	pthread_mutex_lock(&h->lock);
+	refuse_run(h, err, "%s", why);
+	pthread_mutex_unlock(&h->lock);
+}
+
 const char *dp_http_refused_reason(dp_http *h)
 {
 	pthread_mutex_lock(&h->lock);

@@ -66,6 +66,21 @@ is "$?/$(kinds "$T_DIR/out")" "4/error=12 " "embed, every call a 200 HTML page: 
 like "$(cat "$T_DIR/err")" "stopped: $page_hint" "... naming the URL to check"
 api_reset
 
+# Every embedding answered with vectors of another size than asked (a
+# server that ignores "dimensions", fault sweep 20): every document failed,
+# each request paid (59 requests for 30 documents); now 3 such answers
+# before one of the size asked stop the stage (exit 4).
+api_reset
+api_control "$(jq -nc '{faults: [range(40) | {endpoint: "embed", kind: "wrong_dim"}]}')"
+docpipe-embed --backend openai --no-reuse --batch-inputs 1 <"$T_DIR/chunked.ndjson" >"$T_DIR/out" 2>"$T_DIR/err"
+is "$?/$(kinds "$T_DIR/out")" "4/error=12 " "embed, every vector one value too long: exit 4, every document failed by name" ||
+	diag "$(cut -c1-300 "$T_DIR/err")"
+like "$(cat "$T_DIR/err")" 'stopped: the model API answered 3 requests with vectors of about 385 values and none with the 384 asked for \(sent as "dimensions"\)' \
+	"... naming both sizes"
+n=$(api_requests embed)
+ok $([ "${n:-99}" -le 5 ] && echo 0 || echo 1) "... after 3 requests, not 12 or more ($n requests)"
+api_reset
+
 # A 404 after successes is the input's: 3 documents fail alone, the rest
 # are summarized (one thread: the documents go in order).
 api_control '{"faults":[{"endpoint":"chat","status":404,"input":"doc 5"},{"endpoint":"chat","status":404,"input":"doc 7"},{"endpoint":"chat","status":404,"input":"doc 9"}]}'
