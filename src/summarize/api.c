@@ -129,6 +129,25 @@ static long after_reasoning(const char *s, size_t len)
 	return (long)i;
 }
 
+/* An answer cut at the server's output limit, err saying so.  Before any
+ * whole answer, the limit is the server's for every answer (a proxy's or
+ * LM Studio's small default max_tokens), not this prompt's length: every
+ * document would fail alike, each answer paid, over the whole corpus (fault
+ * sweep 20).  The DP_HTTP_NEVER_REACHED_CALLS-th such answer refuses the
+ * run (DP_HTTP_REFUSED, c->refused and the dp_http's reason set); earlier
+ * ones, or any after a whole answer, are the prompt's (DP_HTTP_FAILED). */
+static int cut_answer(summarize_ctx *c, dp_err *err)
+{
+	if (atomic_load(&c->whole) || atomic_fetch_add(&c->cut, 1) + 1 < DP_HTTP_NEVER_REACHED_CALLS)
+		return DP_HTTP_FAILED;
+	char why[DP_ERR_MAX];
+	snprintf(why, sizeof why, "the model API cut %d answers at its output token limit and gave"
+		 " none whole (%.300s)", DP_HTTP_NEVER_REACHED_CALLS, err->msg);
+	dp_http_refuse(c->http, why, err);
+	atomic_store(&c->refused, 1);
+	return DP_HTTP_REFUSED;
+}
+
 int summarize_chat(summarize_ctx *c, const char *prompt, jv *answer, dp_err *err)
 {
 	jv msg = jv_object_set(jv_object(), jv_string("role"), jv_string("user"));
@@ -184,12 +203,14 @@ int summarize_chat(summarize_ctx *c, const char *prompt, jv *answer, dp_err *err
 				" \"content_filter\")");
 	else
 		bad = 0;
+	int cut = bad && why != NULL && strcmp(why, "length") == 0;
 	jv_free(done);
 	jv_free(why_stopped);
 	if (bad) {
 		jv_free(resp);
-		return DP_HTTP_FAILED;
+		return cut ? cut_answer(c, err) : DP_HTTP_FAILED;
 	}
+	atomic_store(&c->whole, 1);
 	jv m = resp;
 	if (!c->ollama) {
 		m = jv_get_kind(m) == JV_KIND_OBJECT ? jv_object_get(m, jv_string("choices"))

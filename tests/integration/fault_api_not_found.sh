@@ -12,7 +12,9 @@
 # Likewise a URL whose server answers 200 with a page that is not JSON (a
 # web UI's, a proxy's sign-in or block page: fault sweep 20): each such
 # answer failed its document at once, over the whole corpus; now 3 with
-# no JSON answer in the process's life stop the stage (exit 4).
+# no JSON answer in the process's life stop the stage (exit 4).  So do 3
+# embeddings of another size than asked, and 3 chat answers cut at the
+# output limit, before a right one (below).
 . "$(dirname "$0")/../lib/tap.sh"
 set -o pipefail
 export OPENAI_API_KEY=test-key
@@ -79,6 +81,20 @@ like "$(cat "$T_DIR/err")" 'stopped: the model API answered 3 requests with vect
 	"... naming both sizes"
 n=$(api_requests embed)
 ok $([ "${n:-99}" -le 5 ] && echo 0 || echo 1) "... after 3 requests, not 12 or more ($n requests)"
+api_reset
+
+# Every chat answer cut at the server's output limit (a proxy's or LM
+# Studio's small default max_tokens; fault sweep 20): every document
+# failed, each answer paid; now 3 cut answers before a whole one stop the
+# stage (exit 4).
+api_control '{"chat_answer":{"input":"","content":"The document descr","finish_reason":"length"}}'
+docpipe-summarize --backend openai --no-reuse --threads 2 <"$T_DIR/chunked.ndjson" >"$T_DIR/out" 2>"$T_DIR/err"
+is "$?/$(kinds "$T_DIR/out")" "4/error=12 " "summarize, every answer cut at the output limit: exit 4, every document failed by name" ||
+	diag "$(cut -c1-300 "$T_DIR/err")"
+like "$(cat "$T_DIR/err")" 'stopped: the model API cut 3 answers at its output token limit and gave none whole \(answer cut at the server.s output token limit \(finish_reason "length"\): raise the model.s output limit on the server\)' \
+	"... saying what to raise"
+n=$(api_requests chat)
+ok $([ "${n:-99}" -le 5 ] && echo 0 || echo 1) "... after 3 answers and those beside them, not 12 ($n requests)"
 api_reset
 
 # A 404 after successes is the input's: 3 documents fail alone, the rest
