@@ -123,10 +123,25 @@ int dp_embedder_is_local(const dp_embedder *e) { return e->backend == LOCAL; }
 
 dp_http *dp_embedder_http(dp_embedder *e) { return e->http; }
 
+/* 0 when out[0..dim), input which's vector, has a direction; -1 with err
+ * when it is all zeros: a model that embeds nothing (its pooling off, not
+ * an embedding model) answers so, a vector whose cosine distance to any
+ * other is undefined (NaN): stored, it ranked nowhere or first, and
+ * cached, it stood for its text on every later run (fault sweep 20). */
+static int nonzero(const float *out, size_t dim, size_t which, dp_err *err)
+{
+	if (!dp_vec_zero(out, dim))
+		return 0;
+	dp_err_set(err, "the server's vector for input %zu is all zeros (no direction: its cosine"
+		   " distance to anything is undefined)", which);
+	return -1;
+}
+
 /* Reads the vector v (its JSON text; p NULL: none) into out[0..e->dim);
  * -1 with err unless it is an array of dim numbers or the base64 of dim
  * float32 values, each a finite number as a float32 (not NaN, an infinity,
- * nor a JSON number out of float32's range): a bad answer, never kept.  A
+ * nor a JSON number out of float32's range), not all zeros: a bad answer,
+ * never kept.  A
  * vector of another size is said with e->dim_hint, its size in *size (a
  * base64 one's rounded down), which is left alone otherwise. */
 static int take_vector(const dp_embedder *e, dp_jspan v, float *out, size_t which, size_t *size,
@@ -154,7 +169,7 @@ static int take_vector(const dp_embedder *e, dp_jspan v, float *out, size_t whic
 		}
 		else if (rc < 0)
 			dp_err_set(err, "the server's base64 vector for input %zu: %s", which, why.msg);
-		return rc < 0 ? -1 : 0;
+		return rc < 0 ? -1 : nonzero(out, dim, which, err);
 	}
 	dp_jscan it;
 	if (v.p == NULL || v.p[0] != '[' || dp_jscan_open(&it, v) < 0) {
@@ -194,7 +209,7 @@ static int take_vector(const dp_embedder *e, dp_jspan v, float *out, size_t whic
 					"finite float32 number", which, bad);
 		return -1;
 	}
-	return 0;
+	return nonzero(out, dim, which, err);
 }
 
 /* Reads the vectors of an answer (its JSON text, dp_http_post_json_text)
