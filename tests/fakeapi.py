@@ -82,7 +82,8 @@ or for chat "bad_input_status" (a 5xx: a server that fails on that input).
 "bad_vector": {"input": "S", "value": "NaN"}: the vector of every embedding
 input holding S has its last value replaced by value, written as it is in
 JSON ("NaN", "Infinity", "-Infinity", "1e39": over float32's range) or, in
-base64, as that float32 (1e39 becomes infinity).  null: off.
+base64, as that float32 (1e39 becomes infinity); "zeros": the whole vector
+0 (a model that embeds nothing).  null: off.
 "chat_answer": {"input": "S" or ["S", ...], "content": "TEXT"}: a chat
 request whose last message holds S (each S) is answered TEXT (e.g. "", "  ",
 "a\\u0000b"), with "finish_reason": "R" (Ollama's done_reason) when given
@@ -180,7 +181,11 @@ def vector_base64(units):
 
 def bad_vector(units, text, b64):
     """A vector given as units whose last value is text (a JSON number as
-    written: "NaN", "Infinity", "1e39"), in JSON or as base64 of float32."""
+    written: "NaN", "Infinity", "1e39"), in JSON or as base64 of float32;
+    "zeros": every value 0 (a model that embeds nothing)."""
+    if text == "zeros":
+        zero = [32768] * len(units)  # units of value 0
+        return vector_base64(zero) if b64 else vector_json(zero)
     if not b64:
         return RawJSON("[" + ", ".join([VALUE_TEXT[u] for u in units[:-1]] + [text]) + "]")
     vals = values(units)

@@ -99,7 +99,8 @@ int embed_doc_prepare(embed_ctx *c, jv rec, embed_doc *d, dp_err *err)
 }
 
 /* dp_api_usable for cached vectors: arg is the embedder; a vector must
- * decode into its dim finite numbers. */
+ * decode into its dim finite numbers, not all zeros (as the embedder
+ * takes answers). */
 static int vector_usable(jv vec, void *arg, dp_err *why)
 {
 	size_t dim = (size_t)dp_embedder_dim(arg);
@@ -107,6 +108,10 @@ static int vector_usable(jv vec, void *arg, dp_err *why)
 	if (v == NULL)
 		return 1; /* unchecked: the store still refuses such a vector */
 	int ok = dp_vec_decode(vec, v, dim, why) == 0;
+	if (ok && dp_vec_zero(v, dim)) {
+		dp_err_set(why, "all zeros");
+		ok = 0;
+	}
 	free(v);
 	return ok;
 }

@@ -230,6 +230,45 @@ int dp_db_backend_pid(PGconn *db)
 	return dp_db_pooled() ? 0 : PQbackendPID(db);
 }
 
+/* Behind a pooler, whether it lets db run a transaction: one in statement
+ * pooling (PgBouncer's pool_mode = statement) ends the connection at the
+ * first BEGIN ("transaction blocks not allowed in statement pooling
+ * mode"), which read as the database going away: docpipe run's claim and
+ * the store waited --db-retry (300 s), then status 3, the pooler's words
+ * never said.  Found at the connection, it is a configuration error
+ * (DP_DB_NO_TRANSACTIONS, dp_db_misconfigured).  Another failure of the
+ * probe is the connection's, worth waiting for.  Returns 0, or -1 with
+ * err. */
+static int pool_takes_transactions(PGconn *db, dp_err *err)
+{
+	char line[DP_ERR_MAX];
+	/* Two round trips: a pool lets one statement that ends its own
+	 * transaction through ("BEGIN; COMMIT"), not a transaction left open
+	 * at the statement's end. */
+	PGresult *res = PQexec(db, "BEGIN");
+	int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+
+	PQclear(res);
+	if (ok) {
+		res = PQexec(db, "COMMIT");
+		ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+		PQclear(res);
+	}
+	if (ok)
+		return 0;
+	const char *msg = PQerrorMessage(db);
+	one_line(line, sizeof line, msg);
+	if (strstr(line, "statement pooling mode") != NULL)
+		/* Its first line: libpq's words on the close after it say nothing more. */
+		dp_err_set(err, "cannot use the database: the connection pooler " DP_DB_NO_TRANSACTIONS
+			   " (%.*s): set its pool_mode to transaction or session, or connect to the"
+			   " server directly", (int)strcspn(msg, "\n") < 200 ? (int)strcspn(msg, "\n") : 200,
+			   msg);
+	else
+		dp_err_set(err, "cannot set up the database session: %s", line);
+	return -1;
+}
+
 /* Gives db's session connect_settings, at connect and again after a reset
  * (PQreset makes a new session without them), in the round trip that
  * tells a proxy: a pooler (PgBouncer, in transaction or session pooling)
@@ -239,8 +278,9 @@ int dp_db_backend_pid(PGconn *db)
  * stay on a session the pool lends its other clients) and the process
  * is pooled from then on (dp_db_pooled_found): every statement the
  * programs send after it keeps nothing in a session.  Pooled already,
- * nothing is sent; with $DP_DB_POOLED_ENV 0, the settings are made
- * without the question.  Returns 0, or -1 with err. */
+ * nothing is set; pooled, the pool is asked for a transaction
+ * (pool_takes_transactions); with $DP_DB_POOLED_ENV 0, the settings are
+ * made without the question.  Returns 0, or -1 with err. */
 static int session_setup(PGconn *db, dp_err *err)
 {
 	char sql[768] = "SELECT pg_backend_pid() = $1::int", pid[16], line[DP_ERR_MAX];
@@ -248,7 +288,7 @@ static int session_setup(PGconn *db, dp_err *err)
 	int check = pooled_env() != 0;
 
 	if (dp_db_pooled())
-		return 0;
+		return pool_takes_transactions(db, err);
 	if (!check)
 		snprintf(sql, sizeof sql, "SELECT true");
 	snprintf(pid, sizeof pid, "%d", PQbackendPID(db));
@@ -263,9 +303,12 @@ static int session_setup(PGconn *db, dp_err *err)
 		PQclear(res);
 		return -1;
 	}
-	if (PQgetvalue(res, 0, 0)[0] != 't')
-		dp_db_pooled_found();
+	int pooled = PQgetvalue(res, 0, 0)[0] != 't';
 	PQclear(res);
+	if (pooled) {
+		dp_db_pooled_found();
+		return pool_takes_transactions(db, err);
+	}
 	return 0;
 }
 
@@ -537,6 +580,23 @@ PGconn *dp_db_connect(const char *env_name, const char *app, dp_err *err)
 		PQfinish(db);
 		return NULL;
 	}
+	/* A database whose encoding is not UTF-8 (LATIN1, WIN1252, EUC_JP ...)
+	 * cannot hold every text docpipe stores: the server refused each
+	 * write holding a character it lacks (22P05), a document's and then
+	 * its failure row's (a file name holding one), so the store exited 3
+	 * and was restarted until the run stopped, no file named.  Refused
+	 * here, for every program alike, as a configuration error
+	 * (dp_db_misconfigured's words).  SQL_ASCII stores the bytes as sent.
+	 * NULL: a proxy that did not pass the parameter on; the writes then
+	 * say it. */
+	const char *encoding = PQparameterStatus(db, "server_encoding");
+	if (encoding != NULL && strcmp(encoding, "UTF8") != 0 && strcmp(encoding, "SQL_ASCII") != 0) {
+		dp_err_set(err, "cannot use the database: its encoding is %.40s, " DP_DB_NOT_UTF8
+			   " (UTF-8): give docpipe a database created with ENCODING 'UTF8'"
+			   " (createdb -E UTF8 -T template0 NAME)", encoding);
+		PQfinish(db);
+		return NULL;
+	}
 	PQsetNoticeReceiver(db, on_notice, NULL);
 	if (session_setup(db, err) < 0) {
 		PQfinish(db);
@@ -686,6 +746,7 @@ int dp_db_misconfigured(const char *msg)
 		"missing \"=\"", "invalid sslmode", "invalid port", "invalid integer value",
 		"invalid value for", "invalid target_session_attrs", "invalid channel_binding",
 		"invalid gssencmode", "names no connection string", "is not 0 or 1",
+		DP_DB_NOT_UTF8, DP_DB_NO_TRANSACTIONS,
 	};
 
 	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)

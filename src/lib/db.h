@@ -385,7 +385,13 @@ int dp_db_refused_for_good(const char *st);
 void dp_db_login_message(const char *msg, char *line, size_t size, char sqlstate[6]);
 /* 1 when msg (a dp_db_connect error) says the connection string or one
  * of its values cannot be used (a bare '%' in a password, a bad sslmode
- * or port): a configuration error, exit 2, not a database to wait for. */
+ * or port), the database it names cannot hold docpipe's text (its
+ * encoding neither UTF8 nor SQL_ASCII: DP_DB_NOT_UTF8) or the pooler in
+ * front of it runs no transaction (DP_DB_NO_TRANSACTIONS): a configuration
+ * error, exit 2, not a database to wait for. */
+#define DP_DB_NOT_UTF8 "which cannot hold every text docpipe stores"
+/* ... or a pooler that runs no transaction (statement pooling). */
+#define DP_DB_NO_TRANSACTIONS "runs no transaction, which docpipe needs"
 int dp_db_misconfigured(const char *msg);
 /* The exit status of a failure to connect (msg: dp_db_connect's error,
  * with dp_db_last_sqlstate as it left it): DP_EXIT_USAGE when no wait or

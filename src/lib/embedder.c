@@ -31,6 +31,8 @@ struct dp_embedder {
 	char dim_hint[DP_EMBED_HINT_MAX]; /* dp_embedder_opts.dim_hint */
 	dp_http *http;
 	atomic_int encoding; /* enum vector_encoding (threads share e) */
+	atomic_int dim_answered; /* some answer's vectors had dim values */
+	atomic_int dim_wrong;    /* answers of vectors of another size before one */
 };
 
 dp_embedder *dp_embedder_new(const dp_embedder_opts *opts, dp_err *err)
@@ -121,12 +123,29 @@ int dp_embedder_is_local(const dp_embedder *e) { return e->backend == LOCAL; }
 
 dp_http *dp_embedder_http(dp_embedder *e) { return e->http; }
 
+/* 0 when out[0..dim), input which's vector, has a direction; -1 with err
+ * when it is all zeros: a model that embeds nothing (its pooling off, not
+ * an embedding model) answers so, a vector whose cosine distance to any
+ * other is undefined (NaN): stored, it ranked nowhere or first, and
+ * cached, it stood for its text on every later run (fault sweep 20). */
+static int nonzero(const float *out, size_t dim, size_t which, dp_err *err)
+{
+	if (!dp_vec_zero(out, dim))
+		return 0;
+	dp_err_set(err, "the server's vector for input %zu is all zeros (no direction: its cosine"
+		   " distance to anything is undefined)", which);
+	return -1;
+}
+
 /* Reads the vector v (its JSON text; p NULL: none) into out[0..e->dim);
  * -1 with err unless it is an array of dim numbers or the base64 of dim
  * float32 values, each a finite number as a float32 (not NaN, an infinity,
- * nor a JSON number out of float32's range): a bad answer, never kept.  A
- * vector of another size is said with e->dim_hint. */
-static int take_vector(const dp_embedder *e, dp_jspan v, float *out, size_t which, dp_err *err)
+ * nor a JSON number out of float32's range), not all zeros: a bad answer,
+ * never kept.  A
+ * vector of another size is said with e->dim_hint, its size in *size (a
+ * base64 one's rounded down), which is left alone otherwise. */
+static int take_vector(const dp_embedder *e, dp_jspan v, float *out, size_t which, size_t *size,
+		       dp_err *err)
 {
 	size_t dim = (size_t)e->dim;
 
@@ -143,12 +162,14 @@ static int take_vector(const dp_embedder *e, dp_jspan v, float *out, size_t whic
 			rc = dp_vec_decode(str, out, dim, &why);
 			jv_free(str);
 		}
-		if (rc == -1) /* not the length of dim float32 values */
+		if (rc == -1) { /* not the length of dim float32 values */
 			dp_err_set(err, "the server's base64 vector for input %zu: %s (%s)", which,
 				   why.msg, e->dim_hint);
+			*size = (v.n - 2) * 3 / 16;
+		}
 		else if (rc < 0)
 			dp_err_set(err, "the server's base64 vector for input %zu: %s", which, why.msg);
-		return rc < 0 ? -1 : 0;
+		return rc < 0 ? -1 : nonzero(out, dim, which, err);
 	}
 	dp_jscan it;
 	if (v.p == NULL || v.p[0] != '[' || dp_jscan_open(&it, v) < 0) {
@@ -177,6 +198,7 @@ static int take_vector(const dp_embedder *e, dp_jspan v, float *out, size_t whic
 	if (count != dim) {
 		dp_err_set(err, "the server returned a vector of %zu values for input %zu; "
 				"expected %zu (%s)", count, which, dim, e->dim_hint);
+		*size = count;
 		return -1;
 	}
 	if (bad < dim) {
@@ -187,13 +209,14 @@ static int take_vector(const dp_embedder *e, dp_jspan v, float *out, size_t whic
 					"finite float32 number", which, bad);
 		return -1;
 	}
-	return 0;
+	return nonzero(out, dim, which, err);
 }
 
 /* Reads the vectors of an answer (its JSON text, dp_http_post_json_text)
  * for n inputs into out.  One pass: an item's fault is said unless the
- * count is wrong, which is said first. */
-static int take_response(const dp_embedder *e, dp_jspan resp, size_t n, float *out, dp_err *err)
+ * count is wrong, which is said first.  *size: as take_vector's. */
+static int take_response(const dp_embedder *e, dp_jspan resp, size_t n, float *out, size_t *size,
+			 dp_err *err)
 {
 	static const char *const item_keys[] = {"\"index\"", "\"embedding\""};
 	const char *field = e->backend == OPENAI ? "\"data\"" : "\"embeddings\"";
@@ -234,7 +257,7 @@ static int take_response(const dp_embedder *e, dp_jspan resp, size_t n, float *o
 			vec = got_members[1];
 		}
 		seen[at] = 1;
-		take_vector(e, vec, out + at * (size_t)e->dim, at, &first);
+		take_vector(e, vec, out + at * (size_t)e->dim, at, size, &first);
 	}
 	free(seen);
 	if (got != n) {
@@ -279,6 +302,30 @@ static int embed_post(dp_embedder *e, const char *const *texts, const size_t *le
 	return rc;
 }
 
+/* An answer whose vectors are of size values, not e->dim, err saying so.
+ * Before any answer of e->dim, the model's size is not the one asked for
+ * (a server that ignores "dimensions": Ollama, LM Studio; a model of
+ * another size), not an input's fault: every request would fail alike,
+ * each paid, over the whole corpus (fault sweep 20: 59 requests for 30
+ * documents, all failed).  The DP_HTTP_NEVER_REACHED_CALLS-th such answer
+ * refuses the run (DP_HTTP_REFUSED, err and the dp_http's reason set);
+ * earlier ones, or any after an answer of e->dim, are the request's
+ * (DP_HTTP_FAILED, err kept). */
+static int wrong_size(dp_embedder *e, size_t size, dp_err *err)
+{
+	if (atomic_load(&e->dim_answered) ||
+	    atomic_fetch_add(&e->dim_wrong, 1) + 1 < DP_HTTP_NEVER_REACHED_CALLS)
+		return DP_HTTP_FAILED;
+	char why[DP_ERR_MAX];
+	snprintf(why, sizeof why, "the model API answered %d requests with vectors of %s%zu values and"
+		 " none with the %d asked for (sent as \"dimensions\"): the model makes vectors of"
+		 " another size or ignores \"dimensions\" (%.200s)", DP_HTTP_NEVER_REACHED_CALLS,
+		 strstr(err->msg, "base64") != NULL ? "about " : "", size, e->dim,
+		 e->dim_hint);
+	dp_http_refuse(e->http, why, err);
+	return DP_HTTP_REFUSED;
+}
+
 /* One request for texts[0..n) (see enum vector_encoding). */
 static int embed_request(dp_embedder *e, const char *const *texts, const size_t *lens,
 			 size_t n, size_t tokens, float *out, dp_err *err)
@@ -298,8 +345,13 @@ static int embed_request(dp_embedder *e, const char *const *texts, const size_t 
 	}
 	if (rc != DP_HTTP_OK)
 		return rc;
-	rc = take_response(e, resp, n, out, err) < 0 ? DP_HTTP_FAILED : 0;
+	size_t size = 0;
+	rc = take_response(e, resp, n, out, &size, err) < 0 ? DP_HTTP_FAILED : 0;
 	free((char *)resp.p);
+	if (rc == 0)
+		atomic_store(&e->dim_answered, 1);
+	else if (size > 0)
+		rc = wrong_size(e, size, err);
 	return rc;
 }
 

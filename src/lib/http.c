@@ -53,6 +53,7 @@ struct dp_http {
 	char refused_msg[DP_ERR_MAX];
 	int never_reached_calls; /* calls given up, the server never reached */
 	int not_found_calls;     /* calls answered 404 or 405 before any 2xx */
+	int not_json_calls;      /* calls answered 2xx not JSON before any JSON */
 	/* How the server fares (note_server): some request got an HTTP answer;
 	 * some connection was taken by the server (a request cut off by its
 	 * restart: it was there, as an answer says, but no answer says it
@@ -1536,6 +1537,38 @@ static int never_found(dp_http *h, long status, const char *last, dp_err *err)
 	return stop;
 }
 
+/* A call answered 2xx with a body that is not JSON (r) while no call of
+ * the process has had JSON: a web server or a proxy's own page at the URL
+ * (a web UI's, a sign-in or block page), not the API.  It fails at once
+ * (no attempt would mend it), and so would every document, a request
+ * each, over the whole corpus.  Counted as never_found counts; at
+ * DP_HTTP_NEVER_REACHED_CALLS the run is refused (err set, returns 1). */
+static int never_json(dp_http *h, const struct response *r, long status, dp_err *err)
+{
+	char reason[DP_ERR_MAX];
+	int stop = 0;
+
+	malformed_reason(h, r, status, reason, sizeof reason);
+	pthread_mutex_lock(&h->lock);
+	if (++h->not_json_calls >= DP_HTTP_NEVER_REACHED_CALLS &&
+	    !atomic_load_explicit(&h->json_answered, memory_order_relaxed)) {
+		refuse_run(h, err, "the model API answered %d calls with HTTP %ld pages that are not JSON"
+			   " and none with JSON (%.300s): check its URL (--base-url, OPENAI_BASE_URL: the"
+			   " API's, not a web page's or a proxy's sign-in page)", h->not_json_calls, status,
+			   reason);
+		stop = 1;
+	}
+	pthread_mutex_unlock(&h->lock);
+	return stop;
+}
+
+void dp_http_refuse(dp_http *h, const char *why, dp_err *err)
+{
+	pthread_mutex_lock(&h->lock);
+	refuse_run(h, err, "%s", why);
+	pthread_mutex_unlock(&h->lock);
+}
+
 const char *dp_http_refused_reason(dp_http *h)
 {
 	pthread_mutex_lock(&h->lock);
@@ -1636,6 +1669,8 @@ static int post(dp_http *h, const char *path, jv body, size_t tokens, size_t max
 			refused_now = never_found(h, o.status, last, &why);
 		else if (v.action == DP_HTTP_DO_GIVE_UP && !shrink)
 			refused_now = never_reached(h, &o, last, &why);
+		else if (v.action == DP_HTTP_DO_OK && !json)
+			refused_now = never_json(h, &r, o.status, &why);
 		retrying = v.action == DP_HTTP_DO_RETRY && !shrink;
 		if (retrying)
 			count_retrying(h);

@@ -136,6 +136,10 @@ typedef struct dp_http_stats {
 	unsigned long answered;  /* 2xx answers */
 } dp_http_stats;
 void dp_http_get_stats(dp_http *h, dp_http_stats *out);
+/* Refuses the run as the server's refusals do, for a reason its caller
+ * read in the answers (every later call fails at once, without a
+ * request); err set to the reason, the first refusal's if there was one. */
+void dp_http_refuse(dp_http *h, const char *why, dp_err *err);
 /* Why the run was refused (quota, credentials, a server never reached):
  * "" while it is not.  Borrowed: valid while h is; read once the calls are
  * done. */

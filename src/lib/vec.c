@@ -140,6 +140,14 @@ int dp_vec_decode_text(const char *text, size_t len, float *out, size_t dim, dp_
 	return 0;
 }
 
+int dp_vec_zero(const float *v, size_t dim)
+{
+	for (size_t i = 0; i < dim; i++)
+		if (v[i] != 0)
+			return 0;
+	return 1;
+}
+
 void dp_vec_normalize(float *v, size_t dim)
 {
 	double sum = 0;

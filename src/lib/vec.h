@@ -27,5 +27,8 @@ int dp_vec_decode_text(const char *text, size_t len, float *out, size_t dim, dp_
 
 /* Scales v to unit length (leaves a zero vector alone). */
 void dp_vec_normalize(float *v, size_t dim);
+/* 1 when every value of v[0..dim) is zero: a vector of no direction,
+ * whose cosine distance to any other is undefined (NaN). */
+int dp_vec_zero(const float *v, size_t dim);
 
 #endif

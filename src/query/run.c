@@ -6,18 +6,10 @@
 
 #include "fuse.h"
 
-static int zero_vector(const float *q, size_t dim)
-{
-	for (size_t i = 0; i < dim; i++)
-		if (q[i] != 0)
-			return 0;
-	return 1;
-}
-
 int query_sides(PGconn *db, const query_corpus *c, query_opts *o, dp_err *err)
 {
 	o->notice = NULL;
-	if (o->q != NULL && zero_vector(o->q, (size_t)c->dim)) {
+	if (o->q != NULL && dp_vec_zero(o->q, (size_t)c->dim)) {
 		o->q = NULL;
 		if (o->mode == QUERY_VECTOR) {
 			dp_err_set(err, "the question embeds to a zero vector (no term the embedder"

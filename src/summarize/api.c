@@ -102,6 +102,52 @@ static jv replace_nul(jv s)
 	return out;
 }
 
+/* Where the text of answer s (length len) begins after a reasoning
+ * model's chain of thought: DeepSeek-R1, Qwen3 or QwQ served without a
+ * reasoning parser (Ollama without "think", vLLM, llama.cpp) open their
+ * answer with it in <think>...</think>, which was stored as the
+ * document's summary (weighted in its full-text entry) and cached (fault
+ * sweep 20).  Returns 0 when s opens with no such block, the offset of the
+ * text after it (whitespace skipped), or -1 when the block is never closed
+ * (the answer is reasoning only: cut, or a model that never answered). */
+static long after_reasoning(const char *s, size_t len)
+{
+	static const char open[] = "<think>", close[] = "</think>";
+	size_t i = 0;
+
+	while (i < len && isspace((unsigned char)s[i]))
+		i++;
+	if (len - i < sizeof open - 1 || memcmp(s + i, open, sizeof open - 1) != 0)
+		return 0;
+	i += sizeof open - 1;
+	const char *end = memmem(s + i, len - i, close, sizeof close - 1);
+	if (end == NULL)
+		return -1;
+	i = (size_t)(end - s) + sizeof close - 1;
+	while (i < len && isspace((unsigned char)s[i]))
+		i++;
+	return (long)i;
+}
+
+/* An answer cut at the server's output limit, err saying so.  Before any
+ * whole answer, the limit is the server's for every answer (a proxy's or
+ * LM Studio's small default max_tokens), not this prompt's length: every
+ * document would fail alike, each answer paid, over the whole corpus (fault
+ * sweep 20).  The DP_HTTP_NEVER_REACHED_CALLS-th such answer refuses the
+ * run (DP_HTTP_REFUSED, c->refused and the dp_http's reason set); earlier
+ * ones, or any after a whole answer, are the prompt's (DP_HTTP_FAILED). */
+static int cut_answer(summarize_ctx *c, dp_err *err)
+{
+	if (atomic_load(&c->whole) || atomic_fetch_add(&c->cut, 1) + 1 < DP_HTTP_NEVER_REACHED_CALLS)
+		return DP_HTTP_FAILED;
+	char why[DP_ERR_MAX];
+	snprintf(why, sizeof why, "the model API cut %d answers at its output token limit and gave"
+		 " none whole (%.300s)", DP_HTTP_NEVER_REACHED_CALLS, err->msg);
+	dp_http_refuse(c->http, why, err);
+	atomic_store(&c->refused, 1);
+	return DP_HTTP_REFUSED;
+}
+
 int summarize_chat(summarize_ctx *c, const char *prompt, jv *answer, dp_err *err)
 {
 	jv msg = jv_object_set(jv_object(), jv_string("role"), jv_string("user"));
@@ -157,12 +203,14 @@ int summarize_chat(summarize_ctx *c, const char *prompt, jv *answer, dp_err *err
 				" \"content_filter\")");
 	else
 		bad = 0;
+	int cut = bad && why != NULL && strcmp(why, "length") == 0;
 	jv_free(done);
 	jv_free(why_stopped);
 	if (bad) {
 		jv_free(resp);
-		return DP_HTTP_FAILED;
+		return cut ? cut_answer(c, err) : DP_HTTP_FAILED;
 	}
+	atomic_store(&c->whole, 1);
 	jv m = resp;
 	if (!c->ollama) {
 		m = jv_get_kind(m) == JV_KIND_OBJECT ? jv_object_get(m, jv_string("choices"))
@@ -176,6 +224,21 @@ int summarize_chat(summarize_ctx *c, const char *prompt, jv *answer, dp_err *err
 	/* An empty answer is a bad one, as a missing one: the document fails
 	 * with the reason, and nothing is kept for reuse. */
 	const char *field = c->ollama ? "message.content" : "choices[0].message.content";
+	long text_at = jv_get_kind(m) != JV_KIND_STRING
+			       ? 0
+			       : after_reasoning(jv_string_value(m), (size_t)jv_string_length_bytes(jv_copy(m)));
+	if (text_at < 0) {
+		dp_err_set(err, "the answer is the model's reasoning only: %s opens <think> and never"
+			   " closes it", field);
+		jv_free(m);
+		return DP_HTTP_FAILED;
+	}
+	if (text_at > 0) {
+		jv text = jv_string_sized(jv_string_value(m) + text_at,
+					  jv_string_length_bytes(jv_copy(m)) - (int)text_at);
+		jv_free(m);
+		m = text;
+	}
 	if (jv_get_kind(m) != JV_KIND_STRING || blank(m)) {
 		if (jv_get_kind(m) == JV_KIND_STRING)
 			dp_err_set(err, "empty answer: %s holds no text", field);
@@ -188,14 +251,20 @@ int summarize_chat(summarize_ctx *c, const char *prompt, jv *answer, dp_err *err
 	return 0;
 }
 
-/* dp_api_usable for cached summaries: a blank one is not. */
+/* dp_api_usable for cached summaries: a blank one is not, nor one an
+ * earlier version kept with the model's reasoning in it. */
 static int summary_usable(jv answer, void *arg, dp_err *why)
 {
 	(void)arg;
-	if (!blank(answer))
-		return 1;
-	dp_err_set(why, "empty");
-	return 0;
+	if (blank(answer)) {
+		dp_err_set(why, "empty");
+		return 0;
+	}
+	if (after_reasoning(jv_string_value(answer), (size_t)jv_string_length_bytes(jv_copy(answer))) != 0) {
+		dp_err_set(why, "the model's reasoning");
+		return 0;
+	}
+	return 1;
 }
 
 void summarize_keys(summarize_ctx *c, char *const *prompts, size_t n, char (*keys)[DP_HASH_HEX])

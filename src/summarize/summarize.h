@@ -33,6 +33,8 @@ typedef struct summarize_ctx {
 	dp_reuse *reuse;       /* NULL: no reuse */
 	int refresh;
 	atomic_int refused;
+	atomic_int whole;      /* some answer was not cut at the output limit */
+	atomic_int cut;        /* answers cut at the output limit before one whole */
 	atomic_ulong reused, requested;
 } summarize_ctx;
 

@@ -197,6 +197,24 @@ for enc in base64 float; do
 		is "$(nonfinite_cached)" 0 "$value ($enc): the bad vector is not kept in the cache"
 	done
 done
+# A vector all zeros (a model that embeds nothing: its pooling off, not an
+# embedding model) has no direction, its cosine distance NaN: a bad answer
+# too (fault sweep 20: stored and cached).
+zero_cached() {
+	sql "SELECT value FROM docpipe.embedding_cache" | python3 -c '
+import base64, struct, sys
+vecs = [base64.b64decode(l.strip()) for l in sys.stdin if l.strip()]
+print(sum(not any(struct.unpack("<%df" % (len(b) // 4), b)) for b in vecs))'
+}
+for enc in base64 float; do
+	api_reset
+	api_control "{\"bad_vector\":{\"input\":\"NANTEXT\",\"value\":\"zeros\"},\"no_base64\":$([ $enc = float ] && echo true || echo false)}"
+	docpipe-embed --backend openai --dim 16 <"$T_DIR/nan.ndjson" >"$T_DIR/o18" 2>"$T_DIR/e18"
+	is "$?:$(jq -r 'select(.kind=="error") | .path' "$T_DIR/o18" | tr '\n' ' ')" "1:/n/x.md " \
+		"a vector all zeros ($enc): exit 1, only its document fails"
+	like "$(jq -r 'select(.kind=="error") | .error' "$T_DIR/o18")" "vector for input 0 is all zeros" "... with the reason"
+	is "$(zero_cached)" 0 "... not kept in the cache"
+done
 api_reset
 docpipe-embed --backend openai --dim 16 <"$T_DIR/nan.ndjson" 2>"$T_DIR/e19" | tee "$T_DIR/o19" | docpipe-store >/dev/null 2>"$T_DIR/s19"
 is "$?" 0 "then, against a healthy server: embedded and stored"
@@ -219,6 +237,13 @@ is "$(api_stats '[.log[].inputs[]]')" '["yankee one"]' "its text alone is reques
 is "$(inexact_vectors "$T_DIR/o20")" 0 "every vector exact"
 like "$(cat "$T_DIR/e20")" "1 cached vector unusable \\(vector value 0 is not a finite float32 number\\): dropped from the cache" "said on stderr"
 is "$(nonfinite_cached)" 0 "the cache holds its good vector now"
+zero16=$(python3 -c 'import base64, struct; print(base64.b64encode(struct.pack("<16f", *[0.0] * 16)).decode())')
+is "$(sql "WITH u AS (UPDATE docpipe.embedding_cache SET value = '$zero16' WHERE value = '$yankee' RETURNING 1) SELECT count(*) FROM u")" 1 \
+	"(a vector all zeros put in the cache, as an earlier version kept it)"
+api_reset
+docpipe-embed --backend openai --dim 16 <"$T_DIR/nan.ndjson" >/dev/null 2>"$T_DIR/e21"
+is "$?/$(api_stats '[.log[].inputs[]]' | tr -d '\n')/$(zero_cached)" '0/["yankee one"]/0' "a vector all zeros found in the cache: asked anew, replaced"
+like "$(cat "$T_DIR/e21")" "1 cached vector unusable \\(all zeros\\): dropped from the cache" "said on stderr"
 
 api_reset
 # A hang far longer than the bound below: the bound tells a request

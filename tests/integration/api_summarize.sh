@@ -224,6 +224,30 @@ api_control '{"chat_answer":{"input":"Golf","content":"Golf is whole","done":nul
 docpipe-summarize --backend ollama --base-url "$BASE" --no-reuse <"$T_DIR/cut.ndjson" >"$T_DIR/o15" 2>/dev/null
 is "$?:$(jq -r .summary "$T_DIR/o15")" "0:Golf is whole" "ollama: an answer without \"done\" is taken"
 
+# A reasoning model's answer (DeepSeek-R1, Qwen3 served without a reasoning
+# parser) opens with its chain of thought in <think>...</think>: the text
+# after it is the summary; one that never closes the block is all
+# reasoning and fails its document; a summary an earlier version cached
+# with the block is asked anew.  Before (fault sweep 20), the reasoning was
+# stored and cached as the summary.
+cat >"$T_DIR/think.ndjson" <<'JSON'
+{"v":1,"kind":"document","path":"/e/t.md","chunks":[{"seq":0,"text":"Tango THINKTEXT.","heading":[]}]}
+JSON
+summarize_with '{"input":"THINKTEXT","content":"<think>\nThe user wants a summary. Let me see.\n</think>\n\nTango in brief."}' \
+	"$T_DIR/think.ndjson" "$T_DIR/o16"
+is "$?:$(jq -r .summary "$T_DIR/o16")" "0:Tango in brief." "an answer opening with <think>...</think>: the text after it is the summary"
+is "$(sql "SELECT count(*) FROM docpipe.summary_cache WHERE value LIKE '%think>%'")" 0 "... and the reasoning is not cached"
+sed 's/Tango/Uniform/' "$T_DIR/think.ndjson" >"$T_DIR/think2.ndjson"
+summarize_with '{"input":"THINKTEXT","content":"<think>\nThe user wants a summary. Let me"}' "$T_DIR/think2.ndjson" "$T_DIR/o16"
+like "$?:$(jq -r .error "$T_DIR/o16")" "^1:the answer is the model's reasoning only: choices\[0\]\.message\.content opens <think> and never closes it" \
+	"an answer that never closes <think>: its document fails, saying why"
+sql "UPDATE docpipe.summary_cache SET value = '<think>hmm</think>' || value WHERE value = 'Tango in brief.'" >/dev/null
+api_reset
+docpipe-summarize --backend openai <"$T_DIR/think.ndjson" >"$T_DIR/o16" 2>"$T_DIR/e16"
+like "$?:$(api_requests chat):$(jq -r .summary "$T_DIR/o16")" "^0:1:SUMMARY-[0-9a-f]{16}$" \
+	"a summary cached with the model's reasoning: asked anew"
+like "$(cat "$T_DIR/e16")" "cached summary unusable \(the model's reasoning\)" "... said"
+
 # A proxy that answers status 200 with an error object (its upstream
 # failed): the document fails with the server's message, not "malformed
 # response", and nothing is kept.

@@ -11,7 +11,11 @@
 # - a database that takes no writes (default_transaction_read_only on
 #   for it, a standby): SQLSTATE 25006 at the schema's CREATE, which
 #   docpipe run's claim, the store and summarize's result cache meet
-#   first (dp_db_refused_for_good, dp_db_open_refused).
+#   first (dp_db_refused_for_good, dp_db_open_refused);
+# - a database whose encoding is not UTF-8 (LATIN1: fault sweep 20): the
+#   store exited 3 at the first character LATIN1 lacks, restarted until
+#   the run stopped (status 3, 28 s), no file named (dp_db_connect,
+#   DP_DB_NOT_UTF8).
 # The same database turned read-only mid-run stops the store with exit 4
 # (fault_db_outage.sh).
 . "$(dirname "$0")/../lib/tap.sh"
@@ -52,6 +56,20 @@ exits_at_once "docpipe-store, a read-only database" "$read_only" docpipe-store -
 fakeapi
 OPENAI_API_KEY=k exits_at_once "docpipe-summarize's result cache, a read-only database" "$read_only" \
 	docpipe-summarize --backend openai --base-url "$BASE/v1"
+
+# A LATIN1 database: refused by every program at its connection.
+latin1="${PGDATABASE}_latin1"
+createdb -E LATIN1 -T template0 -l C "$latin1" || exit 1
+printf '# 東京\n\ntext\n' >"$T_DIR/docs/東京.md"
+not_utf8='its encoding is LATIN1, which cannot hold every text docpipe stores'
+DATABASE_URL="postgresql:///$latin1?host=$PGHOST&port=$PGPORT&user=$PGUSER" \
+	exits_at_once "docpipe run, a LATIN1 database" "$not_utf8" docpipe run "$T_DIR/docs" --progress none
+ok "$(! grep -q 'hub on\|restarting it' "$T_DIR/err"; echo $?)" "... no stage started, none restarted" ||
+	diag "$(cut -c1-300 "$T_DIR/err")"
+DATABASE_URL="postgresql:///$latin1?host=$PGHOST&port=$PGPORT&user=$PGUSER" \
+	exits_at_once "docpipe-store, a LATIN1 database" "$not_utf8" docpipe-store --db-retry 300
+dropdb "$latin1"
+rm "$T_DIR/docs/東京.md"
 
 # Writable again: the same run stores its document.
 psql -X -q -d postgres -c "ALTER DATABASE \"$PGDATABASE\" RESET default_transaction_read_only"

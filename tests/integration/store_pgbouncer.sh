@@ -8,7 +8,10 @@
 # program finds the pool out at connect (the pool's own process id) before
 # it sets anything; with DOCPIPE_DB_POOLED=0 (said direct) the store finds
 # the pooler out by its prepared statements (SQLSTATE 42P05/26000), says so
-# once and stores every document all the same.
+# once and stores every document all the same.  A pool in statement
+# pooling (no transaction) is a configuration error met at the connection,
+# exit 2 naming pool_mode (fault sweep 20: the claim waited --db-retry,
+# 300 s, "server closed the connection unexpectedly", then status 3).
 . "$(dirname "$0")/../lib/tap.sh"
 
 PGB=$(command -v pgbouncer || ls /usr/sbin/pgbouncer 2>/dev/null)
@@ -26,6 +29,7 @@ cat >"$T_DIR/pgb.ini" <<INI
 pool = host=127.0.0.1 port=$PGPORT dbname=$PGDATABASE user=$PGUSER
 pool1 = host=127.0.0.1 port=$PGPORT dbname=$PGDATABASE user=$PGUSER pool_size=1
 pool2 = host=127.0.0.1 port=$PGPORT dbname=$PGDATABASE user=$PGUSER pool_size=1
+stmt = host=127.0.0.1 port=$PGPORT dbname=$PGDATABASE user=$PGUSER pool_mode=statement
 [pgbouncer]
 listen_addr = 127.0.0.1
 listen_port = $PORT
@@ -174,6 +178,19 @@ for i in 1 2; do
 	is "$?/$(grep -c . "$T_DIR/api1.out$i")" "0/20" "API stages with the result cache through pool1, no variable (pass $i)"
 	is "$(leaks1)" "" "... and the pool's session holds none of their settings after (pass $i)"
 done
+
+# Statement pooling: every program refuses it at its connection.
+stmt_said='the connection pooler runs no transaction, which docpipe needs \(FATAL: +transaction blocks not allowed in statement pooling mode\): set its pool_mode to transaction or session'
+for pooled in "" 1; do
+	DATABASE_URL="postgresql://$PGUSER@127.0.0.1:$PORT/stmt" DOCPIPE_DB_POOLED=$pooled PGHOST= PGPORT= PGDATABASE= \
+		timeout 60 docpipe run "$T_DIR/p3" --progress none >/dev/null 2>"$T_DIR/stmt.err"
+	is "$?" 2 "docpipe run through a statement pool (DOCPIPE_DB_POOLED=$pooled): exit 2 at once" ||
+		diag "$(cut -c1-300 "$T_DIR/stmt.err")"
+	like "$(cat "$T_DIR/stmt.err")" "$stmt_said" "... naming pool_mode"
+done
+DATABASE_URL="postgresql://$PGUSER@127.0.0.1:$PORT/stmt" PGHOST= PGPORT= PGDATABASE= \
+	timeout 60 docpipe-store --db-retry 300 </dev/null >/dev/null 2>"$T_DIR/stmt.err"
+is "$?" 2 "docpipe-store through a statement pool: exit 2 at once" || diag "$(cut -c1-300 "$T_DIR/stmt.err")"
 
 DOCPIPE_DB_POOLED=yes docpipe-store </dev/null >/dev/null 2>"$T_DIR/bad"
 is "$?" 2 "DOCPIPE_DB_POOLED=yes: a configuration error, exit 2"

@@ -8,7 +8,12 @@
 # was restarted 5 times and made its own tables inside the other schema
 # (sweep 8).  Now: exit 2 at start, naming the fault and its mend, nothing
 # created; a key dropped under a running store stops it after 3 documents
-# (src/lib/db.c, dp_db_environmental).
+# (src/lib/db.c, dp_db_environmental).  docpipe.chunks dropped beside
+# docpipe.documents (fault sweep 20): the store exited 3 at each restart on
+# its migrations ("relation docpipe.chunks does not exist") until the run
+# stopped; now exit 2 naming the mend, which brings every chunk back.
+# docpipe.documents dropped beside docpipe.chunks, or the chunks' key to
+# it: a deleted document's chunks stayed; now exit 2 naming the mend.
 . "$(dirname "$0")/../lib/tap.sh"
 D=$T_DIR/docs
 numbered_docs "$D" 6 5 doc
@@ -58,6 +63,42 @@ pipeline >/dev/null 2>"$T_DIR/e4"
 is "$?" 2 "chunks' primary key dropped, path's key deferrable: exit 2"
 like "$(cat "$T_DIR/e4")" "docpipe.documents has no unique constraint on \(path\).*; docpipe.chunks has no unique constraint on \(document_id, seq\) \(dropped\?\): restore it with ALTER TABLE docpipe.chunks ADD PRIMARY KEY \(document_id, seq\)" \
 	"both named"
+
+# docpipe.chunks dropped (a DBA's clean-up, a partial restore).
+newdb || exit 1
+pipeline >/dev/null || exit 1
+sql "DROP TABLE docpipe.chunks CASCADE"
+docpipe run "$D" --progress none >/dev/null 2>"$T_DIR/e8"
+is "$?/$(grep -c 'restarting it' "$T_DIR/e8")/$(grep -c 'hub on' "$T_DIR/e8")" "2/0/0" \
+	"docpipe.chunks dropped: docpipe run exits 2 before any stage starts" || diag "$(cut -c1-300 "$T_DIR/e8")"
+like "$(cat "$T_DIR/e8")" "docpipe.chunks is missing beside docpipe.documents \(dropped\? a partial restore\?\): restore it from a backup, or store the corpus anew with DROP TABLE docpipe.documents, docpipe.settings CASCADE" \
+	"... naming the mend"
+pipeline >/dev/null 2>"$T_DIR/e9"
+is "$?" 2 "docpipe-store: exit 2 likewise"
+sql "DROP TABLE docpipe.documents, docpipe.settings CASCADE"
+docpipe run "$D" --progress none >"$T_DIR/r9" 2>"$T_DIR/e9"
+is "$?/$(jq -c .added "$T_DIR/r9")/$(sql "SELECT count(DISTINCT document_id) FROM docpipe.chunks")" 0/6/6 \
+	"the mend said: the next run stores every document with its chunks"
+
+# docpipe.documents dropped with CASCADE (its key from chunks goes with it),
+# and that key alone dropped: a deleted document's chunks stayed for good.
+sql "DROP TABLE docpipe.documents CASCADE"
+pipeline >/dev/null 2>"$T_DIR/e10"
+is "$?" 2 "docpipe.documents dropped: exit 2"
+like "$(cat "$T_DIR/e10")" "docpipe.documents is missing beside docpipe.chunks .*DROP TABLE docpipe.chunks, docpipe.settings CASCADE" \
+	"... naming the mend"
+sql "DROP TABLE docpipe.chunks, docpipe.settings CASCADE"
+pipeline >/dev/null || exit 1
+sql "ALTER TABLE docpipe.chunks DROP CONSTRAINT chunks_document_id_fkey"
+pipeline >/dev/null 2>"$T_DIR/e11"
+is "$?" 2 "the chunks' key to documents dropped: exit 2"
+like "$(cat "$T_DIR/e11")" "docpipe.chunks has no foreign key to docpipe.documents ON DELETE CASCADE" "... named"
+sql "$(sed -n 's/.*restore it with \(DELETE FROM docpipe.chunks .* ON DELETE CASCADE\).*/\1/p' "$T_DIR/e11")"
+rm "$D/doc2.md"
+docpipe run "$D" --progress none >"$T_DIR/r11" 2>"$T_DIR/e11"
+is "$?/$(jq -c .deleted "$T_DIR/r11")/$(sql "SELECT count(*) FROM docpipe.chunks c WHERE NOT EXISTS (SELECT FROM docpipe.documents d WHERE d.id = c.document_id)")" \
+	0/1/0 "restored as said: a deleted file's document goes with its chunks"
+printf '# doc 2\n\n2 3 4 5 6 7\n' >"$D/doc2.md"
 
 # The key dropped under a running store: it stops after 3 documents
 # failed alike, not one failure per document to the end.
