@@ -22,7 +22,7 @@ for url in 'postgresql://u:pw@127.0.0.1:5432/db?sslmode=bogus' 'postgresql://u:p
 	start=$SECONDS
 	DATABASE_URL="$url" timeout 60 docpipe run "$T_DIR/docs" --progress none >/dev/null 2>"$T_DIR/err"
 	rc=$?
-	is "$rc" 2 "docpipe run, ${url##*/}: exit 2 (configuration), not restarted"
+	is "$rc" 2 "docpipe run, ${url##*/}: exit 2 (configuration), not restarted" || sed 's/^/# /' "$T_DIR/err"
 	ok "$([ $((SECONDS - start)) -lt 15 ]; echo $?)" "... within seconds ($((SECONDS - start)) s)"
 done
 done_testing
