@@ -61,7 +61,9 @@ store=$!
 OPENAI_BASE_URL=http://127.0.0.1:1/v1 OPENAI_API_KEY=x docpipe-embed --backend openai </dev/null >/dev/null 2>embed.err &
 embed=$!
 waits_past_timeout "docpipe-status|docpipe-store|docpipe-embed" 3 advisory
-ok $? "the run's recorder, a store and the result cache wait for it beyond the role's statement_timeout"
+ok $? "the run's recorder, a store and the result cache wait for it beyond the role's statement_timeout" ||
+	sql "SELECT application_name, state, wait_event, now() - query_start FROM pg_stat_activity
+		WHERE datname = current_database()" | sed 's/^/# /'
 release_lock migrating
 wait $store
 is "$?" 0 "the store then starts (no input: exit 0)"
@@ -70,7 +72,8 @@ wait $embed
 is "$?" 0 "docpipe-embed then makes its cache's tables (no input: exit 0)"
 quiet embed.err "... without a timeout"
 wait $run
-is "$?/$(jq -c '[.added, .failed]' run.json)" "0/[3,0]" "the run then stores its documents"
+is "$?/$(jq -c '[.added, .failed]' run.json)" "0/[3,0]" "the run then stores its documents" ||
+	sed 's/^/# /' run.err store.err embed.err
 quiet run.err "... without a timeout or a wait for the database"
 
 # A migration that waits (a reader holds the old chunks table): before,
