@@ -141,29 +141,24 @@ int store_schema_check(PGconn *db, dp_err *err)
 		const char *tbl = PQgetvalue(res, i, 0), *missing = PQgetvalue(res, i, 2),
 			   *key = PQgetvalue(res, i, 4);
 		const char *sep = len > 0 ? "; " : "";
-		/* The two are made in one transaction: documents without
-		 * chunks lost them (a DROP, a partial restore).  The store's
-		 * migrations then failed at each restart (exit 3, "relation
-		 * docpipe.chunks does not exist") until the run stopped, and a
-		 * table made anew would leave every stored document unchanged
-		 * and without its chunks for good (fault sweep 20). */
-		if (strcmp(tbl, "documents") == 0 && missing[0] == '\0' && PQgetvalue(res, i, 5)[0] == 't')
+		/* The two are made in one transaction: one without the other
+		 * lost it (a DROP, DROP TABLE ... CASCADE, a partial restore).
+		 * Without chunks, the store's migrations failed at each restart
+		 * (exit 3) until the run stopped, and a table made anew would
+		 * leave every stored document unchanged and without its chunks
+		 * for good; without documents, a deleted document's chunks stayed
+		 * for good, unseen by queries (fault sweep 20).  Columns 5 and 6:
+		 * chunks, documents missing. */
+		int pair = strcmp(tbl, "documents") == 0 ? 5 : strcmp(tbl, "chunks") == 0 ? 6 : 0;
+		const char *other = pair == 5 ? "chunks" : "documents";
+		int lost = pair != 0 && missing[0] == '\0' && PQgetvalue(res, i, pair)[0] == 't';
+		if (lost)
 			len += (size_t)snprintf(what + len, sizeof what - len,
-						"%sdocpipe.chunks is missing beside docpipe.documents (dropped? a"
+						"%sdocpipe.%s is missing beside docpipe.%s (dropped? a"
 						" partial restore?): restore it from a backup, or store the corpus"
-						" anew with DROP TABLE docpipe.documents, docpipe.settings CASCADE"
-						" (the result cache is kept: nothing is paid again)", sep);
-		/* Likewise chunks without documents (DROP TABLE ... CASCADE
-		 * drops the key below with it), and chunks whose key to
-		 * documents is gone: a deleted document's chunks then stayed
-		 * for good, unseen by queries (fault sweep 20). */
-		if (strcmp(tbl, "chunks") == 0 && missing[0] == '\0' && PQgetvalue(res, i, 6)[0] == 't')
-			len += (size_t)snprintf(what + len, sizeof what - len,
-						"%sdocpipe.documents is missing beside docpipe.chunks (dropped? a"
-						" partial restore?): restore it from a backup, or store the corpus"
-						" anew with DROP TABLE docpipe.chunks, docpipe.settings CASCADE (the"
-						" result cache is kept: nothing is paid again)", sep);
-		else if (strcmp(tbl, "chunks") == 0 && missing[0] == '\0' && PQgetvalue(res, i, 7)[0] != 't')
+						" anew with DROP TABLE docpipe.%s, docpipe.settings CASCADE (the"
+						" result cache is kept: nothing is paid again)", sep, other, tbl, tbl);
+		else if (pair == 6 && missing[0] == '\0' && PQgetvalue(res, i, 7)[0] != 't')
 			len += (size_t)snprintf(what + len, sizeof what - len,
 						"%sdocpipe.chunks has no foreign key to docpipe.documents ON DELETE"
 						" CASCADE (dropped with DROP TABLE ... CASCADE?): a deleted document's"
