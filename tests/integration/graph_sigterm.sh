@@ -86,4 +86,27 @@ is "$?:$(jq -r .complete "$T_DIR/report3")" "5:false" "SIGHUP: exit 5, its repor
 is "$(sql "SELECT count(*) FROM docpipe.runs WHERE ended_at IS NOT NULL AND complete = false")" 1 \
 	"... and recorded as an incomplete run"
 
+# SIGTERM to the run's whole process group (systemd's stop, timeout(1),
+# a terminal's ^C reaches every process of it): the recorder dies of it
+# too, and the supervisor records the report with another.  bash 5.2
+# gives a child that the same signal killed the status -1 half the time
+# when a trap waits for it; the report was then not recorded (3 of 12
+# tries).  Documents held (no embed replica) while the signal comes.
+newdb || exit 1
+numbered_docs "$T_DIR/few" 5 3 doc
+tries=$([ "$DOCPIPE_VARIANT" = asan ] && echo 1 || echo 3)
+for ((try = 1; try <= tries; try++)); do
+	setsid docpipe run "$T_DIR/few" --replicas embed=0 --progress none >"$T_DIR/report5" 2>"$T_DIR/err5" &
+	SUP=$!
+	# The replicas start once the run's claim is answered.
+	wait_for 60 sql_ge "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'docpipe-store%'
+		AND datname = current_database()" 1
+	kill -TERM -- -$SUP
+	wait $SUP
+	rc=$?
+	is "$rc:$(jq -r .complete "$T_DIR/report5"):$(sql "SELECT count(*) FROM docpipe.runs WHERE ended_at IS NOT NULL")" \
+		"5:false:$try" "SIGTERM to the run's process group (try $try): exit 5, its report printed and recorded"
+	[ "$T_FAILED" = 0 ] || { sed 's/^/# /' "$T_DIR/err5"; break; }
+done
+
 done_testing
