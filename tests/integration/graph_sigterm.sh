@@ -91,8 +91,10 @@ is "$(sql "SELECT count(*) FROM docpipe.runs WHERE ended_at IS NOT NULL AND comp
 # gives a child that the same signal killed the status -1 half the time
 # when a trap waits for it: the report was then not recorded (3 of 12
 # tries); the second signal began the stop again inside the first and
-# killed the recorder started anew.  Every process of the run now has its
-# own session; the supervisor stops once.  Documents held (no embed
+# killed the recorder started anew; ignoring it instead of running the
+# trap again once the stop began keeps bash from losing the children it
+# reaps (a wait for one hung the run).  Every process of the run now has
+# its own session; the supervisor stops once.  Documents held (no embed
 # replica) while the signals come.
 newdb || exit 1
 numbered_docs "$T_DIR/few" 5 3 doc
