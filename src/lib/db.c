@@ -94,14 +94,30 @@ int dp_db_pooled_found(void)
  * session is a live process's own and ends with it.  Not per transaction
  * when pooled (session: a pooler's own clients are not cut by the
  * server); nothing on a server without it (min_version, PQserverVersion:
- * no round trip). */
+ * no round trip).  extra_float_digits 3 whatever the server, database
+ * or role says: a float's text is then exact (PostgreSQL 12 and later:
+ * its shortest exact form); at -15 docpipe-query's text scores were read
+ * as one digit ("score": 6), which tied and reordered the hybrid ranking.
+ * pgvector's schema is added to the end of search_path when the
+ * extension is in one the database's or role's search_path leaves out:
+ * docpipe names pgvector's types, operators and operator classes
+ * unqualified, and before, the store's CREATE TABLE failed ('type
+ * "vector" does not exist': exit 3, restarted until the run stopped) and
+ * docpipe-query failed every vector search.  value is an SQL expression;
+ * when, a condition for setting it beside the caller's guard. */
+#define VECTOR_SCHEMA "(SELECT n.nspname FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n" \
+	" ON n.oid = e.extnamespace WHERE e.extname = 'vector')"
 static const struct connect_setting {
-	const char *name, *value;
-	int unset, session, min_version;
+	const char *name, *value, *when;
+	int session, min_version;
 } connect_settings[] = {
-	{"default_transaction_isolation", "read committed", 0, 0, 0},
-	{"idle_in_transaction_session_timeout", DP_DB_IDLE_TX_TIMEOUT, 1, 0, 0},
-	{"idle_session_timeout", "0", 0, 1, 140000},
+	{"default_transaction_isolation", "'read committed'", NULL, 0, 0},
+	{"idle_in_transaction_session_timeout", "'" DP_DB_IDLE_TX_TIMEOUT "'",
+	 "current_setting('idle_in_transaction_session_timeout') = '0'", 0, 0},
+	{"idle_session_timeout", "'0'", NULL, 1, 140000},
+	{"extra_float_digits", "'3'", NULL, 0, 0},
+	{"search_path", "concat_ws(', ', nullif(current_setting('search_path'), ''), quote_ident(" VECTOR_SCHEMA "))",
+	 VECTOR_SCHEMA " <> ALL (current_schemas(false))", 0, 0},
 };
 
 /* Whether db's server knows setting c (a server without it refuses set_config
@@ -114,7 +130,7 @@ static int setting_known(PGconn *db, const struct connect_setting *c)
 
 /* Appends to sql (size bytes, holding a string) ", CASE WHEN guard THEN
  * set_config(name, value, local) END" for each of connect_settings that
- * db's server knows (a setting set only when unset, when it is 0; with
+ * db's server knows (a setting with a when, only when it holds; with
  * local, not a session's alone).  Returns 0, or -1 when it does not fit. */
 static int append_connect_settings(PGconn *db, char *sql, size_t size, const char *guard, int local)
 {
@@ -124,11 +140,9 @@ static int append_connect_settings(PGconn *db, char *sql, size_t size, const cha
 		const struct connect_setting *c = &connect_settings[i];
 		if (!setting_known(db, c) || (local && c->session))
 			continue;
-		char unset[96] = "";
-		if (c->unset)
-			snprintf(unset, sizeof unset, " AND current_setting('%s') = '0'", c->name);
-		int w = snprintf(sql + len, size - len, ", CASE WHEN %s%s THEN set_config('%s', '%s', %s) END",
-				 guard, unset, c->name, c->value, local ? "true" : "false");
+		int w = snprintf(sql + len, size - len, ", CASE WHEN %s%s%s THEN set_config('%s', %s, %s) END",
+				 guard, c->when != NULL ? " AND " : "", c->when != NULL ? c->when : "", c->name,
+				 c->value, local ? "true" : "false");
 		if (w < 0 || (size_t)w >= size - len)
 			return -1;
 		len += (size_t)w;
@@ -199,7 +213,7 @@ int dp_db_begin(PGconn *db, const char *settings, const char *local, dp_err *err
 	/* Pooled, connect_settings for this transaction: BEGIN's isolation
 	 * level is their default_transaction_isolation's, which set_config
 	 * only gives the transactions after it. */
-	char sql[1024] = "BEGIN";
+	char sql[2048] = "BEGIN";
 	int pooled = dp_db_pooled();
 
 	if (pooled)
@@ -283,7 +297,7 @@ static int pool_takes_transactions(PGconn *db, dp_err *err)
  * made without the question.  Returns 0, or -1 with err. */
 static int session_setup(PGconn *db, dp_err *err)
 {
-	char sql[768] = "SELECT pg_backend_pid() = $1::int", pid[16], line[DP_ERR_MAX];
+	char sql[2048] = "SELECT pg_backend_pid() = $1::int", pid[16], line[DP_ERR_MAX];
 	const char *params[] = {pid};
 	int check = pooled_env() != 0;
 
@@ -682,6 +696,29 @@ int dp_db_environmental(const char *st)
 	       strncmp(st, "58", 2) == 0;
 }
 
+/* What to do about a database that takes no writes (25006). */
+#define READ_ONLY_HINT "give docpipe a database that takes writes"
+
+int dp_db_read_only(PGconn *db, dp_err *err)
+{
+	PGresult *res = dp_db_query(db, "SELECT current_setting('transaction_read_only') = 'on',"
+				    " pg_is_in_recovery()", 0, NULL, err);
+
+	if (res == NULL)
+		return -1;
+	int ro = PQgetvalue(res, 0, 0)[0] == 't', standby = PQgetvalue(res, 0, 1)[0] == 't';
+	PQclear(res);
+	if (standby)
+		dp_err_set(err, "the database takes no writes: the server is a standby (pg_is_in_recovery());"
+			   " " READ_ONLY_HINT " (the primary's URL, or target_session_attrs=read-write);"
+			   " restarting does not help");
+	else if (ro)
+		dp_err_set(err, "the database takes no writes: default_transaction_read_only is on for the"
+			   " server, database or role (SHOW default_transaction_read_only); " READ_ONLY_HINT
+			   "; restarting does not help");
+	return ro || standby;
+}
+
 int dp_db_open_refused(dp_err *err)
 {
 	const char *hint;
@@ -693,7 +730,7 @@ int dp_db_open_refused(dp_err *err)
 	else if (strcmp(last_sqlstate, "25006") == 0)
 		hint = "the database takes no writes: default_transaction_read_only is on for the"
 		       " server, database or role (SHOW default_transaction_read_only), or this is"
-		       " a standby; give docpipe a database that takes writes";
+		       " a standby; " READ_ONLY_HINT;
 	else
 		return 0;
 	char why[DP_ERR_MAX];
@@ -777,12 +814,16 @@ static int is_success(const PGresult *res)
 
 /* The sessions that hold what backend $1 waits for, the oldest
  * transaction first, and the relation it waits for ("" for a lock on no
- * relation: an advisory lock, a row's transaction). */
+ * relation: an advisory lock, a row's transaction).  No backslash in a
+ * literal: under standard_conforming_strings off (a
+ * database's or role's setting) '\\s+' was read as 's+', the holder's
+ * statement shown with its s's taken out and a "nonstandard use of
+ * escape" warning before it. */
 static const char blockers_sql[] =
 	"SELECT b.pid::text, coalesce(nullif(b.application_name, ''), 'no application name'),"
 	" coalesce(b.state, 'state unknown'),"
 	" coalesce(round(extract(epoch FROM now() - b.xact_start))::text, '?'),"
-	" coalesce(left(regexp_replace(b.query, '\\s+', ' ', 'g'), 160), ''),"
+	" coalesce(left(regexp_replace(b.query, '[[:space:]]+', ' ', 'g'), 160), ''),"
 	" coalesce((SELECT l.relation::regclass::text FROM pg_locks l WHERE l.pid = $1::int"
 	"  AND NOT l.granted LIMIT 1), '')"
 	" FROM unnest(pg_blocking_pids($1::int)) AS w(pid) JOIN pg_stat_activity b USING (pid)"

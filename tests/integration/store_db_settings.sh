@@ -12,6 +12,7 @@
 #   and its start read as a database outage.
 # - statement_timeout (a hosted database's role default): a document whose
 #   write took longer failed on every run, never stored.
+# - extra_float_digits -15: docpipe-query's text scores read as one digit.
 . "$(dirname "$0")/../lib/tap.sh"
 newdb || exit 1
 D=$T_DIR/docs
@@ -28,6 +29,12 @@ if grep -qi "encoding\|error\|fail" <<<"$out"; then ok 1 "without a word"; diag 
 got=$(docpipe-query --json --mode text "naïve" | jq -r .path)
 like "$got" "utf8\.md$" "and found by its non-ASCII word"
 
+# extra_float_digits -15 (fault sweep 21b): a float's text has one digit,
+# and docpipe-query's text scores were read as "score": 6, tied.
+sql "ALTER DATABASE $PGDATABASE SET extra_float_digits = -15"
+like "$(docpipe-query --json --mode text "naïve" | jq .score)" '^[0-9]+\.[0-9]{5,}' \
+	"a database's extra_float_digits -15: text scores read exactly"
+sql "ALTER DATABASE $PGDATABASE RESET extra_float_digits"
 sql "ALTER DATABASE $PGDATABASE RESET client_encoding"
 printf 'and 東京 again\n' >>"$D/utf8.md"
 want=$(cat "$D/utf8.md")

@@ -172,6 +172,19 @@ docpipe-query --mode vector --json -k 30 --vector "$Q16" x | jq -c '[.path, .seq
 is "$(wc -l <vec.out)" 30 "vector: 30 results"
 ok "$(cmp -s vec.out real.out; echo $?)" "vector and real[] give the same ranking and scores"
 
+# pgvector in a schema the database's search_path leaves out (a role's
+# search_path without public; fault sweep 21b): the store's CREATE TABLE
+# failed 'type "vector" does not exist', exit 3 (restarted until the run
+# stopped), and docpipe-query's vector search failed the same way.
+newdb_pgvector
+sql "CREATE EXTENSION vector; CREATE SCHEMA elsewhere; ALTER DATABASE \"$PGDATABASE\" SET search_path = elsewhere" >/dev/null
+docpipe-store <agree.ndjson >/dev/null 2>err
+is "$?/$(db_setting vector_type)/$(vector_indexes)" 0/vector/chunks_embedding_hnsw \
+	"pgvector outside the database's search_path: stored as vector, HNSW index" || diag "$(cat err)"
+docpipe-query --mode vector --json -k 30 --vector "$Q16" x 2>err | jq -c '[.path, .seq, (.score * 10000 | round)]' >sp.out
+ok "$(cmp -s vec.out sp.out; echo $?)" "... and searched: the same ranking and scores" || diag "$(cat err)"
+export PGHOST=$PLAIN_HOST PGPORT=$PLAIN_PORT
+
 # No silent choices where pgvector cannot be created.
 newdb  # still the plain server: no pgvector
 docpipe-store --vector-type vector </dev/null >/dev/null 2>err; rc=$?
