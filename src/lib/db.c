@@ -98,13 +98,16 @@ int dp_db_pooled_found(void)
  * or role says: a float's text is then exact (PostgreSQL 12 and later:
  * its shortest exact form); at -15 docpipe-query's text scores were read
  * as one digit ("score": 6), which tied and reordered the hybrid ranking.
- * pgvector's schema is added to the end of search_path when the
- * extension is in one the database's or role's search_path leaves out:
- * docpipe names pgvector's types, operators and operator classes
- * unqualified, and before, the store's CREATE TABLE failed ('type
- * "vector" does not exist': exit 3, restarted until the run stopped) and
- * docpipe-query failed every vector search.  value is an SQL expression;
- * when, a condition for setting it beside the caller's guard. */
+ * search_path: pg_catalog first, then the database's or role's, then
+ * pgvector's schema when that leaves it out.  docpipe names the system's
+ * functions and pgvector's types, operators and operator classes
+ * unqualified: under a search_path that put a schema of its own before
+ * pg_catalog ("evil, pg_catalog, public"), its now() stamped every
+ * document's updated_at; under one without pgvector's schema the store's
+ * CREATE TABLE failed ('type "vector" does not exist': exit 3, restarted
+ * until the run stopped) and docpipe-query every vector search.  value is
+ * an SQL expression; when, a condition for setting it beside the
+ * caller's guard. */
 #define VECTOR_SCHEMA "(SELECT n.nspname FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n" \
 	" ON n.oid = e.extnamespace WHERE e.extname = 'vector')"
 static const struct connect_setting {
@@ -116,8 +119,8 @@ static const struct connect_setting {
 	 "current_setting('idle_in_transaction_session_timeout') = '0'", 0, 0},
 	{"idle_session_timeout", "'0'", NULL, 1, 140000},
 	{"extra_float_digits", "'3'", NULL, 0, 0},
-	{"search_path", "concat_ws(', ', nullif(current_setting('search_path'), ''), quote_ident(" VECTOR_SCHEMA "))",
-	 VECTOR_SCHEMA " <> ALL (current_schemas(false))", 0, 0},
+	{"search_path", "concat_ws(', ', 'pg_catalog', nullif(current_setting('search_path'), ''), CASE WHEN "
+	 VECTOR_SCHEMA " <> ALL (current_schemas(false)) THEN quote_ident(" VECTOR_SCHEMA ") END)", NULL, 0, 0},
 };
 
 /* Whether db's server knows setting c (a server without it refuses set_config

@@ -13,6 +13,7 @@
 # - statement_timeout (a hosted database's role default): a document whose
 #   write took longer failed on every run, never stored.
 # - extra_float_digits -15: docpipe-query's text scores read as one digit.
+# - search_path with a schema before pg_catalog: its now() stamped the documents.
 . "$(dirname "$0")/../lib/tap.sh"
 newdb || exit 1
 D=$T_DIR/docs
@@ -40,6 +41,17 @@ printf 'and 東京 again\n' >>"$D/utf8.md"
 want=$(cat "$D/utf8.md")
 PGCLIENTENCODING=WIN1252 pipeline >"$T_DIR/w.out" 2>&1
 is "$?/$(stored)" "0/$want" "PGCLIENTENCODING=WIN1252 (no equivalent for byte 0x9d): stored as written"
+
+# A search_path that puts a schema of its own before pg_catalog, whose
+# now() answers 2001 (fault sweep 21b): it stamped every document's
+# updated_at.  docpipe's sessions put pg_catalog first.
+newdb || exit 1
+sql "CREATE SCHEMA shadow; CREATE FUNCTION shadow.now() RETURNS timestamptz LANGUAGE sql AS \$\$SELECT '2001-01-01'::timestamptz\$\$;
+	ALTER DATABASE $PGDATABASE SET search_path = shadow, pg_catalog, public" >/dev/null
+pipeline 2>"$T_DIR/sp.err" >/dev/null
+is "$?/$(sql "SELECT bool_and(updated_at > '2020-01-01') FROM docpipe.documents")" 0/t \
+	"a search_path with a schema before pg_catalog: the system's now(), not that schema's" ||
+	diag "$(cat "$T_DIR/sp.err")"
 
 # Serializable by default, three store replicas writing side by side.
 newdb || exit 1
