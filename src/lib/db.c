@@ -98,6 +98,12 @@ int dp_db_pooled_found(void)
  * or role says: a float's text is then exact (PostgreSQL 12 and later:
  * its shortest exact form); at -15 docpipe-query's text scores were read
  * as one digit ("score": 6), which tied and reordered the hybrid ranking.
+ * session_replication_role origin where a superuser's ALTER ROLE or
+ * DATABASE set replica (a replication or restore habit): foreign keys
+ * are triggers, which replica does not fire, and every document the
+ * sweep deleted left its chunks behind (99 of 883 after 11 deletions),
+ * for good.  Only a superuser may set it back: the store refuses another
+ * role under it (dp_db_unwritable).
  * search_path: pg_catalog first, then the database's or role's, then
  * pgvector's schema when that leaves it out.  docpipe names the system's
  * functions and pgvector's types, operators and operator classes
@@ -119,6 +125,8 @@ static const struct connect_setting {
 	 "current_setting('idle_in_transaction_session_timeout') = '0'", 0, 0},
 	{"idle_session_timeout", "'0'", NULL, 1, 140000},
 	{"extra_float_digits", "'3'", NULL, 0, 0},
+	{"session_replication_role", "'origin'",
+	 "current_setting('session_replication_role') <> 'origin' AND current_setting('is_superuser') = 'on'", 0, 0},
 	{"search_path", "concat_ws(', ', 'pg_catalog', nullif(current_setting('search_path'), ''), CASE WHEN "
 	 VECTOR_SCHEMA " <> ALL (current_schemas(false)) THEN quote_ident(" VECTOR_SCHEMA ") END)", NULL, 0, 0},
 };
@@ -702,15 +710,24 @@ int dp_db_environmental(const char *st)
 /* What to do about a database that takes no writes (25006). */
 #define READ_ONLY_HINT "give docpipe a database that takes writes"
 
-int dp_db_read_only(PGconn *db, dp_err *err)
+int dp_db_unwritable(PGconn *db, dp_err *err)
 {
 	PGresult *res = dp_db_query(db, "SELECT current_setting('transaction_read_only') = 'on',"
-				    " pg_is_in_recovery()", 0, NULL, err);
+				    " pg_is_in_recovery(), current_setting('session_replication_role') <> 'origin'",
+				    0, NULL, err);
 
 	if (res == NULL)
 		return -1;
-	int ro = PQgetvalue(res, 0, 0)[0] == 't', standby = PQgetvalue(res, 0, 1)[0] == 't';
+	int ro = PQgetvalue(res, 0, 0)[0] == 't', standby = PQgetvalue(res, 0, 1)[0] == 't',
+	    replica = PQgetvalue(res, 0, 2)[0] == 't';
 	PQclear(res);
+	if (replica && !ro && !standby) {
+		dp_err_set(err, "session_replication_role is not origin for this role or database"
+			   " (SHOW session_replication_role): foreign keys do not fire under it, and a"
+			   " deleted document's chunks would stay for good; a superuser runs ALTER ROLE ..."
+			   " RESET session_replication_role (or ALTER DATABASE ...)");
+		return 1;
+	}
 	if (standby)
 		dp_err_set(err, "the database takes no writes: the server is a standby (pg_is_in_recovery());"
 			   " " READ_ONLY_HINT " (the primary's URL, or target_session_attrs=read-write);"

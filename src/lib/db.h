@@ -356,13 +356,16 @@ int dp_db_environmental(const char *sqlstate);
  * untouched. */
 int dp_db_open_refused(dp_err *err);
 
-/* Whether db's transactions take writes: 0 when they do; 1 when the
- * server is a standby or default_transaction_read_only is on for the
- * server, database or role, err saying which and what to do (as
- * dp_db_open_refused); -1 with err on a failure.  For an opening that
- * may write nothing: a store on an up-to-date database met the refusal
- * only at its first outcome, exit 4, no cause named. */
-int dp_db_read_only(PGconn *db, dp_err *err);
+/* Whether db's transactions take writes as docpipe makes them: 0 when
+ * they do; 1 when the server is a standby or default_transaction_read_only
+ * is on for the server, database or role, or session_replication_role is
+ * not origin (a superuser set it for a role that may not set it back:
+ * foreign keys do not fire, a deleted document's chunks would stay), err
+ * saying which and what to do (as dp_db_open_refused); -1 with err on a
+ * failure.  For an opening that may write nothing: a store on an
+ * up-to-date database met a read-only one only at its first outcome, exit
+ * 4, no cause named. */
+int dp_db_unwritable(PGconn *db, dp_err *err);
 
 /* 1 when a failure to connect or to open (dp_db_connect's error, or one
  * dp_db_err set) says the server is unreachable or not ready now —

@@ -239,7 +239,7 @@ static int schema_ensure(store *s, int *usage, dp_err *err)
 
 	if (dp_db_begin_locked(s->db, STORE_SESSION_SETTINGS, DP_DB_UNTIMED, STORE_LOCK_KEY, err) < 0)
 		return -1;
-	int bad = dp_db_read_only(s->db, err);
+	int bad = dp_db_unwritable(s->db, err);
 	if (bad == 0)
 		bad = store_schema_check(s->db, err);
 	if (bad != 0) {

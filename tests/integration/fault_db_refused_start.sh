@@ -12,7 +12,7 @@
 #   for it, a standby): SQLSTATE 25006 at the schema's CREATE, which
 #   docpipe run's claim and summarize's result cache meet first
 #   (dp_db_refused_for_good, dp_db_open_refused); the store asks first
-#   (dp_db_read_only), its start writing nothing on an up-to-date corpus;
+#   (dp_db_unwritable), its start writing nothing on an up-to-date corpus;
 # - a database whose encoding is not UTF-8 (LATIN1: fault sweep 20): the
 #   store exited 3 at the first character LATIN1 lacks, restarted until
 #   the run stopped (status 3, 28 s), no file named (dp_db_connect,

@@ -14,6 +14,7 @@
 #   write took longer failed on every run, never stored.
 # - extra_float_digits -15: docpipe-query's text scores read as one digit.
 # - search_path with a schema before pg_catalog: its now() stamped the documents.
+# - session_replication_role replica: a swept document's chunks stayed.
 . "$(dirname "$0")/../lib/tap.sh"
 newdb || exit 1
 D=$T_DIR/docs
@@ -52,6 +53,29 @@ pipeline 2>"$T_DIR/sp.err" >/dev/null
 is "$?/$(sql "SELECT bool_and(updated_at > '2020-01-01') FROM docpipe.documents")" 0/t \
 	"a search_path with a schema before pg_catalog: the system's now(), not that schema's" ||
 	diag "$(cat "$T_DIR/sp.err")"
+
+# session_replication_role = replica on the database (a superuser's
+# replication or restore habit; fault sweep 21b): foreign keys are
+# triggers, which replica does not fire, and each document the sweep
+# deleted left its chunks for good.  A superuser's sessions set it back;
+# another role, which may not, is refused by the store (exit 2).
+newdb || exit 1
+numbered_docs "$T_DIR/srr" 4 6 doc
+sql "ALTER DATABASE $PGDATABASE SET session_replication_role = replica"
+docpipe run "$T_DIR/srr" --progress none >/dev/null 2>&1
+rm "$T_DIR/srr/doc1.md" "$T_DIR/srr/doc2.md"
+docpipe run "$T_DIR/srr" --progress none >"$T_DIR/srr.json" 2>"$T_DIR/srr.err"
+is "$?/$(jq -c .deleted "$T_DIR/srr.json")/$(sql "SELECT count(*) FROM docpipe.chunks c WHERE NOT EXISTS
+	(SELECT FROM docpipe.documents d WHERE d.id = c.document_id)")" 0/2/0 \
+	"session_replication_role replica: 2 documents swept, no chunk left behind" || diag "$(cat "$T_DIR/srr.err")"
+ROLE="t_srr_$$_$RANDOM"
+sql "CREATE ROLE $ROLE LOGIN; ALTER ROLE $ROLE SET session_replication_role = replica;
+	GRANT USAGE ON SCHEMA docpipe TO $ROLE; GRANT ALL ON ALL TABLES IN SCHEMA docpipe TO $ROLE" >/dev/null
+DATABASE_URL="postgresql:///$PGDATABASE?host=$PGHOST&port=$PGPORT&user=$ROLE" docpipe-store --db-retry 300 </dev/null \
+	>/dev/null 2>"$T_DIR/srr.err"
+is "$?" 2 "a role that may not set it back: the store exits 2"
+like "$(cat "$T_DIR/srr.err")" "session_replication_role is not origin .* RESET session_replication_role" "... naming the mend"
+sql "DROP OWNED BY $ROLE; DROP ROLE $ROLE" >/dev/null
 
 # Serializable by default, three store replicas writing side by side.
 newdb || exit 1
