@@ -113,29 +113,31 @@ int dp_db_pooled_found(void)
  * CREATE TABLE failed ('type "vector" does not exist': exit 3, restarted
  * until the run stopped) and docpipe-query every vector search.  value is
  * an SQL expression; when, a condition for setting it beside the
- * caller's guard. */
+ * caller's guard; superuser, one only a superuser may set or RESET. */
 #define VECTOR_SCHEMA "(SELECT n.nspname FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n" \
 	" ON n.oid = e.extnamespace WHERE e.extname = 'vector')"
 static const struct connect_setting {
 	const char *name, *value, *when;
-	int session, min_version;
+	int session, min_version, superuser;
 } connect_settings[] = {
 	{"default_transaction_isolation", "'read committed'", NULL, 0, 0},
 	{"idle_in_transaction_session_timeout", "'" DP_DB_IDLE_TX_TIMEOUT "'",
 	 "current_setting('idle_in_transaction_session_timeout') = '0'", 0, 0},
 	{"idle_session_timeout", "'0'", NULL, 1, 140000},
 	{"extra_float_digits", "'3'", NULL, 0, 0},
-	{"session_replication_role", "'origin'",
-	 "current_setting('session_replication_role') <> 'origin' AND current_setting('is_superuser') = 'on'", 0, 0},
+	{"session_replication_role", "'origin'", "current_setting('session_replication_role') <> 'origin'", 0, 0, 1},
 	{"search_path", "concat_ws(', ', 'pg_catalog', nullif(current_setting('search_path'), ''), CASE WHEN "
 	 VECTOR_SCHEMA " <> ALL (current_schemas(false)) THEN quote_ident(" VECTOR_SCHEMA ") END)", NULL, 0, 0},
 };
 
-/* Whether db's server knows setting c (a server without it refuses set_config
- * and RESET of it). */
+/* Whether db's server knows setting c and its session may set it (a
+ * server without it, or a role that may not set it, refuses set_config
+ * and RESET of it: the whole RESET of dp_db_session_reset failed). */
 static int setting_known(PGconn *db, const struct connect_setting *c)
 {
-	return PQserverVersion(db) >= c->min_version;
+	const char *su = PQparameterStatus(db, "is_superuser");
+
+	return PQserverVersion(db) >= c->min_version && (!c->superuser || (su != NULL && strcmp(su, "on") == 0));
 }
 #define CONNECT_SETTINGS ((int)(sizeof connect_settings / sizeof connect_settings[0]))
 
