@@ -54,7 +54,7 @@
 #define DP_DB_KEEPALIVES_INTERVAL "10"
 #define DP_DB_KEEPALIVES_COUNT "3"
 /* The server ends a session of ours idle in a transaction this long
- * (idle_in_transaction_session_timeout, when nothing set one): a frozen or
+ * (idle_in_transaction_session_timeout, when nothing set a longer one): a frozen or
  * cut-off store's locks do not hold the other stores up for ever. */
 #define DP_DB_IDLE_TX_TIMEOUT "60s"
 /* Behind a proxy the session gets nothing and the process is pooled from
