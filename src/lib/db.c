@@ -109,8 +109,11 @@ int dp_db_pooled_found(void)
  * sweep deleted left its chunks behind (99 of 883 after 11 deletions),
  * for good.  Only a superuser may set it back: the store refuses another
  * role under it (dp_db_unwritable).
- * search_path: pg_catalog first, then the database's or role's, then
- * pgvector's schema when that leaves it out.  docpipe names the system's
+ * search_path: the database's or role's, with pg_catalog before it when
+ * it names a schema before pg_catalog (otherwise pg_catalog is searched
+ * first already, and a CREATE EXTENSION, which goes to the path's first
+ * schema, must not land in pg_catalog), and pgvector's schema after it
+ * when it leaves that out.  docpipe names the system's
  * functions and pgvector's types, operators and operator classes
  * unqualified: under a search_path that put a schema of its own before
  * pg_catalog ("evil, pg_catalog, public"), its now() stamped every
@@ -132,7 +135,8 @@ static const struct connect_setting {
 	{"idle_session_timeout", "'0'", NULL, 1, 140000},
 	{"extra_float_digits", "'3'", NULL, 0, 0},
 	{"session_replication_role", "'origin'", "current_setting('session_replication_role') <> 'origin'", 0, 0, 1},
-	{"search_path", "concat_ws(', ', 'pg_catalog', nullif(current_setting('search_path'), ''), CASE WHEN "
+	{"search_path", "concat_ws(', ', CASE WHEN (current_schemas(true))[1] <> 'pg_catalog' THEN 'pg_catalog' END,"
+	 " nullif(current_setting('search_path'), ''), CASE WHEN "
 	 VECTOR_SCHEMA " <> ALL (current_schemas(false)) THEN quote_ident(" VECTOR_SCHEMA ") END)", NULL, 0, 0},
 };
 

@@ -24,6 +24,8 @@ is "$(grep -c 'vectors stored as' err)" 1 "announced once"
 is "$(sql "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'docpipe.chunks'::regclass AND attname = 'embedding'")" "vector(8)" "embedding is vector(8)"
 like "$(sql "SELECT indexdef FROM pg_indexes WHERE indexname = 'chunks_embedding_hnsw'")" "USING hnsw \(embedding vector_cosine_ops\)" "HNSW index"
 is "$(db_setting vector_type)/$(db_setting vector_index)" "vector/hnsw" "settings: vector_type, vector_index"
+is "$(sql "SELECT extnamespace::regnamespace FROM pg_extension WHERE extname = 'vector'")" public \
+	"the extension made in the search_path's first schema (public), never pg_catalog"
 docpipe-store <small.ndjson 2>err | jq -r .status | xargs >r2
 is "$(cat r2)" "unchanged unchanged unchanged" "re-run unchanged"
 like "$(cat err)" "the corpus's type since it was created" "a later run says why too"
