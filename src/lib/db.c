@@ -83,13 +83,14 @@ int dp_db_pooled_found(void)
  * default) holds its locks, and every other store waits on them with it;
  * the server ends such a session after DP_DB_IDLE_TX_TIMEOUT unless the
  * server, the database, the role or the URL's options already set a
- * longer limit.  No docpipe session idles in a transaction by design: it
- * sends its statements at once; but between them it computes (a
+ * limit (unset: only when it is 0); one shorter than DP_DB_IDLE_TX_FLOOR
+ * is raised to it.  No docpipe session idles in a transaction by design:
+ * it sends its statements at once; but between them it computes (a
  * document's rows, its tsvectors), for longer on a loaded machine, and a
- * shorter limit cut it there: at 1 ms on the database a 3,972-file run
- * lost its store's session on most batches ("lost 3 times in a row on
- * the same work ... a crash, the OOM killer?"), stored 7 and stopped,
- * status 3, 140 s.  Every docpipe session idles outside
+ * tiny limit cut it there: at 1 ms on the database a 3,972-file run lost
+ * its store's session on most batches ("lost 3 times in a row on the same
+ * work ... a crash, the OOM killer?"), stored 7 and stopped, status 3,
+ * 140 s.  Every docpipe session idles outside
  * one by design, and none may be cut for it, whatever idle_session_timeout
  * (PostgreSQL 14) the server, database, role or URL sets: the run's
  * recorder holds its claim on the roots (a session lock) for the whole
@@ -129,8 +130,10 @@ static const struct connect_setting {
 	int session, min_version, superuser;
 } connect_settings[] = {
 	{"default_transaction_isolation", "'read committed'", NULL, 0, 0},
-	{"idle_in_transaction_session_timeout", "'" DP_DB_IDLE_TX_TIMEOUT "'",
-	 "current_setting('idle_in_transaction_session_timeout')::interval < interval '" DP_DB_IDLE_TX_TIMEOUT "'",
+	{"idle_in_transaction_session_timeout",
+	 "CASE current_setting('idle_in_transaction_session_timeout') WHEN '0' THEN '" DP_DB_IDLE_TX_TIMEOUT
+	 "' ELSE '" DP_DB_IDLE_TX_FLOOR "' END",
+	 "current_setting('idle_in_transaction_session_timeout')::interval < interval '" DP_DB_IDLE_TX_FLOOR "'",
 	 0, 0},
 	{"idle_session_timeout", "'0'", NULL, 1, 140000},
 	{"extra_float_digits", "'3'", NULL, 0, 0},

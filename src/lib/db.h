@@ -54,9 +54,14 @@
 #define DP_DB_KEEPALIVES_INTERVAL "10"
 #define DP_DB_KEEPALIVES_COUNT "3"
 /* The server ends a session of ours idle in a transaction this long
- * (idle_in_transaction_session_timeout, when nothing set a longer one): a frozen or
+ * (idle_in_transaction_session_timeout, when nothing set one): a frozen or
  * cut-off store's locks do not hold the other stores up for ever. */
 #define DP_DB_IDLE_TX_TIMEOUT "60s"
+/* A shorter limit set for our sessions is raised to this: between the
+ * statements of a transaction the client computes (for longer on a loaded
+ * machine), and a limit of 1 ms cut the store on most batches.  A limit
+ * from here up is the user's and kept. */
+#define DP_DB_IDLE_TX_FLOOR "5s"
 /* Behind a proxy the session gets nothing and the process is pooled from
  * then on (DP_DB_POOLED_ENV): the callers read dp_db_pooled(). */
 PGconn *dp_db_connect(const char *env_name, const char *app, dp_err *err);

@@ -9,7 +9,7 @@
 # write's), so a replica of the store in the same run, or any later run,
 # waited for as long: the run stalled with no end.
 # Now every docpipe session has idle_in_transaction_session_timeout (60 s,
-# unless something set a longer one): the server ends the frozen session, the other
+# unless something set one): the server ends the frozen session, the other
 # store goes on, and the frozen one, woken, finds its connection lost and
 # writes its batch again.
 . "$(dirname "$0")/../lib/tap.sh"

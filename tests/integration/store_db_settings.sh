@@ -82,7 +82,7 @@ sql "DROP OWNED BY $ROLE; DROP ROLE $ROLE" >/dev/null
 # 21b): kept as the user's, it cut the store's session between the
 # statements of its transactions (the client computes there): a 3,972-file
 # run stored 7 and stopped, status 3, 140 s.  docpipe's sessions raise a
-# limit shorter than DP_DB_IDLE_TX_TIMEOUT to it.
+# limit shorter than DP_DB_IDLE_TX_FLOOR (5 s) to it.
 newdb || exit 1
 numbered_docs "$T_DIR/iit" 300 40 doc
 sql "ALTER DATABASE $PGDATABASE SET idle_in_transaction_session_timeout = '1ms'"
