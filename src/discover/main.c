@@ -177,7 +177,7 @@ static int walk_roots(char **roots, int nroots, const discover_opts *opts, int w
 			dp_diag("%s", err.msg);
 			rc = DP_EXIT_FAILED;
 			unwalkable = 1;
-		} else if (walked < 0 && !out->failed) { /* out of memory */
+		} else if (walked < 0 && !out->failed) { /* out of memory or descriptors */
 			out->failed = 1;
 			out->err = err;
 		}

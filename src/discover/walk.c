@@ -356,6 +356,19 @@ static int visit(struct walker *w, int dfd, const char *name, unsigned char type
 			return 0;
 		}
 		int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+			/* The process's limit, not the directory: skipped as
+			 * unreadable, the files under it went unseen with exit 0
+			 * (a tree deeper than the limit: ulimit -n 64, 60 levels).
+			 * The walk holds one descriptor per level. */
+			char shown[DISCOVER_MAX_PATH];
+			discover_printable(w->path, shown, sizeof shown);
+			dp_err_set(err, "%s: cannot open directory: %s (the walk holds one for each directory"
+				   " level, %d here): raise the limit on open files (ulimit -n)", shown,
+				   strerror(errno), depth + 2);
+			w->stopped = 1;
+			return -1;
+		}
 		if (fd < 0) {
 			snprintf(why, sizeof why, "cannot open directory: %s", strerror(errno));
 			unwalked_diag(w, why);

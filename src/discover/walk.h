@@ -93,7 +93,8 @@ typedef struct discover_stats {
 /* Walks `root` (as given on the command line), emitting records through
  * emit.  Diagnostics for skipped entries go to stderr (dp_diag).  Returns
  * 0 when the walk finished, 1 when the root itself could not be walked
- * (err says why; nothing emitted), -1 when emit asked to stop. */
+ * (err says why; nothing emitted), -1 when emit asked to stop or the walk
+ * ran out of memory or of file descriptors (err says why). */
 int discover_walk(const char *root, const discover_opts *opts, discover_emit_fn emit, void *ctx,
 		  discover_stats *stats, dp_err *err);
 

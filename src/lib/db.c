@@ -82,9 +82,15 @@ int dp_db_pooled_found(void)
  * server keeps the session until its TCP keepalives give up, two hours by
  * default) holds its locks, and every other store waits on them with it;
  * the server ends such a session after DP_DB_IDLE_TX_TIMEOUT unless the
- * server, the database, the role or the URL's options already set a limit
- * (unset: only when it is 0).  No docpipe session idles in a transaction:
- * it sends its statements at once.  Every docpipe session idles outside
+ * server, the database, the role or the URL's options already set a
+ * limit (unset: only when it is 0); one shorter than DP_DB_IDLE_TX_FLOOR
+ * is raised to it.  No docpipe session idles in a transaction by design:
+ * it sends its statements at once; but between them it computes (a
+ * document's rows, its tsvectors), for longer on a loaded machine, and a
+ * tiny limit cut it there: at 1 ms on the database a 3,972-file run lost
+ * its store's session on most batches ("lost 3 times in a row on the same
+ * work ... a crash, the OOM killer?"), stored 7 and stopped, status 3,
+ * 140 s.  Every docpipe session idles outside
  * one by design, and none may be cut for it, whatever idle_session_timeout
  * (PostgreSQL 14) the server, database, role or URL sets: the run's
  * recorder holds its claim on the roots (a session lock) for the whole
@@ -94,27 +100,63 @@ int dp_db_pooled_found(void)
  * session is a live process's own and ends with it.  Not per transaction
  * when pooled (session: a pooler's own clients are not cut by the
  * server); nothing on a server without it (min_version, PQserverVersion:
- * no round trip). */
+ * no round trip).  extra_float_digits 3 whatever the server, database
+ * or role says: a float's text is then exact (PostgreSQL 12 and later:
+ * its shortest exact form); at -15 docpipe-query's text scores were read
+ * as one digit ("score": 6), which tied and reordered the hybrid ranking.
+ * session_replication_role origin where a superuser's ALTER ROLE or
+ * DATABASE set replica (a replication or restore habit): foreign keys
+ * are triggers, which replica does not fire, and every document the
+ * sweep deleted left its chunks behind (99 of 883 after 11 deletions),
+ * for good.  Only a superuser may set it back: the store refuses another
+ * role under it (dp_db_unwritable).
+ * search_path: the database's or role's, with pg_catalog before it when
+ * it names a schema before pg_catalog (otherwise pg_catalog is searched
+ * first already, and a CREATE EXTENSION, which goes to the path's first
+ * schema, must not land in pg_catalog), and pgvector's schema after it
+ * when it leaves that out.  docpipe names the system's
+ * functions and pgvector's types, operators and operator classes
+ * unqualified: under a search_path that put a schema of its own before
+ * pg_catalog ("evil, pg_catalog, public"), its now() stamped every
+ * document's updated_at; under one without pgvector's schema the store's
+ * CREATE TABLE failed ('type "vector" does not exist': exit 3, restarted
+ * until the run stopped) and docpipe-query every vector search.  value is
+ * an SQL expression; when, a condition for setting it beside the
+ * caller's guard; superuser, one only a superuser may set or RESET. */
+#define VECTOR_SCHEMA "(SELECT n.nspname FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n" \
+	" ON n.oid = e.extnamespace WHERE e.extname = 'vector')"
 static const struct connect_setting {
-	const char *name, *value;
-	int unset, session, min_version;
+	const char *name, *value, *when;
+	int session, min_version, superuser;
 } connect_settings[] = {
-	{"default_transaction_isolation", "read committed", 0, 0, 0},
-	{"idle_in_transaction_session_timeout", DP_DB_IDLE_TX_TIMEOUT, 1, 0, 0},
-	{"idle_session_timeout", "0", 0, 1, 140000},
+	{"default_transaction_isolation", "'read committed'", NULL, 0, 0},
+	{"idle_in_transaction_session_timeout",
+	 "CASE current_setting('idle_in_transaction_session_timeout') WHEN '0' THEN '" DP_DB_IDLE_TX_TIMEOUT
+	 "' ELSE '" DP_DB_IDLE_TX_FLOOR "' END",
+	 "current_setting('idle_in_transaction_session_timeout')::interval < interval '" DP_DB_IDLE_TX_FLOOR "'",
+	 0, 0},
+	{"idle_session_timeout", "'0'", NULL, 1, 140000},
+	{"extra_float_digits", "'3'", NULL, 0, 0},
+	{"session_replication_role", "'origin'", "current_setting('session_replication_role') <> 'origin'", 0, 0, 1},
+	{"search_path", "concat_ws(', ', CASE WHEN (current_schemas(true))[1] <> 'pg_catalog' THEN 'pg_catalog' END,"
+	 " nullif(current_setting('search_path'), ''), CASE WHEN "
+	 VECTOR_SCHEMA " <> ALL (current_schemas(false)) THEN quote_ident(" VECTOR_SCHEMA ") END)", NULL, 0, 0},
 };
 
-/* Whether db's server knows setting c (a server without it refuses set_config
- * and RESET of it). */
+/* Whether db's server knows setting c and its session may set it (a
+ * server without it, or a role that may not set it, refuses set_config
+ * and RESET of it: the whole RESET of dp_db_session_reset failed). */
 static int setting_known(PGconn *db, const struct connect_setting *c)
 {
-	return PQserverVersion(db) >= c->min_version;
+	const char *su = PQparameterStatus(db, "is_superuser");
+
+	return PQserverVersion(db) >= c->min_version && (!c->superuser || (su != NULL && strcmp(su, "on") == 0));
 }
 #define CONNECT_SETTINGS ((int)(sizeof connect_settings / sizeof connect_settings[0]))
 
 /* Appends to sql (size bytes, holding a string) ", CASE WHEN guard THEN
  * set_config(name, value, local) END" for each of connect_settings that
- * db's server knows (a setting set only when unset, when it is 0; with
+ * db's server knows (a setting with a when, only when it holds; with
  * local, not a session's alone).  Returns 0, or -1 when it does not fit. */
 static int append_connect_settings(PGconn *db, char *sql, size_t size, const char *guard, int local)
 {
@@ -124,11 +166,9 @@ static int append_connect_settings(PGconn *db, char *sql, size_t size, const cha
 		const struct connect_setting *c = &connect_settings[i];
 		if (!setting_known(db, c) || (local && c->session))
 			continue;
-		char unset[96] = "";
-		if (c->unset)
-			snprintf(unset, sizeof unset, " AND current_setting('%s') = '0'", c->name);
-		int w = snprintf(sql + len, size - len, ", CASE WHEN %s%s THEN set_config('%s', '%s', %s) END",
-				 guard, unset, c->name, c->value, local ? "true" : "false");
+		int w = snprintf(sql + len, size - len, ", CASE WHEN %s%s%s THEN set_config('%s', %s, %s) END",
+				 guard, c->when != NULL ? " AND " : "", c->when != NULL ? c->when : "", c->name,
+				 c->value, local ? "true" : "false");
 		if (w < 0 || (size_t)w >= size - len)
 			return -1;
 		len += (size_t)w;
@@ -199,7 +239,7 @@ int dp_db_begin(PGconn *db, const char *settings, const char *local, dp_err *err
 	/* Pooled, connect_settings for this transaction: BEGIN's isolation
 	 * level is their default_transaction_isolation's, which set_config
 	 * only gives the transactions after it. */
-	char sql[1024] = "BEGIN";
+	char sql[2048] = "BEGIN";
 	int pooled = dp_db_pooled();
 
 	if (pooled)
@@ -283,7 +323,7 @@ static int pool_takes_transactions(PGconn *db, dp_err *err)
  * made without the question.  Returns 0, or -1 with err. */
 static int session_setup(PGconn *db, dp_err *err)
 {
-	char sql[768] = "SELECT pg_backend_pid() = $1::int", pid[16], line[DP_ERR_MAX];
+	char sql[2048] = "SELECT pg_backend_pid() = $1::int", pid[16], line[DP_ERR_MAX];
 	const char *params[] = {pid};
 	int check = pooled_env() != 0;
 
@@ -682,6 +722,38 @@ int dp_db_environmental(const char *st)
 	       strncmp(st, "58", 2) == 0;
 }
 
+/* What to do about a database that takes no writes (25006). */
+#define READ_ONLY_HINT "give docpipe a database that takes writes"
+
+int dp_db_unwritable(PGconn *db, dp_err *err)
+{
+	PGresult *res = dp_db_query(db, "SELECT current_setting('transaction_read_only') = 'on',"
+				    " pg_is_in_recovery(), current_setting('session_replication_role') <> 'origin'",
+				    0, NULL, err);
+
+	if (res == NULL)
+		return -1;
+	int ro = PQgetvalue(res, 0, 0)[0] == 't', standby = PQgetvalue(res, 0, 1)[0] == 't',
+	    replica = PQgetvalue(res, 0, 2)[0] == 't';
+	PQclear(res);
+	if (replica && !ro && !standby) {
+		dp_err_set(err, "session_replication_role is not origin for this role or database"
+			   " (SHOW session_replication_role): foreign keys do not fire under it, and a"
+			   " deleted document's chunks would stay for good; a superuser runs ALTER ROLE ..."
+			   " RESET session_replication_role (or ALTER DATABASE ...)");
+		return 1;
+	}
+	if (standby)
+		dp_err_set(err, "the database takes no writes: the server is a standby (pg_is_in_recovery());"
+			   " " READ_ONLY_HINT " (the primary's URL, or target_session_attrs=read-write);"
+			   " restarting does not help");
+	else if (ro)
+		dp_err_set(err, "the database takes no writes: default_transaction_read_only is on for the"
+			   " server, database or role (SHOW default_transaction_read_only); " READ_ONLY_HINT
+			   "; restarting does not help");
+	return ro || standby;
+}
+
 int dp_db_open_refused(dp_err *err)
 {
 	const char *hint;
@@ -693,7 +765,7 @@ int dp_db_open_refused(dp_err *err)
 	else if (strcmp(last_sqlstate, "25006") == 0)
 		hint = "the database takes no writes: default_transaction_read_only is on for the"
 		       " server, database or role (SHOW default_transaction_read_only), or this is"
-		       " a standby; give docpipe a database that takes writes";
+		       " a standby; " READ_ONLY_HINT;
 	else
 		return 0;
 	char why[DP_ERR_MAX];
@@ -777,12 +849,16 @@ static int is_success(const PGresult *res)
 
 /* The sessions that hold what backend $1 waits for, the oldest
  * transaction first, and the relation it waits for ("" for a lock on no
- * relation: an advisory lock, a row's transaction). */
+ * relation: an advisory lock, a row's transaction).  No backslash in a
+ * literal: under standard_conforming_strings off (a
+ * database's or role's setting) '\\s+' was read as 's+', the holder's
+ * statement shown with its s's taken out and a "nonstandard use of
+ * escape" warning before it. */
 static const char blockers_sql[] =
 	"SELECT b.pid::text, coalesce(nullif(b.application_name, ''), 'no application name'),"
 	" coalesce(b.state, 'state unknown'),"
 	" coalesce(round(extract(epoch FROM now() - b.xact_start))::text, '?'),"
-	" coalesce(left(regexp_replace(b.query, '\\s+', ' ', 'g'), 160), ''),"
+	" coalesce(left(regexp_replace(b.query, '[[:space:]]+', ' ', 'g'), 160), ''),"
 	" coalesce((SELECT l.relation::regclass::text FROM pg_locks l WHERE l.pid = $1::int"
 	"  AND NOT l.granted LIMIT 1), '')"
 	" FROM unnest(pg_blocking_pids($1::int)) AS w(pid) JOIN pg_stat_activity b USING (pid)"

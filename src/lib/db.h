@@ -57,6 +57,11 @@
  * (idle_in_transaction_session_timeout, when nothing set one): a frozen or
  * cut-off store's locks do not hold the other stores up for ever. */
 #define DP_DB_IDLE_TX_TIMEOUT "60s"
+/* A shorter limit set for our sessions is raised to this: between the
+ * statements of a transaction the client computes (for longer on a loaded
+ * machine), and a limit of 1 ms cut the store on most batches.  A limit
+ * from here up is the user's and kept. */
+#define DP_DB_IDLE_TX_FLOOR "5s"
 /* Behind a proxy the session gets nothing and the process is pooled from
  * then on (DP_DB_POOLED_ENV): the callers read dp_db_pooled(). */
 PGconn *dp_db_connect(const char *env_name, const char *app, dp_err *err);
@@ -355,6 +360,17 @@ int dp_db_environmental(const char *sqlstate);
  * what to do to err and returns 1 (a configuration error); else 0, err
  * untouched. */
 int dp_db_open_refused(dp_err *err);
+
+/* Whether db's transactions take writes as docpipe makes them: 0 when
+ * they do; 1 when the server is a standby or default_transaction_read_only
+ * is on for the server, database or role, or session_replication_role is
+ * not origin (a superuser set it for a role that may not set it back:
+ * foreign keys do not fire, a deleted document's chunks would stay), err
+ * saying which and what to do (as dp_db_open_refused); -1 with err on a
+ * failure.  For an opening that may write nothing: a store on an
+ * up-to-date database met a read-only one only at its first outcome, exit
+ * 4, no cause named. */
+int dp_db_unwritable(PGconn *db, dp_err *err);
 
 /* 1 when a failure to connect or to open (dp_db_connect's error, or one
  * dp_db_err set) says the server is unreachable or not ready now —

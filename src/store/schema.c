@@ -228,8 +228,9 @@ static int create_chunks(store *s, char *why, size_t why_size, int *usage, int *
 /* Creates schema docpipe and its tables if missing, under the advisory
  * lock, and reads the corpus settings.  Announces the vector type unless
  * quiet, and always when pgvector is on the server but cannot be used.  Returns 0, or -1 with err
- * (*usage set when the options ask for what cannot be, or when the
- * corpus's settings are lost under its chunks: dp_db_settings_lost). */
+ * (*usage set when the options ask for what cannot be, when the database
+ * takes no writes, or when the corpus's settings are lost under its
+ * chunks: dp_db_settings_lost). */
 static int schema_ensure(store *s, int *usage, dp_err *err)
 {
 	dp_db_settings set;
@@ -238,7 +239,9 @@ static int schema_ensure(store *s, int *usage, dp_err *err)
 
 	if (dp_db_begin_locked(s->db, STORE_SESSION_SETTINGS, DP_DB_UNTIMED, STORE_LOCK_KEY, err) < 0)
 		return -1;
-	int bad = store_schema_check(s->db, err);
+	int bad = dp_db_unwritable(s->db, err);
+	if (bad == 0)
+		bad = store_schema_check(s->db, err);
 	if (bad != 0) {
 		*usage = bad > 0;
 		goto end;

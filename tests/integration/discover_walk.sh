@@ -161,4 +161,20 @@ is "$(jq -r 'select(.path) | .path' "$T_DIR/u" | sed "s|^$U/||" | sort | tr '\n'
 docpipe-discover --glob 'caf[é]s.md' "$U" 2>/dev/null >"$T_DIR/u"
 is "$(jq -r 'select(.kind == "file") | .path' "$T_DIR/u" | sed "s|^$U/||")" "cafés.md" "--glob 'caf[é]s.md': a class of one character"
 
+# A tree deeper than the limit on open files (the walk holds one descriptor
+# per directory level; soft and hard limit 40, 60 levels): the directory
+# was skipped as unreadable, the file under it unseen, exit 0 (fault sweep
+# 21b).  Now the walk fails, exit 3, naming the limit; no end record, so
+# no sweep follows it.
+deep=$T_DIR/deep
+p=$deep
+for i in $(seq 60); do p=$p/d$i; done
+mkdir -p "$p" && echo '# deep' >"$p/deep.md" && echo '# top' >"$deep/top.md"
+(ulimit -n 40 && exec docpipe-discover --end-record "$deep") >"$T_DIR/deep.out" 2>"$T_DIR/deep.err"
+is "$?/$(grep -c '"kind":"end"' "$T_DIR/deep.out")" 3/0 "a tree deeper than the open files limit: exit 3, no end record"
+like "$(cat "$T_DIR/deep.err")" "cannot open directory: Too many open files .*raise the limit on open files \(ulimit -n\)" \
+	"... saying which limit to raise"
+(ulimit -n 200 && exec docpipe-discover "$deep") >"$T_DIR/deep.out" 2>/dev/null
+is "$?/$(jq -r .path "$T_DIR/deep.out" | sed 's|.*/||' | sort | xargs)" "0/deep.md top.md" "under a higher limit: both files"
+
 done_testing

@@ -10,8 +10,9 @@
 #   (dp_db_unreachable's permanent list, src/lib/db.c);
 # - a database that takes no writes (default_transaction_read_only on
 #   for it, a standby): SQLSTATE 25006 at the schema's CREATE, which
-#   docpipe run's claim, the store and summarize's result cache meet
-#   first (dp_db_refused_for_good, dp_db_open_refused);
+#   docpipe run's claim and summarize's result cache meet first
+#   (dp_db_refused_for_good, dp_db_open_refused); the store asks first
+#   (dp_db_unwritable), its start writing nothing on an up-to-date corpus;
 # - a database whose encoding is not UTF-8 (LATIN1: fault sweep 20): the
 #   store exited 3 at the first character LATIN1 lacks, restarted until
 #   the run stopped (status 3, 28 s), no file named (dp_db_connect,
@@ -48,7 +49,7 @@ DATABASE_URL="postgresql://$PGUSER@127.0.0.1:$PGPORT/$PGDATABASE?gssencmode=requ
 
 # A database that takes no writes from its first statement on.
 sql "ALTER DATABASE \"$PGDATABASE\" SET default_transaction_read_only = on"
-read_only='read-only transaction \(the database takes no writes: default_transaction_read_only'
+read_only='the database takes no writes: default_transaction_read_only is on'
 exits_at_once "docpipe run, a read-only database" "$read_only" docpipe run "$T_DIR/docs" --progress none
 ok "$(! grep -q 'hub on\|restarting it' "$T_DIR/err"; echo $?)" "... no stage started, none restarted" ||
 	diag "$(cut -c1-300 "$T_DIR/err")"
@@ -76,4 +77,12 @@ psql -X -q -d postgres -c "ALTER DATABASE \"$PGDATABASE\" RESET default_transact
 docpipe run "$T_DIR/docs" --progress none >"$T_DIR/report" 2>"$T_DIR/err"
 is "$?/$(jq -r .added "$T_DIR/report")" 0/1 "the database writable again: the run stores the document" ||
 	diag "$(cut -c1-300 "$T_DIR/err")"
+
+# Read-only again under an up-to-date corpus: the store's start writes
+# nothing there, and met the refusal only at its first outcome: exit 4,
+# "the database refuses every write", no cause named (fault sweep 21b).
+sql "ALTER DATABASE \"$PGDATABASE\" SET default_transaction_read_only = on"
+exits_at_once "docpipe-store, a read-only database holding an up-to-date corpus" "$read_only" \
+	docpipe-store --db-retry 300
+psql -X -q -d postgres -c "ALTER DATABASE \"$PGDATABASE\" RESET default_transaction_read_only"
 done_testing

@@ -12,6 +12,10 @@
 #   and its start read as a database outage.
 # - statement_timeout (a hosted database's role default): a document whose
 #   write took longer failed on every run, never stored.
+# - extra_float_digits -15: docpipe-query's text scores read as one digit.
+# - search_path with a schema before pg_catalog: its now() stamped the documents.
+# - session_replication_role replica: a swept document's chunks stayed.
+# - idle_in_transaction_session_timeout 1 ms: the store's sessions cut mid-write.
 . "$(dirname "$0")/../lib/tap.sh"
 newdb || exit 1
 D=$T_DIR/docs
@@ -28,11 +32,64 @@ if grep -qi "encoding\|error\|fail" <<<"$out"; then ok 1 "without a word"; diag 
 got=$(docpipe-query --json --mode text "naïve" | jq -r .path)
 like "$got" "utf8\.md$" "and found by its non-ASCII word"
 
+# extra_float_digits -15 (fault sweep 21b): a float's text has one digit,
+# and docpipe-query's text scores were read as "score": 6, tied.
+sql "ALTER DATABASE $PGDATABASE SET extra_float_digits = -15"
+like "$(docpipe-query --json --mode text "naïve" | jq .score)" '^[0-9]+\.[0-9]{5,}' \
+	"a database's extra_float_digits -15: text scores read exactly"
+sql "ALTER DATABASE $PGDATABASE RESET extra_float_digits"
 sql "ALTER DATABASE $PGDATABASE RESET client_encoding"
 printf 'and 東京 again\n' >>"$D/utf8.md"
 want=$(cat "$D/utf8.md")
 PGCLIENTENCODING=WIN1252 pipeline >"$T_DIR/w.out" 2>&1
 is "$?/$(stored)" "0/$want" "PGCLIENTENCODING=WIN1252 (no equivalent for byte 0x9d): stored as written"
+
+# A search_path that puts a schema of its own before pg_catalog, whose
+# now() answers 2001 (fault sweep 21b): it stamped every document's
+# updated_at.  docpipe's sessions put pg_catalog first.
+newdb || exit 1
+sql "CREATE SCHEMA shadow; CREATE FUNCTION shadow.now() RETURNS timestamptz LANGUAGE sql AS \$\$SELECT '2001-01-01'::timestamptz\$\$;
+	ALTER DATABASE $PGDATABASE SET search_path = shadow, pg_catalog, public" >/dev/null
+pipeline 2>"$T_DIR/sp.err" >/dev/null
+is "$?/$(sql "SELECT bool_and(updated_at > '2020-01-01') FROM docpipe.documents")" 0/t \
+	"a search_path with a schema before pg_catalog: the system's now(), not that schema's" ||
+	diag "$(cat "$T_DIR/sp.err")"
+
+# session_replication_role = replica on the database (a superuser's
+# replication or restore habit; fault sweep 21b): foreign keys are
+# triggers, which replica does not fire, and each document the sweep
+# deleted left its chunks for good.  A superuser's sessions set it back;
+# another role, which may not, is refused by the store (exit 2).
+newdb || exit 1
+numbered_docs "$T_DIR/srr" 4 6 doc
+sql "ALTER DATABASE $PGDATABASE SET session_replication_role = replica"
+docpipe run "$T_DIR/srr" --progress none >/dev/null 2>&1
+rm "$T_DIR/srr/doc1.md" "$T_DIR/srr/doc2.md"
+docpipe run "$T_DIR/srr" --progress none >"$T_DIR/srr.json" 2>"$T_DIR/srr.err"
+is "$?/$(jq -c .deleted "$T_DIR/srr.json")/$(sql "SELECT count(*) FROM docpipe.chunks c WHERE NOT EXISTS
+	(SELECT FROM docpipe.documents d WHERE d.id = c.document_id)")" 0/2/0 \
+	"session_replication_role replica: 2 documents swept, no chunk left behind" || diag "$(cat "$T_DIR/srr.err")"
+ROLE="t_srr_$$_$RANDOM"
+sql "CREATE ROLE $ROLE LOGIN; ALTER ROLE $ROLE SET session_replication_role = replica;
+	GRANT USAGE ON SCHEMA docpipe TO $ROLE; GRANT ALL ON ALL TABLES IN SCHEMA docpipe TO $ROLE" >/dev/null
+DATABASE_URL="postgresql:///$PGDATABASE?host=$PGHOST&port=$PGPORT&user=$ROLE" docpipe-store --db-retry 300 </dev/null \
+	>/dev/null 2>"$T_DIR/srr.err"
+is "$?" 2 "a role that may not set it back: the store exits 2"
+like "$(cat "$T_DIR/srr.err")" "session_replication_role is not origin .* RESET session_replication_role" "... naming the mend"
+sql "DROP OWNED BY $ROLE; DROP ROLE $ROLE" >/dev/null
+
+# idle_in_transaction_session_timeout of 1 ms on the database (fault sweep
+# 21b): kept as the user's, it cut the store's session between the
+# statements of its transactions (the client computes there): a 3,972-file
+# run stored 7 and stopped, status 3, 140 s.  docpipe's sessions raise a
+# limit shorter than DP_DB_IDLE_TX_FLOOR (5 s) to it.
+newdb || exit 1
+numbered_docs "$T_DIR/iit" 300 40 doc
+sql "ALTER DATABASE $PGDATABASE SET idle_in_transaction_session_timeout = '1ms'"
+docpipe run "$T_DIR/iit" --progress none >"$T_DIR/iit.json" 2>"$T_DIR/iit.err"
+is "$?/$(jq -c '[.added, .failed]' "$T_DIR/iit.json")" "0/[300,0]" \
+	"a database's idle_in_transaction_session_timeout of 1 ms: every document stored" ||
+	diag "$(head -c 600 "$T_DIR/iit.err")"
 
 # Serializable by default, three store replicas writing side by side.
 newdb || exit 1

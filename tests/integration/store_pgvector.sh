@@ -24,6 +24,8 @@ is "$(grep -c 'vectors stored as' err)" 1 "announced once"
 is "$(sql "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'docpipe.chunks'::regclass AND attname = 'embedding'")" "vector(8)" "embedding is vector(8)"
 like "$(sql "SELECT indexdef FROM pg_indexes WHERE indexname = 'chunks_embedding_hnsw'")" "USING hnsw \(embedding vector_cosine_ops\)" "HNSW index"
 is "$(db_setting vector_type)/$(db_setting vector_index)" "vector/hnsw" "settings: vector_type, vector_index"
+is "$(sql "SELECT extnamespace::regnamespace FROM pg_extension WHERE extname = 'vector'")" public \
+	"the extension made in the search_path's first schema (public), never pg_catalog"
 docpipe-store <small.ndjson 2>err | jq -r .status | xargs >r2
 is "$(cat r2)" "unchanged unchanged unchanged" "re-run unchanged"
 like "$(cat err)" "the corpus's type since it was created" "a later run says why too"
@@ -171,6 +173,19 @@ is "$(db_setting vector_type)" "real[]" "plain server: real[]"
 docpipe-query --mode vector --json -k 30 --vector "$Q16" x | jq -c '[.path, .seq, (.score * 10000 | round)]' >real.out
 is "$(wc -l <vec.out)" 30 "vector: 30 results"
 ok "$(cmp -s vec.out real.out; echo $?)" "vector and real[] give the same ranking and scores"
+
+# pgvector in a schema the database's search_path leaves out (a role's
+# search_path without public; fault sweep 21b): the store's CREATE TABLE
+# failed 'type "vector" does not exist', exit 3 (restarted until the run
+# stopped), and docpipe-query's vector search failed the same way.
+newdb_pgvector
+sql "CREATE EXTENSION vector; CREATE SCHEMA elsewhere; ALTER DATABASE \"$PGDATABASE\" SET search_path = elsewhere" >/dev/null
+docpipe-store <agree.ndjson >/dev/null 2>err
+is "$?/$(db_setting vector_type)/$(vector_indexes)" 0/vector/chunks_embedding_hnsw \
+	"pgvector outside the database's search_path: stored as vector, HNSW index" || diag "$(cat err)"
+docpipe-query --mode vector --json -k 30 --vector "$Q16" x 2>err | jq -c '[.path, .seq, (.score * 10000 | round)]' >sp.out
+ok "$(cmp -s vec.out sp.out; echo $?)" "... and searched: the same ranking and scores" || diag "$(cat err)"
+export PGHOST=$PLAIN_HOST PGPORT=$PLAIN_PORT
 
 # No silent choices where pgvector cannot be created.
 newdb  # still the plain server: no pgvector
