@@ -102,6 +102,45 @@ static jv replace_nul(jv s)
 	return out;
 }
 
+/* content (consumed) as one string when it is a list of parts, as
+ * Mistral's reasoning models and some gateways answer
+ * ([{"type": "thinking", ...}, {"type": "text", "text": "..."}]): the text
+ * of its "text" parts (strings too) in order, the others (the model's
+ * thinking) left out.  Every such answer failed "malformed response".
+ * content as it is otherwise, and when no part holds text. */
+static jv text_parts(jv content)
+{
+	if (jv_get_kind(content) != JV_KIND_ARRAY)
+		return content;
+	jv out = jv_string("");
+	int found = 0;
+	jv_array_foreach(content, i, part) {
+		jv text = jv_invalid();
+		if (jv_get_kind(part) == JV_KIND_STRING) {
+			text = jv_copy(part);
+		} else if (jv_get_kind(part) == JV_KIND_OBJECT) {
+			jv type = jv_object_get(jv_copy(part), jv_string("type"));
+			if (jv_get_kind(type) == JV_KIND_STRING && (strcmp(jv_string_value(type), "text") == 0 ||
+								   strcmp(jv_string_value(type), "output_text") == 0))
+				text = jv_object_get(jv_copy(part), jv_string("text"));
+			jv_free(type);
+		}
+		if (jv_get_kind(text) == JV_KIND_STRING) {
+			out = jv_string_concat(out, text);
+			found = 1;
+		} else {
+			jv_free(text);
+		}
+		jv_free(part);
+	}
+	if (!found) {
+		jv_free(out);
+		return content;
+	}
+	jv_free(content);
+	return out;
+}
+
 /* Where the text of answer s (length len) begins after a reasoning
  * model's chain of thought: DeepSeek-R1, Qwen3 or QwQ served without a
  * reasoning parser (Ollama without "think", vLLM, llama.cpp) open their
@@ -163,6 +202,9 @@ int summarize_chat(summarize_ctx *c, const char *prompt, jv *answer, dp_err *err
 				     jv_object_set(jv_object(), jv_string("temperature"), jv_number(0)));
 	} else {
 		body = jv_object_set(body, jv_string("temperature"), jv_number(0));
+		/* Said, not left to the server's default: a proxy or server set
+		 * to stream answers otherwise (dp_http refuses a streamed one). */
+		body = jv_object_set(body, jv_string("stream"), jv_false());
 	}
 	atomic_fetch_add(&c->requested, 1);
 	rc = dp_http_post_json(c->http, c->ollama ? "/api/chat" : "/chat/completions", body,
@@ -219,8 +261,20 @@ int summarize_chat(summarize_ctx *c, const char *prompt, jv *answer, dp_err *err
 	}
 	m = jv_get_kind(m) == JV_KIND_OBJECT ? jv_object_get(m, jv_string("message"))
 					      : (jv_free(m), jv_invalid());
+	jv refusal = jv_get_kind(m) == JV_KIND_OBJECT ? jv_object_get(jv_copy(m), jv_string("refusal"))
+						       : jv_invalid();
 	m = jv_get_kind(m) == JV_KIND_OBJECT ? jv_object_get(m, jv_string("content"))
 					      : (jv_free(m), jv_invalid());
+	m = text_parts(m);
+	/* OpenAI's refusal: content null, the model's words in "refusal"
+	 * (they are the reason, not "malformed"). */
+	if (jv_get_kind(m) != JV_KIND_STRING && jv_get_kind(refusal) == JV_KIND_STRING) {
+		dp_err_set(err, "the model refused to answer: \"%.200s\"", jv_string_value(refusal));
+		jv_free(refusal);
+		jv_free(m);
+		return DP_HTTP_FAILED;
+	}
+	jv_free(refusal);
 	/* An empty answer is a bad one, as a missing one: the document fails
 	 * with the reason, and nothing is kept for reuse. */
 	const char *field = c->ollama ? "message.content" : "choices[0].message.content";
