@@ -233,10 +233,10 @@ static void find_proxy(dp_http *h, const char *scheme, const char *host)
 		const char *v = getenv(*vars);
 		if (v == NULL || v[0] == '\0')
 			continue;
-		char with_scheme[512], sc[8];
+		char with_scheme[512];
 		snprintf(with_scheme, sizeof with_scheme, "%s%s", strstr(v, "://") != NULL ? "" : "http://", v);
 		snprintf(h->proxy_var, sizeof h->proxy_var, "%s", *vars);
-		if (url_origin(with_scheme, h->proxy, sizeof h->proxy, sc, NULL, 0) < 0)
+		if (url_origin(with_scheme, h->proxy, sizeof h->proxy, NULL, NULL, 0) < 0)
 			snprintf(h->proxy, sizeof h->proxy, "(not a URL)");
 		return;
 	}
@@ -1575,11 +1575,15 @@ static void describe(const dp_http *h, const dp_http_outcome *o, const struct re
 		 * peer certificate or SSH remote key was not OK") named no
 		 * cause. */
 		const char *code = curl_easy_strerror((CURLcode)o->transport);
-		char words[CURL_ERROR_SIZE], via[320] = "";
-		quote_scrubbed(h, r->errbuf, strlen(r->errbuf), sizeof words - 1, words, sizeof words);
+		char words[CURL_ERROR_SIZE] = "", via[320] = "";
+		/* Not for a connection's failure: its words name the host and
+		 * port of the URL, which (with its credentials) stays out of
+		 * messages; a certificate's name the host it was checked for. */
+		if (o->transport != CURLE_COULDNT_CONNECT && !unreached(o->transport))
+			quote_scrubbed(h, r->errbuf, strlen(r->errbuf), sizeof words - 1, words, sizeof words);
 		if (h->proxy_var[0] != '\0')
 			snprintf(via, sizeof via, " (through the proxy %s from $%s)", h->proxy, h->proxy_var);
-		snprintf(last, lastlen, "%s%s%s%s%s", words[0] == '\0' || strstr(words, code) != NULL ? "" : code,
+		snprintf(last, lastlen, "%.60s%s%.200s%s%.200s", words[0] == '\0' || strstr(words, code) != NULL ? "" : code,
 			 words[0] == '\0' || strstr(words, code) != NULL ? "" : ": ", words[0] != '\0' ? words : code,
 			 strstr(words, "wrong version number") != NULL ? " (an http:// server named with https://?)" : "",
 			 via);
@@ -1621,10 +1625,9 @@ static int misconfigured(const dp_http *h, const dp_http_outcome *o, const struc
 				 " SSL_CERT_FILE=/path/ca.pem (or CURL_CA_BUNDLE; SSL_CERT_DIR for a directory)",
 				 last);
 	} else if (r->away[0] != '\0') {
-		snprintf(why, n, "the model API (%.100s) answered HTTP %ld, a redirect to another host, %.100s:"
+		snprintf(why, n, "the model API answered HTTP %ld, a redirect to another host, %.100s:"
 			 " not followed (neither the key nor the documents go to a host not given): if"
-			 " that is the API, give its URL (--base-url, OPENAI_BASE_URL)", h->origin, o->status,
-			 r->away);
+			 " that is the API, give its URL (--base-url, OPENAI_BASE_URL)", o->status, r->away);
 	} else if (o->transport == CURLE_TOO_MANY_REDIRECTS) {
 		snprintf(why, n, "the model API redirected a call more than %d times (a loop?): check its"
 			 " URL (--base-url, OPENAI_BASE_URL)", MAX_REDIRECTS);
