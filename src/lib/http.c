@@ -217,7 +217,8 @@ static int no_proxy_covers(const char *list, const char *host)
  * none when no_proxy (or NO_PROXY) covers the host.  Fills h->proxy_var
  * and h->proxy (shown without credentials), so that a failure through a
  * proxy names it: "Couldn't connect to server" with a dead proxy said
- * nothing of it, and "check its URL" sent the user to the wrong place. */
+ * nothing of it, and "check its URL" sent the user to the wrong place.
+ * Only the messages read it: libcurl still picks the proxy itself. */
 static void find_proxy(dp_http *h, const char *scheme, const char *host)
 {
 	static const char *const http_vars[] = {"http_proxy", "all_proxy", "ALL_PROXY", NULL};
@@ -1579,7 +1580,7 @@ static void describe(const dp_http *h, const dp_http_outcome *o, const struct re
 		/* Not for a connection's failure: its words name the host and
 		 * port of the URL, which (with its credentials) stays out of
 		 * messages; a certificate's name the host it was checked for. */
-		if (o->transport != CURLE_COULDNT_CONNECT && !unreached(o->transport))
+		if (!unreached(o->transport))
 			quote_scrubbed(h, r->errbuf, strlen(r->errbuf), sizeof words - 1, words, sizeof words);
 		if (h->proxy_var[0] != '\0')
 			snprintf(via, sizeof via, " (through the proxy %s from $%s)", h->proxy, h->proxy_var);
