@@ -102,6 +102,8 @@ request whose last message holds S (each S) is answered TEXT (e.g. "", "  ",
 "no_choices": true an empty "choices" list; with "error": E
 the answer is {"error": E} with status 200 (as some proxies answer).  null: off.
 "no_base64": as --no-base64, for a running server.
+"no_temperature": true: an OpenAI-style chat request with a "temperature"
+other than 1 gets 400 as OpenAI's reasoning models answer it.
 "stream": true: every OpenAI-style chat answer is sent as server-sent events
 ("data: {...}" lines, text/event-stream), as a server set to stream does
 whatever the request says.  "chat_answer" also takes "refusal": "TEXT"
@@ -269,6 +271,7 @@ class State:
         self.proxied = 0
         self.proxy_auth = False
         self.stream = False
+        self.no_temperature = False
 
     def take_token(self, kind):
         """Under lock: 0 when the rate limit lets a request of kind through,
@@ -414,7 +417,7 @@ class Handler(BaseHTTPRequestHandler):
                     st.hold_from = {k: st.requests[k] + int(n) for k, n in (req["hold_after"] or {}).items()}
                 for k in ("rpm", "rate_429", "rate_5xx", "retry_after", "ratelimit_headers",
                           "bad_vector", "chat_answer", "no_base64", "echo_key", "proxy_auth",
-                          "stream"):
+                          "stream", "no_temperature"):
                     if k in req:
                         setattr(st, k, req[k])
             return self.send_json(200, {"ok": True})
@@ -586,6 +589,11 @@ class Handler(BaseHTTPRequestHandler):
                                                       "type": "invalid_request_error"}})
         with st.lock:
             st.inputs[kind] += len(texts) if kind == "embed" else 1
+        if kind == "chat" and flavour == "openai" and st.no_temperature and req.get("temperature", 1) != 1:
+            return self.send_json(400, {"error": {
+                "message": "Unsupported value: 'temperature' does not support %s with this model. Only the"
+                           " default (1) value is supported." % req["temperature"],
+                "type": "invalid_request_error", "param": "temperature", "code": "unsupported_value"}})
         if kind == "chat" and st.bad_input is not None and any(st.bad_input in t for t in texts):
             if st.bad_input_status >= 500:
                 return self.send_json(st.bad_input_status, {"error": {

@@ -187,6 +187,18 @@ static int cut_answer(summarize_ctx *c, dp_err *err)
 	return DP_HTTP_REFUSED;
 }
 
+/* Whether err, a request's rejection (DP_HTTP_REJECTED), refuses the
+ * "temperature" asked: OpenAI's reasoning models (o1, o3, o4-mini, gpt-5)
+ * take only their default ("Unsupported value: 'temperature' does not
+ * support 0 with this model"), and every document failed with that 400, a
+ * request each (fault sweep 21a).  Such a request is sent again without
+ * it, and later ones go without it too (as embed's base64). */
+static int temperature_refused(int rc, const dp_err *err)
+{
+	return rc == DP_HTTP_REJECTED && strstr(err->msg, "HTTP 400") != NULL &&
+	       strstr(err->msg, "temperature") != NULL;
+}
+
 int summarize_chat(summarize_ctx *c, const char *prompt, jv *answer, dp_err *err)
 {
 	jv msg = jv_object_set(jv_object(), jv_string("role"), jv_string("user"));
@@ -201,15 +213,26 @@ int summarize_chat(summarize_ctx *c, const char *prompt, jv *answer, dp_err *err
 		body = jv_object_set(body, jv_string("options"),
 				     jv_object_set(jv_object(), jv_string("temperature"), jv_number(0)));
 	} else {
-		body = jv_object_set(body, jv_string("temperature"), jv_number(0));
 		/* Said, not left to the server's default: a proxy or server set
 		 * to stream answers otherwise (dp_http refuses a streamed one). */
 		body = jv_object_set(body, jv_string("stream"), jv_false());
 	}
 	atomic_fetch_add(&c->requested, 1);
-	rc = dp_http_post_json(c->http, c->ollama ? "/api/chat" : "/chat/completions", body,
-			       dp_tokens_estimate(prompt, strlen(prompt)) + SUMMARIZE_ANSWER_TOKENS,
-			       SUMMARIZE_RESPONSE_MAX, &resp, err);
+	size_t tokens = dp_tokens_estimate(prompt, strlen(prompt)) + SUMMARIZE_ANSWER_TOKENS;
+	const char *path = c->ollama ? "/api/chat" : "/chat/completions";
+	jv plain = jv_copy(body);
+	/* Whether this request asks for it: one built before another
+	 * thread's was refused is refused too, and sent again likewise. */
+	int temperature = !c->ollama && !atomic_load(&c->default_temperature);
+	if (temperature)
+		body = jv_object_set(body, jv_string("temperature"), jv_number(0));
+	rc = dp_http_post_json(c->http, path, body, tokens, SUMMARIZE_RESPONSE_MAX, &resp, err);
+	if (temperature && temperature_refused(rc, err)) {
+		atomic_store(&c->default_temperature, 1);
+		rc = dp_http_post_json(c->http, path, plain, tokens, SUMMARIZE_RESPONSE_MAX, &resp, err);
+	} else {
+		jv_free(plain);
+	}
 	if (rc == DP_HTTP_REFUSED)
 		atomic_store(&c->refused, 1);
 	if (rc != DP_HTTP_OK)

@@ -275,6 +275,20 @@ sed 's/PARTSTEXT/REFUSETEXT/' "$T_DIR/parts.ndjson" >"$T_DIR/refuse.ndjson"
 summarize_with '{"input":"REFUSETEXT","content":null,"refusal":"I cannot help with that."}' "$T_DIR/refuse.ndjson" "$T_DIR/o16"
 is "$?:$(jq -r .error "$T_DIR/o16")" '1:the model refused to answer: "I cannot help with that."' \
 	"a refusal: the document fails with the model's words"
+# A model that takes only its default temperature (OpenAI's reasoning
+# models: "Unsupported value: 'temperature' does not support 0"): the
+# request is sent again without it, and the later ones go without it;
+# every document failed with that 400 before, a request each (fault sweep
+# 21a).
+api_reset
+api_control '{"no_temperature":true}'
+docpipe-summarize --backend openai --no-reuse --chunk-summaries -j 4 <"$T_DIR/docs.ndjson" >"$T_DIR/o16" 2>"$T_DIR/e16"
+is "$?:$(jq -r .kind "$T_DIR/o16" | sort -u):$(api_stats '.status.chat."200"')" "0:document:5" \
+	"a model refusing temperature 0: every summary made without it"
+# The first request goes alone; those built before its refusal came are
+# refused too (at most the 4 in flight) and sent again likewise.
+like "$(api_stats '.status.chat."400"')" "^[1-4]$" "after one refused request (a few at most)"
+api_control '{"no_temperature":false}'
 # A server (or proxy) that streams its answers whatever the request says:
 # the stage stops at the first answer, saying so (the 3-call rule for pages
 # that are not JSON took it for a web page at the URL).
