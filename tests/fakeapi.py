@@ -56,6 +56,15 @@ Control (JSON):
                   the requests that took a fault, with their inputs.
   POST /_reset    clears counters, log and faults
   POST /loop/...  answers 307 to itself, forever (counted in "redirects")
+  POST /redirect/CODE/HOST/...  answers CODE (301, 302, 303, 307, 308) to
+                  http://HOST:<this port>/... (HOST "127.0.0.1": the same
+                  origin; "localhost": another host to a client)
+  A query ("?api-version=...") is left out of the route; each one seen is
+  listed in "queries".
+  A request for an absolute URI ("POST http://host:port/v1/...", as a
+  client sends one through an HTTP proxy) is served as its path, the
+  server playing the proxy too ("proxied" counts them), or answered 407
+  (Proxy-Authenticate) with the control "proxy_auth": true.
 Options: --port 0 prints "PORT <n>" on stdout once listening.
   --slots N: requests served at once per endpoint kind (others wait).
   --latency embed=BASE_MS+PER_INPUT_MS,chat=BASE_MS+PER_TOKEN_MS
@@ -93,6 +102,13 @@ request whose last message holds S (each S) is answered TEXT (e.g. "", "  ",
 "no_choices": true an empty "choices" list; with "error": E
 the answer is {"error": E} with status 200 (as some proxies answer).  null: off.
 "no_base64": as --no-base64, for a running server.
+"no_temperature": true: an OpenAI-style chat request with a "temperature"
+other than 1 gets 400 as OpenAI's reasoning models answer it.
+"stream": true: every OpenAI-style chat answer is sent as server-sent events
+("data: {...}" lines, text/event-stream), as a server set to stream does
+whatever the request says.  "chat_answer" also takes "refusal": "TEXT"
+(content null and that refusal, as OpenAI's refusals) and a "content" that
+is a list of parts ([{"type": "text", "text": ...}]).
 "echo_key": {"status": S, "json": true|false, "pad": N}: every model request
 is answered S with its Authorization header echoed (as a proxy's debug page
 or a gateway's error may): in {"error": {"message": N x's, then the header}}
@@ -251,6 +267,11 @@ class State:
         self.times = []
         self.bucket = {}  # kind -> (tokens, when)
         self.redirects = 0
+        self.queries = []
+        self.proxied = 0
+        self.proxy_auth = False
+        self.stream = False
+        self.no_temperature = False
 
     def take_token(self, kind):
         """Under lock: 0 when the rate limit lets a request of kind through,
@@ -359,6 +380,7 @@ class Handler(BaseHTTPRequestHandler):
                                      "auth_seen": sorted(st.auth_seen),
                                      "max_concurrent": st.max_concurrent, "status": st.status,
                                      "times": st.times, "redirects": st.redirects,
+                                     "queries": st.queries, "proxied": st.proxied,
                                      "rejected": st.rejected, "rejected_texts": st.rejected_texts, "encodings": st.encodings,
                                      "faulted": st.faulted})
         else:
@@ -394,7 +416,8 @@ class Handler(BaseHTTPRequestHandler):
                 if "hold_after" in req:
                     st.hold_from = {k: st.requests[k] + int(n) for k, n in (req["hold_after"] or {}).items()}
                 for k in ("rpm", "rate_429", "rate_5xx", "retry_after", "ratelimit_headers",
-                          "bad_vector", "chat_answer", "no_base64", "echo_key"):
+                          "bad_vector", "chat_answer", "no_base64", "echo_key", "proxy_auth",
+                          "stream", "no_temperature"):
                     if k in req:
                         setattr(st, k, req[k])
             return self.send_json(200, {"ok": True})
@@ -402,6 +425,27 @@ class Handler(BaseHTTPRequestHandler):
             with st.lock:
                 st.reset()
             return self.send_json(200, {"ok": True})
+        if self.path.startswith("http://"):
+            with st.lock:
+                st.proxied += 1
+                auth = st.proxy_auth
+            if auth:
+                self.send_response(407)
+                self.send_header("Proxy-Authenticate", 'Basic realm="proxy"')
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            self.path = "/" + self.path.split("/", 3)[3]
+        if "?" in self.path:
+            self.path, _, query = self.path.partition("?")
+            with st.lock:
+                st.queries.append(query)
+        if self.path.startswith("/redirect/"):
+            _, _, code, host, rest = self.path.split("/", 4)
+            with st.lock:
+                st.redirects += 1
+            return self.send_json(int(code), {}, {"Location": "http://%s:%d/%s" % (
+                host, self.server.server_address[1], rest)})
         if self.path.startswith("/loop/"):
             with st.lock:
                 st.redirects += 1
@@ -545,6 +589,11 @@ class Handler(BaseHTTPRequestHandler):
                                                       "type": "invalid_request_error"}})
         with st.lock:
             st.inputs[kind] += len(texts) if kind == "embed" else 1
+        if kind == "chat" and flavour == "openai" and st.no_temperature and req.get("temperature", 1) != 1:
+            return self.send_json(400, {"error": {
+                "message": "Unsupported value: 'temperature' does not support %s with this model. Only the"
+                           " default (1) value is supported." % req["temperature"],
+                "type": "invalid_request_error", "param": "temperature", "code": "unsupported_value"}})
         if kind == "chat" and st.bad_input is not None and any(st.bad_input in t for t in texts):
             if st.bad_input_status >= 500:
                 return self.send_json(st.bad_input_status, {"error": {
@@ -599,7 +648,7 @@ class Handler(BaseHTTPRequestHandler):
                 if "error" in odd:
                     self.record(st, kind, texts[-1:], [])
                     return self.send_json(200, {"error": odd["error"]})
-                out = odd["content"]
+                out = odd.get("content")
                 finish = odd.get("finish_reason", finish)
                 done = odd.get("done", done)
         # The log (read by jq 1.6, which refuses a lone surrogate) holds
@@ -614,6 +663,17 @@ class Handler(BaseHTTPRequestHandler):
         choices = [{"index": 0, "finish_reason": finish, "message": {"role": "assistant", "content": out}}]
         if odd is not None and texts and odd.get("no_choices") and all(w in texts[-1] for w in want):
             choices = []
+        if odd is not None and texts and "refusal" in odd and all(w in texts[-1] for w in want):
+            choices[0]["message"]["refusal"] = odd["refusal"]
+        if st.stream:
+            events = [{"choices": [{"index": 0, "delta": {"content": out}, "finish_reason": finish}]}]
+            body = "".join("data: %s\n\n" % json.dumps(e) for e in events) + "data: [DONE]\n\n"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Content-Length", str(len(body.encode())))
+            self.end_headers()
+            self.wfile.write(body.encode())
+            return
         return self.send_json(200, {"id": "x", "object": "chat.completion", "model": req.get("model"),
                                     "choices": choices})
 

@@ -9,6 +9,8 @@
 #include "stop.h"
 #include "text.h"
 
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <math.h>
@@ -32,7 +34,15 @@
 
 struct dp_http {
 	char *base;
+	char *query; /* the base URL's query ("?api-version=..."), put after each
+		      * call's path; "" without one */
 	char *key; /* for scrubbing messages; NULL without a key */
+	char origin[256];    /* the base URL's scheme://host:port, lowercase */
+	char ca_file[1024];  /* $CURL_CA_BUNDLE or $SSL_CERT_FILE, "" for libcurl's own */
+	const char *ca_var;  /* which of the two */
+	char ca_dir[1024];   /* $SSL_CERT_DIR, "" for libcurl's own */
+	char proxy_var[16];  /* the variable naming the proxy calls go through, "" for none */
+	char proxy[256];     /* that proxy as scheme://host:port (no credentials) */
 	struct curl_slist *headers;
 	dp_http_opts o;
 	pthread_key_t handle_key; /* the calling thread's struct caller */
@@ -89,6 +99,10 @@ struct waiter {
 
 struct response {
 	int answering;   /* some byte of the answer came: a header (watch_hung) */
+	int event_stream; /* Content-Type: text/event-stream (a streamed answer) */
+	char errbuf[CURL_ERROR_SIZE]; /* libcurl's own words on a failed transfer */
+	char away[256];  /* a redirect to another origin: its scheme://host:port */
+	long connect_code; /* a proxy's answer to CONNECT (0: none) */
 	dp_buf body;     /* at most the call's max_response bytes */
 	int too_big;
 	long retry_after_ms;
@@ -113,6 +127,152 @@ static void free_caller(void *p)
 
 	curl_easy_cleanup(t->curl);
 	free(t);
+}
+
+/* url's origin as "scheme://host:port" (lowercase, the port given or the
+ * scheme's) into out; its scheme and host into scheme and host when not
+ * NULL.  Returns -1 when libcurl cannot parse it. */
+static int url_origin(const char *url, char *out, size_t n, char *scheme, char *host, size_t hn)
+{
+	CURLU *u = curl_url();
+	char *sc = NULL, *ho = NULL, *po = NULL;
+	int rc = -1;
+
+	if (u != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_SCHEME, &sc, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &ho, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PORT, &po, CURLU_DEFAULT_PORT) == CURLUE_OK) {
+		snprintf(out, n, "%s://%s:%s", sc, ho, po);
+		for (char *c = out; *c != '\0'; c++)
+			*c = (char)tolower((unsigned char)*c);
+		if (scheme != NULL)
+			snprintf(scheme, 8, "%s", sc);
+		if (host != NULL)
+			snprintf(host, hn, "%s", ho);
+		rc = 0;
+	}
+	curl_free(sc);
+	curl_free(ho);
+	curl_free(po);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+/* Whether the no_proxy list covers host, as libcurl 7.88 reads it: "*"
+ * covers every host; an entry is a host name covering itself and its
+ * subdomains (a leading '.' ignored), or an address, IPv4 or IPv6, with an
+ * optional /bits (CIDR); commas or spaces between entries. */
+static int no_proxy_covers(const char *list, const char *host)
+{
+	char h[256], e[256];
+	unsigned char ha[16], ea[16];
+	size_t hl = strlen(host);
+
+	if (hl >= sizeof h)
+		return 0;
+	/* An IPv6 address comes in brackets. */
+	if (host[0] == '[' && hl > 2 && host[hl - 1] == ']')
+		snprintf(h, sizeof h, "%.*s", (int)(hl - 2), host + 1);
+	else
+		snprintf(h, sizeof h, "%s", host);
+	int fam = inet_pton(AF_INET, h, ha) == 1 ? AF_INET : inet_pton(AF_INET6, h, ha) == 1 ? AF_INET6 : 0;
+	for (const char *p = list; *p != '\0';) {
+		size_t n = strcspn(p, ", ");
+		if (n > 0 && n < sizeof e) {
+			memcpy(e, p, n);
+			e[n] = '\0';
+			char *slash = strchr(e, '/');
+			long bits = -1;
+			if (slash != NULL) {
+				*slash = '\0';
+				bits = strtol(slash + 1, NULL, 10);
+			}
+			char *name = e[0] == '.' ? e + 1 : e;
+			size_t nl = strlen(name);
+			if (strcmp(e, "*") == 0)
+				return 1;
+			if (fam != 0 && inet_pton(fam, name, ea) == 1) {
+				long all = fam == AF_INET ? 32 : 128;
+				if (bits < 0 || bits > all)
+					bits = all;
+				if (memcmp(ha, ea, (size_t)bits / 8) == 0 &&
+				    (bits % 8 == 0 || ((ha[bits / 8] ^ ea[bits / 8]) >> (8 - bits % 8)) == 0))
+					return 1;
+			} else if (fam == 0 && nl > 0 && nl <= strlen(h) &&
+				   strcasecmp(h + strlen(h) - nl, name) == 0 &&
+				   (nl == strlen(h) || h[strlen(h) - nl - 1] == '.')) {
+				return 1;
+			}
+		}
+		p += n;
+		p += strspn(p, ", ");
+	}
+	return 0;
+}
+
+/* The proxy libcurl takes from the environment for a URL of scheme and
+ * host, as libcurl 7.88 looks: http_proxy (lower case only: a CGI
+ * program's HTTP_PROXY comes from a request's header) for http,
+ * https_proxy or HTTPS_PROXY for https, else all_proxy or ALL_PROXY;
+ * none when no_proxy (or NO_PROXY) covers the host.  Fills h->proxy_var
+ * and h->proxy (shown without credentials), so that a failure through a
+ * proxy names it: "Couldn't connect to server" with a dead proxy said
+ * nothing of it, and "check its URL" sent the user to the wrong place.
+ * Only the messages read it: libcurl still picks the proxy itself. */
+static void find_proxy(dp_http *h, const char *scheme, const char *host)
+{
+	static const char *const http_vars[] = {"http_proxy", "all_proxy", "ALL_PROXY", NULL};
+	static const char *const https_vars[] = {"https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", NULL};
+	const char *const *vars = strcmp(scheme, "https") == 0 ? https_vars : http_vars;
+	const char *np = getenv("no_proxy");
+
+	if (np == NULL || np[0] == '\0')
+		np = getenv("NO_PROXY");
+	if (np != NULL && no_proxy_covers(np, host))
+		return;
+	for (; *vars != NULL; vars++) {
+		const char *v = getenv(*vars);
+		if (v == NULL || v[0] == '\0')
+			continue;
+		char with_scheme[512];
+		snprintf(with_scheme, sizeof with_scheme, "%s%s", strstr(v, "://") != NULL ? "" : "http://", v);
+		snprintf(h->proxy_var, sizeof h->proxy_var, "%s", *vars);
+		if (url_origin(with_scheme, h->proxy, sizeof h->proxy, NULL, NULL, 0) < 0)
+			snprintf(h->proxy, sizeof h->proxy, "(not a URL)");
+		return;
+	}
+}
+
+/* The CA certificates the curl tool and OpenSSL's clients read from the
+ * environment, honoured likewise (libcurl alone reads none of them): a
+ * server whose certificate a private CA signed (a company's vLLM, a TLS
+ * proxy) could not be trusted but by changing the system's store.
+ * CURL_CA_BUNDLE wins over SSL_CERT_FILE; SSL_CERT_DIR names a directory.
+ * Returns -1 (err set) when the one named cannot be read. */
+static int find_ca(dp_http *h, dp_err *err)
+{
+	const char *file_var = getenv("CURL_CA_BUNDLE") != NULL && getenv("CURL_CA_BUNDLE")[0] != '\0'
+				       ? "CURL_CA_BUNDLE" : "SSL_CERT_FILE";
+	const char *file = getenv(file_var), *dir = getenv("SSL_CERT_DIR");
+
+	if (file != NULL && file[0] != '\0') {
+		if (access(file, R_OK) != 0 || strlen(file) >= sizeof h->ca_file) {
+			dp_err_set(err, "%s=%s: cannot read the CA certificates file: %s", file_var, file,
+				   strlen(file) >= sizeof h->ca_file ? "path too long" : strerror(errno));
+			return -1;
+		}
+		snprintf(h->ca_file, sizeof h->ca_file, "%s", file);
+		h->ca_var = file_var;
+	}
+	if (dir != NULL && dir[0] != '\0') {
+		if (access(dir, R_OK | X_OK) != 0 || strlen(dir) >= sizeof h->ca_dir) {
+			dp_err_set(err, "SSL_CERT_DIR=%s: cannot read the CA certificates directory: %s", dir,
+				   strlen(dir) >= sizeof h->ca_dir ? "path too long" : strerror(errno));
+			return -1;
+		}
+		snprintf(h->ca_dir, sizeof h->ca_dir, "%s", dir);
+	}
+	return 0;
 }
 
 dp_http *dp_http_new(const dp_http_opts *opts, dp_err *err)
@@ -148,9 +308,33 @@ dp_http *dp_http_new(const dp_http_opts *opts, dp_err *err)
 	h->base = strdup(base);
 	if (h->base == NULL)
 		goto oom;
+	/* A query (Azure OpenAI's "?api-version=...", a gateway's) goes after
+	 * each call's path: appended to the whole URL it made the path part
+	 * of the query ("?api-version=2024-10-21/chat/completions"). */
+	char *q = strchr(h->base, '?');
+	h->query = strdup(q != NULL ? q : "");
+	if (h->query == NULL)
+		goto oom;
+	if (q != NULL)
+		*q = '\0';
 	/* No trailing slash: paths start with one. */
 	for (size_t n = strlen(h->base); n > 0 && h->base[n - 1] == '/'; n--)
 		h->base[n - 1] = '\0';
+	char scheme[8] = "", host[256] = "";
+	if (url_origin(h->base, h->origin, sizeof h->origin, scheme, host, sizeof host) < 0) {
+		free(h->query);
+		free(h->base);
+		free(h);
+		dp_err_set(err, "the API base URL is not a URL libcurl can read");
+		return NULL;
+	}
+	find_proxy(h, scheme, host);
+	if (find_ca(h, err) < 0) {
+		free(h->query);
+		free(h->base);
+		free(h);
+		return NULL;
+	}
 	h->o.base_url = NULL;
 	h->o.api_key = NULL;
 	struct curl_slist *l = curl_slist_append(NULL, "Content-Type: application/json");
@@ -177,6 +361,7 @@ dp_http *dp_http_new(const dp_http_opts *opts, dp_err *err)
 	if (pthread_key_create(&h->handle_key, free_caller) != 0) {
 		curl_slist_free_all(h->headers);
 		free(h->key);
+		free(h->query);
 		free(h->base);
 		free(h);
 		dp_err_set(err, "cannot create a thread key");
@@ -189,6 +374,7 @@ oom:
 	if (h != NULL) {
 		curl_slist_free_all(h->headers);
 		free(h->key);
+		free(h->query);
 		free(h->base);
 		free(h);
 	}
@@ -215,6 +401,7 @@ void dp_http_free(dp_http **hp)
 	if (h->key != NULL)
 		memset(h->key, 0, strlen(h->key));
 	free(h->key);
+	free(h->query);
 	free(h->base);
 	free(h);
 	*hp = NULL;
@@ -410,6 +597,8 @@ static size_t on_header(char *data, size_t size, size_t n, void *arg)
 			r->retry_after_ms = ms; /* the precise one wins */
 	} else if (strncasecmp(line, "retry-after:", 12) == 0 && r->retry_after_ms < 0) {
 		r->retry_after_ms = dp_http_parse_retry_after(line + 12, 0, time(NULL));
+	} else if (strncasecmp(line, "content-type:", 13) == 0) {
+		r->event_stream = strcasestr(line + 13, "text/event-stream") != NULL;
 	}
 	return len;
 }
@@ -1046,13 +1235,18 @@ static CURLcode setup(dp_http *h, CURL *c, const char *url, const dp_buf *body, 
 	SET(CURLOPT_NOSIGNAL, 1L);
 	SET(CURLOPT_PROTOCOLS_STR, "http,https");
 	SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	SET(CURLOPT_FOLLOWLOCATION, 1L);
-	SET(CURLOPT_MAXREDIRS, 3L);
-	SET(CURLOPT_POSTREDIR, (long)CURL_REDIR_POST_ALL);
+	/* Redirects are followed by perform, within the base URL's origin
+	 * only (redirected). */
+	SET(CURLOPT_FOLLOWLOCATION, 0L);
 	SET(CURLOPT_TCP_KEEPALIVE, 1L);
 	SET(CURLOPT_ACCEPT_ENCODING, "");
 	SET(CURLOPT_SSL_VERIFYPEER, 1L);
 	SET(CURLOPT_SSL_VERIFYHOST, 2L);
+	SET(CURLOPT_ERRORBUFFER, r->errbuf);
+	if (h->ca_file[0] != '\0')
+		SET(CURLOPT_CAINFO, h->ca_file);
+	if (h->ca_dir[0] != '\0')
+		SET(CURLOPT_CAPATH, h->ca_dir);
 #undef SET
 	return rc;
 }
@@ -1207,6 +1401,51 @@ static int watch_hung(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_
 	return 1;
 }
 
+/* Redirects followed within the base URL's origin (a trailing slash
+ * added, a path moved), at most this many per attempt. */
+#define MAX_REDIRECTS 3
+
+/* curl_easy_perform, and the redirects within h's origin followed (the
+ * POST sent again as it was, whatever the status: 301, 302 or 303 do not
+ * make it a GET).  One to another origin is not followed: r->away names
+ * it.  libcurl stripped the key from a redirect to another host but sent
+ * the request, a document's text, there, and the key-less request was
+ * answered 401: the run refused "for credentials", the wrong mend named
+ * (an http:// URL redirected to https:// lost its key so too). *status is
+ * the last answer's. */
+static CURLcode perform_followed(dp_http *h, CURL *c, struct response *r, long *status)
+{
+	CURLcode rc = curl_easy_perform(c);
+	char next[2048];
+
+	for (int hops = 0; rc == CURLE_OK; hops++) {
+		char *to = NULL, origin[256] = "";
+		rc = curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+		if (rc != CURLE_OK || (*status != 301 && *status != 302 && *status != 303 &&
+				       *status != 307 && *status != 308) ||
+		    curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &to) != CURLE_OK || to == NULL)
+			break;
+		if (url_origin(to, origin, sizeof origin, NULL, NULL, 0) < 0 || strcmp(origin, h->origin) != 0) {
+			snprintf(r->away, sizeof r->away, "%s", origin[0] != '\0' && strstr(origin, "://") != NULL
+									? origin : "a URL libcurl cannot read");
+			break;
+		}
+		if (hops == MAX_REDIRECTS || strlen(to) >= sizeof next) {
+			rc = CURLE_TOO_MANY_REDIRECTS;
+			break;
+		}
+		memcpy(next, to, strlen(to) + 1);
+		r->body.len = 0;
+		r->retry_after_ms = -1;
+		r->event_stream = 0;
+		r->req = r->tok = (dp_http_ratelimit){-1, -1, -1};
+		rc = curl_easy_setopt(c, CURLOPT_URL, next);
+		if (rc == CURLE_OK)
+			rc = curl_easy_perform(c);
+	}
+	return rc;
+}
+
 /* One attempt: sends text (of `tokens`, left at sent_ms) to url on the
  * calling thread's handle and describes what came back in *o (r holds the
  * body).  watch: whether it may be given up as hung (watch_hung). */
@@ -1228,7 +1467,7 @@ static void perform(dp_http *h, CURL *c, const char *url, const dp_buf *text, si
 	if (rc == CURLE_OK && watch)
 		rc = curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	if (rc == CURLE_OK)
-		rc = curl_easy_perform(c);
+		rc = perform_followed(h, c, r, &o->status);
 	o->hung = rc == CURLE_ABORTED_BY_CALLBACK && w.hung;
 	if (w.overdue) {
 		pthread_mutex_lock(&h->lock);
@@ -1238,8 +1477,9 @@ static void perform(dp_http *h, CURL *c, const char *url, const dp_buf *text, si
 	/* w is gone once this returns: the handle keeps no pointer to it
 	 * (setup resets it before the next attempt; the cleanup at the
 	 * thread's end comes without one). */
-	if (watch && (curl_easy_setopt(c, CURLOPT_NOPROGRESS, 1L) != CURLE_OK ||
-		      curl_easy_setopt(c, CURLOPT_XFERINFODATA, NULL) != CURLE_OK))
+	if ((watch && (curl_easy_setopt(c, CURLOPT_NOPROGRESS, 1L) != CURLE_OK ||
+		       curl_easy_setopt(c, CURLOPT_XFERINFODATA, NULL) != CURLE_OK)) ||
+	    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL) != CURLE_OK)
 		curl_easy_reset(c);
 	if (rc == CURLE_OK) {
 		rc = curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &o->status);
@@ -1252,6 +1492,8 @@ static void perform(dp_http *h, CURL *c, const char *url, const dp_buf *text, si
 		rc = CURLE_OK;
 		r->too_big = 0;
 	}
+	if (curl_easy_getinfo(c, CURLINFO_HTTP_CONNECTCODE, &r->connect_code) != CURLE_OK)
+		r->connect_code = 0;
 	o->transport = (int)rc;
 	o->connected = curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK && connects > 0;
 	o->sent = curl_easy_getinfo(c, CURLINFO_REQUEST_SIZE, &request_bytes) == CURLE_OK && request_bytes > 0;
@@ -1328,12 +1570,84 @@ static void describe(const dp_http *h, const dp_http_outcome *o, const struct re
 			snprintf(last, lastlen, "%s: no connection within %.3g s",
 				 curl_easy_strerror(CURLE_OPERATION_TIMEDOUT), (double)connect_timeout_ms(h) / 1000);
 	} else if (o->transport != 0) {
-		snprintf(last, lastlen, "%s", curl_easy_strerror((CURLcode)o->transport));
+		/* libcurl's own words where it has them (which certificate
+		 * check failed, which host and port were refused, a proxy's
+		 * CONNECT answer), scrubbed; its code's words alone ("SSL
+		 * peer certificate or SSH remote key was not OK") named no
+		 * cause. */
+		const char *code = curl_easy_strerror((CURLcode)o->transport);
+		char words[CURL_ERROR_SIZE] = "", via[320] = "";
+		/* Not for a connection's failure: its words name the host and
+		 * port of the URL, which (with its credentials) stays out of
+		 * messages; a certificate's name the host it was checked for. */
+		if (!unreached(o->transport))
+			quote_scrubbed(h, r->errbuf, strlen(r->errbuf), sizeof words - 1, words, sizeof words);
+		if (h->proxy_var[0] != '\0')
+			snprintf(via, sizeof via, " (through the proxy %s from $%s)", h->proxy, h->proxy_var);
+		snprintf(last, lastlen, "%.60s%s%.200s%s%.200s", words[0] == '\0' || strstr(words, code) != NULL ? "" : code,
+			 words[0] == '\0' || strstr(words, code) != NULL ? "" : ": ", words[0] != '\0' ? words : code,
+			 strstr(words, "wrong version number") != NULL ? " (an http:// server named with https://?)" : "",
+			 via);
 	} else {
 		char reason[REASON_MAX + 32];
 		server_reason(h, r, reason, sizeof reason);
 		snprintf(last, lastlen, "HTTP %ld: %s", o->status, reason);
 	}
+}
+
+/* Whether what attempt o got (r; json: a 2xx body read as JSON) shows a
+ * server or a network set up wrong for every call, which no attempt, no
+ * other document and no wait mends; why then says so and names the mend.
+ * Each stopped the stage only after 3 calls, or never (every document
+ * failed alone, a request each), with words that sent the user elsewhere:
+ * a certificate not trusted ("took connections but never answered ...
+ * check the server"), a redirect to another host ("the API refused the
+ * run (credentials ...)": libcurl had dropped the key), a streamed answer
+ * ("pages that are not JSON ... not a web page's"), a proxy asking for
+ * its credentials ("HTTP 407: (no message)" for every document). */
+static int misconfigured(const dp_http *h, const dp_http_outcome *o, const struct response *r, int json,
+			 const char *last, char *why, size_t n)
+{
+	const char *b = r->body.data != NULL ? r->body.data : "";
+	size_t skip = 0;
+
+	while (skip < r->body.len && strchr(" \t\r\n", b[skip]) != NULL)
+		skip++;
+	if (o->transport == CURLE_PEER_FAILED_VERIFICATION || o->transport == CURLE_SSL_CACERT_BADFILE) {
+		if (h->ca_file[0] != '\0' || h->ca_dir[0] != '\0')
+			snprintf(why, n, "the model API's TLS certificate is not trusted (%.150s) by the CA"
+				 " certificates given (%s%s%.80s%s%s%.80s): give the CA that signed it", last,
+				 h->ca_file[0] != '\0' ? h->ca_var : "", h->ca_file[0] != '\0' ? "=" : "", h->ca_file,
+				 h->ca_file[0] != '\0' && h->ca_dir[0] != '\0' ? ", " : "",
+				 h->ca_dir[0] != '\0' ? "SSL_CERT_DIR=" : "", h->ca_dir);
+		else
+			snprintf(why, n, "the model API's TLS certificate is not trusted (%.200s): if the"
+				 " server is the right one, give the CA that signed its certificate in"
+				 " SSL_CERT_FILE=/path/ca.pem (or CURL_CA_BUNDLE; SSL_CERT_DIR for a directory)",
+				 last);
+	} else if (r->away[0] != '\0') {
+		snprintf(why, n, "the model API answered HTTP %ld, a redirect to another host, %.100s:"
+			 " not followed (neither the key nor the documents go to a host not given): if"
+			 " that is the API, give its URL (--base-url, OPENAI_BASE_URL)", o->status, r->away);
+	} else if (o->transport == CURLE_TOO_MANY_REDIRECTS) {
+		snprintf(why, n, "the model API redirected a call more than %d times (a loop?): check its"
+			 " URL (--base-url, OPENAI_BASE_URL)", MAX_REDIRECTS);
+	} else if (o->status == 407 || r->connect_code == 407) {
+		snprintf(why, n, "the proxy%s%.100s%s%s asks for credentials (HTTP 407): give them in its URL"
+			 " (http://USER:PASSWORD@host:port)%s", h->proxy[0] != '\0' ? " " : "", h->proxy,
+			 h->proxy_var[0] != '\0' ? " from $" : "", h->proxy_var,
+			 h->proxy_var[0] != '\0' ? ", or name the API's host in NO_PROXY" : "");
+	} else if (o->transport == 0 && o->status >= 200 && o->status < 300 && !json &&
+		   (r->event_stream || (r->body.len - skip >= 5 && strncmp(b + skip, "data:", 5) == 0))) {
+		char start[BODY_QUOTE_MAX + 1];
+		quote_scrubbed(h, b + skip, r->body.len - skip, 60, start, sizeof start);
+		snprintf(why, n, "the model API streamed its answer (server-sent events: \"%s...\") though"
+			 " none was asked (\"stream\": false): docpipe reads whole JSON answers; turn"
+			 " streaming off on the server or proxy", start);
+	} else {
+		return 0;
+	}
+	return 1;
 }
 
 /* What a call hands over (dp_http_post_json, dp_http_post_json_text). */
@@ -1505,8 +1819,9 @@ static int never_reached(dp_http *h, const dp_http_outcome *o, const char *last,
 			refuse_run(h, err, "the model API took connections but never answered, %d calls"
 				   " given up (%.400s): check the server", h->never_reached_calls, last);
 		else
-			refuse_run(h, err, "the model API was never reached, %d calls given up (%.400s):"
-				   " check its URL", h->never_reached_calls, last);
+			refuse_run(h, err, "the model API was never reached, %d calls given up (%.300s):"
+				   " check its URL%s%s", h->never_reached_calls, last,
+				   h->proxy_var[0] != '\0' ? " and the proxy in $" : "", h->proxy_var);
 		stop = 1;
 	}
 	pthread_mutex_unlock(&h->lock);
@@ -1589,7 +1904,7 @@ static int post(dp_http *h, const char *path, jv body, size_t tokens, size_t max
 		struct answer *a, dp_err *err)
 {
 	const dp_http_policy policy = {h->o.max_attempts, h->o.max_retry_ms, h->o.backoff_base_ms};
-	size_t urllen = strlen(h->base) + strlen(path) + 1;
+	size_t urllen = strlen(h->base) + strlen(path) + strlen(h->query) + 1;
 	char *url = malloc(urllen), last[DP_ERR_MAX] = "no attempt";
 	double start = dp_clock_ms();
 	int status = DP_HTTP_FAILED, counted = 0, throttles = 0, retrying = 0, hung = 0;
@@ -1611,7 +1926,7 @@ static int post(dp_http *h, const char *path, jv body, size_t tokens, size_t max
 		dp_err_set(err, "%s: %s", path, written < 0 ? unwritten.msg : "out of memory");
 		return DP_HTTP_FAILED;
 	}
-	snprintf(url, urllen, "%s%s", h->base, path);
+	snprintf(url, urllen, "%s%s%s", h->base, path, h->query);
 	for (;;) {
 		struct response r = {.retry_after_ms = -1, .req = {-1, -1, -1}, .tok = {-1, -1, -1}};
 		dp_http_outcome o = {0};
@@ -1653,6 +1968,10 @@ static int post(dp_http *h, const char *path, jv body, size_t tokens, size_t max
 						   (long)(dp_clock_ms() - start), jitter(h));
 		if (v.action != DP_HTTP_DO_OK)
 			describe(h, &o, &r, last, sizeof last);
+		char config[DP_ERR_MAX];
+		int misset = misconfigured(h, &o, &r, json, last, config, sizeof config);
+		if (misset)
+			v.action = DP_HTTP_DO_REFUSE;
 		/* Stage-wide effects before the place is given back: no request
 		 * may slip in.  So are the refusals a count decides (their
 		 * reason in why): counted after the release, a 404 let the
@@ -1663,7 +1982,9 @@ static int post(dp_http *h, const char *path, jv body, size_t tokens, size_t max
 			     unanswered_in_time(&o);
 		if (v.pause_stage)
 			pause_stage(h, o.retry_after_ms);
-		if (v.action == DP_HTTP_DO_REFUSE)
+		if (misset)
+			dp_http_refuse(h, config, err);
+		else if (v.action == DP_HTTP_DO_REFUSE)
 			set_refused(h, o.status, last, err);
 		else if (v.action == DP_HTTP_DO_REJECT)
 			refused_now = never_found(h, o.status, last, &why);

@@ -14,7 +14,12 @@
  *     insufficient_quota): reported as DP_HTTP_REFUSED, and every later
  *     call returns the same at once, without a request.
  * The API key is sent in a header only: it never appears in an error
- * message, and neither does the base URL (which may hold credentials). */
+ * message, and neither does the base URL (which may hold credentials;
+ * libcurl's words on a certificate name its host).  A server or network
+ * set up so that no call can succeed (a certificate not trusted, a
+ * redirect to another origin, which is never followed, a redirect loop, a
+ * proxy's 407, answers streamed as server-sent events) refuses the run at
+ * its first occurrence (DP_HTTP_REFUSED), the mend said. */
 #ifndef DP_HTTP_H
 #define DP_HTTP_H
 

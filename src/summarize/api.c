@@ -102,6 +102,45 @@ static jv replace_nul(jv s)
 	return out;
 }
 
+/* content (consumed) as one string when it is a list of parts, as
+ * Mistral's reasoning models and some gateways answer
+ * ([{"type": "thinking", ...}, {"type": "text", "text": "..."}]): the text
+ * of its "text" parts (strings too) in order, the others (the model's
+ * thinking) left out.  Every such answer failed "malformed response".
+ * content as it is otherwise, and when no part holds text. */
+static jv text_parts(jv content)
+{
+	if (jv_get_kind(content) != JV_KIND_ARRAY)
+		return content;
+	jv out = jv_string("");
+	int found = 0;
+	jv_array_foreach(content, i, part) {
+		jv text = jv_invalid();
+		if (jv_get_kind(part) == JV_KIND_STRING) {
+			text = jv_copy(part);
+		} else if (jv_get_kind(part) == JV_KIND_OBJECT) {
+			jv type = jv_object_get(jv_copy(part), jv_string("type"));
+			if (jv_get_kind(type) == JV_KIND_STRING && (strcmp(jv_string_value(type), "text") == 0 ||
+								   strcmp(jv_string_value(type), "output_text") == 0))
+				text = jv_object_get(jv_copy(part), jv_string("text"));
+			jv_free(type);
+		}
+		if (jv_get_kind(text) == JV_KIND_STRING) {
+			out = jv_string_concat(out, text);
+			found = 1;
+		} else {
+			jv_free(text);
+		}
+		jv_free(part);
+	}
+	if (!found) {
+		jv_free(out);
+		return content;
+	}
+	jv_free(content);
+	return out;
+}
+
 /* Where the text of answer s (length len) begins after a reasoning
  * model's chain of thought: DeepSeek-R1, Qwen3 or QwQ served without a
  * reasoning parser (Ollama without "think", vLLM, llama.cpp) open their
@@ -148,6 +187,18 @@ static int cut_answer(summarize_ctx *c, dp_err *err)
 	return DP_HTTP_REFUSED;
 }
 
+/* Whether err, a request's rejection (DP_HTTP_REJECTED), refuses the
+ * "temperature" asked: OpenAI's reasoning models (o1, o3, o4-mini, gpt-5)
+ * take only their default ("Unsupported value: 'temperature' does not
+ * support 0 with this model"), and every document failed with that 400, a
+ * request each (fault sweep 21a).  Such a request is sent again without
+ * it, and later ones go without it too (as embed's base64). */
+static int temperature_refused(int rc, const dp_err *err)
+{
+	return rc == DP_HTTP_REJECTED && strstr(err->msg, "HTTP 400") != NULL &&
+	       strstr(err->msg, "temperature") != NULL;
+}
+
 int summarize_chat(summarize_ctx *c, const char *prompt, jv *answer, dp_err *err)
 {
 	jv msg = jv_object_set(jv_object(), jv_string("role"), jv_string("user"));
@@ -162,12 +213,26 @@ int summarize_chat(summarize_ctx *c, const char *prompt, jv *answer, dp_err *err
 		body = jv_object_set(body, jv_string("options"),
 				     jv_object_set(jv_object(), jv_string("temperature"), jv_number(0)));
 	} else {
-		body = jv_object_set(body, jv_string("temperature"), jv_number(0));
+		/* Said, not left to the server's default: a proxy or server set
+		 * to stream answers otherwise (dp_http refuses a streamed one). */
+		body = jv_object_set(body, jv_string("stream"), jv_false());
 	}
 	atomic_fetch_add(&c->requested, 1);
-	rc = dp_http_post_json(c->http, c->ollama ? "/api/chat" : "/chat/completions", body,
-			       dp_tokens_estimate(prompt, strlen(prompt)) + SUMMARIZE_ANSWER_TOKENS,
-			       SUMMARIZE_RESPONSE_MAX, &resp, err);
+	size_t tokens = dp_tokens_estimate(prompt, strlen(prompt)) + SUMMARIZE_ANSWER_TOKENS;
+	const char *path = c->ollama ? "/api/chat" : "/chat/completions";
+	jv plain = jv_copy(body);
+	/* Whether this request asks for it: one built before another
+	 * thread's was refused is refused too, and sent again likewise. */
+	int temperature = !c->ollama && !atomic_load(&c->default_temperature);
+	if (temperature)
+		body = jv_object_set(body, jv_string("temperature"), jv_number(0));
+	rc = dp_http_post_json(c->http, path, body, tokens, SUMMARIZE_RESPONSE_MAX, &resp, err);
+	if (temperature && temperature_refused(rc, err)) {
+		atomic_store(&c->default_temperature, 1);
+		rc = dp_http_post_json(c->http, path, plain, tokens, SUMMARIZE_RESPONSE_MAX, &resp, err);
+	} else {
+		jv_free(plain);
+	}
 	if (rc == DP_HTTP_REFUSED)
 		atomic_store(&c->refused, 1);
 	if (rc != DP_HTTP_OK)
@@ -219,8 +284,20 @@ int summarize_chat(summarize_ctx *c, const char *prompt, jv *answer, dp_err *err
 	}
 	m = jv_get_kind(m) == JV_KIND_OBJECT ? jv_object_get(m, jv_string("message"))
 					      : (jv_free(m), jv_invalid());
+	jv refusal = jv_get_kind(m) == JV_KIND_OBJECT ? jv_object_get(jv_copy(m), jv_string("refusal"))
+						       : jv_invalid();
 	m = jv_get_kind(m) == JV_KIND_OBJECT ? jv_object_get(m, jv_string("content"))
 					      : (jv_free(m), jv_invalid());
+	m = text_parts(m);
+	/* OpenAI's refusal: content null, the model's words in "refusal"
+	 * (they are the reason, not "malformed"). */
+	if (jv_get_kind(m) != JV_KIND_STRING && jv_get_kind(refusal) == JV_KIND_STRING) {
+		dp_err_set(err, "the model refused to answer: \"%.200s\"", jv_string_value(refusal));
+		jv_free(refusal);
+		jv_free(m);
+		return DP_HTTP_FAILED;
+	}
+	jv_free(refusal);
 	/* An empty answer is a bad one, as a missing one: the document fails
 	 * with the reason, and nothing is kept for reuse. */
 	const char *field = c->ollama ? "message.content" : "choices[0].message.content";

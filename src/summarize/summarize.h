@@ -35,6 +35,7 @@ typedef struct summarize_ctx {
 	atomic_int refused;
 	atomic_int whole;      /* some answer was not cut at the output limit */
 	atomic_int cut;        /* answers cut at the output limit before one whole */
+	atomic_int default_temperature; /* the server refused "temperature" 0: not sent */
 	atomic_ulong reused, requested;
 } summarize_ctx;
 

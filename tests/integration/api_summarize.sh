@@ -261,6 +261,44 @@ like "$(jq -r .error "$T_DIR/o16")" 'HTTP 200 with an error instead of an answer
 	"with the server's message"
 is "$(($(sql "SELECT count(*) FROM docpipe.summary_cache") - BEFORE))" 2 "the error is not kept (the good answers are)"
 
+# A content given as a list of parts (Mistral's reasoning models, some
+# gateways): its text parts are the summary, the thinking left out; every
+# such answer failed "malformed response" (fault sweep 21a).  OpenAI's
+# refusal (content null, the words in "refusal") is the document's reason.
+cat >"$T_DIR/parts.ndjson" <<'JSON'
+{"v":1,"kind":"document","path":"/e/p.md","chunks":[{"seq":0,"text":"Papa PARTSTEXT.","heading":[]}]}
+JSON
+summarize_with '{"input":"PARTSTEXT","content":[{"type":"thinking","thinking":[{"type":"text","text":"hmm"}]},{"type":"text","text":"Papa in "},{"type":"text","text":"brief."}]}' \
+	"$T_DIR/parts.ndjson" "$T_DIR/o16"
+is "$?:$(jq -r .summary "$T_DIR/o16")" "0:Papa in brief." "content as a list of parts: its text parts are the summary"
+sed 's/PARTSTEXT/REFUSETEXT/' "$T_DIR/parts.ndjson" >"$T_DIR/refuse.ndjson"
+summarize_with '{"input":"REFUSETEXT","content":null,"refusal":"I cannot help with that."}' "$T_DIR/refuse.ndjson" "$T_DIR/o16"
+is "$?:$(jq -r .error "$T_DIR/o16")" '1:the model refused to answer: "I cannot help with that."' \
+	"a refusal: the document fails with the model's words"
+# A model that takes only its default temperature (OpenAI's reasoning
+# models: "Unsupported value: 'temperature' does not support 0"): the
+# request is sent again without it, and the later ones go without it;
+# every document failed with that 400 before, a request each (fault sweep
+# 21a).
+api_reset
+api_control '{"no_temperature":true}'
+docpipe-summarize --backend openai --no-reuse --chunk-summaries -j 4 <"$T_DIR/docs.ndjson" >"$T_DIR/o16" 2>"$T_DIR/e16"
+is "$?:$(jq -r .kind "$T_DIR/o16" | sort -u):$(api_stats '.status.chat."200"')" "0:document:5" \
+	"a model refusing temperature 0: every summary made without it"
+# The first request goes alone; those built before its refusal came are
+# refused too (at most the 4 in flight) and sent again likewise.
+like "$(api_stats '.status.chat."400"')" "^[1-4]$" "after one refused request (a few at most)"
+api_control '{"no_temperature":false}'
+# A server (or proxy) that streams its answers whatever the request says:
+# the stage stops at the first answer, saying so (the 3-call rule for pages
+# that are not JSON took it for a web page at the URL).
+api_reset
+api_control '{"stream":true}'
+docpipe-summarize --backend openai --no-reuse -j 4 <"$T_DIR/docs.ndjson" >"$T_DIR/o16" 2>"$T_DIR/e16"
+is "$?:$(api_requests chat)" 4:1 "answers streamed though none was asked: exit 4 after 1 request"
+like "$(cat "$T_DIR/e16")" 'streamed its answer \(server-sent events: "data: .*"stream": false' "saying so"
+api_control '{"stream":false}'
+
 # An answer far larger than a summary can be (a server's or proxy's
 # garbage, a gzip bomb: the bound counts inflated bytes) is refused at 1 MiB
 # (SUMMARIZE_RESPONSE_MAX): memory stays bounded per request in flight.
