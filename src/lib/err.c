@@ -2,6 +2,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 const char dp_exit_codes_help[] =
 	"Exit status:\n"
@@ -37,42 +38,23 @@ void dp_diag(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
-	char shown[8 * sizeof line];
+	/* A byte is shown as at most 4 ("\xNN"; U+202E's 3 as "\u202e"). */
+	char shown[4 * sizeof line];
 	size_t o = 0, k;
-	char rep[8];
-	for (const char *c = line; (k = dp_shown_char(c, rep)) > 0 && o + 8 < sizeof shown; c += k)
+	char rep[DP_SHOWN_MAX];
+	for (const char *c = line; (k = dp_shown_char(c, strnlen(c, 4), rep)) > 0 &&
+				   o + DP_SHOWN_MAX <= sizeof shown; c += k)
 		o += (size_t)snprintf(shown + o, sizeof shown - o, "%s", rep);
 	shown[o] = '\0';
 	/* One call per line so lines of concurrent threads do not interleave. */
 	fprintf(stderr, "docpipe-%s: %s\n", stage_name, shown);
 }
 
-size_t dp_shown_char(const char *s, char rep[8])
-{
-	const unsigned char *u = (const unsigned char *)s;
-
-	if (u[0] == '\0') {
-		rep[0] = '\0';
-		return 0;
-	}
-	if (u[0] < 0x20 || u[0] == 0x7f) {
-		snprintf(rep, 8, "\\x%02x", u[0]);
-		return 1;
-	}
-	if (u[0] == 0xc2 && u[1] >= 0x80 && u[1] <= 0x9f) {
-		snprintf(rep, 8, "\\u%04x", u[1]);
-		return 2;
-	}
-	rep[0] = (char)u[0];
-	rep[1] = '\0';
-	return 1;
-}
-
 void dp_put_shown(FILE *out, const char *s, int keep_lines)
 {
-	char rep[8];
+	char rep[DP_SHOWN_MAX];
 	size_t k;
 
-	for (; (k = dp_shown_char(s, rep)) > 0; s += k)
+	for (; (k = dp_shown_char(s, strnlen(s, 4), rep)) > 0; s += k)
 		fputs(keep_lines && *s == '\n' ? "\n" : rep, out);
 }

@@ -11,6 +11,8 @@
 
 #include <stddef.h>
 
+#include "utf8.h"
+
 /* Exit codes.  Documented in every --help (dp_exit_codes_help) and man page. */
 enum dp_exit {
 	DP_EXIT_OK = 0,      /* every record processed */
@@ -42,17 +44,9 @@ void dp_set_stage(const char *stage);
 const char *dp_stage(void);
 
 /* Prints "docpipe-<stage>: <message>\n" to stderr, its control
- * characters shown as dp_shown_char shows them (a message quotes file
- * names and records). Thread-safe (one fprintf per line). */
+ * characters shown as dp_shown_char (utf8.h) shows them (a message quotes
+ * file names and records). Thread-safe (one fprintf per line). */
 void dp_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* What a terminal is shown for the character at s (NUL-terminated): a
- * control character (C0, DEL, or C1 as UTF-8), which a file name or a
- * document's text may hold, as "\xNN" or "\u00NN", so that none acts on
- * the terminal (ESC ] 0 ; ... BEL sets its title, ESC [ 2 J clears it);
- * any other byte as itself.  Fills rep (NUL-terminated) and returns the
- * bytes of s it stands for (1 or 2; 0 at the NUL). */
-size_t dp_shown_char(const char *s, char rep[8]);
 
 /* Writes s to out as dp_shown_char shows it; a newline is kept when
  * keep_lines (a report of many lines) and shown otherwise. */

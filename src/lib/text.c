@@ -42,27 +42,6 @@ size_t dp_utf8_floor(const char *s, size_t len)
 	return lead + want <= len ? lead + want : lead;
 }
 
-size_t dp_utf8_get(const char *s, size_t avail, uint32_t *c)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	size_t n = dp_utf8_seq_len(u, avail);
-
-	if (n == 0)
-		return 0;
-	*c = n == 1 ? u[0] : u[0] & (0xFFu >> (n + 1));
-	for (size_t k = 1; k < n; k++)
-		*c = *c << 6 | (u[k] & 0x3F);
-	return n;
-}
-
-int dp_invisible_format(uint32_t c)
-{
-	return c == 0x00AD || c == 0x061C || c == 0x180E || c == 0x200B || c == 0x200E ||
-	       c == 0x200F || (c >= 0x202A && c <= 0x202E) || (c >= 0x2060 && c <= 0x2064) ||
-	       (c >= 0x2066 && c <= 0x206F) || c == 0xFEFF || (c >= 0xFFF9 && c <= 0xFFFB) ||
-	       c == 0xE0001 || (c >= 0xE0020 && c <= 0xE007F);
-}
-
 size_t dp_utf8_drop_invisible(char *s, size_t len)
 {
 	size_t o = 0, i = 0;
@@ -207,23 +186,16 @@ int dp_word_in_sorted(const char *w, size_t len, const char *const *words, size_
 
 void dp_utf8_shown(const char *s, size_t len, char *out, size_t size)
 {
-	const unsigned char *u = (const unsigned char *)s;
 	size_t o = 0, i = 0;
+	char rep[DP_SHOWN_MAX];
 
-	while (i < len && o + 8 < size) {
-		size_t n = dp_utf8_seq_len(u + i, len - i);
+	while (i < len && o + DP_SHOWN_MAX < size) {
 		if (i >= 120) {
 			o += (size_t)snprintf(out + o, size - o, "...");
 			break;
 		}
-		if (n == 0 || (n == 1 && (u[i] < 0x20 || u[i] == 0x7f))) {
-			o += (size_t)snprintf(out + o, size - o, "\\x%02x", u[i]);
-			i++;
-		} else {
-			memcpy(out + o, s + i, n);
-			o += n;
-			i += n;
-		}
+		i += dp_shown_char(s + i, len - i, rep);
+		o += (size_t)snprintf(out + o, size - o, "%s", rep);
 	}
 	out[o < size ? o : size - 1] = '\0';
 }
@@ -246,26 +218,3 @@ int dp_utf8_check(const char *what, const char *s, dp_err *err)
 	return -1;
 }
 
-size_t dp_utf8_put(char *out, uint32_t c)
-{
-	if (c < 0x80) {
-		out[0] = (char)c;
-		return 1;
-	}
-	if (c < 0x800) {
-		out[0] = (char)(0xc0 | c >> 6);
-		out[1] = (char)(0x80 | (c & 0x3f));
-		return 2;
-	}
-	if (c < 0x10000) {
-		out[0] = (char)(0xe0 | c >> 12);
-		out[1] = (char)(0x80 | (c >> 6 & 0x3f));
-		out[2] = (char)(0x80 | (c & 0x3f));
-		return 3;
-	}
-	out[0] = (char)(0xf0 | c >> 18);
-	out[1] = (char)(0x80 | (c >> 12 & 0x3f));
-	out[2] = (char)(0x80 | (c >> 6 & 0x3f));
-	out[3] = (char)(0x80 | (c & 0x3f));
-	return 4;
-}

@@ -13,48 +13,12 @@
 #include <string.h>
 
 #include "err.h"
+#include "utf8.h"
 
 /* Returns the offset of the first byte that does not start a valid UTF-8
  * sequence (overlongs, surrogates and > U+10FFFF are invalid), or len if
  * all of s is valid. */
 size_t dp_utf8_invalid_at(const char *s, size_t len);
-
-/* Length of the valid UTF-8 sequence starting at s[0] (1..4), or 0.
- * Inline: the JSON escaper and the UTF-8 check call it for every
- * character that is not ASCII. */
-static inline size_t dp_utf8_seq_len(const unsigned char *s, size_t avail)
-{
-	unsigned char c = s[0];
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF)
-		return avail >= 2 && (s[1] & 0xC0) == 0x80 ? 2 : 0;
-	if (c >= 0xE0 && c <= 0xEF) {
-		if (avail < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
-			return 0;
-		if (c == 0xE0 && s[1] < 0xA0)
-			return 0; /* overlong */
-		if (c == 0xED && s[1] >= 0xA0)
-			return 0; /* surrogate */
-		return 3;
-	}
-	if (c >= 0xF0 && c <= 0xF4) {
-		if (avail < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 ||
-		    (s[3] & 0xC0) != 0x80)
-			return 0;
-		if (c == 0xF0 && s[1] < 0x90)
-			return 0; /* overlong */
-		if (c == 0xF4 && s[1] >= 0x90)
-			return 0; /* above U+10FFFF */
-		return 4;
-	}
-	return 0;
-}
-
-/* Reads the valid UTF-8 sequence at s[0] (avail > 0 bytes): its code
- * point into *c.  Returns its length (1..4), or 0 (then *c is untouched). */
-size_t dp_utf8_get(const char *s, size_t avail, uint32_t *c);
 
 /* Largest n <= len such that s[0..n) ends on a code point boundary of
  * valid UTF-8 s: never splits a sequence. */
@@ -69,21 +33,7 @@ int dp_utf8_check(const char *what, const char *s, dp_err *err);
  * bytes that are not valid UTF-8 and control characters written \xNN. */
 void dp_utf8_shown(const char *s, size_t len, char *out, size_t size);
 
-/* Writes code point c (at most 0x10FFFF, no surrogate: the caller's
- * check) as UTF-8 at out, which has room for 4 bytes.  Returns the bytes
- * written, 1-4. */
-size_t dp_utf8_put(char *out, uint32_t c);
 
-/* 1 when c is an invisible format character that can make a shown text
- * read as another ("Trojan Source", CVE-2021-42574): the bidi embeddings,
- * overrides and isolates (U+202A-202E, U+2066-2069), the marks LRM, RLM
- * and ALM, zero-width space, word joiner and invisible operators (U+2060-
- * 2064), deprecated format controls (U+206A-206F), soft hyphen, Mongolian
- * vowel separator, U+FEFF, interlinear annotation controls and the tag
- * characters (U+E0001, U+E0020-E007F: text hidden from the reader).  Not
- * ZWJ or ZWNJ (U+200C/D), which emoji and scripts such as Persian and the
- * Indic ones need and which reorder nothing. */
-int dp_invisible_format(uint32_t c);
 
 /* Removes from s (len bytes) in place every dp_invisible_format character
  * (bytes that are not UTF-8 are kept).  Returns the new length. */

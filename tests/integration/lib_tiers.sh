@@ -12,7 +12,7 @@ SRC=${DOCPIPE_SRC:-$(cd "$(dirname "$0")/../.." && pwd)/src/lib}
 out=$(python3 - "$SRC" <<'PY'
 import glob, os, re, sys
 tiers = {
-    0: "err text record jscan json buf hash clock stop path vec jqfilter endrec docrec lexer versions glob",
+    0: "utf8 err text record jscan json buf hash clock stop path vec jqfilter endrec docrec lexer versions glob",
     1: "lines zmqsock zmqmon curve zap transport stats crash",
     2: "http limiter db reuse embedder embed_local",
     3: "cli apicli stage",

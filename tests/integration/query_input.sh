@@ -76,17 +76,19 @@ refused "--since is not valid UTF-8: the byte at offset 4 \\(0xff\\)" "--since" 
 
 # Text output on a terminal: a document's control characters (in its text,
 # heading or file name) are shown escaped, never sent (ESC ] 0 ; ... BEL set
-# the terminal's title; helper's fault sweep 6).
+# the terminal's title; helper's fault sweep 6), and so is a bidi override
+# (U+202E makes the rest of a name read backwards: sweep 21b).
 python3 - <<'PY' | docpipe-store -q >/dev/null
 import base64, json, struct
-print(json.dumps({"v": 1, "kind": "document", "path": "/c/esc\x1b[31m.md", "root": "/c", "hash": "esc",
+print(json.dumps({"v": 1, "kind": "document", "path": "/c/esc\x1b[31m\u202egpj.md", "root": "/c", "hash": "esc",
     "meta": {}, "chunker": "t", "embedder": "local/fh-v1", "dim": 4,
     "chunks": [{"seq": 0, "text": "omega \x1b]0;pwned\x07 \u009b2J title", "heading": ["H\x07"],
                 "vec": base64.b64encode(struct.pack("<4f", 1, 0, 0, 1)).decode()}]}))
 PY
 out=$(docpipe-query --mode text omega)
-[[ $out != *$'\x1b'* && $out != *$'\x07'* && $out != *$'\u009b'* ]]; ok $? "text output: no control character sent"
-like "$(head -n 1 <<<"$out")" '/c/esc\\x1b\[31m\.md  \(H\\x07\)' "... shown escaped in the path and heading"
+[[ $out != *$'\x1b'* && $out != *$'\x07'* && $out != *$'\xc2\x9b'* && $out != *$'\xe2\x80\xae'* ]]
+ok $? "text output: no control character or bidi override sent"
+like "$(head -n 1 <<<"$out")" '/c/esc\\x1b\[31m\\u202egpj\.md  \(H\\x07\)' "... shown escaped in the path and heading"
 like "$(tail -n 1 <<<"$out")" '\\x1b\]0;pwned\\x07 \\u009b2J title' "... and in the snippet"
 is "$(docpipe-query --json --mode text omega | jq -c '[.path, .snippet] | map(explode | map(select(. < 32 or (. > 126 and . < 160))))')" \
 	'[[27],[27,7,155]]' "--json: the text as stored (JSON escapes it)"

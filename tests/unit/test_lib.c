@@ -279,6 +279,23 @@ static void test_text(void)
 	T_EQ_INT(dp_utf8_invalid_at("\xf4\x90\x80\x80", 4), 0, "above U+10FFFF");
 	T_EQ_INT(dp_utf8_floor("a\xe2\x82\xac", 3), 1, "floor drops a partial sequence");
 	T_EQ_INT(dp_utf8_floor("a\xe2\x82\xac", 4), 4, "floor keeps a whole sequence");
+	/* What a terminal is shown: nothing in a name may act on it or make
+	 * it read as another (a right-to-left override reverses what follows). */
+	char shown[64];
+	dp_utf8_shown("a\xe2\x80\xaegpj.exe", 11, shown, sizeof shown);
+	T_EQ_STR(shown, "a\\u202egpj.exe", "a bidi override is shown escaped");
+	dp_utf8_shown("\x1b]0;x\x07\xc2\x9b\x7f", 9, shown, sizeof shown);
+	T_EQ_STR(shown, "\\x1b]0;x\\x07\\u009b\\x7f", "C0, C1 and DEL escaped");
+	dp_utf8_shown("\xf3\xa0\x80\x81t\xe2\x80\x8b", 8, shown, sizeof shown);
+	T_EQ_STR(shown, "\\U000e0001t\\u200b", "a tag character and a zero-width space escaped");
+	dp_utf8_shown("caf\xc3\xa9 \xe6\x97\xa5 \xe2\x80\x8d\xff\xc3", 15, shown, sizeof shown);
+	T_EQ_STR(shown, "caf\xc3\xa9 \xe6\x97\xa5 \xe2\x80\x8d\\xff\\xc3",
+		 "letters and ZWJ kept, bytes that are not UTF-8 and a cut sequence escaped");
+	dp_utf8_shown("a\0b", 3, shown, sizeof shown);
+	T_EQ_STR(shown, "a\\x00b", "a NUL inside a counted text");
+	char rep[DP_SHOWN_MAX];
+	T_EQ_INT(dp_shown_char("\xe2\x80\xae", 2, rep), 1, "a sequence cut by avail is one byte");
+	T_EQ_STR(rep, "\\xe2", "and shown as that byte");
 	T_EQ_INT(dp_tokens_estimate("abcdefgh", 8), 2, "ASCII: 4 bytes a token");
 	T_EQ_INT(dp_tokens_estimate("\xe6\x97\xa5\xe6\x9c\xac", 6), 2, "CJK: a token a character");
 
