@@ -58,7 +58,6 @@ struct dp_http {
 	double next_tok_ms; /* pacing of --tpm */
 	double hdr_req_ms;  /* pacing the server's headers ask for, per request */
 	double hdr_tok_ms;  /* and per token */
-	double pause_until_ms;
 	int refused;
 	char refused_msg[DP_ERR_MAX];
 	int never_reached_calls; /* calls given up, the server never reached */
@@ -619,17 +618,6 @@ static struct caller *this_caller(dp_http *h)
 	return t;
 }
 
-/* Under lock: 1 when the stage-wide pause a 429 asked for ends after
- * deadline (the end of the calling request's retry budget); why says so. */
-static int paused_beyond(dp_http *h, double deadline, char *why, size_t whylen)
-{
-	if (h->pause_until_ms <= deadline)
-		return 0;
-	snprintf(why, whylen, "HTTP 429: the server asked to pause requests for %.0f s more, "
-		 "beyond the retry budget", (h->pause_until_ms - dp_clock_ms()) / 1000);
-	return 1;
-}
-
 /* A request's place in flight. */
 struct slot {
 	unsigned long seq; /* the limiter's sequence number */
@@ -682,22 +670,12 @@ static void pass_turn(dp_http *h)
 		pthread_cond_signal(&h->queue->turn);
 }
 
-/* Under lock: gives a place in flight back, to the first caller queued. */
-static void return_place(dp_http *h)
-{
-	h->in_flight--;
-	pass_turn(h);
-}
-
-/* Sleeps until wait_until, holding a place; a stage-wide pause that
- * starts meanwhile moves it on, and so does a slower pace: the requests
- * that wait for their turn when a 429 slows the limiter's pace take new
- * turns at it (release rolls the turns back), instead of going at the
- * turns of the pace that met the wall.  req_at: the turn taken at
- * pace_epoch epoch.  Returns -1 (the place given back, why set) when the
- * pause lasts beyond deadline. */
-static int wait_to_send(dp_http *h, double wait_until, double req_at, unsigned long epoch,
-			double deadline, char *why, size_t whylen)
+/* Sleeps until wait_until, holding a place; a slower pace moves it on:
+ * the requests that wait for their turn when a 429 slows the limiter's
+ * pace take new turns at it (release rolls the turns back), instead of
+ * going at the turns of the pace that met the wall.  req_at: the turn
+ * taken at pace_epoch epoch. */
+static void wait_to_send(dp_http *h, double wait_until, double req_at, unsigned long epoch)
 {
 	for (;;) {
 		double d = wait_until - dp_clock_ms();
@@ -705,19 +683,12 @@ static int wait_to_send(dp_http *h, double wait_until, double req_at, unsigned l
 			break;
 		dp_sleep_ms(d);
 		pthread_mutex_lock(&h->lock);
-		if (paused_beyond(h, deadline, why, whylen)) {
-			return_place(h);
-			pthread_mutex_unlock(&h->lock);
-			return -1;
-		}
 		if (h->pace_epoch != epoch) {
 			epoch = h->pace_epoch;
 			req_at = pace_reserve(h, req_at);
 			if (req_at > wait_until)
 				wait_until = req_at;
 		}
-		if (h->pause_until_ms > wait_until)
-			wait_until = h->pause_until_ms;
 		pthread_mutex_unlock(&h->lock);
 	}
 	pthread_mutex_lock(&h->lock);
@@ -725,7 +696,6 @@ static int wait_to_send(dp_http *h, double wait_until, double req_at, unsigned l
 	if (now > h->last_req_ms)
 		h->last_req_ms = now;
 	pthread_mutex_unlock(&h->lock);
-	return 0;
 }
 
 /* Under lock: waits, first come first served, until the caller is first
@@ -792,38 +762,25 @@ void dp_http_give_back_place(dp_http *h)
 }
 
 /* Takes a place in flight (the caller's own from dp_http_take_place, or
- * one it queues for), then waits for the end of a stage-wide pause and for
- * the rate budget.  retrying: as queue_for_place's.  Returns -1 without a
- * place (why set) when the pause lasts beyond deadline: a Retry-After of
- * hours must fail the calls, not stall the stage for hours. */
-static int acquire(dp_http *h, struct caller *t, int retrying, size_t tokens, double deadline,
-		   struct slot *sl, char *why, size_t whylen)
+ * one it queues for), then waits for the rate budget.  retrying: as
+ * queue_for_place's.  (A wait the server asks for beyond the retry budget
+ * refuses the run: no stage-wide pause to wait out here.) */
+static void acquire(dp_http *h, struct caller *t, int retrying, size_t tokens, struct slot *sl)
 {
 	pthread_mutex_lock(&h->lock);
 	if (t->placed)
 		t->placed = 0;
 	else
 		queue_for_place(h, retrying);
-	if (paused_beyond(h, deadline, why, whylen)) {
-		return_place(h);
-		pthread_mutex_unlock(&h->lock);
-		return -1;
-	}
 	sl->seq = dp_limiter_sent(&h->limiter, h->in_flight);
 	double now = dp_clock_ms();
 	note_idle_place(h);
-	double wait_until = h->pause_until_ms;
 	double req_at = pace_reserve(h, now), tok_at = token_reserve(h, now, tokens);
+	double wait_until = req_at > tok_at ? req_at : tok_at;
 	unsigned long epoch = h->pace_epoch;
-	if (req_at > wait_until)
-		wait_until = req_at;
-	if (tok_at > wait_until)
-		wait_until = tok_at;
 	pthread_mutex_unlock(&h->lock);
-	if (wait_to_send(h, wait_until, req_at, epoch, deadline, why, whylen) < 0)
-		return -1;
+	wait_to_send(h, wait_until, req_at, epoch);
 	sl->sent_ms = dp_clock_ms();
-	return 0;
 }
 
 /* A 429 that is no quota refusal: weather. */
@@ -892,17 +849,6 @@ static void count_retrying(dp_http *h)
 {
 	pthread_mutex_lock(&h->lock);
 	h->retrying++;
-	pthread_mutex_unlock(&h->lock);
-}
-
-/* Every call stops asking until ms from now (a 429's Retry-After beyond
- * the retry budget). */
-static void pause_stage(dp_http *h, long ms)
-{
-	pthread_mutex_lock(&h->lock);
-	double until = dp_clock_ms() + (double)ms;
-	if (until > h->pause_until_ms)
-		h->pause_until_ms = until;
 	pthread_mutex_unlock(&h->lock);
 }
 
@@ -1278,7 +1224,10 @@ dp_http_verdict dp_http_decide(const dp_http_policy *p, const dp_http_outcome *o
 			v.delay_ms = dp_http_backoff_ms(nth, p->backoff_base_ms, -1, jitter01);
 		if (elapsed_ms + v.delay_ms <= p->max_retry_ms)
 			v.action = DP_HTTP_DO_RETRY;
-		v.pause_stage = o->retry_after_ms > p->max_retry_ms;
+		if (o->retry_after_ms > p->max_retry_ms) {
+			v.action = DP_HTTP_DO_REFUSE;
+			v.wait_refused = 1;
+		}
 		return v;
 	} else if (o->transport != 0) {
 		retry = retryable_curl((CURLcode)o->transport) && !o->too_big;
@@ -1797,6 +1746,26 @@ static void set_refused(dp_http *h, long status, const char *last, dp_err *err)
 	pthread_mutex_unlock(&h->lock);
 }
 
+/* A wait the server asked for (Retry-After: ms; last: the answer) beyond
+ * the whole retry budget: the run is refused, err set.  Pausing the stage
+ * for it failed every later document at once, unsent, and the stage
+ * ended with exit 1 as if the documents were at fault (a daily quota's
+ * 86400 s). */
+static void refuse_wait(dp_http *h, long ms, const char *last, dp_err *err)
+{
+	char wait[32];
+
+	if (ms >= 3600000)
+		snprintf(wait, sizeof wait, "%.0f s (%.1f h)", (double)ms / 1000, (double)ms / 3600000);
+	else
+		snprintf(wait, sizeof wait, "%.0f s", (double)ms / 1000);
+	pthread_mutex_lock(&h->lock);
+	refuse_run(h, err, "the model API asked to wait %s before the next request (%.300s),"
+		   " beyond the %.0f s a call may wait: run it again after that wait, or raise the"
+		   " rate limit or quota", wait, last, (double)h->o.max_retry_ms / 1000);
+	pthread_mutex_unlock(&h->lock);
+}
+
 /* A call given up on a server that never answered in the process's life
  * (o: its last attempt's outcome, a transport error): never reached (a
  * wrong URL, a server not started), or reached and silent (it takes
@@ -1934,11 +1903,7 @@ static int post(dp_http *h, const char *path, jv body, size_t tokens, size_t max
 
 		dp_buf_init(&r.body, max_response > 0 && max_response < RESPONSE_MAX ? max_response
 										      : RESPONSE_MAX);
-		if (acquire(h, t, retrying, tokens, start + (double)h->o.max_retry_ms, &sl, last, sizeof last) < 0) {
-			gave_up(path, counted + throttles, start, last, err);
-			status = DP_HTTP_UNREACHABLE;
-			break;
-		}
+		acquire(h, t, retrying, tokens, &sl);
 		/* Checked after the wait: a refusal or an abandoned stage (its
 		 * output has no receiver left, stop.h) costs no request. */
 		if (dp_abandon_requested()) {
@@ -1980,10 +1945,10 @@ static int post(dp_http *h, const char *path, jv body, size_t tokens, size_t max
 		int refused_now = 0;
 		int shrink = (a->flags & DP_HTTP_SHRINKABLE) && v.action != DP_HTTP_DO_OK &&
 			     unanswered_in_time(&o);
-		if (v.pause_stage)
-			pause_stage(h, o.retry_after_ms);
 		if (misset)
 			dp_http_refuse(h, config, err);
+		else if (v.wait_refused)
+			refuse_wait(h, o.retry_after_ms, last, err);
 		else if (v.action == DP_HTTP_DO_REFUSE)
 			set_refused(h, o.status, last, err);
 		else if (v.action == DP_HTTP_DO_REJECT)
@@ -2010,14 +1975,6 @@ static int post(dp_http *h, const char *path, jv body, size_t tokens, size_t max
 			dp_err_set(err, "%s: %s", path, last);
 			status = DP_HTTP_REJECTED;
 		} else if (v.action == DP_HTTP_DO_GIVE_UP) {
-			/* A wait the server asked for that the budget cannot give:
-			 * the call that met it says so, as the later ones do. */
-			if (o.retry_after_ms >= 0 && throttled(&o)) {
-				size_t n = strlen(last);
-				snprintf(last + n, sizeof last - n, " (it asked to wait %.1f s, beyond the retry"
-					 " budget of %.0f s)", (double)o.retry_after_ms / 1000,
-					 (double)h->o.max_retry_ms / 1000);
-			}
 			gave_up(path, counted + throttles, start, last, err);
 			if (o.transport != 0 && !hung)
 				status = DP_HTTP_UNREACHABLE;
