@@ -26,7 +26,9 @@ Control (JSON):
              "kind": "status"|"hang"|"malformed"|"truncated"|"wrong_count"|
                      "bad_index"|"bad_base64"|"wrong_dim" (each vector one
                      value longer than asked)|"html" (a proxy's HTML error
-                     page, "status" default 502, padded to "bytes")|"http10" (the answer as
+                     page, "status" default 502, padded to "bytes", its
+                     heading "text" if given)|"trailing" (the right answer
+                     followed by "text")|"http10" (the answer as
                      HTTP/1.0 without Content-Length)|"trickle" (the answer
                      one byte at a time over "seconds")|"lone_surrogate" (a
                      right answer holding the escape of a lone UTF-16
@@ -339,8 +341,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def send_json(self, status, obj, headers=None, raw=None):
         body = raw if raw is not None else json.dumps(obj).encode()
-        odd, seconds = getattr(self, "pending_fault", None) or (None, 0)
+        odd, arg = getattr(self, "pending_fault", None) or (None, 0)
         self.pending_fault = None
+        if odd == "trailing":
+            body += arg.encode()
         if odd == "http10":
             # An HTTP/1.0 answer without Content-Length: the body ends
             # when the connection closes.
@@ -348,13 +352,13 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         if odd == "trickle":
-            # The whole answer, one byte at a time over `seconds`.
+            # The whole answer, one byte at a time over `arg` seconds.
             head = b"HTTP/1.1 %d OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % (status, len(body))
             data = head + body
             for i in range(len(data)):
                 self.wfile.write(data[i:i + 1])
                 self.wfile.flush()
-                time.sleep(seconds / len(data))
+                time.sleep(arg / len(data))
             return
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -564,7 +568,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self.send_json(fault["status"], {"error": err}, headers)
             if fk == "html":
                 # A proxy's error page: HTML, not JSON.
-                body = b"<html><body><h1>%d Bad Gateway</h1><hr>nginx</body></html>" % fault.get("status", 502)
+                text = fault.get("text", "%d Bad Gateway" % fault.get("status", 502))
+                body = b"<html><body><h1>%s</h1><hr>nginx</body></html>" % text.encode()
                 # "bytes": the page padded to that size (an application
                 # server's stack trace, a verbose proxy page).
                 body += b"<!-- %s -->" % (b"x" * max(0, fault.get("bytes", 0) - len(body) - 9))
@@ -576,6 +581,8 @@ class Handler(BaseHTTPRequestHandler):
                 return
             if fk in ("http10", "trickle"):
                 self.pending_fault = fk, fault.get("seconds", 1)
+            if fk == "trailing":
+                self.pending_fault = fk, fault.get("text", "garbage")
             if fk == "malformed":
                 return self.send_json(200, None, raw=b'{"data": [ this is not json')
             if fk == "truncated":

@@ -73,6 +73,7 @@ struct dp_http {
 	atomic_int json_answered; /* some 2xx body parsed as JSON (take_body): read
 				   * and set without the lock, on every answer */
 	_Atomic unsigned long oks; /* also read without the lock (watch_hung) */
+	atomic_int tls_probed;    /* tls_port has probed (once a process) */
 	int failing_calls;
 	/* The last DP_HTTP_STORM_ANSWERS answers: the call (calls' number) that
 	 * met a server error or a 429, 0 for any other outcome. */
@@ -1452,17 +1453,40 @@ static void perform(dp_http *h, CURL *c, const char *url, const dp_buf *text, si
 	o->quota = rc == CURLE_OK && o->status == 429 && is_quota_error(r);
 }
 
+/* Where the other bytes start when the body r is a JSON value followed
+ * by more than white space (a proxy's appendix, a second value); 0 when
+ * it is not (no JSON value at its start, or nothing after it). */
+static size_t json_then_more(const struct response *r)
+{
+	const char *b = r->body.data;
+	size_t at = 0, n = r->body.len;
+
+	if (b == NULL || dp_jscan_value(b, n, &at) < 0)
+		return 0;
+	while (at < n && strchr(" \t\r\n", b[at]) != NULL)
+		at++;
+	return at < n ? at : 0;
+}
+
 /* Says in out why the 2xx answer r, whose body is not JSON, is no answer:
- * the body's start, scrubbed (not jq's message: it quotes the whole body). */
+ * the body's start, scrubbed (not jq's message: it quotes the whole body);
+ * for a JSON value followed by other bytes, those bytes and where they
+ * start (the body's start, an answer, told nothing). */
 static void malformed_reason(const dp_http *h, const struct response *r, long status, char *out,
 			     size_t outlen)
 {
 	char start[BODY_QUOTE_MAX + 1];
+	size_t more = json_then_more(r);
+	const char *b = r->body.data != NULL ? r->body.data : "";
 
-	quote_scrubbed(h, r->body.data != NULL ? r->body.data : "", r->body.len, BODY_QUOTE_MAX, start,
-		       sizeof start);
-	snprintf(out, outlen, "malformed response body (HTTP %ld, %zu bytes): not JSON: \"%s%s\"", status,
-		 r->body.len, start, r->body.len > BODY_QUOTE_MAX ? "..." : "");
+	quote_scrubbed(h, b + more, r->body.len - more, BODY_QUOTE_MAX, start, sizeof start);
+	if (more > 0)
+		snprintf(out, outlen, "malformed response body (HTTP %ld, %zu bytes): a JSON answer followed"
+			 " by other bytes at offset %zu: \"%s%s\"", status, r->body.len, more, start,
+			 r->body.len - more > BODY_QUOTE_MAX ? "..." : "");
+	else
+		snprintf(out, outlen, "malformed response body (HTTP %ld, %zu bytes): not JSON: \"%s%s\"", status,
+			 r->body.len, start, r->body.len > BODY_QUOTE_MAX ? "..." : "");
 }
 
 /* The JSON of the 2xx body r, invalid when it is none.  jq 1.6's parser
@@ -1533,15 +1557,76 @@ static void describe(const dp_http *h, const dp_http_outcome *o, const struct re
 			quote_scrubbed(h, r->errbuf, strlen(r->errbuf), sizeof words - 1, words, sizeof words);
 		if (h->proxy_var[0] != '\0')
 			snprintf(via, sizeof via, " (through the proxy %s from $%s)", h->proxy, h->proxy_var);
-		snprintf(last, lastlen, "%.60s%s%.200s%s%.200s", words[0] == '\0' || strstr(words, code) != NULL ? "" : code,
+		snprintf(last, lastlen, "%.60s%s%.200s%.200s", words[0] == '\0' || strstr(words, code) != NULL ? "" : code,
 			 words[0] == '\0' || strstr(words, code) != NULL ? "" : ": ", words[0] != '\0' ? words : code,
-			 strstr(words, "wrong version number") != NULL ? " (an http:// server named with https://?)" : "",
 			 via);
 	} else {
 		char reason[REASON_MAX + 32];
 		server_reason(h, r, reason, sizeof reason);
 		snprintf(last, lastlen, "HTTP %ld: %s", o->status, reason);
 	}
+}
+
+/* Whether the 400 page r is a web server's answer to plain HTTP sent to
+ * its TLS port: nginx's, Go's and Apache's words.  Each document failed
+ * alone with that 400, a request each. */
+static int plain_to_tls_page(const struct response *r)
+{
+	static const char *const said[] = {
+		"plain HTTP request was sent to HTTPS port", /* nginx */
+		"sent an HTTP request to an HTTPS server",   /* Go's net/http */
+		"speaking plain HTTP to an SSL-enabled",     /* Apache httpd */
+	};
+	char head[1024];
+	size_t len = r->body.len < sizeof head - 1 ? r->body.len : sizeof head - 1;
+
+	if (r->body.data == NULL)
+		return 0;
+	memcpy(head, r->body.data, len);
+	head[len] = '\0';
+	for (size_t i = 0; i < sizeof said / sizeof said[0]; i++)
+		if (strstr(head, said[i]) != NULL)
+			return 1;
+	return 0;
+}
+
+/* Whether an http:// base URL names a TLS port: the attempt o failed with
+ * no HTTP answer (a connection reset, nothing, bytes that are not HTTP:
+ * what TLS servers send to a plain request, Python's, OpenSSL's) while no
+ * call has succeeded, and a TLS handshake with the same host and port
+ * (nothing sent: the certificate is not checked) completes.  Probed once a
+ * process, without a proxy (the proxy's answer would be judged).  Each
+ * call was retried as weather or a server's fault: 3 calls x --retries
+ * before "took connections but never answered: check the server". */
+static int tls_port(dp_http *h, const dp_http_outcome *o)
+{
+	char url[sizeof h->origin + 8];
+
+	if ((o->transport != CURLE_GOT_NOTHING && o->transport != CURLE_RECV_ERROR &&
+	     o->transport != CURLE_WEIRD_SERVER_REPLY && o->transport != CURLE_UNSUPPORTED_PROTOCOL) ||
+	    strncmp(h->origin, "http://", 7) != 0 || h->proxy_var[0] != '\0' || atomic_load(&h->oks) > 0 ||
+	    atomic_exchange(&h->tls_probed, 1) != 0)
+		return 0;
+	snprintf(url, sizeof url, "https://%s", h->origin + 7);
+	CURL *c = curl_easy_init();
+	CURLcode rc = c == NULL ? CURLE_OUT_OF_MEMORY : CURLE_OK;
+#define SET(opt, val)                                                                \
+	do {                                                                         \
+		if (rc == CURLE_OK)                                                  \
+			rc = curl_easy_setopt(c, opt, val);                          \
+	} while (0)
+	SET(CURLOPT_URL, url);
+	SET(CURLOPT_CONNECT_ONLY, 1L);
+	SET(CURLOPT_PROXY, "");
+	SET(CURLOPT_NOSIGNAL, 1L);
+	SET(CURLOPT_CONNECTTIMEOUT_MS, connect_timeout_ms(h));
+	SET(CURLOPT_SSL_VERIFYPEER, 0L);
+	SET(CURLOPT_SSL_VERIFYHOST, 0L);
+#undef SET
+	if (rc == CURLE_OK)
+		rc = curl_easy_perform(c);
+	curl_easy_cleanup(c);
+	return rc == CURLE_OK;
 }
 
 /* Whether what attempt o got (r; json: a 2xx body read as JSON) shows a
@@ -1555,7 +1640,7 @@ static void describe(const dp_http *h, const dp_http_outcome *o, const struct re
  * ("pages that are not JSON ... not a web page's"), a proxy asking for
  * its credentials ("HTTP 407: (no message)" for every document). */
 static int misconfigured(const dp_http *h, const dp_http_outcome *o, const struct response *r, int json,
-			 const char *last, char *why, size_t n)
+			 int tls_port, const char *last, char *why, size_t n)
 {
 	const char *b = r->body.data != NULL ? r->body.data : "";
 	size_t skip = 0;
@@ -1574,6 +1659,17 @@ static int misconfigured(const dp_http *h, const dp_http_outcome *o, const struc
 				 " server is the right one, give the CA that signed its certificate in"
 				 " SSL_CERT_FILE=/path/ca.pem (or CURL_CA_BUNDLE; SSL_CERT_DIR for a directory)",
 				 last);
+	} else if (o->transport == CURLE_SSL_CONNECT_ERROR && (strstr(r->errbuf, "wrong version number") != NULL ||
+							       strstr(r->errbuf, "packet length too long") != NULL)) {
+		/* OpenSSL's words for a first answer that is no TLS record: the
+		 * port speaks plain HTTP.  Retried as a handshake's weather, it
+		 * cost 3 calls x --retries (13 s) before "took connections but
+		 * never answered". */
+		snprintf(why, n, "the model API's port answers plain HTTP, not TLS (%.200s): use http:// in its"
+			 " URL (--base-url, OPENAI_BASE_URL), or the port where it serves https", last);
+	} else if (tls_port || (o->transport == 0 && o->status == 400 && plain_to_tls_page(r))) {
+		snprintf(why, n, "the model API's port speaks TLS, not plain HTTP (%.200s): use https:// in its"
+			 " URL (--base-url, OPENAI_BASE_URL)", last);
 	} else if (r->away[0] != '\0') {
 		snprintf(why, n, "the model API answered HTTP %ld, a redirect to another host, %.100s:"
 			 " not followed (neither the key nor the documents go to a host not given): if"
@@ -1836,10 +1932,16 @@ static int never_json(dp_http *h, const struct response *r, long status, dp_err 
 	pthread_mutex_lock(&h->lock);
 	if (++h->not_json_calls >= DP_HTTP_NEVER_REACHED_CALLS &&
 	    !atomic_load_explicit(&h->json_answered, memory_order_relaxed)) {
-		refuse_run(h, err, "the model API answered %d calls with HTTP %ld pages that are not JSON"
-			   " and none with JSON (%.300s): check its URL (--base-url, OPENAI_BASE_URL: the"
-			   " API's, not a web page's or a proxy's sign-in page)", h->not_json_calls, status,
-			   reason);
+		if (json_then_more(r) > 0)
+			refuse_run(h, err, "the model API answered %d calls with HTTP %ld JSON followed by other"
+				   " bytes and none with JSON alone (%.300s): the server or a proxy on the way"
+				   " adds to its answers (several JSON values: an answer streamed?)",
+				   h->not_json_calls, status, reason);
+		else
+			refuse_run(h, err, "the model API answered %d calls with HTTP %ld pages that are not"
+				   " JSON and none with JSON (%.300s): check its URL (--base-url,"
+				   " OPENAI_BASE_URL: the API's, not a web page's or a proxy's sign-in page)",
+				   h->not_json_calls, status, reason);
 		stop = 1;
 	}
 	pthread_mutex_unlock(&h->lock);
@@ -1934,7 +2036,8 @@ static int post(dp_http *h, const char *path, jv body, size_t tokens, size_t max
 		if (v.action != DP_HTTP_DO_OK)
 			describe(h, &o, &r, last, sizeof last);
 		char config[DP_ERR_MAX];
-		int misset = misconfigured(h, &o, &r, json, last, config, sizeof config);
+		int misset = misconfigured(h, &o, &r, json, o.transport != 0 && tls_port(h, &o), last, config,
+					   sizeof config);
 		if (misset)
 			v.action = DP_HTTP_DO_REFUSE;
 		/* Stage-wide effects before the place is given back: no request
