@@ -72,7 +72,9 @@ Options: --port 0 prints "PORT <n>" on stdout once listening.
   --latency embed=BASE_MS+PER_INPUT_MS,chat=BASE_MS+PER_TOKEN_MS
   --latency-spread F: each latency x (1 +- F), uniform at random (default 0:
       as given; a model's answer time varies with its output's length).
-  --require-key KEY: 401 unless "Authorization: Bearer KEY".
+  --require-key KEY: 401 unless "Authorization: Bearer KEY" or "api-key: KEY"
+                  (Azure's classic API: /openai/deployments/NAME/... is
+                  served as /...; "auth_seen" lists it as "api-key KEY").
   --rpm N: a rate limit per endpoint kind (a token bucket refilled at N per
       minute holding at most one second of it): a request above it gets 429
       at once with Retry-After (and retry-after-ms) until the next token.
@@ -444,6 +446,9 @@ class Handler(BaseHTTPRequestHandler):
             self.path, _, query = self.path.partition("?")
             with st.lock:
                 st.queries.append(query)
+        # Azure OpenAI's classic API: /openai/deployments/NAME/embeddings.
+        if self.path.startswith("/openai/deployments/") and self.path.count("/") >= 4:
+            self.path = "/" + self.path.split("/", 4)[4]
         if self.path.startswith("/redirect/"):
             _, _, code, host, rest = self.path.split("/", 4)
             with st.lock:
@@ -507,13 +512,16 @@ class Handler(BaseHTTPRequestHandler):
         """Checks a request (key, rate limit, injected rates), then serves it
         in a slot."""
         auth = self.headers.get("Authorization")
+        azure = self.headers.get("api-key")
         with st.lock:
             if auth:
                 st.auth_seen.add(auth)
+            if azure:
+                st.auth_seen.add("api-key " + azure)
             wait = st.take_token(kind)
             self.announced = st.announced if st.rpm else None
             weather = random.random()
-        if st.args.require_key and auth != "Bearer " + st.args.require_key:
+        if st.args.require_key and auth != "Bearer " + st.args.require_key and azure != st.args.require_key:
             return self.send_json(401, {"error": {"message": "Incorrect API key provided",
                                                   "type": "invalid_request_error", "code": "invalid_api_key"}})
         if wait > 0 or (st.rate_429 and weather < st.rate_429):

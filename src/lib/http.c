@@ -275,6 +275,30 @@ static int find_ca(dp_http *h, dp_err *err)
 	return 0;
 }
 
+/* The parts of h that dp_http_new makes before its lock and thread key,
+ * and h itself; the key's copy wiped. */
+static void free_parts(dp_http *h)
+{
+	curl_slist_free_all(h->headers);
+	if (h->key != NULL)
+		memset(h->key, 0, strlen(h->key));
+	free(h->key);
+	free(h->query);
+	free(h->base);
+	free(h);
+}
+
+/* The header that carries the API key: Azure OpenAI's classic API (a base
+ * path .../openai/deployments/NAME) takes a key only as "api-key: KEY",
+ * as Azure documents and OpenAI's own AzureOpenAI client sends it; every
+ * other API (Azure's v1 API included) as "Authorization: Bearer KEY".
+ * Read from the URL, not an option: the URL already says which API it is,
+ * and a key sent the other way is refused (401) whatever else is right. */
+static const char *key_header(const char *base)
+{
+	return strstr(base, "/openai/deployments/") != NULL ? "api-key: " : "Authorization: Bearer ";
+}
+
 dp_http *dp_http_new(const dp_http_opts *opts, dp_err *err)
 {
 	const char *base = opts->base_url;
@@ -322,19 +346,12 @@ dp_http *dp_http_new(const dp_http_opts *opts, dp_err *err)
 		h->base[n - 1] = '\0';
 	char scheme[8] = "", host[256] = "";
 	if (url_origin(h->base, h->origin, sizeof h->origin, scheme, host, sizeof host) < 0) {
-		free(h->query);
-		free(h->base);
-		free(h);
 		dp_err_set(err, "the API base URL is not a URL libcurl can read");
-		return NULL;
+		goto fail;
 	}
 	find_proxy(h, scheme, host);
-	if (find_ca(h, err) < 0) {
-		free(h->query);
-		free(h->base);
-		free(h);
-		return NULL;
-	}
+	if (find_ca(h, err) < 0)
+		goto fail;
 	h->o.base_url = NULL;
 	h->o.api_key = NULL;
 	struct curl_slist *l = curl_slist_append(NULL, "Content-Type: application/json");
@@ -342,14 +359,15 @@ dp_http *dp_http_new(const dp_http_opts *opts, dp_err *err)
 		goto oom;
 	h->headers = l;
 	if (opts->api_key != NULL && opts->api_key[0] != '\0') {
-		size_t n = strlen(opts->api_key) + sizeof "Authorization: Bearer ";
+		const char *name = key_header(h->base);
+		size_t n = strlen(name) + strlen(opts->api_key) + 1;
 		char *line = malloc(n);
 		h->key = strdup(opts->api_key);
 		if (line == NULL || h->key == NULL) {
 			free(line);
 			goto oom;
 		}
-		snprintf(line, n, "Authorization: Bearer %s", opts->api_key);
+		snprintf(line, n, "%s%s", name, opts->api_key);
 		l = curl_slist_append(h->headers, line);
 		/* curl copied it: wipe ours. */
 		memset(line, 0, n);
@@ -359,26 +377,17 @@ dp_http *dp_http_new(const dp_http_opts *opts, dp_err *err)
 		h->headers = l;
 	}
 	if (pthread_key_create(&h->handle_key, free_caller) != 0) {
-		curl_slist_free_all(h->headers);
-		free(h->key);
-		free(h->query);
-		free(h->base);
-		free(h);
 		dp_err_set(err, "cannot create a thread key");
-		return NULL;
+		goto fail;
 	}
 	pthread_mutex_init(&h->lock, NULL);
 	dp_stats_add(DP_STAT_CONCURRENCY, dp_limiter_level(&h->limiter));
 	return h;
 oom:
-	if (h != NULL) {
-		curl_slist_free_all(h->headers);
-		free(h->key);
-		free(h->query);
-		free(h->base);
-		free(h);
-	}
 	dp_err_set(err, "out of memory");
+fail:
+	if (h != NULL)
+		free_parts(h);
 	return NULL;
 }
 
@@ -397,13 +406,7 @@ void dp_http_free(dp_http **hp)
 	}
 	pthread_key_delete(h->handle_key);
 	pthread_mutex_destroy(&h->lock);
-	curl_slist_free_all(h->headers);
-	if (h->key != NULL)
-		memset(h->key, 0, strlen(h->key));
-	free(h->key);
-	free(h->query);
-	free(h->base);
-	free(h);
+	free_parts(h);
 	*hp = NULL;
 }
 

@@ -33,7 +33,9 @@
 
 typedef struct dp_http_opts {
 	const char *base_url;    /* e.g. "https://api.openai.com/v1"; http or https only */
-	const char *api_key;     /* NULL or empty: no Authorization header */
+	const char *api_key;     /* NULL or empty: none sent; else as "Authorization:
+				  * Bearer", or "api-key" to Azure's classic API
+				  * (a base path holding /openai/deployments/) */
 	long timeout_ms;         /* per attempt; 0: 60000 */
 	int max_attempts;        /* 0: 6 */
 	long max_retry_ms;       /* total time one call may spend; 0: 300000 */

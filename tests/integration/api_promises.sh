@@ -149,6 +149,15 @@ api_reset
 docpipe-embed --backend openai --base-url "$BASE/v1?api-version=2024-10-21" --dim 8 --no-reuse \
 	<"$T_DIR/one.ndjson" >"$T_DIR/o3" 2>"$T_DIR/e3"
 is "$?:$(api_stats '.queries | join(",")')" "0:api-version=2024-10-21" "a query in the base URL: sent after the path"
+# Azure OpenAI's classic API (.../openai/deployments/NAME) takes the key in
+# an api-key header only: it went as a Bearer token, refused (401).
+api_reset
+for st in summarize embed; do
+	OPENAI_API_KEY=$KEY docpipe-$st --backend openai --base-url "$BASE/openai/deployments/dp?api-version=2024-10-21" \
+		--no-reuse <"$T_DIR/one.ndjson" >"$T_DIR/o3" 2>"$T_DIR/e3"
+	is "$?:$(jq -r .kind "$T_DIR/o3")" 0:document "$st, Azure's classic deployments URL: answered"
+done
+is "$(api_stats '.auth_seen | join(",")')" "api-key $KEY" "the key went as api-key, not as a Bearer token"
 
 # Through a proxy (the test server plays it): a proxy that asks for
 # credentials (407) stops the stage at its first answer, naming the proxy
