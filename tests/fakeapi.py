@@ -22,7 +22,7 @@ Control (JSON):
                   embedding data is listed (default reverse; clients must
                   use "index" either way).
      FAULT: {"endpoint": "embed"|"chat"|"*", "status": 429, "retry_after": 1,
-             "retry_after_ms": 300, "code": "insufficient_quota",
+             "retry_after_ms": 300, "code": "insufficient_quota", "param": "model",
              "kind": "status"|"hang"|"malformed"|"truncated"|"wrong_count"|
                      "bad_index"|"bad_base64"|"wrong_dim" (each vector one
                      value longer than asked)|"html" (a proxy's HTML error
@@ -572,7 +572,8 @@ class Handler(BaseHTTPRequestHandler):
                 if "retry_after_ms" in fault:
                     headers["retry-after-ms"] = fault["retry_after_ms"]
                 err = {"message": fault.get("message", "injected fault %d" % fault["status"]),
-                       "type": fault.get("code", "server_error"), "code": fault.get("code")}
+                       "type": fault.get("code", "server_error"), "code": fault.get("code"),
+                       "param": fault.get("param")}
                 return self.send_json(fault["status"], {"error": err}, headers)
             if fk == "html":
                 # A proxy's error page: HTML, not JSON.

@@ -996,21 +996,35 @@ static void page_reason(const dp_http *h, const struct response *r, char *out, s
 	}
 }
 
+/* The error's message in out; with the parameter OpenAI-compatible servers
+ * name ("param": "model"), ' (param "model")' after it: which part of the
+ * request was refused, the content ("messages", "input") or an option,
+ * tells one document's fault from every request's (summarize_chat). */
 static void server_reason(const dp_http *h, const struct response *r, char *out, size_t outlen)
 {
 	jv body = r->body.len > 0 ? jv_parse_sized(r->body.data, (int)r->body.len) : jv_invalid();
 	jv e = jv_get_kind(body) == JV_KIND_OBJECT ? jv_object_get(body, jv_string("error"))
 						     : (jv_free(body), jv_invalid());
+	jv param = jv_invalid();
 
-	if (jv_get_kind(e) == JV_KIND_OBJECT)
+	if (jv_get_kind(e) == JV_KIND_OBJECT) {
+		param = jv_object_get(jv_copy(e), jv_string("param"));
 		e = jv_object_get(e, jv_string("message"));
-	if (jv_get_kind(e) == JV_KIND_STRING)
+	}
+	if (jv_get_kind(e) == JV_KIND_STRING) {
 		quote_scrubbed(h, jv_string_value(e), (size_t)jv_string_length_bytes(jv_copy(e)), REASON_MAX,
 			       out, outlen);
-	else if (body_is_json(r))
+		const char *p = jv_get_kind(param) == JV_KIND_STRING ? jv_string_value(param) : "";
+		size_t n = strlen(out);
+		if (p[0] != '\0' && strlen(p) <= 40 && strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+							     "0123456789_.[]") == strlen(p))
+			snprintf(out + n, outlen - n, " (param \"%s\")", p);
+	} else if (body_is_json(r)) {
 		snprintf(out, outlen, "(no message)");
-	else
+	} else {
 		page_reason(h, r, out, outlen);
+	}
+	jv_free(param);
 	jv_free(e);
 }
 
