@@ -1936,7 +1936,8 @@ static int never_found(dp_http *h, long status, const char *last, dp_err *err)
 
 /* A call answered 2xx with a body that is not JSON (r) while no call of
  * the process has had JSON: a web server or a proxy's own page at the URL
- * (a web UI's, a sign-in or block page), not the API.  It fails at once
+ * (a web UI's, a sign-in or block page), not the API; or JSON followed by
+ * other bytes (a proxy's appendix), said so.  It fails at once
  * (no attempt would mend it), and so would every document, a request
  * each, over the whole corpus.  Counted as never_found counts; at
  * DP_HTTP_NEVER_REACHED_CALLS the run is refused (err set, returns 1). */

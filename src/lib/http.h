@@ -19,8 +19,9 @@
  * libcurl's words on a certificate name its host).  A server or network
  * set up so that no call can succeed (a certificate not trusted, a
  * redirect to another origin, which is never followed, a redirect loop, a
- * proxy's 407, answers streamed as server-sent events) refuses the run at
- * its first occurrence (DP_HTTP_REFUSED), the mend said. */
+ * proxy's 407, answers streamed as server-sent events, https:// to a plain
+ * HTTP port or http:// to a TLS port) refuses the run at its first
+ * occurrence (DP_HTTP_REFUSED), the mend said. */
 #ifndef DP_HTTP_H
 #define DP_HTTP_H
 
