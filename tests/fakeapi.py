@@ -22,11 +22,13 @@ Control (JSON):
                   embedding data is listed (default reverse; clients must
                   use "index" either way).
      FAULT: {"endpoint": "embed"|"chat"|"*", "status": 429, "retry_after": 1,
-             "retry_after_ms": 300, "code": "insufficient_quota",
+             "retry_after_ms": 300, "code": "insufficient_quota", "param": "model",
              "kind": "status"|"hang"|"malformed"|"truncated"|"wrong_count"|
                      "bad_index"|"bad_base64"|"wrong_dim" (each vector one
                      value longer than asked)|"html" (a proxy's HTML error
-                     page, "status" default 502, padded to "bytes")|"http10" (the answer as
+                     page, "status" default 502, padded to "bytes", its
+                     heading "text" if given)|"trailing" (the right answer
+                     followed by "text")|"http10" (the answer as
                      HTTP/1.0 without Content-Length)|"trickle" (the answer
                      one byte at a time over "seconds")|"lone_surrogate" (a
                      right answer holding the escape of a lone UTF-16
@@ -70,7 +72,9 @@ Options: --port 0 prints "PORT <n>" on stdout once listening.
   --latency embed=BASE_MS+PER_INPUT_MS,chat=BASE_MS+PER_TOKEN_MS
   --latency-spread F: each latency x (1 +- F), uniform at random (default 0:
       as given; a model's answer time varies with its output's length).
-  --require-key KEY: 401 unless "Authorization: Bearer KEY".
+  --require-key KEY: 401 unless "Authorization: Bearer KEY" or "api-key: KEY"
+                  (Azure's classic API: /openai/deployments/NAME/... is
+                  served as /...; "auth_seen" lists it as "api-key KEY").
   --rpm N: a rate limit per endpoint kind (a token bucket refilled at N per
       minute holding at most one second of it): a request above it gets 429
       at once with Retry-After (and retry-after-ms) until the next token.
@@ -339,8 +343,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def send_json(self, status, obj, headers=None, raw=None):
         body = raw if raw is not None else json.dumps(obj).encode()
-        odd, seconds = getattr(self, "pending_fault", None) or (None, 0)
+        odd, arg = getattr(self, "pending_fault", None) or (None, 0)
         self.pending_fault = None
+        if odd == "trailing":
+            body += arg.encode()
         if odd == "http10":
             # An HTTP/1.0 answer without Content-Length: the body ends
             # when the connection closes.
@@ -348,13 +354,13 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         if odd == "trickle":
-            # The whole answer, one byte at a time over `seconds`.
+            # The whole answer, one byte at a time over `arg` seconds.
             head = b"HTTP/1.1 %d OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % (status, len(body))
             data = head + body
             for i in range(len(data)):
                 self.wfile.write(data[i:i + 1])
                 self.wfile.flush()
-                time.sleep(seconds / len(data))
+                time.sleep(arg / len(data))
             return
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -440,6 +446,9 @@ class Handler(BaseHTTPRequestHandler):
             self.path, _, query = self.path.partition("?")
             with st.lock:
                 st.queries.append(query)
+        # Azure OpenAI's classic API: /openai/deployments/NAME/embeddings.
+        if self.path.startswith("/openai/deployments/") and self.path.count("/") >= 4:
+            self.path = "/" + self.path.split("/", 4)[4]
         if self.path.startswith("/redirect/"):
             _, _, code, host, rest = self.path.split("/", 4)
             with st.lock:
@@ -503,13 +512,16 @@ class Handler(BaseHTTPRequestHandler):
         """Checks a request (key, rate limit, injected rates), then serves it
         in a slot."""
         auth = self.headers.get("Authorization")
+        azure = self.headers.get("api-key")
         with st.lock:
             if auth:
                 st.auth_seen.add(auth)
+            if azure:
+                st.auth_seen.add("api-key " + azure)
             wait = st.take_token(kind)
             self.announced = st.announced if st.rpm else None
             weather = random.random()
-        if st.args.require_key and auth != "Bearer " + st.args.require_key:
+        if st.args.require_key and auth != "Bearer " + st.args.require_key and azure != st.args.require_key:
             return self.send_json(401, {"error": {"message": "Incorrect API key provided",
                                                   "type": "invalid_request_error", "code": "invalid_api_key"}})
         if wait > 0 or (st.rate_429 and weather < st.rate_429):
@@ -560,11 +572,13 @@ class Handler(BaseHTTPRequestHandler):
                 if "retry_after_ms" in fault:
                     headers["retry-after-ms"] = fault["retry_after_ms"]
                 err = {"message": fault.get("message", "injected fault %d" % fault["status"]),
-                       "type": fault.get("code", "server_error"), "code": fault.get("code")}
+                       "type": fault.get("code", "server_error"), "code": fault.get("code"),
+                       "param": fault.get("param")}
                 return self.send_json(fault["status"], {"error": err}, headers)
             if fk == "html":
                 # A proxy's error page: HTML, not JSON.
-                body = b"<html><body><h1>%d Bad Gateway</h1><hr>nginx</body></html>" % fault.get("status", 502)
+                text = fault.get("text", "%d Bad Gateway" % fault.get("status", 502))
+                body = b"<html><body><h1>%s</h1><hr>nginx</body></html>" % text.encode()
                 # "bytes": the page padded to that size (an application
                 # server's stack trace, a verbose proxy page).
                 body += b"<!-- %s -->" % (b"x" * max(0, fault.get("bytes", 0) - len(body) - 9))
@@ -576,6 +590,8 @@ class Handler(BaseHTTPRequestHandler):
                 return
             if fk in ("http10", "trickle"):
                 self.pending_fault = fk, fault.get("seconds", 1)
+            if fk == "trailing":
+                self.pending_fault = fk, fault.get("text", "garbage")
             if fk == "malformed":
                 return self.send_json(200, None, raw=b'{"data": [ this is not json')
             if fk == "truncated":

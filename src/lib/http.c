@@ -58,7 +58,6 @@ struct dp_http {
 	double next_tok_ms; /* pacing of --tpm */
 	double hdr_req_ms;  /* pacing the server's headers ask for, per request */
 	double hdr_tok_ms;  /* and per token */
-	double pause_until_ms;
 	int refused;
 	char refused_msg[DP_ERR_MAX];
 	int never_reached_calls; /* calls given up, the server never reached */
@@ -74,6 +73,7 @@ struct dp_http {
 	atomic_int json_answered; /* some 2xx body parsed as JSON (take_body): read
 				   * and set without the lock, on every answer */
 	_Atomic unsigned long oks; /* also read without the lock (watch_hung) */
+	atomic_int tls_probed;    /* tls_port has probed (once a process) */
 	int failing_calls;
 	/* The last DP_HTTP_STORM_ANSWERS answers: the call (calls' number) that
 	 * met a server error or a 429, 0 for any other outcome. */
@@ -275,6 +275,30 @@ static int find_ca(dp_http *h, dp_err *err)
 	return 0;
 }
 
+/* The parts of h that dp_http_new makes before its lock and thread key,
+ * and h itself; the key's copy wiped. */
+static void free_parts(dp_http *h)
+{
+	curl_slist_free_all(h->headers);
+	if (h->key != NULL)
+		memset(h->key, 0, strlen(h->key));
+	free(h->key);
+	free(h->query);
+	free(h->base);
+	free(h);
+}
+
+/* The header that carries the API key: Azure OpenAI's classic API (a base
+ * path .../openai/deployments/NAME) takes a key only as "api-key: KEY",
+ * as Azure documents and OpenAI's own AzureOpenAI client sends it; every
+ * other API (Azure's v1 API included) as "Authorization: Bearer KEY".
+ * Read from the URL, not an option: the URL already says which API it is,
+ * and a key sent the other way is refused (401) whatever else is right. */
+static const char *key_header(const char *base)
+{
+	return strstr(base, "/openai/deployments/") != NULL ? "api-key: " : "Authorization: Bearer ";
+}
+
 dp_http *dp_http_new(const dp_http_opts *opts, dp_err *err)
 {
 	const char *base = opts->base_url;
@@ -322,19 +346,12 @@ dp_http *dp_http_new(const dp_http_opts *opts, dp_err *err)
 		h->base[n - 1] = '\0';
 	char scheme[8] = "", host[256] = "";
 	if (url_origin(h->base, h->origin, sizeof h->origin, scheme, host, sizeof host) < 0) {
-		free(h->query);
-		free(h->base);
-		free(h);
 		dp_err_set(err, "the API base URL is not a URL libcurl can read");
-		return NULL;
+		goto fail;
 	}
 	find_proxy(h, scheme, host);
-	if (find_ca(h, err) < 0) {
-		free(h->query);
-		free(h->base);
-		free(h);
-		return NULL;
-	}
+	if (find_ca(h, err) < 0)
+		goto fail;
 	h->o.base_url = NULL;
 	h->o.api_key = NULL;
 	struct curl_slist *l = curl_slist_append(NULL, "Content-Type: application/json");
@@ -342,14 +359,15 @@ dp_http *dp_http_new(const dp_http_opts *opts, dp_err *err)
 		goto oom;
 	h->headers = l;
 	if (opts->api_key != NULL && opts->api_key[0] != '\0') {
-		size_t n = strlen(opts->api_key) + sizeof "Authorization: Bearer ";
+		const char *name = key_header(h->base);
+		size_t n = strlen(name) + strlen(opts->api_key) + 1;
 		char *line = malloc(n);
 		h->key = strdup(opts->api_key);
 		if (line == NULL || h->key == NULL) {
 			free(line);
 			goto oom;
 		}
-		snprintf(line, n, "Authorization: Bearer %s", opts->api_key);
+		snprintf(line, n, "%s%s", name, opts->api_key);
 		l = curl_slist_append(h->headers, line);
 		/* curl copied it: wipe ours. */
 		memset(line, 0, n);
@@ -359,26 +377,17 @@ dp_http *dp_http_new(const dp_http_opts *opts, dp_err *err)
 		h->headers = l;
 	}
 	if (pthread_key_create(&h->handle_key, free_caller) != 0) {
-		curl_slist_free_all(h->headers);
-		free(h->key);
-		free(h->query);
-		free(h->base);
-		free(h);
 		dp_err_set(err, "cannot create a thread key");
-		return NULL;
+		goto fail;
 	}
 	pthread_mutex_init(&h->lock, NULL);
 	dp_stats_add(DP_STAT_CONCURRENCY, dp_limiter_level(&h->limiter));
 	return h;
 oom:
-	if (h != NULL) {
-		curl_slist_free_all(h->headers);
-		free(h->key);
-		free(h->query);
-		free(h->base);
-		free(h);
-	}
 	dp_err_set(err, "out of memory");
+fail:
+	if (h != NULL)
+		free_parts(h);
 	return NULL;
 }
 
@@ -397,13 +406,7 @@ void dp_http_free(dp_http **hp)
 	}
 	pthread_key_delete(h->handle_key);
 	pthread_mutex_destroy(&h->lock);
-	curl_slist_free_all(h->headers);
-	if (h->key != NULL)
-		memset(h->key, 0, strlen(h->key));
-	free(h->key);
-	free(h->query);
-	free(h->base);
-	free(h);
+	free_parts(h);
 	*hp = NULL;
 }
 
@@ -619,17 +622,6 @@ static struct caller *this_caller(dp_http *h)
 	return t;
 }
 
-/* Under lock: 1 when the stage-wide pause a 429 asked for ends after
- * deadline (the end of the calling request's retry budget); why says so. */
-static int paused_beyond(dp_http *h, double deadline, char *why, size_t whylen)
-{
-	if (h->pause_until_ms <= deadline)
-		return 0;
-	snprintf(why, whylen, "HTTP 429: the server asked to pause requests for %.0f s more, "
-		 "beyond the retry budget", (h->pause_until_ms - dp_clock_ms()) / 1000);
-	return 1;
-}
-
 /* A request's place in flight. */
 struct slot {
 	unsigned long seq; /* the limiter's sequence number */
@@ -682,22 +674,12 @@ static void pass_turn(dp_http *h)
 		pthread_cond_signal(&h->queue->turn);
 }
 
-/* Under lock: gives a place in flight back, to the first caller queued. */
-static void return_place(dp_http *h)
-{
-	h->in_flight--;
-	pass_turn(h);
-}
-
-/* Sleeps until wait_until, holding a place; a stage-wide pause that
- * starts meanwhile moves it on, and so does a slower pace: the requests
- * that wait for their turn when a 429 slows the limiter's pace take new
- * turns at it (release rolls the turns back), instead of going at the
- * turns of the pace that met the wall.  req_at: the turn taken at
- * pace_epoch epoch.  Returns -1 (the place given back, why set) when the
- * pause lasts beyond deadline. */
-static int wait_to_send(dp_http *h, double wait_until, double req_at, unsigned long epoch,
-			double deadline, char *why, size_t whylen)
+/* Sleeps until wait_until, holding a place; a slower pace moves it on:
+ * the requests that wait for their turn when a 429 slows the limiter's
+ * pace take new turns at it (release rolls the turns back), instead of
+ * going at the turns of the pace that met the wall.  req_at: the turn
+ * taken at pace_epoch epoch. */
+static void wait_to_send(dp_http *h, double wait_until, double req_at, unsigned long epoch)
 {
 	for (;;) {
 		double d = wait_until - dp_clock_ms();
@@ -705,19 +687,12 @@ static int wait_to_send(dp_http *h, double wait_until, double req_at, unsigned l
 			break;
 		dp_sleep_ms(d);
 		pthread_mutex_lock(&h->lock);
-		if (paused_beyond(h, deadline, why, whylen)) {
-			return_place(h);
-			pthread_mutex_unlock(&h->lock);
-			return -1;
-		}
 		if (h->pace_epoch != epoch) {
 			epoch = h->pace_epoch;
 			req_at = pace_reserve(h, req_at);
 			if (req_at > wait_until)
 				wait_until = req_at;
 		}
-		if (h->pause_until_ms > wait_until)
-			wait_until = h->pause_until_ms;
 		pthread_mutex_unlock(&h->lock);
 	}
 	pthread_mutex_lock(&h->lock);
@@ -725,7 +700,6 @@ static int wait_to_send(dp_http *h, double wait_until, double req_at, unsigned l
 	if (now > h->last_req_ms)
 		h->last_req_ms = now;
 	pthread_mutex_unlock(&h->lock);
-	return 0;
 }
 
 /* Under lock: waits, first come first served, until the caller is first
@@ -792,38 +766,25 @@ void dp_http_give_back_place(dp_http *h)
 }
 
 /* Takes a place in flight (the caller's own from dp_http_take_place, or
- * one it queues for), then waits for the end of a stage-wide pause and for
- * the rate budget.  retrying: as queue_for_place's.  Returns -1 without a
- * place (why set) when the pause lasts beyond deadline: a Retry-After of
- * hours must fail the calls, not stall the stage for hours. */
-static int acquire(dp_http *h, struct caller *t, int retrying, size_t tokens, double deadline,
-		   struct slot *sl, char *why, size_t whylen)
+ * one it queues for), then waits for the rate budget.  retrying: as
+ * queue_for_place's.  (A wait the server asks for beyond the retry budget
+ * refuses the run: no stage-wide pause to wait out here.) */
+static void acquire(dp_http *h, struct caller *t, int retrying, size_t tokens, struct slot *sl)
 {
 	pthread_mutex_lock(&h->lock);
 	if (t->placed)
 		t->placed = 0;
 	else
 		queue_for_place(h, retrying);
-	if (paused_beyond(h, deadline, why, whylen)) {
-		return_place(h);
-		pthread_mutex_unlock(&h->lock);
-		return -1;
-	}
 	sl->seq = dp_limiter_sent(&h->limiter, h->in_flight);
 	double now = dp_clock_ms();
 	note_idle_place(h);
-	double wait_until = h->pause_until_ms;
 	double req_at = pace_reserve(h, now), tok_at = token_reserve(h, now, tokens);
+	double wait_until = req_at > tok_at ? req_at : tok_at;
 	unsigned long epoch = h->pace_epoch;
-	if (req_at > wait_until)
-		wait_until = req_at;
-	if (tok_at > wait_until)
-		wait_until = tok_at;
 	pthread_mutex_unlock(&h->lock);
-	if (wait_to_send(h, wait_until, req_at, epoch, deadline, why, whylen) < 0)
-		return -1;
+	wait_to_send(h, wait_until, req_at, epoch);
 	sl->sent_ms = dp_clock_ms();
-	return 0;
 }
 
 /* A 429 that is no quota refusal: weather. */
@@ -892,17 +853,6 @@ static void count_retrying(dp_http *h)
 {
 	pthread_mutex_lock(&h->lock);
 	h->retrying++;
-	pthread_mutex_unlock(&h->lock);
-}
-
-/* Every call stops asking until ms from now (a 429's Retry-After beyond
- * the retry budget). */
-static void pause_stage(dp_http *h, long ms)
-{
-	pthread_mutex_lock(&h->lock);
-	double until = dp_clock_ms() + (double)ms;
-	if (until > h->pause_until_ms)
-		h->pause_until_ms = until;
 	pthread_mutex_unlock(&h->lock);
 }
 
@@ -1046,21 +996,35 @@ static void page_reason(const dp_http *h, const struct response *r, char *out, s
 	}
 }
 
+/* The error's message in out; with the parameter OpenAI-compatible servers
+ * name ("param": "model"), ' (param "model")' after it: which part of the
+ * request was refused, the content ("messages", "input") or an option,
+ * tells one document's fault from every request's (summarize_chat). */
 static void server_reason(const dp_http *h, const struct response *r, char *out, size_t outlen)
 {
 	jv body = r->body.len > 0 ? jv_parse_sized(r->body.data, (int)r->body.len) : jv_invalid();
 	jv e = jv_get_kind(body) == JV_KIND_OBJECT ? jv_object_get(body, jv_string("error"))
 						     : (jv_free(body), jv_invalid());
+	jv param = jv_invalid();
 
-	if (jv_get_kind(e) == JV_KIND_OBJECT)
+	if (jv_get_kind(e) == JV_KIND_OBJECT) {
+		param = jv_object_get(jv_copy(e), jv_string("param"));
 		e = jv_object_get(e, jv_string("message"));
-	if (jv_get_kind(e) == JV_KIND_STRING)
+	}
+	if (jv_get_kind(e) == JV_KIND_STRING) {
 		quote_scrubbed(h, jv_string_value(e), (size_t)jv_string_length_bytes(jv_copy(e)), REASON_MAX,
 			       out, outlen);
-	else if (body_is_json(r))
+		const char *p = jv_get_kind(param) == JV_KIND_STRING ? jv_string_value(param) : "";
+		size_t n = strlen(out);
+		if (p[0] != '\0' && strlen(p) <= 40 && strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+							     "0123456789_.[]") == strlen(p))
+			snprintf(out + n, outlen - n, " (param \"%s\")", p);
+	} else if (body_is_json(r)) {
 		snprintf(out, outlen, "(no message)");
-	else
+	} else {
 		page_reason(h, r, out, outlen);
+	}
+	jv_free(param);
 	jv_free(e);
 }
 
@@ -1278,7 +1242,10 @@ dp_http_verdict dp_http_decide(const dp_http_policy *p, const dp_http_outcome *o
 			v.delay_ms = dp_http_backoff_ms(nth, p->backoff_base_ms, -1, jitter01);
 		if (elapsed_ms + v.delay_ms <= p->max_retry_ms)
 			v.action = DP_HTTP_DO_RETRY;
-		v.pause_stage = o->retry_after_ms > p->max_retry_ms;
+		if (o->retry_after_ms > p->max_retry_ms) {
+			v.action = DP_HTTP_DO_REFUSE;
+			v.wait_refused = 1;
+		}
 		return v;
 	} else if (o->transport != 0) {
 		retry = retryable_curl((CURLcode)o->transport) && !o->too_big;
@@ -1503,17 +1470,40 @@ static void perform(dp_http *h, CURL *c, const char *url, const dp_buf *text, si
 	o->quota = rc == CURLE_OK && o->status == 429 && is_quota_error(r);
 }
 
+/* Where the other bytes start when the body r is a JSON value followed
+ * by more than white space (a proxy's appendix, a second value); 0 when
+ * it is not (no JSON value at its start, or nothing after it). */
+static size_t json_then_more(const struct response *r)
+{
+	const char *b = r->body.data;
+	size_t at = 0, n = r->body.len;
+
+	if (b == NULL || dp_jscan_value(b, n, &at) < 0)
+		return 0;
+	while (at < n && strchr(" \t\r\n", b[at]) != NULL)
+		at++;
+	return at < n ? at : 0;
+}
+
 /* Says in out why the 2xx answer r, whose body is not JSON, is no answer:
- * the body's start, scrubbed (not jq's message: it quotes the whole body). */
+ * the body's start, scrubbed (not jq's message: it quotes the whole body);
+ * for a JSON value followed by other bytes, those bytes and where they
+ * start (the body's start, an answer, told nothing). */
 static void malformed_reason(const dp_http *h, const struct response *r, long status, char *out,
 			     size_t outlen)
 {
 	char start[BODY_QUOTE_MAX + 1];
+	size_t more = json_then_more(r);
+	const char *b = r->body.data != NULL ? r->body.data : "";
 
-	quote_scrubbed(h, r->body.data != NULL ? r->body.data : "", r->body.len, BODY_QUOTE_MAX, start,
-		       sizeof start);
-	snprintf(out, outlen, "malformed response body (HTTP %ld, %zu bytes): not JSON: \"%s%s\"", status,
-		 r->body.len, start, r->body.len > BODY_QUOTE_MAX ? "..." : "");
+	quote_scrubbed(h, b + more, r->body.len - more, BODY_QUOTE_MAX, start, sizeof start);
+	if (more > 0)
+		snprintf(out, outlen, "malformed response body (HTTP %ld, %zu bytes): a JSON answer followed"
+			 " by other bytes at offset %zu: \"%s%s\"", status, r->body.len, more, start,
+			 r->body.len - more > BODY_QUOTE_MAX ? "..." : "");
+	else
+		snprintf(out, outlen, "malformed response body (HTTP %ld, %zu bytes): not JSON: \"%s%s\"", status,
+			 r->body.len, start, r->body.len > BODY_QUOTE_MAX ? "..." : "");
 }
 
 /* The JSON of the 2xx body r, invalid when it is none.  jq 1.6's parser
@@ -1584,15 +1574,76 @@ static void describe(const dp_http *h, const dp_http_outcome *o, const struct re
 			quote_scrubbed(h, r->errbuf, strlen(r->errbuf), sizeof words - 1, words, sizeof words);
 		if (h->proxy_var[0] != '\0')
 			snprintf(via, sizeof via, " (through the proxy %s from $%s)", h->proxy, h->proxy_var);
-		snprintf(last, lastlen, "%.60s%s%.200s%s%.200s", words[0] == '\0' || strstr(words, code) != NULL ? "" : code,
+		snprintf(last, lastlen, "%.60s%s%.200s%.200s", words[0] == '\0' || strstr(words, code) != NULL ? "" : code,
 			 words[0] == '\0' || strstr(words, code) != NULL ? "" : ": ", words[0] != '\0' ? words : code,
-			 strstr(words, "wrong version number") != NULL ? " (an http:// server named with https://?)" : "",
 			 via);
 	} else {
 		char reason[REASON_MAX + 32];
 		server_reason(h, r, reason, sizeof reason);
 		snprintf(last, lastlen, "HTTP %ld: %s", o->status, reason);
 	}
+}
+
+/* Whether the 400 page r is a web server's answer to plain HTTP sent to
+ * its TLS port: nginx's, Go's and Apache's words.  Each document failed
+ * alone with that 400, a request each. */
+static int plain_to_tls_page(const struct response *r)
+{
+	static const char *const said[] = {
+		"plain HTTP request was sent to HTTPS port", /* nginx */
+		"sent an HTTP request to an HTTPS server",   /* Go's net/http */
+		"speaking plain HTTP to an SSL-enabled",     /* Apache httpd */
+	};
+	char head[1024];
+	size_t len = r->body.len < sizeof head - 1 ? r->body.len : sizeof head - 1;
+
+	if (r->body.data == NULL)
+		return 0;
+	memcpy(head, r->body.data, len);
+	head[len] = '\0';
+	for (size_t i = 0; i < sizeof said / sizeof said[0]; i++)
+		if (strstr(head, said[i]) != NULL)
+			return 1;
+	return 0;
+}
+
+/* Whether an http:// base URL names a TLS port: the attempt o failed with
+ * no HTTP answer (a connection reset, nothing, bytes that are not HTTP:
+ * what TLS servers send to a plain request, Python's, OpenSSL's) while no
+ * call has succeeded, and a TLS handshake with the same host and port
+ * (nothing sent: the certificate is not checked) completes.  Probed once a
+ * process, without a proxy (the proxy's answer would be judged).  Each
+ * call was retried as weather or a server's fault: 3 calls x --retries
+ * before "took connections but never answered: check the server". */
+static int tls_port(dp_http *h, const dp_http_outcome *o)
+{
+	char url[sizeof h->origin + 8];
+
+	if ((o->transport != CURLE_GOT_NOTHING && o->transport != CURLE_RECV_ERROR &&
+	     o->transport != CURLE_WEIRD_SERVER_REPLY && o->transport != CURLE_UNSUPPORTED_PROTOCOL) ||
+	    strncmp(h->origin, "http://", 7) != 0 || h->proxy_var[0] != '\0' || atomic_load(&h->oks) > 0 ||
+	    atomic_exchange(&h->tls_probed, 1) != 0)
+		return 0;
+	snprintf(url, sizeof url, "https://%s", h->origin + 7);
+	CURL *c = curl_easy_init();
+	CURLcode rc = c == NULL ? CURLE_OUT_OF_MEMORY : CURLE_OK;
+#define SET(opt, val)                                                                \
+	do {                                                                         \
+		if (rc == CURLE_OK)                                                  \
+			rc = curl_easy_setopt(c, opt, val);                          \
+	} while (0)
+	SET(CURLOPT_URL, url);
+	SET(CURLOPT_CONNECT_ONLY, 1L);
+	SET(CURLOPT_PROXY, "");
+	SET(CURLOPT_NOSIGNAL, 1L);
+	SET(CURLOPT_CONNECTTIMEOUT_MS, connect_timeout_ms(h));
+	SET(CURLOPT_SSL_VERIFYPEER, 0L);
+	SET(CURLOPT_SSL_VERIFYHOST, 0L);
+#undef SET
+	if (rc == CURLE_OK)
+		rc = curl_easy_perform(c);
+	curl_easy_cleanup(c);
+	return rc == CURLE_OK;
 }
 
 /* Whether what attempt o got (r; json: a 2xx body read as JSON) shows a
@@ -1606,7 +1657,7 @@ static void describe(const dp_http *h, const dp_http_outcome *o, const struct re
  * ("pages that are not JSON ... not a web page's"), a proxy asking for
  * its credentials ("HTTP 407: (no message)" for every document). */
 static int misconfigured(const dp_http *h, const dp_http_outcome *o, const struct response *r, int json,
-			 const char *last, char *why, size_t n)
+			 int tls_port, const char *last, char *why, size_t n)
 {
 	const char *b = r->body.data != NULL ? r->body.data : "";
 	size_t skip = 0;
@@ -1625,6 +1676,17 @@ static int misconfigured(const dp_http *h, const dp_http_outcome *o, const struc
 				 " server is the right one, give the CA that signed its certificate in"
 				 " SSL_CERT_FILE=/path/ca.pem (or CURL_CA_BUNDLE; SSL_CERT_DIR for a directory)",
 				 last);
+	} else if (o->transport == CURLE_SSL_CONNECT_ERROR && (strstr(r->errbuf, "wrong version number") != NULL ||
+							       strstr(r->errbuf, "packet length too long") != NULL)) {
+		/* OpenSSL's words for a first answer that is no TLS record: the
+		 * port speaks plain HTTP.  Retried as a handshake's weather, it
+		 * cost 3 calls x --retries (13 s) before "took connections but
+		 * never answered". */
+		snprintf(why, n, "the model API's port answers plain HTTP, not TLS (%.200s): use http:// in its"
+			 " URL (--base-url, OPENAI_BASE_URL), or the port where it serves https", last);
+	} else if (tls_port || (o->transport == 0 && o->status == 400 && plain_to_tls_page(r))) {
+		snprintf(why, n, "the model API's port speaks TLS, not plain HTTP (%.200s): use https:// in its"
+			 " URL (--base-url, OPENAI_BASE_URL)", last);
 	} else if (r->away[0] != '\0') {
 		snprintf(why, n, "the model API answered HTTP %ld, a redirect to another host, %.100s:"
 			 " not followed (neither the key nor the documents go to a host not given): if"
@@ -1797,6 +1859,26 @@ static void set_refused(dp_http *h, long status, const char *last, dp_err *err)
 	pthread_mutex_unlock(&h->lock);
 }
 
+/* A wait the server asked for (Retry-After: ms; last: the answer) beyond
+ * the whole retry budget: the run is refused, err set.  Pausing the stage
+ * for it failed every later document at once, unsent, and the stage
+ * ended with exit 1 as if the documents were at fault (a daily quota's
+ * 86400 s). */
+static void refuse_wait(dp_http *h, long ms, const char *last, dp_err *err)
+{
+	char wait[32];
+
+	if (ms >= 3600000)
+		snprintf(wait, sizeof wait, "%.0f s (%.1f h)", (double)ms / 1000, (double)ms / 3600000);
+	else
+		snprintf(wait, sizeof wait, "%.0f s", (double)ms / 1000);
+	pthread_mutex_lock(&h->lock);
+	refuse_run(h, err, "the model API asked to wait %s before the next request (%.300s),"
+		   " beyond the %.0f s a call may wait: run it again after that wait, or raise the"
+		   " rate limit or quota", wait, last, (double)h->o.max_retry_ms / 1000);
+	pthread_mutex_unlock(&h->lock);
+}
+
 /* A call given up on a server that never answered in the process's life
  * (o: its last attempt's outcome, a transport error): never reached (a
  * wrong URL, a server not started), or reached and silent (it takes
@@ -1854,7 +1936,8 @@ static int never_found(dp_http *h, long status, const char *last, dp_err *err)
 
 /* A call answered 2xx with a body that is not JSON (r) while no call of
  * the process has had JSON: a web server or a proxy's own page at the URL
- * (a web UI's, a sign-in or block page), not the API.  It fails at once
+ * (a web UI's, a sign-in or block page), not the API; or JSON followed by
+ * other bytes (a proxy's appendix), said so.  It fails at once
  * (no attempt would mend it), and so would every document, a request
  * each, over the whole corpus.  Counted as never_found counts; at
  * DP_HTTP_NEVER_REACHED_CALLS the run is refused (err set, returns 1). */
@@ -1867,10 +1950,16 @@ static int never_json(dp_http *h, const struct response *r, long status, dp_err 
 	pthread_mutex_lock(&h->lock);
 	if (++h->not_json_calls >= DP_HTTP_NEVER_REACHED_CALLS &&
 	    !atomic_load_explicit(&h->json_answered, memory_order_relaxed)) {
-		refuse_run(h, err, "the model API answered %d calls with HTTP %ld pages that are not JSON"
-			   " and none with JSON (%.300s): check its URL (--base-url, OPENAI_BASE_URL: the"
-			   " API's, not a web page's or a proxy's sign-in page)", h->not_json_calls, status,
-			   reason);
+		if (json_then_more(r) > 0)
+			refuse_run(h, err, "the model API answered %d calls with HTTP %ld JSON followed by other"
+				   " bytes and none with JSON alone (%.300s): the server or a proxy on the way"
+				   " adds to its answers (several JSON values: an answer streamed?)",
+				   h->not_json_calls, status, reason);
+		else
+			refuse_run(h, err, "the model API answered %d calls with HTTP %ld pages that are not"
+				   " JSON and none with JSON (%.300s): check its URL (--base-url,"
+				   " OPENAI_BASE_URL: the API's, not a web page's or a proxy's sign-in page)",
+				   h->not_json_calls, status, reason);
 		stop = 1;
 	}
 	pthread_mutex_unlock(&h->lock);
@@ -1934,11 +2023,7 @@ static int post(dp_http *h, const char *path, jv body, size_t tokens, size_t max
 
 		dp_buf_init(&r.body, max_response > 0 && max_response < RESPONSE_MAX ? max_response
 										      : RESPONSE_MAX);
-		if (acquire(h, t, retrying, tokens, start + (double)h->o.max_retry_ms, &sl, last, sizeof last) < 0) {
-			gave_up(path, counted + throttles, start, last, err);
-			status = DP_HTTP_UNREACHABLE;
-			break;
-		}
+		acquire(h, t, retrying, tokens, &sl);
 		/* Checked after the wait: a refusal or an abandoned stage (its
 		 * output has no receiver left, stop.h) costs no request. */
 		if (dp_abandon_requested()) {
@@ -1969,7 +2054,8 @@ static int post(dp_http *h, const char *path, jv body, size_t tokens, size_t max
 		if (v.action != DP_HTTP_DO_OK)
 			describe(h, &o, &r, last, sizeof last);
 		char config[DP_ERR_MAX];
-		int misset = misconfigured(h, &o, &r, json, last, config, sizeof config);
+		int misset = misconfigured(h, &o, &r, json, o.transport != 0 && tls_port(h, &o), last, config,
+					   sizeof config);
 		if (misset)
 			v.action = DP_HTTP_DO_REFUSE;
 		/* Stage-wide effects before the place is given back: no request
@@ -1980,10 +2066,10 @@ static int post(dp_http *h, const char *path, jv body, size_t tokens, size_t max
 		int refused_now = 0;
 		int shrink = (a->flags & DP_HTTP_SHRINKABLE) && v.action != DP_HTTP_DO_OK &&
 			     unanswered_in_time(&o);
-		if (v.pause_stage)
-			pause_stage(h, o.retry_after_ms);
 		if (misset)
 			dp_http_refuse(h, config, err);
+		else if (v.wait_refused)
+			refuse_wait(h, o.retry_after_ms, last, err);
 		else if (v.action == DP_HTTP_DO_REFUSE)
 			set_refused(h, o.status, last, err);
 		else if (v.action == DP_HTTP_DO_REJECT)
@@ -2010,14 +2096,6 @@ static int post(dp_http *h, const char *path, jv body, size_t tokens, size_t max
 			dp_err_set(err, "%s: %s", path, last);
 			status = DP_HTTP_REJECTED;
 		} else if (v.action == DP_HTTP_DO_GIVE_UP) {
-			/* A wait the server asked for that the budget cannot give:
-			 * the call that met it says so, as the later ones do. */
-			if (o.retry_after_ms >= 0 && throttled(&o)) {
-				size_t n = strlen(last);
-				snprintf(last + n, sizeof last - n, " (it asked to wait %.1f s, beyond the retry"
-					 " budget of %.0f s)", (double)o.retry_after_ms / 1000,
-					 (double)h->o.max_retry_ms / 1000);
-			}
 			gave_up(path, counted + throttles, start, last, err);
 			if (o.transport != 0 && !hung)
 				status = DP_HTTP_UNREACHABLE;

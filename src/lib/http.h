@@ -11,15 +11,17 @@
  *     within the rate limit the server announces in its headers
  *     (dp_http_ratelimit_interval_ms): the slower of the two wins;
  *   - refusals for good (401, 403, a 429 whose error is
- *     insufficient_quota): reported as DP_HTTP_REFUSED, and every later
- *     call returns the same at once, without a request.
+ *     insufficient_quota, a wait asked for (Retry-After) beyond the whole
+ *     retry budget): reported as DP_HTTP_REFUSED, and every later call
+ *     returns the same at once, without a request.
  * The API key is sent in a header only: it never appears in an error
  * message, and neither does the base URL (which may hold credentials;
  * libcurl's words on a certificate name its host).  A server or network
  * set up so that no call can succeed (a certificate not trusted, a
  * redirect to another origin, which is never followed, a redirect loop, a
- * proxy's 407, answers streamed as server-sent events) refuses the run at
- * its first occurrence (DP_HTTP_REFUSED), the mend said. */
+ * proxy's 407, answers streamed as server-sent events, https:// to a plain
+ * HTTP port or http:// to a TLS port) refuses the run at its first
+ * occurrence (DP_HTTP_REFUSED), the mend said. */
 #ifndef DP_HTTP_H
 #define DP_HTTP_H
 
@@ -32,7 +34,9 @@
 
 typedef struct dp_http_opts {
 	const char *base_url;    /* e.g. "https://api.openai.com/v1"; http or https only */
-	const char *api_key;     /* NULL or empty: no Authorization header */
+	const char *api_key;     /* NULL or empty: none sent; else as "Authorization:
+				  * Bearer", or "api-key" to Azure's classic API
+				  * (a base path holding /openai/deployments/) */
 	long timeout_ms;         /* per attempt; 0: 60000 */
 	int max_attempts;        /* 0: 6 */
 	long max_retry_ms;       /* total time one call may spend; 0: 300000 */
@@ -68,9 +72,8 @@ enum dp_http_status {
 				 * (400, 404, 413, 422): err has its reason */
 	DP_HTTP_REFUSED = -3,   /* quota or credentials: stop the stage */
 	DP_HTTP_UNREACHABLE = -4, /* no usable answer came (connection, TLS,
-				   * redirects, timeouts, a pause beyond the
-				   * budget): err says why; other content
-				   * would fare no better */
+				   * redirects, timeouts): err says why; other
+				   * content would fare no better */
 	DP_HTTP_TIMED_OUT = -5, /* DP_HTTP_SHRINKABLE only: sent and not
 				 * answered within --timeout, not retried:
 				 * smaller requests may be answered in time */
@@ -273,8 +276,9 @@ typedef struct dp_http_verdict {
 	enum dp_http_action action;
 	long delay_ms;       /* DP_HTTP_DO_RETRY: wait this long */
 	int counts;          /* 1 when this attempt used one of max_attempts */
-	int pause_stage;     /* a 429 asked for a wait beyond the retry budget:
-			      * every call should stop asking for that long */
+	int wait_refused;    /* DP_HTTP_DO_REFUSE for a wait asked for (a 429's or
+			      * a down server's Retry-After) beyond the whole
+			      * retry budget: no call can be answered within it */
 } dp_http_verdict;
 
 /* What to do after an attempt.  attempts: earlier attempts of the call
@@ -298,8 +302,11 @@ typedef struct dp_http_verdict {
  *   other 4xx/3xx                        reject
  *   bad URL/protocol, too many redirects,
  *   TLS verification, answer too big     give up
- *   any retry that would end past the    give up (a 429 asking for more than
- *   budget, or attempts exhausted        the whole budget: pause_stage too) */
+ *   the same (weather) with a            refuse (wait_refused): pausing the stage
+ *   Retry-After over the whole budget    for it failed every later document at
+ *                                        once, unsent (a daily quota's 86400 s)
+ *   any retry that would end past the    give up
+ *   budget, or attempts exhausted */
 dp_http_verdict dp_http_decide(const dp_http_policy *p, const dp_http_outcome *o, int attempts,
 			       int throttles, long elapsed_ms, double jitter01);
 

@@ -199,6 +199,37 @@ static int temperature_refused(int rc, const dp_err *err)
 	       strstr(err->msg, "temperature") != NULL;
 }
 
+/* A rejection (DP_HTTP_REJECTED, err its reason) that names a parameter
+ * of the request other than its content (' (param "model")', http.c's
+ * server_reason): an option the server refuses for every request (a
+ * proxy's model name it does not route, an option it does not take),
+ * which failed every document, a request each, over the whole corpus.
+ * Before any whole answer, the DP_HTTP_NEVER_REACHED_CALLS-th refuses the
+ * run (DP_HTTP_REFUSED, c->refused and the dp_http's reason set).  Why the
+ * parameter and not one reason repeated: a reason alone does not tell an
+ * input's fault from the server's (llama.cpp's context-size 400 and Azure's
+ * content filter say the same words for every document they refuse), and
+ * those name the content ("messages", "prompt") or nothing.  rc otherwise. */
+static int option_refused(summarize_ctx *c, int rc, dp_err *err)
+{
+	static const char *const content[] = {"(param \"messages", "(param \"prompt", "(param \"input"};
+	const char *p = rc == DP_HTTP_REJECTED ? strstr(err->msg, " (param \"") : NULL;
+
+	if (p == NULL || atomic_load(&c->whole))
+		return rc;
+	for (size_t i = 0; i < sizeof content / sizeof content[0]; i++)
+		if (strncmp(p + 1, content[i], strlen(content[i])) == 0)
+			return rc;
+	if (atomic_fetch_add(&c->option_refusals, 1) + 1 < DP_HTTP_NEVER_REACHED_CALLS)
+		return rc;
+	char why[DP_ERR_MAX];
+	snprintf(why, sizeof why, "the model API rejected %d requests naming an option and answered"
+		 " none (%.300s): the server refuses it for every request; check the model's name"
+		 " (--model) and the server's settings", DP_HTTP_NEVER_REACHED_CALLS, err->msg);
+	dp_http_refuse(c->http, why, err);
+	return DP_HTTP_REFUSED;
+}
+
 int summarize_chat(summarize_ctx *c, const char *prompt, jv *answer, dp_err *err)
 {
 	jv msg = jv_object_set(jv_object(), jv_string("role"), jv_string("user"));
@@ -233,6 +264,7 @@ int summarize_chat(summarize_ctx *c, const char *prompt, jv *answer, dp_err *err
 	} else {
 		jv_free(plain);
 	}
+	rc = option_refused(c, rc, err);
 	if (rc == DP_HTTP_REFUSED)
 		atomic_store(&c->refused, 1);
 	if (rc != DP_HTTP_OK)

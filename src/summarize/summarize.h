@@ -36,6 +36,7 @@ typedef struct summarize_ctx {
 	atomic_int whole;      /* some answer was not cut at the output limit */
 	atomic_int cut;        /* answers cut at the output limit before one whole */
 	atomic_int default_temperature; /* the server refused "temperature" 0: not sent */
+	atomic_int option_refusals; /* calls rejected naming an option before one whole */
 	atomic_ulong reused, requested;
 } summarize_ctx;
 

@@ -274,22 +274,26 @@ is "$?" 4 "bad credentials: exit 4"
 # The server counts every request on arrival, before its key check.
 is "$(api_requests embed)" 1 "401 is not retried: one request in all"
 
-# A server asking to wait longer than a call may take (Retry-After: 1 hour
-# > the 300 s retry budget): the stage must not stall for that hour, nor
-# hold up every later request; the documents fail at once with a reason.
+# A server asking to wait longer than a call may take (Retry-After: a day,
+# a daily quota, > the 300 s retry budget): the stage must not stall for
+# it; it is a refusal (before: the stage paused, every later document
+# failed at once unsent, exit 1, as if the documents were at fault).
 api_reset
-api_control '{"faults":[{"endpoint":"embed","status":429,"retry_after":3600}]}'
+api_control '{"faults":[{"endpoint":"embed","status":429,"retry_after":86400}]}'
 start=$(date +%s%N)
 timeout 120 docpipe-embed --backend openai --dim 16 --no-reuse --batch-inputs 1 <"$T_DIR/docs.ndjson" >"$T_DIR/o17" 2>"$T_DIR/e17"
 rc=$?
 ms=$((($(date +%s%N) - start) / 1000000))
-is "$rc" 1 "Retry-After beyond the retry budget: exit 1, no stall"
-# Generous (10 s could fail under load): what it tells apart is the hour.
-ok "$([ "$ms" -lt 60000 ] && echo 0 || echo 1)" "bounded time, not the hour asked (${ms} ms)"
+is "$rc" 4 "Retry-After beyond the retry budget: a refusal, exit 4, no stall"
+# Generous (10 s could fail under load): what it tells apart is the day.
+ok "$([ "$ms" -lt 60000 ] && echo 0 || echo 1)" "bounded time, not the day asked (${ms} ms)"
+like "$(cat "$T_DIR/e17")" "asked to wait 86400 s \\(24.0 h\\) before the next request \\(HTTP 429.*beyond the 300 s a call may wait: run it again after that wait" \
+	"the message names the wait and what to do"
 is "$(jq -r 'select(.kind=="error") | .path' "$T_DIR/o17" | wc -l | tr -d ' ')" 3 \
 	"every document is an error record"
-like "$(jq -r 'select(.kind=="error") | .error' "$T_DIR/o17" | sort -u)" "HTTP 429" "with the reason"
-is "$(api_requests embed)" 1 "no request is made during the pause the server asked for"
+is "$(jq -r 'select(.kind=="error") | .error' "$T_DIR/o17" | grep -c 'not embedded: the API refused the run')" 2 \
+	"the held documents: refused, as after a 401"
+is "$(api_requests embed)" 1 "one request in all"
 
 # Chunks of many documents share requests; results stay in order whatever
 # order the server lists them in.

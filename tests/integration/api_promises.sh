@@ -77,6 +77,13 @@ like "$?:$(one_line "$T_DIR/e2")" "^4:.*not trusted .* by the CA certificates gi
 embed_tls CURL_CA_BUNDLE="$T_DIR/none.crt"
 like "$?:$(one_line "$T_DIR/e2")" "^2:.*CURL_CA_BUNDLE=$T_DIR/none.crt: cannot read the CA certificates file" \
 	"a CA file that cannot be read: exit 2 before any request"
+# http:// naming the TLS port (the server resets the plain request): the
+# first call stops the stage, naming the mend (each call was retried: 3
+# calls x --retries, then "took connections but never answered").
+noca docpipe-embed --backend openai --base-url "http://127.0.0.1:$PORT/v1" --no-reuse --batch-inputs 1 \
+	<"$T_DIR/docs.ndjson" >"$T_DIR/o2" 2>"$T_DIR/e2"
+like "$?:$(one_line "$T_DIR/e2")" "^4:.* in 1 requests .*the model API's port speaks TLS, not plain HTTP \(.*\): use https://" \
+	"http:// to a TLS port: exit 4 after 1 request, use https://"
 
 # Redirects within the base URL's origin are followed, the POST sent again
 # as it was (301 and 302 do not make it a GET), at most 3 in a row; one to
@@ -112,12 +119,45 @@ is "$?" 4 "a redirect loop: exit 4"
 is "$(api_stats .redirects)" 4 "one request and 3 redirects followed, no more"
 like "$(one_line "$T_DIR/e3")" "redirected a call more than 3 times \(a loop\?\)" "the reason says so"
 
+# https:// naming a plain HTTP port (OpenSSL: "wrong version number"), and
+# http:// to a web server's TLS port answered with its 400 page (nginx's
+# words): the first call stops the stage (the first cost 3 calls x
+# --retries, 13 s; the second failed every document, a request each).
+api_reset
+docpipe-embed --backend openai --base-url "https://127.0.0.1:$PORT/v1" --dim 8 --no-reuse --batch-inputs 1 \
+	<"$T_DIR/docs.ndjson" >"$T_DIR/o3" 2>"$T_DIR/e3"
+like "$?:$(one_line "$T_DIR/e3")" "^4:.* in 1 requests .*the model API's port answers plain HTTP, not TLS \(.*wrong version number\): use http://" \
+	"https:// to a plain HTTP port: exit 4 after 1 attempt, use http://"
+api_control '{"faults":[{"endpoint":"embed","kind":"html","status":400,"text":"400 The plain HTTP request was sent to HTTPS port"}]}'
+docpipe-embed --backend openai --base-url "$BASE/v1" --dim 8 --no-reuse --batch-inputs 1 \
+	<"$T_DIR/docs.ndjson" >"$T_DIR/o3" 2>"$T_DIR/e3"
+like "$?:$(one_line "$T_DIR/e3")" "^4:.*the model API's port speaks TLS, not plain HTTP \(HTTP 400: .*\): use https://" \
+	"a web server's 400 for plain HTTP to its TLS port: exit 4"
+is "$(api_requests embed)" 1 "after 1 request"
+# A JSON answer followed by other bytes is said to be so, not "pages that
+# are not JSON ... not a web page's".
+api_reset
+api_control '{"faults":[{"endpoint":"embed","kind":"trailing","text":"\n<!-- cached -->"},{"endpoint":"embed","kind":"trailing","text":"\n<!-- cached -->"},{"endpoint":"embed","kind":"trailing","text":"\n<!-- cached -->"}]}'
+docpipe-embed --backend openai --base-url "$BASE/v1" --dim 8 --no-reuse --batch-inputs 1 \
+	<"$T_DIR/docs.ndjson" >"$T_DIR/o3" 2>"$T_DIR/e3"
+like "$?:$(one_line "$T_DIR/e3")" "^4:.*answered 3 calls with HTTP 200 JSON followed by other bytes and none with JSON alone \(.*a JSON answer followed by other bytes at offset [0-9]+: .<!-- cached -->.\): the server or a proxy" \
+	"a JSON answer followed by other bytes: said so, with their offset"
+
 # A query in the base URL (Azure OpenAI's ?api-version=, a gateway's) goes
 # after each call's path: it made the path part of the query.
 api_reset
 docpipe-embed --backend openai --base-url "$BASE/v1?api-version=2024-10-21" --dim 8 --no-reuse \
 	<"$T_DIR/one.ndjson" >"$T_DIR/o3" 2>"$T_DIR/e3"
 is "$?:$(api_stats '.queries | join(",")')" "0:api-version=2024-10-21" "a query in the base URL: sent after the path"
+# Azure OpenAI's classic API (.../openai/deployments/NAME) takes the key in
+# an api-key header only: it went as a Bearer token, refused (401).
+api_reset
+for st in summarize embed; do
+	OPENAI_API_KEY=$KEY docpipe-$st --backend openai --base-url "$BASE/openai/deployments/dp?api-version=2024-10-21" \
+		--no-reuse <"$T_DIR/one.ndjson" >"$T_DIR/o3" 2>"$T_DIR/e3"
+	is "$?:$(jq -r .kind "$T_DIR/o3")" 0:document "$st, Azure's classic deployments URL: answered"
+done
+is "$(api_stats '.auth_seen | join(",")')" "api-key $KEY" "the key went as api-key, not as a Bearer token"
 
 # Through a proxy (the test server plays it): a proxy that asks for
 # credentials (407) stops the stage at its first answer, naming the proxy

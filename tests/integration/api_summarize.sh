@@ -289,6 +289,35 @@ is "$?:$(jq -r .kind "$T_DIR/o16" | sort -u):$(api_stats '.status.chat."200"')" 
 # refused too (at most the 4 in flight) and sent again likewise.
 like "$(api_stats '.status.chat."400"')" "^[1-4]$" "after one refused request (a few at most)"
 api_control '{"no_temperature":false}'
+# A server refusing an option for every request (a proxy that does not
+# route the model's name: a 400 naming "model"): before any answer, the 3rd
+# such request stops the stage (exit 4), the documents left failed "not
+# summarized: the API refused the run"; every document failed alone, a
+# request each (fault sweep 21a).  400s naming the content ("messages": a
+# context too long, said alike for every document) stop nothing.
+for i in 1 2 3 4 5 6 7 8; do
+	printf '{"v":1,"kind":"document","path":"/opt/%d.md","chunks":[{"seq":0,"text":"Option doc %d.","heading":[]}]}\n' "$i" "$i"
+done >"$T_DIR/opt.ndjson"
+api_reset
+fault='{"endpoint":"chat","status":400,"param":"model","message":"Invalid model name passed in model=x"}'
+api_control "{\"faults\":[$fault,$fault,$fault,$fault,$fault]}"
+docpipe-summarize --backend openai --no-reuse -j 1 <"$T_DIR/opt.ndjson" >"$T_DIR/o16" 2>"$T_DIR/e16"
+rc=$?
+# (The rule is the stage's, read once an answer is back: the next request
+# may be on its way by then.)
+sent=$(api_requests chat)
+like "$rc:$sent:$(jq -r .kind "$T_DIR/o16" | sort -u | tr '\n' ,)" "^4:[34]:error,$" \
+	"an option refused for every request: exit 4 after 3 requests (4 at most)"
+like "$(tr '\n' ' ' <"$T_DIR/e16")" 'rejected 3 requests naming an option and answered none \(.*Invalid model name passed in model=x \(param "model"\)\)' \
+	"the reason names the parameter"
+is "$(jq -r .error "$T_DIR/o16" | grep -c 'not summarized: the API refused the run')" $((8 - sent)) \
+	"the documents left: refused, unsent"
+api_reset
+fault='{"endpoint":"chat","status":400,"param":"messages","message":"the request exceeds the available context size"}'
+api_control "{\"faults\":[$fault,$fault,$fault,$fault]}"
+docpipe-summarize --backend openai --no-reuse -j 1 <"$T_DIR/opt.ndjson" >"$T_DIR/o16" 2>"$T_DIR/e16"
+is "$?:$(jq -r .kind "$T_DIR/o16" | sort | uniq -c | tr -s ' ' | tr '\n' ,)" "1: 4 document, 4 error," \
+	"4 documents refused naming their content: only they fail"
 # A server (or proxy) that streams its answers whatever the request says:
 # the stage stops at the first answer, saying so (the 3-call rule for pages
 # that are not JSON took it for a web page at the URL).

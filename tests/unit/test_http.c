@@ -132,7 +132,7 @@ static void test_policy(void)
 		long elapsed_ms;
 		enum dp_http_action action;
 		long delay_ms;
-		int counts, pause;
+		int counts, refuse_wait;
 	} rows[] = {
 		{"200 ok", {.status = 200, .retry_after_ms = -1}, 0, 0, 0, DP_HTTP_DO_OK, 0, 1, 0},
 		{"204 ok", {.status = 204, .retry_after_ms = -1}, 3, 2, 9000, DP_HTTP_DO_OK, 0, 1, 0},
@@ -150,8 +150,12 @@ static void test_policy(void)
 		 {.status = 429, .retry_after_ms = -1}, 0, 2, 0, DP_HTTP_DO_RETRY, 1000, 0, 0},
 		{"429 past the budget gives up", {.status = 429, .retry_after_ms = 2000}, 0, 9, 299000,
 		 DP_HTTP_DO_GIVE_UP, 2000, 0, 0},
-		{"429 asking beyond the whole budget: give up, pause the stage",
-		 {.status = 429, .retry_after_ms = 3600000}, 0, 0, 0, DP_HTTP_DO_GIVE_UP, 3600000, 0, 1},
+		{"429 asking beyond the whole budget (a daily quota): refuse the run",
+		 {.status = 429, .retry_after_ms = 86400000}, 0, 0, 0, DP_HTTP_DO_REFUSE, 0, 0, 1},
+		{"503 asking beyond the whole budget while the server is down: refuse",
+		 {.status = 503, .retry_after_ms = 3600000, .server_down = 1}, 0, 0, 0, DP_HTTP_DO_REFUSE, 0, 0, 1},
+		{"429 asking for the whole budget exactly: retried",
+		 {.status = 429, .retry_after_ms = 300000}, 0, 0, 0, DP_HTTP_DO_RETRY, 300000, 0, 0},
 		{"500 retried with backoff", {.status = 500, .retry_after_ms = -1}, 0, 0, 0,
 		 DP_HTTP_DO_RETRY, 250, 1, 0},
 		{"503 third attempt: backoff doubles twice", {.status = 503, .retry_after_ms = -1}, 2, 0, 0,
@@ -255,12 +259,12 @@ static void test_policy(void)
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
 		const struct row *r = &rows[i];
 		dp_http_verdict v = dp_http_decide(&p, &r->o, r->attempts, r->throttles, r->elapsed_ms, 0.0);
-		int ok = v.action == r->action && v.counts == r->counts && v.pause_stage == r->pause &&
+		int ok = v.action == r->action && v.counts == r->counts && v.wait_refused == r->refuse_wait &&
 			 (r->action != DP_HTTP_DO_RETRY || v.delay_ms == r->delay_ms);
 		T_OK(ok, r->name);
 		if (!ok)
-			printf("#   got action %d delay %ld counts %d pause %d\n", v.action, v.delay_ms,
-			       v.counts, v.pause_stage);
+			printf("#   got action %d delay %ld counts %d wait_refused %d\n", v.action, v.delay_ms,
+			       v.counts, v.wait_refused);
 	}
 }
 
