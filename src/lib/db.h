@@ -355,11 +355,20 @@ int dp_db_environmental(const char *sqlstate);
 /* When the last failure (dp_db_last_sqlstate) of an opening (the schema,
  * the cache's tables, a run's claim) is one no retry or restart mends --
  * a privilege the role lacks (42501: no CREATE on the database to make
- * docpipe's schema, no right on its tables) or a database that takes no
- * writes (25006: default_transaction_read_only, a standby) -- appends
+ * docpipe's schema, no right on its tables), a database that takes no
+ * writes (25006: default_transaction_read_only, a standby) or a limit of
+ * its settings (53400: dp_db_limit_refused) -- appends
  * what to do to err and returns 1 (a configuration error); else 0, err
  * untouched. */
 int dp_db_open_refused(dp_err *err);
+/* When sqlstate (a failure's, err its words) is 53400, a limit of the
+ * server's, database's or role's settings that a statement of docpipe's
+ * went over (temp_file_limit, with work_mem as small as the minimum: the
+ * statement that records a batch's outcomes spills), appends to err the
+ * setting PostgreSQL's words name and how to raise it and returns 1 (a
+ * configuration error: the same statement meets it again after any wait
+ * or restart); else 0, err untouched.  dp_db_open_refused calls it. */
+int dp_db_limit_refused(const char *sqlstate, dp_err *err);
 
 /* Whether db's transactions take writes as docpipe makes them: 0 when
  * they do; 1 when the server is a standby or default_transaction_read_only

@@ -361,6 +361,10 @@ static int connect_and_search(dp_cli *cli, const char *db_env, query_opts *o, co
 		dp_err_set(&err, "out of memory"), rc = DP_EXIT_SYSTEM;
 	else if ((rc = search(db, &corpus, o, vector, q, &results, &err)) == DP_EXIT_OK)
 		rc = print_results(cli, json, jv_copy(results), &err);
+	/* A limit of the database's settings (temp_file_limit: a large -k
+	 * spills) is a configuration error, named. */
+	if (rc == DP_EXIT_SYSTEM && dp_db_limit_refused(dp_db_last_sqlstate(), &err))
+		rc = DP_EXIT_USAGE;
 	if (rc != DP_EXIT_OK)
 		dp_diag("%s", err.msg);
 	jv_free(results);
