@@ -10,6 +10,7 @@
 #include "err.h"
 #include "run.h"
 #include "text.h"
+#include "transport.h"
 #include "vec.h"
 
 /* The most one question waits on the embedding API, retries included. */
@@ -260,11 +261,7 @@ static int print_results(dp_cli *cli, int json, jv results, dp_err *err)
 
 	if (!json) {
 		query_print_text(stdout, results);
-		if (fflush(stdout) != 0) {
-			dp_err_set(err, "write to standard output failed");
-			rc = DP_EXIT_SYSTEM;
-		}
-		return rc;
+		return dp_stdout_flush(err) < 0 ? DP_EXIT_SYSTEM : DP_EXIT_OK;
 	}
 	dp_source *none;
 	dp_sink *sink;

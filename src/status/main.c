@@ -16,6 +16,7 @@
 #include "live.h"
 #include "record.h"
 #include "status.h"
+#include "transport.h"
 
 static void usage(FILE *out)
 {
@@ -207,11 +208,7 @@ static int show(PGconn *db, const struct args *a, dp_err *err)
 		status_print(stdout, st);
 		jv_free(st);
 	}
-	if (fflush(stdout) != 0) {
-		dp_err_set(err, "writing the output failed");
-		return DP_EXIT_SYSTEM;
-	}
-	return DP_EXIT_OK;
+	return dp_stdout_flush(err) < 0 ? DP_EXIT_SYSTEM : DP_EXIT_OK;
 }
 
 /* The recorder's claim (claim_and_record), tried until it is made or
