@@ -238,7 +238,12 @@ static int try_claim(void *ctx, dp_err *err)
 		c->code = dp_db_connect_status(err->msg);
 		return c->code == DP_EXIT_USAGE ? -2 : -1;
 	}
-	int bad = store_schema_check(c->db, err);
+	/* A standby or a read-only database named first, as the store does:
+	 * the claim's own failure there gave PostgreSQL's words ("cannot
+	 * execute SELECT in a read-only transaction") before the hint. */
+	int bad = dp_db_unwritable(c->db, err);
+	if (bad == 0)
+		bad = store_schema_check(c->db, err);
 	if (bad > 0)
 		c->code = DP_EXIT_USAGE;
 	if (bad != 0)
