@@ -1136,6 +1136,23 @@ PGresult *dp_db_query(PGconn *db, const char *sql, int nparams, const char *cons
 	return res;
 }
 
+PGresult *dp_db_query_set(PGconn *db, const char *sql, int nparams, const char *const *params,
+			  dp_err *err)
+{
+	if (!dp_db_pooled() || PQtransactionStatus(db) != PQTRANS_IDLE)
+		return dp_db_query(db, sql, nparams, params, err);
+	if (dp_db_begin(db, NULL, NULL, err) < 0) {
+		dp_db_rollback(db);
+		return NULL;
+	}
+	PGresult *res = dp_db_query(db, sql, nparams, params, err);
+	if (dp_db_end(db, res != NULL ? 0 : -1, err) < 0) {
+		PQclear(res);
+		return NULL;
+	}
+	return res;
+}
+
 int dp_db_begin_locked(PGconn *db, const char *settings, const char *local, long long lock_key,
 		       dp_err *err)
 {

@@ -234,6 +234,16 @@ int dp_db_exec(PGconn *db, const char *sql, dp_err *err);
 PGresult *dp_db_query(PGconn *db, const char *sql, int nparams, const char *const *params,
 		      dp_err *err);
 
+/* dp_db_query with dp_db_connect's settings whatever the server session
+ * has: behind a transaction pooler a statement outside a transaction runs
+ * with the settings the pool's server session has (another client's SET
+ * extra_float_digits = -15 read docpipe-query's text scores as one digit),
+ * so there, outside a transaction, it runs in one of its own (dp_db_begin's
+ * SET LOCAL: two more round trips).  For reads whose text depends on the
+ * settings (floats). */
+PGresult *dp_db_query_set(PGconn *db, const char *sql, int nparams, const char *const *params,
+			  dp_err *err);
+
 /* Starts a transaction (dp_db_begin with settings and local) that holds
  * pg_advisory_xact_lock(lock_key) until it ends, so processes that create
  * or change the schema at the same moment take turns (local comes before
