@@ -754,10 +754,51 @@ int dp_db_unwritable(PGconn *db, dp_err *err)
 	return ro || standby;
 }
 
+/* The setting a 53400 failure's words name: PostgreSQL keeps its name in
+ * every language ("temporary file size exceeds temp_file_limit (0kB)"),
+ * and a setting's name is the message's one word of lower-case letters,
+ * digits and underscores that holds an underscore.  "" when none. */
+static void limit_setting(const char *msg, char *out, size_t size)
+{
+	out[0] = '\0';
+	for (const char *p = msg; *p != '\0';) {
+		size_t n = strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789_");
+		int word_start = p == msg || !isalnum((unsigned char)p[-1]);
+		if (n > 0 && word_start && !isalnum((unsigned char)p[n]) && memchr(p, '_', n) != NULL &&
+		    p[0] != '_' && n < size) {
+			memcpy(out, p, n);
+			out[n] = '\0';
+			return;
+		}
+		p += n > 0 ? n : 1;
+	}
+}
+
+int dp_db_limit_refused(const char *sqlstate, dp_err *err)
+{
+	char setting[64], why[DP_ERR_MAX];
+
+	if (strcmp(sqlstate, "53400") != 0)
+		return 0;
+	limit_setting(err->msg, setting, sizeof setting);
+	snprintf(why, sizeof why, "%s", err->msg);
+	if (setting[0] != '\0')
+		dp_err_set(err, "%s (a limit the server's, database's or role's settings put on a"
+			   " session: %s; a superuser raises it, e.g. ALTER ROLE <role> SET %s = ...,"
+			   " or ALTER DATABASE <db> SET ... (SHOW %s); restarting does not help)",
+			   why, setting, setting, setting);
+	else
+		dp_err_set(err, "%s (a limit the server's, database's or role's settings put on a"
+			   " session: raise the setting named; restarting does not help)", why);
+	return 1;
+}
+
 int dp_db_open_refused(dp_err *err)
 {
 	const char *hint;
 
+	if (dp_db_limit_refused(last_sqlstate, err))
+		return 1;
 	if (strcmp(last_sqlstate, "42501") == 0)
 		hint = "a privilege the role lacks: have the database's owner grant it, e.g. GRANT"
 		       " CREATE ON DATABASE, or run docpipe-store once as the owner to create"
@@ -1089,6 +1130,23 @@ PGresult *dp_db_query(PGconn *db, const char *sql, int nparams, const char *cons
 
 	if (res == NULL || !is_success(res)) {
 		dp_db_err(err, db, res, "query failed");
+		PQclear(res);
+		return NULL;
+	}
+	return res;
+}
+
+PGresult *dp_db_query_set(PGconn *db, const char *sql, int nparams, const char *const *params,
+			  dp_err *err)
+{
+	if (!dp_db_pooled() || PQtransactionStatus(db) != PQTRANS_IDLE)
+		return dp_db_query(db, sql, nparams, params, err);
+	if (dp_db_begin(db, NULL, NULL, err) < 0) {
+		dp_db_rollback(db);
+		return NULL;
+	}
+	PGresult *res = dp_db_query(db, sql, nparams, params, err);
+	if (dp_db_end(db, res != NULL ? 0 : -1, err) < 0) {
 		PQclear(res);
 		return NULL;
 	}

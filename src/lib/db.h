@@ -234,6 +234,16 @@ int dp_db_exec(PGconn *db, const char *sql, dp_err *err);
 PGresult *dp_db_query(PGconn *db, const char *sql, int nparams, const char *const *params,
 		      dp_err *err);
 
+/* dp_db_query with dp_db_connect's settings whatever the server session
+ * has: behind a transaction pooler a statement outside a transaction runs
+ * with the settings the pool's server session has (another client's SET
+ * extra_float_digits = -15 read docpipe-query's text scores as one digit),
+ * so there, outside a transaction, it runs in one of its own (dp_db_begin's
+ * SET LOCAL: two more round trips).  For reads whose text depends on the
+ * settings (floats). */
+PGresult *dp_db_query_set(PGconn *db, const char *sql, int nparams, const char *const *params,
+			  dp_err *err);
+
 /* Starts a transaction (dp_db_begin with settings and local) that holds
  * pg_advisory_xact_lock(lock_key) until it ends, so processes that create
  * or change the schema at the same moment take turns (local comes before
@@ -355,11 +365,20 @@ int dp_db_environmental(const char *sqlstate);
 /* When the last failure (dp_db_last_sqlstate) of an opening (the schema,
  * the cache's tables, a run's claim) is one no retry or restart mends --
  * a privilege the role lacks (42501: no CREATE on the database to make
- * docpipe's schema, no right on its tables) or a database that takes no
- * writes (25006: default_transaction_read_only, a standby) -- appends
+ * docpipe's schema, no right on its tables), a database that takes no
+ * writes (25006: default_transaction_read_only, a standby) or a limit of
+ * its settings (53400: dp_db_limit_refused) -- appends
  * what to do to err and returns 1 (a configuration error); else 0, err
  * untouched. */
 int dp_db_open_refused(dp_err *err);
+/* When sqlstate (a failure's, err its words) is 53400, a limit of the
+ * server's, database's or role's settings that a statement of docpipe's
+ * went over (temp_file_limit, with work_mem as small as the minimum: the
+ * statement that records a batch's outcomes spills), appends to err the
+ * setting PostgreSQL's words name and how to raise it and returns 1 (a
+ * configuration error: the same statement meets it again after any wait
+ * or restart); else 0, err untouched.  dp_db_open_refused calls it. */
+int dp_db_limit_refused(const char *sqlstate, dp_err *err);
 
 /* Whether db's transactions take writes as docpipe makes them: 0 when
  * they do; 1 when the server is a standby or default_transaction_read_only

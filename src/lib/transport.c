@@ -461,6 +461,11 @@ int dp_sink_flush(dp_sink *sink, dp_err *err)
 	return rc;
 }
 
+int dp_stdout_flush(dp_err *err)
+{
+	return fflush(stdout) == EOF ? write_failed(err) : 0;
+}
+
 int dp_sink_close(dp_sink **sink, dp_err *err)
 {
 	int rc;

@@ -10,6 +10,7 @@
 #include "err.h"
 #include "run.h"
 #include "text.h"
+#include "transport.h"
 #include "vec.h"
 
 /* The most one question waits on the embedding API, retries included. */
@@ -260,11 +261,7 @@ static int print_results(dp_cli *cli, int json, jv results, dp_err *err)
 
 	if (!json) {
 		query_print_text(stdout, results);
-		if (fflush(stdout) != 0) {
-			dp_err_set(err, "write to standard output failed");
-			rc = DP_EXIT_SYSTEM;
-		}
-		return rc;
+		return dp_stdout_flush(err) < 0 ? DP_EXIT_SYSTEM : DP_EXIT_OK;
 	}
 	dp_source *none;
 	dp_sink *sink;
@@ -361,6 +358,10 @@ static int connect_and_search(dp_cli *cli, const char *db_env, query_opts *o, co
 		dp_err_set(&err, "out of memory"), rc = DP_EXIT_SYSTEM;
 	else if ((rc = search(db, &corpus, o, vector, q, &results, &err)) == DP_EXIT_OK)
 		rc = print_results(cli, json, jv_copy(results), &err);
+	/* A limit of the database's settings (temp_file_limit: a large -k
+	 * spills) is a configuration error, named. */
+	if (rc == DP_EXIT_SYSTEM && dp_db_limit_refused(dp_db_last_sqlstate(), &err))
+		rc = DP_EXIT_USAGE;
 	if (rc != DP_EXIT_OK)
 		dp_diag("%s", err.msg);
 	jv_free(results);

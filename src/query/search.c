@@ -507,9 +507,9 @@ int query_hits_centroid(PGconn *db, const query_corpus *c, const query_hit *hits
 	if (idl == NULL || seql == NULL)
 		dp_err_set(err, "out of memory");
 	else
-		res = dp_db_query(db, "SELECT c.embedding::real[]::text FROM unnest($1::bigint[], $2::int[])"
-				  " AS h(id, seq) JOIN docpipe.chunks c ON c.document_id = h.id"
-				  " AND c.seq = h.seq WHERE c.embedding IS NOT NULL", 2, params, err);
+		res = dp_db_query_set(db, "SELECT c.embedding::real[]::text FROM unnest($1::bigint[], $2::int[])"
+				      " AS h(id, seq) JOIN docpipe.chunks c ON c.document_id = h.id"
+				      " AND c.seq = h.seq WHERE c.embedding IS NOT NULL", 2, params, err);
 	for (int i = 0; res != NULL && i < PQntuples(res) && added >= 0; i++) {
 		int rc = add_unit_vector(PQgetvalue(res, i, 0), sum, (size_t)c->dim, err);
 		added = rc < 0 ? -1 : added + rc;

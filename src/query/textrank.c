@@ -198,8 +198,9 @@ int query_text_search(PGconn *db, const char *terms, int nterms, enum query_text
 	}
 	snprintf(limit, sizeof limit, "%zu", n);
 	const char *params[] = {terms, idl, limit};
-	PGresult *res = dp_db_query(db, rank == QUERY_RANK_BM25 ? dp_buf_cstr(&sql) : cd_sql, 3,
-				    params, err);
+	/* The scores' text exact behind a pooler too (extra_float_digits). */
+	PGresult *res = dp_db_query_set(db, rank == QUERY_RANK_BM25 ? dp_buf_cstr(&sql) : cd_sql, 3,
+					params, err);
 	dp_buf_free(&sql);
 	free(idl);
 	if (res == NULL)

@@ -16,6 +16,7 @@
 #include "live.h"
 #include "record.h"
 #include "status.h"
+#include "transport.h"
 
 static void usage(FILE *out)
 {
@@ -207,11 +208,7 @@ static int show(PGconn *db, const struct args *a, dp_err *err)
 		status_print(stdout, st);
 		jv_free(st);
 	}
-	if (fflush(stdout) != 0) {
-		dp_err_set(err, "writing the output failed");
-		return DP_EXIT_SYSTEM;
-	}
-	return DP_EXIT_OK;
+	return dp_stdout_flush(err) < 0 ? DP_EXIT_SYSTEM : DP_EXIT_OK;
 }
 
 /* The recorder's claim (claim_and_record), tried until it is made or
@@ -241,7 +238,12 @@ static int try_claim(void *ctx, dp_err *err)
 		c->code = dp_db_connect_status(err->msg);
 		return c->code == DP_EXIT_USAGE ? -2 : -1;
 	}
-	int bad = store_schema_check(c->db, err);
+	/* A standby or a read-only database named first, as the store does:
+	 * the claim's own failure there gave PostgreSQL's words ("cannot
+	 * execute SELECT in a read-only transaction") before the hint. */
+	int bad = dp_db_unwritable(c->db, err);
+	if (bad == 0)
+		bad = store_schema_check(c->db, err);
 	if (bad > 0)
 		c->code = DP_EXIT_USAGE;
 	if (bad != 0)

@@ -9,6 +9,7 @@
 #include "blocker.h"
 #include "cli.h"
 #include "endrec.h"
+#include "feed.h"
 #include "err.h"
 #include "fulltext.h"
 #include "lines.h"
@@ -361,6 +362,7 @@ int main(int argc, char **argv)
 	dp_err err;
 
 	dp_cli_init("store");
+	store_nomem_said();
 	if ((rc = parse(argc, argv, &a)) >= 0)
 		return rc;
 	dp_source *src = NULL;

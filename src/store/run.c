@@ -79,13 +79,18 @@ static int write_batch(store *s, store_item *items, size_t n, dp_err *err)
 	if (rc < 0) {
 		/* A database that refuses the outcome rows (read-only, disk
 		 * full, privilege) refuses every write: stop as the write
-		 * ladder does, not as for a lost connection. */
-		const char *state = dp_db_last_sqlstate();
+		 * ladder does, not as for a lost connection.  A limit of its
+		 * settings (temp_file_limit: the statement spills) is named,
+		 * a configuration error. */
+		char state[6], why[DP_ERR_MAX];
+		snprintf(state, sizeof state, "%s", dp_db_last_sqlstate());
 		if (dp_db_environmental(state)) {
-			char why[DP_ERR_MAX];
 			snprintf(why, sizeof why, "%s", err->msg);
-			dp_err_set(err, "recording the outcomes failed (SQLSTATE %s): %s; the database"
-					" refuses every write, stopping", state, why);
+			dp_err_set(err, "recording the outcomes failed (SQLSTATE %s): %s", state, why);
+			if (dp_db_limit_refused(state, err))
+				return STORE_WRITE_CONFIG;
+			snprintf(why, sizeof why, "%s", err->msg);
+			dp_err_set(err, "%s; the database refuses every write, stopping", why);
 			return STORE_WRITE_REFUSED;
 		}
 	}

@@ -165,6 +165,45 @@ int store_settings_load(store *s, dp_db_settings *set, dp_err *err)
 	return 0;
 }
 
+/* The schema pgvector's extension is made in: where a CREATE EXTENSION
+ * under the user's own search_path would make it, the path's first schema
+ * that exists and that the role may create in (pg_catalog and pg_temp
+ * left out); no row when there is none (then where PostgreSQL puts it: its
+ * refusal keeps the corpus on real[], as before).  Not the session's
+ * first schema: docpipe's sessions put pg_catalog first when the user's
+ * path names a schema before it (connect_settings, src/lib/db.c), and the
+ * extension landed in pg_catalog ("shadow, pg_catalog, public": fault
+ * sweep 21b).  Not public when the path has no such schema: the session's
+ * search_path, fixed at its connection, would not find the type. */
+static const char vector_home[] =
+	"SELECT p.s FROM unnest(current_schemas(false)) WITH ORDINALITY AS p(s, i)"
+	" WHERE p.s <> 'pg_catalog' AND left(p.s, 7) <> 'pg_temp'"
+	" AND has_schema_privilege(p.s, 'CREATE') ORDER BY p.i LIMIT 1";
+
+/* CREATE EXTENSION IF NOT EXISTS vector, in vector_home's schema, under a
+ * savepoint (dp_db_try's result). */
+static int create_vector(store *s, dp_err *err)
+{
+	char sql[256] = "CREATE EXTENSION IF NOT EXISTS vector";
+	PGresult *res = dp_db_query(s->db, vector_home, 0, NULL, err);
+
+	if (res == NULL)
+		return -1;
+	if (PQntuples(res) == 1) {
+		char *id = PQescapeIdentifier(s->db, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+		if (id == NULL || strlen(id) > sizeof sql - 64) {
+			dp_err_set(err, "pgvector's schema: %s", id == NULL ? "out of memory" : "name too long");
+			PQfreemem(id);
+			PQclear(res);
+			return -1;
+		}
+		snprintf(sql + strlen(sql), sizeof sql - strlen(sql), " SCHEMA %s", id);
+		PQfreemem(id);
+	}
+	PQclear(res);
+	return dp_db_try(s->db, sql, err);
+}
+
 /* Picks the vector type of a new corpus (in the schema transaction) and
  * says why in why.  Returns the type, or -1 with err and *usage set when
  * the type asked for cannot be had. */
@@ -177,7 +216,7 @@ static int choose_type(store *s, char *why, size_t why_size, int *usage, int *lo
 		snprintf(why, why_size, "--vector-type real");
 		return STORE_VT_REAL;
 	}
-	int rc = dp_db_try(s->db, "CREATE EXTENSION IF NOT EXISTS vector", &no);
+	int rc = create_vector(s, &no);
 	if (rc < 0) {
 		*err = no;
 		return -1;

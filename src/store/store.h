@@ -286,12 +286,15 @@ int store_index_settle(store *s, dp_err *err);
  * database stayed away (nothing of the failed transaction was written);
  * STORE_WRITE_REFUSED with err set when STORE_SAME_FAILURES documents in a
  * row failed alone with one environmental SQLSTATE: the database refuses
- * every write, and failing the rest one by one would only hide that. */
+ * every write, and failing the rest one by one would only hide that;
+ * STORE_WRITE_CONFIG when that SQLSTATE is a limit of the database's
+ * settings (53400, dp_db_limit_refused: named in err). */
 #define STORE_WRITE_LOST (-1)
 #define STORE_WRITE_REFUSED (-2)
-/* Not store_write's: what run.c's write_batch returns when the corpus's
- * text search configuration changed under the store (s->text_moved): a
- * configuration the store was not started for, exit 2. */
+/* Also what run.c's write_batch returns when the corpus's text search
+ * configuration changed under the store (s->text_moved), or the outcome
+ * rows went over a limit of the database's settings: a configuration the
+ * store was not started for, exit 2. */
 #define STORE_WRITE_CONFIG (-3)
 int store_write(store *s, store_item *items, size_t n, dp_err *err);
 

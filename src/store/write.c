@@ -1226,9 +1226,12 @@ int store_write(store *s, store_item *items, size_t n, dp_err *err)
 		s->same_count = 0;
 	free(all);
 	if (refused) {
-		dp_err_set(err, "%d documents in a row failed the same way (SQLSTATE %s): %s; "
-				"the database refuses every write, stopping",
+		dp_err_set(err, "%d documents in a row failed the same way (SQLSTATE %s): %s",
 			   s->same_count, s->same_state, why.msg);
+		if (dp_db_limit_refused(s->same_state, err))
+			return STORE_WRITE_CONFIG;
+		snprintf(why.msg, sizeof why.msg, "%s", err->msg);
+		dp_err_set(err, "%s; the database refuses every write, stopping", why.msg);
 		return STORE_WRITE_REFUSED;
 	}
 	if (r == TX_LOST) {

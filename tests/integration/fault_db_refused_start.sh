@@ -50,7 +50,12 @@ DATABASE_URL="postgresql://$PGUSER@127.0.0.1:$PGPORT/$PGDATABASE?gssencmode=requ
 # A database that takes no writes from its first statement on.
 sql "ALTER DATABASE \"$PGDATABASE\" SET default_transaction_read_only = on"
 read_only='the database takes no writes: default_transaction_read_only is on'
-exits_at_once "docpipe run, a read-only database" "$read_only" docpipe run "$T_DIR/docs" --progress none
+# The run's claim (docpipe-status --record-run --claim) names it first, as
+# the store does (dp_db_unwritable): it said PostgreSQL's "cannot execute
+# CREATE SCHEMA in a read-only transaction", the cause after it (fault
+# sweep 21b, a standby: "cannot execute SELECT ...").
+exits_at_once "docpipe run, a read-only database" "docpipe-status: $read_only" \
+	docpipe run "$T_DIR/docs" --progress none
 ok "$(! grep -q 'hub on\|restarting it' "$T_DIR/err"; echo $?)" "... no stage started, none restarted" ||
 	diag "$(cut -c1-300 "$T_DIR/err")"
 exits_at_once "docpipe-store, a read-only database" "$read_only" docpipe-store --db-retry 300

@@ -42,4 +42,19 @@ unlike_bash=$(grep -c 'unbound variable' "$T_DIR/err")
 is "$unlike_bash" 0 "... with no bash error"
 is "$(sql "SELECT count(*) FROM docpipe.documents")" 3 "the documents are stored"
 [ "$rc" = 3 ] || sed 's/^/# /' "$T_DIR/err"
+
+# docpipe-status and docpipe-query, text and JSON, writing to a full disk or
+# a closed stdout: one wording with errno's (status said "writing the
+# output failed", query's text "write to standard output failed", no
+# errno: fault sweep 21b).
+for prog in docpipe-status "docpipe-query --mode text note"; do
+	for json in "" --json; do
+		timeout 60 $prog $json >/dev/full 2>"$T_DIR/err"
+		is "$?" 3 "${prog%% *} $json to /dev/full: exit 3"
+		like "$(cat "$T_DIR/err")" "${prog%% *}: write to standard output: No space left on device" "... saying why"
+		timeout 60 $prog $json >&- 2>"$T_DIR/err"
+		like "$?: $(cat "$T_DIR/err")" "^3: ${prog%% *}: write to standard output: Bad file descriptor" \
+			"${prog%% *} $json, stdout closed: exit 3, saying why"
+	done
+done
 done_testing

@@ -16,6 +16,7 @@
 # - search_path with a schema before pg_catalog: its now() stamped the documents.
 # - session_replication_role replica: a swept document's chunks stayed.
 # - idle_in_transaction_session_timeout 1 ms: the store's sessions cut mid-write.
+# - temp_file_limit 0 (work_mem 64kB): a spill said as a database refusing every write.
 . "$(dirname "$0")/../lib/tap.sh"
 newdb || exit 1
 D=$T_DIR/docs
@@ -185,6 +186,35 @@ DATABASE_URL= PGUSER=$role OPENAI_BASE_URL=http://127.0.0.1:1/v1 docpipe-embed -
 is "$?" 2 "docpipe-embed with a remote backend (its result cache): exits 2"
 if [ "$(wc -c <"$T_DIR/e.err")" -lt 600 ]; then ok 0 "its message names the statement, not the cache's whole script"; else ok 1 "its message names the statement, not the cache's whole script"; diag "$(cat "$T_DIR/e.err")"; fi
 sql "DROP ROLE $role" >/dev/null
+
+# temp_file_limit 0 with work_mem 64kB on the database (fault sweep 21b):
+# a statement that spills fails with SQLSTATE 53400, a limit of the
+# database's settings.  It was "the database refuses every write,
+# stopping" (the store, exit 4) or a failed query (exit 3); now named, with
+# how to raise it, exit 2 (configuration).  The store's two ways to meet it
+# (its outcome rows, its documents' writes) come from a trigger raising
+# PostgreSQL's own words: which of its statements spills is the data's.
+newdb || exit 1
+gen_docs --docs 600 --chunks 2 --dim 8 --run r1 >"$T_DIR/lim.ndjson"
+docpipe-store -q <"$T_DIR/lim.ndjson" >/dev/null || exit 1
+sql "ALTER DATABASE $PGDATABASE SET temp_file_limit = 0; ALTER DATABASE $PGDATABASE SET work_mem = '64kB'" >/dev/null
+limit_words='temporary file size exceeds temp_file_limit \(0kB\) \(a limit .*: temp_file_limit; .*ALTER ROLE <role> SET temp_file_limit'
+docpipe-query -k 1000 --mode vector --vector PeOkP2+HuT8S24c9IrlDv1XMi7+fWAA9R9SCvwfqt78= >/dev/null 2>"$T_DIR/lim.err"
+is "$?" 2 "docpipe-query over temp_file_limit (-k 1000 spills): exit 2, a configuration error"
+like "$(cat "$T_DIR/lim.err")" "$limit_words" "... naming the setting and how to raise it"
+sql "ALTER DATABASE $PGDATABASE RESET temp_file_limit; ALTER DATABASE $PGDATABASE RESET work_mem;
+	CREATE FUNCTION over_limit() RETURNS trigger LANGUAGE plpgsql AS
+	\$\$BEGIN RAISE EXCEPTION 'temporary file size exceeds temp_file_limit (0kB)' USING ERRCODE = '53400'; END\$\$;
+	CREATE TRIGGER over_limit BEFORE INSERT ON docpipe.runs FOR EACH ROW EXECUTE FUNCTION over_limit()" >/dev/null
+gen_docs --docs 3 --chunks 1 --dim 8 --run r2 --prefix /lim2 | docpipe-store -q >/dev/null 2>"$T_DIR/lim.err"
+is "$?" 2 "the store's outcome rows over temp_file_limit: exit 2, a configuration error (was 4)"
+like "$(cat "$T_DIR/lim.err")" "recording the outcomes failed \(SQLSTATE 53400\): .*$limit_words" "... naming it"
+ok "$(! grep -q "refuses every write" "$T_DIR/lim.err"; echo $?)" "... not as a database that refuses every write"
+sql "DROP TRIGGER over_limit ON docpipe.runs;
+	CREATE TRIGGER over_limit BEFORE INSERT OR UPDATE ON docpipe.documents FOR EACH ROW EXECUTE FUNCTION over_limit()" >/dev/null
+gen_docs --docs 5 --chunks 1 --dim 8 --run r3 --prefix /lim3 | docpipe-store -q >"$T_DIR/lim.out" 2>"$T_DIR/lim.err"
+is "$?" 2 "documents failing alone over temp_file_limit, 3 in a row: the store stops, exit 2"
+like "$(cat "$T_DIR/lim.err")" "3 documents in a row failed the same way \(SQLSTATE 53400\): .*$limit_words" "... naming it"
 
 # A run's sweep when the role has no free connection slot at its go (the
 # run's replicas still hold theirs): it waits as they do (--db-retry);

@@ -149,6 +149,14 @@ is "$(leaks2)" "" "a store that never met a prepared statement left none of its 
 via2 docpipe-query -k 1 --json "q1" >"$T_DIR/q2" 2>"$T_DIR/q2.err"
 is "$?/$(jq -s length "$T_DIR/q2")" "0/1" "docpipe-query through pool2: one result"
 is "$(leaks2)" "" "... and none of its settings left on the pool"
+# pool2's one server session given extra_float_digits -15 by another
+# client (a session SET, which transaction pooling keeps there): docpipe's
+# statements outside a transaction got no extra_float_digits 3, and the
+# text scores were read as one digit (fault sweep 21b's leftover).
+psql -X -q "$POOL2" -c "SET extra_float_digits = -15"
+like "$(via2 docpipe-query -k 1 --json --mode text "q1" 2>&1 | jq .score)" '^[0-9]+\.[0-9]{5,}' \
+	"docpipe-query through pool2, its server session at extra_float_digits -15: text scores exact"
+psql -X -q "$POOL2" -c "RESET extra_float_digits"
 via2 docpipe-status >"$T_DIR/st2" 2>"$T_DIR/st2.err"
 is "$?" 0 "docpipe-status through pool2"
 is "$(leaks2)" "" "... and none of its settings left on the pool"

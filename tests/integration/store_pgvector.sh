@@ -185,6 +185,16 @@ is "$?/$(db_setting vector_type)/$(vector_indexes)" 0/vector/chunks_embedding_hn
 	"pgvector outside the database's search_path: stored as vector, HNSW index" || diag "$(cat err)"
 docpipe-query --mode vector --json -k 30 --vector "$Q16" x 2>err | jq -c '[.path, .seq, (.score * 10000 | round)]' >sp.out
 ok "$(cmp -s vec.out sp.out; echo $?)" "... and searched: the same ranking and scores" || diag "$(cat err)"
+# A search_path with a schema before pg_catalog ("shadow, pg_catalog,
+# public"): docpipe's sessions put pg_catalog first, and a new corpus's
+# extension was made in pg_catalog (fault sweep 21b).  Now where the
+# user's path would make it: its first schema.
+newdb_pgvector
+sql "CREATE SCHEMA shadow; ALTER DATABASE \"$PGDATABASE\" SET search_path = shadow, pg_catalog, public" >/dev/null
+docpipe-store <small.ndjson >/dev/null 2>err
+is "$?/$(db_setting vector_type)/$(sql "SELECT extnamespace::regnamespace FROM pg_extension WHERE extname = 'vector'")" \
+	0/vector/shadow "a schema before pg_catalog: the extension made in it (the user's path's first), not pg_catalog" ||
+	diag "$(cat err)"
 export PGHOST=$PLAIN_HOST PGPORT=$PLAIN_PORT
 
 # No silent choices where pgvector cannot be created.

@@ -129,6 +129,21 @@ static void test_db_classes(void)
 	T_EQ_INT(dp_db_environmental("42501"), 1, "no privilege is the database's");
 	T_EQ_INT(dp_db_environmental("22021"), 0, "bad encoding is the document's");
 	T_EQ_INT(dp_db_environmental(""), 0, "no SQLSTATE: not counted");
+
+	/* 53400: the setting PostgreSQL's words name, in any language. */
+	dp_err e;
+	dp_err_set(&e, "recording the outcomes failed: query failed: Größe der temporären Datei"
+		   " überschreitet temp_file_limit (0kB)");
+	T_EQ_INT(dp_db_limit_refused("53400", &e), 1, "53400: a limit of the settings");
+	T_OK(strstr(e.msg, "(0kB) (a limit") != NULL && strstr(e.msg, "session: temp_file_limit;") != NULL &&
+		     strstr(e.msg, "SET temp_file_limit = ...") != NULL,
+	     "... the setting named from the server's words (German), how to raise it");
+	dp_err_set(&e, "query failed: too many of them");
+	T_EQ_INT(dp_db_limit_refused("53400", &e), 1, "53400 naming no setting");
+	T_OK(strstr(e.msg, "raise the setting named") != NULL, "... still said as a limit");
+	dp_err_set(&e, "query failed: disk full");
+	T_EQ_INT(dp_db_limit_refused("53100", &e), 0, "another SQLSTATE: not a limit");
+	T_EQ_STR(e.msg, "query failed: disk full", "... its words untouched");
 }
 
 static void test_silent(void)
