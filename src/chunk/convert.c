@@ -481,6 +481,8 @@ size_t conv_front_matter(conv_out *o, const char *s, size_t n, const char **prob
 
 /* ---- parse guard ---- */
 
+unsigned conv_max_nodes = CONV_MAX_NODES_DEFAULT;
+
 /* Counts k nodes the parse is about to build: past CONV_MAX_NODES the
  * parse stops (xmlStopParser: no callback is called after) and they are
  * not built.  Returns whether to build them. */

@@ -57,7 +57,12 @@ struct _xmlParserCtxt;
  * so 64 MiB of "<w:p/>" took 1.4 GB.  At this limit the trees hold at most
  * ~300 MB.  A streamed parse (conv_block_fn: a DOCX body) takes the nodes
  * it frees off the count. */
-#define CONV_MAX_NODES (2u << 20)
+#define CONV_MAX_NODES_DEFAULT (2u << 20)
+/* The limit in force: CONV_MAX_NODES_DEFAULT, unless a test set it lower
+ * before any conversion (docpipe-chunk's test hook DOCPIPE_TEST_MAX_NODES:
+ * the ASan pass reaches the refusals over documents a hundredth the size). */
+extern unsigned conv_max_nodes;
+#define CONV_MAX_NODES conv_max_nodes
 
 #define CONV_MAX_COMMANDS 16
 #define CONV_MAX_DROP 32

@@ -35,7 +35,8 @@
  * connections close and drop their queues before copies are sent. */
 #define HUB_EVICT_GRACE_S 0.2
 /* Silence after which a stage's only replica is killed (its answers in
- * flight are lost with it and asked for again). */
+ * flight are lost with it and asked for again).  A test shortens it with
+ * DOCPIPE_HUB_TEST_EVICT_LONE_S (seconds; a test hook, not for use). */
 #define HUB_EVICT_LONE_S 30.0
 /* Replicas killed at once, at most (more fell silent: left to --timeout). */
 #define HUB_EVICT_MAX 16

@@ -305,6 +305,9 @@ typedef struct hub_config {
 	/* Kill a replica of this machine that falls silent while its stage
 	 * has other live replicas, before re-sending what it held (evict.h). */
 	int kill_silent;
+	/* With kill_silent: the silence after which a stage's only replica is
+	 * killed, HUB_EVICT_LONE_S (evict.h) but in tests, which wait it out. */
+	double evict_lone_s;
 } hub_config;
 
 /* Runs the graph's hub: reads file records from stdin until it ends and

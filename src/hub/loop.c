@@ -637,9 +637,9 @@ static void cut_off(struct hub *h, int stage)
 
 /* --kill-silent: kills each replica taken for dead on its silence that the
  * hub may end (evict.h): at once (silent_at == now) when a live replica of
- * its stage is there to take the copies; after HUB_EVICT_LONE_S when none
- * is (its stage's only one, or all of them fell silent at once, as a
- * starved machine's do), whose copies then went into its own queue: they
+ * its stage is there to take the copies; after cfg->evict_lone_s
+ * (HUB_EVICT_LONE_S) when none is (its stage's only one, or all of them
+ * fell silent at once, as a starved machine's do), whose copies then went into its own queue: they
  * are sent again once it is gone (the supervisor starts it again).  Each
  * process is tried once; the pids killed go to h->evicting. */
 static void evict_silent(struct hub *h, double now)
@@ -653,7 +653,7 @@ static void evict_silent(struct hub *h, double now)
 		if (p->evicted || p->silent_at == 0 || p->stage < 0 || h->n_evicting == HUB_EVICT_MAX)
 			continue;
 		int others = hub_stats_live(&h->stats, p->stage);
-		int lone = others == 0 && now - p->silent_at >= HUB_EVICT_LONE_S;
+		int lone = others == 0 && now - p->silent_at >= h->cfg->evict_lone_s;
 		if (!(lone || (p->silent_at == now && others > 0)))
 			continue;
 		p->evicted = 1;
@@ -698,7 +698,7 @@ static int note_exits(struct hub *h, double now)
 		hub_proc *p = &h->stats.procs[i];
 		/* Gone already: by a goodbye or an eviction (nothing to do), or
 		 * on its silence, not killed yet (a lone replica waits
-		 * HUB_EVICT_LONE_S): dead meanwhile, it is no longer killed (its
+		 * cfg->evict_lone_s): dead meanwhile, it is no longer killed (its
 		 * pid may be another process's by then) and the copies that
 		 * went into its queue are sent again, as after an eviction. */
 		if (p->exited || p->evicted || (p->gone && p->silent_at == 0) ||

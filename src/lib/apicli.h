@@ -82,7 +82,8 @@ int dp_api_parse_threads(dp_api_cli *api, const char *arg, dp_err *err);
  * worker makes one request at a time and sleeps through its retry waits
  * (a 429's Retry-After) outside the level, so a stage that keeps the level
  * busy through 429 weather needs more workers than the level.  A local
- * backend with auto gets one thread per online CPU. */
+ * backend with auto gets one thread per online CPU.  A test shortens the
+ * first retry's backoff with DOCPIPE_TEST_BACKOFF_MS (a test hook). */
 int dp_api_workers(dp_api_cli *api, int per_level);
 
 /* 1 unless the backend is local. */

@@ -16,11 +16,17 @@
 # ~1.5 s, as the case of a server gone mid-request below) where the
 # outage's length is not the point: a 5 s outage is then well beyond them
 # (12 s was just beyond the 6 attempts' ~11 s), and the backoff after it
-# is shorter.
+# is shorter.  The backoff begins at 50 ms, not 500 (the stages' test hook
+# DOCPIPE_TEST_BACKOFF_MS): the attempts of --retries 3 then span ~0.15 s
+# and the outages are further beyond them; a retry after the server came
+# back waited up to 8 s (the doubling from 500 ms: 4 cases, ~30 s of this
+# test), now ~1.6-3.2 s after the shorter outages (the 12 s one still
+# reaches the 8 s cap).
 . "$(dirname "$0")/../lib/tap.sh"
 release_only "outages of the model API, one of 12 s"
 set -o pipefail
 unset OPENAI_API_KEY
+export DOCPIPE_TEST_BACKOFF_MS=50
 
 numbered_docs "$T_DIR/docs" 60 12 doc
 docpipe-discover "$T_DIR/docs" | docpipe-chunk >"$T_DIR/chunked.ndjson"
@@ -68,7 +74,7 @@ outage_after '{"chat": 40, "embed": 0}' '.requests.chat >= 6 and .requests.embed
 docpipe-summarize --backend openai --no-reuse --threads 4 --retries 3 <"$T_DIR/chunked.ndjson" 2>>"$T_DIR/err" |
 	docpipe-embed --backend openai --no-reuse --threads 2 --retries 3 >"$T_DIR/out" 2>>"$T_DIR/err"
 rc=$?
-is "$rc" 0 "a 5 s outage of the model API, --retries 3 (attempts over ~1.5 s): both stages exit 0"
+is "$rc" 0 "a 5 s outage of the model API, --retries 3 (attempts over ~0.15 s): both stages exit 0"
 is "$(jq -r .kind "$T_DIR/out" | sort | uniq -c | awk '{print $2 "=" $1}' | tr '\n' ' ')" "document=60 " \
 	"every document summarized and embedded, none failed"
 [ "$rc" = 0 ] || { sed 's/^/# /' "$T_DIR/err"; jq -r 'select(.kind == "error") | "# \(.path): \(.error)"' "$T_DIR/out"; }
