@@ -463,7 +463,16 @@ int dp_sink_flush(dp_sink *sink, dp_err *err)
 
 int dp_stdout_flush(dp_err *err)
 {
-	return fflush(stdout) == EOF ? write_failed(err) : 0;
+	if (fflush(stdout) == EOF)
+		return write_failed(err);
+	/* An earlier flush (output past the buffer) failed and this one had
+	 * nothing left to write: the error stays in the stream, its errno is
+	 * gone. */
+	if (ferror(stdout)) {
+		dp_err_set(err, "write to standard output failed");
+		return -1;
+	}
+	return 0;
 }
 
 int dp_sink_close(dp_sink **sink, dp_err *err)

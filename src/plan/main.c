@@ -6,6 +6,7 @@
 #include "err.h"
 #include "plan.h"
 #include "record.h"
+#include "transport.h"
 
 #define BATCH_DOCS 256 /* documents per database round trip */
 
@@ -77,10 +78,8 @@ int main(int argc, char **argv)
 			plan_print(stdout, rep);
 			jv_free(rep);
 		}
-		if (fflush(stdout) != 0) {
-			dp_err_set(&err, "writing the output failed");
+		if (dp_stdout_flush(&err) < 0)
 			rc = DP_EXIT_SYSTEM;
-		}
 	}
 	if (rc != 0)
 		dp_diag("%s", err.msg);

@@ -46,8 +46,9 @@ is "$(sql "SELECT count(*) FROM docpipe.documents")" 3 "the documents are stored
 # docpipe-status and docpipe-query, text and JSON, writing to a full disk or
 # a closed stdout: one wording with errno's (status said "writing the
 # output failed", query's text "write to standard output failed", no
-# errno: fault sweep 21b).
-for prog in docpipe-status "docpipe-query --mode text note"; do
+# errno: fault sweep 21b); docpipe-plan's report the same (it said "writing
+# the output failed").
+for prog in docpipe-status "docpipe-query --mode text note" "docpipe-plan $T_DIR/docs"; do
 	for json in "" --json; do
 		timeout 60 $prog $json >/dev/full 2>"$T_DIR/err"
 		is "$?" 3 "${prog%% *} $json to /dev/full: exit 3"
