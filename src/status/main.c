@@ -198,8 +198,10 @@ static int show(PGconn *db, const struct args *a, dp_err *err)
 	if (old != 0)
 		return old > 0 ? DP_EXIT_FAILED : DP_EXIT_SYSTEM;
 	jv st = status_collect(db, (int)a->runs, (int)a->failures, err);
+	/* A limit of the database's settings (temp_file_limit: many roots'
+	 * counts sorted) is a configuration error, named, as the query's. */
 	if (!jv_is_valid(st))
-		return DP_EXIT_SYSTEM;
+		return dp_db_limit_refused(dp_db_last_sqlstate(), err) ? DP_EXIT_USAGE : DP_EXIT_SYSTEM;
 	if (a->json) {
 		jv text = dp_record_dump(st);
 		printf("%s\n", jv_string_value(text));

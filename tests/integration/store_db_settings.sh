@@ -202,6 +202,12 @@ limit_words='temporary file size exceeds temp_file_limit \(0kB\) \(a limit .*: t
 docpipe-query -k 1000 --mode vector --vector PeOkP2+HuT8S24c9IrlDv1XMi7+fWAA9R9SCvwfqt78= >/dev/null 2>"$T_DIR/lim.err"
 is "$?" 2 "docpipe-query over temp_file_limit (-k 1000 spills): exit 2, a configuration error"
 like "$(cat "$T_DIR/lim.err")" "$limit_words" "... naming the setting and how to raise it"
+# docpipe-status the same: its count by root sorts every root (long ones
+# here) and spills.
+sql "UPDATE docpipe.documents SET root = repeat(path, 20)" >/dev/null
+docpipe-status >/dev/null 2>"$T_DIR/lim.err"
+is "$?" 2 "docpipe-status over temp_file_limit (its roots' counts spill): exit 2"
+like "$(cat "$T_DIR/lim.err")" "docpipe-status: .*$limit_words" "... naming the setting and how to raise it"
 sql "ALTER DATABASE $PGDATABASE RESET temp_file_limit; ALTER DATABASE $PGDATABASE RESET work_mem;
 	CREATE FUNCTION over_limit() RETURNS trigger LANGUAGE plpgsql AS
 	\$\$BEGIN RAISE EXCEPTION 'temporary file size exceeds temp_file_limit (0kB)' USING ERRCODE = '53400'; END\$\$;
