@@ -9,6 +9,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <jv.h>
+
 #include "curve.h"
 #include "jqfilter.h"
 #include "record.h"
@@ -96,12 +98,34 @@ static void supervised(void)
 		raise(SIGTERM);
 }
 
+/* What jq's out-of-memory handler writes, made at dp_cli_init: the
+ * handler may not allocate (the heap is exhausted) nor use stdio. */
+static char nomem_words[200];
+static size_t nomem_len;
+
+static void nomem(void *data)
+{
+	(void)data;
+	if (write(STDERR_FILENO, nomem_words, nomem_len) < 0)
+		return; /* nothing more can be said */
+}
+
+void dp_cli_nomem_said(void)
+{
+	jv_nomem_handler(nomem, NULL);
+}
+
 void dp_cli_init(const char *stage)
 {
 	supervised();
 	hold_closed_std_fds();
 	raise_open_files();
 	dp_set_stage(stage);
+	int n = snprintf(nomem_words, sizeof nomem_words,
+			 "docpipe-%s: out of memory: the records in progress need more memory than the"
+			 " process may take (ulimit -v, a container's limit); stopping\n", stage);
+	nomem_len = n > 0 && (size_t)n < sizeof nomem_words ? (size_t)n : 0;
+	dp_cli_nomem_said();
 	signal(SIGPIPE, SIG_IGN);
 }
 

@@ -116,8 +116,16 @@ int dp_cli_parse_long(const char *opt_name, const char *arg, long min, long max,
  * error we report, not a silent death.  A replica that docpipe run started
  * (DOCPIPE_SUPERVISOR in its environment: the supervisor's pid) goes to a
  * session of its own with SIGTERM as its parent-death signal (cli.c,
- * supervised). */
+ * supervised).  Sets dp_cli_nomem_said for the calling thread. */
 void dp_cli_init(const char *stage);
+
+/* Makes jq's out-of-memory abort (its allocator's, per thread: a low
+ * ulimit -v, a container's limit) say first "docpipe-<stage>: out of
+ * memory ..." (jq's own words name no program: "error: cannot allocate
+ * memory").  For the calling thread: dp_cli_init calls it for the main
+ * thread, dp_stage_pool's threads call it, and so does any other thread
+ * that builds jq values (the store's reader). */
+void dp_cli_nomem_said(void);
 
 /* SIGTERM and SIGINT call dp_request_stop (stop.h) instead of
  * killing the process; a second signal kills it as usual. */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "clock.h"
 #include "record.h"
 #include "stats.h"
@@ -122,6 +123,15 @@ int dp_stage_io_finish(dp_stage_io *io, dp_err *err)
  * (the threads mostly wait on HTTP, so arena contention costs nothing). */
 #define POOL_ARENAS 2
 
+/* A pool thread: jq's out-of-memory abort names the stage there too. */
+static void *pool_thread(void *arg)
+{
+	dp_stage_pool *p = arg;
+
+	dp_cli_nomem_said();
+	return p->fn(p->arg);
+}
+
 int dp_stage_pool_start(dp_stage_pool *p, int n, void *(*fn)(void *), void *arg)
 {
 #ifdef M_ARENA_MAX
@@ -129,10 +139,12 @@ int dp_stage_pool_start(dp_stage_pool *p, int n, void *(*fn)(void *), void *arg)
 		mallopt(M_ARENA_MAX, POOL_ARENAS);
 #endif
 	p->started = 0;
+	p->fn = fn;
+	p->arg = arg;
 	p->tids = calloc((size_t)(n > 0 ? n : 1), sizeof *p->tids);
 	if (p->tids != NULL)
 		for (; p->started < n; p->started++)
-			if (pthread_create(&p->tids[p->started], NULL, fn, arg) != 0)
+			if (pthread_create(&p->tids[p->started], NULL, pool_thread, p) != 0)
 				break;
 	return p->started;
 }

@@ -93,6 +93,8 @@ int dp_stage_io_finish(dp_stage_io *io, dp_err *err);
 typedef struct dp_stage_pool {
 	pthread_t *tids;
 	int started;
+	void *(*fn)(void *); /* what each thread runs, on arg */
+	void *arg;
 } dp_stage_pool;
 
 /* Starts fn(arg) on up to n threads.  Returns how many started (0: none,

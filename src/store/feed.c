@@ -3,9 +3,9 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <time.h>
 
+#include "cli.h"
 #include "clock.h"
 #include "doc.h"
 #include "fulltext.h"
@@ -46,29 +46,11 @@ static int lex_here(store_feed *f, const store_item *item)
 	return ahead;
 }
 
-/* jq's out-of-memory handler: no allocation, no stdio (the heap is
- * exhausted), one write(2). */
-static void nomem(void *data)
-{
-	static const char said[] =
-		"docpipe-store: out of memory: the records in progress need more memory than the"
-		" process may take (ulimit -v, a container's limit); stopping, nothing of them"
-		" half-written\n";
-	(void)data;
-	if (write(STDERR_FILENO, said, sizeof said - 1) < 0)
-		return; /* nothing more can be said */
-}
-
-void store_nomem_said(void)
-{
-	jv_nomem_handler(nomem, NULL);
-}
-
 static void *reader(void *arg)
 {
 	store_feed *f = arg;
 
-	store_nomem_said();
+	dp_cli_nomem_said();
 
 	for (;;) {
 		jv rec;

@@ -15,16 +15,6 @@
 
 typedef struct store_feed store_feed;
 
-/* Makes jq's allocator say, on the calling thread, that the store ran out
- * of memory before it aborts the process: under a low ulimit -v (or a
- * container's limit) a batch of large documents died in jq's allocator
- * with only "error: cannot allocate memory" and SIGABRT (134), no stage
- * named.  The abort is kept (what was being written is rolled back with
- * the connection): jq's handler cannot return an error to its caller.
- * Each thread that makes jv values calls it (jq keeps it per thread): the
- * main thread and the feed's reader. */
-void store_nomem_said(void);
-
 /* Starts reading src (borrowed; it must outlive the feed) with at most
  * capacity records queued; with text_config (NULL: none) the reader also
  * lexes each document's chunks (store_fulltext_lex) with a lexer of its

@@ -362,7 +362,6 @@ int main(int argc, char **argv)
 	dp_err err;
 
 	dp_cli_init("store");
-	store_nomem_said();
 	if ((rc = parse(argc, argv, &a)) >= 0)
 		return rc;
 	dp_source *src = NULL;

@@ -2,8 +2,9 @@
 # The store out of memory (a low ulimit -v, a container's limit) on a large
 # document: it died in jq's allocator, "error: cannot allocate memory" and
 # SIGABRT (134), no stage named (fault sweep 21b).  Now it says so first
-# (store_nomem_said, src/store/feed.c), on the main thread or the feed's
-# reader, whichever meets it; nothing of the document is half-written.
+# (dp_cli_nomem_said, src/lib/cli.c: every stage's main thread, its pool's
+# threads and the store's reader), whichever meets it; nothing of the
+# document is half-written.
 # Release only: ASan's shadow memory takes more address space than any
 # such limit.
 . "$(dirname "$0")/../lib/tap.sh"
