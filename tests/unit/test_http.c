@@ -59,7 +59,7 @@ static void test_new(void)
 	dp_http *h = dp_http_new(&o, &err);
 	T_OK(h != NULL, "http:// accepted");
 	jv resp;
-	int rc = dp_http_post_json(h, "/embeddings", jv_object(), 1, 0, &resp, &err);
+	int rc = dp_http_post_json(h, "/embeddings", jv_object(), 1, 0, NULL, &resp, &err);
 	T_EQ_INT(rc, DP_HTTP_UNREACHABLE, "connection refused: unreachable after retries");
 	T_OK(strstr(err.msg, "gave up after 2 attempts") != NULL, "attempts bounded and said");
 	T_OK(strstr(err.msg, "sk-very-secret") == NULL && strstr(err.msg, "127.0.0.1") == NULL,
