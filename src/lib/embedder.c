@@ -271,11 +271,62 @@ static int take_response(const dp_embedder *e, dp_jspan resp, size_t n, float *o
 	return 0;
 }
 
-/* Posts one request for texts[0..n); an OpenAI request asks for base64
- * vectors or not.  Returns dp_http_post_json's code, *resp owned on
- * DP_HTTP_OK. */
+/* An answer whose vectors are of size values, not e->dim, err saying so.
+ * Before any answer of e->dim, the model's size is not the one asked for
+ * (a server that ignores "dimensions": Ollama, LM Studio; a model of
+ * another size), not an input's fault: every request would fail alike,
+ * each paid, over the whole corpus (fault sweep 20: 59 requests for 30
+ * documents, all failed).  The DP_HTTP_NEVER_REACHED_CALLS-th such answer
+ * refuses the run (DP_HTTP_REFUSED, err the reason, for dp_http: read in
+ * the call's judge, vectors_of); earlier ones, or any after an answer of
+ * e->dim, are the request's (DP_HTTP_FAILED, err kept). */
+static int wrong_size(dp_embedder *e, size_t size, dp_err *err)
+{
+	if (atomic_load(&e->dim_answered) ||
+	    atomic_fetch_add(&e->dim_wrong, 1) + 1 < DP_HTTP_NEVER_REACHED_CALLS)
+		return DP_HTTP_FAILED;
+	char why[DP_ERR_MAX];
+	snprintf(why, sizeof why, "the model API answered %d requests with vectors of %s%zu values and"
+		 " none with the %d asked for (sent as \"dimensions\"): the model makes vectors of"
+		 " another size or ignores \"dimensions\" (%.200s)", DP_HTTP_NEVER_REACHED_CALLS,
+		 strstr(err->msg, "base64") != NULL ? "about " : "", size, e->dim,
+		 e->dim_hint);
+	dp_err_set(err, "%s", why);
+	return DP_HTTP_REFUSED;
+}
+
+/* What a request's answer is read into: its n inputs' vectors at out. */
+struct vectors {
+	dp_embedder *e;
+	size_t n;
+	float *out;
+	int answered; /* the server answered 2xx JSON */
+};
+
+/* The request's judge (dp_http_judge, arg a struct vectors): the answer's
+ * text read into the vectors, so that a wrong size refuses the run before
+ * the request's place is given back.  DP_HTTP_OK, or take_response's
+ * fault (DP_HTTP_FAILED, err set), or wrong_size's verdict. */
+static int vectors_of(void *arg, const jv *value, const char *text, size_t len, dp_err *err)
+{
+	struct vectors *v = arg;
+	size_t size = 0;
+
+	(void)value;
+	v->answered = 1;
+	if (take_response(v->e, (dp_jspan){text, len}, v->n, v->out, &size, err) == 0) {
+		atomic_store(&v->e->dim_answered, 1);
+		return DP_HTTP_OK;
+	}
+	return size > 0 ? wrong_size(v->e, size, err) : DP_HTTP_FAILED;
+}
+
+/* Posts one request for texts[0..n), its vectors read into out; an
+ * OpenAI request asks for base64 vectors or not.  Returns
+ * dp_http_post_json_text's code (vectors_of's verdict on an answer);
+ * *answered: whether the server answered 2xx JSON (set, never cleared). */
 static int embed_post(dp_embedder *e, const char *const *texts, const size_t *lens, size_t n,
-		      size_t tokens, int base64, dp_jspan *resp, dp_err *err)
+		      size_t tokens, int base64, float *out, int *answered, dp_err *err)
 {
 	jv input = jv_array();
 	jv body = jv_object();
@@ -294,36 +345,16 @@ static int embed_post(dp_embedder *e, const char *const *texts, const size_t *le
 	 * 10-25 characters; base64 is less) and per input room for the
 	 * envelope ("index", "object"), so a huge answer is refused early. */
 	size_t max_response = n * ((size_t)e->dim * 32 + 1024) + (64u << 10);
+	struct vectors v = {e, n, out, 0};
+	const dp_http_judge judge = {vectors_of, &v};
 	char *text;
+	size_t len;
 	int rc = dp_http_post_json_text(e->http, e->backend == OPENAI ? "/embeddings" : "/api/embed",
 					body, tokens, max_response, n > 1 ? DP_HTTP_SHRINKABLE : 0,
-					&text, &resp->n, err);
-	resp->p = text;
+					&judge, &text, &len, err);
+	free(text);
+	*answered |= v.answered;
 	return rc;
-}
-
-/* An answer whose vectors are of size values, not e->dim, err saying so.
- * Before any answer of e->dim, the model's size is not the one asked for
- * (a server that ignores "dimensions": Ollama, LM Studio; a model of
- * another size), not an input's fault: every request would fail alike,
- * each paid, over the whole corpus (fault sweep 20: 59 requests for 30
- * documents, all failed).  The DP_HTTP_NEVER_REACHED_CALLS-th such answer
- * refuses the run (DP_HTTP_REFUSED, err and the dp_http's reason set);
- * earlier ones, or any after an answer of e->dim, are the request's
- * (DP_HTTP_FAILED, err kept). */
-static int wrong_size(dp_embedder *e, size_t size, dp_err *err)
-{
-	if (atomic_load(&e->dim_answered) ||
-	    atomic_fetch_add(&e->dim_wrong, 1) + 1 < DP_HTTP_NEVER_REACHED_CALLS)
-		return DP_HTTP_FAILED;
-	char why[DP_ERR_MAX];
-	snprintf(why, sizeof why, "the model API answered %d requests with vectors of %s%zu values and"
-		 " none with the %d asked for (sent as \"dimensions\"): the model makes vectors of"
-		 " another size or ignores \"dimensions\" (%.200s)", DP_HTTP_NEVER_REACHED_CALLS,
-		 strstr(err->msg, "base64") != NULL ? "about " : "", size, e->dim,
-		 e->dim_hint);
-	dp_http_refuse(e->http, why, err);
-	return DP_HTTP_REFUSED;
 }
 
 /* One request for texts[0..n) (see enum vector_encoding). */
@@ -331,27 +362,18 @@ static int embed_request(dp_embedder *e, const char *const *texts, const size_t 
 			 size_t n, size_t tokens, float *out, dp_err *err)
 {
 	int was = atomic_load(&e->encoding);
-	int base64 = e->backend == OPENAI && was != BASE64_REFUSED;
-	dp_jspan resp;
-	int rc = embed_post(e, texts, lens, n, tokens, base64, &resp, err);
+	int base64 = e->backend == OPENAI && was != BASE64_REFUSED, answered = 0;
+	int rc = embed_post(e, texts, lens, n, tokens, base64, out, &answered, err);
 
 	if (rc == DP_HTTP_REJECTED && base64 && was == BASE64_UNTRIED &&
 	    (strcasestr(err->msg, "base64") != NULL || strcasestr(err->msg, "encoding_format") != NULL)) {
-		rc = embed_post(e, texts, lens, n, tokens, 0, &resp, err);
-		if (rc == DP_HTTP_OK)
+		answered = 0;
+		rc = embed_post(e, texts, lens, n, tokens, 0, out, &answered, err);
+		if (answered)
 			atomic_store(&e->encoding, BASE64_REFUSED);
-	} else if (rc == DP_HTTP_OK && base64 && was == BASE64_UNTRIED) {
+	} else if (answered && base64 && was == BASE64_UNTRIED) {
 		atomic_compare_exchange_strong(&e->encoding, &was, BASE64_WORKS);
 	}
-	if (rc != DP_HTTP_OK)
-		return rc;
-	size_t size = 0;
-	rc = take_response(e, resp, n, out, &size, err) < 0 ? DP_HTTP_FAILED : 0;
-	free((char *)resp.p);
-	if (rc == 0)
-		atomic_store(&e->dim_answered, 1);
-	else if (size > 0)
-		rc = wrong_size(e, size, err);
 	return rc;
 }
 

@@ -1719,6 +1719,7 @@ struct answer {
 	jv value;   /* out unless text: owned */
 	char *data; /* out with text: owned (free()), NUL-terminated */
 	size_t len;
+	const dp_http_judge *judge; /* in: NULL or the caller's */
 };
 
 /* Whether the 2xx body r is JSON (0: not).  For a value (!text), *parsed
@@ -1812,6 +1813,33 @@ static int take_body(dp_http *h, const char *path, struct response *r, long stat
 		}
 	}
 	return DP_HTTP_OK;
+}
+
+/* The caller's judge of the answer a holds (taken: DP_HTTP_OK), called
+ * while the request holds its place, so that a refusal it decides stops
+ * every request after it.  Returns its verdict: DP_HTTP_OK, or
+ * DP_HTTP_FAILED (err its reason) or DP_HTTP_REFUSED (the run refused for
+ * its reason, err the first refusal's) with a's answer freed. */
+static int judged(dp_http *h, struct answer *a, dp_err *err)
+{
+	dp_err why = {.msg = "the caller's judge refused the answer"};
+	int rc = a->judge->fn(a->judge->arg, a->text ? NULL : &a->value, a->text ? a->data : NULL,
+			      a->len, &why);
+
+	if (rc == DP_HTTP_OK)
+		return rc;
+	if (rc == DP_HTTP_REFUSED) {
+		dp_http_refuse(h, why.msg, err);
+	} else {
+		rc = DP_HTTP_FAILED;
+		*err = why;
+	}
+	jv_free(a->value);
+	a->value = jv_invalid();
+	free(a->data);
+	a->data = NULL;
+	a->len = 0;
+	return rc;
 }
 
 /* Under no lock: 1 (err set) when the run was refused; else counts the
@@ -2078,16 +2106,21 @@ static int post(dp_http *h, const char *path, jv body, size_t tokens, size_t max
 			refused_now = never_reached(h, &o, last, &why);
 		else if (v.action == DP_HTTP_DO_OK && !json)
 			refused_now = never_json(h, &r, o.status, &why);
+		/* The answer taken and judged before the release too: a
+		 * refusal its judge decides is one of those. */
+		if (v.action == DP_HTTP_DO_OK) {
+			status = take_body(h, path, &r, o.status, tokens, json, parsed, a, err);
+			parsed = jv_invalid();
+			if (status == DP_HTTP_OK && a->judge != NULL)
+				status = judged(h, a, err);
+		}
 		retrying = v.action == DP_HTTP_DO_RETRY && !shrink;
 		if (retrying)
 			count_retrying(h);
 		release(h, &sl, &o, &r, tokens);
 		counted += v.counts;
 		throttles += !v.counts && v.action != DP_HTTP_DO_OK;
-		if (v.action == DP_HTTP_DO_OK) {
-			status = take_body(h, path, &r, o.status, tokens, json, parsed, a, err);
-			parsed = jv_invalid();
-		} else if (shrink) {
+		if (shrink) {
 			dp_err_set(err, "%s: %s", path, last);
 			status = DP_HTTP_TIMED_OUT;
 		} else if (v.action == DP_HTTP_DO_REFUSE) {
@@ -2116,9 +2149,9 @@ static int post(dp_http *h, const char *path, jv body, size_t tokens, size_t max
 }
 
 int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, size_t max_response,
-		      jv *resp, dp_err *err)
+		      const dp_http_judge *judge, jv *resp, dp_err *err)
 {
-	struct answer a = {.value = jv_invalid()};
+	struct answer a = {.value = jv_invalid(), .judge = judge};
 	int rc = post(h, path, body, tokens, max_response, &a, err);
 
 	*resp = a.value;
@@ -2126,10 +2159,10 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, size
 }
 
 int dp_http_post_json_text(dp_http *h, const char *path, jv body, size_t tokens,
-			   size_t max_response, unsigned flags, char **answer, size_t *len,
-			   dp_err *err)
+			   size_t max_response, unsigned flags, const dp_http_judge *judge,
+			   char **answer, size_t *len, dp_err *err)
 {
-	struct answer a = {.text = 1, .flags = flags, .value = jv_invalid()};
+	struct answer a = {.text = 1, .flags = flags, .value = jv_invalid(), .judge = judge};
 	int rc = post(h, path, body, tokens, max_response, &a, err);
 
 	*answer = a.data;

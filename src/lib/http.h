@@ -84,16 +84,41 @@ enum dp_http_status {
 dp_http *dp_http_new(const dp_http_opts *opts, dp_err *err);
 void dp_http_free(dp_http **h);
 
+/* A caller's judge of a call's answer: what the caller reads in an
+ * answer that can refuse the run (a count of answers no request can mend:
+ * cut at the server's output limit, vectors of another size) is read
+ * before the request's place in flight is given back, as dp_http's own
+ * counts (404s, pages that are not JSON, a server never reached) are, so
+ * that no request is sent after the answer that refuses the run.  Read
+ * after it, each caller waiting for a place sent one more, each paid (6
+ * requests at --threads 2 where 4 was the bound).
+ *
+ * fn is called once per call, with the 2xx JSON answer that the call
+ * would hand over: for dp_http_post_json its value (*value, borrowed:
+ * jv_copy what is kept; text NULL), for dp_http_post_json_text its text
+ * (text[0..len), borrowed; value NULL).  It returns DP_HTTP_OK (the call
+ * hands the answer over), DP_HTTP_FAILED with err set (the call fails
+ * with err, the answer freed), or DP_HTTP_REFUSED with err set to the
+ * reason (the run is refused with it, as dp_http_refuse does, before the
+ * place is given back; the call returns DP_HTTP_REFUSED, the answer
+ * freed).  It runs while the request holds its place: keep it to reading
+ * the answer.  arg is the caller's, passed to fn. */
+typedef struct dp_http_judge {
+	int (*fn)(void *arg, const jv *value, const char *text, size_t len, dp_err *err);
+	void *arg;
+} dp_http_judge;
+
 /* POSTs body (consumed) as JSON to base_url + path.  tokens is the
  * request's estimated token count for the tokens-per-minute budget.
  * max_response bounds the response body as received and decoded (gzip
  * counts inflated): what the request can need, so that a server's or
  * proxy's huge answer (a gzip bomb) holds no more memory than that per
  * request in flight; 0 or over 256 MiB: 256 MiB.  A body over it fails the
- * call, not retried.  On DP_HTTP_OK *resp holds the parsed response
- * (owned).  Thread-safe. */
+ * call, not retried.  judge: NULL, or the caller's judge of the answer
+ * (above).  On DP_HTTP_OK *resp holds the parsed response (owned), else
+ * an invalid value.  Thread-safe. */
 int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, size_t max_response,
-		      jv *resp, dp_err *err);
+		      const dp_http_judge *judge, jv *resp, dp_err *err);
 
 /* dp_http_post_json for an answer read in place: on DP_HTTP_OK *answer
  * holds the body's text (owned: free(); NUL-terminated) and *len its
@@ -103,8 +128,8 @@ int dp_http_post_json(dp_http *h, const char *path, jv body, size_t tokens, size
  * thousands of numbers, which as jv values cost the stage more CPU than
  * the rest of its work. */
 int dp_http_post_json_text(dp_http *h, const char *path, jv body, size_t tokens,
-			   size_t max_response, unsigned flags, char **answer, size_t *len,
-			   dp_err *err);
+			   size_t max_response, unsigned flags, const dp_http_judge *judge,
+			   char **answer, size_t *len, dp_err *err);
 
 /* flags of dp_http_post_json_text.  DP_HTTP_SHRINKABLE: the caller can send
  * the request's content in smaller requests (an embedding batch of several
@@ -146,7 +171,9 @@ typedef struct dp_http_stats {
 void dp_http_get_stats(dp_http *h, dp_http_stats *out);
 /* Refuses the run as the server's refusals do, for a reason its caller
  * read in the answers (every later call fails at once, without a
- * request); err set to the reason, the first refusal's if there was one. */
+ * request); err set to the reason, the first refusal's if there was one.
+ * Called after a call, the call's place is already given back: a reason
+ * read in a 2xx answer is a judge's (dp_http_judge). */
 void dp_http_refuse(dp_http *h, const char *why, dp_err *err);
 /* Why the run was refused (quota, credentials, a server never reached):
  * "" while it is not.  Borrowed: valid while h is; read once the calls are

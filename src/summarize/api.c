@@ -173,8 +173,9 @@ static long after_reasoning(const char *s, size_t len)
  * LM Studio's small default max_tokens), not this prompt's length: every
  * document would fail alike, each answer paid, over the whole corpus (fault
  * sweep 20).  The DP_HTTP_NEVER_REACHED_CALLS-th such answer refuses the
- * run (DP_HTTP_REFUSED, c->refused and the dp_http's reason set); earlier
- * ones, or any after a whole answer, are the prompt's (DP_HTTP_FAILED). */
+ * run (DP_HTTP_REFUSED, err the reason, for dp_http: stop_reason is the
+ * call's judge); earlier ones, or any after a whole answer, are the
+ * prompt's (DP_HTTP_FAILED, err kept). */
 static int cut_answer(summarize_ctx *c, dp_err *err)
 {
 	if (atomic_load(&c->whole) || atomic_fetch_add(&c->cut, 1) + 1 < DP_HTTP_NEVER_REACHED_CALLS)
@@ -182,9 +183,57 @@ static int cut_answer(summarize_ctx *c, dp_err *err)
 	char why[DP_ERR_MAX];
 	snprintf(why, sizeof why, "the model API cut %d answers at its output token limit and gave"
 		 " none whole (%.300s)", DP_HTTP_NEVER_REACHED_CALLS, err->msg);
-	dp_http_refuse(c->http, why, err);
-	atomic_store(&c->refused, 1);
+	dp_err_set(err, "%s", why);
 	return DP_HTTP_REFUSED;
+}
+
+/* The chat call's judge (dp_http_judge, arg the summarize_ctx): why the
+ * answer *value stopped.  An answer the server cut at its output limit (a
+ * default max_tokens of vLLM, LM Studio or a proxy) is a summary that
+ * stops mid-word, and an Ollama answer saying "done": false is not the
+ * whole answer (Ollama's non-streaming /api/chat says "done": true when it
+ * is; one without "done", from a server that leaves it out, is taken on
+ * its other fields): bad answers, never kept.  So is one the provider's
+ * content filter stopped (OpenAI's and Azure OpenAI's finish_reason
+ * "content_filter", with the partial text): cached, it would stand for
+ * the document on every later run.  DP_HTTP_FAILED (err set) for those,
+ * cut_answer's verdict for a cut one; else DP_HTTP_OK, the answer whole. */
+static int stop_reason(void *arg, const jv *value, const char *text, size_t len, dp_err *err)
+{
+	summarize_ctx *c = arg;
+	jv resp = *value;
+
+	(void)text;
+	(void)len;
+	jv why_stopped = jv_get_kind(resp) != JV_KIND_OBJECT ? jv_invalid()
+			 : c->ollama ? jv_object_get(jv_copy(resp), jv_string("done_reason"))
+				     : jv_getpath(jv_copy(resp), JV_ARRAY(jv_string("choices"), jv_number(0),
+									  jv_string("finish_reason")));
+	const char *why = jv_get_kind(why_stopped) == JV_KIND_STRING ? jv_string_value(why_stopped)
+								     : NULL;
+	jv done = c->ollama && jv_get_kind(resp) == JV_KIND_OBJECT
+			  ? jv_object_get(jv_copy(resp), jv_string("done"))
+			  : jv_invalid();
+	int bad = 1;
+	if (jv_get_kind(done) == JV_KIND_FALSE)
+		dp_err_set(err, "incomplete answer (done: false, done_reason: %.100s)",
+			   why != NULL ? why : "none");
+	else if (why != NULL && strcmp(why, "length") == 0)
+		dp_err_set(err, "answer cut at the server's output token limit (%s \"length\"):"
+				" raise the model's output limit on the server",
+			   c->ollama ? "done_reason" : "finish_reason");
+	else if (why != NULL && strcmp(why, "content_filter") == 0)
+		dp_err_set(err, "answer cut by the provider's content filter (finish_reason"
+				" \"content_filter\")");
+	else
+		bad = 0;
+	int cut = bad && why != NULL && strcmp(why, "length") == 0;
+	jv_free(done);
+	jv_free(why_stopped);
+	if (bad)
+		return cut ? cut_answer(c, err) : DP_HTTP_FAILED;
+	atomic_store(&c->whole, 1);
+	return DP_HTTP_OK;
 }
 
 /* Whether err, a request's rejection (DP_HTTP_REJECTED), refuses the
@@ -257,10 +306,12 @@ int summarize_chat(summarize_ctx *c, const char *prompt, jv *answer, dp_err *err
 	int temperature = !c->ollama && !atomic_load(&c->default_temperature);
 	if (temperature)
 		body = jv_object_set(body, jv_string("temperature"), jv_number(0));
-	rc = dp_http_post_json(c->http, path, body, tokens, SUMMARIZE_RESPONSE_MAX, &resp, err);
+	const dp_http_judge judge = {stop_reason, c};
+	rc = dp_http_post_json(c->http, path, body, tokens, SUMMARIZE_RESPONSE_MAX, &judge, &resp, err);
 	if (temperature && temperature_refused(rc, err)) {
 		atomic_store(&c->default_temperature, 1);
-		rc = dp_http_post_json(c->http, path, plain, tokens, SUMMARIZE_RESPONSE_MAX, &resp, err);
+		rc = dp_http_post_json(c->http, path, plain, tokens, SUMMARIZE_RESPONSE_MAX, &judge, &resp,
+				       err);
 	} else {
 		jv_free(plain);
 	}
@@ -269,45 +320,6 @@ int summarize_chat(summarize_ctx *c, const char *prompt, jv *answer, dp_err *err
 		atomic_store(&c->refused, 1);
 	if (rc != DP_HTTP_OK)
 		return rc;
-	/* An answer the server cut at its output limit (a default max_tokens
-	 * of vLLM, LM Studio or a proxy) is a summary that stops mid-word,
-	 * and an Ollama answer saying "done": false is not the whole answer
-	 * (Ollama's non-streaming /api/chat says "done": true when it is; one
-	 * without "done", from a server that leaves it out, is taken on its
-	 * other fields): bad answers, never kept.  So is one the provider's
-	 * content filter stopped (OpenAI's and Azure OpenAI's finish_reason
-	 * "content_filter", with the partial text): cached, it would stand
-	 * for the document on every later run. */
-	jv why_stopped = jv_get_kind(resp) != JV_KIND_OBJECT ? jv_invalid()
-			 : c->ollama ? jv_object_get(jv_copy(resp), jv_string("done_reason"))
-				     : jv_getpath(jv_copy(resp), JV_ARRAY(jv_string("choices"), jv_number(0),
-									  jv_string("finish_reason")));
-	const char *why = jv_get_kind(why_stopped) == JV_KIND_STRING ? jv_string_value(why_stopped)
-								     : NULL;
-	jv done = c->ollama && jv_get_kind(resp) == JV_KIND_OBJECT
-			  ? jv_object_get(jv_copy(resp), jv_string("done"))
-			  : jv_invalid();
-	int bad = 1;
-	if (jv_get_kind(done) == JV_KIND_FALSE)
-		dp_err_set(err, "incomplete answer (done: false, done_reason: %.100s)",
-			   why != NULL ? why : "none");
-	else if (why != NULL && strcmp(why, "length") == 0)
-		dp_err_set(err, "answer cut at the server's output token limit (%s \"length\"):"
-				" raise the model's output limit on the server",
-			   c->ollama ? "done_reason" : "finish_reason");
-	else if (why != NULL && strcmp(why, "content_filter") == 0)
-		dp_err_set(err, "answer cut by the provider's content filter (finish_reason"
-				" \"content_filter\")");
-	else
-		bad = 0;
-	int cut = bad && why != NULL && strcmp(why, "length") == 0;
-	jv_free(done);
-	jv_free(why_stopped);
-	if (bad) {
-		jv_free(resp);
-		return cut ? cut_answer(c, err) : DP_HTTP_FAILED;
-	}
-	atomic_store(&c->whole, 1);
 	jv m = resp;
 	if (!c->ollama) {
 		m = jv_get_kind(m) == JV_KIND_OBJECT ? jv_object_get(m, jv_string("choices"))

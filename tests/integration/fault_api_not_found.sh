@@ -74,38 +74,36 @@ api_reset
 # before one of the size asked stop the stage (exit 4).
 api_reset
 api_control "$(jq -nc '{faults: [range(40) | {endpoint: "embed", kind: "wrong_dim"}]}')"
-docpipe-embed --backend openai --no-reuse --batch-inputs 1 --threads 1 <"$T_DIR/chunked.ndjson" >"$T_DIR/out" 2>"$T_DIR/err"
+docpipe-embed --backend openai --no-reuse --batch-inputs 1 --threads 4 <"$T_DIR/chunked.ndjson" >"$T_DIR/out" 2>"$T_DIR/err"
 is "$?/$(kinds "$T_DIR/out")" "4/error=12 " "embed, every vector one value too long: exit 4, every document failed by name" ||
 	diag "$(cut -c1-300 "$T_DIR/err")"
 like "$(cat "$T_DIR/err")" 'stopped: the model API answered 3 requests with vectors of about 385 values and none with the 384 asked for \(sent as "dimensions"\)' \
 	"... naming both sizes"
-# The stage counts a wrong size after the request's place is given back
-# (src/lib/embedder.c, wrong_size): a worker waiting for the place may
-# send before the count, and on a loaded machine several did (the cut
-# answers' case below: 6 requests at --threads 2, load 10-17).  Each of
-# the stage's workers (2 per place) holds at most one request not yet
-# counted, so at --threads 1 the third count leaves at most 3 + 1
-# requests made; a count that never stops the stage makes 12.
+# The size is judged before the request's place in flight is given back
+# (dp_http_judge): the third refuses the run while it holds its place, so
+# no request starts after it.  At --threads 4 that leaves the third and
+# the 3 at most in flight beside it, 6 requests whatever the load.  Judged
+# after the place was given back, each of the stage's workers waiting for
+# a place (2 per place) sent one more: 7-12 under load.
 n=$(api_requests embed)
-ok $([ "${n:-99}" -le 4 ] && echo 0 || echo 1) "... after 3 requests and the one beside them, not 12 ($n requests)"
+ok $([ "${n:-99}" -le 6 ] && echo 0 || echo 1) "... after 3 requests and the 3 beside them at --threads 4, not 12 ($n requests)"
 api_reset
 
 # Every chat answer cut at the server's output limit (a proxy's or LM
 # Studio's small default max_tokens; fault sweep 20): every document
 # failed, each answer paid; now 3 cut answers before a whole one stop the
 # stage (exit 4).
-# As embed's wrong size above, a cut answer is counted after its place is
-# given back (src/summarize/api.c, cut_answer): 6 requests at --threads 2
-# under load 10-17.  At --threads 1 the stage's 4 workers (4 per place)
-# hold one request not yet counted each at most: 3 + 3.
+# As embed's wrong size above, the cut is judged before the place is given
+# back: at --threads 4, 6 requests at most (summarize's 16 workers, 4 per
+# place, sent up to 12 when it was judged after).
 api_control '{"chat_answer":{"input":"","content":"The document descr","finish_reason":"length"}}'
-docpipe-summarize --backend openai --no-reuse --threads 1 <"$T_DIR/chunked.ndjson" >"$T_DIR/out" 2>"$T_DIR/err"
+docpipe-summarize --backend openai --no-reuse --threads 4 <"$T_DIR/chunked.ndjson" >"$T_DIR/out" 2>"$T_DIR/err"
 is "$?/$(kinds "$T_DIR/out")" "4/error=12 " "summarize, every answer cut at the output limit: exit 4, every document failed by name" ||
 	diag "$(cut -c1-300 "$T_DIR/err")"
 like "$(cat "$T_DIR/err")" 'stopped: the model API cut 3 answers at its output token limit and gave none whole \(answer cut at the server.s output token limit \(finish_reason "length"\): raise the model.s output limit on the server\)' \
 	"... saying what to raise"
 n=$(api_requests chat)
-ok $([ "${n:-99}" -le 6 ] && echo 0 || echo 1) "... after 3 answers and those beside them, not 12 ($n requests)"
+ok $([ "${n:-99}" -le 6 ] && echo 0 || echo 1) "... after 3 answers and the 3 beside them at --threads 4, not 12 ($n requests)"
 api_reset
 
 # A 404 after successes is the input's: 3 documents fail alone, the rest

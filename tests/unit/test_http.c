@@ -1,6 +1,11 @@
 /* Unit tests for the API client's pure parts and the API CLI options. */
+#include <arpa/inet.h>
 #include <math.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,6 +15,7 @@
 #include "../../src/summarize/summarize.h"
 #include "apicli.h"
 #include "cli.h"
+#include "clock.h"
 #include "http.h"
 #include "limiter.h"
 #include "reuse.h"
@@ -59,7 +65,7 @@ static void test_new(void)
 	dp_http *h = dp_http_new(&o, &err);
 	T_OK(h != NULL, "http:// accepted");
 	jv resp;
-	int rc = dp_http_post_json(h, "/embeddings", jv_object(), 1, 0, &resp, &err);
+	int rc = dp_http_post_json(h, "/embeddings", jv_object(), 1, 0, NULL, &resp, &err);
 	T_EQ_INT(rc, DP_HTTP_UNREACHABLE, "connection refused: unreachable after retries");
 	T_OK(strstr(err.msg, "gave up after 2 attempts") != NULL, "attempts bounded and said");
 	T_OK(strstr(err.msg, "sk-very-secret") == NULL && strstr(err.msg, "127.0.0.1") == NULL,
@@ -458,6 +464,174 @@ static void test_ratelimit(void)
 	}
 }
 
+/* A loopback HTTP server for the judge's tests: answers every request
+ * 200 with the JSON "{}" and counts the requests it read. */
+struct tiny_server {
+	int fd, port;
+	atomic_int requests;
+	pthread_t thread;
+};
+
+static void *tiny_serve(void *arg)
+{
+	static const char answer[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+				     "Content-Length: 2\r\nConnection: close\r\n\r\n{}";
+	struct tiny_server *s = arg;
+	int c;
+
+	while ((c = accept(s->fd, NULL, NULL)) >= 0) {
+		char buf[8192];
+		size_t got = 0;
+		ssize_t n;
+		const char *end = NULL;
+		/* The head, then the body its Content-Length says. */
+		while (got < sizeof buf - 1 && (n = read(c, buf + got, sizeof buf - 1 - got)) > 0) {
+			got += (size_t)n;
+			buf[got] = '\0';
+			if (end == NULL && (end = strstr(buf, "\r\n\r\n")) != NULL)
+				end += 4;
+			const char *cl = end != NULL ? strcasestr(buf, "content-length:") : NULL;
+			if (end != NULL && (cl == NULL || got >= (size_t)(end - buf) + strtoul(cl + 15, NULL, 10)))
+				break;
+		}
+		atomic_fetch_add(&s->requests, 1);
+		ssize_t sent = write(c, answer, sizeof answer - 1); /* a short one fails the call */
+		(void)sent;
+		close(c);
+	}
+	return NULL;
+}
+
+static int tiny_start(struct tiny_server *s)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof a;
+
+	atomic_init(&s->requests, 0);
+	if ((s->fd = socket(AF_INET, SOCK_STREAM, 0)) < 0 || bind(s->fd, (struct sockaddr *)&a, len) < 0 ||
+	    listen(s->fd, 16) < 0 || getsockname(s->fd, (struct sockaddr *)&a, &len) < 0 ||
+	    pthread_create(&s->thread, NULL, tiny_serve, s) != 0)
+		return -1;
+	s->port = ntohs(a.sin_port);
+	return 0;
+}
+
+static void tiny_stop(struct tiny_server *s)
+{
+	shutdown(s->fd, SHUT_RDWR); /* accept fails: the thread ends */
+	pthread_join(s->thread, NULL);
+	close(s->fd);
+}
+
+/* A judge that refuses the run, and a rival call started while it runs. */
+struct rival {
+	dp_http *h;
+	struct tiny_server *s;
+	pthread_t thread;
+	int rc;
+	dp_err err;
+};
+
+static void *rival_call(void *arg)
+{
+	struct rival *r = arg;
+	jv resp;
+
+	r->rc = dp_http_post_json(r->h, "/chat/completions", jv_object(), 1, 0, NULL, &resp, &r->err);
+	jv_free(resp);
+	return NULL;
+}
+
+/* Starts the rival, which queues for the only place in flight, and gives
+ * it 300 ms to send (it can only when the place was given back before the
+ * judge: the bug), then refuses the run. */
+static int refuse_beside_rival(void *arg, const jv *value, const char *text, size_t len, dp_err *err)
+{
+	struct rival *r = arg;
+
+	(void)value, (void)text, (void)len;
+	if (pthread_create(&r->thread, NULL, rival_call, r) != 0)
+		return DP_HTTP_FAILED;
+	double until = dp_clock_ms() + 300;
+	while (atomic_load(&r->s->requests) < 2 && dp_clock_ms() < until)
+		dp_sleep_ms(5);
+	dp_err_set(err, "the judge refused the run");
+	return DP_HTTP_REFUSED;
+}
+
+/* What the judges saw: the value, or the text. */
+struct seen {
+	int verdict;
+	int value_object;
+	char text[16];
+};
+
+static int record_answer(void *arg, const jv *value, const char *text, size_t len, dp_err *err)
+{
+	struct seen *s = arg;
+
+	s->value_object = value != NULL && jv_get_kind(*value) == JV_KIND_OBJECT;
+	if (text != NULL)
+		snprintf(s->text, sizeof s->text, "%.*s", (int)len, text);
+	if (s->verdict != DP_HTTP_OK)
+		dp_err_set(err, "judged bad");
+	return s->verdict;
+}
+
+/* dp_http_judge: what it is shown and what its verdicts do; a refusal is
+ * decided before the place is given back, so a caller queued for the
+ * place sends nothing. */
+static void test_judge(void)
+{
+	struct tiny_server srv;
+	if (tiny_start(&srv) < 0) {
+		T_OK(0, "loopback server for the judge's tests");
+		return;
+	}
+	char url[64];
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/v1", srv.port);
+	dp_http_opts o = {.base_url = url, .max_in_flight = 1, .max_attempts = 1};
+	dp_err err;
+	dp_http *h = dp_http_new(&o, &err);
+	jv resp;
+	char *text;
+	size_t len;
+
+	struct seen seen = {.verdict = DP_HTTP_OK};
+	dp_http_judge judge = {record_answer, &seen};
+	int rc = dp_http_post_json(h, "/chat/completions", jv_object(), 1, 0, &judge, &resp, &err);
+	T_OK(rc == DP_HTTP_OK && seen.value_object && jv_get_kind(resp) == JV_KIND_OBJECT,
+	     "judge OK: it saw the answer's value, which is handed over");
+	jv_free(resp);
+	rc = dp_http_post_json_text(h, "/embeddings", jv_object(), 1, 0, 0, &judge, &text, &len, &err);
+	T_OK(rc == DP_HTTP_OK && strcmp(seen.text, "{}") == 0 && text != NULL && strcmp(text, "{}") == 0,
+	     "judge OK: it saw the answer's text, which is handed over");
+	free(text);
+	seen.verdict = DP_HTTP_FAILED;
+	rc = dp_http_post_json(h, "/chat/completions", jv_object(), 1, 0, &judge, &resp, &err);
+	T_OK(rc == DP_HTTP_FAILED && jv_get_kind(resp) == JV_KIND_INVALID && strcmp(err.msg, "judged bad") == 0,
+	     "judge FAILED: the call fails with its reason, no answer handed over");
+	rc = dp_http_post_json_text(h, "/embeddings", jv_object(), 1, 0, 0, &judge, &text, &len, &err);
+	T_OK(rc == DP_HTTP_FAILED && text == NULL && strcmp(err.msg, "judged bad") == 0,
+	     "judge FAILED on a text: the same");
+	T_EQ_STR(dp_http_refused_reason(h), "", "... and the run is not refused");
+
+	struct rival r = {.h = h, .s = &srv};
+	atomic_store(&srv.requests, 0);
+	judge = (dp_http_judge){refuse_beside_rival, &r};
+	rc = dp_http_post_json(h, "/chat/completions", jv_object(), 1, 0, &judge, &resp, &err);
+	T_OK(rc == DP_HTTP_REFUSED && jv_get_kind(resp) == JV_KIND_INVALID &&
+	     strcmp(err.msg, "the judge refused the run") == 0,
+	     "judge REFUSED: the call refuses the run with its reason, no answer handed over");
+	pthread_join(r.thread, NULL);
+	T_OK(r.rc == DP_HTTP_REFUSED && strcmp(r.err.msg, "the judge refused the run") == 0,
+	     "the call queued for the place meanwhile is refused");
+	T_EQ_INT(atomic_load(&srv.requests), 1, "... without a request: refused before the place was given back");
+	T_EQ_STR(dp_http_refused_reason(h), "the judge refused the run", "the run's reason is the judge's");
+	dp_http_free(&h);
+	tiny_stop(&srv);
+}
+
 int main(void)
 {
 	test_policy();
@@ -466,6 +640,7 @@ int main(void)
 	test_retry_after();
 	test_backoff();
 	test_new();
+	test_judge();
 	test_key_file();
 	test_misc();
 	return t_done();
