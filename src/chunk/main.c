@@ -1,7 +1,6 @@
 /* docpipe-chunk: file records in, document records (with their chunks) out. */
 #include <getopt.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "chunk_stage.h"
@@ -205,9 +204,7 @@ int main(int argc, char **argv)
 	conv_opts_default(&a.conv, 0);
 	dp_cli_init("chunk");
 	/* Test hook, not for use: a lower node limit (convert.h). */
-	const char *max_nodes = getenv("DOCPIPE_TEST_MAX_NODES");
-	if (max_nodes != NULL && atol(max_nodes) > 0)
-		conv_max_nodes = (unsigned)atol(max_nodes);
+	conv_max_nodes = (unsigned)dp_cli_test_hook("DOCPIPE_TEST_MAX_NODES", conv_max_nodes);
 	if ((rc = parse(argc, argv, &a)) >= 0)
 		return rc;
 	if (!a.min_set && a.opts.min_tokens > a.opts.max_tokens)

@@ -405,8 +405,7 @@ static int act(int argc, char **argv, struct args *a)
 	a->cfg.zmq.max_record = a->cli.io.max_record;
 	/* Test hook, not for use: a shorter lone replica's silence than
 	 * HUB_EVICT_LONE_S, which a test would wait out (graph_replica_frozen). */
-	const char *lone = getenv("DOCPIPE_HUB_TEST_EVICT_LONE_S");
-	a->cfg.evict_lone_s = lone != NULL && atof(lone) > 0 ? atof(lone) : HUB_EVICT_LONE_S;
+	a->cfg.evict_lone_s = dp_cli_test_hook("DOCPIPE_HUB_TEST_EVICT_LONE_S", HUB_EVICT_LONE_S);
 	dp_cli_handle_signals();
 	/* Taken by the loop's thread only (hub_run). */
 	struct sigaction sa = {.sa_handler = on_stopping, .sa_flags = SA_RESTART};

@@ -186,9 +186,7 @@ int dp_api_workers(dp_api_cli *api, int per_level)
 	/* Test hook, not for use: the first retry's backoff in ms (500 in use,
 	 * doubling up to 8 s), shorter for a test whose outages are followed
 	 * by seconds of backoff that are not its subject (fault_api_outage). */
-	const char *b = getenv("DOCPIPE_TEST_BACKOFF_MS");
-	if (b != NULL && atol(b) > 0)
-		api->http.backoff_base_ms = atol(b);
+	api->http.backoff_base_ms = (long)dp_cli_test_hook("DOCPIPE_TEST_BACKOFF_MS", (double)api->http.backoff_base_ms);
 	return api->http.max_in_flight * (per_level > 1 ? per_level : 1);
 }
 

@@ -115,6 +115,14 @@ void dp_cli_nomem_said(void)
 	jv_nomem_handler(nomem, NULL);
 }
 
+double dp_cli_test_hook(const char *name, double otherwise)
+{
+	const char *s = getenv(name);
+	double v = s != NULL ? atof(s) : 0;
+
+	return v > 0 ? v : otherwise;
+}
+
 void dp_cli_init(const char *stage)
 {
 	supervised();

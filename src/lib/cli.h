@@ -127,6 +127,11 @@ void dp_cli_init(const char *stage);
  * that builds jq values (the store's reader). */
 void dp_cli_nomem_said(void);
 
+/* A test hook, not for use: the value of environment variable name when it
+ * is a positive number, else otherwise.  Why: a test shortens a wait or a
+ * limit that is not its subject (docpipe's defaults stay in the code). */
+double dp_cli_test_hook(const char *name, double otherwise);
+
 /* SIGTERM and SIGINT call dp_request_stop (stop.h) instead of
  * killing the process; a second signal kills it as usual. */
 void dp_cli_handle_signals(void);
