@@ -38,11 +38,14 @@ is "$rc/$(jq -s length <<<"$out" 2>/dev/null)" "0/1000" "-k 1000 returns 1,000 r
 is "$(jq -s '[.[].score] | . == (sort | reverse)' <<<"$out")" true "... best first"
 like "$(sql "SET enable_seqscan = off; EXPLAIN SELECT 1 FROM docpipe.chunks c ORDER BY c.embedding <=> (SELECT embedding FROM docpipe.chunks LIMIT 1)::vector LIMIT 5")" "Index Scan using chunks_embedding_ivfflat" "the query's distance is the index's"
 lit=$(python3 -c 'import base64, struct, sys; r = base64.b64decode(sys.argv[1]); print("[" + ",".join("%.9g" % x for x in struct.unpack("<%df" % (len(r) // 4), r)) + "]")' "$Q")
-exact=$(sql "SET enable_indexscan = off; SELECT string_agg(p, ' ') FROM (SELECT d.path || ':' || c.seq AS p FROM docpipe.chunks c JOIN docpipe.documents d ON d.id = c.document_id ORDER BY c.embedding <=> '$lit' LIMIT 100) x")
-top() { docpipe-query --mode vector --json -k 100 --vector "$Q" x | jq -r '"\(.path):\(.seq)"' | xargs; }
-[ "$(top)" != "$exact" ]; ok $? "probes 1 (of the settings): the index misses some of the exact top 100"
+# The exact top 1,000 (5% of the rows, a ball around the query) never fits
+# the one list probed, whatever cells k-means drew: with 100 rows, the
+# nearest list held all of them in one CI run of pgvector's random sample.
+exact=$(sql "SET enable_indexscan = off; SELECT string_agg(p, ' ') FROM (SELECT d.path || ':' || c.seq AS p FROM docpipe.chunks c JOIN docpipe.documents d ON d.id = c.document_id ORDER BY c.embedding <=> '$lit' LIMIT 1000) x")
+top() { docpipe-query --mode vector --json -k 1000 --vector "$Q" x | jq -r '"\(.path):\(.seq)"' | xargs; }
+[ "$(top)" != "$exact" ]; ok $? "probes 1 (of the settings): the index misses some of the exact top 1,000"
 sql "UPDATE docpipe.settings SET value = '20' WHERE key = 'ivfflat_probes'" >/dev/null
-is "$(top)" "$exact" "probes 20 = lists: the exact top 100"
+is "$(top)" "$exact" "probes 20 = lists: the exact top 1,000"
 
 # Growth: runs too small for a bulk load add up; once the table doubles
 # the lists' size, the index is rebuilt for it.
