@@ -161,10 +161,9 @@ int main(int argc, char **argv)
 		rc = DP_EXIT_SYSTEM;
 	} else if ((rc = dp_cli_open(&a.cli, 0, &none, &sink, &err)) == DP_EXIT_OK) {
 		/* Test hooks (watch.h), not for use. */
-		const char *skip = getenv("DOCPIPE_WATCH_TEST_SKIP_WDS");
-		const char *max = getenv("DOCPIPE_WATCH_TEST_MAX_DIRS");
 		watch_times times = {(int)a.settle, (int)a.writer_settle, (int)a.writer_max, (int)a.poll_s,
-				     skip != NULL ? atol(skip) : 0, max != NULL ? atol(max) : 0};
+				     (long)dp_cli_test_hook("DOCPIPE_WATCH_TEST_SKIP_WDS", 0),
+				     (long)dp_cli_test_hook("DOCPIPE_WATCH_TEST_MAX_DIRS", 0)};
 		w = watch_new(roots, nroots, &a.opts, &times, &err);
 		rc = w == NULL || watch_run(w, sfd, sink, &err) < 0 ? DP_EXIT_SYSTEM : DP_EXIT_OK;
 	}
