@@ -346,7 +346,7 @@ static int embed_post(dp_embedder *e, const char *const *texts, const size_t *le
 	 * envelope ("index", "object"), so a huge answer is refused early. */
 	size_t max_response = n * ((size_t)e->dim * 32 + 1024) + (64u << 10);
 	struct vectors v = {e, n, out, 0};
-	const dp_http_judge judge = {vectors_of, &v};
+	const dp_http_judge judge = {.fn = vectors_of, .arg = &v};
 	char *text;
 	size_t len;
 	int rc = dp_http_post_json_text(e->http, e->backend == OPENAI ? "/embeddings" : "/api/embed",

@@ -1842,6 +1842,23 @@ static int judged(dp_http *h, struct answer *a, dp_err *err)
 	return rc;
 }
 
+/* The caller's judge of a rejection (path: the call's; last: its reason),
+ * called while the request holds its place.  Returns 1 when it refuses the
+ * run (refused here, err the first refusal's reason), else 0. */
+static int rejection_judged(dp_http *h, const struct answer *a, const char *path, const char *last,
+			    dp_err *err)
+{
+	if (a->judge->rejected == NULL)
+		return 0;
+	dp_err_set(err, "%s: %s", path, last);
+	if (a->judge->rejected(a->judge->arg, err) != DP_HTTP_REFUSED)
+		return 0;
+	char why[DP_ERR_MAX];
+	snprintf(why, sizeof why, "%s", err->msg);
+	dp_http_refuse(h, why, err);
+	return 1;
+}
+
 /* Under no lock: 1 (err set) when the run was refused; else counts the
  * request about to be sent. */
 static int refused_or_count(dp_http *h, int retry, dp_err *err)
@@ -2100,8 +2117,9 @@ static int post(dp_http *h, const char *path, jv body, size_t tokens, size_t max
 			refuse_wait(h, o.retry_after_ms, last, err);
 		else if (v.action == DP_HTTP_DO_REFUSE)
 			set_refused(h, o.status, last, err);
-		else if (v.action == DP_HTTP_DO_REJECT)
-			refused_now = never_found(h, o.status, last, &why);
+		else if (v.action == DP_HTTP_DO_REJECT &&
+			 !(refused_now = never_found(h, o.status, last, &why)) && a->judge != NULL)
+			refused_now = rejection_judged(h, a, path, last, &why);
 		else if (v.action == DP_HTTP_DO_GIVE_UP && !shrink)
 			refused_now = never_reached(h, &o, last, &why);
 		else if (v.action == DP_HTTP_DO_OK && !json)

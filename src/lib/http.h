@@ -102,10 +102,21 @@ void dp_http_free(dp_http **h);
  * reason (the run is refused with it, as dp_http_refuse does, before the
  * place is given back; the call returns DP_HTTP_REFUSED, the answer
  * freed).  It runs while the request holds its place: keep it to reading
- * the answer.  arg is the caller's, passed to fn. */
+ * the answer.  arg is the caller's, passed to fn and rejected.
+ *
+ * rejected, when not NULL, is the judge of a rejection (the call would
+ * return DP_HTTP_REJECTED): called once per rejected call, also before the
+ * place is given back, with err holding the call's reason (the server's
+ * message, its ' (param "...")' when it names one).  It returns
+ * DP_HTTP_REJECTED (the call is rejected, err its reason as before) or
+ * DP_HTTP_REFUSED with err set to the reason (the run is refused with it,
+ * as by fn).  Why: a count of rejections that refuses the run (an option
+ * the server refuses for every request), kept by the caller after the
+ * call, let each caller waiting for the place send one more request. */
 typedef struct dp_http_judge {
 	int (*fn)(void *arg, const jv *value, const char *text, size_t len, dp_err *err);
 	void *arg;
+	int (*rejected)(void *arg, dp_err *err);
 } dp_http_judge;
 
 /* POSTs body (consumed) as JSON to base_url + path.  tokens is the

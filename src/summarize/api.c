@@ -187,7 +187,14 @@ static int cut_answer(summarize_ctx *c, dp_err *err)
 	return DP_HTTP_REFUSED;
 }
 
-/* The chat call's judge (dp_http_judge, arg the summarize_ctx): why the
+/* One chat call as its judges see it: the stage, and whether the request
+ * asks for "temperature" 0. */
+struct chat_call {
+	summarize_ctx *c;
+	int temperature;
+};
+
+/* The chat call's judge (dp_http_judge, arg a chat_call): why the
  * answer *value stopped.  An answer the server cut at its output limit (a
  * default max_tokens of vLLM, LM Studio or a proxy) is a summary that
  * stops mid-word, and an Ollama answer saying "done": false is not the
@@ -200,7 +207,7 @@ static int cut_answer(summarize_ctx *c, dp_err *err)
  * cut_answer's verdict for a cut one; else DP_HTTP_OK, the answer whole. */
 static int stop_reason(void *arg, const jv *value, const char *text, size_t len, dp_err *err)
 {
-	summarize_ctx *c = arg;
+	summarize_ctx *c = ((struct chat_call *)arg)->c;
 	jv resp = *value;
 
 	(void)text;
@@ -248,34 +255,42 @@ static int temperature_refused(int rc, const dp_err *err)
 	       strstr(err->msg, "temperature") != NULL;
 }
 
-/* A rejection (DP_HTTP_REJECTED, err its reason) that names a parameter
- * of the request other than its content (' (param "model")', http.c's
- * server_reason): an option the server refuses for every request (a
- * proxy's model name it does not route, an option it does not take),
- * which failed every document, a request each, over the whole corpus.
- * Before any whole answer, the DP_HTTP_NEVER_REACHED_CALLS-th refuses the
- * run (DP_HTTP_REFUSED, c->refused and the dp_http's reason set).  Why the
- * parameter and not one reason repeated: a reason alone does not tell an
- * input's fault from the server's (llama.cpp's context-size 400 and Azure's
- * content filter say the same words for every document they refuse), and
- * those name the content ("messages", "prompt") or nothing.  rc otherwise. */
-static int option_refused(summarize_ctx *c, int rc, dp_err *err)
+/* The chat call's judge of a rejection (dp_http_judge's rejected, arg a
+ * chat_call; err its reason): one that names a parameter of the request
+ * other than its content (' (param "model")', http.c's server_reason) is
+ * an option the server refuses for every request (a proxy's model name it
+ * does not route, an option it does not take), which failed every
+ * document, a request each, over the whole corpus.  Before any whole
+ * answer, the DP_HTTP_NEVER_REACHED_CALLS-th refuses the run
+ * (DP_HTTP_REFUSED, err the reason); a refusal of "temperature" is not
+ * counted (the request is sent again without it).  Why the parameter and
+ * not one reason repeated: a reason alone does not tell an input's fault
+ * from the server's (llama.cpp's context-size 400 and Azure's content
+ * filter say the same words for every document they refuse), and those
+ * name the content ("messages", "prompt") or nothing.  Counted in the
+ * judge, before the place is given back: counted after the call, each
+ * caller waiting for the place sent one more request.  DP_HTTP_REJECTED
+ * otherwise. */
+static int option_refused(void *arg, dp_err *err)
 {
 	static const char *const content[] = {"(param \"messages", "(param \"prompt", "(param \"input"};
-	const char *p = rc == DP_HTTP_REJECTED ? strstr(err->msg, " (param \"") : NULL;
+	const struct chat_call *call = arg;
+	summarize_ctx *c = call->c;
+	const char *p = strstr(err->msg, " (param \"");
 
-	if (p == NULL || atomic_load(&c->whole))
-		return rc;
+	if (p == NULL || atomic_load(&c->whole) ||
+	    (call->temperature && temperature_refused(DP_HTTP_REJECTED, err)))
+		return DP_HTTP_REJECTED;
 	for (size_t i = 0; i < sizeof content / sizeof content[0]; i++)
 		if (strncmp(p + 1, content[i], strlen(content[i])) == 0)
-			return rc;
+			return DP_HTTP_REJECTED;
 	if (atomic_fetch_add(&c->option_refusals, 1) + 1 < DP_HTTP_NEVER_REACHED_CALLS)
-		return rc;
+		return DP_HTTP_REJECTED;
 	char why[DP_ERR_MAX];
 	snprintf(why, sizeof why, "the model API rejected %d requests naming an option and answered"
 		 " none (%.300s): the server refuses it for every request; check the model's name"
 		 " (--model) and the server's settings", DP_HTTP_NEVER_REACHED_CALLS, err->msg);
-	dp_http_refuse(c->http, why, err);
+	dp_err_set(err, "%s", why);
 	return DP_HTTP_REFUSED;
 }
 
@@ -306,16 +321,17 @@ int summarize_chat(summarize_ctx *c, const char *prompt, jv *answer, dp_err *err
 	int temperature = !c->ollama && !atomic_load(&c->default_temperature);
 	if (temperature)
 		body = jv_object_set(body, jv_string("temperature"), jv_number(0));
-	const dp_http_judge judge = {stop_reason, c};
+	struct chat_call call = {c, temperature};
+	const dp_http_judge judge = {.fn = stop_reason, .arg = &call, .rejected = option_refused};
 	rc = dp_http_post_json(c->http, path, body, tokens, SUMMARIZE_RESPONSE_MAX, &judge, &resp, err);
 	if (temperature && temperature_refused(rc, err)) {
 		atomic_store(&c->default_temperature, 1);
+		call.temperature = 0;
 		rc = dp_http_post_json(c->http, path, plain, tokens, SUMMARIZE_RESPONSE_MAX, &judge, &resp,
 				       err);
 	} else {
 		jv_free(plain);
 	}
-	rc = option_refused(c, rc, err);
 	if (rc == DP_HTTP_REFUSED)
 		atomic_store(&c->refused, 1);
 	if (rc != DP_HTTP_OK)

@@ -308,6 +308,9 @@ rc=$?
 sent=$(api_requests chat)
 like "$rc:$sent:$(jq -r .kind "$T_DIR/o16" | sort -u | tr '\n' ,)" "^4:[34]:error,$" \
 	"an option refused for every request: exit 4 after 3 requests (4 at most)"
+# Counted in the call's judge of rejections, before the place is given
+# back: no request leaves after the third.
+is "$sent" 3 "... exactly 3: the third rejection refuses the run before another request leaves"
 like "$(tr '\n' ' ' <"$T_DIR/e16")" 'rejected 3 requests naming an option and answered none \(.*Invalid model name passed in model=x \(param "model"\)\)' \
 	"the reason names the parameter"
 is "$(jq -r .error "$T_DIR/o16" | grep -c 'not summarized: the API refused the run')" $((8 - sent)) \

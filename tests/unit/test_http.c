@@ -465,17 +465,23 @@ static void test_ratelimit(void)
 }
 
 /* A loopback HTTP server for the judge's tests: answers every request
- * 200 with the JSON "{}" and counts the requests it read. */
+ * 200 with the JSON "{}" (or, with reject, a 400 naming the option
+ * "model", as a proxy that does not route a model's name) and counts the
+ * requests it read. */
 struct tiny_server {
 	int fd, port;
 	atomic_int requests;
+	atomic_int reject;
 	pthread_t thread;
 };
 
 static void *tiny_serve(void *arg)
 {
-	static const char answer[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-				     "Content-Length: 2\r\nConnection: close\r\n\r\n{}";
+	static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+				 "Content-Length: 2\r\nConnection: close\r\n\r\n{}";
+	static const char no[] = "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n"
+				 "Content-Length: 53\r\nConnection: close\r\n\r\n"
+				 "{\"error\":{\"message\":\"Invalid model\",\"param\":\"model\"}}";
 	struct tiny_server *s = arg;
 	int c;
 
@@ -495,7 +501,8 @@ static void *tiny_serve(void *arg)
 				break;
 		}
 		atomic_fetch_add(&s->requests, 1);
-		ssize_t sent = write(c, answer, sizeof answer - 1); /* a short one fails the call */
+		const char *answer = atomic_load(&s->reject) ? no : ok;
+		ssize_t sent = write(c, answer, strlen(answer)); /* a short one fails the call */
 		(void)sent;
 		close(c);
 	}
@@ -508,6 +515,7 @@ static int tiny_start(struct tiny_server *s)
 	socklen_t len = sizeof a;
 
 	atomic_init(&s->requests, 0);
+	atomic_init(&s->reject, 0);
 	if ((s->fd = socket(AF_INET, SOCK_STREAM, 0)) < 0 || bind(s->fd, (struct sockaddr *)&a, len) < 0 ||
 	    listen(s->fd, 16) < 0 || getsockname(s->fd, (struct sockaddr *)&a, &len) < 0 ||
 	    pthread_create(&s->thread, NULL, tiny_serve, s) != 0)
@@ -559,6 +567,25 @@ static int refuse_beside_rival(void *arg, const jv *value, const char *text, siz
 	return DP_HTTP_REFUSED;
 }
 
+/* A judge of rejections that starts the rival, gives it 300 ms to send
+ * (it can only when the place was given back before the judge), then
+ * refuses the run; rejected_seen: the reason it was shown. */
+static char rejected_seen[DP_ERR_MAX];
+
+static int refuse_rejection_beside_rival(void *arg, dp_err *err)
+{
+	snprintf(rejected_seen, sizeof rejected_seen, "%s", err->msg);
+	return refuse_beside_rival(arg, NULL, NULL, 0, err);
+}
+
+/* A judge of rejections that keeps them rejections. */
+static int keep_rejection(void *arg, dp_err *err)
+{
+	(void)arg;
+	snprintf(rejected_seen, sizeof rejected_seen, "%s", err->msg);
+	return DP_HTTP_REJECTED;
+}
+
 /* What the judges saw: the value, or the text. */
 struct seen {
 	int verdict;
@@ -598,7 +625,7 @@ static void test_judge(void)
 	size_t len;
 
 	struct seen seen = {.verdict = DP_HTTP_OK};
-	dp_http_judge judge = {record_answer, &seen};
+	dp_http_judge judge = {.fn = record_answer, .arg = &seen};
 	int rc = dp_http_post_json(h, "/chat/completions", jv_object(), 1, 0, &judge, &resp, &err);
 	T_OK(rc == DP_HTTP_OK && seen.value_object && jv_get_kind(resp) == JV_KIND_OBJECT,
 	     "judge OK: it saw the answer's value, which is handed over");
@@ -618,7 +645,7 @@ static void test_judge(void)
 
 	struct rival r = {.h = h, .s = &srv};
 	atomic_store(&srv.requests, 0);
-	judge = (dp_http_judge){refuse_beside_rival, &r};
+	judge = (dp_http_judge){.fn = refuse_beside_rival, .arg = &r};
 	rc = dp_http_post_json(h, "/chat/completions", jv_object(), 1, 0, &judge, &resp, &err);
 	T_OK(rc == DP_HTTP_REFUSED && jv_get_kind(resp) == JV_KIND_INVALID &&
 	     strcmp(err.msg, "the judge refused the run") == 0,
@@ -628,6 +655,26 @@ static void test_judge(void)
 	     "the call queued for the place meanwhile is refused");
 	T_EQ_INT(atomic_load(&srv.requests), 1, "... without a request: refused before the place was given back");
 	T_EQ_STR(dp_http_refused_reason(h), "the judge refused the run", "the run's reason is the judge's");
+	dp_http_free(&h);
+
+	/* The judge of rejections (a count of 400s naming an option). */
+	atomic_store(&srv.reject, 1);
+	h = dp_http_new(&o, &err);
+	judge = (dp_http_judge){.fn = record_answer, .arg = &seen, .rejected = keep_rejection};
+	rc = dp_http_post_json(h, "/chat/completions", jv_object(), 1, 0, &judge, &resp, &err);
+	T_OK(rc == DP_HTTP_REJECTED && strstr(rejected_seen, "/chat/completions: HTTP 400") == rejected_seen &&
+	     strstr(rejected_seen, "(param \"model\")") != NULL && strcmp(err.msg, rejected_seen) == 0,
+	     "judge of rejections: shown the call's reason, its parameter named; REJECTED keeps the rejection");
+	r = (struct rival){.h = h, .s = &srv};
+	atomic_store(&srv.requests, 0);
+	judge = (dp_http_judge){.fn = record_answer, .arg = &r, .rejected = refuse_rejection_beside_rival};
+	rc = dp_http_post_json(h, "/chat/completions", jv_object(), 1, 0, &judge, &resp, &err);
+	T_OK(rc == DP_HTTP_REFUSED && strcmp(err.msg, "the judge refused the run") == 0,
+	     "judge of rejections REFUSED: the call refuses the run with its reason");
+	pthread_join(r.thread, NULL);
+	T_OK(r.rc == DP_HTTP_REFUSED, "the call queued for the place meanwhile is refused");
+	T_EQ_INT(atomic_load(&srv.requests), 1,
+		 "... without a request: the rejection judged before the place was given back");
 	dp_http_free(&h);
 	tiny_stop(&srv);
 }
