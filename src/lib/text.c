@@ -189,14 +189,14 @@ void dp_utf8_shown(const char *s, size_t len, char *out, size_t size)
 	size_t o = 0, i = 0;
 	char rep[DP_SHOWN_MAX];
 
-	while (i < len && o + DP_SHOWN_MAX < size) {
-		if (i >= 120) {
-			o += (size_t)snprintf(out + o, size - o, "...");
-			break;
-		}
+	/* Room is kept for "...": a text cut by out's size (escapes are up to
+	 * 4 bytes shown for 1) is said to be cut, as one cut at 120 bytes. */
+	while (i < len && i < 120 && o + DP_SHOWN_MAX + 3 < size) {
 		i += dp_shown_char(s + i, len - i, rep);
 		o += (size_t)snprintf(out + o, size - o, "%s", rep);
 	}
+	if (i < len && o + 3 < size)
+		o += (size_t)snprintf(out + o, size - o, "...");
 	out[o < size ? o : size - 1] = '\0';
 }
 

@@ -29,8 +29,10 @@ size_t dp_utf8_floor(const char *s, size_t len);
  * first bad byte, and the bytes before it. */
 int dp_utf8_check(const char *what, const char *s, dp_err *err);
 /* Copies s (len bytes) into out (size bytes) to be quoted in a message:
- * cut on a character boundary after about 120 bytes ("..." then), the
- * bytes that are not valid UTF-8 and control characters written \xNN. */
+ * cut on a character boundary after about 120 bytes, or where out is full
+ * ("..." then), each character as dp_shown_char shows it (control
+ * characters and bytes that are not valid UTF-8 as \xNN, C1 and invisible
+ * format characters as \uNNNN). */
 void dp_utf8_shown(const char *s, size_t len, char *out, size_t size);
 
 

@@ -293,6 +293,15 @@ static void test_text(void)
 		 "letters and ZWJ kept, bytes that are not UTF-8 and a cut sequence escaped");
 	dp_utf8_shown("a\0b", 3, shown, sizeof shown);
 	T_EQ_STR(shown, "a\\x00b", "a NUL inside a counted text");
+	/* Cut by out's size before 120 bytes (each escape is 4 bytes shown
+	 * for 1): said with "..." as a cut at 120 is. */
+	char esc[100], big[200];
+	memset(esc, 0x1b, sizeof esc);
+	dp_utf8_shown(esc, sizeof esc, big, sizeof big);
+	T_OK(strlen(big) < sizeof big && strlen(big) > 3 && strcmp(big + strlen(big) - 3, "...") == 0 &&
+	     strncmp(big, "\\x1b\\x1b", 8) == 0, "a text cut by out's size ends with \"...\"");
+	dp_utf8_shown(esc, 40, big, sizeof big);
+	T_OK(strlen(big) == 160 && strstr(big, "...") == NULL, "... and one that fits is whole");
 	char rep[DP_SHOWN_MAX];
 	T_EQ_INT(dp_shown_char("\xe2\x80\xae", 2, rep), 1, "a sequence cut by avail is one byte");
 	T_EQ_STR(rep, "\\xe2", "and shown as that byte");
