@@ -1676,15 +1676,21 @@ static int misconfigured(const dp_http *h, const dp_http_outcome *o, const struc
 				 " server is the right one, give the CA that signed its certificate in"
 				 " SSL_CERT_FILE=/path/ca.pem (or CURL_CA_BUNDLE; SSL_CERT_DIR for a directory)",
 				 last);
-	} else if (o->transport == CURLE_SSL_CONNECT_ERROR && (strstr(r->errbuf, "wrong version number") != NULL ||
-							       strstr(r->errbuf, "packet length too long") != NULL)) {
+	} else if (o->transport == CURLE_SSL_CONNECT_ERROR && atomic_load(&h->oks) == 0 &&
+		   (strstr(r->errbuf, "wrong version number") != NULL ||
+		    strstr(r->errbuf, "packet length too long") != NULL)) {
 		/* OpenSSL's words for a first answer that is no TLS record: the
 		 * port speaks plain HTTP.  Retried as a handshake's weather, it
 		 * cost 3 calls x --retries (13 s) before "took connections but
-		 * never answered". */
+		 * never answered".  Before any success only, as the mismatch
+		 * below: a port that has answered over TLS speaks it (such bytes
+		 * later are a middlebox's weather, not the URL's scheme). */
 		snprintf(why, n, "the model API's port answers plain HTTP, not TLS (%.200s): use http:// in its"
 			 " URL (--base-url, OPENAI_BASE_URL), or the port where it serves https", last);
-	} else if (tls_port || (o->transport == 0 && o->status == 400 && plain_to_tls_page(r))) {
+	} else if (tls_port || (o->transport == 0 && o->status == 400 && atomic_load(&h->oks) == 0 &&
+				plain_to_tls_page(r))) {
+		/* A 400 page after a success on the port is no TLS port's: a
+		 * rejection, which may quote the request's own text. */
 		snprintf(why, n, "the model API's port speaks TLS, not plain HTTP (%.200s): use https:// in its"
 			 " URL (--base-url, OPENAI_BASE_URL)", last);
 	} else if (r->away[0] != '\0') {

@@ -465,15 +465,17 @@ static void test_ratelimit(void)
 }
 
 /* A loopback HTTP server for the judge's tests: answers every request
- * 200 with the JSON "{}" (or, with reject, a 400 naming the option
- * "model", as a proxy that does not route a model's name) and counts the
- * requests it read. */
+ * 200 with the JSON "{}", or as reject says (TINY_MODEL: a 400 naming the
+ * option "model", as a proxy that does not route a model's name;
+ * TINY_PAGE: a 400 page in nginx's words for plain HTTP sent to its TLS
+ * port), and counts the requests it read. */
 struct tiny_server {
 	int fd, port;
 	atomic_int requests;
 	atomic_int reject;
 	pthread_t thread;
 };
+enum { TINY_OK, TINY_MODEL, TINY_PAGE };
 
 static void *tiny_serve(void *arg)
 {
@@ -482,6 +484,9 @@ static void *tiny_serve(void *arg)
 	static const char no[] = "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n"
 				 "Content-Length: 53\r\nConnection: close\r\n\r\n"
 				 "{\"error\":{\"message\":\"Invalid model\",\"param\":\"model\"}}";
+	static const char page[] = "HTTP/1.1 400 Bad Request\r\nContent-Type: text/html\r\n"
+				   "Content-Length: 62\r\nConnection: close\r\n\r\n"
+				   "<html>400 The plain HTTP request was sent to HTTPS port</html>";
 	struct tiny_server *s = arg;
 	int c;
 
@@ -501,7 +506,8 @@ static void *tiny_serve(void *arg)
 				break;
 		}
 		atomic_fetch_add(&s->requests, 1);
-		const char *answer = atomic_load(&s->reject) ? no : ok;
+		int how = atomic_load(&s->reject);
+		const char *answer = how == TINY_PAGE ? page : how == TINY_MODEL ? no : ok;
 		ssize_t sent = write(c, answer, strlen(answer)); /* a short one fails the call */
 		(void)sent;
 		close(c);
@@ -658,7 +664,7 @@ static void test_judge(void)
 	dp_http_free(&h);
 
 	/* The judge of rejections (a count of 400s naming an option). */
-	atomic_store(&srv.reject, 1);
+	atomic_store(&srv.reject, TINY_MODEL);
 	h = dp_http_new(&o, &err);
 	judge = (dp_http_judge){.fn = record_answer, .arg = &seen, .rejected = keep_rejection};
 	rc = dp_http_post_json(h, "/chat/completions", jv_object(), 1, 0, &judge, &resp, &err);
@@ -675,6 +681,24 @@ static void test_judge(void)
 	T_OK(r.rc == DP_HTTP_REFUSED, "the call queued for the place meanwhile is refused");
 	T_EQ_INT(atomic_load(&srv.requests), 1,
 		 "... without a request: the rejection judged before the place was given back");
+	dp_http_free(&h);
+
+	/* A scheme's mismatch is read before any success only: a port that
+	 * has answered plain HTTP is no TLS port, whatever a 400 quotes. */
+	h = dp_http_new(&o, &err);
+	atomic_store(&srv.reject, TINY_PAGE);
+	rc = dp_http_post_json(h, "/chat/completions", jv_object(), 1, 0, NULL, &resp, &err);
+	T_OK(rc == DP_HTTP_REFUSED && strstr(err.msg, "speaks TLS, not plain HTTP") != NULL,
+	     "nginx's 400 page for plain HTTP to its TLS port, before any success: the run refused, use https://");
+	dp_http_free(&h);
+	h = dp_http_new(&o, &err);
+	atomic_store(&srv.reject, TINY_OK);
+	rc = dp_http_post_json(h, "/chat/completions", jv_object(), 1, 0, NULL, &resp, &err);
+	jv_free(resp);
+	atomic_store(&srv.reject, TINY_PAGE);
+	int rc2 = dp_http_post_json(h, "/chat/completions", jv_object(), 1, 0, NULL, &resp, &err);
+	T_OK(rc == DP_HTTP_OK && rc2 == DP_HTTP_REJECTED && dp_http_refused_reason(h)[0] == '\0',
+	     "... the same page after a 2xx on that port: the request rejected, the run not refused");
 	dp_http_free(&h);
 	tiny_stop(&srv);
 }
