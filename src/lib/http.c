@@ -1917,12 +1917,13 @@ static void set_refused(dp_http *h, long status, const char *last, dp_err *err)
  * 86400 s). */
 static void refuse_wait(dp_http *h, long ms, const char *last, dp_err *err)
 {
-	char wait[32];
+	char wait[48];
+	/* In ms when not whole seconds: rounded, a Retry-After of 300.4 read
+	 * "wait 300 s ..., beyond the 300 s a call may wait". */
+	int n = snprintf(wait, sizeof wait, ms % 1000 != 0 ? "%.3f s" : "%.0f s", (double)ms / 1000);
 
-	if (ms >= 3600000)
-		snprintf(wait, sizeof wait, "%.0f s (%.1f h)", (double)ms / 1000, (double)ms / 3600000);
-	else
-		snprintf(wait, sizeof wait, "%.0f s", (double)ms / 1000);
+	if (ms >= 3600000 && n > 0 && (size_t)n < sizeof wait)
+		snprintf(wait + n, sizeof wait - (size_t)n, " (%.1f h)", (double)ms / 3600000);
 	pthread_mutex_lock(&h->lock);
 	refuse_run(h, err, "the model API asked to wait %s before the next request (%.300s),"
 		   " beyond the %.0f s a call may wait: run it again after that wait, or raise the"

@@ -468,14 +468,15 @@ static void test_ratelimit(void)
  * 200 with the JSON "{}", or as reject says (TINY_MODEL: a 400 naming the
  * option "model", as a proxy that does not route a model's name;
  * TINY_PAGE: a 400 page in nginx's words for plain HTTP sent to its TLS
- * port), and counts the requests it read. */
+ * port; TINY_WAIT: a 429 asking to wait 1.4 s), and counts the requests
+ * it read. */
 struct tiny_server {
 	int fd, port;
 	atomic_int requests;
 	atomic_int reject;
 	pthread_t thread;
 };
-enum { TINY_OK, TINY_MODEL, TINY_PAGE };
+enum { TINY_OK, TINY_MODEL, TINY_PAGE, TINY_WAIT };
 
 static void *tiny_serve(void *arg)
 {
@@ -487,6 +488,8 @@ static void *tiny_serve(void *arg)
 	static const char page[] = "HTTP/1.1 400 Bad Request\r\nContent-Type: text/html\r\n"
 				   "Content-Length: 62\r\nConnection: close\r\n\r\n"
 				   "<html>400 The plain HTTP request was sent to HTTPS port</html>";
+	static const char wait[] = "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1.4\r\n"
+				   "Content-Length: 0\r\nConnection: close\r\n\r\n";
 	struct tiny_server *s = arg;
 	int c;
 
@@ -507,7 +510,7 @@ static void *tiny_serve(void *arg)
 		}
 		atomic_fetch_add(&s->requests, 1);
 		int how = atomic_load(&s->reject);
-		const char *answer = how == TINY_PAGE ? page : how == TINY_MODEL ? no : ok;
+		const char *answer = how == TINY_WAIT ? wait : how == TINY_PAGE ? page : how == TINY_MODEL ? no : ok;
 		ssize_t sent = write(c, answer, strlen(answer)); /* a short one fails the call */
 		(void)sent;
 		close(c);
@@ -699,6 +702,18 @@ static void test_judge(void)
 	int rc2 = dp_http_post_json(h, "/chat/completions", jv_object(), 1, 0, NULL, &resp, &err);
 	T_OK(rc == DP_HTTP_OK && rc2 == DP_HTTP_REJECTED && dp_http_refused_reason(h)[0] == '\0',
 	     "... the same page after a 2xx on that port: the request rejected, the run not refused");
+	dp_http_free(&h);
+
+	/* A wait asked beyond the budget, said as asked: rounded, 1.4 s
+	 * read "wait 1 s ..., beyond the 1 s a call may wait". */
+	dp_http_opts short_budget = o;
+	short_budget.max_retry_ms = 1000;
+	h = dp_http_new(&short_budget, &err);
+	atomic_store(&srv.reject, TINY_WAIT);
+	rc = dp_http_post_json(h, "/chat/completions", jv_object(), 1, 0, NULL, &resp, &err);
+	T_OK(rc == DP_HTTP_REFUSED && strstr(err.msg, "asked to wait 1.400 s before") != NULL &&
+	     strstr(err.msg, "beyond the 1 s a call may wait") != NULL,
+	     "a 429 asking 1.4 s beyond a budget of 1 s: the run refused, the wait said exactly");
 	dp_http_free(&h);
 	tiny_stop(&srv);
 }
