@@ -22,6 +22,7 @@
 
 #include <zmq.h>
 
+#include "cli.h"
 #include "zap.h"
 #include "endrec.h"
 #include "evict.h"
@@ -38,11 +39,14 @@ extern char **environ;
 #define HUB_TICK_MS 200
 
 /* The stdin reader thread: forwards each record, then an empty message as
- * the end.  Blocking sends: the window's back-pressure reaches discover. */
+ * the end.  Blocking sends: the window's back-pressure reaches discover.
+ * It parses records with jq, whose out-of-memory abort is per thread:
+ * dp_cli_nomem_said names the hub first. */
 static void *read_input(void *arg)
 {
 	const dp_zmq_opts *zo = arg;
 	dp_err err;
+	dp_cli_nomem_said();
 	void *pair = dp_zmq_open(ZMQ_PAIR, HUB_INPUT, zo, &err);
 	dp_source *src = pair ? dp_source_open(NULL, &(dp_io_opts){.max_record = zo->max_record},
 					       &err)
