@@ -24,6 +24,9 @@ const char dp_api_help[] =
 	"                      (default 64, max 256)\n"
 	"  --timeout SECONDS   per request (default 60)\n"
 	"  --retries N         attempts per request (default 6)\n"
+	"  --retry-budget SECONDS  the longest one request may take with its retries\n"
+	"                      and waits (default 300; an outage or a Retry-After\n"
+	"                      longer than it fails or refuses)\n"
 	"  --refresh           make new requests even for known texts (and store them)\n"
 	"  --no-reuse          do not use the result cache in the database\n";
 
@@ -125,6 +128,14 @@ int dp_api_option(dp_api_cli *api, int opt, const char *arg, dp_err *err)
 		if (dp_cli_parse_long("retries", arg, 1, 100, &n, err) < 0)
 			return DP_CLI_BAD;
 		api->http.max_attempts = (int)n;
+		return DP_CLI_TAKEN;
+	case DP_OPT_RETRY_BUDGET:
+		/* Up to a week: a run left to ride out a provider's long outage
+		 * or a daily quota's reset. */
+		if (parse_positive("retry-budget", arg, 604800, &v, err) < 0)
+			return DP_CLI_BAD;
+		api->http.max_retry_ms = (long)(v * 1000 + 0.5);
+		api->http.budget_option = "--retry-budget";
 		return DP_CLI_TAKEN;
 	case DP_OPT_REFRESH:
 		api->refresh = 1;

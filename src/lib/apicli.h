@@ -22,6 +22,7 @@ enum {
 	DP_OPT_TPM,
 	DP_OPT_TIMEOUT,
 	DP_OPT_RETRIES,
+	DP_OPT_RETRY_BUDGET,
 	DP_OPT_REFRESH,
 	DP_OPT_NO_REUSE,
 	DP_OPT_MAX_THREADS,
@@ -36,6 +37,7 @@ enum {
 	{"tpm", required_argument, NULL, DP_OPT_TPM},                          \
 	{"timeout", required_argument, NULL, DP_OPT_TIMEOUT},                  \
 	{"retries", required_argument, NULL, DP_OPT_RETRIES},                  \
+	{"retry-budget", required_argument, NULL, DP_OPT_RETRY_BUDGET},        \
 	{"refresh", no_argument, NULL, DP_OPT_REFRESH},                        \
 	{"no-reuse", no_argument, NULL, DP_OPT_NO_REUSE},                      \
 	{"max-threads", required_argument, NULL, DP_OPT_MAX_THREADS}

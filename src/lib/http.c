@@ -1927,7 +1927,9 @@ static void refuse_wait(dp_http *h, long ms, const char *last, dp_err *err)
 	pthread_mutex_lock(&h->lock);
 	refuse_run(h, err, "the model API asked to wait %s before the next request (%.300s),"
 		   " beyond the %.0f s a call may wait: run it again after that wait, or raise the"
-		   " rate limit or quota", wait, last, (double)h->o.max_retry_ms / 1000);
+		   " rate limit or quota%s%s", wait, last, (double)h->o.max_retry_ms / 1000,
+		   h->o.budget_option != NULL ? ", or " : "",
+		   h->o.budget_option != NULL ? h->o.budget_option : "");
 	pthread_mutex_unlock(&h->lock);
 }
 

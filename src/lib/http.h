@@ -40,6 +40,9 @@ typedef struct dp_http_opts {
 	long timeout_ms;         /* per attempt; 0: 60000 */
 	int max_attempts;        /* 0: 6 */
 	long max_retry_ms;       /* total time one call may spend; 0: 300000 */
+	const char *budget_option; /* the option setting max_retry_ms, named in
+				    * the refusal of a longer wait (a string
+				    * literal: kept as is); NULL: none */
 	double rpm;              /* requests per minute; 0: unlimited */
 	double tpm;              /* tokens per minute; 0: unlimited */
 	int max_in_flight;       /* the level (fixed), or its cap (autotune); 0: 1 */

@@ -294,6 +294,24 @@ is "$(jq -r 'select(.kind=="error") | .path' "$T_DIR/o17" | wc -l | tr -d ' ')" 
 is "$(jq -r 'select(.kind=="error") | .error' "$T_DIR/o17" | grep -c 'not embedded: the API refused the run')" 2 \
 	"the held documents: refused, as after a 401"
 is "$(api_requests embed)" 1 "one request in all"
+# --retry-budget sets that limit: a wait of 2 s refused under 1 s, naming
+# the option; taken under 10 s, and every document embedded.
+api_reset
+api_control '{"faults":[{"endpoint":"embed","status":429,"retry_after":2}]}'
+docpipe-embed --backend openai --dim 16 --no-reuse --batch-inputs 1 --retry-budget 1 <"$T_DIR/docs.ndjson" >/dev/null 2>"$T_DIR/e18"
+is "$?" 4 "--retry-budget 1, a Retry-After of 2 s: a refusal, exit 4"
+like "$(cat "$T_DIR/e18")" "asked to wait 2 s before the next request .*beyond the 1 s a call may wait: .*, or --retry-budget" \
+	"... naming the option that sets the budget"
+api_reset
+api_control '{"faults":[{"endpoint":"embed","status":429,"retry_after":2}]}'
+start=$(date +%s%N)
+docpipe-embed --backend openai --dim 16 --no-reuse --batch-inputs 1 --retry-budget 10 <"$T_DIR/docs.ndjson" >"$T_DIR/o18" 2>/dev/null
+rc=$?
+ms=$((($(date +%s%N) - start) / 1000000))
+is "$rc:$(jq -s '[.[] | select(.kind != "error")] | length' "$T_DIR/o18")" "0:3" "--retry-budget 10: the wait is taken, every document embedded"
+ok "$([ "$ms" -ge 1900 ] && echo 0 || echo 1)" "... after the 2 s asked (${ms} ms)"
+is "$(api_requests embed)" "$(jq -s '[.[].chunks | length] | add + 1' "$T_DIR/docs.ndjson")" \
+	"... one request more than the chunks (one each, and the one refused)"
 
 # Chunks of many documents share requests; results stay in order whatever
 # order the server lists them in.
