@@ -157,6 +157,12 @@ int dp_crash_listed(dp_crash *c, const char *path, char *why, size_t size)
 	return listed;
 }
 
+int dp_crash_any(dp_crash *c)
+{
+	reload(c);
+	return jv_object_length(jv_copy(c->crashed)) > 0 || jv_object_length(jv_copy(c->suspects)) > 0;
+}
+
 int dp_crash_suspected(dp_crash *c, const char *path)
 {
 	reload(c);

@@ -57,6 +57,11 @@ void dp_crash_close(dp_crash **c);
  * in why (a message for the document's error record), else 0. */
 int dp_crash_listed(dp_crash *c, const char *path, char *why, size_t size);
 
+/* Whether DIR/crashed lists any document (crashed or suspect; read again
+ * when it grew): a caller with many documents to look up skips them all
+ * when none is (one stat). */
+int dp_crash_any(dp_crash *c);
+
 /* Whether path was in progress, among others, at a crash death of a
  * replica of the stage: 1 when DIR/crashed lists it as a SUSPECT (the
  * caller processes it alone, marked alone), else 0. */

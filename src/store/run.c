@@ -141,14 +141,16 @@ static int between_batches(store *s, store_feed *feed, dp_sink *sink, dp_err *er
  * progress among others at a crash death: alone, a death on it names
  * it; *alone set), else the documents up to the next suspect.  Input
  * order is kept: two versions of a path are written in the order they
- * came.  Without a journal, the whole batch. */
+ * came.  Without a journal, or with nothing listed, the whole batch. */
 static size_t next_part(dp_crash *crash, store_item *items, size_t n, int *alone)
 {
 	char why[DP_ERR_MAX];
 	size_t part = 0;
 
 	*alone = 0;
-	for (; crash != NULL && part < n; part++) {
+	if (crash == NULL || !dp_crash_any(crash))
+		return n;
+	for (; part < n; part++) {
 		store_item *it = &items[part];
 		const char *path = it->kind == STORE_ITEM_DOCUMENT || it->kind == STORE_ITEM_DELETE
 					   ? dp_record_str(it->rec, "path") : NULL;
