@@ -24,16 +24,20 @@
  *     it each time), the supervisor appends "SIGKILL-2 JSON-PATH";
  *   - every replica turns a document listed in DIR/crashed into an error
  *     record naming the crash, without processing it (re-read when the
- *     file grows).
- * A stage that processes documents together (the store writes a batch in
- * one transaction) marks them all: "DONE #N" on the first line, then one
- * line "JSON-PATH" per document (the count says where the list ends).  A
+ *     file grows); the store fails it with a receipt of its own.
+ * A stage that processes documents together (the store: a batch in one
+ * transaction, marked from before its write to its commit) marks them
+ * all: "DONE #N" on the first line, then one line "JSON-PATH" per
+ * document (the count says where the list ends; DONE counts each).  A
  * crash death (SIGKILL included) with several documents in progress
  * blames none of them: the supervisor appends "SUSPECT SIGNAL JSON-PATH"
  * for each to DIR/crashed (and counts a SIGKILL as the first for each),
  * and the stage processes each suspect alone, so that a death on it names
  * exactly one document, listed as above.  Those deaths are not counted
- * toward the restart limit either (docpipe(1)). 
+ * toward the restart limit either (docpipe(1)).  A document the store
+ * holds but is not writing yet (being read, parsed, queued) is in no
+ * journal: a death then (out of memory parsing a huge record) blames
+ * nothing.
  * A machine's crash loses nothing here: the files are the run's, and a
  * document that crashed a replica in one run is tried again by the next
  * (a fixed build may read it). */
