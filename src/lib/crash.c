@@ -29,6 +29,8 @@ struct dp_crash {
 	unsigned long done; /* documents finished: the journal line's first field */
 	off_t crashed_size; /* of the list when last read, -1 before */
 	jv crashed;         /* object: path -> signal name */
+	jv suspects;        /* object: path -> signal name (SUSPECT lines) */
+	size_t doing_n;     /* documents in progress (dp_crash_done counts them) */
 	/* The watchdog (dp_crash_watch): the document in progress as its
 	 * journal line, since when (ms, 0: none), under lock. */
 	pthread_mutex_t lock;
@@ -51,6 +53,7 @@ dp_crash *dp_crash_open(const char *dir, dp_err *err)
 	c->doing_fd = -1;
 	c->crashed_size = -1;
 	c->crashed = jv_object();
+	c->suspects = jv_object();
 	pthread_mutex_init(&c->lock, NULL);
 	dp_cond_init(&c->wake);
 	if ((mkdir(dir, 0700) != 0 && errno != EEXIST) ||
@@ -89,6 +92,7 @@ void dp_crash_close(dp_crash **cp)
 	free(c->doing_path);
 	free(c->crashed_path);
 	jv_free(c->crashed);
+	jv_free(c->suspects);
 	free(c);
 	*cp = NULL;
 }
@@ -112,11 +116,19 @@ static void reload(dp_crash *c)
 	while (lines != NULL && (rc = dp_lines_next(lines, &line, &len, &lineno, &ignored)) != DP_LINES_EOF &&
 	       rc != DP_LINES_ERROR) {
 		const char *space = rc == DP_LINES_OK ? memchr(line, ' ', len) : NULL;
+		/* "SUSPECT SIGNAL JSON-PATH": the signal is the second word. */
+		int suspect = space != NULL && space - line == 7 && memcmp(line, "SUSPECT", 7) == 0;
+		if (suspect) {
+			line = space + 1;
+			len -= 8;
+			space = memchr(line, ' ', len);
+		}
 		if (space == NULL)
 			continue;
 		jv path = jv_parse_sized(space + 1, (int)(line + len - (space + 1)));
+		jv *into = suspect ? &c->suspects : &c->crashed;
 		if (jv_get_kind(path) == JV_KIND_STRING)
-			c->crashed = jv_object_set(c->crashed, path, jv_string_sized(line, (int)(space - line)));
+			*into = jv_object_set(*into, path, jv_string_sized(line, (int)(space - line)));
 		else
 			jv_free(path);
 	}
@@ -145,6 +157,22 @@ int dp_crash_listed(dp_crash *c, const char *path, char *why, size_t size)
 	return listed;
 }
 
+int dp_crash_any(dp_crash *c)
+{
+	reload(c);
+	return jv_object_length(jv_copy(c->crashed)) > 0 || jv_object_length(jv_copy(c->suspects)) > 0;
+}
+
+int dp_crash_suspected(dp_crash *c, const char *path)
+{
+	reload(c);
+	jv sig = jv_object_get(jv_copy(c->suspects), jv_string(path));
+	int suspected = jv_get_kind(sig) == JV_KIND_STRING;
+
+	jv_free(sig);
+	return suspected;
+}
+
 /* The doing file's first line is the count of documents finished and the
  * document in progress; what follows it is stale bytes of longer lines
  * before, never read.  No truncation: a pwrite per mark is the whole cost
@@ -152,6 +180,7 @@ int dp_crash_listed(dp_crash *c, const char *path, char *why, size_t size)
  * on small Markdown files). */
 void dp_crash_doing(dp_crash *c, const char *path)
 {
+	c->doing_n = 1;
 	jv text = jv_dump_string(jv_string(path), 0);
 	char count[24];
 	int n = snprintf(count, sizeof count, "%lu ", c->done);
@@ -172,11 +201,33 @@ void dp_crash_doing(dp_crash *c, const char *path)
 	jv_free(text);
 }
 
+/* Several documents: "DONE #N", then one line per document; the count
+ * says where the list ends (stale bytes may follow it, as above).  One
+ * pwrite of the whole text, per batch. */
+void dp_crash_doing_all(dp_crash *c, const char *const *paths, size_t n)
+{
+	if (n == 1) {
+		dp_crash_doing(c, paths[0]);
+		return;
+	}
+	jv text = jv_string_fmt("%lu #%zu\n", c->done, n);
+	for (size_t i = 0; i < n; i++) {
+		text = jv_string_concat(text, jv_dump_string(jv_string(paths[i]), 0));
+		text = jv_string_append_buf(text, "\n", 1);
+	}
+	c->doing_n = n;
+	if (pwrite(c->doing_fd, jv_string_value(text), (size_t)jv_string_length_bytes(jv_copy(text)), 0) < 0) {
+		/* ignored: see dp_crash_doing's contract */
+	}
+	jv_free(text);
+}
+
 void dp_crash_done(dp_crash *c)
 {
 	char count[24];
-	int n = snprintf(count, sizeof count, "%lu\n", ++c->done);
+	int n = snprintf(count, sizeof count, "%lu\n", c->done += c->doing_n);
 
+	c->doing_n = 0;
 	if (c->watching) {
 		pthread_mutex_lock(&c->lock);
 		c->doing_since = 0;

@@ -24,7 +24,20 @@
  *     it each time), the supervisor appends "SIGKILL-2 JSON-PATH";
  *   - every replica turns a document listed in DIR/crashed into an error
  *     record naming the crash, without processing it (re-read when the
- *     file grows).
+ *     file grows); the store fails it with a receipt of its own.
+ * A stage that processes documents together (the store: a batch in one
+ * transaction, marked from before its write to its commit) marks them
+ * all: "DONE #N" on the first line, then one line "JSON-PATH" per
+ * document (the count says where the list ends; DONE counts each).  A
+ * crash death (SIGKILL included) with several documents in progress
+ * blames none of them: the supervisor appends "SUSPECT SIGNAL JSON-PATH"
+ * for each to DIR/crashed (and counts a SIGKILL as the first for each),
+ * and the stage processes each suspect alone, so that a death on it names
+ * exactly one document, listed as above.  Those deaths are not counted
+ * toward the restart limit either (docpipe(1)).  A document the store
+ * holds but is not writing yet (being read, parsed, queued) is in no
+ * journal: a death then (out of memory parsing a huge record) blames
+ * nothing.
  * A machine's crash loses nothing here: the files are the run's, and a
  * document that crashed a replica in one run is tried again by the next
  * (a fixed build may read it). */
@@ -48,10 +61,25 @@ void dp_crash_close(dp_crash **c);
  * in why (a message for the document's error record), else 0. */
 int dp_crash_listed(dp_crash *c, const char *path, char *why, size_t size);
 
+/* Whether DIR/crashed lists any document (crashed or suspect; read again
+ * when it grew): a caller with many documents to look up skips them all
+ * when none is (one stat). */
+int dp_crash_any(dp_crash *c);
+
+/* Whether path was in progress, among others, at a crash death of a
+ * replica of the stage: 1 when DIR/crashed lists it as a SUSPECT (the
+ * caller processes it alone, marked alone), else 0. */
+int dp_crash_suspected(dp_crash *c, const char *path);
+
 /* Marks path as the document in progress, until dp_crash_done, which
  * counts it as finished.  A failure to write is ignored: the journal only
  * ever spares a run. */
 void dp_crash_doing(dp_crash *c, const char *path);
+/* Marks paths[0..n) (n >= 1, borrowed) as the documents in progress,
+ * processed together, until dp_crash_done, which counts them all as
+ * finished.  n == 1 is dp_crash_doing.  The watchdog (dp_crash_watch)
+ * times single documents only. */
+void dp_crash_doing_all(dp_crash *c, const char *const *paths, size_t n);
 void dp_crash_done(dp_crash *c);
 
 /* A watchdog for documents that never end (a parser or converter looping

@@ -338,11 +338,8 @@ void store_item_init(store_item *item, jv rec)
 		store_item_fail(item, "record has no \"kind\"");
 	} else if (strcmp(kind, DP_KIND_DOCUMENT) == 0) {
 		item->kind = STORE_ITEM_DOCUMENT;
-		if (parse_document(item, &err) < 0) {
-			doc_clear(&item->doc);
-			item->kind = STORE_ITEM_FAILED;
-			store_item_fail(item, err.msg);
-		}
+		if (parse_document(item, &err) < 0)
+			store_item_refuse(item, err.msg);
 	} else if (strcmp(kind, DP_KIND_DELETE) == 0) {
 		item->kind = STORE_ITEM_DELETE;
 		if (record_path(rec, "delete record", &err) == NULL) {
@@ -391,6 +388,13 @@ void store_item_fail(store_item *item, const char *reason)
 	item->created = 0;
 	item->chunks = -1;
 	snprintf(item->reason, sizeof item->reason, "%s", reason);
+}
+
+void store_item_refuse(store_item *item, const char *reason)
+{
+	doc_clear(&item->doc);
+	item->kind = STORE_ITEM_FAILED;
+	store_item_fail(item, reason);
 }
 
 void store_item_supersede(store_item *item)

@@ -92,6 +92,10 @@ void store_item_clear(store_item *item);
 
 /* Marks item failed by this stage with reason. */
 void store_item_fail(store_item *item, const char *reason);
+/* Makes item a STORE_ITEM_FAILED one with reason, its document (if any)
+ * dropped: never written, its receipt and outcome a failure of this stage
+ * (a document invalid here, or one the crash journal lists). */
+void store_item_refuse(store_item *item, const char *reason);
 /* Marks a document or delete superseded by a newer version of its path
  * (write.c): "skipped", with why; nothing of it was written. */
 void store_item_supersede(store_item *item);

@@ -8,6 +8,7 @@
 
 #include "blocker.h"
 #include "cli.h"
+#include "crash.h"
 #include "endrec.h"
 #include "feed.h"
 #include "err.h"
@@ -68,6 +69,11 @@ static void usage(FILE *out)
 		"  --text-config NAME      text search configuration of the full-text index\n"
 		"                          (default: the corpus's, english for a new one;\n"
 		"                          simple for mixed languages); a change re-indexes\n"
+		"  --crash-dir DIR         journal the documents of the batch being written in\n"
+		"                          DIR; fail the documents DIR/crashed lists (a\n"
+		"                          replica died writing them) unwritten, and write\n"
+		"                          those it lists as suspects alone; docpipe run\n"
+		"                          gives it\n"
 		"  -q, --quiet             no summary line on stderr\n"
 		"\n%s\n%s",
 		STORE_EF_CONSTRUCTION_MIN, STORE_EF_CONSTRUCTION_MAX, STORE_DB_RETRY_DEFAULT, dp_cli_help,
@@ -76,7 +82,7 @@ static void usage(FILE *out)
 
 enum { OPT_DB_ENV = 0x2000, OPT_WRITE_METHOD, OPT_SWEEP, OPT_TEXT_CONFIG, OPT_HELP, OPT_VECTOR_TYPE, OPT_BULK,
        OPT_EF_CONSTRUCTION, OPT_DB_RETRY, OPT_REQUIRE_END, OPT_VECTOR_INDEX, OPT_SWEEP_ON_GO,
-       OPT_DELETE_EXCLUDED };
+       OPT_DELETE_EXCLUDED, OPT_CRASH_DIR };
 
 static const struct option longopts[] = {
 	{"db-env", required_argument, NULL, OPT_DB_ENV},
@@ -91,6 +97,7 @@ static const struct option longopts[] = {
 	{"hnsw-ef-construction", required_argument, NULL, OPT_EF_CONSTRUCTION},
 	{"db-retry", required_argument, NULL, OPT_DB_RETRY},
 	{"require-end", required_argument, NULL, OPT_REQUIRE_END},
+	{"crash-dir", required_argument, NULL, OPT_CRASH_DIR},
 	{"quiet", no_argument, NULL, 'q'},
 	{"help", no_argument, NULL, OPT_HELP},
 	DP_CLI_LONGOPTS,
@@ -101,7 +108,7 @@ static const struct option longopts[] = {
 struct args {
 	dp_cli cli;
 	store_options so;
-	const char *sweep_run, *require_end;
+	const char *sweep_run, *require_end, *crash_dir;
 	int sweep_on_go;
 	enum store_sweep_scope sweep_scope;
 	long db_retry;
@@ -150,6 +157,7 @@ static int option(struct args *a, int opt, const char *arg)
 	case OPT_SWEEP_ON_GO: a->sweep_on_go = 1; break;
 	case OPT_DELETE_EXCLUDED: a->sweep_scope = STORE_SWEEP_EXCLUDED_TOO; break;
 	case OPT_REQUIRE_END: a->require_end = arg; break;
+	case OPT_CRASH_DIR: a->crash_dir = arg; break;
 	case OPT_TEXT_CONFIG: store_fulltext_request(arg); break;
 	case 'q': a->so.quiet = 1; break;
 	case OPT_HELP: usage(stdout); return DP_EXIT_OK;
@@ -366,8 +374,14 @@ int main(int argc, char **argv)
 		return rc;
 	dp_source *src = NULL;
 	dp_sink *sink = NULL;
+	dp_crash *crash = NULL;
+	if (a.crash_dir != NULL && (crash = dp_crash_open(a.crash_dir, &err)) == NULL) {
+		dp_diag("%s", err.msg);
+		return DP_EXIT_SYSTEM;
+	}
 	if ((rc = dp_cli_open(&a.cli, a.sweep_run == NULL, &src, &sink, &err)) != 0) {
 		dp_diag("%s", err.msg);
+		dp_crash_close(&crash);
 		return rc;
 	}
 	/* A database that is down at start is waited for like one lost later:
@@ -416,7 +430,7 @@ int main(int argc, char **argv)
 		kept = jv_invalid();
 	} else {
 		store_counts c;
-		rc = store_run(s, src, sink, &c, &err);
+		rc = store_run(s, src, sink, crash, &c, &err);
 		if (!a.so.quiet)
 			dp_diag("%lu stored, %lu unchanged, %lu deleted, %lu skipped, %lu failed",
 				c.stored, c.unchanged, c.deleted, c.skipped, c.failed);
@@ -431,6 +445,7 @@ int main(int argc, char **argv)
 	jv_free(kept);
 	store_close(&s);
 	store_blocker_stop(&a.so.blocker);
+	dp_crash_close(&crash);
 	dp_source_free(&src);
 	return dp_cli_exit_status(rc);
 }

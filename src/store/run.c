@@ -4,11 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crash.h"
 #include "db.h"
 #include "err.h"
 #include "feed.h"
 #include "fulltext.h"
 #include "outcome.h"
+#include "record.h"
 #include "stats.h"
 #include "transport.h"
 
@@ -57,9 +59,11 @@ static int record_outcomes(store *s, store_item *items, size_t n, dp_err *err)
 
 /* The index plan, the batch's writes and its outcome rows; the plan and the
  * outcome rows are tried again after a lost connection, like the writes.
- * Returns store_write's result, -1 when the plan or the outcome rows
- * failed, STORE_WRITE_REFUSED when the database refuses the outcome rows. */
-static int write_batch(store *s, store_item *items, size_t n, dp_err *err)
+ * journaled: the batch is marked in progress in crash, done once its
+ * writes committed.  Returns store_write's result, -1 when the plan or
+ * the outcome rows failed, STORE_WRITE_REFUSED when the database refuses
+ * the outcome rows. */
+static int write_batch(store *s, store_item *items, size_t n, dp_crash *crash, int journaled, dp_err *err)
 {
 	int rc, lost = 0;
 
@@ -69,6 +73,10 @@ static int write_batch(store *s, store_item *items, size_t n, dp_err *err)
 		;
 	if (rc < 0 || (rc = store_write(s, items, n, err)) < 0)
 		return rc;
+	/* Committed: a death from here on is no document's (the window
+	 * before this mark remains: a crash in it is put down to the batch). */
+	if (journaled)
+		dp_crash_done(crash);
 	if (s->text_moved[0] != '\0') {
 		dp_err_set(err, "%s", s->text_moved);
 		return STORE_WRITE_CONFIG;
@@ -127,7 +135,78 @@ static int between_batches(store *s, store_feed *feed, dp_sink *sink, dp_err *er
 	return rc;
 }
 
-int store_run(store *s, dp_source *src, dp_sink *sink, store_counts *counts, dp_err *err)
+/* The crash journal's side of a batch (crash.h): its documents that a
+ * crash of a store replica was put down to fail unread, and the length
+ * of the part of items[0..n) to write next: a suspect alone (in
+ * progress among others at a crash death: alone, a death on it names
+ * it; *alone set), else the documents up to the next suspect.  Input
+ * order is kept: two versions of a path are written in the order they
+ * came.  Without a journal, or with nothing listed, the whole batch. */
+static size_t next_part(dp_crash *crash, store_item *items, size_t n, int *alone)
+{
+	char why[DP_ERR_MAX];
+	size_t part = 0;
+
+	*alone = 0;
+	if (crash == NULL || !dp_crash_any(crash))
+		return n;
+	for (; part < n; part++) {
+		store_item *it = &items[part];
+		const char *path = it->kind == STORE_ITEM_DOCUMENT || it->kind == STORE_ITEM_DELETE
+					   ? dp_record_str(it->rec, "path") : NULL;
+		if (path != NULL && dp_crash_listed(crash, path, why, sizeof why))
+			store_item_refuse(it, why);
+		else if (path != NULL && dp_crash_suspected(crash, path))
+			return part > 0 ? part : (*alone = 1);
+	}
+	return n;
+}
+
+/* Marks the documents and deletes of items[0..n) in progress in the crash
+ * journal: one write per batch.  1 when it marked any (dp_crash_done
+ * follows their write), else 0. */
+static int journal_doing(dp_crash *crash, const store_item *items, size_t n)
+{
+	const char *stack[64], **paths = n <= 64 ? stack : malloc(n * sizeof *paths);
+	size_t m = 0;
+
+	if (crash == NULL || paths == NULL)
+		return 0; /* the journal only ever spares a run (crash.h) */
+	for (size_t i = 0; i < n; i++)
+		if (items[i].kind == STORE_ITEM_DOCUMENT || items[i].kind == STORE_ITEM_DELETE)
+			paths[m++] = dp_record_str(items[i].rec, "path");
+	if (m > 0)
+		dp_crash_doing_all(crash, paths, m);
+	if (paths != stack)
+		free(paths);
+	return m > 0;
+}
+
+/* Writes items[0..n) as one batch, counts them and puts their receipts.
+ * Returns DP_EXIT_OK or the exit status the failure means (err set). */
+static int write_part(store *s, dp_crash *crash, store_item *items, size_t n, dp_sink *sink,
+		      store_counts *counts, dp_err *err)
+{
+	int journaled = journal_doing(crash, items, n);
+	/* The batch's documents stay the store's while it waits on the
+	 * database, whatever for (stats.h). */
+	dp_stats_wait_begin("database");
+	int wrote = write_batch(s, items, n, crash, journaled, err);
+	dp_stats_wait_end();
+	if (wrote < 0)
+		return wrote == STORE_WRITE_REFUSED ? DP_EXIT_REFUSED
+		       : wrote == STORE_WRITE_CONFIG ? DP_EXIT_USAGE : DP_EXIT_SYSTEM;
+	store_index_count(s, items, n);
+	for (size_t i = 0; i < n; i++) {
+		count(counts, &items[i]);
+		if (dp_sink_put(sink, store_item_receipt(&items[i]), err) < 0)
+			return DP_EXIT_SYSTEM;
+	}
+	return DP_EXIT_OK;
+}
+
+int store_run(store *s, dp_source *src, dp_sink *sink, dp_crash *crash, store_counts *counts,
+	      dp_err *err)
 {
 	store_item *items = malloc(STORE_BATCH_DOCS * sizeof *items);
 	store_feed *feed = items != NULL ? store_feed_start(src, STORE_QUEUE_RECORDS,
@@ -143,28 +222,22 @@ int store_run(store *s, dp_source *src, dp_sink *sink, store_counts *counts, dp_
 	}
 	memset(counts, 0, sizeof *counts);
 	while ((n = store_feed_take(feed, items, STORE_BATCH_DOCS, STORE_BATCH_CHUNKS, err)) > 0) {
-		/* The batch's documents stay the store's while it waits on the
-		 * database, whatever for (stats.h). */
-		dp_stats_wait_begin("database");
-		int wrote = write_batch(s, items, (size_t)n, err);
-		dp_stats_wait_end();
-		int failed = wrote < 0;
-		if (!failed)
-			store_index_count(s, items, (size_t)n);
 		unsigned long stored = counts->stored, unchanged = counts->unchanged;
-		for (long i = 0; i < n; i++) {
-			if (!failed && rc != DP_EXIT_SYSTEM) {
-				count(counts, &items[i]);
-				if (dp_sink_put(sink, store_item_receipt(&items[i]), err) < 0)
-					rc = DP_EXIT_SYSTEM;
-			}
-			store_item_clear(&items[i]);
+		for (size_t at = 0, part; at < (size_t)n && rc == DP_EXIT_OK; at += part) {
+			int alone;
+			part = next_part(crash, items + at, (size_t)n - at, &alone);
+			/* A suspect may kill the store: the receipts of what was
+			 * stored go first, or the hub re-sends those documents
+			 * (found unchanged, but no longer counted as added). */
+			if (alone && dp_sink_flush(sink, err) < 0)
+				rc = DP_EXIT_SYSTEM;
+			else
+				rc = write_part(s, crash, items + at, part, sink, counts, err);
 		}
+		for (long i = 0; i < n; i++)
+			store_item_clear(&items[i]);
 		store_feed_written(feed, (long)(counts->stored - stored), (long)(counts->unchanged - unchanged));
-		if (failed)
-			rc = wrote == STORE_WRITE_REFUSED ? DP_EXIT_REFUSED
-			     : wrote == STORE_WRITE_CONFIG ? DP_EXIT_USAGE : DP_EXIT_SYSTEM;
-		if (rc == DP_EXIT_SYSTEM || rc == DP_EXIT_REFUSED || rc == DP_EXIT_USAGE)
+		if (rc != DP_EXIT_OK)
 			break;
 		if (between_batches(s, feed, sink, err) < 0) {
 			rc = DP_EXIT_SYSTEM;

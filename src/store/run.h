@@ -3,6 +3,7 @@
 #ifndef STORE_RUN_H
 #define STORE_RUN_H
 
+#include "crash.h"
 #include "store.h"
 #include "transport.h"
 
@@ -15,11 +16,14 @@ typedef struct store_counts {
 	unsigned long stored, unchanged, deleted, failed, skipped, passed;
 } store_counts;
 
-/* Runs until the input ends.  Returns DP_EXIT_OK, DP_EXIT_FAILED when a
+/* Runs until the input ends; with crash (NULL: none; --crash-dir), the
+ * documents of each batch are journaled as they are written, those the
+ * journal lists fail unread and its suspects are written alone (crash.h).  Returns DP_EXIT_OK, DP_EXIT_FAILED when a
  * receipt says failed, or with err set (said by the caller, not here):
  * DP_EXIT_SYSTEM when the database, the input or the output failed,
  * DP_EXIT_REFUSED when the database refuses every write, DP_EXIT_USAGE
  * when the full-text configuration moved under the store. */
-int store_run(store *s, dp_source *src, dp_sink *sink, store_counts *counts, dp_err *err);
+int store_run(store *s, dp_source *src, dp_sink *sink, dp_crash *crash, store_counts *counts,
+	      dp_err *err);
 
 #endif

@@ -1,4 +1,5 @@
 /* Batched, transactional writes of documents, deletes and run marks. */
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -7,6 +8,7 @@
 #include <unistd.h>
 
 #include "blocker.h"
+#include "cli.h"
 #include "clock.h"
 #include "db.h"
 #include "fulltext.h"
@@ -834,6 +836,29 @@ static int lock_paths(store *s, store_item **order, size_t n, dp_err *err)
 	return res == NULL ? -1 : 0;
 }
 
+/* Test hooks (tests/integration/graph_store_poison.sh): the store dies of
+ * SIGSEGV (DOCPIPE_TEST_STORE_SEGV_SIZE=N) or SIGKILL, as the OOM killer
+ * ends it (DOCPIPE_TEST_STORE_KILL_SIZE=N), inside the transaction, as it
+ * is about to write a document whose record says it is N bytes: a
+ * document that kills the store every time it is written. */
+static void crash_test(store_item **order, size_t n)
+{
+	static double segv = -1, kill9;
+
+	if (segv < 0) {
+		segv = dp_cli_test_hook("DOCPIPE_TEST_STORE_SEGV_SIZE", 0);
+		kill9 = dp_cli_test_hook("DOCPIPE_TEST_STORE_KILL_SIZE", 0);
+	}
+	for (size_t i = 0; i < n && (segv > 0 || kill9 > 0); i++) {
+		const store_doc *d = &order[i]->doc;
+		if (order[i]->kind != STORE_ITEM_DOCUMENT || !d->has_size || (d->size != segv && d->size != kill9))
+			continue;
+		if (d->size == segv)
+			signal(SIGSEGV, SIG_DFL); /* the kernel's death, not ASan's report */
+		raise(d->size == segv ? SIGSEGV : SIGKILL);
+	}
+}
+
 /* The body of one transaction; the caller begins and ends it. */
 static int write_body(store *s, store_item **items, size_t n, store_item **order, int64_t *ids,
 		      char registered[STORE_RUN_MAX], dp_err *err)
@@ -864,6 +889,7 @@ static int write_body(store *s, store_item **items, size_t n, store_item **order
 		if (order[i]->status == NULL)
 			order[keep++] = order[i];
 	nw = keep;
+	crash_test(order, nw);
 	if (nw > 0 && write_row_changes(s, order, nw, err) < 0)
 		return -1;
 	for (size_t i = 0; i < nw; i++) {

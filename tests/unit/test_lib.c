@@ -391,7 +391,8 @@ static void test_crash_reasons(void)
 	FILE *f = fopen(path, "w");
 	if (f == NULL)
 		abort();
-	fputs("SIGSEGV \"/d/seg.pdf\"\nTIMEOUT-3 \"/d/slow.pdf\"\nSIGKILL-2 \"/d/hog.docx\"\n", f);
+	fputs("SIGSEGV \"/d/seg.pdf\"\nTIMEOUT-3 \"/d/slow.pdf\"\nSIGKILL-2 \"/d/hog.docx\"\n"
+	      "SUSPECT SIGSEGV \"/d/batch 1.md\"\nSUSPECT SIGKILL \"/d/seg.pdf\"\n", f);
 	fclose(f);
 	dp_crash *c = dp_crash_open(dir, &err);
 	T_OK(c != NULL, "crash journal opened");
@@ -405,6 +406,12 @@ static void test_crash_reasons(void)
 				 " document (out of memory?); not tried again in this run") == 0,
 	     "a second SIGKILL death on one document: the reason says twice, out of memory?");
 	T_OK(!dp_crash_listed(c, "/d/fine.md", why, sizeof why), "a document not listed is processed");
+	T_OK(!dp_crash_listed(c, "/d/batch 1.md", why, sizeof why) && dp_crash_suspected(c, "/d/batch 1.md"),
+	     "a suspect (in progress among others at a death) is no crashed document, but suspected");
+	T_OK(!dp_crash_suspected(c, "/d/fine.md") && !dp_crash_suspected(c, "/d/hog.docx"),
+	     "a document not listed as a suspect is not suspected");
+	T_OK(dp_crash_listed(c, "/d/seg.pdf", why, sizeof why) && strstr(why, "SIGSEGV") != NULL,
+	     "a suspect listed as crashed since: it fails, with its own signal");
 	dp_crash_close(&c);
 	unlink(path);
 	rmdir(dir);
@@ -445,6 +452,22 @@ static void test_crash_journal(void)
 	T_OK(strcmp(first_line(path, line, sizeof line), "1") == 0, "finished: the count alone");
 	dp_crash_doing(c, "/d/b.md");
 	T_OK(strcmp(first_line(path, line, sizeof line), "1 \"/d/b.md\"") == 0, "the next: one finished before it");
+	dp_crash_done(c);
+	const char *batch[] = {"/d/x.md", "/d/y \"2\".md"};
+	dp_crash_doing_all(c, batch, 2);
+	char all[256] = "";
+	FILE *f = fopen(path, "r");
+	size_t got = f != NULL ? fread(all, 1, sizeof all - 1, f) : 0;
+	all[got] = '\0';
+	if (f != NULL)
+		fclose(f);
+	T_EQ_STR(all, "2 #2\n\"/d/x.md\"\n\"/d/y \\\"2\\\".md\"\n",
+		 "a batch: the count, #N, then each document's path as JSON on a line of its own");
+	dp_crash_done(c);
+	T_OK(strcmp(first_line(path, line, sizeof line), "4") == 0, "a batch finished counts its documents");
+	dp_crash_doing_all(c, batch, 1);
+	T_OK(strcmp(first_line(path, line, sizeof line), "4 \"/d/x.md\"") == 0,
+	     "a batch of one: the single document's line");
 	dp_crash_close(&c);
 	T_OK(access(path, F_OK) != 0, "closed: the journal is removed");
 	rmdir(dir);
