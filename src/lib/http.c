@@ -81,7 +81,10 @@ struct dp_http {
 	unsigned long recent[DP_HTTP_STORM_ANSWERS];
 	int recent_next;
 	int down; /* failing_calls reached DP_HTTP_DOWN_CALLS: the process waits
-		   * on the model API (dp_stats_wait_begin) until a 2xx */
+		   * on the model API (said_waiting) until a 2xx */
+	int asked_waits; /* callers sleeping out a wait the server asked for
+			  * (Retry-After) of DP_HTTP_SAID_WAIT_MS or more */
+	int waiting;     /* said waiting on the model API (dp_stats_wait_begin) */
 	uint64_t rng;
 	dp_http_stats stats;
 };
@@ -1115,6 +1118,26 @@ static int unanswered_in_time(const dp_http_outcome *o)
 	return o->transport == CURLE_OPERATION_TIMEDOUT && o->sent;
 }
 
+/* Under lock: says in the stats whether the process waits on the model
+ * API: while it is down for every call (h->down), or while a call sleeps
+ * out a wait the server asked for that is DP_HTTP_SAID_WAIT_MS or longer
+ * (h->asked_waits).  The hub shows it and, as every replica meets the same
+ * server, re-sends none of the documents held meanwhile: a Retry-After
+ * longer than the hub's --timeout x --attempts (a --retry-budget of an
+ * hour) failed them "no receipt after 4 attempts", their requests paid. */
+static void said_waiting(dp_http *h)
+{
+	int waiting = h->down || h->asked_waits > 0;
+
+	if (waiting == h->waiting)
+		return;
+	h->waiting = waiting;
+	if (waiting)
+		dp_stats_wait_begin("model API");
+	else
+		dp_stats_wait_end();
+}
+
 /* Takes what an attempt of call c (of tokens) got into the server's record
  * and fills o->server_seen, o->server_down, o->server_stormy,
  * o->errors_before and o->throttle_wait_ms from it. */
@@ -1164,15 +1187,8 @@ static void note_server(dp_http *h, dp_http_outcome *o, struct call_record *c, s
 	o->server_down = !own_size && h->answered && h->failing_calls >= DP_HTTP_DOWN_CALLS;
 	/* A server never reached (a wrong URL) is no storm: it fails fast. */
 	o->server_stormy = h->answered && err && !own_timeout && (mostly_throttled || stormy(h, c->number));
-	/* Said in the stats: the hub shows it and, as every replica's model
-	 * API is down alike, re-sends nothing meanwhile. */
-	if (o->server_down != h->down) {
-		h->down = o->server_down;
-		if (h->down)
-			dp_stats_wait_begin("model API");
-		else
-			dp_stats_wait_end();
-	}
+	h->down = o->server_down;
+	said_waiting(h);
 	pthread_mutex_unlock(&h->lock);
 }
 
@@ -2042,6 +2058,16 @@ static void gave_up(const char *path, int attempts, double start, const char *la
 		   attempts == 1 ? "" : "s", (dp_clock_ms() - start) / 1000, last);
 }
 
+/* Counts a caller sleeping out a wait the server asked for (by +1, then
+ * -1 when it wakes), for said_waiting. */
+static void asked_wait(dp_http *h, int by)
+{
+	pthread_mutex_lock(&h->lock);
+	h->asked_waits += by;
+	said_waiting(h);
+	pthread_mutex_unlock(&h->lock);
+}
+
 /* dp_http_post_json and dp_http_post_json_text: the answer into a. */
 static int post(dp_http *h, const char *path, jv body, size_t tokens, size_t max_response,
 		struct answer *a, dp_err *err)
@@ -2168,7 +2194,12 @@ static int post(dp_http *h, const char *path, jv body, size_t tokens, size_t max
 		dp_buf_free(&r.body);
 		if (!retrying)
 			break;
+		int asked = o.retry_after_ms > 0 && v.delay_ms >= DP_HTTP_SAID_WAIT_MS;
+		if (asked)
+			asked_wait(h, 1);
 		dp_sleep_ms((double)v.delay_ms);
+		if (asked)
+			asked_wait(h, -1);
 	}
 	free(url);
 	dp_json_buf_free(&text);

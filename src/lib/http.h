@@ -290,6 +290,10 @@ typedef struct dp_http_outcome {
  * wrong URL over 1,105 files: 582 s, 4,827 attempts, 1,043 documents
  * failed one by one). */
 #define DP_HTTP_NEVER_REACHED_CALLS 3
+/* A wait the server asks for (Retry-After) this long or longer is said in
+ * the stage's stats as a wait on the model API, for the hub (stats.h
+ * dp_stats_wait_begin); a storm's waits of a fraction of a second are not. */
+#define DP_HTTP_SAID_WAIT_MS 1000
 /* The answers (any call's, any outcome) in which a server error is weather
  * when DP_HTTP_DOWN_CALLS distinct calls met a server error or a 429: a
  * storm of 5xx and 429s among successes (an overloaded provider) is the

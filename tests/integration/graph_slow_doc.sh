@@ -46,4 +46,21 @@ docpipe run "$T_DIR/docs" --progress none --timeout 1 --attempts 2 --opt "chunk=
 	>"$T_DIR/r2" 2>"$T_DIR/e2"
 is "$?/$(jq -r '.failures[] | select(.path | endswith("/slow.md")) | .error | test("attempt")' "$T_DIR/r2")" "1/true" \
 	"a replica stuck on a document without progress: re-sent after --timeout, failed after --attempts"
+
+# A wait the model API asks for (429, Retry-After 4 s, to both documents'
+# first requests: no progress meanwhile) longer than the hub's --timeout x
+# --attempts (2 s x 1: a re-sent copy's arrival is progress, which would
+# give the original credit), within summarize's --retry-budget: the stage says
+# it waits on the model API, the hub re-sends nothing; before, every
+# document was failed "no receipt after 1 attempts", its requests paid.
+api_reset
+api_control '{"faults":[{"endpoint":"chat","status":429,"retry_after":4},{"endpoint":"chat","status":429,"retry_after":4}]}'
+printf '\nagain\n' >>"$T_DIR/docs/small.md"
+docpipe run "$T_DIR/docs" --progress none --timeout 2 --attempts 1 --threads summarize=1 \
+	--opt summarize=--backend=openai --opt summarize=--retry-budget=30 >"$T_DIR/r3" 2>"$T_DIR/e3"
+rc=$?
+is "$rc/$(jq -r '[.updated, .failed] | @tsv' "$T_DIR/r3")" "0/2	0" \
+	"a Retry-After longer than --timeout x --attempts: both stored, none failed"
+[ "$rc" = 0 ] || sed 's/^/# /' "$T_DIR/e3" | tail -5
+is "$(api_stats .requests.chat)" 4 "... a request each and the two answered 429"
 done_testing
