@@ -167,14 +167,19 @@ serve fast --slots 64
 summarize --threads 8 --rpm 1200 <"$T_DIR/small.ndjson" >/dev/null 2>"$T_DIR/e6"
 is "$?" 0 "--rpm 1200: exit 0"
 api_stats >"$T_DIR/s6"
+# 20 requests a second: 50 ms between two starts at the server.  Judged by
+# the median of the 19 gaps, not by the span of the 20 starts (>= 0.9 s of
+# 0.95): a server the machine held 43 ms at the first request (load 5-10)
+# took most of that span's margin, while it takes one gap, not the median
+# (10 gaps: a pause of ~0.5 s).  Unpaced, the 20 go within milliseconds;
+# paced at twice the rate, the median is 25 ms.
 is "$(python3 - "$T_DIR/s6" <<'PY'
 import json, sys
 t = sorted(x[1] for x in json.load(open(sys.argv[1]))["times"])
-# 20 requests a second: any 1 s holds at most 21 starts, and the 20 take >= 0.9 s.
-most = max(sum(1 for y in t if x <= y < x + 1) for x in t)
-print(most <= 21 and t[-1] - t[0] >= 0.9)
+gaps = sorted(b - a for a, b in zip(t, t[1:]))
+print(len(t) == 20 and gaps[len(gaps) // 2] >= 0.04)
 PY
-)" True "--rpm 1200: at most 20 requests a second"
+)" True "--rpm 1200: at most 20 requests a second (the median gap between starts >= 40 ms)"
 api_reset
 summarize --threads 8 --tpm 150000 <"$T_DIR/small.ndjson" >/dev/null 2>"$T_DIR/e7"
 is "$?" 0 "--tpm: exit 0"
