@@ -167,14 +167,19 @@ serve fast --slots 64
 summarize --threads 8 --rpm 1200 <"$T_DIR/small.ndjson" >/dev/null 2>"$T_DIR/e6"
 is "$?" 0 "--rpm 1200: exit 0"
 api_stats >"$T_DIR/s6"
+# 20 requests a second: 50 ms between two starts at the server.  Judged by
+# the median of the 19 gaps, not by the span of the 20 starts (>= 0.9 s of
+# 0.95): a server the machine held 43 ms at the first request (load 5-10)
+# took most of that span's margin, while it takes one gap, not the median
+# (10 gaps: a pause of ~0.5 s).  Unpaced, the 20 go within milliseconds;
+# paced at twice the rate, the median is 25 ms.
 is "$(python3 - "$T_DIR/s6" <<'PY'
 import json, sys
 t = sorted(x[1] for x in json.load(open(sys.argv[1]))["times"])
-# 20 requests a second: any 1 s holds at most 21 starts, and the 20 take >= 0.9 s.
-most = max(sum(1 for y in t if x <= y < x + 1) for x in t)
-print(most <= 21 and t[-1] - t[0] >= 0.9)
+gaps = sorted(b - a for a, b in zip(t, t[1:]))
+print(len(t) == 20 and gaps[len(gaps) // 2] >= 0.04)
 PY
-)" True "--rpm 1200: at most 20 requests a second"
+)" True "--rpm 1200: at most 20 requests a second (the median gap between starts >= 40 ms)"
 api_reset
 summarize --threads 8 --tpm 150000 <"$T_DIR/small.ndjson" >/dev/null 2>"$T_DIR/e7"
 is "$?" 0 "--tpm: exit 0"
@@ -198,11 +203,15 @@ g=$(gap)
 # above generously, 5 s (950 ms could fail under load): the value is not
 # taken for seconds.
 ok "$([ "$g" -ge 690 ] && [ "$g" -lt 5000 ] && echo 0 || echo 1)" "retry-after-ms 700 honoured (${g} ms)"
+# The backoff made 2-4 s here (DOCPIPE_TEST_BACKOFF_MS; 250-500 ms by
+# default), so that "not the backoff" and "not rounded up to 1 s" are one
+# bound 920 ms above the 80 asked: below the default backoff it was 160 ms
+# above, which a loaded machine's answer, sleep and send can take.
 api_reset
 api_control '{"faults":[{"endpoint":"chat","status":429,"retry_after":0.08}]}'
-summarize --threads 1 <"$T_DIR/one.ndjson" >/dev/null 2>&1
+DOCPIPE_TEST_BACKOFF_MS=4000 summarize --threads 1 <"$T_DIR/one.ndjson" >/dev/null 2>&1
 g=$(gap)
-ok "$([ "$g" -ge 75 ] && [ "$g" -lt 240 ] && echo 0 || echo 1)" "Retry-After 0.08 s: retried after that, not the longer backoff (${g} ms)"
+ok "$([ "$g" -ge 75 ] && [ "$g" -lt 1000 ] && echo 0 || echo 1)" "Retry-After 0.08 s: retried after that, not the longer backoff nor 1 s (${g} ms)"
 api_reset
 api_control '{"faults":[{"endpoint":"chat","status":429,"retry_after_ms":10},{"endpoint":"chat","status":429,"retry_after_ms":10},{"endpoint":"chat","status":429,"retry_after_ms":10},{"endpoint":"chat","status":429,"retry_after_ms":10},{"endpoint":"chat","status":429,"retry_after_ms":10}]}'
 summarize --threads 1 --retries 2 <"$T_DIR/one.ndjson" >"$T_DIR/o8" 2>"$T_DIR/e8"
