@@ -167,10 +167,12 @@ static size_t next_part(dp_crash *crash, store_item *items, size_t n, int *alone
  * follows their write), else 0. */
 static int journal_doing(dp_crash *crash, const store_item *items, size_t n)
 {
+	if (crash == NULL)
+		return 0;
 	const char *stack[64], **paths = n <= 64 ? stack : malloc(n * sizeof *paths);
 	size_t m = 0;
 
-	if (crash == NULL || paths == NULL)
+	if (paths == NULL)
 		return 0; /* the journal only ever spares a run (crash.h) */
 	for (size_t i = 0; i < n; i++)
 		if (items[i].kind == STORE_ITEM_DOCUMENT || items[i].kind == STORE_ITEM_DELETE)
