@@ -114,7 +114,7 @@ static int run(embed_ctx *ctx, dp_cli *cli, int workers)
 		rc = DP_EXIT_SYSTEM;
 	}
 	return dp_api_finish(dp_embedder_http(ctx->embedder), "vectors", atomic_load(&ctx->reused),
-			     atomic_load(&ctx->computed), atomic_load(&ctx->refused), rc);
+			     atomic_load(&ctx->computed), rc);
 }
 
 int main(int argc, char **argv)

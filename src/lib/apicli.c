@@ -267,7 +267,7 @@ int dp_api_open_reuse(const dp_api_cli *api, const char *app, dp_reuse **reuse,
 }
 
 int dp_api_finish(dp_http *http, const char *what, unsigned long reused,
-		  unsigned long requested, int refused, int rc)
+		  unsigned long requested, int rc)
 {
 	if (http != NULL) {
 		dp_http_stats st;
@@ -289,10 +289,9 @@ int dp_api_finish(dp_http *http, const char *what, unsigned long reused,
 				" serve fewer requests at once (a local model often serves one); lower"
 				" --threads, or --threads auto finds the level", st.late, st.highest);
 	}
-	if (refused && rc != DP_EXIT_SYSTEM) {
-		const char *why = http != NULL ? dp_http_refused_reason(http) : "";
-		dp_diag("stopped: %s; see the error records",
-			why[0] != '\0' ? why : "the API refused the run (quota or credentials)");
+	const char *why = http != NULL ? dp_http_refused_reason(http) : "";
+	if (why[0] != '\0' && rc != DP_EXIT_SYSTEM) {
+		dp_diag("stopped: %s; see the error records", why);
 		return DP_EXIT_REFUSED;
 	}
 	return rc;

@@ -102,10 +102,11 @@ int dp_api_open_reuse(const dp_api_cli *api, const char *app, dp_reuse **reuse,
 
 /* The end of an API stage's run: says on stderr what was reused and
  * requested (nothing for a local backend: http NULL) and returns the exit
- * status, DP_EXIT_REFUSED when the API refused the run and nothing worse
+ * status, DP_EXIT_REFUSED when the API refused the run (http's refusal:
+ * every call that returned DP_HTTP_REFUSED made it) and nothing worse
  * happened. */
 int dp_api_finish(dp_http *http, const char *what, unsigned long reused,
-		  unsigned long requested, int refused, int rc);
+		  unsigned long requested, int rc);
 
 /* Of a cached value (borrowed): 1 if usable, else 0 with why set. */
 typedef int (*dp_api_usable)(jv value, void *arg, dp_err *why);

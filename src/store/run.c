@@ -162,25 +162,22 @@ static size_t next_part(dp_crash *crash, store_item *items, size_t n, int *alone
 	return n;
 }
 
-/* Marks the documents and deletes of items[0..n) in progress in the crash
- * journal: one write per batch.  1 when it marked any (dp_crash_done
- * follows their write), else 0. */
+/* Marks the documents and deletes of items[0..n) (n <= STORE_BATCH_DOCS,
+ * a batch or part of one) in progress in the crash journal: one write per
+ * batch.  1 when it marked any (dp_crash_done follows their write), else
+ * 0. */
 static int journal_doing(dp_crash *crash, const store_item *items, size_t n)
 {
-	if (crash == NULL)
-		return 0;
-	const char *stack[64], **paths = n <= 64 ? stack : malloc(n * sizeof *paths);
+	const char *paths[STORE_BATCH_DOCS];
 	size_t m = 0;
 
-	if (paths == NULL)
-		return 0; /* the journal only ever spares a run (crash.h) */
-	for (size_t i = 0; i < n; i++)
+	if (crash == NULL)
+		return 0;
+	for (size_t i = 0; i < n && m < STORE_BATCH_DOCS; i++)
 		if (items[i].kind == STORE_ITEM_DOCUMENT || items[i].kind == STORE_ITEM_DELETE)
 			paths[m++] = dp_record_str(items[i].rec, "path");
 	if (m > 0)
 		dp_crash_doing_all(crash, paths, m);
-	if (paths != stack)
-		free(paths);
 	return m > 0;
 }
 

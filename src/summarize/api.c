@@ -332,8 +332,6 @@ int summarize_chat(summarize_ctx *c, const char *prompt, jv *answer, dp_err *err
 	} else {
 		jv_free(plain);
 	}
-	if (rc == DP_HTTP_REFUSED)
-		atomic_store(&c->refused, 1);
 	if (rc != DP_HTTP_OK)
 		return rc;
 	jv m = resp;

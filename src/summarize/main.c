@@ -165,7 +165,7 @@ static int run(summarize_ctx *ctx, dp_cli *cli, int workers)
 	}
 	dp_source_free(&src);
 	return dp_api_finish(ctx->http, "summaries", atomic_load(&ctx->reused),
-			     atomic_load(&ctx->requested), atomic_load(&ctx->refused), rc);
+			     atomic_load(&ctx->requested), rc);
 }
 
 int main(int argc, char **argv)

@@ -541,11 +541,10 @@ static void *worker(void *arg)
 		jv answer = jv_invalid();
 		dp_err err;
 		int rc;
-		/* dp_http's refusal too, not only ctx->refused: a refusal
-		 * decided before the place was given back (a judge's) is there
-		 * when this thread takes the place, ctx->refused only once the
-		 * refused call has returned. */
-		if (atomic_load(&r->c->refused) || dp_http_refused_reason(r->c->http)[0] != '\0') {
+		/* dp_http's refusal: decided before the refused request's
+		 * place was given back (a judge's too), so it is there when
+		 * this thread takes the place. */
+		if (dp_http_refused_reason(r->c->http)[0] != '\0') {
 			dp_err_set(&err, "not summarized: the API refused the run");
 			rc = DP_HTTP_REFUSED;
 		} else if (dp_stage_io_failed(&r->io)) {

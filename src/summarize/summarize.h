@@ -32,7 +32,6 @@ typedef struct summarize_ctx {
 	char identity[300];    /* backend/model/p-<prompt hash>: the "summarizer" */
 	dp_reuse *reuse;       /* NULL: no reuse */
 	int refresh;
-	atomic_int refused;
 	atomic_int whole;      /* some answer was not cut at the output limit */
 	atomic_int cut;        /* answers cut at the output limit before one whole */
 	atomic_int default_temperature; /* the server refused "temperature" 0: not sent */
@@ -56,8 +55,8 @@ jv summarize_local(jv rec, int n, int chunk_summaries);
 
 /* One chat request.  Returns 0 with *answer (owned string, not blank, a
  * NUL in it replaced by U+FFFD), or a dp_http_status with err set
- * (DP_HTTP_REFUSED also sets ctx->refused; DP_HTTP_FAILED for an answer
- * missing or empty or only whitespace). */
+ * (DP_HTTP_REFUSED: the run refused, dp_http_refused_reason says why;
+ * DP_HTTP_FAILED for an answer missing or empty or only whitespace). */
 int summarize_chat(summarize_ctx *ctx, const char *prompt, jv *answer, dp_err *err);
 
 /* keys[i] of prompts[i]: the cache's key, and the in-flight registry's
