@@ -303,8 +303,11 @@ static int search(PGconn *db, const query_corpus *corpus, query_opts *o, const c
 	if (o->notice != NULL)
 		dp_diag("notice: %s", o->notice);
 	if (rc == DP_EXIT_OK) {
-		*results = query_run(db, corpus, o, err);
+		const char *why_none = NULL;
+		*results = query_run(db, corpus, o, &why_none, err);
 		rc = jv_is_valid(*results) ? DP_EXIT_OK : DP_EXIT_SYSTEM;
+		if (rc == DP_EXIT_OK && why_none != NULL)
+			dp_diag("notice: no result: %s", why_none);
 	}
 	free(o->terms);
 	o->terms = NULL;

@@ -86,7 +86,23 @@ static int vector_side(PGconn *db, const query_corpus *c, const query_opts *o, c
 	return query_vector_search(db, c, q, pool, o->ef_search, ids, v, nv, err);
 }
 
-jv query_run(PGconn *db, const query_corpus *c, const query_opts *o, dp_err *err)
+/* Why a search found nothing: no document passed the filters, or (the
+ * text side alone: the vector side ranks every chunk with a vector) none
+ * of the chunks it may rank holds a search term, or the corpus is empty. */
+static const char *why_none(const query_opts *o, int filtered, const query_ids *ids)
+{
+	if (filtered && ids->n == 0)
+		return "no stored document passes the filters (--path, --where, --since)";
+	if (o->q == NULL)
+		return filtered ? "no chunk of the documents the filters select holds the question's"
+				  " search terms"
+				: "no stored chunk holds the question's search terms";
+	return filtered ? "the documents the filters select have no embedded chunks"
+			: "the corpus holds no embedded chunks";
+}
+
+jv query_run(PGconn *db, const query_corpus *c, const query_opts *o, const char **why,
+	     dp_err *err)
 {
 	/* The per-document limit needs other documents to bring forward. */
 	size_t pool = (o->mode == QUERY_HYBRID || o->fusion.per_doc > 0) && o->k < QUERY_POOL_MIN
@@ -132,6 +148,7 @@ jv query_run(PGconn *db, const query_corpus *c, const query_opts *o, dp_err *err
 	}
 	size_t n = query_fuse(v, nv, t, nt, pool, &o->fusion, fused);
 	out = query_results(db, fused, n < o->k ? n : o->k, o->mode, c->text_config, terms, err);
+	*why = n == 0 ? why_none(o, filtered, &ids) : NULL;
 done:
 	free(v);
 	free(t);

@@ -71,7 +71,10 @@ int query_sides(PGconn *db, const query_corpus *c, query_opts *o, dp_err *err);
 int query_prf_applies(const query_hit *t, size_t nt, double lead);
 
 /* Runs the search decided by query_sides.  Returns the result array (see
- * query_results), or an invalid jv with err. */
-jv query_run(PGconn *db, const query_corpus *c, const query_opts *o, dp_err *err);
+ * query_results), or an invalid jv with err.  When the array is empty,
+ * *why_none says why in a static string (for a notice: a search that
+ * finds nothing still exits 0, as a filter may rightly select nothing). */
+jv query_run(PGconn *db, const query_corpus *c, const query_opts *o, const char **why_none,
+	     dp_err *err);
 
 #endif

@@ -51,6 +51,16 @@ suite() { # suite LABEL: every check against the database of $DATABASE_URL
 	is "$(q -k 9 --vector "$E0" --where lang=en --where draft=false keys)" /c/guide/rotate.md "$L: --where repeated: all; booleans as JSON writes them"
 	is "$(q --mode text -k 9 --since 2024-01-01 the)" "" "$L: --since: text side filtered"
 	is "$(q --mode vector -k 9 --vector "$E0" --since 2024-01-01)" /c/guide/rotate.md "$L: --since: vector side filtered"
+	# Nothing found is no error (exit 0, a filter may rightly select
+	# nothing), but said, with why: stdout stays data only.
+	out=$(docpipe-query --vector "$E0" --where lang=de keys 2>err); rc=$?
+	is "$rc/$out/$(cat err)" "0//docpipe-query: notice: no result: no stored document passes the filters (--path, --where, --since)" \
+		"$L: no document passes the filters: said on stderr, exit 0"
+	docpipe-query --mode text --where lang=fr keys >/dev/null 2>err
+	like "$(cat err)" "no result: no chunk of the documents the filters select holds the question's search terms" \
+		"$L: no selected chunk holds the terms: said"
+	docpipe-query --mode text qqzzyyxx >/dev/null 2>err
+	like "$(cat err)" "no result: no stored chunk holds the question's search terms" "$L: no chunk holds the terms: said"
 	docpipe-query --since 'not a date' x >/dev/null 2>err; is "$?" 2 "$L: --since: a bad date is a usage error"
 	like "$(cat err)" "--since: 'not a date' is not a date" "$L: --since: named in the error"
 	# Zero vectors.
