@@ -82,6 +82,17 @@ void dp_crash_doing(dp_crash *c, const char *path);
 void dp_crash_doing_all(dp_crash *c, const char *const *paths, size_t n);
 void dp_crash_done(dp_crash *c);
 
+/* Marks path as the record being read (parsed) by the stage's reader, a
+ * thread beside the one that marks documents with dp_crash_doing*, until
+ * dp_crash_read: DIR/reading.PID (made at the first mark) holds
+ * "JSON-PATH" as its one line, and is empty after.  The caller marks only
+ * records large enough for the parse to matter: each mark is a write and
+ * dp_crash_read a truncation.  Called by one thread only (the reader);
+ * a failure to write is ignored, as for dp_crash_doing.  The lookups
+ * (dp_crash_listed, _any, _suspected) may come from both threads. */
+void dp_crash_reading(dp_crash *c, const char *path);
+void dp_crash_read(dp_crash *c);
+
 /* A watchdog for documents that never end (a parser or converter looping
  * on a hostile file: a 31 KB PDF whose content stream inflates to 10 MiB
  * of text operators kept poppler busy for hours, and every document behind
