@@ -86,7 +86,10 @@ static jv raw_path(const char *text, size_t len)
 static jv refused(const char *text, size_t len, jv path, const char *why)
 {
 	dp_err e;
-	jv head = dp_record_head(text, len, &e);
+	size_t end = 0;
+	/* dp_record_head parses whole what the scan refuses (jq's extras,
+	 * which no stage writes): such a record keeps its path alone. */
+	jv head = dp_jscan_value(text, len, &end) == 0 ? dp_record_head(text, len, &e) : jv_invalid();
 
 	if (jv_get_kind(head) != JV_KIND_OBJECT) {
 		jv_free(head);
