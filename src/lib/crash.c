@@ -24,9 +24,13 @@
 #define WATCH_MS 250 /* the watchdog looks at the document in progress this often */
 
 struct dp_crash {
-	char *doing_path, *crashed_path;
+	char *doing_path, *crashed_path, *reading_path;
 	int doing_fd;
+	int reading_fd;     /* DIR/reading.PID, made at the first dp_crash_reading; -1 before */
 	unsigned long done; /* documents finished: the journal line's first field */
+	/* The crashed list as last read, under list_lock: the lookups come
+	 * from two threads in the store (its reader and its writer). */
+	pthread_mutex_t list_lock;
 	off_t crashed_size; /* of the list when last read, -1 before */
 	jv crashed;         /* object: path -> signal name */
 	jv suspects;        /* object: path -> signal name (SUSPECT lines) */
@@ -51,14 +55,17 @@ dp_crash *dp_crash_open(const char *dir, dp_err *err)
 		return NULL;
 	}
 	c->doing_fd = -1;
+	c->reading_fd = -1;
 	c->crashed_size = -1;
 	c->crashed = jv_object();
 	c->suspects = jv_object();
 	pthread_mutex_init(&c->lock, NULL);
+	pthread_mutex_init(&c->list_lock, NULL);
 	dp_cond_init(&c->wake);
 	if ((mkdir(dir, 0700) != 0 && errno != EEXIST) ||
 	    asprintf(&c->doing_path, "%s/doing.%ld", dir, (long)getpid()) < 0 ||
 	    asprintf(&c->crashed_path, "%s/crashed", dir) < 0 ||
+	    asprintf(&c->reading_path, "%s/reading.%ld", dir, (long)getpid()) < 0 ||
 	    (c->doing_fd = open(c->doing_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0) {
 		dp_err_set(err, "--crash-dir %s: %s", dir, strerror(errno));
 		dp_crash_close(&c);
@@ -85,12 +92,18 @@ void dp_crash_close(dp_crash **cp)
 	free(c->doing_line);
 	pthread_cond_destroy(&c->wake);
 	pthread_mutex_destroy(&c->lock);
+	pthread_mutex_destroy(&c->list_lock);
 	if (c->doing_fd >= 0) {
 		close(c->doing_fd);
 		unlink(c->doing_path);
 	}
+	if (c->reading_fd >= 0) {
+		close(c->reading_fd);
+		unlink(c->reading_path);
+	}
 	free(c->doing_path);
 	free(c->crashed_path);
+	free(c->reading_path);
 	jv_free(c->crashed);
 	jv_free(c->suspects);
 	free(c);
@@ -98,7 +111,7 @@ void dp_crash_close(dp_crash **cp)
 }
 
 /* Reads the crashed list again when it changed size (the supervisor only
- * appends to it). */
+ * appends to it).  Called with list_lock held. */
 static void reload(dp_crash *c)
 {
 	struct stat st;
@@ -139,37 +152,52 @@ static void reload(dp_crash *c)
 
 int dp_crash_listed(dp_crash *c, const char *path, char *why, size_t size)
 {
+	pthread_mutex_lock(&c->list_lock);
 	reload(c);
 	jv sig = jv_object_get(jv_copy(c->crashed), jv_string(path));
 	int listed = jv_get_kind(sig) == JV_KIND_STRING;
+	/* "SIGNAL:read": the death came as the record was read (parsed). */
+	char name[64];
+	snprintf(name, sizeof name, "%s", listed ? jv_string_value(sig) : "");
+	size_t cut = strlen(name) > 5 ? strlen(name) - 5 : 0;
+	int reading = cut > 0 && strcmp(name + cut, ":read") == 0;
+	const char *doing = reading ? "reading (parsing) this record" : "processing this document";
+	if (reading)
+		name[cut] = '\0';
 
-	if (listed && strncmp(jv_string_value(sig), "TIMEOUT-", 8) == 0)
+	if (listed && strncmp(name, "TIMEOUT-", 8) == 0)
 		snprintf(why, size, "processing this document lasted over %s s (a parser or converter"
 			 " looping on it?): its replica was ended; not tried again in this run",
-			 jv_string_value(sig) + 8);
-	else if (listed && strcmp(jv_string_value(sig), "SIGKILL-2") == 0)
-		snprintf(why, size, "replicas of this stage were killed by SIGKILL twice while processing"
-			 " this document (out of memory?); not tried again in this run");
+			 name + 8);
+	else if (listed && strcmp(name, "SIGKILL-2") == 0)
+		snprintf(why, size, "replicas of this stage were killed by SIGKILL twice while %s"
+			 " (out of memory?); not tried again in this run", doing);
 	else if (listed)
-		snprintf(why, size, "a replica of this stage died of %s processing this document; "
-			 "not tried again in this run", jv_string_value(sig));
+		snprintf(why, size, "a replica of this stage died of %s %s; not tried again in this run",
+			 name, doing);
 	jv_free(sig);
+	pthread_mutex_unlock(&c->list_lock);
 	return listed;
 }
 
 int dp_crash_any(dp_crash *c)
 {
+	pthread_mutex_lock(&c->list_lock);
 	reload(c);
-	return jv_object_length(jv_copy(c->crashed)) > 0 || jv_object_length(jv_copy(c->suspects)) > 0;
+	int any = jv_object_length(jv_copy(c->crashed)) > 0 || jv_object_length(jv_copy(c->suspects)) > 0;
+	pthread_mutex_unlock(&c->list_lock);
+	return any;
 }
 
 int dp_crash_suspected(dp_crash *c, const char *path)
 {
+	pthread_mutex_lock(&c->list_lock);
 	reload(c);
 	jv sig = jv_object_get(jv_copy(c->suspects), jv_string(path));
 	int suspected = jv_get_kind(sig) == JV_KIND_STRING;
 
 	jv_free(sig);
+	pthread_mutex_unlock(&c->list_lock);
 	return suspected;
 }
 
@@ -235,6 +263,32 @@ void dp_crash_done(dp_crash *c)
 	}
 	if (pwrite(c->doing_fd, count, (size_t)n, 0) < 0) {
 		/* ignored: a line without a path names no document */
+	}
+}
+
+/* The reading file holds one line, "JSON-PATH", from the mark to
+ * dp_crash_read, which empties it: marks come only for records large
+ * enough that the parse matters (the caller's choice), so a truncation
+ * costs nothing there. */
+void dp_crash_reading(dp_crash *c, const char *path)
+{
+	if (c->reading_fd < 0)
+		c->reading_fd = open(c->reading_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	jv text = jv_dump_string(jv_string(path), 0);
+	struct iovec line[] = {{(void *)jv_string_value(text), (size_t)jv_string_length_bytes(jv_copy(text))},
+			       {"\n", 1}};
+
+	if (c->reading_fd >= 0 && pwritev(c->reading_fd, line, 2, 0) < 0) {
+		/* ignored: see dp_crash_doing's contract */
+	}
+	jv_free(text);
+}
+
+void dp_crash_read(dp_crash *c)
+{
+	if (c->reading_fd >= 0 && ftruncate(c->reading_fd, 0) < 0) {
+		/* ignored: the record stays named until the next mark; a
+		 * death then may blame it (as if it were being read) */
 	}
 }
 

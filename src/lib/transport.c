@@ -34,6 +34,8 @@ struct dp_source {
 	size_t max_record;
 	unsigned long msgno;
 	dp_sink *flush_sink;
+	dp_source_peek_fn peek; /* NULL: none */
+	void *peek_arg;
 	/* dp_source_interrupt: the flag, and a pipe whose read end the line
 	 * reader or the ZeroMQ receive watches beside its input. */
 	atomic_int interrupted;
@@ -161,6 +163,24 @@ void dp_source_flush_on_idle(dp_source *src, dp_sink *sink)
 	src->flush_sink = sink;
 }
 
+void dp_source_peek(dp_source *src, dp_source_peek_fn peek, void *arg)
+{
+	src->peek = peek;
+	src->peek_arg = arg;
+}
+
+/* The record of text[0..len): what the peek gives instead, else its parse
+ * (invalid with why set when the text is no record). */
+static jv parse(dp_source *src, const char *text, size_t len, dp_err *why)
+{
+	jv rec = src->peek != NULL ? src->peek(src->peek_arg, text, len) : jv_invalid();
+
+	if (jv_is_valid(rec))
+		return rec;
+	jv_free(rec);
+	return dp_record_parse(text, len, why);
+}
+
 /* The reader is about to wait for input (idle 1) or has it (0).  While it
  * waits, a stdout sink flushes every record written (by other threads:
  * nothing else would, until the next input), and what it buffered goes
@@ -239,7 +259,7 @@ static int zmq_next(dp_source *src, jv *rec, dp_err *err)
 	reader_idle(src, 0);
 	src->msgno++;
 	size_t size = zmq_msg_size(&msg);
-	*rec = dp_record_parse(zmq_msg_data(&msg), size, &why);
+	*rec = parse(src, zmq_msg_data(&msg), size, &why);
 	zmq_msg_close(&msg);
 	if (!jv_is_valid(*rec)) {
 		jv_free(*rec);
@@ -284,7 +304,7 @@ int dp_source_next(dp_source *src, jv *rec, dp_err *err)
 			dp_stats_add(DP_STAT_IN, -1);
 			continue; /* blank lines carry nothing */
 		}
-		*rec = dp_record_parse(line, len, &why);
+		*rec = parse(src, line, len, &why);
 		if (!jv_is_valid(*rec)) {
 			jv_free(*rec);
 			*rec = bad_input("line", lineno, why.msg);

@@ -52,6 +52,15 @@ enum dp_source_status {
  * report like any other failure.  Not thread-safe: one reader at a time. */
 int dp_source_next(dp_source *src, jv *rec, dp_err *err);
 
+/* A look at each record's text before dp_source_next parses it, on the
+ * thread that reads: peek(arg, text, len) returns jv_invalid() to have it
+ * parsed as usual, or a record (owned) that dp_source_next yields instead,
+ * the text never parsed.  Why: the store marks a large record in its crash
+ * journal before the parse and refuses, unparsed, one whose parse killed a
+ * replica (feed.c).  peek NULL: none (the default). */
+typedef jv (*dp_source_peek_fn)(void *arg, const char *text, size_t len);
+void dp_source_peek(dp_source *src, dp_source_peek_fn peek, void *arg);
+
 /* Makes dp_source_next, blocked in another thread or called later, return
  * DP_SOURCE_END: for a reader that must stop before its input ends (the
  * store after a fatal database error).  Thread-safe; idempotent; no thread

@@ -1,6 +1,7 @@
 #include "feed.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -9,6 +10,7 @@
 #include "clock.h"
 #include "doc.h"
 #include "fulltext.h"
+#include "jscan.h"
 #include "record.h"
 #include "stop.h"
 
@@ -28,7 +30,115 @@ struct store_feed {
 	unsigned long received;
 	dp_lexer *lexer; /* NULL: the store does not lex */
 	int lex_ahead; /* store_feed_written's guess: the next documents will be written */
+	/* The crash journal (NULL: none) and its marks (store_feed_mark):
+	 * each side's, and the side working alone (-1: none), under lock;
+	 * reading: the reader's record is marked (the reader's own). */
+	dp_crash *crash;
+	int marked[2], alone;
+	int reading;
+	double kill_size; /* test hook: see peek */
 };
+
+void store_feed_mark(store_feed *f, enum store_feed_side side, int alone)
+{
+	pthread_mutex_lock(&f->lock);
+	while (f->alone >= 0 && f->alone != (int)side && !f->stopping)
+		pthread_cond_wait(&f->changed, &f->lock);
+	if (alone) {
+		f->alone = (int)side;
+		while (f->marked[!side] && !f->stopping)
+			pthread_cond_wait(&f->changed, &f->lock);
+	}
+	f->marked[side] = 1;
+	pthread_mutex_unlock(&f->lock);
+}
+
+void store_feed_unmark(store_feed *f, enum store_feed_side side)
+{
+	pthread_mutex_lock(&f->lock);
+	f->marked[side] = 0;
+	if (f->alone == (int)side)
+		f->alone = -1;
+	pthread_cond_broadcast(&f->changed);
+	pthread_mutex_unlock(&f->lock);
+}
+
+/* The record's path as its text has it (an owned string), found without
+ * parsing the record; jv_invalid() when it has none. */
+static jv raw_path(const char *text, size_t len)
+{
+	dp_jspan val;
+
+	if (dp_jscan_get((dp_jspan){text, len}, dp_jspan_of("\"path\""), &val) != 1)
+		return jv_invalid();
+	jv path = dp_jscan_parse(val.p, val.n);
+	if (jv_get_kind(path) == JV_KIND_STRING)
+		return path;
+	jv_free(path);
+	return jv_invalid();
+}
+
+/* The failed record the store makes of a record the crash journal lists
+ * (path: its path, consumed), its chunks never parsed: an error record of
+ * this stage's with why, carrying the record's path, run and seq
+ * (dp_record_error), so its receipt answers the hub's copy and the
+ * failure is recorded by name (store_item_init). */
+static jv refused(const char *text, size_t len, jv path, const char *why)
+{
+	dp_err e;
+	size_t end = 0;
+	/* dp_record_head parses whole what the scan refuses (jq's extras,
+	 * which no stage writes): such a record keeps its path alone. */
+	jv head = dp_jscan_value(text, len, &end) == 0 ? dp_record_head(text, len, &e) : jv_invalid();
+
+	if (jv_get_kind(head) != JV_KIND_OBJECT) {
+		jv_free(head);
+		head = jv_object();
+	}
+	return dp_record_error(jv_object_set(head, jv_string("path"), path), dp_stage(), why);
+}
+
+/* dp_source's look at a record's text before its parse (transport.h), on
+ * the reader's thread, with a crash journal.  A record of
+ * STORE_READ_MARK_BYTES or more: failed unparsed when the journal lists
+ * its path (parsing it killed a replica), else marked as read until
+ * read_done (alone when it is a suspect).  Smaller records pass at the
+ * cost of a comparison: the writer fails those the journal lists (run.c,
+ * next_part).  Test hook (tests/integration/graph_store_read_poison.sh):
+ * DOCPIPE_TEST_STORE_READ_KILL_SIZE=N ends the store with SIGKILL, as the
+ * OOM killer would, as it is about to parse a marked record of over N
+ * bytes. */
+static jv peek(void *arg, const char *text, size_t len)
+{
+	store_feed *f = arg;
+	char why[DP_ERR_MAX];
+
+	if (len < STORE_READ_MARK_BYTES)
+		return jv_invalid();
+	jv path = raw_path(text, len);
+	if (!jv_is_valid(path))
+		return path; /* no path to name: parsed unmarked, failed by the store's checks */
+	int any = dp_crash_any(f->crash);
+	if (any && dp_crash_listed(f->crash, jv_string_value(path), why, sizeof why))
+		return refused(text, len, path, why);
+	store_feed_mark(f, STORE_FEED_READER, any && dp_crash_suspected(f->crash, jv_string_value(path)));
+	dp_crash_reading(f->crash, jv_string_value(path));
+	f->reading = 1;
+	jv_free(path);
+	if (f->kill_size > 0 && (double)len > f->kill_size)
+		raise(SIGKILL);
+	return jv_invalid();
+}
+
+/* After the reader made its item of a marked record: the mark ends. */
+static void read_done(store_feed *f)
+{
+	if (!f->reading)
+		return;
+	f->reading = 0;
+	dp_crash_read(f->crash);
+	store_feed_unmark(f, STORE_FEED_READER);
+}
 
 /* Whether the reader lexes item (a document, the store lexing): while the
  * last batch wrote at least half of its documents.  The writer lexes on its own
@@ -62,6 +172,7 @@ static void *reader(void *arg)
 		store_item item;
 		const char *kind = rc == DP_SOURCE_RECORD ? dp_record_kind(rec) : NULL;
 		if (kind != NULL && strcmp(kind, DP_KIND_END) == 0) {
+			read_done(f);
 			pthread_mutex_lock(&f->lock);
 			jv_free(f->end);
 			f->end = rec;
@@ -74,6 +185,9 @@ static void *reader(void *arg)
 			item.kind = STORE_ITEM_FAILED;
 			store_item_fail(&item, e.msg);
 		}
+		/* The parse and the item made (vectors decoded, chunks lexed):
+		 * the record is the writer's to mark from here. */
+		read_done(f);
 
 		pthread_mutex_lock(&f->lock);
 		while (rc == DP_SOURCE_RECORD && f->count == f->cap && !f->stopping)
@@ -99,7 +213,8 @@ static void *reader(void *arg)
 	}
 }
 
-store_feed *store_feed_start(dp_source *src, size_t capacity, const char *text_config, dp_err *err)
+store_feed *store_feed_start(dp_source *src, size_t capacity, const char *text_config, dp_crash *crash,
+			     dp_err *err)
 {
 	store_feed *f = calloc(1, sizeof *f);
 
@@ -117,9 +232,16 @@ store_feed *store_feed_start(dp_source *src, size_t capacity, const char *text_c
 	f->cap = capacity;
 	f->lex_ahead = 1;
 	f->end = jv_invalid();
+	f->crash = crash;
+	f->alone = -1;
 	pthread_mutex_init(&f->lock, NULL);
 	dp_cond_init(&f->changed); /* store_feed_quiet's waits: dp_deadline_ms */
+	if (crash != NULL) {
+		f->kill_size = dp_cli_test_hook("DOCPIPE_TEST_STORE_READ_KILL_SIZE", 0);
+		dp_source_peek(src, peek, f);
+	}
 	if (pthread_create(&f->thread, NULL, reader, f) != 0) {
+		dp_source_peek(src, NULL, NULL);
 		pthread_mutex_destroy(&f->lock);
 		pthread_cond_destroy(&f->changed);
 		dp_lexer_free(f->lexer);
@@ -223,6 +345,7 @@ void store_feed_stop(store_feed **fp)
 	if (!ended)
 		dp_source_interrupt(f->src);
 	pthread_join(f->thread, NULL);
+	dp_source_peek(f->src, NULL, NULL); /* the source outlives the feed */
 	for (; f->count > 0; f->count--, f->head = (f->head + 1) % f->cap)
 		store_item_clear(&f->queue[f->head]);
 	pthread_mutex_destroy(&f->lock);

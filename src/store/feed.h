@@ -9,17 +9,44 @@
 
 #include <jv.h>
 
+#include "crash.h"
 #include "doc.h"
 #include "err.h"
 #include "transport.h"
 
 typedef struct store_feed store_feed;
 
+/* A record's line this long or longer is marked in the crash journal
+ * while the reader parses it (crash.h, dp_crash_reading).  Why 1 MiB: the
+ * parse takes memory at several times the text's size (jscan.h), so it is
+ * the records of megabytes (a book's chunks and vectors) whose parse the
+ * OOM killer ends; a mark is a write and a truncation, some microseconds
+ * against the milliseconds such a parse takes, while the small records the
+ * store takes by the thousand per second pay nothing (one comparison). */
+#define STORE_READ_MARK_BYTES (1u << 20)
+
 /* Starts reading src (borrowed; it must outlive the feed) with at most
  * capacity records queued; with text_config (NULL: none) the reader also
  * lexes each document's chunks (store_fulltext_lex) with a lexer of its
- * own.  Returns NULL with err set. */
-store_feed *store_feed_start(dp_source *src, size_t capacity, const char *text_config, dp_err *err);
+ * own.  With crash (borrowed; NULL: none) the reader marks each record of
+ * STORE_READ_MARK_BYTES or more while it parses it (and makes its item),
+ * turns one whose path the journal lists into a failed item without
+ * parsing it (its receipt names the crash), and parses a suspect alone
+ * (store_feed_mark).  Returns NULL with err set. */
+store_feed *store_feed_start(dp_source *src, size_t capacity, const char *text_config, dp_crash *crash,
+			     dp_err *err);
+
+/* The crash journal's two marks in one process (crash.h): the writer's
+ * batch (doing.PID) and the reader's record (reading.PID), each side's
+ * work from its mark to store_feed_unmark.  Both go on together, except
+ * for a suspect (in progress among others at a death), which is processed
+ * alone: with alone set, the caller waits until the other side has
+ * nothing marked, and the other side's next mark waits until this one
+ * ends, so that a death on it names it.  The writer marks each batch
+ * (part) it journals, the reader each record it marks. */
+enum store_feed_side { STORE_FEED_READER, STORE_FEED_WRITER };
+void store_feed_mark(store_feed *f, enum store_feed_side side, int alone);
+void store_feed_unmark(store_feed *f, enum store_feed_side side);
 
 /* Waits until at least one record is queued, then takes queued records,
  * already made into items (store_item_init), into out[] (the caller

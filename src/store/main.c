@@ -69,11 +69,12 @@ static void usage(FILE *out)
 		"  --text-config NAME      text search configuration of the full-text index\n"
 		"                          (default: the corpus's, english for a new one;\n"
 		"                          simple for mixed languages); a change re-indexes\n"
-		"  --crash-dir DIR         journal the documents of the batch being written in\n"
-		"                          DIR; fail the documents DIR/crashed lists (a\n"
-		"                          replica died writing them) unwritten, and write\n"
-		"                          those it lists as suspects alone; docpipe run\n"
-		"                          gives it\n"
+		"  --crash-dir DIR         journal the documents of the batch being written,\n"
+		"                          and a record of 1 MiB or more being read, in DIR;\n"
+		"                          fail the documents DIR/crashed lists (a replica\n"
+		"                          died writing or reading them) unwritten, and\n"
+		"                          process those it lists as suspects alone; docpipe\n"
+		"                          run gives it\n"
 		"  -q, --quiet             no summary line on stderr\n"
 		"\n%s\n%s",
 		STORE_EF_CONSTRUCTION_MIN, STORE_EF_CONSTRUCTION_MAX, STORE_DB_RETRY_DEFAULT, dp_cli_help,

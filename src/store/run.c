@@ -164,9 +164,11 @@ static size_t next_part(dp_crash *crash, store_item *items, size_t n, int *alone
 
 /* Marks the documents and deletes of items[0..n) (n <= STORE_BATCH_DOCS,
  * a batch or part of one) in progress in the crash journal: one write per
- * batch.  1 when it marked any (dp_crash_done follows their write), else
- * 0. */
-static int journal_doing(dp_crash *crash, const store_item *items, size_t n)
+ * batch, after the feed lets the writer mark (store_feed_mark: alone, a
+ * suspect, with no record being read beside it).  1 when it marked any
+ * (dp_crash_done follows their write, store_feed_unmark the batch's
+ * end), else 0. */
+static int journal_doing(dp_crash *crash, store_feed *feed, const store_item *items, size_t n, int alone)
 {
 	const char *paths[STORE_BATCH_DOCS];
 	size_t m = 0;
@@ -176,22 +178,27 @@ static int journal_doing(dp_crash *crash, const store_item *items, size_t n)
 	for (size_t i = 0; i < n && m < STORE_BATCH_DOCS; i++)
 		if (items[i].kind == STORE_ITEM_DOCUMENT || items[i].kind == STORE_ITEM_DELETE)
 			paths[m++] = dp_record_str(items[i].rec, "path");
-	if (m > 0)
-		dp_crash_doing_all(crash, paths, m);
-	return m > 0;
+	if (m == 0)
+		return 0;
+	store_feed_mark(feed, STORE_FEED_WRITER, alone);
+	dp_crash_doing_all(crash, paths, m);
+	return 1;
 }
 
-/* Writes items[0..n) as one batch, counts them and puts their receipts.
- * Returns DP_EXIT_OK or the exit status the failure means (err set). */
-static int write_part(store *s, dp_crash *crash, store_item *items, size_t n, dp_sink *sink,
-		      store_counts *counts, dp_err *err)
+/* Writes items[0..n) as one batch (alone: a suspect, next_part), counts
+ * them and puts their receipts.  Returns DP_EXIT_OK or the exit status
+ * the failure means (err set). */
+static int write_part(store *s, dp_crash *crash, store_feed *feed, store_item *items, size_t n, int alone,
+		      dp_sink *sink, store_counts *counts, dp_err *err)
 {
-	int journaled = journal_doing(crash, items, n);
+	int journaled = journal_doing(crash, feed, items, n, alone);
 	/* The batch's documents stay the store's while it waits on the
 	 * database, whatever for (stats.h). */
 	dp_stats_wait_begin("database");
 	int wrote = write_batch(s, items, n, crash, journaled, err);
 	dp_stats_wait_end();
+	if (journaled)
+		store_feed_unmark(feed, STORE_FEED_WRITER);
 	if (wrote < 0)
 		return wrote == STORE_WRITE_REFUSED ? DP_EXIT_REFUSED
 		       : wrote == STORE_WRITE_CONFIG ? DP_EXIT_USAGE : DP_EXIT_SYSTEM;
@@ -209,7 +216,7 @@ int store_run(store *s, dp_source *src, dp_sink *sink, dp_crash *crash, store_co
 {
 	store_item *items = malloc(STORE_BATCH_DOCS * sizeof *items);
 	store_feed *feed = items != NULL ? store_feed_start(src, STORE_QUEUE_RECORDS,
-							     s->lexer != NULL ? s->text_config : NULL, err) : NULL;
+							     s->lexer != NULL ? s->text_config : NULL, crash, err) : NULL;
 	int rc = DP_EXIT_OK;
 	long n;
 
@@ -231,7 +238,7 @@ int store_run(store *s, dp_source *src, dp_sink *sink, dp_crash *crash, store_co
 			if (alone && dp_sink_flush(sink, err) < 0)
 				rc = DP_EXIT_SYSTEM;
 			else
-				rc = write_part(s, crash, items + at, part, sink, counts, err);
+				rc = write_part(s, crash, feed, items + at, part, alone, sink, counts, err);
 		}
 		for (long i = 0; i < n; i++)
 			store_item_clear(&items[i]);

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "crash.h"
@@ -392,7 +393,8 @@ static void test_crash_reasons(void)
 	if (f == NULL)
 		abort();
 	fputs("SIGSEGV \"/d/seg.pdf\"\nTIMEOUT-3 \"/d/slow.pdf\"\nSIGKILL-2 \"/d/hog.docx\"\n"
-	      "SUSPECT SIGSEGV \"/d/batch 1.md\"\nSUSPECT SIGKILL \"/d/seg.pdf\"\n", f);
+	      "SUSPECT SIGSEGV \"/d/batch 1.md\"\nSUSPECT SIGKILL \"/d/seg.pdf\"\n"
+	      "SIGKILL-2:read \"/d/huge.md\"\nSIGBUS:read \"/d/odd.md\"\n", f);
 	fclose(f);
 	dp_crash *c = dp_crash_open(dir, &err);
 	T_OK(c != NULL, "crash journal opened");
@@ -406,6 +408,13 @@ static void test_crash_reasons(void)
 				 " document (out of memory?); not tried again in this run") == 0,
 	     "a second SIGKILL death on one document: the reason says twice, out of memory?");
 	T_OK(!dp_crash_listed(c, "/d/fine.md", why, sizeof why), "a document not listed is processed");
+	T_OK(dp_crash_listed(c, "/d/huge.md", why, sizeof why), "a record blamed as it was read: listed");
+	T_EQ_STR(why, "replicas of this stage were killed by SIGKILL twice while reading (parsing) this record"
+		      " (out of memory?); not tried again in this run",
+		 "SIGKILL-2:read: the reason says it was being read");
+	T_OK(dp_crash_listed(c, "/d/odd.md", why, sizeof why), "a crash signal as it was read: listed");
+	T_EQ_STR(why, "a replica of this stage died of SIGBUS reading (parsing) this record; not tried again in this run",
+		 "SIGNAL:read: the signal, and reading");
 	T_OK(!dp_crash_listed(c, "/d/batch 1.md", why, sizeof why) && dp_crash_suspected(c, "/d/batch 1.md"),
 	     "a suspect (in progress among others at a death) is no crashed document, but suspected");
 	T_OK(!dp_crash_suspected(c, "/d/fine.md") && !dp_crash_suspected(c, "/d/hog.docx"),
@@ -468,8 +477,24 @@ static void test_crash_journal(void)
 	dp_crash_doing_all(c, batch, 1);
 	T_OK(strcmp(first_line(path, line, sizeof line), "4 \"/d/x.md\"") == 0,
 	     "a batch of one: the single document's line");
+	/* The reader's mark, beside the batch's (a thread of its own). */
+	char reading[64];
+	snprintf(reading, sizeof reading, "%s/reading.%ld", dir, (long)getpid());
+	T_OK(access(reading, F_OK) != 0, "no record read yet: no reading file");
+	dp_crash_reading(c, "/d/huge \"1\".md");
+	f = fopen(reading, "r");
+	got = f != NULL ? fread(all, 1, sizeof all - 1, f) : 0;
+	all[got] = '\0';
+	if (f != NULL)
+		fclose(f);
+	T_EQ_STR(all, "\"/d/huge \\\"1\\\".md\"\n", "a record being read: its path as JSON, one line");
+	T_OK(strcmp(first_line(path, line, sizeof line), "4 \"/d/x.md\"") == 0, "the batch's mark untouched");
+	dp_crash_read(c);
+	struct stat st;
+	T_OK(stat(reading, &st) == 0 && st.st_size == 0, "read: the reading file empty");
 	dp_crash_close(&c);
 	T_OK(access(path, F_OK) != 0, "closed: the journal is removed");
+	T_OK(access(reading, F_OK) != 0, "closed: the reading file is removed");
 	rmdir(dir);
 }
 
