@@ -1881,13 +1881,17 @@ static int rejection_judged(dp_http *h, const struct answer *a, const char *path
 	return 1;
 }
 
-/* Under no lock: 1 (err set) when the run was refused; else counts the
- * request about to be sent. */
-static int refused_or_count(dp_http *h, int retry, dp_err *err)
+/* The reason of a request not sent because the run was refused
+ * (dp_http_not_sent). */
+static const char not_sent[] =
+	"not sent: the model API had refused the run (the stage's \"stopped:\" message says why)";
+
+/* Under no lock: 1 when the run was refused; else counts the request about
+ * to be sent. */
+static int refused_or_count(dp_http *h, int retry)
 {
 	pthread_mutex_lock(&h->lock);
 	if (h->refused) {
-		dp_err_set(err, "%s", h->refused_msg);
 		pthread_mutex_unlock(&h->lock);
 		return 1;
 	}
@@ -2051,6 +2055,19 @@ const char *dp_http_refused_reason(dp_http *h)
 	return why;
 }
 
+int dp_http_not_sent(dp_http *h, dp_err *err)
+{
+	if (dp_http_refused_reason(h)[0] == '\0')
+		return 0;
+	dp_err_set(err, "%s", not_sent);
+	return 1;
+}
+
+int dp_http_is_not_sent(const char *why)
+{
+	return strcmp(why, not_sent) == 0;
+}
+
 /* The call's closing message when it gives up after attempts attempts. */
 static void gave_up(const char *path, int attempts, double start, const char *last, dp_err *err)
 {
@@ -2111,8 +2128,17 @@ static int post(dp_http *h, const char *path, jv body, size_t tokens, size_t max
 			dp_err_set(err, "%s: not asked: the stage stopped and its output has no receiver", path);
 			break;
 		}
-		if (refused_or_count(h, counted + throttles > 0, err)) {
+		if (refused_or_count(h, counted + throttles > 0)) {
 			release(h, &sl, NULL, NULL, tokens);
+			/* A retry: the call was sent, its attempts so far said
+			 * (the last one's answer, not the run's). */
+			if (counted + throttles > 0) {
+				char again[DP_ERR_MAX];
+				snprintf(again, sizeof again, "%s; the last attempt: %.400s", not_sent, last);
+				gave_up(path, counted + throttles, start, again, err);
+			} else {
+				dp_err_set(err, "%s", not_sent);
+			}
 			status = DP_HTTP_REFUSED;
 			break;
 		}

@@ -193,6 +193,19 @@ void dp_http_refuse(dp_http *h, const char *why, dp_err *err);
  * "" while it is not.  Borrowed: valid while h is; read once the calls are
  * done. */
 const char *dp_http_refused_reason(dp_http *h);
+/* 1 when the run is refused, with err set to what a request not sent for
+ * it says, else 0: a caller's check before it builds a request
+ * (summarize's scheduler, embed's batches).  One wording, dp_http's own
+ * calls that meet the refusal waiting for a place say it too: not the
+ * run's reason, which reads as if this request had been refused (its
+ * document sent and turned away); that is said once, in the stage's
+ * closing "stopped:" message (dp_api_finish), and by the error of the
+ * request refused. */
+int dp_http_not_sent(dp_http *h, dp_err *err);
+/* Whether why is that reason: a document's error is its first failure,
+ * but a request of its own refused or failed outranks one not sent (its
+ * other request, sent first, may settle last). */
+int dp_http_is_not_sent(const char *why);
 
 /* Requests allowed in flight now (the limiter's level). */
 int dp_http_level(dp_http *h);

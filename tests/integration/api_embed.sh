@@ -274,6 +274,28 @@ is "$?" 4 "bad credentials: exit 4"
 # The server counts every request on arrival, before its key check.
 is "$(api_requests embed)" 1 "401 is not retried: one request in all"
 
+# Documents waiting for a place in flight when the run is refused are not
+# sent: their error records say so, not the run's reason, which reads as if
+# their own requests had been refused (before: a batch already waiting in
+# dp_http for the place got the reason; the later ones "not embedded: the
+# API refused the run", summarize's "not summarized: ...").  --threads 1:
+# one request in flight, held 300 ms, while the second worker's batch (another
+# document's: one chunk each) waits for its place.
+for i in 1 2 3 4; do
+	printf '{"v":1,"kind":"document","path":"/q/%d.md","chunks":[{"seq":0,"text":"quota %d"}]}\n' "$i" "$i"
+done >"$T_DIR/quota.ndjson"
+api_reset
+api_control '{"latency":"embed=300","faults":[{"endpoint":"embed","status":429,"code":"insufficient_quota","message":"You exceeded your current quota"}]}'
+docpipe-embed --backend openai --dim 16 --no-reuse --threads 1 --batch-inputs 1 <"$T_DIR/quota.ndjson" >"$T_DIR/o19" 2>"$T_DIR/e19"
+rc=$?
+api_control '{"latency":""}'
+is "$rc/$(api_requests embed)/$(jq -r .kind "$T_DIR/o19" | sort -u)" 4/1/error "quota refused: exit 4, one request, every document an error record"
+jq -r .error "$T_DIR/o19" >"$T_DIR/why19"
+is "$(grep -c '^the API refused the run (quota exhausted, HTTP 429: You exceeded your current quota)' "$T_DIR/why19")" 1 \
+	"the reason: in the record of the document whose request was refused, alone"
+is "$(grep -cx 'not sent: the model API had refused the run (the stage.s "stopped:" message says why)' "$T_DIR/why19")" 3 \
+	"the others: not sent, in summarize's words (one wording, dp_http's)"
+
 # A server asking to wait longer than a call may take (Retry-After: a day,
 # a daily quota, > the 300 s retry budget): the stage must not stall for
 # it; it is a refusal (before: the stage paused, every later document
@@ -291,8 +313,8 @@ like "$(cat "$T_DIR/e17")" "asked to wait 86400 s \\(24.0 h\\) before the next r
 	"the message names the wait and what to do"
 is "$(jq -r 'select(.kind=="error") | .path' "$T_DIR/o17" | wc -l | tr -d ' ')" 3 \
 	"every document is an error record"
-is "$(jq -r 'select(.kind=="error") | .error' "$T_DIR/o17" | grep -c 'not embedded: the API refused the run')" 2 \
-	"the held documents: refused, as after a 401"
+is "$(jq -r 'select(.kind=="error") | .error' "$T_DIR/o17" | grep -c '^not sent: the model API had refused the run')" 2 \
+	"the held documents: not sent, as after a 401"
 is "$(api_requests embed)" 1 "one request in all"
 # --retry-budget sets that limit: a wait of 2 s refused under 1 s, naming
 # the option; taken under 10 s, and every document embedded.

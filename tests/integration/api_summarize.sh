@@ -92,6 +92,20 @@ docpipe-summarize --backend openai --no-reuse --chunk-summaries <"$T_DIR/docs.nd
 is "$?" 4 "quota exhausted: exit 4"
 is "$(api_requests chat)" 1 "no retry storm"
 is "$(jq -r .kind "$T_DIR/o6" | sort | uniq -c | tr -s ' ')" " 2 error" "both documents reported as errors"
+# A call whose retry meets the run refused meanwhile was sent (its attempt
+# answered 503): its error says its attempts and the last one's answer,
+# and "not sent" of the retry alone (before: the run's reason, as if its own
+# request had been refused for quota).  --threads 1: the other document's
+# request leaves while the first sleeps out its backoff (250 ms at least).
+api_reset
+api_control '{"faults":[{"endpoint":"chat","status":503},{"endpoint":"chat","status":429,"code":"insufficient_quota","message":"You exceeded your current quota"}]}'
+docpipe-summarize --backend openai --no-reuse --threads 1 <"$T_DIR/docs.ndjson" >"$T_DIR/o6" 2>"$T_DIR/e6"
+is "$?/$(api_requests chat)/$(jq -r .kind "$T_DIR/o6" | sort -u)" 4/2/error "a 503, then the quota refused: exit 4, 2 requests"
+jq -r .error "$T_DIR/o6" | sort >"$T_DIR/why6"
+like "$(head -n 1 "$T_DIR/why6")" '^/chat/completions: gave up after 1 attempt in [0-9.]+ s: not sent: the model API had refused the run \(.*\); the last attempt: HTTP 503: injected fault 503$' \
+	"the document retried: its last attempt's answer, its retry not sent"
+like "$(tail -n 1 "$T_DIR/why6")" '^the API refused the run \(quota exhausted, HTTP 429: You exceeded your current quota\)' \
+	"the document refused: the run's reason"
 
 # An empty or blank answer is a bad answer, as a missing one: its document
 # fails with the reason, and the answer is neither kept in the cache nor
@@ -292,7 +306,7 @@ api_control '{"no_temperature":false}'
 # A server refusing an option for every request (a proxy that does not
 # route the model's name: a 400 naming "model"): before any answer, the 3rd
 # such request stops the stage (exit 4), the documents left failed "not
-# summarized: the API refused the run"; every document failed alone, a
+# sent: the model API had refused the run ..."; every document failed alone, a
 # request each (fault sweep 21a).  400s naming the content ("messages": a
 # context too long, said alike for every document) stop nothing.
 for i in 1 2 3 4 5 6 7 8; do
@@ -311,7 +325,7 @@ is "$rc:$(jq -r .kind "$T_DIR/o16" | sort -u | tr '\n' ,)" "4:error," \
 is "$sent" 3 "... exactly 3: the third rejection refuses the run before another request leaves"
 like "$(tr '\n' ' ' <"$T_DIR/e16")" 'rejected 3 requests naming an option and answered none \(.*Invalid model name passed in model=x \(param "model"\)\)' \
 	"the reason names the parameter"
-is "$(jq -r .error "$T_DIR/o16" | grep -c 'not summarized: the API refused the run')" $((8 - sent)) \
+is "$(jq -r .error "$T_DIR/o16" | grep -c '^not sent: the model API had refused the run')" $((8 - sent)) \
 	"the documents left: refused, unsent"
 api_reset
 fault='{"endpoint":"chat","status":400,"param":"messages","message":"the request exceeds the available context size"}'
