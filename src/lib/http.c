@@ -903,6 +903,7 @@ void dp_http_resolve_server(dp_http_opts *o, const char *base_url, const char *a
 	if (o->base_url == NULL)
 		o->base_url = ollama ? DP_OLLAMA_BASE_DEFAULT : DP_OPENAI_BASE_DEFAULT;
 	o->api_key = given_or_env(api_key, ollama ? "OLLAMA_API_KEY" : "OPENAI_API_KEY");
+	o->key_from = api_key != NULL ? "--api-key-file" : ollama ? "$OLLAMA_API_KEY" : "$OPENAI_API_KEY";
 }
 
 /* Tokens a successful response cost, for the run's report: what the server
@@ -1258,9 +1259,12 @@ dp_http_verdict dp_http_decide(const dp_http_policy *p, const dp_http_outcome *o
 			v.delay_ms = dp_http_backoff_ms(nth, p->backoff_base_ms, -1, jitter01);
 		if (elapsed_ms + v.delay_ms <= p->max_retry_ms)
 			v.action = DP_HTTP_DO_RETRY;
+		else
+			v.over_budget = 1;
 		if (o->retry_after_ms > p->max_retry_ms) {
 			v.action = DP_HTTP_DO_REFUSE;
 			v.wait_refused = 1;
+			v.over_budget = 0;
 		}
 		return v;
 	} else if (o->transport != 0) {
@@ -1283,6 +1287,8 @@ dp_http_verdict dp_http_decide(const dp_http_policy *p, const dp_http_outcome *o
 	v.delay_ms = dp_http_backoff_ms(attempts + 1, p->backoff_base_ms, o->retry_after_ms, jitter01);
 	if (elapsed_ms + v.delay_ms <= p->max_retry_ms)
 		v.action = DP_HTTP_DO_RETRY;
+	else
+		v.over_budget = 1;
 	return v;
 }
 
@@ -1922,34 +1928,81 @@ static void refuse_run(dp_http *h, dp_err *err, const char *fmt, ...)
 	dp_err_set(err, "%s", h->refused_msg);
 }
 
+/* The run refused by the answer of status (401, 403, or a 429 saying the
+ * quota is exhausted; last: the answer), err set; each named with its
+ * mend.  "Credentials" alone for every one sent the user to the key for a
+ * 403 (a model or region the key is not allowed) and for a key never
+ * sent. */
 static void set_refused(dp_http *h, long status, const char *last, dp_err *err)
 {
+	char mend[200];
+
+	if (status == 429)
+		snprintf(mend, sizeof mend, "add credit or raise the quota of the key's account (or use"
+			 " another key), then run it again");
+	else if (status == 403)
+		snprintf(mend, sizeof mend, "the key (its project or organization, or this network) is"
+			 " not allowed this model or endpoint: check the key's permissions and the model");
+	else if (h->key == NULL)
+		snprintf(mend, sizeof mend, "no API key was sent: set %s",
+			 h->o.key_from != NULL ? h->o.key_from : "one");
+	else
+		snprintf(mend, sizeof mend, "check the API key%s%s", h->o.key_from != NULL ? " in " : "",
+			 h->o.key_from != NULL ? h->o.key_from : "");
 	pthread_mutex_lock(&h->lock);
-	refuse_run(h, err, "the API refused the run (%s%.400s)",
-		   status == 429 ? "quota exhausted, " : "credentials, ", last);
+	refuse_run(h, err, "the API refused the run (%s%.300s): %s",
+		   status == 429 ? "quota exhausted, " : status == 403 ? "permission, " : "credentials, ",
+		   last, mend);
 	pthread_mutex_unlock(&h->lock);
 }
 
-/* A wait the server asked for (Retry-After: ms; last: the answer) beyond
- * the whole retry budget: the run is refused, err set.  Pausing the stage
- * for it failed every later document at once, unsent, and the stage
- * ended with exit 1 as if the documents were at fault (a daily quota's
- * 86400 s). */
-static void refuse_wait(dp_http *h, long ms, const char *last, dp_err *err)
+/* A wait of ms in words into out: in ms when not whole seconds (rounded,
+ * a Retry-After of 300.4 read "wait 300 s ..., beyond the 300 s a call may
+ * wait"), with hours beside from an hour on. */
+static void wait_words(long ms, char *out, size_t n)
+{
+	int len = snprintf(out, n, ms % 1000 != 0 ? "%.3f s" : "%.0f s", (double)ms / 1000);
+
+	if (ms >= 3600000 && len > 0 && (size_t)len < n)
+		snprintf(out + len, n - (size_t)len, " (%.1f h)", (double)ms / 3600000);
+}
+
+/* What the stage's retry budget is called in a message: " (OPTION)", or
+ * "" when it is set by no option. */
+static const char *budget_named(const dp_http *h, char *out, size_t n)
+{
+	if (h->o.budget_option == NULL)
+		return "";
+	snprintf(out, n, " (%s)", h->o.budget_option);
+	return out;
+}
+
+/* A wait the server asked for (Retry-After: ms; status and last: the
+ * answer) beyond the whole retry budget: the run is refused, err set.
+ * Pausing the stage for it failed every later document at once, unsent,
+ * and the stage ended with exit 1 as if the documents were at fault (a
+ * daily quota's 86400 s).  A 429's mend is the rate limit or quota; a
+ * 5xx's (a server down, asking to come back later) is not: "raise the
+ * rate limit or quota" sent the user to the account for the server's
+ * trouble. */
+static void refuse_wait(dp_http *h, long status, long ms, const char *last, dp_err *err)
 {
 	char wait[48];
-	/* In ms when not whole seconds: rounded, a Retry-After of 300.4 read
-	 * "wait 300 s ..., beyond the 300 s a call may wait". */
-	int n = snprintf(wait, sizeof wait, ms % 1000 != 0 ? "%.3f s" : "%.0f s", (double)ms / 1000);
+	const char *option = h->o.budget_option;
 
-	if (ms >= 3600000 && n > 0 && (size_t)n < sizeof wait)
-		snprintf(wait + n, sizeof wait - (size_t)n, " (%.1f h)", (double)ms / 3600000);
+	wait_words(ms, wait, sizeof wait);
 	pthread_mutex_lock(&h->lock);
-	refuse_run(h, err, "the model API asked to wait %s before the next request (%.300s),"
-		   " beyond the %.0f s a call may wait: run it again after that wait, or raise the"
-		   " rate limit or quota%s%s", wait, last, (double)h->o.max_retry_ms / 1000,
-		   h->o.budget_option != NULL ? ", or " : "",
-		   h->o.budget_option != NULL ? h->o.budget_option : "");
+	if (status == 429)
+		refuse_run(h, err, "the model API asked to wait %s before the next request (%.300s),"
+			   " beyond the %.0f s a call may wait: run it again after that wait, or raise the"
+			   " rate limit or quota%s%s", wait, last, (double)h->o.max_retry_ms / 1000,
+			   option != NULL ? ", or " : "", option != NULL ? option : "");
+	else
+		refuse_run(h, err, "the model API asked to wait %s before the next request (%.300s),"
+			   " beyond the %.0f s a call may wait: the server is down or overloaded, not"
+			   " the rate limit or quota; run it again later%s%s", wait, last,
+			   (double)h->o.max_retry_ms / 1000, option != NULL ? ", or raise " : "",
+			   option != NULL ? option : "");
 	pthread_mutex_unlock(&h->lock);
 }
 
@@ -2075,6 +2128,23 @@ static void gave_up(const char *path, int attempts, double start, const char *la
 		   attempts == 1 ? "" : "s", (dp_clock_ms() - start) / 1000, last);
 }
 
+/* last (the last attempt's reason) and why a call given up at its retry
+ * budget (v.over_budget: the wait before its next attempt, delay_ms, asked
+ * by the server (asked) or its backoff, ends past the budget) ends, into
+ * out.  Said as the attempts alone ("gave up after 1 attempt" with
+ * --retries 6 left, a Retry-After of 600 s against a budget of 5 s),
+ * neither the wait nor the option that bounds it was named. */
+static void past_budget(const dp_http *h, int asked, long delay_ms, const char *last, char *out,
+			size_t n)
+{
+	char wait[48], named[64];
+
+	wait_words(delay_ms, wait, sizeof wait);
+	snprintf(out, n, "%.250s; not tried again: the wait before the next attempt (%.40s, %s) would end"
+		 " past the %ld s a call may wait%.30s", last, wait, asked ? "asked by the server" : "its backoff",
+		 (h->o.max_retry_ms + 500) / 1000, budget_named(h, named, sizeof named));
+}
+
 /* Counts a caller sleeping out a wait the server asked for (by +1, then
  * -1 when it wakes), for said_waiting. */
 static void asked_wait(dp_http *h, int by)
@@ -2175,7 +2245,7 @@ static int post(dp_http *h, const char *path, jv body, size_t tokens, size_t max
 		if (misset)
 			dp_http_refuse(h, config, err);
 		else if (v.wait_refused)
-			refuse_wait(h, o.retry_after_ms, last, err);
+			refuse_wait(h, o.status, o.retry_after_ms, last, err);
 		else if (v.action == DP_HTTP_DO_REFUSE)
 			set_refused(h, o.status, last, err);
 		else if (v.action == DP_HTTP_DO_REJECT &&
@@ -2208,7 +2278,11 @@ static int post(dp_http *h, const char *path, jv body, size_t tokens, size_t max
 			dp_err_set(err, "%s: %s", path, last);
 			status = DP_HTTP_REJECTED;
 		} else if (v.action == DP_HTTP_DO_GIVE_UP) {
-			gave_up(path, counted + throttles, start, last, err);
+			char ended[DP_ERR_MAX];
+			if (v.over_budget)
+				past_budget(h, v.delay_ms == o.retry_after_ms, v.delay_ms, last, ended,
+					    sizeof ended);
+			gave_up(path, counted + throttles, start, v.over_budget ? ended : last, err);
 			if (o.transport != 0 && !hung)
 				status = DP_HTTP_UNREACHABLE;
 		}

@@ -41,8 +41,13 @@ typedef struct dp_http_opts {
 	int max_attempts;        /* 0: 6 */
 	long max_retry_ms;       /* total time one call may spend; 0: 300000 */
 	const char *budget_option; /* the option setting max_retry_ms, named in
-				    * the refusal of a longer wait (a string
-				    * literal: kept as is); NULL: none */
+				    * the refusal of a longer wait and a call
+				    * given up at it (a string literal: kept as
+				    * is); NULL: none */
+	const char *key_from;    /* where api_key came from ("--api-key-file",
+				  * "$OPENAI_API_KEY"), or the variable that
+				  * would hold it, named in the refusal of a 401
+				  * (a string literal); NULL: not said */
 	double rpm;              /* requests per minute; 0: unlimited */
 	double tpm;              /* tokens per minute; 0: unlimited */
 	int max_in_flight;       /* the level (fixed), or its cap (autotune); 0: 1 */
@@ -54,14 +59,16 @@ typedef struct dp_http_opts {
 #define DP_OPENAI_BASE_DEFAULT "https://api.openai.com/v1"
 #define DP_OLLAMA_BASE_DEFAULT "http://127.0.0.1:11434"
 
-/* Sets o->base_url and o->api_key: the given values (a --base-url, a key
- * from --api-key-file), else the backend's own variables (empty counts as
- * unset): $OPENAI_BASE_URL and $OPENAI_API_KEY for the OpenAI-compatible
- * backend, $OLLAMA_HOST ([scheme://]host[:port], as Ollama's clients read
- * it) and $OLLAMA_API_KEY for ollama -- an OpenAI key exported for OpenAI
- * never goes to an Ollama server -- else the backend's default server (a
- * local Ollama; OpenAI) and no key.  The strings are borrowed (from the
- * arguments, the environment or o->env_url). */
+/* Sets o->base_url, o->api_key and o->key_from: the given values (a
+ * --base-url, a key from --api-key-file), else the backend's own
+ * variables (empty counts as unset): $OPENAI_BASE_URL and $OPENAI_API_KEY
+ * for the OpenAI-compatible backend, $OLLAMA_HOST ([scheme://]host[:port],
+ * as Ollama's clients read it) and $OLLAMA_API_KEY for ollama -- an OpenAI
+ * key exported for OpenAI never goes to an Ollama server -- else the
+ * backend's default server (a local Ollama; OpenAI) and no key.  The
+ * strings are borrowed (from the arguments, the environment or
+ * o->env_url); o->key_from names where the key came from, or the variable
+ * a key would come from. */
 void dp_http_resolve_server(dp_http_opts *o, const char *base_url, const char *api_key,
 			    int ollama);
 
@@ -337,6 +344,9 @@ typedef struct dp_http_verdict {
 	int wait_refused;    /* DP_HTTP_DO_REFUSE for a wait asked for (a 429's or
 			      * a down server's Retry-After) beyond the whole
 			      * retry budget: no call can be answered within it */
+	int over_budget;     /* DP_HTTP_DO_GIVE_UP because the wait before the
+			      * next attempt (delay_ms) would end past the
+			      * retry budget, not for want of attempts */
 } dp_http_verdict;
 
 /* What to do after an attempt.  attempts: earlier attempts of the call

@@ -107,6 +107,28 @@ like "$(head -n 1 "$T_DIR/why6")" '^/chat/completions: gave up after 1 attempt i
 like "$(tail -n 1 "$T_DIR/why6")" '^the API refused the run \(quota exhausted, HTTP 429: You exceeded your current quota\)' \
 	"the document refused: the run's reason"
 
+# A 5xx asking to wait beyond --retry-budget is the server's trouble: once
+# the server is down (3 calls met 5xx since its last success) the run is
+# refused naming it so and the mend, try later or raise --retry-budget
+# (before: a 429's advice, "raise the rate limit or quota").  The calls
+# given up before it say why after 1 attempt of --retries 6: the wait asked
+# would end past the budget (before: "gave up after 1 attempt" alone).
+for i in 1 2 3 4 5; do
+	printf '{"v":1,"kind":"document","path":"/w/%d.md","chunks":[{"seq":0,"text":"Wait %d.","heading":[]}]}\n' "$i" "$i"
+done >"$T_DIR/wait.ndjson"
+api_reset
+fault='{"endpoint":"chat","status":503,"retry_after":600,"message":"server overloaded"}'
+api_control "{\"faults\":[$fault,$fault,$fault]}"
+docpipe-summarize --backend openai --no-reuse --threads 1 --retry-budget 5 <"$T_DIR/wait.ndjson" >"$T_DIR/o8" 2>"$T_DIR/e8"
+is "$?/$(api_requests chat)/$(jq -r .kind "$T_DIR/o8" | sort -u)" 4/3/error \
+	"a 503 asking 600 s, --retry-budget 5: 3 calls, then the run refused (exit 4)"
+like "$(tr '\n' ' ' <"$T_DIR/e8")" 'stopped: the model API asked to wait 600 s before the next request \(HTTP 503: server overloaded\), beyond the 5 s a call may wait: the server is down or overloaded, not the rate limit or quota; run it again later, or raise --retry-budget; see the error records' \
+	"the refusal names the server's trouble and its mend"
+is "$(grep -c 'rate limit or quota,' "$T_DIR/e8")" 0 "... not a 429's (\"raise the rate limit or quota, ...\")"
+is "$(jq -r .error "$T_DIR/o8" | grep -cx '/chat/completions: gave up after 1 attempt in [0-9.]* s: HTTP 503: server overloaded; not tried again: the wait before the next attempt (600 s, asked by the server) would end past the 5 s a call may wait (--retry-budget)')" 2 \
+	"the 2 calls given up before: the wait asked and the budget named"
+is "$(jq -r .error "$T_DIR/o8" | grep -c '^not sent: ')" 2 "the 2 documents left: not sent"
+
 # An empty or blank answer is a bad answer, as a missing one: its document
 # fails with the reason, and the answer is neither kept in the cache nor
 # stored.  The next run asks for it again.
