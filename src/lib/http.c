@@ -904,6 +904,14 @@ void dp_http_resolve_server(dp_http_opts *o, const char *base_url, const char *a
 		o->base_url = ollama ? DP_OLLAMA_BASE_DEFAULT : DP_OPENAI_BASE_DEFAULT;
 	o->api_key = given_or_env(api_key, ollama ? "OLLAMA_API_KEY" : "OPENAI_API_KEY");
 	o->key_from = api_key != NULL ? "--api-key-file" : ollama ? "$OLLAMA_API_KEY" : "$OPENAI_API_KEY";
+	o->url_from = ollama ? "--base-url, OLLAMA_HOST" : "--base-url, OPENAI_BASE_URL";
+}
+
+/* Where h's base URL is set, for a message that says to check it: an
+ * Ollama user was told OPENAI_BASE_URL, which that backend never reads. */
+static const char *url_from(const dp_http *h)
+{
+	return h->o.url_from != NULL ? h->o.url_from : "--base-url, OPENAI_BASE_URL";
 }
 
 /* Tokens a successful response cost, for the run's report: what the server
@@ -1708,20 +1716,20 @@ static int misconfigured(const dp_http *h, const dp_http_outcome *o, const struc
 		 * below: a port that has answered over TLS speaks it (such bytes
 		 * later are a middlebox's weather, not the URL's scheme). */
 		snprintf(why, n, "the model API's port answers plain HTTP, not TLS (%.200s): use http:// in its"
-			 " URL (--base-url, OPENAI_BASE_URL), or the port where it serves https", last);
+			 " URL (%s), or the port where it serves https", last, url_from(h));
 	} else if (tls_port || (o->transport == 0 && o->status == 400 && atomic_load(&h->oks) == 0 &&
 				plain_to_tls_page(r))) {
 		/* A 400 page after a success on the port is no TLS port's: a
 		 * rejection, which may quote the request's own text. */
 		snprintf(why, n, "the model API's port speaks TLS, not plain HTTP (%.200s): use https:// in its"
-			 " URL (--base-url, OPENAI_BASE_URL)", last);
+			 " URL (%s)", last, url_from(h));
 	} else if (r->away[0] != '\0') {
 		snprintf(why, n, "the model API answered HTTP %ld, a redirect to another host, %.100s:"
 			 " not followed (neither the key nor the documents go to a host not given): if"
-			 " that is the API, give its URL (--base-url, OPENAI_BASE_URL)", o->status, r->away);
+			 " that is the API, give its URL (%s)", o->status, r->away, url_from(h));
 	} else if (o->transport == CURLE_TOO_MANY_REDIRECTS) {
 		snprintf(why, n, "the model API redirected a call more than %d times (a loop?): check its"
-			 " URL (--base-url, OPENAI_BASE_URL)", MAX_REDIRECTS);
+			 " URL (%s)", MAX_REDIRECTS, url_from(h));
 	} else if (o->status == 407 || r->connect_code == 407) {
 		snprintf(why, n, "the proxy%s%.100s%s%s asks for credentials (HTTP 407): give them in its URL"
 			 " (http://USER:PASSWORD@host:port)%s", h->proxy[0] != '\0' ? " " : "", h->proxy,
@@ -2029,8 +2037,9 @@ static int never_reached(dp_http *h, const dp_http_outcome *o, const char *last,
 				   " given up (%.400s): check the server", h->never_reached_calls, last);
 		else
 			refuse_run(h, err, "the model API was never reached, %d calls given up (%.300s):"
-				   " check its URL%s%s", h->never_reached_calls, last,
-				   h->proxy_var[0] != '\0' ? " and the proxy in $" : "", h->proxy_var);
+				   " check its URL (%s)%s%s and that the server is running",
+				   h->never_reached_calls, last, url_from(h),
+				   h->proxy_var[0] != '\0' ? ", the proxy in $" : "", h->proxy_var);
 		stop = 1;
 	}
 	pthread_mutex_unlock(&h->lock);
@@ -2053,8 +2062,8 @@ static int never_found(dp_http *h, long status, const char *last, dp_err *err)
 	pthread_mutex_lock(&h->lock);
 	if (++h->not_found_calls >= DP_HTTP_NEVER_REACHED_CALLS && atomic_load(&h->oks) == 0) {
 		refuse_run(h, err, "the model API answered %d calls with HTTP %ld and none with success"
-			   " (%.300s): check its URL (--base-url, OPENAI_BASE_URL: up to and with /v1 for"
-			   " OpenAI's API) and the model's name", h->not_found_calls, status, last);
+			   " (%.300s): check its URL (%s: up to and with /v1 for OpenAI's API) and the"
+			   " model's name", h->not_found_calls, status, last, url_from(h));
 		stop = 1;
 	}
 	pthread_mutex_unlock(&h->lock);
@@ -2084,9 +2093,9 @@ static int never_json(dp_http *h, const struct response *r, long status, dp_err 
 				   h->not_json_calls, status, reason);
 		else
 			refuse_run(h, err, "the model API answered %d calls with HTTP %ld pages that are not"
-				   " JSON and none with JSON (%.300s): check its URL (--base-url,"
-				   " OPENAI_BASE_URL: the API's, not a web page's or a proxy's sign-in page)",
-				   h->not_json_calls, status, reason);
+				   " JSON and none with JSON (%.300s): check its URL (%s: the API's, not a"
+				   " web page's or a proxy's sign-in page)", h->not_json_calls, status, reason,
+				   url_from(h));
 		stop = 1;
 	}
 	pthread_mutex_unlock(&h->lock);

@@ -44,6 +44,10 @@ typedef struct dp_http_opts {
 				    * the refusal of a longer wait and a call
 				    * given up at it (a string literal: kept as
 				    * is); NULL: none */
+	const char *url_from;    /* where the base URL is set, named in messages
+				  * that say to check it ("--base-url,
+				  * OLLAMA_HOST"; a string literal); NULL:
+				  * "--base-url, OPENAI_BASE_URL" */
 	const char *key_from;    /* where api_key came from ("--api-key-file",
 				  * "$OPENAI_API_KEY"), or the variable that
 				  * would hold it, named in the refusal of a 401
@@ -59,7 +63,7 @@ typedef struct dp_http_opts {
 #define DP_OPENAI_BASE_DEFAULT "https://api.openai.com/v1"
 #define DP_OLLAMA_BASE_DEFAULT "http://127.0.0.1:11434"
 
-/* Sets o->base_url, o->api_key and o->key_from: the given values (a
+/* Sets o->base_url, o->api_key, o->url_from and o->key_from: the given values (a
  * --base-url, a key from --api-key-file), else the backend's own
  * variables (empty counts as unset): $OPENAI_BASE_URL and $OPENAI_API_KEY
  * for the OpenAI-compatible backend, $OLLAMA_HOST ([scheme://]host[:port],
