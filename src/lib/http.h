@@ -63,16 +63,16 @@ typedef struct dp_http_opts {
 #define DP_OPENAI_BASE_DEFAULT "https://api.openai.com/v1"
 #define DP_OLLAMA_BASE_DEFAULT "http://127.0.0.1:11434"
 
-/* Sets o->base_url, o->api_key, o->url_from and o->key_from: the given values (a
- * --base-url, a key from --api-key-file), else the backend's own
- * variables (empty counts as unset): $OPENAI_BASE_URL and $OPENAI_API_KEY
- * for the OpenAI-compatible backend, $OLLAMA_HOST ([scheme://]host[:port],
- * as Ollama's clients read it) and $OLLAMA_API_KEY for ollama -- an OpenAI
- * key exported for OpenAI never goes to an Ollama server -- else the
- * backend's default server (a local Ollama; OpenAI) and no key.  The
- * strings are borrowed (from the arguments, the environment or
- * o->env_url); o->key_from names where the key came from, or the variable
- * a key would come from. */
+/* Sets o->base_url and o->api_key: the given values (a --base-url, a key
+ * from --api-key-file), else the backend's own variables (empty counts as
+ * unset): $OPENAI_BASE_URL and $OPENAI_API_KEY for the OpenAI-compatible
+ * backend, $OLLAMA_HOST ([scheme://]host[:port], as Ollama's clients read
+ * it) and $OLLAMA_API_KEY for ollama -- an OpenAI key exported for OpenAI
+ * never goes to an Ollama server -- else the backend's default server (a
+ * local Ollama; OpenAI) and no key.  The strings are borrowed (from the
+ * arguments, the environment or o->env_url).  And o->url_from and
+ * o->key_from, the backend's: where its URL is set, where the key came
+ * from (or the variable a key would come from). */
 void dp_http_resolve_server(dp_http_opts *o, const char *base_url, const char *api_key,
 			    int ollama);
 
