@@ -2210,11 +2210,12 @@ static int post(dp_http *h, const char *path, jv body, size_t tokens, size_t max
 		if (refused_or_count(h, counted + throttles > 0)) {
 			release(h, &sl, NULL, NULL, tokens);
 			/* A retry: the call was sent, its attempts so far said
-			 * (the last one's answer, not the run's). */
+			 * (the last one's answer, not the run's); not "gave
+			 * up": the call did not spend its attempts. */
 			if (counted + throttles > 0) {
-				char again[DP_ERR_MAX];
-				snprintf(again, sizeof again, "%s; the last attempt: %.400s", not_sent, last);
-				gave_up(path, counted + throttles, start, again, err);
+				int n = counted + throttles;
+				dp_err_set(err, "%s: %d attempt%s in %.1f s, then %s; the last attempt: %.300s", path,
+					   n, n == 1 ? "" : "s", (dp_clock_ms() - start) / 1000, not_sent, last);
 			} else {
 				dp_err_set(err, "%s", not_sent);
 			}

@@ -102,7 +102,7 @@ api_control '{"faults":[{"endpoint":"chat","status":503},{"endpoint":"chat","sta
 docpipe-summarize --backend openai --no-reuse --threads 1 <"$T_DIR/docs.ndjson" >"$T_DIR/o6" 2>"$T_DIR/e6"
 is "$?/$(api_requests chat)/$(jq -r .kind "$T_DIR/o6" | sort -u)" 4/2/error "a 503, then the quota refused: exit 4, 2 requests"
 jq -r .error "$T_DIR/o6" | sort >"$T_DIR/why6"
-like "$(head -n 1 "$T_DIR/why6")" '^/chat/completions: gave up after 1 attempt in [0-9.]+ s: not sent: the model API had refused the run \(.*\); the last attempt: HTTP 503: injected fault 503$' \
+like "$(head -n 1 "$T_DIR/why6")" '^/chat/completions: 1 attempt in [0-9.]+ s, then not sent: the model API had refused the run \(.*\); the last attempt: HTTP 503: injected fault 503$' \
 	"the document retried: its last attempt's answer, its retry not sent"
 like "$(tail -n 1 "$T_DIR/why6")" '^the API refused the run \(quota exhausted, HTTP 429: You exceeded your current quota\)' \
 	"the document refused: the run's reason"
