@@ -176,13 +176,16 @@ static void count_down(struct bdoc *d, struct bdoc **done)
 }
 
 /* Under mu: d's chunk i has its vector (vec owned; null when it could not
- * be encoded) or failed with reason (vec unused). */
+ * be encoded) or failed with reason (vec unused).  d's error is its first
+ * failure, or a failure of its own after "not sent" (dp_http_is_not_sent:
+ * the chunk refused with the run's reason, not the one queued behind it). */
 static void settle(struct bdoc *d, int i, jv vec, const char *reason, struct bdoc **done)
 {
 	if (reason == NULL) {
 		jv_free(d->d.vecs[i]);
 		d->d.vecs[i] = vec;
-	} else if (d->error == NULL) {
+	} else if (d->error == NULL || (dp_http_is_not_sent(d->error) && !dp_http_is_not_sent(reason))) {
+		free(d->error);
 		d->error = strdup(reason);
 		if (d->error == NULL)
 			d->error = strdup("out of memory");
@@ -311,10 +314,10 @@ static int try_items(struct run *r, struct scratch *s, struct item *items, size_
 	embed_ctx *c = r->c;
 	int rc;
 
-	if (atomic_load(&c->refused)) {
-		dp_err_set(err, "not embedded: the API refused the run");
+	/* Checked before the request is built (dp_http checks again once a
+	 * place is taken: a refusal meanwhile). */
+	if (dp_http_not_sent(dp_embedder_http(c->embedder), err))
 		return DP_HTTP_REFUSED;
-	}
 	for (size_t k = 0; k < n; k++) {
 		const embed_doc *d = &items[k].doc->d;
 		s->texts[k] = d->texts[items[k].chunk];
@@ -343,8 +346,6 @@ static int try_items(struct run *r, struct scratch *s, struct item *items, size_
 	if (rc == 0) {
 		embed_encode_and_keep(c, s->out, n, s->keys, s->vecs);
 		resolve(r, items, n, s->vecs);
-	} else if (rc == DP_HTTP_REFUSED) {
-		atomic_store(&c->refused, 1);
 	}
 	return rc;
 }

@@ -257,8 +257,6 @@ jv embed_process(void *ctx, jv rec)
 	embed_docs_lookup(c, &dp, 1);
 	if (d.ntodo == 0)
 		return embed_doc_finish(c, &d, NULL);
-	if (!dp_embedder_is_local(c->embedder) && atomic_load(&c->refused))
-		return embed_doc_finish(c, &d, "not embedded: the API refused the run");
 
 	const char **texts = malloc((size_t)d.ntodo * sizeof *texts);
 	const char **keys = malloc((size_t)d.ntodo * sizeof *keys);
@@ -274,8 +272,6 @@ jv embed_process(void *ctx, jv rec)
 			keys[k] = d.keys[d.todo[k]];
 		}
 		rc = dp_embedder_embed(c->embedder, texts, lens, (size_t)d.ntodo, out, &err);
-		if (rc == DP_HTTP_REFUSED)
-			atomic_store(&c->refused, 1);
 		if (rc == 0) {
 			embed_encode_and_keep(c, out, (size_t)d.ntodo, keys, fresh);
 			for (int k = 0; k < d.ntodo; k++) {

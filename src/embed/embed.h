@@ -15,7 +15,6 @@ typedef struct embed_ctx {
 	dp_embedder *embedder;
 	dp_reuse *reuse;     /* NULL: no reuse of earlier results */
 	int refresh;         /* with reuse: do not read, overwrite */
-	atomic_int refused;  /* set when the API refused the run for good */
 	atomic_ulong reused; /* vectors taken from the cache */
 	atomic_ulong computed; /* vectors computed or requested */
 } embed_ctx;

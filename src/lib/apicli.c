@@ -135,7 +135,6 @@ int dp_api_option(dp_api_cli *api, int opt, const char *arg, dp_err *err)
 		if (parse_positive("retry-budget", arg, 604800, &v, err) < 0)
 			return DP_CLI_BAD;
 		api->http.max_retry_ms = (long)(v * 1000 + 0.5);
-		api->http.budget_option = "--retry-budget";
 		return DP_CLI_TAKEN;
 	case DP_OPT_REFRESH:
 		api->refresh = 1;
@@ -192,6 +191,9 @@ int dp_api_workers(dp_api_cli *api, int per_level)
 			return (int)api->threads;
 		return cpus < 1 ? 1 : cpus > max ? (int)max : (int)cpus;
 	}
+	/* Named whether given or not: the default's refusal of a daily
+	 * quota's wait named no option, where the mend may be this one. */
+	api->http.budget_option = "--retry-budget";
 	api->http.autotune = api->threads == 0;
 	api->http.max_in_flight = (int)(api->threads > 0 ? api->threads : max);
 	/* Test hook, not for use: the first retry's backoff in ms (500 in use,

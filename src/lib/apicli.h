@@ -79,13 +79,15 @@ int dp_api_other_option(dp_api_cli *api, dp_cli *cli, int opt, const char *arg, 
 int dp_api_parse_threads(dp_api_cli *api, const char *arg, dp_err *err);
 
 /* After the options: sets api->http's level (fixed --threads N, or auto up
- * to --max-threads) and returns the number of worker threads the stage
- * runs: per_level x that level (at most DP_THREADS_MAX x per_level).  A
- * worker makes one request at a time and sleeps through its retry waits
- * (a 429's Retry-After) outside the level, so a stage that keeps the level
- * busy through 429 weather needs more workers than the level.  A local
- * backend with auto gets one thread per online CPU.  A test shortens the
- * first retry's backoff with DOCPIPE_TEST_BACKOFF_MS (a test hook). */
+ * to --max-threads) and names --retry-budget as the option of its retry
+ * budget (in the messages of a wait beyond it), and returns the number of
+ * worker threads the stage runs: per_level x that level (at most
+ * DP_THREADS_MAX x per_level).  A worker makes one request at a time and
+ * sleeps through its retry waits (a 429's Retry-After) outside the level,
+ * so a stage that keeps the level busy through 429 weather needs more
+ * workers than the level.  A local backend with auto gets one thread per
+ * online CPU.  A test shortens the first retry's backoff with
+ * DOCPIPE_TEST_BACKOFF_MS (a test hook). */
 int dp_api_workers(dp_api_cli *api, int per_level);
 
 /* 1 unless the backend is local. */

@@ -903,6 +903,15 @@ void dp_http_resolve_server(dp_http_opts *o, const char *base_url, const char *a
 	if (o->base_url == NULL)
 		o->base_url = ollama ? DP_OLLAMA_BASE_DEFAULT : DP_OPENAI_BASE_DEFAULT;
 	o->api_key = given_or_env(api_key, ollama ? "OLLAMA_API_KEY" : "OPENAI_API_KEY");
+	o->key_from = api_key != NULL ? "--api-key-file" : ollama ? "$OLLAMA_API_KEY" : "$OPENAI_API_KEY";
+	o->url_from = ollama ? "--base-url, OLLAMA_HOST" : "--base-url, OPENAI_BASE_URL";
+}
+
+/* Where h's base URL is set, for a message that says to check it: an
+ * Ollama user was told OPENAI_BASE_URL, which that backend never reads. */
+static const char *url_from(const dp_http *h)
+{
+	return h->o.url_from != NULL ? h->o.url_from : "--base-url, OPENAI_BASE_URL";
 }
 
 /* Tokens a successful response cost, for the run's report: what the server
@@ -1258,9 +1267,12 @@ dp_http_verdict dp_http_decide(const dp_http_policy *p, const dp_http_outcome *o
 			v.delay_ms = dp_http_backoff_ms(nth, p->backoff_base_ms, -1, jitter01);
 		if (elapsed_ms + v.delay_ms <= p->max_retry_ms)
 			v.action = DP_HTTP_DO_RETRY;
+		else
+			v.over_budget = 1;
 		if (o->retry_after_ms > p->max_retry_ms) {
 			v.action = DP_HTTP_DO_REFUSE;
 			v.wait_refused = 1;
+			v.over_budget = 0;
 		}
 		return v;
 	} else if (o->transport != 0) {
@@ -1283,6 +1295,8 @@ dp_http_verdict dp_http_decide(const dp_http_policy *p, const dp_http_outcome *o
 	v.delay_ms = dp_http_backoff_ms(attempts + 1, p->backoff_base_ms, o->retry_after_ms, jitter01);
 	if (elapsed_ms + v.delay_ms <= p->max_retry_ms)
 		v.action = DP_HTTP_DO_RETRY;
+	else
+		v.over_budget = 1;
 	return v;
 }
 
@@ -1702,20 +1716,20 @@ static int misconfigured(const dp_http *h, const dp_http_outcome *o, const struc
 		 * below: a port that has answered over TLS speaks it (such bytes
 		 * later are a middlebox's weather, not the URL's scheme). */
 		snprintf(why, n, "the model API's port answers plain HTTP, not TLS (%.200s): use http:// in its"
-			 " URL (--base-url, OPENAI_BASE_URL), or the port where it serves https", last);
+			 " URL (%s), or the port where it serves https", last, url_from(h));
 	} else if (tls_port || (o->transport == 0 && o->status == 400 && atomic_load(&h->oks) == 0 &&
 				plain_to_tls_page(r))) {
 		/* A 400 page after a success on the port is no TLS port's: a
 		 * rejection, which may quote the request's own text. */
 		snprintf(why, n, "the model API's port speaks TLS, not plain HTTP (%.200s): use https:// in its"
-			 " URL (--base-url, OPENAI_BASE_URL)", last);
+			 " URL (%s)", last, url_from(h));
 	} else if (r->away[0] != '\0') {
 		snprintf(why, n, "the model API answered HTTP %ld, a redirect to another host, %.100s:"
 			 " not followed (neither the key nor the documents go to a host not given): if"
-			 " that is the API, give its URL (--base-url, OPENAI_BASE_URL)", o->status, r->away);
+			 " that is the API, give its URL (%s)", o->status, r->away, url_from(h));
 	} else if (o->transport == CURLE_TOO_MANY_REDIRECTS) {
 		snprintf(why, n, "the model API redirected a call more than %d times (a loop?): check its"
-			 " URL (--base-url, OPENAI_BASE_URL)", MAX_REDIRECTS);
+			 " URL (%s)", MAX_REDIRECTS, url_from(h));
 	} else if (o->status == 407 || r->connect_code == 407) {
 		snprintf(why, n, "the proxy%s%.100s%s%s asks for credentials (HTTP 407): give them in its URL"
 			 " (http://USER:PASSWORD@host:port)%s", h->proxy[0] != '\0' ? " " : "", h->proxy,
@@ -1881,13 +1895,17 @@ static int rejection_judged(dp_http *h, const struct answer *a, const char *path
 	return 1;
 }
 
-/* Under no lock: 1 (err set) when the run was refused; else counts the
- * request about to be sent. */
-static int refused_or_count(dp_http *h, int retry, dp_err *err)
+/* The reason of a request not sent because the run was refused
+ * (dp_http_not_sent). */
+static const char not_sent[] =
+	"not sent: the model API had refused the run (the stage's \"stopped:\" message says why)";
+
+/* Under no lock: 1 when the run was refused; else counts the request about
+ * to be sent. */
+static int refused_or_count(dp_http *h, int retry)
 {
 	pthread_mutex_lock(&h->lock);
 	if (h->refused) {
-		dp_err_set(err, "%s", h->refused_msg);
 		pthread_mutex_unlock(&h->lock);
 		return 1;
 	}
@@ -1918,34 +1936,81 @@ static void refuse_run(dp_http *h, dp_err *err, const char *fmt, ...)
 	dp_err_set(err, "%s", h->refused_msg);
 }
 
+/* The run refused by the answer of status (401, 403, or a 429 saying the
+ * quota is exhausted; last: the answer), err set; each named with its
+ * mend.  "Credentials" alone for every one sent the user to the key for a
+ * 403 (a model or region the key is not allowed) and for a key never
+ * sent. */
 static void set_refused(dp_http *h, long status, const char *last, dp_err *err)
 {
+	char mend[200];
+
+	if (status == 429)
+		snprintf(mend, sizeof mend, "add credit or raise the quota of the key's account (or use"
+			 " another key), then run it again");
+	else if (status == 403)
+		snprintf(mend, sizeof mend, "the key (its project or organization, or this network) is"
+			 " not allowed this model or endpoint: check the key's permissions and the model");
+	else if (h->key == NULL)
+		snprintf(mend, sizeof mend, "no API key was sent: set %s",
+			 h->o.key_from != NULL ? h->o.key_from : "one");
+	else
+		snprintf(mend, sizeof mend, "check the API key%s%s", h->o.key_from != NULL ? " in " : "",
+			 h->o.key_from != NULL ? h->o.key_from : "");
 	pthread_mutex_lock(&h->lock);
-	refuse_run(h, err, "the API refused the run (%s%.400s)",
-		   status == 429 ? "quota exhausted, " : "credentials, ", last);
+	refuse_run(h, err, "the API refused the run (%s%.300s): %s",
+		   status == 429 ? "quota exhausted, " : status == 403 ? "permission, " : "credentials, ",
+		   last, mend);
 	pthread_mutex_unlock(&h->lock);
 }
 
-/* A wait the server asked for (Retry-After: ms; last: the answer) beyond
- * the whole retry budget: the run is refused, err set.  Pausing the stage
- * for it failed every later document at once, unsent, and the stage
- * ended with exit 1 as if the documents were at fault (a daily quota's
- * 86400 s). */
-static void refuse_wait(dp_http *h, long ms, const char *last, dp_err *err)
+/* A wait of ms in words into out: in ms when not whole seconds (rounded,
+ * a Retry-After of 300.4 read "wait 300 s ..., beyond the 300 s a call may
+ * wait"), with hours beside from an hour on. */
+static void wait_words(long ms, char *out, size_t n)
+{
+	int len = snprintf(out, n, ms % 1000 != 0 ? "%.3f s" : "%.0f s", (double)ms / 1000);
+
+	if (ms >= 3600000 && len > 0 && (size_t)len < n)
+		snprintf(out + len, n - (size_t)len, " (%.1f h)", (double)ms / 3600000);
+}
+
+/* What the stage's retry budget is called in a message: " (OPTION)", or
+ * "" when it is set by no option. */
+static const char *budget_named(const dp_http *h, char *out, size_t n)
+{
+	if (h->o.budget_option == NULL)
+		return "";
+	snprintf(out, n, " (%s)", h->o.budget_option);
+	return out;
+}
+
+/* A wait the server asked for (Retry-After: ms; status and last: the
+ * answer) beyond the whole retry budget: the run is refused, err set.
+ * Pausing the stage for it failed every later document at once, unsent,
+ * and the stage ended with exit 1 as if the documents were at fault (a
+ * daily quota's 86400 s).  A 429's mend is the rate limit or quota; a
+ * 5xx's (a server down, asking to come back later) is not: "raise the
+ * rate limit or quota" sent the user to the account for the server's
+ * trouble. */
+static void refuse_wait(dp_http *h, long status, long ms, const char *last, dp_err *err)
 {
 	char wait[48];
-	/* In ms when not whole seconds: rounded, a Retry-After of 300.4 read
-	 * "wait 300 s ..., beyond the 300 s a call may wait". */
-	int n = snprintf(wait, sizeof wait, ms % 1000 != 0 ? "%.3f s" : "%.0f s", (double)ms / 1000);
+	const char *option = h->o.budget_option;
 
-	if (ms >= 3600000 && n > 0 && (size_t)n < sizeof wait)
-		snprintf(wait + n, sizeof wait - (size_t)n, " (%.1f h)", (double)ms / 3600000);
+	wait_words(ms, wait, sizeof wait);
 	pthread_mutex_lock(&h->lock);
-	refuse_run(h, err, "the model API asked to wait %s before the next request (%.300s),"
-		   " beyond the %.0f s a call may wait: run it again after that wait, or raise the"
-		   " rate limit or quota%s%s", wait, last, (double)h->o.max_retry_ms / 1000,
-		   h->o.budget_option != NULL ? ", or " : "",
-		   h->o.budget_option != NULL ? h->o.budget_option : "");
+	if (status == 429)
+		refuse_run(h, err, "the model API asked to wait %s before the next request (%.300s),"
+			   " beyond the %.0f s a call may wait: run it again after that wait, or raise the"
+			   " rate limit or quota%s%s", wait, last, (double)h->o.max_retry_ms / 1000,
+			   option != NULL ? ", or " : "", option != NULL ? option : "");
+	else
+		refuse_run(h, err, "the model API asked to wait %s before the next request (%.300s),"
+			   " beyond the %.0f s a call may wait: the server is down or overloaded, not"
+			   " the rate limit or quota; run it again later%s%s", wait, last,
+			   (double)h->o.max_retry_ms / 1000, option != NULL ? ", or raise " : "",
+			   option != NULL ? option : "");
 	pthread_mutex_unlock(&h->lock);
 }
 
@@ -1972,8 +2037,9 @@ static int never_reached(dp_http *h, const dp_http_outcome *o, const char *last,
 				   " given up (%.400s): check the server", h->never_reached_calls, last);
 		else
 			refuse_run(h, err, "the model API was never reached, %d calls given up (%.300s):"
-				   " check its URL%s%s", h->never_reached_calls, last,
-				   h->proxy_var[0] != '\0' ? " and the proxy in $" : "", h->proxy_var);
+				   " check its URL (%s)%s%s and that the server is running",
+				   h->never_reached_calls, last, url_from(h),
+				   h->proxy_var[0] != '\0' ? ", the proxy in $" : "", h->proxy_var);
 		stop = 1;
 	}
 	pthread_mutex_unlock(&h->lock);
@@ -1996,8 +2062,8 @@ static int never_found(dp_http *h, long status, const char *last, dp_err *err)
 	pthread_mutex_lock(&h->lock);
 	if (++h->not_found_calls >= DP_HTTP_NEVER_REACHED_CALLS && atomic_load(&h->oks) == 0) {
 		refuse_run(h, err, "the model API answered %d calls with HTTP %ld and none with success"
-			   " (%.300s): check its URL (--base-url, OPENAI_BASE_URL: up to and with /v1 for"
-			   " OpenAI's API) and the model's name", h->not_found_calls, status, last);
+			   " (%.300s): check its URL (%s: up to and with /v1 for OpenAI's API) and the"
+			   " model's name", h->not_found_calls, status, last, url_from(h));
 		stop = 1;
 	}
 	pthread_mutex_unlock(&h->lock);
@@ -2027,9 +2093,9 @@ static int never_json(dp_http *h, const struct response *r, long status, dp_err 
 				   h->not_json_calls, status, reason);
 		else
 			refuse_run(h, err, "the model API answered %d calls with HTTP %ld pages that are not"
-				   " JSON and none with JSON (%.300s): check its URL (--base-url,"
-				   " OPENAI_BASE_URL: the API's, not a web page's or a proxy's sign-in page)",
-				   h->not_json_calls, status, reason);
+				   " JSON and none with JSON (%.300s): check its URL (%s: the API's, not a"
+				   " web page's or a proxy's sign-in page)", h->not_json_calls, status, reason,
+				   url_from(h));
 		stop = 1;
 	}
 	pthread_mutex_unlock(&h->lock);
@@ -2051,11 +2117,41 @@ const char *dp_http_refused_reason(dp_http *h)
 	return why;
 }
 
+int dp_http_not_sent(dp_http *h, dp_err *err)
+{
+	if (dp_http_refused_reason(h)[0] == '\0')
+		return 0;
+	dp_err_set(err, "%s", not_sent);
+	return 1;
+}
+
+int dp_http_is_not_sent(const char *why)
+{
+	return strcmp(why, not_sent) == 0;
+}
+
 /* The call's closing message when it gives up after attempts attempts. */
 static void gave_up(const char *path, int attempts, double start, const char *last, dp_err *err)
 {
 	dp_err_set(err, "%s: gave up after %d attempt%s in %.1f s: %s", path, attempts,
 		   attempts == 1 ? "" : "s", (dp_clock_ms() - start) / 1000, last);
+}
+
+/* last (the last attempt's reason) and why a call given up at its retry
+ * budget (v.over_budget: the wait before its next attempt, delay_ms, asked
+ * by the server (asked) or its backoff, ends past the budget) ends, into
+ * out.  Said as the attempts alone ("gave up after 1 attempt" with
+ * --retries 6 left, a Retry-After of 600 s against a budget of 5 s),
+ * neither the wait nor the option that bounds it was named. */
+static void past_budget(const dp_http *h, int asked, long delay_ms, const char *last, char *out,
+			size_t n)
+{
+	char wait[48], named[64];
+
+	wait_words(delay_ms, wait, sizeof wait);
+	snprintf(out, n, "%.250s; not tried again: the wait before the next attempt (%.40s, %s) would end"
+		 " past the %ld s a call may wait%.30s", last, wait, asked ? "asked by the server" : "its backoff",
+		 (h->o.max_retry_ms + 500) / 1000, budget_named(h, named, sizeof named));
 }
 
 /* Counts a caller sleeping out a wait the server asked for (by +1, then
@@ -2111,8 +2207,18 @@ static int post(dp_http *h, const char *path, jv body, size_t tokens, size_t max
 			dp_err_set(err, "%s: not asked: the stage stopped and its output has no receiver", path);
 			break;
 		}
-		if (refused_or_count(h, counted + throttles > 0, err)) {
+		if (refused_or_count(h, counted + throttles > 0)) {
 			release(h, &sl, NULL, NULL, tokens);
+			/* A retry: the call was sent, its attempts so far said
+			 * (the last one's answer, not the run's); not "gave
+			 * up": the call did not spend its attempts. */
+			if (counted + throttles > 0) {
+				int n = counted + throttles;
+				dp_err_set(err, "%s: %d attempt%s in %.1f s, then %s; the last attempt: %.300s", path,
+					   n, n == 1 ? "" : "s", (dp_clock_ms() - start) / 1000, not_sent, last);
+			} else {
+				dp_err_set(err, "%s", not_sent);
+			}
 			status = DP_HTTP_REFUSED;
 			break;
 		}
@@ -2149,7 +2255,7 @@ static int post(dp_http *h, const char *path, jv body, size_t tokens, size_t max
 		if (misset)
 			dp_http_refuse(h, config, err);
 		else if (v.wait_refused)
-			refuse_wait(h, o.retry_after_ms, last, err);
+			refuse_wait(h, o.status, o.retry_after_ms, last, err);
 		else if (v.action == DP_HTTP_DO_REFUSE)
 			set_refused(h, o.status, last, err);
 		else if (v.action == DP_HTTP_DO_REJECT &&
@@ -2182,7 +2288,11 @@ static int post(dp_http *h, const char *path, jv body, size_t tokens, size_t max
 			dp_err_set(err, "%s: %s", path, last);
 			status = DP_HTTP_REJECTED;
 		} else if (v.action == DP_HTTP_DO_GIVE_UP) {
-			gave_up(path, counted + throttles, start, last, err);
+			char ended[DP_ERR_MAX];
+			if (v.over_budget)
+				past_budget(h, v.delay_ms == o.retry_after_ms, v.delay_ms, last, ended,
+					    sizeof ended);
+			gave_up(path, counted + throttles, start, v.over_budget ? ended : last, err);
 			if (o.transport != 0 && !hung)
 				status = DP_HTTP_UNREACHABLE;
 		}

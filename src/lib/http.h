@@ -41,8 +41,17 @@ typedef struct dp_http_opts {
 	int max_attempts;        /* 0: 6 */
 	long max_retry_ms;       /* total time one call may spend; 0: 300000 */
 	const char *budget_option; /* the option setting max_retry_ms, named in
-				    * the refusal of a longer wait (a string
-				    * literal: kept as is); NULL: none */
+				    * the refusal of a longer wait and a call
+				    * given up at it (a string literal: kept as
+				    * is); NULL: none */
+	const char *url_from;    /* where the base URL is set, named in messages
+				  * that say to check it ("--base-url,
+				  * OLLAMA_HOST"; a string literal); NULL:
+				  * "--base-url, OPENAI_BASE_URL" */
+	const char *key_from;    /* where api_key came from ("--api-key-file",
+				  * "$OPENAI_API_KEY"), or the variable that
+				  * would hold it, named in the refusal of a 401
+				  * (a string literal); NULL: not said */
 	double rpm;              /* requests per minute; 0: unlimited */
 	double tpm;              /* tokens per minute; 0: unlimited */
 	int max_in_flight;       /* the level (fixed), or its cap (autotune); 0: 1 */
@@ -61,7 +70,9 @@ typedef struct dp_http_opts {
  * it) and $OLLAMA_API_KEY for ollama -- an OpenAI key exported for OpenAI
  * never goes to an Ollama server -- else the backend's default server (a
  * local Ollama; OpenAI) and no key.  The strings are borrowed (from the
- * arguments, the environment or o->env_url). */
+ * arguments, the environment or o->env_url).  And o->url_from and
+ * o->key_from, the backend's: where its URL is set, where the key came
+ * from (or the variable a key would come from). */
 void dp_http_resolve_server(dp_http_opts *o, const char *base_url, const char *api_key,
 			    int ollama);
 
@@ -193,6 +204,19 @@ void dp_http_refuse(dp_http *h, const char *why, dp_err *err);
  * "" while it is not.  Borrowed: valid while h is; read once the calls are
  * done. */
 const char *dp_http_refused_reason(dp_http *h);
+/* 1 when the run is refused, with err set to what a request not sent for
+ * it says, else 0: a caller's check before it builds a request
+ * (summarize's scheduler, embed's batches).  One wording, dp_http's own
+ * calls that meet the refusal waiting for a place say it too: not the
+ * run's reason, which reads as if this request had been refused (its
+ * document sent and turned away); that is said once, in the stage's
+ * closing "stopped:" message (dp_api_finish), and by the error of the
+ * request refused. */
+int dp_http_not_sent(dp_http *h, dp_err *err);
+/* Whether why is that reason: a document's error is its first failure,
+ * but a request of its own refused or failed outranks one not sent (its
+ * other request, sent first, may settle last). */
+int dp_http_is_not_sent(const char *why);
 
 /* Requests allowed in flight now (the limiter's level). */
 int dp_http_level(dp_http *h);
@@ -324,6 +348,9 @@ typedef struct dp_http_verdict {
 	int wait_refused;    /* DP_HTTP_DO_REFUSE for a wait asked for (a 429's or
 			      * a down server's Retry-After) beyond the whole
 			      * retry budget: no call can be answered within it */
+	int over_budget;     /* DP_HTTP_DO_GIVE_UP because the wait before the
+			      * next attempt (delay_ms) would end past the
+			      * retry budget, not for want of attempts */
 } dp_http_verdict;
 
 /* What to do after an attempt.  attempts: earlier attempts of the call

@@ -262,7 +262,10 @@ static void fail_doc(struct run *r, struct sdoc *d, const char *why)
 
 /* Under mu: d's request i (taken, waiting, or found in the cache) has
  * its answer (rc 0: answer owned) or failed with why; d joins r->ready
- * when that was the last answer of its round. */
+ * when that was the last answer of its round.  d's error is its first
+ * failure, or a failure of its own after "not sent" (dp_http_is_not_sent:
+ * the request refused with the run's reason, not the one queued behind
+ * it). */
 static void settle(struct run *r, struct sdoc *d, size_t i, int rc, jv answer, const char *why)
 {
 	if (d->state[i] == REQ_TAKEN)
@@ -273,6 +276,8 @@ static void settle(struct run *r, struct sdoc *d, size_t i, int rc, jv answer, c
 		d->answers[i] = answer;
 	} else if (!d->failed) {
 		fail_doc(r, d, why);
+	} else if (dp_http_is_not_sent(d->error) && !dp_http_is_not_sent(why)) {
+		snprintf(d->error, sizeof d->error, "%s", why);
 	}
 	if (--d->pending == 0) {
 		d->ready_next = r->ready;
@@ -544,8 +549,7 @@ static void *worker(void *arg)
 		/* dp_http's refusal: decided before the refused request's
 		 * place was given back (a judge's too), so it is there when
 		 * this thread takes the place. */
-		if (dp_http_refused_reason(r->c->http)[0] != '\0') {
-			dp_err_set(&err, "not summarized: the API refused the run");
+		if (dp_http_not_sent(r->c->http, &err)) {
 			rc = DP_HTTP_REFUSED;
 		} else if (dp_stage_io_failed(&r->io)) {
 			dp_err_set(&err, "not summarized: the output failed");

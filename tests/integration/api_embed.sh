@@ -265,7 +265,8 @@ is "$(api_requests embed)" 1 "no retry storm: one request in all"
 # It stops at once: no retry is the one request above, no wait follows
 # (a "< 2 s" bound here could fail at load 10; the documents left fail
 # without a request, below).
-like "$(cat "$T_DIR/e9")" "refused the run" "clear message"
+like "$(cat "$T_DIR/e9")" "refused the run \\(quota exhausted, HTTP 429: You exceeded your current quota\\): add credit or raise the quota" \
+	"clear message, naming the mend"
 is "$(jq -r 'select(.kind=="error")' "$T_DIR/o9" | jq -s length)" 3 "every document is accounted for as an error record"
 
 api_reset
@@ -273,6 +274,41 @@ OPENAI_API_KEY=wrong-key docpipe-embed --backend openai --dim 16 --no-reuse <"$T
 is "$?" 4 "bad credentials: exit 4"
 # The server counts every request on arrival, before its key check.
 is "$(api_requests embed)" 1 "401 is not retried: one request in all"
+# Each refusal names its mend (before: "credentials" for a key not sent, a
+# wrong one and a 403 alike, and no mend).
+like "$(cat "$T_DIR/e10")" 'stopped: the API refused the run \(credentials, HTTP 401: Incorrect API key provided\): check the API key in \$OPENAI_API_KEY;' \
+	"a wrong key: check it, where it came from"
+OPENAI_API_KEY= docpipe-embed --backend openai --dim 16 --no-reuse <"$T_DIR/docs.ndjson" >/dev/null 2>"$T_DIR/e10"
+is "$?" 4 "no key: exit 4"
+like "$(cat "$T_DIR/e10")" 'refused the run \(credentials, HTTP 401: Incorrect API key provided\): no API key was sent: set \$OPENAI_API_KEY;' \
+	"no key: said so, and where to set one"
+api_control '{"faults":[{"endpoint":"embed","status":403,"message":"You are not allowed to sample from this model"}]}'
+docpipe-embed --backend openai --dim 16 --no-reuse <"$T_DIR/docs.ndjson" >/dev/null 2>"$T_DIR/e10"
+is "$?" 4 "403: exit 4"
+like "$(cat "$T_DIR/e10")" 'refused the run \(permission, HTTP 403: You are not allowed to sample from this model\): the key .* is not allowed this model or endpoint: check the key.s permissions and the model;' \
+	"403: a permission, not the key's credentials"
+
+# Documents waiting for a place in flight when the run is refused are not
+# sent: their error records say so, not the run's reason, which reads as if
+# their own requests had been refused (before: a batch already waiting in
+# dp_http for the place got the reason; the later ones "not embedded: the
+# API refused the run", summarize's "not summarized: ...").  --threads 1:
+# one request in flight, held 300 ms, while the second worker's batch (another
+# document's: one chunk each) waits for its place.
+for i in 1 2 3 4; do
+	printf '{"v":1,"kind":"document","path":"/q/%d.md","chunks":[{"seq":0,"text":"quota %d"}]}\n' "$i" "$i"
+done >"$T_DIR/quota.ndjson"
+api_reset
+api_control '{"latency":"embed=300","faults":[{"endpoint":"embed","status":429,"code":"insufficient_quota","message":"You exceeded your current quota"}]}'
+docpipe-embed --backend openai --dim 16 --no-reuse --threads 1 --batch-inputs 1 <"$T_DIR/quota.ndjson" >"$T_DIR/o19" 2>"$T_DIR/e19"
+rc=$?
+api_control '{"latency":""}'
+is "$rc/$(api_requests embed)/$(jq -r .kind "$T_DIR/o19" | sort -u)" 4/1/error "quota refused: exit 4, one request, every document an error record"
+jq -r .error "$T_DIR/o19" >"$T_DIR/why19"
+is "$(grep -c '^the API refused the run (quota exhausted, HTTP 429: You exceeded your current quota)' "$T_DIR/why19")" 1 \
+	"the reason: in the record of the document whose request was refused, alone"
+is "$(grep -cx 'not sent: the model API had refused the run (the stage.s "stopped:" message says why)' "$T_DIR/why19")" 3 \
+	"the others: not sent, in summarize's words (one wording, dp_http's)"
 
 # A server asking to wait longer than a call may take (Retry-After: a day,
 # a daily quota, > the 300 s retry budget): the stage must not stall for
@@ -287,12 +323,12 @@ ms=$((($(date +%s%N) - start) / 1000000))
 is "$rc" 4 "Retry-After beyond the retry budget: a refusal, exit 4, no stall"
 # Generous (10 s could fail under load): what it tells apart is the day.
 ok "$([ "$ms" -lt 60000 ] && echo 0 || echo 1)" "bounded time, not the day asked (${ms} ms)"
-like "$(cat "$T_DIR/e17")" "asked to wait 86400 s \\(24.0 h\\) before the next request \\(HTTP 429.*beyond the 300 s a call may wait: run it again after that wait" \
-	"the message names the wait and what to do"
+like "$(cat "$T_DIR/e17")" "asked to wait 86400 s \\(24.0 h\\) before the next request \\(HTTP 429.*beyond the 300 s a call may wait: run it again after that wait, or raise the rate limit or quota, or --retry-budget;" \
+	"the message names the wait and what to do, the option that sets the budget too (not given: before, named only when given)"
 is "$(jq -r 'select(.kind=="error") | .path' "$T_DIR/o17" | wc -l | tr -d ' ')" 3 \
 	"every document is an error record"
-is "$(jq -r 'select(.kind=="error") | .error' "$T_DIR/o17" | grep -c 'not embedded: the API refused the run')" 2 \
-	"the held documents: refused, as after a 401"
+is "$(jq -r 'select(.kind=="error") | .error' "$T_DIR/o17" | grep -c '^not sent: the model API had refused the run')" 2 \
+	"the held documents: not sent, as after a 401"
 is "$(api_requests embed)" 1 "one request in all"
 # --retry-budget sets that limit: a wait of 2 s refused under 1 s, naming
 # the option; taken under 10 s, and every document embedded.

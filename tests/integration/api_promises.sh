@@ -180,7 +180,7 @@ NO_PROXY="example.org, .localhost" http_proxy=http://127.0.0.1:1 docpipe-summari
 is "$?:$(api_stats .proxied)" 0:2 "NO_PROXY naming the host's domain: straight to it"
 HTTPS_PROXY=http://user:pw@127.0.0.1:1 docpipe-summarize --backend openai --base-url "https://api.example.com/v1" \
 	--no-reuse --retries 1 <"$T_DIR/docs.ndjson" >"$T_DIR/o3" 2>"$T_DIR/e3"
-like "$?:$(one_line "$T_DIR/e3")" "^4:.*Couldn't connect to server \(through the proxy http://127.0.0.1:1 from \\\$HTTPS_PROXY\)\): check its URL and the proxy in \\\$HTTPS_PROXY" \
+like "$?:$(one_line "$T_DIR/e3")" "^4:.*Couldn't connect to server \(through the proxy http://127.0.0.1:1 from \\\$HTTPS_PROXY\)\): check its URL \(--base-url, OPENAI_BASE_URL\), the proxy in \\\$HTTPS_PROXY and that the server is running" \
 	"a proxy that cannot be reached: named (without its credentials)"
 ok "$(! grep -q "pw@" "$T_DIR/e3" "$T_DIR/o3"; echo $?)" "the proxy's password is not shown"
 
@@ -270,6 +270,11 @@ for st in summarize embed; do
 	is "$?:$(jq -r .kind "$T_DIR/ol.out")" 0:document "$st --backend ollama: \$OLLAMA_HOST (no scheme, no \$OPENAI_BASE_URL) reached"
 done
 is "$(api_stats '.auth_seen | length')" 0 "ollama: the OpenAI key was not sent"
+# Told to check its URL, an Ollama user is named the variable ollama reads
+# (before: OPENAI_BASE_URL, which it never reads).
+OLLAMA_HOST=127.0.0.1:1 docpipe-summarize --backend ollama --no-reuse --retries 1 <"$T_DIR/docs.ndjson" >/dev/null 2>"$T_DIR/ol.err"
+like "$?:$(one_line "$T_DIR/ol.err")" "^4:.*the model API was never reached, 3 calls given up \(Couldn't connect to server\): check its URL \(--base-url, OLLAMA_HOST\) and that the server is running" \
+	"ollama never reached: \$OLLAMA_HOST named, not \$OPENAI_BASE_URL"
 OLLAMA_API_KEY=ollama-key OLLAMA_HOST=$BASE/ docpipe-embed --backend ollama --no-reuse <"$T_DIR/one.ndjson" >/dev/null 2>&1
 is "$?:$(api_stats '.auth_seen | join(",")')" "0:Bearer ollama-key" "ollama: \$OLLAMA_API_KEY sent, a scheme and a slash in \$OLLAMA_HOST taken"
 done_testing

@@ -92,6 +92,42 @@ docpipe-summarize --backend openai --no-reuse --chunk-summaries <"$T_DIR/docs.nd
 is "$?" 4 "quota exhausted: exit 4"
 is "$(api_requests chat)" 1 "no retry storm"
 is "$(jq -r .kind "$T_DIR/o6" | sort | uniq -c | tr -s ' ')" " 2 error" "both documents reported as errors"
+# A call whose retry meets the run refused meanwhile was sent (its attempt
+# answered 503): its error says its attempts and the last one's answer,
+# and "not sent" of the retry alone (before: the run's reason, as if its own
+# request had been refused for quota).  --threads 1: the other document's
+# request leaves while the first sleeps out its backoff (250 ms at least).
+api_reset
+api_control '{"faults":[{"endpoint":"chat","status":503},{"endpoint":"chat","status":429,"code":"insufficient_quota","message":"You exceeded your current quota"}]}'
+docpipe-summarize --backend openai --no-reuse --threads 1 <"$T_DIR/docs.ndjson" >"$T_DIR/o6" 2>"$T_DIR/e6"
+is "$?/$(api_requests chat)/$(jq -r .kind "$T_DIR/o6" | sort -u)" 4/2/error "a 503, then the quota refused: exit 4, 2 requests"
+jq -r .error "$T_DIR/o6" | sort >"$T_DIR/why6"
+like "$(head -n 1 "$T_DIR/why6")" '^/chat/completions: 1 attempt in [0-9.]+ s, then not sent: the model API had refused the run \(.*\); the last attempt: HTTP 503: injected fault 503$' \
+	"the document retried: its last attempt's answer, its retry not sent"
+like "$(tail -n 1 "$T_DIR/why6")" '^the API refused the run \(quota exhausted, HTTP 429: You exceeded your current quota\)' \
+	"the document refused: the run's reason"
+
+# A 5xx asking to wait beyond --retry-budget is the server's trouble: once
+# the server is down (3 calls met 5xx since its last success) the run is
+# refused naming it so and the mend, try later or raise --retry-budget
+# (before: a 429's advice, "raise the rate limit or quota").  The calls
+# given up before it say why after 1 attempt of --retries 6: the wait asked
+# would end past the budget (before: "gave up after 1 attempt" alone).
+for i in 1 2 3 4 5; do
+	printf '{"v":1,"kind":"document","path":"/w/%d.md","chunks":[{"seq":0,"text":"Wait %d.","heading":[]}]}\n' "$i" "$i"
+done >"$T_DIR/wait.ndjson"
+api_reset
+fault='{"endpoint":"chat","status":503,"retry_after":600,"message":"server overloaded"}'
+api_control "{\"faults\":[$fault,$fault,$fault]}"
+docpipe-summarize --backend openai --no-reuse --threads 1 --retry-budget 5 <"$T_DIR/wait.ndjson" >"$T_DIR/o8" 2>"$T_DIR/e8"
+is "$?/$(api_requests chat)/$(jq -r .kind "$T_DIR/o8" | sort -u)" 4/3/error \
+	"a 503 asking 600 s, --retry-budget 5: 3 calls, then the run refused (exit 4)"
+like "$(tr '\n' ' ' <"$T_DIR/e8")" 'stopped: the model API asked to wait 600 s before the next request \(HTTP 503: server overloaded\), beyond the 5 s a call may wait: the server is down or overloaded, not the rate limit or quota; run it again later, or raise --retry-budget; see the error records' \
+	"the refusal names the server's trouble and its mend"
+is "$(grep -c 'rate limit or quota,' "$T_DIR/e8")" 0 "... not a 429's (\"raise the rate limit or quota, ...\")"
+is "$(jq -r .error "$T_DIR/o8" | grep -cx '/chat/completions: gave up after 1 attempt in [0-9.]* s: HTTP 503: server overloaded; not tried again: the wait before the next attempt (600 s, asked by the server) would end past the 5 s a call may wait (--retry-budget)')" 2 \
+	"the 2 calls given up before: the wait asked and the budget named"
+is "$(jq -r .error "$T_DIR/o8" | grep -c '^not sent: ')" 2 "the 2 documents left: not sent"
 
 # An empty or blank answer is a bad answer, as a missing one: its document
 # fails with the reason, and the answer is neither kept in the cache nor
@@ -292,7 +328,7 @@ api_control '{"no_temperature":false}'
 # A server refusing an option for every request (a proxy that does not
 # route the model's name: a 400 naming "model"): before any answer, the 3rd
 # such request stops the stage (exit 4), the documents left failed "not
-# summarized: the API refused the run"; every document failed alone, a
+# sent: the model API had refused the run ..."; every document failed alone, a
 # request each (fault sweep 21a).  400s naming the content ("messages": a
 # context too long, said alike for every document) stop nothing.
 for i in 1 2 3 4 5 6 7 8; do
@@ -311,7 +347,7 @@ is "$rc:$(jq -r .kind "$T_DIR/o16" | sort -u | tr '\n' ,)" "4:error," \
 is "$sent" 3 "... exactly 3: the third rejection refuses the run before another request leaves"
 like "$(tr '\n' ' ' <"$T_DIR/e16")" 'rejected 3 requests naming an option and answered none \(.*Invalid model name passed in model=x \(param "model"\)\)' \
 	"the reason names the parameter"
-is "$(jq -r .error "$T_DIR/o16" | grep -c 'not summarized: the API refused the run')" $((8 - sent)) \
+is "$(jq -r .error "$T_DIR/o16" | grep -c '^not sent: the model API had refused the run')" $((8 - sent)) \
 	"the documents left: refused, unsent"
 api_reset
 fault='{"endpoint":"chat","status":400,"param":"messages","message":"the request exceeds the available context size"}'
