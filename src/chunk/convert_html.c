@@ -748,6 +748,14 @@ static htmlDocPtr parse(conv_out *o, const char *buf, size_t len, dp_err *err)
 		buf = dp_buf_cstr(&cut);
 		len = cut.len;
 	}
+	size_t over = conv_attrs_over(buf, len);
+	if (over > 0) {
+		dp_err_set(err, "HTML refused: an element with more than %d attributes (line %zu)",
+			   CONV_MAX_ATTRS, over);
+		if (rc == 1)
+			dp_buf_free(&cut);
+		return NULL;
+	}
 	htmlParserCtxtPtr ctxt = htmlNewParserCtxt();
 	if (ctxt == NULL) {
 		dp_err_set(err, "out of memory (HTML parser)");
@@ -841,7 +849,7 @@ int conv_html_part(conv_out *o, const char *buf, size_t len, const conv_opts *op
 	struct walk w = {.o = o, .opts = opts};
 	walk_node(&w, root);
 	end_para(&w);
-	return conv_keep_xml(o, doc) < 0 ? (*err = o->err, -1) : 0;
+	return conv_keep_xml(o, doc, err);
 }
 
 int conv_html(conv_out *o, const char *buf, size_t len, const conv_opts *opts, dp_err *err)

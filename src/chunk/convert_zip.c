@@ -154,6 +154,14 @@ xmlDocPtr conv_zip_xml(conv_zip *z, conv_out *o, const char *name, conv_block_fn
 	*rc = conv_zip_read(z, name, &data, &len, err);
 	if (*rc <= 0)
 		return NULL;
+	size_t over = conv_attrs_over(data, len);
+	if (over > 0) {
+		dp_err_set(err, "XML in %.100s refused: an element with more than %d attributes (line %zu)",
+			   name, CONV_MAX_ATTRS, over);
+		free(data);
+		*rc = -1;
+		return NULL;
+	}
 	conv_guard g = {0};
 	xmlParserCtxtPtr ctxt = len <= INT32_MAX ? xmlNewParserCtxt() : NULL;
 	if (ctxt != NULL) {
