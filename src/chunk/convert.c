@@ -143,6 +143,12 @@ void conv_out_free(conv_out *o)
 	memset(o, 0, sizeof *o);
 }
 
+void conv_text_limit(conv_out *o, size_t source)
+{
+	if (source <= (TEXT_MAX - CONV_TEXT_FLOOR) / CONV_TEXT_PER_BYTE)
+		o->text.max = CONV_TEXT_PER_BYTE * source + CONV_TEXT_FLOOR;
+}
+
 /* Grows the array *buf to hold need elements of size, doubling, never
  * beyond max.  Returns 0, or -1 with o->failed set. */
 static int reserve(conv_out *o, void **buf, size_t *cap, size_t need, size_t size, size_t max)
@@ -197,7 +203,7 @@ static int append(conv_out *o, dp_buf *b, const void *s, size_t n, size_t limit)
 
 static void put_bytes(conv_out *o, const char *s, size_t n)
 {
-	append(o, &o->text, s, n, CONV_TEXT_MAX);
+	append(o, &o->text, s, n, o->text.max + 1);
 }
 
 void conv_put(conv_out *o, const char *s, size_t n)

@@ -185,6 +185,17 @@ typedef struct conv_out {
 void conv_out_init(conv_out *o);
 void conv_out_free(conv_out *o);
 
+/* A ZIP container's derived text is at most CONV_TEXT_PER_BYTE times what
+ * its entries declare plus CONV_TEXT_FLOOR (conv_text_limit; Markdown from
+ * XML is shorter than the XML): ODT's <text:s text:c="1000"/> writes 1000
+ * spaces for 23 bytes, so a 17 KB ODT made 256 MiB of text (400 MB of
+ * memory, 7 s) before failing over CONV_TEXT_MAX. */
+#define CONV_TEXT_PER_BYTE 4
+#define CONV_TEXT_FLOOR ((size_t)1 << 20)
+/* Lowers o's text limit to CONV_TEXT_PER_BYTE * source + CONV_TEXT_FLOOR,
+ * never above CONV_TEXT_MAX; before anything is written. */
+void conv_text_limit(conv_out *o, size_t source);
+
 /* Appending to the derived text.  These never fail; past a limit they set
  * o->failed and drop the text (the converter checks o->failed at the end).
  * Bytes that are not valid UTF-8 are written as U+FFFD. */
@@ -303,6 +314,7 @@ int conv_command_run(conv_out *o, const conv_command *cmd, const char *path,
 typedef struct conv_zip {
 	struct zip *za;
 	size_t budget; /* uncompressed bytes still allowed (CONV_ZIP_MAX_BYTES) */
+	size_t declared; /* uncompressed bytes its entries declare, in total */
 } conv_zip;
 
 /* Opens the ZIP archive buf[0..len) (borrowed; must outlive z).  Refuses

@@ -76,6 +76,7 @@ int conv_zip_open(conv_zip *z, const char *buf, size_t len, dp_err *err)
 			goto refuse;
 		}
 	}
+	z->declared = (size_t)total;
 	return 0;
 refuse:
 	conv_zip_close(z);
@@ -370,6 +371,7 @@ int conv_epub(conv_out *o, const char *buf, size_t len, const conv_opts *opts, d
 		 LIBXML_DOTTED_VERSION);
 	if (conv_zip_open(&z, buf, len, err) < 0)
 		return -1;
+	conv_text_limit(o, z.declared);
 	if (opf_path(&z, o, path, sizeof path, err) < 0)
 		goto out;
 	xmlDocPtr opf = conv_zip_xml(&z, o, path, NULL, NULL, &rc, err);

@@ -55,6 +55,11 @@ gen docx-notes "$(size 20000 200)"
 gen docx-attrs 257
 gen html-attrs 257
 gen html-attrs 256
+# An ODT paragraph of 2000 <text:s text:c="1000"/>: 46 KB of XML, 2 MB of
+# spaces (300,000 in a 17 KB ODT made 256 MiB, 400 MB of memory, then an
+# error message of garbage).  A container's text is bounded by 4 times its
+# entries plus 1 MiB now.
+gen odt-spaces 2000
 printf '<p>fine</p>' >"$D/z-fine.html"
 
 docpipe-discover "$D" >"$T_DIR/files" 2>/dev/null
@@ -101,6 +106,8 @@ is "$(rec docx-attrs-257.docx '[.kind, .error]')" \
 is "$(rec html-attrs-257.html '[.kind, .error]')" \
 	'["error","HTML refused: an element with more than 256 attributes (line 2)"]' "HTML: the same, naming the line"
 is "$(rec html-attrs-256.html '[.kind, .chunks[0].text]')" '["document","text"]' "256 attributes: read"
+like "$(rec odt-spaces-2000.odt '[.kind, .error]')" '^\["error","converted text over its limit \([0-9]+\)"\]$' \
+	"an ODT writing 2 MB of spaces from 46 KB: refused over its text limit, saying so"
 is "$(rec z-fine.html '[.kind, .chunks[0].text]')" '["document","fine"]' "the run goes on"
 
 done_testing

@@ -19,6 +19,7 @@ Usage: gen_convert_limits.py DIR KIND N
   docx-notes   a DOCX of N paragraphs each citing its one footnote (200 words)
   docx-attrs   a DOCX whose one paragraph has N attributes
   html-attrs   an HTML file whose one paragraph has N attributes
+  odt-spaces   an ODT whose one paragraph has N <text:s text:c="1000"/>
 Each writes DIR/KIND-N.(epub|docx|html) and prints its path."""
 import random
 import sys
@@ -82,7 +83,7 @@ def main():
     d, kind, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
     ext = {"docx-paras": "docx", "docx-sdt": "docx", "docx-book": "docx", "docx-styles": "docx",
            "docx-notes": "docx", "docx-attrs": "docx", "html-paras": "html",
-           "html-attrs": "html"}.get(kind, "epub")
+           "html-attrs": "html", "odt-spaces": "odt"}.get(kind, "epub")
     path = "%s/%s-%d.%s" % (d, kind, n, ext)
     if kind == "spine-epub":
         # The chapters are one entry (CONV_ZIP_MAX_ENTRIES): every item
@@ -139,6 +140,14 @@ def main():
     elif kind == "html-attrs":
         with open(path, "w") as f:
             f.write("<html><body>\n<p " + " ".join("a%d" % i for i in range(n)) + ">text</p></body></html>")
+    elif kind == "odt-spaces":
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("mimetype", "application/vnd.oasis.opendocument.text", zipfile.ZIP_STORED)
+            z.writestr("content.xml", '<office:document-content '
+                       'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+                       'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0">'
+                       '<office:body><office:text><text:p>a' + '<text:s text:c="1000"/>' * n +
+                       'b</text:p></office:text></office:body></office:document-content>')
     else:
         sys.exit("unknown kind " + kind)
     print(path)
