@@ -80,6 +80,12 @@ python3 -c 'print("<!DOCTYPE html [<!ENTITY big \"" + "x" * 100000 + "\">]><p>" 
 is "$(docpipe-discover "$T_DIR/dtd-big.html" | docpipe-chunk 2>/dev/null | jq -r .error)" \
 	"HTML refused: its internal DTD's entities expand it beyond 1468744 bytes" \
 	"entities expanding a page past 4 times its size plus 1 MiB: refused"
+# 50,000 references to a 50 KB entity: the expansion went on past the bound,
+# 19 s of CPU before the refusal; it stops there now (a CPU cap, not wall time).
+python3 -c 'print("<!DOCTYPE html [<!ENTITY big \"" + "x" * 50000 + "\">]><p>" + "&big;" * 50000 + "</p>")' >"$T_DIR/dtd-many.html"
+like "$(docpipe-discover "$T_DIR/dtd-many.html" | (ulimit -t 5; docpipe-chunk 2>/dev/null) | jq -r .error)" \
+	"^HTML refused: its internal DTD's entities expand it beyond [0-9]+ bytes$" \
+	"50,000 references to a 50 KB entity: refused within 5 s of CPU"
 
 # The PostgreSQL manual (Debian postgresql-doc-15).
 is "$(doc pg-sql-createindex.html '.meta.title')" '"CREATE INDEX"' "PostgreSQL page: title"
