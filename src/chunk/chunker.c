@@ -242,6 +242,17 @@ static size_t tokens(const struct packer *p, size_t from, size_t to)
 	return dp_tokens_estimate(p->text + from, to - from);
 }
 
+/* tokens(p, from, to) when that is at most limit, else more than limit:
+ * limit + 1 without counting when the range is too long to be within it
+ * (valid UTF-8 estimates at least a token per 4 bytes).  The checks of a
+ * range since the last chunk use it: that range can span what the pieces
+ * dropped as blank, so a count per piece was quadratic (8 MB of spaces in
+ * a code block: 3.2 s; an 11 KB ODT that makes 200 MB of them: minutes). */
+static size_t tokens_upto(const struct packer *p, size_t from, size_t to, size_t limit)
+{
+	return to - from > 4 * limit ? limit + 1 : tokens(p, from, to);
+}
+
 static dp_tokens_counts counts(const struct packer *p, size_t from, size_t to)
 {
 	return dp_tokens_count(p->text + from, to - from);
@@ -504,7 +515,8 @@ static int split_block(struct packer *p, const struct block_in *b, size_t piece,
 		fresh = c;
 		piece_section = p->section;
 		size_t ov = overlap_start(p);
-		piece = p->have_prev && ov <= fresh && tokens(p, ov, fresh) <= max / 2 ? ov : fresh;
+		int carry = p->have_prev && ov <= fresh && tokens_upto(p, ov, fresh, max / 2) <= max / 2;
+		piece = carry ? ov : fresh;
 	}
 }
 
@@ -553,7 +565,7 @@ static int add_block(struct packer *p, const struct block_in *b)
 		return 0;
 	}
 	if (piece == NO_START)
-		piece = p->have_prev && tokens(p, ov, b->start) <= max / 2 ? ov : b->start;
+		piece = p->have_prev && tokens_upto(p, ov, b->start, max / 2) <= max / 2 ? ov : b->start;
 	return split_block(p, b, piece, piece_section);
 }
 
@@ -591,7 +603,7 @@ static int merge_back(struct packer *p)
 	    p->last_level < 0 || p->cur_level < p->last_level || doc->n_chunks == 0)
 		return 0;
 	chunk_span *c = &doc->chunks[doc->n_chunks - 1];
-	size_t t = tokens(p, c->off, p->cur_end);
+	size_t t = tokens_upto(p, c->off, p->cur_end, p->opts->max_tokens);
 	if (t > p->opts->max_tokens || c->off + c->len > p->cur_start)
 		return 0;
 	if (grow((void **)&doc->sections, &doc->cap_sections, doc->n_sections + 1,
@@ -1056,7 +1068,7 @@ static int finish(struct packer *p)
 
 	if (p->open && !p->cur_content && doc->n_chunks > 0) {
 		chunk_span *c = &doc->chunks[doc->n_chunks - 1];
-		size_t t = tokens(p, c->off, p->cur_end);
+		size_t t = tokens_upto(p, c->off, p->cur_end, p->opts->max_tokens);
 		if (c->suf_len == 0 && c->pre_len == 0 && c->off + c->len <= p->cur_start &&
 		    t <= p->opts->max_tokens) {
 			c->len = p->cur_end - c->off;

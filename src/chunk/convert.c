@@ -143,6 +143,12 @@ void conv_out_free(conv_out *o)
 	memset(o, 0, sizeof *o);
 }
 
+void conv_text_limit(conv_out *o, size_t source)
+{
+	if (source <= (TEXT_MAX - CONV_TEXT_FLOOR) / CONV_TEXT_PER_BYTE)
+		o->text.max = CONV_TEXT_PER_BYTE * source + CONV_TEXT_FLOOR;
+}
+
 /* Grows the array *buf to hold need elements of size, doubling, never
  * beyond max.  Returns 0, or -1 with o->failed set. */
 static int reserve(conv_out *o, void **buf, size_t *cap, size_t need, size_t size, size_t max)
@@ -197,7 +203,7 @@ static int append(conv_out *o, dp_buf *b, const void *s, size_t n, size_t limit)
 
 static void put_bytes(conv_out *o, const char *s, size_t n)
 {
-	append(o, &o->text, s, n, CONV_TEXT_MAX);
+	append(o, &o->text, s, n, o->text.max + 1);
 }
 
 void conv_put(conv_out *o, const char *s, size_t n)
@@ -270,10 +276,11 @@ const char *conv_at(conv_out *o, const void *node)
 	return NULL;
 }
 
-int conv_keep_xml(conv_out *o, xmlDocPtr doc)
+int conv_keep_xml(conv_out *o, xmlDocPtr doc, dp_err *err)
 {
 	if (reserve(o, (void **)&o->docs, &o->cap_docs, o->n_docs + 1, sizeof *o->docs, 1u << 16) < 0) {
 		xmlFreeDoc(doc);
+		*err = o->err;
 		return -1;
 	}
 	o->docs[o->n_docs++] = doc;
@@ -665,6 +672,79 @@ void conv_guard_parse(conv_guard *g, conv_out *o, xmlParserCtxtPtr ctxt)
 		sax->notationDecl = g_notation;
 		sax->unparsedEntityDecl = g_unparsed;
 	}
+}
+
+/* ---- elements with too many attributes ---- */
+
+static int attr_space(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
+}
+
+/* Whether c may start an element's name (XML's NameStartChar, its ASCII
+ * part, and any byte of a multibyte character). */
+static int name_start(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' || c >= 0x80;
+}
+
+size_t conv_attrs_over(const char *buf, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)buf;
+	enum { TEXT, OPEN, TAG } state = TEXT;
+	unsigned char quote = 0;
+	int in_name = 0, value = 0; /* in a name or an unquoted value; a value is due after '=' */
+	size_t names = 0, start = 0; /* the element's name and its attributes' */
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = u[i];
+		if (c == 0) /* UTF-16/32: ASCII's zero bytes */
+			continue;
+		if (state == OPEN) { /* after a '<' */
+			if (c == '<') {
+				start = i;
+				continue;
+			}
+			state = name_start(c) ? TAG : TEXT;
+			names = 1;
+			in_name = 1;
+			value = 0;
+			continue;
+		}
+		if (state == TEXT) {
+			if (c == '<') {
+				state = OPEN;
+				start = i;
+			}
+			continue;
+		}
+		if (quote != 0) {
+			quote = c == quote ? 0 : quote;
+			continue;
+		}
+		if (c == '>') {
+			state = TEXT;
+		} else if (c == '"' || c == '\'') {
+			quote = c;
+			in_name = value = 0;
+		} else if (attr_space(c) || c == '/') {
+			in_name = 0;
+		} else if (c == '=') {
+			in_name = 0;
+			value = 1;
+		} else if (!in_name) {
+			in_name = 1;
+			if (value) {
+				value = 0;
+			} else if (++names > CONV_MAX_ATTRS + 1) {
+				size_t line = 1;
+				for (const unsigned char *p = u; (p = memchr(p, '\n', start - (size_t)(p - u))) != NULL; p++)
+					line++;
+				return line;
+			}
+		}
+	}
+	return 0;
 }
 
 /* ---- dispatch and provenance ---- */

@@ -49,6 +49,16 @@ struct _xmlParserCtxt;
  * the length of locators, which are XPaths. */
 #define CONV_HTML_MAX_DEPTH 2048
 
+/* An element with more attributes than this is refused before libxml2
+ * parses the text (conv_attrs_over): libxml2 2.9 checks each attribute
+ * against every one before it in the element, in the HTML and the XML
+ * parser alike, so one element of 300,000 attributes (a 4 MB page, or a
+ * DOCX of a few KB) took more than 2 minutes of CPU; 40,000 took 7 s.  At
+ * this bound (Word's root element declares ~35 namespaces, HTML elements a
+ * few attributes) 60 MB of XML made of such elements parses in about the
+ * time of plain paragraphs (4 s; at 1024, 11 s). */
+#define CONV_MAX_ATTRS 256
+
 /* The nodes (elements, attributes, texts, comments, DTD declarations) the
  * libxml2 parses of one document may hold at a time, all its parts
  * together (a DOCX's styles, notes and body; an EPUB's package and
@@ -169,9 +179,22 @@ typedef struct conv_out {
  * each converter's own; 3: the document's title (meta's "title") heads the
  * heading paths, and DOCX and ODT number their ordered lists. */
 #define CONV_VERSION 3
+/* conv_docx's own: 4 writes a note's text after its first citation only. */
+#define CONV_DOCX_VERSION 4
 
 void conv_out_init(conv_out *o);
 void conv_out_free(conv_out *o);
+
+/* A ZIP container's derived text is at most CONV_TEXT_PER_BYTE times what
+ * its entries declare plus CONV_TEXT_FLOOR (conv_text_limit; Markdown from
+ * XML is shorter than the XML): ODT's <text:s text:c="1000"/> writes 1000
+ * spaces for 23 bytes, so a 17 KB ODT made 256 MiB of text (400 MB of
+ * memory, 7 s) before failing over CONV_TEXT_MAX. */
+#define CONV_TEXT_PER_BYTE 4
+#define CONV_TEXT_FLOOR ((size_t)1 << 20)
+/* Lowers o's text limit to CONV_TEXT_PER_BYTE * source + CONV_TEXT_FLOOR,
+ * never above CONV_TEXT_MAX; before anything is written. */
+void conv_text_limit(conv_out *o, size_t source);
 
 /* Appending to the derived text.  These never fail; past a limit they set
  * o->failed and drop the text (the converter checks o->failed at the end).
@@ -191,8 +214,9 @@ size_t conv_line(conv_out *o, const char *loc);
  * done for every block).  Returns NULL, to be passed as loc. */
 const char *conv_at(conv_out *o, const void *node);
 /* Keeps doc (an xmlDocPtr) alive until conv_out_free.  Returns 0, or -1
- * (out of memory: doc is freed, o->failed set). */
-int conv_keep_xml(conv_out *o, struct _xmlDoc *doc);
+ * with err set to o->err (out of memory, or a limit the conversion hit
+ * before: o->failed is sticky; doc is freed). */
+int conv_keep_xml(conv_out *o, struct _xmlDoc *doc, dp_err *err);
 /* Adds a mark at the end of the text without starting a line. */
 void conv_mark_here(conv_out *o, const char *loc);
 /* Starts an inline run at the end of the text. */
@@ -248,6 +272,14 @@ struct conv_guard {
  * must outlive the parse. */
 void conv_guard_parse(conv_guard *g, conv_out *o, struct _xmlParserCtxt *ctxt);
 
+/* The line (from 1) of the first start tag in buf[0..len) (XML or HTML
+ * text, ASCII-compatible or UTF-16/32: zero bytes are skipped) that holds
+ * more than CONV_MAX_ATTRS attributes, or 0.  A linear scan by lexical
+ * rules only (a '<' and a name start a tag, quoted values are skipped, a
+ * '>' ends it), run before the parse: it may count a stray '<' in text or
+ * a script as a tag, which matters only past that many names. */
+size_t conv_attrs_over(const char *buf, size_t len);
+
 /* Front matter (frontmatter.h) at the start of s[0..n) (valid UTF-8), after
  * a byte order mark: its fields go into o->meta (over keys already there).
  * Returns the bytes to skip (mark and block), 0 without front matter;
@@ -282,6 +314,7 @@ int conv_command_run(conv_out *o, const conv_command *cmd, const char *path,
 typedef struct conv_zip {
 	struct zip *za;
 	size_t budget; /* uncompressed bytes still allowed (CONV_ZIP_MAX_BYTES) */
+	size_t declared; /* uncompressed bytes its entries declare, in total */
 } conv_zip;
 
 /* Opens the ZIP archive buf[0..len) (borrowed; must outlive z).  Refuses

@@ -76,6 +76,7 @@ int conv_zip_open(conv_zip *z, const char *buf, size_t len, dp_err *err)
 			goto refuse;
 		}
 	}
+	z->declared = (size_t)total;
 	return 0;
 refuse:
 	conv_zip_close(z);
@@ -154,6 +155,14 @@ xmlDocPtr conv_zip_xml(conv_zip *z, conv_out *o, const char *name, conv_block_fn
 	*rc = conv_zip_read(z, name, &data, &len, err);
 	if (*rc <= 0)
 		return NULL;
+	size_t over = conv_attrs_over(data, len);
+	if (over > 0) {
+		dp_err_set(err, "XML in %.100s refused: an element with more than %d attributes (line %zu)",
+			   name, CONV_MAX_ATTRS, over);
+		free(data);
+		*rc = -1;
+		return NULL;
+	}
 	conv_guard g = {0};
 	xmlParserCtxtPtr ctxt = len <= INT32_MAX ? xmlNewParserCtxt() : NULL;
 	if (ctxt != NULL) {
@@ -245,21 +254,45 @@ static void opf_meta(conv_out *o, xmlNode *metadata)
 			}
 }
 
-/* dir + href (percent escapes decoded, fragment dropped) into out. */
+/* dir + href (percent escapes decoded, fragment dropped, "." and ".."
+ * segments resolved as in a URL: an OPF in OEBPS/content/ names its
+ * chapters "../Text/ch1.xhtml"; "./ch1.xhtml" and "x/../ch1.xhtml" were
+ * "missing") into out.  Returns 0, or -1 when the name is too long or
+ * leaves the archive (a ".." above its root, a leading '/', a backslash). */
 static int resolve(const char *dir, const char *href, char *out, size_t size)
 {
-	size_t n = snprintf(out, size, "%s", dir);
-	for (const char *p = href; *p != '\0' && *p != '#' && n + 1 < size; p++) {
+	char joined[1024];
+	size_t n = (size_t)snprintf(joined, sizeof joined, "%s", dir), o = 0;
+	for (const char *p = href; *p != '\0' && *p != '#' && n + 1 < sizeof joined; p++) {
 		unsigned v;
 		if (p[0] == '%' && sscanf(p + 1, "%2x", &v) == 1 && v != 0) {
-			out[n++] = (char)v;
+			joined[n++] = (char)v;
 			p += 2;
 		} else {
-			out[n++] = *p;
+			joined[n++] = *p;
 		}
 	}
-	out[n] = '\0';
-	return n + 1 < size && !bad_name(out) ? 0 : -1;
+	if (n + 1 >= sizeof joined || n + 1 > size)
+		return -1;
+	joined[n] = '\0';
+	/* out gets each segment with the '/' after it, if any. */
+	for (const char *seg = joined; *seg != '\0';) {
+		size_t len = strcspn(seg, "/");
+		int slash = seg[len] == '/';
+		if (len == 2 && seg[0] == '.' && seg[1] == '.') {
+			if (o == 0)
+				return -1;
+			o--; /* the '/' after the last segment kept */
+			while (o > 0 && out[o - 1] != '/')
+				o--;
+		} else if (!(len == 1 && seg[0] == '.')) {
+			memcpy(out + o, seg, len + (size_t)slash);
+			o += len + (size_t)slash;
+		}
+		seg += len + (size_t)slash;
+	}
+	out[o] = '\0';
+	return bad_name(out) ? -1 : 0;
 }
 
 /* Reads the chapter at href (relative to dir, the package document's
@@ -362,6 +395,7 @@ int conv_epub(conv_out *o, const char *buf, size_t len, const conv_opts *opts, d
 		 LIBXML_DOTTED_VERSION);
 	if (conv_zip_open(&z, buf, len, err) < 0)
 		return -1;
+	conv_text_limit(o, z.declared);
 	if (opf_path(&z, o, path, sizeof path, err) < 0)
 		goto out;
 	xmlDocPtr opf = conv_zip_xml(&z, o, path, NULL, NULL, &rc, err);

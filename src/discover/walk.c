@@ -55,8 +55,12 @@ int discover_wanted(const discover_opts *opts, const char *relpath)
 	int hit = 0;
 
 	if (opts->n_globs == 0) {
+		/* Their extensions in any case, as docpipe-chunk reads them:
+		 * README.MD, SCAN0001.PDF and INDEX.HTM were left out without a
+		 * word (a corpus from Windows or a scanner). */
+		const char *name = dp_path_file_name(relpath);
 		for (size_t i = 0; i < sizeof default_globs / sizeof default_globs[0]; i++)
-			hit |= discover_match(default_globs[i], relpath);
+			hit |= fnmatch(default_globs[i], name, FNM_CASEFOLD) == 0;
 	} else {
 		for (size_t i = 0; i < opts->n_globs && !hit; i++)
 			hit = discover_match(opts->globs[i], relpath);

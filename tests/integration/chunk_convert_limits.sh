@@ -45,6 +45,21 @@ gen html-paras "$HALF"
 # A spine listing its own 3.6 MB package document 1000 times: read once
 # (each read built its tree again, 16 times until the ZIP budget ran out).
 gen epub-opf 1000
+# A DOCX citing its one note in each of 20,000 paragraphs: the note's
+# text followed every citation (100,000 made 256 MiB of text and 820 MB,
+# then an error message of garbage); now its first one only.
+gen docx-notes "$(size 20000 200)"
+# An element of 257 attributes (CONV_MAX_ATTRS 256): libxml2 checks each
+# against those before it, so 300,000 (a 4 MB page, a DOCX of a few KB)
+# ran for minutes; refused before the parse now, 256 still read.
+gen docx-attrs 257
+gen html-attrs 257
+gen html-attrs 256
+# An ODT paragraph of 2000 <text:s text:c="1000"/>: 46 KB of XML, 2 MB of
+# spaces (300,000 in a 17 KB ODT made 256 MiB, 400 MB of memory, then an
+# error message of garbage).  A container's text is bounded by 4 times its
+# entries plus 1 MiB now.
+gen odt-spaces 2000
 printf '<p>fine</p>' >"$D/z-fine.html"
 
 docpipe-discover "$D" >"$T_DIR/files" 2>/dev/null
@@ -55,7 +70,7 @@ NODE_DOCS='docx-paras|docx-sdt|docx-book|epub-paras|html-paras|z-fine'
 grep -E "$NODE_DOCS" "$T_DIR/files" | DOCPIPE_TEST_MAX_NODES=$MAX_NODES docpipe-chunk >"$T_DIR/out" 2>/dev/null
 rc=$?
 grep -vE "$NODE_DOCS" "$T_DIR/files" | docpipe-chunk >>"$T_DIR/out" 2>/dev/null
-is "$rc/$?" 1/0 "exit 1: documents failed (past the node limit), the rest converted"
+is "$rc/$?" 1/1 "exit 1 twice: documents failed (past the node limit; too many attributes), the rest converted"
 rec() { jq -c --arg p "$D/$1" "select(.path == \$p) | $2" "$T_DIR/out"; }
 is "$(rec "spine-epub-$SPINE.epub" '[.kind, ([.chunks[].text | scan("chapter")] | length)]')" \
 	"[\"document\",$SPINE]" "EPUB of $SPINE spine items: every chapter read"
@@ -82,6 +97,17 @@ is "$(rec "html-paras-$HALF.html" '[.kind, .error]')" \
 	'["error","HTML refused: the document holds more than '"$LIMIT"' nodes (limit)"]' "HTML over the node limit: an error"
 is "$(rec epub-opf-1000.epub '[.kind, ([.chunks[].text | scan("Limits")] | length)]')" '["document",1]' \
 	"a spine listing one item 1000 times: read once"
+NOTES=$(size 20000 200)
+is "$(rec "docx-notes-$NOTES.docx" '[.kind, ([.chunks[].text | scan("noteword")] | length), ([.chunks[].text | scan("\\[\\^1\\]")] | length)]')" \
+	"[\"document\",200,$((NOTES + 1))]" "a note cited in $NOTES paragraphs: its text once, after the first citation"
+is "$(rec docx-attrs-257.docx '[.kind, .error]')" \
+	'["error","XML in word/document.xml refused: an element with more than 256 attributes (line 1)"]' \
+	"DOCX: an element of 257 attributes refused before the parse, naming the part"
+is "$(rec html-attrs-257.html '[.kind, .error]')" \
+	'["error","HTML refused: an element with more than 256 attributes (line 2)"]' "HTML: the same, naming the line"
+is "$(rec html-attrs-256.html '[.kind, .chunks[0].text]')" '["document","text"]' "256 attributes: read"
+like "$(rec odt-spaces-2000.odt '[.kind, .error]')" '^\["error","converted text over its limit \([0-9]+\)"\]$' \
+	"an ODT writing 2 MB of spaces from 46 KB: refused over its text limit, saying so"
 is "$(rec z-fine.html '[.kind, .chunks[0].text]')" '["document","fine"]' "the run goes on"
 
 done_testing

@@ -80,6 +80,12 @@ python3 -c 'print("<!DOCTYPE html [<!ENTITY big \"" + "x" * 100000 + "\">]><p>" 
 is "$(docpipe-discover "$T_DIR/dtd-big.html" | docpipe-chunk 2>/dev/null | jq -r .error)" \
 	"HTML refused: its internal DTD's entities expand it beyond 1468744 bytes" \
 	"entities expanding a page past 4 times its size plus 1 MiB: refused"
+# 50,000 references to a 50 KB entity: the expansion went on past the bound,
+# 19 s of CPU before the refusal; it stops there now (a CPU cap, not wall time).
+python3 -c 'print("<!DOCTYPE html [<!ENTITY big \"" + "x" * 50000 + "\">]><p>" + "&big;" * 50000 + "</p>")' >"$T_DIR/dtd-many.html"
+like "$(docpipe-discover "$T_DIR/dtd-many.html" | (ulimit -t 5; docpipe-chunk 2>/dev/null) | jq -r .error)" \
+	"^HTML refused: its internal DTD's entities expand it beyond [0-9]+ bytes$" \
+	"50,000 references to a 50 KB entity: refused within 5 s of CPU"
 
 # The PostgreSQL manual (Debian postgresql-doc-15).
 is "$(doc pg-sql-createindex.html '.meta.title')" '"CREATE INDEX"' "PostgreSQL page: title"
@@ -170,6 +176,23 @@ docx("big.docx", "<w:p><w:r><w:t>The same words again and again.</w:t></w:r></w:
 with zipfile.ZipFile(d + "/trick.epub", "w") as z:
     z.writestr("mimetype", "application/epub+zip")
     z.writestr("../../etc/evil.xhtml", "<p>x</p>")
+# Spine hrefs with "." and ".." segments, relative to an OPF in a folder:
+# inside the archive (read: they were "missing" or "leaves the archive"),
+# and above its root (refused).
+def epub(name, items):
+    with zipfile.ZipFile(d + "/" + name, "w") as z:
+        z.writestr("mimetype", "application/epub+zip")
+        z.writestr("META-INF/container.xml", '<container xmlns="urn:oasis:names:tc:opendocument:xmlns:container">'
+                   '<rootfiles><rootfile full-path="OEBPS/content/package.opf"/></rootfiles></container>')
+        z.writestr("OEBPS/content/package.opf", '<package xmlns="http://www.idpf.org/2007/opf"><manifest>' +
+                   "".join('<item id="i%d" href="%s" media-type="application/xhtml+xml"/>' % (k, h)
+                           for k, h in enumerate(items)) + "</manifest><spine>" +
+                   "".join('<itemref idref="i%d"/>' % k for k in range(len(items))) + "</spine></package>")
+        for entry, text in (("OEBPS/Text/one.xhtml", "one"), ("OEBPS/content/two.xhtml", "two"),
+                            ("OEBPS/content/three a.xhtml", "three")):
+            z.writestr(entry, "<html><body><p>%s</p></body></html>" % text)
+epub("dots.epub", ["../Text/one.xhtml", "./two.xhtml", "x/../three%20a.xhtml"])
+epub("above.epub", ["../../../evil.xhtml"])
 EOF
 docpipe-discover "$B" | docpipe-chunk >"$T_DIR/bad.out" 2>/dev/null
 bad() { jq -r --arg p "$B/$1" 'select(.path == $p) | .kind + ": " + .error' "$T_DIR/bad.out"; }
@@ -188,6 +211,10 @@ like "$(bad deep.docx)" '^error: XML in word/document.xml nested deeper than 256
 	"XML past libxml2's depth: said so, not 'damaged'"
 like "$(bad broken.docx)" '^error: damaged XML in word/document.xml: line 1: .+' "broken XML: libxml2's reason"
 like "$(bad trick.epub)" "^error: ZIP container refused: entry name '../../etc/evil.xhtml'" "path trick refused"
+is "$(jq -c --arg p "$B/dots.epub" 'select(.path == $p) | [.kind, .chunks[0].text]' "$T_DIR/bad.out")" \
+	'["document","one\n\ntwo\n\nthree"]' "EPUB hrefs with '.' and '..' segments inside the archive: read"
+is "$(bad above.epub)" "error: EPUB refused: spine item '../../../evil.xhtml' leaves the archive" \
+	"... one climbing above its root: refused"
 
 # --convert: external converters.
 C=$T_DIR/conv

@@ -18,6 +18,11 @@
 #   empty fence) keeps its text; before: no chunk.
 # - a byte order mark starting an inner line (files concatenated) no longer
 #   hides the heading after it; before: "\uFEFF# Two" was a paragraph.
+# - a run of white space longer than a chunk (a padded log, a converter's
+#   indentation: an ODT's <text:s text:c="1000"/>) is chunked in linear
+#   time: the pieces cut from it are blank and dropped, and each piece
+#   counted the tokens from the last chunk kept up to itself (8 MB: 1.8 s,
+#   32 MB: ~30 s of CPU, 200 MB from an 11 KB ODT: over half an hour).
 . "$(dirname "$0")/../lib/tap.sh"
 
 D=$T_DIR/docs
@@ -95,4 +100,15 @@ is "$(jq -r 'select(.path | endswith("counters.txt")) | .error' "$T_DIR/out")" \
 	"binary file: NUL byte at byte 1" "binary data of ASCII, zero and small bytes: still binary"
 is "$(jq -r 'select(.path | endswith("archive.md")) | .error' "$T_DIR/out")" \
 	"looks like a tar archive, not text" "a tar of a large text file (few zero bytes): refused as what it is"
+
+# 32 MB of spaces in a code block, under a CPU cap (CPU, not wall time:
+# the code before needs ~30 s of it, this one 0.1 s, its ASan build ~2 s).
+mkdir -p "$T_DIR/blank"
+python3 -c 'import sys; open(sys.argv[1], "w").write("# Log\n\n```\nstart" + " " * (32 << 20) + "end\n```\n\nafter\n")' \
+	"$T_DIR/blank/blank.md"
+docpipe-discover --max-size 67108864 "$T_DIR/blank" | (ulimit -t 15; docpipe-chunk --max-size 67108864) \
+	>>"$T_DIR/out" 2>/dev/null
+is "$?" 0 "32 MB of spaces in a code block: chunked within 15 s of CPU"
+is "$(jq -c 'select(.path | endswith("blank.md")) | [.chunks[].text | scan("start|end|after")]' "$T_DIR/out")" \
+	'["start","end","after"]' "... every word around the spaces in a chunk"
 done_testing

@@ -177,4 +177,13 @@ like "$(cat "$T_DIR/deep.err")" "cannot open directory: Too many open files .*ra
 (ulimit -n 200 && exec docpipe-discover "$deep") >"$T_DIR/deep.out" 2>/dev/null
 is "$?/$(jq -r .path "$T_DIR/deep.out" | sed 's|.*/||' | sort | xargs)" "0/deep.md top.md" "under a higher limit: both files"
 
+# The default names' extensions in any case, as docpipe-chunk reads them
+# (README.MD, SCAN0001.PDF, INDEX.HTM were left out without a word); a
+# --glob stays as fnmatch reads it.
+C=$T_DIR/case
+mkdir -p "$C"
+for f in README.MD Scan0001.PDF Index.Htm notes.md code.C; do echo x >"$C/$f"; done
+is "$(docpipe-discover "$C" | jq -r .path | sed "s|^$C/||" | tr '\n' ',')" "Index.Htm,README.MD,Scan0001.PDF,notes.md," \
+	"default globs: extensions in any case"
+is "$(docpipe-discover --glob '*.md' "$C" | jq -r .path | sed "s|^$C/||" | tr '\n' ',')" "notes.md," "--glob '*.md': as written"
 done_testing

@@ -16,6 +16,10 @@ Usage: gen_convert_limits.py DIR KIND N
   epub-paras   an EPUB whose one chapter holds N <p>a</p>
   epub-opf     an EPUB whose spine lists its own 4 MB OPF N times
   html-paras   an HTML file of N <p> paragraphs
+  docx-notes   a DOCX of N paragraphs each citing its one footnote (200 words)
+  docx-attrs   a DOCX whose one paragraph has N attributes
+  html-attrs   an HTML file whose one paragraph has N attributes
+  odt-spaces   an ODT whose one paragraph has N <text:s text:c="1000"/>
 Each writes DIR/KIND-N.(epub|docx|html) and prints its path."""
 import random
 import sys
@@ -78,7 +82,8 @@ def docx_book(path, n):
 def main():
     d, kind, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
     ext = {"docx-paras": "docx", "docx-sdt": "docx", "docx-book": "docx", "docx-styles": "docx",
-           "html-paras": "html"}.get(kind, "epub")
+           "docx-notes": "docx", "docx-attrs": "docx", "html-paras": "html",
+           "html-attrs": "html", "odt-spaces": "odt"}.get(kind, "epub")
     path = "%s/%s-%d.%s" % (d, kind, n, ext)
     if kind == "spine-epub":
         # The chapters are one entry (CONV_ZIP_MAX_ENTRIES): every item
@@ -120,6 +125,29 @@ def main():
         with open(path, "w") as f:
             f.write("<html><body>" + "".join(
                 "<p>a</p>" for i in range(n)) + "</body></html>")
+    elif kind == "docx-notes":
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("word/footnotes.xml", '<w:footnotes xmlns:w="urn:w"><w:footnote w:id="1"><w:p>'
+                       '<w:r><w:t>' + "noteword " * 200 + '</w:t></w:r></w:p></w:footnote></w:footnotes>')
+            z.writestr("word/document.xml", '<w:document xmlns:w="urn:w"><w:body>' +
+                       '<w:p><w:r><w:t>cited</w:t></w:r><w:r><w:footnoteReference w:id="1"/></w:r></w:p>' * n +
+                       "</w:body></w:document>")
+    elif kind == "docx-attrs":
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("word/document.xml", '<w:document xmlns:w="urn:w"><w:body><w:p ' +
+                       " ".join('w:a%d="x"' % i for i in range(n)) +
+                       "><w:r><w:t>text</w:t></w:r></w:p></w:body></w:document>")
+    elif kind == "html-attrs":
+        with open(path, "w") as f:
+            f.write("<html><body>\n<p " + " ".join("a%d" % i for i in range(n)) + ">text</p></body></html>")
+    elif kind == "odt-spaces":
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("mimetype", "application/vnd.oasis.opendocument.text", zipfile.ZIP_STORED)
+            z.writestr("content.xml", '<office:document-content '
+                       'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+                       'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0">'
+                       '<office:body><office:text><text:p>a' + '<text:s text:c="1000"/>' * n +
+                       'b</text:p></office:text></office:body></office:document-content>')
     else:
         sys.exit("unknown kind " + kind)
     print(path)

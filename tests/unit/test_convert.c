@@ -2,6 +2,7 @@
  * derived-Markdown writer (escapes, runs, marks), options, the dispatch by
  * extension, provenance of chunks; and small HTML and notebook inputs. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "../../src/chunk/chunk_stage.h"
 #include "t.h"
@@ -213,6 +214,53 @@ static void test_html_limits(void)
 	free(s);
 }
 
+/* before, then a start tag of n attributes " aI" + value, then text, into
+ * a new string. */
+static char *tag(int n, const char *value, const char *before)
+{
+	size_t size = strlen(before) + 64 + (size_t)n * (strlen(value) + 24);
+	char *s = malloc(size);
+	size_t k = (size_t)snprintf(s, size, "%s<p", before);
+	for (int i = 0; i < n; i++)
+		k += (size_t)snprintf(s + k, size - k, " a%d%s", i, value);
+	snprintf(s + k, size - k, ">text</p>");
+	return s;
+}
+
+/* conv_attrs_over: the lexical count before a parse (CONV_MAX_ATTRS). */
+static void test_attrs_over(void)
+{
+	static const struct {
+		const char *value, *before, *what;
+		int n;
+		size_t want;
+	} cases[] = {
+		{"", "", "names alone: at the limit, read", CONV_MAX_ATTRS, 0},
+		{"", "", "one more: refused", CONV_MAX_ATTRS + 1, 1},
+		{"=\"x y > z\"", "", "quoted values with spaces and '>' count once", CONV_MAX_ATTRS, 0},
+		{" = 'v w'", "", "spaced '=', single quotes", CONV_MAX_ATTRS, 0},
+		{"=v", "", "unquoted values", CONV_MAX_ATTRS, 0},
+		{"=v", "<!-- x -->\n<b>x < y</b>\n", "after a comment and a '<' in text: the tag's line",
+		 CONV_MAX_ATTRS + 1, 3},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *s = tag(cases[i].n, cases[i].value, cases[i].before);
+		T_EQ_INT(conv_attrs_over(s, strlen(s)), cases[i].want, cases[i].what);
+		free(s);
+	}
+	/* UTF-16LE: the same tag, a zero byte after each ASCII one. */
+	char *s = tag(CONV_MAX_ATTRS + 1, "", "");
+	size_t n = strlen(s);
+	char *wide = calloc(2 * n, 1);
+	for (size_t i = 0; i < n; i++)
+		wide[2 * i] = s[i];
+	T_EQ_INT(conv_attrs_over(wide, 2 * n), 1, "UTF-16: refused alike");
+	free(wide);
+	free(s);
+	const char text[] = "a <b and c> d << e f";
+	T_EQ_INT(conv_attrs_over(text, sizeof text - 1), 0, "text with '<': nothing");
+}
+
 int main(void)
 {
 	conv_global_init();
@@ -221,5 +269,6 @@ int main(void)
 	test_options();
 	test_small_inputs();
 	test_html_limits();
+	test_attrs_over();
 	return t_done();
 }
