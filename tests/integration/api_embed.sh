@@ -137,7 +137,11 @@ for fault in malformed truncated wrong_count bad_index; do
 		# loaded machine: 1 run in 5 at load 25): a request of one
 		# document is not split (there is no culprit to find), it is sent
 		# once more (below), which the server answers well.
-		is "$rc:$errors" "0:0" "$fault response to a's chunks alone: sent once more, no document fails"
+		is "$rc:$errors" "0:0" "$fault response to a's chunks alone: sent once more, no document fails" || {
+			sed 's/^/# /' "$T_DIR/e7"
+			jq -c 'select(.kind == "error")' "$T_DIR/o7" | sed 's/^/# /'
+			api_stats '.faulted, (.log[] | [.start, .end, .inputs])' | sed 's/^/# /'
+		}
 	else
 		# An answer that is wrong: the request gives up (--retries 1) and is
 		# split in halves, which the server answers well.
