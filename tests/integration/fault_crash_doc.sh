@@ -49,6 +49,35 @@ is "$(sql "SELECT count(*) FROM docpipe.documents")" $N "the database holds the 
 is "$(sql "SELECT count(*) FROM docpipe.failures WHERE path LIKE '%/poison.md'")" 1 \
 	"the failure is recorded for docpipe status"
 
+# A chunk replica of `docpipe worker` (as on another machine) keeps a
+# crash journal of its worker's: the document fails by name there too (it
+# had none: every restarted replica on the worker's machine got it again).
+newdb || exit 1
+listen_no_chunk() {
+	docpipe run "$T_DIR/docs" --listen "127.0.0.1:$PORT" --replicas chunk=0 --progress none --timeout 60 \
+		>"$T_DIR/report" 2>"$T_DIR/err" &
+	SUP=$!
+}
+listen_run 9 listen_no_chunk
+ok $? "the hub listens on its ports, with no chunk replica of its own" || done_testing
+docpipe worker chunk --connect "127.0.0.1:$PORT" -- "$MARK" 2>"$T_DIR/worker.err" &
+WORKER=$!
+worker_marks() { grep -c POISON-MARK "$T_DIR/worker.err"; }
+wait_for 60 eval '[ "$(worker_marks)" -ge 1 ]'
+replica=$(pgrep -P "$WORKER" -f "docpipe-chunk " | head -1)
+journal=$(tr '\0' '\n' <"/proc/$replica/cmdline" | grep -A1 -x -- --crash-dir | tail -1)
+kill -ILL "$replica"
+wait $SUP
+is "$?/$(worker_marks)" 1/1 "a worker's chunk replica crashed by a document: the run ends, exit 1, the document processed once"
+like "$(jq -r '.failures[0] | .path + " " + .error' "$T_DIR/report" 2>/dev/null)" \
+	"poison.md .*died of SIGILL processing this document" "... failed by name, the crash its reason"
+like "$(cat "$T_DIR/worker.err")" "chunk-1 \(pid [0-9]+\) died of SIGILL processing \".*poison.md\"" \
+	"... the worker says which document crashed its replica"
+kill -TERM $WORKER
+wait $WORKER
+ok $([ -n "$journal" ] && [ ! -e "$journal" ] && [ ! -e "${journal%/*}" ] && echo 0 || echo 1) \
+	"the worker's journal ($journal) is removed at its exit"
+
 # SIGKILL is not the document's doing: it is sent round again and stored.
 newdb || exit 1
 run_with KILL 1
