@@ -116,7 +116,18 @@ for fault in malformed truncated wrong_count bad_index; do
 	# request, when the reader is held up; a's too: below).
 	only=$([ $fault = truncated ] || echo ',"input":"alpha one"')
 	api_control "{\"faults\":[{\"endpoint\":\"embed\",\"kind\":\"$fault\"$only}]}"
-	docpipe-embed --backend openai --dim 16 --no-reuse --retries 1 <"$T_DIR/docs.ndjson" >"$T_DIR/o7" 2>"$T_DIR/e7"
+	# A body that is not JSON from a server already seen is retried as a
+	# 5xx is, within --retries (test_http's decide table), and a lone
+	# document's request given up so is not sent once more (send_items):
+	# with --retries 1, a's chunks alone after another request was
+	# answered failed "gave up after 1 attempt" (shown by hand: c's record
+	# first, a's 0.3 s later).  One clean clone's ASan run failed the
+	# check below (1:1) as that would; how the server counted as seen for
+	# a's request there is not known (the diagnostics below print it next
+	# time).  --retries 2 for this fault: every path then ends with a
+	# stored (one document alone, answered wrongly: below).
+	retries=$([ $fault = malformed ] && echo 2 || echo 1)
+	docpipe-embed --backend openai --dim 16 --no-reuse --retries $retries <"$T_DIR/docs.ndjson" >"$T_DIR/o7" 2>"$T_DIR/e7"
 	rc=$?
 	errors=$(jq -r 'select(.kind=="error") | .path' "$T_DIR/o7" | wc -l | tr -d ' ')
 	if [ "$fault" = truncated ]; then
