@@ -17,11 +17,28 @@
 /* What a top-level block is, for overlap and for splitting it. */
 enum block_kind { BLOCK_PROSE = 0, BLOCK_FENCED, BLOCK_VERBATIM, BLOCK_TABLE };
 
+/* A top-level block of the source. */
 struct chunk_block {
 	size_t start;    /* offset of the block's first line; NO_START if md4c gave no text */
 	int level;       /* heading level 1..6, or 0 */
 	enum block_kind kind;
 	chunk_name name; /* heading text */
+};
+
+/* The blocks are kept encoded in doc->blocks (put_block, next_block): a
+ * byte of level, kind and whether there is a start, then the start as its
+ * distance from the last block's start and a heading's name length, as
+ * varints.  Two or three bytes a block instead of a struct of 32 (and an
+ * array doubling): a 15 MB file of 5M one-letter paragraphs held 256 MB
+ * of them.  Starts ascend (md_leave), and the names follow one another in
+ * doc->names, so a block's name offset is the sum of the lengths before
+ * it. */
+#define BLOCK_HAS_START 0x20
+#define BLOCK_BYTES_MAX (1 + 2 * 10) /* a tag and two varints of 64 bits */
+
+/* Where next_block reads: the byte, the last start, the next name's offset. */
+struct block_iter {
+	size_t pos, start, name_off;
 };
 
 int chunk_opts_check(const chunk_opts *opts, dp_err *err)
@@ -59,17 +76,20 @@ void chunk_doc_free(chunk_doc *doc)
 	chunk_doc_init(doc);
 }
 
+static int too_complex(dp_err *err, size_t max, const char *what)
+{
+	dp_err_set(err, "document too complex: more than %zu %s", max, what);
+	return -1;
+}
+
 /* Makes room for `need` elements of `size` bytes in *arr, at most `max`.
  * Returns 0, or -1 with err set. */
 static int grow(void **arr, size_t *cap, size_t need, size_t size, size_t max, dp_err *err)
 {
 	if (need <= *cap)
 		return 0;
-	if (need > max) {
-		dp_err_set(err, "document too complex: more than %zu %s", max,
-			   size == 1 ? "bytes of headings" : "blocks or chunks");
-		return -1;
-	}
+	if (need > max)
+		return too_complex(err, max, size == 1 ? "bytes of headings" : "blocks or chunks");
 	size_t n = *cap < 16 ? 16 : *cap * 2;
 	while (n < need)
 		n *= 2;
@@ -362,6 +382,21 @@ static void open_chunk(struct packer *p, size_t start, size_t end, size_t t, dp_
 	p->cur_keep = p->level;
 }
 
+/* The index of the first block start at or after `at` in doc->starts. */
+static size_t first_start_from(const chunk_doc *doc, size_t at)
+{
+	size_t lo = 0, hi = doc->n_starts;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (doc->starts[mid] < at)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 /* Start of the overlap carried from the previous chunk: about opts->overlap
  * tokens before its end, moved forward to the next word start, and out of
  * any code block, table or HTML block it falls in.  Returns prev_end when
@@ -402,14 +437,7 @@ static size_t overlap_start(const struct packer *p)
 	 * is not in the previous chunk, unless i is in the block being split
 	 * (the last one packed: a piece of a long block overlaps from a word). */
 	const chunk_doc *doc = p->doc;
-	size_t lo = 0, hi = doc->n_starts;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (doc->starts[mid] < i)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = first_start_from(doc, i);
 	if (lo < doc->n_starts)
 		i = doc->starts[lo] < p->prev_end ? doc->starts[lo] : p->prev_end;
 	const chunk_vrange *r = inside_verbatim(p->doc, i);
@@ -520,6 +548,21 @@ static int split_block(struct packer *p, const struct block_in *b, size_t piece,
 	}
 }
 
+/* Drops the block starts before the last chunk's when they are at least
+ * half of them: overlap_start looks at the starts inside the last chunk
+ * only, and chunks start in source order (prev_start never goes back).
+ * Every block's start was kept: 40 MB for 5M one-letter paragraphs. */
+static void drop_starts(struct packer *p)
+{
+	chunk_doc *doc = p->doc;
+	size_t lo = first_start_from(doc, p->prev_start);
+
+	if (lo < doc->n_starts / 2)
+		return; /* the array grows instead: a move per block would be quadratic */
+	memmove(doc->starts, doc->starts + lo, (doc->n_starts - lo) * sizeof *doc->starts);
+	doc->n_starts -= lo;
+}
+
 /* Adds the block b (trimmed, non-empty) to the section's chunks. */
 static int add_block(struct packer *p, const struct block_in *b)
 {
@@ -529,6 +572,8 @@ static int add_block(struct packer *p, const struct block_in *b)
 	size_t piece = NO_START, piece_section = p->section;
 	chunk_doc *doc = p->doc;
 
+	if (doc->n_starts == doc->cap_starts)
+		drop_starts(p);
 	if (grow((void **)&doc->starts, &doc->cap_starts, doc->n_starts + 1, sizeof *doc->starts,
 		 CHUNK_MAX_ITEMS, p->err) < 0)
 		return -1;
@@ -761,6 +806,61 @@ static void note_ptr(struct md_walk *w, const MD_CHAR *s, MD_SIZE size)
 	}
 }
 
+static void put_varint(unsigned char *out, size_t *at, size_t v)
+{
+	for (; v >= 0x80; v >>= 7)
+		out[(*at)++] = (unsigned char)(v | 0x80);
+	out[(*at)++] = (unsigned char)v;
+}
+
+static size_t get_varint(const unsigned char *in, size_t *at)
+{
+	size_t v = 0;
+
+	for (unsigned shift = 0;; shift += 7) {
+		unsigned char c = in[(*at)++];
+		v |= (size_t)(c & 0x7F) << shift;
+		if (c < 0x80)
+			return v;
+	}
+}
+
+/* Appends block b to doc->blocks; last: the start of the last block with
+ * one (0 for none), below b's.  Returns 0, or -1 with err set. */
+static int put_block(chunk_doc *doc, size_t last, const struct chunk_block *b, dp_err *err)
+{
+	if (doc->n_blocks >= CHUNK_MAX_ITEMS)
+		return too_complex(err, CHUNK_MAX_ITEMS, "blocks or chunks");
+	if (grow((void **)&doc->blocks, &doc->cap_blocks, doc->len_blocks + BLOCK_BYTES_MAX, 1,
+		 CHUNK_MAX_ITEMS * BLOCK_BYTES_MAX, err) < 0)
+		return -1;
+	doc->blocks[doc->len_blocks++] = (unsigned char)((unsigned)b->level | (unsigned)b->kind << 3 |
+						(b->start != NO_START ? BLOCK_HAS_START : 0));
+	if (b->start != NO_START)
+		put_varint(doc->blocks, &doc->len_blocks, b->start - last);
+	if (b->level > 0)
+		put_varint(doc->blocks, &doc->len_blocks, b->name.len);
+	doc->n_blocks++;
+	return 0;
+}
+
+/* The block at *it into *b, *it moved past it; 0 after the last one. */
+static int next_block(const chunk_doc *doc, struct block_iter *it, struct chunk_block *b)
+{
+	if (it->pos >= doc->len_blocks)
+		return 0;
+	unsigned tag = doc->blocks[it->pos++];
+	b->level = (int)(tag & 7);
+	b->kind = (enum block_kind)(tag >> 3 & 3);
+	b->start = NO_START;
+	if (tag & BLOCK_HAS_START)
+		b->start = it->start += get_varint(doc->blocks, &it->pos);
+	b->name = (chunk_name){.off = it->name_off,
+			       .len = b->level > 0 ? get_varint(doc->blocks, &it->pos) : 0};
+	it->name_off += b->name.len;
+	return 1;
+}
+
 static int md_enter(MD_BLOCKTYPE type, void *detail, void *ud)
 {
 	struct md_walk *w = ud;
@@ -856,16 +956,16 @@ static int md_leave(MD_BLOCKTYPE type, void *detail, void *ud)
 	 * the block before it; only a heading still matters for the path. */
 	if (start == NO_START && w->level == 0)
 		return 0;
+	size_t last = w->last_start != NO_START ? w->last_start : 0;
 	if (start != NO_START)
 		w->last_start = start;
-	chunk_doc *doc = w->doc;
-	if (grow((void **)&doc->blocks, &doc->cap_blocks, doc->n_blocks + 1, sizeof *doc->blocks,
-		 CHUNK_MAX_ITEMS, w->err) < 0) {
+	if (put_block(w->doc, last,
+		      &(struct chunk_block){.start = start, .level = w->level, .kind = w->kind,
+					    .name = w->name},
+		      w->err) < 0) {
 		w->failed = 1;
 		return -1;
 	}
-	doc->blocks[doc->n_blocks++] = (chunk_block){
-		.start = start, .level = w->level, .kind = w->kind, .name = w->name};
 	return 0;
 }
 
@@ -951,14 +1051,15 @@ static int cmp_vrange(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
-/* Sets blocks[i].end... : the end of block i is the start of the next block
- * with text; the code blocks, tables and HTML blocks among them join the
- * nested fenced blocks as verbatim ranges, sorted. */
-static size_t block_end(const chunk_doc *doc, size_t i, size_t len)
+/* The end of the block just read from `at`: the start of the next block
+ * with text, or len. */
+static size_t block_end(const chunk_doc *doc, struct block_iter at, size_t len)
 {
-	for (size_t j = i + 1; j < doc->n_blocks; j++)
-		if (doc->blocks[j].start != NO_START)
-			return doc->blocks[j].start;
+	struct chunk_block b;
+
+	while (next_block(doc, &at, &b))
+		if (b.start != NO_START)
+			return b.start;
 	return len;
 }
 
@@ -971,12 +1072,14 @@ static int split_markdown(struct packer *p, const char *text, size_t len, const 
 
 	if (parse_markdown(&w, text, len, err) < 0)
 		return -1;
+	/* The code blocks, tables and HTML blocks join the nested fenced blocks
+	 * as verbatim ranges, sorted. */
 	int h1 = 0;
-	for (size_t i = 0; i < doc->n_blocks; i++) {
-		chunk_block *b = &doc->blocks[i];
+	struct chunk_block blk, *b = &blk;
+	for (struct block_iter it = {0}; next_block(doc, &it, b);) {
 		h1 |= b->level == 1;
 		if (b->start != NO_START && b->kind != BLOCK_PROSE) {
-			size_t s = b->start, e = block_end(doc, i, len);
+			size_t s = b->start, e = block_end(doc, it, len);
 			trim(p, &s, &e);
 			if (s < e && add_verbatim(doc, s, e, err) < 0)
 				return -1;
@@ -1001,8 +1104,7 @@ static int split_markdown(struct packer *p, const char *text, size_t len, const 
 	}
 	int pending = 1; /* the next block starts a section */
 	int first = 1;
-	for (size_t i = 0; i < doc->n_blocks; i++) {
-		chunk_block *b = &doc->blocks[i];
+	for (struct block_iter it = {0}; next_block(doc, &it, b);) {
 		if (b->level >= 1 && b->level <= CHUNK_MAX_DEPTH) {
 			path[b->level - 1] = b->name;
 			present[b->level - 1] = 1;
@@ -1017,7 +1119,7 @@ static int split_markdown(struct packer *p, const char *text, size_t len, const 
 			return -1;
 		pending = 0;
 		/* Text before the first block (link definitions, rules) joins it. */
-		if (add_range(p, first ? 0 : b->start, block_end(doc, i, len), b->level > 0,
+		if (add_range(p, first ? 0 : b->start, block_end(doc, it, len), b->level > 0,
 			      first && b->start > 0 ? BLOCK_PROSE : b->kind) < 0)
 			return -1;
 		first = 0;
@@ -1089,6 +1191,7 @@ int chunk_split(chunk_doc *doc, const char *text, size_t len, enum chunk_format 
 	int rc;
 
 	doc->n_chunks = doc->n_sections = doc->n_names = doc->n_blocks = doc->n_verbatim = 0;
+	doc->len_blocks = 0;
 	doc->n_starts = 0;
 	if (chunk_opts_check(opts, err) < 0)
 		return -1;

@@ -95,10 +95,6 @@ typedef struct chunk_vrange {
 	size_t start, end;
 } chunk_vrange;
 
-/* A top-level block of the source (internal to the chunker, kept here so
- * its buffers are reused across calls). */
-typedef struct chunk_block chunk_block;
-
 typedef struct chunk_doc {
 	chunk_span *chunks;
 	size_t n_chunks, cap_chunks;
@@ -106,9 +102,9 @@ typedef struct chunk_doc {
 	size_t n_sections, cap_sections;
 	char *names; /* heading texts, not NUL-terminated */
 	size_t n_names, cap_names;
-	chunk_block *blocks;
-	size_t n_blocks, cap_blocks;
-	size_t *starts; /* start of every block packed so far, ascending */
+	unsigned char *blocks; /* the top-level blocks, encoded (put_block in chunker.c) */
+	size_t n_blocks, len_blocks, cap_blocks;
+	size_t *starts; /* start of the blocks packed since the last chunk's start, ascending */
 	size_t n_starts, cap_starts;
 	chunk_vrange *verbatim; /* sorted, disjoint */
 	size_t n_verbatim, cap_verbatim;
