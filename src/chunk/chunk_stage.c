@@ -651,7 +651,7 @@ static jv process(const chunk_stage *cs, jv rec, dp_json_buf *out)
 		const char *problem;
 		body += fm_parse(buf + body, len - body, &meta, &problem);
 		if (problem != NULL)
-			dp_diag("%s: %s; kept as text", path, problem);
+			dp_diag("%s: %s", path, problem);
 		jv t = jv_object_get(jv_copy(meta), jv_string("title"));
 		if (jv_get_kind(t) == JV_KIND_STRING)
 			title = jv_string_value(t); /* meta keeps it alive */

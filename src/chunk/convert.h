@@ -283,7 +283,7 @@ size_t conv_attrs_over(const char *buf, size_t len);
 /* Front matter (frontmatter.h) at the start of s[0..n) (valid UTF-8), after
  * a byte order mark: its fields go into o->meta (over keys already there).
  * Returns the bytes to skip (mark and block), 0 without front matter;
- * *problem as fm_parse gives it (malformed: the block stays text). */
+ * *problem as fm_parse gives it (malformed: the block stays text; over FM_MAX_BYTES: its fields are not read). */
 size_t conv_front_matter(conv_out *o, const char *s, size_t n, const char **problem);
 
 /* Converters.  Each reads buf[0..len) (the file's bytes, NUL-terminated at

@@ -243,7 +243,7 @@ static int take_output(conv_out *o, struct child *c, const char *path, const con
 	const char *problem;
 	size_t body = conv_front_matter(o, data, len, &problem);
 	if (problem != NULL)
-		dp_diag("%s: converter output: %s; kept as text", path, problem);
+		dp_diag("%s: converter output: %s", path, problem);
 	conv_block(o, NULL);
 	conv_put(o, data + body, len - body);
 	return 0;

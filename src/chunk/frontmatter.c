@@ -625,18 +625,23 @@ size_t fm_parse(const char *text, size_t len, jv *meta, const char **problem)
 	while (at < len && !is_delim(text, len, at, d) && !(d[0] == '-' && is_delim(text, len, at, "...")))
 		at = eol(text, len, at) + 1;
 	if (at >= len) {
-		*problem = "front matter without its closing line";
+		*problem = "front matter without its closing line; kept as text";
 		return 0;
+	}
+	size_t end = eol(text, len, at);
+	end = end < len ? end + 1 : len;
+	if (at - from > FM_MAX_BYTES) {
+		*problem = "front matter over " FM_MAX_SAID ": its fields are not read";
+		return end;
 	}
 	jv m;
 	int rc = d[0] == '-' ? parse_yaml(text, from, at, &m) : parse_toml(text, from, at, &m);
 	if (rc < 0) {
-		*problem = d[0] == '-' ? "front matter is not YAML key: value lines"
-				       : "front matter is not TOML key = value lines";
+		*problem = d[0] == '-' ? "front matter is not YAML key: value lines; kept as text"
+				       : "front matter is not TOML key = value lines; kept as text";
 		return 0;
 	}
 	jv_free(*meta);
 	*meta = m;
-	size_t end = eol(text, len, at);
-	return end < len ? end + 1 : len;
+	return end;
 }

@@ -46,6 +46,33 @@ void embed_doc_free(embed_doc *d)
 	d->rec = jv_null();
 }
 
+/* The length of text[0..len) in JSON at least: a quote, a backslash and
+ * a control character are escaped in two bytes or more. */
+static size_t json_len_min(const char *text, size_t len)
+{
+	size_t n = len;
+
+	for (size_t i = 0; i < len; i++)
+		n += text[i] == '"' || text[i] == '\\' || (unsigned char)text[i] < 0x20;
+	return n;
+}
+
+/* Whether d's output record is sure to be over c->max_record (err says
+ * so, as the sink would): its chunks' texts (text_bytes, as JSON) and their
+ * vectors' fields ("vec":"...",) alone are. */
+static int over_max_record(const embed_ctx *c, const embed_doc *d, size_t text_bytes, dp_err *err)
+{
+	size_t need = text_bytes + (size_t)d->n * (sizeof "\"vec\":\"\"," - 1 +
+				      dp_vec_encoded_len((size_t)dp_embedder_dim(c->embedder)));
+
+	if (c->max_record == 0 || need <= c->max_record)
+		return 0;
+	dp_err why;
+	dp_err_set(&why, "JSON text of at least %zu bytes (its chunks' texts and vectors)", need);
+	dp_record_too_big_reason(err, &why, c->max_record);
+	return 1;
+}
+
 int embed_doc_prepare(embed_ctx *c, jv rec, embed_doc *d, dp_err *err)
 {
 	int api = !dp_embedder_is_local(c->embedder);
@@ -70,10 +97,12 @@ int embed_doc_prepare(embed_ctx *c, jv rec, embed_doc *d, dp_err *err)
 		return -1;
 	}
 	d->n = n;
+	size_t text_bytes = 0;
 	for (int i = 0; i < n; i++) {
 		int len;
 		d->vecs[i] = jv_null();
 		d->texts[i] = dp_doc_chunk_text(rec, i, &len);
+		text_bytes += json_len_min(d->texts[i], (size_t)len);
 		d->lens[i] = api ? embed_cut(d->texts[i], (size_t)len, DP_EMBED_INPUT_TOKENS_MAX)
 				 : (size_t)len;
 		d->tokens[i] = dp_tokens_estimate(d->texts[i], d->lens[i]);
@@ -85,6 +114,8 @@ int embed_doc_prepare(embed_ctx *c, jv rec, embed_doc *d, dp_err *err)
 				DP_EMBED_INPUT_TOKENS_MAX, d->lens[i], len);
 		}
 	}
+	if (over_max_record(c, d, text_bytes, err))
+		return -1;
 	d->ntodo = n;
 	for (int i = 0; i < n; i++)
 		d->todo[i] = i;

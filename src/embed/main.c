@@ -100,6 +100,7 @@ static int run(embed_ctx *ctx, dp_cli *cli, int workers)
 		dp_diag("%s", err.msg);
 		return rc;
 	}
+	ctx->max_record = dp_sink_max_record(sink);
 	if (dp_embedder_is_local(ctx->embedder)) {
 		dp_stage_ops ops = {.accepts = "document", .process = embed_process, .ctx = ctx};
 		rc = dp_stage_run(src, sink, &ops, workers, &counts, &err);

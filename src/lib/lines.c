@@ -81,20 +81,31 @@ static int wait_input(dp_lines *l, dp_err *err)
 	}
 }
 
-/* Makes room for at least READ_CHUNK more bytes, first by moving unconsumed
- * bytes to the front (then giving back what a past big line grew the buffer
- * to), then by growing the buffer.  -1: out of memory. */
-static int make_room(dp_lines *l)
+/* Moves the unconsumed bytes to the front, then gives back what a past big
+ * line grew the buffer to: a big record is done with, do not hold its size
+ * for the rest of the run (measured: 8 MB kept by docpipe-embed after one
+ * 5 MB document). */
+static void compact(dp_lines *l)
 {
 	if (l->start > 0) {
 		memmove(l->buf.data, l->buf.data + l->start, l->buf.len - l->start);
 		l->buf.len -= l->start;
 		l->start = 0;
 	}
-	/* A big record is done with: do not hold its size for the rest of
-	 * the run (measured: 8 MB kept by docpipe-embed after one 5 MB
-	 * document). */
 	dp_buf_trim(&l->buf, 4 * READ_CHUNK);
+}
+
+void dp_lines_release(dp_lines *l)
+{
+	if (l->buf.cap > 8 * READ_CHUNK)
+		compact(l);
+}
+
+/* Makes room for at least READ_CHUNK more bytes, first by compacting, then
+ * by growing the buffer.  -1: out of memory. */
+static int make_room(dp_lines *l)
+{
+	compact(l);
 	return dp_buf_reserve(&l->buf, READ_CHUNK);
 }
 

@@ -43,4 +43,10 @@ void dp_lines_set_timeout(dp_lines *lines, int timeout_ms);
 int dp_lines_next(dp_lines *lines, const char **line, size_t *len,
 		  unsigned long *lineno, dp_err *err);
 
+/* The line dp_lines_next returned is done with (it is no longer valid):
+ * the memory a big one took is given back now, not at the next read (a
+ * stage parses a record, then works on it for a while: embed held a 37 MB
+ * line beside its parse and its output). */
+void dp_lines_release(dp_lines *lines);
+
 #endif

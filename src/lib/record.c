@@ -145,16 +145,21 @@ jv dp_record_error(jv from, const char *stage, const char *reason)
 	return e;
 }
 
+void dp_record_too_big_reason(dp_err *reason, const dp_err *why, size_t max_record)
+{
+	/* The usual cause: a huge document, its text again with its chunks'
+	 * summaries and vectors.  Say what lets it through. */
+	dp_err_set(reason,
+		   "its output record: %s (--max-record %zu; a document this large needs a"
+		   " larger --max-record here and in the stages after: docpipe run --max-size)",
+		   why->msg, max_record);
+}
+
 jv dp_record_too_big(jv rec, const dp_err *why, size_t max_record)
 {
 	dp_err reason;
 
-	/* The usual cause: a huge document, its text again with its chunks'
-	 * summaries and vectors.  Say what lets it through. */
-	dp_err_set(&reason,
-		   "its output record: %s (--max-record %zu; a document this large needs a"
-		   " larger --max-record here and in the stages after: docpipe run --max-size)",
-		   why->msg, max_record);
+	dp_record_too_big_reason(&reason, why, max_record);
 	return dp_record_error(rec, dp_stage(), reason.msg);
 }
 

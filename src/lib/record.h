@@ -38,6 +38,8 @@ jv dp_record_error(jv from, const char *stage, const char *reason);
  * whose text would be over max_record bytes (why: the JSON writer's error),
  * naming what lets it through. */
 jv dp_record_too_big(jv rec, const dp_err *why, size_t max_record);
+/* Its reason, into reason. */
+void dp_record_too_big_reason(dp_err *reason, const dp_err *why, size_t max_record);
 
 /* Serializes rec (consumed) to a compact JSON string with no newline.
  * Returns an owned jv string. */

@@ -259,7 +259,11 @@ static int zmq_next(dp_source *src, jv *rec, dp_err *err)
 	reader_idle(src, 0);
 	src->msgno++;
 	size_t size = zmq_msg_size(&msg);
-	*rec = parse(src, zmq_msg_data(&msg), size, &why);
+	/* A message over --max-record is refused by its size: only its head
+	 * is parsed, for the error record (its chunks took several times
+	 * their text's memory before they were refused). */
+	*rec = size > src->max_record ? dp_record_head(zmq_msg_data(&msg), size, &why)
+				      : parse(src, zmq_msg_data(&msg), size, &why);
 	zmq_msg_close(&msg);
 	if (!jv_is_valid(*rec)) {
 		jv_free(*rec);
@@ -305,6 +309,7 @@ int dp_source_next(dp_source *src, jv *rec, dp_err *err)
 			continue; /* blank lines carry nothing */
 		}
 		*rec = parse(src, line, len, &why);
+		dp_lines_release(src->lines);
 		if (!jv_is_valid(*rec)) {
 			jv_free(*rec);
 			*rec = bad_input("line", lineno, why.msg);

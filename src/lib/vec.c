@@ -24,10 +24,15 @@ static void swap_to_little_endian(unsigned char *bytes, size_t dim)
 #endif
 }
 
+size_t dp_vec_encoded_len(size_t dim)
+{
+	return (dim * 4 + 2) / 3 * 4;
+}
+
 jv dp_vec_encode(const float *v, size_t dim)
 {
 	size_t nbytes = dim * 4;
-	size_t outlen = (nbytes + 2) / 3 * 4;
+	size_t outlen = dp_vec_encoded_len(dim);
 	unsigned char *bytes = malloc(nbytes + 2);
 	char *out = malloc(outlen + 1);
 	size_t o = 0;

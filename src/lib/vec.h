@@ -13,6 +13,8 @@
 
 /* Returns an owned jv string holding the base64 of v[0..dim). */
 jv dp_vec_encode(const float *v, size_t dim);
+/* The length of that string. */
+size_t dp_vec_encoded_len(size_t dim);
 
 /* Decodes s (borrowed) into out[0..dim).  Returns 0; -1 with err when its
  * length is not that of dim float32 values in base64 (a --dim that is not
