@@ -15,6 +15,7 @@ Usage: gen_convert_limits.py DIR KIND N
                word/document.xml of 2.4 million nodes
   epub-paras   an EPUB whose one chapter holds N <p>a</p>
   epub-opf     an EPUB whose spine lists its own 4 MB OPF N times
+  epub-ids     an EPUB of N manifest items (and itemrefs) naming one 1 MB chapter
   html-paras   an HTML file of N <p> paragraphs
   docx-notes   a DOCX of N paragraphs each citing its one footnote (200 words)
   docx-attrs   a DOCX whose one paragraph has N attributes
@@ -115,6 +116,12 @@ def main():
         epub(path, '<item id="c" href="ch.xhtml" media-type="application/xhtml+xml"/>',
              '<itemref idref="c"/>',
              [("OEBPS/ch.xhtml", "<html><body>" + "<p>a</p>" * n + "</body></html>")])
+    elif kind == "epub-ids":
+        epub(path, "".join('<item id="c%d" href="ch.xhtml" media-type="application/xhtml+xml"/>' % i
+                           for i in range(n)),
+             "".join('<itemref idref="c%d"/>' % i for i in range(n)),
+             [("OEBPS/ch.xhtml", "<html><body>" + "<p>chapter text of some length</p>" * 30000 +
+               "</body></html>")])
     elif kind == "epub-opf":
         # The OPF padded to 4 MB with comments-free filler items.
         filler = "".join('<item id="f%d" href="f%d.png" media-type="image/png"/>' % (i, i)
