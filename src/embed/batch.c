@@ -359,18 +359,19 @@ static int splittable(int rc, const struct item *items, size_t n)
 	return (rc == DP_HTTP_REJECTED || rc == DP_HTTP_FAILED) && n > 1 && !one_document(items, n);
 }
 
-/* Whether a failure with reason why is a call given up after its retries
- * ("gave up after N attempts": 5xx, a storm), not one answer at once (a
- * rejection, a wrong answer). */
-static int gave_up(const char *why) { return strstr(why, ": gave up after ") != NULL; }
+/* Whether a failure is a call given up after its retries on weather (5xx,
+ * a storm, no answer: DP_ERR_SPENT), not on an answer (a rejection, a
+ * wrong answer, a body that is not JSON however often it came).  Its
+ * kind, not its words: "gave up after" was matched in the message. */
+static int gave_up(const dp_err *why) { return why->kind == DP_ERR_SPENT; }
 
-/* Whether failures with reasons a and b may be one failure that is no
+/* Whether failures a and b (its reason) may be one failure that is no
  * input's: the same answer at once (a rejection, a wrong answer).  A call
  * given up after its retries is weather, which a half sent again may get
  * through: never such a verdict. */
-static int same_reason(const char *a, const char *b)
+static int same_reason(const dp_err *a, const char *b)
 {
-	return !gave_up(a) && strcmp(a, b) == 0;
+	return !gave_up(a) && strcmp(a->msg, b) == 0;
 }
 
 static void split_failed(struct run *r, struct scratch *s, struct item *items, size_t n, const char *reason);
@@ -479,7 +480,7 @@ static void split_failed(struct run *r, struct scratch *s, struct item *items, s
 	dp_err ea, eb, pa, pb;
 	int rca = try_items(r, s, a, h, &ea), rcb = try_items(r, s, b, n - h, &eb);
 
-	if (rca == 0 || rcb == 0 || !same_reason(ea.msg, reason) || !same_reason(eb.msg, reason) || n < 4) {
+	if (rca == 0 || rcb == 0 || !same_reason(&ea, reason) || !same_reason(&eb, reason) || n < 4) {
 		if (rca != 0)
 			after_failure(r, s, a, h, rca, ea.msg);
 		if (rcb != 0)
@@ -487,7 +488,7 @@ static void split_failed(struct run *r, struct scratch *s, struct item *items, s
 		return;
 	}
 	int rpa = try_items(r, s, a, 1, &pa), rpb = try_items(r, s, b, 1, &pb);
-	if (rpa != 0 && rpb != 0 && same_reason(pa.msg, reason) && same_reason(pb.msg, reason)) {
+	if (rpa != 0 && rpb != 0 && same_reason(&pa, reason) && same_reason(&pb, reason)) {
 		if (!atomic_exchange(&r->no_input_said, 1))
 			dp_diag("a batch of %zu inputs failed whole, its halves and an input of each alike:"
 				" not split further (the reason is no input's; said once): %s", n, reason);
@@ -507,7 +508,10 @@ static void split_failed(struct run *r, struct scratch *s, struct item *items, s
  * sends again the documents of a request of several: a document's fate
  * does not hang on which documents shared its request.  One request more
  * for the lone document, as for a half; a call given up after its
- * attempts is not (--retries was spent on it).  A request not answered
+ * attempts on weather is not (--retries was spent on it: gave_up), one
+ * whose attempts met bodies that are not JSON is (dp_http retries those
+ * as 5xx, within --retries: with --retries 1 a lone document failed on
+ * one where a shared request's halves were sent again).  A request not answered
  * within --timeout is sent in smaller parts (after_timeout). */
 static void send_items(struct run *r, struct scratch *s, struct item *items, size_t n)
 {
@@ -532,7 +536,7 @@ static void send_items(struct run *r, struct scratch *s, struct item *items, siz
 		dp_http_get_stats(http, &before);
 	int rc = try_items(r, s, items, n, &err);
 
-	if (rc == DP_HTTP_FAILED && one_document(items, n) && !gave_up(err.msg))
+	if (rc == DP_HTTP_FAILED && one_document(items, n) && !gave_up(&err))
 		rc = try_items(r, s, items, n, &err);
 	if (rc == DP_HTTP_TIMED_OUT)
 		after_timeout(r, s, items, n, before.answered);

@@ -194,6 +194,7 @@ int dp_api_workers(dp_api_cli *api, int per_level)
 	/* Named whether given or not: the default's refusal of a daily
 	 * quota's wait named no option, where the mend may be this one. */
 	api->http.budget_option = "--retry-budget";
+	api->http.attempts_option = "--retries";
 	api->http.autotune = api->threads == 0;
 	api->http.max_in_flight = (int)(api->threads > 0 ? api->threads : max);
 	/* Test hook, not for use: the first retry's backoff in ms (500 in use,

@@ -28,6 +28,7 @@ void dp_err_set(dp_err *err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err->msg, sizeof err->msg, fmt, ap);
 	va_end(ap);
+	err->kind = DP_ERR_PLAIN;
 }
 
 void dp_diag(const char *fmt, ...)

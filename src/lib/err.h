@@ -28,13 +28,24 @@ extern const char dp_exit_codes_help[];
 
 #define DP_ERR_MAX 512
 
+/* What a failure was, where a caller's next step depends on it: decided
+ * by this field, never by the message's words. */
+enum dp_err_kind {
+	DP_ERR_PLAIN = 0,
+	DP_ERR_SPENT, /* dp_http: a call given up after its attempts or its retry
+		       * budget on failures that were weather (5xx, 429s, no
+		       * answer), not on an answer that came wrong */
+};
+
 /* An error message buffer.  Functions that can fail take a dp_err * and, on
  * failure, leave a one-line human-readable reason in msg (no trailing
- * newline, no stage prefix). */
+ * newline, no stage prefix) and its kind. */
 typedef struct dp_err {
 	char msg[DP_ERR_MAX];
+	enum dp_err_kind kind;
 } dp_err;
 
+/* Sets msg; kind is DP_ERR_PLAIN (the setter of another kind sets it after). */
 void dp_err_set(dp_err *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

@@ -2154,6 +2154,18 @@ static void past_budget(const dp_http *h, int asked, long delay_ms, const char *
 		 (h->o.max_retry_ms + 500) / 1000, budget_named(h, named, sizeof named));
 }
 
+/* last (the last attempt's reason) and the mend of a call given up after
+ * its attempts, all spent on failures (5xx, no answer ...), into out:
+ * said as "gave up after 6 attempts" alone, it named neither the option
+ * that bounds them nor that a later run tries the document again. */
+static void attempts_spent(const dp_http *h, const char *last, char *out, size_t n)
+{
+	snprintf(out, n, "%.300s; not tried again: its attempts%s%.30s%s were spent (a later run tries"
+		 " again)", last, h->o.attempts_option != NULL ? " (" : "",
+		 h->o.attempts_option != NULL ? h->o.attempts_option : "",
+		 h->o.attempts_option != NULL ? ")" : "");
+}
+
 /* Counts a caller sleeping out a wait the server asked for (by +1, then
  * -1 when it wakes), for said_waiting. */
 static void asked_wait(dp_http *h, int by)
@@ -2289,10 +2301,20 @@ static int post(dp_http *h, const char *path, jv body, size_t tokens, size_t max
 			status = DP_HTTP_REJECTED;
 		} else if (v.action == DP_HTTP_DO_GIVE_UP) {
 			char ended[DP_ERR_MAX];
+			int spent = !v.over_budget && v.counts && counted >= h->o.max_attempts;
 			if (v.over_budget)
 				past_budget(h, v.delay_ms == o.retry_after_ms, v.delay_ms, last, ended,
 					    sizeof ended);
-			gave_up(path, counted + throttles, start, v.over_budget ? ended : last, err);
+			else if (spent)
+				attempts_spent(h, last, ended, sizeof ended);
+			gave_up(path, counted + throttles, start, v.over_budget || spent ? ended : last, err);
+			/* Its kind: given up on weather, or on an answer that came
+			 * wrong (a body not JSON from a server already seen, retried
+			 * as a 5xx is: embed's send_items sends a lone document's
+			 * request once more for it, as a shared request's halves
+			 * are sent again). */
+			if ((v.over_budget || spent) && !o.malformed)
+				err->kind = DP_ERR_SPENT;
 			if (o.transport != 0 && !hung)
 				status = DP_HTTP_UNREACHABLE;
 		}

@@ -44,6 +44,9 @@ typedef struct dp_http_opts {
 				    * the refusal of a longer wait and a call
 				    * given up at it (a string literal: kept as
 				    * is); NULL: none */
+	const char *attempts_option; /* the option setting max_attempts, named
+				      * in a call given up after them (as
+				      * budget_option); NULL: none */
 	const char *url_from;    /* where the base URL is set, named in messages
 				  * that say to check it ("--base-url,
 				  * OLLAMA_HOST"; a string literal); NULL:

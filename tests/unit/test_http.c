@@ -68,6 +68,9 @@ static void test_new(void)
 	int rc = dp_http_post_json(h, "/embeddings", jv_object(), 1, 0, NULL, &resp, &err);
 	T_EQ_INT(rc, DP_HTTP_UNREACHABLE, "connection refused: unreachable after retries");
 	T_OK(strstr(err.msg, "gave up after 2 attempts") != NULL, "attempts bounded and said");
+	T_OK(strstr(err.msg, "; not tried again: its attempts were spent (a later run tries again)") != NULL,
+	     "... with the mend");
+	T_EQ_INT(err.kind, DP_ERR_SPENT, "... of the kind a caller tells weather by");
 	T_OK(strstr(err.msg, "sk-very-secret") == NULL && strstr(err.msg, "127.0.0.1") == NULL,
 	     "neither key nor URL in the message");
 	dp_http_stats st;
@@ -139,6 +142,7 @@ static void test_policy(void)
 		enum dp_http_action action;
 		long delay_ms;
 		int counts, refuse_wait;
+		int over_budget; /* given up for the wait past the budget, not the attempts */
 	} rows[] = {
 		{"200 ok", {.status = 200, .retry_after_ms = -1}, 0, 0, 0, DP_HTTP_DO_OK, 0, 1, 0},
 		{"204 ok", {.status = 204, .retry_after_ms = -1}, 3, 2, 9000, DP_HTTP_DO_OK, 0, 1, 0},
@@ -155,7 +159,7 @@ static void test_policy(void)
 		{"429 without Retry-After: backoff by throttles",
 		 {.status = 429, .retry_after_ms = -1}, 0, 2, 0, DP_HTTP_DO_RETRY, 1000, 0, 0},
 		{"429 past the budget gives up", {.status = 429, .retry_after_ms = 2000}, 0, 9, 299000,
-		 DP_HTTP_DO_GIVE_UP, 2000, 0, 0},
+		 DP_HTTP_DO_GIVE_UP, 2000, 0, 0, 1},
 		{"429 asking beyond the whole budget (a daily quota): refuse the run",
 		 {.status = 429, .retry_after_ms = 86400000}, 0, 0, 0, DP_HTTP_DO_REFUSE, 0, 0, 1},
 		{"503 asking beyond the whole budget while the server is down: refuse",
@@ -173,7 +177,7 @@ static void test_policy(void)
 		{"500 on the last attempt gives up", {.status = 500, .retry_after_ms = -1}, 5, 0, 0,
 		 DP_HTTP_DO_GIVE_UP, 0, 1, 0},
 		{"500 past the budget gives up", {.status = 500, .retry_after_ms = -1}, 1, 0, 299900,
-		 DP_HTTP_DO_GIVE_UP, 500, 1, 0},
+		 DP_HTTP_DO_GIVE_UP, 500, 1, 0, 1},
 		{"400 rejects", {.status = 400, .retry_after_ms = -1}, 0, 0, 0, DP_HTTP_DO_REJECT, 0, 1, 0},
 		{"404 rejects", {.status = 404, .retry_after_ms = -1}, 0, 0, 0, DP_HTTP_DO_REJECT, 0, 1, 0},
 		{"413 rejects", {.status = 413, .retry_after_ms = -1}, 0, 0, 0, DP_HTTP_DO_REJECT, 0, 1, 0},
@@ -196,7 +200,7 @@ static void test_policy(void)
 		{"connection refused past the budget gives up",
 		 {.transport = CURLE_COULDNT_CONNECT, .retry_after_ms = -1, .server_seen = 1}, 0, 40, 297000,
 		 DP_HTTP_DO_GIVE_UP,
-		 4000, 0, 0},
+		 4000, 0, 0, 1},
 		{"500 while the server is down for every call: weather, not counted",
 		 {.status = 500, .retry_after_ms = -1, .server_seen = 1, .server_down = 1}, 5, 0, 0,
 		 DP_HTTP_DO_RETRY, 250, 0, 0},
@@ -234,7 +238,7 @@ static void test_policy(void)
 		 DP_HTTP_DO_REJECT, 0, 1, 0},
 		{"500 while down, past the budget: gives up",
 		 {.status = 500, .retry_after_ms = -1, .server_seen = 1, .server_down = 1}, 0, 20, 299000,
-		 DP_HTTP_DO_GIVE_UP, 0, 0, 0},
+		 DP_HTTP_DO_GIVE_UP, 0, 0, 0, 1},
 		{"connection cut mid-request: counts (the request may be the cause)",
 		 {.transport = CURLE_RECV_ERROR, .retry_after_ms = -1, .server_seen = 1}, 5, 0, 0,
 		 DP_HTTP_DO_GIVE_UP, 0, 1, 0},
@@ -259,6 +263,11 @@ static void test_policy(void)
 		{"... and given up after the attempts",
 		 {.status = 200, .malformed = 1, .retry_after_ms = -1, .server_seen = 1}, 5, 0, 0,
 		 DP_HTTP_DO_GIVE_UP, 0, 1, 0},
+		{"... or past the budget, before they are spent",
+		 {.status = 200, .malformed = 1, .retry_after_ms = -1, .server_seen = 1}, 2, 0, 299500,
+		 DP_HTTP_DO_GIVE_UP, 0, 1, 0, 1},
+		{"503 whose Retry-After ends past the budget, attempts left: given up over the budget",
+		 {.status = 503, .retry_after_ms = 10000}, 1, 0, 295000, DP_HTTP_DO_GIVE_UP, 0, 1, 0, 1},
 	};
 	const dp_http_policy p = {.max_attempts = 6, .max_retry_ms = 300000, .backoff_base_ms = 500};
 
@@ -266,11 +275,12 @@ static void test_policy(void)
 		const struct row *r = &rows[i];
 		dp_http_verdict v = dp_http_decide(&p, &r->o, r->attempts, r->throttles, r->elapsed_ms, 0.0);
 		int ok = v.action == r->action && v.counts == r->counts && v.wait_refused == r->refuse_wait &&
+			 v.over_budget == r->over_budget &&
 			 (r->action != DP_HTTP_DO_RETRY || v.delay_ms == r->delay_ms);
 		T_OK(ok, r->name);
 		if (!ok)
-			printf("#   got action %d delay %ld counts %d wait_refused %d\n", v.action, v.delay_ms,
-			       v.counts, v.wait_refused);
+			printf("#   got action %d delay %ld counts %d wait_refused %d over_budget %d\n", v.action,
+			       v.delay_ms, v.counts, v.wait_refused, v.over_budget);
 	}
 }
 
