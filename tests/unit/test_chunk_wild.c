@@ -89,6 +89,28 @@ static void test_front_matter(void)
 	fm("---\n---\nx\n", &body, &problem);
 	T_EQ_INT(body, 8, "empty front matter is taken out");
 
+	/* Front matter over FM_MAX_BYTES: taken out, its fields not read (1.2M
+	 * keys took 240 MB as jq values); at the bound, read. */
+	for (size_t extra = 0; extra < 2; extra++) {
+		size_t lines = FM_MAX_BYTES / 8, n = 4 + lines * 8 + extra + 8;
+		char *big = malloc(n + 1), *o = big;
+		o += sprintf(o, "---\n");
+		for (size_t i = 0; i < lines; i++)
+			o += sprintf(o, "k%05zu:\n", i % 100000); /* 8 bytes */
+		if (extra)
+			*o++ = '\n';
+		o += sprintf(o, "---\nbody");
+		const char *meta = fm(big, &body, &problem);
+		T_EQ_INT(body, n - 4, extra ? "over FM_MAX_BYTES: the block taken out" : "at FM_MAX_BYTES: taken out");
+		if (extra)
+			T_OK(strcmp(meta, "{}") == 0 && problem != NULL &&
+			     strcmp(problem, "front matter over 256 KiB: its fields are not read") == 0,
+			     "... its fields not read, said");
+		else
+			T_OK(strncmp(meta, "{\"k00000\":null,", 15) == 0 && problem == NULL, "... its fields read");
+		free(big);
+	}
+
 	/* `---` later in a file is a rule or a setext underline, not front matter. */
 	const char *rule = "# A\n\ntext\n\n---\n\nmore\n\nSetext\n---\n\nlast\n";
 	T_EQ_INT(split_t(rule, 512, 0, 0, NULL), 0, "split with rules");
