@@ -557,7 +557,7 @@ static void drop_starts(struct packer *p)
 	chunk_doc *doc = p->doc;
 	size_t lo = first_start_from(doc, p->prev_start);
 
-	if (lo < doc->n_starts / 2)
+	if (lo == 0 || lo < doc->n_starts / 2)
 		return; /* the array grows instead: a move per block would be quadratic */
 	memmove(doc->starts, doc->starts + lo, (doc->n_starts - lo) * sizeof *doc->starts);
 	doc->n_starts -= lo;
