@@ -285,13 +285,13 @@ static dp_tokens_counts counts_add(dp_tokens_counts a, dp_tokens_counts b)
 
 /* Narrows [*start, *end) to leave out trailing white space and leading
  * blank lines. */
-static void trim(const struct packer *p, size_t *start, size_t *end)
+static void trim(const char *text, size_t *start, size_t *end)
 {
-	while (*end > *start && is_space(p->u[*end - 1]))
+	while (*end > *start && is_space((unsigned char)text[*end - 1]))
 		--*end;
 	while (*start < *end) {
-		size_t eol = line_end(p->text, *end, *start);
-		if (eol >= *end || !is_blank_line(p->text, *start, eol))
+		size_t eol = line_end(text, *end, *start);
+		if (eol >= *end || !is_blank_line(text, *start, eol))
 			break;
 		*start = eol + 1;
 	}
@@ -324,7 +324,7 @@ static int emit(struct packer *p, size_t start, size_t end, size_t section, size
 	chunk_doc *doc = p->doc;
 	size_t given_start = start, given_end = end;
 
-	trim(p, &start, &end);
+	trim(p->text, &start, &end);
 	if (start >= end)
 		return 0;
 	if (grow((void **)&doc->chunks, &doc->cap_chunks, doc->n_chunks + 1, sizeof *doc->chunks,
@@ -747,7 +747,7 @@ static int new_section(struct packer *p, int level)
  * white space and leading blank lines do not belong to it. */
 static int add_range(struct packer *p, size_t start, size_t end, int heading, enum block_kind kind)
 {
-	trim(p, &start, &end);
+	trim(p->text, &start, &end);
 	if (start >= end)
 		return 0;
 	struct block_in b = {.start = start, .end = end, .heading = heading, .kind = kind};
@@ -783,6 +783,8 @@ struct md_walk {
 	enum block_kind kind;
 	char fence;       /* fence character of a top-level fenced code block, or 0 */
 	size_t last_start;
+	enum block_kind last_kind; /* of the block at last_start */
+	int h1;           /* a top-level H1 was seen */
 	chunk_name name;
 	char nested_fence; /* a fenced code block inside a top-level block ... */
 	size_t nested_first, nested_last; /* ... and its source text seen so far */
@@ -831,7 +833,8 @@ static int put_block(chunk_doc *doc, size_t last, const struct chunk_block *b, d
 {
 	if (doc->n_blocks >= CHUNK_MAX_ITEMS)
 		return too_complex(err, CHUNK_MAX_ITEMS, "blocks or chunks");
-	if (grow((void **)&doc->blocks, &doc->cap_blocks, doc->len_blocks + BLOCK_BYTES_MAX, 1,
+	if (doc->len_blocks + BLOCK_BYTES_MAX > doc->cap_blocks &&
+	    grow((void **)&doc->blocks, &doc->cap_blocks, doc->len_blocks + BLOCK_BYTES_MAX, 1,
 		 CHUNK_MAX_ITEMS * BLOCK_BYTES_MAX, err) < 0)
 		return -1;
 	doc->blocks[doc->len_blocks++] = (unsigned char)((unsigned)b->level | (unsigned)b->kind << 3 |
@@ -928,6 +931,19 @@ static int nested_fence_done(struct md_walk *w)
 	return add_verbatim(w->doc, start, end, w->err);
 }
 
+/* The block with text before `end` (the next one's start, or the text's
+ * end) ends there: a code block, table or HTML block joins the nested
+ * fenced blocks as a verbatim range (sorted once all are in). */
+static int verbatim_ends(struct md_walk *w, size_t end)
+{
+	size_t s = w->last_start;
+
+	if (s == NO_START || w->last_kind == BLOCK_PROSE)
+		return 0; /* (md_leave checks the kind first: called per block) */
+	trim(w->text, &s, &end);
+	return s < end ? add_verbatim(w->doc, s, end, w->err) : 0;
+}
+
 static int md_leave(MD_BLOCKTYPE type, void *detail, void *ud)
 {
 	struct md_walk *w = ud;
@@ -957,8 +973,15 @@ static int md_leave(MD_BLOCKTYPE type, void *detail, void *ud)
 	if (start == NO_START && w->level == 0)
 		return 0;
 	size_t last = w->last_start != NO_START ? w->last_start : 0;
-	if (start != NO_START)
+	w->h1 |= w->level == 1;
+	if (start != NO_START) {
+		if (w->last_kind != BLOCK_PROSE && verbatim_ends(w, start) < 0) {
+			w->failed = 1;
+			return -1;
+		}
 		w->last_start = start;
+		w->last_kind = w->kind;
+	}
 	if (put_block(w->doc, last,
 		      &(struct chunk_block){.start = start, .level = w->level, .kind = w->kind,
 					    .name = w->name},
@@ -1051,8 +1074,7 @@ static int cmp_vrange(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
-/* The end of the block just read from `at`: the start of the next block
- * with text, or len. */
+/* The start of the first block with text from `at` on, or len. */
 static size_t block_end(const chunk_doc *doc, struct block_iter at, size_t len)
 {
 	struct chunk_block b;
@@ -1070,21 +1092,8 @@ static int split_markdown(struct packer *p, const char *text, size_t len, const 
 	struct md_walk w = {.doc = doc, .text = text, .len = len, .err = err,
 			    .last_start = NO_START};
 
-	if (parse_markdown(&w, text, len, err) < 0)
+	if (parse_markdown(&w, text, len, err) < 0 || verbatim_ends(&w, len) < 0)
 		return -1;
-	/* The code blocks, tables and HTML blocks join the nested fenced blocks
-	 * as verbatim ranges, sorted. */
-	int h1 = 0;
-	struct chunk_block blk, *b = &blk;
-	for (struct block_iter it = {0}; next_block(doc, &it, b);) {
-		h1 |= b->level == 1;
-		if (b->start != NO_START && b->kind != BLOCK_PROSE) {
-			size_t s = b->start, e = block_end(doc, it, len);
-			trim(p, &s, &e);
-			if (s < e && add_verbatim(doc, s, e, err) < 0)
-				return -1;
-		}
-	}
 	if (doc->n_verbatim > 1)
 		qsort(doc->verbatim, doc->n_verbatim, sizeof *doc->verbatim, cmp_vrange);
 
@@ -1093,7 +1102,7 @@ static int split_markdown(struct packer *p, const char *text, size_t len, const 
 	p->path = path;
 	p->present = present;
 	int level = 0;
-	if (title != NULL && title_len > 0 && !h1) {
+	if (title != NULL && title_len > 0 && !w.h1) {
 		path[0].off = doc->n_names;
 		if (append_name(doc, &path[0], title, title_len, err) < 0)
 			return -1;
@@ -1104,7 +1113,13 @@ static int split_markdown(struct packer *p, const char *text, size_t len, const 
 	}
 	int pending = 1; /* the next block starts a section */
 	int first = 1;
-	for (struct block_iter it = {0}; next_block(doc, &it, b);) {
+	struct block_iter it = {0};
+	struct chunk_block blk, next, *b = &blk;
+	/* Each block is decoded once: the next one is read ahead for the end
+	 * of this one (block_end past it only when it has no text). */
+	for (int more = next_block(doc, &it, &next); more;) {
+		blk = next;
+		more = next_block(doc, &it, &next);
 		if (b->level >= 1 && b->level <= CHUNK_MAX_DEPTH) {
 			path[b->level - 1] = b->name;
 			present[b->level - 1] = 1;
@@ -1118,8 +1133,9 @@ static int split_markdown(struct packer *p, const char *text, size_t len, const 
 		if (pending && new_section(p, level) < 0)
 			return -1;
 		pending = 0;
+		size_t end = !more ? len : next.start != NO_START ? next.start : block_end(doc, it, len);
 		/* Text before the first block (link definitions, rules) joins it. */
-		if (add_range(p, first ? 0 : b->start, block_end(doc, it, len), b->level > 0,
+		if (add_range(p, first ? 0 : b->start, end, b->level > 0,
 			      first && b->start > 0 ? BLOCK_PROSE : b->kind) < 0)
 			return -1;
 		first = 0;
