@@ -336,15 +336,8 @@ static size_t file_offset(const chunk_map *map, wide_cursor *wc, size_t off)
 		return off;
 	if (map->wide != NULL)
 		return wide_file_offset(wc, off);
-	size_t lo = 0, hi = map->n_nul; /* replacements before off */
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (map->nul_at[mid] < off)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return off - 2 * lo;
+	/* 2 bytes more for each replacement before off */
+	return off - 2 * chunk_first_at(map->nul_at, map->n_nul, off);
 }
 
 /* 1-based line numbers of offsets visited in increasing order. */

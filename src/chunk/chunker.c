@@ -382,14 +382,13 @@ static void open_chunk(struct packer *p, size_t start, size_t end, size_t t, dp_
 	p->cur_keep = p->level;
 }
 
-/* The index of the first block start at or after `at` in doc->starts. */
-static size_t first_start_from(const chunk_doc *doc, size_t at)
+size_t chunk_first_at(const size_t *a, size_t n, size_t at)
 {
-	size_t lo = 0, hi = doc->n_starts;
+	size_t lo = 0, hi = n;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (doc->starts[mid] < at)
+		if (a[mid] < at)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -437,7 +436,7 @@ static size_t overlap_start(const struct packer *p)
 	 * is not in the previous chunk, unless i is in the block being split
 	 * (the last one packed: a piece of a long block overlaps from a word). */
 	const chunk_doc *doc = p->doc;
-	size_t lo = first_start_from(doc, i);
+	size_t lo = chunk_first_at(doc->starts, doc->n_starts, i);
 	if (lo < doc->n_starts)
 		i = doc->starts[lo] < p->prev_end ? doc->starts[lo] : p->prev_end;
 	const chunk_vrange *r = inside_verbatim(p->doc, i);
@@ -555,7 +554,7 @@ static int split_block(struct packer *p, const struct block_in *b, size_t piece,
 static void drop_starts(struct packer *p)
 {
 	chunk_doc *doc = p->doc;
-	size_t lo = first_start_from(doc, p->prev_start);
+	size_t lo = chunk_first_at(doc->starts, doc->n_starts, p->prev_start);
 
 	if (lo == 0 || lo < doc->n_starts / 2)
 		return; /* the array grows instead: a move per block would be quadratic */

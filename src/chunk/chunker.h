@@ -127,6 +127,10 @@ void chunk_doc_free(chunk_doc *doc);
 int chunk_split(chunk_doc *doc, const char *text, size_t len, enum chunk_format format,
 		const chunk_opts *opts, const char *title, size_t title_len, dp_err *err);
 
+/* The index of the first of a[0..n) (ascending) at or after `at` (n when
+ * none is). */
+size_t chunk_first_at(const size_t *a, size_t n, size_t at);
+
 /* The text of chunk c of doc split from text: a pointer into text when the
  * chunk has no prefix or suffix, else into doc's scratch buffer (valid until
  * the next call).  *len gets its length; NULL when out of memory. */
