@@ -70,15 +70,17 @@ typedef struct {
 	long test_skip_wds, test_max_dirs;
 } watch_times;
 
-/* Sets up watches under roots (absolute paths of directories; borrowed,
- * like opts, for the watch's life).  Returns NULL with err. */
+/* Prepares watching roots (absolute paths of directories; borrowed,
+ * like opts, for the watch's life); watch_run makes the first pass.
+ * Returns NULL with err. */
 watch *watch_new(char *const *roots, size_t nroots, const discover_opts *opts,
 		 const watch_times *times, dp_err *err);
 void watch_free(watch **w);
 
-/* Runs until SIGTERM or SIGINT (blocked by the caller and handed in
- * through a signalfd, with SIGUSR1) or an output failure: records go to
- * sink.  Returns 0 after a stop signal, -1 with err when the output or
+/* Makes the first pass (every directory under the roots watched, every
+ * file taken), then runs until SIGTERM or SIGINT (blocked by the caller
+ * and handed in through a signalfd, with SIGUSR1) or an output failure:
+ * records go to sink.  Returns 0 after a stop signal, -1 with err when the output or
  * inotify failed. */
 int watch_run(watch *w, int signal_fd, dp_sink *sink, dp_err *err);
 
