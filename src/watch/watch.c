@@ -484,8 +484,10 @@ static long settle(watch *w);
 
 static void add_tree(watch *w, const char *dir, size_t r, long delay_ms, int depth)
 {
-	if (depth > DEPTH_MAX)
+	if (depth > DEPTH_MAX) {
+		dp_diag("%s: directories nested too deep; not watched", dir);
 		return;
+	}
 	/* A root's directory, known before its watch: if the path leads
 	 * elsewhere between the two, look_at_roots finds the two differ and
 	 * takes it again (after, it would record the new one as watched). */
@@ -520,6 +522,12 @@ static void add_tree(watch *w, const char *dir, size_t r, long delay_ms, int dep
 		w->unreadable = jv_object_delete(w->unreadable, jv_string(dir));
 		mark_under(w, dir);
 	}
+	/* The directories below are walked once this one is closed: a
+	 * walk holds one descriptor, not one per level.  Before, a tree
+	 * deeper than the limit on open files left every directory below
+	 * that depth unwatched ("Too many open files", taken for
+	 * unreadable; 55 levels under `ulimit -n 64`; fault sweep 24). */
+	jv below = jv_array();
 	struct stat here;
 	int have_dev = fstat(dirfd(d), &here) == 0;
 	while ((e = readdir(d)) != NULL) {
@@ -531,7 +539,7 @@ static void add_tree(watch *w, const char *dir, size_t r, long delay_ms, int dep
 			if (S_ISDIR(st.st_mode) && visible(w, r, path, 1)) {
 				if (have_dev && st.st_dev != here.st_dev) /* a mount point */
 					check_remote(w, path, r);
-				add_tree(w, path, r, delay_ms, depth + 1);
+				below = jv_array_append(below, jv_string(path));
 			} else if (S_ISREG(st.st_mode) && visible(w, r, path, 0) &&
 				   !(w->polling && unchanged(w, path, &st))) {
 				mark_found(w, path, r, &st, delay_ms);
@@ -542,6 +550,12 @@ static void add_tree(watch *w, const char *dir, size_t r, long delay_ms, int dep
 		free(path);
 	}
 	closedir(d);
+	jv_array_foreach(below, i, sub) {
+		add_tree(w, jv_string_value(sub), r, delay_ms, depth + 1);
+		jv_free(sub);
+		(void)i;
+	}
+	jv_free(below);
 }
 
 /* Stops watching dir and the directories below it (gone, or moved: a

@@ -59,4 +59,31 @@ ok $? "an edit after it: taken again"
 kill "$W"
 wait "$W"
 is "$?" 0 "SIGTERM: status 0"
+
+# --- A tree deeper than the limit on open files.  The walk held one
+# descriptor per level: under `ulimit -n 64` a 2,000-level tree was
+# watched down to level 55, below it "cannot watch: Too many open files"
+# (taken for unreadable), and the files there neither taken nor followed.
+# Now it holds one: 70 levels under a limit of 40, a file at level 70
+# taken, its edit followed, and a file made at level 70 taken.
+P=$T_DIR/deep
+for i in $(seq 70); do P=$P/d$i; done
+mkdir -p "$P"
+printf '# deep\n' >"$P/deep.md"
+(ulimit -n 40 && exec docpipe-watch --settle 100 "$T_DIR/deep") >"$T_DIR/deep.out" 2>"$T_DIR/deep.err" &
+W=$!
+has() { jq -e -s --arg p "$1" "[.[] | select(.kind == \"file\" and .path == \$p)] | length == $2" \
+	"$T_DIR/deep.out" >/dev/null; }
+wait_for 30 has "$P/deep.md" 1
+ok $? "70 levels under a limit of 40 open files: the deepest file taken" || sed 's/^/# /' "$T_DIR/deep.err"
+printf '# deep, edited\n' >"$P/deep.md"
+printf '# new\n' >"$P/new.md"
+wait_for 30 has "$P/deep.md" 2
+ok $? "its edit followed"
+wait_for 30 has "$P/new.md" 1
+ok $? "a file made there taken"
+kill "$W"
+wait "$W"
+is "$?" 0 "SIGTERM: status 0"
+is "$(cat "$T_DIR/deep.err")" "" "nothing said"
 done_testing
