@@ -1,18 +1,19 @@
 #!/bin/bash
-# docpipe-watch's memory over many files (fault sweep 24, session 50).
-# Its first pass held every file of the roots pending at once, and every
-# file pending or known kept a jq array with room for 16 items (272
-# bytes) and a second copy of its path: 1.1 KB a file, 452 MB over
-# 400,000 files (61 MB over 50,000), and once the pass was done the
-# emptied pending object, whose iteration walks every slot it ever had,
-# was walked every 100 ms: 5% of a CPU while nothing happened.  Now the
-# walk resolves what is due every 4,096 files, the arrays are sized to
-# their items, known and singles share the path, and pending is made anew
-# once empty: 167 MB over 400,000 files, 26 MB over 50,000, no idle CPU.
-# Here 30,000 files: each taken once, the peak (release build) under a
-# bound the code before passed by far (42 MB then, 19 MB now), then
-# deletes and an edit still followed.  Under ASan 6,000 files (the same
-# paths, walked in seconds; the bound is the release build's).
+# docpipe-watch at scale (fault sweep 24, session 50): its memory over
+# many files, a tree deeper than its limit on open files, a SIGTERM in a
+# long first pass.  Its first pass held every file of the roots pending
+# at once, and every file pending or known kept a jq array with room
+# for 16 items (272 bytes) and a second copy of its path: 1.1 KB a file,
+# 452 MB over 400,000 files (61 MB over 50,000), and once the pass was
+# done the emptied pending object, whose iteration walks every slot it
+# ever had, was walked every 100 ms: 5% of a CPU while nothing happened.
+# Now the walk resolves what is due every 4,096 files, the arrays are
+# sized to their items, known and singles share the path, and pending is
+# made anew once empty: 167 MB over 400,000 files, 26 MB over 50,000,
+# no idle CPU.  Here 30,000 files: each taken once, the peak (release
+# build) under a bound the code before passed by far (42 MB then, 19 MB
+# now), then deletes and an edit still followed.  Under ASan 6,000 files
+# (the same paths, walked in seconds; the bound is the release build's).
 . "$(dirname "$0")/../lib/tap.sh"
 
 D=$T_DIR/tree
