@@ -68,7 +68,8 @@ static int over_max_record(const embed_ctx *c, const embed_doc *d, size_t text_b
 	if (c->max_record == 0 || need <= c->max_record)
 		return 0;
 	dp_err why;
-	dp_err_set(&why, "JSON text of at least %zu bytes (its chunks' texts and vectors)", need);
+	dp_err_set(&why, "JSON text over %zu bytes (its chunks' texts and vectors alone: %zu)", c->max_record,
+		   need);
 	dp_record_too_big_reason(err, &why, c->max_record);
 	return 1;
 }

@@ -484,8 +484,6 @@ static void unwatched(watch *w, jv key)
 	jv_free(was);
 }
 
-/* Watches dir and the directories below it (root r); marks the files
- * found there (so none created before its watch existed is missed). */
 static long settle(watch *w);
 
 /* Whether SIGTERM or SIGINT came: looked at every WALK_SETTLE_FILES
@@ -509,6 +507,8 @@ static int stop_asked(watch *w)
 	return w->stopping;
 }
 
+/* Watches dir and the directories below it (root r); marks the files
+ * found there (so none created before its watch existed is missed). */
 static void add_tree(watch *w, const char *dir, size_t r, long delay_ms, int depth)
 {
 	if (w->stopping)
