@@ -13,6 +13,10 @@
 #
 #   bench/api-graph.sh [CASE...] [-n RUNS]   (default: fixed b c, 1 run each)
 #     RUN_OPTS="..." adds options to every `docpipe run` (e.g. --window 64)
+#     AB_BIN=DIR runs every case twice in a row, DIR's build first ("[A]",
+#     e.g. a copy of main's bin/ with its docpipe script) then this one's
+#     ("[B]"): builds compared minutes apart on a shared machine differ by
+#     its load more than by their change (session 50)
 #     fixed  one file of one chunk: what any `docpipe run` costs (starting the
 #            processes, the hub's wait for the replicas' last counters, the
 #            sweep, stopping), to set against the other cases' walls
@@ -89,8 +93,18 @@ stage_args=("${default_stage_args[@]}")
 bound_slots=$slots
 embed_backend=openai
 # run LABEL CORPUS [HUB-OPTION [RUN-OPTION...]]: one timed `docpipe run` into a
-# fresh database.
+# fresh database (with AB_BIN, one of each build).
 run() {
+	if [ -z "${AB_BIN:-}" ]; then
+		run_one "$@"
+		return
+	fi
+	local b=$BIN
+	BIN=$AB_BIN run_one "$1 [A]" "${@:2}"
+	BIN=$b run_one "$1 [B]" "${@:2}"
+}
+# run_one LABEL CORPUS [HUB-OPTION [RUN-OPTION...]]: run's, with $BIN's build.
+run_one() {
 	local label=$1 dir=$out/$2 hubopt=(${3:+--opt hub=$3}) start end wall
 	n=$((n + 1))
 	createdb "b$n"
@@ -98,7 +112,7 @@ run() {
 	hub_peak "bench$n" &
 	sampler=$!
 	start=$(date +%s.%N)
-	PGDATABASE=b$n /usr/bin/time -f '%U %S' -o "$out/cpu" "$BIN/docpipe" run "$dir" --run "bench$n" \
+	PGDATABASE=b$n DOCPIPE_BIN=$BIN /usr/bin/time -f '%U %S' -o "$out/cpu" "$BIN/docpipe" run "$dir" --run "bench$n" \
 		"${stage_args[@]}" "${@:4}" ${RUN_OPTS:-} --opt summarize=--backend=openai --opt summarize=--no-reuse \
 		--opt embed=--backend="$embed_backend" --opt embed=--no-reuse "${hubopt[@]}" --quiet \
 		>"$out/report" 2>"$out/err" || { echo "run failed:"; tail "$out/err"; exit 1; }
