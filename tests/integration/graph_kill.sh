@@ -64,8 +64,12 @@ wait $WORKER
 like "$(cat "$T_DIR/err")" "embed-[12] \(pid [0-9]+\) exited with status 137; restarting" \
 	"the supervisor says it restarted a replica"
 # The hub sees a killed replica's pid gone within a tick (before, it waited
-# for 3 s of silence, with "exited or fell silent for 3 s").
-like "$(grep 'docpipe-hub: .*re-sending' "$T_DIR/err")" "docpipe-hub: [12] replica\(s\) exited: re-sending the [0-9]+ document\(s\) in flight" \
+# for 3 s of silence, with "exited or fell silent for 3 s").  How many in
+# one message is not the point: under load the test's kills of two stages
+# (each as soon as the hub's latest progress line shows it busy, which can
+# be a line from before the previous kill) land in one tick, "4 replica(s)
+# exited" (a clean clone of session 50; e4fa393's build too, 1 in 3 by hand).
+like "$(grep 'docpipe-hub: .*re-sending' "$T_DIR/err")" "docpipe-hub: [1-8] replica\(s\) exited: re-sending the [0-9]+ document\(s\) in flight" \
 	"the hub re-sends once it sees the killed replicas' pids gone"
 is "$(jq -r '[.complete, .documents, .failed] | @tsv' "$T_DIR/report")" "$(printf 'true\t%d\t0' $N)" \
 	"report: complete, $N documents, none failed"
