@@ -259,16 +259,16 @@ static int zmq_next(dp_source *src, jv *rec, dp_err *err)
 	reader_idle(src, 0);
 	src->msgno++;
 	size_t size = zmq_msg_size(&msg);
+	int over = size > src->max_record;
 	/* A message over --max-record is refused by its size: only its head
 	 * is parsed, for the error record (its chunks took several times
 	 * their text's memory before they were refused). */
-	*rec = size > src->max_record ? dp_record_head(zmq_msg_data(&msg), size, &why)
-				      : parse(src, zmq_msg_data(&msg), size, &why);
+	*rec = over ? dp_record_head(zmq_msg_data(&msg), size, &why) : parse(src, zmq_msg_data(&msg), size, &why);
 	zmq_msg_close(&msg);
 	if (!jv_is_valid(*rec)) {
 		jv_free(*rec);
 		*rec = bad_input("message", src->msgno, why.msg);
-	} else if (size > src->max_record) {
+	} else if (over) {
 		/* A peer with a larger --max-record (zmqsock.h): refused as a
 		 * record, with its run and seq, so the hub gets its outcome,
 		 * and the connection stays up. */

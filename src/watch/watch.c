@@ -83,7 +83,6 @@ struct watch {
 	jv pending; /* object: path -> [deadline ms, root index, open writer's first event ms or -1] */
 	size_t npending; /* its paths: emptied, it is made anew (settle) */
 	unsigned long found; /* files the walks found (WALK_SETTLE_FILES) */
-	int passed;          /* the first pass is done (watch_run) */
 	/* watch_run's signalfd, looked at within long walks and settles
 	 * (stop_asked): a stop signal read there ends them and the run, a
 	 * SIGUSR1 is kept for the loop (rescan_asked). */
@@ -1267,9 +1266,8 @@ int watch_run(watch *w, int signal_fd, dp_sink *sink, dp_err *err)
 	w->signal_fd = signal_fd;
 	/* The first pass: every file now, every directory watched first;
 	 * here, where the records it resolves as it walks have their sink. */
-	for (size_t r = 0; r < w->nroots && !w->passed; r++)
+	for (size_t r = 0; r < w->nroots; r++)
 		add_tree(w, w->roots[r], r, 0, 0);
-	w->passed = 1;
 	for (;;) {
 		if (w->stopping)
 			return 0;
