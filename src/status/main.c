@@ -242,18 +242,19 @@ static int try_claim(void *ctx, dp_err *err)
 	}
 	/* A standby or a read-only database named first, as the store does:
 	 * the claim's own failure there gave PostgreSQL's words ("cannot
-	 * execute SELECT in a read-only transaction") before the hint. */
+	 * execute SELECT in a read-only transaction") before the hint.  Then
+	 * the schema's check and the tables, under the schema lock: one
+	 * check, not one before the lock and one in it (the claim is on every
+	 * run's start). */
 	int bad = dp_db_unwritable(c->db, err);
-	if (bad == 0)
-		bad = store_schema_check(c->db, err);
-	if (bad > 0)
+	int rc = bad == 0 ? store_outcome_ensure_checked(c->db, err) : -1;
+	if (bad > 0 || rc > 0)
 		c->code = DP_EXIT_USAGE;
-	if (bad != 0)
-		return bad > 0 ? -2 : -1;
-	int rc = store_outcome_ensure(c->db, err) < 0
-			 ? -1
-			 : status_live_claim(c->db, &c->live, c->a->claim, c->a->roots, c->a->nroots,
-					     c->a->overlap, err);
+	if (bad != 0 || rc > 0)
+		return bad < 0 ? -1 : -2;
+	if (rc == 0)
+		rc = status_live_claim(c->db, &c->live, c->a->claim, c->a->roots, c->a->nroots, c->a->overlap,
+				       err);
 	if (rc < 0) {
 		status_live_end(c->db, &c->live);
 		if (!dp_db_open_refused(err))
@@ -277,7 +278,8 @@ static int record_shown(const struct args *a, PGconn **db, dp_err *err)
 	dp_cli_handle_signals();
 	if (a->tty_fd >= 0 && dup2((int)a->tty_fd, STDERR_FILENO) < 0)
 		dp_diag("--tty-fd %ld: %s", a->tty_fd, strerror(errno));
-	return status_record_run(db, a->db_env, a->report, (double)a->db_retry, err);
+	/* The claim made the tables on this connection (try_claim). */
+	return status_record_run(db, a->db_env, a->report, (double)a->db_retry, 1, err);
 }
 
 /* --claim: the claim made, waiting up to --db-retry for a database that is
@@ -358,7 +360,7 @@ int main(int argc, char **argv)
 	PGconn *db = NULL;
 	if (a.report != NULL) {
 		dp_cli_handle_signals();
-		rc = status_record_run(&db, a.db_env, a.report, (double)a.db_retry, &err);
+		rc = status_record_run(&db, a.db_env, a.report, (double)a.db_retry, 0, &err);
 		rc = rc == -3 ? DP_EXIT_USAGE : rc < 0 ? DP_EXIT_SYSTEM : DP_EXIT_OK;
 	} else if ((db = dp_db_connect(a.db_env, "docpipe-status", &err)) == NULL) {
 		dp_diag("%s", err.msg);

@@ -424,16 +424,24 @@ static int record_once(void *ctx, dp_err *err)
 			return r->refused ? -2 : -1;
 		}
 	}
-	if (!r->ready && store_outcome_ensure(*r->db, err) < 0)
+	int made = !r->ready;
+	if (made && store_outcome_ensure(*r->db, err) < 0)
 		return -1;
 	r->ready = 1;
-	return store_outcome_run_report(*r->db, r->report, err);
+	int rc = store_outcome_run_report(*r->db, r->report, err);
+	/* Tables made before this try (the claim's, at the run's start) may
+	 * have gone since (a DROP during the run): made again, once. */
+	if (rc == -1 && !made && !dp_db_lost(*r->db)) {
+		r->ready = 0;
+		return record_once(ctx, err);
+	}
+	return rc;
 }
 
-int status_record_run(PGconn **db, const char *db_env, const char *path, double patience,
+int status_record_run(PGconn **db, const char *db_env, const char *path, double patience, int ready,
 		      dp_err *err)
 {
-	struct recording r = {.db = db, .db_env = db_env};
+	struct recording r = {.db = db, .db_env = db_env, .ready = ready && *db != NULL};
 	dp_err early;
 
 	/* Connected and the tables made before the report is read, so that a
@@ -441,7 +449,8 @@ int status_record_run(PGconn **db, const char *db_env, const char *path, double 
 	 * now is waited out after the report. */
 	if (*db == NULL)
 		*db = dp_db_connect(db_env, "docpipe-status", &early);
-	r.ready = *db != NULL && store_outcome_ensure(*db, &early) == 0;
+	if (!r.ready)
+		r.ready = *db != NULL && store_outcome_ensure(*db, &early) == 0;
 	int got = read_report(path, &r.report, err);
 
 	if (got < 0)

@@ -37,7 +37,9 @@ void status_print(FILE *out, jv st);
  * dp_db_connect reads it); it stays the caller's, to PQfinish, made again
  * when lost.  The tables are made before the report is read, so a
  * recorder started ahead of the run's end only inserts once the report
- * comes.  A database away (a
+ * comes; with ready (*db made them: the claim's connection, at the run's
+ * start) not again, unless the report's statement fails on that
+ * connection (a table dropped since: made again, once).  A database away (a
  * restart at the run's end, still in recovery) is waited for up to
  * patience seconds, as the store waits (store_patiently: said on stderr):
  * the report was lost when one reconnection failed.  Recording twice
@@ -45,7 +47,7 @@ void status_print(FILE *out, jv st);
  * the report is empty (nothing written: its writer gone), -3 with err
  * when the login is refused for good (dp_db_connect_status), or -1 with
  * err. */
-int status_record_run(PGconn **db, const char *db_env, const char *path, double patience,
+int status_record_run(PGconn **db, const char *db_env, const char *path, double patience, int ready,
 		       dp_err *err);
 
 #endif

@@ -192,13 +192,21 @@ int store_schema_check(PGconn *db, dp_err *err)
 	return 1;
 }
 
-int store_outcome_ensure(PGconn *db, dp_err *err)
+int store_outcome_ensure_checked(PGconn *db, dp_err *err)
 {
 	if (dp_db_begin_locked(db, NULL, DP_DB_UNTIMED, STORE_LOCK_KEY, err) < 0)
 		return -1;
-	int rc = store_schema_check(db, err) != 0 || dp_db_exec(db, DP_DB_CREATE_SCHEMA, err) < 0 ||
-		 store_outcome_schema(db, err) < 0 ? -1 : 0;
-	return dp_db_end(db, rc, err);
+	int bad = store_schema_check(db, err);
+	int rc = bad != 0 || dp_db_exec(db, DP_DB_CREATE_SCHEMA, err) < 0 || store_outcome_schema(db, err) < 0
+			 ? -1 : 0;
+	if (dp_db_end(db, rc, err) < 0)
+		return bad > 0 ? 1 : -1;
+	return 0;
+}
+
+int store_outcome_ensure(PGconn *db, dp_err *err)
+{
+	return store_outcome_ensure_checked(db, err) != 0 ? -1 : 0;
 }
 
 /* One statement: the last outcome per path wins (DISTINCT ON over the

@@ -54,8 +54,13 @@ int store_schema_check(PGconn *db, dp_err *err);
 int store_outcome_schema(PGconn *db, dp_err *err);
 
 /* The same in a transaction of its own, under the schema lock, creating
- * schema docpipe if needed: for tools other than the store.  Returns 0 or
- * -1 with err. */
+ * schema docpipe if needed, after store_schema_check (under the lock: a
+ * store making the tables meanwhile is waited for): for tools other than
+ * the store.  Returns 0; 1 with err when the check found schema docpipe
+ * not as docpipe made it (a configuration error, nothing made); -1 with
+ * err. */
+int store_outcome_ensure_checked(PGconn *db, dp_err *err);
+/* store_outcome_ensure_checked, its 1 as -1. */
 int store_outcome_ensure(PGconn *db, dp_err *err);
 
 /* Records the outcomes of items[0..n) (those with a path and a status),
