@@ -436,15 +436,15 @@ void store_fulltext_tend(store *s, long long chunks)
 	s->tsv_pending = 0;
 }
 
-int store_fulltext_settle(store *s, dp_err *err)
+/* Merges the whole pending list on the main connection, outside any
+ * transaction, in one of its own: work_mem bounds the merge's sort, as for
+ * a cleanup during the writes.  Not being allowed to (another role owns
+ * the index) is left to autovacuum.  0, or -1 with err when the
+ * connection is lost. */
+static int merge_here(store *s, dp_err *err)
 {
 	dp_err why;
 
-	gin_done(s, 1);
-	if (s->tsv_pending == 0)
-		return 0;
-	/* In its own transaction: work_mem bounds the merge's sort, as for a
-	 * cleanup during the writes. */
 	if (dp_db_begin(s->db, STORE_SESSION_SETTINGS, DP_DB_UNTIMED "; SET LOCAL work_mem = '"
 			STORE_GIN_WORK_MEM "'; " CLEAN_SQL "; COMMIT", &why) < 0) {
 		dp_db_rollback(s->db);
@@ -455,6 +455,25 @@ int store_fulltext_settle(store *s, dp_err *err)
 	}
 	s->tsv_pending = 0;
 	return 0;
+}
+
+int store_fulltext_settle(store *s, dp_err *err)
+{
+	gin_done(s, 1);
+	return s->tsv_pending == 0 ? 0 : merge_here(s, err);
+}
+
+int store_fulltext_merge_left(store *s, dp_err *err)
+{
+	return s->gin_left && s->text_config[0] != '\0' ? merge_here(s, err) : 0;
+}
+
+int store_fulltext_end(store *s, dp_err *err)
+{
+	gin_done(s, 1);
+	if (!s->gin_off && s->tsv_pending < STORE_GIN_LEAVE_CHUNKS)
+		return 0;
+	return store_fulltext_settle(s, err);
 }
 
 int store_fulltext_ensure(store *s, dp_err *err)

@@ -51,9 +51,10 @@ int store_fulltext_check(store *s, dp_err *err);
  * 64 MB of work_mem (a fraction of the cost of merging every 4 MB with
  * 4 MB; docs/PERFORMANCE.md, issue 11).  The store merges it on a second
  * connection while it writes (store_fulltext_tend), so the merge runs
- * beside the writes instead of inside them, and when its run ends or its
- * input pauses (store_fulltext_settle), as queries read the pending list
- * until it is merged. */
+ * beside the writes instead of inside them, and when its input pauses or
+ * its run ends (store_fulltext_end), as queries read the pending list
+ * until it is merged; a short tail is left at the end to the next store's
+ * start (store_fulltext_merge_left). */
 #define STORE_GIN_WORK_MEM "64MB"
 #define STORE_GIN_SETTINGS \
 	"SET LOCAL gin_pending_list_limit = '16MB'; SET LOCAL work_mem = '" STORE_GIN_WORK_MEM "'"
@@ -77,14 +78,39 @@ int store_fulltext_settle(store *s, dp_err *err);
  * `chunks` were written since the last merge and none runs, starts one on
  * the second connection (made at the first need) without waiting for it
  * (the server merges on its own backend, on a core the writes leave idle).
- * The writes pass STORE_GIN_TEND_CHUNKS; an input that pauses passes 1
- * (STORE_GIN_IDLE_MS: the server has time now, and a run's end then finds
- * the list merged instead of merging it before the store may exit).  Never
- * fails the run: when that connection cannot be had or the merge fails
- * (not allowed, connection lost), it says so once and leaves the merges to
- * the writes and store_fulltext_settle. */
+ * The writes pass STORE_GIN_TEND_CHUNKS; an input that pauses passes 1:
+ * after STORE_GIN_IDLE_MS when the list holds STORE_GIN_LEAVE_CHUNKS or
+ * more (the server has time now, and a run's end, which would merge them,
+ * then finds them merged or merging), else after STORE_GIN_PAUSE_MS (a
+ * pause, not a run's end: the supervisor's stop comes 10-30 ms after the
+ * last batch, and the end leaves a short tail unmerged instead of waiting
+ * for its merge).  Never fails the run: when that connection cannot be
+ * had or the merge fails (not allowed, connection lost), it says so once
+ * and leaves the merges to the writes and store_fulltext_settle. */
 #define STORE_GIN_IDLE_MS 10
+#define STORE_GIN_PAUSE_MS 100
 void store_fulltext_tend(store *s, long long chunks);
+/* At the start of a store's run into a corpus that was there (s->gin_left),
+ * before its first batch: merges what earlier stores left in the pending
+ * list (store_fulltext_end's tail, or a store killed before its merge)
+ * on the main connection (an empty list costs the server a look at the
+ * index's metapage; a tail, under STORE_GIN_LEAVE_CHUNKS chunks a
+ * store, is merged while a run's first documents are on their way).
+ * Returns as store_fulltext_settle. */
+int store_fulltext_merge_left(store *s, dp_err *err);
+/* At the end of a store's run (its input ended or a stop): waits for the
+ * merge store_fulltext_tend started (if any); then merges what this store
+ * wrote since (store_fulltext_settle) unless that is fewer than
+ * STORE_GIN_LEAVE_CHUNKS chunks and the second connection works: those
+ * are left in the pending list for the next store's start
+ * (store_fulltext_merge_left), or the next merge, autovacuum's included.
+ * Queries read them from the list meanwhile, the same answers: a GIN scan
+ * reads every pending page, ~0.16 ms more per scan for 265 chunks, ~0.43
+ * ms for 700 (docs/PERFORMANCE.md, session 51, helper h51c), where the
+ * merge would hold up a run's end by 20-30 ms (issue 8 (b): a 265-chunk
+ * document written last).  Returns as store_fulltext_settle. */
+#define STORE_GIN_LEAVE_CHUNKS 1000
+int store_fulltext_end(store *s, dp_err *err);
 /* Waits for the merge store_fulltext_tend started (if any) and closes its
  * connection (store_park); the next tend opens one again. */
 void store_fulltext_park(store *s);

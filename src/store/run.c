@@ -123,7 +123,8 @@ static int between_batches(store *s, store_feed *feed, dp_sink *sink, dp_err *er
 	if (store_feed_idle(feed) && dp_sink_flush(sink, err) < 0)
 		return -1;
 	dp_stats_wait_begin("database");
-	if (s->tsv_pending > 0 && store_feed_quiet(feed, STORE_GIN_IDLE_MS))
+	if (s->tsv_pending > 0 && store_feed_quiet(feed, s->tsv_pending >= STORE_GIN_LEAVE_CHUNKS
+								 ? STORE_GIN_IDLE_MS : STORE_GIN_PAUSE_MS))
 		store_fulltext_tend(s, 1);
 	if ((s->bulk && store_feed_quiet(feed, BULK_IDLE_MS) && settle(s, store_index_settle, err) < 0) ||
 	    (s->tsv_pending > 0 && store_feed_quiet(feed, BULK_IDLE_MS) &&
@@ -227,6 +228,9 @@ int store_run(store *s, dp_source *src, dp_sink *sink, dp_crash *crash, store_co
 		return DP_EXIT_SYSTEM;
 	}
 	memset(counts, 0, sizeof *counts);
+	/* A failure here (the connection lost for good) is the writes' to meet. */
+	dp_err left;
+	settle(s, store_fulltext_merge_left, &left);
 	while ((n = store_feed_take(feed, items, STORE_BATCH_DOCS, STORE_BATCH_CHUNKS, err)) > 0) {
 		unsigned long stored = counts->stored, unchanged = counts->unchanged;
 		for (size_t at = 0, part; at < (size_t)n && rc == DP_EXIT_OK; at += part) {
@@ -262,9 +266,10 @@ int store_run(store *s, dp_source *src, dp_sink *sink, dp_crash *crash, store_co
 	store_feed_stop(&feed);
 	free(items);
 	/* Whatever ended the run (even SIGTERM), the index is built before the
-	 * store exits; the first error is the one reported. */
+	 * store exits, the pending list merged but for a short tail
+	 * (store_fulltext_end); the first error is the one reported. */
 	dp_err why;
-	if ((settle(s, store_index_settle, &why) < 0 || settle(s, store_fulltext_settle, &why) < 0) &&
+	if ((settle(s, store_index_settle, &why) < 0 || settle(s, store_fulltext_end, &why) < 0) &&
 	    rc != DP_EXIT_SYSTEM) {
 		*err = why;
 		rc = DP_EXIT_SYSTEM;

@@ -308,6 +308,7 @@ static int schema_ensure(store *s, int *usage, dp_err *err)
 		if (create_chunks(s, why, sizeof why, usage, &loud, err) < 0)
 			goto end;
 	} else {
+		s->gin_left = 1;
 		s->vtype = vector_type_of(set.vector_type);
 		if (s->opt.vector_type != STORE_VT_AUTO && s->opt.vector_type != s->vtype) {
 			dp_err_set(err, "--vector-type %s: the corpus stores its vectors as %s (chosen when"

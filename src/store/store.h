@@ -119,6 +119,8 @@ typedef struct store {
 	PGconn *gin;
 	int gin_busy, gin_off;
 	long long gin_sent;
+	int gin_left; /* the corpus was there at the start: an earlier store may have left
+		       * pending entries (store_fulltext_merge_left) */
 	store_buf buf;          /* COPY stream and binary parameters */
 	store_buf buf2;         /* a second binary parameter */
 	store_buf buf3, buf4;   /* a third and fourth (mark_run's streams, seqs) */

@@ -2,9 +2,10 @@
 # The full-text index's pending list is merged beside the writes (issue 11,
 # store throughput): after 4,000 chunks the store starts
 # gin_clean_pending_list on a second connection (application_name
-# docpipe-store-gin) without waiting for it, and merges the rest when its
-# input ends.  A merge that fails (the index dropped) fails no write: the
-# store says so once and leaves the merges to the writes.
+# docpipe-store-gin) without waiting for it, and when its input pauses;
+# when its input ends, it merges the rest, but for a short tail, which the
+# next store's start merges.  A merge that fails (the index dropped) fails
+# no write: the store says so once and leaves the merges to the writes.
 . "$(dirname "$0")/../lib/tap.sh"
 cd "$T_DIR"
 set -o pipefail
@@ -53,8 +54,8 @@ is "$(sql "SET enable_seqscan = off; SELECT d.path FROM docpipe.chunks c JOIN do
 	WHERE c.tsv @@ 'w17x42'::tsquery")" /d/17.md "a rare term is found through the index"
 is "$(grep -c 'pending list' err)" 0 "no complaint about the merge"
 
-# An input that pauses: the store merges at once (STORE_GIN_IDLE_MS), beside,
-# so a run's end finds the list merged (it waited 2 s, then merged in line).
+# An input that pauses: the store merges beside (after STORE_GIN_PAUSE_MS of
+# quiet; it waited 2 s, then merged in line).
 # Which connection merged: the second one's session, from the merge to the
 # store's park 1 s later, is looked for by the server itself every 10 ms
 # (a psql a look missed it on a loaded machine); before, a merge within 1 s
@@ -82,6 +83,30 @@ ok $? "... beside, on the second connection, not in line after 2 s"
 exec 3>&-
 wait "$STORE"; is "$?" 0 "and the store exits 0"
 is "$(grep -c 'pending list' err3)" 0 "no complaint about the merge"
+
+# A short tail at the end (issue 8 (b): a big document written last, the
+# run's end held up by its merge): fewer than STORE_GIN_LEAVE_CHUNKS chunks
+# written since the last merge are left in the pending list, the store's
+# exit not waiting for their merge; queries find them there; the next
+# store's start merges them (store_fulltext_end, store_fulltext_merge_left).
+python3 - >tail.ndjson <<'PY'
+import json
+chunks = [{"seq": k, "text": "tail chunk %d of the last document tailword%d" % (k, k)} for k in range(300)]
+print(json.dumps({"v": 1, "kind": "document", "path": "/d/tail.md", "root": "/d", "hash": "t1",
+                  "chunker": "t", "chunks": chunks}))
+PY
+tuples() { sql "SELECT pending_tuples FROM pgstatginindex('docpipe.chunks_tsv')"; }
+is "$(tuples)" 0 "the pending list is empty before"
+docpipe-store -q <tail.ndjson >/dev/null 2>err4
+is "$?" 0 "a store writes a 300-chunk document as its last and exits 0"
+is "$(tuples)" 300 "its 300 chunks are left in the pending list (the exit waits for no merge)"
+rare="SET enable_seqscan = off; SELECT d.path FROM docpipe.chunks c JOIN docpipe.documents d
+	ON d.id = c.document_id WHERE c.tsv @@ 'tailword217'::tsquery"
+is "$(sql "$rare")" /d/tail.md "a query finds them in the list"
+docpipe-store -q </dev/null 2>>err4
+is "$?/$(tuples)" 0/0 "the next store's start merges them"
+is "$(sql "$rare")" /d/tail.md "and the query finds them in the index"
+is "$(grep -c 'pending list' err4)" 0 "no complaint about the merge"
 
 # A merge that fails (here: someone dropped the index) fails no write: the
 # store says so once and leaves the merges to the writes.
