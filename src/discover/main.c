@@ -71,35 +71,6 @@ static int put(void *ctx, jv rec)
 	return 0;
 }
 
-/* The end record: written last, after every other record, so that its
- * arrival proves the reader saw the whole walk.  status is the exit status
- * discover is about to return; complete says every directory was read. */
-static jv end_record(const discover_stats *st, char **roots, int nroots, int status)
-{
-	jv r = jv_object(), list = jv_array();
-
-	for (int i = 0; i < nroots; i++)
-		list = jv_array_append(list, jv_string(roots[i]));
-	r = jv_object_set(r, jv_string("v"), jv_number(DP_PROTOCOL_VERSION));
-	r = jv_object_set(r, jv_string("kind"), jv_string(DP_KIND_END));
-	r = jv_object_set(r, jv_string("stage"), jv_string("discover"));
-	r = jv_object_set(r, jv_string("records"),
-			  jv_number((double)(st->files + st->errors + st->skips)));
-	r = jv_object_set(r, jv_string("files"), jv_number((double)st->files));
-	r = jv_object_set(r, jv_string("errors"), jv_number((double)st->errors));
-	r = jv_object_set(r, jv_string("skips"), jv_number((double)st->skips));
-	r = jv_object_set(r, jv_string("roots"), list);
-	r = jv_object_set(r, jv_string("status"), jv_number(status));
-	/* Every part not read listed (a directory unreadable to this user, a
-	 * lost+found): a sweep keeps what is stored under them and deletes
-	 * the rest (dp_end_unread). */
-	if (st->unwalked > 0 && st->unread != NULL &&
-	    (unsigned long)jv_array_length(jv_copy(*st->unread)) == st->unwalked)
-		r = jv_object_set(r, jv_string("unread"), jv_copy(*st->unread));
-	return jv_object_set(r, jv_string("complete"), jv_bool(status != DP_EXIT_SYSTEM &&
-								   st->unwalked == 0));
-}
-
 /* What the command line sets. */
 struct args {
 	discover_opts opts;
@@ -191,8 +162,10 @@ static int walk_roots(char **roots, int nroots, const discover_opts *opts, int w
 	}
 	/* A root not walked at all leaves its whole tree unseen. */
 	stats.unwalked += (unsigned long)unwalkable;
+	unsigned long written = stats.files + stats.errors + stats.skips;
 	if (want_end && !out->failed &&
-	    dp_sink_put(out->sink, end_record(&stats, roots, nroots, rc), &err) < 0) {
+	    dp_sink_put(out->sink, discover_end_record("discover", written, &stats, roots, (size_t)nroots, rc),
+			&err) < 0) {
 		dp_diag("%s", err.msg);
 		rc = DP_EXIT_SYSTEM;
 	}

@@ -182,22 +182,57 @@ static void emit_error(struct walker *w, const char *reason)
  * the run's counts add up. */
 static void emit_skip(struct walker *w, const char *reason)
 {
+	skip_diag(w, reason);
+	if (w->opts->skip_records)
+		emit(w, discover_skip_record(w->path, w->root, "discover", reason), EMIT_SKIP);
+}
+
+jv discover_skip_record(const char *path, const char *root, const char *stage, const char *reason)
+{
 	char shown[DISCOVER_MAX_PATH];
 	jv rec = jv_object();
 
-	skip_diag(w, reason);
-	if (!w->opts->skip_records) {
-		jv_free(rec);
-		return;
-	}
-	discover_printable(w->path, shown, sizeof shown);
+	discover_printable(path, shown, sizeof shown);
 	rec = jv_object_set(rec, jv_string("v"), jv_number(DP_PROTOCOL_VERSION));
 	rec = jv_object_set(rec, jv_string("kind"), jv_string(DP_KIND_SKIP));
 	rec = jv_object_set(rec, jv_string("path"), jv_string(shown));
-	rec = jv_object_set(rec, jv_string("root"), jv_string(w->root));
-	rec = jv_object_set(rec, jv_string("stage"), jv_string("discover"));
-	rec = jv_object_set(rec, jv_string("reason"), jv_string(reason));
-	emit(w, rec, EMIT_SKIP);
+	rec = jv_object_set(rec, jv_string("root"), jv_string(root));
+	rec = jv_object_set(rec, jv_string("stage"), jv_string(stage));
+	return jv_object_set(rec, jv_string("reason"), jv_string(reason));
+}
+
+const char *discover_not_regular(mode_t mode)
+{
+	return S_ISLNK(mode)    ? "symbolic link, not followed"
+	       : S_ISFIFO(mode) ? "FIFO skipped, not a regular file"
+	       : S_ISSOCK(mode) ? "socket skipped, not a regular file"
+				: "device skipped, not a regular file";
+}
+
+jv discover_end_record(const char *stage, unsigned long records, const discover_stats *st,
+		       char *const *roots, size_t nroots, int status)
+{
+	jv r = jv_object(), list = jv_array();
+
+	for (size_t i = 0; i < nroots; i++)
+		list = jv_array_append(list, jv_string(roots[i]));
+	r = jv_object_set(r, jv_string("v"), jv_number(DP_PROTOCOL_VERSION));
+	r = jv_object_set(r, jv_string("kind"), jv_string(DP_KIND_END));
+	r = jv_object_set(r, jv_string("stage"), jv_string(stage));
+	r = jv_object_set(r, jv_string("records"), jv_number((double)records));
+	r = jv_object_set(r, jv_string("files"), jv_number((double)st->files));
+	r = jv_object_set(r, jv_string("errors"), jv_number((double)st->errors));
+	r = jv_object_set(r, jv_string("skips"), jv_number((double)st->skips));
+	r = jv_object_set(r, jv_string("roots"), list);
+	r = jv_object_set(r, jv_string("status"), jv_number(status));
+	/* Every part not read listed (a directory unreadable to this user, a
+	 * lost+found): a sweep keeps what is stored under them and deletes
+	 * the rest (dp_end_unread). */
+	if (st->unwalked > 0 && st->unread != NULL &&
+	    (unsigned long)jv_array_length(jv_copy(*st->unread)) == st->unwalked)
+		r = jv_object_set(r, jv_string("unread"), jv_copy(*st->unread));
+	return jv_object_set(r, jv_string("complete"), jv_bool(status != DP_EXIT_SYSTEM &&
+								   st->unwalked == 0));
 }
 
 /* An entry its directory listed that is gone when stat'ed or opened (a
@@ -342,9 +377,9 @@ static int visit(struct walker *w, int dfd, const char *name, unsigned char type
 	}
 	if (S_ISLNK(st.st_mode)) {
 		if (discover_wanted(w->opts, rel))
-			emit_skip(w, "symbolic link, not followed");
+			emit_skip(w, discover_not_regular(st.st_mode));
 		else if (!discover_excluded(w->opts, rel))
-			skip_diag(w, "symbolic link, not followed");
+			skip_diag(w, discover_not_regular(st.st_mode));
 		return 0;
 	}
 	if (S_ISDIR(st.st_mode)) {
@@ -383,9 +418,7 @@ static int visit(struct walker *w, int dfd, const char *name, unsigned char type
 	if (!discover_wanted(w->opts, rel))
 		return 0;
 	if (!S_ISREG(st.st_mode)) {
-		emit_skip(w, S_ISFIFO(st.st_mode)   ? "FIFO skipped, not a regular file"
-			     : S_ISSOCK(st.st_mode) ? "socket skipped, not a regular file"
-						    : "device skipped, not a regular file");
+		emit_skip(w, discover_not_regular(st.st_mode));
 		return 0;
 	}
 	if (dp_utf8_invalid_at(name, strlen(name)) < strlen(name)) {

@@ -19,6 +19,7 @@
 #define DP_DISCOVER_WALK_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include <jv.h>
 
@@ -89,6 +90,24 @@ typedef struct discover_stats {
 } discover_stats;
 
 
+
+/* The skip record of path under root (both absolute, as records carry
+ * them; path shown as discover_printable does) for reason, said by stage
+ * ("discover", "watch").  Returns it (owned). */
+jv discover_skip_record(const char *path, const char *root, const char *stage, const char *reason);
+
+/* Why a wanted name of this mode (lstat's) is no file to take: a symbolic
+ * link, FIFO, socket or device; the reason its skip record gives. */
+const char *discover_not_regular(mode_t mode);
+
+/* The end record a walk writes last, after every other record, so that its
+ * arrival proves the reader saw the whole walk (docs/protocol.md): records
+ * is how many the walk wrote before it, status the exit status the writer
+ * is about to return (or 0/1 for one that goes on: a watcher), complete
+ * says every directory was read (st->unwalked: none unread, or each one
+ * listed in *st->unread).  stage names the writer.  Returns it (owned). */
+jv discover_end_record(const char *stage, unsigned long records, const discover_stats *st,
+		       char *const *roots, size_t nroots, int status);
 
 /* Walks `root` (as given on the command line), emitting records through
  * emit.  Diagnostics for skipped entries go to stderr (dp_diag).  Returns

@@ -31,8 +31,8 @@ int dp_end_proves(jv end, double seen, char *why, size_t size)
 	const char *kind = jv_get_kind(end) == JV_KIND_OBJECT ? dp_record_kind(end) : NULL;
 
 	if (kind == NULL || strcmp(kind, DP_KIND_END) != 0) {
-		snprintf(why, size, "discovery did not finish (no end record: discover was killed, "
-				    "failed, or its output was cut)");
+		snprintf(why, size, "discovery did not finish (no end record: discover, or docpipe-watch"
+				    " before its first pass was over, was killed, failed, or its output was cut)");
 		return 0;
 	}
 	if (dp_record_num(end, "records", &records) < 0 || dp_record_num(end, "status", &status) < 0) {
@@ -48,12 +48,15 @@ int dp_end_proves(jv end, double seen, char *why, size_t size)
 	/* Status 1 only says some files became error records: those carry
 	 * their paths, and the store marks them, so a sweep keeps them. */
 	if ((status != 0 && status != 1) || !walked) {
-		snprintf(why, size, "discover did not walk everything (status %.0f%s)", status,
+		snprintf(why, size, "the walk did not read everything (status %.0f%s)", status,
 			 walked ? "" : ", a root or directory unread");
 		return 0;
 	}
 	if (records != seen) {
-		snprintf(why, size, "discover wrote %.0f records but %.0f arrived", records, seen);
+		const char *stage = dp_record_str(end, "stage");
+		snprintf(why, size, "%s wrote %.0f records but %.0f arrived",
+			 stage != NULL && strcmp(stage, "watch") == 0 ? "docpipe-watch's first pass" : "discover",
+			 records, seen);
 		return 0;
 	}
 	return 1;

@@ -43,12 +43,18 @@ static void usage(FILE *out)
 		"                     then --settle again (default %d)\n"
 		"  --poll SECONDS     after a watch-limit error, rescan this often; look through\n"
 		"                     a root on NFS, SMB, FUSE ... this often (default %d)\n"
+		"  --end-record       end the first pass with an end record, as discover's\n"
+		"                     --end-record (stage \"watch\"): the proof a sweep needs\n"
+		"                     (docpipe run --watch uses it: one pass, no discover)\n"
+		"  --skip-records     in the first pass, a wanted name that is no regular file\n"
+		"                     becomes a skip record, as with discover's\n"
 		"\n%s\n%s",
 		WATCH_SETTLE_MS_DEFAULT, WATCH_WRITER_SETTLE_MS_DEFAULT, WATCH_WRITER_MAX_MS_DEFAULT,
 		WATCH_POLL_S_DEFAULT, dp_cli_help, dp_exit_codes_help);
 }
 
-enum { OPT_SETTLE = DISCOVER_OPT_NEXT, OPT_WRITER_SETTLE, OPT_WRITER_MAX, OPT_POLL };
+enum { OPT_SETTLE = DISCOVER_OPT_NEXT, OPT_WRITER_SETTLE, OPT_WRITER_MAX, OPT_POLL, OPT_END_RECORD,
+       OPT_SKIP_RECORDS };
 
 /* SIGTERM, SIGINT and SIGUSR1 arrive through a signalfd; SIGIO, a lease
  * broken (watch.c may_be_written), is ignored.  Returns it or -1. */
@@ -71,6 +77,7 @@ static int signals(void)
 struct args {
 	discover_opts opts;
 	long settle, writer_settle, writer_max, poll_s;
+	int want_end; /* --end-record */
 	dp_cli cli;
 };
 
@@ -96,6 +103,12 @@ static int watch_take(void *ctx, int opt, char *arg, dp_err *err)
 	case OPT_POLL:
 		rc = dp_cli_parse_long("poll", arg, 1, 3600000, &a->poll_s, err);
 		break;
+	case OPT_END_RECORD:
+		a->want_end = 1;
+		break;
+	case OPT_SKIP_RECORDS:
+		a->opts.skip_records = 1;
+		break;
 	default:
 		return 0;
 	}
@@ -113,6 +126,8 @@ static int parse(int argc, char **argv, struct args *a)
 		{"writer-settle", required_argument, NULL, OPT_WRITER_SETTLE},
 		{"writer-max", required_argument, NULL, OPT_WRITER_MAX},
 		{"poll", required_argument, NULL, OPT_POLL},
+		{"end-record", no_argument, NULL, OPT_END_RECORD},
+		{"skip-records", no_argument, NULL, OPT_SKIP_RECORDS},
 		{"help", no_argument, NULL, 'h'},
 		DP_CLI_LONGOPTS,
 		{NULL, 0, NULL, 0},
@@ -165,7 +180,7 @@ int main(int argc, char **argv)
 				     (long)dp_cli_test_hook("DOCPIPE_WATCH_TEST_SKIP_WDS", 0),
 				     (long)dp_cli_test_hook("DOCPIPE_WATCH_TEST_MAX_DIRS", 0)};
 		w = watch_new(roots, nroots, &a.opts, &times, &err);
-		rc = w == NULL || watch_run(w, sfd, sink, &err) < 0 ? DP_EXIT_SYSTEM : DP_EXIT_OK;
+		rc = w == NULL || watch_run(w, sfd, sink, a.want_end, &err) < 0 ? DP_EXIT_SYSTEM : DP_EXIT_OK;
 	}
 	if (rc != DP_EXIT_OK)
 		dp_diag("%s", err.msg);

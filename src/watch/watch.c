@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "endrec.h"
 #include "path.h"
 #include "record.h"
 
@@ -107,7 +108,14 @@ struct watch {
 	dp_sink *sink;
 	dp_err *err;
 	int failed;           /* the output failed */
+	/* What the walks took (discover_file counts), and for the first
+	 * pass's end record (watch_run's end_record) the records written
+	 * before it and the directories it could not read (stats.unread
+	 * points at unread). */
 	discover_stats stats;
+	unsigned long written;
+	jv unread;
+	int first_pass;
 	/* Every file and delete record gets this run (also its stream: no
 	 * other process has it) and the next seq, as a hub numbers its input:
 	 * the store then keeps a path's newest record of the stream whatever
@@ -277,6 +285,18 @@ static void mark_under(watch *w, const char *dir)
 	}
 }
 
+/* dir (or what lies under it) was not read: in the first pass, the walk
+ * is then not complete, and its end record lists dir (a sweep keeps
+ * what is stored under it), as discover's does. */
+static void unwalked(watch *w, const char *dir)
+{
+	if (!w->first_pass)
+		return;
+	w->stats.unwalked++;
+	if (jv_array_length(jv_copy(w->unread)) < DP_END_UNREAD_MAX)
+		w->unread = jv_array_append(w->unread, jv_string(dir));
+}
+
 /* dir could not be watched or read for err (EACCES, ...): not
  * gone, so what was stored under it stays (resolve deletes only on ENOENT
  * or ENOTDIR); it is said once, and taken again (add_tree) on an
@@ -287,6 +307,7 @@ static void unreadable(watch *w, const char *dir, int err)
 		dp_diag("%s: cannot watch: %s: what is stored under it is kept;"
 			" taken again once it is readable", dir, strerror(err));
 		w->unreadable = jv_object_set(w->unreadable, jv_string(dir), jv_true());
+		unwalked(w, dir);
 	}
 }
 
@@ -506,6 +527,18 @@ static int stop_asked(watch *w)
 	return w->stopping;
 }
 
+/* Whether dir, under root r, is another of the roots: walked as its own
+ * (its files under the innermost root, as discover gives them). */
+static int another_root(const watch *w, size_t r, const char *dir)
+{
+	for (size_t i = 0; i < w->nroots; i++)
+		if (i != r && strcmp(w->roots[i], dir) == 0)
+			return 1;
+	return 0;
+}
+
+static int emit(void *ctx, jv rec);
+
 /* Watches dir and the directories below it (root r); marks the files
  * found there (so none created before its watch existed is missed). */
 static void add_tree(watch *w, const char *dir, size_t r, long delay_ms, int depth)
@@ -514,6 +547,7 @@ static void add_tree(watch *w, const char *dir, size_t r, long delay_ms, int dep
 		return;
 	if (depth > DEPTH_MAX) {
 		dp_diag("%s: directories nested too deep; not watched", dir);
+		unwalked(w, dir);
 		return;
 	}
 	/* A root's directory, known before its watch: if the path leads
@@ -564,7 +598,7 @@ static void add_tree(watch *w, const char *dir, size_t r, long delay_ms, int dep
 		char *path = join(dir, e->d_name);
 		struct stat st;
 		if (path != NULL && fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-			if (S_ISDIR(st.st_mode) && visible(w, r, path, 1)) {
+			if (S_ISDIR(st.st_mode) && visible(w, r, path, 1) && !another_root(w, r, path)) {
 				if (have_dev && st.st_dev != here.st_dev) /* a mount point */
 					check_remote(w, path, r);
 				below = jv_array_append(below, jv_string(path));
@@ -573,6 +607,11 @@ static void add_tree(watch *w, const char *dir, size_t r, long delay_ms, int dep
 				mark_found(w, path, r, &st, delay_ms);
 				if (++w->found % WALK_SETTLE_FILES == 0 && !stop_asked(w))
 					settle(w);
+			} else if (w->first_pass && w->opts->skip_records && !S_ISDIR(st.st_mode) &&
+				   !S_ISREG(st.st_mode) && visible(w, r, path, 0)) {
+				w->stats.skips++;
+				emit(w, discover_skip_record(path, w->roots[r], "watch",
+							     discover_not_regular(st.st_mode)));
 			}
 		}
 		free(path);
@@ -914,6 +953,7 @@ static int emit(void *ctx, jv rec)
 		w->failed = 1;
 		return -1;
 	}
+	w->written++;
 	return 0;
 }
 
@@ -1175,10 +1215,11 @@ watch *watch_new(char *const *roots, size_t nroots, const discover_opts *opts,
 		     .inodes = jv_object(), .linked = jv_object(), .singles = jv_object(),
 		     .remote = calloc(nroots > 0 ? nroots : 1, 1), .unreadable = jv_object(),
 		     .pending = jv_object(), .lost = calloc(nroots > 0 ? nroots : 1, 1),
-		     .mounts = jv_object(), .mounts_fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC),
+		     .mounts = jv_object(), .unread = jv_array(), .mounts_fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC),
 		     .signal_fd = -1,
 		     .ids = calloc(nroots > 0 ? nroots : 1, sizeof *w->ids),
 		     .max_dirs = times->test_max_dirs > 0 ? (size_t)times->test_max_dirs : WATCH_MAX_DIRS};
+	w->stats.unread = &w->unread;
 	if (w->lost == NULL || w->ids == NULL || w->remote == NULL) {
 		dp_err_set(err, "out of memory");
 		watch_free(&w);
@@ -1218,6 +1259,7 @@ void watch_free(watch **w)
 	free((*w)->remote);
 	jv_free((*w)->unreadable);
 	jv_free((*w)->pending);
+	jv_free((*w)->unread);
 	free((*w)->lost);
 	free((*w)->ids);
 	free(*w);
@@ -1259,15 +1301,23 @@ static int take_signal(watch *w, int signal_fd)
 	return 1;
 }
 
-int watch_run(watch *w, int signal_fd, dp_sink *sink, dp_err *err)
+int watch_run(watch *w, int signal_fd, dp_sink *sink, int end_record, dp_err *err)
 {
 	w->sink = sink;
 	w->err = err;
 	w->signal_fd = signal_fd;
 	/* The first pass: every file now, every directory watched first;
 	 * here, where the records it resolves as it walks have their sink. */
+	w->first_pass = 1;
 	for (size_t r = 0; r < w->nroots; r++)
 		add_tree(w, w->roots[r], r, 0, 0);
+	settle(w);
+	w->first_pass = 0;
+	if (end_record && !w->stopping && !w->failed &&
+	    dp_sink_put(sink, discover_end_record("watch", w->written, &w->stats, w->roots, w->nroots,
+						  w->stats.errors > 0 ? DP_EXIT_FAILED : DP_EXIT_OK),
+			err) < 0)
+		return -1;
 	for (;;) {
 		if (w->stopping)
 			return 0;

@@ -80,8 +80,12 @@ void watch_free(watch **w);
 /* Makes the first pass (every directory under the roots watched, every
  * file taken), then runs until SIGTERM or SIGINT (blocked by the caller
  * and handed in through a signalfd, with SIGUSR1) or an output failure:
- * records go to sink.  Returns 0 after a stop signal, -1 with err when the output or
- * inotify failed. */
-int watch_run(watch *w, int signal_fd, dp_sink *sink, dp_err *err);
+ * records go to sink.  With end_record, the first pass ends with an end
+ * record (discover_end_record, stage "watch"): each directory was watched
+ * before it was listed, so a file the pass did not see, if still stored,
+ * is gone or unread (listed), and a sweep after it is safe; a file that
+ * may still be open for writing comes after it, once settled.  Returns 0
+ * after a stop signal, -1 with err when the output or inotify failed. */
+int watch_run(watch *w, int signal_fd, dp_sink *sink, int end_record, dp_err *err);
 
 #endif

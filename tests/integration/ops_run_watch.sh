@@ -103,7 +103,7 @@ like "$(cat "$T_DIR/err_slow")" "the watcher \(docpipe-watch, pid [0-9]+\) exite
 	"and says the watcher died, and how"
 
 # Directories unreadable (EACCES) as the run starts (sub) and at a rescan
-# (late): their documents stay (discover's end record lists sub: the sweep
+# (late): their documents stay (the first pass's end record lists sub: the sweep
 # keeps what is under it; the watcher sends no delete), and once readable their files are taken (helper's fault
 # sweep 7, item 2: a rescan deleted them for good).  As nobody: root reads
 # mode 000.
@@ -125,7 +125,7 @@ if setpriv --reuid nobody --regid nogroup --clear-groups test -r "$E/top/t1.md";
 		"a directory unreadable at the start: the first pass sweeps"
 	like "$(cat "$T_DIR/err3")" "sweep: what is stored under 1 path\(s\) discover could not read is kept \($E/sub\)" \
 		"keeping what is stored under it"
-	like "$(cat "$T_DIR/err3")" "docpipe-discover: $E/sub: cannot open directory: Permission denied" "discover names it"
+	like "$(cat "$T_DIR/err3")" "docpipe-watch: $E/sub: cannot watch: Permission denied" "the watcher's pass names it"
 	like "$(cat "$T_DIR/err3")" "docpipe-watch: $E/sub: cannot watch: Permission denied: what is stored under it is kept" \
 		"the watcher names it"
 	chmod 000 "$E/late"
