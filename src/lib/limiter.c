@@ -457,11 +457,19 @@ static void undo(dp_limiter *l)
 /* A wall found was weather (limiter.h): the wall goes, the decreases
  * under test are undone and so is the pace: it came from the false wall,
  * whose rate each of weather's losses re-measured PACE_HOLD lower, for
- * good (undone, it climbed back by probes: 8 s at 8% of 429s). */
+ * good (undone, it climbed back by probes: 8 s at 8% of 429s).  The
+ * false wall's earlier decreases stood (each halved the level): slow start
+ * as it was before them climbs back to the level they took, doubling per
+ * round (before: one a round, the second half of a 3 s run at 2-3 in
+ * flight of 60; session 51).  Not the level itself at once: a real wall
+ * taken for weather would meet it all (simulated: more 429s behind
+ * buckets of 8 s). */
 static void revoke_wall(dp_limiter *l)
 {
 	l->wall = 0;
 	undo(l);
+	if (l->level < l->wall_level)
+		l->slow_start = l->wall_slow_start;
 	l->pace_rps = l->w_max_rps = 0;
 	l->probing = 0;
 }
@@ -505,8 +513,10 @@ static int same_share(const dp_limiter *l, double after)
 	       fabs(after - l->ref_success) <= 2 * sqrt(p * (1 - p) * (1.0 / l->post_n + 1.0 / l->ref_n));
 }
 
-/* The verdict of a test (limiter.h), its last answer at now_ms. */
-static void judge(dp_limiter *l, double now_ms)
+/* The verdict of a test (limiter.h), its last answer at now_ms.  Returns
+ * 1 when the verdict spent the round's losses so far (a wall on under two
+ * losses: below), the loss of the answer that ended the test included. */
+static int judge(dp_limiter *l, double now_ms)
 {
 	double after = 1 - (double)l->post_loss / l->post_n;
 	double span = now_ms - l->post_first_ms;
@@ -522,10 +532,24 @@ static void judge(dp_limiter *l, double now_ms)
 		if (l->wall && l->weather <= 0 && llr < TEST_LLR &&
 		    (l->post_loss == 1 || l->held)) {
 			revoke_for_light_weather(l);
-			return;
+			return 0;
 		}
 		/* Our load: the decreases stand, a wall.  What it let through
-		 * while 429s came (episode_rps) is its rate. */
+		 * while 429s came (episode_rps) is its rate.  Under two
+		 * losses the decrease was enough, and the round's losses are
+		 * the test's, judged here: they lower nothing more (before,
+		 * the round that held the test's one loss ended after the
+		 * verdict with a second decrease on it: light weather's one
+		 * 429 said wall, then halved the level and the pace again;
+		 * session 51).  More losses: the test's load is still over
+		 * the wall, and the round's losses lower it at once. */
+		int spent = l->post_loss < 2;
+		if (spent)
+			l->throttled = l->errors = 0;
+		if (!l->wall) {
+			l->wall_level = l->restore.level;
+			l->wall_slow_start = l->restore.slow_start;
+		}
 		l->wall = 1;
 		l->doubts = 0;
 		if (l->pace_rps <= 0) {
@@ -544,7 +568,7 @@ static void judge(dp_limiter *l, double now_ms)
 			l->quiet_ms = l->weather > 0 ? QUIET_MIN_MS : QUIET_EXACT_MS;
 			l->probe_at_ms = now_ms + l->quiet_ms;
 		}
-		return;
+		return spent;
 	}
 	if (within_weather(l, 1 - after, l->post_n)) {
 		/* The weather known: the losses were no more than it.  The
@@ -561,7 +585,7 @@ static void judge(dp_limiter *l, double now_ms)
 		if (w > l->weather && !l->wall)
 			l->weather = w;
 		undo(l);
-		return;
+		return 0;
 	}
 	if (!l->have_ref) {
 		/* The first test measures; the next decrease's compares. */
@@ -570,7 +594,7 @@ static void judge(dp_limiter *l, double now_ms)
 		l->ref_n = l->post_n;
 		l->ref_rps = rps;
 		l->undecided = 1;
-		return;
+		return 0;
 	}
 	if (llr <= -TEST_LLR ||
 	    (l->post_n >= DP_LIMITER_TEST_MAX && (apart ? llr < 0 : same_share(l, after)))) {
@@ -585,25 +609,26 @@ static void judge(dp_limiter *l, double now_ms)
 			revoke_wall(l);
 		else
 			undo(l);
-		return;
+		return 0;
 	}
 	/* Undecided: the second test goes on at the same load (not a third
 	 * decrease) until it says; at its end, the decreases stand. */
 	if (l->post_n < DP_LIMITER_TEST_MAX)
 		l->testing = 1;
+	return 0;
 }
 
 /* Auto: an answer (loss 1: 429 or 5xx) to request seq at now_ms, for the
- * test in progress. */
-static void test_count(dp_limiter *l, unsigned long seq, int loss, double now_ms)
+ * test in progress.  Returns 1 when it ended the test with a verdict that
+ * spent the round's losses (judge): its own loss is spent too. */
+static int test_count(dp_limiter *l, unsigned long seq, int loss, double now_ms)
 {
 	if (seq <= l->test_from)
-		return;
+		return 0;
 	if (l->post_n++ == 0)
 		l->post_first_ms = now_ms;
 	l->post_loss += loss;
-	if (l->post_n >= DP_LIMITER_TEST)
-		judge(l, now_ms);
+	return l->post_n >= DP_LIMITER_TEST && judge(l, now_ms);
 }
 
 /* Auto: the pace after a round (limiter.h).  5xx lower the level alone,
@@ -756,10 +781,9 @@ void dp_limiter_done(dp_limiter *l, unsigned long seq, enum dp_limiter_outcome o
 		return;
 	}
 	if (l->autotune) {
-		if (l->testing)
-			test_count(l, seq, loss, now_ms);
+		int spent = l->testing && test_count(l, seq, loss, now_ms);
 		/* Within the weather, a loss is an answer like another. */
-		loss = count_loss(l, loss);
+		loss = count_loss(l, loss) && !spent;
 	}
 	if (o == DP_LIMITER_OK && l->ep_ms > 0 && now_ms - ms >= l->ep_ms) {
 		l->ep_ok++;

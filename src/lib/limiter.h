@@ -123,7 +123,9 @@
  *     with the level and the pace held (later losses wait: one decrease
  *     per test).  Under two losses, or more than WEATHER_MAX of them, it
  *     was our load: a wall, the decrease stands (with no pace yet, the
- *     pace is 0.95x what was granted).  Losses within the weather known:
+ *     pace is 0.95x what was granted); under two, the test's losses were
+ *     judged and lower nothing more (more: the load is still over the
+ *     wall, and they lower it again at once).  Losses within the weather known:
  *     undone (behind a wall found, the test's pace is kept: the one before
  *     let the wall's 429s through; and the weather is not raised by them).
  *     A wall found whose next two tests are within the weather is revoked
@@ -147,7 +149,9 @@
  *     window's loss fraction is then the weather, and the pace, all of it
  *     the false wall's, goes (as when a series' test finds weather behind
  *     a wall found: the undone state's pace was the false wall's too, and
- *     probes took 8 s to climb back from it);
+ *     probes took 8 s to climb back from it); a revoked wall also gives
+ *     back the slow start it ended, to climb back to the level its
+ *     decreases took (one a round took the second half of a 3 s run);
  *     Otherwise the first test of a series measures the success fraction
  *     and the answer rate, and the next decrease's test tells a wall from
  *     weather: behind a wall (a rate limit) the answers that succeed come
@@ -264,6 +268,9 @@ typedef struct dp_limiter {
 			   * it could not hold, so the episode measures low */
 	int wall;         /* a test found a wall (our load) */
 	int doubts;       /* tests within the weather since that verdict */
+	double wall_level; /* the level before the decreases that found the
+			    * wall, and slow start then (revoke_wall) */
+	int wall_slow_start;
 	int round_idle;   /* dp_limiter_idle was called this round */
 	int was_idle;     /* dp_limiter_idle was called, last at: */
 	double idle_ms;
