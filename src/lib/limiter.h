@@ -146,7 +146,8 @@
  *     it meets none, or many if the wall came down) or when its decrease
  *     came while the pace was held under the wall's measured rate with
  *     no probe since (a real wall that stayed refuses nothing there).  The
- *     window's loss fraction is then the weather, and the pace, all of it
+ *     window's loss fraction (or the run's, if more) is then the weather,
+ *     and the pace, all of it
  *     the false wall's, goes (as when a series' test finds weather behind
  *     a wall found: the undone state's pace was the false wall's too, and
  *     probes took 8 s to climb back from it); a revoked wall also gives
