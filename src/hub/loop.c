@@ -113,6 +113,9 @@ struct hub {
 	long foreign;  /* records of another run dropped (said once) */
 	size_t unsent;
 	int input_done;
+	/* Records read and dropped while stopping (drop_input): the run is
+	 * then not complete. */
+	long dropped;
 	jv end;        /* discover's end record, or invalid until it comes */
 	int after_end; /* records came after it: the input is not what it proves */
 	long end_seq;  /* --watch: the seq after the first pass's last document */
@@ -295,6 +298,30 @@ static void take_input(struct hub *h)
 	hub_window_add(&h->win, h->next_seq++, rec);
 	h->tally.documents++;
 	h->unsent++;
+}
+
+/* Stopping: the input is still read, and dropped (none of it enters), so
+ * that its writer never blocks on it: a --watch feed's first pass, sending
+ * hundreds of thousands of paths, blocked in its write and never read the
+ * SIGTERM that ends it, until the supervisor's kill 15 s later (status 5
+ * said "did not stop"; RELIABILITY, session 50, h50b).  At most a turn's
+ * worth (a tick is bounded). */
+static void drop_input(struct hub *h)
+{
+	for (int k = 0; k < 4096 && !h->input_done; k++) {
+		zmq_msg_t msg;
+
+		zmq_msg_init(&msg);
+		if (zmq_msg_recv(&msg, h->input, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&msg);
+			return;
+		}
+		if (zmq_msg_size(&msg) == 0)
+			h->input_done = 1;
+		else
+			h->dropped++;
+		zmq_msg_close(&msg);
+	}
 }
 
 /* The slot of seq (from a peer), still in flight, or NULL. */
@@ -1352,7 +1379,8 @@ static void loop(struct hub *h)
 		if (h->input_done && h->win.used == 0)
 			return;
 		/* Stopping, the replicas are asked to end: no document goes
-		 * (again) to chunk, no new one enters. */
+		 * (again) to chunk, no new one enters (the input is read and
+		 * dropped: drop_input). */
 		h->stopping = stopping_noted;
 		if (!h->stopping)
 			send_unsent(h);
@@ -1360,7 +1388,7 @@ static void loop(struct hub *h)
 		items[n++] = (zmq_pollitem_t){.socket = h->ep[HUB_EP_STATS], .events = ZMQ_POLLIN};
 		if (h->unsent > 0 && !h->stopping)
 			items[n++] = (zmq_pollitem_t){.socket = h->ep[0], .events = ZMQ_POLLOUT};
-		else if (!h->stopping && !h->input_done && hub_window_has_room(&h->win)) {
+		else if (!h->input_done && (h->stopping || hub_window_has_room(&h->win))) {
 			input_at = n;
 			items[n++] = (zmq_pollitem_t){.socket = h->input, .events = ZMQ_POLLIN};
 		}
@@ -1381,8 +1409,12 @@ static void loop(struct hub *h)
 			zmq_poll(items, 1, 0);
 		for (int k = 0; k < 64 && (items[1].revents & ZMQ_POLLIN); k++)
 			take_stats(h), items[1].revents = 0, zmq_poll(items + 1, 1, 0);
-		if (input_at >= 0 && (items[input_at].revents & ZMQ_POLLIN))
-			take_input(h);
+		if (input_at >= 0 && (items[input_at].revents & ZMQ_POLLIN)) {
+			if (h->stopping)
+				drop_input(h);
+			else
+				take_input(h);
+		}
 		if (h->cfg->overlap)
 			fork_step(h), join_step(h);
 		for (int e = 0; e < HUB_STAGES - 1 && !h->cfg->overlap; e++)
@@ -1524,12 +1556,14 @@ int hub_run(const hub_config *cfg, dp_err *err)
 	 * start with it unblocked. */
 	pthread_sigmask(SIG_UNBLOCK, &usr1, NULL);
 	loop(h);
-	int complete = h->input_done && h->win.used == 0, sweeping = 0;
+	if (h->dropped > 0)
+		dp_diag("stopping: %ld record(s) of the input read and dropped: the next run takes them", h->dropped);
+	int complete = h->input_done && h->win.used == 0 && h->dropped == 0, sweeping = 0;
 	/* The sweep runs while the hub waits for the replicas' last counters:
 	 * one of the two costs of a run's end instead of both.  With --watch
 	 * the first pass swept (and a stop while idle is a clean stop). */
 	if (h->first_pass != 0)
-		complete = h->first_pass == 1 && h->win.used == 0;
+		complete = h->first_pass == 1 && h->win.used == 0 && h->dropped == 0;
 	else
 		sweeping = sweep_begin(h, &complete);
 	drain_stats(h);
