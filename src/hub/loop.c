@@ -1039,6 +1039,11 @@ static void show_progress(struct hub *h, int final)
 	double overall = done / (t - h->started > 0 ? t - h->started : 1);
 	if (h->input_done && overall > 0)
 		snprintf(eta, sizeof eta, "ETA %.0f s", (h->tally.documents - done) / overall);
+	/* --watch: the input never ends; its walk is docpipe-watch's first
+	 * pass, then its changes (before: "when discover is done" for good). */
+	else if (h->cfg->watch)
+		snprintf(eta, sizeof eta, "%s", jv_is_valid(h->end) ? "watching for changes"
+								     : "ETA: when the first pass is done");
 	/* The run's end waits for its sweep: said, with what the sweep waits
 	 * for (a lock another session holds), not "ETA 0 s". */
 	char sweeping[DP_ERR_MAX + 128] = "";
