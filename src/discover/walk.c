@@ -131,13 +131,16 @@ static void skip_diag(struct walker *w, const char *why)
  * under the paths listed (stats->unread). */
 static void unwalked(struct walker *w)
 {
-	jv *unread = w->stats->unread;
+	discover_unwalked(w->stats, w->path);
+}
 
-	w->stats->unwalked++;
+void discover_unwalked(discover_stats *st, const char *path)
+{
+	st->unwalked++;
 	/* A name that is not UTF-8 comes out with U+FFFD in it: no stored
 	 * path lies under it, at worst one is kept. */
-	if (unread != NULL && jv_array_length(jv_copy(*unread)) < DP_END_UNREAD_MAX)
-		*unread = jv_array_append(*unread, jv_string(w->path));
+	if (st->unread != NULL && jv_array_length(jv_copy(*st->unread)) < DP_END_UNREAD_MAX)
+		*st->unread = jv_array_append(*st->unread, jv_string(path));
 }
 
 /* Like skip_diag, for a directory (or part of one) not read. */

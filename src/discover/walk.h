@@ -91,6 +91,11 @@ typedef struct discover_stats {
 
 
 
+/* Counts path (a directory, or part of one) as not read in st: the walk
+ * is not complete; listed in *st->unread (when not NULL) up to
+ * DP_END_UNREAD_MAX, for a sweep to keep what is stored under it. */
+void discover_unwalked(discover_stats *st, const char *path);
+
 /* The skip record of path under root (both absolute, as records carry
  * them; path shown as discover_printable does) for reason, said by stage
  * ("discover", "watch").  Returns it (owned). */

@@ -18,7 +18,6 @@
 #include <unistd.h>
 
 #include "clock.h"
-#include "endrec.h"
 #include "path.h"
 #include "record.h"
 
@@ -290,11 +289,8 @@ static void mark_under(watch *w, const char *dir)
  * what is stored under it), as discover's does. */
 static void unwalked(watch *w, const char *dir)
 {
-	if (!w->first_pass)
-		return;
-	w->stats.unwalked++;
-	if (jv_array_length(jv_copy(w->unread)) < DP_END_UNREAD_MAX)
-		w->unread = jv_array_append(w->unread, jv_string(dir));
+	if (w->first_pass)
+		discover_unwalked(&w->stats, dir);
 }
 
 /* dir could not be watched or read for err (EACCES, ...): not
