@@ -268,7 +268,7 @@ static int sweep(store *s, const struct args *a, jv kept, dp_sink *sink, dp_err 
 	int n = jv_array_length(jv_copy(kept));
 	if (n > 0) {
 		jv first = jv_array_get(jv_copy(kept), 0);
-		dp_diag("sweep: what is stored under %d path(s) discover could not read is kept (%s%s)",
+		dp_diag("sweep: what is stored under %d path(s) the walk could not read is kept (%s%s)",
 			n, jv_string_value(first), n > 1 ? ", ..." : "");
 		jv_free(first);
 	}

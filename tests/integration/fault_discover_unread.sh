@@ -36,7 +36,7 @@ as_nobody "$(command -v docpipe)" run "$D" --progress none >"$T_DIR/run2.json" 2
 is "$?/$(jq -c '[.complete, .sweep, .deleted, .failed]' "$T_DIR/run2.json")" '0/[true,"done",2,0]' \
 	"a directory unreadable to the run: exit 0, complete, swept, 2 deleted" || diag "$(cat "$T_DIR/run2.err")"
 is "$(stored)" "a.md,other/o.md,sub/c.md" "what is under the unread directory is kept, the deleted files are gone"
-like "$(cat "$T_DIR/run2.err")" "sweep: what is stored under 1 path\(s\) discover could not read is kept \($D/sub\)" \
+like "$(cat "$T_DIR/run2.err")" "sweep: what is stored under 1 path\(s\) the walk could not read is kept \($D/sub\)" \
 	"the sweep says what it kept"
 as_nobody "$(command -v docpipe-discover)" --end-record "$D" 2>/dev/null | jq -c 'select(.kind == "end") | [.complete, .unread]' >"$T_DIR/end"
 is "$(cat "$T_DIR/end")" "[false,[\"$D/sub\"]]" "the end record lists the unread directory"

@@ -1,8 +1,9 @@
 #!/bin/bash
 # lane: beside (tests/run: it waits more than it computes)
 # The run's directory ($TMPDIR/docpipe-run.*: sockets, FIFOs, a messages
-# file) that a run killed with -9 leaves (its EXIT trap never ran) is
-# removed by the next run, once its lock is free and it is a minute old;
+# file) that a run killed with -9 leaves (its EXIT trap never ran), and a
+# worker's ($TMPDIR/docpipe-worker.*: crash journals), are removed by the
+# next run, once its lock is free and it is a minute old;
 # a directory whose lock a process holds, one without a lock file (an
 # older docpipe's, maybe running) and a young one are kept.
 . "$(dirname "$0")/../lib/tap.sh"
@@ -24,6 +25,23 @@ gone() { local p; for p in $kids; do kill -0 "$p" 2>/dev/null && return 1; done;
 wait_for 60 gone
 ok "$([ -d "$killed" ]; echo $?)" "kill -9 of the supervisor leaves its directory"
 
+# A worker killed with -9 leaves its directory (a chunk or store worker's
+# crash journals) too: the next run removes it as well.  Its port need
+# not have a hub: the replicas wait to connect.
+PORT=$(free_ports 9) || exit 1
+docpipe worker chunk --connect "127.0.0.1:$PORT" >/dev/null 2>"$T_DIR/worker.err" &
+WORKER=$!
+worker_dir() { ls -d "$TMPDIR"/docpipe-worker.* 2>/dev/null; }
+worker_kids() { [ "$(pgrep -P $WORKER | wc -l)" -ge 1 ]; }
+wait_for 60 eval '[ -n "$(worker_dir)" ] && worker_kids'
+wkilled=$(worker_dir)
+kids=$(pgrep -P $WORKER | tr '\n' ' ')
+kill -9 $WORKER
+wait $WORKER 2>/dev/null
+wait_for 60 gone
+ok "$([ -d "$wkilled" ]; echo $?)" "kill -9 of a worker leaves its directory"
+touch -d '2 minutes ago' "$wkilled"
+
 # Beside it: a lock held by a live process, no lock file, a young one.
 mkdir "$TMPDIR/docpipe-run.held" "$TMPDIR/docpipe-run.nolock" "$TMPDIR/docpipe-run.young"
 : >"$TMPDIR/docpipe-run.young/lock"
@@ -37,6 +55,7 @@ touch -d '2 minutes ago' "$killed" "$TMPDIR/docpipe-run.held" "$TMPDIR/docpipe-r
 docpipe run "$T_DIR/docs" --progress none >"$T_DIR/report" 2>"$T_DIR/err"
 is "$?" 0 "the next run completes"
 ok "$([ ! -e "$killed" ]; echo $?)" "and removes the directory the killed run left"
+ok "$([ ! -e "$wkilled" ]; echo $?)" "and the directory the killed worker left"
 is "$(cd "$TMPDIR" && ls -d docpipe-run.* | xargs)" "docpipe-run.held docpipe-run.nolock docpipe-run.young" \
 	"a held lock, no lock file, a young directory: kept; its own removed"
 # A TMPDIR that is not there: said, naming it, status 3 (mktemp's own

@@ -123,7 +123,7 @@ if setpriv --reuid nobody --regid nogroup --clear-groups test -r "$E/top/t1.md";
 	wait_for 20 grep -q "first pass" "$T_DIR/err3"
 	like "$(grep 'first pass' "$T_DIR/err3")" "first pass complete: .*sweep done" \
 		"a directory unreadable at the start: the first pass sweeps"
-	like "$(cat "$T_DIR/err3")" "sweep: what is stored under 1 path\(s\) discover could not read is kept \($E/sub\)" \
+	like "$(cat "$T_DIR/err3")" "sweep: what is stored under 1 path\(s\) the walk could not read is kept \($E/sub\)" \
 		"keeping what is stored under it"
 	like "$(cat "$T_DIR/err3")" "docpipe-watch: $E/sub: cannot watch: Permission denied" "the watcher's pass names it"
 	like "$(cat "$T_DIR/err3")" "docpipe-watch: $E/sub: cannot watch: Permission denied: what is stored under it is kept" \
