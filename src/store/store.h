@@ -119,6 +119,7 @@ typedef struct store {
 	PGconn *gin;
 	int gin_busy, gin_off;
 	long long gin_sent;
+	int merge_refused; /* this role may not merge the pending list (merge_allowed) */
 	int gin_left; /* the corpus was there at the start: an earlier store may have left
 		       * pending entries (store_fulltext_merge_left) */
 	store_buf buf;          /* COPY stream and binary parameters */

@@ -44,11 +44,18 @@ export DATABASE_URL="postgresql:///$PGDATABASE?host=$PGHOST&port=$PGPORT&user=$R
 printf '# New\n\nA new file.\n' >"$D/new.md"
 printf '# Edited\n\nedited text\n' >"$D/doc1.md"
 rm "$D/doc2.md"
+# The server's log (tests/lib/pg.sh's cluster: its data directory's
+# sibling "log"), for the refusals of merges only the index's owner may do.
+PGLOG=$(dirname "$(DATABASE_URL=$OWNER_URL sql 'SHOW data_directory')")/log
+refusals() { grep -c 'must be owner of index chunks_tsv' "$PGLOG" 2>/dev/null || true; }
+refused0=$(refusals)
 timeout 120 docpipe run "$D" --progress none >"$T_DIR/role.json" 2>"$T_DIR/role.err"
 is "$?/$(jq -c '[.added, .updated, .deleted, .failed, .sweep]' "$T_DIR/role.json")" '0/[1,1,1,0,"done"]' \
 	"the role's run: exit 0, added, updated, deleted, swept" || diag "$(cat "$T_DIR/role.err")"
 is "$(DATABASE_URL=$OWNER_URL sql "SELECT string_agg(regexp_replace(path, '.*/', ''), ',' ORDER BY path) FROM docpipe.documents")" \
 	"doc1.md,doc3.md,new.md" "the store holds the files that exist"
+ok "$([ -f "$PGLOG" ]; echo $?)" "the server's log is there ($PGLOG)"
+is "$(($(refusals) - refused0))" 0 "the role's store asks for no merge of the full-text index only its owner may do"
 timeout 60 docpipe status >"$T_DIR/status.out" 2>&1
 is "$?" 0 "docpipe status as the role" || diag "$(cat "$T_DIR/status.out")"
 timeout 60 docpipe-query --mode text "edited" >"$T_DIR/query.out" 2>&1
