@@ -76,12 +76,12 @@ double hub_delay_unusual(const hub_delay *d)
 	return limit > HUB_OLDEST_MIN_S ? limit : HUB_OLDEST_MIN_S;
 }
 
-int hub_window_init(hub_window *w, size_t limit, double max_bytes)
+int hub_window_init(hub_window *w, size_t limit, double max_bytes, int joins)
 {
 	size_t size = 2 * (limit > 0 ? limit : 1);
 
 	*w = (hub_window){.slots = calloc(size, sizeof *w->slots), .size = size, .limit = limit,
-			  .max_bytes = max_bytes};
+			  .max_bytes = max_bytes, .joins = joins, .ratio = joins ? HUB_TWIN_RATIO_PRIOR : 1};
 	return w->slots == NULL ? -1 : 0;
 }
 
@@ -101,6 +101,45 @@ int hub_window_bytes_full(const hub_window *w)
 
 int hub_window_has_room(const hub_window *w) { return w->used < w->limit && !hub_window_bytes_full(w); }
 
+/* What slot counts in the window (hub_window_has_room). */
+static double counted(const hub_window *w, hub_slot *slot)
+{
+	double v = slot->join.holding ? slot->file_bytes + (double)zmq_msg_size(&slot->join.twin)
+		   : w->joins && !slot->join.done ? slot->file_bytes * w->ratio
+		   : slot->file_bytes;
+
+	return w->max_bytes > 0 && v > w->max_bytes / HUB_WINDOW_BYTES_SHARE
+		       ? w->max_bytes / HUB_WINDOW_BYTES_SHARE
+		       : v;
+}
+
+static void count_slot(hub_window *w, hub_slot *slot)
+{
+	double now = counted(w, slot);
+
+	w->bytes += now - slot->bytes;
+	slot->bytes = now;
+}
+
+void hub_window_recount(hub_window *w, hub_slot *slot)
+{
+	if (slot->join.holding && !slot->counted_twin && slot->file_bytes > 0) {
+		slot->counted_twin = 1;
+		w->twin_bytes += slot->file_bytes + (double)zmq_msg_size(&slot->join.twin);
+		w->twin_file_bytes += slot->file_bytes;
+		double r = (HUB_TWIN_PRIOR_BYTES * HUB_TWIN_RATIO_PRIOR + w->twin_bytes) /
+			   (HUB_TWIN_PRIOR_BYTES + w->twin_file_bytes);
+		if (r > w->ratio * HUB_TWIN_RATIO_STEP || r * HUB_TWIN_RATIO_STEP < w->ratio) {
+			w->ratio = r;
+			for (size_t i = 0; i < w->size; i++)
+				if (w->slots[i].used)
+					count_slot(w, &w->slots[i]);
+			return;
+		}
+	}
+	count_slot(w, slot);
+}
+
 /* At most limit of the 2 x limit slots are used, so the probe finds a free
  * one; documents leave roughly in seq order, so most land on their home
  * slot and the probe stays short (a slow document pushes the one 2 x limit
@@ -118,13 +157,11 @@ void hub_window_add(hub_window *w, long seq, jv rec)
 	s = &w->slots[(home + d) % w->size];
 	if (dp_record_num(rec, "size", &bytes) < 0 || !(bytes >= 0))
 		bytes = 0;
-	if (w->max_bytes > 0 && bytes > w->max_bytes / HUB_WINDOW_BYTES_SHARE)
-		bytes = w->max_bytes / HUB_WINDOW_BYTES_SHARE;
-	*s = (hub_slot){.used = 1, .seq = seq, .rec = rec, .bytes = bytes};
+	*s = (hub_slot){.used = 1, .seq = seq, .rec = rec, .file_bytes = bytes};
 	w->used++;
 	if (seq >= w->next)
 		w->next = seq + 1;
-	w->bytes += bytes;
+	hub_window_recount(w, s);
 }
 
 hub_slot *hub_window_find(hub_window *w, long seq)

@@ -57,18 +57,35 @@ typedef struct hub_slot {
 			  * (stats.h "holding"), 0: none has */
 	double held_at;  /* monotonic seconds of that replica's message */
 	jv rec;          /* the stamped record, as sent */
-	double bytes;    /* its file's size, as discover gave it (0: none) */
+	double file_bytes; /* its file's size, as discover gave it (0: none) */
+	double bytes;    /* what it counts in the window (hub_window_recount) */
+	int counted_twin; /* its twin taught the window's ratio */
 	hub_join join;   /* overlap mode: its summarize and embed outputs (join.h) */
 } hub_slot;
+
+/* A document whose twin has not come yet counts as its file times the
+ * twins' ratio to their files so far: in the run's first burst the window
+ * fills before any twin is back, and counting files alone let 166 files
+ * of 100 KB in, whose twins of 1,536-number vectors then held the hub at
+ * 112 MB.  The prior (8x, worth 1 MiB of files) is that run's ~11x
+ * learnt within its first documents and a narrow embedder's ~3x. */
+#define HUB_TWIN_RATIO_PRIOR 8.0
+#define HUB_TWIN_PRIOR_BYTES (1024.0 * 1024)
+#define HUB_TWIN_RATIO_STEP 1.1 /* a ratio moved this much recounts every document */
 
 /* --window-bytes by default.  A document in flight holds about 3x its
  * file in the hub while its twin waits (the embed output: each chunk's
  * text again and its vector, join.h), up to 6x at its join (30 MB for a
  * 5 MB file); 8 files of 5 MB in flight held 108 MB, 4 of them 74 MB.
  * (When the join parsed both outputs, bench/api-graph.sh bigdocs' 40
- * files held 612 MB, 4 of them 183 MB.)  A file counts for at most 1/HUB_WINDOW_BYTES_SHARE of it,
- * so that many documents are in flight whatever their sizes (a PDF's file
- * is much larger than its text, and --max-record bounds a record). */
+ * files held 612 MB, 4 of them 183 MB.)  With wide vectors the twin is
+ * far more than 3x its file (1,536 numbers a chunk as JSON text: ~1 MB
+ * for a 100 KB file), so the window counts the held twin's own bytes
+ * beside the file's size: counting files only, 200 such files held the
+ * hub at 112 MB (docs/RELIABILITY.md, session 52).  A document counts for
+ * at most 1/HUB_WINDOW_BYTES_SHARE of it, so that many documents are in
+ * flight whatever their sizes (a PDF's file is much larger than its text,
+ * and --max-record bounds a record). */
 #define HUB_WINDOW_BYTES_DEFAULT (16.0 * 1024 * 1024)
 #define HUB_WINDOW_BYTES_SHARE 4
 
@@ -83,8 +100,13 @@ typedef struct hub_window {
 	size_t limit;     /* documents in flight at most (--window) */
 	size_t probe;     /* the farthest any record was placed from its home slot */
 	size_t used;
-	double bytes;     /* the sizes of the files in flight */
+	double bytes;     /* what the documents in flight count (hub_window_recount) */
 	double max_bytes; /* admit no more while bytes reaches this (0: no bound) */
+	int joins;        /* overlap mode: each document's first output waits for its twin */
+	/* The twins' bytes against their files' (every twin held so far,
+	 * beside HUB_TWIN_PRIOR_BYTES of a prior HUB_TWIN_RATIO_PRIOR times
+	 * its file), and the ratio the window counts by now. */
+	double twin_bytes, twin_file_bytes, ratio;
 	long low;         /* every seq below it has left (hub_window_oldest) */
 	long next;        /* one past the last seq added */
 } hub_window;
@@ -125,19 +147,26 @@ double hub_delay_unusual(const hub_delay *d);
 
 /* limit: documents in flight at most; max_bytes: the sizes of their files
  * at most (0: no bound).  Returns 0, or -1 when memory runs out. */
-int hub_window_init(hub_window *w, size_t limit, double max_bytes);
+/* joins: overlap mode (twins are held, HUB_TWIN_RATIO_PRIOR). */
+int hub_window_init(hub_window *w, size_t limit, double max_bytes, int joins);
 void hub_window_free(hub_window *w);
 /* 1 when a record can enter now: fewer than limit are in flight and the
- * files in flight (each counted up to max_bytes / HUB_WINDOW_BYTES_SHARE)
- * are under max_bytes.  A document's records in the hub (its twin,
- * join.h) grow with its file, so the bytes bound the hub's memory where
- * the count does not. */
+ * documents in flight are under max_bytes, each counted (up to max_bytes /
+ * HUB_WINDOW_BYTES_SHARE) as its file and the twin its join holds, or,
+ * its twin still to come, its file times the twins' ratio to theirs.
+ * A document's records in the hub (its twin, join.h) grow with its file
+ * and its vectors, so the bytes bound the hub's memory where the count
+ * does not. */
 int hub_window_has_room(const hub_window *w);
-/* 1 when the files in flight reach max_bytes: the byte bound holds more back. */
+/* 1 when the documents in flight reach max_bytes: the byte bound holds more back. */
 int hub_window_bytes_full(const hub_window *w);
 /* Adds rec (consumed) under seq, its file's size from its "size" field;
  * the caller checked has_room. */
 void hub_window_add(hub_window *w, long seq, jv rec);
+/* Counts slot anew after its join took or let go of a message (a twin
+ * taken also teaches the ratio; a ratio moved by HUB_TWIN_RATIO_STEP
+ * recounts every document in flight). */
+void hub_window_recount(hub_window *w, hub_slot *slot);
 /* The slot of seq when it is still outstanding, or NULL (a duplicate or
  * stale receipt): O(probe). */
 hub_slot *hub_window_find(hub_window *w, long seq);

@@ -253,6 +253,7 @@ static void send_unsent(struct hub *h)
 		s->sends++;
 		h->sent[0]++;
 		hub_join_resent(&s->join);
+		hub_window_recount(&h->win, s);
 		if (s->free_send)
 			s->free_send = 0, h->tally.resent++;
 		else if (s->attempts++ > 0)
@@ -541,6 +542,7 @@ static int join_read(struct hub *h, int b)
 		return 1;
 	}
 	int rc = hub_join_take(&slot->join, b, head, &msg, max, &h->join_held, &why);
+	hub_window_recount(&h->win, slot);
 	if (rc > 0)
 		h->join_holding = 1;
 	else if (rc < 0)
@@ -1525,7 +1527,7 @@ int hub_run(const hub_config *cfg, dp_err *err)
 	sigemptyset(&usr1);
 	sigaddset(&usr1, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &usr1, NULL);
-	if (h == NULL || hub_window_init(&h->win, cfg->window, cfg->window_bytes) < 0) {
+	if (h == NULL || hub_window_init(&h->win, cfg->window, cfg->window_bytes, cfg->overlap) < 0) {
 		free(h);
 		dp_err_set(err, "out of memory");
 		return DP_EXIT_SYSTEM;

@@ -163,9 +163,9 @@ static void hub_side(out *o, const hub_metrics_view *v)
 	put(o, "docpipe_window_size %zu\n", v->window);
 	head(o, "docpipe_window_documents", "gauge", "Documents in flight now.");
 	put(o, "docpipe_window_documents %zu\n", v->in_window);
-	head(o, "docpipe_window_bytes_max", "gauge", "The sizes of the files in flight at most (--window-bytes; 0: no bound).");
+	head(o, "docpipe_window_bytes_max", "gauge", "What the documents in flight may count at most (--window-bytes; 0: no bound).");
 	put(o, "docpipe_window_bytes_max %.17g\n", v->window_bytes);
-	head(o, "docpipe_window_bytes", "gauge", "The sizes of the files in flight now.");
+	head(o, "docpipe_window_bytes", "gauge", "What the documents in flight count now: their files' sizes and the outputs held for their joins (--window-bytes).");
 	put(o, "docpipe_window_bytes %.17g\n", v->in_window_bytes);
 	head(o, "docpipe_window_unsent", "gauge", "Documents in the window waiting to be sent.");
 	put(o, "docpipe_window_unsent %zu\n", v->unsent);

@@ -24,7 +24,7 @@ typedef struct hub_metrics_view {
 	const hub_stats *stats;
 	const hub_tally *tally;
 	size_t window, in_window, unsent;
-	double window_bytes, in_window_bytes; /* --window-bytes (0: none), the files' sizes in flight */
+	double window_bytes, in_window_bytes; /* --window-bytes (0: none), what the documents in flight count */
 } hub_metrics_view;
 
 /* Renders the Prometheus text format (version 0.0.4) into buf (cap bytes,

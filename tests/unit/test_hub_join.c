@@ -257,7 +257,7 @@ static void test_window_frees_twin(void)
 {
 	hub_window w;
 
-	hub_window_init(&w, 2, 0);
+	hub_window_init(&w, 2, 0, 0);
 	hub_window_add(&w, 0, rec_of("{\"kind\":\"file\"}"));
 	hub_window_add(&w, 1, rec_of("{\"kind\":\"file\"}"));
 	jv out = take(&hub_window_find(&w, 0)->join, HUB_BRANCH_EMBED, EMB);

@@ -24,7 +24,7 @@ static void window(void)
 {
 	hub_window w;
 
-	hub_window_init(&w, 4, 0);
+	hub_window_init(&w, 4, 0, 0);
 	T_EQ_INT(oldest_seq(&w), -1, "an empty window has none");
 	for (long seq = 0; seq < 4; seq++)
 		hub_window_add(&w, seq, doc("/d"));

@@ -34,7 +34,7 @@ static void test_window(void)
 {
 	hub_window w;
 
-	T_EQ_INT(hub_window_init(&w, 4, 0), 0, "window");
+	T_EQ_INT(hub_window_init(&w, 4, 0, 0), 0, "window");
 	for (long seq = 0; seq < 4; seq++)
 		hub_window_add(&w, seq, rec_of("{\"kind\":\"file\"}"));
 	T_OK(!hub_window_has_room(&w), "full window takes nothing");
@@ -59,7 +59,7 @@ static void test_window_slow_document(void)
 	hub_window w;
 	int passed = 1;
 
-	T_EQ_INT(hub_window_init(&w, 4, 0), 0, "window");
+	T_EQ_INT(hub_window_init(&w, 4, 0, 0), 0, "window");
 	hub_window_add(&w, 0, rec_of("{\"kind\":\"file\"}"));
 	for (long seq = 1; seq <= 1000 && passed; seq++) {
 		passed = hub_window_has_room(&w);
@@ -82,7 +82,7 @@ static void test_window_bytes(void)
 {
 	hub_window w;
 
-	T_EQ_INT(hub_window_init(&w, 8, 100), 0, "window of 100 bytes");
+	T_EQ_INT(hub_window_init(&w, 8, 100, 0), 0, "window of 100 bytes");
 	hub_window_add(&w, 0, rec_of("{\"kind\":\"file\",\"size\":40}"));
 	hub_window_add(&w, 1, rec_of("{\"kind\":\"file\",\"size\":20}"));
 	T_OK(hub_window_has_room(&w), "the first 45 bytes (40 counted 25): room");
@@ -99,7 +99,7 @@ static void test_window_bytes(void)
 
 	/* A file counts a quarter of the bound at most: four big ones go
 	 * together (a PDF's file is much larger than its text). */
-	T_EQ_INT(hub_window_init(&w, 8, 100), 0, "window of 100 bytes");
+	T_EQ_INT(hub_window_init(&w, 8, 100, 0), 0, "window of 100 bytes");
 	for (long seq = 0; seq < 4; seq++) {
 		T_OK(hub_window_has_room(&w), "a big file enters while under the bound");
 		hub_window_add(&w, seq, rec_of("{\"kind\":\"file\",\"size\":1000000}"));
@@ -107,6 +107,53 @@ static void test_window_bytes(void)
 	T_OK(w.bytes == 100 && !hub_window_has_room(&w), "four big files fill it");
 	hub_window_release(&w, hub_window_find(&w, 0));
 	T_OK(w.bytes == 75 && hub_window_has_room(&w), "and one done makes room");
+	hub_window_free(&w);
+}
+
+/* Overlap mode: a document counts its file times the twins' ratio to
+ * their files (HUB_TWIN_RATIO_PRIOR at first) until its twin comes, then
+ * its file and the twin's bytes, then its file alone once joined; the
+ * twins taught the ratio, and every document is recounted by it. */
+static void hold_twin(hub_window *w, hub_slot *s, size_t bytes)
+{
+	zmq_msg_init_size(&s->join.twin, bytes);
+	s->join.holding = 1;
+	hub_window_recount(w, s);
+}
+
+static void test_window_twins(void)
+{
+	hub_window w;
+	const double mib = 1024.0 * 1024;
+
+	T_EQ_INT(hub_window_init(&w, 64, 16 * mib, 1), 0, "window of 16 MiB, overlap");
+	for (long seq = 0; seq < 3; seq++)
+		hub_window_add(&w, seq, rec_of("{\"kind\":\"file\",\"size\":102400}"));
+	T_OK(w.bytes == 3 * 102400 * HUB_TWIN_RATIO_PRIOR, "before any twin: each file x the prior ratio");
+	hold_twin(&w, hub_window_find(&w, 0), 1126400);
+	T_OK(w.ratio == HUB_TWIN_RATIO_PRIOR && w.bytes == 102400 + 1126400 + 2 * 102400 * w.ratio,
+	     "a twin held counts its bytes; one twin moves the prior's ratio by under 10%");
+	for (int k = 0; k < 20; k++) {
+		long seq = 3 + k;
+		hub_window_add(&w, seq, rec_of("{\"kind\":\"file\",\"size\":102400}"));
+		hold_twin(&w, hub_window_find(&w, seq), 1126400);
+	}
+	T_OK(w.ratio > 9.7 && w.ratio <= 10.7, "twenty more: the ratio within 10% of theirs with the prior (10.7)");
+	T_OK(w.bytes == 21 * (102400 + 1126400) + 2 * 102400 * w.ratio, "every document recounted by it");
+	T_OK(!hub_window_has_room(&w), "23 such documents fill 16 MiB (files alone: 160 would enter)");
+	hub_slot *s = hub_window_find(&w, 0);
+	zmq_msg_close(&s->join.twin);
+	s->join.holding = 0;
+	s->join.done = 1;
+	double before = w.bytes;
+	hub_window_recount(&w, s);
+	T_OK(before - w.bytes == 1126400, "a joined document counts its file alone");
+	hub_window_free(&w);
+
+	/* Without overlap no twin is held: a file counts itself. */
+	T_EQ_INT(hub_window_init(&w, 8, 16 * mib, 0), 0, "window, no overlap");
+	hub_window_add(&w, 0, rec_of("{\"kind\":\"file\",\"size\":102400}"));
+	T_OK(w.bytes == 102400, "no overlap: the file's size");
 	hub_window_free(&w);
 }
 
@@ -153,6 +200,7 @@ int main(void)
 	test_window();
 	test_window_slow_document();
 	test_window_bytes();
+	test_window_twins();
 	test_tally();
 	return t_done();
 }
