@@ -23,9 +23,13 @@
 #      written by a helper before any run of session 42).
 #   bench/search/run.sh [SHARED_DIR]     (default /work/shared)
 #   EMBED_MODEL=fh-v2 bench/search/run.sh   the other local embedder (default: fh-v1)
+#   EMBED_OPTS="--backend openai --model M --dim N" bench/search/run.sh
+#       any docpipe-embed options instead (an API embedder: OPENAI_BASE_URL
+#       and OPENAI_API_KEY exported, as docpipe-query embeds the questions)
 #   FUSION=1 bench/search/run.sh            also saves each side's top 50 and
 #       compares fusion rules offline (fusion.py), tuning sets and held-out
-#       set in separate tables
+#       set in separate tables; FUSION_DIR=DIR keeps the saved rankings
+#       there (default: the run's temporary directory, removed at the end)
 #   MODES=3 bench/search/run.sh     only the three modes vector, text, hybrid
 #   SETS="corpora heldout" bench/search/run.sh   only these question sets
 #       (default: all nine; the chunking eval always runs)
@@ -44,7 +48,8 @@ eval "$(tests/lib/pg.sh start "$tmp/pg")"
 export PGHOST PGPORT PGUSER
 trap 'tests/lib/pg.sh stop "$tmp/pg"; rm -rf "$tmp"' EXIT
 B=$DOCPIPE_BIN
-export EMBED_OPTS=${EMBED_MODEL:+--model $EMBED_MODEL}
+fdir=${FUSION_DIR:-$tmp}
+export EMBED_OPTS=${EMBED_OPTS:-${EMBED_MODEL:+--model $EMBED_MODEL}}
 url() { echo "postgresql:///$1?host=$PGHOST&port=$PGPORT&user=$PGUSER"; }
 load() { # load DB DIR...: discover, chunk, embed (local), store
 	local db=$1; shift
@@ -62,13 +67,13 @@ variants=("vector:--mode vector" "text:--mode text" "hybrid:--mode hybrid"
 	"hybrid-doc2:--mode hybrid --per-document 2"
 	"text-cd:--mode text --text-rank cd")
 [ "${MODES:-}" = 3 ] && variants=("${variants[@]:0:3}")
-echo "# $(date -u +%FT%TZ) nproc $(nproc) load $(cut -d' ' -f1-3 /proc/loadavg) embedder ${EMBED_MODEL:-default}"
+echo "# $(date -u +%FT%TZ) nproc $(nproc) load $(cut -d' ' -f1-3 /proc/loadavg) embedder ${EMBED_OPTS:-default}"
 TMPCHUNKS=$tmp/eval-chunks.ndjson load eval "$shared/eval/chunking/corpora"
 echo "## (a) chunking eval (docpipe-chunk defaults, local embedder)"
 DATABASE_URL=$(url eval) python3 bench/search/eval.py chunking "$tmp/eval-chunks.ndjson" \
 	"$shared/eval/chunking/questions.jsonl" "${variants[@]}"
 [ -n "${FUSION:-}" ] && DATABASE_URL=$(url eval) python3 bench/search/fusion.py dump \
-	"$tmp/f-chunking.json" chunking "$tmp/eval-chunks.ndjson" "$shared/eval/chunking/questions.jsonl"
+	"$fdir/f-chunking.json" chunking "$tmp/eval-chunks.ndjson" "$shared/eval/chunking/questions.jsonl"
 for c in rust-book:rust-book/src hugo-docs:hugo-docs/content/en; do
 	name=${c%%:*} db=${name//-/_}
 	TMPCHUNKS=/dev/null load "$db" "$shared/corpora/${c#*:}"
@@ -77,15 +82,15 @@ for c in rust-book:rust-book/src hugo-docs:hugo-docs/content/en; do
 		DATABASE_URL=$(url "$db") python3 bench/search/eval.py files "$name" \
 			"bench/search/questions-$set.jsonl" "${variants[@]}"
 		[ -n "${FUSION:-}" ] && DATABASE_URL=$(url "$db") python3 bench/search/fusion.py dump \
-			"$tmp/f-$set-$name.json" files "$name" "bench/search/questions-$set.jsonl"
+			"$fdir/f-$set-$name.json" files "$name" "bench/search/questions-$set.jsonl"
 	done
 done
 if [ -n "${FUSION:-}" ]; then
 	echo "## fusion rules offline: chunking eval, tuning questions, held-out questions"
-	python3 bench/search/fusion.py eval "$tmp/f-chunking.json" "$tmp"/f-corpora-*.json "$tmp"/f-heldout-*.json
-	python3 bench/search/fusion.py eval "$tmp"/f-heldout2-*.json
-	python3 bench/search/fusion.py eval "$tmp"/f-heldout3-*.json
-	python3 bench/search/fusion.py eval "$tmp"/f-heldout4-*.json
-	python3 bench/search/fusion.py eval "$tmp"/f-heldout5-*.json
+	python3 bench/search/fusion.py eval "$fdir/f-chunking.json" "$fdir"/f-corpora-*.json "$fdir"/f-heldout-*.json
+	python3 bench/search/fusion.py eval "$fdir"/f-heldout2-*.json
+	python3 bench/search/fusion.py eval "$fdir"/f-heldout3-*.json
+	python3 bench/search/fusion.py eval "$fdir"/f-heldout4-*.json
+	python3 bench/search/fusion.py eval "$fdir"/f-heldout5-*.json
 fi
 echo "# done $(date -u +%FT%TZ) load $(cut -d' ' -f1-3 /proc/loadavg)"
