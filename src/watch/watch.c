@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "known.h"
 #include "path.h"
 #include "record.h"
 
@@ -64,22 +65,18 @@ struct watch {
 	jv dirs;
 	size_t ndirs;   /* keys in dirs: at most max_dirs */
 	size_t max_dirs; /* WATCH_MAX_DIRS, or less in tests */
-	/* Path of a file record written -> [root index, its signature
-	 * when taken]: at most WATCH_MAX_PATHS (nknown) of them. */
-	jv known;
-	size_t nknown; /* jv_object_length counts every slot: once per file taken, the
-			* first pass over 50,000 files spent 60 s of CPU in it */
+	/* Each file a record was written for, with its root index and its
+	 * signature when taken, and the files taken with one link by inode
+	 * (known.h): a link made to one later finds its first name there
+	 * (link_name; before, an edit through the new name reached the old
+	 * one only from the old name's next change on). */
+	known_files *known;
 	/* Files with several links (st_nlink > 1) among the known: "dev:ino"
 	 * -> [their stat signature when last taken, {path: root index}], and
 	 * path -> its "dev:ino".  An edit gives an event under the name
 	 * written through only: taking one name marks the others
 	 * (resolve). */
 	jv inodes, linked;
-	/* "dev:ino" -> the one name known of a file taken with one link: a
-	 * link made to it later finds it there (link_name).  Before, an edit
-	 * through the new name reached the old one only from the old name's
-	 * next change on. */
-	jv singles;
 	jv pending; /* object: path -> [deadline ms, root index, open writer's first event ms or -1] */
 	size_t npending; /* its paths: emptied, it is made anew (settle) */
 	unsigned long found; /* files the walks found (WALK_SETTLE_FILES) */
@@ -103,6 +100,8 @@ struct watch {
 	unsigned char *remote;
 	size_t nremote;
 	int polling;          /* in look_through: add_tree marks new and changed files only */
+	int polling_remote;   /* look_through's remote_only */
+	int full_said;        /* a file could not be known (resolve): said once */
 	long next_poll_ms;    /* when limited or nremote: the next periodic rescan */
 	dp_sink *sink;
 	dp_err *err;
@@ -263,25 +262,29 @@ static int is_unreadable(const watch *w, const char *dir)
 	return yes;
 }
 
-/* The root index of v, a known path's entry (consumed). */
-static size_t known_root(jv v)
+/* Calls fn with each known file (under dir unless NULL): one that
+ * cannot be listed (out of memory for its path) is said. */
+static void each_known(watch *w, const char *dir,
+		       void (*fn)(void *ctx, uint32_t id, const char *path, size_t r))
 {
-	return (size_t)jv_number_value(jv_array_get(v, 0));
+	if (known_each(w->known, dir, fn, w) < 0)
+		dp_diag("%s: out of memory listing the files known there: not all looked at",
+			dir != NULL ? dir : "every root");
+}
+
+static void mark_known(void *ctx, uint32_t id, const char *path, size_t r)
+{
+	watch *w = ctx;
+
+	(void)id;
+	mark(w, path, r, w->settle_ms);
 }
 
 /* Marks every known file under dir (dir itself is gone or moved, or
  * readable again: a file deleted meanwhile is deleted then). */
 static void mark_under(watch *w, const char *dir)
 {
-	size_t n = strlen(dir);
-
-	jv_object_foreach(w->known, k, v) {
-		const char *p = jv_string_value(k);
-		if (strncmp(p, dir, n) == 0 && p[n] == '/')
-			mark(w, p, known_root(jv_copy(v)), w->settle_ms);
-		jv_free(k);
-		jv_free(v);
-	}
+	each_known(w, dir, mark_known);
 }
 
 /* dir (or what lies under it) was not read: in the first pass, the walk
@@ -438,13 +441,9 @@ static void check_remote(watch *w, const char *dir, size_t r)
 /* Whether path is known and as it was when taken (its signature). */
 static int unchanged(watch *w, const char *path, const struct stat *st)
 {
-	jv was = jv_object_get(jv_copy(w->known), jv_string(path));
+	uint32_t id = known_find(w->known, path);
 
-	if (!jv_is_valid(was)) {
-		jv_free(was);
-		return 0;
-	}
-	return jv_equal(jv_array_get(was, 1), signature(st));
+	return id != KNOWN_NONE && known_same(w->known, id, st);
 }
 
 /* Records dir (root r) as a name of watch wd's directory: a path it has
@@ -670,21 +669,24 @@ static void forget_dirs(watch *w, const char *dir)
  * been; a directory new is watched.  One lstat per known file and one
  * walk; no record for a file unchanged (a rescan sent every file again:
  * a chunk pass each, and each a model request without the reuse cache).
- * A file past WATCH_MAX_PATHS is not known: sent at every look. */
+ * A file past KNOWN_MAX_FILES is not known: sent at every look. */
+static void look_at_known(void *ctx, uint32_t id, const char *path, size_t r)
+{
+	watch *w = ctx;
+	struct stat st;
+
+	if ((!w->polling_remote || w->remote[r]) && !w->lost[r]) {
+		if (lstat(path, &st) != 0)
+			mark(w, path, r, 0);
+		else if (!known_same(w->known, id, &st))
+			mark_found(w, path, r, &st, 0);
+	}
+}
+
 static void look_through(watch *w, int remote_only)
 {
-	jv_object_foreach(w->known, k, v) {
-		size_t r = known_root(jv_copy(v));
-		struct stat st;
-		if ((!remote_only || w->remote[r]) && !w->lost[r]) {
-			if (lstat(jv_string_value(k), &st) != 0)
-				mark(w, jv_string_value(k), r, 0);
-			else if (!unchanged(w, jv_string_value(k), &st))
-				mark_found(w, jv_string_value(k), r, &st, 0);
-		}
-		jv_free(k);
-		jv_free(v);
-	}
+	w->polling_remote = remote_only;
+	each_known(w, NULL, look_at_known);
 	w->polling = 1;
 	for (size_t r = 0; r < w->nroots; r++)
 		if ((!remote_only || w->remote[r]) && !w->lost[r])
@@ -985,7 +987,7 @@ static void unlink_name(watch *w, const char *path)
 	}
 }
 
-/* The key of st's inode in inodes and singles. */
+/* The key of st's inode in inodes. */
 static jv inode_key(const struct stat *st)
 {
 	char k[64];
@@ -994,32 +996,12 @@ static jv inode_key(const struct stat *st)
 	return jv_string(k);
 }
 
-/* Follows a path (name, consumed) in singles: drops old_key's entry (the
- * inode it was when last taken, or null; consumed) when it is the path's,
- * and adds st's (NULL: the path is gone) when st has one link.  name is
- * the string known holds for the path: one copy of each path for the two
- * (fault sweep 24). */
-static void single_name(watch *w, jv name, jv old_key, const struct stat *st)
-{
-	if (jv_get_kind(old_key) == JV_KIND_STRING) {
-		jv was = jv_object_get(jv_copy(w->singles), jv_copy(old_key));
-		if (jv_get_kind(was) == JV_KIND_STRING && jv_equal(jv_copy(was), jv_copy(name)))
-			w->singles = jv_object_delete(w->singles, jv_copy(old_key));
-		jv_free(was);
-	}
-	jv_free(old_key);
-	if (st != NULL && st->st_nlink < 2)
-		w->singles = jv_object_set(w->singles, inode_key(st), name);
-	else
-		jv_free(name);
-}
-
-/* The entry of inodes for the inode k (borrowed), taken as sig now under
- * path (consumed): its entry; one made for the name singles knows, a file
- * taken with one link that path is a link made to since (taken as the
- * file is now: a link changes no content, so it is not marked); or a new
- * one. */
-static jv inode_entry(watch *w, jv k, const char *path, jv sig)
+/* The entry of inodes for the inode k (borrowed; st's), taken as sig
+ * now under path (consumed): its entry; one made for the name known
+ * by that inode with one link (known_single), a file taken with one link
+ * that path is a link made to since (taken as the file is now: a link
+ * changes no content, so it is not marked); or a new one. */
+static jv inode_entry(watch *w, jv k, const char *path, const struct stat *st, jv sig)
 {
 	jv e = jv_object_get(jv_copy(w->inodes), jv_copy(k));
 	if (jv_is_valid(e)) {
@@ -1027,19 +1009,19 @@ static jv inode_entry(watch *w, jv k, const char *path, jv sig)
 		return e;
 	}
 	jv_free(e);
-	jv one = jv_object_get(jv_copy(w->singles), jv_copy(k));
-	jv ov = jv_get_kind(one) == JV_KIND_STRING && strcmp(jv_string_value(one), path) != 0
-			? jv_object_get(jv_copy(w->known), jv_copy(one)) : jv_invalid();
-	if (jv_get_kind(one) == JV_KIND_STRING)
-		w->singles = jv_object_delete(w->singles, jv_copy(k));
-	if (!jv_is_valid(ov)) {
-		jv_free(ov);
-		jv_free(one);
+	uint32_t one = known_single(w->known, st->st_dev, st->st_ino);
+	const char *name = one != KNOWN_NONE ? known_path(w->known, one) : NULL;
+	if (name == NULL || strcmp(name, path) == 0) {
+		if (one != KNOWN_NONE)
+			known_unsingle(w->known, one, st->st_dev, st->st_ino);
 		jv_free(sig);
 		return JV_ARRAY(jv_null(), jv_object());
 	}
-	w->linked = jv_object_set(w->linked, jv_copy(one), jv_copy(k));
-	return JV_ARRAY(sig, JV_OBJECT(one, jv_number((double)known_root(ov))));
+	jv first = jv_string(name);
+	size_t r = known_root(w->known, one);
+	known_unsingle(w->known, one, st->st_dev, st->st_ino);
+	w->linked = jv_object_set(w->linked, jv_copy(first), jv_copy(k));
+	return JV_ARRAY(sig, JV_OBJECT(first, jv_number((double)r)));
 }
 
 /* path (root r), a known file just taken as st.  With several links
@@ -1062,7 +1044,7 @@ static void link_name(watch *w, const char *path, size_t r, const struct stat *s
 		jv_free(k);
 		return;
 	}
-	jv e = inode_entry(w, k, path, signature(st));
+	jv e = inode_entry(w, k, path, st, signature(st));
 	jv sig = signature(st), old = jv_array_get(jv_copy(e), 0);
 	int changed = jv_get_kind(old) == JV_KIND_STRING && !jv_equal(old, jv_copy(sig));
 	jv paths = jv_array_get(e, 1);
@@ -1091,46 +1073,23 @@ static void resolve(watch *w, const char *path, size_t r)
 	if (!found && errno != ENOENT && errno != ENOTDIR)
 		return;
 	int is_file = found && S_ISREG(st.st_mode) && visible(w, r, path, 0);
-	jv was = jv_object_get(jv_copy(w->known), jv_string(path));
-	int known = jv_is_valid(was);
-	/* The inode it was when last taken ("dev:ino:..." signature's head). */
-	jv old_key = jv_null();
-	if (known) {
-		jv sig = jv_array_get(jv_copy(was), 1);
-		const char *c = strchr(jv_string_value(sig), ':');
-		c = c != NULL ? strchr(c + 1, ':') : NULL;
-		if (c != NULL)
-			old_key = jv_string_sized(jv_string_value(sig), (int)(c - jv_string_value(sig)));
-		jv_free(sig);
-	}
+	uint32_t id = known_find(w->known, path);
 
-	jv_free(was);
 	if (is_file) {
 		int rc = discover_file(w->roots[r], path, w->opts, emit, w, &w->stats);
 		if (rc == -2)
 			dp_diag("%s: path too long or out of memory: skipped", path);
-		jv name = jv_string(path);
-		if (rc != -2 && (known || w->nknown < WATCH_MAX_PATHS)) {
-			w->known = jv_object_set(w->known, jv_copy(name),
-						 tight(2, jv_number((double)r), signature(&st)));
-			w->nknown += !known;
-			known = 1;
-		}
-		if (rc != -2 && known) {
-			single_name(w, name, old_key, &st);
+		else if (known_set(w->known, path, r, &st) != KNOWN_NONE)
 			link_name(w, path, r, &st);
-		} else {
-			jv_free(name);
-			jv_free(old_key);
-		}
-	} else if (known) {
+		else if (!w->full_said && (w->full_said = 1))
+			dp_diag("%s: not kept among the known files (%zu known: the limit is %u,"
+				" or out of memory): files past it are not deleted when they go"
+				" and are sent again at every rescan", path, known_count(w->known),
+				KNOWN_MAX_FILES);
+	} else if (id != KNOWN_NONE) {
 		emit(w, delete_record(path, w->roots[r]));
-		w->known = jv_object_delete(w->known, jv_string(path));
-		w->nknown--;
-		single_name(w, jv_string(path), old_key, NULL);
+		known_drop(w->known, id);
 		unlink_name(w, path);
-	} else {
-		jv_free(old_key);
 	}
 }
 
@@ -1207,8 +1166,8 @@ watch *watch_new(char *const *roots, size_t nroots, const discover_opts *opts,
 	}
 	*w = (watch){.roots = roots, .nroots = nroots, .opts = opts, .settle_ms = times->settle_ms,
 		     .writer_settle_ms = times->writer_settle_ms, .writer_max_ms = times->writer_max_ms,
-		     .poll_s = times->poll_s, .dirs = jv_object(), .known = jv_object(),
-		     .inodes = jv_object(), .linked = jv_object(), .singles = jv_object(),
+		     .poll_s = times->poll_s, .dirs = jv_object(), .known = known_new(0),
+		     .inodes = jv_object(), .linked = jv_object(),
 		     .remote = calloc(nroots > 0 ? nroots : 1, 1), .unreadable = jv_object(),
 		     .pending = jv_object(), .lost = calloc(nroots > 0 ? nroots : 1, 1),
 		     .mounts = jv_object(), .unread = jv_array(), .mounts_fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC),
@@ -1216,7 +1175,7 @@ watch *watch_new(char *const *roots, size_t nroots, const discover_opts *opts,
 		     .ids = calloc(nroots > 0 ? nroots : 1, sizeof *w->ids),
 		     .max_dirs = times->test_max_dirs > 0 ? (size_t)times->test_max_dirs : WATCH_MAX_DIRS};
 	w->stats.unread = &w->unread;
-	if (w->lost == NULL || w->ids == NULL || w->remote == NULL) {
+	if (w->lost == NULL || w->ids == NULL || w->remote == NULL || w->known == NULL) {
 		dp_err_set(err, "out of memory");
 		watch_free(&w);
 		return NULL;
@@ -1248,10 +1207,9 @@ void watch_free(watch **w)
 		close((*w)->mounts_fd);
 	jv_free((*w)->mounts);
 	jv_free((*w)->dirs);
-	jv_free((*w)->known);
+	known_free(&(*w)->known);
 	jv_free((*w)->inodes);
 	jv_free((*w)->linked);
-	jv_free((*w)->singles);
 	free((*w)->remote);
 	jv_free((*w)->unreadable);
 	jv_free((*w)->pending);
