@@ -5,7 +5,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "hash.h"
+#include "table.h"
 
 #define DIR_BIT (1u << 31) /* a node's info: a directory's, with its nodes below */
 #define ARENA_COMPACT_MIN (1u << 20) /* free arena bytes before a compaction is worth it */
@@ -21,13 +21,6 @@ struct node {
 	int64_t size, mtime, ctime; /* times in ns */
 };
 
-/* Open addressing with linear probing: node numbers, KNOWN_NONE where
- * empty; at most 7/10 full. */
-struct index {
-	uint32_t *slot;
-	size_t cap, n;
-};
-
 struct known_files {
 	struct node *nodes; /* a mapping: pages never touched take no memory */
 	size_t nnodes, nodes_bytes;
@@ -37,51 +30,35 @@ struct known_files {
 	 * name and a NUL; garbage: the bytes of entries dropped. */
 	char *arena;
 	size_t used, arena_bytes, garbage;
-	struct index paths, singles;
+	struct table_index paths, singles; /* node numbers (table.h) */
 	uint32_t hash_mask;
 	char *buf; /* known_path's */
 	size_t buf_cap;
 };
 
-/* Makes *p (a mapping of *bytes, or NULL) at least need bytes, doubling:
- * mremap moves no page, and one not touched yet takes no memory (a
- * realloc'd heap block kept its old copy resident). */
-static int grow(void **p, size_t *bytes, size_t need)
-{
-	size_t n = *bytes > 0 ? *bytes : 1u << 16;
-
-	if (need <= *bytes)
-		return 0;
-	while (n < need)
-		n *= 2;
-	void *q = *p == NULL ? mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
-			     : mremap(*p, *bytes, n, MREMAP_MAYMOVE);
-	if (q == MAP_FAILED)
-		return -1;
-	*p = q;
-	*bytes = n;
-	return 0;
-}
-
 static uint32_t path_hash(const known_files *k, const char *path, size_t len)
 {
-	return (uint32_t)(dp_hash64(path, len) >> 32) & k->hash_mask;
+	return table_hash(path, len, k->hash_mask);
 }
 
 static uint32_t inode_hash(const known_files *k, uint64_t dev, uint64_t ino)
 {
 	uint64_t key[2] = {dev, ino};
 
-	return (uint32_t)(dp_hash64(key, sizeof key) >> 32) & k->hash_mask;
+	return table_hash(key, sizeof key, k->hash_mask);
 }
 
-static uint32_t node_path_hash(const known_files *k, uint32_t id)
+static uint32_t node_path_hash(const void *ctx, uint32_t id)
 {
+	const known_files *k = ctx;
+
 	return k->nodes[id].hash;
 }
 
-static uint32_t node_inode_hash(const known_files *k, uint32_t id)
+static uint32_t node_inode_hash(const void *ctx, uint32_t id)
 {
+	const known_files *k = ctx;
+
 	return inode_hash(k, k->nodes[id].dev, k->nodes[id].ino);
 }
 
@@ -95,71 +72,8 @@ static int is_dir(const known_files *k, uint32_t id)
 	return (k->nodes[id].info & DIR_BIT) != 0;
 }
 
-/* Room in ix for one more entry: grown (twice the slots, every entry
- * placed again by hash_of) when it would pass 7/10.  Returns 0 or -1. */
-static int index_room(known_files *k, struct index *ix, uint32_t (*hash_of)(const known_files *, uint32_t))
-{
-	if ((ix->n + 1) * 10 <= ix->cap * 7)
-		return 0;
-	size_t cap = ix->cap > 0 ? ix->cap * 2 : 1024;
-	uint32_t *slot = mmap(NULL, cap * sizeof *slot, PROT_READ | PROT_WRITE,
-			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (slot == MAP_FAILED)
-		return -1;
-	memset(slot, 0xff, cap * sizeof *slot);
-	for (size_t i = 0; i < ix->cap; i++) {
-		uint32_t id = ix->slot[i];
-		if (id == KNOWN_NONE)
-			continue;
-		size_t at = hash_of(k, id) & (cap - 1);
-		while (slot[at] != KNOWN_NONE)
-			at = (at + 1) & (cap - 1);
-		slot[at] = id;
-	}
-	if (ix->slot != NULL)
-		munmap(ix->slot, ix->cap * sizeof *ix->slot);
-	ix->slot = slot;
-	ix->cap = cap;
-	return 0;
-}
-
-/* Adds id (of hash h) to ix, which has room (index_room). */
-static void index_put(struct index *ix, uint32_t h, uint32_t id)
-{
-	size_t at = h & (ix->cap - 1);
-
-	while (ix->slot[at] != KNOWN_NONE)
-		at = (at + 1) & (ix->cap - 1);
-	ix->slot[at] = id;
-	ix->n++;
-}
-
-/* Takes id (of hash h) out of ix: the entries after it that probed past
- * its slot are moved back (backward shift: no tombstones to clean). */
-static void index_remove(known_files *k, struct index *ix, uint32_t h, uint32_t id,
-			 uint32_t (*hash_of)(const known_files *, uint32_t))
-{
-	size_t mask = ix->cap - 1, i = h & mask;
-
-	while (ix->slot[i] != id) {
-		if (ix->slot[i] == KNOWN_NONE)
-			return;
-		i = (i + 1) & mask;
-	}
-	for (size_t j = (i + 1) & mask; ix->slot[j] != KNOWN_NONE; j = (j + 1) & mask) {
-		size_t home = hash_of(k, ix->slot[j]) & mask;
-		/* slot j's entry may fill i unless its home lies in (i, j]. */
-		if (i <= j ? (home <= i || home > j) : (home <= i && home > j)) {
-			ix->slot[i] = ix->slot[j];
-			i = j;
-		}
-	}
-	ix->slot[i] = KNOWN_NONE;
-	ix->n--;
-}
-
-/* Whether node id is the path path (len bytes) of its kind: its name and
- * each directory's above it, up to "/", the path's. */
+/* Whether node id is the path path (len bytes): its name and each
+ * directory's above it, up to "/", the path's. */
 static int node_is(const known_files *k, uint32_t id, const char *path, size_t len)
 {
 	for (;;) {
@@ -174,20 +88,30 @@ static int node_is(const known_files *k, uint32_t id, const char *path, size_t l
 	}
 }
 
+/* What find looks for. */
+struct looked {
+	const known_files *k;
+	const char *path;
+	size_t len;
+	uint32_t hash;
+	int dir;
+};
+
+static int is_looked(const void *ctx, uint32_t id)
+{
+	const struct looked *l = ctx;
+
+	return l->k->nodes[id].hash == l->hash && is_dir(l->k, id) == l->dir &&
+	       node_is(l->k, id, l->path, l->len);
+}
+
 /* The node of path (len bytes) of the kind dir says, or KNOWN_NONE. */
 static uint32_t find(const known_files *k, const char *path, size_t len, int dir)
 {
-	if (k->paths.cap == 0)
-		return KNOWN_NONE;
-	uint32_t h = path_hash(k, path, len);
-	size_t mask = k->paths.cap - 1;
+	struct looked l = {k, path, len, path_hash(k, path, len), dir};
 
-	for (size_t at = h & mask; k->paths.slot[at] != KNOWN_NONE; at = (at + 1) & mask) {
-		uint32_t id = k->paths.slot[at];
-		if (k->nodes[id].hash == h && is_dir(k, id) == dir && node_is(k, id, path, len))
-			return id;
-	}
-	return KNOWN_NONE;
+	return k->paths.cap > 0 ? k->paths.slot[table_probe(&k->paths, l.hash, is_looked, &l)]
+				: KNOWN_NONE;
 }
 
 /* Drops the names whose nodes are gone, moving the others down in place
@@ -223,13 +147,13 @@ static uint32_t node_make(known_files *k, uint32_t parent, const char *name, siz
 
 	if (k->used + entry > KNOWN_MAX_NAME_BYTES && k->garbage > 0)
 		compact(k);
-	if (k->used + entry > KNOWN_MAX_NAME_BYTES || index_room(k, &k->paths, node_path_hash) < 0 ||
-	    grow((void **)&k->arena, &k->arena_bytes, k->used + entry) < 0)
+	if (k->used + entry > KNOWN_MAX_NAME_BYTES || table_room(&k->paths, node_path_hash, k) < 0 ||
+	    table_grow((void **)&k->arena, &k->arena_bytes, k->used + entry) < 0)
 		return KNOWN_NONE;
 	uint32_t id = k->free_nodes;
 	if (id == KNOWN_NONE) {
 		if (k->nnodes >= KNOWN_MAX_FILES + KNOWN_MAX_DIRS ||
-		    grow((void **)&k->nodes, &k->nodes_bytes, (k->nnodes + 1) * sizeof *k->nodes) < 0)
+		    table_grow((void **)&k->nodes, &k->nodes_bytes, (k->nnodes + 1) * sizeof *k->nodes) < 0)
 			return KNOWN_NONE;
 		id = (uint32_t)k->nnodes++;
 	} else {
@@ -240,7 +164,7 @@ static uint32_t node_make(known_files *k, uint32_t parent, const char *name, siz
 	k->arena[k->used + entry - 1] = '\0';
 	k->nodes[id] = (struct node){.parent = parent, .name = (uint32_t)k->used, .hash = h, .info = info};
 	k->used += entry;
-	index_put(&k->paths, h, id);
+	table_put(&k->paths, h, id);
 	if (parent != KNOWN_NONE)
 		k->nodes[parent].info++;
 	return id;
@@ -252,7 +176,7 @@ static void node_drop(known_files *k, uint32_t id)
 {
 	struct node *n = &k->nodes[id];
 
-	index_remove(k, &k->paths, n->hash, id, node_path_hash);
+	table_remove(&k->paths, n->hash, id, node_path_hash, k);
 	k->garbage += sizeof(uint32_t) + strlen(name_of(k, id)) + 1;
 	if (n->parent != KNOWN_NONE)
 		k->nodes[n->parent].info--;
@@ -316,14 +240,10 @@ void known_free(known_files **k)
 {
 	if (*k == NULL)
 		return;
-	if ((*k)->nodes != NULL)
-		munmap((*k)->nodes, (*k)->nodes_bytes);
-	if ((*k)->arena != NULL)
-		munmap((*k)->arena, (*k)->arena_bytes);
-	if ((*k)->paths.slot != NULL)
-		munmap((*k)->paths.slot, (*k)->paths.cap * sizeof(uint32_t));
-	if ((*k)->singles.slot != NULL)
-		munmap((*k)->singles.slot, (*k)->singles.cap * sizeof(uint32_t));
+	table_unmap((*k)->nodes, (*k)->nodes_bytes);
+	table_unmap((*k)->arena, (*k)->arena_bytes);
+	table_index_free(&(*k)->paths);
+	table_index_free(&(*k)->singles);
 	free((*k)->buf);
 	free(*k);
 	*k = NULL;
@@ -339,17 +259,30 @@ uint32_t known_find(const known_files *k, const char *path)
 	return find(k, path, strlen(path), 0);
 }
 
+int known_is(const known_files *k, uint32_t id, const char *path)
+{
+	return node_is(k, id, path, strlen(path));
+}
+
+/* What single_slot looks for. */
+struct inode {
+	const known_files *k;
+	uint64_t dev, ino;
+};
+
+static int is_inode(const void *ctx, uint32_t id)
+{
+	const struct inode *i = ctx;
+
+	return i->k->nodes[id].dev == i->dev && i->k->nodes[id].ino == i->ino;
+}
+
 /* The singles slot of (dev, ino), or its empty slot. */
 static size_t single_slot(const known_files *k, uint64_t dev, uint64_t ino)
 {
-	size_t mask = k->singles.cap - 1, at = inode_hash(k, dev, ino) & mask;
+	struct inode i = {k, dev, ino};
 
-	for (; k->singles.slot[at] != KNOWN_NONE; at = (at + 1) & mask) {
-		const struct node *n = &k->nodes[k->singles.slot[at]];
-		if (n->dev == dev && n->ino == ino)
-			break;
-	}
-	return at;
+	return table_probe(&k->singles, inode_hash(k, dev, ino), is_inode, &i);
 }
 
 uint32_t known_single(const known_files *k, dev_t dev, ino_t ino)
@@ -360,7 +293,7 @@ uint32_t known_single(const known_files *k, dev_t dev, ino_t ino)
 void known_unsingle(known_files *k, uint32_t id, dev_t dev, ino_t ino)
 {
 	if (known_single(k, dev, ino) == id)
-		index_remove(k, &k->singles, inode_hash(k, dev, ino), id, node_inode_hash);
+		table_remove(&k->singles, inode_hash(k, dev, ino), id, node_inode_hash, k);
 }
 
 uint32_t known_set(known_files *k, const char *path, size_t r, const struct stat *st)
@@ -368,7 +301,7 @@ uint32_t known_set(known_files *k, const char *path, size_t r, const struct stat
 	size_t len = strlen(path);
 	uint32_t id = find(k, path, len, 0), parent;
 
-	if (len == 0 || path[0] != '/' || r >= DIR_BIT || index_room(k, &k->singles, node_inode_hash) < 0)
+	if (len == 0 || path[0] != '/' || r >= DIR_BIT || table_room(&k->singles, node_inode_hash, k) < 0)
 		return KNOWN_NONE;
 	if (id == KNOWN_NONE) {
 		const char *slash = memrchr(path, '/', len);

@@ -27,7 +27,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
-#define KNOWN_NONE UINT32_MAX
+#define KNOWN_NONE UINT32_MAX /* TABLE_NONE (table.h) */
 #define KNOWN_MAX_FILES 10000000u
 #define KNOWN_MAX_DIRS 10000000u
 #define KNOWN_MAX_NAME_BYTES (1u << 30) /* with each name's node number and NUL */
@@ -44,6 +44,9 @@ size_t known_count(const known_files *k);
 
 /* The file path's node, or KNOWN_NONE. */
 uint32_t known_find(const known_files *k, const char *path);
+
+/* Whether file node id is path's. */
+int known_is(const known_files *k, uint32_t id, const char *path);
 
 /* Takes path (absolute) as the file st under root r: its node, made if
  * new, or KNOWN_NONE (a maximum reached, out of memory, not absolute).

@@ -7,7 +7,6 @@
 #include <malloc.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +20,7 @@
 #include "clock.h"
 #include "known.h"
 #include "path.h"
+#include "pending.h"
 #include "record.h"
 
 /* IN_ATTRIB: a file made readable again (chmod) is taken then, not at its
@@ -81,9 +81,11 @@ struct watch {
 	 * written through only: taking one name marks the others
 	 * (resolve). */
 	jv inodes, linked;
-	jv pending; /* object: path -> [deadline ms, root index, open writer's first event ms or -1] */
-	size_t npending; /* its paths: emptied, it is made anew (settle) */
-	size_t pending_most; /* npending's most since it was made anew */
+	/* Each path with a change not settled: its deadline (ms), root
+	 * index and open writer's first event ms or -1 (pending.h). */
+	pending *pending;
+	size_t pending_most; /* pending_count's most since it was last emptied */
+	int pending_said; /* a path could not be made pending: said once */
 	unsigned long found; /* files the walks found (WALK_SETTLE_FILES) */
 	/* watch_run's signalfd, looked at within long walks and settles
 	 * (stop_asked): a stop signal read there ends them and the run, a
@@ -140,32 +142,17 @@ static int visible(const watch *w, size_t r, const char *path, int is_dir)
 	return is_dir ? !discover_excluded(w->opts, rel) : discover_wanted(w->opts, rel);
 }
 
-/* An array of the n items given (consumed), allocated to their number:
- * JV_ARRAY allocates room for 16 items (272 bytes), and the watcher keeps
- * one for every file known, and for every file pending: 1.1 KB a file in
- * all, 452 MB for a first pass over 400,000 files (fault sweep 24). */
-static jv tight(int n, ...)
-{
-	va_list ap;
-	jv a = jv_array_sized(n);
-
-	va_start(ap, n);
-	for (int i = 0; i < n; i++)
-		a = jv_array_append(a, va_arg(ap, jv));
-	va_end(ap);
-	return a;
-}
-
 /* Looks at path (under root r) at ms (the clock's), unless an event
  * re-arms it; since: when its open writer's first event came, or -1. */
 static void arm(watch *w, const char *path, size_t r, long at, long since)
 {
-	jv v = tight(3, jv_number((double)at), jv_number((double)r), jv_number((double)since));
-
-	w->npending += !jv_object_has(jv_copy(w->pending), jv_string(path));
-	if (w->npending > w->pending_most)
-		w->pending_most = w->npending;
-	w->pending = jv_object_set(w->pending, jv_string(path), v);
+	if (pending_set(w->pending, w->known, path, r, at, since) < 0 && !w->pending_said) {
+		w->pending_said = 1;
+		dp_diag("%s: not looked at (out of memory, or %zu paths pending): a rescan (SIGUSR1)"
+			" takes what it missed", path, pending_count(w->pending));
+	}
+	if (pending_count(w->pending) > w->pending_most)
+		w->pending_most = pending_count(w->pending);
 }
 
 /* Looks at path (under root r) once nothing happened to it for delay_ms. */
@@ -188,13 +175,9 @@ static void mark(watch *w, const char *path, size_t r, long delay_ms)
  * entry's: none once the path is resolved. */
 static void mark_file_event(watch *w, const char *path, size_t r, uint32_t mask)
 {
-	long now = dp_clock_us() / 1000, since = -1;
-	jv was = jv_object_get(jv_copy(w->pending), jv_string(path));
+	long now = dp_clock_us() / 1000, since = pending_since(w->pending, w->known, path);
 	struct stat st;
 
-	if (jv_is_valid(was))
-		since = (long)jv_number_value(jv_array_get(jv_copy(was), 2));
-	jv_free(was);
 	if (mask == IN_CREATE && lstat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink > 1)
 		mask = 0;
 	if (!((mask & (IN_CREATE | IN_MODIFY)) || ((mask & IN_ATTRIB) && since >= 0))) {
@@ -1101,45 +1084,44 @@ static void resolve(watch *w, const char *path, size_t r)
 }
 
 /* Resolves the paths due by now; returns ms until the next one is due
- * (-1: none pending). */
+ * (-1: none pending).  A path armed again while this runs (link_name
+ * marks the other names of a file) waits for its new deadline. */
 static long settle(watch *w)
 {
 	long now = (dp_clock_us() / 1000), next = -1;
-	jv due = jv_array();
+	size_t done = 0;
 
-	jv_object_foreach(w->pending, k, v) {
-		long at = (long)jv_number_value(jv_array_get(jv_copy(v), 0));
-		if (at <= now + COALESCE_MS)
-			due = jv_array_append(due, tight(2, jv_copy(k), jv_array_get(jv_copy(v), 1)));
-		else if (next < 0 || at - now < next)
-			next = at - now;
-		jv_free(k);
-		jv_free(v);
-	}
-	jv_array_foreach(due, i, item) {
-		jv k = jv_array_get(jv_copy(item), 0);
-		w->pending = jv_object_delete(w->pending, jv_copy(k));
-		w->npending--;
-		if ((size_t)i % STOP_LOOK_RECORDS == STOP_LOOK_RECORDS - 1)
+	for (uint32_t i = 0; i < pending_end(w->pending) && !w->failed && !w->stopping; i++) {
+		if (!pending_live(w->pending, i))
+			continue;
+		long at = pending_at(w->pending, i);
+		if (at > now + COALESCE_MS) {
+			if (next < 0 || at - now < next)
+				next = at - now;
+			continue;
+		}
+		/* A copy: resolve may ask the known files for another path. */
+		const char *was = pending_path(w->pending, w->known, i);
+		char *path = was != NULL ? strdup(was) : NULL;
+		if (path == NULL) {
+			dp_diag("out of memory: a pending path waits");
+			continue;
+		}
+		size_t r = pending_root(w->pending, i);
+		pending_drop(w->pending, i);
+		if (++done % STOP_LOOK_RECORDS == 0)
 			stop_asked(w);
-		if (!w->failed && !w->stopping)
-			resolve(w, jv_string_value(k), (size_t)jv_number_value(jv_array_get(jv_copy(item), 1)));
-		jv_free(k);
-		jv_free(item);
+		if (!w->stopping)
+			resolve(w, path, r);
+		free(path);
 	}
-	jv_free(due);
-	/* A jq object keeps every slot it ever had, and its iteration
-	 * walks them all: after a first pass over 400,000 files, each wake
-	 * (every ROOT_POLL_MS) walked ~600,000 empty slots, 5% of a CPU
-	 * while nothing happened, and their memory stayed (fault sweep 24). */
-	if (w->npending == 0) {
-		jv_free(w->pending);
-		w->pending = jv_object();
-		/* After many (a root moved away, a rescan after an overflow:
-		 * every known file pending, ~250 bytes each), their heap
-		 * pages are given back: freed between the known files'
-		 * allocations, they stayed resident (115 MB after 400,000
-		 * deletes, 43 MB before them; session 52). */
+	if (pending_count(w->pending) == 0) {
+		pending_clear(w->pending);
+		/* After many (a root moved away, a rescan after an
+		 * overflow: every known file pending), the heap pages the
+		 * records and the walk freed between the known files'
+		 * allocations are given back: they stayed resident (115 MB
+		 * after 400,000 deletes, 43 MB before them; session 52). */
 		if (w->pending_most > PENDING_TRIM)
 			malloc_trim(0);
 		w->pending_most = 0;
@@ -1184,13 +1166,13 @@ watch *watch_new(char *const *roots, size_t nroots, const discover_opts *opts,
 		     .poll_s = times->poll_s, .dirs = jv_object(), .known = known_new(0),
 		     .inodes = jv_object(), .linked = jv_object(),
 		     .remote = calloc(nroots > 0 ? nroots : 1, 1), .unreadable = jv_object(),
-		     .pending = jv_object(), .lost = calloc(nroots > 0 ? nroots : 1, 1),
+		     .pending = pending_new(0), .lost = calloc(nroots > 0 ? nroots : 1, 1),
 		     .mounts = jv_object(), .unread = jv_array(), .mounts_fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC),
 		     .signal_fd = -1,
 		     .ids = calloc(nroots > 0 ? nroots : 1, sizeof *w->ids),
 		     .max_dirs = times->test_max_dirs > 0 ? (size_t)times->test_max_dirs : WATCH_MAX_DIRS};
 	w->stats.unread = &w->unread;
-	if (w->lost == NULL || w->ids == NULL || w->remote == NULL || w->known == NULL) {
+	if (w->lost == NULL || w->ids == NULL || w->remote == NULL || w->known == NULL || w->pending == NULL) {
 		dp_err_set(err, "out of memory");
 		watch_free(&w);
 		return NULL;
@@ -1227,7 +1209,7 @@ void watch_free(watch **w)
 	jv_free((*w)->linked);
 	free((*w)->remote);
 	jv_free((*w)->unreadable);
-	jv_free((*w)->pending);
+	pending_free(&(*w)->pending);
 	jv_free((*w)->unread);
 	free((*w)->lost);
 	free((*w)->ids);

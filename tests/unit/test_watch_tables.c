@@ -1,13 +1,16 @@
-/* Unit tests for docpipe-watch's table of known files (src/watch/known.c):
- * paths held as a directory's node and a name, found by hash but told
- * apart by their names (every path of one or two hashes here), files and
- * directories of one path, deletes, the listing under a directory, the
- * index by inode, the names' arena compacted. */
+/* Unit tests for docpipe-watch's compact tables.  The known files
+ * (src/watch/known.c): paths held as a directory's node and a name, found
+ * by hash but told apart by their names (every path of one or two hashes
+ * here), files and directories of one path, deletes, the listing under a
+ * directory, the index by inode, the names' arena compacted.  The pending
+ * paths (src/watch/pending.c): a known file's entry by its node, another's
+ * by its copy, told apart under one hash too. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "../../src/watch/known.h"
+#include "../../src/watch/pending.h"
 #include "t.h"
 
 static struct stat file_st(unsigned long ino, long size, unsigned nlink)
@@ -178,11 +181,60 @@ static void test_churn(void)
 	known_free(&k);
 }
 
+/* Pending paths, two hashes for all: known files' entries (their
+ * nodes) and others' (a copy) each found, set again, taken out alone. */
+static void test_pending(void)
+{
+	known_files *k = known_new(1);
+	pending *p = pending_new(1);
+	const char *paths[] = {"/r/a.md", "/r/b.md", "/r/new.md", "/r/sub/a.md", "/r/other.md"};
+	struct stat st = file_st(1, 1, 1);
+
+	known_set(k, "/r/a.md", 0, &st);
+	known_set(k, "/r/b.md", 0, &st);
+	known_set(k, "/r/sub/a.md", 0, &st);
+	for (int i = 0; i < 5; i++)
+		T_EQ_INT(pending_set(p, k, paths[i], (size_t)i, 100 + i, i == 2 ? 50 : -1), 0, paths[i]);
+	T_EQ_INT(pending_count(p), 5, "five pending");
+	T_EQ_INT(pending_set(p, k, "/r/new.md", 2, 300, 60), 0, "one set again");
+	T_EQ_INT(pending_count(p), 5, "still five");
+	T_EQ_INT(pending_since(p, k, "/r/new.md"), 60, "its writer's first event, set again");
+	T_EQ_INT(pending_since(p, k, "/r/a.md"), -1, "a known file's: none");
+	T_EQ_INT(pending_since(p, k, "/r/none.md"), -1, "a path not pending: none");
+	int each = 1;
+	for (uint32_t i = 0; i < pending_end(p); i++) {
+		const char *path = pending_path(p, k, i);
+		size_t r = pending_root(p, i);
+		each &= pending_live(p, i) && r < 5 && strcmp(path, paths[r]) == 0 &&
+			pending_at(p, i) == (r == 2 ? 300 : 100 + (long)r);
+	}
+	T_OK(each, "each entry its path (node or copy), root and deadline");
+	for (uint32_t i = 0; i < pending_end(p); i++)
+		if (pending_root(p, i) == 0 || pending_root(p, i) == 2)
+			pending_drop(p, i);
+	T_EQ_INT(pending_count(p), 3, "two taken out");
+	T_EQ_INT(pending_set(p, k, "/r/b.md", 1, 400, -1), 0, "another set again");
+	T_EQ_INT(pending_count(p), 3, "found among the others of its hash");
+	T_EQ_INT(pending_set(p, k, "/r/new.md", 2, 500, -1), 0, "one taken out, set again");
+	T_EQ_INT(pending_count(p), 4, "a new entry");
+	for (uint32_t i = 0; i < pending_end(p); i++)
+		if (pending_live(p, i))
+			pending_drop(p, i);
+	T_EQ_INT(pending_count(p), 0, "all taken out");
+	pending_clear(p);
+	T_EQ_INT(pending_end(p), 0, "cleared");
+	T_EQ_INT(pending_set(p, k, "/r/sub/a.md", 3, 1, -1), 0, "set after a clear");
+	pending_free(&p);
+	known_free(&k);
+	T_OK(p == NULL, "freed");
+}
+
 int main(void)
 {
 	test_collisions();
 	test_file_and_dir();
 	test_singles();
 	test_churn();
+	test_pending();
 	return t_done();
 }
