@@ -8,13 +8,14 @@
  * files known under it, as its own parent's node and name, up to "/".
  * Nodes (files and directories, 56 bytes each) are in one array, names
  * in one arena that is compacted in place once half of it is free; two
- * open-addressing indexes of 4-byte node numbers find a node by its
- * path's XXH3-64 (its upper 32 bits kept in the node) and a file by its
- * inode.  About 90 bytes a file known in a tree of 500 files a directory
- * (the jq objects before: ~400).  A hash says only where to look: a node
- * is the path's only when every name up to "/" is the path's, so two
- * paths of one hash are two nodes, and neither change nor delete is
- * lost to a collision (tests/unit/test_watch_known.c, every hash one).
+ * open-addressing indexes of 4-byte node numbers (table.h) find a node
+ * by its path's XXH3-64 (its upper 32 bits kept in the node) and a file
+ * by its inode.  About 90 bytes a file known in a tree of 500 files a
+ * directory (the jq objects before: ~400).  A hash says only where to
+ * look: a node is the path's only when every name up to "/" is the
+ * path's, so two paths of one hash are two nodes, and neither change nor
+ * delete is lost to a collision (tests/unit/test_watch_tables.c: two
+ * hashes for every path).
  *
  * Every maximum is fixed: KNOWN_MAX_FILES files (WATCH_MAX_PATHS), as
  * many directory nodes, KNOWN_MAX_NAME_BYTES of names.  A file past one
@@ -35,7 +36,7 @@
 typedef struct known_files known_files;
 
 /* An empty table, or NULL (out of memory).  hash_bits is 0 but in tests:
- * only that many bits of each hash kept, so that every path collides. */
+ * only that many bits of each hash kept, so that paths collide. */
 known_files *known_new(unsigned hash_bits);
 void known_free(known_files **k);
 
@@ -77,7 +78,7 @@ const char *known_path(known_files *k, uint32_t id);
 
 /* Calls fn with each known file's node, path and root: under dir only
  * (a directory's path) unless dir is NULL.  fn must not change k.
- * Returns -1 when out of memory for a path (none called then), else 0. */
+ * Returns -1 when out of memory for a path (the rest not called), else 0. */
 int known_each(const known_files *k, const char *dir,
 	       void (*fn)(void *ctx, uint32_t id, const char *path, size_t r), void *ctx);
 

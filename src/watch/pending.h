@@ -10,8 +10,9 @@
  * files changed) then costs ~45 bytes a file, not the ~250 of a jq
  * object's entry.  A hash says only where to look: an entry is a path's
  * when its path is (known_is, or its copy), so no change is lost to a
- * collision.  At most KNOWN_MAX_FILES entries past the walks' and the
- * writers' (PENDING_MAX); past it, pending_set fails.
+ * collision.  At most PENDING_MAX entries (every known file, and as many
+ * not known: ~900 MB); past it pending_set fails (the watcher says so
+ * once: a rescan takes what was missed).
  *
  * An entry of a known file names its node: the node must stay while the
  * entry does.  The watcher drops a node only in resolve, which takes
