@@ -137,6 +137,15 @@ static int visible(const watch *w, size_t r, const char *path, int is_dir)
 	return is_dir ? !discover_excluded(w->opts, rel) : discover_wanted(w->opts, rel);
 }
 
+/* An array of a and b (consumed), allocated to two items: JV_ARRAY and
+ * jv_array allocate room for 16 (272 bytes).  dirs kept two such arrays
+ * a directory, ~750 bytes with its key: in a tree of 2 files a
+ * directory, 15 MB of the watcher's 25 over 40,000 files (session 52). */
+static jv pair(jv a, jv b)
+{
+	return jv_array_append(jv_array_append(jv_array_sized(2), a), b);
+}
+
 /* Looks at path (under root r) at ms (the clock's), unless an event
  * re-arms it; since: when its open writer's first event came, or -1. */
 static void arm(watch *w, const char *path, size_t r, long at, long since)
@@ -446,7 +455,7 @@ static int watched(watch *w, int wd, const char *dir, size_t r)
 	}
 	if (!known) {
 		jv_free(names);
-		names = jv_array();
+		names = jv_array_sized(1);
 		w->ndirs++;
 	}
 	jv_array_foreach(names, i, name) {
@@ -463,7 +472,7 @@ static int watched(watch *w, int wd, const char *dir, size_t r)
 		jv_free(first);
 	}
 	names = jv_array_set(names, at >= 0 ? at : jv_array_length(jv_copy(names)),
-			     JV_ARRAY(jv_string(dir), jv_number((double)r)));
+			     pair(jv_string(dir), jv_number((double)r)));
 	w->dirs = jv_object_set(w->dirs, wd_key(wd), names);
 	return 0;
 }
@@ -613,7 +622,7 @@ static void forget_dirs(watch *w, const char *dir)
 	jv changed = jv_array();
 
 	jv_object_foreach(w->dirs, k, names) {
-		jv kept = jv_array();
+		jv kept = jv_array_sized(1);
 		int dropped = 0;
 		jv_array_foreach(names, i, name) {
 			jv pv = jv_array_get(jv_copy(name), 0);
@@ -626,7 +635,7 @@ static void forget_dirs(watch *w, const char *dir)
 			jv_free(name);
 		}
 		if (dropped)
-			changed = jv_array_append(changed, JV_ARRAY(jv_copy(k), jv_copy(kept)));
+			changed = jv_array_append(changed, pair(jv_copy(k), jv_copy(kept)));
 		jv_free(kept);
 		jv_free(names);
 		jv_free(k);
@@ -998,13 +1007,13 @@ static jv inode_entry(watch *w, jv k, const char *path, const struct stat *st, j
 		if (one != KNOWN_NONE)
 			known_unsingle(w->known, one, st->st_dev, st->st_ino);
 		jv_free(sig);
-		return JV_ARRAY(jv_null(), jv_object());
+		return pair(jv_null(), jv_object());
 	}
 	jv first = jv_string(name);
 	size_t r = known_root(w->known, one);
 	known_unsingle(w->known, one, st->st_dev, st->st_ino);
 	w->linked = jv_object_set(w->linked, jv_copy(first), jv_copy(k));
-	return JV_ARRAY(sig, JV_OBJECT(first, jv_number((double)r)));
+	return pair(sig, JV_OBJECT(first, jv_number((double)r)));
 }
 
 /* path (root r), a known file just taken as st.  With several links
@@ -1040,7 +1049,7 @@ static void link_name(watch *w, const char *path, size_t r, const struct stat *s
 		}
 	}
 	paths = jv_object_set(paths, jv_string(path), jv_number((double)r));
-	w->inodes = jv_object_set(w->inodes, jv_copy(k), JV_ARRAY(sig, paths));
+	w->inodes = jv_object_set(w->inodes, jv_copy(k), pair(sig, paths));
 	w->linked = jv_object_set(w->linked, jv_string(path), k);
 }
 
