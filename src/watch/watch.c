@@ -1073,11 +1073,13 @@ static void resolve(watch *w, const char *path, size_t r)
 			dp_diag("%s: path too long or out of memory: skipped", path);
 		else if (known_set(w->known, path, r, &st) != KNOWN_NONE)
 			link_name(w, path, r, &st);
-		else if (!w->full_said && (w->full_said = 1))
+		else if (!w->full_said) {
+			w->full_said = 1;
 			dp_diag("%s: not kept among the known files (%zu known: the limit is %u,"
 				" or out of memory): files past it are not deleted when they go"
 				" and are sent again at every rescan", path, known_count(w->known),
 				KNOWN_MAX_FILES);
+		}
 	} else if (id != KNOWN_NONE) {
 		emit(w, delete_record(path, w->roots[r]));
 		known_drop(w->known, id);
