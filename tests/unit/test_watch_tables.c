@@ -229,6 +229,52 @@ static void test_pending(void)
 	T_OK(p == NULL, "freed");
 }
 
+/* Random takes and drops over 300 paths in 50 directories (emptied and
+ * made again often; files of a directory's path among them), four hashes
+ * for all, against a plain list: the table agrees after every step. */
+static void test_random(void)
+{
+	enum { PATHS = 300, STEPS = 20000 };
+	known_files *k = known_new(2);
+	char paths[PATHS][32];
+	long size[PATHS];
+	int in[PATHS] = {0}, agree = 1;
+	size_t count = 0;
+	unsigned seed = 52;
+
+	for (int i = 0; i < PATHS; i++)
+		snprintf(paths[i], sizeof paths[i], i < 50 ? "/r/d%d" : "/r/d%d/f%d", i % 50, i);
+	for (int step = 0; step < STEPS && agree; step++) {
+		int i = (int)(rand_r(&seed) % PATHS);
+		uint32_t id = known_find(k, paths[i]);
+		agree &= (id != KNOWN_NONE) == in[i];
+		if (in[i] && rand_r(&seed) % 2 == 0) {
+			known_drop(k, id);
+			in[i] = 0;
+			count--;
+		} else {
+			struct stat st = file_st((unsigned long)i, step, 1);
+			agree &= known_set(k, paths[i], (size_t)i % 4, &st) != KNOWN_NONE;
+			count += !in[i];
+			in[i] = 1;
+			size[i] = step;
+		}
+		agree &= known_count(k) == count;
+	}
+	for (int i = 0; i < PATHS; i++) {
+		uint32_t id = known_find(k, paths[i]);
+		struct stat st = file_st((unsigned long)i, size[i], 1);
+		agree &= in[i] ? id != KNOWN_NONE && strcmp(known_path(k, id), paths[i]) == 0 &&
+					 known_root(k, id) == (size_t)i % 4 && known_same(k, id, &st)
+			       : id == KNOWN_NONE;
+	}
+	T_OK(agree, "20,000 random takes and drops: the table agrees with a plain list");
+	struct listing l = {0};
+	known_each(k, NULL, list, &l);
+	T_EQ_INT(l.n, count, "each file listed once");
+	known_free(&k);
+}
+
 int main(void)
 {
 	test_collisions();
@@ -236,5 +282,6 @@ int main(void)
 	test_singles();
 	test_churn();
 	test_pending();
+	test_random();
 	return t_done();
 }
