@@ -19,6 +19,11 @@ void dp_hash_hex(const void *data, size_t len, char out[DP_HASH_HEX])
 	to_hex(XXH3_128bits(data, len), out);
 }
 
+unsigned long long dp_hash64(const void *data, size_t len)
+{
+	return (unsigned long long)XXH3_64bits(data, len);
+}
+
 int dp_hash_fd(int fd, unsigned long long max, char out[DP_HASH_HEX], unsigned long long *size,
 	       dp_err *err)
 {

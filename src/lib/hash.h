@@ -18,6 +18,10 @@
 
 void dp_hash_hex(const void *data, size_t len, char out[DP_HASH_HEX]);
 
+/* XXH3-64 of data: a table's key (docpipe-watch's known files); equal
+ * hashes say nothing, the caller compares the keys. */
+unsigned long long dp_hash64(const void *data, size_t len);
+
 /* Hashes a whole file by descriptor from its current offset, reading in
  * fixed blocks, at most max bytes: a file that grows while it is read (a
  * log being written, `yes > notes.txt`) would otherwise be read for as

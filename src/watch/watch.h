@@ -50,11 +50,10 @@
  * descriptors' values: those grow for as long as the watcher runs); past
  * it, the rescans every --poll seconds as at the kernel's limit. */
 #define WATCH_MAX_DIRS (1 << 22)
-/* Known files at most (each with its signature: about 1.1 KB of memory a
- * file with the watcher's other tables, so 11 GB at the bound).  A file
- * past it is sent but not known: no delete record when it goes, and
- * sent again at every rescan. */
-#define WATCH_MAX_PATHS 10000000
+/* The known files' maximums are known.h's (KNOWN_MAX_FILES: 10,000,000
+ * files, about 90 bytes of memory each, ~1 GB at the bound; a file past
+ * it is sent but not known: no delete record when it goes, and sent again
+ * at every rescan), the pending paths' pending.h's. */
 
 typedef struct watch watch;
 

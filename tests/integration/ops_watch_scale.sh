@@ -10,10 +10,14 @@
 # Now the walk resolves what is due every 4,096 files, the arrays are
 # sized to their items, known and singles share the path, and pending is
 # made anew once empty: 167 MB over 400,000 files, 26 MB over 50,000,
-# no idle CPU.  Here 30,000 files: each taken once, the peak (release
-# build) under a bound the code before passed by far (42 MB then, 19 MB
-# now), then deletes and an edit still followed.  Under ASan 6,000 files
-# (the same paths, walked in seconds; the bound is the release build's).
+# no idle CPU.  That was still ~400 bytes a file known (jq objects: 167
+# MB over 400,000 files); since session 52 the known files are a compact
+# table (src/watch/known.c: ~93 bytes a file, 43 MB).  Here 30,000 files:
+# each taken once, the peak over an empty watcher's (release build) under
+# 200 bytes a file (450 before session 52, 1.1 KB before session 50;
+# ~130 now), then deletes, a directory moved out, a rescan and an edit
+# still followed, and the root moved away and back.  Under ASan 6,000 files (the same paths, walked in
+# seconds; the bound is the release build's).
 . "$(dirname "$0")/../lib/tap.sh"
 
 D=$T_DIR/tree
@@ -31,9 +35,21 @@ for d in range(int(sys.argv[2])):
         with open(os.path.join(path, "f%03d.md" % i), "w") as f:
             f.write("# %d %d\n\nsmall\n" % (d, i))
 EOF
-docpipe-watch --settle 100 "$D" >"$T_DIR/out" 2>"$T_DIR/err" &
+# The watcher's own peak, with no file: what the files' is measured over.
+mkdir "$T_DIR/empty"
+docpipe-watch --settle 100 "$T_DIR/empty" >/dev/null 2>&1 &
 W=$!
 at_exit 'kill "$W" 2>/dev/null'
+watching() { ls -l /proc/"$W"/fd 2>/dev/null | grep -q inotify; }
+wait_for 30 watching
+nap 0.3
+base=$(awk '/^VmHWM/ {print $2}' /proc/"$W"/status)
+kill "$W"
+wait "$W"
+
+: >"$T_DIR/out"
+docpipe-watch --settle 100 "$D" >"$T_DIR/out" 2>"$T_DIR/err" &
+W=$!
 
 lines() { [ "$(wc -l <"$T_DIR/out")" -ge "$1" ]; }
 wait_for 60 lines $N
@@ -42,8 +58,9 @@ hwm=$(awk '/^VmHWM/ {print $2}' /proc/"$W"/status)
 is "$(jq -r 'select(.kind == "file") | .path' "$T_DIR/out" | sort -u | wc -l)" $N \
 	"each file taken once"
 if [ "${DOCPIPE_VARIANT:-release}" = release ]; then
-	ok "$([ "${hwm:-0}" -gt 0 ] && [ "$hwm" -lt 30000 ]; echo $?)" \
-		"the watcher's peak memory under 30 MB (got ${hwm:-none} kB; 42 MB before)"
+	per=$(( (${hwm:-0} - ${base:-0}) * 1024 / N ))
+	ok "$([ "${hwm:-0}" -gt 0 ] && [ "${base:-0}" -gt 0 ] && [ "$per" -lt 200 ]; echo $?)" \
+		"the watcher's peak memory: under 200 bytes a file over an empty watcher's (got $per: ${hwm:-none} kB, ${base:-none} kB empty; 450 before session 52)"
 else
 	skip "the memory bound is the release build's (ASan's allocator differs)"
 fi
@@ -52,11 +69,44 @@ rm "$D"/d01/f*.md
 wait_for 30 lines $((N + 500))
 is "$(jq -r 'select(.kind == "delete") | .path' "$T_DIR/out" | sort -u | wc -l)" 500 \
 	"500 files deleted after it: 500 delete records"
+# A directory moved out: its files deleted (the known files under it
+# listed); a rescan then (SIGUSR1): every known file looked at, none
+# sent again.
+mv "$D/d02" "$T_DIR/moved"
+wait_for 30 lines $((N + 1000))
+is "$(jq -r 'select(.kind == "delete") | .path' "$T_DIR/out" | grep -c "^$D/d02/")" 500 \
+	"a directory of 500 moved out: 500 delete records"
+kill -USR1 "$W"
+rescanned() { grep -q "SIGUSR1: rescanning" "$T_DIR/err"; }
+wait_for 30 rescanned
+ok $? "a rescan"
+nap 1
+is "$(wc -l <"$T_DIR/out")" $((N + 1000)) "nothing sent again by it"
 printf '# edited\n' >"$D/d00/n/n/n/n/n/n/n/f000.md"
 has_edit() { jq -e -s --arg p "$D/d00/n/n/n/n/n/n/n/f000.md" \
 	'[.[] | select(.kind == "file" and .path == $p)] | length == 2' "$T_DIR/out" >/dev/null; }
 wait_for 30 has_edit
 ok $? "an edit after it: taken again"
+
+# The root moved away: every known file pending at once (a jq object's
+# entry each before session 52, ~250 bytes a path: 145 MB at the peak
+# over 400,000 files), then deleted; moved back: each taken again.  The
+# peak per file over an empty watcher's stays under 250 bytes (release).
+left=$((N - 1000))
+mv "$D" "$D.away"
+wait_for 60 lines $((N + 1001 + left))
+is "$(jq -r 'select(.kind == "delete") | .path' "$T_DIR/out" | wc -l)" $((1000 + left)) \
+	"the root moved away: each file left deleted"
+mv "$D.away" "$D"
+wait_for 60 lines $((N + 1001 + 2 * left))
+ok $? "moved back: each taken again"
+hwm=$(awk '/^VmHWM/ {print $2}' /proc/"$W"/status)
+if [ "${DOCPIPE_VARIANT:-release}" = release ]; then
+	per=$(( (${hwm:-0} - ${base:-0}) * 1024 / N ))
+	ok "$([ "${hwm:-0}" -gt 0 ] && [ "$per" -lt 250 ]; echo $?)" "the peak with every file pending: under 250 bytes a file (got $per)"
+else
+	skip "the memory bound is the release build's (ASan's allocator differs)"
+fi
 kill "$W"
 wait "$W"
 is "$?" 0 "SIGTERM: status 0"
