@@ -150,16 +150,20 @@ is "$?" 3 "away beyond --db-retry: exit 3"
 like "$(cat "$T_DIR/away.err")" "gave up after [0-9]+ s; --db-retry 1" "... saying why"
 # Stopped while it waits: no "gave up after 0 s; --db-retry 300" (said by a
 # store replica stopped so, fault sweep 17).
-docpipe-status --record-run "$T_DIR/away.json" 2>"$T_DIR/away.err" &
+# A file of its own: the one above already says "waiting up to", and the
+# wait below, reading it before the shell's redirection had emptied it,
+# sent the TERM before the recorder had said a word (a clean clone of
+# session 52: "got: " empty).
+docpipe-status --record-run "$T_DIR/away.json" 2>"$T_DIR/stopped.err" &
 pid=$!
-wait_for 30 grep -q 'waiting up to' "$T_DIR/away.err"
+wait_for 30 grep -q 'waiting up to' "$T_DIR/stopped.err"
 kill -TERM $pid
 # Bounded: once this wait outlasted the test's time (asan, load ~5), with
 # nothing to tell where the recorder was.
 wait_for 60 exited $pid
 ok $? "stopped while waiting: it exits" || { ps -o pid,stat,wchan:24,args -p $pid | sed 's/^/# /'; kill -KILL $pid; }
 wait $pid
-like "$(cat "$T_DIR/away.err")" "\(stopped while waiting for the database, after [0-9.]+ s\)$" \
+like "$(cat "$T_DIR/stopped.err")" "\(stopped while waiting for the database, after [0-9.]+ s\)$" \
 	"stopped while waiting: said so, not a patience spent"
 db_allow true
 
