@@ -115,6 +115,7 @@ int embed_doc_prepare(embed_ctx *c, jv rec, embed_doc *d, dp_err *err)
 				DP_EMBED_INPUT_TOKENS_MAX, d->lens[i], len);
 		}
 	}
+	d->text_bytes = text_bytes;
 	if (over_max_record(c, d, text_bytes, err))
 		return -1;
 	d->ntodo = n;
@@ -128,6 +129,13 @@ int embed_doc_prepare(embed_ctx *c, jv rec, embed_doc *d, dp_err *err)
 				     d->lens[i], d->keys[i]);
 	}
 	return 0;
+}
+
+size_t embed_doc_held_bytes(const embed_ctx *c, const embed_doc *d)
+{
+	size_t vec = dp_vec_encoded_len((size_t)dp_embedder_dim(c->embedder));
+
+	return d->text_bytes + (size_t)d->n * (EMBED_CHUNK_OVERHEAD + vec);
 }
 
 /* dp_api_usable for cached vectors: arg is the embedder; a vector must

@@ -44,6 +44,7 @@ typedef struct embed_doc {
 	jv *vecs;                /* base64 per chunk, or null while missing */
 	int *todo;               /* chunks still to request, in order */
 	int ntodo;
+	size_t text_bytes;       /* its chunks' texts as JSON (at least) */
 } embed_doc;
 
 /* Fills d from rec (consumed into d->rec): checks the chunks, cuts texts
@@ -56,6 +57,22 @@ typedef struct embed_doc {
  * -1 with err set (d is then still to be freed; d->rec holds the
  * record). */
 int embed_doc_prepare(embed_ctx *c, jv rec, embed_doc *d, dp_err *err);
+
+/* What a chunk costs while held besides its text and vector: its object in
+ * the parsed record (jq's object of a few members) and embed_doc's arrays.
+ * Measured: 200 records of 62 chunks of 1.6 KB, 22 MB as NDJSON, all held,
+ * took 37 MB beyond the stage's start (1.3 KB a chunk beyond the text,
+ * small vectors included). */
+#define EMBED_CHUNK_OVERHEAD 1024
+
+/* The bytes d (prepared) holds while docpipe-embed keeps it, for the
+ * hold's limit (batch.h): its chunks' texts, EMBED_CHUNK_OVERHEAD a chunk,
+ * and the vectors it will hold, each a jv string of
+ * dp_vec_encoded_len(dim) bytes, counted from its admission (they come
+ * while it is held).  At 1,536 dimensions a vector (8 KB) outweighs a
+ * 1.6 KB chunk's text five times: texts alone were counted, and a shell
+ * pipeline's embed reached 72 MB (89 MB at 3,072) behind a slow reader. */
+size_t embed_doc_held_bytes(const embed_ctx *c, const embed_doc *d);
 
 /* Looks up the cached vectors of the chunks each doc's todo lists, for
  * docs[0..n) in one round trip (unless there is no cache or --refresh),

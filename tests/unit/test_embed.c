@@ -40,8 +40,39 @@ static void test_local(void)
 	dp_embedder_free(&ctx.embedder);
 }
 
+/* embed_doc_held_bytes: a document's texts (as JSON), EMBED_CHUNK_OVERHEAD a
+ * chunk and the vectors to come, counted from its admission, so the hold
+ * (batch.h) is bounded with wide vectors too. */
+static void held_bytes(int dim, size_t *bytes, size_t *text)
+{
+	dp_embedder_opts o = {.backend = "local", .dim = dim};
+	dp_err err;
+	embed_ctx ctx = {.embedder = dp_embedder_new(&o, &err)};
+	embed_doc d;
+
+	T_EQ_INT(embed_doc_prepare(&ctx, jv_parse("{\"kind\":\"document\",\"path\":\"/a\",\"chunks\":["
+						  "{\"text\":\"hello \\\"you\\\"\"},{\"text\":\"abc\"}]}"),
+				     &d, &err), 0, "document prepared");
+	*bytes = embed_doc_held_bytes(&ctx, &d);
+	*text = d.text_bytes;
+	embed_doc_free(&d);
+	dp_embedder_free(&ctx.embedder);
+}
+
+static void test_held_bytes(void)
+{
+	size_t narrow, wide, text;
+
+	held_bytes(16, &narrow, &text);
+	T_EQ_INT((int)text, 16, "texts counted as JSON (a quote escaped: 2 bytes)");
+	T_EQ_INT((int)narrow, 16 + 2 * (EMBED_CHUNK_OVERHEAD + 88), "16 dimensions: texts, overhead, 2 vectors of 88 bytes");
+	held_bytes(3072, &wide, &text);
+	T_EQ_INT((int)(wide - narrow), 2 * (16384 - 88), "3,072 dimensions: 2 vectors of 16,384 bytes base64 counted");
+}
+
 int main(void)
 {
 	test_local();
+	test_held_bytes();
 	return t_done();
 }
