@@ -4,8 +4,8 @@
  * The caller's thread reads records and holds at most EMBED_HELD_DOCS_MAX
  * documents / EMBED_HELD_BYTES_MAX bytes (embed_doc_held_bytes: texts and
  * the vectors to come; it stops reading while full: back-pressure on the
- * input, and a document over the limit alone is still taken).  `threads` workers claim the
- * chunks' keys in the in-flight registry (dp_flights: a text another chunk
+ * input, and a document over the limit alone is still taken).  `threads`
+ * workers claim the chunks' keys in the in-flight registry (dp_flights: a text another chunk
  * holds waits for its vector, sent in no request), look up the cache for
  * the ones owned of all documents waiting (one round trip), then pack the missing
  * chunks of as many documents as fit into one request (at most
@@ -32,7 +32,7 @@
 
 #define EMBED_HELD_DOCS_MAX 4096
 /* Under the 64 MB a stage may take with wide vectors (1,536 and 3,072
- * dimensions) behind a slow reader, and room for 27 requests of 64 inputs
+ * dimensions) behind a slow reader, and room for ~20 requests of 64 inputs
  * at 3,072 (docs/PERFORMANCE.md, session 52). */
 #define EMBED_HELD_BYTES_MAX (24u << 20)
 #define EMBED_LINGER_MS 30
