@@ -419,6 +419,19 @@ void store_item_reset(store_item *item)
 	item->reason[0] = '\0';
 }
 
+size_t store_item_held_bytes(const store_item *item)
+{
+	const store_doc *d = &item->doc;
+	size_t bytes = 0;
+
+	if (item->kind != STORE_ITEM_DOCUMENT)
+		return 0;
+	for (size_t i = 0; i < d->nchunks; i++)
+		bytes += d->chunks[i].text_len + d->chunks[i].summary_len;
+	/* A number: 4 bytes decoded and 16/3 as base64: 28/3. */
+	return bytes + d->nchunks * (STORE_CHUNK_OVERHEAD + (size_t)d->dim * 28 / 3);
+}
+
 jv store_item_receipt(const store_item *item)
 {
 	static const char *const carried[] = {"run", "seq"};

@@ -21,6 +21,7 @@ struct store_feed {
 	pthread_cond_t changed;
 	store_item *queue; /* ring of cap items */
 	size_t cap, head, count;
+	size_t bytes;      /* store_item_held_bytes of the queued items */
 	int ended, failed, stopping;
 	dp_err err;
 	/* Discover's end record, held back until the input ends (it may
@@ -190,11 +191,14 @@ static void *reader(void *arg)
 		read_done(f);
 
 		pthread_mutex_lock(&f->lock);
-		while (rc == DP_SOURCE_RECORD && f->count == f->cap && !f->stopping)
+		size_t bytes = rc == DP_SOURCE_RECORD ? store_item_held_bytes(&item) : 0;
+		while (rc == DP_SOURCE_RECORD && !f->stopping &&
+		       (f->count == f->cap || (f->count > 0 && f->bytes + bytes > STORE_QUEUE_BYTES)))
 			pthread_cond_wait(&f->changed, &f->lock);
 		if (rc == DP_SOURCE_RECORD && !f->stopping) {
 			f->queue[(f->head + f->count) % f->cap] = item;
 			f->count++;
+			f->bytes += bytes;
 			f->received++;
 		} else if (rc == DP_SOURCE_RECORD) {
 			store_item_clear(&item);
@@ -267,6 +271,7 @@ long store_feed_take(store_feed *f, store_item *out, size_t max_records, size_t 
 			break;
 		out[n++] = *item;
 		chunks += c;
+		f->bytes -= store_item_held_bytes(item);
 		f->head = (f->head + 1) % f->cap;
 		f->count--;
 	}

@@ -25,8 +25,15 @@ typedef struct store_feed store_feed;
  * store takes by the thousand per second pay nothing (one comparison). */
 #define STORE_READ_MARK_BYTES (1u << 20)
 
+/* The queue's bytes at most (store_item_held_bytes), one record whatever
+ * its size: its records were bounded in number only (512), and with
+ * vectors of 3,072 numbers (~1.9 MB a record of 62 chunks) a store whose
+ * table was locked for 10 s held 212 MB (session 52).  A batch is taken
+ * from what is queued, so it is bounded by it too. */
+#define STORE_QUEUE_BYTES (16u << 20)
+
 /* Starts reading src (borrowed; it must outlive the feed) with at most
- * capacity records queued; with text_config (NULL: none) the reader also
+ * capacity records and STORE_QUEUE_BYTES queued; with text_config (NULL: none) the reader also
  * lexes each document's chunks (store_fulltext_lex) with a lexer of its
  * own.  With crash (borrowed; NULL: none) the reader marks each record of
  * STORE_READ_MARK_BYTES or more while it parses it (and makes its item),
