@@ -275,6 +275,8 @@ long store_feed_take(store_feed *f, store_item *out, size_t max_records, size_t 
 		f->head = (f->head + 1) % f->cap;
 		f->count--;
 	}
+	if (f->count == 0)
+		f->bytes = 0; /* an item counted otherwise on its way out holds no byte back */
 	long rc = (long)n;
 	if (n == 0 && f->failed) {
 		*err = f->err;
