@@ -135,7 +135,7 @@ size_t embed_doc_held_bytes(const embed_ctx *c, const embed_doc *d)
 {
 	size_t vec = dp_vec_encoded_len((size_t)dp_embedder_dim(c->embedder));
 
-	return d->text_bytes + (size_t)d->n * (EMBED_CHUNK_OVERHEAD + vec);
+	return d->text_bytes + (size_t)d->n * (DP_CHUNK_HELD_BYTES + vec);
 }
 
 /* dp_api_usable for cached vectors: arg is the embedder; a vector must

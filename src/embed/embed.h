@@ -9,6 +9,7 @@
 #include <jv.h>
 
 #include "embedder.h"
+#include "record.h"
 #include "reuse.h"
 
 typedef struct embed_ctx {
@@ -58,15 +59,8 @@ typedef struct embed_doc {
  * record). */
 int embed_doc_prepare(embed_ctx *c, jv rec, embed_doc *d, dp_err *err);
 
-/* What a chunk costs while held besides its text and vector: its object in
- * the parsed record (jq's object of a few members) and embed_doc's arrays.
- * Measured: 200 records of 62 chunks of 1.6 KB, 22 MB as NDJSON, all held,
- * took 37 MB beyond the stage's start (1.3 KB a chunk beyond the text,
- * small vectors included). */
-#define EMBED_CHUNK_OVERHEAD 1024
-
 /* The bytes d (prepared) holds while docpipe-embed keeps it, for the
- * hold's limit (batch.h): its chunks' texts, EMBED_CHUNK_OVERHEAD a chunk,
+ * hold's limit (batch.h): its chunks' texts, DP_CHUNK_HELD_BYTES a chunk,
  * and the vectors it will hold, each a jv string of
  * dp_vec_encoded_len(dim) bytes, counted from its admission (they come
  * while it is held).  At 1,536 dimensions a vector (8 KB) outweighs a

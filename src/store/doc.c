@@ -428,8 +428,9 @@ size_t store_item_held_bytes(const store_item *item)
 		return 0;
 	for (size_t i = 0; i < d->nchunks; i++)
 		bytes += d->chunks[i].text_len + d->chunks[i].summary_len;
-	/* A number: 4 bytes decoded and 16/3 as base64: 28/3. */
-	return bytes + d->nchunks * (STORE_CHUNK_OVERHEAD + (size_t)d->dim * 28 / 3);
+	size_t vec = (size_t)d->dim * sizeof(float) + dp_vec_encoded_len((size_t)d->dim);
+
+	return bytes + d->nchunks * (DP_CHUNK_HELD_BYTES + vec);
 }
 
 jv store_item_receipt(const store_item *item)

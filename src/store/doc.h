@@ -102,15 +102,10 @@ void store_item_supersede(store_item *item);
 /* Forgets any outcome (before a retry). */
 void store_item_reset(store_item *item);
 
-/* What a chunk costs held besides its text, summary and vector: its
- * object in the parsed record and store_chunk (measured as embed's,
- * EMBED_CHUNK_OVERHEAD). */
-#define STORE_CHUNK_OVERHEAD 1024
-
 /* The bytes item holds while queued (feed.h, STORE_QUEUE_BYTES): its
- * chunks' texts and summaries, STORE_CHUNK_OVERHEAD a chunk, and each
+ * chunks' texts and summaries, DP_CHUNK_HELD_BYTES a chunk, and each
  * vector twice, decoded (4 bytes a number) and as the record's base64
- * text (16/3).  Stable while queued: the same on the way in and out. */
+ * text (dp_vec_encoded_len).  Stable while queued: the same on the way in and out. */
 size_t store_item_held_bytes(const store_item *item);
 
 /* The receipt answering item (run and seq copied from its record), or

@@ -40,7 +40,7 @@ static void test_local(void)
 	dp_embedder_free(&ctx.embedder);
 }
 
-/* embed_doc_held_bytes: a document's texts (as JSON), EMBED_CHUNK_OVERHEAD a
+/* embed_doc_held_bytes: a document's texts (as JSON), DP_CHUNK_HELD_BYTES a
  * chunk and the vectors to come, counted from its admission, so the hold
  * (batch.h) is bounded with wide vectors too. */
 static void held_bytes(int dim, size_t *bytes, size_t *text)
@@ -65,7 +65,7 @@ static void test_held_bytes(void)
 
 	held_bytes(16, &narrow, &text);
 	T_EQ_INT((int)text, 16, "texts counted as JSON (a quote escaped: 2 bytes)");
-	T_EQ_INT((int)narrow, 16 + 2 * (EMBED_CHUNK_OVERHEAD + 88), "16 dimensions: texts, overhead, 2 vectors of 88 bytes");
+	T_EQ_INT((int)narrow, 16 + 2 * (DP_CHUNK_HELD_BYTES + 88), "16 dimensions: texts, overhead, 2 vectors of 88 bytes");
 	held_bytes(3072, &wide, &text);
 	T_EQ_INT((int)(wide - narrow), 2 * (16384 - 88), "3,072 dimensions: 2 vectors of 16,384 bytes base64 counted");
 }
