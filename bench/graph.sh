@@ -49,14 +49,17 @@ for r in 1 2 4; do
 	echo "graph, $r summarize replica(s):       $(rate "$files" "$t0" "$(now)") docs/s"
 done
 
-# Peak RSS (VmHWM) of every process of a local-backend graph run.
-sample_rss() { # sample_rss LOG: until killed, keeps the peak per program
+# Peak RSS (VmHWM) of every process of a local-backend graph run: the
+# run's own, not every docpipe process of this tree on the machine.
+. tests/lib/procs.sh
+sample_rss() { # sample_rss LOG PID: until killed, keeps the peak per program
 	set +e # a process that ends between pgrep and /proc is not an error
 	declare -A peak=()
 	trap 'for k in "${!peak[@]}"; do echo "$k ${peak[$k]}"; done >"$1"; exit 0' TERM
 	while :; do
-		for p in $(pgrep -f "^$TOP/bin/docpipe-"); do
+		for p in $(descendants "$2"); do
 			name=$(awk '{print $1}' "/proc/$p/cmdline" 2>/dev/null | tr '\0' ' ' | awk '{print $1}')
+			[[ $name == "$TOP/bin/docpipe-"* ]] || continue # not the supervisor's shells
 			kb=$(awk '/VmHWM/ {print $2}' "/proc/$p/status" 2>/dev/null || true)
 			[ -n "$kb" ] && [ "$kb" -gt "${peak[${name##*/}]:-0}" ] && peak[${name##*/}]=$kb
 		done
@@ -66,10 +69,12 @@ sample_rss() { # sample_rss LOG: until killed, keeps the peak per program
 for size in 1000 "$big"; do
 	bench/gen-corpus --seed 2 --files "$size" --out "$out/c$size" >/dev/null
 	freshdb
-	sample_rss "$out/rss$size" &
-	S=$!
 	t0=$(now)
-	bin/docpipe run "$out/c$size" --replicas embed=2 --quiet >/dev/null
+	bin/docpipe run "$out/c$size" --replicas embed=2 --quiet >/dev/null &
+	R=$!
+	sample_rss "$out/rss$size" "$R" &
+	S=$!
+	wait "$R"
 	t1=$(now)
 	kill -TERM $S 2>/dev/null || true
 	wait $S || true
