@@ -81,7 +81,7 @@ struct scratch {
 	const char **texts;
 	const char **keys;
 	size_t *lens;
-	jv *vecs;
+	float **vecs;
 	float *out;
 };
 
@@ -148,7 +148,8 @@ static void put(struct run *r, jv rec)
 static void emit(struct run *r, struct bdoc *d)
 {
 	pthread_mutex_lock(&r->out);
-	put(r, embed_doc_finish(r->c, &d->d, d->error));
+	if (embed_doc_put(r->c, &d->d, d->error, &r->io) < 0)
+		stop(r);
 	pthread_mutex_unlock(&r->out);
 	dp_stats_add(DP_STAT_IN_FLIGHT, -1);
 	dp_stats_release(d->held);
@@ -182,14 +183,14 @@ static void count_down(struct bdoc *d, struct bdoc **done)
 	}
 }
 
-/* Under mu: d's chunk i has its vector (vec owned; null when it could not
- * be encoded) or failed with reason (vec unused).  d's error is its first
+/* Under mu: d's chunk i has its vector (vec owned; NULL when it could not
+ * be kept: out of memory) or failed with reason (vec unused).  d's error is its first
  * failure, or a failure of its own after "not sent" (dp_http_is_not_sent:
  * the chunk refused with the run's reason, not the one queued behind it). */
-static void settle(struct bdoc *d, int i, jv vec, const char *reason, struct bdoc **done)
+static void settle(struct bdoc *d, int i, float *vec, const char *reason, struct bdoc **done)
 {
 	if (reason == NULL) {
-		jv_free(d->d.vecs[i]);
+		free(d->d.vecs[i]);
 		d->d.vecs[i] = vec;
 	} else if (d->error == NULL || (dp_http_is_not_sent(d->error) && !dp_http_is_not_sent(reason))) {
 		free(d->error);
@@ -200,15 +201,19 @@ static void settle(struct bdoc *d, int i, jv vec, const char *reason, struct bdo
 	count_down(d, done);
 }
 
-/* Under mu: d's chunk i, the owner of its key, has vec (borrowed): the
- * chunks that waited on it take copies. */
-static void deliver(struct run *r, struct bdoc *d, int i, jv vec, struct bdoc **done)
+/* Under mu: d's chunk i, the owner of its key, has vec (borrowed; NULL:
+ * out of memory): the chunks that waited on it take copies. */
+static void deliver(struct run *r, struct bdoc *d, int i, const float *vec, struct bdoc **done)
 {
 	dp_flight_waiter *w;
 	size_t n = dp_flights_settle(r->flights, d->d.keys[i], d, (size_t)i, &w);
 
-	for (size_t k = 0; k < n; k++)
-		settle(w[k].who, (int)w[k].i, jv_copy(vec), NULL, done);
+	for (size_t k = 0; k < n; k++) {
+		float *copy = vec != NULL ? malloc(r->dim * sizeof *copy) : NULL;
+		if (copy != NULL)
+			memcpy(copy, vec, r->dim * sizeof *copy);
+		settle(w[k].who, (int)w[k].i, copy, NULL, done);
+	}
 	free(w);
 	if (n > 0)
 		atomic_fetch_add(&r->c->reused, (unsigned long)n);
@@ -256,7 +261,7 @@ static void queue_owned(struct run *r, struct bdoc *d, struct bdoc **done)
 /* Gives items[0..n) their vectors (vecs, consumed), and the chunks that
  * waited on them copies, and writes the documents this completes.  Called
  * without mu. */
-static void resolve(struct run *r, struct item *items, size_t n, jv *vecs)
+static void resolve(struct run *r, struct item *items, size_t n, float **vecs)
 {
 	struct bdoc *done = NULL;
 
@@ -298,14 +303,14 @@ static void fail_items(struct run *r, struct scratch *s, struct item *items, siz
 		if (heirs != NULL && dp_flights_hand_over(r->flights, d->d.keys[i], d, (size_t)i, 1, &h)) {
 			heirs[nheirs++] = (struct item){h.who, (int)h.i};
 			if (dp_flights_claim(r->flights, d->d.keys[i], d, (size_t)i) != 0)
-				settle(d, i, jv_null(), "out of memory", &done);
+				settle(d, i, NULL, "out of memory", &done);
 			continue;
 		}
 		size_t nw = dp_flights_settle(r->flights, d->d.keys[i], d, (size_t)i, &w);
 		for (size_t j = 0; j < nw; j++)
-			settle(w[j].who, (int)w[j].i, jv_null(), reason, &done);
+			settle(w[j].who, (int)w[j].i, NULL, reason, &done);
 		free(w);
-		settle(d, i, jv_null(), reason, &done);
+		settle(d, i, NULL, reason, &done);
 	}
 	pthread_mutex_unlock(&r->mu);
 	emit_chain(r, done);
@@ -351,7 +356,7 @@ static int try_items(struct run *r, struct scratch *s, struct item *items, size_
 		pthread_mutex_unlock(&r->mu);
 	}
 	if (rc == 0) {
-		embed_encode_and_keep(c, s->out, n, s->keys, s->vecs);
+		embed_keep_vectors(c, s->out, n, s->keys, s->vecs);
 		resolve(r, items, n, s->vecs);
 	}
 	return rc;
