@@ -75,14 +75,15 @@ struct run {
 /* Requests answered in a row at the cap before it grows by a quarter. */
 #define CAP_GROW_AFTER 16
 
-/* Per-worker buffers for one request of at most batch_inputs chunks. */
+/* Per-worker buffers for one request of at most batch_inputs chunks: its
+ * vectors are read where they are kept (dp_embedder_embed_each), made
+ * for each request and handed to their chunks. */
 struct scratch {
 	struct item *items;
 	const char **texts;
 	const char **keys;
 	size_t *lens;
 	float **vecs;
-	float *out;
 };
 
 static void list_push(struct list *l, struct bdoc *d)
@@ -336,7 +337,11 @@ static int try_items(struct run *r, struct scratch *s, struct item *items, size_
 		s->lens[k] = d->lens[items[k].chunk];
 		s->keys[k] = d->keys[items[k].chunk];
 	}
-	rc = dp_embedder_embed(c->embedder, s->texts, s->lens, n, s->out, err);
+	if (embed_vectors_new(c, s->vecs, n) < 0) {
+		dp_err_set(err, "out of memory");
+		return DP_HTTP_FAILED;
+	}
+	rc = dp_embedder_embed_each(c->embedder, s->texts, s->lens, n, s->vecs, err);
 	/* A request of n not answered within --timeout: later ones take at
 	 * most n / 2 (every full batch timed out again, then went in parts:
 	 * 2x the wall and the inputs paid); answered ones at the cap let it
@@ -356,8 +361,10 @@ static int try_items(struct run *r, struct scratch *s, struct item *items, size_
 		pthread_mutex_unlock(&r->mu);
 	}
 	if (rc == 0) {
-		embed_keep_vectors(c, s->out, n, s->keys, s->vecs);
+		embed_keep_vectors(c, s->vecs, n, s->keys);
 		resolve(r, items, n, s->vecs);
+	} else {
+		embed_vectors_free(s->vecs, n);
 	}
 	return rc;
 }
@@ -664,11 +671,10 @@ static void *worker(void *arg)
 		.keys = malloc(m * sizeof *s.keys),
 		.lens = malloc(m * sizeof *s.lens),
 		.vecs = malloc(m * sizeof *s.vecs),
-		.out = malloc(m * r->dim * sizeof *s.out),
 	};
 	struct bdoc **docs = malloc(LOOKUP_DOCS_MAX * sizeof *docs);
 
-	if (!s.items || !s.texts || !s.keys || !s.lens || !s.vecs || !s.out || !docs) {
+	if (!s.items || !s.texts || !s.keys || !s.lens || !s.vecs || !docs) {
 		dp_err e;
 		dp_err_set(&e, "out of memory");
 		fail(r, &e);
@@ -694,7 +700,6 @@ static void *worker(void *arg)
 	free(s.keys);
 	free(s.lens);
 	free(s.vecs);
-	free(s.out);
 	free(docs);
 	return NULL;
 }

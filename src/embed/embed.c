@@ -243,14 +243,31 @@ void embed_docs_lookup(embed_ctx *c, embed_doc *const *docs, size_t n)
 	free(vals);
 }
 
-void embed_keep_vectors(embed_ctx *c, const float *out, size_t n, const char *const *keys,
-			float **vecs)
+int embed_vectors_new(const embed_ctx *c, float **vecs, size_t n)
 {
 	size_t dim = (size_t)dp_embedder_dim(c->embedder);
 
-	for (size_t k = 0; k < n; k++)
-		if ((vecs[k] = malloc(dim * sizeof **vecs)) != NULL)
-			memcpy(vecs[k], out + k * dim, dim * sizeof **vecs);
+	for (size_t k = 0; k < n; k++) {
+		if ((vecs[k] = malloc(dim * sizeof **vecs)) == NULL) {
+			embed_vectors_free(vecs, k);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void embed_vectors_free(float **vecs, size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		free(vecs[k]);
+		vecs[k] = NULL;
+	}
+}
+
+void embed_keep_vectors(embed_ctx *c, float *const *vecs, size_t n, const char *const *keys)
+{
+	size_t dim = (size_t)dp_embedder_dim(c->embedder);
+
 	atomic_fetch_add(&c->computed, n);
 	if (c->reuse == NULL || n == 0)
 		return;
@@ -264,7 +281,7 @@ void embed_keep_vectors(embed_ctx *c, const float *out, size_t n, const char *co
 	}
 	for (size_t k = 0; k < n; k++) {
 		memcpy(kk[k], keys[k], DP_HASH_HEX);
-		enc[k] = dp_vec_encode(out + k * dim, dim); /* invalid: skipped */
+		enc[k] = dp_vec_encode(vecs[k], dim); /* invalid (out of memory): skipped */
 	}
 	dp_reuse_put(c->reuse, DP_REUSE_EMBEDDING, dp_embedder_id(c->embedder),
 		     (const char(*)[DP_HASH_HEX])kk, enc, n, c->refresh);
@@ -469,7 +486,6 @@ int embed_doc_put(embed_ctx *c, embed_doc *d, const char *reason, dp_stage_io *i
 jv embed_process(void *ctx, jv rec)
 {
 	embed_ctx *c = ctx;
-	size_t dim = (size_t)dp_embedder_dim(c->embedder);
 	embed_doc d, *dp = &d;
 	dp_err err;
 
@@ -482,26 +498,29 @@ jv embed_process(void *ctx, jv rec)
 	if (d.ntodo == 0)
 		return embed_doc_finish(c, &d, NULL);
 
-	const char **texts = malloc((size_t)d.ntodo * sizeof *texts);
-	const char **keys = malloc((size_t)d.ntodo * sizeof *keys);
-	size_t *lens = malloc((size_t)d.ntodo * sizeof *lens);
-	float *out = malloc((size_t)d.ntodo * dim * sizeof *out);
-	float **fresh = malloc((size_t)d.ntodo * sizeof *fresh);
+	size_t n = (size_t)d.ntodo;
+	const char **texts = malloc(n * sizeof *texts);
+	const char **keys = malloc(n * sizeof *keys);
+	size_t *lens = malloc(n * sizeof *lens);
+	float **fresh = malloc(n * sizeof *fresh);
 	int rc = -1;
 
-	if (texts != NULL && keys != NULL && lens != NULL && out != NULL && fresh != NULL) {
-		for (int k = 0; k < d.ntodo; k++) {
+	if (texts != NULL && keys != NULL && lens != NULL && fresh != NULL &&
+	    embed_vectors_new(c, fresh, n) == 0) {
+		for (size_t k = 0; k < n; k++) {
 			texts[k] = d.texts[d.todo[k]];
 			lens[k] = d.lens[d.todo[k]];
 			keys[k] = d.keys[d.todo[k]];
 		}
-		rc = dp_embedder_embed(c->embedder, texts, lens, (size_t)d.ntodo, out, &err);
+		rc = dp_embedder_embed_each(c->embedder, texts, lens, n, fresh, &err);
 		if (rc == 0) {
-			embed_keep_vectors(c, out, (size_t)d.ntodo, keys, fresh);
-			for (int k = 0; k < d.ntodo; k++) {
+			embed_keep_vectors(c, fresh, n, keys);
+			for (size_t k = 0; k < n; k++) {
 				free(d.vecs[d.todo[k]]);
 				d.vecs[d.todo[k]] = fresh[k];
 			}
+		} else {
+			embed_vectors_free(fresh, n);
 		}
 	} else {
 		dp_err_set(&err, "out of memory");
@@ -509,7 +528,6 @@ jv embed_process(void *ctx, jv rec)
 	free(texts);
 	free(keys);
 	free(lens);
-	free(out);
 	free(fresh);
 	return embed_doc_finish(c, &d, rc == 0 ? NULL : err.msg);
 }

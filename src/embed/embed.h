@@ -78,11 +78,17 @@ size_t embed_doc_held_bytes(const embed_ctx *c, const embed_doc *d);
  * them, up to the old ntodo. */
 void embed_docs_lookup(embed_ctx *c, embed_doc *const *docs, size_t n);
 
-/* Copies the n vectors out[k*dim ..] into vecs[k] (owned by the caller;
- * NULL when out of memory) and, with a cache, stores them (base64) under
- * keys[k] (each DP_HASH_HEX bytes) in one round trip. */
-void embed_keep_vectors(embed_ctx *c, const float *out, size_t n, const char *const *keys,
-			float **vecs);
+/* Makes vecs[0..n) room for a vector each (dim float32 values, owned by
+ * the caller), for dp_embedder_embed_each to read a request's answer into
+ * where it is kept.  Returns 0, or -1 when out of memory (none made). */
+int embed_vectors_new(const embed_ctx *c, float **vecs, size_t n);
+/* Frees vecs[0..n) and sets them NULL. */
+void embed_vectors_free(float **vecs, size_t n);
+
+/* The n vectors vecs[0..n) (borrowed) were computed: counts them and,
+ * with a cache, stores them (base64) under keys[k] (each DP_HASH_HEX
+ * bytes) in one round trip. */
+void embed_keep_vectors(embed_ctx *c, float *const *vecs, size_t n, const char *const *keys);
 
 /* The record to emit (d->rec consumed, d freed): with every vector set,
  * chunks[].vec, vec_truncated where a text was cut, "embedder" and "dim";
