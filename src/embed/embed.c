@@ -1,5 +1,6 @@
 #include "embed.h"
 
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -358,6 +359,8 @@ jv embed_doc_finish(embed_ctx *c, embed_doc *d, const char *reason)
 	return jv_object_set(rec, jv_string("chunks"), chunks);
 }
 
+#define EMBED_TRIM_BYTES (4u << 20)
+
 /* A record written in pieces (embed_doc_put, a dp_piece_fn): its head up
  * to "chunks":[ , each chunk with its vector, then its tail from ] on. */
 struct pieces {
@@ -367,6 +370,7 @@ struct pieces {
 	dp_json_buf head, tail;
 	int next;      /* -1: the head, 0 .. n-1: a chunk, n: the tail */
 	jv stand_in;   /* measuring: every vector's text (as long); else invalid */
+	size_t freed;  /* vectors' bytes freed since the last trim_now */
 };
 
 /* The head and tail of rec (borrowed; skeleton's) into p, as
@@ -391,6 +395,21 @@ static int split(struct pieces *p, jv rec, dp_err *err)
 		jv_free(val);
 	}
 	return rc < 0 ? -1 : dp_json_put(b, "}", 1, err);
+}
+
+/* After every EMBED_TRIM_BYTES of vectors freed as their chunks are
+ * written, the free pages go back to the system (malloc_trim: glibc's
+ * free keeps them in the heap), where a ZeroMQ sink's buffer, which
+ * gathers the whole text (a mapping of its own), takes them: its peak is
+ * then the text, not the text beside the vectors and chunks it was made
+ * of. */
+static void trim_now(struct pieces *p)
+{
+	p->freed += p->dim * sizeof(float);
+	if (p->freed < EMBED_TRIM_BYTES)
+		return;
+	p->freed = 0;
+	malloc_trim(0);
 }
 
 static int piece(void *arg, dp_json_buf *b, dp_err *err)
@@ -419,6 +438,7 @@ static int piece(void *arg, dp_json_buf *b, dp_err *err)
 		free(p->d->vecs[i]);
 		p->d->vecs[i] = NULL;
 		p->chunks = jv_array_set(p->chunks, i, jv_null());
+		trim_now(p);
 	}
 	return rc < 0 ? -1 : 1;
 }
