@@ -44,10 +44,11 @@ struct run {
 	size_t batch_inputs;
 	size_t dim;
 	pthread_mutex_t mu;
-	/* Held by the one worker that serializes and writes a document: its
-	 * text (1.1 MB at 3,072 dimensions) is not in the hold's count, and
-	 * behind a slow reader every worker held one (8 workers: 12 MB more,
-	 * 61 MB in all); the others wait with theirs still a counted jv. */
+	/* Held by the one worker that writes a document (embed_doc_put): on
+	 * a ZeroMQ sink its text is built whole (1.1 MB at 3,072 dimensions),
+	 * not in the hold's count, and behind a slow reader every worker held
+	 * one (8 workers: 12 MB more, 61 MB in all); the others wait with
+	 * theirs still counted (on stdout it goes a chunk at a time). */
 	pthread_mutex_t out;
 	pthread_cond_t work; /* workers: something to look up or send, or the end */
 	pthread_cond_t room; /* the reader: the hold has room again */
