@@ -44,10 +44,11 @@ struct run {
 	size_t batch_inputs;
 	size_t dim;
 	pthread_mutex_t mu;
-	/* Held by the one worker that serializes and writes a document: its
-	 * text (1.1 MB at 3,072 dimensions) is not in the hold's count, and
-	 * behind a slow reader every worker held one (8 workers: 12 MB more,
-	 * 61 MB in all); the others wait with theirs still a counted jv. */
+	/* Held by the one worker that writes a document (embed_doc_put): on
+	 * a ZeroMQ sink its text is built whole (1.1 MB at 3,072 dimensions),
+	 * not in the hold's count, and behind a slow reader every worker held
+	 * one (8 workers: 12 MB more, 61 MB in all); the others wait with
+	 * theirs still counted (on stdout it goes a chunk at a time). */
 	pthread_mutex_t out;
 	pthread_cond_t work; /* workers: something to look up or send, or the end */
 	pthread_cond_t room; /* the reader: the hold has room again */
@@ -75,14 +76,15 @@ struct run {
 /* Requests answered in a row at the cap before it grows by a quarter. */
 #define CAP_GROW_AFTER 16
 
-/* Per-worker buffers for one request of at most batch_inputs chunks. */
+/* Per-worker buffers for one request of at most batch_inputs chunks: its
+ * vectors are read where they are kept (dp_embedder_embed_each), made
+ * for each request and handed to their chunks. */
 struct scratch {
 	struct item *items;
 	const char **texts;
 	const char **keys;
 	size_t *lens;
-	jv *vecs;
-	float *out;
+	float **vecs;
 };
 
 static void list_push(struct list *l, struct bdoc *d)
@@ -148,7 +150,8 @@ static void put(struct run *r, jv rec)
 static void emit(struct run *r, struct bdoc *d)
 {
 	pthread_mutex_lock(&r->out);
-	put(r, embed_doc_finish(r->c, &d->d, d->error));
+	if (embed_doc_put(r->c, &d->d, d->error, &r->io) < 0)
+		stop(r);
 	pthread_mutex_unlock(&r->out);
 	dp_stats_add(DP_STAT_IN_FLIGHT, -1);
 	dp_stats_release(d->held);
@@ -182,14 +185,14 @@ static void count_down(struct bdoc *d, struct bdoc **done)
 	}
 }
 
-/* Under mu: d's chunk i has its vector (vec owned; null when it could not
- * be encoded) or failed with reason (vec unused).  d's error is its first
+/* Under mu: d's chunk i has its vector (vec owned; NULL when it could not
+ * be kept: out of memory) or failed with reason (vec unused).  d's error is its first
  * failure, or a failure of its own after "not sent" (dp_http_is_not_sent:
  * the chunk refused with the run's reason, not the one queued behind it). */
-static void settle(struct bdoc *d, int i, jv vec, const char *reason, struct bdoc **done)
+static void settle(struct bdoc *d, int i, float *vec, const char *reason, struct bdoc **done)
 {
 	if (reason == NULL) {
-		jv_free(d->d.vecs[i]);
+		free(d->d.vecs[i]);
 		d->d.vecs[i] = vec;
 	} else if (d->error == NULL || (dp_http_is_not_sent(d->error) && !dp_http_is_not_sent(reason))) {
 		free(d->error);
@@ -200,15 +203,19 @@ static void settle(struct bdoc *d, int i, jv vec, const char *reason, struct bdo
 	count_down(d, done);
 }
 
-/* Under mu: d's chunk i, the owner of its key, has vec (borrowed): the
- * chunks that waited on it take copies. */
-static void deliver(struct run *r, struct bdoc *d, int i, jv vec, struct bdoc **done)
+/* Under mu: d's chunk i, the owner of its key, has vec (borrowed; NULL:
+ * out of memory): the chunks that waited on it take copies. */
+static void deliver(struct run *r, struct bdoc *d, int i, const float *vec, struct bdoc **done)
 {
 	dp_flight_waiter *w;
 	size_t n = dp_flights_settle(r->flights, d->d.keys[i], d, (size_t)i, &w);
 
-	for (size_t k = 0; k < n; k++)
-		settle(w[k].who, (int)w[k].i, jv_copy(vec), NULL, done);
+	for (size_t k = 0; k < n; k++) {
+		float *copy = vec != NULL ? malloc(r->dim * sizeof *copy) : NULL;
+		if (copy != NULL)
+			memcpy(copy, vec, r->dim * sizeof *copy);
+		settle(w[k].who, (int)w[k].i, copy, NULL, done);
+	}
 	free(w);
 	if (n > 0)
 		atomic_fetch_add(&r->c->reused, (unsigned long)n);
@@ -256,7 +263,7 @@ static void queue_owned(struct run *r, struct bdoc *d, struct bdoc **done)
 /* Gives items[0..n) their vectors (vecs, consumed), and the chunks that
  * waited on them copies, and writes the documents this completes.  Called
  * without mu. */
-static void resolve(struct run *r, struct item *items, size_t n, jv *vecs)
+static void resolve(struct run *r, struct item *items, size_t n, float **vecs)
 {
 	struct bdoc *done = NULL;
 
@@ -298,14 +305,14 @@ static void fail_items(struct run *r, struct scratch *s, struct item *items, siz
 		if (heirs != NULL && dp_flights_hand_over(r->flights, d->d.keys[i], d, (size_t)i, 1, &h)) {
 			heirs[nheirs++] = (struct item){h.who, (int)h.i};
 			if (dp_flights_claim(r->flights, d->d.keys[i], d, (size_t)i) != 0)
-				settle(d, i, jv_null(), "out of memory", &done);
+				settle(d, i, NULL, "out of memory", &done);
 			continue;
 		}
 		size_t nw = dp_flights_settle(r->flights, d->d.keys[i], d, (size_t)i, &w);
 		for (size_t j = 0; j < nw; j++)
-			settle(w[j].who, (int)w[j].i, jv_null(), reason, &done);
+			settle(w[j].who, (int)w[j].i, NULL, reason, &done);
 		free(w);
-		settle(d, i, jv_null(), reason, &done);
+		settle(d, i, NULL, reason, &done);
 	}
 	pthread_mutex_unlock(&r->mu);
 	emit_chain(r, done);
@@ -331,7 +338,11 @@ static int try_items(struct run *r, struct scratch *s, struct item *items, size_
 		s->lens[k] = d->lens[items[k].chunk];
 		s->keys[k] = d->keys[items[k].chunk];
 	}
-	rc = dp_embedder_embed(c->embedder, s->texts, s->lens, n, s->out, err);
+	if (embed_vectors_new(c, s->vecs, n) < 0) {
+		dp_err_set(err, "out of memory");
+		return DP_HTTP_FAILED;
+	}
+	rc = dp_embedder_embed_each(c->embedder, s->texts, s->lens, n, s->vecs, err);
 	/* A request of n not answered within --timeout: later ones take at
 	 * most n / 2 (every full batch timed out again, then went in parts:
 	 * 2x the wall and the inputs paid); answered ones at the cap let it
@@ -351,8 +362,10 @@ static int try_items(struct run *r, struct scratch *s, struct item *items, size_
 		pthread_mutex_unlock(&r->mu);
 	}
 	if (rc == 0) {
-		embed_encode_and_keep(c, s->out, n, s->keys, s->vecs);
+		embed_keep_vectors(c, s->vecs, n, s->keys);
 		resolve(r, items, n, s->vecs);
+	} else {
+		embed_vectors_free(s->vecs, n);
 	}
 	return rc;
 }
@@ -659,11 +672,10 @@ static void *worker(void *arg)
 		.keys = malloc(m * sizeof *s.keys),
 		.lens = malloc(m * sizeof *s.lens),
 		.vecs = malloc(m * sizeof *s.vecs),
-		.out = malloc(m * r->dim * sizeof *s.out),
 	};
 	struct bdoc **docs = malloc(LOOKUP_DOCS_MAX * sizeof *docs);
 
-	if (!s.items || !s.texts || !s.keys || !s.lens || !s.vecs || !s.out || !docs) {
+	if (!s.items || !s.texts || !s.keys || !s.lens || !s.vecs || !docs) {
 		dp_err e;
 		dp_err_set(&e, "out of memory");
 		fail(r, &e);
@@ -689,7 +701,6 @@ static void *worker(void *arg)
 	free(s.keys);
 	free(s.lens);
 	free(s.vecs);
-	free(s.out);
 	free(docs);
 	return NULL;
 }

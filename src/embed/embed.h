@@ -11,6 +11,7 @@
 #include "embedder.h"
 #include "record.h"
 #include "reuse.h"
+#include "stage.h"
 
 typedef struct embed_ctx {
 	dp_embedder *embedder;
@@ -42,7 +43,10 @@ typedef struct embed_doc {
 	size_t *lens;            /* bytes sent (<= the chunk's length) */
 	size_t *tokens;          /* estimate of what is sent */
 	char (*keys)[DP_HASH_HEX]; /* with reuse or an API backend */
-	jv *vecs;                /* base64 per chunk, or null while missing */
+	float **vecs;            /* per chunk its dim values (owned), or NULL
+				  * while missing: float32, not their base64
+				  * (6 KB, not 8, at 1,536 dimensions), and
+				  * encoded only as each chunk is written */
 	int *todo;               /* chunks still to request, in order */
 	int ntodo;
 	size_t text_bytes;       /* its chunks' texts as JSON (at least) */
@@ -61,9 +65,8 @@ int embed_doc_prepare(embed_ctx *c, jv rec, embed_doc *d, dp_err *err);
 
 /* The bytes d (prepared) holds while docpipe-embed keeps it, for the
  * hold's limit (batch.h): its chunks' texts, DP_CHUNK_HELD_BYTES a chunk,
- * and the vectors it will hold, each a jv string of
- * dp_vec_encoded_len(dim) bytes, counted from its admission (they come
- * while it is held).  At 1,536 dimensions a vector (8 KB) outweighs a
+ * and the vectors it will hold, dim float32 values each, counted from its
+ * admission (they come while it is held).  At 1,536 dimensions a vector (8 KB) outweighs a
  * 1.6 KB chunk's text five times: texts alone were counted, and a shell
  * pipeline's embed reached 72 MB (89 MB at 3,072) behind a slow reader. */
 size_t embed_doc_held_bytes(const embed_ctx *c, const embed_doc *d);
@@ -75,16 +78,36 @@ size_t embed_doc_held_bytes(const embed_ctx *c, const embed_doc *d);
  * them, up to the old ntodo. */
 void embed_docs_lookup(embed_ctx *c, embed_doc *const *docs, size_t n);
 
-/* Encodes the n vectors out[k*dim ..] into vecs[k] (owned by the caller;
- * jv_null() if encoding failed) and, with a cache, stores them under
- * keys[k] (each DP_HASH_HEX bytes) in one round trip. */
-void embed_encode_and_keep(embed_ctx *c, const float *out, size_t n,
-			   const char *const *keys, jv *vecs);
+/* Makes vecs[0..n) room for a vector each (dim float32 values, owned by
+ * the caller), for dp_embedder_embed_each to read a request's answer into
+ * where it is kept.  Returns 0, or -1 when out of memory (none made). */
+int embed_vectors_new(const embed_ctx *c, float **vecs, size_t n);
+/* Frees vecs[0..n) and sets them NULL. */
+void embed_vectors_free(float **vecs, size_t n);
 
-/* The record to emit (d->rec consumed): with every vector set, chunks[].vec,
- * vec_truncated where a text was cut, "embedder" and "dim"; with reason
- * non-NULL, an error record with it. */
+/* The n vectors vecs[0..n) (borrowed) were computed: counts them and,
+ * with a cache, stores them (base64) under keys[k] (each DP_HASH_HEX
+ * bytes) in one round trip. */
+void embed_keep_vectors(embed_ctx *c, float *const *vecs, size_t n, const char *const *keys);
+
+/* The record to emit (d->rec consumed, d freed): with every vector set,
+ * chunks[].vec, vec_truncated where a text was cut, "embedder" and "dim";
+ * with reason non-NULL (or a vector missing: out of memory), an error
+ * record with it. */
 jv embed_doc_finish(embed_ctx *c, embed_doc *d, const char *reason);
+
+/* Writes embed_doc_finish's record for d (d->rec consumed, d freed) to
+ * io, byte for byte the same text, but when the sink takes text and d's
+ * vectors are all there, in pieces (dp_stage_io_put_pieces): a chunk's
+ * vector is encoded as its chunk is written, then freed with the chunk.
+ * Its text is measured first (a pass with a stand-in vector of the same
+ * length), so a record over the sink's --max-record goes out as its error
+ * record (dp_record_too_big), as the sink makes it.  Why: one 5 MB
+ * document at 1,536 dimensions held its vectors as base64 (35 MB) and its
+ * 41.6 MB line at once: 105-118 MB (docs/PERFORMANCE.md, session 53).
+ * Returns dp_stage_io_put's. */
+int embed_doc_put(embed_ctx *c, embed_doc *d, const char *reason, dp_stage_io *io);
+
 void embed_doc_free(embed_doc *d);
 
 /* dp_stage_ops.process: rec (consumed) is a document record; returns it

@@ -213,10 +213,10 @@ static int take_vector(const dp_embedder *e, dp_jspan v, float *out, size_t whic
 }
 
 /* Reads the vectors of an answer (its JSON text, dp_http_post_json_text)
- * for n inputs into out.  One pass: an item's fault is said unless the
+ * for n inputs into outs[0..n).  One pass: an item's fault is said unless the
  * count is wrong, which is said first.  *size: as take_vector's. */
-static int take_response(const dp_embedder *e, dp_jspan resp, size_t n, float *out, size_t *size,
-			 dp_err *err)
+static int take_response(const dp_embedder *e, dp_jspan resp, size_t n, float *const *outs,
+			 size_t *size, dp_err *err)
 {
 	static const char *const item_keys[] = {"\"index\"", "\"embedding\""};
 	const char *field = e->backend == OPENAI ? "\"data\"" : "\"embeddings\"";
@@ -257,7 +257,7 @@ static int take_response(const dp_embedder *e, dp_jspan resp, size_t n, float *o
 			vec = got_members[1];
 		}
 		seen[at] = 1;
-		take_vector(e, vec, out + at * (size_t)e->dim, at, size, &first);
+		take_vector(e, vec, outs[at], at, size, &first);
 	}
 	free(seen);
 	if (got != n) {
@@ -295,11 +295,11 @@ static int wrong_size(dp_embedder *e, size_t size, dp_err *err)
 	return DP_HTTP_REFUSED;
 }
 
-/* What a request's answer is read into: its n inputs' vectors at out. */
+/* What a request's answer is read into: its n inputs' vectors at outs. */
 struct vectors {
 	dp_embedder *e;
 	size_t n;
-	float *out;
+	float *const *outs;
 	int answered; /* the server answered 2xx JSON */
 };
 
@@ -314,19 +314,19 @@ static int vectors_of(void *arg, const jv *value, const char *text, size_t len, 
 
 	(void)value;
 	v->answered = 1;
-	if (take_response(v->e, (dp_jspan){text, len}, v->n, v->out, &size, err) == 0) {
+	if (take_response(v->e, (dp_jspan){text, len}, v->n, v->outs, &size, err) == 0) {
 		atomic_store(&v->e->dim_answered, 1);
 		return DP_HTTP_OK;
 	}
 	return size > 0 ? wrong_size(v->e, size, err) : DP_HTTP_FAILED;
 }
 
-/* Posts one request for texts[0..n), its vectors read into out; an
+/* Posts one request for texts[0..n), its vectors read into outs; an
  * OpenAI request asks for base64 vectors or not.  Returns
  * dp_http_post_json_text's code (vectors_of's verdict on an answer);
  * *answered: whether the server answered 2xx JSON (set, never cleared). */
 static int embed_post(dp_embedder *e, const char *const *texts, const size_t *lens, size_t n,
-		      size_t tokens, int base64, float *out, int *answered, dp_err *err)
+		      size_t tokens, int base64, float *const *outs, int *answered, dp_err *err)
 {
 	jv input = jv_array();
 	jv body = jv_object();
@@ -345,7 +345,7 @@ static int embed_post(dp_embedder *e, const char *const *texts, const size_t *le
 	 * 10-25 characters; base64 is less) and per input room for the
 	 * envelope ("index", "object"), so a huge answer is refused early. */
 	size_t max_response = n * ((size_t)e->dim * 32 + 1024) + (64u << 10);
-	struct vectors v = {e, n, out, 0};
+	struct vectors v = {e, n, outs, 0};
 	const dp_http_judge judge = {.fn = vectors_of, .arg = &v};
 	char *text;
 	size_t len;
@@ -359,16 +359,16 @@ static int embed_post(dp_embedder *e, const char *const *texts, const size_t *le
 
 /* One request for texts[0..n) (see enum vector_encoding). */
 static int embed_request(dp_embedder *e, const char *const *texts, const size_t *lens,
-			 size_t n, size_t tokens, float *out, dp_err *err)
+			 size_t n, size_t tokens, float *const *outs, dp_err *err)
 {
 	int was = atomic_load(&e->encoding);
 	int base64 = e->backend == OPENAI && was != BASE64_REFUSED, answered = 0;
-	int rc = embed_post(e, texts, lens, n, tokens, base64, out, &answered, err);
+	int rc = embed_post(e, texts, lens, n, tokens, base64, outs, &answered, err);
 
 	if (rc == DP_HTTP_REJECTED && base64 && was == BASE64_UNTRIED &&
 	    (strcasestr(err->msg, "base64") != NULL || strcasestr(err->msg, "encoding_format") != NULL)) {
 		answered = 0;
-		rc = embed_post(e, texts, lens, n, tokens, 0, out, &answered, err);
+		rc = embed_post(e, texts, lens, n, tokens, 0, outs, &answered, err);
 		if (answered)
 			atomic_store(&e->encoding, BASE64_REFUSED);
 	} else if (answered && base64 && was == BASE64_UNTRIED) {
@@ -380,12 +380,27 @@ static int embed_request(dp_embedder *e, const char *const *texts, const size_t 
 int dp_embedder_embed(dp_embedder *e, const char *const *texts, const size_t *lens,
 		      size_t n, float *out, dp_err *err)
 {
+	float **outs = malloc((n + 1) * sizeof *outs);
+
+	if (outs == NULL) {
+		dp_err_set(err, "out of memory");
+		return DP_HTTP_FAILED;
+	}
+	for (size_t i = 0; i < n; i++)
+		outs[i] = out + i * (size_t)e->dim;
+	int rc = dp_embedder_embed_each(e, texts, lens, n, outs, err);
+	free(outs);
+	return rc;
+}
+
+int dp_embedder_embed_each(dp_embedder *e, const char *const *texts, const size_t *lens,
+			   size_t n, float *const *outs, dp_err *err)
+{
 	size_t start = 0, tokens = 0;
 
 	if (e->backend == LOCAL) {
 		for (size_t i = 0; i < n; i++)
-			dp_embed_local_model(e->local, texts[i], lens[i], out + i * (size_t)e->dim,
-					     (size_t)e->dim);
+			dp_embed_local_model(e->local, texts[i], lens[i], outs[i], (size_t)e->dim);
 		return 0;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -398,7 +413,7 @@ int dp_embedder_embed(dp_embedder *e, const char *const *texts, const size_t *le
 		if (i > start && (i - start >= (size_t)e->batch_inputs ||
 				  tokens + t > DP_EMBED_REQUEST_TOKENS_MAX)) {
 			int rc = embed_request(e, texts + start, lens + start, i - start, tokens,
-					       out + start * (size_t)e->dim, err);
+					       outs + start, err);
 			if (rc != 0)
 				return rc;
 			start = i;
@@ -407,7 +422,7 @@ int dp_embedder_embed(dp_embedder *e, const char *const *texts, const size_t *le
 		tokens += t;
 	}
 	if (n > start)
-		return embed_request(e, texts + start, lens + start, n - start, tokens,
-				     out + start * (size_t)e->dim, err);
+		return embed_request(e, texts + start, lens + start, n - start, tokens, outs + start,
+				     err);
 	return 0;
 }

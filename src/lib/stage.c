@@ -102,6 +102,13 @@ int dp_stage_io_put_text(dp_stage_io *io, const dp_json_buf *b)
 	return written(io, dp_sink_put_text(io->sink, b, &e), &e);
 }
 
+int dp_stage_io_put_pieces(dp_stage_io *io, size_t len, dp_piece_fn piece, void *arg)
+{
+	dp_err e;
+
+	return written(io, dp_sink_put_pieces(io->sink, len, piece, arg, &e), &e);
+}
+
 int dp_stage_io_finish(dp_stage_io *io, dp_err *err)
 {
 	if (dp_stage_io_failed(io)) {

@@ -80,6 +80,11 @@ int dp_stage_io_put(dp_stage_io *io, jv rec);
  * Returns 0, or -1 after an output error (latched). */
 int dp_stage_io_put_text(dp_stage_io *io, const dp_json_buf *b);
 
+/* Writes a processed record's JSON text of len bytes in pieces
+ * (dp_sink_put_pieces).  Returns 0, or -1 after an output error
+ * (latched). */
+int dp_stage_io_put_pieces(dp_stage_io *io, size_t len, dp_piece_fn piece, void *arg);
+
 /* Latches an I/O error (the first one is kept); 1 once one was latched. */
 void dp_stage_io_fail(dp_stage_io *io, const dp_err *e);
 int dp_stage_io_failed(dp_stage_io *io);

@@ -352,16 +352,19 @@ static int write_failed(dp_err *err)
 	return -1;
 }
 
-/* Sends one message, waiting while the receivers are full.  Called with
+/* Sends msg (its contents handed over to ZeroMQ when sent; closed here
+ * either way), waiting while the receivers are full.  Called with
  * sink->lock held. */
-static int zmq_write(dp_sink *sink, const char *data, size_t len, dp_err *err)
+static int zmq_write_msg(dp_sink *sink, zmq_msg_t *msg, dp_err *err)
 {
 	double stop_seen = 0;
+	int rc = 0;
 
-	while (zmq_send(sink->zsock, data, len, 0) < 0) {
+	while (zmq_msg_send(msg, sink->zsock, 0) < 0) {
 		if (zmq_errno() != EAGAIN && zmq_errno() != EINTR) {
 			dp_err_set(err, "send: %s", zmq_strerror(zmq_errno()));
-			return -1;
+			rc = -1;
+			break;
 		}
 		if (!dp_stop_requested())
 			continue;
@@ -373,10 +376,26 @@ static int zmq_write(dp_sink *sink, const char *data, size_t len, dp_err *err)
 			dp_request_abandon();
 			dp_err_set(err, "send: no receiver took the record within %d ms of the stop",
 				   DP_ZMQ_LINGER_MS);
-			return -1;
+			rc = -1;
+			break;
 		}
 	}
-	return 0;
+	zmq_msg_close(msg);
+	return rc;
+}
+
+/* Sends data[0..len) (copied) as one message.  Called with sink->lock
+ * held. */
+static int zmq_write(dp_sink *sink, const char *data, size_t len, dp_err *err)
+{
+	zmq_msg_t msg;
+
+	if (zmq_msg_init_size(&msg, len) != 0) {
+		dp_err_set(err, "send: %s", zmq_strerror(zmq_errno()));
+		return -1;
+	}
+	memcpy(zmq_msg_data(&msg), data, len);
+	return zmq_write_msg(sink, &msg, err);
 }
 
 static int is_own_error(jv rec)
@@ -415,19 +434,26 @@ static int serialize(dp_sink *sink, jv rec, dp_json_buf *b, dp_err *err)
 	return replaced;
 }
 
+/* After a record's text went to stdout: its newline, flushed while the
+ * source is idle.  Called with sink->lock held. */
+static int end_line(dp_sink *sink, dp_err *err)
+{
+	if (putc('\n', sink->out) == EOF || (atomic_load(&sink->source_idle) && fflush(sink->out) == EOF))
+		return write_failed(err);
+	return 0;
+}
+
 /* Writes one serialized record.  Called with sink->lock held. */
 static int write_one(dp_sink *sink, const dp_json_buf *b, dp_err *err)
 {
-	int rc = 0;
+	int rc;
 
-	if (sink->zsock != NULL) {
+	if (sink->zsock != NULL)
 		rc = zmq_write(sink, b->data, b->len, err);
-	} else if (fwrite(b->data, 1, b->len, sink->out) != b->len ||
-		   putc('\n', sink->out) == EOF) {
+	else if (fwrite(b->data, 1, b->len, sink->out) != b->len)
 		rc = write_failed(err);
-	} else if (atomic_load(&sink->source_idle) && fflush(sink->out) == EOF) {
-		rc = write_failed(err);
-	}
+	else
+		rc = end_line(sink, err);
 	if (rc == 0)
 		dp_stats_add(DP_STAT_OUT, 1);
 	return rc;
@@ -470,6 +496,89 @@ int dp_sink_put_text(dp_sink *sink, const dp_json_buf *b, dp_err *err)
 	pthread_mutex_lock(&sink->lock);
 	int rc = write_one(sink, b, err);
 	pthread_mutex_unlock(&sink->lock);
+	return rc;
+}
+
+/* zmq_msg_init_data's free function: the buffer dp_buf_take gave. */
+static void free_taken(void *data, void *hint)
+{
+	(void)hint;
+	free(data);
+}
+
+/* Calls piece() until the text is complete: to stdout, each piece is
+ * written as it comes and b emptied (called with sink->lock held); to
+ * ZeroMQ, b gathers the whole text.  Returns 0 when it came to len bytes,
+ * else -1 with err. */
+static int put_pieces(dp_sink *sink, dp_json_buf *b, size_t len, dp_piece_fn piece, void *arg,
+		      dp_err *err)
+{
+	size_t total = 0, at;
+	int rc;
+
+	while (at = b->len, (rc = piece(arg, b, err)) > 0) {
+		total += b->len - at;
+		if (sink->zsock != NULL)
+			continue;
+		if (fwrite(b->data, 1, b->len, sink->out) != b->len)
+			return write_failed(err);
+		b->len = 0;
+	}
+	if (rc == 0 && total != len) {
+		dp_err_set(err, "a record's text came to %zu bytes, not the %zu announced", total, len);
+		return -1;
+	}
+	return rc;
+}
+
+/* dp_sink_put_pieces to ZeroMQ: the message's one buffer, exactly len
+ * bytes (+ dp_buf's NUL), is filled, then given to ZeroMQ, which frees it
+ * once sent (free_taken). */
+static int zmq_put_pieces(dp_sink *sink, size_t len, dp_piece_fn piece, void *arg, dp_err *err)
+{
+	dp_json_buf b;
+	zmq_msg_t msg;
+	size_t n;
+
+	dp_buf_init(&b, len);
+	if (dp_buf_reserve(&b, len) < 0) {
+		dp_err_set(err, "out of memory");
+		return -1;
+	}
+	if (put_pieces(sink, &b, len, piece, arg, err) < 0) {
+		dp_json_buf_free(&b);
+		return -1;
+	}
+	char *data = dp_buf_take(&b, &n);
+	if (zmq_msg_init_data(&msg, data, n, free_taken, NULL) != 0) {
+		dp_err_set(err, "send: %s", zmq_strerror(zmq_errno()));
+		free(data);
+		return -1;
+	}
+	pthread_mutex_lock(&sink->lock);
+	int rc = zmq_write_msg(sink, &msg, err);
+	pthread_mutex_unlock(&sink->lock);
+	return rc;
+}
+
+int dp_sink_put_pieces(dp_sink *sink, size_t len, dp_piece_fn piece, void *arg, dp_err *err)
+{
+	dp_json_buf b;
+	int rc;
+
+	if (sink->zsock != NULL) {
+		rc = zmq_put_pieces(sink, len, piece, arg, err);
+	} else {
+		dp_buf_init(&b, len);
+		pthread_mutex_lock(&sink->lock);
+		rc = put_pieces(sink, &b, len, piece, arg, err);
+		if (rc == 0)
+			rc = end_line(sink, err);
+		pthread_mutex_unlock(&sink->lock);
+		dp_json_buf_free(&b);
+	}
+	if (rc == 0)
+		dp_stats_add(DP_STAT_OUT, 1);
 	return rc;
 }
 

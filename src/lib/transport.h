@@ -96,6 +96,26 @@ size_t dp_sink_max_record(const dp_sink *sink);
  * as dp_sink_put. */
 int dp_sink_put_text(dp_sink *sink, const dp_json_buf *b, dp_err *err);
 
+/* A writer of one record's JSON text (compact, no newline) in pieces:
+ * each call appends the next piece to b and returns 1, or returns 0 when
+ * the text is complete (nothing appended), or -1 with err set. */
+typedef int (*dp_piece_fn)(void *arg, dp_json_buf *b, dp_err *err);
+
+/* Writes one record whose text, exactly len bytes (at most
+ * dp_sink_max_record), piece() gives, as dp_sink_put_text writes it, for
+ * a sink that takes text (dp_sink_takes_text), without the text whole in
+ * memory beside what it is made of: to stdout a piece at a time through
+ * one piece's buffer (under the sink's lock: no other record comes
+ * between); to ZeroMQ in one message built in one buffer of len bytes and
+ * handed over without a copy (the record's sources can be freed as their
+ * pieces are written).  Why: docpipe-embed's record of one 5 MB document
+ * at 1,536 dimensions is 41.6 MB of text, its vectors float32 (26 MB),
+ * where both were held as text (105-118 MB).  Thread-safe.  Returns 0,
+ * or -1 with err set: the output is gone, a piece failed, or the pieces
+ * were not len bytes (a record on stdout may then be cut short: the stage
+ * must stop, as after any failed write). */
+int dp_sink_put_pieces(dp_sink *sink, size_t len, dp_piece_fn piece, void *arg, dp_err *err);
+
 /* Flushes buffered output.  Thread-safe. Returns 0 or -1 with err set. */
 int dp_sink_flush(dp_sink *sink, dp_err *err);
 

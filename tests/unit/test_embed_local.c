@@ -91,8 +91,28 @@ static void test_identity(void)
 	     "an unknown local model is refused, naming the known ones");
 }
 
+/* dp_embedder_embed_each reads each input's vector where its caller keeps
+ * it (here in reverse order), as dp_embedder_embed into one buffer. */
+static void test_embed_each(void)
+{
+	dp_embedder_opts o = {.backend = "local", .dim = D};
+	dp_err err;
+	dp_embedder *e = dp_embedder_new(&o, &err);
+	const char *texts[] = {"alpha beta", "gamma", "delta epsilon"};
+	size_t lens[] = {10, 5, 13};
+	float whole[3 * D], each[3][D], *outs[] = {each[2], each[1], each[0]};
+
+	T_OK(dp_embedder_embed(e, texts, lens, 3, whole, &err) == 0, "embeds into one buffer");
+	T_OK(dp_embedder_embed_each(e, texts, lens, 3, outs, &err) == 0, "embeds each where kept");
+	T_OK(memcmp(each[2], whole, sizeof each[2]) == 0 && memcmp(each[1], whole + D, sizeof each[1]) == 0 &&
+		     memcmp(each[0], whole + 2 * D, sizeof each[0]) == 0,
+	     "each input's vector where its pointer says");
+	dp_embedder_free(&e);
+}
+
 int main(void)
 {
+	test_embed_each();
 	test_v1_unchanged();
 	test_v2();
 	test_identity();

@@ -337,6 +337,71 @@ static void test_interrupt(void)
 	close(saved);
 }
 
+/* A record in three pieces (dp_piece_fn; arg counts the calls). */
+static int three_pieces(void *arg, dp_json_buf *b, dp_err *err)
+{
+	static const char *const piece[] = {"{\"v\":1,\"kind\":", "\"file\",", "\"path\":\"/p\"}"};
+	int *next = arg;
+
+	if (*next >= 3)
+		return 0;
+	const char *p = piece[(*next)++];
+	return dp_json_put(b, p, strlen(p), err) < 0 ? -1 : 1;
+}
+
+#define THREE_PIECES_LEN 33 /* {"v":1,"kind":"file","path":"/p"} */
+
+/* dp_sink_put_pieces: to ZeroMQ one message, to stdout one line; a text
+ * that is not the length announced fails (the stage stops). */
+static void test_pieces(void)
+{
+	dp_err err = {{0}};
+	dp_source *src = dp_source_open(path_in_dir("@ipc://%s/%s", "pieces"), NULL, &err);
+	dp_sink *sink = dp_sink_open(path_in_dir("ipc://%s/%s", "pieces"), NULL, &err);
+	int next = 0;
+	jv rec;
+
+	T_OK(src != NULL && sink != NULL, "pieces: ipc source binds, sink connects");
+	if (src == NULL || sink == NULL)
+		return;
+	T_EQ_INT(dp_sink_put_pieces(sink, THREE_PIECES_LEN, three_pieces, &next, &err), 0, "ZeroMQ: put");
+	T_EQ_INT(dp_source_next(src, &rec, &err), DP_SOURCE_RECORD, "ZeroMQ: one record arrives");
+	T_EQ_STR(dp_record_str(rec, "path"), "/p", "ZeroMQ: the record of its pieces");
+	jv_free(rec);
+	next = 0;
+	T_EQ_INT(dp_sink_put_pieces(sink, THREE_PIECES_LEN + 1, three_pieces, &next, &err), -1,
+		 "ZeroMQ: a text shorter than announced fails");
+	T_OK(strstr(err.msg, "not the 34 announced") != NULL, "ZeroMQ: said");
+	dp_sink_close(&sink, &err);
+	dp_source_free(&src);
+
+	FILE *tmp = tmpfile();
+	int saved = dup(STDOUT_FILENO);
+	char text[128] = "";
+	fflush(stdout);
+	if (tmp == NULL || saved < 0 || dup2(fileno(tmp), STDOUT_FILENO) < 0) {
+		T_OK(0, "stdout to a file");
+		return;
+	}
+	sink = dp_sink_open(NULL, NULL, &err);
+	next = 0;
+	int rc = dp_sink_put_pieces(sink, THREE_PIECES_LEN, three_pieces, &next, &err);
+	next = 0;
+	int short_rc = dp_sink_put_pieces(sink, THREE_PIECES_LEN - 1, three_pieces, &next, &err);
+	dp_sink_close(&sink, &err);
+	fflush(stdout);
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
+	rewind(tmp);
+	size_t n = fread(text, 1, sizeof text - 1, tmp);
+	text[n] = '\0';
+	fclose(tmp);
+	T_EQ_INT(rc, 0, "stdout: put");
+	T_EQ_INT(short_rc, -1, "stdout: a text longer than announced fails");
+	T_OK(strncmp(text, "{\"v\":1,\"kind\":\"file\",\"path\":\"/p\"}\n{", THREE_PIECES_LEN + 2) == 0,
+	     "stdout: one line of its pieces (the failed one after it, cut: the stage stops)");
+}
+
 int main(void)
 {
 	if (mkdtemp(dir) == NULL)
@@ -347,6 +412,7 @@ int main(void)
 	test_curve();
 	test_key_files();
 	test_interrupt();
+	test_pieces();
 	test_zmq_roundtrip();
 	char cmd[300];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
