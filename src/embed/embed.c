@@ -1,6 +1,8 @@
 #include "embed.h"
 
-#include <malloc.h>
+#ifdef __GLIBC__
+#include <malloc.h> /* malloc_trim */
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -409,7 +411,9 @@ static void trim_now(struct pieces *p)
 	if (p->freed < EMBED_TRIM_BYTES)
 		return;
 	p->freed = 0;
+#ifdef __GLIBC__ /* other C libraries have no malloc_trim: their free decides */
 	malloc_trim(0);
+#endif
 }
 
 static int piece(void *arg, dp_json_buf *b, dp_err *err)
