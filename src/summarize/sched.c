@@ -59,6 +59,7 @@ struct run {
 	pthread_cond_t room; /* the reader: the hold has room again */
 	/* Under mu: */
 	struct sdoc *head; /* documents with requests not taken, in admission order */
+	struct sdoc *longest; /* in it: pick's first, until its requests are all taken */
 	size_t untaken;    /* their requests not taken */
 	size_t untaken_chunks; /* those of chunk summaries */
 	size_t claims;     /* workers waiting for a place to take one of them */
@@ -136,32 +137,70 @@ static void queue_remove(struct run *r, struct sdoc *d)
 		p = &(*p)->queue_next;
 	if (*p != NULL)
 		*p = d->queue_next;
+	if (r->longest == d)
+		r->longest = NULL;
 	r->untaken -= d->untaken;
 	if (d->phase == CHUNKS)
 		r->untaken_chunks -= d->untaken;
 	d->untaken = 0;
 }
 
+/* Under mu: the answers d still needs: those of its round, and with
+ * --chunk-summaries, while its summary is made, one per chunk to come. */
+static size_t requests_left(const struct run *r, const struct sdoc *d)
+{
+	return d->pending + (d->phase == SECTIONS && r->c->chunk_summaries ? (size_t)d->n : 0);
+}
+
 /* Under mu: the document whose request goes next, NULL when none is
- * waiting.  The earliest admitted that has fewer than half the places in
- * flight (`level`) taken; if every one has as many, the earliest (no place
- * is left idle).  First come, first finished: a document's record leaves
- * (the next stages start on it, its memory is freed) as soon as it can,
- * and a run climbs on short chunk requests, not on a batch of whole
- * documents' summaries first (--threads auto grows its level per round of
- * answers).  The half is fairness: a big document does not hold the ones
- * behind it back, nor they it.  But while the chunk requests waiting are
- * fewer than the places, a summary request goes first (it makes its
- * document's chunk requests), of a document summarized by sections first:
- * its sections, their combination, then its chunks are a run's longest
- * path (taken after the others, the places would empty at the end of the
- * run while it is answered: longest first, as in LPT scheduling). */
+ * waiting.
+ *
+ * First the longest: the document with the most requests left, when they
+ * are more than the places in flight (`level`; ties: the earliest
+ * admitted), while it has fewer than three quarters of the places; it
+ * stays the longest until its round's requests are all taken (its last
+ * ones, fewer than the places, would otherwise wait behind the documents
+ * admitted before it, and two of a size would take turns).  It is the
+ * run's critical path: served among the others as they are, it would run
+ * on alone at the end while its record, its next stages' work and the
+ * store's write of its hundreds of chunks wait for its last answer (a
+ * run's tail); served first, it ends before the small documents do, and
+ * its record goes through the next stages while their last requests are
+ * answered (longest processing time first, as in LPT scheduling).  The
+ * quarter left is fairness: the documents behind it are not held back
+ * beyond a quarter of the places each time (at --threads 4, one place).
+ *
+ * Then the earliest admitted that has fewer than half the places taken; if
+ * every one has as many, the earliest (no place is left idle).  First
+ * come, first finished: a document's record leaves (the next stages start
+ * on it, its memory is freed) as soon as it can, and a run climbs on short
+ * chunk requests, not on a batch of whole documents' summaries first
+ * (--threads auto grows its level per round of answers).  The half is
+ * fairness: a big document does not hold the ones behind it back, nor
+ * they it.  But while the chunk requests waiting are fewer than the
+ * places, a summary request goes first (it makes its document's chunk
+ * requests), of a document summarized by sections first: its sections,
+ * their combination, then its chunks are a long path too. */
 static struct sdoc *pick(struct run *r, int level)
 {
 	int share = level / 2 > 1 ? level / 2 : 1;
+	int quarter = level / 4 > 1 ? level / 4 : 1;
+	int long_share = level > quarter ? level - quarter : 1;
 	int unlock = r->untaken_chunks < (size_t)level;
-	struct sdoc *first = NULL, *summary = NULL;
+	size_t most = level > 0 ? (size_t)level : 1;
+	struct sdoc *first = NULL, *summary = NULL, *longest = NULL;
 
+	for (struct sdoc *d = r->longest == NULL ? r->head : NULL; d != NULL; d = d->queue_next) {
+		size_t left = requests_left(r, d);
+		if (left > most) {
+			most = left;
+			longest = d;
+		}
+	}
+	if (r->longest == NULL)
+		r->longest = longest;
+	if (r->longest != NULL && r->longest->taken < long_share)
+		return r->longest;
 	for (struct sdoc *d = r->head; d != NULL; d = d->queue_next) {
 		if (d->taken >= share)
 			continue;
