@@ -59,7 +59,7 @@ struct run {
 	pthread_cond_t room; /* the reader: the hold has room again */
 	/* Under mu: */
 	struct sdoc *head; /* documents with requests not taken, in admission order */
-	struct sdoc *longest; /* in it: pick's first, until its requests are all taken */
+	struct sdoc *big; /* in it: pick's first, until its requests are all taken */
 	size_t untaken;    /* their requests not taken */
 	size_t untaken_chunks; /* those of chunk summaries */
 	size_t claims;     /* workers waiting for a place to take one of them */
@@ -137,8 +137,8 @@ static void queue_remove(struct run *r, struct sdoc *d)
 		p = &(*p)->queue_next;
 	if (*p != NULL)
 		*p = d->queue_next;
-	if (r->longest == d)
-		r->longest = NULL;
+	if (r->big == d)
+		r->big = NULL;
 	r->untaken -= d->untaken;
 	if (d->phase == CHUNKS)
 		r->untaken_chunks -= d->untaken;
@@ -155,20 +155,20 @@ static size_t requests_left(const struct run *r, const struct sdoc *d)
 /* Under mu: the document whose request goes next, NULL when none is
  * waiting.
  *
- * First the longest: the document with the most requests left, when they
- * are more than the places in flight (`level`; ties: the earliest
- * admitted), while it has fewer than three quarters of the places; it
- * stays the longest until its round's requests are all taken (its last
- * ones, fewer than the places, would otherwise wait behind the documents
- * admitted before it, and two of a size would take turns).  It is the
- * run's critical path: served among the others as they are, it would run
- * on alone at the end while its record, its next stages' work and the
- * store's write of its hundreds of chunks wait for its last answer (a
- * run's tail); served first, it ends before the small documents do, and
+ * First a big one: the earliest admitted whose requests left are more than
+ * the places in flight (`level`: it needs more than one round trip of
+ * them), while it has fewer than three quarters of the places; it stays
+ * first until its round's requests are all taken (its last ones, fewer
+ * than the places, would otherwise wait behind the documents admitted
+ * before it).  It is a run's critical path: served among the others as
+ * they are, it runs on alone at the end, its record, its next stages' work
+ * and the store's write of its hundreds of chunks after its last answer
+ * (the run's tail); served first, it ends before the small documents, and
  * its record goes through the next stages while their last requests are
- * answered (longest processing time first, as in LPT scheduling).  The
+ * answered (the longest first, as in LPT scheduling; the earliest of
+ * several big ones, so that they finish in the order they came).  The
  * quarter left is fairness: the documents behind it are not held back
- * beyond a quarter of the places each time (at --threads 4, one place).
+ * beyond it (at --threads 4, one place).
  *
  * Then the earliest admitted that has fewer than half the places taken; if
  * every one has as many, the earliest (no place is left idle).  First
@@ -185,22 +185,15 @@ static struct sdoc *pick(struct run *r, int level)
 {
 	int share = level / 2 > 1 ? level / 2 : 1;
 	int quarter = level / 4 > 1 ? level / 4 : 1;
-	int long_share = level > quarter ? level - quarter : 1;
+	int big_share = level > quarter ? level - quarter : 1;
 	int unlock = r->untaken_chunks < (size_t)level;
-	size_t most = level > 0 ? (size_t)level : 1;
-	struct sdoc *first = NULL, *summary = NULL, *longest = NULL;
+	struct sdoc *first = NULL, *summary = NULL;
 
-	for (struct sdoc *d = r->longest == NULL ? r->head : NULL; d != NULL; d = d->queue_next) {
-		size_t left = requests_left(r, d);
-		if (left > most) {
-			most = left;
-			longest = d;
-		}
-	}
-	if (r->longest == NULL)
-		r->longest = longest;
-	if (r->longest != NULL && r->longest->taken < long_share)
-		return r->longest;
+	for (struct sdoc *d = r->head; d != NULL && r->big == NULL; d = d->queue_next)
+		if (requests_left(r, d) > (size_t)(level > 1 ? level : 1))
+			r->big = d;
+	if (r->big != NULL && r->big->taken < big_share)
+		return r->big;
 	for (struct sdoc *d = r->head; d != NULL; d = d->queue_next) {
 		if (d->taken >= share)
 			continue;
