@@ -85,8 +85,8 @@ api_reset
 is "$?" 0 "one big and 20 small documents: exit 0"
 is "$(jq -r .path "$T_DIR/o2" | tail -n 1)" "/big.md" "the small documents are written before the big one"
 # In the order the server answered: every small document's request came
-# while at least 30 of the big one's were still to come (the big one, the
-# longest, takes three of the 4 places, a quarter is theirs: their 60
+# while at least 30 of the big one's were still to come (the big one
+# takes three of the 4 places, a quarter is theirs: their 60
 # requests go while it makes ~180 of its 240; 74-82 were left in 5 runs,
 # 147-162 when each document had half the places at most).
 is "$(api_stats '.log | map(.inputs[0] | test("small[0-9]")) as $s
@@ -123,10 +123,11 @@ is "$(api_stats '.log | map(.inputs[0]) as $p
 	| ([range(length) | select($p[.] | test("^Summarize the following") and test("small"))]) as $small
 	| ($big | length) == 2 and ($small | length) == 20 and ($big | max) < $small[9]')" true \
 	"the big document's two sections go before the tenth small document's summary"
-# ... and the longest document goes first, up to three quarters of the
-# places (sched.c's pick): coming after 40 small ones, the big one is
-# answered while theirs go on (~160 of their 200 requests after its last
-# at the fluid rate), not last, alone, with its record the run's tail.
+# ... and a big document (more requests left than places) goes first, up
+# to three quarters of the places (sched.c's pick): coming after 40 small
+# ones, it is answered while theirs go on (139-145 of their 200 requests
+# after its last; 0 when it took what they left), not last, alone, with
+# its record the run's tail.
 api_reset
 summarize --chunk-summaries --threads 8 <"$T_DIR/after.ndjson" >"$T_DIR/o2d" 2>"$T_DIR/e2d"
 is "$?" 0 "40 small documents, then a big one: exit 0"
