@@ -59,6 +59,7 @@ struct run {
 	pthread_cond_t room; /* the reader: the hold has room again */
 	/* Under mu: */
 	struct sdoc *head; /* documents with requests not taken, in admission order */
+	struct sdoc *big; /* in it: pick's first, until its requests are all taken */
 	size_t untaken;    /* their requests not taken */
 	size_t untaken_chunks; /* those of chunk summaries */
 	size_t claims;     /* workers waiting for a place to take one of them */
@@ -136,32 +137,63 @@ static void queue_remove(struct run *r, struct sdoc *d)
 		p = &(*p)->queue_next;
 	if (*p != NULL)
 		*p = d->queue_next;
+	if (r->big == d)
+		r->big = NULL;
 	r->untaken -= d->untaken;
 	if (d->phase == CHUNKS)
 		r->untaken_chunks -= d->untaken;
 	d->untaken = 0;
 }
 
+/* Under mu: the answers d still needs: those of its round, and with
+ * --chunk-summaries, while its summary is made, one per chunk to come. */
+static size_t requests_left(const struct run *r, const struct sdoc *d)
+{
+	return d->pending + (d->phase == SECTIONS && r->c->chunk_summaries ? (size_t)d->n : 0);
+}
+
 /* Under mu: the document whose request goes next, NULL when none is
- * waiting.  The earliest admitted that has fewer than half the places in
- * flight (`level`) taken; if every one has as many, the earliest (no place
- * is left idle).  First come, first finished: a document's record leaves
- * (the next stages start on it, its memory is freed) as soon as it can,
- * and a run climbs on short chunk requests, not on a batch of whole
- * documents' summaries first (--threads auto grows its level per round of
- * answers).  The half is fairness: a big document does not hold the ones
- * behind it back, nor they it.  But while the chunk requests waiting are
- * fewer than the places, a summary request goes first (it makes its
- * document's chunk requests), of a document summarized by sections first:
- * its sections, their combination, then its chunks are a run's longest
- * path (taken after the others, the places would empty at the end of the
- * run while it is answered: longest first, as in LPT scheduling). */
+ * waiting.
+ *
+ * First a big one: the earliest admitted whose requests left are more than
+ * the places in flight (`level`: it needs more than one round trip of
+ * them), while it has fewer than three quarters of the places; it stays
+ * first until its round's requests are all taken (its last ones, fewer
+ * than the places, would otherwise wait behind the documents admitted
+ * before it).  It is a run's critical path: served among the others as
+ * they are, it runs on alone at the end, its record, its next stages' work
+ * and the store's write of its hundreds of chunks after its last answer
+ * (the run's tail); served first, it ends before the small documents, and
+ * its record goes through the next stages while their last requests are
+ * answered (the longest first, as in LPT scheduling; the earliest of
+ * several big ones, so that they finish in the order they came).  The
+ * quarter left is fairness: the documents behind it are not held back
+ * beyond it (at --threads 4, one place).
+ *
+ * Then the earliest admitted that has fewer than half the places taken; if
+ * every one has as many, the earliest (no place is left idle).  First
+ * come, first finished: a document's record leaves (the next stages start
+ * on it, its memory is freed) as soon as it can, and a run climbs on short
+ * chunk requests, not on a batch of whole documents' summaries first
+ * (--threads auto grows its level per round of answers).  The half is
+ * fairness: a big document does not hold the ones behind it back, nor
+ * they it.  But while the chunk requests waiting are fewer than the
+ * places, a summary request goes first (it makes its document's chunk
+ * requests), of a document summarized by sections first: its sections,
+ * their combination, then its chunks are a long path too. */
 static struct sdoc *pick(struct run *r, int level)
 {
 	int share = level / 2 > 1 ? level / 2 : 1;
+	int quarter = level / 4 > 1 ? level / 4 : 1;
+	int big_share = level > quarter ? level - quarter : 1;
 	int unlock = r->untaken_chunks < (size_t)level;
 	struct sdoc *first = NULL, *summary = NULL;
 
+	for (struct sdoc *d = r->head; d != NULL && r->big == NULL; d = d->queue_next)
+		if (requests_left(r, d) > (size_t)(level > 1 ? level : 1))
+			r->big = d;
+	if (r->big != NULL && r->big->taken < big_share)
+		return r->big;
 	for (struct sdoc *d = r->head; d != NULL; d = d->queue_next) {
 		if (d->taken >= share)
 			continue;

@@ -16,10 +16,12 @@
  * holding no place), the ones it owns looked up in the result cache (one
  * round trip); the rest become requests.  `workers` threads take them, each
  * only once dp_http has a place in flight for it (late binding: dp_http
- * keeps the limiter's level in flight, --threads N or auto), and the
- * earliest admitted document goes first, unless it already has half the
- * places (sched.c's pick: documents finish in about the order they came,
- * and a document of 2,000 chunks neither starves the others nor is
+ * keeps the limiter's level in flight, --threads N or auto): a big
+ * document (more requests left than places) first, up to three quarters
+ * of the places, then the earliest admitted, unless it already has half
+ * the places (sched.c's pick: a big document ends before the small ones,
+ * not alone at a run's end; documents finish in about the order they
+ * came, and a document of 2,000 chunks neither starves the others nor is
  * starved by them).  A document is written when its last round is
  * done (output order may differ from input order); a failed request fails
  * its document alone (its other requests are dropped), and after a refusal
