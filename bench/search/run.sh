@@ -31,6 +31,8 @@
 #       set in separate tables; FUSION_DIR=DIR keeps the saved rankings
 #       there (default: the run's temporary directory, removed at the end)
 #   MODES=3 bench/search/run.sh     only the three modes vector, text, hybrid
+#   VARIANTS='LABEL:OPTIONS|LABEL:OPTIONS' bench/search/run.sh   only these
+#       variants (e.g. thesaurus.py's query expansion: see its header)
 #   SETS="corpora heldout" bench/search/run.sh   only these question sets
 #       (default: all nine; the chunking eval always runs)
 # Extra variants: hybrid as before the third pass (no feedback, no
@@ -67,6 +69,7 @@ variants=("vector:--mode vector" "text:--mode text" "hybrid:--mode hybrid"
 	"hybrid-doc2:--mode hybrid --per-document 2"
 	"text-cd:--mode text --text-rank cd")
 [ "${MODES:-}" = 3 ] && variants=("${variants[@]:0:3}")
+[ -n "${VARIANTS:-}" ] && IFS='|' read -r -a variants <<< "$VARIANTS"
 echo "# $(date -u +%FT%TZ) nproc $(nproc) load $(cut -d' ' -f1-3 /proc/loadavg) embedder ${EMBED_OPTS:-default}"
 TMPCHUNKS=$tmp/eval-chunks.ndjson load eval "$shared/eval/chunking/corpora"
 echo "## (a) chunking eval (docpipe-chunk defaults, local embedder)"
