@@ -144,7 +144,11 @@ for j in 1 4; do
 	n=$(api_requests embed)
 	is "$rc/$(jq -r 'select(.kind == "document") | .path' "$T_DIR/many.out" | wc -l)" 0/100 \
 		"--threads $j, batches slower than --timeout: the 100 documents are embedded"
-	ok "$([ "$n" -le 24 ] && echo 0 || echo 1)" "... in smaller requests, not the same ones again: $n requests"
+	# 8 and 12 requests on a quiet machine; with 4 in flight on one slot
+	# the queued ones wait their turn, so a slower server (ASan, load 8-13:
+	# 27) times more of the halves out and splits them again.  Every input
+	# alone would be 100+.
+	ok "$([ "$n" -le 40 ] && echo 0 || echo 1)" "... in smaller requests, not the same ones again: $n requests"
 done
 # After a batch timed out, later ones are smaller (half, growing back by a
 # quarter after 16 answered): each full batch of one big document timed
