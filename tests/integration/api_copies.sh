@@ -14,8 +14,12 @@
 # of this test server's summaries ("SUMMARY-" and 16 hex digits), so a
 # summary's reference lost in summarize's copies or cache paths.  The slow
 # unwinder here (ASan builds only; 7-10 CPU-s a run with it, 19 s of wall
-# at load 4, 22 s before it in a make check) names the frames of the next
-# one.
+# at load 4, 22 s before it in a make check) named the frames of the next
+# one (session 53, a clean clone's make check, check 3 "40 copies": exit
+# 86): the string is an answer as summarize_chat (api.c) returned it to
+# sched.c's worker, parsed by dp_http's parse_answer; so an owner's answer
+# (not one found in the cache) whose reference deliver/settle lost; not
+# reproduced in 19 runs beside two CPU burners (docs/RELIABILITY.md).
 export ASAN_OPTIONS="${ASAN_OPTIONS:-}:fast_unwind_on_malloc=0:malloc_context_size=40"
 # Answers take 300 ms: copies read meanwhile find no result in the cache.
 fakeapi --latency chat=300,embed=300
