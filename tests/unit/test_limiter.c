@@ -210,7 +210,7 @@ struct job_result {
 			     * half (api_storm's measure, from fakeapi's log) */
 };
 
-/* --trace: run_job prints the limiter's decisions (tracing: 1). */
+/* --trace, --trace-wall: run_job prints the limiter's decisions (tracing: 1). */
 static int tracing;
 static struct {
 	int level, wall, testing, slow_start;
@@ -531,7 +531,9 @@ static void weather_ratios(double rate, int server_errors, double ratios[WEATHER
 /* Light weather: a few % of 429s at random, too few for a test of 16
  * answers to see, was taken for a wall whose losses each lowered the
  * pace for good (before: median 13.2x the clean run at 3%, 8.9x at 5%,
- * the worst seeds 40x and 67x; then, revoked with its pace kept, 7.55x). */
+ * the worst seeds 40x and 67x; then, revoked with its pace kept, 7.55x;
+ * then, with the weather under 5% never taken from slow start, medians
+ * 1.39-1.65x, the worst 2.56-4.10x; session 54: 1.00-1.01x, 1.08-3.64x). */
 static void light_weather_tests(void)
 {
 	const double rates[] = {0.03, 0.05, 0.08};
@@ -544,8 +546,8 @@ static void light_weather_tests(void)
 		median_most = r[WEATHER_SEEDS / 2] > median_most ? r[WEATHER_SEEDS / 2] : median_most;
 		worst = r[WEATHER_SEEDS - 1] > worst ? r[WEATHER_SEEDS - 1] : worst;
 	}
-	T_OK(median_most <= 2.5, "light weather (3-8% of 429s at random): the median seed within 2.5x clean");
-	T_OK(worst <= 6, "and none over 6x (before a wall's pace went with it: 7.55x)");
+	T_OK(median_most <= 1.25, "light weather (3-8% of 429s at random): the median seed within 1.25x clean");
+	T_OK(worst <= 4.5, "and none over 4.5x (before a wall's pace went with it: 7.55x)");
 }
 
 /* api_storm's light-weather block: summarize --threads auto, 100
@@ -573,7 +575,10 @@ static struct job_result storm_block(double rate_429, int all_callers, uint64_t 
  * level and the pace again when the round that held it ended; the revoke
  * that came later gave back the last decrease only.  Simulated, 100 seeds:
  * seeds under a quarter of the clean run's in flight over the second half
- * (before: 33; 18 with all callers at work from the start). */
+ * (before: 33; 18 with all callers at work from the start; then 13 and 9,
+ * one seed in 10 of 1,000 under a tenth, as api_storm failed in session
+ * 53's CI: 2.9 of 58.6; session 54, a first test's losses judged against
+ * the weather known, weather_alike: 0 and 0). */
 static void storm_block_tests(void)
 {
 	double clean = storm_block(0, 0, 1).late_flight;
@@ -588,8 +593,8 @@ static void storm_block_tests(void)
 	printf("# api_storm's light block, %d seeds: clean %.1f in flight over the second half; under a "
 	       "quarter of it %d (all callers from the start: %d), under a tenth %d (%d)\n",
 	       STORM_BLOCK_SEEDS, clean, quarter[0], quarter[1], tenth[0], tenth[1]);
-	T_OK(quarter[0] <= 20 && quarter[1] <= 12,
-	     "api_storm's light weather: at most 1 seed in 5 under a quarter of the clean run's in flight");
+	T_OK(quarter[0] <= 3 && quarter[1] <= 3,
+	     "api_storm's light weather: at most 3 seeds in 100 under a quarter of the clean run's in flight");
 }
 
 /* One round trip: n requests sent at once at *t, answered 20 ms later, a
@@ -634,6 +639,76 @@ static void verdict_losses_test(void)
 	T_OK(!l.wall && l.weather > 0 && l.slow_start, "light weather revokes the wall: slow start comes back");
 }
 
+/* Answers in order, as pattern says ('x' a 429, else a success): the
+ * level's worth sent at once at *t, answered 20 ms later a millisecond
+ * apart. */
+static void replay(dp_limiter *l, double *t, const char *pattern)
+{
+	unsigned long seq[SIM_MAX_FLIGHT];
+	size_t at = 0, len = strlen(pattern);
+
+	while (at < len) {
+		size_t n = (size_t)dp_limiter_level(l) < len - at ? (size_t)dp_limiter_level(l) : len - at;
+		for (size_t i = 0; i < n; i++)
+			seq[i] = dp_limiter_sent(l, (int)i + 1);
+		*t += 20;
+		for (size_t i = 0; i < n; i++, *t += 1)
+			dp_limiter_done(l, seq[i], pattern[at++] == 'x' ? DP_LIMITER_THROTTLED : DP_LIMITER_OK, 20,
+					100, *t);
+	}
+}
+
+/* Slow start through answers with a loss every `every` (a weather of
+ * 1/every), then `cluster` losses in a row: slow start ends on them, its
+ * decrease under test. */
+static void weather_then_cluster(dp_limiter *l, double *t, int every, int cluster)
+{
+	char pattern[320];
+	int n = 0;
+
+	dp_limiter_init(l, 1, 64);
+	while (n < 256) {
+		pattern[n] = n % every == every / 2 ? 'x' : '.';
+		n++;
+	}
+	while (cluster-- > 0)
+		pattern[n++] = 'x';
+	pattern[n] = 0;
+	replay(l, t, pattern);
+}
+
+/* A first test's few losses under the weather known (session 54): 3% of
+ * 429s, two in a row end slow start (the last 8 answers' share over the
+ * baseline's); the test's 16 answers meet none, or one: as light weather
+ * would as often as not, so weather (the decrease undone, no wall; before:
+ * "under two losses: a wall", its pace a quarter of the rate, each later
+ * loss another decrease: api_storm's light block 1.85x the clean run's
+ * time, simulated).  Behind 33% of losses, a test that meets none is the
+ * decrease's doing: a wall. */
+static void weather_alike_test(void)
+{
+	dp_limiter l;
+	double t = 0;
+
+	weather_then_cluster(&l, &t, 33, 2);
+	T_OK(l.testing && l.decreases == 1 && l.weather > 0.02 && l.weather < 0.05,
+	     "3% of 429s, two in a row: slow start ends, the weather taken, the decrease tested");
+	int before = (int)l.restore.level;
+	replay(&l, &t, "................");
+	printf("# after a test of 16 answers, none lost: level %d (before the decrease %d), wall %d, undone %lu\n",
+	       dp_limiter_level(&l), before, l.wall, l.undone);
+	T_OK(!l.wall && l.undone == 1 && dp_limiter_level(&l) >= before, "none of 16 lost at 3%: weather, undone");
+	t = 0;
+	weather_then_cluster(&l, &t, 33, 2);
+	replay(&l, &t, ".......x........");
+	T_OK(!l.wall && l.undone == 1, "one of 16 lost at 3%: weather, undone");
+	t = 0;
+	weather_then_cluster(&l, &t, 3, 8);
+	T_OK(l.testing && l.weather > 0.3, "33% of 429s, then 8 in a row: a decrease under test");
+	replay(&l, &t, "................");
+	T_OK(l.wall && l.undone == 0, "none of 16 lost after 33%: the decrease's doing, a wall");
+}
+
 #define SWEEP_PHASES 12
 #define SWEEP_STORM_SEEDS 1000
 
@@ -652,6 +727,19 @@ static double bucket_run(double rate, double burst, double spread, int k, double
 	return 100.0 * x.throttled / x.answers;
 }
 
+#define WALL_JOB_S 26 /* wall_in_weather's job: this many seconds of the wall's rate */
+
+/* A bucket of one second at rate/s behind weather (429s at random) and
+ * 64 slots of 20 ms: a stage's job of WALL_JOB_S seconds of its rate. */
+static struct job_result wall_in_weather(double rate, double weather, uint64_t seed)
+{
+	const struct server w = {.slots = 64, .service_ms = 20, .wall_rps = rate, .rate_429 = weather};
+	const struct job j = {.requests = (long)(WALL_JOB_S * rate), .workers = 64, .start_ms = 300,
+			      .start_workers = 3, .retry_ms = 200};
+
+	return run_job(&w, &j, seed);
+}
+
 /* The sweep's walls behind light weather: a bucket of one second at 25,
  * 50 and 200/s and 1-5% of 429s at random, WEATHER_SEEDS seeds: the time
  * over the rate's (the weather's refusals counted) and the share of
@@ -663,13 +751,9 @@ static void sweep_walls_in_weather(const double rates[7], const double weather[3
 	printf("\nwall/s\tweather\ttime: median\tworst\twall's 429%%: median\tworst (%d seeds)\n", WEATHER_SEEDS);
 	for (size_t i = 2; i < 7; i += 2)
 		for (size_t k = 0; k < 3; k++) {
-			const struct server w = {.slots = 64, .service_ms = 20, .wall_rps = rates[i],
-						 .rate_429 = weather[k]};
-			const struct job j = {.requests = (long)(26 * rates[i]), .workers = 64, .start_ms = 300,
-					      .start_workers = 3, .retry_ms = 200};
 			for (int seed = 0; seed < WEATHER_SEEDS; seed++) {
-				struct job_result x = run_job(&w, &j, (uint64_t)seed + 1);
-				r[seed] = x.ms * rates[i] * (1 - weather[k]) / ((j.requests - rates[i]) * 1000);
+				struct job_result x = wall_in_weather(rates[i], weather[k], (uint64_t)seed + 1);
+				r[seed] = x.ms * rates[i] * (1 - weather[k]) / ((WALL_JOB_S * rates[i] - rates[i]) * 1000);
 				shares[seed] = 100.0 * x.wall_429 / x.answers;
 			}
 			qsort(r, WEATHER_SEEDS, sizeof r[0], cmp_double);
@@ -1026,6 +1110,13 @@ int main(int argc, char **argv)
 		printf("%.0f ms, %.1f in flight over the second half\n", x.ms, x.late_flight);
 		return 0;
 	}
+	if (argc == 5 && strcmp(argv[1], "--trace-wall") == 0) {
+		/* The same, for one seed of sweep_walls_in_weather: RATE WEATHER SEED. */
+		tracing = 1;
+		struct job_result x = wall_in_weather(atof(argv[2]), atof(argv[3]), strtoull(argv[4], NULL, 10));
+		printf("%.0f ms, %.2f%% of answers 429 from the wall\n", x.ms, 100.0 * x.wall_429 / x.answers);
+		return 0;
+	}
 
 	c = simulate(&clean, 64, 20000, 1);
 	say("16 slots, clean", &c);
@@ -1062,6 +1153,7 @@ int main(int argc, char **argv)
 	light_weather_tests();
 	storm_block_tests();
 	verdict_losses_test();
+	weather_alike_test();
 	pace_bound_tests();
 	judge_pace_test();
 	class_time_test();
