@@ -7,19 +7,17 @@
 # again by a waiter, and the copies fare alike; a text refused twice fails
 # every copy with the reason.  An unchanged re-run pays nothing.
 . "$(dirname "$0")/../lib/tap.sh"
-# LeakSanitizer reported 41 bytes from jv_mem_alloc here once in session
-# 45 (not seen since: 10 runs, 6 of them beside CPU burners), its callers
-# lost: libjq has no frame pointers, and the fast unwinder stops in it.
-# 41 bytes are a jq string of 24 (its 16-byte header and a NUL): the size
-# of this test server's summaries ("SUMMARY-" and 16 hex digits), so a
-# summary's reference lost in summarize's copies or cache paths.  The slow
-# unwinder here (ASan builds only; 7-10 CPU-s a run with it, 19 s of wall
-# at load 4, 22 s before it in a make check) named the frames of the next
-# one (session 53, a clean clone's make check, check 3 "40 copies": exit
-# 86): the string is an answer as summarize_chat (api.c) returned it to
-# sched.c's worker, parsed by dp_http's parse_answer; so an owner's answer
-# (not one found in the cache) whose reference deliver/settle lost; not
-# reproduced in 19 runs beside two CPU burners (docs/RELIABILITY.md).
+# LeakSanitizer reported 41 bytes from jv_mem_alloc here in sessions 45
+# and 53 (check 3, "40 copies": exit 86): a summary of this test server's
+# ("SUMMARY-" and 16 hex digits, a jq string of 24), as summarize_chat
+# returned it to sched.c's worker.  The cause (session 54): deliver gave
+# the copies waiting on an answer references to the owner's string, and
+# the threads that step, finish and write those documents copy and free
+# them outside the lock; jq's reference counts are not atomic, so an
+# update lost leaked the string (or freed it early: a use after free, seen
+# once in 200 runs of 200 copies).  Each copy now gets a string of its own;
+# the last check below shows no two threads meet on one.  The slow
+# unwinder (ASan builds only; 7-10 CPU-s a run with it) named the frames.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-}:fast_unwind_on_malloc=0:malloc_context_size=40"
 # Answers take 300 ms: copies read meanwhile find no result in the cache.
 fakeapi --latency chat=300,embed=300
@@ -108,6 +106,36 @@ like "$(cat "$T_DIR/o40.e1")" "196 summaries reused, $((12 + WARM_CHAT)) request
 api_reset
 run "$T_DIR/copies.ndjson" "$T_DIR/again"
 is "$?:$(api_requests chat):$(api_requests embed)" 0:0:0 "an unchanged re-run makes no request"
+
+# One thread at a time per answer: a copy's answers are strings of its
+# own, never references to another document's, whose count the thread
+# that steps or writes that document would change as this one does (jq's
+# reference counts are not atomic: the leak above).  tests/lib/jvrace.c
+# widens every change of the count of the server's answers to 300 us and
+# says when two threads meet on one: with the references shared (before
+# session 54) 700-1,300 meetings a run; their lost updates leaked or
+# freed an answer in 3 runs of 500 (40 copies) to 1 of 10 (200 copies).
+# The API's answers first, then the cache's (delivered alike).
+newdb || exit 1
+api_reset
+if ${CC:-cc} -shared -fPIC -O1 -o "$T_DIR/jvrace.so" "$TOP/tests/lib/jvrace.c" -ldl 2>"$T_DIR/jvrace.err"; then
+	for from in API:1 cache:0; do
+		asked=$(api_requests chat)
+		LD_PRELOAD="$T_DIR/jvrace.so${LD_PRELOAD:+ $LD_PRELOAD}" JVRACE_PREFIX=SUMMARY- \
+			ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" \
+			docpipe-summarize --backend openai --chunk-summaries -j 8 <"$T_DIR/copies.ndjson" \
+			>"$T_DIR/race.${from%:*}" 2>"$T_DIR/race.${from%:*}.e"
+		rc=$? asked=$(($(api_requests chat) > asked))
+		watched=$(sed -n 's/^jvrace watched //p' "$T_DIR/race.${from%:*}.e")
+		is "$rc:$(grep -c '^jvrace:' "$T_DIR/race.${from%:*}.e"):$asked:$((${watched:-0} > 0))" \
+			"0:0:${from#*:}:1" \
+			"answers from the ${from%:*}: no two threads change one's reference count at once (${watched:-no} changes watched)"
+	done
+else
+	diag "$(cat "$T_DIR/jvrace.err")"
+	skip "no C compiler for tests/lib/jvrace.c"
+	skip "no C compiler for tests/lib/jvrace.c"
+fi
 
 # One place in flight (-j 1): the copies waiting hold none, so the one
 # request that answers them gets it.
