@@ -125,7 +125,8 @@ if ${CC:-cc} -shared -fPIC -O1 -o "$T_DIR/jvrace.so" "$TOP/tests/lib/jvrace.c" -
 			ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" \
 			docpipe-summarize --backend openai --chunk-summaries -j 8 <"$T_DIR/copies.ndjson" \
 			>"$T_DIR/race.${from%:*}" 2>"$T_DIR/race.${from%:*}.e"
-		rc=$? asked=$(($(api_requests chat) > asked))
+		rc=$?
+		asked=$(($(api_requests chat) > asked))
 		watched=$(sed -n 's/^jvrace watched //p' "$T_DIR/race.${from%:*}.e")
 		is "$rc:$(grep -c '^jvrace:' "$T_DIR/race.${from%:*}.e"):$asked:$((${watched:-0} > 0))" \
 			"0:0:${from#*:}:1" \
