@@ -12,15 +12,16 @@
  * busy for JVRACE_US microseconds (default 300), then does the real work;
  * a second thread arriving while it is busy is the race: one line
  * "jvrace: ..." on stderr, with the string, for the test to count (and at
- * exit "jvrace watched N", the changes seen: none when not loaded).  Code
+ * exit "jvrace watched N", the changes seen: no line, the library was
+ * not loaded; 0, it watched nothing).  Code
  * that takes turns under a lock never overlaps (the pause is under its
  * lock too).  The mark ends before the real work: a string freed there
  * and another allocated at its address are not taken for one.  Calls
  * inside libjq go through its PLT, so they are seen too.
  *
  * Built by the test that uses it (cc -shared -fPIC ... -ldl); in an ASan
- * build, preloaded after libasan (or with verify_asan_link_order=0).  Not
- * thread-safe for JVRACE_PREFIX changes: read once. */
+ * build, preloaded after libasan or with verify_asan_link_order=0.  The
+ * environment is read once, at the first call. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <pthread.h>
