@@ -1103,10 +1103,11 @@ int main(int argc, char **argv)
 		sweep();
 		return 0;
 	}
-	if (argc == 3 && strcmp(argv[1], "--trace") == 0) {
-		/* The limiter's decisions in api_storm's light block, one seed. */
+	if ((argc == 3 || argc == 4) && strcmp(argv[1], "--trace") == 0) {
+		/* The limiter's decisions in api_storm's light block, one seed
+		 * (SEED [SHARE of 429s: 0.03]). */
 		tracing = 1;
-		struct job_result x = storm_block(0.03, 0, strtoull(argv[2], NULL, 10));
+		struct job_result x = storm_block(argc == 4 ? atof(argv[3]) : 0.03, 0, strtoull(argv[2], NULL, 10));
 		printf("%.0f ms, %.1f in flight over the second half\n", x.ms, x.late_flight);
 		return 0;
 	}
