@@ -33,6 +33,9 @@
 #   MODES=3 bench/search/run.sh     only the three modes vector, text, hybrid
 #   VARIANTS='LABEL:OPTIONS|LABEL:OPTIONS' bench/search/run.sh   only these
 #       variants (e.g. thesaurus.py's query expansion: see its header)
+#   DOCRANK=DIR bench/search/run.sh    also saves every question's pools and
+#       each corpus's term statistics in DIR for docrank.py (file-level
+#       ranking measured offline: its header)
 #   SETS="corpora heldout" bench/search/run.sh   only these question sets
 #       (default: all nine; the chunking eval always runs)
 # Extra variants: hybrid as before the third pass (no feedback, no
@@ -87,6 +90,8 @@ for c in rust-book:rust-book/src hugo-docs:hugo-docs/content/en; do
 		[ -n "${FUSION:-}" ] && DATABASE_URL=$(url "$db") python3 bench/search/fusion.py dump \
 			"$fdir/f-$set-$name.json" files "$name" "bench/search/questions-$set.jsonl"
 	done
+	[ -n "${DOCRANK:-}" ] && DATABASE_URL=$(url "$db") python3 bench/search/docrank.py dump \
+		"$DOCRANK/d-$name.json" "$name" bench/search/questions-*.jsonl
 done
 if [ -n "${FUSION:-}" ]; then
 	echo "## fusion rules offline: chunking eval, tuning questions, held-out questions"

@@ -1,0 +1,455 @@
+#!/usr/bin/env python3
+"""Document-level ranking signals for issue 11, measured offline before any C
+(session 54, helper h54b: docs/PERFORMANCE.md, "Issue 11: ranking files,
+not chunks").
+
+  docrank.py dump OUT.json CORPUS QUESTIONS.jsonl...
+      (DATABASE_URL, DOCPIPE_BIN) saves, for every question of CORPUS:
+      docpipe-query's top POOL chunks by mode (hybrid, text, vector; the
+      real program, feedback included), the question's lexemes (the
+      server's to_tsvector('english'): docpipe's lexer agrees with it,
+      bench/search/lexer-agree.sh), and the corpus's term statistics: every
+      chunk's path, heading, length and lexemes (occurrences by weight).
+  docrank.py eval DUMP.json...
+      expected file in the top 5 per variant and question set, the variants
+      re-ranking the saved pools with file-level scores (see VARIANTS).
+"""
+import json
+import math
+import os
+import subprocess
+import sys
+from collections import defaultdict
+
+import eval as ev
+
+POOL = 50
+MODES = ("hybrid", "text", "vector")
+
+
+def psql(sql):
+    out = subprocess.run(["psql", "-X", "-At", "-F", "\t", "-d", os.environ["DATABASE_URL"], "-c", sql],
+                         capture_output=True, text=True, check=True)
+    return [l.split("\t") for l in out.stdout.splitlines()]
+
+
+def lexemes(text):
+    """The question's lexemes, as the english configuration makes them."""
+    out = subprocess.run(["psql", "-X", "-At", "-d", os.environ["DATABASE_URL"], "-v", "q=" + text],
+                         input="SELECT u.lexeme FROM unnest(to_tsvector('english', :'q')) u\n",
+                         capture_output=True, text=True, check=True)
+    return out.stdout.split()
+
+
+def dump(out, corpus, qfiles):
+    rows = []
+    for qf in qfiles:
+        qset = os.path.basename(qf)[len("questions-"):-len(".jsonl")]
+        for q in (json.loads(l) for l in open(qf)):
+            if q["corpus"] != corpus:
+                continue
+            row = {"set": qset, "question": q["question"], "expect": q["expect"],
+                   "terms": lexemes(q["question"])}
+            for m in MODES:
+                row[m] = [[h["path"], h["seq"], h["score"]]
+                          for h in ev.query(q["question"], ["--mode", m], POOL)]
+            rows.append(row)
+    chunks = {}
+    for path, seq, heading, length, lex, w in psql(
+            "SELECT d.path, c.seq, coalesce(array_to_string(c.heading, ' / '), ''),"
+            " octet_length(c.content), u.lexeme, array_to_string(u.weights, '')"
+            " FROM docpipe.chunks c JOIN docpipe.documents d ON d.id = c.document_id,"
+            " unnest(c.tsv) u"):
+        c = chunks.setdefault(path + "\0" + seq, {"path": path, "seq": int(seq), "heading": heading,
+                                                 "len": int(length), "tf": {}})
+        # occurrences by weight: A heading path, B summary, D text
+        c["tf"][lex] = [w.count("A"), w.count("B"), w.count("D")]
+    json.dump({"corpus": corpus, "rows": rows, "chunks": list(chunks.values())}, open(out, "w"))
+
+
+class Index:
+    """BM25 over chunks and over files (a file: all its chunks' terms)."""
+
+    def __init__(self, chunks, wa=3.0, wb=2.0):
+        self.files = defaultdict(lambda: defaultdict(float))
+        self.flen = defaultdict(int)
+        self.heads = defaultdict(lambda: defaultdict(float))  # a file's heading terms
+        self.cdf = defaultdict(int)
+        for c in chunks:
+            self.flen[c["path"]] += c["len"]
+            for lex, (a, b, d) in c["tf"].items():
+                self.files[c["path"]][lex] += wa * a + wb * b + d
+                self.cdf[lex] += 1
+                if a:
+                    self.heads[c["path"]][lex] += a
+        self.nchunks = len(chunks)
+        self.chunk_terms = [set(c["tf"]) for c in chunks]
+        self.chunk_path = [c["path"] for c in chunks]
+        self.fdf = defaultdict(int)
+        for f, tf in self.files.items():
+            for lex in tf:
+                self.fdf[lex] += 1
+        self.hdf = defaultdict(int)
+        for f, tf in self.heads.items():
+            for lex in tf:
+                self.hdf[lex] += 1
+        self.avgflen = sum(self.flen.values()) / max(1, len(self.flen))
+
+    def idf(self, df, n):
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+    def file_bm25(self, terms, k1=1.2, b=0.75, idf_from="file", extra=(), we=0.0):
+        n = len(self.files)
+        s = {}
+        weighted = [(t, 1.0) for t in terms] + [(t, we) for t in extra]
+        for f, tf in self.files.items():
+            k = k1 * (1 - b + b * self.flen[f] / self.avgflen)
+            v = 0.0
+            for t, wt in weighted:
+                x = tf.get(t, 0)
+                if x:
+                    idf = self.idf(self.fdf[t], n) if idf_from == "file" else \
+                        self.idf(self.cdf[t], self.nchunks)
+                    v += wt * idf * x * (k1 + 1) / (x + k)
+            if v > 0:
+                s[f] = v
+        return s
+
+    def expand(self, terms, per_term=3, min_co=3):
+        """Corpus vocabulary: each question term's per_term terms of highest
+        PMI over the chunks (co-occurring in at least min_co chunks), the
+        question's own terms left out."""
+        if not hasattr(self, "post"):
+            self.post = defaultdict(set)
+            for i, c in enumerate(self.chunk_terms):
+                for lex in c:
+                    self.post[lex].add(i)
+        n = self.nchunks
+        out = {}
+        for t in set(terms):
+            pt = self.post.get(t)
+            if not pt or len(pt) > n / 10:
+                continue
+            co = defaultdict(int)
+            for i in pt:
+                for u in self.chunk_terms[i]:
+                    co[u] += 1
+            cands = [(math.log(c * n / (len(pt) * len(self.post[u]))), u) for u, c in co.items()
+                     if c >= min_co and u not in terms]
+            for pmi, u in sorted(cands, reverse=True)[:per_term]:
+                out[u] = max(out.get(u, 0), pmi)
+        return list(out)
+
+    def lsa(self, dim=100):
+        import numpy as np
+        if getattr(self, "lsa_dim", None) == dim:
+            return
+        self.lsa_dim = dim
+        vocab = {t: i for i, t in enumerate(sorted(self.cdf))}
+        m = np.zeros((self.nchunks, len(vocab)), dtype=np.float32)
+        for i, c in enumerate(self.chunk_terms):
+            for t in c:
+                m[i, vocab[t]] = math.log(1 + self.nchunks / self.cdf[t])
+        u, sv, vt = np.linalg.svd(m, full_matrices=False)
+        self.np, self.vocab, self.lsa_terms = np, vocab, (vt[:dim].T * sv[:dim])
+        files = sorted(self.files)
+        fi = {f: i for i, f in enumerate(files)}
+        fv = np.zeros((len(files), dim), dtype=np.float32)
+        for i, c in enumerate(self.chunk_terms):
+            fv[fi[self.chunk_path[i]]] += u[i, :dim] * sv[:dim]
+        fv /= np.maximum(np.linalg.norm(fv, axis=1, keepdims=True), 1e-9)
+        self.lsa_files, self.lsa_fnames = fv, files
+
+    def lsa_score(self, terms):
+        np = self.np
+        q = np.zeros(self.lsa_terms.shape[1], dtype=np.float32)
+        for t in set(terms):
+            if t in self.vocab:
+                q += self.lsa_terms[self.vocab[t]] * math.log(1 + self.nchunks / self.cdf[t])
+        nq = np.linalg.norm(q)
+        if nq == 0:
+            return {}
+        sc = self.lsa_files @ (q / nq)
+        return {f: float(x) for f, x in zip(self.lsa_fnames, sc)}
+
+    def head_score(self, terms):
+        """BM25-like over the file's heading terms (no length norm)."""
+        n = len(self.heads)
+        s = {}
+        for f, tf in self.heads.items():
+            v = sum(self.idf(self.hdf[t], n) * min(1.0, tf[t]) for t in terms if t in tf)
+            if v > 0:
+                s[f] = v
+        return s
+
+    def coverage(self, terms):
+        """Fraction of the question's idf mass (chunk idf) the file holds."""
+        tot = sum(self.idf(self.cdf.get(t, 0), self.nchunks) for t in set(terms)) or 1.0
+        s = {}
+        for f, tf in self.files.items():
+            s[f] = sum(self.idf(self.cdf.get(t, 0), self.nchunks) for t in set(terms) if t in tf) / tot
+        return s
+
+
+def file_order(hits):
+    """Files in the order of their best chunk, with that chunk's rank and score."""
+    seen = {}
+    for i, (p, seq, sc) in enumerate(hits):
+        if p not in seen:
+            seen[p] = (i, sc)
+    return seen
+
+
+def zs(d):
+    if not d:
+        return {}
+    vals = list(d.values())
+    m = sum(vals) / len(vals)
+    sd = (sum((v - m) ** 2 for v in vals) / len(vals)) ** 0.5
+    return {k: ((v - m) / sd if sd > 0 else 0.0) for k, v in d.items()}
+
+
+def rank_files(row, idx, v):
+    """The files of a variant, best first (v: dict of the variant's knobs)."""
+    mode = v.get("mode", "hybrid")
+    hits = row[mode]
+    base = file_order(hits)
+    kind = v.get("kind", "base")
+    if kind == "base":
+        # docpipe-query's own top 5 chunks: duplicates of a file count once
+        return [h[0] for h in hits[:5]]
+    if kind == "doc1":
+        return sorted(base, key=lambda p: base[p][0])
+    terms = row["terms"]
+    if kind in ("rrf", "z"):
+        sig = v["sig"]
+        if sig == "file":
+            extra = idx.expand(terms, v["pmi"]) if v.get("pmi") else ()
+            fs = idx.file_bm25(terms, b=v.get("b", 0.75), idf_from=v.get("idf", "file"),
+                               extra=extra, we=v.get("we", 0.0))
+        elif sig == "lsa":
+            idx.lsa(v.get("dim", 100))
+            fs = idx.lsa_score(terms)
+        elif sig == "head":
+            fs = idx.head_score(terms)
+        elif sig == "cov":
+            fs = idx.coverage(terms)
+        elif sig == "sumk":
+            fs = defaultdict(float)
+            cnt = defaultdict(int)
+            for p, seq, sc in hits:
+                if cnt[p] < v.get("topk", 3):
+                    fs[p] += sc
+                    cnt[p] += 1
+        pool = set(base) if v.get("pool", "cand") == "cand" else set(base) | set(fs)
+        w = v.get("w", 1.0)
+        if kind == "rrf":
+            k = v.get("k", 10)
+            fr = {p: i for i, p in enumerate(sorted(fs, key=lambda p: -fs[p]))}
+            score = {}
+            for p in pool:
+                s = 1.0 / (k + base[p][0] + 1) if p in base else 0.0
+                if p in fr:
+                    s += w / (k + fr[p] + 1)
+                score[p] = s
+        else:
+            bz = zs({p: base[p][1] for p in base})
+            fz = zs({p: fs.get(p, 0.0) for p in pool})
+            lo = min(bz.values()) if bz else 0.0
+            score = {p: bz.get(p, lo) + w * fz.get(p, 0.0) for p in pool}
+        return sorted(pool, key=lambda p: (-score[p], base.get(p, (999,))[0]))
+    if kind == "rrf3":
+        # hybrid's files, file BM25 and LSA's file similarity, by RRF
+        fs = idx.file_bm25(terms)
+        idx.lsa(v.get("dim", 100))
+        ls = idx.lsa_score(terms)
+        k = v.get("k", 10)
+        score = defaultdict(float)
+        for p in base:
+            score[p] += 1.0 / (k + base[p][0] + 1)
+        if v.get("nofile"):
+            fs = {}
+        for sig, w in ((fs, v.get("w", 1.0)), (ls, v.get("wl", 0.5))):
+            for i, p in enumerate(sorted(sig, key=lambda p: -sig[p])[:50]):
+                score[p] += w / (k + i + 1)
+        return sorted(score, key=lambda p: -score[p])
+    if kind == "fileonly":
+        fs = idx.file_bm25(terms)
+        return sorted(fs, key=lambda p: -fs[p])
+    if kind == "lsaonly":
+        idx.lsa(v.get("dim", 100))
+        fs = idx.lsa_score(terms)
+        return sorted(fs, key=lambda p: -fs[p])
+    if kind == "boost":
+        # every chunk keeps its place in the list, its score raised by its
+        # file's: no limit of chunks per file
+        fs = idx.file_bm25(terms)
+        fz = zs({p: fs.get(p, 0.0) for p in base})
+        cz = zs({i: h[2] for i, h in enumerate(hits)})
+        w = v.get("w", 1.0)
+        order = sorted(range(len(hits)), key=lambda i: (-(cz[i] + w * fz[hits[i][0]]), i))
+        return [hits[i][0] for i in order[:5]]
+    raise SystemExit("unknown kind " + kind)
+
+
+VARIANTS = [("hybrid (docpipe-query)", {"kind": "base"}),
+            ("text (docpipe-query)", {"kind": "base", "mode": "text"}),
+            ("vector (docpipe-query)", {"kind": "base", "mode": "vector"}),
+            ("hybrid, one chunk a file", {"kind": "doc1"})]
+for _sig in ("file", "head", "cov", "sumk"):
+    for _w in (0.25, 0.5, 1.0):
+        VARIANTS.append(("hybrid + %s, rrf k10 w%g" % (_sig, _w), {"kind": "rrf", "sig": _sig, "w": _w}))
+        VARIANTS.append(("hybrid + %s, zscore w%g" % (_sig, _w), {"kind": "z", "sig": _sig, "w": _w}))
+VARIANTS.append(("file BM25 alone", {"kind": "fileonly"}))
+for _k in (5, 20, 60):
+    for _w in (0.5, 1.0, 1.5):
+        VARIANTS.append(("hybrid + file, rrf k%d w%g" % (_k, _w), {"kind": "rrf", "sig": "file", "w": _w, "k": _k}))
+        VARIANTS.append(("hybrid + file (all files), rrf k%d w%g" % (_k, _w),
+                         {"kind": "rrf", "sig": "file", "w": _w, "k": _k, "pool": "all"}))
+for _pm, _we in ((2, 0.25), (3, 0.25), (3, 0.5), (5, 0.25), (5, 0.5)):
+    VARIANTS.append(("hybrid + file with PMI expansion %d a term weight %g, rrf k10 w1" % (_pm, _we),
+                     {"kind": "rrf", "sig": "file", "w": 1.0, "pmi": _pm, "we": _we}))
+for _dim in (50, 100, 200):
+    for _w in (0.25, 0.5, 1.0):
+        VARIANTS.append(("hybrid + LSA %d, rrf k10 w%g" % (_dim, _w), {"kind": "rrf", "sig": "lsa", "w": _w, "dim": _dim}))
+for _wl in (0.5, 1.0):
+    VARIANTS.append(("text files + LSA 200 w%g, rrf k10 (no embedder)" % _wl,
+                     {"kind": "rrf3", "mode": "text", "wl": _wl, "dim": 200, "nofile": True}))
+    VARIANTS.append(("text files + file + LSA 200 w%g, rrf k10 (no embedder)" % _wl,
+                     {"kind": "rrf3", "mode": "text", "wl": _wl, "dim": 200}))
+VARIANTS.append(("hybrid + file chunk-idf, rrf k10 w1", {"kind": "rrf", "sig": "file", "w": 1.0, "idf": "chunk"}))
+VARIANTS.append(("hybrid + file chunk-idf, rrf k10 w0.5", {"kind": "rrf", "sig": "file", "w": 0.5, "idf": "chunk"}))
+VARIANTS.append(("text + file, rrf k10 w1", {"kind": "rrf", "sig": "file", "w": 1.0, "mode": "text"}))
+VARIANTS.append(("vector + file, rrf k10 w1", {"kind": "rrf", "sig": "file", "w": 1.0, "mode": "vector"}))
+VARIANTS.append(("text, one chunk a file", {"kind": "doc1", "mode": "text"}))
+for _dim in (50, 100, 200):
+    VARIANTS.append(("LSA %d alone" % _dim, {"kind": "lsaonly", "dim": _dim}))
+    for _wl in (0.25, 0.5):
+        VARIANTS.append(("hybrid + file + LSA %d w%g, rrf k10" % (_dim, _wl), {"kind": "rrf3", "wl": _wl, "dim": _dim}))
+for _w in (0.1, 0.25, 0.5, 1.0):
+    VARIANTS.append(("hybrid chunks + file boost w%g" % _w, {"kind": "boost", "w": _w}))
+for _w in (0.25, 0.5):
+    VARIANTS.append(("hybrid + file (all files), zscore w%g" % _w,
+                     {"kind": "z", "sig": "file", "w": _w, "pool": "all"}))
+    VARIANTS.append(("hybrid + file b0.3, zscore w%g" % _w, {"kind": "z", "sig": "file", "w": _w, "b": 0.3}))
+    VARIANTS.append(("hybrid + file chunk-idf, zscore w%g" % _w,
+                     {"kind": "z", "sig": "file", "w": _w, "idf": "chunk"}))
+    VARIANTS.append(("text + file, zscore w%g" % _w, {"kind": "z", "sig": "file", "w": _w, "mode": "text"}))
+
+
+def evaluate(dumps, only=None, misses=False):
+    data = [json.load(open(d)) for d in dumps]
+    idxs = [Index(d["chunks"]) for d in data]
+    sets = sorted({r["set"] for d in data for r in d["rows"]})
+    held = [s for s in sets if s.startswith("heldout")]
+    print("| variant | held-out 1-9 | rust-book / hugo-docs | first | by set (%s) | corpora |" % " ".join(held))
+    print("|---|---|---|---|---|---|")
+    for label, v in VARIANTS:
+        if only and not any(o in label for o in only):
+            continue
+        per_set = defaultdict(int)
+        per_corpus = defaultdict(int)
+        first = 0
+        missed = []
+        for d, idx in zip(data, idxs):
+            for r in d["rows"]:
+                files = rank_files(r, idx, v)[:5]
+                ok = [any(e in p for e in r["expect"]) for p in files]
+                if any(ok):
+                    per_set[r["set"]] += 1
+                    if r["set"] in held:
+                        per_corpus[d["corpus"]] += 1
+                        first += ok[0]
+                elif r["set"] in held:
+                    missed.append(r["question"])
+        print("| %s | %d | %s | %d | %s | %d |" % (
+            label, sum(per_set[s] for s in held), " / ".join(str(per_corpus[d["corpus"]]) for d in data),
+            first, " ".join(str(per_set[s]) for s in held), per_set.get("corpora", 0)))
+        if misses:
+            for m in missed:
+                print("|  | missed: %s |" % m)
+        sys.stdout.flush()
+
+
+# $1 the question, $2 the files' paths (text[]).  A lexeme's tsquery is
+# quoted as textrank.c's QUERY_LEXEME_TSQUERY does.
+FILE_SQL = r"""
+WITH t AS (SELECT DISTINCT u.lexeme FROM unnest(to_tsvector('english', :'q')) u),
+ df AS (SELECT t.lexeme, (SELECT count(*) FROM docpipe.chunks c
+  WHERE c.tsv @@ ('''' || replace(replace(t.lexeme, E'\\', E'\\\\'), '''', '''''') || '''')::tsquery) AS df
+  FROM t),
+ dl AS (SELECT c.document_id, sum(octet_length(c.content)) AS len FROM docpipe.chunks c GROUP BY 1),
+ corpus AS (SELECT (SELECT count(*) FROM docpipe.chunks)::float8 AS n, (SELECT avg(len) FROM dl)::float8 AS avgdl)
+SELECT d.path, dl.len, corpus.avgdl, corpus.n, df.df, sum((SELECT sum(CASE w WHEN 'A' THEN 3
+  WHEN 'B' THEN 2 ELSE 1 END) FROM unnest(u.weights::text[]) w))
+ FROM docpipe.documents d JOIN dl ON dl.document_id = d.id CROSS JOIN corpus
+ JOIN docpipe.chunks c ON c.document_id = d.id CROSS JOIN LATERAL unnest(c.tsv) u
+ JOIN df ON df.lexeme = u.lexeme
+ WHERE d.path = ANY(:'paths'::text[]) GROUP BY d.path, dl.len, corpus.avgdl, corpus.n, df.lexeme, df.df;
+"""
+
+
+def file_scores(question, paths):
+    """File BM25 (k1 1.2, b 0.75; idf from chunk counts, as the text side's;
+    tf: occurrences in the file's chunks, heading path 3, summary 2, text 1;
+    length: the file's chunk bytes) of the files paths, from the database."""
+    lit = "{" + ",".join('"' + p.replace("\\", "\\\\").replace('"', '\\"') + '"' for p in paths) + "}"
+    out = subprocess.run(["psql", "-X", "-At", "-F", "\t", "-d", os.environ["DATABASE_URL"],
+                          "-v", "q=" + question, "-v", "paths=" + lit], input=FILE_SQL,
+                         capture_output=True, text=True, check=True)
+    s = defaultdict(float)
+    for path, length, avgdl, n, df, tf in (l.split("\t") for l in out.stdout.splitlines()):
+        k = 1.2 * (0.25 + 0.75 * float(length) / float(avgdl))
+        idf = math.log(1 + (float(n) - float(df) + 0.5) / (float(df) + 0.5))
+        s[path] += idf * float(tf) * 2.2 / (float(tf) + k)
+    return s
+
+
+def query(argv):
+    """docpipe-query ARGS, the hybrid ranking's files re-ranked: reciprocal
+    rank fusion (constant --x-rrf-k, default 10) of each file's best
+    chunk's rank and its file BM25 rank (weight --x-file-weight, default 1;
+    0: docpipe-query's own order); a file's best chunk first, the other
+    chunks after every file's first, in their order."""
+    real = os.environ["DOCRANK_QUERY"]
+    args, w, rk, k, mode = [], 1.0, 10.0, 5, "hybrid"
+    it = iter(argv)
+    for a in it:
+        if a == "--x-file-weight":
+            w = float(next(it))
+        elif a == "--x-rrf-k":
+            rk = float(next(it))
+        elif a in ("-k", "--top"):
+            k = int(next(it))
+        else:
+            if a == "--mode":
+                mode = argv[argv.index(a) + 1]
+            args.append(a)
+    if mode != "hybrid" or w == 0:
+        os.execv(real, [real, "-k", str(k)] + args)
+    out = subprocess.run([real, "-k", str(max(k, POOL))] + args, capture_output=True, text=True)
+    sys.stderr.write(out.stderr)
+    if out.returncode != 0:
+        sys.exit(out.returncode)
+    hits = [json.loads(l) for l in out.stdout.splitlines() if l.strip()]
+    first = {}
+    for i, h in enumerate(hits):
+        first.setdefault(h["path"], i)
+    fs = file_scores(argv[-1], list(first)) if first else {}
+    fr = {p: i for i, p in enumerate(sorted(fs, key=lambda p: (-fs[p], first[p])))}
+    score = {p: 1.0 / (rk + first[p] + 1) + (w / (rk + fr[p] + 1) if p in fr else 0.0) for p in first}
+    files = sorted(first, key=lambda p: (-score[p], first[p]))
+    order = [hits[first[p]] for p in files] + [h for i, h in enumerate(hits) if first[h["path"]] != i]
+    for r, h in enumerate(order[:k]):
+        h["rank"] = r + 1
+        print(json.dumps(h))
+
+
+if __name__ == "__main__":
+    if os.path.basename(sys.argv[0]) == "docpipe-query":
+        query(sys.argv[1:])
+    elif sys.argv[1] == "dump":
+        dump(sys.argv[2], sys.argv[3], sys.argv[4:])
+    else:
+        evaluate(sys.argv[2:], os.environ.get("ONLY", "").split("|") if os.environ.get("ONLY") else None,
+                 bool(os.environ.get("MISSES")))
