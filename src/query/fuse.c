@@ -2,6 +2,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 static int best_single(const query_fused *f)
 {
@@ -23,13 +24,24 @@ static int fused_order(const void *a, const void *b)
 	return (x->seq > y->seq) - (x->seq < y->seq);
 }
 
-/* The per-document limit's key: within it first, then fused order. */
+/* file_rank's key: a document the file ranking did not rank after all. */
+static int file_key(const query_fused *f)
+{
+	return f->file_rank > 0 ? f->file_rank : INT32_MAX;
+}
+
+/* The per-document limit's key: within it first, by file rank (all 0
+ * without file ranking), then fused order; past it fused order. */
 static int capped_order(const void *a, const void *b, void *cap)
 {
 	const query_fused *x = a, *y = b;
 	int c = *(const int *)cap, ox = x->doc_rank > c, oy = y->doc_rank > c;
 
-	return ox != oy ? ox - oy : fused_order(a, b);
+	if (ox != oy)
+		return ox - oy;
+	if (!ox && file_key(x) != file_key(y))
+		return file_key(x) < file_key(y) ? -1 : 1;
+	return fused_order(a, b);
 }
 
 /* A side's score of out[j]: its own, or what a chunk it did not rank
@@ -82,6 +94,99 @@ static void limit_per_doc(query_fused *out, size_t n, int per_doc)
 			out[i].doc_rank += out[j].doc_id == out[i].doc_id;
 	}
 	qsort_r(out, n, sizeof *out, capped_order, &per_doc);
+}
+
+size_t query_fused_docs(const query_fused *out, size_t n, int64_t *docs)
+{
+	size_t nd = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t j = 0;
+		while (j < nd && docs[j] != out[i].doc_id)
+			j++;
+		if (j == nd)
+			docs[nd++] = out[i].doc_id;
+	}
+	return nd;
+}
+
+/* One document of the file ranking. */
+typedef struct file_doc {
+	int64_t id;
+	double score; /* document-level score, then the fused document score */
+	size_t place; /* its best chunk's place in the fused order, from 1 */
+} file_doc;
+
+/* Best score first, ties to the better place. */
+static int file_doc_order(const void *a, const void *b)
+{
+	const file_doc *x = a, *y = b;
+
+	if (x->score != y->score)
+		return x->score > y->score ? -1 : 1;
+	return (x->place > y->place) - (x->place < y->place);
+}
+
+/* 1 when a chunk of doc is among the n chunks of f. */
+static int doc_among(const query_fused *f, size_t n, int64_t doc)
+{
+	for (size_t i = 0; i < n; i++)
+		if (f[i].doc_id == doc)
+			return 1;
+	return 0;
+}
+
+int query_fuse_files(query_fused *out, size_t n, const int64_t *docs, const double *scores,
+		     size_t ndocs, const query_fusion *f)
+{
+	int cap = f->per_doc > 1 ? f->per_doc : 1;
+	file_doc *d = malloc((ndocs > 0 ? ndocs : 1) * sizeof *d);
+	query_fused *merged = malloc((n > 0 ? n : 1) * sizeof *merged);
+
+	if (d == NULL || merged == NULL) {
+		free(d);
+		free(merged);
+		return -1;
+	}
+	/* query_fuse's order before its per-document limit. */
+	qsort(out, n, sizeof *out, fused_order);
+	for (size_t i = 0; i < ndocs; i++) {
+		d[i] = (file_doc){.id = docs[i], .score = scores[i], .place = n + 1};
+		for (size_t j = 0; j < n && d[i].place > n; j++)
+			if (out[j].doc_id == docs[i])
+				d[i].place = j + 1;
+	}
+	/* Ranked by document score (those above 0), then fused with the place. */
+	qsort(d, ndocs, sizeof *d, file_doc_order);
+	for (size_t i = 0; i < ndocs; i++)
+		d[i].score = 1.0 / (QUERY_FILE_RRF_K + (double)d[i].place) +
+			     (d[i].score > 0 ? f->file_weight / (QUERY_FILE_RRF_K + (double)(i + 1)) : 0);
+	qsort(d, ndocs, sizeof *d, file_doc_order);
+	/* At most 2 * QUERY_K_MAX chunks and QUERY_K_MAX documents: a linear match is fine. */
+	for (size_t j = 0; j < n; j++) {
+		out[j].file_rank = 0;
+		for (size_t i = 0; i < ndocs && out[j].file_rank == 0; i++)
+			if (out[j].doc_id == d[i].id)
+				out[j].file_rank = (int)i + 1;
+	}
+	free(d);
+	limit_per_doc(out, n, cap);
+	/* The chunks within the limit (the first nl), merged with the others
+	 * (fused order): one of those comes before any within the limit that
+	 * scores more than QUERY_FILE_MARGIN below it, once its own
+	 * document's are out. */
+	size_t nl = 0, a = 0, b, m = 0;
+	while (nl < n && out[nl].doc_rank <= cap)
+		nl++;
+	for (b = nl; a < nl; merged[m++] = out[a++])
+		while (b < n && out[b].score - QUERY_FILE_MARGIN > out[a].score &&
+		       !doc_among(out + a, nl - a, out[b].doc_id))
+			merged[m++] = out[b++];
+	while (b < n)
+		merged[m++] = out[b++];
+	memcpy(out, merged, n * sizeof *out);
+	free(merged);
+	return 0;
 }
 
 size_t query_fuse(const query_hit *v, size_t nv, const query_hit *t, size_t nt, size_t pool,

@@ -47,6 +47,9 @@ static void usage(FILE *out)
 		"                      ranking's being 1 (default %g)\n"
 		"  --per-document N    at most N chunks of one document before the others\n"
 		"                      (default %d: no limit)\n"
+		"  --file-weight W     hybrid: rank the documents of the best chunks again,\n"
+		"                      each as a whole text (BM25), fused with weight W, and\n"
+		"                      give each one's best chunk first (default %g; 0: off)\n"
 		"  --prf N             hybrid: add the vectors of the text ranking's first N\n"
 		"                      chunks to the question's (pseudo-relevance feedback;\n"
 		"                      default %d; 0: off)\n"
@@ -59,14 +62,14 @@ static void usage(FILE *out)
 		"  --db-env NAME       read the connection URL from $NAME\n"
 		"\n%s\n%s",
 		QUERY_K_MAX, QUERY_EF_SEARCH_DEFAULT, QUERY_RRF_K_DEFAULT, QUERY_TEXT_WEIGHT_DEFAULT,
-		QUERY_PER_DOC_DEFAULT, QUERY_PRF_DEFAULT, QUERY_PRF_WEIGHT_DEFAULT, QUERY_PRF_LEAD_DEFAULT, dp_cli_help,
+		QUERY_PER_DOC_DEFAULT, QUERY_FILE_WEIGHT_DEFAULT, QUERY_PRF_DEFAULT, QUERY_PRF_WEIGHT_DEFAULT, QUERY_PRF_LEAD_DEFAULT, dp_cli_help,
 		dp_exit_codes_help);
 }
 
 enum {
 	OPT_JSON = 0x2000, OPT_VECTOR, OPT_DB_ENV, OPT_MODE, OPT_PATH, OPT_WHERE, OPT_SINCE,
 	OPT_EF_SEARCH, OPT_RRF_K, OPT_TEXT_WEIGHT, OPT_TEXT_RANK, OPT_FUSION, OPT_PER_DOC, OPT_PRF,
-	OPT_PRF_WEIGHT, OPT_PRF_LEAD, OPT_HELP
+	OPT_PRF_WEIGHT, OPT_PRF_LEAD, OPT_FILE_WEIGHT, OPT_HELP
 };
 
 /* The exit status for a failed dp_embedder_embed (a dp_http_status). */
@@ -207,6 +210,8 @@ static int query_option(int opt, const char *arg, query_opts *o, dp_err *err)
 		return parse_weight("prf-weight", arg, &o->prf_weight, err);
 	case OPT_PRF_LEAD:
 		return parse_weight("prf-lead", arg, &o->prf_lead, err);
+	case OPT_FILE_WEIGHT:
+		return parse_weight("file-weight", arg, &o->fusion.file_weight, err);
 	case OPT_PATH:
 		return query_filter_add_path(&o->filter, arg, err);
 	case OPT_WHERE:
@@ -235,6 +240,7 @@ static void notice_unused(const query_opts *o, unsigned given)
 		{OPT_FUSION, "--fusion", H},           {OPT_RRF_K, "--rrf-k", H},
 		{OPT_TEXT_WEIGHT, "--text-weight", H}, {OPT_PRF, "--prf", H},
 		{OPT_PRF_WEIGHT, "--prf-weight", H}, {OPT_PRF_LEAD, "--prf-lead", H},
+		{OPT_FILE_WEIGHT, "--file-weight", H},
 	};
 	static const char *const modes[] = {[QUERY_HYBRID] = "hybrid", [QUERY_VECTOR] = "vector",
 					     [QUERY_TEXT] = "text"};
@@ -432,6 +438,7 @@ int main(int argc, char **argv)
 		{"prf", required_argument, NULL, OPT_PRF},
 		{"prf-weight", required_argument, NULL, OPT_PRF_WEIGHT},
 		{"prf-lead", required_argument, NULL, OPT_PRF_LEAD},
+		{"file-weight", required_argument, NULL, OPT_FILE_WEIGHT},
 		{"help", no_argument, NULL, OPT_HELP},
 		DP_CLI_LONGOPTS,
 		{NULL, 0, NULL, 0},
@@ -441,7 +448,8 @@ int main(int argc, char **argv)
 	query_opts o = {.mode = QUERY_HYBRID, .k = 5, .ef_search = QUERY_EF_SEARCH_DEFAULT,
 			.fusion = {.rule = QUERY_FUSE_ZSCORE, .rrf_k = QUERY_RRF_K_DEFAULT,
 				   .text_weight = QUERY_TEXT_WEIGHT_DEFAULT,
-				   .per_doc = QUERY_PER_DOC_DEFAULT},
+				   .per_doc = QUERY_PER_DOC_DEFAULT,
+				   .file_weight = QUERY_FILE_WEIGHT_DEFAULT},
 			.prf = QUERY_PRF_DEFAULT, .prf_weight = QUERY_PRF_WEIGHT_DEFAULT,
 			.prf_lead = QUERY_PRF_LEAD_DEFAULT,
 			.text_rank = QUERY_RANK_BM25};

@@ -101,6 +101,35 @@ static const char *why_none(const query_opts *o, int filtered, const query_ids *
 			: "the corpus holds no embedded chunks";
 }
 
+/* File ranking (fuse.h): the documents of the fused list's first pool
+ * chunks scored as wholes, the list ordered again.  Returns 0, or -1 with
+ * err. */
+static int file_rank(PGconn *db, const char *terms, query_fused *fused, size_t n, size_t pool,
+		     const query_fusion *f, dp_err *err)
+{
+	size_t m = n < pool ? n : pool;
+	int64_t *docs = malloc(m * sizeof *docs);
+	double *scores = malloc(m * sizeof *scores);
+	int rc = -1;
+
+	if (docs == NULL || scores == NULL) {
+		dp_err_set(err, "out of memory");
+		goto done;
+	}
+	size_t nd = query_fused_docs(fused, m, docs);
+	if (query_doc_scores(db, terms, docs, nd, scores, err) < 0)
+		goto done;
+	if (query_fuse_files(fused, n, docs, scores, nd, f) < 0) {
+		dp_err_set(err, "out of memory");
+		goto done;
+	}
+	rc = 0;
+done:
+	free(docs);
+	free(scores);
+	return rc;
+}
+
 jv query_run(PGconn *db, const query_corpus *c, const query_opts *o, const char **why,
 	     dp_err *err)
 {
@@ -147,6 +176,9 @@ jv query_run(PGconn *db, const query_corpus *c, const query_opts *o, const char 
 		goto done;
 	}
 	size_t n = query_fuse(v, nv, t, nt, pool, &o->fusion, fused);
+	if (o->mode == QUERY_HYBRID && o->fusion.file_weight > 0 && terms != NULL && n > 0 &&
+	    file_rank(db, terms, fused, n, pool, &o->fusion, err) < 0)
+		goto done;
 	out = query_results(db, fused, n < o->k ? n : o->k, o->mode, c->text_config, terms, err);
 	*why = n == 0 ? why_none(o, filtered, &ids) : NULL;
 done:

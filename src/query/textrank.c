@@ -40,24 +40,28 @@
 #define SAMPLE_ROWS "2500"
 /* The statement with every slot: head and tail ~2.5 KB, 32 x ~190 bytes. */
 #define BM25_SQL_MAX 16384
-static const char bm25_head[] =
-	"WITH q AS (SELECT u.lexeme, " QUERY_LEXEME_TSQUERY("u.lexeme") " AS tq"
-	"  FROM unnest($1::text[]) u(lexeme)),"
-	" rel AS (SELECT greatest(reltuples, 0) AS est FROM pg_class"
-	"  WHERE oid = 'docpipe.chunks'::regclass),"
-	" corpus AS MATERIALIZED (SELECT"
-	"  coalesce(nullif((SELECT est FROM rel), 0), (SELECT count(*) FROM docpipe.chunks))::float8 AS n,"
-	"  (SELECT greatest(avg(octet_length(c.content)), 1) FROM docpipe.chunks c TABLESAMPLE SYSTEM"
-	"   ((SELECT least(100, 100 * " SAMPLE_ROWS " / greatest(est, 1))::float4 FROM rel))"
-	"   REPEATABLE (1))::float8 AS avgdl),"
-	" mce AS MATERIALIZED (SELECT e.lexeme, e.freq FROM pg_stats s, unnest(s.most_common_elems::text::text[],"
-	"  s.most_common_elem_freqs) e(lexeme, freq)"
-	"  WHERE s.schemaname = 'docpipe' AND s.tablename = 'chunks' AND s.attname = 'tsv'),"
-	" terms AS MATERIALIZED (SELECT q.lexeme, q.tq, d.df,"
-	"  ln(1 + (greatest(corpus.n, d.df) - d.df + 0.5) / (d.df + 0.5)) AS idf"
-	"  FROM q CROSS JOIN corpus CROSS JOIN LATERAL (SELECT coalesce("
-	"   (SELECT mce.freq * corpus.n FROM mce WHERE mce.lexeme = q.lexeme),"
-	"   (SELECT count(*) FROM docpipe.chunks c WHERE c.tsv @@ q.tq))::float8 AS df) d),"
+/* The question's terms with their df and idf (terms), the corpus's chunk
+ * count and mean chunk length (corpus): the CTEs that the chunk ranking
+ * and the document ranking share. */
+#define TERM_STATS_SQL \
+	"WITH q AS (SELECT u.lexeme, " QUERY_LEXEME_TSQUERY("u.lexeme") " AS tq" \
+	"  FROM unnest($1::text[]) u(lexeme))," \
+	" rel AS (SELECT greatest(reltuples, 0) AS est FROM pg_class" \
+	"  WHERE oid = 'docpipe.chunks'::regclass)," \
+	" corpus AS MATERIALIZED (SELECT" \
+	"  coalesce(nullif((SELECT est FROM rel), 0), (SELECT count(*) FROM docpipe.chunks))::float8 AS n," \
+	"  (SELECT greatest(avg(octet_length(c.content)), 1) FROM docpipe.chunks c TABLESAMPLE SYSTEM" \
+	"   ((SELECT least(100, 100 * " SAMPLE_ROWS " / greatest(est, 1))::float4 FROM rel))" \
+	"   REPEATABLE (1))::float8 AS avgdl)," \
+	" mce AS MATERIALIZED (SELECT e.lexeme, e.freq FROM pg_stats s, unnest(s.most_common_elems::text::text[]," \
+	"  s.most_common_elem_freqs) e(lexeme, freq)" \
+	"  WHERE s.schemaname = 'docpipe' AND s.tablename = 'chunks' AND s.attname = 'tsv')," \
+	" terms AS MATERIALIZED (SELECT q.lexeme, q.tq, d.df," \
+	"  ln(1 + (greatest(corpus.n, d.df) - d.df + 0.5) / (d.df + 0.5)) AS idf" \
+	"  FROM q CROSS JOIN corpus CROSS JOIN LATERAL (SELECT coalesce(" \
+	"   (SELECT mce.freq * corpus.n FROM mce WHERE mce.lexeme = q.lexeme)," \
+	"   (SELECT count(*) FROM docpipe.chunks c WHERE c.tsv @@ q.tq))::float8 AS df) d)"
+static const char bm25_head[] = TERM_STATS_SQL ","
 	" tv AS MATERIALIZED (SELECT array_agg(tq ORDER BY df, lexeme) AS tqs,"
 	"  array_agg(idf ORDER BY df, lexeme) AS idfs FROM terms),"
 	" pick AS (SELECT tq FROM (SELECT tq, sum(df) OVER (ORDER BY df, lexeme) AS cum,"
@@ -65,9 +69,10 @@ static const char bm25_head[] =
 	"  WHERE r = 1 OR cum <= " CAND_POSTINGS "),"
 	" cand AS MATERIALIZED (SELECT c.document_id, c.seq,"
 	"  1.2 * (0.25 + 0.75 * octet_length(c.content) / corpus.avgdl) AS k";
+/* A chunk c's tf for the term of tsquery TQ (see above). */
+#define CHUNK_TF(TQ) "4.93480220055 * ts_rank('{0.333333333,0.333333333,0.666666667,1}', c.tsv, " TQ ", 0)::float8"
 /* Slot %d's tf, a column of cand. */
-static const char bm25_tf[] = ", 4.93480220055 * ts_rank('{0.333333333,0.333333333,0.666666667,1}',"
-			      " c.tsv, tv.tqs[%d], 0)::float8 AS f%d";
+static const char bm25_tf[] = ", " CHUNK_TF("tv.tqs[%d]") " AS f%d";
 static const char bm25_from[] =
 	" FROM docpipe.chunks c CROSS JOIN tv CROSS JOIN corpus"
 	"  WHERE c.tsv @@ (SELECT string_agg(pick.tq::text, ' | ')::tsquery FROM pick)"
@@ -94,6 +99,27 @@ static int bm25_sql(dp_buf *b, int terms)
 	dp_buf_append(b, bm25_tail, sizeof bm25_tail - 1);
 	return b->overflow ? -1 : 0;
 }
+
+/* The document-level BM25 of query_doc_scores: a document's chunks as one
+ * text.  tf: the sum of its chunks' tf (each as the chunk ranking's), so
+ * a term said in many chunks counts more than in one; length: its chunks'
+ * text bytes against the corpus's mean chunk length times chunks per
+ * document; idf: the chunk ranking's (from chunk counts: a per-document
+ * count would cost a scan of each common term's postings; measured as
+ * good, docs/PERFORMANCE.md).  Every term of the question scores.  A
+ * document's chunks are read through the primary key (document_id, seq).
+ * $1 the question's terms (text[]), $2 the document ids. */
+static const char doc_sql[] = TERM_STATS_SQL ","
+	" docs AS (SELECT greatest(count(*), 1)::float8 AS n FROM docpipe.documents),"
+	" len AS (SELECT c.document_id, sum(octet_length(c.content))::float8 AS len"
+	"  FROM docpipe.chunks c WHERE c.document_id = ANY($2::bigint[]) GROUP BY c.document_id),"
+	" tf AS (SELECT c.document_id, t.idf, sum(" CHUNK_TF("t.tq") ") AS f"
+	"  FROM docpipe.chunks c CROSS JOIN terms t WHERE c.document_id = ANY($2::bigint[])"
+	"  GROUP BY c.document_id, t.lexeme, t.idf)"
+	" SELECT len.document_id, coalesce(sum(tf.idf * tf.f * 2.2 / (tf.f + 1.2 * (0.25 + 0.75 * len.len"
+	"  / (corpus.avgdl * greatest(corpus.n / docs.n, 1))))), 0)"
+	" FROM len CROSS JOIN corpus CROSS JOIN docs LEFT JOIN tf ON tf.document_id = len.document_id"
+	" GROUP BY len.document_id";
 
 /* ts_rank_cd (cover density; default weights A 1, B 0.4, D 0.1), divided
  * by 1 + log(length) (normalization 1). */
@@ -217,6 +243,33 @@ int query_text_search(PGconn *db, const char *terms, int nterms, enum query_text
 					.seq = atoi(PQgetvalue(res, (int)i, 1)),
 					.score = strtod(PQgetvalue(res, (int)i, 2), NULL)};
 	*nout = rows;
+	PQclear(res);
+	return 0;
+}
+
+int query_doc_scores(PGconn *db, const char *terms, const int64_t *docs, size_t n, double *scores,
+		     dp_err *err)
+{
+	char *idl = query_int_array(docs, n);
+
+	if (idl == NULL) {
+		dp_err_set(err, "out of memory");
+		return -1;
+	}
+	const char *params[] = {terms, idl};
+	PGresult *res = dp_db_query_set(db, doc_sql, 2, params, err);
+	free(idl);
+	if (res == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		scores[i] = 0;
+	/* At most QUERY_K_MAX documents: a linear match is fine. */
+	for (int r = 0; r < PQntuples(res); r++) {
+		int64_t id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+		for (size_t i = 0; i < n; i++)
+			if (docs[i] == id)
+				scores[i] = strtod(PQgetvalue(res, r, 1), NULL);
+	}
 	PQclear(res);
 	return 0;
 }

@@ -6,6 +6,7 @@
 #define QUERY_TEXTRANK_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <libpq-fe.h>
 
@@ -59,5 +60,12 @@ int query_text_terms(PGconn *db, const query_corpus *c, const char *question, ch
  * *nout; -1 with err. */
 int query_text_search(PGconn *db, const char *terms, int nterms, enum query_text_rank rank, size_t n, const query_ids *ids, query_hit **out,
 		      size_t *nout, dp_err *err);
+
+/* The document-level BM25 of each of the n documents docs for the
+ * question's terms (query_text_terms' literal, at least one): a
+ * document's chunks taken as one text (fuse.h's file ranking).  Into
+ * scores[i] (0: none of the terms); returns 0, or -1 with err. */
+int query_doc_scores(PGconn *db, const char *terms, const int64_t *docs, size_t n, double *scores,
+		     dp_err *err);
 
 #endif

@@ -40,9 +40,10 @@ is "$(docpipe-query --json -k 1 --vector "$E0" zorblat | jq -r '.vector_score * 
 is "$(q -k 4 --prf 1 --prf-weight 0 zorblat)" "/p/hit.md#0 /p/q.md#0 /p/far.md#0 /p/near.md#0" "--prf-weight 0: no feedback"
 is "$(q -k 2 --mode vector --prf 1 zorblat)" "/p/q.md#0 /p/far.md#0" "vector mode: no feedback (no text side)"
 is "$(q -k 2 --prf 1 '?')" "/p/q.md#0 /p/far.md#0" "hybrid, a question without terms: the vector side alone"
-# At most one chunk per document first only when asked for.
+# At most one chunk per document first only when asked for (or with the
+# file ranking, on by default: query_filerank.sh).
 is "$(q -k 2 --per-document 1 quux)" "/p/two.md#0 /p/q.md#0" "--per-document 1: one chunk of two.md, then another document"
-is "$(q -k 2 quux)" "/p/two.md#0 /p/two.md#1" "hybrid (default: no limit): both chunks of two.md"
+is "$(q -k 2 --file-weight 0 quux)" "/p/two.md#0 /p/two.md#1" "hybrid without file ranking (default: no limit): both chunks of two.md"
 is "$(q -k 2 --mode text quux)" "/p/two.md#0 /p/two.md#1" "text mode: no per-document limit by default"
 # Feedback only when the text side's first hit leads its second by
 # --prf-lead (default 1.25): here two chunks match "gizmo" alike (same

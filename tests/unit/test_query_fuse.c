@@ -111,11 +111,81 @@ static void test_per_document(void)
 	     "limit 1: A B C, then A's others in order");
 }
 
+/* File ranking.  Fused order A0 .9, A1 .8, B0 .7, C0 .6, A2 .5 (vector
+ * only): places A 1, B 3, C 4.  Document scores A 0, B 1, C 2: by score C
+ * 1st, B 2nd, A unranked.  Weight 1 (constant 10): A 1/11 = .0909, B 1/13
+ * + 1/12 = .1603, C 1/14 + 1/11 = .1623: C B A.  Weight .1: A .0909, B
+ * .0853, C .0805: A B C, as --per-document 1. */
+static void test_file_rank(void)
+{
+	query_hit v[] = {hit(A, 0, .9), hit(A, 1, .8), hit(B, 0, .7), hit(C, 0, .6), hit(A, 2, .5)};
+	query_fusion f = {.rule = QUERY_FUSE_ZSCORE, .text_weight = 2, .file_weight = 1};
+	query_fused out[5];
+	int64_t docs[5];
+	double scores[] = {0, 1, 2};
+
+	size_t n = query_fuse(v, 5, NULL, 0, 5, &f, out);
+	T_EQ_INT(query_fused_docs(out, n, docs), 3, "three documents");
+	T_OK(docs[0] == A && docs[1] == B && docs[2] == C, "in the order of their best chunk");
+	T_EQ_INT(query_fuse_files(out, n, docs, scores, 3, &f), 0, "ranked");
+	T_OK(order_is(out, n, (int64_t[]){C, B, A, A, A, 0}) && out[3].seq == 1 && out[4].seq == 2,
+	     "weight 1: C B A by document, then A's others in fused order");
+	T_OK(out[0].file_rank == 1 && out[1].file_rank == 2 && out[2].file_rank == 3 &&
+	     out[4].doc_rank == 3, "file_rank and doc_rank set");
+	f.file_weight = .1;
+	T_EQ_INT(query_fuse_files(out, n, docs, scores, 3, &f), 0, "ranked");
+	T_OK(order_is(out, n, (int64_t[]){A, B, C, A, A, 0}) && out[0].seq == 0,
+	     "weight .1: the best chunks' order wins (as --per-document 1)");
+	f.file_weight = 1;
+	f.per_doc = 2;
+	T_EQ_INT(query_fuse_files(out, n, docs, scores, 3, &f), 0, "ranked");
+	T_OK(order_is(out, n, (int64_t[]){C, B, A, A, A, 0}) && out[2].seq == 0 && out[3].seq == 1 &&
+	     out[4].seq == 2, "per_doc 2: A's first two chunks within the limit");
+	/* C not among the documents scored: after the ranked ones. */
+	f.per_doc = 0;
+	T_EQ_INT(query_fuse_files(out, n, docs, scores, 2, &f), 0, "ranked");
+	T_OK(order_is(out, n, (int64_t[]){B, A, C, A, A, 0}) && out[2].file_rank == 0,
+	     "an unscored document after the scored ones");
+}
+
+/* File ranking's margin: A's two chunks score 1, eighteen other documents'
+ * one chunk 0 each (vector only: standard scores A 3, the others -1/3).
+ * The last document (place 20) alone has a document score: 1/30 + 1/11
+ * puts it above A (1/11).  A's second chunk, 3.33 above the others, comes
+ * right after A's first, not before it, and before the third document. */
+static void test_file_margin(void)
+{
+	query_hit v[20];
+	query_fusion f = {.rule = QUERY_FUSE_ZSCORE, .text_weight = 2, .file_weight = 1};
+	query_fused out[20];
+	int64_t docs[20];
+	double scores[19] = {0};
+
+	v[0] = hit(1, 0, 1);
+	v[1] = hit(1, 1, 1);
+	for (int i = 2; i < 20; i++)
+		v[i] = hit(i, 0, 0);
+	size_t n = query_fuse(v, 20, NULL, 0, 20, &f, out);
+	T_EQ_INT(query_fused_docs(out, n, docs), 19, "nineteen documents");
+	scores[18] = 5;
+	T_EQ_INT(query_fuse_files(out, n, docs, scores, 19, &f), 0, "ranked");
+	T_OK(out[0].doc_id == 19 && out[1].doc_id == 1 && out[1].seq == 0 && out[2].doc_id == 1 &&
+	     out[2].seq == 1 && out[3].doc_id == 2, "19, A's best, A's second (margin), then 2");
+	/* Chunks that score alike: A's second after every document's first. */
+	v[1] = hit(1, 1, 0);
+	n = query_fuse(v, 20, NULL, 0, 20, &f, out);
+	T_EQ_INT(query_fuse_files(out, n, docs, scores, 19, &f), 0, "ranked");
+	T_OK(out[0].doc_id == 19 && out[1].doc_id == 1 && out[19].doc_id == 1 && out[19].seq == 1,
+	     "no margin: A's second last");
+}
+
 int main(void)
 {
 	test_zscore_hand_built();
 	test_zscore_rare_term();
 	test_zscore_one_side();
 	test_per_document();
+	test_file_rank();
+	test_file_margin();
 	return t_done();
 }
