@@ -69,10 +69,9 @@ static const char bm25_head[] = TERM_STATS_SQL ","
 	"  WHERE r = 1 OR cum <= " CAND_POSTINGS "),"
 	" cand AS MATERIALIZED (SELECT c.document_id, c.seq,"
 	"  1.2 * (0.25 + 0.75 * octet_length(c.content) / corpus.avgdl) AS k";
-/* A chunk c's tf for the term of tsquery TQ (see above). */
-#define CHUNK_TF(TQ) "4.93480220055 * ts_rank('{0.333333333,0.333333333,0.666666667,1}', c.tsv, " TQ ", 0)::float8"
 /* Slot %d's tf, a column of cand. */
-static const char bm25_tf[] = ", " CHUNK_TF("tv.tqs[%d]") " AS f%d";
+static const char bm25_tf[] = ", 4.93480220055 * ts_rank('{0.333333333,0.333333333,0.666666667,1}',"
+			      " c.tsv, tv.tqs[%d], 0)::float8 AS f%d";
 static const char bm25_from[] =
 	" FROM docpipe.chunks c CROSS JOIN tv CROSS JOIN corpus"
 	"  WHERE c.tsv @@ (SELECT string_agg(pick.tq::text, ' | ')::tsquery FROM pick)"
@@ -101,20 +100,31 @@ static int bm25_sql(dp_buf *b, int terms)
 }
 
 /* The document-level BM25 of query_doc_scores: a document's chunks as one
- * text.  tf: the sum of its chunks' tf (each as the chunk ranking's), so
- * a term said in many chunks counts more than in one; length: its chunks'
- * text bytes against the corpus's mean chunk length times chunks per
- * document; idf: the chunk ranking's (from chunk counts: a per-document
- * count would cost a scan of each common term's postings; measured as
- * good, docs/PERFORMANCE.md).  Every term of the question scores.  A
- * document's chunks are read through the primary key (document_id, seq).
+ * text.  tf: the term's occurrences in all its chunks, one in the heading
+ * path counting 3, in the summary 2 (the chunk ranking's weights), not
+ * saturated per chunk as the chunk ranking's ts_rank is: a page that
+ * says the term again and again is about it (the sum of its chunks'
+ * ts_rank tf found 316 of 360 files, these counts 319: docs/PERFORMANCE.md);
+ * length: its chunks' text bytes against the corpus's mean chunk length
+ * times chunks per document (the planner's estimates of both counts, as
+ * the chunk ranking's N); idf: the chunk ranking's (from chunk counts:
+ * a per-document count would cost a scan of each common term's postings;
+ * as good on the benchmark).  Every term of the question scores.  A
+ * document's chunks are read through the primary key (document_id, seq),
+ * and only those holding a term are unnested.
  * $1 the question's terms (text[]), $2 the document ids. */
 static const char doc_sql[] = TERM_STATS_SQL ","
-	" docs AS (SELECT greatest(count(*), 1)::float8 AS n FROM docpipe.documents),"
+	" docs AS (SELECT greatest(coalesce(nullif(greatest(reltuples, 0), 0),"
+	"  (SELECT count(*) FROM docpipe.documents)), 1)::float8 AS n FROM pg_class"
+	"  WHERE oid = 'docpipe.documents'::regclass),"
 	" len AS (SELECT c.document_id, sum(octet_length(c.content))::float8 AS len"
 	"  FROM docpipe.chunks c WHERE c.document_id = ANY($2::bigint[]) GROUP BY c.document_id),"
-	" tf AS (SELECT c.document_id, t.idf, sum(" CHUNK_TF("t.tq") ") AS f"
-	"  FROM docpipe.chunks c CROSS JOIN terms t WHERE c.document_id = ANY($2::bigint[])"
+	" tf AS (SELECT c.document_id, t.idf, sum(coalesce(cardinality(u.positions)"
+	"   + 2 * cardinality(array_positions(u.weights, 'A')) + cardinality(array_positions(u.weights, 'B')),"
+	"   1))::float8 AS f"
+	"  FROM docpipe.chunks c CROSS JOIN LATERAL unnest(c.tsv) u JOIN terms t ON t.lexeme = u.lexeme"
+	"  WHERE c.document_id = ANY($2::bigint[])"
+	"  AND c.tsv @@ (SELECT string_agg(terms.tq::text, ' | ')::tsquery FROM terms)"
 	"  GROUP BY c.document_id, t.lexeme, t.idf)"
 	" SELECT len.document_id, coalesce(sum(tf.idf * tf.f * 2.2 / (tf.f + 1.2 * (0.25 + 0.75 * len.len"
 	"  / (corpus.avgdl * greatest(corpus.n / docs.n, 1))))), 0)"
