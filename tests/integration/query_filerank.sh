@@ -9,11 +9,11 @@
 cd "$T_DIR"
 set -o pipefail
 
-v() { python3 -c 'import base64,struct,sys; print(base64.b64encode(struct.pack("<4f",*map(float,sys.argv[1:]))).decode())' "$@"; }
-E0=$(v 1 0 0 0)
-python3 - >docs.ndjson <<'PY'
+# Writes docs.ndjson; prints the question's vector (E0).
+E0=$(python3 - <<'PY'
 import base64, json, struct
 def v(*x): return base64.b64encode(struct.pack("<4f", *x)).decode()
+out = open("docs.ndjson", "w")
 f = "Other words fill this part of the page so that it reads like real documentation."
 docs = [  # x.md: the vector side's; y.md and z.md: the text side's
     ("/f/x.md", [("A gizmo may frobnicate. " + f + " " + f, (1, 0, 0, 0))]),
@@ -24,11 +24,13 @@ docs = [  # x.md: the vector side's; y.md and z.md: the text side's
     ("/f/w.md", [("Nothing to see here. " + f, (0, 1, 0, 0))]),
 ]
 for path, chunks in docs:
-    print(json.dumps({"v": 1, "kind": "document", "path": path, "root": "/f", "hash": path,
+    out.write(json.dumps({"v": 1, "kind": "document", "path": path, "root": "/f", "hash": path,
         "mtime": 1700000000, "chunker": "t", "embedder": "local/fh-v1", "dim": 4,
         "chunks": [{"seq": i, "text": t, "heading": ["Gizmo frobnicate"] if path == "/f/y.md" else [],
-                    "vec": v(*x)} for i, (t, x) in enumerate(chunks)]}))
+                    "vec": v(*x)} for i, (t, x) in enumerate(chunks)]}) + "\n")
+print(v(1, 0, 0, 0))
 PY
+)
 q() { docpipe-query --json --prf 0 --vector "$E0" "$@" | jq -r '.path + "#" + (.seq|tostring)' | paste -sd ' ' -; }
 
 newdb || exit 1
