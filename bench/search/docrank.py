@@ -12,7 +12,20 @@ not chunks").
       chunk's path, heading, length and lexemes (occurrences by weight).
   docrank.py eval DUMP.json...
       expected file in the top 5 per variant and question set, the variants
-      re-ranking the saved pools with file-level scores (see VARIANTS).
+      re-ranking the saved pools with file-level scores (see VARIANTS; ONLY=
+      'A|B' only the variants whose label holds A or B; MISSES=1 lists the
+      misses).  LSA variants need numpy (/usr/bin/python3 with Debian's
+      python3-numpy).
+
+The signals: file BM25 (a file's chunks as one text: occurrences in its
+chunks, heading 3, summary 2; length its chunk bytes; idf over files or, as
+docpipe-query does, over chunks), heading terms, coverage of the question's
+idf mass, the sum of a file's top chunk scores, file BM25 with the terms of
+highest PMI over the chunks added (a corpus vocabulary), LSA (a truncated
+SVD of the tf-idf chunk-term matrix, files as sums of their chunks), each
+fused with the hybrid ranking's files by reciprocal rank fusion or standard
+scores.  The variant docpipe-query's file ranking (--file-weight) follows:
+"hybrid + file, rrf k10 w1, margin 3".
 """
 import json
 import math
@@ -273,6 +286,22 @@ def rank_files(row, idx, v):
             for i, p in enumerate(sorted(sig, key=lambda p: -sig[p])[:50]):
                 score[p] += w / (k + i + 1)
         return sorted(score, key=lambda p: -score[p])
+    if kind == "margin":
+        # the file ranking's chunk list as docpipe-query gives it: each
+        # file's best chunk in file order; a file's other chunk ahead of
+        # the best chunks scoring more than the margin below it, once its
+        # own file's is out (QUERY_FILE_MARGIN in src/query/fuse.h)
+        files = rank_files(row, idx, dict(v, kind="rrf", sig="file"))
+        best = [hits[base[p][0]] for p in files]
+        rest = [h for i, h in enumerate(hits) if base[h[0]][0] != i]
+        out, j, done = [], 0, set()
+        for b in best:
+            while j < len(rest) and rest[j][2] - v["margin"] > b[2] and rest[j][0] in done:
+                out.append(rest[j])
+                j += 1
+            out.append(b)
+            done.add(b[0])
+        return [h[0] for h in out + rest[j:]]
     if kind == "fileonly":
         fs = idx.file_bm25(terms)
         return sorted(fs, key=lambda p: -fs[p])
@@ -301,6 +330,8 @@ for _sig in ("file", "head", "cov", "sumk"):
         VARIANTS.append(("hybrid + %s, rrf k10 w%g" % (_sig, _w), {"kind": "rrf", "sig": _sig, "w": _w}))
         VARIANTS.append(("hybrid + %s, zscore w%g" % (_sig, _w), {"kind": "z", "sig": _sig, "w": _w}))
 VARIANTS.append(("file BM25 alone", {"kind": "fileonly"}))
+for _m in (0, 1, 2, 3, 6):
+    VARIANTS.append(("hybrid + file, rrf k10 w1, margin %g" % _m, {"kind": "margin", "w": 1.0, "margin": _m}))
 for _k in (5, 20, 60):
     for _w in (0.5, 1.0, 1.5):
         VARIANTS.append(("hybrid + file, rrf k%d w%g" % (_k, _w), {"kind": "rrf", "sig": "file", "w": _w, "k": _k}))
@@ -371,84 +402,8 @@ def evaluate(dumps, only=None, misses=False):
         sys.stdout.flush()
 
 
-# $1 the question, $2 the files' paths (text[]).  A lexeme's tsquery is
-# quoted as textrank.c's QUERY_LEXEME_TSQUERY does.
-FILE_SQL = r"""
-WITH t AS (SELECT DISTINCT u.lexeme FROM unnest(to_tsvector('english', :'q')) u),
- df AS (SELECT t.lexeme, (SELECT count(*) FROM docpipe.chunks c
-  WHERE c.tsv @@ ('''' || replace(replace(t.lexeme, E'\\', E'\\\\'), '''', '''''') || '''')::tsquery) AS df
-  FROM t),
- dl AS (SELECT c.document_id, sum(octet_length(c.content)) AS len FROM docpipe.chunks c GROUP BY 1),
- corpus AS (SELECT (SELECT count(*) FROM docpipe.chunks)::float8 AS n, (SELECT avg(len) FROM dl)::float8 AS avgdl)
-SELECT d.path, dl.len, corpus.avgdl, corpus.n, df.df, sum((SELECT sum(CASE w WHEN 'A' THEN 3
-  WHEN 'B' THEN 2 ELSE 1 END) FROM unnest(u.weights::text[]) w))
- FROM docpipe.documents d JOIN dl ON dl.document_id = d.id CROSS JOIN corpus
- JOIN docpipe.chunks c ON c.document_id = d.id CROSS JOIN LATERAL unnest(c.tsv) u
- JOIN df ON df.lexeme = u.lexeme
- WHERE d.path = ANY(:'paths'::text[]) GROUP BY d.path, dl.len, corpus.avgdl, corpus.n, df.lexeme, df.df;
-"""
-
-
-def file_scores(question, paths):
-    """File BM25 (k1 1.2, b 0.75; idf from chunk counts, as the text side's;
-    tf: occurrences in the file's chunks, heading path 3, summary 2, text 1;
-    length: the file's chunk bytes) of the files paths, from the database."""
-    lit = "{" + ",".join('"' + p.replace("\\", "\\\\").replace('"', '\\"') + '"' for p in paths) + "}"
-    out = subprocess.run(["psql", "-X", "-At", "-F", "\t", "-d", os.environ["DATABASE_URL"],
-                          "-v", "q=" + question, "-v", "paths=" + lit], input=FILE_SQL,
-                         capture_output=True, text=True, check=True)
-    s = defaultdict(float)
-    for path, length, avgdl, n, df, tf in (l.split("\t") for l in out.stdout.splitlines()):
-        k = 1.2 * (0.25 + 0.75 * float(length) / float(avgdl))
-        idf = math.log(1 + (float(n) - float(df) + 0.5) / (float(df) + 0.5))
-        s[path] += idf * float(tf) * 2.2 / (float(tf) + k)
-    return s
-
-
-def query(argv):
-    """docpipe-query ARGS, the hybrid ranking's files re-ranked: reciprocal
-    rank fusion (constant --x-rrf-k, default 10) of each file's best
-    chunk's rank and its file BM25 rank (weight --x-file-weight, default 1;
-    0: docpipe-query's own order); a file's best chunk first, the other
-    chunks after every file's first, in their order."""
-    real = os.environ["DOCRANK_QUERY"]
-    args, w, rk, k, mode = [], 1.0, 10.0, 5, "hybrid"
-    it = iter(argv)
-    for a in it:
-        if a == "--x-file-weight":
-            w = float(next(it))
-        elif a == "--x-rrf-k":
-            rk = float(next(it))
-        elif a in ("-k", "--top"):
-            k = int(next(it))
-        else:
-            if a == "--mode":
-                mode = argv[argv.index(a) + 1]
-            args.append(a)
-    if mode != "hybrid" or w == 0:
-        os.execv(real, [real, "-k", str(k)] + args)
-    out = subprocess.run([real, "-k", str(max(k, POOL))] + args, capture_output=True, text=True)
-    sys.stderr.write(out.stderr)
-    if out.returncode != 0:
-        sys.exit(out.returncode)
-    hits = [json.loads(l) for l in out.stdout.splitlines() if l.strip()]
-    first = {}
-    for i, h in enumerate(hits):
-        first.setdefault(h["path"], i)
-    fs = file_scores(argv[-1], list(first)) if first else {}
-    fr = {p: i for i, p in enumerate(sorted(fs, key=lambda p: (-fs[p], first[p])))}
-    score = {p: 1.0 / (rk + first[p] + 1) + (w / (rk + fr[p] + 1) if p in fr else 0.0) for p in first}
-    files = sorted(first, key=lambda p: (-score[p], first[p]))
-    order = [hits[first[p]] for p in files] + [h for i, h in enumerate(hits) if first[h["path"]] != i]
-    for r, h in enumerate(order[:k]):
-        h["rank"] = r + 1
-        print(json.dumps(h))
-
-
 if __name__ == "__main__":
-    if os.path.basename(sys.argv[0]) == "docpipe-query":
-        query(sys.argv[1:])
-    elif sys.argv[1] == "dump":
+    if sys.argv[1] == "dump":
         dump(sys.argv[2], sys.argv[3], sys.argv[4:])
     else:
         evaluate(sys.argv[2:], os.environ.get("ONLY", "").split("|") if os.environ.get("ONLY") else None,
