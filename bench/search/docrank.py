@@ -396,15 +396,14 @@ def evaluate(dumps, only=None, misses=False):
         print("| %s | %d | %s | %d | %s | %d |" % (
             label, sum(per_set[s] for s in held), " / ".join(str(per_corpus[d["corpus"]]) for d in data),
             first, " ".join(str(per_set[s]) for s in held), per_set.get("corpora", 0)))
-        if misses:
-            for m in missed:
-                print("|  | missed: %s |" % m)
+        if misses and missed:
+            print("\n".join("|  | missed: %s |" % m for m in missed))
         sys.stdout.flush()
 
 
 if __name__ == "__main__":
+    only = os.environ.get("ONLY")
     if sys.argv[1] == "dump":
         dump(sys.argv[2], sys.argv[3], sys.argv[4:])
     else:
-        evaluate(sys.argv[2:], os.environ.get("ONLY", "").split("|") if os.environ.get("ONLY") else None,
-                 bool(os.environ.get("MISSES")))
+        evaluate(sys.argv[2:], only.split("|") if only else None, bool(os.environ.get("MISSES")))
