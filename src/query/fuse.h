@@ -54,7 +54,7 @@ enum query_fusion_rule { QUERY_FUSE_ZSCORE, QUERY_FUSE_RRF };
  * deviations under QUERY_FUSE_ZSCORE; never under RRF's small scores): a
  * page's second strong chunk is not pushed below weak hits of others (the
  * demo's "how do I rotate the keys" keeps its procedure second).  Margins
- * 2-6 gave 320 of 360, none 319 (docs/PERFORMANCE.md). */
+ * 2-6 gave 319 of 360, 1 317, 0 312 (docs/PERFORMANCE.md). */
 #define QUERY_FILE_MARGIN 3.0
 
 typedef struct query_fusion {
