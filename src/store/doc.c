@@ -1,14 +1,20 @@
 #include "doc.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
+#include "buf.h"
 #include "docrec.h"
 #include "embedder.h"
+#include "jscan.h"
 #include "record.h"
 #include "stats.h"
+#include "text.h"
 #include "vec.h"
 
 /* A field that must be present: dp_record_get_* returned got (0: absent). */
@@ -116,12 +122,14 @@ static int parse_chunk_fields(jv chunk, int prev_seq, store_chunk *c, dp_err *er
 	return parse_provenance(chunk, c, err);
 }
 
-/* Decodes the chunk's vector into v (dim floats).  c->vec is v, or NULL
- * for an all-zero vector.  Returns 0 or -1 with err. */
-static int parse_chunk_vec(const store_doc *doc, jv chunk, float *v, store_chunk *c, dp_err *err)
+/* The chunk's vector into v (dim floats): decoded from its "vec", or with
+ * pre (store_doc_parse_text's), chunk i's, already there.  c->vec is v,
+ * or NULL for an all-zero vector.  Returns 0 or -1 with err. */
+static int parse_chunk_vec(const store_doc *doc, jv chunk, const store_vecs *pre, size_t i, float *v,
+			   store_chunk *c, dp_err *err)
 {
-	jv vec = jv_object_get(jv_copy(chunk), jv_string("vec"));
-	int has_vec = jv_is_valid(vec) && jv_get_kind(vec) != JV_KIND_NULL;
+	jv vec = pre != NULL ? jv_null() : jv_object_get(jv_copy(chunk), jv_string("vec"));
+	int has_vec = pre != NULL ? pre->has[i] : jv_is_valid(vec) && jv_get_kind(vec) != JV_KIND_NULL;
 	int rc = 0;
 
 	c->vec = NULL;
@@ -134,7 +142,10 @@ static int parse_chunk_vec(const store_doc *doc, jv chunk, float *v, store_chunk
 		return doc->dim == 0 && !has_vec ? 0 : -1;
 	}
 	/* Refuses a value that is not a finite number too. */
-	rc = dp_vec_decode(vec, v, (size_t)doc->dim, err);
+	if (pre == NULL)
+		rc = dp_vec_decode(vec, v, (size_t)doc->dim, err);
+	else if (i == pre->bad)
+		rc = -1, *err = pre->bad_err;
 	jv_free(vec);
 	if (rc < 0)
 		return -1;
@@ -147,8 +158,8 @@ static int parse_chunk_vec(const store_doc *doc, jv chunk, float *v, store_chunk
 
 /* Validates chunk i of the document and fills c.  Returns 0, or -1 with
  * err naming the chunk. */
-static int parse_chunk(store_doc *doc, jv chunk, size_t i, int prev_seq, store_chunk *c,
-		       dp_err *err)
+static int parse_chunk(store_doc *doc, jv chunk, const store_vecs *pre, size_t i, int prev_seq,
+		       store_chunk *c, dp_err *err)
 {
 	dp_err why;
 
@@ -157,7 +168,7 @@ static int parse_chunk(store_doc *doc, jv chunk, size_t i, int prev_seq, store_c
 		return -1;
 	}
 	if (parse_chunk_fields(chunk, prev_seq, c, &why) < 0 ||
-	    parse_chunk_vec(doc, chunk, doc->vecs + i * (size_t)doc->dim, c, &why) < 0) {
+	    parse_chunk_vec(doc, chunk, pre, i, doc->vecs + i * (size_t)doc->dim, c, &why) < 0) {
 		if (c->seq > prev_seq)
 			dp_err_set(err, "chunk %d: %s", c->seq, why.msg);
 		else
@@ -251,7 +262,9 @@ static int parse_doc_fields(store_doc *doc, jv rec, dp_err *err)
 	return 0;
 }
 
-static int parse_document(store_item *item, dp_err *err)
+/* pre: the record's vectors, decoded from its text (store_doc_parse_text;
+ * their floats taken), or NULL: they are in the record. */
+static int parse_document(store_item *item, store_vecs *pre, dp_err *err)
 {
 	store_doc *doc = &item->doc;
 
@@ -270,8 +283,17 @@ static int parse_document(store_item *item, dp_err *err)
 			   STORE_MAX_CHUNKS);
 		return -1;
 	}
+	if (pre != NULL && (pre->nchunks != doc->nchunks || pre->dim != doc->dim)) {
+		/* Not met: the text pass read the same members (jscan.h). */
+		jv_free(chunks);
+		dp_err_set(err, "vectors of %zu chunks at %d dimensions for %zu chunks at %d",
+			   pre->nchunks, pre->dim, doc->nchunks, doc->dim);
+		return -1;
+	}
 	doc->chunks = calloc(doc->nchunks > 0 ? doc->nchunks : 1, sizeof *doc->chunks);
-	if (doc->dim > 0 && doc->nchunks > 0)
+	if (pre != NULL)
+		doc->vecs = pre->v, pre->v = NULL;
+	else if (doc->dim > 0 && doc->nchunks > 0)
 		doc->vecs = malloc(doc->nchunks * (size_t)doc->dim * sizeof *doc->vecs);
 	if (doc->chunks == NULL || (doc->dim > 0 && doc->nchunks > 0 && doc->vecs == NULL)) {
 		jv_free(chunks);
@@ -287,7 +309,7 @@ static int parse_document(store_item *item, dp_err *err)
 	for (size_t i = 0; i < doc->nchunks && rc == 0; i++) {
 		jv chunk = jv_array_get(jv_copy(chunks), (int)i);
 		chunks = jv_array_set(chunks, (int)i, jv_null());
-		rc = parse_chunk(doc, chunk, i, prev_seq, &doc->chunks[i], err);
+		rc = parse_chunk(doc, chunk, pre, i, prev_seq, &doc->chunks[i], err);
 		if (jv_get_kind(chunk) == JV_KIND_OBJECT)
 			chunk = jv_object_delete(chunk, jv_string("vec"));
 		chunks = jv_array_set(chunks, (int)i, chunk);
@@ -307,6 +329,174 @@ static void doc_clear(store_doc *doc)
 	doc->meta = jv_null();
 }
 
+void store_vecs_clear(store_vecs *vecs)
+{
+	free(vecs->v);
+	free(vecs->has);
+	memset(vecs, 0, sizeof *vecs);
+}
+
+/* A "vec" value the text pass decodes: a string of ASCII without escapes
+ * (base64 has none); null is no vector.  1, 0 (null), -1 (neither: the
+ * record is parsed as usual, for the same outcome). */
+static int plain_vec(dp_jspan v)
+{
+	if (v.n == 4 && memcmp(v.p, "null", 4) == 0)
+		return 0;
+	if (v.p[0] != '"' || memchr(v.p, '\\', v.n) != NULL)
+		return -1;
+	for (size_t k = 0; k < v.n; k++)
+		if ((unsigned char)v.p[k] >= 0x80)
+			return -1;
+	return 1;
+}
+
+/* The "vec" members of chunk object c: the last (jq keeps the last of a
+ * repeated key; p NULL when none), and how many strings there are and
+ * their bytes (quotes included).  Returns 1 when every one is
+ * plain_vec's (a string or null), 0 when not, -1 when c is no object. */
+static int chunk_vecs(dp_jspan c, dp_jspan *last, size_t *strings, size_t *bytes)
+{
+	dp_jscan it;
+	dp_jspan k, v;
+	int plain = 1;
+
+	*last = (dp_jspan){NULL, 0};
+	if (dp_jscan_open(&it, c) < 0 || it.close != '}')
+		return -1;
+	while (dp_jscan_next(&it, &k, &v) == 1)
+		if (dp_jscan_key_eq(k, dp_jspan_of("\"vec\""))) {
+			*last = v;
+			int got = plain_vec(v);
+			plain = plain && got >= 0;
+			*strings += got == 1;
+			*bytes += got == 1 ? v.n : 0;
+		}
+	return plain;
+}
+
+/* A \u escape of a UTF-16 surrogate (\uD800-\uDFFF) in the JSON text:
+ * dp_jscan_parse leaves such text to jq, which may refuse it. */
+static int has_surrogate_escape(const char *text, size_t len)
+{
+	for (const char *u = text; (u = memchr(u, '\\', (size_t)(text + len - u))) != NULL; u += 2) {
+		int x = u[1] == 'u' && (u[2] | 0x20) == 'd' ? u[3] | 0x20 : 0;
+		if (x >= '8' && (x <= '9' || (x >= 'a' && x <= 'f')))
+			return 1;
+	}
+	return 0;
+}
+
+/* The text pass's checks, nothing written: the text is a document record
+ * whose parse cannot fail (RFC 8259 JSON, UTF-8 without NUL, no surrogate
+ * escape, and dp_record_parse's checks of version and kind), with "dim" a
+ * whole number in range and every "vec" plain_vec's.  Sets *chunks, *dim,
+ * and *size: the record's text with each "vec" string replaced by null.
+ * 0, or -1: not such a record. */
+static int text_pass_takes(const char *text, size_t len, dp_jspan *chunks, int *dim, size_t *size)
+{
+	static const char *const keys[] = {"\"kind\"", "\"dim\"", "\"chunks\"", "\"v\""};
+	dp_jspan vals[4], c, last, none;
+	dp_jscan it;
+	size_t end = 0, n = 0, strings = 0, bytes = 0;
+	double d, version;
+
+	if (dp_jscan_value(text, len, &end) < 0 || memchr(text, '\0', len) != NULL ||
+	    dp_utf8_invalid_at(text, len) < len || has_surrogate_escape(text, len))
+		return -1;
+	for (; end < len; end++)
+		if (text[end] != ' ' && text[end] != '\t' && text[end] != '\r' && text[end] != '\n')
+			return -1;
+	dp_jscan_members((dp_jspan){text, len}, keys, vals, 4);
+	if (vals[0].p == NULL || vals[0].p[0] != '"' ||
+	    !dp_jscan_key_eq(vals[0], dp_jspan_of("\"" DP_KIND_DOCUMENT "\"")) ||
+	    vals[1].p == NULL || dp_jscan_number(vals[1], &d) < 0 ||
+	    !(d == floor(d) && d >= 1 && d <= DP_EMBED_DIM_MAX) ||
+	    (vals[3].p != NULL && (dp_jscan_number(vals[3], &version) < 0 || version != DP_PROTOCOL_VERSION)) ||
+	    vals[2].p == NULL || dp_jscan_open(&it, vals[2]) < 0 || it.close != ']')
+		return -1;
+	while (dp_jscan_next(&it, &none, &c) == 1)
+		if (++n > STORE_MAX_CHUNKS || chunk_vecs(c, &last, &strings, &bytes) != 1)
+			return -1;
+	*chunks = vals[2];
+	*dim = (int)d;
+	*size = len - bytes + 4 * strings;
+	return 0;
+}
+
+/* Gives the pages of text before offset upto back to the system, from
+ * *done on, a MiB or more at a time (each call a system call): whole pages
+ * inside the text only, never the allocator's header before it nor what
+ * follows it; the block stays allocated, its source frees it as usual. */
+static void give_back(char *text, size_t upto, size_t *done)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t start = ((uintptr_t)text + *done + page - 1) & ~(page - 1);
+	uintptr_t end = ((uintptr_t)text + upto) & ~(page - 1);
+
+	if (end >= start + (1u << 20) && madvise((void *)start, end - start, MADV_DONTNEED) == 0)
+		*done = end - (uintptr_t)text;
+}
+
+jv store_doc_parse_text(char *text, size_t len, store_vecs *vecs)
+{
+	dp_jspan chunks, c, last, none, k, v;
+	dp_jscan it, cit;
+	dp_buf rest;
+	dp_err err;
+	size_t size, i = 0, copied = 0, done = 0, strings = 0, bytes = 0;
+	int dim;
+
+	store_vecs_clear(vecs);
+	if (text_pass_takes(text, len, &chunks, &dim, &size) < 0)
+		return jv_invalid();
+	dp_jscan_open(&it, chunks);
+	for (size_t n = 0; dp_jscan_next(&it, &none, &c) == 1; n++)
+		vecs->nchunks = n + 1;
+	vecs->dim = dim;
+	vecs->bad = vecs->nchunks;
+	vecs->v = malloc(vecs->nchunks * (size_t)dim * sizeof *vecs->v + 1);
+	vecs->has = calloc(vecs->nchunks + 1, 1);
+	dp_buf_init(&rest, size);
+	if (vecs->v == NULL || vecs->has == NULL || dp_buf_reserve(&rest, size) < 0) {
+		dp_buf_free(&rest);
+		store_vecs_clear(vecs);
+		return jv_invalid();
+	}
+	/* From here the text is given back as it is read: no way back to
+	 * dp_record_parse, nor any need (text_pass_takes). */
+	dp_jscan_open(&it, chunks);
+	for (; dp_jscan_next(&it, &none, &c) == 1; i++) {
+		chunk_vecs(c, &last, &strings, &bytes);
+		dp_jscan_open(&cit, c);
+		while (dp_jscan_next(&cit, &k, &v) == 1) {
+			if (!dp_jscan_key_eq(k, dp_jspan_of("\"vec\"")) || v.p[0] != '"')
+				continue;
+			if (v.p == last.p) {
+				vecs->has[i] = 1;
+				if (dp_vec_decode_text(v.p + 1, v.n - 2, vecs->v + i * (size_t)dim, (size_t)dim,
+						       &err) < 0 && vecs->bad == vecs->nchunks)
+					vecs->bad = i, vecs->bad_err = err;
+			}
+			dp_buf_append(&rest, text + copied, (size_t)(v.p - (text + copied)));
+			dp_buf_append(&rest, "null", 4);
+			copied = (size_t)(v.p + v.n - text);
+		}
+		give_back(text, copied, &done);
+	}
+	dp_buf_append(&rest, text + copied, len - copied);
+	jv rec = rest.overflow ? jv_invalid() : dp_record_parse(rest.data, rest.len, &err);
+	if (rest.overflow)
+		dp_err_set(&err, "the record without its vectors is over %zu bytes", size);
+	dp_buf_free(&rest);
+	if (!jv_is_valid(rec)) {
+		jv_free(rec);
+		store_vecs_clear(vecs);
+		return dp_record_error(jv_null(), dp_stage(), err.msg);
+	}
+	return rec;
+}
+
 /* An outcome another stage decided (an error or a skip record): its
  * receipt gets status, the record's stage and its why_key field (else
  * why_default).  rec is borrowed. */
@@ -324,6 +514,11 @@ static void upstream_outcome(store_item *item, jv rec, const char *status, const
 
 void store_item_init(store_item *item, jv rec)
 {
+	store_item_init_vecs(item, rec, NULL);
+}
+
+void store_item_init_vecs(store_item *item, jv rec, store_vecs *vecs)
+{
 	const char *kind = dp_record_kind(rec);
 	dp_err err;
 
@@ -338,7 +533,7 @@ void store_item_init(store_item *item, jv rec)
 		store_item_fail(item, "record has no \"kind\"");
 	} else if (strcmp(kind, DP_KIND_DOCUMENT) == 0) {
 		item->kind = STORE_ITEM_DOCUMENT;
-		if (parse_document(item, &err) < 0)
+		if (parse_document(item, vecs, &err) < 0)
 			store_item_refuse(item, err.msg);
 	} else if (strcmp(kind, DP_KIND_DELETE) == 0) {
 		item->kind = STORE_ITEM_DELETE;
@@ -368,6 +563,8 @@ void store_item_init(store_item *item, jv rec)
 		item->kind = STORE_ITEM_FAILED;
 		store_item_fail(item, why);
 	}
+	if (vecs != NULL)
+		store_vecs_clear(vecs);
 }
 
 void store_item_clear(store_item *item)

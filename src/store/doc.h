@@ -84,10 +84,43 @@ typedef struct store_item {
 	long held;                /* dp_stats_hold's token, released by store_item_clear */
 } store_item;
 
+/* A document's vectors decoded from its record's text before the rest of
+ * the record is parsed (store_doc_parse_text), for store_item_init_vecs. */
+typedef struct store_vecs {
+	float *v;           /* nchunks * dim, owned (NULL: none taken) */
+	unsigned char *has; /* owned: per chunk, 1 when its "vec" is a string */
+	size_t nchunks;
+	int dim;
+	size_t bad;         /* the first chunk whose vector did not decode (nchunks: none) */
+	dp_err bad_err;     /* why */
+} store_vecs;
+
+/* Frees what vecs holds; it is then empty. */
+void store_vecs_clear(store_vecs *vecs);
+
+/* The record of text[0..len), a document with "dim", parsed without its
+ * chunks' vectors: each chunk's "vec" string is decoded from the text
+ * into vecs (emptied first) and is null in the record.  Why: the vectors
+ * as jv strings took more memory than the text (35 MB for a record of
+ * 4,302 chunks at 1,536 dimensions, beside the text's 41.6 MB and the 26 MB
+ * of floats: the store's peak was 97 MB).  The text is memory its source
+ * drops after this (dp_source_peek's text): the pages read are given
+ * back to the system as the pass goes (MADV_DONTNEED; then zeros), so the
+ * peak is the text, or the floats and the rest of the record, not both.
+ * Returns the record (what dp_record_parse would give but for "vec"),
+ * or an error record naming why (jv_invalid is never returned after a
+ * page was given back); jv_invalid() with the text untouched when it is
+ * not such a record or the one pass does not take it (no "dim", a "vec"
+ * that is not a plain string of ASCII, text that is not RFC 8259 JSON or
+ * not UTF-8, out of memory): the caller parses it as usual then. */
+jv store_doc_parse_text(char *text, size_t len, store_vecs *vecs);
+
 /* Classifies and validates rec (consumed) into item.  Never fails: a
  * document that cannot be stored becomes a STORE_ITEM_FAILED item with
- * the reason already set. */
+ * the reason already set.  store_item_init_vecs: rec's vectors are in vecs
+ * (store_doc_parse_text's; consumed, emptied), not in rec. */
 void store_item_init(store_item *item, jv rec);
+void store_item_init_vecs(store_item *item, jv rec, store_vecs *vecs);
 void store_item_clear(store_item *item);
 
 /* Marks item failed by this stage with reason. */

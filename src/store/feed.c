@@ -38,6 +38,9 @@ struct store_feed {
 	int marked[2], alone;
 	int reading;
 	double kill_size; /* test hook: see peek */
+	/* The vectors of the record peek parsed (store_doc_parse_text), for
+	 * the reader's item of it; empty: none. */
+	store_vecs vecs;
 };
 
 void store_feed_mark(store_feed *f, enum store_feed_side side, int alone)
@@ -99,22 +102,21 @@ static jv refused(const char *text, size_t len, jv path, const char *why)
 	return dp_record_error(jv_object_set(head, jv_string("path"), path), dp_stage(), why);
 }
 
-/* dp_source's look at a record's text before its parse (transport.h), on
- * the reader's thread, with a crash journal.  A record of
- * STORE_READ_MARK_BYTES or more: failed unparsed when the journal lists
- * its path (parsing it killed a replica), else marked as read until
- * read_done (alone when it is a suspect).  Smaller records pass at the
- * cost of a comparison: the writer fails those the journal lists (run.c,
- * next_part).  Test hook (tests/integration/graph_store_read_poison.sh):
+/* The crash journal's look at a record's text before its parse (peek).
+ * A record of STORE_READ_MARK_BYTES or more: failed unparsed when the
+ * journal lists its path (parsing it killed a replica), else marked as
+ * read until read_done (alone when it is a suspect).  Smaller records
+ * pass at the cost of a comparison: the writer fails those the journal
+ * lists (run.c, next_part).  Test hook
+ * (tests/integration/graph_store_read_poison.sh):
  * DOCPIPE_TEST_STORE_READ_KILL_SIZE=N ends the store with SIGKILL, as the
  * OOM killer would, as it is about to parse a marked record of over N
- * bytes. */
-static jv peek(void *arg, const char *text, size_t len)
+ * bytes.  Returns the failed record, else jv_invalid(). */
+static jv journal(store_feed *f, const char *text, size_t len)
 {
-	store_feed *f = arg;
 	char why[DP_ERR_MAX];
 
-	if (len < STORE_READ_MARK_BYTES)
+	if (f->crash == NULL || len < STORE_READ_MARK_BYTES)
 		return jv_invalid();
 	jv path = raw_path(text, len);
 	if (!jv_is_valid(path))
@@ -129,6 +131,22 @@ static jv peek(void *arg, const char *text, size_t len)
 	if (f->kill_size > 0 && (double)len > f->kill_size)
 		raise(SIGKILL);
 	return jv_invalid();
+}
+
+/* dp_source's look at a record's text before its parse (transport.h), on
+ * the reader's thread: the crash journal's (journal), then a document
+ * with vectors is parsed here, its vectors decoded from the text into
+ * f->vecs (store_doc_parse_text: the text is the source's, dropped after
+ * this; its pages are given back as they are read). */
+static jv peek(void *arg, const char *text, size_t len)
+{
+	store_feed *f = arg;
+	jv rec = journal(f, text, len);
+
+	if (jv_is_valid(rec))
+		return rec;
+	jv_free(rec);
+	return store_doc_parse_text((char *)text, len, &f->vecs);
 }
 
 /* After the reader made its item of a marked record: the mark ends. */
@@ -181,7 +199,8 @@ static void *reader(void *arg)
 			continue;
 		}
 		if (rc == DP_SOURCE_RECORD)
-			store_item_init(&item, rec);
+			store_item_init_vecs(&item, rec, f->vecs.v != NULL ? &f->vecs : NULL);
+		store_vecs_clear(&f->vecs);
 		if (rc == DP_SOURCE_RECORD && lex_here(f, &item) && store_fulltext_lex(f->lexer, &item.doc, &e) < 0) {
 			item.kind = STORE_ITEM_FAILED;
 			store_item_fail(&item, e.msg);
@@ -240,10 +259,9 @@ store_feed *store_feed_start(dp_source *src, size_t capacity, const char *text_c
 	f->alone = -1;
 	pthread_mutex_init(&f->lock, NULL);
 	dp_cond_init(&f->changed); /* store_feed_quiet's waits: dp_deadline_ms */
-	if (crash != NULL) {
+	if (crash != NULL)
 		f->kill_size = dp_cli_test_hook("DOCPIPE_TEST_STORE_READ_KILL_SIZE", 0);
-		dp_source_peek(src, peek, f);
-	}
+	dp_source_peek(src, peek, f);
 	if (pthread_create(&f->thread, NULL, reader, f) != 0) {
 		dp_source_peek(src, NULL, NULL);
 		pthread_mutex_destroy(&f->lock);
@@ -355,6 +373,7 @@ void store_feed_stop(store_feed **fp)
 	dp_source_peek(f->src, NULL, NULL); /* the source outlives the feed */
 	for (; f->count > 0; f->count--, f->head = (f->head + 1) % f->cap)
 		store_item_clear(&f->queue[f->head]);
+	store_vecs_clear(&f->vecs);
 	pthread_mutex_destroy(&f->lock);
 	pthread_cond_destroy(&f->changed);
 	jv_free(f->end);
