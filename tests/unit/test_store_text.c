@@ -132,7 +132,7 @@ int main(void)
 	same(json, 1, "a vector holding NaN");
 	doc(json, sizeof json, emb, (const char *[]){c0, cempty}, 2);
 	same(json, 1, "a vector empty");
-	doc(json, sizeof json, emb, (const char *[]){cseq, cbad}, 2);
+	doc(json, sizeof json, emb, (const char *[]){c0, cseq, cbad}, 3);
 	same(json, 1, "a seq wrong before a vector wrong");
 	doc(json, sizeof json, emb, (const char *[]){c0, cbad, cseq}, 3);
 	same(json, 1, "a vector wrong before a seq wrong");
