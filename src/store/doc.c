@@ -336,46 +336,7 @@ void store_vecs_clear(store_vecs *vecs)
 	memset(vecs, 0, sizeof *vecs);
 }
 
-/* A "vec" value the text pass decodes: a string of ASCII without escapes
- * (base64 has none); null is no vector.  1, 0 (null), -1 (neither: the
- * record is parsed as usual, for the same outcome). */
-static int plain_vec(dp_jspan v)
-{
-	if (v.n == 4 && memcmp(v.p, "null", 4) == 0)
-		return 0;
-	if (v.p[0] != '"' || memchr(v.p, '\\', v.n) != NULL)
-		return -1;
-	for (size_t k = 0; k < v.n; k++)
-		if ((unsigned char)v.p[k] >= 0x80)
-			return -1;
-	return 1;
-}
-
-/* The "vec" members of chunk object c: the last (jq keeps the last of a
- * repeated key; p NULL when none), and how many strings there are and
- * their bytes (quotes included).  Returns 1 when every one is
- * plain_vec's (a string or null), 0 when not, -1 when c is no object. */
-static int chunk_vecs(dp_jspan c, dp_jspan *last, size_t *strings, size_t *bytes)
-{
-	dp_jscan it;
-	dp_jspan k, v;
-	int plain = 1;
-
-	*last = (dp_jspan){NULL, 0};
-	if (dp_jscan_open(&it, c) < 0 || it.close != '}')
-		return -1;
-	while (dp_jscan_next(&it, &k, &v) == 1)
-		if (dp_jscan_key_eq(k, dp_jspan_of("\"vec\""))) {
-			*last = v;
-			int got = plain_vec(v);
-			plain = plain && got >= 0;
-			*strings += got == 1;
-			*bytes += got == 1 ? v.n : 0;
-		}
-	return plain;
-}
-
-/* A \u escape of a UTF-16 surrogate (\uD800-\uDFFF) in the JSON text:
+/* A UTF-16 surrogate's \u escape (\uD800-\uDFFF) in the JSON text:
  * dp_jscan_parse leaves such text to jq, which may refuse it. */
 static int has_surrogate_escape(const char *text, size_t len)
 {
@@ -388,40 +349,87 @@ static int has_surrogate_escape(const char *text, size_t len)
 }
 
 /* The text pass's checks, nothing written: the text is a document record
- * whose parse cannot fail (RFC 8259 JSON, UTF-8 without NUL, no surrogate
- * escape, and dp_record_parse's checks of version and kind), with "dim" a
- * whole number in range and every "vec" plain_vec's.  Sets *chunks, *dim,
- * and *size: the record's text with each "vec" string replaced by null.
- * 0, or -1: not such a record. */
-static int text_pass_takes(const char *text, size_t len, dp_jspan *chunks, int *dim, size_t *size)
+ * whose parse cannot fail, dp_record_parse's checks met (RFC 8259 JSON as
+ * the scan reads it, UTF-8 without NUL, no surrogate's escape, version
+ * and kind), with "dim" a whole number in range and "chunks" an array.
+ * Sets *chunks and *dim.  0, or -1: not such a record. */
+static int text_pass_takes(const char *text, size_t len, dp_jspan *chunks, int *dim)
 {
 	static const char *const keys[] = {"\"kind\"", "\"dim\"", "\"chunks\"", "\"v\""};
-	dp_jspan vals[4], c, last, none;
+	dp_jspan vals[4] = {{NULL, 0}}, k, v;
 	dp_jscan it;
-	size_t end = 0, n = 0, strings = 0, bytes = 0;
 	double d, version;
+	int rc;
 
-	if (dp_jscan_value(text, len, &end) < 0 || memchr(text, '\0', len) != NULL ||
-	    dp_utf8_invalid_at(text, len) < len || has_surrogate_escape(text, len))
+	if (memchr(text, '\0', len) != NULL || dp_utf8_invalid_at(text, len) < len ||
+	    has_surrogate_escape(text, len) || dp_jscan_open(&it, (dp_jspan){text, len}) < 0 || it.close != '}')
 		return -1;
-	for (; end < len; end++)
+	/* The members' values are checked as they are skipped: the text whole
+	 * in one pass, the last of a repeated key kept (as jq keeps it). */
+	while ((rc = dp_jscan_next(&it, &k, &v)) == 1)
+		for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+			if (dp_jscan_key_eq(k, dp_jspan_of(keys[i])))
+				vals[i] = v;
+	if (rc < 0)
+		return -1;
+	for (size_t end = it.at + 1; end < len; end++)
 		if (text[end] != ' ' && text[end] != '\t' && text[end] != '\r' && text[end] != '\n')
 			return -1;
-	dp_jscan_members((dp_jspan){text, len}, keys, vals, 4);
 	if (vals[0].p == NULL || vals[0].p[0] != '"' ||
 	    !dp_jscan_key_eq(vals[0], dp_jspan_of("\"" DP_KIND_DOCUMENT "\"")) ||
 	    vals[1].p == NULL || dp_jscan_number(vals[1], &d) < 0 ||
 	    !(d == floor(d) && d >= 1 && d <= DP_EMBED_DIM_MAX) ||
 	    (vals[3].p != NULL && (dp_jscan_number(vals[3], &version) < 0 || version != DP_PROTOCOL_VERSION)) ||
-	    vals[2].p == NULL || dp_jscan_open(&it, vals[2]) < 0 || it.close != ']')
+	    vals[2].p == NULL || vals[2].p[0] != '[')
 		return -1;
-	while (dp_jscan_next(&it, &none, &c) == 1)
-		if (++n > STORE_MAX_CHUNKS || chunk_vecs(c, &last, &strings, &bytes) != 1)
-			return -1;
 	*chunks = vals[2];
 	*dim = (int)d;
-	*size = len - bytes + 4 * strings;
 	return 0;
+}
+
+/* Makes room in vecs for chunk i, *cap chunks allocated (0: none yet):
+ * at first for as many chunks as the text can hold with a vector each
+ * (len bytes: the pages are taken as they are written), twice as many
+ * when more come without.  0, or -1: out of memory. */
+static int vecs_room(store_vecs *vecs, size_t i, size_t len, size_t *cap)
+{
+	if (i < *cap)
+		return 0;
+	size_t more = *cap > 0 ? *cap * 2 : len / dp_vec_encoded_len((size_t)vecs->dim) + 1;
+	float *v = realloc(vecs->v, more * (size_t)vecs->dim * sizeof *v);
+	unsigned char *has = v != NULL ? realloc(vecs->has, more) : NULL;
+
+	if (v != NULL)
+		vecs->v = v;
+	if (has == NULL)
+		return -1;
+	vecs->has = has;
+	*cap = more;
+	return 0;
+}
+
+/* Chunk i's vector, the value v of its last "vec" member, into vecs:
+ * decoded where it lies when it is a string without escapes (base64 has
+ * none), else as jq's parse of it reads (the same outcome as the whole
+ * record's parse: store_item_init).  null: no vector. */
+static void take_vec(store_vecs *vecs, size_t i, dp_jspan v)
+{
+	float *out = vecs->v + i * (size_t)vecs->dim;
+	dp_err err;
+	int rc;
+
+	vecs->has[i] = !(v.n == 4 && memcmp(v.p, "null", 4) == 0);
+	if (!vecs->has[i])
+		return;
+	if (v.p[0] == '"' && memchr(v.p, '\\', v.n) == NULL) {
+		rc = dp_vec_decode_text(v.p + 1, v.n - 2, out, (size_t)vecs->dim, &err);
+	} else {
+		jv val = dp_jscan_parse(v.p, v.n);
+		rc = dp_vec_decode(val, out, (size_t)vecs->dim, &err);
+		jv_free(val);
+	}
+	if (rc < 0 && vecs->bad == SIZE_MAX)
+		vecs->bad = i, vecs->bad_err = err;
 }
 
 /* Gives the pages of text before offset upto back to the system, from
@@ -440,25 +448,22 @@ static void give_back(char *text, size_t upto, size_t *done)
 
 jv store_doc_parse_text(char *text, size_t len, store_vecs *vecs)
 {
-	dp_jspan chunks, c, last, none, k, v;
+	dp_jspan chunks, c, none, k, v, last;
 	dp_jscan it, cit;
 	dp_buf rest;
 	dp_err err;
-	size_t size, i = 0, copied = 0, done = 0, strings = 0, bytes = 0;
-	int dim;
+	size_t i = 0, cap = 0, copied = 0, done = 0;
+	int dim, nomem;
 
 	store_vecs_clear(vecs);
-	if (text_pass_takes(text, len, &chunks, &dim, &size) < 0)
+	if (text_pass_takes(text, len, &chunks, &dim) < 0)
 		return jv_invalid();
-	dp_jscan_open(&it, chunks);
-	for (size_t n = 0; dp_jscan_next(&it, &none, &c) == 1; n++)
-		vecs->nchunks = n + 1;
 	vecs->dim = dim;
-	vecs->bad = vecs->nchunks;
-	vecs->v = malloc(vecs->nchunks * (size_t)dim * sizeof *vecs->v + 1);
-	vecs->has = calloc(vecs->nchunks + 1, 1);
-	dp_buf_init(&rest, size);
-	if (vecs->v == NULL || vecs->has == NULL || dp_buf_reserve(&rest, size) < 0) {
+	vecs->bad = SIZE_MAX;
+	/* The record's text without its vectors, shorter than the text: its
+	 * pages too are taken as they are written. */
+	dp_buf_init(&rest, len);
+	if (vecs_room(vecs, 0, len, &cap) < 0 || dp_buf_reserve(&rest, len) < 0) {
 		dp_buf_free(&rest);
 		store_vecs_clear(vecs);
 		return jv_invalid();
@@ -466,28 +471,34 @@ jv store_doc_parse_text(char *text, size_t len, store_vecs *vecs)
 	/* From here the text is given back as it is read: no way back to
 	 * dp_record_parse, nor any need (text_pass_takes). */
 	dp_jscan_open(&it, chunks);
-	for (; dp_jscan_next(&it, &none, &c) == 1; i++) {
-		chunk_vecs(c, &last, &strings, &bytes);
-		dp_jscan_open(&cit, c);
-		while (dp_jscan_next(&cit, &k, &v) == 1) {
-			if (!dp_jscan_key_eq(k, dp_jspan_of("\"vec\"")) || v.p[0] != '"')
-				continue;
-			if (v.p == last.p) {
-				vecs->has[i] = 1;
-				if (dp_vec_decode_text(v.p + 1, v.n - 2, vecs->v + i * (size_t)dim, (size_t)dim,
-						       &err) < 0 && vecs->bad == vecs->nchunks)
-					vecs->bad = i, vecs->bad_err = err;
-			}
-			dp_buf_append(&rest, text + copied, (size_t)(v.p - (text + copied)));
-			dp_buf_append(&rest, "null", 4);
-			copied = (size_t)(v.p + v.n - text);
-		}
+	while (!(nomem = vecs_room(vecs, i, len, &cap) < 0) && dp_jscan_next(&it, &none, &c) == 1) {
+		vecs->has[i] = 0;
+		last = (dp_jspan){NULL, 0};
+		/* Every "vec" member is null in the record (the last is chunk
+		 * i's vector); a chunk that is no object is copied as it is
+		 * (store_item_init refuses it). */
+		if (dp_jscan_open(&cit, c) == 0 && cit.close == '}')
+			while (dp_jscan_next(&cit, &k, &v) == 1)
+				if (dp_jscan_key_eq(k, dp_jspan_of("\"vec\""))) {
+					last = v;
+					dp_buf_append(&rest, text + copied, (size_t)(v.p - (text + copied)));
+					dp_buf_append(&rest, "null", 4);
+					copied = (size_t)(v.p + v.n - text);
+				}
+		if (last.p != NULL)
+			take_vec(vecs, i, last);
 		give_back(text, copied, &done);
+		i++;
 	}
+	vecs->nchunks = i;
+	if (vecs->bad == SIZE_MAX)
+		vecs->bad = i;
 	dp_buf_append(&rest, text + copied, len - copied);
-	jv rec = rest.overflow ? jv_invalid() : dp_record_parse(rest.data, rest.len, &err);
-	if (rest.overflow)
-		dp_err_set(&err, "the record without its vectors is over %zu bytes", size);
+	jv rec = jv_invalid();
+	if (nomem || rest.overflow)
+		dp_err_set(&err, "out of memory");
+	else
+		rec = dp_record_parse(rest.data, rest.len, &err);
 	dp_buf_free(&rest);
 	if (!jv_is_valid(rec)) {
 		jv_free(rec);

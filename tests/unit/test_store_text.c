@@ -104,7 +104,7 @@ int main(void)
 	snprintf(cseq, sizeof cseq, "{\"seq\":0,\"text\":\"s\",\"vec\":\"%s\"}", v1);
 	snprintf(cesc, sizeof cesc, "{\"seq\":1,\"text\":\"\\ud800\",\"vec\":\"%s\"}", v1);
 	snprintf(cnum, sizeof cnum, "{\"seq\":1,\"text\":\"n\",\"vec\":5}");
-	snprintf(cslash, sizeof cslash, "{\"seq\":1,\"text\":\"n\",\"vec\":\"\\/AAAAAAAAAAAAAAAAAAAAA=\"}");
+	snprintf(cslash, sizeof cslash, "{\"seq\":1,\"text\":\"n\",\"vec\":\"\\/AAAAAAAAAAAAAAAAAAAAA==\"}");
 	snprintf(cws, sizeof cws, " { \"seq\" : 1 , \"vec\" : \"%s\" , \"text\" : \"w\" } ", v1);
 	snprintf(ckey, sizeof ckey, "{\"seq\":1,\"text\":\"k\",\"v\\u0065c\":\"%s\"}", v1);
 	snprintf(c0b, sizeof c0b, "{\"seq\":0,\"text\":\"\\u00e9t\\u00e9 \\\"q\\\"\",\"vec\":\"%s\"}", v0);
@@ -152,13 +152,13 @@ int main(void)
 	doc(json, sizeof json, ",\"embedder\":\"e\",\"dim\":\"4\"", ok, 3);
 	same(json, 0, "\"dim\" a string");
 	doc(json, sizeof json, emb, (const char *[]){c0, cnum}, 2);
-	same(json, 0, "a vector that is a number");
+	same(json, 1, "a vector that is a number");
 	doc(json, sizeof json, emb, (const char *[]){c0, cslash}, 2);
-	same(json, 0, "a vector with an escape");
+	same(json, 1, "a vector with an escape");
 	doc(json, sizeof json, emb, (const char *[]){c0, cesc}, 2);
 	same(json, 0, "a surrogate's escape");
 	doc(json, sizeof json, emb, (const char *[]){c0, "[1]"}, 2);
-	same(json, 0, "a chunk that is no object");
+	same(json, 1, "a chunk that is no object");
 	snprintf(json, sizeof json, "{\"v\":2,\"kind\":\"document\",\"dim\":4,\"chunks\":[%s]}", c0);
 	same(json, 0, "another protocol version");
 	snprintf(json, sizeof json, "{\"kind\":\"delete\",\"path\":\"/a\",\"dim\":4,\"chunks\":[]}");
