@@ -99,20 +99,22 @@ typedef struct store_vecs {
 void store_vecs_clear(store_vecs *vecs);
 
 /* The record of text[0..len), a document with "dim", parsed without its
- * chunks' vectors: each chunk's "vec" string is decoded from the text
- * into vecs (emptied first) and is null in the record.  Why: the vectors
- * as jv strings took more memory than the text (35 MB for a record of
- * 4,302 chunks at 1,536 dimensions, beside the text's 41.6 MB and the 26 MB
- * of floats: the store's peak was 97 MB).  The text is memory its source
- * drops after this (dp_source_peek's text): the pages read are given
- * back to the system as the pass goes (MADV_DONTNEED; then zeros), so the
- * peak is the text, or the floats and the rest of the record, not both.
- * Returns the record (what dp_record_parse would give but for "vec"),
- * or an error record naming why (jv_invalid is never returned after a
- * page was given back); jv_invalid() with the text untouched when it is
- * not such a record or the one pass does not take it (no "dim", a "vec"
- * that is not a plain string of ASCII, text that is not RFC 8259 JSON or
- * not UTF-8, out of memory): the caller parses it as usual then. */
+ * chunks' vectors: each chunk's last "vec" value is decoded from the text
+ * into vecs (emptied first; a string with escapes, or a value of another
+ * kind, as jq's parse of it reads it), and every "vec" is null in the
+ * record.  Why: the vectors as jv strings took more memory than the text
+ * (a record of 4,302 chunks at 1,536 dimensions: 41.6 MB of text, 35 MB of
+ * strings, 26 MB of floats; the store's peak was 97 MB).  The text is
+ * memory its source drops after this (dp_source_peek's text): its pages
+ * are given back to the system as the pass reads them (MADV_DONTNEED;
+ * then zeros), so the peak is the text, or the floats and the rest of the
+ * record, not both.  Returns the record (dp_record_parse's but for
+ * "vec"), or an error record (out of memory) once a page may be gone;
+ * jv_invalid() with the text untouched when it is not such a record or
+ * its whole parse could fail (no "dim" of a whole number, chunks no
+ * array, another kind or version, text the scan does not take as RFC
+ * 8259 JSON, not UTF-8, a surrogate's \u escape: jq's to judge): the
+ * caller parses it as usual then, for the same outcome. */
 jv store_doc_parse_text(char *text, size_t len, store_vecs *vecs);
 
 /* Classifies and validates rec (consumed) into item.  Never fails: a
