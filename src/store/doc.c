@@ -361,8 +361,10 @@ static int text_pass_takes(const char *text, size_t len, dp_jspan *chunks, int *
 	double d, version;
 	int rc;
 
-	if (memchr(text, '\0', len) != NULL || dp_utf8_invalid_at(text, len) < len ||
-	    has_surrogate_escape(text, len) || dp_jscan_open(&it, (dp_jspan){text, len}) < 0 || it.close != '}')
+	/* A record without the bytes "dim" (no vectors, or a key written
+	 * with an escape) is parsed as usual at the cost of this look. */
+	if (memmem(text, len, "\"dim\"", 5) == NULL || dp_jscan_open(&it, (dp_jspan){text, len}) < 0 ||
+	    it.close != '}')
 		return -1;
 	/* The members' values are checked as they are skipped: the text whole
 	 * in one pass, the last of a repeated key kept (as jq keeps it). */
@@ -380,7 +382,8 @@ static int text_pass_takes(const char *text, size_t len, dp_jspan *chunks, int *
 	    vals[1].p == NULL || dp_jscan_number(vals[1], &d) < 0 ||
 	    !(d == floor(d) && d >= 1 && d <= DP_EMBED_DIM_MAX) ||
 	    (vals[3].p != NULL && (dp_jscan_number(vals[3], &version) < 0 || version != DP_PROTOCOL_VERSION)) ||
-	    vals[2].p == NULL || vals[2].p[0] != '[')
+	    vals[2].p == NULL || vals[2].p[0] != '[' || memchr(text, '\0', len) != NULL ||
+	    dp_utf8_invalid_at(text, len) < len || has_surrogate_escape(text, len))
 		return -1;
 	*chunks = vals[2];
 	*dim = (int)d;

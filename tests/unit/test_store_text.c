@@ -147,6 +147,8 @@ int main(void)
 
 	doc(json, sizeof json, "", ok, 3);
 	same(json, 0, "no \"dim\"");
+	doc(json, sizeof json, ",\"embedder\":\"e\",\"d\\u0069m\":4", ok, 3);
+	same(json, 0, "\"dim\" written with an escape");
 	doc(json, sizeof json, ",\"embedder\":\"e\",\"dim\":4.5", ok, 3);
 	same(json, 0, "\"dim\" no whole number");
 	doc(json, sizeof json, ",\"embedder\":\"e\",\"dim\":\"4\"", ok, 3);
