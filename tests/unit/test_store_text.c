@@ -72,12 +72,58 @@ static void same(const char *json, int taken, const char *what)
 	free(text);
 }
 
-/* A document record of dim 4 whose chunks are chunk[0..n) (texts). */
-static void doc(char *out, size_t size, const char *head, const char *const *chunk, size_t n)
+/* Chunks of a document of dim 4: a text with at most one @V, and the
+ * vector that goes there (vec_text's chunk, ZERO: all zeros, SHORT: one
+ * of 3 dimensions). */
+enum { ZERO = -1, SHORT = -2 };
+static const struct {
+	const char *fmt;
+	int vec;
+} chunk_of[] = {
+	/* 0 */ {"{\"seq\":0,\"text\":\"zero\",\"vec\":\"@V\",\"start\":0,\"end\":4}", 0},
+	/* 1 */ {"{\"seq\":1,\"text\":\"one\",\"heading\":[\"H\"],\"vec\":\"@V\",\"tokens\":2}", 1},
+	/* 2 */ {"{\"seq\":2,\"vec\":\"@V\",\"text\":\"z\"}", ZERO},
+	/* 3 */ {"{\"seq\":1,\"text\":\"n\",\"vec\":null}", 0},
+	/* 4 */ {"{\"seq\":1,\"text\":\"n\"}", 0},
+	/* 5 */ {"{\"seq\":1,\"vec\":\"AAAA\",\"text\":\"d\",\"vec\":\"@V\"}", 1},
+	/* 6 */ {"{\"seq\":1,\"vec\":\"@V\",\"text\":\"d\",\"vec\":\"AAAA\"}", 1},
+	/* 7 */ {"{\"seq\":1,\"text\":\"3\",\"vec\":\"@V\"}", SHORT},
+	/* 8 */ {"{\"seq\":1,\"text\":\"b\",\"vec\":\"!!!!!!!!!!!!!!!!!!!!!!!!\"}", 0},
+	/* 9: NaN's float32 bits, 0x7fc00000 little-endian, then three zeros */
+	{"{\"seq\":1,\"text\":\"b\",\"vec\":\"AADAfwAAAAAAAAAAAAAAAA==\"}", 0},
+	/* 10 */ {"{\"seq\":1,\"text\":\"b\",\"vec\":\"\"}", 0},
+	/* 11 */ {"{\"seq\":0,\"text\":\"s\",\"vec\":\"@V\"}", 1},
+	/* 12 */ {"{\"seq\":1,\"text\":\"\\ud800\",\"vec\":\"@V\"}", 1},
+	/* 13 */ {"{\"seq\":1,\"text\":\"n\",\"vec\":5}", 0},
+	/* 14 */ {"{\"seq\":1,\"text\":\"n\",\"vec\":\"\\/AAAAAAAAAAAAAAAAAAAAA==\"}", 0},
+	/* 15 */ {" { \"seq\" : 1 , \"vec\" : \"@V\" , \"text\" : \"w\" } ", 1},
+	/* 16 */ {"{\"seq\":1,\"text\":\"k\",\"v\\u0065c\":\"@V\"}", 1},
+	/* 17 */ {"{\"seq\":0,\"text\":\"\\u00e9t\\u00e9 \\\"q\\\"\",\"vec\":\"@V\"}", 0},
+	/* 18 */ {"[1]", 0},
+};
+
+/* Appends t to out[*at..size) with @V replaced by vec. */
+static void put(char *out, size_t size, size_t *at, const char *t, const char *vec)
+{
+	const char *mark = strstr(t, "@V");
+	int head = mark != NULL ? (int)(mark - t) : (int)strlen(t);
+
+	*at += (size_t)snprintf(out + *at, size - *at, "%.*s%s%s", head, t, mark != NULL ? vec : "",
+				mark != NULL ? mark + 2 : "");
+}
+
+/* A document record with head's members, its chunks chunk_of[c[i]] for
+ * i < n (c ends at -1). */
+static void doc(char *out, size_t size, const char *head, const int *c)
 {
 	size_t at = (size_t)snprintf(out, size, "{\"v\":1,\"kind\":\"document\",\"path\":\"/d/a.md\"%s,\"chunks\":[", head);
-	for (size_t i = 0; i < n; i++)
-		at += (size_t)snprintf(out + at, size - at, "%s%s", i > 0 ? "," : "", chunk[i]);
+	for (size_t i = 0; c[i] >= 0; i++) {
+		int v = chunk_of[c[i]].vec;
+		char *vec = vec_text(v == ZERO ? -1 : v == SHORT ? 1 : v, v == SHORT ? 3 : 4);
+		at += (size_t)snprintf(out + at, size - at, "%s", i > 0 ? "," : "");
+		put(out, size, &at, chunk_of[c[i]].fmt, vec);
+		free(vec);
+	}
 	snprintf(out + at, size - at, "],\"meta\":{\"m\":\"\\u00e9\"}}");
 }
 
@@ -106,99 +152,64 @@ static void test_big(void)
 
 int main(void)
 {
-	char *v0 = vec_text(0, 4), *v1 = vec_text(1, 4), *z = vec_text(-1, 4), *v3 = vec_text(1, 3);
-	char c0[256], c1[256], c0b[256], cz[256], cnull[256], cnone[256], cdup[256], cdup2[256], c3[256],
-		cbad[256], cnan[256], cempty[256], cseq[256], cesc[256], cnum[256], cslash[256], cws[256],
-		ckey[256];
-	char json[8192];
 	static const char *const emb = ",\"embedder\":\"e\",\"dim\":4";
+	static const struct {
+		const char *what, *head;
+		int chunks[4];
+		int taken;
+	} docs[] = {
+		{"three chunks, one vector zero", NULL, {0, 1, 2, -1}, 1},
+		{"escapes in a text, whitespace in a chunk", NULL, {17, 15, -1}, 1},
+		{"a key \"vec\" written with an escape", NULL, {0, 16, -1}, 1},
+		{"\"vec\" twice, the last right", NULL, {0, 5, -1}, 1},
+		{"\"vec\" twice, the last short", NULL, {0, 6, -1}, 1},
+		{"a vector null", NULL, {0, 3, -1}, 1},
+		{"a vector missing", NULL, {0, 4, -1}, 1},
+		{"a vector of 3 dimensions", NULL, {0, 7, -1}, 1},
+		{"a vector that is no base64", NULL, {0, 8, -1}, 1},
+		{"a vector holding NaN", NULL, {0, 9, -1}, 1},
+		{"a vector empty", NULL, {0, 10, -1}, 1},
+		{"a vector that is a number", NULL, {0, 13, -1}, 1},
+		{"a vector with an escape", NULL, {0, 14, -1}, 1},
+		{"a chunk that is no object", NULL, {0, 18, -1}, 1},
+		{"a seq wrong before a vector wrong", NULL, {0, 11, 8, -1}, 1},
+		{"a vector wrong before a seq wrong", NULL, {0, 8, 11, -1}, 1},
+		{"\"dim\" without \"embedder\"", ",\"dim\":4", {0, 1, 2, -1}, 1},
+		{"\"dim\" twice, the last not the vectors'", ",\"embedder\":\"e\",\"dim\":4,\"dim\":3", {0, 1, 2, -1}, 1},
+		{"a document field wrong", ",\"embedder\":\"e\",\"dim\":4,\"size\":-1", {0, 1, 2, -1}, 1},
+		{"no chunks", NULL, {-1}, 1},
+		{"no \"dim\"", "", {0, 1, 2, -1}, 0},
+		{"\"dim\" written with an escape", ",\"embedder\":\"e\",\"d\\u0069m\":4", {0, 1, 2, -1}, 0},
+		{"\"dim\" no whole number", ",\"embedder\":\"e\",\"dim\":4.5", {0, 1, 2, -1}, 0},
+		{"\"dim\" a string", ",\"embedder\":\"e\",\"dim\":\"4\"", {0, 1, 2, -1}, 0},
+		{"a surrogate's escape", NULL, {0, 12, -1}, 0},
+	};
+	/* Whole records, chunk_of[0] in place of @V: all declined. */
+	static const struct {
+		const char *what, *fmt;
+	} others[] = {
+		{"another protocol version", "{\"v\":2,\"kind\":\"document\",\"dim\":4,\"chunks\":[@V]}"},
+		{"a delete record", "{\"kind\":\"delete\",\"path\":\"/a\",\"dim\":4,\"chunks\":[]}"},
+		{"text after the record", "{\"kind\":\"document\",\"dim\":4,\"chunks\":[@V]} x"},
+		{"not JSON", "{\"kind\":\"document\",\"dim\":4,\"chunks\":[@V],}"},
+		{"not UTF-8", "{\"kind\":\"document\",\"dim\":4,\"path\":\"\xff\",\"chunks\":[@V]}"},
+		{"chunks no array", "{\"kind\":\"document\",\"dim\":4,\"chunks\":{}}"},
+	};
+	char json[8192], c0[256];
 
-	snprintf(c0, sizeof c0, "{\"seq\":0,\"text\":\"zero\",\"vec\":\"%s\",\"start\":0,\"end\":4}", v0);
-	snprintf(c1, sizeof c1, "{\"seq\":1,\"text\":\"one\",\"heading\":[\"H\"],\"vec\":\"%s\",\"tokens\":2}", v1);
-	snprintf(cz, sizeof cz, "{\"seq\":2,\"vec\":\"%s\",\"text\":\"z\"}", z);
-	snprintf(cnull, sizeof cnull, "{\"seq\":1,\"text\":\"n\",\"vec\":null}");
-	snprintf(cnone, sizeof cnone, "{\"seq\":1,\"text\":\"n\"}");
-	snprintf(cdup, sizeof cdup, "{\"seq\":1,\"vec\":\"AAAA\",\"text\":\"d\",\"vec\":\"%s\"}", v1);
-	snprintf(cdup2, sizeof cdup2, "{\"seq\":1,\"vec\":\"%s\",\"text\":\"d\",\"vec\":\"AAAA\"}", v1);
-	snprintf(c3, sizeof c3, "{\"seq\":1,\"text\":\"3\",\"vec\":\"%s\"}", v3);
-	snprintf(cbad, sizeof cbad, "{\"seq\":1,\"text\":\"b\",\"vec\":\"!!!!!!!!!!!!!!!!!!!!!!!!\"}");
-	/* NaN's float32 bits, 0x7fc00000 little-endian, then three zeros. */
-	snprintf(cnan, sizeof cnan, "{\"seq\":1,\"text\":\"b\",\"vec\":\"AADAfwAAAAAAAAAAAAAAAA==\"}");
-	snprintf(cempty, sizeof cempty, "{\"seq\":1,\"text\":\"b\",\"vec\":\"\"}");
-	snprintf(cseq, sizeof cseq, "{\"seq\":0,\"text\":\"s\",\"vec\":\"%s\"}", v1);
-	snprintf(cesc, sizeof cesc, "{\"seq\":1,\"text\":\"\\ud800\",\"vec\":\"%s\"}", v1);
-	snprintf(cnum, sizeof cnum, "{\"seq\":1,\"text\":\"n\",\"vec\":5}");
-	snprintf(cslash, sizeof cslash, "{\"seq\":1,\"text\":\"n\",\"vec\":\"\\/AAAAAAAAAAAAAAAAAAAAA==\"}");
-	snprintf(cws, sizeof cws, " { \"seq\" : 1 , \"vec\" : \"%s\" , \"text\" : \"w\" } ", v1);
-	snprintf(ckey, sizeof ckey, "{\"seq\":1,\"text\":\"k\",\"v\\u0065c\":\"%s\"}", v1);
-	snprintf(c0b, sizeof c0b, "{\"seq\":0,\"text\":\"\\u00e9t\\u00e9 \\\"q\\\"\",\"vec\":\"%s\"}", v0);
-
-	const char *ok[] = {c0, c1, cz};
-	doc(json, sizeof json, emb, ok, 3);
-	same(json, 1, "three chunks, one vector zero");
-	doc(json, sizeof json, emb, (const char *[]){c0b, cws}, 2);
-	same(json, 1, "escapes in a text, whitespace in a chunk");
-	doc(json, sizeof json, emb, (const char *[]){c0, ckey}, 2);
-	same(json, 1, "a key \"vec\" written with an escape");
-	doc(json, sizeof json, emb, (const char *[]){c0, cdup}, 2);
-	same(json, 1, "\"vec\" twice, the last right");
-	doc(json, sizeof json, emb, (const char *[]){c0, cdup2}, 2);
-	same(json, 1, "\"vec\" twice, the last short");
-	doc(json, sizeof json, emb, (const char *[]){c0, cnull}, 2);
-	same(json, 1, "a vector null");
-	doc(json, sizeof json, emb, (const char *[]){c0, cnone}, 2);
-	same(json, 1, "a vector missing");
-	doc(json, sizeof json, emb, (const char *[]){c0, c3}, 2);
-	same(json, 1, "a vector of 3 dimensions");
-	doc(json, sizeof json, emb, (const char *[]){c0, cbad}, 2);
-	same(json, 1, "a vector that is no base64");
-	doc(json, sizeof json, emb, (const char *[]){c0, cnan}, 2);
-	same(json, 1, "a vector holding NaN");
-	doc(json, sizeof json, emb, (const char *[]){c0, cempty}, 2);
-	same(json, 1, "a vector empty");
-	doc(json, sizeof json, emb, (const char *[]){c0, cseq, cbad}, 3);
-	same(json, 1, "a seq wrong before a vector wrong");
-	doc(json, sizeof json, emb, (const char *[]){c0, cbad, cseq}, 3);
-	same(json, 1, "a vector wrong before a seq wrong");
-	doc(json, sizeof json, ",\"dim\":4", ok, 3);
-	same(json, 1, "\"dim\" without \"embedder\"");
-	doc(json, sizeof json, ",\"embedder\":\"e\",\"dim\":4,\"dim\":3", ok, 3);
-	same(json, 1, "\"dim\" twice, the last not the vectors'");
-	doc(json, sizeof json, ",\"embedder\":\"e\",\"dim\":4,\"size\":-1", ok, 3);
-	same(json, 1, "a document field wrong");
-	doc(json, sizeof json, emb, (const char *[]){NULL}, 0);
-	same(json, 1, "no chunks");
-
-	doc(json, sizeof json, "", ok, 3);
-	same(json, 0, "no \"dim\"");
-	doc(json, sizeof json, ",\"embedder\":\"e\",\"d\\u0069m\":4", ok, 3);
-	same(json, 0, "\"dim\" written with an escape");
-	doc(json, sizeof json, ",\"embedder\":\"e\",\"dim\":4.5", ok, 3);
-	same(json, 0, "\"dim\" no whole number");
-	doc(json, sizeof json, ",\"embedder\":\"e\",\"dim\":\"4\"", ok, 3);
-	same(json, 0, "\"dim\" a string");
-	doc(json, sizeof json, emb, (const char *[]){c0, cnum}, 2);
-	same(json, 1, "a vector that is a number");
-	doc(json, sizeof json, emb, (const char *[]){c0, cslash}, 2);
-	same(json, 1, "a vector with an escape");
-	doc(json, sizeof json, emb, (const char *[]){c0, cesc}, 2);
-	same(json, 0, "a surrogate's escape");
-	doc(json, sizeof json, emb, (const char *[]){c0, "[1]"}, 2);
-	same(json, 1, "a chunk that is no object");
-	snprintf(json, sizeof json, "{\"v\":2,\"kind\":\"document\",\"dim\":4,\"chunks\":[%s]}", c0);
-	same(json, 0, "another protocol version");
-	snprintf(json, sizeof json, "{\"kind\":\"delete\",\"path\":\"/a\",\"dim\":4,\"chunks\":[]}");
-	same(json, 0, "a delete record");
-	snprintf(json, sizeof json, "{\"kind\":\"document\",\"dim\":4,\"chunks\":[%s]} x", c0);
-	same(json, 0, "text after the record");
-	snprintf(json, sizeof json, "{\"kind\":\"document\",\"dim\":4,\"chunks\":[%s],}", c0);
-	same(json, 0, "not JSON");
-	snprintf(json, sizeof json, "{\"kind\":\"document\",\"dim\":4,\"path\":\"\xff\",\"chunks\":[%s]}", c0);
-	same(json, 0, "not UTF-8");
-	snprintf(json, sizeof json, "{\"kind\":\"document\",\"dim\":4,\"chunks\":{}}");
-	same(json, 0, "chunks no array");
-
-	free(v0), free(v1), free(z), free(v3);
+	for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
+		doc(json, sizeof json, docs[i].head != NULL ? docs[i].head : emb, docs[i].chunks);
+		same(json, docs[i].taken, docs[i].what);
+	}
+	char *v0 = vec_text(0, 4);
+	size_t at = 0;
+	put(c0, sizeof c0, &at, chunk_of[0].fmt, v0);
+	free(v0);
+	for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
+		at = 0;
+		put(json, sizeof json, &at, others[i].fmt, c0);
+		same(json, 0, others[i].what);
+	}
 	test_big();
 	return t_done();
 }
