@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <jv.h>
 
@@ -302,6 +304,16 @@ int dp_jscan_equal(dp_jspan a, dp_jspan b)
 dp_jspan dp_jspan_of(const char *lit)
 {
 	return (dp_jspan){lit, strlen(lit)};
+}
+
+void dp_jspan_give_back(dp_jspan t, size_t upto, size_t *done)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t start = ((uintptr_t)t.p + *done + page - 1) & ~(page - 1);
+	uintptr_t end = ((uintptr_t)t.p + upto) & ~(page - 1);
+
+	if (end >= start + (1u << 20) && madvise((void *)start, end - start, MADV_DONTNEED) == 0)
+		*done = end - (uintptr_t)t.p;
 }
 
 /* dp_jscan_parse's one pass: the text, and the buffer a string with

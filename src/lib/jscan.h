@@ -75,6 +75,18 @@ int dp_jscan_equal(dp_jspan a, dp_jspan b);
 /* The span of the NUL-terminated literal JSON text lit. */
 dp_jspan dp_jspan_of(const char *lit);
 
+/* Gives the pages of text t before offset upto back to the system, from
+ * *done on (0 at first; set to what is given back), a MiB or more at a
+ * time (each call is a system call), for a reader that reads t once,
+ * front to back, in memory it owns alone and reads no more behind it (a
+ * received message, a line the source drops after it): what has been
+ * read is not held beside what is made of it.  MADV_DONTNEED on whole
+ * pages inside t only, never the allocator's header before it nor what
+ * follows it: the block stays allocated and is freed as usual; a page
+ * read again would read zeros.  The hub's join (two records merged) and
+ * the store's text pass (store_doc_parse_text) give back this way. */
+void dp_jspan_give_back(dp_jspan t, size_t upto, size_t *done);
+
 /* The JSON value v (a span dp_jscan_next gave: checked, no whitespace)
  * into *out when it is a number: the double jq reads for it.  Returns 0,
  * or -1 when v is no number. */

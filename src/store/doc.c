@@ -1,12 +1,9 @@
 #include "doc.h"
 
 #include <math.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "buf.h"
 #include "docrec.h"
@@ -435,20 +432,6 @@ static void take_vec(store_vecs *vecs, size_t i, dp_jspan v)
 		vecs->bad = i, vecs->bad_err = err;
 }
 
-/* Gives the pages of text before offset upto back to the system, from
- * *done on, a MiB or more at a time (each call a system call): whole pages
- * inside the text only, never the allocator's header before it nor what
- * follows it; the block stays allocated, its source frees it as usual. */
-static void give_back(char *text, size_t upto, size_t *done)
-{
-	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-	uintptr_t start = ((uintptr_t)text + *done + page - 1) & ~(page - 1);
-	uintptr_t end = ((uintptr_t)text + upto) & ~(page - 1);
-
-	if (end >= start + (1u << 20) && madvise((void *)start, end - start, MADV_DONTNEED) == 0)
-		*done = end - (uintptr_t)text;
-}
-
 jv store_doc_parse_text(char *text, size_t len, store_vecs *vecs)
 {
 	dp_jspan chunks, c, none, k, v, last;
@@ -490,7 +473,7 @@ jv store_doc_parse_text(char *text, size_t len, store_vecs *vecs)
 				}
 		if (last.p != NULL)
 			take_vec(vecs, i, last);
-		give_back(text, copied, &done);
+		dp_jspan_give_back((dp_jspan){text, len}, copied, &done);
 		i++;
 	}
 	vecs->nchunks = i;
