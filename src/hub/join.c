@@ -4,8 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "record.h"
 
@@ -20,24 +18,6 @@ struct out {
 	int release;
 	size_t base_done, other_done;
 };
-
-/* Gives the pages of t before offset `upto` back to the system, from
- * *done on: the merge reads both texts once, front to back, in step
- * (chunk i of each), so what it has read is never read again, and the
- * merged record grows as they shrink: the peak is both texts or the
- * merged one, not all three.  MADV_DONTNEED on whole pages inside the
- * message's data (never the allocator's header before it, nor past its
- * end): the block stays allocated and is freed as usual; a page read
- * again would read zeros, and none is. */
-static void release_read(dp_jspan t, size_t upto, size_t *done)
-{
-	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), start = (uintptr_t)t.p + *done,
-		  end = ((uintptr_t)t.p + upto) & ~(page - 1);
-
-	start = (start + page - 1) & ~(page - 1);
-	if (end >= start + (1u << 20) && madvise((void *)start, end - start, MADV_DONTNEED) == 0)
-		*done = end - (uintptr_t)t.p;
-}
 
 static void put(struct out *w, const char *s, size_t n)
 {
@@ -153,8 +133,8 @@ static int merge(struct out *w, dp_jspan base, dp_jspan other, dp_err *err)
 			goto invalid;
 		put(w, "}", 1);
 		if (w->release) {
-			release_read(base, (size_t)(b.p + b.n - base.p), &w->base_done);
-			release_read(other, (size_t)(o.p + o.n - other.p), &w->other_done);
+			dp_jspan_give_back(base, (size_t)(b.p + b.n - base.p), &w->base_done);
+			dp_jspan_give_back(other, (size_t)(o.p + o.n - other.p), &w->other_done);
 		}
 	}
 	put(w, "]}", 2);

@@ -57,7 +57,10 @@ int dp_source_next(dp_source *src, jv *rec, dp_err *err);
  * parsed as usual, or a record (owned) that dp_source_next yields instead,
  * the text never parsed.  Why: the store marks a large record in its crash
  * journal before the parse and refuses, unparsed, one whose parse killed a
- * replica (feed.c).  peek NULL: none (the default). */
+ * replica (feed.c).  peek NULL: none (the default).  The text is the
+ * source's own (its line buffer or received message), read no more once
+ * peek returns a record: such a peek may give its pages back (the store's
+ * store_doc_parse_text, with dp_jspan_give_back). */
 typedef jv (*dp_source_peek_fn)(void *arg, const char *text, size_t len);
 void dp_source_peek(dp_source *src, dp_source_peek_fn peek, void *arg);
 
