@@ -71,22 +71,22 @@ void dp_jq_free(dp_jq **jq)
 	*jq = NULL;
 }
 
-static jv failed(jv results, jv input, const char *why)
+/* Puts the error record of input (consumed) for why; returns put's. */
+static int failed(dp_jq_put_fn put, void *arg, jv input, const char *why)
 {
 	char reason[DP_ERR_MAX];
 
 	snprintf(reason, sizeof reason, "--jq: %s", why);
-	return jv_array_append(results, dp_record_error(input, dp_stage(), reason));
+	return put(arg, dp_record_error(input, dp_stage(), reason));
 }
 
-jv dp_jq_apply(dp_jq *jq, jv rec)
+int dp_jq_each(dp_jq *jq, jv rec, dp_jq_put_fn put, void *arg)
 {
-	jv results = jv_array();
-	int n = 0;
+	int n = 0, rc = 0, more = 0;
 
 	pthread_mutex_lock(&jq->lock);
 	jq_start(jq->state, jv_copy(rec), 0);
-	for (;;) {
+	while (rc >= 0) {
 		jv out = jq_next(jq->state);
 
 		if (!jv_is_valid(out)) {
@@ -94,7 +94,7 @@ jv dp_jq_apply(dp_jq *jq, jv rec)
 				jv msg = jv_invalid_get_msg(out);
 				if (jv_get_kind(msg) != JV_KIND_STRING)
 					msg = jv_dump_string(msg, 0);
-				results = failed(results, jv_copy(rec), jv_string_value(msg));
+				rc = failed(put, arg, jv_copy(rec), jv_string_value(msg));
 				jv_free(msg);
 			} else {
 				jv_free(out);
@@ -103,7 +103,7 @@ jv dp_jq_apply(dp_jq *jq, jv rec)
 		}
 		if (++n > DP_JQ_MAX_OUTPUTS) {
 			jv_free(out);
-			results = failed(results, jv_copy(rec), "too many outputs for one record");
+			rc = failed(put, arg, jv_copy(rec), "too many outputs for one record");
 			break;
 		}
 		if (jv_get_kind(out) != JV_KIND_OBJECT) {
@@ -111,17 +111,16 @@ jv dp_jq_apply(dp_jq *jq, jv rec)
 			snprintf(why, sizeof why, "produced a %s, not a record",
 				 jv_kind_name(jv_get_kind(out)));
 			jv_free(out);
-			results = failed(results, jv_copy(rec), why);
-			continue;
-		}
-		if (dp_record_kind(out) == NULL) {
+			rc = failed(put, arg, jv_copy(rec), why);
+		} else if (dp_record_kind(out) == NULL) {
 			jv_free(out);
-			results = failed(results, jv_copy(rec), "produced an object without \"kind\"");
-			continue;
+			rc = failed(put, arg, jv_copy(rec), "produced an object without \"kind\"");
+		} else {
+			rc = put(arg, out);
 		}
-		results = jv_array_append(results, out);
+		more |= rc > 0;
 	}
-	pthread_mutex_unlock(&jq->lock);
 	jv_free(rec);
-	return results;
+	pthread_mutex_unlock(&jq->lock);
+	return rc < 0 ? rc : more;
 }

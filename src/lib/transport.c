@@ -410,7 +410,7 @@ static int is_own_error(jv rec)
  * cannot be serialized within the maximum becomes an error record naming
  * why, so it still reaches the store's report.  Runs outside the sink's
  * lock: serializing is most of a fast stage's work, and threads do it in
- * parallel.  Returns 0, 1 when rec was replaced so, or -1 with err. */
+ * parallel (with --jq, under the program's lock: dp_jq_each).  Returns 0, 1 when rec was replaced so, or -1 with err. */
 static int serialize(dp_sink *sink, jv rec, dp_json_buf *b, dp_err *err)
 {
 	dp_err why;
@@ -467,24 +467,31 @@ static int serialize_and_write(dp_sink *sink, jv rec, dp_json_buf *b, dp_err *er
 	return replaced < 0 || dp_sink_put_text(sink, b, err) < 0 ? -1 : replaced;
 }
 
+struct jq_put {
+	dp_sink *sink;
+	dp_json_buf *b;
+	dp_err *err;
+};
+
+/* dp_jq_each's put: under the program's lock (see dp_jq_each). */
+static int put_jq_output(void *arg, jv out)
+{
+	struct jq_put *p = arg;
+
+	return serialize_and_write(p->sink, out, p->b, p->err);
+}
+
 int dp_sink_put(dp_sink *sink, jv rec, dp_err *err)
 {
 	dp_json_buf b = {0};
-	int rc = 0, replaced = 0;
+	int rc;
 
-	if (sink->jq == NULL) {
+	if (sink->jq == NULL)
 		rc = serialize_and_write(sink, rec, &b, err);
-		replaced = rc > 0;
-	} else {
-		jv outs = dp_jq_apply(sink->jq, rec);
-		for (int i = 0, n = jv_array_length(jv_copy(outs)); i < n && rc >= 0; i++) {
-			rc = serialize_and_write(sink, jv_array_get(jv_copy(outs), i), &b, err);
-			replaced |= rc > 0;
-		}
-		jv_free(outs);
-	}
+	else
+		rc = dp_jq_each(sink->jq, rec, put_jq_output, &(struct jq_put){sink, &b, err});
 	dp_json_buf_free(&b);
-	return rc < 0 ? -1 : replaced;
+	return rc < 0 ? -1 : rc;
 }
 
 int dp_sink_takes_text(const dp_sink *sink) { return sink->jq == NULL; }
