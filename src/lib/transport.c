@@ -410,7 +410,8 @@ static int is_own_error(jv rec)
  * cannot be serialized within the maximum becomes an error record naming
  * why, so it still reaches the store's report.  Runs outside the sink's
  * lock: serializing is most of a fast stage's work, and threads do it in
- * parallel (with --jq, under the program's lock: dp_jq_each).  Returns 0, 1 when rec was replaced so, or -1 with err. */
+ * parallel (with --jq, under the program's lock: dp_jq_each).  Returns 0,
+ * 1 when rec was replaced so, or -1 with err. */
 static int serialize(dp_sink *sink, jv rec, dp_json_buf *b, dp_err *err)
 {
 	dp_err why;
@@ -473,7 +474,9 @@ struct jq_put {
 	dp_err *err;
 };
 
-/* dp_jq_each's put: under the program's lock (see dp_jq_each). */
+/* dp_jq_each's put, under the program's lock (see dp_jq_each): a write
+ * that waits on a slow receiver holds the other threads at that lock, as
+ * it would at the sink's. */
 static int put_jq_output(void *arg, jv out)
 {
 	struct jq_put *p = arg;
