@@ -1,4 +1,5 @@
 #!/bin/bash
+# lane: beside (tests/run: it waits more than it computes: jvrace's pauses)
 # --jq in a stage of several threads: every thread's records go through the
 # one compiled program, and its outputs share values with it (`.tag = "x"`
 # puts the program's own string "x" into every output) and with the input,
