@@ -306,6 +306,11 @@ dp_jspan dp_jspan_of(const char *lit)
 	return (dp_jspan){lit, strlen(lit)};
 }
 
+int dp_jscan_blank(const char *s, size_t n, size_t at)
+{
+	return skip_ws(s, n, at) == n;
+}
+
 void dp_jspan_give_back(dp_jspan t, size_t upto, size_t *done)
 {
 	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);

@@ -75,6 +75,10 @@ int dp_jscan_equal(dp_jspan a, dp_jspan b);
 /* The span of the NUL-terminated literal JSON text lit. */
 dp_jspan dp_jspan_of(const char *lit);
 
+/* 1 when s[at..n) is JSON whitespace only (after a value: nothing more
+ * follows it), else 0. */
+int dp_jscan_blank(const char *s, size_t n, size_t at);
+
 /* Gives the pages of text t before offset upto back to the system, from
  * *done on (0 at first; set to what is given back), a MiB or more at a
  * time (each call is a system call), for a reader that reads t once,

@@ -34,8 +34,7 @@ static jv checked(jv rec, dp_err *err)
 	return rec;
 }
 
-/* The checks of a text before it is parsed: 0, or -1 with err. */
-static int text_ok(const char *text, size_t len, dp_err *err)
+int dp_record_text_ok(const char *text, size_t len, dp_err *err)
 {
 	/* A raw NUL is never valid JSON, and jq 1.6 leaks memory on its error
 	 * path for such input (found by tests/fuzz/fuzz_record.c). */
@@ -59,7 +58,7 @@ static int text_ok(const char *text, size_t len, dp_err *err)
 
 jv dp_record_parse(const char *text, size_t len, dp_err *err)
 {
-	if (text_ok(text, len, err) < 0)
+	if (dp_record_text_ok(text, len, err) < 0)
 		return jv_invalid();
 	jv rec = dp_jscan_parse(text, len);
 
@@ -78,7 +77,7 @@ jv dp_record_head(const char *text, size_t len, dp_err *err)
 	dp_jscan it;
 	size_t end = 0;
 
-	if (text_ok(text, len, err) < 0)
+	if (dp_record_text_ok(text, len, err) < 0)
 		return jv_invalid();
 	if (dp_jscan_value(text, len, &end) < 0 || dp_jscan_open(&it, rec) < 0 || it.close != '}') {
 		/* The scan keeps to RFC 8259; jq reads a little more (a number
@@ -87,11 +86,10 @@ jv dp_record_head(const char *text, size_t len, dp_err *err)
 		jv whole = dp_record_parse(text, len, err);
 		return jv_is_valid(whole) ? jv_object_delete(whole, jv_string("chunks")) : whole;
 	}
-	for (; end < len; end++)
-		if (text[end] != ' ' && text[end] != '\t' && text[end] != '\r' && text[end] != '\n') {
-			dp_err_set(err, "malformed JSON: text after the record");
-			return jv_invalid();
-		}
+	if (!dp_jscan_blank(text, len, end)) {
+		dp_err_set(err, "malformed JSON: text after the record");
+		return jv_invalid();
+	}
 	/* The other members' text, copied: at most the record's size. */
 	dp_buf head;
 	dp_buf_init(&head, len);

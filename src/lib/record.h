@@ -30,6 +30,10 @@
  * err set when the text is not a JSON object of a version we read. */
 jv dp_record_parse(const char *text, size_t len, dp_err *err);
 
+/* dp_record_parse's checks of a text before its parse (no raw NUL, valid
+ * UTF-8, at most INT_MAX bytes): 0, or -1 with err (its error). */
+int dp_record_text_ok(const char *text, size_t len, dp_err *err);
+
 /* Checks the text as dp_record_parse does (the whole of it, chunks
  * included, for its syntax: jscan.h) but parses only its top level
  * without `chunks`: the record's head, for a process that routes a

@@ -11,7 +11,6 @@
 #include "jscan.h"
 #include "record.h"
 #include "stats.h"
-#include "text.h"
 #include "vec.h"
 
 /* A field that must be present: dp_record_get_* returned got (0: absent). */
@@ -347,7 +346,7 @@ static int has_surrogate_escape(const char *text, size_t len)
 
 /* The text pass's checks, nothing written: the text is a document record
  * whose parse cannot fail, dp_record_parse's checks met (RFC 8259 JSON as
- * the scan reads it, UTF-8 without NUL, no surrogate's escape, version
+ * the scan reads it, dp_record_text_ok's, no surrogate's escape, version
  * and kind), with "dim" a whole number in range and "chunks" an array.
  * Sets *chunks and *dim.  0, or -1: not such a record. */
 static int text_pass_takes(const char *text, size_t len, dp_jspan *chunks, int *dim)
@@ -355,6 +354,7 @@ static int text_pass_takes(const char *text, size_t len, dp_jspan *chunks, int *
 	static const char *const keys[] = {"\"kind\"", "\"dim\"", "\"chunks\"", "\"v\""};
 	dp_jspan vals[4] = {{NULL, 0}}, k, v;
 	dp_jscan it;
+	dp_err err;
 	double d, version;
 	int rc;
 
@@ -369,18 +369,15 @@ static int text_pass_takes(const char *text, size_t len, dp_jspan *chunks, int *
 		for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
 			if (dp_jscan_key_eq(k, dp_jspan_of(keys[i])))
 				vals[i] = v;
-	if (rc < 0)
+	if (rc < 0 || !dp_jscan_blank(text, len, it.at + 1))
 		return -1;
-	for (size_t end = it.at + 1; end < len; end++)
-		if (text[end] != ' ' && text[end] != '\t' && text[end] != '\r' && text[end] != '\n')
-			return -1;
 	if (vals[0].p == NULL || vals[0].p[0] != '"' ||
 	    !dp_jscan_key_eq(vals[0], dp_jspan_of("\"" DP_KIND_DOCUMENT "\"")) ||
 	    vals[1].p == NULL || dp_jscan_number(vals[1], &d) < 0 ||
 	    !(d == floor(d) && d >= 1 && d <= DP_EMBED_DIM_MAX) ||
 	    (vals[3].p != NULL && (dp_jscan_number(vals[3], &version) < 0 || version != DP_PROTOCOL_VERSION)) ||
-	    vals[2].p == NULL || vals[2].p[0] != '[' || memchr(text, '\0', len) != NULL ||
-	    dp_utf8_invalid_at(text, len) < len || has_surrogate_escape(text, len))
+	    vals[2].p == NULL || vals[2].p[0] != '[' || dp_record_text_ok(text, len, &err) < 0 ||
+	    has_surrogate_escape(text, len))
 		return -1;
 	*chunks = vals[2];
 	*dim = (int)d;
