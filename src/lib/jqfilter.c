@@ -71,13 +71,16 @@ void dp_jq_free(dp_jq **jq)
 	*jq = NULL;
 }
 
-/* Puts the error record of input (consumed) for why; returns put's. */
+/* Puts the error record of input (consumed) for why.  Returns put's
+ * negative return, else 1: the record failed, which the stage's exit
+ * status must say as it does for its other error records. */
 static int failed(dp_jq_put_fn put, void *arg, jv input, const char *why)
 {
 	char reason[DP_ERR_MAX];
 
 	snprintf(reason, sizeof reason, "--jq: %s", why);
-	return put(arg, dp_record_error(input, dp_stage(), reason));
+	int rc = put(arg, dp_record_error(input, dp_stage(), reason));
+	return rc < 0 ? rc : 1;
 }
 
 int dp_jq_each(dp_jq *jq, jv rec, dp_jq_put_fn put, void *arg)
@@ -122,5 +125,5 @@ int dp_jq_each(dp_jq *jq, jv rec, dp_jq_put_fn put, void *arg)
 	}
 	jv_free(rec);
 	pthread_mutex_unlock(&jq->lock);
-	return rc < 0 ? rc : more;
+	return rc < 0 ? rc : more | (rc > 0);
 }

@@ -26,7 +26,8 @@ typedef int (*dp_jq_put_fn)(void *arg, jv out);
  * record (dp_record_error) for the input record in that place: a broken
  * filter never loses a document silently and never crashes.  Returns the
  * first negative return of put (the outputs after it are dropped), else
- * 1 when a put returned more than 0, else 0.
+ * 1 when an error record took an output's place or a put returned more
+ * than 0 (the record failed: dp_stage_io counts it), else 0.
  *
  * All of it -- the puts, and freeing rec -- runs under the dp_jq's lock,
  * so put must use its record there (serialize it, write it) and keep no

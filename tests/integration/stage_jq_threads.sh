@@ -45,8 +45,14 @@ is "$(jq -r .tag tag.ndjson | sort | uniq -c | awk '{print $1, $2}')" "200 JQC-c
 # begin with "JQC-").  Before session 54: 8-17 meetings a run, and now and
 # then a use after free (the path freed while an output still held it).
 chunked_doc JQC-/d/doc%d.md 3 8 >docs.ndjson
-is "$(JVRACE_US=30 jq_race docpipe-summarize 'range(1100) as $i | {kind, path}' many.ndjson --backend local -j 8)" 0:0:1 \
+is "$(JVRACE_US=30 jq_race docpipe-summarize 'range(1100) as $i | {kind, path}' many.ndjson --backend local -j 8)" 1:0:1 \
 	"outputs sharing the input, the program's state left holding it: no two threads change a value's count at once"
 is "$(jq -s -c '[group_by(.kind)[] | [.[0].kind, length]]' many.ndjson)" '[["document",8192],["error",8]]' \
 	"each input's first 1,024 outputs are written, then its error record"
+# An error record made by the program is a failed record: exit 1, as for
+# the stage's other error records (session 54 left it 0).
+docpipe-summarize --backend local --jq 'if .path == "JQC-/d/doc3.md" then error("no") else . end' \
+	<docs.ndjson >err.ndjson 2>/dev/null
+is "$?:$(jq -r 'select(.kind == "error") | .error' err.ndjson)" "1:--jq: no" \
+	"a runtime error in the program: its record's error record, exit status 1"
 done_testing

@@ -48,12 +48,15 @@ static int collect(void *arg, jv out)
 	return 0;
 }
 
+/* dp_jq_each's return for the last apply. */
+static int applied;
+
 /* The records jq emits for rec (consumed), as an array (owned). */
 static jv apply(dp_jq *jq, jv rec)
 {
 	jv outs = jv_array();
 
-	dp_jq_each(jq, rec, collect, &outs);
+	applied = dp_jq_each(jq, rec, collect, &outs);
 	return outs;
 }
 
@@ -69,9 +72,11 @@ static void test_jq(void)
 	T_EQ_INT(jv_number_value(jv_getpath(jv_copy(out), JV_ARRAY(jv_number(0), jv_string("meta"),
 								  jv_string("x")))),
 		 1, "field added");
+	T_EQ_INT(applied, 0, "an output written: the record did not fail");
 	jv_free(out);
 	out = apply(jq, rec_of("{\"kind\":\"file\",\"path\":\"/drop\"}"));
 	T_EQ_INT(jv_array_length(out), 0, "select drops a record");
+	T_EQ_INT(applied, 0, "a record dropped did not fail");
 	dp_jq_free(&jq);
 
 	jq = dp_jq_new("error(\"boom\")", &err);
@@ -80,6 +85,7 @@ static void test_jq(void)
 	T_EQ_STR(dp_record_kind(e), "error", "runtime error becomes an error record");
 	T_OK(strstr(dp_record_str(e, "error"), "boom") != NULL, "error names the jq message");
 	T_EQ_STR(dp_record_str(e, "path"), "/a", "error record keeps the path");
+	T_EQ_INT(applied, 1, "a runtime error: the record failed (the stage's exit status says so)");
 	jv_free(e);
 	dp_jq_free(&jq);
 
@@ -87,6 +93,7 @@ static void test_jq(void)
 	out = apply(jq, rec_of("{\"kind\":\"file\",\"path\":\"/a\"}"));
 	e = jv_array_get(out, 0);
 	T_EQ_STR(dp_record_kind(e), "error", "non-object output becomes an error record");
+	T_EQ_INT(applied, 1, "a non-object output: the record failed");
 	jv_free(e);
 	dp_jq_free(&jq);
 
