@@ -1111,6 +1111,24 @@ int main(int argc, char **argv)
 		printf("%.0f ms, %.1f in flight over the second half\n", x.ms, x.late_flight);
 		return 0;
 	}
+	if (argc == 3 && strcmp(argv[1], "--trace-storm") == 0) {
+		/* The limiter's decisions in issue 8's storm (30% 429 + 5%
+		 * 5xx), one seed of the sweep's: SEED; 0 lists the seeds
+		 * over 3x clean of the sweep's 1,000. */
+		double clean_ms = run_job(&clean, &stage_job, 1).ms;
+		uint64_t seed = strtoull(argv[2], NULL, 10);
+		if (seed == 0) {
+			for (seed = 1; seed <= SWEEP_STORM_SEEDS; seed++) {
+				double x = run_job(&storm, &stage_job, seed).ms / clean_ms;
+				if (x > 3)
+					printf("%llu %.2f\n", (unsigned long long)seed, x);
+			}
+			return 0;
+		}
+		tracing = 1;
+		printf("%.2f x clean\n", run_job(&storm, &stage_job, seed).ms / clean_ms);
+		return 0;
+	}
 	if (argc == 5 && strcmp(argv[1], "--trace-wall") == 0) {
 		/* The same, for one seed of sweep_walls_in_weather: RATE WEATHER SEED. */
 		tracing = 1;
