@@ -208,6 +208,7 @@ struct job_result {
 	double ok_ms;    /* the successes' mean time, sending to answer */
 	double late_flight; /* requests at the server, on average, over the run's second
 			     * half (api_storm's measure, from fakeapi's log) */
+	double start_weather; /* the weather when slow start first ended (-1: it did not) */
 };
 
 /* --trace, --trace-wall: run_job prints the limiter's decisions (tracing: 1). */
@@ -291,7 +292,7 @@ static struct job_result run_job(const struct server *s, const struct job *j, ui
 	double ready[SIM_MAX_FLIGHT], slot_free[256] = {0}, next_send = 0, last_sent = -1, iv_was = 0;
 	double cap = fmax(1, s->wall_rps * (s->burst_s > 0 ? s->burst_s : 1));
 	struct bucket bucket = {.tokens = cap, .cap = cap};
-	struct job_result r = {0};
+	struct job_result r = {.start_weather = -1};
 	int n = 0, busy[SIM_MAX_FLIGHT] = {0};
 	long ok = 0;
 	dp_limiter l;
@@ -313,6 +314,8 @@ static struct job_result run_job(const struct server *s, const struct job *j, ui
 			}
 			dp_limiter_done(&l, fl[i].seq, fl[i].o, fl[i].answer_ms - fl[i].sent_ms, 100, now);
 			trace_done(&l, now, fl[i].o);
+			if (r.start_weather < 0 && !l.slow_start)
+				r.start_weather = l.weather;
 			r.answers++;
 			int w = who[i];
 			busy[w] = 0;
@@ -408,7 +411,7 @@ static void job_tests(void)
 	const struct server wall_storm = {.slots = 64, .service_ms = 20, .wall_rps = 50, .rate_429 = 0.3};
 	const struct job job = stage_job;
 	struct job_result c = run_job(&clean, &job, 1), w, ws;
-	double ratios[STORM_SEEDS];
+	double ratios[STORM_SEEDS], taken[STORM_SEEDS];
 	int over3 = 0;
 
 	printf("# job of %ld requests, 16 slots, clean: %.0f ms, level %d at most\n", job.requests,
@@ -416,11 +419,22 @@ static void job_tests(void)
 	for (uint64_t seed = 1; seed <= STORM_SEEDS; seed++) {
 		struct job_result s = run_job(&storm, &job, seed);
 		ratios[seed - 1] = s.ms / c.ms;
+		taken[seed - 1] = s.start_weather;
 		over3 += s.ms > 3 * c.ms;
 	}
 	qsort(ratios, STORM_SEEDS, sizeof ratios[0], cmp_double);
+	qsort(taken, STORM_SEEDS, sizeof taken[0], cmp_double);
 	printf("# storm / clean per seed: best %.2f, median %.2f, worst %.2f; %d of %d over 3x\n",
 	       ratios[0], ratios[STORM_SEEDS / 2], ratios[STORM_SEEDS - 1], over3, STORM_SEEDS);
+	/* Slow start ends when its last answers are lossier than those
+	 * before; those alone gave a tenth of the seeds under 0.29 for the
+	 * storm's 0.35 (session 54), and a weather taken low makes its next
+	 * losses a wall's.  Counted, the share errs high (median 0.43): a
+	 * wall behind weather meets a few more 429s. */
+	printf("# the weather taken as slow start ends (0.35 at random): median %.3f, tenth %.3f\n",
+	       taken[STORM_SEEDS / 2], taken[STORM_SEEDS / 10]);
+	T_OK(taken[STORM_SEEDS / 10] >= 0.31 && taken[STORM_SEEDS / 2] <= 0.5,
+	     "the storm's weather taken as slow start ends: a tenth of the seeds at most a little low");
 	T_OK(ratios[STORM_SEEDS / 2] <= 2, "a job in a random storm, app-limited at first: median within 2x clean");
 	T_OK(over3 <= STORM_SEEDS / 50, "and at most one seed in 50 over 3x");
 	T_OK(ratios[STORM_SEEDS - 1] <= 8, "and none over 8x (a false wall revoked; before: 258x)");
