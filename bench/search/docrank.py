@@ -37,7 +37,11 @@ from collections import defaultdict
 import eval as ev
 
 POOL = 50
-MODES = ("hybrid", "text", "vector")
+# The pools saved: docpipe-query's options by name.  hybrid-f0: hybrid
+# without the file ranking (--file-weight 0, the default before session
+# 54): the file-level variants re-rank it, as the C does.
+MODES = {"hybrid": ["--mode", "hybrid"], "text": ["--mode", "text"], "vector": ["--mode", "vector"],
+         "hybrid-f0": ["--mode", "hybrid", "--file-weight", "0"]}
 
 
 def psql(sql):
@@ -63,9 +67,9 @@ def dump(out, corpus, qfiles):
                 continue
             row = {"set": qset, "question": q["question"], "expect": q["expect"],
                    "terms": lexemes(q["question"])}
-            for m in MODES:
+            for m, opts in MODES.items():
                 row[m] = [[h["path"], h["seq"], h["score"]]
-                          for h in ev.query(q["question"], ["--mode", m], POOL)]
+                          for h in ev.query(q["question"], opts, POOL)]
             rows.append(row)
     chunks = {}
     for path, seq, heading, length, lex, w in psql(
