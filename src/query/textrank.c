@@ -34,15 +34,17 @@
  *   summed in one expression: a correlated aggregate over the terms per
  *   candidate cost about twice as much (docs/PERFORMANCE.md).
  * $1 the question's terms (text[]: query_text_terms), $2 document ids or
- * NULL, $3 limit. */
+ * NULL, $3 limit.  After the hits, one row of the term statistics
+ * (bm25_tail). */
 #define CAND_POSTINGS "5000"
 #define CAND_MAX "10000"
 #define SAMPLE_ROWS "2500"
 /* The statement with every slot: head and tail ~2.5 KB, 32 x ~190 bytes. */
 #define BM25_SQL_MAX 16384
 /* The question's terms with their df and idf (terms), the corpus's chunk
- * count and mean chunk length (corpus): the CTEs that the chunk ranking
- * and the document ranking share. */
+ * count and mean chunk length (corpus): the chunk ranking's CTEs, which
+ * its statement returns in its last row (STATS_ROW) for the document
+ * ranking; stats_sql's when the text side ranks by ts_rank_cd. */
 #define TERM_STATS_SQL \
 	"WITH q AS (SELECT u.lexeme, " QUERY_LEXEME_TSQUERY("u.lexeme") " AS tq" \
 	"  FROM unnest($1::text[]) u(lexeme))," \
@@ -317,9 +319,9 @@ int query_doc_scores(PGconn *db, const char *terms, query_term_stats *stats, con
 		if (res == NULL)
 			return -1;
 		/* One row: the terms are never none here. */
-		int rc = PQntuples(res) == 1 ? take_stats(res, 0, 0, stats, err) : -1;
-		if (PQntuples(res) != 1)
-			dp_err_set(err, "the term statistics came back as %d rows", PQntuples(res));
+		int rows = PQntuples(res), rc = rows == 1 ? take_stats(res, 0, 0, stats, err) : -1;
+		if (rows != 1)
+			dp_err_set(err, "the term statistics came back as %d rows", rows);
 		PQclear(res);
 		if (rc < 0)
 			return -1;

@@ -57,9 +57,9 @@ int query_text_terms(PGconn *db, const query_corpus *c, const char *question, ch
 /* The question's term statistics over the whole corpus, as the BM25
  * chunk ranking computes them (each term's idf from its chunk count, the
  * chunk count, the mean chunk length), kept as the server's text for the
- * document ranking's parameters: computed once a question (a third of
- * the document ranking's statement, docs/PERFORMANCE.md).  All NULL:
- * not computed yet. */
+ * document ranking's parameters: computed once a question (a quarter
+ * of the document ranking's server time when it computed them again,
+ * docs/PERFORMANCE.md).  All NULL: not computed yet. */
 typedef struct query_term_stats {
 	char *lexemes; /* text[]: the question's terms */
 	char *idfs;    /* float8[]: their idf, in lexemes' order */
