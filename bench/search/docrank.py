@@ -16,6 +16,9 @@ not chunks").
       'A|B' only the variants whose label holds A or B; MISSES=1 lists the
       misses).  LSA variants need numpy (/usr/bin/python3 with Debian's
       python3-numpy).
+  docrank.py misses DUMP.json...
+      the held-out questions hybrid misses: the right file's rank in each
+      pool and by the file BM25, and the question's terms it lacks.
 
 The signals: file BM25 (a file's chunks as one text: occurrences in its
 chunks, heading 3, summary 2; length its chunk bytes; idf over files or, as
@@ -37,7 +40,11 @@ from collections import defaultdict
 import eval as ev
 
 POOL = 50
-MODES = ("hybrid", "text", "vector")
+# The pools saved: docpipe-query's options by name.  hybrid-f0: hybrid
+# without the file ranking (--file-weight 0, the default before session
+# 54): the file-level variants re-rank it, as the C does.
+MODES = {"hybrid": ["--mode", "hybrid"], "text": ["--mode", "text"], "vector": ["--mode", "vector"],
+         "hybrid-f0": ["--mode", "hybrid", "--file-weight", "0"]}
 
 
 def psql(sql):
@@ -63,9 +70,9 @@ def dump(out, corpus, qfiles):
                 continue
             row = {"set": qset, "question": q["question"], "expect": q["expect"],
                    "terms": lexemes(q["question"])}
-            for m in MODES:
+            for m, opts in MODES.items():
                 row[m] = [[h["path"], h["seq"], h["score"]]
-                          for h in ev.query(q["question"], ["--mode", m], POOL)]
+                          for h in ev.query(q["question"], opts, POOL)]
             rows.append(row)
     chunks = {}
     for path, seq, heading, length, lex, w in psql(
@@ -84,6 +91,8 @@ class Index:
     """BM25 over chunks and over files (a file: all its chunks' terms)."""
 
     def __init__(self, chunks, wa=3.0, wb=2.0):
+        self.chunks = chunks
+        self.tables = {}
         self.files = defaultdict(lambda: defaultdict(float))
         self.flen = defaultdict(int)
         self.heads = defaultdict(lambda: defaultdict(float))  # a file's heading terms
@@ -111,11 +120,35 @@ class Index:
     def idf(self, df, n):
         return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
-    def file_bm25(self, terms, k1=1.2, b=0.75, idf_from="file", extra=(), we=0.0):
+    def table(self, wa=3.0, wb=2.0, headmax=False):
+        """A file's occurrences of each term with heading weight wa and
+        summary (B: in the first chunk, the document's description and
+        path words) weight wb; headmax: a heading term counted once a file
+        (its most in one chunk), not once a chunk (every chunk of a page
+        repeats its title)."""
+        key = (wa, wb, headmax)
+        if key == (3.0, 2.0, False):
+            return self.files
+        if key not in self.tables:
+            files = defaultdict(lambda: defaultdict(float))
+            heads = defaultdict(lambda: defaultdict(int))
+            for c in self.chunks:
+                for lex, (a, b, d) in c["tf"].items():
+                    files[c["path"]][lex] += wb * b + d + (0 if headmax else wa * a)
+                    if headmax:
+                        heads[c["path"]][lex] = max(heads[c["path"]][lex], a)
+            for f, h in heads.items():
+                for lex, a in h.items():
+                    files[f][lex] += wa * a
+            self.tables[key] = files
+        return self.tables[key]
+
+    def file_bm25(self, terms, k1=1.2, b=0.75, idf_from="file", extra=(), we=0.0, wa=3.0, wb=2.0,
+                  headmax=False):
         n = len(self.files)
         s = {}
         weighted = [(t, 1.0) for t in terms] + [(t, we) for t in extra]
-        for f, tf in self.files.items():
+        for f, tf in self.table(wa, wb, headmax).items():
             k = k1 * (1 - b + b * self.flen[f] / self.avgflen)
             v = 0.0
             for t, wt in weighted:
@@ -224,7 +257,11 @@ def zs(d):
 
 def rank_files(row, idx, v):
     """The files of a variant, best first (v: dict of the variant's knobs)."""
-    mode = v.get("mode", "hybrid")
+    # The file-level variants re-rank hybrid without the file ranking
+    # (hybrid-f0) where the dump has it (since session 55; before, the
+    # hybrid pool was that).
+    mode = v.get("mode", "hybrid" if v.get("kind", "base") == "base" or "hybrid-f0" not in row
+                  else "hybrid-f0")
     hits = row[mode]
     base = file_order(hits)
     kind = v.get("kind", "base")
@@ -238,8 +275,9 @@ def rank_files(row, idx, v):
         sig = v["sig"]
         if sig == "file":
             extra = idx.expand(terms, v["pmi"]) if v.get("pmi") else ()
-            fs = idx.file_bm25(terms, b=v.get("b", 0.75), idf_from=v.get("idf", "file"),
-                               extra=extra, we=v.get("we", 0.0))
+            fs = idx.file_bm25(terms, k1=v.get("k1", 1.2), b=v.get("b", 0.75), idf_from=v.get("idf", "file"),
+                               extra=extra, we=v.get("we", 0.0), wa=v.get("wa", 3.0), wb=v.get("wb", 2.0),
+                               headmax=v.get("headmax", False))
         elif sig == "lsa":
             idx.lsa(v.get("dim", 100))
             fs = idx.lsa_score(terms)
@@ -260,10 +298,17 @@ def rank_files(row, idx, v):
             k = v.get("k", 10)
             fr = {p: i for i, p in enumerate(sorted(fs, key=lambda p: -fs[p]))}
             score = {}
+            # wv, wt: the vector and the text side's own file orders as
+            # further terms (session 55)
+            sides = [({q: i for i, q in enumerate(file_order(row[m]))}, v[kw])
+                     for m, kw in (("vector", "wv"), ("text", "wt")) if v.get(kw)]
             for p in pool:
                 s = 1.0 / (k + base[p][0] + 1) if p in base else 0.0
                 if p in fr:
                     s += w / (k + fr[p] + 1)
+                for ranks, ws in sides:
+                    if p in ranks:
+                        s += ws / (k + ranks[p] + 1)
                 score[p] = s
         else:
             bz = zs({p: base[p][1] for p in base})
@@ -302,6 +347,18 @@ def rank_files(row, idx, v):
             out.append(b)
             done.add(b[0])
         return [h[0] for h in out + rest[j:]]
+    if kind == "sides":
+        # the vector side's files, the text side's files and the file
+        # BM25, each by RRF (no fused chunk list)
+        fs = idx.file_bm25(terms, idf_from=v.get("idf", "chunk"))
+        k = v.get("k", 10)
+        score = defaultdict(float)
+        for sig, w in ((list(file_order(row["vector"])), v.get("wv", 1.0)),
+                       (list(file_order(row["text"])), v.get("wt", 1.0)),
+                       (sorted(fs, key=lambda p: -fs[p])[:50], v.get("w", 1.0))):
+            for i, p in enumerate(sig):
+                score[p] += w / (k + i + 1)
+        return sorted(score, key=lambda p: -score[p])
     if kind == "fileonly":
         fs = idx.file_bm25(terms)
         return sorted(fs, key=lambda p: -fs[p])
@@ -322,6 +379,7 @@ def rank_files(row, idx, v):
 
 
 VARIANTS = [("hybrid (docpipe-query)", {"kind": "base"}),
+            ("hybrid --file-weight 0 (docpipe-query)", {"kind": "base", "mode": "hybrid-f0"}),
             ("text (docpipe-query)", {"kind": "base", "mode": "text"}),
             ("vector (docpipe-query)", {"kind": "base", "mode": "vector"}),
             ("hybrid, one chunk a file", {"kind": "doc1"})]
@@ -367,6 +425,31 @@ for _w in (0.25, 0.5):
                      {"kind": "z", "sig": "file", "w": _w, "idf": "chunk"}))
     VARIANTS.append(("text + file, zscore w%g" % _w, {"kind": "z", "sig": "file", "w": _w, "mode": "text"}))
 
+# Session 55 (helper h55b): the C's file ranking (chunk idf, margin 3) and
+# its document-level fields: the first chunk's weight B (the description
+# and the path's words, no summaries in the benchmark) weighted 1-6, a
+# heading term counted once a file, BM25's k1 and b; the sides' files
+# fused with the file BM25 directly.
+_C = {"kind": "margin", "w": 1.0, "margin": 3, "idf": "chunk"}
+VARIANTS.append(("S55 C: hybrid + file chunk-idf, rrf k10 w1, margin 3", _C))
+for _wb in (1.0, 3.0, 4.0, 6.0):
+    VARIANTS.append(("S55 C, description and path (B) weight %g" % _wb, dict(_C, wb=_wb)))
+for _wa in (1.0, 3.0, 6.0):
+    VARIANTS.append(("S55 C, heading once a file, weight %g" % _wa, dict(_C, wa=_wa, headmax=True)))
+VARIANTS.append(("S55 C, heading weight 1", dict(_C, wa=1.0)))
+for _k1 in (0.8, 2.0):
+    VARIANTS.append(("S55 C, k1 %g" % _k1, dict(_C, k1=_k1)))
+for _b in (0.3, 0.5, 0.9):
+    VARIANTS.append(("S55 C, b %g" % _b, dict(_C, b=_b)))
+for _w in (1.5, 2.0):
+    VARIANTS.append(("S55 C, file weight %g" % _w, dict(_C, w=_w)))
+for _ws in (0.25, 0.5, 1.0):
+    VARIANTS.append(("S55 C + the vector side's files w%g" % _ws, dict(_C, wv=_ws)))
+    VARIANTS.append(("S55 C + the text side's files w%g" % _ws, dict(_C, wt=_ws)))
+for _wv, _wt, _w in ((1, 1, 1), (1, 1, 2), (0.5, 1, 1), (1, 0.5, 1), (1, 1, 0.5)):
+    VARIANTS.append(("S55 sides: vector w%g + text w%g + file w%g, rrf k10" % (_wv, _wt, _w),
+                     {"kind": "sides", "wv": _wv, "wt": _wt, "w": _w}))
+
 
 def evaluate(dumps, only=None, misses=False):
     data = [json.load(open(d)) for d in dumps]
@@ -401,9 +484,40 @@ def evaluate(dumps, only=None, misses=False):
         sys.stdout.flush()
 
 
+def misses(dumps):
+    """Every held-out question docpipe-query's hybrid misses: the right
+    file's rank (1-based; - when not in the pool of 50 chunks) in each
+    saved pool's files and by the file BM25 (chunk idf), and the
+    question's terms the right file lacks (of how many)."""
+    print("| corpus | question | hybrid | --file-weight 0 | text | vector | file BM25 | terms lacking |")
+    print("|---|---|---|---|---|---|---|---|")
+    for d in dumps:
+        data = json.load(open(d))
+        idx = Index(data["chunks"])
+        for r in data["rows"]:
+            if not r["set"].startswith("heldout"):
+                continue
+
+            def rank(files):
+                return next((str(i + 1) for i, p in enumerate(files) if any(e in p for e in r["expect"])), "-")
+            if rank(rank_files(r, idx, {"kind": "base"})[:5]) != "-":
+                continue
+            fs = idx.file_bm25(r["terms"], idf_from="chunk")
+            right = [p for p in idx.files if any(e in p for e in r["expect"])]
+            has = set().union(*(set(idx.files[p]) for p in right)) if right else set()
+            lack = sorted(set(t for t in r["terms"] if t not in has))
+            print("| %s | %s | %s | %s | %s | %s | %s | %s of %d |" % (
+                data["corpus"], r["question"], rank(list(file_order(r["hybrid"]))),
+                rank(list(file_order(r.get("hybrid-f0", r["hybrid"])))), rank(list(file_order(r["text"]))),
+                rank(list(file_order(r["vector"]))), rank(sorted(fs, key=lambda p: -fs[p])),
+                " ".join(lack) or "none", len(set(r["terms"]))))
+
+
 if __name__ == "__main__":
     only = os.environ.get("ONLY")
     if sys.argv[1] == "dump":
         dump(sys.argv[2], sys.argv[3], sys.argv[4:])
+    elif sys.argv[1] == "misses":
+        misses(sys.argv[2:])
     else:
         evaluate(sys.argv[2:], only.split("|") if only else None, bool(os.environ.get("MISSES")))

@@ -12,7 +12,13 @@ Recall@10 counts a result as right when its score reaches the exact 10th
 score (corpora with copies of a chunk have ties).
 
 QUESTIONS.jsonl: objects with a "question" (the real-docs questions and the
-chunking-eval questions both work)."""
+chunking-eval questions both work).
+
+BASE_BIN=DIR: an A/B against the programs in DIR (another build): each
+question is timed with both, alternately (the order swapped every other
+question, so that load drifting over the run weighs on both alike); the
+table then has a row per build and the per-question difference
+(DOCPIPE_BIN's minus BASE_BIN's).  REPS=N: best of N runs (default 3)."""
 import base64
 import json
 import os
@@ -28,7 +34,10 @@ def run(args, inp=None):
     return subprocess.run(args, input=inp, capture_output=True, text=True, check=True).stdout
 
 
-def best_time(args, n=3):
+REPS = int(os.environ.get("REPS", "3"))
+
+
+def best_time(args, n=REPS):
     best = None
     for _ in range(n):
         t = time.perf_counter()
@@ -64,13 +73,30 @@ def main():
     q = os.path.join(BIN, "docpipe-query")
     modes = os.environ.get("MODES", "vector text hybrid").split()
     opts = os.environ.get("QUERY_OPTS", "").split()
+    base = os.environ.get("BASE_BIN")
     if modes:
         print("| mode | questions | median s | p90 s | max s |")
         print("|---|---|---|---|---|")
-    for mode in modes:
-        ts = sorted(best_time([q, "--mode", mode, "-k", "10", *opts, x]) for x in questions)
-        print("| %s | %d | %.3f | %.3f | %.3f |" % (mode, len(ts), statistics.median(ts),
+
+    def row(label, ts):
+        ts = sorted(ts)
+        print("| %s | %d | %.3f | %.3f | %.3f |" % (label, len(ts), statistics.median(ts),
                                                   ts[int(0.9 * (len(ts) - 1))], ts[-1]))
+    for mode in modes:
+        args = ["--mode", mode, "-k", "10", *opts]
+        if not base:
+            row(mode, [best_time([q, *args, x]) for x in questions])
+            sys.stdout.flush()
+            continue
+        qb = os.path.join(base, "docpipe-query")
+        this, other = [], []
+        for i, x in enumerate(questions):
+            pair = [(this, q), (other, qb)]
+            for out, prog in (pair if i % 2 == 0 else pair[::-1]):
+                out.append(best_time([prog, *args, x]))
+        row(mode + " (BASE_BIN)", other)
+        row(mode + " (DOCPIPE_BIN)", this)
+        row(mode + " (difference)", [a - b for a, b in zip(this, other)])
         sys.stdout.flush()
     if not efs:
         return

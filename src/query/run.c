@@ -104,8 +104,8 @@ static const char *why_none(const query_opts *o, int filtered, const query_ids *
 /* File ranking (fuse.h): the documents of the fused list's first pool
  * chunks scored as wholes, the list ordered again.  Returns 0, or -1 with
  * err. */
-static int file_rank(PGconn *db, const char *terms, query_fused *fused, size_t n, size_t pool,
-		     const query_fusion *f, dp_err *err)
+static int file_rank(PGconn *db, const char *terms, query_term_stats *stats, query_fused *fused,
+		     size_t n, size_t pool, const query_fusion *f, dp_err *err)
 {
 	size_t m = n < pool ? n : pool;
 	int64_t *docs = malloc(m * sizeof *docs);
@@ -117,7 +117,7 @@ static int file_rank(PGconn *db, const char *terms, query_fused *fused, size_t n
 		goto done;
 	}
 	size_t nd = query_fused_docs(fused, m, docs);
-	if (query_doc_scores(db, terms, docs, nd, scores, err) < 0)
+	if (query_doc_scores(db, terms, stats, docs, nd, scores, err) < 0)
 		goto done;
 	if (query_fuse_files(fused, n, docs, scores, nd, f) < 0) {
 		dp_err_set(err, "out of memory");
@@ -140,6 +140,7 @@ jv query_run(PGconn *db, const query_corpus *c, const query_opts *o, const char 
 	size_t nv = 0, nt = 0;
 	query_ids ids = {0};
 	query_fused *fused = NULL;
+	query_term_stats stats = {0};
 	float *q2 = NULL;
 	const float *q = o->q;
 	const char *terms = o->text_terms > 0 ? o->terms : NULL;
@@ -153,7 +154,7 @@ jv query_run(PGconn *db, const query_corpus *c, const query_opts *o, const char 
 	if (terms != NULL &&
 	    query_text_search(db, terms, o->text_terms, o->text_rank,
 			      rerank && pool < QUERY_RERANK_POOL ? QUERY_RERANK_POOL : pool,
-			      filtered ? &ids : NULL, &t, &nt, err) < 0)
+			      filtered ? &ids : NULL, &t, &nt, &stats, err) < 0)
 		goto done;
 	if (q != NULL && o->prf > 0 && query_prf_applies(t, nt, o->prf_lead)) {
 		int fb;
@@ -177,7 +178,7 @@ jv query_run(PGconn *db, const query_corpus *c, const query_opts *o, const char 
 	}
 	size_t n = query_fuse(v, nv, t, nt, pool, &o->fusion, fused);
 	if (o->mode == QUERY_HYBRID && o->fusion.file_weight > 0 && terms != NULL && n > 0 &&
-	    file_rank(db, terms, fused, n, pool, &o->fusion, err) < 0)
+	    file_rank(db, terms, &stats, fused, n, pool, &o->fusion, err) < 0)
 		goto done;
 	out = query_results(db, fused, n < o->k ? n : o->k, o->mode, c->text_config, terms, err);
 	*why = n == 0 ? why_none(o, filtered, &ids) : NULL;
@@ -186,6 +187,7 @@ done:
 	free(t);
 	free(fused);
 	free(q2);
+	query_term_stats_free(&stats);
 	query_ids_free(&ids);
 	return out;
 }

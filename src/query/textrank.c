@@ -34,15 +34,17 @@
  *   summed in one expression: a correlated aggregate over the terms per
  *   candidate cost about twice as much (docs/PERFORMANCE.md).
  * $1 the question's terms (text[]: query_text_terms), $2 document ids or
- * NULL, $3 limit. */
+ * NULL, $3 limit.  After the hits, one row of the term statistics
+ * (bm25_tail). */
 #define CAND_POSTINGS "5000"
 #define CAND_MAX "10000"
 #define SAMPLE_ROWS "2500"
 /* The statement with every slot: head and tail ~2.5 KB, 32 x ~190 bytes. */
 #define BM25_SQL_MAX 16384
 /* The question's terms with their df and idf (terms), the corpus's chunk
- * count and mean chunk length (corpus): the CTEs that the chunk ranking
- * and the document ranking share. */
+ * count and mean chunk length (corpus): the chunk ranking's CTEs, which
+ * its statement returns in its last row (STATS_ROW) for the document
+ * ranking; stats_sql's when the text side ranks by ts_rank_cd. */
 #define TERM_STATS_SQL \
 	"WITH q AS (SELECT u.lexeme, " QUERY_LEXEME_TSQUERY("u.lexeme") " AS tq" \
 	"  FROM unnest($1::text[]) u(lexeme))," \
@@ -61,6 +63,11 @@
 	"  FROM q CROSS JOIN corpus CROSS JOIN LATERAL (SELECT coalesce(" \
 	"   (SELECT mce.freq * corpus.n FROM mce WHERE mce.lexeme = q.lexeme)," \
 	"   (SELECT count(*) FROM docpipe.chunks c WHERE c.tsv @@ q.tq))::float8 AS df) d)"
+/* The row of query_term_stats, from TERM_STATS_SQL's CTEs: the terms and
+ * their idf in the same order, the chunk count, the mean chunk length. */
+#define STATS_ROW \
+	" array_agg(t.lexeme ORDER BY t.df, t.lexeme), array_agg(t.idf ORDER BY t.df, t.lexeme)," \
+	" corpus.n, corpus.avgdl FROM terms t CROSS JOIN corpus GROUP BY corpus.n, corpus.avgdl"
 static const char bm25_head[] = TERM_STATS_SQL ","
 	" tv AS MATERIALIZED (SELECT array_agg(tq ORDER BY df, lexeme) AS tqs,"
 	"  array_agg(idf ORDER BY df, lexeme) AS idfs FROM terms),"
@@ -75,12 +82,18 @@ static const char bm25_tf[] = ", 4.93480220055 * ts_rank('{0.333333333,0.3333333
 static const char bm25_from[] =
 	" FROM docpipe.chunks c CROSS JOIN tv CROSS JOIN corpus"
 	"  WHERE c.tsv @@ (SELECT string_agg(pick.tq::text, ' | ')::tsquery FROM pick)"
-	"  AND ($2::bigint[] IS NULL OR c.document_id = ANY($2::bigint[])) LIMIT " CAND_MAX ")"
-	" SELECT cand.document_id, cand.seq, 0";
+	"  AND ($2::bigint[] IS NULL OR c.document_id = ANY($2::bigint[])) LIMIT " CAND_MAX "),"
+	" hits AS (SELECT cand.document_id, cand.seq, 0";
 /* Slot %d's BM25 term (a zero tf adds 0). */
 static const char bm25_term[] = " + coalesce(tv.idfs[%d] * cand.f%d * 2.2 / (cand.f%d + cand.k), 0)";
+/* The hits, then one row of the term statistics (document_id NULL) for
+ * query_doc_scores: the file ranking does not compute them again. */
 static const char bm25_tail[] = " AS s FROM cand CROSS JOIN tv"
-				" ORDER BY s DESC, cand.document_id, cand.seq LIMIT $3::int";
+				" ORDER BY s DESC, cand.document_id, cand.seq LIMIT $3::int)"
+				" SELECT * FROM (SELECT hits.*, NULL::text[] AS lexs, NULL::float8[] AS idfs,"
+				"  NULL::float8 AS n, NULL::float8 AS avgdl FROM hits"
+				"  UNION ALL SELECT NULL, NULL, NULL," STATS_ROW ") r"
+				" ORDER BY r.document_id IS NULL, r.s DESC, r.document_id, r.seq";
 
 /* The BM25 statement for a question of terms search terms (> 0) into b.
  * Returns 0, or -1 when b overflows. */
@@ -112,8 +125,13 @@ static int bm25_sql(dp_buf *b, int terms)
  * as good on the benchmark).  Every term of the question scores.  A
  * document's chunks are read through the primary key (document_id, seq),
  * and only those holding a term are unnested.
- * $1 the question's terms (text[]), $2 the document ids. */
-static const char doc_sql[] = TERM_STATS_SQL ","
+ * $1 the question's terms (text[]), $2 the document ids, $3 the terms'
+ * idf (float8[], $1's order), $4 the corpus's chunk count, $5 its mean
+ * chunk length: query_term_stats, as the chunk ranking computed them. */
+static const char doc_sql[] =
+	"WITH terms AS (SELECT u.lexeme, u.idf, " QUERY_LEXEME_TSQUERY("u.lexeme") " AS tq"
+	"  FROM unnest($1::text[], $3::float8[]) u(lexeme, idf)),"
+	" corpus AS (SELECT $4::float8 AS n, $5::float8 AS avgdl),"
 	" docs AS (SELECT greatest(coalesce(nullif(greatest(reltuples, 0), 0),"
 	"  (SELECT count(*) FROM docpipe.documents)), 1)::float8 AS n FROM pg_class"
 	"  WHERE oid = 'docpipe.documents'::regclass),"
@@ -130,6 +148,9 @@ static const char doc_sql[] = TERM_STATS_SQL ","
 	"  / (corpus.avgdl * greatest(corpus.n / docs.n, 1))))), 0)"
 	" FROM len CROSS JOIN corpus CROSS JOIN docs LEFT JOIN tf ON tf.document_id = len.document_id"
 	" GROUP BY len.document_id";
+
+/* query_term_stats alone, for a text side that does not compute them. */
+static const char stats_sql[] = TERM_STATS_SQL " SELECT" STATS_ROW;
 
 /* ts_rank_cd (cover density; default weights A 1, B 0.4, D 0.1), divided
  * by 1 + log(length) (normalization 1). */
@@ -218,8 +239,32 @@ int query_text_terms(PGconn *db, const query_corpus *c, const char *question, ch
 	return n;
 }
 
+void query_term_stats_free(query_term_stats *s)
+{
+	free(s->lexemes);
+	free(s->idfs);
+	free(s->n);
+	free(s->avgdl);
+	*s = (query_term_stats){0};
+}
+
+/* Copies the term statistics in columns col .. col + 3 of row r of res
+ * (STATS_ROW's) into *s (all NULL before).  0, or -1 with err. */
+static int take_stats(const PGresult *res, int r, int col, query_term_stats *s, dp_err *err)
+{
+	char **to[] = {&s->lexemes, &s->idfs, &s->n, &s->avgdl};
+
+	for (int i = 0; i < 4; i++)
+		if ((*to[i] = strdup(PQgetvalue(res, r, col + i))) == NULL) {
+			query_term_stats_free(s);
+			dp_err_set(err, "out of memory");
+			return -1;
+		}
+	return 0;
+}
+
 int query_text_search(PGconn *db, const char *terms, int nterms, enum query_text_rank rank, size_t n, const query_ids *ids, query_hit **out,
-		      size_t *nout, dp_err *err)
+		      size_t *nout, query_term_stats *stats, dp_err *err)
 {
 	char limit[24], *idl = NULL;
 	dp_buf sql;
@@ -242,6 +287,9 @@ int query_text_search(PGconn *db, const char *terms, int nterms, enum query_text
 	if (res == NULL)
 		return -1;
 	size_t rows = (size_t)PQntuples(res);
+	/* BM25's last row: the term statistics (bm25_tail). */
+	int with_stats = rows > 0 && PQgetisnull(res, (int)rows - 1, 0);
+	rows -= (size_t)with_stats;
 	*out = malloc((rows > 0 ? rows : 1) * sizeof **out);
 	if (*out == NULL) {
 		PQclear(res);
@@ -253,21 +301,39 @@ int query_text_search(PGconn *db, const char *terms, int nterms, enum query_text
 					.seq = atoi(PQgetvalue(res, (int)i, 1)),
 					.score = strtod(PQgetvalue(res, (int)i, 2), NULL)};
 	*nout = rows;
+	int rc = with_stats && stats != NULL ? take_stats(res, (int)rows, 3, stats, err) : 0;
 	PQclear(res);
-	return 0;
+	if (rc < 0) {
+		free(*out);
+		*out = NULL;
+	}
+	return rc;
 }
 
-int query_doc_scores(PGconn *db, const char *terms, const int64_t *docs, size_t n, double *scores,
-		     dp_err *err)
+int query_doc_scores(PGconn *db, const char *terms, query_term_stats *stats, const int64_t *docs,
+		     size_t n, double *scores, dp_err *err)
 {
+	if (stats->lexemes == NULL) {
+		const char *sp[] = {terms};
+		PGresult *res = dp_db_query_set(db, stats_sql, 1, sp, err);
+		if (res == NULL)
+			return -1;
+		/* One row: the terms are never none here. */
+		int rows = PQntuples(res), rc = rows == 1 ? take_stats(res, 0, 0, stats, err) : -1;
+		if (rows != 1)
+			dp_err_set(err, "the term statistics came back as %d rows", rows);
+		PQclear(res);
+		if (rc < 0)
+			return -1;
+	}
 	char *idl = query_int_array(docs, n);
 
 	if (idl == NULL) {
 		dp_err_set(err, "out of memory");
 		return -1;
 	}
-	const char *params[] = {terms, idl};
-	PGresult *res = dp_db_query_set(db, doc_sql, 2, params, err);
+	const char *params[] = {stats->lexemes, idl, stats->idfs, stats->n, stats->avgdl};
+	PGresult *res = dp_db_query_set(db, doc_sql, 5, params, err);
 	free(idl);
 	if (res == NULL)
 		return -1;

@@ -54,18 +54,38 @@ int query_text_terms(PGconn *db, const query_corpus *c, const char *question, ch
  * candidates but add nothing to the score. */
 #define QUERY_TERM_SLOTS 32
 
+/* The question's term statistics over the whole corpus, as the BM25
+ * chunk ranking computes them (each term's idf from its chunk count, the
+ * chunk count, the mean chunk length), kept as the server's text for the
+ * document ranking's parameters: computed once a question (a quarter
+ * of the document ranking's server time when it computed them again,
+ * docs/PERFORMANCE.md).  All NULL: not computed yet. */
+typedef struct query_term_stats {
+	char *lexemes; /* text[]: the question's terms */
+	char *idfs;    /* float8[]: their idf, in lexemes' order */
+	char *n;       /* the corpus's chunk count */
+	char *avgdl;   /* its mean chunk length in bytes */
+} query_term_stats;
+
+/* Frees s's strings and sets them NULL. */
+void query_term_stats_free(query_term_stats *s);
+
 /* The n best chunks for the question's terms (query_text_terms' literal
  * and count, > 0), restricted to the documents of ids (NULL: all).  On
  * success *out (malloc'd, best first, caller frees; possibly empty) and
- * *nout; -1 with err. */
+ * *nout, and with rank QUERY_RANK_BM25 the term statistics into *stats
+ * (NULL: not wanted; else all NULL before; the caller frees them with
+ * query_term_stats_free, also after an error); -1 with err. */
 int query_text_search(PGconn *db, const char *terms, int nterms, enum query_text_rank rank, size_t n, const query_ids *ids, query_hit **out,
-		      size_t *nout, dp_err *err);
+		      size_t *nout, query_term_stats *stats, dp_err *err);
 
 /* The document-level BM25 of each of the n documents docs for the
  * question's terms (query_text_terms' literal, at least one): a
- * document's chunks taken as one text (fuse.h's file ranking).  Into
- * scores[i] (0: none of the terms); returns 0, or -1 with err. */
-int query_doc_scores(PGconn *db, const char *terms, const int64_t *docs, size_t n, double *scores,
-		     dp_err *err);
+ * document's chunks taken as one text (fuse.h's file ranking), with the
+ * term statistics in *stats (computed here first when query_text_search
+ * did not: its rank was not BM25).  Into scores[i] (0: none of the
+ * terms); returns 0, or -1 with err. */
+int query_doc_scores(PGconn *db, const char *terms, query_term_stats *stats, const int64_t *docs,
+		     size_t n, double *scores, dp_err *err);
 
 #endif

@@ -1,0 +1,59 @@
+#!/usr/bin/env python3
+"""Server time of docpipe-query's statements (hybrid, -k 10), an A/B of two
+builds: each statement's parse, bind and execute durations from the
+server's log (log_min_duration_statement 0 for the query's session, so
+the server must be one whose log file this can read, e.g.
+bench/search/corpus100k.sh's DIR/pg/log), summed per run, and apart the
+text side's statement and the document scores' (the file ranking); best
+of REPS (default 5) per question and build, the builds alternated per
+question.  Less disturbed by load than latency.py's whole command (no
+process start, no connection), still inflated by it.
+
+  servertime.py LOG QUESTIONS.jsonl BIN_A BIN_B      (DATABASE_URL)
+"""
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+
+log, qf, bins = sys.argv[1], sys.argv[2], sys.argv[3:5]
+reps = int(os.environ.get("REPS", "5"))
+qs = [json.loads(l)["question"] for l in open(qf)]
+env = dict(os.environ, PGOPTIONS="-c log_min_duration_statement=0")
+dur = re.compile(r"duration: ([0-9.]+) ms\s+(?:parse|bind|execute) [^:]*: (.*)")
+def one(b, q):
+    at = os.path.getsize(log)
+    subprocess.run([os.path.join(b, "docpipe-query"), "--mode", "hybrid", "-k", "10", "--", q],
+                   env=env, capture_output=True, check=True)
+    with open(log, errors="replace") as f:
+        f.seek(at)
+        tot = doc = text = 0.0
+        for l in f:
+            m = dur.search(l)
+            if not m:
+                continue
+            d, sql = float(m.group(1)), m.group(2)
+            tot += d
+            if "GROUP BY len.document_id" in sql:
+                doc += d
+            elif "ts_rank(" in sql:
+                text += d
+        return tot, text, doc
+res = {b: [] for b in bins}
+for i, q in enumerate(qs):
+    order = bins if i % 2 == 0 else bins[::-1]
+    for b in order:
+        runs = [one(b, q) for _ in range(reps)]
+        res[b].append(min(runs))
+def stat(xs):
+    xs = sorted(xs)
+    return "%.1f / %.1f / %.1f" % (statistics.median(xs), xs[int(0.9 * (len(xs) - 1))], xs[-1])
+print("| build | all statements ms (median / p90 / max) | text side | document scores |")
+print("|---|---|---|---|")
+for b in bins:
+    r = res[b]
+    print("| %s | %s | %s | %s |" % (b, stat([x[0] for x in r]), stat([x[1] for x in r]), stat([x[2] for x in r])))
+d = [a[0] - b[0] for a, b in zip(res[bins[1]], res[bins[0]])]
+print("| difference (second minus first), all statements | %s | | |" % stat(d))
