@@ -50,16 +50,19 @@ struct output {
 	long last_flush_us;
 	dp_err err;
 	int failed;
+	int replaced; /* records the sink wrote as error records (--jq, --max-record) */
 };
 
 static int put(void *ctx, jv rec)
 {
 	struct output *o = ctx;
+	int rc = dp_sink_put(o->sink, rec, &o->err);
 
-	if (dp_sink_put(o->sink, rec, &o->err) < 0) {
+	if (rc < 0) {
 		o->failed = 1;
 		return -1;
 	}
+	o->replaced |= rc > 0;
 	long now = dp_clock_us();
 	if (now - o->last_flush_us >= FLUSH_EVERY_US) {
 		o->last_flush_us = now;
@@ -157,7 +160,7 @@ static int walk_roots(char **roots, int nroots, const discover_opts *opts, int w
 	if (out->failed) {
 		dp_diag("%s", out->err.msg);
 		rc = DP_EXIT_SYSTEM;
-	} else if (stats.errors > 0) {
+	} else if (stats.errors > 0 || out->replaced) {
 		rc = DP_EXIT_FAILED;
 	}
 	/* A root not walked at all leaves its whole tree unseen. */

@@ -186,4 +186,11 @@ for f in README.MD Scan0001.PDF Index.Htm notes.md code.C; do echo x >"$C/$f"; d
 is "$(docpipe-discover "$C" | jq -r .path | sed "s|^$C/||" | tr '\n' ',')" "Index.Htm,README.MD,Scan0001.PDF,notes.md," \
 	"default globs: extensions in any case"
 is "$(docpipe-discover --glob '*.md' "$C" | jq -r .path | sed "s|^$C/||" | tr '\n' ',')" "notes.md," "--glob '*.md': as written"
+
+# A record --jq turned into an error record failed: exit 1, the end record
+# says so, the other files are written (session 54 left the status 0).
+docpipe-discover --end-record --jq 'if .kind == "file" and (.path | endswith("notes.md")) then error("no") else . end' \
+	"$C" >"$T_DIR/jq.out" 2>/dev/null
+is "$?/$(jq -r 'select(.kind == "error") | .error' "$T_DIR/jq.out")/$(jq -r 'select(.kind == "end") | .status' "$T_DIR/jq.out")/$(grep -c '"kind":"file"' "$T_DIR/jq.out")" \
+	"1/--jq: no/1/3" "--jq's error record: exit 1, the end record's status 1, the other 3 files written"
 done_testing
