@@ -457,13 +457,18 @@ jv store_doc_parse_text(char *text, size_t len, store_vecs *vecs)
 	while (!(nomem = vecs_room(vecs, i, len, &cap) < 0) && dp_jscan_next(&it, &none, &c) == 1) {
 		vecs->has[i] = 0;
 		last = (dp_jspan){NULL, 0};
-		/* Every "vec" member is null in the record (the last is chunk
-		 * i's vector); a chunk that is no object is copied as it is
+		/* Every "vec" member's value longer than null is null in the
+		 * record, a shorter one (a number such as 5, "", []) kept, so
+		 * that rest is never longer than the text (the last "vec" is
+		 * chunk i's vector, read from the text; store_item_init drops
+		 * the record's); a chunk that is no object is copied as it is
 		 * (store_item_init refuses it). */
 		if (dp_jscan_open(&cit, c) == 0 && cit.close == '}')
 			while (dp_jscan_next(&cit, &k, &v) == 1)
 				if (dp_jscan_key_eq(k, dp_jspan_of("\"vec\""))) {
 					last = v;
+					if (v.n <= 4)
+						continue;
 					dp_buf_append(&rest, text + copied, (size_t)(v.p - (text + copied)));
 					dp_buf_append(&rest, "null", 4);
 					copied = (size_t)(v.p + v.n - text);

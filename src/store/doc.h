@@ -102,9 +102,11 @@ void store_vecs_clear(store_vecs *vecs);
  * chunks' vectors: each chunk's last "vec" value is decoded from the text
  * into vecs (emptied first; a string with escapes, or a value of another
  * kind, as jq's parse of it reads it), and every "vec" is null in the
- * record.  Why: the vectors as jv strings took more memory than the text
- * (a record of 4,302 chunks at 1,536 dimensions: 41.6 MB of text, 35 MB of
- * strings, 26 MB of floats; the store's peak was 97 MB).  The text is
+ * record (kept when shorter than null: the text without the vectors is
+ * never longer than the text).  Why: the vectors as jv strings took more
+ * memory than the text (a record of 4,302 chunks at 1,536 dimensions:
+ * 41.6 MB of text, 35 MB of strings, 26 MB of floats; the store's peak was
+ * 97 MB).  The text is
  * memory its source drops after this (dp_source_peek's text): its pages
  * are given back to the system as the pass reads them (MADV_DONTNEED;
  * then zeros), so the peak is the text, or the floats and the rest of the

@@ -16,7 +16,7 @@
 set -eu
 cd "$(dirname "$0")/../.."
 target=chunk
-case ${1:-} in chunk | record | html | zip | http | lexer | ipynb | join | answer) target=$1; shift ;; esac
+case ${1:-} in chunk | record | html | zip | http | lexer | ipynb | join | answer | store) target=$1; shift ;; esac
 secs=${1:-60}
 out=build/fuzz
 corpus=$out/corpus-$target
@@ -136,6 +136,17 @@ join)
 		printf '{"v":1,"kind":"document","s\\u0065q":1,"chunks":[{"seq":0,"t\\u00e9":1}]}\n{"v":1,"kind":"document","seq":2,"chunks":[{"seq":0,"t\303\251":2}]}' >"$corpus/seed-escapes"
 	fi
 	;;
+store)
+	# doc.c alone of the store (no database); the library's stats reach
+	# ZeroMQ.
+	cc_lib
+	cc_fuzz -o "$out/fuzz_store" tests/fuzz/fuzz_store.c src/store/doc.c "$out/libdocpipe-fuzz.a" -lzmq
+	# The minimized corpus kept in the repository (run-fuzz.sh store N,
+	# then -merge=1 into it): the records of tests/unit/test_store_text.c,
+	# odd vectors, keys, nesting and truncations, and what the campaigns
+	# added.
+	[ -n "$(ls -A "$corpus")" ] || cp tests/fuzz/corpus-store/* "$corpus/"
+	;;
 answer)
 	cc_lib
 	cc_fuzz -o "$out/fuzz_answer" tests/fuzz/fuzz_answer.c "$out/libdocpipe-fuzz.a"
@@ -178,5 +189,8 @@ case $target in record | join | answer) leaks=0 && export ASAN_OPTIONS=detect_le
 [ "$target" = record ] && export ASAN_OPTIONS=$ASAN_OPTIONS:quarantine_size_mb=16
 maxlen=16384
 [ "$target" = zip ] && maxlen=65536 # the seed containers are 10-13 KB
+if [ "$secs" = replay ]; then
+	exec "$out/fuzz_$target" -detect_leaks=$leaks -runs=0 -timeout=10 -artifact_prefix="$out/" tests/fuzz/corpus-$target
+fi
 exec "$out/fuzz_$target" -detect_leaks=$leaks -max_total_time="$secs" -max_len=$maxlen -timeout=10 \
 	-artifact_prefix="$out/" "$corpus"
