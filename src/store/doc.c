@@ -479,6 +479,12 @@ jv store_doc_parse_text(char *text, size_t len, store_vecs *vecs)
 		i++;
 	}
 	vecs->nchunks = i;
+	/* The floats were sized for as many chunks as the text could hold
+	 * (vecs_room): what the chunks do not take goes back (a chunk's text
+	 * of 1.6 KB beside its vector: a fifth more than the item holds). */
+	float *fit = i > 0 && i < cap ? realloc(vecs->v, i * (size_t)dim * sizeof *fit) : NULL;
+	if (fit != NULL)
+		vecs->v = fit;
 	if (vecs->bad == SIZE_MAX)
 		vecs->bad = i;
 	dp_buf_append(&rest, text + copied, len - copied);
@@ -591,6 +597,12 @@ void store_item_refuse(store_item *item, const char *reason)
 	doc_clear(&item->doc);
 	item->kind = STORE_ITEM_FAILED;
 	store_item_fail(item, reason);
+	/* Its rows and receipt are made of the record's other fields: the
+	 * chunks (texts, and the whole parse's vectors past the chunk
+	 * refused) would be held for nothing, and uncounted
+	 * (store_item_held_bytes). */
+	if (jv_get_kind(item->rec) == JV_KIND_OBJECT)
+		item->rec = jv_object_delete(item->rec, jv_string("chunks"));
 }
 
 void store_item_supersede(store_item *item)
@@ -624,9 +636,7 @@ size_t store_item_held_bytes(const store_item *item)
 		return 0;
 	for (size_t i = 0; i < d->nchunks; i++)
 		bytes += d->chunks[i].text_len + d->chunks[i].summary_len;
-	size_t vec = (size_t)d->dim * sizeof(float) + dp_vec_encoded_len((size_t)d->dim);
-
-	return bytes + d->nchunks * (DP_CHUNK_HELD_BYTES + vec);
+	return bytes + d->nchunks * (DP_CHUNK_HELD_BYTES + (size_t)d->dim * sizeof(float));
 }
 
 jv store_item_receipt(const store_item *item)

@@ -130,8 +130,9 @@ void store_item_clear(store_item *item);
 /* Marks item failed by this stage with reason. */
 void store_item_fail(store_item *item, const char *reason);
 /* Makes item a STORE_ITEM_FAILED one with reason, its document (if any)
- * dropped: never written, its receipt and outcome a failure of this stage
- * (a document invalid here, or one the crash journal lists). */
+ * dropped, and its record's chunks: never written, its receipt and
+ * outcome a failure of this stage (a document invalid here, or one the
+ * crash journal lists). */
 void store_item_refuse(store_item *item, const char *reason);
 /* Marks a document or delete superseded by a newer version of its path
  * (write.c): "skipped", with why; nothing of it was written. */
@@ -141,8 +142,11 @@ void store_item_reset(store_item *item);
 
 /* The bytes item holds while queued (feed.h, STORE_QUEUE_BYTES): its
  * chunks' texts and summaries, DP_CHUNK_HELD_BYTES a chunk, and each
- * vector twice, decoded (4 bytes a number) and as the record's base64
- * text (dp_vec_encoded_len).  Stable while queued: the same on the way in and out. */
+ * vector decoded (4 bytes a number; the record's base64 text of it is
+ * gone once the item is made, on either parse: parse_document).  0 for an
+ * item that is no document: a failed one holds its record's head only
+ * (store_item_refuse).  Stable while queued: the same on the way in and
+ * out. */
 size_t store_item_held_bytes(const store_item *item);
 
 /* The receipt answering item (run and seq copied from its record), or
