@@ -636,7 +636,7 @@ size_t store_item_held_bytes(const store_item *item)
 		return 0;
 	for (size_t i = 0; i < d->nchunks; i++)
 		bytes += d->chunks[i].text_len + d->chunks[i].summary_len;
-	return bytes + d->nchunks * (DP_CHUNK_HELD_BYTES + (size_t)d->dim * sizeof(float));
+	return bytes + d->nchunks * (STORE_CHUNK_HELD_BYTES + (size_t)d->dim * sizeof(float));
 }
 
 jv store_item_receipt(const store_item *item)

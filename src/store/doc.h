@@ -140,8 +140,17 @@ void store_item_supersede(store_item *item);
 /* Forgets any outcome (before a retry). */
 void store_item_reset(store_item *item);
 
+/* What a queued document's chunk holds besides its texts and vector: its
+ * jq object in the record (seq, heading, tokens, the byte and line ranges;
+ * its "vec" deleted, the object's slots not given back) and the item's
+ * store_chunk.  Measured (mallinfo2) on embed's record of a 5 MB document
+ * (4,302 chunks of 1.2 KB, two titles a heading): 1.5 KB a chunk; the 1 KB
+ * of DP_CHUNK_HELD_BYTES counted that record 6% under what it held.
+ * tests/unit/test_store_held.c checks the count against such chunks. */
+#define STORE_CHUNK_HELD_BYTES 2048
+
 /* The bytes item holds while queued (feed.h, STORE_QUEUE_BYTES): its
- * chunks' texts and summaries, DP_CHUNK_HELD_BYTES a chunk, and each
+ * chunks' texts and summaries, STORE_CHUNK_HELD_BYTES a chunk, and each
  * vector decoded (4 bytes a number; the record's base64 text of it is
  * gone once the item is made, on either parse: parse_document).  0 for an
  * item that is no document: a failed one holds its record's head only

@@ -28,22 +28,32 @@ static size_t in_use(void)
 	return m.uordblks + m.hblkhd;
 }
 
-/* A document record of CHUNKS chunks of ~1.6 KB of text and a vector of
- * DIM dimensions each (first_seq: chunk 0's seq, -1 to be refused). */
+/* A document record of CHUNKS chunks as embed writes them (a 5 MB
+ * Markdown file's: 1.2 KB of text, a heading of two titles, tokens, byte
+ * and line ranges) with a vector of DIM dimensions each (first_seq: chunk
+ * 0's seq, -1 to be refused). */
 static char *record(int first_seq)
 {
 	jv chunks = jv_array();
 	float v[DIM];
-	char text[1700];
+	char text[1200], title[72];
 
 	for (int c = 0; c < CHUNKS; c++) {
 		for (int k = 0; k < DIM; k++)
 			v[k] = (float)((c * 31 + k) % 97 - 48) / 64.0f;
 		for (size_t at = 0; at + 8 < sizeof text;)
 			at += (size_t)snprintf(text + at, sizeof text - at, "w%d.%zu ", c, at);
+		memset(title, 't', sizeof title - 1);
+		title[sizeof title - 1] = '\0';
 		jv chunk = jv_object_set(jv_object(), jv_string("seq"), jv_number(c > 0 ? c : first_seq));
 		chunk = jv_object_set(chunk, jv_string("text"), jv_string(text));
-		chunk = jv_object_set(chunk, jv_string("heading"), jv_array_append(jv_array(), jv_string("H")));
+		chunk = jv_object_set(chunk, jv_string("heading"),
+				      jv_array_append(jv_array_append(jv_array(), jv_string(title)), jv_string(title)));
+		chunk = jv_object_set(chunk, jv_string("tokens"), jv_number(300));
+		chunk = jv_object_set(chunk, jv_string("start"), jv_number(c * 1200));
+		chunk = jv_object_set(chunk, jv_string("end"), jv_number(c * 1200 + 1199));
+		chunk = jv_object_set(chunk, jv_string("line_start"), jv_number(c * 30 + 1));
+		chunk = jv_object_set(chunk, jv_string("line_end"), jv_number(c * 30 + 29));
 		chunks = jv_array_append(chunks, jv_object_set(chunk, jv_string("vec"), dp_vec_encode(v, DIM)));
 	}
 	jv r = jv_object_set(jv_object(), jv_string("v"), jv_number(1));
