@@ -517,6 +517,16 @@ static void upstream_outcome(store_item *item, jv rec, const char *status, const
 	snprintf(item->reason, sizeof item->reason, "%s", why != NULL ? why : why_default);
 }
 
+/* A failed item's record without its chunks: its rows and receipt are
+ * made of the record's other fields, and the chunks (texts, and the whole
+ * parse's vectors past a chunk refused) would be held for nothing and
+ * uncounted (store_item_held_bytes). */
+static void drop_chunks(store_item *item)
+{
+	if (jv_get_kind(item->rec) == JV_KIND_OBJECT)
+		item->rec = jv_object_delete(item->rec, jv_string("chunks"));
+}
+
 void store_item_init(store_item *item, jv rec)
 {
 	store_item_init_vecs(item, rec, NULL);
@@ -568,6 +578,8 @@ void store_item_init_vecs(store_item *item, jv rec, store_vecs *vecs)
 		item->kind = STORE_ITEM_FAILED;
 		store_item_fail(item, why);
 	}
+	if (item->kind == STORE_ITEM_FAILED)
+		drop_chunks(item);
 	if (vecs != NULL)
 		store_vecs_clear(vecs);
 }
@@ -597,12 +609,7 @@ void store_item_refuse(store_item *item, const char *reason)
 	doc_clear(&item->doc);
 	item->kind = STORE_ITEM_FAILED;
 	store_item_fail(item, reason);
-	/* Its rows and receipt are made of the record's other fields: the
-	 * chunks (texts, and the whole parse's vectors past the chunk
-	 * refused) would be held for nothing, and uncounted
-	 * (store_item_held_bytes). */
-	if (jv_get_kind(item->rec) == JV_KIND_OBJECT)
-		item->rec = jv_object_delete(item->rec, jv_string("chunks"));
+	drop_chunks(item);
 }
 
 void store_item_supersede(store_item *item)

@@ -106,10 +106,9 @@ void store_vecs_clear(store_vecs *vecs);
  * never longer than the text).  Why: the vectors as jv strings took more
  * memory than the text (a record of 4,302 chunks at 1,536 dimensions:
  * 41.6 MB of text, 35 MB of strings, 26 MB of floats; the store's peak was
- * 97 MB).  The text is
- * memory its source drops after this (dp_source_peek's text): its pages
- * are given back to the system as the pass reads them (MADV_DONTNEED;
- * then zeros), so the peak is the text, or the floats and the rest of the
+ * 97 MB).  The text is memory its source drops after this
+ * (dp_source_peek's text): its pages are given back to the system as the
+ * pass reads them (MADV_DONTNEED; then zeros), so the peak is the text, or the floats and the rest of the
  * record, not both.  Returns the record (dp_record_parse's but for
  * "vec"), or an error record (out of memory) once a page may be gone;
  * jv_invalid() with the text untouched when it is not such a record or
@@ -121,7 +120,7 @@ jv store_doc_parse_text(char *text, size_t len, store_vecs *vecs);
 
 /* Classifies and validates rec (consumed) into item.  Never fails: a
  * document that cannot be stored becomes a STORE_ITEM_FAILED item with
- * the reason already set.  store_item_init_vecs: rec's vectors are in vecs
+ * the reason already set; a failed item's record loses its chunks.  store_item_init_vecs: rec's vectors are in vecs
  * (store_doc_parse_text's; consumed, emptied), not in rec. */
 void store_item_init(store_item *item, jv rec);
 void store_item_init_vecs(store_item *item, jv rec, store_vecs *vecs);
@@ -154,7 +153,7 @@ void store_item_reset(store_item *item);
  * vector decoded (4 bytes a number; the record's base64 text of it is
  * gone once the item is made, on either parse: parse_document).  0 for an
  * item that is no document: a failed one holds its record's head only
- * (store_item_refuse).  Stable while queued: the same on the way in and
+ * (store_item_init).  Stable while queued: the same on the way in and
  * out. */
 size_t store_item_held_bytes(const store_item *item);
 

@@ -31,8 +31,8 @@ static size_t in_use(void)
 /* A document record of CHUNKS chunks as embed writes them (a 5 MB
  * Markdown file's: 1.2 KB of text, a heading of two titles, tokens, byte
  * and line ranges) with a vector of DIM dimensions each (first_seq: chunk
- * 0's seq, -1 to be refused). */
-static char *record(int first_seq)
+ * 0's seq, -1 to be refused), of kind kind. */
+static char *record(int first_seq, const char *kind)
 {
 	jv chunks = jv_array();
 	float v[DIM];
@@ -57,7 +57,7 @@ static char *record(int first_seq)
 		chunks = jv_array_append(chunks, jv_object_set(chunk, jv_string("vec"), dp_vec_encode(v, DIM)));
 	}
 	jv r = jv_object_set(jv_object(), jv_string("v"), jv_number(1));
-	r = jv_object_set(r, jv_string("kind"), jv_string("document"));
+	r = jv_object_set(r, jv_string("kind"), jv_string(kind));
 	r = jv_object_set(r, jv_string("path"), jv_string("/held/a.md"));
 	r = jv_object_set(r, jv_string("embedder"), jv_string("test/held"));
 	r = jv_object_set(r, jv_string("dim"), jv_number(DIM));
@@ -91,7 +91,7 @@ static size_t make_item(const char *json, int text_pass, store_item *item)
 static void check(int text_pass)
 {
 	const char *how = text_pass ? "the text pass" : "the whole parse";
-	char *json = record(0), name[256];
+	char *json = record(0, "document"), name[256];
 	store_item item;
 	size_t held = make_item(json, text_pass, &item), counted = store_item_held_bytes(&item);
 
@@ -104,12 +104,26 @@ static void check(int text_pass)
 	store_item_clear(&item);
 	free(json);
 
-	json = record(-1);
+	json = record(-1, "document");
 	held = make_item(json, text_pass, &item);
 	snprintf(name, sizeof name, "%s: a refused document counts nothing and holds its head only (%zu bytes)",
 		 how, held);
 	T_OK(item.kind == STORE_ITEM_FAILED && store_item_held_bytes(&item) == 0 && held < 4096, name);
 	T_OK(strstr(item.reason, "\"seq\"") != NULL, "refused for its chunk's seq");
+	store_item_clear(&item);
+	free(json);
+}
+
+/* A record of a kind the store does not know, with the same chunks: a
+ * failed item, which holds its record's head only. */
+static void check_unknown_kind(void)
+{
+	char *json = record(0, "bogus"), name[256];
+	store_item item;
+	size_t held = make_item(json, 0, &item);
+
+	snprintf(name, sizeof name, "a record of an unknown kind with chunks: failed, holds %zu bytes", held);
+	T_OK(item.kind == STORE_ITEM_FAILED && store_item_held_bytes(&item) == 0 && held < 4096, name);
 	store_item_clear(&item);
 	free(json);
 }
@@ -123,5 +137,6 @@ int main(void)
 #endif
 	check(1);
 	check(0);
+	check_unknown_kind();
 	return t_done();
 }
