@@ -19,8 +19,9 @@
 
 /* What a document's chunk costs a stage that holds the parsed record,
  * besides its texts and vector: its jq object of a few members and the
- * stage's own arrays, for the stages' holds counted in bytes (embed's
- * embed_doc_held_bytes, the store's store_item_held_bytes).  Measured in
+ * stage's own arrays, for embed's holds counted in bytes
+ * (embed_doc_held_bytes; the store measured its own:
+ * STORE_CHUNK_HELD_BYTES).  Measured in
  * docpipe-embed: 200 records of 62 chunks of 1.6 KB, 22 MB as NDJSON, all
  * held, took 37 MB beyond the stage's start (1.3 KB a chunk beyond the
  * text, small vectors included). */
