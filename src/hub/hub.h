@@ -306,6 +306,7 @@ typedef struct hub_config {
 	const char *listen;         /* see hub_bind_endpoint */
 	const char *local;          /* ipc://DIR bound too, for local replicas, or NULL */
 	const char *endpoints_file; /* where to write the bound endpoints, or NULL */
+	const char *input;          /* the file records' FIFO or file (--input), or NULL: stdin */
 	const char *run;            /* the run id stamped on every record */
 	size_t window;              /* documents in flight at most */
 	double window_bytes;        /* the sizes of their files at most (0: no bound) */

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -229,6 +230,44 @@ static int open_endpoints(struct hub *h, dp_err *err)
 		dp_err_set(err, "%s: %s", h->cfg->endpoints_file, strerror(errno));
 		return -1;
 	}
+	return 0;
+}
+
+/* --input FILE becomes the standard input (the reader thread's), opened
+ * once the edges are bound and the endpoints written (open_endpoints):
+ * docpipe run starts the hub while the run's claim is made and discover,
+ * the FIFO's writer, only once it holds, so the hub's start and bind are
+ * off a run's critical path (a blocking open, before the bind, waited for
+ * discover: docs/PERFORMANCE.md, issue 8 (b), session 55).  The open does
+ * not wait (O_NONBLOCK: a FIFO's open waits for a writer); the hub waits
+ * until FILE has something to read, or a writer came and went (a FIFO
+ * with no writer yet is neither), or the stop is requested (a SIGTERM: the
+ * supervisor's, or its death's, a supervisor killed with -9 while the
+ * claim waits): the input then ends when it has no writer.  Nothing is
+ * drawn or reported meanwhile: the loop has not begun.  0, or -1 with err
+ * (FILE cannot be opened). */
+static int open_input(const char *path, dp_err *err)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0) {
+		dp_err_set(err, "--input %s: %s", path, strerror(errno));
+		return -1;
+	}
+	/* Without the stop's descriptor, its flag is looked at every 100 ms. */
+	struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = dp_stop_fd(), .events = POLLIN}};
+	nfds_t n = p[1].fd >= 0 ? 2 : 1;
+	int ready = 0, flags;
+	while (!dp_stop_requested() && ready == 0)
+		if ((ready = poll(p, n, n == 2 ? -1 : 100)) < 0 && errno == EINTR)
+			ready = 0;
+	if (ready < 0 || (flags = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0 ||
+	    dup2(fd, STDIN_FILENO) < 0) {
+		dp_err_set(err, "--input %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	close(fd);
 	return 0;
 }
 
@@ -1553,6 +1592,8 @@ int hub_run(const hub_config *cfg, dp_err *err)
 	if (cfg->metrics != NULL && (h->metrics = hub_metrics_start(cfg->metrics, err)) == NULL)
 		goto out;
 	if ((h->input = dp_zmq_open(ZMQ_PAIR, "@" HUB_INPUT, &(dp_zmq_opts){.hwm = 4}, err)) == NULL)
+		goto out;
+	if (cfg->input != NULL && open_input(cfg->input, err) < 0)
 		goto out;
 	if (pthread_create(&reader, NULL, read_input, (void *)&cfg->zmq) != 0) {
 		dp_err_set(err, "cannot start the input thread");

@@ -20,6 +20,7 @@ enum {
 	OPT_LISTEN = 0x100,
 	OPT_LOCAL,
 	OPT_ENDPOINTS,
+	OPT_INPUT,
 	OPT_RUN,
 	OPT_WINDOW,
 	OPT_WINDOW_BYTES,
@@ -67,6 +68,9 @@ static void usage(FILE *f)
 		"  --local ipc://DIR    also bind every edge as socket files in DIR, for\n"
 		"                       this machine's replicas: --endpoints lists those\n"
 		"  --endpoints FILE     write the bound endpoints as VAR=ENDPOINT lines\n"
+		"  --input FILE         read the file records from FILE (a FIFO), not stdin,\n"
+		"                       opened once the edges are bound and --endpoints\n"
+		"                       written: replicas may start while its writer has not\n"
 		"  --window N           documents in flight at most (default 64)\n"
 		"  --window-bytes BYTES what they hold in the hub at most: each its file's size,\n"
 		"                       or its first output waiting for its twin, up to a\n"
@@ -161,6 +165,7 @@ static int hub_option(void *ctx, int opt, char *arg, dp_err *err)
 	case OPT_LISTEN: a->cfg.listen = arg; break;
 	case OPT_LOCAL: a->cfg.local = arg; break;
 	case OPT_ENDPOINTS: a->cfg.endpoints_file = arg; break;
+	case OPT_INPUT: a->cfg.input = arg; break;
 	case OPT_RUN: a->cfg.run = arg; break;
 	case OPT_METRICS: a->cfg.metrics = arg; break;
 	case OPT_WATCH: a->cfg.watch = 1; break;
@@ -230,6 +235,7 @@ static int parse(int argc, char **argv, struct args *a)
 		{"listen", required_argument, NULL, OPT_LISTEN},
 		{"local", required_argument, NULL, OPT_LOCAL},
 		{"endpoints", required_argument, NULL, OPT_ENDPOINTS},
+		{"input", required_argument, NULL, OPT_INPUT},
 		{"run", required_argument, NULL, OPT_RUN},
 		{"window", required_argument, NULL, OPT_WINDOW},
 		{"window-bytes", required_argument, NULL, OPT_WINDOW_BYTES},

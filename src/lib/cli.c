@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -84,8 +85,34 @@ static void raise_open_files(void)
  * is asked for, so one already gone (a kill -9 in the run's first moments)
  * is found by its pid, and the signal it would have sent is raised now.
  * Done here, not by setsid, setpriv and a bash wrapper: three execs a
- * replica, ~50 ms of a one-file run's ~0.6 s on 2 cores.  The variable is
- * not passed on (the hub's sweep is the hub's child). */
+ * replica, ~50 ms of a one-file run's ~0.6 s on 2 cores.
+ *
+ * DOCPIPE_STDOUT=FILE (with DOCPIPE_SUPERVISOR): the standard output is
+ * FILE, opened here once the signal is taken: the FIFO into the hub
+ * (discover's, or watch's), whose open waits for a reader.  Opened by the
+ * supervisor's fork instead, that fork had no parent-death signal while
+ * it waited; until the open returns this process has no handler, so a
+ * SIGTERM ends it.  A FILE that cannot be opened is said and the
+ * descriptor left closed (hold_closed_std_fds): writing then fails, and
+ * never reaches the supervisor's own output.
+ *
+ * The variables are not passed on (the hub's sweep is the hub's child). */
+static void supervised_stdout(void)
+{
+	const char *path = getenv("DOCPIPE_STDOUT");
+
+	if (path == NULL)
+		return;
+	int f = open(path, O_WRONLY);
+	if (f < 0 || (f != STDOUT_FILENO && dup2(f, STDOUT_FILENO) < 0)) {
+		dp_diag("%s: %s", path, strerror(errno));
+		close(STDOUT_FILENO);
+	}
+	if (f >= 0 && f != STDOUT_FILENO)
+		close(f);
+	unsetenv("DOCPIPE_STDOUT");
+}
+
 static void supervised(void)
 {
 	const char *v = getenv("DOCPIPE_SUPERVISOR");
@@ -97,6 +124,7 @@ static void supervised(void)
 	(void)setsid();
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
 		raise(SIGTERM);
+	supervised_stdout();
 }
 
 /* What jq's out-of-memory handler writes, made at dp_cli_init: the
@@ -126,10 +154,10 @@ double dp_cli_test_hook(const char *name, double otherwise)
 
 void dp_cli_init(const char *stage)
 {
+	dp_set_stage(stage); /* a name only: supervised may speak */
 	supervised();
 	hold_closed_std_fds();
 	raise_open_files();
-	dp_set_stage(stage);
 	int n = snprintf(nomem_words, sizeof nomem_words,
 			 "docpipe-%s: out of memory: the records in progress need more memory than the"
 			 " process may take (ulimit -v, a container's limit); stopping\n", stage);
