@@ -6,9 +6,11 @@
 # left, and the next run stores every file once.
 # 1. While bash still reads the script (a kill injected there): before,
 #    bash's default action ended it, status 143.
-# 2. While the hub's CHILD waits in the open of its input, the claim not
-#    answered yet (a recorder slowed by 2 s): before, SIGTERM ended that
-#    shell, no hub ever ran: status 5, no report.  (A signal before the
+# 2. While the hub waits for its input, the claim not answered yet (a
+#    recorder slowed by 2 s): before session 55 a bash wrapper blocked in
+#    the open of the hub's input (its CHILD), and before that fix SIGTERM
+#    ended that shell, no hub ever ran: status 5, no report.  Now the hub
+#    is bound and waits (--input).  (A signal before the
 #    hub's $! was kept, between two commands, is held until it is.)
 # 3. SIGTERM to every process at once while the claim waits: the run stops
 #    at once (a check of the hub in on_signal took its zombie for alive).
@@ -69,19 +71,20 @@ done
 
 # 2. The recorder answers the claim 2 s late.
 slowed status --claim "$T_DIR/claim.go" 2
-# Once the hub is started (its report file made), its CHILD in the open of
-# its input or about to be.
+# Once the hub is started (its report file made), waiting for its input
+# or about to.
 go='[ -n "$(find "$TMPDIR" -name report.json)" ]'
 stopped_run claim "SIGTERM before the claim is answered" env DOCPIPE_BIN="$T_DIR/bin" docpipe run
 rm "$T_DIR/claim.go"
 
 # 3. Every process of the run sent SIGTERM at once (as systemd stops a
-# service), the claim still waited for: the hub's CHILD is dead, and a
-# check that took its zombie for alive (kill -0 in a trap) waited 15 s.
+# service), the claim still waited for: the hub is dead (it had no handler
+# yet, or its wrapper of before), and a check that took its zombie for
+# alive (kill -0 in a trap) waited 15 s.
 env "$(tag_env all)" DOCPIPE_BIN="$T_DIR/bin" docpipe run "$T_DIR/docs" --progress none >"$T_DIR/all.out" 2>"$T_DIR/all.err" &
 sup=$!
 wait_for 30 test -e "$T_DIR/claim.go" || diag "all: the moment never came"
-sleep 0.3 # the hub's CHILD in the open of its input
+sleep 0.3 # the hub waiting for its input
 start=$SECONDS
 # shellcheck disable=SC2046
 kill -TERM $(tagged all)
