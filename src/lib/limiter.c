@@ -345,6 +345,12 @@ static double first_least(const dp_limiter *l, double share, double n)
 	return share;
 }
 
+/* The answers before the last START_RECENT. */
+static double answers_before(const dp_limiter *l)
+{
+	return l->all_n > START_RECENT ? (double)(l->all_n - START_RECENT) : 0;
+}
+
 /* Auto, slow start: the loss fraction of the last START_RECENT answers
  * (the window's newest), and the baseline: the least of the fractions of
  * all the answers before them and of the first 2^k of them (k from
@@ -357,7 +363,7 @@ static void start_shares(const dp_limiter *l, double *recent, double *before, do
 	for (int i = 1; i <= START_RECENT; i++)
 		k += l->win[(l->win_next - i + DP_LIMITER_WINDOW) % DP_LIMITER_WINDOW];
 	*recent = (double)k / START_RECENT;
-	*n_before = l->all_n > START_RECENT ? (double)(l->all_n - START_RECENT) : 0;
+	*n_before = answers_before(l);
 	*before = first_least(l, *n_before > 0 ? (l->all_loss - k) / *n_before : 0, *n_before);
 }
 
@@ -689,10 +695,8 @@ static void pace(dp_limiter *l, double now_ms)
  * them). */
 static void start_weather(dp_limiter *l)
 {
-	double recent, before, n;
+	double n = answers_before(l), share = first_least(l, (double)l->all_loss / l->all_n, n);
 
-	start_shares(l, &recent, &before, &n);
-	double share = first_least(l, (double)l->all_loss / l->all_n, n);
 	if (n >= 1UL << START_FIRST && share >= WEATHER_GONE)
 		l->weather = l->loss_avg = share < WEATHER_MAX ? share : WEATHER_MAX;
 }
