@@ -96,7 +96,36 @@ static void raise_open_files(void)
  * descriptor left closed (hold_closed_std_fds): writing then fails, and
  * never reaches the supervisor's own output.
  *
+ * DOCPIPE_GATE=FIFO (with DOCPIPE_SUPERVISOR): a replica started while the
+ * run's claim on its roots is made (chunk, summarize, embed: loaded and
+ * ready when it answers, docs/graph.md) waits here, before it reads its
+ * arguments, connects anywhere (its edges, summarize's result cache,
+ * embed's --check-corpus) or says anything, until the supervisor opens
+ * FIFO (once the claim holds; it keeps it open for the run: a later open
+ * returns at once).  A run refused or stopped before it kills it there, with
+ * no handler yet: nothing of it shows, and a run that waits (--wait, a
+ * database away) holds no connection of it.  A FIFO that cannot be opened
+ * (the run's directory gone) is said, and the process ends as its
+ * supervisor's death ends it (SIGTERM).
+ *
  * The variables are not passed on (the hub's sweep is the hub's child). */
+static void supervised_gate(void)
+{
+	const char *path = getenv("DOCPIPE_GATE");
+	int f;
+
+	if (path == NULL)
+		return;
+	while ((f = open(path, O_RDONLY | O_CLOEXEC)) < 0 && errno == EINTR)
+		;
+	if (f < 0) {
+		dp_diag("%s: %s", path, strerror(errno));
+		raise(SIGTERM);
+	}
+	close(f);
+	unsetenv("DOCPIPE_GATE");
+}
+
 static void supervised_stdout(void)
 {
 	const char *path = getenv("DOCPIPE_STDOUT");
@@ -124,6 +153,7 @@ static void supervised(void)
 	(void)setsid();
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
 		raise(SIGTERM);
+	supervised_gate();
 	supervised_stdout();
 }
 
