@@ -5,7 +5,10 @@
 # worker's ($TMPDIR/docpipe-worker.*: crash journals), are removed by the
 # next run, once its lock is free and it is a minute old;
 # a directory whose lock a process holds, one without a lock file (an
-# older docpipe's, maybe running) and a young one are kept.
+# older docpipe's, maybe running) and a young one are kept.  An empty one
+# without a lock file, a minute old (a stop signal to the run's whole
+# process group while mktemp made it: the supervisor never knew its name),
+# is removed.
 . "$(dirname "$0")/../lib/tap.sh"
 newdb || exit 1
 export TMPDIR=$T_DIR/tmp
@@ -42,22 +45,26 @@ wait_for 60 gone
 ok "$([ -d "$wkilled" ]; echo $?)" "kill -9 of a worker leaves its directory"
 touch -d '2 minutes ago' "$wkilled"
 
-# Beside it: a lock held by a live process, no lock file, a young one.
-mkdir "$TMPDIR/docpipe-run.held" "$TMPDIR/docpipe-run.nolock" "$TMPDIR/docpipe-run.young"
+# Beside it: a lock held by a live process, no lock file, a young one;
+# an empty one a minute old (a run stopped while mktemp made it), an empty
+# young one.
+mkdir "$TMPDIR/docpipe-run.held" "$TMPDIR/docpipe-run.nolock" "$TMPDIR/docpipe-run.young" \
+	"$TMPDIR/docpipe-run.empty" "$TMPDIR/docpipe-run.emptyyoung"
 : >"$TMPDIR/docpipe-run.young/lock"
+: >"$TMPDIR/docpipe-run.nolock/files"
 flock "$TMPDIR/docpipe-run.held/lock" sleep 600 &
 HOLDER=$!
 at_exit "kill $HOLDER 2>/dev/null"
 held() { ! flock -n "$TMPDIR/docpipe-run.held/lock" true; }
 wait_for 30 held
-touch -d '2 minutes ago' "$killed" "$TMPDIR/docpipe-run.held" "$TMPDIR/docpipe-run.nolock"
+touch -d '2 minutes ago' "$killed" "$TMPDIR/docpipe-run.held" "$TMPDIR/docpipe-run.nolock" "$TMPDIR/docpipe-run.empty"
 
 docpipe run "$T_DIR/docs" --progress none >"$T_DIR/report" 2>"$T_DIR/err"
 is "$?" 0 "the next run completes"
 ok "$([ ! -e "$killed" ]; echo $?)" "and removes the directory the killed run left"
 ok "$([ ! -e "$wkilled" ]; echo $?)" "and the directory the killed worker left"
-is "$(cd "$TMPDIR" && ls -d docpipe-run.* | xargs)" "docpipe-run.held docpipe-run.nolock docpipe-run.young" \
-	"a held lock, no lock file, a young directory: kept; its own removed"
+is "$(cd "$TMPDIR" && ls -d docpipe-run.* | xargs)" "docpipe-run.emptyyoung docpipe-run.held docpipe-run.nolock docpipe-run.young" \
+	"a held lock, no lock file, a young directory, an empty young one: kept; an empty one a minute old and its own removed"
 # A TMPDIR that is not there: said, naming it, status 3 (mktemp's own
 # words alone before; graph_report_full checks them).
 TMPDIR=$T_DIR/missing docpipe run "$T_DIR/docs" --progress none >/dev/null 2>"$T_DIR/err"
