@@ -116,7 +116,9 @@ int dp_cli_parse_long(const char *opt_name, const char *arg, long min, long max,
  * error we report, not a silent death.  A replica that docpipe run started
  * (DOCPIPE_SUPERVISOR in its environment: the supervisor's pid) goes to a
  * session of its own with SIGTERM as its parent-death signal (cli.c,
- * supervised).  Sets dp_cli_nomem_said for the calling thread. */
+ * supervised); one started during the run's claim (DOCPIPE_GATE) then
+ * waits at its gate until the claim holds (supervised_gate).  Sets
+ * dp_cli_nomem_said for the calling thread. */
 void dp_cli_init(const char *stage);
 
 /* Makes jq's out-of-memory abort (its allocator's, per thread: a low
