@@ -102,9 +102,9 @@ static void raise_open_files(void)
  * arguments, connects anywhere (its edges, summarize's result cache,
  * embed's --check-corpus) or says anything, until the supervisor opens
  * FIFO (once the claim holds; it keeps it open for the run: a later open
- * returns at once).  A run refused or stopped before it kills it there, with
- * no handler yet: nothing of it shows, and a run that waits (--wait, a
- * database away) holds no connection of it.  A FIFO that cannot be opened
+ * returns at once).  A run refused, or stopped before the claim holds,
+ * kills it there, with no handler yet: nothing of it shows; and a run that
+ * waits (--wait, a database away) holds no connection of it.  A FIFO that cannot be opened
  * (the run's directory gone) is said, and the process ends as its
  * supervisor's death ends it (SIGTERM).
  *
@@ -121,6 +121,7 @@ static void supervised_gate(void)
 	if (f < 0) {
 		dp_diag("%s: %s", path, strerror(errno));
 		raise(SIGTERM);
+		return;
 	}
 	close(f);
 	unsetenv("DOCPIPE_GATE");
