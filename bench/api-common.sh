@@ -32,7 +32,7 @@ serve() {
 	[ -n "${server:-}" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null || true
 	: >"$out/port"
 	/usr/bin/python3 tests/fakeapi.py --port 0 --slots "$@" --latency "$latency" \
-		--latency-spread "$latency_spread" --no-log \
+		--latency-spread "$latency_spread" --no-log ${BREAKDOWN:+--times} \
 		>"$out/port" 2>"$out/server.err" &
 	server=$!
 	for _ in $(seq 100); do [ -s "$out/port" ] && break; sleep 0.05; done

@@ -13,6 +13,9 @@
 #
 #   bench/api-graph.sh [CASE...] [-n RUNS]   (default: fixed b c, 1 run each)
 #     RUN_OPTS="..." adds options to every `docpipe run` (e.g. --window 64)
+#     BREAKDOWN=1 prints where each run's wall went beyond the bound
+#       (bench/wall-breakdown.py: the first chat request, the lone first
+#       request, the slots' idle time, the tail)
 #     AB_BIN=DIR runs every case twice in a row, DIR's build first ("[A]",
 #     e.g. a copy of main's bin/ with its docpipe script) then this one's
 #     ("[B]"): builds compared minutes apart on a shared machine differ by
@@ -128,6 +131,7 @@ run_one() {
 		"$(jq -r .requests.embed "$out/stats")" "$(jq -r .added "$out/report")" \
 		"$(jq -r .failed "$out/report")" "$(awk '{printf "%.1f", $1 + $2}' "$out/cpu")" \
 		"$(($(cat "$out/hub.kb") / 1024))"
+	[ -z "${BREAKDOWN:-}" ] || bench/wall-breakdown.py "$out/stats" "$start" "$end" "$bound_slots"
 	dropdb "b$n"
 }
 

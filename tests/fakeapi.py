@@ -52,8 +52,10 @@ Control (JSON):
                   (a 401 is counted); max_concurrent is the most requests of a
                   kind open at once (the client's in-flight level, slots or
                   not); max_in_flight the most being served in slots; times
-                  (not with --no-log) each request's arrival and answer, in
-                  seconds since the server started; a log entry's start and
+                  (not with --no-log, unless --times) each request's arrival
+                  and answer, in seconds since the server started (t0_wall:
+                  that moment's time.time(), to place them on a run's own
+                  clock); a log entry's start and
                   end are its request's arrival and answer likewise; faulted
                   the requests that took a fault, with their inputs.
   POST /_reset    clears counters, log and faults
@@ -87,6 +89,8 @@ Options: --port 0 prints "PORT <n>" on stdout once listening.
   --rate-429 P, --rate-5xx P: answer that fraction of requests (at random,
       at once) 429 with Retry-After --retry-after S (default 0.2), or 503.
   --no-log: keep no request log (benchmarks).
+  --times: keep the request times even with --no-log (a benchmark's
+      breakdown of its wall: bench/api-graph.sh BREAKDOWN=1).
   --no-base64: answer 400 to an embeddings request asking for base64 (as a
       server that knows only JSON numbers).
   --tls CERT,KEY: serve HTTPS with that certificate.
@@ -385,7 +389,7 @@ class Handler(BaseHTTPRequestHandler):
                                      "max_in_flight": st.max_in_flight, "busy_s": st.busy,
                                      "auth_seen": sorted(st.auth_seen),
                                      "max_concurrent": st.max_concurrent, "status": st.status,
-                                     "times": st.times, "redirects": st.redirects,
+                                     "times": st.times, "t0_wall": time.time() - (time.monotonic() - st.t0), "redirects": st.redirects,
                                      "queries": st.queries, "proxied": st.proxied,
                                      "rejected": st.rejected, "rejected_texts": st.rejected_texts, "encodings": st.encodings,
                                      "faulted": st.faulted})
@@ -498,7 +502,7 @@ class Handler(BaseHTTPRequestHandler):
         with st.lock:
             st.open[self.kind] -= 1
             st.status[self.kind][str(code)] = st.status[self.kind].get(str(code), 0) + 1
-            if not st.args.no_log:
+            if not st.args.no_log or st.args.times:
                 st.times.append([self.kind, round(self.start - st.t0, 6),
                                  round(time.monotonic() - st.t0, 6), code])
 
@@ -710,6 +714,7 @@ def main():
     ap.add_argument("--latency-spread", type=float, default=0.0)
     ap.add_argument("--require-key", default=None)
     ap.add_argument("--no-log", action="store_true")
+    ap.add_argument("--times", action="store_true")
     ap.add_argument("--no-base64", action="store_true")
     ap.add_argument("--rpm", type=float, default=None)
     ap.add_argument("--rate-429", type=float, default=None)
