@@ -39,6 +39,17 @@
 #define CAND_POSTINGS "5000"
 #define CAND_MAX "10000"
 #define SAMPLE_ROWS "2500"
+/* A chunk's tsvector read once, as d.tsv, for the expressions that read it
+ * again and again (a ts_rank a term, an unnest after a match): a chunk's
+ * tsvector is compressed, and out of line in about a third of the 100k
+ * corpus's chunks (beside its vector), and each function given c.tsv
+ * fetched and decompressed it anew: three quarters of the text side's
+ * statement went to that (docs/PERFORMANCE.md, issue 11, session 56).
+ * setweight with no lexemes to weigh is the identity (a copy of the
+ * whole value, detoasted once); OFFSET 0 keeps the planner from
+ * inlining it into each use.  A condition on c.tsv itself still uses the
+ * GIN index, one on d.tsv cannot. */
+#define TSV_ONCE " CROSS JOIN LATERAL (SELECT setweight(c.tsv, 'A', '{}'::text[]) AS tsv OFFSET 0) d"
 /* The statement with every slot: head and tail ~2.5 KB, 32 x ~190 bytes. */
 #define BM25_SQL_MAX 16384
 /* The question's terms with their df and idf (terms), the corpus's chunk
@@ -78,9 +89,9 @@ static const char bm25_head[] = TERM_STATS_SQL ","
 	"  1.2 * (0.25 + 0.75 * octet_length(c.content) / corpus.avgdl) AS k";
 /* Slot %d's tf, a column of cand. */
 static const char bm25_tf[] = ", 4.93480220055 * ts_rank('{0.333333333,0.333333333,0.666666667,1}',"
-			      " c.tsv, tv.tqs[%d], 0)::float8 AS f%d";
+			      " d.tsv, tv.tqs[%d], 0)::float8 AS f%d";
 static const char bm25_from[] =
-	" FROM docpipe.chunks c CROSS JOIN tv CROSS JOIN corpus"
+	" FROM docpipe.chunks c" TSV_ONCE " CROSS JOIN tv CROSS JOIN corpus"
 	"  WHERE c.tsv @@ (SELECT string_agg(pick.tq::text, ' | ')::tsquery FROM pick)"
 	"  AND ($2::bigint[] IS NULL OR c.document_id = ANY($2::bigint[])) LIMIT " CAND_MAX "),"
 	" hits AS (SELECT cand.document_id, cand.seq, 0";
@@ -124,7 +135,12 @@ static int bm25_sql(dp_buf *b, int terms)
  * a per-document count would cost a scan of each common term's postings;
  * as good on the benchmark).  Every term of the question scores.  A
  * document's chunks are read through the primary key (document_id, seq),
- * and only those holding a term are unnested.
+ * and only those holding a term are unnested: the match is on d.tsv
+ * (TSV_ONCE), which keeps the planner from ANDing the GIN index's bitmap
+ * of every chunk holding a question's common term (40,000 rows at 100k
+ * chunks, half the statement's time) with the key's hundred rows.  A
+ * document's terms are summed in lexeme order, whatever the plan: the
+ * floats' sum is then the same from run to run.
  * $1 the question's terms (text[]), $2 the document ids, $3 the terms'
  * idf (float8[], $1's order), $4 the corpus's chunk count, $5 its mean
  * chunk length: query_term_stats, as the chunk ranking computed them. */
@@ -137,15 +153,15 @@ static const char doc_sql[] =
 	"  WHERE oid = 'docpipe.documents'::regclass),"
 	" len AS (SELECT c.document_id, sum(octet_length(c.content))::float8 AS len"
 	"  FROM docpipe.chunks c WHERE c.document_id = ANY($2::bigint[]) GROUP BY c.document_id),"
-	" tf AS (SELECT c.document_id, t.idf, sum(coalesce(cardinality(u.positions)"
+	" tf AS (SELECT c.document_id, t.lexeme, t.idf, sum(coalesce(cardinality(u.positions)"
 	"   + 2 * cardinality(array_positions(u.weights, 'A')) + cardinality(array_positions(u.weights, 'B')),"
 	"   1))::float8 AS f"
-	"  FROM docpipe.chunks c CROSS JOIN LATERAL unnest(c.tsv) u JOIN terms t ON t.lexeme = u.lexeme"
+	"  FROM docpipe.chunks c" TSV_ONCE " CROSS JOIN LATERAL unnest(d.tsv) u JOIN terms t ON t.lexeme = u.lexeme"
 	"  WHERE c.document_id = ANY($2::bigint[])"
-	"  AND c.tsv @@ (SELECT string_agg(terms.tq::text, ' | ')::tsquery FROM terms)"
+	"  AND d.tsv @@ (SELECT string_agg(terms.tq::text, ' | ')::tsquery FROM terms)"
 	"  GROUP BY c.document_id, t.lexeme, t.idf)"
 	" SELECT len.document_id, coalesce(sum(tf.idf * tf.f * 2.2 / (tf.f + 1.2 * (0.25 + 0.75 * len.len"
-	"  / (corpus.avgdl * greatest(corpus.n / docs.n, 1))))), 0)"
+	"  / (corpus.avgdl * greatest(corpus.n / docs.n, 1)))) ORDER BY tf.lexeme), 0)"
 	" FROM len CROSS JOIN corpus CROSS JOIN docs LEFT JOIN tf ON tf.document_id = len.document_id"
 	" GROUP BY len.document_id";
 
