@@ -11,7 +11,8 @@
 # Before, the four terms read four times the one's.  And the document
 # scores (the file ranking of a hybrid question) unnest only the
 # question's entries of each chunk's tsvector: before, every lexeme (704
-# a chunk here) came out of unnest to be joined with the terms.
+# a chunk here) came out of unnest to be joined with the terms.  And a
+# term's postings are counted once (before: four times).
 . "$(dirname "$0")/../lib/tap.sh"
 private_pg
 set -o pipefail
@@ -93,4 +94,15 @@ if "GROUP BY len.document_id" in query:
 	--mode hybrid --prf 0 --vector "$E0" 'alpha beta gamma delta')
 is "$(sed -n 1p <<<"$out")" "${all% }" "hybrid: every chunk found"
 is "$(sed -n 2p <<<"$out")" 80 "the document scores unnest the four terms of each of the 20 chunks, no other lexeme"
+
+# A term without statistics (not among pg_stats' most common elements:
+# one no chunk holds) has its postings counted through the GIN index
+# once: the planner inlined the count into each of the four places that
+# read the term's df.  The counts' runs, summed over the terms CTE.
+out=$(explained '
+if "ts_rank(" in query:
+    terms = next(n for n in plan["Plans"] if n.get("Subplan Name") == "CTE terms")
+    print(sum(n["Actual Loops"] for n in walk(terms) if n["Node Type"] == "Aggregate"
+              and any(m.get("Relation Name") == "chunks" for m in walk(n))))' --mode text 'alpha zyzzyq qxqxqx')
+is "$(sed -n 2p <<<"$out")" 2 "the two terms that no chunk holds: their postings counted once each"
 done_testing
