@@ -17,7 +17,10 @@
  *   and as good on the benchmark (docs/PERFORMANCE.md).
  * - df: from the column's statistics (pg_stats.most_common_elems, kept by
  *   ANALYZE) for common terms, else counted through the GIN index (a rare
- *   term has few postings); N: the planner's row estimate (an exact count
+ *   term has few postings), once a term: OFFSET 0 keeps the planner from
+ *   inlining it into each of the four places that read df (it counted a
+ *   rare term's postings four times: 2,036 buffers instead of 509 for
+ *   one at 100k chunks); N: the planner's row estimate (an exact count
  *   before the first ANALYZE).
  * - length: the chunk's text bytes (octet_length reads a TOASTed value's
  *   size without fetching it) against their mean over a sample of about
@@ -39,6 +42,17 @@
 #define CAND_POSTINGS "5000"
 #define CAND_MAX "10000"
 #define SAMPLE_ROWS "2500"
+/* A chunk's tsvector read once, as d.tsv, for the expressions that read it
+ * again and again (a ts_rank a term, an unnest after a match): a chunk's
+ * tsvector is compressed, and out of line in about a third of the 100k
+ * corpus's chunks (beside its vector), and each function given c.tsv
+ * fetched and decompressed it anew: three quarters of the text side's
+ * statement went to that (docs/PERFORMANCE.md, issue 11, session 56).
+ * setweight with no lexemes to weigh is the identity (a copy of the
+ * whole value, detoasted once); OFFSET 0 keeps the planner from
+ * inlining it into each use.  A condition on c.tsv itself still uses the
+ * GIN index, one on d.tsv cannot. */
+#define TSV_ONCE " CROSS JOIN LATERAL (SELECT setweight(c.tsv, 'A', '{}'::text[]) AS tsv OFFSET 0) d"
 /* The statement with every slot: head and tail ~2.5 KB, 32 x ~190 bytes. */
 #define BM25_SQL_MAX 16384
 /* The question's terms with their df and idf (terms), the corpus's chunk
@@ -62,7 +76,7 @@
 	"  ln(1 + (greatest(corpus.n, d.df) - d.df + 0.5) / (d.df + 0.5)) AS idf" \
 	"  FROM q CROSS JOIN corpus CROSS JOIN LATERAL (SELECT coalesce(" \
 	"   (SELECT mce.freq * corpus.n FROM mce WHERE mce.lexeme = q.lexeme)," \
-	"   (SELECT count(*) FROM docpipe.chunks c WHERE c.tsv @@ q.tq))::float8 AS df) d)"
+	"   (SELECT count(*) FROM docpipe.chunks c WHERE c.tsv @@ q.tq))::float8 AS df OFFSET 0) d)"
 /* The row of query_term_stats, from TERM_STATS_SQL's CTEs: the terms and
  * their idf in the same order, the chunk count, the mean chunk length. */
 #define STATS_ROW \
@@ -78,9 +92,9 @@ static const char bm25_head[] = TERM_STATS_SQL ","
 	"  1.2 * (0.25 + 0.75 * octet_length(c.content) / corpus.avgdl) AS k";
 /* Slot %d's tf, a column of cand. */
 static const char bm25_tf[] = ", 4.93480220055 * ts_rank('{0.333333333,0.333333333,0.666666667,1}',"
-			      " c.tsv, tv.tqs[%d], 0)::float8 AS f%d";
+			      " d.tsv, tv.tqs[%d], 0)::float8 AS f%d";
 static const char bm25_from[] =
-	" FROM docpipe.chunks c CROSS JOIN tv CROSS JOIN corpus"
+	" FROM docpipe.chunks c" TSV_ONCE " CROSS JOIN tv CROSS JOIN corpus"
 	"  WHERE c.tsv @@ (SELECT string_agg(pick.tq::text, ' | ')::tsquery FROM pick)"
 	"  AND ($2::bigint[] IS NULL OR c.document_id = ANY($2::bigint[])) LIMIT " CAND_MAX "),"
 	" hits AS (SELECT cand.document_id, cand.seq, 0";
@@ -124,7 +138,15 @@ static int bm25_sql(dp_buf *b, int terms)
  * a per-document count would cost a scan of each common term's postings;
  * as good on the benchmark).  Every term of the question scores.  A
  * document's chunks are read through the primary key (document_id, seq),
- * and only those holding a term are unnested.
+ * and of those holding a term only the question's entries are unnested
+ * (the tsvector less all its lexemes but the question's: ts_delete twice,
+ * in C; unnesting every lexeme of 800 chunks took half the statement's
+ * time at 100k chunks).  The match is on d.tsv
+ * (TSV_ONCE), which keeps the planner from ANDing the GIN index's bitmap
+ * of every chunk holding a question's common term (40,000 rows at 100k
+ * chunks, half the statement's time) with the key's hundred rows.  A
+ * document's terms are summed in lexeme order, whatever the plan: the
+ * floats' sum is then the same from run to run.
  * $1 the question's terms (text[]), $2 the document ids, $3 the terms'
  * idf (float8[], $1's order), $4 the corpus's chunk count, $5 its mean
  * chunk length: query_term_stats, as the chunk ranking computed them. */
@@ -137,15 +159,16 @@ static const char doc_sql[] =
 	"  WHERE oid = 'docpipe.documents'::regclass),"
 	" len AS (SELECT c.document_id, sum(octet_length(c.content))::float8 AS len"
 	"  FROM docpipe.chunks c WHERE c.document_id = ANY($2::bigint[]) GROUP BY c.document_id),"
-	" tf AS (SELECT c.document_id, t.idf, sum(coalesce(cardinality(u.positions)"
+	" tf AS (SELECT c.document_id, t.lexeme, t.idf, sum(coalesce(cardinality(u.positions)"
 	"   + 2 * cardinality(array_positions(u.weights, 'A')) + cardinality(array_positions(u.weights, 'B')),"
 	"   1))::float8 AS f"
-	"  FROM docpipe.chunks c CROSS JOIN LATERAL unnest(c.tsv) u JOIN terms t ON t.lexeme = u.lexeme"
+	"  FROM docpipe.chunks c" TSV_ONCE " CROSS JOIN LATERAL unnest(ts_delete(d.tsv, tsvector_to_array(ts_delete(d.tsv, $1::text[])))) u"
+	"  JOIN terms t ON t.lexeme = u.lexeme"
 	"  WHERE c.document_id = ANY($2::bigint[])"
-	"  AND c.tsv @@ (SELECT string_agg(terms.tq::text, ' | ')::tsquery FROM terms)"
+	"  AND d.tsv @@ (SELECT string_agg(terms.tq::text, ' | ')::tsquery FROM terms)"
 	"  GROUP BY c.document_id, t.lexeme, t.idf)"
 	" SELECT len.document_id, coalesce(sum(tf.idf * tf.f * 2.2 / (tf.f + 1.2 * (0.25 + 0.75 * len.len"
-	"  / (corpus.avgdl * greatest(corpus.n / docs.n, 1))))), 0)"
+	"  / (corpus.avgdl * greatest(corpus.n / docs.n, 1)))) ORDER BY tf.lexeme), 0)"
 	" FROM len CROSS JOIN corpus CROSS JOIN docs LEFT JOIN tf ON tf.document_id = len.document_id"
 	" GROUP BY len.document_id";
 
