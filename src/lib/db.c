@@ -137,6 +137,12 @@ static const struct connect_setting {
 	 0, 0},
 	{"idle_session_timeout", "'0'", NULL, 1, 140000},
 	{"extra_float_digits", "'3'", NULL, 0, 0},
+	/* No JIT: docpipe's statements run for milliseconds, and the server
+	 * compiles one whose estimated cost passes jit_above_cost: the
+	 * query's text side and document scores passed it for 13 of 361
+	 * questions at 100k chunks, 6-58 ms of compiling for statements of
+	 * 5-40 ms (docs/PERFORMANCE.md, issue 11, session 56). */
+	{"jit", "'off'", NULL, 0, 110000},
 	{"session_replication_role", "'origin'", "current_setting('session_replication_role') <> 'origin'", 0, 0, 1},
 	{"search_path", "concat_ws(', ', CASE WHEN (current_schemas(true))[1] <> 'pg_catalog' THEN 'pg_catalog' END,"
 	 " nullif(current_setting('search_path'), ''), CASE WHEN "

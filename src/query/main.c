@@ -356,15 +356,7 @@ static int connect_and_search(dp_cli *cli, const char *db_env, query_opts *o, co
 	query_corpus corpus;
 	float *q = NULL;
 	jv results = jv_invalid();
-	/* No JIT (PostgreSQL 11 and later): the server compiles a statement
-	 * whose estimated cost passes jit_above_cost, and the estimates of
-	 * the text side (a long question's terms) and of the document scores
-	 * (50 documents' chunks: 1.5 M rows estimated, 1,600 read) passed it
-	 * for 13 of 361 questions at 100k chunks: 6-58 ms of compiling for
-	 * statements of 5-40 ms (docs/PERFORMANCE.md, issue 11, session 56).
-	 * Pooled, the pool's sessions keep their own (dp_db_session_set). */
-	int rc = PQserverVersion(db) >= 110000 && dp_db_session_set(db, "jit = off", &err) < 0
-		 ? -1 : query_corpus_load(db, &corpus, &err);
+	int rc = query_corpus_load(db, &corpus, &err);
 	if (rc != 0) /* lost settings: a damaged database, not one still to fill */
 		rc = rc == 1 ? DP_EXIT_FAILED : DP_EXIT_SYSTEM;
 	else if ((rc = query_filter_check(db, &o->filter, &err)) != 0)

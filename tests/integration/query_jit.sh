@@ -1,6 +1,7 @@
 #!/bin/bash
 # vector-rerun: no (a cluster of its own; nothing here depends on the vector type)
-# docpipe-query's statements are not JIT-compiled: the server compiles a
+# docpipe-query's statements are not JIT-compiled (no docpipe connection
+# uses JIT: db.c's connect_settings): the server compiles a
 # statement whose estimated cost passes jit_above_cost, and at 100k chunks
 # the estimates of the text side (a long question) and of the document
 # scores passed it for 13 of 361 questions, 6-58 ms of compiling for
@@ -30,7 +31,8 @@ got=$(found PGOPTIONS='-c jit=on -c jit_above_cost=0 -c session_preload_librarie
 	-c auto_explain.log_min_duration=0')
 is "$got" "$want" "the same chunks"
 # Each logged plan on one line; the connection's own first statement (the
-# session's setup, dp_db_connect's) is before docpipe-query turns JIT off.
+# session's setup, dp_db_connect's, which turns JIT off: db.c's
+# connect_settings) is planned before its settings take effect.
 plans=$(tail -n +"$((from + 1))" "$PGD/log" | awk '/plan:/ { printf "\n" } { printf "%s ", $0 }' |
 	grep -v 'pg_backend_pid()')
 ok "$(grep -q 'ts_rank(' <<<"$plans"; echo $?)" "the statements' plans logged"
