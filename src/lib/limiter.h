@@ -120,10 +120,17 @@
  *     and lasts seconds) and the pace (with weather known and no pace
  *     yet, the level alone: a rate measured through weather would set a
  *     test seconds long; at level 1 a 5xx halves the pace too), and is
- *     tested: the next DP_LIMITER_TEST answers to requests sent after it,
- *     with the level and the pace held (later losses wait: one decrease
- *     per test).  Under two losses, or more than WEATHER_MAX of them, it
- *     was our load: a wall, the decrease stands (with no pace yet, the
+ *     tested: the first DP_LIMITER_TEST requests sent after it, in the
+ *     order they were sent, once all are answered (a wall as soon as
+ *     every outcome of those still out would say one), with the level
+ *     and the pace held (later losses wait: one decrease per test).  Not
+ *     the first answers to come: a 429 or 5xx comes back at once, a
+ *     success a service time later, and a place a loss frees goes out
+ *     again at once, so the first 16 answers were mostly losses of
+ *     requests sent after successes still out (the storm's 35%: 12-16 of
+ *     16, taken for a wall, in each of the 10 seeds of 1,000 over 3x the
+ *     clean run's time; session 56).  Under two losses, or more than
+ *     WEATHER_MAX of them, it was our load: a wall, the decrease stands (with no pace yet, the
  *     pace is 0.95x what was granted); under two, the test's losses were
  *     judged and lower nothing more (more: the load is still over the
  *     wall, and they lower it again at once).  Losses within the weather known:
@@ -162,7 +169,16 @@
  *     another decrease (simulated, 3% of 429s at random: median 1.58x
  *     the clean run's time, api_storm's light block 1.85x and one seed in
  *     33 under a tenth of the clean run's in flight; now 1.00x, 1.02x and
- *     one in 1,000; session 54).
+ *     one in 1,000; session 54).  Slow start's first end with no
+ *     weather taken (its share under 1%, or none in its first 32
+ *     answers) is judged so too, against the loss share of the answers
+ *     before its last 8: none there (a wall met on a clean run), a wall
+ *     as before; one in 142, then one, and none in 16 (as 1% of 429s
+ *     gives 85% of the time): weather, undone, that share the weather
+ *     (before: a wall, its pace a quarter of the rate, every later loss
+ *     another decrease, revoked only by a test meeting exactly one loss:
+ *     1% of 429s at random, 3.36x the clean run's time at worst,
+ *     simulated; one live run in five over 2x; session 56).
  *     Otherwise the first test of a series measures the success fraction
  *     and the answer rate, and the next decrease's test tells a wall from
  *     weather: behind a wall (a rate limit) the answers that succeed come
@@ -303,12 +319,22 @@ typedef struct dp_limiter {
 	/* A decrease on losses under test. */
 	int testing;
 	int undecided;           /* an earlier test was undecided: restore point kept */
-	unsigned long test_from; /* answers to requests sent after it judge it */
+	unsigned long test_from; /* requests sent after it judge it, in the
+				  * order they were sent (test_count) */
 	int have_ref;            /* the series' first test measured: */
 	double ref_success, ref_rps; /* its success fraction and answer rate */
 	int ref_n;               /* and its answers */
-	int post_n, post_loss;   /* after the decrease under test */
+	/* The first DP_LIMITER_TEST_MAX requests sent after the decrease:
+	 * 0 not answered yet, 1 a success, 2 a loss. */
+	unsigned char post_seen[DP_LIMITER_TEST_MAX];
+	int post_next;           /* the first of them not yet judged */
+	int post_n, post_loss;   /* the answers judged: those of the requests
+				  * before post_next, and their losses */
+	int post_answers;        /* answers to them so far, in any order */
+	int post_later;          /* answers to requests sent after them */
 	int held;                /* it came with the pace held under a wall's rate */
+	double test_base;        /* the loss share before its trigger (test_weather) */
+	int tested;              /* a decrease on losses was tested before */
 	double post_first_ms;    /* when the first of them came */
 	int test_gradient;       /* the delay gradient lowered the level meanwhile */
 	struct {
