@@ -1238,6 +1238,26 @@ static void deadline_test(void)
 	T_OK(d.ms == run_job(&none, &stage_job, 1).ms, "16 slots, answers far under the deadline: as without one");
 }
 
+/* --trace-storm, --trace-light: stage_job against s, seed traced (its
+ * time over the clean run's: 16 slots of 25 ms), or, seed 0, the seeds of
+ * the first n over `over` times the clean run's listed. */
+static void trace_job(const struct server *s, uint64_t seed, int n, double over)
+{
+	const struct server clean = {.slots = 16, .service_ms = 25};
+	double clean_ms = run_job(&clean, &stage_job, 1).ms;
+
+	if (seed == 0) {
+		for (seed = 1; seed <= (uint64_t)n; seed++) {
+			double x = run_job(s, &stage_job, seed).ms / clean_ms;
+			if (x > over)
+				printf("%llu %.2f\n", (unsigned long long)seed, x);
+		}
+		return;
+	}
+	tracing = 1;
+	printf("%.2f x clean\n", run_job(s, &stage_job, seed).ms / clean_ms);
+}
+
 int main(int argc, char **argv)
 {
 	const struct server clean = {.slots = 16, .service_ms = 25};
@@ -1262,18 +1282,7 @@ int main(int argc, char **argv)
 		/* The limiter's decisions in issue 8's storm (30% 429 + 5%
 		 * 5xx), one seed of the sweep's: SEED; 0 lists the seeds
 		 * over 3x clean of the sweep's 1,000. */
-		double clean_ms = run_job(&clean, &stage_job, 1).ms;
-		uint64_t seed = strtoull(argv[2], NULL, 10);
-		if (seed == 0) {
-			for (seed = 1; seed <= SWEEP_STORM_SEEDS; seed++) {
-				double x = run_job(&storm, &stage_job, seed).ms / clean_ms;
-				if (x > 3)
-					printf("%llu %.2f\n", (unsigned long long)seed, x);
-			}
-			return 0;
-		}
-		tracing = 1;
-		printf("%.2f x clean\n", run_job(&storm, &stage_job, seed).ms / clean_ms);
+		trace_job(&storm, strtoull(argv[2], NULL, 10), SWEEP_STORM_SEEDS, 3);
 		return 0;
 	}
 	if ((argc == 3 || argc == 4) && strcmp(argv[1], "--trace-light") == 0) {
@@ -1282,18 +1291,7 @@ int main(int argc, char **argv)
 		 * the seeds over 2x clean of the sweep's WEATHER_SEEDS. */
 		const struct server light = {.slots = 16, .service_ms = 25,
 					     .rate_429 = argc == 4 ? atof(argv[3]) : 0.01};
-		double clean_ms = run_job(&clean, &stage_job, 1).ms;
-		uint64_t seed = strtoull(argv[2], NULL, 10);
-		if (seed == 0) {
-			for (seed = 1; seed <= WEATHER_SEEDS; seed++) {
-				double x = run_job(&light, &stage_job, seed).ms / clean_ms;
-				if (x > 2)
-					printf("%llu %.2f\n", (unsigned long long)seed, x);
-			}
-			return 0;
-		}
-		tracing = 1;
-		printf("%.2f x clean\n", run_job(&light, &stage_job, seed).ms / clean_ms);
+		trace_job(&light, strtoull(argv[2], NULL, 10), WEATHER_SEEDS, 2);
 		return 0;
 	}
 	if ((argc == 4 || argc == 5) && strcmp(argv[1], "--trace-bucket") == 0) {
