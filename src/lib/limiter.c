@@ -545,9 +545,10 @@ static int same_share(const dp_limiter *l, int n, double after)
 }
 
 /* The weather a test is judged against: the one known; with none known
- * and no wall found (slow start's first end, its trigger's share too
- * light to take), the loss share of the answers before the last
- * START_RECENT, the decrease's trigger among them (limiter.h). */
+ * and no wall found, for the run's first test (slow start's share too
+ * light to take, or slow start ended by the delay gradient), the loss
+ * share of the answers before the last START_RECENT, which hold the
+ * decrease's trigger (test_begin; limiter.h). */
 static double test_weather(const dp_limiter *l)
 {
 	return l->weather > 0 ? l->weather : l->wall ? 0 : l->test_base;

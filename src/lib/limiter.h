@@ -169,16 +169,17 @@
  *     another decrease (simulated, 3% of 429s at random: median 1.58x
  *     the clean run's time, api_storm's light block 1.85x and one seed in
  *     33 under a tenth of the clean run's in flight; now 1.00x, 1.02x and
- *     one in 1,000; session 54).  Slow start's first end with no
- *     weather taken (its share under 1%, or none in its first 32
- *     answers) is judged so too, against the loss share of the answers
- *     before its last 8: none there (a wall met on a clean run), a wall
- *     as before; one in 142, then one, and none in 16 (as 1% of 429s
- *     gives 85% of the time): weather, undone, that share the weather
- *     (before: a wall, its pace a quarter of the rate, every later loss
- *     another decrease, revoked only by a test meeting exactly one loss:
- *     1% of 429s at random, 3.36x the clean run's time at worst,
- *     simulated; one live run in five over 2x; session 56).
+ *     one in 1,000; session 54).  The run's first test with no weather
+ *     taken (slow start's share under 1%, or none in its first 32
+ *     answers, or slow start ended by the delay gradient) is judged so
+ *     too, against the loss share of the answers before its last 8:
+ *     none there (a wall met on a clean run), a wall as before; one in
+ *     142, then one, and none in 16 (as 1% of 429s gives 85% of the
+ *     time): weather, undone, that share the weather (before: a wall,
+ *     its pace a quarter of the rate, every later loss another decrease,
+ *     revoked only by a test meeting exactly one loss: 1% of 429s at
+ *     random, 3.36x the clean run's time at worst, simulated; one live
+ *     run in five over 2x; session 56).
  *     Otherwise the first test of a series measures the success fraction
  *     and the answer rate, and the next decrease's test tells a wall from
  *     weather: behind a wall (a rate limit) the answers that succeed come
@@ -333,7 +334,8 @@ typedef struct dp_limiter {
 	int post_answers;        /* answers to them so far, in any order */
 	int post_later;          /* answers to requests sent after them */
 	int held;                /* it came with the pace held under a wall's rate */
-	double test_base;        /* the loss share before its trigger (test_weather) */
+	double test_base;        /* the run's first test: the loss share before
+				  * its trigger (test_weather; 0 for later ones) */
 	int tested;              /* a decrease on losses was tested before */
 	double post_first_ms;    /* when the first of them came */
 	int test_gradient;       /* the delay gradient lowered the level meanwhile */
