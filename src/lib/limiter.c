@@ -50,6 +50,9 @@
 #define START_FIRST 5     /* the weather from the first 2^5, 2^6... answers */
 #define START_BEFORE 32   /* ... and at least this many before them */
 #define START_RECENT 8    /* answers slow start compares with those before */
+#define START_ALPHA 0.0062 /* ... their losses' chance at the baseline under
+			    * which they are congestion: a normal's beyond
+			    * WEATHER_SIGMAS standard deviations */
 #define DEADLINE_SHARE 0.5 /* an answer over this x the deadline is late (limiter.h) ... */
 #define LATE_TOLERANCE 1.25 /* ... and over this x its class's quickest: near the
 			     * deadline, a wait of a quarter more is one too many (one slot:
@@ -375,9 +378,26 @@ static void start_shares(const dp_limiter *l, double *recent, double *before, do
 	*before = first_least(l, *n_before > 0 ? (l->all_loss - k) / *n_before : 0, *n_before);
 }
 
-/* Auto, slow start, no weather known: 1 when the loss fraction of the
- * last answers is above the baseline by WEATHER_SIGMAS binomial standard
- * deviations, or above any weather taken (WEATHER_MAX).  Slow start
+/* The chance of k or more losses among n answers, each lost at p. */
+static double binomial_tail(int n, int k, double p)
+{
+	double term = pow(1 - p, n), below = 0;
+
+	for (int i = 0; i < k && i <= n; i++) {
+		below += term;
+		term *= (double)(n - i) / (i + 1) * p / (1 - p);
+	}
+	return fmax(0, 1 - below);
+}
+
+/* Auto, slow start, no weather known: 1 when the losses of the last
+ * answers are as unlikely at the baseline's share as a normal's beyond
+ * WEATHER_SIGMAS standard deviations, by the exact binomial tail, or
+ * above any weather taken (WEATHER_MAX).  (The normal approximation
+ * called one loss of 8 after none in 100-150 answers 2.5 standard
+ * deviations, a 5% chance: live, the run's first 429 under 1% of 429s
+ * ended slow start with no share before it, and its test's 16 answers
+ * without a loss said a wall; session 56.)  Slow start
  * doubles the load per round, so this compares loads apart for free:
  * losses that stay the share they were at lower loads are weather (the
  * level goes on growing), a wall's jump up.  Over the first answers,
@@ -390,7 +410,8 @@ static int excess_start(const dp_limiter *l)
 		return 0;
 	start_shares(l, &recent, &before, &n);
 	p = (before * n + 1) / (n + 2); /* Laplace: a few answers say little */
-	return recent > WEATHER_MAX || recent > p + WEATHER_SIGMAS * sqrt(p * (1 - p) / START_RECENT);
+	return recent > WEATHER_MAX ||
+	       binomial_tail(START_RECENT, (int)lround(recent * START_RECENT), p) < START_ALPHA;
 }
 
 /* Auto: one more answer (loss: 1 for a 429 or 5xx) in the window.

@@ -103,9 +103,12 @@
  * limiter reacts to the loss rate, not to each loss:
  *   - in slow start, the load doubles per round, which compares loads
  *     for free: a loss is congestion only when the last 8 answers hold a
- *     share of losses above the baseline (2.5 binomial standard
- *     deviations, a Laplace prior) or above WEATHER_MAX, after at least
- *     32 answers.  The baseline is the least of the loss shares of all
+ *     share of losses above the baseline (as unlikely at its share, a
+ *     Laplace prior, as 2.5 standard deviations of a normal, by the
+ *     exact binomial tail: the normal approximation called one loss of 8
+ *     after none in 100-150 answers that, a 5% chance, and live the run's
+ *     first 429 under 1% of 429s ended slow start for a wall; session 56)
+ *     or above WEATHER_MAX, after at least 32 answers.  The baseline is the least of the loss shares of all
  *     the answers before the last 8 and of the first 32, 64, ... of them,
  *     so that a wall met meanwhile does not raise it.  Weather's share
  *     stays as the load grows, a wall's jumps.  When slow start ends on
