@@ -177,7 +177,7 @@
  *     answers, or slow start ended by the delay gradient) is judged so
  *     too, against the loss share of the answers before its last 8:
  *     none there (a wall met on a clean run), a wall as before; one in
- *     142, then one, and none in 16 (as 1% of 429s gives 85% of the
+ *     142, then two, and none in 16 (as 1% of 429s gives 85% of the
  *     time): weather, undone, that share the weather (before: a wall,
  *     its pace a quarter of the rate, every later loss another decrease,
  *     revoked only by a test meeting exactly one loss: 1% of 429s at
