@@ -33,7 +33,8 @@ def main():
     edges = sorted([(a, 1) for a, _ in chat] + [(b, -1) for _, b in chat])
     idle, level, last = 0.0, 0, edges[0][0]
     for t, step in edges:
-        idle += (slots - max(level, 0)) * (t - last) if level < slots else 0.0
+        if level < slots:
+            idle += (slots - level) * (t - last)
         level, last = level + step, t
     lone = chat[1][0] - chat[0][0]
     idle_beyond = idle / slots - lone * (slots - 1) / slots

@@ -364,6 +364,15 @@ static int recent_losses(const dp_limiter *l)
 	return k;
 }
 
+/* The loss fraction of the answers before the last START_RECENT (0 when
+ * there are none). */
+static double share_before(const dp_limiter *l)
+{
+	double n = answers_before(l);
+
+	return n > 0 ? (l->all_loss - recent_losses(l)) / n : 0;
+}
+
 /* Auto, slow start: the loss fraction of the last START_RECENT answers
  * (the window's newest), and the baseline: the least of the fractions of
  * all the answers before them and of the first 2^k of them (k from
@@ -371,11 +380,9 @@ static int recent_losses(const dp_limiter *l)
  * the answers before the last. */
 static void start_shares(const dp_limiter *l, double *recent, double *before, double *n_before)
 {
-	int k = recent_losses(l);
-
-	*recent = (double)k / START_RECENT;
+	*recent = (double)recent_losses(l) / START_RECENT;
 	*n_before = answers_before(l);
-	*before = first_least(l, *n_before > 0 ? (l->all_loss - k) / *n_before : 0, *n_before);
+	*before = first_least(l, share_before(l), *n_before);
 }
 
 /* The chance of k or more losses among n answers, each lost at p. */
@@ -468,9 +475,7 @@ static void test_begin(dp_limiter *l)
 	l->test_from = l->sent;
 	/* The run's first test: no wall's losses among them (a decrease
 	 * of the delay gradient may have come before: no loss's). */
-	l->test_base = !l->tested && answers_before(l) > 0
-			       ? (l->all_loss - recent_losses(l)) / answers_before(l)
-			       : 0;
+	l->test_base = !l->tested ? share_before(l) : 0;
 	l->tested = 1;
 	memset(l->post_seen, 0, sizeof l->post_seen);
 	l->post_next = l->post_n = l->post_loss = l->post_answers = l->post_later = 0;
