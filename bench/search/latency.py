@@ -99,8 +99,9 @@ def main():
             pair = [(this, q, None), (other, qb, base_env)]
             for out, prog, env in (pair if i % 2 == 0 else pair[::-1]):
                 out.append(best_time([prog, *args, x], env=env))
-        row(mode + " (BASE_BIN)", other)
-        row(mode + " (DOCPIPE_BIN)", this)
+        labels = ("BASE_URL", "DATABASE_URL") if base_url else ("BASE_BIN", "DOCPIPE_BIN")
+        row("%s (%s)" % (mode, labels[0]), other)
+        row("%s (%s)" % (mode, labels[1]), this)
         row(mode + " (difference)", [a - b for a, b in zip(this, other)])
         sys.stdout.flush()
     if not efs:
