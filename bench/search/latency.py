@@ -18,7 +18,10 @@ BASE_BIN=DIR: an A/B against the programs in DIR (another build): each
 question is timed with both, alternately (the order swapped every other
 question, so that load drifting over the run weighs on both alike); the
 table then has a row per build and the per-question difference
-(DOCPIPE_BIN's minus BASE_BIN's).  REPS=N: best of N runs (default 3)."""
+(DOCPIPE_BIN's minus BASE_BIN's).  BASE_URL=URL: the same A/B against
+another database (BASE_BIN's runs, or DOCPIPE_BIN's when BASE_BIN is
+not set, query URL instead of DATABASE_URL): one corpus stored by two
+store builds.  REPS=N: best of N runs (default 3)."""
 import base64
 import json
 import os
@@ -37,11 +40,11 @@ def run(args, inp=None):
 REPS = int(os.environ.get("REPS", "3"))
 
 
-def best_time(args, n=REPS):
+def best_time(args, n=REPS, env=None):
     best = None
     for _ in range(n):
         t = time.perf_counter()
-        subprocess.run(args, capture_output=True, check=True)
+        subprocess.run(args, capture_output=True, check=True, env=env)
         t = time.perf_counter() - t
         best = t if best is None or t < best else best
     return best
@@ -73,7 +76,9 @@ def main():
     q = os.path.join(BIN, "docpipe-query")
     modes = os.environ.get("MODES", "vector text hybrid").split()
     opts = os.environ.get("QUERY_OPTS", "").split()
-    base = os.environ.get("BASE_BIN")
+    base_url = os.environ.get("BASE_URL")
+    base = os.environ.get("BASE_BIN", BIN if base_url else None)
+    base_env = dict(os.environ, DATABASE_URL=base_url) if base_url else None
     if modes:
         print("| mode | questions | median s | p90 s | max s |")
         print("|---|---|---|---|---|")
@@ -91,11 +96,12 @@ def main():
         qb = os.path.join(base, "docpipe-query")
         this, other = [], []
         for i, x in enumerate(questions):
-            pair = [(this, q), (other, qb)]
-            for out, prog in (pair if i % 2 == 0 else pair[::-1]):
-                out.append(best_time([prog, *args, x]))
-        row(mode + " (BASE_BIN)", other)
-        row(mode + " (DOCPIPE_BIN)", this)
+            pair = [(this, q, None), (other, qb, base_env)]
+            for out, prog, env in (pair if i % 2 == 0 else pair[::-1]):
+                out.append(best_time([prog, *args, x], env=env))
+        labels = ("BASE_URL", "DATABASE_URL") if base_url else ("BASE_BIN", "DOCPIPE_BIN")
+        row("%s (%s)" % (mode, labels[0]), other)
+        row("%s (%s)" % (mode, labels[1]), this)
         row(mode + " (difference)", [a - b for a, b in zip(this, other)])
         sys.stdout.flush()
     if not efs:

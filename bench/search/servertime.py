@@ -13,6 +13,9 @@ backend: planning with cold catalog caches) and execute, median and p90
 over the questions, per build.
 
   servertime.py LOG QUESTIONS.jsonl BIN_A BIN_B      (DATABASE_URL)
+
+BASE_URL=URL: BIN_A queries that database instead (BIN_A and BIN_B may
+then be the same build): one corpus stored by two store builds.
 """
 import collections
 import json
@@ -26,6 +29,7 @@ log, qf, bins = sys.argv[1], sys.argv[2], sys.argv[3:5]
 reps = int(os.environ.get("REPS", "5"))
 qs = [json.loads(l)["question"] for l in open(qf)]
 env = dict(os.environ, PGOPTIONS="-c log_min_duration_statement=0")
+base_env = dict(env, DATABASE_URL=os.environ.get("BASE_URL") or env["DATABASE_URL"])
 dur = re.compile(r"duration: ([0-9.]+) ms\s+(parse|bind|execute|statement)[^:]*: (.*)")
 # A statement's kind by a piece of its text (the first that matches).
 KINDS = (("session setup", "pg_backend_pid()"), ("settings", "FROM docpipe.settings"),
@@ -39,10 +43,10 @@ def kind(sql):
     return next((k for k, piece in KINDS if piece in sql), sql[:40])
 
 
-def one(b, q):
+def one(i, q):
     at = os.path.getsize(log)
-    subprocess.run([os.path.join(b, "docpipe-query"), "--mode", "hybrid", "-k", "10", "--", q],
-                   env=env, capture_output=True, check=True)
+    subprocess.run([os.path.join(bins[i], "docpipe-query"), "--mode", "hybrid", "-k", "10", "--", q],
+                   env=base_env if i == 0 else env, capture_output=True, check=True)
     parts = collections.Counter()
     with open(log, errors="replace") as f:
         f.seek(at)
@@ -54,12 +58,13 @@ def one(b, q):
     doc = sum(v for (k, _), v in parts.items() if k == "document scores")
     text = sum(v for (k, _), v in parts.items() if k == "text side")
     return tot, text, doc, parts
-res = {b: [] for b in bins}
+labels = [b + (" (BASE_URL)" if i == 0 and os.environ.get("BASE_URL") else "") for i, b in enumerate(bins)]
+res = {b: [] for b in labels}
 for i, q in enumerate(qs):
-    order = bins if i % 2 == 0 else bins[::-1]
-    for b in order:
+    for b in ((0, 1) if i % 2 == 0 else (1, 0)):
         runs = [one(b, q) for _ in range(reps)]
-        res[b].append(min(runs, key=lambda r: r[0]))
+        res[labels[b]].append(min(runs, key=lambda r: r[0]))
+bins = labels
 def stat(xs):
     xs = sorted(xs)
     return "%.1f / %.1f / %.1f" % (statistics.median(xs), xs[int(0.9 * (len(xs) - 1))], xs[-1])

@@ -30,6 +30,12 @@
 # INDEX after it, maintenance_work_mem 256 MB, the build timed with the
 # load: what a bulk rule for the full-text index would give; the store says
 # once that it cannot merge the pending list, there being no index).
+# tsvmain, tsvplain, tsvexternal, tsvextended (this build with the tsv
+# column's STORAGE set so before the load), tsvpglz, tsvlz4 (its
+# COMPRESSION): how a chunk's tsvector is kept (in line or not, compressed
+# or not) against what the load costs.  mwmN (this build with the
+# database's maintenance_work_mem N MB: the memory of the merges on the
+# store's second connection, gin_clean_pending_list).
 # Each timed load starts after a CHECKPOINT (the previous round's WAL is
 # not flushed inside the next one's timing).
 # BASE (environment): embedded document records stored before each load,
@@ -145,6 +151,9 @@ for i in $(seq "$rounds"); do
 		case $v in
 		nofastupdate) psql -X -q -d "$db" -c "ALTER INDEX $gin SET (fastupdate = off)" ;;
 		pending64) psql -X -q -d "$db" -c "ALTER INDEX $gin SET (gin_pending_list_limit = 65536)" ;;
+		tsvpglz | tsvlz4) psql -X -q -d "$db" -c "ALTER TABLE docpipe.chunks ALTER COLUMN tsv SET COMPRESSION ${v#tsv}" ;;
+		tsv*) psql -X -q -d "$db" -c "ALTER TABLE docpipe.chunks ALTER COLUMN tsv SET STORAGE ${v#tsv}" ;;
+		mwm*) psql -X -q -d "$db" -c "ALTER DATABASE $db SET maintenance_work_mem = '${v#mwm}MB'" ;;
 		*nogin) psql -X -q -d "$db" -c "DROP INDEX $gin" ;;
 		ginbulk*) ginkey=$(psql -X -A -t -d "$db" -c "SELECT pg_get_indexdef('$gin'::regclass)")
 			psql -X -q -d "$db" -c "DROP INDEX $gin" ;;

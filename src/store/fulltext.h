@@ -27,9 +27,10 @@ void store_fulltext_request(const char *name);
  * the server's lexer); adds the tsvector column and its GIN index when
  * missing, rebuilds them when another configuration or lexer is due (an
  * existing table is migrated in place: with the store's lexer, every
- * stored chunk is lexed again by the store), and records configuration
- * and lexer.  Returns 0, or -1 with err (an unknown configuration
- * included). */
+ * stored chunk is lexed again by the store), keeps the column's values in
+ * their rows (STORAGE MAIN, set on an existing column too: rows written
+ * from then on), and records configuration and lexer.  Returns 0, or -1
+ * with err (an unknown configuration included). */
 int store_fulltext_ensure(store *s, dp_err *err);
 
 /* Inside a write transaction, before its first chunk is written: takes

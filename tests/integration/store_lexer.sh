@@ -40,7 +40,7 @@ is "$(sql "SELECT count(*) FROM pg_indexes WHERE schemaname = 'docpipe' AND inde
 # on a real[] vector (pgvector's types are external anyway).
 is "$(sql "SELECT string_agg(attname || ':' || attstorage::text || attcompression::text, ' ' ORDER BY attname) FROM pg_attribute
 	WHERE attrelid = 'docpipe.chunks'::regclass AND attname IN ('content', 'embedding', 'tsv')")" \
-	"content:xl embedding:e tsv:xl" "storage: lz4 text and tsvector, external vectors"
+	"content:xl embedding:e tsv:ml" "storage: lz4 text and tsvector (kept in line), external vectors"
 is "$(same_as_pg)" 2/2 "tsvectors equal PostgreSQL's for ordinary text (positions, weights)"
 is "$(sql "SELECT tsv::text FROM docpipe.chunks c JOIN docpipe.documents d ON d.id = c.document_id WHERE d.path = '/d/keys.md'")" \
 	"'everi':14 'job':20 'key':2A,9B,13,18 'key-rot':17 'night':23 'part':3A 'quarter':15 'rotat':7B,10,19 'run':21 'secur':1A 'sign':12 'two':4A" \
