@@ -352,7 +352,7 @@ static int build(store *s, int kind, unsigned oid, const char *want, const char 
  * writes for the rest of the run) and, pooled, the session's settings. */
 #define CLEAN_SQL "SELECT gin_clean_pending_list('docpipe.chunks_tsv'::regclass)"
 static const char clean_sql[] = DP_DB_UNTIMED "; " CLEAN_SQL;
-static const char clean_pooled_sql[] = "SET LOCAL work_mem = '" STORE_GIN_WORK_MEM "';"
+static const char clean_pooled_sql[] = "SET LOCAL maintenance_work_mem = '" STORE_GIN_WORK_MEM "';"
 	" SET LOCAL " STORE_SESSION_SETTINGS "; " DP_DB_UNTIMED "; " CLEAN_SQL;
 
 /* Gives up the second connection for this run, saying why (msg) once; its
@@ -373,8 +373,11 @@ static void gin_off(store *s, const char *msg)
 	s->gin_off = 1;
 }
 
-/* The merge connection's session settings (dp_db_session_set). */
-#define GIN_SESSION_SETTINGS "work_mem = '" STORE_GIN_WORK_MEM "'; " STORE_SESSION_SETTINGS
+/* The merge connection's session settings (dp_db_session_set).  A merge
+ * asked for (gin_clean_pending_list, a forced cleanup) sorts in
+ * maintenance_work_mem; the writes' own cleanups past the list's limit
+ * sort in work_mem (STORE_GIN_SETTINGS): PostgreSQL's ginInsertCleanup. */
+#define GIN_SESSION_SETTINGS "maintenance_work_mem = '" STORE_GIN_WORK_MEM "'; " STORE_SESSION_SETTINGS
 
 /* Takes the result of the running merge (wait: blocks until it ends).
  * Returns 1 while it still runs (not waiting), else 0. */
@@ -435,7 +438,7 @@ void store_fulltext_tend(store *s, long long chunks)
 			dp_diag("%s; the full-text index's pending list is merged by the writes", e.msg);
 			return;
 		}
-		/* The merge's sort, as in the writes' transactions; it waits
+		/* The merge's sort bound, the writes' size; it waits
 		 * on its locks as the writes do. */
 		if (dp_db_session_set(s->gin, GIN_SESSION_SETTINGS, &e) < 0) {
 			gin_off(s, e.msg);
@@ -476,8 +479,8 @@ static int merge_allowed(store *s, dp_err *err)
 }
 
 /* Merges the whole pending list on the main connection, outside any
- * transaction, in one of its own: work_mem bounds the merge's sort, as for
- * a cleanup during the writes.  0, or -1 with err when the connection is
+ * transaction, in one of its own, its sort bounded as the second
+ * connection's (GIN_SESSION_SETTINGS).  0, or -1 with err when the connection is
  * lost. */
 static int merge_here(store *s, dp_err *err)
 {
@@ -487,7 +490,7 @@ static int merge_here(store *s, dp_err *err)
 		s->tsv_pending = 0;
 		return 0;
 	}
-	if (dp_db_begin(s->db, STORE_SESSION_SETTINGS, DP_DB_UNTIMED "; SET LOCAL work_mem = '"
+	if (dp_db_begin(s->db, STORE_SESSION_SETTINGS, DP_DB_UNTIMED "; SET LOCAL maintenance_work_mem = '"
 			STORE_GIN_WORK_MEM "'; " CLEAN_SQL "; COMMIT", &why) < 0) {
 		dp_db_rollback(s->db);
 		if (dp_db_lost(s->db)) {
