@@ -240,27 +240,42 @@ int dp_db_session_reset(PGconn *db, const char *settings, dp_err *err)
 	return dp_db_exec(db, sql, err);
 }
 
-int dp_db_begin(PGconn *db, const char *settings, const char *local, dp_err *err)
+/* sql (size bytes) = the statements that begin a transaction as
+ * dp_db_begin does, then local, then more (each NULL for none).  0, or -1
+ * with err. */
+static int begin_sql(PGconn *db, const char *settings, const char *local, const char *more, char *sql,
+		     size_t size, dp_err *err)
 {
 	/* Pooled, connect_settings for this transaction: BEGIN's isolation
 	 * level is their default_transaction_isolation's, which set_config
 	 * only gives the transactions after it. */
-	char sql[2048] = "BEGIN";
 	int pooled = dp_db_pooled();
 
-	if (pooled)
-		snprintf(sql, sizeof sql, "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT NULL");
-	if ((pooled && (append_connect_settings(db, sql, sizeof sql, "true", 1) < 0 ||
-			append_settings(sql, sizeof sql, settings, 1) < 0)) ||
-	    (local != NULL && strlen(sql) + strlen(local) + 3 > sizeof sql)) {
+	snprintf(sql, size, "%s", pooled ? "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT NULL" : "BEGIN");
+	if (pooled && (append_connect_settings(db, sql, size, "true", 1) < 0 ||
+		       append_settings(sql, size, settings, 1) < 0)) {
 		dp_err_set(err, "transaction settings too long");
 		return -1;
 	}
-	if (local != NULL) {
+	const char *tail[] = {local, more};
+	for (size_t i = 0; i < sizeof tail / sizeof tail[0]; i++) {
+		if (tail[i] == NULL)
+			continue;
+		if (strlen(sql) + strlen(tail[i]) + 3 > size) {
+			dp_err_set(err, "transaction settings too long");
+			return -1;
+		}
 		strcat(sql, "; ");
-		strcat(sql, local);
+		strcat(sql, tail[i]);
 	}
-	return dp_db_exec(db, sql, err);
+	return 0;
+}
+
+int dp_db_begin(PGconn *db, const char *settings, const char *local, dp_err *err)
+{
+	char sql[2048];
+
+	return begin_sql(db, settings, local, NULL, sql, sizeof sql, err) < 0 ? -1 : dp_db_exec(db, sql, err);
 }
 
 int dp_db_end(PGconn *db, int rc, dp_err *err)
@@ -1162,15 +1177,24 @@ PGresult *dp_db_query_set(PGconn *db, const char *sql, int nparams, const char *
 int dp_db_begin_locked(PGconn *db, const char *settings, const char *local, long long lock_key,
 		       dp_err *err)
 {
-	char key[32];
-	const char *params[] = {key};
+	char sql[2048], lock[64];
 
-	if (dp_db_begin(db, settings, local, err) < 0)
+	/* One round trip: the lock's statement sent with BEGIN's (its key a
+	 * number of the caller's, no input).  Every schema check and claim
+	 * begins so: a round trip is a wake-up of the client and of the
+	 * backend, a millisecond or more each on a loaded machine (the claim
+	 * is on every run's start: docs/PERFORMANCE.md, issue 8 (b), session
+	 * 57). */
+	snprintf(lock, sizeof lock, "SELECT pg_advisory_xact_lock(%lld)", lock_key);
+	if (begin_sql(db, settings, local, lock, sql, sizeof sql, err) < 0)
 		return -1;
-	snprintf(key, sizeof key, "%lld", lock_key);
-	PGresult *res = dp_db_query(db, "SELECT pg_advisory_xact_lock($1::bigint)", 1, params, err);
-	if (res == NULL) {
-		dp_db_rollback(db);
+	PGresult *res = dp_db_result(db, sql);
+	if (res == NULL || !is_success(res)) {
+		dp_db_err(err, db, res, "query failed");
+		PQclear(res);
+		/* BEGIN ran: the transaction, if any, is left aborted. */
+		if (PQtransactionStatus(db) != PQTRANS_IDLE)
+			dp_db_rollback(db);
 		return -1;
 	}
 	PQclear(res);

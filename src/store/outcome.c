@@ -8,7 +8,12 @@
 #include "store.h"
 #include "text.h"
 
-static const char *const ddl[] = {
+/* The schema, the tables and their migration: one string, sent in one
+ * round trip (each statement a DO block that does nothing when its object
+ * is there; the claim runs them at every run's start, and makes them in a
+ * fresh database: docs/PERFORMANCE.md, issue 8 (b), session 57). */
+static const char ddl[] =
+	DP_DB_CREATE_SCHEMA ";"
 	/* The documents whose last outcome is a failure; a success removes the
 	 * row (a stored document's last run and time are in documents). */
 	DP_DB_CREATE_MISSING("docpipe.failures",
@@ -19,7 +24,7 @@ static const char *const ddl[] = {
 	" stage text NOT NULL,"   /* the stage that failed */
 	" error text NOT NULL,"   /* its reason */
 	" failed_since timestamptz NOT NULL DEFAULT now()," /* first failure in a row */
-	" updated_at timestamptz NOT NULL DEFAULT now())"),
+	" updated_at timestamptz NOT NULL DEFAULT now())") ";"
 	DP_DB_CREATE_MISSING("docpipe.runs",
 		"CREATE TABLE IF NOT EXISTS docpipe.runs ("
 	" id text PRIMARY KEY,"
@@ -30,7 +35,7 @@ static const char *const ddl[] = {
 	" deleted bigint, failed bigint, resent bigint,"
 	" requests bigint, tokens bigint, retries bigint,"
 	" seconds float8,"
-	" planned jsonb)"), /* docpipe plan --run ID: its prediction (JSON report) */
+	" planned jsonb)") ";" /* docpipe plan --run ID: its prediction (JSON report) */
 	/* The runs that claimed their roots (docpipe run's recorder,
 	 * src/status/live.h): live while a session holds the lock keyed by
 	 * the id; a row no session holds is removed by the next claim. */
@@ -41,20 +46,17 @@ static const char *const ddl[] = {
 	" pid int NOT NULL," /* the supervisor's */
 	" host text NOT NULL,"
 	" started_at timestamptz NOT NULL DEFAULT now(),"
-	" roots text[] NOT NULL)"),
+	" roots text[] NOT NULL)") ";"
 	/* Only when missing: CREATE INDEX takes a SHARE lock on the table
 	 * before it looks whether the index exists (schema.c's migrations). */
 	DP_DB_CREATE_MISSING("docpipe.runs_started",
-			     "CREATE INDEX IF NOT EXISTS runs_started ON docpipe.runs (started_at)"),
-};
-
-/* docpipe.runs as made before 49863bc: no column planned, and started_at
- * NOT NULL DEFAULT now(), which gave a planned run (docpipe plan --run,
- * no started_at) a start and kept its real one from being set
- * (record_sql sets it only while NULL).  Only when planned is missing:
- * ALTER TABLE takes an exclusive lock even when there is nothing to do
- * (see schema.c's migrations). */
-static const char runs_migration[] =
+			     "CREATE INDEX IF NOT EXISTS runs_started ON docpipe.runs (started_at)") ";"
+	/* docpipe.runs as made before 49863bc: no column planned, and started_at
+	 * NOT NULL DEFAULT now(), which gave a planned run (docpipe plan --run,
+	 * no started_at) a start and kept its real one from being set
+	 * (record_sql sets it only while NULL).  Only when planned is missing:
+	 * ALTER TABLE takes an exclusive lock even when there is nothing to do
+	 * (see schema.c's migrations). */
 	"DO $$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'docpipe.runs'::regclass"
 	" AND attname = 'planned' AND NOT attisdropped) THEN"
 	" ALTER TABLE docpipe.runs ADD COLUMN IF NOT EXISTS planned jsonb,"
@@ -78,10 +80,7 @@ int store_outcome_schema(PGconn *db, dp_err *err)
 		return -1;
 	int outcomes = PQgetvalue(res, 0, 0)[0] == 't', failures = PQgetvalue(res, 0, 1)[0] == 't';
 	PQclear(res);
-	for (size_t i = 0; i < sizeof ddl / sizeof ddl[0]; i++)
-		if (dp_db_exec(db, ddl[i], err) < 0)
-			return -1;
-	if (dp_db_exec(db, runs_migration, err) < 0)
+	if (dp_db_exec(db, ddl, err) < 0)
 		return -1;
 	if (!outcomes)
 		return 0;
@@ -197,8 +196,7 @@ int store_outcome_ensure_checked(PGconn *db, dp_err *err)
 	if (dp_db_begin_locked(db, NULL, DP_DB_UNTIMED, STORE_LOCK_KEY, err) < 0)
 		return -1;
 	int bad = store_schema_check(db, err);
-	int rc = bad != 0 || dp_db_exec(db, DP_DB_CREATE_SCHEMA, err) < 0 || store_outcome_schema(db, err) < 0
-			 ? -1 : 0;
+	int rc = bad != 0 || store_outcome_schema(db, err) < 0 ? -1 : 0;
 	if (dp_db_end(db, rc, err) < 0)
 		return bad > 0 ? 1 : -1;
 	return 0;

@@ -44,8 +44,9 @@
  * on a database error. */
 int store_schema_check(PGconn *db, dp_err *err);
 
-/* Creates docpipe.failures and docpipe.runs if missing, and brings older
- * versions' outcome tables up to date in place: docpipe.runs gets column
+/* Creates schema docpipe, docpipe.failures, docpipe.runs and
+ * docpipe.live_runs if missing, and brings older versions' outcome tables
+ * up to date in place: docpipe.runs gets column
  * planned (started_at then NULL until the run starts), and the failures
  * of docpipe.outcomes move to docpipe.failures, the old table dropped.
  * Idempotent.  Runs in the caller's transaction, which holds the schema

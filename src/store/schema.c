@@ -8,10 +8,14 @@
 #include "outcome.h"
 #include "store.h"
 
-static const char *const tables[] = {
-	DP_DB_CREATE_SCHEMA,
+/* The schema and its tables, each made only when missing: one string,
+ * sent in one round trip (every store's start; the first in a fresh
+ * database makes them all: docs/PERFORMANCE.md, issue 8 (b), session
+ * 57). */
+static const char tables[] =
+	DP_DB_CREATE_SCHEMA ";"
 	DP_DB_CREATE_MISSING("docpipe.settings",
-		"CREATE TABLE IF NOT EXISTS docpipe.settings (key text PRIMARY KEY, value text NOT NULL)"),
+		"CREATE TABLE IF NOT EXISTS docpipe.settings (key text PRIMARY KEY, value text NOT NULL)") ";"
 	DP_DB_CREATE_MISSING("docpipe.documents",
 		"CREATE TABLE IF NOT EXISTS docpipe.documents ("
 	" id bigserial PRIMARY KEY,"
@@ -33,23 +37,22 @@ static const char *const tables[] = {
 	" last_seq bigint,"
 	" last_seen timestamptz,"
 	" created_at timestamptz NOT NULL DEFAULT now(),"
-	" updated_at timestamptz NOT NULL DEFAULT now())"),
+	" updated_at timestamptz NOT NULL DEFAULT now())") ";"
 	/* Only when missing: CREATE INDEX takes a SHARE lock on the table
 	 * before it looks whether the index exists (see migrations). */
 	DP_DB_CREATE_MISSING("docpipe.documents_root",
-			     "CREATE INDEX IF NOT EXISTS documents_root ON docpipe.documents (root)"),
+			     "CREATE INDEX IF NOT EXISTS documents_root ON docpipe.documents (root)") ";"
 	/* The deletes of a stream, which refuse that stream's older versions
 	 * of the path still on their way (write.c, upsert_sql); a sweep drops
 	 * those of other runs. */
 	DP_DB_CREATE_MISSING("docpipe.tombstones",
 		"CREATE TABLE IF NOT EXISTS docpipe.tombstones (path text PRIMARY KEY, run text,"
-	" stream text NOT NULL, seq bigint NOT NULL)"),
+	" stream text NOT NULL, seq bigint NOT NULL)") ";"
 	/* When each run's first write began (write.c, register_runs): its
 	 * sweep keeps the documents another writer saw since (sweep.c). */
 	DP_DB_CREATE_MISSING("docpipe.run_starts",
 		"CREATE TABLE IF NOT EXISTS docpipe.run_starts (run text PRIMARY KEY,"
-	" started_at timestamptz NOT NULL)"),
-};
+	" started_at timestamptz NOT NULL)");
 
 /* Columns added or changed after a database may already have been made:
  * each is changed in place (ADD COLUMN IF NOT EXISTS is cheap: no table
@@ -64,14 +67,15 @@ static const char *const tables[] = {
  * that writes (which reads documents, then waits for the schema lock
  * this runs under, to claim the corpus's embedder) deadlocked with it.
  * On a current schema a store start takes no lock stronger than its
- * writes' (tests/integration/store_schema_locks.sh). */
-static const char *const migrations[] = {
+ * writes' (tests/integration/store_schema_locks.sh).  One string, sent in
+ * one round trip, as the tables. */
+static const char migrations[] =
 	/* The stream and seq of the version stored (write.c, upsert_sql), for
 	 * a database made before them. */
 	"DO $$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'docpipe.documents'::regclass"
 	" AND attname = 'last_stream' AND NOT attisdropped) THEN"
 	" ALTER TABLE docpipe.documents ADD COLUMN IF NOT EXISTS last_stream text,"
-	" ADD COLUMN IF NOT EXISTS last_seq bigint; END IF; END$$",
+	" ADD COLUMN IF NOT EXISTS last_seq bigint; END IF; END$$" ";"
 	/* docpipe.tombstones as made before streams (612a486 to 6502013): run
 	 * NOT NULL and no stream.  A tombstone then refused its run's older
 	 * versions, so its run is its stream: the same refusal.  Only when
@@ -81,11 +85,11 @@ static const char *const migrations[] = {
 	" ALTER TABLE docpipe.tombstones ADD COLUMN IF NOT EXISTS stream text,"
 	" ALTER COLUMN run DROP NOT NULL;"
 	" UPDATE docpipe.tombstones SET stream = run WHERE stream IS NULL;"
-	" ALTER TABLE docpipe.tombstones ALTER COLUMN stream SET NOT NULL; END IF; END$$",
+	" ALTER TABLE docpipe.tombstones ALTER COLUMN stream SET NOT NULL; END IF; END$$" ";"
 	/* When a writer last saw the document (sweep.c), likewise. */
 	"DO $$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'docpipe.documents'::regclass"
 	" AND attname = 'last_seen' AND NOT attisdropped) THEN"
-	" ALTER TABLE docpipe.documents ADD COLUMN IF NOT EXISTS last_seen timestamptz; END IF; END$$",
+	" ALTER TABLE docpipe.documents ADD COLUMN IF NOT EXISTS last_seen timestamptz; END IF; END$$" ";"
 	/* Chunk provenance: the chunk's byte range [byte_start, byte_end)
 	 * and first/last line in the source file, first/last page for paged
 	 * formats (docs/protocol.md). */
@@ -95,7 +99,7 @@ static const char *const migrations[] = {
 	" ALTER TABLE docpipe.chunks ADD COLUMN IF NOT EXISTS byte_start bigint,"
 	" ADD COLUMN IF NOT EXISTS byte_end bigint,"
 	" ADD COLUMN IF NOT EXISTS line_start int, ADD COLUMN IF NOT EXISTS line_end int,"
-	" ADD COLUMN IF NOT EXISTS page_start int, ADD COLUMN IF NOT EXISTS page_end int; END IF; END$$",
+	" ADD COLUMN IF NOT EXISTS page_start int, ADD COLUMN IF NOT EXISTS page_end int; END IF; END$$" ";"
 	/* A real[] vector is stored like pgvector's types (STORAGE external):
 	 * floats do not compress, and a row long enough for TOAST (text,
 	 * vector and tsvector) had the server try pglz on every vector in
@@ -103,7 +107,7 @@ static const char *const migrations[] = {
 	 * (docs/PERFORMANCE.md, issue 11).  Only new rows change. */
 	"DO $$BEGIN IF (SELECT attstorage FROM pg_attribute WHERE attrelid = 'docpipe.chunks'::regclass"
 	" AND attname = 'embedding') = 'x' THEN"
-	" ALTER TABLE docpipe.chunks ALTER COLUMN embedding SET STORAGE EXTERNAL; END IF; END$$",
+	" ALTER TABLE docpipe.chunks ALTER COLUMN embedding SET STORAGE EXTERNAL; END IF; END$$" ";"
 	/* The text compressed with lz4 rather than pglz, which cost the
 	 * server as much CPU as the rest of the insertion.  A server built
 	 * without lz4 (default_toast_compression does not offer it) keeps
@@ -114,8 +118,7 @@ static const char *const migrations[] = {
 	" AND attname = 'content') <> 'l' AND (SELECT 'lz4' = ANY(enumvals) FROM pg_settings"
 	" WHERE name = 'default_toast_compression') THEN"
 	" ALTER TABLE docpipe.chunks ALTER COLUMN content SET COMPRESSION lz4; END IF;"
-	" EXCEPTION WHEN OTHERS THEN NULL; END$$",
-};
+	" EXCEPTION WHEN OTHERS THEN NULL; END$$";
 
 /* The embedding column is created without a dimension: the corpus's
  * dimension is known only when its first embedded document arrives
@@ -285,9 +288,8 @@ static int schema_ensure(store *s, int *usage, dp_err *err)
 		*usage = bad > 0;
 		goto end;
 	}
-	for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++)
-		if (dp_db_exec(s->db, tables[i], err) < 0)
-			goto end;
+	if (dp_db_exec(s->db, tables, err) < 0)
+		goto end;
 	if (store_outcome_schema(s->db, err) < 0)
 		goto end;
 	if (store_settings_load(s, &set, err) < 0)
@@ -319,9 +321,8 @@ static int schema_ensure(store *s, int *usage, dp_err *err)
 		}
 		snprintf(why, sizeof why, "the corpus's type since it was created");
 	}
-	for (size_t i = 0; i < sizeof migrations / sizeof migrations[0]; i++)
-		if (dp_db_exec(s->db, migrations[i], err) < 0)
-			goto end;
+	if (dp_db_exec(s->db, migrations, err) < 0)
+		goto end;
 	if (store_fulltext_ensure(s, err) < 0)
 		goto end;
 	if (store_index_switch(s, err) < 0)
