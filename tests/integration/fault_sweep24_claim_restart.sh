@@ -8,7 +8,9 @@
 # reconnects with its own backoff (0.25 s first) and claimed the root in
 # that gap: it ran beside the live run and paid the model API again for
 # every document the live run had not finished (4 of 4 runs by hand: 30
-# of 40 documents paid twice).  What a run waits for must still be
+# of 40 documents paid twice).  So did any run started while the live
+# run's recorder was dead (kill -9, the OOM killer): its session, and the
+# claim with it, gone while its run went on.  What a run waits for must still be
 # waited for after a restart: the waiting run starts only once the live
 # one ended, and pays nothing the live one paid.
 . "$(dirname "$0")/../lib/tap.sh"
@@ -63,5 +65,25 @@ is "$(jq -c '[.complete, .added, .failed]' "$T_DIR/b.json")" '[true,0,0]' \
 is "$(BASE=$B_BASE api_requests chat)" 0 "... and it paid nothing the live run paid (0 chat requests)"
 is "$(sql "SELECT count(*) FROM (SELECT document_id, seq FROM docpipe.chunks GROUP BY 1, 2 HAVING count(*) > 1) x")/$(sql "SELECT count(*) FROM docpipe.documents")" \
 	0/40 "40 documents stored, no chunk row twice"
+
+# The live run's recorder killed: its run goes on, its roots still its.
+sql "TRUNCATE docpipe.documents CASCADE" >/dev/null 2>&1
+BASE=$A_BASE api_control '{"hold": true}'
+OPENAI_BASE_URL=$A_BASE/v1 docpipe run "$D" --progress none "${API[@]}" >"$T_DIR/c.json" 2>"$T_DIR/c.err" &
+C=$!
+wait_for 60 sql_ge "SELECT count(*) FROM docpipe.live_runs WHERE pid = $C" 1
+kill -KILL "$(pgrep -P $C -f docpipe-status)"
+OPENAI_BASE_URL=$B_BASE/v1 docpipe run "$D" --progress none "${API[@]}" >"$T_DIR/d.json" 2>"$T_DIR/d.err" &
+E=$!
+wait_for 30 exited $E
+state=running
+exited $E && state="ended (status $(wait $E; echo $?))"
+is "$state" "ended (status 2)" "a live run's recorder killed: a new run over the root is still refused (status 2)" ||
+	diag "$(cat "$T_DIR/d.err")"
+kill $E 2>/dev/null
+BASE=$A_BASE api_control '{"hold": false}'
+wait $C
+is "$?/$(jq -c '[.complete, .failed]' "$T_DIR/c.json")" "0/[true,0]" "... and the live run completes" ||
+	diag "$(cat "$T_DIR/c.err")"
 
 done_testing
