@@ -67,13 +67,16 @@ is "$(sql "SELECT count(*) FROM (SELECT document_id, seq FROM docpipe.chunks GRO
 	0/40 "40 documents stored, no chunk row twice"
 
 # The live run's recorder killed: its run goes on, its roots still its.
-sql "TRUNCATE docpipe.documents CASCADE" >/dev/null 2>&1
+# New texts, so that it pays (its API held) rather than finds them all.
+D2=$T_DIR/docs2
+numbered_docs "$D2" 10 40 other
+paid=$(BASE=$A_BASE api_requests chat)
 BASE=$A_BASE api_control '{"hold": true}'
-OPENAI_BASE_URL=$A_BASE/v1 docpipe run "$D" --progress none "${API[@]}" >"$T_DIR/c.json" 2>"$T_DIR/c.err" &
+OPENAI_BASE_URL=$A_BASE/v1 docpipe run "$D2" --progress none "${API[@]}" >"$T_DIR/c.json" 2>"$T_DIR/c.err" &
 C=$!
-wait_for 60 sql_ge "SELECT count(*) FROM docpipe.live_runs WHERE pid = $C" 1
+BASE=$A_BASE wait_for 60 api_requests_ge chat $((paid + 1))
 kill -KILL "$(pgrep -P $C -f docpipe-status)"
-OPENAI_BASE_URL=$B_BASE/v1 docpipe run "$D" --progress none "${API[@]}" >"$T_DIR/d.json" 2>"$T_DIR/d.err" &
+OPENAI_BASE_URL=$B_BASE/v1 docpipe run "$D2" --progress none "${API[@]}" >"$T_DIR/d.json" 2>"$T_DIR/d.err" &
 E=$!
 wait_for 30 exited $E
 state=running
