@@ -17,10 +17,6 @@
 
 private_pg
 newdb || exit 1
-restart() {
-	runuser -u postgres -- "$(pg_config --bindir)/pg_ctl" -D "$PGD/data" -l "$PGD/log" -m immediate -w \
-		restart >/dev/null
-}
 
 D=$T_DIR/docs
 numbered_docs "$D" 40 40 doc
@@ -42,7 +38,7 @@ B=$!
 wait_for 30 grep -qs "waiting for it to end" "$T_DIR/b.err"
 ok $? "a second run (--wait) waits for it" || diag "$(cat "$T_DIR/b.err")"
 
-restart
+private_pg_restart
 # The live run's recorder renews its claim within a second or two of the
 # server's return; the waiting one must not have claimed meanwhile.
 wait_for 30 grep -qs "claim on its roots is renewed" "$T_DIR/a.err"
