@@ -9,12 +9,6 @@
 
 private_pg
 newdb || exit 1
-# restart {fd}>&-: the server must not inherit the FIFO's write end that
-# the caller holds (its reader would never see the end).
-restart() {
-	runuser -u postgres -- "$(pg_config --bindir)/pg_ctl" -D "$PGD/data" -l "$PGD/log" -m immediate -w \
-		restart >/dev/null
-}
 connected() { sql "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
 	AND application_name LIKE '$1%'"; }
 one_connected() { [ "$(connected "$1")" = 1 ]; }
@@ -35,7 +29,7 @@ exec {in}>"$T_DIR/in"
 head -n 1 "$T_DIR/docs.ndjson" >&$in
 wait_for 60 eval '[ "$(docs 2>/dev/null)" = 1 ]'
 is "$(docs)" 1 "store: the first document stored"
-restart {in}>&-
+private_pg_restart {in}>&-
 tail -n +2 "$T_DIR/docs.ndjson" >&$in
 exec {in}>&-
 wait $store
@@ -60,7 +54,7 @@ head -n 1 "$T_DIR/chunked.ndjson" >&$api
 cached() { sql "SELECT (SELECT count(*) FROM docpipe.summary_cache) || '/' || (SELECT count(*) FROM docpipe.embedding_cache)"; }
 wait_for 60 eval '[ "$(cached)" = 1/1 ]'
 is "$(cached)" 1/1 "cache: the first document's summary and vector kept"
-restart {api}>&-
+private_pg_restart {api}>&-
 tail -n +2 "$T_DIR/chunked.ndjson" >&$api
 exec {api}>&-
 wait $stages
@@ -112,7 +106,7 @@ sweeper=$!
 exec {go}>"$T_DIR/go"
 wait_connected docpipe-store
 is "$(connected docpipe-store)" 1 "sweep: connected before the go"
-restart {go}>&-
+private_pg_restart {go}>&-
 echo go >&$go
 exec {go}>&-
 wait $sweeper
@@ -127,7 +121,7 @@ recorder=$!
 exec {rep}>"$T_DIR/report"
 wait_connected docpipe-status
 is "$(connected docpipe-status)" 1 "recorder: connected before the report"
-restart {rep}>&-
+private_pg_restart {rep}>&-
 echo '{"v":1,"kind":"report","run":"r-immediate","complete":true,"documents":0,"added":0,"updated":0,"unchanged":0,"deleted":0,"skipped":0,"failed":0,"failures":[],"resent":0,"requests":0,"tokens":0,"retries":0,"sweep":"skipped","seconds":1}' >&$rep
 exec {rep}>&-
 wait $recorder

@@ -194,6 +194,14 @@ private_pg() {
 	export PGHOST PGPORT PGUSER
 	at_exit 'tests/lib/pg.sh stop "$PGD"'
 }
+# private_pg_restart: `pg_ctl restart -m immediate` of private_pg's
+# cluster (every session ended at once, as a crash restart does).  A
+# caller holding a FIFO's write end closes it for the call ({fd}>&-): the
+# server must not inherit it (its reader would never see the end).
+private_pg_restart() {
+	runuser -u postgres -- "$(pg_config --bindir)/pg_ctl" -D "$PGD/data" -l "$PGD/log" -m immediate -w \
+		restart >/dev/null
+}
 t_exit() {
 	local i
 	# A test of tests/run (TEST_TMP: its session is the test's) ended
