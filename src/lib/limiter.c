@@ -468,17 +468,18 @@ static void test_begin(dp_limiter *l)
 	}
 	l->undecided = 0;
 	l->testing = 1;
-	/* Held under a wall's measured rate, no probe since: a real wall
-	 * that stayed where it was refuses nothing here. */
-	l->held = l->ep_rps > 0 && !l->probing && l->pace_rps > 0 &&
-		  l->pace_rps <= PACE_HOLD * l->ep_rps * (1 + 1e-9);
-	l->test_from = l->sent;
-	/* The run's first test: no wall's losses among them (a decrease
-	 * of the delay gradient may have come before: no loss's). */
-	l->test_base = !l->tested ? share_before(l) : 0;
+	l->test = (struct dp_limiter_test){
+		.from = l->sent,
+		/* Held under a wall's measured rate, no probe since: a real
+		 * wall that stayed where it was refuses nothing here. */
+		.held = l->ep_rps > 0 && !l->probing && l->pace_rps > 0 &&
+			l->pace_rps <= PACE_HOLD * l->ep_rps * (1 + 1e-9),
+		/* The run's first test: no wall's losses among them (a
+		 * decrease of the delay gradient may have come before: no
+		 * loss's). */
+		.base = !l->tested ? share_before(l) : 0,
+	};
 	l->tested = 1;
-	memset(l->post_seen, 0, sizeof l->post_seen);
-	l->post_next = l->post_n = l->post_loss = l->post_answers = l->post_later = 0;
 }
 
 /* The decreases under test were weather: back to the state before them
@@ -577,7 +578,7 @@ static int same_share(const dp_limiter *l, int n, double after)
  * decrease's trigger (test_begin; limiter.h). */
 static double test_weather(const dp_limiter *l)
 {
-	return l->weather > 0 ? l->weather : l->wall ? 0 : l->test_base;
+	return l->weather > 0 ? l->weather : l->wall ? 0 : l->test.base;
 }
 
 /* 1 when a first test (no wall found, no series' measure) met under two
@@ -624,14 +625,14 @@ static enum verdict test_verdict(const dp_limiter *l, int n, int loss, double rp
 	if ((loss < 2 && !weather_alike(l, n, loss)) || llr >= TEST_LLR || 1 - after > WEATHER_MAX)
 		/* Under two losses: light weather, if the lowered load met
 		 * one or the decrease came while held under the wall. */
-		return l->wall && l->weather <= 0 && llr < TEST_LLR && (loss == 1 || l->held) ? V_LIGHT
+		return l->wall && l->weather <= 0 && llr < TEST_LLR && (loss == 1 || l->test.held) ? V_LIGHT
 											: V_WALL;
 	if (within_weather(test_weather(l), 1 - after, n))
 		return V_WITHIN;
 	if (!l->have_ref)
 		return V_REF;
 	if (llr <= -TEST_LLR ||
-	    (l->post_next >= DP_LIMITER_TEST_MAX && (apart ? llr < 0 : same_share(l, n, after))))
+	    (l->test.next >= DP_LIMITER_TEST_MAX && (apart ? llr < 0 : same_share(l, n, after))))
 		return V_WEATHER;
 	return V_UNDECIDED;
 }
@@ -639,19 +640,19 @@ static enum verdict test_verdict(const dp_limiter *l, int n, int loss, double rp
 /* The answer rate of the test's requests so far (0: not measurable). */
 static double test_rps(const dp_limiter *l, double now_ms)
 {
-	double span = now_ms - l->post_first_ms;
+	double span = now_ms - l->test.first_ms;
 
-	return l->post_answers >= 2 && span > 0 ? (l->post_answers - 1) * 1000.0 / span : 0;
+	return l->test.answers >= 2 && span > 0 ? (l->test.answers - 1) * 1000.0 / span : 0;
 }
 
-/* The verdict of a test (limiter.h) on its post_n answers, post_loss of
+/* The verdict of a test (limiter.h) on its test.n answers, test.loss of
  * them lost, the last at now_ms.  Returns 1 when the verdict spent the
  * round's losses so far (a wall on under two losses: below), the loss of
  * the answer that ended the test included. */
 static int judge(dp_limiter *l, double now_ms)
 {
-	double after = 1 - (double)l->post_loss / l->post_n, rps = test_rps(l, now_ms);
-	enum verdict v = test_verdict(l, l->post_n, l->post_loss, rps);
+	double after = 1 - (double)l->test.loss / l->test.n, rps = test_rps(l, now_ms);
+	enum verdict v = test_verdict(l, l->test.n, l->test.loss, rps);
 
 	l->testing = 0;
 	if (v == V_LIGHT) {
@@ -668,7 +669,7 @@ static int judge(dp_limiter *l, double now_ms)
 		 * 429 said wall, then halved the level and the pace again;
 		 * session 51).  More losses: the test's load is still over
 		 * the wall, and the round's losses lower it at once. */
-		int spent = l->post_loss < 2;
+		int spent = l->test.loss < 2;
 		if (spent)
 			l->throttled = l->errors = 0;
 		if (!l->wall) {
@@ -703,8 +704,8 @@ static int judge(dp_limiter *l, double now_ms)
 		 * find the weather WALL_DOUBTS times is revoked (limiter.h):
 		 * behind it, each loss of a weather taken too low would lower
 		 * the pace for good. */
-		double w = (test_weather(l) * DP_LIMITER_WINDOW + l->post_loss) /
-			   (DP_LIMITER_WINDOW + l->post_n);
+		double w = (test_weather(l) * DP_LIMITER_WINDOW + l->test.loss) /
+			   (DP_LIMITER_WINDOW + l->test.n);
 		if (l->wall && ++l->doubts >= WALL_DOUBTS)
 			l->wall = 0;
 		if (w > l->weather && !l->wall) {
@@ -721,14 +722,14 @@ static int judge(dp_limiter *l, double now_ms)
 		/* The first test measures; the next decrease's compares. */
 		l->have_ref = 1;
 		l->ref_success = after;
-		l->ref_n = l->post_n;
+		l->ref_n = l->test.n;
 		l->ref_rps = rps;
 		l->undecided = 1;
 		return 0;
 	}
 	if (v == V_WEATHER) {
-		l->weather = 1 - (after * l->post_n + l->ref_success * l->ref_n) /
-				     (l->post_n + l->ref_n);
+		l->weather = 1 - (after * l->test.n + l->ref_success * l->ref_n) /
+				     (l->test.n + l->ref_n);
 		if (l->weather > WEATHER_MAX)
 			l->weather = WEATHER_MAX;
 		l->loss_avg = l->weather;
@@ -742,7 +743,7 @@ static int judge(dp_limiter *l, double now_ms)
 	}
 	/* Undecided: the second test goes on at the same load (not a third
 	 * decrease) until it says; at its end, the decreases stand. */
-	if (l->post_next < DP_LIMITER_TEST_MAX)
+	if (l->test.next < DP_LIMITER_TEST_MAX)
 		l->testing = 1;
 	return 0;
 }
@@ -771,31 +772,31 @@ static int test_count(dp_limiter *l, unsigned long seq, int loss, double now_ms)
 {
 	int spent = 0, lost = 0, open = 0;
 
-	if (seq <= l->test_from)
+	if (seq <= l->test.from)
 		return 0;
-	if (seq - l->test_from > DP_LIMITER_TEST_MAX) {
-		if (l->post_later < DP_LIMITER_TEST_MAX)
-			l->post_later++;
+	if (seq - l->test.from > DP_LIMITER_TEST_MAX) {
+		if (l->test.later < DP_LIMITER_TEST_MAX)
+			l->test.later++;
 	} else {
-		if (l->post_answers++ == 0)
-			l->post_first_ms = now_ms;
-		l->post_seen[seq - l->test_from - 1] = (unsigned char)(1 + loss);
+		if (l->test.answers++ == 0)
+			l->test.first_ms = now_ms;
+		l->test.seen[seq - l->test.from - 1] = (unsigned char)(1 + loss);
 	}
-	while (l->testing && l->post_next < DP_LIMITER_TEST_MAX &&
-	       (l->post_seen[l->post_next] || l->post_later >= DP_LIMITER_TEST_MAX)) {
-		int seen = l->post_seen[l->post_next++];
+	while (l->testing && l->test.next < DP_LIMITER_TEST_MAX &&
+	       (l->test.seen[l->test.next] || l->test.later >= DP_LIMITER_TEST_MAX)) {
+		int seen = l->test.seen[l->test.next++];
 		if (seen == 0)
 			continue;
-		l->post_n++;
-		l->post_loss += seen == 2;
-		if (l->post_n >= DP_LIMITER_TEST)
+		l->test.n++;
+		l->test.loss += seen == 2;
+		if (l->test.n >= DP_LIMITER_TEST)
 			spent = judge(l, now_ms);
 	}
-	if (!l->testing || l->post_next >= DP_LIMITER_TEST || l->sent - l->test_from < DP_LIMITER_TEST)
+	if (!l->testing || l->test.next >= DP_LIMITER_TEST || l->sent - l->test.from < DP_LIMITER_TEST)
 		return spent;
 	for (int i = 0; i < DP_LIMITER_TEST; i++) {
-		lost += l->post_seen[i] == 2;
-		open += l->post_seen[i] == 0;
+		lost += l->test.seen[i] == 2;
+		open += l->test.seen[i] == 0;
 	}
 	/* At least two losses: the verdict spends none (judge). */
 	if (lost < 2)
@@ -804,8 +805,8 @@ static int test_count(dp_limiter *l, unsigned long seq, int loss, double now_ms)
 		if (test_verdict(l, DP_LIMITER_TEST, k, test_rps(l, now_ms)) != V_WALL)
 			return spent;
 	/* Judged as the completion with no loss more (a wall, as any). */
-	l->post_next = l->post_n = DP_LIMITER_TEST;
-	l->post_loss = lost;
+	l->test.next = l->test.n = DP_LIMITER_TEST;
+	l->test.loss = lost;
 	return judge(l, now_ms);
 }
 

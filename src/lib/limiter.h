@@ -258,6 +258,33 @@ enum dp_limiter_outcome {
 	DP_LIMITER_ERROR,     /* 5xx, 408, 409, timeout, connection failure */
 };
 
+/* Auto: the sample of the test of one decrease on losses ("Weather"
+ * above), reset whole by each decrease's test_begin and read only
+ * while `testing`: the answers to the first DP_LIMITER_TEST_MAX requests
+ * sent after the decrease, judged in the order they were sent (not in
+ * the order they come: a loss comes back at once, a success a service
+ * time later).  What the verdict weighs besides the sample (the weather,
+ * the wall, the series' first test) stays in dp_limiter. */
+struct dp_limiter_test {
+	unsigned long from;      /* the requests sent after it judge it: sequence
+				  * numbers from + 1 ... from + DP_LIMITER_TEST_MAX */
+	unsigned char seen[DP_LIMITER_TEST_MAX]; /* each: 0 not answered yet,
+						  * 1 a success, 2 a loss */
+	int next;                /* the first of them not yet judged */
+	int n, loss;             /* the answers judged: those of the requests
+				  * before next (one not answered when
+				  * DP_LIMITER_TEST_MAX later ones were is
+				  * passed over), and their losses */
+	int answers;             /* answers to them so far, in any order */
+	double first_ms;         /* when the first of those came */
+	int later;               /* answers to requests sent after them (at
+				  * most DP_LIMITER_TEST_MAX) */
+	int held;                /* the decrease came with the pace held under a
+				  * wall's rate, no probe since */
+	double base;             /* the run's first test: the loss share before
+				  * its trigger (test_weather; 0 for later ones) */
+};
+
 typedef struct dp_limiter {
 	int autotune;
 	int max;
@@ -323,24 +350,12 @@ typedef struct dp_limiter {
 	/* A decrease on losses under test. */
 	int testing;
 	int undecided;           /* an earlier test was undecided: restore point kept */
-	unsigned long test_from; /* requests sent after it judge it, in the
-				  * order they were sent (test_count) */
+	struct dp_limiter_test test; /* its sample */
+	int tested;              /* a decrease on losses was tested before */
+	/* A series of tests (an undecided one and the next decrease's): */
 	int have_ref;            /* the series' first test measured: */
 	double ref_success, ref_rps; /* its success fraction and answer rate */
 	int ref_n;               /* and its answers */
-	/* The first DP_LIMITER_TEST_MAX requests sent after the decrease:
-	 * 0 not answered yet, 1 a success, 2 a loss. */
-	unsigned char post_seen[DP_LIMITER_TEST_MAX];
-	int post_next;           /* the first of them not yet judged */
-	int post_n, post_loss;   /* the answers judged: those of the requests
-				  * before post_next, and their losses */
-	int post_answers;        /* answers to them so far, in any order */
-	int post_later;          /* answers to requests sent after them */
-	int held;                /* it came with the pace held under a wall's rate */
-	double test_base;        /* the run's first test: the loss share before
-				  * its trigger (test_weather; 0 for later ones) */
-	int tested;              /* a decrease on losses was tested before */
-	double post_first_ms;    /* when the first of them came */
 	int test_gradient;       /* the delay gradient lowered the level meanwhile */
 	struct {
 		double level, pace_rps, w_max_rps, quiet_ms, probe_at_ms, probe_step;

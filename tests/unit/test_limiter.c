@@ -232,7 +232,7 @@ static void trace_done(const dp_limiter *l, double now, enum dp_limiter_outcome 
 		       now, o == DP_LIMITER_OK ? "ok" : o == DP_LIMITER_THROTTLED ? "429" : "5xx",
 		       dp_limiter_level(l), l->pace_rps, l->w_max_rps, l->slow_start ? " slow-start" : "",
 		       l->testing ? " testing" : "", l->wall ? " wall" : "", l->weather, l->win_loss, l->win_n,
-		       l->post_loss, l->post_n, l->decreases, l->undone);
+		       l->test.loss, l->test.n, l->decreases, l->undone);
 	traced.level = dp_limiter_level(l);
 	traced.wall = l->wall;
 	traced.testing = l->testing;
@@ -774,8 +774,8 @@ static void send_order_test(void)
 	for (int i = 0; i < 16; i++)
 		if (i % 3 != 1)
 			dp_limiter_done(&l, seq[i], DP_LIMITER_OK, 20, 100, t);
-	printf("# the first 16 sent, 5 lost: wall %d, undone %lu, test %d/%d\n", l.wall, l.undone, l.post_loss,
-	       l.post_n);
+	printf("# the first 16 sent, 5 lost: wall %d, undone %lu, test %d/%d\n", l.wall, l.undone, l.test.loss,
+	       l.test.n);
 	T_OK(!l.testing && !l.wall && l.undone == 1, "5 of the first 16 sent lost at 33%: the weather's, undone");
 }
 
