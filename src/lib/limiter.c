@@ -33,6 +33,16 @@
 #define LOSS_BETA 0.5     /* a decrease on losses: the level x this (a test
 			   * compares loads at least this far apart) */
 #define TEST_LLR 2.2      /* log-likelihood ratio that decides (9:1) */
+/* The most a wall is expected to let a second test succeed (wall_llr).  A
+ * first test that met a big bucket's last tokens measures the wall's rate
+ * high, so the second test's success fraction is predicted near 1, and at
+ * 0.98 each of its few losses weighed ln(0.02 / (1 - weather)), about -3:
+ * behind a bucket of 8 s at 200/s, a first test at 528/s had 10 of 16
+ * succeed (the last tokens), the second at a pace of 229/s 13 of 16 (the
+ * wall's 87%), and that said weather, under which the wall's 429s then
+ * hid (simulated: 15-22% of answers 429; 0.7-0.8% at 0.9, the storm's
+ * figures the same; session 57). */
+#define WALL_SUCCESS_MAX 0.9
 #define TEST_ALPHA 0.05   /* a first test's few losses: weather's chance at least this (weather_alike) */
 #define WEATHER_LOAD 0.75 /* the second test's answer rate at most this x the
 			   * first's: loads far enough apart to compare */
@@ -552,8 +562,8 @@ static double wall_llr(const dp_limiter *l, int n, int loss, double rps)
 	double wall = weather * l->ref_rps / rps;
 	double ok = n - loss;
 
-	if (wall > 0.98)
-		wall = 0.98;
+	if (wall > WALL_SUCCESS_MAX)
+		wall = WALL_SUCCESS_MAX;
 	if (weather > 0.98)
 		weather = 0.98;
 	return ok * log(wall / weather) + loss * log((1 - wall) / (1 - weather));
