@@ -9,8 +9,11 @@
 #define BASE_DRIFT 0.01
 /* Limited slow start (RFC 3742): above this level, slow start grows by
  * half of it per round, not by doubling, so that a rate wall hidden behind
- * a bucket is not met with a doubled window in flight. */
+ * a bucket is not met with a doubled window in flight; but by one per
+ * success, doubling, while no loss was seen nor a queue (grow_on_success). */
 #define SLOW_START_MAX 8
+#define HYSTART_SAMPLES 8  /* RFC 9406's N_RTT_SAMPLE: answers a round's quickest is taken of */
+#define HYSTART_ETA 0.125  /* ... and its rise over the last round's that is a queue (1/8) */
 #define PACE_HOLD 0.95    /* the held pace under the rate of the last 429s */
 #define PACE_DECREASE 0.5 /* a round with 429s: the pace x this */
 #define FIRST_WALL 0.25   /* a wall met in slow start: the first pace x this
@@ -890,6 +893,46 @@ static double late_level(const dp_limiter *l, double ms, double tokens)
 				       : floor(l->level * DP_LIMITER_BETA));
 }
 
+/* Auto, a success in slow start above SLOW_START_MAX, while no answer of
+ * the run was a loss, no round's quickest answer rose (a queue builds:
+ * HyStart++, RFC 9406, likewise ends its fast growth on a delay increase;
+ * end_round) and slow start can judge a loss (excess_start judges none in
+ * the first START_RECENT + START_BEFORE answers): the level grows by one,
+ * as TCP's slow start grows its window by one segment per acknowledgment
+ * (RFC 5681 sec. 3.1; RFC 3742's limited slow start, whose increase the
+ * round's +SLOW_START_MAX / 2 is, counts per acknowledgment too).  So the
+ * level doubles in a round and the new requests leave as the answers come
+ * (the ACK clock), not together at the round's end, and at most
+ * SLOW_START_MAX / 2 a millisecond: answers that come together (a batch,
+ * or a simulation's service times all alike) release no more at once than
+ * limited slow start's round did.  A bucket's first wall is then met with
+ * the few requests sent after its last token before its first 429 came
+ * back, not a round's whole increase (doubling at the round's end: 1.2%
+ * of 429s at 100/s, session 21; doubling paced at 2x the level a round,
+ * as BBR's startup and Linux pace slow start: the requests that waited
+ * for their turn held their places and went into the wall at the drained
+ * pace, 4 s buckets at 30/s 3.6 -> 11.5% of 429s; session 57).  Only in a
+ * round that used the level it began with, and not past a late answer's
+ * hold ("Late answers" in limiter.h). */
+static void grow_on_success(dp_limiter *l, double now_ms)
+{
+	if (!l->autotune || !l->slow_start || l->all_loss > 0 || l->delay_rose ||
+	    l->level <= SLOW_START_MAX || l->all_n < START_RECENT + START_BEFORE ||
+	    l->peak < dp_limiter_level(l) - l->grown ||
+	    (l->late_from > 0 && l->level + 1 >= l->late_from && now_ms < l->late_probe_ms))
+		return;
+	if ((long)now_ms != l->grow_ms) {
+		l->grow_ms = (long)now_ms;
+		l->grow_burst = 0;
+	}
+	if (l->grow_burst >= SLOW_START_MAX / 2)
+		return;
+	int before = dp_limiter_level(l);
+	set_level(l, l->level + 1);
+	l->grown += dp_limiter_level(l) - before;
+	l->grow_burst += dp_limiter_level(l) - before;
+}
+
 static void end_round(dp_limiter *l, double now_ms)
 {
 	int level = dp_limiter_level(l);
@@ -934,7 +977,7 @@ static void end_round(dp_limiter *l, double now_ms)
 		l->slow_start = 0;
 		l->decreases++;
 		l->recover = l->sent;
-	} else if (l->peak >= level && !waits) {
+	} else if (l->peak >= level && !waits && !l->grown) {
 		double v = !l->slow_start ? l->level + 1
 			   : l->level <= SLOW_START_MAX ? l->level * 2
 			   : l->level + SLOW_START_MAX / 2;
@@ -942,7 +985,17 @@ static void end_round(dp_limiter *l, double now_ms)
 			v = fmax(l->level, l->late_from - 1);
 		set_level(l, v);
 	}
-	l->n = l->throttled = l->errors = l->ok_timed = 0;
+	/* HyStart++'s delay increase (RFC 9406 sec. 4.2): a round's quickest
+	 * answer later than the last round's by over an eighth of it, each
+	 * of HYSTART_SAMPLES answers at least, is a queue that builds: slow
+	 * start no longer grows per success (grow_on_success). */
+	if (l->ok_timed >= HYSTART_SAMPLES) {
+		if (l->last_least > 0 && l->round_least > l->last_least * (1 + HYSTART_ETA))
+			l->delay_rose = 1;
+		l->last_least = l->round_least;
+	}
+	l->round_least = 0;
+	l->n = l->throttled = l->errors = l->ok_timed = l->grown = 0;
 	l->late = 0;
 	l->round_idle = 0;
 	memcpy(l->round_base_ms, l->base_ms, sizeof l->round_base_ms);
@@ -1014,12 +1067,15 @@ void dp_limiter_done(dp_limiter *l, unsigned long seq, enum dp_limiter_outcome o
 		if (r > 0) {
 			l->ok_timed++;
 			l->over = r > DP_LIMITER_TOLERANCE ? l->over + 1 : 0;
+			if (l->round_least <= 0 || r < l->round_least)
+				l->round_least = r;
 		}
+		grow_on_success(l, now_ms);
 	}
 	/* Auto ends the round at its first 429 (beyond the weather, and
 	 * unless a test is waiting for its verdict): waiting for a full round
 	 * of them would let a whole window of requests hit the wall again. */
-	if (l->n >= dp_limiter_level(l) ||
+	if (l->n >= dp_limiter_level(l) - l->grown ||
 	    (l->autotune && loss && o == DP_LIMITER_THROTTLED && !l->testing))
 		end_round(l, now_ms);
 }

@@ -80,7 +80,15 @@
  *     and by small steps);
  *   - slow start doubles the level per round up to 8, then adds 4 per
  *     round (Limited Slow-Start, RFC 3742): behind a bucket, a rate wall
- *     is met late, with the whole window in flight.  (Pacing slow start
+ *     is met late, with the whole window in flight.  Until the run's
+ *     first loss or a queue (the quickest answer of a round up by an
+ *     eighth: HyStart++, RFC 9406), from 40 answers on, it grows by one
+ *     per success above 8 instead, doubling per round with the new
+ *     requests sent as answers come, at most 4 a millisecond (RFC 5681's
+ *     per-acknowledgment slow start): 64 is reached in 2-3 rounds from
+ *     16, not 12, and a bucket's wall is met with the few requests sent
+ *     after its last token (limiter.c: grow_on_success; session 57).
+ *     (Pacing slow start
  *     at 2x its delivery rate, as BBR's startup, was tried: it slowed the
  *     climb on a 64-slot server by 0.3-0.5 s and doubled the 429s at the
  *     first wall, bench/api-throughput.sh drpm.)
@@ -296,6 +304,13 @@ typedef struct dp_limiter {
 			   * the first success (dp_limiter_overdue) */
 	/* The round in progress. */
 	int n, throttled, errors, ok_timed;
+	int grown;        /* auto: what successes added to the level this round
+			   * (grow_on_success); the round is the level before */
+	double round_least, last_least; /* this round's and the last's quickest
+					 * answer over its class's no-load time */
+	int delay_rose;   /* slow start: a round's quickest rose (a queue) */
+	long grow_ms;     /* the millisecond of the last such growth ... */
+	int grow_burst;   /* ... and what it added within it */
 	double late;      /* auto: the level a late answer asks for (0: none came) */
 	/* The level the last late answer came at (0: none), held under until
 	 * late_probe_ms; the hold doubles with each late answer (late_quiet_ms). */
