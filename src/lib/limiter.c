@@ -896,8 +896,12 @@ static double late_level(const dp_limiter *l, double ms, double tokens)
 /* Auto, a success in slow start above SLOW_START_MAX, while no answer of
  * the run was a loss, no round's quickest answer rose (a queue builds:
  * HyStart++, RFC 9406, likewise ends its fast growth on a delay increase;
- * end_round) and slow start can judge a loss (excess_start judges none in
- * the first START_RECENT + START_BEFORE answers): the level grows by one,
+ * end_round), from a full window of answers on (DP_LIMITER_WINDOW: a
+ * bucket drained within them, as the 3,000 rpm one of bench/api-throughput.sh
+ * drpm, is met by limited slow start's +4 a round; from 40 answers, when
+ * slow start can judge a loss, its first wall came with the level
+ * growing: 16, 41 and 256 of ~1,310 answers 429 in 3 runs of 25, main
+ * 5-10): the level grows by one,
  * as TCP's slow start grows its window by one segment per acknowledgment
  * (RFC 5681 sec. 3.1; RFC 3742's limited slow start, whose increase the
  * round's +SLOW_START_MAX / 2 is, counts per acknowledgment too).  So the
@@ -917,7 +921,7 @@ static double late_level(const dp_limiter *l, double ms, double tokens)
 static void grow_on_success(dp_limiter *l, double now_ms)
 {
 	if (!l->autotune || !l->slow_start || l->all_loss > 0 || l->delay_rose ||
-	    l->level <= SLOW_START_MAX || l->all_n < START_RECENT + START_BEFORE ||
+	    l->level <= SLOW_START_MAX || l->all_n < DP_LIMITER_WINDOW ||
 	    l->peak < dp_limiter_level(l) - l->grown ||
 	    (l->late_from > 0 && l->level + 1 >= l->late_from && now_ms < l->late_probe_ms))
 		return;

@@ -82,7 +82,7 @@
  *     round (Limited Slow-Start, RFC 3742): behind a bucket, a rate wall
  *     is met late, with the whole window in flight.  Until the run's
  *     first loss or a queue (the quickest answer of a round up by an
- *     eighth: HyStart++, RFC 9406), from 40 answers on, it grows by one
+ *     eighth: HyStart++, RFC 9406), from 64 answers on, it grows by one
  *     per success above 8 instead, doubling per round with the new
  *     requests sent as answers come, at most 4 a millisecond (RFC 5681's
  *     per-acknowledgment slow start): 64 is reached in 2-3 rounds from

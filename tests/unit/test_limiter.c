@@ -1194,7 +1194,7 @@ static void spread_tests(void)
  * against -j64 over SWEEP_PHASES seeds.  Limited slow start's +4 a round
  * above 16 took 12 rounds to 64: 1.22x at 25 ms, 1.37x at 250 ms
  * (session 56's code); one more a success, doubling, until a loss or a
- * queue: 1.09x and 1.22x.  Token buckets without headers still see few
+ * queue: 1.11x and 1.25x.  Token buckets without headers still see few
  * 429s: the level grows as answers come, so the wall's first 429 comes
  * back after a few sends past its last token. */
 static void climb_tests(void)
