@@ -893,31 +893,34 @@ static double late_level(const dp_limiter *l, double ms, double tokens)
 				       : floor(l->level * DP_LIMITER_BETA));
 }
 
-/* Auto, a success in slow start above SLOW_START_MAX, while no answer of
- * the run was a loss, no round's quickest answer rose (a queue builds:
- * HyStart++, RFC 9406, likewise ends its fast growth on a delay increase;
- * end_round), from a full window of answers on (DP_LIMITER_WINDOW: a
- * bucket drained within them, as the 3,000 rpm one of bench/api-throughput.sh
- * drpm, is met by limited slow start's +4 a round; from 40 answers, when
- * slow start can judge a loss, its first wall came with the level
- * growing: 16, 41 and 256 of ~1,310 answers 429 in 3 runs of 25, main
- * 5-10): the level grows by one,
- * as TCP's slow start grows its window by one segment per acknowledgment
- * (RFC 5681 sec. 3.1; RFC 3742's limited slow start, whose increase the
- * round's +SLOW_START_MAX / 2 is, counts per acknowledgment too).  So the
- * level doubles in a round and the new requests leave as the answers come
- * (the ACK clock), not together at the round's end, and at most
- * SLOW_START_MAX / 2 a millisecond: answers that come together (a batch,
- * or a simulation's service times all alike) release no more at once than
- * limited slow start's round did.  A bucket's first wall is then met with
- * the few requests sent after its last token before its first 429 came
- * back, not a round's whole increase (doubling at the round's end: 1.2%
- * of 429s at 100/s, session 21; doubling paced at 2x the level a round,
- * as BBR's startup and Linux pace slow start: the requests that waited
- * for their turn held their places and went into the wall at the drained
- * pace, 4 s buckets at 30/s 3.6 -> 11.5% of 429s; session 57).  Only in a
- * round that used the level it began with, and not past a late answer's
- * hold ("Late answers" in limiter.h). */
+/* Auto, a success in slow start above SLOW_START_MAX: the level grows by
+ * one, as TCP's slow start grows its window by one segment per
+ * acknowledgment (RFC 5681 sec. 3.1; RFC 3742's limited slow start, whose
+ * increase the round's +SLOW_START_MAX / 2 is, counts per acknowledgment
+ * too), so it doubles in a round and the new requests leave as the answers
+ * come (the ACK clock), not together at the round's end.  A bucket's first
+ * wall is then met with the few requests sent after its last token before
+ * its first 429 came back, not a round's whole increase (doubling at the
+ * round's end: 1.2% of 429s at 100/s, session 21; doubling paced at 2x the
+ * level a round, as BBR's startup and Linux pace slow start: the requests
+ * waiting for their turn held their places and went into the wall at the
+ * drained pace, 4 s buckets at 30/s 3.6 -> 11.5% of 429s; session 57).
+ * Only
+ *   - while no answer of the run was a loss;
+ *   - while no round's quickest answer rose (a queue builds, as against 4
+ *     or 16 slots: HyStart++, RFC 9406, likewise ends its fast growth on
+ *     a delay increase; end_round);
+ *   - from a full window of answers on (DP_LIMITER_WINDOW): a bucket
+ *     drained within them, as bench/api-throughput.sh drpm's 3,000 rpm, is
+ *     met by limited slow start's +4 a round (from 40 answers, when slow
+ *     start can first judge a loss, its first wall came with the level
+ *     growing: over 1% of ~1,310 answers 429 in 5 runs of 35, 15 to 256;
+ *     main 5-10 in 11);
+ *   - at most SLOW_START_MAX / 2 a millisecond: answers that come together
+ *     (a batch, or a simulation's service times all alike) release no
+ *     more at once than limited slow start's round did;
+ *   - in a round that used the level it began with, and not past a late
+ *     answer's hold ("Late answers" in limiter.h). */
 static void grow_on_success(dp_limiter *l, double now_ms)
 {
 	if (!l->autotune || !l->slow_start || l->all_loss > 0 || l->delay_rose ||
