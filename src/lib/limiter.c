@@ -9,8 +9,11 @@
 #define BASE_DRIFT 0.01
 /* Limited slow start (RFC 3742): above this level, slow start grows by
  * half of it per round, not by doubling, so that a rate wall hidden behind
- * a bucket is not met with a doubled window in flight. */
+ * a bucket is not met with a doubled window in flight; but by one per
+ * success, doubling, while no loss was seen nor a queue (grow_on_success). */
 #define SLOW_START_MAX 8
+#define HYSTART_SAMPLES 8  /* RFC 9406's N_RTT_SAMPLE: answers a round's quickest is taken of */
+#define HYSTART_ETA 0.125  /* ... and its rise over the last round's that is a queue (1/8) */
 #define PACE_HOLD 0.95    /* the held pace under the rate of the last 429s */
 #define PACE_DECREASE 0.5 /* a round with 429s: the pace x this */
 #define FIRST_WALL 0.25   /* a wall met in slow start: the first pace x this
@@ -33,6 +36,16 @@
 #define LOSS_BETA 0.5     /* a decrease on losses: the level x this (a test
 			   * compares loads at least this far apart) */
 #define TEST_LLR 2.2      /* log-likelihood ratio that decides (9:1) */
+/* The most a wall is expected to let a second test succeed (wall_llr).  A
+ * first test that met a big bucket's last tokens measures the wall's rate
+ * high, so the second test's success fraction is predicted near 1, and at
+ * 0.98 each of its few losses weighed ln(0.02 / (1 - weather)), about -3:
+ * behind a bucket of 8 s at 200/s, a first test at 528/s had 10 of 16
+ * succeed (the last tokens), the second at a pace of 229/s 13 of 16 (the
+ * wall's 87%), and that said weather, under which the wall's 429s then
+ * hid (simulated: 15-22% of answers 429; 0.7-0.8% at 0.9, the storm's
+ * figures the same; session 57). */
+#define WALL_SUCCESS_MAX 0.9
 #define TEST_ALPHA 0.05   /* a first test's few losses: weather's chance at least this (weather_alike) */
 #define WEATHER_LOAD 0.75 /* the second test's answer rate at most this x the
 			   * first's: loads far enough apart to compare */
@@ -468,17 +481,18 @@ static void test_begin(dp_limiter *l)
 	}
 	l->undecided = 0;
 	l->testing = 1;
-	/* Held under a wall's measured rate, no probe since: a real wall
-	 * that stayed where it was refuses nothing here. */
-	l->held = l->ep_rps > 0 && !l->probing && l->pace_rps > 0 &&
-		  l->pace_rps <= PACE_HOLD * l->ep_rps * (1 + 1e-9);
-	l->test_from = l->sent;
-	/* The run's first test: no wall's losses among them (a decrease
-	 * of the delay gradient may have come before: no loss's). */
-	l->test_base = !l->tested ? share_before(l) : 0;
+	l->test = (struct dp_limiter_test){
+		.from = l->sent,
+		/* Held under a wall's measured rate, no probe since: a real
+		 * wall that stayed where it was refuses nothing here. */
+		.held = l->ep_rps > 0 && !l->probing && l->pace_rps > 0 &&
+			l->pace_rps <= PACE_HOLD * l->ep_rps * (1 + 1e-9),
+		/* The run's first test: no wall's losses among them (a
+		 * decrease of the delay gradient may have come before: no
+		 * loss's). */
+		.base = !l->tested ? share_before(l) : 0,
+	};
 	l->tested = 1;
-	memset(l->post_seen, 0, sizeof l->post_seen);
-	l->post_next = l->post_n = l->post_loss = l->post_answers = l->post_later = 0;
 }
 
 /* The decreases under test were weather: back to the state before them
@@ -551,8 +565,8 @@ static double wall_llr(const dp_limiter *l, int n, int loss, double rps)
 	double wall = weather * l->ref_rps / rps;
 	double ok = n - loss;
 
-	if (wall > 0.98)
-		wall = 0.98;
+	if (wall > WALL_SUCCESS_MAX)
+		wall = WALL_SUCCESS_MAX;
 	if (weather > 0.98)
 		weather = 0.98;
 	return ok * log(wall / weather) + loss * log((1 - wall) / (1 - weather));
@@ -577,7 +591,7 @@ static int same_share(const dp_limiter *l, int n, double after)
  * decrease's trigger (test_begin; limiter.h). */
 static double test_weather(const dp_limiter *l)
 {
-	return l->weather > 0 ? l->weather : l->wall ? 0 : l->test_base;
+	return l->weather > 0 ? l->weather : l->wall ? 0 : l->test.base;
 }
 
 /* 1 when a first test (no wall found, no series' measure) met under two
@@ -624,14 +638,14 @@ static enum verdict test_verdict(const dp_limiter *l, int n, int loss, double rp
 	if ((loss < 2 && !weather_alike(l, n, loss)) || llr >= TEST_LLR || 1 - after > WEATHER_MAX)
 		/* Under two losses: light weather, if the lowered load met
 		 * one or the decrease came while held under the wall. */
-		return l->wall && l->weather <= 0 && llr < TEST_LLR && (loss == 1 || l->held) ? V_LIGHT
+		return l->wall && l->weather <= 0 && llr < TEST_LLR && (loss == 1 || l->test.held) ? V_LIGHT
 											: V_WALL;
 	if (within_weather(test_weather(l), 1 - after, n))
 		return V_WITHIN;
 	if (!l->have_ref)
 		return V_REF;
 	if (llr <= -TEST_LLR ||
-	    (l->post_next >= DP_LIMITER_TEST_MAX && (apart ? llr < 0 : same_share(l, n, after))))
+	    (l->test.next >= DP_LIMITER_TEST_MAX && (apart ? llr < 0 : same_share(l, n, after))))
 		return V_WEATHER;
 	return V_UNDECIDED;
 }
@@ -639,19 +653,19 @@ static enum verdict test_verdict(const dp_limiter *l, int n, int loss, double rp
 /* The answer rate of the test's requests so far (0: not measurable). */
 static double test_rps(const dp_limiter *l, double now_ms)
 {
-	double span = now_ms - l->post_first_ms;
+	double span = now_ms - l->test.first_ms;
 
-	return l->post_answers >= 2 && span > 0 ? (l->post_answers - 1) * 1000.0 / span : 0;
+	return l->test.answers >= 2 && span > 0 ? (l->test.answers - 1) * 1000.0 / span : 0;
 }
 
-/* The verdict of a test (limiter.h) on its post_n answers, post_loss of
+/* The verdict of a test (limiter.h) on its test.n answers, test.loss of
  * them lost, the last at now_ms.  Returns 1 when the verdict spent the
  * round's losses so far (a wall on under two losses: below), the loss of
  * the answer that ended the test included. */
 static int judge(dp_limiter *l, double now_ms)
 {
-	double after = 1 - (double)l->post_loss / l->post_n, rps = test_rps(l, now_ms);
-	enum verdict v = test_verdict(l, l->post_n, l->post_loss, rps);
+	double after = 1 - (double)l->test.loss / l->test.n, rps = test_rps(l, now_ms);
+	enum verdict v = test_verdict(l, l->test.n, l->test.loss, rps);
 
 	l->testing = 0;
 	if (v == V_LIGHT) {
@@ -668,7 +682,7 @@ static int judge(dp_limiter *l, double now_ms)
 		 * 429 said wall, then halved the level and the pace again;
 		 * session 51).  More losses: the test's load is still over
 		 * the wall, and the round's losses lower it at once. */
-		int spent = l->post_loss < 2;
+		int spent = l->test.loss < 2;
 		if (spent)
 			l->throttled = l->errors = 0;
 		if (!l->wall) {
@@ -703,8 +717,8 @@ static int judge(dp_limiter *l, double now_ms)
 		 * find the weather WALL_DOUBTS times is revoked (limiter.h):
 		 * behind it, each loss of a weather taken too low would lower
 		 * the pace for good. */
-		double w = (test_weather(l) * DP_LIMITER_WINDOW + l->post_loss) /
-			   (DP_LIMITER_WINDOW + l->post_n);
+		double w = (test_weather(l) * DP_LIMITER_WINDOW + l->test.loss) /
+			   (DP_LIMITER_WINDOW + l->test.n);
 		if (l->wall && ++l->doubts >= WALL_DOUBTS)
 			l->wall = 0;
 		if (w > l->weather && !l->wall) {
@@ -721,14 +735,14 @@ static int judge(dp_limiter *l, double now_ms)
 		/* The first test measures; the next decrease's compares. */
 		l->have_ref = 1;
 		l->ref_success = after;
-		l->ref_n = l->post_n;
+		l->ref_n = l->test.n;
 		l->ref_rps = rps;
 		l->undecided = 1;
 		return 0;
 	}
 	if (v == V_WEATHER) {
-		l->weather = 1 - (after * l->post_n + l->ref_success * l->ref_n) /
-				     (l->post_n + l->ref_n);
+		l->weather = 1 - (after * l->test.n + l->ref_success * l->ref_n) /
+				     (l->test.n + l->ref_n);
 		if (l->weather > WEATHER_MAX)
 			l->weather = WEATHER_MAX;
 		l->loss_avg = l->weather;
@@ -742,7 +756,7 @@ static int judge(dp_limiter *l, double now_ms)
 	}
 	/* Undecided: the second test goes on at the same load (not a third
 	 * decrease) until it says; at its end, the decreases stand. */
-	if (l->post_next < DP_LIMITER_TEST_MAX)
+	if (l->test.next < DP_LIMITER_TEST_MAX)
 		l->testing = 1;
 	return 0;
 }
@@ -771,31 +785,31 @@ static int test_count(dp_limiter *l, unsigned long seq, int loss, double now_ms)
 {
 	int spent = 0, lost = 0, open = 0;
 
-	if (seq <= l->test_from)
+	if (seq <= l->test.from)
 		return 0;
-	if (seq - l->test_from > DP_LIMITER_TEST_MAX) {
-		if (l->post_later < DP_LIMITER_TEST_MAX)
-			l->post_later++;
+	if (seq - l->test.from > DP_LIMITER_TEST_MAX) {
+		if (l->test.later < DP_LIMITER_TEST_MAX)
+			l->test.later++;
 	} else {
-		if (l->post_answers++ == 0)
-			l->post_first_ms = now_ms;
-		l->post_seen[seq - l->test_from - 1] = (unsigned char)(1 + loss);
+		if (l->test.answers++ == 0)
+			l->test.first_ms = now_ms;
+		l->test.seen[seq - l->test.from - 1] = (unsigned char)(1 + loss);
 	}
-	while (l->testing && l->post_next < DP_LIMITER_TEST_MAX &&
-	       (l->post_seen[l->post_next] || l->post_later >= DP_LIMITER_TEST_MAX)) {
-		int seen = l->post_seen[l->post_next++];
+	while (l->testing && l->test.next < DP_LIMITER_TEST_MAX &&
+	       (l->test.seen[l->test.next] || l->test.later >= DP_LIMITER_TEST_MAX)) {
+		int seen = l->test.seen[l->test.next++];
 		if (seen == 0)
 			continue;
-		l->post_n++;
-		l->post_loss += seen == 2;
-		if (l->post_n >= DP_LIMITER_TEST)
+		l->test.n++;
+		l->test.loss += seen == 2;
+		if (l->test.n >= DP_LIMITER_TEST)
 			spent = judge(l, now_ms);
 	}
-	if (!l->testing || l->post_next >= DP_LIMITER_TEST || l->sent - l->test_from < DP_LIMITER_TEST)
+	if (!l->testing || l->test.next >= DP_LIMITER_TEST || l->sent - l->test.from < DP_LIMITER_TEST)
 		return spent;
 	for (int i = 0; i < DP_LIMITER_TEST; i++) {
-		lost += l->post_seen[i] == 2;
-		open += l->post_seen[i] == 0;
+		lost += l->test.seen[i] == 2;
+		open += l->test.seen[i] == 0;
 	}
 	/* At least two losses: the verdict spends none (judge). */
 	if (lost < 2)
@@ -804,8 +818,8 @@ static int test_count(dp_limiter *l, unsigned long seq, int loss, double now_ms)
 		if (test_verdict(l, DP_LIMITER_TEST, k, test_rps(l, now_ms)) != V_WALL)
 			return spent;
 	/* Judged as the completion with no loss more (a wall, as any). */
-	l->post_next = l->post_n = DP_LIMITER_TEST;
-	l->post_loss = lost;
+	l->test.next = l->test.n = DP_LIMITER_TEST;
+	l->test.loss = lost;
 	return judge(l, now_ms);
 }
 
@@ -879,6 +893,53 @@ static double late_level(const dp_limiter *l, double ms, double tokens)
 				       : floor(l->level * DP_LIMITER_BETA));
 }
 
+/* Auto, a success in slow start above SLOW_START_MAX: the level grows by
+ * one, as TCP's slow start grows its window by one segment per
+ * acknowledgment (RFC 5681 sec. 3.1; RFC 3742's limited slow start, whose
+ * increase the round's +SLOW_START_MAX / 2 is, counts per acknowledgment
+ * too), so it doubles in a round and the new requests leave as the answers
+ * come (the ACK clock), not together at the round's end.  A bucket's first
+ * wall is then met with the few requests sent after its last token before
+ * its first 429 came back, not a round's whole increase (doubling at the
+ * round's end: 1.2% of 429s at 100/s, session 21; doubling paced at 2x the
+ * level a round, as BBR's startup and Linux pace slow start: the requests
+ * waiting for their turn held their places and went into the wall at the
+ * drained pace, 4 s buckets at 30/s 3.6 -> 11.5% of 429s; session 57).
+ * Only
+ *   - while no answer of the run was a loss;
+ *   - while no round's quickest answer rose (a queue builds, as against 4
+ *     or 16 slots: HyStart++, RFC 9406, likewise ends its fast growth on
+ *     a delay increase; end_round);
+ *   - from a full window of answers on (DP_LIMITER_WINDOW): a bucket
+ *     drained within them, as bench/api-throughput.sh drpm's 3,000 rpm, is
+ *     met by limited slow start's +4 a round (from 40 answers, when slow
+ *     start can first judge a loss, its first wall came with the level
+ *     growing: over 1% of ~1,310 answers 429 in 5 runs of 35, 15 to 256;
+ *     main 5-10 in 11);
+ *   - at most SLOW_START_MAX / 2 a millisecond: answers that come together
+ *     (a batch, or a simulation's service times all alike) release no
+ *     more at once than limited slow start's round did;
+ *   - in a round that used the level it began with, and not past a late
+ *     answer's hold ("Late answers" in limiter.h). */
+static void grow_on_success(dp_limiter *l, double now_ms)
+{
+	if (!l->autotune || !l->slow_start || l->all_loss > 0 || l->delay_rose ||
+	    l->level <= SLOW_START_MAX || l->all_n < DP_LIMITER_WINDOW ||
+	    l->peak < dp_limiter_level(l) - l->grown ||
+	    (l->late_from > 0 && l->level + 1 >= l->late_from && now_ms < l->late_probe_ms))
+		return;
+	if ((long)now_ms != l->grow_ms) {
+		l->grow_ms = (long)now_ms;
+		l->grow_burst = 0;
+	}
+	if (l->grow_burst >= SLOW_START_MAX / 2)
+		return;
+	int before = dp_limiter_level(l);
+	set_level(l, l->level + 1);
+	l->grown += dp_limiter_level(l) - before;
+	l->grow_burst += dp_limiter_level(l) - before;
+}
+
 static void end_round(dp_limiter *l, double now_ms)
 {
 	int level = dp_limiter_level(l);
@@ -923,7 +984,7 @@ static void end_round(dp_limiter *l, double now_ms)
 		l->slow_start = 0;
 		l->decreases++;
 		l->recover = l->sent;
-	} else if (l->peak >= level && !waits) {
+	} else if (l->peak >= level && !waits && !l->grown) {
 		double v = !l->slow_start ? l->level + 1
 			   : l->level <= SLOW_START_MAX ? l->level * 2
 			   : l->level + SLOW_START_MAX / 2;
@@ -931,7 +992,17 @@ static void end_round(dp_limiter *l, double now_ms)
 			v = fmax(l->level, l->late_from - 1);
 		set_level(l, v);
 	}
-	l->n = l->throttled = l->errors = l->ok_timed = 0;
+	/* HyStart++'s delay increase (RFC 9406 sec. 4.2): a round's quickest
+	 * answer later than the last round's by over an eighth of it, each
+	 * of HYSTART_SAMPLES answers at least, is a queue that builds: slow
+	 * start no longer grows per success (grow_on_success). */
+	if (l->ok_timed >= HYSTART_SAMPLES) {
+		if (l->last_least > 0 && l->round_least > l->last_least * (1 + HYSTART_ETA))
+			l->delay_rose = 1;
+		l->last_least = l->round_least;
+	}
+	l->round_least = 0;
+	l->n = l->throttled = l->errors = l->ok_timed = l->grown = 0;
 	l->late = 0;
 	l->round_idle = 0;
 	memcpy(l->round_base_ms, l->base_ms, sizeof l->round_base_ms);
@@ -1003,12 +1074,15 @@ void dp_limiter_done(dp_limiter *l, unsigned long seq, enum dp_limiter_outcome o
 		if (r > 0) {
 			l->ok_timed++;
 			l->over = r > DP_LIMITER_TOLERANCE ? l->over + 1 : 0;
+			if (l->round_least <= 0 || r < l->round_least)
+				l->round_least = r;
 		}
+		grow_on_success(l, now_ms);
 	}
 	/* Auto ends the round at its first 429 (beyond the weather, and
 	 * unless a test is waiting for its verdict): waiting for a full round
 	 * of them would let a whole window of requests hit the wall again. */
-	if (l->n >= dp_limiter_level(l) ||
+	if (l->n >= dp_limiter_level(l) - l->grown ||
 	    (l->autotune && loss && o == DP_LIMITER_THROTTLED && !l->testing))
 		end_round(l, now_ms);
 }

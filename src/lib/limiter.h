@@ -80,7 +80,15 @@
  *     and by small steps);
  *   - slow start doubles the level per round up to 8, then adds 4 per
  *     round (Limited Slow-Start, RFC 3742): behind a bucket, a rate wall
- *     is met late, with the whole window in flight.  (Pacing slow start
+ *     is met late, with the whole window in flight.  Until the run's
+ *     first loss or a queue (the quickest answer of a round up by an
+ *     eighth: HyStart++, RFC 9406), from 64 answers on, it grows by one
+ *     per success above 8 instead, doubling per round with the new
+ *     requests sent as answers come, at most 4 a millisecond (RFC 5681's
+ *     per-acknowledgment slow start): 64 is reached in 2-3 rounds from
+ *     16, not 12, and a bucket's wall is met with the few requests sent
+ *     after its last token (limiter.c: grow_on_success; session 57).
+ *     (Pacing slow start
  *     at 2x its delivery rate, as BBR's startup, was tried: it slowed the
  *     climb on a 64-slot server by 0.3-0.5 s and doubled the 429s at the
  *     first wall, bench/api-throughput.sh drpm.)
@@ -258,6 +266,33 @@ enum dp_limiter_outcome {
 	DP_LIMITER_ERROR,     /* 5xx, 408, 409, timeout, connection failure */
 };
 
+/* Auto: the sample of the test of one decrease on losses ("Weather"
+ * above), reset whole by each decrease's test_begin and read only
+ * while `testing`: the answers to the first DP_LIMITER_TEST_MAX requests
+ * sent after the decrease, judged in the order they were sent (not in
+ * the order they come: a loss comes back at once, a success a service
+ * time later).  What the verdict weighs besides the sample (the weather,
+ * the wall, the series' first test) stays in dp_limiter. */
+struct dp_limiter_test {
+	unsigned long from;      /* the requests sent after it judge it: sequence
+				  * numbers from + 1 ... from + DP_LIMITER_TEST_MAX */
+	unsigned char seen[DP_LIMITER_TEST_MAX]; /* each: 0 not answered yet,
+						  * 1 a success, 2 a loss */
+	int next;                /* the first of them not yet judged */
+	int n, loss;             /* the answers judged: those of the requests
+				  * before next (one not answered when
+				  * DP_LIMITER_TEST_MAX later ones were is
+				  * passed over), and their losses */
+	int answers;             /* answers to them so far, in any order */
+	double first_ms;         /* when the first of those came */
+	int later;               /* answers to requests sent after them (at
+				  * most DP_LIMITER_TEST_MAX) */
+	int held;                /* the decrease came with the pace held under a
+				  * wall's rate, no probe since */
+	double base;             /* the run's first test: the loss share before
+				  * its trigger (test_weather; 0 for later ones) */
+};
+
 typedef struct dp_limiter {
 	int autotune;
 	int max;
@@ -269,6 +304,13 @@ typedef struct dp_limiter {
 			   * the first success (dp_limiter_overdue) */
 	/* The round in progress. */
 	int n, throttled, errors, ok_timed;
+	int grown;        /* auto: what successes added to the level this round
+			   * (grow_on_success); the round is the level before */
+	double round_least, last_least; /* this round's and the last's quickest
+					 * answer over its class's no-load time */
+	int delay_rose;   /* slow start: a round's quickest rose (a queue) */
+	long grow_ms;     /* the millisecond of the last such growth ... */
+	int grow_burst;   /* ... and what it added within it */
 	double late;      /* auto: the level a late answer asks for (0: none came) */
 	/* The level the last late answer came at (0: none), held under until
 	 * late_probe_ms; the hold doubles with each late answer (late_quiet_ms). */
@@ -323,24 +365,12 @@ typedef struct dp_limiter {
 	/* A decrease on losses under test. */
 	int testing;
 	int undecided;           /* an earlier test was undecided: restore point kept */
-	unsigned long test_from; /* requests sent after it judge it, in the
-				  * order they were sent (test_count) */
+	struct dp_limiter_test test; /* its sample */
+	int tested;              /* a decrease on losses was tested before */
+	/* A series of tests (an undecided one and the next decrease's): */
 	int have_ref;            /* the series' first test measured: */
 	double ref_success, ref_rps; /* its success fraction and answer rate */
 	int ref_n;               /* and its answers */
-	/* The first DP_LIMITER_TEST_MAX requests sent after the decrease:
-	 * 0 not answered yet, 1 a success, 2 a loss. */
-	unsigned char post_seen[DP_LIMITER_TEST_MAX];
-	int post_next;           /* the first of them not yet judged */
-	int post_n, post_loss;   /* the answers judged: those of the requests
-				  * before post_next, and their losses */
-	int post_answers;        /* answers to them so far, in any order */
-	int post_later;          /* answers to requests sent after them */
-	int held;                /* it came with the pace held under a wall's rate */
-	double test_base;        /* the run's first test: the loss share before
-				  * its trigger (test_weather; 0 for later ones) */
-	int tested;              /* a decrease on losses was tested before */
-	double post_first_ms;    /* when the first of them came */
 	int test_gradient;       /* the delay gradient lowered the level meanwhile */
 	struct {
 		double level, pace_rps, w_max_rps, quiet_ms, probe_at_ms, probe_step;
