@@ -968,11 +968,29 @@ PGresult *dp_db_blockers(PGconn *conn, int pid, int answer_ms, dp_err *err)
 	return NULL;
 }
 
+/* Whether row's holder is idle outside a transaction: its lock is then
+ * its session's (an advisory lock: a run's claim), not a transaction's. */
+static int holds_session_lock(const PGresult *res, int row)
+{
+	return strcmp(PQgetvalue(res, row, 2), "idle") == 0;
+}
+
 void dp_db_blocker_text(const PGresult *res, int row, char *out, size_t size)
 {
-	snprintf(out, size, "pid %s (%s, %s, transaction open %s s: %s)", PQgetvalue(res, row, 0),
-		 PQgetvalue(res, row, 1), PQgetvalue(res, row, 2), PQgetvalue(res, row, 3),
-		 PQgetvalue(res, row, 4));
+	if (holds_session_lock(res, row))
+		snprintf(out, size, "pid %s (%s, idle, a lock of its session, no transaction open; its last"
+			 " statement: %s)", PQgetvalue(res, row, 0), PQgetvalue(res, row, 1),
+			 PQgetvalue(res, row, 4));
+	else
+		snprintf(out, size, "pid %s (%s, %s, transaction open %s s: %s)", PQgetvalue(res, row, 0),
+			 PQgetvalue(res, row, 1), PQgetvalue(res, row, 2), PQgetvalue(res, row, 3),
+			 PQgetvalue(res, row, 4));
+}
+
+const char *dp_db_blocker_until(const PGresult *res, int row)
+{
+	return holds_session_lock(res, row) ? "it goes on when that session lets its lock go or ends"
+					    : "it goes on when that session ends its transaction";
 }
 
 /* Set by dp_db_say_lock_waits before any thread starts, read only after:
@@ -1023,7 +1041,7 @@ static void say_wait(double waited_s, const char *what, const char *then)
 static void say_blockers(PGconn *db, wait_state *w)
 {
 	double waited_s = (dp_clock_ms() - w->start) / 1000;
-	char who[DP_ERR_MAX], what[DP_ERR_MAX + 300];
+	char who[DP_ERR_MAX], what[DP_ERR_MAX + 300], then[80];
 	dp_err err;
 
 	if (w->watch == NULL && (w->watch = dp_db_connect(say_env, say_app, &err)) == NULL) {
@@ -1043,7 +1061,8 @@ static void say_blockers(PGconn *db, wait_state *w)
 		const char *rel = PQgetvalue(res, i, 5);
 		dp_db_blocker_text(res, i, who, sizeof who);
 		snprintf(what, sizeof what, "a lock%s%s held by %s", *rel != '\0' ? " on " : "", rel, who);
-		say_wait(waited_s, what, "; it goes on when that session ends its transaction");
+		snprintf(then, sizeof then, "; %s", dp_db_blocker_until(res, i));
+		say_wait(waited_s, what, then);
 	}
 	w->said = PQntuples(res) > 0;
 	PQclear(res);

@@ -194,8 +194,15 @@ void dp_db_on_lock_wait(dp_db_wait_hook *hook, void *ctx);
  * err set. */
 PGresult *dp_db_blockers(PGconn *conn, int pid, int answer_ms, dp_err *err);
 /* Row row of dp_db_blockers's answer as "pid N (application, state,
- * transaction open S s: statement)" into out. */
+ * transaction open S s: statement)" into out; a holder idle outside a
+ * transaction (a session's advisory lock: a run's claim) as "pid N
+ * (application, idle, a lock of its session, no transaction open; its
+ * last statement: statement)". */
 void dp_db_blocker_text(const PGresult *res, int row, char *out, size_t size);
+/* What ends the wait for row's holder, to follow its text: "it goes on
+ * when that session ends its transaction", or, for a session's lock,
+ * "... lets its lock go or ends".  A static string. */
+const char *dp_db_blocker_until(const PGresult *res, int row);
 
 /* Runs sql (one or more statements, no parameters) as PQexec does, and
  * returns its result whatever its status (the caller PQclear()s it), or

@@ -77,8 +77,7 @@ static void explain(store_blocker *b, int pid, double waited_s)
 		explain_unlocked(b, pid, waited_s);
 	for (int i = 0; i < PQntuples(res); i++) {
 		dp_db_blocker_text(res, i, who, sizeof who);
-		dp_diag("waiting %.0f s for a lock held by %s; it goes on when that session ends its"
-			" transaction", waited_s, who);
+		dp_diag("waiting %.0f s for a lock held by %s; %s", waited_s, who, dp_db_blocker_until(res, i));
 	}
 	PQclear(res);
 }

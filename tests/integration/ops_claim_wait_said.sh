@@ -1,0 +1,45 @@
+#!/bin/bash
+# lane: beside (tests/run: it waits more than it computes)
+# A --wait claim behind a live run says, after DP_DB_LOCK_SAY_MS, what it
+# waits for: the live run's claim is a lock of its recorder's session,
+# which is idle with no transaction open.  Said before as any
+# transaction's lock: "(docpipe-status, idle, transaction open ? s:
+# COMMIT); it goes on when that session ends its transaction", which it
+# never does (fault sweep 24).  A lock held by a transaction is still
+# said as one (graph_sweep_wait, query_lock_wait, fault_db_blocked).
+. "$(dirname "$0")/../lib/tap.sh"
+newdb || exit 1
+D=$T_DIR/docs
+mkdir -p "$D"
+
+# The live run's recorder: claims $D and holds the claim until its report
+# comes through the FIFO held open on fd LIVE_FD.
+mkfifo "$T_DIR/live.in"
+docpipe-status --record-run - --claim t_live "$D" <"$T_DIR/live.in" >"$T_DIR/live.out" 2>"$T_DIR/live.err" &
+live=$!
+exec {LIVE_FD}>"$T_DIR/live.in"
+wait_for 30 grep -qx claimed "$T_DIR/live.out"
+ok $? "the live run's recorder claims its root" || diag "$(cat "$T_DIR/live.err")"
+
+mkfifo "$T_DIR/wait.in"
+docpipe-status --record-run - --claim t_wait --overlap wait "$D" <"$T_DIR/wait.in" >"$T_DIR/wait.out" 2>"$T_DIR/wait.err" &
+waiter=$!
+exec {WAIT_FD}>"$T_DIR/wait.in"
+wait_for 30 grep -qs "waiting for a lock" "$T_DIR/wait.err"
+ok $? "a waiting claim says what it waits for" || diag "$(cat "$T_DIR/wait.err")"
+like "$(grep "waiting for a lock" "$T_DIR/wait.err")" \
+	"^docpipe-status: waiting for a lock held by pid [0-9]+ \(docpipe-status[^,]*, idle, a lock of its session, no transaction open; its last statement: .*\); it goes on when that session lets its lock go or ends$" \
+	"... the live run's claim, a lock of its recorder's session, not a transaction's"
+ok "$(! grep -q "transaction open [0-9?]" "$T_DIR/wait.err"; echo $?)" "... and no transaction said open"
+
+# The live run ends: its report recorded, its claim let go; the waiter claims.
+printf '{"v":1,"kind":"report","run":"t_live","complete":true,"documents":0,"added":0,"updated":0,"unchanged":0,"deleted":0,"skipped":0,"failed":0,"failures":[],"resent":0,"requests":0,"tokens":0,"retries":0,"seconds":0.5}\n' >&"$LIVE_FD"
+exec {LIVE_FD}>&-
+wait $live
+is "$?" 0 "the live run's recorder records its report and ends"
+wait_for 30 grep -qx claimed "$T_DIR/wait.out"
+ok $? "the waiting claim is made once the live run has ended" || diag "$(cat "$T_DIR/wait.err")"
+exec {WAIT_FD}>&-
+wait $waiter
+
+done_testing
