@@ -352,8 +352,18 @@ typedef struct dp_limiter {
 	/* No-load time per size class, ms (0: none yet). */
 	double base_ms[DP_LIMITER_CLASSES];
 	/* The quickest answer per size class, ms, never drifting (0: none
-	 * yet): a late answer is one that a queue, not its size, made slow. */
+	 * yet): a late answer is one that a queue, not its size, made slow.
+	 * Raised only by answers no request of ours could have queued
+	 * (server_time). */
 	double quickest_ms[DP_LIMITER_CLASSES];
+	/* Per size class, the least of the unqueued answers (server_time)
+	 * since since_ms, n of them (0: none yet). */
+	struct {
+		double least_ms, since_ms;
+		int n;
+	} unqueued[DP_LIMITER_CLASSES];
+	unsigned long alone_seq; /* the last request sent with none other of ours out */
+	double gave_up_ms;       /* when the last late loss (a give-up) came (0: none) */
 	double round_base_ms[DP_LIMITER_CLASSES]; /* as they were when the round began */
 	/* Auto, losses: the last DP_LIMITER_WINDOW answers (1: a loss). */
 	unsigned char win[DP_LIMITER_WINDOW];
