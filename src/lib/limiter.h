@@ -258,6 +258,7 @@
 #define DP_LIMITER_WINDOW 64 /* answers whose loss fraction is compared */
 #define DP_LIMITER_TEST 16   /* answers after a decrease that judge it */
 #define DP_LIMITER_START_SNAPS 24 /* slow start's loss counts kept: the first 2^k answers */
+#define DP_LIMITER_FLIGHTS 1024 /* requests whose load at sending is kept */
 #define DP_LIMITER_TEST_MAX 64 /* answers an undecided second test goes on for */
 
 enum dp_limiter_outcome {
@@ -356,12 +357,12 @@ typedef struct dp_limiter {
 	 * Raised only by answers no request of ours could have queued
 	 * (server_time). */
 	double quickest_ms[DP_LIMITER_CLASSES];
-	/* Per size class, the least of the unqueued answers (server_time)
-	 * since since_ms, n of them (0: none yet). */
+	/* Per size class, the last unqueued answer's time and when it came
+	 * (server_time; 0: none yet). */
 	struct {
-		double least_ms, since_ms;
-		int n;
+		double ms, at_ms;
 	} unqueued[DP_LIMITER_CLASSES];
+	unsigned short flight[DP_LIMITER_FLIGHTS]; /* in flight when request seq was sent, at seq % this */
 	unsigned long alone_seq; /* the last request sent with none other of ours out */
 	double gave_up_ms;       /* when the last late loss (a give-up) came (0: none) */
 	double round_base_ms[DP_LIMITER_CLASSES]; /* as they were when the round began */
