@@ -238,7 +238,19 @@
  *   of the deadline climbed back to two every round and gave one request
  *   up each time (1.8x -j1's time).  The answers
  *   to requests sent before it are not judged again (as after any
- *   decrease).
+ *   decrease), but one late that the load it was sent at asks a lower
+ *   level of lowers it so far, and neither they nor those that may have
+ *   waited behind a request given up (the server goes on serving it) are
+ *   losses: at level 1 (where none is late) the give-ups of a server
+ *   that became slower started tests taken for a wall.
+ *   The quickest is the server's time now: the least of the last two
+ *   answers that no request of ours can have queued (sent with none
+ *   other out, no give-up just before), when over it, raises every
+ *   class's quickest and no-load time by as much, and over the tolerance
+ *   ends the hold (BBR's min_rtt filter: limiter.c, server_time).  Kept
+ *   as the run's least, a server 10x slower mid-run past half the
+ *   deadline made every later answer late: level 1-2 for good, 3.8x
+ *   -j4's time (fault sweep 24).
  * Fixed: the level is `max` after the first success (the first request goes
  * alone, for the same reason, unless it is overdue: dp_limiter_overdue),
  * and only a round in which over half the
