@@ -1289,8 +1289,10 @@ static void deadline_test(void)
  * tests/integration/fault_sweep24_auto_slowdown.sh): the level must come
  * back to the slots.  Before: every answer after the jump was late by
  * the run's quickest from before it, the level fell to 1 and stayed at
- * 1-2.  The jump comes with slow start at 8 or 16 in flight (the give-ups
- * of the requests sent then arrive at level 1). */
+ * 1-2 (3.80-4.01x -j4's time after it; now 1.07-1.14x).  The jump comes
+ * with slow start at 8 to 20 in flight (the give-ups of the requests sent
+ * then arrive at level 1, and those the server still serves delay the
+ * next ones). */
 static void slowdown_tests(void)
 {
 	const double jumps[] = {400, 700, 1000, 1500};
@@ -1310,7 +1312,7 @@ static void slowdown_tests(void)
 		       "(after the jump %.2fx), %ld timed out\n", jumps[i], a.ms, f.ms, x, a.errors);
 		worst = fmax(worst, x);
 	}
-	T_OK(worst <= 1.3, "4 slots 10x slower mid-run past half the deadline: within 1.3x -j4 after the jump");
+	T_OK(worst <= 1.25, "4 slots 10x slower mid-run past half the deadline: within 1.25x -j4 after the jump");
 }
 
 /* --trace-storm, --trace-light: stage_job against s, seed traced (its
