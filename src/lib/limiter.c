@@ -72,6 +72,7 @@
 			     * two in flight double it, three give up at a third of it) */
 #define LATE_HOLD 4.0     /* the level a late answer came at: held under for this x its time ... */
 #define LATE_HOLD_MAX 64.0 /* ... doubled at each late answer up to this x */
+#define UNQUEUED_WINDOW_MS 10000.0 /* two unqueued answers this far apart at most: the server's time (server_time) */
 
 void dp_limiter_init(dp_limiter *l, int autotune, int max)
 {
@@ -105,6 +106,9 @@ unsigned long dp_limiter_sent(dp_limiter *l, int in_flight)
 {
 	if (in_flight > l->peak)
 		l->peak = in_flight;
+	if (in_flight <= 1)
+		l->alone_seq = l->sent + 1;
+	l->flight[(l->sent + 1) % DP_LIMITER_FLIGHTS] = (unsigned short)(in_flight < 65535 ? in_flight : 65535);
 	return ++l->sent;
 }
 
@@ -870,27 +874,41 @@ static double lowered(const dp_limiter *l, int lossy)
 	return v >= least ? v : l->level < least ? l->level : least;
 }
 
-/* Auto: the level a late answer of ms asks for (limiter.h, "Late
- * answers"), or 0 when it is not late (or the level is 1 already: its
- * answers are then as slow as the server is). */
-/* Whether an answer or give-up of ms for tokens is late (limiter.h, "Late
- * answers"), its class's quickest in *quickest. */
-static int late_answer(const dp_limiter *l, double ms, double tokens, double *quickest)
+/* Whether an answer or give-up of ms for tokens took the time a queue
+ * makes (limiter.h, "Late answers"), its class's quickest in *quickest. */
+static int late_time(const dp_limiter *l, double ms, double tokens, double *quickest)
 {
-	if (l->deadline_ms <= 0 || ms <= DEADLINE_SHARE * l->deadline_ms || l->level <= 1)
+	if (l->deadline_ms <= 0 || ms <= DEADLINE_SHARE * l->deadline_ms)
 		return 0;
 	*quickest = nearest_class_ms(l->quickest_ms, tokens);
 	return ms > LATE_TOLERANCE * *quickest;
 }
 
+/* Whether it is late: so, and the level above 1 (at 1, the answers are as
+ * slow as the server is). */
+static int late_answer(const dp_limiter *l, double ms, double tokens, double *quickest)
+{
+	return l->level > 1 && late_time(l, ms, tokens, quickest);
+}
+
+/* The level that brings a late answer of ms, sent with `level` in
+ * flight, back under half the deadline (limiter.h, "Late answers"). */
+static double late_cut(const dp_limiter *l, double level, double ms, double quickest)
+{
+	double half = DEADLINE_SHARE * l->deadline_ms;
+
+	return fmax(1, quickest < half ? floor(level * (half - quickest) / (ms - quickest))
+				       : floor(level * DP_LIMITER_BETA));
+}
+
+/* Auto: the level a late answer of ms asks for, or 0 when it is not late. */
 static double late_level(const dp_limiter *l, double ms, double tokens)
 {
-	double half = DEADLINE_SHARE * l->deadline_ms, quickest;
+	double quickest;
 
 	if (!l->autotune || !late_answer(l, ms, tokens, &quickest))
 		return 0;
-	return fmax(1, quickest < half ? floor(l->level * (half - quickest) / (ms - quickest))
-				       : floor(l->level * DP_LIMITER_BETA));
+	return late_cut(l, l->level, ms, quickest);
 }
 
 /* Auto, a success in slow start above SLOW_START_MAX: the level grows by
@@ -1010,6 +1028,62 @@ static void end_round(dp_limiter *l, double now_ms)
 	l->round_start_ms = now_ms;
 }
 
+/* Whether an answer of ms at now_ms may have waited behind a request of
+ * ours that its caller gave up but the server still served: one was
+ * given up within one answer's time before it was sent (server_time). */
+static int behind_given_up(const dp_limiter *l, double ms, double now_ms)
+{
+	return l->gave_up_ms > 0 && l->gave_up_ms >= now_ms - 2 * ms;
+}
+
+/* Auto, a success of ms at now_ms to request seq: when no request of
+ * ours could have queued it, the server's time now, which may raise the
+ * quickest answers (limiter.h, "Late answers").  Unqueued: sent with
+ * none other of ours out (alone_seq: later ones wait behind it, not it
+ * behind them) and no give-up of ours for one answer's time before it
+ * was sent (a server, fakeapi, Ollama or llama.cpp, goes on serving a
+ * request its client left, and the next waits behind it: one slot of
+ * 1.3 s under a 2 s --timeout, the answer after a give-up took 1.9 s).
+ * The least of the last two of a size class, within UNQUEUED_WINDOW_MS
+ * of each other (one long answer is its output's, not the server's
+ * time), is the server's time now, as BBR's min_rtt filter takes the
+ * least RTT of the last 10 s so that a path that became slower is taken
+ * as it is (Cardwell et al., ACM Queue 2016; a windowed minimum, as
+ * Nichols' in the Linux kernel's lib/win_minmax.c); by count, not time:
+ * the run's first request, alone, kept its time for 10 s after the jump
+ * (simulated).  Over the quickest, the server became slower (a slower
+ * card, a bigger model behind the same name): every class's quickest and
+ * no-load time go up by as much.  With the run's least kept, every answer
+ * after the jump was late: the level fell to 1 and stayed at 1-2 (fault
+ * sweep 24: 3.8x --threads 4's time).  Over LATE_TOLERANCE x it, the late
+ * answers' hold goes too: they were the server's slowness, judged by a
+ * time it no longer has. */
+static void server_time(dp_limiter *l, unsigned long seq, double ms, double tokens, double now_ms)
+{
+	int c = size_class(tokens);
+
+	if (!l->autotune || seq != l->alone_seq || behind_given_up(l, ms, now_ms))
+		return;
+	double before = l->unqueued[c].ms, before_at = l->unqueued[c].at_ms, q = l->quickest_ms[c];
+	l->unqueued[c].ms = ms;
+	l->unqueued[c].at_ms = now_ms;
+	if (before_at <= 0 || now_ms - before_at > UNQUEUED_WINDOW_MS || q <= 0)
+		return;
+	double r = fmin(before, ms) / q;
+	if (r <= 1)
+		return;
+	for (int k = 0; k < DP_LIMITER_CLASSES; k++) {
+		l->quickest_ms[k] *= r;
+		l->base_ms[k] = fmax(l->base_ms[k], l->quickest_ms[k]);
+		l->round_base_ms[k] = fmax(l->round_base_ms[k], l->quickest_ms[k]);
+	}
+	if (r > LATE_TOLERANCE) {
+		l->late_from = 0;
+		l->late_quiet_ms = l->late_probe_ms = 0;
+		l->over = 0;
+	}
+}
+
 void dp_limiter_done(dp_limiter *l, unsigned long seq, enum dp_limiter_outcome o, double ms,
 		     double tokens, double now_ms)
 {
@@ -1021,7 +1095,9 @@ void dp_limiter_done(dp_limiter *l, unsigned long seq, enum dp_limiter_outcome o
 		if (!l->autotune)
 			set_level(l, l->max);
 	}
-	double late = late_level(l, ms, tokens), quickest;
+	if (o == DP_LIMITER_OK)
+		server_time(l, seq, ms, tokens, now_ms);
+	double late = late_level(l, ms, tokens), quickest = 0;
 	if (!l->autotune && late_answer(l, ms, tokens, &quickest))
 		l->late_fixed++;
 	if (o == DP_LIMITER_OK) {
@@ -1029,16 +1105,43 @@ void dp_limiter_done(dp_limiter *l, unsigned long seq, enum dp_limiter_outcome o
 		if (*q <= 0 || ms < *q)
 			*q = ms > 0 ? ms : 0.001;
 	}
-	if (late > 0) {
+	/* A late answer or give-up (at any level) of a request sent before
+	 * the last decrease (its wait was the old level's, judged by it), or
+	 * that may have waited behind a give-up of ours (behind_given_up).
+	 * Counted as losses at level 1 (where none is late), the give-ups of
+	 * the requests out when a server became 10x slower, and of the next
+	 * ones sent behind them, started a test of 16 requests at level 1,
+	 * which took them for a wall (fault sweep 24). */
+	int old_wait = l->autotune && (seq <= l->recover || behind_given_up(l, ms, now_ms)) &&
+		       late_time(l, ms, tokens, &quickest);
+	/* A late error: a give-up (a timeout, a 504) the server may still serve. */
+	if (o == DP_LIMITER_ERROR && l->deadline_ms > 0 && ms > DEADLINE_SHARE * l->deadline_ms)
+		l->gave_up_ms = now_ms;
+	if (late > 0 || old_wait) {
 		/* Neither a loss the weather counts nor a no-load time; it
 		 * ends the round with its decrease (limiter.h). */
-		if (seq > l->recover) {
+		if (late > 0 && seq > l->recover) {
 			l->late = late;
 			l->late_from = dp_limiter_level(l);
 			l->late_quiet_ms = fmin(l->late_quiet_ms > 0 ? 2 * l->late_quiet_ms : LATE_HOLD * ms,
 						LATE_HOLD_MAX * ms);
 			l->late_probe_ms = now_ms + l->late_quiet_ms;
 			end_round(l, now_ms);
+		} else if (old_wait && seq <= l->recover && l->sent - seq < DP_LIMITER_FLIGHTS) {
+			/* One sent before the last decrease asks for less than
+			 * it set, by the load it was sent at (flight): the
+			 * decrease deepens, as Netflix's gradient limit sets
+			 * its limit from each answer.  The first late answers
+			 * after a jump are the least late of their window (the
+			 * requests served first), its give-ups the rest: 16 in
+			 * flight on 4 slots came down 16, 11, 5, 2 in 1.2 s
+			 * steps, each sending requests that the given-up ones
+			 * still served made give up in turn (simulated). */
+			double v = late_cut(l, l->flight[seq % DP_LIMITER_FLIGHTS], ms, quickest);
+			if (v < l->level) {
+				set_level(l, v);
+				l->recover = l->sent;
+			}
 		}
 		return;
 	}

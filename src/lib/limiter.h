@@ -238,7 +238,19 @@
  *   of the deadline climbed back to two every round and gave one request
  *   up each time (1.8x -j1's time).  The answers
  *   to requests sent before it are not judged again (as after any
- *   decrease).
+ *   decrease), but one late that the load it was sent at asks a lower
+ *   level of lowers it so far, and neither they nor those that may have
+ *   waited behind a request given up (the server goes on serving it) are
+ *   losses: at level 1 (where none is late) the give-ups of a server
+ *   that became slower started tests taken for a wall.
+ *   The quickest is the server's time now: the least of the last two
+ *   answers that no request of ours can have queued (sent with none
+ *   other out, no give-up just before), when over it, raises every
+ *   class's quickest and no-load time by as much, and over the tolerance
+ *   ends the hold (BBR's min_rtt filter: limiter.c, server_time).  Kept
+ *   as the run's least, a server 10x slower mid-run past half the
+ *   deadline made every later answer late: level 1-2 for good, 3.8x
+ *   -j4's time (fault sweep 24).
  * Fixed: the level is `max` after the first success (the first request goes
  * alone, for the same reason, unless it is overdue: dp_limiter_overdue),
  * and only a round in which over half the
@@ -258,6 +270,7 @@
 #define DP_LIMITER_WINDOW 64 /* answers whose loss fraction is compared */
 #define DP_LIMITER_TEST 16   /* answers after a decrease that judge it */
 #define DP_LIMITER_START_SNAPS 24 /* slow start's loss counts kept: the first 2^k answers */
+#define DP_LIMITER_FLIGHTS 1024 /* requests whose load at sending is kept */
 #define DP_LIMITER_TEST_MAX 64 /* answers an undecided second test goes on for */
 
 enum dp_limiter_outcome {
@@ -352,8 +365,18 @@ typedef struct dp_limiter {
 	/* No-load time per size class, ms (0: none yet). */
 	double base_ms[DP_LIMITER_CLASSES];
 	/* The quickest answer per size class, ms, never drifting (0: none
-	 * yet): a late answer is one that a queue, not its size, made slow. */
+	 * yet): a late answer is one that a queue, not its size, made slow.
+	 * Raised only by answers no request of ours could have queued
+	 * (server_time). */
 	double quickest_ms[DP_LIMITER_CLASSES];
+	/* Per size class, the last unqueued answer's time and when it came
+	 * (server_time; 0: none yet). */
+	struct {
+		double ms, at_ms;
+	} unqueued[DP_LIMITER_CLASSES];
+	unsigned short flight[DP_LIMITER_FLIGHTS]; /* in flight when request seq was sent, at seq % this */
+	unsigned long alone_seq; /* the last request sent with none other of ours out */
+	double gave_up_ms;       /* when the last late loss (a give-up) came (0: none) */
 	double round_base_ms[DP_LIMITER_CLASSES]; /* as they were when the round began */
 	/* Auto, losses: the last DP_LIMITER_WINDOW answers (1: a loss). */
 	unsigned char win[DP_LIMITER_WINDOW];

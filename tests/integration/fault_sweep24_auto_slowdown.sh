@@ -9,8 +9,11 @@
 # the level fell to 1 and stayed at 1-2 for the rest of the run, each
 # late answer doubling the hold (live, 60 documents: 52.4 s, against
 # 21.7 s for auto on a server that slow from the start and 13.7 s for
-# --threads 4 with the same slowdown).  An answer at level 1 waited
-# behind none of the stage's own: the server's time as it is now.
+# --threads 4 with the same slowdown).  Now (helper h57f) the quickest
+# is the server's time now: the last two answers that none of the stage's
+# own requests could have queued (sent alone, no give-up just before,
+# which the server still serves) raise it (src/lib/limiter.c,
+# server_time): 8.6-10.2 s after the slowdown, 3 in flight at the end.
 . "$(dirname "$0")/../lib/tap.sh"
 set -o pipefail
 unset DATABASE_URL OPENAI_API_KEY PGDATABASE

@@ -30,6 +30,8 @@ struct server {
 	double give_up_ms;  /* the callers' --timeout: a later answer is an error at
 			     * that time, its slot still busy (as fakeapi serves a
 			     * request its client left); run_job tells the limiter */
+	double slow_at_ms;  /* requests sent from this time on (0: none) ... */
+	double slow_ms;     /* ... take this long, for good (a slower card, a bigger model) */
 };
 
 struct result {
@@ -111,7 +113,8 @@ static int serve(struct req *q, const struct server *s, double wall_rps, struct 
 		return 0;
 	}
 	q->o = DP_LIMITER_OK;
-	double start = q->sent_ms, service = s->service_ms;
+	double start = q->sent_ms;
+	double service = s->slow_at_ms > 0 && q->sent_ms >= s->slow_at_ms ? s->slow_ms : s->service_ms;
 	if (s->spread > 0)
 		service = round(service * (1 + s->spread * (2 * rnd() - 1)));
 	else if (s->sigma > 0)
@@ -1281,6 +1284,37 @@ static void deadline_test(void)
 	T_OK(d.ms == run_job(&none, &stage_job, 1).ms, "16 slots, answers far under the deadline: as without one");
 }
 
+/* A server of 4 slots whose answers become 10x slower mid-run, for good,
+ * past half of the callers' --timeout (fault sweep 24; live:
+ * tests/integration/fault_sweep24_auto_slowdown.sh): the level must come
+ * back to the slots.  Before: every answer after the jump was late by
+ * the run's quickest from before it, the level fell to 1 and stayed at
+ * 1-2 (3.80-4.01x -j4's time after it; now 1.07-1.14x).  The jump comes
+ * with slow start at 8 to 20 in flight (the give-ups of the requests sent
+ * then arrive at level 1, and those the server still serves delay the
+ * next ones). */
+static void slowdown_tests(void)
+{
+	const double jumps[] = {400, 700, 1000, 1500};
+	struct job job = stage_job, fixed;
+	double worst = 0;
+
+	job.requests = 300;
+	fixed = job;
+	fixed.fixed = 1;
+	fixed.workers = 4;
+	for (size_t i = 0; i < sizeof jumps / sizeof jumps[0]; i++) {
+		const struct server s = {.slots = 4, .service_ms = 60, .give_up_ms = 1200,
+					 .slow_at_ms = jumps[i], .slow_ms = 700};
+		struct job_result a = run_job(&s, &job, 1), f = run_job(&s, &fixed, 1);
+		double x = (a.ms - jumps[i]) / (f.ms - jumps[i]);
+		printf("# 4 slots, 60 ms then 700 ms from %.0f ms, --timeout 1.2 s: auto %.0f ms, -j4 %.0f ms "
+		       "(after the jump %.2fx), %ld timed out\n", jumps[i], a.ms, f.ms, x, a.errors);
+		worst = fmax(worst, x);
+	}
+	T_OK(worst <= 1.25, "4 slots 10x slower mid-run past half the deadline: within 1.25x -j4 after the jump");
+}
+
 /* --trace-storm, --trace-light: stage_job against s, seed traced (its
  * time over the clean run's: 16 slots of 25 ms), or, seed 0, the seeds of
  * the first n over `over` times the clean run's listed. */
@@ -1399,5 +1433,6 @@ int main(int argc, char **argv)
 	spread_tests();
 	climb_tests();
 	deadline_test();
+	slowdown_tests();
 	return t_done();
 }
