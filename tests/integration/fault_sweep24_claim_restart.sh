@@ -20,10 +20,7 @@ newdb || exit 1
 
 D=$T_DIR/docs
 numbered_docs "$D" 40 40 doc
-fakeapi
-A_BASE=$BASE
-fakeapi # the waiting run's API: what it pays, alone
-B_BASE=$BASE
+two_apis
 API=(--opt summarize=--backend=openai --opt embed=--backend=openai --threads summarize=2)
 
 # The live run: 10 chat requests answered, the rest held.

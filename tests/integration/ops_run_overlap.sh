@@ -23,10 +23,7 @@ D=$T_DIR/docs
 numbered_docs "$D" 6 40 doc
 numbered_docs "$D/sub" 3 5 sub
 numbered_docs "$T_DIR/other" 2 5 other
-fakeapi
-A_BASE=$BASE
-fakeapi # the second run's API: what it pays, alone
-B_BASE=$BASE
+two_apis
 API=(--opt summarize=--backend=openai --threads summarize=2)
 
 # claims: the live runs' advisory locks held on this database (pg_locks

@@ -15,10 +15,7 @@ newdb || exit 1
 
 D=$T_DIR/docs
 numbered_docs "$D" 6 40 doc
-fakeapi
-A_BASE=$BASE
-fakeapi # the waiting run's API: what it pays, alone
-B_BASE=$BASE
+two_apis
 API=(--opt summarize=--backend=openai --opt embed=--backend=openai --threads summarize=2)
 
 # first_run: a run over D against the first API, whose answers are held

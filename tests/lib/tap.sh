@@ -413,6 +413,15 @@ fakeapi() {
 	BASE=http://127.0.0.1:$port
 	export OPENAI_BASE_URL=$BASE/v1
 }
+# two_apis: two test servers (fakeapi), one for a live run and one for a
+# second run over its roots, their root URLs in A_BASE and B_BASE: what the
+# second run pays is counted alone.
+two_apis() {
+	fakeapi
+	A_BASE=$BASE
+	fakeapi
+	B_BASE=$BASE
+}
 # big_doc_round MS: for tests of a stage stopped mid-round: a test server
 # answering chat in MS ms, SUMMARIZE (--chunk-summaries, 4 threads), kept
 # (the summaries cached), and one whole run over a 200-chunk document
