@@ -253,8 +253,11 @@ struct packer {
 	int last_level;  /* cur_level of the last chunk when flush_open made it, else -1 */
 	int have_prev;   /* the section already has a chunk [prev_start, prev_end) */
 	size_t prev_start, prev_end;
-	const chunk_name *path; /* the running heading path, by level */
-	const int *present;
+	/* The running heading path, by level, and which levels are set: the
+	 * packer's own, so nothing points at a split function's frame once it
+	 * returns (plain text keeps them empty). */
+	chunk_name path[CHUNK_MAX_DEPTH];
+	int present[CHUNK_MAX_DEPTH];
 };
 
 static size_t tokens(const struct packer *p, size_t from, size_t to)
@@ -1096,10 +1099,8 @@ static int split_markdown(struct packer *p, const char *text, size_t len, const 
 	if (doc->n_verbatim > 1)
 		qsort(doc->verbatim, doc->n_verbatim, sizeof *doc->verbatim, cmp_vrange);
 
-	chunk_name path[CHUNK_MAX_DEPTH] = {{0, 0}};
-	int present[CHUNK_MAX_DEPTH] = {0};
-	p->path = path;
-	p->present = present;
+	chunk_name *path = p->path;
+	int *present = p->present;
 	int level = 0;
 	if (title != NULL && title_len > 0 && !w.h1) {
 		path[0].off = doc->n_names;
@@ -1153,12 +1154,8 @@ static int split_markdown(struct packer *p, const char *text, size_t len, const 
 
 static int split_text(struct packer *p, const char *text, size_t len)
 {
-	static const int none[CHUNK_MAX_DEPTH];
-	static const chunk_name path[CHUNK_MAX_DEPTH];
 	size_t para = NO_START, at = 0;
 
-	p->path = path;
-	p->present = none;
 	if (new_section(p, 0) < 0)
 		return -1;
 	while (at < len) {
