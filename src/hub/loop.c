@@ -802,7 +802,7 @@ static void watch_stalls(struct hub *h, double now)
 		else if (stopped > 0)
 			snprintf(tail, sizeof tail, "; SIGCONT resumes a stopped one");
 		dp_diag("the run's documents wait for %s (%zu in flight), which has had no live replica"
-			" for %.0f s: %s%s", hub_stage_names[i], h->win.used, now - h->stall_since[i], text, tail);
+			" for %.0f s: %s%s", hub_stage_names[i], h->win.used, floor(now - h->stall_since[i]), text, tail);
 	}
 }
 

@@ -23,7 +23,7 @@ said() { grep -qs "wait for summarize (.*), which has had no live replica" "$T_D
 wait_for 30 said
 ok $? "the stall is said" || diag "$(cat "$T_DIR/err")"
 like "$(grep "which has had no live replica" "$T_DIR/err")" \
-	"^docpipe-hub: the run's documents wait for summarize \([0-9]+ in flight\), which has had no live replica for 10 s: summarize-1 \(pid $STOPPED\) stopped \(SIGSTOP or SIGTSTP\), silent 1[0-9] s; a stopped one is killed at 14 s without a live replica, and started again$" \
+	"^docpipe-hub: the run's documents wait for summarize \([0-9]+ in flight\), which has had no live replica for 1[0-9] s: summarize-1 \(pid $STOPPED\) stopped \(SIGSTOP or SIGTSTP\), silent 1[0-9] s; a stopped one is killed at 14 s without a live replica, and started again$" \
 	"... naming the replica, its pid, its state and its silence"
 wait_for 30 exited $SUP || { ok 1 "the run ends"; kill -CONT "$STOPPED"; wait_for 30 exited $SUP; }
 wait $SUP
