@@ -24,13 +24,7 @@ D=$T_DIR/docs
 DOCS=20
 numbered_docs "$D" $DOCS 30 doc
 
-# The live run's recorder: claims $D and holds the claim until its report
-# comes through the FIFO held open on fd LIVE_FD (ops_claim_wait_said).
-mkfifo "$T_DIR/live.in"
-docpipe-status --record-run - --claim t_live "$D" <"$T_DIR/live.in" >"$T_DIR/live.out" 2>"$T_DIR/live.err" &
-live=$!
-exec {LIVE_FD}>"$T_DIR/live.in"
-wait_for 30 grep -qx claimed "$T_DIR/live.out"
+live_claim "$D"
 ok $? "a live run's recorder claims the root" || diag "$(cat "$T_DIR/live.err")"
 
 DOCPIPE_HUB_TEST_EVICT_LONE_S=13 docpipe run "$D" --wait --progress plain --opt hub=--progress-every=1 \
@@ -49,9 +43,7 @@ wait_for 10 exited "$KILLED"
 
 # The live run ends: the waiting run claims and sends its documents to a
 # chunk stage whose only replica is stopped.
-printf '{"v":1,"kind":"report","run":"t_live","complete":true,"documents":0,"added":0,"updated":0,"unchanged":0,"deleted":0,"skipped":0,"failed":0,"failures":[],"resent":0,"requests":0,"tokens":0,"retries":0,"seconds":0.5}\n' >&"$LIVE_FD"
-exec {LIVE_FD}>&-
-wait $live
+live_claim_end
 claimed=${EPOCHREALTIME/./}
 
 said() { grep -qs "wait for chunk (.*), which has had no live replica" "$T_DIR/err"; }
