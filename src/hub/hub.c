@@ -313,13 +313,16 @@ hub_proc *hub_stats_update(hub_stats *s, jv msg)
 {
 	const char *stage = dp_record_str(msg, "stage"), *host = dp_record_str(msg, "host");
 	const char *space = dp_record_str(msg, "pid_space");
+	double pid = num_field(msg, "pid");
 	int index = -1, added;
 
 	for (int i = 0; stage != NULL && i < HUB_STAGES; i++)
 		if (strcmp(stage, hub_stage_names[i]) == 0)
 			index = i;
-	hub_proc *p = proc_entry(s, host ? host : "?", (long)num_field(msg, "pid"), space ? space : "", index,
-				 &added);
+	/* A pid no process has (a malformed message) is -1, not a cast out
+	 * of long's range. */
+	hub_proc *p = proc_entry(s, host ? host : "?", pid >= 0 && pid < 1e15 ? (long)pid : -1,
+				 space ? space : "", index, &added);
 	if (p == NULL)
 		return NULL;
 	p->unheard = 0;
@@ -380,8 +383,8 @@ hub_proc *hub_stats_local(hub_stats *s, long pid)
 {
 	const char *here = dp_stats_pid_space();
 
-	for (size_t i = 0; i < s->nprocs; i++)
-		if (s->procs[i].pid == pid && here[0] != '\0' && strcmp(s->procs[i].pid_space, here) == 0)
+	for (size_t i = 0; here[0] != '\0' && i < s->nprocs; i++)
+		if (s->procs[i].pid == pid && strcmp(s->procs[i].pid_space, here) == 0)
 			return &s->procs[i];
 	return NULL;
 }

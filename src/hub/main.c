@@ -178,7 +178,7 @@ static int hub_option(void *ctx, int opt, char *arg, dp_err *err)
 	case OPT_WATCH: a->cfg.watch = 1; break;
 	case OPT_NO_OVERLAP: a->cfg.overlap = 0; break;
 	case OPT_KILL_SILENT: a->cfg.kill_silent = 1; break;
-	case OPT_REPLICAS: a->cfg.replicas = optarg; break;
+	case OPT_REPLICAS: a->cfg.replicas = arg; break;
 	case OPT_WINDOW:
 		rc = dp_cli_parse_long("window", arg, 1, 1 << 20, &n, err);
 		a->cfg.window = (size_t)n;
