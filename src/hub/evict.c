@@ -53,16 +53,42 @@ int hub_evict(const char *pid_space, long pid, dp_err *err)
 	return 0;
 }
 
-int hub_evict_ended(long pid)
+char hub_proc_state(long pid, long *ppid)
 {
 	char stat[512];
+	char state;
 
-	if (proc_line(pid, "stat", stat, sizeof stat) < 0)
-		return 1;
-	/* "PID (COMM) STATE ...": COMM may hold spaces and parentheses, so the
-	 * state follows the last ')'. */
+	if (pid <= 0 || proc_line(pid, "stat", stat, sizeof stat) < 0)
+		return 0;
+	/* "PID (COMM) STATE PPID ...": COMM may hold spaces and parentheses,
+	 * so the state follows the last ')'. */
 	const char *end = strrchr(stat, ')');
-	return end != NULL && end[1] == ' ' && (end[2] == 'Z' || end[2] == 'X');
+	if (end == NULL || sscanf(end + 1, " %c %ld", &state, ppid) != 2)
+		return 0;
+	return state;
+}
+
+const char *hub_state_words(char state)
+{
+	switch (state) {
+	case 'T': return "stopped (SIGSTOP or SIGTSTP)";
+	case 't': return "stopped by a debugger (tracing stop)";
+	case 'R': return "running";
+	case 'S': case 'I': return "sleeping";
+	case 'D': return "in uninterruptible sleep (disk, swap or a frozen cgroup)";
+	case 'Z': case 'X': case 0: return "exited";
+	default: return "in an unusual state";
+	}
+}
+
+int hub_proc_stopped(char state) { return state == 'T' || state == 't'; }
+
+int hub_evict_ended(long pid)
+{
+	long ppid;
+	char state = hub_proc_state(pid, &ppid);
+
+	return state == 0 || state == 'Z' || state == 'X';
 }
 
 int hub_proc_exited(const char *pid_space, long pid)

@@ -46,6 +46,16 @@
  * err saying why not. */
 int hub_evict(const char *pid_space, long pid, dp_err *err);
 
+/* The state of process pid of this machine as /proc/PID/stat says it (R
+ * running, S sleeping, D uninterruptible, T stopped, t a tracing stop, Z
+ * a zombie ...), and its parent's pid in *ppid; 0 when it is not there. */
+char hub_proc_state(long pid, long *ppid);
+/* That state in words for a message ("stopped (SIGSTOP or SIGTSTP)"). */
+const char *hub_state_words(char state);
+/* 1 for a stopped state (a stop signal, a debugger): the process does
+ * nothing until SIGCONT, which nobody may send. */
+int hub_proc_stopped(char state);
+
 /* 1 when process pid no longer runs (ended, or a zombie its parent has
  * not reaped yet: its sockets are closed), 0 while it does. */
 int hub_evict_ended(long pid);

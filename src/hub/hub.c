@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "record.h"
 
@@ -284,30 +285,47 @@ static double work_done(const hub_proc *p)
 	return p->in + p->out + p->failed + p->requests + p->retries;
 }
 
+/* The entry of process pid on host: found, or added (pid_space and the
+ * stage, -1 unknown, set), or NULL when the table is full.  *added says
+ * which. */
+static hub_proc *proc_entry(hub_stats *s, const char *host, long pid, const char *pid_space, int stage,
+			    int *added)
+{
+	char key[300];
+
+	snprintf(key, sizeof key, "%s/%ld", host, pid);
+	*added = 0;
+	for (size_t i = 0; i < s->nprocs; i++)
+		if (strcmp(s->procs[i].key, key) == 0)
+			return &s->procs[i];
+	if (s->nprocs == HUB_MAX_PROCS)
+		return NULL; /* bounded: later processes go uncounted */
+	hub_proc *p = &s->procs[s->nprocs++];
+	snprintf(p->key, sizeof p->key, "%s", key);
+	snprintf(p->pid_space, sizeof p->pid_space, "%s", pid_space);
+	p->pid = pid;
+	p->stage = stage;
+	*added = 1;
+	return p;
+}
+
 hub_proc *hub_stats_update(hub_stats *s, jv msg)
 {
 	const char *stage = dp_record_str(msg, "stage"), *host = dp_record_str(msg, "host");
+	const char *space = dp_record_str(msg, "pid_space");
 	double pid = num_field(msg, "pid");
-	char key[300];
-	hub_proc *p = NULL;
+	int index = -1, added;
 
-	snprintf(key, sizeof key, "%s/%.0f", host ? host : "?", pid);
-	for (size_t i = 0; i < s->nprocs && p == NULL; i++)
-		if (strcmp(s->procs[i].key, key) == 0)
-			p = &s->procs[i];
-	if (p == NULL) {
-		if (s->nprocs == HUB_MAX_PROCS)
-			return NULL; /* bounded: later processes go uncounted */
-		p = &s->procs[s->nprocs++];
-		snprintf(p->key, sizeof p->key, "%s", key);
-		const char *space = dp_record_str(msg, "pid_space");
-		snprintf(p->pid_space, sizeof p->pid_space, "%s", space ? space : "");
-		p->pid = (long)pid;
-		p->stage = -1;
-		for (int i = 0; stage != NULL && i < HUB_STAGES; i++)
-			if (strcmp(stage, hub_stage_names[i]) == 0)
-				p->stage = i;
-	}
+	for (int i = 0; stage != NULL && i < HUB_STAGES; i++)
+		if (strcmp(stage, hub_stage_names[i]) == 0)
+			index = i;
+	/* A pid no process has (a malformed message) is -1, not a cast out
+	 * of long's range. */
+	hub_proc *p = proc_entry(s, host ? host : "?", pid >= 0 && pid < 1e15 ? (long)pid : -1,
+				 space ? space : "", index, &added);
+	if (p == NULL)
+		return NULL;
+	p->unheard = 0;
 	jv final = jv_object_get(jv_copy(msg), jv_string("final"));
 	p->ended = jv_get_kind(final) == JV_KIND_TRUE;
 	if (!p->ended && !p->exited)
@@ -342,6 +360,33 @@ hub_proc *hub_stats_update(hub_stats *s, jv msg)
 	if (p->progress_at == 0 || work_done(p) != work)
 		p->progress_at = p->seen;
 	return p;
+}
+
+hub_proc *hub_stats_unheard(hub_stats *s, long pid, int stage, const char *name, double since)
+{
+	char host[256] = "";
+	int added;
+
+	gethostname(host, sizeof host - 1); /* as a replica's stats name its host (stats.c) */
+	hub_proc *p = proc_entry(s, host, pid, dp_stats_pid_space(), stage, &added);
+	if (p == NULL || !added)
+		return p;
+	p->unheard = 1;
+	snprintf(p->name, sizeof p->name, "%s", name);
+	p->seen = p->progress_at = p->silent_at = since;
+	p->gone = 1;
+	p->concurrency = p->throttled = -1;
+	return p;
+}
+
+hub_proc *hub_stats_local(hub_stats *s, long pid)
+{
+	const char *here = dp_stats_pid_space();
+
+	for (size_t i = 0; here[0] != '\0' && i < s->nprocs; i++)
+		if (s->procs[i].pid == pid && strcmp(s->procs[i].pid_space, here) == 0)
+			return &s->procs[i];
+	return NULL;
 }
 
 int hub_stats_silent(hub_stats *s, double t)

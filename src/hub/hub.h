@@ -232,6 +232,11 @@ typedef struct hub_proc {
 			   * silence (not a goodbye); 0 otherwise */
 	int evicted;      /* the hub tried to kill it (evict.h) */
 	int awaited;      /* ended: a re-send waits for its exit (await_goodbyes) */
+	/* Entered by hub_stats_unheard: never heard from (until its first
+	 * stats); its name as its supervisor calls it ("chunk-1"), "" when
+	 * none was given. */
+	int unheard;
+	char name[32];
 	double in, out, failed, in_flight, retries, requests, tokens, latency_ms;
 	double latency_sum_ms, latency_buckets[DP_STATS_LATENCY_BUCKETS];
 	/* Fields not every stage's stats carry: -1 when absent. */
@@ -251,6 +256,16 @@ typedef struct hub_stats {
 /* Takes a stats message (borrowed), arrived now.  Returns its process's
  * entry, or NULL when the table is full. */
 hub_proc *hub_stats_update(hub_stats *s, jv msg);
+/* A replica the hub never heard from (its supervisor's, --replicas:
+ * stopped before its first stats), entered as one taken for silent since
+ * `since`, so that what the hub does with a silent replica is done with
+ * it (--kill-silent, evict.h); pid is of the hub's pid space, name the
+ * supervisor's for it.  Its first stats, if it runs again, find the entry
+ * (its key is HOST/PID as theirs).  Returns the entry (one there already
+ * as it is), or NULL when the table is full. */
+hub_proc *hub_stats_unheard(hub_stats *s, long pid, int stage, const char *name, double since);
+/* The entry of process pid of the hub's own pid space, or NULL. */
+hub_proc *hub_stats_local(hub_stats *s, long pid);
 /* A replica reports every 500 ms from a thread of its own: one silent for
  * HUB_SILENT_S has died (kill -9, a crash, a lost machine) or is stopped;
  * one that said goodbye has exited, maybe on an error (a store that gave
@@ -338,6 +353,9 @@ typedef struct hub_config {
 	/* With kill_silent: the silence after which a stage's only replica is
 	 * killed, HUB_EVICT_LONE_S (evict.h) but in tests, which wait it out. */
 	double evict_lone_s;
+	/* The replicas docpipe run started on this machine ("NAME PID" lines,
+	 * stall.h), or NULL. */
+	const char *replicas;
 } hub_config;
 
 /* Runs the graph's hub: reads file records from stdin until it ends and

@@ -27,6 +27,7 @@
 #include "zap.h"
 #include "endrec.h"
 #include "evict.h"
+#include "stall.h"
 #include "json.h"
 #include "lines.h"
 #include "metrics.h"
@@ -161,6 +162,13 @@ struct hub {
 	char bound[HUB_STAGES][512];
 	int rebind[HUB_STAGES];
 	double unbound_at[HUB_STAGES]; /* when cut_off unbound it */
+	/* Each stage's stall (stall.h): since when documents have waited
+	 * with none of its replicas live (0: they do not), whether it was
+	 * said, and its short form for the progress. */
+	double stall_since[HUB_STAGES];
+	int stall_said[HUB_STAGES];
+	char stall_note[HUB_STAGES][64];
+	double stalls_checked; /* watch_stalls' last look */
 };
 
 static volatile sig_atomic_t stopping_noted;
@@ -736,7 +744,13 @@ static void evict_silent(struct hub *h, double now)
 			cut_off(h, p->stage);
 			continue;
 		}
-		if (lone) {
+		if (lone && p->unheard) {
+			dp_diag("%s replica %s (pid %ld), stopped and never heard from while documents waited"
+				" on its stage %.0f s: killed it; its supervisor starts it again",
+				hub_stage_names[p->stage], p->name, p->pid, now - p->silent_at);
+			h->resend_died++;
+			h->resend_by = now + HUB_EVICT_WAIT_S;
+		} else if (lone) {
 			dp_diag("%s replica %s silent for %.0f s with no other replica of its stage live:"
 				" killed it; what it held is sent again once it is gone", hub_stage_names[p->stage],
 				p->key, now - p->silent_at + HUB_SILENT_S);
@@ -748,6 +762,47 @@ static void evict_silent(struct hub *h, double now)
 				hub_stage_names[p->stage], p->key, HUB_SILENT_S, others);
 		}
 		h->evicting[h->n_evicting++] = p->pid;
+	}
+}
+
+/* Documents in flight and no live replica of a stage for HUB_STALL_SAY_S
+ * (stall.h): said once, naming its replicas and their states, and shown
+ * in the progress (looked at every HUB_STALL_EVERY_S meanwhile: a replica
+ * stopped later is entered then); said again when it has a live replica. */
+#define HUB_STALL_EVERY_S 0.5
+static void watch_stalls(struct hub *h, double now)
+{
+	char text[640];
+
+	if (now - h->stalls_checked < HUB_STALL_EVERY_S)
+		return;
+	h->stalls_checked = now;
+	for (int i = 0; i < HUB_STAGES; i++) {
+		int live = hub_stats_live(&h->stats, i);
+		if (h->win.used == 0 || live > 0) {
+			if (h->stall_said[i] && live > 0)
+				dp_diag("%s has a live replica again, after %.0f s without: its documents go on",
+					hub_stage_names[i], now - h->stall_since[i]);
+			h->stall_since[i] = 0, h->stall_said[i] = 0;
+			continue;
+		}
+		if (h->stall_since[i] == 0)
+			h->stall_since[i] = now;
+		if (now - h->stall_since[i] < HUB_STALL_SAY_S)
+			continue;
+		int stopped = hub_stall_look(&h->stats, h->cfg->replicas, i, h->stall_since[i], now, text,
+					     sizeof text, h->stall_note[i], sizeof h->stall_note[i]);
+		if (h->stall_said[i])
+			continue;
+		h->stall_said[i] = 1;
+		char tail[128] = "";
+		if (stopped > 0 && h->cfg->kill_silent)
+			snprintf(tail, sizeof tail, "; a stopped one is killed at %.0f s without a live replica,"
+				 " and started again", h->cfg->evict_lone_s);
+		else if (stopped > 0)
+			snprintf(tail, sizeof tail, "; SIGCONT resumes a stopped one");
+		dp_diag("the run's documents wait for %s (%zu in flight), which has had no live replica"
+			" for %.0f s: %s%s", hub_stage_names[i], h->win.used, floor(now - h->stall_since[i]), text, tail);
 	}
 }
 
@@ -881,6 +936,7 @@ static void check_timeouts(struct hub *h)
 		h->resend_by = now + HUB_EVICT_WAIT_S;
 		await_goodbyes(h);
 	}
+	watch_stalls(h, now);
 	if (h->cfg->kill_silent)
 		evict_silent(h, now);
 	if (h->resend_died > 0 && evictions_over(h, now)) {
@@ -1101,9 +1157,12 @@ static void show_progress(struct hub *h, int final)
 	for (int i = 0; i < HUB_STAGES; i++) {
 		const char *on = "";
 		double waited = hub_stats_waiting(&h->stats, i, &on);
-		char wait[64] = "";
+		char wait[128] = "";
 		if (waited > 0)
 			snprintf(wait, sizeof wait, "  waiting for the %s %.0f s", on, waited);
+		else if (h->stall_said[i] && hub_stats_live(&h->stats, i) == 0)
+			snprintf(wait, sizeof wait, "  no live replica %.0f s: %s", t - h->stall_since[i],
+				 h->stall_note[i]);
 		display_line(display, tty, columns,
 			     "%-10s %2d procs  done %6.0f  in flight %4.0f  %7.1f/s  retries %3.0f  failed %3.0f%s",
 			     hub_stage_names[i], hub_stats_procs(&h->stats, i), SUM(h, i, out),

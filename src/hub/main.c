@@ -37,6 +37,7 @@ enum {
 	OPT_WATCH,
 	OPT_NO_OVERLAP,
 	OPT_KILL_SILENT,
+	OPT_REPLICAS,
 	OPT_KEYGEN,
 	OPT_LAYOUT,
 	OPT_CHECK_KEYS,
@@ -104,7 +105,13 @@ static void usage(FILE *f)
 		"                       silent while its stage has other live replicas, before\n"
 		"                       re-sending what it held, so that the copies do not queue\n"
 		"                       behind it; a stage's only replica after 30 s of silence\n"
-		"                       (docpipe run gives it: its supervisor restarts them)\n"
+		"                       (docpipe run gives it: its supervisor restarts them);\n"
+		"                       with --replicas, also one stopped before it was ever\n"
+		"                       heard from, once its stage has had no live replica 30 s\n"
+		"  --replicas FILE      the replicas started on this machine, a \"NAME PID\" line\n"
+		"                       each (NAME STAGE-N, appended at each start): when\n"
+		"                       documents have waited 10 s on a stage with no live\n"
+		"                       replica, the hub names them with their states\n"
 		"  --keygen BASE        write a CurveZMQ key pair to BASE.key and BASE.pub\n"
 		"  --layout             print the endpoints replicas connect to for --listen,\n"
 		"                       \"STAGE IN OUT\" lines and \"stats ENDPOINT\", and exit\n"
@@ -171,6 +178,7 @@ static int hub_option(void *ctx, int opt, char *arg, dp_err *err)
 	case OPT_WATCH: a->cfg.watch = 1; break;
 	case OPT_NO_OVERLAP: a->cfg.overlap = 0; break;
 	case OPT_KILL_SILENT: a->cfg.kill_silent = 1; break;
+	case OPT_REPLICAS: a->cfg.replicas = arg; break;
 	case OPT_WINDOW:
 		rc = dp_cli_parse_long("window", arg, 1, 1 << 20, &n, err);
 		a->cfg.window = (size_t)n;
@@ -252,6 +260,7 @@ static int parse(int argc, char **argv, struct args *a)
 		{"watch", no_argument, NULL, OPT_WATCH},
 		{"no-overlap", no_argument, NULL, OPT_NO_OVERLAP},
 		{"kill-silent", no_argument, NULL, OPT_KILL_SILENT},
+		{"replicas", required_argument, NULL, OPT_REPLICAS},
 		{"keygen", required_argument, NULL, OPT_KEYGEN},
 		{"layout", no_argument, NULL, OPT_LAYOUT},
 		{"check-keys", no_argument, NULL, OPT_CHECK_KEYS},

@@ -13,12 +13,8 @@ D=$T_DIR/docs
 mkdir -p "$D"
 
 # The live run's recorder: claims $D and holds the claim until its report
-# comes through the FIFO held open on fd LIVE_FD.
-mkfifo "$T_DIR/live.in"
-docpipe-status --record-run - --claim t_live "$D" <"$T_DIR/live.in" >"$T_DIR/live.out" 2>"$T_DIR/live.err" &
-live=$!
-exec {LIVE_FD}>"$T_DIR/live.in"
-wait_for 30 grep -qx claimed "$T_DIR/live.out"
+# comes (live_claim_end).
+live_claim "$D"
 ok $? "the live run's recorder claims its root" || diag "$(cat "$T_DIR/live.err")"
 
 mkfifo "$T_DIR/wait.in"
@@ -33,9 +29,7 @@ like "$(grep "waiting for a lock" "$T_DIR/wait.err")" \
 ok "$(! grep -q "transaction open [0-9?]" "$T_DIR/wait.err"; echo $?)" "... and no transaction said open"
 
 # The live run ends: its report recorded, its claim let go; the waiter claims.
-printf '{"v":1,"kind":"report","run":"t_live","complete":true,"documents":0,"added":0,"updated":0,"unchanged":0,"deleted":0,"skipped":0,"failed":0,"failures":[],"resent":0,"requests":0,"tokens":0,"retries":0,"seconds":0.5}\n' >&"$LIVE_FD"
-exec {LIVE_FD}>&-
-wait $live
+live_claim_end
 is "$?" 0 "the live run's recorder records its report and ends"
 wait_for 30 grep -qx claimed "$T_DIR/wait.out"
 ok $? "the waiting claim is made once the live run has ended" || diag "$(cat "$T_DIR/wait.err")"

@@ -109,6 +109,24 @@ release_lock() {
 	wait_for 30 sql_ge "SELECT 1 - count(*) FROM pg_stat_activity WHERE application_name = '$1'
 		AND datname = current_database()" 1
 }
+# live_claim ROOT: a live run's recorder (docpipe-status --record-run -
+# --claim t_live) claims ROOT and holds the claim until live_claim_end;
+# its pid in LIVE, its output in $T_DIR/live.out and .err.  Status 1 when
+# it did not claim in 30 s.
+live_claim() {
+	mkfifo "$T_DIR/live.in"
+	docpipe-status --record-run - --claim t_live "$1" <"$T_DIR/live.in" >"$T_DIR/live.out" 2>"$T_DIR/live.err" &
+	LIVE=$!
+	exec {LIVE_FD}>"$T_DIR/live.in"
+	wait_for 30 grep -qx claimed "$T_DIR/live.out"
+}
+# live_claim_end: the live run ends: its report recorded, its claim let go;
+# the recorder's exit status.
+live_claim_end() {
+	printf '{"v":1,"kind":"report","run":"t_live","complete":true,"documents":0,"added":0,"updated":0,"unchanged":0,"deleted":0,"skipped":0,"failed":0,"failures":[],"resent":0,"requests":0,"tokens":0,"retries":0,"seconds":0.5}\n' >&"$LIVE_FD"
+	exec {LIVE_FD}>&-
+	wait $LIVE
+}
 # worker_finishes PID NAME WORKER-ARGS...: `docpipe worker WORKER-ARGS...`
 # joins a run (PID) that waits for it; the run must then end with status
 # 0 (test NAME) within 60 s.  The worker is stopped after it.

@@ -58,6 +58,10 @@ int main(void)
 	T_OK(hub_evict(here, other, &err) < 0 && strstr(err.msg, "no docpipe process") != NULL,
 	     "a process of another program (a pid used again) is not killed");
 	T_OK(hub_evict_ended(other) == 0, "a running process has not ended");
+	long ppid_other = 0;
+	char state_other = hub_proc_state(other, &ppid_other);
+	T_OK((state_other == 'S' || state_other == 'R') && !hub_proc_stopped(state_other),
+	     "its state: sleeping (or running), not stopped");
 	T_OK(hub_evict("another-boot-id/pid:[4026531836]", other, &err) < 0 &&
 		     strstr(err.msg, "another machine or in another pid namespace") != NULL,
 	     "a replica of another machine or pid namespace (a container named as this host) is not killed");
@@ -75,6 +79,13 @@ int main(void)
 	if (replica <= 0)
 		return t_done();
 	kill(replica, SIGSTOP);
+	long ppid = 0;
+	char state;
+	for (int i = 0; i < 1000 && (state = hub_proc_state(replica, &ppid)) != 'T'; i++)
+		usleep(1000); /* the stop takes effect when the child is next scheduled */
+	T_OK(state == 'T' && ppid == (long)getpid() && hub_proc_stopped(state),
+	     "its state read: stopped, and its parent");
+	T_OK(strcmp(hub_state_words(state), "stopped (SIGSTOP or SIGTSTP)") == 0, "... said in words");
 	T_OK(hub_evict(here, replica, &err) == 0, "a stopped docpipe replica of this machine is killed");
 	int status = 0;
 	T_OK(waitpid(replica, &status, 0) == replica && WIFSIGNALED(status) &&
