@@ -483,7 +483,8 @@ int conv_pdf(conv_out *o, const char *buf, size_t len, int fd, dp_err *err)
 	if (chars < 0)
 		goto out;
 	if (chars == 0) {
-		dp_err_set(err, "image-only PDF: no text on its %d pages (no OCR is done)", w.n_pages);
+		dp_err_set(err, "image-only PDF: no text on its %d page%s (no OCR is done)", w.n_pages,
+			   w.n_pages == 1 ? "" : "s");
 		goto out;
 	}
 	doc_meta(&w);

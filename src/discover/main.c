@@ -42,7 +42,7 @@ static void usage(FILE *f)
 		"                     device, symlink) becomes a skip record, which the\n"
 		"                     store answers with a \"skipped\" receipt\n"
 		"\n%s\n%s",
-		dp_cli_help, dp_exit_codes_help);
+		dp_cli_help_no_input, dp_exit_codes_help);
 }
 
 struct output {

@@ -23,23 +23,29 @@
 #define DOCPIPE_VERSION "0.1.0"
 #endif
 
+/* The options after --in, shared by both help texts below. */
+#define CLI_HELP_AFTER_IN \
+	"  --out ENDPOINT      write records to ENDPOINT instead of stdout\n" \
+	"  --max-record BYTES  refuse records larger than BYTES (default 64 MiB)\n" \
+	"  --jq PROGRAM        run the jq PROGRAM on every record written: its outputs\n" \
+	"                      are written instead (none drops the record; a runtime\n" \
+	"                      error makes it an error record: exit 1)\n" \
+	"ZeroMQ (ENDPOINT is tcp://HOST:PORT, ipc://PATH; a leading @ binds):\n" \
+	"  --stats ENDPOINT    send counters there every 500 ms (the hub's stats edge)\n" \
+	"  --hwm N             high-water mark of the sockets (default 16 records)\n" \
+	"  --curve-server FILE encrypt with CurveZMQ: the server's public key file\n" \
+	"  --curve-key FILE    this side's key pair file (docpipe keygen); a key file\n" \
+	"                      missing, unreadable or malformed is a usage error\n" \
+	"  --insecure          allow plaintext to endpoints off loopback\n" \
+	"  --version           print the version and exit\n" \
+	"  --help              print this help and exit\n"
+
 const char dp_cli_help[] =
 	"Input and output:\n"
 	"  --in ENDPOINT       read records from ENDPOINT instead of stdin\n"
-	"  --out ENDPOINT      write records to ENDPOINT instead of stdout\n"
-	"  --max-record BYTES  refuse records larger than BYTES (default 64 MiB)\n"
-	"  --jq PROGRAM        run the jq PROGRAM on every record written: its outputs\n"
-	"                      are written instead (none drops the record; a runtime\n"
-	"                      error makes it an error record: exit 1)\n"
-	"ZeroMQ (ENDPOINT is tcp://HOST:PORT, ipc://PATH; a leading @ binds):\n"
-	"  --stats ENDPOINT    send counters there every 500 ms (the hub's stats edge)\n"
-	"  --hwm N             high-water mark of the sockets (default 16 records)\n"
-	"  --curve-server FILE encrypt with CurveZMQ: the server's public key file\n"
-	"  --curve-key FILE    this side's key pair file (docpipe keygen); a key file\n"
-	"                      missing, unreadable or malformed is a usage error\n"
-	"  --insecure          allow plaintext to endpoints off loopback\n"
-	"  --version           print the version and exit\n"
-	"  --help              print this help and exit\n";
+	CLI_HELP_AFTER_IN;
+
+const char dp_cli_help_no_input[] = "Output:\n" CLI_HELP_AFTER_IN;
 
 /* A standard descriptor closed at the start (`<&-`, a daemon's spawn) is
  * taken by the process's next open: the stop pipe became standard input and

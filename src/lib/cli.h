@@ -46,8 +46,10 @@ typedef struct dp_cli {
 	dp_io_opts io;
 } dp_cli;
 
-/* The shared options as --help prints them. */
+/* The shared options as --help prints them; _no_input without --in, for a
+ * program that reads no records (discover, watch, query refuse --in). */
 extern const char dp_cli_help[];
+extern const char dp_cli_help_no_input[];
 
 enum dp_cli_result {
 	DP_CLI_UNKNOWN = 0, /* not a shared option: the stage's own or a usage error */

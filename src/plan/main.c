@@ -30,7 +30,8 @@ static void usage(FILE *out)
 		"                       (hub and store options change nothing here)\n"
 		"  --config FILE        lines \"STAGE ARG...\"; \"plan ARG\" lines hold the\n"
 		"                       options below, e.g. \"plan --price=gpt-4o-mini=0.15\"\n"
-		"  --replicas, --threads, --listen ... are accepted and ignored\n"
+		"  docpipe run's other options (--replicas, --threads, --listen ...) are\n"
+		"  accepted and ignored\n"
 		"Plan options:\n"
 		"  --price MODEL=USD    price per million tokens of MODEL (repeatable)\n"
 		"  --summary-tokens N   length assumed for a summary not made yet, which\n"
@@ -39,6 +40,7 @@ static void usage(FILE *out)
 		"  --run ID             record the prediction for run ID (docpipe run --run ID):\n"
 		"                       docpipe status then shows planned beside spent\n"
 		"  --version            print the version and exit\n"
+		"  --help               print this help and exit\n"
 		"\n%s",
 		PLAN_SUMMARY_TOKENS_DEFAULT, dp_exit_codes_help);
 }

@@ -59,6 +59,7 @@ static void usage(FILE *out)
 		"                       messages go to FD\n"
 		"  --db-env NAME        read the connection URL from $NAME\n"
 		"  --version            print the version and exit\n"
+		"  --help               print this help and exit\n"
 		"\n%s",
 		dp_exit_codes_help);
 }

@@ -50,7 +50,7 @@ static void usage(FILE *out)
 		"                     becomes a skip record, as with discover's\n"
 		"\n%s\n%s",
 		WATCH_SETTLE_MS_DEFAULT, WATCH_WRITER_SETTLE_MS_DEFAULT, WATCH_WRITER_MAX_MS_DEFAULT,
-		WATCH_POLL_S_DEFAULT, dp_cli_help, dp_exit_codes_help);
+		WATCH_POLL_S_DEFAULT, dp_cli_help_no_input, dp_exit_codes_help);
 }
 
 enum { OPT_SETTLE = DISCOVER_OPT_NEXT, OPT_WRITER_SETTLE, OPT_WRITER_MAX, OPT_POLL, OPT_END_RECORD,

@@ -133,7 +133,7 @@ is "$(doc mime-spec-p1-3.pdf '[.chunks[] | select(.text | contains("## 1.1. Vers
 is "$(doc mime-spec-p1-3.pdf '[.chunks[] | select(.heading[-1] == "2.1. Directory layout") | .page_end] | max')" 3 "PDF: a section over two pages"
 ok "$(text mime-spec-p1-3.pdf | grep -c 'Shared MIME-info Database$')" "PDF: running header removed"
 is "$(doc encrypted.pdf '[.kind, .error]')" '["error","encrypted PDF (password protected): not read"]' "encrypted PDF refused"
-is "$(doc blank.pdf '.error')" '"image-only PDF: no text on its 1 pages (no OCR is done)"' "image-only PDF refused"
+is "$(doc blank.pdf '.error')" '"image-only PDF: no text on its 1 page (no OCR is done)"' "image-only PDF refused"
 
 # Damaged files.
 B=$T_DIR/bad
