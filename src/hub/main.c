@@ -220,7 +220,13 @@ static int hub_option(void *ctx, int opt, char *arg, dp_err *err)
 		else
 			rc = -1, dp_err_set(err, "--progress: tty, plain or none");
 		break;
-	case OPT_KEYGEN: a->keygen = arg; break;
+	case OPT_KEYGEN:
+		/* "--keygen --version" wrote --version.key and --version.pub. */
+		if (arg[0] == '-')
+			rc = -1, dp_err_set(err, "--keygen: BASE '%s' looks like an option (./%s for such a file)",
+					    arg, arg);
+		a->keygen = arg;
+		break;
 	case OPT_LAYOUT: a->layout = 1; break;
 	case OPT_CHECK_KEYS: a->check_keys = 1; break;
 	case OPT_MESSAGES: a->messages = arg; break;

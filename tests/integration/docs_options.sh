@@ -60,12 +60,26 @@ done
 
 # The supervisor: docpipe run --help against docpipe.1's RUN OPTIONS and
 # WORKER OPTIONS, its own exit status table against the man page's.
-# docpipe.1 lacks --help (session 58: its owner, h58a, adds it; then the
-# last argument goes).
 docpipe run --help >"$T_DIR/help" 2>&1
 is "$?" 0 "docpipe run --help exits 0"
-check_pair "docpipe run" "$T_DIR/help" "$MAN/docpipe.1" 'RUN OPTIONS|WORKER OPTIONS' --help
+check_pair "docpipe run" "$T_DIR/help" "$MAN/docpipe.1" 'RUN OPTIONS|WORKER OPTIONS'
 like "$(man_exit_codes "$MAN/docpipe.1")" '^0 1 2 3 4 5 $' "docpipe.1: EXIT STATUS lists 0-5"
 is "$(sed -n '/^Exit status:/,$p' "$T_DIR/help" | grep -oE '^  [0-9]' | tr -d ' \n')" 012345 \
 	"docpipe run --help: exit statuses 0-5"
+
+# An option where a name is wanted is no name: `docpipe keygen --help` wrote
+# --help.key and --help.pub, `docpipe-hub --keygen --version` alike; an
+# unknown command was not named.
+mkdir "$T_DIR/keys"
+(cd "$T_DIR/keys" && docpipe keygen --help >/dev/null 2>&1)
+is "$?" 0 "docpipe keygen --help exits 0"
+(cd "$T_DIR/keys" && docpipe keygen -k >/dev/null 2>"$T_DIR/err")
+is "$?" 2 "docpipe keygen -k: a usage error"
+(cd "$T_DIR/keys" && docpipe-hub --keygen --version >/dev/null 2>>"$T_DIR/err")
+is "$?" 2 "docpipe-hub --keygen --version: a usage error"
+is "$(ls -A "$T_DIR/keys")" "" "no key file written for an option taken as a name"
+like "$(cat "$T_DIR/err")" "looks like an option" "the refusals say the name looks like an option"
+docpipe nosuch >/dev/null 2>"$T_DIR/err"
+is "$?" 2 "docpipe nosuch: a usage error"
+like "$(cat "$T_DIR/err")" "unknown command 'nosuch'" "docpipe nosuch: the command named"
 done_testing
