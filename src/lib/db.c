@@ -1008,6 +1008,14 @@ void dp_db_say_lock_waits(const char *db_env, const char *app)
 	say_app = app;
 }
 
+int dp_db_lock_waits_said(int on)
+{
+	int was = say_on;
+
+	say_on = on && say_app != NULL;
+	return was;
+}
+
 void dp_db_on_lock_wait(dp_db_wait_hook *hook, void *ctx)
 {
 	say_hook = hook;

@@ -174,6 +174,11 @@ void dp_db_err(dp_err *err, PGconn *db, const PGresult *res, const char *what);
  * them without a word.  Covers dp_db_exec, dp_db_query and dp_db_result. */
 #define DP_DB_LOCK_SAY_MS 2000
 void dp_db_say_lock_waits(const char *db_env, const char *app);
+/* Stops (on 0) or starts again (on 1) the saying of dp_db_say_lock_waits
+ * for the statements that follow, and returns what it was: a wait its
+ * caller says itself is not said twice (a --wait claim behind a live run,
+ * said "waiting for it to end: run ..."). */
+int dp_db_lock_waits_said(int on);
 /* Also tells hook (called in the statement's thread, before any thread
  * starts as dp_db_say_lock_waits) each wait said, what being its words
  * ("a lock on docpipe.documents held by pid N (...)", or why that cannot

@@ -267,10 +267,12 @@ int status_live_claim(PGconn *db, status_live *live, const char *run, char *cons
 		char key[16];
 		snprintf(key, sizeof key, "%d", other);
 		const char *params[] = {key};
+		int said_waits = dp_db_lock_waits_said(0); /* said above, by run */
 		PGresult *res = dp_db_query(db, away ? "SELECT pg_sleep(1)::text WHERE $1::int > 0"
 						     : "SELECT pg_advisory_lock(" LIVE_CLASS ", $1::int)::text,"
 						       " pg_advisory_unlock(" LIVE_CLASS ", $1::int)",
 					    1, params, err);
+		dp_db_lock_waits_said(said_waits);
 		if (res == NULL)
 			return -1;
 		PQclear(res);
