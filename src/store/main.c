@@ -197,6 +197,12 @@ static int parse(int argc, char **argv, struct args *a)
 			return rc;
 	a->roots = argv + optind;
 	a->nroots = (size_t)(argc - optind);
+	/* An empty RUN (--sweep "$RUN" with RUN unset) names a run that saw
+	 * nothing: it was taken, and said nothing. */
+	if (a->sweep_run != NULL && a->sweep_run[0] == '\0') {
+		dp_diag("--sweep: RUN is empty (the run id the records carry)");
+		return DP_EXIT_USAGE;
+	}
 	if (a->sweep_run != NULL && a->nroots == 0) {
 		dp_diag("--sweep needs at least one ROOT");
 		return DP_EXIT_USAGE;

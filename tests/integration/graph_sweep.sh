@@ -55,6 +55,8 @@ docpipe-store -q --sweep-on-go --sweep another-run "$T_DIR/docs" </dev/null >"$T
 is "$?/$(docs)/$(wc -c <"$T_DIR/swept")" "0/1/0" "--sweep-on-go: stdin ends without go: exit 0, nothing deleted"
 docpipe-store --sweep-on-go </dev/null >/dev/null 2>"$T_DIR/err"
 is "$?/$(grep -c 'needs --sweep' "$T_DIR/err")" "2/1" "--sweep-on-go without --sweep: usage error"
+docpipe-store --sweep "" "$T_DIR/docs" </dev/null >/dev/null 2>"$T_DIR/err"
+is "$?/$(grep -c 'RUN is empty' "$T_DIR/err")" "2/1" "--sweep \"\" (a RUN variable unset): usage error"
 mkfifo "$T_DIR/go"
 # What it deletes is gone from disk (a document whose file is still there
 # is kept: fault sweep 19).
