@@ -284,24 +284,52 @@ static double work_done(const hub_proc *p)
 	return p->in + p->out + p->failed + p->requests + p->retries;
 }
 
+/* 1 when an entry's key is name, or name told apart from a namesake
+ * ("name#2"). */
+static int named(const char *key, const char *name)
+{
+	size_t n = strlen(name);
+
+	return strncmp(key, name, n) == 0 && (key[n] == '\0' || key[n] == '#');
+}
+
 hub_proc *hub_stats_update(hub_stats *s, jv msg)
 {
 	const char *stage = dp_record_str(msg, "stage"), *host = dp_record_str(msg, "host");
+	const char *space = dp_record_str(msg, "pid_space");
 	double pid = num_field(msg, "pid");
 	char key[300];
 	hub_proc *p = NULL;
+	int namesakes = 0;
 
+	/* A process is its host name, pid and pid space: two machines (or
+	 * containers) may share a host name, and each worker's first
+	 * replica has the same small pid in a pid namespace of its own.
+	 * Keyed on host/pid alone, two such replicas were one entry that
+	 * each kept alive: one lost never fell silent, and what it held
+	 * waited --timeout (fault sweep 25). */
+	if (space == NULL)
+		space = "";
 	snprintf(key, sizeof key, "%s/%.0f", host ? host : "?", pid);
-	for (size_t i = 0; i < s->nprocs && p == NULL; i++)
-		if (strcmp(s->procs[i].key, key) == 0)
+	for (size_t i = 0; i < s->nprocs && p == NULL; i++) {
+		if (!named(s->procs[i].key, key))
+			continue;
+		if (strcmp(s->procs[i].pid_space, space) == 0)
 			p = &s->procs[i];
+		else
+			namesakes++;
+	}
 	if (p == NULL) {
 		if (s->nprocs == HUB_MAX_PROCS)
 			return NULL; /* bounded: later processes go uncounted */
 		p = &s->procs[s->nprocs++];
-		snprintf(p->key, sizeof p->key, "%s", key);
-		const char *space = dp_record_str(msg, "pid_space");
-		snprintf(p->pid_space, sizeof p->pid_space, "%s", space ? space : "");
+		/* The name the messages and metrics show: a namesake's is
+		 * told apart by a number ("worker/7#2"). */
+		if (namesakes > 0)
+			snprintf(p->key, sizeof p->key, "%.280s#%d", key, namesakes + 1);
+		else
+			snprintf(p->key, sizeof p->key, "%s", key);
+		snprintf(p->pid_space, sizeof p->pid_space, "%s", space);
 		p->pid = (long)pid;
 		p->stage = -1;
 		for (int i = 0; stage != NULL && i < HUB_STAGES; i++)
