@@ -17,7 +17,7 @@
 #   netns_gone I                machine I lost for good: partitioned, its worker and
 #                               test server killed (nothing they send gets out), its
 #                               namespace deleted
-# Everything is undone at exit (at_exit).
+# Everything is undone at exit (at_exit), the machines' workers killed.
 #
 # The router drops, not the machines' own stacks: a blackhole route on the
 # sender fails a new connection at once (EINVAL), and a packet its own
@@ -102,7 +102,9 @@ netns_gone() {
 netns_cleanup() {
 	local i
 	for i in "${!NETNS_NS[@]}"; do
-		[ -n "${NETNS_NS[i]}" ] && ip netns del "${NETNS_NS[i]}" 2>/dev/null
+		[ -n "${NETNS_NS[i]}" ] || continue
+		netns_worker_kill "$i"
+		ip netns del "${NETNS_NS[i]}" 2>/dev/null
 	done
 	[ -n "$NETNS_R" ] && ip route del "10.$NETNS_R.0.0/16" 2>/dev/null
 	ip link del "$NETNS_UPLINK" 2>/dev/null
@@ -157,4 +159,56 @@ netns_worker() {
 netns_worker_kill() {
 	local p
 	for p in $(tagged "w$1"); do kill -9 "$p" 2>/dev/null; done
+}
+
+# netns_run [RUN-OPTION...]: `docpipe run $T_DIR/docs` for the machines'
+# workers (listen_run: --listen 0.0.0.0:$PORT, CurveZMQ with the keys
+# above, no summarize replica of its own, the openai backend, --timeout
+# 60), its pid in SUP, its report and stderr in $T_DIR; status 1 when it
+# did not listen.
+NETNS_RUN_OPTS=()
+netns_start_run() {
+	docpipe run "$T_DIR/docs" --listen "0.0.0.0:$PORT" --curve-secret "$NETNS_KEYS/hub.key" \
+		--allow "$NETNS_KEYS/allowed" --replicas summarize=0 --opt summarize=--backend=openai \
+		--timeout 60 --progress none "${NETNS_RUN_OPTS[@]}" >"$T_DIR/report" 2>"$T_DIR/err" &
+	SUP=$!
+}
+netns_run() {
+	NETNS_RUN_OPTS=("$@")
+	listen_run 9 netns_start_run
+}
+# netns_run_ends SECONDS EVENT N: the run ends within SECONDS of EVENT
+# (now), with status 0 and N documents added, none failed, none stored
+# twice or half-written (two checks).
+netns_run_ends() {
+	local limit=$1 event=$2 n=$3 since=${EPOCHREALTIME/./} rc
+	wait_for "$limit" exited $SUP || { kill -TERM $SUP; diag "the run did not end within $limit s of $event"; }
+	wait $SUP
+	rc=$?
+	diag "the run ended $(((${EPOCHREALTIME/./} - since) / 1000)) ms after $event"
+	is "$rc:$(jq -r '[.added, .failed] | @tsv' "$T_DIR/report" 2>/dev/null)" "0:$(printf '%s\t0' "$n")" \
+		"exit 0 within $limit s of $event (not after --timeout 60), every document stored, none failed"
+	is "$(sql "SELECT count(*) - count(DISTINCT path) FROM docpipe.documents") $(sql "SELECT count(*)
+		FROM docpipe.documents d WHERE chunk_count <> (SELECT count(*) FROM docpipe.chunks c WHERE c.document_id = d.id)")" \
+		"0 0" "no document twice, none half-written"
+}
+# netns_graph MACHINES N CHAT-MS: what a test of the graph across machines
+# starts with: its database (newdb), N files in $T_DIR/docs, the keys,
+# machines 1..MACHINES each with a test server answering chat in CHAT-MS;
+# ends the test when one cannot be made.
+netns_graph() {
+	local i
+	unset OPENAI_API_KEY
+	newdb || exit 1
+	numbered_docs "$T_DIR/docs" "$2" 300 doc
+	netns_keys || { ok 1 "docpipe keygen"; done_testing; }
+	for i in $(seq "$1"); do
+		netns_machine "$i" || { skip "no veth pair between network namespaces here"; done_testing; }
+		netns_api "$i" --latency chat="$3" || { ok 1 "a test server on machine $i"; done_testing; }
+	done
+}
+# netns_done: done_testing, the run's stderr shown first when a check failed.
+netns_done() {
+	[ "$T_FAILED" = 0 ] || sed 's/^/# /' "$T_DIR/err"
+	done_testing
 }
