@@ -285,23 +285,46 @@ static double work_done(const hub_proc *p)
 	return p->in + p->out + p->failed + p->requests + p->retries;
 }
 
-/* The entry of process pid on host: found, or added (pid_space and the
+/* 1 when an entry's key is name, or name told apart from a namesake
+ * ("name#2"). */
+static int named(const char *key, const char *name)
+{
+	size_t n = strlen(name);
+
+	return strncmp(key, name, n) == 0 && (key[n] == '\0' || key[n] == '#');
+}
+
+/* The entry of process pid on host in pid_space: found, or added (the
  * stage, -1 unknown, set), or NULL when the table is full.  *added says
- * which. */
+ * which.  A process is its host name, pid and pid space: two machines (or
+ * containers) may share a host name, and each worker's first replica has
+ * the same small pid in a pid namespace of its own.  Keyed on host/pid
+ * alone, two such replicas were one entry that each kept alive: one lost
+ * never fell silent, and what it held waited --timeout (fault sweep 25). */
 static hub_proc *proc_entry(hub_stats *s, const char *host, long pid, const char *pid_space, int stage,
 			    int *added)
 {
 	char key[300];
+	int namesakes = 0;
 
 	snprintf(key, sizeof key, "%s/%ld", host, pid);
 	*added = 0;
-	for (size_t i = 0; i < s->nprocs; i++)
-		if (strcmp(s->procs[i].key, key) == 0)
+	for (size_t i = 0; i < s->nprocs; i++) {
+		if (!named(s->procs[i].key, key))
+			continue;
+		if (strcmp(s->procs[i].pid_space, pid_space) == 0)
 			return &s->procs[i];
+		namesakes++;
+	}
 	if (s->nprocs == HUB_MAX_PROCS)
 		return NULL; /* bounded: later processes go uncounted */
 	hub_proc *p = &s->procs[s->nprocs++];
-	snprintf(p->key, sizeof p->key, "%s", key);
+	/* The name the messages and metrics show: a namesake's is told apart
+	 * by a number ("worker/7#2"). */
+	if (namesakes > 0)
+		snprintf(p->key, sizeof p->key, "%.280s#%d", key, namesakes + 1);
+	else
+		snprintf(p->key, sizeof p->key, "%s", key);
 	snprintf(p->pid_space, sizeof p->pid_space, "%s", pid_space);
 	p->pid = pid;
 	p->stage = stage;

@@ -717,11 +717,16 @@ static void cut_off(struct hub *h, int stage)
 
 /* --kill-silent: kills each replica taken for dead on its silence that the
  * hub may end (evict.h): at once (silent_at == now) when a live replica of
- * its stage is there to take the copies; after cfg->evict_lone_s
+ * its stage is there to take the copies, or as soon as one is (a worker
+ * that joined since); after cfg->evict_lone_s
  * (HUB_EVICT_LONE_S) when none is (its stage's only one, or all of them
- * fell silent at once, as a starved machine's do), whose copies then went into its own queue: they
- * are sent again once it is gone (the supervisor starts it again).  Each
- * process is tried once; the pids killed go to h->evicting. */
+ * fell silent at once, as a starved machine's do).  One tried later than
+ * its silence had the copies of the re-send after its death go into its
+ * own queue: they are sent again once it is gone (the supervisor starts
+ * it again).  Each process is tried once; the pids killed go to
+ * h->evicting.  One the hub may not kill (another machine's) has its
+ * connection to its stage's input closed instead (cut_off), and is tried
+ * again at its next silence: a partition heals and comes back. */
 static void evict_silent(struct hub *h, double now)
 {
 	for (size_t i = 0; i < h->stats.nprocs; i++) {
@@ -734,28 +739,47 @@ static void evict_silent(struct hub *h, double now)
 			continue;
 		int others = hub_stats_live(&h->stats, p->stage);
 		int lone = others == 0 && now - p->silent_at >= h->cfg->evict_lone_s;
-		if (!(lone || (p->silent_at == now && others > 0)))
+		int late = p->silent_at != now;
+		if (!(lone || others > 0))
 			continue;
-		p->evicted = 1;
+		/* Dead already (killed, its replacement started): note_exits
+		 * sees it within HUB_EXITS_EVERY_S and sends again what it
+		 * held; trying it took its pid for another process's. */
+		if (hub_proc_exited(p->pid_space, p->pid))
+			continue;
+		/* Fault sweep 25: tried only at the tick of its silence or
+		 * after evict_lone_s alone, a remote replica lost while alone
+		 * (its worker restarted, a partition) was never tried once
+		 * another had joined, and the copies in its queue, lost with
+		 * its connection, waited --timeout. */
+		if (late) {
+			h->resend_died++;
+			h->resend_by = now + HUB_EVICT_WAIT_S;
+		}
 		if (hub_evict(p->pid_space, p->pid, &why) < 0) {
 			dp_diag("%s replica %s fell silent, not killed: %s; its connection to the %s"
-				" input is closed", hub_stage_names[p->stage], p->key, why.msg,
-				hub_stage_names[p->stage]);
+				" input is closed%s", hub_stage_names[p->stage], p->key, why.msg,
+				hub_stage_names[p->stage], late ? ", what it held sent again" : "");
 			cut_off(h, p->stage);
+			/* Nothing more for this silence (silent_at 0); alive, it
+			 * comes back (a partition healed) and its next silence
+			 * is cut off as this one.  Marked tried for good, that
+			 * one went unseen and the copies re-sent behind it
+			 * waited --timeout (fault sweep 25). */
+			p->silent_at = 0;
 			continue;
 		}
-		if (lone && p->unheard) {
+		p->evicted = 1;
+		if (p->unheard) {
 			dp_diag("%s replica %s (pid %ld), stopped and never heard from while documents waited"
 				" on its stage %.0f s: killed it; its supervisor starts it again",
 				hub_stage_names[p->stage], p->name, p->pid, now - p->silent_at);
-			h->resend_died++;
-			h->resend_by = now + HUB_EVICT_WAIT_S;
-		} else if (lone) {
-			dp_diag("%s replica %s silent for %.0f s with no other replica of its stage live:"
-				" killed it; what it held is sent again once it is gone", hub_stage_names[p->stage],
-				p->key, now - p->silent_at + HUB_SILENT_S);
-			h->resend_died++;
-			h->resend_by = now + HUB_EVICT_WAIT_S;
+		} else if (late) {
+			dp_diag("%s replica %s silent for %.0f s with %s: killed it; what it held is sent"
+				" again once it is gone", hub_stage_names[p->stage], p->key,
+				now - p->silent_at + HUB_SILENT_S,
+				others > 0 ? "another replica of its stage live now"
+					   : "no other replica of its stage live");
 		} else {
 			dp_diag("%s replica %s fell silent for %.0f s with %d other(s) of its stage live:"
 				" killed it, so that the documents re-sent do not queue behind it",

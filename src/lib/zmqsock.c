@@ -103,7 +103,8 @@ static int set_common(void *s, int type, const dp_zmq_opts *opts, dp_err *err)
 	    set_int(s, ZMQ_TCP_KEEPALIVE_IDLE, 30, "TCP_KEEPALIVE_IDLE", err) < 0 ||
 	    set_int(s, ZMQ_TCP_KEEPALIVE_INTVL, 10, "TCP_KEEPALIVE_INTVL", err) < 0 ||
 	    set_int(s, ZMQ_TCP_KEEPALIVE_CNT, 3, "TCP_KEEPALIVE_CNT", err) < 0 ||
-	    set_int(s, ZMQ_RECONNECT_IVL_MAX, 2000, "RECONNECT_IVL_MAX", err) < 0)
+	    set_int(s, ZMQ_RECONNECT_IVL_MAX, 2000, "RECONNECT_IVL_MAX", err) < 0 ||
+	    set_int(s, ZMQ_CONNECT_TIMEOUT, DP_ZMQ_CONNECT_TIMEOUT_MS, "CONNECT_TIMEOUT", err) < 0)
 		return -1;
 	if (type == ZMQ_PUSH && set_int(s, ZMQ_IMMEDIATE, 1, "IMMEDIATE", err) < 0)
 		return -1;

@@ -9,7 +9,8 @@
  * Every socket gets: LINGER bounded (close never hangs, and what is queued
  * gets that long to leave), small high-water marks (back-pressure instead
  * of unbounded queues), IMMEDIATE (nothing queued on half-made
- * connections), TCP keepalive (a dead peer's connection is noticed), and
+ * connections), TCP keepalive (a dead peer's connection is noticed), a
+ * bounded connection attempt (DP_ZMQ_CONNECT_TIMEOUT_MS) and
  * MAXMSGSIZE DP_ZMQ_FRAME_MAX on receivers.
  *
  * No ZeroMQ heartbeats: libzmq 4.3.4 aborts (assertion `_input_stopped`,
@@ -36,6 +37,12 @@
 
 #define DP_ZMQ_HWM_DEFAULT 16
 #define DP_ZMQ_LINGER_MS 5000
+/* A TCP connection attempt that has no answer after this is given up and
+ * made again (after RECONNECT_IVL, at most 2 s).  Without it an attempt
+ * lasts as long as the kernel's SYN retries (tcp_syn_retries 6: 127 s),
+ * their gaps doubling to 64 s: a worker reconnecting through a network
+ * partition got through up to a minute after it healed (fault sweep 25). */
+#define DP_ZMQ_CONNECT_TIMEOUT_MS 3000
 /* The largest message any docpipe peer sends: the maximum of --max-record. */
 #define DP_ZMQ_FRAME_MAX ((int64_t)1 << 30)
 
