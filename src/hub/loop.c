@@ -1675,7 +1675,7 @@ int hub_run(const hub_config *cfg, dp_err *err)
 	if (cfg->input != NULL && open_input(cfg->input, err) < 0)
 		goto out;
 	/* Test hook, not for use: the reader's first read that many seconds
-	 * late, a stop coming first (hub_reader_stop). */
+	 * late, a stop coming first (graph_hub_reader_stop). */
 	reader.pause_s = dp_cli_test_hook("DOCPIPE_HUB_TEST_READER_PAUSE_S", 0);
 	if ((reader.pair = dp_zmq_open(ZMQ_PAIR, HUB_INPUT, &cfg->zmq, err)) == NULL ||
 	    (reader.src = dp_source_open(NULL, &(dp_io_opts){.max_record = cfg->zmq.max_record}, err)) == NULL)

@@ -8,7 +8,7 @@
 # the report cut by the exit), in ~1 of 400 runs sent SIGTERM in their
 # first 0.3 s (fault_supervisor_spawn).  Now the hub ends its reader (its
 # source interrupted) and waits for it on every way out.  Made certain by
-# a test hook: the reader's first read 2 s late; the hub stopped at once
+# a test hook: the reader's first read 4 s late; the hub stopped at once
 # waits for it, then ends as a stopped hub does.  And the stop is still
 # prompt with the reader waiting on stdin, or blocked in its send while
 # the window is full.
@@ -38,7 +38,7 @@ stopped() {
 		"... status 5, its report says incomplete" || diag "$(cat "$T_DIR/$1.err")"
 }
 
-DOCPIPE_HUB_TEST_READER_PAUSE_S=2 hub late
+DOCPIPE_HUB_TEST_READER_PAUSE_S=4 hub late
 kill -TERM $HUB
 nap 0.5
 ok "$(kill -0 $HUB 2>/dev/null; echo $?)" "a hub stopped before its reader's first read waits for its reader"
@@ -53,14 +53,20 @@ hub idle
 stopped idle "the reader waiting on stdin (a writer, no record)"
 exec {IN}>&-
 
-# 300 records, a window of 1 and no replica: the reader blocks in its send.
+# 2,000 records, a window of 1 and no replica: the reader fills the input
+# pair's queue (~1,000) and blocks in its send; discover, the FIFO full
+# behind it, in its write.
 mkdir -p "$T_DIR/docs"
-for i in $(seq 1 300); do echo "# doc $i" >"$T_DIR/docs/d$i.md"; done
+for i in $(seq 1 2000); do echo "# doc $i" >"$T_DIR/docs/d$i.md"; done
 hub full --window 1
-docpipe-discover "$T_DIR/docs" >&$IN
+docpipe-discover "$T_DIR/docs" >&$IN &
+DISCOVER=$!
 wait_for 20 grep -qs "documents 0/1+ " "$T_DIR/full.err"
-ok $? "a window of 1 and no replica: the hub holds 1 document, its reader waits to send" ||
+nap 1
+ok "$(kill -0 $DISCOVER 2>/dev/null; echo $?)" \
+	"a window of 1 and no replica: the hub holds 1 document, discover's writes wait behind its reader" ||
 	diag "$(cat "$T_DIR/full.err")"
 stopped full "the reader blocked in its send"
+kill $DISCOVER
 exec {IN}>&-
 done_testing
