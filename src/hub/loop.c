@@ -40,27 +40,33 @@ extern char **environ;
 #define HUB_INPUT "inproc://hub-input"
 #define HUB_TICK_MS 200
 
+/* The stdin reader thread's own: its end of the input pair and its source,
+ * both opened by hub_run before the thread starts (so that it reads
+ * nothing of its caller's), and closed by hub_run after it joined it. */
+struct input_reader {
+	void *pair;
+	dp_source *src;
+	double pause_s; /* test hook: waits this long before its first read */
+	pthread_t thread;
+};
+
 /* The stdin reader thread: forwards each record, then an empty message as
- * the end.  Blocking sends: the window's back-pressure reaches discover.
- * It parses records with jq, whose out-of-memory abort is per thread:
- * dp_cli_nomem_said names the hub first. */
+ * the end (always: hub_run waits for it, stop_reader).  Blocking sends:
+ * the window's back-pressure reaches discover.  It parses records with jq,
+ * whose out-of-memory abort is per thread: dp_cli_nomem_said names the hub
+ * first. */
 static void *read_input(void *arg)
 {
-	const dp_zmq_opts *zo = arg;
+	struct input_reader *r = arg;
 	dp_err err;
-	dp_cli_nomem_said();
-	void *pair = dp_zmq_open(ZMQ_PAIR, HUB_INPUT, zo, &err);
-	dp_source *src = pair ? dp_source_open(NULL, &(dp_io_opts){.max_record = zo->max_record},
-					       &err)
-			      : NULL;
 	jv rec;
-	int rc = DP_SOURCE_END;
+	int rc;
 
-	if (src == NULL)
-		dp_diag("input: %s", err.msg);
-	while (src != NULL && (rc = dp_source_next(src, &rec, &err)) == DP_SOURCE_RECORD) {
+	dp_cli_nomem_said();
+	dp_sleep_ms(r->pause_s * 1000);
+	while ((rc = dp_source_next(r->src, &rec, &err)) == DP_SOURCE_RECORD) {
 		jv text = dp_record_dump(rec);
-		int sent = zmq_send(pair, jv_string_value(text),
+		int sent = zmq_send(r->pair, jv_string_value(text),
 				    (size_t)jv_string_length_bytes(jv_copy(text)), 0);
 		jv_free(text);
 		if (sent < 0)
@@ -68,10 +74,9 @@ static void *read_input(void *arg)
 	}
 	if (rc == DP_SOURCE_ERROR)
 		dp_diag("input: %s", err.msg);
-	if (pair != NULL)
-		zmq_send(pair, "", 0, 0);
-	dp_source_free(&src);
-	dp_zmq_close(&pair);
+	/* A signal taken by this thread (SIGTERM) must not lose the end. */
+	while (zmq_send(r->pair, "", 0, 0) < 0 && zmq_errno() == EINTR)
+		;
 	return NULL;
 }
 
@@ -370,6 +375,21 @@ static void drop_input(struct hub *h)
 			h->dropped++;
 		zmq_msg_close(&msg);
 	}
+}
+
+/* Ends the reader thread and waits for it, on every way out of hub_run:
+ * a thread left running read its caller's memory after main had returned
+ * (its options, on main's stack: a SEGV in the exit of a hub stopped as it
+ * started, RELIABILITY, session 58).  Its source interrupted, it ends at
+ * once, a wait on stdin included; what it still sends (at most the record
+ * it was sending) is read and dropped until its end message. */
+static void stop_reader(struct hub *h, struct input_reader *r)
+{
+	dp_source_interrupt(r->src);
+	zmq_pollitem_t item = {.socket = h->input, .events = ZMQ_POLLIN};
+	while (!h->input_done && (zmq_poll(&item, 1, -1) >= 0 || zmq_errno() == EINTR))
+		drop_input(h);
+	pthread_join(r->thread, NULL);
 }
 
 /* The slot of seq (from a peer), still in flight, or NULL. */
@@ -1638,7 +1658,7 @@ int hub_run(const hub_config *cfg, dp_err *err)
 {
 	struct hub *h = calloc(1, sizeof *h);
 	dp_zap *zap = NULL;
-	pthread_t reader;
+	struct input_reader reader = {0};
 	int rc = DP_EXIT_SYSTEM, reader_started = 0;
 	sigset_t usr1;
 
@@ -1678,7 +1698,13 @@ int hub_run(const hub_config *cfg, dp_err *err)
 		goto out;
 	if (cfg->input != NULL && open_input(cfg->input, err) < 0)
 		goto out;
-	if (pthread_create(&reader, NULL, read_input, (void *)&cfg->zmq) != 0) {
+	/* Test hook, not for use: the reader's first read that many seconds
+	 * late, a stop coming first (graph_hub_reader_stop). */
+	reader.pause_s = dp_cli_test_hook("DOCPIPE_HUB_TEST_READER_PAUSE_S", 0);
+	if ((reader.pair = dp_zmq_open(ZMQ_PAIR, HUB_INPUT, &cfg->zmq, err)) == NULL ||
+	    (reader.src = dp_source_open(NULL, &(dp_io_opts){.max_record = cfg->zmq.max_record}, err)) == NULL)
+		goto out;
+	if (pthread_create(&reader.thread, NULL, read_input, &reader) != 0) {
 		dp_err_set(err, "cannot start the input thread");
 		goto out;
 	}
@@ -1702,11 +1728,11 @@ int hub_run(const hub_config *cfg, dp_err *err)
 		sweep_end(h);
 	rc = finish(h, complete);
 	publish_metrics(h, 1);
-	if (h->input_done) { /* the reader has sent its last message */
-		pthread_join(reader, NULL);
-		reader_started = 0;
-	}
 out:
+	if (reader_started)
+		stop_reader(h, &reader);
+	dp_source_free(&reader.src);
+	dp_zmq_close(&reader.pair);
 	sweep_cancel(h);
 	for (int e = 0; e < HUB_STAGES - 1; e++)
 		if (h->holding[e])
@@ -1726,10 +1752,7 @@ out:
 	if (h->input != NULL)
 		zmq_setsockopt(h->input, ZMQ_LINGER, &zero, sizeof zero);
 	dp_zmq_close(&h->input);
-	if (!reader_started)
-		dp_zap_stop(&zap);
-	/* An interrupted run leaves the reader blocked on stdin and the ZAP
-	 * thread running: the process exits without waiting for them. */
+	dp_zap_stop(&zap);
 	hub_metrics_stop(&h->metrics);
 	hub_window_free(&h->win);
 	jv_free(h->end);
