@@ -192,10 +192,14 @@
  *     random, 3.36x the clean run's time at worst, simulated; one live
  *     run in five over 2x; session 56).
  *     Otherwise the first test of a series measures the success fraction
- *     and the answer rate, and the next decrease's test tells a wall from
- *     weather: behind a wall (a rate limit) the answers that succeed come
- *     at its rate whatever we send, so sending half as much doubles the
- *     fraction that succeeds; under weather that fraction stays.  Wald's
+ *     and the rate its requests were sent at (from the last send before
+ *     them: the tokens a bucket stored while the decrease held the sends
+ *     back are theirs; not the rate their answers came at, which answer
+ *     times that vary bunch; session 58), and the next decrease's test
+ *     tells a wall from weather: behind a wall (a rate limit) the
+ *     answers that succeed come at its rate whatever we send, so sending
+ *     half as much doubles the fraction that succeeds; under weather
+ *     that fraction stays.  Wald's
  *     sequential probability ratio test between the two (9:1, at most
  *     DP_LIMITER_TEST_MAX answers; at the most, loads the decrease could
  *     not set apart with the fractions alike are weather) says which: a
@@ -297,7 +301,12 @@ struct dp_limiter_test {
 				  * DP_LIMITER_TEST_MAX later ones were is
 				  * passed over), and their losses */
 	int answers;             /* answers to them so far, in any order */
-	double first_ms;         /* when the first of those came */
+	double first_sent_ms, last_sent_ms; /* when the first and the last of
+					     * those answered were sent
+					     * (test_rps) */
+	double before_sent_ms;   /* and the last request before them (the
+				  * latest send among the answers to
+				  * requests up to from) */
 	int later;               /* answers to requests sent after them (at
 				  * most DP_LIMITER_TEST_MAX) */
 	int held;                /* the decrease came with the pace held under a
@@ -376,6 +385,7 @@ typedef struct dp_limiter {
 	} unqueued[DP_LIMITER_CLASSES];
 	unsigned short flight[DP_LIMITER_FLIGHTS]; /* in flight when request seq was sent, at seq % this */
 	unsigned long alone_seq; /* the last request sent with none other of ours out */
+	double newest_sent_ms;   /* the latest send of an answered request */
 	double gave_up_ms;       /* when the last late loss (a give-up) came (0: none) */
 	double round_base_ms[DP_LIMITER_CLASSES]; /* as they were when the round began */
 	/* Auto, losses: the last DP_LIMITER_WINDOW answers (1: a loss). */
