@@ -174,8 +174,9 @@
  *     decreases took (one a round took the second half of a 3 s run).
  *     With the weather known, a first test (no wall found) under two
  *     losses says a wall only when the weather would give as few under
- *     5% of the time (33% before, none in 16 after); else its losses are
- *     within the weather: undone.  Taken for a wall, light weather's
+ *     2% of the time (33% before, none in 16 after; at 5%, the storm's
+ *     35% taken at 28% and one loss in 16 said a wall; session 58); else
+ *     its losses are within the weather: undone.  Taken for a wall, light weather's
  *     first test set a quarter of the rate for pace, and each later loss
  *     another decrease (simulated, 3% of 429s at random: median 1.58x
  *     the clean run's time, api_storm's light block 1.85x and one seed in
