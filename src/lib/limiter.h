@@ -164,7 +164,9 @@
  *     revokes it when its lowered load met one loss (behind a real wall
  *     it meets none, or many if the wall came down) or when its decrease
  *     came while the pace was held under the wall's measured rate with
- *     no probe since (a real wall that stayed refuses nothing there).  The
+ *     no probe since (a real wall that stayed refuses nothing there; a
+ *     rate measured on 20 successes at least, one token in 20 being the
+ *     hold's 5%: session 58).  The
  *     window's loss fraction (or the run's, if more) is then the weather,
  *     and the pace, all of it
  *     the false wall's, goes (as when a series' test finds weather behind
@@ -359,6 +361,7 @@ typedef struct dp_limiter {
 	 * successes of requests sent after it, the last of them sent at. */
 	double ep_ms, ep_ok, ep_last_ms;
 	double ep_rps;    /* the rate measured between the last two (0: none) */
+	double ep_rps_ok; /* ... on this many successes */
 	int ep_low;       /* the episode began with a first wall's drain: the
 			   * bucket, refilled under the drained pace, lost what
 			   * it could not hold, so the episode measures low */
