@@ -192,6 +192,7 @@ for c in "${cases[@]}"; do
 		serve 64 --rpm "${RPM:-6000}" --burst "${BURST:-8}" --no-ratelimit-headers
 		for _ in $(seq "${RUNS:-3}"); do
 			run "(d) ${BURST:-8} s at ${RPM:-6000} rpm, no headers, auto" a 64 auto summarize-only
+			echo "    $(grep -o 'lowered .*' "$out/sum.err" | tr -s ' \n' ' ')"
 		done
 		;;
 	e)
