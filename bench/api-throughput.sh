@@ -21,6 +21,11 @@
 #     d64    d's 64-slot server alone: -j64 and auto, RUNS times (default 3);
 #            SLOTS=N: N slots and -jN instead
 #     drpm   d's rate-limited server, with and without x-ratelimit-* headers
+#     dburst d's 64 slots behind a token bucket of BURST seconds (default 8)
+#            at RPM (default 6000) without x-ratelimit-* headers (a
+#            provider's bigger burst): auto, summarize alone, RUNS times
+#            (default 3); its 429s (with LATENCY_SPREAD=0.5: the answer
+#            times test_limiter's big_bucket_tests spread)
 #     dreal  d on real documentation (../shared/corpora: the Rust book and
 #            Hugo's docs, 1,107 files): -j16 / -j64 and auto against 16 and
 #            64 slots, RUNS times (default 2), alternated
@@ -180,6 +185,14 @@ for c in "${cases[@]}"; do
 			serve 64 --rpm 3000 $h
 			run "(d) 3000 rpm ${h:-headers}, -j16" a 64 16 summarize-only
 			run "(d) 3000 rpm ${h:-headers}, auto" a 64 auto summarize-only
+		done
+		;;
+	dburst)
+		[ -s "$out/a.ndjson" ] || corpus a 1 200 6000
+		serve 64 --rpm "${RPM:-6000}" --burst "${BURST:-8}" --no-ratelimit-headers
+		for _ in $(seq "${RUNS:-3}"); do
+			run "(d) ${BURST:-8} s at ${RPM:-6000} rpm, no headers, auto" a 64 auto summarize-only
+			echo "    $(grep -o 'lowered .*' "$out/sum.err" | tr -s ' \n' ' ')"
 		done
 		;;
 	e)

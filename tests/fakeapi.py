@@ -78,7 +78,8 @@ Options: --port 0 prints "PORT <n>" on stdout once listening.
                   (Azure's classic API: /openai/deployments/NAME/... is
                   served as /...; "auth_seen" lists it as "api-key KEY").
   --rpm N: a rate limit per endpoint kind (a token bucket refilled at N per
-      minute holding at most one second of it): a request above it gets 429
+      minute holding at most one second of it; --burst S: S seconds of it,
+      a provider's bigger burst): a request above it gets 429
       at once with Retry-After (and retry-after-ms) until the next token.
       Every answer then carries the limit as OpenAI announces it:
       x-ratelimit-limit-requests (N), x-ratelimit-remaining-requests (whole
@@ -239,6 +240,7 @@ class State:
         self.latency_spread = args.latency_spread
         self.t0 = time.monotonic()
         self.rpm = args.rpm
+        self.burst = args.burst
         self.rate_429 = args.rate_429
         self.rate_5xx = args.rate_5xx
         self.retry_after = args.retry_after
@@ -287,7 +289,7 @@ class State:
         if not self.rpm:
             return 0
         rate = self.rpm / 60.0
-        cap = max(1.0, rate)
+        cap = max(1.0, rate * self.burst)
         now = time.monotonic()
         tokens, when = self.bucket.get(kind, (cap, now))
         tokens = min(cap, tokens + (now - when) * rate)
@@ -717,6 +719,7 @@ def main():
     ap.add_argument("--times", action="store_true")
     ap.add_argument("--no-base64", action="store_true")
     ap.add_argument("--rpm", type=float, default=None)
+    ap.add_argument("--burst", type=float, default=1.0)
     ap.add_argument("--rate-429", type=float, default=None)
     ap.add_argument("--rate-5xx", type=float, default=None)
     ap.add_argument("--retry-after", type=float, default=0.2)

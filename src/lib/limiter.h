@@ -164,7 +164,9 @@
  *     revokes it when its lowered load met one loss (behind a real wall
  *     it meets none, or many if the wall came down) or when its decrease
  *     came while the pace was held under the wall's measured rate with
- *     no probe since (a real wall that stayed refuses nothing there).  The
+ *     no probe since (a real wall that stayed refuses nothing there; a
+ *     rate measured on 20 successes at least, one token in 20 being the
+ *     hold's 5%: session 58).  The
  *     window's loss fraction (or the run's, if more) is then the weather,
  *     and the pace, all of it
  *     the false wall's, goes (as when a series' test finds weather behind
@@ -174,8 +176,9 @@
  *     decreases took (one a round took the second half of a 3 s run).
  *     With the weather known, a first test (no wall found) under two
  *     losses says a wall only when the weather would give as few under
- *     5% of the time (33% before, none in 16 after); else its losses are
- *     within the weather: undone.  Taken for a wall, light weather's
+ *     2% of the time (33% before, none in 16 after; at 5%, the storm's
+ *     35% taken at 28% and one loss in 16 said a wall; session 58); else
+ *     its losses are within the weather: undone.  Taken for a wall, light weather's
  *     first test set a quarter of the rate for pace, and each later loss
  *     another decrease (simulated, 3% of 429s at random: median 1.58x
  *     the clean run's time, api_storm's light block 1.85x and one seed in
@@ -192,10 +195,14 @@
  *     random, 3.36x the clean run's time at worst, simulated; one live
  *     run in five over 2x; session 56).
  *     Otherwise the first test of a series measures the success fraction
- *     and the answer rate, and the next decrease's test tells a wall from
- *     weather: behind a wall (a rate limit) the answers that succeed come
- *     at its rate whatever we send, so sending half as much doubles the
- *     fraction that succeeds; under weather that fraction stays.  Wald's
+ *     and the rate its requests were sent at (from the last send before
+ *     them: the tokens a bucket stored while the decrease held the sends
+ *     back are theirs; not the rate their answers came at, which answer
+ *     times that vary bunch; session 58), and the next decrease's test
+ *     tells a wall from weather: behind a wall (a rate limit) the
+ *     answers that succeed come at its rate whatever we send, so sending
+ *     half as much doubles the fraction that succeeds; under weather
+ *     that fraction stays.  Wald's
  *     sequential probability ratio test between the two (9:1, at most
  *     DP_LIMITER_TEST_MAX answers; at the most, loads the decrease could
  *     not set apart with the fractions alike are weather) says which: a
@@ -297,7 +304,12 @@ struct dp_limiter_test {
 				  * DP_LIMITER_TEST_MAX later ones were is
 				  * passed over), and their losses */
 	int answers;             /* answers to them so far, in any order */
-	double first_ms;         /* when the first of those came */
+	double first_sent_ms, last_sent_ms; /* when the first and the last of
+					     * those answered were sent
+					     * (test_rps) */
+	double before_sent_ms;   /* and the last request before them (the
+				  * latest send among the answers to
+				  * requests up to from) */
 	int later;               /* answers to requests sent after them (at
 				  * most DP_LIMITER_TEST_MAX) */
 	int held;                /* the decrease came with the pace held under a
@@ -349,6 +361,7 @@ typedef struct dp_limiter {
 	 * successes of requests sent after it, the last of them sent at. */
 	double ep_ms, ep_ok, ep_last_ms;
 	double ep_rps;    /* the rate measured between the last two (0: none) */
+	double ep_rps_ok; /* ... on this many successes */
 	int ep_low;       /* the episode began with a first wall's drain: the
 			   * bucket, refilled under the drained pace, lost what
 			   * it could not hold, so the episode measures low */
@@ -376,6 +389,7 @@ typedef struct dp_limiter {
 	} unqueued[DP_LIMITER_CLASSES];
 	unsigned short flight[DP_LIMITER_FLIGHTS]; /* in flight when request seq was sent, at seq % this */
 	unsigned long alone_seq; /* the last request sent with none other of ours out */
+	double newest_sent_ms;   /* the latest send of an answered request */
 	double gave_up_ms;       /* when the last late loss (a give-up) came (0: none) */
 	double round_base_ms[DP_LIMITER_CLASSES]; /* as they were when the round began */
 	/* Auto, losses: the last DP_LIMITER_WINDOW answers (1: a loss). */

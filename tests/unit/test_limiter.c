@@ -700,17 +700,18 @@ static void verdict_losses_test(void)
 	T_OK(!l.wall && l.weather > 0 && l.slow_start, "light weather revokes the wall: slow start comes back");
 }
 
-/* Slow start through answers with a loss every `every` (a weather of
- * 1/every), then `cluster` losses in a row: slow start ends on them, its
- * decrease under test. */
-static void weather_then_cluster(dp_limiter *l, double *t, int every, int cluster)
+/* Slow start through 256 answers of which a share are losses, spread
+ * evenly (share 1/k: one every k, the middle one of each k), then
+ * `cluster` losses in a row: slow start ends on them, its decrease under
+ * test. */
+static void weather_then_cluster(dp_limiter *l, double *t, double share, int cluster)
 {
 	char pattern[320];
 	int n = 0;
 
 	dp_limiter_init(l, 1, 64);
 	while (n < 256) {
-		pattern[n] = n % every == every / 2 ? 'x' : '.';
+		pattern[n] = floor((n + 1) * share + 0.5) > floor(n * share + 0.5) ? 'x' : '.';
 		n++;
 	}
 	while (cluster-- > 0)
@@ -732,7 +733,7 @@ static void weather_alike_test(void)
 	dp_limiter l;
 	double t = 0;
 
-	weather_then_cluster(&l, &t, 33, 3);
+	weather_then_cluster(&l, &t, 1.0 / 33, 3);
 	T_OK(l.testing && l.decreases == 1 && l.weather > 0.02 && l.weather < 0.05,
 	     "3% of 429s, three in a row: slow start ends, the weather taken, the decrease tested");
 	int before = (int)l.restore.level;
@@ -741,14 +742,39 @@ static void weather_alike_test(void)
 	       dp_limiter_level(&l), before, l.wall, l.undone);
 	T_OK(!l.wall && l.undone == 1 && dp_limiter_level(&l) >= before, "none of 16 lost at 3%: weather, undone");
 	t = 0;
-	weather_then_cluster(&l, &t, 33, 3);
+	weather_then_cluster(&l, &t, 1.0 / 33, 3);
 	replay(&l, &t, ".......x........");
 	T_OK(!l.wall && l.undone == 1, "one of 16 lost at 3%: weather, undone");
 	t = 0;
-	weather_then_cluster(&l, &t, 3, 8);
+	weather_then_cluster(&l, &t, 1.0 / 3, 8);
 	T_OK(l.testing && l.weather > 0.3, "33% of 429s, then 8 in a row: a decrease under test");
 	replay(&l, &t, "................");
 	T_OK(l.wall && l.undone == 0, "none of 16 lost after 33%: the decrease's doing, a wall");
+}
+
+/* A first test under heavy weather known (the storm's 35%, taken at 27%
+ * as slow start ended) that meets one loss in 16: weather gives as few
+ * 4% of the time.  Said a wall at under 5%
+ * (TEST_ALPHA), its pace a fraction of the rate and the level climbing
+ * back by one a round: the storm's seed 396 of 1,000 took 3.87x the clean
+ * run's time; under 2%: weather, undone (session 58).  None in 16 (0.6%)
+ * is still the decrease's doing. */
+static void heavy_weather_one_loss_test(void)
+{
+	dp_limiter l;
+	double t = 0;
+
+	weather_then_cluster(&l, &t, 2.0 / 7, 8);
+	printf("# weather taken %.3f\n", l.weather);
+	T_OK(l.testing && l.weather > 0.27 && l.weather < 0.3,
+	     "2 of 7 answers 429, then 8 in a row: the weather taken 0.27-0.3, a decrease under test");
+	replay(&l, &t, ".......x........");
+	printf("# one of 16 lost under that weather: wall %d, undone %lu\n", l.wall, l.undone);
+	T_OK(!l.wall && l.undone == 1, "one of 16 lost under 0.27-0.3 known: weather, undone");
+	t = 0;
+	weather_then_cluster(&l, &t, 2.0 / 7, 8);
+	replay(&l, &t, "................");
+	T_OK(l.wall && l.undone == 0, "none of 16 lost under 0.27-0.3 known: a wall");
 }
 
 /* A test judges the requests sent after its decrease in their order
@@ -764,7 +790,7 @@ static void send_order_test(void)
 	double t = 0;
 	unsigned long seq[27];
 
-	weather_then_cluster(&l, &t, 3, 8);
+	weather_then_cluster(&l, &t, 1.0 / 3, 8);
 	T_OK(l.testing && l.weather > 0.3, "33% of 429s, then 8 in a row: a decrease under test");
 	for (int i = 0; i < 27; i++)
 		seq[i] = dp_limiter_sent(&l, i + 1);
@@ -1228,6 +1254,41 @@ static void climb_tests(void)
 	T_EQ_INT(under, 3, "and a bucket of 1 s at 50, 100, 200/s: under 1% of answers 429 (mean)");
 }
 
+/* Issue 8 (d): big bursts.  Behind a bucket of 8 s, the first test of a
+ * series meets the tokens the bucket stored while the decrease held the
+ * sends back, and measured its load by its answers' rate, which answer
+ * times that vary bunch (a 429 comes back at once, a success a service
+ * time later): the wall's rate came out high, the second test's losses
+ * were more than that wall predicted, and the series said weather, under
+ * which the wall's 429s hid (session 57's code: 8 s at 100/s, 12 service
+ * times 5 runs in 12 at 44-48% of answers 429, +-50% 2 at 51-52%; 8 s at
+ * 200/s, 12 service times 3 at 7-21%).  A test's load is now the rate its requests were
+ * sent at, from the last send before them (limiter.c: test_rps). */
+static void big_bucket_tests(void)
+{
+	const double rates[] = {100, 200}, spreads[] = {0, 0.5};
+	double worst = 0, t;
+
+	for (size_t i = 0; i < sizeof rates / sizeof rates[0]; i++)
+		for (size_t v = 0; v < sizeof spreads / sizeof spreads[0]; v++)
+			for (int k = 0; k < SWEEP_PHASES; k++)
+				worst = fmax(worst, bucket_run(rates[i], 8, spreads[v], k, &t));
+	printf("# buckets of 8 s at 100 and 200/s, %d service times and +-50%%: the worst run %.2f%% of answers 429\n",
+	       SWEEP_PHASES, worst);
+	T_OK(worst < 3, "a bucket of 8 s at 100 and 200/s, answer times alike or +-50%: every run under 3% of answers 429");
+	/* A wall's rate measured on few successes (8 in 242 ms: 33.1/s for
+	 * a wall of 30/s) held the pace over the wall, and a test that met
+	 * no loss under the next decrease took the wall for light weather:
+	 * slow start into the bucket again (limiter.c: test_begin's held;
+	 * before, 4 s at 25/s and 30/s, +-50%: 12.16% and 8.56% at worst). */
+	worst = 0;
+	for (int r = 25; r <= 30; r += 5)
+		for (int k = 0; k < SWEEP_PHASES; k++)
+			worst = fmax(worst, bucket_run(r, 4, 0.5, k, &t));
+	printf("# buckets of 4 s at 25 and 30/s, +-50%%: the worst run %.2f%% of answers 429\n", worst);
+	T_OK(worst < 5, "a bucket of 4 s at 25 and 30/s, answers +-50%: every run under 5% of answers 429");
+}
+
 /* A server of one slot (a local model) whose answers take a third or a
  * tenth of the callers' --timeout: each request more in flight waits one
  * answer more, and auto's climb made the waits outlast the timeout (the
@@ -1424,6 +1485,7 @@ int main(int argc, char **argv)
 	storm_block_tests();
 	verdict_losses_test();
 	weather_alike_test();
+	heavy_weather_one_loss_test();
 	send_order_test();
 	light_first_test();
 	pace_bound_tests();
@@ -1432,6 +1494,7 @@ int main(int argc, char **argv)
 	overdue_test();
 	spread_tests();
 	climb_tests();
+	big_bucket_tests();
 	deadline_test();
 	slowdown_tests();
 	return t_done();
