@@ -41,8 +41,12 @@ static void usage(FILE *out)
 		"                       docpipe status then shows planned beside spent\n"
 		"  --version            print the version and exit\n"
 		"  --help               print this help and exit\n"
-		"\n%s",
-		PLAN_SUMMARY_TOKENS_DEFAULT, dp_exit_codes_help);
+		"\n"
+		"Exit status:\n"
+		"  0  planned\n"
+		"  2  usage error (also a bad stage option)\n"
+		"  3  system error: discover or chunk could not run, the database failed\n",
+		PLAN_SUMMARY_TOKENS_DEFAULT);
 }
 
 int main(int argc, char **argv)

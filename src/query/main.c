@@ -60,10 +60,15 @@ static void usage(FILE *out)
 		"  --vector BASE64     search with this vector (float32 LE, base64) instead\n"
 		"                      of embedding QUESTION\n"
 		"  --db-env NAME       read the connection URL from $NAME\n"
-		"\n%s\n%s",
+		"\n%s\n"
+		"Exit status:\n"
+		"  0  results printed (possibly none: a notice says why)\n"
+		"  1  nothing to search: no docpipe schema, nothing stored, or no full-text index\n"
+		"  2  usage or configuration error; a login refused for good\n"
+		"  3  system error: the database or the embedding API failed, output failed\n"
+		"  4  the embedding API refused (quota exhausted, bad credentials)\n",
 		QUERY_K_MAX, QUERY_EF_SEARCH_DEFAULT, QUERY_RRF_K_DEFAULT, QUERY_TEXT_WEIGHT_DEFAULT,
-		QUERY_PER_DOC_DEFAULT, QUERY_FILE_WEIGHT_DEFAULT, QUERY_PRF_DEFAULT, QUERY_PRF_WEIGHT_DEFAULT, QUERY_PRF_LEAD_DEFAULT, dp_cli_help_no_input,
-		dp_exit_codes_help);
+		QUERY_PER_DOC_DEFAULT, QUERY_FILE_WEIGHT_DEFAULT, QUERY_PRF_DEFAULT, QUERY_PRF_WEIGHT_DEFAULT, QUERY_PRF_LEAD_DEFAULT, dp_cli_help_no_input);
 }
 
 enum {

@@ -60,8 +60,13 @@ static void usage(FILE *out)
 		"  --db-env NAME        read the connection URL from $NAME\n"
 		"  --version            print the version and exit\n"
 		"  --help               print this help and exit\n"
-		"\n%s",
-		dp_exit_codes_help);
+		"\n"
+		"Exit status:\n"
+		"  0  printed (or recorded)\n"
+		"  1  the database was made by an older docpipe: run docpipe-store once\n"
+		"  2  usage error; a schema not docpipe's; a login refused for good\n"
+		"  3  the database unreachable or failed, the report unreadable, output failed\n"
+		"  5  with --claim: the report's input ended empty (the run's supervisor gone)\n");
 }
 
 enum {

@@ -48,9 +48,13 @@ static void usage(FILE *out)
 		"                     (docpipe run --watch uses it: one pass, no discover)\n"
 		"  --skip-records     in the first pass, a wanted name that is no regular file\n"
 		"                     becomes a skip record, as with discover's\n"
-		"\n%s\n%s",
+		"\n%s\n"
+		"Exit status:\n"
+		"  0  stopped by SIGTERM or SIGINT\n"
+		"  2  usage error (a ROOT that is not a directory)\n"
+		"  3  the output failed, or inotify could not be used\n",
 		WATCH_SETTLE_MS_DEFAULT, WATCH_WRITER_SETTLE_MS_DEFAULT, WATCH_WRITER_MAX_MS_DEFAULT,
-		WATCH_POLL_S_DEFAULT, dp_cli_help_no_input, dp_exit_codes_help);
+		WATCH_POLL_S_DEFAULT, dp_cli_help_no_input);
 }
 
 enum { OPT_SETTLE = DISCOVER_OPT_NEXT, OPT_WRITER_SETTLE, OPT_WRITER_MAX, OPT_POLL, OPT_END_RECORD,
