@@ -40,8 +40,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(only_escapes(body, copy, size));
 	CHECK(dp_json_lone_surrogates(copy, size) == 0);
 	jv v = jv_parse_sized(body, (int)size);
-	if (jv_is_valid(v))
-		CHECK(jv_equal(jv_copy(v), jv_parse_sized(copy, (int)size)));
+	if (jv_is_valid(v)) {
+		/* Their dumps compared, not jv_equal: jq parses "nan" and "NAN"
+		 * as NaN, which equals nothing, itself included. */
+		jv w = jv_parse_sized(copy, (int)size);
+		CHECK(jv_is_valid(w));
+		jv a = jv_dump_string(jv_copy(v), 0), b = jv_dump_string(w, 0);
+		CHECK(strcmp(jv_string_value(a), jv_string_value(b)) == 0);
+		jv_free(a);
+		jv_free(b);
+	}
 	jv_free(v);
 	free(copy);
 	free(body);
