@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "evict.h"
 #include "record.h"
 
 const char *const hub_stage_names[HUB_STAGES] = {"chunk", "summarize", "embed", "store"};
@@ -404,10 +405,8 @@ hub_proc *hub_stats_unheard(hub_stats *s, long pid, int stage, const char *name,
 
 hub_proc *hub_stats_local(hub_stats *s, long pid)
 {
-	const char *here = dp_stats_pid_space();
-
-	for (size_t i = 0; here[0] != '\0' && i < s->nprocs; i++)
-		if (s->procs[i].pid == pid && strcmp(s->procs[i].pid_space, here) == 0)
+	for (size_t i = 0; i < s->nprocs; i++)
+		if (s->procs[i].pid == pid && hub_pid_space_here(s->procs[i].pid_space))
 			return &s->procs[i];
 	return NULL;
 }
