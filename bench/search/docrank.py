@@ -19,6 +19,11 @@ not chunks").
   docrank.py misses DUMP.json...
       the held-out questions hybrid misses: the right file's rank in each
       pool and by the file BM25, and the question's terms it lacks.
+  ANCHORS=DIR docrank.py eval|misses DUMP.json...
+      with each corpus's anchor fields, DIR/a-CORPUS.json from anchors.py
+      build (session 59): the "S59" variants add them to the file ranking;
+      misses shows the right file's rank by the anchor BM25 and the
+      question's terms its anchor field holds.
 
 The signals: file BM25 (a file's chunks as one text: occurrences in its
 chunks, heading 3, summary 2; length its chunk bytes; idf over files or, as
@@ -90,8 +95,14 @@ def dump(out, corpus, qfiles):
 class Index:
     """BM25 over chunks and over files (a file: all its chunks' terms)."""
 
-    def __init__(self, chunks, wa=3.0, wb=2.0):
+    def __init__(self, chunks, wa=3.0, wb=2.0, anchors=None):
         self.chunks = chunks
+        # a file's anchor fields (anchors.py build): "anchors", the
+        # lexemes of the links other files point at it with, and
+        # "context", of the sentences around those links; their
+        # occurrences
+        self.fields = {name: (anchors or {}).get(name, {}) for name in ("anchors", "context")}
+        self.anchors = self.fields["anchors"]
         self.tables = {}
         self.files = defaultdict(lambda: defaultdict(float))
         self.flen = defaultdict(int)
@@ -144,19 +155,43 @@ class Index:
         return self.tables[key]
 
     def file_bm25(self, terms, k1=1.2, b=0.75, idf_from="file", extra=(), we=0.0, wa=3.0, wb=2.0,
-                  headmax=False):
+                  headmax=False, wanc=0.0, wctx=0.0):
+        """wanc, wctx: the anchor and the context field's weights, more
+        fields of the file (their occurrences added as the description's
+        are; the file's length unchanged)."""
         n = len(self.files)
         s = {}
         weighted = [(t, 1.0) for t in terms] + [(t, we) for t in extra]
         for f, tf in self.table(wa, wb, headmax).items():
             k = k1 * (1 - b + b * self.flen[f] / self.avgflen)
+            anc = self.anchors.get(f, {}) if wanc else {}
+            ctx = self.fields["context"].get(f, {}) if wctx else {}
             v = 0.0
             for t, wt in weighted:
-                x = tf.get(t, 0)
+                x = tf.get(t, 0) + wanc * anc.get(t, 0) + wctx * ctx.get(t, 0)
                 if x:
                     idf = self.idf(self.fdf[t], n) if idf_from == "file" else \
                         self.idf(self.cdf[t], self.nchunks)
                     v += wt * idf * x * (k1 + 1) / (x + k)
+            if v > 0:
+                s[f] = v
+        return s
+
+    def anchor_bm25(self, terms, field="anchors", k1=1.2, b=0.75):
+        """BM25 over one anchor field alone (a file with none scores
+        nothing), idf and mean length over the files that have one."""
+        docs = self.fields[field]
+        n = len(docs)
+        alen = {f: sum(a.values()) for f, a in docs.items()}
+        avg = sum(alen.values()) / max(1, n)
+        df = defaultdict(int)
+        for a in docs.values():
+            for lex in a:
+                df[lex] += 1
+        s = {}
+        for f, a in docs.items():
+            k = k1 * (1 - b + b * alen[f] / avg)
+            v = sum(self.idf(df[t], n) * a[t] * (k1 + 1) / (a[t] + k) for t in terms if t in a)
             if v > 0:
                 s[f] = v
         return s
@@ -277,7 +312,8 @@ def rank_files(row, idx, v):
             extra = idx.expand(terms, v["pmi"]) if v.get("pmi") else ()
             fs = idx.file_bm25(terms, k1=v.get("k1", 1.2), b=v.get("b", 0.75), idf_from=v.get("idf", "file"),
                                extra=extra, we=v.get("we", 0.0), wa=v.get("wa", 3.0), wb=v.get("wb", 2.0),
-                               headmax=v.get("headmax", False))
+                               headmax=v.get("headmax", False), wanc=v.get("wanc", 0.0),
+                               wctx=v.get("wctx", 0.0))
         elif sig == "lsa":
             idx.lsa(v.get("dim", 100))
             fs = idx.lsa_score(terms)
@@ -292,7 +328,13 @@ def rank_files(row, idx, v):
                 if cnt[p] < v.get("topk", 3):
                     fs[p] += sc
                     cnt[p] += 1
-        pool = set(base) if v.get("pool", "cand") == "cand" else set(base) | set(fs)
+        # ancw: the anchor BM25's own file order as one more RRF term
+        # (session 59); pool "anchors": the files it ranks join the
+        # candidates (its top 50 files, as a search of its own would give)
+        anc = idx.anchor_bm25(terms, v.get("ancfield", "anchors")) if v.get("ancw") else {}
+        ar = {p: i for i, p in enumerate(sorted(anc, key=lambda p: -anc[p])[:POOL])}
+        pool = set(base) if v.get("pool", "cand") == "cand" else \
+            set(base) | set(ar) if v["pool"] == "anchors" else set(base) | set(fs)
         w = v.get("w", 1.0)
         if kind == "rrf":
             k = v.get("k", 10)
@@ -302,6 +344,8 @@ def rank_files(row, idx, v):
             # further terms (session 55)
             sides = [({q: i for i, q in enumerate(file_order(row[m]))}, v[kw])
                      for m, kw in (("vector", "wv"), ("text", "wt")) if v.get(kw)]
+            if ar:
+                sides.append((ar, v["ancw"]))
             for p in pool:
                 s = 1.0 / (k + base[p][0] + 1) if p in base else 0.0
                 if p in fr:
@@ -337,7 +381,9 @@ def rank_files(row, idx, v):
         # the best chunks scoring more than the margin below it, once its
         # own file's is out (QUERY_FILE_MARGIN in src/query/fuse.h)
         files = rank_files(row, idx, dict(v, kind="rrf", sig="file"))
-        best = [hits[base[p][0]] for p in files]
+        # a file the anchors brought (no chunk in the pool): its place is
+        # kept, no other chunk passes it
+        best = [hits[base[p][0]] if p in base else [p, 0, math.inf] for p in files]
         rest = [h for i, h in enumerate(hits) if base[h[0]][0] != i]
         out, j, done = [], 0, set()
         for b in best:
@@ -450,10 +496,40 @@ for _wv, _wt, _w in ((1, 1, 1), (1, 1, 2), (0.5, 1, 1), (1, 0.5, 1), (1, 1, 0.5)
     VARIANTS.append(("S55 sides: vector w%g + text w%g + file w%g, rrf k10" % (_wv, _wt, _w),
                      {"kind": "sides", "wv": _wv, "wt": _wt, "w": _w}))
 
+# Session 59 (helper h59a): anchor text (ANCHORS=DIR), on the C's file
+# ranking.  Fixed before any run: (a) the anchor field in the file BM25 at
+# the description's weight, 2; (b) the anchor BM25's own file order by RRF
+# at half the file BM25's weight, 0.5, the candidates only.  The others are
+# reported, not chosen.
+VARIANTS.append(("S59 (a) C + anchor field weight 2 (fixed)", dict(_C, wanc=2.0)))
+VARIANTS.append(("S59 (b) C + anchor BM25 rrf w0.5 (fixed)", dict(_C, ancw=0.5)))
+for _wa in (1.0, 3.0, 6.0):
+    VARIANTS.append(("S59 (a) C + anchor field weight %g" % _wa, dict(_C, wanc=_wa)))
+for _w in (0.25, 1.0):
+    VARIANTS.append(("S59 (b) C + anchor BM25 rrf w%g" % _w, dict(_C, ancw=_w)))
+for _w in (0.25, 0.5, 1.0):
+    VARIANTS.append(("S59 (b) C + anchor BM25 rrf w%g, its files join the candidates" % _w,
+                     dict(_C, ancw=_w, pool="anchors")))
+VARIANTS.append(("S59 (a)+(b) C + anchor field weight 2 + anchor BM25 rrf w0.5", dict(_C, wanc=2.0, ancw=0.5)))
+# Fixed before its run: (c) the sentences around the links as one more
+# field at the body text's weight, 1, beside (a).
+VARIANTS.append(("S59 (c) C + anchor field weight 2 + context field weight 1 (fixed)", dict(_C, wanc=2.0, wctx=1.0)))
+for _wc in (0.5, 2.0):
+    VARIANTS.append(("S59 (c) C + anchor field weight 2 + context field weight %g" % _wc, dict(_C, wanc=2.0, wctx=_wc)))
+VARIANTS.append(("S59 (c) C + context field weight 1, no anchor field", dict(_C, wctx=1.0)))
+for _w in (0.25, 0.5):
+    VARIANTS.append(("S59 (c) C + context BM25 rrf w%g" % _w, dict(_C, ancw=_w, ancfield="context")))
+
+
+def load_anchors(corpus):
+    """ANCHORS=DIR: DIR/a-CORPUS.json from anchors.py build, or none."""
+    d = os.environ.get("ANCHORS")
+    return json.load(open(os.path.join(d, "a-%s.json" % corpus))) if d else None
+
 
 def evaluate(dumps, only=None, misses=False):
     data = [json.load(open(d)) for d in dumps]
-    idxs = [Index(d["chunks"]) for d in data]
+    idxs = [Index(d["chunks"], anchors=load_anchors(d["corpus"])) for d in data]
     sets = sorted({r["set"] for d in data for r in d["rows"]})
     held = [s for s in sets if s.startswith("heldout")]
     print("| variant | held-out 1-9 | rust-book / hugo-docs | first | by set (%s) | corpora |" % " ".join(held))
@@ -488,12 +564,17 @@ def misses(dumps):
     """Every held-out question docpipe-query's hybrid misses: the right
     file's rank (1-based; - when not in the pool of 50 chunks) in each
     saved pool's files and by the file BM25 (chunk idf), and the
-    question's terms the right file lacks (of how many)."""
-    print("| corpus | question | hybrid | --file-weight 0 | text | vector | file BM25 | terms lacking |")
-    print("|---|---|---|---|---|---|---|---|")
+    question's terms the right file lacks (of how many); with ANCHORS=DIR
+    also, for the anchor and the context field, the right file's rank by
+    that field's BM25 and the question's terms the field holds (those its
+    text lacks marked +)."""
+    fields = ("anchors", "context") if os.environ.get("ANCHORS") else ()
+    print("| corpus | question | hybrid | --file-weight 0 | text | vector | file BM25 | terms lacking |%s"
+          % "".join(" %s BM25 | %s terms |" % (f, f) for f in fields))
+    print("|---|---|---|---|---|---|---|---|%s" % ("---|---|" * len(fields)))
     for d in dumps:
         data = json.load(open(d))
-        idx = Index(data["chunks"])
+        idx = Index(data["chunks"], anchors=load_anchors(data["corpus"]))
         for r in data["rows"]:
             if not r["set"].startswith("heldout"):
                 continue
@@ -506,11 +587,19 @@ def misses(dumps):
             right = [p for p in idx.files if any(e in p for e in r["expect"])]
             has = set().union(*(set(idx.files[p]) for p in right)) if right else set()
             lack = sorted(set(t for t in r["terms"] if t not in has))
-            print("| %s | %s | %s | %s | %s | %s | %s | %s of %d |" % (
+            cols = ""
+            for field in fields:
+                ab = idx.anchor_bm25(r["terms"], field)
+                anc = set().union(*(set(idx.fields[field].get(p, ())) for p in right)) if right else set()
+                held = sorted(set(t for t in r["terms"] if t in anc))
+                cols += " %s | %s |" % (rank(sorted(ab, key=lambda p: -ab[p])),
+                                        " ".join(t + "+" * (t in lack) for t in held)
+                                        or ("none" if anc else "no field"))
+            print("| %s | %s | %s | %s | %s | %s | %s | %s of %d |%s" % (
                 data["corpus"], r["question"], rank(list(file_order(r["hybrid"]))),
                 rank(list(file_order(r.get("hybrid-f0", r["hybrid"])))), rank(list(file_order(r["text"]))),
                 rank(list(file_order(r["vector"]))), rank(sorted(fs, key=lambda p: -fs[p])),
-                " ".join(lack) or "none", len(set(r["terms"]))))
+                " ".join(lack) or "none", len(set(r["terms"])), cols))
 
 
 if __name__ == "__main__":
