@@ -35,7 +35,8 @@
 #       variants (e.g. thesaurus.py's query expansion: see its header)
 #   DOCRANK=DIR bench/search/run.sh    also saves every question's pools and
 #       each corpus's term statistics in DIR for docrank.py (file-level
-#       ranking measured offline: its header)
+#       ranking measured offline: its header), and the chunks' term
+#       positions and vectors for proximity.py (its header; needs numpy)
 #   SETS="corpora heldout" bench/search/run.sh   only these question sets
 #       (default: all nine; the chunking eval always runs)
 # Extra variants: hybrid as before the third pass (no feedback, no
@@ -78,6 +79,8 @@ TMPCHUNKS=$tmp/eval-chunks.ndjson load eval "$shared/eval/chunking/corpora"
 echo "## (a) chunking eval (docpipe-chunk defaults, local embedder)"
 DATABASE_URL=$(url eval) python3 bench/search/eval.py chunking "$tmp/eval-chunks.ndjson" \
 	"$shared/eval/chunking/questions.jsonl" "${variants[@]}"
+[ -n "${DOCRANK:-}" ] && DATABASE_URL=$(url eval) /usr/bin/python3 bench/search/proximity.py dump-chunking \
+	"$DOCRANK/p-chunking" "$tmp/eval-chunks.ndjson" "$shared/eval/chunking/questions.jsonl"
 [ -n "${FUSION:-}" ] && DATABASE_URL=$(url eval) python3 bench/search/fusion.py dump \
 	"$fdir/f-chunking.json" chunking "$tmp/eval-chunks.ndjson" "$shared/eval/chunking/questions.jsonl"
 for c in rust-book:rust-book/src hugo-docs:hugo-docs/content/en; do
@@ -92,6 +95,8 @@ for c in rust-book:rust-book/src hugo-docs:hugo-docs/content/en; do
 	done
 	[ -n "${DOCRANK:-}" ] && DATABASE_URL=$(url "$db") python3 bench/search/docrank.py dump \
 		"$DOCRANK/d-$name.json" "$name" bench/search/questions-*.jsonl
+	[ -n "${DOCRANK:-}" ] && DATABASE_URL=$(url "$db") /usr/bin/python3 bench/search/proximity.py dump \
+		"$DOCRANK/p-$name" "$name" bench/search/questions-*.jsonl
 done
 if [ -n "${FUSION:-}" ]; then
 	echo "## fusion rules offline: chunking eval, tuning questions, held-out questions"
