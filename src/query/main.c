@@ -57,6 +57,9 @@ static void usage(FILE *out)
 		"  --prf-lead R        only when the text ranking's first chunk scores at\n"
 		"                      least R times its second (default %g; 1: always)\n"
 		"  --text-rank R       bm25 (default) or cd (PostgreSQL's ts_rank_cd)\n"
+		"  --proximity W       bm25: add W times the question's terms' proximity in\n"
+		"                      a chunk (BM25TP) to the text ranking's best %d\n"
+		"                      (default %g; 0: off)\n"
 		"  --vector BASE64     search with this vector (float32 LE, base64) instead\n"
 		"                      of embedding QUESTION\n"
 		"  --db-env NAME       read the connection URL from $NAME\n"
@@ -68,13 +71,14 @@ static void usage(FILE *out)
 		"  3  system error: the database or the embedding API failed, output failed\n"
 		"  4  the embedding API refused (quota exhausted, bad credentials)\n",
 		QUERY_K_MAX, QUERY_EF_SEARCH_DEFAULT, QUERY_RRF_K_DEFAULT, QUERY_TEXT_WEIGHT_DEFAULT,
-		QUERY_PER_DOC_DEFAULT, QUERY_FILE_WEIGHT_DEFAULT, QUERY_PRF_DEFAULT, QUERY_PRF_WEIGHT_DEFAULT, QUERY_PRF_LEAD_DEFAULT, dp_cli_help_no_input);
+		QUERY_PER_DOC_DEFAULT, QUERY_FILE_WEIGHT_DEFAULT, QUERY_PRF_DEFAULT, QUERY_PRF_WEIGHT_DEFAULT, QUERY_PRF_LEAD_DEFAULT, QUERY_POOL_MIN, QUERY_PROXIMITY_DEFAULT,
+		dp_cli_help_no_input);
 }
 
 enum {
 	OPT_JSON = 0x2000, OPT_VECTOR, OPT_DB_ENV, OPT_MODE, OPT_PATH, OPT_WHERE, OPT_SINCE,
 	OPT_EF_SEARCH, OPT_RRF_K, OPT_TEXT_WEIGHT, OPT_TEXT_RANK, OPT_FUSION, OPT_PER_DOC, OPT_PRF,
-	OPT_PRF_WEIGHT, OPT_PRF_LEAD, OPT_FILE_WEIGHT, OPT_HELP
+	OPT_PRF_WEIGHT, OPT_PRF_LEAD, OPT_FILE_WEIGHT, OPT_PROXIMITY, OPT_HELP
 };
 
 /* The exit status for a failed dp_embedder_embed (a dp_http_status). */
@@ -217,6 +221,8 @@ static int query_option(int opt, const char *arg, query_opts *o, dp_err *err)
 		return parse_weight("prf-lead", arg, &o->prf_lead, err);
 	case OPT_FILE_WEIGHT:
 		return parse_weight("file-weight", arg, &o->fusion.file_weight, err);
+	case OPT_PROXIMITY:
+		return parse_weight("proximity", arg, &o->proximity, err);
 	case OPT_PATH:
 		return query_filter_add_path(&o->filter, arg, err);
 	case OPT_WHERE:
@@ -245,7 +251,7 @@ static void notice_unused(const query_opts *o, unsigned given)
 		{OPT_FUSION, "--fusion", H},           {OPT_RRF_K, "--rrf-k", H},
 		{OPT_TEXT_WEIGHT, "--text-weight", H}, {OPT_PRF, "--prf", H},
 		{OPT_PRF_WEIGHT, "--prf-weight", H}, {OPT_PRF_LEAD, "--prf-lead", H},
-		{OPT_FILE_WEIGHT, "--file-weight", H},
+		{OPT_FILE_WEIGHT, "--file-weight", H}, {OPT_PROXIMITY, "--proximity", H | T},
 	};
 	static const char *const modes[] = {[QUERY_HYBRID] = "hybrid", [QUERY_VECTOR] = "vector",
 					     [QUERY_TEXT] = "text"};
@@ -261,6 +267,8 @@ static void notice_unused(const query_opts *o, unsigned given)
 			dp_diag("notice: --rrf-k is not used: it applies to --fusion rrf");
 		else if ((uses[i].opt == OPT_PRF_WEIGHT || uses[i].opt == OPT_PRF_LEAD) && o->prf == 0)
 			dp_diag("notice: %s is not used: --prf 0 turns the feedback off", uses[i].name);
+		else if (uses[i].opt == OPT_PROXIMITY && o->text_rank != QUERY_RANK_BM25)
+			dp_diag("notice: --proximity is not used: it applies to --text-rank bm25");
 	}
 }
 
@@ -444,6 +452,7 @@ int main(int argc, char **argv)
 		{"prf-weight", required_argument, NULL, OPT_PRF_WEIGHT},
 		{"prf-lead", required_argument, NULL, OPT_PRF_LEAD},
 		{"file-weight", required_argument, NULL, OPT_FILE_WEIGHT},
+		{"proximity", required_argument, NULL, OPT_PROXIMITY},
 		{"help", no_argument, NULL, OPT_HELP},
 		DP_CLI_LONGOPTS,
 		{NULL, 0, NULL, 0},
@@ -456,7 +465,7 @@ int main(int argc, char **argv)
 				   .per_doc = QUERY_PER_DOC_DEFAULT,
 				   .file_weight = QUERY_FILE_WEIGHT_DEFAULT},
 			.prf = QUERY_PRF_DEFAULT, .prf_weight = QUERY_PRF_WEIGHT_DEFAULT,
-			.prf_lead = QUERY_PRF_LEAD_DEFAULT,
+			.prf_lead = QUERY_PRF_LEAD_DEFAULT, .proximity = QUERY_PROXIMITY_DEFAULT,
 			.text_rank = QUERY_RANK_BM25};
 	int json = 0, opt, rc = -1; /* -1: parsing goes on */
 	unsigned given = 0; /* bit opt - OPT_MODE: the query options given */

@@ -151,10 +151,16 @@ jv query_run(PGconn *db, const query_corpus *c, const query_opts *o, const char 
 
 	if (filtered && query_filter_ids(db, &o->filter, &ids, err) < 0)
 		goto done;
+	/* Proximity re-orders the BM25 ranking's first QUERY_POOL_MIN hits at
+	 * least, whatever k: the order it was measured with. */
+	int near = o->proximity > 0 && o->text_rank == QUERY_RANK_BM25;
+	size_t text_pool = near && pool < QUERY_POOL_MIN ? QUERY_POOL_MIN : pool;
 	if (terms != NULL &&
-	    query_text_search(db, terms, o->text_terms, o->text_rank,
-			      rerank && pool < QUERY_RERANK_POOL ? QUERY_RERANK_POOL : pool,
-			      filtered ? &ids : NULL, &t, &nt, &stats, err) < 0)
+	    (query_text_search(db, terms, o->text_terms, o->text_rank,
+			       rerank && text_pool < QUERY_RERANK_POOL ? QUERY_RERANK_POOL : text_pool,
+			       filtered ? &ids : NULL, &t, &nt, &stats, err) < 0 ||
+	     (near && stats.lexemes != NULL &&
+	      query_text_proximity(db, &stats, t, nt < text_pool ? nt : text_pool, o->proximity, err) < 0)))
 		goto done;
 	if (q != NULL && o->prf > 0 && query_prf_applies(t, nt, o->prf_lead)) {
 		int fb;

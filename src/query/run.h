@@ -11,6 +11,7 @@
 #include "err.h"
 #include "filter.h"
 #include "fuse.h"
+#include "proximity.h"
 #include "result.h"
 #include "search.h"
 #include "textrank.h"
@@ -46,6 +47,7 @@ typedef struct query_opts {
 	double prf_weight;   /* their mean's weight against q's 1 */
 	double prf_lead;     /* only when the text side's first hit scores this many times its
 				second (query_prf_applies; <= 1: always) */
+	double proximity;    /* BM25's term proximity weight (proximity.h; 0: off) */
 	int text_terms;      /* set by query_sides: the question's search terms, 0: no text side */
 	char *terms;         /* set by query_sides: those terms as a text[] literal, or NULL;
 				owned: the caller frees it (free) after query_run */

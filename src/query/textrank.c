@@ -7,6 +7,7 @@
 #include "buf.h"
 #include "db.h"
 #include "lexer.h"
+#include "proximity.h"
 
 /* BM25 (k1 1.2, b 0.75) with idf = ln(1 + (N - df + 0.5) / (df + 0.5)).
  * - tf: PostgreSQL's ts_rank of the chunk for that one term, scaled so one
@@ -371,4 +372,116 @@ int query_doc_scores(PGconn *db, const char *terms, query_term_stats *stats, con
 	}
 	PQclear(res);
 	return 0;
+}
+
+/* The question terms' occurrences in each of the hits ($1 document ids,
+ * $2 seqs, in the hits' order) with each chunk's text bytes: one row per
+ * hit and term it holds, the hits in order (h.i from 1), each term with
+ * its index among the question's (t.j from 1) and idf ($3 lexemes, $4
+ * idfs: query_term_stats).  Only the question's entries are unnested, as
+ * in doc_sql. */
+static const char occ_sql[] =
+	"SELECT h.i, octet_length(c.content), t.j, t.lexeme, t.idf, u.positions::text, u.weights::text"
+	" FROM unnest($1::bigint[], $2::bigint[]) WITH ORDINALITY h(doc, seq, i)"
+	" JOIN docpipe.chunks c ON c.document_id = h.doc AND c.seq = h.seq" TSV_ONCE
+	" CROSS JOIN LATERAL unnest(ts_delete(d.tsv, tsvector_to_array(ts_delete(d.tsv, $3::text[])))) u"
+	" JOIN unnest($3::text[], $4::float8[]) WITH ORDINALITY t(lexeme, idf, j) ON t.lexeme = u.lexeme"
+	" ORDER BY h.i, t.j";
+
+/* Occurrences of the question's terms in one chunk, at most: a tsvector
+ * keeps 256 positions a lexeme, the question at most QUERY_TERMS_CAP
+ * terms. */
+#define OCC_MAX (256 * QUERY_TERMS_CAP)
+
+/* Appends the occurrences of one term (positions "{3,15}", weights
+ * "{A,D}": PostgreSQL's array output) to occ.  Returns the new count, or
+ * -1 when they do not fit in max or do not parse. */
+static long add_occurrences(query_occ *occ, size_t n, size_t max, const char *pos, const char *w,
+			    int term, const char *lexeme, double idf)
+{
+	if (*pos++ != '{' || *w++ != '{')
+		return -1;
+	while (*pos != '}') {
+		char *end;
+		long p = strtol(pos, &end, 10);
+		if (end == pos || n >= max || (*w < 'A' || *w > 'D'))
+			return -1;
+		occ[n++] = (query_occ){.pos = (int)p, .weight = *w, .term = term, .lexeme = lexeme,
+				       .idf = idf};
+		pos = *end == ',' ? end + 1 : end;
+		w += w[1] == ',' ? 2 : 1;
+	}
+	return (long)n;
+}
+
+static int hit_order(const void *a, const void *b)
+{
+	const query_hit *x = a, *y = b;
+
+	if (x->score != y->score)
+		return x->score > y->score ? -1 : 1;
+	if (x->doc_id != y->doc_id)
+		return x->doc_id < y->doc_id ? -1 : 1;
+	return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+int query_text_proximity(PGconn *db, const query_term_stats *stats, query_hit *hits, size_t n,
+			 double weight, dp_err *err)
+{
+	if (n == 0 || weight <= 0)
+		return 0;
+	int64_t *ids = malloc(2 * n * sizeof *ids);
+	char *docl = NULL, *seql = NULL;
+	query_occ *occ = malloc(OCC_MAX * sizeof *occ);
+	double *acc = malloc(QUERY_TERMS_CAP * sizeof *acc);
+	PGresult *res = NULL;
+	int rc = -1;
+
+	if (ids != NULL) {
+		for (size_t i = 0; i < n; i++) {
+			ids[i] = hits[i].doc_id;
+			ids[n + i] = hits[i].seq;
+		}
+		docl = query_int_array(ids, n);
+		seql = query_int_array(ids + n, n);
+	}
+	if (docl == NULL || seql == NULL || occ == NULL || acc == NULL) {
+		dp_err_set(err, "out of memory");
+		goto done;
+	}
+	const char *params[] = {docl, seql, stats->lexemes, stats->idfs};
+	if ((res = dp_db_query_set(db, occ_sql, 4, params, err)) == NULL)
+		goto done;
+	double avgdl = strtod(stats->avgdl, NULL);
+	int rows = PQntuples(res);
+	for (int r = 0; r < rows;) {
+		long i = strtol(PQgetvalue(res, r, 0), NULL, 10) - 1;
+		double len = strtod(PQgetvalue(res, r, 1), NULL);
+		long m = 0;
+		for (; r < rows && strtol(PQgetvalue(res, r, 0), NULL, 10) - 1 == i; r++) {
+			long term = strtol(PQgetvalue(res, r, 2), NULL, 10) - 1;
+			if (m >= 0 && term >= 0 && term < QUERY_TERMS_CAP)
+				m = add_occurrences(occ, (size_t)m, OCC_MAX, PQgetvalue(res, r, 5),
+						    PQgetvalue(res, r, 6), (int)term, PQgetvalue(res, r, 3),
+						    strtod(PQgetvalue(res, r, 4), NULL));
+			else
+				m = -1;
+		}
+		if (i < 0 || (size_t)i >= n || m < 0) {
+			dp_err_set(err, "the terms' positions came back unreadable (hit %ld)", i + 1);
+			goto done;
+		}
+		double k = 1.2 * (0.25 + 0.75 * len / (avgdl > 0 ? avgdl : 1));
+		hits[i].score += weight * query_proximity_score(occ, (size_t)m, acc, QUERY_TERMS_CAP, k);
+	}
+	qsort(hits, n, sizeof *hits, hit_order);
+	rc = 0;
+done:
+	PQclear(res);
+	free(ids);
+	free(docl);
+	free(seql);
+	free(occ);
+	free(acc);
+	return rc;
 }

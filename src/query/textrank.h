@@ -79,6 +79,15 @@ void query_term_stats_free(query_term_stats *s);
 int query_text_search(PGconn *db, const char *terms, int nterms, enum query_text_rank rank, size_t n, const query_ids *ids, query_hit **out,
 		      size_t *nout, query_term_stats *stats, dp_err *err);
 
+/* Re-scores hits[0..n) (the text side's, BM25) with their term proximity
+ * (proximity.h) times weight, from the question terms' positions in
+ * their stored tsvectors and the term statistics in *stats (from
+ * query_text_search), then orders them again (best first; equal scores
+ * by document id and seq, as the text side).  weight <= 0 changes
+ * nothing.  Returns 0, or -1 with err (the hits then unordered). */
+int query_text_proximity(PGconn *db, const query_term_stats *stats, query_hit *hits, size_t n,
+			 double weight, dp_err *err);
+
 /* The document-level BM25 of each of the n documents docs for the
  * question's terms (query_text_terms' literal, at least one): a
  * document's chunks taken as one text (fuse.h's file ranking), with the
