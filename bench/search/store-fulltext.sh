@@ -49,9 +49,11 @@
 # variants) is also recorded into DIR/VARIANT-ROUND/ for
 # bench/search/storewall.py (where the wall goes, per thread, off-CPU):
 # perf sched record -a, the store's backends' pg_stat_activity every
-# 10 ms, their statements (log_min_duration_statement 0), the load's
-# start and end; lock waits over 10 ms go to the server's log.  The
-# recording costs CPU: compare loads recorded alike.
+# 10 ms, the load's start and end; lock waits over 10 ms go to the
+# server's log.  SCHED_LOG=1: every statement's duration too
+# (log_min_duration_statement 0; ~0.3 more server CPU-s per 20k chunks
+# with or without the index).  The recording costs CPU: compare loads
+# recorded alike.
 set -eu
 cd "$(dirname "$0")/../.."
 old=$1 new=$2 records=$3 rounds=${4:-2}
@@ -138,7 +140,7 @@ server_cpu() {
 # load (the header's SCHED).
 sched_start() {
 	mkdir -p "$2"
-	psql -X -q -d "$1" -c "ALTER DATABASE $1 SET log_min_duration_statement = 0"
+	if [ "${SCHED_LOG:-}" = 1 ]; then psql -X -q -d "$1" -c "ALTER DATABASE $1 SET log_min_duration_statement = 0"; fi
 	log_at=$(wc -c <"$tmp/pg/log")
 	printf '%s\n' "SELECT extract(epoch FROM clock_timestamp()), pid, application_name, state,
 		coalesce(wait_event_type, '-'), coalesce(wait_event, '-'), left(regexp_replace(query, '\s+', ' ', 'g'), 40)
@@ -155,7 +157,7 @@ sched_stop() {
 	kill -INT "$recorder" || true; wait "$recorder" || true
 	kill "$sampler" || true; wait "$sampler" 2>/dev/null || true
 	echo "start $2 end $3" >>"$1/info"
-	tail -c +$((log_at + 1)) "$tmp/pg/log" >"$1/pg.log"
+	if [ "${SCHED_LOG:-}" = 1 ]; then tail -c +$((log_at + 1)) "$tmp/pg/log" >"$1/pg.log"; fi
 }
 # store BIN INPUT OUT: one store, its user+system CPU seconds into OUT.
 store() { /usr/bin/time -f "%U %S" -o "$3" "$1/docpipe-store" -q <"$2" >/dev/null; }

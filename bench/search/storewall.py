@@ -2,8 +2,8 @@
 """Where one docpipe-store load's wall goes, per thread and off-CPU: reads
 what bench/search/store-fulltext.sh records with SCHED=DIR for each timed
 load of one store (DIR/VARIANT-ROUND/: perf sched record -a, the store's
-backends' pg_stat_activity every 10 ms, their statements' log, the load's
-start and end) and prints, per load:
+backends' pg_stat_activity every 10 ms, the load's start and end; with
+SCHED_LOG=1 their statements' log) and prints, per load:
 
 - each entity's time (ms): on a core, runnable (woken, or preempted, and
   waiting for a core), asleep, and who woke it from its sleeps: the
@@ -14,7 +14,8 @@ start and end) and prints, per load:
   writer): the wall's share with either on a core, with either waiting for
   a core (and which threads held the two cores meanwhile), with both
   asleep (neither can go on: a wait);
-- the load's start (to the first statement) and end (last COPY to exit);
+- with the statements' log: the load's start (to the first statement) and
+  end (last COPY to exit), the merges;
 - the backends' wait events in the samples.
 
   storewall.py DIR/VARIANT-ROUND...
@@ -24,6 +25,7 @@ before a switch-in that followed a preemption (state R) is runnable time,
 not sleep (perf's "wait time" column counts both).
 """
 import collections
+import os
 import re
 import subprocess
 import sys
@@ -161,6 +163,8 @@ def analyse(d):
 
 def statements(d, start, end):
     """The load's start and end, from the writer's statements' log times."""
+    if not os.path.exists(d + "/pg.log"):
+        return
     first = last_copy = None
     merges = []
     for line in open(d + "/pg.log"):

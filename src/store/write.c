@@ -898,9 +898,10 @@ static int write_body(store *s, store_item **items, size_t n, store_item **order
 			continue;
 		/* A row the upsert inserted has a new id (bigserial) that no
 		 * chunk references (the foreign key): nothing to delete.  A bulk
-		 * load's DELETE found nothing, yet read the whole table: its
-		 * statistics, stale while the table grows, made the planner scan
-		 * it (17% of a 100k load's wall, docs/PERFORMANCE.md). */
+		 * load's DELETE found nothing, yet the planner, its statistics
+		 * stale while the table grew, scanned the whole table for it in
+		 * every batch: quadratic in the load's size (1.2 server CPU-s
+		 * of a 100k load; docs/PERFORMANCE.md, session 59). */
 		if (!order[i]->created)
 			ids[nold++] = order[i]->id;
 		order[nd++] = order[i];
