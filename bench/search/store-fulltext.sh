@@ -45,6 +45,15 @@
 # SERVER_BIN (environment): a build whose store has the generated column;
 # default: one made from SERVER_REV (default 035b438, the last commit
 # before docpipe's lexer) in the temporary directory.
+# SCHED=DIR (environment): each timed load of one store (not the *2
+# variants) is also recorded into DIR/VARIANT-ROUND/ for
+# bench/search/storewall.py (where the wall goes, per thread, off-CPU):
+# perf sched record -a, the store's backends' pg_stat_activity every
+# 10 ms, the load's start and end; lock waits over 10 ms go to the
+# server's log.  SCHED_LOG=1: every statement's duration too
+# (log_min_duration_statement 0; ~0.3 more server CPU-s per 20k chunks
+# with or without the index).  The recording costs CPU: compare loads
+# recorded alike.
 set -eu
 cd "$(dirname "$0")/../.."
 old=$1 new=$2 records=$3 rounds=${4:-2}
@@ -52,6 +61,7 @@ shift $(($# < 4 ? $# : 4))
 variants=${*:-before none index server before2 none2 index2 server2}
 tmp=$(mktemp -d /tmp/docpipe-bench-storeft.XXXXXX)
 chmod 755 "$tmp"
+[ -n "${SCHED:-}" ] && export PG_OPTS="${PG_OPTS:-} -c log_line_prefix='%m [%p] %a ' -c log_lock_waits=on -c deadlock_timeout=10ms"
 eval "$(tests/lib/pg.sh start "$tmp/pg")"
 export PGHOST PGPORT PGUSER
 trap 'tests/lib/pg.sh stop "$tmp/pg"; rm -rf "$tmp"' EXIT
@@ -126,6 +136,29 @@ server_cpu() {
 	awk -v t="$(getconf CLK_TCK)" '{ print ($14 + $15 + $16 + $17) / t }' \
 		"/proc/$(head -1 "$tmp/pg/data/postmaster.pid")/stat"
 }
+# sched_start DB DIR / sched_stop DIR START END: SCHED's recording of one
+# load (the header's SCHED).
+sched_start() {
+	mkdir -p "$2"
+	if [ "${SCHED_LOG:-}" = 1 ]; then psql -X -q -d "$1" -c "ALTER DATABASE $1 SET log_min_duration_statement = 0"; fi
+	log_at=$(wc -c <"$tmp/pg/log")
+	printf '%s\n' "SELECT extract(epoch FROM clock_timestamp()), pid, application_name, state,
+		coalesce(wait_event_type, '-'), coalesce(wait_event, '-'), left(regexp_replace(query, '\s+', ' ', 'g'), 40)
+		FROM pg_stat_activity WHERE datname = '$1' AND backend_type = 'client backend'
+		AND pid <> pg_backend_pid()" '\watch 0.01' | psql -X -q -A -t -F'|' -d "$1" >"$2/samples.txt" 2>/dev/null &
+	sampler=$!
+	perf sched record -k CLOCK_MONOTONIC -a -o "$2/sched.data" >/dev/null 2>"$2/perf.err" &
+	recorder=$!
+	sleep 0.5
+	python3 -c 'import time; print("offset", time.time() - time.clock_gettime(time.CLOCK_MONOTONIC))' >"$2/info"
+}
+sched_stop() {
+	sleep 0.2
+	kill -INT "$recorder" || true; wait "$recorder" || true
+	kill "$sampler" || true; wait "$sampler" 2>/dev/null || true
+	echo "start $2 end $3" >>"$1/info"
+	if [ "${SCHED_LOG:-}" = 1 ]; then tail -c +$((log_at + 1)) "$tmp/pg/log" >"$1/pg.log"; fi
+}
 # store BIN INPUT OUT: one store, its user+system CPU seconds into OUT.
 store() { /usr/bin/time -f "%U %S" -o "$3" "$1/docpipe-store" -q <"$2" >/dev/null; }
 echo "# $(date -u +%FT%TZ) nproc $(nproc) load $(cut -d' ' -f1-3 /proc/loadavg)${BASE:+; into a copy of $BASE}"
@@ -161,6 +194,8 @@ for i in $(seq "$rounds"); do
 		psql -X -q -d "$db" -c CHECKPOINT
 		rows0=$(psql -X -A -t -d "$db" -c "SELECT count(*) FROM docpipe.chunks")
 		rm -f "$tmp/t1" "$tmp/t2"
+		sched=
+		case $v in *2) ;; *) [ -n "${SCHED:-}" ] && sched=$SCHED/$v-$i && sched_start "$db" "$sched" ;; esac
 		c0=$(server_cpu)
 		start=$(date +%s.%N)
 		case $v in
@@ -175,6 +210,7 @@ for i in $(seq "$rounds"); do
 			-c "$ginkey" ;;
 		esac
 		end=$(date +%s.%N)
+		[ -n "$sched" ] && sched_stop "$sched" "$start" "$end"
 		sleep 0.5 # the backends' exit reaches the postmaster
 		c1=$(server_cpu)
 		c=$(($(psql -X -A -t -d "$db" -c "SELECT count(*) FROM docpipe.chunks") - rows0))

@@ -892,17 +892,25 @@ static int write_body(store *s, store_item **items, size_t n, store_item **order
 	crash_test(order, nw);
 	if (nw > 0 && write_row_changes(s, order, nw, err) < 0)
 		return -1;
+	size_t nold = 0;
 	for (size_t i = 0; i < nw; i++) {
 		if (order[i]->kind != STORE_ITEM_DOCUMENT || order[i]->status != NULL)
 			continue;
-		ids[nd] = order[i]->id;
+		/* A row the upsert inserted has a new id (bigserial) that no
+		 * chunk references (the foreign key): nothing to delete.  A bulk
+		 * load's DELETE found nothing, yet the planner, its statistics
+		 * stale while the table grew, scanned the whole table for it in
+		 * every batch: quadratic in the load's size (1.2 server CPU-s
+		 * of a 100k load; docs/PERFORMANCE.md, session 59). */
+		if (!order[i]->created)
+			ids[nold++] = order[i]->id;
 		order[nd++] = order[i];
 	}
 	/* Before any chunk is touched: the full-text lock's order after the
 	 * schema lock a claim above took (fulltext.h). */
 	if (nd > 0 && store_fulltext_check(s, err) < 0)
 		return -1;
-	if (delete_old_chunks(s, ids, nd, err) < 0)
+	if (delete_old_chunks(s, ids, nold, err) < 0)
 		return -1;
 	size_t nchunks = 0;
 	for (size_t i = 0; i < nd; i++)
