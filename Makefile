@@ -15,6 +15,10 @@ CFLAGS_release := -O2 -g -D_FORTIFY_SOURCE=2
 CFLAGS_asan    := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
                   -fno-sanitize-recover=all
 LDFLAGS_asan   := -fsanitize=address,undefined
+# ThreadSanitizer (`make V=tsan all`, not part of `make check`): data races
+# between a stage's threads; `tests/run tsan -- NAME...` runs tests on it.
+CFLAGS_tsan    := -O1 -g -fno-omit-frame-pointer -fsanitize=thread
+LDFLAGS_tsan   := -fsanitize=thread
 PKGS      := libzmq libcurl libpq md4c libxxhash libcrypto libxml-2.0 libzip libmagic \
              libmicrohttpd
 # Compiled against, never linked: docpipe-chunk opens poppler-glib on its
@@ -63,6 +67,7 @@ STAGE_A    = $(B)/$(1)/lib$(1).a
 STAGE_LIBS := $(foreach s,$(STAGES),$(call STAGE_A,$(s)))
 BINDIR_release := bin
 BINDIR_asan    := $(B)/bin
+BINDIR_tsan    := $(B)/bin
 BINDIR    := $(BINDIR_$(V))
 BINS      := $(STAGES:%=$(BINDIR)/docpipe-%)
 TEST_SRC  := $(wildcard tests/unit/test_*.c)
