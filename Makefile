@@ -38,7 +38,7 @@ LDFLAGS   := -pthread -Wl,--as-needed $(LDFLAGS_$(V))
 # what is missing and how to get it, not fail deep inside a compile.  Goals
 # that install or only clean skip the check (check/demo/bench run deps first,
 # then build in a sub-make, which checks).
-NO_BUILD_GOALS := deps check demo demo-stop bench clean faults eval
+NO_BUILD_GOALS := deps check tsan-check demo demo-stop bench clean faults eval
 ifneq ($(filter-out $(NO_BUILD_GOALS),$(or $(MAKECMDGOALS),all)),)
 MISSING_DEPS := $(shell for p in $(PKGS) $(DLOPEN_PKGS); do pkg-config --exists $$p 2>/dev/null || echo $$p; done; \
 	echo '\#include <jv.h>' | $(CC) -E -x c - >/dev/null 2>&1 || echo jq; \
@@ -74,7 +74,7 @@ TEST_SRC  := $(wildcard tests/unit/test_*.c)
 TESTS     := $(TEST_SRC:tests/unit/%.c=$(B)/tests/%)
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all deps check demo demo-stop clean unit-tests bench eval fuzz faults poppler-soname
+.PHONY: all deps check tsan-check demo demo-stop clean unit-tests bench eval fuzz faults poppler-soname
 all: $(BINS) $(TESTS)
 
 deps:
@@ -119,6 +119,14 @@ check: deps
 	$(MAKE) -j$(JOBS) V=release all
 	$(MAKE) -j$(JOBS) V=asan all
 	tests/run
+
+# make tsan-check: the unit tests under ThreadSanitizer (V=tsan), the
+# races between a stage's threads (docs/RELIABILITY.md, "ThreadSanitizer
+# over docpipe"); `tests/run tsan -- NAME...` runs integration tests so.
+# Not part of check: its own target, for check to call when wanted.
+tsan-check: deps
+	$(MAKE) -j$(JOBS) V=tsan all
+	tests/run tsan -- test_
 
 demo: deps
 	$(MAKE) -j$(JOBS) V=release all

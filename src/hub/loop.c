@@ -11,7 +11,6 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stddef.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -177,11 +176,9 @@ struct hub {
 	double stalls_checked; /* watch_stalls' last look */
 };
 
-/* Set by the SIGUSR1 handler on whichever thread it hit (the stdin reader's
- * too), read by the loop: a lock-free atomic (stop.c's stop_flag says why). */
-static atomic_int stopping_noted;
+static volatile sig_atomic_t stopping_noted;
 
-void hub_note_stopping(void) { atomic_store(&stopping_noted, 1); }
+void hub_note_stopping(void) { stopping_noted = 1; }
 
 /* Binds edge i also as a socket file in --local's DIR; its endpoint goes
  * to buf.  0, or -1 with err. */
@@ -971,7 +968,7 @@ static void check_timeouts(struct hub *h)
 	 * here, after this turn's stats: the flag can come after the loop's
 	 * top (the hub not scheduled meanwhile), and with it goodbyes that
 	 * this turn has read (1 run of graph_sigterm in 8 said "re-sending"). */
-	h->stopping = atomic_load(&stopping_noted);
+	h->stopping = stopping_noted;
 	if (h->stopping) {
 		h->resend_died = h->resend_exited = 0;
 		h->n_evicting = 0;
@@ -1487,7 +1484,7 @@ static void sweep_end(struct hub *h)
 		t->sweep = "done";
 		return;
 	}
-	if (atomic_load(&stopping_noted) || dp_stop_requested()) {
+	if (stopping_noted || dp_stop_requested()) {
 		t->sweep = "stopped";
 		snprintf(t->sweep_why, sizeof t->sweep_why,
 			 "the run was stopped during the sweep, after %ld deletion(s): the next run sweeps the rest",
@@ -1533,7 +1530,7 @@ static void loop(struct hub *h)
 		/* Stopping, the replicas are asked to end: no document goes
 		 * (again) to chunk, no new one enters (the input is read and
 		 * dropped: drop_input). */
-		h->stopping = atomic_load(&stopping_noted);
+		h->stopping = stopping_noted;
 		if (!h->stopping)
 			send_unsent(h);
 		items[n++] = (zmq_pollitem_t){.socket = h->ep[2 * HUB_STAGES - 1], .events = ZMQ_POLLIN};
