@@ -15,39 +15,6 @@ static chunk_poppler table;
 static int loaded;
 static dp_err failure;
 
-static void warm_up(void);
-
-/* RTLD_LAZY, as the libraries were bound when chunk was linked against
- * them: RTLD_NOW binds every function of poppler's ~40 libraries at once,
- * ~5 ms more on a process's first PDF (measured, docs/PERFORMANCE.md), and
- * the functions chunk calls are looked up here anyway.  RTLD_LOCAL:
- * poppler's and glib's symbols stay out of the process's global
- * scope.  The handle is never closed, not even when a function is missing:
- * libglib and libgobject cannot be unloaded (they are linked -z nodelete).
- * dlerror() is per thread: read in this thread right after the call that
- * failed. */
-static void load(void)
-{
-	void *h = dlopen(CHUNK_POPPLER_SONAME, RTLD_LAZY | RTLD_LOCAL);
-	if (h == NULL) {
-		dp_err_set(&failure, "PDF not read: %s (poppler-glib, PDF support) cannot be loaded: %s",
-			   CHUNK_POPPLER_SONAME, dlerror());
-		return;
-	}
-	dlerror();
-#define CHUNK_POPPLER_SYM(sym)                                                          \
-	if ((table.dl_##sym = (__typeof__(table.dl_##sym))dlsym(h, #sym)) == NULL) {    \
-		const char *why = dlerror();                                            \
-		dp_err_set(&failure, "PDF not read: %s (poppler-glib, PDF support) lacks %s: %s", \
-			   CHUNK_POPPLER_SONAME, #sym, why != NULL ? why : "no address");   \
-		return;                                                                 \
-	}
-	CHUNK_POPPLER_FNS(CHUNK_POPPLER_SYM)
-#undef CHUNK_POPPLER_SYM
-	loaded = 1;
-	warm_up();
-}
-
 /* The smallest PDF poppler reads without a complaint: one empty page
  * (its xref offsets exact: a repaired xref is a warning on stderr). */
 static const char one_page_pdf[] =
@@ -83,6 +50,37 @@ static void warm_up(void)
 		table.dl_g_object_unref(doc);
 	table.dl_g_clear_error(&error);
 	table.dl_g_bytes_unref(bytes);
+}
+
+/* RTLD_LAZY, as the libraries were bound when chunk was linked against
+ * them: RTLD_NOW binds every function of poppler's ~40 libraries at once,
+ * ~5 ms more on a process's first PDF (measured, docs/PERFORMANCE.md), and
+ * the functions chunk calls are looked up here anyway.  RTLD_LOCAL:
+ * poppler's and glib's symbols stay out of the process's global
+ * scope.  The handle is never closed, not even when a function is missing:
+ * libglib and libgobject cannot be unloaded (they are linked -z nodelete).
+ * dlerror() is per thread: read in this thread right after the call that
+ * failed. */
+static void load(void)
+{
+	void *h = dlopen(CHUNK_POPPLER_SONAME, RTLD_LAZY | RTLD_LOCAL);
+	if (h == NULL) {
+		dp_err_set(&failure, "PDF not read: %s (poppler-glib, PDF support) cannot be loaded: %s",
+			   CHUNK_POPPLER_SONAME, dlerror());
+		return;
+	}
+	dlerror();
+#define CHUNK_POPPLER_SYM(sym)                                                          \
+	if ((table.dl_##sym = (__typeof__(table.dl_##sym))dlsym(h, #sym)) == NULL) {    \
+		const char *why = dlerror();                                            \
+		dp_err_set(&failure, "PDF not read: %s (poppler-glib, PDF support) lacks %s: %s", \
+			   CHUNK_POPPLER_SONAME, #sym, why != NULL ? why : "no address");   \
+		return;                                                                 \
+	}
+	CHUNK_POPPLER_FNS(CHUNK_POPPLER_SYM)
+#undef CHUNK_POPPLER_SYM
+	loaded = 1;
+	warm_up();
 }
 
 const chunk_poppler *chunk_poppler_get(dp_err *err)
