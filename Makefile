@@ -15,6 +15,10 @@ CFLAGS_release := -O2 -g -D_FORTIFY_SOURCE=2
 CFLAGS_asan    := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
                   -fno-sanitize-recover=all
 LDFLAGS_asan   := -fsanitize=address,undefined
+# ThreadSanitizer (`make V=tsan all`, not part of `make check`): data races
+# between a stage's threads; `tests/run tsan -- NAME...` runs tests on it.
+CFLAGS_tsan    := -O1 -g -fno-omit-frame-pointer -fsanitize=thread
+LDFLAGS_tsan   := -fsanitize=thread
 PKGS      := libzmq libcurl libpq md4c libxxhash libcrypto libxml-2.0 libzip libmagic \
              libmicrohttpd
 # Compiled against, never linked: docpipe-chunk opens poppler-glib on its
@@ -34,7 +38,7 @@ LDFLAGS   := -pthread -Wl,--as-needed $(LDFLAGS_$(V))
 # what is missing and how to get it, not fail deep inside a compile.  Goals
 # that install or only clean skip the check (check/demo/bench run deps first,
 # then build in a sub-make, which checks).
-NO_BUILD_GOALS := deps check demo demo-stop bench clean faults eval
+NO_BUILD_GOALS := deps check tsan-check demo demo-stop bench clean faults eval
 ifneq ($(filter-out $(NO_BUILD_GOALS),$(or $(MAKECMDGOALS),all)),)
 MISSING_DEPS := $(shell for p in $(PKGS) $(DLOPEN_PKGS); do pkg-config --exists $$p 2>/dev/null || echo $$p; done; \
 	echo '\#include <jv.h>' | $(CC) -E -x c - >/dev/null 2>&1 || echo jq; \
@@ -63,13 +67,14 @@ STAGE_A    = $(B)/$(1)/lib$(1).a
 STAGE_LIBS := $(foreach s,$(STAGES),$(call STAGE_A,$(s)))
 BINDIR_release := bin
 BINDIR_asan    := $(B)/bin
+BINDIR_tsan    := $(B)/bin
 BINDIR    := $(BINDIR_$(V))
 BINS      := $(STAGES:%=$(BINDIR)/docpipe-%)
 TEST_SRC  := $(wildcard tests/unit/test_*.c)
 TESTS     := $(TEST_SRC:tests/unit/%.c=$(B)/tests/%)
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all deps check demo demo-stop clean unit-tests bench eval fuzz faults poppler-soname
+.PHONY: all deps check tsan-check demo demo-stop clean unit-tests bench eval fuzz faults poppler-soname
 all: $(BINS) $(TESTS)
 
 deps:
@@ -114,6 +119,14 @@ check: deps
 	$(MAKE) -j$(JOBS) V=release all
 	$(MAKE) -j$(JOBS) V=asan all
 	tests/run
+
+# make tsan-check: the unit tests under ThreadSanitizer (V=tsan), the
+# races between a stage's threads (docs/RELIABILITY.md, "ThreadSanitizer
+# over docpipe"); `tests/run tsan -- NAME...` runs integration tests so.
+# Not part of check: its own target, for check to call when wanted.
+tsan-check: deps
+	$(MAKE) -j$(JOBS) V=tsan all
+	tests/run tsan -- test_
 
 demo: deps
 	$(MAKE) -j$(JOBS) V=release all

@@ -15,6 +15,43 @@ static chunk_poppler table;
 static int loaded;
 static dp_err failure;
 
+/* The smallest PDF poppler reads without a complaint: one empty page
+ * (its xref offsets exact: a repaired xref is a warning on stderr). */
+static const char one_page_pdf[] =
+	"%PDF-1.4\n"
+	"1 0 obj\n<</Type/Catalog/Pages 2 0 R>>\nendobj\n"
+	"2 0 obj\n<</Type/Pages/Kids[3 0 R]/Count 1>>\nendobj\n"
+	"3 0 obj\n<</Type/Page/Parent 2 0 R/MediaBox[0 0 1 1]>>\nendobj\n"
+	"xref\n0 4\n0000000000 65535 f \n0000000009 00000 n \n0000000054 00000 n \n"
+	"0000000105 00000 n \ntrailer\n<</Size 4/Root 1 0 R>>\nstartxref\n166\n%%EOF\n";
+
+/* Reads one_page_pdf's text once, before any thread converts a PDF.
+ * poppler makes some of its state on first use without a lock:
+ * GfxState's constructor sets its static sRGB colour profile when it
+ * finds none (a std::shared_ptr: `if (!sRGBProfile) sRGBProfile = ...`),
+ * and chunk's --threads N reading PDFs side by side made it at once on
+ * two threads, one freeing the profile the other had just stored
+ * (ThreadSanitizer, chunk_pdf_load; docs/RELIABILITY.md, "ThreadSanitizer
+ * over docpipe").  Made here, under load's once, every later GfxState
+ * finds it.  A warm-up that fails changes nothing: the first PDF then
+ * makes that state, as before. */
+static void warm_up(void)
+{
+	GBytes *bytes = table.dl_g_bytes_new_static(one_page_pdf, sizeof one_page_pdf - 1);
+	GError *error = NULL;
+	PopplerDocument *doc = table.dl_poppler_document_new_from_bytes(bytes, NULL, &error);
+	PopplerPage *page = doc != NULL ? table.dl_poppler_document_get_page(doc, 0) : NULL;
+
+	if (page != NULL) {
+		table.dl_g_free(table.dl_poppler_page_get_text(page));
+		table.dl_g_object_unref(page);
+	}
+	if (doc != NULL)
+		table.dl_g_object_unref(doc);
+	table.dl_g_clear_error(&error);
+	table.dl_g_bytes_unref(bytes);
+}
+
 /* RTLD_LAZY, as the libraries were bound when chunk was linked against
  * them: RTLD_NOW binds every function of poppler's ~40 libraries at once,
  * ~5 ms more on a process's first PDF (measured, docs/PERFORMANCE.md), and
@@ -43,6 +80,7 @@ static void load(void)
 	CHUNK_POPPLER_FNS(CHUNK_POPPLER_SYM)
 #undef CHUNK_POPPLER_SYM
 	loaded = 1;
+	warm_up();
 }
 
 const chunk_poppler *chunk_poppler_get(dp_err *err)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "record.h"
+#include "zmqsock.h"
 
 /* Where the merged text goes: counted only while p is NULL (the first
  * pass, which sizes the buffer), written at p + len otherwise. */
@@ -167,12 +168,6 @@ int hub_join_merge(dp_jspan base, dp_jspan other, int owned, size_t max, char **
 	return 0;
 }
 
-static void free_text(void *data, void *hint)
-{
-	(void)hint;
-	free(data);
-}
-
 /* *out: the error record of the document whose head is head (consumed),
  * for reason.  1, or -1 with err when memory runs out. */
 static int error_out(jv head, const char *reason, zmq_msg_t *out, dp_err *err)
@@ -240,7 +235,7 @@ int hub_join_take(hub_join *j, int from, jv head, zmq_msg_t *msg, size_t max, zm
 	zmq_msg_close(msg);
 	hub_join_clear(j);
 	j->done = 1;
-	if (rc == 0 && zmq_msg_init_data(out, text, len, free_text, NULL) != 0) {
+	if (rc == 0 && dp_zmq_msg_own(out, text, len) != 0) {
 		free(text);
 		dp_err_set(err, "out of memory for a joined record of %zu bytes", len);
 		rc = HUB_JOIN_NOMEM;

@@ -9,7 +9,13 @@
 #include <stdatomic.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t stop_flag;
+/* A lock-free atomic, not a volatile sig_atomic_t: the handler sets it on
+ * whichever thread the signal hit and every thread reads it, and
+ * sig_atomic_t only orders a handler with the thread it interrupted (C11
+ * 7.14.1.1, 5.1.2.4: between threads it is a data race).  A lock-free
+ * atomic is both signal-safe and thread-safe. */
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "the stop flag must be lock-free to be set in a signal handler");
+static atomic_int stop_flag;
 static pthread_once_t pipe_once = PTHREAD_ONCE_INIT;
 static atomic_int pipe_read = -1, pipe_write = -1;
 
@@ -18,7 +24,7 @@ void dp_request_stop(void)
 	int fd = atomic_load(&pipe_write);
 	int saved = errno; /* a signal handler must leave errno as it was */
 
-	stop_flag = 1;
+	atomic_store(&stop_flag, 1);
 	if (fd >= 0) {
 		ssize_t w;
 		do
@@ -28,7 +34,7 @@ void dp_request_stop(void)
 	errno = saved;
 }
 
-int dp_stop_requested(void) { return stop_flag != 0; }
+int dp_stop_requested(void) { return atomic_load(&stop_flag) != 0; }
 
 static atomic_int abandon_flag;
 

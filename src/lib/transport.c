@@ -509,13 +509,6 @@ int dp_sink_put_text(dp_sink *sink, const dp_json_buf *b, dp_err *err)
 	return rc;
 }
 
-/* zmq_msg_init_data's free function: the buffer dp_buf_take gave. */
-static void free_taken(void *data, void *hint)
-{
-	(void)hint;
-	free(data);
-}
-
 /* Calls piece() until the text is complete: to stdout, each piece is
  * written as it comes and b emptied (called with sink->lock held); to
  * ZeroMQ, b gathers the whole text.  Returns 0 when it came to len bytes,
@@ -543,7 +536,7 @@ static int put_pieces(dp_sink *sink, dp_json_buf *b, size_t len, dp_piece_fn pie
 
 /* dp_sink_put_pieces to ZeroMQ: the message's one buffer, exactly len
  * bytes (+ dp_buf's NUL), is filled, then given to ZeroMQ, which frees it
- * once sent (free_taken). */
+ * once sent (dp_zmq_msg_own). */
 static int zmq_put_pieces(dp_sink *sink, size_t len, dp_piece_fn piece, void *arg, dp_err *err)
 {
 	dp_json_buf b;
@@ -560,7 +553,7 @@ static int zmq_put_pieces(dp_sink *sink, size_t len, dp_piece_fn piece, void *ar
 		return -1;
 	}
 	char *data = dp_buf_take(&b, &n);
-	if (zmq_msg_init_data(&msg, data, n, free_taken, NULL) != 0) {
+	if (dp_zmq_msg_own(&msg, data, n) != 0) {
 		dp_err_set(err, "send: %s", zmq_strerror(zmq_errno()));
 		free(data);
 		return -1;

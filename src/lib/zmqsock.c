@@ -2,9 +2,13 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <zmq.h>
+#ifdef __SANITIZE_THREAD__
+#include <sanitizer/tsan_interface.h>
+#endif
 
 #include "curve.h"
 #include "zmqmon.h"
@@ -190,4 +194,22 @@ void dp_zmq_close(void **sock)
 	zmq_close(*sock);
 	*sock = NULL;
 	dp_zmq_context_release();
+}
+
+/* dp_zmq_msg_own's free function, on whichever thread ZeroMQ calls it. */
+static void free_owned(void *data, void *hint)
+{
+	(void)hint;
+#ifdef __SANITIZE_THREAD__
+	__tsan_acquire(data);
+#endif
+	free(data);
+}
+
+int dp_zmq_msg_own(zmq_msg_t *msg, void *data, size_t n)
+{
+#ifdef __SANITIZE_THREAD__
+	__tsan_release(data);
+#endif
+	return zmq_msg_init_data(msg, data, n, free_owned, NULL) == 0 ? 0 : -1;
 }

@@ -33,6 +33,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <zmq.h>
+
 #include "err.h"
 
 #define DP_ZMQ_HWM_DEFAULT 16
@@ -78,5 +80,13 @@ int dp_zmq_is_local(const char *endpoint);
 
 /* 1 when endpoint names a ZeroMQ socket rather than stdio (NULL or "-"). */
 int dp_zmq_is_endpoint(const char *endpoint);
+
+/* A message made of data (n bytes from malloc, no longer written): ZeroMQ
+ * frees it once sent, on its I/O thread or the sender's.  0, or -1 with
+ * errno (zmq_errno) and data still the caller's.  The hand-over from the
+ * writer of data to the thread that frees it goes through libzmq's own
+ * lock-free queues, which ThreadSanitizer cannot see (libzmq is built
+ * without it): under -fsanitize=thread it is stated to TSan here. */
+int dp_zmq_msg_own(zmq_msg_t *msg, void *data, size_t n);
 
 #endif

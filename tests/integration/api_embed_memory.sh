@@ -12,7 +12,7 @@
 # lane: beside
 . "$(dirname "$0")/../lib/tap.sh"
 set -o pipefail
-release_only "ASan's shadow memory and quarantine are no measure of the stage's memory"
+unsanitized_only "a sanitizer's shadow memory and allocator are no measure of the stage's memory"
 unset DATABASE_URL OPENAI_API_KEY PGDATABASE
 
 python3 - >"$T_DIR/docs.ndjson" <<'PY'

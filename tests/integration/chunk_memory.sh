@@ -14,7 +14,7 @@
 # lane: beside
 . "$(dirname "$0")/../lib/tap.sh"
 set -o pipefail
-release_only "ASan's shadow memory and quarantine are no measure of the stages' memory"
+unsanitized_only "a sanitizer's shadow memory and allocator are no measure of the stages' memory"
 
 D=$T_DIR/docs
 mkdir -p "$D"

@@ -10,7 +10,7 @@
 # (STORE_QUEUE_BYTES, store_item_held_bytes), and a batch is taken from it.
 # Judged by peak RSS (memory, not time): release only.
 . "$(dirname "$0")/../lib/tap.sh"
-release_only "ASan's shadow memory and quarantine are no measure of the stage's memory"
+unsanitized_only "a sanitizer's shadow memory and allocator are no measure of the stage's memory"
 newdb || exit 1
 python3 - "$T_DIR" <<'PY'
 import base64, json, struct, sys

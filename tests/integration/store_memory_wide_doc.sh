@@ -14,7 +14,7 @@
 # the vectors stored checked value by value.  Peak RSS (memory, not time):
 # release only.
 . "$(dirname "$0")/../lib/tap.sh"
-release_only "ASan's shadow memory and quarantine are no measure of the stage's memory"
+unsanitized_only "a sanitizer's shadow memory and allocator are no measure of the stage's memory"
 newdb || exit 1
 
 # Values (k mod 200 - 99.5) / 4: exact in float32, and written alike by

@@ -8,7 +8,7 @@
 # Release only: ASan's shadow memory takes more address space than any
 # such limit.
 . "$(dirname "$0")/../lib/tap.sh"
-release_only "ulimit -v under ASan"
+unsanitized_only "ulimit -v under a sanitizer (its shadow memory)"
 newdb || exit 1
 gen_docs --docs 1 --chunks 3000 --dim 384 >"$T_DIR/big.ndjson"
 # 80 MB: the store starts (its libraries take ~40 MB), the document's 3,000

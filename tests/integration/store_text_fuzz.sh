@@ -7,7 +7,7 @@
 # tests/fuzz/run-fuzz.sh store SECONDS.  The target carries its own
 # ASan+UBSan, so this runs in the release pass.
 source "$(dirname "$0")/../lib/tap.sh"
-release_only "the fuzz target is a sanitized build of its own"
+unsanitized_only "the fuzz target is a sanitized build of its own"
 # No database here: once, not again on the pgvector server (two at once
 # would build the one target binary over each other).
 if [ -n "${DOCPIPE_TEST_PGVECTOR:-}" ]; then
