@@ -115,18 +115,20 @@ $(B)/tests/%: tests/unit/%.c $(STAGE_LIBS) $(LIB_A)
 # The builds use every core (the release build: 73 s serial, 32 s with -j2 here).
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
+# The unit test programs also run under ThreadSanitizer (V=tsan, tsan:unit:
+# about a minute with its build): the races between a stage's threads
+# (docs/RELIABILITY.md, "ThreadSanitizer over docpipe"); `tests/run tsan --
+# NAME...` runs integration tests so too (minutes each pass: not in check).
 check: deps
 	$(MAKE) -j$(JOBS) V=release all
 	$(MAKE) -j$(JOBS) V=asan all
-	tests/run
+	$(MAKE) -j$(JOBS) V=tsan all
+	tests/run release asan tsan:unit
 
-# make tsan-check: the unit tests under ThreadSanitizer (V=tsan), the
-# races between a stage's threads (docs/RELIABILITY.md, "ThreadSanitizer
-# over docpipe"); `tests/run tsan -- NAME...` runs integration tests so.
-# Not part of check: its own target, for check to call when wanted.
+# make tsan-check: the unit tests under ThreadSanitizer alone.
 tsan-check: deps
 	$(MAKE) -j$(JOBS) V=tsan all
-	tests/run tsan -- test_
+	tests/run tsan:unit
 
 demo: deps
 	$(MAKE) -j$(JOBS) V=release all
