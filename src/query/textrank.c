@@ -460,6 +460,8 @@ int query_text_proximity(PGconn *db, const query_term_stats *stats, query_hit *h
 		long m = 0;
 		for (; r < rows && strtol(PQgetvalue(res, r, 0), NULL, 10) - 1 == i; r++) {
 			long term = strtol(PQgetvalue(res, r, 2), NULL, 10) - 1;
+			if (PQgetisnull(res, r, 5)) /* a tsvector without positions */
+				continue;
 			if (m >= 0 && term >= 0 && term < QUERY_TERMS_CAP)
 				m = add_occurrences(occ, (size_t)m, OCC_MAX, PQgetvalue(res, r, 5),
 						    PQgetvalue(res, r, 6), (int)term, PQgetvalue(res, r, 3),

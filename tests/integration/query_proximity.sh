@@ -49,5 +49,9 @@ is "$(docpipe-query --vector "$E0" --text-rank cd --proximity 2 sort 2>&1 >/dev/
 	"docpipe-query: notice: --proximity is not used: it applies to --text-rank bm25" "--proximity with --text-rank cd: named as unused"
 is "$(docpipe-query --vector "$E0" --mode vector --proximity 2 sort 2>&1 >/dev/null)" \
 	"docpipe-query: notice: --mode vector does not use --proximity (it applies to --mode hybrid or text)" "--proximity in vector mode: named as unused"
+# A tsvector without positions (strip(): not docpipe's, but a database's
+# own) has no proximity: BM25's order, no error.
+sql "UPDATE docpipe.chunks SET tsv = strip(tsv)" >/dev/null
+is "$(qt -k 2 'how do I sort a vector')" "/p/far.md /p/near.md" "tsvectors without positions: BM25's order, no error"
 out=$(docpipe-query --proximity -1 x 2>&1); is "$?/$out" "2/docpipe-query: --proximity: '-1' is not a number from 0 to 1000" "--proximity below 0: exit 2, named"
 done_testing
