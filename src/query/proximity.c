@@ -16,15 +16,13 @@ static int occ_order(const void *a, const void *b)
 	return strcmp(x->lexeme, y->lexeme);
 }
 
-double query_proximity_score(query_occ *occ, size_t n, double *acc, int nterms, double k)
+double query_proximity_score(query_occ *occ, size_t n, double *acc, double k)
 {
 	double score = 0;
 
 	if (n < 2)
 		return 0;
 	qsort(occ, n, sizeof *occ, occ_order);
-	for (int t = 0; t < nterms; t++)
-		acc[t] = 0;
 	for (size_t i = 1; i < n; i++) {
 		const query_occ *a = &occ[i - 1], *b = &occ[i];
 		if (a->term == b->term || a->weight != b->weight || b->pos <= a->pos)
@@ -33,7 +31,7 @@ double query_proximity_score(query_occ *occ, size_t n, double *acc, int nterms, 
 		acc[a->term] += b->idf / (d * d);
 		acc[b->term] += a->idf / (d * d);
 	}
-	/* Each term's idf, from any of its occurrences. */
+	/* Each term's idf, from any of its occurrences; its sum back to 0. */
 	for (size_t i = 0; i < n; i++) {
 		double *a = &acc[occ[i].term];
 		if (*a > 0) {

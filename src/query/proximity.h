@@ -31,9 +31,9 @@ typedef struct query_occ {
 
 /* The proximity score (before the weight) of a chunk whose question-term
  * occurrences are occ[0..n) in any order (sorted here, in place, by
- * position, field and lexeme), its terms indexed 0 .. nterms - 1, with
- * BM25 length normaliser k (> 0).  acc (nterms entries) is the caller's
- * scratch space.  Returns a score >= 0. */
-double query_proximity_score(query_occ *occ, size_t n, double *acc, int nterms, double k);
+ * position, field and lexeme), with BM25 length normaliser k (> 0).
+ * acc: the caller's scratch space, one zero per term index occ uses;
+ * left all zeros again.  Returns a score >= 0. */
+double query_proximity_score(query_occ *occ, size_t n, double *acc, double k);
 
 #endif

@@ -433,7 +433,7 @@ int query_text_proximity(PGconn *db, const query_term_stats *stats, query_hit *h
 	int64_t *ids = malloc(2 * n * sizeof *ids);
 	char *docl = NULL, *seql = NULL;
 	query_occ *occ = malloc(OCC_MAX * sizeof *occ);
-	double *acc = malloc(QUERY_TERMS_CAP * sizeof *acc);
+	double *acc = calloc(QUERY_TERMS_CAP, sizeof *acc);
 	PGresult *res = NULL;
 	int rc = -1;
 
@@ -474,7 +474,7 @@ int query_text_proximity(PGconn *db, const query_term_stats *stats, query_hit *h
 			goto done;
 		}
 		double k = 1.2 * (0.25 + 0.75 * len / (avgdl > 0 ? avgdl : 1));
-		hits[i].score += weight * query_proximity_score(occ, (size_t)m, acc, QUERY_TERMS_CAP, k);
+		hits[i].score += weight * query_proximity_score(occ, (size_t)m, acc, k);
 	}
 	qsort(hits, n, sizeof *hits, hit_order);
 	rc = 0;

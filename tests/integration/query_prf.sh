@@ -10,8 +10,7 @@
 cd "$T_DIR"
 set -o pipefail
 
-v() { python3 -c 'import base64,struct,sys; print(base64.b64encode(struct.pack("<4f",*map(float,sys.argv[1:]))).decode())' "$@"; }
-E0=$(v 1 0 0 0)
+E0=$(f32_base64 1 0 0 0)
 python3 - >docs.ndjson <<'PY'
 import base64, json, struct
 def v(*x): return base64.b64encode(struct.pack("<4f", *x)).decode()

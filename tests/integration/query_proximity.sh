@@ -10,21 +10,17 @@
 cd "$T_DIR"
 set -o pipefail
 
-v() { python3 -c 'import base64,struct,sys; print(base64.b64encode(struct.pack("<4f",*map(float,sys.argv[1:]))).decode())' "$@"; }
-E0=$(v 1 0 0 0)
-python3 - >docs.ndjson <<'PY'
-import base64, json, struct
-def v(*x): return base64.b64encode(struct.pack("<4f", *x)).decode()
-docs = [  # the same words and bytes; the same vector
-    ("/p/far.md", "Sort alpha beta gamma delta epsilon zeta eta theta vector."),
-    ("/p/near.md", "Alpha beta gamma delta epsilon zeta eta theta sort vector."),
-    ("/p/other.md", "Nothing here matches the question at all, iota kappa lambda."),
-]
-for path, text in docs:
-    print(json.dumps({"v": 1, "kind": "document", "path": path, "root": "/p", "hash": path,
-        "mtime": 1700000000, "chunker": "t", "embedder": "local/fh-v1", "dim": 4,
-        "chunks": [{"seq": 0, "text": text, "heading": [], "vec": v(0, 1, 0, 0)}]}))
-PY
+E0=$(f32_base64 1 0 0 0)
+# The same words and bytes in far.md and near.md; one vector for all.
+while IFS='|' read -r path text; do
+	jq -nc --arg p "$path" --arg t "$text" --arg vec "$(f32_base64 0 1 0 0)" '{v: 1, kind: "document",
+		path: $p, root: "/p", hash: $p, mtime: 1700000000, chunker: "t", embedder: "local/fh-v1",
+		dim: 4, chunks: [{seq: 0, text: $t, heading: [], vec: $vec}]}'
+done >docs.ndjson <<'DOCS'
+/p/far.md|Sort alpha beta gamma delta epsilon zeta eta theta vector.
+/p/near.md|Alpha beta gamma delta epsilon zeta eta theta sort vector.
+/p/other.md|Nothing here matches the question at all, iota kappa lambda.
+DOCS
 q() { docpipe-query --json --vector "$E0" "$@" | jq -r '.path' | paste -sd ' ' -; }
 qt() { docpipe-query --json --mode text "$@" | jq -r '.path' | paste -sd ' ' -; }
 

@@ -153,6 +153,12 @@ worker_finishes() {
 	wait $worker
 }
 
+# f32_base64 X...: the numbers as a vector in the records' form (float32
+# little-endian, base64), for tests that store and search known vectors.
+f32_base64() {
+	python3 -c 'import base64,struct,sys; x = sys.argv[1:]; print(base64.b64encode(struct.pack("<%df" % len(x), *map(float, x))).decode())' "$@"
+}
+
 # fingerprint: an md5 of everything stored about every document and its
 # chunks except ids, run ids and times (path, root, hash, summary,
 # summarizer, chunker, embedder, dim, chunk count, size, metadata; each
