@@ -35,7 +35,13 @@
 # COMPRESSION): how a chunk's tsvector is kept (in line or not, compressed
 # or not) against what the load costs.  mwmN (this build with the
 # database's maintenance_work_mem N MB: the memory of the merges on the
-# store's second connection, gin_clean_pending_list).
+# store's second connection, gin_clean_pending_list).  nonefsync and
+# indexfsync (none's and this build's store with the server's fsync on, as
+# a user's database runs: the bench's throwaway cluster has fsync off,
+# tests/lib/pg.sh; synchronous_commit and full_page_writes are on either
+# way, PostgreSQL's defaults): ALTER SYSTEM and a reload before the load,
+# fsync off again for the next variant without the suffix.
+# Each line ends with the 1-minute load average after the load.
 # Each timed load starts after a CHECKPOINT (the previous round's WAL is
 # not flushed inside the next one's timing).
 # BASE (environment): embedded document records stored before each load,
@@ -62,9 +68,23 @@ variants=${*:-before none index server before2 none2 index2 server2}
 tmp=$(mktemp -d /tmp/docpipe-bench-storeft.XXXXXX)
 chmod 755 "$tmp"
 [ -n "${SCHED:-}" ] && export PG_OPTS="${PG_OPTS:-} -c log_line_prefix='%m [%p] %a ' -c log_lock_waits=on -c deadlock_timeout=10ms"
+# The *fsync variants switch the server's fsync by ALTER SYSTEM: no fsync
+# option on its command line, which would override it; off until then.
+[ "${variants#*fsync}" != "$variants" ] && export PG_FSYNC=
 eval "$(tests/lib/pg.sh start "$tmp/pg")"
 export PGHOST PGPORT PGUSER
 trap 'tests/lib/pg.sh stop "$tmp/pg"; rm -rf "$tmp"' EXIT
+# set_fsync on|off: the server's fsync from the next statement on.
+set_fsync() {
+	psql -X -q -d postgres -c "ALTER SYSTEM SET fsync = $1" -c "SELECT pg_reload_conf()" >/dev/null
+	for _ in $(seq 50); do
+		[ "$(psql -X -A -t -d postgres -c "SHOW fsync")" = "$1" ] && server_fsync=$1 && return
+		sleep 0.1
+	done
+	echo "store-fulltext.sh: the server's fsync is not $1 after a reload" >&2
+	exit 1
+}
+[ -n "${PG_FSYNC-x}" ] || set_fsync off
 # noindex SRC_DIR: patches the tree's store_fulltext_ensure to return 0 at
 # once (no full-text column or index) and builds its store.
 noindex() {
@@ -191,6 +211,8 @@ for i in $(seq "$rounds"); do
 		ginbulk*) ginkey=$(psql -X -A -t -d "$db" -c "SELECT pg_get_indexdef('$gin'::regclass)")
 			psql -X -q -d "$db" -c "DROP INDEX $gin" ;;
 		esac
+		case $v in *fsync) fsync=on ;; *) fsync=off ;; esac
+		[ "${server_fsync:-off}" = "$fsync" ] || set_fsync "$fsync"
 		psql -X -q -d "$db" -c CHECKPOINT
 		rows0=$(psql -X -A -t -d "$db" -c "SELECT count(*) FROM docpipe.chunks")
 		rm -f "$tmp/t1" "$tmp/t2"
@@ -215,7 +237,7 @@ for i in $(seq "$rounds"); do
 		c1=$(server_cpu)
 		c=$(($(psql -X -A -t -d "$db" -c "SELECT count(*) FROM docpipe.chunks") - rows0))
 		python3 -c "import sys; a=sys.argv; t=float(a[2])-float(a[1]); cpu=sum(sum(map(float, open(f).read().split())) for f in a[8:] if f)
-print('%-13s round %s: %s chunks in %.2f s = %5.0f chunks/s | CPU store %.2f s, server %.2f s' % (a[3], a[5], a[4], t, int(a[4])/t, cpu, float(a[7])-float(a[6])))" \
+print('%-13s round %s: %s chunks in %.2f s = %5.0f chunks/s | CPU store %.2f s, server %.2f s | load %s' % (a[3], a[5], a[4], t, int(a[4])/t, cpu, float(a[7])-float(a[6]), open('/proc/loadavg').read().split()[0]))" \
 			"$start" "$end" "$v" "$c" "$i" "$c0" "$c1" "$tmp/t1" "$([ -f "$tmp/t2" ] && echo "$tmp/t2")"
 		dropdb "$db"
 	done

@@ -4,7 +4,11 @@
 #   pg.sh stop DIR
 # PG_LISTEN: the addresses it listens on (default 127.0.0.1); PG_OPTS:
 # more server options ("-c lc_messages=de_DE.UTF-8"); PG_ENV: NAME=VALUE
-# words for the server's environment (LOCPATH, for a locale the test made).
+# words for the server's environment (LOCPATH, for a locale the test made);
+# PG_FSYNC: the fsync option on the server's command line (default off: a
+# throwaway cluster), empty for none (then the configuration's: PostgreSQL's
+# default on, or what ALTER SYSTEM sets and a reload takes, which an option
+# on the command line would override).
 # initdb refuses to run as root, so as root the cluster belongs to the
 # postgres user (created by Debian's package).
 set -eu
@@ -28,10 +32,12 @@ start)
 		[ "$(id -u)" = 0 ] && chown postgres: "$sock"
 	fi
 	echo "$sock" >"$dir/socket-dir"
+	fsync=${PG_FSYNC-off}
+	fsync=${fsync:+-c fsync=$fsync}
 	# A random port may be taken: try a few.
 	for attempt in 1 2 3 4 5; do
 		as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 30 \
-			-o "-p $port -k $sock -c listen_addresses=${PG_LISTEN:-127.0.0.1} -c fsync=off -c max_connections=200 ${PG_OPTS:-}" \
+			-o "-p $port -k $sock -c listen_addresses=${PG_LISTEN:-127.0.0.1} $fsync -c max_connections=200 ${PG_OPTS:-}" \
 			start >/dev/null && break
 		[ $attempt = 5 ] && { cat "$dir/log" >&2; exit 1; }
 		port=$((20000 + RANDOM % 20000))
