@@ -255,7 +255,7 @@ is "$(sql "SELECT count(*) FROM docpipe.chunks c JOIN docpipe.documents d ON d.i
 	"both documents stored, 3 chunks"
 # A non-finite vector kept by an earlier version (which did not check) is
 # not reused: it is dropped from the cache and asked anew.
-nan16=$(python3 -c 'import base64, struct; print(base64.b64encode(struct.pack("<16f", *[float("nan")] * 16)).decode())')
+nan16=$(f32_base64 $(printf 'nan %.0s' {1..16}))
 yankee=$(TOP=$TOP python3 -c 'import os, sys; sys.path.insert(0, os.environ["TOP"] + "/tests")
 from fakeapi import vector_base64, vector_units; print(vector_base64(vector_units("yankee one", 16)))')
 is "$(sql "WITH u AS (UPDATE docpipe.embedding_cache SET value = '$nan16' WHERE value = '$yankee' RETURNING 1) SELECT count(*) FROM u")" 1 \
@@ -267,7 +267,7 @@ is "$(api_stats '[.log[].inputs[]]')" '["yankee one"]' "its text alone is reques
 is "$(inexact_vectors "$T_DIR/o20")" 0 "every vector exact"
 like "$(cat "$T_DIR/e20")" "1 cached vector unusable \\(vector value 0 is not a finite float32 number\\): dropped from the cache" "said on stderr"
 is "$(nonfinite_cached)" 0 "the cache holds its good vector now"
-zero16=$(python3 -c 'import base64, struct; print(base64.b64encode(struct.pack("<16f", *[0.0] * 16)).decode())')
+zero16=$(f32_base64 $(printf '0 %.0s' {1..16}))
 is "$(sql "WITH u AS (UPDATE docpipe.embedding_cache SET value = '$zero16' WHERE value = '$yankee' RETURNING 1) SELECT count(*) FROM u")" 1 \
 	"(a vector all zeros put in the cache, as an earlier version kept it)"
 api_reset

@@ -21,7 +21,7 @@ for path, chunks in docs:
                    for i, (t, x) in enumerate(chunks)]}))
 PY
 docpipe-store -q <docs.ndjson >/dev/null
-E0=$(python3 -c 'import base64,struct; print(base64.b64encode(struct.pack("<4f",1,0,0,0)).decode())')
+E0=$(f32_base64 1 0 0 0)
 out=$(docpipe-query --mode vector --json -k 3 --vector "$E0" x); rc=$?
 is "$rc" 0 "query exits 0"
 is "$(jq -r .content <<<"$out" | paste -sd '|')" "alpha exact|alpha near|beta orthogonal" "top-k in cosine order"

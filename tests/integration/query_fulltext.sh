@@ -9,7 +9,7 @@ newdb || exit 1
 
 # The schema as docpipe-store created it before the full-text index, with
 # one stored document.
-V=$(python3 -c 'import base64,struct; print(base64.b64encode(struct.pack("<4f",1,0,0,0)).decode())')
+V=$(f32_base64 1 0 0 0)
 psql -X -q -v ON_ERROR_STOP=1 <<'SQL'
 CREATE SCHEMA docpipe;
 CREATE TABLE docpipe.settings (key text PRIMARY KEY, value text NOT NULL);

@@ -111,7 +111,7 @@ refused "--out applies to --json output only" "--out without --json" --out "$T_D
 [ ! -e "$T_DIR/o" ]; ok $? "--out without --json: no file made"
 refused "--jq applies to --json output only" "--jq without --json" --jq .path --mode text alpha
 refused "--vector: vector has 2 base64 characters; 4 dimensions need 24" "a bad --vector in text mode" --mode text --vector '!!' alpha
-out=$(docpipe-query --mode text --vector "$(python3 -c 'import base64,struct; print(base64.b64encode(struct.pack("<4f",1,0,0,0)).decode())')" exact 2>&1 >/dev/null); rc=$?
+out=$(docpipe-query --mode text --vector "$(f32_base64 1 0 0 0)" exact 2>&1 >/dev/null); rc=$?
 is "$rc/$out" "0/docpipe-query: notice: --mode text ranks by the question's words: --vector is not used" "a good --vector in text mode: searched, with a notice"
 refused "cannot connect to the database: --db-env NO_SUCH_VAR: \\\$NO_SUCH_VAR is not set, so it names no connection string \\(without --db-env" \
 	"--db-env naming an unset variable" --db-env NO_SUCH_VAR alpha

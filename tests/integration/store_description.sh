@@ -10,7 +10,7 @@ cd "$T_DIR"
 set -o pipefail
 newdb || exit 1
 
-V=$(python3 -c 'import base64,struct; print(base64.b64encode(struct.pack("<4f",1,0,0,0)).decode())')
+V=$(f32_base64 1 0 0 0)
 doc() { # doc PATH DESCRIPTION TEXT1 TEXT2
 	jq -nc --arg p "$1" --arg d "$2" --arg a "$3" --arg b "$4" --arg v "$V" \
 		'{v:1, kind:"document", path:$p, root:"/d", content_hash:$p, embedder:"local/fh-v1", dim:4,
