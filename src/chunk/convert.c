@@ -1048,7 +1048,7 @@ jv chunk_converted_pdf(const chunk_stage *cs, jv rec, const char *path)
 {
 	dp_err err;
 	conv_out o;
-	struct stat before, after;
+	struct stat before;
 	int linked;
 	int fd = chunk_open_file(path, cs->max_size, &before, &linked, &err);
 
@@ -1060,9 +1060,7 @@ jv chunk_converted_pdf(const chunk_stage *cs, jv rec, const char *path)
 	int rc = check_pdf_fd(&rec, fd, &before, linked, cs->max_size, &err);
 	if (rc == 0)
 		rc = conv_pdf(&o, NULL, 0, fd, &err);
-	if (rc == 0 && (fstat(fd, &after) != 0 || after.st_size != before.st_size ||
-			after.st_mtim.tv_sec != before.st_mtim.tv_sec ||
-			after.st_mtim.tv_nsec != before.st_mtim.tv_nsec)) {
+	if (rc == 0 && !chunk_file_unchanged(fd, &before)) {
 		dp_err_set(&err, "file changed while being read");
 		rc = -1;
 	}

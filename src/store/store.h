@@ -247,9 +247,11 @@ int store_settings_set(store *s, const char *key, const char *value, dp_err *err
 int store_claim_settings(store *s, const char *embedder, int dim, dp_err *err);
 
 /* Marks the document items whose stored hash and fingerprint equal
- * theirs as unchanged, and those that a stored version or a tombstone of
- * their run with a higher seq supersedes as skipped (write.c, upsert_sql),
- * outside or inside a transaction.  Returns 0 or -1 with err. */
+ * theirs as unchanged (as stored, created or not, when the row is the
+ * write of a copy of the same record: its stream and seq, a re-sent
+ * copy), and those that a stored version or a tombstone of their run with
+ * a higher seq supersedes as skipped (write.c, upsert_sql), outside or
+ * inside a transaction.  Returns 0 or -1 with err. */
 int store_find_unchanged(store *s, store_item **items, size_t n, dp_err *err);
 
 /* The vector index (index.c). */

@@ -84,17 +84,20 @@ static int record_seq(jv rec, long long *out)
 	return 1;
 }
 
-/* 1 when row r of res (store_find_unchanged's: a stored version or a
- * tombstone, with its stream and seq) is of item's stream with a higher
- * seq. */
-static int newer_in_stream(const store_item *item, const PGresult *res, int r)
+/* How row r of res (store_find_unchanged's: a stored version or a
+ * tombstone, with its stream and seq) compares with item's stream and
+ * seq: 1 when it is of that stream with a higher seq, 0 with the same seq,
+ * -1 otherwise (another stream, a lower seq, or no stream or seq). */
+static int in_stream(const store_item *item, const PGresult *res, int r)
 {
 	const char *stream = dp_record_str(item->rec, "stream");
 	long long seq;
 
-	return stream != NULL && !PQgetisnull(res, r, 5) && !PQgetisnull(res, r, 6) &&
-	       record_seq(item->rec, &seq) && strcmp(stream, PQgetvalue(res, r, 5)) == 0 &&
-	       atoll(PQgetvalue(res, r, 6)) > seq;
+	if (stream == NULL || PQgetisnull(res, r, 5) || PQgetisnull(res, r, 6) ||
+	    !record_seq(item->rec, &seq) || strcmp(stream, PQgetvalue(res, r, 5)) != 0)
+		return -1;
+	long long stored = atoll(PQgetvalue(res, r, 6));
+	return stored > seq ? 1 : stored == seq ? 0 : -1;
 }
 
 int store_find_unchanged(store *s, store_item **items, size_t n, dp_err *err)
@@ -114,10 +117,11 @@ int store_find_unchanged(store *s, store_item **items, size_t n, dp_err *err)
 		return 0;
 	}
 	PGresult *res = exec_text_array(s,
-		"SELECT path, id, content_hash, fingerprint, chunk_count, last_stream, last_seq"
+		"SELECT path, id, content_hash, fingerprint, chunk_count, last_stream, last_seq,"
+		" COALESCE(updated_at = last_seen, false), created_at = updated_at"
 		" FROM docpipe.documents WHERE path = ANY($1)"
-		" UNION ALL SELECT path, NULL, NULL, NULL, NULL, stream, seq FROM docpipe.tombstones"
-		" WHERE path = ANY($1)", paths, np, err);
+		" UNION ALL SELECT path, NULL, NULL, NULL, NULL, stream, seq, false, false"
+		" FROM docpipe.tombstones WHERE path = ANY($1)", paths, np, err);
 	free(paths);
 	if (res == NULL)
 		return -1;
@@ -128,7 +132,8 @@ int store_find_unchanged(store *s, store_item **items, size_t n, dp_err *err)
 			if (items[i]->kind != STORE_ITEM_DOCUMENT || d->hash == NULL ||
 			    items[i]->status != NULL || strcmp(d->path, path) != 0)
 				continue;
-			if (newer_in_stream(items[i], res, r)) {
+			int order = in_stream(items[i], res, r);
+			if (order > 0) {
 				store_item_supersede(items[i]);
 				continue;
 			}
@@ -136,7 +141,16 @@ int store_find_unchanged(store *s, store_item **items, size_t n, dp_err *err)
 			    strcmp(d->hash, PQgetvalue(res, r, 2)) != 0 ||
 			    strcmp(d->fingerprint, PQgetvalue(res, r, 3)) != 0)
 				continue;
-			items[i]->status = "unchanged";
+			/* A copy of the record whose upsert wrote the row (its
+			 * stream and seq; updated_at is last_seen after an upsert
+			 * alone: mark_run sets last_seen only): a store replica
+			 * that wrote it died before its receipt left, and the hub
+			 * re-sent the record.  Its outcome is that write's, not
+			 * "unchanged": a first run over an empty database said
+			 * "2996 added, 4 unchanged" (fault sweep 26). */
+			int written = order == 0 && PQgetvalue(res, r, 7)[0] == 't';
+			items[i]->status = written ? "stored" : "unchanged";
+			items[i]->created = written && PQgetvalue(res, r, 8)[0] == 't';
 			items[i]->id = atoll(PQgetvalue(res, r, 1));
 			items[i]->chunks = PQgetisnull(res, r, 4) ? 0 : atoll(PQgetvalue(res, r, 4));
 		}
