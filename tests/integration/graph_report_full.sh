@@ -42,6 +42,7 @@ sweeping() { sql_ge "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type
 live_child() { ps -o stat= --ppid "$1" | grep -qv '^Z'; }
 wait_for 60 sweeping && hub=$(pgrep -P $run -x docpipe-hub) && kill -STOP "$hub"
 ok $? "the run is held at its sweep, its hub stopped"
+at_exit 'kill -CONT "$hub" 2>/dev/null'
 release_lock holder
 wait_for 60 eval '! live_child "$hub"'
 ok $? "the sweep ended"
