@@ -133,6 +133,7 @@ others go on: one branch held while the other runs); null: every kind.
 """
 import argparse
 import base64
+import collections
 import hashlib
 import math
 import random
@@ -231,11 +232,45 @@ def summary(prompt):
     return "SUMMARY-" + hashlib.sha256(prompt.encode()).hexdigest()[:16]
 
 
+class Slots:
+    """--slots: n requests served at once, the others waiting in the order
+    they came (a local model's queue: llama.cpp and Ollama serve FIFO).
+    Not threading.Semaphore, which lets a request that has just come take
+    a slot freed while an older one waits: the woken waiter must run
+    before the newcomer does, and on a loaded machine it often did not.
+    One slot then served a request that came 0.7 s later first, a waiting
+    one gave up at --timeout, and --threads auto had judged a round of
+    two quick answers and doubled (api_auto_local: 4 in flight; session
+    60).  A freed slot is handed to the first waiter itself."""
+
+    def __init__(self, n):
+        self.lock = threading.Lock()
+        self.free = n
+        self.waiters = collections.deque()
+
+    def __enter__(self):
+        with self.lock:
+            if self.free > 0 and not self.waiters:
+                self.free -= 1
+                return self
+            turn = threading.Event()
+            self.waiters.append(turn)
+        turn.wait()
+        return self
+
+    def __exit__(self, *exc):
+        with self.lock:
+            if self.waiters:
+                self.waiters.popleft().set()
+            else:
+                self.free += 1
+
+
 class State:
     def __init__(self, args):
         self.lock = threading.Lock()
         self.args = args
-        self.slots = {k: threading.Semaphore(args.slots) for k in ("embed", "chat")}
+        self.slots = {k: Slots(args.slots) for k in ("embed", "chat")}
         self.latency = parse_latency(args.latency)
         self.latency_spread = args.latency_spread
         self.t0 = time.monotonic()

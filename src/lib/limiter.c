@@ -1090,7 +1090,9 @@ static int behind_given_up(const dp_limiter *l, double ms, double now_ms)
  * 1.3 s under a 2 s --timeout, the answer after a give-up took 1.9 s).
  * The least of the last two of a size class, within UNQUEUED_WINDOW_MS
  * of each other (one long answer is its output's, not the server's
- * time), is the server's time now, as BBR's min_rtt filter takes the
+ * time), and of every answer of the class between them (queued or not,
+ * each took the server's time at least; BBR's filter takes every
+ * sample too), is the server's time now, as BBR's min_rtt filter takes the
  * least RTT of the last 10 s so that a path that became slower is taken
  * as it is (Cardwell et al., ACM Queue 2016; a windowed minimum, as
  * Nichols' in the Linux kernel's lib/win_minmax.c); by count, not time:
@@ -1101,7 +1103,15 @@ static int behind_given_up(const dp_limiter *l, double ms, double now_ms)
  * after the jump was late: the level fell to 1 and stayed at 1-2 (fault
  * sweep 24: 3.8x --threads 4's time).  Over LATE_TOLERANCE x it, the late
  * answers' hold goes too: they were the server's slowness, judged by a
- * time it no longer has. */
+ * time it no longer has.  The answers between count: a request sent with
+ * none other out is not always served first (the next one, sent a moment
+ * later, can reach a one-slot server before it: it then waits a whole
+ * answer).  Had the first request been slowed out of the server's sight
+ * (1.15 s for 0.7 s of service: its connection, a loaded client), the
+ * least of the two was 1.15 s though a 0.7 s answer came between them,
+ * and the second one's 1.4 s, queued, was within 1.25x of it: not late,
+ * and the level doubled on one slot (tests/unit/test_limiter.c,
+ * reorder_test; session 60). */
 static void server_time(dp_limiter *l, unsigned long seq, double ms, double tokens, double now_ms)
 {
 	int c = size_class(tokens);
@@ -1147,9 +1157,12 @@ void dp_limiter_done(dp_limiter *l, unsigned long seq, enum dp_limiter_outcome o
 	if (!l->autotune && late_answer(l, ms, tokens, &quickest))
 		l->late_fixed++;
 	if (o == DP_LIMITER_OK) {
-		double *q = &l->quickest_ms[size_class(tokens)];
+		int c = size_class(tokens);
+		double *q = &l->quickest_ms[c];
 		if (*q <= 0 || ms < *q)
 			*q = ms > 0 ? ms : 0.001;
+		if (l->unqueued[c].at_ms > 0 && ms < l->unqueued[c].ms)
+			l->unqueued[c].ms = ms;
 	}
 	/* A late answer or give-up (at any level) of a request sent before
 	 * the last decrease (its wait was the old level's, judged by it), or

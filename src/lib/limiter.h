@@ -252,9 +252,10 @@
  *   that became slower started tests taken for a wall.
  *   The quickest is the server's time now: the least of the last two
  *   answers that no request of ours can have queued (sent with none
- *   other out, no give-up just before), when over it, raises every
- *   class's quickest and no-load time by as much, and over the tolerance
- *   ends the hold (BBR's min_rtt filter: limiter.c, server_time).  Kept
+ *   other out, no give-up just before) and of every answer between them,
+ *   when over it, raises every class's quickest and no-load time by as
+ *   much, and over the tolerance ends the hold (BBR's min_rtt filter:
+ *   limiter.c, server_time).  Kept
  *   as the run's least, a server 10x slower mid-run past half the
  *   deadline made every later answer late: level 1-2 for good, 3.8x
  *   -j4's time (fault sweep 24).
@@ -382,8 +383,9 @@ typedef struct dp_limiter {
 	 * Raised only by answers no request of ours could have queued
 	 * (server_time). */
 	double quickest_ms[DP_LIMITER_CLASSES];
-	/* Per size class, the last unqueued answer's time and when it came
-	 * (server_time; 0: none yet). */
+	/* Per size class, when the last unqueued answer came and the least
+	 * time of the answers since, that one included (server_time; 0: none
+	 * yet). */
 	struct {
 		double ms, at_ms;
 	} unqueued[DP_LIMITER_CLASSES];

@@ -1345,6 +1345,31 @@ static void deadline_test(void)
 	T_OK(d.ms == run_job(&none, &stage_job, 1).ms, "16 slots, answers far under the deadline: as without one");
 }
 
+/* One slot of 0.7 s, --timeout 2 s (api_auto_local's server), replayed
+ * with the times of a failure: the run's first request slowed 0.45 s out
+ * of the server's sight (1.15 s), then slow start's two requests, the one
+ * sent alone reaching the slot second (the other, sent a moment later,
+ * came first): 0.7 s, then 1.4 s for the one sent alone.  The least of
+ * the two unqueued answers, 1.15 s, was taken for the server's time, over
+ * the 0.7 s answer between them (limiter.c, server_time): 1.4 s was then
+ * within 1.25x of the quickest, not late, and the level doubled to 4 on
+ * one slot (session 60).  The answer between them bounds the server's
+ * time: 1.4 s is late, and the level comes down to 1. */
+static void reorder_test(void)
+{
+	dp_limiter l;
+
+	dp_limiter_init(&l, 1, 64);
+	dp_limiter_deadline(&l, 2000);
+	dp_limiter_done(&l, dp_limiter_sent(&l, 1), DP_LIMITER_OK, 1150, 100, 1150);
+	T_EQ_INT(dp_limiter_level(&l), 2, "slow start: 2 after the first answer");
+	unsigned long alone = dp_limiter_sent(&l, 1), next = dp_limiter_sent(&l, 2);
+	dp_limiter_done(&l, next, DP_LIMITER_OK, 700, 100, 1850);
+	dp_limiter_done(&l, alone, DP_LIMITER_OK, 1400, 100, 2550);
+	T_EQ_INT(dp_limiter_level(&l), 1,
+		 "the request sent alone but served second: late (a 0.7 s answer came between), 1 in flight");
+}
+
 /* A server of 4 slots whose answers become 10x slower mid-run, for good,
  * past half of the callers' --timeout (fault sweep 24; live:
  * tests/integration/fault_sweep24_auto_slowdown.sh): the level must come
@@ -1496,6 +1521,7 @@ int main(int argc, char **argv)
 	climb_tests();
 	big_bucket_tests();
 	deadline_test();
+	reorder_test();
 	slowdown_tests();
 	return t_done();
 }
