@@ -13,7 +13,7 @@
 # is the server's time now: the last two answers that none of the stage's
 # own requests could have queued (sent alone, no give-up just before,
 # which the server still serves) raise it (src/lib/limiter.c,
-# server_time): 8.6-10.2 s after the slowdown, 3 in flight at the end.
+# server_time): 8.6-10.2 s after the slowdown, 2-4 in flight at the end.
 . "$(dirname "$0")/../lib/tap.sh"
 set -o pipefail
 unset DATABASE_URL OPENAI_API_KEY PGDATABASE
@@ -39,7 +39,13 @@ is "$(jq -r .kind "$T_DIR/out" | sort | uniq -c | tr -s ' ')" " 40 document" "th
 secs=$(echo "$end - $start" | bc)
 diag "after the slowdown: $secs s; $(grep -o 'in flight: [^(]*' "$T_DIR/err")"
 ok "$(echo "$secs < 14" | bc | grep -q 1 && echo 0 || echo 1)" "the rest within 14 s (the level back near the server's 4 slots): $secs s"
-like "$(grep -o 'in flight: [0-9]* at the end' "$T_DIR/err")" "in flight: [3-9] at the end|in flight: [1-9][0-9]+ at the end" \
-	"... 3 or more in flight at the end"
+# The time bound above tells the limiter of session 57 from the one
+# before (1-2 in flight after the slowdown); the last level only says it
+# did not stay at 1.  Not 3: the test server serves its queue in order
+# (session 60), so the requests given up at the slowdown are answered
+# before the new ones, and one more late answer may end the run at 2
+# (3 of 56 ASan runs under load).
+like "$(grep -o 'in flight: [0-9]* at the end' "$T_DIR/err")" "in flight: [2-9] at the end|in flight: [1-9][0-9]+ at the end" \
+	"... 2 or more in flight at the end"
 
 done_testing
