@@ -35,6 +35,12 @@ stored() { sql 'SELECT count(*) FROM docpipe.documents'; }
 wait_for 20 eval '[ "$(stored)" = 0 ]'
 ok $? "every file deleted during the pass is deleted from the database (before: the ones read before their delete stayed)"
 is "$(stored)" 0 "no document left"
+# Status 0 needs nothing in flight: the deletes of files never stored
+# still pass through the graph after the count reached 0 (under load, one
+# did at the stop: status 5).  A progress line after this point says so.
+lines=$(wc -l <"$T_DIR/err")
+wait_for 30 eval 'tail -n +$((lines + 1)) "$T_DIR/err" | grep -q ", 0 in flight"'
+ok $? "... and nothing in flight"
 kill -TERM $SUP
 wait_for 20 exited $SUP
 ok $? "SIGTERM stops it"
@@ -56,6 +62,11 @@ taken() { grep -E 'documents [0-9]+/[0-9]+\+? done' "$T_DIR/err_ten" | tail -1 |
 wait_for 20 eval '[ "$(taken)" -ge 10 ] 2>/dev/null'
 sleep 1.5
 is "$(taken)" 10 "each file taken once"
+# Status 0 needs no document in flight (docpipe(1), --watch): under load
+# the last ones could still be on their way 1.5 s after they were taken.
+finished() { grep -E 'documents [0-9]+/[0-9]+\+? done' "$T_DIR/err_ten" | tail -1 | sed -E 's/.*documents ([0-9]+)\/.*/\1/'; }
+wait_for 30 eval '[ "$(finished)" -ge 10 ] 2>/dev/null'
+ok $? "... and all 10 done"
 kill -TERM $SUP
 wait_for 20 exited $SUP
 wait $SUP
