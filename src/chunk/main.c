@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "chunk_stage.h"
-#include "cli.h"
+#include "cli_io.h"
 #include "record.h"
 #include "stage.h"
 

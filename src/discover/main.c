@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "cli_io.h"
 #include "clock.h"
 #include "options.h"
 #include "path.h"

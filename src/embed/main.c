@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "apicli.h"
-#include "cli.h"
+#include "cli_io.h"
 #include "batch.h"
 #include "embed.h"
 #include "stage.h"

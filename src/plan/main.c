@@ -4,9 +4,9 @@
 
 #include "cli.h"
 #include "err.h"
+#include "output.h"
 #include "plan.h"
 #include "record.h"
-#include "transport.h"
 
 #define BATCH_DOCS 256 /* documents per database round trip */
 

@@ -4,7 +4,7 @@
 
 #include "../summarize/extractive.h"
 #include "../summarize/prompts.h"
-#include "cli.h"
+#include "cli_io.h"
 #include "db.h"
 #include "plan.h"
 

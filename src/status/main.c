@@ -14,9 +14,9 @@
 #include "../store/outcome.h"
 #include "../store/store.h"
 #include "live.h"
+#include "output.h"
 #include "record.h"
 #include "status.h"
-#include "transport.h"
 
 static void usage(FILE *out)
 {
@@ -162,8 +162,7 @@ static int parse(int argc, char **argv, struct args *a)
 		{NULL, 0, NULL, 0},
 	};
 	static const dp_cli_spec spec = {"", longopts, OPT_HELP, usage, status_option};
-	dp_cli cli = {0};
-	int rc = dp_cli_parse(&spec, argc, argv, a, &cli);
+	int rc = dp_cli_getopt(&spec, argc, argv, a, NULL, NULL);
 
 	if (rc >= 0)
 		return rc;

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "blocker.h"
-#include "cli.h"
+#include "cli_io.h"
 #include "crash.h"
 #include "endrec.h"
 #include "feed.h"

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "apicli.h"
-#include "cli.h"
+#include "cli_io.h"
 #include "sched.h"
 #include "stage.h"
 #include "prompts.h"

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "../discover/options.h"
-#include "cli.h"
+#include "cli_io.h"
 #include "path.h"
 #include "watch.h"
 
