@@ -188,9 +188,6 @@ int main(int argc, char **argv)
 	for (int i = 0; i < nroots; i++)
 		free(abs[i]);
 	free(abs);
-	if (dp_sink_close(&out.sink, &err) < 0 && rc != DP_EXIT_SYSTEM) {
-		dp_diag("%s", err.msg);
-		rc = DP_EXIT_SYSTEM;
-	}
+	rc = dp_cli_close_sink(&out.sink, rc);
 	return dp_cli_exit_status(rc);
 }

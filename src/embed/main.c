@@ -99,10 +99,7 @@ static int run(embed_ctx *ctx, dp_cli *cli, int workers)
 	if (rc == DP_EXIT_SYSTEM)
 		dp_diag("%s", err.msg);
 	dp_source_free(&src);
-	if (dp_sink_close(&sink, &err) < 0 && rc != DP_EXIT_SYSTEM) {
-		dp_diag("%s", err.msg);
-		rc = DP_EXIT_SYSTEM;
-	}
+	rc = dp_cli_close_sink(&sink, rc);
 	return dp_api_finish(dp_embedder_http(ctx->embedder), "vectors", atomic_load(&ctx->reused),
 			     atomic_load(&ctx->computed), rc);
 }

@@ -12,6 +12,7 @@
 
 #include <jv.h>
 
+#include "output.h"
 #include "record.h"
 #include "stop.h"
 
@@ -231,6 +232,19 @@ int dp_cli_getopt(const dp_cli_spec *spec, int argc, char **argv, void *ctx,
 			return rc;
 	}
 	return -1;
+}
+
+int dp_cli_report(jv report, int json, void (*print_text)(FILE *out, jv report), dp_err *err)
+{
+	if (json) {
+		jv text = dp_record_dump(report);
+		printf("%s\n", jv_string_value(text));
+		jv_free(text);
+	} else {
+		print_text(stdout, report);
+		jv_free(report);
+	}
+	return dp_stdout_flush(err);
 }
 
 static void on_stop_signal(int sig)

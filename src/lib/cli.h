@@ -12,6 +12,8 @@
 #include <getopt.h>
 #include <stdio.h>
 
+#include <jv.h>
+
 #include "err.h"
 
 /* Option code of --version, every program's (outside the range of short
@@ -77,6 +79,13 @@ void dp_cli_nomem_said(void);
  * is a positive number, else otherwise.  Why: a test shortens a wait or a
  * limit that is not its subject (docpipe's defaults stay in the code). */
 double dp_cli_test_hook(const char *name, double otherwise);
+
+/* Writes a main's report (consumed) on stdout: with json (--json) as one
+ * line of JSON, else as print_text writes it for people (report borrowed
+ * by it); then flushes (dp_stdout_flush, output.h).  Returns 0, or -1
+ * with err set (a full disk, a closed standard output).  docpipe-status's
+ * and docpipe-plan's. */
+int dp_cli_report(jv report, int json, void (*print_text)(FILE *out, jv report), dp_err *err);
 
 /* SIGTERM and SIGINT call dp_request_stop (stop.h) instead of
  * killing the process; a second signal kills it as usual. */

@@ -158,6 +158,17 @@ int dp_cli_open(const dp_cli *cli, int want_source, dp_source **src, dp_sink **s
 	return 0;
 }
 
+int dp_cli_close_sink(dp_sink **sink, int rc)
+{
+	dp_err err;
+
+	if (dp_sink_close(sink, &err) < 0 && rc != DP_EXIT_SYSTEM) {
+		dp_diag("%s", err.msg);
+		rc = DP_EXIT_SYSTEM;
+	}
+	return rc;
+}
+
 int dp_cli_exit_status(int rc)
 {
 	char why[DP_ERR_MAX];

@@ -88,6 +88,11 @@ int dp_cli_curve_pair(const dp_io_opts *io, dp_err *err);
 int dp_cli_open(const dp_cli *cli, int want_source, dp_source **src, dp_sink **sink,
 		dp_err *err);
 
+/* Closes the stage's sink (dp_sink_close, flushing its last records): a
+ * failure is said on stderr and makes rc DP_EXIT_SYSTEM, unless rc is
+ * that already (its failure, said, stands).  Returns rc so changed. */
+int dp_cli_close_sink(dp_sink **sink, int rc);
+
 /* The exit status of a stage whose run ended with rc: DP_EXIT_USAGE, after
  * saying why on stderr, when a peer refused its handshake (zmqmon.h: the
  * refusal is what stopped it); DP_EXIT_INTERRUPTED when a stop signal

@@ -1,8 +1,9 @@
 /* A program's standard output: flushing it and the words of its failure,
  * one wording for the stdio sink (transport.c) and the programs that
  * print their text themselves (docpipe-query's results, docpipe-status's
- * and docpipe-plan's reports).  Apart from transport.c so that a program
- * with no sink (docpipe-status) links no transport and no libzmq. */
+ * and docpipe-plan's reports: dp_cli_report).  Apart from transport.c so
+ * that a program with no sink (docpipe-status) links no transport and no
+ * libzmq. */
 #ifndef DP_OUTPUT_H
 #define DP_OUTPUT_H
 

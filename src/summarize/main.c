@@ -111,10 +111,7 @@ static int run(summarize_ctx *ctx, dp_cli *cli, int workers)
 	}
 	if (rc == DP_EXIT_SYSTEM)
 		dp_diag("%s", err.msg);
-	if (dp_sink_close(&sink, &err) < 0 && rc != DP_EXIT_SYSTEM) {
-		dp_diag("%s", err.msg);
-		rc = DP_EXIT_SYSTEM;
-	}
+	rc = dp_cli_close_sink(&sink, rc);
 	dp_source_free(&src);
 	return dp_api_finish(ctx->http, "summaries", atomic_load(&ctx->reused),
 			     atomic_load(&ctx->requested), rc);

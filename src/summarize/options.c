@@ -16,17 +16,15 @@ int summarize_option(summarize_ctx *ctx, summarize_templates *t, dp_api_cli *api
 		ctx->chunk_summaries = 1;
 		return 1;
 	case SUMMARIZE_OPT_PROMPT_FILE:
-		free(t->doc);
-		if ((t->doc = summarize_read_template(arg, err)) == NULL)
+	case SUMMARIZE_OPT_CHUNK_PROMPT_FILE: {
+		int doc = opt == SUMMARIZE_OPT_PROMPT_FILE;
+		char **text = doc ? &t->doc : &t->chunk;
+		free(*text);
+		if ((*text = summarize_read_template(arg, err)) == NULL)
 			return -1;
-		ctx->doc_prompt = t->doc;
+		*(doc ? &ctx->doc_prompt : &ctx->chunk_prompt) = *text;
 		return 1;
-	case SUMMARIZE_OPT_CHUNK_PROMPT_FILE:
-		free(t->chunk);
-		if ((t->chunk = summarize_read_template(arg, err)) == NULL)
-			return -1;
-		ctx->chunk_prompt = t->chunk;
-		return 1;
+	}
 	case SUMMARIZE_OPT_CONTEXT_TOKENS:
 		if (dp_cli_parse_long("context-tokens", arg, 256, 10000000, &n, err) < 0)
 			return -1;
