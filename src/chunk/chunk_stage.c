@@ -64,6 +64,28 @@ static ssize_t read_full(int fd, char *buf, size_t want)
 	return (ssize_t)got;
 }
 
+/* fstat of open file fd into *st, and what chunk takes: a regular file of
+ * at most max_size bytes (--max-size).  0, or -1 with err set.  At the
+ * open and before each read again: a file that grew past --max-size
+ * while it was read is refused as one that was too big at the open. */
+static int stat_checked(int fd, unsigned long long max_size, struct stat *st, dp_err *err)
+{
+	if (fstat(fd, st) != 0) {
+		dp_err_set(err, "cannot stat: %s", strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		dp_err_set(err, "not a regular file any more");
+		return -1;
+	}
+	if ((unsigned long long)st->st_size > max_size) {
+		dp_err_set(err, "file is %lld bytes, over --max-size %llu", (long long)st->st_size,
+			   max_size);
+		return -1;
+	}
+	return 0;
+}
+
 int chunk_open_file(const char *path, unsigned long long max_size, struct stat *st, int *linked,
 		    dp_err *err)
 {
@@ -84,23 +106,11 @@ int chunk_open_file(const char *path, unsigned long long max_size, struct stat *
 		dp_err_set(err, "cannot open: %s", strerror(errno));
 		return -1;
 	}
-	if (fstat(fd, st) != 0) {
-		dp_err_set(err, "cannot stat: %s", strerror(errno));
-		goto fail;
-	}
-	if (!S_ISREG(st->st_mode)) {
-		dp_err_set(err, "not a regular file any more");
-		goto fail;
-	}
-	if ((unsigned long long)st->st_size > max_size) {
-		dp_err_set(err, "file is %lld bytes, over --max-size %llu", (long long)st->st_size,
-			   max_size);
-		goto fail;
+	if (stat_checked(fd, max_size, st, err) < 0) {
+		close(fd);
+		return -1;
 	}
 	return fd;
-fail:
-	close(fd);
-	return -1;
 }
 
 int chunk_file_unchanged(int fd, const struct stat *before)
@@ -160,15 +170,8 @@ char *chunk_read_file(const char *path, unsigned long long max_size, const char 
 				   " read: %zd bytes, its size %zu)", tries, got, size);
 			goto fail;
 		}
-		if (fstat(fd, st) != 0) {
-			dp_err_set(err, "cannot stat: %s", strerror(errno));
+		if (stat_checked(fd, max_size, st, err) < 0)
 			goto fail;
-		}
-		if ((unsigned long long)st->st_size > max_size) {
-			dp_err_set(err, "file is %lld bytes, over --max-size %llu", (long long)st->st_size,
-				   max_size);
-			goto fail;
-		}
 	}
 	buf[size] = '\0';
 	close(fd);

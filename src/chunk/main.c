@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "chunk_stage.h"
-#include "cli.h"
+#include "cli_io.h"
 #include "record.h"
 #include "stage.h"
 
@@ -183,10 +183,7 @@ static int run(const dp_cli *cli, chunk_stage *cs, int threads, const char *cras
 	if (rc == DP_EXIT_SYSTEM)
 		dp_diag("%s", err.msg);
 	dp_source_free(&src);
-	if (dp_sink_close(&sink, &err) < 0 && rc != DP_EXIT_SYSTEM) {
-		dp_diag("%s", err.msg);
-		rc = DP_EXIT_SYSTEM;
-	}
+	rc = dp_cli_close_sink(&sink, rc);
 	dp_crash_close(&crash);
 	return dp_cli_exit_status(rc);
 }

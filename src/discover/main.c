@@ -5,14 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "cli_io.h"
 #include "clock.h"
 #include "options.h"
 #include "path.h"
 #include "record.h"
 #include "walk.h"
-
-enum { OPT_END_RECORD = DISCOVER_OPT_NEXT, OPT_SKIP_RECORDS };
 
 /* Records are flushed at least this often while the walk goes on, so the
  * next stage starts work before the walk ends. */
@@ -77,25 +75,13 @@ static int put(void *ctx, jv rec)
 /* What the command line sets. */
 struct args {
 	discover_opts opts;
-	int want_end; /* --end-record */
 	dp_cli cli;
 };
 
-/* Takes option opt into ctx, a struct args (dp_cli_spec.take). */
+/* Takes option opt into ctx, discover_opts (dp_cli_spec.take). */
 static int discover_take(void *ctx, int opt, char *arg, dp_err *err)
 {
-	struct args *a = ctx;
-	int rc = discover_option(&a->opts, opt, arg, err);
-
-	if (rc != 0)
-		return rc;
-	if (opt == OPT_END_RECORD)
-		a->want_end = 1;
-	else if (opt == OPT_SKIP_RECORDS)
-		a->opts.skip_records = 1;
-	else
-		return 0;
-	return 1;
+	return discover_option(ctx, opt, arg, err);
 }
 
 /* Parses the command line into a.  Returns -1 to go on (optind is the
@@ -105,19 +91,13 @@ static int parse(int argc, char **argv, struct args *a)
 {
 	static const struct option longopts[] = {
 		DISCOVER_LONGOPTS,
-		{"end-record", no_argument, NULL, OPT_END_RECORD},
-		{"skip-records", no_argument, NULL, OPT_SKIP_RECORDS},
 		{"help", no_argument, NULL, 'h'},
 		DP_CLI_LONGOPTS,
 		{NULL, 0, NULL, 0},
 	};
 	static const dp_cli_spec spec = {"h", longopts, 'h', usage, discover_take};
-	int rc = dp_cli_parse(&spec, argc, argv, a, &a->cli);
 
-	if (rc >= 0 || (optind < argc && a->cli.in == NULL))
-		return rc;
-	dp_diag("%s", optind == argc ? "no ROOT to walk (see --help)" : "--in: discover reads no records");
-	return DP_EXIT_USAGE;
+	return discover_roots_given(dp_cli_parse(&spec, argc, argv, &a->opts, &a->cli), argc, &a->cli, "walk");
 }
 
 /* 1 when root i is one named before it ("docs" and "docs/"): walked once.
@@ -131,12 +111,11 @@ static int named_before(const discover_opts *opts, int i)
 	return 0;
 }
 
-/* Walks roots[0..nroots-1] into out and, with want_end, writes the end
- * record.  Returns the exit status (DP_EXIT_FAILED: a root could not be
+/* Walks roots[0..nroots-1] into out and, with --end-record
+ * (opts->end_record), writes the end record.  Returns the exit status (DP_EXIT_FAILED: a root could not be
  * walked or a file became an error record; DP_EXIT_SYSTEM: the output
  * failed), having said why on stderr. */
-static int walk_roots(char **roots, int nroots, const discover_opts *opts, int want_end,
-		      struct output *out)
+static int walk_roots(char **roots, int nroots, const discover_opts *opts, struct output *out)
 {
 	jv unread = jv_array();
 	discover_stats stats = {.unread = &unread};
@@ -166,7 +145,7 @@ static int walk_roots(char **roots, int nroots, const discover_opts *opts, int w
 	/* A root not walked at all leaves its whole tree unseen. */
 	stats.unwalked += (unsigned long)unwalkable;
 	unsigned long written = stats.files + stats.errors + stats.skips;
-	if (want_end && !out->failed &&
+	if (opts->end_record && !out->failed &&
 	    dp_sink_put(out->sink, discover_end_record("discover", written, &stats, roots, (size_t)nroots, rc),
 			&err) < 0) {
 		dp_diag("%s", err.msg);
@@ -205,13 +184,10 @@ int main(int argc, char **argv)
 		abs[i] = dp_path_absolute(argv[optind + i], &err);
 	a.opts.roots = abs;
 	a.opts.n_roots = (size_t)nroots;
-	rc = walk_roots(argv + optind, nroots, &a.opts, a.want_end, &out);
+	rc = walk_roots(argv + optind, nroots, &a.opts, &out);
 	for (int i = 0; i < nroots; i++)
 		free(abs[i]);
 	free(abs);
-	if (dp_sink_close(&out.sink, &err) < 0 && rc != DP_EXIT_SYSTEM) {
-		dp_diag("%s", err.msg);
-		rc = DP_EXIT_SYSTEM;
-	}
+	rc = dp_cli_close_sink(&out.sink, rc);
 	return dp_cli_exit_status(rc);
 }

@@ -1,6 +1,7 @@
 #include "options.h"
 
-#include "cli.h"
+#include <getopt.h>
+
 #include "glob.h"
 
 int discover_option(discover_opts *o, int opt, const char *arg, dp_err *err)
@@ -30,7 +31,24 @@ int discover_option(discover_opts *o, int opt, const char *arg, dp_err *err)
 			return -1;
 		o->max_size = (unsigned long long)n;
 		return 1;
+	case DISCOVER_OPT_END_RECORD:
+		o->end_record = 1;
+		return 1;
+	case DISCOVER_OPT_SKIP_RECORDS:
+		o->skip_records = 1;
+		return 1;
 	default:
 		return 0;
 	}
+}
+
+int discover_roots_given(int rc, int argc, const dp_cli *cli, const char *verb)
+{
+	if (rc >= 0 || (optind < argc && cli->in == NULL))
+		return rc;
+	if (optind == argc)
+		dp_diag("no ROOT to %s (see --help)", verb);
+	else
+		dp_diag("--in: %s reads no records", dp_stage());
+	return DP_EXIT_USAGE;
 }

@@ -40,6 +40,9 @@ typedef struct discover_opts {
 	int skip_records;             /* wanted names that are no regular file
 	                               * become skip records (else a diagnostic) */
 	unsigned long long max_size;  /* larger files become error records */
+	int end_record;               /* --end-record: the main ends its output (discover)
+	                               * or first pass (watch) with the end record;
+	                               * the walk does not read it */
 	/* Every root of the run, absolute (as records carry them): an entry
 	 * that is itself another root is left to that root's walk, so roots
 	 * that nest (docs and docs/api) give each file once.  NULL: none. */

@@ -5,12 +5,13 @@
 #include <string.h>
 
 #include "apicli.h"
-#include "cli.h"
 #include "batch.h"
+#include "cli_io.h"
 #include "embed.h"
+#include "options.h"
 #include "stage.h"
 
-enum { OPT_THREADS = 'j', OPT_DIM = 0x2000, OPT_BATCH_INPUTS, OPT_CHECK_CORPUS, OPT_HELP };
+enum { OPT_CHECK_CORPUS = EMBED_OPT_NEXT, OPT_HELP };
 
 static const char usage[] =
 	"Usage: docpipe-embed [OPTIONS] < documents > documents\n"
@@ -41,9 +42,7 @@ static int parse_args(int argc, char **argv, dp_api_cli *api, dp_embedder_opts *
 		      dp_cli *cli, int *check_corpus)
 {
 	static const struct option longopts[] = {
-		{"threads", required_argument, NULL, OPT_THREADS},
-		{"dim", required_argument, NULL, OPT_DIM},
-		{"batch-inputs", required_argument, NULL, OPT_BATCH_INPUTS},
+		EMBED_LONGOPTS,
 		{"check-corpus", no_argument, NULL, OPT_CHECK_CORPUS},
 		{"help", no_argument, NULL, OPT_HELP},
 		DP_API_LONGOPTS,
@@ -51,21 +50,11 @@ static int parse_args(int argc, char **argv, dp_api_cli *api, dp_embedder_opts *
 		{NULL, 0, NULL, 0},
 	};
 	dp_err e, *err = &e;
-	long n;
-	int opt, rc = -1, said = 0;
+	int opt, own, rc = -1, said = 0;
 
 	while (rc < 0 && (opt = getopt_long(argc, argv, "j:", longopts, NULL)) != -1) {
-		if (opt == OPT_THREADS) {
-			if (dp_api_parse_threads(api, optarg, err) != DP_CLI_TAKEN)
-				rc = DP_EXIT_USAGE;
-		} else if (opt == OPT_DIM) {
-			if (dp_cli_parse_long("dim", optarg, 1, DP_EMBED_DIM_MAX, &n, err) < 0)
-				rc = DP_EXIT_USAGE;
-			eopts->dim = (int)n;
-		} else if (opt == OPT_BATCH_INPUTS) {
-			if (dp_cli_parse_long("batch-inputs", optarg, 1, DP_EMBED_BATCH_MAX, &n, err) < 0)
-				rc = DP_EXIT_USAGE;
-			eopts->batch_inputs = (int)n;
+		if ((own = embed_option(eopts, api, opt, optarg, err)) != 0) {
+			rc = own > 0 ? -1 : DP_EXIT_USAGE;
 		} else if (opt == OPT_CHECK_CORPUS) {
 			*check_corpus = 1;
 		} else if (opt == OPT_HELP) {
@@ -110,10 +99,7 @@ static int run(embed_ctx *ctx, dp_cli *cli, int workers)
 	if (rc == DP_EXIT_SYSTEM)
 		dp_diag("%s", err.msg);
 	dp_source_free(&src);
-	if (dp_sink_close(&sink, &err) < 0 && rc != DP_EXIT_SYSTEM) {
-		dp_diag("%s", err.msg);
-		rc = DP_EXIT_SYSTEM;
-	}
+	rc = dp_cli_close_sink(&sink, rc);
 	return dp_api_finish(dp_embedder_http(ctx->embedder), "vectors", atomic_load(&ctx->reused),
 			     atomic_load(&ctx->computed), rc);
 }

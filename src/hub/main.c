@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "cli_io.h"
 #include "curve.h"
 #include "err.h"
 #include "evict.h"

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "cli_io.h"
 #include "db.h"
 
 const char dp_api_help[] =

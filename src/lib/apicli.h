@@ -1,14 +1,14 @@
 /* Command-line options shared by the stages that call model APIs
  * (summarize, embed): backend, model, server, key, budgets, reuse.
  *
- * Used like cli.h: DP_API_LONGOPTS in the getopt_long table, dp_api_option()
+ * Used like cli_io.h: DP_API_LONGOPTS in the getopt_long table, dp_api_option()
  * for every option, dp_api_help in --help. */
 #ifndef DP_APICLI_H
 #define DP_APICLI_H
 
 #include <getopt.h>
 
-#include "cli.h"
+#include "cli_io.h"
 #include "err.h"
 #include "http.h"
 #include "reuse.h"

@@ -12,40 +12,13 @@
 
 #include <jv.h>
 
-#include "curve.h"
-#include "jqfilter.h"
+#include "output.h"
 #include "record.h"
-#include "stats.h"
-#include "zmqmon.h"
-#include "zmqsock.h"
+#include "stop.h"
 
 #ifndef DOCPIPE_VERSION
 #define DOCPIPE_VERSION "0.1.0"
 #endif
-
-/* The options after --in, shared by both help texts below. */
-#define CLI_HELP_AFTER_IN \
-	"  --out ENDPOINT      write records to ENDPOINT instead of stdout\n" \
-	"  --max-record BYTES  refuse records larger than BYTES (default 64 MiB)\n" \
-	"  --jq PROGRAM        run the jq PROGRAM on every record written: its outputs\n" \
-	"                      are written instead (none drops the record; a runtime\n" \
-	"                      error makes it an error record: exit 1)\n" \
-	"ZeroMQ (ENDPOINT is tcp://HOST:PORT, ipc://PATH; a leading @ binds):\n" \
-	"  --stats ENDPOINT    send counters there every 500 ms (the hub's stats edge)\n" \
-	"  --hwm N             high-water mark of the sockets (default 16 records)\n" \
-	"  --curve-server FILE encrypt with CurveZMQ: the server's public key file\n" \
-	"  --curve-key FILE    this side's key pair file (docpipe keygen); a key file\n" \
-	"                      missing, unreadable or malformed is a usage error\n" \
-	"  --insecure          allow plaintext to endpoints off loopback\n" \
-	"  --version           print the version and exit\n" \
-	"  --help              print this help and exit\n"
-
-const char dp_cli_help[] =
-	"Input and output:\n"
-	"  --in ENDPOINT       read records from ENDPOINT instead of stdin\n"
-	CLI_HELP_AFTER_IN;
-
-const char dp_cli_help_no_input[] = "Output:\n" CLI_HELP_AFTER_IN;
 
 /* A standard descriptor closed at the start (`<&-`, a daemon's spawn) is
  * taken by the process's next open: the stop pipe became standard input and
@@ -220,83 +193,20 @@ int dp_cli_parse_long(const char *opt_name, const char *arg, long min, long max,
 	return 0;
 }
 
-int dp_cli_option(dp_cli *cli, int opt, const char *arg, dp_err *err)
+int dp_cli_unknown_option(void)
 {
-	long n;
-
-	switch (opt) {
-	case DP_OPT_IN:
-		cli->in = arg;
-		return DP_CLI_TAKEN;
-	case DP_OPT_OUT:
-		cli->out = arg;
-		return DP_CLI_TAKEN;
-	case DP_OPT_MAX_RECORD:
-		if (dp_cli_parse_long("max-record", arg, 1024, 1L << 30, &n, err) < 0)
-			return DP_CLI_BAD;
-		cli->io.max_record = (size_t)n;
-		return DP_CLI_TAKEN;
-	case DP_OPT_JQ: {
-		/* Compiled now so that a broken program is a usage error at start. */
-		dp_jq *jq = dp_jq_new(arg, err);
-		if (jq == NULL)
-			return DP_CLI_BAD;
-		dp_jq_free(&jq);
-		cli->io.jq = arg;
-		return DP_CLI_TAKEN;
-	}
-	case DP_OPT_STATS:
-		cli->stats = arg;
-		return DP_CLI_TAKEN;
-	case DP_OPT_HWM:
-		if (dp_cli_parse_long("hwm", arg, 1, 100000, &n, err) < 0)
-			return DP_CLI_BAD;
-		cli->io.hwm = (int)n;
-		return DP_CLI_TAKEN;
-	case DP_OPT_CURVE_SERVER:
-		/* Key files are read now: one missing, unreadable or malformed
-		 * is a usage error, never a replica restarted to fail again. */
-		if (dp_curve_check("--curve-server", arg, DP_CURVE_PUBLIC, err) < 0)
-			return DP_CLI_BAD;
-		cli->io.curve_server = arg;
-		return DP_CLI_TAKEN;
-	case DP_OPT_CURVE_KEY:
-		if (dp_curve_check("--curve-key", arg, DP_CURVE_PAIR, err) < 0)
-			return DP_CLI_BAD;
-		cli->io.curve_key = arg;
-		return DP_CLI_TAKEN;
-	case DP_OPT_INSECURE:
-		cli->io.insecure = 1;
-		return DP_CLI_TAKEN;
-	case DP_OPT_VERSION:
-		printf("docpipe-%s %s (protocol %d)\n", dp_stage(), DOCPIPE_VERSION,
-		       DP_PROTOCOL_VERSION);
-		return DP_CLI_EXIT;
-	default:
-		return DP_CLI_UNKNOWN;
-	}
+	/* getopt_long has named the option already. */
+	dp_diag("try --help");
+	return DP_EXIT_USAGE;
 }
 
-int dp_cli_other_option(dp_cli *cli, int opt, const char *arg)
+void dp_cli_version(void)
 {
-	dp_err err;
-
-	switch (dp_cli_option(cli, opt, arg, &err)) {
-	case DP_CLI_TAKEN:
-		return -1;
-	case DP_CLI_EXIT:
-		return DP_EXIT_OK;
-	case DP_CLI_BAD:
-		dp_diag("%s", err.msg);
-		return DP_EXIT_USAGE;
-	default:
-		/* getopt_long has named the option already. */
-		dp_diag("try --help");
-		return DP_EXIT_USAGE;
-	}
+	printf("docpipe-%s %s (protocol %d)\n", dp_stage(), DOCPIPE_VERSION, DP_PROTOCOL_VERSION);
 }
 
-int dp_cli_parse(const dp_cli_spec *spec, int argc, char **argv, void *ctx, dp_cli *cli)
+int dp_cli_getopt(const dp_cli_spec *spec, int argc, char **argv, void *ctx,
+		  int (*other)(void *other_ctx, int opt, const char *arg), void *other_ctx)
 {
 	dp_err err;
 	int opt, rc;
@@ -306,56 +216,35 @@ int dp_cli_parse(const dp_cli_spec *spec, int argc, char **argv, void *ctx, dp_c
 			spec->usage(stdout);
 			return DP_EXIT_OK;
 		}
+		if (opt == DP_OPT_VERSION) {
+			dp_cli_version();
+			return DP_EXIT_OK;
+		}
 		if ((rc = spec->take(ctx, opt, optarg, &err)) < 0) {
 			dp_diag("%s", err.msg);
 			return DP_EXIT_USAGE;
 		}
-		if (rc == 0 && (rc = dp_cli_other_option(cli, opt, optarg)) >= 0)
+		if (rc > 0)
+			continue;
+		if (other == NULL)
+			return dp_cli_unknown_option();
+		if ((rc = other(other_ctx, opt, optarg)) >= 0)
 			return rc;
 	}
 	return -1;
 }
 
-int dp_cli_curve_pair(const dp_io_opts *io, dp_err *err)
+int dp_cli_report(jv report, int json, void (*print_text)(FILE *out, jv report), dp_err *err)
 {
-	if (io->curve_key != NULL && io->curve_server == NULL)
-		dp_err_set(err, "--curve-key needs --curve-server (the server's public key)");
-	else if (io->curve_server != NULL && io->curve_key == NULL)
-		dp_err_set(err, "--curve-server needs --curve-key (this side's key pair)");
-	else
-		return 0;
-	return -1;
-}
-
-int dp_cli_open(const dp_cli *cli, int want_source, dp_source **src, dp_sink **sink,
-		dp_err *err)
-{
-	*src = NULL;
-	*sink = NULL;
-	if (dp_cli_curve_pair(&cli->io, err) < 0)
-		return DP_EXIT_USAGE;
-	if (want_source && dp_zmq_is_endpoint(cli->in))
-		dp_cli_handle_signals();
-	dp_zmq_refusal_stops(1);
-	/* The stats first: the hub must know this process before a record
-	 * can reach it (dp_stats_start). */
-	if (cli->stats != NULL) {
-		dp_zmq_opts z = {.hwm = cli->io.hwm, .curve_server = cli->io.curve_server,
-				 .curve_key = cli->io.curve_key, .insecure = cli->io.insecure};
-		if (dp_stats_start(cli->stats, &z, err) < 0)
-			return DP_EXIT_SYSTEM;
+	if (json) {
+		jv text = dp_record_dump(report);
+		printf("%s\n", jv_string_value(text));
+		jv_free(text);
+	} else {
+		print_text(stdout, report);
+		jv_free(report);
 	}
-	if (want_source && (*src = dp_source_open(cli->in, &cli->io, err)) == NULL) {
-		dp_stats_stop();
-		return DP_EXIT_SYSTEM;
-	}
-	*sink = dp_sink_open(cli->out, &cli->io, err);
-	if (*sink == NULL) {
-		dp_source_free(src);
-		dp_stats_stop();
-		return DP_EXIT_SYSTEM;
-	}
-	return 0;
+	return dp_stdout_flush(err);
 }
 
 static void on_stop_signal(int sig)
@@ -371,15 +260,4 @@ void dp_cli_handle_signals(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-}
-
-int dp_cli_exit_status(int rc)
-{
-	char why[DP_ERR_MAX];
-
-	if (dp_zmq_refused(why, sizeof why)) {
-		dp_diag("%s", why);
-		return DP_EXIT_USAGE;
-	}
-	return rc == DP_EXIT_OK && dp_stop_requested() ? DP_EXIT_INTERRUPTED : rc;
 }

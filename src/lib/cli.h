@@ -1,110 +1,54 @@
-/* Command-line options every stage shares, and opening its input and
- * output from them.
+/* The start of every program and its command line: dp_cli_init, the
+ * getopt_long loop of a main (dp_cli_getopt: --help, --version, the
+ * program's own options), whole numbers, stop signals.
  *
- * A stage's main() puts DP_CLI_LONGOPTS into its getopt_long table, hands
- * every option it does not know to dp_cli_option(), prints dp_cli_help in
- * its --help, and opens its source and sink with dp_cli_open(). */
+ * The options of a program that reads or writes records (--in, --out,
+ * --jq, the ZeroMQ ones) and opening its input and output are cli_io.h's:
+ * a program without them (docpipe-status) links no transport and no
+ * libzmq. */
 #ifndef DP_CLI_H
 #define DP_CLI_H
 
 #include <getopt.h>
 #include <stdio.h>
 
+#include <jv.h>
+
 #include "err.h"
-#include "transport.h"
 
-/* Option codes of the shared options (outside the range of short options). */
-enum {
-	DP_OPT_IN = 0x1000,
-	DP_OPT_OUT,
-	DP_OPT_MAX_RECORD,
-	DP_OPT_VERSION,
-	DP_OPT_JQ,
-	DP_OPT_STATS,
-	DP_OPT_HWM,
-	DP_OPT_CURVE_SERVER,
-	DP_OPT_CURVE_KEY,
-	DP_OPT_INSECURE,
-};
+/* Option code of --version, every program's (outside the range of short
+ * options; cli_io.h's shared options follow it). */
+enum { DP_OPT_VERSION = 0x1000 };
 
-#define DP_CLI_LONGOPTS                                                        \
-	{"in", required_argument, NULL, DP_OPT_IN},                            \
-	{"out", required_argument, NULL, DP_OPT_OUT},                          \
-	{"max-record", required_argument, NULL, DP_OPT_MAX_RECORD},            \
-	{"version", no_argument, NULL, DP_OPT_VERSION},                        \
-	{"jq", required_argument, NULL, DP_OPT_JQ},                            \
-	{"stats", required_argument, NULL, DP_OPT_STATS},                      \
-	{"hwm", required_argument, NULL, DP_OPT_HWM},                          \
-	{"curve-server", required_argument, NULL, DP_OPT_CURVE_SERVER},        \
-	{"curve-key", required_argument, NULL, DP_OPT_CURVE_KEY},              \
-	{"insecure", no_argument, NULL, DP_OPT_INSECURE}
+/* Prints "docpipe-<stage> VERSION (protocol N)" on stdout: --version. */
+void dp_cli_version(void);
 
-typedef struct dp_cli {
-	const char *in;  /* NULL: stdin */
-	const char *out; /* NULL: stdout */
-	const char *stats; /* --stats: where counters go (stats.h); NULL: nowhere */
-	dp_io_opts io;
-} dp_cli;
-
-/* The shared options as --help prints them; _no_input without --in, for a
- * program that reads no records (discover, watch, query refuse --in). */
-extern const char dp_cli_help[];
-extern const char dp_cli_help_no_input[];
-
-enum dp_cli_result {
-	DP_CLI_UNKNOWN = 0, /* not a shared option: the stage's own or a usage error */
-	DP_CLI_TAKEN = 1,   /* handled */
-	DP_CLI_EXIT = 2,    /* handled and printed (--version): exit 0 */
-	DP_CLI_BAD = -1     /* bad value: err says why; exit DP_EXIT_USAGE */
-};
-
-/* Handles one option returned by getopt_long. */
-int dp_cli_option(dp_cli *cli, int opt, const char *arg, dp_err *err);
-
-/* For the `default:` case of a main's getopt_long loop: handles an option
- * the stage itself does not know.  Returns -1 when the option was taken
- * and parsing goes on; otherwise the exit status main returns (after its
- * own cleanup): DP_EXIT_OK after --version, DP_EXIT_USAGE after saying
- * why on stderr. */
-int dp_cli_other_option(dp_cli *cli, int opt, const char *arg);
-
-/* A main's own options, for dp_cli_parse. */
+/* A main's own options, for dp_cli_getopt (and cli_io.h's dp_cli_parse). */
 typedef struct dp_cli_spec {
 	const char *shortopts;         /* getopt_long's ("h": -h is --help) */
-	const struct option *longopts; /* ending in the shared ones and a zero entry */
+	const struct option *longopts; /* ending in a zero entry; --version's code DP_OPT_VERSION */
 	int help;                      /* what --help returns in getopt_long */
 	void (*usage)(FILE *f);        /* prints the --help text */
 	/* Takes option opt (its argument: arg) into ctx.  Returns 1 when it
 	 * is one of the main's own, 0 when it is not (it goes on to
-	 * dp_cli_other_option), -1 with err set for a bad value. */
+	 * other), -1 with err set for a bad value. */
 	int (*take)(void *ctx, int opt, char *arg, dp_err *err);
 } dp_cli_spec;
 
+/* For an option getopt_long returned as unknown ('?': it has named it on
+ * stderr): says "try --help"; returns DP_EXIT_USAGE. */
+int dp_cli_unknown_option(void);
+
 /* The getopt_long loop of a main: --help prints spec->usage to stdout,
- * each option goes to spec->take, then to dp_cli_other_option (into cli).
- * Returns -1 to go on (optind is the first operand), else the exit status
- * main returns: DP_EXIT_OK after --help or --version, DP_EXIT_USAGE after a
- * usage error, said on stderr. */
-int dp_cli_parse(const dp_cli_spec *spec, int argc, char **argv, void *ctx, dp_cli *cli);
-
-/* The CurveZMQ client options need each other: 0 when both or neither of
- * --curve-server and --curve-key are given, else -1 with err saying which
- * one is missing (a usage error). */
-int dp_cli_curve_pair(const dp_io_opts *io, dp_err *err);
-
-/* Opens the stage's source (if want_source) and sink. Returns 0, or the
- * exit status with err set (nothing left open): DP_EXIT_USAGE for CurveZMQ
- * options that do not go together (--curve-key without --curve-server or
- * the reverse), DP_EXIT_SYSTEM when opening failed.  With a ZeroMQ source it also installs
- * the SIGTERM/SIGINT handler (dp_cli_handle_signals: the source then ends
- * and the stage finishes what it holds); with --stats it starts reporting
- * counters first, before the source connects (dp_stats_start), until
- * dp_sink_close.  A peer refusing the handshake stops the
- * stage (dp_zmq_refusal_stops, zmqmon.h; dp_cli_exit_status says why).
- * It first raises the soft limit on open files to the hard one (at most
- * 65536): requests in flight each hold a socket. */
-int dp_cli_open(const dp_cli *cli, int want_source, dp_source **src, dp_sink **sink,
-		dp_err *err);
+ * --version prints dp_cli_version, each other option goes to spec->take,
+ * then, when take does not know it, to other(other_ctx, opt, arg), which
+ * returns -1 when it took the option, else the exit status (saying why on
+ * stderr); other NULL: such an option is a usage error (getopt_long named
+ * it).  Returns -1 to go on (optind is the first operand), else the exit
+ * status main returns: DP_EXIT_OK after --help or --version, DP_EXIT_USAGE
+ * after a usage error, said on stderr. */
+int dp_cli_getopt(const dp_cli_spec *spec, int argc, char **argv, void *ctx,
+		  int (*other)(void *other_ctx, int opt, const char *arg), void *other_ctx);
 
 /* Parses a whole number in [min, max]; returns 0 or -1 with err naming
  * the option. */
@@ -136,14 +80,15 @@ void dp_cli_nomem_said(void);
  * limit that is not its subject (docpipe's defaults stay in the code). */
 double dp_cli_test_hook(const char *name, double otherwise);
 
+/* Writes a main's report (consumed) on stdout: with json (--json) as one
+ * line of JSON, else as print_text writes it for people (report borrowed
+ * by it); then flushes (dp_stdout_flush, output.h).  Returns 0, or -1
+ * with err set (a full disk, a closed standard output).  docpipe-status's
+ * and docpipe-plan's. */
+int dp_cli_report(jv report, int json, void (*print_text)(FILE *out, jv report), dp_err *err);
+
 /* SIGTERM and SIGINT call dp_request_stop (stop.h) instead of
  * killing the process; a second signal kills it as usual. */
 void dp_cli_handle_signals(void);
-
-/* The exit status of a stage whose run ended with rc: DP_EXIT_USAGE, after
- * saying why on stderr, when a peer refused its handshake (zmqmon.h: the
- * refusal is what stopped it); DP_EXIT_INTERRUPTED when a stop signal
- * ended its input early and nothing worse happened. */
-int dp_cli_exit_status(int rc);
 
 #endif

@@ -16,6 +16,7 @@
 #include "jqfilter.h"
 #include "json.h"
 #include "lines.h"
+#include "output.h"
 #include "record.h"
 #include "stats.h"
 #include "zmqsock.h"
@@ -346,12 +347,6 @@ fail:
 	return NULL;
 }
 
-static int write_failed(dp_err *err)
-{
-	dp_err_set(err, "write to standard output: %s", strerror(errno));
-	return -1;
-}
-
 /* Sends msg (its contents handed over to ZeroMQ when sent; closed here
  * either way), waiting while the receivers are full.  Called with
  * sink->lock held. */
@@ -440,7 +435,7 @@ static int serialize(dp_sink *sink, jv rec, dp_json_buf *b, dp_err *err)
 static int end_line(dp_sink *sink, dp_err *err)
 {
 	if (putc('\n', sink->out) == EOF || (atomic_load(&sink->source_idle) && fflush(sink->out) == EOF))
-		return write_failed(err);
+		return dp_stdout_failed(err);
 	return 0;
 }
 
@@ -452,7 +447,7 @@ static int write_one(dp_sink *sink, const dp_json_buf *b, dp_err *err)
 	if (sink->zsock != NULL)
 		rc = zmq_write(sink, b->data, b->len, err);
 	else if (fwrite(b->data, 1, b->len, sink->out) != b->len)
-		rc = write_failed(err);
+		rc = dp_stdout_failed(err);
 	else
 		rc = end_line(sink, err);
 	if (rc == 0)
@@ -524,7 +519,7 @@ static int put_pieces(dp_sink *sink, dp_json_buf *b, size_t len, dp_piece_fn pie
 		if (sink->zsock != NULL)
 			continue;
 		if (fwrite(b->data, 1, b->len, sink->out) != b->len)
-			return write_failed(err);
+			return dp_stdout_failed(err);
 		b->len = 0;
 	}
 	if (rc == 0 && total != len) {
@@ -593,23 +588,9 @@ int dp_sink_flush(dp_sink *sink, dp_err *err)
 		return 0; /* ZeroMQ sends each message as it is written */
 	pthread_mutex_lock(&sink->lock);
 	if (fflush(sink->out) == EOF)
-		rc = write_failed(err);
+		rc = dp_stdout_failed(err);
 	pthread_mutex_unlock(&sink->lock);
 	return rc;
-}
-
-int dp_stdout_flush(dp_err *err)
-{
-	if (fflush(stdout) == EOF)
-		return write_failed(err);
-	/* An earlier flush (output past the buffer) failed and this one had
-	 * nothing left to write: the error stays in the stream, its errno is
-	 * gone. */
-	if (ferror(stdout)) {
-		dp_err_set(err, "write to standard output failed");
-		return -1;
-	}
-	return 0;
 }
 
 int dp_sink_close(dp_sink **sink, dp_err *err)

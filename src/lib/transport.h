@@ -126,11 +126,4 @@ int dp_sink_flush(dp_sink *sink, dp_err *err);
  * have failed). Always frees. */
 int dp_sink_close(dp_sink **sink, dp_err *err);
 
-/* Flushes stdout, where a program writes its text (docpipe-query's
- * results, docpipe-status's report).  Returns 0, or -1 with err set to
- * the words a stdout sink's failure has ("write to standard output: " and
- * errno's: a full disk, a closed descriptor; without them when only an
- * earlier, implicit flush failed). */
-int dp_stdout_flush(dp_err *err);
-
 #endif

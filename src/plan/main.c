@@ -5,8 +5,6 @@
 #include "cli.h"
 #include "err.h"
 #include "plan.h"
-#include "record.h"
-#include "transport.h"
 
 #define BATCH_DOCS 256 /* documents per database round trip */
 
@@ -74,17 +72,9 @@ int main(int argc, char **argv)
 		jv rep = plan_report(&p, &o);
 		if (o.run != NULL && plan_record(&p, &o, rep, &err) < 0)
 			rc = DP_EXIT_SYSTEM;
-		if (rc != 0) {
+		if (rc != 0)
 			jv_free(rep);
-		} else if (o.json) {
-			jv text = dp_record_dump(rep);
-			printf("%s\n", jv_string_value(text));
-			jv_free(text);
-		} else {
-			plan_print(stdout, rep);
-			jv_free(rep);
-		}
-		if (dp_stdout_flush(&err) < 0)
+		else if (dp_cli_report(rep, o.json, plan_print, &err) < 0)
 			rc = DP_EXIT_SYSTEM;
 	}
 	if (rc != 0)

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "cli_io.h"
 #include "glob.h"
 #include "path.h"
 #include "plan.h"

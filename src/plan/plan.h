@@ -19,6 +19,7 @@
 #include <libpq-fe.h>
 
 #include "../embed/embed.h"
+#include "../summarize/options.h"
 #include "../summarize/summarize.h"
 #include "apicli.h"
 #include "err.h"
@@ -68,11 +69,11 @@ typedef struct plan {
 	/* The stages as the run will configure them. */
 	summarize_ctx sum;
 	dp_api_cli sum_api;
-	char *sum_templates[2];   /* owned --prompt-file / --chunk-prompt-file texts */
+	summarize_templates sum_templates; /* owned --prompt-file / --chunk-prompt-file texts */
 	embed_ctx emb;            /* emb.reuse: set when a stage reads the cache
 				   * (embed_doc_prepare computes keys then) */
 	dp_api_cli emb_api;
-	int emb_dim, emb_batch;   /* --dim, --batch-inputs (0: defaults) */
+	dp_embedder_opts emb_opts; /* --dim, --batch-inputs (0: defaults) */
 	char *placeholder;        /* a summary not made yet: summary_tokens tokens */
 	PGconn *db;               /* NULL: no database configured */
 	int have_documents;       /* docpipe.documents exists */

@@ -2,9 +2,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../embed/options.h"
 #include "../summarize/extractive.h"
+#include "../summarize/options.h"
 #include "../summarize/prompts.h"
-#include "cli.h"
+#include "cli_io.h"
 #include "db.h"
 #include "plan.h"
 
@@ -13,24 +15,14 @@
  * more than one request in flight it shares out what it holds when input
  * pauses); the others (budgets, timeouts, --jq, endpoints) are accepted
  * and change nothing here. */
-enum {
-	OPT_THREADS = 'j', OPT_CHUNK_SUMMARIES = 0x3100, OPT_PROMPT_FILE, OPT_CHUNK_PROMPT_FILE,
-	OPT_CONTEXT_TOKENS, OPT_DIM, OPT_BATCH_INPUTS,
-};
 static const struct option sum_opts[] = {
-	{"threads", required_argument, NULL, OPT_THREADS},
-	{"chunk-summaries", no_argument, NULL, OPT_CHUNK_SUMMARIES},
-	{"prompt-file", required_argument, NULL, OPT_PROMPT_FILE},
-	{"chunk-prompt-file", required_argument, NULL, OPT_CHUNK_PROMPT_FILE},
-	{"context-tokens", required_argument, NULL, OPT_CONTEXT_TOKENS},
+	SUMMARIZE_LONGOPTS,
 	DP_API_LONGOPTS,
 	DP_CLI_LONGOPTS,
 	{NULL, 0, NULL, 0},
 };
 static const struct option emb_opts[] = {
-	{"threads", required_argument, NULL, OPT_THREADS},
-	{"dim", required_argument, NULL, OPT_DIM},
-	{"batch-inputs", required_argument, NULL, OPT_BATCH_INPUTS},
+	EMBED_LONGOPTS,
 	DP_API_LONGOPTS,
 	DP_CLI_LONGOPTS,
 	{NULL, 0, NULL, 0},
@@ -83,53 +75,16 @@ static int api_or_shared(dp_api_cli *api, int opt, const char *arg, dp_err *err)
 
 static int sum_one(plan *p, int opt, const char *arg, dp_err *err)
 {
-	long n;
+	int own = summarize_option(&p->sum, &p->sum_templates, &p->sum_api, opt, arg, err);
 
-	switch (opt) {
-	case OPT_THREADS:
-		return dp_api_parse_threads(&p->sum_api, arg, err) == DP_CLI_TAKEN ? 0 : -1;
-	case OPT_CHUNK_SUMMARIES:
-		p->sum.chunk_summaries = 1;
-		return 0;
-	case OPT_PROMPT_FILE:
-	case OPT_CHUNK_PROMPT_FILE: {
-		int k = opt == OPT_CHUNK_PROMPT_FILE;
-		free(p->sum_templates[k]);
-		if ((p->sum_templates[k] = summarize_read_template(arg, err)) == NULL)
-			return -1;
-		*(k ? &p->sum.chunk_prompt : &p->sum.doc_prompt) = p->sum_templates[k];
-		return 0;
-	}
-	case OPT_CONTEXT_TOKENS:
-		if (dp_cli_parse_long("context-tokens", arg, 256, 10000000, &n, err) < 0)
-			return -1;
-		p->sum.context_tokens = (size_t)n;
-		return 0;
-	default:
-		return api_or_shared(&p->sum_api, opt, arg, err);
-	}
+	return own != 0 ? (own > 0 ? 0 : -1) : api_or_shared(&p->sum_api, opt, arg, err);
 }
 
 static int emb_one(plan *p, int opt, const char *arg, dp_err *err)
 {
-	long n;
+	int own = embed_option(&p->emb_opts, &p->emb_api, opt, arg, err);
 
-	switch (opt) {
-	case OPT_THREADS:
-		return dp_api_parse_threads(&p->emb_api, arg, err) == DP_CLI_TAKEN ? 0 : -1;
-	case OPT_DIM:
-		if (dp_cli_parse_long("dim", arg, 1, DP_EMBED_DIM_MAX, &n, err) < 0)
-			return -1;
-		p->emb_dim = (int)n;
-		return 0;
-	case OPT_BATCH_INPUTS:
-		if (dp_cli_parse_long("batch-inputs", arg, 1, DP_EMBED_BATCH_MAX, &n, err) < 0)
-			return -1;
-		p->emb_batch = (int)n;
-		return 0;
-	default:
-		return api_or_shared(&p->emb_api, opt, arg, err);
-	}
+	return own != 0 ? (own > 0 ? 0 : -1) : api_or_shared(&p->emb_api, opt, arg, err);
 }
 
 /* The summarizer as the run's docpipe-summarize will be: identity,
@@ -168,11 +123,13 @@ static int setup_embed(plan *p, const plan_opts *o, dp_err *err)
 	p->emb_api.threads = DP_THREADS_DEFAULT;
 	if (parse_stage("embed", o->emb_argv, o->nemb, emb_opts, emb_one, p, err) < 0)
 		return -1;
-	dp_embedder_opts eopts = {.backend = p->emb_api.backend, .model = p->emb_api.model,
-				  .dim = p->emb_dim, .base_url = p->emb_api.base_url,
-				  .api_key = p->emb_api.api_key, .http = &p->emb_api.http,
-				  .batch_inputs = p->emb_batch};
-	if ((p->emb.embedder = dp_embedder_new(&eopts, err)) == NULL)
+	dp_embedder_opts *eopts = &p->emb_opts;
+	eopts->backend = p->emb_api.backend;
+	eopts->model = p->emb_api.model;
+	eopts->base_url = p->emb_api.base_url;
+	eopts->api_key = p->emb_api.api_key;
+	eopts->http = &p->emb_api.http;
+	if ((p->emb.embedder = dp_embedder_new(eopts, err)) == NULL)
 		return -1;
 	const char *id = dp_embedder_id(p->emb.embedder), *slash = strchr(id, '/');
 	st->remote = !dp_embedder_is_local(p->emb.embedder);
@@ -241,8 +198,8 @@ void plan_free(plan *p)
 	dp_embedder_free(&p->emb.embedder);
 	dp_api_cli_free(&p->sum_api);
 	dp_api_cli_free(&p->emb_api);
-	free(p->sum_templates[0]);
-	free(p->sum_templates[1]);
+	free(p->sum_templates.doc);
+	free(p->sum_templates.chunk);
 	free(p->placeholder);
 	if (p->db != NULL)
 		PQfinish(p->db);

@@ -4,10 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "cli_io.h"
 #include "db.h"
 #include "embedder.h"
 #include "err.h"
+#include "output.h"
 #include "run.h"
 #include "text.h"
 #include "transport.h"

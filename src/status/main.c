@@ -14,9 +14,7 @@
 #include "../store/outcome.h"
 #include "../store/store.h"
 #include "live.h"
-#include "record.h"
 #include "status.h"
-#include "transport.h"
 
 static void usage(FILE *out)
 {
@@ -162,8 +160,7 @@ static int parse(int argc, char **argv, struct args *a)
 		{NULL, 0, NULL, 0},
 	};
 	static const dp_cli_spec spec = {"", longopts, OPT_HELP, usage, status_option};
-	dp_cli cli = {0};
-	int rc = dp_cli_parse(&spec, argc, argv, a, &cli);
+	int rc = dp_cli_getopt(&spec, argc, argv, a, NULL, NULL);
 
 	if (rc >= 0)
 		return rc;
@@ -208,15 +205,7 @@ static int show(PGconn *db, const struct args *a, dp_err *err)
 	 * counts sorted) is a configuration error, named, as the query's. */
 	if (!jv_is_valid(st))
 		return dp_db_limit_refused(dp_db_last_sqlstate(), err) ? DP_EXIT_USAGE : DP_EXIT_SYSTEM;
-	if (a->json) {
-		jv text = dp_record_dump(st);
-		printf("%s\n", jv_string_value(text));
-		jv_free(text);
-	} else {
-		status_print(stdout, st);
-		jv_free(st);
-	}
-	return dp_stdout_flush(err) < 0 ? DP_EXIT_SYSTEM : DP_EXIT_OK;
+	return dp_cli_report(st, a->json, status_print, err) < 0 ? DP_EXIT_SYSTEM : DP_EXIT_OK;
 }
 
 /* The recorder's claim (claim_and_record), tried until it is made or

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "blocker.h"
-#include "cli.h"
+#include "cli_io.h"
 #include "crash.h"
 #include "endrec.h"
 #include "feed.h"
@@ -444,11 +444,7 @@ int main(int argc, char **argv)
 	}
 	if (rc == DP_EXIT_SYSTEM || rc == DP_EXIT_REFUSED || rc == DP_EXIT_USAGE)
 		dp_diag("%s", err.msg);
-	dp_err close_err;
-	if (dp_sink_close(&sink, &close_err) < 0 && rc != DP_EXIT_SYSTEM) {
-		dp_diag("%s", close_err.msg);
-		rc = DP_EXIT_SYSTEM;
-	}
+	rc = dp_cli_close_sink(&sink, rc);
 	jv_free(kept);
 	store_close(&s);
 	store_blocker_stop(&a.so.blocker);

@@ -4,20 +4,14 @@
 #include <string.h>
 
 #include "apicli.h"
-#include "cli.h"
+#include "cli_io.h"
+#include "options.h"
 #include "sched.h"
 #include "stage.h"
 #include "prompts.h"
 #include "summarize.h"
 
-enum {
-	OPT_THREADS = 'j',
-	OPT_CHUNK_SUMMARIES = 0x2000,
-	OPT_PROMPT_FILE,
-	OPT_CHUNK_PROMPT_FILE,
-	OPT_CONTEXT_TOKENS,
-	OPT_HELP
-};
+enum { OPT_HELP = SUMMARIZE_OPT_NEXT };
 
 static const char usage[] =
 	"Usage: docpipe-summarize [OPTIONS] < documents > documents\n"
@@ -37,73 +31,31 @@ static const char usage[] =
 	"  --context-tokens N      document text per request; longer documents are\n"
 	"                          summarized by section, then combined (default 6000)\n";
 
-/* The templates read from --prompt-file and --chunk-prompt-file (owned). */
-struct templates {
-	char *doc, *chunk;
-};
-
-/* Takes one option of this stage's own into ctx/t.  Returns -1 when taken,
- * DP_EXIT_USAGE (err set) when bad, DP_EXIT_OK after --help, and -2 when
- * it is not one of them. */
-static int own_option(int opt, summarize_ctx *ctx, struct templates *t, dp_api_cli *api,
-		      dp_err *err)
-{
-	long n;
-
-	switch (opt) {
-	case OPT_THREADS:
-		return dp_api_parse_threads(api, optarg, err) == DP_CLI_TAKEN ? -1 : DP_EXIT_USAGE;
-	case OPT_CHUNK_SUMMARIES:
-		ctx->chunk_summaries = 1;
-		return -1;
-	case OPT_PROMPT_FILE:
-		free(t->doc);
-		if ((t->doc = summarize_read_template(optarg, err)) == NULL)
-			return DP_EXIT_USAGE;
-		ctx->doc_prompt = t->doc;
-		return -1;
-	case OPT_CHUNK_PROMPT_FILE:
-		free(t->chunk);
-		if ((t->chunk = summarize_read_template(optarg, err)) == NULL)
-			return DP_EXIT_USAGE;
-		ctx->chunk_prompt = t->chunk;
-		return -1;
-	case OPT_CONTEXT_TOKENS:
-		if (dp_cli_parse_long("context-tokens", optarg, 256, 10000000, &n, err) < 0)
-			return DP_EXIT_USAGE;
-		ctx->context_tokens = (size_t)n;
-		return -1;
-	case OPT_HELP:
-		printf("%s\n%s\n%s\n%s", usage, dp_api_help, dp_cli_help, dp_exit_codes_help);
-		return DP_EXIT_OK;
-	}
-	return -2;
-}
-
 /* Parses the command line.  Returns -1 to go on; otherwise the exit
  * status (DP_EXIT_USAGE for a bad command line, said on stderr, or that of
  * an option that ends the run, like --help). */
-static int parse_args(int argc, char **argv, summarize_ctx *ctx, struct templates *t,
+static int parse_args(int argc, char **argv, summarize_ctx *ctx, summarize_templates *t,
 		      dp_api_cli *api, dp_cli *cli)
 {
 	static const struct option longopts[] = {
-		{"threads", required_argument, NULL, OPT_THREADS},
-		{"chunk-summaries", no_argument, NULL, OPT_CHUNK_SUMMARIES},
-		{"prompt-file", required_argument, NULL, OPT_PROMPT_FILE},
-		{"chunk-prompt-file", required_argument, NULL, OPT_CHUNK_PROMPT_FILE},
-		{"context-tokens", required_argument, NULL, OPT_CONTEXT_TOKENS},
+		SUMMARIZE_LONGOPTS,
 		{"help", no_argument, NULL, OPT_HELP},
 		DP_API_LONGOPTS,
 		DP_CLI_LONGOPTS,
 		{NULL, 0, NULL, 0},
 	};
 	dp_err err;
-	int opt, rc = -1, said = 0;
+	int opt, own, rc = -1, said = 0;
 
 	while (rc == -1 && (opt = getopt_long(argc, argv, "j:", longopts, NULL)) != -1) {
-		if ((rc = own_option(opt, ctx, t, api, &err)) != -2)
-			continue;
-		rc = dp_api_other_option(api, cli, opt, optarg, &err, &said);
+		if (opt == OPT_HELP) {
+			printf("%s\n%s\n%s\n%s", usage, dp_api_help, dp_cli_help, dp_exit_codes_help);
+			rc = DP_EXIT_OK;
+		} else if ((own = summarize_option(ctx, t, api, opt, optarg, &err)) != 0) {
+			rc = own > 0 ? -1 : DP_EXIT_USAGE;
+		} else {
+			rc = dp_api_other_option(api, cli, opt, optarg, &err, &said);
+		}
 	}
 	if (rc == -1 && optind < argc) {
 		dp_err_set(&err, "unexpected argument '%s'", argv[optind]);
@@ -159,10 +111,7 @@ static int run(summarize_ctx *ctx, dp_cli *cli, int workers)
 	}
 	if (rc == DP_EXIT_SYSTEM)
 		dp_diag("%s", err.msg);
-	if (dp_sink_close(&sink, &err) < 0 && rc != DP_EXIT_SYSTEM) {
-		dp_diag("%s", err.msg);
-		rc = DP_EXIT_SYSTEM;
-	}
+	rc = dp_cli_close_sink(&sink, rc);
 	dp_source_free(&src);
 	return dp_api_finish(ctx->http, "summaries", atomic_load(&ctx->reused),
 			     atomic_load(&ctx->requested), rc);
@@ -173,7 +122,7 @@ int main(int argc, char **argv)
 	summarize_ctx ctx = {.doc_prompt = summarize_doc_prompt,
 			     .chunk_prompt = summarize_chunk_prompt,
 			     .context_tokens = SUMMARIZE_CONTEXT_DEFAULT};
-	struct templates t = {0};
+	summarize_templates t = {0};
 	dp_api_cli api = {.threads = DP_THREADS_DEFAULT};
 	dp_cli cli = {0};
 	int rc, workers = 0;

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "../discover/options.h"
-#include "cli.h"
+#include "cli_io.h"
 #include "path.h"
 #include "watch.h"
 
@@ -57,8 +57,7 @@ static void usage(FILE *out)
 		WATCH_POLL_S_DEFAULT, dp_cli_help_no_input);
 }
 
-enum { OPT_SETTLE = DISCOVER_OPT_NEXT, OPT_WRITER_SETTLE, OPT_WRITER_MAX, OPT_POLL, OPT_END_RECORD,
-       OPT_SKIP_RECORDS };
+enum { OPT_SETTLE = DISCOVER_OPT_NEXT, OPT_WRITER_SETTLE, OPT_WRITER_MAX, OPT_POLL };
 
 /* SIGTERM, SIGINT and SIGUSR1 arrive through a signalfd; SIGIO, a lease
  * broken (watch.c may_be_written), is ignored.  Returns it or -1. */
@@ -81,7 +80,6 @@ static int signals(void)
 struct args {
 	discover_opts opts;
 	long settle, writer_settle, writer_max, poll_s;
-	int want_end; /* --end-record */
 	dp_cli cli;
 };
 
@@ -107,12 +105,6 @@ static int watch_take(void *ctx, int opt, char *arg, dp_err *err)
 	case OPT_POLL:
 		rc = dp_cli_parse_long("poll", arg, 1, 3600000, &a->poll_s, err);
 		break;
-	case OPT_END_RECORD:
-		a->want_end = 1;
-		break;
-	case OPT_SKIP_RECORDS:
-		a->opts.skip_records = 1;
-		break;
 	default:
 		return 0;
 	}
@@ -130,19 +122,13 @@ static int parse(int argc, char **argv, struct args *a)
 		{"writer-settle", required_argument, NULL, OPT_WRITER_SETTLE},
 		{"writer-max", required_argument, NULL, OPT_WRITER_MAX},
 		{"poll", required_argument, NULL, OPT_POLL},
-		{"end-record", no_argument, NULL, OPT_END_RECORD},
-		{"skip-records", no_argument, NULL, OPT_SKIP_RECORDS},
 		{"help", no_argument, NULL, 'h'},
 		DP_CLI_LONGOPTS,
 		{NULL, 0, NULL, 0},
 	};
 	static const dp_cli_spec spec = {"h", longopts, 'h', usage, watch_take};
-	int rc = dp_cli_parse(&spec, argc, argv, a, &a->cli);
 
-	if (rc >= 0 || (optind < argc && a->cli.in == NULL))
-		return rc;
-	dp_diag("%s", optind == argc ? "no ROOT to watch (see --help)" : "--in: watch reads no records");
-	return DP_EXIT_USAGE;
+	return discover_roots_given(dp_cli_parse(&spec, argc, argv, a, &a->cli), argc, &a->cli, "watch");
 }
 
 int main(int argc, char **argv)
@@ -184,7 +170,7 @@ int main(int argc, char **argv)
 				     (long)dp_cli_test_hook("DOCPIPE_WATCH_TEST_SKIP_WDS", 0),
 				     (long)dp_cli_test_hook("DOCPIPE_WATCH_TEST_MAX_DIRS", 0)};
 		w = watch_new(roots, nroots, &a.opts, &times, &err);
-		rc = w == NULL || watch_run(w, sfd, sink, a.want_end, &err) < 0 ? DP_EXIT_SYSTEM : DP_EXIT_OK;
+		rc = w == NULL || watch_run(w, sfd, sink, a.opts.end_record, &err) < 0 ? DP_EXIT_SYSTEM : DP_EXIT_OK;
 	}
 	if (rc != DP_EXIT_OK)
 		dp_diag("%s", err.msg);

@@ -13,9 +13,9 @@ out=$(python3 - "$SRC" <<'PY'
 import glob, os, re, sys
 tiers = {
     0: "utf8 err text record jscan json buf hash clock stop path vec jqfilter endrec docrec lexer versions glob",
-    1: "lines zmqsock zmqmon curve zap transport stats crash",
+    1: "lines output zmqsock zmqmon curve zap transport stats crash",
     2: "http limiter db reuse embedder embed_local",
-    3: "cli apicli stage",
+    3: "cli cli_io apicli stage",
 }
 tier = {m: t for t, ms in tiers.items() for m in ms.split()}
 prints_ok = {"err", "db", "zap", "zmqmon", "crash", "reuse"}
