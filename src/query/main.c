@@ -319,7 +319,9 @@ static int search(PGconn *db, const query_corpus *corpus, query_opts *o, const c
 		o->q = q;
 	}
 	rc = query_sides(db, corpus, o, err);
-	if (o->notice != NULL)
+	/* A side's notice ("text ranking only") before an error that no side
+	 * can run contradicts it. */
+	if (o->notice != NULL && rc == DP_EXIT_OK)
 		dp_diag("notice: %s", o->notice);
 	if (rc == DP_EXIT_OK) {
 		const char *why_none = NULL;

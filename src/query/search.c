@@ -472,8 +472,8 @@ static double parse_vector(const char *text, size_t dim, float *sum, double scal
 }
 
 /* Adds the unit vector of a stored vector in array text form to sum.
- * Returns 1 added, 0 a zero vector, -1 with err when it is not dim
- * numbers. */
+ * Returns 1 added, 0 a vector of no direction (zero, or not finite),
+ * -1 with err when it is not dim numbers. */
 static int add_unit_vector(const char *text, float *sum, size_t dim, dp_err *err)
 {
 	double norm = parse_vector(text, dim, NULL, 0);
@@ -482,7 +482,10 @@ static int add_unit_vector(const char *text, float *sum, size_t dim, dp_err *err
 		dp_err_set(err, "unexpected stored vector (not %zu numbers)", dim);
 		return -1;
 	}
-	if (norm == 0)
+	/* A NaN or an infinity in a stored real[] (pgvector refuses them) is
+	 * no direction, as for the vector scan (query_cosine): added, it
+	 * made the question's vector NaN and the vector side rank nothing. */
+	if (norm == 0 || !isfinite(norm))
 		return 0;
 	parse_vector(text, dim, sum, 1 / sqrt(norm));
 	return 1;

@@ -89,9 +89,9 @@ int query_vector_rerank(PGconn *db, const query_corpus *c, const float *q, const
  * text hits lend their vectors to the question's. */
 #define QUERY_PRF_MAX 50
 /* Adds the unit vectors of the stored chunks hits (the first
- * QUERY_PRF_MAX of n; zero vectors and chunks without one are skipped) to
- * sum (c->dim floats, the caller's).  Returns how many were added, or -1
- * with err. */
+ * QUERY_PRF_MAX of n; zero or non-finite vectors and chunks without one
+ * are skipped) to sum (c->dim floats, the caller's).  Returns how many
+ * were added, or -1 with err. */
 int query_hits_centroid(PGconn *db, const query_corpus *c, const query_hit *hits, size_t n,
 			float *sum, dp_err *err);
 /* The planner's estimate of the number of chunks (-1 unknown: never
