@@ -1,0 +1,51 @@
+#!/bin/bash
+# docpipe-query with vectors of no usable direction (session 61, helper
+# h61c).  A NaN in a stored real[] (pgvector refuses one; real[] takes it
+# from a hand edit or another writer) is skipped by the vector scan; the
+# pseudo-relevance feedback added it to the question's vector all the
+# same, which made every cosine NaN: when that chunk was the text side's
+# best hit, hybrid search silently lost its vector side.  A --vector of
+# denormal values (nonzero, so not refused as a zero vector) was scaled by
+# an infinity and found nothing, with a notice that the corpus held no
+# embedded chunks.  A question with neither side said "text ranking only"
+# before refusing.
+# vector-rerun: no (pgvector stores no NaN; the scan is real[]'s)
+. "$(dirname "$0")/../lib/tap.sh"
+newdb || exit 1
+cd "$T_DIR"
+
+python3 - >docs.ndjson <<'PY'
+import base64, json, struct
+def v(*x): return base64.b64encode(struct.pack("<4f", *x)).decode()
+docs = [("/c/a.md", "alpha alpha alpha", (1, 0, 0, 0)), ("/c/b.md", "alpha beta", (0.8, 0.6, 0, 0)),
+        ("/c/c.md", "gamma delta", (0, 0, 1, 0)), ("/c/d.md", "epsilon", (0, 0, 0.6, 0.8))]
+for path, text, vec in docs:
+    print(json.dumps({"v": 1, "kind": "document", "path": path, "root": "/c", "hash": path,
+        "chunker": "t", "embedder": "local/fh-v1", "dim": 4,
+        "chunks": [{"seq": 0, "text": text, "heading": ["H"], "vec": v(*vec)}]}))
+PY
+docpipe-store -q <docs.ndjson >/dev/null || { ok 1 "store the test corpus"; done_testing; }
+
+# The text side's best hit (/c/b.md: BM25's length normalization) lends
+# its vector (--prf-lead 1: always).
+ranked() { docpipe-query --json -k 4 --prf-lead 1 "$@" alpha | jq -c '[.path, .vector_rank, .text_rank]' | paste -sd ' ' -; }
+like "$(ranked)" '^\["/c/b.md",[0-9],1\] .*"/c/a.md",[0-9]' "hybrid: /c/b.md first on the text side, the vector side ranks"
+for bad in NaN Infinity; do
+	sql "UPDATE docpipe.chunks c SET embedding[2] = '$bad' FROM docpipe.documents d WHERE d.id = c.document_id AND d.path = '/c/b.md'"
+	got=$(ranked)
+	like "$got" '"/c/a.md",[0-9],2\]' "a $bad in the text side's best hit's vector: the vector side still ranks the others"
+	is "$(ranked --prf 0)" "$got" "... as without feedback (that vector adds nothing)"
+done
+
+# A --vector of denormal numbers has a direction: it is searched by it.
+tiny=$(python3 -c 'import base64, struct; print(base64.b64encode(struct.pack("<4f", 1e-45, 1e-45, 0, 0)).decode())')
+out=$(docpipe-query --json --mode vector -k 2 --vector "$tiny" 2>"$T_DIR/err" | jq -r .path | paste -sd ' ' -)
+is "$out/$(cat "$T_DIR/err")" "/c/a.md /c/c.md/" "--vector of denormals: searched (as (1, 1, 0, 0); /c/b.md's vector is not finite)"
+is "$(docpipe-query --json --mode vector -k 2 --vector "$(f32_base64 1 1 0 0)" | jq -r .path | paste -sd ' ' -)" \
+	"$out" "... the same order as (1, 1, 0, 0)"
+
+# Neither side can run: the refusal alone, not a notice that one side answers.
+out=$(docpipe-query "?!" 2>&1 >/dev/null); rc=$?
+is "$rc/$out" "2/docpipe-query: the question has neither search terms nor a vector to compare" \
+	"a question of punctuation (hybrid): exit 2, one line"
+done_testing
