@@ -354,6 +354,23 @@ static int text_only(const query_corpus *corpus, query_opts *o, const char *vect
 	return DP_EXIT_OK;
 }
 
+/* Says what to grant when the role may not read one of docpipe's tables
+ * (42501: "permission denied for table chunks" was exit 3, as if the
+ * database had failed, and said nothing of the fix).  Returns 1 with err
+ * extended, or 0 for another sqlstate. */
+static int privilege_refused(const char *sqlstate, dp_err *err)
+{
+	char why[DP_ERR_MAX];
+
+	if (strcmp(sqlstate, "42501") != 0)
+		return 0;
+	snprintf(why, sizeof why, "%s", err->msg);
+	dp_err_set(err, "%s (a privilege the role lacks: docpipe-query reads every table of schema"
+		   " docpipe; the owner grants it: GRANT USAGE ON SCHEMA docpipe TO <role>; GRANT SELECT"
+		   " ON ALL TABLES IN SCHEMA docpipe TO <role>; restarting does not help)", why);
+	return 1;
+}
+
 /* Connects, reads the corpus, searches and prints.  Returns the exit
  * status (diagnostics printed). */
 static int connect_and_search(dp_cli *cli, const char *db_env, query_opts *o, const char *vector,
@@ -383,8 +400,10 @@ static int connect_and_search(dp_cli *cli, const char *db_env, query_opts *o, co
 	else if ((rc = search(db, &corpus, o, vector, q, &results, &err)) == DP_EXIT_OK)
 		rc = print_results(cli, json, jv_copy(results), &err);
 	/* A limit of the database's settings (temp_file_limit: a large -k
-	 * spills) is a configuration error, named. */
-	if (rc == DP_EXIT_SYSTEM && dp_db_limit_refused(dp_db_last_sqlstate(), &err))
+	 * spills) and a privilege the role lacks are configuration errors,
+	 * named. */
+	if (rc == DP_EXIT_SYSTEM && (dp_db_limit_refused(dp_db_last_sqlstate(), &err) ||
+				     privilege_refused(dp_db_last_sqlstate(), &err)))
 		rc = DP_EXIT_USAGE;
 	if (rc != DP_EXIT_OK)
 		dp_diag("%s", err.msg);

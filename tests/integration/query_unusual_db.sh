@@ -1,6 +1,6 @@
 #!/bin/bash
-# docpipe-query with vectors of no usable direction (session 61, helper
-# h61c).  A NaN in a stored real[] (pgvector refuses one; real[] takes it
+# docpipe-query against unusual databases (session 61, helper h61c).
+# Vectors of no usable direction: a NaN in a stored real[] (pgvector refuses one; real[] takes it
 # from a hand edit or another writer) is skipped by the vector scan; the
 # pseudo-relevance feedback added it to the question's vector all the
 # same, which made every cosine NaN: when that chunk was the text side's
@@ -8,7 +8,9 @@
 # denormal values (nonzero, so not refused as a zero vector) was scaled by
 # an infinity and found nothing, with a notice that the corpus held no
 # embedded chunks.  A question with neither side said "text ranking only"
-# before refusing.
+# before refusing.  A role that may not read one of docpipe's tables:
+# exit 2 with the grants to ask for (before: exit 3, "query failed:
+# permission denied for table chunks", as if the database had failed).
 # vector-rerun: no (pgvector stores no NaN; the scan is real[]'s)
 . "$(dirname "$0")/../lib/tap.sh"
 newdb || exit 1
@@ -48,4 +50,26 @@ is "$(docpipe-query --json --mode vector -k 2 --vector "$(f32_base64 1 1 0 0)" |
 out=$(docpipe-query "?!" 2>&1 >/dev/null); rc=$?
 is "$rc/$out" "2/docpipe-query: the question has neither search terms nor a vector to compare" \
 	"a question of punctuation (hybrid): exit 2, one line"
+
+# A role without SELECT on one table, or without USAGE on the schema.
+ROLE=reader_$$_$RANDOM
+at_exit "psql -X -q -c 'DROP OWNED BY $ROLE' >/dev/null 2>&1; psql -X -q -d postgres -c 'DROP ROLE IF EXISTS $ROLE' >/dev/null 2>&1"
+sql "CREATE ROLE $ROLE LOGIN; GRANT USAGE ON SCHEMA docpipe TO $ROLE" || exit 1
+denied() { # denied TABLES NAME MODE: exit 2, the table named, the grants said
+	local out rc
+	sql "GRANT SELECT ON ALL TABLES IN SCHEMA docpipe TO $ROLE; REVOKE SELECT ON $1 FROM $ROLE" || return
+	out=$(DATABASE_URL="postgresql:///$PGDATABASE?host=$PGHOST&port=$PGPORT&user=$ROLE" \
+		docpipe-query --mode "$3" alpha 2>&1 >/dev/null); rc=$?
+	is "$rc" 2 "$2, --mode $3: exit 2"
+	like "$out" "^docpipe-query: .*permission denied for table ${1#docpipe.} \\(a privilege the role lacks: .*GRANT SELECT ON ALL TABLES IN SCHEMA docpipe TO <role>; restarting does not help\\)$" \
+		"$2, --mode $3: names the table and the grants"
+}
+denied docpipe.settings "no SELECT on settings" hybrid
+denied docpipe.chunks "no SELECT on chunks" text
+denied docpipe.chunks "no SELECT on chunks" vector
+denied docpipe.documents "no SELECT on documents" hybrid
+sql "GRANT SELECT ON ALL TABLES IN SCHEMA docpipe TO $ROLE; REVOKE USAGE ON SCHEMA docpipe FROM $ROLE"
+out=$(DATABASE_URL="postgresql:///$PGDATABASE?host=$PGHOST&port=$PGPORT&user=$ROLE" docpipe-query alpha 2>&1 >/dev/null); rc=$?
+is "$rc" 2 "no USAGE on the schema: exit 2"
+like "$out" "permission denied for schema docpipe \\(a privilege the role lacks: .*GRANT USAGE ON SCHEMA docpipe TO <role>;" "no USAGE on the schema: the grant said"
 done_testing
