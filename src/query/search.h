@@ -42,7 +42,9 @@ double query_cosine(const float *q, const float *v, size_t dim);
 
 /* Parses one binary COPY row (document_id int8, seq int4, embedding
  * float4[dim]) into hit and vec.  Returns 1 for a row, 0 for the trailer,
- * -1 with err for anything else. */
+ * -1 with err for anything else: hit->doc_id and hit->seq then name the
+ * chunk when the row's first two fields were read (a vector of another
+ * shape: err says its length), else hit->doc_id is -1. */
 int query_copy_row(const void *row, size_t len, query_hit *hit, float *vec, size_t dim,
 		   dp_err *err);
 

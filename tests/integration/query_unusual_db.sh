@@ -46,6 +46,21 @@ is "$out/$(cat "$T_DIR/err")" "/c/a.md /c/c.md/" "--vector of denormals: searche
 is "$(docpipe-query --json --mode vector -k 2 --vector "$(f32_base64 1 1 0 0)" | jq -r .path | paste -sd ' ' -)" \
 	"$out" "... the same order as (1, 1, 0, 0)"
 
+# A stored vector of another length (a hand edit; the store checks every
+# one): the search fails naming the chunk, by the scan or by the feedback
+# (before: "unexpected row in the vector scan (a vector of another
+# dimension?)", "unexpected stored vector (not 4 numbers)", no chunk named).
+sql "UPDATE docpipe.chunks c SET embedding = '{1,2}' FROM docpipe.documents d WHERE d.id = c.document_id AND d.path = '/c/c.md'"
+out=$(docpipe-query --mode vector --vector "$(f32_base64 1 0 0 0)" 2>&1 >/dev/null); rc=$?
+is "$rc/$out" "3/docpipe-query: chunk 0 of /c/c.md: its stored vector has 2 values, the corpus's have 4 (a damaged or hand-edited database: delete that document from docpipe.documents and store it again)" \
+	"a vector of 2 values in a corpus of 4: exit 3, the chunk named"
+sql "UPDATE docpipe.chunks c SET embedding = '{0,0,1,0}' FROM docpipe.documents d WHERE d.id = c.document_id AND d.path = '/c/c.md'"
+sql "UPDATE docpipe.chunks c SET embedding = '{1,2,3,4,5}' FROM docpipe.documents d WHERE d.id = c.document_id AND d.path = '/c/b.md'"
+out=$(docpipe-query --prf-lead 1 alpha 2>&1 >/dev/null); rc=$?
+is "$rc/$out" "3/docpipe-query: chunk 0 of /c/b.md: its stored vector is no list of 4 values (a damaged or hand-edited database: delete that document from docpipe.documents and store it again)" \
+	"... of 5 values, lent by the feedback: the same"
+sql "UPDATE docpipe.chunks c SET embedding = '{0.8,0.6,0,0}' FROM docpipe.documents d WHERE d.id = c.document_id AND d.path = '/c/b.md'"
+
 # Neither side can run: the refusal alone, not a notice that one side answers.
 out=$(docpipe-query "?!" 2>&1 >/dev/null); rc=$?
 is "$rc/$out" "2/docpipe-query: the question has neither search terms nor a vector to compare" \
