@@ -35,7 +35,7 @@ like "$(ranked)" '^\["/c/b.md",[0-9],1\] .*"/c/a.md",[0-9]' "hybrid: /c/b.md fir
 for bad in NaN Infinity; do
 	sql "UPDATE docpipe.chunks c SET embedding[2] = '$bad' FROM docpipe.documents d WHERE d.id = c.document_id AND d.path = '/c/b.md'"
 	got=$(ranked)
-	like "$got" '"/c/a.md",[0-9],2\]' "a $bad in the text side's best hit's vector: the vector side still ranks the others"
+	like "$got" '"/c/a.md",[0-9],2\]' "$bad in the text side's best hit's vector: the vector side still ranks the others"
 	is "$(ranked --prf 0)" "$got" "... as without feedback (that vector adds nothing)"
 done
 
