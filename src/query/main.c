@@ -8,6 +8,7 @@
 #include "db.h"
 #include "embedder.h"
 #include "err.h"
+#include "lexer.h"
 #include "run.h"
 #include "text.h"
 #include "transport.h"
@@ -312,6 +313,11 @@ static int search(PGconn *db, const query_corpus *corpus, query_opts *o, const c
 		return DP_EXIT_USAGE;
 	if (vector != NULL && o->mode == QUERY_TEXT)
 		dp_diag("notice: --mode text ranks by the question's words: --vector is not used");
+	if (o->mode != QUERY_VECTOR && corpus->text_config[0] != '\0' && !dp_lexer_known(corpus->text_lexer))
+		dp_diag("notice: the corpus's tsvectors were made by lexer %s, which this docpipe-query"
+			" does not know (a newer docpipe's?): the question is lexed by the server's %s"
+			" parser, and may miss terms; search with the docpipe that stored the corpus",
+			corpus->text_lexer, corpus->text_config);
 	if (o->mode != QUERY_TEXT) {
 		if (vector == NULL && (rc = embed_question(corpus, o->question, q, err)) != DP_EXIT_OK)
 			return rc;

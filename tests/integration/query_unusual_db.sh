@@ -66,6 +66,18 @@ out=$(docpipe-query "?!" 2>&1 >/dev/null); rc=$?
 is "$rc/$out" "2/docpipe-query: the question has neither search terms nor a vector to compare" \
 	"a question of punctuation (hybrid): exit 2, one line"
 
+# A corpus lexed by a lexer this docpipe does not know (a newer docpipe's
+# text_lexer): searched with the server's parser, as before, but said
+# (before: silently; its lexemes may not match).
+lexer=$(sql "SELECT value FROM docpipe.settings WHERE key = 'text_lexer'")
+sql "UPDATE docpipe.settings SET value = 'docpipe-v99' WHERE key = 'text_lexer'"
+out=$(docpipe-query --json --mode text -k 1 alpha 2>"$T_DIR/err" | jq -r .path)
+is "$out/$(cat "$T_DIR/err")" "/c/b.md/docpipe-query: notice: the corpus's tsvectors were made by lexer docpipe-v99, which this docpipe-query does not know (a newer docpipe's?): the question is lexed by the server's english parser, and may miss terms; search with the docpipe that stored the corpus" \
+	"an unknown text_lexer: searched, with a notice"
+is "$(docpipe-query --mode vector alpha 2>&1 >/dev/null)" "" "... not in vector mode"
+sql "UPDATE docpipe.settings SET value = '$lexer' WHERE key = 'text_lexer'"
+is "$(docpipe-query --mode text alpha 2>&1 >/dev/null)" "" "the corpus's own lexer ($lexer): no notice"
+
 # A role without SELECT on one table, or without USAGE on the schema.
 ROLE=reader_$$_$RANDOM
 at_exit "psql -X -q -c 'DROP OWNED BY $ROLE' >/dev/null 2>&1; psql -X -q -d postgres -c 'DROP ROLE IF EXISTS $ROLE' >/dev/null 2>&1"
