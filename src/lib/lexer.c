@@ -91,6 +91,12 @@ int dp_lexer_reads(const char *text_lexer)
 	       strcmp(text_lexer, "docpipe-v1") == 0;
 }
 
+int dp_lexer_known(const char *text_lexer)
+{
+	return dp_lexer_reads(text_lexer) || strcmp(text_lexer, DP_LEXER_SERVER) == 0 ||
+	       text_lexer[0] == '\0';
+}
+
 int dp_lexer_handles(const char *config)
 {
 	return strcmp(config, "english") == 0 || strcmp(config, "simple") == 0;

@@ -62,6 +62,14 @@ int dp_lexer_handles(const char *config);
  * words become lexemes. */
 int dp_lexer_reads(const char *text_lexer);
 
+/* The text_lexer of a corpus whose tsvectors the server computed. */
+#define DP_LEXER_SERVER "postgresql"
+/* 1 when this docpipe knows how the corpus's tsvectors were made:
+ * dp_lexer_reads, DP_LEXER_SERVER, or "" (a corpus from before
+ * text_lexer: the server's).  0: another lexer (a newer docpipe's), whose
+ * lexemes the server's parser, the fallback, may not match. */
+int dp_lexer_known(const char *text_lexer);
+
 /* A lexer for config (see dp_lexer_handles).  Returns NULL with err when
  * config is not handled, out of memory, or the C.UTF-8 locale is missing. */
 dp_lexer *dp_lexer_new(const char *config, dp_err *err);

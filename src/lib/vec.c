@@ -1,5 +1,6 @@
 #include "vec.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -161,7 +162,15 @@ void dp_vec_normalize(float *v, size_t dim)
 		sum += (double)v[i] * v[i];
 	if (sum <= 0)
 		return;
-	float inv = (float)(1.0 / sqrt(sum));
+	double inv = 1.0 / sqrt(sum);
+	/* A vector of denormal values (a --vector of 1e-45s) has a norm
+	 * whose inverse overflows a float: multiplied by that infinity it
+	 * became infinities, every cosine NaN, and a search found nothing. */
+	if (inv > FLT_MAX) {
+		for (size_t i = 0; i < dim; i++)
+			v[i] = (float)(v[i] * inv);
+		return;
+	}
 	for (size_t i = 0; i < dim; i++)
-		v[i] *= inv;
+		v[i] *= (float)inv;
 }

@@ -8,6 +8,7 @@
 #include "db.h"
 #include "embedder.h"
 #include "err.h"
+#include "lexer.h"
 #include "output.h"
 #include "run.h"
 #include "text.h"
@@ -313,6 +314,11 @@ static int search(PGconn *db, const query_corpus *corpus, query_opts *o, const c
 		return DP_EXIT_USAGE;
 	if (vector != NULL && o->mode == QUERY_TEXT)
 		dp_diag("notice: --mode text ranks by the question's words: --vector is not used");
+	if (o->mode != QUERY_VECTOR && corpus->text_config[0] != '\0' && !dp_lexer_known(corpus->text_lexer))
+		dp_diag("notice: the corpus's tsvectors were made by lexer %s, which this docpipe-query"
+			" does not know (a newer docpipe's?): the question is lexed by the server's %s"
+			" parser, and may miss terms; search with the docpipe that stored the corpus",
+			corpus->text_lexer, corpus->text_config);
 	if (o->mode != QUERY_TEXT) {
 		if (vector == NULL && (rc = embed_question(corpus, o->question, q, err)) != DP_EXIT_OK)
 			return rc;
@@ -320,7 +326,9 @@ static int search(PGconn *db, const query_corpus *corpus, query_opts *o, const c
 		o->q = q;
 	}
 	rc = query_sides(db, corpus, o, err);
-	if (o->notice != NULL)
+	/* A side's notice ("text ranking only") before an error that no side
+	 * can run contradicts it. */
+	if (o->notice != NULL && rc == DP_EXIT_OK)
 		dp_diag("notice: %s", o->notice);
 	if (rc == DP_EXIT_OK) {
 		const char *why_none = NULL;
@@ -353,6 +361,23 @@ static int text_only(const query_corpus *corpus, query_opts *o, const char *vect
 	return DP_EXIT_OK;
 }
 
+/* Says what to grant when the role may not read one of docpipe's tables
+ * (42501: "permission denied for table chunks" was exit 3, as if the
+ * database had failed, and said nothing of the fix).  Returns 1 with err
+ * extended, or 0 for another sqlstate. */
+static int privilege_refused(const char *sqlstate, dp_err *err)
+{
+	char why[DP_ERR_MAX];
+
+	if (strcmp(sqlstate, "42501") != 0)
+		return 0;
+	snprintf(why, sizeof why, "%s", err->msg);
+	dp_err_set(err, "%s (a privilege the role lacks: docpipe-query reads every table of schema"
+		   " docpipe; the owner grants it: GRANT USAGE ON SCHEMA docpipe TO <role>; GRANT SELECT"
+		   " ON ALL TABLES IN SCHEMA docpipe TO <role>; restarting does not help)", why);
+	return 1;
+}
+
 /* Connects, reads the corpus, searches and prints.  Returns the exit
  * status (diagnostics printed). */
 static int connect_and_search(dp_cli *cli, const char *db_env, query_opts *o, const char *vector,
@@ -382,8 +407,10 @@ static int connect_and_search(dp_cli *cli, const char *db_env, query_opts *o, co
 	else if ((rc = search(db, &corpus, o, vector, q, &results, &err)) == DP_EXIT_OK)
 		rc = print_results(cli, json, jv_copy(results), &err);
 	/* A limit of the database's settings (temp_file_limit: a large -k
-	 * spills) is a configuration error, named. */
-	if (rc == DP_EXIT_SYSTEM && dp_db_limit_refused(dp_db_last_sqlstate(), &err))
+	 * spills) and a privilege the role lacks are configuration errors,
+	 * named. */
+	if (rc == DP_EXIT_SYSTEM && (dp_db_limit_refused(dp_db_last_sqlstate(), &err) ||
+				     privilege_refused(dp_db_last_sqlstate(), &err)))
 		rc = DP_EXIT_USAGE;
 	if (rc != DP_EXIT_OK)
 		dp_diag("%s", err.msg);

@@ -94,6 +94,30 @@ static uint32_t be32(const unsigned char *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
+/* Names the stored chunk (doc_id, seq) whose vector err describes: its
+ * document's path, looked up (an error path: one more round trip), and
+ * what to do.  A damaged or hand-edited database: the store checks every
+ * vector's dimension.  Before, one such vector failed every search with
+ * "a vector of another dimension?" and no word of which. */
+static void name_bad_vector(PGconn *db, int64_t doc_id, int seq, dp_err *err)
+{
+	char id[24], why[DP_ERR_MAX];
+	const char *params[] = {id};
+	dp_err ignored;
+
+	snprintf(why, sizeof why, "%s", err->msg);
+	snprintf(id, sizeof id, "%lld", (long long)doc_id);
+	PGresult *res = dp_db_query(db, "SELECT path FROM docpipe.documents WHERE id = $1::bigint", 1,
+				    params, &ignored);
+	if (res != NULL && PQntuples(res) == 1)
+		dp_err_set(err, "chunk %d of %s: %s (a damaged or hand-edited database: delete that"
+			   " document from docpipe.documents and store it again)", seq, PQgetvalue(res, 0, 0), why);
+	else
+		dp_err_set(err, "chunk %d of document id %s: %s (a damaged or hand-edited database)",
+			   seq, id, why);
+	PQclear(res);
+}
+
 int query_copy_row(const void *row, size_t len, query_hit *hit, float *vec, size_t dim,
 		   dp_err *err)
 {
@@ -103,13 +127,23 @@ int query_copy_row(const void *row, size_t len, query_hit *hit, float *vec, size
 
 	if (len == 2 && p[0] == 0xff && p[1] == 0xff)
 		return 0;
-	if (len != want || p[0] != 0 || p[1] != 3 || be32(p + 2) != 8 || be32(p + 14) != 4 ||
-	    be32(p + 22) != 20 + 8 * dim || be32(p + 26) != 1 || be32(p + 38) != dim) {
-		dp_err_set(err, "unexpected row in the vector scan (a vector of another dimension?)");
+	hit->doc_id = -1;
+	if (len < 26 || p[0] != 0 || p[1] != 3 || be32(p + 2) != 8 || be32(p + 14) != 4) {
+		dp_err_set(err, "unexpected row in the vector scan");
 		return -1;
 	}
 	hit->doc_id = (int64_t)((uint64_t)be32(p + 6) << 32 | be32(p + 10));
 	hit->seq = (int32_t)be32(p + 18);
+	if (len != want || be32(p + 22) != 20 + 8 * dim || be32(p + 26) != 1 || be32(p + 38) != dim) {
+		/* One dimension: its length; else (no element, an array of
+		 * arrays) none that reads as a vector. */
+		if (len >= 42 && be32(p + 26) == 1)
+			dp_err_set(err, "its stored vector has %u values, the corpus's have %zu",
+				   be32(p + 38), dim);
+		else
+			dp_err_set(err, "its stored vector is no list of %zu values", dim);
+		return -1;
+	}
 	const unsigned char *e = p + 46;
 	for (size_t i = 0; i < dim; i++, e += 8) {
 		if (be32(e) != 4) {
@@ -354,6 +388,7 @@ static int scan(PGconn *db, const char *copy_sql, const float *q, size_t dim, co
 		return -1;
 	}
 	PQclear(res);
+	query_hit hit = {.doc_id = -1};
 	while ((len = PQgetCopyData(db, &buf, 0)) > 0) {
 		const unsigned char *p = (const unsigned char *)buf;
 		size_t n = (size_t)len;
@@ -366,7 +401,6 @@ static int scan(PGconn *db, const char *copy_sql, const float *q, size_t dim, co
 			p += 19;
 			n -= 19;
 		}
-		query_hit hit;
 		int row = rc == 0 && n > 0 ? query_copy_row(p, n, &hit, vec, dim, err) : 0;
 		if (row < 0)
 			rc = -1;
@@ -376,7 +410,11 @@ static int scan(PGconn *db, const char *copy_sql, const float *q, size_t dim, co
 		PQfreemem(buf);
 	}
 	free(vec);
-	return copy_end(db, len, rc, err);
+	int bad_row = rc < 0 && hit.doc_id >= 0;
+	rc = copy_end(db, len, rc, err);
+	if (bad_row)
+		name_bad_vector(db, hit.doc_id, hit.seq, err);
+	return rc;
 }
 
 int query_is_pgvector(const query_corpus *c)
@@ -472,17 +510,20 @@ static double parse_vector(const char *text, size_t dim, float *sum, double scal
 }
 
 /* Adds the unit vector of a stored vector in array text form to sum.
- * Returns 1 added, 0 a zero vector, -1 with err when it is not dim
- * numbers. */
+ * Returns 1 added, 0 a vector of no direction (zero, or not finite),
+ * -1 with err when it is not dim numbers. */
 static int add_unit_vector(const char *text, float *sum, size_t dim, dp_err *err)
 {
 	double norm = parse_vector(text, dim, NULL, 0);
 
 	if (norm < 0) {
-		dp_err_set(err, "unexpected stored vector (not %zu numbers)", dim);
+		dp_err_set(err, "its stored vector is no list of %zu values", dim);
 		return -1;
 	}
-	if (norm == 0)
+	/* A NaN or an infinity in a stored real[] (pgvector refuses them) is
+	 * no direction, as for the vector scan (query_cosine): added, it
+	 * made the question's vector NaN and the vector side rank nothing. */
+	if (norm == 0 || !isfinite(norm))
 		return 0;
 	parse_vector(text, dim, sum, 1 / sqrt(norm));
 	return 1;
@@ -507,12 +548,16 @@ int query_hits_centroid(PGconn *db, const query_corpus *c, const query_hit *hits
 	if (idl == NULL || seql == NULL)
 		dp_err_set(err, "out of memory");
 	else
-		res = dp_db_query_set(db, "SELECT c.embedding::real[]::text FROM unnest($1::bigint[], $2::int[])"
+		res = dp_db_query_set(db, "SELECT c.embedding::real[]::text, c.document_id, c.seq"
+				      " FROM unnest($1::bigint[], $2::int[])"
 				      " AS h(id, seq) JOIN docpipe.chunks c ON c.document_id = h.id"
 				      " AND c.seq = h.seq WHERE c.embedding IS NOT NULL", 2, params, err);
 	for (int i = 0; res != NULL && i < PQntuples(res) && added >= 0; i++) {
 		int rc = add_unit_vector(PQgetvalue(res, i, 0), sum, (size_t)c->dim, err);
 		added = rc < 0 ? -1 : added + rc;
+		if (rc < 0)
+			name_bad_vector(db, strtoll(PQgetvalue(res, i, 1), NULL, 10),
+					atoi(PQgetvalue(res, i, 2)), err);
 	}
 	if (res == NULL)
 		added = -1;

@@ -42,7 +42,9 @@ double query_cosine(const float *q, const float *v, size_t dim);
 
 /* Parses one binary COPY row (document_id int8, seq int4, embedding
  * float4[dim]) into hit and vec.  Returns 1 for a row, 0 for the trailer,
- * -1 with err for anything else. */
+ * -1 with err for anything else: hit->doc_id and hit->seq then name the
+ * chunk when the row's first two fields were read (a vector of another
+ * shape: err says its length), else hit->doc_id is -1. */
 int query_copy_row(const void *row, size_t len, query_hit *hit, float *vec, size_t dim,
 		   dp_err *err);
 
@@ -89,9 +91,9 @@ int query_vector_rerank(PGconn *db, const query_corpus *c, const float *q, const
  * text hits lend their vectors to the question's. */
 #define QUERY_PRF_MAX 50
 /* Adds the unit vectors of the stored chunks hits (the first
- * QUERY_PRF_MAX of n; zero vectors and chunks without one are skipped) to
- * sum (c->dim floats, the caller's).  Returns how many were added, or -1
- * with err. */
+ * QUERY_PRF_MAX of n; zero or non-finite vectors and chunks without one
+ * are skipped) to sum (c->dim floats, the caller's).  Returns how many
+ * were added, or -1 with err. */
 int query_hits_centroid(PGconn *db, const query_corpus *c, const query_hit *hits, size_t n,
 			float *sum, dp_err *err);
 /* The planner's estimate of the number of chunks (-1 unknown: never

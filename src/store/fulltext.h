@@ -12,10 +12,11 @@
 #ifndef STORE_FULLTEXT_H
 #define STORE_FULLTEXT_H
 
+#include "lexer.h"
 #include "store.h"
 
 #define STORE_TEXT_CONFIG_DEFAULT "english"
-#define STORE_LEXER_SERVER "postgresql"
+#define STORE_LEXER_SERVER DP_LEXER_SERVER
 
 /* Asks for text search configuration name (borrowed, must outlive the
  * store; NULL: keep the recorded one, english for a new corpus) at the next

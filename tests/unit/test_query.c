@@ -37,6 +37,10 @@ static void test_cosine_and_rows(void)
 	T_EQ_INT(query_copy_row(b.data, b.len, &hit, out, 2, &err), 1, "row parsed");
 	T_OK(hit.doc_id == 42 && hit.seq == 7 && out[0] == 3 && out[1] == 4, "row values");
 	T_EQ_INT(query_copy_row(b.data, b.len, &hit, out, 3, &err), -1, "other dimension refused");
+	T_OK(hit.doc_id == 42 && hit.seq == 7, "... the chunk named");
+	T_EQ_STR(err.msg, "its stored vector has 2 values, the corpus's have 3", "... and its length");
+	T_EQ_INT(query_copy_row(b.data, 10, &hit, out, 2, &err), -1, "a cut row refused");
+	T_OK(hit.doc_id == -1, "... no chunk named");
 	store_buf_free(&b);
 }
 
