@@ -143,6 +143,25 @@ docpipe-embed --backend openai --base-url "$BASE/v1" --dim 8 --no-reuse --batch-
 like "$?:$(one_line "$T_DIR/e3")" "^4:.*answered 3 calls with HTTP 200 JSON followed by other bytes and none with JSON alone \(.*a JSON answer followed by other bytes at offset [0-9]+: .<!-- cached -->.\): the server or a proxy" \
 	"a JSON answer followed by other bytes: said so, with their offset"
 
+# The first answers cut short (the JSON's first half, framed as whole: a
+# gzip stream cut on its way, which libcurl 7.88 inflates without an
+# error) are tried again like a 5xx: their documents failed unretried
+# (fault sweep 27).  Three before any whole answer stop the stage, said
+# so: "pages that are not JSON ... check its URL" before.
+api_reset
+api_control '{"faults":[{"endpoint":"chat","kind":"cut"},{"endpoint":"chat","kind":"cut"}]}'
+OPENAI_API_KEY=$KEY docpipe-summarize --backend openai --base-url "$BASE/v1" --no-reuse \
+	<"$T_DIR/docs.ndjson" >"$T_DIR/o3" 2>"$T_DIR/e3"
+is "$?:$(jq -r .kind "$T_DIR/o3" | sort | uniq -c | tr -s ' \n' ' ')" "0: $(wc -l <"$T_DIR/docs.ndjson") document " \
+	"the first two answers cut short: tried again, every document summarized"
+is "$(api_requests chat)" "$(($(wc -l <"$T_DIR/docs.ndjson") + 2))" "two requests more than its documents"
+api_reset
+api_control '{"faults":[{"endpoint":"embed","kind":"cut"},{"endpoint":"embed","kind":"cut"},{"endpoint":"embed","kind":"cut"}]}'
+docpipe-embed --backend openai --base-url "$BASE/v1" --dim 8 --no-reuse --batch-inputs 1 \
+	<"$T_DIR/docs.ndjson" >"$T_DIR/o3" 2>"$T_DIR/e3"
+like "$?:$(api_requests embed):$(one_line "$T_DIR/e3")" "^4:3:.*answered 3 calls with HTTP 200 JSON cut short and none with JSON whole \(.*JSON cut short, its value never closed.*\): the server or a proxy on the way cuts its answers" \
+	"three answers cut short before a whole one: exit 4 after 3 requests, said so"
+
 # A query in the base URL (Azure OpenAI's ?api-version=, a gateway's) goes
 # after each call's path: it made the path part of the query.
 api_reset
