@@ -1242,11 +1242,15 @@ int dp_db_begin_locked(PGconn *db, const char *settings, const char *local, long
 
 int dp_db_begin_xid(PGconn *db, const char *settings, const char *local, long long *xid, dp_err *err)
 {
-	PGresult *res = begin_with(db, settings, local, "SELECT txid_current()", err);
+	/* A standby cannot assign an id ("cannot assign TransactionIds during
+	 * recovery", SQLSTATE XX000): none is asked there, and the write
+	 * fails as read-only (25006), which callers know. */
+	PGresult *res = begin_with(db, settings, local,
+				   "SELECT CASE WHEN pg_is_in_recovery() THEN NULL ELSE txid_current() END", err);
 
 	if (res == NULL)
 		return -1;
-	*xid = PQntuples(res) == 1 ? atoll(PQgetvalue(res, 0, 0)) : 0;
+	*xid = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0) ? atoll(PQgetvalue(res, 0, 0)) : 0;
 	PQclear(res);
 	return 0;
 }

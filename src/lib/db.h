@@ -266,8 +266,9 @@ int dp_db_begin_locked(PGconn *db, const char *settings, const char *local, long
 /* Starts a transaction as dp_db_begin does and sets *xid to its
  * transaction id (txid_current(), asked in BEGIN's round trip: no round
  * trip more), which dp_db_xid_status asks about on another connection once
- * this one is lost after its COMMIT was sent.  Returns 0, or -1 with err
- * set (the transaction rolled back). */
+ * this one is lost after its COMMIT was sent (0 on a standby, which has
+ * none to give).  Returns 0, or -1 with err set (the transaction rolled
+ * back). */
 int dp_db_begin_xid(PGconn *db, const char *settings, const char *local, long long *xid, dp_err *err);
 /* What became of transaction xid (dp_db_begin_xid's), as the server says
  * (txid_status): DP_DB_XID_COMMITTED, _ABORTED, _RUNNING (still open: a
