@@ -1214,30 +1214,15 @@ static int found_pooled(store *s)
 	return 1;
 }
 
-/* After the connection was lost between a write transaction's COMMIT and
- * its answer, the transaction may have committed: redone, it found its own
- * rows, and a plain pipeline's records (no stream and seq: nothing tells
- * a copy of the same record) were reported "unchanged" although this very
- * write stored or created them (session 60's leftover).  Makes the
- * connection again (counting the loss in *lost, as store_reconnect) and
- * asks the server what became of tx->xid, waiting while the server still
- * holds it open (a session end_old_session is ending, at most --db-retry).
- * Returns 1: it committed, the items keep its outcomes; 0: it did not (or
- * the server cannot tell: said), the items are reset for the caller to redo
- * it; -1: the connection could not be made again (err as store_reconnect
- * leaves it), the items reset. */
-static int settle_lost_commit(store *s, store_item **items, size_t n, const tx_state *tx, int *lost,
-			      dp_err *err)
+int store_settle_commit(store *s, long long xid, int *lost, dp_err *err)
 {
 	double since = dp_clock_ms(), nap_ms = 50;
 
 	for (;;) {
-		if (dp_db_lost(s->db) && !store_reconnect(s, lost, err)) {
-			tx_undone(s, items, n);
+		if (dp_db_lost(s->db) && !store_reconnect(s, lost, err))
 			return -1;
-		}
 		dp_err why;
-		int st = dp_db_xid_status(s->db, tx->xid, &why);
+		int st = dp_db_xid_status(s->db, xid, &why);
 		if (st < 0 && dp_db_lost(s->db))
 			continue;
 		if (st == DP_DB_XID_RUNNING && dp_clock_ms() - since < s->db_retry * 1e3 &&
@@ -1246,19 +1231,35 @@ static int settle_lost_commit(store *s, store_item **items, size_t n, const tx_s
 			nap_ms = nap_ms * 2 < 1000 ? nap_ms * 2 : 1000;
 			continue;
 		}
-		if (st == DP_DB_XID_COMMITTED) {
-			tx_kept(s, tx);
+		if (st == DP_DB_XID_COMMITTED)
 			return 1;
-		}
 		if (st != DP_DB_XID_ABORTED)
-			dp_diag("the connection was lost after a batch's COMMIT was sent, and the server"
-				" cannot tell whether transaction %lld committed (%s): the batch is written"
-				" again, and a document it stored may be reported unchanged",
-				tx->xid, st < 0 ? why.msg : st == DP_DB_XID_RUNNING ? "still in progress"
-										  : "unknown to it");
-		tx_undone(s, items, n);
+			dp_diag("the connection was lost after a COMMIT was sent, and the server cannot tell"
+				" whether transaction %lld committed (%s): its work is done again, and what"
+				" it wrote may be reported as found", xid,
+				st < 0 ? why.msg : st == DP_DB_XID_RUNNING ? "still in progress" : "unknown to it");
 		return 0;
 	}
+}
+
+/* A write transaction whose COMMIT's answer was lost (write_tx's
+ * TX_UNKNOWN), settled (store_settle_commit): redone, it found its own
+ * rows, and a plain pipeline's records (no stream and seq: nothing tells a
+ * copy of the same record) were reported "unchanged" although this very
+ * write stored or created them (session 60's leftover).  Returns 1: it
+ * committed, the items keep its outcomes; 0: it did not, the items are
+ * reset for the caller to redo it; -1: the connection could not be made
+ * again (err set), the items reset. */
+static int settle_lost_commit(store *s, store_item **items, size_t n, const tx_state *tx, int *lost,
+			      dp_err *err)
+{
+	int settled = store_settle_commit(s, tx->xid, lost, err);
+
+	if (settled > 0)
+		tx_kept(s, tx);
+	else
+		tx_undone(s, items, n);
+	return settled;
 }
 
 /* One transaction; when the connection is lost, it is re-made (waiting

@@ -13,14 +13,15 @@
 newdb || exit 1
 GEN="python3 $TOP/bench/store-gen.py --docs 3 --chunks 2 --dim 8"
 cd "$T_DIR"
-# cut_proxy [--before]: a proxy that cuts the first document write's
-# COMMIT (pgcut.py), its log in cut.log; URL goes through it.
+# cut_proxy [PGCUT-ARGS...]: a proxy that cuts the COMMIT of the first
+# transaction that wrote a document (pgcut.py; the statements MATCH names),
+# its log in cutN.log; URL goes through it.
 N=0
+MATCH=(--match docpipe_upsert --match docpipe_delete_path --match 'INSERT INTO docpipe.documents'
+	--match 'FROM docpipe.documents WHERE path')
 cut_proxy() {
 	N=$((N + 1))
-	python3 "$TOP/tests/lib/pgcut.py" --target "127.0.0.1:$PGPORT" --match docpipe_upsert \
-		--match docpipe_delete_path --match 'INSERT INTO docpipe.documents' \
-		--match 'FROM docpipe.documents WHERE path' "$@" >"port$N" 2>"cut$N.log" &
+	python3 "$TOP/tests/lib/pgcut.py" --target "127.0.0.1:$PGPORT" "${MATCH[@]}" "$@" >"port$N" 2>"cut$N.log" &
 	SERVERS+=("$!")
 	wait_for 30 test -s "port$N"
 	URL="postgresql://$PGUSER@127.0.0.1:$(cat "port$N")/$PGDATABASE?sslmode=disable&gssencmode=disable"
@@ -63,4 +64,24 @@ jq -c '{v: 1, kind: "delete", path: .path}' v3 | head -2 >del
 cut_proxy
 is "$(store_through <del)" ' 2 ["deleted",null] ' "deletes whose COMMIT's answer was lost: deleted"
 is "$(sql 'SELECT count(*) FROM docpipe.documents')" 1 "the two are gone"
+
+# A sweep's batch (docpipe-store --sweep: a run's end) whose COMMIT's
+# answer was lost: its deleted documents have their receipts (before:
+# none, "swept 0", the batch picked again and found nothing), and one
+# whose COMMIT never reached the server is done again.
+MATCH=(--match 'DELETE FROM docpipe.documents')
+for cut in after --before; do
+	sql 'DELETE FROM docpipe.documents' >/dev/null
+	# Runs of their own each time: a run's sweep keeps what was stored
+	# after its start (docpipe.run_starts).
+	$GEN --docs 5 --run "old$cut" | docpipe-store -q >/dev/null
+	$GEN --docs 2 --run "new$cut" | docpipe-store -q >/dev/null
+	cut_proxy ${cut#after}
+	DATABASE_URL=$URL docpipe-store --sweep "new$cut" /corpus >swept 2>>err
+	is "$?/$(jq -r .status swept | sort | uniq -c | tr -s ' \n' ' ')" "0/ 3 deleted " \
+		"a sweep's COMMIT cut ${cut#--} it reached the server: the 3 documents gone have their receipts"
+	like "$(cat "cut$N.log")" "dropped a COMMIT" "the proxy cut it"
+	is "$(sql "SELECT string_agg(path, ' ' ORDER BY path) FROM docpipe.documents")" "/corpus/doc0.md /corpus/doc1.md" \
+		"the documents of the sweep's run are kept, the rest gone"
+done
 done_testing
