@@ -28,7 +28,9 @@ Control (JSON):
                      value longer than asked)|"html" (a proxy's HTML error
                      page, "status" default 502, padded to "bytes", its
                      heading "text" if given)|"trailing" (the right answer
-                     followed by "text")|"http10" (the answer as
+                     followed by "text")|"cut" (the right answer's first
+                     half, framed as whole: a gzip stream cut on its way,
+                     which libcurl hands over without an error)|"http10" (the answer as
                      HTTP/1.0 without Content-Length)|"trickle" (the answer
                      one byte at a time over "seconds")|"lone_surrogate" (a
                      right answer holding the escape of a lone UTF-16
@@ -388,6 +390,8 @@ class Handler(BaseHTTPRequestHandler):
         self.pending_fault = None
         if odd == "trailing":
             body += arg.encode()
+        if odd == "cut":
+            body = body[:len(body) // 2]
         if odd == "http10":
             # An HTTP/1.0 answer without Content-Length: the body ends
             # when the connection closes.
@@ -633,6 +637,8 @@ class Handler(BaseHTTPRequestHandler):
                 self.pending_fault = fk, fault.get("seconds", 1)
             if fk == "trailing":
                 self.pending_fault = fk, fault.get("text", "garbage")
+            if fk == "cut":
+                self.pending_fault = fk, 0
             if fk == "malformed":
                 return self.send_json(200, None, raw=b'{"data": [ this is not json')
             if fk == "truncated":

@@ -1201,10 +1201,32 @@ PGresult *dp_db_query_set(PGconn *db, const char *sql, int nparams, const char *
 	return res;
 }
 
+/* Begins a transaction as dp_db_begin does, with the statement more (no
+ * input in it) sent in the same round trip.  Returns more's result, or
+ * NULL with err set (the transaction rolled back). */
+static PGresult *begin_with(PGconn *db, const char *settings, const char *local, const char *more,
+			    dp_err *err)
+{
+	char sql[2048];
+
+	if (begin_sql(db, settings, local, more, sql, sizeof sql, err) < 0)
+		return NULL;
+	PGresult *res = dp_db_result(db, sql);
+	if (res == NULL || !is_success(res)) {
+		dp_db_err(err, db, res, "query failed");
+		PQclear(res);
+		/* BEGIN ran: the transaction, if any, is left aborted. */
+		if (PQtransactionStatus(db) != PQTRANS_IDLE)
+			dp_db_rollback(db);
+		return NULL;
+	}
+	return res;
+}
+
 int dp_db_begin_locked(PGconn *db, const char *settings, const char *local, long long lock_key,
 		       dp_err *err)
 {
-	char sql[2048], lock[64];
+	char lock[64];
 
 	/* One round trip: the lock's statement sent with BEGIN's (its key a
 	 * number of the caller's, no input).  Every schema check and claim
@@ -1213,19 +1235,42 @@ int dp_db_begin_locked(PGconn *db, const char *settings, const char *local, long
 	 * is on every run's start: docs/PERFORMANCE.md, issue 8 (b), session
 	 * 57). */
 	snprintf(lock, sizeof lock, "SELECT pg_advisory_xact_lock(%lld)", lock_key);
-	if (begin_sql(db, settings, local, lock, sql, sizeof sql, err) < 0)
+	PGresult *res = begin_with(db, settings, local, lock, err);
+	PQclear(res);
+	return res == NULL ? -1 : 0;
+}
+
+int dp_db_begin_xid(PGconn *db, const char *settings, const char *local, long long *xid, dp_err *err)
+{
+	/* A standby cannot assign an id ("cannot assign TransactionIds during
+	 * recovery", SQLSTATE XX000): none is asked there, and the write
+	 * fails as read-only (25006), which callers know. */
+	PGresult *res = begin_with(db, settings, local,
+				   "SELECT CASE WHEN pg_is_in_recovery() THEN NULL ELSE txid_current() END", err);
+
+	if (res == NULL)
 		return -1;
-	PGresult *res = dp_db_result(db, sql);
-	if (res == NULL || !is_success(res)) {
-		dp_db_err(err, db, res, "query failed");
-		PQclear(res);
-		/* BEGIN ran: the transaction, if any, is left aborted. */
-		if (PQtransactionStatus(db) != PQTRANS_IDLE)
-			dp_db_rollback(db);
-		return -1;
-	}
+	*xid = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0) ? atoll(PQgetvalue(res, 0, 0)) : 0;
 	PQclear(res);
 	return 0;
+}
+
+int dp_db_xid_status(PGconn *db, long long xid, dp_err *err)
+{
+	char id[24];
+	const char *params[] = {id};
+
+	snprintf(id, sizeof id, "%lld", xid);
+	PGresult *res = dp_db_query(db, "SELECT txid_status($1::bigint)", 1, params, err);
+	if (res == NULL)
+		return -1;
+	const char *st = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0) ? PQgetvalue(res, 0, 0) : "";
+	int status = strcmp(st, "committed") == 0     ? DP_DB_XID_COMMITTED
+		     : strcmp(st, "aborted") == 0     ? DP_DB_XID_ABORTED
+		     : strcmp(st, "in progress") == 0 ? DP_DB_XID_RUNNING
+						      : DP_DB_XID_UNKNOWN;
+	PQclear(res);
+	return status;
 }
 
 int dp_db_try(PGconn *db, const char *sql, dp_err *err)

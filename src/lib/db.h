@@ -263,6 +263,19 @@ PGresult *dp_db_query_set(PGconn *db, const char *sql, int nparams, const char *
  * set (the transaction rolled back). */
 int dp_db_begin_locked(PGconn *db, const char *settings, const char *local, long long lock_key,
 		       dp_err *err);
+/* Starts a transaction as dp_db_begin does and sets *xid to its
+ * transaction id (txid_current(), asked in BEGIN's round trip: no round
+ * trip more), which dp_db_xid_status asks about on another connection once
+ * this one is lost after its COMMIT was sent (0 on a standby, which has
+ * none to give).  Returns 0, or -1 with err set (the transaction rolled
+ * back). */
+int dp_db_begin_xid(PGconn *db, const char *settings, const char *local, long long *xid, dp_err *err);
+/* What became of transaction xid (dp_db_begin_xid's), as the server says
+ * (txid_status): DP_DB_XID_COMMITTED, _ABORTED, _RUNNING (still open: a
+ * session the server still holds), or _UNKNOWN (too old to tell, or of
+ * another server); -1 with err when the question failed. */
+enum { DP_DB_XID_COMMITTED, DP_DB_XID_ABORTED, DP_DB_XID_RUNNING, DP_DB_XID_UNKNOWN };
+int dp_db_xid_status(PGconn *db, long long xid, dp_err *err);
 
 /* docpipe's own maintenance -- the schema and its migrations, vector
  * index builds, the full-text pending list's merge, the caches' and the

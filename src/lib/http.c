@@ -13,6 +13,7 @@
 #include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -1515,6 +1516,31 @@ static size_t json_then_more(const struct response *r)
 	return at < n ? at : 0;
 }
 
+/* Whether the body r is a JSON object or array cut short: every byte of it
+ * parses, and the value has not ended.  A transport's cut that no layer
+ * noticed: libcurl 7.88 hands over what it inflated of a gzip stream that
+ * ends early (an answer cut at a gateway, a proxy's buffer) without an
+ * error; a length or chunked framing that closes early is an error of its
+ * own (CURLE_PARTIAL_FILE). */
+static int json_cut_short(const struct response *r)
+{
+	const char *b = r->body.data;
+	size_t i = 0, n = r->body.len;
+
+	while (b != NULL && i < n && strchr(" \t\r\n", b[i]) != NULL)
+		i++;
+	if (b == NULL || i == n || (b[i] != '{' && b[i] != '[') || n > INT_MAX)
+		return 0;
+	struct jv_parser *p = jv_parser_new(0);
+	jv_parser_set_buf(p, b, (int)n, 1); /* partial: more could follow */
+	jv v = jv_parser_next(p);
+	/* No value and no error: it waits for the rest. */
+	int cut = jv_get_kind(v) == JV_KIND_INVALID && !jv_invalid_has_msg(jv_copy(v));
+	jv_free(v);
+	jv_parser_free(p);
+	return cut;
+}
+
 /* Says in out why the 2xx answer r, whose body is not JSON, is no answer:
  * the body's start, scrubbed (not jq's message: it quotes the whole body);
  * for a JSON value followed by other bytes, those bytes and where they
@@ -1531,6 +1557,10 @@ static void malformed_reason(const dp_http *h, const struct response *r, long st
 		snprintf(out, outlen, "malformed response body (HTTP %ld, %zu bytes): a JSON answer followed"
 			 " by other bytes at offset %zu: \"%s%s\"", status, r->body.len, more, start,
 			 r->body.len - more > BODY_QUOTE_MAX ? "..." : "");
+	else if (json_cut_short(r))
+		snprintf(out, outlen, "malformed response body (HTTP %ld, %zu bytes): JSON cut short, its value"
+			 " never closed (a compressed answer cut on its way?): \"%s%s\"", status, r->body.len,
+			 start, r->body.len > BODY_QUOTE_MAX ? "..." : "");
 	else
 		snprintf(out, outlen, "malformed response body (HTTP %ld, %zu bytes): not JSON: \"%s%s\"", status,
 			 r->body.len, start, r->body.len > BODY_QUOTE_MAX ? "..." : "");
@@ -2075,7 +2105,9 @@ static int never_found(dp_http *h, long status, const char *last, dp_err *err)
  * (a web UI's, a sign-in or block page), not the API; or JSON followed by
  * other bytes (a proxy's appendix), said so.  It fails at once
  * (no attempt would mend it), and so would every document, a request
- * each, over the whole corpus.  Counted as never_found counts; at
+ * each, over the whole corpus.  JSON cut short is tried again instead (a
+ * cut on the way may not come twice), each attempt counted here: a
+ * server or proxy that cuts every answer ends the run as soon.  Counted as never_found counts; at
  * DP_HTTP_NEVER_REACHED_CALLS the run is refused (err set, returns 1). */
 static int never_json(dp_http *h, const struct response *r, long status, dp_err *err)
 {
@@ -2090,6 +2122,10 @@ static int never_json(dp_http *h, const struct response *r, long status, dp_err 
 			refuse_run(h, err, "the model API answered %d calls with HTTP %ld JSON followed by other"
 				   " bytes and none with JSON alone (%.300s): the server or a proxy on the way"
 				   " adds to its answers (several JSON values: an answer streamed?)",
+				   h->not_json_calls, status, reason);
+		else if (json_cut_short(r))
+			refuse_run(h, err, "the model API answered %d calls with HTTP %ld JSON cut short and none"
+				   " with JSON whole (%.300s): the server or a proxy on the way cuts its answers",
 				   h->not_json_calls, status, reason);
 		else
 			refuse_run(h, err, "the model API answered %d calls with HTTP %ld pages that are not"
@@ -2239,12 +2275,17 @@ static int post(dp_http *h, const char *path, jv body, size_t tokens, size_t max
 		/* A 2xx whose body is not JSON from a server that has answered
 		 * JSON (a proxy's page, an answer cut by a gateway) is tried
 		 * again like a 5xx; from one that never has (a wrong URL's web
-		 * server) it fails at once, as no attempt would mend it. */
+		 * server) it fails at once, as no attempt would mend it, unless
+		 * it is JSON cut short: an answer, cut on its way (before, the
+		 * first answers so cut failed their documents unretried, and
+		 * three stopped the stage: "pages that are not JSON ... check
+		 * its URL", fault sweep 27). */
 		jv parsed = jv_invalid();
 		int json = 0;
 		if (o.transport == 0 && o.status >= 200 && o.status < 300) {
 			json = read_answer(&r, a->text, &parsed);
-			o.malformed = !json && atomic_load_explicit(&h->json_answered, memory_order_relaxed);
+			o.malformed = !json && (atomic_load_explicit(&h->json_answered, memory_order_relaxed) ||
+						json_cut_short(&r));
 		}
 		note_server(h, &o, &call, tokens);
 		dp_http_verdict v = dp_http_decide(&policy, &o, counted, throttles,
@@ -2275,7 +2316,8 @@ static int post(dp_http *h, const char *path, jv body, size_t tokens, size_t max
 			refused_now = rejection_judged(h, a, path, last, &why);
 		else if (v.action == DP_HTTP_DO_GIVE_UP && !shrink)
 			refused_now = never_reached(h, &o, last, &why);
-		else if (v.action == DP_HTTP_DO_OK && !json)
+		else if ((v.action == DP_HTTP_DO_OK && !json) ||
+			 (o.malformed && !atomic_load_explicit(&h->json_answered, memory_order_relaxed)))
 			refused_now = never_json(h, &r, o.status, &why);
 		/* The answer taken and judged before the release too: a
 		 * refusal its judge decides is one of those. */
@@ -2285,7 +2327,7 @@ static int post(dp_http *h, const char *path, jv body, size_t tokens, size_t max
 			if (status == DP_HTTP_OK && a->judge != NULL)
 				status = judged(h, a, err);
 		}
-		retrying = v.action == DP_HTTP_DO_RETRY && !shrink;
+		retrying = v.action == DP_HTTP_DO_RETRY && !shrink && !refused_now;
 		if (retrying)
 			count_retrying(h);
 		release(h, &sl, &o, &r, tokens);

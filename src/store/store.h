@@ -170,6 +170,15 @@ int store_patiently(int (*attempt)(void *ctx, dp_err *err), void *ctx, double pa
  * made again): the server fails on the work itself (a crash, the OOM
  * killer), and trying again would go on for ever. */
 #define STORE_LOST_MAX 3
+/* After the connection was lost between a COMMIT and its answer (the
+ * transaction begun with dp_db_begin_xid, its id xid): the transaction
+ * may have committed.  Makes the connection again (store_reconnect,
+ * counting the loss in *lost) and asks the server what became of it,
+ * waiting while the server still holds it open (a session end_old_session
+ * is ending; at most --db-retry).  Returns 1: committed; 0: not, or the
+ * server cannot tell (said on stderr): the caller does the work again; -1:
+ * the connection could not be made again (err set). */
+int store_settle_commit(store *s, long long xid, int *lost, dp_err *err);
 /* The times a transaction that failed on a conflict with other sessions
  * (a deadlock, a serialization failure, a lock_timeout) is redone before
  * its documents fail (write.c, write_retrying): ~8 s of pauses. */

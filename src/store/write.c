@@ -21,7 +21,7 @@
  * socket buffer fills while the other waits. */
 #define INSERT_PIPELINE_DEPTH 256
 
-enum tx_result { TX_OK = 0, TX_FAILED = 1, TX_LOST = -1 };
+enum tx_result { TX_OK = 0, TX_FAILED = 1, TX_LOST = -1, TX_UNKNOWN = -2 };
 
 static int by_path(const void *a, const void *b)
 {
@@ -940,12 +940,41 @@ static int write_body(store *s, store_item **items, size_t n, store_item **order
 	return 0;
 }
 
-static enum tx_result write_tx(store *s, store_item **items, size_t n, dp_err *err)
+/* What a write transaction leaves for after its end: its id, to ask what
+ * became of it when the answer to its COMMIT was lost, and the run it
+ * registered (register_runs), kept once it committed. */
+typedef struct tx_state {
+	long long xid;
+	char registered[STORE_RUN_MAX];
+} tx_state;
+
+/* The transaction committed: what it registered is kept. */
+static void tx_kept(store *s, const tx_state *tx)
+{
+	if (tx->registered[0] != '\0')
+		strcpy(s->run_registered, tx->registered);
+}
+
+/* The transaction rolled back: the corpus identity it claimed is
+ * forgotten, and so are the items' outcomes it set. */
+static void tx_undone(store *s, store_item **items, size_t n)
+{
+	if (s->claimed) {
+		s->embedder[0] = '\0';
+		s->dim = 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		store_item_reset(items[i]);
+}
+
+/* One write transaction.  TX_UNKNOWN: the connection was lost after COMMIT
+ * was sent, before its answer came; the items keep the outcomes the
+ * transaction set, for settle_lost_commit to keep or undo. */
+static enum tx_result write_tx(store *s, store_item **items, size_t n, tx_state *tx, dp_err *err)
 {
 	store_item **order = malloc(n * sizeof *order);
 	int64_t *ids = malloc(n * sizeof *ids);
-	char registered[STORE_RUN_MAX] = "";
-	int rc = -1;
+	int rc = -1, committing = 0;
 
 	for (size_t i = 0; i < n; i++)
 		store_item_reset(items[i]);
@@ -953,26 +982,24 @@ static enum tx_result write_tx(store *s, store_item **items, size_t n, dp_err *e
 	dp_db_forget_sqlstate();
 	if (order == NULL || ids == NULL)
 		dp_err_set(err, "out of memory");
-	else if (dp_db_begin(s->db, STORE_SESSION_SETTINGS, STORE_GIN_SETTINGS "; " STORE_WRITE_SETTINGS,
-			     err) == 0) {
-		rc = write_body(s, items, n, order, ids, registered, err);
+	else if (dp_db_begin_xid(s->db, STORE_SESSION_SETTINGS, STORE_GIN_SETTINGS "; " STORE_WRITE_SETTINGS,
+				 &tx->xid, err) == 0) {
+		rc = write_body(s, items, n, order, ids, tx->registered, err);
+		committing = rc == 0;
 		if (rc == 0)
 			rc = dp_db_exec(s->db, "COMMIT", err);
 		else
 			dp_db_rollback(s->db);
-		if (rc == 0 && registered[0] != '\0')
-			strcpy(s->run_registered, registered);
 	}
 	free(order);
 	free(ids);
-	if (rc == 0)
+	if (rc == 0) {
+		tx_kept(s, tx);
 		return TX_OK;
-	if (s->claimed) { /* the identity we claimed was rolled back */
-		s->embedder[0] = '\0';
-		s->dim = 0;
 	}
-	for (size_t i = 0; i < n; i++)
-		store_item_reset(items[i]);
+	if (committing && tx->xid > 0 && dp_db_lost(s->db))
+		return TX_UNKNOWN;
+	tx_undone(s, items, n);
 	return dp_db_lost(s->db) ? TX_LOST : TX_FAILED;
 }
 
@@ -1129,6 +1156,54 @@ static int found_pooled(store *s)
 	return 1;
 }
 
+int store_settle_commit(store *s, long long xid, int *lost, dp_err *err)
+{
+	double since = dp_clock_ms(), nap_ms = 50;
+
+	for (;;) {
+		if (dp_db_lost(s->db) && !store_reconnect(s, lost, err))
+			return -1;
+		dp_err why;
+		int st = dp_db_xid_status(s->db, xid, &why);
+		if (st < 0 && dp_db_lost(s->db))
+			continue;
+		if (st == DP_DB_XID_RUNNING && dp_clock_ms() - since < s->db_retry * 1e3 &&
+		    !dp_stop_requested()) {
+			dp_stop_nap_ms(nap_ms);
+			nap_ms = nap_ms * 2 < 1000 ? nap_ms * 2 : 1000;
+			continue;
+		}
+		if (st == DP_DB_XID_COMMITTED)
+			return 1;
+		if (st != DP_DB_XID_ABORTED)
+			dp_diag("the connection was lost after a COMMIT was sent, and the server cannot tell"
+				" whether transaction %lld committed (%s): its work is done again, and what"
+				" it wrote may be reported as found", xid,
+				st < 0 ? why.msg : st == DP_DB_XID_RUNNING ? "still in progress" : "unknown to it");
+		return 0;
+	}
+}
+
+/* A write transaction whose COMMIT's answer was lost (write_tx's
+ * TX_UNKNOWN), settled (store_settle_commit): redone, it found its own
+ * rows, and a plain pipeline's records (no stream and seq: nothing tells a
+ * copy of the same record) were reported "unchanged" although this very
+ * write stored or created them (session 60's leftover).  Returns 1: it
+ * committed, the items keep its outcomes; 0: it did not, the items are
+ * reset for the caller to redo it; -1: the connection could not be made
+ * again (err set), the items reset. */
+static int settle_lost_commit(store *s, store_item **items, size_t n, const tx_state *tx, int *lost,
+			      dp_err *err)
+{
+	int settled = store_settle_commit(s, tx->xid, lost, err);
+
+	if (settled > 0)
+		tx_kept(s, tx);
+	else
+		tx_undone(s, items, n);
+	return settled;
+}
+
 /* One transaction; when the connection is lost, it is re-made (waiting
  * up to --db-retry) and the transaction redone, the items held meanwhile.
  * One that fails on a conflict with other sessions (conflict_state) is
@@ -1140,9 +1215,18 @@ static enum tx_result write_retrying(store *s, store_item **items, size_t n, dp_
 	enum tx_result r;
 	int lost = 0, conflicts = 0;
 	double pause_ms = 50;
+	tx_state tx = {0};
 
 	for (;;) {
-		r = write_tx(s, items, n, err);
+		r = write_tx(s, items, n, &tx, err);
+		if (r == TX_UNKNOWN) {
+			int settled = settle_lost_commit(s, items, n, &tx, &lost, err);
+			if (settled > 0)
+				return TX_OK;
+			if (settled < 0)
+				return lost == STORE_LOST_MAX ? TX_FAILED : TX_LOST;
+			continue;
+		}
 		if (r == TX_LOST) {
 			if (!store_reconnect(s, &lost, err))
 				return lost == STORE_LOST_MAX ? TX_FAILED : TX_LOST;

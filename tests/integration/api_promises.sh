@@ -134,14 +134,37 @@ docpipe-embed --backend openai --base-url "$BASE/v1" --dim 8 --no-reuse --batch-
 like "$?:$(one_line "$T_DIR/e3")" "^4:.*the model API's port speaks TLS, not plain HTTP \(HTTP 400: .*\): use https://" \
 	"a web server's 400 for plain HTTP to its TLS port: exit 4"
 is "$(api_requests embed)" 1 "after 1 request"
+# embed_after_faults KIND [MEMBERS]: docpipe-embed over docs.ndjson, a
+# request per document, the first three answers given the test server's
+# fault KIND (with the JSON MEMBERS given).
+embed_after_faults() {
+	local f="{\"endpoint\":\"embed\",\"kind\":\"$1\"${2:+,$2}}"
+	api_reset
+	api_control "{\"faults\":[$f,$f,$f]}"
+	docpipe-embed --backend openai --base-url "$BASE/v1" --dim 8 --no-reuse --batch-inputs 1 \
+		<"$T_DIR/docs.ndjson" >"$T_DIR/o3" 2>"$T_DIR/e3"
+}
 # A JSON answer followed by other bytes is said to be so, not "pages that
 # are not JSON ... not a web page's".
-api_reset
-api_control '{"faults":[{"endpoint":"embed","kind":"trailing","text":"\n<!-- cached -->"},{"endpoint":"embed","kind":"trailing","text":"\n<!-- cached -->"},{"endpoint":"embed","kind":"trailing","text":"\n<!-- cached -->"}]}'
-docpipe-embed --backend openai --base-url "$BASE/v1" --dim 8 --no-reuse --batch-inputs 1 \
-	<"$T_DIR/docs.ndjson" >"$T_DIR/o3" 2>"$T_DIR/e3"
+embed_after_faults trailing '"text":"\n<!-- cached -->"'
 like "$?:$(one_line "$T_DIR/e3")" "^4:.*answered 3 calls with HTTP 200 JSON followed by other bytes and none with JSON alone \(.*a JSON answer followed by other bytes at offset [0-9]+: .<!-- cached -->.\): the server or a proxy" \
 	"a JSON answer followed by other bytes: said so, with their offset"
+
+# The first answers cut short (the JSON's first half, framed as whole: a
+# gzip stream cut on its way, which libcurl 7.88 inflates without an
+# error) are tried again like a 5xx: their documents failed unretried
+# (fault sweep 27).  Three before any whole answer stop the stage, said
+# so: "pages that are not JSON ... check its URL" before.
+api_reset
+api_control '{"faults":[{"endpoint":"chat","kind":"cut"},{"endpoint":"chat","kind":"cut"}]}'
+OPENAI_API_KEY=$KEY docpipe-summarize --backend openai --base-url "$BASE/v1" --no-reuse \
+	<"$T_DIR/docs.ndjson" >"$T_DIR/o3" 2>"$T_DIR/e3"
+is "$?:$(jq -r .kind "$T_DIR/o3" | sort | uniq -c | tr -s ' \n' ' ')" "0: $(wc -l <"$T_DIR/docs.ndjson") document " \
+	"the first two answers cut short: tried again, every document summarized"
+is "$(api_requests chat)" "$(($(wc -l <"$T_DIR/docs.ndjson") + 2))" "two requests more than its documents"
+embed_after_faults cut
+like "$?:$(api_requests embed):$(one_line "$T_DIR/e3")" "^4:3:.*answered 3 calls with HTTP 200 JSON cut short and none with JSON whole \(.*JSON cut short, its value never closed.*\): the server or a proxy on the way cuts its answers" \
+	"three answers cut short before a whole one: exit 4 after 3 requests, said so"
 
 # A query in the base URL (Azure OpenAI's ?api-version=, a gateway's) goes
 # after each call's path: it made the path part of the query.
