@@ -8,6 +8,7 @@
 
 #include "blocker.h"
 #include "cli.h"
+#include "clock.h"
 #include "db.h"
 #include "fulltext.h"
 #include "record.h"
