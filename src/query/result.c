@@ -16,13 +16,15 @@
 static const char details_sql[] =
 	"SELECT h.ord, d.path, coalesce(array_to_json(c.heading)::text, '[]'), c.content,"
 	" d.summary, c.summary, c.byte_start, c.byte_end, c.line_start, c.line_end,"
-	" c.page_start, c.page_end, coalesce(ts_headline($3::regconfig, c.content, "
+	" c.page_start, c.page_end, coalesce(ts_headline($3::regconfig, t.text, "
 	QUERY_OR_TSQUERY("$4") ", 'MaxFragments=2, MinWords=8, MaxWords=24,"
-	" StartSel=" QUERY_MARK_START ", StopSel=" QUERY_MARK_STOP ", FragmentDelimiter=\" ... \"'),"
-	" c.content)"
+	" StartSel=" QUERY_HL_START ", StopSel=" QUERY_HL_STOP ", FragmentDelimiter=\" ... \"'),"
+	" t.text)"
 	" FROM unnest($1::bigint[], $2::bigint[]) WITH ORDINALITY AS h(id, seq, ord)"
 	" JOIN docpipe.chunks c ON c.document_id = h.id AND c.seq = h.seq"
-	" JOIN docpipe.documents d ON d.id = c.document_id ORDER BY h.ord";
+	" JOIN docpipe.documents d ON d.id = c.document_id"
+	" CROSS JOIN LATERAL translate(c.content, '" QUERY_HL_START QUERY_HL_STOP "', '') AS t(text)"
+	" ORDER BY h.ord";
 
 enum { C_ORD, C_PATH, C_HEADING, C_CONTENT, C_DSUMMARY, C_CSUMMARY, C_RANGE, C_HEADLINE = 12 };
 
@@ -61,8 +63,14 @@ static jv result_object(const PGresult *res, int row, const query_fused *h, enum
 	r = jv_object_set(r, jv_string("vector_score"), number_or_null(h->vscore, h->vrank > 0));
 	r = jv_object_set(r, jv_string("text_rank"), number_or_null(h->trank, h->trank > 0));
 	r = jv_object_set(r, jv_string("text_score"), number_or_null(h->tscore, h->trank > 0));
-	r = jv_object_set(r, jv_string("snippet"), query_snippet(PQgetvalue(res, row, C_HEADLINE),
-								  SNIPPET_MAX));
+	/* Texts another program stored in a SQL_ASCII database may hold bytes
+	 * that are not UTF-8: jv_string makes each U+FFFD, the snippet is cut
+	 * from the repaired text. */
+	jv headline = jv_string(PQgetvalue(res, row, C_HEADLINE)), highlights;
+	r = jv_object_set(r, jv_string("snippet"), query_snippet(jv_string_value(headline),
+								  SNIPPET_MAX, &highlights));
+	r = jv_object_set(r, jv_string("highlights"), highlights);
+	jv_free(headline);
 	r = jv_object_set(r, jv_string("content"), jv_string(PQgetvalue(res, row, C_CONTENT)));
 	r = jv_object_set(r, jv_string("summary"), text_or_null(res, row, C_DSUMMARY));
 	r = jv_object_set(r, jv_string("chunk_summary"), text_or_null(res, row, C_CSUMMARY));
@@ -108,13 +116,28 @@ done:
 	return out;
 }
 
-jv query_snippet(const char *s, size_t max)
-{
-	size_t len = strlen(s), o = 0, from = 0;
-	const char *mark = strstr(s, QUERY_MARK_START);
-	char *out = malloc(max + 7);
-	int space = 0;
+/* The bytes a mark takes, and the least room a term's start needs: its
+ * marks and one byte of it. */
+#define MARK_LEN (sizeof QUERY_MARK - 1)
+#define TERM_ROOM (2 * MARK_LEN + 1)
 
+/* Appends [start, end] to the array *highlights. */
+static void add_highlight(jv *highlights, size_t start, size_t end)
+{
+	jv place = jv_array_append(jv_array_append(jv_array(), jv_number((double)start)),
+				   jv_number((double)end));
+
+	*highlights = jv_array_append(*highlights, place);
+}
+
+jv query_snippet(const char *s, size_t max, jv *highlights)
+{
+	size_t len = strlen(s), o = 0, from = 0, start = 0;
+	const char *mark = strchr(s, QUERY_HL_START[0]);
+	char *out = malloc(max + 7);
+	int space = 0, open = 0, cut = 0;
+
+	*highlights = jv_array();
 	if (out == NULL)
 		return jv_string("");
 	/* The question's first term past two thirds of the room (after a long
@@ -133,20 +156,48 @@ jv query_snippet(const char *s, size_t max)
 		o = 3;
 		max += 3;
 	}
-	for (size_t i = from; i < len && o < max; i++) {
+	for (size_t i = from; i < len; i++) {
 		unsigned char ch = (unsigned char)s[i];
 		if (ch == ' ' || ch == '\n' || ch == '\t' || ch == '\r') {
 			space = o > 0;
 			continue;
 		}
+		/* A term's marks are written whole; the room for its stop mark
+		 * is kept while it is open. */
+		int is_start = ch == (unsigned char)QUERY_HL_START[0];
+		int is_stop = ch == (unsigned char)QUERY_HL_STOP[0];
+		size_t need = (space ? 1 : 0) + (is_start ? TERM_ROOM : is_stop ? 0 : 1);
+		if (o + need + (open ? MARK_LEN : 0) > max) {
+			cut = 1;
+			break;
+		}
 		if (space)
 			out[o++] = ' ';
 		space = 0;
-		if (o < max)
+		if (!is_start && !is_stop) {
 			out[o++] = (char)ch;
+			continue;
+		}
+		if (is_start == open)
+			continue; /* a stray mark (ts_headline writes none) */
+		if (open)
+			add_highlight(highlights, start, o);
+		memcpy(out + o, QUERY_MARK, MARK_LEN);
+		o += MARK_LEN;
+		open = !open;
+		start = o;
 	}
-	int cut = o >= max;
+	/* dp_utf8_floor steps back over continuation bytes only: never into
+	 * an open term's start mark. */
 	o = dp_utf8_floor(out, o);
+	if (open && o == start) { /* no character of the term: left out */
+		o -= MARK_LEN;
+		o -= o > 0 && out[o - 1] == ' ';
+	} else if (open) {
+		add_highlight(highlights, start, o);
+		memcpy(out + o, QUERY_MARK, MARK_LEN);
+		o += MARK_LEN;
+	}
 	if (cut) {
 		memcpy(out + o, "...", 3);
 		o += 3;

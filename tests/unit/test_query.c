@@ -44,33 +44,79 @@ static void test_cosine_and_rows(void)
 	store_buf_free(&b);
 }
 
+/* query_snippet on s (marks written \x02 and \x03 as ts_headline's), its
+ * highlights as JSON. */
+static jv snippet(const char *s, size_t max, char *places, size_t size)
+{
+	jv h;
+	jv r = query_snippet(s, max, &h);
+	jv text = jv_dump_string(h, 0);
+
+	snprintf(places, size, "%s", jv_string_value(text));
+	jv_free(text);
+	return r;
+}
+
 static void test_snippet(void)
 {
-	jv s = query_snippet("  a\n\n b\tc  ", 100);
+	char places[256];
+	jv s = snippet("  a\n\n b\tc  ", 100, places, sizeof places);
 	T_EQ_STR(jv_string_value(s), "a b c", "whitespace collapsed");
+	T_EQ_STR(places, "[]", "... no highlight");
 	jv_free(s);
-	s = query_snippet("h\xc3\xa9llo", 2);
+	s = snippet("h\xc3\xa9llo", 2, places, sizeof places);
 	T_EQ_STR(jv_string_value(s), "h...", "cut on a code point boundary");
 	jv_free(s);
 	/* A long token before the term pushed it past the cut: the snippet
 	 * showed no term (helper's fault sweep 6). */
 	char text[400];
 	memset(text, 'x', 200);
-	strcpy(text + 200, " lead **term** after");
-	s = query_snippet(text, 60);
+	strcpy(text + 200, " lead \x02term\x03 after");
+	s = snippet(text, 60, places, sizeof places);
 	T_EQ_STR(jv_string_value(s), "...lead **term** after", "a term past the room: shown, from a space before it");
+	T_EQ_STR(places, "[[10,14]]", "... its place in the snippet");
 	jv_free(s);
 	memset(text, 0, sizeof text);
 	for (int i = 0; i < 100; i++)
 		memcpy(text + 2 * i, "\xc3\xa9", 2); /* no space: a code point boundary */
-	strcpy(text + 200, "**term**");
-	s = query_snippet(text, 60);
+	strcpy(text + 200, "\x02term\x03");
+	s = snippet(text, 60, places, sizeof places);
 	const char *got = jv_string_value(s);
 	T_OK(strncmp(got, "...\xc3\xa9", 5) == 0 && strstr(got, "**term**") != NULL,
 	     "after a token without spaces: cut on a code point, the term shown");
 	jv_free(s);
-	s = query_snippet("near **term** then a long tail", 20);
+	s = snippet("near \x02term\x03 then a long tail", 20, places, sizeof places);
 	T_EQ_STR(jv_string_value(s), "near **term** then a...", "a term within the room: from the start");
+	jv_free(s);
+	/* The cut in a term, or in its marks, left a mark open or half
+	 * ("... **alpha** *..."; session 61, h61c). */
+	for (size_t max = 10; max <= 16; max++) {
+		s = snippet("\x02" "alpha\x03 \x02" "alpha\x03 \x02" "alpha\x03", max, places, sizeof places);
+		const char *t = jv_string_value(s);
+		size_t stars = 0;
+		for (const char *c = t; *c != '\0'; c++)
+			stars += *c == '*';
+		char name[96];
+		snprintf(name, sizeof name, "cut at %zu (%s): every mark closed, within the room", max, t);
+		T_OK(stars % 4 == 0 && strlen(t) <= max + 3 && strstr(t, "****") == NULL, name);
+		jv_free(s);
+	}
+	s = snippet("\x02" "alpha\x03 \x02" "alpha\x03 \x02" "alpha\x03", 15, places, sizeof places);
+	T_EQ_STR(jv_string_value(s), "**alpha** **a**...", "a term cut: closed");
+	T_EQ_STR(places, "[[2,7],[12,13]]", "... its places");
+	jv_free(s);
+	s = snippet("\x02" "alpha\x03 \x02" "alpha\x03", 13, places, sizeof places);
+	T_EQ_STR(jv_string_value(s), "**alpha**...", "no room for a term's first byte: left out");
+	T_EQ_STR(places, "[[2,7]]", "... and not placed");
+	jv_free(s);
+	s = snippet("x \x02\xc3\xa9t\xc3\xa9\x03", 7, places, sizeof places);
+	T_EQ_STR(jv_string_value(s), "x...", "a term whose first character does not fit: left out, no space");
+	T_EQ_STR(places, "[]", "... not placed");
+	jv_free(s);
+	/* The document's own "**": text, told apart by the places. */
+	s = snippet("**bold** and \x02term\x03", 100, places, sizeof places);
+	T_EQ_STR(jv_string_value(s), "**bold** and **term**", "the document's own ** kept");
+	T_EQ_STR(places, "[[15,19]]", "... only the term placed");
 	jv_free(s);
 }
 
