@@ -73,12 +73,9 @@ static int read_key(const char *path, char **out, dp_err *err)
 static int parse_positive(const char *name, const char *arg, double max, double *out,
 			  dp_err *err)
 {
-	char *end;
 	double v;
 
-	errno = 0;
-	v = strtod(arg, &end);
-	if (errno != 0 || end == arg || *end != '\0' || !(v > 0) || v > max) {
+	if (dp_cli_read_double(arg, &v) < 0 || !(v > 0) || v > max) {
 		dp_err_set(err, "--%s: '%s' is not a number above 0 and at most %g", name, arg, max);
 		return -1;
 	}

@@ -1,5 +1,6 @@
 #include "cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -184,13 +185,23 @@ int dp_cli_parse_long(const char *opt_name, const char *arg, long min, long max,
 
 	errno = 0;
 	v = strtol(arg, &end, 10);
-	if (errno != 0 || end == arg || *end != '\0' || v < min || v > max) {
+	if (errno != 0 || end == arg || *end != '\0' || isspace((unsigned char)arg[0]) || v < min ||
+	    v > max) {
 		dp_err_set(err, "--%s: '%s' is not a whole number from %ld to %ld",
 			   opt_name, arg, min, max);
 		return -1;
 	}
 	*out = v;
 	return 0;
+}
+
+int dp_cli_read_double(const char *arg, double *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(arg, &end);
+	return errno != 0 || end == arg || *end != '\0' || isspace((unsigned char)arg[0]) ? -1 : 0;
 }
 
 int dp_cli_unknown_option(void)

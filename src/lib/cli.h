@@ -51,9 +51,16 @@ int dp_cli_getopt(const dp_cli_spec *spec, int argc, char **argv, void *ctx,
 		  int (*other)(void *other_ctx, int opt, const char *arg), void *other_ctx);
 
 /* Parses a whole number in [min, max]; returns 0 or -1 with err naming
- * the option. */
+ * the option.  Nothing before or after it, whitespace included. */
 int dp_cli_parse_long(const char *opt_name, const char *arg, long min, long max,
 		      long *out, dp_err *err);
+
+/* Reads arg, an option's value, as one number (strtod's forms) into *out:
+ * 0, or -1 when arg is empty, holds anything before or after the number
+ * (whitespace included) or one out of a double's range.  strtod and
+ * strtol skip leading whitespace, where the check of their end refused a
+ * trailing one: "-k ' 5'" was taken, "-k '5 '" refused. */
+int dp_cli_read_double(const char *arg, double *out);
 
 /* Common start of every main: holds a closed standard descriptor (its use
  * fails as a closed one's, never reaching a file or pipe opened later),

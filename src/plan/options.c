@@ -103,10 +103,9 @@ static int read_config(plan_opts *o, char ***plan_args, size_t *nplan, const cha
 static int parse_price(plan_opts *o, const char *arg, dp_err *err)
 {
 	const char *eq = strrchr(arg, '=');
-	char *end;
-	double v = eq != NULL ? strtod(eq + 1, &end) : -1;
+	double v = -1;
 
-	if (eq == NULL || eq == arg || *end != '\0' || eq[1] == '\0' || !(v >= 0) ||
+	if (eq == NULL || eq == arg || dp_cli_read_double(eq + 1, &v) < 0 || !(v >= 0) ||
 	    (size_t)(eq - arg) >= sizeof o->prices[0].model) {
 		dp_err_set(err, "--price expects MODEL=USD_PER_MILLION_TOKENS, got '%s'", arg);
 		return -1;

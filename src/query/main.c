@@ -151,10 +151,9 @@ static int decode_vector(const char *base64, float *q, size_t dim, dp_err *err)
 /* A weight from 0 to 1000 into *w.  Returns 0, or -1 with err. */
 static int parse_weight(const char *name, const char *arg, double *w, dp_err *err)
 {
-	char *end;
-	double x = strtod(arg, &end);
+	double x;
 
-	if (end != arg && *end == '\0' && x >= 0 && x <= 1000) {
+	if (dp_cli_read_double(arg, &x) == 0 && x >= 0 && x <= 1000) {
 		*w = x;
 		return 0;
 	}
