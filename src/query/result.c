@@ -12,7 +12,10 @@
 #define SNIPPET_MAX 240
 
 /* $1 document ids, $2 seqs (ranked order), $3 config, $4 the question's
- * terms (text[], see query_text_terms) or NULL. */
+ * terms (text[], see query_text_terms) or NULL.  t.text: the chunk's text
+ * without the bytes that mark the terms (a text may hold them: control
+ * characters), so that in the headline they are marks only; replace, not
+ * translate: ~5 against ~55 us a 4 KB chunk. */
 static const char details_sql[] =
 	"SELECT h.ord, d.path, coalesce(array_to_json(c.heading)::text, '[]'), c.content,"
 	" d.summary, c.summary, c.byte_start, c.byte_end, c.line_start, c.line_end,"
@@ -23,7 +26,8 @@ static const char details_sql[] =
 	" FROM unnest($1::bigint[], $2::bigint[]) WITH ORDINALITY AS h(id, seq, ord)"
 	" JOIN docpipe.chunks c ON c.document_id = h.id AND c.seq = h.seq"
 	" JOIN docpipe.documents d ON d.id = c.document_id"
-	" CROSS JOIN LATERAL translate(c.content, '" QUERY_HL_START QUERY_HL_STOP "', '') AS t(text)"
+	" CROSS JOIN LATERAL replace(replace(c.content, '" QUERY_HL_START "', ''), '" QUERY_HL_STOP "', '')"
+	" AS t(text)"
 	" ORDER BY h.ord";
 
 enum { C_ORD, C_PATH, C_HEADING, C_CONTENT, C_DSUMMARY, C_CSUMMARY, C_RANGE, C_HEADLINE = 12 };

@@ -50,6 +50,11 @@ is "$(jq -r 'select(.path == "/c/10.md") | [(.snippet | startswith("bold** x **a
 	'[true,[11,16]]' "the document's own **: kept, not a highlight"
 like "$(jq -r '.snippet | length' out.ndjson | sort -n | tail -n 1)" '^2(3[0-9]|4[0-3])$' "... within the room (240 bytes and '...')"
 is "$(docpipe-query --mode vector --json -k 1 alpha | jq -c .highlights)" "[]" "vector mode: no highlights"
+# A text's own STX and ETX, the bytes ts_headline marks the terms with.
+sql "UPDATE docpipe.chunks c SET content = E'beta \\x02gamma\\x03 alpha' FROM docpipe.documents d
+	WHERE d.id = c.document_id AND d.path = '/c/00.md'"
+is "$(docpipe-query --json --mode text -k 11 alpha | jq -c 'select(.path == "/c/00.md") | [.snippet, .highlights]')" \
+	'["beta gamma **alpha**",[[13,18]]]' "a text's own STX and ETX: no marks"
 
 # A SQL_ASCII database; bytes that are not UTF-8 in a path, a chunk and a
 # summary, as another program may write them.
@@ -61,13 +66,14 @@ docs b bb >docs.ndjson
 docpipe-store -q <docs.ndjson >/dev/null 2>&1 || { ok 0 "store in a SQL_ASCII database"; done_testing; }
 sql "UPDATE docpipe.documents SET path = convert_from('\\x2f632f62ff2e6d64'::bytea, 'SQL_ASCII'),
 	summary = convert_from('\\x73756dfe'::bytea, 'SQL_ASCII') WHERE path = '/c/00.md';
+     UPDATE docpipe.chunks SET heading = ARRAY[convert_from('\\x48fd'::bytea, 'SQL_ASCII')];
      UPDATE docpipe.chunks c SET content = convert_from('\\x616c7068612062ff6c7565'::bytea, 'SQL_ASCII')
 	FROM docpipe.documents d WHERE d.id = c.document_id AND d.path = '/c/01.md'"
 for mode in hybrid text vector; do
 	out=$(docpipe-query --json --mode "$mode" -k 2 alpha 2>err); rc=$?
 	is "$rc/$(cat err)" "0/" "SQL_ASCII, bytes that are not UTF-8, --mode $mode: answered"
-	is "$(jq -r '[.path, .summary // "", .content] | join("|")' <<<"$out" | sort | paste -sd ' ')" \
-		"/c/01.md||alpha b�lue /c/b�.md|sum�|b$(printf ' alpha%.0s' {1..40}) " \
+	is "$(jq -r '[.path, .summary // "", .heading[0], .content] | join("|")' <<<"$out" | sort | paste -sd ' ')" \
+		"/c/01.md||H�|alpha b�lue /c/b�.md|sum�|H�|b$(printf ' alpha%.0s' {1..40}) " \
 		"... --mode $mode: each such byte U+FFFD"
 done
 out=$(docpipe-query --mode vector -k 2 alpha 2>&1)
