@@ -88,4 +88,9 @@ done
 out=$(docpipe-query --text-weight ' 1' alpha 2>&1); rc=$?
 is "$rc/$out" "2/docpipe-query: --text-weight: ' 1' is not a number from 0 to 1000" "--text-weight ' 1': refused"
 is "$(docpipe-query -k 5 --mode text alpha 2>&1 | grep -c '^[0-9]')" 2 "-k 5: taken"
+# The same parsers in the other programs: an API option's, --price.
+out=$(docpipe-embed --timeout ' 5' </dev/null 2>&1); rc=$?
+is "$rc/$out" "2/docpipe-embed: --timeout: ' 5' is not a number above 0 and at most 86400" "docpipe-embed --timeout ' 5': refused"
+out=$(docpipe-plan --price 'm= 1' . 2>&1); rc=$?
+is "$rc/$out" "2/docpipe-plan: --price expects MODEL=USD_PER_MILLION_TOKENS, got 'm= 1'" "docpipe-plan --price 'm= 1': refused"
 done_testing
