@@ -37,6 +37,7 @@ watch_stepped() {
 	env LD_PRELOAD="$T_DIR/clockstep.so" CLOCKSTEP_FILE="$STEP" ${3:+runuser -u "$3" --} \
 		"$DOCPIPE_BIN/docpipe-watch" --writer-settle 15000 "$root" >"$T_DIR/$1.out" 2>"$T_DIR/$1.err" &
 	WATCH=$!
+	at_exit 'kill $WATCH 2>/dev/null'
 	mkfifo "$T_DIR/$1.go"
 	python3 - "$src/log.md" "$T_DIR/$1.go" <<'PY' &
 import sys
