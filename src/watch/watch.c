@@ -87,7 +87,7 @@ struct watch {
 	 * SIGUSR1 is kept for the loop (rescan_asked). */
 	int signal_fd;
 	int stopping, rescan_asked;
-	/* The wall clock less the monotonic one (ms) at the start or when a
+	/* The wall clock less the boot clock (ms) at the start or when a
 	 * found file's age was last judged, and that offset before the last
 	 * step seen (LONG_MIN for none): written_ms_ago. */
 	long wall_offset_ms, stepped_from_ms;
@@ -203,21 +203,22 @@ static void mark_file_event(watch *w, const char *path, size_t r, uint32_t mask)
  * or more is one; a slew's drift between two looks is far less. */
 #define WALL_STEP_MS 1000
 
-/* The wall clock less the monotonic one, in ms; the monotonic clock's
- * ms into mono_ms. */
+/* The wall clock less the boot clock, in ms; the boot clock's ms into
+ * mono_ms.  The boot clock (CLOCK_BOOTTIME), not the monotonic one: it
+ * counts a suspend as the wall clock does, so a resume is no step. */
 static long wall_offset_ms(long *mono_ms)
 {
 	struct timespec wall, mono;
 
 	clock_gettime(CLOCK_REALTIME, &wall);
-	clock_gettime(CLOCK_MONOTONIC, &mono);
+	clock_gettime(CLOCK_BOOTTIME, &mono);
 	*mono_ms = (long)mono.tv_sec * 1000 + mono.tv_nsec / 1000000;
 	return (long)wall.tv_sec * 1000 + wall.tv_nsec / 1000000 - *mono_ms;
 }
 
-/* How long ago (ms) the file st was last written, on the monotonic clock:
- * its mtime, stamped by the wall clock, less the wall clock's offset from
- * the monotonic one then.  That offset is the current one, unless the
+/* How long ago (ms) the file st was last written, on the boot clock: its
+ * mtime, stamped by the wall clock, less the wall clock's offset from the
+ * boot clock then.  That offset is the current one, unless the
  * wall clock stepped since the look before (or the start): then
  * a stamp in the future (stepped back since) took the offset before the
  * step, and so did one that the offset before makes recent (a write just
