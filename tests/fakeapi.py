@@ -30,7 +30,11 @@ Control (JSON):
                      heading "text" if given)|"trailing" (the right answer
                      followed by "text")|"cut" (the right answer's first
                      half, framed as whole: a gzip stream cut on its way,
-                     which libcurl hands over without an error)|"http10" (the answer as
+                     which libcurl hands over without an error)|"garbled" (the
+                     right answer's first half gzip-compressed, then a
+                     deflate block zlib cannot read, "Content-Encoding:
+                     gzip": a proxy's broken compression, which libcurl
+                     fails as "bad content encoding")|"http10" (the answer as
                      HTTP/1.0 without Content-Length)|"trickle" (the answer
                      one byte at a time over "seconds")|"lone_surrogate" (a
                      right answer holding the escape of a lone UTF-16
@@ -145,6 +149,7 @@ import struct
 import sys
 import threading
 import time
+import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -392,6 +397,16 @@ class Handler(BaseHTTPRequestHandler):
             body += arg.encode()
         if odd == "cut":
             body = body[:len(body) // 2]
+        if odd == "garbled":
+            # The first half compressed and flushed to a block's end,
+            # then a block of the type that does not exist (0x07:
+            # final, type 3): zlib fails there, "invalid block type".
+            # Bytes flipped at random may decode as a stream never
+            # ended, which libcurl hands over as it does a cut one.
+            packer = zlib.compressobj(wbits=31)
+            body = (packer.compress(body[:len(body) // 2]) + packer.flush(zlib.Z_FULL_FLUSH) +
+                    b"\x07" + bytes(16))
+            headers = dict(headers or {}, **{"Content-Encoding": "gzip"})
         if odd == "http10":
             # An HTTP/1.0 answer without Content-Length: the body ends
             # when the connection closes.
@@ -637,7 +652,7 @@ class Handler(BaseHTTPRequestHandler):
                 self.pending_fault = fk, fault.get("seconds", 1)
             if fk == "trailing":
                 self.pending_fault = fk, fault.get("text", "garbage")
-            if fk == "cut":
+            if fk in ("cut", "garbled"):
                 self.pending_fault = fk, 0
             if fk == "malformed":
                 return self.send_json(200, None, raw=b'{"data": [ this is not json')

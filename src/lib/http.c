@@ -62,6 +62,8 @@ struct dp_http {
 	int refused;
 	char refused_msg[DP_ERR_MAX];
 	int never_reached_calls; /* calls given up, the server never reached */
+	int undecodable_calls;   /* of those, the ones last answered with a body
+				  * libcurl could not decode */
 	int not_found_calls;     /* calls answered 404 or 405 before any 2xx */
 	int not_json_calls;      /* calls answered 2xx not JSON before any JSON */
 	/* How the server fares (note_server): some request got an HTTP answer;
@@ -104,6 +106,9 @@ struct waiter {
 struct response {
 	int answering;   /* some byte of the answer came: a header (watch_hung) */
 	int event_stream; /* Content-Type: text/event-stream (a streamed answer) */
+	char encoding[32]; /* its Content-Encoding, "" for none (or one longer) */
+	long undecoded_status; /* the HTTP status of an answer whose body libcurl
+				* could not decode (CURLE_BAD_CONTENT_ENCODING), 0 */
 	char errbuf[CURL_ERROR_SIZE]; /* libcurl's own words on a failed transfer */
 	char away[256];  /* a redirect to another origin: its scheme://host:port */
 	long connect_code; /* a proxy's answer to CONNECT (0: none) */
@@ -606,6 +611,11 @@ static size_t on_header(char *data, size_t size, size_t n, void *arg)
 		r->retry_after_ms = dp_http_parse_retry_after(line + 12, 0, time(NULL));
 	} else if (strncasecmp(line, "content-type:", 13) == 0) {
 		r->event_stream = strcasestr(line + 13, "text/event-stream") != NULL;
+	} else if (strncasecmp(line, "content-encoding:", 17) == 0) {
+		const char *v = line + 17 + strspn(line + 17, " \t");
+		size_t vlen = strcspn(v, "\r\n");
+		if (vlen < sizeof r->encoding)
+			snprintf(r->encoding, sizeof r->encoding, "%.*s", (int)vlen, v);
 	}
 	return len;
 }
@@ -1436,6 +1446,7 @@ static CURLcode perform_followed(dp_http *h, CURL *c, struct response *r, long *
 		r->body.len = 0;
 		r->retry_after_ms = -1;
 		r->event_stream = 0;
+		r->encoding[0] = '\0';
 		r->req = r->tok = (dp_http_ratelimit){-1, -1, -1};
 		rc = curl_easy_setopt(c, CURLOPT_URL, next);
 		if (rc == CURLE_OK)
@@ -1489,6 +1500,11 @@ static void perform(dp_http *h, CURL *c, const char *url, const dp_buf *text, si
 		o->status = code;
 		rc = CURLE_OK;
 		r->too_big = 0;
+	} else if (rc == CURLE_BAD_CONTENT_ENCODING &&
+		   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK) {
+		/* Still a transport error (retried, counted: the next answer
+		 * may come whole), but the server did answer: said so. */
+		r->undecoded_status = code;
 	}
 	if (curl_easy_getinfo(c, CURLINFO_HTTP_CONNECTCODE, &r->connect_code) != CURLE_OK)
 		r->connect_code = 0;
@@ -1619,6 +1635,15 @@ static void describe(const dp_http *h, const dp_http_outcome *o, const struct re
 		else
 			snprintf(last, lastlen, "%s: no connection within %.3g s",
 				 curl_easy_strerror(CURLE_OPERATION_TIMEDOUT), (double)connect_timeout_ms(h) / 1000);
+	} else if (o->transport == CURLE_BAD_CONTENT_ENCODING && r->undecoded_status > 0) {
+		/* libcurl's words alone ("Unrecognized or bad HTTP Content or
+		 * Transfer-Encoding: Error while processing content unencoding:
+		 * ...") did not say that the server answered, nor how. */
+		char words[CURL_ERROR_SIZE];
+		quote_scrubbed(h, r->errbuf, strlen(r->errbuf), sizeof words - 1, words, sizeof words);
+		snprintf(last, lastlen, "HTTP %ld, its body not decodable (Content-Encoding: %s): %.200s",
+			 r->undecoded_status, r->encoding[0] != '\0' ? r->encoding : "not given",
+			 words[0] != '\0' ? words : curl_easy_strerror(CURLE_BAD_CONTENT_ENCODING));
 	} else if (o->transport != 0) {
 		/* libcurl's own words where it has them (which certificate
 		 * check failed, which host and port were refused, a proxy's
@@ -2049,7 +2074,9 @@ static void refuse_wait(dp_http *h, long status, long ms, const char *last, dp_e
  * wrong URL, a server not started), or reached and silent (it takes
  * connections and answers nothing: a dead backend behind a balancer, a
  * hung proxy; each attempt waits out --timeout, so a document failed every
- * 6 x 60 s per thread: a run of hours).  Counted; at
+ * 6 x 60 s per thread: a run of hours), or answering only bodies libcurl
+ * cannot decode (a garbled or unknown Content-Encoding: said so, not
+ * "never answered", fault sweep 27).  Counted; at
  * DP_HTTP_NEVER_REACHED_CALLS the run is refused (err set, returns 1).  A
  * shortage of this machine's (local_errno) or an answer over its bound
  * (too_big: the server did answer) says nothing of the server.  Returns 0
@@ -2061,8 +2088,15 @@ static int never_reached(dp_http *h, const dp_http_outcome *o, const char *last,
 	if (o->transport == 0 || o->too_big || o->local_errno != 0)
 		return 0;
 	pthread_mutex_lock(&h->lock);
+	if (!h->answered && o->transport == CURLE_BAD_CONTENT_ENCODING)
+		h->undecodable_calls++;
 	if (!h->answered && ++h->never_reached_calls >= DP_HTTP_NEVER_REACHED_CALLS) {
-		if (h->reached)
+		if (h->undecodable_calls > 0)
+			refuse_run(h, err, "the model API answered %d of %d calls given up only with bodies that"
+				   " could not be decoded (%.400s): the server or a proxy on the way garbles its"
+				   " compressed answers; check it", h->undecodable_calls, h->never_reached_calls,
+				   last);
+		else if (h->reached)
 			refuse_run(h, err, "the model API took connections but never answered, %d calls"
 				   " given up (%.400s): check the server", h->never_reached_calls, last);
 		else

@@ -87,6 +87,10 @@ struct watch {
 	 * SIGUSR1 is kept for the loop (rescan_asked). */
 	int signal_fd;
 	int stopping, rescan_asked;
+	/* The wall clock less the boot clock (ms) at the start or when a
+	 * found file's age was last judged, and that offset before the last
+	 * step seen (LONG_MIN for none): written_ms_ago. */
+	long wall_offset_ms, stepped_from_ms;
 	jv unreadable; /* object: directory that could not be read (said once) -> true */
 	/* /proc/self/mountinfo, polled (POLLPRI: a mount or unmount in this
 	 * namespace), or -1; mounts: the mount IDs it listed last. */
@@ -195,6 +199,53 @@ static void mark_file_event(watch *w, const char *path, size_t r, uint32_t mask)
 	arm(w, path, r, at < cap ? at : cap, since);
 }
 
+/* A wall clock's step (NTP's, `date -s`, a VM resumed) of this many ms
+ * or more is one; a slew's drift between two looks is far less. */
+#define WALL_STEP_MS 1000
+
+/* The wall clock less the boot clock, in ms; the boot clock's ms into
+ * mono_ms.  The boot clock (CLOCK_BOOTTIME), not the monotonic one: it
+ * counts a suspend as the wall clock does, so a resume is no step. */
+static long wall_offset_ms(long *mono_ms)
+{
+	struct timespec wall, mono;
+
+	clock_gettime(CLOCK_REALTIME, &wall);
+	clock_gettime(CLOCK_BOOTTIME, &mono);
+	*mono_ms = (long)mono.tv_sec * 1000 + mono.tv_nsec / 1000000;
+	return (long)wall.tv_sec * 1000 + wall.tv_nsec / 1000000 - *mono_ms;
+}
+
+/* How long ago (ms) the file st was last written, on the boot clock: its
+ * mtime, stamped by the wall clock, less the wall clock's offset from the
+ * boot clock then.  That offset is the current one, unless the
+ * wall clock stepped since the look before (or the start): then
+ * a stamp in the future (stepped back since) took the offset before the
+ * step, and so did one that the offset before makes recent (a write just
+ * before a step forward; the lease then decides).  The wall clock alone
+ * made a file its writer held open look written an hour ago after a
+ * step of +1 h (taken at once, half-written, then again at its close),
+ * and a file closed long before look just written after a step back
+ * (each waited --writer-settle where no lease could be taken).  A step
+ * before this process started, or one before the last, is not known: a
+ * limit of every mtime tool. */
+static long written_ms_ago(watch *w, const struct stat *st)
+{
+	long mono_ms, offset = wall_offset_ms(&mono_ms);
+
+	if (labs(offset - w->wall_offset_ms) >= WALL_STEP_MS)
+		w->stepped_from_ms = w->wall_offset_ms;
+	w->wall_offset_ms = offset;
+	long stamp_ms = (long)st->st_mtim.tv_sec * 1000 + st->st_mtim.tv_nsec / 1000000;
+	long age_ms = mono_ms - (stamp_ms - offset);
+	if (w->stepped_from_ms != LONG_MIN) {
+		long before_step = mono_ms - (stamp_ms - w->stepped_from_ms);
+		if (age_ms < 0 || (before_step >= 0 && before_step < w->writer_settle_ms))
+			return before_step;
+	}
+	return age_ms;
+}
+
 /* Whether the file st at path, found by a walk (no event tells), may be
  * open for writing: written within writer_settle_ms, unless a read lease
  * (F_SETLEASE) can be taken on it, which the kernel refuses (EAGAIN)
@@ -202,14 +253,9 @@ static void mark_file_event(watch *w, const char *path, size_t r, uint32_t mask)
  * owner (or CAP_LEASE) and a filesystem that has them: else the age
  * alone says.  The lease is given back at once (its break signal, SIGIO,
  * is ignored: main.c). */
-static int may_be_written(const watch *w, const char *path, const struct stat *st)
+static int may_be_written(watch *w, const char *path, const struct stat *st)
 {
-	struct timespec now;
-
-	clock_gettime(CLOCK_REALTIME, &now);
-	long age_ms = (long)(now.tv_sec - st->st_mtim.tv_sec) * 1000 +
-		      (now.tv_nsec - st->st_mtim.tv_nsec) / 1000000;
-	if (age_ms >= w->writer_settle_ms)
+	if (written_ms_ago(w, st) >= w->writer_settle_ms)
 		return 0;
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	int leased = fd >= 0 && fcntl(fd, F_SETLEASE, F_RDLCK) == 0;
@@ -1170,6 +1216,9 @@ watch *watch_new(char *const *roots, size_t nroots, const discover_opts *opts,
 		     .ids = calloc(nroots > 0 ? nroots : 1, sizeof *w->ids),
 		     .max_dirs = times->test_max_dirs > 0 ? (size_t)times->test_max_dirs : WATCH_MAX_DIRS};
 	w->stats.unread = &w->unread;
+	long mono_ms;
+	w->wall_offset_ms = wall_offset_ms(&mono_ms);
+	w->stepped_from_ms = LONG_MIN;
 	if (w->lost == NULL || w->ids == NULL || w->remote == NULL || w->known == NULL || w->pending == NULL) {
 		dp_err_set(err, "out of memory");
 		watch_free(&w);

@@ -166,6 +166,22 @@ embed_after_faults cut
 like "$?:$(api_requests embed):$(one_line "$T_DIR/e3")" "^4:3:.*answered 3 calls with HTTP 200 JSON cut short and none with JSON whole \(.*JSON cut short, its value never closed.*\): the server or a proxy on the way cuts its answers" \
 	"three answers cut short before a whole one: exit 4 after 3 requests, said so"
 
+# Every answer garbled (gzip whose deflate stream breaks mid-way: libcurl's
+# error 61) is retried as a transport error; 3 calls given up so stop the
+# stage saying that the server answered, undecodably: "took connections
+# but never answered ... check the server" before (fault sweep 27).
+garbled=$(printf '{"kind":"garbled"},%.0s' $(seq 30))
+for st in embed summarize; do
+	api_reset
+	api_control "{\"faults\":[${garbled%,}]}"
+	docpipe-$st --backend openai --base-url "$BASE/v1" --no-reuse --retries 2 ${ONE[$st]} \
+		<"$T_DIR/docs.ndjson" >"$T_DIR/o3" 2>"$T_DIR/e3"
+	like "$?:$(one_line "$T_DIR/e3")" "^4:.*stopped: the model API answered 3 of 3 calls given up only with bodies that could not be decoded \(HTTP 200, its body not decodable \(Content-Encoding: gzip\): .*invalid block type\): the server or a proxy on the way garbles its compressed answers" \
+		"$st, every answer's gzip garbled: exit 4, said so"
+	like "$(jq -r 'select(.error) | .error' "$T_DIR/o3" | head -1)" "gave up after 2 attempts .*HTTP 200, its body not decodable \(Content-Encoding: gzip\)" \
+		"$st: the failed documents say it too"
+done
+
 # A query in the base URL (Azure OpenAI's ?api-version=, a gateway's) goes
 # after each call's path: it made the path part of the query.
 api_reset
