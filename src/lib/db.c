@@ -373,6 +373,30 @@ static int session_setup(PGconn *db, dp_err *err)
 	return 0;
 }
 
+/* A SQL_ASCII database stores the bytes it is sent, and another program
+ * may have written a path or a text that is not UTF-8.  Read with the
+ * client_encoding UTF8 dp_db_connect asks for, the server checks every
+ * text on its way out, and one such row failed every statement that
+ * reached it ("invalid byte sequence for encoding "UTF8": 0xff", exit 3,
+ * no row named): a search, the sweep of a run (session 61).  Such a
+ * database's texts are read as stored (client_encoding SQL_ASCII: no
+ * conversion, no check), in such a database only (one round trip, at
+ * connect and after a reset), and a program repairs them as it repairs
+ * any text that is not UTF-8 (jv_string: each invalid byte U+FFFD);
+ * what docpipe sends is UTF-8 already.  Returns 0, or -1 with err. */
+static int texts_as_stored(PGconn *db, dp_err *err)
+{
+	const char *encoding = PQparameterStatus(db, "server_encoding");
+	char line[DP_ERR_MAX];
+
+	if (encoding == NULL || strcmp(encoding, "SQL_ASCII") != 0 || PQsetClientEncoding(db, "SQL_ASCII") == 0)
+		return 0;
+	one_line(line, sizeof line, PQerrorMessage(db));
+	dp_err_set(err, "cannot set up the database session: client_encoding SQL_ASCII (a SQL_ASCII"
+		   " database): %s", line);
+	return -1;
+}
+
 /* The lines libpq adds to an error in verbose mode only (after the
  * message, in its own words: the stages never call setlocale, so they are
  * English); the SQLSTATE it puts after the severity is taken out apart. */
@@ -659,7 +683,7 @@ PGconn *dp_db_connect(const char *env_name, const char *app, dp_err *err)
 		return NULL;
 	}
 	PQsetNoticeReceiver(db, on_notice, NULL);
-	if (session_setup(db, err) < 0) {
+	if (session_setup(db, err) < 0 || texts_as_stored(db, err) < 0) {
 		PQfinish(db);
 		return NULL;
 	}
@@ -682,7 +706,7 @@ int dp_db_reset(PGconn *db, dp_err *err)
 		dp_err_set(err, "lost the database connection and could not reconnect: %s", line);
 		return -1;
 	}
-	return session_setup(db, err);
+	return session_setup(db, err) < 0 ? -1 : texts_as_stored(db, err);
 }
 
 int dp_db_session_get(PGconn *db, dp_db_session *out, dp_err *err)

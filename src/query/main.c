@@ -378,28 +378,6 @@ static int privilege_refused(const char *sqlstate, dp_err *err)
 	return 1;
 }
 
-/* A SQL_ASCII database stores the bytes it is sent, and another program
- * may have written a path or a chunk that is not UTF-8.  Read with
- * dp_db_connect's client_encoding UTF8, the server checks every text on
- * its way out, and one such row failed every search that reached it
- * ("invalid byte sequence for encoding "UTF8": 0xff", exit 3, no chunk
- * named).  Such a database's texts are read as stored (client_encoding
- * SQL_ASCII: no conversion, no check; one round trip, in such a database
- * only) and repaired here as docpipe repairs any text that is not UTF-8:
- * each invalid byte becomes U+FFFD (jv_string, result.c).  What is sent
- * (the question, the filters) is UTF-8 checked before.  0, or -1 with
- * err. */
-static int read_texts_as_stored(PGconn *db, dp_err *err)
-{
-	const char *encoding = PQparameterStatus(db, "server_encoding");
-
-	if (encoding == NULL || strcmp(encoding, "SQL_ASCII") != 0 ||
-	    PQsetClientEncoding(db, "SQL_ASCII") == 0)
-		return 0;
-	dp_db_err(err, db, NULL, "setting client_encoding SQL_ASCII (a SQL_ASCII database)");
-	return -1;
-}
-
 /* Connects, reads the corpus, searches and prints.  Returns the exit
  * status (diagnostics printed). */
 static int connect_and_search(dp_cli *cli, const char *db_env, query_opts *o, const char *vector,
@@ -417,7 +395,7 @@ static int connect_and_search(dp_cli *cli, const char *db_env, query_opts *o, co
 	query_corpus corpus;
 	float *q = NULL;
 	jv results = jv_invalid();
-	int rc = read_texts_as_stored(db, &err) < 0 ? -1 : query_corpus_load(db, &corpus, &err);
+	int rc = query_corpus_load(db, &corpus, &err);
 	if (rc != 0) /* lost settings: a damaged database, not one still to fill */
 		rc = rc == 1 ? DP_EXIT_FAILED : DP_EXIT_SYSTEM;
 	else if ((rc = query_filter_check(db, &o->filter, &err)) != 0)

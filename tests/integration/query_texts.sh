@@ -93,4 +93,18 @@ out=$(docpipe-embed --timeout ' 5' </dev/null 2>&1); rc=$?
 is "$rc/$out" "2/docpipe-embed: --timeout: ' 5' is not a number above 0 and at most 86400" "docpipe-embed --timeout ' 5': refused"
 out=$(docpipe-plan --price 'm= 1' . 2>&1); rc=$?
 is "$rc/$out" "2/docpipe-plan: --price expects MODEL=USD_PER_MILLION_TOKENS, got 'm= 1'" "docpipe-plan --price 'm= 1': refused"
+# Every program reads such a database's texts as stored (dp_db_connect,
+# session 61, lead): docpipe-status listed a failure, and a run's sweep
+# read the paths under its roots, with the server's check on the way out
+# ("invalid byte sequence", exit 3: a run over the root failed its sweep).
+sql "INSERT INTO docpipe.failures (path, root, run, stage, error)
+	VALUES (convert_from('\\x2f632f66ff2e6d64'::bytea, 'SQL_ASCII'), '/c', 'r0', 'chunk', 'bad')"
+out=$(docpipe-status 2>&1); rc=$?
+is "$rc" 0 "SQL_ASCII, bytes that are not UTF-8: docpipe-status answers"
+like "$out" '/c/f�\.md' "... naming the failure's path"
+out=$(docpipe-store --sweep r1 /c </dev/null 2>err); rc=$?
+is "$rc/$(grep -vE 'swept|vectors stored' err)" 0/ "... the sweep of a root holding such a path: done"
+is "$(jq -r 'select(.status == "deleted") | .path' <<<"$out" | sort | paste -sd ' ')" "/c/01.md /c/b�.md" \
+	"... its receipts name the paths, each such byte U+FFFD"
+is "$(sql 'SELECT count(*) FROM docpipe.documents')" 0 "... and the documents are gone"
 done_testing
